@@ -1,0 +1,215 @@
+//! Where syscall arguments live: one data table keyed by
+//! (OS, mechanism, bitness). Writes go where the kernel reads.
+//!
+//! Ground truth (1-based argument n):
+//! - Linux x86-64 `syscall`: rdi, rsi, rdx, r10, r8, r9.
+//! - Linux i386 `int 0x80`: ebx, ecx, edx, esi, edi, ebp.
+//! - Linux i386 `sysenter` (vDSO): ebx, ecx, edx, esi, edi, dword [ebp].
+//! - Linux compat `syscall`: ebx, ebp, edx, esi, edi, dword [esp].
+//! - Windows x64 `syscall`: r10, rdx, r8, r9, qword [rsp + 8n].
+//! - Windows x86 `sysenter`: dword [edx + 8 + 4(n-1)].
+//! - Windows x86 `int 0x2e`: dword [edx + 4(n-1)].
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Bitness, Mechanism};
+use crate::regs::Reg;
+
+/// Guest operating system family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Os {
+    Linux,
+    Windows,
+}
+
+/// Where one argument lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArgLocation {
+    /// In a register, `width` bytes wide (4 or 8).
+    Reg { reg: Reg, width: u8 },
+    /// In guest memory at `base + offset`, `width` bytes wide.
+    Mem { base: Reg, offset: u64, width: u8 },
+}
+
+/// How one (OS, mechanism, bitness) passes its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgPassing {
+    /// Registers first, then (optionally) memory slots.
+    Regs {
+        regs: &'static [Reg],
+        /// Where argument `regs.len() + 1` onward live, if anywhere.
+        rest: Option<MemSlots>,
+        /// Maximum number of arguments (Linux: 6).
+        max: usize,
+    },
+    /// All arguments in memory.
+    Mem { slots: MemSlots, max: usize },
+}
+
+/// Memory slots: argument k (0-based within the slots) is at
+/// `base + first + k * stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemSlots {
+    pub base: Reg,
+    pub first: u64,
+    pub stride: u64,
+}
+
+/// One row of the argument table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbiRow {
+    pub os: Os,
+    pub mechanism: Mechanism,
+    pub bitness: Bitness,
+    pub passing: ArgPassing,
+    /// Register holding the syscall number at entry.
+    pub nr_reg: Reg,
+    /// Register holding the return value at exit.
+    pub ret_reg: Reg,
+}
+
+/// Windows syscalls have no fixed maximum; the largest NT service takes 17.
+pub const WINDOWS_MAX_ARGS: usize = 20;
+
+use Reg::*;
+
+/// The argument table. Every cell is covered by unit tests.
+pub static ABI_TABLE: &[AbiRow] = &[
+    AbiRow {
+        os: Os::Linux,
+        mechanism: Mechanism::Syscall,
+        bitness: Bitness::B64,
+        passing: ArgPassing::Regs { regs: &[Rdi, Rsi, Rdx, R10, R8, R9], rest: None, max: 6 },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+    AbiRow {
+        os: Os::Linux,
+        mechanism: Mechanism::Int80,
+        bitness: Bitness::B32,
+        passing: ArgPassing::Regs { regs: &[Rbx, Rcx, Rdx, Rsi, Rdi, Rbp], rest: None, max: 6 },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+    AbiRow {
+        os: Os::Linux,
+        mechanism: Mechanism::Sysenter,
+        bitness: Bitness::B32,
+        // The vDSO's __kernel_vsyscall pushes ecx, edx, ebp and moves esp
+        // into ebp: the sixth argument (the caller's ebp) is at [ebp].
+        passing: ArgPassing::Regs {
+            regs: &[Rbx, Rcx, Rdx, Rsi, Rdi],
+            rest: Some(MemSlots { base: Rbp, first: 0, stride: 4 }),
+            max: 6,
+        },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+    AbiRow {
+        os: Os::Linux,
+        mechanism: Mechanism::Syscall,
+        bitness: Bitness::B32,
+        // `syscall` clobbers ecx, so the vDSO passes arg2 in ebp and arg6
+        // on the stack at [esp].
+        passing: ArgPassing::Regs {
+            regs: &[Rbx, Rbp, Rdx, Rsi, Rdi],
+            rest: Some(MemSlots { base: Rsp, first: 0, stride: 4 }),
+            max: 6,
+        },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+    AbiRow {
+        os: Os::Windows,
+        mechanism: Mechanism::Syscall,
+        bitness: Bitness::B64,
+        // r10, not rcx: `syscall` overwrites rcx with the return rip.
+        // Stack argument n (n >= 5) is at rsp + 8n: rsp + 0x28 for n = 5,
+        // past the return address and the 32-byte home area.
+        passing: ArgPassing::Regs {
+            regs: &[R10, Rdx, R8, R9],
+            rest: Some(MemSlots { base: Rsp, first: 0x28, stride: 8 }),
+            max: WINDOWS_MAX_ARGS,
+        },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+    AbiRow {
+        os: Os::Windows,
+        mechanism: Mechanism::Sysenter,
+        bitness: Bitness::B32,
+        // KiFastSystemCall: `mov edx, esp; sysenter`, reached by `call` from
+        // the ntdll stub: [edx] and [edx+4] are return addresses.
+        passing: ArgPassing::Mem {
+            slots: MemSlots { base: Rdx, first: 8, stride: 4 },
+            max: WINDOWS_MAX_ARGS,
+        },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+    AbiRow {
+        os: Os::Windows,
+        mechanism: Mechanism::Int2e,
+        bitness: Bitness::B32,
+        passing: ArgPassing::Mem {
+            slots: MemSlots { base: Rdx, first: 0, stride: 4 },
+            max: WINDOWS_MAX_ARGS,
+        },
+        nr_reg: Rax,
+        ret_reg: Rax,
+    },
+];
+
+/// Error looking up an argument location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AbiError {
+    #[error("no argument convention for {os:?} {mechanism:?} {bitness:?}")]
+    NoRow { os: Os, mechanism: Mechanism, bitness: Bitness },
+    #[error("argument index {index} out of range: arguments are 1..={max}")]
+    OutOfRange { index: usize, max: usize },
+}
+
+/// Finds the table row for an (OS, mechanism, bitness).
+pub fn row(os: Os, mechanism: Mechanism, bitness: Bitness) -> Result<&'static AbiRow, AbiError> {
+    ABI_TABLE
+        .iter()
+        .find(|r| r.os == os && r.mechanism == mechanism && r.bitness == bitness)
+        .ok_or(AbiError::NoRow { os, mechanism, bitness })
+}
+
+impl AbiRow {
+    /// Maximum number of arguments.
+    pub fn max_args(&self) -> usize {
+        match self.passing {
+            ArgPassing::Regs { max, .. } | ArgPassing::Mem { max, .. } => max,
+        }
+    }
+
+    /// Location of 1-based argument `index`.
+    pub fn location(&self, index: usize) -> Result<ArgLocation, AbiError> {
+        let max = self.max_args();
+        if index == 0 || index > max {
+            return Err(AbiError::OutOfRange { index, max });
+        }
+        let width = self.bitness.bytes() as u8;
+        let slot = |s: MemSlots, k: usize| ArgLocation::Mem {
+            base: s.base,
+            offset: s.first + s.stride * k as u64,
+            width: s.stride as u8,
+        };
+        Ok(match self.passing {
+            ArgPassing::Regs { regs, rest, .. } => {
+                if index <= regs.len() {
+                    ArgLocation::Reg { reg: regs[index - 1], width }
+                } else {
+                    match rest {
+                        Some(s) => slot(s, index - 1 - regs.len()),
+                        None => return Err(AbiError::OutOfRange { index, max: regs.len() }),
+                    }
+                }
+            }
+            ArgPassing::Mem { slots, .. } => slot(slots, index - 1),
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! Access to the trapping vCPU: what an event source lends the engine
+//! while one event is being handled.
+
+use crate::mem::{MemError, VirtMem};
+use crate::regs::{Reg, Regs};
+
+/// Error writing a register through an event source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpuError {
+    #[error("this event source cannot write registers: {0}")]
+    WriteUnsupported(String),
+    #[error("writing {reg:?} failed: {reason}")]
+    WriteFailed { reg: Reg, reason: String },
+}
+
+/// The vCPU that trapped, valid for the duration of one event.
+///
+/// Register writes take effect before the trapping instruction executes
+/// (pre-trap semantics): the kernel sees the written value.
+pub trait Cpu {
+    /// The register snapshot taken at the trap, updated by `write_reg`.
+    fn regs(&self) -> &Regs;
+    /// Writes a general register (full 64-bit value).
+    fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError>;
+    /// Guest virtual memory in the trap's address space.
+    fn mem(&mut self) -> &mut dyn VirtMem;
+}
+
+/// Convenience: a `Cpu` made of a register snapshot and a memory, for
+/// replay and tests. Register writes update the snapshot.
+pub struct SnapshotCpu<'m> {
+    pub regs: Regs,
+    pub mem: &'m mut dyn VirtMem,
+}
+
+impl Cpu for SnapshotCpu<'_> {
+    fn regs(&self) -> &Regs {
+        &self.regs
+    }
+    fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        self.regs.set(reg, value);
+        Ok(())
+    }
+    fn mem(&mut self) -> &mut dyn VirtMem {
+        self.mem
+    }
+}
+
+impl From<MemError> for CpuError {
+    fn from(e: MemError) -> Self {
+        CpuError::WriteUnsupported(e.to_string())
+    }
+}

@@ -1,0 +1,1 @@
+//! Hooks registry: enter/exit callbacks by syscall name. (filled in below)

@@ -1,0 +1,23 @@
+//! vstrace core: everything above the event source and below the OS layers.
+//!
+//! An event source (QEMU plugin, gdb remote, replay) produces [`event::Event`]s
+//! and gives access to the trapping vCPU through [`cpu::Cpu`]. The
+//! [`syscall::Syscall`] object reads and writes arguments through the
+//! [`abi`] table, guest memory goes through [`mem`] (page walks) and
+//! [`read`] (bounded typed readers), and [`hooks`] dispatches user callbacks.
+
+pub mod abi;
+pub mod cpu;
+pub mod event;
+pub mod hooks;
+pub mod mem;
+pub mod read;
+pub mod regs;
+pub mod syscall;
+
+pub use abi::{ArgLocation, Os};
+pub use cpu::Cpu;
+pub use event::{Bitness, Direction, Event, Mechanism};
+pub use mem::{MemError, VirtMem};
+pub use regs::{Reg, Regs};
+pub use syscall::{Modification, Syscall, SyscallError};

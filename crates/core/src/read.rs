@@ -1,0 +1,1 @@
+//! Bounded typed readers of guest memory. (filled in below)

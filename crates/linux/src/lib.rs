@@ -1,0 +1,1 @@
+//! vstrace-linux (in progress).

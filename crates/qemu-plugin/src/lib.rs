@@ -1,0 +1,1 @@
+//! vstrace QEMU plugin (in progress).

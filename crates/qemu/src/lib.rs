@@ -1,0 +1,1 @@
+//! vstrace-qemu (in progress).

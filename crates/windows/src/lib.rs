@@ -1,0 +1,1 @@
+//! vstrace-windows (in progress).

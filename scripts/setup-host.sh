@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what vstrace needs on a Debian 12 host, idempotently:
+# QEMU 10.x from bookworm-backports, busybox-static, the Debian guest kernel
+# (extracted from its .deb into a cache dir, not installed on the host) and
+# the tools the test guests are built with.
+set -euo pipefail
+
+CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+need_pkgs=()
+have_qemu_ok() {
+    command -v qemu-system-x86_64 >/dev/null 2>&1 || return 1
+    local v
+    v=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
+    [ "${v:-0}" -ge 10 ]
+}
+
+apt_updated=0
+apt_update() {
+    if [ "$apt_updated" = 0 ]; then
+        $SUDO apt-get update -qq
+        apt_updated=1
+    fi
+}
+
+# bookworm-backports for QEMU 10.x
+if ! have_qemu_ok; then
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo "vstrace setup: adding bookworm-backports to apt sources" >&2
+        echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+            $SUDO tee /etc/apt/sources.list.d/vstrace-backports.list >/dev/null
+    fi
+    apt_update
+    $SUDO apt-get install -y -qq -t bookworm-backports qemu-system-x86 >/dev/null
+fi
+
+for p in busybox-static strace xz-utils cpio binutils nasm gcc-multilib; do
+    dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+    apt_update
+    echo "vstrace setup: installing ${need_pkgs[*]}" >&2
+    $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# The guest kernel: the .deb's vmlinuz, extracted into the cache.
+mkdir -p "$CACHE"
+if [ ! -s "$CACHE/vmlinuz" ]; then
+    apt_update
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
+    [ -n "$pkg" ] || { echo "vstrace setup: cannot resolve linux-image-amd64" >&2; exit 1; }
+    (cd "$tmp" && apt-get download -qq "$pkg")
+    dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+    cp "$tmp"/x/boot/vmlinuz-* "$CACHE/vmlinuz.tmp"
+    mv "$CACHE/vmlinuz.tmp" "$CACHE/vmlinuz"
+    echo "$pkg" >"$CACHE/vmlinuz.package"
+    echo "vstrace setup: guest kernel $pkg -> $CACHE/vmlinuz" >&2
+fi
+echo "vstrace setup: ok (qemu $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), kernel $CACHE/vmlinuz)" >&2
