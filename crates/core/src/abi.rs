@@ -80,7 +80,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         os: Os::Linux,
         mechanism: Mechanism::Syscall,
         bitness: Bitness::B64,
-        passing: ArgPassing::Regs { regs: &[Rdi, Rsi, Rdx, R10, R8, R9], rest: None, max: 6 },
+        passing: ArgPassing::Regs {
+            regs: &[Rdi, Rsi, Rdx, R10, R8, R9],
+            rest: None,
+            max: 6,
+        },
         nr_reg: Rax,
         ret_reg: Rax,
     },
@@ -88,7 +92,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         os: Os::Linux,
         mechanism: Mechanism::Int80,
         bitness: Bitness::B32,
-        passing: ArgPassing::Regs { regs: &[Rbx, Rcx, Rdx, Rsi, Rdi, Rbp], rest: None, max: 6 },
+        passing: ArgPassing::Regs {
+            regs: &[Rbx, Rcx, Rdx, Rsi, Rdi, Rbp],
+            rest: None,
+            max: 6,
+        },
         nr_reg: Rax,
         ret_reg: Rax,
     },
@@ -100,7 +108,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         // into ebp: the sixth argument (the caller's ebp) is at [ebp].
         passing: ArgPassing::Regs {
             regs: &[Rbx, Rcx, Rdx, Rsi, Rdi],
-            rest: Some(MemSlots { base: Rbp, first: 0, stride: 4 }),
+            rest: Some(MemSlots {
+                base: Rbp,
+                first: 0,
+                stride: 4,
+            }),
             max: 6,
         },
         nr_reg: Rax,
@@ -114,7 +126,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         // on the stack at [esp].
         passing: ArgPassing::Regs {
             regs: &[Rbx, Rbp, Rdx, Rsi, Rdi],
-            rest: Some(MemSlots { base: Rsp, first: 0, stride: 4 }),
+            rest: Some(MemSlots {
+                base: Rsp,
+                first: 0,
+                stride: 4,
+            }),
             max: 6,
         },
         nr_reg: Rax,
@@ -129,7 +145,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         // past the return address and the 32-byte home area.
         passing: ArgPassing::Regs {
             regs: &[R10, Rdx, R8, R9],
-            rest: Some(MemSlots { base: Rsp, first: 0x28, stride: 8 }),
+            rest: Some(MemSlots {
+                base: Rsp,
+                first: 0x28,
+                stride: 8,
+            }),
             max: WINDOWS_MAX_ARGS,
         },
         nr_reg: Rax,
@@ -142,7 +162,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         // KiFastSystemCall: `mov edx, esp; sysenter`, reached by `call` from
         // the ntdll stub: [edx] and [edx+4] are return addresses.
         passing: ArgPassing::Mem {
-            slots: MemSlots { base: Rdx, first: 8, stride: 4 },
+            slots: MemSlots {
+                base: Rdx,
+                first: 8,
+                stride: 4,
+            },
             max: WINDOWS_MAX_ARGS,
         },
         nr_reg: Rax,
@@ -153,7 +177,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
         mechanism: Mechanism::Int2e,
         bitness: Bitness::B32,
         passing: ArgPassing::Mem {
-            slots: MemSlots { base: Rdx, first: 0, stride: 4 },
+            slots: MemSlots {
+                base: Rdx,
+                first: 0,
+                stride: 4,
+            },
             max: WINDOWS_MAX_ARGS,
         },
         nr_reg: Rax,
@@ -165,7 +193,11 @@ pub static ABI_TABLE: &[AbiRow] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AbiError {
     #[error("no argument convention for {os:?} {mechanism:?} {bitness:?}")]
-    NoRow { os: Os, mechanism: Mechanism, bitness: Bitness },
+    NoRow {
+        os: Os,
+        mechanism: Mechanism,
+        bitness: Bitness,
+    },
     #[error("argument index {index} out of range: arguments are 1..={max}")]
     OutOfRange { index: usize, max: usize },
 }
@@ -175,7 +207,11 @@ pub fn row(os: Os, mechanism: Mechanism, bitness: Bitness) -> Result<&'static Ab
     ABI_TABLE
         .iter()
         .find(|r| r.os == os && r.mechanism == mechanism && r.bitness == bitness)
-        .ok_or(AbiError::NoRow { os, mechanism, bitness })
+        .ok_or(AbiError::NoRow {
+            os,
+            mechanism,
+            bitness,
+        })
 }
 
 impl AbiRow {
@@ -201,15 +237,113 @@ impl AbiRow {
         Ok(match self.passing {
             ArgPassing::Regs { regs, rest, .. } => {
                 if index <= regs.len() {
-                    ArgLocation::Reg { reg: regs[index - 1], width }
+                    ArgLocation::Reg {
+                        reg: regs[index - 1],
+                        width,
+                    }
                 } else {
                     match rest {
                         Some(s) => slot(s, index - 1 - regs.len()),
-                        None => return Err(AbiError::OutOfRange { index, max: regs.len() }),
+                        None => {
+                            return Err(AbiError::OutOfRange {
+                                index,
+                                max: regs.len(),
+                            })
+                        }
                     }
                 }
             }
             ArgPassing::Mem { slots, .. } => slot(slots, index - 1),
         })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Where argument `n` lives, written independently of the table from
+    /// the ground-truth list in DESIGN.md: `(register, None)` or
+    /// `(base register, Some(offset))`.
+    pub(crate) fn ground_truth(row: &AbiRow, n: usize) -> Option<(Reg, Option<u64>)> {
+        let regs = |list: &[Reg]| list.get(n.checked_sub(1)?).map(|r| (*r, None));
+        match (row.os, row.mechanism, row.bitness) {
+            (Os::Linux, Mechanism::Syscall, Bitness::B64) => regs(&[Rdi, Rsi, Rdx, R10, R8, R9]),
+            (Os::Linux, Mechanism::Int80, Bitness::B32) => regs(&[Rbx, Rcx, Rdx, Rsi, Rdi, Rbp]),
+            (Os::Linux, Mechanism::Sysenter, Bitness::B32) => match n {
+                6 => Some((Rbp, Some(0))),
+                _ => regs(&[Rbx, Rcx, Rdx, Rsi, Rdi]),
+            },
+            (Os::Linux, Mechanism::Syscall, Bitness::B32) => match n {
+                6 => Some((Rsp, Some(0))),
+                _ => regs(&[Rbx, Rbp, Rdx, Rsi, Rdi]),
+            },
+            (Os::Windows, Mechanism::Syscall, Bitness::B64) => match n {
+                5..=WINDOWS_MAX_ARGS => Some((Rsp, Some(8 * n as u64))),
+                _ => regs(&[R10, Rdx, R8, R9]),
+            },
+            (Os::Windows, Mechanism::Sysenter, Bitness::B32) => match n {
+                1..=WINDOWS_MAX_ARGS => Some((Rdx, Some(8 + 4 * (n as u64 - 1)))),
+                _ => None,
+            },
+            (Os::Windows, Mechanism::Int2e, Bitness::B32) => match n {
+                1..=WINDOWS_MAX_ARGS => Some((Rdx, Some(4 * (n as u64 - 1)))),
+                _ => None,
+            },
+            _ => panic!("ground truth has no row for {row:?}"),
+        }
+    }
+
+    pub(crate) fn expected_max(row: &AbiRow) -> usize {
+        match row.os {
+            Os::Linux => 6,
+            Os::Windows => WINDOWS_MAX_ARGS,
+        }
+    }
+
+    #[test]
+    fn every_row_matches_ground_truth() {
+        assert_eq!(ABI_TABLE.len(), 7);
+        for row in ABI_TABLE {
+            let max = expected_max(row);
+            assert_eq!(row.max_args(), max, "{row:?}");
+            let width = row.bitness.bytes() as u8;
+            for n in 1..=max {
+                let want = match ground_truth(row, n).unwrap() {
+                    (reg, None) => ArgLocation::Reg { reg, width },
+                    (base, Some(offset)) => ArgLocation::Mem {
+                        base,
+                        offset,
+                        width,
+                    },
+                };
+                assert_eq!(row.location(n).unwrap(), want, "{row:?} arg{n}");
+            }
+            for bad in [0, max + 1, usize::MAX] {
+                assert!(
+                    matches!(row.location(bad), Err(AbiError::OutOfRange { index, .. }) if index == bad),
+                    "{row:?} arg{bad}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn row_lookup() {
+        for r in ABI_TABLE {
+            assert_eq!(row(r.os, r.mechanism, r.bitness).unwrap(), r);
+            // One row per key.
+            let n = ABI_TABLE
+                .iter()
+                .filter(|x| (x.os, x.mechanism, x.bitness) == (r.os, r.mechanism, r.bitness))
+                .count();
+            assert_eq!(n, 1);
+        }
+        assert!(matches!(
+            row(Os::Linux, Mechanism::Int2e, Bitness::B32),
+            Err(AbiError::NoRow { .. })
+        ));
+        assert!(row(Os::Windows, Mechanism::Int80, Bitness::B32).is_err());
+        assert!(row(Os::Linux, Mechanism::Sysret, Bitness::B64).is_err());
     }
 }

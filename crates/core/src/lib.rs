@@ -14,6 +14,7 @@ pub mod mem;
 pub mod read;
 pub mod regs;
 pub mod syscall;
+pub mod testmem;
 
 pub use abi::{ArgLocation, Os};
 pub use cpu::Cpu;

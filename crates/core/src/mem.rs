@@ -26,3 +26,602 @@ pub trait VirtMem {
     /// Writes `data` at `addr`; all or nothing where the source allows.
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError>;
 }
+
+/// Largest single virtual access [`GuestVirt`] accepts: a guest-supplied
+/// length must never make the tracer allocate or walk without bound.
+pub const MAX_ACCESS: u64 = 16 << 20;
+
+/// Guest physical memory.
+pub trait PhysMem {
+    /// Fills `buf` from physical address `pa`.
+    fn read_phys(&mut self, pa: u64, buf: &mut [u8]) -> Result<(), MemError>;
+    /// Writes `data` at physical address `pa`.
+    fn write_phys(&mut self, pa: u64, data: &[u8]) -> Result<(), MemError>;
+}
+
+/// x86 paging mode of an address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PagingMode {
+    /// 32-bit paging, 4-byte entries, 4 KiB and 4 MiB (PSE) pages.
+    Legacy32,
+    /// PAE paging, 8-byte entries, 4 KiB and 2 MiB pages.
+    Pae,
+    /// 4-level long-mode paging, 4 KiB, 2 MiB and 1 GiB pages.
+    Long4,
+}
+
+const CR0_PG: u64 = 1 << 31;
+const CR4_PAE: u64 = 1 << 5;
+const CR4_LA57: u64 = 1 << 12;
+
+impl PagingMode {
+    /// The paging mode the CPU uses for these control registers, or `None`
+    /// when paging is off (CR0.PG clear: virtual = physical) or 5-level
+    /// paging is on (CR4.LA57, not supported).
+    pub fn from_regs(cr0: u64, cr4: u64, efer: u64) -> Option<PagingMode> {
+        if cr0 & CR0_PG == 0 {
+            return None;
+        }
+        if efer & crate::event::EFER_LMA != 0 {
+            if cr4 & CR4_LA57 != 0 {
+                return None;
+            }
+            Some(PagingMode::Long4)
+        } else if cr4 & CR4_PAE != 0 {
+            Some(PagingMode::Pae)
+        } else {
+            Some(PagingMode::Legacy32)
+        }
+    }
+}
+
+/// Result of a page walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    /// Physical address of `va`.
+    pub pa: u64,
+    /// Size of the page that maps `va` (4 KiB, 2 MiB, 4 MiB or 1 GiB).
+    pub page_size: u64,
+    /// Writable at every level (R/W bits ANDed).
+    pub writable: bool,
+    /// User-accessible at every level (U/S bits ANDed).
+    pub user: bool,
+}
+
+const PTE_P: u64 = 1;
+const PTE_RW: u64 = 1 << 1;
+const PTE_US: u64 = 1 << 2;
+const PTE_PS: u64 = 1 << 7;
+/// Physical address bits 51..12 of an 8-byte entry (or of CR3).
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+const KIB4: u64 = 1 << 12;
+const MIB2: u64 = 1 << 21;
+const MIB4: u64 = 1 << 22;
+const GIB1: u64 = 1 << 30;
+
+/// Permission bits accumulated down a walk.
+struct Walk {
+    writable: bool,
+    user: bool,
+}
+
+impl Walk {
+    fn new() -> Walk {
+        Walk {
+            writable: true,
+            user: true,
+        }
+    }
+    fn add(&mut self, entry: u64) {
+        self.writable &= entry & PTE_RW != 0;
+        self.user &= entry & PTE_US != 0;
+    }
+    fn done(self, pa: u64, page_size: u64) -> Translation {
+        Translation {
+            pa,
+            page_size,
+            writable: self.writable,
+            user: self.user,
+        }
+    }
+}
+
+fn entry64(phys: &mut dyn PhysMem, pa: u64) -> Result<u64, MemError> {
+    let mut b = [0u8; 8];
+    phys.read_phys(pa, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+fn entry32(phys: &mut dyn PhysMem, pa: u64) -> Result<u64, MemError> {
+    let mut b = [0u8; 4];
+    phys.read_phys(pa, &mut b)?;
+    Ok(u32::from_le_bytes(b) as u64)
+}
+
+/// Translates `va` by walking the page tables rooted at `cr3`.
+///
+/// Non-present entries and non-canonical (or, in 32-bit modes, >4 GiB)
+/// addresses give `MemError::Unmapped(va)`; a table outside guest RAM gives
+/// the physical source's error. Large pages are honoured at every level
+/// where the mode allows them (legacy 4 MiB pages assume CR4.PSE, which
+/// every OS we trace enables).
+pub fn translate(
+    phys: &mut dyn PhysMem,
+    mode: PagingMode,
+    cr3: u64,
+    va: u64,
+) -> Result<Translation, MemError> {
+    let unmapped = MemError::Unmapped(va);
+    let mut w = Walk::new();
+    match mode {
+        PagingMode::Long4 => {
+            // Canonical: bits 63..47 all equal.
+            let top = (va as i64) >> 47;
+            if top != 0 && top != -1 {
+                return Err(unmapped);
+            }
+            // Low 12 bits are PCID (or PWT/PCD), bit 63 is no-flush.
+            let pml4 = cr3 & ADDR_MASK;
+            let e = entry64(phys, pml4 + ((va >> 39) & 0x1ff) * 8)?;
+            if e & PTE_P == 0 {
+                return Err(unmapped);
+            }
+            w.add(e);
+            let e = entry64(phys, (e & ADDR_MASK) + ((va >> 30) & 0x1ff) * 8)?;
+            if e & PTE_P == 0 {
+                return Err(unmapped);
+            }
+            w.add(e);
+            if e & PTE_PS != 0 {
+                return Ok(w.done((e & ADDR_MASK & !(GIB1 - 1)) | (va & (GIB1 - 1)), GIB1));
+            }
+            pd_pt64(phys, e & ADDR_MASK, va, w)
+        }
+        PagingMode::Pae => {
+            if va > u32::MAX as u64 {
+                return Err(unmapped);
+            }
+            let pdpt = cr3 & 0xffff_ffe0;
+            let e = entry64(phys, pdpt + ((va >> 30) & 3) * 8)?;
+            if e & PTE_P == 0 {
+                return Err(unmapped);
+            }
+            // PAE PDPTEs carry no R/W or U/S bits.
+            pd_pt64(phys, e & ADDR_MASK, va, w)
+        }
+        PagingMode::Legacy32 => {
+            if va > u32::MAX as u64 {
+                return Err(unmapped);
+            }
+            let pd = cr3 & 0xffff_f000;
+            let e = entry32(phys, pd + (va >> 22) * 4)?;
+            if e & PTE_P == 0 {
+                return Err(unmapped);
+            }
+            w.add(e);
+            if e & PTE_PS != 0 {
+                // PSE-36: PDE bits 20..13 are physical address bits 39..32.
+                let base = (e & 0xffc0_0000) | (((e >> 13) & 0xff) << 32);
+                return Ok(w.done(base | (va & (MIB4 - 1)), MIB4));
+            }
+            let e = entry32(phys, (e & 0xffff_f000) + ((va >> 12) & 0x3ff) * 4)?;
+            if e & PTE_P == 0 {
+                return Err(unmapped);
+            }
+            w.add(e);
+            Ok(w.done((e & 0xffff_f000) | (va & (KIB4 - 1)), KIB4))
+        }
+    }
+}
+
+/// The page-directory and page-table levels shared by PAE and long mode.
+fn pd_pt64(phys: &mut dyn PhysMem, pd: u64, va: u64, mut w: Walk) -> Result<Translation, MemError> {
+    let e = entry64(phys, pd + ((va >> 21) & 0x1ff) * 8)?;
+    if e & PTE_P == 0 {
+        return Err(MemError::Unmapped(va));
+    }
+    w.add(e);
+    if e & PTE_PS != 0 {
+        return Ok(w.done((e & ADDR_MASK & !(MIB2 - 1)) | (va & (MIB2 - 1)), MIB2));
+    }
+    let e = entry64(phys, (e & ADDR_MASK) + ((va >> 12) & 0x1ff) * 8)?;
+    if e & PTE_P == 0 {
+        return Err(MemError::Unmapped(va));
+    }
+    w.add(e);
+    Ok(w.done((e & ADDR_MASK) | (va & (KIB4 - 1)), KIB4))
+}
+
+/// Guest virtual memory of the address space rooted at `cr3`, read and
+/// written through page walks over a physical memory.
+///
+/// Accesses may cross pages (each page is translated on its own: adjacent
+/// virtual pages need not be adjacent physically). Accesses are
+/// all-or-nothing as far as translation goes: every page is translated
+/// before any byte is copied. Writes ignore the guest's R/W bits, as a
+/// debugger does.
+pub struct GuestVirt<'a> {
+    pub phys: &'a mut dyn PhysMem,
+    pub mode: PagingMode,
+    pub cr3: u64,
+}
+
+impl GuestVirt<'_> {
+    /// Translates `va` in this address space.
+    pub fn translate(&mut self, va: u64) -> Result<Translation, MemError> {
+        translate(self.phys, self.mode, self.cr3, va)
+    }
+
+    /// Splits `[va, va + len)` into physically contiguous pieces
+    /// `(pa, len)`, translating every page first.
+    fn pieces(&mut self, va: u64, len: usize) -> Result<Vec<(u64, usize)>, MemError> {
+        if len as u64 > MAX_ACCESS {
+            return Err(MemError::TooLong {
+                addr: va,
+                len: len as u64,
+                cap: MAX_ACCESS,
+            });
+        }
+        let mut out = Vec::with_capacity(2);
+        let mut done = 0usize;
+        while done < len {
+            // Past the top of the address space: no page to map it.
+            let addr = va
+                .checked_add(done as u64)
+                .ok_or(MemError::Unmapped(u64::MAX))?;
+            let t = self.translate(addr)?;
+            let in_page = t.page_size - (addr & (t.page_size - 1));
+            let n = in_page.min((len - done) as u64) as usize;
+            out.push((t.pa, n));
+            done += n;
+        }
+        Ok(out)
+    }
+}
+
+impl VirtMem for GuestVirt<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let pieces = self.pieces(addr, buf.len())?;
+        let mut off = 0;
+        for (pa, n) in pieces {
+            self.phys.read_phys(pa, &mut buf[off..off + n])?;
+            off += n;
+        }
+        Ok(())
+    }
+
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        let pieces = self.pieces(addr, data.len())?;
+        let mut off = 0;
+        for (pa, n) in pieces {
+            self.phys.write_phys(pa, &data[off..off + n])?;
+            off += n;
+        }
+        Ok(())
+    }
+}
+
+/// Virtual memory with paging off (CR0.PG clear): virtual = physical.
+pub struct Unpaged<'a> {
+    pub phys: &'a mut dyn PhysMem,
+}
+
+impl VirtMem for Unpaged<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        if buf.len() as u64 > MAX_ACCESS {
+            return Err(MemError::TooLong {
+                addr,
+                len: buf.len() as u64,
+                cap: MAX_ACCESS,
+            });
+        }
+        self.phys.read_phys(addr, buf)
+    }
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        if data.len() as u64 > MAX_ACCESS {
+            return Err(MemError::TooLong {
+                addr,
+                len: data.len() as u64,
+                cap: MAX_ACCESS,
+            });
+        }
+        self.phys.write_phys(addr, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testmem::{FlatPhys, PageSize, PageTableBuilder, PRESENT, USER, WRITABLE};
+
+    const RAM: usize = 8 << 20;
+    const TABLES: u64 = 0x1000;
+    const RWU: u64 = PRESENT | WRITABLE | USER;
+
+    fn builder(mode: PagingMode) -> PageTableBuilder {
+        PageTableBuilder::new(mode, FlatPhys::new(RAM), TABLES).unwrap()
+    }
+
+    fn virt(b: &mut PageTableBuilder, cr3: u64) -> GuestVirt<'_> {
+        let mode = b.mode;
+        GuestVirt {
+            phys: &mut b.phys,
+            mode,
+            cr3,
+        }
+    }
+
+    #[test]
+    fn paging_mode_from_regs() {
+        let pg = 1 << 31;
+        let lma = crate::event::EFER_LMA;
+        assert_eq!(PagingMode::from_regs(0x11, 0x20, 0), None);
+        assert_eq!(
+            PagingMode::from_regs(pg | 1, 0, 0),
+            Some(PagingMode::Legacy32)
+        );
+        assert_eq!(
+            PagingMode::from_regs(pg | 1, 0x10, 0),
+            Some(PagingMode::Legacy32)
+        );
+        assert_eq!(
+            PagingMode::from_regs(pg | 1, 0x20, 0),
+            Some(PagingMode::Pae)
+        );
+        assert_eq!(
+            PagingMode::from_regs(pg | 1, 0x20, lma | 0x100),
+            Some(PagingMode::Long4)
+        );
+        assert_eq!(PagingMode::from_regs(pg | 1, 0x20 | 0x1000, lma), None);
+    }
+
+    /// (mode, page size, va, pa) for every page size of every mode.
+    fn cases() -> Vec<(PagingMode, PageSize, u64, u64)> {
+        vec![
+            (
+                PagingMode::Long4,
+                PageSize::K4,
+                0x7fff_f7a3_5000,
+                0x0012_3000,
+            ),
+            (
+                PagingMode::Long4,
+                PageSize::K4,
+                0xffff_8880_0123_4000,
+                0x0045_6000,
+            ),
+            (
+                PagingMode::Long4,
+                PageSize::M2,
+                0xffff_ffff_8120_0000,
+                0x0060_0000,
+            ),
+            (
+                PagingMode::Long4,
+                PageSize::G1,
+                0x0000_7f80_4000_0000,
+                0x0001_c000_0000,
+            ),
+            (PagingMode::Pae, PageSize::K4, 0xc012_3000, 0x0012_3000),
+            (PagingMode::Pae, PageSize::K4, 0x0804_8000, 0x0045_6000),
+            (PagingMode::Pae, PageSize::M2, 0x8060_0000, 0x0060_0000),
+            (PagingMode::Legacy32, PageSize::K4, 0xc012_3000, 0x0012_3000),
+            (PagingMode::Legacy32, PageSize::K4, 0x0804_8000, 0x0045_6000),
+            (PagingMode::Legacy32, PageSize::M4, 0xc040_0000, 0x0040_0000),
+            // PSE-36: a 4 MiB page above 4 GiB.
+            (
+                PagingMode::Legacy32,
+                PageSize::M4,
+                0x8000_0000,
+                0x0012_0040_0000,
+            ),
+        ]
+    }
+
+    #[test]
+    fn walks_every_mode_and_page_size() {
+        for (mode, size, va, pa) in cases() {
+            let mut b = builder(mode);
+            b.map(va, pa, size, RWU).unwrap();
+            let cr3 = b.cr3();
+            for off in [0, 1, 0xabc, size.bytes() / 2 + 3, size.bytes() - 1] {
+                let t = translate(&mut b.phys, mode, cr3, va + off).unwrap();
+                assert_eq!(t.pa, pa + off, "{mode:?} {size:?} {va:#x}+{off:#x}");
+                assert_eq!(t.page_size, size.bytes());
+                assert!(t.writable && t.user);
+            }
+            // Just past the page: nothing mapped there.
+            let past = va + size.bytes();
+            assert_eq!(
+                translate(&mut b.phys, mode, cr3, past),
+                Err(MemError::Unmapped(past))
+            );
+            assert_eq!(
+                translate(&mut b.phys, mode, cr3, va - 1),
+                Err(MemError::Unmapped(va - 1))
+            );
+            // Reads through the mapping land in the frame (when in RAM).
+            if pa + 16 <= RAM as u64 {
+                b.phys.write_phys(pa + 0x10, b"frame contents!!").unwrap();
+                let mut buf = [0u8; 16];
+                virt(&mut b, cr3).read_virt(va + 0x10, &mut buf).unwrap();
+                assert_eq!(&buf, b"frame contents!!");
+            } else {
+                let mut buf = [0u8; 4];
+                let e = virt(&mut b, cr3).read_virt(va, &mut buf).unwrap_err();
+                assert!(matches!(e, MemError::BadPhys(_)), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn permissions_are_reported() {
+        for (mode, size, va, pa) in cases() {
+            let mut b = builder(mode);
+            b.map(va, pa, size, PRESENT).unwrap();
+            let t = b.virt().translate(va).unwrap();
+            assert!(!t.writable && !t.user, "{mode:?} {size:?}");
+            let mut b = builder(mode);
+            b.map(va, pa, size, PRESENT | USER).unwrap();
+            let t = b.virt().translate(va).unwrap();
+            assert!(!t.writable && t.user, "{mode:?} {size:?}");
+        }
+    }
+
+    #[test]
+    fn pcid_bits_in_cr3_are_ignored() {
+        let mut b = builder(PagingMode::Long4);
+        let va = 0x7fff_0000_1000;
+        b.map(va, 0x20_0000, PageSize::K4, RWU).unwrap();
+        let cr3 = b.cr3();
+        let plain = translate(&mut b.phys, PagingMode::Long4, cr3, va + 5).unwrap();
+        for tagged in [cr3 | 0xfff, cr3 | 0x123, cr3 | (1 << 63) | 0x7] {
+            assert_eq!(
+                translate(&mut b.phys, PagingMode::Long4, tagged, va + 5).unwrap(),
+                plain
+            );
+        }
+        assert_eq!(plain.pa, 0x20_0005);
+    }
+
+    #[test]
+    fn non_present_and_non_canonical_are_unmapped() {
+        let mut b = builder(PagingMode::Long4);
+        let va = 0x4000_0000;
+        // A present table chain ending in a non-present leaf.
+        b.map(va, 0x20_0000, PageSize::K4, WRITABLE | USER).unwrap();
+        let cr3 = b.cr3();
+        let mut v = virt(&mut b, cr3);
+        assert_eq!(v.translate(va + 8), Err(MemError::Unmapped(va + 8)));
+        for nc in [
+            0x0000_8000_0000_0000u64,
+            0xffff_7fff_ffff_f000,
+            0x1234_0000_0000_0000,
+        ] {
+            assert_eq!(v.translate(nc), Err(MemError::Unmapped(nc)));
+        }
+        // 32-bit modes have nothing above 4 GiB.
+        let mut b = builder(PagingMode::Pae);
+        let cr3 = b.cr3();
+        assert_eq!(
+            translate(&mut b.phys, PagingMode::Pae, cr3, 1 << 32),
+            Err(MemError::Unmapped(1 << 32))
+        );
+    }
+
+    /// Two adjacent virtual pages backed by non-contiguous frames, in
+    /// every mode: reads and writes that straddle them.
+    #[test]
+    fn straddling_accesses_split_per_page() {
+        for (mode, va) in [
+            (PagingMode::Long4, 0x7fff_ffff_e000u64),
+            (PagingMode::Pae, 0xbfff_e000),
+            (PagingMode::Legacy32, 0xbfff_e000),
+        ] {
+            let (f1, f2) = (0x30_0000u64, 0x10_5000u64);
+            let mut b = builder(mode);
+            b.map(va, f1, PageSize::K4, RWU).unwrap();
+            b.map(va + 0x1000, f2, PageSize::K4, RWU).unwrap();
+            b.phys.write_phys(f1 + 0xff8, b"ABCDEFGH").unwrap();
+            b.phys.write_phys(f2, b"IJKLMNOP").unwrap();
+            let cr3 = b.cr3();
+            let mut v = virt(&mut b, cr3);
+            let mut buf = [0u8; 16];
+            v.read_virt(va + 0xff8, &mut buf).unwrap();
+            assert_eq!(&buf, b"ABCDEFGHIJKLMNOP", "{mode:?}");
+
+            v.write_virt(va + 0xffc, b"0123456789").unwrap();
+            let mut p = [0u8; 10];
+            b.phys.read_phys(f1 + 0xff8, &mut p[..8]).unwrap();
+            assert_eq!(&p[..8], b"ABCD0123");
+            b.phys.read_phys(f2, &mut p[..8]).unwrap();
+            assert_eq!(&p[..8], b"456789OP");
+            // Nothing leaked into the frame after f1.
+            b.phys.read_phys(f1 + 0x1000, &mut p[..4]).unwrap();
+            assert_eq!(&p[..4], &[0; 4]);
+
+            // The third page is unmapped: the fault names its first byte
+            // and a straddling write changes nothing (all or nothing).
+            let mut v = virt(&mut b, cr3);
+            let mut buf = [0u8; 16];
+            let third = va + 0x2000;
+            assert_eq!(
+                v.read_virt(third - 8, &mut buf),
+                Err(MemError::Unmapped(third))
+            );
+            assert_eq!(
+                v.write_virt(third - 4, b"zzzzzzzz"),
+                Err(MemError::Unmapped(third))
+            );
+            b.phys.read_phys(f2 + 0xffc, &mut p[..4]).unwrap();
+            assert_eq!(&p[..4], &[0; 4]);
+        }
+    }
+
+    #[test]
+    fn large_page_reads_cross_into_small_pages() {
+        let mut b = builder(PagingMode::Long4);
+        let va = 0xffff_ffff_8000_0000u64;
+        b.map(va, 0x40_0000, PageSize::M2, RWU).unwrap();
+        b.map(va + 0x20_0000, 0x2000 * 100, PageSize::K4, RWU)
+            .unwrap();
+        b.phys.write_phys(0x40_0000 + 0x1f_fffe, b"xy").unwrap();
+        b.phys.write_phys(0x2000 * 100, b"zw").unwrap();
+        let cr3 = b.cr3();
+        let mut buf = [0u8; 4];
+        virt(&mut b, cr3)
+            .read_virt(va + 0x1f_fffe, &mut buf)
+            .unwrap();
+        assert_eq!(&buf, b"xyzw");
+    }
+
+    #[test]
+    fn accesses_are_capped_and_wrap_is_unmapped() {
+        let mut b = builder(PagingMode::Long4);
+        let cr3 = b.cr3();
+        let mut v = virt(&mut b, cr3);
+        let mut big = vec![0u8; MAX_ACCESS as usize + 1];
+        assert!(matches!(
+            v.read_virt(0, &mut big),
+            Err(MemError::TooLong { .. })
+        ));
+        assert!(matches!(
+            v.write_virt(0, &big),
+            Err(MemError::TooLong { .. })
+        ));
+        let mut b = builder(PagingMode::Long4);
+        b.map(0xffff_ffff_ffff_f000, 0x20_0000, PageSize::K4, RWU)
+            .unwrap();
+        let cr3 = b.cr3();
+        let mut v = virt(&mut b, cr3);
+        let mut buf = [0u8; 8];
+        v.read_virt(0xffff_ffff_ffff_fff8, &mut buf).unwrap();
+        assert!(v.read_virt(0xffff_ffff_ffff_fffc, &mut buf).is_err());
+        // Empty accesses touch nothing.
+        assert_eq!(v.read_virt(0x1234, &mut []), Ok(()));
+    }
+
+    #[test]
+    fn tables_outside_ram_are_bad_phys() {
+        let mut phys = FlatPhys::new(0x1000);
+        assert_eq!(
+            translate(&mut phys, PagingMode::Long4, 0x10_0000, 0x1000),
+            Err(MemError::BadPhys(0x10_0000))
+        );
+    }
+
+    #[test]
+    fn unpaged_is_identity() {
+        let mut phys = FlatPhys::new(0x2000);
+        let mut v = Unpaged { phys: &mut phys };
+        v.write_virt(0x1ffe, b"ok").unwrap();
+        let mut b = [0u8; 2];
+        v.read_virt(0x1ffe, &mut b).unwrap();
+        assert_eq!(&b, b"ok");
+        assert!(matches!(
+            v.read_virt(0x1fff, &mut b),
+            Err(MemError::BadPhys(0x2000))
+        ));
+    }
+}

@@ -58,8 +58,8 @@ impl Reg {
             "r12", "r13", "r14", "r15", "rip", "rflags",
         ];
         const N: [&str; 18] = [
-            "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "r8d", "r9d", "r10d",
-            "r11d", "r12d", "r13d", "r14d", "r15d", "eip", "eflags",
+            "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "r8d", "r9d", "r10d", "r11d",
+            "r12d", "r13d", "r14d", "r15d", "eip", "eflags",
         ];
         if wide {
             W[self as usize]

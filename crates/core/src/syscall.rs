@@ -19,7 +19,11 @@ pub enum SyscallError {
     #[error(transparent)]
     Cpu(#[from] CpuError),
     #[error("{what} is only available on {needed:?}, this is {actual:?}")]
-    WrongDirection { what: &'static str, needed: Direction, actual: Direction },
+    WrongDirection {
+        what: &'static str,
+        needed: Direction,
+        actual: Direction,
+    },
 }
 
 /// What a write changed, kept in the record.
@@ -31,6 +35,12 @@ pub struct Modification {
     pub location: String,
     pub before: u64,
     pub after: u64,
+    /// Decoded before/after values where they are not plain numbers
+    /// (e.g. a rewritten path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_text: Option<String>,
 }
 
 /// One trapped syscall event with access to its vCPU.
@@ -43,6 +53,10 @@ pub struct Syscall<'c> {
     pub modifications: Vec<Modification>,
     /// Free-form data set by hooks; ends up in the record.
     pub hook: serde_json::Map<String, serde_json::Value>,
+    /// Name of the call, when the OS layer knows it.
+    pub name: String,
+    /// Set by [`Syscall::skip`]: the call must not run and returns this.
+    skip: Option<i64>,
 }
 
 impl<'c> Syscall<'c> {
@@ -50,7 +64,16 @@ impl<'c> Syscall<'c> {
     /// whose (OS, mechanism, bitness) has no row report it on `arg`.
     pub fn new(event: Event, os: Os, cpu: &'c mut dyn Cpu) -> Syscall<'c> {
         let row = abi::row(os, event.mechanism, event.bitness).ok();
-        Syscall { event, os, row, cpu, modifications: Vec::new(), hook: Default::default() }
+        Syscall {
+            event,
+            os,
+            row,
+            cpu,
+            modifications: Vec::new(),
+            hook: Default::default(),
+            name: String::new(),
+            skip: None,
+        }
     }
 
     fn row(&self) -> Result<&'static AbiRow, SyscallError> {
@@ -63,7 +86,11 @@ impl<'c> Syscall<'c> {
 
     fn need(&self, what: &'static str, needed: Direction) -> Result<(), SyscallError> {
         if self.event.direction != needed {
-            return Err(SyscallError::WrongDirection { what, needed, actual: self.event.direction });
+            return Err(SyscallError::WrongDirection {
+                what,
+                needed,
+                actual: self.event.direction,
+            });
         }
         Ok(())
     }
@@ -92,7 +119,11 @@ impl<'c> Syscall<'c> {
     pub fn arg(&mut self, index: usize) -> Result<u64, SyscallError> {
         match self.arg_location(index)? {
             ArgLocation::Reg { reg, width } => Ok(truncate(self.cpu.regs().get(reg), width)),
-            ArgLocation::Mem { base, offset, width } => {
+            ArgLocation::Mem {
+                base,
+                offset,
+                width,
+            } => {
                 let addr = self.mem_addr(base, offset);
                 let mut buf = [0u8; 8];
                 self.cpu.mem().read_virt(addr, &mut buf[..width as usize])?;
@@ -112,11 +143,17 @@ impl<'c> Syscall<'c> {
         let loc = self.arg_location(index)?;
         let location = match loc {
             ArgLocation::Reg { reg, width } => {
-                let v = truncate(value, width);
+                // A 32-bit argument write changes only the low half: the
+                // kernel reads 32 bits, the rest stays as the guest had it.
+                let v = merge(self.cpu.regs().get(reg), value, width);
                 self.cpu.write_reg(reg, v)?;
                 reg.name(width == 8).to_string()
             }
-            ArgLocation::Mem { base, offset, width } => {
+            ArgLocation::Mem {
+                base,
+                offset,
+                width,
+            } => {
                 let addr = self.mem_addr(base, offset);
                 let bytes = value.to_le_bytes();
                 self.cpu.mem().write_virt(addr, &bytes[..width as usize])?;
@@ -131,6 +168,8 @@ impl<'c> Syscall<'c> {
             location,
             before,
             after: truncate(value, width),
+            before_text: None,
+            after_text: None,
         });
         Ok(())
     }
@@ -147,7 +186,9 @@ impl<'c> Syscall<'c> {
 
     /// Sets the return value at exit (before the return instruction runs).
     pub fn set_return_value(&mut self, value: i64) -> Result<(), SyscallError> {
-        let before = self.return_value()? as u64;
+        self.need("the return value", Direction::Exit)?;
+        // Logged as raw register bits at the call's width, like `after`.
+        let before = truncate(self.cpu.regs().rax(), self.event.bitness.bytes() as u8);
         self.write_logged(Reg::Rax, value as u64, "retval", before)
     }
 
@@ -159,15 +200,24 @@ impl<'c> Syscall<'c> {
         self.write_logged(Reg::Rax, nr, "nr", before)
     }
 
-    fn write_logged(&mut self, reg: Reg, value: u64, target: &str, before: u64) -> Result<(), SyscallError> {
+    fn write_logged(
+        &mut self,
+        reg: Reg,
+        value: u64,
+        target: &str,
+        before: u64,
+    ) -> Result<(), SyscallError> {
         let wide = self.event.bitness == crate::event::Bitness::B64;
-        let v = if wide { value } else { value & 0xffff_ffff };
+        let width = self.event.bitness.bytes() as u8;
+        let v = merge(self.cpu.regs().get(reg), value, width);
         self.cpu.write_reg(reg, v)?;
         self.modifications.push(Modification {
             target: target.to_string(),
             location: reg.name(wide).to_string(),
             before,
-            after: v,
+            after: truncate(value, width),
+            before_text: None,
+            after_text: None,
         });
         Ok(())
     }
@@ -178,6 +228,30 @@ impl<'c> Syscall<'c> {
             crate::event::Bitness::B32 => (b.wrapping_add(offset)) & 0xffff_ffff,
             crate::event::Bitness::B64 => b.wrapping_add(offset),
         }
+    }
+
+    /// Skips the call at enter: the kernel does not run it (the number is
+    /// replaced by an invalid one) and the caller sees `retval` at exit.
+    pub fn skip(&mut self, retval: i64) -> Result<(), SyscallError> {
+        self.need("skip", Direction::Enter)?;
+        self.skip = Some(retval);
+        Ok(())
+    }
+
+    /// The value requested by [`Syscall::skip`], consumed by the engine.
+    pub fn take_skip(&mut self) -> Option<i64> {
+        self.skip.take()
+    }
+
+    /// Reads argument `index` as a pointer to a NUL-terminated string
+    /// (at most `max` bytes).
+    pub fn arg_string(&mut self, index: usize, max: usize) -> Result<String, SyscallError> {
+        let ptr = self.arg(index)?;
+        let s = crate::read::read_cstring(self.cpu.mem(), ptr, max)?;
+        if let Some(fault) = s.fault {
+            return Err(SyscallError::Mem(MemError::Unmapped(fault)));
+        }
+        Ok(String::from_utf8_lossy(&s.bytes).into_owned())
     }
 
     /// The vCPU, for readers and typed decoders.
@@ -191,5 +265,434 @@ fn truncate(v: u64, width: u8) -> u64 {
         v
     } else {
         v & ((1u64 << (width as u32 * 8)) - 1)
+    }
+}
+
+/// `value`'s low `width` bytes over `old`'s: what a write of that width
+/// leaves in a 64-bit register.
+fn merge(old: u64, value: u64, width: u8) -> u64 {
+    if width >= 8 {
+        value
+    } else {
+        let m = (1u64 << (width as u32 * 8)) - 1;
+        (old & !m) | (value & m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::tests::{expected_max, ground_truth};
+    use crate::abi::{AbiRow, ABI_TABLE};
+    use crate::cpu::SnapshotCpu;
+    use crate::event::{Bitness, Mechanism};
+    use crate::mem::VirtMem;
+    use crate::regs::Regs;
+    use crate::testmem::SparseVirt;
+
+    // Stack-like regions that rsp, rdx and rbp point into.
+    const RSP_LO: u64 = 0x0010_0000;
+    const RDX_LO: u64 = 0x0020_0000;
+    const RBP_LO: u64 = 0x0030_0000;
+
+    /// Registers with distinct values; base registers point at mapped
+    /// memory. 32-bit rows get junk in the upper halves, which must be
+    /// ignored on reads and kept on writes.
+    fn regs_for(bitness: Bitness) -> Regs {
+        let mut r = Regs::default();
+        for (i, reg) in Reg::ALL.iter().enumerate() {
+            let low = 0x1000_0001u64.wrapping_mul(i as u64 + 1) & 0xffff_ffff;
+            r.set(*reg, 0xdead_0000_0000_0000 | ((i as u64) << 32) | low);
+        }
+        let hi = match bitness {
+            Bitness::B32 => 0xffff_ffff_0000_0000,
+            Bitness::B64 => 0x0000_7ffd_0000_0000,
+        };
+        r.set(Reg::Rsp, hi | RSP_LO);
+        r.set(Reg::Rdx, hi | RDX_LO);
+        r.set(Reg::Rbp, hi | RBP_LO);
+        r
+    }
+
+    fn addr_of(regs: &Regs, bitness: Bitness, base: Reg, off: u64) -> u64 {
+        let a = regs.get(base).wrapping_add(off);
+        match bitness {
+            Bitness::B32 => a & 0xffff_ffff,
+            Bitness::B64 => a,
+        }
+    }
+
+    /// One page of patterned bytes at each base register.
+    fn mem_for(regs: &Regs, bitness: Bitness) -> SparseVirt {
+        let mut m = SparseVirt::new();
+        for (tag, base) in [(0x10u8, Reg::Rsp), (0x20, Reg::Rdx), (0x30, Reg::Rbp)] {
+            let bytes: Vec<u8> = (0..4096u32)
+                .map(|k| (k as u8).wrapping_mul(7) ^ tag)
+                .collect();
+            m.map(addr_of(regs, bitness, base, 0), &bytes);
+        }
+        m
+    }
+
+    fn enter(row: &AbiRow, regs: &Regs) -> Event {
+        Event::new(0, row.mechanism, row.bitness, regs.clone())
+    }
+
+    fn mask(width: u64) -> u64 {
+        if width == 8 {
+            u64::MAX
+        } else {
+            (1 << (width * 8)) - 1
+        }
+    }
+
+    #[test]
+    fn every_row_reads_every_argument() {
+        for row in ABI_TABLE {
+            let regs = regs_for(row.bitness);
+            let mut mem = mem_for(&regs, row.bitness);
+            let mut reference = mem.clone();
+            let mut cpu = SnapshotCpu {
+                regs: regs.clone(),
+                mem: &mut mem,
+            };
+            let mut sc = Syscall::new(enter(row, &regs), row.os, &mut cpu);
+            let w = row.bitness.bytes();
+            let max = expected_max(row);
+            assert_eq!(sc.max_args().unwrap(), max);
+            for n in 1..=max {
+                let want = match ground_truth(row, n).unwrap() {
+                    (reg, None) => regs.get(reg) & mask(w),
+                    (base, Some(off)) => {
+                        let mut b = [0u8; 8];
+                        let a = addr_of(&regs, row.bitness, base, off);
+                        reference.read_virt(a, &mut b[..w as usize]).unwrap();
+                        u64::from_le_bytes(b)
+                    }
+                };
+                assert_eq!(sc.arg(n).unwrap(), want, "{row:?} arg{n}");
+            }
+            assert_eq!(sc.args(max).unwrap().len(), max);
+            for bad in [0, max + 1] {
+                assert!(
+                    matches!(
+                        sc.arg(bad),
+                        Err(SyscallError::Abi(AbiError::OutOfRange { index, .. })) if index == bad
+                    ),
+                    "{row:?} arg{bad}"
+                );
+                assert!(sc.set_arg(bad, 1).is_err());
+            }
+            assert!(sc.modifications.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_row_writes_land_where_the_kernel_reads() {
+        for row in ABI_TABLE {
+            let w = row.bitness.bytes();
+            for n in 1..=expected_max(row) {
+                let regs = regs_for(row.bitness);
+                let mut mem = mem_for(&regs, row.bitness);
+                let mut want_mem = mem.clone();
+                let mut want_regs = regs.clone();
+                let value = 0x8877_6655_4433_2211u64 ^ (n as u64) << 8;
+                let mut cpu = SnapshotCpu {
+                    regs: regs.clone(),
+                    mem: &mut mem,
+                };
+                let mut sc = Syscall::new(enter(row, &regs), row.os, &mut cpu);
+                let before = sc.arg(n).unwrap();
+                sc.set_arg(n, value).unwrap();
+                assert_eq!(
+                    sc.arg(n).unwrap(),
+                    value & mask(w),
+                    "{row:?} arg{n} reads back"
+                );
+                let mods = sc.modifications.clone();
+                drop(sc);
+                let regs_after = cpu.regs.clone();
+                let location = match ground_truth(row, n).unwrap() {
+                    (reg, None) => {
+                        // Only the table's width changes; upper bits stay.
+                        let old = regs.get(reg);
+                        want_regs.set(reg, (old & !mask(w)) | (value & mask(w)));
+                        reg.name(w == 8).to_string()
+                    }
+                    (base, Some(off)) => {
+                        let a = addr_of(&regs, row.bitness, base, off);
+                        want_mem
+                            .write_virt(a, &value.to_le_bytes()[..w as usize])
+                            .unwrap();
+                        format!("mem:{a:#x}")
+                    }
+                };
+                assert_eq!(regs_after, want_regs, "{row:?} arg{n} registers");
+                assert!(mem == want_mem, "{row:?} arg{n} memory");
+                assert_eq!(
+                    mods,
+                    vec![Modification {
+                        target: format!("arg{n}"),
+                        location,
+                        before,
+                        after: value & mask(w),
+                        before_text: None,
+                        after_text: None,
+                    }],
+                    "{row:?} arg{n}"
+                );
+            }
+        }
+    }
+
+    fn row_of(os: Os, m: Mechanism, b: Bitness) -> &'static AbiRow {
+        abi::row(os, m, b).unwrap()
+    }
+
+    #[test]
+    fn windows_x64_named_cells() {
+        let row = row_of(Os::Windows, Mechanism::Syscall, Bitness::B64);
+        let mut regs = regs_for(Bitness::B64);
+        regs.set(Reg::R10, 0xaaaa);
+        regs.set(Reg::Rcx, 0x7ff8_0000_1234); // return rip, not an argument
+        let rsp = regs.rsp();
+        let mut mem = mem_for(&regs, Bitness::B64);
+        mem.write_virt(rsp + 0x28, &0x5555u64.to_le_bytes())
+            .unwrap();
+        mem.write_virt(rsp + 0x30, &0x6666u64.to_le_bytes())
+            .unwrap();
+        let mut cpu = SnapshotCpu {
+            regs: regs.clone(),
+            mem: &mut mem,
+        };
+        let mut sc = Syscall::new(enter(row, &regs), Os::Windows, &mut cpu);
+        assert_eq!(sc.arg(1).unwrap(), 0xaaaa);
+        assert_eq!(sc.arg(5).unwrap(), 0x5555);
+        assert_eq!(sc.arg(6).unwrap(), 0x6666);
+        sc.set_arg(1, 0x1_0000_0001).unwrap();
+        sc.set_arg(5, 0x55).unwrap();
+        sc.set_arg(6, 0x66).unwrap();
+        assert_eq!(sc.modifications[0].location, "r10");
+        assert_eq!(
+            sc.modifications[1].location,
+            format!("mem:{:#x}", rsp + 0x28)
+        );
+        drop(sc);
+        assert_eq!(cpu.regs.get(Reg::R10), 0x1_0000_0001);
+        assert_eq!(cpu.regs.get(Reg::Rcx), 0x7ff8_0000_1234);
+        let mut b = [0u8; 8];
+        cpu.mem.read_virt(rsp + 0x28, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), 0x55);
+        cpu.mem.read_virt(rsp + 0x30, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), 0x66);
+    }
+
+    fn u32_at(m: &mut dyn VirtMem, a: u64) -> u32 {
+        let mut b = [0u8; 4];
+        m.read_virt(a, &mut b).unwrap();
+        u32::from_le_bytes(b)
+    }
+
+    #[test]
+    fn windows_x86_and_linux_i386_named_cells() {
+        // Ok(register) or Err((base register, offset)).
+        type Place = Result<Reg, (Reg, u64)>;
+        let cases: [(Os, Mechanism, usize, Place); 8] = [
+            (Os::Windows, Mechanism::Sysenter, 1, Err((Reg::Rdx, 8))),
+            (Os::Windows, Mechanism::Sysenter, 3, Err((Reg::Rdx, 16))),
+            (Os::Windows, Mechanism::Int2e, 1, Err((Reg::Rdx, 0))),
+            (Os::Windows, Mechanism::Int2e, 3, Err((Reg::Rdx, 8))),
+            (Os::Linux, Mechanism::Sysenter, 6, Err((Reg::Rbp, 0))),
+            (Os::Linux, Mechanism::Syscall, 2, Ok(Reg::Rbp)),
+            (Os::Linux, Mechanism::Syscall, 6, Err((Reg::Rsp, 0))),
+            (Os::Linux, Mechanism::Int80, 6, Ok(Reg::Rbp)),
+        ];
+        for (os, mech, n, place) in cases {
+            let row = row_of(os, mech, Bitness::B32);
+            let regs = regs_for(Bitness::B32);
+            let mut mem = mem_for(&regs, Bitness::B32);
+            let mut cpu = SnapshotCpu {
+                regs: regs.clone(),
+                mem: &mut mem,
+            };
+            let mut sc = Syscall::new(enter(row, &regs), os, &mut cpu);
+            sc.set_arg(n, 0xfeed_0000_c0de_f00d).unwrap();
+            drop(sc);
+            match place {
+                Ok(reg) => {
+                    assert_eq!(
+                        cpu.regs.get(reg) & 0xffff_ffff,
+                        0xc0de_f00d,
+                        "{os:?} {mech:?} {n}"
+                    );
+                    // Upper half untouched by a 32-bit write.
+                    assert_eq!(cpu.regs.get(reg) >> 32, regs.get(reg) >> 32);
+                }
+                Err((base, off)) => {
+                    let a = (regs.get(base) + off) & 0xffff_ffff;
+                    assert_eq!(u32_at(cpu.mem, a), 0xc0de_f00d, "{os:?} {mech:?} {n}");
+                    // The next slot is untouched (a 4-byte write).
+                    assert_ne!(u32_at(cpu.mem, a + 4), 0xfeed_0000);
+                    assert_eq!(cpu.regs, regs);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compat_syscall_ignores_ecx() {
+        let row = row_of(Os::Linux, Mechanism::Syscall, Bitness::B32);
+        let regs = regs_for(Bitness::B32);
+        let mut mem = mem_for(&regs, Bitness::B32);
+        let mut cpu = SnapshotCpu {
+            regs: regs.clone(),
+            mem: &mut mem,
+        };
+        let mut sc = Syscall::new(enter(row, &regs), Os::Linux, &mut cpu);
+        for n in 1..=6 {
+            assert_ne!(
+                sc.arg_location(n).unwrap(),
+                ArgLocation::Reg {
+                    reg: Reg::Rcx,
+                    width: 4
+                }
+            );
+        }
+        assert_eq!(sc.arg(2).unwrap(), regs.get(Reg::Rbp) & 0xffff_ffff);
+    }
+
+    #[test]
+    fn unmapped_stack_argument_is_an_error() {
+        let row = row_of(Os::Windows, Mechanism::Syscall, Bitness::B64);
+        let regs = regs_for(Bitness::B64);
+        let mut mem = SparseVirt::new();
+        let mut cpu = SnapshotCpu {
+            regs: regs.clone(),
+            mem: &mut mem,
+        };
+        let mut sc = Syscall::new(enter(row, &regs), Os::Windows, &mut cpu);
+        assert_eq!(
+            sc.arg(5),
+            Err(SyscallError::Mem(MemError::Unmapped(regs.rsp() + 0x28)))
+        );
+        assert!(sc.set_arg(5, 1).is_err());
+        assert!(sc.modifications.is_empty());
+        assert!(sc.arg(4).is_ok());
+    }
+
+    #[test]
+    fn no_row_is_reported() {
+        let regs = regs_for(Bitness::B32);
+        let mut mem = SparseVirt::new();
+        let mut cpu = SnapshotCpu {
+            regs: regs.clone(),
+            mem: &mut mem,
+        };
+        let ev = Event::new(0, Mechanism::Int2e, Bitness::B32, regs);
+        let mut sc = Syscall::new(ev, Os::Linux, &mut cpu);
+        assert!(matches!(
+            sc.arg(1),
+            Err(SyscallError::Abi(AbiError::NoRow { .. }))
+        ));
+    }
+
+    #[test]
+    fn return_value_and_direction() {
+        for (bits, raw, want) in [
+            (Bitness::B32, 0xdead_beef_ffff_fff2u64, -14i64),
+            (Bitness::B32, 0x1234_5678_0000_0005, 5),
+            (Bitness::B64, (-14i64) as u64, -14),
+            (Bitness::B64, 0xffff_ffff, 0xffff_ffff),
+        ] {
+            let mut regs = regs_for(bits);
+            regs.set(Reg::Rax, raw);
+            let mut mem = SparseVirt::new();
+            let mut cpu = SnapshotCpu {
+                regs: regs.clone(),
+                mem: &mut mem,
+            };
+            let ev = Event::new(0, Mechanism::Sysret, bits, regs.clone());
+            let mut sc = Syscall::new(ev, Os::Linux, &mut cpu);
+            assert_eq!(sc.return_value().unwrap(), want);
+            assert!(matches!(
+                sc.arg(1),
+                Err(SyscallError::WrongDirection {
+                    needed: Direction::Enter,
+                    ..
+                })
+            ));
+            assert!(matches!(
+                sc.set_arg(1, 0),
+                Err(SyscallError::WrongDirection { .. })
+            ));
+            assert!(matches!(
+                sc.set_number(0),
+                Err(SyscallError::WrongDirection { .. })
+            ));
+            sc.set_return_value(-2).unwrap();
+            assert_eq!(sc.return_value().unwrap(), -2);
+            let m = sc.modifications[0].clone();
+            drop(sc);
+            assert_eq!(m.target, "retval");
+            match bits {
+                Bitness::B32 => {
+                    assert_eq!(m.location, "eax");
+                    assert_eq!(m.before, raw & 0xffff_ffff);
+                    assert_eq!(m.after, 0xffff_fffe);
+                    assert_eq!(cpu.regs.rax(), (raw & !0xffff_ffff) | 0xffff_fffe);
+                }
+                Bitness::B64 => {
+                    assert_eq!(m.location, "rax");
+                    assert_eq!(m.before, raw);
+                    assert_eq!(m.after, (-2i64) as u64);
+                    assert_eq!(cpu.regs.rax(), (-2i64) as u64);
+                }
+            }
+        }
+        // Enter events have no return value.
+        let row = row_of(Os::Linux, Mechanism::Syscall, Bitness::B64);
+        let regs = regs_for(Bitness::B64);
+        let mut mem = SparseVirt::new();
+        let mut cpu = SnapshotCpu {
+            regs: regs.clone(),
+            mem: &mut mem,
+        };
+        let mut sc = Syscall::new(enter(row, &regs), Os::Linux, &mut cpu);
+        assert!(matches!(
+            sc.return_value(),
+            Err(SyscallError::WrongDirection {
+                needed: Direction::Exit,
+                ..
+            })
+        ));
+        assert!(sc.set_return_value(0).is_err());
+        assert!(sc.modifications.is_empty());
+    }
+
+    #[test]
+    fn set_number_logs_and_truncates() {
+        let row = row_of(Os::Linux, Mechanism::Int80, Bitness::B32);
+        let mut regs = regs_for(Bitness::B32);
+        regs.set(Reg::Rax, 0xabcd_0000_0000_0004);
+        let mut mem = SparseVirt::new();
+        let mut cpu = SnapshotCpu {
+            regs: regs.clone(),
+            mem: &mut mem,
+        };
+        let mut sc = Syscall::new(enter(row, &regs), Os::Linux, &mut cpu);
+        assert_eq!(sc.number(), 4);
+        sc.set_number(0x1_0000_ffff).unwrap();
+        assert_eq!(sc.number(), 0xffff);
+        assert_eq!(
+            sc.modifications,
+            vec![Modification {
+                target: "nr".into(),
+                location: "eax".into(),
+                before: 4,
+                after: 0xffff,
+                before_text: None,
+                after_text: None,
+            }]
+        );
     }
 }

@@ -1,19 +1,63 @@
 //! vstrace engine: turns events from any source into records.
 //!
-//! It pairs enter and exit per thread, names and decodes calls through the
-//! OS layer, applies filters, injections and hooks, and writes records to
-//! sinks. It runs where the events are (inside the QEMU plugin, or in the
-//! CLI for the gdb and replay sources).
+//! It pairs enter and exit per thread, names and decodes calls through an
+//! OS layer ([`os::OsLayer`]), applies filters, injections, path rewrites
+//! and hooks, and writes records to a sink. It runs where the events are:
+//! inside the QEMU plugin, or in the CLI for the gdb and replay sources.
+
+pub mod filter;
+pub mod inject;
+pub mod linux;
+pub mod os;
+pub mod record;
+pub mod sink;
+pub mod summary;
+mod tracker;
+
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+pub use vstrace_core::hooks::Hooks;
 use vstrace_core::{Cpu, Event};
+
+pub use record::{ArgRecord, CallState, Record};
+pub use sink::{Format, Sink};
 
 /// Engine configuration, passed from the CLI to wherever the engine runs
 /// (for the QEMU plugin: a JSON file named by the plugin's `config=` arg).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EngineConfig {
-    /// Where records go: a file or FIFO path.
+    /// `linux` or `windows`.
+    pub os: String,
+    /// Where records go: a file or FIFO path; stderr when absent.
     pub output: Option<String>,
+    pub format: Format,
+    /// `-c`: print a summary table instead of records.
+    pub summary: bool,
+    /// `-s`: maximum string length shown.
+    pub strsize: usize,
+    /// `-e trace=`: which calls are recorded.
+    pub trace: Option<String>,
+    /// `--inject` rules.
+    pub inject: Vec<String>,
+    /// `--rewrite-path=FROM=TO` rules.
+    pub rewrite_path: Vec<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            os: "linux".into(),
+            output: None,
+            format: Format::Text,
+            summary: false,
+            strsize: 32,
+            trace: None,
+            inject: Vec::new(),
+            rewrite_path: Vec::new(),
+        }
+    }
 }
 
 /// Engine error.
@@ -21,24 +65,89 @@ pub struct EngineConfig {
 pub enum EngineError {
     #[error("engine configuration: {0}")]
     Config(String),
-    #[error("output: {0}")]
-    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Filter(#[from] filter::FilterError),
+    #[error(transparent)]
+    Inject(#[from] inject::InjectError),
+    #[error("output {path}: {source}")]
+    Output {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Counters the engine keeps about itself.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct EngineStats {
+    pub events: u64,
+    pub enters: u64,
+    pub exits: u64,
+    pub records: u64,
+    pub unmatched_exits: u64,
+    pub decode_errors: u64,
+    pub write_errors: u64,
 }
 
 /// The engine. One per traced VM.
 pub struct Engine {
-    _cfg: EngineConfig,
+    tracker: tracker::Tracker,
+    sink: Sink,
+    pub hooks: Hooks,
+    start: Instant,
 }
 
 impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
-        Ok(Engine { _cfg: cfg })
+        Self::with_hooks(cfg, Hooks::new())
+    }
+
+    /// An engine with user hooks (the Rust hooks API).
+    pub fn with_hooks(cfg: EngineConfig, hooks: Hooks) -> Result<Engine, EngineError> {
+        let os: Box<dyn os::OsLayer> = match cfg.os.as_str() {
+            "linux" => Box::new(linux::LinuxLayer),
+            other => {
+                return Err(EngineError::Config(format!(
+                    "unsupported guest OS {other:?}"
+                )))
+            }
+        };
+        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
+        let tracker = tracker::Tracker::new(&cfg, os)?;
+        Ok(Engine {
+            tracker,
+            sink,
+            hooks,
+            start: Instant::now(),
+        })
     }
 
     /// Handles one trap. Called on the vCPU thread that trapped; `cpu` is
     /// valid only during the call.
-    pub fn on_event(&mut self, _event: &Event, _cpu: &mut dyn Cpu) {}
+    pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu) {
+        let now = self.start.elapsed().as_nanos() as u64;
+        if let Some(rec) = self.tracker.on_event(event, cpu, now, &mut self.hooks) {
+            self.sink.write(rec);
+        }
+        for rec in self.tracker.take_extra() {
+            self.sink.write(rec);
+        }
+    }
 
     /// Flushes everything (unfinished calls, summary) at the end.
-    pub fn finish(&mut self) {}
+    pub fn finish(&mut self) -> EngineStats {
+        let now = self.start.elapsed().as_nanos() as u64;
+        for rec in self.tracker.drain_unfinished(now) {
+            self.sink.write(rec);
+        }
+        self.sink.finish();
+        let mut stats = self.tracker.stats.clone();
+        stats.records = self.sink.written;
+        stats.write_errors = self.sink.errors;
+        stats
+    }
+
+    /// The first output error, if writing failed (disk full, closed pipe).
+    pub fn output_error(&self) -> Option<&str> {
+        self.sink.first_error.as_deref()
+    }
 }

@@ -1,0 +1,217 @@
+//! strace's `--inject=SET:error=E|retval=N[:when=EXPR]` rules and path
+//! rewrites.
+
+use crate::filter::{FilterError, SyscallSet};
+use crate::os::OsLayer;
+
+/// Error parsing an injection rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InjectError {
+    #[error("--inject {spec:?}: {reason}")]
+    Bad { spec: String, reason: String },
+    #[error("--inject: {0}")]
+    Set(#[from] FilterError),
+}
+
+/// What to do to a matching call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectAction {
+    /// Skip the call and return `-errno` (Linux) / the status (Windows).
+    Error(i64),
+    /// Skip the call and return this value.
+    Retval(i64),
+}
+
+/// `when=FIRST[..LAST][+[STEP]]`: which matching invocations (1-based) are
+/// affected. `2` is only the second; `2+` the second and every later one;
+/// `2+3` the 2nd, 5th, 8th...; `2..4` the 2nd to 4th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    pub first: u64,
+    pub last: u64,
+    pub step: u64,
+}
+
+impl When {
+    pub const ALWAYS: When = When {
+        first: 1,
+        last: u64::MAX,
+        step: 1,
+    };
+
+    pub fn parse(s: &str) -> Result<When, String> {
+        let num = |t: &str| -> Result<u64, String> {
+            let v: u64 = t
+                .parse()
+                .map_err(|_| format!("bad number {t:?} in when="))?;
+            if v == 0 || v > 65535 {
+                return Err(format!("when= values must be 1..65535, got {v}"));
+            }
+            Ok(v)
+        };
+        let (range, step) = match s.split_once('+') {
+            Some((r, "")) => (r, Some(1)),
+            Some((r, st)) => (r, Some(num(st)?)),
+            None => (s, None),
+        };
+        let (first, last) = match range.split_once("..") {
+            Some((a, b)) => (num(a)?, Some(num(b)?)),
+            None => (num(range)?, None),
+        };
+        let when = match (last, step) {
+            (Some(l), st) => When {
+                first,
+                last: l,
+                step: st.unwrap_or(1),
+            },
+            (None, Some(st)) => When {
+                first,
+                last: u64::MAX,
+                step: st,
+            },
+            (None, None) => When {
+                first,
+                last: first,
+                step: 1,
+            },
+        };
+        if when.last < when.first {
+            return Err(format!("when={s}: last is before first"));
+        }
+        Ok(when)
+    }
+
+    /// Whether the n-th (1-based) matching invocation is affected.
+    pub fn hits(&self, n: u64) -> bool {
+        n >= self.first && n <= self.last && (n - self.first) % self.step == 0
+    }
+}
+
+/// One parsed `--inject` rule with its invocation counter.
+#[derive(Debug, Clone)]
+pub struct InjectRule {
+    pub set: SyscallSet,
+    pub action: InjectAction,
+    pub when: When,
+    pub seen: u64,
+}
+
+impl InjectRule {
+    /// Parses `SET:error=ENOENT[:when=2]` or `SET:retval=N[:when=...]`.
+    pub fn parse(spec: &str, os: &dyn OsLayer) -> Result<InjectRule, InjectError> {
+        let bad = |reason: String| InjectError::Bad {
+            spec: spec.to_string(),
+            reason,
+        };
+        let mut parts = spec.split(':');
+        let set_spec = parts.next().unwrap_or("");
+        let set = SyscallSet::parse(set_spec, os)?;
+        let mut action = None;
+        let mut when = When::ALWAYS;
+        for p in parts {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| bad(format!("expected key=value, got {p:?}")))?;
+            match k {
+                "error" => {
+                    let v = os
+                        .error_value(v)
+                        .or_else(|| v.parse::<i64>().ok().map(|n| -n.abs()))
+                        .ok_or_else(|| bad(format!("unknown error code {v:?}")))?;
+                    action = Some(InjectAction::Error(v));
+                }
+                "retval" => {
+                    let n = parse_int(v).ok_or_else(|| bad(format!("bad retval {v:?}")))?;
+                    action = Some(InjectAction::Retval(n));
+                }
+                "when" => when = When::parse(v).map_err(bad)?,
+                _ => {
+                    return Err(bad(format!(
+                        "unsupported key {k:?} (error=, retval=, when=)"
+                    )))
+                }
+            }
+        }
+        let action = action.ok_or_else(|| bad("needs error= or retval=".to_string()))?;
+        Ok(InjectRule {
+            set,
+            action,
+            when,
+            seen: 0,
+        })
+    }
+
+    /// Counts an invocation of `name`; returns the action if this one is hit.
+    pub fn check(&mut self, name: &str) -> Option<InjectAction> {
+        if !self.set.contains(name) {
+            return None;
+        }
+        self.seen += 1;
+        self.when.hits(self.seen).then_some(self.action)
+    }
+}
+
+fn parse_int(v: &str) -> Option<i64> {
+    if let Some(h) = v.strip_prefix("0x") {
+        u64::from_str_radix(h, 16).ok().map(|u| u as i64)
+    } else {
+        v.parse().ok()
+    }
+}
+
+/// `--rewrite-path=FROM=TO`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PathRewrite {
+    pub from: String,
+    pub to: String,
+}
+
+impl PathRewrite {
+    pub fn parse(spec: &str) -> Result<PathRewrite, InjectError> {
+        match spec.split_once('=') {
+            Some((f, t)) if !f.is_empty() && !t.is_empty() => Ok(PathRewrite {
+                from: f.to_string(),
+                to: t.to_string(),
+            }),
+            _ => Err(InjectError::Bad {
+                spec: spec.to_string(),
+                reason: "expected FROM=TO with both paths non-empty".into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_forms() {
+        let w = When::parse("2").unwrap();
+        assert!(!w.hits(1) && w.hits(2) && !w.hits(3));
+        let w = When::parse("2+").unwrap();
+        assert!(!w.hits(1) && w.hits(2) && w.hits(3) && w.hits(100));
+        let w = When::parse("2+3").unwrap();
+        assert!(w.hits(2) && !w.hits(3) && w.hits(5) && w.hits(8) && !w.hits(9));
+        let w = When::parse("2..4").unwrap();
+        assert!(!w.hits(1) && w.hits(2) && w.hits(4) && !w.hits(5));
+        let w = When::parse("1..10+3").unwrap();
+        assert!(w.hits(1) && w.hits(4) && w.hits(10) && !w.hits(13));
+        assert!(When::parse("0").is_err());
+        assert!(When::parse("5..2").is_err());
+        assert!(When::parse("x").is_err());
+    }
+
+    #[test]
+    fn rewrite_parse() {
+        assert_eq!(
+            PathRewrite::parse("/etc/hostname=/tmp/other").unwrap(),
+            PathRewrite {
+                from: "/etc/hostname".into(),
+                to: "/tmp/other".into()
+            }
+        );
+        assert!(PathRewrite::parse("=x").is_err());
+        assert!(PathRewrite::parse("x").is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! The engine's view of an OS layer: naming, decoding and classes, behind
+//! one trait so the pairing, filter and injection logic is shared by
+//! Linux and Windows.
+
+use vstrace_core::{Event, VirtMem};
+
+use crate::record::ArgRecord;
+
+/// What the engine needs to know about one call at enter.
+#[derive(Debug, Clone)]
+pub struct CallInfo {
+    /// ABI tag shown in records: x86_64, i386, nt64, nt32.
+    pub abi: &'static str,
+    pub nr: u64,
+    pub name: String,
+    pub nargs: usize,
+    /// The call never returns on success (exit, exit_group).
+    pub noreturn: bool,
+    /// The call replaces the process image (execve, execveat): a
+    /// successful return comes back to a new address space.
+    pub exec: bool,
+    /// Opaque index the layer uses to find its description again.
+    pub id: usize,
+}
+
+/// Decoding options shared by layers.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOpts {
+    /// Maximum string length shown (strace -s).
+    pub strsize: usize,
+}
+
+impl Default for DecodeOpts {
+    fn default() -> Self {
+        DecodeOpts { strsize: 32 }
+    }
+}
+
+/// An OS layer as the engine uses it.
+pub trait OsLayer: Send {
+    fn os_name(&self) -> &'static str;
+    /// Names and describes the call at enter.
+    fn identify(&self, event: &Event, nr: u64) -> CallInfo;
+    /// Every syscall name this layer knows (for filter validation).
+    fn all_names(&self) -> Vec<String>;
+    /// Members of a class such as `file` (without the `%`), if known.
+    fn class_members(&self, class: &str) -> Option<Vec<String>>;
+    /// Decodes arguments at enter; out-arguments may be left undecoded.
+    fn decode_enter(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+        opts: &DecodeOpts,
+    ) -> Vec<ArgRecord>;
+    /// Decodes out-arguments at exit.
+    fn decode_exit(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        ret: i64,
+        mem: &mut dyn VirtMem,
+        opts: &DecodeOpts,
+        args: &mut [ArgRecord],
+    );
+    /// The return value as text, and the error name if it is an error.
+    fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
+    /// Value to return for an injected error name (e.g. ENOENT -> -2, or an
+    /// NTSTATUS name -> its code).
+    fn error_value(&self, name: &str) -> Option<i64>;
+    /// A syscall number the kernel rejects without side effects, used to
+    /// skip a call.
+    fn invalid_nr(&self, info: &CallInfo) -> u64;
+    /// Indices (1-based) of arguments that are paths the kernel reads.
+    fn path_args(&self, info: &CallInfo) -> Vec<usize>;
+}

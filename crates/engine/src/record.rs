@@ -1,0 +1,217 @@
+//! The record: one merged syscall (enter + exit), the unit every sink
+//! writes and every trace file replays to.
+
+use serde::{Deserialize, Serialize};
+use vstrace_core::Modification;
+
+/// One decoded argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgRecord {
+    pub name: String,
+    /// Raw value as the kernel saw it (after any modification).
+    pub raw: u64,
+    /// Decoded text, strace-style; absent when it could not be decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// How the call ended, as far as the tracer saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Enter and exit seen.
+    Complete,
+    /// The call never returns (exit, exit_group, a successful execve is
+    /// reported complete when its return is seen).
+    NoReturn,
+    /// Still in the kernel when tracing stopped.
+    Unfinished,
+    /// A return seen without its enter: a new thread or process leaving
+    /// clone/fork for the first time.
+    ChildReturn,
+}
+
+/// One syscall record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Sequence number in output order.
+    pub seq: u64,
+    pub vcpu: u32,
+    /// Nanoseconds since tracing started, at enter and at exit.
+    pub ts_enter_ns: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts_exit_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    /// Address space (CR3, PCID bits masked) of the caller.
+    pub cr3: u64,
+    pub os: String,
+    /// ABI of the call: x86_64, i386, nt64, nt32.
+    pub abi: String,
+    pub mechanism: String,
+    pub nr: u64,
+    pub name: String,
+    pub args: Vec<ArgRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret: Option<i64>,
+    /// Decoded return value (e.g. `-1 ENOENT (No such file or directory)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
+    pub state: CallState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modifications: Vec<Modification>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub hook: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Record {
+    /// strace-style text line (without the trailing newline).
+    pub fn to_text(&self, out: &mut String) {
+        use std::fmt::Write;
+        if let Some(pid) = self.tid.or(self.pid) {
+            let _ = write!(out, "[pid {pid:>5}] ");
+        }
+        if self.abi == "i386" || self.abi == "nt32" {
+            // strace marks calls of another personality the same way.
+            let _ = write!(out, "[{}] ", self.abi);
+        }
+        if self.state == CallState::ChildReturn {
+            let _ = write!(
+                out,
+                "<... {} resumed in child> = {}",
+                self.name,
+                self.ret.unwrap_or(0)
+            );
+            return;
+        }
+        out.push_str(&self.name);
+        out.push('(');
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match &a.value {
+                Some(v) => out.push_str(v),
+                None => {
+                    let _ = write!(out, "{:#x}", a.raw);
+                }
+            }
+        }
+        out.push(')');
+        match self.state {
+            CallState::Complete | CallState::ChildReturn => {
+                out.push_str(" = ");
+                match &self.ret_text {
+                    Some(t) => out.push_str(t),
+                    None => {
+                        let _ = write!(out, "{}", self.ret.unwrap_or(0));
+                    }
+                }
+            }
+            CallState::NoReturn => out.push_str(" = ?"),
+            CallState::Unfinished => out.push_str(" <unfinished ...>"),
+        }
+        for m in &self.modifications {
+            match (&m.before_text, &m.after_text) {
+                (Some(b), Some(a)) => {
+                    let _ = write!(out, " (vstrace: {} {b} -> {a})", m.target);
+                }
+                _ => {
+                    let _ = write!(
+                        out,
+                        " (vstrace: {} {:#x} -> {:#x} at {})",
+                        m.target, m.before, m.after, m.location
+                    );
+                }
+            }
+        }
+        if !self.hook.is_empty() {
+            let _ = write!(
+                out,
+                " hook={}",
+                serde_json::Value::Object(self.hook.clone())
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec() -> Record {
+        Record {
+            seq: 0,
+            vcpu: 0,
+            ts_enter_ns: 1,
+            ts_exit_ns: Some(2),
+            pid: Some(42),
+            tid: Some(42),
+            ppid: None,
+            comm: Some("cat".into()),
+            cr3: 0x1000,
+            os: "linux".into(),
+            abi: "x86_64".into(),
+            mechanism: "syscall".into(),
+            nr: 257,
+            name: "openat".into(),
+            args: vec![
+                ArgRecord {
+                    name: "dfd".into(),
+                    raw: (-100i64) as u64,
+                    value: Some("AT_FDCWD".into()),
+                },
+                ArgRecord {
+                    name: "filename".into(),
+                    raw: 0x1234,
+                    value: Some("\"/x\"".into()),
+                },
+            ],
+            ret: Some(-2),
+            ret_text: Some("-1 ENOENT (No such file or directory)".into()),
+            errno: Some("ENOENT".into()),
+            state: CallState::Complete,
+            modifications: vec![],
+            hook: Default::default(),
+        }
+    }
+
+    #[test]
+    fn text_is_strace_like() {
+        let mut s = String::new();
+        rec().to_text(&mut s);
+        assert_eq!(
+            s,
+            "[pid    42] openat(AT_FDCWD, \"/x\") = -1 ENOENT (No such file or directory)"
+        );
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let r = rec();
+        let j = serde_json::to_string(&r).unwrap();
+        let back: Record = serde_json::from_str(&j).unwrap();
+        assert_eq!(r, back);
+    }
+
+    #[test]
+    fn unfinished_and_noreturn() {
+        let mut r = rec();
+        r.state = CallState::Unfinished;
+        let mut s = String::new();
+        r.to_text(&mut s);
+        assert!(s.ends_with("<unfinished ...>"), "{s}");
+        r.state = CallState::NoReturn;
+        s.clear();
+        r.to_text(&mut s);
+        assert!(s.ends_with(" = ?"), "{s}");
+    }
+}

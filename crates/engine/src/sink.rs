@@ -1,0 +1,131 @@
+//! Sinks: strace-like text, JSON Lines, or the `-c` summary, written to a
+//! file, FIFO or stderr, flushed often enough that a killed tracer loses
+//! at most a fraction of a second of records.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
+use crate::summary::Summary;
+use crate::EngineError;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Text,
+    Json,
+}
+
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// Where records go.
+pub struct Sink {
+    out: BufWriter<Box<dyn Write + Send>>,
+    format: Format,
+    summary: Option<Summary>,
+    line: String,
+    last_flush: Instant,
+    seq: u64,
+    pub written: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl Sink {
+    pub fn open(path: Option<&str>, format: Format, summary: bool) -> Result<Sink, EngineError> {
+        let out: Box<dyn Write + Send> = match path {
+            None | Some("-") => Box::new(std::io::stderr()),
+            Some(p) => {
+                let f: File = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(p)
+                    .map_err(|source| EngineError::Output {
+                        path: p.to_string(),
+                        source,
+                    })?;
+                Box::new(f)
+            }
+        };
+        Ok(Self::from_writer(out, format, summary))
+    }
+
+    pub fn from_writer(out: Box<dyn Write + Send>, format: Format, summary: bool) -> Sink {
+        Sink {
+            out: BufWriter::with_capacity(1 << 16, out),
+            format,
+            summary: summary.then(Summary::default),
+            line: String::with_capacity(512),
+            last_flush: Instant::now(),
+            seq: 0,
+            written: 0,
+            errors: 0,
+            first_error: None,
+        }
+    }
+
+    pub fn write(&mut self, mut rec: Record) {
+        rec.seq = self.seq;
+        self.seq += 1;
+        if let Some(s) = &mut self.summary {
+            s.add(&rec);
+            return;
+        }
+        self.line.clear();
+        match self.format {
+            Format::Text => rec.to_text(&mut self.line),
+            Format::Json => match serde_json::to_string(&rec) {
+                Ok(j) => self.line.push_str(&j),
+                Err(e) => {
+                    self.fail(format!("serializing a record: {e}"));
+                    return;
+                }
+            },
+        }
+        self.line.push('\n');
+        self.emit();
+    }
+
+    fn emit(&mut self) {
+        if self.first_error.is_some() {
+            self.errors += 1;
+            return;
+        }
+        if let Err(e) = self.out.write_all(self.line.as_bytes()) {
+            self.fail(e.to_string());
+            return;
+        }
+        self.written += 1;
+        if self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.last_flush = Instant::now();
+            if let Err(e) = self.out.flush() {
+                self.fail(e.to_string());
+            }
+        }
+    }
+
+    fn fail(&mut self, msg: String) {
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(msg);
+        }
+    }
+
+    /// Writes the summary if any and flushes.
+    pub fn finish(&mut self) {
+        if let Some(s) = self.summary.take() {
+            self.line = s.render();
+            self.emit();
+        }
+        if self.first_error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.fail(e.to_string());
+            }
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Pairs enter and exit events per thread and builds records.
+//!
+//! A thread is identified by what its return goes back to: the address
+//! space (CR3 without PCID/PTI bits), the user stack pointer, and the user
+//! instruction pointer. The enter trap sees them directly (rsp, rip after
+//! the 2-byte trap instruction); the exit sees them in rcx/rsp (sysret),
+//! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
+//! preemption and migration between vCPUs without any OS profile.
+
+use std::collections::HashMap;
+
+use vstrace_core::hooks::Hooks;
+use vstrace_core::{Bitness, Cpu, Direction, Event, Mechanism, Os, Reg, Syscall};
+
+use crate::filter::SyscallSet;
+use crate::inject::{InjectAction, InjectRule, PathRewrite};
+use crate::os::{CallInfo, DecodeOpts, OsLayer};
+use crate::record::{ArgRecord, CallState, Record};
+use crate::{EngineConfig, EngineError, EngineStats};
+
+/// Beyond this many calls in flight the oldest are reported unfinished:
+/// a hostile or broken guest must not grow the map without bound.
+const MAX_PENDING: usize = 1 << 16;
+
+/// Masks PCID (bits 0-11), the PTI user/kernel PGD bit (12) and the
+/// no-flush bit (63) from CR3.
+pub fn cr3_key(cr3: u64) -> u64 {
+    cr3 & 0x000f_ffff_ffff_e000
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ThreadKey {
+    cr3: u64,
+    sp: u64,
+}
+
+struct Pending {
+    /// User ip the call returns to, when the trap tells it.
+    ret_ip: Option<u64>,
+    info: CallInfo,
+    bitness: Bitness,
+    mechanism: Mechanism,
+    raw: Vec<u64>,
+    args: Vec<ArgRecord>,
+    vcpu: u32,
+    cr3: u64,
+    ts: u64,
+    inject: Option<InjectAction>,
+    modifications: Vec<vstrace_core::Modification>,
+    hook: serde_json::Map<String, serde_json::Value>,
+    order: u64,
+}
+
+pub(crate) struct Tracker {
+    os: Box<dyn OsLayer>,
+    os_kind: Os,
+    trace: SyscallSet,
+    injects: Vec<InjectRule>,
+    rewrites: Vec<PathRewrite>,
+    opts: DecodeOpts,
+    pending: HashMap<ThreadKey, Vec<Pending>>,
+    npending: usize,
+    order: u64,
+    extra: Vec<Record>,
+    pub stats: EngineStats,
+}
+
+impl Tracker {
+    pub fn new(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<Tracker, EngineError> {
+        let trace = match &cfg.trace {
+            Some(t) => SyscallSet::parse(t, os.as_ref())?,
+            None => SyscallSet::all(),
+        };
+        let injects = cfg
+            .inject
+            .iter()
+            .map(|s| InjectRule::parse(s, os.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rewrites = cfg
+            .rewrite_path
+            .iter()
+            .map(|s| PathRewrite::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let os_kind = if os.os_name() == "windows" {
+            Os::Windows
+        } else {
+            Os::Linux
+        };
+        Ok(Tracker {
+            os,
+            os_kind,
+            trace,
+            injects,
+            rewrites,
+            opts: DecodeOpts {
+                strsize: cfg.strsize,
+            },
+            pending: HashMap::new(),
+            npending: 0,
+            order: 0,
+            extra: Vec::new(),
+            stats: EngineStats::default(),
+        })
+    }
+
+    pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
+        self.extra.drain(..)
+    }
+
+    pub fn on_event(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        hooks: &mut Hooks,
+    ) -> Option<Record> {
+        self.stats.events += 1;
+        match event.direction {
+            Direction::Enter => {
+                self.stats.enters += 1;
+                self.on_enter(event, cpu, now, hooks)
+            }
+            Direction::Exit => {
+                self.stats.exits += 1;
+                self.on_exit(event, cpu, now, hooks)
+            }
+        }
+    }
+
+    fn on_enter(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        hooks: &mut Hooks,
+    ) -> Option<Record> {
+        let regs = &event.regs;
+        let mut nr = regs.rax();
+        if event.bitness == Bitness::B32 {
+            nr &= 0xffff_ffff;
+        }
+        let info = self.os.identify(event, nr);
+        if !self.trace.contains(&info.name)
+            && !hooks.wants(&info.name, Direction::Enter)
+            && !hooks.wants(&info.name, Direction::Exit)
+        {
+            return None;
+        }
+        let mut inject = None;
+        for rule in &mut self.injects {
+            if let Some(a) = rule.check(&info.name) {
+                inject.get_or_insert(a);
+            }
+        }
+        let key = ThreadKey {
+            cr3: cr3_key(event.cr3),
+            sp: sp_of(regs.rsp(), event.bitness),
+        };
+        // The return lands after the 2-byte trap instruction, except for
+        // sysenter whose return address is chosen by the kernel.
+        let ret_ip = match event.mechanism {
+            Mechanism::Sysenter => None,
+            _ => Some(sp_of(regs.rip().wrapping_add(2), event.bitness)),
+        };
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        sc.name = info.name.clone();
+        let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
+        let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+
+        if !self.rewrites.is_empty() {
+            for idx in self.os.path_args(&info) {
+                if let Some(r) = raw.get(idx - 1).copied() {
+                    if let Some(new) = rewrite_path(&mut sc, idx, r, &self.rewrites, event.bitness)
+                    {
+                        raw[idx - 1] = new;
+                    }
+                }
+            }
+        }
+        let failures = hooks.dispatch(&info.name, &mut sc);
+        self.stats.decode_errors += failures.len() as u64;
+        if inject.is_none() {
+            inject = sc.take_skip().map(InjectAction::Retval);
+        }
+        if inject.is_some() {
+            let invalid = self.os.invalid_nr(&info);
+            let _ = sc.set_number(invalid);
+        }
+        // Arguments as the kernel will see them after hooks wrote them.
+        for (i, r) in raw.iter_mut().enumerate() {
+            if let Ok(v) = sc.arg(i + 1) {
+                *r = v;
+            }
+        }
+        let args = self
+            .os
+            .decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
+        let modifications = std::mem::take(&mut sc.modifications);
+        let hook = std::mem::take(&mut sc.hook);
+        let pending = Pending {
+            ret_ip,
+            info,
+            bitness: event.bitness,
+            mechanism: event.mechanism,
+            raw,
+            args,
+            vcpu: event.vcpu,
+            cr3: cr3_key(event.cr3),
+            ts: now,
+            inject,
+            modifications,
+            hook,
+            order: self.order,
+        };
+        self.order += 1;
+        if pending.info.noreturn && inject.is_none() {
+            return Some(self.record(pending, CallState::NoReturn, None, None));
+        }
+        self.insert(key, pending);
+        None
+    }
+
+    fn insert(&mut self, key: ThreadKey, p: Pending) {
+        if self.npending >= MAX_PENDING {
+            self.evict_oldest();
+        }
+        let slot = self.pending.entry(key).or_default();
+        // The same thread cannot be in two calls with the same return ip:
+        // an older entry means its return was missed.
+        if let Some(pos) = slot.iter().position(|q| q.ret_ip == p.ret_ip) {
+            let old = slot.remove(pos);
+            self.npending -= 1;
+            let rec = self.record(old, CallState::Unfinished, None, None);
+            self.extra.push(rec);
+        }
+        let slot = self.pending.entry(key).or_default();
+        slot.push(p);
+        self.npending += 1;
+    }
+
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .pending
+            .iter()
+            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (*k, i, p.order)))
+            .min_by_key(|x| x.2);
+        if let Some((k, i, _)) = oldest {
+            if let Some(v) = self.pending.get_mut(&k) {
+                let p = v.remove(i);
+                if v.is_empty() {
+                    self.pending.remove(&k);
+                }
+                self.npending -= 1;
+                let rec = self.record(p, CallState::Unfinished, None, None);
+                self.extra.push(rec);
+            }
+        }
+    }
+
+    fn take(&mut self, key: ThreadKey, ip: u64) -> Option<Pending> {
+        let slot = self.pending.get_mut(&key)?;
+        let pos = slot.iter().position(|p| p.ret_ip.is_none_or(|r| r == ip))?;
+        let p = slot.remove(pos);
+        if slot.is_empty() {
+            self.pending.remove(&key);
+        }
+        self.npending -= 1;
+        Some(p)
+    }
+
+    /// A successful execve returns to a new image with every general
+    /// register but rsp and rip zeroed (ELF_PLAT_INIT).
+    fn take_exec(&mut self, event: &Event) -> Option<Pending> {
+        let r = &event.regs;
+        let zeroed = Reg::ALL
+            .iter()
+            .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
+            .all(|g| r.get(*g) == 0);
+        if !zeroed {
+            return None;
+        }
+        let (k, i) = self.pending.iter().find_map(|(k, v)| {
+            v.iter()
+                .position(|p| p.info.exec && p.vcpu == event.vcpu)
+                .map(|i| (*k, i))
+        })?;
+        let v = self.pending.get_mut(&k)?;
+        let p = v.remove(i);
+        if v.is_empty() {
+            self.pending.remove(&k);
+        }
+        self.npending -= 1;
+        Some(p)
+    }
+
+    fn on_exit(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        hooks: &mut Hooks,
+    ) -> Option<Record> {
+        let (ip, sp) = return_target(event, cpu)?;
+        let key = ThreadKey {
+            cr3: cr3_key(event.cr3),
+            sp,
+        };
+        let pending = match self.take(key, ip) {
+            Some(p) => p,
+            None => match self.take_exec(event) {
+                Some(p) => p,
+                None => {
+                    self.stats.unmatched_exits += 1;
+                    return None;
+                }
+            },
+        };
+        // The exit is handled with the call's own bitness and mechanism
+        // so the return value is read at the caller's width.
+        let mut ev = event.clone();
+        ev.bitness = pending.bitness;
+        let mut sc = Syscall::new(ev, self.os_kind, cpu);
+        sc.name = pending.info.name.clone();
+        sc.modifications = pending.modifications.clone();
+        sc.hook = pending.hook.clone();
+        if let Some(action) = pending.inject {
+            let v = match action {
+                InjectAction::Error(e) | InjectAction::Retval(e) => e,
+            };
+            let _ = sc.set_return_value(v);
+        }
+        let failures = hooks.dispatch(&pending.info.name, &mut sc);
+        self.stats.decode_errors += failures.len() as u64;
+        let ret = sc.return_value().unwrap_or(0);
+        let mut p = pending;
+        self.os.decode_exit(
+            &p.info,
+            &p.raw,
+            ret,
+            sc.cpu().mem(),
+            &self.opts,
+            &mut p.args,
+        );
+        p.modifications = std::mem::take(&mut sc.modifications);
+        p.hook = std::mem::take(&mut sc.hook);
+        Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    fn record(
+        &self,
+        p: Pending,
+        state: CallState,
+        ret: Option<i64>,
+        exit_ts: Option<u64>,
+    ) -> Record {
+        let (ret_text, errno) = match ret {
+            Some(r) => {
+                let (t, e) = self.os.format_return(&p.info, r);
+                (Some(t), e)
+            }
+            None => (None, None),
+        };
+        Record {
+            seq: 0,
+            vcpu: p.vcpu,
+            ts_enter_ns: p.ts,
+            ts_exit_ns: exit_ts,
+            pid: None,
+            tid: None,
+            ppid: None,
+            comm: None,
+            cr3: p.cr3,
+            os: self.os.os_name().to_string(),
+            abi: p.info.abi.to_string(),
+            mechanism: p.mechanism.name().to_string(),
+            nr: p.info.nr,
+            name: p.info.name,
+            args: p.args,
+            ret,
+            ret_text,
+            errno,
+            state,
+            modifications: p.modifications,
+            hook: p.hook,
+        }
+    }
+
+    /// Calls still in flight, oldest first.
+    pub fn drain_unfinished(&mut self, _now: u64) -> Vec<Record> {
+        let mut all: Vec<Pending> = self.pending.drain().flat_map(|(_, v)| v).collect();
+        self.npending = 0;
+        all.sort_by_key(|p| p.order);
+        all.into_iter()
+            .map(|p| self.record(p, CallState::Unfinished, None, None))
+            .collect()
+    }
+}
+
+fn sp_of(v: u64, b: Bitness) -> u64 {
+    match b {
+        Bitness::B32 => v & 0xffff_ffff,
+        Bitness::B64 => v,
+    }
+}
+
+/// Where an exit returns to in user mode: (ip, sp).
+fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
+    let r = &event.regs;
+    match event.mechanism {
+        Mechanism::Sysret => {
+            // sysretq returns to rcx with the user rsp already loaded;
+            // sysretl (compat) to ecx/esp.
+            // The source reports the bitness of the code returned to.
+            if event.bitness == Bitness::B64 {
+                Some((r.get(Reg::Rcx), r.rsp()))
+            } else {
+                Some((r.get(Reg::Rcx) & 0xffff_ffff, r.rsp() & 0xffff_ffff))
+            }
+        }
+        Mechanism::Sysexit => Some((r.get(Reg::Rdx) & 0xffff_ffff, r.get(Reg::Rcx) & 0xffff_ffff)),
+        Mechanism::Iret => {
+            let sp = r.rsp();
+            let mem = cpu.mem();
+            if event.bitness == Bitness::B64 {
+                let ip = read_u64(mem, sp)?;
+                let usp = read_u64(mem, sp.wrapping_add(24))?;
+                Some((ip, usp))
+            } else {
+                let ip = read_u32(mem, sp)? as u64;
+                let usp = read_u32(mem, sp.wrapping_add(12))? as u64;
+                Some((ip, usp))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Rewrites a path argument if it matches a rule: the new string goes
+/// below the user stack (past the red zone), never over the caller's data;
+/// the argument pointer is redirected there. Returns the new pointer.
+fn rewrite_path(
+    sc: &mut Syscall<'_>,
+    idx: usize,
+    ptr: u64,
+    rules: &[PathRewrite],
+    bitness: Bitness,
+) -> Option<u64> {
+    let s = read_cstr(sc.cpu().mem(), ptr, 4096)?;
+    let rule = rules.iter().find(|r| r.from.as_bytes() == s.as_slice())?;
+    let mut bytes = rule.to.as_bytes().to_vec();
+    bytes.push(0);
+    let sp = sc.cpu().regs().rsp();
+    let red_zone = if bitness == Bitness::B64 { 128 } else { 0 };
+    let addr = sp.wrapping_sub(red_zone + 256 + bytes.len() as u64) & !15;
+    let addr = sp_of(addr, bitness);
+    sc.cpu().mem().write_virt(addr, &bytes).ok()?;
+    sc.set_arg(idx, addr).ok()?;
+    if let Some(m) = sc.modifications.last_mut() {
+        m.before_text = Some(format!("{:?}", String::from_utf8_lossy(&s)));
+        m.after_text = Some(format!("{:?}", rule.to));
+    }
+    Some(addr)
+}
+
+fn read_u64(mem: &mut dyn vstrace_core::VirtMem, a: u64) -> Option<u64> {
+    vstrace_core::read::read_u64(mem, a).ok()
+}
+
+fn read_u32(mem: &mut dyn vstrace_core::VirtMem, a: u64) -> Option<u32> {
+    vstrace_core::read::read_u32(mem, a).ok()
+}
+
+/// Reads a NUL-terminated string of at most `max` bytes; None if longer
+/// or unreadable.
+fn read_cstr(mem: &mut dyn vstrace_core::VirtMem, a: u64, max: usize) -> Option<Vec<u8>> {
+    let s = vstrace_core::read::read_cstring(mem, a, max).ok()?;
+    (!s.truncated && s.fault.is_none()).then_some(s.bytes)
+}
