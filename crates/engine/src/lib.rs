@@ -60,6 +60,15 @@ impl Default for EngineConfig {
     }
 }
 
+fn os_layer(cfg: &EngineConfig) -> Result<Box<dyn os::OsLayer>, EngineError> {
+    match cfg.os.as_str() {
+        "linux" => Ok(Box::new(linux::LinuxLayer)),
+        other => Err(EngineError::Config(format!(
+            "unsupported guest OS {other:?}"
+        ))),
+    }
+}
+
 /// Engine error.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -119,6 +128,12 @@ impl Engine {
             hooks,
             start: Instant::now(),
         })
+    }
+
+    /// Checks a configuration (OS, filters, inject and rewrite rules)
+    /// without opening the output.
+    pub fn validate(cfg: &EngineConfig) -> Result<(), EngineError> {
+        tracker::Tracker::new(cfg, os_layer(cfg)?).map(|_| ())
     }
 
     /// Handles one trap. Called on the vCPU thread that trapped; `cpu` is

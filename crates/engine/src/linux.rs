@@ -1,6 +1,8 @@
-//! Linux OS layer adapter (placeholder naming until vstrace-linux lands).
+//! Linux OS layer adapter: maps the engine's [`OsLayer`] onto
+//! `vstrace-linux` (tables, prototypes, decoders).
 
-use vstrace_core::{Bitness, Event, VirtMem};
+use vstrace_core::{Event, VirtMem};
+use vstrace_linux::{self as lx, LinuxAbi, SyscallDesc};
 
 use crate::os::{CallInfo, DecodeOpts, OsLayer};
 use crate::record::ArgRecord;
@@ -8,68 +10,166 @@ use crate::record::ArgRecord;
 /// The Linux layer.
 pub struct LinuxLayer;
 
+fn abi_of(tag: &str) -> LinuxAbi {
+    if tag == "i386" {
+        LinuxAbi::I386
+    } else {
+        LinuxAbi::X86_64
+    }
+}
+
+fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
+    lx::syscall(abi_of(info.abi), info.nr)
+}
+
+fn opts(o: &DecodeOpts) -> lx::DecodeOptions {
+    lx::DecodeOptions {
+        strsize: o.strsize,
+        ..Default::default()
+    }
+}
+
 impl OsLayer for LinuxLayer {
     fn os_name(&self) -> &'static str {
         "linux"
     }
+
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
-        let abi = if event.bitness == Bitness::B64 {
-            "x86_64"
-        } else {
-            "i386"
+        let abi = LinuxAbi::from_bitness(event.bitness);
+        let tag = match abi {
+            LinuxAbi::X86_64 => "x86_64",
+            LinuxAbi::I386 => "i386",
         };
-        CallInfo {
-            abi,
-            nr,
-            name: format!("syscall_{nr}"),
-            nargs: 6,
-            noreturn: false,
-            exec: false,
-            id: 0,
+        match lx::syscall(abi, nr) {
+            Some(d) => CallInfo {
+                abi: tag,
+                nr,
+                name: d.name.to_string(),
+                nargs: d.args.len(),
+                noreturn: d.is_noreturn(),
+                exec: d.is_exec(),
+                id: 0,
+            },
+            None => CallInfo {
+                abi: tag,
+                nr,
+                name: format!("syscall_{nr:#x}"),
+                nargs: 6,
+                noreturn: false,
+                exec: false,
+                id: 0,
+            },
         }
     }
+
     fn all_names(&self) -> Vec<String> {
-        Vec::new()
+        let mut v: Vec<String> = lx::all(LinuxAbi::X86_64)
+            .chain(lx::all(LinuxAbi::I386))
+            .map(|d| d.name.to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
-    fn class_members(&self, _class: &str) -> Option<Vec<String>> {
-        None
+
+    fn class_members(&self, class: &str) -> Option<Vec<String>> {
+        lx::Classes::from_name(class)?;
+        Some(
+            lx::class_members(class)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        )
     }
+
     fn decode_enter(
         &self,
-        _info: &CallInfo,
+        info: &CallInfo,
         raw: &[u64],
-        _mem: &mut dyn VirtMem,
-        _o: &DecodeOpts,
+        mem: &mut dyn VirtMem,
+        o: &DecodeOpts,
     ) -> Vec<ArgRecord> {
-        raw.iter()
-            .enumerate()
-            .map(|(i, r)| ArgRecord {
-                name: format!("arg{}", i + 1),
-                raw: *r,
-                value: None,
-            })
-            .collect()
+        match desc(info) {
+            Some(d) => lx::decode_enter(d, abi_of(info.abi), raw, mem, &opts(o))
+                .into_iter()
+                .map(|a| ArgRecord {
+                    name: a.name.to_string(),
+                    raw: a.raw,
+                    value: a.text,
+                })
+                .collect(),
+            None => raw
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ArgRecord {
+                    name: format!("arg{}", i + 1),
+                    raw: *r,
+                    value: Some(format!("{r:#x}")),
+                })
+                .collect(),
+        }
     }
+
     fn decode_exit(
         &self,
-        _i: &CallInfo,
-        _r: &[u64],
-        _ret: i64,
-        _m: &mut dyn VirtMem,
-        _o: &DecodeOpts,
-        _a: &mut [ArgRecord],
+        info: &CallInfo,
+        raw: &[u64],
+        ret: i64,
+        mem: &mut dyn VirtMem,
+        o: &DecodeOpts,
+        args: &mut [ArgRecord],
     ) {
+        let Some(d) = desc(info) else { return };
+        let abi = abi_of(info.abi);
+        // Only out-arguments change at exit; decode them on copies.
+        let mut vals: Vec<lx::ArgValue> = d
+            .args
+            .iter()
+            .zip(args.iter())
+            .map(|(ad, a)| lx::ArgValue {
+                name: ad.name,
+                raw: a.raw,
+                text: a.value.clone(),
+            })
+            .collect();
+        lx::decode_exit(d, abi, raw, ret, mem, &opts(o), &mut vals);
+        for (a, v) in args.iter_mut().zip(vals) {
+            a.value = v.text;
+        }
     }
-    fn format_return(&self, _info: &CallInfo, ret: i64) -> (String, Option<String>) {
-        (ret.to_string(), None)
+
+    fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
+        match desc(info) {
+            Some(d) => {
+                let r = lx::format_return(d, abi_of(info.abi), ret);
+                (r.text, r.errno.map(str::to_string))
+            }
+            None => {
+                if (-4095..0).contains(&ret) {
+                    let e = lx::errno_name(-ret);
+                    let text = match e {
+                        Some(n) => format!("-1 {n} ({})", lx::errno_message(-ret).unwrap_or("")),
+                        None => format!("-1 ERRNO_{}", -ret),
+                    };
+                    (text, e.map(str::to_string))
+                } else {
+                    (format!("{ret:#x}"), None)
+                }
+            }
+        }
     }
-    fn error_value(&self, _name: &str) -> Option<i64> {
-        None
+
+    fn error_value(&self, name: &str) -> Option<i64> {
+        lx::errno_by_name(name).map(|e| -e)
     }
-    fn invalid_nr(&self, _info: &CallInfo) -> u64 {
-        u64::MAX
+
+    fn invalid_nr(&self, info: &CallInfo) -> u64 {
+        lx::invalid_nr(abi_of(info.abi))
     }
-    fn path_args(&self, _info: &CallInfo) -> Vec<usize> {
-        Vec::new()
+
+    fn path_args(&self, info: &CallInfo) -> Vec<usize> {
+        desc(info)
+            .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
+            .unwrap_or_default()
     }
 }

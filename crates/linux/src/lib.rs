@@ -1,1 +1,26 @@
-//! vstrace-linux (in progress).
+//! vstrace-linux: the Linux OS layer for x86 guests.
+//!
+//! - [`syscall`] / [`by_name`] / [`all`]: the x86-64 and i386 syscall
+//!   tables (generated from the kernel's `syscall_*.tbl` by
+//!   `scripts/gen-linux-tables.py`) with a prototype for every call.
+//! - [`decode_enter`] / [`decode_exit`] / [`format_return`]: strace-like
+//!   text for arguments and return values, read from hostile guest memory
+//!   through [`vstrace_core::VirtMem`] without ever panicking.
+//! - [`classes`] / [`class_members`]: strace's `%file`, `%process`, ...
+//!   filter classes.
+//! - [`errno_name`], [`errno_message`], [`signal_name`]: constants.
+
+pub mod consts;
+pub mod decode;
+pub mod fmt;
+pub mod proto;
+
+pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
+pub use decode::{
+    decode_enter, decode_exit, error_of, format_call, format_return, invalid_nr, ArgValue,
+    DecodeOptions, ReturnValue,
+};
+pub use proto::{
+    all, by_name, class_members, class_members_abi, classes, data_errors, syscall, ArgDesc,
+    ArgType, Classes, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc,
+};

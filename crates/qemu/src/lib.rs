@@ -1,1 +1,23 @@
-//! vstrace-qemu (in progress).
+//! vstrace-qemu: everything vstrace needs from QEMU on the host side.
+//!
+//! - [`launch`]: find a recent enough `qemu-system-x86_64` and a guest kernel,
+//!   build the command line (TCG, serial ports, plugin, gdb stub) and supervise
+//!   the run ([`launch::GuestRun`]).
+//! - [`guest`]: the default guest, built in Rust: a `newc` cpio writer and an
+//!   [`guest::InitramfsBuilder`] (busybox, the user's command, host binaries
+//!   with their shared libraries).
+//! - [`kernel`]: turn a bzImage (`vmlinuz`) into its ELF `vmlinux` for
+//!   BTF/ksymtab based process attribution.
+//! - [`cache`]: the on-disk cache directory shared with `scripts/setup-host.sh`.
+
+pub mod cache;
+pub mod guest;
+pub mod kernel;
+pub mod launch;
+
+pub use guest::{CpioWriter, GuestError, InitramfsBuilder};
+pub use kernel::{extract_vmlinux, extract_vmlinux_cached, KernelError};
+pub use launch::{
+    find_kernel, GuestConfig, GuestOutcome, GuestRun, LaunchError, Machine, PluginSpec, Qemu,
+    QemuVersion, SerialPort,
+};

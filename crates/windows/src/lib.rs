@@ -1,1 +1,33 @@
-//! vstrace-windows (in progress).
+//! vstrace-windows: the Windows OS layer.
+//!
+//! - [`versions`]: system service numbers to names for every Windows
+//!   release of the j00ru/windows-syscalls table (nt and win32k, x64 and
+//!   x86), generated into `data/` by `scripts/gen-windows-tables.py`.
+//! - [`proto`]: prototypes of the most used Nt* services (argument names,
+//!   C types, direction, decoder kind).
+//! - [`decode`]: argument decoding at enter and exit over guest memory.
+//! - [`structs`]: UNICODE_STRING, OBJECT_ATTRIBUTES, IO_STATUS_BLOCK,
+//!   CLIENT_ID, LARGE_INTEGER readers in 32- and 64-bit layouts.
+//! - [`access`], [`flags`], [`ntstatus`]: symbolic names of access masks,
+//!   flag words, enumerations and NTSTATUS codes.
+//! - [`profile`]: which process/thread made a call (KPCR walk with
+//!   per-build offsets, or the TEB's ClientId).
+
+pub mod access;
+pub mod decode;
+pub mod flags;
+pub mod ntstatus;
+pub mod profile;
+pub mod proto;
+pub mod structs;
+pub mod versions;
+
+pub use access::{access_mask_rights, ObjectType};
+pub use decode::{decode_enter, decode_exit, format_call, ArgKind, ArgValue, Dir, Render};
+pub use ntstatus::{format_status, nt_success, ntstatus_name, Severity};
+pub use profile::{current_thread_info, profile_for, teb_client_id, KernelProfile, ThreadInfo};
+pub use proto::{prototype, prototypes, ArgSpec, Prototype};
+pub use structs::{object_attributes_name, DecodeError, DecodeOptions};
+pub use versions::{
+    lookup, version_by_name, versions, Arch, ServiceTable, VersionError, WindowsVersion,
+};

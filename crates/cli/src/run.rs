@@ -1,0 +1,284 @@
+//! `vstrace run`: build the default guest, boot it with the plugin, stream
+//! the guest command's output and the trace, report how it ended.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use vstrace_engine::{EngineConfig, Format};
+use vstrace_qemu::{
+    find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
+};
+
+/// The built-in workload run when no command is given.
+const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp/hello; \
+     mv /tmp/hello /tmp/hello2; ls /; rm /tmp/hello2";
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Guest kernel (bzImage); default: $VSTRACE_KERNEL or the cached Debian kernel.
+    #[arg(long)]
+    kernel: Option<PathBuf>,
+    /// Use this initramfs instead of the built-in busybox guest (CMD is then ignored).
+    #[arg(long)]
+    initrd: Option<PathBuf>,
+    /// QEMU binary (default: $VSTRACE_QEMU or qemu-system-x86_64 on PATH).
+    #[arg(long)]
+    qemu: Option<PathBuf>,
+    /// The vstrace QEMU plugin (default: next to this binary, or $VSTRACE_PLUGIN).
+    #[arg(long)]
+    plugin: Option<PathBuf>,
+    /// QEMU CPU model.
+    #[arg(long)]
+    cpu: Option<String>,
+    /// Number of vCPUs.
+    #[arg(long, default_value_t = 1)]
+    smp: u32,
+    /// Guest memory in MiB.
+    #[arg(long, default_value_t = 512)]
+    memory: u32,
+    /// Filter expression, strace style: trace=NAME,%class,!NAME...
+    #[arg(short = 'e', value_name = "EXPR")]
+    expr: Vec<String>,
+    /// Write the trace to FILE instead of stderr.
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Count time, calls and errors per syscall and print a summary.
+    #[arg(short = 'c')]
+    summary: bool,
+    /// Maximum string size to print.
+    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
+    strsize: usize,
+    /// JSON Lines output: one merged record per call.
+    #[arg(long)]
+    json: bool,
+    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
+    #[arg(long, value_name = "SPEC")]
+    inject: Vec<String>,
+    /// Rewrite a path argument: FROM=TO.
+    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
+    rewrite_path: Vec<String>,
+    /// Host file to add to the guest as HOST[:GUEST] (default guest path: same).
+    #[arg(long = "add", value_name = "HOST[:GUEST]")]
+    add: Vec<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// The command to run in the guest.
+    #[arg(last = true)]
+    cmd: Vec<String>,
+}
+
+/// Finds the plugin built alongside this binary.
+fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
+    let mut tried = Vec::new();
+    let candidates: Vec<PathBuf> = match explicit {
+        Some(p) => vec![p.to_path_buf()],
+        None => {
+            let mut v = Vec::new();
+            if let Some(p) = std::env::var_os("VSTRACE_PLUGIN") {
+                v.push(PathBuf::from(p));
+            }
+            if let Ok(exe) = std::env::current_exe() {
+                if let Some(dir) = exe.parent() {
+                    v.push(dir.join("libvstrace_qemu_plugin.so"));
+                    if let Some(up) = dir.parent() {
+                        v.push(up.join("libvstrace_qemu_plugin.so"));
+                    }
+                }
+            }
+            v
+        }
+    };
+    for c in candidates {
+        if c.is_file() {
+            return Ok(c);
+        }
+        tried.push(c.display().to_string());
+    }
+    bail!(
+        "the vstrace QEMU plugin was not found (tried {}); build it with `cargo build --release --workspace` or pass --plugin",
+        tried.join(", ")
+    )
+}
+
+fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
+    let mut trace = None;
+    for e in exprs {
+        match e.split_once('=') {
+            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
+            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
+            None => trace = Some(e.to_string()),
+        }
+    }
+    Ok(trace)
+}
+
+pub fn run(a: RunArgs) -> Result<u8> {
+    let qemu = match &a.qemu {
+        Some(p) => Qemu::at(p.clone()),
+        None => Qemu::find(),
+    }
+    .map_err(explain_launch)?;
+    let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
+    let plugin = find_plugin(a.plugin.as_deref())?;
+
+    let work = tempfile::Builder::new()
+        .prefix("vstrace-run-")
+        .tempdir()
+        .context("creating a temp dir")?;
+    let trace_path = match &a.output {
+        Some(p) => std::path::absolute(p).with_context(|| format!("-o {}", p.display()))?,
+        None => work.path().join("trace.out"),
+    };
+    // Fail early (and clearly) if the output file cannot be created.
+    File::create(&trace_path)
+        .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+
+    let cfg = EngineConfig {
+        os: "linux".into(),
+        output: Some(trace_path.display().to_string()),
+        format: if a.json { Format::Json } else { Format::Text },
+        summary: a.summary,
+        strsize: a.strsize,
+        trace: trace_filter(&a.expr)?,
+        inject: a.inject.clone(),
+        rewrite_path: a.rewrite_path.clone(),
+        ..Default::default()
+    };
+    // Validate the engine configuration here, where errors reach the user
+    // directly, instead of inside QEMU.
+    vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
+    let cfg_path = work.path().join("engine.json");
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg)?)?;
+
+    let initrd = match &a.initrd {
+        Some(p) => p.clone(),
+        None => {
+            let mut b = InitramfsBuilder::new();
+            if a.cmd.is_empty() {
+                b.shell(DEFAULT_WORKLOAD);
+            } else {
+                b.command(a.cmd.iter().cloned());
+            }
+            for spec in &a.add {
+                let (host, guest) = match spec.split_once(':') {
+                    Some((h, g)) => (h.to_string(), g.to_string()),
+                    None => (spec.clone(), spec.clone()),
+                };
+                b.add_file(&host, &guest, 0o755)
+                    .with_context(|| format!("--add {spec}"))?;
+            }
+            b.write_cached().context("building the guest initramfs")?
+        }
+    };
+
+    let mut gc = GuestConfig::new(kernel, initrd);
+    gc.smp = a.smp;
+    gc.memory_mib = a.memory;
+    if let Some(c) = &a.cpu {
+        gc.cpu = c.clone();
+    }
+    gc.plugin = Some(PluginSpec {
+        path: plugin,
+        args: vec![("config".into(), cfg_path.display().to_string())],
+    });
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let qemu_pid = Arc::new(AtomicU32::new(0));
+    {
+        let (i, p) = (interrupted.clone(), qemu_pid.clone());
+        ctrlc::set_handler(move || {
+            i.store(true, Ordering::SeqCst);
+            let pid = p.load(Ordering::SeqCst);
+            if pid != 0 {
+                // SIGTERM lets QEMU exit cleanly: the plugin's exit callback
+                // flushes the trace.
+                // SAFETY: kill(2) with a pid we spawned and a valid signal.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGTERM);
+                }
+            }
+        })
+        .context("installing the Ctrl-C handler")?;
+    }
+
+    let mut run = qemu.spawn(&gc).map_err(explain_launch)?;
+    qemu_pid.store(run.pid(), Ordering::SeqCst);
+
+    // Stream the trace file to stderr while the guest runs (not with -o).
+    let done = Arc::new(AtomicBool::new(false));
+    let tail = if a.output.is_none() {
+        let (path, done) = (trace_path.clone(), done.clone());
+        Some(thread::spawn(move || tail_file(&path, &done)))
+    } else {
+        None
+    };
+
+    let outcome = run.wait_with(Duration::from_secs(a.timeout), |port, bytes| {
+        let _ = match port {
+            SerialPort::Stdout => std::io::stdout().write_all(bytes),
+            SerialPort::Stderr => std::io::stderr().write_all(bytes),
+            _ => Ok(()),
+        };
+    });
+    let _ = std::io::stdout().flush();
+    done.store(true, Ordering::SeqCst);
+    if let Some(t) = tail {
+        let _ = t.join();
+    }
+
+    if interrupted.load(Ordering::SeqCst) {
+        eprintln!("vstrace: interrupted; trace flushed, QEMU stopped");
+        return Ok(130);
+    }
+    match outcome {
+        Ok(o) => {
+            if !a.json && a.output.is_none() {
+                eprintln!("+++ guest command exited with {} +++", o.exit_status);
+            }
+            Ok(o.exit_status.clamp(0, 255) as u8)
+        }
+        Err(e) => Err(explain_launch(e)),
+    }
+}
+
+/// Copies a growing file to stderr until `done` is set and the file ends.
+fn tail_file(path: &Path, done: &AtomicBool) {
+    let Ok(mut f) = File::open(path) else { return };
+    let mut buf = vec![0u8; 1 << 16];
+    let mut err = std::io::stderr();
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        match f.read(&mut buf) {
+            Ok(0) if finished => break,
+            Ok(0) => thread::sleep(Duration::from_millis(20)),
+            Ok(n) => {
+                if err.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let _ = err.flush();
+}
+
+fn explain_launch(e: LaunchError) -> anyhow::Error {
+    let hint = match &e {
+        LaunchError::NotFound(_) | LaunchError::TooOld { .. } | LaunchError::UnknownVersion(_) => {
+            "\n  hint: run scripts/setup-host.sh to install QEMU 10 from bookworm-backports"
+        }
+        LaunchError::KernelNotFound { .. } => {
+            "\n  hint: run scripts/setup-host.sh to fetch the Debian guest kernel"
+        }
+        _ => "",
+    };
+    anyhow::anyhow!("{e}{hint}")
+}

@@ -1,0 +1,1332 @@
+//! Argument and return-value decoders producing strace-like text.
+//!
+//! Arguments the kernel reads are decoded at syscall enter; arguments it
+//! writes are decoded at exit (their text is `None` until then). Guest
+//! memory is hostile: every read is bounded (`strsize`, `PATH_MAX`,
+//! element caps), every loop has a fixed limit, and anything that cannot
+//! be read is printed as its address, as strace does. Nothing here
+//! panics on guest input.
+
+use std::fmt::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+use vstrace_core::read;
+use vstrace_core::VirtMem;
+
+use crate::consts;
+use crate::fmt;
+use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
+
+/// Longest path printed (the kernel's `PATH_MAX`).
+pub const PATH_MAX: usize = 4096;
+/// Most array elements (argv strings, iovecs) printed before `...`.
+pub const MAX_ELEMENTS: usize = 32;
+/// Most environment entries counted for `envp`.
+pub const MAX_ENV_COUNT: usize = 4096;
+/// Largest socket address read (`sizeof(struct sockaddr_storage)`).
+const SOCKADDR_MAX: usize = 128;
+
+/// Decoding knobs (strace's `-s` and `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DecodeOptions {
+    /// Most bytes of a string or buffer printed before `...`.
+    pub strsize: usize,
+    /// Print structures and environments in full.
+    pub verbose: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            strsize: 32,
+            verbose: false,
+        }
+    }
+}
+
+/// One decoded argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArgValue {
+    pub name: &'static str,
+    /// The register value, truncated to 32 bits for i386.
+    pub raw: u64,
+    /// strace-like text; `None` for an output argument before exit.
+    pub text: Option<String>,
+}
+
+/// A formatted return value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReturnValue {
+    /// The value, sign-extended from 32 bits for i386.
+    pub value: i64,
+    /// `3`, `0x7f12...`, `-1 ENOENT (No such file or directory)`, `?`.
+    pub text: String,
+    /// The errno name when the call failed.
+    pub errno: Option<&'static str>,
+}
+
+/// The positive errno if `ret` (as returned in rax/eax) is an error.
+pub fn error_of(abi: LinuxAbi, ret: i64) -> Option<i64> {
+    let v = normalize_ret(abi, ret);
+    (-4095..=-1).contains(&v).then_some(-v)
+}
+
+/// The system-call number that makes the kernel fail a call with
+/// `ENOSYS` without running anything (used to skip a call).
+pub fn invalid_nr(abi: LinuxAbi) -> u64 {
+    match abi {
+        LinuxAbi::X86_64 => u64::MAX,
+        LinuxAbi::I386 => u32::MAX as u64,
+    }
+}
+
+fn normalize_ret(abi: LinuxAbi, ret: i64) -> i64 {
+    match abi {
+        LinuxAbi::X86_64 => ret,
+        LinuxAbi::I386 => ret as u32 as i32 as i64,
+    }
+}
+
+fn word(abi: LinuxAbi, v: u64) -> u64 {
+    match abi {
+        LinuxAbi::X86_64 => v,
+        LinuxAbi::I386 => v & 0xffff_ffff,
+    }
+}
+
+/// Everything a decoder needs about the call.
+struct Ctx<'a, 'm> {
+    abi: LinuxAbi,
+    desc: &'a SyscallDesc,
+    /// Raw arguments, truncated to the ABI's width; missing ones are 0.
+    raw: [u64; 6],
+    mem: &'m mut dyn VirtMem,
+    opts: &'a DecodeOptions,
+    /// The return value, at exit.
+    ret: Option<i64>,
+}
+
+/// Decodes the arguments at syscall enter. Output arguments get `None`.
+pub fn decode_enter(
+    desc: &SyscallDesc,
+    abi: LinuxAbi,
+    raw: &[u64],
+    mem: &mut dyn VirtMem,
+    opts: &DecodeOptions,
+) -> Vec<ArgValue> {
+    let mut ctx = Ctx::new(desc, abi, raw, mem, opts, None);
+    (0..desc.args.len())
+        .map(|i| {
+            let a = desc.args[i];
+            let text = match a.dir {
+                Dir::Out => None,
+                Dir::In | Dir::InOut => Some(ctx.decode(i)),
+            };
+            ArgValue {
+                name: a.name,
+                raw: ctx.raw[i],
+                text,
+            }
+        })
+        .collect()
+}
+
+/// Decodes the output arguments at syscall exit, filling `args` (as
+/// returned by [`decode_enter`]; extra or missing entries are ignored).
+pub fn decode_exit(
+    desc: &SyscallDesc,
+    abi: LinuxAbi,
+    raw: &[u64],
+    ret: i64,
+    mem: &mut dyn VirtMem,
+    opts: &DecodeOptions,
+    args: &mut [ArgValue],
+) {
+    let ret = normalize_ret(abi, ret);
+    let failed = (-4095..=-1).contains(&ret);
+    let mut ctx = Ctx::new(desc, abi, raw, mem, opts, Some(ret));
+    for (i, a) in desc.args.iter().enumerate() {
+        let Some(slot) = args.get_mut(i) else { break };
+        match a.dir {
+            Dir::In => {
+                if slot.text.is_none() {
+                    slot.text = Some(ctx.decode(i));
+                }
+            }
+            // The kernel wrote nothing on failure: show the address.
+            Dir::Out if failed => slot.text = Some(fmt::ptr(ctx.raw[i])),
+            Dir::Out | Dir::InOut => slot.text = Some(ctx.decode(i)),
+        }
+    }
+}
+
+/// Formats a return value (`ret` as found in rax/eax: `-errno` on error).
+pub fn format_return(desc: &SyscallDesc, abi: LinuxAbi, ret: i64) -> ReturnValue {
+    let value = normalize_ret(abi, ret);
+    if (-4095..=-1).contains(&value) {
+        let e = -value;
+        let errno = consts::errno_name(e);
+        let text = match (errno, consts::errno_message(e)) {
+            // Restart codes never reach the program: strace shows "?".
+            (Some(n), Some(m)) if (512..=516).contains(&e) => format!("? {n} ({m})"),
+            (Some(n), Some(m)) => format!("-1 {n} ({m})"),
+            _ => format!("-1 (errno {e})"),
+        };
+        return ReturnValue { value, text, errno };
+    }
+    let unsigned = word(abi, value as u64);
+    let text = match desc.ret {
+        RetKind::Long | RetKind::Fd | RetKind::Pid => value.to_string(),
+        RetKind::Ulong | RetKind::Uid | RetKind::Gid => unsigned.to_string(),
+        RetKind::Hex => format!("{unsigned:#x}"),
+        RetKind::Octal => fmt::octal(unsigned),
+        RetKind::None => "?".to_string(),
+    };
+    ReturnValue {
+        value,
+        text,
+        errno: None,
+    }
+}
+
+/// One strace-like line: `name(arg, ...) = ret`. Arguments not decoded
+/// yet print as their raw value; without a return value the line ends
+/// with ` <unfinished ...>`.
+pub fn format_call(desc: &SyscallDesc, args: &[ArgValue], ret: Option<&ReturnValue>) -> String {
+    let mut s = String::new();
+    s.push_str(desc.name);
+    s.push('(');
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        match &a.text {
+            Some(t) => s.push_str(t),
+            None => s.push_str(&fmt::ptr(a.raw)),
+        }
+    }
+    s.push(')');
+    match ret {
+        Some(r) => {
+            let _ = write!(s, " = {}", r.text);
+        }
+        None => s.push_str(" <unfinished ...>"),
+    }
+    s
+}
+
+impl<'a, 'm> Ctx<'a, 'm> {
+    fn new(
+        desc: &'a SyscallDesc,
+        abi: LinuxAbi,
+        raw: &[u64],
+        mem: &'m mut dyn VirtMem,
+        opts: &'a DecodeOptions,
+        ret: Option<i64>,
+    ) -> Self {
+        let mut r = [0u64; 6];
+        for (d, s) in r.iter_mut().zip(raw) {
+            *d = word(abi, *s);
+        }
+        Ctx {
+            abi,
+            desc,
+            raw: r,
+            mem,
+            opts,
+            ret,
+        }
+    }
+
+    fn ptr_size(&self) -> u64 {
+        self.abi.word_size()
+    }
+
+    fn signed(&self, v: u64) -> i64 {
+        match self.abi {
+            LinuxAbi::X86_64 => v as i64,
+            LinuxAbi::I386 => v as u32 as i32 as i64,
+        }
+    }
+
+    fn arg(&self, n: u8) -> u64 {
+        self.raw.get(n as usize).copied().unwrap_or(0)
+    }
+
+    fn read_word(&mut self, va: u64) -> Option<u64> {
+        read::read_ptr(self.mem, va, self.abi.bitness()).ok()
+    }
+
+    fn read_i32(&mut self, va: u64) -> Option<i32> {
+        read::read_u32(self.mem, va).ok().map(|v| v as i32)
+    }
+
+    /// A NUL-terminated string of at most `max` bytes; the address when
+    /// it cannot be read up to its end or the limit.
+    fn string(&mut self, va: u64, max: usize) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        match read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => fmt::quote(&s.bytes, s.truncated),
+            _ => fmt::ptr(va),
+        }
+    }
+
+    /// `len` bytes at `va`, at most `strsize` of them printed.
+    fn buffer(&mut self, va: u64, len: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let show = len.min(self.opts.strsize as u64) as usize;
+        match read::read_struct(self.mem, va, show) {
+            Ok(b) => fmt::quote(&b, len > show as u64),
+            Err(_) => fmt::ptr(va),
+        }
+    }
+
+    fn decode(&mut self, i: usize) -> String {
+        let ty = self.desc.args[i].ty;
+        let v = self.raw[i];
+        match ty {
+            ArgType::Int | ArgType::Fd | ArgType::Pid => (v as u32 as i32).to_string(),
+            ArgType::Uint => (v as u32).to_string(),
+            ArgType::Long => self.signed(v).to_string(),
+            ArgType::Ulong => v.to_string(),
+            ArgType::Uid | ArgType::Gid => {
+                if v as u32 == u32::MAX {
+                    "-1".into()
+                } else {
+                    (v as u32).to_string()
+                }
+            }
+            ArgType::Hex if v == 0 => "0".into(),
+            ArgType::Hex => format!("{v:#x}"),
+            ArgType::Ptr | ArgType::TimePtr => fmt::ptr(v),
+            ArgType::Dirfd => {
+                let fd = v as u32 as i32;
+                if fd == consts::AT_FDCWD {
+                    "AT_FDCWD".into()
+                } else {
+                    fd.to_string()
+                }
+            }
+            ArgType::Path => self.string(v, PATH_MAX),
+            ArgType::Str => self.string(v, self.opts.strsize),
+            ArgType::StrOut => match self.ret {
+                Some(r) if r >= 0 => self.string(v, PATH_MAX),
+                _ => fmt::ptr(v),
+            },
+            ArgType::BufIn(n) => {
+                let len = self.arg(n);
+                self.buffer(v, len)
+            }
+            ArgType::BufOut(from) => {
+                let len = match from {
+                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| r as u64),
+                    LenFrom::Arg(n) => Some(self.arg(n)),
+                };
+                match len {
+                    Some(len) if self.ret.is_some() => self.buffer(v, len),
+                    _ => fmt::ptr(v),
+                }
+            }
+            ArgType::OpenFlags => fmt::open_flags(v & 0xffff_ffff),
+            ArgType::Mode => fmt::octal(v & 0xffff_ffff),
+            ArgType::AccessMode => fmt::flags(v & 0xffff_ffff, consts::ACCESS_MODES, "F_OK"),
+            ArgType::AtFlags => fmt::flags(v & 0xffff_ffff, consts::AT_FLAGS, "0"),
+            ArgType::MmapProt => fmt::flags(v & 0xffff_ffff, consts::PROT, "PROT_NONE"),
+            ArgType::MmapFlags => fmt::mmap_flags(v & 0xffff_ffff),
+            ArgType::MremapFlags => fmt::flags(v & 0xffff_ffff, consts::MREMAP_FLAGS, "0"),
+            ArgType::CloneFlags => fmt::clone_flags(v),
+            ArgType::Signal => fmt::signal(v & 0xffff_ffff),
+            ArgType::Sigaction => self.sigaction(v, false),
+            ArgType::OldSigaction => self.sigaction(v, true),
+            ArgType::Sigset => self.sigset(v),
+            ArgType::SigprocmaskHow => fmt::enum_or_dec(v & 0xffff_ffff, consts::SIGPROCMASK_HOW),
+            ArgType::Sockaddr(n) => {
+                let len = self.arg(n) as u32 as usize;
+                self.sockaddr(v, len)
+            }
+            ArgType::SockaddrOut(n) => {
+                let lenp = self.arg(n);
+                match (self.ret, lenp) {
+                    (Some(r), lp) if r >= 0 && lp != 0 => match self.read_i32(lp) {
+                        Some(len) if len >= 0 => self.sockaddr(v, len as usize),
+                        _ => fmt::ptr(v),
+                    },
+                    _ => fmt::ptr(v),
+                }
+            }
+            ArgType::SockFamily => fmt::enum_or_dec(v & 0xffff_ffff, consts::ADDRESS_FAMILIES),
+            ArgType::SockType => {
+                let v = v & 0xffff_ffff;
+                let base = v & 0xf;
+                let mut parts = Vec::new();
+                if base != 0 {
+                    parts.push(fmt::enum_or_dec(base, consts::SOCK_TYPES));
+                }
+                if v & !0xf != 0 {
+                    parts.push(fmt::flags(v & !0xf, consts::SOCK_TYPE_FLAGS, "0"));
+                }
+                if parts.is_empty() {
+                    "0".into()
+                } else {
+                    parts.join("|")
+                }
+            }
+            ArgType::SockProto => {
+                let family = self
+                    .desc
+                    .args
+                    .iter()
+                    .position(|a| a.ty == ArgType::SockFamily)
+                    .map(|j| self.raw[j]);
+                match family {
+                    Some(2) | Some(10) => fmt::enum_or_dec(v & 0xffff_ffff, consts::IP_PROTOCOLS),
+                    _ => (v as u32 as i32).to_string(),
+                }
+            }
+            ArgType::MsgFlags => fmt::flags(v & 0xffff_ffff, consts::MSG_FLAGS, "0"),
+            ArgType::IovecIn(n) => {
+                let count = self.arg(n);
+                self.iovec(v, count, None)
+            }
+            ArgType::IovecOut(n) => {
+                let count = self.arg(n);
+                match self.ret {
+                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
+                    _ => fmt::ptr(v),
+                }
+            }
+            ArgType::Argv => self.string_array(v),
+            ArgType::Envp => {
+                if self.opts.verbose {
+                    self.string_array(v)
+                } else {
+                    self.env_count(v)
+                }
+            }
+            ArgType::FcntlCmd => fmt::enum_or_dec(v & 0xffff_ffff, consts::FCNTL_CMDS),
+            ArgType::IoctlReq => fmt::enum_or_hex(v & 0xffff_ffff, consts::IOCTL_REQS),
+            ArgType::Whence => fmt::enum_or_dec(v & 0xffff_ffff, consts::WHENCE),
+            ArgType::WaitOptions => fmt::flags(v & 0xffff_ffff, consts::WAIT_OPTIONS, "0"),
+            ArgType::WaitStatus => match self.ret {
+                Some(r) if r > 0 && v != 0 => match self.read_i32(v) {
+                    Some(s) => format!("[{}]", wait_status(s)),
+                    None => fmt::ptr(v),
+                },
+                _ => fmt::ptr(v),
+            },
+            ArgType::PipeFds => {
+                if v == 0 || self.ret.is_none() {
+                    return fmt::ptr(v);
+                }
+                match (self.read_i32(v), self.read_i32(v.wrapping_add(4))) {
+                    (Some(a), Some(b)) => format!("[{a}, {b}]"),
+                    _ => fmt::ptr(v),
+                }
+            }
+            ArgType::StatOut | ArgType::Stat64Out | ArgType::StatxOut => {
+                if self.ret.is_none() {
+                    fmt::ptr(v)
+                } else {
+                    self.stat(ty, v)
+                }
+            }
+            ArgType::IntPtr => {
+                if v == 0 {
+                    return "NULL".into();
+                }
+                match self.read_i32(v) {
+                    Some(n) => format!("[{n}]"),
+                    None => fmt::ptr(v),
+                }
+            }
+            ArgType::Clockid => fmt::enum_or_dec(v & 0xffff_ffff, consts::CLOCK_IDS),
+        }
+    }
+
+    /// `struct sigaction` (kernel layout) or i386 `struct old_sigaction`.
+    fn sigaction(&mut self, va: u64, old: bool) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let w = self.ptr_size();
+        // Field order: new = handler, flags, restorer, mask (64-bit);
+        // old = handler, mask (32-bit), flags, restorer.
+        let fields = if old {
+            read::read_array_u32(self.mem, va, 4)
+                .ok()
+                .map(|a| (a[0] as u64, a[2] as u64, a[3] as u64, a[1] as u64))
+        } else {
+            let words = (0..3)
+                .map(|k| self.read_word(va.wrapping_add(k * w)))
+                .collect::<Option<Vec<u64>>>();
+            let mask = read::read_u64(self.mem, va.wrapping_add(3 * w)).ok();
+            match (words, mask) {
+                (Some(ws), Some(m)) => Some((ws[0], ws[1], ws[2], m)),
+                _ => None,
+            }
+        };
+        let Some((handler, flags, restorer, mask)) = fields else {
+            return fmt::ptr(va);
+        };
+        let h = match handler {
+            0 => "SIG_DFL".to_string(),
+            1 => "SIG_IGN".to_string(),
+            h => format!("{h:#x}"),
+        };
+        let mut s = format!(
+            "{{sa_handler={h}, sa_mask={}, sa_flags={}",
+            fmt::sigset(mask),
+            fmt::flags(flags & 0xffff_ffff, consts::SA_FLAGS, "0")
+        );
+        if flags & 0x0400_0000 != 0 {
+            let _ = write!(s, ", sa_restorer={}", fmt::ptr(restorer));
+        }
+        s.push('}');
+        s
+    }
+
+    fn sigset(&mut self, va: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        match read::read_u64(self.mem, va) {
+            Ok(m) => fmt::sigset(m),
+            Err(_) => fmt::ptr(va),
+        }
+    }
+
+    fn sockaddr(&mut self, va: u64, len: usize) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let len = len.min(SOCKADDR_MAX);
+        if len < 2 {
+            return fmt::ptr(va);
+        }
+        let Ok(b) = read::read_struct(self.mem, va, len) else {
+            return fmt::ptr(va);
+        };
+        format_sockaddr(&b)
+    }
+
+    /// iovec array: data shown up to `strsize` per element, and in total
+    /// up to `limit` bytes (the return value) for output vectors.
+    fn iovec(&mut self, va: u64, count: u64, limit: Option<u64>) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let w = self.ptr_size();
+        let shown = count.min(MAX_ELEMENTS as u64) as usize;
+        let raw = match read::read_struct(self.mem, va, shown * 2 * w as usize) {
+            Ok(r) => r,
+            Err(_) => return fmt::ptr(va),
+        };
+        let word_at = |off: usize| -> u64 {
+            let mut b = [0u8; 8];
+            let n = w as usize;
+            b[..n].copy_from_slice(&raw[off..off + n]);
+            u64::from_le_bytes(b)
+        };
+        let mut left = limit;
+        let mut parts = Vec::with_capacity(shown);
+        for k in 0..shown {
+            let base = word_at(k * 2 * w as usize);
+            let len = word_at(k * 2 * w as usize + w as usize);
+            let data_len = match left {
+                Some(l) => {
+                    let d = len.min(l);
+                    left = Some(l - d);
+                    d
+                }
+                None => len,
+            };
+            let data = self.buffer(base, data_len);
+            parts.push(format!("{{iov_base={data}, iov_len={len}}}"));
+        }
+        if count > shown as u64 {
+            parts.push("...".into());
+        }
+        format!("[{}]", parts.join(", "))
+    }
+
+    /// A NULL-terminated array of string pointers (`argv`).
+    fn string_array(&mut self, va: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let w = self.ptr_size();
+        let mut parts = Vec::new();
+        for k in 0..=MAX_ELEMENTS as u64 {
+            let Some(p) = self.read_word(va.wrapping_add(k * w)) else {
+                if k == 0 {
+                    return fmt::ptr(va);
+                }
+                parts.push("...".to_string());
+                break;
+            };
+            if p == 0 {
+                break;
+            }
+            if k == MAX_ELEMENTS as u64 {
+                parts.push("...".to_string());
+                break;
+            }
+            let s = self.string(p, self.opts.strsize);
+            parts.push(s);
+        }
+        format!("[{}]", parts.join(", "))
+    }
+
+    /// `0x7ffc... /* 12 vars */`, as strace prints envp by default.
+    fn env_count(&mut self, va: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        let w = self.ptr_size();
+        let mut n = 0usize;
+        let mut more = false;
+        'outer: while n < MAX_ENV_COUNT {
+            // Read pointers a chunk at a time, but never past a page end,
+            // so an array ending just before an unmapped page still counts.
+            let a = va.wrapping_add(n as u64 * w);
+            let room = ((4096 - (a & 4095)) / w).max(1) as usize;
+            let chunk = room.min(64).min(MAX_ENV_COUNT - n);
+            let Ok(raw) = read::read_struct(self.mem, a, chunk * w as usize) else {
+                if n == 0 {
+                    return fmt::ptr(va);
+                }
+                more = true;
+                break;
+            };
+            for c in raw.chunks_exact(w as usize) {
+                let mut b = [0u8; 8];
+                b[..c.len()].copy_from_slice(c);
+                if u64::from_le_bytes(b) == 0 {
+                    break 'outer;
+                }
+                n += 1;
+            }
+            if n >= MAX_ENV_COUNT {
+                more = true;
+            }
+        }
+        let plus = if more { "+" } else { "" };
+        let vars = if n == 1 { "var" } else { "vars" };
+        format!("{} /* {n}{plus} {vars} */", fmt::ptr(va))
+    }
+
+    fn stat(&mut self, ty: ArgType, va: u64) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        // (size, mode offset+width, size offset+width, uid, gid, ino, nlink)
+        struct Layout {
+            size: usize,
+            mode: (usize, usize),
+            st_size: (usize, usize),
+            uid: (usize, usize),
+            gid: (usize, usize),
+            ino: (usize, usize),
+            nlink: (usize, usize),
+            prefix: &'static str,
+        }
+        let l = match (ty, self.abi) {
+            (ArgType::StatOut, LinuxAbi::X86_64) => Layout {
+                size: 144,
+                mode: (24, 4),
+                st_size: (48, 8),
+                uid: (28, 4),
+                gid: (32, 4),
+                ino: (8, 8),
+                nlink: (16, 8),
+                prefix: "st_",
+            },
+            // i386 `struct stat` (asm/stat.h, 16-bit mode/uid/gid).
+            (ArgType::StatOut, LinuxAbi::I386) => Layout {
+                size: 64,
+                mode: (8, 2),
+                st_size: (20, 4),
+                uid: (12, 2),
+                gid: (14, 2),
+                ino: (4, 4),
+                nlink: (10, 2),
+                prefix: "st_",
+            },
+            // i386 `struct stat64` (4-byte aligned long long).
+            (ArgType::Stat64Out, _) => Layout {
+                size: 96,
+                mode: (16, 4),
+                st_size: (44, 8),
+                uid: (24, 4),
+                gid: (28, 4),
+                ino: (88, 8),
+                nlink: (20, 4),
+                prefix: "st_",
+            },
+            _ => Layout {
+                size: 256,
+                mode: (28, 2),
+                st_size: (40, 8),
+                uid: (20, 4),
+                gid: (24, 4),
+                ino: (32, 8),
+                nlink: (16, 4),
+                prefix: "stx_",
+            },
+        };
+        let Ok(b) = read::read_struct(self.mem, va, l.size) else {
+            return fmt::ptr(va);
+        };
+        let get = |(off, n): (usize, usize)| -> u64 {
+            let mut x = [0u8; 8];
+            x[..n].copy_from_slice(&b[off..off + n]);
+            u64::from_le_bytes(x)
+        };
+        let p = l.prefix;
+        if self.opts.verbose {
+            format!(
+                "{{{p}ino={}, {p}mode={}, {p}nlink={}, {p}uid={}, {p}gid={}, {p}size={}}}",
+                get(l.ino),
+                fmt::st_mode(get(l.mode)),
+                get(l.nlink),
+                get(l.uid),
+                get(l.gid),
+                get(l.st_size) as i64
+            )
+        } else {
+            format!(
+                "{{{p}mode={}, {p}size={}, ...}}",
+                fmt::st_mode(get(l.mode)),
+                get(l.st_size) as i64
+            )
+        }
+    }
+}
+
+/// Formats a socket address from its bytes (at least the family).
+pub fn format_sockaddr(b: &[u8]) -> String {
+    if b.len() < 2 {
+        return "{sa_family=?}".into();
+    }
+    let family = u16::from_le_bytes([b[0], b[1]]) as u64;
+    let fam = fmt::enum_or_dec(family, consts::ADDRESS_FAMILIES);
+    let be16 = |o: usize| u16::from_be_bytes([b[o], b[o + 1]]);
+    let be32 = |o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    let le32 = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    match family {
+        2 if b.len() >= 8 => {
+            let ip = Ipv4Addr::new(b[4], b[5], b[6], b[7]);
+            format!(
+                "{{sa_family={fam}, sin_port=htons({}), sin_addr=inet_addr(\"{ip}\")}}",
+                be16(2)
+            )
+        }
+        10 if b.len() >= 24 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[8..24]);
+            let ip = Ipv6Addr::from(a);
+            let mut s = format!(
+                "{{sa_family={fam}, sin6_port=htons({}), sin6_flowinfo=htonl({}), \
+                 inet_pton({fam}, \"{ip}\", &sin6_addr)",
+                be16(2),
+                be32(4)
+            );
+            if b.len() >= 28 {
+                let _ = write!(s, ", sin6_scope_id={}", le32(24));
+            }
+            s.push('}');
+            s
+        }
+        1 => {
+            let path = &b[2..];
+            if path.is_empty() {
+                return format!("{{sa_family={fam}}}");
+            }
+            // Abstract socket: leading NUL, name is the rest (not NUL-ended).
+            if path[0] == 0 {
+                return format!(
+                    "{{sa_family={fam}, sun_path=@{}}}",
+                    fmt::quote(&path[1..], false)
+                );
+            }
+            let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+            format!(
+                "{{sa_family={fam}, sun_path={}}}",
+                fmt::quote(&path[..end], false)
+            )
+        }
+        16 if b.len() >= 12 => format!(
+            "{{sa_family={fam}, nl_pid={}, nl_groups={:08x}}}",
+            le32(4),
+            le32(8)
+        ),
+        _ => format!(
+            "{{sa_family={fam}, sa_data={}}}",
+            fmt::quote(&b[2..], false)
+        ),
+    }
+}
+
+/// strace's rendering of a wait status (`WIFEXITED(s) && WEXITSTATUS(s) == 0`).
+pub fn wait_status(s: i32) -> String {
+    let sig = |n: i32| fmt::signal(n as u64);
+    if s & 0x7f == 0 {
+        format!("{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}", (s >> 8) & 0xff)
+    } else if s & 0xff == 0x7f {
+        format!(
+            "{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}",
+            sig((s >> 8) & 0xff)
+        )
+    } else if s == 0xffff {
+        "{WIFCONTINUED(s)}".into()
+    } else {
+        let core = if s & 0x80 != 0 {
+            " && WCOREDUMP(s)"
+        } else {
+            ""
+        };
+        format!(
+            "{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}",
+            sig(s & 0x7f)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::by_name;
+    use vstrace_core::testmem::SparseVirt;
+
+    const X: LinuxAbi = LinuxAbi::X86_64;
+    const I: LinuxAbi = LinuxAbi::I386;
+
+    fn opts() -> DecodeOptions {
+        DecodeOptions::default()
+    }
+
+    fn enter(abi: LinuxAbi, name: &str, raw: &[u64], mem: &mut SparseVirt) -> Vec<ArgValue> {
+        let d = by_name(abi, name).unwrap();
+        decode_enter(d, abi, raw, mem, &opts())
+    }
+
+    fn texts(v: &[ArgValue]) -> Vec<Option<&str>> {
+        v.iter().map(|a| a.text.as_deref()).collect()
+    }
+
+    fn line(abi: LinuxAbi, name: &str, raw: &[u64], ret: i64, mem: &mut SparseVirt) -> String {
+        let d = by_name(abi, name).unwrap();
+        let mut a = decode_enter(d, abi, raw, mem, &opts());
+        decode_exit(d, abi, raw, ret, mem, &opts(), &mut a);
+        format_call(d, &a, Some(&format_return(d, abi, ret)))
+    }
+
+    #[test]
+    fn openat_enter() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, b"/etc/passwd\0");
+        let v = enter(
+            X,
+            "openat",
+            &[(-100i64) as u64, 0x1000, 0o2000000, 0],
+            &mut m,
+        );
+        assert_eq!(
+            texts(&v),
+            vec![
+                Some("AT_FDCWD"),
+                Some("\"/etc/passwd\""),
+                Some("O_RDONLY|O_CLOEXEC"),
+                Some("0")
+            ]
+        );
+        assert_eq!(v[1].name, "filename");
+        assert_eq!(v[1].raw, 0x1000);
+    }
+
+    #[test]
+    fn i386_truncates_registers() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, b"/tmp/x\0");
+        // Garbage in the upper halves must be ignored for a 32-bit ABI.
+        let v = enter(
+            I,
+            "open",
+            &[0xdead_0000_0000_1000, 0xffff_0000_0000_0241, 0x1_0000_01a4],
+            &mut m,
+        );
+        assert_eq!(
+            texts(&v),
+            vec![
+                Some("\"/tmp/x\""),
+                Some("O_WRONLY|O_CREAT|O_TRUNC"),
+                Some("0644")
+            ]
+        );
+        assert_eq!(v[0].raw, 0x1000);
+        let d = by_name(I, "open").unwrap();
+        assert_eq!(
+            format_return(d, I, 0xffff_fffe).text,
+            "-1 ENOENT (No such file or directory)"
+        );
+        assert_eq!(format_return(d, I, 3).text, "3");
+    }
+
+    #[test]
+    fn hostile_strings() {
+        let mut m = SparseVirt::new();
+        // Unmapped pointer.
+        let v = enter(X, "open", &[0xdead_0000, 0, 0], &mut m);
+        assert_eq!(v[0].text.as_deref(), Some("0xdead0000"));
+        // NULL.
+        let v = enter(X, "open", &[0, 0, 0], &mut m);
+        assert_eq!(v[0].text.as_deref(), Some("NULL"));
+        // Unterminated string running into an unmapped page: the address.
+        m.map(0x3000 - 5, b"abcde");
+        let v = enter(X, "open", &[0x3000 - 5, 0, 0], &mut m);
+        assert_eq!(v[0].text.as_deref(), Some("0x2ffb"));
+        // A string ending exactly at a page end reads fine.
+        m.map(0x5000 - 4, b"abc\0");
+        let v = enter(X, "open", &[0x5000 - 4, 0, 0], &mut m);
+        assert_eq!(v[0].text.as_deref(), Some("\"abc\""));
+        // Longer than strsize (for str args): cut with "...".
+        let long = [b'a'; 100];
+        m.map(0x8000, &long);
+        m.map(0x8000 + 100, b"\0");
+        let v = enter(X, "memfd_create", &[0x8000, 0], &mut m);
+        assert_eq!(
+            v[0].text.as_deref(),
+            Some(&*format!("\"{}\"...", "a".repeat(32)))
+        );
+        // Paths are printed whole (up to PATH_MAX).
+        let v = enter(X, "open", &[0x8000, 0, 0], &mut m);
+        assert_eq!(
+            v[0].text.as_deref(),
+            Some(&*format!("\"{}\"", "a".repeat(100)))
+        );
+        // Escapes.
+        m.map(0x9000, b"a\nb\x01\0");
+        let v = enter(X, "open", &[0x9000, 0, 0], &mut m);
+        assert_eq!(v[0].text.as_deref(), Some("\"a\\nb\\x01\""));
+    }
+
+    #[test]
+    fn write_and_read_buffers() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, b"hello\n");
+        assert_eq!(
+            line(X, "write", &[1, 0x1000, 6], 6, &mut m),
+            "write(1, \"hello\\n\", 6) = 6"
+        );
+        // Huge length: only strsize bytes read and shown.
+        m.map(0x2000, &[b'x'; 64]);
+        let v = enter(X, "write", &[1, 0x2000, u64::MAX], &mut m);
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some(&*format!("\"{}\"...", "x".repeat(32)))
+        );
+        // Huge length on an unmapped buffer: the address, no allocation.
+        let v = enter(X, "write", &[1, 0x7000_0000, 1 << 40], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x70000000"));
+        // read: output buffer is None at enter, filled at exit up to ret.
+        m.map(0x3000, b"root:x:0:0");
+        let d = by_name(X, "read").unwrap();
+        let raw = [3, 0x3000, 4096];
+        let mut a = decode_enter(d, X, &raw, &mut m, &opts());
+        assert_eq!(a[1].text, None);
+        decode_exit(d, X, &raw, 4, &mut m, &opts(), &mut a);
+        assert_eq!(a[1].text.as_deref(), Some("\"root\""));
+        // Failed read: the address.
+        let mut a = decode_enter(d, X, &raw, &mut m, &opts());
+        decode_exit(d, X, &raw, -9, &mut m, &opts(), &mut a);
+        assert_eq!(a[1].text.as_deref(), Some("0x3000"));
+        assert_eq!(
+            format_call(d, &a, Some(&format_return(d, X, -9))),
+            "read(3, 0x3000, 4096) = -1 EBADF (Bad file descriptor)"
+        );
+    }
+
+    #[test]
+    fn mmap_and_flags() {
+        let mut m = SparseVirt::new();
+        let s = line(
+            X,
+            "mmap",
+            &[0, 8192, 3, 0x22, u32::MAX as u64, 0],
+            0x7f12_3456_0000,
+            &mut m,
+        );
+        assert_eq!(
+            s,
+            "mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1234560000"
+        );
+        let s = line(
+            I,
+            "mmap2",
+            &[0, 4096, 5, 0x8000_0002, 3, 0],
+            0xb7f0_0000,
+            &mut m,
+        );
+        assert_eq!(
+            s,
+            "mmap2(0, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|0x80000000, 3, 0) = 0xb7f00000"
+        );
+        let d = by_name(X, "mmap").unwrap();
+        assert_eq!(
+            format_return(d, X, -12).text,
+            "-1 ENOMEM (Cannot allocate memory)"
+        );
+        assert_eq!(format_return(d, X, -12).errno, Some("ENOMEM"));
+    }
+
+    #[test]
+    fn sockaddrs() {
+        let mut m = SparseVirt::new();
+        let mut sin = vec![2, 0, 0, 80, 127, 0, 0, 1];
+        sin.extend([0u8; 8]);
+        m.map(0x1000, &sin);
+        assert_eq!(
+            line(X, "connect", &[3, 0x1000, 16], 0, &mut m),
+            "connect(3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0"
+        );
+        let mut sun = vec![1, 0];
+        sun.extend(b"/tmp/s\0");
+        m.map(0x2000, &sun);
+        let v = enter(X, "bind", &[3, 0x2000, 110], &mut m);
+        // 110 bytes run past what is mapped on this page? No: page is mapped.
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some("{sa_family=AF_UNIX, sun_path=\"/tmp/s\"}")
+        );
+        let mut s6 = vec![10, 0, 0x01, 0xbb, 0, 0, 0, 0];
+        s6.extend(Ipv6Addr::LOCALHOST.octets());
+        s6.extend([0, 0, 0, 0]);
+        m.map(0x3000, &s6);
+        let v = enter(X, "connect", &[3, 0x3000, 28], &mut m);
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some("{sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, \"::1\", &sin6_addr), sin6_scope_id=0}")
+        );
+        // Hostile: unmapped, absurd length, too short.
+        let v = enter(X, "connect", &[3, 0x9999_0000, 16], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x99990000"));
+        let v = enter(X, "connect", &[3, 0x1000, u32::MAX as u64], &mut m);
+        assert!(v[1]
+            .text
+            .as_deref()
+            .unwrap()
+            .starts_with("{sa_family=AF_INET,"));
+        let v = enter(X, "connect", &[3, 0x1000, 1], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x1000"));
+        // accept: address written at exit, length from *addrlen.
+        m.map(0x4000, &16u32.to_le_bytes());
+        let d = by_name(X, "accept").unwrap();
+        let raw = [3, 0x1000, 0x4000];
+        let mut a = decode_enter(d, X, &raw, &mut m, &opts());
+        assert_eq!(a[1].text, None);
+        assert_eq!(a[2].text.as_deref(), Some("[16]"));
+        decode_exit(d, X, &raw, 4, &mut m, &opts(), &mut a);
+        assert!(a[1].text.as_deref().unwrap().contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn socket_args() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "socket", &[2, 1 | 0o2000000, 6], 3, &mut m),
+            "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 3"
+        );
+        assert_eq!(
+            line(X, "socket", &[16, 3, 0], 3, &mut m),
+            "socket(AF_NETLINK, SOCK_RAW, 0) = 3"
+        );
+        m.map(0x1000, b"ping");
+        assert_eq!(
+            line(X, "sendto", &[3, 0x1000, 4, 0x4040, 0, 0], 4, &mut m),
+            "sendto(3, \"ping\", 4, MSG_DONTWAIT|MSG_NOSIGNAL, NULL, 0) = 4"
+        );
+    }
+
+    #[test]
+    fn iovecs_64_and_32() {
+        let mut m = SparseVirt::new();
+        m.map(0x5000, b"abcdef");
+        let mut iov = Vec::new();
+        for (b, l) in [(0x5000u64, 3u64), (0x5003, 3)] {
+            iov.extend(b.to_le_bytes());
+            iov.extend(l.to_le_bytes());
+        }
+        m.map(0x1000, &iov);
+        assert_eq!(
+            line(X, "writev", &[1, 0x1000, 2], 6, &mut m),
+            "writev(1, [{iov_base=\"abc\", iov_len=3}, {iov_base=\"def\", iov_len=3}], 2) = 6"
+        );
+        let mut iov32 = Vec::new();
+        for (b, l) in [(0x5000u32, 3u32), (0x5003, 3)] {
+            iov32.extend(b.to_le_bytes());
+            iov32.extend(l.to_le_bytes());
+        }
+        m.map(0x2000, &iov32);
+        // readv: data shown only up to the bytes returned.
+        assert_eq!(
+            line(I, "readv", &[0, 0x2000, 2], 4, &mut m),
+            "readv(0, [{iov_base=\"abc\", iov_len=3}, {iov_base=\"d\", iov_len=3}], 2) = 4"
+        );
+        // Absurd count over an array that ends at an unmapped page: the
+        // address (nothing read past the cap of MAX_ELEMENTS entries).
+        m.map(0x8000 - 32, &iov);
+        let v = enter(X, "writev", &[1, 0x8000 - 32, u64::MAX], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x7fe0"));
+        let v = enter(X, "writev", &[1, 0x8000 - 32, 2], &mut m);
+        assert!(v[1]
+            .text
+            .as_deref()
+            .unwrap()
+            .starts_with("[{iov_base=\"abc\""));
+        // Element pointing nowhere: that element is an address.
+        let mut bad = Vec::new();
+        bad.extend(0xdead_0000u64.to_le_bytes());
+        bad.extend(5u64.to_le_bytes());
+        m.map(0x3000, &bad);
+        let v = enter(X, "writev", &[1, 0x3000, 1], &mut m);
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some("[{iov_base=0xdead0000, iov_len=5}]")
+        );
+    }
+
+    fn put_strings(m: &mut SparseVirt, base: u64, strs: &[&str], abi: LinuxAbi) -> u64 {
+        // Strings at base + 0x100.., pointer array at base.
+        let w = abi.word_size() as usize;
+        let mut at = base + 0x100;
+        let mut arr = Vec::new();
+        for s in strs {
+            let mut b = s.as_bytes().to_vec();
+            b.push(0);
+            m.map(at, &b);
+            arr.extend(&at.to_le_bytes()[..w]);
+            at += b.len() as u64;
+        }
+        arr.extend(&[0u8; 8][..w]);
+        m.map(base, &arr);
+        base
+    }
+
+    #[test]
+    fn execve_argv_envp() {
+        let mut m = SparseVirt::new();
+        let argv = put_strings(&mut m, 0x10000, &["ls", "-l"], X);
+        let envp = put_strings(&mut m, 0x20000, &["A=1", "B=2", "C=3"], X);
+        let v = enter(X, "execve", &[0x30000, argv, envp], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("[\"ls\", \"-l\"]"));
+        assert_eq!(v[2].text.as_deref(), Some("0x20000 /* 3 vars */"));
+        let d = by_name(X, "execve").unwrap();
+        let verbose = DecodeOptions {
+            verbose: true,
+            ..Default::default()
+        };
+        let v = decode_enter(d, X, &[0, argv, envp], &mut m, &verbose);
+        assert_eq!(v[2].text.as_deref(), Some("[\"A=1\", \"B=2\", \"C=3\"]"));
+        // 32-bit pointer arrays.
+        let argv32 = put_strings(&mut m, 0x40000, &["sh", "-c", "true"], I);
+        let v = enter(I, "execve", &[0, argv32, 0], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("[\"sh\", \"-c\", \"true\"]"));
+        assert_eq!(v[2].text.as_deref(), Some("NULL"));
+        // Unterminated pointer array ending at an unmapped page.
+        let p = 0x50000 - 8;
+        m.map(0x50000 - 0x100, b"x\0");
+        m.map(p, &(0x50000u64 - 0x100).to_le_bytes());
+        let v = enter(X, "execve", &[0, p, p], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("[\"x\", ...]"));
+        assert_eq!(v[2].text.as_deref(), Some("0x4fff8 /* 1+ var */"));
+        // An array that never ends (every slot non-NULL): bounded.
+        let loop_page: Vec<u8> = std::iter::repeat(0x60000u64.to_le_bytes())
+            .take(512)
+            .flatten()
+            .collect();
+        m.map(0x60000, &loop_page);
+        m.map(0x61000, &loop_page);
+        m.map(0x62000, &loop_page);
+        let v = enter(X, "execve", &[0, 0x60000, 0x60000], &mut m);
+        assert!(v[1].text.as_deref().unwrap().ends_with(", ...]"));
+        assert!(v[2].text.as_deref().unwrap().ends_with("+ vars */"));
+        // Unmapped argv.
+        let v = enter(X, "execve", &[0, 0x7777_0000, 0], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x77770000"));
+    }
+
+    #[test]
+    fn clone_and_signals() {
+        let mut m = SparseVirt::new();
+        let v = enter(X, "clone", &[0x01200011, 0, 0, 0x7f00, 0], &mut m);
+        assert_eq!(
+            v[0].text.as_deref(),
+            Some("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD")
+        );
+        assert_eq!(
+            line(X, "kill", &[42, 15], 0, &mut m),
+            "kill(42, SIGTERM) = 0"
+        );
+        // rt_sigaction with a 64-bit struct.
+        let mut sa = Vec::new();
+        sa.extend(1u64.to_le_bytes()); // SIG_IGN
+        sa.extend(0x1400_0000u64.to_le_bytes()); // SA_RESTORER|SA_RESTART
+        sa.extend(0x7f00_1234u64.to_le_bytes());
+        sa.extend((1u64 << 16).to_le_bytes()); // CHLD
+        m.map(0x1000, &sa);
+        let d = by_name(X, "rt_sigaction").unwrap();
+        let raw = [17, 0x1000, 0x2000, 8];
+        let mut a = decode_enter(d, X, &raw, &mut m, &opts());
+        assert_eq!(
+            a[1].text.as_deref(),
+            Some("{sa_handler=SIG_IGN, sa_mask=[CHLD], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f001234}")
+        );
+        assert_eq!(a[2].text, None);
+        // oact unmapped at exit: address, no panic.
+        decode_exit(d, X, &raw, 0, &mut m, &opts(), &mut a);
+        assert_eq!(a[2].text.as_deref(), Some("0x2000"));
+        // i386 rt_sigaction: 32-bit fields, 64-bit mask.
+        let mut sa32 = Vec::new();
+        sa32.extend(0x0804_8000u32.to_le_bytes());
+        sa32.extend(4u32.to_le_bytes());
+        sa32.extend(0u32.to_le_bytes());
+        sa32.extend((1u64 << 1).to_le_bytes());
+        m.map(0x3000, &sa32);
+        let v = enter(I, "rt_sigaction", &[2, 0x3000, 0, 8], &mut m);
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some("{sa_handler=0x8048000, sa_mask=[INT], sa_flags=SA_SIGINFO}")
+        );
+        m.map(0x4000, &(1u64 << 9 | 1 << 1).to_le_bytes());
+        let v = enter(X, "rt_sigprocmask", &[0, 0x4000, 0, 8], &mut m);
+        assert_eq!(v[0].text.as_deref(), Some("SIG_BLOCK"));
+        assert_eq!(v[1].text.as_deref(), Some("[INT USR1]"));
+    }
+
+    #[test]
+    fn pipe_wait_stat_exit() {
+        let mut m = SparseVirt::new();
+        m.map_zeroed(0x1000, 8);
+        let d = by_name(X, "pipe2").unwrap();
+        let raw = [0x1000, 0o2000000];
+        let mut a = decode_enter(d, X, &raw, &mut m, &opts());
+        assert_eq!(a[0].text, None);
+        m.map(0x1000, &[3, 0, 0, 0, 4, 0, 0, 0]);
+        decode_exit(d, X, &raw, 0, &mut m, &opts(), &mut a);
+        assert_eq!(a[0].text.as_deref(), Some("[3, 4]"));
+
+        m.map(0x2000, &(9i32 << 8).to_le_bytes());
+        assert_eq!(
+            line(X, "wait4", &[u64::MAX, 0x2000, 0, 0], 77, &mut m),
+            "wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 9}], 0, NULL) = 77"
+        );
+        m.map(0x2000, &9i32.to_le_bytes());
+        assert!(line(X, "wait4", &[u64::MAX, 0x2000, 1, 0], 77, &mut m)
+            .contains("WTERMSIG(s) == SIGKILL"));
+
+        let mut st = vec![0u8; 144];
+        st[24..28].copy_from_slice(&0o100644u32.to_le_bytes());
+        st[48..56].copy_from_slice(&1234u64.to_le_bytes());
+        m.map(0x3000, &st);
+        m.map(0x4000, b"/etc/passwd\0");
+        assert_eq!(
+            line(X, "newfstatat", &[(-100i64) as u64, 0x4000, 0x3000, 0x100], 0, &mut m),
+            "newfstatat(AT_FDCWD, \"/etc/passwd\", {st_mode=S_IFREG|0644, st_size=1234, ...}, AT_SYMLINK_NOFOLLOW) = 0"
+        );
+        assert_eq!(
+            line(X, "stat", &[0x4000, 0x3000], -2, &mut m),
+            "stat(\"/etc/passwd\", 0x3000) = -1 ENOENT (No such file or directory)"
+        );
+        // stat buffer straddling into an unmapped page.
+        assert_eq!(
+            line(X, "fstat", &[3, 0x4fc0], 0, &mut m),
+            "fstat(3, 0x4fc0) = 0"
+        );
+        let d = by_name(X, "exit_group").unwrap();
+        assert_eq!(format_return(d, X, 0).text, "?");
+    }
+
+    #[test]
+    fn misc_types() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "lseek", &[3, (-5i64) as u64, 2], 10, &mut m),
+            "lseek(3, -5, SEEK_END) = 10"
+        );
+        assert_eq!(
+            line(X, "access", &[0, 6], -2, &mut m),
+            "access(NULL, R_OK|W_OK) = -1 ENOENT (No such file or directory)"
+        );
+        assert_eq!(
+            line(X, "fcntl", &[3, 1030, 0], 4, &mut m),
+            "fcntl(3, F_DUPFD_CLOEXEC, 0) = 4"
+        );
+        assert_eq!(
+            line(X, "ioctl", &[1, 0x5413, 0x7ffc], 0, &mut m),
+            "ioctl(1, TIOCGWINSZ, 0x7ffc) = 0"
+        );
+        assert_eq!(
+            line(X, "ioctl", &[1, 0xc0de, 0], -25, &mut m),
+            "ioctl(1, 0xc0de, 0) = -1 ENOTTY (Inappropriate ioctl for device)"
+        );
+        assert_eq!(line(X, "umask", &[0o22], 0o77, &mut m), "umask(022) = 077");
+        assert_eq!(
+            line(X, "setuid", &[u32::MAX as u64], -1, &mut m),
+            "setuid(-1) = -1 EPERM (Operation not permitted)"
+        );
+        assert_eq!(
+            line(X, "clock_gettime", &[1, 0x1000], 0, &mut m),
+            "clock_gettime(CLOCK_MONOTONIC, 0x1000) = 0"
+        );
+        let d = by_name(X, "read").unwrap();
+        let r = format_return(d, X, -512);
+        assert_eq!(
+            r.text,
+            "? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+        );
+        assert_eq!(format_return(d, X, -4000).text, "-1 (errno 4000)");
+        assert_eq!(format_return(d, X, -4096).text, "-4096");
+        assert_eq!(error_of(X, -2), Some(2));
+        assert_eq!(error_of(I, 0xffff_fffe), Some(2));
+        assert_eq!(error_of(X, 0xffff_fffe), None);
+        m.map(0x1000, b"/root\0");
+        assert_eq!(
+            line(X, "getcwd", &[0x1000, 4096], 6, &mut m),
+            "getcwd(\"/root\", 4096) = 6"
+        );
+    }
+
+    #[test]
+    fn every_syscall_decodes_garbage_without_panicking() {
+        // Fill a few pages with pointer-like junk and decode every call of
+        // both ABIs with hostile registers, at enter and exit.
+        let mut m = SparseVirt::new();
+        let junk: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        m.map(0x1000, &junk);
+        let patterns: [[u64; 6]; 4] = [
+            [0x1000, 0x1ff0, u64::MAX, 0x1008, 7, 0xffff_ffff],
+            [u64::MAX; 6],
+            [0; 6],
+            [0x1ffc, 0x1000, 1 << 40, 0x1ff8, 0x1000, 0x1001],
+        ];
+        for abi in [X, I] {
+            for d in crate::proto::all(abi) {
+                for raw in &patterns {
+                    for ret in [-14i64, 0, 5, 1 << 33, -1] {
+                        let mut a = decode_enter(d, abi, raw, &mut m, &opts());
+                        decode_exit(d, abi, raw, ret, &mut m, &opts(), &mut a);
+                        assert!(a.iter().all(|x| x.text.is_some()), "{}", d.name);
+                        let _ = format_call(d, &a, Some(&format_return(d, abi, ret)));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! strace-style text: quoted strings with escapes, flag sets with an
+//! unknown-bits remainder, enumerations with a numeric fallback.
+
+use std::fmt::Write;
+
+use crate::consts::{self, Names};
+
+/// Quotes `bytes` the way strace does: `"..."` with C escapes for `"`,
+/// `\`, `\t`, `\n`, `\v`, `\f`, `\r`, and `\xNN` for every other byte
+/// outside printable ASCII. `truncated` appends `...` after the closing
+/// quote.
+pub fn quote(bytes: &[u8], truncated: bool) -> String {
+    let mut s = String::with_capacity(bytes.len() + 2);
+    s.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\t' => s.push_str("\\t"),
+            b'\n' => s.push_str("\\n"),
+            0x0b => s.push_str("\\v"),
+            0x0c => s.push_str("\\f"),
+            b'\r' => s.push_str("\\r"),
+            0x20..=0x7e => s.push(b as char),
+            _ => {
+                let _ = write!(s, "\\x{b:02x}");
+            }
+        }
+    }
+    s.push('"');
+    if truncated {
+        s.push_str("...");
+    }
+    s
+}
+
+/// A guest address: `NULL` or `0x...`.
+pub fn ptr(v: u64) -> String {
+    if v == 0 {
+        "NULL".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// `A|B|0x...`: every named bit set present in `v` (a name may cover
+/// several bits; it is printed only when all of them are set), then the
+/// unknown remainder in hex. `zero` is printed when `v` is 0.
+pub fn flags(v: u64, names: Names, zero: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut left = v;
+    for &(bits, name) in names {
+        if bits != 0 && left & bits == bits {
+            parts.push(name.to_string());
+            left &= !bits;
+        }
+    }
+    if left != 0 {
+        parts.push(format!("{left:#x}"));
+    }
+    if parts.is_empty() {
+        zero.to_string()
+    } else {
+        parts.join("|")
+    }
+}
+
+/// An enumeration value by name, or its decimal value.
+pub fn enum_or_dec(v: u64, names: Names) -> String {
+    consts::lookup(names, v)
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// An enumeration value by name, or its hex value.
+pub fn enum_or_hex(v: u64, names: Names) -> String {
+    consts::lookup(names, v)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{v:#x}"))
+}
+
+/// A mode in octal with a leading zero (`0644`; `0` for zero).
+pub fn octal(v: u64) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("0{v:o}")
+    }
+}
+
+/// `open`-style flags: the access mode first (always printed), then the
+/// other flags, then unknown bits (`O_RDONLY|O_CLOEXEC`, `O_RDONLY|0x800000`).
+pub fn open_flags(v: u64) -> String {
+    let acc = v & 3;
+    let mut s = match consts::lookup(consts::OPEN_ACCMODE, acc) {
+        Some(n) => n.to_string(),
+        // Access mode 3 is an invalid combination: print it raw.
+        None => format!("{acc:#x}"),
+    };
+    let rest = v & !3;
+    if rest != 0 {
+        s.push('|');
+        s.push_str(&flags(rest, consts::OPEN_FLAGS, "0"));
+    }
+    s
+}
+
+/// `MAP_PRIVATE|MAP_ANONYMOUS`: the mapping type, then the flags.
+pub fn mmap_flags(v: u64) -> String {
+    let ty = v & 0xf;
+    let mut parts = Vec::new();
+    match consts::lookup(consts::MAP_TYPE, ty) {
+        Some(n) => parts.push(n.to_string()),
+        None if ty != 0 => parts.push(format!("{ty:#x}")),
+        None => {}
+    }
+    let rest = v & !0xf;
+    if rest != 0 || parts.is_empty() {
+        parts.push(flags(rest, consts::MAP_FLAGS, "0"));
+    }
+    parts.join("|")
+}
+
+/// Clone flags, the low byte being the exit signal (`...|SIGCHLD`).
+pub fn clone_flags(v: u64) -> String {
+    let sig = v & 0xff;
+    let rest = v & !0xff;
+    let mut parts = Vec::new();
+    if rest != 0 {
+        parts.push(flags(rest, consts::CLONE_FLAGS, "0"));
+    }
+    if sig != 0 {
+        parts.push(consts::signal_name(sig).unwrap_or_else(|| format!("{sig:#x}")));
+    }
+    if parts.is_empty() {
+        "0".to_string()
+    } else {
+        parts.join("|")
+    }
+}
+
+/// A signal number: `SIGTERM`, or the decimal value when unknown.
+pub fn signal(v: u64) -> String {
+    consts::signal_name(v).unwrap_or_else(|| v.to_string())
+}
+
+/// A 64-bit signal mask as strace prints it: `[INT TERM]`, or
+/// `~[KILL STOP]` when more than half the signals are set.
+pub fn sigset(mask: u64) -> String {
+    let names = |m: u64| -> Vec<String> {
+        (0..64u64)
+            .filter(|i| m & (1 << i) != 0)
+            .map(|i| {
+                let n = consts::signal_name(i + 1).unwrap_or_else(|| (i + 1).to_string());
+                n.strip_prefix("SIG").map(str::to_string).unwrap_or(n)
+            })
+            .collect()
+    };
+    if mask.count_ones() > 32 {
+        format!("~[{}]", names(!mask).join(" "))
+    } else {
+        format!("[{}]", names(mask).join(" "))
+    }
+}
+
+/// A file mode as `S_IFREG|0644`.
+pub fn st_mode(mode: u64) -> String {
+    let ty = mode & 0o170000;
+    let perm = mode & 0o7777;
+    match consts::lookup(consts::S_IFMT, ty) {
+        Some(n) => format!("{n}|{}", octal(perm)),
+        None => octal(mode),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_escapes() {
+        assert_eq!(quote(b"/etc/passwd", false), "\"/etc/passwd\"");
+        assert_eq!(quote(b"hello\n", true), "\"hello\\n\"...");
+        assert_eq!(quote(b"a\tb\"c\\", false), "\"a\\tb\\\"c\\\\\"");
+        assert_eq!(quote(&[0, 0x7f, 0xff, b'x'], false), "\"\\x00\\x7f\\xffx\"");
+        assert_eq!(quote(b"", false), "\"\"");
+    }
+
+    #[test]
+    fn open_flags_known_and_unknown() {
+        assert_eq!(open_flags(0), "O_RDONLY");
+        assert_eq!(open_flags(0o2000000), "O_RDONLY|O_CLOEXEC");
+        assert_eq!(open_flags(0o1 | 0o100 | 0o1000), "O_WRONLY|O_CREAT|O_TRUNC");
+        assert_eq!(open_flags(0x800000), "O_RDONLY|0x800000");
+        assert_eq!(open_flags(0o4010002), "O_RDWR|O_SYNC");
+        assert_eq!(open_flags(0o10002), "O_RDWR|O_DSYNC");
+        assert_eq!(open_flags(0o20200000), "O_RDONLY|O_TMPFILE");
+        assert_eq!(open_flags(3), "0x3");
+    }
+
+    #[test]
+    fn flag_sets() {
+        assert_eq!(flags(3, consts::PROT, "PROT_NONE"), "PROT_READ|PROT_WRITE");
+        assert_eq!(flags(0, consts::PROT, "PROT_NONE"), "PROT_NONE");
+        assert_eq!(flags(0x81, consts::PROT, "PROT_NONE"), "PROT_READ|0x80");
+        assert_eq!(mmap_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(mmap_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
+        assert_eq!(mmap_flags(0x8000_0001), "MAP_SHARED|0x80000000");
+        assert_eq!(mmap_flags(0), "0");
+        assert_eq!(
+            clone_flags(0x01200011),
+            "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"
+        );
+        assert_eq!(
+            clone_flags(0x3d0f00),
+            "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID"
+        );
+        assert_eq!(clone_flags(0), "0");
+        assert_eq!(octal(0o644), "0644");
+        assert_eq!(octal(0), "0");
+        assert_eq!(st_mode(0o100644), "S_IFREG|0644");
+    }
+
+    #[test]
+    fn sigsets() {
+        assert_eq!(sigset(0), "[]");
+        assert_eq!(sigset((1 << 1) | (1 << 14)), "[INT TERM]");
+        assert_eq!(sigset(!((1 << 8) | (1 << 18))), "~[KILL STOP]");
+    }
+}

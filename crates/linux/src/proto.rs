@@ -1,0 +1,850 @@
+//! Syscall tables and prototypes, loaded once from the crate's data files.
+//!
+//! `data/syscall_{64,32}.tsv` (number → name) are generated from the
+//! kernel's `syscall_{64,32}.tbl` by `scripts/gen-linux-tables.py`;
+//! `data/prototypes.txt` gives every name its arguments (shared by both
+//! ABIs, with `i386:` variants where the i386 entry point differs). Both
+//! are parsed on first use into per-ABI tables indexed by number (O(1)
+//! lookup). A malformed data file is a build-time bug: the unit tests
+//! parse everything, and parsing skips what it cannot read rather than
+//! panicking at run time.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+const TABLE_64: &str = include_str!("../data/syscall_64.tsv");
+const TABLE_32: &str = include_str!("../data/syscall_32.tsv");
+const PROTOTYPES: &str = include_str!("../data/prototypes.txt");
+
+/// The Linux system-call ABI of a traced call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinuxAbi {
+    /// Native 64-bit `syscall` ABI.
+    X86_64,
+    /// 32-bit `int 0x80` / `sysenter` / compat `syscall` ABI.
+    I386,
+}
+
+impl LinuxAbi {
+    /// Width of `long` and of pointers, in bytes.
+    pub fn word_size(self) -> u64 {
+        match self {
+            LinuxAbi::X86_64 => 8,
+            LinuxAbi::I386 => 4,
+        }
+    }
+
+    /// The matching core bitness.
+    pub fn bitness(self) -> vstrace_core::Bitness {
+        match self {
+            LinuxAbi::X86_64 => vstrace_core::Bitness::B64,
+            LinuxAbi::I386 => vstrace_core::Bitness::B32,
+        }
+    }
+
+    /// The ABI used by code of this bitness.
+    pub fn from_bitness(b: vstrace_core::Bitness) -> LinuxAbi {
+        match b {
+            vstrace_core::Bitness::B64 => LinuxAbi::X86_64,
+            vstrace_core::Bitness::B32 => LinuxAbi::I386,
+        }
+    }
+}
+
+/// Where a length comes from for an output buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LenFrom {
+    /// The return value (bytes read).
+    Ret,
+    /// Argument at this 0-based index.
+    Arg(u8),
+}
+
+/// How an argument is decoded. Parameters are 0-based argument indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ArgType {
+    /// C `int` (32-bit signed in both ABIs).
+    Int,
+    /// C `unsigned int`.
+    Uint,
+    /// C `long` (signed, word-sized).
+    Long,
+    /// C `unsigned long` / `size_t`.
+    Ulong,
+    /// A number shown in hex (addresses, flags without a table).
+    Hex,
+    /// A pointer not followed: `NULL` or hex.
+    Ptr,
+    /// A file descriptor.
+    Fd,
+    /// A directory fd for `*at` calls (`AT_FDCWD`).
+    Dirfd,
+    /// A path read from the guest (up to `PATH_MAX`).
+    Path,
+    /// A string read from the guest (up to `strsize`).
+    Str,
+    /// A string the kernel writes (shown at exit).
+    StrOut,
+    /// A buffer the kernel reads, length in an argument (shown at enter).
+    BufIn(u8),
+    /// A buffer the kernel writes (shown at exit).
+    BufOut(LenFrom),
+    OpenFlags,
+    /// A file mode in octal.
+    Mode,
+    AccessMode,
+    AtFlags,
+    MmapProt,
+    MmapFlags,
+    MremapFlags,
+    CloneFlags,
+    Signal,
+    /// `struct sigaction` (kernel layout, `rt_sigaction`).
+    Sigaction,
+    /// i386 `struct old_sigaction` (`sigaction`).
+    OldSigaction,
+    /// A pointer to a 64-bit signal set.
+    Sigset,
+    SigprocmaskHow,
+    /// A socket address the kernel reads, length in an argument.
+    Sockaddr(u8),
+    /// A socket address the kernel writes; the argument is a
+    /// `socklen_t *` giving its length.
+    SockaddrOut(u8),
+    SockFamily,
+    SockType,
+    SockProto,
+    MsgFlags,
+    /// An iovec array the kernel reads, count in an argument.
+    IovecIn(u8),
+    /// An iovec array the kernel fills (data shown up to the return value).
+    IovecOut(u8),
+    /// `execve` argv: string array.
+    Argv,
+    /// `execve` envp: shown as a count.
+    Envp,
+    FcntlCmd,
+    IoctlReq,
+    Whence,
+    WaitOptions,
+    /// `int *` status written by `wait4`/`waitpid`.
+    WaitStatus,
+    /// `int[2]` written by `pipe`/`socketpair`.
+    PipeFds,
+    /// `struct stat` of the ABI (`stat`, `fstat`, `newfstatat`...).
+    StatOut,
+    /// i386 `struct stat64`.
+    Stat64Out,
+    /// `struct statx`.
+    StatxOut,
+    /// `int *` shown as `[n]`.
+    IntPtr,
+    Pid,
+    Uid,
+    Gid,
+    /// A pointer to a time structure, shown as an address.
+    TimePtr,
+    Clockid,
+}
+
+impl ArgType {
+    /// Direction implied by the type when the prototype gives none.
+    pub fn default_dir(self) -> Dir {
+        match self {
+            ArgType::StrOut
+            | ArgType::BufOut(_)
+            | ArgType::SockaddrOut(_)
+            | ArgType::IovecOut(_)
+            | ArgType::WaitStatus
+            | ArgType::PipeFds
+            | ArgType::StatOut
+            | ArgType::Stat64Out
+            | ArgType::StatxOut => Dir::Out,
+            _ => Dir::In,
+        }
+    }
+
+    fn parse(s: &str) -> Option<ArgType> {
+        let (base, param) = match s.find('(') {
+            Some(i) => (&s[..i], Some(s[i + 1..].strip_suffix(')')?)),
+            None => (s, None),
+        };
+        let arg = |p: Option<&str>| -> Option<u8> {
+            let n: u8 = p?.strip_prefix("arg")?.parse().ok()?;
+            (n < 6).then_some(n)
+        };
+        let t = match (base, param) {
+            ("buf_in", p) => ArgType::BufIn(arg(p)?),
+            ("buf_out", Some("ret")) => ArgType::BufOut(LenFrom::Ret),
+            ("buf_out", p) => ArgType::BufOut(LenFrom::Arg(arg(p)?)),
+            ("sockaddr", p) => ArgType::Sockaddr(arg(p)?),
+            ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
+            ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
+            ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            (_, Some(_)) => return None,
+            ("int", None) => ArgType::Int,
+            ("uint", None) => ArgType::Uint,
+            ("long", None) => ArgType::Long,
+            ("ulong", None) => ArgType::Ulong,
+            ("hex", None) => ArgType::Hex,
+            ("ptr", None) => ArgType::Ptr,
+            ("fd", None) => ArgType::Fd,
+            ("dirfd", None) => ArgType::Dirfd,
+            ("path", None) => ArgType::Path,
+            ("str", None) => ArgType::Str,
+            ("str_out", None) => ArgType::StrOut,
+            ("open_flags", None) => ArgType::OpenFlags,
+            ("mode", None) => ArgType::Mode,
+            ("access_mode", None) => ArgType::AccessMode,
+            ("at_flags", None) => ArgType::AtFlags,
+            ("mmap_prot", None) => ArgType::MmapProt,
+            ("mmap_flags", None) => ArgType::MmapFlags,
+            ("mremap_flags", None) => ArgType::MremapFlags,
+            ("clone_flags", None) => ArgType::CloneFlags,
+            ("signal", None) => ArgType::Signal,
+            ("sigaction", None) => ArgType::Sigaction,
+            ("old_sigaction", None) => ArgType::OldSigaction,
+            ("sigset", None) => ArgType::Sigset,
+            ("sigprocmask_how", None) => ArgType::SigprocmaskHow,
+            ("sock_family", None) => ArgType::SockFamily,
+            ("sock_type", None) => ArgType::SockType,
+            ("sock_proto", None) => ArgType::SockProto,
+            ("msg_flags", None) => ArgType::MsgFlags,
+            ("argv", None) => ArgType::Argv,
+            ("envp", None) => ArgType::Envp,
+            ("fcntl_cmd", None) => ArgType::FcntlCmd,
+            ("ioctl_req", None) => ArgType::IoctlReq,
+            ("whence", None) => ArgType::Whence,
+            ("wait_options", None) => ArgType::WaitOptions,
+            ("wait_status", None) => ArgType::WaitStatus,
+            ("pipefd", None) => ArgType::PipeFds,
+            ("stat_out", None) => ArgType::StatOut,
+            ("stat64_out", None) => ArgType::Stat64Out,
+            ("statx_out", None) => ArgType::StatxOut,
+            ("int_ptr", None) => ArgType::IntPtr,
+            ("pid", None) => ArgType::Pid,
+            ("uid", None) => ArgType::Uid,
+            ("gid", None) => ArgType::Gid,
+            ("time_ptr", None) => ArgType::TimePtr,
+            ("clockid", None) => ArgType::Clockid,
+            _ => return None,
+        };
+        Some(t)
+    }
+
+    /// The argument index this type refers to, if any.
+    fn referenced_arg(self) -> Option<u8> {
+        match self {
+            ArgType::BufIn(n)
+            | ArgType::BufOut(LenFrom::Arg(n))
+            | ArgType::Sockaddr(n)
+            | ArgType::SockaddrOut(n)
+            | ArgType::IovecIn(n)
+            | ArgType::IovecOut(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// When an argument is meaningful: read by the kernel (decoded at enter),
+/// written by it (decoded at exit), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    In,
+    Out,
+    InOut,
+}
+
+/// How the return value is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetKind {
+    /// Signed decimal.
+    Long,
+    /// Unsigned decimal.
+    Ulong,
+    Fd,
+    Pid,
+    Uid,
+    Gid,
+    /// An address (`mmap`, `brk`).
+    Hex,
+    /// Octal (`umask`).
+    Octal,
+    /// The call does not return (`exit`): shown as `?`.
+    None,
+}
+
+/// One argument of a prototype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgDesc {
+    pub name: &'static str,
+    pub ty: ArgType,
+    pub dir: Dir,
+}
+
+/// strace-like filter classes, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Classes(pub u16);
+
+impl Classes {
+    pub const FILE: Classes = Classes(1 << 0);
+    pub const PROCESS: Classes = Classes(1 << 1);
+    pub const NETWORK: Classes = Classes(1 << 2);
+    pub const SIGNAL: Classes = Classes(1 << 3);
+    pub const IPC: Classes = Classes(1 << 4);
+    pub const DESC: Classes = Classes(1 << 5);
+    pub const MEMORY: Classes = Classes(1 << 6);
+    pub const CREDS: Classes = Classes(1 << 7);
+    pub const CLOCK: Classes = Classes(1 << 8);
+
+    /// Every class with its strace name (without the `%`).
+    pub const ALL: [(Classes, &'static str); 9] = [
+        (Classes::FILE, "file"),
+        (Classes::PROCESS, "process"),
+        (Classes::NETWORK, "network"),
+        (Classes::SIGNAL, "signal"),
+        (Classes::IPC, "ipc"),
+        (Classes::DESC, "desc"),
+        (Classes::MEMORY, "memory"),
+        (Classes::CREDS, "creds"),
+        (Classes::CLOCK, "clock"),
+    ];
+
+    pub fn contains(self, other: Classes) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    /// The class named `name` (`"file"` or `"%file"`).
+    pub fn from_name(name: &str) -> Option<Classes> {
+        let n = name.strip_prefix('%').unwrap_or(name);
+        Classes::ALL.iter().find(|(_, s)| *s == n).map(|(c, _)| *c)
+    }
+
+    /// Names of the classes in this set (without `%`).
+    pub fn names(self) -> Vec<&'static str> {
+        Classes::ALL
+            .iter()
+            .filter(|(c, _)| self.contains(*c))
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
+
+impl std::ops::BitOr for Classes {
+    type Output = Classes;
+    fn bitor(self, rhs: Classes) -> Classes {
+        Classes(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Classes {
+    fn bitor_assign(&mut self, rhs: Classes) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// One system call of one ABI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyscallDesc {
+    pub nr: u64,
+    pub name: &'static str,
+    pub args: Vec<ArgDesc>,
+    pub ret: RetKind,
+    pub classes: Classes,
+}
+
+impl SyscallDesc {
+    /// Whether the call belongs to `class`.
+    pub fn in_class(&self, class: Classes) -> bool {
+        self.classes.contains(class)
+    }
+
+    /// The call does not return to the caller (`exit`, `exit_group`).
+    pub fn is_noreturn(&self) -> bool {
+        self.ret == RetKind::None
+    }
+
+    /// The call replaces the process image on success (`execve`,
+    /// `execveat`): its exit comes from a new program.
+    pub fn is_exec(&self) -> bool {
+        self.args.iter().any(|a| a.ty == ArgType::Argv)
+    }
+
+    /// Indexes of the arguments that are guest paths (for path filters).
+    pub fn path_args(&self) -> Vec<usize> {
+        self.args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.ty == ArgType::Path)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// A parsed prototype line.
+#[derive(Debug, Clone)]
+struct Proto {
+    args: Vec<ArgDesc>,
+    ret: RetKind,
+    classes: Classes,
+}
+
+fn parse_ret(s: &str) -> Option<RetKind> {
+    Some(match s {
+        "long" => RetKind::Long,
+        "ulong" => RetKind::Ulong,
+        "fd" => RetKind::Fd,
+        "pid" => RetKind::Pid,
+        "uid" => RetKind::Uid,
+        "gid" => RetKind::Gid,
+        "hex" => RetKind::Hex,
+        "octal" => RetKind::Octal,
+        "none" => RetKind::None,
+        _ => return None,
+    })
+}
+
+fn parse_arg(s: &'static str) -> Result<ArgDesc, String> {
+    let (name, rest) = s
+        .split_once(':')
+        .ok_or_else(|| format!("argument without type: {s:?}"))?;
+    let (ty, dir) = match rest.split_once('@') {
+        Some((t, d)) => (t, Some(d)),
+        None => (rest, None),
+    };
+    let ty = ArgType::parse(ty).ok_or_else(|| format!("unknown type {ty:?}"))?;
+    let dir = match dir {
+        None => ty.default_dir(),
+        Some("in") => Dir::In,
+        Some("out") => Dir::Out,
+        Some("inout") => Dir::InOut,
+        Some(d) => return Err(format!("unknown direction {d:?}")),
+    };
+    Ok(ArgDesc {
+        name: name.trim(),
+        ty,
+        dir,
+    })
+}
+
+/// Parses one prototype line into (i386-only?, name, prototype).
+fn parse_proto_line(line: &'static str) -> Result<(bool, &'static str, Proto), String> {
+    let (i386, line) = match line.strip_prefix("i386:") {
+        Some(l) => (true, l),
+        None => (false, line),
+    };
+    let open = line.find('(').ok_or("missing '('")?;
+    let close = line.find(')').ok_or("missing ')'")?;
+    // Parameter lists like buf_out(ret) nest one level: find the matching ')'.
+    let mut depth = 0;
+    let mut end = None;
+    for (i, c) in line.char_indices().skip(open) {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = end.unwrap_or(close);
+    let name = line[..open].trim();
+    let inner = &line[open + 1..end];
+    let mut args = Vec::new();
+    if !inner.trim().is_empty() {
+        for a in split_args(inner) {
+            args.push(parse_arg(a.trim())?);
+        }
+    }
+    if args.len() > 6 {
+        return Err("more than 6 arguments".into());
+    }
+    for a in &args {
+        if let Some(n) = a.ty.referenced_arg() {
+            if n as usize >= args.len() {
+                return Err(format!("{}: refers to missing arg{n}", a.name));
+            }
+        }
+    }
+    let mut ret = RetKind::Long;
+    let mut classes = Classes::default();
+    let mut rest = line[end + 1..].split_whitespace().peekable();
+    while let Some(tok) = rest.next() {
+        if tok == "->" {
+            let r = rest.next().ok_or("missing return kind")?;
+            ret = parse_ret(r).ok_or_else(|| format!("unknown return kind {r:?}"))?;
+        } else if let Some(c) = Classes::from_name(tok).filter(|_| tok.starts_with('%')) {
+            classes |= c;
+        } else {
+            return Err(format!("unexpected {tok:?}"));
+        }
+    }
+    // Derived classes, as strace defines them.
+    if args.iter().any(|a| a.ty == ArgType::Path) {
+        classes |= Classes::FILE;
+    }
+    if ret == RetKind::Fd
+        || args
+            .iter()
+            .any(|a| matches!(a.ty, ArgType::Fd | ArgType::Dirfd | ArgType::PipeFds))
+    {
+        classes |= Classes::DESC;
+    }
+    Ok((i386, name, Proto { args, ret, classes }))
+}
+
+/// Splits on commas that are not inside parentheses.
+fn split_args(s: &'static str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Prototypes by name: (shared, i386-only variants).
+struct Protos {
+    shared: HashMap<&'static str, Proto>,
+    i386: HashMap<&'static str, Proto>,
+    errors: Vec<String>,
+}
+
+fn parse_protos() -> Protos {
+    let mut p = Protos {
+        shared: HashMap::new(),
+        i386: HashMap::new(),
+        errors: Vec::new(),
+    };
+    for (lineno, line) in PROTOTYPES.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match parse_proto_line(line) {
+            Ok((i386, name, proto)) => {
+                let map = if i386 { &mut p.i386 } else { &mut p.shared };
+                if map.insert(name, proto).is_some() {
+                    p.errors
+                        .push(format!("prototypes.txt:{}: duplicate {name}", lineno + 1));
+                }
+            }
+            Err(e) => p.errors.push(format!("prototypes.txt:{}: {e}", lineno + 1)),
+        }
+    }
+    p
+}
+
+/// One ABI's table.
+pub(crate) struct Table {
+    pub descs: Vec<SyscallDesc>,
+    /// Index into `descs` by number.
+    by_nr: Vec<Option<u32>>,
+    by_name: HashMap<&'static str, u32>,
+    /// Names in the number table without a prototype (should be empty).
+    pub missing: Vec<&'static str>,
+}
+
+fn parse_table(text: &'static str) -> Vec<(u64, &'static str)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (nr, name) = l.split_once('\t')?;
+            Some((nr.trim().parse().ok()?, name.trim()))
+        })
+        .collect()
+}
+
+fn build_table(abi: LinuxAbi, protos: &Protos) -> Table {
+    let text = match abi {
+        LinuxAbi::X86_64 => TABLE_64,
+        LinuxAbi::I386 => TABLE_32,
+    };
+    let mut t = Table {
+        descs: Vec::new(),
+        by_nr: Vec::new(),
+        by_name: HashMap::new(),
+        missing: Vec::new(),
+    };
+    for (nr, name) in parse_table(text) {
+        let proto = match abi {
+            LinuxAbi::I386 => protos.i386.get(name).or_else(|| protos.shared.get(name)),
+            LinuxAbi::X86_64 => protos.shared.get(name),
+        };
+        let (args, ret, classes) = match proto {
+            Some(p) => (p.args.clone(), p.ret, p.classes),
+            None => {
+                t.missing.push(name);
+                // Unknown shape: six raw hex arguments.
+                let args = ["a0", "a1", "a2", "a3", "a4", "a5"]
+                    .iter()
+                    .map(|n| ArgDesc {
+                        name: n,
+                        ty: ArgType::Hex,
+                        dir: Dir::In,
+                    })
+                    .collect();
+                (args, RetKind::Long, Classes::default())
+            }
+        };
+        // Numbers are small (< 1024) in the generated tables; refuse
+        // anything absurd rather than allocating for it.
+        let Ok(idx) = usize::try_from(nr) else {
+            continue;
+        };
+        if idx > 4096 {
+            continue;
+        }
+        if t.by_nr.len() <= idx {
+            t.by_nr.resize(idx + 1, None);
+        }
+        let di = t.descs.len() as u32;
+        t.by_nr[idx] = Some(di);
+        t.by_name.insert(name, di);
+        t.descs.push(SyscallDesc {
+            nr,
+            name,
+            args,
+            ret,
+            classes,
+        });
+    }
+    t
+}
+
+struct Tables {
+    x86_64: Table,
+    i386: Table,
+    proto_errors: Vec<String>,
+}
+
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(|| {
+        let protos = parse_protos();
+        Tables {
+            x86_64: build_table(LinuxAbi::X86_64, &protos),
+            i386: build_table(LinuxAbi::I386, &protos),
+            proto_errors: protos.errors,
+        }
+    })
+}
+
+pub(crate) fn table(abi: LinuxAbi) -> &'static Table {
+    match abi {
+        LinuxAbi::X86_64 => &tables().x86_64,
+        LinuxAbi::I386 => &tables().i386,
+    }
+}
+
+/// Errors found while parsing the embedded data (empty unless the data
+/// files are broken; checked by the tests).
+pub fn data_errors() -> Vec<String> {
+    let t = tables();
+    let mut e = t.proto_errors.clone();
+    for (abi, tab) in [("x86_64", &t.x86_64), ("i386", &t.i386)] {
+        for m in &tab.missing {
+            e.push(format!("{abi}: no prototype for {m}"));
+        }
+    }
+    e
+}
+
+/// The system call `nr` of `abi`.
+pub fn syscall(abi: LinuxAbi, nr: u64) -> Option<&'static SyscallDesc> {
+    let t = table(abi);
+    let idx = usize::try_from(nr).ok()?;
+    let di = (*t.by_nr.get(idx)?)?;
+    t.descs.get(di as usize)
+}
+
+/// The system call named `name` in `abi`.
+pub fn by_name(abi: LinuxAbi, name: &str) -> Option<&'static SyscallDesc> {
+    let t = table(abi);
+    t.descs.get(*t.by_name.get(name)? as usize)
+}
+
+/// Every system call of `abi`, by increasing number.
+pub fn all(abi: LinuxAbi) -> impl Iterator<Item = &'static SyscallDesc> {
+    table(abi).descs.iter()
+}
+
+/// The class names (with `%`) of a call.
+pub fn classes(desc: &SyscallDesc) -> Vec<&'static str> {
+    Classes::ALL
+        .iter()
+        .filter(|(c, _)| desc.classes.contains(*c))
+        .map(|(c, _)| match *c {
+            Classes::FILE => "%file",
+            Classes::PROCESS => "%process",
+            Classes::NETWORK => "%network",
+            Classes::SIGNAL => "%signal",
+            Classes::IPC => "%ipc",
+            Classes::DESC => "%desc",
+            Classes::MEMORY => "%memory",
+            Classes::CREDS => "%creds",
+            _ => "%clock",
+        })
+        .collect()
+}
+
+/// Names of the calls of `abi` in class `class_name` (`"file"` or `"%file"`).
+pub fn class_members_abi(abi: LinuxAbi, class_name: &str) -> Vec<&'static str> {
+    let Some(c) = Classes::from_name(class_name) else {
+        return Vec::new();
+    };
+    all(abi).filter(|d| d.in_class(c)).map(|d| d.name).collect()
+}
+
+/// Names of the calls of either ABI in class `class_name`, sorted and
+/// deduplicated. Unknown class: empty.
+pub fn class_members(class_name: &str) -> Vec<&'static str> {
+    let mut v = class_members_abi(LinuxAbi::X86_64, class_name);
+    v.extend(class_members_abi(LinuxAbi::I386, class_name));
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_parses_without_errors() {
+        let e = data_errors();
+        assert!(e.is_empty(), "{e:#?}");
+    }
+
+    #[test]
+    fn x86_64_numbers() {
+        let n = |nr| syscall(LinuxAbi::X86_64, nr).map(|d| d.name);
+        assert_eq!(n(0), Some("read"));
+        assert_eq!(n(1), Some("write"));
+        assert_eq!(n(2), Some("open"));
+        assert_eq!(n(59), Some("execve"));
+        assert_eq!(n(60), Some("exit"));
+        assert_eq!(n(231), Some("exit_group"));
+        assert_eq!(n(257), Some("openat"));
+        assert_eq!(n(435), Some("clone3"));
+        assert_eq!(n(462), Some("mseal"));
+        assert_eq!(n(400), None, "387..423 are unused on x86_64");
+        assert_eq!(n(512), None, "x32 entries are skipped");
+        assert_eq!(n(u64::MAX), None);
+        assert!(all(LinuxAbi::X86_64).count() >= 360);
+    }
+
+    #[test]
+    fn i386_numbers() {
+        let n = |nr| syscall(LinuxAbi::I386, nr).map(|d| d.name);
+        assert_eq!(n(1), Some("exit"));
+        assert_eq!(n(3), Some("read"));
+        assert_eq!(n(5), Some("open"));
+        assert_eq!(n(11), Some("execve"));
+        assert_eq!(n(102), Some("socketcall"));
+        assert_eq!(n(117), Some("ipc"));
+        assert_eq!(n(140), Some("_llseek"));
+        assert_eq!(n(192), Some("mmap2"));
+        assert_eq!(n(295), Some("openat"));
+        assert_eq!(n(462), Some("mseal"));
+        assert_eq!(n(222), None);
+        assert!(all(LinuxAbi::I386).count() >= 440);
+    }
+
+    #[test]
+    fn every_name_has_a_prototype() {
+        for abi in [LinuxAbi::X86_64, LinuxAbi::I386] {
+            let t = table(abi);
+            assert!(t.missing.is_empty(), "{abi:?}: {:?}", t.missing);
+            for d in all(abi) {
+                assert!(d.args.len() <= 6, "{}", d.name);
+                assert_eq!(by_name(abi, d.name).map(|x| x.nr), Some(d.nr));
+            }
+        }
+    }
+
+    #[test]
+    fn prototypes_have_the_right_shape() {
+        let x = |n| by_name(LinuxAbi::X86_64, n).unwrap();
+        let i = |n| by_name(LinuxAbi::I386, n).unwrap();
+        let read = x("read");
+        assert_eq!(read.args.len(), 3);
+        assert_eq!(read.args[1].ty, ArgType::BufOut(LenFrom::Ret));
+        assert_eq!(read.args[1].dir, Dir::Out);
+        assert_eq!(x("write").args[1].ty, ArgType::BufIn(2));
+        assert_eq!(x("openat").args[0].ty, ArgType::Dirfd);
+        assert_eq!(x("openat").ret, RetKind::Fd);
+        assert_eq!(x("mmap").ret, RetKind::Hex);
+        assert_eq!(x("mmap").args.len(), 6);
+        assert_eq!(i("mmap").args.len(), 1, "old_mmap takes a struct pointer");
+        assert_eq!(i("mmap2").args[5].name, "pgoff");
+        assert_eq!(i("pread64").args.len(), 5, "i386 splits the offset");
+        assert_eq!(x("pread64").args.len(), 4);
+        assert_eq!(x("clone").args[3].name, "child_tidptr");
+        assert_eq!(i("clone").args[3].name, "tls");
+        assert_eq!(x("exit_group").ret, RetKind::None);
+        assert_eq!(x("getpid").args.len(), 0);
+        assert_eq!(x("rt_sigaction").args[2].dir, Dir::Out);
+        assert_eq!(x("accept").args[2].dir, Dir::InOut);
+        assert!(x("exit").is_noreturn() && !x("read").is_noreturn());
+        assert!(x("execveat").is_exec() && i("execve").is_exec() && !x("open").is_exec());
+        assert_eq!(x("renameat").path_args(), vec![1, 3]);
+        assert_eq!(x("read").path_args(), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn classes_are_strace_like() {
+        let x = |n| by_name(LinuxAbi::X86_64, n).unwrap();
+        assert!(x("open").in_class(Classes::FILE));
+        assert!(x("open").in_class(Classes::DESC));
+        assert!(!x("read").in_class(Classes::FILE));
+        assert!(x("read").in_class(Classes::DESC));
+        assert!(x("execve").in_class(Classes::PROCESS));
+        assert!(x("execve").in_class(Classes::FILE));
+        assert!(x("connect").in_class(Classes::NETWORK));
+        assert!(x("kill").in_class(Classes::SIGNAL));
+        assert!(x("mmap").in_class(Classes::MEMORY));
+        assert!(x("setuid").in_class(Classes::CREDS));
+        assert!(x("clock_gettime").in_class(Classes::CLOCK));
+        assert!(x("msgget").in_class(Classes::IPC));
+        assert_eq!(classes(x("openat")), vec!["%file", "%desc"]);
+
+        let file = class_members("%file");
+        assert!(file.contains(&"open") && file.contains(&"stat64"));
+        assert!(!file.contains(&"read"));
+        assert_eq!(class_members("file"), file);
+        assert!(class_members("%network").contains(&"socketcall"));
+        assert!(class_members("%nope").is_empty());
+        let x_file = class_members_abi(LinuxAbi::X86_64, "file");
+        assert!(!x_file.contains(&"stat64"));
+    }
+
+    #[test]
+    fn bad_prototype_lines_are_rejected() {
+        assert!(parse_proto_line("f(a:nosuch)").is_err());
+        assert!(parse_proto_line("f(a:buf_in(arg3))").is_err());
+        assert!(parse_proto_line("f(a:int@sideways)").is_err());
+        assert!(parse_proto_line("f(a:int) -> what").is_err());
+        assert!(parse_proto_line("f(a:int) %nosuch").is_err());
+        assert!(parse_proto_line("f(a:int, b:buf_in(arg0)) -> fd %network").is_ok());
+    }
+}
