@@ -150,7 +150,6 @@ pub fn run(a: RunArgs) -> Result<u8> {
         trace: trace_filter(&a.expr)?,
         inject: a.inject.clone(),
         rewrite_path: a.rewrite_path.clone(),
-        ..Default::default()
     };
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.

@@ -58,11 +58,7 @@ impl Summary {
             } else {
                 0.0
             };
-            let per = if r.calls > 0 {
-                r.ns / 1000 / r.calls
-            } else {
-                0
-            };
+            let per = (r.ns / 1000).checked_div(r.calls).unwrap_or(0);
             let err = if r.errors > 0 {
                 r.errors.to_string()
             } else {
@@ -81,11 +77,7 @@ impl Summary {
         } else {
             String::new()
         };
-        let per = if total_calls > 0 {
-            total_ns / 1000 / total_calls
-        } else {
-            0
-        };
+        let per = (total_ns / 1000).checked_div(total_calls).unwrap_or(0);
         let _ = writeln!(
             s,
             "100.00 {:11.6} {per:11} {total_calls:9} {err:>9} total",

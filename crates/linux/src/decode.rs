@@ -1145,8 +1145,7 @@ mod tests {
         assert_eq!(v[1].text.as_deref(), Some("[\"x\", ...]"));
         assert_eq!(v[2].text.as_deref(), Some("0x4fff8 /* 1+ var */"));
         // An array that never ends (every slot non-NULL): bounded.
-        let loop_page: Vec<u8> = std::iter::repeat(0x60000u64.to_le_bytes())
-            .take(512)
+        let loop_page: Vec<u8> = std::iter::repeat_n(0x60000u64.to_le_bytes(), 512)
             .flatten()
             .collect();
         m.map(0x60000, &loop_page);

@@ -1,1 +1,384 @@
-//! vstrace QEMU plugin (in progress).
+//! vstrace's fast event source: a QEMU TCG plugin (x86_64 system
+//! emulation, plugin API v4, QEMU >= 9.2) that runs the vstrace engine
+//! inside QEMU.
+//!
+//! Load with `qemu-system-x86_64 -plugin libvstrace_qemu_plugin.so,config=cfg.json`
+//! (`config=` names a JSON `vstrace_engine::EngineConfig`; `engine=off`
+//! runs the event source alone). At translation time every instruction's
+//! bytes are classified ([`classify`]); only trap instructions (syscall,
+//! sysenter, int 0x80/0x2e, sysret, sysexit, iret) get an exec callback,
+//! whose userdata is the instruction kind. At execution the callback reads
+//! the registers, builds a [`vstrace_core::Event`] and hands it, with the
+//! trapping vCPU as a [`vstrace_core::Cpu`], to the engine.
+//!
+//! Debugging: `VSTRACE_PLUGIN_DEBUG=1` prints every event, the register
+//! list and a per-mechanism count at exit; `VSTRACE_PLUGIN_TEST=...` turns
+//! on the test knobs of [`debug`].
+
+mod args;
+mod classify;
+mod cpu;
+mod debug;
+mod ffi;
+mod regmap;
+mod writes;
+
+// Userdata packs a 57-bit address (see classify::pack) into a pointer.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("vstrace-qemu-plugin needs a 64-bit host");
+
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use qemu_plugin_sys as sys;
+use vstrace_core::{Bitness, Direction, Event, Mechanism, Reg, Regs};
+use vstrace_engine::{Engine, EngineConfig};
+
+use crate::classify::Kind;
+use crate::cpu::{QemuCpu, VcpuState};
+use crate::debug::TestKnobs;
+use crate::writes::Backend;
+
+/// Plugin API version we are built against (QEMU checks it at load).
+#[no_mangle]
+pub static qemu_plugin_version: c_int = sys::QEMU_PLUGIN_VERSION as c_int;
+
+/// Most vCPUs we keep state for (QEMU's x86 limit is lower).
+const MAX_VCPUS: usize = 4096;
+
+/// Counter slots: one per mechanism, then iret-to-kernel skips, then
+/// enters dropped because they came from the kernel.
+const N_COUNTS: usize = 9;
+const COUNT_IRET_KERNEL: usize = 7;
+const COUNT_ENTER_KERNEL: usize = 8;
+
+fn mech_index(m: Mechanism) -> usize {
+    match m {
+        Mechanism::Syscall => 0,
+        Mechanism::Sysenter => 1,
+        Mechanism::Int80 => 2,
+        Mechanism::Int2e => 3,
+        Mechanism::Sysret => 4,
+        Mechanism::Sysexit => 5,
+        Mechanism::Iret => 6,
+    }
+}
+
+const MECHS: [Mechanism; 7] = [
+    Mechanism::Syscall,
+    Mechanism::Sysenter,
+    Mechanism::Int80,
+    Mechanism::Int2e,
+    Mechanism::Sysret,
+    Mechanism::Sysexit,
+    Mechanism::Iret,
+];
+
+/// Global plugin state, set once at install.
+struct Plugin {
+    /// Per-vCPU state, filled by the vCPU-init callback.
+    vcpus: Box<[Mutex<Option<VcpuState>>]>,
+    engine: Option<Mutex<Engine>>,
+    writes: Backend,
+    debug: bool,
+    knobs: Option<TestKnobs>,
+    counts: [AtomicU64; N_COUNTS],
+    printed_regs: AtomicBool,
+}
+
+static PLUGIN: OnceLock<Plugin> = OnceLock::new();
+
+/// Locks, recovering from a poisoned lock: a panic in one event (caught
+/// at the FFI boundary) must not stop tracing.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// QEMU entry point.
+///
+/// # Safety
+/// Called by QEMU with a valid `info` and `argc` C strings in `argv`.
+#[no_mangle]
+pub unsafe extern "C" fn qemu_plugin_install(
+    id: sys::qemu_plugin_id_t,
+    info: *const sys::qemu_info_t,
+    argc: c_int,
+    argv: *mut *mut c_char,
+) -> c_int {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: QEMU passes a valid info and argc valid C strings.
+        let (info, argv) = unsafe { (&*info, collect_args(argc, argv)) };
+        install(id, info, &argv)
+    }));
+    match r {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            eprintln!("vstrace-plugin: {e}");
+            -1
+        }
+        Err(_) => -1,
+    }
+}
+
+/// # Safety
+/// `argv` must hold `argc` valid NUL-terminated strings.
+unsafe fn collect_args(argc: c_int, argv: *mut *mut c_char) -> Vec<String> {
+    let n = usize::try_from(argc).unwrap_or(0);
+    (0..n)
+        .filter_map(|i| {
+            // SAFETY: i < argc, as the caller guarantees.
+            let p = unsafe { *argv.add(i) };
+            // SAFETY: non-null entries are NUL-terminated strings.
+            (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+fn install(
+    id: sys::qemu_plugin_id_t,
+    info: &sys::qemu_info_t,
+    argv: &[String],
+) -> Result<(), String> {
+    let target = if info.target_name.is_null() {
+        String::new()
+    } else {
+        // SAFETY: QEMU's target name is a static C string.
+        unsafe { CStr::from_ptr(info.target_name) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    if target != "x86_64" || !info.system_emulation {
+        return Err(format!(
+            "needs qemu-system-x86_64 (system emulation), got target {target:?}"
+        ));
+    }
+    // SAFETY: `system` is the union member valid under system emulation.
+    let sysinfo = unsafe { info.__bindgen_anon_1.system };
+    let nvcpus = (sysinfo.max_vcpus.max(sysinfo.smp_vcpus).max(1) as usize).min(MAX_VCPUS);
+
+    let args = args::parse(argv.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+    let debug = args::debug_enabled(std::env::var("VSTRACE_PLUGIN_DEBUG").ok().as_deref());
+    let knobs = match std::env::var("VSTRACE_PLUGIN_TEST") {
+        Ok(s) => Some(TestKnobs::parse(&s)?),
+        Err(_) => None,
+    };
+    let engine = if args.no_engine {
+        None
+    } else {
+        let cfg = match &args.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("config {path}: {e}"))?;
+                serde_json::from_str::<EngineConfig>(&text)
+                    .map_err(|e| format!("config {path}: {e}"))?
+            }
+            None => EngineConfig::default(),
+        };
+        let e = Engine::new(cfg).map_err(|e| e.to_string())?;
+        Some(Mutex::new(e))
+    };
+    let writes = Backend::detect(info.version.cur);
+    if debug {
+        eprintln!(
+            "vstrace-plugin: plugin API min={} cur={}, {} vCPU slot(s), writes: {}, engine: {}",
+            info.version.min,
+            info.version.cur,
+            nvcpus,
+            writes.describe(),
+            if engine.is_some() { "on" } else { "off" }
+        );
+    }
+    let plugin = Plugin {
+        vcpus: (0..nvcpus).map(|_| Mutex::new(None)).collect(),
+        engine,
+        writes,
+        debug,
+        knobs,
+        counts: Default::default(),
+        printed_regs: AtomicBool::new(false),
+    };
+    PLUGIN
+        .set(plugin)
+        .map_err(|_| "plugin installed twice".to_string())?;
+
+    // SAFETY: registering callbacks with our plugin id; the callbacks are
+    // `extern "C"` functions with the expected signatures.
+    unsafe {
+        sys::qemu_plugin_register_vcpu_init_cb(id, Some(on_vcpu_init));
+        sys::qemu_plugin_register_vcpu_tb_trans_cb(id, Some(on_tb_trans));
+        sys::qemu_plugin_register_atexit_cb(id, Some(on_exit), std::ptr::null_mut());
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn on_vcpu_init(_id: sys::qemu_plugin_id_t, vcpu: c_uint) {
+    let _ = catch_unwind(|| {
+        let Some(p) = PLUGIN.get() else { return };
+        let regs = ffi::get_registers();
+        let st = VcpuState::new(&regs);
+        if p.debug && !p.printed_regs.swap(true, Ordering::Relaxed) {
+            let names: Vec<&str> = regs.iter().map(|d| d.name.as_str()).collect();
+            eprintln!("vstrace-plugin: vcpu {vcpu} registers: {}", names.join(" "));
+        }
+        let missing = st.missing();
+        if !missing.is_empty() {
+            eprintln!("vstrace-plugin: vcpu {vcpu}: QEMU lists no {missing:?}; they read as 0");
+        }
+        match p.vcpus.get(vcpu as usize) {
+            Some(slot) => *lock(slot) = Some(st),
+            None => eprintln!(
+                "vstrace-plugin: vcpu {vcpu} beyond {} slots: not traced",
+                p.vcpus.len()
+            ),
+        }
+    });
+}
+
+unsafe extern "C" fn on_tb_trans(_id: sys::qemu_plugin_id_t, tb: *mut sys::qemu_plugin_tb) {
+    let _ = catch_unwind(|| {
+        let mut bytes = [0u8; 16];
+        // SAFETY: `tb` is the block of this translation callback, and the
+        // insn handles come from it.
+        unsafe {
+            for insn in ffi::tb_insns(tb) {
+                let n = ffi::insn_data(insn, &mut bytes);
+                if let Some(kind) = classify::classify(&bytes[..n]) {
+                    let udata = classify::pack(kind, ffi::insn_vaddr(insn));
+                    ffi::register_insn_exec_rw(insn, on_trap, udata);
+                }
+            }
+        }
+    });
+}
+
+unsafe extern "C" fn on_trap(vcpu: c_uint, udata: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        on_trap_inner(vcpu, udata as usize as u64)
+    }));
+}
+
+/// Reads the CS an `iret` of this kind returns to, from the frame at rsp.
+fn iret_target_cs(st: &mut VcpuState, kind: Kind) -> Option<u16> {
+    let sp = st.read_slot(Reg::Rsp as usize)?;
+    // Frame: ip, cs, flags[, sp, ss], each of the operand size.
+    let (off, len) = match kind {
+        Kind::Iret64 => (8, 8),
+        Kind::Iret32 => (4, 4),
+        _ => (2, 2),
+    };
+    let addr = sp.checked_add(off)?;
+    if !ffi::read_memory_vaddr(addr, len, &mut st.buf) {
+        return None;
+    }
+    let b = st.buf.as_slice();
+    Some(u16::from_le_bytes([*b.first()?, *b.get(1)?]))
+}
+
+/// The register snapshot and bitness of an event, or None when this
+/// execution is not one we report (kernel-mode enter, iret to kernel).
+///
+/// `pc`, the trap instruction's address, is the snapshot's rip: under TCG,
+/// rip read from a callback in the middle of a translation block still
+/// holds the block's start. (The GPRs are synced before the callback;
+/// eflags is computed from TCG's lazy flags, which no ABI depends on.)
+fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs, Bitness)> {
+    match kind.mechanism().direction() {
+        Direction::Enter => {
+            let regs = st.snapshot(pc);
+            // Only calls made from user mode (CPL 3). Kernel-mode traps
+            // are rare enough not to deserve a cheaper pre-check.
+            if regs.cpl() != 3 {
+                p.counts[COUNT_ENTER_KERNEL].fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            let b = regmap::bitness(regs.efer, regs.cs);
+            Some((regs, b))
+        }
+        // sysret/sysexit always return to user; the operand size picks the
+        // mode they return to.
+        Direction::Exit => match kind {
+            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc), Bitness::B64)),
+            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc), Bitness::B32)),
+            _ => {
+                // Cheap path first: most irets return to the kernel.
+                let target = iret_target_cs(st, kind)?;
+                if target & 3 != 3 {
+                    p.counts[COUNT_IRET_KERNEL].fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                let regs = st.snapshot(pc);
+                let b = regmap::bitness(regs.efer, target);
+                Some((regs, b))
+            }
+        },
+    }
+}
+
+fn on_trap_inner(vcpu: u32, udata: u64) {
+    let Some(p) = PLUGIN.get() else { return };
+    let Some((kind, pc)) = classify::unpack(udata) else {
+        return;
+    };
+    let Some(slot) = p.vcpus.get(vcpu as usize) else {
+        return;
+    };
+    let mut guard = lock(slot);
+    let Some(st) = guard.as_mut() else { return };
+    let Some((regs, bitness)) = capture(p, st, kind, pc) else {
+        return;
+    };
+    let m = kind.mechanism();
+    p.counts[mech_index(m)].fetch_add(1, Ordering::Relaxed);
+    let event = Event::new(vcpu, m, bitness, regs.clone());
+
+    let mut last_nr = st.last_nr;
+    {
+        let mut cpu = QemuCpu::new(vcpu, regs, st, &p.writes);
+        if p.debug {
+            eprintln!("{}", debug::event_line(&event, &mut cpu));
+        }
+        if let Some(k) = &p.knobs {
+            k.apply(&event, &mut cpu, &mut last_nr);
+        }
+        if let Some(e) = &p.engine {
+            lock(e).on_event(&event, &mut cpu);
+        }
+    }
+    st.last_nr = last_nr;
+}
+
+unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
+    let _ = catch_unwind(|| {
+        let Some(p) = PLUGIN.get() else { return };
+        if let Some(e) = &p.engine {
+            let mut e = lock(e);
+            let stats = e.finish();
+            if let Some(err) = e.output_error() {
+                eprintln!("vstrace-plugin: output error: {err}");
+            }
+            if p.debug {
+                eprintln!("vstrace-plugin: engine stats: {stats:?}");
+            }
+        }
+        if p.debug {
+            let c: Vec<String> = MECHS
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}={}",
+                        m.name(),
+                        p.counts[mech_index(*m)].load(Ordering::Relaxed)
+                    )
+                })
+                .collect();
+            eprintln!(
+                "vstrace-plugin: events {} (iret to kernel skipped={}, kernel-mode enters skipped={})",
+                c.join(" "),
+                p.counts[COUNT_IRET_KERNEL].load(Ordering::Relaxed),
+                p.counts[COUNT_ENTER_KERNEL].load(Ordering::Relaxed),
+            );
+        }
+    });
+}

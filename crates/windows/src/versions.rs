@@ -241,7 +241,7 @@ pub fn version_by_name(arch: Arch, s: &str) -> Result<&'static WindowsVersion, V
     if let Some((nt, build)) = parse_build(input) {
         let cands: Vec<_> = all
             .iter()
-            .filter(|v| v.build == build && nt.map_or(true, |nt| nt == v.nt_version))
+            .filter(|v| v.build == build && nt.is_none_or(|nt| nt == v.nt_version))
             .collect();
         if let Some(v) = pick(input, cands)? {
             return Ok(v);

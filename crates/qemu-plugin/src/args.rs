@@ -1,0 +1,91 @@
+//! Plugin arguments (`-plugin lib.so,config=PATH,engine=off`) and the
+//! debug environment variables.
+
+/// Parsed plugin arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Args {
+    /// `config=PATH`: JSON `vstrace_engine::EngineConfig`; defaults when absent.
+    pub config: Option<String>,
+    /// `engine=off`: run the event source alone (debugging, overhead
+    /// measurements).
+    pub no_engine: bool,
+}
+
+/// Error in the plugin arguments.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    #[error("unknown plugin argument {0:?} (expected config=PATH or engine=on|off)")]
+    Unknown(String),
+    #[error("bad value in plugin argument {0:?}")]
+    BadValue(String),
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "on" | "yes" | "true" | "1" => Some(true),
+        "off" | "no" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses QEMU's `key=value` plugin arguments.
+pub fn parse<'a>(argv: impl IntoIterator<Item = &'a str>) -> Result<Args, ArgsError> {
+    let mut a = Args::default();
+    for arg in argv {
+        match arg.split_once('=') {
+            Some(("config", p)) if !p.is_empty() => a.config = Some(p.to_string()),
+            Some(("engine", v)) => {
+                a.no_engine = !parse_bool(v).ok_or_else(|| ArgsError::BadValue(arg.into()))?
+            }
+            Some(("config", _)) => return Err(ArgsError::BadValue(arg.into())),
+            _ => return Err(ArgsError::Unknown(arg.into())),
+        }
+    }
+    Ok(a)
+}
+
+/// `VSTRACE_PLUGIN_DEBUG`: 1 prints every event and a summary at exit.
+pub fn debug_enabled(v: Option<&str>) -> bool {
+    matches!(v, Some(s) if !s.is_empty() && s != "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_args() {
+        assert_eq!(parse([]).unwrap(), Args::default());
+        let a = parse(["config=/tmp/c.json", "engine=off"]).unwrap();
+        assert_eq!(a.config.as_deref(), Some("/tmp/c.json"));
+        assert!(a.no_engine);
+        assert!(!parse(["engine=on"]).unwrap().no_engine);
+        // Paths may contain '='.
+        assert_eq!(
+            parse(["config=/a=b"]).unwrap().config.as_deref(),
+            Some("/a=b")
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_and_bad() {
+        assert_eq!(parse(["foo=1"]), Err(ArgsError::Unknown("foo=1".into())));
+        assert_eq!(parse(["config"]), Err(ArgsError::Unknown("config".into())));
+        assert_eq!(
+            parse(["config="]),
+            Err(ArgsError::BadValue("config=".into()))
+        );
+        assert_eq!(
+            parse(["engine=maybe"]),
+            Err(ArgsError::BadValue("engine=maybe".into()))
+        );
+    }
+
+    #[test]
+    fn debug_flag() {
+        assert!(!debug_enabled(None));
+        assert!(!debug_enabled(Some("")));
+        assert!(!debug_enabled(Some("0")));
+        assert!(debug_enabled(Some("1")));
+    }
+}

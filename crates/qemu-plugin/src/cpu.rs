@@ -1,0 +1,257 @@
+//! The trapping vCPU as a [`vstrace_core::Cpu`]: register snapshot through
+//! the plugin register API, guest virtual memory through
+//! `qemu_plugin_read_memory_vaddr`, writes through [`crate::writes`].
+//!
+//! Everything here is only valid inside a vCPU exec callback: QEMU's
+//! register and memory functions act on the vCPU running the callback.
+
+use vstrace_core::cpu::CpuError;
+use vstrace_core::mem::MAX_ACCESS;
+use vstrace_core::{Cpu, MemError, Reg, Regs, VirtMem};
+
+use crate::ffi::{self, ByteArray, RegHandle};
+use crate::regmap::{self, NSLOTS};
+use crate::writes::Backend;
+
+/// Per-vCPU state, created in the vCPU-init callback and only used on that
+/// vCPU's thread.
+pub struct VcpuState {
+    /// Register handle for each snapshot slot (None: QEMU did not list it).
+    pub handles: [Option<RegHandle>; NSLOTS],
+    /// Reusable buffer for register and memory reads.
+    pub buf: ByteArray,
+    /// Reusable buffer for writes.
+    pub scratch: ByteArray,
+    /// Last syscall number entered on this vCPU (debug test knobs only).
+    pub last_nr: Option<u64>,
+}
+
+impl VcpuState {
+    /// Maps QEMU's register list onto snapshot slots.
+    pub fn new(regs: &[ffi::RegDesc]) -> VcpuState {
+        let mut handles = [None; NSLOTS];
+        for d in regs {
+            if let Some(s) = regmap::slot_for_name(&d.name) {
+                handles[s].get_or_insert(d.handle);
+            }
+        }
+        VcpuState {
+            handles,
+            buf: ByteArray::new(),
+            scratch: ByteArray::new(),
+            last_nr: None,
+        }
+    }
+
+    /// Names of the snapshot slots QEMU did not provide.
+    pub fn missing(&self) -> Vec<&'static str> {
+        (0..NSLOTS)
+            .filter(|s| self.handles[*s].is_none())
+            .map(|s| regmap::SLOT_NAMES[s])
+            .collect()
+    }
+
+    /// Reads one slot (vCPU callback context only).
+    pub fn read_slot(&mut self, slot: usize) -> Option<u64> {
+        let h = self.handles.get(slot).copied().flatten()?;
+        self.buf.clear();
+        let n = ffi::read_register(h, &mut self.buf)?;
+        let b = self.buf.as_slice();
+        Some(regmap::decode_le(&b[..n.min(b.len())]))
+    }
+
+    /// Reads the full snapshot (vCPU callback context only), with `pc` as
+    /// rip (see `capture` in lib.rs: rip read mid-block is stale). All
+    /// registers are appended to one buffer cleared once.
+    pub fn snapshot(&mut self, pc: u64) -> Regs {
+        let mut regs = Regs::default();
+        self.buf.clear();
+        let mut sizes = [0usize; NSLOTS];
+        for (slot, size) in sizes.iter_mut().enumerate() {
+            if slot == Reg::Rip as usize {
+                continue;
+            }
+            if let Some(h) = self.handles[slot] {
+                *size = ffi::read_register(h, &mut self.buf).unwrap_or(0);
+            }
+        }
+        let b = self.buf.as_slice();
+        let mut off = 0usize;
+        for (slot, &n) in sizes.iter().enumerate() {
+            let end = (off + n).min(b.len());
+            if n > 0 {
+                regmap::store(&mut regs, slot, regmap::decode_le(&b[off.min(end)..end]));
+            }
+            off = end;
+        }
+        regs.set(Reg::Rip, pc);
+        regs
+    }
+}
+
+/// Page size used to split accesses, so a failure names the first page
+/// that failed.
+const PAGE: u64 = 4096;
+
+/// Splits `[addr, addr + len)` into `(addr, len)` pieces that do not cross
+/// a 4 KiB boundary, without allocating. Fails if the range exceeds
+/// [`MAX_ACCESS`] or wraps past the top of the address space.
+pub fn page_pieces(
+    addr: u64,
+    len: usize,
+) -> Result<impl Iterator<Item = Result<(u64, usize), MemError>>, MemError> {
+    if len as u64 > MAX_ACCESS {
+        return Err(MemError::TooLong {
+            addr,
+            len: len as u64,
+            cap: MAX_ACCESS,
+        });
+    }
+    let mut done = 0usize;
+    Ok(std::iter::from_fn(move || {
+        if done >= len {
+            return None;
+        }
+        let Some(a) = addr.checked_add(done as u64) else {
+            done = len;
+            return Some(Err(MemError::Unmapped(u64::MAX)));
+        };
+        let n = (PAGE - (a & (PAGE - 1))).min((len - done) as u64) as usize;
+        done += n;
+        Some(Ok((a, n)))
+    }))
+}
+
+/// Guest virtual memory of the trapping vCPU's current address space.
+pub struct QemuMem<'a> {
+    vcpu: u32,
+    buf: &'a mut ByteArray,
+    scratch: &'a mut ByteArray,
+    writes: &'a Backend,
+}
+
+impl VirtMem for QemuMem<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let mut off = 0;
+        for piece in page_pieces(addr, buf.len())? {
+            let (a, n) = piece?;
+            if !ffi::read_memory_vaddr(a, n, self.buf) {
+                return Err(MemError::Unmapped(a));
+            }
+            buf[off..off + n].copy_from_slice(&self.buf.as_slice()[..n]);
+            off += n;
+        }
+        Ok(())
+    }
+
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        // All or nothing: probe every page before writing any.
+        for piece in page_pieces(addr, data.len())? {
+            let (a, _) = piece?;
+            if !ffi::read_memory_vaddr(a, 1, self.buf) {
+                return Err(MemError::Unmapped(a));
+            }
+        }
+        let mut off = 0;
+        for piece in page_pieces(addr, data.len())? {
+            let (a, n) = piece?;
+            self.writes
+                .write_mem(self.vcpu, a, &data[off..off + n], self.scratch)
+                .map_err(|reason| MemError::Other { addr: a, reason })?;
+            off += n;
+        }
+        Ok(())
+    }
+}
+
+/// The trapping vCPU, lent to the engine for one event.
+pub struct QemuCpu<'a> {
+    vcpu: u32,
+    regs: Regs,
+    handles: &'a [Option<RegHandle>; NSLOTS],
+    mem: QemuMem<'a>,
+}
+
+impl<'a> QemuCpu<'a> {
+    pub fn new(vcpu: u32, regs: Regs, st: &'a mut VcpuState, writes: &'a Backend) -> QemuCpu<'a> {
+        QemuCpu {
+            vcpu,
+            regs,
+            handles: &st.handles,
+            mem: QemuMem {
+                vcpu,
+                buf: &mut st.buf,
+                scratch: &mut st.scratch,
+                writes,
+            },
+        }
+    }
+}
+
+impl Cpu for QemuCpu<'_> {
+    fn regs(&self) -> &Regs {
+        &self.regs
+    }
+
+    fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        if reg == Reg::Rip {
+            // TCG stores the translation-time pc into env->eip right before
+            // the trap instruction's helper: a write here would be lost.
+            return Err(CpuError::WriteFailed {
+                reg,
+                reason: "rip cannot be changed at a trap under TCG".into(),
+            });
+        }
+        if let Backend::Unsupported(why) = self.mem.writes {
+            return Err(CpuError::WriteUnsupported(why.to_string()));
+        }
+        let bytes = value.to_le_bytes();
+        // eflags is 4 bytes in QEMU's x86_64 gdb layout.
+        let width = if reg == Reg::Rflags { 4 } else { 8 };
+        self.mem
+            .writes
+            .write_reg(
+                self.vcpu,
+                self.handles[regmap::slot_for_reg(reg)],
+                regmap::gdb_number(reg),
+                &bytes[..width],
+                self.mem.scratch,
+            )
+            .map_err(|reason| CpuError::WriteFailed { reg, reason })?;
+        self.regs.set(reg, value);
+        Ok(())
+    }
+
+    fn mem(&mut self) -> &mut dyn VirtMem {
+        &mut self.mem
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(addr: u64, len: usize) -> Result<Vec<(u64, usize)>, MemError> {
+        page_pieces(addr, len)?.collect()
+    }
+
+    #[test]
+    fn pieces_split_at_pages() {
+        assert_eq!(pieces(0x1000, 0).unwrap(), vec![]);
+        assert_eq!(pieces(0x1000, 16).unwrap(), vec![(0x1000, 16)]);
+        assert_eq!(pieces(0x1ff8, 16).unwrap(), vec![(0x1ff8, 8), (0x2000, 8)]);
+        assert_eq!(
+            pieces(0x1fff, 0x2002).unwrap(),
+            vec![(0x1fff, 1), (0x2000, 0x1000), (0x3000, 0x1000), (0x4000, 1)]
+        );
+    }
+
+    #[test]
+    fn pieces_reject_wrap_and_huge() {
+        assert_eq!(pieces(u64::MAX - 3, 8), Err(MemError::Unmapped(u64::MAX)));
+        assert!(matches!(
+            pieces(0, (MAX_ACCESS + 1) as usize),
+            Err(MemError::TooLong { .. })
+        ));
+    }
+}
