@@ -87,9 +87,9 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
             }
             if let Ok(exe) = std::env::current_exe() {
                 if let Some(dir) = exe.parent() {
-                    v.push(dir.join("libvstrace_qemu_plugin.so"));
+                    v.push(dir.join("libvstrace_plugin.so"));
                     if let Some(up) = dir.parent() {
-                        v.push(up.join("libvstrace_qemu_plugin.so"));
+                        v.push(up.join("libvstrace_plugin.so"));
                     }
                 }
             }

@@ -18,6 +18,8 @@ pub enum SyscallError {
     Mem(#[from] MemError),
     #[error(transparent)]
     Cpu(#[from] CpuError),
+    #[error("{call} has no argument named {arg:?}")]
+    NoSuchArg { call: String, arg: String },
     #[error("{what} is only available on {needed:?}, this is {actual:?}")]
     WrongDirection {
         what: &'static str,
@@ -55,6 +57,8 @@ pub struct Syscall<'c> {
     pub hook: serde_json::Map<String, serde_json::Value>,
     /// Name of the call, when the OS layer knows it.
     pub name: String,
+    /// Argument names from the OS layer's prototype, for `*_named`.
+    pub arg_names: Vec<String>,
     /// Set by [`Syscall::skip`]: the call must not run and returns this.
     skip: Option<i64>,
 }
@@ -72,6 +76,7 @@ impl<'c> Syscall<'c> {
             modifications: Vec::new(),
             hook: Default::default(),
             name: String::new(),
+            arg_names: Vec::new(),
             skip: None,
         }
     }
@@ -252,6 +257,65 @@ impl<'c> Syscall<'c> {
             return Err(SyscallError::Mem(MemError::Unmapped(fault)));
         }
         Ok(String::from_utf8_lossy(&s.bytes).into_owned())
+    }
+
+    /// Argument `index` as a signed 32-bit value (int, fd).
+    pub fn arg_i32(&mut self, index: usize) -> Result<i32, SyscallError> {
+        Ok(self.arg(index)? as u32 as i32)
+    }
+
+    /// Argument `index` as an unsigned 32-bit value (flags, modes).
+    pub fn arg_u32(&mut self, index: usize) -> Result<u32, SyscallError> {
+        Ok(self.arg(index)? as u32)
+    }
+
+    /// Position (1-based) of the argument called `name` in the prototype.
+    pub fn arg_index(&self, name: &str) -> Result<usize, SyscallError> {
+        self.arg_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| i + 1)
+            .ok_or_else(|| SyscallError::NoSuchArg {
+                call: self.name.clone(),
+                arg: name.to_string(),
+            })
+    }
+
+    /// Reads the argument called `name` (e.g. `"count"`).
+    pub fn arg_named(&mut self, name: &str) -> Result<u64, SyscallError> {
+        let i = self.arg_index(name)?;
+        self.arg(i)
+    }
+
+    /// Writes the argument called `name`.
+    pub fn set_arg_named(&mut self, name: &str, value: u64) -> Result<(), SyscallError> {
+        let i = self.arg_index(name)?;
+        self.set_arg(i, value)
+    }
+
+    /// Makes argument `index` point at a new NUL-terminated string. The
+    /// string is written below the caller's stack pointer (past the
+    /// x86-64 red zone), memory the program does not use at this point,
+    /// so neither the original string nor any other data is overwritten.
+    /// Returns the new pointer.
+    pub fn set_arg_string(&mut self, index: usize, s: &str) -> Result<u64, SyscallError> {
+        let before_text = self.arg_string(index, 4096).ok();
+        let mut bytes = s.as_bytes().to_vec();
+        bytes.push(0);
+        let wide = self.event.bitness == crate::event::Bitness::B64;
+        let sp = self.cpu.regs().rsp();
+        let red_zone = if wide { 128 } else { 0 };
+        let mut addr = sp.wrapping_sub(red_zone + 256 + bytes.len() as u64) & !15;
+        if !wide {
+            addr &= 0xffff_ffff;
+        }
+        self.cpu.mem().write_virt(addr, &bytes)?;
+        self.set_arg(index, addr)?;
+        if let Some(m) = self.modifications.last_mut() {
+            m.before_text = before_text.map(|b| format!("{b:?}"));
+            m.after_text = Some(format!("{s:?}"));
+        }
+        Ok(addr)
     }
 
     /// The vCPU, for readers and typed decoders.

@@ -167,6 +167,13 @@ impl OsLayer for LinuxLayer {
         lx::invalid_nr(abi_of(info.abi))
     }
 
+    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
+        match desc(info) {
+            Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),
+            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
+        }
+    }
+
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {
         desc(info)
             .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())

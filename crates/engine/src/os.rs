@@ -71,6 +71,8 @@ pub trait OsLayer: Send {
     /// A syscall number the kernel rejects without side effects, used to
     /// skip a call.
     fn invalid_nr(&self, info: &CallInfo) -> u64;
+    /// Argument names from the prototype, in order.
+    fn arg_names(&self, info: &CallInfo) -> Vec<String>;
     /// Indices (1-based) of arguments that are paths the kernel reads.
     fn path_args(&self, info: &CallInfo) -> Vec<usize>;
 }

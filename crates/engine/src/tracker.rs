@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use vstrace_core::hooks::Hooks;
+use vstrace_core::read;
 use vstrace_core::{Bitness, Cpu, Direction, Event, Mechanism, Os, Reg, Syscall};
 
 use crate::filter::SyscallSet;
@@ -49,6 +50,12 @@ struct Pending {
     modifications: Vec<vstrace_core::Modification>,
     hook: serde_json::Map<String, serde_json::Value>,
     order: u64,
+    /// Some in-argument could not be read at enter (its page was not
+    /// faulted in yet): decode it again at exit, after the kernel read it.
+    retry: bool,
+    /// The call returns to a context it restores (sigreturn), not to
+    /// the instruction after the trap.
+    returns_elsewhere: bool,
 }
 
 pub(crate) struct Tracker {
@@ -164,16 +171,14 @@ impl Tracker {
         };
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         sc.name = info.name.clone();
+        sc.arg_names = self.os.arg_names(&info);
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
 
         if !self.rewrites.is_empty() {
             for idx in self.os.path_args(&info) {
                 if let Some(r) = raw.get(idx - 1).copied() {
-                    if let Some(new) = rewrite_path(&mut sc, idx, r, &self.rewrites, event.bitness)
-                    {
-                        raw[idx - 1] = new;
-                    }
+                    rewrite_path(&mut sc, idx, r, &self.rewrites);
                 }
             }
         }
@@ -197,6 +202,10 @@ impl Tracker {
             .decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
+        let retry = args
+            .iter()
+            .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("0x")));
+        let returns_elsewhere = matches!(info.name.as_str(), "rt_sigreturn" | "sigreturn");
         let pending = Pending {
             ret_ip,
             info,
@@ -211,6 +220,8 @@ impl Tracker {
             modifications,
             hook,
             order: self.order,
+            retry,
+            returns_elsewhere,
         };
         self.order += 1;
         if pending.info.noreturn && inject.is_none() {
@@ -268,20 +279,24 @@ impl Tracker {
         Some(p)
     }
 
-    /// A successful execve returns to a new image with every general
-    /// register but rsp and rip zeroed (ELF_PLAT_INIT).
-    fn take_exec(&mut self, event: &Event) -> Option<Pending> {
+    /// Calls whose return does not come back to the trap's ip/sp:
+    /// a successful execve returns to a new image with every general
+    /// register but rsp and rip zeroed (ELF_PLAT_INIT); sigreturn returns
+    /// to the context it restores, in the same address space and, as the
+    /// thread was running there, on the same vCPU.
+    fn take_elsewhere(&mut self, event: &Event) -> Option<Pending> {
         let r = &event.regs;
         let zeroed = Reg::ALL
             .iter()
             .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
             .all(|g| r.get(*g) == 0);
-        if !zeroed {
-            return None;
-        }
+        let cr3 = cr3_key(event.cr3);
         let (k, i) = self.pending.iter().find_map(|(k, v)| {
             v.iter()
-                .position(|p| p.info.exec && p.vcpu == event.vcpu)
+                .position(|p| {
+                    p.vcpu == event.vcpu
+                        && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
+                })
                 .map(|i| (*k, i))
         })?;
         let v = self.pending.get_mut(&k)?;
@@ -307,7 +322,7 @@ impl Tracker {
         };
         let pending = match self.take(key, ip) {
             Some(p) => p,
-            None => match self.take_exec(event) {
+            None => match self.take_elsewhere(event) {
                 Some(p) => p,
                 None => {
                     self.stats.unmatched_exits += 1;
@@ -321,6 +336,7 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         sc.name = pending.info.name.clone();
+        sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
         if let Some(action) = pending.inject {
@@ -333,6 +349,19 @@ impl Tracker {
         self.stats.decode_errors += failures.len() as u64;
         let ret = sc.return_value().unwrap_or(0);
         let mut p = pending;
+        // A successful exec has replaced the address space: nothing of the
+        // old one can be read again.
+        if p.retry && !p.info.exec {
+            let fresh = self
+                .os
+                .decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
+            for (a, f) in p.args.iter_mut().zip(fresh) {
+                let failed = a.value.as_deref().is_some_and(|v| v.starts_with("0x"));
+                if failed && f.value.is_some() {
+                    a.value = f.value;
+                }
+            }
+        }
         self.os.decode_exit(
             &p.info,
             &p.raw,
@@ -422,12 +451,12 @@ fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
             let sp = r.rsp();
             let mem = cpu.mem();
             if event.bitness == Bitness::B64 {
-                let ip = read_u64(mem, sp)?;
-                let usp = read_u64(mem, sp.wrapping_add(24))?;
+                let ip = read::read_u64(mem, sp).ok()?;
+                let usp = read::read_u64(mem, sp.wrapping_add(24)).ok()?;
                 Some((ip, usp))
             } else {
-                let ip = read_u32(mem, sp)? as u64;
-                let usp = read_u32(mem, sp.wrapping_add(12))? as u64;
+                let ip = read::read_u32(mem, sp).ok()? as u64;
+                let usp = read::read_u32(mem, sp.wrapping_add(12)).ok()? as u64;
                 Some((ip, usp))
             }
         }
@@ -435,44 +464,20 @@ fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
     }
 }
 
-/// Rewrites a path argument if it matches a rule: the new string goes
-/// below the user stack (past the red zone), never over the caller's data;
-/// the argument pointer is redirected there. Returns the new pointer.
-fn rewrite_path(
-    sc: &mut Syscall<'_>,
-    idx: usize,
-    ptr: u64,
-    rules: &[PathRewrite],
-    bitness: Bitness,
-) -> Option<u64> {
-    let s = read_cstr(sc.cpu().mem(), ptr, 4096)?;
-    let rule = rules.iter().find(|r| r.from.as_bytes() == s.as_slice())?;
-    let mut bytes = rule.to.as_bytes().to_vec();
-    bytes.push(0);
-    let sp = sc.cpu().regs().rsp();
-    let red_zone = if bitness == Bitness::B64 { 128 } else { 0 };
-    let addr = sp.wrapping_sub(red_zone + 256 + bytes.len() as u64) & !15;
-    let addr = sp_of(addr, bitness);
-    sc.cpu().mem().write_virt(addr, &bytes).ok()?;
-    sc.set_arg(idx, addr).ok()?;
-    if let Some(m) = sc.modifications.last_mut() {
-        m.before_text = Some(format!("{:?}", String::from_utf8_lossy(&s)));
-        m.after_text = Some(format!("{:?}", rule.to));
+/// Rewrites a path argument if it matches a rule (see
+/// [`Syscall::set_arg_string`] for where the new string goes).
+fn rewrite_path(sc: &mut Syscall<'_>, idx: usize, ptr: u64, rules: &[PathRewrite]) {
+    let Ok(s) = read::read_cstring(sc.cpu().mem(), ptr, 4096) else {
+        return;
+    };
+    if s.truncated || s.fault.is_some() {
+        return;
     }
-    Some(addr)
-}
-
-fn read_u64(mem: &mut dyn vstrace_core::VirtMem, a: u64) -> Option<u64> {
-    vstrace_core::read::read_u64(mem, a).ok()
-}
-
-fn read_u32(mem: &mut dyn vstrace_core::VirtMem, a: u64) -> Option<u32> {
-    vstrace_core::read::read_u32(mem, a).ok()
-}
-
-/// Reads a NUL-terminated string of at most `max` bytes; None if longer
-/// or unreadable.
-fn read_cstr(mem: &mut dyn vstrace_core::VirtMem, a: u64, max: usize) -> Option<Vec<u8>> {
-    let s = vstrace_core::read::read_cstring(mem, a, max).ok()?;
-    (!s.truncated && s.fault.is_none()).then_some(s.bytes)
+    if let Some(rule) = rules
+        .iter()
+        .find(|r| r.from.as_bytes() == s.bytes.as_slice())
+    {
+        // A failed write leaves the call as it was; nothing is logged.
+        let _ = sc.set_arg_string(idx, &rule.to);
+    }
 }

@@ -42,8 +42,38 @@ use crate::debug::TestKnobs;
 use crate::writes::Backend;
 
 /// Plugin API version we are built against (QEMU checks it at load).
-#[no_mangle]
-pub static qemu_plugin_version: c_int = sys::QEMU_PLUGIN_VERSION as c_int;
+pub const PLUGIN_API_VERSION: c_int = sys::QEMU_PLUGIN_VERSION as c_int;
+
+pub use qemu_plugin_sys;
+pub use vstrace_core::hooks::Hooks;
+
+/// Defines the two symbols QEMU looks for in a plugin (`qemu_plugin_version`
+/// and `qemu_plugin_install`) in a cdylib crate, with the hooks that
+/// `$hooks` (a `fn() -> Hooks`) returns. The default plugin is
+/// `export_plugin!(Hooks::new)`; a custom plugin registers its own hooks.
+#[macro_export]
+macro_rules! export_plugin {
+    ($hooks:expr) => {
+        /// Plugin API version this plugin is built against.
+        #[no_mangle]
+        pub static qemu_plugin_version: ::std::ffi::c_int = $crate::PLUGIN_API_VERSION;
+
+        /// QEMU entry point.
+        ///
+        /// # Safety
+        /// Called by QEMU with a valid `info` and `argc` C strings in `argv`.
+        #[no_mangle]
+        pub unsafe extern "C" fn qemu_plugin_install(
+            id: $crate::qemu_plugin_sys::qemu_plugin_id_t,
+            info: *const $crate::qemu_plugin_sys::qemu_info_t,
+            argc: ::std::ffi::c_int,
+            argv: *mut *mut ::std::ffi::c_char,
+        ) -> ::std::ffi::c_int {
+            // SAFETY: forwarded unchanged from QEMU's call.
+            unsafe { $crate::install_entry(id, info, argc, argv, $hooks) }
+        }
+    };
+}
 
 /// Most vCPUs we keep state for (QEMU's x86 limit is lower).
 const MAX_VCPUS: usize = 4096;
@@ -96,21 +126,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// QEMU entry point.
+/// The body of `qemu_plugin_install`, used by [`export_plugin!`].
 ///
 /// # Safety
 /// Called by QEMU with a valid `info` and `argc` C strings in `argv`.
-#[no_mangle]
-pub unsafe extern "C" fn qemu_plugin_install(
+pub unsafe fn install_entry(
     id: sys::qemu_plugin_id_t,
     info: *const sys::qemu_info_t,
     argc: c_int,
     argv: *mut *mut c_char,
+    hooks: fn() -> Hooks,
 ) -> c_int {
     let r = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: QEMU passes a valid info and argc valid C strings.
         let (info, argv) = unsafe { (&*info, collect_args(argc, argv)) };
-        install(id, info, &argv)
+        install(id, info, &argv, hooks)
     }));
     match r {
         Ok(Ok(())) => 0,
@@ -140,6 +170,7 @@ fn install(
     id: sys::qemu_plugin_id_t,
     info: &sys::qemu_info_t,
     argv: &[String],
+    hooks: fn() -> Hooks,
 ) -> Result<(), String> {
     let target = if info.target_name.is_null() {
         String::new()
@@ -176,7 +207,7 @@ fn install(
             }
             None => EngineConfig::default(),
         };
-        let e = Engine::new(cfg).map_err(|e| e.to_string())?;
+        let e = Engine::with_hooks(cfg, hooks()).map_err(|e| e.to_string())?;
         Some(Mutex::new(e))
     };
     let writes = Backend::detect(info.version.cur);
