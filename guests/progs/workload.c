@@ -21,6 +21,23 @@
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "write") == 0) {
+        /* One write, no retry: what the kernel accepts is what is shown. */
+        ssize_t r = write(1, argv[2], strlen(argv[2]));
+        fprintf(stderr, "wrote %zd\n", r);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "opens") == 0) {
+        /* Three opens of existing files: for when= injection tests. */
+        for (int i = 1; i <= 3; i++) {
+            int f = open("/init", O_RDONLY);
+            printf("open%d fd=%d errno=%d\n", i, f, f < 0 ? errno : 0);
+            if (f >= 0)
+                close(f);
+        }
+        printf("getpid=%d\n", getpid());
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
         printf("child pid=%d\n", getpid());
         return 7;

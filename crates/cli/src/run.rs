@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// Host file to add to the guest as HOST[:GUEST] (default guest path: same).
     #[arg(long = "add", value_name = "HOST[:GUEST]")]
     add: Vec<String>,
+    /// Trace the whole guest (its init, the shell, poweroff), not only the
+    /// command and its descendants.
+    #[arg(long)]
+    all: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -150,6 +154,10 @@ pub fn run(a: RunArgs) -> Result<u8> {
         trace: trace_filter(&a.expr)?,
         inject: a.inject.clone(),
         rewrite_path: a.rewrite_path.clone(),
+        // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
+        // trace from that exec on, following children (strace -f).
+        follow_exec: (a.initrd.is_none() && !a.all)
+            .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
     };
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.

@@ -45,8 +45,14 @@ impl SyscallSet {
         }
         let known: HashSet<String> = os.all_names().into_iter().collect();
         let mut names = HashSet::new();
+        let mut removed = HashSet::new();
         let mut all = false;
         for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            // `a,!b`: items after the first may be subtracted one by one.
+            let (target, item) = match item.strip_prefix('!') {
+                Some(rest) => (&mut removed, rest),
+                None => (&mut names, item),
+            };
             if item == "all" {
                 all = true;
             } else if item == "none" {
@@ -54,25 +60,63 @@ impl SyscallSet {
                 let members = os
                     .class_members(class)
                     .ok_or_else(|| FilterError::UnknownClass(class.to_string()))?;
-                names.extend(members);
+                target.extend(members);
             } else if let Some(name) = item.strip_prefix('?') {
-                names.insert(name.to_string());
+                target.insert(name.to_string());
             } else if known.contains(item) {
-                names.insert(item.to_string());
+                target.insert(item.to_string());
             } else {
                 return Err(FilterError::UnknownName(item.to_string()));
             }
         }
         if all {
+            // all minus the removed items (or, negated, only those).
             return Ok(SyscallSet {
-                names: HashSet::new(),
+                names: removed,
                 negated: !negated,
             });
         }
+        names.retain(|n| !removed.contains(n));
         Ok(SyscallSet { names, negated })
     }
 
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains(name) != self.negated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linux::LinuxLayer;
+
+    #[test]
+    fn sets() {
+        let os = LinuxLayer;
+        let s = SyscallSet::parse("open,close", &os).unwrap();
+        assert!(s.contains("open") && s.contains("close") && !s.contains("read"));
+        let s = SyscallSet::parse("!open,close", &os).unwrap();
+        assert!(!s.contains("open") && !s.contains("close") && s.contains("read"));
+        let s = SyscallSet::parse("%file,!mkdir", &os).unwrap();
+        assert!(s.contains("openat") && !s.contains("mkdir") && !s.contains("write"));
+        let s = SyscallSet::parse("all,!write", &os).unwrap();
+        assert!(s.contains("read") && !s.contains("write"));
+        let s = SyscallSet::parse("none", &os).unwrap();
+        assert!(!s.contains("read"));
+        assert!(SyscallSet::parse("%network", &os)
+            .unwrap()
+            .contains("connect"));
+        assert_eq!(
+            SyscallSet::parse("nosuch", &os),
+            Err(FilterError::UnknownName("nosuch".into()))
+        );
+        assert_eq!(
+            SyscallSet::parse("%nosuch", &os),
+            Err(FilterError::UnknownClass("nosuch".into()))
+        );
+        assert!(SyscallSet::parse("?nosuch", &os)
+            .unwrap()
+            .contains("nosuch"));
+        assert_eq!(SyscallSet::parse("", &os), Err(FilterError::Empty));
     }
 }

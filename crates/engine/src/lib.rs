@@ -43,6 +43,9 @@ pub struct EngineConfig {
     pub inject: Vec<String>,
     /// `--rewrite-path=FROM=TO` rules.
     pub rewrite_path: Vec<String>,
+    /// Scope tracing to the command started by the exec whose arguments
+    /// contain this string, and its descendants (None: the whole guest).
+    pub follow_exec: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +59,7 @@ impl Default for EngineConfig {
             trace: None,
             inject: Vec::new(),
             rewrite_path: Vec::new(),
+            follow_exec: None,
         }
     }
 }

@@ -167,6 +167,36 @@ impl OsLayer for LinuxLayer {
         lx::invalid_nr(abi_of(info.abi))
     }
 
+    fn exec_fixup(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        args: &mut [ArgRecord],
+        mem: &mut dyn VirtMem,
+        sp: u64,
+        o: &DecodeOpts,
+    ) {
+        let Some(d) = desc(info) else { return };
+        let abi = abi_of(info.abi);
+        let Some(i) = d.args.iter().position(|a| a.ty == lx::ArgType::Argv) else {
+            return;
+        };
+        let unreadable = args
+            .get(i)
+            .and_then(|a| a.value.as_deref())
+            .is_some_and(|v| v.contains(", 0x") || v.starts_with("[0x") || v.starts_with("0x"));
+        if !unreadable || i >= raw.len() {
+            return;
+        }
+        // The initial stack: argc, then the argv pointers.
+        let mut fixed = raw.to_vec();
+        fixed[i] = sp.wrapping_add(abi.word_size());
+        let vals = lx::decode_enter(d, abi, &fixed, mem, &opts(o));
+        if let Some(t) = vals.into_iter().nth(i).and_then(|v| v.text) {
+            args[i].value = Some(t);
+        }
+    }
+
     fn arg_names(&self, info: &CallInfo) -> Vec<String> {
         match desc(info) {
             Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),

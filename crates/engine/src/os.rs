@@ -71,6 +71,20 @@ pub trait OsLayer: Send {
     /// A syscall number the kernel rejects without side effects, used to
     /// skip a call.
     fn invalid_nr(&self, info: &CallInfo) -> u64;
+    /// After a successful exec, fixes arguments that could not be read at
+    /// enter from the new image's initial stack (argv is there, copied by
+    /// the kernel). `sp` is the new stack pointer.
+    fn exec_fixup(
+        &self,
+        _info: &CallInfo,
+        _raw: &[u64],
+        _args: &mut [ArgRecord],
+        _mem: &mut dyn VirtMem,
+        _sp: u64,
+        _opts: &DecodeOpts,
+    ) {
+    }
+
     /// Argument names from the prototype, in order.
     fn arg_names(&self, info: &CallInfo) -> Vec<String>;
     /// Indices (1-based) of arguments that are paths the kernel reads.

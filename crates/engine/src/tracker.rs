@@ -56,9 +56,48 @@ struct Pending {
     /// The call returns to a context it restores (sigreturn), not to
     /// the instruction after the trap.
     returns_elsewhere: bool,
+    /// Recorded (passes `-e trace=`), not only tracked for scoping.
+    shown: bool,
+    /// The launcher's exec (see [`Scope`]).
+    root_exec: bool,
+    /// An exec made by the armed launcher: the user's command.
+    pre_scope: bool,
 }
 
+/// Which address spaces are traced when tracing is scoped to one command
+/// and its descendants (strace -f semantics), without any OS profile.
+/// The guest's launcher is the exec whose arguments name `root_arg` (the
+/// built-in guest's `/bin/sh /vstrace/cmd`); its image is *armed*
+/// (`false`): tracing starts at its next exec, the user's command, as
+/// strace's does. Traced (`true`) address spaces pass that on through
+/// exec; fork children join when their first return (rax 0, to the
+/// parent's clone ip and sp, in a new address space) is seen; an address
+/// space leaves at exit_group.
+struct Scope {
+    root_arg: String,
+    spaces: HashMap<u64, bool>,
+}
+
+/// A clone/fork that returned in the parent and whose child has not been
+/// seen yet.
+struct RecentFork {
+    cr3: u64,
+    sp: u64,
+    ip: Option<u64>,
+    name: String,
+    nr: u64,
+    abi: &'static str,
+    shown: bool,
+    mechanism: Mechanism,
+}
+
+/// How many parent-side fork returns are remembered while waiting for
+/// their children's first run.
+const MAX_RECENT_FORKS: usize = 64;
+
 pub(crate) struct Tracker {
+    scope: Option<Scope>,
+    recent_forks: std::collections::VecDeque<RecentFork>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
     trace: SyscallSet,
@@ -93,7 +132,13 @@ impl Tracker {
         } else {
             Os::Linux
         };
+        let scope = cfg.follow_exec.as_ref().map(|a| Scope {
+            root_arg: a.clone(),
+            spaces: Default::default(),
+        });
         Ok(Tracker {
+            scope,
+            recent_forks: Default::default(),
             os,
             os_kind,
             trace,
@@ -147,14 +192,36 @@ impl Tracker {
             nr &= 0xffff_ffff;
         }
         let info = self.os.identify(event, nr);
-        if !self.trace.contains(&info.name)
+        let cr3 = cr3_key(event.cr3);
+        let state = match &self.scope {
+            None => Some(true),
+            Some(s) => s.spaces.get(&cr3).copied(),
+        };
+        // Out of scope, only the execs that lead to the command matter.
+        let (root_exec, pre_scope) = match state {
+            Some(true) => (false, false),
+            Some(false) if info.exec => (false, true),
+            None if info.exec && self.names_root(event, &info, cpu) => (true, false),
+            _ => return None,
+        };
+        let in_scope = !root_exec && !pre_scope;
+        let shown = in_scope && self.trace.contains(&info.name);
+        if !shown
+            && !root_exec
+            && !info.exec
+            && !is_clone(&info.name)
             && !hooks.wants(&info.name, Direction::Enter)
             && !hooks.wants(&info.name, Direction::Exit)
         {
             return None;
         }
+        if info.name == "exit_group" {
+            if let Some(s) = &mut self.scope {
+                s.spaces.remove(&cr3);
+            }
+        }
         let mut inject = None;
-        for rule in &mut self.injects {
+        for rule in self.injects.iter_mut().filter(|_| in_scope) {
             if let Some(a) = rule.check(&info.name) {
                 inject.get_or_insert(a);
             }
@@ -222,10 +289,13 @@ impl Tracker {
             order: self.order,
             retry,
             returns_elsewhere,
+            shown,
+            root_exec,
+            pre_scope,
         };
         self.order += 1;
         if pending.info.noreturn && inject.is_none() {
-            return Some(self.record(pending, CallState::NoReturn, None, None));
+            return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
         self.insert(key, pending);
         None
@@ -326,7 +396,7 @@ impl Tracker {
                 Some(p) => p,
                 None => {
                     self.stats.unmatched_exits += 1;
-                    return None;
+                    return self.child_return(event, ip, sp, now);
                 }
             },
         };
@@ -372,7 +442,130 @@ impl Tracker {
         );
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
+        if p.info.exec && ret == 0 {
+            self.os
+                .exec_fixup(&p.info, &p.raw, &mut p.args, sc.cpu().mem(), sp, &self.opts);
+            // The new image runs in a new address space.
+            if let Some(s) = &mut self.scope {
+                let new = cr3_key(event.cr3);
+                if p.root_exec {
+                    s.spaces.insert(new, false);
+                } else if p.pre_scope {
+                    s.spaces.insert(new, true);
+                    p.shown = self.trace.contains(&p.info.name);
+                } else if s.spaces.get(&p.cr3) == Some(&true) {
+                    s.spaces.insert(new, true);
+                }
+            }
+        }
+        if is_clone(&p.info.name) && ret > 0 {
+            if self.recent_forks.len() >= MAX_RECENT_FORKS {
+                self.recent_forks.pop_front();
+            }
+            self.recent_forks.push_back(RecentFork {
+                cr3: p.cr3,
+                sp,
+                ip: p.ret_ip,
+                name: p.info.name.clone(),
+                nr: p.info.nr,
+                abi: p.info.abi,
+                shown: p.shown,
+                mechanism: p.mechanism,
+            });
+        }
+        if !p.shown {
+            return None;
+        }
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    /// Whether an exec's arguments name the scope's root command.
+    fn names_root(&self, event: &Event, info: &CallInfo, cpu: &mut dyn Cpu) -> bool {
+        let Some(scope) = &self.scope else {
+            return false;
+        };
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
+        let raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        let args = self.os.decode_enter(info, &raw, sc.cpu().mem(), &self.opts);
+        args.iter()
+            .filter_map(|a| a.value.as_deref())
+            .any(|v| v.contains(scope.root_arg.as_str()))
+    }
+
+    /// A first return to user mode with no call in flight: a fork child
+    /// leaving the parent's clone (same return ip and stack pointer, a new
+    /// address space, rax 0). It joins the scope and is recorded like
+    /// strace's `<... clone resumed>` in the child.
+    fn child_return(&mut self, event: &Event, ip: u64, sp: u64, now: u64) -> Option<Record> {
+        if event.regs.rax() != 0 {
+            return None;
+        }
+        let cr3 = cr3_key(event.cr3);
+        // The parent usually returns first; otherwise its call is in flight.
+        let fork = if let Some(i) = self
+            .recent_forks
+            .iter()
+            .position(|f| f.sp == sp && f.cr3 != cr3 && f.ip.is_none_or(|r| r == ip))
+        {
+            self.recent_forks.remove(i)?
+        } else {
+            let p = self.pending.iter().find_map(|(k, v)| {
+                if k.sp != sp || k.cr3 == cr3 {
+                    return None;
+                }
+                v.iter()
+                    .find(|p| is_clone(&p.info.name) && p.ret_ip == Some(ip))
+            })?;
+            RecentFork {
+                cr3: p.cr3,
+                sp,
+                ip: p.ret_ip,
+                name: p.info.name.clone(),
+                nr: p.info.nr,
+                abi: p.info.abi,
+                shown: p.shown,
+                mechanism: p.mechanism,
+            }
+        };
+        if self
+            .scope
+            .as_ref()
+            .is_some_and(|s| s.spaces.get(&fork.cr3) != Some(&true))
+        {
+            return None;
+        }
+        let (name, nr, abi, shown, mech) =
+            (fork.name, fork.nr, fork.abi, fork.shown, fork.mechanism);
+        if let Some(s) = &mut self.scope {
+            s.spaces.insert(cr3, true);
+        }
+        if !shown {
+            return None;
+        }
+        Some(Record {
+            seq: 0,
+            vcpu: event.vcpu,
+            ts_enter_ns: now,
+            ts_exit_ns: Some(now),
+            pid: None,
+            tid: None,
+            ppid: None,
+            comm: None,
+            cr3,
+            os: self.os.os_name().to_string(),
+            abi: abi.to_string(),
+            mechanism: mech.name().to_string(),
+            nr,
+            name,
+            args: Vec::new(),
+            ret: Some(0),
+            ret_text: Some("0".into()),
+            errno: None,
+            state: CallState::ChildReturn,
+            modifications: Vec::new(),
+            hook: Default::default(),
+        })
     }
 
     fn record(
@@ -423,6 +616,11 @@ impl Tracker {
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
+}
+
+/// Calls that create a process or thread.
+fn is_clone(name: &str) -> bool {
+    matches!(name, "clone" | "clone3" | "fork" | "vfork")
 }
 
 fn sp_of(v: u64, b: Bitness) -> u64 {

@@ -1,0 +1,115 @@
+//! Changing what the guest sees, checked inside the guest: the guest
+//! program's own output shows the effect of --inject, --rewrite-path and a
+//! Rust hook (examples/hook-plugin).
+
+mod common;
+use common::*;
+
+#[test]
+fn inject_error_on_the_second_openat_only() {
+    let trace = trace_path("inject-when");
+    let out = run(&[
+        "--inject=openat:error=ENOENT:when=2",
+        "--json",
+        "-o",
+        trace.to_str().unwrap(),
+        "--",
+        "/bin/workload",
+        "opens",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let g = stdout(&out);
+    assert!(g.contains("open1 fd=3 errno=0"), "{g}");
+    assert!(g.contains("open2 fd=-1 errno=2"), "{g}");
+    assert!(g.contains("open3 fd=3 errno=0"), "{g}");
+    // The trace shows the injected result and the modification.
+    let recs = records(&trace);
+    let opens = find(&recs, |r| name(r) == "openat" && arg(r, 1) == "\"/init\"");
+    assert_eq!(opens.len(), 3);
+    assert_eq!(opens[1]["errno"], "ENOENT");
+    let mods = opens[1]["modifications"].as_array().unwrap();
+    assert!(mods
+        .iter()
+        .any(|m| m["target"] == "retval" && m["after"] == (-2i64) as u64));
+    assert!(opens[0].get("modifications").is_none());
+}
+
+#[test]
+fn inject_retval_on_getpid() {
+    let out = run(&[
+        "--inject=getpid:retval=4242",
+        "-e",
+        "trace=getpid",
+        "--",
+        "/bin/workload",
+        "opens",
+    ]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("getpid=4242"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("getpid() = 4242"), "{}", stderr(&out));
+}
+
+#[test]
+fn rewrite_path_redirects_cat() {
+    let other = tmp().join("other-file");
+    std::fs::write(&other, "the other file\n").unwrap();
+    let add = format!("{}:/etc/other", other.display());
+    let out = run(&[
+        "--add",
+        &add,
+        "--rewrite-path=/etc/hostname=/etc/other",
+        "-e",
+        "trace=openat",
+        "--",
+        "cat",
+        "/etc/hostname",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "the other file\n");
+    let err = stderr(&out);
+    assert!(err.contains("openat(AT_FDCWD, \"/etc/other\""), "{err}");
+    assert!(err.contains("\"/etc/hostname\" -> \"/etc/other\""), "{err}");
+}
+
+#[test]
+fn rust_hooks_plugin_truncates_redirects_and_fakes() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_vstrace"));
+    let plugin = bin.parent().unwrap().join("libvstrace_example_hooks.so");
+    assert!(
+        plugin.is_file(),
+        "build the workspace first: {} missing",
+        plugin.display()
+    );
+    let content = tmp().join("example-content");
+    std::fs::write(&content, "redirected by a hook\n").unwrap();
+    let add = format!("{}:/etc/vstrace-example", content.display());
+    let trace = trace_path("hooks");
+    let out = run(&[
+        "--plugin",
+        plugin.to_str().unwrap(),
+        "--add",
+        &add,
+        "--json",
+        "-o",
+        trace.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "/bin/workload write 'vstrace-truncate: this part is cut'; echo; cat /etc/hostname; echo ppid=$PPID",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let g = stdout(&out);
+    assert!(
+        g.starts_with("vstrace-truncate\n"),
+        "write count rewritten: {g:?}"
+    );
+    assert!(stderr(&out).contains("wrote 16"), "{}", stderr(&out));
+    assert!(g.contains("redirected by a hook\n"), "{g}");
+    assert!(g.contains("ppid=4242"), "{g}");
+    let recs = records(&trace);
+    let w = find(&recs, |r| {
+        name(r) == "write" && r["hook"]["truncated_from"] == 34
+    });
+    assert_eq!(w.len(), 1, "hook data in the record");
+    assert_eq!(w[0]["args"][2]["raw"], 16);
+}
