@@ -487,7 +487,9 @@ impl Tracker {
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
-        let args = self.os.decode_enter(info, &raw, sc.cpu().mem(), &self.opts);
+        // Decoded in full, whatever -s says.
+        let opts = DecodeOpts { strsize: 4096 };
+        let args = self.os.decode_enter(info, &raw, sc.cpu().mem(), &opts);
         args.iter()
             .filter_map(|a| a.value.as_deref())
             .any(|v| v.contains(scope.root_arg.as_str()))
