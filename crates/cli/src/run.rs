@@ -64,7 +64,8 @@ pub struct RunArgs {
     /// Rewrite a path argument: FROM=TO.
     #[arg(long = "rewrite-path", value_name = "FROM=TO")]
     rewrite_path: Vec<String>,
-    /// Host file to add to the guest as HOST[:GUEST] (default guest path: same).
+    /// Host file to add to the guest as HOST[:GUEST] (default guest path:
+    /// same); a dynamically linked program comes with its libraries.
     #[arg(long = "add", value_name = "HOST[:GUEST]")]
     add: Vec<String>,
     /// Trace the whole guest (its init, the shell, poweroff), not only the
@@ -179,8 +180,14 @@ pub fn run(a: RunArgs) -> Result<u8> {
                     Some((h, g)) => (h.to_string(), g.to_string()),
                     None => (spec.clone(), spec.clone()),
                 };
-                b.add_file(&host, &guest, 0o755)
-                    .with_context(|| format!("--add {spec}"))?;
+                if !std::path::Path::new(&host).is_file() {
+                    bail!("--add {spec}: {host} is not a file");
+                }
+                // Dynamically linked programs come with their libraries.
+                if b.add_dynamic_binary(&host, &guest).is_err() {
+                    b.add_file(&host, &guest, 0o755)
+                        .with_context(|| format!("--add {spec}"))?;
+                }
             }
             b.write_cached().context("building the guest initramfs")?
         }

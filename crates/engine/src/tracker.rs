@@ -451,6 +451,9 @@ impl Tracker {
                 if p.root_exec {
                     s.spaces.insert(new, false);
                 } else if p.pre_scope {
+                    // The launcher became the command: its old address
+                    // space is freed and may be reused by anyone.
+                    s.spaces.remove(&p.cr3);
                     s.spaces.insert(new, true);
                     p.shown = self.trace.contains(&p.info.name);
                 } else if s.spaces.get(&p.cr3) == Some(&true) {

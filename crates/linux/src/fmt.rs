@@ -6,13 +6,27 @@ use std::fmt::Write;
 use crate::consts::{self, Names};
 
 /// Quotes `bytes` the way strace does: `"..."` with C escapes for `"`,
-/// `\`, `\t`, `\n`, `\v`, `\f`, `\r`, and `\xNN` for every other byte
-/// outside printable ASCII. `truncated` appends `...` after the closing
-/// quote.
+/// `\`, `\t`, `\n`, `\v`, `\f`, `\r`, and octal escapes (`\0`, `\177`,
+/// three digits when an octal digit follows) for every other byte outside
+/// printable ASCII. `truncated` appends `...` after the closing quote.
 pub fn quote(bytes: &[u8], truncated: bool) -> String {
+    quote_style(bytes, truncated, false)
+}
+
+/// Like [`quote`] but every byte as `\xNN`, as strace prints random or
+/// binary buffers (getrandom).
+pub fn quote_hex(bytes: &[u8], truncated: bool) -> String {
+    quote_style(bytes, truncated, true)
+}
+
+fn quote_style(bytes: &[u8], truncated: bool, hex: bool) -> String {
     let mut s = String::with_capacity(bytes.len() + 2);
     s.push('"');
-    for &b in bytes {
+    for (i, &b) in bytes.iter().enumerate() {
+        if hex {
+            let _ = write!(s, "\\x{b:02x}");
+            continue;
+        }
         match b {
             b'"' => s.push_str("\\\""),
             b'\\' => s.push_str("\\\\"),
@@ -23,7 +37,12 @@ pub fn quote(bytes: &[u8], truncated: bool) -> String {
             b'\r' => s.push_str("\\r"),
             0x20..=0x7e => s.push(b as char),
             _ => {
-                let _ = write!(s, "\\x{b:02x}");
+                let next_is_octal = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                if next_is_octal {
+                    let _ = write!(s, "\\{b:03o}");
+                } else {
+                    let _ = write!(s, "\\{b:o}");
+                }
             }
         }
     }
@@ -182,7 +201,13 @@ mod tests {
         assert_eq!(quote(b"/etc/passwd", false), "\"/etc/passwd\"");
         assert_eq!(quote(b"hello\n", true), "\"hello\\n\"...");
         assert_eq!(quote(b"a\tb\"c\\", false), "\"a\\tb\\\"c\\\\\"");
-        assert_eq!(quote(&[0, 0x7f, 0xff, b'x'], false), "\"\\x00\\x7f\\xffx\"");
+        // strace's octal escapes: shortest form, three digits before a digit.
+        assert_eq!(quote(&[0, 0x7f, 0xff, b'x'], false), "\"\\0\\177\\377x\"");
+        assert_eq!(
+            quote(&[0x7f, b'E', 2, 0, b'1'], false),
+            "\"\\177E\\2\\0001\""
+        );
+        assert_eq!(quote_hex(b"0a", false), "\"\\x30\\x61\"");
         assert_eq!(quote(b"", false), "\"\"");
     }
 
