@@ -72,6 +72,9 @@ pub struct RunArgs {
     /// command and its descendants.
     #[arg(long)]
     all: bool,
+    /// Boot the guest without the tracing plugin (a baseline for benchmarks).
+    #[arg(long)]
+    untraced: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -132,7 +135,10 @@ pub fn run(a: RunArgs) -> Result<u8> {
     }
     .map_err(explain_launch)?;
     let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
-    let plugin = find_plugin(a.plugin.as_deref())?;
+    let plugin = match a.untraced {
+        true => None,
+        false => Some(find_plugin(a.plugin.as_deref())?),
+    };
 
     let work = tempfile::Builder::new()
         .prefix("vstrace-run-")
@@ -199,8 +205,8 @@ pub fn run(a: RunArgs) -> Result<u8> {
     if let Some(c) = &a.cpu {
         gc.cpu = c.clone();
     }
-    gc.plugin = Some(PluginSpec {
-        path: plugin,
+    gc.plugin = plugin.map(|path| PluginSpec {
+        path,
         args: vec![("config".into(), cfg_path.display().to_string())],
     });
 
