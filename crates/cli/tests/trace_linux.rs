@@ -240,3 +240,23 @@ fn bad_input_gives_clear_errors() {
     let out = vstrace().args(["run", "--smp"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn busybox_applet_command_is_traced_from_its_exec() {
+    // `ls` is a busybox applet the shell would run in-process; the guest
+    // execs it for real so the trace starts at the command.
+    let out = run(&["--", "ls", "/"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("vstrace"), "{}", stdout(&out));
+    let err = stderr(&out);
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("execve(\"/bin/ls\", [\"/bin/ls\", \"/\"]"),
+        "{err}"
+    );
+    assert!(err.contains("getdents64("), "{err}");
+    assert!(
+        !err.contains("poweroff"),
+        "the guest's shutdown is not traced: {err}"
+    );
+}

@@ -197,6 +197,13 @@ impl Tracker {
             None => Some(true),
             Some(s) => s.spaces.get(&cr3).copied(),
         };
+        if info.name == "exit_group" && state.is_some() {
+            // The address space dies with the process; its page tables may
+            // be reused by any other process.
+            if let Some(s) = &mut self.scope {
+                s.spaces.remove(&cr3);
+            }
+        }
         // Out of scope, only the execs that lead to the command matter.
         let (root_exec, pre_scope) = match state {
             Some(true) => (false, false),
@@ -214,11 +221,6 @@ impl Tracker {
             && !hooks.wants(&info.name, Direction::Exit)
         {
             return None;
-        }
-        if info.name == "exit_group" {
-            if let Some(s) = &mut self.scope {
-                s.spaces.remove(&cr3);
-            }
         }
         let mut inject = None;
         for rule in self.injects.iter_mut().filter(|_| in_scope) {

@@ -397,11 +397,21 @@ impl InitramfsBuilder {
             s.push_str("exit 0\n");
             return Ok(s);
         }
-        s.push_str("exec");
         for a in &self.command {
             if a.contains('\0') {
                 return Err(GuestError::InvalidArgument(a.clone()));
             }
+        }
+        // Resolve the program to a path so the shell really execs it:
+        // busybox ash runs applets named without a slash in-process, and
+        // a tracer scoping on exec would never see the command start.
+        s.push_str(&format!("p={}\n", shell_quote(&self.command[0])));
+        s.push_str(
+            "case $p in */*) ;; *) for d in /bin /sbin /usr/bin /usr/sbin; do \
+             if [ -x \"$d/$p\" ]; then p=\"$d/$p\"; break; fi; done ;; esac\n",
+        );
+        s.push_str("exec \"$p\"");
+        for a in &self.command[1..] {
             s.push(' ');
             s.push_str(&shell_quote(a));
         }
@@ -847,7 +857,8 @@ mod tests {
         b.command(["echo", "a'b", "$x"]).env("FOO", "1 2");
         let s = b.command_script().unwrap();
         assert!(s.contains("export FOO='1 2'\n"), "{s}");
-        assert!(s.ends_with("exec 'echo' 'a'\\''b' '$x'\n"), "{s}");
+        assert!(s.contains("p='echo'\n"), "{s}");
+        assert!(s.ends_with("exec \"$p\" 'a'\\''b' '$x'\n"), "{s}");
         b.command(["a\0b"]);
         assert!(matches!(
             b.command_script(),
