@@ -87,11 +87,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Records of the process image started by `execve(path)`, in order:
-/// everything after that exec's record up to the next exec or exit.
-pub fn find<'a>(
-    recs: &'a [serde_json::Value],
+/// The records matching `pred`, in order.
+pub fn find(
+    recs: &[serde_json::Value],
     pred: impl Fn(&serde_json::Value) -> bool,
-) -> Vec<&'a serde_json::Value> {
+) -> Vec<&serde_json::Value> {
     recs.iter().filter(|r| pred(r)).collect()
 }
