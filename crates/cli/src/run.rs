@@ -43,6 +43,15 @@ pub struct RunArgs {
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 512)]
     memory: u32,
+    /// Guest OS: linux or windows.
+    #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
+    os: String,
+    /// Windows guests: version for service numbers (win10-22h2, 19045, win7-sp1...).
+    #[arg(long = "windows-version", value_name = "VERSION")]
+    windows_version: Option<String>,
+    /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
+    #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
+    windows_kpcr32: Option<u64>,
     /// Filter expression, strace style: trace=NAME,%class,!NAME...
     #[arg(short = 'e', value_name = "EXPR")]
     expr: Vec<String>,
@@ -81,6 +90,11 @@ pub struct RunArgs {
     /// The command to run in the guest.
     #[arg(last = true)]
     cmd: Vec<String>,
+}
+
+fn parse_hex(s: &str) -> Result<u64, String> {
+    let t = s.trim_start_matches("0x");
+    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
 }
 
 /// Finds the plugin built alongside this binary.
@@ -153,7 +167,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
 
     let cfg = EngineConfig {
-        os: "linux".into(),
+        os: a.os.clone(),
+        windows_version: a.windows_version.clone(),
+        windows_kpcr32: a.windows_kpcr32,
         output: Some(trace_path.display().to_string()),
         format: if a.json { Format::Json } else { Format::Text },
         summary: a.summary,

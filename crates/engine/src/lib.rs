@@ -13,6 +13,7 @@ pub mod record;
 pub mod sink;
 pub mod summary;
 mod tracker;
+pub mod windows;
 
 use std::time::Instant;
 
@@ -46,6 +47,11 @@ pub struct EngineConfig {
     /// Scope tracing to the command started by the exec whose arguments
     /// contain this string, and its descendants (None: the whole guest).
     pub follow_exec: Option<String>,
+    /// Windows guests: the version whose service numbers to use
+    /// (`win10-22h2`, `19045`, `win7-sp1` ...).
+    pub windows_version: Option<String>,
+    /// Windows x86 guests: the KPCR address (default 0xffdff000).
+    pub windows_kpcr32: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +66,8 @@ impl Default for EngineConfig {
             inject: Vec::new(),
             rewrite_path: Vec::new(),
             follow_exec: None,
+            windows_version: None,
+            windows_kpcr32: None,
         }
     }
 }
@@ -67,6 +75,12 @@ impl Default for EngineConfig {
 fn os_layer(cfg: &EngineConfig) -> Result<Box<dyn os::OsLayer>, EngineError> {
     match cfg.os.as_str() {
         "linux" => Ok(Box::new(linux::LinuxLayer)),
+        "windows" => {
+            let v = cfg.windows_version.as_deref().unwrap_or("win10-22h2");
+            windows::WindowsLayer::new(v, cfg.windows_kpcr32)
+                .map(|l| Box::new(l) as Box<dyn os::OsLayer>)
+                .map_err(|e| EngineError::Config(e.to_string()))
+        }
         other => Err(EngineError::Config(format!(
             "unsupported guest OS {other:?}"
         ))),

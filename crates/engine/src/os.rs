@@ -2,7 +2,9 @@
 //! one trait so the pairing, filter and injection logic is shared by
 //! Linux and Windows.
 
-use vstrace_core::{Event, VirtMem};
+use vstrace_core::{Event, Syscall, VirtMem};
+
+use crate::inject::PathRewrite;
 
 use crate::record::ArgRecord;
 
@@ -21,6 +23,15 @@ pub struct CallInfo {
     pub exec: bool,
     /// Opaque index the layer uses to find its description again.
     pub id: usize,
+}
+
+/// Who made a call, as the OS layer reads it from guest memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pid: u32,
+    pub tid: u32,
+    pub ppid: Option<u32>,
+    pub comm: Option<String>,
 }
 
 /// Decoding options shared by layers.
@@ -83,6 +94,30 @@ pub trait OsLayer: Send {
         _sp: u64,
         _opts: &DecodeOpts,
     ) {
+    }
+
+    /// Rewrites path argument `idx` if it matches a rule; the default
+    /// handles NUL-terminated strings (see [`Syscall::set_arg_string`]).
+    fn rewrite_path(&self, sc: &mut Syscall<'_>, idx: usize, rules: &[PathRewrite]) {
+        let Ok(ptr) = sc.arg(idx) else { return };
+        let Ok(s) = vstrace_core::read::read_cstring(sc.cpu().mem(), ptr, 4096) else {
+            return;
+        };
+        if s.truncated || s.fault.is_some() {
+            return;
+        }
+        if let Some(rule) = rules
+            .iter()
+            .find(|r| r.from.as_bytes() == s.bytes.as_slice())
+        {
+            // A failed write leaves the call as it was; nothing is logged.
+            let _ = sc.set_arg_string(idx, &rule.to);
+        }
+    }
+
+    /// The process and thread that made the call, if the layer can tell.
+    fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        None
     }
 
     /// Argument names from the prototype, in order.

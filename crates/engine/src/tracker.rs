@@ -62,6 +62,8 @@ struct Pending {
     root_exec: bool,
     /// An exec made by the armed launcher: the user's command.
     pre_scope: bool,
+    /// Who made the call, read at enter.
+    proc_info: Option<crate::os::ProcInfo>,
 }
 
 /// Which address spaces are traced when tracing is scoped to one command
@@ -246,8 +248,8 @@ impl Tracker {
 
         if !self.rewrites.is_empty() {
             for idx in self.os.path_args(&info) {
-                if let Some(r) = raw.get(idx - 1).copied() {
-                    rewrite_path(&mut sc, idx, r, &self.rewrites);
+                if idx <= raw.len() {
+                    self.os.rewrite_path(&mut sc, idx, &self.rewrites);
                 }
             }
         }
@@ -271,6 +273,11 @@ impl Tracker {
             .decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
+        let proc_info = if shown {
+            self.os.attribute(event, sc.cpu().mem())
+        } else {
+            None
+        };
         let retry = args
             .iter()
             .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("0x")));
@@ -294,6 +301,7 @@ impl Tracker {
             shown,
             root_exec,
             pre_scope,
+            proc_info,
         };
         self.order += 1;
         if pending.info.noreturn && inject.is_none() {
@@ -594,10 +602,10 @@ impl Tracker {
             vcpu: p.vcpu,
             ts_enter_ns: p.ts,
             ts_exit_ns: exit_ts,
-            pid: None,
-            tid: None,
-            ppid: None,
-            comm: None,
+            pid: p.proc_info.as_ref().map(|i| i.pid),
+            tid: p.proc_info.as_ref().map(|i| i.tid),
+            ppid: p.proc_info.as_ref().and_then(|i| i.ppid),
+            comm: p.proc_info.and_then(|i| i.comm),
             cr3: p.cr3,
             os: self.os.os_name().to_string(),
             abi: p.info.abi.to_string(),
@@ -666,23 +674,5 @@ fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
             }
         }
         _ => None,
-    }
-}
-
-/// Rewrites a path argument if it matches a rule (see
-/// [`Syscall::set_arg_string`] for where the new string goes).
-fn rewrite_path(sc: &mut Syscall<'_>, idx: usize, ptr: u64, rules: &[PathRewrite]) {
-    let Ok(s) = read::read_cstring(sc.cpu().mem(), ptr, 4096) else {
-        return;
-    };
-    if s.truncated || s.fault.is_some() {
-        return;
-    }
-    if let Some(rule) = rules
-        .iter()
-        .find(|r| r.from.as_bytes() == s.bytes.as_slice())
-    {
-        // A failed write leaves the call as it was; nothing is logged.
-        let _ = sc.set_arg_string(idx, &rule.to);
     }
 }

@@ -1,0 +1,329 @@
+//! Windows OS layer adapter: maps the engine's [`OsLayer`] onto
+//! `vstrace-windows` (per-build service tables, Nt* prototypes, typed
+//! decoders, NTSTATUS, KPCR/EPROCESS attribution).
+
+use vstrace_core::{Bitness, Event, Reg, Syscall, VirtMem};
+use vstrace_windows::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
+
+use crate::inject::PathRewrite;
+use crate::os::{CallInfo, DecodeOpts, OsLayer, ProcInfo};
+use crate::record::ArgRecord;
+
+/// Where the x86 kernel keeps its KPCR on real Windows (fs:0 in kernel
+/// mode); in user mode fs points at the TEB, so the address is needed.
+pub const DEFAULT_KPCR_X86: u64 = 0xffdf_f000;
+
+/// The Windows layer for one guest version.
+pub struct WindowsLayer {
+    x64: Option<&'static WindowsVersion>,
+    x86: Option<&'static WindowsVersion>,
+    kpcr_x86: u64,
+}
+
+/// Error choosing the Windows version.
+#[derive(Debug, thiserror::Error)]
+#[error("Windows version {name:?}: {reason}")]
+pub struct VersionChoiceError {
+    pub name: String,
+    pub reason: String,
+}
+
+impl WindowsLayer {
+    /// Resolves `version` (e.g. `win10-22h2`, `19045`, `win7-sp1`) for
+    /// both architectures; it must name a version of at least one.
+    pub fn new(version: &str, kpcr_x86: Option<u64>) -> Result<WindowsLayer, VersionChoiceError> {
+        let x64 = win::version_by_name(Arch::X64, version);
+        let x86 = win::version_by_name(Arch::X86, version);
+        if let (Err(a), Err(_)) = (&x64, &x86) {
+            return Err(VersionChoiceError {
+                name: version.into(),
+                reason: a.to_string(),
+            });
+        }
+        Ok(WindowsLayer {
+            x64: x64.ok(),
+            x86: x86.ok(),
+            kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
+        })
+    }
+
+    fn version(&self, b: Bitness) -> Option<&'static WindowsVersion> {
+        match b {
+            Bitness::B64 => self.x64,
+            Bitness::B32 => self.x86,
+        }
+    }
+
+    fn profile(&self, b: Bitness) -> Option<&'static KernelProfile> {
+        win::profile_for(self.version(b)?)
+    }
+}
+
+fn bitness_of(tag: &str) -> Bitness {
+    if tag == "nt32" {
+        Bitness::B32
+    } else {
+        Bitness::B64
+    }
+}
+
+fn proto(info: &CallInfo) -> Option<&'static Prototype> {
+    win::prototype(&info.name)
+}
+
+fn opts(o: &DecodeOpts) -> win::DecodeOptions {
+    win::DecodeOptions {
+        max_string: o.strsize.max(64),
+        ..Default::default()
+    }
+}
+
+/// Arguments shown for calls without a prototype: the register ones.
+const UNKNOWN_ARGS: usize = 4;
+
+impl OsLayer for WindowsLayer {
+    fn os_name(&self) -> &'static str {
+        "windows"
+    }
+
+    fn identify(&self, event: &Event, nr: u64) -> CallInfo {
+        let b = event.bitness;
+        let (abi, arch) = match b {
+            Bitness::B64 => ("nt64", Arch::X64),
+            Bitness::B32 => ("nt32", Arch::X86),
+        };
+        let eax = nr as u32;
+        let name = self
+            .version(b)
+            .and_then(|v| win::lookup(arch, v, eax))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("NtService_{eax:#x}"));
+        let nargs = win::prototype(&name).map_or(UNKNOWN_ARGS, |p| p.args.len());
+        let noreturn = matches!(name.as_str(), "NtTerminateThread");
+        CallInfo {
+            abi,
+            nr: eax as u64,
+            name,
+            nargs,
+            noreturn,
+            exec: false,
+            id: 0,
+        }
+    }
+
+    fn all_names(&self) -> Vec<String> {
+        win::prototypes()
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect()
+    }
+
+    fn class_members(&self, class: &str) -> Option<Vec<String>> {
+        // Coarse classes by name, the NT way.
+        let pick = |f: &dyn Fn(&str) -> bool| {
+            Some(
+                win::prototypes()
+                    .iter()
+                    .map(|p| p.name)
+                    .filter(|n| f(n))
+                    .map(str::to_string)
+                    .collect(),
+            )
+        };
+        match class {
+            "file" => pick(&|n| n.contains("File") || n.contains("Directory")),
+            "registry" => pick(&|n| n.contains("Key")),
+            "process" => pick(&|n| n.contains("Process") || n.contains("Thread")),
+            "memory" => pick(&|n| n.contains("VirtualMemory") || n.contains("Section")),
+            _ => None,
+        }
+    }
+
+    fn decode_enter(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+        o: &DecodeOpts,
+    ) -> Vec<ArgRecord> {
+        match proto(info) {
+            Some(p) => win::decode_enter(p, bitness_of(info.abi), raw, mem, &opts(o))
+                .into_iter()
+                .map(|a| ArgRecord {
+                    name: a.name.to_string(),
+                    raw: a.raw,
+                    value: a.text,
+                })
+                .collect(),
+            None => raw
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ArgRecord {
+                    name: format!("arg{}", i + 1),
+                    raw: *r,
+                    value: Some(format!("{r:#x}")),
+                })
+                .collect(),
+        }
+    }
+
+    fn decode_exit(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        ret: i64,
+        mem: &mut dyn VirtMem,
+        o: &DecodeOpts,
+        args: &mut [ArgRecord],
+    ) {
+        let Some(p) = proto(info) else { return };
+        let mut vals: Vec<win::ArgValue> = p
+            .args
+            .iter()
+            .zip(args.iter())
+            .map(|(spec, a)| win::ArgValue {
+                name: spec.name,
+                raw: a.raw,
+                text: a.value.clone(),
+            })
+            .collect();
+        win::decode_exit(
+            p,
+            bitness_of(info.abi),
+            raw,
+            ret as u32,
+            mem,
+            &opts(o),
+            &mut vals,
+        );
+        for (a, v) in args.iter_mut().zip(vals) {
+            a.value = v.text;
+        }
+    }
+
+    fn format_return(&self, _info: &CallInfo, ret: i64) -> (String, Option<String>) {
+        let st = ret as u32;
+        let err = (!win::nt_success(st))
+            .then(|| win::ntstatus_name(st).map(str::to_string))
+            .flatten();
+        (win::format_status(st), err)
+    }
+
+    fn error_value(&self, name: &str) -> Option<i64> {
+        win::ntstatus::ntstatus_by_name(name).map(|s| s as i64)
+    }
+
+    fn invalid_nr(&self, _info: &CallInfo) -> u64 {
+        // Service 0xfff of table 0 exists in no release: the kernel fails
+        // it with STATUS_INVALID_SYSTEM_SERVICE without side effects.
+        0xfff
+    }
+
+    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
+        match proto(info) {
+            Some(p) => p.args.iter().map(|a| a.name.to_string()).collect(),
+            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
+        }
+    }
+
+    fn path_args(&self, info: &CallInfo) -> Vec<usize> {
+        proto(info)
+            .map(|p| {
+                p.args
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| matches!(a.kind, win::ArgKind::ObjectAttributes))
+                    .map(|(i, _)| i + 1)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn rewrite_path(&self, sc: &mut Syscall<'_>, idx: usize, rules: &[PathRewrite]) {
+        let b = sc.event.bitness;
+        let Ok(oa_ptr) = sc.arg(idx) else { return };
+        let mem = sc.cpu().mem();
+        let Ok(oa) = win::structs::read_object_attributes(mem, oa_ptr, b) else {
+            return;
+        };
+        let Ok(us) = vstrace_core::read::read_unicode_string(mem, oa.object_name, b) else {
+            return;
+        };
+        if us.is_hostile() {
+            return;
+        }
+        let Some(rule) = rules.iter().find(|r| r.from == us.text) else {
+            return;
+        };
+        let _ = rewrite_object_name(sc, idx, oa_ptr, &us.text, &rule.to);
+    }
+
+    fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        let b = event.bitness;
+        let profile = self.profile(b)?;
+        // x64: the kernel's GS base sits in IA32_KERNEL_GS_BASE while the
+        // CPU runs user code (before swapgs).
+        let kpcr = match b {
+            Bitness::B64 => event.regs.k_gs_base,
+            Bitness::B32 => self.kpcr_x86,
+        };
+        let t = win::current_thread_info(mem, profile, kpcr).ok()?;
+        Some(ProcInfo {
+            pid: t.pid as u32,
+            tid: t.tid as u32,
+            ppid: Some(t.ppid as u32),
+            comm: Some(t.image_name),
+        })
+    }
+}
+
+/// Copies the OBJECT_ATTRIBUTES with a new ObjectName (UNICODE_STRING and
+/// UTF-16 buffer) below the caller's stack, and points argument `idx` at
+/// the copy: the caller's structures are left untouched.
+fn rewrite_object_name(
+    sc: &mut Syscall<'_>,
+    idx: usize,
+    oa_ptr: u64,
+    from: &str,
+    to: &str,
+) -> Option<()> {
+    let b = sc.event.bitness;
+    let wide = b == Bitness::B64;
+    let oa_size = win::structs::ObjectAttributes::size(b) as usize;
+    let mut oa = vstrace_core::read::read_struct(sc.cpu().mem(), oa_ptr, oa_size).ok()?;
+    let utf16: Vec<u8> = to.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let len = u16::try_from(utf16.len()).ok()?;
+    // Layout below sp (and below the x64 stack arguments' red zone of
+    // home space): [OA][UNICODE_STRING][buffer], 16-byte aligned.
+    let us_size = if wide { 16 } else { 8 };
+    let total = (oa_size + us_size + utf16.len() + 2) as u64;
+    let sp = sc.cpu().regs().get(Reg::Rsp);
+    let mut base = sp.wrapping_sub(0x400 + total) & !15;
+    if !wide {
+        base &= 0xffff_ffff;
+    }
+    let us_addr = base + oa_size as u64;
+    let buf_addr = us_addr + us_size as u64;
+    let mut us = Vec::with_capacity(us_size);
+    us.extend_from_slice(&len.to_le_bytes());
+    us.extend_from_slice(&(len + 2).to_le_bytes());
+    if wide {
+        us.extend_from_slice(&[0; 4]);
+        us.extend_from_slice(&buf_addr.to_le_bytes());
+        oa[16..24].copy_from_slice(&us_addr.to_le_bytes());
+    } else {
+        us.extend_from_slice(&(buf_addr as u32).to_le_bytes());
+        oa[8..12].copy_from_slice(&(us_addr as u32).to_le_bytes());
+    }
+    let mut blob = oa;
+    blob.extend_from_slice(&us);
+    blob.extend_from_slice(&utf16);
+    blob.extend_from_slice(&[0, 0]);
+    sc.cpu().mem().write_virt(base, &blob).ok()?;
+    sc.set_arg(idx, base).ok()?;
+    if let Some(m) = sc.modifications.last_mut() {
+        m.before_text = Some(format!("ObjectName={from:?}"));
+        m.after_text = Some(format!("ObjectName={to:?}"));
+    }
+    Some(())
+}
