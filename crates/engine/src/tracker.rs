@@ -676,3 +676,237 @@ fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Pairing, scoping and injection on synthetic events and memory.
+
+    use vstrace_core::cpu::SnapshotCpu;
+    use vstrace_core::testmem::SparseVirt;
+    use vstrace_core::{Regs, VirtMem};
+
+    use super::*;
+    use crate::linux::LinuxLayer;
+
+    const CR3: u64 = 0x1234_5000;
+    const RIP: u64 = 0x40_1000;
+
+    struct Rig {
+        t: Tracker,
+        mem: SparseVirt,
+        hooks: Hooks,
+        now: u64,
+    }
+
+    fn rig(cfg: EngineConfig) -> Rig {
+        let mut mem = SparseVirt::new();
+        mem.map_zeroed(0x7fff_0000, 0x10000);
+        mem.map(0x60_0000, b"/etc/passwd\0/vstrace/cmd\0");
+        Rig {
+            t: Tracker::new(&cfg, Box::new(LinuxLayer)).unwrap(),
+            mem,
+            hooks: Hooks::new(),
+            now: 0,
+        }
+    }
+
+    fn regs(nr: u64, args: &[u64], sp: u64, cr3: u64) -> Regs {
+        let mut r = Regs {
+            cr3,
+            cs: 0x33,
+            ..Default::default()
+        };
+        r.set(Reg::Rax, nr);
+        for (reg, v) in [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10, Reg::R8, Reg::R9]
+            .iter()
+            .zip(args)
+        {
+            r.set(*reg, *v);
+        }
+        r.set(Reg::Rsp, sp);
+        r.set(Reg::Rip, RIP);
+        r
+    }
+
+    impl Rig {
+        fn event(&mut self, ev: Event) -> (Option<Record>, Vec<Record>, Regs) {
+            self.now += 10;
+            let mut cpu = SnapshotCpu {
+                regs: ev.regs.clone(),
+                mem: &mut self.mem,
+            };
+            let r = self.t.on_event(&ev, &mut cpu, self.now, &mut self.hooks);
+            let out = cpu.regs.clone();
+            let extra = self.t.take_extra().collect();
+            (r, extra, out)
+        }
+        fn enter(&mut self, nr: u64, args: &[u64], sp: u64, cr3: u64) -> (Option<Record>, Regs) {
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(nr, args, sp, cr3));
+            let (r, _, out) = self.event(ev);
+            (r, out)
+        }
+        /// sysretq back to RIP+2 with `sp` and return value `rax`.
+        fn sysret(&mut self, rax: u64, sp: u64, cr3: u64) -> (Option<Record>, Regs) {
+            let mut r = Regs {
+                cr3,
+                cs: 0x10,
+                ..Default::default()
+            };
+            r.set(Reg::Rax, rax);
+            r.set(Reg::Rcx, RIP + 2);
+            r.set(Reg::Rsp, sp);
+            let (rec, _, out) = self.event(Event::new(0, Mechanism::Sysret, Bitness::B64, r));
+            (rec, out)
+        }
+        /// iretq with a frame at a kernel stack in memory.
+        fn iret(
+            &mut self,
+            rax: u64,
+            ip: u64,
+            sp: u64,
+            cr3: u64,
+            zero_regs: bool,
+        ) -> Option<Record> {
+            let kstack = 0x7fff_8000;
+            let frame: Vec<u8> = [ip, 0x33, 0x202, sp, 0x2b]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            self.mem.write_virt(kstack, &frame).unwrap();
+            let mut r = Regs {
+                cr3,
+                cs: 0x10,
+                ..Default::default()
+            };
+            if !zero_regs {
+                r.set(Reg::Rbx, 1);
+            }
+            r.set(Reg::Rax, rax);
+            r.set(Reg::Rsp, kstack);
+            self.event(Event::new(0, Mechanism::Iret, Bitness::B64, r))
+                .0
+        }
+    }
+
+    #[test]
+    fn enter_and_sysret_pair_into_one_decoded_record() {
+        let mut r = rig(EngineConfig::default());
+        assert!(r
+            .enter(
+                257,
+                &[(-100i64) as u64, 0x60_0000, 0x80000, 0],
+                0x7fff_1000,
+                CR3
+            )
+            .0
+            .is_none());
+        let rec = r
+            .sysret(3, 0x7fff_1000, CR3 | 0x801)
+            .0
+            .expect("record at exit");
+        assert_eq!(rec.name, "openat");
+        assert_eq!(rec.args[1].value.as_deref(), Some("\"/etc/passwd\""));
+        assert_eq!(rec.args[2].value.as_deref(), Some("O_RDONLY|O_CLOEXEC"));
+        assert_eq!(rec.ret, Some(3));
+        assert_eq!(rec.state, CallState::Complete);
+        assert_eq!((rec.ts_enter_ns, rec.ts_exit_ns), (10, Some(20)));
+    }
+
+    #[test]
+    fn blocked_threads_pair_by_stack_not_by_order() {
+        let mut r = rig(EngineConfig::default());
+        r.enter(0, &[3, 0x7fff_2000, 10], 0x7fff_1000, CR3); // read, thread A
+        r.enter(39, &[], 0x7fff_3000, CR3); // getpid, thread B
+        let b = r.sysret(77, 0x7fff_3000, CR3).0.unwrap();
+        assert_eq!((b.name.as_str(), b.ret), ("getpid", Some(77)));
+        // Thread A returns through iret (after a reschedule).
+        let a = r.iret(0, RIP + 2, 0x7fff_1000, CR3, false).unwrap();
+        assert_eq!((a.name.as_str(), a.ret), ("read", Some(0)));
+        // An interrupt return with no call in flight is not a record.
+        assert!(r.iret(5, 0x40_2000, 0x7fff_1000, CR3, false).is_none());
+        assert_eq!(r.t.stats.unmatched_exits, 1);
+    }
+
+    #[test]
+    fn exit_group_is_no_return_and_unfinished_calls_drain() {
+        let mut r = rig(EngineConfig::default());
+        let rec = r.enter(231, &[7], 0x7fff_1000, CR3).0.unwrap();
+        assert_eq!(
+            (rec.name.as_str(), rec.state),
+            ("exit_group", CallState::NoReturn)
+        );
+        assert_eq!(rec.args[0].value.as_deref(), Some("7"));
+        r.enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_1000, CR3); // wait4 never returns
+        let left = r.t.drain_unfinished(0);
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            (left[0].name.as_str(), left[0].state),
+            ("wait4", CallState::Unfinished)
+        );
+    }
+
+    #[test]
+    fn inject_error_skips_the_call_and_sets_the_return() {
+        let cfg = EngineConfig {
+            inject: vec!["openat:error=ENOENT:when=2".into()],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), 257, "first openat untouched");
+        r.sysret(3, 0x7fff_1000, CR3);
+        let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), u64::MAX, "second openat skipped");
+        let (rec, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert_eq!(out.rax() as i64, -2);
+        let rec = rec.unwrap();
+        assert_eq!(rec.errno.as_deref(), Some("ENOENT"));
+        assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
+    }
+
+    #[test]
+    fn scope_follows_the_command_through_exec_and_fork() {
+        let cfg = EngineConfig {
+            follow_exec: Some("/vstrace/cmd".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        let argv = 0x7fff_4000;
+        let ptrs: Vec<u8> = [0x60_000cu64, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        r.mem.write_virt(argv, &ptrs).unwrap();
+        // Out of scope: nothing recorded.
+        assert!(r.enter(39, &[], 0x7fff_1000, CR3).0.is_none());
+        assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
+        // The launcher exec (argv names /vstrace/cmd) arms the scope ...
+        r.enter(59, &[0x60_000c, argv, 0], 0x7fff_1000, CR3);
+        let launcher = 0x2000_0000;
+        assert!(r.iret(0, 0x40_0000, 0x7fff_e000, launcher, true).is_none());
+        assert!(
+            r.enter(39, &[], 0x7fff_e000, launcher).0.is_none(),
+            "launcher calls hidden"
+        );
+        // ... and its exec of the command starts the trace.
+        r.enter(59, &[0x60_0000, argv, 0], 0x7fff_e000, launcher);
+        let cmd = 0x3000_0000;
+        let exec = r.iret(0, 0x40_0000, 0x7fff_d000, cmd, true).unwrap();
+        assert_eq!((exec.name.as_str(), exec.ret), ("execve", Some(0)));
+        // fork: the parent returns the pid, the child's first return joins.
+        r.enter(56, &[0x1200011, 0, 0, 0, 0], 0x7fff_c000, cmd);
+        let parent = r.sysret(99, 0x7fff_c000, cmd).0.unwrap();
+        assert_eq!(parent.ret, Some(99));
+        let child = 0x4000_0000;
+        let first = r.iret(0, RIP + 2, 0x7fff_c000, child, false).unwrap();
+        assert_eq!(
+            (first.name.as_str(), first.state),
+            ("clone", CallState::ChildReturn)
+        );
+        r.enter(39, &[], 0x7fff_c000, child);
+        assert_eq!(r.sysret(100, 0x7fff_c000, child).0.unwrap().name, "getpid");
+        // The child exits; its address space leaves the scope.
+        assert!(r.enter(231, &[0], 0x7fff_c000, child).0.is_some());
+        assert!(r.enter(39, &[], 0x7fff_c000, child).0.is_none());
+    }
+}
