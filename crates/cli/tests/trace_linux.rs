@@ -260,3 +260,51 @@ fn busybox_applet_command_is_traced_from_its_exec() {
         "the guest's shutdown is not traced: {err}"
     );
 }
+
+#[test]
+fn guest_kernel_panic_is_reported_and_the_trace_kept() {
+    let out = run(&[
+        "-e",
+        "trace=write",
+        "--",
+        "sh",
+        "-c",
+        "echo before; echo c > /proc/sysrq-trigger",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("guest kernel panicked"), "{err}");
+    assert!(err.contains("write(1, \"before\\n\", 7) = 7"), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_qemu_and_flushes_the_trace() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let trace = trace_path("ctrl-c");
+    let add = format!("{}:/bin/workload", workload().display());
+    let mut child = vstrace()
+        .args(["run", "--add", &add, "-o", trace.to_str().unwrap(), "--"])
+        .args(["sh", "-c", "echo started; sleep 60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "started");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(text.contains("write(1, \"started\\n\", 8) = 8"), "{text}");
+    let last = text.lines().last().unwrap_or("");
+    assert!(
+        last.contains("<unfinished ...>"),
+        "the sleep is in flight: {text}"
+    );
+}
