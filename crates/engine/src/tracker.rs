@@ -236,8 +236,11 @@ impl Tracker {
         };
         // The return lands after the 2-byte trap instruction, except for
         // sysenter whose return address is chosen by the kernel.
-        let ret_ip = match event.mechanism {
-            Mechanism::Sysenter => None,
+        // The 32-bit vDSO's fast paths (sysenter, compat syscall) return
+        // to a landing pad the kernel picks (do_fast_syscall_32), not to
+        // the instruction after the trap.
+        let ret_ip = match (event.mechanism, event.bitness) {
+            (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32) => None,
             _ => Some(sp_of(regs.rip().wrapping_add(2), event.bitness)),
         };
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
@@ -661,12 +664,15 @@ fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
         }
         Mechanism::Sysexit => Some((r.get(Reg::Rdx) & 0xffff_ffff, r.get(Reg::Rcx) & 0xffff_ffff)),
         Mechanism::Iret => {
+            // The frame's slot size is the kernel's (iretq in long mode),
+            // whatever mode the user code returned to runs in.
             let sp = r.rsp();
             let mem = cpu.mem();
-            if event.bitness == Bitness::B64 {
+            let wide = r.efer & vstrace_core::event::EFER_LMA != 0;
+            if wide {
                 let ip = read::read_u64(mem, sp).ok()?;
                 let usp = read::read_u64(mem, sp.wrapping_add(24)).ok()?;
-                Some((ip, usp))
+                Some((sp_of(ip, event.bitness), sp_of(usp, event.bitness)))
             } else {
                 let ip = read::read_u32(mem, sp).ok()? as u64;
                 let usp = read::read_u32(mem, sp.wrapping_add(12)).ok()? as u64;
@@ -776,6 +782,7 @@ mod tests {
             let mut r = Regs {
                 cr3,
                 cs: 0x10,
+                efer: vstrace_core::event::EFER_LMA,
                 ..Default::default()
             };
             if !zero_regs {
