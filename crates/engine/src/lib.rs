@@ -117,6 +117,9 @@ pub struct EngineStats {
 
 /// The engine. One per traced VM.
 pub struct Engine {
+    /// Whether this configuration changes the guest (injections,
+    /// rewrites, hooks), so the source must be able to write.
+    modifies: bool,
     tracker: tracker::Tracker,
     sink: Sink,
     pub hooks: Hooks,
@@ -130,17 +133,12 @@ impl Engine {
 
     /// An engine with user hooks (the Rust hooks API).
     pub fn with_hooks(cfg: EngineConfig, hooks: Hooks) -> Result<Engine, EngineError> {
-        let os: Box<dyn os::OsLayer> = match cfg.os.as_str() {
-            "linux" => Box::new(linux::LinuxLayer),
-            other => {
-                return Err(EngineError::Config(format!(
-                    "unsupported guest OS {other:?}"
-                )))
-            }
-        };
+        let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
+        let os = os_layer(&cfg)?;
         let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
         let tracker = tracker::Tracker::new(&cfg, os)?;
         Ok(Engine {
+            modifies,
             tracker,
             sink,
             hooks,
@@ -152,6 +150,11 @@ impl Engine {
     /// without opening the output.
     pub fn validate(cfg: &EngineConfig) -> Result<(), EngineError> {
         tracker::Tracker::new(cfg, os_layer(cfg)?).map(|_| ())
+    }
+
+    /// Whether the configuration asks to change the guest.
+    pub fn modifies(&self) -> bool {
+        self.modifies
     }
 
     /// Handles one trap. Called on the vCPU thread that trapped; `cpu` is

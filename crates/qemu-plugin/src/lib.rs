@@ -211,6 +211,14 @@ fn install(
         Some(Mutex::new(e))
     };
     let writes = Backend::detect(info.version.cur);
+    if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
+        if lock(e).modifies() {
+            eprintln!(
+                "vstrace: warning: this QEMU cannot write guest registers or memory ({why}); \
+                 --inject, --rewrite-path and hooks will not change the guest; tracing goes on"
+            );
+        }
+    }
     if debug {
         eprintln!(
             "vstrace-plugin: plugin API min={} cur={}, {} vCPU slot(s), writes: {}, engine: {}",
