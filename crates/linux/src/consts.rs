@@ -455,6 +455,48 @@ pub static MSG_FLAGS: Names = &[
     (0x40000000, "MSG_CMSG_CLOEXEC"),
 ];
 
+/// arch_prctl(2) codes (asm/prctl.h).
+pub static ARCH_PRCTL_CODES: Names = &[
+    (0x1001, "ARCH_SET_GS"),
+    (0x1002, "ARCH_SET_FS"),
+    (0x1003, "ARCH_GET_FS"),
+    (0x1004, "ARCH_GET_GS"),
+    (0x1011, "ARCH_GET_CPUID"),
+    (0x1012, "ARCH_SET_CPUID"),
+    (0x1021, "ARCH_GET_XCOMP_SUPP"),
+    (0x1022, "ARCH_GET_XCOMP_PERM"),
+    (0x1023, "ARCH_REQ_XCOMP_PERM"),
+    (0x2001, "ARCH_MAP_VDSO_X32"),
+    (0x2002, "ARCH_MAP_VDSO_32"),
+    (0x2003, "ARCH_MAP_VDSO_64"),
+];
+
+/// prctl(2) options (linux/prctl.h), the common ones.
+pub static PRCTL_OPTIONS: Names = &[
+    (1, "PR_SET_PDEATHSIG"),
+    (2, "PR_GET_PDEATHSIG"),
+    (3, "PR_GET_DUMPABLE"),
+    (4, "PR_SET_DUMPABLE"),
+    (8, "PR_SET_KEEPCAPS"),
+    (15, "PR_SET_NAME"),
+    (16, "PR_GET_NAME"),
+    (22, "PR_SET_SECCOMP"),
+    (23, "PR_CAPBSET_READ"),
+    (24, "PR_CAPBSET_DROP"),
+    (36, "PR_SET_CHILD_SUBREAPER"),
+    (38, "PR_SET_NO_NEW_PRIVS"),
+    (39, "PR_GET_NO_NEW_PRIVS"),
+    (47, "PR_CAP_AMBIENT"),
+    (0x59616d61, "PR_SET_PTRACER"),
+];
+
+/// getrandom(2) flags.
+pub static GRND_FLAGS: Names = &[
+    (1, "GRND_NONBLOCK"),
+    (2, "GRND_RANDOM"),
+    (4, "GRND_INSECURE"),
+];
+
 pub static FCNTL_CMDS: Names = &[
     (0, "F_DUPFD"),
     (1, "F_GETFD"),

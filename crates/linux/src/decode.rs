@@ -411,6 +411,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::FcntlCmd => fmt::enum_or_dec(v & 0xffff_ffff, consts::FCNTL_CMDS),
+            ArgType::ArchPrctlCode => fmt::enum_or_hex(v & 0xffff_ffff, consts::ARCH_PRCTL_CODES),
+            ArgType::PrctlOption => fmt::enum_or_dec(v & 0xffff_ffff, consts::PRCTL_OPTIONS),
+            ArgType::GrndFlags => fmt::flags(v & 0xffff_ffff, consts::GRND_FLAGS, "0"),
             ArgType::IoctlReq => fmt::enum_or_hex(v & 0xffff_ffff, consts::IOCTL_REQS),
             ArgType::Whence => fmt::enum_or_dec(v & 0xffff_ffff, consts::WHENCE),
             ArgType::WaitOptions => fmt::flags(v & 0xffff_ffff, consts::WAIT_OPTIONS, "0"),

@@ -127,6 +127,12 @@ pub enum ArgType {
     /// `execve` envp: shown as a count.
     Envp,
     FcntlCmd,
+    /// arch_prctl code (ARCH_SET_FS ...).
+    ArchPrctlCode,
+    /// prctl option (PR_SET_NAME ...).
+    PrctlOption,
+    /// getrandom flags (GRND_NONBLOCK ...).
+    GrndFlags,
     IoctlReq,
     Whence,
     WaitOptions,
@@ -216,6 +222,9 @@ impl ArgType {
             ("argv", None) => ArgType::Argv,
             ("envp", None) => ArgType::Envp,
             ("fcntl_cmd", None) => ArgType::FcntlCmd,
+            ("arch_prctl_code", None) => ArgType::ArchPrctlCode,
+            ("prctl_option", None) => ArgType::PrctlOption,
+            ("grnd_flags", None) => ArgType::GrndFlags,
             ("ioctl_req", None) => ArgType::IoctlReq,
             ("whence", None) => ArgType::Whence,
             ("wait_options", None) => ArgType::WaitOptions,
