@@ -245,7 +245,11 @@ impl Tracker {
         };
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         sc.name = info.name.clone();
-        sc.arg_names = self.os.arg_names(&info);
+        // Names are for hooks' by-name accessors; skip the allocations
+        // on the fast path when there are none.
+        if !hooks.is_empty() {
+            sc.arg_names = self.os.arg_names(&info);
+        }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
 
@@ -419,7 +423,9 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         sc.name = pending.info.name.clone();
-        sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
+        if !hooks.is_empty() {
+            sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
+        }
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
         if let Some(action) = pending.inject {
