@@ -52,6 +52,15 @@ pub struct RunArgs {
     /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
     #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
     windows_kpcr32: Option<u64>,
+    /// Trace only this process (repeatable); the whole guest is watched.
+    #[arg(short = 'p', value_name = "PID")]
+    pids: Vec<u32>,
+    /// Trace only processes with this name (repeatable; comm changes at exec).
+    #[arg(long = "comm", value_name = "NAME")]
+    comms: Vec<String>,
+    /// With -p: also trace the children the traced processes fork.
+    #[arg(short = 'f')]
+    follow_forks: bool,
     /// Filter expression, strace style: trace=NAME,%class,!NAME...
     #[arg(short = 'e', value_name = "EXPR")]
     expr: Vec<String>,
@@ -95,6 +104,24 @@ pub struct RunArgs {
 fn parse_hex(s: &str) -> Result<u64, String> {
     let t = s.trim_start_matches("0x");
     u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
+}
+
+/// The guest kernel's profile (task_struct layout, per-cpu current task)
+/// read from its own image: BTF and ksymtab of the decompressed vmlinux.
+/// Without it records carry no pid/comm; tracing still works.
+fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> {
+    let build = || -> Result<_> {
+        let vmlinux = vstrace_qemu::extract_vmlinux_cached(kernel)?;
+        let elf = std::fs::read(&vmlinux)?;
+        Ok(vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?)
+    };
+    match build() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("vstrace: warning: no process attribution ({e:#})");
+            None
+        }
+    }
 }
 
 /// Finds the plugin built alongside this binary.
@@ -179,7 +206,15 @@ pub fn run(a: RunArgs) -> Result<u8> {
         rewrite_path: a.rewrite_path.clone(),
         // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
         // trace from that exec on, following children (strace -f).
-        follow_exec: (a.initrd.is_none() && !a.all)
+        linux_profile: if a.os == "linux" {
+            linux_profile(&kernel)
+        } else {
+            None
+        },
+        pids: a.pids.clone(),
+        comms: a.comms.clone(),
+        follow_forks: a.follow_forks,
+        follow_exec: (a.initrd.is_none() && !a.all && a.pids.is_empty() && a.comms.is_empty())
             .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
     };
     // Validate the engine configuration here, where errors reach the user

@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn sets() {
-        let os = LinuxLayer;
+        let os = LinuxLayer::default();
         let s = SyscallSet::parse("open,close", &os).unwrap();
         assert!(s.contains("open") && s.contains("close") && !s.contains("read"));
         let s = SyscallSet::parse("!open,close", &os).unwrap();

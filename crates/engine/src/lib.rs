@@ -52,6 +52,15 @@ pub struct EngineConfig {
     pub windows_version: Option<String>,
     /// Windows x86 guests: the KPCR address (default 0xffdff000).
     pub windows_kpcr32: Option<u64>,
+    /// Linux guests: task_struct layout and per-cpu symbols from the
+    /// kernel image, for pid/tid/comm/ppid in every record.
+    pub linux_profile: Option<vstrace_linux::profile::LinuxProfile>,
+    /// `-p`: only these processes (thread group ids).
+    pub pids: Vec<u32>,
+    /// `--comm`: only processes with these names.
+    pub comms: Vec<String>,
+    /// `-f` with `-p`: processes forked by a traced process are traced.
+    pub follow_forks: bool,
 }
 
 impl Default for EngineConfig {
@@ -68,13 +77,17 @@ impl Default for EngineConfig {
             follow_exec: None,
             windows_version: None,
             windows_kpcr32: None,
+            linux_profile: None,
+            pids: Vec::new(),
+            comms: Vec::new(),
+            follow_forks: false,
         }
     }
 }
 
 fn os_layer(cfg: &EngineConfig) -> Result<Box<dyn os::OsLayer>, EngineError> {
     match cfg.os.as_str() {
-        "linux" => Ok(Box::new(linux::LinuxLayer)),
+        "linux" => Ok(Box::new(linux::LinuxLayer::new(cfg.linux_profile.clone()))),
         "windows" => {
             let v = cfg.windows_version.as_deref().unwrap_or("win10-22h2");
             windows::WindowsLayer::new(v, cfg.windows_kpcr32)

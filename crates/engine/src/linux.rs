@@ -4,11 +4,20 @@
 use vstrace_core::{Event, VirtMem};
 use vstrace_linux::{self as lx, LinuxAbi, SyscallDesc};
 
-use crate::os::{CallInfo, DecodeOpts, OsLayer};
+use crate::os::{CallInfo, DecodeOpts, OsLayer, ProcInfo};
 use crate::record::ArgRecord;
 
-/// The Linux layer.
-pub struct LinuxLayer;
+/// The Linux layer, with the kernel's profile when one was built.
+#[derive(Default)]
+pub struct LinuxLayer {
+    profile: Option<lx::profile::LinuxProfile>,
+}
+
+impl LinuxLayer {
+    pub fn new(profile: Option<lx::profile::LinuxProfile>) -> LinuxLayer {
+        LinuxLayer { profile }
+    }
+}
 
 fn abi_of(tag: &str) -> LinuxAbi {
     if tag == "i386" {
@@ -195,6 +204,20 @@ impl OsLayer for LinuxLayer {
         if let Some(t) = vals.into_iter().nth(i).and_then(|v| v.text) {
             args[i].value = Some(t);
         }
+    }
+
+    fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        let prof = self.profile.as_ref()?;
+        // At a trap from user mode the kernel's per-cpu base is in
+        // MSR_KERNEL_GS_BASE (swapgs has not run yet).
+        let base = lx::profile::runtime::percpu_base(&event.regs)?;
+        let p = lx::profile::runtime::current_process(mem, prof, base).ok()?;
+        Some(ProcInfo {
+            pid: p.pid as u32,
+            tid: p.tid as u32,
+            ppid: Some(p.ppid as u32),
+            comm: Some(p.comm),
+        })
     }
 
     fn arg_names(&self, info: &CallInfo) -> Vec<String> {

@@ -98,6 +98,11 @@ struct RecentFork {
 const MAX_RECENT_FORKS: usize = 64;
 
 pub(crate) struct Tracker {
+    /// `-p` pids (grown by `-f` with children) and `--comm` names; when
+    /// either is set, calls are attributed before anything else.
+    pids: std::collections::HashSet<u32>,
+    comms: Vec<String>,
+    follow_forks: bool,
     scope: Option<Scope>,
     recent_forks: std::collections::VecDeque<RecentFork>,
     os: Box<dyn OsLayer>,
@@ -139,6 +144,9 @@ impl Tracker {
             spaces: Default::default(),
         });
         Ok(Tracker {
+            pids: cfg.pids.iter().copied().collect(),
+            comms: cfg.comms.clone(),
+            follow_forks: cfg.follow_forks,
             scope,
             recent_forks: Default::default(),
             os,
@@ -214,6 +222,18 @@ impl Tracker {
             _ => return None,
         };
         let in_scope = !root_exec && !pre_scope;
+        let mut early_proc = None;
+        if in_scope && (!self.pids.is_empty() || !self.comms.is_empty()) {
+            let who = self.os.attribute(event, cpu.mem());
+            let wanted = who.as_ref().is_some_and(|p| {
+                self.pids.contains(&p.pid)
+                    || self.comms.iter().any(|c| p.comm.as_deref() == Some(c))
+            });
+            if !wanted {
+                return None;
+            }
+            early_proc = who;
+        }
         let shown = in_scope && self.trace.contains(&info.name);
         if !shown
             && !root_exec
@@ -280,10 +300,12 @@ impl Tracker {
             .decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
-        let proc_info = if shown {
-            self.os.attribute(event, sc.cpu().mem())
-        } else {
-            None
+        let proc_info = match early_proc {
+            Some(p) => Some(p),
+            None if shown || pre_scope || self.follow_forks => {
+                self.os.attribute(event, sc.cpu().mem())
+            }
+            None => None,
         };
         let retry = args
             .iter()
@@ -413,7 +435,7 @@ impl Tracker {
                 Some(p) => p,
                 None => {
                     self.stats.unmatched_exits += 1;
-                    return self.child_return(event, ip, sp, now);
+                    return self.child_return(event, cpu, ip, sp, now);
                 }
             },
         };
@@ -480,6 +502,15 @@ impl Tracker {
                 }
             }
         }
+        if is_clone(&p.info.name) && ret > 0 && self.follow_forks {
+            // -f: the child of a traced process is traced.
+            if p.proc_info
+                .as_ref()
+                .is_some_and(|i| self.pids.contains(&i.pid))
+            {
+                self.pids.insert(ret as u32);
+            }
+        }
         if is_clone(&p.info.name) && ret > 0 {
             if self.recent_forks.len() >= MAX_RECENT_FORKS {
                 self.recent_forks.pop_front();
@@ -521,7 +552,14 @@ impl Tracker {
     /// leaving the parent's clone (same return ip and stack pointer, a new
     /// address space, rax 0). It joins the scope and is recorded like
     /// strace's `<... clone resumed>` in the child.
-    fn child_return(&mut self, event: &Event, ip: u64, sp: u64, now: u64) -> Option<Record> {
+    fn child_return(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        ip: u64,
+        sp: u64,
+        now: u64,
+    ) -> Option<Record> {
         if event.regs.rax() != 0 {
             return None;
         }
@@ -567,15 +605,27 @@ impl Tracker {
         if !shown {
             return None;
         }
+        let who = self.os.attribute(event, cpu.mem());
+        if !self.pids.is_empty() || !self.comms.is_empty() {
+            let Some(w) = &who else { return None };
+            let via_parent = self.follow_forks && w.ppid.is_some_and(|p| self.pids.contains(&p));
+            if via_parent {
+                self.pids.insert(w.pid);
+            }
+            let by_comm = self.comms.iter().any(|c| w.comm.as_deref() == Some(c));
+            if !self.pids.contains(&w.pid) && !by_comm {
+                return None;
+            }
+        }
         Some(Record {
             seq: 0,
             vcpu: event.vcpu,
             ts_enter_ns: now,
             ts_exit_ns: Some(now),
-            pid: None,
-            tid: None,
-            ppid: None,
-            comm: None,
+            pid: who.as_ref().map(|w| w.pid),
+            tid: who.as_ref().map(|w| w.tid),
+            ppid: who.as_ref().and_then(|w| w.ppid),
+            comm: who.and_then(|w| w.comm),
             cr3,
             os: self.os.os_name().to_string(),
             abi: abi.to_string(),
@@ -715,7 +765,7 @@ mod tests {
         mem.map_zeroed(0x7fff_0000, 0x10000);
         mem.map(0x60_0000, b"/etc/passwd\0/vstrace/cmd\0");
         Rig {
-            t: Tracker::new(&cfg, Box::new(LinuxLayer)).unwrap(),
+            t: Tracker::new(&cfg, Box::new(LinuxLayer::default())).unwrap(),
             mem,
             hooks: Hooks::new(),
             now: 0,

@@ -9,10 +9,13 @@
 //! - [`classes`] / [`class_members`]: strace's `%file`, `%process`, ...
 //!   filter classes.
 //! - [`errno_name`], [`errno_message`], [`signal_name`]: constants.
+//! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
+//!   symbols) and the current process at a trap.
 
 pub mod consts;
 pub mod decode;
 pub mod fmt;
+pub mod profile;
 pub mod proto;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};

@@ -1,0 +1,395 @@
+//! Linux kernel profiles built from the guest's own kernel image: who made
+//! a system call (pid, tid, parent, command name) without any profile file
+//! from the user.
+//!
+//! [`LinuxProfile::from_vmlinux`] reads the vmlinux ELF: structure layouts
+//! come from its `.BTF` section ([`btf`]), the addresses of `init_task` and
+//! the per-cpu `current_task` from its exported-symbol tables
+//! ([`ksymtab`]). The profile is plain data (serde) so it can be handed to
+//! the QEMU plugin in its JSON configuration. [`runtime`] then reads the
+//! current task from guest memory at each trap.
+//!
+//! All addresses in a profile are link-time addresses: with KASLR the
+//! kernel's runtime addresses are shifted by a slide that
+//! [`runtime::kaslr_slide`] recovers from guest memory. Per-cpu offsets are
+//! not slid (they are relative to the per-cpu area).
+
+pub mod btf;
+pub mod ksymtab;
+pub mod runtime;
+
+use serde::{Deserialize, Serialize};
+
+use btf::{Btf, BtfError};
+use ksymtab::{Ksymtab, KsymtabError};
+use object::{Object, ObjectSection};
+
+pub use runtime::{
+    current_process, current_task, kaslr_slide, percpu_base, read_task, ProcError, ProcInfo,
+    MAX_PARENTS,
+};
+
+/// Format version of [`LinuxProfile`], bumped on incompatible changes.
+pub const PROFILE_VERSION: u32 = 1;
+
+/// Errors building a profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("not a readable ELF file: {0}")]
+    Elf(String),
+    #[error("the kernel image has no .BTF section (CONFIG_DEBUG_INFO_BTF off?)")]
+    NoBtf,
+    #[error("BTF: {0}")]
+    Btf(#[from] BtfError),
+    #[error("exported symbols: {0}")]
+    Ksymtab(#[from] KsymtabError),
+    #[error("symbol {0} not found in the kernel's exported symbols")]
+    MissingSymbol(&'static str),
+    #[error("symbol {name} at {addr:#x} is not where expected: {why}")]
+    BadSymbol {
+        name: &'static str,
+        addr: u64,
+        why: &'static str,
+    },
+}
+
+/// A per-cpu variable: its offset from a CPU's per-cpu base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerCpuSym {
+    /// How it was found: `"current_task"` (< 6.2 and >= 6.15) or
+    /// `"pcpu_hot.current_task"` (6.2 .. 6.14).
+    pub name: String,
+    /// Offset from the per-cpu base (the kernel's GS base on x86_64).
+    pub offset: u64,
+}
+
+/// Byte offsets in `struct task_struct`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLayout {
+    /// `sizeof(struct task_struct)`.
+    pub size: u64,
+    /// `pid_t pid`: the thread id.
+    pub pid: u64,
+    /// `pid_t tgid`: the process id.
+    pub tgid: u64,
+    /// `char comm[TASK_COMM_LEN]`.
+    pub comm: u64,
+    /// Length of `comm` (16).
+    pub comm_len: u64,
+    /// `struct task_struct *real_parent`.
+    pub real_parent: u64,
+    /// `struct task_struct *parent` (the ptracer when traced).
+    pub parent: Option<u64>,
+    /// `struct task_struct *group_leader`.
+    pub group_leader: Option<u64>,
+    /// `struct mm_struct *mm` (NULL for kernel threads).
+    pub mm: Option<u64>,
+    /// `unsigned int flags` (PF_*).
+    pub flags: Option<u64>,
+    /// `struct list_head tasks`.
+    pub tasks: Option<u64>,
+}
+
+/// Everything process attribution needs about one kernel build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinuxProfile {
+    /// [`PROFILE_VERSION`] of the writer.
+    pub version: u32,
+    /// `"Linux version ..."` from the image, for humans and sanity checks.
+    pub banner: Option<String>,
+    /// The per-cpu pointer to the running task.
+    pub current_task: PerCpuSym,
+    /// Link address of `init_task` (pid 0, `swapper/0`).
+    pub init_task: u64,
+    /// Link address of the `__per_cpu_offset` array, when exported.
+    pub per_cpu_offset: Option<u64>,
+    /// Link address of `.text` (`_text`), for reference.
+    pub text_base: Option<u64>,
+    /// `struct task_struct` layout.
+    pub task: TaskLayout,
+    /// `offsetof(struct mm_struct, pgd)`, when known.
+    pub mm_pgd: Option<u64>,
+}
+
+impl LinuxProfile {
+    /// Builds a profile from a vmlinux ELF (e.g. the output of
+    /// `vstrace_qemu::kernel::extract_vmlinux`).
+    pub fn from_vmlinux(elf: &[u8]) -> Result<LinuxProfile, ProfileError> {
+        let file = object::File::parse(elf).map_err(|e| ProfileError::Elf(e.to_string()))?;
+        let btf_data = file
+            .section_by_name(".BTF")
+            .and_then(|s| s.data().ok())
+            .ok_or(ProfileError::NoBtf)?;
+        let btf = Btf::parse(btf_data)?;
+        let syms = Ksymtab::from_elf(elf)?;
+        let mut prof = LinuxProfile::from_parts(&btf, &syms)?;
+        prof.banner = ksymtab::banner(elf);
+        prof.text_base = file.section_by_name(".text").map(|s| s.address());
+        Ok(prof)
+    }
+
+    /// Builds a profile from already parsed BTF and symbols.
+    pub fn from_parts(btf: &Btf, syms: &Ksymtab) -> Result<LinuxProfile, ProfileError> {
+        let init_task = syms
+            .get("init_task")
+            .ok_or(ProfileError::MissingSymbol("init_task"))?;
+        if init_task >> 63 == 0 {
+            return Err(ProfileError::BadSymbol {
+                name: "init_task",
+                addr: init_task,
+                why: "not a kernel-half address",
+            });
+        }
+        let current_task = current_task_sym(btf, syms)?;
+        let off = |path: &str| btf.member_offset("task_struct", path);
+        let opt = |path: &str| off(path).ok();
+        let ts = btf
+            .find_struct("task_struct")
+            .ok_or_else(|| BtfError::NoStruct("task_struct".into()))?;
+        let comm_ty = btf.member(ts, "comm")?.type_id;
+        let task = TaskLayout {
+            size: btf.size_of(ts)?,
+            pid: off("pid")?,
+            tgid: off("tgid")?,
+            comm: off("comm")?,
+            comm_len: btf.size_of(comm_ty)?,
+            real_parent: off("real_parent")?,
+            parent: opt("parent"),
+            group_leader: opt("group_leader"),
+            mm: opt("mm"),
+            flags: opt("flags"),
+            tasks: opt("tasks"),
+        };
+        Ok(LinuxProfile {
+            version: PROFILE_VERSION,
+            banner: None,
+            current_task,
+            init_task,
+            per_cpu_offset: syms.get("__per_cpu_offset"),
+            text_base: None,
+            task,
+            mm_pgd: btf.member_offset("mm_struct", "pgd").ok(),
+        })
+    }
+
+    /// The profile as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A profile from JSON.
+    pub fn from_json(s: &str) -> Result<LinuxProfile, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
+
+/// `current_task` (exported per-cpu symbol before 6.2 and again from 6.15)
+/// or `pcpu_hot` + `offsetof(struct pcpu_hot, current_task)` (6.2 .. 6.14).
+fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError> {
+    let check = |name: &'static str, addr: u64| {
+        // Without a .data..percpu section (synthetic tables) accept small
+        // offsets only: the per-cpu area is well under 16 MiB.
+        let ok = match syms.percpu {
+            Some(_) => syms.is_percpu(addr),
+            None => addr < 1 << 24,
+        };
+        if ok {
+            Ok(addr)
+        } else {
+            Err(ProfileError::BadSymbol {
+                name,
+                addr,
+                why: "not inside the per-cpu section",
+            })
+        }
+    };
+    if let Some(a) = syms.get("current_task") {
+        return Ok(PerCpuSym {
+            name: "current_task".into(),
+            offset: check("current_task", a)?,
+        });
+    }
+    if let Some(a) = syms.get("pcpu_hot") {
+        let base = check("pcpu_hot", a)?;
+        let m = btf.member_offset("pcpu_hot", "current_task")?;
+        return Ok(PerCpuSym {
+            name: "pcpu_hot.current_task".into(),
+            offset: base + m,
+        });
+    }
+    Err(ProfileError::MissingSymbol("current_task"))
+}
+
+/// Path of a vmlinux to test against: `$VSTRACE_VMLINUX`, else the first
+/// `vmlinux-*` ELF in `~/.cache/vstrace` (written by
+/// `vstrace_qemu::kernel::extract_vmlinux_cached`).
+#[cfg(test)]
+pub(crate) fn test_vmlinux() -> Option<Vec<u8>> {
+    if let Some(p) = std::env::var_os("VSTRACE_VMLINUX") {
+        return std::fs::read(p).ok();
+    }
+    let home = std::env::var_os("HOME")?;
+    let dir = std::path::Path::new(&home).join(".cache/vstrace");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinux-") && !n.contains('.'))
+        })
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .find(|d| d.starts_with(b"\x7fELF"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btf::tests::sample;
+
+    #[test]
+    fn from_parts_on_synthetic_btf() {
+        let (b, _) = sample();
+        let btf = Btf::parse(&b.blob()).unwrap();
+        let mut syms = Ksymtab::default();
+        assert_eq!(
+            LinuxProfile::from_parts(&btf, &syms),
+            Err(ProfileError::MissingSymbol("init_task"))
+        );
+        syms.insert("init_task", 0x1234);
+        assert!(matches!(
+            LinuxProfile::from_parts(&btf, &syms),
+            Err(ProfileError::BadSymbol { .. })
+        ));
+        syms.insert("init_task", 0xffff_ffff_8200_0000);
+        assert_eq!(
+            LinuxProfile::from_parts(&btf, &syms),
+            Err(ProfileError::MissingSymbol("current_task"))
+        );
+        syms.insert("current_task", 0xffff_ffff_8100_0000);
+        assert!(matches!(
+            LinuxProfile::from_parts(&btf, &syms),
+            Err(ProfileError::BadSymbol {
+                name: "current_task",
+                ..
+            })
+        ));
+        syms.insert("current_task", 0x1fbc0);
+        let p = LinuxProfile::from_parts(&btf, &syms).unwrap();
+        assert_eq!(p.current_task.offset, 0x1fbc0);
+        assert_eq!(
+            (p.task.pid, p.task.tgid, p.task.real_parent, p.task.comm),
+            (12, 16, 24, 32)
+        );
+        assert_eq!(p.task.comm_len, 16);
+        assert_eq!(p.task.flags, Some(0));
+        assert_eq!(p.task.mm, None);
+        let back = LinuxProfile::from_json(&p.to_json()).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn pcpu_hot_is_used_on_newer_kernels() {
+        let (mut b, _) = sample();
+        let (ptr, int) = (7, 1);
+        b.composite(
+            false,
+            "pcpu_hot",
+            64,
+            &[("cpu_number", int, 0, 0), ("current_task", ptr, 64, 0)],
+        );
+        let btf = Btf::parse(&b.blob()).unwrap();
+        let mut syms = Ksymtab::default();
+        syms.insert("init_task", 0xffff_ffff_8200_0000);
+        syms.insert("pcpu_hot", 0x32000);
+        let p = LinuxProfile::from_parts(&btf, &syms).unwrap();
+        assert_eq!(p.current_task.offset, 0x32008);
+        assert_eq!(p.current_task.name, "pcpu_hot.current_task");
+    }
+
+    #[test]
+    fn hostile_elf_input_is_an_error() {
+        assert!(matches!(
+            LinuxProfile::from_vmlinux(b""),
+            Err(ProfileError::Elf(_))
+        ));
+        assert!(LinuxProfile::from_vmlinux(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]).is_err());
+    }
+
+    #[test]
+    fn real_debian_kernel_profile() {
+        let Some(elf) = test_vmlinux() else {
+            eprintln!("SKIP: no vmlinux (set VSTRACE_VMLINUX or run the qemu kernel extraction)");
+            return;
+        };
+        let syms = Ksymtab::from_elf(&elf).unwrap();
+        assert_eq!(syms.layout, Some(ksymtab::Layout::Prel32));
+        assert!(syms.len() > 10_000, "only {} symbols", syms.len());
+        // Well-known exports land in .text.
+        let file = object::File::parse(&*elf).unwrap();
+        let text = file.section_by_name(".text").unwrap();
+        let in_text = |a: u64| (text.address()..text.address() + text.size()).contains(&a);
+        for f in [
+            "printk",
+            "_printk",
+            "kmalloc_trace",
+            "__kmalloc",
+            "schedule",
+        ] {
+            if let Some(a) = syms.get(f) {
+                assert!(in_text(a), "{f} at {a:#x}");
+            }
+        }
+        assert!(syms.get("schedule").is_some());
+
+        let p = LinuxProfile::from_vmlinux(&elf).unwrap();
+        eprintln!("{}", serde_json::to_string_pretty(&p).unwrap());
+        let t = &p.task;
+        assert_eq!(t.tgid, t.pid + 4, "pid_t pid; pid_t tgid; adjacent");
+        assert_eq!(t.comm_len, 16);
+        assert!(
+            t.comm > t.tgid && t.comm + 16 <= t.size,
+            "comm at {:#x}",
+            t.comm
+        );
+        assert!(t.real_parent > t.tgid && t.real_parent < t.comm);
+        assert_eq!(t.real_parent % 8, 0);
+        assert_eq!(t.parent, Some(t.real_parent + 8));
+        assert!(
+            t.size > 0x1000 && t.size < 0x4000,
+            "task_struct size {:#x}",
+            t.size
+        );
+        assert!(t.mm.is_some() && t.flags.is_some() && p.mm_pgd.is_some());
+        assert!(p.init_task >= 0xffff_ffff_8000_0000);
+        assert!(syms.is_percpu(p.current_task.offset));
+        assert!(p.per_cpu_offset.is_some_and(|a| a >= 0xffff_ffff_8000_0000));
+        assert!(p
+            .banner
+            .as_deref()
+            .is_some_and(|b| b.starts_with("Linux version ")));
+
+        // Cross-check symbols and offsets against the image's static data:
+        // init_task is { .pid = 0, .comm = "swapper", .real_parent =
+        // &init_task }, and the boot CPU's current_task starts as &init_task.
+        let at = |addr: u64, len: usize| -> Vec<u8> {
+            let s = file
+                .sections()
+                .find(|s| s.size() > 0 && (s.address()..s.address() + s.size()).contains(&addr))
+                .unwrap_or_else(|| panic!("no section holds {addr:#x}"));
+            let off = (addr - s.address()) as usize;
+            s.data().unwrap()[off..off + len].to_vec()
+        };
+        let u64_at = |addr: u64| u64::from_le_bytes(at(addr, 8).try_into().unwrap());
+        assert_eq!(&at(p.init_task + t.comm, 8), b"swapper\0");
+        assert_eq!(at(p.init_task + t.pid, 8), [0; 8], "pid and tgid 0");
+        assert_eq!(u64_at(p.init_task + t.real_parent), p.init_task);
+        assert_eq!(u64_at(p.init_task + t.parent.unwrap()), p.init_task);
+        assert_eq!(u64_at(p.init_task + t.group_leader.unwrap()), p.init_task);
+        assert_eq!(u64_at(p.current_task.offset), p.init_task);
+    }
+}

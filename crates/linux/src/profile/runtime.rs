@@ -1,0 +1,415 @@
+//! Reading the current process from guest memory with a [`LinuxProfile`].
+//!
+//! On x86_64 the kernel keeps `current_task` (or `pcpu_hot.current_task`)
+//! in its per-cpu area, whose base is the kernel's GS base. Which MSR holds
+//! it depends on where the CPU is relative to `swapgs`:
+//!
+//! - at a system-call trap from user mode (the `syscall`/`int 0x80`/
+//!   `sysenter` instruction, before the kernel's entry `swapgs`), and at the
+//!   exits (`sysret`/`iret` back to user mode, after the exit `swapgs`), GS
+//!   base is the user's and **MSR_KERNEL_GS_BASE** ([`Regs::k_gs_base`])
+//!   holds the kernel's per-cpu base;
+//! - inside the kernel (between the two `swapgs`), GS base itself is the
+//!   per-cpu base.
+//!
+//! [`percpu_base`] picks the right one from a register snapshot. All reads
+//! are bounded: `comm` is 16 bytes, parent walks stop after
+//! [`MAX_PARENTS`] steps.
+
+use vstrace_core::read::{read_u32, read_u64};
+use vstrace_core::{MemError, Regs, VirtMem};
+
+use super::LinuxProfile;
+
+/// Longest `real_parent` chain followed (deeper process trees are not
+/// expected; a loop in hostile memory ends here).
+pub const MAX_PARENTS: usize = 64;
+/// `PF_KTHREAD` in `task_struct.flags`.
+const PF_KTHREAD: u32 = 0x0020_0000;
+/// KASLR moves the kernel by whole pages at least.
+const SLIDE_ALIGN: u64 = 0x1000;
+
+/// Errors reading the current process.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcError {
+    #[error(transparent)]
+    Mem(#[from] MemError),
+    #[error("per-cpu base {0:#x} is not a kernel address")]
+    BadPerCpuBase(u64),
+    #[error("task pointer {0:#x} is not a kernel address")]
+    BadTask(u64),
+}
+
+/// The process (thread) that was running.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcInfo {
+    /// Address of its `task_struct`.
+    pub task: u64,
+    /// Process id (`task->tgid`).
+    pub pid: i32,
+    /// Thread id (`task->pid`).
+    pub tid: i32,
+    /// Parent's process id (`task->real_parent->tgid`).
+    pub ppid: i32,
+    /// `task->comm`, up to 16 bytes, lossy UTF-8.
+    pub comm: String,
+    /// Whether it is a kernel thread (`PF_KTHREAD`), when the profile
+    /// knows `flags`.
+    pub kernel_thread: Option<bool>,
+}
+
+/// A kernel-half address: Linux x86_64 puts every task_struct and the
+/// per-cpu areas in the upper half.
+fn is_kernel(addr: u64) -> bool {
+    addr >= 0xffff_8000_0000_0000
+}
+
+/// The kernel's per-cpu base for a register snapshot: `k_gs_base` when the
+/// CPU is in user mode (CPL 3), else whichever of `gs_base`/`k_gs_base` is
+/// a kernel address (GS base first: inside the kernel after `swapgs`).
+/// `None` if neither looks like a kernel address.
+pub fn percpu_base(regs: &Regs) -> Option<u64> {
+    if regs.cs & 3 == 3 {
+        return Some(regs.k_gs_base).filter(|&b| is_kernel(b));
+    }
+    [regs.gs_base, regs.k_gs_base]
+        .into_iter()
+        .find(|&b| is_kernel(b))
+}
+
+/// Address of the running `task_struct`: `*(percpu_base + current_task)`.
+pub fn current_task(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    percpu_base: u64,
+) -> Result<u64, ProcError> {
+    if !is_kernel(percpu_base) {
+        return Err(ProcError::BadPerCpuBase(percpu_base));
+    }
+    let slot = percpu_base.wrapping_add(prof.current_task.offset);
+    let task = read_u64(mem, slot)?;
+    if !is_kernel(task) {
+        return Err(ProcError::BadTask(task));
+    }
+    Ok(task)
+}
+
+fn field(task: u64, off: u64) -> u64 {
+    task.wrapping_add(off)
+}
+
+fn read_i32(mem: &mut dyn VirtMem, va: u64) -> Result<i32, MemError> {
+    read_u32(mem, va).map(|v| v as i32)
+}
+
+fn read_comm(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<String, MemError> {
+    let mut buf = [0u8; 16];
+    let n = (prof.task.comm_len as usize).clamp(1, 16);
+    mem.read_virt(field(task, prof.task.comm), &mut buf[..n])?;
+    let end = buf[..n].iter().position(|&c| c == 0).unwrap_or(n);
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+fn real_parent(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<u64, ProcError> {
+    let p = read_u64(mem, field(task, prof.task.real_parent))?;
+    if !is_kernel(p) {
+        return Err(ProcError::BadTask(p));
+    }
+    Ok(p)
+}
+
+/// Reads the identity of the task at `task`.
+pub fn read_task(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+) -> Result<ProcInfo, ProcError> {
+    if !is_kernel(task) {
+        return Err(ProcError::BadTask(task));
+    }
+    let t = &prof.task;
+    let tid = read_i32(mem, field(task, t.pid))?;
+    let pid = read_i32(mem, field(task, t.tgid))?;
+    let comm = read_comm(mem, prof, task)?;
+    let parent = real_parent(mem, prof, task)?;
+    let ppid = read_i32(mem, field(parent, t.tgid))?;
+    let kernel_thread = match t.flags {
+        Some(off) => Some(read_u32(mem, field(task, off))? & PF_KTHREAD != 0),
+        None => None,
+    };
+    Ok(ProcInfo {
+        task,
+        pid,
+        tid,
+        ppid,
+        comm,
+        kernel_thread,
+    })
+}
+
+/// The process running on the CPU whose kernel per-cpu base is
+/// `percpu_base` (see [`percpu_base`]: `Regs::k_gs_base` at a trap from
+/// user mode or at a return to it).
+pub fn current_process(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    percpu_base: u64,
+) -> Result<ProcInfo, ProcError> {
+    let task = current_task(mem, prof, percpu_base)?;
+    read_task(mem, prof, task)
+}
+
+/// The KASLR slide (runtime minus link address of the kernel image), found
+/// by walking `real_parent` from the current task up to `init_task`, the
+/// only task that is its own parent. The result is checked: page-aligned,
+/// and the task found is named `swapper...`. `Some(0)` without KASLR.
+pub fn kaslr_slide(mem: &mut dyn VirtMem, prof: &LinuxProfile, percpu_base: u64) -> Option<i64> {
+    let mut t = current_task(mem, prof, percpu_base).ok()?;
+    for _ in 0..MAX_PARENTS {
+        let p = real_parent(mem, prof, t).ok()?;
+        if p == t {
+            let slide = t.wrapping_sub(prof.init_task) as i64;
+            let named = read_comm(mem, prof, t).ok()?.starts_with("swapper");
+            return (named && slide.unsigned_abs() % SLIDE_ALIGN == 0).then_some(slide);
+        }
+        t = p;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{test_vmlinux, PerCpuSym, TaskLayout};
+    use vstrace_core::testmem::SparseVirt;
+
+    const PERCPU: u64 = 0xffff_8880_3fc0_0000;
+
+    /// The real Debian profile when the vmlinux is around, else a plausible
+    /// hand-made one (so the test always runs).
+    fn profile() -> LinuxProfile {
+        if let Some(elf) = test_vmlinux() {
+            return LinuxProfile::from_vmlinux(&elf).unwrap();
+        }
+        eprintln!("no vmlinux: using a hand-made profile");
+        LinuxProfile {
+            version: 1,
+            banner: None,
+            current_task: PerCpuSym {
+                name: "current_task".into(),
+                offset: 0x1fbc0,
+            },
+            init_task: 0xffff_ffff_82a1_4940,
+            per_cpu_offset: None,
+            text_base: None,
+            task: TaskLayout {
+                size: 0x2600,
+                pid: 0x598,
+                tgid: 0x59c,
+                comm: 0x758,
+                comm_len: 16,
+                real_parent: 0x5a8,
+                parent: Some(0x5b0),
+                group_leader: None,
+                mm: Some(0x470),
+                flags: Some(0x2c),
+                tasks: None,
+            },
+            mm_pgd: None,
+        }
+    }
+
+    struct Task {
+        addr: u64,
+        pid: i32,
+        tgid: i32,
+        parent: u64,
+        comm: &'static [u8],
+        flags: u32,
+    }
+
+    fn put(mem: &mut SparseVirt, p: &LinuxProfile, t: &Task) {
+        let l = &p.task;
+        mem.map_zeroed(t.addr, l.size as usize);
+        mem.map(t.addr + l.pid, &t.pid.to_le_bytes());
+        mem.map(t.addr + l.tgid, &t.tgid.to_le_bytes());
+        mem.map(t.addr + l.real_parent, &t.parent.to_le_bytes());
+        mem.map(t.addr + l.comm, t.comm);
+        if let Some(f) = l.flags {
+            mem.map(t.addr + f, &t.flags.to_le_bytes());
+        }
+    }
+
+    /// swapper/0 (init_task) <- systemd (1) <- bash (200) <- thread 301 of 300.
+    fn world(p: &LinuxProfile, slide: u64) -> (SparseVirt, u64) {
+        let mut mem = SparseVirt::new();
+        let init = p.init_task.wrapping_add(slide);
+        let (systemd, bash, thr) = (
+            0xffff_8880_0100_0000u64,
+            0xffff_8880_0200_0000u64,
+            0xffff_8880_0300_0000u64,
+        );
+        for t in [
+            Task {
+                addr: init,
+                pid: 0,
+                tgid: 0,
+                parent: init,
+                comm: b"swapper/0\0",
+                flags: PF_KTHREAD,
+            },
+            Task {
+                addr: systemd,
+                pid: 1,
+                tgid: 1,
+                parent: init,
+                comm: b"systemd\0",
+                flags: 0,
+            },
+            Task {
+                addr: bash,
+                pid: 200,
+                tgid: 200,
+                parent: systemd,
+                comm: b"bash\0",
+                flags: 0,
+            },
+            // Exactly 16 bytes, no NUL: still bounded.
+            Task {
+                addr: thr,
+                pid: 301,
+                tgid: 300,
+                parent: bash,
+                comm: b"0123456789abcdef",
+                flags: 0x40,
+            },
+        ] {
+            put(&mut mem, p, &t);
+        }
+        mem.map(PERCPU + p.current_task.offset, &thr.to_le_bytes());
+        (mem, thr)
+    }
+
+    #[test]
+    fn current_process_reads_the_task_chain() {
+        let p = profile();
+        let (mut mem, thr) = world(&p, 0);
+        let info = current_process(&mut mem, &p, PERCPU).unwrap();
+        assert_eq!(
+            info,
+            ProcInfo {
+                task: thr,
+                pid: 300,
+                tid: 301,
+                ppid: 200,
+                comm: "0123456789abcdef".into(),
+                kernel_thread: Some(false),
+            }
+        );
+        let init = read_task(&mut mem, &p, p.init_task).unwrap();
+        assert_eq!(
+            (init.pid, init.ppid, init.comm.as_str()),
+            (0, 0, "swapper/0")
+        );
+        assert_eq!(init.kernel_thread, Some(true));
+        assert_eq!(kaslr_slide(&mut mem, &p, PERCPU), Some(0));
+    }
+
+    #[test]
+    fn kaslr_slide_is_recovered() {
+        let p = profile();
+        for slide in [0x1e00_0000u64, 0x3ce0_0000, (-0x20_0000i64) as u64] {
+            let (mut mem, _) = world(&p, slide);
+            assert_eq!(kaslr_slide(&mut mem, &p, PERCPU), Some(slide as i64));
+            assert_eq!(current_process(&mut mem, &p, PERCPU).unwrap().pid, 300);
+        }
+        // Not page-aligned: refused.
+        let (mut mem, _) = world(&p, 0x10);
+        assert_eq!(kaslr_slide(&mut mem, &p, PERCPU), None);
+    }
+
+    #[test]
+    fn hostile_memory_is_bounded() {
+        let p = profile();
+        let (mut mem, thr) = world(&p, 0);
+        // A parent loop that never reaches a self-parent: bash <-> thread.
+        let bash = 0xffff_8880_0200_0000u64;
+        mem.map(bash + p.task.real_parent, &thr.to_le_bytes());
+        assert_eq!(kaslr_slide(&mut mem, &p, PERCPU), None);
+        // ppid still reads (one step only).
+        assert_eq!(current_process(&mut mem, &p, PERCPU).unwrap().ppid, 200);
+        // A self-parent that is not swapper: refused.
+        mem.map(bash + p.task.real_parent, &bash.to_le_bytes());
+        assert_eq!(kaslr_slide(&mut mem, &p, PERCPU), None);
+        // User-half or null task pointers, unmapped per-cpu areas.
+        mem.map(PERCPU + p.current_task.offset, &0u64.to_le_bytes());
+        assert_eq!(
+            current_process(&mut mem, &p, PERCPU),
+            Err(ProcError::BadTask(0))
+        );
+        mem.map(
+            PERCPU + p.current_task.offset,
+            &0x7fff_0000u64.to_le_bytes(),
+        );
+        assert_eq!(
+            current_process(&mut mem, &p, PERCPU),
+            Err(ProcError::BadTask(0x7fff_0000))
+        );
+        assert_eq!(
+            current_process(&mut mem, &p, 0),
+            Err(ProcError::BadPerCpuBase(0))
+        );
+        assert!(matches!(
+            current_process(&mut mem, &p, PERCPU + 0x100_0000),
+            Err(ProcError::Mem(MemError::Unmapped(_)))
+        ));
+        // Task pointing into unmapped memory.
+        mem.map(
+            PERCPU + p.current_task.offset,
+            &0xffff_8880_0900_0000u64.to_le_bytes(),
+        );
+        assert!(matches!(
+            current_process(&mut mem, &p, PERCPU),
+            Err(ProcError::Mem(_))
+        ));
+        assert_eq!(kaslr_slide(&mut mem, &p, PERCPU), None);
+        // A hostile profile: comm_len 0 or huge is clamped; offsets wrap.
+        let mut hp = p.clone();
+        hp.task.comm_len = u64::MAX;
+        hp.task.pid = u64::MAX;
+        assert!(read_task(&mut mem, &hp, thr).is_err());
+        hp.task.pid = p.task.pid;
+        assert_eq!(
+            read_task(&mut mem, &hp, thr).unwrap().comm,
+            "0123456789abcdef"
+        );
+    }
+
+    #[test]
+    fn percpu_base_follows_swapgs() {
+        let kern = 0xffff_8880_3fc0_0000;
+        let user = 0x7f12_3456_7000;
+        let mut r = Regs {
+            cs: 0x33,
+            gs_base: user,
+            k_gs_base: kern,
+            ..Regs::default()
+        };
+        assert_eq!(percpu_base(&r), Some(kern));
+        // In user mode with a bogus k_gs_base: nothing.
+        r.k_gs_base = 0;
+        assert_eq!(percpu_base(&r), None);
+        // In the kernel after swapgs: GS base is the kernel's.
+        r = Regs {
+            cs: 0x10,
+            gs_base: kern,
+            k_gs_base: user,
+            ..Regs::default()
+        };
+        assert_eq!(percpu_base(&r), Some(kern));
+        // In the kernel before swapgs (entry instruction): still found.
+        r.gs_base = 0;
+        r.k_gs_base = kern;
+        assert_eq!(percpu_base(&r), Some(kern));
+    }
+}
