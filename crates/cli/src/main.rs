@@ -3,6 +3,7 @@
 //! `vstrace run` boots a guest under QEMU TCG with the vstrace plugin,
 //! runs a command in it and prints every system call, strace-style.
 
+mod attach;
 mod run;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Boot a guest under QEMU TCG with the tracing plugin and run CMD in it.
     Run(run::RunArgs),
+    /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
+    Attach(attach::AttachArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.cmd {
         Command::Run(a) => run::run(a),
+        Command::Attach(a) => attach::attach(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,159 @@
+//! `vstrace attach`: trace a running VM through QEMU's gdbstub (TCG or
+//! KVM) until Ctrl-C or `--duration`, then remove every breakpoint and
+//! leave the VM running.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use vstrace_engine::{Engine, EngineConfig, Format};
+use vstrace_gdb::{AttachOptions, Backend};
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
+    /// -gdb unix:PATH,server,nowait).
+    #[arg(long, value_name = "HOST:PORT|unix:PATH")]
+    gdb: String,
+    /// Guest OS (only linux is supported by this backend).
+    #[arg(long, default_value = "linux", value_parser = ["linux"])]
+    os: String,
+    /// Stop tracing after this many seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// The guest's kernel image (bzImage or vmlinux), for pid/comm in
+    /// every record; without it records carry no process attribution.
+    #[arg(long)]
+    kernel: Option<PathBuf>,
+    /// Filter expression, strace style: trace=NAME,%class,!NAME...
+    #[arg(short = 'e', value_name = "EXPR")]
+    expr: Vec<String>,
+    /// Write the trace to FILE instead of stderr.
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Count time, calls and errors per syscall and print a summary.
+    #[arg(short = 'c')]
+    summary: bool,
+    /// Maximum string size to print.
+    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
+    strsize: usize,
+    /// JSON Lines output: one merged record per call.
+    #[arg(long)]
+    json: bool,
+    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
+    #[arg(long, value_name = "SPEC")]
+    inject: Vec<String>,
+    /// Rewrite a path argument: FROM=TO.
+    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
+    rewrite_path: Vec<String>,
+    /// Give up finding the system call entry after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    discovery_timeout: u64,
+    /// Progress messages (discovery, statistics) on stderr.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+}
+
+fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
+    let mut trace = None;
+    for e in exprs {
+        match e.split_once('=') {
+            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
+            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
+            None => trace = Some(e.to_string()),
+        }
+    }
+    Ok(trace)
+}
+
+pub fn attach(a: AttachArgs) -> Result<u8> {
+    let output = match &a.output {
+        Some(p) => Some(
+            std::path::absolute(p)
+                .with_context(|| format!("-o {}", p.display()))?
+                .display()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let linux_profile = match &a.kernel {
+        Some(k) => {
+            let vmlinux = vstrace_qemu::extract_vmlinux_cached(k)
+                .with_context(|| format!("--kernel {}", k.display()))?;
+            let elf = std::fs::read(&vmlinux)?;
+            Some(vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?)
+        }
+        None => None,
+    };
+    let cfg = EngineConfig {
+        os: a.os.clone(),
+        output,
+        format: if a.json { Format::Json } else { Format::Text },
+        summary: a.summary,
+        strsize: a.strsize,
+        trace: trace_filter(&a.expr)?,
+        inject: a.inject.clone(),
+        rewrite_path: a.rewrite_path.clone(),
+        follow_exec: None,
+        linux_profile,
+        ..EngineConfig::default()
+    };
+    Engine::validate(&cfg).context("invalid tracing options")?;
+    let duration = match a.duration {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => bail!("--duration {s}: expected a positive number of seconds"),
+        None => None,
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let s = stop.clone();
+        ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+    }
+
+    let opts = AttachOptions {
+        discovery_timeout: Duration::from_secs(a.discovery_timeout),
+        verbose: a.verbose,
+    };
+    let mut backend =
+        Backend::attach(&a.gdb, opts).with_context(|| format!("attaching to {}", a.gdb))?;
+    let found = match backend.discover() {
+        Ok(d) => d,
+        Err(e) => {
+            // Leave the VM running even when discovery fails.
+            let _ = backend.target.detach();
+            return Err(e).context("finding the guest's system call entry");
+        }
+    };
+    let mut engine = Engine::new(cfg).context("starting the engine")?;
+    let result = backend.trace(&found, &mut engine, &stop, duration);
+    let stats = engine.finish();
+    if let Some(err) = engine.output_error() {
+        eprintln!("vstrace: output error: {err}");
+    }
+    let run = result.context("tracing")?;
+    if a.verbose {
+        let per = if run.stops > 0 {
+            run.elapsed.as_secs_f64() * 1e6 / run.stops as f64
+        } else {
+            0.0
+        };
+        eprintln!(
+            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
+            run.stops,
+            run.events,
+            run.enters,
+            run.exits,
+            run.kernel_irets,
+            stats.records,
+            run.exchanges,
+            run.elapsed.as_secs_f64(),
+            100.0 * run.running.as_secs_f64() / run.elapsed.as_secs_f64().max(1e-9)
+        );
+    }
+    Ok(if stop.load(Ordering::SeqCst) { 130 } else { 0 })
+}

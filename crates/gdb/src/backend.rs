@@ -1,0 +1,1213 @@
+//! The gdb backend: attach to QEMU's gdbstub (TCG or KVM), find the Linux
+//! system call entry and return-to-user instructions by observation, put
+//! breakpoints on them and feed each hit to the [`Engine`] as an event.
+//!
+//! Discovery needs no symbol or user-supplied address:
+//! 1. get a user-mode stop: if the VM is not stopped in user mode, break on
+//!    the page-fault and timer interrupt handlers (from the IDT, whose base
+//!    the monitor's `info registers` shows) until one interrupted user code,
+//!    then break on that user instruction;
+//! 2. single-step in user mode until the next instruction is a 64-bit
+//!    `syscall` and step it: the new rip is MSR_LSTAR, the entry point;
+//! 3. scan the code after the entry for `swapgs; sysretq` and for the
+//!    `iretq` of the interrupt-return path (they share `.entry.text`).
+//!
+//! At the entry breakpoint (before `swapgs`) every user register is still
+//! intact (rcx = user rip, r11 = user rflags, rsp = user rsp), so the event
+//! is built as the user-mode `syscall` trap the plugin reports. At
+//! `sysretq` the registers are the returning user ones; at `iretq` the user
+//! CS is in the frame at rsp, and only returns to CPL 3 are reported.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use vstrace_core::cpu::CpuError;
+use vstrace_core::event::EFER_LMA;
+use vstrace_core::mem::{MemError, VirtMem};
+use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs};
+use vstrace_engine::Engine;
+
+use crate::rsp::{BpKind, Client, RegInfo, RspError, StopKind, StopReply};
+
+/// Errors of the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Rsp(#[from] RspError),
+    #[error("register layout: {0}")]
+    Layout(String),
+    #[error("finding the system call entry: {0}")]
+    Discovery(String),
+    #[error("no breakpoint could be set at {0:#x}")]
+    Breakpoint(u64),
+    #[error("the VM exited while attached")]
+    TargetExited,
+}
+
+/// Snapshot slots, in [`Reg`] order first, then the system state.
+const SLOT_NAMES: [&str; 27] = [
+    "rax",
+    "rbx",
+    "rcx",
+    "rdx",
+    "rsi",
+    "rdi",
+    "rbp",
+    "rsp",
+    "r8",
+    "r9",
+    "r10",
+    "r11",
+    "r12",
+    "r13",
+    "r14",
+    "r15",
+    "rip",
+    "eflags",
+    "cs",
+    "ss",
+    "fs_base",
+    "gs_base",
+    "k_gs_base",
+    "cr0",
+    "cr3",
+    "cr4",
+    "efer",
+];
+const S_CS: usize = 18;
+const S_SS: usize = 19;
+const S_GS_BASE: usize = 21;
+const S_K_GS_BASE: usize = 22;
+
+/// Linux's (and Windows x64's) 64-bit user code and data selectors.
+const USER_CS64: u16 = 0x33;
+const USER_SS: u16 = 0x2b;
+/// The 32-bit user code selector (GDT index 4): see the plugin's regmap.
+const COMPAT_USER_CS: u16 = 0x23;
+
+/// Where one snapshot slot lives: its register number, and its place in
+/// the `g` reply when it is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SlotLoc {
+    regnum: u32,
+    offset: usize,
+    len: usize,
+}
+
+/// The register layout learnt from the target description.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    slots: [Option<SlotLoc>; 27],
+}
+
+impl Layout {
+    /// Builds the layout from the target description's registers (sorted by
+    /// regnum; `g` holds them back to back in that order).
+    pub fn from_regs(regs: &[RegInfo]) -> Result<Layout, BackendError> {
+        let mut slots = [None; 27];
+        let mut offset = 0usize;
+        let mut expected = regs.first().map(|r| r.regnum).unwrap_or(0);
+        let mut contiguous = true;
+        for r in regs {
+            contiguous &= r.regnum == expected;
+            expected = r.regnum.saturating_add(1);
+            let len = (r.bitsize as usize).div_ceil(8);
+            if let Some(i) = SLOT_NAMES.iter().position(|n| *n == r.name) {
+                slots[i] = Some(SlotLoc {
+                    regnum: r.regnum,
+                    // A gap in numbering breaks `g` offsets: use `p` then.
+                    offset: if contiguous { offset } else { usize::MAX },
+                    len,
+                });
+            }
+            offset += len;
+        }
+        for (i, name) in SLOT_NAMES.iter().enumerate().take(S_CS + 1) {
+            if slots[i].is_none() {
+                return Err(BackendError::Layout(format!(
+                    "the target description has no {name} register (not an x86-64 target?)"
+                )));
+            }
+        }
+        Ok(Layout { slots })
+    }
+
+    /// QEMU's x86-64 layout, for stubs without `qXfer:features:read`.
+    pub fn qemu_x86_64() -> Layout {
+        let mut regs = Vec::new();
+        let mut n = 0;
+        let mut push = |name: &str, bits: u32| {
+            regs.push(RegInfo {
+                name: name.into(),
+                bitsize: bits,
+                regnum: n,
+            });
+            n += 1;
+        };
+        for name in &SLOT_NAMES[..17] {
+            push(name, 64);
+        }
+        for name in ["eflags", "cs", "ss", "ds", "es", "fs", "gs"] {
+            push(name, 32);
+        }
+        for name in [
+            "fs_base",
+            "gs_base",
+            "k_gs_base",
+            "cr0",
+            "cr2",
+            "cr3",
+            "cr4",
+            "cr8",
+            "efer",
+        ] {
+            push(name, 64);
+        }
+        Layout::from_regs(&regs).expect("the built-in layout is complete")
+    }
+
+    fn regnum(&self, slot: usize) -> Option<SlotLoc> {
+        self.slots.get(slot).copied().flatten()
+    }
+}
+
+fn le(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = bytes.len().min(8);
+    b[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(b)
+}
+
+fn store(regs: &mut Regs, slot: usize, v: u64) {
+    match slot {
+        s if s < 18 => regs.gpr[s] = v,
+        S_CS => regs.cs = v as u16,
+        S_SS => regs.ss = v as u16,
+        20 => regs.fs_base = v,
+        S_GS_BASE => regs.gs_base = v,
+        S_K_GS_BASE => regs.k_gs_base = v,
+        23 => regs.cr0 = v,
+        24 => regs.cr3 = v,
+        25 => regs.cr4 = v,
+        26 => regs.efer = v,
+        _ => {}
+    }
+}
+
+/// Memory is fetched and cached in blocks of this size (one `m` each for
+/// QEMU, whose packets hold 2 KiB of memory); never crosses a page.
+const MAX_BLOCK: u64 = 2048;
+
+/// A stopped (or running) VM behind a gdb connection, with per-stop caches.
+pub struct Target {
+    client: Client,
+    layout: Layout,
+    block: u64,
+    raw: Option<Vec<u8>>,
+    regs: Option<Regs>,
+    /// Block-aligned address -> contents (`None`: unreadable).
+    cache: HashMap<u64, Option<Vec<u8>>>,
+    /// Breakpoints in place.
+    bps: Vec<(BpKind, u64)>,
+    /// Whether the stub refused a hardware breakpoint: use software ones.
+    no_hw: bool,
+}
+
+impl Target {
+    /// Connects, handshakes and learns the register layout. QEMU stops the
+    /// VM when a debugger connects.
+    pub fn connect(addr: &str) -> Result<Target, BackendError> {
+        let client = Client::connect(addr)?;
+        Target::new(client)
+    }
+
+    pub fn new(mut client: Client) -> Result<Target, BackendError> {
+        let layout = if client.supports("qXfer:features:read") {
+            Layout::from_regs(&client.registers()?)?
+        } else {
+            Layout::qemu_x86_64()
+        };
+        let chunk = client.max_mem_chunk() as u64;
+        let mut block = MAX_BLOCK;
+        while block > chunk && block > 16 {
+            block /= 2;
+        }
+        Ok(Target {
+            client,
+            layout,
+            block,
+            raw: None,
+            regs: None,
+            cache: HashMap::new(),
+            bps: Vec::new(),
+            no_hw: false,
+        })
+    }
+
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Forgets everything read at this stop (called before resuming).
+    pub fn invalidate(&mut self) {
+        self.raw = None;
+        self.regs = None;
+        self.cache.clear();
+    }
+
+    /// The stopped vCPU's registers (one `g` per stop).
+    pub fn regs(&mut self) -> Result<Regs, BackendError> {
+        if let Some(r) = &self.regs {
+            return Ok(r.clone());
+        }
+        let raw = match self.raw.take() {
+            Some(r) => r,
+            None => self.client.read_all_registers()?,
+        };
+        let mut regs = Regs::default();
+        for slot in 0..SLOT_NAMES.len() {
+            let Some(loc) = self.layout.regnum(slot) else {
+                continue;
+            };
+            let v = match raw.get(loc.offset..loc.offset.saturating_add(loc.len)) {
+                Some(b) => le(b),
+                // Not in `g` (or `g` is short): ask for it alone.
+                None => le(&self.client.read_register(loc.regnum)?),
+            };
+            store(&mut regs, slot, v);
+        }
+        self.raw = Some(raw);
+        self.regs = Some(regs.clone());
+        Ok(regs)
+    }
+
+    /// Writes a general register (`P`), full 64-bit value.
+    pub fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), BackendError> {
+        let loc = self
+            .layout
+            .regnum(reg as usize)
+            .ok_or_else(|| BackendError::Layout(format!("no {} register", reg.name(true))))?;
+        let bytes = value.to_le_bytes();
+        let n = loc.len.min(8);
+        self.client.write_register(loc.regnum, &bytes[..n])?;
+        self.raw = None;
+        if let Some(r) = &mut self.regs {
+            r.set(reg, value);
+        }
+        Ok(())
+    }
+
+    fn block_at(&mut self, base: u64) -> Option<&[u8]> {
+        if !self.cache.contains_key(&base) {
+            let mut buf = vec![0u8; self.block as usize];
+            let v = self.client.read_memory(base, &mut buf).ok().map(|_| buf);
+            self.cache.insert(base, v);
+        }
+        self.cache.get(&base).and_then(|b| b.as_deref())
+    }
+
+    /// Inserts a breakpoint, hardware first, software when refused.
+    pub fn insert_bp(&mut self, addr: u64) -> Result<(), BackendError> {
+        if !self.no_hw {
+            if self.client.insert_breakpoint(BpKind::Hardware, addr)? {
+                self.bps.push((BpKind::Hardware, addr));
+                return Ok(());
+            }
+            self.no_hw = true;
+        }
+        if self.client.insert_breakpoint(BpKind::Software, addr)? {
+            self.bps.push((BpKind::Software, addr));
+            return Ok(());
+        }
+        Err(BackendError::Breakpoint(addr))
+    }
+
+    /// Removes the breakpoint at `addr`, if one is set.
+    pub fn remove_bp(&mut self, addr: u64) -> Result<(), BackendError> {
+        if let Some(i) = self.bps.iter().position(|b| b.1 == addr) {
+            let (k, a) = self.bps.remove(i);
+            self.client.remove_breakpoint(k, a)?;
+        }
+        Ok(())
+    }
+
+    /// Removes every breakpoint we set.
+    pub fn remove_all_bps(&mut self) -> Result<(), BackendError> {
+        let mut first = Ok(());
+        for (k, a) in std::mem::take(&mut self.bps) {
+            if let Err(e) = self.client.remove_breakpoint(k, a) {
+                if first.is_ok() {
+                    first = Err(e.into());
+                }
+            }
+        }
+        first
+    }
+
+    /// Resumes all vCPUs.
+    pub fn resume(&mut self) -> Result<(), BackendError> {
+        self.invalidate();
+        self.client.resume()?;
+        Ok(())
+    }
+
+    /// Single-steps the stopped vCPU and waits for it.
+    pub fn step(&mut self) -> Result<StopReply, BackendError> {
+        self.invalidate();
+        let s = self.client.step_and_wait()?;
+        exited(&s)?;
+        Ok(s)
+    }
+
+    /// Waits for the next stop; at `deadline` (or when `stop` is set)
+    /// interrupts the VM and returns that stop with `true`.
+    pub fn wait(
+        &mut self,
+        deadline: Option<Instant>,
+        stop: Option<&AtomicBool>,
+    ) -> Result<(StopReply, bool), BackendError> {
+        loop {
+            let slice = Instant::now() + Duration::from_millis(100);
+            let until = deadline.map_or(slice, |d| d.min(slice));
+            if let Some(s) = self.client.wait_stop(Some(until))? {
+                exited(&s)?;
+                return Ok((s, false));
+            }
+            let now = Instant::now();
+            let asked = stop.is_some_and(|s| s.load(Ordering::SeqCst));
+            if asked || deadline.is_some_and(|d| now >= d) {
+                self.client.interrupt()?;
+                let s = self
+                    .client
+                    .wait_stop(Some(now + Duration::from_secs(10)))?
+                    .ok_or(RspError::Timeout(Duration::from_secs(10)))?;
+                exited(&s)?;
+                return Ok((s, true));
+            }
+        }
+    }
+
+    /// Removes every breakpoint and detaches: the VM keeps running.
+    pub fn detach(mut self) -> Result<(), BackendError> {
+        // A stop reply racing our interrupt would be taken for a reply.
+        while self
+            .client
+            .recv(Some(Instant::now() + Duration::from_millis(50)))?
+            .is_some()
+        {}
+        let removed = self.remove_all_bps();
+        self.client.detach()?;
+        removed
+    }
+}
+
+fn exited(s: &StopReply) -> Result<(), BackendError> {
+    match s.kind {
+        StopKind::Exited(_) | StopKind::Terminated(_) => Err(BackendError::TargetExited),
+        StopKind::Signal(_) => Ok(()),
+    }
+}
+
+impl VirtMem for Target {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let bs = self.block;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = addr
+                .checked_add(done as u64)
+                .ok_or(MemError::Unmapped(addr))?;
+            let base = a & !(bs - 1);
+            let off = (a - base) as usize;
+            let n = (bs as usize - off).min(buf.len() - done);
+            let block = self.block_at(base).ok_or(MemError::Unmapped(a))?;
+            buf[done..done + n].copy_from_slice(&block[off..off + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        self.client
+            .write_memory(addr, data)
+            .map_err(|e| MemError::Other {
+                addr,
+                reason: e.to_string(),
+            })?;
+        // Drop the cached blocks the write touched.
+        let bs = self.block;
+        let end = addr.saturating_add(data.len() as u64);
+        let mut b = addr & !(bs - 1);
+        while b < end {
+            self.cache.remove(&b);
+            b = match b.checked_add(bs) {
+                Some(n) => n,
+                None => break,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// A stopped vCPU lent to the engine for one event.
+struct GdbCpu<'t> {
+    target: &'t mut Target,
+    regs: Regs,
+    /// The event was built at the entry point: rip and rflags of the
+    /// snapshot live in rcx and r11.
+    at_entry: bool,
+}
+
+impl Cpu for GdbCpu<'_> {
+    fn regs(&self) -> &Regs {
+        &self.regs
+    }
+
+    fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        // The kernel reads the registers after we resume: a write here has
+        // pre-trap semantics.
+        let (target_reg, raw) = match (self.at_entry, reg) {
+            (true, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
+            (true, Reg::Rflags) => (Reg::R11, value),
+            _ => (reg, value),
+        };
+        self.target
+            .write_reg(target_reg, raw)
+            .map_err(|e| CpuError::WriteFailed {
+                reg,
+                reason: e.to_string(),
+            })?;
+        self.regs.set(reg, value);
+        if self.at_entry && target_reg != reg {
+            self.regs.set(target_reg, raw);
+        }
+        Ok(())
+    }
+
+    fn mem(&mut self) -> &mut dyn VirtMem {
+        self.target
+    }
+}
+
+/// The breakpoint addresses found by discovery. Every breakpoint sits on
+/// a `swapgs`, which the backend emulates to resume (swap the two GS bases,
+/// skip 3 bytes): one stop per event, no single-step (which costs QEMU TCG
+/// a flush of all translated code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovery {
+    /// MSR_LSTAR: the 64-bit `syscall` entry.
+    pub entry: u64,
+    /// The entry's `swapgs` (LSTAR, or LSTAR + 4 after an `endbr64`).
+    pub entry_swapgs: u64,
+    /// The `swapgs` right before each `sysretq`.
+    pub sysret: Vec<u64>,
+    /// The `swapgs` of the return-to-user path that jumps to the `iretq`
+    /// (rsp points at the user iret frame there).
+    pub iret: Vec<u64>,
+}
+
+/// How many bytes of code after the entry are scanned for return paths.
+pub const SCAN_BYTES: usize = 64 << 10;
+
+const SWAPGS: [u8; 3] = [0x0f, 0x01, 0xf8];
+const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+
+/// Where the entry's `swapgs` is, given the code at LSTAR.
+pub fn entry_swapgs(code: &[u8], lstar: u64) -> Option<u64> {
+    if code.starts_with(&SWAPGS) {
+        Some(lstar)
+    } else if code.starts_with(&ENDBR64) && code[4..].starts_with(&SWAPGS) {
+        Some(lstar.wrapping_add(4))
+    } else {
+        None
+    }
+}
+
+/// Where execution goes after the `swapgs` at `i`: through at most four
+/// unconditional jumps (`eb`, `e9`) and `verw` (the MDS buffer clearing
+/// the kernel patches in or jumps over), to the first other instruction.
+fn after_swapgs_path(code: &[u8], i: usize) -> Option<usize> {
+    let mut pos = i as i64 + 3;
+    for _ in 0..4 {
+        let w = code.get(usize::try_from(pos).ok()?..)?;
+        pos = match w {
+            [0xeb, d, ..] => pos + 2 + *d as i8 as i64,
+            [0xe9, a, b, c, d, ..] => pos + 5 + i32::from_le_bytes([*a, *b, *c, *d]) as i64,
+            [0x0f, 0x00, 0x2d, _, _, _, _, ..] => pos + 7,
+            _ => return usize::try_from(pos).ok(),
+        };
+    }
+    None
+}
+
+/// Finds, in `code` (which starts at `base`), the `swapgs` that leads to
+/// each `sysretq`, and the `swapgs` that leads to the interrupt-return
+/// `iretq` (recognised by the ESPFIX check before it, `testb $4,
+/// SS-RIP(%rsp); jnz`, or a bare `iretq` when there is no check).
+pub fn scan_return_paths(code: &[u8], base: u64) -> (Vec<u64>, Vec<u64>) {
+    let at = |i: usize| base.wrapping_add(i as u64);
+    let espfix = [0xf6, 0x44, 0x24, 0x20, 0x04, 0x75];
+    let mut sysret = Vec::new();
+    let mut iret = Vec::new();
+    for i in 0..code.len() {
+        if !code[i..].starts_with(&SWAPGS) {
+            continue;
+        }
+        let Some(dest) = after_swapgs_path(code, i) else {
+            continue;
+        };
+        let w = &code[dest..];
+        let is_iret = (w.starts_with(&espfix) && w.get(7..9) == Some(&[0x48, 0xcf][..]))
+            || w.starts_with(&[0x48, 0xcf]);
+        if w.starts_with(&[0x48, 0x0f, 0x07]) && sysret.len() < 2 {
+            sysret.push(at(i));
+        } else if is_iret && iret.len() < 2 {
+            iret.push(at(i));
+        }
+    }
+    (sysret, iret)
+}
+
+/// The IDT base from the monitor's `info registers` output.
+pub fn parse_idt_base(info: &str) -> Option<u64> {
+    let line = info.lines().find(|l| l.trim_start().starts_with("IDT="))?;
+    let v = line
+        .trim_start()
+        .strip_prefix("IDT=")?
+        .split_whitespace()
+        .next()?;
+    u64::from_str_radix(v, 16).ok()
+}
+
+/// The handler address of a 16-byte long-mode IDT gate.
+pub fn gate_target(gate: &[u8; 16]) -> u64 {
+    let lo = u16::from_le_bytes([gate[0], gate[1]]) as u64;
+    let mid = u16::from_le_bytes([gate[6], gate[7]]) as u64;
+    let hi = u32::from_le_bytes([gate[8], gate[9], gate[10], gate[11]]) as u64;
+    lo | mid << 16 | hi << 32
+}
+
+/// The event snapshot at the entry breakpoint: the user-mode state just
+/// before the `syscall` instruction (rip = rcx - 2, rflags = r11).
+pub fn entry_snapshot(mut r: Regs) -> Regs {
+    let user_rip = r.get(Reg::Rcx).wrapping_sub(2);
+    let user_flags = r.get(Reg::R11);
+    r.set(Reg::Rip, user_rip);
+    r.set(Reg::Rflags, user_flags);
+    r.cs = USER_CS64;
+    r.ss = USER_SS;
+    r
+}
+
+/// Bitness of user code with selector `cs` (the plugin's rule: GDT index 4
+/// is the compat segment in long mode).
+pub fn bitness(efer: u64, cs: u16) -> Bitness {
+    if efer & EFER_LMA == 0 || cs & !3 == COMPAT_USER_CS & !3 {
+        Bitness::B32
+    } else {
+        Bitness::B64
+    }
+}
+
+fn is_user_addr(a: u64) -> bool {
+    a < 0x0000_8000_0000_0000
+}
+
+/// Options of an attach session.
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    /// Give up discovery after this long.
+    pub discovery_timeout: Duration,
+    /// Progress messages on stderr.
+    pub verbose: bool,
+}
+
+impl Default for AttachOptions {
+    fn default() -> Self {
+        AttachOptions {
+            discovery_timeout: Duration::from_secs(60),
+            verbose: false,
+        }
+    }
+}
+
+/// Counters of a tracing session.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// Breakpoint stops handled.
+    pub stops: u64,
+    /// Events given to the engine.
+    pub events: u64,
+    pub enters: u64,
+    pub exits: u64,
+    /// `iretq` stops returning to the kernel (not reported).
+    pub kernel_irets: u64,
+    /// gdb request/reply exchanges during tracing.
+    pub exchanges: u64,
+    /// Time spent from resuming the VM to its next stop (guest execution
+    /// plus QEMU's resume and stop), the rest being ours.
+    pub running: Duration,
+    pub elapsed: Duration,
+}
+
+/// An attached session.
+pub struct Backend {
+    pub target: Target,
+    opts: AttachOptions,
+}
+
+impl Backend {
+    /// Connects to the gdbstub at `addr` (`HOST:PORT` or `unix:PATH`).
+    pub fn attach(addr: &str, opts: AttachOptions) -> Result<Backend, BackendError> {
+        let mut target = Target::connect(addr)?;
+        // QEMU stops the VM on connect; `?` confirms it and says where.
+        let s = target.client.stop_reason()?;
+        exited(&s)?;
+        Ok(Backend { target, opts })
+    }
+
+    fn log(&self, msg: impl FnOnce() -> String) {
+        if self.opts.verbose {
+            eprintln!("vstrace: gdb: {}", msg());
+        }
+    }
+
+    /// Runs until a vCPU is stopped in user mode (see the module doc).
+    fn reach_user_mode(&mut self, deadline: Instant) -> Result<Regs, BackendError> {
+        let r = self.target.regs()?;
+        if r.cpl() == 3 {
+            return Ok(r);
+        }
+        let info = self.target.client.monitor("info registers")?;
+        let idt = parse_idt_base(&info)
+            .ok_or_else(|| BackendError::Discovery("no IDT in `info registers`".into()))?;
+        // Vector 14 (page fault, with error code) and the local APIC timer
+        // (0xec, Linux's LOCAL_TIMER_VECTOR, no error code).
+        let mut handlers = Vec::new();
+        for (vector, frame_off) in [(14u64, 8u64), (0xec, 0)] {
+            let mut gate = [0u8; 16];
+            if self.target.read_virt(idt + vector * 16, &mut gate).is_ok() {
+                let h = gate_target(&gate);
+                if h != 0 && !handlers.iter().any(|&(a, _)| a == h) {
+                    handlers.push((h, frame_off));
+                }
+            }
+        }
+        if handlers.is_empty() {
+            return Err(BackendError::Discovery(format!(
+                "unreadable IDT at {idt:#x}"
+            )));
+        }
+        self.log(|| format!("IDT at {idt:#x}, waiting in {handlers:x?}"));
+        for &(h, _) in &handlers {
+            self.target.insert_bp(h)?;
+        }
+        let user_rip = loop {
+            self.target.resume()?;
+            let (_, interrupted) = self.target.wait(Some(deadline), None)?;
+            if interrupted {
+                self.remove_handlers(&handlers)?;
+                return Err(BackendError::Discovery(
+                    "no user-mode code ran (is the guest idle?)".into(),
+                ));
+            }
+            let r = self.target.regs()?;
+            let found = match handlers.iter().find(|&&(h, _)| h == r.rip()) {
+                Some(&(_, off)) => {
+                    let mut frame = [0u8; 16];
+                    self.target
+                        .read_virt(r.rsp().wrapping_add(off), &mut frame)
+                        .ok()
+                        .map(|_| (le(&frame[..8]), le(&frame[8..]) as u16))
+                        .filter(|&(_, cs)| cs & 3 == 3 && cs == USER_CS64)
+                        .map(|(rip, _)| rip)
+                }
+                None if r.cpl() == 3 => Some(r.rip()),
+                None => None,
+            };
+            if let Some(u) = found {
+                break u;
+            }
+            self.target.step()?;
+        };
+        self.remove_handlers(&handlers)?;
+        // The interrupted instruction runs (again) right after the return.
+        self.target.insert_bp(user_rip)?;
+        let r = loop {
+            self.target.resume()?;
+            let (_, interrupted) = self.target.wait(Some(deadline), None)?;
+            let r = self.target.regs()?;
+            if r.cpl() == 3 || interrupted {
+                break r;
+            }
+        };
+        self.target.remove_bp(user_rip)?;
+        if r.cpl() != 3 {
+            return Err(BackendError::Discovery(
+                "timed out reaching user mode".into(),
+            ));
+        }
+        Ok(r)
+    }
+
+    fn remove_handlers(&mut self, handlers: &[(u64, u64)]) -> Result<(), BackendError> {
+        for &(h, _) in handlers {
+            self.target.remove_bp(h)?;
+        }
+        Ok(())
+    }
+
+    /// Finds the entry and return paths (the VM must be stopped; it is
+    /// left stopped).
+    pub fn discover(&mut self) -> Result<Discovery, BackendError> {
+        let deadline = Instant::now() + self.opts.discovery_timeout;
+        let mut regs = self.reach_user_mode(deadline)?;
+        self.log(|| format!("user mode at {:#x}", regs.rip()));
+        let entry = loop {
+            if Instant::now() >= deadline {
+                return Err(BackendError::Discovery(
+                    "no 64-bit syscall instruction executed in time".into(),
+                ));
+            }
+            let mut insn = [0u8; 2];
+            let is_syscall = regs.cs == USER_CS64
+                && self.target.read_virt(regs.rip(), &mut insn).is_ok()
+                && insn == [0x0f, 0x05];
+            let before = regs.rip();
+            self.target.step()?;
+            let r = self.target.regs()?;
+            if is_syscall {
+                if r.cpl() == 0 && r.get(Reg::Rcx) == before.wrapping_add(2) {
+                    break r.rip();
+                }
+                return Err(BackendError::Discovery(format!(
+                    "stepping the syscall at {before:#x} led to {:#x} (cs {:#x})",
+                    r.rip(),
+                    r.cs
+                )));
+            }
+            regs = if r.cpl() == 3 {
+                r
+            } else {
+                // A fault or another kind of trap: go back to user mode.
+                self.reach_user_mode(deadline)?
+            };
+        };
+        self.log(|| format!("syscall entry (LSTAR) {entry:#x}"));
+        // Scan the code after the entry, block by block, up to the first
+        // unreadable one.
+        let mut code = Vec::new();
+        let mut buf = vec![0u8; self.target.block as usize];
+        while code.len() < SCAN_BYTES {
+            let a = entry.wrapping_add(code.len() as u64);
+            if self.target.read_virt(a, &mut buf).is_err() {
+                break;
+            }
+            code.extend_from_slice(&buf);
+        }
+        let entry_bp = entry_swapgs(&code, entry).ok_or_else(|| {
+            BackendError::Discovery(format!(
+                "the entry {entry:#x} does not start with swapgs: {:02x?}",
+                &code[..code.len().min(8)]
+            ))
+        })?;
+        let (sysret, iret) = scan_return_paths(&code, entry);
+        if std::env::var_os("VSTRACE_GDB_DUMP").is_some() {
+            for pat in [&[0x48u8, 0x0f, 0x07][..], &[0x48, 0xcf][..]] {
+                for (i, _) in code
+                    .windows(pat.len())
+                    .enumerate()
+                    .filter(|(_, w)| *w == pat)
+                    .take(3)
+                {
+                    let lo = i.saturating_sub(48);
+                    eprintln!(
+                        "{:#x}: {:02x?}",
+                        entry + lo as u64,
+                        &code[lo..(i + 8).min(code.len())]
+                    );
+                }
+            }
+        }
+        if sysret.is_empty() {
+            return Err(BackendError::Discovery(format!(
+                "no swapgs; sysretq within {} bytes after the entry {entry:#x}",
+                code.len()
+            )));
+        }
+        let d = Discovery {
+            entry,
+            entry_swapgs: entry_bp,
+            sysret,
+            iret,
+        };
+        if d.iret.is_empty() {
+            eprintln!("vstrace: warning: the iret return path was not found: calls returning through iret (execve, fork children, signals) show no return");
+        }
+        self.log(|| format!("{d:x?}"));
+        Ok(d)
+    }
+
+    /// Traces until `stop` is set or `duration` passes, then removes the
+    /// breakpoints and leaves the VM running (detaches).
+    pub fn trace(
+        mut self,
+        d: &Discovery,
+        engine: &mut Engine,
+        stop: &AtomicBool,
+        duration: Option<Duration>,
+    ) -> Result<RunStats, BackendError> {
+        let result = self.trace_inner(d, engine, stop, duration);
+        let detached = self.target.detach();
+        let stats = result?;
+        detached?;
+        Ok(stats)
+    }
+
+    fn trace_inner(
+        &mut self,
+        d: &Discovery,
+        engine: &mut Engine,
+        stop: &AtomicBool,
+        duration: Option<Duration>,
+    ) -> Result<RunStats, BackendError> {
+        // Developer aid: the first stops, raw.
+        let verbose = std::env::var_os("VSTRACE_GDB_DUMP").is_some();
+        let t = &mut self.target;
+        t.insert_bp(d.entry_swapgs)?;
+        for &a in d.sysret.iter().chain(&d.iret) {
+            t.insert_bp(a)?;
+        }
+        let start = Instant::now();
+        let deadline = duration.map(|du| start + du);
+        let ex0 = t.client.exchanges;
+        let mut st = RunStats::default();
+        loop {
+            let resumed = Instant::now();
+            t.resume()?;
+            let (s, interrupted) = t.wait(deadline, Some(stop))?;
+            st.running += resumed.elapsed();
+            let r = t.regs()?;
+            let rip = r.rip();
+            let vcpu = s.vcpu();
+            let at_bp = rip == d.entry_swapgs || d.sysret.contains(&rip) || d.iret.contains(&rip);
+            if !at_bp {
+                if interrupted {
+                    break;
+                }
+                continue;
+            }
+            st.stops += 1;
+            if verbose && st.stops <= 12 {
+                eprintln!(
+                    "vstrace: gdb: stop {} {s:?} rip {rip:#x} cs {:#x} gs {:#x} kgs {:#x} rcx {:#x} rax {:#x}",
+                    st.stops,
+                    r.cs,
+                    r.gs_base,
+                    r.k_gs_base,
+                    r.get(Reg::Rcx),
+                    r.rax()
+                );
+            }
+            let ev = if rip == d.entry_swapgs {
+                // A `syscall` from kernel mode cannot happen; rcx in the
+                // kernel half means this is not a user call.
+                is_user_addr(r.get(Reg::Rcx)).then(|| {
+                    let e = Event::new(
+                        vcpu,
+                        Mechanism::Syscall,
+                        Bitness::B64,
+                        entry_snapshot(r.clone()),
+                    );
+                    (e, true)
+                })
+            } else if d.sysret.contains(&rip) {
+                let e = Event::new(vcpu, Mechanism::Sysret, Bitness::B64, after_swapgs(&r));
+                Some((e, false))
+            } else {
+                let mut cs = [0u8; 2];
+                let ok = t.read_virt(r.rsp().wrapping_add(8), &mut cs).is_ok();
+                let cs = u16::from_le_bytes(cs);
+                if ok && cs & 3 == 3 {
+                    let b = bitness(r.efer, cs);
+                    Some((
+                        Event::new(vcpu, Mechanism::Iret, b, after_swapgs(&r)),
+                        false,
+                    ))
+                } else {
+                    st.kernel_irets += 1;
+                    None
+                }
+            };
+            if let Some((event, at_entry)) = ev {
+                st.events += 1;
+                match event.mechanism {
+                    Mechanism::Syscall => st.enters += 1,
+                    _ => st.exits += 1,
+                }
+                let regs = event.regs.clone();
+                let mut cpu = GdbCpu {
+                    target: t,
+                    regs,
+                    at_entry,
+                };
+                engine.on_event(&event, &mut cpu);
+            }
+            // Execute the `swapgs` under the breakpoint ourselves: QEMU
+            // would stop on it again, and single-stepping flushes TCG's
+            // translated code.
+            emulate_swapgs(t, &r)?;
+            if interrupted {
+                break;
+            }
+        }
+        st.exchanges = t.client.exchanges - ex0;
+        st.elapsed = start.elapsed();
+        Ok(st)
+    }
+}
+
+/// The state just after the `swapgs` at `r.rip()`: what the plugin sees at
+/// the `sysretq`/`iretq` that follows (user GS base loaded).
+pub fn after_swapgs(r: &Regs) -> Regs {
+    let mut u = r.clone();
+    std::mem::swap(&mut u.gs_base, &mut u.k_gs_base);
+    u.set(Reg::Rip, r.rip().wrapping_add(3));
+    u
+}
+
+/// Performs the `swapgs` at `r.rip()`: swaps GS base and kernel GS base and
+/// moves rip past the 3-byte instruction.
+fn emulate_swapgs(t: &mut Target, r: &Regs) -> Result<(), BackendError> {
+    for (slot, v) in [
+        (S_GS_BASE, r.k_gs_base),
+        (S_K_GS_BASE, r.gs_base),
+        (Reg::Rip as usize, r.rip().wrapping_add(3)),
+    ] {
+        let loc = t
+            .layout
+            .regnum(slot)
+            .ok_or_else(|| BackendError::Layout(format!("no {} register", SLOT_NAMES[slot])))?;
+        let bytes = v.to_le_bytes();
+        t.client
+            .write_register(loc.regnum, &bytes[..loc.len.min(8)])?;
+    }
+    t.invalidate();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rsp::tests::{fake, FakeStub};
+
+    fn qemu_like() -> Vec<RegInfo> {
+        let mut v = Vec::new();
+        let mut n = 0;
+        let mut push = |name: &str, bits| {
+            v.push(RegInfo {
+                name: name.into(),
+                bitsize: bits,
+                regnum: n,
+            });
+            n += 1;
+        };
+        for name in &SLOT_NAMES[..17] {
+            push(name, 64);
+        }
+        for name in ["eflags", "cs", "ss", "ds", "es", "fs", "gs"] {
+            push(name, 32);
+        }
+        for name in [
+            "fs_base",
+            "gs_base",
+            "k_gs_base",
+            "cr0",
+            "cr2",
+            "cr3",
+            "cr4",
+            "cr8",
+            "efer",
+        ] {
+            push(name, 64);
+        }
+        push("st0", 80);
+        v
+    }
+
+    #[test]
+    fn layout_offsets() {
+        let l = Layout::from_regs(&qemu_like()).unwrap();
+        assert_eq!(l.regnum(Reg::Rax as usize).unwrap().offset, 0);
+        assert_eq!(l.regnum(Reg::Rip as usize).unwrap().offset, 128);
+        let fl = l.regnum(Reg::Rflags as usize).unwrap();
+        assert_eq!((fl.offset, fl.len, fl.regnum), (136, 4, 17));
+        assert_eq!(l.regnum(S_CS).unwrap().offset, 140);
+        // eflags + 6 selectors of 4 bytes, then fs_base.
+        assert_eq!(l.regnum(20).unwrap().offset, 136 + 28);
+        let efer = l.regnum(26).unwrap();
+        assert_eq!((efer.offset, efer.regnum), (136 + 28 + 8 * 8, 32));
+        let builtin = Layout::qemu_x86_64();
+        assert_eq!(builtin.slots, l.slots);
+        // Missing general registers are an error.
+        assert!(Layout::from_regs(&qemu_like()[3..]).is_err());
+    }
+
+    #[test]
+    fn scan_finds_return_paths() {
+        let base = 0xffff_ffff_8100_0000u64;
+        let mut code = vec![0x90u8; 600];
+        // Entry: endbr64; swapgs.
+        code[0..7].copy_from_slice(&[0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x01, 0xf8]);
+        assert_eq!(entry_swapgs(&code, base), Some(base + 4));
+        assert_eq!(entry_swapgs(&code[4..], base), Some(base));
+        assert_eq!(entry_swapgs(&[0x90; 8], base), None);
+        // Linux 6.1 (Debian): swapgs; jmp over verw; sysretq.
+        code[100..115].copy_from_slice(&[
+            0x0f, 0x01, 0xf8, 0xeb, 0x07, 0x0f, 0x00, 0x2d, 0x19, 0xfe, 0xff, 0xff, 0x48, 0x0f,
+            0x07,
+        ]);
+        // A stray 48 cf, a swapgs; jmp elsewhere, then swapgs; verw;
+        // jmp .Lnative_iret at 300 (target 400), the iretq at 407.
+        code[200..202].copy_from_slice(&[0x48, 0xcf]);
+        code[250..255].copy_from_slice(&[0x0f, 0x01, 0xf8, 0xeb, 0x10]);
+        code[300..315].copy_from_slice(&[
+            0x0f, 0x01, 0xf8, 0x0f, 0x00, 0x2d, 1, 2, 3, 4, 0xe9, 85, 0, 0, 0,
+        ]);
+        code[400..409].copy_from_slice(&[0xf6, 0x44, 0x24, 0x20, 0x04, 0x75, 0x02, 0x48, 0xcf]);
+        let (s, i) = scan_return_paths(&code, base);
+        assert_eq!(s, vec![base + 100]);
+        assert_eq!(i, vec![base + 300]);
+        // Plain swapgs; sysretq, and a short backward jump to the iret.
+        code[100..115].copy_from_slice(&[0x90; 15]);
+        code[120..126].copy_from_slice(&[0x0f, 0x01, 0xf8, 0x48, 0x0f, 0x07]);
+        code[300..315].copy_from_slice(&[0x90; 15]);
+        code[450..455].copy_from_slice(&[0x0f, 0x01, 0xf8, 0xeb, (-55i8) as u8]);
+        assert_eq!(
+            scan_return_paths(&code, base),
+            (vec![base + 120], vec![base + 450])
+        );
+        // Jump loops and jumps out of the buffer end nowhere.
+        code[450..455].copy_from_slice(&[0x0f, 0x01, 0xf8, 0xeb, 0xfe]);
+        code[500..505].copy_from_slice(&[0x0f, 0x01, 0xf8, 0xeb, 0x7f]);
+        assert_eq!(scan_return_paths(&code, base).1, Vec::<u64>::new());
+        assert_eq!(
+            scan_return_paths(&[0x90; 10], 0),
+            (vec![], vec![]) as (Vec<u64>, Vec<u64>)
+        );
+        assert_eq!(scan_return_paths(&[0x0f, 0x01, 0xf8], 0), (vec![], vec![]));
+    }
+
+    #[test]
+    fn after_swapgs_state() {
+        let mut r = Regs::default();
+        r.set(Reg::Rip, 0x1000);
+        r.gs_base = 0xaaaa;
+        r.k_gs_base = 0xbbbb;
+        let u = after_swapgs(&r);
+        assert_eq!((u.rip(), u.gs_base, u.k_gs_base), (0x1003, 0xbbbb, 0xaaaa));
+    }
+
+    #[test]
+    fn idt_and_gates() {
+        let info = "RIP=ffffffff81000000 RFL=00000246\nGDT=     fffffe0000001000 0000007f\nIDT=     fffffe0000000000 00000fff\nCR0=80050033";
+        assert_eq!(parse_idt_base(info), Some(0xfffffe0000000000));
+        assert_eq!(parse_idt_base("nothing"), None);
+        let h: u64 = 0xffff_ffff_8160_0ab0;
+        let mut g = [0u8; 16];
+        g[0..2].copy_from_slice(&(h as u16).to_le_bytes());
+        g[2..4].copy_from_slice(&0x10u16.to_le_bytes());
+        g[5] = 0x8e;
+        g[6..8].copy_from_slice(&((h >> 16) as u16).to_le_bytes());
+        g[8..12].copy_from_slice(&((h >> 32) as u32).to_le_bytes());
+        assert_eq!(gate_target(&g), h);
+    }
+
+    #[test]
+    fn entry_snapshot_is_the_user_state() {
+        let mut r = Regs::default();
+        r.set(Reg::Rip, 0xffff_ffff_8160_0000);
+        r.set(Reg::Rcx, 0x40_1002);
+        r.set(Reg::R11, 0x246);
+        r.set(Reg::Rax, 39);
+        r.cs = 0x10;
+        let u = entry_snapshot(r);
+        assert_eq!(u.rip(), 0x40_1000);
+        assert_eq!(u.get(Reg::Rflags), 0x246);
+        assert_eq!(u.cpl(), 3);
+        assert_eq!(u.rax(), 39);
+        assert_eq!(bitness(EFER_LMA, u.cs), Bitness::B64);
+        assert_eq!(bitness(EFER_LMA, 0x23), Bitness::B32);
+        assert_eq!(bitness(0, 0x33), Bitness::B32);
+    }
+
+    /// A fake stub with the 5-register layout of `FakeStub`: registers,
+    /// memory through the block cache, writes through `P`, breakpoints with
+    /// the hardware-first rule.
+    #[test]
+    fn target_over_fake_stub() {
+        let mut stub = FakeStub::new();
+        // The fake stub's description lacks most registers: extend it.
+        let mut core = String::from(r#"<feature name="core">"#);
+        for name in &SLOT_NAMES[..18] {
+            let bits = if *name == "eflags" { 32 } else { 64 };
+            core.push_str(&format!(r#"<reg name="{name}" bitsize="{bits}"/>"#));
+        }
+        core.push_str(r#"<reg name="cs" bitsize="32"/></feature>"#);
+        stub.xml.insert("core.xml".into(), core);
+        stub.regs = vec![0; 17 * 8 + 8];
+        stub.regs[2 * 8] = 0x42; // rcx
+        stub.regs[17 * 8 + 4] = 0x33; // cs
+        for i in 0..4096u64 {
+            stub.mem.insert(0x7000 + i, (i & 0xff) as u8);
+        }
+        let (mut c, h) = fake(stub);
+        c.handshake().unwrap();
+        let mut t = Target::new(c).unwrap();
+        assert_eq!(t.block, 64); // 256-byte packets: 64-byte blocks
+        let r = t.regs().unwrap();
+        assert_eq!(r.get(Reg::Rcx), 0x42);
+        assert_eq!(r.cs, 0x33);
+        let mut b = [0u8; 100];
+        t.read_virt(0x7000 + 250, &mut b).unwrap();
+        assert!(b
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == ((250 + i) & 0xff) as u8));
+        let mut x = [0u8; 4];
+        assert_eq!(t.read_virt(0x9000, &mut x), Err(MemError::Unmapped(0x9000)));
+        // A read straddling the end of readable memory fails as a whole.
+        let mut y = [0u8; 8];
+        assert!(t.read_virt(0x7000 + 4092, &mut y).is_err());
+        t.write_virt(0x7000 + 250, b"xyz").unwrap();
+        t.read_virt(0x7000 + 250, &mut x).unwrap();
+        assert_eq!(&x[..3], b"xyz");
+
+        {
+            let regs = entry_snapshot(r.clone());
+            let mut cpu = GdbCpu {
+                target: &mut t,
+                regs,
+                at_entry: true,
+            };
+            cpu.write_reg(Reg::Rax, 0xffff_ffff_ffff_ffff).unwrap();
+            cpu.write_reg(Reg::Rip, 0x5000).unwrap();
+            assert_eq!(cpu.regs().rip(), 0x5000);
+        }
+        let r2 = t.regs().unwrap();
+        assert_eq!(r2.rax(), u64::MAX);
+        assert_eq!(r2.get(Reg::Rcx), 0x5002);
+        t.invalidate();
+        assert_eq!(t.regs().unwrap().get(Reg::Rcx), 0x5002);
+
+        t.insert_bp(0xffff_ffff_8100_0000).unwrap();
+        t.insert_bp(0x1234).unwrap();
+        t.remove_bp(0x1234).unwrap();
+        t.detach().unwrap();
+        let stub = h.join().unwrap();
+        // Everything removed, detached.
+        assert!(stub.bps.is_empty());
+        assert!(stub.log.iter().any(|l| l == "z1,ffffffff81000000,1"));
+        assert_eq!(stub.log.last().map(String::as_str), Some("D"));
+    }
+}
