@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use vstrace_engine::{Engine, EngineConfig, Format};
+use vstrace_engine::{Engine, Hooks};
 use vstrace_gdb::{AttachOptions, Backend};
+
+use crate::trace_args::TraceArgs;
 
 #[derive(Args, Debug)]
 pub struct AttachArgs {
@@ -28,27 +30,8 @@ pub struct AttachArgs {
     /// every record; without it records carry no process attribution.
     #[arg(long)]
     kernel: Option<PathBuf>,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    #[arg(short = 'e', value_name = "EXPR")]
-    expr: Vec<String>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
-    summary: bool,
-    /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
-    strsize: usize,
-    /// JSON Lines output: one merged record per call.
-    #[arg(long)]
-    json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
-    #[arg(long, value_name = "SPEC")]
-    inject: Vec<String>,
-    /// Rewrite a path argument: FROM=TO.
-    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
-    rewrite_path: Vec<String>,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -57,28 +40,8 @@ pub struct AttachArgs {
     verbose: bool,
 }
 
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
-}
-
-pub fn attach(a: AttachArgs) -> Result<u8> {
-    let output = match &a.output {
-        Some(p) => Some(
-            std::path::absolute(p)
-                .with_context(|| format!("-o {}", p.display()))?
-                .display()
-                .to_string(),
-        ),
-        None => None,
-    };
+pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
+    let output = a.trace.output_path()?.map(|p| p.display().to_string());
     let linux_profile = match &a.kernel {
         Some(k) => {
             let vmlinux = vstrace_qemu::extract_vmlinux_cached(k)
@@ -88,19 +51,8 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         }
         None => None,
     };
-    let cfg = EngineConfig {
-        os: a.os.clone(),
-        output,
-        format: if a.json { Format::Json } else { Format::Text },
-        summary: a.summary,
-        strsize: a.strsize,
-        trace: trace_filter(&a.expr)?,
-        inject: a.inject.clone(),
-        rewrite_path: a.rewrite_path.clone(),
-        follow_exec: None,
-        linux_profile,
-        ..EngineConfig::default()
-    };
+    let mut cfg = a.trace.engine_config(&a.os, output)?;
+    cfg.linux_profile = linux_profile;
     Engine::validate(&cfg).context("invalid tracing options")?;
     let duration = match a.duration {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -129,7 +81,7 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             return Err(e).context("finding the guest's system call entry");
         }
     };
-    let mut engine = Engine::new(cfg).context("starting the engine")?;
+    let mut engine = Engine::with_hooks(cfg, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
     if let Some(err) = engine.output_error() {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use vstrace_engine::{EngineConfig, Format};
+
+use crate::trace_args::TraceArgs;
 use vstrace_qemu::{
     find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
 };
@@ -52,36 +53,8 @@ pub struct RunArgs {
     /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
     #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
     windows_kpcr32: Option<u64>,
-    /// Trace only this process (repeatable); the whole guest is watched.
-    #[arg(short = 'p', value_name = "PID")]
-    pids: Vec<u32>,
-    /// Trace only processes with this name (repeatable; comm changes at exec).
-    #[arg(long = "comm", value_name = "NAME")]
-    comms: Vec<String>,
-    /// With -p: also trace the children the traced processes fork.
-    #[arg(short = 'f')]
-    follow_forks: bool,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    #[arg(short = 'e', value_name = "EXPR")]
-    expr: Vec<String>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
-    summary: bool,
-    /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
-    strsize: usize,
-    /// JSON Lines output: one merged record per call.
-    #[arg(long)]
-    json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
-    #[arg(long, value_name = "SPEC")]
-    inject: Vec<String>,
-    /// Rewrite a path argument: FROM=TO.
-    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
-    rewrite_path: Vec<String>,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// Host file to add to the guest as HOST[:GUEST] (default guest path:
     /// same); a dynamically linked program comes with its libraries.
     #[arg(long = "add", value_name = "HOST[:GUEST]")]
@@ -157,18 +130,6 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
-}
-
 pub fn run(a: RunArgs) -> Result<u8> {
     let qemu = match &a.qemu {
         Some(p) => Qemu::at(p.clone()),
@@ -185,38 +146,26 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .prefix("vstrace-run-")
         .tempdir()
         .context("creating a temp dir")?;
-    let trace_path = match &a.output {
-        Some(p) => std::path::absolute(p).with_context(|| format!("-o {}", p.display()))?,
+    let trace_path = match a.trace.output_path()? {
+        Some(p) => p,
         None => work.path().join("trace.out"),
     };
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
 
-    let cfg = EngineConfig {
-        os: a.os.clone(),
-        windows_version: a.windows_version.clone(),
-        windows_kpcr32: a.windows_kpcr32,
-        output: Some(trace_path.display().to_string()),
-        format: if a.json { Format::Json } else { Format::Text },
-        summary: a.summary,
-        strsize: a.strsize,
-        trace: trace_filter(&a.expr)?,
-        inject: a.inject.clone(),
-        rewrite_path: a.rewrite_path.clone(),
-        // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
-        // trace from that exec on, following children (strace -f).
-        linux_profile: if a.os == "linux" {
-            linux_profile(&kernel)
-        } else {
-            None
-        },
-        pids: a.pids.clone(),
-        comms: a.comms.clone(),
-        follow_forks: a.follow_forks,
-        follow_exec: (a.initrd.is_none() && !a.all && a.pids.is_empty() && a.comms.is_empty())
-            .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
-    };
+    let mut cfg = a
+        .trace
+        .engine_config(&a.os, Some(trace_path.display().to_string()))?;
+    cfg.windows_version = a.windows_version.clone();
+    cfg.windows_kpcr32 = a.windows_kpcr32;
+    if a.os == "linux" {
+        cfg.linux_profile = linux_profile(&kernel);
+    }
+    // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
+    // trace from that exec on, following children (strace -f).
+    cfg.follow_exec = (a.initrd.is_none() && !a.all && !a.trace.selects_processes())
+        .then(|| vstrace_qemu::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
     vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
@@ -285,7 +234,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     // Stream the trace file to stderr while the guest runs (not with -o).
     let done = Arc::new(AtomicBool::new(false));
-    let tail = if a.output.is_none() {
+    let tail = if a.trace.output.is_none() {
         let (path, done) = (trace_path.clone(), done.clone());
         Some(thread::spawn(move || tail_file(&path, &done)))
     } else {
@@ -311,7 +260,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     }
     match outcome {
         Ok(o) => {
-            if !a.json && a.output.is_none() {
+            if !a.trace.json && a.trace.output.is_none() {
                 eprintln!("+++ guest command exited with {} +++", o.exit_status);
             }
             Ok(o.exit_status.clamp(0, 255) as u8)

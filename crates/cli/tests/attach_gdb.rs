@@ -124,8 +124,8 @@ fn attach_bad_address_fails_cleanly() {
     assert!(stderr(&out).contains("HOST:PORT"), "{}", stderr(&out));
 }
 
-/// A static guest program printing its pid (getpid(2) each time) 40
-/// times, 0.2 s apart.
+/// A static guest program printing its pid and parent pid (getpid(2) and
+/// getppid(2) each time) 40 times, 0.2 s apart.
 fn getpid_loop() -> PathBuf {
     let src = tmp().join(format!("getpid-loop-{}.c", std::process::id()));
     let bin = tmp().join(format!("getpid-loop-{}", std::process::id()));
@@ -133,7 +133,8 @@ fn getpid_loop() -> PathBuf {
         &src,
         "#include <stdio.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
          int main(void) { for (int i = 0; i < 40; i++) { \
-         printf(\"getpid=%ld\\n\", syscall(SYS_getpid)); fflush(stdout); usleep(200000); } \
+         printf(\"getpid=%ld\\n\", syscall(SYS_getpid)); \
+         printf(\"getppid=%ld\\n\", syscall(SYS_getppid)); fflush(stdout); usleep(200000); } \
          puts(\"done\"); return 0; }\n",
     )
     .unwrap();
@@ -184,6 +185,155 @@ fn attach_injects_return_values() {
     assert_eq!(pids.len(), 40, "{so}");
     // Injected while attached, the real pid again after the detach.
     assert!(pids.contains(&"4242"), "{so}");
+    assert_ne!(pids.last(), Some(&"4242"), "{so}");
+    assert!(so.trim_end().ends_with("done"));
+}
+
+/// With the guest's kernel image, records carry pid/comm, and `--comm`
+/// keeps one program's calls out of the whole guest's.
+#[test]
+fn attach_filters_by_comm() {
+    let prog = getpid_loop();
+    let (mut run, addr) = boot_with_gdb(
+        "attach-comm",
+        "/bin/getpid-loop & while true; do cat /etc/hostname >/dev/null; sleep 0.2; done",
+        &[(&prog, "/bin/getpid-loop")],
+    );
+    let kernel = find_kernel(None).expect("guest kernel");
+    let trace = trace_path("attach-comm");
+    let out = attach(
+        &addr,
+        &[
+            "--duration",
+            "3",
+            "--kernel",
+            kernel.to_str().unwrap(),
+            "--comm",
+            "getpid-loop",
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let _ = run.kill();
+    assert!(out.status.success());
+    let recs = records(&trace);
+    let getpids = find(&recs, |r| name(r) == "getpid");
+    assert!(!getpids.is_empty(), "no getpid in {} records", recs.len());
+    for r in &recs {
+        assert_eq!(r["comm"], "getpid-loop", "{r}");
+    }
+    // The pid the guest program printed is the one in the records.
+    let so = String::from_utf8_lossy(&run.read_port(SerialPort::Stdout)).into_owned();
+    let printed: i64 = so
+        .lines()
+        .find_map(|l| l.strip_prefix("getpid="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no getpid= line in {so:?}"));
+    for r in &getpids {
+        assert_eq!(r["pid"].as_i64(), Some(printed), "{r}");
+        assert_eq!(ret(r), printed, "{r}");
+    }
+}
+
+/// The guest's `getppid=` lines: injected (4242) while attached, the
+/// real value again after the detach.
+fn ppids(so: &str) -> Vec<&str> {
+    so.lines()
+        .filter_map(|l| l.strip_prefix("getppid="))
+        .collect()
+}
+
+/// The example crate's Rust hooks (examples/hook-plugin/src/hooks.rs), the
+/// very functions its QEMU plugin runs, run by `vstrace-example-attach` on
+/// a VM traced through its gdbstub: getppid() is skipped and returns 4242.
+#[test]
+fn attach_runs_rust_hooks() {
+    let prog = getpid_loop();
+    let (mut run, addr) = boot_with_gdb(
+        "attach-hooks",
+        "/bin/getpid-loop",
+        &[(&prog, "/bin/getpid-loop")],
+    );
+    let bin = Path::new(env!("CARGO_BIN_EXE_vstrace"))
+        .parent()
+        .unwrap()
+        .join("vstrace-example-attach");
+    assert!(bin.is_file(), "{} not built", bin.display());
+    let trace = trace_path("attach-hooks");
+    let out = std::process::Command::new(&bin)
+        .args(["attach", "--gdb", &addr, "--duration", "3", "--json"])
+        .args(["-e", "trace=getppid", "-o", trace.to_str().unwrap()])
+        .output()
+        .unwrap();
+    eprintln!("attach stderr:\n{}", stderr(&out));
+    if !out.status.success() {
+        let _ = run.kill();
+        panic!("vstrace-example-attach failed");
+    }
+    let recs = records(&trace);
+    assert!(!recs.is_empty());
+    for r in &recs {
+        assert_eq!(name(r), "getppid");
+        assert_eq!(ret(r), 4242, "{r}");
+        assert_eq!(r["hook"]["faked"], true, "{r}");
+    }
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    let p = ppids(&so);
+    assert_eq!(p.len(), 40, "{so}");
+    assert!(p.contains(&"4242"), "{so}");
+    assert_ne!(p.last(), Some(&"4242"), "{so}");
+    // The guest saw as many faked values as the trace recorded.
+    assert_eq!(
+        p.iter().filter(|v| **v == "4242").count(),
+        recs.len(),
+        "{so}"
+    );
+}
+
+/// Ctrl-C (SIGINT) while attached: vstrace removes its breakpoints,
+/// detaches, flushes the trace and exits with 130; the guest goes on.
+#[test]
+fn attach_ctrl_c_detaches() {
+    let prog = getpid_loop();
+    let (mut run, addr) = boot_with_gdb(
+        "attach-sigint",
+        "/bin/getpid-loop",
+        &[(&prog, "/bin/getpid-loop")],
+    );
+    let trace = trace_path("attach-sigint");
+    let child = vstrace()
+        .args(["attach", "--gdb", &addr, "--json", "-e", "trace=getpid"])
+        .args(["--inject=getpid:retval=4242", "-o", trace.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first records, then interrupt.
+    let start = Instant::now();
+    while std::fs::read_to_string(&trace).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no records");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on the child we spawned, with a valid signal.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    eprintln!("attach stderr:\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(130));
+    let recs = records(&trace);
+    assert!(recs.len() >= 3);
+    assert!(recs.iter().all(|r| name(r) == "getpid" && ret(r) == 4242));
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    let pids: Vec<&str> = so
+        .lines()
+        .filter_map(|l| l.strip_prefix("getpid="))
+        .collect();
+    assert_eq!(pids.len(), 40, "{so}");
     assert_ne!(pids.last(), Some(&"4242"), "{so}");
     assert!(so.trim_end().ends_with("done"));
 }
