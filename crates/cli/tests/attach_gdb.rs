@@ -148,14 +148,35 @@ fn getpid_loop() -> PathBuf {
     bin
 }
 
+/// Boots a guest running the getpid loop, with a gdbstub.
+fn boot_loop(name: &str) -> (GuestRun, String) {
+    let prog = getpid_loop();
+    boot_with_gdb(name, "/bin/getpid-loop", &[(&prog, "/bin/getpid-loop")])
+}
+
+/// Waits for the getpid loop to finish and returns the values it printed
+/// after `key=`: 4242 (injected) while attached, the real value again after
+/// the detach.
+fn loop_values(run: &mut GuestRun, key: &str) -> Vec<String> {
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    let prefix = format!("{key}=");
+    let v: Vec<String> = so
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(v.len(), 40, "{so}");
+    assert!(v.iter().any(|x| x == "4242"), "{so}");
+    assert_ne!(v.last().map(String::as_str), Some("4242"), "{so}");
+    assert!(so.trim_end().ends_with("done"), "{so}");
+    v
+}
+
 #[test]
 fn attach_injects_return_values() {
-    let prog = getpid_loop();
-    let (mut run, addr) = boot_with_gdb(
-        "attach-inject",
-        "/bin/getpid-loop",
-        &[(&prog, "/bin/getpid-loop")],
-    );
+    let (mut run, addr) = boot_loop("attach-inject");
     let trace = trace_path("attach-inject");
     let out = attach(
         &addr,
@@ -175,18 +196,7 @@ fn attach_injects_return_values() {
     }
     let text = std::fs::read_to_string(&trace).unwrap();
     assert!(text.contains("getpid() = 4242"), "trace:\n{text}");
-    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
-    assert_eq!(o.exit_status, 0);
-    let so = String::from_utf8_lossy(&o.stdout);
-    let pids: Vec<&str> = so
-        .lines()
-        .filter_map(|l| l.strip_prefix("getpid="))
-        .collect();
-    assert_eq!(pids.len(), 40, "{so}");
-    // Injected while attached, the real pid again after the detach.
-    assert!(pids.contains(&"4242"), "{so}");
-    assert_ne!(pids.last(), Some(&"4242"), "{so}");
-    assert!(so.trim_end().ends_with("done"));
+    loop_values(&mut run, "getpid");
 }
 
 /// With the guest's kernel image, records carry pid/comm, and `--comm`
@@ -236,25 +246,12 @@ fn attach_filters_by_comm() {
     }
 }
 
-/// The guest's `getppid=` lines: injected (4242) while attached, the
-/// real value again after the detach.
-fn ppids(so: &str) -> Vec<&str> {
-    so.lines()
-        .filter_map(|l| l.strip_prefix("getppid="))
-        .collect()
-}
-
 /// The example crate's Rust hooks (examples/hook-plugin/src/hooks.rs), the
 /// very functions its QEMU plugin runs, run by `vstrace-example-attach` on
 /// a VM traced through its gdbstub: getppid() is skipped and returns 4242.
 #[test]
 fn attach_runs_rust_hooks() {
-    let prog = getpid_loop();
-    let (mut run, addr) = boot_with_gdb(
-        "attach-hooks",
-        "/bin/getpid-loop",
-        &[(&prog, "/bin/getpid-loop")],
-    );
+    let (mut run, addr) = boot_loop("attach-hooks");
     let bin = Path::new(env!("CARGO_BIN_EXE_vstrace"))
         .parent()
         .unwrap()
@@ -278,31 +275,16 @@ fn attach_runs_rust_hooks() {
         assert_eq!(ret(r), 4242, "{r}");
         assert_eq!(r["hook"]["faked"], true, "{r}");
     }
-    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
-    assert_eq!(o.exit_status, 0);
-    let so = String::from_utf8_lossy(&o.stdout);
-    let p = ppids(&so);
-    assert_eq!(p.len(), 40, "{so}");
-    assert!(p.contains(&"4242"), "{so}");
-    assert_ne!(p.last(), Some(&"4242"), "{so}");
     // The guest saw as many faked values as the trace recorded.
-    assert_eq!(
-        p.iter().filter(|v| **v == "4242").count(),
-        recs.len(),
-        "{so}"
-    );
+    let p = loop_values(&mut run, "getppid");
+    assert_eq!(p.iter().filter(|v| *v == "4242").count(), recs.len());
 }
 
 /// Ctrl-C (SIGINT) while attached: vstrace removes its breakpoints,
 /// detaches, flushes the trace and exits with 130; the guest goes on.
 #[test]
 fn attach_ctrl_c_detaches() {
-    let prog = getpid_loop();
-    let (mut run, addr) = boot_with_gdb(
-        "attach-sigint",
-        "/bin/getpid-loop",
-        &[(&prog, "/bin/getpid-loop")],
-    );
+    let (mut run, addr) = boot_loop("attach-sigint");
     let trace = trace_path("attach-sigint");
     let child = vstrace()
         .args(["attach", "--gdb", &addr, "--json", "-e", "trace=getpid"])
