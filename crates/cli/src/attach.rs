@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{Engine, Hooks};
-use vstrace_gdb::{AttachOptions, Backend};
+use vstrace_gdb::{AttachOptions, Backend, EntryDiscovery};
 
 use crate::trace_args::TraceArgs;
 
@@ -32,6 +32,11 @@ pub struct AttachArgs {
     kernel: Option<PathBuf>,
     #[command(flatten)]
     trace: TraceArgs,
+    /// How to find the system call entry: auto (its code signature near
+    /// the IDT handlers, confirmed by a hit; else stepping), signature, or
+    /// step (single-step a user `syscall`).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "signature", "step"])]
+    discover: String,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -68,6 +73,11 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     }
 
     let opts = AttachOptions {
+        entry: match a.discover.as_str() {
+            "signature" => EntryDiscovery::Signature,
+            "step" => EntryDiscovery::Step,
+            _ => EntryDiscovery::Auto,
+        },
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.verbose,
     };
@@ -95,7 +105,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             0.0
         };
         eprintln!(
-            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
+            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges, {} exit-trap toggles in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
             run.stops,
             run.events,
             run.enters,
@@ -103,6 +113,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             run.kernel_irets,
             stats.records,
             run.exchanges,
+            run.exit_toggles,
             run.elapsed.as_secs_f64(),
             100.0 * run.running.as_secs_f64() / run.elapsed.as_secs_f64().max(1e-9)
         );

@@ -66,6 +66,10 @@ pub struct RunArgs {
     /// Boot the guest without the tracing plugin (a baseline for benchmarks).
     #[arg(long)]
     untraced: bool,
+    /// Also open QEMU's gdbstub on this chardev (`tcp::PORT` or
+    /// `unix:PATH,server=on,wait=off`), for `vstrace attach` or gdb.
+    #[arg(long, value_name = "CHARDEV")]
+    gdb: Option<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -201,6 +205,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     let mut gc = GuestConfig::new(kernel, initrd);
     gc.smp = a.smp;
+    gc.gdb = a.gdb.clone();
     gc.memory_mib = a.memory;
     if let Some(c) = &a.cpu {
         gc.cpu = c.clone();

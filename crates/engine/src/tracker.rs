@@ -165,6 +165,13 @@ impl Tracker {
         })
     }
 
+    /// Whether an exit event can still matter: a call is in flight, or a
+    /// fork's child has not made its first return yet. When not, a source
+    /// that pays for every trap (the gdb stub) may stop trapping exits.
+    pub fn wants_exits(&self) -> bool {
+        self.npending > 0 || !self.recent_forks.is_empty()
+    }
+
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
         self.extra.drain(..)
     }

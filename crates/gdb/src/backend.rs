@@ -523,6 +523,40 @@ pub fn entry_swapgs(code: &[u8], lstar: u64) -> Option<u64> {
     }
 }
 
+/// The signature search covers this much code on each side of (and
+/// around) each IDT handler's 64 KiB block.
+const SIGNATURE_WINDOW: u64 = 64 << 10;
+/// At most this many signature candidates get a breakpoint (hardware
+/// breakpoints are scarce under KVM).
+const MAX_CANDIDATES: usize = 2;
+/// Enters in a row that needed no exit before the return paths are
+/// disarmed.
+const IDLE_ENTERS: u32 = 8;
+
+/// How long a candidate entry may wait for its confirming `syscall`.
+const CONFIRM_TIME: Duration = Duration::from_secs(10);
+
+/// Addresses in `code` (which starts at `base`) that look like a 64-bit
+/// `syscall` entry point: an optional `endbr64`, then `swapgs` and
+/// `mov %rsp, %gs:disp32` (`65 48 89 24 25`), the save of the user stack
+/// pointer that such an entry must do before it can use a stack.
+pub fn entry_candidates(code: &[u8], base: u64) -> Vec<u64> {
+    const SIG: [u8; 8] = [0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25];
+    let mut out = Vec::new();
+    for (i, w) in code.windows(SIG.len()).enumerate() {
+        if w != SIG {
+            continue;
+        }
+        let start = if i >= 4 && code[i - 4..i] == ENDBR64 {
+            i - 4
+        } else {
+            i
+        };
+        out.push(base.wrapping_add(start as u64));
+    }
+    out
+}
+
 /// Where execution goes after the `swapgs` at `i`: through at most four
 /// unconditional jumps (`eb`, `e9`) and `verw` (the MDS buffer clearing
 /// the kernel patches in or jumps over), to the first other instruction.
@@ -613,9 +647,25 @@ fn is_user_addr(a: u64) -> bool {
     a < 0x0000_8000_0000_0000
 }
 
+/// How the system call entry is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntryDiscovery {
+    /// The entry's code signature near the IDT handlers, confirmed by a
+    /// breakpoint hit; single-stepping a user `syscall` when that fails.
+    #[default]
+    Auto,
+    /// Only the confirmed signature.
+    Signature,
+    /// Only single-stepping a user `syscall` (needs no knowledge of the
+    /// entry's code; waits for an interrupt or fault in user mode).
+    Step,
+}
+
 /// Options of an attach session.
 #[derive(Debug, Clone)]
 pub struct AttachOptions {
+    /// How to find the system call entry.
+    pub entry: EntryDiscovery,
     /// Give up discovery after this long.
     pub discovery_timeout: Duration,
     /// Progress messages on stderr.
@@ -625,6 +675,7 @@ pub struct AttachOptions {
 impl Default for AttachOptions {
     fn default() -> Self {
         AttachOptions {
+            entry: EntryDiscovery::Auto,
             discovery_timeout: Duration::from_secs(60),
             verbose: false,
         }
@@ -644,6 +695,9 @@ pub struct RunStats {
     pub kernel_irets: u64,
     /// gdb request/reply exchanges during tracing.
     pub exchanges: u64,
+    /// Times the return-path breakpoints were inserted or removed (they
+    /// are armed only while a call is in flight).
+    pub exit_toggles: u64,
     /// Time spent from resuming the VM to its next stop (guest execution
     /// plus QEMU's resume and stop), the rest being ours.
     pub running: Duration,
@@ -757,13 +811,128 @@ impl Backend {
         Ok(())
     }
 
-    /// Finds the entry and return paths (the VM must be stopped; it is
-    /// left stopped).
-    pub fn discover(&mut self) -> Result<Discovery, BackendError> {
-        let deadline = Instant::now() + self.opts.discovery_timeout;
+    /// The IDT base (from the monitor's `info registers`) and the handlers
+    /// of a few vectors that every x86-64 kernel installs.
+    fn idt_handlers(&mut self) -> Result<(u64, Vec<u64>), BackendError> {
+        let info = self.target.client.monitor("info registers")?;
+        let idt = parse_idt_base(&info)
+            .ok_or_else(|| BackendError::Discovery("no IDT in `info registers`".into()))?;
+        let mut handlers = Vec::new();
+        // Page fault, general protection, int3, int 0x80 and Linux's local
+        // APIC timer.
+        for vector in [14u64, 13, 3, 0x80, 0xec] {
+            let mut gate = [0u8; 16];
+            if self.target.read_virt(idt + vector * 16, &mut gate).is_ok() {
+                let h = gate_target(&gate);
+                if !is_user_addr(h) && !handlers.contains(&h) {
+                    handlers.push(h);
+                }
+            }
+        }
+        Ok((idt, handlers))
+    }
+
+    /// Finds the 64-bit `syscall` entry among the code around the IDT's
+    /// handlers (kernels keep their entry code together): candidates start
+    /// with `swapgs; mov %rsp, %gs:ABS` (Linux's entry_SYSCALL_64 saving the
+    /// user stack pointer, and Windows's KiSystemCall64 alike), and one is
+    /// confirmed only when a breakpoint on it stops with the state a
+    /// `syscall` leaves (rcx = a user address just after `0f 05`).
+    /// `None` when no candidate is found or none is confirmed in time.
+    fn entry_by_signature(&mut self, deadline: Instant) -> Result<Option<u64>, BackendError> {
+        let (idt, handlers) = match self.idt_handlers() {
+            Ok(h) => h,
+            Err(e) => {
+                self.log(|| format!("no IDT: {e}"));
+                return Ok(None);
+            }
+        };
+        let mut candidates: Vec<u64> = Vec::new();
+        for &h in &handlers {
+            let base = (h & !(SIGNATURE_WINDOW - 1)).wrapping_sub(SIGNATURE_WINDOW);
+            let code = self.read_code(base, 3 * SIGNATURE_WINDOW as usize);
+            for c in entry_candidates(&code, base) {
+                if !candidates.contains(&c) && candidates.len() < MAX_CANDIDATES {
+                    candidates.push(c);
+                }
+            }
+        }
+        self.log(|| {
+            format!("IDT at {idt:#x}, handlers {handlers:x?}, entry candidates {candidates:x?}")
+        });
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        // Confirm by observation: give the guest a few seconds to make a
+        // system call (any process's), well within the discovery timeout.
+        let confirm_until = deadline.min(Instant::now() + CONFIRM_TIME);
+        let swapgs_at: Vec<u64> = candidates
+            .iter()
+            .map(|&c| c + if self.starts_with_endbr(c) { 4 } else { 0 })
+            .collect();
+        for &a in &swapgs_at {
+            self.target.insert_bp(a)?;
+        }
+        let found = loop {
+            self.target.resume()?;
+            let (_, interrupted) = self.target.wait(Some(confirm_until), None)?;
+            let r = self.target.regs()?;
+            let Some(i) = swapgs_at.iter().position(|&a| a == r.rip()) else {
+                if interrupted {
+                    break None;
+                }
+                continue;
+            };
+            let rcx = r.get(Reg::Rcx);
+            let mut insn = [0u8; 2];
+            let from_syscall = r.cpl() == 0
+                && is_user_addr(rcx)
+                && self
+                    .target
+                    .read_virt(rcx.wrapping_sub(2), &mut insn)
+                    .is_ok()
+                && insn == [0x0f, 0x05];
+            // Leave the stop as if the `swapgs` had run.
+            emulate_swapgs(&mut self.target, &r)?;
+            if from_syscall {
+                break Some(candidates[i]);
+            }
+            if interrupted {
+                break None;
+            }
+        };
+        for &a in &swapgs_at {
+            self.target.remove_bp(a)?;
+        }
+        Ok(found)
+    }
+
+    fn starts_with_endbr(&mut self, a: u64) -> bool {
+        let mut b = [0u8; 4];
+        self.target.read_virt(a, &mut b).is_ok() && b == ENDBR64
+    }
+
+    /// Reads up to `len` bytes of code at `base`, block by block, skipping
+    /// unreadable blocks (left as zeros, which match no signature).
+    fn read_code(&mut self, base: u64, len: usize) -> Vec<u8> {
+        let bs = self.target.block as usize;
+        let mut code = vec![0u8; len];
+        for chunk in (0..len).step_by(bs) {
+            let n = bs.min(len - chunk);
+            let _ = self
+                .target
+                .read_virt(base.wrapping_add(chunk as u64), &mut code[chunk..chunk + n]);
+        }
+        code
+    }
+
+    /// Finds the entry by observation alone: reaches user mode and
+    /// single-steps until a 64-bit `syscall` executes; the new rip is
+    /// MSR_LSTAR.
+    fn entry_by_stepping(&mut self, deadline: Instant) -> Result<u64, BackendError> {
         let mut regs = self.reach_user_mode(deadline)?;
         self.log(|| format!("user mode at {:#x}", regs.rip()));
-        let entry = loop {
+        loop {
             if Instant::now() >= deadline {
                 return Err(BackendError::Discovery(
                     "no 64-bit syscall instruction executed in time".into(),
@@ -778,7 +947,7 @@ impl Backend {
             let r = self.target.regs()?;
             if is_syscall {
                 if r.cpl() == 0 && r.get(Reg::Rcx) == before.wrapping_add(2) {
-                    break r.rip();
+                    return Ok(r.rip());
                 }
                 return Err(BackendError::Discovery(format!(
                     "stepping the syscall at {before:#x} led to {:#x} (cs {:#x})",
@@ -792,6 +961,28 @@ impl Backend {
                 // A fault or another kind of trap: go back to user mode.
                 self.reach_user_mode(deadline)?
             };
+        }
+    }
+
+    /// Finds the entry and return paths (the VM must be stopped; it is
+    /// left stopped).
+    pub fn discover(&mut self) -> Result<Discovery, BackendError> {
+        let deadline = Instant::now() + self.opts.discovery_timeout;
+        let by_signature = match self.opts.entry {
+            EntryDiscovery::Step => None,
+            _ => self.entry_by_signature(deadline)?,
+        };
+        let entry = match (by_signature, self.opts.entry) {
+            (Some(e), _) => e,
+            (None, EntryDiscovery::Signature) => {
+                return Err(BackendError::Discovery(
+                    "no syscall entry signature near the IDT handlers was confirmed".into(),
+                ))
+            }
+            (None, _) => {
+                self.log(|| "stepping a user syscall to find the entry".into());
+                self.entry_by_stepping(deadline)?
+            }
         };
         self.log(|| format!("syscall entry (LSTAR) {entry:#x}"));
         // Scan the code after the entry, block by block, up to the first
@@ -875,9 +1066,11 @@ impl Backend {
         let verbose = std::env::var_os("VSTRACE_GDB_DUMP").is_some();
         let t = &mut self.target;
         t.insert_bp(d.entry_swapgs)?;
-        for &a in d.sysret.iter().chain(&d.iret) {
-            t.insert_bp(a)?;
-        }
+        // The return paths are trapped only while an exit can matter:
+        // each stop costs QEMU TCG a flush of all translated code, and a
+        // KVM guest a VM exit and a pause of every vCPU.
+        let mut exits_armed = false;
+        let mut idle_enters = 0u32;
         let start = Instant::now();
         let deadline = duration.map(|du| start + du);
         let ex0 = t.client.exchanges;
@@ -909,7 +1102,8 @@ impl Backend {
                     r.rax()
                 );
             }
-            let ev = if rip == d.entry_swapgs {
+            let at_entry_stop = rip == d.entry_swapgs;
+            let ev = if at_entry_stop {
                 // A `syscall` from kernel mode cannot happen; rcx in the
                 // kernel half means this is not a user call.
                 is_user_addr(r.get(Reg::Rcx)).then(|| {
@@ -959,6 +1153,24 @@ impl Backend {
             emulate_swapgs(t, &r)?;
             if interrupted {
                 break;
+            }
+            // Arm at once when an exit matters; disarm only after a run of
+            // enters that needed none, so that tracing every call does not
+            // toggle at every call.
+            let wants = engine.wants_exits();
+            if at_entry_stop {
+                idle_enters = if wants { 0 } else { idle_enters + 1 };
+            }
+            if (wants && !exits_armed) || (exits_armed && !wants && idle_enters >= IDLE_ENTERS) {
+                exits_armed = !exits_armed;
+                st.exit_toggles += 1;
+                for &a in d.sysret.iter().chain(&d.iret) {
+                    if exits_armed {
+                        t.insert_bp(a)?;
+                    } else {
+                        t.remove_bp(a)?;
+                    }
+                }
             }
         }
         st.exchanges = t.client.exchanges - ex0;
@@ -1096,6 +1308,32 @@ mod tests {
             (vec![], vec![]) as (Vec<u64>, Vec<u64>)
         );
         assert_eq!(scan_return_paths(&[0x0f, 0x01, 0xf8], 0), (vec![], vec![]));
+    }
+
+    #[test]
+    fn entry_signatures() {
+        let base = 0xffff_ffff_81c0_0000u64;
+        let mut code = vec![0xccu8; 4096];
+        // Linux 6.1 entry_SYSCALL_64 without IBT: swapgs; mov %rsp,%gs:0x6014.
+        code[0x80..0x8c].copy_from_slice(&[
+            0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25, 0x14, 0x60, 0, 0,
+        ]);
+        // With IBT: endbr64 first; the candidate is the endbr64.
+        code[0x400..0x40c].copy_from_slice(&[
+            0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25,
+        ]);
+        // entry_SYSCALL_compat (swapgs; mov %esp,%esp) and a bare swapgs
+        // are not candidates.
+        code[0x800..0x805].copy_from_slice(&[0x0f, 0x01, 0xf8, 0x89, 0xe4]);
+        code[0x900..0x903].copy_from_slice(&[0x0f, 0x01, 0xf8]);
+        assert_eq!(
+            entry_candidates(&code, base),
+            vec![base + 0x80, base + 0x400]
+        );
+        // At the very start and cut short at the end.
+        assert_eq!(entry_candidates(&code[0x80..0x88], 7), vec![7]);
+        assert!(entry_candidates(&code[0x80..0x87], 7).is_empty());
+        assert!(entry_candidates(&[], 0).is_empty());
     }
 
     #[test]

@@ -5,5 +5,5 @@
 pub mod backend;
 pub mod rsp;
 
-pub use backend::{AttachOptions, Backend, BackendError, Discovery, RunStats};
+pub use backend::{AttachOptions, Backend, BackendError, Discovery, EntryDiscovery, RunStats};
 pub use rsp::{BpKind, Client, RspError, StopKind, StopReply};
