@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{Engine, Hooks};
-use vstrace_gdb::{AttachOptions, Backend, EntryDiscovery};
+use vstrace_gdb::{AttachOptions, Backend, EntryDiscovery, ExitTrap};
 
 use crate::trace_args::TraceArgs;
 
@@ -37,6 +37,12 @@ pub struct AttachArgs {
     /// step (single-step a user `syscall`).
     #[arg(long, default_value = "auto", value_parser = ["auto", "signature", "step"])]
     discover: String,
+    /// Where returns are trapped: auto (after the kernel's call to its C
+    /// syscall handler, when recognised: system calls only) or
+    /// return-paths (the swapgs before sysretq / iretq: every return to
+    /// user mode).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "return-paths"])]
+    exits: String,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -77,6 +83,10 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             "signature" => EntryDiscovery::Signature,
             "step" => EntryDiscovery::Step,
             _ => EntryDiscovery::Auto,
+        },
+        exits: match a.exits.as_str() {
+            "return-paths" => ExitTrap::ReturnPaths,
+            _ => ExitTrap::Auto,
         },
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.verbose,

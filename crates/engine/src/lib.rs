@@ -202,6 +202,12 @@ impl Engine {
         self.tracker.wants_exits()
     }
 
+    /// Whether a fork's child may still make its first return (see
+    /// `Tracker::awaits_child_return`).
+    pub fn awaits_child_return(&self) -> bool {
+        self.tracker.awaits_child_return()
+    }
+
     /// The first output error, if writing failed (disk full, closed pipe).
     pub fn output_error(&self) -> Option<&str> {
         self.sink.first_error.as_deref()

@@ -332,6 +332,18 @@ impl Target {
         Ok(())
     }
 
+    /// Inserts (`on`) or removes each breakpoint of `addrs`.
+    pub fn set_bps(&mut self, addrs: &[u64], on: bool) -> Result<(), BackendError> {
+        for &a in addrs {
+            if on {
+                self.insert_bp(a)?;
+            } else {
+                self.remove_bp(a)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes every breakpoint we set.
     pub fn remove_all_bps(&mut self) -> Result<(), BackendError> {
         let mut first = Ok(());
@@ -449,13 +461,72 @@ impl VirtMem for Target {
     }
 }
 
+/// Where the registers of an event live while the vCPU is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// In the vCPU's registers (the `sysretq`/`iretq` paths).
+    Live,
+    /// In the registers, at the `syscall` entry: the snapshot's rip and
+    /// rflags live in rcx and r11.
+    Entry,
+    /// In the kernel's `struct pt_regs` at this address (after the call to
+    /// the C handler): the kernel restores the user registers from it.
+    PtRegs(u64),
+}
+
+/// Offsets of the general registers in x86-64 Linux's `struct pt_regs`.
+fn pt_regs_offset(reg: Reg) -> u64 {
+    8 * match reg {
+        Reg::R15 => 0,
+        Reg::R14 => 1,
+        Reg::R13 => 2,
+        Reg::R12 => 3,
+        Reg::Rbp => 4,
+        Reg::Rbx => 5,
+        Reg::R11 => 6,
+        Reg::R10 => 7,
+        Reg::R9 => 8,
+        Reg::R8 => 9,
+        Reg::Rax => 10,
+        Reg::Rcx => 11,
+        Reg::Rdx => 12,
+        Reg::Rsi => 13,
+        Reg::Rdi => 14,
+        Reg::Rip => 16,
+        Reg::Rflags => 18,
+        Reg::Rsp => 19,
+    }
+}
+
+/// `struct pt_regs` size: 15 registers, orig_ax and the 5-slot iret frame.
+const PT_REGS_SIZE: usize = 21 * 8;
+/// Where the iret frame (ip, cs, flags, sp, ss) starts in pt_regs.
+const PT_REGS_FRAME: u64 = 16 * 8;
+
+/// The exit snapshot at the return from the C syscall handler: the user
+/// registers as the kernel will restore them, from `pt_regs` (read at the
+/// kernel's rsp), shaped like an `iretq` stop (rsp at the frame, which the
+/// engine reads for the return address and stack) with the user GS base.
+pub fn pt_regs_snapshot(r: &Regs, pt: &[u8; PT_REGS_SIZE]) -> Regs {
+    let q = |off: u64| le(&pt[off as usize..off as usize + 8]);
+    let mut u = r.clone();
+    for reg in Reg::ALL {
+        if !matches!(reg, Reg::Rsp | Reg::Rip) {
+            u.set(reg, q(pt_regs_offset(reg)));
+        }
+    }
+    u.set(Reg::Rsp, r.rsp().wrapping_add(PT_REGS_FRAME));
+    u.cs = q(PT_REGS_FRAME + 8) as u16;
+    u.ss = q(PT_REGS_FRAME + 32) as u16;
+    std::mem::swap(&mut u.gs_base, &mut u.k_gs_base);
+    u
+}
+
 /// A stopped vCPU lent to the engine for one event.
 struct GdbCpu<'t> {
     target: &'t mut Target,
     regs: Regs,
-    /// The event was built at the entry point: rip and rflags of the
-    /// snapshot live in rcx and r11.
-    at_entry: bool,
+    frame: Frame,
 }
 
 impl Cpu for GdbCpu<'_> {
@@ -464,23 +535,31 @@ impl Cpu for GdbCpu<'_> {
     }
 
     fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        let failed = |e: String| CpuError::WriteFailed { reg, reason: e };
         // The kernel reads the registers after we resume: a write here has
         // pre-trap semantics.
-        let (target_reg, raw) = match (self.at_entry, reg) {
-            (true, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
-            (true, Reg::Rflags) => (Reg::R11, value),
-            _ => (reg, value),
-        };
-        self.target
-            .write_reg(target_reg, raw)
-            .map_err(|e| CpuError::WriteFailed {
-                reg,
-                reason: e.to_string(),
-            })?;
-        self.regs.set(reg, value);
-        if self.at_entry && target_reg != reg {
-            self.regs.set(target_reg, raw);
+        match self.frame {
+            Frame::PtRegs(at) => {
+                let a = at.wrapping_add(pt_regs_offset(reg));
+                self.target
+                    .write_virt(a, &value.to_le_bytes())
+                    .map_err(|e| failed(e.to_string()))?;
+            }
+            Frame::Entry | Frame::Live => {
+                let (target_reg, raw) = match (self.frame, reg) {
+                    (Frame::Entry, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
+                    (Frame::Entry, Reg::Rflags) => (Reg::R11, value),
+                    _ => (reg, value),
+                };
+                self.target
+                    .write_reg(target_reg, raw)
+                    .map_err(|e| failed(e.to_string()))?;
+                if target_reg != reg {
+                    self.regs.set(target_reg, raw);
+                }
+            }
         }
+        self.regs.set(reg, value);
         Ok(())
     }
 
@@ -504,6 +583,12 @@ pub struct Discovery {
     /// The `swapgs` of the return-to-user path that jumps to the `iretq`
     /// (rsp points at the user iret frame there).
     pub iret: Vec<u64>,
+    /// The return address of the entry's call to the C syscall handler
+    /// (`do_syscall_64`), where rsp points at `struct pt_regs`: one
+    /// breakpoint there sees every system call return, and nothing else
+    /// (no page fault or interrupt returns). The `iret` path is then
+    /// trapped only for the first return of fork children.
+    pub after_call: Option<AfterCall>,
 }
 
 /// How many bytes of code after the entry are scanned for return paths.
@@ -555,6 +640,139 @@ pub fn entry_candidates(code: &[u8], base: u64) -> Vec<u64> {
         out.push(base.wrapping_add(start as u64));
     }
     out
+}
+
+/// Length of the no-op at the start of `w`: `nop`, `66 90` and the
+/// multi-byte `0f 1f /0` forms (with an optional `66` or `2e` prefix) that
+/// the kernel patches into disabled alternatives.
+fn nop_len(w: &[u8]) -> Option<usize> {
+    let prefixes = w.iter().take_while(|&&b| b == 0x66 || b == 0x2e).count();
+    let rest = w.get(prefixes..)?;
+    let body = match rest {
+        [0x90, ..] => 1,
+        [0x0f, 0x1f, modrm, ..] => {
+            // ModRM with a SIB byte (rm = 100) and an 8- or 32-bit
+            // displacement (mod = 01 / 10).
+            let m = modrm >> 6;
+            let sib = usize::from(modrm & 7 == 4 && m != 3);
+            let disp = match m {
+                1 => 1,
+                2 => 4,
+                _ => 0,
+            };
+            3 + sib + disp
+        }
+        _ => return None,
+    };
+    (prefixes + body <= w.len()).then_some(prefixes + body)
+}
+
+/// How the backend moves a vCPU stopped at [`AfterCall::addr`] past the
+/// breakpoint without single-stepping: it performs the instruction there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCallStep {
+    /// A run of no-ops this long.
+    Skip(u8),
+    /// `mov disp8(%rsp), %rcx` (5 bytes).
+    MovRcx(u8),
+    /// `test %al, %al` (2 bytes).
+    TestAl,
+}
+
+/// Where the entry's call to the C syscall handler returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterCall {
+    pub addr: u64,
+    pub step: AfterCallStep,
+}
+
+/// The return address of the entry's call to the C syscall handler, in
+/// `code` (the entry's code, at `base`): the first `call rel32` after
+/// `mov %rsp, %rdi` (pt_regs as the first argument) whose return lands,
+/// past no-ops, on code that examines the result the way Linux does:
+/// `mov 0x58(%rsp), %rcx` (6.1: regs->cx for the sysret checks) or
+/// `test %al, %al` (6.2+: the handler says whether sysret may be used).
+pub fn after_handler_call(code: &[u8], base: u64) -> Option<AfterCall> {
+    const MOV_RSP_RDI: [u8; 3] = [0x48, 0x89, 0xe7];
+    const MOV_RCX: [u8; 4] = [0x48, 0x8b, 0x4c, 0x24];
+    let window = &code[..code.len().min(1024)];
+    let start = window.windows(3).position(|w| w == MOV_RSP_RDI)? + 3;
+    let mut i = start;
+    while i + 5 <= window.len() && i < start + 256 {
+        if window[i] != 0xe8 {
+            i += 1;
+            continue;
+        }
+        let ret = i + 5;
+        let mut j = ret;
+        while let Some(n) = window.get(j..).and_then(nop_len) {
+            j += n;
+        }
+        let w = window.get(j..).unwrap_or(&[]);
+        let next = if w.starts_with(&MOV_RCX) && w.get(4) == Some(&0x58) {
+            Some(AfterCallStep::MovRcx(0x58))
+        } else if w.starts_with(&[0x84, 0xc0]) {
+            Some(AfterCallStep::TestAl)
+        } else {
+            None
+        };
+        if let Some(next) = next {
+            let step = match u8::try_from(j - ret) {
+                Ok(0) => next,
+                Ok(n) => AfterCallStep::Skip(n),
+                Err(_) => return None,
+            };
+            return Some(AfterCall {
+                addr: base.wrapping_add(ret as u64),
+                step,
+            });
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Performs the instruction at an [`AfterCall`] breakpoint (see
+/// [`AfterCallStep`]) so the vCPU resumes past it.
+fn emulate_after_call(t: &mut Target, r: &Regs, ac: &AfterCall) -> Result<(), BackendError> {
+    let (len, write) = match ac.step {
+        AfterCallStep::Skip(n) => (u64::from(n), None),
+        AfterCallStep::MovRcx(d) => {
+            let mut v = [0u8; 8];
+            t.read_virt(r.rsp().wrapping_add(u64::from(d)), &mut v)
+                .map_err(|e| BackendError::Discovery(format!("reading pt_regs: {e}")))?;
+            (5, Some((Reg::Rcx, u64::from_le_bytes(v))))
+        }
+        AfterCallStep::TestAl => (2, Some((Reg::Rflags, test_al_flags(r)))),
+    };
+    if let Some((reg, v)) = write {
+        t.write_reg(reg, v)?;
+    }
+    t.write_reg(Reg::Rip, r.rip().wrapping_add(len))?;
+    t.invalidate();
+    Ok(())
+}
+
+/// rflags after `test %al, %al`: CF = OF = 0, ZF, SF and PF from al (AF is
+/// undefined and kept).
+fn test_al_flags(r: &Regs) -> u64 {
+    const CF: u64 = 1;
+    const PF: u64 = 1 << 2;
+    const ZF: u64 = 1 << 6;
+    const SF: u64 = 1 << 7;
+    const OF: u64 = 1 << 11;
+    let al = (r.rax() & 0xff) as u8;
+    let mut f = r.get(Reg::Rflags) & !(CF | PF | ZF | SF | OF);
+    if al == 0 {
+        f |= ZF;
+    }
+    if al & 0x80 != 0 {
+        f |= SF;
+    }
+    if al.count_ones() % 2 == 0 {
+        f |= PF;
+    }
+    f
 }
 
 /// Where execution goes after the `swapgs` at `i`: through at most four
@@ -661,11 +879,25 @@ pub enum EntryDiscovery {
     Step,
 }
 
+/// Where system call returns are trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExitTrap {
+    /// At the return of the entry's call to the C handler when it is
+    /// recognised (only system calls stop there), else at the return paths.
+    #[default]
+    Auto,
+    /// At the `swapgs` before `sysretq` and `iretq` (every return to user
+    /// mode, page faults and interrupts included).
+    ReturnPaths,
+}
+
 /// Options of an attach session.
 #[derive(Debug, Clone)]
 pub struct AttachOptions {
     /// How to find the system call entry.
     pub entry: EntryDiscovery,
+    /// Where returns are trapped.
+    pub exits: ExitTrap,
     /// Give up discovery after this long.
     pub discovery_timeout: Duration,
     /// Progress messages on stderr.
@@ -676,6 +908,7 @@ impl Default for AttachOptions {
     fn default() -> Self {
         AttachOptions {
             entry: EntryDiscovery::Auto,
+            exits: ExitTrap::Auto,
             discovery_timeout: Duration::from_secs(60),
             verbose: false,
         }
@@ -1031,6 +1264,10 @@ impl Backend {
             entry_swapgs: entry_bp,
             sysret,
             iret,
+            after_call: match self.opts.exits {
+                ExitTrap::ReturnPaths => None,
+                ExitTrap::Auto => after_handler_call(&code, entry),
+            },
         };
         if d.iret.is_empty() {
             eprintln!("vstrace: warning: the iret return path was not found: calls returning through iret (execve, fork children, signals) show no return");
@@ -1066,10 +1303,19 @@ impl Backend {
         let verbose = std::env::var_os("VSTRACE_GDB_DUMP").is_some();
         let t = &mut self.target;
         t.insert_bp(d.entry_swapgs)?;
-        // The return paths are trapped only while an exit can matter:
-        // each stop costs QEMU TCG a flush of all translated code, and a
-        // KVM guest a VM exit and a pause of every vCPU.
+        // Returns are trapped only while one can matter: each stop costs
+        // QEMU TCG a flush of all translated code, and a KVM guest a VM
+        // exit and a pause of every vCPU. With the after-call trap, the
+        // iret path is needed only for fork children's first returns.
+        let (exit_bps, child_bps): (Vec<u64>, Vec<u64>) = match &d.after_call {
+            Some(ac) => (vec![ac.addr], d.iret.clone()),
+            None => (
+                d.sysret.iter().chain(&d.iret).copied().collect(),
+                Vec::new(),
+            ),
+        };
         let mut exits_armed = false;
+        let mut child_armed = false;
         let mut idle_enters = 0u32;
         let start = Instant::now();
         let deadline = duration.map(|du| start + du);
@@ -1083,7 +1329,11 @@ impl Backend {
             let r = t.regs()?;
             let rip = r.rip();
             let vcpu = s.vcpu();
-            let at_bp = rip == d.entry_swapgs || d.sysret.contains(&rip) || d.iret.contains(&rip);
+            let after_call = d.after_call.filter(|ac| ac.addr == rip);
+            let at_bp = rip == d.entry_swapgs
+                || after_call.is_some()
+                || d.sysret.contains(&rip)
+                || d.iret.contains(&rip);
             if !at_bp {
                 if interrupted {
                     break;
@@ -1113,11 +1363,23 @@ impl Backend {
                         Bitness::B64,
                         entry_snapshot(r.clone()),
                     );
-                    (e, true)
+                    (e, Frame::Entry)
                 })
+            } else if after_call.is_some() {
+                let mut pt = [0u8; PT_REGS_SIZE];
+                let at = r.rsp();
+                match t.read_virt(at, &mut pt) {
+                    Ok(()) => {
+                        let u = pt_regs_snapshot(&r, &pt);
+                        let b = bitness(r.efer, u.cs);
+                        (u.cs & 3 == 3)
+                            .then(|| (Event::new(vcpu, Mechanism::Iret, b, u), Frame::PtRegs(at)))
+                    }
+                    Err(_) => None,
+                }
             } else if d.sysret.contains(&rip) {
                 let e = Event::new(vcpu, Mechanism::Sysret, Bitness::B64, after_swapgs(&r));
-                Some((e, false))
+                Some((e, Frame::Live))
             } else {
                 let mut cs = [0u8; 2];
                 let ok = t.read_virt(r.rsp().wrapping_add(8), &mut cs).is_ok();
@@ -1126,14 +1388,14 @@ impl Backend {
                     let b = bitness(r.efer, cs);
                     Some((
                         Event::new(vcpu, Mechanism::Iret, b, after_swapgs(&r)),
-                        false,
+                        Frame::Live,
                     ))
                 } else {
                     st.kernel_irets += 1;
                     None
                 }
             };
-            if let Some((event, at_entry)) = ev {
+            if let Some((event, frame)) = ev {
                 st.events += 1;
                 match event.mechanism {
                     Mechanism::Syscall => st.enters += 1,
@@ -1143,14 +1405,18 @@ impl Backend {
                 let mut cpu = GdbCpu {
                     target: t,
                     regs,
-                    at_entry,
+                    frame,
                 };
                 engine.on_event(&event, &mut cpu);
             }
-            // Execute the `swapgs` under the breakpoint ourselves: QEMU
-            // would stop on it again, and single-stepping flushes TCG's
+            // Perform the instruction under the breakpoint ourselves (a
+            // `swapgs`, or the no-op / move / test after the handler call):
+            // QEMU would stop on it again, and single-stepping flushes TCG's
             // translated code.
-            emulate_swapgs(t, &r)?;
+            match &after_call {
+                Some(ac) => emulate_after_call(t, &r, ac)?,
+                None => emulate_swapgs(t, &r)?,
+            }
             if interrupted {
                 break;
             }
@@ -1164,13 +1430,13 @@ impl Backend {
             if (wants && !exits_armed) || (exits_armed && !wants && idle_enters >= IDLE_ENTERS) {
                 exits_armed = !exits_armed;
                 st.exit_toggles += 1;
-                for &a in d.sysret.iter().chain(&d.iret) {
-                    if exits_armed {
-                        t.insert_bp(a)?;
-                    } else {
-                        t.remove_bp(a)?;
-                    }
-                }
+                t.set_bps(&exit_bps, exits_armed)?;
+            }
+            let children = !child_bps.is_empty() && engine.awaits_child_return();
+            if children != child_armed {
+                child_armed = children;
+                st.exit_toggles += 1;
+                t.set_bps(&child_bps, child_armed)?;
             }
         }
         st.exchanges = t.client.exchanges - ex0;
@@ -1337,6 +1603,115 @@ mod tests {
     }
 
     #[test]
+    fn handler_call_return() {
+        let base = 0xffff_ffff_81c0_00f3u64;
+        // Debian's 6.1 entry_SYSCALL_64 from `mov %rsp,%rdi`: movslq, a
+        // jmp over the IBRS wrmsr, 16 nops, call do_syscall_64, 5 nops
+        // (IBRS_EXIT), then the sysret checks reading regs->cx.
+        let mut code = vec![0x48, 0x89, 0xe7, 0x48, 0x63, 0xf0, 0xeb, 0x16];
+        code.extend_from_slice(&[0xb9, 0x48, 0, 0, 0]);
+        code.extend_from_slice(&[0x90; 16]);
+        code.extend_from_slice(&[0xe8, 0x9a, 0x3c, 0xe4, 0xff]);
+        let ret = code.len() as u64;
+        code.extend_from_slice(&[0x90; 5]);
+        code.extend_from_slice(&[0x48, 0x8b, 0x4c, 0x24, 0x58, 0x4c, 0x8b]);
+        assert_eq!(
+            after_handler_call(&code, base),
+            Some(AfterCall {
+                addr: base + ret,
+                step: AfterCallStep::Skip(5)
+            })
+        );
+        // 6.2+: an untrain call first (followed by other code), then the
+        // handler call followed by a patched 5-byte nop and test %al,%al.
+        let mut code = vec![0x48, 0x89, 0xe7, 0xe8, 1, 2, 3, 4, 0x48, 0x63, 0xf0];
+        code.extend_from_slice(&[0xe8, 5, 6, 7, 8]);
+        let ret = code.len() as u64;
+        code.extend_from_slice(&[0x0f, 0x1f, 0x44, 0x00, 0x00, 0x84, 0xc0, 0x74, 0x10]);
+        assert_eq!(
+            after_handler_call(&code, 0),
+            Some(AfterCall {
+                addr: ret,
+                step: AfterCallStep::Skip(5)
+            })
+        );
+        // No no-ops: the instruction itself is performed.
+        let code = [0x48, 0x89, 0xe7, 0xe8, 0, 0, 0, 0, 0x84, 0xc0];
+        assert_eq!(
+            after_handler_call(&code, 0).map(|a| (a.addr, a.step)),
+            Some((8, AfterCallStep::TestAl))
+        );
+        let code = [
+            0x48, 0x89, 0xe7, 0xe8, 0, 0, 0, 0, 0x48, 0x8b, 0x4c, 0x24, 0x58,
+        ];
+        assert_eq!(
+            after_handler_call(&code, 0).map(|a| a.step),
+            Some(AfterCallStep::MovRcx(0x58))
+        );
+        // Unrecognised code after every call, truncated code, no mov.
+        assert_eq!(
+            after_handler_call(&[0x48, 0x89, 0xe7, 0xe8, 0, 0, 0, 0, 0xc3], 0),
+            None
+        );
+        assert_eq!(after_handler_call(&[0x48, 0x89, 0xe7, 0xe8, 0, 0], 0), None);
+        assert_eq!(after_handler_call(&[0xe8, 0, 0, 0, 0, 0x84, 0xc0], 0), None);
+        assert_eq!(after_handler_call(&[], 0), None);
+    }
+
+    #[test]
+    fn nops_and_flags() {
+        assert_eq!(nop_len(&[0x90]), Some(1));
+        assert_eq!(nop_len(&[0x66, 0x90]), Some(2));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x00]), Some(3));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x40, 0x00]), Some(4));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x44, 0x00, 0x00]), Some(5));
+        assert_eq!(nop_len(&[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00]), Some(6));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x80, 0, 0, 0, 0]), Some(7));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0]), Some(8));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x84, 0, 0]), None); // cut short
+        assert_eq!(nop_len(&[0x66; 40]), None);
+        assert_eq!(nop_len(&[0x84, 0xc0]), None);
+        let mut r = Regs::default();
+        r.set(Reg::Rflags, 0x246 | 1 | (1 << 11)); // ZF PF IF, CF OF set
+        r.set(Reg::Rax, 0x100); // al = 0
+        assert_eq!(test_al_flags(&r), 0x246);
+        r.set(Reg::Rax, 0x81); // SF, even parity
+        assert_eq!(test_al_flags(&r), 0x202 | 0x80 | 0x4);
+        r.set(Reg::Rax, 1); // odd parity
+        assert_eq!(test_al_flags(&r), 0x202);
+    }
+
+    #[test]
+    fn pt_regs_exit_snapshot() {
+        let mut pt = [0u8; PT_REGS_SIZE];
+        let mut put = |i: usize, v: u64| pt[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        put(10, (-2i64) as u64); // ax
+        put(11, 0x40_1002); // cx
+        put(14, 7); // di
+        put(15, 39); // orig_ax
+        put(16, 0x40_1002); // ip
+        put(17, 0x33); // cs
+        put(18, 0x246); // flags
+        put(19, 0x7ffd_0000); // sp
+        put(20, 0x2b); // ss
+        let mut r = Regs::default();
+        r.set(Reg::Rsp, 0xffff_c900_0000_3f58);
+        r.set(Reg::Rip, 0xffff_ffff_81c0_0126);
+        r.set(Reg::Rax, 0x1234); // the handler's own return: not the call's
+        r.gs_base = 0xffff_8880_1fc0_0000;
+        r.k_gs_base = 0x7f00_0000_0000;
+        let u = pt_regs_snapshot(&r, &pt);
+        assert_eq!(u.rax(), (-2i64) as u64);
+        assert_eq!(u.get(Reg::Rdi), 7);
+        assert_eq!(u.get(Reg::Rflags), 0x246);
+        assert_eq!((u.cs, u.ss), (0x33, 0x2b));
+        assert_eq!(u.rsp(), 0xffff_c900_0000_3f58 + 128);
+        assert_eq!(u.gs_base, 0x7f00_0000_0000);
+        assert_eq!(pt_regs_offset(Reg::Rax), 80);
+        assert_eq!(pt_regs_offset(Reg::Rip), 128);
+    }
+
+    #[test]
     fn after_swapgs_state() {
         let mut r = Regs::default();
         r.set(Reg::Rip, 0x1000);
@@ -1426,7 +1801,7 @@ mod tests {
             let mut cpu = GdbCpu {
                 target: &mut t,
                 regs,
-                at_entry: true,
+                frame: Frame::Entry,
             };
             cpu.write_reg(Reg::Rax, 0xffff_ffff_ffff_ffff).unwrap();
             cpu.write_reg(Reg::Rip, 0x5000).unwrap();
