@@ -84,42 +84,11 @@ EPROCESS        equ KOBJ_VIRT + 0x2000
     section .text
 
 bits 32
-; Multiboot header, with the a.out kludge: QEMU loads the flat image at
-; 1 MiB and enters at entry32 in 32-bit protected mode, paging off.
-mb_header:
-    dd 0x1BADB002
-    dd 0x00010000
-    dd -(0x1BADB002 + 0x00010000)
-    dd mb_header            ; header_addr
-    dd mb_header            ; load_addr
-    dd 0                    ; load_end_addr: the whole file
-    dd 0                    ; bss_end_addr: none
-    dd entry32
-
-entry32:
-    cli
-    mov esp, KSTACK_TOP
-    lgdt [gdt_ptr]
-    jmp 0x08:.flat
-.flat:
-    mov ax, 0x18
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    cld
+    BOOT_ENTRY 0x18
     ; Zero the IDT, TSS, page tables and kernel objects.
-    xor eax, eax
-    mov edi, IDT_ADDR
-    mov ecx, (PD_HIGH + 0x1000 - IDT_ADDR) / 4
-    rep stosd
-    mov edi, KOBJ_PHYS
-    mov ecx, 0x3000 / 4
-    rep stosd
-    ; The user program runs from its own page.
-    mov esi, section..user.start
-    mov edi, USER_BASE
-    mov ecx, user_end - user_start
-    rep movsb
+    ZERO IDT_ADDR, PD_HIGH + 0x1000 - IDT_ADDR
+    ZERO KOBJ_PHYS, 0x3000
+    COPY_USER
     ; Paging: 0-2 MiB kernel, 4-6 MiB user, KOBJ_VIRT -> KOBJ_PHYS.
     mov dword [PML4], PDPT_LOW | 7
     mov dword [PML4 + 496*8], PDPT_HIGH | 3
@@ -280,22 +249,7 @@ syscall_entry:
     swapgs
     o64 sysret
 
-; Fault stubs: a uniform frame (vector, error code) then k_fault.
-FAULT_STUB_SIZE equ 16
-    align 16
-fault_stubs:
-%assign v 0
-%rep 32
-    %if v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30
-        push qword v                ; the CPU pushed an error code
-    %else
-        push qword 0
-        push qword v
-    %endif
-    jmp fault_common
-    align 16
-%assign v v+1
-%endrep
+    FAULT_STUBS
 fault_common:
     mov ax, 0x18
     mov ds, ax

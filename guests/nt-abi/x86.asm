@@ -78,43 +78,14 @@ KPCR_PAGE_PHYS  equ 0xc00000        ; 4 MiB page at 0xffc00000
     section .text
 
 bits 32
-mb_header:
-    dd 0x1BADB002
-    dd 0x00010000
-    dd -(0x1BADB002 + 0x00010000)
-    dd mb_header            ; header_addr
-    dd mb_header            ; load_addr
-    dd 0                    ; load_end_addr: the whole file
-    dd 0                    ; bss_end_addr: none
-    dd entry32
-
-entry32:
-    cli
-    mov esp, KSTACK_TOP
-    lgdt [gdt_ptr]
-    jmp 0x08:.flat
-.flat:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    BOOT_ENTRY 0x10
     xor eax, eax
     mov gs, ax
-    cld
     ; Zero the IDT, TSS, page directory and kernel objects (physical).
-    mov edi, IDT_ADDR
-    mov ecx, (PAGE_DIR + 0x1000 - IDT_ADDR) / 4
-    rep stosd
-    mov edi, KOBJ_PHYS
-    mov ecx, 0x3000 / 4
-    rep stosd
-    mov edi, KPCR_PAGE_PHYS + (KPCR & 0x3fffff)
-    mov ecx, 0x1000 / 4
-    rep stosd
-    mov esi, section..user.start
-    mov edi, USER_BASE
-    mov ecx, user_end - user_start
-    rep movsb
+    ZERO IDT_ADDR, PAGE_DIR + 0x1000 - IDT_ADDR
+    ZERO KOBJ_PHYS, 0x3000
+    ZERO KPCR_PAGE_PHYS + (KPCR & 0x3fffff), 0x1000
+    COPY_USER
     ; 4 MiB pages: kernel 0-4 MiB, user 4-8 MiB, kernel objects.
     mov dword [PAGE_DIR], 0x000000 | 0x83
     mov dword [PAGE_DIR + 1*4], USER_BASE | 0x87
@@ -208,6 +179,36 @@ entry32:
     push user_entry
     iretd
 
+; KENTRY: saves the user's segments and callee-saved registers, pushes
+; edx (the user esp / argument pointer) last, loads the kernel's segments
+; (fs = KPCR) and records the service number. KEXIT undoes it after the
+; caller popped that edx.
+%macro KENTRY 0
+    push ds
+    push es
+    push fs
+    push ebx
+    push esi
+    push edi
+    push ebp
+    push edx
+    mov cx, 0x10
+    mov ds, cx
+    mov es, cx
+    mov cx, 0x30
+    mov fs, cx
+    mov [kservice], eax
+%endmacro
+%macro KEXIT 0
+    pop ebp
+    pop edi
+    pop esi
+    pop ebx
+    pop fs
+    pop es
+    pop ds
+%endmacro
+
 ; Copies 16 argument dwords from esi (user memory) into kargs.
 k_collect_args:
     mov edi, kargs
@@ -218,78 +219,26 @@ k_collect_args:
 ; The SYSENTER_EIP target: edx = user esp, [edx] and [edx+4] are return
 ; addresses, the arguments start at [edx+8].
 KiFastCallEntry:
-    push ds
-    push es
-    push fs
-    push ebx
-    push esi
-    push edi
-    push ebp
-    push edx
-    mov cx, 0x10
-    mov ds, cx
-    mov es, cx
-    mov cx, 0x30
-    mov fs, cx
-    mov [kservice], eax
+    KENTRY
     lea esi, [edx + 8]
     call k_collect_args
     call k_dispatch
     pop ecx                             ; user esp
-    pop ebp
-    pop edi
-    pop esi
-    pop ebx
-    pop fs
-    pop es
-    pop ds
+    KEXIT
     mov edx, KiFastSystemCallRet        ; user eip
     sysexit
 
 ; The int 0x2e gate: edx points at the first argument.
 KiSystemService:
-    push ds
-    push es
-    push fs
-    push ebx
-    push esi
-    push edi
-    push ebp
-    push edx
-    mov cx, 0x10
-    mov ds, cx
-    mov es, cx
-    mov cx, 0x30
-    mov fs, cx
-    mov [kservice], eax
+    KENTRY
     mov esi, edx
     call k_collect_args
     call k_dispatch
     pop edx
-    pop ebp
-    pop edi
-    pop esi
-    pop ebx
-    pop fs
-    pop es
-    pop ds
+    KEXIT
     iretd
 
-FAULT_STUB_SIZE equ 8
-    align 8
-fault_stubs:
-%assign v 0
-%rep 32
-    %if v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30
-        push byte v
-    %else
-        push byte 0
-        push byte v
-    %endif
-    jmp fault_common
-    align 8
-%assign v v+1
-%endrep
+    FAULT_STUBS
 fault_common:
     mov ax, 0x10
     mov ds, ax
