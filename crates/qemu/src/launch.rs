@@ -6,6 +6,11 @@
 //! separately from the kernel log, and the exit status from a control port
 //! (see [`crate::guest`] for the guest side). [`GuestRun::wait_with`] tails
 //! them while the guest runs.
+//!
+//! Kernels are Linux (bzImage or PVH vmlinux, with an initramfs and a
+//! command line) or multiboot images ([`BootProtocol::Multiboot`], e.g. the
+//! NT-ABI test guest of guests/nt-abi), which use the same serial ports and
+//! control-port markers on their own.
 
 use std::ffi::OsString;
 use std::fmt;
