@@ -526,3 +526,16 @@ fn multiboot_guest_rejects_commands_and_windows_needs_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("win95"), "{}", stderr(&out));
 }
+
+/// `-p` and `--comm` select Windows processes by what the KPCR walk reads.
+#[test]
+fn process_filters_use_the_kpcr_walk() {
+    let f = Flavour::X86;
+    let (pid, _, _) = f.ids();
+    let (_, by_comm) = boot(f, "comm", &["--comm", "ntabi-test.exe"]);
+    let (_, by_pid) = boot(f, "pid", &["-p", &pid.to_string()]);
+    let (_, other) = boot(f, "other", &["--comm", "notepad.exe"]);
+    assert_eq!(by_comm.len(), 19, "every call of the program");
+    assert_eq!(by_pid.len(), 19);
+    assert!(other.is_empty(), "{other:?}");
+}
