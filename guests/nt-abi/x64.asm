@@ -249,19 +249,9 @@ syscall_entry:
     swapgs
     o64 sysret
 
-    FAULT_STUBS
-fault_common:
-    mov ax, 0x18
-    mov ds, ax
-    pop rax                         ; vector
-    pop rcx                         ; error code (or 0)
-    mov rdx, [rsp]                  ; faulting rip
-    jmp k_fault
+    FAULT_STUBS 0x18
 
 %include "services.inc"
-
-image_name:     db 'ntabi-test.exe', 0
-image_name_len  equ $ - image_name
 
     align 8
 gdt:

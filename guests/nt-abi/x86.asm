@@ -238,20 +238,9 @@ KiSystemService:
     KEXIT
     iretd
 
-    FAULT_STUBS
-fault_common:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    pop eax                         ; vector
-    pop ecx                         ; error code (or 0)
-    mov edx, [esp]                  ; faulting eip
-    jmp k_fault
+    FAULT_STUBS 0x10
 
 %include "services.inc"
-
-image_name:     db 'ntabi-test.exe', 0
-image_name_len  equ $ - image_name
 
     align 8
 gdt:
