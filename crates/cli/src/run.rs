@@ -23,7 +23,9 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Guest kernel (bzImage); default: $VSTRACE_KERNEL or the cached Debian kernel.
+    /// Guest kernel: a Linux bzImage (default: $VSTRACE_KERNEL or the cached
+    /// Debian kernel), or a multiboot image such as the NT-ABI test guest
+    /// (guests/nt-abi), booted as it is, without initramfs or command.
     #[arg(long)]
     kernel: Option<PathBuf>,
     /// Use this initramfs instead of the built-in busybox guest (CMD is then ignored).
@@ -141,6 +143,8 @@ pub fn run(a: RunArgs) -> Result<u8> {
     }
     .map_err(explain_launch)?;
     let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
+    let multiboot = vstrace_qemu::is_multiboot(&kernel);
+    check_boot_choice(&a, &kernel, multiboot)?;
     let plugin = match a.untraced {
         true => None,
         false => Some(find_plugin(a.plugin.as_deref())?),
@@ -168,7 +172,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     }
     // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
     // trace from that exec on, following children (strace -f).
-    cfg.follow_exec = (a.initrd.is_none() && !a.all && !a.trace.selects_processes())
+    cfg.follow_exec = (!multiboot && a.initrd.is_none() && !a.all && !a.trace.selects_processes())
         .then(|| vstrace_qemu::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
@@ -178,6 +182,8 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     let initrd = match &a.initrd {
         Some(p) => p.clone(),
+        // A multiboot guest runs its own program.
+        None if multiboot => PathBuf::new(),
         None => {
             let mut b = InitramfsBuilder::new();
             if a.cmd.is_empty() {
@@ -203,7 +209,11 @@ pub fn run(a: RunArgs) -> Result<u8> {
         }
     };
 
-    let mut gc = GuestConfig::new(kernel, initrd);
+    let mut gc = if multiboot {
+        GuestConfig::multiboot(kernel)
+    } else {
+        GuestConfig::new(kernel, initrd)
+    };
     gc.smp = a.smp;
     gc.gdb = a.gdb.clone();
     gc.memory_mib = a.memory;
@@ -272,6 +282,38 @@ pub fn run(a: RunArgs) -> Result<u8> {
         }
         Err(e) => Err(explain_launch(e)),
     }
+}
+
+/// A multiboot kernel (the NT-ABI test guest) brings its own program: no
+/// initramfs, command or added files. `--os windows` needs one, as
+/// `vstrace run` cannot boot Windows itself (trace a Windows VM with
+/// `vstrace attach`).
+fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> {
+    if multiboot {
+        let extra = if a.initrd.is_some() {
+            Some("--initrd")
+        } else if !a.cmd.is_empty() {
+            Some("a command")
+        } else if !a.add.is_empty() {
+            Some("--add")
+        } else {
+            None
+        };
+        if let Some(what) = extra {
+            bail!(
+                "{} is a multiboot kernel that runs its own program: {what} cannot be used with it",
+                kernel.display()
+            );
+        }
+    } else if a.os == "windows" {
+        bail!(
+            "--os windows: {} is not a multiboot kernel; `vstrace run` boots the NT-ABI test guest \
+             (guests/nt-abi/build.sh) or another multiboot image, not Windows itself \
+             (trace a running Windows VM with `vstrace attach`)",
+            kernel.display()
+        );
+    }
+    Ok(())
 }
 
 /// Copies a growing file to stderr until `done` is set and the file ends.

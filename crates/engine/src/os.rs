@@ -74,6 +74,11 @@ pub trait OsLayer: Send {
         opts: &DecodeOpts,
         args: &mut [ArgRecord],
     );
+    /// The return value as records carry it (`ret`), from the value read
+    /// at the call's width; Linux keeps it signed (-errno).
+    fn record_return(&self, ret: i64) -> i64 {
+        ret
+    }
     /// The return value as text, and the error name if it is an error.
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
     /// Value to return for an injected error name (e.g. ENOENT -> -2, or an

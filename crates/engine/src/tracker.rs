@@ -552,6 +552,7 @@ impl Tracker {
         if !p.shown {
             return None;
         }
+        let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
     }
 

@@ -201,6 +201,12 @@ impl OsLayer for WindowsLayer {
         }
     }
 
+    /// NTSTATUS is 32 bits on both ABIs: the same unsigned value (e.g.
+    /// 0xc0000034) whether eax was read sign-extended (nt32) or not.
+    fn record_return(&self, ret: i64) -> i64 {
+        ret as u32 as i64
+    }
+
     fn format_return(&self, _info: &CallInfo, ret: i64) -> (String, Option<String>) {
         let st = ret as u32;
         let err = (!win::nt_success(st))
@@ -475,6 +481,10 @@ mod tests {
             val(5)
         );
         assert_eq!(rec["errno"], "STATUS_OBJECT_NAME_NOT_FOUND");
+        assert_eq!(
+            rec["ret"], 0xc000_0034u64,
+            "NTSTATUS as an unsigned 32-bit value"
+        );
         let m = &rec["modifications"][0];
         assert_eq!(m["target"], "arg3");
         assert!(m["before_text"].as_str().unwrap().contains("x.txt"));

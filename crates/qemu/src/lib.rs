@@ -18,6 +18,6 @@ pub mod launch;
 pub use guest::{CpioWriter, GuestError, InitramfsBuilder};
 pub use kernel::{extract_vmlinux, extract_vmlinux_cached, KernelError};
 pub use launch::{
-    find_kernel, GuestConfig, GuestOutcome, GuestRun, LaunchError, Machine, PluginSpec, Qemu,
-    QemuVersion, SerialPort,
+    find_kernel, is_multiboot, BootProtocol, GuestConfig, GuestOutcome, GuestRun, LaunchError,
+    Machine, PluginSpec, Qemu, QemuVersion, SerialPort,
 };

@@ -8,6 +8,9 @@
 //! - `openat(dirfd, "/etc/hostname", ...)` opens `/etc/vstrace-example`
 //!   instead (the path argument is redirected).
 //! - `getppid()` does not run and returns 4242.
+//! - Windows guests (`--os windows`): on enter of `NtOpenFile` and
+//!   `NtCreateFile`, the seed's hook ([`vstrace_windows::hooks::file_open`])
+//!   records `{object_name, access}`; it only reads.
 //!
 //! Each hook leaves a note in the record's `hook` data.
 
@@ -53,5 +56,6 @@ pub fn hooks() -> Hooks {
     h.on_enter("write", truncate_write);
     h.on_enter("openat", redirect_hostname);
     h.on_enter("getppid", fake_getppid);
+    vstrace_windows::hooks::register_file_open(&mut h);
     h
 }
