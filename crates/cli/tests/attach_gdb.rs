@@ -54,7 +54,7 @@ fn attach(addr: &str, args: &[&str]) -> Output {
 
 #[test]
 fn attach_traces_then_detaches() {
-    let script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do \
+    let script = "for i in $(seq 1 30); do \
                   cat /etc/hostname; sleep 0.3; done; echo done";
     let (mut run, addr) = boot_with_gdb("attach", script, &[]);
     let trace = trace_path("attach-gdb");
@@ -65,7 +65,7 @@ fn attach_traces_then_detaches() {
             "--discover",
             "step",
             "--duration",
-            "3",
+            "5",
             "--json",
             "-o",
             trace.to_str().unwrap(),
@@ -108,7 +108,7 @@ fn attach_traces_then_detaches() {
     assert_eq!(o.exit_status, 0);
     let so = String::from_utf8_lossy(&o.stdout);
     assert!(so.contains("done"), "guest stdout: {so}");
-    assert_eq!(so.matches('\n').count(), 21, "20 hostnames and done: {so}");
+    assert_eq!(so.matches('\n').count(), 31, "30 hostnames and done: {so}");
 }
 
 #[test]
@@ -192,6 +192,10 @@ fn attach_injects_return_values() {
         &[
             "--duration",
             "3",
+            // Returns trapped at sysretq/iretq (the registers are written),
+            // not after the handler call (pt_regs in memory is written).
+            "--exits",
+            "return-paths",
             "--inject=getpid:retval=4242",
             "-e",
             "trace=getpid",
