@@ -20,9 +20,6 @@ pub struct AttachArgs {
     /// -gdb unix:PATH,server,nowait).
     #[arg(long, value_name = "HOST:PORT|unix:PATH")]
     gdb: String,
-    /// Guest OS (only linux is supported by this backend).
-    #[arg(long, default_value = "linux", value_parser = ["linux"])]
-    os: String,
     /// Stop tracing after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
@@ -62,7 +59,10 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         }
         None => None,
     };
-    let mut cfg = a.trace.engine_config(&a.os, output)?;
+    if a.trace.os == "windows" && a.kernel.is_some() {
+        bail!("--kernel is a Linux kernel image: it cannot be used with --os windows");
+    }
+    let mut cfg = a.trace.engine_config(output)?;
     cfg.linux_profile = linux_profile;
     Engine::validate(&cfg).context("invalid tracing options")?;
     let duration = match a.duration {

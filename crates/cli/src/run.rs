@@ -46,15 +46,6 @@ pub struct RunArgs {
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 512)]
     memory: u32,
-    /// Guest OS: linux or windows.
-    #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
-    os: String,
-    /// Windows guests: version for service numbers (win10-22h2, 19045, win7-sp1...).
-    #[arg(long = "windows-version", value_name = "VERSION")]
-    windows_version: Option<String>,
-    /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
-    #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
-    windows_kpcr32: Option<u64>,
     #[command(flatten)]
     trace: TraceArgs,
     /// Host file to add to the guest as HOST[:GUEST] (default guest path:
@@ -78,11 +69,6 @@ pub struct RunArgs {
     /// The command to run in the guest.
     #[arg(last = true)]
     cmd: Vec<String>,
-}
-
-fn parse_hex(s: &str) -> Result<u64, String> {
-    let t = s.trim_start_matches("0x");
-    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
 }
 
 /// The guest kernel's profile (task_struct layout, per-cpu current task)
@@ -164,10 +150,8 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     let mut cfg = a
         .trace
-        .engine_config(&a.os, Some(trace_path.display().to_string()))?;
-    cfg.windows_version = a.windows_version.clone();
-    cfg.windows_kpcr32 = a.windows_kpcr32;
-    if a.os == "linux" {
+        .engine_config(Some(trace_path.display().to_string()))?;
+    if a.trace.os == "linux" {
         cfg.linux_profile = linux_profile(&kernel);
     }
     // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
@@ -305,7 +289,7 @@ fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> 
                 kernel.display()
             );
         }
-    } else if a.os == "windows" {
+    } else if a.trace.os == "windows" {
         bail!(
             "--os windows: {} is not a multiboot kernel; `vstrace run` boots the NT-ABI test guest \
              (guests/nt-abi/build.sh) or another multiboot image, not Windows itself \

@@ -10,6 +10,15 @@ use vstrace_engine::{EngineConfig, Format};
 
 #[derive(Args, Debug, Clone)]
 pub struct TraceArgs {
+    /// Guest OS: linux or windows.
+    #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
+    pub os: String,
+    /// Windows guests: version for service numbers (win10-22h2, 19045, win7-sp1...).
+    #[arg(long = "windows-version", value_name = "VERSION")]
+    pub windows_version: Option<String>,
+    /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
+    #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
+    pub windows_kpcr32: Option<u64>,
     /// Trace only this process (repeatable); the whole guest is watched.
     #[arg(short = 'p', value_name = "PID")]
     pub pids: Vec<u32>,
@@ -60,9 +69,11 @@ impl TraceArgs {
 
     /// The engine configuration these options ask for; the caller fills in
     /// the source-specific fields (OS details, profile, scope).
-    pub fn engine_config(&self, os: &str, output: Option<String>) -> Result<EngineConfig> {
+    pub fn engine_config(&self, output: Option<String>) -> Result<EngineConfig> {
         Ok(EngineConfig {
-            os: os.to_string(),
+            os: self.os.clone(),
+            windows_version: self.windows_version.clone(),
+            windows_kpcr32: self.windows_kpcr32,
             output,
             format: if self.json {
                 Format::Json
@@ -80,6 +91,11 @@ impl TraceArgs {
             ..EngineConfig::default()
         })
     }
+}
+
+fn parse_hex(s: &str) -> Result<u64, String> {
+    let t = s.trim_start_matches("0x");
+    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
 }
 
 /// The `trace=` set of the `-e` expressions (the last one wins, as in

@@ -15,7 +15,6 @@ use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, S
 /// Boots the Debian guest running `script`, with a gdbstub on a Unix
 /// socket, and waits until the script has started.
 fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, String) {
-    let qemu = Qemu::find().expect("QEMU");
     let kernel = find_kernel(None).expect("guest kernel");
     let mut b = InitramfsBuilder::new();
     b.shell(script);
@@ -23,9 +22,15 @@ fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, 
         b.add_file(host, guest, 0o755).expect("add file");
     }
     let initrd = b.write_cached().expect("initramfs");
+    boot_gdb(name, GuestConfig::new(kernel, initrd))
+}
+
+/// Starts `gc` with a gdbstub on a Unix socket and waits until the guest
+/// says its program started.
+fn boot_gdb(name: &str, mut gc: GuestConfig) -> (GuestRun, String) {
+    let qemu = Qemu::find().expect("QEMU");
     let sock: PathBuf = tmp().join(format!("{name}-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&sock);
-    let mut gc = GuestConfig::new(kernel, initrd);
     gc.gdb = Some(format!("unix:{},server=on,wait=off", sock.display()));
     let run = qemu.spawn(&gc).expect("QEMU starts");
     let start = Instant::now();
@@ -331,6 +336,82 @@ fn attach_ctrl_c_detaches() {
     assert_eq!(pids.len(), 40, "{so}");
     assert_ne!(pids.last(), Some(&"4242"), "{so}");
     assert!(so.trim_end().ends_with("done"));
+}
+
+/// A Windows-ABI guest attached through its gdbstub: the NT-ABI test guest
+/// (guests/nt-abi, not Windows: a small kernel speaking the Windows 10
+/// 22H2 x64 syscall ABI with real KPCR/KTHREAD/EPROCESS layouts) in its
+/// long-running build. The entry (KiSystemCall64-style `swapgs; mov
+/// gs:[10h], rsp`) is found by signature, the `swapgs; sysretq` return by
+/// scanning; calls are named from the 22H2 table, decoded (stack
+/// arguments included) and attributed through the KPCR; an injected
+/// NTSTATUS reaches the guest; after the detach it finishes on its own.
+#[test]
+fn attach_windows_abi_guest() {
+    let dir = tmp().join(format!("nt-abi-attach-{}", std::process::id()));
+    let st = std::process::Command::new("sh")
+        .arg(repo().join("guests/nt-abi/build.sh"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "guests/nt-abi/build.sh failed");
+    let (mut run, addr) = boot_gdb(
+        "attach-nt",
+        GuestConfig::multiboot(dir.join("nt-abi-x64-loop.bin")),
+    );
+    let trace = trace_path("attach-nt");
+    let out = attach(
+        &addr,
+        &[
+            "--os",
+            "windows",
+            "--windows-version",
+            "win10-22h2",
+            "--duration",
+            "2",
+            "--json",
+            "--inject=NtClose:error=STATUS_ACCESS_DENIED",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    if !out.status.success() {
+        let _ = run.kill();
+        panic!("vstrace attach failed");
+    }
+    let recs = records(&trace);
+    let opens = find(&recs, |r| name(r) == "NtOpenFile");
+    assert!(!opens.is_empty(), "no NtOpenFile in {} records", recs.len());
+    for r in &recs {
+        assert_eq!(r["os"], "windows", "{r}");
+        assert_eq!(r["pid"], 0x7a8, "{r}");
+        assert_eq!(r["comm"], "ntabi-test.exe", "{r}");
+    }
+    assert!(
+        opens.iter().any(|r| arg(r, 2).contains("hello.txt")),
+        "{opens:?}"
+    );
+    // NtCreateFile's 11 arguments: 7 from the stack.
+    let create = find(&recs, |r| name(r) == "NtCreateFile");
+    let c = create.first().expect("an NtCreateFile");
+    assert_eq!(c["args"].as_array().unwrap().len(), 11, "{c}");
+    assert!(arg(c, 7).contains("FILE_OVERWRITE_IF"), "{c}");
+    let closes = find(&recs, |r| name(r) == "NtClose" && r["state"] == "complete");
+    assert!(!closes.is_empty());
+    for r in &closes {
+        assert_eq!(r["ret"], 0xc000_0022u32, "{r}");
+    }
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    // The guest saw the injected status while attached, the real one after.
+    let statuses: Vec<&str> = so
+        .lines()
+        .filter_map(|l| l.strip_prefix("U NtClose status="))
+        .collect();
+    assert_eq!(statuses.len(), 100, "{so}");
+    assert!(statuses.contains(&"0xc0000022"), "{so}");
+    assert_eq!(statuses.last(), Some(&"0xc0000008"), "{so}");
 }
 
 /// Per-event cost of the gdb backend beside the plugin, on the

@@ -1056,8 +1056,10 @@ impl Backend {
         for vector in [14u64, 13, 3, 0x80, 0xec] {
             let mut gate = [0u8; 16];
             if self.target.read_virt(idt + vector * 16, &mut gate).is_ok() {
+                // Present gates only (P, bit 7 of the type byte); a kernel
+                // may live in the low half (small test kernels do).
                 let h = gate_target(&gate);
-                if !is_user_addr(h) && !handlers.contains(&h) {
+                if gate[5] & 0x80 != 0 && h != 0 && !handlers.contains(&h) {
                     handlers.push(h);
                 }
             }
