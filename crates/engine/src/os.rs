@@ -52,6 +52,12 @@ pub trait OsLayer: Send {
     fn os_name(&self) -> &'static str;
     /// Names and describes the call at enter.
     fn identify(&self, event: &Event, nr: u64) -> CallInfo;
+    /// Whether this call, with these raw arguments, never returns: for
+    /// calls whose fate depends on an argument (Windows' NtTerminateProcess
+    /// on the current process). By default, [`CallInfo::noreturn`].
+    fn never_returns(&self, info: &CallInfo, _raw: &[u64]) -> bool {
+        info.noreturn
+    }
     /// Every syscall name this layer knows (for filter validation).
     fn all_names(&self) -> Vec<String>;
     /// Members of a class such as `file` (without the `%`), if known.

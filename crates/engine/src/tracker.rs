@@ -351,7 +351,7 @@ impl Tracker {
             proc_info,
         };
         self.order += 1;
-        if pending.info.noreturn && inject.is_none() {
+        if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
         self.insert(key, pending);
