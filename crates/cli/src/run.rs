@@ -13,7 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{EngineConfig, Format};
 use vstrace_qemu::{
-    find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
+    arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
+    Qemu, SerialPort,
 };
 
 /// The built-in workload run when no command is given.
@@ -25,6 +26,11 @@ pub struct RunArgs {
     /// Guest kernel (bzImage); default: $VSTRACE_KERNEL or the cached Debian kernel.
     #[arg(long)]
     kernel: Option<PathBuf>,
+    /// Guest architecture: x86_64 or i386 (default: the kernel image's, or
+    /// x86_64). `--arch i386` boots the cached Debian i386 kernel with an
+    /// i386 busybox.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
     /// Use this initramfs instead of the built-in busybox guest (CMD is then ignored).
     #[arg(long)]
     initrd: Option<PathBuf>,
@@ -175,7 +181,21 @@ pub fn run(a: RunArgs) -> Result<u8> {
         None => Qemu::find(),
     }
     .map_err(explain_launch)?;
-    let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
+    let arch = match &a.arch {
+        Some(s) => {
+            GuestArch::parse(s).with_context(|| format!("--arch {s}: expected x86_64 or i386"))?
+        }
+        None => a
+            .kernel
+            .as_deref()
+            .and_then(arch_of_image)
+            .unwrap_or_default(),
+    };
+    let kernel = match (&a.kernel, arch) {
+        (None, GuestArch::I386) => find_kernel(Some(&arch.cached_kernel())),
+        (k, _) => find_kernel(k.as_deref()),
+    }
+    .map_err(explain_launch)?;
     let plugin = match a.untraced {
         true => None,
         false => Some(find_plugin(a.plugin.as_deref())?),
@@ -227,6 +247,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
         Some(p) => p.clone(),
         None => {
             let mut b = InitramfsBuilder::new();
+            b.busybox(arch.busybox());
             if a.cmd.is_empty() {
                 b.shell(DEFAULT_WORKLOAD);
             } else {
