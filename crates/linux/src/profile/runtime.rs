@@ -475,6 +475,100 @@ mod tests {
         );
     }
 
+    /// A 32-bit kernel (the real i386 profile when extracted, else a
+    /// hand-made one) slid by `slide`: init_task, __per_cpu_offset[0..2]
+    /// and CPU 1's current_task pointing at a user task.
+    fn world32(slide: u64) -> (LinuxProfile, SparseVirt, u64) {
+        let p = crate::profile::test_vmlinux32()
+            .map(|elf| LinuxProfile::from_vmlinux(&elf).unwrap())
+            .unwrap_or_else(|| {
+                let mut p = profile();
+                p.init_task = 0xc1c5_2a40;
+                p.current_task.offset = 0xc1e6_1d44;
+                p.per_cpu_offset = Some(0xc1cf_0a60);
+                p.task.real_parent = 0x2fc;
+                p.task.pid = 0x2f0;
+                p.task.tgid = 0x2f4;
+                p.task.comm = 0x4a8;
+                p.task.flags = Some(0x1c);
+                p.pointer_size = 4;
+                p.kernel_min = 0xc000_0000;
+                p.percpu_mode = PerCpuMode::Linked;
+                p
+            });
+        let mut mem = SparseVirt::new();
+        let l = p.task.clone();
+        let init = p.init_task + slide;
+        let task = 0xdf40_0000u64;
+        for (addr, pid, parent, comm) in [
+            (init, 0u32, init, &b"swapper/0\0"[..]),
+            (task, 77, init, b"prog\0"),
+        ] {
+            mem.map_zeroed(addr, 0x800);
+            mem.map(addr + l.pid, &pid.to_le_bytes());
+            mem.map(addr + l.tgid, &pid.to_le_bytes());
+            mem.map(addr + l.real_parent, &(parent as u32).to_le_bytes());
+            mem.map(addr + l.comm, comm);
+        }
+        // CPU 1's per-cpu copy lives 0x1e00_0000 above the (slid) static one.
+        let pco = 0x1e00_0000u32;
+        let arr = p.per_cpu_offset.unwrap() + slide;
+        mem.map(arr, &[0u32.to_le_bytes(), pco.to_le_bytes()].concat());
+        let slot = p.current_task.offset + slide + u64::from(pco);
+        mem.map(slot, &(task as u32).to_le_bytes());
+        (p, mem, task)
+    }
+
+    #[test]
+    fn i386_slide_and_per_cpu_offset() {
+        for slide in [0u64, 0x0200_0000, 0x1000_0000] {
+            let (p, mut mem, task) = world32(slide);
+            assert_eq!(find_slide_32(&mut mem, &p), Some(slide as i64));
+            let base = percpu_base_linked(&mut mem, &p, slide as i64, 1).unwrap();
+            let info = current_process(&mut mem, &p, base).unwrap();
+            assert_eq!((info.task, info.pid, info.ppid), (task, 77, 0));
+            assert_eq!(info.comm, "prog");
+        }
+    }
+
+    #[test]
+    fn i386_hostile_memory_is_bounded() {
+        let (p, mut mem, _) = world32(0x0200_0000);
+        // No slide where init_task is missing or not its own parent.
+        let mut empty = SparseVirt::new();
+        assert_eq!(find_slide_32(&mut empty, &p), None);
+        let init = p.init_task + 0x0200_0000;
+        mem.map(init + p.task.real_parent, &0xc100_0000u32.to_le_bytes());
+        assert_eq!(find_slide_32(&mut mem, &p), None);
+        // CPU numbers past the array, unmapped entries, a garbage offset.
+        assert_eq!(
+            percpu_base_linked(&mut mem, &p, 0x0200_0000, MAX_CPUS_32),
+            Err(ProcError::BadCpu(MAX_CPUS_32))
+        );
+        let mut far = p.clone();
+        far.per_cpu_offset = Some(0xd000_0000);
+        assert!(matches!(
+            percpu_base_linked(&mut mem, &far, 0, 1),
+            Err(ProcError::Mem(_))
+        ));
+        let base = percpu_base_linked(&mut mem, &p, 0x0200_0000, 0).unwrap();
+        assert!(matches!(
+            current_process(&mut mem, &p, base),
+            Err(ProcError::Mem(_))
+        ));
+        // A per-cpu slot below PAGE_OFFSET is refused before any read.
+        assert!(matches!(
+            current_process(&mut mem, &p, 0x8000_0000),
+            Err(ProcError::BadPerCpuBase(_))
+        ));
+        let mut np = p.clone();
+        np.per_cpu_offset = None;
+        assert_eq!(
+            percpu_base_linked(&mut mem, &np, 0, 0),
+            Err(ProcError::NoPerCpuOffset)
+        );
+    }
+
     #[test]
     fn percpu_base_follows_swapgs() {
         let kern = 0xffff_8880_3fc0_0000;

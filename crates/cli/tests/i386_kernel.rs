@@ -1,0 +1,126 @@
+//! The 32-bit guest: Debian's i386 (686) kernel with an i386 busybox,
+//! booted by `vstrace run --arch i386`. `sysenter` (through the vDSO's
+//! `__kernel_vsyscall`) and `int 0x80` are the native mechanisms there;
+//! both carry the same 6-argument call (arg6 from [ebp] for sysenter).
+//! The kernel has no BTF: pid/comm come from the layout inferred from
+//! `init_task`, checked here against the guest program's own getpid().
+
+mod common;
+use common::*;
+
+fn compat32() -> std::path::PathBuf {
+    let out = tmp().join(format!("i386-compat32-{}", std::process::id()));
+    let st = std::process::Command::new("gcc")
+        .args(["-m32", "-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(repo().join("guests/progs/compat32.c"))
+        .status()
+        .expect("gcc runs");
+    assert!(st.success(), "gcc -m32 failed (run scripts/setup-host.sh)");
+    out
+}
+
+fn num_after(out: &str, key: &str, radix: u32) -> i64 {
+    let i = out
+        .find(key)
+        .unwrap_or_else(|| panic!("{key} not in {out}"));
+    let rest = out[i + key.len()..].trim_start_matches("0x");
+    let end = rest
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(rest.len());
+    i64::from_str_radix(&rest[..end], radix).unwrap()
+}
+
+#[test]
+fn i386_kernel_sysenter_and_int80_with_attribution() {
+    let kernel = vstrace_qemu::cache::cache_dir().join("vmlinuz-i386");
+    assert!(
+        kernel.is_file()
+            && vstrace_qemu::cache::cache_dir()
+                .join("busybox-i386")
+                .is_file(),
+        "no i386 guest in {}: run scripts/setup-host.sh",
+        vstrace_qemu::cache::cache_dir().display()
+    );
+    let bin = compat32();
+    let trace = trace_path("i386-kernel");
+    let add = format!("{}:/bin/compat32", bin.display());
+    let t = std::time::Instant::now();
+    let out = vstrace()
+        .args(["run", "--arch", "i386", "--add", &add, "--json", "-o"])
+        .arg(&trace)
+        .args(["--comm", "compat32", "--", "/bin/compat32"])
+        .output()
+        .expect("vstrace runs");
+    eprintln!("i386 guest run: {:?}", t.elapsed());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("no process attribution"),
+        "{}",
+        stderr(&out)
+    );
+    let g = stdout(&out);
+    let (pid, ppid) = (num_after(&g, "pid=", 10), num_after(&g, "ppid=", 10));
+    let recs = records(&trace);
+    assert!(!recs.is_empty());
+    // --comm keeps only the program: every record is attributed to it.
+    for r in &recs {
+        assert_eq!(r["comm"], "compat32", "{r}");
+        assert_eq!(r["pid"].as_i64(), Some(pid), "{r}");
+        assert_eq!(r["tid"].as_i64(), Some(pid), "{r}");
+        assert_eq!(r["ppid"].as_i64(), Some(ppid), "{r}");
+        assert_eq!(r["abi"], "i386", "{r}");
+    }
+    let getpid = find(&recs, |r| name(r) == "getpid");
+    assert_eq!(getpid.len(), 1);
+    assert_eq!(ret(getpid[0]), pid);
+    assert_eq!(getpid[0]["mechanism"], "sysenter");
+
+    let mmaps = find(&recs, |r| name(r) == "mmap2");
+    assert_eq!(mmaps.len(), 2, "{recs:#?}");
+    let args = |r: &serde_json::Value| -> Vec<String> { (0..6).map(|i| arg(r, i)).collect() };
+    let fast = mmaps[0];
+    assert_eq!(fast["mechanism"], "sysenter");
+    assert_eq!(fast["state"], "complete");
+    assert_eq!(
+        args(fast),
+        [
+            "0",
+            "8192",
+            "PROT_READ|PROT_WRITE",
+            "MAP_PRIVATE|MAP_ANONYMOUS",
+            "-1",
+            "0x3"
+        ]
+    );
+    assert_eq!(ret(fast) as u32 as i64, num_after(&g, "vdso mmap2=", 16));
+    let slow = mmaps[1];
+    assert_eq!(slow["mechanism"], "int80");
+    assert_eq!(slow["state"], "complete");
+    assert_eq!(
+        args(slow),
+        [
+            "0",
+            "12288",
+            "PROT_READ",
+            "MAP_PRIVATE|MAP_ANONYMOUS",
+            "-1",
+            "0x5"
+        ]
+    );
+    assert_eq!(ret(slow) as u32 as i64, num_after(&g, "int80 mmap2=", 16));
+    let open = find(&recs, |r| arg(r, 1) == "\"/init\"");
+    assert_eq!(name(open[0]), "openat");
+    assert_eq!(ret(open[0]), num_after(&g, "open fd=", 10));
+    assert_eq!(name(recs.last().unwrap()), "exit_group");
+}
+
+#[test]
+fn unknown_arch_is_a_clear_error() {
+    let out = vstrace()
+        .args(["run", "--arch", "sparc", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--arch sparc"), "{}", stderr(&out));
+}
