@@ -25,6 +25,7 @@ pub mod btf;
 pub mod infer;
 pub mod ksymtab;
 pub mod runtime;
+pub mod scan;
 
 use serde::{Deserialize, Serialize};
 
