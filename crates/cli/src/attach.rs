@@ -25,7 +25,8 @@ pub struct AttachArgs {
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
     /// The guest's kernel image (bzImage or vmlinux), for pid/comm in
-    /// every record; without it records carry no process attribution.
+    /// every record; without it the kernel's BTF and exported symbols are
+    /// looked for in guest memory.
     #[arg(long)]
     kernel: Option<PathBuf>,
     /// Filter expression, strace style: trace=NAME,%class,!NAME...
@@ -88,7 +89,7 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         }
         None => None,
     };
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         os: a.os.clone(),
         output,
         format: if a.json { Format::Json } else { Format::Text },
@@ -129,6 +130,13 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             return Err(e).context("finding the guest's system call entry");
         }
     };
+    if cfg.linux_profile.is_none() {
+        // No --kernel: find the kernel's BTF and ksymtab in its memory.
+        match backend.scan_linux_profile(&found) {
+            Ok((p, _)) => cfg.linux_profile = Some(p),
+            Err(e) => eprintln!("vstrace: warning: no process attribution ({e})"),
+        }
+    }
     let mut engine = Engine::new(cfg).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();

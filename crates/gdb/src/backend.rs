@@ -848,6 +848,41 @@ impl Backend {
         Ok(d)
     }
 
+    /// The running kernel's profile (task_struct layout, current task)
+    /// found in its memory from the discovered entry point, for guests
+    /// whose kernel image is not at hand (see
+    /// [`vstrace_linux::profile::scan`]). The VM stays stopped; the
+    /// blocks read are dropped from the cache afterwards.
+    pub fn scan_linux_profile(
+        &mut self,
+        d: &Discovery,
+    ) -> Result<
+        (
+            vstrace_linux::profile::LinuxProfile,
+            vstrace_linux::profile::scan::ScanReport,
+        ),
+        vstrace_linux::profile::scan::ScanError,
+    > {
+        let t = Instant::now();
+        let limits = vstrace_linux::profile::scan::ScanLimits::default();
+        let r =
+            vstrace_linux::profile::scan::profile_from_memory(&mut self.target, d.entry, &limits);
+        self.target.invalidate();
+        if let Ok((_, rep)) = &r {
+            self.log(|| {
+                format!(
+                    "kernel BTF at {:#x} ({} bytes), symbols {:x?}: {} bytes read in {:.2} s",
+                    rep.btf_addr,
+                    rep.btf_len,
+                    rep.symbols,
+                    rep.bytes_read,
+                    t.elapsed().as_secs_f64()
+                )
+            });
+        }
+        r
+    }
+
     /// Traces until `stop` is set or `duration` passes, then removes the
     /// breakpoints and leaves the VM running (detaches).
     pub fn trace(
