@@ -8,29 +8,6 @@
 mod common;
 use common::*;
 
-fn compat32() -> std::path::PathBuf {
-    let out = tmp().join(format!("i386-compat32-{}", std::process::id()));
-    let st = std::process::Command::new("gcc")
-        .args(["-m32", "-static", "-O2", "-o"])
-        .arg(&out)
-        .arg(repo().join("guests/progs/compat32.c"))
-        .status()
-        .expect("gcc runs");
-    assert!(st.success(), "gcc -m32 failed (run scripts/setup-host.sh)");
-    out
-}
-
-fn num_after(out: &str, key: &str, radix: u32) -> i64 {
-    let i = out
-        .find(key)
-        .unwrap_or_else(|| panic!("{key} not in {out}"));
-    let rest = out[i + key.len()..].trim_start_matches("0x");
-    let end = rest
-        .find(|c: char| !c.is_digit(radix))
-        .unwrap_or(rest.len());
-    i64::from_str_radix(&rest[..end], radix).unwrap()
-}
-
 #[test]
 fn i386_kernel_sysenter_and_int80_with_attribution() {
     let kernel = vstrace_qemu::cache::cache_dir().join("vmlinuz-i386");
@@ -78,12 +55,11 @@ fn i386_kernel_sysenter_and_int80_with_attribution() {
 
     let mmaps = find(&recs, |r| name(r) == "mmap2");
     assert_eq!(mmaps.len(), 2, "{recs:#?}");
-    let args = |r: &serde_json::Value| -> Vec<String> { (0..6).map(|i| arg(r, i)).collect() };
     let fast = mmaps[0];
     assert_eq!(fast["mechanism"], "sysenter");
     assert_eq!(fast["state"], "complete");
     assert_eq!(
-        args(fast),
+        args6(fast),
         [
             "0",
             "8192",
@@ -98,7 +74,7 @@ fn i386_kernel_sysenter_and_int80_with_attribution() {
     assert_eq!(slow["mechanism"], "int80");
     assert_eq!(slow["state"], "complete");
     assert_eq!(
-        args(slow),
+        args6(slow),
         [
             "0",
             "12288",

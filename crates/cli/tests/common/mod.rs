@@ -94,3 +94,40 @@ pub fn find(
 ) -> Vec<&serde_json::Value> {
     recs.iter().filter(|r| pred(r)).collect()
 }
+
+/// guests/progs/compat32.c built as a static 32-bit program (once per
+/// test binary).
+pub fn compat32() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let out = tmp().join(format!("compat32-{}", std::process::id()));
+        let st = Command::new("gcc")
+            .args(["-m32", "-static", "-O2", "-o"])
+            .arg(&out)
+            .arg(repo().join("guests/progs/compat32.c"))
+            .status()
+            .expect("gcc runs");
+        assert!(
+            st.success(),
+            "gcc -m32 failed (gcc-multilib missing? run scripts/setup-host.sh)"
+        );
+        out
+    })
+}
+
+/// The number (base `radix`, optional 0x) right after `key` in `out`.
+pub fn num_after(out: &str, key: &str, radix: u32) -> i64 {
+    let i = out
+        .find(key)
+        .unwrap_or_else(|| panic!("{key} not in {out}"));
+    let rest = out[i + key.len()..].trim_start_matches("0x");
+    let end = rest
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(rest.len());
+    i64::from_str_radix(&rest[..end], radix).unwrap()
+}
+
+/// The six decoded arguments of a record.
+pub fn args6(r: &serde_json::Value) -> Vec<String> {
+    (0..6).map(|i| arg(r, i)).collect()
+}
