@@ -181,21 +181,27 @@ pub fn run(a: RunArgs) -> Result<u8> {
         None => Qemu::find(),
     }
     .map_err(explain_launch)?;
-    let arch = match &a.arch {
-        Some(s) => {
-            GuestArch::parse(s).with_context(|| format!("--arch {s}: expected x86_64 or i386"))?
-        }
-        None => a
-            .kernel
-            .as_deref()
-            .and_then(arch_of_image)
-            .unwrap_or_default(),
+    let wanted = match &a.arch {
+        Some(s) => Some(
+            GuestArch::parse(s).with_context(|| format!("--arch {s}: expected x86_64 or i386"))?,
+        ),
+        None => None,
     };
-    let kernel = match (&a.kernel, arch) {
-        (None, GuestArch::I386) => find_kernel(Some(&arch.cached_kernel())),
+    let kernel = match (&a.kernel, wanted) {
+        (None, Some(GuestArch::I386)) => find_kernel(Some(&GuestArch::I386.cached_kernel())),
         (k, _) => find_kernel(k.as_deref()),
     }
     .map_err(explain_launch)?;
+    // The kernel image says what it is; --arch must agree with it.
+    let arch = match (wanted, arch_of_image(&kernel)) {
+        (Some(w), Some(k)) if w != k => bail!(
+            "--arch {}: {} is an {} kernel",
+            w.as_str(),
+            kernel.display(),
+            k.as_str()
+        ),
+        (w, k) => w.or(k).unwrap_or_default(),
+    };
     let plugin = match a.untraced {
         true => None,
         false => Some(find_plugin(a.plugin.as_deref())?),

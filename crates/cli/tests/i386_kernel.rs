@@ -92,11 +92,26 @@ fn i386_kernel_sysenter_and_int80_with_attribution() {
 }
 
 #[test]
-fn unknown_arch_is_a_clear_error() {
+fn unknown_or_contradicting_arch_is_a_clear_error() {
     let out = vstrace()
         .args(["run", "--arch", "sparc", "--", "true"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--arch sparc"), "{}", stderr(&out));
+    // The image's own header decides; a contradicting --arch is refused
+    // before anything boots.
+    let k = vstrace_qemu::cache::cache_dir().join("vmlinuz-i386");
+    let out = vstrace()
+        .args(["run", "--arch", "x86_64", "--kernel"])
+        .arg(&k)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is an i386 kernel"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -14,7 +14,14 @@ pub struct LinuxLayer {
     /// i386 kernels: the KASLR slide once found, and how many searches
     /// failed (each is a few hundred small reads; give up after a few).
     slide32: std::sync::Mutex<(Option<i64>, u32)>,
+    /// Parent pid by (task, tid, pid, parent task) address: saves a
+    /// dependent read per event, which matters over a gdb connection
+    /// (one round trip per block).
+    ppids: std::sync::Mutex<std::collections::HashMap<(u64, i32, i32, u64), i32>>,
 }
+
+/// Most tasks whose parent pid is remembered (the map is cleared when full).
+const MAX_PPIDS: usize = 4096;
 
 /// Failed i386 slide searches before attribution is given up.
 const SLIDE_TRIES: u32 = 8;
@@ -24,6 +31,7 @@ impl LinuxLayer {
         LinuxLayer {
             profile,
             slide32: Default::default(),
+            ppids: Default::default(),
         }
     }
 
@@ -239,12 +247,29 @@ impl OsLayer for LinuxLayer {
                 lx::profile::runtime::percpu_base_linked(mem, prof, slide, event.vcpu).ok()?
             }
         };
-        let p = lx::profile::runtime::current_process(mem, prof, base).ok()?;
+        let task = lx::profile::runtime::current_task(mem, prof, base).ok()?;
+        let ids = lx::profile::runtime::read_ids(mem, prof, task).ok()?;
+        let key = (task, ids.tid, ids.pid, ids.parent);
+        let mut ppids = self.ppids.lock().unwrap_or_else(|e| e.into_inner());
+        let ppid = match ppids.get(&key) {
+            Some(&pp) => Some(pp),
+            None => {
+                let pp = lx::profile::runtime::read_tgid(mem, prof, ids.parent).ok();
+                if let Some(pp) = pp {
+                    if ppids.len() >= MAX_PPIDS {
+                        ppids.clear();
+                    }
+                    ppids.insert(key, pp);
+                }
+                pp
+            }
+        };
+        let (pid, tid, comm) = (ids.pid, ids.tid, ids.comm);
         Some(ProcInfo {
-            pid: p.pid as u32,
-            tid: p.tid as u32,
-            ppid: Some(p.ppid as u32),
-            comm: Some(p.comm),
+            pid: pid as u32,
+            tid: tid as u32,
+            ppid: ppid.map(|p| p as u32),
+            comm: Some(comm),
         })
     }
 

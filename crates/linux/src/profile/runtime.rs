@@ -204,6 +204,43 @@ fn real_parent(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<
     Ok(p)
 }
 
+/// What changes or must be checked at every event: the task's thread
+/// id, process id, real parent's task pointer and command name. The
+/// parent's pid is [`read_tgid`] of that pointer; while a task lives with
+/// the same parent pointer, that pid does not change (a parent's death
+/// reparents its children).
+pub struct TaskIds {
+    pub tid: i32,
+    pub pid: i32,
+    pub parent: u64,
+    pub comm: String,
+}
+
+/// Reads [`TaskIds`] of the task at `task`.
+pub fn read_ids(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+) -> Result<TaskIds, ProcError> {
+    if !is_kernel_for(prof, task) {
+        return Err(ProcError::BadTask(task));
+    }
+    Ok(TaskIds {
+        tid: read_i32(mem, field(task, prof.task.pid))?,
+        pid: read_i32(mem, field(task, prof.task.tgid))?,
+        parent: real_parent(mem, prof, task)?,
+        comm: read_comm(mem, prof, task)?,
+    })
+}
+
+/// The process id (`tgid`) of the task at `task`.
+pub fn read_tgid(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<i32, ProcError> {
+    if !is_kernel_for(prof, task) {
+        return Err(ProcError::BadTask(task));
+    }
+    Ok(read_i32(mem, field(task, prof.task.tgid))?)
+}
+
 /// Reads the identity of the task at `task`.
 pub fn read_task(
     mem: &mut dyn VirtMem,
@@ -396,6 +433,18 @@ mod tests {
                 kernel_thread: Some(false),
             }
         );
+        let ids = read_ids(&mut mem, &p, thr).unwrap();
+        assert_eq!((ids.tid, ids.pid), (301, 300));
+        assert_eq!(ids.comm, "0123456789abcdef");
+        assert_eq!(read_tgid(&mut mem, &p, ids.parent).unwrap(), 200);
+        assert!(matches!(
+            read_ids(&mut mem, &p, 0),
+            Err(ProcError::BadTask(0))
+        ));
+        assert!(matches!(
+            read_tgid(&mut mem, &p, 7),
+            Err(ProcError::BadTask(7))
+        ));
         let init = read_task(&mut mem, &p, p.init_task).unwrap();
         assert_eq!(
             (init.pid, init.ppid, init.comm.as_str()),
