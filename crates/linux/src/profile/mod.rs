@@ -352,30 +352,25 @@ fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError
     Err(ProfileError::MissingSymbol("current_task"))
 }
 
-/// A cached vmlinux of ELF class `class` (2: 64-bit, 1: 32-bit) to test
-/// against: `$env` if set, else the first such `vmlinux-*` in
-/// `~/.cache/vstrace` (written by `vstrace_qemu::kernel::extract_vmlinux_cached`).
+/// A vmlinux of ELF class `class` (2: 64-bit, 1: 32-bit) to test
+/// against: `$env` if set, else extracted (once, cached) from the kernel
+/// scripts/setup-host.sh put in the cache (`vmlinuz`, `vmlinuz-i386`).
 #[cfg(test)]
 fn cached_vmlinux(class: u8, env: &str) -> Option<Vec<u8>> {
-    if let Some(p) = std::env::var_os(env) {
-        return std::fs::read(p).ok();
-    }
-    let home = std::env::var_os("HOME")?;
-    let dir = std::path::Path::new(&home).join(".cache/vstrace");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinux-") && !n.contains('.'))
-        })
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .find(|d| d.starts_with(b"\x7fELF") && d.get(4) == Some(&class))
+    let path = match std::env::var_os(env) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let image = vstrace_qemu::cache::cache_dir().join(if class == 1 {
+                "vmlinuz-i386"
+            } else {
+                "vmlinuz"
+            });
+            vstrace_qemu::extract_vmlinux_cached(&image).ok()?
+        }
+    };
+    std::fs::read(path)
+        .ok()
+        .filter(|d| d.starts_with(b"\x7fELF") && d.get(4) == Some(&class))
 }
 
 /// The x86_64 Debian vmlinux (`$VSTRACE_VMLINUX` or the cache).
