@@ -115,3 +115,53 @@ fn unknown_or_contradicting_arch_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+/// Two vCPUs: each CPU's current task is found through its own
+/// `__per_cpu_offset` entry. Every record of the whole guest is
+/// attributed, every getpid returns the pid it is attributed to, and the
+/// programs' own pids show up under their name.
+#[test]
+fn i386_smp_attribution_on_both_cpus() {
+    let add = format!("{}:/bin/compat32", compat32().display());
+    let trace = trace_path("i386-smp");
+    let out = vstrace()
+        .args([
+            "run", "--arch", "i386", "--smp", "2", "--all", "--add", &add,
+        ])
+        .args(["--json", "-o"])
+        .arg(&trace)
+        .args(["--", "sh", "-c", "for i in 1 2 3 4; do /bin/compat32; done"])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&trace);
+    let mut per_cpu = [0usize; 2];
+    for r in &recs {
+        let pid = r["pid"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("unattributed: {r}"));
+        assert!(r["comm"].as_str().is_some_and(|c| !c.is_empty()), "{r}");
+        if name(r) == "getpid" {
+            assert_eq!(ret(r), pid, "{r}");
+        }
+        per_cpu[r["vcpu"].as_u64().unwrap() as usize] += 1;
+    }
+    assert!(
+        per_cpu.iter().all(|&n| n > 0),
+        "records per vCPU: {per_cpu:?}"
+    );
+    let g = stdout(&out);
+    let pids: Vec<i64> = g
+        .lines()
+        .filter_map(|l| l.strip_prefix("pid="))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 4, "{g}");
+    for pid in pids {
+        let mine = find(&recs, |r| {
+            r["pid"].as_i64() == Some(pid) && name(r) == "mmap2"
+        });
+        assert_eq!(mine.len(), 2, "pid {pid}");
+        assert!(mine.iter().all(|r| r["comm"] == "compat32"));
+    }
+}
