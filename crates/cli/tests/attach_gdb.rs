@@ -238,6 +238,7 @@ fn attach_without_kernel_finds_btf_in_memory() {
     }
     let err = stderr(&out);
     assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
+    assert!(err.contains("profile checked: current task pid"), "{err}");
     assert!(!err.contains("no process attribution"), "{err}");
     let recs = records(&trace);
     let o = run.wait(Duration::from_secs(120)).expect("guest finishes");

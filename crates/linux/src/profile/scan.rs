@@ -82,6 +82,30 @@ pub enum ScanError {
     Btf(#[from] BtfError),
     #[error("bad scan limits: {0}")]
     BadLimits(&'static str),
+    #[error("the profile found does not fit the running kernel: {0}")]
+    Unverified(String),
+}
+
+/// Checks a profile found in memory against the running kernel: the
+/// current task (through the per-cpu base) must read, and following its
+/// parents must reach the `init_task` found, at slide 0 since the
+/// addresses are runtime ones. Returns the current process.
+pub fn verify_live(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    percpu_base: u64,
+) -> Result<super::ProcInfo, ScanError> {
+    let cur = super::runtime::current_process(mem, prof, percpu_base)
+        .map_err(|e| ScanError::Unverified(format!("current task: {e}")))?;
+    match super::runtime::kaslr_slide(mem, prof, percpu_base) {
+        Some(0) => Ok(cur),
+        Some(s) => Err(ScanError::Unverified(format!(
+            "init_task is {s:#x} bytes away from the root of the task tree"
+        ))),
+        None => Err(ScanError::Unverified(
+            "the current task's parents do not lead to init_task".into(),
+        )),
+    }
 }
 
 /// Names looked up in `__ksymtab`.
@@ -562,6 +586,34 @@ mod tests {
             profile_from_memory(&mut mem, base, &small).map(|_| ()),
             Err(ScanError::MissingSymbol("init_task"))
         );
+    }
+
+    #[test]
+    fn verification_needs_a_live_task_tree() {
+        let Some(elf) = test_vmlinux() else {
+            eprintln!("SKIP: no x86_64 vmlinux");
+            return;
+        };
+        let p = LinuxProfile::from_vmlinux(&elf).unwrap();
+        // The static image: the boot CPU's current_task slot (per-cpu
+        // offset from base 0 is not a kernel address) and an empty memory.
+        let mut mem = image(&elf, 0);
+        assert!(matches!(
+            verify_live(&mut mem, &p, 0),
+            Err(ScanError::Unverified(_))
+        ));
+        // A per-cpu area whose current task is init_task itself: verified.
+        let base = 0xffff_8880_3fc0_0000u64;
+        mem.map(base + p.current_task.offset, &p.init_task.to_le_bytes());
+        let cur = verify_live(&mut mem, &p, base).unwrap();
+        assert_eq!((cur.pid, cur.comm.as_str()), (0, "swapper"));
+        // The same tree with init_task claimed 2 MiB off: refused.
+        let mut off = p.clone();
+        off.init_task += 0x20_0000;
+        assert!(matches!(
+            verify_live(&mut mem, &off, base),
+            Err(ScanError::Unverified(_))
+        ));
     }
 
     #[test]
