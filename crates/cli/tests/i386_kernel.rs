@@ -53,41 +53,7 @@ fn i386_kernel_sysenter_and_int80_with_attribution() {
     assert_eq!(ret(getpid[0]), pid);
     assert_eq!(getpid[0]["mechanism"], "sysenter");
 
-    let mmaps = find(&recs, |r| name(r) == "mmap2");
-    assert_eq!(mmaps.len(), 2, "{recs:#?}");
-    let fast = mmaps[0];
-    assert_eq!(fast["mechanism"], "sysenter");
-    assert_eq!(fast["state"], "complete");
-    assert_eq!(
-        args6(fast),
-        [
-            "0",
-            "8192",
-            "PROT_READ|PROT_WRITE",
-            "MAP_PRIVATE|MAP_ANONYMOUS",
-            "-1",
-            "0x3"
-        ]
-    );
-    assert_eq!(ret(fast) as u32 as i64, num_after(&g, "vdso mmap2=", 16));
-    let slow = mmaps[1];
-    assert_eq!(slow["mechanism"], "int80");
-    assert_eq!(slow["state"], "complete");
-    assert_eq!(
-        args6(slow),
-        [
-            "0",
-            "12288",
-            "PROT_READ",
-            "MAP_PRIVATE|MAP_ANONYMOUS",
-            "-1",
-            "0x5"
-        ]
-    );
-    assert_eq!(ret(slow) as u32 as i64, num_after(&g, "int80 mmap2=", 16));
-    let open = find(&recs, |r| arg(r, 1) == "\"/init\"");
-    assert_eq!(name(open[0]), "openat");
-    assert_eq!(ret(open[0]), num_after(&g, "open fd=", 10));
+    check_compat32_calls(&recs, &g, "sysenter");
     assert_eq!(name(recs.last().unwrap()), "exit_group");
 }
 

@@ -131,3 +131,50 @@ pub fn num_after(out: &str, key: &str, radix: u32) -> i64 {
 pub fn args6(r: &serde_json::Value) -> Vec<String> {
     (0..6).map(|i| arg(r, i)).collect()
 }
+
+/// What guests/progs/compat32.c must show in a trace (`recs`) next to its
+/// own output `out`: the vDSO mmap2 through `fast` (sysenter or compat
+/// syscall), the `int 0x80` one, all six arguments decoded, the returns
+/// it printed, and the openat of /init through `fast` too.
+pub fn check_compat32_calls(recs: &[serde_json::Value], out: &str, fast: &str) {
+    let mmaps = find(recs, |r| name(r) == "mmap2");
+    assert_eq!(mmaps.len(), 2, "{recs:#?}");
+    let want = [
+        (
+            fast,
+            "vdso mmap2=",
+            [
+                "0",
+                "8192",
+                "PROT_READ|PROT_WRITE",
+                "MAP_PRIVATE|MAP_ANONYMOUS",
+                "-1",
+                "0x3",
+            ],
+        ),
+        (
+            "int80",
+            "int80 mmap2=",
+            [
+                "0",
+                "12288",
+                "PROT_READ",
+                "MAP_PRIVATE|MAP_ANONYMOUS",
+                "-1",
+                "0x5",
+            ],
+        ),
+    ];
+    for (r, (mech, key, args)) in mmaps.iter().zip(want) {
+        assert_eq!(r["abi"], "i386", "{r}");
+        assert_eq!(r["mechanism"], mech, "{r}");
+        assert_eq!(r["state"], "complete", "{r}");
+        assert_eq!(args6(r), args, "{r}");
+        // 32-bit returns are sign-extended in `ret`; addresses compare as u32.
+        assert_eq!(ret(r) as u32 as i64, num_after(out, key, 16), "{r}");
+    }
+    let open = find(recs, |r| arg(r, 1) == "\"/init\"");
+    assert_eq!(name(open[0]), "openat");
+    assert_eq!(open[0]["mechanism"], fast);
+    assert_eq!(ret(open[0]), num_after(out, "open fd=", 10));
+}
