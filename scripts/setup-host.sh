@@ -72,7 +72,6 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
     fi
     apt_update
     tmp32=$(mktemp -d)
-    chmod 755 "$tmp32" # apt-get download drops privileges to _apt
     trap 'rm -rf "$tmp32" ${tmp:+"$tmp"}' EXIT
     if [ ! -s "$CACHE/vmlinuz-i386" ]; then
         pkg32=$(apt-cache depends linux-image-686:i386 | sed -n 's/.*Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
