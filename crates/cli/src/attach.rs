@@ -24,7 +24,8 @@ pub struct AttachArgs {
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
     /// The guest's kernel image (bzImage or vmlinux), for pid/comm in
-    /// every record; without it records carry no process attribution.
+    /// every record; without it the kernel's BTF and exported symbols are
+    /// looked for in guest memory.
     #[arg(long)]
     kernel: Option<PathBuf>,
     #[command(flatten)]
@@ -101,6 +102,13 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             return Err(e).context("finding the guest's system call entry");
         }
     };
+    if cfg.linux_profile.is_none() && cfg.os == "linux" {
+        // No --kernel: find the kernel's BTF and ksymtab in its memory.
+        match backend.scan_linux_profile(&found) {
+            Ok((p, _)) => cfg.linux_profile = Some(p),
+            Err(e) => eprintln!("vstrace: warning: no process attribution ({e})"),
+        }
+    }
     let mut engine = Engine::with_hooks(cfg, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();

@@ -29,6 +29,8 @@ struct Cli {
     cmd: Command,
 }
 
+// Parsed once per process: the size difference between variants is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Boot a guest under QEMU TCG with the tracing plugin and run CMD in it.

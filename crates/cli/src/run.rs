@@ -14,7 +14,8 @@ use clap::Args;
 
 use crate::trace_args::TraceArgs;
 use vstrace_qemu::{
-    find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
+    arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
+    Qemu, SerialPort,
 };
 
 /// The built-in workload run when no command is given.
@@ -28,6 +29,11 @@ pub struct RunArgs {
     /// (guests/nt-abi), booted as it is, without initramfs or command.
     #[arg(long)]
     kernel: Option<PathBuf>,
+    /// Guest architecture: x86_64 or i386 (default: the kernel image's, or
+    /// x86_64). `--arch i386` boots the cached Debian i386 kernel with an
+    /// i386 busybox.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
     /// Use this initramfs instead of the built-in busybox guest (CMD is then ignored).
     #[arg(long)]
     initrd: Option<PathBuf>,
@@ -128,7 +134,27 @@ pub fn run(a: RunArgs) -> Result<u8> {
         None => Qemu::find(),
     }
     .map_err(explain_launch)?;
-    let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
+    let wanted = match &a.arch {
+        Some(s) => Some(
+            GuestArch::parse(s).with_context(|| format!("--arch {s}: expected x86_64 or i386"))?,
+        ),
+        None => None,
+    };
+    let kernel = match (&a.kernel, wanted) {
+        (None, Some(GuestArch::I386)) => find_kernel(Some(&GuestArch::I386.cached_kernel())),
+        (k, _) => find_kernel(k.as_deref()),
+    }
+    .map_err(explain_launch)?;
+    // The kernel image says what it is; --arch must agree with it.
+    let arch = match (wanted, arch_of_image(&kernel)) {
+        (Some(w), Some(k)) if w != k => bail!(
+            "--arch {}: {} is an {} kernel",
+            w.as_str(),
+            kernel.display(),
+            k.as_str()
+        ),
+        (w, k) => w.or(k).unwrap_or_default(),
+    };
     let multiboot = vstrace_qemu::is_multiboot(&kernel);
     check_boot_choice(&a, &kernel, multiboot)?;
     let plugin = match a.untraced {
@@ -170,6 +196,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
         None if multiboot => PathBuf::new(),
         None => {
             let mut b = InitramfsBuilder::new();
+            b.busybox(arch.busybox());
             if a.cmd.is_empty() {
                 b.shell(DEFAULT_WORKLOAD);
             } else {

@@ -15,6 +15,16 @@ use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, S
 /// Boots the Debian guest running `script`, with a gdbstub on a Unix
 /// socket, and waits until the script has started.
 fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, String) {
+    boot_with_gdb_cfg(name, script, add, |_| {})
+}
+
+/// [`boot_with_gdb`] with a say in the guest configuration.
+fn boot_with_gdb_cfg(
+    name: &str,
+    script: &str,
+    add: &[(&Path, &str)],
+    tweak: impl FnOnce(&mut GuestConfig),
+) -> (GuestRun, String) {
     let kernel = find_kernel(None).expect("guest kernel");
     let mut b = InitramfsBuilder::new();
     b.shell(script);
@@ -22,7 +32,9 @@ fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, 
         b.add_file(host, guest, 0o755).expect("add file");
     }
     let initrd = b.write_cached().expect("initramfs");
-    boot_gdb(name, GuestConfig::new(kernel, initrd))
+    let mut gc = GuestConfig::new(kernel, initrd);
+    tweak(&mut gc);
+    boot_gdb(name, gc)
 }
 
 /// Starts `gc` with a gdbstub on a Unix socket and waits until the guest
@@ -412,6 +424,71 @@ fn attach_windows_abi_guest() {
     assert_eq!(statuses.len(), 100, "{so}");
     assert!(statuses.contains(&"0xc0000022"), "{so}");
     assert_eq!(statuses.last(), Some(&"0xc0000008"), "{so}");
+}
+
+#[test]
+fn attach_without_kernel_finds_btf_in_memory() {
+    let prog = getpid_loop();
+    // Boot the bzImage (not the PVH vmlinux): KASLR moves the kernel, so
+    // the addresses must come from memory, not from any file.
+    let (mut run, addr) = boot_with_gdb_cfg(
+        "attach-scan",
+        "/bin/getpid-loop",
+        &[(&prog, "/bin/getpid-loop")],
+        |gc| gc.pvh = false,
+    );
+    // Attach once the program runs (not while its shell starts it).
+    let t = Instant::now();
+    while !String::from_utf8_lossy(&run.read_port(SerialPort::Stdout)).contains("getpid=") {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the program did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let trace = trace_path("attach-scan");
+    let out = attach(
+        &addr,
+        &[
+            "--duration",
+            "3",
+            "--json",
+            "-e",
+            "trace=getpid",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    if !out.status.success() {
+        let _ = run.kill();
+        panic!("vstrace attach failed");
+    }
+    let err = stderr(&out);
+    assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
+    assert!(err.contains("profile checked: current task pid"), "{err}");
+    assert!(!err.contains("no process attribution"), "{err}");
+    let recs = records(&trace);
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    let pid: i64 = so
+        .lines()
+        .find_map(|l| l.strip_prefix("getpid="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {so}"));
+    assert!(
+        recs.len() >= 3,
+        "{} getpid records while attached",
+        recs.len()
+    );
+    for r in &recs {
+        assert_eq!(name(r), "getpid");
+        assert_eq!(ret(r), pid, "{r}");
+        assert_eq!(r["pid"].as_i64(), Some(pid), "{r}");
+        assert_eq!(r["tid"].as_i64(), Some(pid), "{r}");
+        assert_eq!(r["comm"], "getpid-loop", "{r}");
+        assert!(r["ppid"].as_i64().is_some_and(|p| p > 0 && p < pid), "{r}");
+    }
 }
 
 /// Per-event cost of the gdb backend beside the plugin, on the

@@ -27,6 +27,7 @@ use vstrace_core::event::EFER_LMA;
 use vstrace_core::mem::{MemError, VirtMem};
 use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs};
 use vstrace_engine::Engine;
+use vstrace_linux::profile::{scan, LinuxProfile};
 
 use crate::rsp::{BpKind, Client, RegInfo, RspError, StopKind, StopReply};
 
@@ -1276,6 +1277,46 @@ impl Backend {
         }
         self.log(|| format!("{d:x?}"));
         Ok(d)
+    }
+
+    /// The running kernel's profile (task_struct layout, current task)
+    /// found in its memory from the discovered entry point, for guests
+    /// whose kernel image is not at hand (see [`scan`]), and checked
+    /// against the live task tree. The VM stays stopped; the blocks read
+    /// are dropped from the cache afterwards.
+    pub fn scan_linux_profile(
+        &mut self,
+        d: &Discovery,
+    ) -> Result<(LinuxProfile, scan::ScanReport), scan::ScanError> {
+        let t = Instant::now();
+        let r = scan::profile_from_memory(&mut self.target, d.entry, &scan::ScanLimits::default());
+        self.target.invalidate();
+        let (prof, rep) = r?;
+        self.log(|| {
+            format!(
+                "kernel BTF at {:#x} ({} bytes), symbols {:x?}: {} bytes read in {:.2} s",
+                rep.btf_addr,
+                rep.btf_len,
+                rep.symbols,
+                rep.bytes_read,
+                t.elapsed().as_secs_f64()
+            )
+        });
+        let regs = self
+            .target
+            .regs()
+            .map_err(|e| scan::ScanError::Unverified(e.to_string()))?;
+        let base = vstrace_linux::profile::runtime::percpu_base(&regs).ok_or_else(|| {
+            scan::ScanError::Unverified("no kernel per-cpu base in the registers".into())
+        })?;
+        let cur = scan::verify_live(&mut self.target, &prof, base)?;
+        self.log(|| {
+            format!(
+                "profile checked: current task pid {} ({}), its parents lead to init_task",
+                cur.pid, cur.comm
+            )
+        });
+        Ok((prof, rep))
     }
 
     /// Traces until `stop` is set or `duration` passes, then removes the
