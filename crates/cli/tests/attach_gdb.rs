@@ -272,7 +272,10 @@ fn attach_filters_by_comm() {
         .unwrap_or_else(|| panic!("no getpid= line in {so:?}"));
     for r in &getpids {
         assert_eq!(r["pid"].as_i64(), Some(printed), "{r}");
-        assert_eq!(ret(r), printed, "{r}");
+        // The call in flight when the session ended has no return.
+        if r["state"] != "unfinished" {
+            assert_eq!(ret(r), printed, "{r}");
+        }
     }
 }
 
@@ -300,8 +303,11 @@ fn attach_runs_rust_hooks() {
     }
     let recs = records(&trace);
     assert!(!recs.is_empty());
+    // Calls whose return is changed are let finish before the detach:
+    // every one is complete.
     for r in &recs {
         assert_eq!(name(r), "getppid");
+        assert_eq!(r["state"], "complete", "{r}");
         assert_eq!(ret(r), 4242, "{r}");
         assert_eq!(r["hook"]["faked"], true, "{r}");
     }
@@ -483,7 +489,10 @@ fn attach_without_kernel_finds_btf_in_memory() {
     );
     for r in &recs {
         assert_eq!(name(r), "getpid");
-        assert_eq!(ret(r), pid, "{r}");
+        // The call in flight when the session ended has no return.
+        if r["state"] != "unfinished" {
+            assert_eq!(ret(r), pid, "{r}");
+        }
         assert_eq!(r["pid"].as_i64(), Some(pid), "{r}");
         assert_eq!(r["tid"].as_i64(), Some(pid), "{r}");
         assert_eq!(r["comm"], "getpid-loop", "{r}");

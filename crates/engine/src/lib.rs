@@ -202,6 +202,13 @@ impl Engine {
         self.tracker.wants_exits()
     }
 
+    /// Whether a call in flight still needs its exit to complete a
+    /// modification (see `Tracker::awaits_injected_returns`): a source
+    /// must not stop tracing before.
+    pub fn awaits_injected_returns(&self) -> bool {
+        self.tracker.awaits_injected_returns()
+    }
+
     /// Whether a fork's child may still make its first return (see
     /// `Tracker::awaits_child_return`).
     pub fn awaits_child_return(&self) -> bool {

@@ -172,6 +172,16 @@ impl Tracker {
         self.npending > 0 || !self.recent_forks.is_empty()
     }
 
+    /// Whether a call in flight was skipped or will have its return
+    /// value set at exit (`--inject`, a hook's `skip`): a source that stops
+    /// tracing must see that exit first, or the guest gets the skipped
+    /// call's -ENOSYS / STATUS_INVALID_SYSTEM_SERVICE.
+    pub fn awaits_injected_returns(&self) -> bool {
+        self.pending
+            .values()
+            .any(|v| v.iter().any(|p| p.inject.is_some()))
+    }
+
     /// Whether a fork's child may still make its first return (it comes
     /// back through the kernel's return-from-fork path, not the syscall
     /// path): a clone is in flight or returned in the parent only.
@@ -961,9 +971,13 @@ mod tests {
         let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
         assert_eq!(out.rax(), 257, "first openat untouched");
         r.sysret(3, 0x7fff_1000, CR3);
+        assert!(!r.t.awaits_injected_returns());
         let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
         assert_eq!(out.rax(), u64::MAX, "second openat skipped");
+        // Its exit must be seen before a source stops tracing.
+        assert!(r.t.awaits_injected_returns());
         let (rec, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert!(!r.t.awaits_injected_returns());
         assert_eq!(out.rax() as i64, -2);
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));

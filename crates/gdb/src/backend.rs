@@ -1364,10 +1364,18 @@ impl Backend {
         let deadline = duration.map(|du| start + du);
         let ex0 = t.client.exchanges;
         let mut st = RunStats::default();
+        // Once asked to stop, calls whose return we change (injections,
+        // skips) are let finish first, with no new enters, for at most
+        // DRAIN_TIME: detaching before their exit would leave the guest
+        // with a skipped call's error instead of the value we promised.
+        let mut drain_until: Option<Instant> = None;
         loop {
             let resumed = Instant::now();
             t.resume()?;
-            let (s, interrupted) = t.wait(deadline, Some(stop))?;
+            let (s, interrupted) = match drain_until {
+                None => t.wait(deadline, Some(stop))?,
+                Some(d) => t.wait(Some(d), None)?,
+            };
             st.running += resumed.elapsed();
             let r = t.regs()?;
             let rip = r.rip();
@@ -1378,7 +1386,7 @@ impl Backend {
                 || d.sysret.contains(&rip)
                 || d.iret.contains(&rip);
             if !at_bp {
-                if interrupted {
+                if interrupted && !begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
                     break;
                 }
                 continue;
@@ -1460,7 +1468,16 @@ impl Backend {
                 Some(ac) => emulate_after_call(t, &r, ac)?,
                 None => emulate_swapgs(t, &r)?,
             }
+            if drain_until.is_some() {
+                if interrupted || !engine.awaits_injected_returns() {
+                    break;
+                }
+                continue;
+            }
             if interrupted {
+                if begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
+                    continue;
+                }
                 break;
             }
             // Arm at once when an exit matters; disarm only after a run of
@@ -1486,6 +1503,32 @@ impl Backend {
         st.elapsed = start.elapsed();
         Ok(st)
     }
+}
+
+/// How long a stopping session waits for the exits of calls it changes.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// At a stop request: when a changed call is in flight, stops trapping
+/// enters, traps exits, and starts the drain (returns `true`: keep going).
+fn begin_drain(
+    t: &mut Target,
+    d: &Discovery,
+    engine: &Engine,
+    exit_bps: &[u64],
+    drain_until: &mut Option<Instant>,
+) -> Result<bool, BackendError> {
+    if drain_until.is_some() || !engine.awaits_injected_returns() {
+        return Ok(false);
+    }
+    t.remove_bp(d.entry_swapgs)?;
+    // Idempotent: breakpoints already in place are not inserted twice.
+    for &a in exit_bps {
+        if !t.bps.iter().any(|b| b.1 == a) {
+            t.insert_bp(a)?;
+        }
+    }
+    *drain_until = Some(Instant::now() + DRAIN_TIME);
+    Ok(true)
 }
 
 /// The state just after the `swapgs` at `r.rip()`: what the plugin sees at
