@@ -76,6 +76,9 @@ USER_STACK_TOP  equ 0x5fe000
 USER_TEB        equ 0x5ff000
 KOBJ_PHYS       equ 0x600000        ; 2 MiB kernel page at KOBJ_VIRT
 KOBJ_VIRT       equ 0xfffff80000000000
+PD_KUSER        equ 0x185000        ; PD for 1-2 GiB: the KUSER_SHARED_DATA page
+KUSER_PAGE_PHYS equ 0x800000        ; 2 MiB user page at 0x7fe00000, read-only
+KUSER_PHYS      equ KUSER_PAGE_PHYS + (KUSER_VA & 0x1fffff)
 KPCR            equ KOBJ_VIRT
 KTHREAD         equ KOBJ_VIRT + 0x1000
 EPROCESS        equ KOBJ_VIRT + 0x2000
@@ -86,10 +89,13 @@ EPROCESS        equ KOBJ_VIRT + 0x2000
 bits 32
     BOOT_ENTRY 0x18
     ; Zero the IDT, TSS, page tables and kernel objects.
-    ZERO IDT_ADDR, PD_HIGH + 0x1000 - IDT_ADDR
+    ZERO IDT_ADDR, PD_KUSER + 0x1000 - IDT_ADDR
     ZERO KOBJ_PHYS, 0x3000
+    ZERO KUSER_PHYS, 0x1000
+    KUSER_VERSION 10, 0, 19045          ; Windows 10 22H2
     COPY_USER
-    ; Paging: 0-2 MiB kernel, 4-6 MiB user, KOBJ_VIRT -> KOBJ_PHYS.
+    ; Paging: 0-2 MiB kernel, 4-6 MiB user, KOBJ_VIRT -> KOBJ_PHYS, and
+    ; KUSER_SHARED_DATA's page (user, read-only).
     mov dword [PML4], PDPT_LOW | 7
     mov dword [PML4 + 496*8], PDPT_HIGH | 3
     mov dword [PDPT_LOW], PD_LOW | 7
@@ -97,6 +103,8 @@ bits 32
     mov dword [PD_LOW], 0x000000 | 0x83
     mov dword [PD_LOW + 2*8], USER_BASE | 0x87
     mov dword [PD_HIGH], KOBJ_PHYS | 0x83
+    mov dword [PDPT_LOW + 1*8], PD_KUSER | 7
+    mov dword [PD_KUSER + 511*8], KUSER_PAGE_PHYS | 0x85
     mov eax, cr4
     or eax, 1 << 5                      ; PAE
     mov cr4, eax

@@ -73,6 +73,8 @@ EPROCESS        equ 0x80002000
 KOBJ_PHYS       equ 0x800000
 KPCR            equ 0xffdff000      ; the fixed x86 KPCR address
 KPCR_PAGE_PHYS  equ 0xc00000        ; 4 MiB page at 0xffc00000
+KUSER_PAGE_PHYS equ 0x1000000       ; 4 MiB user page at 0x7fc00000, read-only
+KUSER_PHYS      equ KUSER_PAGE_PHYS + (KUSER_VA & 0x3fffff)
 
     org 0x100000
     section .text
@@ -85,12 +87,15 @@ bits 32
     ZERO IDT_ADDR, PAGE_DIR + 0x1000 - IDT_ADDR
     ZERO KOBJ_PHYS, 0x3000
     ZERO KPCR_PAGE_PHYS + (KPCR & 0x3fffff), 0x1000
+    ZERO KUSER_PHYS, 0x1000
+    KUSER_VERSION 6, 1, 0               ; Windows 7 (no build field before 10.0)
     COPY_USER
     ; 4 MiB pages: kernel 0-4 MiB, user 4-8 MiB, kernel objects.
     mov dword [PAGE_DIR], 0x000000 | 0x83
     mov dword [PAGE_DIR + 1*4], USER_BASE | 0x87
     mov dword [PAGE_DIR + (KTHREAD >> 22)*4], KOBJ_PHYS | 0x83
     mov dword [PAGE_DIR + (KPCR >> 22)*4], KPCR_PAGE_PHYS | 0x83
+    mov dword [PAGE_DIR + (KUSER_VA >> 22)*4], KUSER_PAGE_PHYS | 0x85
     mov eax, cr4
     or eax, 1 << 4                      ; PSE
     mov cr4, eax

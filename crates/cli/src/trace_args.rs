@@ -13,7 +13,8 @@ pub struct TraceArgs {
     /// Guest OS: linux or windows.
     #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
     pub os: String,
-    /// Windows guests: version for service numbers (win10-22h2, 19045, win7-sp1...).
+    /// Windows guests: version for service numbers (win10-22h2, 19045,
+    /// win7-sp1...); default: read from the guest's KUSER_SHARED_DATA.
     #[arg(long = "windows-version", value_name = "VERSION")]
     pub windows_version: Option<String>,
     /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.

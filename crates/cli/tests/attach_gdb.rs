@@ -361,7 +361,8 @@ fn attach_ctrl_c_detaches() {
 /// 22H2 x64 syscall ABI with real KPCR/KTHREAD/EPROCESS layouts) in its
 /// long-running build. The entry (KiSystemCall64-style `swapgs; mov
 /// gs:[10h], rsp`) is found by signature, the `swapgs; sysretq` return by
-/// scanning; calls are named from the 22H2 table, decoded (stack
+/// scanning; calls are named from the 22H2 table (detected from
+/// KUSER_SHARED_DATA), decoded (stack
 /// arguments included) and attributed through the KPCR; an injected
 /// NTSTATUS reaches the guest; after the detach it finishes on its own.
 #[test]
@@ -381,10 +382,9 @@ fn attach_windows_abi_guest() {
     let out = attach(
         &addr,
         &[
+            // The version is read from the guest's KUSER_SHARED_DATA.
             "--os",
             "windows",
-            "--windows-version",
-            "win10-22h2",
             "--duration",
             "2",
             "--json",

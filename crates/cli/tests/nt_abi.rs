@@ -540,3 +540,27 @@ fn process_filters_use_the_kpcr_walk() {
     assert_eq!(by_pid.len(), 19);
     assert!(other.is_empty(), "{other:?}");
 }
+
+/// Without `--windows-version` the version comes from the guest's
+/// KUSER_SHARED_DATA (the test guest fills in NT 10.0 build 19045 on x64,
+/// NT 6.1 on x86): the same calls are named as with the flag.
+#[test]
+fn version_detected_from_kuser_shared_data() {
+    for f in [Flavour::X64, Flavour::X86] {
+        let (_, explicit) = boot(f, "explicit", &[]);
+        let trace = trace_path(&format!("nt-auto-{f:?}"));
+        let out = vstrace()
+            .args(["run", "--os", "windows", "--kernel"])
+            .arg(guest(f))
+            .args(["--timeout", "60", "--json", "-o"])
+            .arg(&trace)
+            .output()
+            .expect("vstrace runs");
+        assert!(out.status.success(), "{f:?}: {}", stderr(&out));
+        let auto = records(&trace);
+        let names = |v: &[Value]| v.iter().map(|r| name(r).to_string()).collect::<Vec<_>>();
+        assert!(!auto.is_empty());
+        assert_eq!(names(&auto), names(&explicit), "{f:?}");
+        assert!(auto.iter().all(|r| !name(r).starts_with("NtService_")));
+    }
+}

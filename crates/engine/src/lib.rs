@@ -48,7 +48,8 @@ pub struct EngineConfig {
     /// contain this string, and its descendants (None: the whole guest).
     pub follow_exec: Option<String>,
     /// Windows guests: the version whose service numbers to use
-    /// (`win10-22h2`, `19045`, `win7-sp1` ...).
+    /// (`win10-22h2`, `19045`, `win7-sp1` ...); absent or `auto`: read
+    /// from the guest's KUSER_SHARED_DATA.
     pub windows_version: Option<String>,
     /// Windows x86 guests: the KPCR address (default 0xffdff000).
     pub windows_kpcr32: Option<u64>,
@@ -89,7 +90,7 @@ fn os_layer(cfg: &EngineConfig) -> Result<Box<dyn os::OsLayer>, EngineError> {
     match cfg.os.as_str() {
         "linux" => Ok(Box::new(linux::LinuxLayer::new(cfg.linux_profile.clone()))),
         "windows" => {
-            let v = cfg.windows_version.as_deref().unwrap_or("win10-22h2");
+            let v = cfg.windows_version.as_deref().unwrap_or(windows::AUTO);
             windows::WindowsLayer::new(v, cfg.windows_kpcr32)
                 .map(|l| Box::new(l) as Box<dyn os::OsLayer>)
                 .map_err(|e| EngineError::Config(e.to_string()))

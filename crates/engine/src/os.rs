@@ -50,6 +50,10 @@ impl Default for DecodeOpts {
 /// An OS layer as the engine uses it.
 pub trait OsLayer: Send {
     fn os_name(&self) -> &'static str;
+    /// Sees every enter before [`OsLayer::identify`], with the trapping
+    /// process's memory: a layer learns what it needs from the guest
+    /// (e.g. the Windows version) here. By default nothing.
+    fn observe(&mut self, _event: &Event, _mem: &mut dyn VirtMem) {}
     /// Names and describes the call at enter.
     fn identify(&self, event: &Event, nr: u64) -> CallInfo;
     /// Whether this call, with these raw arguments, never returns: for

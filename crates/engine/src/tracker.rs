@@ -229,6 +229,7 @@ impl Tracker {
         if event.bitness == Bitness::B32 {
             nr &= 0xffff_ffff;
         }
+        self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
         let cr3 = cr3_key(event.cr3);
         let state = match &self.scope {

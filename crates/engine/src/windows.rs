@@ -18,7 +18,18 @@ pub struct WindowsLayer {
     x64: Option<&'static WindowsVersion>,
     x86: Option<&'static WindowsVersion>,
     kpcr_x86: u64,
+    /// `auto`: the version is read from the guest (KUSER_SHARED_DATA) at
+    /// the first call of each bitness; failed attempts so far.
+    detect: Option<[u32; 2]>,
 }
+
+/// The version name that asks for detection.
+pub const AUTO: &str = "auto";
+/// Attempts at reading KUSER_SHARED_DATA before falling back to
+/// [`FALLBACK_X64`] / [`FALLBACK_X86`].
+const DETECT_ATTEMPTS: u32 = 16;
+pub const FALLBACK_X64: &str = "win10-22h2";
+pub const FALLBACK_X86: &str = "win7-sp1";
 
 /// Error choosing the Windows version.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +42,16 @@ pub struct VersionChoiceError {
 impl WindowsLayer {
     /// Resolves `version` (e.g. `win10-22h2`, `19045`, `win7-sp1`) for
     /// both architectures; it must name a version of at least one.
+    /// `auto` detects the version from the guest.
     pub fn new(version: &str, kpcr_x86: Option<u64>) -> Result<WindowsLayer, VersionChoiceError> {
+        if version.eq_ignore_ascii_case(AUTO) {
+            return Ok(WindowsLayer {
+                x64: None,
+                x86: None,
+                kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
+                detect: Some([0, 0]),
+            });
+        }
         let x64 = win::version_by_name(Arch::X64, version);
         let x86 = win::version_by_name(Arch::X86, version);
         if let (Err(a), Err(_)) = (&x64, &x86) {
@@ -44,7 +64,18 @@ impl WindowsLayer {
             x64: x64.ok(),
             x86: x86.ok(),
             kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
+            detect: None,
         })
+    }
+
+    /// The versions in use, per bitness (None: not known yet or no table).
+    pub fn versions(
+        &self,
+    ) -> (
+        Option<&'static WindowsVersion>,
+        Option<&'static WindowsVersion>,
+    ) {
+        (self.x64, self.x86)
     }
 
     fn version(&self, b: Bitness) -> Option<&'static WindowsVersion> {
@@ -84,6 +115,41 @@ const UNKNOWN_ARGS: usize = 4;
 impl OsLayer for WindowsLayer {
     fn os_name(&self) -> &'static str {
         "windows"
+    }
+
+    fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem) {
+        let Some(attempts) = &mut self.detect else {
+            return;
+        };
+        let (slot, arch, fallback) = match event.bitness {
+            Bitness::B64 => (0, Arch::X64, FALLBACK_X64),
+            Bitness::B32 => (1, Arch::X86, FALLBACK_X86),
+        };
+        let known = match event.bitness {
+            Bitness::B64 => &mut self.x64,
+            Bitness::B32 => &mut self.x86,
+        };
+        if known.is_some() {
+            return;
+        }
+        match win::kuser::detect_version(arch, mem) {
+            Ok(v) => {
+                eprintln!(
+                    "vstrace: Windows {:?} guest: {} (NT {}.{} build {}, from KUSER_SHARED_DATA)",
+                    arch, v.id, v.nt_version.0, v.nt_version.1, v.build
+                );
+                *known = Some(v);
+            }
+            Err(e) => {
+                attempts[slot] += 1;
+                if attempts[slot] >= DETECT_ATTEMPTS {
+                    eprintln!(
+                        "vstrace: warning: Windows version not detected ({e}); using {fallback} (--windows-version)"
+                    );
+                    *known = win::version_by_name(arch, fallback).ok();
+                }
+            }
+        }
     }
 
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {

@@ -19,6 +19,7 @@ pub mod access;
 pub mod decode;
 pub mod flags;
 pub mod hooks;
+pub mod kuser;
 pub mod ntstatus;
 pub mod profile;
 pub mod proto;
