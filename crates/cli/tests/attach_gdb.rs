@@ -71,9 +71,10 @@ fn attach(addr: &str, args: &[&str]) -> Output {
 
 #[test]
 fn attach_traces_then_detaches() {
-    let script = "for i in $(seq 1 30); do \
+    let script = "for i in $(seq 1 60); do \
                   cat /etc/hostname; sleep 0.3; done; echo done";
     let (mut run, addr) = boot_with_gdb("attach", script, &[]);
+    wait_for_stdout(&run, "\n");
     let trace = trace_path("attach-gdb");
     let out = attach(
         &addr,
@@ -125,7 +126,7 @@ fn attach_traces_then_detaches() {
     assert_eq!(o.exit_status, 0);
     let so = String::from_utf8_lossy(&o.stdout);
     assert!(so.contains("done"), "guest stdout: {so}");
-    assert_eq!(so.matches('\n').count(), 31, "30 hostnames and done: {so}");
+    assert_eq!(so.matches('\n').count(), 61, "60 hostnames and done: {so}");
 }
 
 #[test]
@@ -174,10 +175,27 @@ fn getpid_loop() -> PathBuf {
     bin
 }
 
-/// Boots a guest running the getpid loop, with a gdbstub.
+/// Boots a guest running the getpid loop, with a gdbstub, and waits until
+/// the loop runs: attaching while its shell starts it would see the shell's
+/// own getpid/getppid (ash reads both at startup), and under load the
+/// whole window could pass before the loop starts.
 fn boot_loop(name: &str) -> (GuestRun, String) {
     let prog = getpid_loop();
-    boot_with_gdb(name, "/bin/getpid-loop", &[(&prog, "/bin/getpid-loop")])
+    let (run, addr) = boot_with_gdb(name, "/bin/getpid-loop", &[(&prog, "/bin/getpid-loop")]);
+    wait_for_stdout(&run, "getpid=");
+    (run, addr)
+}
+
+/// Waits until the guest's stdout contains `what`.
+fn wait_for_stdout(run: &GuestRun, what: &str) {
+    let t = Instant::now();
+    while !String::from_utf8_lossy(&run.read_port(SerialPort::Stdout)).contains(what) {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the guest never printed {what:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits for the getpid loop to finish and returns the values it printed
@@ -239,6 +257,7 @@ fn attach_filters_by_comm() {
         "/bin/getpid-loop & while true; do cat /etc/hostname >/dev/null; sleep 0.2; done",
         &[(&prog, "/bin/getpid-loop")],
     );
+    wait_for_stdout(&run, "getpid=");
     let kernel = find_kernel(None).expect("guest kernel");
     let trace = trace_path("attach-comm");
     let out = attach(
@@ -444,14 +463,7 @@ fn attach_without_kernel_finds_btf_in_memory() {
         |gc| gc.pvh = false,
     );
     // Attach once the program runs (not while its shell starts it).
-    let t = Instant::now();
-    while !String::from_utf8_lossy(&run.read_port(SerialPort::Stdout)).contains("getpid=") {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "the program did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_stdout(&run, "getpid=");
     let trace = trace_path("attach-scan");
     let out = attach(
         &addr,
