@@ -695,9 +695,12 @@ impl GuestRun {
                 continue;
             }
             self.offsets[i] += buf.len() as u64;
+            // The marker may arrive split over two reads: look at all the
+            // (short) control output so far.
             if port == SerialPort::Control
                 && self.boot_time.is_none()
-                && String::from_utf8_lossy(&buf).contains(START_MARKER)
+                && String::from_utf8_lossy(&self.read_port(SerialPort::Control))
+                    .contains(START_MARKER)
             {
                 self.boot_time = Some(self.started.elapsed());
             }
