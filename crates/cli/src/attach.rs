@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{Engine, Hooks};
-use vstrace_gdb::{AttachOptions, Backend, EntryDiscovery, ExitTrap};
+use vstrace_gdb::{AttachOptions, Backend, EntryDiscovery, ExitTrap, ResumeBy};
 
 use crate::trace_args::TraceArgs;
 
@@ -41,6 +41,11 @@ pub struct AttachArgs {
     /// user mode).
     #[arg(long, default_value = "auto", value_parser = ["auto", "return-paths"])]
     exits: String,
+    /// How to resume past a breakpoint: emulate (perform the instruction
+    /// under it: one stop per event) or step (remove, single-step,
+    /// reinsert, as a plain debugger does: the benchmark's baseline).
+    #[arg(long = "resume-by", default_value = "emulate", value_parser = ["emulate", "step"])]
+    resume_by: String,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -80,6 +85,10 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     }
 
     let opts = AttachOptions {
+        resume: match a.resume_by.as_str() {
+            "step" => ResumeBy::Stepping,
+            _ => ResumeBy::Emulating,
+        },
         entry: match a.discover.as_str() {
             "signature" => EntryDiscovery::Signature,
             "step" => EntryDiscovery::Step,

@@ -572,16 +572,31 @@ fn bench_gdb_vs_plugin() {
         (num("gdb: "), num(" records, "))
     };
     const SECS: f64 = 5.0;
-    let all = measure(&["--duration", "5", "-c", "-o", "/dev/null"]);
-    let filtered = measure(&["--duration", "5", "-e", "trace=openat", "-o", "/dev/null"]);
+    let runs = [
+        ("-c (every call)", 2.0, vec!["-c"]),
+        ("-e trace=openat", 1.0, vec!["-e", "trace=openat"]),
+        (
+            "-c, remove/step/reinsert (plain debugger)",
+            2.0,
+            vec!["-c", "--resume-by", "step"],
+        ),
+        (
+            "-e trace=openat, remove/step/reinsert",
+            1.0,
+            vec!["-e", "trace=openat", "--resume-by", "step"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (what, per_call, extra) in &runs {
+        let mut args = vec!["--duration", "5", "-o", "/dev/null"];
+        args.extend(extra.iter().copied());
+        rows.push((*what, *per_call, measure(&args)));
+    }
     let _ = run.kill();
     println!("| backend | stops per syscall | cost per stop (us) | cost per syscall (us) | exchanges per stop |");
     println!("|---|---|---|---|---|");
     println!("| QEMU TCG plugin (-c, guest clock) | - | - | {plugin_us:.2} | - |");
-    for (what, (stops, exchanges), per_call) in [
-        ("-c (every call)", all, 2.0),
-        ("-e trace=openat", filtered, 1.0),
-    ] {
+    for (what, per_call, (stops, exchanges)) in rows {
         let per_stop = SECS * 1e6 / stops;
         println!(
             "| gdb stub, {what} (host wall time, {stops} stops) | {per_call} | {per_stop:.0} | {:.0} | {:.1} |",

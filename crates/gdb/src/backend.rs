@@ -892,9 +892,26 @@ pub enum ExitTrap {
     ReturnPaths,
 }
 
+/// How a vCPU stopped on a breakpoint is moved past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResumeBy {
+    /// The backend performs the instruction under the breakpoint (a
+    /// `swapgs`, or the no-op / move / test after the handler call) by
+    /// writing registers: one stop per event.
+    #[default]
+    Emulating,
+    /// Remove the breakpoint, single-step, reinsert it: what a plain
+    /// debugger does, two stops per event and, under QEMU TCG, two
+    /// flushes of all translated code. Kept as the baseline for the
+    /// benchmark.
+    Stepping,
+}
+
 /// Options of an attach session.
 #[derive(Debug, Clone)]
 pub struct AttachOptions {
+    /// How to resume past a breakpoint.
+    pub resume: ResumeBy,
     /// How to find the system call entry.
     pub entry: EntryDiscovery,
     /// Where returns are trapped.
@@ -908,6 +925,7 @@ pub struct AttachOptions {
 impl Default for AttachOptions {
     fn default() -> Self {
         AttachOptions {
+            resume: ResumeBy::Emulating,
             entry: EntryDiscovery::Auto,
             exits: ExitTrap::Auto,
             discovery_timeout: Duration::from_secs(60),
@@ -1369,6 +1387,7 @@ impl Backend {
         // DRAIN_TIME: detaching before their exit would leave the guest
         // with a skipped call's error instead of the value we promised.
         let mut drain_until: Option<Instant> = None;
+        let resume = self.opts.resume;
         loop {
             let resumed = Instant::now();
             t.resume()?;
@@ -1464,9 +1483,16 @@ impl Backend {
             // `swapgs`, or the no-op / move / test after the handler call):
             // QEMU would stop on it again, and single-stepping flushes TCG's
             // translated code.
-            match &after_call {
-                Some(ac) => emulate_after_call(t, &r, ac)?,
-                None => emulate_swapgs(t, &r)?,
+            match (&after_call, resume) {
+                (Some(ac), ResumeBy::Emulating) => emulate_after_call(t, &r, ac)?,
+                (None, ResumeBy::Emulating) => emulate_swapgs(t, &r)?,
+                (_, ResumeBy::Stepping) => {
+                    // What a plain debugger does (the baseline to compare
+                    // with): lift the breakpoint, step over it, put it back.
+                    t.remove_bp(rip)?;
+                    t.step()?;
+                    t.insert_bp(rip)?;
+                }
             }
             if drain_until.is_some() {
                 if interrupted || !engine.awaits_injected_returns() {

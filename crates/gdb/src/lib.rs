@@ -7,6 +7,6 @@ pub mod rsp;
 
 pub use backend::{
     AfterCall, AfterCallStep, AttachOptions, Backend, BackendError, Discovery, EntryDiscovery,
-    ExitTrap, RunStats,
+    ExitTrap, ResumeBy, RunStats,
 };
 pub use rsp::{BpKind, Client, RspError, StopKind, StopReply};
