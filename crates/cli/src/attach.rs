@@ -2,7 +2,7 @@
 //! KVM) until Ctrl-C or `--duration`, then remove every breakpoint and
 //! leave the VM running.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,10 @@ pub struct AttachArgs {
     /// Write the trace to FILE instead of stderr.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also record every event and the guest memory read into FILE, for
+    /// `vstrace replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Count time, calls and errors per syscall and print a summary.
     #[arg(short = 'c')]
     summary: bool,
@@ -57,16 +61,14 @@ pub struct AttachArgs {
     verbose: bool,
 }
 
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
+/// The absolute path of `--record FILE` (the engine may run in another
+/// process, with another working directory), checked to be writable.
+pub(crate) fn record_path(p: Option<&Path>) -> Result<Option<String>> {
+    let Some(p) = p else { return Ok(None) };
+    let abs = std::path::absolute(p).with_context(|| format!("--record {}", p.display()))?;
+    std::fs::File::create(&abs)
+        .with_context(|| format!("cannot write the recording to {}", abs.display()))?;
+    Ok(Some(abs.display().to_string()))
 }
 
 pub fn attach(a: AttachArgs) -> Result<u8> {
@@ -94,11 +96,12 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         format: if a.json { Format::Json } else { Format::Text },
         summary: a.summary,
         strsize: a.strsize,
-        trace: trace_filter(&a.expr)?,
+        trace: crate::run::trace_filter(&a.expr)?,
         inject: a.inject.clone(),
         rewrite_path: a.rewrite_path.clone(),
         follow_exec: None,
         linux_profile,
+        record: record_path(a.record.as_deref())?,
         ..EngineConfig::default()
     };
     Engine::validate(&cfg).context("invalid tracing options")?;
@@ -132,10 +135,14 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
     let mut engine = Engine::new(cfg).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
-    if let Some(err) = engine.output_error() {
-        eprintln!("vstrace: output error: {err}");
-    }
     let run = result.context("tracing")?;
+    if let Some(err) = engine.record_error() {
+        eprintln!("vstrace: error: writing the recording failed: {err}");
+        return Ok(crate::exit::OUTPUT_FAILED);
+    }
+    if let Some(err) = engine.output_error() {
+        return Ok(crate::exit::output_failed(err));
+    }
     if a.verbose {
         let per = if run.stops > 0 {
             run.elapsed.as_secs_f64() * 1e6 / run.stops as f64

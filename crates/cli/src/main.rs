@@ -4,6 +4,8 @@
 //! runs a command in it and prints every system call, strace-style.
 
 mod attach;
+mod exit;
+mod replay;
 mod run;
 
 use std::process::ExitCode;
@@ -14,7 +16,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "vstrace",
     version,
-    about = "strace for virtual machines, from outside the guest"
+    about = "strace for virtual machines, from outside the guest",
+    after_help = exit::HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,6 +30,8 @@ enum Command {
     Run(run::RunArgs),
     /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
     Attach(attach::AttachArgs),
+    /// Decode a trace file recorded with --record, offline.
+    Replay(replay::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,12 +47,13 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Command::Run(a) => run::run(a),
         Command::Attach(a) => attach::attach(a),
+        Command::Replay(a) => replay::replay(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("vstrace: error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit::ERROR)
         }
     }
 }

@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// Write the trace to FILE instead of stderr.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also record every event and the guest memory read into FILE, for
+    /// `vstrace replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Count time, calls and errors per syscall and print a summary.
     #[arg(short = 'c')]
     summary: bool,
@@ -157,7 +161,7 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
+pub(crate) fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
     let mut trace = None;
     for e in exprs {
         match e.split_once('=') {
@@ -192,6 +196,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    let record = crate::attach::record_path(a.record.as_deref())?;
 
     let cfg = EngineConfig {
         os: a.os.clone(),
@@ -216,6 +221,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
         follow_forks: a.follow_forks,
         follow_exec: (a.initrd.is_none() && !a.all && a.pids.is_empty() && a.comms.is_empty())
             .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
+        record,
     };
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.

@@ -20,6 +20,10 @@ pub enum Format {
     Json,
 }
 
+/// The output name that means this process's stdout (written without
+/// reopening, so a shell's `>>` keeps appending).
+pub const STDOUT: &str = "/dev/stdout";
+
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
 /// Where records go.
@@ -39,6 +43,7 @@ impl Sink {
     pub fn open(path: Option<&str>, format: Format, summary: bool) -> Result<Sink, EngineError> {
         let out: Box<dyn Write + Send> = match path {
             None | Some("-") => Box::new(std::io::stderr()),
+            Some(STDOUT) => Box::new(std::io::stdout()),
             Some(p) => {
                 let f: File = OpenOptions::new()
                     .write(true)

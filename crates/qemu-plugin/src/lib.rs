@@ -397,6 +397,9 @@ unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
             if let Some(err) = e.output_error() {
                 eprintln!("vstrace-plugin: output error: {err}");
             }
+            if let Some(err) = e.record_error() {
+                eprintln!("vstrace-plugin: recording error: {err}");
+            }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");
             }

@@ -1,0 +1,26 @@
+//! vstrace trace files: everything the engine saw during a live run, so the
+//! run can be decoded again offline, identically, without the guest.
+//!
+//! A trace file is a 12-byte header (magic, version, flags) followed by
+//! frames: kind, payload length, CRC-32 of kind and payload, payload. The
+//! first frame is the engine configuration (opaque bytes here, JSON in
+//! practice); then one frame per event with its timestamp, the register
+//! snapshot (delta-coded per vCPU) and every guest access the engine made
+//! while handling it, in order: memory reads with their bytes or fault,
+//! memory writes and register writes with their outcome; a last frame
+//! marks a clean end. See [`format`] for the exact layout.
+//!
+//! Trace files are hostile input: [`TraceReader`] never panics, never
+//! allocates more than a frame's real bytes (a frame is at most
+//! [`format::MAX_FRAME`]), and stops at the first damage with its offset;
+//! the records before it stay usable. [`parse_trace`] is the entry point
+//! for fuzzing.
+
+pub mod cpu;
+pub mod format;
+
+pub use cpu::{Access, RecordingCpu, ReplayCpu};
+pub use format::{
+    parse_trace, EventRecord, Record, TraceError, TraceErrorKind, TraceReader, TraceWriter,
+    FORMAT_VERSION, MAGIC,
+};
