@@ -137,7 +137,7 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
     let stats = engine.finish();
     let run = result.context("tracing")?;
     if let Some(err) = engine.record_error() {
-        eprintln!("vstrace: error: writing the recording failed: {err}");
+        say!("vstrace: error: writing the recording failed: {err}");
         return Ok(crate::exit::OUTPUT_FAILED);
     }
     if let Some(err) = engine.output_error() {
@@ -149,7 +149,7 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         } else {
             0.0
         };
-        eprintln!(
+        say!(
             "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
             run.stops,
             run.events,

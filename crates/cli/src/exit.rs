@@ -44,7 +44,7 @@ pub fn output_failed(err: &str) -> u8 {
     if is_broken_pipe(err) {
         OUTPUT_CLOSED
     } else {
-        eprintln!("vstrace: error: writing the trace failed: {err}");
+        say!("vstrace: error: writing the trace failed: {err}");
         OUTPUT_FAILED
     }
 }

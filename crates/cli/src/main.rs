@@ -3,6 +3,14 @@
 //! `vstrace run` boots a guest under QEMU TCG with the vstrace plugin,
 //! runs a command in it and prints every system call, strace-style.
 
+/// `eprintln!` that never panics: stderr may be a pipe its reader closed.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod attach;
 mod exit;
 mod replay;
@@ -27,7 +35,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Boot a guest under QEMU TCG with the tracing plugin and run CMD in it.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
     Attach(attach::AttachArgs),
     /// Decode a trace file recorded with --record, offline.
@@ -45,14 +53,14 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.cmd {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::Attach(a) => attach::attach(a),
         Command::Replay(a) => replay::replay(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("vstrace: error: {e:#}");
+            say!("vstrace: error: {e:#}");
             ExitCode::from(exit::ERROR)
         }
     }

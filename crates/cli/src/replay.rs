@@ -46,6 +46,9 @@ pub struct ReplayArgs {
     /// With -p: also the children the traced processes fork.
     #[arg(short = 'f')]
     follow_forks: bool,
+    /// Print the number of events and bytes per event on stderr.
+    #[arg(short = 'v', long)]
+    verbose: bool,
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
@@ -81,11 +84,20 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
     cfg.record = None;
     let mut engine = Engine::new(cfg).context("invalid replay options")?;
     let out = rep.run(&mut engine);
+    if a.verbose {
+        let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
+        say!(
+            "vstrace: replayed {} events, {} records from {size} bytes ({:.1} bytes per event)",
+            out.events,
+            out.stats.records,
+            size as f64 / out.events.max(1) as f64
+        );
+    }
     if let Some(err) = engine.output_error() {
         return Ok(exit::output_failed(err));
     }
     if let Some(d) = &out.damage {
-        eprintln!(
+        say!(
             "vstrace: error: {}: {d}; the {} events before it were replayed",
             a.file.display(),
             out.events
@@ -93,7 +105,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         return Ok(exit::TRACE_DAMAGED);
     }
     if !out.clean_end {
-        eprintln!(
+        say!(
             "vstrace: warning: {}: the recording has no end marker (the traced run was cut short)",
             a.file.display()
         );

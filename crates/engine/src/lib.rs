@@ -6,6 +6,7 @@
 //! inside the QEMU plugin, or in the CLI for the gdb and replay sources.
 
 pub mod filter;
+pub mod flush;
 pub mod inject;
 pub mod linux;
 pub mod os;

@@ -5,21 +5,18 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::time::{Duration, Instant};
 
 use vstrace_core::{Cpu, Event};
 use vstrace_trace::{Access, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter};
 
+use crate::flush::AutoFlush;
 use crate::{Engine, EngineConfig, EngineError, EngineStats};
-
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
 /// The engine's trace-file writer (`--record`).
 pub(crate) struct Recorder {
-    writer: TraceWriter<File>,
+    writer: TraceWriter<AutoFlush<File>>,
     log: Vec<Access>,
     error: Option<String>,
-    last_flush: Instant,
 }
 
 /// The configuration as stored in a trace file: what the engine needs to
@@ -40,13 +37,12 @@ impl Recorder {
         };
         let json = serde_json::to_vec(&stored_config(cfg)).map_err(|e| err(e.into()))?;
         let file = File::create(path).map_err(err)?;
-        let mut writer = TraceWriter::new(file, &json).map_err(err)?;
+        let mut writer = TraceWriter::new(AutoFlush::new(file), &json).map_err(err)?;
         writer.flush().map_err(err)?;
         Ok(Recorder {
             writer,
             log: Vec::with_capacity(64),
             error: None,
-            last_flush: Instant::now(),
         })
     }
 
@@ -67,12 +63,7 @@ impl Recorder {
     }
 
     pub(crate) fn write_event(&mut self, ts: u64, event: &Event) {
-        let mut r = self.writer.event(ts, event, &self.log);
-        if r.is_ok() && self.last_flush.elapsed() >= FLUSH_EVERY {
-            self.last_flush = Instant::now();
-            r = self.writer.flush();
-        }
-        if let Err(e) = r {
+        if let Err(e) = self.writer.event(ts, event, &self.log) {
             self.error = Some(e.to_string());
         }
     }

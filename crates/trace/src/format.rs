@@ -24,7 +24,7 @@
 //! first damaged frame.
 
 use std::collections::HashMap;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 
 use vstrace_core::cpu::CpuError;
 use vstrace_core::{Bitness, Direction, Event, Mechanism, MemError, Reg, Regs};
@@ -61,6 +61,7 @@ pub struct EventRecord {
 
 /// One decoded frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // events are the common case: no box
 pub enum Record {
     Config(Vec<u8>),
     Event(EventRecord),
@@ -247,15 +248,15 @@ impl CodecState {
         let now = fields(&ev.regs);
         let prev = self.regs.entry(ev.vcpu).or_insert([0; NFIELDS]);
         let mut mask = 0u64;
-        for i in 0..NFIELDS {
-            if now[i] != prev[i] {
+        for (i, (n, p)) in now.iter().zip(prev.iter()).enumerate() {
+            if n != p {
                 mask |= 1 << i;
             }
         }
         put_varint(out, mask);
-        for i in 0..NFIELDS {
+        for (i, n) in now.iter().enumerate() {
             if mask & (1 << i) != 0 {
-                put_varint(out, now[i]);
+                put_varint(out, *n);
             }
         }
         *prev = now;
@@ -521,13 +522,15 @@ fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Writes a trace file. Frames are buffered and reach the file in whole
-/// frames, so a tracer killed mid-run leaves a file whose frames before
-/// the last one all decode.
+/// Writes a trace file, each frame with one `write_all` call: give it a
+/// buffered writer that reaches the file in whole writes (a tracer killed
+/// mid-run then leaves only complete frames; any torn last frame is
+/// reported as truncation by the reader).
 pub struct TraceWriter<W: Write> {
-    out: BufWriter<W>,
+    out: W,
     state: CodecState,
     buf: Vec<u8>,
+    frame: Vec<u8>,
     pub events: u64,
 }
 
@@ -535,7 +538,8 @@ impl<W: Write> TraceWriter<W> {
     /// Writes the header and the configuration frame.
     pub fn new(out: W, config: &[u8]) -> io::Result<TraceWriter<W>> {
         let mut w = TraceWriter {
-            out: BufWriter::with_capacity(1 << 16, out),
+            out,
+            frame: Vec::with_capacity(4096),
             state: CodecState::default(),
             buf: Vec::with_capacity(4096),
             events: 0,
@@ -554,12 +558,18 @@ impl<W: Write> TraceWriter<W> {
             .ok()
             .filter(|l| *l <= MAX_FRAME)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "trace frame too large"))?;
-        let mut head = [0u8; FRAME_HEAD];
-        head[0] = kind;
-        head[1..5].copy_from_slice(&len.to_le_bytes());
-        head[5..9].copy_from_slice(&frame_crc(kind, payload).to_le_bytes());
-        self.out.write_all(&head)?;
-        self.out.write_all(payload)
+        self.frame.clear();
+        self.frame.push(kind);
+        self.frame.extend_from_slice(&len.to_le_bytes());
+        self.frame
+            .extend_from_slice(&frame_crc(kind, payload).to_le_bytes());
+        self.frame.extend_from_slice(payload);
+        self.out.write_all(&self.frame)
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
     }
 
     /// Records one event with the accesses made while handling it.
@@ -794,7 +804,7 @@ mod tests {
         w.event(250, &ev2, &acc2).unwrap();
         w.event(240, &ev3, &[]).unwrap();
         w.end(300).unwrap();
-        let bytes = w.out.into_inner().map_err(|_| ()).unwrap();
+        let bytes = w.into_inner();
         let recs = vec![
             Record::Config(b"{\"os\":\"linux\"}".to_vec()),
             Record::Event(EventRecord {
