@@ -46,6 +46,28 @@ fn spawn(args: &[&str], cmd: &str) -> Child {
         .expect("vstrace runs")
 }
 
+/// Starts the busy guest with a JSON trace and a recording, and waits
+/// until it runs: (vstrace, trace, recording).
+fn busy_recorded(name: &str) -> (Child, PathBuf, PathBuf) {
+    let trace = trace_path(name);
+    let rec = recording_path(name);
+    let mut child = spawn(
+        &[
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            "--record",
+            rec.to_str().unwrap(),
+        ],
+        BUSY,
+    );
+    let (line, rest) = first_line(&mut child);
+    assert_eq!(line, "started\n");
+    // Keep reading the guest's output so it never blocks vstrace.
+    std::thread::spawn(move || std::io::copy(&mut { rest }, &mut std::io::sink()));
+    (child, trace, rec)
+}
+
 /// Waits for the guest's first output line.
 fn first_line(child: &mut Child) -> (String, impl Read) {
     let mut r = BufReader::new(child.stdout.take().unwrap());
@@ -130,20 +152,7 @@ fn qemu_child(vstrace_pid: u32) -> u32 {
 
 #[test]
 fn qemu_killed_keeps_a_whole_json_trace() {
-    let trace = trace_path("fault-kill");
-    let rec = tmp().join(format!("fault-kill-{}.vst", std::process::id()));
-    let mut child = spawn(
-        &[
-            "--json",
-            "-o",
-            trace.to_str().unwrap(),
-            "--record",
-            rec.to_str().unwrap(),
-        ],
-        BUSY,
-    );
-    let (line, _rest) = first_line(&mut child);
-    assert_eq!(line, "started\n");
+    let (child, trace, rec) = busy_recorded("fault-kill");
     std::thread::sleep(Duration::from_millis(700));
     signal(qemu_child(child.id()), libc::SIGKILL);
     let out = finish(child);
@@ -159,11 +168,7 @@ fn qemu_killed_keeps_a_whole_json_trace() {
         "the busy loop's calls up to the kill are in the trace"
     );
     // The recording has no end marker; replay says so and replays it all.
-    let out = vstrace()
-        .args(["replay", "--json"])
-        .arg(&rec)
-        .output()
-        .unwrap();
+    let out = replay(&rec, &["--json"]);
     assert!(
         matches!(out.status.code(), Some(0) | Some(65)),
         "{}",
@@ -284,11 +289,7 @@ fn disk_full_keeps_whole_lines_and_says_so() {
     );
     // The recording's frames before the full disk replay, then the damage
     // is reported.
-    let out = vstrace()
-        .args(["replay", "--json"])
-        .arg(&rec)
-        .output()
-        .unwrap();
+    let out = replay(&rec, &["--json"]);
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
 }
@@ -308,31 +309,14 @@ fn ctrl_c_during_boot_and_mid_trace() {
 
     // Mid-trace, while the guest makes calls as fast as it can; with a
     // recording whose replay is identical to the live trace.
-    let trace = trace_path("fault-int-busy");
-    let rec = tmp().join(format!("fault-int-{}.vst", std::process::id()));
-    let mut child = spawn(
-        &[
-            "--json",
-            "-o",
-            trace.to_str().unwrap(),
-            "--record",
-            rec.to_str().unwrap(),
-        ],
-        BUSY,
-    );
-    let (line, _rest) = first_line(&mut child);
-    assert_eq!(line, "started\n");
+    let (child, trace, rec) = busy_recorded("fault-int-busy");
     std::thread::sleep(Duration::from_millis(500));
     signal(child.id(), libc::SIGINT);
     let out = finish(child);
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let recs = whole_json_lines(&trace);
     assert!(recs.len() > 20, "{} records", recs.len());
-    let out = vstrace()
-        .args(["replay", "--json"])
-        .arg(&rec)
-        .output()
-        .unwrap();
+    let out = replay(&rec, &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         out.stdout == std::fs::read(&trace).unwrap(),

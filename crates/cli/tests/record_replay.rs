@@ -6,24 +6,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
-
-fn replay(rec: &Path, args: &[&str]) -> Output {
-    let out = vstrace()
-        .arg("replay")
-        .arg(rec)
-        .args(args)
-        .output()
-        .expect("vstrace runs");
-    if std::env::var_os("VSTRACE_TEST_VERBOSE").is_some() {
-        eprintln!("replay stderr:\n{}", stderr(&out));
-    }
-    out
-}
 
 /// One live JSON run of the workload with `--record`, shared by the tests
 /// of this file: (live JSON trace, recording).
@@ -31,7 +17,7 @@ fn recording() -> &'static (PathBuf, PathBuf) {
     static R: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     R.get_or_init(|| {
         let live = trace_path("rr-live");
-        let rec = tmp().join(format!("rr-{}.vst", std::process::id()));
+        let rec = recording_path("rr");
         let out = run(&[
             "--json",
             "-o",
@@ -173,7 +159,7 @@ fn truncated_and_corrupted_recordings_keep_the_records_before_the_damage() {
 #[test]
 fn modifications_replay_as_recorded_outcomes() {
     let live = trace_path("rr-inject-live");
-    let rec = tmp().join(format!("rr-inject-{}.vst", std::process::id()));
+    let rec = recording_path("rr-inject");
     let out = run(&[
         "--inject=getpid:retval=4242",
         "-e",
@@ -201,7 +187,7 @@ fn attach_recording_replays_identically() {
         "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do cat /etc/hostname; sleep 0.3; done";
     let (mut run, addr) = boot_with_gdb("rr-attach", script, &[]);
     let live = trace_path("rr-attach-live");
-    let rec = tmp().join(format!("rr-attach-{}.vst", std::process::id()));
+    let rec = recording_path("rr-attach");
     let out = vstrace()
         .args(["attach", "--gdb", &addr, "--duration", "3", "--json", "-o"])
         .arg(&live)

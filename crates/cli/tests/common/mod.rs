@@ -62,6 +62,25 @@ pub fn trace_path(name: &str) -> PathBuf {
     tmp().join(format!("{name}-{}.out", std::process::id()))
 }
 
+/// A fresh path for a recording (`--record`).
+pub fn recording_path(name: &str) -> PathBuf {
+    tmp().join(format!("{name}-{}.vst", std::process::id()))
+}
+
+/// `vstrace replay REC ARGS...`.
+pub fn replay(rec: &Path, args: &[&str]) -> Output {
+    let out = vstrace()
+        .arg("replay")
+        .arg(rec)
+        .args(args)
+        .output()
+        .expect("vstrace runs");
+    if std::env::var_os("VSTRACE_TEST_VERBOSE").is_some() {
+        eprintln!("replay stderr:\n{}", stderr(&out));
+    }
+    out
+}
+
 /// Parses a JSON Lines trace.
 pub fn records(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).expect("trace file");
