@@ -305,7 +305,17 @@ pub fn run(a: RunArgs) -> Result<u8> {
         None
     };
 
-    let outcome = run.wait_with(Duration::from_secs(a.timeout), |port, bytes| {
+    // At the timeout, stop QEMU with SIGTERM (the plugin flushes the
+    // trace); the launcher's own kill is only a backstop.
+    {
+        let (s, after) = (stopper.clone(), Duration::from_secs(a.timeout));
+        thread::spawn(move || {
+            thread::sleep(after);
+            s.stop(Stop::Timeout);
+        });
+    }
+    let backstop = Duration::from_secs(a.timeout.saturating_add(30));
+    let outcome = run.wait_with(backstop, |port, bytes| {
         let r = match port {
             SerialPort::Stdout => std::io::stdout().write_all(bytes),
             SerialPort::Stderr => std::io::stderr().write_all(bytes),
@@ -347,6 +357,13 @@ pub fn run(a: RunArgs) -> Result<u8> {
             return Ok(exit::INTERRUPTED);
         }
         Stop::OutputClosed => return Ok(exit::OUTPUT_CLOSED),
+        Stop::Timeout => {
+            say!(
+                "vstrace: error: the guest did not finish within {} s; QEMU stopped, trace flushed",
+                a.timeout
+            );
+            return Ok(exit::TIMEOUT);
+        }
         Stop::None => {}
     }
     let status = match outcome {
@@ -400,6 +417,7 @@ enum Stop {
     None = 0,
     Interrupted = 1,
     OutputClosed = 2,
+    Timeout = 3,
 }
 
 /// Stops QEMU once, from the Ctrl-C handler or an output thread, and
@@ -445,6 +463,7 @@ impl Stopper {
         match self.reason.load(Ordering::SeqCst) {
             1 => Stop::Interrupted,
             2 => Stop::OutputClosed,
+            3 => Stop::Timeout,
             _ => Stop::None,
         }
     }

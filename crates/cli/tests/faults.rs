@@ -174,8 +174,27 @@ fn qemu_killed_keeps_a_whole_json_trace() {
         "{}",
         stderr(&out)
     );
-    let replayed = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(replayed.lines().count() + 10 >= recs.len());
+    // Its records are the live trace's (both were flushed up to 50 ms
+    // before the kill, each on its own), calls in flight at its end
+    // reported unfinished.
+    let replayed: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let same = replayed
+        .iter()
+        .zip(&recs)
+        .take_while(|(a, b)| a == b)
+        .count();
+    eprintln!(
+        "live {} records, replayed {} ({same} identical)",
+        recs.len(),
+        replayed.len()
+    );
+    assert!(same * 2 > recs.len(), "most of the live records replay");
+    for r in &replayed[same..] {
+        assert_eq!(r["state"], "unfinished", "{r}");
+    }
 }
 
 #[test]
@@ -322,4 +341,26 @@ fn ctrl_c_during_boot_and_mid_trace() {
         out.stdout == std::fs::read(&trace).unwrap(),
         "replay of the interrupted run differs"
     );
+}
+
+#[test]
+fn timeout_stops_the_guest_and_keeps_the_trace() {
+    let trace = trace_path("fault-timeout");
+    let out = run(&[
+        "--timeout",
+        "20",
+        "--json",
+        "-o",
+        trace.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "echo before; sleep 60",
+    ]);
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not finish within 20 s"));
+    let recs = whole_json_lines(&trace);
+    assert!(has_write(&recs, "before"));
+    // The plugin flushed at QEMU's exit: the sleep is reported in flight.
+    assert_eq!(recs.last().unwrap()["state"], "unfinished");
 }

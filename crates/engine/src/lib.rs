@@ -158,9 +158,14 @@ impl Engine {
 
     /// An engine with user hooks (the Rust hooks API).
     pub fn with_hooks(cfg: EngineConfig, hooks: Hooks) -> Result<Engine, EngineError> {
+        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
+        Self::with_sink(cfg, hooks, sink)
+    }
+
+    /// An engine writing to `sink` (`cfg.output` is not opened).
+    pub fn with_sink(cfg: EngineConfig, hooks: Hooks, sink: Sink) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
         let os = os_layer(&cfg)?;
-        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
         let tracker = tracker::Tracker::new(&cfg, os)?;
         let recorder = match &cfg.record {
             Some(path) => Some(replay::Recorder::create(path, &cfg)?),

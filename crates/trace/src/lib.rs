@@ -13,14 +13,16 @@
 //! Trace files are hostile input: [`TraceReader`] never panics, never
 //! allocates more than a frame's real bytes (a frame is at most
 //! [`format::MAX_FRAME`]), and stops at the first damage with its offset;
-//! the records before it stay usable. [`parse_trace`] is the entry point
-//! for fuzzing.
+//! the records before it stay usable. [`parse_trace`] and
+//! [`parse_trace_unchecked`] (checksums ignored) are the entry points for
+//! fuzzing the reader; `vstrace_engine::replay::fuzz_replay` fuzzes replay
+//! through the engine.
 
 pub mod cpu;
 pub mod format;
 
 pub use cpu::{Access, RecordingCpu, ReplayCpu};
 pub use format::{
-    parse_trace, EventRecord, Record, TraceError, TraceErrorKind, TraceReader, TraceWriter,
-    FORMAT_VERSION, MAGIC,
+    parse_trace, parse_trace_unchecked, EventRecord, Record, TraceError, TraceErrorKind,
+    TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
 };
