@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{Engine, EngineConfig, Format};
-use vstrace_gdb::{AttachOptions, Backend};
+use vstrace_gdb::{AttachOptions, Backend, BackendError, RspError};
 
 #[derive(Args, Debug)]
 pub struct AttachArgs {
@@ -135,7 +135,20 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
     let mut engine = Engine::new(cfg).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
-    let run = result.context("tracing")?;
+    let run = match result {
+        Ok(r) => r,
+        // The VM went away mid-trace (QEMU killed or exited): the trace up
+        // to that point is flushed and whole.
+        Err(
+            e @ (BackendError::TargetExited
+            | BackendError::Rsp(RspError::Closed)
+            | BackendError::Rsp(RspError::Io(_))),
+        ) => {
+            say!("vstrace: error: the VM went away while traced ({e}); the trace written so far is kept");
+            return Ok(crate::exit::QEMU_DIED);
+        }
+        Err(e) => return Err(e).context("tracing"),
+    };
     if let Some(err) = engine.record_error() {
         say!("vstrace: error: writing the recording failed: {err}");
         return Ok(crate::exit::OUTPUT_FAILED);

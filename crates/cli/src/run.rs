@@ -209,6 +209,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    if a.untraced && a.record.is_some() {
+        bail!("--record needs the tracing plugin: drop --untraced");
+    }
     let record = crate::attach::record_path(a.record.as_deref())?;
 
     let cfg = EngineConfig {

@@ -315,6 +315,21 @@ fn disk_full_keeps_whole_lines_and_says_so() {
 
 #[test]
 fn ctrl_c_during_boot_and_mid_trace() {
+    // During vstrace's own setup (kernel profile, initramfs), before or
+    // just as QEMU starts: it must not be left running.
+    let trace = trace_path("fault-int-setup");
+    let child = spawn(&["--json", "-o", trace.to_str().unwrap()], BUSY);
+    std::thread::sleep(Duration::from_millis(150));
+    let started = Instant::now();
+    signal(child.id(), libc::SIGINT);
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped promptly"
+    );
+    whole_json_lines(&trace);
+
     // During the kernel's boot: nothing traced yet, a valid (empty) trace.
     let trace = trace_path("fault-int-boot");
     let child = spawn(&["--json", "-o", trace.to_str().unwrap()], BUSY);
@@ -363,4 +378,62 @@ fn timeout_stops_the_guest_and_keeps_the_trace() {
     assert!(has_write(&recs, "before"));
     // The plugin flushed at QEMU's exit: the sleep is reported in flight.
     assert_eq!(recs.last().unwrap()["state"], "unfinished");
+}
+
+#[test]
+fn qemu_killed_under_attach_keeps_a_whole_json_trace() {
+    let script = "while true; do cat /etc/hostname > /dev/null; sleep 0.1; done";
+    let (mut guest, addr) = boot_with_gdb("fault-attach", script, &[]);
+    let trace = trace_path("fault-attach");
+    let child = vstrace()
+        .args(["attach", "--gdb", &addr, "--json", "-o"])
+        .arg(&trace)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until records arrive, then kill the VM under the tracer.
+    let start = Instant::now();
+    while std::fs::metadata(&trace).map(|m| m.len()).unwrap_or(0) < 2000 {
+        assert!(start.elapsed() < Duration::from_secs(90), "no records");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    guest.kill().unwrap();
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(72), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the VM went away"),
+        "{}",
+        stderr(&out)
+    );
+    let recs = whole_json_lines(&trace);
+    assert!(!recs.is_empty());
+}
+
+#[test]
+fn closed_output_pipe_under_attach_detaches() {
+    let script = "echo started; while true; do cat /etc/hostname > /dev/null; sleep 0.1; done";
+    let (mut guest, addr) = boot_with_gdb("fault-attach-pipe", script, &[]);
+    let mut child = vstrace()
+        .args(["attach", "--gdb", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains('('), "a trace line: {first}");
+    drop(err);
+    let start = Instant::now();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(141), "status 141: output closed");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    // Detached: the VM still runs its loop.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        guest.wait(Duration::from_millis(100)).is_err(),
+        "VM left running"
+    );
+    let _ = guest.kill();
 }

@@ -957,7 +957,9 @@ impl Backend {
             // would stop on it again, and single-stepping flushes TCG's
             // translated code.
             emulate_swapgs(t, &r)?;
-            if interrupted {
+            // A trace nobody can receive (closed pipe, full disk) ends
+            // the session, the VM left running.
+            if interrupted || engine.output_error().is_some() {
                 break;
             }
         }
