@@ -5,6 +5,8 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -83,7 +85,15 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
     });
     cfg.record = None;
     let mut engine = Engine::new(cfg).context("invalid replay options")?;
-    let out = rep.run(&mut engine);
+    // Ctrl-C ends the replay between events, so the output keeps whole
+    // lines.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let s = stop.clone();
+        ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+    }
+    let out = rep.run_until(&mut engine, &stop);
     if a.verbose {
         let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
         say!(
@@ -95,6 +105,10 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
     }
     if let Some(err) = engine.output_error() {
         return Ok(exit::output_failed(err));
+    }
+    if stop.load(Ordering::SeqCst) {
+        say!("vstrace: interrupted after {} events", out.events);
+        return Ok(exit::INTERRUPTED);
     }
     if let Some(d) = &out.damage {
         say!(

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use vstrace_core::{Cpu, Event};
 use vstrace_trace::{Access, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter};
@@ -129,11 +130,20 @@ impl<R: Read> Replay<R> {
     /// Feeds every recorded event to `engine` at its recorded time, then
     /// finishes it at the recorded end (or the last event's time when the
     /// recording was cut short).
-    pub fn run(mut self, engine: &mut Engine) -> ReplayOutcome {
+    pub fn run(self, engine: &mut Engine) -> ReplayOutcome {
+        self.run_until(engine, &AtomicBool::new(false))
+    }
+
+    /// [`Replay::run`] that stops early, finishing the engine as at a
+    /// cut, once `stop` is set (Ctrl-C).
+    pub fn run_until(mut self, engine: &mut Engine, stop: &AtomicBool) -> ReplayOutcome {
         let mut events = 0;
         let mut last_ts = 0;
         let mut end = None;
         let damage = loop {
+            if stop.load(Ordering::Relaxed) {
+                break None;
+            }
             match self.reader.next_record() {
                 Ok(Some(vstrace_trace::Record::Event(ev))) => {
                     let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses);
@@ -254,6 +264,12 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&replayed).unwrap(), want);
 
         let bytes = std::fs::read(&rec).unwrap();
+        // Stopped before the first event: nothing replayed, a clean finish.
+        let rep = Replay::open(&bytes[..]).unwrap();
+        let sink = crate::Sink::from_writer(Box::new(std::io::sink()), crate::Format::Json, false);
+        let mut e = Engine::with_sink(rep.config.clone(), crate::Hooks::new(), sink).unwrap();
+        let out = rep.run_until(&mut e, &AtomicBool::new(true));
+        assert_eq!((out.events, out.clean_end), (0, false));
         assert_eq!(fuzz_replay(&bytes), 2);
         for i in 0..bytes.len() {
             let mut b = bytes.clone();

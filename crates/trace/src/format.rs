@@ -40,6 +40,10 @@ const HEADER_LEN: usize = 12;
 /// access (16 MiB) plus room for the rest of the event.
 pub const MAX_FRAME: u32 = 32 << 20;
 const FRAME_HEAD: usize = 9;
+/// Largest total of memory bytes one event's reads may hold once decoded:
+/// "read same" entries are expanded, and a hostile file must not turn a
+/// small frame into gigabytes.
+pub const MAX_EVENT_BYTES: u64 = 64 << 20;
 
 const KIND_CONFIG: u8 = 1;
 const KIND_EVENT: u8 = 2;
@@ -351,6 +355,17 @@ impl CodecState {
         let n = p.varint()?;
         let mut accesses = Vec::new();
         let mut remember = Vec::new();
+        let mut expanded = 0u64;
+        let mut charge = |len: u64| {
+            expanded = expanded.saturating_add(len);
+            if expanded > MAX_EVENT_BYTES {
+                Err(TraceErrorKind::Malformed(
+                    "event reads exceed the size limit",
+                ))
+            } else {
+                Ok(())
+            }
+        };
         for _ in 0..n {
             // Each access takes at least 3 bytes: a hostile count cannot
             // make us loop or allocate past the frame's real size.
@@ -362,6 +377,7 @@ impl CodecState {
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     let bytes = p.bytes(len)?.to_vec();
+                    charge(len)?;
                     remember.push((addr, bytes.clone()));
                     Access::Read {
                         addr,
@@ -372,6 +388,7 @@ impl CodecState {
                 1 => {
                     let addr = p.varint()?;
                     let len = p.varint()?;
+                    charge(len)?;
                     let bytes = remember
                         .iter()
                         .rev()
@@ -574,6 +591,19 @@ impl<W: Write> TraceWriter<W> {
 
     /// Records one event with the accesses made while handling it.
     pub fn event(&mut self, ts: u64, event: &Event, accesses: &[Access]) -> io::Result<()> {
+        let read: u64 = accesses
+            .iter()
+            .map(|a| match a {
+                Access::Read { result: Ok(b), .. } => b.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        if read > MAX_EVENT_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("one event read {read} bytes of guest memory, above the trace limit"),
+            ));
+        }
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         self.state.encode_event(&mut buf, ts, event, accesses);
@@ -949,6 +979,40 @@ mod tests {
             assert_eq!(got, vec![Record::Config(b"{}".to_vec())]);
             assert!(matches!(err.unwrap().kind, TraceErrorKind::Malformed(_)));
         }
+    }
+
+    #[test]
+    fn repeated_reads_cannot_expand_without_bound() {
+        // One 1 MiB read, then a frame of 100 "same" references to it:
+        // 100 MiB once expanded, above the limit.
+        let big = vec![7u8; 1 << 20];
+        let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(0, 0));
+        let one = Access::Read {
+            addr: 0x1000,
+            len: big.len() as u64,
+            result: Ok(big),
+        };
+        let mut w = TraceWriter::new(Vec::new(), b"{}").unwrap();
+        w.event(1, &ev, std::slice::from_ref(&one)).unwrap();
+        assert!(w.event(2, &ev, &vec![one.clone(); 100]).is_err());
+        let mut bytes = w.into_inner();
+        let mut p = vec![0, 0, 0x08, 0];
+        put_varint(&mut p, 100);
+        for _ in 0..100 {
+            p.push(1);
+            put_varint(&mut p, 0x1000);
+            put_varint(&mut p, 1 << 20);
+        }
+        bytes.push(KIND_EVENT);
+        bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&frame_crc(KIND_EVENT, &p).to_le_bytes());
+        bytes.extend_from_slice(&p);
+        let (got, err) = parse_trace(&bytes);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            err.unwrap().kind,
+            TraceErrorKind::Malformed("event reads exceed the size limit")
+        );
     }
 
     #[test]
