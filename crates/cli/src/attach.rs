@@ -13,6 +13,7 @@ use vstrace_engine::{Engine, EngineConfig, Format};
 use vstrace_gdb::{AttachOptions, Backend, BackendError, RspError};
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).

@@ -12,7 +12,8 @@ pub const KERNEL_PANIC: u8 = 70;
 /// The guest reset itself (triple fault or reboot) before the command
 /// finished.
 pub const GUEST_RESET: u8 = 71;
-/// QEMU died (killed by a signal, or crashed).
+/// QEMU died (killed by a signal, or crashed); for attach, the VM went
+/// away.
 pub const QEMU_DIED: u8 = 72;
 /// Writing the trace or the recording failed (disk full, I/O error).
 pub const OUTPUT_FAILED: u8 = 74;
@@ -31,7 +32,7 @@ pub const HELP: &str = "Exit status:
   65     replay: the trace file is damaged (records before the damage are output)
   70     the guest kernel panicked
   71     the guest reset itself (triple fault or reboot)
-  72     QEMU died (killed by a signal or crashed)
+  72     QEMU died (killed by a signal or crashed; attach: the VM went away)
   74     writing the trace or the recording failed (e.g. disk full)
   124    --timeout expired
   130    interrupted (Ctrl-C)

@@ -16,6 +16,7 @@ use vstrace_engine::{Engine, Format};
 use crate::exit;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct ReplayArgs {
     /// The trace file (`vstrace run/attach --record FILE`).
     file: PathBuf,

@@ -23,6 +23,7 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
      mv /tmp/hello /tmp/hello2; ls /; rm /tmp/hello2";
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct RunArgs {
     /// Guest kernel (bzImage); default: $VSTRACE_KERNEL or the cached Debian kernel.
     #[arg(long)]
