@@ -370,49 +370,55 @@ pub fn run(a: RunArgs) -> Result<u8> {
         }
         Stop::None => {}
     }
-    let status = match outcome {
+    // A fault of the guest or QEMU says more than a failed output; a
+    // failed output more than the guest command's own status.
+    let fault = match outcome {
         Ok(o) => {
             if !a.json && a.output.is_none() {
                 say!("+++ guest command exited with {} +++", o.exit_status);
             }
-            o.exit_status.clamp(0, 255) as u8
+            Err(o.exit_status.clamp(0, 255) as u8)
         }
         Err(LaunchError::NoExitStatus { console_tail }) => {
             let reset = std::fs::read_to_string(&reset_log).unwrap_or_default();
+            let console = String::from_utf8_lossy(&run.read_port(SerialPort::Console)).into_owned();
             let how = if reset.contains("Triple fault") {
                 "triple-faulted"
-            } else {
+            } else if console.contains("Restarting system") || console.contains("sysrq: Resetting")
+            {
                 "reset itself (reboot)"
+            } else {
+                return Err(explain_launch(LaunchError::NoExitStatus { console_tail }));
             };
             say!("vstrace: error: the guest {how} before the command finished; console tail:\n{console_tail}");
-            exit::GUEST_RESET
+            Ok(exit::GUEST_RESET)
         }
         Err(e @ LaunchError::KernelPanic { .. }) => {
             say!("vstrace: error: {e}");
-            exit::KERNEL_PANIC
+            Ok(exit::KERNEL_PANIC)
         }
         Err(e @ LaunchError::Timeout { .. }) => {
             say!("vstrace: error: {e}");
-            exit::TIMEOUT
+            Ok(exit::TIMEOUT)
         }
         Err(LaunchError::QemuFailed { status, stderr }) if status.contains("signal") => {
             say!(
                 "vstrace: error: QEMU died ({status}); the trace written so far is kept\n{stderr}"
             );
-            exit::QEMU_DIED
+            Ok(exit::QEMU_DIED)
         }
         Err(e) => return Err(explain_launch(e)),
     };
-    if let Some(e) = &output_error {
-        let code = exit::output_failed(e);
-        if status == 0 || code == exit::OUTPUT_CLOSED {
-            return Ok(code);
-        }
-    }
-    if record_error.is_some() && status == 0 {
-        return Ok(exit::OUTPUT_FAILED);
-    }
-    Ok(status)
+    let output_status = match (&output_error, &record_error) {
+        (Some(e), _) => Some(exit::output_failed(e)),
+        (None, Some(_)) => Some(exit::OUTPUT_FAILED),
+        (None, None) => None,
+    };
+    Ok(match (fault, output_status) {
+        (Ok(f), _) => f,
+        (Err(_), Some(o)) => o,
+        (Err(guest), None) => guest,
+    })
 }
 
 /// Why vstrace stopped the guest early.
