@@ -2,14 +2,14 @@
 //! KVM) until Ctrl-C or `--duration`, then remove every breakpoint and
 //! leave the VM running.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use vstrace_engine::{Engine, EngineConfig, Format};
+use vstrace_engine::{Engine, EngineConfig};
 use vstrace_gdb::{AttachOptions, Backend, BackendError, RspError};
 
 #[derive(Args, Debug)]
@@ -29,31 +29,8 @@ pub struct AttachArgs {
     /// every record; without it records carry no process attribution.
     #[arg(long)]
     kernel: Option<PathBuf>,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    #[arg(short = 'e', value_name = "EXPR")]
-    expr: Vec<String>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Also record every event and the guest memory read into FILE, for
-    /// `vstrace replay FILE`.
-    #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
-    /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
-    summary: bool,
-    /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
-    strsize: usize,
-    /// JSON Lines output: one merged record per call.
-    #[arg(long)]
-    json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
-    #[arg(long, value_name = "SPEC")]
-    inject: Vec<String>,
-    /// Rewrite a path argument: FROM=TO.
-    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
-    rewrite_path: Vec<String>,
+    #[command(flatten)]
+    pub(crate) t: crate::opts::TraceOpts,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -62,18 +39,8 @@ pub struct AttachArgs {
     verbose: bool,
 }
 
-/// The absolute path of `--record FILE` (the engine may run in another
-/// process, with another working directory), checked to be writable.
-pub(crate) fn record_path(p: Option<&Path>) -> Result<Option<String>> {
-    let Some(p) = p else { return Ok(None) };
-    let abs = std::path::absolute(p).with_context(|| format!("--record {}", p.display()))?;
-    std::fs::File::create(&abs)
-        .with_context(|| format!("cannot write the recording to {}", abs.display()))?;
-    Ok(Some(abs.display().to_string()))
-}
-
 pub fn attach(a: AttachArgs) -> Result<u8> {
-    let output = match &a.output {
+    let output = match &a.t.output {
         Some(p) => Some(
             std::path::absolute(p)
                 .with_context(|| format!("-o {}", p.display()))?
@@ -91,20 +58,14 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         }
         None => None,
     };
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         os: a.os.clone(),
         output,
-        format: if a.json { Format::Json } else { Format::Text },
-        summary: a.summary,
-        strsize: a.strsize,
-        trace: crate::run::trace_filter(&a.expr)?,
-        inject: a.inject.clone(),
-        rewrite_path: a.rewrite_path.clone(),
         follow_exec: None,
         linux_profile,
-        record: record_path(a.record.as_deref())?,
         ..EngineConfig::default()
     };
+    a.t.apply(&mut cfg)?;
     Engine::validate(&cfg).context("invalid tracing options")?;
     let duration = match a.duration {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),

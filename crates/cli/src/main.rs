@@ -13,6 +13,7 @@ macro_rules! say {
 
 mod attach;
 mod exit;
+mod opts;
 mod replay;
 mod run;
 

@@ -60,7 +60,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         .with_context(|| format!("reading {}", a.file.display()))?;
     let mut cfg = rep.config.clone();
     if !a.expr.is_empty() {
-        cfg.trace = crate::run::trace_filter(&a.expr)?;
+        cfg.trace = crate::opts::trace_filter(&a.expr)?;
     }
     if a.json {
         cfg.format = Format::Json;

@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::exit;
-use vstrace_engine::{EngineConfig, Format};
+use vstrace_engine::EngineConfig;
 use vstrace_qemu::{
     find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
 };
@@ -64,31 +64,8 @@ pub struct RunArgs {
     /// With -p: also trace the children the traced processes fork.
     #[arg(short = 'f')]
     follow_forks: bool,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    #[arg(short = 'e', value_name = "EXPR")]
-    expr: Vec<String>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Also record every event and the guest memory read into FILE, for
-    /// `vstrace replay FILE`.
-    #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
-    /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
-    summary: bool,
-    /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
-    strsize: usize,
-    /// JSON Lines output: one merged record per call.
-    #[arg(long)]
-    json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
-    #[arg(long, value_name = "SPEC")]
-    inject: Vec<String>,
-    /// Rewrite a path argument: FROM=TO.
-    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
-    rewrite_path: Vec<String>,
+    #[command(flatten)]
+    pub(crate) t: crate::opts::TraceOpts,
     /// Host file to add to the guest as HOST[:GUEST] (default guest path:
     /// same); a dynamically linked program comes with its libraries.
     #[arg(long = "add", value_name = "HOST[:GUEST]")]
@@ -167,18 +144,6 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
-pub(crate) fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
-}
-
 pub fn run(a: RunArgs) -> Result<u8> {
     // First of all, so that a Ctrl-C during the setup (profile, initramfs)
     // is seen: QEMU is then stopped as soon as it exists.
@@ -203,29 +168,22 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .prefix("vstrace-run-")
         .tempdir()
         .context("creating a temp dir")?;
-    let trace_path = match &a.output {
+    let trace_path = match &a.t.output {
         Some(p) => std::path::absolute(p).with_context(|| format!("-o {}", p.display()))?,
         None => work.path().join("trace.out"),
     };
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
-    if a.untraced && a.record.is_some() {
+    if a.untraced && a.t.record.is_some() {
         bail!("--record needs the tracing plugin: drop --untraced");
     }
-    let record = crate::attach::record_path(a.record.as_deref())?;
 
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         os: a.os.clone(),
         windows_version: a.windows_version.clone(),
         windows_kpcr32: a.windows_kpcr32,
         output: Some(trace_path.display().to_string()),
-        format: if a.json { Format::Json } else { Format::Text },
-        summary: a.summary,
-        strsize: a.strsize,
-        trace: trace_filter(&a.expr)?,
-        inject: a.inject.clone(),
-        rewrite_path: a.rewrite_path.clone(),
         // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
         // trace from that exec on, following children (strace -f).
         linux_profile: if a.os == "linux" {
@@ -238,8 +196,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
         follow_forks: a.follow_forks,
         follow_exec: (a.initrd.is_none() && !a.all && a.pids.is_empty() && a.comms.is_empty())
             .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
-        record,
+        ..EngineConfig::default()
     };
+    a.t.apply(&mut cfg)?;
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
     vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
@@ -302,7 +261,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     // Stream the trace file to stderr while the guest runs (not with -o).
     let done = Arc::new(AtomicBool::new(false));
-    let tail = if a.output.is_none() {
+    let tail = if a.t.output.is_none() {
         let (path, done, s) = (trace_path.clone(), done.clone(), stopper.clone());
         Some(thread::spawn(move || tail_file(&path, &done, &s)))
     } else {
@@ -332,7 +291,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     });
     let _ = std::io::stdout().flush();
     // QEMU is gone: whatever killed it, the trace ends with a whole line.
-    if !a.summary {
+    if !a.t.summary {
         if let Err(e) = complete_last_line(&trace_path) {
             say!("vstrace: warning: {}: {e}", trace_path.display());
         }
@@ -374,7 +333,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     // failed output more than the guest command's own status.
     let fault = match outcome {
         Ok(o) => {
-            if !a.json && a.output.is_none() {
+            if !a.t.json && a.t.output.is_none() {
                 say!("+++ guest command exited with {} +++", o.exit_status);
             }
             Err(o.exit_status.clamp(0, 255) as u8)
