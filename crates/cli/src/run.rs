@@ -509,3 +509,29 @@ fn explain_launch(e: LaunchError) -> anyhow::Error {
     };
     anyhow::anyhow!("{e}{hint}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_line_is_completed_by_cutting() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        for (before, after) in [
+            (
+                &b"{\"a\":1}\n{\"b\":2}\n"[..],
+                &b"{\"a\":1}\n{\"b\":2}\n"[..],
+            ),
+            (b"{\"a\":1}\n{\"b\":", b"{\"a\":1}\n"),
+            (b"{\"a\":", b""),
+            (b"", b""),
+        ] {
+            std::fs::write(&p, before).unwrap();
+            complete_last_line(&p).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), after);
+        }
+        // Not a regular file: left alone.
+        complete_last_line(Path::new("/dev/null")).unwrap();
+    }
+}
