@@ -60,6 +60,11 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         .with_context(|| format!("reading {}", a.file.display()))?;
     let mut cfg = rep.config.clone();
     if !a.expr.is_empty() {
+        if let Some(t) = &rep.config.trace {
+            say!(
+                "vstrace: note: recorded with -e trace={t}: calls it left out were not decoded live, their pointed-to memory is not in the recording"
+            );
+        }
         cfg.trace = crate::opts::trace_filter(&a.expr)?;
     }
     if a.json {
@@ -72,6 +77,11 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         cfg.strsize = s;
     }
     if !a.pids.is_empty() || !a.comms.is_empty() {
+        if rep.config.pids.is_empty() && rep.config.comms.is_empty() {
+            say!(
+                "vstrace: note: recorded without -p/--comm: only calls the live run showed were attributed to processes"
+            );
+        }
         cfg.pids = a.pids.clone();
         cfg.comms = a.comms.clone();
         cfg.follow_forks = a.follow_forks;
