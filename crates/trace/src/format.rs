@@ -13,7 +13,7 @@
 //!          efer) against the vCPU's previous event, then each changed value
 //!          as a varint;  n: varint, then n accesses:
 //!          0 read ok     addr, len, bytes[len]
-//!          1 read same   addr, len  (bytes equal to the last read at addr/len)
+//!          1 read same   addr, len  (bytes equal to the cached read at addr/len)
 //!          2 read fault  addr, len, MemError
 //!          3 write       addr, len, 0 | 1 MemError
 //!          4 reg write   reg: u8, value, 0 | 1 CpuError
@@ -21,7 +21,10 @@
 //! Integers are LEB128 varints unless a width is given. The register and
 //! "read same" state lives in the writer and the reader alike, so a frame
 //! can only be decoded after the ones before it: the reader stops at the
-//! first damaged frame.
+//! first damaged frame. The "read same" cache is direct-mapped: reads of
+//! at most 4 KiB land in one of 4096 slots chosen by a hash of (addr,
+//! len), replacing what was there; a later read that finds its own
+//! (addr, len, bytes) in its slot is coded as "same".
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -49,9 +52,9 @@ const KIND_CONFIG: u8 = 1;
 const KIND_EVENT: u8 = 2;
 const KIND_END: u8 = 3;
 
-/// Entries of the "read same" cache before it is cleared (in the writer
-/// and the reader at the same point).
-const SAME_CACHE: usize = 4096;
+/// Slots of the "read same" cache, and the largest read it keeps.
+const SAME_SLOTS: usize = 4096;
+const SAME_MAX_LEN: u64 = 4096;
 const NFIELDS: usize = 27;
 
 /// One event as recorded: when the engine saw it, the event, and the
@@ -215,19 +218,49 @@ const MECHS: [Mechanism; 7] = [
 ];
 
 /// Delta state shared by the writer's and the reader's view of the stream.
-#[derive(Default)]
 struct CodecState {
     last_ts: u64,
     regs: HashMap<u32, [u64; NFIELDS]>,
-    same: HashMap<(u64, u64), Vec<u8>>,
+    same: Vec<(u64, u64, Vec<u8>)>,
+}
+
+impl Default for CodecState {
+    fn default() -> Self {
+        CodecState {
+            last_ts: 0,
+            regs: HashMap::new(),
+            same: vec![(0, u64::MAX, Vec::new()); SAME_SLOTS],
+        }
+    }
+}
+
+fn slot(addr: u64, len: u64) -> usize {
+    let h = (addr ^ len.rotate_left(48)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 52) as usize % SAME_SLOTS
 }
 
 impl CodecState {
+    /// Whether the cache holds exactly this read.
+    fn is_same(&self, addr: u64, bytes: &[u8]) -> bool {
+        let len = bytes.len() as u64;
+        let (a, l, b) = &self.same[slot(addr, len)];
+        *a == addr && *l == len && b.as_slice() == bytes
+    }
+
     fn remember(&mut self, addr: u64, bytes: &[u8]) {
-        if self.same.len() >= SAME_CACHE && !self.same.contains_key(&(addr, bytes.len() as u64)) {
-            self.same.clear();
+        let len = bytes.len() as u64;
+        if len <= SAME_MAX_LEN {
+            let e = &mut self.same[slot(addr, len)];
+            e.0 = addr;
+            e.1 = len;
+            e.2.clear();
+            e.2.extend_from_slice(bytes);
         }
-        self.same.insert((addr, bytes.len() as u64), bytes.to_vec());
+    }
+
+    fn cached(&self, addr: u64, len: u64) -> Option<&[u8]> {
+        let (a, l, b) = &self.same[slot(addr, len)];
+        (*a == addr && *l == len).then_some(b.as_slice())
     }
 
     fn encode_event(&mut self, out: &mut Vec<u8>, ts: u64, ev: &Event, acc: &[Access]) {
@@ -272,7 +305,7 @@ impl CodecState {
                     len,
                     result: Ok(bytes),
                 } => {
-                    let same = self.same.get(&(*addr, *len)).is_some_and(|b| b == bytes);
+                    let same = self.is_same(*addr, bytes);
                     out.push(if same { 1 } else { 0 });
                     put_varint(out, *addr);
                     put_varint(out, *len);
@@ -351,10 +384,8 @@ impl CodecState {
             }
         }
         let regs = from_fields(&f)?;
-        // Insert only after the whole frame is known good.
         let n = p.varint()?;
         let mut accesses = Vec::new();
-        let mut remember = Vec::new();
         let mut expanded = 0u64;
         let mut charge = |len: u64| {
             expanded = expanded.saturating_add(len);
@@ -378,7 +409,7 @@ impl CodecState {
                     let len = p.varint()?;
                     let bytes = p.bytes(len)?.to_vec();
                     charge(len)?;
-                    remember.push((addr, bytes.clone()));
+                    self.remember(addr, &bytes);
                     Access::Read {
                         addr,
                         len,
@@ -389,12 +420,9 @@ impl CodecState {
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     charge(len)?;
-                    let bytes = remember
-                        .iter()
-                        .rev()
-                        .find(|(a, b)| *a == addr && b.len() as u64 == len)
-                        .map(|(_, b)| b.clone())
-                        .or_else(|| self.same.get(&(addr, len)).cloned())
+                    let bytes = self
+                        .cached(addr, len)
+                        .map(<[u8]>::to_vec)
                         .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
                     Access::Read {
                         addr,
@@ -434,9 +462,6 @@ impl CodecState {
         }
         self.last_ts = ts;
         self.regs.insert(vcpu, f);
-        for (addr, bytes) in remember {
-            self.remember(addr, &bytes);
-        }
         let cr3 = cr3_own.unwrap_or(regs.cr3);
         Ok(EventRecord {
             ts,
@@ -983,9 +1008,9 @@ mod tests {
 
     #[test]
     fn repeated_reads_cannot_expand_without_bound() {
-        // One 1 MiB read, then a frame of 100 "same" references to it:
-        // 100 MiB once expanded, above the limit.
-        let big = vec![7u8; 1 << 20];
+        // One 4 KiB read, then a frame of 20000 "same" references to it:
+        // 80 MiB once expanded, above the limit.
+        let big = vec![7u8; 4096];
         let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(0, 0));
         let one = Access::Read {
             addr: 0x1000,
@@ -994,14 +1019,14 @@ mod tests {
         };
         let mut w = TraceWriter::new(Vec::new(), b"{}").unwrap();
         w.event(1, &ev, std::slice::from_ref(&one)).unwrap();
-        assert!(w.event(2, &ev, &vec![one.clone(); 100]).is_err());
+        assert!(w.event(2, &ev, &vec![one.clone(); 20000]).is_err());
         let mut bytes = w.into_inner();
         let mut p = vec![0, 0, 0x08, 0];
-        put_varint(&mut p, 100);
-        for _ in 0..100 {
+        put_varint(&mut p, 20000);
+        for _ in 0..20000 {
             p.push(1);
             put_varint(&mut p, 0x1000);
-            put_varint(&mut p, 1 << 20);
+            put_varint(&mut p, 4096);
         }
         bytes.push(KIND_EVENT);
         bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
