@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use vstrace_engine::{Engine, EngineConfig};
-use vstrace_gdb::{AttachOptions, Backend, BackendError, RspError};
+use vstrace_engine::{Engine, Hooks};
+use vstrace_gdb::{AttachOptions, Backend, BackendError, EntryDiscovery, ExitTrap, RspError};
+
+use crate::trace_args::TraceArgs;
 
 #[derive(Args, Debug)]
 #[command(after_help = crate::exit::HELP)]
@@ -19,18 +21,27 @@ pub struct AttachArgs {
     /// -gdb unix:PATH,server,nowait).
     #[arg(long, value_name = "HOST:PORT|unix:PATH")]
     gdb: String,
-    /// Guest OS (only linux is supported by this backend).
-    #[arg(long, default_value = "linux", value_parser = ["linux"])]
-    os: String,
     /// Stop tracing after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
     /// The guest's kernel image (bzImage or vmlinux), for pid/comm in
-    /// every record; without it records carry no process attribution.
+    /// every record; without it the kernel's BTF and exported symbols are
+    /// looked for in guest memory.
     #[arg(long)]
     kernel: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) t: crate::opts::TraceOpts,
+    trace: TraceArgs,
+    /// How to find the system call entry: auto (its code signature near
+    /// the IDT handlers, confirmed by a hit; else stepping), signature, or
+    /// step (single-step a user `syscall`).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "signature", "step"])]
+    discover: String,
+    /// Where returns are trapped: auto (after the kernel's call to its C
+    /// syscall handler, when recognised: system calls only) or
+    /// return-paths (the swapgs before sysretq / iretq: every return to
+    /// user mode).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "return-paths"])]
+    exits: String,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -39,16 +50,8 @@ pub struct AttachArgs {
     verbose: bool,
 }
 
-pub fn attach(a: AttachArgs) -> Result<u8> {
-    let output = match &a.t.output {
-        Some(p) => Some(
-            std::path::absolute(p)
-                .with_context(|| format!("-o {}", p.display()))?
-                .display()
-                .to_string(),
-        ),
-        None => None,
-    };
+pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
+    let output = a.trace.output_path()?.map(|p| p.display().to_string());
     let linux_profile = match &a.kernel {
         Some(k) => {
             let vmlinux = vstrace_qemu::extract_vmlinux_cached(k)
@@ -58,14 +61,11 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         }
         None => None,
     };
-    let mut cfg = EngineConfig {
-        os: a.os.clone(),
-        output,
-        follow_exec: None,
-        linux_profile,
-        ..EngineConfig::default()
-    };
-    a.t.apply(&mut cfg)?;
+    if a.trace.os == "windows" && a.kernel.is_some() {
+        bail!("--kernel is a Linux kernel image: it cannot be used with --os windows");
+    }
+    let mut cfg = a.trace.engine_config(output)?;
+    cfg.linux_profile = linux_profile;
     Engine::validate(&cfg).context("invalid tracing options")?;
     let duration = match a.duration {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -81,6 +81,15 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
     }
 
     let opts = AttachOptions {
+        entry: match a.discover.as_str() {
+            "signature" => EntryDiscovery::Signature,
+            "step" => EntryDiscovery::Step,
+            _ => EntryDiscovery::Auto,
+        },
+        exits: match a.exits.as_str() {
+            "return-paths" => ExitTrap::ReturnPaths,
+            _ => ExitTrap::Auto,
+        },
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.verbose,
     };
@@ -94,7 +103,14 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             return Err(e).context("finding the guest's system call entry");
         }
     };
-    let mut engine = Engine::new(cfg).context("starting the engine")?;
+    if cfg.linux_profile.is_none() && cfg.os == "linux" {
+        // No --kernel: find the kernel's BTF and ksymtab in its memory.
+        match backend.scan_linux_profile(&found) {
+            Ok((p, _)) => cfg.linux_profile = Some(p),
+            Err(e) => say!("vstrace: warning: no process attribution ({e})"),
+        }
+    }
+    let mut engine = Engine::with_hooks(cfg, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
     let run = match result {
@@ -125,7 +141,7 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             0.0
         };
         say!(
-            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
+            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges, {} exit-trap toggles in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
             run.stops,
             run.events,
             run.enters,
@@ -133,9 +149,14 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             run.kernel_irets,
             stats.records,
             run.exchanges,
+            run.exit_toggles,
             run.elapsed.as_secs_f64(),
             100.0 * run.running.as_secs_f64() / run.elapsed.as_secs_f64().max(1e-9)
         );
     }
-    Ok(if stop.load(Ordering::SeqCst) { 130 } else { 0 })
+    Ok(if stop.load(Ordering::SeqCst) {
+        crate::exit::INTERRUPTED
+    } else {
+        0
+    })
 }

@@ -65,7 +65,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
                 "vstrace: note: recorded with -e trace={t}: calls it left out were not decoded live, their pointed-to memory is not in the recording"
             );
         }
-        cfg.trace = crate::opts::trace_filter(&a.expr)?;
+        cfg.trace = crate::trace_args::trace_filter(&a.expr)?;
     }
     if a.json {
         cfg.format = Format::Json;

@@ -13,9 +13,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::exit;
-use vstrace_engine::EngineConfig;
+use crate::trace_args::TraceArgs;
 use vstrace_qemu::{
-    find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
+    arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
+    Qemu, SerialPort,
 };
 
 /// The built-in workload run when no command is given.
@@ -25,9 +26,16 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
 #[derive(Args, Debug)]
 #[command(after_help = crate::exit::HELP)]
 pub struct RunArgs {
-    /// Guest kernel (bzImage); default: $VSTRACE_KERNEL or the cached Debian kernel.
+    /// Guest kernel: a Linux bzImage (default: $VSTRACE_KERNEL or the cached
+    /// Debian kernel), or a multiboot image such as the NT-ABI test guest
+    /// (guests/nt-abi), booted as it is, without initramfs or command.
     #[arg(long)]
     kernel: Option<PathBuf>,
+    /// Guest architecture: x86_64 or i386 (default: the kernel image's, or
+    /// x86_64). `--arch i386` boots the cached Debian i386 kernel with an
+    /// i386 busybox.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
     /// Use this initramfs instead of the built-in busybox guest (CMD is then ignored).
     #[arg(long)]
     initrd: Option<PathBuf>,
@@ -46,26 +54,8 @@ pub struct RunArgs {
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 512)]
     memory: u32,
-    /// Guest OS: linux or windows.
-    #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
-    os: String,
-    /// Windows guests: version for service numbers (win10-22h2, 19045, win7-sp1...).
-    #[arg(long = "windows-version", value_name = "VERSION")]
-    windows_version: Option<String>,
-    /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
-    #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
-    windows_kpcr32: Option<u64>,
-    /// Trace only this process (repeatable); the whole guest is watched.
-    #[arg(short = 'p', value_name = "PID")]
-    pids: Vec<u32>,
-    /// Trace only processes with this name (repeatable; comm changes at exec).
-    #[arg(long = "comm", value_name = "NAME")]
-    comms: Vec<String>,
-    /// With -p: also trace the children the traced processes fork.
-    #[arg(short = 'f')]
-    follow_forks: bool,
     #[command(flatten)]
-    pub(crate) t: crate::opts::TraceOpts,
+    trace: TraceArgs,
     /// Host file to add to the guest as HOST[:GUEST] (default guest path:
     /// same); a dynamically linked program comes with its libraries.
     #[arg(long = "add", value_name = "HOST[:GUEST]")]
@@ -77,6 +67,10 @@ pub struct RunArgs {
     /// Boot the guest without the tracing plugin (a baseline for benchmarks).
     #[arg(long)]
     untraced: bool,
+    /// Also open QEMU's gdbstub on this chardev (`tcp::PORT` or
+    /// `unix:PATH,server=on,wait=off`), for `vstrace attach` or gdb.
+    #[arg(long, value_name = "CHARDEV")]
+    gdb: Option<String>,
     /// Extra guest kernel command-line argument (repeatable), e.g. reboot=t.
     #[arg(long = "append", value_name = "ARG")]
     append: Vec<String>,
@@ -86,11 +80,6 @@ pub struct RunArgs {
     /// The command to run in the guest.
     #[arg(last = true)]
     cmd: Vec<String>,
-}
-
-fn parse_hex(s: &str) -> Result<u64, String> {
-    let t = s.trim_start_matches("0x");
-    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
 }
 
 /// The guest kernel's profile (task_struct layout, per-cpu current task)
@@ -158,7 +147,29 @@ pub fn run(a: RunArgs) -> Result<u8> {
         None => Qemu::find(),
     }
     .map_err(explain_launch)?;
-    let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
+    let wanted = match &a.arch {
+        Some(s) => Some(
+            GuestArch::parse(s).with_context(|| format!("--arch {s}: expected x86_64 or i386"))?,
+        ),
+        None => None,
+    };
+    let kernel = match (&a.kernel, wanted) {
+        (None, Some(GuestArch::I386)) => find_kernel(Some(&GuestArch::I386.cached_kernel())),
+        (k, _) => find_kernel(k.as_deref()),
+    }
+    .map_err(explain_launch)?;
+    // The kernel image says what it is; --arch must agree with it.
+    let arch = match (wanted, arch_of_image(&kernel)) {
+        (Some(w), Some(k)) if w != k => bail!(
+            "--arch {}: {} is an {} kernel",
+            w.as_str(),
+            kernel.display(),
+            k.as_str()
+        ),
+        (w, k) => w.or(k).unwrap_or_default(),
+    };
+    let multiboot = vstrace_qemu::is_multiboot(&kernel);
+    check_boot_choice(&a, &kernel, multiboot)?;
     let plugin = match a.untraced {
         true => None,
         false => Some(find_plugin(a.plugin.as_deref())?),
@@ -168,37 +179,27 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .prefix("vstrace-run-")
         .tempdir()
         .context("creating a temp dir")?;
-    let trace_path = match &a.t.output {
-        Some(p) => std::path::absolute(p).with_context(|| format!("-o {}", p.display()))?,
+    let trace_path = match a.trace.output_path()? {
+        Some(p) => p,
         None => work.path().join("trace.out"),
     };
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
-    if a.untraced && a.t.record.is_some() {
+    if a.untraced && a.trace.record.is_some() {
         bail!("--record needs the tracing plugin: drop --untraced");
     }
 
-    let mut cfg = EngineConfig {
-        os: a.os.clone(),
-        windows_version: a.windows_version.clone(),
-        windows_kpcr32: a.windows_kpcr32,
-        output: Some(trace_path.display().to_string()),
-        // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
-        // trace from that exec on, following children (strace -f).
-        linux_profile: if a.os == "linux" {
-            linux_profile(&kernel)
-        } else {
-            None
-        },
-        pids: a.pids.clone(),
-        comms: a.comms.clone(),
-        follow_forks: a.follow_forks,
-        follow_exec: (a.initrd.is_none() && !a.all && a.pids.is_empty() && a.comms.is_empty())
-            .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
-        ..EngineConfig::default()
-    };
-    a.t.apply(&mut cfg)?;
+    let mut cfg = a
+        .trace
+        .engine_config(Some(trace_path.display().to_string()))?;
+    if a.trace.os == "linux" {
+        cfg.linux_profile = linux_profile(&kernel);
+    }
+    // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
+    // trace from that exec on, following children (strace -f).
+    cfg.follow_exec = (!multiboot && a.initrd.is_none() && !a.all && !a.trace.selects_processes())
+        .then(|| vstrace_qemu::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
     vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
@@ -207,8 +208,11 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     let initrd = match &a.initrd {
         Some(p) => p.clone(),
+        // A multiboot guest runs its own program.
+        None if multiboot => PathBuf::new(),
         None => {
             let mut b = InitramfsBuilder::new();
+            b.busybox(arch.busybox());
             if a.cmd.is_empty() {
                 b.shell(DEFAULT_WORKLOAD);
             } else {
@@ -232,8 +236,13 @@ pub fn run(a: RunArgs) -> Result<u8> {
         }
     };
 
-    let mut gc = GuestConfig::new(kernel, initrd);
+    let mut gc = if multiboot {
+        GuestConfig::multiboot(kernel)
+    } else {
+        GuestConfig::new(kernel, initrd)
+    };
     gc.smp = a.smp;
+    gc.gdb = a.gdb.clone();
     gc.memory_mib = a.memory;
     if let Some(c) = &a.cpu {
         gc.cpu = c.clone();
@@ -261,7 +270,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     // Stream the trace file to stderr while the guest runs (not with -o).
     let done = Arc::new(AtomicBool::new(false));
-    let tail = if a.t.output.is_none() {
+    let tail = if a.trace.output.is_none() {
         let (path, done, s) = (trace_path.clone(), done.clone(), stopper.clone());
         Some(thread::spawn(move || tail_file(&path, &done, &s)))
     } else {
@@ -291,7 +300,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     });
     let _ = std::io::stdout().flush();
     // QEMU is gone: whatever killed it, the trace ends with a whole line.
-    if !a.t.summary {
+    if !a.trace.summary {
         if let Err(e) = complete_last_line(&trace_path) {
             say!("vstrace: warning: {}: {e}", trace_path.display());
         }
@@ -333,7 +342,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     // failed output more than the guest command's own status.
     let fault = match outcome {
         Ok(o) => {
-            if !a.t.json && a.t.output.is_none() {
+            if !a.trace.json && a.trace.output.is_none() {
                 say!("+++ guest command exited with {} +++", o.exit_status);
             }
             Err(o.exit_status.clamp(0, 255) as u8)
@@ -471,6 +480,38 @@ fn complete_last_line(path: &Path) -> std::io::Result<()> {
         path.display(),
         len - keep
     );
+    Ok(())
+}
+
+/// A multiboot kernel (the NT-ABI test guest) brings its own program: no
+/// initramfs, command or added files. `--os windows` needs one, as
+/// `vstrace run` cannot boot Windows itself (trace a Windows VM with
+/// `vstrace attach`).
+fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> {
+    if multiboot {
+        let extra = if a.initrd.is_some() {
+            Some("--initrd")
+        } else if !a.cmd.is_empty() {
+            Some("a command")
+        } else if !a.add.is_empty() {
+            Some("--add")
+        } else {
+            None
+        };
+        if let Some(what) = extra {
+            bail!(
+                "{} is a multiboot kernel that runs its own program: {what} cannot be used with it",
+                kernel.display()
+            );
+        }
+    } else if a.trace.os == "windows" {
+        bail!(
+            "--os windows: {} is not a multiboot kernel; `vstrace run` boots the NT-ABI test guest \
+             (guests/nt-abi/build.sh) or another multiboot image, not Windows itself \
+             (trace a running Windows VM with `vstrace attach`)",
+            kernel.display()
+        );
+    }
     Ok(())
 }
 

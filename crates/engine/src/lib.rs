@@ -242,6 +242,19 @@ impl Engine {
         stats
     }
 
+    /// Whether exit events can matter now (see `Tracker::wants_exits`):
+    /// false when no recorded or tracked call is in flight, e.g. between
+    /// calls that `-e trace=` leaves out.
+    pub fn wants_exits(&self) -> bool {
+        self.tracker.wants_exits()
+    }
+
+    /// Whether a fork's child may still make its first return (see
+    /// `Tracker::awaits_child_return`).
+    pub fn awaits_child_return(&self) -> bool {
+        self.tracker.awaits_child_return()
+    }
+
     /// The first output error, if writing failed (disk full, closed pipe).
     pub fn output_error(&self) -> Option<&str> {
         self.sink.first_error.as_deref()

@@ -165,6 +165,24 @@ impl Tracker {
         })
     }
 
+    /// Whether an exit event can still matter: a call is in flight, or a
+    /// fork's child has not made its first return yet. When not, a source
+    /// that pays for every trap (the gdb stub) may stop trapping exits.
+    pub fn wants_exits(&self) -> bool {
+        self.npending > 0 || !self.recent_forks.is_empty()
+    }
+
+    /// Whether a fork's child may still make its first return (it comes
+    /// back through the kernel's return-from-fork path, not the syscall
+    /// path): a clone is in flight or returned in the parent only.
+    pub fn awaits_child_return(&self) -> bool {
+        !self.recent_forks.is_empty()
+            || self
+                .pending
+                .values()
+                .any(|v| v.iter().any(|p| is_clone(&p.info.name)))
+    }
+
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
         self.extra.drain(..)
     }
@@ -333,7 +351,7 @@ impl Tracker {
             proc_info,
         };
         self.order += 1;
-        if pending.info.noreturn && inject.is_none() {
+        if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
         self.insert(key, pending);
@@ -350,8 +368,11 @@ impl Tracker {
         if let Some(pos) = slot.iter().position(|q| q.ret_ip == p.ret_ip) {
             let old = slot.remove(pos);
             self.npending -= 1;
-            let rec = self.record(old, CallState::Unfinished, None, None);
-            self.extra.push(rec);
+            // Calls tracked only for scoping or hooks are never recorded.
+            if old.shown {
+                let rec = self.record(old, CallState::Unfinished, None, None);
+                self.extra.push(rec);
+            }
         }
         let slot = self.pending.entry(key).or_default();
         slot.push(p);
@@ -371,8 +392,10 @@ impl Tracker {
                     self.pending.remove(&k);
                 }
                 self.npending -= 1;
-                let rec = self.record(p, CallState::Unfinished, None, None);
-                self.extra.push(rec);
+                if p.shown {
+                    let rec = self.record(p, CallState::Unfinished, None, None);
+                    self.extra.push(rec);
+                }
             }
         }
     }
@@ -529,6 +552,7 @@ impl Tracker {
         if !p.shown {
             return None;
         }
+        let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
     }
 
@@ -687,6 +711,7 @@ impl Tracker {
         self.npending = 0;
         all.sort_by_key(|p| p.order);
         all.into_iter()
+            .filter(|p| p.shown)
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
@@ -906,6 +931,24 @@ mod tests {
             (left[0].name.as_str(), left[0].state),
             ("wait4", CallState::Unfinished)
         );
+    }
+
+    /// Calls left out by `-e trace=` but tracked (execs, clones, hooked
+    /// calls) never become records, not even unfinished ones.
+    #[test]
+    fn filtered_calls_in_flight_are_never_recorded() {
+        let cfg = EngineConfig {
+            trace: Some("getpid".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3); // clone, tracked
+        r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3); // its return was missed
+        r.enter(39, &[], 0x7fff_2000, CR3); // getpid, never returns
+        assert!(r.t.take_extra().next().is_none());
+        let left = r.t.drain_unfinished(0);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].name, "getpid");
     }
 
     #[test]

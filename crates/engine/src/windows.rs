@@ -99,7 +99,9 @@ impl OsLayer for WindowsLayer {
             .map(str::to_string)
             .unwrap_or_else(|| format!("NtService_{eax:#x}"));
         let nargs = win::prototype(&name).map_or(UNKNOWN_ARGS, |p| p.args.len());
-        let noreturn = matches!(name.as_str(), "NtTerminateThread");
+        // Whether NtTerminateProcess/NtTerminateThread return depends on
+        // their handle: see `never_returns`.
+        let noreturn = false;
         CallInfo {
             abi,
             nr: eax as u64,
@@ -108,6 +110,23 @@ impl OsLayer for WindowsLayer {
             noreturn,
             exec: false,
             id: 0,
+        }
+    }
+
+    fn never_returns(&self, info: &CallInfo, raw: &[u64]) -> bool {
+        // The current process / thread pseudo-handles, at the caller's
+        // width (NtCurrentProcess() = -1, NtCurrentThread() = -2).
+        let width = if info.abi == "nt32" {
+            0xffff_ffff
+        } else {
+            u64::MAX
+        };
+        let h = raw.first().map(|h| h & width);
+        match info.name.as_str() {
+            "NtTerminateProcess" => h == Some(width),
+            // A NULL thread handle means the calling thread too.
+            "NtTerminateThread" => h == Some(width - 1) || h == Some(0),
+            _ => info.noreturn,
         }
     }
 
@@ -199,6 +218,12 @@ impl OsLayer for WindowsLayer {
         for (a, v) in args.iter_mut().zip(vals) {
             a.value = v.text;
         }
+    }
+
+    /// NTSTATUS is 32 bits on both ABIs: the same unsigned value (e.g.
+    /// 0xc0000034) whether eax was read sign-extended (nt32) or not.
+    fn record_return(&self, ret: i64) -> i64 {
+        ret as u32 as i64
     }
 
     fn format_return(&self, _info: &CallInfo, ret: i64) -> (String, Option<String>) {
@@ -337,10 +362,38 @@ mod tests {
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::{Mechanism, Regs};
 
+    use super::WindowsLayer;
+    use crate::os::{CallInfo, OsLayer};
     use crate::{Engine, EngineConfig, Format};
 
     fn utf16(s: &str) -> Vec<u8> {
         s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn terminate_current_process_or_thread_never_returns() {
+        let l = WindowsLayer::new("win10-22h2", None).unwrap();
+        let info = |name: &str, abi| CallInfo {
+            abi,
+            nr: 0,
+            name: name.into(),
+            nargs: 2,
+            noreturn: false,
+            exec: false,
+            id: 0,
+        };
+        let p64 = info("NtTerminateProcess", "nt64");
+        assert!(l.never_returns(&p64, &[u64::MAX, 0]));
+        assert!(!l.never_returns(&p64, &[0x1a4, 0]));
+        assert!(!l.never_returns(&p64, &[0, 0]));
+        let p32 = info("NtTerminateProcess", "nt32");
+        assert!(l.never_returns(&p32, &[0xffff_ffff, 0]));
+        let t64 = info("NtTerminateThread", "nt64");
+        assert!(l.never_returns(&t64, &[u64::MAX - 1, 0]));
+        assert!(l.never_returns(&t64, &[0, 0]));
+        assert!(!l.never_returns(&t64, &[0x88, 0]));
+        assert!(!l.never_returns(&info("NtClose", "nt64"), &[u64::MAX]));
+        assert!(!l.never_returns(&p64, &[]));
     }
 
     #[test]
@@ -475,6 +528,10 @@ mod tests {
             val(5)
         );
         assert_eq!(rec["errno"], "STATUS_OBJECT_NAME_NOT_FOUND");
+        assert_eq!(
+            rec["ret"], 0xc000_0034u64,
+            "NTSTATUS as an unsigned 32-bit value"
+        );
         let m = &rec["modifications"][0];
         assert_eq!(m["target"], "arg3");
         assert!(m["before_text"].as_str().unwrap().contains("x.txt"));
