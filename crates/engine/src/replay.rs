@@ -8,7 +8,9 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use vstrace_core::{Cpu, Event};
-use vstrace_trace::{Access, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter};
+use vstrace_trace::{
+    Access, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter,
+};
 
 use crate::flush::AutoFlush;
 use crate::{Engine, EngineConfig, EngineError, EngineStats};
@@ -140,14 +142,17 @@ impl<R: Read> Replay<R> {
         let mut events = 0;
         let mut last_ts = 0;
         let mut end = None;
+        let mut history = ReadHistory::default();
         let damage = loop {
             if stop.load(Ordering::Relaxed) {
                 break None;
             }
             match self.reader.next_record() {
                 Ok(Some(vstrace_trace::Record::Event(ev))) => {
-                    let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses);
+                    let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses)
+                        .with_history(&history, ev.event.cr3);
                     engine.on_event_at(&ev.event, &mut cpu, ev.ts);
+                    history.add(ev.event.cr3, &ev.accesses);
                     last_ts = ev.ts;
                     events += 1;
                 }

@@ -4,6 +4,8 @@
 //! it saw live. Writes are never re-executed: their recorded outcome is
 //! returned.
 
+use std::collections::HashMap;
+
 use vstrace_core::cpu::CpuError;
 use vstrace_core::{Cpu, MemError, Reg, Regs, VirtMem};
 
@@ -82,17 +84,65 @@ impl VirtMem for RecordingCpu<'_> {
     }
 }
 
+/// The latest successful recorded read at each (address space, address,
+/// length), over the events replayed so far: what a replay with other
+/// options falls back on when it reads what the live run read only at an
+/// earlier event (engine caches make such reads skip events). Bounded:
+/// cleared when it reaches [`ReadHistory::MAX_ENTRIES`].
+#[derive(Default)]
+pub struct ReadHistory {
+    map: HashMap<(u64, u64, u64), Vec<u8>>,
+}
+
+impl ReadHistory {
+    pub const MAX_ENTRIES: usize = 1 << 20;
+
+    /// Kernel (upper-half) addresses are shared by every address space;
+    /// CR3's PCID, PTI and no-flush bits do not change the space.
+    fn key(cr3: u64, addr: u64, len: u64) -> (u64, u64, u64) {
+        let space = if addr >> 63 == 1 {
+            u64::MAX
+        } else {
+            cr3 & 0x000f_ffff_ffff_e000
+        };
+        (space, addr, len)
+    }
+
+    /// Adds one replayed event's successful reads.
+    pub fn add(&mut self, cr3: u64, log: &[Access]) {
+        for a in log {
+            if let Access::Read {
+                addr,
+                len,
+                result: Ok(bytes),
+            } = a
+            {
+                if self.map.len() >= Self::MAX_ENTRIES {
+                    self.map.clear();
+                }
+                self.map.insert(Self::key(cr3, *addr, *len), bytes.clone());
+            }
+        }
+    }
+
+    fn get(&self, cr3: u64, addr: u64, len: u64) -> Option<&[u8]> {
+        self.map.get(&Self::key(cr3, addr, len)).map(Vec::as_slice)
+    }
+}
+
 /// Answers one event's accesses from its recorded log.
 ///
 /// An access identical to the next recorded one of its kind gets that
 /// one's outcome (the live run, replayed with the same configuration, makes
 /// exactly the recorded accesses in order). Any other read — a replay with
 /// other options decodes differently — is served from any recorded read of
-/// the event that covers its bytes, and otherwise fails as unmapped; any
-/// other write fails as not recorded.
+/// the event that covers its bytes, then from the [`ReadHistory`] if one
+/// is given, and otherwise fails as unmapped; any other write fails as not
+/// recorded.
 pub struct ReplayCpu<'a> {
     regs: Regs,
     log: &'a [Access],
+    history: Option<(&'a ReadHistory, u64)>,
     /// Next log index to look at for reads, memory writes, register writes.
     next: [usize; 3],
 }
@@ -102,8 +152,16 @@ impl<'a> ReplayCpu<'a> {
         ReplayCpu {
             regs,
             log,
+            history: None,
             next: [0; 3],
         }
+    }
+
+    /// Falls back on `history` (reads of earlier events) for reads this
+    /// event did not record; `cr3` is the event's address space.
+    pub fn with_history(mut self, history: &'a ReadHistory, cr3: u64) -> ReplayCpu<'a> {
+        self.history = Some((history, cr3));
+        self
     }
 
     /// Finds the next log entry of kind `k` from the cursor that `m`
@@ -199,6 +257,12 @@ impl VirtMem for ReplayCpu<'_> {
                 }
             }
         }
+        if let Some(b) = self.history.and_then(|(h, cr3)| h.get(cr3, addr, len)) {
+            if b.len() == buf.len() {
+                buf.copy_from_slice(b);
+                return Ok(());
+            }
+        }
         Err(MemError::Unmapped(addr))
     }
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
@@ -265,5 +329,27 @@ mod tests {
         assert!(rep.mem().write_virt(0x1000, b"x").is_err());
         assert!(rep.write_reg(Reg::Rbx, 1).is_err());
         assert!(rep.mem().read_virt(u64::MAX, &mut c).is_err());
+
+        // A later event that did not record the read finds it in the
+        // history, per address space (kernel addresses in all of them).
+        let mut h = ReadHistory::default();
+        h.add(0x5000, &log);
+        let kernel = vec![Access::Read {
+            addr: 0xffff_8000_0000_1000,
+            len: 4,
+            result: Ok(b"kern".to_vec()),
+        }];
+        h.add(0x5000, &kernel);
+        let mut rep = ReplayCpu::new(Regs::default(), &[]).with_history(&h, 0x5000);
+        rep.mem().read_virt(0x1000, &mut b).unwrap();
+        assert_eq!(&b, b"Jello", "the latest read wins");
+        let mut other = ReplayCpu::new(Regs::default(), &[]).with_history(&h, 0x9000);
+        assert!(other.mem().read_virt(0x1000, &mut b).is_err());
+        let mut k = [0u8; 4];
+        other
+            .mem()
+            .read_virt(0xffff_8000_0000_1000, &mut k)
+            .unwrap();
+        assert_eq!(&k, b"kern");
     }
 }

@@ -21,7 +21,7 @@
 pub mod cpu;
 pub mod format;
 
-pub use cpu::{Access, RecordingCpu, ReplayCpu};
+pub use cpu::{Access, ReadHistory, RecordingCpu, ReplayCpu};
 pub use format::{
     parse_trace, parse_trace_unchecked, EventRecord, Record, TraceError, TraceErrorKind,
     TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
