@@ -207,16 +207,6 @@ fn from_fields(f: &[u64; NFIELDS]) -> Result<Regs, TraceErrorKind> {
     })
 }
 
-const MECHS: [Mechanism; 7] = [
-    Mechanism::Syscall,
-    Mechanism::Sysenter,
-    Mechanism::Int80,
-    Mechanism::Int2e,
-    Mechanism::Sysret,
-    Mechanism::Sysexit,
-    Mechanism::Iret,
-];
-
 /// Delta state shared by the writer's and the reader's view of the stream.
 struct CodecState {
     last_ts: u64,
@@ -267,7 +257,7 @@ impl CodecState {
         put_varint(out, zigzag(ts.wrapping_sub(self.last_ts) as i64));
         self.last_ts = ts;
         put_varint(out, ev.vcpu as u64);
-        let mech = MECHS.iter().position(|m| *m == ev.mechanism).unwrap_or(0) as u8;
+        let mech = ev.mechanism.index() as u8;
         let mut flags = mech;
         if ev.bitness == Bitness::B64 {
             flags |= 1 << 3;
@@ -356,7 +346,7 @@ impl CodecState {
         let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
         let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
         let flags = p.u8()?;
-        let mechanism = *MECHS
+        let mechanism = *Mechanism::ALL
             .get((flags & 7) as usize)
             .ok_or(TraceErrorKind::Malformed("mechanism"))?;
         if flags & 0xc0 != 0 {
