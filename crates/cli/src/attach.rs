@@ -10,11 +10,14 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{Engine, Hooks};
-use vstrace_gdb::{AttachOptions, Backend, EntryDiscovery, ExitTrap, ResumeBy};
+use vstrace_gdb::{
+    AttachOptions, Backend, BackendError, EntryDiscovery, ExitTrap, ResumeBy, RspError,
+};
 
 use crate::trace_args::TraceArgs;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).
@@ -115,23 +118,40 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         // No --kernel: find the kernel's BTF and ksymtab in its memory.
         match backend.scan_linux_profile(&found) {
             Ok((p, _)) => cfg.linux_profile = Some(p),
-            Err(e) => eprintln!("vstrace: warning: no process attribution ({e})"),
+            Err(e) => say!("vstrace: warning: no process attribution ({e})"),
         }
     }
     let mut engine = Engine::with_hooks(cfg, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
-    if let Some(err) = engine.output_error() {
-        eprintln!("vstrace: output error: {err}");
+    let run = match result {
+        Ok(r) => r,
+        // The VM went away mid-trace (QEMU killed or exited): the trace up
+        // to that point is flushed and whole.
+        Err(
+            e @ (BackendError::TargetExited
+            | BackendError::Rsp(RspError::Closed)
+            | BackendError::Rsp(RspError::Io(_))),
+        ) => {
+            say!("vstrace: error: the VM went away while traced ({e}); the trace written so far is kept");
+            return Ok(crate::exit::QEMU_DIED);
+        }
+        Err(e) => return Err(e).context("tracing"),
+    };
+    if let Some(err) = engine.record_error() {
+        say!("vstrace: error: writing the recording failed: {err}");
+        return Ok(crate::exit::OUTPUT_FAILED);
     }
-    let run = result.context("tracing")?;
+    if let Some(err) = engine.output_error() {
+        return Ok(crate::exit::output_failed(err));
+    }
     if a.verbose {
         let per = if run.stops > 0 {
             run.elapsed.as_secs_f64() * 1e6 / run.stops as f64
         } else {
             0.0
         };
-        eprintln!(
+        say!(
             "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges, {} exit-trap toggles in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
             run.stops,
             run.events,
@@ -145,5 +165,9 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             100.0 * run.running.as_secs_f64() / run.elapsed.as_secs_f64().max(1e-9)
         );
     }
-    Ok(if stop.load(Ordering::SeqCst) { 130 } else { 0 })
+    Ok(if stop.load(Ordering::SeqCst) {
+        crate::exit::INTERRUPTED
+    } else {
+        0
+    })
 }

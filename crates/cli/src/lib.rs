@@ -1,7 +1,8 @@
 //! The vstrace command line: `vstrace run` boots a guest under QEMU TCG
 //! with the vstrace plugin, runs a command in it and prints every system
 //! call, strace-style; `vstrace attach` does the same for a running VM
-//! through its gdbstub.
+//! through its gdbstub; `vstrace replay` decodes a recording of either
+//! offline.
 //!
 //! The whole CLI is a library function, [`main_with_hooks`], so that a
 //! custom binary can add Rust hooks to the engine in a few lines (see
@@ -9,7 +10,17 @@
 //! `run` the engine runs inside QEMU, and hooks come from a plugin built
 //! with `export_plugin!` (`--plugin`).
 
+/// `eprintln!` that never panics: stderr may be a pipe its reader closed.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod attach;
+mod exit;
+mod replay;
 mod run;
 mod trace_args;
 
@@ -22,7 +33,8 @@ use vstrace_engine::Hooks;
 #[command(
     name = "vstrace",
     version,
-    about = "strace for virtual machines, from outside the guest"
+    about = "strace for virtual machines, from outside the guest",
+    after_help = exit::HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,6 +49,8 @@ enum Command {
     Run(run::RunArgs),
     /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
     Attach(attach::AttachArgs),
+    /// Decode a trace file recorded with --record, offline.
+    Replay(replay::ReplayArgs),
 }
 
 /// Parses the command line and runs it; `hooks` builds the Rust hooks
@@ -54,12 +68,13 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
     let result = match cli.cmd {
         Command::Run(a) => run::run(a),
         Command::Attach(a) => attach::attach(a, hooks()),
+        Command::Replay(a) => replay::replay(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("vstrace: error: {e:#}");
-            ExitCode::from(1)
+            say!("vstrace: error: {e:#}");
+            ExitCode::from(exit::ERROR)
         }
     }
 }

@@ -2,9 +2,9 @@
 //! the guest command's output and the trace, report how it ended.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use crate::exit;
 use crate::trace_args::TraceArgs;
 use vstrace_qemu::{
     arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
@@ -23,6 +24,7 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
      mv /tmp/hello /tmp/hello2; ls /; rm /tmp/hello2";
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct RunArgs {
     /// Guest kernel: a Linux bzImage (default: $VSTRACE_KERNEL or the cached
     /// Debian kernel), or a multiboot image such as the NT-ABI test guest
@@ -69,6 +71,9 @@ pub struct RunArgs {
     /// `unix:PATH,server=on,wait=off`), for `vstrace attach` or gdb.
     #[arg(long, value_name = "CHARDEV")]
     gdb: Option<String>,
+    /// Extra guest kernel command-line argument (repeatable), e.g. reboot=t.
+    #[arg(long = "append", value_name = "ARG")]
+    append: Vec<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -89,7 +94,7 @@ fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> 
     match build() {
         Ok(p) => Some(p),
         Err(e) => {
-            eprintln!("vstrace: warning: no process attribution ({e:#})");
+            say!("vstrace: warning: no process attribution ({e:#})");
             None
         }
     }
@@ -129,6 +134,14 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
 }
 
 pub fn run(a: RunArgs) -> Result<u8> {
+    // First of all, so that a Ctrl-C during the setup (profile, initramfs)
+    // is seen: QEMU is then stopped as soon as it exists.
+    let stopper = Arc::new(Stopper::default());
+    {
+        let s = stopper.clone();
+        ctrlc::set_handler(move || s.stop(Stop::Interrupted))
+            .context("installing the Ctrl-C handler")?;
+    }
     let qemu = match &a.qemu {
         Some(p) => Qemu::at(p.clone()),
         None => Qemu::find(),
@@ -173,6 +186,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    if a.untraced && a.trace.record.is_some() {
+        bail!("--record needs the tracing plugin: drop --untraced");
+    }
 
     let mut cfg = a
         .trace
@@ -236,63 +252,235 @@ pub fn run(a: RunArgs) -> Result<u8> {
         args: vec![("config".into(), cfg_path.display().to_string())],
     });
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let qemu_pid = Arc::new(AtomicU32::new(0));
-    {
-        let (i, p) = (interrupted.clone(), qemu_pid.clone());
-        ctrlc::set_handler(move || {
-            i.store(true, Ordering::SeqCst);
-            let pid = p.load(Ordering::SeqCst);
-            if pid != 0 {
-                // SIGTERM lets QEMU exit cleanly: the plugin's exit callback
-                // flushes the trace.
-                // SAFETY: kill(2) with a pid we spawned and a valid signal.
-                unsafe {
-                    libc::kill(pid as libc::pid_t, libc::SIGTERM);
-                }
-            }
-        })
-        .context("installing the Ctrl-C handler")?;
-    }
+    gc.append.extend(a.append.iter().cloned());
+    // QEMU logs "Triple fault" there: how a reset is told from a reboot.
+    let reset_log = work.path().join("qemu-reset.log");
+    gc.extra_args.extend(
+        ["-d".into(), "cpu_reset".into(), "-D".into()]
+            .into_iter()
+            .chain([reset_log.clone().into_os_string()]),
+    );
 
+    if stopper.reason() == Stop::Interrupted {
+        say!("vstrace: interrupted before the guest started");
+        return Ok(exit::INTERRUPTED);
+    }
     let mut run = qemu.spawn(&gc).map_err(explain_launch)?;
-    qemu_pid.store(run.pid(), Ordering::SeqCst);
+    stopper.set_pid(run.pid());
 
     // Stream the trace file to stderr while the guest runs (not with -o).
     let done = Arc::new(AtomicBool::new(false));
     let tail = if a.trace.output.is_none() {
-        let (path, done) = (trace_path.clone(), done.clone());
-        Some(thread::spawn(move || tail_file(&path, &done)))
+        let (path, done, s) = (trace_path.clone(), done.clone(), stopper.clone());
+        Some(thread::spawn(move || tail_file(&path, &done, &s)))
     } else {
         None
     };
 
-    let outcome = run.wait_with(Duration::from_secs(a.timeout), |port, bytes| {
-        let _ = match port {
+    // At the timeout, stop QEMU with SIGTERM (the plugin flushes the
+    // trace); the launcher's own kill is only a backstop.
+    {
+        let (s, after) = (stopper.clone(), Duration::from_secs(a.timeout));
+        thread::spawn(move || {
+            thread::sleep(after);
+            s.stop(Stop::Timeout);
+        });
+    }
+    let backstop = Duration::from_secs(a.timeout.saturating_add(30));
+    let outcome = run.wait_with(backstop, |port, bytes| {
+        let r = match port {
             SerialPort::Stdout => std::io::stdout().write_all(bytes),
             SerialPort::Stderr => std::io::stderr().write_all(bytes),
             _ => Ok(()),
         };
+        if r.is_err() {
+            // Whoever read our output is gone: stop, keeping the trace.
+            stopper.stop(Stop::OutputClosed);
+        }
     });
     let _ = std::io::stdout().flush();
+    // QEMU is gone: whatever killed it, the trace ends with a whole line.
+    if !a.trace.summary {
+        if let Err(e) = complete_last_line(&trace_path) {
+            say!("vstrace: warning: {}: {e}", trace_path.display());
+        }
+    }
     done.store(true, Ordering::SeqCst);
     if let Some(t) = tail {
         let _ = t.join();
     }
-
-    if interrupted.load(Ordering::SeqCst) {
-        eprintln!("vstrace: interrupted; trace flushed, QEMU stopped");
-        return Ok(130);
+    let qemu_log =
+        std::fs::read_to_string(run.run_dir().join("qemu-stderr.log")).unwrap_or_default();
+    let plugin_error = |what: &str| {
+        qemu_log
+            .lines()
+            .find_map(|l| l.strip_prefix(what))
+            .map(str::to_string)
+    };
+    let output_error = plugin_error("vstrace-plugin: output error: ");
+    let record_error = plugin_error("vstrace-plugin: recording error: ");
+    if let Some(e) = &record_error {
+        say!("vstrace: error: writing the recording failed: {e}");
     }
-    match outcome {
+
+    match stopper.reason() {
+        Stop::Interrupted => {
+            say!("vstrace: interrupted; trace flushed, QEMU stopped");
+            return Ok(exit::INTERRUPTED);
+        }
+        Stop::OutputClosed => return Ok(exit::OUTPUT_CLOSED),
+        Stop::Timeout => {
+            say!(
+                "vstrace: error: the guest did not finish within {} s; QEMU stopped, trace flushed",
+                a.timeout
+            );
+            return Ok(exit::TIMEOUT);
+        }
+        Stop::None => {}
+    }
+    // A fault of the guest or QEMU says more than a failed output; a
+    // failed output more than the guest command's own status.
+    let fault = match outcome {
         Ok(o) => {
             if !a.trace.json && a.trace.output.is_none() {
-                eprintln!("+++ guest command exited with {} +++", o.exit_status);
+                say!("+++ guest command exited with {} +++", o.exit_status);
             }
-            Ok(o.exit_status.clamp(0, 255) as u8)
+            Err(o.exit_status.clamp(0, 255) as u8)
         }
-        Err(e) => Err(explain_launch(e)),
+        Err(LaunchError::NoExitStatus { console_tail }) => {
+            let reset = std::fs::read_to_string(&reset_log).unwrap_or_default();
+            let console = String::from_utf8_lossy(&run.read_port(SerialPort::Console)).into_owned();
+            let how = if reset.contains("Triple fault") {
+                "triple-faulted"
+            } else if console.contains("Restarting system") || console.contains("sysrq: Resetting")
+            {
+                "reset itself (reboot)"
+            } else {
+                return Err(explain_launch(LaunchError::NoExitStatus { console_tail }));
+            };
+            say!("vstrace: error: the guest {how} before the command finished; console tail:\n{console_tail}");
+            Ok(exit::GUEST_RESET)
+        }
+        Err(e @ LaunchError::KernelPanic { .. }) => {
+            say!("vstrace: error: {e}");
+            Ok(exit::KERNEL_PANIC)
+        }
+        Err(e @ LaunchError::Timeout { .. }) => {
+            say!("vstrace: error: {e}");
+            Ok(exit::TIMEOUT)
+        }
+        Err(LaunchError::QemuFailed { status, stderr }) if status.contains("signal") => {
+            say!(
+                "vstrace: error: QEMU died ({status}); the trace written so far is kept\n{stderr}"
+            );
+            Ok(exit::QEMU_DIED)
+        }
+        Err(e) => return Err(explain_launch(e)),
+    };
+    let output_status = match (&output_error, &record_error) {
+        (Some(e), _) => Some(exit::output_failed(e)),
+        (None, Some(_)) => Some(exit::OUTPUT_FAILED),
+        (None, None) => None,
+    };
+    Ok(match (fault, output_status) {
+        (Ok(f), _) => f,
+        (Err(_), Some(o)) => o,
+        (Err(guest), None) => guest,
+    })
+}
+
+/// Why vstrace stopped the guest early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    None = 0,
+    Interrupted = 1,
+    OutputClosed = 2,
+    Timeout = 3,
+}
+
+/// Stops QEMU once, from the Ctrl-C handler or an output thread, and
+/// remembers the first reason.
+#[derive(Default)]
+struct Stopper {
+    pid: AtomicU32,
+    reason: AtomicU8,
+}
+
+impl Stopper {
+    fn set_pid(&self, pid: u32) {
+        self.pid.store(pid, Ordering::SeqCst);
+        // Ctrl-C before QEMU existed: stop it now.
+        if self.reason() != Stop::None {
+            self.kill();
+        }
     }
+
+    fn stop(&self, why: Stop) {
+        if self
+            .reason
+            .compare_exchange(0, why as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.kill();
+        }
+    }
+
+    fn kill(&self) {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid != 0 {
+            // SIGTERM lets QEMU exit cleanly: the plugin's exit callback
+            // flushes the trace.
+            // SAFETY: kill(2) with a pid we spawned and a valid signal.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+
+    fn reason(&self) -> Stop {
+        match self.reason.load(Ordering::SeqCst) {
+            1 => Stop::Interrupted,
+            2 => Stop::OutputClosed,
+            3 => Stop::Timeout,
+            _ => Stop::None,
+        }
+    }
+}
+
+/// Cuts a regular file after its last newline, so a trace whose writer
+/// died mid-line (disk full, a kill during a write) is whole lines only.
+fn complete_last_line(path: &Path) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Ok(());
+    }
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    // Look back at most 1 MiB for the last newline.
+    let back = len.min(1 << 20);
+    let mut buf = vec![0u8; back as usize];
+    f.seek(SeekFrom::Start(len - back))?;
+    f.read_exact(&mut buf)?;
+    if buf.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    let keep = match buf.iter().rposition(|b| *b == b'\n') {
+        Some(i) => len - back + i as u64 + 1,
+        None if back == len => 0,
+        None => return Ok(()),
+    };
+    f.set_len(keep)?;
+    say!(
+        "vstrace: warning: {}: the last, incomplete line ({} bytes) was removed",
+        path.display(),
+        len - keep
+    );
+    Ok(())
 }
 
 /// A multiboot kernel (the NT-ABI test guest) brings its own program: no
@@ -327,8 +515,9 @@ fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> 
     Ok(())
 }
 
-/// Copies a growing file to stderr until `done` is set and the file ends.
-fn tail_file(path: &Path, done: &AtomicBool) {
+/// Copies a growing file to stderr until `done` is set and the file ends;
+/// stops the guest if stderr's reader went away.
+fn tail_file(path: &Path, done: &AtomicBool, stopper: &Stopper) {
     let Ok(mut f) = File::open(path) else { return };
     let mut buf = vec![0u8; 1 << 16];
     let mut err = std::io::stderr();
@@ -339,6 +528,7 @@ fn tail_file(path: &Path, done: &AtomicBool) {
             Ok(0) => thread::sleep(Duration::from_millis(20)),
             Ok(n) => {
                 if err.write_all(&buf[..n]).is_err() {
+                    stopper.stop(Stop::OutputClosed);
                     break;
                 }
             }
@@ -359,4 +549,30 @@ fn explain_launch(e: LaunchError) -> anyhow::Error {
         _ => "",
     };
     anyhow::anyhow!("{e}{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_line_is_completed_by_cutting() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        for (before, after) in [
+            (
+                &b"{\"a\":1}\n{\"b\":2}\n"[..],
+                &b"{\"a\":1}\n{\"b\":2}\n"[..],
+            ),
+            (b"{\"a\":1}\n{\"b\":", b"{\"a\":1}\n"),
+            (b"{\"a\":", b""),
+            (b"", b""),
+        ] {
+            std::fs::write(&p, before).unwrap();
+            complete_last_line(&p).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), after);
+        }
+        // Not a regular file: left alone.
+        complete_last_line(Path::new("/dev/null")).unwrap();
+    }
 }

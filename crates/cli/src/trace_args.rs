@@ -2,7 +2,7 @@
 //! filters, output formats and modification rules, strace style, and
 //! their translation into the engine's configuration.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -35,6 +35,10 @@ pub struct TraceArgs {
     /// Write the trace to FILE instead of stderr.
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also record every event and the guest memory read into FILE, for
+    /// `vstrace replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Count time, calls and errors per syscall and print a summary.
     #[arg(short = 'c')]
     pub summary: bool,
@@ -89,6 +93,7 @@ impl TraceArgs {
             pids: self.pids.clone(),
             comms: self.comms.clone(),
             follow_forks: self.follow_forks,
+            record: record_path(self.record.as_deref())?,
             ..EngineConfig::default()
         })
     }
@@ -99,9 +104,19 @@ fn parse_hex(s: &str) -> Result<u64, String> {
     u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
 }
 
+/// The absolute path of `--record FILE` (the engine may run in another
+/// process, with another working directory), checked to be writable.
+fn record_path(p: Option<&Path>) -> Result<Option<String>> {
+    let Some(p) = p else { return Ok(None) };
+    let abs = std::path::absolute(p).with_context(|| format!("--record {}", p.display()))?;
+    std::fs::File::create(&abs)
+        .with_context(|| format!("cannot write the recording to {}", abs.display()))?;
+    Ok(Some(abs.display().to_string()))
+}
+
 /// The `trace=` set of the `-e` expressions (the last one wins, as in
 /// strace).
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
+pub(crate) fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
     let mut trace = None;
     for e in exprs {
         match e.split_once('=') {

@@ -9,52 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vstrace_qemu::guest::START_MARKER;
-use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, SerialPort};
-
-/// Boots the Debian guest running `script`, with a gdbstub on a Unix
-/// socket, and waits until the script has started.
-fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, String) {
-    boot_with_gdb_cfg(name, script, add, |_| {})
-}
-
-/// [`boot_with_gdb`] with a say in the guest configuration.
-fn boot_with_gdb_cfg(
-    name: &str,
-    script: &str,
-    add: &[(&Path, &str)],
-    tweak: impl FnOnce(&mut GuestConfig),
-) -> (GuestRun, String) {
-    let kernel = find_kernel(None).expect("guest kernel");
-    let mut b = InitramfsBuilder::new();
-    b.shell(script);
-    for (host, guest) in add {
-        b.add_file(host, guest, 0o755).expect("add file");
-    }
-    let initrd = b.write_cached().expect("initramfs");
-    let mut gc = GuestConfig::new(kernel, initrd);
-    tweak(&mut gc);
-    boot_gdb(name, gc)
-}
-
-/// Starts `gc` with a gdbstub on a Unix socket and waits until the guest
-/// says its program started.
-fn boot_gdb(name: &str, mut gc: GuestConfig) -> (GuestRun, String) {
-    let qemu = Qemu::find().expect("QEMU");
-    let sock: PathBuf = tmp().join(format!("{name}-{}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&sock);
-    gc.gdb = Some(format!("unix:{},server=on,wait=off", sock.display()));
-    let run = qemu.spawn(&gc).expect("QEMU starts");
-    let start = Instant::now();
-    while !String::from_utf8_lossy(&run.read_port(SerialPort::Control)).contains(START_MARKER) {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "guest did not start its command"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (run, format!("unix:{}", sock.display()))
-}
+use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, SerialPort};
 
 fn attach(addr: &str, args: &[&str]) -> Output {
     let out = vstrace()

@@ -34,6 +34,22 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
+    /// Every mechanism, in declaration order: `ALL[m.index()] == m`.
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::Syscall,
+        Mechanism::Sysenter,
+        Mechanism::Int80,
+        Mechanism::Int2e,
+        Mechanism::Sysret,
+        Mechanism::Sysexit,
+        Mechanism::Iret,
+    ];
+
+    /// Position in [`Mechanism::ALL`] (stable: trace files store it).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn direction(self) -> Direction {
         match self {
             Mechanism::Syscall | Mechanism::Sysenter | Mechanism::Int80 | Mechanism::Int2e => {

@@ -1500,6 +1500,11 @@ impl Backend {
                 }
                 continue;
             }
+            // A trace nobody can receive (closed pipe, full disk) ends
+            // the session, the VM left running.
+            if engine.output_error().is_some() {
+                break;
+            }
             if interrupted {
                 if begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
                     continue;

@@ -85,26 +85,8 @@ const COUNT_IRET_KERNEL: usize = 7;
 const COUNT_ENTER_KERNEL: usize = 8;
 
 fn mech_index(m: Mechanism) -> usize {
-    match m {
-        Mechanism::Syscall => 0,
-        Mechanism::Sysenter => 1,
-        Mechanism::Int80 => 2,
-        Mechanism::Int2e => 3,
-        Mechanism::Sysret => 4,
-        Mechanism::Sysexit => 5,
-        Mechanism::Iret => 6,
-    }
+    m.index()
 }
-
-const MECHS: [Mechanism; 7] = [
-    Mechanism::Syscall,
-    Mechanism::Sysenter,
-    Mechanism::Int80,
-    Mechanism::Int2e,
-    Mechanism::Sysret,
-    Mechanism::Sysexit,
-    Mechanism::Iret,
-];
 
 /// Global plugin state, set once at install.
 struct Plugin {
@@ -397,12 +379,15 @@ unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
             if let Some(err) = e.output_error() {
                 eprintln!("vstrace-plugin: output error: {err}");
             }
+            if let Some(err) = e.record_error() {
+                eprintln!("vstrace-plugin: recording error: {err}");
+            }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");
             }
         }
         if p.debug {
-            let c: Vec<String> = MECHS
+            let c: Vec<String> = Mechanism::ALL
                 .iter()
                 .map(|m| {
                     format!(

@@ -7,6 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use vstrace_qemu::guest::START_MARKER;
+use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, SerialPort};
 
 pub fn vstrace() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vstrace"))
@@ -56,6 +60,25 @@ pub fn run(args: &[&str]) -> Output {
 /// A fresh path for a trace file.
 pub fn trace_path(name: &str) -> PathBuf {
     tmp().join(format!("{name}-{}.out", std::process::id()))
+}
+
+/// A fresh path for a recording (`--record`).
+pub fn recording_path(name: &str) -> PathBuf {
+    tmp().join(format!("{name}-{}.vst", std::process::id()))
+}
+
+/// `vstrace replay REC ARGS...`.
+pub fn replay(rec: &Path, args: &[&str]) -> Output {
+    let out = vstrace()
+        .arg("replay")
+        .arg(rec)
+        .args(args)
+        .output()
+        .expect("vstrace runs");
+    if std::env::var_os("VSTRACE_TEST_VERBOSE").is_some() {
+        eprintln!("replay stderr:\n{}", stderr(&out));
+    }
+    out
 }
 
 /// Parses a JSON Lines trace.
@@ -177,4 +200,48 @@ pub fn check_compat32_calls(recs: &[serde_json::Value], out: &str, fast: &str) {
     assert_eq!(name(open[0]), "openat");
     assert_eq!(open[0]["mechanism"], fast);
     assert_eq!(ret(open[0]), num_after(out, "open fd=", 10));
+}
+
+/// Boots the Debian guest running `script`, with a gdbstub on a Unix
+/// socket, and waits until the script has started.
+pub fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, String) {
+    boot_with_gdb_cfg(name, script, add, |_| {})
+}
+
+/// [`boot_with_gdb`] with a say in the guest configuration.
+pub fn boot_with_gdb_cfg(
+    name: &str,
+    script: &str,
+    add: &[(&Path, &str)],
+    tweak: impl FnOnce(&mut GuestConfig),
+) -> (GuestRun, String) {
+    let kernel = find_kernel(None).expect("guest kernel");
+    let mut b = InitramfsBuilder::new();
+    b.shell(script);
+    for (host, guest) in add {
+        b.add_file(host, guest, 0o755).expect("add file");
+    }
+    let initrd = b.write_cached().expect("initramfs");
+    let mut gc = GuestConfig::new(kernel, initrd);
+    tweak(&mut gc);
+    boot_gdb(name, gc)
+}
+
+/// Starts `gc` with a gdbstub on a Unix socket and waits until the guest
+/// says its program started.
+pub fn boot_gdb(name: &str, mut gc: GuestConfig) -> (GuestRun, String) {
+    let qemu = Qemu::find().expect("QEMU");
+    let sock: PathBuf = tmp().join(format!("{name}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    gc.gdb = Some(format!("unix:{},server=on,wait=off", sock.display()));
+    let run = qemu.spawn(&gc).expect("QEMU starts");
+    let start = Instant::now();
+    while !String::from_utf8_lossy(&run.read_port(SerialPort::Control)).contains(START_MARKER) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "guest did not start its command"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (run, format!("unix:{}", sock.display()))
 }
