@@ -38,6 +38,17 @@ int main(int argc, char **argv)
         printf("getpid=%d\n", getpid());
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "mmap6") == 0) {
+        /* mmap with six distinct arguments: a hint, a file, an offset. */
+        int f = open("/tmp/m6", O_RDWR | O_CREAT | O_TRUNC, 0600);
+        char page[4096] = {0};
+        write(f, page, sizeof page);
+        write(f, page, sizeof page);
+        void *want = (void *)0x5a5a0000;
+        void *p = mmap(want, 4096, PROT_READ, MAP_SHARED, f, 4096);
+        printf("mmap6 fd=%d addr=%p\n", f, p);
+        return p == MAP_FAILED;
+    }
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
         printf("child pid=%d\n", getpid());
         return 7;

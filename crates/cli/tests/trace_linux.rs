@@ -155,6 +155,35 @@ fn workload_trace_has_the_calls_with_decoded_arguments() {
     }
 }
 
+/// A six-argument call on the x86-64 `syscall` path, every argument
+/// distinct: mmap(hint, 4096, PROT_READ, MAP_SHARED, fd, 4096).
+#[test]
+fn six_argument_mmap_is_decoded_in_full() {
+    let out = run(&["--json", "-e", "trace=mmap", "--", "/bin/workload", "mmap6"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let std = stdout(&out);
+    let fd = guest_num(&std, "mmap6 fd=");
+    let addr = std
+        .split("addr=0x")
+        .nth(1)
+        .and_then(|a| u64::from_str_radix(a.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no address in {std}"));
+    let recs: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let m = find(&recs, |r| name(r) == "mmap" && arg(r, 1) == "4096");
+    let m = m.last().unwrap_or_else(|| panic!("no mmap in {recs:?}"));
+    assert_eq!(arg(m, 0), "0x5a5a0000", "{m}");
+    assert_eq!(arg(m, 2), "PROT_READ", "{m}");
+    assert_eq!(arg(m, 3), "MAP_SHARED", "{m}");
+    assert_eq!(arg(m, 4), fd.to_string(), "{m}");
+    assert_eq!(m["args"][5]["raw"], 4096, "{m}");
+    assert_eq!(m["abi"], "x86_64");
+    assert_eq!(m["mechanism"], "syscall");
+    assert_eq!(ret(m) as u64, addr, "{m}");
+}
+
 #[test]
 fn text_output_filters_and_summary() {
     // Default text output goes to stderr, the guest's stdout to stdout.
