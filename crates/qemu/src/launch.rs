@@ -368,7 +368,13 @@ impl GuestConfig {
         push("-machine");
         push(self.machine.as_str());
         push("-accel");
-        push("tcg");
+        // Several vCPUs run on several host threads (MTTCG), as on real
+        // SMP hardware: the plugin's callbacks then run concurrently.
+        push(if self.smp > 1 {
+            "tcg,thread=multi"
+        } else {
+            "tcg"
+        });
         push("-cpu");
         push(&self.cpu);
         push("-m");
@@ -768,6 +774,17 @@ mod tests {
         assert_eq!(a.iter().filter(|x| *x == "-serial").count(), 4);
         assert!(a.contains(&"file,id=vs1,path=/run/stdout.log".to_owned()));
         assert!(!a.contains(&"-S".to_owned()));
+        assert_eq!(after("-accel"), "tcg");
+        assert_eq!(after("-smp"), "1");
+        c.smp = 4;
+        let a: Vec<String> = c
+            .args(Path::new("/run"))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
+        let after = |flag: &str| a[a.iter().position(|x| x == flag).unwrap() + 1].clone();
+        assert_eq!(after("-accel"), "tcg,thread=multi", "MTTCG for SMP");
+        assert_eq!(after("-smp"), "4");
     }
 
     #[test]
