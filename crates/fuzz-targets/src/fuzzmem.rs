@@ -90,9 +90,16 @@ impl VirtMem for FuzzMem {
             if self.pages.is_mapped(a) {
                 self.pages.read_virt(a, chunk)?;
             } else {
-                for (i, b) in chunk.iter_mut().enumerate() {
-                    let x = a.wrapping_add(i as u64);
-                    *b = self.fill_byte(x).ok_or(MemError::Unmapped(x))?;
+                // One page: a hole or mirrored fill throughout.
+                self.fill_byte(a).ok_or(MemError::Unmapped(a))?;
+                let len = self.fill.len();
+                let mut i = (a % len as u64) as usize;
+                for b in chunk.iter_mut() {
+                    *b = self.fill[i];
+                    i += 1;
+                    if i == len {
+                        i = 0;
+                    }
                 }
             }
             off += n;

@@ -155,6 +155,9 @@ pub fn page_walk(data: &[u8]) {
     }
 }
 
+/// Largest string/buffer/array display limit the decoder targets use.
+const MAX_SHOWN: usize = 4096;
+
 fn linux_table(abi: LinuxAbi) -> &'static [&'static SyscallDesc] {
     static T64: OnceLock<Vec<&'static SyscallDesc>> = OnceLock::new();
     static T32: OnceLock<Vec<&'static SyscallDesc>> = OnceLock::new();
@@ -189,8 +192,9 @@ pub fn linux_decode_text(data: &[u8]) -> String {
     };
     let table = linux_table(abi);
     let desc = table[c.u16() as usize % table.len()];
+    // Formatting cost grows with -s: past 4 KiB only the rate suffers.
     let opts = vstrace_linux::DecodeOptions {
-        strsize: c.u16() as usize,
+        strsize: c.u16() as usize % (MAX_SHOWN + 1),
         verbose: c.bool(),
     };
     let raw: Vec<u64> = (0..6).map(|_| c.u64()).collect();
@@ -245,9 +249,9 @@ pub fn windows_decode(data: &[u8]) {
     let protos: &[Prototype] = vstrace_windows::prototypes();
     let proto = &protos[c.u16() as usize % protos.len()];
     let opts = vstrace_windows::DecodeOptions {
-        max_string: c.u16() as usize,
-        max_bytes: c.u16() as usize,
-        max_array: c.u16() as usize,
+        max_string: c.u16() as usize % (MAX_SHOWN + 1),
+        max_bytes: c.u16() as usize % (MAX_SHOWN + 1),
+        max_array: c.u16() as usize % (MAX_SHOWN + 1),
     };
     let status = c.u32();
     let eax = c.u32();
