@@ -34,6 +34,17 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
+    /// Every mechanism, enters first.
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::Syscall,
+        Mechanism::Sysenter,
+        Mechanism::Int80,
+        Mechanism::Int2e,
+        Mechanism::Sysret,
+        Mechanism::Sysexit,
+        Mechanism::Iret,
+    ];
+
     pub fn direction(self) -> Direction {
         match self {
             Mechanism::Syscall | Mechanism::Sysenter | Mechanism::Int80 | Mechanism::Int2e => {

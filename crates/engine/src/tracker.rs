@@ -949,8 +949,9 @@ mod tests {
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
     }
 
-    #[test]
-    fn scope_follows_the_command_through_exec_and_fork() {
+    /// A rig scoped to the command launched by `/vstrace/cmd`, and the
+    /// address of an argv naming it.
+    fn scoped_rig() -> (Rig, u64) {
         let cfg = EngineConfig {
             follow_exec: Some("/vstrace/cmd".into()),
             ..Default::default()
@@ -962,6 +963,12 @@ mod tests {
             .flat_map(|v| v.to_le_bytes())
             .collect();
         r.mem.write_virt(argv, &ptrs).unwrap();
+        (r, argv)
+    }
+
+    #[test]
+    fn scope_follows_the_command_through_exec_and_fork() {
+        let (mut r, argv) = scoped_rig();
         // Out of scope: nothing recorded.
         assert!(r.enter(39, &[], 0x7fff_1000, CR3).0.is_none());
         assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
@@ -1001,17 +1008,7 @@ mod tests {
     /// taken for a sibling's first return, so the last sibling was lost.
     #[test]
     fn interrupt_return_to_a_fresh_child_is_not_a_sibling() {
-        let cfg = EngineConfig {
-            follow_exec: Some("/vstrace/cmd".into()),
-            ..Default::default()
-        };
-        let mut r = rig(cfg);
-        let argv = 0x7fff_4000;
-        let ptrs: Vec<u8> = [0x60_000cu64, 0]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        r.mem.write_virt(argv, &ptrs).unwrap();
+        let (mut r, argv) = scoped_rig();
         r.enter(59, &[0x60_000c, argv, 0], 0x7fff_1000, CR3);
         let launcher = 0x2000_0000;
         r.iret(0, 0x40_0000, 0x7fff_e000, launcher, true);

@@ -252,7 +252,13 @@ fn generic_region(at: u64, ptr32: bool) -> Vec<u8> {
 
 /// A hand-made call: seed tag, call name, raw arguments, return value,
 /// memory regions.
-type Crafted = (&'static str, &'static str, [u64; 6], i64, Vec<(u64, Vec<u8>)>);
+type Crafted = (
+    &'static str,
+    &'static str,
+    [u64; 6],
+    i64,
+    Vec<(u64, Vec<u8>)>,
+);
 
 fn linux_decode_seeds() -> Vec<Seed> {
     let mut out = Vec::new();

@@ -476,16 +476,6 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
     cfg
 }
 
-const MECHANISMS: [Mechanism; 7] = [
-    Mechanism::Syscall,
-    Mechanism::Sysenter,
-    Mechanism::Int80,
-    Mechanism::Int2e,
-    Mechanism::Sysret,
-    Mechanism::Sysexit,
-    Mechanism::Iret,
-];
-
 /// Most events in one engine input.
 const MAX_EVENTS: usize = 256;
 
@@ -522,7 +512,7 @@ pub fn engine(data: &[u8]) {
     let mut events = Vec::with_capacity(n);
     for _ in 0..n {
         let vcpu = c.u8() % 4;
-        let mech = MECHANISMS[c.u8() as usize % MECHANISMS.len()];
+        let mech = Mechanism::ALL[c.u8() as usize % Mechanism::ALL.len()];
         let b = bitness(&mut c);
         let r = &mut vcpu_regs[vcpu as usize];
         for _ in 0..c.u8() % 8 {

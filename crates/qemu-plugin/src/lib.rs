@@ -96,16 +96,6 @@ fn mech_index(m: Mechanism) -> usize {
     }
 }
 
-const MECHS: [Mechanism; 7] = [
-    Mechanism::Syscall,
-    Mechanism::Sysenter,
-    Mechanism::Int80,
-    Mechanism::Int2e,
-    Mechanism::Sysret,
-    Mechanism::Sysexit,
-    Mechanism::Iret,
-];
-
 /// Global plugin state, set once at install.
 struct Plugin {
     /// Per-vCPU state, filled by the vCPU-init callback.
@@ -402,7 +392,7 @@ unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
             }
         }
         if p.debug {
-            let c: Vec<String> = MECHS
+            let c: Vec<String> = Mechanism::ALL
                 .iter()
                 .map(|m| {
                     format!(

@@ -774,17 +774,27 @@ mod tests {
         assert_eq!(a.iter().filter(|x| *x == "-serial").count(), 4);
         assert!(a.contains(&"file,id=vs1,path=/run/stdout.log".to_owned()));
         assert!(!a.contains(&"-S".to_owned()));
-        assert_eq!(after("-accel"), "tcg");
-        assert_eq!(after("-smp"), "1");
+    }
+
+    #[test]
+    fn smp_uses_mttcg() {
+        let mut c = GuestConfig::new("/k", "/i");
+        let accel_smp = |c: &GuestConfig| {
+            let a: Vec<String> = c
+                .args(Path::new("/run"))
+                .into_iter()
+                .map(|s| s.into_string().unwrap())
+                .collect();
+            let after = |flag: &str| a[a.iter().position(|x| x == flag).unwrap() + 1].clone();
+            (after("-accel"), after("-smp"))
+        };
+        assert_eq!(accel_smp(&c), ("tcg".into(), "1".into()));
         c.smp = 4;
-        let a: Vec<String> = c
-            .args(Path::new("/run"))
-            .into_iter()
-            .map(|s| s.into_string().unwrap())
-            .collect();
-        let after = |flag: &str| a[a.iter().position(|x| x == flag).unwrap() + 1].clone();
-        assert_eq!(after("-accel"), "tcg,thread=multi", "MTTCG for SMP");
-        assert_eq!(after("-smp"), "4");
+        assert_eq!(
+            accel_smp(&c),
+            ("tcg,thread=multi".into(), "4".into()),
+            "several vCPU threads for SMP"
+        );
     }
 
     #[test]
