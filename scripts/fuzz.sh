@@ -79,5 +79,6 @@ for t in "${TARGETS[@]}"; do
     printf '%-20s %12s %10s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$corpus" "$result" >>"$work/summary"
 done
 cat "$work/summary"
-echo "total executions: $total in $((SECS * ${#TARGETS[@]})) s of fuzzing"
+secs_total=$((SECS * ${#TARGETS[@]}))
+echo "total executions: $total in $secs_total s of fuzzing ($(awk "BEGIN{printf \"%.2f\", $secs_total/3600}") core-hours)"
 exit "$status"

@@ -147,7 +147,7 @@ fn read_seeds() -> Vec<Seed> {
         }
         // Every address readable, no NUL anywhere: bounded by the caps.
         let mut e = Encoder::new();
-        e.u8(op).u64(0xffff_ffff_ffff_fff0).u32(1 << 20).u8(1);
+        e.u8(op).u64(0xffff_ffff_ffff_fff0).u32(0x8010_0000).u8(1);
         mem(&mut e, &[], Some(b"AB"));
         out.push((format!("op{op}-fill"), e.out));
     }

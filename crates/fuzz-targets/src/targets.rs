@@ -87,8 +87,14 @@ pub fn read(data: &[u8]) {
     let mut c = Cursor::new(data);
     let op = c.u8();
     let va = c.u64();
-    // Lengths up to 2^24: past the readers' caps, to check the caps.
-    let len = (c.u32() & 0x01ff_ffff) as usize;
+    // Mostly short lengths; with the top bit, up to 2^25: past the
+    // readers' 16 MiB cap, to check the cap.
+    let l = c.u32();
+    let len = if l & 0x8000_0000 != 0 {
+        l & 0x01ff_ffff
+    } else {
+        l & 0xffff
+    } as usize;
     let b = bitness(&mut c);
     let mut mem = FuzzMem::decode(&mut c);
     let m: &mut dyn VirtMem = &mut mem;
