@@ -61,6 +61,12 @@ fn check(smp: u32, base: u32) {
     assert_eq!(want.len(), 4, "four worker reports: {g}");
 
     let recs = records(&trace);
+    // The parent of each worker, from the clone that returned its pid.
+    let parent_of: BTreeMap<u64, u64> = recs
+        .iter()
+        .filter(|r| name(r) == "clone" && r["state"] == "complete")
+        .filter_map(|r| Some((r["ret"].as_u64()?, r["pid"].as_u64()?)))
+        .collect();
     let mut got: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
     let mut vcpus = HashSet::new();
     let mut vcpus_of_workers = HashSet::new();
@@ -89,10 +95,15 @@ fn check(smp: u32, base: u32) {
                 .entry(n.to_string())
                 .or_default() += 1;
         }
-        // getpid's return is the worker's own pid: the record is
-        // attributed to the process that made the call.
+        // getpid's and getppid's returns are the worker's own pid and its
+        // parent's: the record is attributed to the process that made the
+        // call, whichever vCPU it ran on.
+        assert_eq!(r["ppid"].as_u64(), parent_of.get(&pid).copied(), "{r}");
         if n == "getpid" {
             assert_eq!(r["ret"].as_u64(), Some(pid), "{r}");
+        }
+        if n == "getppid" {
+            assert_eq!(r["ret"], r["ppid"], "{r}");
         }
     }
     for (pid, counts) in &want {
