@@ -757,12 +757,8 @@ mod tests {
         });
         c.gdb = Some("tcp::1234".into());
         c.append.push("nokaslr".into());
-        let a: Vec<String> = c
-            .args(Path::new("/run"))
-            .into_iter()
-            .map(|s| s.into_string().unwrap())
-            .collect();
-        let after = |flag: &str| a[a.iter().position(|x| x == flag).unwrap() + 1].clone();
+        let a = arg_strings(&c);
+        let after = |flag: &str| after(&a, flag);
         assert_eq!(after("-plugin"), "/p/libvstrace.so,config=/tmp/a,,b.json");
         assert_eq!(after("-gdb"), "tcp::1234");
         assert_eq!(after("-kernel"), "/k");
@@ -776,17 +772,25 @@ mod tests {
         assert!(!a.contains(&"-S".to_owned()));
     }
 
+    /// QEMU's arguments for `c`, as strings.
+    fn arg_strings(c: &GuestConfig) -> Vec<String> {
+        c.args(Path::new("/run"))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    /// The argument after `flag`.
+    fn after(a: &[String], flag: &str) -> String {
+        a[a.iter().position(|x| x == flag).unwrap() + 1].clone()
+    }
+
     #[test]
     fn smp_uses_mttcg() {
         let mut c = GuestConfig::new("/k", "/i");
         let accel_smp = |c: &GuestConfig| {
-            let a: Vec<String> = c
-                .args(Path::new("/run"))
-                .into_iter()
-                .map(|s| s.into_string().unwrap())
-                .collect();
-            let after = |flag: &str| a[a.iter().position(|x| x == flag).unwrap() + 1].clone();
-            (after("-accel"), after("-smp"))
+            let a = arg_strings(c);
+            (after(&a, "-accel"), after(&a, "-smp"))
         };
         assert_eq!(accel_smp(&c), ("tcg".into(), "1".into()));
         c.smp = 4;
