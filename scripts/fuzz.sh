@@ -14,8 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-60}"
 shift || true
-ALL=(read page_walk linux_decode windows_decode linux_attribution windows_attribution btf kernel_image engine)
-if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
+SEEDS=(cargo run --release --quiet -p vstrace-fuzz-targets --bin fuzz-seeds --)
+if [ "$#" -gt 0 ]; then TARGETS=("$@"); else mapfile -t TARGETS < <("${SEEDS[@]}" --list); fi
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz.sh: needs a nightly toolchain (rustup toolchain install nightly)" >&2
@@ -47,7 +47,7 @@ if [ -x target/release/vstrace ] && command -v qemu-system-x86_64 >/dev/null &&
     fi
 fi
 rm -rf fuzz/seeds
-cargo run --release --quiet -p vstrace-fuzz-targets --bin fuzz-seeds -- fuzz/seeds "${seed_args[@]}"
+"${SEEDS[@]}" fuzz/seeds "${seed_args[@]}"
 
 # -O with debug assertions and overflow checks; no sanitizer (the fuzzed
 # crates have no unsafe code), which doubles the execution rate.

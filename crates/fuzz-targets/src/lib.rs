@@ -10,7 +10,10 @@
 //! - [`seeds`]: structured seed inputs for each target.
 //!
 //! cargo-fuzz (nightly, `fuzz/`) wraps each target in `fuzz_target!`;
-//! `scripts/fuzz.sh` generates the seeds and runs every target.
+//! `scripts/fuzz.sh` generates the seeds and runs every target. A new
+//! target is a function in [`targets`] listed in [`TARGETS`], its seeds
+//! in [`seeds::seeds`], and a `fuzz/fuzz_targets/NAME.rs` with its
+//! `[[bin]]` entry in `fuzz/Cargo.toml`.
 
 pub mod fuzzmem;
 pub mod input;

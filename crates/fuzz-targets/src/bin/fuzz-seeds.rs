@@ -2,7 +2,7 @@
 //! [--trace TRACE.jsonl] [--vmlinux VMLINUX]` creates `OUTDIR/TARGET/NAME`
 //! files. `--trace` adds `linux_decode` seeds from a real JSON trace,
 //! `--vmlinux` takes task_struct offsets and symbol addresses from a real
-//! kernel image.
+//! kernel image. `fuzz-seeds --list` prints the target names.
 
 use std::path::PathBuf;
 
@@ -19,6 +19,12 @@ fn main() -> Result<()> {
         match a.as_str() {
             "--trace" => trace = Some(args.next().context("--trace needs a file")?),
             "--vmlinux" => vmlinux = Some(args.next().context("--vmlinux needs a file")?),
+            "--list" => {
+                for t in TARGETS {
+                    println!("{}", t.name);
+                }
+                return Ok(());
+            }
             s if s.starts_with('-') => bail!("unknown option {s}"),
             _ => out = Some(PathBuf::from(a)),
         }
