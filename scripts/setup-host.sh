@@ -61,4 +61,35 @@ if [ ! -s "$CACHE/vmlinuz" ]; then
     echo "$pkg" >"$CACHE/vmlinuz.package"
     echo "vstrace setup: guest kernel $pkg -> $CACHE/vmlinuz" >&2
 fi
+# The 32-bit guest: Debian's i386 kernel (686 flavour) and an i386
+# busybox-static, both extracted from their .debs into the cache (nothing
+# i386 is installed on the host; only the i386 package lists are added).
+if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
+    if ! dpkg --print-foreign-architectures | grep -qx i386; then
+        echo "vstrace setup: adding the i386 architecture to apt (package lists only)" >&2
+        $SUDO dpkg --add-architecture i386
+        apt_updated=0
+    fi
+    apt_update
+    tmp32=$(mktemp -d)
+    trap 'rm -rf "$tmp32" ${tmp:+"$tmp"}' EXIT
+    if [ ! -s "$CACHE/vmlinuz-i386" ]; then
+        pkg32=$(apt-cache depends linux-image-686:i386 | sed -n 's/.*Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
+        [ -n "$pkg32" ] || { echo "vstrace setup: cannot resolve linux-image-686:i386" >&2; exit 1; }
+        (cd "$tmp32" && apt-get download -qq "$pkg32:i386")
+        dpkg-deb -x "$tmp32"/linux-image-*.deb "$tmp32/k"
+        cp "$tmp32"/k/boot/vmlinuz-* "$CACHE/vmlinuz-i386.tmp"
+        mv "$CACHE/vmlinuz-i386.tmp" "$CACHE/vmlinuz-i386"
+        echo "$pkg32:i386" >"$CACHE/vmlinuz-i386.package"
+        echo "vstrace setup: i386 guest kernel $pkg32 -> $CACHE/vmlinuz-i386" >&2
+    fi
+    if [ ! -s "$CACHE/busybox-i386" ]; then
+        (cd "$tmp32" && apt-get download -qq busybox-static:i386)
+        dpkg-deb -x "$tmp32"/busybox-static_*.deb "$tmp32/b"
+        cp "$tmp32/b/bin/busybox" "$CACHE/busybox-i386.tmp"
+        chmod 755 "$CACHE/busybox-i386.tmp"
+        mv "$CACHE/busybox-i386.tmp" "$CACHE/busybox-i386"
+        echo "vstrace setup: i386 busybox -> $CACHE/busybox-i386" >&2
+    fi
+fi
 echo "vstrace setup: ok (qemu $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), kernel $CACHE/vmlinuz)" >&2

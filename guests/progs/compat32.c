@@ -1,7 +1,7 @@
 /* 32-bit test program (gcc -m32 -static) for vstrace: the same 6-argument
  * call (mmap2) made through the vDSO (__kernel_vsyscall: sysenter on Intel
  * CPUs, syscall on AMD ones) and through a hand-written `int $0x80`, plus
- * a path-taking call. Prints what it got so tests can compare. */
+ * a path-taking call. Prints its pid and what it got so tests can compare. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +26,7 @@ static long int80_mmap2(long a1, long a2, long a3, long a4, long a5, long a6)
 
 int main(void)
 {
+    printf("pid=%d ppid=%d\n", getpid(), getppid());
     long v = syscall(SYS_mmap2, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 3);
     printf("vdso mmap2=%#lx\n", v);
     long i = int80_mmap2(0, 12288, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 5);

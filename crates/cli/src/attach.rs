@@ -9,46 +9,46 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use vstrace_engine::{Engine, EngineConfig, Format};
-use vstrace_gdb::{AttachOptions, Backend};
+use vstrace_engine::{Engine, Hooks};
+use vstrace_gdb::{
+    AttachOptions, Backend, BackendError, EntryDiscovery, ExitTrap, ResumeBy, RspError,
+};
+
+use crate::trace_args::TraceArgs;
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).
     #[arg(long, value_name = "HOST:PORT|unix:PATH")]
     gdb: String,
-    /// Guest OS (only linux is supported by this backend).
-    #[arg(long, default_value = "linux", value_parser = ["linux"])]
-    os: String,
     /// Stop tracing after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
     /// The guest's kernel image (bzImage or vmlinux), for pid/comm in
-    /// every record; without it records carry no process attribution.
+    /// every record; without it the kernel's BTF and exported symbols are
+    /// looked for in guest memory.
     #[arg(long)]
     kernel: Option<PathBuf>,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    #[arg(short = 'e', value_name = "EXPR")]
-    expr: Vec<String>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
-    summary: bool,
-    /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
-    strsize: usize,
-    /// JSON Lines output: one merged record per call.
-    #[arg(long)]
-    json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
-    #[arg(long, value_name = "SPEC")]
-    inject: Vec<String>,
-    /// Rewrite a path argument: FROM=TO.
-    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
-    rewrite_path: Vec<String>,
+    #[command(flatten)]
+    trace: TraceArgs,
+    /// How to find the system call entry: auto (its code signature near
+    /// the IDT handlers, confirmed by a hit; else stepping), signature, or
+    /// step (single-step a user `syscall`).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "signature", "step"])]
+    discover: String,
+    /// Where returns are trapped: auto (after the kernel's call to its C
+    /// syscall handler, when recognised: system calls only) or
+    /// return-paths (the swapgs before sysretq / iretq: every return to
+    /// user mode).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "return-paths"])]
+    exits: String,
+    /// How to resume past a breakpoint: emulate (perform the instruction
+    /// under it: one stop per event) or step (remove, single-step,
+    /// reinsert, as a plain debugger does: the benchmark's baseline).
+    #[arg(long = "resume-by", default_value = "emulate", value_parser = ["emulate", "step"])]
+    resume_by: String,
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
@@ -57,28 +57,8 @@ pub struct AttachArgs {
     verbose: bool,
 }
 
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
-}
-
-pub fn attach(a: AttachArgs) -> Result<u8> {
-    let output = match &a.output {
-        Some(p) => Some(
-            std::path::absolute(p)
-                .with_context(|| format!("-o {}", p.display()))?
-                .display()
-                .to_string(),
-        ),
-        None => None,
-    };
+pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
+    let output = a.trace.output_path()?.map(|p| p.display().to_string());
     let linux_profile = match &a.kernel {
         Some(k) => {
             let vmlinux = vstrace_qemu::extract_vmlinux_cached(k)
@@ -88,19 +68,11 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
         }
         None => None,
     };
-    let cfg = EngineConfig {
-        os: a.os.clone(),
-        output,
-        format: if a.json { Format::Json } else { Format::Text },
-        summary: a.summary,
-        strsize: a.strsize,
-        trace: trace_filter(&a.expr)?,
-        inject: a.inject.clone(),
-        rewrite_path: a.rewrite_path.clone(),
-        follow_exec: None,
-        linux_profile,
-        ..EngineConfig::default()
-    };
+    if a.trace.os == "windows" && a.kernel.is_some() {
+        bail!("--kernel is a Linux kernel image: it cannot be used with --os windows");
+    }
+    let mut cfg = a.trace.engine_config(output)?;
+    cfg.linux_profile = linux_profile;
     Engine::validate(&cfg).context("invalid tracing options")?;
     let duration = match a.duration {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -116,6 +88,19 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
     }
 
     let opts = AttachOptions {
+        resume: match a.resume_by.as_str() {
+            "step" => ResumeBy::Stepping,
+            _ => ResumeBy::Emulating,
+        },
+        entry: match a.discover.as_str() {
+            "signature" => EntryDiscovery::Signature,
+            "step" => EntryDiscovery::Step,
+            _ => EntryDiscovery::Auto,
+        },
+        exits: match a.exits.as_str() {
+            "return-paths" => ExitTrap::ReturnPaths,
+            _ => ExitTrap::Auto,
+        },
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.verbose,
     };
@@ -129,21 +114,45 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             return Err(e).context("finding the guest's system call entry");
         }
     };
-    let mut engine = Engine::new(cfg).context("starting the engine")?;
+    if cfg.linux_profile.is_none() && cfg.os == "linux" {
+        // No --kernel: find the kernel's BTF and ksymtab in its memory.
+        match backend.scan_linux_profile(&found) {
+            Ok((p, _)) => cfg.linux_profile = Some(p),
+            Err(e) => say!("vstrace: warning: no process attribution ({e})"),
+        }
+    }
+    let mut engine = Engine::with_hooks(cfg, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
-    if let Some(err) = engine.output_error() {
-        eprintln!("vstrace: output error: {err}");
+    let run = match result {
+        Ok(r) => r,
+        // The VM went away mid-trace (QEMU killed or exited): the trace up
+        // to that point is flushed and whole.
+        Err(
+            e @ (BackendError::TargetExited
+            | BackendError::Rsp(RspError::Closed)
+            | BackendError::Rsp(RspError::Io(_))),
+        ) => {
+            say!("vstrace: error: the VM went away while traced ({e}); the trace written so far is kept");
+            return Ok(crate::exit::QEMU_DIED);
+        }
+        Err(e) => return Err(e).context("tracing"),
+    };
+    if let Some(err) = engine.record_error() {
+        say!("vstrace: error: writing the recording failed: {err}");
+        return Ok(crate::exit::OUTPUT_FAILED);
     }
-    let run = result.context("tracing")?;
+    if let Some(err) = engine.output_error() {
+        return Ok(crate::exit::output_failed(err));
+    }
     if a.verbose {
         let per = if run.stops > 0 {
             run.elapsed.as_secs_f64() * 1e6 / run.stops as f64
         } else {
             0.0
         };
-        eprintln!(
-            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
+        say!(
+            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges, {} exit-trap toggles in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
             run.stops,
             run.events,
             run.enters,
@@ -151,9 +160,14 @@ pub fn attach(a: AttachArgs) -> Result<u8> {
             run.kernel_irets,
             stats.records,
             run.exchanges,
+            run.exit_toggles,
             run.elapsed.as_secs_f64(),
             100.0 * run.running.as_secs_f64() / run.elapsed.as_secs_f64().max(1e-9)
         );
     }
-    Ok(if stop.load(Ordering::SeqCst) { 130 } else { 0 })
+    Ok(if stop.load(Ordering::SeqCst) {
+        crate::exit::INTERRUPTED
+    } else {
+        0
+    })
 }

@@ -1,53 +1,10 @@
-//! `vstrace`: strace for virtual machines, from outside the guest.
-//!
-//! `vstrace run` boots a guest under QEMU TCG with the vstrace plugin,
-//! runs a command in it and prints every system call, strace-style.
-
-mod attach;
-mod run;
+//! `vstrace`: strace for virtual machines, from outside the guest (the
+//! CLI itself is `vstrace_cli::main_with_hooks`).
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "vstrace",
-    version,
-    about = "strace for virtual machines, from outside the guest"
-)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Boot a guest under QEMU TCG with the tracing plugin and run CMD in it.
-    Run(run::RunArgs),
-    /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
-    Attach(attach::AttachArgs),
-}
+use vstrace_engine::Hooks;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            // clap prints help/version to stdout with status 0, errors to
-            // stderr with status 2.
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
-    let result = match cli.cmd {
-        Command::Run(a) => run::run(a),
-        Command::Attach(a) => attach::attach(a),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("vstrace: error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    vstrace_cli::main_with_hooks(Hooks::new)
 }

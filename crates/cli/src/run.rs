@@ -2,18 +2,21 @@
 //! the guest command's output and the trace, report how it ended.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use vstrace_engine::{EngineConfig, Format};
+
+use crate::exit;
+use crate::trace_args::TraceArgs;
 use vstrace_qemu::{
-    find_kernel, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec, Qemu, SerialPort,
+    arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
+    Qemu, SerialPort,
 };
 
 /// The built-in workload run when no command is given.
@@ -21,10 +24,18 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
      mv /tmp/hello /tmp/hello2; ls /; rm /tmp/hello2";
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
 pub struct RunArgs {
-    /// Guest kernel (bzImage); default: $VSTRACE_KERNEL or the cached Debian kernel.
+    /// Guest kernel: a Linux bzImage (default: $VSTRACE_KERNEL or the cached
+    /// Debian kernel), or a multiboot image such as the NT-ABI test guest
+    /// (guests/nt-abi), booted as it is, without initramfs or command.
     #[arg(long)]
     kernel: Option<PathBuf>,
+    /// Guest architecture: x86_64 or i386 (default: the kernel image's, or
+    /// x86_64). `--arch i386` boots the cached Debian i386 kernel with an
+    /// i386 busybox.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
     /// Use this initramfs instead of the built-in busybox guest (CMD is then ignored).
     #[arg(long)]
     initrd: Option<PathBuf>,
@@ -43,45 +54,8 @@ pub struct RunArgs {
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 512)]
     memory: u32,
-    /// Guest OS: linux or windows.
-    #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
-    os: String,
-    /// Windows guests: version for service numbers (win10-22h2, 19045, win7-sp1...).
-    #[arg(long = "windows-version", value_name = "VERSION")]
-    windows_version: Option<String>,
-    /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
-    #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
-    windows_kpcr32: Option<u64>,
-    /// Trace only this process (repeatable); the whole guest is watched.
-    #[arg(short = 'p', value_name = "PID")]
-    pids: Vec<u32>,
-    /// Trace only processes with this name (repeatable; comm changes at exec).
-    #[arg(long = "comm", value_name = "NAME")]
-    comms: Vec<String>,
-    /// With -p: also trace the children the traced processes fork.
-    #[arg(short = 'f')]
-    follow_forks: bool,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    #[arg(short = 'e', value_name = "EXPR")]
-    expr: Vec<String>,
-    /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
-    summary: bool,
-    /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
-    strsize: usize,
-    /// JSON Lines output: one merged record per call.
-    #[arg(long)]
-    json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
-    #[arg(long, value_name = "SPEC")]
-    inject: Vec<String>,
-    /// Rewrite a path argument: FROM=TO.
-    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
-    rewrite_path: Vec<String>,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// Host file to add to the guest as HOST[:GUEST] (default guest path:
     /// same); a dynamically linked program comes with its libraries.
     #[arg(long = "add", value_name = "HOST[:GUEST]")]
@@ -93,17 +67,19 @@ pub struct RunArgs {
     /// Boot the guest without the tracing plugin (a baseline for benchmarks).
     #[arg(long)]
     untraced: bool,
+    /// Also open QEMU's gdbstub on this chardev (`tcp::PORT` or
+    /// `unix:PATH,server=on,wait=off`), for `vstrace attach` or gdb.
+    #[arg(long, value_name = "CHARDEV")]
+    gdb: Option<String>,
+    /// Extra guest kernel command-line argument (repeatable), e.g. reboot=t.
+    #[arg(long = "append", value_name = "ARG")]
+    append: Vec<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
     /// The command to run in the guest.
     #[arg(last = true)]
     cmd: Vec<String>,
-}
-
-fn parse_hex(s: &str) -> Result<u64, String> {
-    let t = s.trim_start_matches("0x");
-    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
 }
 
 /// The guest kernel's profile (task_struct layout, per-cpu current task)
@@ -118,7 +94,7 @@ fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> 
     match build() {
         Ok(p) => Some(p),
         Err(e) => {
-            eprintln!("vstrace: warning: no process attribution ({e:#})");
+            say!("vstrace: warning: no process attribution ({e:#})");
             None
         }
     }
@@ -157,25 +133,43 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
-fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
-}
-
 pub fn run(a: RunArgs) -> Result<u8> {
+    // First of all, so that a Ctrl-C during the setup (profile, initramfs)
+    // is seen: QEMU is then stopped as soon as it exists.
+    let stopper = Arc::new(Stopper::default());
+    {
+        let s = stopper.clone();
+        ctrlc::set_handler(move || s.stop(Stop::Interrupted))
+            .context("installing the Ctrl-C handler")?;
+    }
     let qemu = match &a.qemu {
         Some(p) => Qemu::at(p.clone()),
         None => Qemu::find(),
     }
     .map_err(explain_launch)?;
-    let kernel = find_kernel(a.kernel.as_deref()).map_err(explain_launch)?;
+    let wanted = match &a.arch {
+        Some(s) => Some(
+            GuestArch::parse(s).with_context(|| format!("--arch {s}: expected x86_64 or i386"))?,
+        ),
+        None => None,
+    };
+    let kernel = match (&a.kernel, wanted) {
+        (None, Some(GuestArch::I386)) => find_kernel(Some(&GuestArch::I386.cached_kernel())),
+        (k, _) => find_kernel(k.as_deref()),
+    }
+    .map_err(explain_launch)?;
+    // The kernel image says what it is; --arch must agree with it.
+    let arch = match (wanted, arch_of_image(&kernel)) {
+        (Some(w), Some(k)) if w != k => bail!(
+            "--arch {}: {} is an {} kernel",
+            w.as_str(),
+            kernel.display(),
+            k.as_str()
+        ),
+        (w, k) => w.or(k).unwrap_or_default(),
+    };
+    let multiboot = vstrace_qemu::is_multiboot(&kernel);
+    check_boot_choice(&a, &kernel, multiboot)?;
     let plugin = match a.untraced {
         true => None,
         false => Some(find_plugin(a.plugin.as_deref())?),
@@ -185,38 +179,27 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .prefix("vstrace-run-")
         .tempdir()
         .context("creating a temp dir")?;
-    let trace_path = match &a.output {
-        Some(p) => std::path::absolute(p).with_context(|| format!("-o {}", p.display()))?,
+    let trace_path = match a.trace.output_path()? {
+        Some(p) => p,
         None => work.path().join("trace.out"),
     };
     // Fail early (and clearly) if the output file cannot be created.
     File::create(&trace_path)
         .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    if a.untraced && a.trace.record.is_some() {
+        bail!("--record needs the tracing plugin: drop --untraced");
+    }
 
-    let cfg = EngineConfig {
-        os: a.os.clone(),
-        windows_version: a.windows_version.clone(),
-        windows_kpcr32: a.windows_kpcr32,
-        output: Some(trace_path.display().to_string()),
-        format: if a.json { Format::Json } else { Format::Text },
-        summary: a.summary,
-        strsize: a.strsize,
-        trace: trace_filter(&a.expr)?,
-        inject: a.inject.clone(),
-        rewrite_path: a.rewrite_path.clone(),
-        // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
-        // trace from that exec on, following children (strace -f).
-        linux_profile: if a.os == "linux" {
-            linux_profile(&kernel)
-        } else {
-            None
-        },
-        pids: a.pids.clone(),
-        comms: a.comms.clone(),
-        follow_forks: a.follow_forks,
-        follow_exec: (a.initrd.is_none() && !a.all && a.pids.is_empty() && a.comms.is_empty())
-            .then(|| vstrace_qemu::guest::CMD_PATH.to_string()),
-    };
+    let mut cfg = a
+        .trace
+        .engine_config(Some(trace_path.display().to_string()))?;
+    if a.trace.os == "linux" {
+        cfg.linux_profile = linux_profile(&kernel);
+    }
+    // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
+    // trace from that exec on, following children (strace -f).
+    cfg.follow_exec = (!multiboot && a.initrd.is_none() && !a.all && !a.trace.selects_processes())
+        .then(|| vstrace_qemu::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
     vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
@@ -225,8 +208,11 @@ pub fn run(a: RunArgs) -> Result<u8> {
 
     let initrd = match &a.initrd {
         Some(p) => p.clone(),
+        // A multiboot guest runs its own program.
+        None if multiboot => PathBuf::new(),
         None => {
             let mut b = InitramfsBuilder::new();
+            b.busybox(arch.busybox());
             if a.cmd.is_empty() {
                 b.shell(DEFAULT_WORKLOAD);
             } else {
@@ -250,8 +236,13 @@ pub fn run(a: RunArgs) -> Result<u8> {
         }
     };
 
-    let mut gc = GuestConfig::new(kernel, initrd);
+    let mut gc = if multiboot {
+        GuestConfig::multiboot(kernel)
+    } else {
+        GuestConfig::new(kernel, initrd)
+    };
     gc.smp = a.smp;
+    gc.gdb = a.gdb.clone();
     gc.memory_mib = a.memory;
     if let Some(c) = &a.cpu {
         gc.cpu = c.clone();
@@ -261,67 +252,272 @@ pub fn run(a: RunArgs) -> Result<u8> {
         args: vec![("config".into(), cfg_path.display().to_string())],
     });
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let qemu_pid = Arc::new(AtomicU32::new(0));
-    {
-        let (i, p) = (interrupted.clone(), qemu_pid.clone());
-        ctrlc::set_handler(move || {
-            i.store(true, Ordering::SeqCst);
-            let pid = p.load(Ordering::SeqCst);
-            if pid != 0 {
-                // SIGTERM lets QEMU exit cleanly: the plugin's exit callback
-                // flushes the trace.
-                // SAFETY: kill(2) with a pid we spawned and a valid signal.
-                unsafe {
-                    libc::kill(pid as libc::pid_t, libc::SIGTERM);
-                }
-            }
-        })
-        .context("installing the Ctrl-C handler")?;
-    }
+    gc.append.extend(a.append.iter().cloned());
+    // QEMU logs "Triple fault" there: how a reset is told from a reboot.
+    let reset_log = work.path().join("qemu-reset.log");
+    gc.extra_args.extend(
+        ["-d".into(), "cpu_reset".into(), "-D".into()]
+            .into_iter()
+            .chain([reset_log.clone().into_os_string()]),
+    );
 
+    if stopper.reason() == Stop::Interrupted {
+        say!("vstrace: interrupted before the guest started");
+        return Ok(exit::INTERRUPTED);
+    }
     let mut run = qemu.spawn(&gc).map_err(explain_launch)?;
-    qemu_pid.store(run.pid(), Ordering::SeqCst);
+    stopper.set_pid(run.pid());
 
     // Stream the trace file to stderr while the guest runs (not with -o).
     let done = Arc::new(AtomicBool::new(false));
-    let tail = if a.output.is_none() {
-        let (path, done) = (trace_path.clone(), done.clone());
-        Some(thread::spawn(move || tail_file(&path, &done)))
+    let tail = if a.trace.output.is_none() {
+        let (path, done, s) = (trace_path.clone(), done.clone(), stopper.clone());
+        Some(thread::spawn(move || tail_file(&path, &done, &s)))
     } else {
         None
     };
 
-    let outcome = run.wait_with(Duration::from_secs(a.timeout), |port, bytes| {
-        let _ = match port {
+    // At the timeout, stop QEMU with SIGTERM (the plugin flushes the
+    // trace); the launcher's own kill is only a backstop.
+    {
+        let (s, after) = (stopper.clone(), Duration::from_secs(a.timeout));
+        thread::spawn(move || {
+            thread::sleep(after);
+            s.stop(Stop::Timeout);
+        });
+    }
+    let backstop = Duration::from_secs(a.timeout.saturating_add(30));
+    let outcome = run.wait_with(backstop, |port, bytes| {
+        let r = match port {
             SerialPort::Stdout => std::io::stdout().write_all(bytes),
             SerialPort::Stderr => std::io::stderr().write_all(bytes),
             _ => Ok(()),
         };
+        if r.is_err() {
+            // Whoever read our output is gone: stop, keeping the trace.
+            stopper.stop(Stop::OutputClosed);
+        }
     });
     let _ = std::io::stdout().flush();
+    // QEMU is gone: whatever killed it, the trace ends with a whole line.
+    if !a.trace.summary {
+        if let Err(e) = complete_last_line(&trace_path) {
+            say!("vstrace: warning: {}: {e}", trace_path.display());
+        }
+    }
     done.store(true, Ordering::SeqCst);
     if let Some(t) = tail {
         let _ = t.join();
     }
-
-    if interrupted.load(Ordering::SeqCst) {
-        eprintln!("vstrace: interrupted; trace flushed, QEMU stopped");
-        return Ok(130);
+    let qemu_log =
+        std::fs::read_to_string(run.run_dir().join("qemu-stderr.log")).unwrap_or_default();
+    let plugin_error = |what: &str| {
+        qemu_log
+            .lines()
+            .find_map(|l| l.strip_prefix(what))
+            .map(str::to_string)
+    };
+    let output_error = plugin_error("vstrace-plugin: output error: ");
+    let record_error = plugin_error("vstrace-plugin: recording error: ");
+    if let Some(e) = &record_error {
+        say!("vstrace: error: writing the recording failed: {e}");
     }
-    match outcome {
-        Ok(o) => {
-            if !a.json && a.output.is_none() {
-                eprintln!("+++ guest command exited with {} +++", o.exit_status);
-            }
-            Ok(o.exit_status.clamp(0, 255) as u8)
+
+    match stopper.reason() {
+        Stop::Interrupted => {
+            say!("vstrace: interrupted; trace flushed, QEMU stopped");
+            return Ok(exit::INTERRUPTED);
         }
-        Err(e) => Err(explain_launch(e)),
+        Stop::OutputClosed => return Ok(exit::OUTPUT_CLOSED),
+        Stop::Timeout => {
+            say!(
+                "vstrace: error: the guest did not finish within {} s; QEMU stopped, trace flushed",
+                a.timeout
+            );
+            return Ok(exit::TIMEOUT);
+        }
+        Stop::None => {}
+    }
+    // A fault of the guest or QEMU says more than a failed output; a
+    // failed output more than the guest command's own status.
+    let fault = match outcome {
+        Ok(o) => {
+            if !a.trace.json && a.trace.output.is_none() {
+                say!("+++ guest command exited with {} +++", o.exit_status);
+            }
+            Err(o.exit_status.clamp(0, 255) as u8)
+        }
+        Err(LaunchError::NoExitStatus { console_tail }) => {
+            let reset = std::fs::read_to_string(&reset_log).unwrap_or_default();
+            let console = String::from_utf8_lossy(&run.read_port(SerialPort::Console)).into_owned();
+            let how = if reset.contains("Triple fault") {
+                "triple-faulted"
+            } else if console.contains("Restarting system") || console.contains("sysrq: Resetting")
+            {
+                "reset itself (reboot)"
+            } else {
+                return Err(explain_launch(LaunchError::NoExitStatus { console_tail }));
+            };
+            say!("vstrace: error: the guest {how} before the command finished; console tail:\n{console_tail}");
+            Ok(exit::GUEST_RESET)
+        }
+        Err(e @ LaunchError::KernelPanic { .. }) => {
+            say!("vstrace: error: {e}");
+            Ok(exit::KERNEL_PANIC)
+        }
+        Err(e @ LaunchError::Timeout { .. }) => {
+            say!("vstrace: error: {e}");
+            Ok(exit::TIMEOUT)
+        }
+        Err(LaunchError::QemuFailed { status, stderr }) if status.contains("signal") => {
+            say!(
+                "vstrace: error: QEMU died ({status}); the trace written so far is kept\n{stderr}"
+            );
+            Ok(exit::QEMU_DIED)
+        }
+        Err(e) => return Err(explain_launch(e)),
+    };
+    let output_status = match (&output_error, &record_error) {
+        (Some(e), _) => Some(exit::output_failed(e)),
+        (None, Some(_)) => Some(exit::OUTPUT_FAILED),
+        (None, None) => None,
+    };
+    Ok(match (fault, output_status) {
+        (Ok(f), _) => f,
+        (Err(_), Some(o)) => o,
+        (Err(guest), None) => guest,
+    })
+}
+
+/// Why vstrace stopped the guest early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    None = 0,
+    Interrupted = 1,
+    OutputClosed = 2,
+    Timeout = 3,
+}
+
+/// Stops QEMU once, from the Ctrl-C handler or an output thread, and
+/// remembers the first reason.
+#[derive(Default)]
+struct Stopper {
+    pid: AtomicU32,
+    reason: AtomicU8,
+}
+
+impl Stopper {
+    fn set_pid(&self, pid: u32) {
+        self.pid.store(pid, Ordering::SeqCst);
+        // Ctrl-C before QEMU existed: stop it now.
+        if self.reason() != Stop::None {
+            self.kill();
+        }
+    }
+
+    fn stop(&self, why: Stop) {
+        if self
+            .reason
+            .compare_exchange(0, why as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.kill();
+        }
+    }
+
+    fn kill(&self) {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid != 0 {
+            // SIGTERM lets QEMU exit cleanly: the plugin's exit callback
+            // flushes the trace.
+            // SAFETY: kill(2) with a pid we spawned and a valid signal.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+
+    fn reason(&self) -> Stop {
+        match self.reason.load(Ordering::SeqCst) {
+            1 => Stop::Interrupted,
+            2 => Stop::OutputClosed,
+            3 => Stop::Timeout,
+            _ => Stop::None,
+        }
     }
 }
 
-/// Copies a growing file to stderr until `done` is set and the file ends.
-fn tail_file(path: &Path, done: &AtomicBool) {
+/// Cuts a regular file after its last newline, so a trace whose writer
+/// died mid-line (disk full, a kill during a write) is whole lines only.
+fn complete_last_line(path: &Path) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Ok(());
+    }
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    // Look back at most 1 MiB for the last newline.
+    let back = len.min(1 << 20);
+    let mut buf = vec![0u8; back as usize];
+    f.seek(SeekFrom::Start(len - back))?;
+    f.read_exact(&mut buf)?;
+    if buf.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    let keep = match buf.iter().rposition(|b| *b == b'\n') {
+        Some(i) => len - back + i as u64 + 1,
+        None if back == len => 0,
+        None => return Ok(()),
+    };
+    f.set_len(keep)?;
+    say!(
+        "vstrace: warning: {}: the last, incomplete line ({} bytes) was removed",
+        path.display(),
+        len - keep
+    );
+    Ok(())
+}
+
+/// A multiboot kernel (the NT-ABI test guest) brings its own program: no
+/// initramfs, command or added files. `--os windows` needs one, as
+/// `vstrace run` cannot boot Windows itself (trace a Windows VM with
+/// `vstrace attach`).
+fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> {
+    if multiboot {
+        let extra = if a.initrd.is_some() {
+            Some("--initrd")
+        } else if !a.cmd.is_empty() {
+            Some("a command")
+        } else if !a.add.is_empty() {
+            Some("--add")
+        } else {
+            None
+        };
+        if let Some(what) = extra {
+            bail!(
+                "{} is a multiboot kernel that runs its own program: {what} cannot be used with it",
+                kernel.display()
+            );
+        }
+    } else if a.trace.os == "windows" {
+        bail!(
+            "--os windows: {} is not a multiboot kernel; `vstrace run` boots the NT-ABI test guest \
+             (guests/nt-abi/build.sh) or another multiboot image, not Windows itself \
+             (trace a running Windows VM with `vstrace attach`)",
+            kernel.display()
+        );
+    }
+    Ok(())
+}
+
+/// Copies a growing file to stderr until `done` is set and the file ends;
+/// stops the guest if stderr's reader went away.
+fn tail_file(path: &Path, done: &AtomicBool, stopper: &Stopper) {
     let Ok(mut f) = File::open(path) else { return };
     let mut buf = vec![0u8; 1 << 16];
     let mut err = std::io::stderr();
@@ -332,6 +528,7 @@ fn tail_file(path: &Path, done: &AtomicBool) {
             Ok(0) => thread::sleep(Duration::from_millis(20)),
             Ok(n) => {
                 if err.write_all(&buf[..n]).is_err() {
+                    stopper.stop(Stop::OutputClosed);
                     break;
                 }
             }
@@ -352,4 +549,30 @@ fn explain_launch(e: LaunchError) -> anyhow::Error {
         _ => "",
     };
     anyhow::anyhow!("{e}{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_line_is_completed_by_cutting() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        for (before, after) in [
+            (
+                &b"{\"a\":1}\n{\"b\":2}\n"[..],
+                &b"{\"a\":1}\n{\"b\":2}\n"[..],
+            ),
+            (b"{\"a\":1}\n{\"b\":", b"{\"a\":1}\n"),
+            (b"{\"a\":", b""),
+            (b"", b""),
+        ] {
+            std::fs::write(&p, before).unwrap();
+            complete_last_line(&p).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), after);
+        }
+        // Not a regular file: left alone.
+        complete_last_line(Path::new("/dev/null")).unwrap();
+    }
 }

@@ -9,35 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vstrace_qemu::guest::START_MARKER;
-use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, SerialPort};
-
-/// Boots the Debian guest running `script`, with a gdbstub on a Unix
-/// socket, and waits until the script has started.
-fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, String) {
-    let qemu = Qemu::find().expect("QEMU");
-    let kernel = find_kernel(None).expect("guest kernel");
-    let mut b = InitramfsBuilder::new();
-    b.shell(script);
-    for (host, guest) in add {
-        b.add_file(host, guest, 0o755).expect("add file");
-    }
-    let initrd = b.write_cached().expect("initramfs");
-    let sock: PathBuf = tmp().join(format!("{name}-{}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&sock);
-    let mut gc = GuestConfig::new(kernel, initrd);
-    gc.gdb = Some(format!("unix:{},server=on,wait=off", sock.display()));
-    let run = qemu.spawn(&gc).expect("QEMU starts");
-    let start = Instant::now();
-    while !String::from_utf8_lossy(&run.read_port(SerialPort::Control)).contains(START_MARKER) {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "guest did not start its command"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (run, format!("unix:{}", sock.display()))
-}
+use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, SerialPort};
 
 fn attach(addr: &str, args: &[&str]) -> Output {
     let out = vstrace()
@@ -54,13 +26,23 @@ fn attach(addr: &str, args: &[&str]) -> Output {
 
 #[test]
 fn attach_traces_then_detaches() {
-    let script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do \
+    let script = "for i in $(seq 1 60); do \
                   cat /etc/hostname; sleep 0.3; done; echo done";
     let (mut run, addr) = boot_with_gdb("attach", script, &[]);
+    wait_for_stdout(&run, "\n");
     let trace = trace_path("attach-gdb");
     let out = attach(
         &addr,
-        &["--duration", "3", "--json", "-o", trace.to_str().unwrap()],
+        // Discovery by single-stepping (the fallback), not by signature.
+        &[
+            "--discover",
+            "step",
+            "--duration",
+            "5",
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
     );
     if !out.status.success() {
         let _ = run.kill();
@@ -99,7 +81,7 @@ fn attach_traces_then_detaches() {
     assert_eq!(o.exit_status, 0);
     let so = String::from_utf8_lossy(&o.stdout);
     assert!(so.contains("done"), "guest stdout: {so}");
-    assert_eq!(so.matches('\n').count(), 21, "20 hostnames and done: {so}");
+    assert_eq!(so.matches('\n').count(), 61, "60 hostnames and done: {so}");
 }
 
 #[test]
@@ -124,8 +106,8 @@ fn attach_bad_address_fails_cleanly() {
     assert!(stderr(&out).contains("HOST:PORT"), "{}", stderr(&out));
 }
 
-/// A static guest program printing its pid (getpid(2) each time) 40
-/// times, 0.2 s apart.
+/// A static guest program printing its pid and parent pid (getpid(2) and
+/// getppid(2) each time) 40 times, 0.2 s apart.
 fn getpid_loop() -> PathBuf {
     let src = tmp().join(format!("getpid-loop-{}.c", std::process::id()));
     let bin = tmp().join(format!("getpid-loop-{}", std::process::id()));
@@ -133,7 +115,8 @@ fn getpid_loop() -> PathBuf {
         &src,
         "#include <stdio.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
          int main(void) { for (int i = 0; i < 40; i++) { \
-         printf(\"getpid=%ld\\n\", syscall(SYS_getpid)); fflush(stdout); usleep(200000); } \
+         printf(\"getpid=%ld\\n\", syscall(SYS_getpid)); \
+         printf(\"getppid=%ld\\n\", syscall(SYS_getppid)); fflush(stdout); usleep(200000); } \
          puts(\"done\"); return 0; }\n",
     )
     .unwrap();
@@ -147,20 +130,62 @@ fn getpid_loop() -> PathBuf {
     bin
 }
 
+/// Boots a guest running the getpid loop, with a gdbstub, and waits until
+/// the loop runs: attaching while its shell starts it would see the shell's
+/// own getpid/getppid (ash reads both at startup), and under load the
+/// whole window could pass before the loop starts.
+fn boot_loop(name: &str) -> (GuestRun, String) {
+    let prog = getpid_loop();
+    let (run, addr) = boot_with_gdb(name, "/bin/getpid-loop", &[(&prog, "/bin/getpid-loop")]);
+    wait_for_stdout(&run, "getpid=");
+    (run, addr)
+}
+
+/// Waits until the guest's stdout contains `what`.
+fn wait_for_stdout(run: &GuestRun, what: &str) {
+    let t = Instant::now();
+    while !String::from_utf8_lossy(&run.read_port(SerialPort::Stdout)).contains(what) {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the guest never printed {what:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for the getpid loop to finish and returns the values it printed
+/// after `key=`: 4242 (injected) while attached, the real value again after
+/// the detach.
+fn loop_values(run: &mut GuestRun, key: &str) -> Vec<String> {
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    let prefix = format!("{key}=");
+    let v: Vec<String> = so
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(v.len(), 40, "{so}");
+    assert!(v.iter().any(|x| x == "4242"), "{so}");
+    assert_ne!(v.last().map(String::as_str), Some("4242"), "{so}");
+    assert!(so.trim_end().ends_with("done"), "{so}");
+    v
+}
+
 #[test]
 fn attach_injects_return_values() {
-    let prog = getpid_loop();
-    let (mut run, addr) = boot_with_gdb(
-        "attach-inject",
-        "/bin/getpid-loop",
-        &[(&prog, "/bin/getpid-loop")],
-    );
+    let (mut run, addr) = boot_loop("attach-inject");
     let trace = trace_path("attach-inject");
     let out = attach(
         &addr,
         &[
             "--duration",
             "3",
+            // Returns trapped at sysretq/iretq (the registers are written),
+            // not after the handler call (pt_regs in memory is written).
+            "--exits",
+            "return-paths",
             "--inject=getpid:retval=4242",
             "-e",
             "trace=getpid",
@@ -174,6 +199,125 @@ fn attach_injects_return_values() {
     }
     let text = std::fs::read_to_string(&trace).unwrap();
     assert!(text.contains("getpid() = 4242"), "trace:\n{text}");
+    loop_values(&mut run, "getpid");
+}
+
+/// With the guest's kernel image, records carry pid/comm, and `--comm`
+/// keeps one program's calls out of the whole guest's.
+#[test]
+fn attach_filters_by_comm() {
+    let prog = getpid_loop();
+    let (mut run, addr) = boot_with_gdb(
+        "attach-comm",
+        "/bin/getpid-loop & while true; do cat /etc/hostname >/dev/null; sleep 0.2; done",
+        &[(&prog, "/bin/getpid-loop")],
+    );
+    wait_for_stdout(&run, "getpid=");
+    let kernel = find_kernel(None).expect("guest kernel");
+    let trace = trace_path("attach-comm");
+    let out = attach(
+        &addr,
+        &[
+            "--duration",
+            "3",
+            "--kernel",
+            kernel.to_str().unwrap(),
+            "--comm",
+            "getpid-loop",
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let _ = run.kill();
+    assert!(out.status.success());
+    let recs = records(&trace);
+    let getpids = find(&recs, |r| name(r) == "getpid");
+    assert!(!getpids.is_empty(), "no getpid in {} records", recs.len());
+    for r in &recs {
+        assert_eq!(r["comm"], "getpid-loop", "{r}");
+    }
+    // The pid the guest program printed is the one in the records.
+    let so = String::from_utf8_lossy(&run.read_port(SerialPort::Stdout)).into_owned();
+    let printed: i64 = so
+        .lines()
+        .find_map(|l| l.strip_prefix("getpid="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no getpid= line in {so:?}"));
+    for r in &getpids {
+        assert_eq!(r["pid"].as_i64(), Some(printed), "{r}");
+        // The call in flight when the session ended has no return.
+        if r["state"] != "unfinished" {
+            assert_eq!(ret(r), printed, "{r}");
+        }
+    }
+}
+
+/// The example crate's Rust hooks (examples/hook-plugin/src/hooks.rs), the
+/// very functions its QEMU plugin runs, run by `vstrace-example-attach` on
+/// a VM traced through its gdbstub: getppid() is skipped and returns 4242.
+#[test]
+fn attach_runs_rust_hooks() {
+    let (mut run, addr) = boot_loop("attach-hooks");
+    let bin = Path::new(env!("CARGO_BIN_EXE_vstrace"))
+        .parent()
+        .unwrap()
+        .join("vstrace-example-attach");
+    assert!(bin.is_file(), "{} not built", bin.display());
+    let trace = trace_path("attach-hooks");
+    let out = std::process::Command::new(&bin)
+        .args(["attach", "--gdb", &addr, "--duration", "3", "--json"])
+        .args(["-e", "trace=getppid", "-o", trace.to_str().unwrap()])
+        .output()
+        .unwrap();
+    eprintln!("attach stderr:\n{}", stderr(&out));
+    if !out.status.success() {
+        let _ = run.kill();
+        panic!("vstrace-example-attach failed");
+    }
+    let recs = records(&trace);
+    assert!(!recs.is_empty());
+    // Calls whose return is changed are let finish before the detach:
+    // every one is complete.
+    for r in &recs {
+        assert_eq!(name(r), "getppid");
+        assert_eq!(r["state"], "complete", "{r}");
+        assert_eq!(ret(r), 4242, "{r}");
+        assert_eq!(r["hook"]["faked"], true, "{r}");
+    }
+    // The guest saw as many faked values as the trace recorded.
+    let p = loop_values(&mut run, "getppid");
+    assert_eq!(p.iter().filter(|v| *v == "4242").count(), recs.len());
+}
+
+/// Ctrl-C (SIGINT) while attached: vstrace removes its breakpoints,
+/// detaches, flushes the trace and exits with 130; the guest goes on.
+#[test]
+fn attach_ctrl_c_detaches() {
+    let (mut run, addr) = boot_loop("attach-sigint");
+    let trace = trace_path("attach-sigint");
+    let child = vstrace()
+        .args(["attach", "--gdb", &addr, "--json", "-e", "trace=getpid"])
+        .args(["--inject=getpid:retval=4242", "-o", trace.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first records, then interrupt.
+    let start = Instant::now();
+    while std::fs::read_to_string(&trace).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no records");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on the child we spawned, with a valid signal.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    eprintln!("attach stderr:\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(130));
+    let recs = records(&trace);
+    assert!(recs.len() >= 3);
+    assert!(recs.iter().all(|r| name(r) == "getpid" && ret(r) == 4242));
     let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
     assert_eq!(o.exit_status, 0);
     let so = String::from_utf8_lossy(&o.stdout);
@@ -182,10 +326,145 @@ fn attach_injects_return_values() {
         .filter_map(|l| l.strip_prefix("getpid="))
         .collect();
     assert_eq!(pids.len(), 40, "{so}");
-    // Injected while attached, the real pid again after the detach.
-    assert!(pids.contains(&"4242"), "{so}");
     assert_ne!(pids.last(), Some(&"4242"), "{so}");
     assert!(so.trim_end().ends_with("done"));
+}
+
+/// A Windows-ABI guest attached through its gdbstub: the NT-ABI test guest
+/// (guests/nt-abi, not Windows: a small kernel speaking the Windows 10
+/// 22H2 x64 syscall ABI with real KPCR/KTHREAD/EPROCESS layouts) in its
+/// long-running build. The entry (KiSystemCall64-style `swapgs; mov
+/// gs:[10h], rsp`) is found by signature, the `swapgs; sysretq` return by
+/// scanning; calls are named from the 22H2 table (detected from
+/// KUSER_SHARED_DATA), decoded (stack
+/// arguments included) and attributed through the KPCR; an injected
+/// NTSTATUS reaches the guest; after the detach it finishes on its own.
+#[test]
+fn attach_windows_abi_guest() {
+    let dir = tmp().join(format!("nt-abi-attach-{}", std::process::id()));
+    let st = std::process::Command::new("sh")
+        .arg(repo().join("guests/nt-abi/build.sh"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "guests/nt-abi/build.sh failed");
+    let (mut run, addr) = boot_gdb(
+        "attach-nt",
+        GuestConfig::multiboot(dir.join("nt-abi-x64-loop.bin")),
+    );
+    let trace = trace_path("attach-nt");
+    let out = attach(
+        &addr,
+        &[
+            // The version is read from the guest's KUSER_SHARED_DATA.
+            "--os",
+            "windows",
+            "--duration",
+            "2",
+            "--json",
+            "--inject=NtClose:error=STATUS_ACCESS_DENIED",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    if !out.status.success() {
+        let _ = run.kill();
+        panic!("vstrace attach failed");
+    }
+    let recs = records(&trace);
+    let opens = find(&recs, |r| name(r) == "NtOpenFile");
+    assert!(!opens.is_empty(), "no NtOpenFile in {} records", recs.len());
+    for r in &recs {
+        assert_eq!(r["os"], "windows", "{r}");
+        assert_eq!(r["pid"], 0x7a8, "{r}");
+        assert_eq!(r["comm"], "ntabi-test.exe", "{r}");
+    }
+    assert!(
+        opens.iter().any(|r| arg(r, 2).contains("hello.txt")),
+        "{opens:?}"
+    );
+    // NtCreateFile's 11 arguments: 7 from the stack.
+    let create = find(&recs, |r| name(r) == "NtCreateFile");
+    let c = create.first().expect("an NtCreateFile");
+    assert_eq!(c["args"].as_array().unwrap().len(), 11, "{c}");
+    assert!(arg(c, 7).contains("FILE_OVERWRITE_IF"), "{c}");
+    let closes = find(&recs, |r| name(r) == "NtClose" && r["state"] == "complete");
+    assert!(!closes.is_empty());
+    for r in &closes {
+        assert_eq!(r["ret"], 0xc000_0022u32, "{r}");
+    }
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    // The guest saw the injected status while attached, the real one after.
+    let statuses: Vec<&str> = so
+        .lines()
+        .filter_map(|l| l.strip_prefix("U NtClose status="))
+        .collect();
+    assert_eq!(statuses.len(), 100, "{so}");
+    assert!(statuses.contains(&"0xc0000022"), "{so}");
+    assert_eq!(statuses.last(), Some(&"0xc0000008"), "{so}");
+}
+
+#[test]
+fn attach_without_kernel_finds_btf_in_memory() {
+    let prog = getpid_loop();
+    // Boot the bzImage (not the PVH vmlinux): KASLR moves the kernel, so
+    // the addresses must come from memory, not from any file.
+    let (mut run, addr) = boot_with_gdb_cfg(
+        "attach-scan",
+        "/bin/getpid-loop",
+        &[(&prog, "/bin/getpid-loop")],
+        |gc| gc.pvh = false,
+    );
+    // Attach once the program runs (not while its shell starts it).
+    wait_for_stdout(&run, "getpid=");
+    let trace = trace_path("attach-scan");
+    let out = attach(
+        &addr,
+        &[
+            "--duration",
+            "3",
+            "--json",
+            "-e",
+            "trace=getpid",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    if !out.status.success() {
+        let _ = run.kill();
+        panic!("vstrace attach failed");
+    }
+    let err = stderr(&out);
+    assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
+    assert!(err.contains("profile checked: current task pid"), "{err}");
+    assert!(!err.contains("no process attribution"), "{err}");
+    let recs = records(&trace);
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    let pid: i64 = so
+        .lines()
+        .find_map(|l| l.strip_prefix("getpid="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {so}"));
+    assert!(
+        recs.len() >= 3,
+        "{} getpid records while attached",
+        recs.len()
+    );
+    for r in &recs {
+        assert_eq!(name(r), "getpid");
+        // The call in flight when the session ended has no return.
+        if r["state"] != "unfinished" {
+            assert_eq!(ret(r), pid, "{r}");
+        }
+        assert_eq!(r["pid"].as_i64(), Some(pid), "{r}");
+        assert_eq!(r["tid"].as_i64(), Some(pid), "{r}");
+        assert_eq!(r["comm"], "getpid-loop", "{r}");
+        assert!(r["ppid"].as_i64().is_some_and(|p| p > 0 && p < pid), "{r}");
+    }
 }
 
 /// Per-event cost of the gdb backend beside the plugin, on the
@@ -229,32 +508,57 @@ fn bench_gdb_vs_plugin() {
         &format!("/bin/sysbench {}", rounds.parse::<u64>().unwrap() * 10),
         &[(&bin, "/bin/sysbench")],
     );
-    let out = attach(&addr, &["--duration", "5", "-c", "-o", "/dev/null"]);
+    // The stats line: "N stops, ... M gdb exchanges, ...".
+    let measure = |args: &[&str]| -> (f64, f64) {
+        let out = attach(&addr, args);
+        let err = stderr(&out);
+        let line = err
+            .lines()
+            .find(|l| l.contains(" stops, "))
+            .expect("stats line")
+            .to_string();
+        let num = |after: &str| -> f64 {
+            line.split(after)
+                .nth(1)
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no number after {after:?} in {line}"))
+        };
+        (num("gdb: "), num(" records, "))
+    };
+    const SECS: f64 = 5.0;
+    let runs = [
+        ("-c (every call)", 2.0, vec!["-c"]),
+        ("-e trace=openat", 1.0, vec!["-e", "trace=openat"]),
+        (
+            "-c, remove/step/reinsert (plain debugger)",
+            2.0,
+            vec!["-c", "--resume-by", "step"],
+        ),
+        (
+            "-e trace=openat, remove/step/reinsert",
+            1.0,
+            vec!["-e", "trace=openat", "--resume-by", "step"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (what, per_call, extra) in &runs {
+        let mut args = vec!["--duration", "5", "-o", "/dev/null"];
+        args.extend(extra.iter().copied());
+        rows.push((*what, *per_call, measure(&args)));
+    }
     let _ = run.kill();
-    let err = stderr(&out);
-    let line = err
-        .lines()
-        .find(|l| l.contains(" stops, "))
-        .expect("stats line");
-    let stops: f64 = line
-        .split("gdb: ")
-        .nth(1)
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    let exchanges: f64 = line
-        .split(" records, ")
-        .nth(1)
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    let gdb_us = 5e6 / stops;
-    println!("| backend | cost per event (us) |\n|---|---|");
-    println!("| QEMU TCG plugin (-c, guest clock) | {plugin_us:.2} |");
-    println!(
-        "| gdb stub (-c, host wall time, {stops} stops, {:.1} exchanges/stop) | {gdb_us:.1} |",
-        exchanges / stops
-    );
+    println!("| backend | stops per syscall | cost per stop (us) | cost per syscall (us) | exchanges per stop |");
+    println!("|---|---|---|---|---|");
+    println!("| QEMU TCG plugin (-c, guest clock) | - | - | {plugin_us:.2} | - |");
+    for (what, per_call, (stops, exchanges)) in rows {
+        let per_stop = SECS * 1e6 / stops;
+        println!(
+            "| gdb stub, {what} (host wall time, {stops} stops) | {per_call} | {per_stop:.0} | {:.0} | {:.1} |",
+            per_stop * per_call,
+            exchanges / stops
+        );
+    }
     println!(
         "untraced guest time per syscall: {:.3} us",
         base / calls / 1e3

@@ -7,32 +7,6 @@
 mod common;
 use common::*;
 
-fn compat32() -> std::path::PathBuf {
-    let out = tmp().join(format!("compat32-{}", std::process::id()));
-    let st = std::process::Command::new("gcc")
-        .args(["-m32", "-static", "-O2", "-o"])
-        .arg(&out)
-        .arg(repo().join("guests/progs/compat32.c"))
-        .status()
-        .expect("gcc runs");
-    assert!(
-        st.success(),
-        "gcc -m32 failed (gcc-multilib missing? run scripts/setup-host.sh)"
-    );
-    out
-}
-
-fn hex_after(out: &str, key: &str) -> i64 {
-    let i = out
-        .find(key)
-        .unwrap_or_else(|| panic!("{key} not in {out}"));
-    let rest = out[i + key.len()..].trim_start_matches("0x");
-    let end = rest
-        .find(|c: char| !c.is_ascii_hexdigit())
-        .unwrap_or(rest.len());
-    i64::from_str_radix(&rest[..end], 16).unwrap()
-}
-
 fn check(vendor: &str, fast_mechanism: &str) {
     let bin = compat32();
     let trace = trace_path(&format!("compat32-{vendor}"));
@@ -52,46 +26,7 @@ fn check(vendor: &str, fast_mechanism: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
     let g = stdout(&out);
     let recs = records(&trace);
-    let mmaps = find(&recs, |r| name(r) == "mmap2");
-    assert_eq!(mmaps.len(), 2, "{recs:#?}");
-    let args = |r: &serde_json::Value| -> Vec<String> { (0..6).map(|i| arg(r, i)).collect() };
-
-    let fast = mmaps[0];
-    assert_eq!(fast["abi"], "i386");
-    assert_eq!(fast["mechanism"], fast_mechanism);
-    assert_eq!(
-        args(fast),
-        [
-            "0",
-            "8192",
-            "PROT_READ|PROT_WRITE",
-            "MAP_PRIVATE|MAP_ANONYMOUS",
-            "-1",
-            "0x3"
-        ]
-    );
-    // 32-bit returns are sign-extended in `ret`; addresses compare as u32.
-    assert_eq!(ret(fast) as u32 as i64, hex_after(&g, "vdso mmap2="));
-
-    let slow = mmaps[1];
-    assert_eq!(slow["mechanism"], "int80");
-    assert_eq!(
-        args(slow),
-        [
-            "0",
-            "12288",
-            "PROT_READ",
-            "MAP_PRIVATE|MAP_ANONYMOUS",
-            "-1",
-            "0x5"
-        ]
-    );
-    assert_eq!(ret(slow) as u32 as i64, hex_after(&g, "int80 mmap2="));
-
-    let open = find(&recs, |r| arg(r, 1) == "\"/init\"");
-    assert_eq!(name(open[0]), "openat");
-    assert_eq!(open[0]["mechanism"], fast_mechanism);
-    assert_eq!(ret(open[0]), 3);
+    check_compat32_calls(&recs, &g, fast_mechanism);
 }
 
 #[test]

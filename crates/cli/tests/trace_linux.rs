@@ -271,7 +271,7 @@ fn guest_kernel_panic_is_reported_and_the_trace_kept() {
         "-c",
         "echo before; echo c > /proc/sysrq-trigger",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(70), "exit status 70: kernel panic");
     let err = stderr(&out);
     assert!(err.contains("guest kernel panicked"), "{err}");
     assert!(err.contains("write(1, \"before\\n\", 7) = 7"), "{err}");

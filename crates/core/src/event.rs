@@ -34,7 +34,7 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
-    /// Every mechanism, enters first.
+    /// Every mechanism, in declaration order: `ALL[m.index()] == m`.
     pub const ALL: [Mechanism; 7] = [
         Mechanism::Syscall,
         Mechanism::Sysenter,
@@ -44,6 +44,11 @@ impl Mechanism {
         Mechanism::Sysexit,
         Mechanism::Iret,
     ];
+
+    /// Position in [`Mechanism::ALL`] (stable: trace files store it).
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     pub fn direction(self) -> Direction {
         match self {

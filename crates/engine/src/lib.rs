@@ -6,10 +6,12 @@
 //! inside the QEMU plugin, or in the CLI for the gdb and replay sources.
 
 pub mod filter;
+pub mod flush;
 pub mod inject;
 pub mod linux;
 pub mod os;
 pub mod record;
+pub mod replay;
 pub mod sink;
 pub mod summary;
 mod tracker;
@@ -48,7 +50,8 @@ pub struct EngineConfig {
     /// contain this string, and its descendants (None: the whole guest).
     pub follow_exec: Option<String>,
     /// Windows guests: the version whose service numbers to use
-    /// (`win10-22h2`, `19045`, `win7-sp1` ...).
+    /// (`win10-22h2`, `19045`, `win7-sp1` ...); absent or `auto`: read
+    /// from the guest's KUSER_SHARED_DATA.
     pub windows_version: Option<String>,
     /// Windows x86 guests: the KPCR address (default 0xffdff000).
     pub windows_kpcr32: Option<u64>,
@@ -61,6 +64,9 @@ pub struct EngineConfig {
     pub comms: Vec<String>,
     /// `-f` with `-p`: processes forked by a traced process are traced.
     pub follow_forks: bool,
+    /// `--record FILE`: also write a trace file (every event and the guest
+    /// memory the engine read) for `vstrace replay`.
+    pub record: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +87,7 @@ impl Default for EngineConfig {
             pids: Vec::new(),
             comms: Vec::new(),
             follow_forks: false,
+            record: None,
         }
     }
 }
@@ -89,7 +96,7 @@ fn os_layer(cfg: &EngineConfig) -> Result<Box<dyn os::OsLayer>, EngineError> {
     match cfg.os.as_str() {
         "linux" => Ok(Box::new(linux::LinuxLayer::new(cfg.linux_profile.clone()))),
         "windows" => {
-            let v = cfg.windows_version.as_deref().unwrap_or("win10-22h2");
+            let v = cfg.windows_version.as_deref().unwrap_or(windows::AUTO);
             windows::WindowsLayer::new(v, cfg.windows_kpcr32)
                 .map(|l| Box::new(l) as Box<dyn os::OsLayer>)
                 .map_err(|e| EngineError::Config(e.to_string()))
@@ -111,6 +118,11 @@ pub enum EngineError {
     Inject(#[from] inject::InjectError),
     #[error("output {path}: {source}")]
     Output {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("trace file {path}: {source}")]
+    Record {
         path: String,
         source: std::io::Error,
     },
@@ -137,6 +149,7 @@ pub struct Engine {
     sink: Sink,
     pub hooks: Hooks,
     start: Instant,
+    recorder: Option<replay::Recorder>,
 }
 
 impl Engine {
@@ -146,16 +159,26 @@ impl Engine {
 
     /// An engine with user hooks (the Rust hooks API).
     pub fn with_hooks(cfg: EngineConfig, hooks: Hooks) -> Result<Engine, EngineError> {
+        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
+        Self::with_sink(cfg, hooks, sink)
+    }
+
+    /// An engine writing to `sink` (`cfg.output` is not opened).
+    pub fn with_sink(cfg: EngineConfig, hooks: Hooks, sink: Sink) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
         let os = os_layer(&cfg)?;
-        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
         let tracker = tracker::Tracker::new(&cfg, os)?;
+        let recorder = match &cfg.record {
+            Some(path) => Some(replay::Recorder::create(path, &cfg)?),
+            None => None,
+        };
         Ok(Engine {
             modifies,
             tracker,
             sink,
             hooks,
             start: Instant::now(),
+            recorder,
         })
     }
 
@@ -174,7 +197,24 @@ impl Engine {
     /// valid only during the call.
     pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu) {
         let now = self.start.elapsed().as_nanos() as u64;
-        if let Some(rec) = self.tracker.on_event(event, cpu, now, &mut self.hooks) {
+        self.on_event_at(event, cpu, now);
+    }
+
+    /// Handles one trap at engine time `now` (ns since the engine
+    /// started): replay passes the recorded time.
+    pub fn on_event_at(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) {
+        let rec = match self.recorder.as_mut().filter(|r| r.active()) {
+            Some(r) => {
+                let out = {
+                    let mut rc = r.cpu(cpu);
+                    self.tracker.on_event(event, &mut rc, now, &mut self.hooks)
+                };
+                r.write_event(now, event);
+                out
+            }
+            None => self.tracker.on_event(event, cpu, now, &mut self.hooks),
+        };
+        if let Some(rec) = rec {
             self.sink.write(rec);
         }
         for rec in self.tracker.take_extra() {
@@ -185,6 +225,14 @@ impl Engine {
     /// Flushes everything (unfinished calls, summary) at the end.
     pub fn finish(&mut self) -> EngineStats {
         let now = self.start.elapsed().as_nanos() as u64;
+        self.finish_at(now)
+    }
+
+    /// [`Engine::finish`] at engine time `now`.
+    pub fn finish_at(&mut self, now: u64) -> EngineStats {
+        if let Some(r) = &mut self.recorder {
+            r.end(now);
+        }
         for rec in self.tracker.drain_unfinished(now) {
             self.sink.write(rec);
         }
@@ -195,8 +243,34 @@ impl Engine {
         stats
     }
 
+    /// Whether exit events can matter now (see `Tracker::wants_exits`):
+    /// false when no recorded or tracked call is in flight, e.g. between
+    /// calls that `-e trace=` leaves out.
+    pub fn wants_exits(&self) -> bool {
+        self.tracker.wants_exits()
+    }
+
+    /// Whether a call in flight still needs its exit to complete a
+    /// modification (see `Tracker::awaits_injected_returns`): a source
+    /// must not stop tracing before.
+    pub fn awaits_injected_returns(&self) -> bool {
+        self.tracker.awaits_injected_returns()
+    }
+
+    /// Whether a fork's child may still make its first return (see
+    /// `Tracker::awaits_child_return`).
+    pub fn awaits_child_return(&self) -> bool {
+        self.tracker.awaits_child_return()
+    }
+
     /// The first output error, if writing failed (disk full, closed pipe).
     pub fn output_error(&self) -> Option<&str> {
         self.sink.first_error.as_deref()
+    }
+
+    /// The first error writing the trace file (`--record`), if any: the
+    /// recording stopped there, the frames before it are intact.
+    pub fn record_error(&self) -> Option<&str> {
+        self.recorder.as_ref().and_then(|r| r.error())
     }
 }

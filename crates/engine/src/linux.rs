@@ -11,11 +11,38 @@ use crate::record::ArgRecord;
 #[derive(Default)]
 pub struct LinuxLayer {
     profile: Option<lx::profile::LinuxProfile>,
+    /// i386 kernels: the KASLR slide once found, and how many searches
+    /// failed (each is a few hundred small reads; give up after a few).
+    slide32: std::sync::Mutex<(Option<i64>, u32)>,
+    /// Parent pid by (task, tid, pid, parent task) address: saves a
+    /// dependent read per event, which matters over a gdb connection
+    /// (one round trip per block).
+    ppids: std::sync::Mutex<std::collections::HashMap<(u64, i32, i32, u64), i32>>,
 }
+
+/// Most tasks whose parent pid is remembered (the map is cleared when full).
+const MAX_PPIDS: usize = 4096;
+
+/// Failed i386 slide searches before attribution is given up.
+const SLIDE_TRIES: u32 = 8;
 
 impl LinuxLayer {
     pub fn new(profile: Option<lx::profile::LinuxProfile>) -> LinuxLayer {
-        LinuxLayer { profile }
+        LinuxLayer {
+            profile,
+            slide32: Default::default(),
+            ppids: Default::default(),
+        }
+    }
+
+    /// The i386 kernel's slide, searched for (bounded) until found.
+    fn slide32(&self, prof: &lx::profile::LinuxProfile, mem: &mut dyn VirtMem) -> Option<i64> {
+        let mut st = self.slide32.lock().unwrap_or_else(|e| e.into_inner());
+        if st.0.is_none() && st.1 < SLIDE_TRIES {
+            st.0 = lx::profile::runtime::find_slide_32(mem, prof);
+            st.1 += u32::from(st.0.is_none());
+        }
+        st.0
     }
 }
 
@@ -214,15 +241,41 @@ impl OsLayer for LinuxLayer {
 
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let prof = self.profile.as_ref()?;
-        // At a trap from user mode the kernel's per-cpu base is in
-        // MSR_KERNEL_GS_BASE (swapgs has not run yet).
-        let base = lx::profile::runtime::percpu_base(&event.regs)?;
-        let p = lx::profile::runtime::current_process(mem, prof, base).ok()?;
+        let base = match prof.percpu_mode {
+            // At a trap from user mode the kernel's per-cpu base is in
+            // MSR_KERNEL_GS_BASE (swapgs has not run yet).
+            lx::profile::PerCpuMode::GsOffset => lx::profile::runtime::percpu_base(&event.regs)?,
+            // i386: FS still holds the user's segment; use the kernel's
+            // __per_cpu_offset[cpu] (QEMU's vCPU index is Linux's CPU
+            // number: both follow the firmware's CPU order).
+            lx::profile::PerCpuMode::Linked => {
+                let slide = self.slide32(prof, mem)?;
+                lx::profile::runtime::percpu_base_linked(mem, prof, slide, event.vcpu).ok()?
+            }
+        };
+        let task = lx::profile::runtime::current_task(mem, prof, base).ok()?;
+        let ids = lx::profile::runtime::read_ids(mem, prof, task).ok()?;
+        let key = (task, ids.tid, ids.pid, ids.parent);
+        let mut ppids = self.ppids.lock().unwrap_or_else(|e| e.into_inner());
+        let ppid = match ppids.get(&key) {
+            Some(&pp) => Some(pp),
+            None => {
+                let pp = lx::profile::runtime::read_tgid(mem, prof, ids.parent).ok();
+                if let Some(pp) = pp {
+                    if ppids.len() >= MAX_PPIDS {
+                        ppids.clear();
+                    }
+                    ppids.insert(key, pp);
+                }
+                pp
+            }
+        };
+        let (pid, tid, comm) = (ids.pid, ids.tid, ids.comm);
         Some(ProcInfo {
-            pid: p.pid as u32,
-            tid: p.tid as u32,
-            ppid: Some(p.ppid as u32),
-            comm: Some(p.comm),
+            pid: pid as u32,
+            tid: tid as u32,
+            ppid: ppid.map(|p| p as u32),
+            comm: Some(comm),
         })
     }
 

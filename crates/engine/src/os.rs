@@ -50,8 +50,18 @@ impl Default for DecodeOpts {
 /// An OS layer as the engine uses it.
 pub trait OsLayer: Send {
     fn os_name(&self) -> &'static str;
+    /// Sees every enter before [`OsLayer::identify`], with the trapping
+    /// process's memory: a layer learns what it needs from the guest
+    /// (e.g. the Windows version) here. By default nothing.
+    fn observe(&mut self, _event: &Event, _mem: &mut dyn VirtMem) {}
     /// Names and describes the call at enter.
     fn identify(&self, event: &Event, nr: u64) -> CallInfo;
+    /// Whether this call, with these raw arguments, never returns: for
+    /// calls whose fate depends on an argument (Windows' NtTerminateProcess
+    /// on the current process). By default, [`CallInfo::noreturn`].
+    fn never_returns(&self, info: &CallInfo, _raw: &[u64]) -> bool {
+        info.noreturn
+    }
     /// Every syscall name this layer knows (for filter validation).
     fn all_names(&self) -> Vec<String>;
     /// Members of a class such as `file` (without the `%`), if known.
@@ -74,6 +84,11 @@ pub trait OsLayer: Send {
         opts: &DecodeOpts,
         args: &mut [ArgRecord],
     );
+    /// The return value as records carry it (`ret`), from the value read
+    /// at the call's width; Linux keeps it signed (-errno).
+    fn record_return(&self, ret: i64) -> i64 {
+        ret
+    }
     /// The return value as text, and the error name if it is an error.
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
     /// Value to return for an injected error name (e.g. ENOENT -> -2, or an

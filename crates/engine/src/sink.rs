@@ -1,13 +1,14 @@
 //! Sinks: strace-like text, JSON Lines, or the `-c` summary, written to a
-//! file, FIFO or stderr, flushed often enough that a killed tracer loses
-//! at most a fraction of a second of records.
+//! file, FIFO, stdout or stderr in whole lines, flushed in the background
+//! (see [`crate::flush`]) so that a killed tracer loses at most the last
+//! 50 ms of records and never leaves half a line.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::time::{Duration, Instant};
+use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::flush::AutoFlush;
 use crate::record::Record;
 use crate::summary::Summary;
 use crate::EngineError;
@@ -20,15 +21,16 @@ pub enum Format {
     Json,
 }
 
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// The output name that means this process's stdout (written without
+/// reopening, so a shell's `>>` keeps appending).
+pub const STDOUT: &str = "/dev/stdout";
 
 /// Where records go.
 pub struct Sink {
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: AutoFlush<Box<dyn Write + Send>>,
     format: Format,
     summary: Option<Summary>,
     line: String,
-    last_flush: Instant,
     seq: u64,
     pub written: u64,
     pub errors: u64,
@@ -39,6 +41,7 @@ impl Sink {
     pub fn open(path: Option<&str>, format: Format, summary: bool) -> Result<Sink, EngineError> {
         let out: Box<dyn Write + Send> = match path {
             None | Some("-") => Box::new(std::io::stderr()),
+            Some(STDOUT) => Box::new(std::io::stdout()),
             Some(p) => {
                 let f: File = OpenOptions::new()
                     .write(true)
@@ -57,11 +60,10 @@ impl Sink {
 
     pub fn from_writer(out: Box<dyn Write + Send>, format: Format, summary: bool) -> Sink {
         Sink {
-            out: BufWriter::with_capacity(1 << 16, out),
+            out: AutoFlush::new(out),
             format,
             summary: summary.then(Summary::default),
             line: String::with_capacity(512),
-            last_flush: Instant::now(),
             seq: 0,
             written: 0,
             errors: 0,
@@ -101,12 +103,6 @@ impl Sink {
             return;
         }
         self.written += 1;
-        if self.last_flush.elapsed() >= FLUSH_EVERY {
-            self.last_flush = Instant::now();
-            if let Err(e) = self.out.flush() {
-                self.fail(e.to_string());
-            }
-        }
     }
 
     fn fail(&mut self, msg: String) {

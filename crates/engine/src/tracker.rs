@@ -176,6 +176,34 @@ impl Tracker {
         })
     }
 
+    /// Whether an exit event can still matter: a call is in flight, or a
+    /// fork's child has not made its first return yet. When not, a source
+    /// that pays for every trap (the gdb stub) may stop trapping exits.
+    pub fn wants_exits(&self) -> bool {
+        self.npending > 0 || !self.recent_forks.is_empty()
+    }
+
+    /// Whether a call in flight was skipped or will have its return
+    /// value set at exit (`--inject`, a hook's `skip`): a source that stops
+    /// tracing must see that exit first, or the guest gets the skipped
+    /// call's -ENOSYS / STATUS_INVALID_SYSTEM_SERVICE.
+    pub fn awaits_injected_returns(&self) -> bool {
+        self.pending
+            .values()
+            .any(|v| v.iter().any(|p| p.inject.is_some()))
+    }
+
+    /// Whether a fork's child may still make its first return (it comes
+    /// back through the kernel's return-from-fork path, not the syscall
+    /// path): a clone is in flight or returned in the parent only.
+    pub fn awaits_child_return(&self) -> bool {
+        !self.recent_forks.is_empty()
+            || self
+                .pending
+                .values()
+                .any(|v| v.iter().any(|p| is_clone(&p.info.name)))
+    }
+
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
         self.extra.drain(..)
     }
@@ -212,6 +240,7 @@ impl Tracker {
         if event.bitness == Bitness::B32 {
             nr &= 0xffff_ffff;
         }
+        self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
         let cr3 = cr3_key(event.cr3);
         if !self.fresh_children.is_empty() {
@@ -347,7 +376,7 @@ impl Tracker {
             proc_info,
         };
         self.order += 1;
-        if pending.info.noreturn && inject.is_none() {
+        if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
         self.insert(key, pending);
@@ -364,8 +393,11 @@ impl Tracker {
         if let Some(pos) = slot.iter().position(|q| q.ret_ip == p.ret_ip) {
             let old = slot.remove(pos);
             self.npending -= 1;
-            let rec = self.record(old, CallState::Unfinished, None, None);
-            self.extra.push(rec);
+            // Calls tracked only for scoping or hooks are never recorded.
+            if old.shown {
+                let rec = self.record(old, CallState::Unfinished, None, None);
+                self.extra.push(rec);
+            }
         }
         let slot = self.pending.entry(key).or_default();
         slot.push(p);
@@ -385,8 +417,10 @@ impl Tracker {
                     self.pending.remove(&k);
                 }
                 self.npending -= 1;
-                let rec = self.record(p, CallState::Unfinished, None, None);
-                self.extra.push(rec);
+                if p.shown {
+                    let rec = self.record(p, CallState::Unfinished, None, None);
+                    self.extra.push(rec);
+                }
             }
         }
     }
@@ -543,6 +577,7 @@ impl Tracker {
         if !p.shown {
             return None;
         }
+        let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
     }
 
@@ -709,6 +744,7 @@ impl Tracker {
         self.npending = 0;
         all.sort_by_key(|p| p.order);
         all.into_iter()
+            .filter(|p| p.shown)
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
@@ -930,6 +966,24 @@ mod tests {
         );
     }
 
+    /// Calls left out by `-e trace=` but tracked (execs, clones, hooked
+    /// calls) never become records, not even unfinished ones.
+    #[test]
+    fn filtered_calls_in_flight_are_never_recorded() {
+        let cfg = EngineConfig {
+            trace: Some("getpid".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3); // clone, tracked
+        r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3); // its return was missed
+        r.enter(39, &[], 0x7fff_2000, CR3); // getpid, never returns
+        assert!(r.t.take_extra().next().is_none());
+        let left = r.t.drain_unfinished(0);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].name, "getpid");
+    }
+
     #[test]
     fn inject_error_skips_the_call_and_sets_the_return() {
         let cfg = EngineConfig {
@@ -940,9 +994,13 @@ mod tests {
         let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
         assert_eq!(out.rax(), 257, "first openat untouched");
         r.sysret(3, 0x7fff_1000, CR3);
+        assert!(!r.t.awaits_injected_returns());
         let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
         assert_eq!(out.rax(), u64::MAX, "second openat skipped");
+        // Its exit must be seen before a source stops tracing.
+        assert!(r.t.awaits_injected_returns());
         let (rec, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert!(!r.t.awaits_injected_returns());
         assert_eq!(out.rax() as i64, -2);
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));

@@ -18,7 +18,18 @@ pub struct WindowsLayer {
     x64: Option<&'static WindowsVersion>,
     x86: Option<&'static WindowsVersion>,
     kpcr_x86: u64,
+    /// `auto`: the version is read from the guest (KUSER_SHARED_DATA) at
+    /// the first call of each bitness; failed attempts so far.
+    detect: Option<[u32; 2]>,
 }
+
+/// The version name that asks for detection.
+pub const AUTO: &str = "auto";
+/// Attempts at reading KUSER_SHARED_DATA before falling back to
+/// [`FALLBACK_X64`] / [`FALLBACK_X86`].
+const DETECT_ATTEMPTS: u32 = 16;
+pub const FALLBACK_X64: &str = "win10-22h2";
+pub const FALLBACK_X86: &str = "win7-sp1";
 
 /// Error choosing the Windows version.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +42,16 @@ pub struct VersionChoiceError {
 impl WindowsLayer {
     /// Resolves `version` (e.g. `win10-22h2`, `19045`, `win7-sp1`) for
     /// both architectures; it must name a version of at least one.
+    /// `auto` detects the version from the guest.
     pub fn new(version: &str, kpcr_x86: Option<u64>) -> Result<WindowsLayer, VersionChoiceError> {
+        if version.eq_ignore_ascii_case(AUTO) {
+            return Ok(WindowsLayer {
+                x64: None,
+                x86: None,
+                kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
+                detect: Some([0, 0]),
+            });
+        }
         let x64 = win::version_by_name(Arch::X64, version);
         let x86 = win::version_by_name(Arch::X86, version);
         if let (Err(a), Err(_)) = (&x64, &x86) {
@@ -44,7 +64,18 @@ impl WindowsLayer {
             x64: x64.ok(),
             x86: x86.ok(),
             kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
+            detect: None,
         })
+    }
+
+    /// The versions in use, per bitness (None: not known yet or no table).
+    pub fn versions(
+        &self,
+    ) -> (
+        Option<&'static WindowsVersion>,
+        Option<&'static WindowsVersion>,
+    ) {
+        (self.x64, self.x86)
     }
 
     fn version(&self, b: Bitness) -> Option<&'static WindowsVersion> {
@@ -86,6 +117,41 @@ impl OsLayer for WindowsLayer {
         "windows"
     }
 
+    fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem) {
+        let Some(attempts) = &mut self.detect else {
+            return;
+        };
+        let (slot, arch, fallback) = match event.bitness {
+            Bitness::B64 => (0, Arch::X64, FALLBACK_X64),
+            Bitness::B32 => (1, Arch::X86, FALLBACK_X86),
+        };
+        let known = match event.bitness {
+            Bitness::B64 => &mut self.x64,
+            Bitness::B32 => &mut self.x86,
+        };
+        if known.is_some() {
+            return;
+        }
+        match win::kuser::detect_version(arch, mem) {
+            Ok(v) => {
+                eprintln!(
+                    "vstrace: Windows {:?} guest: {} (NT {}.{} build {}, from KUSER_SHARED_DATA)",
+                    arch, v.id, v.nt_version.0, v.nt_version.1, v.build
+                );
+                *known = Some(v);
+            }
+            Err(e) => {
+                attempts[slot] += 1;
+                if attempts[slot] >= DETECT_ATTEMPTS {
+                    eprintln!(
+                        "vstrace: warning: Windows version not detected ({e}); using {fallback} (--windows-version)"
+                    );
+                    *known = win::version_by_name(arch, fallback).ok();
+                }
+            }
+        }
+    }
+
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
         let b = event.bitness;
         let (abi, arch) = match b {
@@ -99,7 +165,9 @@ impl OsLayer for WindowsLayer {
             .map(str::to_string)
             .unwrap_or_else(|| format!("NtService_{eax:#x}"));
         let nargs = win::prototype(&name).map_or(UNKNOWN_ARGS, |p| p.args.len());
-        let noreturn = matches!(name.as_str(), "NtTerminateThread");
+        // Whether NtTerminateProcess/NtTerminateThread return depends on
+        // their handle: see `never_returns`.
+        let noreturn = false;
         CallInfo {
             abi,
             nr: eax as u64,
@@ -108,6 +176,23 @@ impl OsLayer for WindowsLayer {
             noreturn,
             exec: false,
             id: 0,
+        }
+    }
+
+    fn never_returns(&self, info: &CallInfo, raw: &[u64]) -> bool {
+        // The current process / thread pseudo-handles, at the caller's
+        // width (NtCurrentProcess() = -1, NtCurrentThread() = -2).
+        let width = if info.abi == "nt32" {
+            0xffff_ffff
+        } else {
+            u64::MAX
+        };
+        let h = raw.first().map(|h| h & width);
+        match info.name.as_str() {
+            "NtTerminateProcess" => h == Some(width),
+            // A NULL thread handle means the calling thread too.
+            "NtTerminateThread" => h == Some(width - 1) || h == Some(0),
+            _ => info.noreturn,
         }
     }
 
@@ -199,6 +284,12 @@ impl OsLayer for WindowsLayer {
         for (a, v) in args.iter_mut().zip(vals) {
             a.value = v.text;
         }
+    }
+
+    /// NTSTATUS is 32 bits on both ABIs: the same unsigned value (e.g.
+    /// 0xc0000034) whether eax was read sign-extended (nt32) or not.
+    fn record_return(&self, ret: i64) -> i64 {
+        ret as u32 as i64
     }
 
     fn format_return(&self, _info: &CallInfo, ret: i64) -> (String, Option<String>) {
@@ -337,10 +428,38 @@ mod tests {
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::{Mechanism, Regs};
 
+    use super::WindowsLayer;
+    use crate::os::{CallInfo, OsLayer};
     use crate::{Engine, EngineConfig, Format};
 
     fn utf16(s: &str) -> Vec<u8> {
         s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn terminate_current_process_or_thread_never_returns() {
+        let l = WindowsLayer::new("win10-22h2", None).unwrap();
+        let info = |name: &str, abi| CallInfo {
+            abi,
+            nr: 0,
+            name: name.into(),
+            nargs: 2,
+            noreturn: false,
+            exec: false,
+            id: 0,
+        };
+        let p64 = info("NtTerminateProcess", "nt64");
+        assert!(l.never_returns(&p64, &[u64::MAX, 0]));
+        assert!(!l.never_returns(&p64, &[0x1a4, 0]));
+        assert!(!l.never_returns(&p64, &[0, 0]));
+        let p32 = info("NtTerminateProcess", "nt32");
+        assert!(l.never_returns(&p32, &[0xffff_ffff, 0]));
+        let t64 = info("NtTerminateThread", "nt64");
+        assert!(l.never_returns(&t64, &[u64::MAX - 1, 0]));
+        assert!(l.never_returns(&t64, &[0, 0]));
+        assert!(!l.never_returns(&t64, &[0x88, 0]));
+        assert!(!l.never_returns(&info("NtClose", "nt64"), &[u64::MAX]));
+        assert!(!l.never_returns(&p64, &[]));
     }
 
     #[test]
@@ -475,6 +594,10 @@ mod tests {
             val(5)
         );
         assert_eq!(rec["errno"], "STATUS_OBJECT_NAME_NOT_FOUND");
+        assert_eq!(
+            rec["ret"], 0xc000_0034u64,
+            "NTSTATUS as an unsigned 32-bit value"
+        );
         let m = &rec["modifications"][0];
         assert_eq!(m["target"], "arg3");
         assert!(m["before_text"].as_str().unwrap().contains("x.txt"));

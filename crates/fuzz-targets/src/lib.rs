@@ -96,4 +96,15 @@ mod tests {
             text("crafted-i386-execve")
         );
     }
+
+    /// The trace-file seeds are valid recordings that replay.
+    #[test]
+    fn trace_file_seeds_parse_and_replay() {
+        for (name, b) in seeds("trace_file", &Kernel::default()) {
+            let (recs, err) = vstrace_trace::parse_trace(&b);
+            assert!(err.is_none(), "{name}: {err:?}");
+            assert!(recs.len() > 4, "{name}");
+            assert_eq!(vstrace_engine::replay::fuzz_replay(&b), 4, "{name}");
+        }
+    }
 }

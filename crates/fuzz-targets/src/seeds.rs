@@ -88,6 +88,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         ],
         "kernel_image" => kernel_image_seeds(k),
         "engine" => engine_seeds(),
+        "trace_file" | "replay" => trace_file_seeds(),
         _ => Vec::new(),
     }
 }
@@ -1076,6 +1077,66 @@ fn engine_seeds() -> Vec<Seed> {
         );
         ev.ev(2, 3, false, &[(RAX, 0x32), (RDX, sp)]);
         out.push((format!("windows-cfg{cfg}"), ev.finish(&regions)));
+    }
+    out
+}
+
+/// Trace files: an openat with the path read from memory, a getpid,
+/// each with its return, for a Linux and a Windows configuration.
+fn trace_file_seeds() -> Vec<Seed> {
+    use vstrace_core::{Bitness, Event, Mechanism, Reg, Regs};
+    use vstrace_trace::{Access, TraceWriter};
+    let mut out = Vec::new();
+    for (tag, os) in [("linux", "linux"), ("windows", "windows")] {
+        let cfg = vstrace_engine::EngineConfig {
+            os: os.into(),
+            format: vstrace_engine::Format::Json,
+            ..Default::default()
+        };
+        let Ok(json) = serde_json::to_vec(&cfg) else {
+            continue;
+        };
+        let Ok(mut w) = TraceWriter::new(Vec::new(), &json) else {
+            continue;
+        };
+        let mut regs = Regs {
+            cs: 0x33,
+            cr3: 0x1000,
+            efer: 1 << 10,
+            ..Regs::default()
+        };
+        regs.set(Reg::Rsp, 0x7fff_f000);
+        regs.set(Reg::Rip, 0x40_1000);
+        let mut ts = 0;
+        for (nr, path) in [(257u64, true), (39, false)] {
+            regs.set(Reg::Rax, nr);
+            regs.set(Reg::Rdi, (-100i64) as u64);
+            regs.set(Reg::Rsi, 0x60_0000);
+            let enter = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+            let acc = if path {
+                vec![Access::Read {
+                    addr: 0x60_0000,
+                    len: 12,
+                    result: Ok(b"/etc/passwd\0".to_vec()),
+                }]
+            } else {
+                Vec::new()
+            };
+            ts += 100;
+            let _ = w.event(ts, &enter, &acc);
+            let mut r = Regs {
+                cs: 0x10,
+                cr3: 0x1000,
+                ..Regs::default()
+            };
+            r.set(Reg::Rax, 3);
+            r.set(Reg::Rcx, 0x40_1002);
+            r.set(Reg::Rsp, 0x7fff_f000);
+            ts += 100;
+            let _ = w.event(ts, &Event::new(0, Mechanism::Sysret, Bitness::B64, r), &[]);
+        }
+        let _ = w.end(ts + 1);
+        out.push((tag.to_string(), w.into_inner()));
     }
     out
 }

@@ -14,7 +14,7 @@ use vstrace_core::{Bitness, Event, Mechanism, Regs};
 use vstrace_engine::{Engine, EngineConfig, Format};
 use vstrace_linux::profile::btf::Btf;
 use vstrace_linux::profile::ksymtab::{self, Ksymtab};
-use vstrace_linux::profile::{self as lprof, LinuxProfile, PerCpuSym, TaskLayout};
+use vstrace_linux::profile::{self as lprof, LinuxProfile, PerCpuMode, PerCpuSym, TaskLayout};
 use vstrace_linux::{LinuxAbi, SyscallDesc};
 use vstrace_windows::structs::{self as wstructs, LargeIntKind};
 use vstrace_windows::{Arch, ObjectType, Prototype};
@@ -66,6 +66,14 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "engine",
         run: engine,
+    },
+    Target {
+        name: "trace_file",
+        run: trace_file,
+    },
+    Target {
+        name: "replay",
+        run: replay,
     },
 ];
 
@@ -298,7 +306,7 @@ pub fn linux_attribution(data: &[u8]) {
     let (parent, leader, mm, flags, tasks, size) = (off(), off(), off(), off(), off(), off());
     let opt = c.u8();
     let pick = |bit: u8, v: u64| (opt & (1 << bit) != 0).then_some(v);
-    let prof = LinuxProfile {
+    let mut prof = LinuxProfile {
         version: lprof::PROFILE_VERSION,
         banner: None,
         current_task: PerCpuSym {
@@ -322,7 +330,18 @@ pub fn linux_attribution(data: &[u8]) {
             tasks: pick(4, tasks),
         },
         mm_pgd: None,
+        pointer_size: 8,
+        kernel_min: 0xffff_8000_0000_0000,
+        percpu_mode: PerCpuMode::GsOffset,
+        layout_source: "btf".into(),
     };
+    if opt & 0x40 != 0 {
+        // An i386 kernel: 4-byte pointers, kernel above 3 GiB, per-cpu
+        // symbols at link addresses.
+        prof.pointer_size = 4;
+        prof.kernel_min = 0xc000_0000;
+        prof.percpu_mode = PerCpuMode::Linked;
+    }
     let base = c.u64() | 0xffff_8000_0000_0000;
     let mut regs = Regs {
         cs: c.u16(),
@@ -464,6 +483,10 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
                     tasks: None,
                 },
                 mm_pgd: None,
+                pointer_size: 8,
+                kernel_min: 0xffff_8000_0000_0000,
+                percpu_mode: PerCpuMode::GsOffset,
+                layout_source: "btf".into(),
             });
             cfg.pids = vec![1, 100];
             cfg.comms = vec!["sh".into()];
@@ -536,4 +559,17 @@ pub fn engine(data: &[u8]) {
         engine.on_event(ev, &mut cpu);
     }
     let _ = engine.finish();
+}
+
+/// Format: a trace file (`vstrace run --record`), read with and without
+/// checksum verification.
+pub fn trace_file(data: &[u8]) {
+    let _ = vstrace_trace::parse_trace_unchecked(data);
+    let _ = vstrace_trace::parse_trace(data);
+}
+
+/// Format: a trace file, replayed through the engine it configures
+/// (checksums ignored, output discarded).
+pub fn replay(data: &[u8]) {
+    let _ = vstrace_engine::replay::fuzz_replay(data);
 }

@@ -27,6 +27,7 @@ use vstrace_core::event::EFER_LMA;
 use vstrace_core::mem::{MemError, VirtMem};
 use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs};
 use vstrace_engine::Engine;
+use vstrace_linux::profile::{scan, LinuxProfile};
 
 use crate::rsp::{BpKind, Client, RegInfo, RspError, StopKind, StopReply};
 
@@ -332,6 +333,18 @@ impl Target {
         Ok(())
     }
 
+    /// Inserts (`on`) or removes each breakpoint of `addrs`.
+    pub fn set_bps(&mut self, addrs: &[u64], on: bool) -> Result<(), BackendError> {
+        for &a in addrs {
+            if on {
+                self.insert_bp(a)?;
+            } else {
+                self.remove_bp(a)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes every breakpoint we set.
     pub fn remove_all_bps(&mut self) -> Result<(), BackendError> {
         let mut first = Ok(());
@@ -449,13 +462,72 @@ impl VirtMem for Target {
     }
 }
 
+/// Where the registers of an event live while the vCPU is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// In the vCPU's registers (the `sysretq`/`iretq` paths).
+    Live,
+    /// In the registers, at the `syscall` entry: the snapshot's rip and
+    /// rflags live in rcx and r11.
+    Entry,
+    /// In the kernel's `struct pt_regs` at this address (after the call to
+    /// the C handler): the kernel restores the user registers from it.
+    PtRegs(u64),
+}
+
+/// Offsets of the general registers in x86-64 Linux's `struct pt_regs`.
+fn pt_regs_offset(reg: Reg) -> u64 {
+    8 * match reg {
+        Reg::R15 => 0,
+        Reg::R14 => 1,
+        Reg::R13 => 2,
+        Reg::R12 => 3,
+        Reg::Rbp => 4,
+        Reg::Rbx => 5,
+        Reg::R11 => 6,
+        Reg::R10 => 7,
+        Reg::R9 => 8,
+        Reg::R8 => 9,
+        Reg::Rax => 10,
+        Reg::Rcx => 11,
+        Reg::Rdx => 12,
+        Reg::Rsi => 13,
+        Reg::Rdi => 14,
+        Reg::Rip => 16,
+        Reg::Rflags => 18,
+        Reg::Rsp => 19,
+    }
+}
+
+/// `struct pt_regs` size: 15 registers, orig_ax and the 5-slot iret frame.
+const PT_REGS_SIZE: usize = 21 * 8;
+/// Where the iret frame (ip, cs, flags, sp, ss) starts in pt_regs.
+const PT_REGS_FRAME: u64 = 16 * 8;
+
+/// The exit snapshot at the return from the C syscall handler: the user
+/// registers as the kernel will restore them, from `pt_regs` (read at the
+/// kernel's rsp), shaped like an `iretq` stop (rsp at the frame, which the
+/// engine reads for the return address and stack) with the user GS base.
+pub fn pt_regs_snapshot(r: &Regs, pt: &[u8; PT_REGS_SIZE]) -> Regs {
+    let q = |off: u64| le(&pt[off as usize..off as usize + 8]);
+    let mut u = r.clone();
+    for reg in Reg::ALL {
+        if !matches!(reg, Reg::Rsp | Reg::Rip) {
+            u.set(reg, q(pt_regs_offset(reg)));
+        }
+    }
+    u.set(Reg::Rsp, r.rsp().wrapping_add(PT_REGS_FRAME));
+    u.cs = q(PT_REGS_FRAME + 8) as u16;
+    u.ss = q(PT_REGS_FRAME + 32) as u16;
+    std::mem::swap(&mut u.gs_base, &mut u.k_gs_base);
+    u
+}
+
 /// A stopped vCPU lent to the engine for one event.
 struct GdbCpu<'t> {
     target: &'t mut Target,
     regs: Regs,
-    /// The event was built at the entry point: rip and rflags of the
-    /// snapshot live in rcx and r11.
-    at_entry: bool,
+    frame: Frame,
 }
 
 impl Cpu for GdbCpu<'_> {
@@ -464,23 +536,31 @@ impl Cpu for GdbCpu<'_> {
     }
 
     fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        let failed = |e: String| CpuError::WriteFailed { reg, reason: e };
         // The kernel reads the registers after we resume: a write here has
         // pre-trap semantics.
-        let (target_reg, raw) = match (self.at_entry, reg) {
-            (true, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
-            (true, Reg::Rflags) => (Reg::R11, value),
-            _ => (reg, value),
-        };
-        self.target
-            .write_reg(target_reg, raw)
-            .map_err(|e| CpuError::WriteFailed {
-                reg,
-                reason: e.to_string(),
-            })?;
-        self.regs.set(reg, value);
-        if self.at_entry && target_reg != reg {
-            self.regs.set(target_reg, raw);
+        match self.frame {
+            Frame::PtRegs(at) => {
+                let a = at.wrapping_add(pt_regs_offset(reg));
+                self.target
+                    .write_virt(a, &value.to_le_bytes())
+                    .map_err(|e| failed(e.to_string()))?;
+            }
+            Frame::Entry | Frame::Live => {
+                let (target_reg, raw) = match (self.frame, reg) {
+                    (Frame::Entry, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
+                    (Frame::Entry, Reg::Rflags) => (Reg::R11, value),
+                    _ => (reg, value),
+                };
+                self.target
+                    .write_reg(target_reg, raw)
+                    .map_err(|e| failed(e.to_string()))?;
+                if target_reg != reg {
+                    self.regs.set(target_reg, raw);
+                }
+            }
         }
+        self.regs.set(reg, value);
         Ok(())
     }
 
@@ -504,6 +584,12 @@ pub struct Discovery {
     /// The `swapgs` of the return-to-user path that jumps to the `iretq`
     /// (rsp points at the user iret frame there).
     pub iret: Vec<u64>,
+    /// The return address of the entry's call to the C syscall handler
+    /// (`do_syscall_64`), where rsp points at `struct pt_regs`: one
+    /// breakpoint there sees every system call return, and nothing else
+    /// (no page fault or interrupt returns). The `iret` path is then
+    /// trapped only for the first return of fork children.
+    pub after_call: Option<AfterCall>,
 }
 
 /// How many bytes of code after the entry are scanned for return paths.
@@ -521,6 +607,173 @@ pub fn entry_swapgs(code: &[u8], lstar: u64) -> Option<u64> {
     } else {
         None
     }
+}
+
+/// The signature search covers this much code on each side of (and
+/// around) each IDT handler's 64 KiB block.
+const SIGNATURE_WINDOW: u64 = 64 << 10;
+/// At most this many signature candidates get a breakpoint (hardware
+/// breakpoints are scarce under KVM).
+const MAX_CANDIDATES: usize = 2;
+/// Enters in a row that needed no exit before the return paths are
+/// disarmed.
+const IDLE_ENTERS: u32 = 8;
+
+/// How long a candidate entry may wait for its confirming `syscall`.
+const CONFIRM_TIME: Duration = Duration::from_secs(10);
+
+/// Addresses in `code` (which starts at `base`) that look like a 64-bit
+/// `syscall` entry point: an optional `endbr64`, then `swapgs` and
+/// `mov %rsp, %gs:disp32` (`65 48 89 24 25`), the save of the user stack
+/// pointer that such an entry must do before it can use a stack.
+pub fn entry_candidates(code: &[u8], base: u64) -> Vec<u64> {
+    const SIG: [u8; 8] = [0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25];
+    let mut out = Vec::new();
+    for (i, w) in code.windows(SIG.len()).enumerate() {
+        if w != SIG {
+            continue;
+        }
+        let start = if i >= 4 && code[i - 4..i] == ENDBR64 {
+            i - 4
+        } else {
+            i
+        };
+        out.push(base.wrapping_add(start as u64));
+    }
+    out
+}
+
+/// Length of the no-op at the start of `w`: `nop`, `66 90` and the
+/// multi-byte `0f 1f /0` forms (with an optional `66` or `2e` prefix) that
+/// the kernel patches into disabled alternatives.
+fn nop_len(w: &[u8]) -> Option<usize> {
+    let prefixes = w.iter().take_while(|&&b| b == 0x66 || b == 0x2e).count();
+    let rest = w.get(prefixes..)?;
+    let body = match rest {
+        [0x90, ..] => 1,
+        [0x0f, 0x1f, modrm, ..] => {
+            // ModRM with a SIB byte (rm = 100) and an 8- or 32-bit
+            // displacement (mod = 01 / 10).
+            let m = modrm >> 6;
+            let sib = usize::from(modrm & 7 == 4 && m != 3);
+            let disp = match m {
+                1 => 1,
+                2 => 4,
+                _ => 0,
+            };
+            3 + sib + disp
+        }
+        _ => return None,
+    };
+    (prefixes + body <= w.len()).then_some(prefixes + body)
+}
+
+/// How the backend moves a vCPU stopped at [`AfterCall::addr`] past the
+/// breakpoint without single-stepping: it performs the instruction there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCallStep {
+    /// A run of no-ops this long.
+    Skip(u8),
+    /// `mov disp8(%rsp), %rcx` (5 bytes).
+    MovRcx(u8),
+    /// `test %al, %al` (2 bytes).
+    TestAl,
+}
+
+/// Where the entry's call to the C syscall handler returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterCall {
+    pub addr: u64,
+    pub step: AfterCallStep,
+}
+
+/// The return address of the entry's call to the C syscall handler, in
+/// `code` (the entry's code, at `base`): the first `call rel32` after
+/// `mov %rsp, %rdi` (pt_regs as the first argument) whose return lands,
+/// past no-ops, on code that examines the result the way Linux does:
+/// `mov 0x58(%rsp), %rcx` (6.1: regs->cx for the sysret checks) or
+/// `test %al, %al` (6.2+: the handler says whether sysret may be used).
+pub fn after_handler_call(code: &[u8], base: u64) -> Option<AfterCall> {
+    const MOV_RSP_RDI: [u8; 3] = [0x48, 0x89, 0xe7];
+    const MOV_RCX: [u8; 4] = [0x48, 0x8b, 0x4c, 0x24];
+    let window = &code[..code.len().min(1024)];
+    let start = window.windows(3).position(|w| w == MOV_RSP_RDI)? + 3;
+    let mut i = start;
+    while i + 5 <= window.len() && i < start + 256 {
+        if window[i] != 0xe8 {
+            i += 1;
+            continue;
+        }
+        let ret = i + 5;
+        let mut j = ret;
+        while let Some(n) = window.get(j..).and_then(nop_len) {
+            j += n;
+        }
+        let w = window.get(j..).unwrap_or(&[]);
+        let next = if w.starts_with(&MOV_RCX) && w.get(4) == Some(&0x58) {
+            Some(AfterCallStep::MovRcx(0x58))
+        } else if w.starts_with(&[0x84, 0xc0]) {
+            Some(AfterCallStep::TestAl)
+        } else {
+            None
+        };
+        if let Some(next) = next {
+            let step = match u8::try_from(j - ret) {
+                Ok(0) => next,
+                Ok(n) => AfterCallStep::Skip(n),
+                Err(_) => return None,
+            };
+            return Some(AfterCall {
+                addr: base.wrapping_add(ret as u64),
+                step,
+            });
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Performs the instruction at an [`AfterCall`] breakpoint (see
+/// [`AfterCallStep`]) so the vCPU resumes past it.
+fn emulate_after_call(t: &mut Target, r: &Regs, ac: &AfterCall) -> Result<(), BackendError> {
+    let (len, write) = match ac.step {
+        AfterCallStep::Skip(n) => (u64::from(n), None),
+        AfterCallStep::MovRcx(d) => {
+            let mut v = [0u8; 8];
+            t.read_virt(r.rsp().wrapping_add(u64::from(d)), &mut v)
+                .map_err(|e| BackendError::Discovery(format!("reading pt_regs: {e}")))?;
+            (5, Some((Reg::Rcx, u64::from_le_bytes(v))))
+        }
+        AfterCallStep::TestAl => (2, Some((Reg::Rflags, test_al_flags(r)))),
+    };
+    if let Some((reg, v)) = write {
+        t.write_reg(reg, v)?;
+    }
+    t.write_reg(Reg::Rip, r.rip().wrapping_add(len))?;
+    t.invalidate();
+    Ok(())
+}
+
+/// rflags after `test %al, %al`: CF = OF = 0, ZF, SF and PF from al (AF is
+/// undefined and kept).
+fn test_al_flags(r: &Regs) -> u64 {
+    const CF: u64 = 1;
+    const PF: u64 = 1 << 2;
+    const ZF: u64 = 1 << 6;
+    const SF: u64 = 1 << 7;
+    const OF: u64 = 1 << 11;
+    let al = (r.rax() & 0xff) as u8;
+    let mut f = r.get(Reg::Rflags) & !(CF | PF | ZF | SF | OF);
+    if al == 0 {
+        f |= ZF;
+    }
+    if al & 0x80 != 0 {
+        f |= SF;
+    }
+    if al.count_ones() % 2 == 0 {
+        f |= PF;
+    }
+    f
 }
 
 /// Where execution goes after the `swapgs` at `i`: through at most four
@@ -613,9 +866,56 @@ fn is_user_addr(a: u64) -> bool {
     a < 0x0000_8000_0000_0000
 }
 
+/// How the system call entry is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntryDiscovery {
+    /// The entry's code signature near the IDT handlers, confirmed by a
+    /// breakpoint hit; single-stepping a user `syscall` when that fails.
+    #[default]
+    Auto,
+    /// Only the confirmed signature.
+    Signature,
+    /// Only single-stepping a user `syscall` (needs no knowledge of the
+    /// entry's code; waits for an interrupt or fault in user mode).
+    Step,
+}
+
+/// Where system call returns are trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExitTrap {
+    /// At the return of the entry's call to the C handler when it is
+    /// recognised (only system calls stop there), else at the return paths.
+    #[default]
+    Auto,
+    /// At the `swapgs` before `sysretq` and `iretq` (every return to user
+    /// mode, page faults and interrupts included).
+    ReturnPaths,
+}
+
+/// How a vCPU stopped on a breakpoint is moved past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResumeBy {
+    /// The backend performs the instruction under the breakpoint (a
+    /// `swapgs`, or the no-op / move / test after the handler call) by
+    /// writing registers: one stop per event.
+    #[default]
+    Emulating,
+    /// Remove the breakpoint, single-step, reinsert it: what a plain
+    /// debugger does, two stops per event and, under QEMU TCG, two
+    /// flushes of all translated code. Kept as the baseline for the
+    /// benchmark.
+    Stepping,
+}
+
 /// Options of an attach session.
 #[derive(Debug, Clone)]
 pub struct AttachOptions {
+    /// How to resume past a breakpoint.
+    pub resume: ResumeBy,
+    /// How to find the system call entry.
+    pub entry: EntryDiscovery,
+    /// Where returns are trapped.
+    pub exits: ExitTrap,
     /// Give up discovery after this long.
     pub discovery_timeout: Duration,
     /// Progress messages on stderr.
@@ -625,6 +925,9 @@ pub struct AttachOptions {
 impl Default for AttachOptions {
     fn default() -> Self {
         AttachOptions {
+            resume: ResumeBy::Emulating,
+            entry: EntryDiscovery::Auto,
+            exits: ExitTrap::Auto,
             discovery_timeout: Duration::from_secs(60),
             verbose: false,
         }
@@ -644,6 +947,9 @@ pub struct RunStats {
     pub kernel_irets: u64,
     /// gdb request/reply exchanges during tracing.
     pub exchanges: u64,
+    /// Times the return-path breakpoints were inserted or removed (they
+    /// are armed only while a call is in flight).
+    pub exit_toggles: u64,
     /// Time spent from resuming the VM to its next stop (guest execution
     /// plus QEMU's resume and stop), the rest being ours.
     pub running: Duration,
@@ -757,13 +1063,130 @@ impl Backend {
         Ok(())
     }
 
-    /// Finds the entry and return paths (the VM must be stopped; it is
-    /// left stopped).
-    pub fn discover(&mut self) -> Result<Discovery, BackendError> {
-        let deadline = Instant::now() + self.opts.discovery_timeout;
+    /// The IDT base (from the monitor's `info registers`) and the handlers
+    /// of a few vectors that every x86-64 kernel installs.
+    fn idt_handlers(&mut self) -> Result<(u64, Vec<u64>), BackendError> {
+        let info = self.target.client.monitor("info registers")?;
+        let idt = parse_idt_base(&info)
+            .ok_or_else(|| BackendError::Discovery("no IDT in `info registers`".into()))?;
+        let mut handlers = Vec::new();
+        // Page fault, general protection, int3, int 0x80 and Linux's local
+        // APIC timer.
+        for vector in [14u64, 13, 3, 0x80, 0xec] {
+            let mut gate = [0u8; 16];
+            if self.target.read_virt(idt + vector * 16, &mut gate).is_ok() {
+                // Present gates only (P, bit 7 of the type byte); a kernel
+                // may live in the low half (small test kernels do).
+                let h = gate_target(&gate);
+                if gate[5] & 0x80 != 0 && h != 0 && !handlers.contains(&h) {
+                    handlers.push(h);
+                }
+            }
+        }
+        Ok((idt, handlers))
+    }
+
+    /// Finds the 64-bit `syscall` entry among the code around the IDT's
+    /// handlers (kernels keep their entry code together): candidates start
+    /// with `swapgs; mov %rsp, %gs:ABS` (Linux's entry_SYSCALL_64 saving the
+    /// user stack pointer, and Windows's KiSystemCall64 alike), and one is
+    /// confirmed only when a breakpoint on it stops with the state a
+    /// `syscall` leaves (rcx = a user address just after `0f 05`).
+    /// `None` when no candidate is found or none is confirmed in time.
+    fn entry_by_signature(&mut self, deadline: Instant) -> Result<Option<u64>, BackendError> {
+        let (idt, handlers) = match self.idt_handlers() {
+            Ok(h) => h,
+            Err(e) => {
+                self.log(|| format!("no IDT: {e}"));
+                return Ok(None);
+            }
+        };
+        let mut candidates: Vec<u64> = Vec::new();
+        for &h in &handlers {
+            let base = (h & !(SIGNATURE_WINDOW - 1)).wrapping_sub(SIGNATURE_WINDOW);
+            let code = self.read_code(base, 3 * SIGNATURE_WINDOW as usize);
+            for c in entry_candidates(&code, base) {
+                if !candidates.contains(&c) && candidates.len() < MAX_CANDIDATES {
+                    candidates.push(c);
+                }
+            }
+        }
+        self.log(|| {
+            format!("IDT at {idt:#x}, handlers {handlers:x?}, entry candidates {candidates:x?}")
+        });
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        // Confirm by observation: give the guest a few seconds to make a
+        // system call (any process's), well within the discovery timeout.
+        let confirm_until = deadline.min(Instant::now() + CONFIRM_TIME);
+        let swapgs_at: Vec<u64> = candidates
+            .iter()
+            .map(|&c| c + if self.starts_with_endbr(c) { 4 } else { 0 })
+            .collect();
+        for &a in &swapgs_at {
+            self.target.insert_bp(a)?;
+        }
+        let found = loop {
+            self.target.resume()?;
+            let (_, interrupted) = self.target.wait(Some(confirm_until), None)?;
+            let r = self.target.regs()?;
+            let Some(i) = swapgs_at.iter().position(|&a| a == r.rip()) else {
+                if interrupted {
+                    break None;
+                }
+                continue;
+            };
+            let rcx = r.get(Reg::Rcx);
+            let mut insn = [0u8; 2];
+            let from_syscall = r.cpl() == 0
+                && is_user_addr(rcx)
+                && self
+                    .target
+                    .read_virt(rcx.wrapping_sub(2), &mut insn)
+                    .is_ok()
+                && insn == [0x0f, 0x05];
+            // Leave the stop as if the `swapgs` had run.
+            emulate_swapgs(&mut self.target, &r)?;
+            if from_syscall {
+                break Some(candidates[i]);
+            }
+            if interrupted {
+                break None;
+            }
+        };
+        for &a in &swapgs_at {
+            self.target.remove_bp(a)?;
+        }
+        Ok(found)
+    }
+
+    fn starts_with_endbr(&mut self, a: u64) -> bool {
+        let mut b = [0u8; 4];
+        self.target.read_virt(a, &mut b).is_ok() && b == ENDBR64
+    }
+
+    /// Reads up to `len` bytes of code at `base`, block by block, skipping
+    /// unreadable blocks (left as zeros, which match no signature).
+    fn read_code(&mut self, base: u64, len: usize) -> Vec<u8> {
+        let bs = self.target.block as usize;
+        let mut code = vec![0u8; len];
+        for chunk in (0..len).step_by(bs) {
+            let n = bs.min(len - chunk);
+            let _ = self
+                .target
+                .read_virt(base.wrapping_add(chunk as u64), &mut code[chunk..chunk + n]);
+        }
+        code
+    }
+
+    /// Finds the entry by observation alone: reaches user mode and
+    /// single-steps until a 64-bit `syscall` executes; the new rip is
+    /// MSR_LSTAR.
+    fn entry_by_stepping(&mut self, deadline: Instant) -> Result<u64, BackendError> {
         let mut regs = self.reach_user_mode(deadline)?;
         self.log(|| format!("user mode at {:#x}", regs.rip()));
-        let entry = loop {
+        loop {
             if Instant::now() >= deadline {
                 return Err(BackendError::Discovery(
                     "no 64-bit syscall instruction executed in time".into(),
@@ -778,7 +1201,7 @@ impl Backend {
             let r = self.target.regs()?;
             if is_syscall {
                 if r.cpl() == 0 && r.get(Reg::Rcx) == before.wrapping_add(2) {
-                    break r.rip();
+                    return Ok(r.rip());
                 }
                 return Err(BackendError::Discovery(format!(
                     "stepping the syscall at {before:#x} led to {:#x} (cs {:#x})",
@@ -792,6 +1215,28 @@ impl Backend {
                 // A fault or another kind of trap: go back to user mode.
                 self.reach_user_mode(deadline)?
             };
+        }
+    }
+
+    /// Finds the entry and return paths (the VM must be stopped; it is
+    /// left stopped).
+    pub fn discover(&mut self) -> Result<Discovery, BackendError> {
+        let deadline = Instant::now() + self.opts.discovery_timeout;
+        let by_signature = match self.opts.entry {
+            EntryDiscovery::Step => None,
+            _ => self.entry_by_signature(deadline)?,
+        };
+        let entry = match (by_signature, self.opts.entry) {
+            (Some(e), _) => e,
+            (None, EntryDiscovery::Signature) => {
+                return Err(BackendError::Discovery(
+                    "no syscall entry signature near the IDT handlers was confirmed".into(),
+                ))
+            }
+            (None, _) => {
+                self.log(|| "stepping a user syscall to find the entry".into());
+                self.entry_by_stepping(deadline)?
+            }
         };
         self.log(|| format!("syscall entry (LSTAR) {entry:#x}"));
         // Scan the code after the entry, block by block, up to the first
@@ -840,12 +1285,56 @@ impl Backend {
             entry_swapgs: entry_bp,
             sysret,
             iret,
+            after_call: match self.opts.exits {
+                ExitTrap::ReturnPaths => None,
+                ExitTrap::Auto => after_handler_call(&code, entry),
+            },
         };
         if d.iret.is_empty() {
             eprintln!("vstrace: warning: the iret return path was not found: calls returning through iret (execve, fork children, signals) show no return");
         }
         self.log(|| format!("{d:x?}"));
         Ok(d)
+    }
+
+    /// The running kernel's profile (task_struct layout, current task)
+    /// found in its memory from the discovered entry point, for guests
+    /// whose kernel image is not at hand (see [`scan`]), and checked
+    /// against the live task tree. The VM stays stopped; the blocks read
+    /// are dropped from the cache afterwards.
+    pub fn scan_linux_profile(
+        &mut self,
+        d: &Discovery,
+    ) -> Result<(LinuxProfile, scan::ScanReport), scan::ScanError> {
+        let t = Instant::now();
+        let r = scan::profile_from_memory(&mut self.target, d.entry, &scan::ScanLimits::default());
+        self.target.invalidate();
+        let (prof, rep) = r?;
+        self.log(|| {
+            format!(
+                "kernel BTF at {:#x} ({} bytes), symbols {:x?}: {} bytes read in {:.2} s",
+                rep.btf_addr,
+                rep.btf_len,
+                rep.symbols,
+                rep.bytes_read,
+                t.elapsed().as_secs_f64()
+            )
+        });
+        let regs = self
+            .target
+            .regs()
+            .map_err(|e| scan::ScanError::Unverified(e.to_string()))?;
+        let base = vstrace_linux::profile::runtime::percpu_base(&regs).ok_or_else(|| {
+            scan::ScanError::Unverified("no kernel per-cpu base in the registers".into())
+        })?;
+        let cur = scan::verify_live(&mut self.target, &prof, base)?;
+        self.log(|| {
+            format!(
+                "profile checked: current task pid {} ({}), its parents lead to init_task",
+                cur.pid, cur.comm
+            )
+        });
+        Ok((prof, rep))
     }
 
     /// Traces until `stop` is set or `duration` passes, then removes the
@@ -875,24 +1364,48 @@ impl Backend {
         let verbose = std::env::var_os("VSTRACE_GDB_DUMP").is_some();
         let t = &mut self.target;
         t.insert_bp(d.entry_swapgs)?;
-        for &a in d.sysret.iter().chain(&d.iret) {
-            t.insert_bp(a)?;
-        }
+        // Returns are trapped only while one can matter: each stop costs
+        // QEMU TCG a flush of all translated code, and a KVM guest a VM
+        // exit and a pause of every vCPU. With the after-call trap, the
+        // iret path is needed only for fork children's first returns.
+        let (exit_bps, child_bps): (Vec<u64>, Vec<u64>) = match &d.after_call {
+            Some(ac) => (vec![ac.addr], d.iret.clone()),
+            None => (
+                d.sysret.iter().chain(&d.iret).copied().collect(),
+                Vec::new(),
+            ),
+        };
+        let mut exits_armed = false;
+        let mut child_armed = false;
+        let mut idle_enters = 0u32;
         let start = Instant::now();
         let deadline = duration.map(|du| start + du);
         let ex0 = t.client.exchanges;
         let mut st = RunStats::default();
+        // Once asked to stop, calls whose return we change (injections,
+        // skips) are let finish first, with no new enters, for at most
+        // DRAIN_TIME: detaching before their exit would leave the guest
+        // with a skipped call's error instead of the value we promised.
+        let mut drain_until: Option<Instant> = None;
+        let resume = self.opts.resume;
         loop {
             let resumed = Instant::now();
             t.resume()?;
-            let (s, interrupted) = t.wait(deadline, Some(stop))?;
+            let (s, interrupted) = match drain_until {
+                None => t.wait(deadline, Some(stop))?,
+                Some(d) => t.wait(Some(d), None)?,
+            };
             st.running += resumed.elapsed();
             let r = t.regs()?;
             let rip = r.rip();
             let vcpu = s.vcpu();
-            let at_bp = rip == d.entry_swapgs || d.sysret.contains(&rip) || d.iret.contains(&rip);
+            let after_call = d.after_call.filter(|ac| ac.addr == rip);
+            let at_bp = rip == d.entry_swapgs
+                || after_call.is_some()
+                || d.sysret.contains(&rip)
+                || d.iret.contains(&rip);
             if !at_bp {
-                if interrupted {
+                if interrupted && !begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
                     break;
                 }
                 continue;
@@ -909,7 +1422,8 @@ impl Backend {
                     r.rax()
                 );
             }
-            let ev = if rip == d.entry_swapgs {
+            let at_entry_stop = rip == d.entry_swapgs;
+            let ev = if at_entry_stop {
                 // A `syscall` from kernel mode cannot happen; rcx in the
                 // kernel half means this is not a user call.
                 is_user_addr(r.get(Reg::Rcx)).then(|| {
@@ -919,11 +1433,23 @@ impl Backend {
                         Bitness::B64,
                         entry_snapshot(r.clone()),
                     );
-                    (e, true)
+                    (e, Frame::Entry)
                 })
+            } else if after_call.is_some() {
+                let mut pt = [0u8; PT_REGS_SIZE];
+                let at = r.rsp();
+                match t.read_virt(at, &mut pt) {
+                    Ok(()) => {
+                        let u = pt_regs_snapshot(&r, &pt);
+                        let b = bitness(r.efer, u.cs);
+                        (u.cs & 3 == 3)
+                            .then(|| (Event::new(vcpu, Mechanism::Iret, b, u), Frame::PtRegs(at)))
+                    }
+                    Err(_) => None,
+                }
             } else if d.sysret.contains(&rip) {
                 let e = Event::new(vcpu, Mechanism::Sysret, Bitness::B64, after_swapgs(&r));
-                Some((e, false))
+                Some((e, Frame::Live))
             } else {
                 let mut cs = [0u8; 2];
                 let ok = t.read_virt(r.rsp().wrapping_add(8), &mut cs).is_ok();
@@ -932,14 +1458,14 @@ impl Backend {
                     let b = bitness(r.efer, cs);
                     Some((
                         Event::new(vcpu, Mechanism::Iret, b, after_swapgs(&r)),
-                        false,
+                        Frame::Live,
                     ))
                 } else {
                     st.kernel_irets += 1;
                     None
                 }
             };
-            if let Some((event, at_entry)) = ev {
+            if let Some((event, frame)) = ev {
                 st.events += 1;
                 match event.mechanism {
                     Mechanism::Syscall => st.enters += 1,
@@ -949,22 +1475,91 @@ impl Backend {
                 let mut cpu = GdbCpu {
                     target: t,
                     regs,
-                    at_entry,
+                    frame,
                 };
                 engine.on_event(&event, &mut cpu);
             }
-            // Execute the `swapgs` under the breakpoint ourselves: QEMU
-            // would stop on it again, and single-stepping flushes TCG's
+            // Perform the instruction under the breakpoint ourselves (a
+            // `swapgs`, or the no-op / move / test after the handler call):
+            // QEMU would stop on it again, and single-stepping flushes TCG's
             // translated code.
-            emulate_swapgs(t, &r)?;
-            if interrupted {
+            match (&after_call, resume) {
+                (Some(ac), ResumeBy::Emulating) => emulate_after_call(t, &r, ac)?,
+                (None, ResumeBy::Emulating) => emulate_swapgs(t, &r)?,
+                (_, ResumeBy::Stepping) => {
+                    // What a plain debugger does (the baseline to compare
+                    // with): lift the breakpoint, step over it, put it back.
+                    t.remove_bp(rip)?;
+                    t.step()?;
+                    t.insert_bp(rip)?;
+                }
+            }
+            if drain_until.is_some() {
+                if interrupted || !engine.awaits_injected_returns() {
+                    break;
+                }
+                continue;
+            }
+            // A trace nobody can receive (closed pipe, full disk) ends
+            // the session, the VM left running.
+            if engine.output_error().is_some() {
                 break;
+            }
+            if interrupted {
+                if begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
+                    continue;
+                }
+                break;
+            }
+            // Arm at once when an exit matters; disarm only after a run of
+            // enters that needed none, so that tracing every call does not
+            // toggle at every call.
+            let wants = engine.wants_exits();
+            if at_entry_stop {
+                idle_enters = if wants { 0 } else { idle_enters + 1 };
+            }
+            if (wants && !exits_armed) || (exits_armed && !wants && idle_enters >= IDLE_ENTERS) {
+                exits_armed = !exits_armed;
+                st.exit_toggles += 1;
+                t.set_bps(&exit_bps, exits_armed)?;
+            }
+            let children = !child_bps.is_empty() && engine.awaits_child_return();
+            if children != child_armed {
+                child_armed = children;
+                st.exit_toggles += 1;
+                t.set_bps(&child_bps, child_armed)?;
             }
         }
         st.exchanges = t.client.exchanges - ex0;
         st.elapsed = start.elapsed();
         Ok(st)
     }
+}
+
+/// How long a stopping session waits for the exits of calls it changes.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// At a stop request: when a changed call is in flight, stops trapping
+/// enters, traps exits, and starts the drain (returns `true`: keep going).
+fn begin_drain(
+    t: &mut Target,
+    d: &Discovery,
+    engine: &Engine,
+    exit_bps: &[u64],
+    drain_until: &mut Option<Instant>,
+) -> Result<bool, BackendError> {
+    if drain_until.is_some() || !engine.awaits_injected_returns() {
+        return Ok(false);
+    }
+    t.remove_bp(d.entry_swapgs)?;
+    // Idempotent: breakpoints already in place are not inserted twice.
+    for &a in exit_bps {
+        if !t.bps.iter().any(|b| b.1 == a) {
+            t.insert_bp(a)?;
+        }
+    }
+    *drain_until = Some(Instant::now() + DRAIN_TIME);
+    Ok(true)
 }
 
 /// The state just after the `swapgs` at `r.rip()`: what the plugin sees at
@@ -1099,6 +1694,141 @@ mod tests {
     }
 
     #[test]
+    fn entry_signatures() {
+        let base = 0xffff_ffff_81c0_0000u64;
+        let mut code = vec![0xccu8; 4096];
+        // Linux 6.1 entry_SYSCALL_64 without IBT: swapgs; mov %rsp,%gs:0x6014.
+        code[0x80..0x8c].copy_from_slice(&[
+            0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25, 0x14, 0x60, 0, 0,
+        ]);
+        // With IBT: endbr64 first; the candidate is the endbr64.
+        code[0x400..0x40c].copy_from_slice(&[
+            0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25,
+        ]);
+        // entry_SYSCALL_compat (swapgs; mov %esp,%esp) and a bare swapgs
+        // are not candidates.
+        code[0x800..0x805].copy_from_slice(&[0x0f, 0x01, 0xf8, 0x89, 0xe4]);
+        code[0x900..0x903].copy_from_slice(&[0x0f, 0x01, 0xf8]);
+        assert_eq!(
+            entry_candidates(&code, base),
+            vec![base + 0x80, base + 0x400]
+        );
+        // At the very start and cut short at the end.
+        assert_eq!(entry_candidates(&code[0x80..0x88], 7), vec![7]);
+        assert!(entry_candidates(&code[0x80..0x87], 7).is_empty());
+        assert!(entry_candidates(&[], 0).is_empty());
+    }
+
+    #[test]
+    fn handler_call_return() {
+        let base = 0xffff_ffff_81c0_00f3u64;
+        // Debian's 6.1 entry_SYSCALL_64 from `mov %rsp,%rdi`: movslq, a
+        // jmp over the IBRS wrmsr, 16 nops, call do_syscall_64, 5 nops
+        // (IBRS_EXIT), then the sysret checks reading regs->cx.
+        let mut code = vec![0x48, 0x89, 0xe7, 0x48, 0x63, 0xf0, 0xeb, 0x16];
+        code.extend_from_slice(&[0xb9, 0x48, 0, 0, 0]);
+        code.extend_from_slice(&[0x90; 16]);
+        code.extend_from_slice(&[0xe8, 0x9a, 0x3c, 0xe4, 0xff]);
+        let ret = code.len() as u64;
+        code.extend_from_slice(&[0x90; 5]);
+        code.extend_from_slice(&[0x48, 0x8b, 0x4c, 0x24, 0x58, 0x4c, 0x8b]);
+        assert_eq!(
+            after_handler_call(&code, base),
+            Some(AfterCall {
+                addr: base + ret,
+                step: AfterCallStep::Skip(5)
+            })
+        );
+        // 6.2+: an untrain call first (followed by other code), then the
+        // handler call followed by a patched 5-byte nop and test %al,%al.
+        let mut code = vec![0x48, 0x89, 0xe7, 0xe8, 1, 2, 3, 4, 0x48, 0x63, 0xf0];
+        code.extend_from_slice(&[0xe8, 5, 6, 7, 8]);
+        let ret = code.len() as u64;
+        code.extend_from_slice(&[0x0f, 0x1f, 0x44, 0x00, 0x00, 0x84, 0xc0, 0x74, 0x10]);
+        assert_eq!(
+            after_handler_call(&code, 0),
+            Some(AfterCall {
+                addr: ret,
+                step: AfterCallStep::Skip(5)
+            })
+        );
+        // No no-ops: the instruction itself is performed.
+        let code = [0x48, 0x89, 0xe7, 0xe8, 0, 0, 0, 0, 0x84, 0xc0];
+        assert_eq!(
+            after_handler_call(&code, 0).map(|a| (a.addr, a.step)),
+            Some((8, AfterCallStep::TestAl))
+        );
+        let code = [
+            0x48, 0x89, 0xe7, 0xe8, 0, 0, 0, 0, 0x48, 0x8b, 0x4c, 0x24, 0x58,
+        ];
+        assert_eq!(
+            after_handler_call(&code, 0).map(|a| a.step),
+            Some(AfterCallStep::MovRcx(0x58))
+        );
+        // Unrecognised code after every call, truncated code, no mov.
+        assert_eq!(
+            after_handler_call(&[0x48, 0x89, 0xe7, 0xe8, 0, 0, 0, 0, 0xc3], 0),
+            None
+        );
+        assert_eq!(after_handler_call(&[0x48, 0x89, 0xe7, 0xe8, 0, 0], 0), None);
+        assert_eq!(after_handler_call(&[0xe8, 0, 0, 0, 0, 0x84, 0xc0], 0), None);
+        assert_eq!(after_handler_call(&[], 0), None);
+    }
+
+    #[test]
+    fn nops_and_flags() {
+        assert_eq!(nop_len(&[0x90]), Some(1));
+        assert_eq!(nop_len(&[0x66, 0x90]), Some(2));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x00]), Some(3));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x40, 0x00]), Some(4));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x44, 0x00, 0x00]), Some(5));
+        assert_eq!(nop_len(&[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00]), Some(6));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x80, 0, 0, 0, 0]), Some(7));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0]), Some(8));
+        assert_eq!(nop_len(&[0x0f, 0x1f, 0x84, 0, 0]), None); // cut short
+        assert_eq!(nop_len(&[0x66; 40]), None);
+        assert_eq!(nop_len(&[0x84, 0xc0]), None);
+        let mut r = Regs::default();
+        r.set(Reg::Rflags, 0x246 | 1 | (1 << 11)); // ZF PF IF, CF OF set
+        r.set(Reg::Rax, 0x100); // al = 0
+        assert_eq!(test_al_flags(&r), 0x246);
+        r.set(Reg::Rax, 0x81); // SF, even parity
+        assert_eq!(test_al_flags(&r), 0x202 | 0x80 | 0x4);
+        r.set(Reg::Rax, 1); // odd parity
+        assert_eq!(test_al_flags(&r), 0x202);
+    }
+
+    #[test]
+    fn pt_regs_exit_snapshot() {
+        let mut pt = [0u8; PT_REGS_SIZE];
+        let mut put = |i: usize, v: u64| pt[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        put(10, (-2i64) as u64); // ax
+        put(11, 0x40_1002); // cx
+        put(14, 7); // di
+        put(15, 39); // orig_ax
+        put(16, 0x40_1002); // ip
+        put(17, 0x33); // cs
+        put(18, 0x246); // flags
+        put(19, 0x7ffd_0000); // sp
+        put(20, 0x2b); // ss
+        let mut r = Regs::default();
+        r.set(Reg::Rsp, 0xffff_c900_0000_3f58);
+        r.set(Reg::Rip, 0xffff_ffff_81c0_0126);
+        r.set(Reg::Rax, 0x1234); // the handler's own return: not the call's
+        r.gs_base = 0xffff_8880_1fc0_0000;
+        r.k_gs_base = 0x7f00_0000_0000;
+        let u = pt_regs_snapshot(&r, &pt);
+        assert_eq!(u.rax(), (-2i64) as u64);
+        assert_eq!(u.get(Reg::Rdi), 7);
+        assert_eq!(u.get(Reg::Rflags), 0x246);
+        assert_eq!((u.cs, u.ss), (0x33, 0x2b));
+        assert_eq!(u.rsp(), 0xffff_c900_0000_3f58 + 128);
+        assert_eq!(u.gs_base, 0x7f00_0000_0000);
+        assert_eq!(pt_regs_offset(Reg::Rax), 80);
+        assert_eq!(pt_regs_offset(Reg::Rip), 128);
+    }
+
+    #[test]
     fn after_swapgs_state() {
         let mut r = Regs::default();
         r.set(Reg::Rip, 0x1000);
@@ -1188,7 +1918,7 @@ mod tests {
             let mut cpu = GdbCpu {
                 target: &mut t,
                 regs,
-                at_entry: true,
+                frame: Frame::Entry,
             };
             cpu.write_reg(Reg::Rax, 0xffff_ffff_ffff_ffff).unwrap();
             cpu.write_reg(Reg::Rip, 0x5000).unwrap();

@@ -5,5 +5,8 @@
 pub mod backend;
 pub mod rsp;
 
-pub use backend::{AttachOptions, Backend, BackendError, Discovery, RunStats};
+pub use backend::{
+    AfterCall, AfterCallStep, AttachOptions, Backend, BackendError, Discovery, EntryDiscovery,
+    ExitTrap, ResumeBy, RunStats,
+};
 pub use rsp::{BpKind, Client, RspError, StopKind, StopReply};

@@ -85,15 +85,7 @@ const COUNT_IRET_KERNEL: usize = 7;
 const COUNT_ENTER_KERNEL: usize = 8;
 
 fn mech_index(m: Mechanism) -> usize {
-    match m {
-        Mechanism::Syscall => 0,
-        Mechanism::Sysenter => 1,
-        Mechanism::Int80 => 2,
-        Mechanism::Int2e => 3,
-        Mechanism::Sysret => 4,
-        Mechanism::Sysexit => 5,
-        Mechanism::Iret => 6,
-    }
+    m.index()
 }
 
 /// Global plugin state, set once at install.
@@ -386,6 +378,9 @@ unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
             let stats = e.finish();
             if let Some(err) = e.output_error() {
                 eprintln!("vstrace-plugin: output error: {err}");
+            }
+            if let Some(err) = e.record_error() {
+                eprintln!("vstrace-plugin: recording error: {err}");
             }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");

@@ -5,6 +5,8 @@
 //! Names are those of QEMU's x86_64 gdb XML (`i386-64bit.xml`): rax..r15,
 //! rip, eflags, cs, ss, ds, es, fs, gs, fs_base, gs_base, k_gs_base, cr0,
 //! cr2, cr3, cr4, cr8, efer, then x87/SSE registers we don't read.
+//! qemu-system-x86_64 keeps this register set when it runs a 32-bit
+//! (i386) kernel, so the same names serve both guests.
 
 use vstrace_core::event::EFER_LMA;
 use vstrace_core::{Bitness, Reg, Regs};
@@ -187,5 +189,11 @@ mod tests {
         assert_eq!(bitness(0, 0x1b), Bitness::B32);
         // An LDT selector with index 4 is not the GDT compat slot.
         assert_eq!(bitness(lma, 0x27), Bitness::B64);
+        // A legacy (non-long-mode) i386 kernel under qemu-system-x86_64:
+        // EFER.LMA is clear, so its user (0x73) and kernel (0x60) code and
+        // even selector 0x33 are all 32-bit.
+        for cs in [0x73, 0x60, 0x33, 0x23] {
+            assert_eq!(bitness(0x800, cs), Bitness::B32);
+        }
     }
 }

@@ -6,6 +6,11 @@
 //! separately from the kernel log, and the exit status from a control port
 //! (see [`crate::guest`] for the guest side). [`GuestRun::wait_with`] tails
 //! them while the guest runs.
+//!
+//! Kernels are Linux (bzImage or PVH vmlinux, with an initramfs and a
+//! command line) or multiboot images ([`BootProtocol::Multiboot`], e.g. the
+//! NT-ABI test guest of guests/nt-abi), which use the same serial ports and
+//! control-port markers on their own.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -155,7 +160,7 @@ impl Qemu {
                 searched: vec![config.kernel.clone()],
             });
         }
-        if !config.initrd.is_file() {
+        if config.boot == BootProtocol::Linux && !config.initrd.is_file() {
             return Err(LaunchError::InitrdNotFound(config.initrd.clone()));
         }
         let dir = RunDir::create(config.run_dir.as_deref(), config.keep_run_dir)?;
@@ -166,7 +171,7 @@ impl Qemu {
         }
         let stderr_path = dir.path.join("qemu-stderr.log");
         let stderr = fs::File::create(&stderr_path).map_err(io_ctx("creating qemu-stderr.log"))?;
-        let boot_kernel = if config.pvh {
+        let boot_kernel = if config.pvh && config.boot == BootProtocol::Linux {
             pvh_kernel(&config.kernel).unwrap_or_else(|| config.kernel.clone())
         } else {
             config.kernel.clone()
@@ -230,6 +235,58 @@ pub fn find_kernel(explicit: Option<&Path>) -> Result<PathBuf, LaunchError> {
         .ok_or(LaunchError::KernelNotFound {
             searched: candidates,
         })
+}
+
+/// How QEMU boots the kernel given with `-kernel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BootProtocol {
+    /// A Linux kernel (bzImage or PVH vmlinux) with an initramfs and a
+    /// command line.
+    #[default]
+    Linux,
+    /// A multiboot (v1) image such as the NT-ABI test guest: no initramfs,
+    /// no command line; it reports on the serial ports itself.
+    Multiboot,
+}
+
+/// Multiboot v1 header magic.
+const MULTIBOOT_MAGIC: u32 = 0x1BAD_B002;
+/// The header must lie in the image's first 8 KiB, 4-byte aligned.
+const MULTIBOOT_SEARCH: usize = 8192;
+
+/// Whether the image at `path` is a multiboot (v1) kernel that is not a
+/// Linux bzImage (QEMU checks the bzImage header first, and so do we):
+/// a magic, flags, checksum triple summing to 0 in the first 8 KiB.
+pub fn is_multiboot(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(MULTIBOOT_SEARCH);
+    let Ok(f) = fs::File::open(path) else {
+        return false;
+    };
+    if f.take(MULTIBOOT_SEARCH as u64)
+        .read_to_end(&mut head)
+        .is_err()
+    {
+        return false;
+    }
+    is_multiboot_image(&head)
+}
+
+/// [`is_multiboot`] on the image's first bytes.
+pub fn is_multiboot_image(head: &[u8]) -> bool {
+    if head.get(0x202..0x206) == Some(b"HdrS".as_slice()) {
+        return false;
+    }
+    let word = |i: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(head.get(i..i + 4)?.try_into().ok()?))
+    };
+    (0..head.len().min(MULTIBOOT_SEARCH)).step_by(4).any(|i| {
+        match (word(i), word(i + 4), word(i + 8)) {
+            (Some(m), Some(f), Some(c)) => {
+                m == MULTIBOOT_MAGIC && m.wrapping_add(f).wrapping_add(c) == 0
+            }
+            _ => false,
+        }
+    })
 }
 
 /// The emulated machine type.
@@ -296,7 +353,9 @@ impl SerialPort {
 #[derive(Debug, Clone)]
 pub struct GuestConfig {
     pub kernel: PathBuf,
+    /// The initramfs (ignored for [`BootProtocol::Multiboot`]).
     pub initrd: PathBuf,
+    pub boot: BootProtocol,
     pub machine: Machine,
     /// `-cpu` model. Default `max,la57=off`: every feature TCG emulates except
     /// 5-level paging, which the core page walker does not handle.
@@ -332,6 +391,7 @@ impl GuestConfig {
         GuestConfig {
             kernel: kernel.into(),
             initrd: initrd.into(),
+            boot: BootProtocol::Linux,
             machine: Machine::default(),
             cpu: "max,la57=off".into(),
             memory_mib: 512,
@@ -344,6 +404,15 @@ impl GuestConfig {
             run_dir: None,
             keep_run_dir: false,
             pvh: true,
+        }
+    }
+
+    /// A multiboot kernel, booted without initramfs or command line.
+    pub fn multiboot(kernel: impl Into<PathBuf>) -> GuestConfig {
+        GuestConfig {
+            boot: BootProtocol::Multiboot,
+            pvh: false,
+            ..GuestConfig::new(kernel, PathBuf::new())
         }
     }
 
@@ -388,10 +457,12 @@ impl GuestConfig {
         push("-no-reboot");
         push("-kernel");
         push(&self.kernel.to_string_lossy());
-        push("-initrd");
-        push(&self.initrd.to_string_lossy());
-        push("-append");
-        push(&self.kernel_cmdline());
+        if self.boot == BootProtocol::Linux {
+            push("-initrd");
+            push(&self.initrd.to_string_lossy());
+            push("-append");
+            push(&self.kernel_cmdline());
+        }
         for (i, port) in SerialPort::ALL.iter().enumerate() {
             let path = run_dir.join(port.file_name());
             push("-chardev");
@@ -630,9 +701,12 @@ impl GuestRun {
                 continue;
             }
             self.offsets[i] += buf.len() as u64;
+            // The marker may arrive split over two reads: look at all the
+            // (short) control output so far.
             if port == SerialPort::Control
                 && self.boot_time.is_none()
-                && String::from_utf8_lossy(&buf).contains(START_MARKER)
+                && String::from_utf8_lossy(&self.read_port(SerialPort::Control))
+                    .contains(START_MARKER)
             {
                 self.boot_time = Some(self.started.elapsed());
             }
@@ -799,6 +873,41 @@ mod tests {
             ("tcg,thread=multi".into(), "4".into()),
             "several vCPU threads for SMP"
         );
+    }
+
+    #[test]
+    fn multiboot_detection_and_command_line() {
+        let mut img = vec![0u8; 0x400];
+        assert!(!is_multiboot_image(&img));
+        let flags = 0x0001_0000u32;
+        let sum = 0u32.wrapping_sub(MULTIBOOT_MAGIC.wrapping_add(flags));
+        img[0x40..0x44].copy_from_slice(&MULTIBOOT_MAGIC.to_le_bytes());
+        img[0x44..0x48].copy_from_slice(&flags.to_le_bytes());
+        img[0x48..0x4c].copy_from_slice(&sum.to_le_bytes());
+        assert!(is_multiboot_image(&img));
+        // A bad checksum, a misaligned header, a truncated one: no.
+        let mut bad = img.clone();
+        bad[0x48] ^= 1;
+        assert!(!is_multiboot_image(&bad));
+        let mut shifted = vec![0u8; 2];
+        shifted.extend_from_slice(&img);
+        assert!(!is_multiboot_image(&shifted));
+        assert!(!is_multiboot_image(&img[..0x48]));
+        // A bzImage that happens to contain the triple is still a bzImage.
+        let mut bz = img.clone();
+        bz[0x202..0x206].copy_from_slice(b"HdrS");
+        assert!(!is_multiboot_image(&bz));
+        assert!(!is_multiboot(Path::new("/nonexistent/kernel")));
+
+        let c = GuestConfig::multiboot("/k.bin");
+        let a: Vec<String> = c
+            .args(Path::new("/run"))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
+        assert!(a.contains(&"/k.bin".to_owned()));
+        assert!(!a.contains(&"-initrd".to_owned()) && !a.contains(&"-append".to_owned()));
+        assert_eq!(a.iter().filter(|x| *x == "-serial").count(), 4);
     }
 
     #[test]

@@ -8,16 +8,19 @@
 //!   with their shared libraries).
 //! - [`kernel`]: turn a bzImage (`vmlinuz`) into its ELF `vmlinux` for
 //!   BTF/ksymtab based process attribution.
+//! - [`arch`]: x86_64 or i386 guest, told from the kernel image.
 //! - [`cache`]: the on-disk cache directory shared with `scripts/setup-host.sh`.
 
+pub mod arch;
 pub mod cache;
 pub mod guest;
 pub mod kernel;
 pub mod launch;
 
+pub use arch::{arch_of_image, GuestArch};
 pub use guest::{CpioWriter, GuestError, InitramfsBuilder};
 pub use kernel::{extract_vmlinux, extract_vmlinux_cached, KernelError};
 pub use launch::{
-    find_kernel, GuestConfig, GuestOutcome, GuestRun, LaunchError, Machine, PluginSpec, Qemu,
-    QemuVersion, SerialPort,
+    find_kernel, is_multiboot, BootProtocol, GuestConfig, GuestOutcome, GuestRun, LaunchError,
+    Machine, PluginSpec, Qemu, QemuVersion, SerialPort,
 };

@@ -12,10 +12,14 @@
 //!   flag words, enumerations and NTSTATUS codes.
 //! - [`profile`]: which process/thread made a call (KPCR walk with
 //!   per-build offsets, or the TEB's ClientId).
+//! - [`hooks`]: ready-made Rust hooks (the seed's NtOpenFile/NtCreateFile
+//!   `{object_name, access}` hook).
 
 pub mod access;
 pub mod decode;
 pub mod flags;
+pub mod hooks;
+pub mod kuser;
 pub mod ntstatus;
 pub mod profile;
 pub mod proto;

@@ -7,6 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use vstrace_qemu::guest::START_MARKER;
+use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, SerialPort};
 
 pub fn vstrace() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vstrace"))
@@ -56,6 +60,25 @@ pub fn run(args: &[&str]) -> Output {
 /// A fresh path for a trace file.
 pub fn trace_path(name: &str) -> PathBuf {
     tmp().join(format!("{name}-{}.out", std::process::id()))
+}
+
+/// A fresh path for a recording (`--record`).
+pub fn recording_path(name: &str) -> PathBuf {
+    tmp().join(format!("{name}-{}.vst", std::process::id()))
+}
+
+/// `vstrace replay REC ARGS...`.
+pub fn replay(rec: &Path, args: &[&str]) -> Output {
+    let out = vstrace()
+        .arg("replay")
+        .arg(rec)
+        .args(args)
+        .output()
+        .expect("vstrace runs");
+    if std::env::var_os("VSTRACE_TEST_VERBOSE").is_some() {
+        eprintln!("replay stderr:\n{}", stderr(&out));
+    }
+    out
 }
 
 /// Parses a JSON Lines trace.
@@ -108,4 +131,132 @@ pub fn build_prog(name: &str, flags: &[&str]) -> PathBuf {
         .expect("gcc runs");
     assert!(st.success(), "building guests/progs/{name}.c failed");
     out
+}
+
+/// guests/progs/compat32.c built as a static 32-bit program (once per
+/// test binary).
+pub fn compat32() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let out = tmp().join(format!("compat32-{}", std::process::id()));
+        let st = Command::new("gcc")
+            .args(["-m32", "-static", "-O2", "-o"])
+            .arg(&out)
+            .arg(repo().join("guests/progs/compat32.c"))
+            .status()
+            .expect("gcc runs");
+        assert!(
+            st.success(),
+            "gcc -m32 failed (gcc-multilib missing? run scripts/setup-host.sh)"
+        );
+        out
+    })
+}
+
+/// The number (base `radix`, optional 0x) right after `key` in `out`.
+pub fn num_after(out: &str, key: &str, radix: u32) -> i64 {
+    let i = out
+        .find(key)
+        .unwrap_or_else(|| panic!("{key} not in {out}"));
+    let rest = out[i + key.len()..].trim_start_matches("0x");
+    let end = rest
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(rest.len());
+    i64::from_str_radix(&rest[..end], radix).unwrap()
+}
+
+/// The six decoded arguments of a record.
+pub fn args6(r: &serde_json::Value) -> Vec<String> {
+    (0..6).map(|i| arg(r, i)).collect()
+}
+
+/// What guests/progs/compat32.c must show in a trace (`recs`) next to its
+/// own output `out`: the vDSO mmap2 through `fast` (sysenter or compat
+/// syscall), the `int 0x80` one, all six arguments decoded, the returns
+/// it printed, and the openat of /init through `fast` too.
+pub fn check_compat32_calls(recs: &[serde_json::Value], out: &str, fast: &str) {
+    let mmaps = find(recs, |r| name(r) == "mmap2");
+    assert_eq!(mmaps.len(), 2, "{recs:#?}");
+    let want = [
+        (
+            fast,
+            "vdso mmap2=",
+            [
+                "0",
+                "8192",
+                "PROT_READ|PROT_WRITE",
+                "MAP_PRIVATE|MAP_ANONYMOUS",
+                "-1",
+                "0x3",
+            ],
+        ),
+        (
+            "int80",
+            "int80 mmap2=",
+            [
+                "0",
+                "12288",
+                "PROT_READ",
+                "MAP_PRIVATE|MAP_ANONYMOUS",
+                "-1",
+                "0x5",
+            ],
+        ),
+    ];
+    for (r, (mech, key, args)) in mmaps.iter().zip(want) {
+        assert_eq!(r["abi"], "i386", "{r}");
+        assert_eq!(r["mechanism"], mech, "{r}");
+        assert_eq!(r["state"], "complete", "{r}");
+        assert_eq!(args6(r), args, "{r}");
+        // 32-bit returns are sign-extended in `ret`; addresses compare as u32.
+        assert_eq!(ret(r) as u32 as i64, num_after(out, key, 16), "{r}");
+    }
+    let open = find(recs, |r| arg(r, 1) == "\"/init\"");
+    assert_eq!(name(open[0]), "openat");
+    assert_eq!(open[0]["mechanism"], fast);
+    assert_eq!(ret(open[0]), num_after(out, "open fd=", 10));
+}
+
+/// Boots the Debian guest running `script`, with a gdbstub on a Unix
+/// socket, and waits until the script has started.
+pub fn boot_with_gdb(name: &str, script: &str, add: &[(&Path, &str)]) -> (GuestRun, String) {
+    boot_with_gdb_cfg(name, script, add, |_| {})
+}
+
+/// [`boot_with_gdb`] with a say in the guest configuration.
+pub fn boot_with_gdb_cfg(
+    name: &str,
+    script: &str,
+    add: &[(&Path, &str)],
+    tweak: impl FnOnce(&mut GuestConfig),
+) -> (GuestRun, String) {
+    let kernel = find_kernel(None).expect("guest kernel");
+    let mut b = InitramfsBuilder::new();
+    b.shell(script);
+    for (host, guest) in add {
+        b.add_file(host, guest, 0o755).expect("add file");
+    }
+    let initrd = b.write_cached().expect("initramfs");
+    let mut gc = GuestConfig::new(kernel, initrd);
+    tweak(&mut gc);
+    boot_gdb(name, gc)
+}
+
+/// Starts `gc` with a gdbstub on a Unix socket and waits until the guest
+/// says its program started.
+pub fn boot_gdb(name: &str, mut gc: GuestConfig) -> (GuestRun, String) {
+    let qemu = Qemu::find().expect("QEMU");
+    let sock: PathBuf = tmp().join(format!("{name}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    gc.gdb = Some(format!("unix:{},server=on,wait=off", sock.display()));
+    let run = qemu.spawn(&gc).expect("QEMU starts");
+    let start = Instant::now();
+    while !String::from_utf8_lossy(&run.read_port(SerialPort::Control)).contains(START_MARKER) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "guest did not start its command"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (run, format!("unix:{}", sock.display()))
 }

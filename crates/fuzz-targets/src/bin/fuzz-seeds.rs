@@ -2,7 +2,9 @@
 //! [--trace TRACE.jsonl] [--vmlinux VMLINUX]` creates `OUTDIR/TARGET/NAME`
 //! files. `--trace` adds `linux_decode` seeds from a real JSON trace,
 //! `--vmlinux` takes task_struct offsets and symbol addresses from a real
-//! kernel image. `fuzz-seeds --list` prints the target names.
+//! kernel image, `--recording REC.vst` adds a real recording (`vstrace run
+//! --record`) to the trace_file and replay seeds. `fuzz-seeds --list`
+//! prints the target names.
 
 use std::path::PathBuf;
 
@@ -15,10 +17,12 @@ fn main() -> Result<()> {
     let mut out = None;
     let mut trace = None;
     let mut vmlinux = None;
+    let mut recording = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--trace" => trace = Some(args.next().context("--trace needs a file")?),
             "--vmlinux" => vmlinux = Some(args.next().context("--vmlinux needs a file")?),
+            "--recording" => recording = Some(args.next().context("--recording needs a file")?),
             "--list" => {
                 for t in TARGETS {
                     println!("{}", t.name);
@@ -46,6 +50,12 @@ fn main() -> Result<()> {
             if let Some(p) = &trace {
                 let text = std::fs::read_to_string(p).with_context(|| format!("reading {p}"))?;
                 s.extend(seeds::trace_seeds(&text, 3));
+            }
+        }
+        if matches!(t.name, "trace_file" | "replay") {
+            if let Some(p) = &recording {
+                let bytes = std::fs::read(p).with_context(|| format!("reading {p}"))?;
+                s.push(("recording".into(), bytes));
             }
         }
         let dir = out.join(t.name);

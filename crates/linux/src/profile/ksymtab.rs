@@ -43,6 +43,8 @@ pub enum Layout {
     Abs16,
     /// 24-byte `{ value, name, namespace }` absolute pointers.
     Abs24,
+    /// 8-byte `{ value, name }` absolute 32-bit pointers (old i386).
+    Abs8,
 }
 
 /// Exported symbols of a kernel image.
@@ -59,6 +61,8 @@ pub struct Ksymtab {
 struct Sec<'a> {
     addr: u64,
     data: &'a [u8],
+    /// Address mask: 32-bit kernels wrap at 4 GiB.
+    mask: u64,
 }
 
 impl Sec<'_> {
@@ -91,6 +95,7 @@ fn section<'a>(file: &object::File<'a>, name: &'static str) -> Result<Sec<'a>, K
     Ok(Sec {
         addr: s.address(),
         data,
+        mask: if file.is_64() { u64::MAX } else { 0xffff_ffff },
     })
 }
 
@@ -103,12 +108,18 @@ fn entry(tab: &Sec<'_>, layout: Layout, i: usize) -> Option<(u64, u64)> {
             // value = &field + offset, in wrapping 64-bit arithmetic (as the
             // kernel's offset_to_ptr): per-cpu offsets near zero come out
             // right from a field at 0xffffffff8....
-            let v = at.wrapping_add(tab.i32_at(at)? as i64 as u64);
+            let v = at.wrapping_add(tab.i32_at(at)? as i64 as u64) & tab.mask;
             let name_field = at.checked_add(4)?;
-            let n = name_field.wrapping_add(tab.i32_at(name_field)? as i64 as u64);
+            let n = name_field.wrapping_add(tab.i32_at(name_field)? as i64 as u64) & tab.mask;
             Some((v, n))
         }
         Layout::Abs16 | Layout::Abs24 => Some((tab.u64_at(at)?, tab.u64_at(at.checked_add(8)?)?)),
+        Layout::Abs8 => Some((
+            u64::from(u32::from_le_bytes(tab.at(at, 4)?.try_into().ok()?)),
+            u64::from(u32::from_le_bytes(
+                tab.at(at.checked_add(4)?, 4)?.try_into().ok()?,
+            )),
+        )),
     }
 }
 
@@ -117,6 +128,7 @@ fn layout_size(layout: Layout) -> (usize, &'static str) {
         Layout::Prel32 => (12, "prel32"),
         Layout::Abs16 => (16, "abs16"),
         Layout::Abs24 => (24, "abs24"),
+        Layout::Abs8 => (8, "abs8"),
     }
 }
 
@@ -143,8 +155,14 @@ impl Ksymtab {
             ..Ksymtab::default()
         };
         let main = section(&file, "__ksymtab")?;
-        let layout = [Layout::Prel32, Layout::Abs24, Layout::Abs16]
-            .into_iter()
+        let layouts: &[Layout] = if file.is_64() {
+            &[Layout::Prel32, Layout::Abs24, Layout::Abs16]
+        } else {
+            &[Layout::Prel32, Layout::Abs8]
+        };
+        let layout = layouts
+            .iter()
+            .copied()
             .find(|&l| fits(&main, &strings, l))
             .ok_or(KsymtabError::UnknownLayout)?;
         out.layout = Some(layout);
@@ -212,7 +230,11 @@ mod tests {
     use super::*;
 
     fn sec(addr: u64, data: &[u8]) -> Sec<'_> {
-        Sec { addr, data }
+        Sec {
+            addr,
+            data,
+            mask: u64::MAX,
+        }
     }
 
     #[test]

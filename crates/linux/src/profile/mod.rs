@@ -9,14 +9,23 @@
 //! the QEMU plugin in its JSON configuration. [`runtime`] then reads the
 //! current task from guest memory at each trap.
 //!
+//! Kernels built without BTF (Debian's i386 kernels) get a task layout
+//! inferred from `init_task`'s static initialiser instead ([`infer`]);
+//! [`LinuxProfile::layout_source`] says which. 32-bit kernels have 4-byte
+//! pointers and per-cpu symbols at their link addresses inside
+//! `.data..percpu`, reached through `__per_cpu_offset[cpu]`
+//! ([`PerCpuMode::Linked`]).
+//!
 //! All addresses in a profile are link-time addresses: with KASLR the
 //! kernel's runtime addresses are shifted by a slide that
 //! [`runtime::kaslr_slide`] recovers from guest memory. Per-cpu offsets are
 //! not slid (they are relative to the per-cpu area).
 
 pub mod btf;
+pub mod infer;
 pub mod ksymtab;
 pub mod runtime;
+pub mod scan;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +48,8 @@ pub enum ProfileError {
     Elf(String),
     #[error("the kernel image has no .BTF section (CONFIG_DEBUG_INFO_BTF off?)")]
     NoBtf,
+    #[error("no BTF, and inferring the task layout failed: {0}")]
+    Infer(#[from] infer::InferError),
     #[error("BTF: {0}")]
     Btf(#[from] BtfError),
     #[error("exported symbols: {0}")]
@@ -61,6 +72,30 @@ pub struct PerCpuSym {
     pub name: String,
     /// Offset from the per-cpu base (the kernel's GS base on x86_64).
     pub offset: u64,
+}
+
+/// How per-cpu variables are addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerCpuMode {
+    /// x86_64: per-cpu symbols are offsets from the per-cpu base, which is
+    /// the kernel's GS base (an absolute address).
+    #[default]
+    GsOffset,
+    /// i386: per-cpu symbols are link addresses in `.data..percpu`; a
+    /// CPU's copy is at `symbol + slide + __per_cpu_offset[cpu]` (what the
+    /// kernel's FS segment base holds).
+    Linked,
+}
+
+fn default_psize() -> u64 {
+    8
+}
+fn default_kernel_min() -> u64 {
+    0xffff_8000_0000_0000
+}
+fn default_source() -> String {
+    "btf".into()
 }
 
 /// Byte offsets in `struct task_struct`.
@@ -109,6 +144,20 @@ pub struct LinuxProfile {
     pub task: TaskLayout,
     /// `offsetof(struct mm_struct, pgd)`, when known.
     pub mm_pgd: Option<u64>,
+    /// Size of a kernel pointer: 8 (x86_64) or 4 (i386).
+    #[serde(default = "default_psize")]
+    pub pointer_size: u64,
+    /// Lowest kernel address (task_structs, per-cpu areas are above it):
+    /// the x86_64 upper half, or i386's `PAGE_OFFSET` rounded down.
+    #[serde(default = "default_kernel_min")]
+    pub kernel_min: u64,
+    /// How per-cpu variables are addressed.
+    #[serde(default)]
+    pub percpu_mode: PerCpuMode,
+    /// Where the task layout came from: `"btf"`, or `"init_task"`
+    /// (inferred, see [`infer`]).
+    #[serde(default = "default_source")]
+    pub layout_source: String,
 }
 
 impl LinuxProfile {
@@ -116,16 +165,83 @@ impl LinuxProfile {
     /// `vstrace_qemu::kernel::extract_vmlinux`).
     pub fn from_vmlinux(elf: &[u8]) -> Result<LinuxProfile, ProfileError> {
         let file = object::File::parse(elf).map_err(|e| ProfileError::Elf(e.to_string()))?;
-        let btf_data = file
-            .section_by_name(".BTF")
-            .and_then(|s| s.data().ok())
-            .ok_or(ProfileError::NoBtf)?;
-        let btf = Btf::parse(btf_data)?;
         let syms = Ksymtab::from_elf(elf)?;
-        let mut prof = LinuxProfile::from_parts(&btf, &syms)?;
+        let text_base = file.section_by_name(".text").map(|s| s.address());
+        let mut prof = match file.section_by_name(".BTF").and_then(|s| s.data().ok()) {
+            Some(btf_data) => {
+                let btf = Btf::parse(btf_data)?;
+                LinuxProfile::from_parts(&btf, &syms)?
+            }
+            None if !file.is_64() => {
+                let init = syms
+                    .get("init_task")
+                    .ok_or(ProfileError::MissingSymbol("init_task"))?;
+                let bytes =
+                    image_bytes(&file, init, infer::SCAN_LEN).ok_or(ProfileError::BadSymbol {
+                        name: "init_task",
+                        addr: init,
+                        why: "not inside a section with data",
+                    })?;
+                let sp = syms.get("__stack_chk_fail").is_some();
+                let task = infer::task_layout(bytes, init, 4, sp)?;
+                let kmin = text_base.unwrap_or(0xc000_0000) & 0xf000_0000;
+                LinuxProfile::from_symbols_32(&syms, task, kmin)?
+            }
+            None => return Err(ProfileError::NoBtf),
+        };
         prof.banner = ksymtab::banner(elf);
-        prof.text_base = file.section_by_name(".text").map(|s| s.address());
+        prof.text_base = text_base;
         Ok(prof)
+    }
+
+    /// A 32-bit profile from the exported symbols and an (inferred) task
+    /// layout. `kernel_min` bounds kernel addresses from below.
+    pub fn from_symbols_32(
+        syms: &Ksymtab,
+        task: TaskLayout,
+        kernel_min: u64,
+    ) -> Result<LinuxProfile, ProfileError> {
+        let sym = |name: &'static str| syms.get(name).ok_or(ProfileError::MissingSymbol(name));
+        let init_task = sym("init_task")?;
+        let current = sym("current_task")?;
+        let per_cpu_offset = sym("__per_cpu_offset")?;
+        for (name, addr) in [
+            ("init_task", init_task),
+            ("current_task", current),
+            ("__per_cpu_offset", per_cpu_offset),
+        ] {
+            if addr < kernel_min || addr > u64::from(u32::MAX) {
+                return Err(ProfileError::BadSymbol {
+                    name,
+                    addr,
+                    why: "not a 32-bit kernel address",
+                });
+            }
+        }
+        if syms.percpu.is_some() && !syms.is_percpu(current) {
+            return Err(ProfileError::BadSymbol {
+                name: "current_task",
+                addr: current,
+                why: "not inside the per-cpu section",
+            });
+        }
+        Ok(LinuxProfile {
+            version: PROFILE_VERSION,
+            banner: None,
+            current_task: PerCpuSym {
+                name: "current_task".into(),
+                offset: current,
+            },
+            init_task,
+            per_cpu_offset: Some(per_cpu_offset),
+            text_base: None,
+            task,
+            mm_pgd: None,
+            pointer_size: 4,
+            kernel_min,
+            percpu_mode: PerCpuMode::Linked,
+            layout_source: "init_task".into(),
+        })
     }
 
     /// Builds a profile from already parsed BTF and symbols.
@@ -169,6 +285,10 @@ impl LinuxProfile {
             text_base: None,
             task,
             mm_pgd: btf.member_offset("mm_struct", "pgd").ok(),
+            pointer_size: 8,
+            kernel_min: default_kernel_min(),
+            percpu_mode: PerCpuMode::GsOffset,
+            layout_source: default_source(),
         })
     }
 
@@ -181,6 +301,18 @@ impl LinuxProfile {
     pub fn from_json(s: &str) -> Result<LinuxProfile, serde_json::Error> {
         serde_json::from_str(s)
     }
+}
+
+/// Up to `len` bytes of the image at link address `addr` (fewer at the end
+/// of the section holding it).
+fn image_bytes<'a>(file: &object::File<'a>, addr: u64, len: usize) -> Option<&'a [u8]> {
+    let s = file.sections().find(|s| {
+        s.size() > 0 && (s.address()..s.address().saturating_add(s.size())).contains(&addr)
+    })?;
+    let data = s.data().ok()?;
+    let off = usize::try_from(addr - s.address()).ok()?;
+    let rest = data.get(off..)?;
+    Some(&rest[..rest.len().min(len)])
 }
 
 /// `current_task` (exported per-cpu symbol before 6.2 and again from 6.15)
@@ -220,30 +352,38 @@ fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError
     Err(ProfileError::MissingSymbol("current_task"))
 }
 
-/// Path of a vmlinux to test against: `$VSTRACE_VMLINUX`, else the first
-/// `vmlinux-*` ELF in `~/.cache/vstrace` (written by
-/// `vstrace_qemu::kernel::extract_vmlinux_cached`).
+/// A vmlinux of ELF class `class` (2: 64-bit, 1: 32-bit) to test
+/// against: `$env` if set, else extracted (once, cached) from the kernel
+/// scripts/setup-host.sh put in the cache (`vmlinuz`, `vmlinuz-i386`).
+#[cfg(test)]
+fn cached_vmlinux(class: u8, env: &str) -> Option<Vec<u8>> {
+    let path = match std::env::var_os(env) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let image = vstrace_qemu::cache::cache_dir().join(if class == 1 {
+                "vmlinuz-i386"
+            } else {
+                "vmlinuz"
+            });
+            vstrace_qemu::extract_vmlinux_cached(&image).ok()?
+        }
+    };
+    std::fs::read(path)
+        .ok()
+        .filter(|d| d.starts_with(b"\x7fELF") && d.get(4) == Some(&class))
+}
+
+/// The x86_64 Debian vmlinux (`$VSTRACE_VMLINUX` or the cache).
 #[cfg(test)]
 pub(crate) fn test_vmlinux() -> Option<Vec<u8>> {
-    if let Some(p) = std::env::var_os("VSTRACE_VMLINUX") {
-        return std::fs::read(p).ok();
-    }
-    let home = std::env::var_os("HOME")?;
-    let dir = std::path::Path::new(&home).join(".cache/vstrace");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinux-") && !n.contains('.'))
-        })
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .find(|d| d.starts_with(b"\x7fELF"))
+    cached_vmlinux(2, "VSTRACE_VMLINUX")
+}
+
+/// The i386 Debian vmlinux (`$VSTRACE_VMLINUX32` or the cache, once
+/// `vmlinuz-i386` has been extracted there).
+#[cfg(test)]
+pub(crate) fn test_vmlinux32() -> Option<Vec<u8>> {
+    cached_vmlinux(1, "VSTRACE_VMLINUX32")
 }
 
 #[cfg(test)]
@@ -318,6 +458,76 @@ mod tests {
             Err(ProfileError::Elf(_))
         ));
         assert!(LinuxProfile::from_vmlinux(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]).is_err());
+    }
+
+    #[test]
+    fn inferred_layout_matches_btf_on_the_x86_64_kernel() {
+        let Some(elf) = test_vmlinux() else {
+            eprintln!("SKIP: no x86_64 vmlinux");
+            return;
+        };
+        let p = LinuxProfile::from_vmlinux(&elf).unwrap();
+        let file = object::File::parse(&*elf).unwrap();
+        let syms = Ksymtab::from_elf(&elf).unwrap();
+        let bytes = image_bytes(&file, p.init_task, infer::SCAN_LEN).unwrap();
+        let sp = syms.get("__stack_chk_fail").is_some();
+        let l = infer::task_layout(bytes, p.init_task, 8, sp).unwrap();
+        let t = &p.task;
+        assert_eq!(
+            (
+                l.pid,
+                l.tgid,
+                l.real_parent,
+                l.parent,
+                l.group_leader,
+                l.comm,
+                l.flags
+            ),
+            (
+                t.pid,
+                t.tgid,
+                t.real_parent,
+                t.parent,
+                t.group_leader,
+                t.comm,
+                t.flags
+            )
+        );
+    }
+
+    #[test]
+    fn real_debian_i386_kernel_profile() {
+        let Some(elf) = test_vmlinux32() else {
+            eprintln!("SKIP: no i386 vmlinux (run vstrace run --arch i386 once, or set VSTRACE_VMLINUX32)");
+            return;
+        };
+        let file = object::File::parse(&*elf).unwrap();
+        assert!(!file.is_64());
+        assert!(
+            file.section_by_name(".BTF").is_none(),
+            "686 kernels have no BTF"
+        );
+        let syms = Ksymtab::from_elf(&elf).unwrap();
+        assert_eq!(syms.layout, Some(ksymtab::Layout::Prel32));
+        assert!(syms.len() > 10_000, "only {} symbols", syms.len());
+        let p = LinuxProfile::from_vmlinux(&elf).unwrap();
+        eprintln!("{}", serde_json::to_string_pretty(&p).unwrap());
+        assert_eq!(p.layout_source, "init_task");
+        assert_eq!((p.pointer_size, p.percpu_mode), (4, PerCpuMode::Linked));
+        assert_eq!(p.kernel_min, 0xc000_0000);
+        assert!(p.init_task > 0xc100_0000 && p.init_task < 0xffff_ffff);
+        assert!(syms.is_percpu(p.current_task.offset));
+        let t = &p.task;
+        assert_eq!(t.tgid, t.pid + 4);
+        assert_eq!(t.parent, Some(t.real_parent + 4));
+        assert!(t.comm > t.real_parent && t.flags.is_some());
+        let at = |addr: u64, len: usize| image_bytes(&file, addr, len).unwrap().to_vec();
+        let u32_at = |addr: u64| u32::from_le_bytes(at(addr, 4).try_into().unwrap()) as u64;
+        assert_eq!(&at(p.init_task + t.comm, 8), b"swapper\0");
+        assert_eq!(u32_at(p.init_task + t.real_parent), p.init_task);
+        // The static (boot CPU) copy of current_task is &init_task.
+        assert_eq!(u32_at(p.current_task.offset), p.init_task);
+        assert!(LinuxProfile::from_json(&p.to_json()).unwrap() == p);
     }
 
     #[test]

@@ -12,14 +12,22 @@
 //! - inside the kernel (between the two `swapgs`), GS base itself is the
 //!   per-cpu base.
 //!
-//! [`percpu_base`] picks the right one from a register snapshot. All reads
+//! [`percpu_base`] picks the right one from a register snapshot.
+//!
+//! On i386 ([`PerCpuMode::Linked`]) the kernel's per-cpu base is its FS
+//! segment base, which at the traps still holds the user's FS (the entry
+//! code loads `__KERNEL_PERCPU` after the trap, the exit code restores the
+//! user's before `sysexit`/`iret`). So the base is read from the kernel's
+//! own `__per_cpu_offset[cpu]` ([`percpu_base_linked`]), which needs the
+//! KASLR slide first: [`find_slide_32`] probes for `init_task` (the task
+//! named `swapper` that is its own parent) at each 2 MiB step. All reads
 //! are bounded: `comm` is 16 bytes, parent walks stop after
 //! [`MAX_PARENTS`] steps.
 
 use vstrace_core::read::{read_u32, read_u64};
 use vstrace_core::{MemError, Regs, VirtMem};
 
-use super::LinuxProfile;
+use super::{LinuxProfile, PerCpuMode};
 
 /// Longest `real_parent` chain followed (deeper process trees are not
 /// expected; a loop in hostile memory ends here).
@@ -28,6 +36,14 @@ pub const MAX_PARENTS: usize = 64;
 const PF_KTHREAD: u32 = 0x0020_0000;
 /// KASLR moves the kernel by whole pages at least.
 const SLIDE_ALIGN: u64 = 0x1000;
+/// Step of the i386 slide probe: x86 KASLR granularity is
+/// `CONFIG_PHYSICAL_ALIGN`, 2 MiB or a multiple (Debian i386: 16 MiB).
+pub const SLIDE_STEP_32: u64 = 0x20_0000;
+/// Most probes on each side of the link address (512 MiB either way,
+/// i386's `KERNEL_IMAGE_SIZE`).
+pub const SLIDE_PROBES_32: u64 = 256;
+/// Most CPUs indexed in `__per_cpu_offset` (i386 `NR_CPUS` is at most 512).
+pub const MAX_CPUS_32: u32 = 512;
 
 /// Errors reading the current process.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +54,10 @@ pub enum ProcError {
     BadPerCpuBase(u64),
     #[error("task pointer {0:#x} is not a kernel address")]
     BadTask(u64),
+    #[error("cpu {0} is beyond __per_cpu_offset")]
+    BadCpu(u32),
+    #[error("the profile has no __per_cpu_offset")]
+    NoPerCpuOffset,
 }
 
 /// The process (thread) that was running.
@@ -64,6 +84,68 @@ fn is_kernel(addr: u64) -> bool {
     addr >= 0xffff_8000_0000_0000
 }
 
+/// A kernel address for this profile's kernel (upper half on x86_64,
+/// above `PAGE_OFFSET` and below 4 GiB on i386).
+fn is_kernel_for(prof: &LinuxProfile, addr: u64) -> bool {
+    addr >= prof.kernel_min && (prof.pointer_size == 8 || addr <= u64::from(u32::MAX))
+}
+
+/// A kernel pointer of the profile's size.
+fn read_ptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Result<u64, MemError> {
+    if prof.pointer_size == 4 {
+        read_u32(mem, va).map(u64::from)
+    } else {
+        read_u64(mem, va)
+    }
+}
+
+/// i386: the per-cpu base of `cpu` for [`current_task`]:
+/// `__per_cpu_offset[cpu] + slide` (per-cpu symbols are link addresses).
+pub fn percpu_base_linked(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    slide: i64,
+    cpu: u32,
+) -> Result<u64, ProcError> {
+    if cpu >= MAX_CPUS_32 {
+        return Err(ProcError::BadCpu(cpu));
+    }
+    let arr = prof.per_cpu_offset.ok_or(ProcError::NoPerCpuOffset)?;
+    let slot = arr
+        .wrapping_add(slide as u64)
+        .wrapping_add(u64::from(cpu) * prof.pointer_size);
+    let off = read_ptr(mem, prof, slot)?;
+    Ok(off.wrapping_add(slide as u64) & 0xffff_ffff)
+}
+
+/// Whether the kernel's `init_task` is at `init`: named `swapper...` and
+/// its own parent.
+fn is_init_task(mem: &mut dyn VirtMem, prof: &LinuxProfile, init: u64) -> bool {
+    let parent = read_ptr(mem, prof, field(init, prof.task.real_parent));
+    parent.is_ok_and(|p| p == init)
+        && read_comm(mem, prof, init).is_ok_and(|c| c.starts_with("swapper"))
+}
+
+/// i386: the KASLR slide, found by probing for `init_task` at its link
+/// address moved by 0, +2 MiB, -2 MiB, +4 MiB... (at most
+/// 2 × [`SLIDE_PROBES_32`] + 1 probes of a few bytes each). `None` if it
+/// is nowhere in range.
+pub fn find_slide_32(mem: &mut dyn VirtMem, prof: &LinuxProfile) -> Option<i64> {
+    for k in 0..=SLIDE_PROBES_32 as i64 {
+        for slide in [k, -k] {
+            if k == 0 && slide < 0 {
+                continue;
+            }
+            let slide = slide * SLIDE_STEP_32 as i64;
+            let init = prof.init_task.wrapping_add(slide as u64);
+            if is_kernel_for(prof, init) && is_init_task(mem, prof, init) {
+                return Some(slide);
+            }
+        }
+    }
+    None
+}
+
 /// The kernel's per-cpu base for a register snapshot: `k_gs_base` when the
 /// CPU is in user mode (CPL 3), else whichever of `gs_base`/`k_gs_base` is
 /// a kernel address (GS base first: inside the kernel after `swapgs`).
@@ -83,12 +165,16 @@ pub fn current_task(
     prof: &LinuxProfile,
     percpu_base: u64,
 ) -> Result<u64, ProcError> {
-    if !is_kernel(percpu_base) {
+    let slot = percpu_base.wrapping_add(prof.current_task.offset);
+    let ok = match prof.percpu_mode {
+        PerCpuMode::GsOffset => is_kernel(percpu_base),
+        PerCpuMode::Linked => is_kernel_for(prof, slot),
+    };
+    if !ok {
         return Err(ProcError::BadPerCpuBase(percpu_base));
     }
-    let slot = percpu_base.wrapping_add(prof.current_task.offset);
-    let task = read_u64(mem, slot)?;
-    if !is_kernel(task) {
+    let task = read_ptr(mem, prof, slot)?;
+    if !is_kernel_for(prof, task) {
         return Err(ProcError::BadTask(task));
     }
     Ok(task)
@@ -111,11 +197,48 @@ fn read_comm(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<St
 }
 
 fn real_parent(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<u64, ProcError> {
-    let p = read_u64(mem, field(task, prof.task.real_parent))?;
-    if !is_kernel(p) {
+    let p = read_ptr(mem, prof, field(task, prof.task.real_parent))?;
+    if !is_kernel_for(prof, p) {
         return Err(ProcError::BadTask(p));
     }
     Ok(p)
+}
+
+/// What changes or must be checked at every event: the task's thread
+/// id, process id, real parent's task pointer and command name. The
+/// parent's pid is [`read_tgid`] of that pointer; while a task lives with
+/// the same parent pointer, that pid does not change (a parent's death
+/// reparents its children).
+pub struct TaskIds {
+    pub tid: i32,
+    pub pid: i32,
+    pub parent: u64,
+    pub comm: String,
+}
+
+/// Reads [`TaskIds`] of the task at `task`.
+pub fn read_ids(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+) -> Result<TaskIds, ProcError> {
+    if !is_kernel_for(prof, task) {
+        return Err(ProcError::BadTask(task));
+    }
+    Ok(TaskIds {
+        tid: read_i32(mem, field(task, prof.task.pid))?,
+        pid: read_i32(mem, field(task, prof.task.tgid))?,
+        parent: real_parent(mem, prof, task)?,
+        comm: read_comm(mem, prof, task)?,
+    })
+}
+
+/// The process id (`tgid`) of the task at `task`.
+pub fn read_tgid(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<i32, ProcError> {
+    if !is_kernel_for(prof, task) {
+        return Err(ProcError::BadTask(task));
+    }
+    Ok(read_i32(mem, field(task, prof.task.tgid))?)
 }
 
 /// Reads the identity of the task at `task`.
@@ -124,7 +247,7 @@ pub fn read_task(
     prof: &LinuxProfile,
     task: u64,
 ) -> Result<ProcInfo, ProcError> {
-    if !is_kernel(task) {
+    if !is_kernel_for(prof, task) {
         return Err(ProcError::BadTask(task));
     }
     let t = &prof.task;
@@ -216,6 +339,10 @@ mod tests {
                 tasks: None,
             },
             mm_pgd: None,
+            pointer_size: 8,
+            kernel_min: 0xffff_8000_0000_0000,
+            percpu_mode: PerCpuMode::GsOffset,
+            layout_source: "btf".into(),
         }
     }
 
@@ -306,6 +433,18 @@ mod tests {
                 kernel_thread: Some(false),
             }
         );
+        let ids = read_ids(&mut mem, &p, thr).unwrap();
+        assert_eq!((ids.tid, ids.pid), (301, 300));
+        assert_eq!(ids.comm, "0123456789abcdef");
+        assert_eq!(read_tgid(&mut mem, &p, ids.parent).unwrap(), 200);
+        assert!(matches!(
+            read_ids(&mut mem, &p, 0),
+            Err(ProcError::BadTask(0))
+        ));
+        assert!(matches!(
+            read_tgid(&mut mem, &p, 7),
+            Err(ProcError::BadTask(7))
+        ));
         let init = read_task(&mut mem, &p, p.init_task).unwrap();
         assert_eq!(
             (init.pid, init.ppid, init.comm.as_str()),
@@ -382,6 +521,100 @@ mod tests {
         assert_eq!(
             read_task(&mut mem, &hp, thr).unwrap().comm,
             "0123456789abcdef"
+        );
+    }
+
+    /// A 32-bit kernel (the real i386 profile when extracted, else a
+    /// hand-made one) slid by `slide`: init_task, __per_cpu_offset[0..2]
+    /// and CPU 1's current_task pointing at a user task.
+    fn world32(slide: u64) -> (LinuxProfile, SparseVirt, u64) {
+        let p = crate::profile::test_vmlinux32()
+            .map(|elf| LinuxProfile::from_vmlinux(&elf).unwrap())
+            .unwrap_or_else(|| {
+                let mut p = profile();
+                p.init_task = 0xc1c5_2a40;
+                p.current_task.offset = 0xc1e6_1d44;
+                p.per_cpu_offset = Some(0xc1cf_0a60);
+                p.task.real_parent = 0x2fc;
+                p.task.pid = 0x2f0;
+                p.task.tgid = 0x2f4;
+                p.task.comm = 0x4a8;
+                p.task.flags = Some(0x1c);
+                p.pointer_size = 4;
+                p.kernel_min = 0xc000_0000;
+                p.percpu_mode = PerCpuMode::Linked;
+                p
+            });
+        let mut mem = SparseVirt::new();
+        let l = p.task.clone();
+        let init = p.init_task + slide;
+        let task = 0xdf40_0000u64;
+        for (addr, pid, parent, comm) in [
+            (init, 0u32, init, &b"swapper/0\0"[..]),
+            (task, 77, init, b"prog\0"),
+        ] {
+            mem.map_zeroed(addr, 0x800);
+            mem.map(addr + l.pid, &pid.to_le_bytes());
+            mem.map(addr + l.tgid, &pid.to_le_bytes());
+            mem.map(addr + l.real_parent, &(parent as u32).to_le_bytes());
+            mem.map(addr + l.comm, comm);
+        }
+        // CPU 1's per-cpu copy lives 0x1e00_0000 above the (slid) static one.
+        let pco = 0x1e00_0000u32;
+        let arr = p.per_cpu_offset.unwrap() + slide;
+        mem.map(arr, &[0u32.to_le_bytes(), pco.to_le_bytes()].concat());
+        let slot = p.current_task.offset + slide + u64::from(pco);
+        mem.map(slot, &(task as u32).to_le_bytes());
+        (p, mem, task)
+    }
+
+    #[test]
+    fn i386_slide_and_per_cpu_offset() {
+        for slide in [0u64, 0x0200_0000, 0x1000_0000] {
+            let (p, mut mem, task) = world32(slide);
+            assert_eq!(find_slide_32(&mut mem, &p), Some(slide as i64));
+            let base = percpu_base_linked(&mut mem, &p, slide as i64, 1).unwrap();
+            let info = current_process(&mut mem, &p, base).unwrap();
+            assert_eq!((info.task, info.pid, info.ppid), (task, 77, 0));
+            assert_eq!(info.comm, "prog");
+        }
+    }
+
+    #[test]
+    fn i386_hostile_memory_is_bounded() {
+        let (p, mut mem, _) = world32(0x0200_0000);
+        // No slide where init_task is missing or not its own parent.
+        let mut empty = SparseVirt::new();
+        assert_eq!(find_slide_32(&mut empty, &p), None);
+        let init = p.init_task + 0x0200_0000;
+        mem.map(init + p.task.real_parent, &0xc100_0000u32.to_le_bytes());
+        assert_eq!(find_slide_32(&mut mem, &p), None);
+        // CPU numbers past the array, unmapped entries, a garbage offset.
+        assert_eq!(
+            percpu_base_linked(&mut mem, &p, 0x0200_0000, MAX_CPUS_32),
+            Err(ProcError::BadCpu(MAX_CPUS_32))
+        );
+        let mut far = p.clone();
+        far.per_cpu_offset = Some(0xd000_0000);
+        assert!(matches!(
+            percpu_base_linked(&mut mem, &far, 0, 1),
+            Err(ProcError::Mem(_))
+        ));
+        let base = percpu_base_linked(&mut mem, &p, 0x0200_0000, 0).unwrap();
+        assert!(matches!(
+            current_process(&mut mem, &p, base),
+            Err(ProcError::Mem(_))
+        ));
+        // A per-cpu slot below PAGE_OFFSET is refused before any read.
+        assert!(matches!(
+            current_process(&mut mem, &p, 0x8000_0000),
+            Err(ProcError::BadPerCpuBase(_))
+        ));
+        let mut np = p.clone();
+        np.per_cpu_offset = None;
+        assert_eq!(
+            percpu_base_linked(&mut mem, &np, 0, 0),
+            Err(ProcError::NoPerCpuOffset)
         );
     }
 

@@ -1,0 +1,80 @@
+//! The vstrace command line: `vstrace run` boots a guest under QEMU TCG
+//! with the vstrace plugin, runs a command in it and prints every system
+//! call, strace-style; `vstrace attach` does the same for a running VM
+//! through its gdbstub; `vstrace replay` decodes a recording of either
+//! offline.
+//!
+//! The whole CLI is a library function, [`main_with_hooks`], so that a
+//! custom binary can add Rust hooks to the engine in a few lines (see
+//! `examples/hook-plugin`): for `attach` they run in this process; for
+//! `run` the engine runs inside QEMU, and hooks come from a plugin built
+//! with `export_plugin!` (`--plugin`).
+
+/// `eprintln!` that never panics: stderr may be a pipe its reader closed.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+mod attach;
+mod exit;
+mod replay;
+mod run;
+mod trace_args;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vstrace_engine::Hooks;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vstrace",
+    version,
+    about = "strace for virtual machines, from outside the guest",
+    after_help = exit::HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+// Parsed once per process: the size difference between variants is moot.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Boot a guest under QEMU TCG with the tracing plugin and run CMD in it.
+    Run(run::RunArgs),
+    /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
+    Attach(attach::AttachArgs),
+    /// Decode a trace file recorded with --record, offline.
+    Replay(replay::ReplayArgs),
+}
+
+/// Parses the command line and runs it; `hooks` builds the Rust hooks
+/// given to in-process engines (`attach`).
+pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version to stdout with status 0, errors to
+            // stderr with status 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.cmd {
+        Command::Run(a) => run::run(a),
+        Command::Attach(a) => attach::attach(a, hooks()),
+        Command::Replay(a) => replay::replay(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            say!("vstrace: error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! `vstrace replay`: decode a trace file written by `run --record` or
+//! `attach --record` offline, with the same engine, filters and formats,
+//! without the guest or its kernel image.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use vstrace_engine::replay::Replay;
+use vstrace_engine::{Engine, Format};
+
+use crate::exit;
+
+#[derive(Args, Debug)]
+#[command(after_help = crate::exit::HELP)]
+pub struct ReplayArgs {
+    /// The trace file (`vstrace run/attach --record FILE`).
+    file: PathBuf,
+    /// Filter expression, strace style: trace=NAME,%class,!NAME...
+    /// (default: the recorded one). A replay shows at most what the
+    /// recording decoded: calls the live filter left out have no memory.
+    #[arg(short = 'e', value_name = "EXPR")]
+    expr: Vec<String>,
+    /// Write the trace to FILE instead of stdout.
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Count time, calls and errors per syscall and print a summary.
+    #[arg(short = 'c')]
+    summary: bool,
+    /// Maximum string size to print (default: the recorded one).
+    #[arg(short = 's', value_name = "STRSIZE")]
+    strsize: Option<usize>,
+    /// JSON Lines output (default: the recorded format).
+    #[arg(long, conflicts_with = "text")]
+    json: bool,
+    /// strace-like text output (default: the recorded format).
+    #[arg(long)]
+    text: bool,
+    /// Only these processes (thread group ids); replaces the recorded -p.
+    #[arg(short = 'p', value_name = "PID")]
+    pids: Vec<u32>,
+    /// Only processes with this name; replaces the recorded --comm.
+    #[arg(long = "comm", value_name = "NAME")]
+    comms: Vec<String>,
+    /// With -p: also the children the traced processes fork.
+    #[arg(short = 'f')]
+    follow_forks: bool,
+    /// Print the number of events and bytes per event on stderr.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+}
+
+pub fn replay(a: ReplayArgs) -> Result<u8> {
+    let f = File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let rep = Replay::open(BufReader::with_capacity(1 << 16, f))
+        .with_context(|| format!("reading {}", a.file.display()))?;
+    let mut cfg = rep.config.clone();
+    if !a.expr.is_empty() {
+        if let Some(t) = &rep.config.trace {
+            say!(
+                "vstrace: note: recorded with -e trace={t}: calls it left out were not decoded live, their pointed-to memory is not in the recording"
+            );
+        }
+        cfg.trace = crate::trace_args::trace_filter(&a.expr)?;
+    }
+    if a.json {
+        cfg.format = Format::Json;
+    } else if a.text {
+        cfg.format = Format::Text;
+    }
+    cfg.summary |= a.summary;
+    if let Some(s) = a.strsize {
+        cfg.strsize = s;
+    }
+    if !a.pids.is_empty() || !a.comms.is_empty() {
+        if rep.config.pids.is_empty() && rep.config.comms.is_empty() {
+            say!(
+                "vstrace: note: recorded without -p/--comm: only calls the live run showed were attributed to processes"
+            );
+        }
+        cfg.pids = a.pids.clone();
+        cfg.comms = a.comms.clone();
+        cfg.follow_forks = a.follow_forks;
+        cfg.follow_exec = None;
+    }
+    cfg.output = Some(match &a.output {
+        Some(p) => std::path::absolute(p)
+            .with_context(|| format!("-o {}", p.display()))?
+            .display()
+            .to_string(),
+        None => vstrace_engine::sink::STDOUT.to_string(),
+    });
+    cfg.record = None;
+    let mut engine = Engine::new(cfg).context("invalid replay options")?;
+    // Ctrl-C ends the replay between events, so the output keeps whole
+    // lines.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let s = stop.clone();
+        ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+    }
+    let out = rep.run_until(&mut engine, &stop);
+    if a.verbose {
+        let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
+        say!(
+            "vstrace: replayed {} events, {} records from {size} bytes ({:.1} bytes per event)",
+            out.events,
+            out.stats.records,
+            size as f64 / out.events.max(1) as f64
+        );
+    }
+    if let Some(err) = engine.output_error() {
+        return Ok(exit::output_failed(err));
+    }
+    if stop.load(Ordering::SeqCst) {
+        say!("vstrace: interrupted after {} events", out.events);
+        return Ok(exit::INTERRUPTED);
+    }
+    if let Some(d) = &out.damage {
+        say!(
+            "vstrace: error: {}: {d}; the {} events before it were replayed",
+            a.file.display(),
+            out.events
+        );
+        return Ok(exit::TRACE_DAMAGED);
+    }
+    if !out.clean_end {
+        say!(
+            "vstrace: warning: {}: the recording has no end marker (the traced run was cut short)",
+            a.file.display()
+        );
+    }
+    Ok(0)
+}

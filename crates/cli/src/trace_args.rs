@@ -1,0 +1,151 @@
+//! The tracing options every event source shares (`run`, `attach`):
+//! filters, output formats and modification rules, strace style, and
+//! their translation into the engine's configuration.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use vstrace_engine::{EngineConfig, Format};
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceArgs {
+    /// Guest OS: linux or windows.
+    #[arg(long, default_value = "linux", value_parser = ["linux", "windows"])]
+    pub os: String,
+    /// Windows guests: version for service numbers (win10-22h2, 19045,
+    /// win7-sp1...); default: read from the guest's KUSER_SHARED_DATA.
+    #[arg(long = "windows-version", value_name = "VERSION")]
+    pub windows_version: Option<String>,
+    /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
+    #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
+    pub windows_kpcr32: Option<u64>,
+    /// Trace only this process (repeatable); the whole guest is watched.
+    #[arg(short = 'p', value_name = "PID")]
+    pub pids: Vec<u32>,
+    /// Trace only processes with this name (repeatable; comm changes at exec).
+    #[arg(long = "comm", value_name = "NAME")]
+    pub comms: Vec<String>,
+    /// With -p: also trace the children the traced processes fork.
+    #[arg(short = 'f')]
+    pub follow_forks: bool,
+    /// Filter expression, strace style: trace=NAME,%class,!NAME...
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub expr: Vec<String>,
+    /// Write the trace to FILE instead of stderr.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also record every event and the guest memory read into FILE, for
+    /// `vstrace replay FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Count time, calls and errors per syscall and print a summary.
+    #[arg(short = 'c')]
+    pub summary: bool,
+    /// Maximum string size to print.
+    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
+    pub strsize: usize,
+    /// JSON Lines output: one merged record per call.
+    #[arg(long)]
+    pub json: bool,
+    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
+    #[arg(long, value_name = "SPEC")]
+    pub inject: Vec<String>,
+    /// Rewrite a path argument: FROM=TO.
+    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
+    pub rewrite_path: Vec<String>,
+}
+
+impl TraceArgs {
+    /// `-o FILE` as an absolute path (the engine may run in another
+    /// process with another working directory).
+    pub fn output_path(&self) -> Result<Option<PathBuf>> {
+        self.output
+            .as_ref()
+            .map(|p| std::path::absolute(p).with_context(|| format!("-o {}", p.display())))
+            .transpose()
+    }
+
+    /// Whether the user picked processes (`-p`, `--comm`): the whole guest
+    /// is then watched.
+    pub fn selects_processes(&self) -> bool {
+        !self.pids.is_empty() || !self.comms.is_empty()
+    }
+
+    /// The engine configuration these options ask for; the caller fills in
+    /// the source-specific fields (OS details, profile, scope).
+    pub fn engine_config(&self, output: Option<String>) -> Result<EngineConfig> {
+        Ok(EngineConfig {
+            os: self.os.clone(),
+            windows_version: self.windows_version.clone(),
+            windows_kpcr32: self.windows_kpcr32,
+            output,
+            format: if self.json {
+                Format::Json
+            } else {
+                Format::Text
+            },
+            summary: self.summary,
+            strsize: self.strsize,
+            trace: trace_filter(&self.expr)?,
+            inject: self.inject.clone(),
+            rewrite_path: self.rewrite_path.clone(),
+            pids: self.pids.clone(),
+            comms: self.comms.clone(),
+            follow_forks: self.follow_forks,
+            record: record_path(self.record.as_deref())?,
+            ..EngineConfig::default()
+        })
+    }
+}
+
+fn parse_hex(s: &str) -> Result<u64, String> {
+    let t = s.trim_start_matches("0x");
+    u64::from_str_radix(t, 16).map_err(|e| format!("{s:?} is not a hex address: {e}"))
+}
+
+/// The absolute path of `--record FILE` (the engine may run in another
+/// process, with another working directory), checked to be writable.
+fn record_path(p: Option<&Path>) -> Result<Option<String>> {
+    let Some(p) = p else { return Ok(None) };
+    let abs = std::path::absolute(p).with_context(|| format!("--record {}", p.display()))?;
+    std::fs::File::create(&abs)
+        .with_context(|| format!("cannot write the recording to {}", abs.display()))?;
+    Ok(Some(abs.display().to_string()))
+}
+
+/// The `trace=` set of the `-e` expressions (the last one wins, as in
+/// strace).
+pub(crate) fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
+    let mut trace = None;
+    for e in exprs {
+        match e.split_once('=') {
+            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
+            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
+            None => trace = Some(e.to_string()),
+        }
+    }
+    Ok(trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_expressions() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(trace_filter(&v(&[])).unwrap(), None);
+        assert_eq!(
+            trace_filter(&v(&["trace=openat,close"]))
+                .unwrap()
+                .as_deref(),
+            Some("openat,close")
+        );
+        assert_eq!(
+            trace_filter(&v(&["t=read", "write"])).unwrap().as_deref(),
+            Some("write")
+        );
+        assert!(trace_filter(&v(&["signal=none"])).is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! The two vCPUs around a trace: [`RecordingCpu`] passes every access
+//! through to the real vCPU and logs it with its outcome; [`ReplayCpu`]
+//! answers the same accesses from the log, so the engine sees exactly what
+//! it saw live. Writes are never re-executed: their recorded outcome is
+//! returned.
+
+use std::collections::HashMap;
+
+use vstrace_core::cpu::CpuError;
+use vstrace_core::{Cpu, MemError, Reg, Regs, VirtMem};
+
+/// One guest access made while an event was handled, with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// A virtual memory read of `len` bytes at `addr`: the bytes, or the
+    /// fault.
+    Read {
+        addr: u64,
+        len: u64,
+        result: Result<Vec<u8>, MemError>,
+    },
+    /// A virtual memory write of `len` bytes at `addr`.
+    Write {
+        addr: u64,
+        len: u64,
+        result: Result<(), MemError>,
+    },
+    /// A register write.
+    Reg {
+        reg: Reg,
+        value: u64,
+        result: Result<(), CpuError>,
+    },
+}
+
+/// Wraps the real vCPU for one event and logs every access into `log`.
+pub struct RecordingCpu<'a> {
+    inner: &'a mut dyn Cpu,
+    log: &'a mut Vec<Access>,
+}
+
+impl<'a> RecordingCpu<'a> {
+    pub fn new(inner: &'a mut dyn Cpu, log: &'a mut Vec<Access>) -> RecordingCpu<'a> {
+        RecordingCpu { inner, log }
+    }
+}
+
+impl Cpu for RecordingCpu<'_> {
+    fn regs(&self) -> &Regs {
+        self.inner.regs()
+    }
+    fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        let result = self.inner.write_reg(reg, value);
+        self.log.push(Access::Reg {
+            reg,
+            value,
+            result: result.clone(),
+        });
+        result
+    }
+    fn mem(&mut self) -> &mut dyn VirtMem {
+        self
+    }
+}
+
+impl VirtMem for RecordingCpu<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let result = self.inner.mem().read_virt(addr, buf);
+        self.log.push(Access::Read {
+            addr,
+            len: buf.len() as u64,
+            result: result.clone().map(|()| buf.to_vec()),
+        });
+        result
+    }
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        let result = self.inner.mem().write_virt(addr, data);
+        self.log.push(Access::Write {
+            addr,
+            len: data.len() as u64,
+            result: result.clone(),
+        });
+        result
+    }
+}
+
+/// The latest successful recorded read at each (address space, address,
+/// length), over the events replayed so far: what a replay with other
+/// options falls back on when it reads what the live run read only at an
+/// earlier event (engine caches make such reads skip events). Bounded:
+/// cleared when it reaches [`ReadHistory::MAX_ENTRIES`].
+#[derive(Default)]
+pub struct ReadHistory {
+    map: HashMap<(u64, u64, u64), Vec<u8>>,
+}
+
+impl ReadHistory {
+    pub const MAX_ENTRIES: usize = 1 << 20;
+
+    /// Kernel (upper-half) addresses are shared by every address space;
+    /// CR3's PCID, PTI and no-flush bits do not change the space.
+    fn key(cr3: u64, addr: u64, len: u64) -> (u64, u64, u64) {
+        let space = if addr >> 63 == 1 {
+            u64::MAX
+        } else {
+            cr3 & 0x000f_ffff_ffff_e000
+        };
+        (space, addr, len)
+    }
+
+    /// Adds one replayed event's successful reads.
+    pub fn add(&mut self, cr3: u64, log: &[Access]) {
+        for a in log {
+            if let Access::Read {
+                addr,
+                len,
+                result: Ok(bytes),
+            } = a
+            {
+                if self.map.len() >= Self::MAX_ENTRIES {
+                    self.map.clear();
+                }
+                self.map.insert(Self::key(cr3, *addr, *len), bytes.clone());
+            }
+        }
+    }
+
+    fn get(&self, cr3: u64, addr: u64, len: u64) -> Option<&[u8]> {
+        self.map.get(&Self::key(cr3, addr, len)).map(Vec::as_slice)
+    }
+}
+
+/// Answers one event's accesses from its recorded log.
+///
+/// An access identical to the next recorded one of its kind gets that
+/// one's outcome (the live run, replayed with the same configuration, makes
+/// exactly the recorded accesses in order). Any other read — a replay with
+/// other options decodes differently — is served from any recorded read of
+/// the event that covers its bytes, then from the [`ReadHistory`] if one
+/// is given, and otherwise fails as unmapped; any other write fails as not
+/// recorded.
+pub struct ReplayCpu<'a> {
+    regs: Regs,
+    log: &'a [Access],
+    history: Option<(&'a ReadHistory, u64)>,
+    /// Next log index to look at for reads, memory writes, register writes.
+    next: [usize; 3],
+}
+
+impl<'a> ReplayCpu<'a> {
+    pub fn new(regs: Regs, log: &'a [Access]) -> ReplayCpu<'a> {
+        ReplayCpu {
+            regs,
+            log,
+            history: None,
+            next: [0; 3],
+        }
+    }
+
+    /// Falls back on `history` (reads of earlier events) for reads this
+    /// event did not record; `cr3` is the event's address space.
+    pub fn with_history(mut self, history: &'a ReadHistory, cr3: u64) -> ReplayCpu<'a> {
+        self.history = Some((history, cr3));
+        self
+    }
+
+    /// Finds the next log entry of kind `k` from the cursor that `m`
+    /// accepts, and moves the cursor past it.
+    fn take<T>(&mut self, k: usize, m: impl Fn(&'a Access) -> Option<T>) -> Option<T> {
+        let log = self.log;
+        let start = self.next[k].min(log.len());
+        for (i, a) in log[start..].iter().enumerate() {
+            if let Some(t) = m(a) {
+                self.next[k] = start + i + 1;
+                return Some(t);
+            }
+        }
+        None
+    }
+}
+
+fn not_recorded(addr: u64) -> MemError {
+    MemError::Other {
+        addr,
+        reason: "not in the recording".into(),
+    }
+}
+
+impl Cpu for ReplayCpu<'_> {
+    fn regs(&self) -> &Regs {
+        &self.regs
+    }
+    fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError> {
+        let r = self.take(2, |a| match a {
+            Access::Reg {
+                reg: r,
+                value: v,
+                result,
+            } if *r == reg && *v == value => Some(result.clone()),
+            _ => None,
+        });
+        let r = r.unwrap_or_else(|| {
+            Err(CpuError::WriteUnsupported(
+                "this register write is not in the recording".into(),
+            ))
+        });
+        if r.is_ok() {
+            self.regs.set(reg, value);
+        }
+        r
+    }
+    fn mem(&mut self) -> &mut dyn VirtMem {
+        self
+    }
+}
+
+impl VirtMem for ReplayCpu<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let len = buf.len() as u64;
+        let exact = self.take(0, |a| match a {
+            Access::Read {
+                addr: a,
+                len: l,
+                result,
+            } if *a == addr && *l == len => Some(result),
+            _ => None,
+        });
+        match exact {
+            Some(Ok(bytes)) if bytes.len() == buf.len() => {
+                buf.copy_from_slice(bytes);
+                return Ok(());
+            }
+            Some(Err(e)) => return Err(e.clone()),
+            _ => {}
+        }
+        // A read the live run did not make: any recorded read of this
+        // event that holds all of its bytes, latest first.
+        for a in self.log.iter().rev() {
+            if let Access::Read {
+                addr: a,
+                result: Ok(bytes),
+                ..
+            } = a
+            {
+                let Some(off) = addr.checked_sub(*a) else {
+                    continue;
+                };
+                let Ok(off) = usize::try_from(off) else {
+                    continue;
+                };
+                if let Some(src) = off
+                    .checked_add(buf.len())
+                    .and_then(|end| bytes.get(off..end))
+                {
+                    buf.copy_from_slice(src);
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(b) = self.history.and_then(|(h, cr3)| h.get(cr3, addr, len)) {
+            if b.len() == buf.len() {
+                buf.copy_from_slice(b);
+                return Ok(());
+            }
+        }
+        Err(MemError::Unmapped(addr))
+    }
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        let len = data.len() as u64;
+        self.take(1, |a| match a {
+            Access::Write {
+                addr: a,
+                len: l,
+                result,
+            } if *a == addr && *l == len => Some(result.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| Err(not_recorded(addr)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::cpu::SnapshotCpu;
+    use vstrace_core::testmem::SparseVirt;
+
+    #[test]
+    fn replay_gives_back_what_was_recorded() {
+        let mut mem = SparseVirt::new();
+        mem.map(0x1000, b"hello world");
+        let mut live = SnapshotCpu {
+            regs: Regs::default(),
+            mem: &mut mem,
+        };
+        let mut log = Vec::new();
+        let mut a = [0u8; 5];
+        let mut far = [0u8; 4];
+        {
+            let mut rec = RecordingCpu::new(&mut live, &mut log);
+            rec.mem().read_virt(0x1000, &mut a).unwrap();
+            assert!(rec.mem().read_virt(0x9000, &mut far).is_err());
+            rec.write_reg(Reg::Rax, 7).unwrap();
+            rec.mem().write_virt(0x1000, b"J").unwrap();
+            rec.mem().read_virt(0x1000, &mut a).unwrap();
+        }
+        assert_eq!(&a, b"Jello");
+        assert_eq!(log.len(), 5);
+
+        let mut rep = ReplayCpu::new(Regs::default(), &log);
+        let mut b = [0u8; 5];
+        rep.mem().read_virt(0x1000, &mut b).unwrap();
+        assert_eq!(&b, b"hello");
+        assert_eq!(
+            rep.mem().read_virt(0x9000, &mut far),
+            Err(MemError::Unmapped(0x9000))
+        );
+        rep.write_reg(Reg::Rax, 7).unwrap();
+        assert_eq!(rep.regs().rax(), 7);
+        rep.mem().write_virt(0x1000, b"J").unwrap();
+        rep.mem().read_virt(0x1000, &mut b).unwrap();
+        assert_eq!(&b, b"Jello", "the write's effect is replayed in order");
+        // A sub-range the live run never read alone is covered.
+        let mut c = [0u8; 3];
+        rep.mem().read_virt(0x1002, &mut c).unwrap();
+        assert_eq!(&c, b"llo");
+        // Anything else is unmapped / not recorded, never guessed.
+        assert!(rep.mem().read_virt(0x1003, &mut [0u8; 8]).is_err());
+        assert!(rep.mem().write_virt(0x1000, b"x").is_err());
+        assert!(rep.write_reg(Reg::Rbx, 1).is_err());
+        assert!(rep.mem().read_virt(u64::MAX, &mut c).is_err());
+
+        // A later event that did not record the read finds it in the
+        // history, per address space (kernel addresses in all of them).
+        let mut h = ReadHistory::default();
+        h.add(0x5000, &log);
+        let kernel = vec![Access::Read {
+            addr: 0xffff_8000_0000_1000,
+            len: 4,
+            result: Ok(b"kern".to_vec()),
+        }];
+        h.add(0x5000, &kernel);
+        let mut rep = ReplayCpu::new(Regs::default(), &[]).with_history(&h, 0x5000);
+        rep.mem().read_virt(0x1000, &mut b).unwrap();
+        assert_eq!(&b, b"Jello", "the latest read wins");
+        let mut other = ReplayCpu::new(Regs::default(), &[]).with_history(&h, 0x9000);
+        assert!(other.mem().read_virt(0x1000, &mut b).is_err());
+        let mut k = [0u8; 4];
+        other
+            .mem()
+            .read_virt(0xffff_8000_0000_1000, &mut k)
+            .unwrap();
+        assert_eq!(&k, b"kern");
+    }
+}

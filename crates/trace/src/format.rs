@@ -1,0 +1,1064 @@
+//! The trace file format, its writer and its reader.
+//!
+//! ```text
+//! header   "VSTRACE\0"  version: u16 LE  flags: u16 LE (0)
+//! frame    kind: u8  len: u32 LE  crc32(kind, payload): u32 LE  payload[len]
+//! kinds    1 config   payload = opaque bytes (the engine's JSON config)
+//!          2 event    see below
+//!          3 end      ts: varint (a clean end; absent if the run died)
+//! event    ts delta: zigzag varint   vcpu: varint
+//!          flags: u8 (mechanism 0-6 | bitness 64 << 3 | exit << 4 | cr3 differs << 5)
+//!          [cr3: varint]  changed: varint bit mask over the 27 register fields
+//!          (18 general, cs, ss, fs_base, gs_base, k_gs_base, cr0, cr3, cr4,
+//!          efer) against the vCPU's previous event, then each changed value
+//!          as a varint;  n: varint, then n accesses:
+//!          0 read ok     addr, len, bytes[len]
+//!          1 read same   addr, len  (bytes equal to the cached read at addr/len)
+//!          2 read fault  addr, len, MemError
+//!          3 write       addr, len, 0 | 1 MemError
+//!          4 reg write   reg: u8, value, 0 | 1 CpuError
+//! ```
+//! Integers are LEB128 varints unless a width is given. The register and
+//! "read same" state lives in the writer and the reader alike, so a frame
+//! can only be decoded after the ones before it: the reader stops at the
+//! first damaged frame. The "read same" cache is direct-mapped: reads of
+//! at most 4 KiB land in one of 4096 slots chosen by a hash of (addr,
+//! len), replacing what was there; a later read that finds its own
+//! (addr, len, bytes) in its slot is coded as "same".
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+
+use vstrace_core::cpu::CpuError;
+use vstrace_core::{Bitness, Direction, Event, Mechanism, MemError, Reg, Regs};
+
+use crate::cpu::Access;
+
+/// First bytes of every trace file.
+pub const MAGIC: &[u8; 8] = b"VSTRACE\0";
+/// The format version this crate writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 12;
+/// Largest frame payload accepted: above the engine's largest single guest
+/// access (16 MiB) plus room for the rest of the event.
+pub const MAX_FRAME: u32 = 32 << 20;
+const FRAME_HEAD: usize = 9;
+/// Largest total of memory bytes one event's reads may hold once decoded:
+/// "read same" entries are expanded, and a hostile file must not turn a
+/// small frame into gigabytes.
+pub const MAX_EVENT_BYTES: u64 = 64 << 20;
+
+const KIND_CONFIG: u8 = 1;
+const KIND_EVENT: u8 = 2;
+const KIND_END: u8 = 3;
+
+/// Slots of the "read same" cache, and the largest read it keeps.
+const SAME_SLOTS: usize = 4096;
+const SAME_MAX_LEN: u64 = 4096;
+const NFIELDS: usize = 27;
+
+/// One event as recorded: when the engine saw it, the event, and the
+/// guest accesses made while handling it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub ts: u64,
+    pub event: Event,
+    pub accesses: Vec<Access>,
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // events are the common case: no box
+pub enum Record {
+    Config(Vec<u8>),
+    Event(EventRecord),
+    /// The recording ended cleanly at this engine time.
+    End {
+        ts: u64,
+    },
+}
+
+/// What is wrong with a trace file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceErrorKind {
+    #[error("not a vstrace trace file (bad magic)")]
+    BadMagic,
+    #[error(
+        "trace format version {0} is not supported (this vstrace reads version {FORMAT_VERSION})"
+    )]
+    Version(u16),
+    #[error("the file ends in the middle of a frame (truncated)")]
+    Truncated,
+    #[error("frame length {0} exceeds the limit of {MAX_FRAME} bytes")]
+    TooLarge(u64),
+    #[error("checksum mismatch (corrupted data)")]
+    Checksum,
+    #[error("unknown frame kind {0}")]
+    UnknownKind(u8),
+    #[error("malformed frame: {0}")]
+    Malformed(&'static str),
+    #[error("the first frame is not the configuration")]
+    NoConfig,
+    #[error("reading the trace: {0}")]
+    Io(String),
+}
+
+/// A damaged trace file: what is wrong and at which byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("trace file damaged at byte {offset}: {kind}")]
+pub struct TraceError {
+    pub offset: u64,
+    pub kind: TraceErrorKind,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_mem_error(out: &mut Vec<u8>, e: &MemError) {
+    match e {
+        MemError::Unmapped(a) => {
+            out.push(0);
+            put_varint(out, *a);
+        }
+        MemError::BadPhys(a) => {
+            out.push(1);
+            put_varint(out, *a);
+        }
+        MemError::ReadOnly(a) => {
+            out.push(2);
+            put_varint(out, *a);
+        }
+        MemError::TooLong { addr, len, cap } => {
+            out.push(3);
+            put_varint(out, *addr);
+            put_varint(out, *len);
+            put_varint(out, *cap);
+        }
+        MemError::Other { addr, reason } => {
+            out.push(4);
+            put_varint(out, *addr);
+            put_str(out, reason);
+        }
+    }
+}
+
+fn put_cpu_error(out: &mut Vec<u8>, e: &CpuError) {
+    match e {
+        CpuError::WriteUnsupported(s) => {
+            out.push(0);
+            put_str(out, s);
+        }
+        CpuError::WriteFailed { reg, reason } => {
+            out.push(1);
+            out.push(*reg as u8);
+            put_str(out, reason);
+        }
+    }
+}
+
+fn fields(r: &Regs) -> [u64; NFIELDS] {
+    let mut f = [0u64; NFIELDS];
+    f[..18].copy_from_slice(&r.gpr);
+    f[18] = r.cs as u64;
+    f[19] = r.ss as u64;
+    f[20] = r.fs_base;
+    f[21] = r.gs_base;
+    f[22] = r.k_gs_base;
+    f[23] = r.cr0;
+    f[24] = r.cr3;
+    f[25] = r.cr4;
+    f[26] = r.efer;
+    f
+}
+
+fn from_fields(f: &[u64; NFIELDS]) -> Result<Regs, TraceErrorKind> {
+    let seg = |v: u64| u16::try_from(v).map_err(|_| TraceErrorKind::Malformed("segment > 16 bits"));
+    let mut gpr = [0u64; 18];
+    gpr.copy_from_slice(&f[..18]);
+    Ok(Regs {
+        gpr,
+        cs: seg(f[18])?,
+        ss: seg(f[19])?,
+        fs_base: f[20],
+        gs_base: f[21],
+        k_gs_base: f[22],
+        cr0: f[23],
+        cr3: f[24],
+        cr4: f[25],
+        efer: f[26],
+    })
+}
+
+/// Delta state shared by the writer's and the reader's view of the stream.
+struct CodecState {
+    last_ts: u64,
+    regs: HashMap<u32, [u64; NFIELDS]>,
+    same: Vec<(u64, u64, Vec<u8>)>,
+}
+
+impl Default for CodecState {
+    fn default() -> Self {
+        CodecState {
+            last_ts: 0,
+            regs: HashMap::new(),
+            same: vec![(0, u64::MAX, Vec::new()); SAME_SLOTS],
+        }
+    }
+}
+
+fn slot(addr: u64, len: u64) -> usize {
+    let h = (addr ^ len.rotate_left(48)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 52) as usize % SAME_SLOTS
+}
+
+impl CodecState {
+    /// Whether the cache holds exactly this read.
+    fn is_same(&self, addr: u64, bytes: &[u8]) -> bool {
+        let len = bytes.len() as u64;
+        let (a, l, b) = &self.same[slot(addr, len)];
+        *a == addr && *l == len && b.as_slice() == bytes
+    }
+
+    fn remember(&mut self, addr: u64, bytes: &[u8]) {
+        let len = bytes.len() as u64;
+        if len <= SAME_MAX_LEN {
+            let e = &mut self.same[slot(addr, len)];
+            e.0 = addr;
+            e.1 = len;
+            e.2.clear();
+            e.2.extend_from_slice(bytes);
+        }
+    }
+
+    fn cached(&self, addr: u64, len: u64) -> Option<&[u8]> {
+        let (a, l, b) = &self.same[slot(addr, len)];
+        (*a == addr && *l == len).then_some(b.as_slice())
+    }
+
+    fn encode_event(&mut self, out: &mut Vec<u8>, ts: u64, ev: &Event, acc: &[Access]) {
+        put_varint(out, zigzag(ts.wrapping_sub(self.last_ts) as i64));
+        self.last_ts = ts;
+        put_varint(out, ev.vcpu as u64);
+        let mech = ev.mechanism.index() as u8;
+        let mut flags = mech;
+        if ev.bitness == Bitness::B64 {
+            flags |= 1 << 3;
+        }
+        if ev.direction == Direction::Exit {
+            flags |= 1 << 4;
+        }
+        if ev.cr3 != ev.regs.cr3 {
+            flags |= 1 << 5;
+        }
+        out.push(flags);
+        if ev.cr3 != ev.regs.cr3 {
+            put_varint(out, ev.cr3);
+        }
+        let now = fields(&ev.regs);
+        let prev = self.regs.entry(ev.vcpu).or_insert([0; NFIELDS]);
+        let mut mask = 0u64;
+        for (i, (n, p)) in now.iter().zip(prev.iter()).enumerate() {
+            if n != p {
+                mask |= 1 << i;
+            }
+        }
+        put_varint(out, mask);
+        for (i, n) in now.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                put_varint(out, *n);
+            }
+        }
+        *prev = now;
+        put_varint(out, acc.len() as u64);
+        for a in acc {
+            match a {
+                Access::Read {
+                    addr,
+                    len,
+                    result: Ok(bytes),
+                } => {
+                    let same = self.is_same(*addr, bytes);
+                    out.push(if same { 1 } else { 0 });
+                    put_varint(out, *addr);
+                    put_varint(out, *len);
+                    if !same {
+                        out.extend_from_slice(bytes);
+                        self.remember(*addr, bytes);
+                    }
+                }
+                Access::Read {
+                    addr,
+                    len,
+                    result: Err(e),
+                } => {
+                    out.push(2);
+                    put_varint(out, *addr);
+                    put_varint(out, *len);
+                    put_mem_error(out, e);
+                }
+                Access::Write { addr, len, result } => {
+                    out.push(3);
+                    put_varint(out, *addr);
+                    put_varint(out, *len);
+                    match result {
+                        Ok(()) => out.push(0),
+                        Err(e) => {
+                            out.push(1);
+                            put_mem_error(out, e);
+                        }
+                    }
+                }
+                Access::Reg { reg, value, result } => {
+                    out.push(4);
+                    out.push(*reg as u8);
+                    put_varint(out, *value);
+                    match result {
+                        Ok(()) => out.push(0),
+                        Err(e) => {
+                            out.push(1);
+                            put_cpu_error(out, e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn decode_event(&mut self, p: &mut Cursor<'_>) -> Result<EventRecord, TraceErrorKind> {
+        let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
+        let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
+        let flags = p.u8()?;
+        let mechanism = *Mechanism::ALL
+            .get((flags & 7) as usize)
+            .ok_or(TraceErrorKind::Malformed("mechanism"))?;
+        if flags & 0xc0 != 0 {
+            return Err(TraceErrorKind::Malformed("event flags"));
+        }
+        let bitness = if flags & (1 << 3) != 0 {
+            Bitness::B64
+        } else {
+            Bitness::B32
+        };
+        let direction = if flags & (1 << 4) != 0 {
+            Direction::Exit
+        } else {
+            Direction::Enter
+        };
+        let cr3_own = (flags & (1 << 5) != 0).then(|| p.varint()).transpose()?;
+        let mask = p.varint()?;
+        if mask >> NFIELDS != 0 {
+            return Err(TraceErrorKind::Malformed("register mask"));
+        }
+        let mut f = self.regs.get(&vcpu).copied().unwrap_or([0; NFIELDS]);
+        for (i, v) in f.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                *v = p.varint()?;
+            }
+        }
+        let regs = from_fields(&f)?;
+        let n = p.varint()?;
+        let mut accesses = Vec::new();
+        let mut expanded = 0u64;
+        let mut charge = |len: u64| {
+            expanded = expanded.saturating_add(len);
+            if expanded > MAX_EVENT_BYTES {
+                Err(TraceErrorKind::Malformed(
+                    "event reads exceed the size limit",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        for _ in 0..n {
+            // Each access takes at least 3 bytes: a hostile count cannot
+            // make us loop or allocate past the frame's real size.
+            if p.remaining() < 3 {
+                return Err(TraceErrorKind::Malformed("access count"));
+            }
+            let a = match p.u8()? {
+                0 => {
+                    let addr = p.varint()?;
+                    let len = p.varint()?;
+                    let bytes = p.bytes(len)?.to_vec();
+                    charge(len)?;
+                    self.remember(addr, &bytes);
+                    Access::Read {
+                        addr,
+                        len,
+                        result: Ok(bytes),
+                    }
+                }
+                1 => {
+                    let addr = p.varint()?;
+                    let len = p.varint()?;
+                    charge(len)?;
+                    let bytes = self
+                        .cached(addr, len)
+                        .map(<[u8]>::to_vec)
+                        .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
+                    Access::Read {
+                        addr,
+                        len,
+                        result: Ok(bytes),
+                    }
+                }
+                2 => Access::Read {
+                    addr: p.varint()?,
+                    len: p.varint()?,
+                    result: Err(p.mem_error()?),
+                },
+                3 => Access::Write {
+                    addr: p.varint()?,
+                    len: p.varint()?,
+                    result: match p.u8()? {
+                        0 => Ok(()),
+                        1 => Err(p.mem_error()?),
+                        _ => return Err(TraceErrorKind::Malformed("write outcome")),
+                    },
+                },
+                4 => Access::Reg {
+                    reg: p.reg()?,
+                    value: p.varint()?,
+                    result: match p.u8()? {
+                        0 => Ok(()),
+                        1 => Err(p.cpu_error()?),
+                        _ => return Err(TraceErrorKind::Malformed("register write outcome")),
+                    },
+                },
+                _ => return Err(TraceErrorKind::Malformed("access kind")),
+            };
+            accesses.push(a);
+        }
+        if p.remaining() != 0 {
+            return Err(TraceErrorKind::Malformed("trailing bytes in event"));
+        }
+        self.last_ts = ts;
+        self.regs.insert(vcpu, f);
+        let cr3 = cr3_own.unwrap_or(regs.cr3);
+        Ok(EventRecord {
+            ts,
+            event: Event {
+                vcpu,
+                direction,
+                mechanism,
+                bitness,
+                regs,
+                cr3,
+            },
+            accesses,
+        })
+    }
+}
+
+/// Bounded reading of one frame's payload.
+struct Cursor<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn remaining(&self) -> usize {
+        self.b.len()
+    }
+    fn u8(&mut self) -> Result<u8, TraceErrorKind> {
+        let (&v, rest) = self
+            .b
+            .split_first()
+            .ok_or(TraceErrorKind::Malformed("frame too short"))?;
+        self.b = rest;
+        Ok(v)
+    }
+    fn varint(&mut self) -> Result<u64, TraceErrorKind> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            let part = (b & 0x7f) as u64;
+            if shift == 63 && part > 1 {
+                return Err(TraceErrorKind::Malformed("varint overflow"));
+            }
+            v |= part << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(TraceErrorKind::Malformed("varint too long"))
+    }
+    fn bytes(&mut self, len: u64) -> Result<&'a [u8], TraceErrorKind> {
+        if len > self.b.len() as u64 {
+            return Err(TraceErrorKind::Malformed("length beyond the frame"));
+        }
+        let (h, t) = self.b.split_at(len as usize);
+        self.b = t;
+        Ok(h)
+    }
+    fn string(&mut self) -> Result<String, TraceErrorKind> {
+        let n = self.varint()?;
+        Ok(String::from_utf8_lossy(self.bytes(n)?).into_owned())
+    }
+    fn reg(&mut self) -> Result<Reg, TraceErrorKind> {
+        Reg::ALL
+            .get(self.u8()? as usize)
+            .copied()
+            .ok_or(TraceErrorKind::Malformed("register"))
+    }
+    fn mem_error(&mut self) -> Result<MemError, TraceErrorKind> {
+        Ok(match self.u8()? {
+            0 => MemError::Unmapped(self.varint()?),
+            1 => MemError::BadPhys(self.varint()?),
+            2 => MemError::ReadOnly(self.varint()?),
+            3 => MemError::TooLong {
+                addr: self.varint()?,
+                len: self.varint()?,
+                cap: self.varint()?,
+            },
+            4 => MemError::Other {
+                addr: self.varint()?,
+                reason: self.string()?,
+            },
+            _ => return Err(TraceErrorKind::Malformed("memory error kind")),
+        })
+    }
+    fn cpu_error(&mut self) -> Result<CpuError, TraceErrorKind> {
+        Ok(match self.u8()? {
+            0 => CpuError::WriteUnsupported(self.string()?),
+            1 => CpuError::WriteFailed {
+                reg: self.reg()?,
+                reason: self.string()?,
+            },
+            _ => return Err(TraceErrorKind::Malformed("register error kind")),
+        })
+    }
+}
+
+fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&[kind]);
+    h.update(payload);
+    h.finalize()
+}
+
+/// Writes a trace file, each frame with one `write_all` call: give it a
+/// buffered writer that reaches the file in whole writes (a tracer killed
+/// mid-run then leaves only complete frames; any torn last frame is
+/// reported as truncation by the reader).
+pub struct TraceWriter<W: Write> {
+    out: W,
+    state: CodecState,
+    buf: Vec<u8>,
+    frame: Vec<u8>,
+    pub events: u64,
+}
+
+impl<W: Write> TraceWriter<W> {
+    /// Writes the header and the configuration frame.
+    pub fn new(out: W, config: &[u8]) -> io::Result<TraceWriter<W>> {
+        let mut w = TraceWriter {
+            out,
+            frame: Vec::with_capacity(4096),
+            state: CodecState::default(),
+            buf: Vec::with_capacity(4096),
+            events: 0,
+        };
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        head.extend_from_slice(&0u16.to_le_bytes());
+        w.out.write_all(&head)?;
+        w.frame(KIND_CONFIG, config)?;
+        Ok(w)
+    }
+
+    fn frame(&mut self, kind: u8, payload: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(payload.len())
+            .ok()
+            .filter(|l| *l <= MAX_FRAME)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "trace frame too large"))?;
+        self.frame.clear();
+        self.frame.push(kind);
+        self.frame.extend_from_slice(&len.to_le_bytes());
+        self.frame
+            .extend_from_slice(&frame_crc(kind, payload).to_le_bytes());
+        self.frame.extend_from_slice(payload);
+        self.out.write_all(&self.frame)
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// Records one event with the accesses made while handling it.
+    pub fn event(&mut self, ts: u64, event: &Event, accesses: &[Access]) -> io::Result<()> {
+        let read: u64 = accesses
+            .iter()
+            .map(|a| match a {
+                Access::Read { result: Ok(b), .. } => b.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        if read > MAX_EVENT_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("one event read {read} bytes of guest memory, above the trace limit"),
+            ));
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        self.state.encode_event(&mut buf, ts, event, accesses);
+        let r = self.frame(KIND_EVENT, &buf);
+        self.buf = buf;
+        self.events += 1;
+        r
+    }
+
+    /// Marks a clean end and flushes.
+    pub fn end(&mut self, ts: u64) -> io::Result<()> {
+        let mut b = Vec::new();
+        put_varint(&mut b, ts);
+        self.frame(KIND_END, &b)?;
+        self.flush()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Reads a trace file frame by frame; see [`TraceReader::next_record`].
+pub struct TraceReader<R: Read> {
+    input: R,
+    offset: u64,
+    state: CodecState,
+    seen_config: bool,
+    failed: bool,
+    check_crc: bool,
+}
+
+impl<R: Read> TraceReader<R> {
+    /// Accepts frames whatever their checksum: for fuzzing, so that
+    /// mutated input reaches the frame decoders (and, through replay, the
+    /// engine) instead of stopping at the checksum.
+    pub fn without_checksums(mut self) -> TraceReader<R> {
+        self.check_crc = false;
+        self
+    }
+
+    /// Checks the header.
+    pub fn new(mut input: R) -> Result<TraceReader<R>, TraceError> {
+        let mut head = [0u8; HEADER_LEN];
+        let n = read_full(&mut input, &mut head).map_err(|e| TraceError {
+            offset: 0,
+            kind: TraceErrorKind::Io(e.to_string()),
+        })?;
+        let err = |kind| TraceError { offset: 0, kind };
+        if n < MAGIC.len() || &head[..8] != MAGIC {
+            return Err(err(TraceErrorKind::BadMagic));
+        }
+        if n < HEADER_LEN {
+            return Err(err(TraceErrorKind::Truncated));
+        }
+        let version = u16::from_le_bytes([head[8], head[9]]);
+        if version != FORMAT_VERSION {
+            return Err(err(TraceErrorKind::Version(version)));
+        }
+        Ok(TraceReader {
+            input,
+            offset: HEADER_LEN as u64,
+            state: CodecState::default(),
+            seen_config: false,
+            failed: false,
+            check_crc: true,
+        })
+    }
+
+    /// Byte offset of the next frame.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The next record, `Ok(None)` at a clean end of file, or the first
+    /// damage (after which the reader returns `Ok(None)`).
+    pub fn next_record(&mut self) -> Result<Option<Record>, TraceError> {
+        if self.failed {
+            return Ok(None);
+        }
+        let r = self.read_frame();
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
+    }
+
+    fn read_frame(&mut self) -> Result<Option<Record>, TraceError> {
+        let at = self.offset;
+        let err = |kind| TraceError { offset: at, kind };
+        let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
+        let mut head = [0u8; FRAME_HEAD];
+        let n = read_full(&mut self.input, &mut head).map_err(io)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if n < FRAME_HEAD {
+            return Err(err(TraceErrorKind::Truncated));
+        }
+        let kind = head[0];
+        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
+        let crc = u32::from_le_bytes([head[5], head[6], head[7], head[8]]);
+        if len > MAX_FRAME {
+            return Err(err(TraceErrorKind::TooLarge(len as u64)));
+        }
+        // The buffer grows with the bytes that really arrive, never to a
+        // length the file merely claims.
+        let mut payload = Vec::new();
+        (&mut self.input)
+            .take(len as u64)
+            .read_to_end(&mut payload)
+            .map_err(io)?;
+        if payload.len() < len as usize {
+            return Err(err(TraceErrorKind::Truncated));
+        }
+        if self.check_crc && frame_crc(kind, &payload) != crc {
+            return Err(err(TraceErrorKind::Checksum));
+        }
+        let frame_len = (FRAME_HEAD + payload.len()) as u64;
+        let rec = match kind {
+            KIND_CONFIG if !self.seen_config => {
+                self.seen_config = true;
+                Record::Config(payload)
+            }
+            KIND_CONFIG => return Err(err(TraceErrorKind::Malformed("second configuration"))),
+            _ if !self.seen_config => return Err(err(TraceErrorKind::NoConfig)),
+            KIND_EVENT => {
+                let mut c = Cursor { b: &payload };
+                Record::Event(self.state.decode_event(&mut c).map_err(err)?)
+            }
+            KIND_END => {
+                let mut c = Cursor { b: &payload };
+                let ts = c.varint().map_err(err)?;
+                Record::End { ts }
+            }
+            k => return Err(err(TraceErrorKind::UnknownKind(k))),
+        };
+        self.offset += frame_len;
+        Ok(Some(rec))
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Decodes a whole trace held in memory: every record up to the first
+/// damage, and the damage if any. Never panics on any input; the fuzzing
+/// entry point (see [`parse_trace_unchecked`] to get past checksums).
+pub fn parse_trace(data: &[u8]) -> (Vec<Record>, Option<TraceError>) {
+    parse(data, true)
+}
+
+/// [`parse_trace`] without checksum verification, for fuzzing the frame
+/// decoders.
+pub fn parse_trace_unchecked(data: &[u8]) -> (Vec<Record>, Option<TraceError>) {
+    parse(data, false)
+}
+
+fn parse(data: &[u8], check_crc: bool) -> (Vec<Record>, Option<TraceError>) {
+    let mut out = Vec::new();
+    let mut r = match TraceReader::new(data) {
+        Ok(r) if check_crc => r,
+        Ok(r) => r.without_checksums(),
+        Err(e) => return (out, Some(e)),
+    };
+    loop {
+        match r.next_record() {
+            Ok(Some(rec)) => out.push(rec),
+            Ok(None) => return (out, None),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regs(rax: u64, rip: u64) -> Regs {
+        let mut r = Regs {
+            cs: 0x33,
+            ss: 0x2b,
+            cr3: 0x1234_5000,
+            efer: 0xd01,
+            ..Regs::default()
+        };
+        r.set(Reg::Rax, rax);
+        r.set(Reg::Rip, rip);
+        r
+    }
+
+    fn sample() -> (Vec<u8>, Vec<Record>) {
+        let ev1 = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(1, 0x401000));
+        let ev2 = Event::new(1, Mechanism::Sysret, Bitness::B64, regs(5, 0x401002));
+        let mut ev3 = Event::new(0, Mechanism::Int80, Bitness::B32, regs(u64::MAX, 7));
+        ev3.cr3 = 0x99000;
+        let acc1 = vec![
+            Access::Read {
+                addr: 0x7fff_0000,
+                len: 4,
+                result: Ok(b"abcd".to_vec()),
+            },
+            Access::Read {
+                addr: 0x10,
+                len: 8,
+                result: Err(MemError::Unmapped(0x10)),
+            },
+            Access::Reg {
+                reg: Reg::Rax,
+                value: 42,
+                result: Ok(()),
+            },
+            Access::Write {
+                addr: 0x7fff_0000,
+                len: 2,
+                result: Err(MemError::Other {
+                    addr: 0x7fff_0000,
+                    reason: "no".into(),
+                }),
+            },
+            Access::Reg {
+                reg: Reg::R15,
+                value: 1,
+                result: Err(CpuError::WriteFailed {
+                    reg: Reg::R15,
+                    reason: "x".into(),
+                }),
+            },
+        ];
+        // The same read again: coded as "same".
+        let acc2 = vec![Access::Read {
+            addr: 0x7fff_0000,
+            len: 4,
+            result: Ok(b"abcd".to_vec()),
+        }];
+        let mut w = TraceWriter::new(Vec::new(), b"{\"os\":\"linux\"}").unwrap();
+        w.event(100, &ev1, &acc1).unwrap();
+        w.event(250, &ev2, &acc2).unwrap();
+        w.event(240, &ev3, &[]).unwrap();
+        w.end(300).unwrap();
+        let bytes = w.into_inner();
+        let recs = vec![
+            Record::Config(b"{\"os\":\"linux\"}".to_vec()),
+            Record::Event(EventRecord {
+                ts: 100,
+                event: ev1,
+                accesses: acc1,
+            }),
+            Record::Event(EventRecord {
+                ts: 250,
+                event: ev2,
+                accesses: acc2,
+            }),
+            Record::Event(EventRecord {
+                ts: 240,
+                event: ev3,
+                accesses: vec![],
+            }),
+            Record::End { ts: 300 },
+        ];
+        (bytes, recs)
+    }
+
+    #[test]
+    fn round_trip() {
+        let (bytes, recs) = sample();
+        let (got, err) = parse_trace(&bytes);
+        assert_eq!(err, None);
+        assert_eq!(got, recs);
+    }
+
+    #[test]
+    fn every_truncation_keeps_the_records_before_it() {
+        let (bytes, recs) = sample();
+        for cut in 0..bytes.len() {
+            let (got, err) = parse_trace(&bytes[..cut]);
+            assert!(recs.starts_with(&got), "cut {cut}");
+            if cut < 8 {
+                assert_eq!(err.unwrap().kind, TraceErrorKind::BadMagic);
+            } else if cut > HEADER_LEN {
+                // A cut exactly between frames is a clean (shorter) file.
+                let e = err.unwrap_or(TraceError {
+                    offset: cut as u64,
+                    kind: TraceErrorKind::Truncated,
+                });
+                assert!(e.offset <= cut as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn every_bit_flip_is_caught_or_harmless() {
+        let (bytes, recs) = sample();
+        for i in 0..bytes.len() {
+            for bit in [0u8, 3, 7] {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                let (got, err) = parse_trace(&b);
+                // The flags word of the header is not checked; anything
+                // else is detected before a wrong record is produced.
+                if (10..12).contains(&i) {
+                    assert_eq!(got, recs);
+                } else {
+                    let e = err.unwrap_or_else(|| panic!("flip at {i} undetected"));
+                    assert!(recs.starts_with(&got), "flip at {i}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mutations_past_the_checksum_never_panic() {
+        let (bytes, _) = sample();
+        for i in 0..bytes.len() {
+            for v in [0u8, 0x7f, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[i] = v;
+                let _ = parse_trace_unchecked(&b);
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_lengths_do_not_allocate() {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+        // A frame claiming 4 GiB.
+        b.push(KIND_CONFIG);
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        let (got, err) = parse_trace(&b);
+        assert!(got.is_empty());
+        assert_eq!(err.unwrap().kind, TraceErrorKind::TooLarge(u32::MAX as u64));
+
+        // Inside a valid frame: a read of 2^60 bytes and a count of 2^60
+        // accesses.
+        for payload in [
+            {
+                let mut p = vec![0, 0, 0x18, 0];
+                put_varint(&mut p, 1);
+                p.push(0);
+                put_varint(&mut p, 0x1000);
+                put_varint(&mut p, 1 << 60);
+                p
+            },
+            {
+                let mut p = vec![0, 0, 0x18, 0];
+                put_varint(&mut p, 1 << 60);
+                p
+            },
+        ] {
+            let mut f = b[..HEADER_LEN].to_vec();
+            for (kind, pl) in [(KIND_CONFIG, &b"{}"[..]), (KIND_EVENT, &payload[..])] {
+                f.push(kind);
+                f.extend_from_slice(&(pl.len() as u32).to_le_bytes());
+                f.extend_from_slice(&frame_crc(kind, pl).to_le_bytes());
+                f.extend_from_slice(pl);
+            }
+            let (got, err) = parse_trace(&f);
+            assert_eq!(got, vec![Record::Config(b"{}".to_vec())]);
+            assert!(matches!(err.unwrap().kind, TraceErrorKind::Malformed(_)));
+        }
+    }
+
+    #[test]
+    fn repeated_reads_cannot_expand_without_bound() {
+        // One 4 KiB read, then a frame of 20000 "same" references to it:
+        // 80 MiB once expanded, above the limit.
+        let big = vec![7u8; 4096];
+        let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(0, 0));
+        let one = Access::Read {
+            addr: 0x1000,
+            len: big.len() as u64,
+            result: Ok(big),
+        };
+        let mut w = TraceWriter::new(Vec::new(), b"{}").unwrap();
+        w.event(1, &ev, std::slice::from_ref(&one)).unwrap();
+        assert!(w.event(2, &ev, &vec![one.clone(); 20000]).is_err());
+        let mut bytes = w.into_inner();
+        let mut p = vec![0, 0, 0x08, 0];
+        put_varint(&mut p, 20000);
+        for _ in 0..20000 {
+            p.push(1);
+            put_varint(&mut p, 0x1000);
+            put_varint(&mut p, 4096);
+        }
+        bytes.push(KIND_EVENT);
+        bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&frame_crc(KIND_EVENT, &p).to_le_bytes());
+        bytes.extend_from_slice(&p);
+        let (got, err) = parse_trace(&bytes);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            err.unwrap().kind,
+            TraceErrorKind::Malformed("event reads exceed the size limit")
+        );
+    }
+
+    #[test]
+    fn header_errors() {
+        assert_eq!(parse_trace(b"").1.unwrap().kind, TraceErrorKind::BadMagic);
+        assert_eq!(
+            parse_trace(b"{\"seq\":0}\n").1.unwrap().kind,
+            TraceErrorKind::BadMagic
+        );
+        let mut v = MAGIC.to_vec();
+        v.extend_from_slice(&[9, 0, 0, 0]);
+        assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::Version(9));
+        // An event before the configuration.
+        let (bytes, _) = sample();
+        let cfg_len = u32::from_le_bytes(bytes[13..17].try_into().unwrap()) as usize;
+        let mut v = bytes[..HEADER_LEN].to_vec();
+        v.extend_from_slice(&bytes[HEADER_LEN + FRAME_HEAD + cfg_len..]);
+        assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::NoConfig);
+    }
+
+    #[test]
+    fn varints() {
+        for v in [0, 1, 127, 128, 300, u32::MAX as u64, u64::MAX] {
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            assert_eq!(Cursor { b: &b }.varint(), Ok(v));
+        }
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+        assert!(Cursor { b: &[0xff; 11] }.varint().is_err());
+        assert!(Cursor { b: &[0x80] }.varint().is_err());
+    }
+}

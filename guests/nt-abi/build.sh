@@ -1,0 +1,19 @@
+#!/bin/sh
+# Builds the NT-ABI test guest (both flavours) with nasm into OUTDIR
+# (default: the current directory): nt-abi-x64.bin and nt-abi-x86.bin,
+# multiboot images for `qemu-system-x86_64 -kernel` / `vstrace run --kernel`,
+# and nt-abi-x64-loop.bin, which repeats its program for a few seconds (a
+# running guest for `vstrace attach`).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-.}
+mkdir -p "$out"
+command -v nasm >/dev/null 2>&1 || {
+    echo "build.sh: nasm not found (scripts/setup-host.sh installs it)" >&2
+    exit 1
+}
+for flavour in x64 x86; do
+    nasm -f bin -w+all -I "$here/" -o "$out/nt-abi-$flavour.bin" "$here/$flavour.asm"
+done
+nasm -f bin -w+all -I "$here/" -DLOOPS=50 -DSPIN=20000000 \
+    -o "$out/nt-abi-x64-loop.bin" "$here/x64.asm"

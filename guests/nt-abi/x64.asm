@@ -1,0 +1,335 @@
+; NT-ABI test guest, x64 flavour.
+;
+; A small bare-metal kernel that speaks the Windows x64 system call ABI;
+; it is not Windows and contains no Windows code. QEMU loads it as a
+; multiboot image (-kernel); it switches from 32-bit protected mode to
+; long mode, lays out a GDT like Windows x64's (kernel CS 0x10, user CS
+; 0x33 / SS 0x2b), a TSS, an IDT, paging, STAR/LSTAR/SFMASK/EFER.SCE, and
+; a KPCR -> KTHREAD -> EPROCESS chain at the Windows 10 22H2 x64 offsets
+; (IA32_KERNEL_GS_BASE = KPCR while user code runs, as on Windows). It then
+; drops to CPL 3, where the program of program.inc calls ntdll-style stubs
+; (mov r10, rcx; mov eax, SSN; syscall; ret) with the Windows 10 22H2
+; service numbers. The syscall handler swapgs-es, performs each call
+; (services.inc) and returns with sysretq.
+;
+; Build: nasm -f bin -o nt-abi-x64.bin x64.asm (guests/nt-abi/build.sh).
+
+%define PSZ 8
+%define xax rax
+%define xbx rbx
+%define xcx rcx
+%define xdx rdx
+%define xsi rsi
+%define xdi rdi
+%define xbp rbp
+%define xsp rsp
+%define PWORD qword
+%define DP dq
+
+%include "common.inc"
+
+; Windows 10 22H2 (build 19045) x64 service numbers, from the
+; j00ru/windows-syscalls table.
+SSN_NtWriteFile                 equ 0x0008
+SSN_NtClose                     equ 0x000f
+SSN_NtOpenKey                   equ 0x0012
+SSN_NtQueryValueKey             equ 0x0017
+SSN_NtAllocateVirtualMemory     equ 0x0018
+SSN_NtTerminateProcess          equ 0x002c
+SSN_NtOpenFile                  equ 0x0033
+SSN_NtCreateFile                equ 0x0055
+SSN_NtDisplayString             equ 0x00dc
+
+; Windows 10 22H2 x64 kernel structure offsets (crates/windows/src/profile.rs).
+KPCR_SELF                       equ 0x18
+KPCR_CURRENT_PRCB               equ 0x20
+KPCR_USER_RSP                   equ 0x10    ; where the entry stub parks the user rsp
+KPCR_PRCB                       equ 0x180
+KPCR_CURRENT_THREAD             equ 0x188   ; Prcb.CurrentThread
+KPCR_RSP_BASE                   equ 0x1a8   ; Prcb.RspBase
+KTHREAD_APC_PROCESS             equ 0xb8    ; ApcState.Process
+KTHREAD_PROCESS                 equ 0x220
+ETHREAD_CID                     equ 0x478
+EPROCESS_PID                    equ 0x440
+EPROCESS_PPID                   equ 0x540
+EPROCESS_IMAGE                  equ 0x5a8
+TEB_SELF                        equ 0x30
+TEB_CID                         equ 0x40
+
+; What the guest's process looks like.
+GUEST_PID                       equ 0x7a8
+GUEST_TID                       equ 0x7ac
+GUEST_PPID                      equ 0x2c4
+
+; Memory (physical = virtual except the kernel object window).
+IDT_ADDR        equ 0x170000
+TSS_ADDR        equ 0x171000
+PML4            equ 0x180000
+PDPT_LOW        equ 0x181000
+PD_LOW          equ 0x182000
+PDPT_HIGH       equ 0x183000
+PD_HIGH         equ 0x184000
+KSTACK_TOP      equ 0x1a0000
+USER_BASE       equ 0x400000        ; 2 MiB user page (code, data, stack)
+ALLOC_BASE      equ 0x500000        ; what NtAllocateVirtualMemory hands out
+USER_STACK_TOP  equ 0x5fe000
+USER_TEB        equ 0x5ff000
+KOBJ_PHYS       equ 0x600000        ; 2 MiB kernel page at KOBJ_VIRT
+KOBJ_VIRT       equ 0xfffff80000000000
+PD_KUSER        equ 0x185000        ; PD for 1-2 GiB: the KUSER_SHARED_DATA page
+KUSER_PAGE_PHYS equ 0x800000        ; 2 MiB user page at 0x7fe00000, read-only
+KUSER_PHYS      equ KUSER_PAGE_PHYS + (KUSER_VA & 0x1fffff)
+KPCR            equ KOBJ_VIRT
+KTHREAD         equ KOBJ_VIRT + 0x1000
+EPROCESS        equ KOBJ_VIRT + 0x2000
+
+    org 0x100000
+    section .text
+
+bits 32
+    BOOT_ENTRY 0x18
+    ; Zero the IDT, TSS, page tables and kernel objects.
+    ZERO IDT_ADDR, PD_KUSER + 0x1000 - IDT_ADDR
+    ZERO KOBJ_PHYS, 0x3000
+    ZERO KUSER_PHYS, 0x1000
+    KUSER_VERSION 10, 0, 19045          ; Windows 10 22H2
+    COPY_USER
+    ; Paging: 0-2 MiB kernel, 4-6 MiB user, KOBJ_VIRT -> KOBJ_PHYS, and
+    ; KUSER_SHARED_DATA's page (user, read-only).
+    mov dword [PML4], PDPT_LOW | 7
+    mov dword [PML4 + 496*8], PDPT_HIGH | 3
+    mov dword [PDPT_LOW], PD_LOW | 7
+    mov dword [PDPT_HIGH], PD_HIGH | 3
+    mov dword [PD_LOW], 0x000000 | 0x83
+    mov dword [PD_LOW + 2*8], USER_BASE | 0x87
+    mov dword [PD_HIGH], KOBJ_PHYS | 0x83
+    mov dword [PDPT_LOW + 1*8], PD_KUSER | 7
+    mov dword [PD_KUSER + 511*8], KUSER_PAGE_PHYS | 0x85
+    mov eax, cr4
+    or eax, 1 << 5                      ; PAE
+    mov cr4, eax
+    mov eax, PML4
+    mov cr3, eax
+    mov ecx, 0xC0000080                 ; EFER
+    rdmsr
+    or eax, (1 << 8) | (1 << 0)         ; LME, SCE
+    wrmsr
+    mov eax, cr0
+    or eax, 0x80010001                  ; PG, WP, PE
+    mov cr0, eax
+    jmp 0x10:long_entry
+
+bits 64
+long_entry:
+    mov ax, 0x18
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    mov rsp, KSTACK_TOP
+    ; TSS: RSP0 for faults from user mode, no I/O bitmap.
+    mov qword [TSS_ADDR + 4], KSTACK_TOP
+    mov word [TSS_ADDR + 0x66], 0x68
+    mov ax, 0x40
+    ltr ax
+    ; IDT: vectors 0-31 -> fault stubs.
+    mov rdi, IDT_ADDR
+    mov rsi, fault_stubs
+    mov ecx, 32
+.idt:
+    mov rax, rsi
+    mov [rdi], ax
+    mov word [rdi + 2], 0x10
+    mov word [rdi + 4], 0x8e00          ; present, DPL 0, interrupt gate
+    shr rax, 16
+    mov [rdi + 6], ax
+    shr rax, 16
+    mov [rdi + 8], eax
+    add rdi, 16
+    add rsi, FAULT_STUB_SIZE
+    loop .idt
+    lidt [idt_ptr]
+    ; KPCR -> KPRCB.CurrentThread -> KTHREAD -> EPROCESS.
+    mov rbx, KPCR
+    mov rax, KPCR
+    mov [rbx + KPCR_SELF], rax
+    lea rax, [rbx + KPCR_PRCB]
+    mov [rbx + KPCR_CURRENT_PRCB], rax
+    mov rax, KTHREAD
+    mov [rbx + KPCR_CURRENT_THREAD], rax
+    mov qword [rbx + KPCR_RSP_BASE], KSTACK_TOP
+    mov rbx, KTHREAD
+    mov rax, EPROCESS
+    mov [rbx + KTHREAD_APC_PROCESS], rax
+    mov [rbx + KTHREAD_PROCESS], rax
+    mov qword [rbx + ETHREAD_CID], GUEST_PID
+    mov qword [rbx + ETHREAD_CID + 8], GUEST_TID
+    mov rbx, EPROCESS
+    mov qword [rbx + EPROCESS_PID], GUEST_PID
+    mov qword [rbx + EPROCESS_PPID], GUEST_PPID
+    lea rdi, [rbx + EPROCESS_IMAGE]
+    mov rsi, image_name
+    mov ecx, image_name_len
+    rep movsb
+    ; The user TEB (what gs points at in user mode).
+    mov rbx, USER_TEB
+    mov [rbx + TEB_SELF], rbx
+    mov qword [rbx + TEB_CID], GUEST_PID
+    mov qword [rbx + TEB_CID + 8], GUEST_TID
+    ; syscall: CS 0x10 / SS 0x18 in; sysretq: CS 0x23+16 = 0x33, SS 0x2b.
+    mov ecx, 0xC0000081                 ; STAR
+    xor eax, eax
+    mov edx, (0x23 << 16) | 0x10
+    wrmsr
+    mov ecx, 0xC0000082                 ; LSTAR
+    mov rax, syscall_entry
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+    mov ecx, 0xC0000083                 ; CSTAR: no 32-bit callers
+    mov rax, fault_stubs
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+    mov ecx, 0xC0000084                 ; SFMASK: TF, DF, IF, NT, AC... as Windows
+    mov eax, 0x4700
+    xor edx, edx
+    wrmsr
+    ; Kernel GS = KPCR now; swapgs before leaving puts it in KERNEL_GS_BASE.
+    mov ecx, 0xC0000101                 ; GS_BASE
+    mov rax, KPCR
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+    mov ecx, 0xC0000102                 ; KERNEL_GS_BASE
+    mov eax, USER_TEB
+    xor edx, edx
+    wrmsr
+    mov word [kport], COM1
+    KPRINT "NT-ABI test guest (x64, Windows 10 22H2 ABI and layouts): entering user mode"
+    mov word [kport], COM4
+    KPRINT "VSTRACE_CMD_START"
+    mov word [kport], COM2
+    mov ax, 0x2b
+    mov ds, ax
+    mov es, ax
+    swapgs
+    push 0x2b                           ; ss
+    push USER_STACK_TOP                 ; rsp
+    push 0x2                            ; rflags (interrupts off)
+    push 0x33                           ; cs
+    push user_entry
+    iretq
+
+; The LSTAR target. rcx = user rip, r11 = user rflags, rsp = user rsp.
+syscall_entry:
+    swapgs
+    mov [gs:KPCR_USER_RSP], rsp
+    mov rsp, [gs:KPCR_RSP_BASE]
+    push rcx
+    push r11
+    push rbx
+    push rsi
+    push rdi
+    push rbp
+    ; Arguments 1-4 in r10, rdx, r8, r9; 5+ at user rsp + 0x28.
+    mov [kargs], r10
+    mov [kargs + 8], rdx
+    mov [kargs + 16], r8
+    mov [kargs + 24], r9
+    mov rsi, [gs:KPCR_USER_RSP]
+    add rsi, 0x28
+    mov rdi, kargs + 32
+    mov ecx, 12
+    rep movsq
+    mov eax, eax
+    mov [kservice], rax
+    call k_dispatch
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rbx
+    pop r11
+    pop rcx
+    mov rsp, [gs:KPCR_USER_RSP]
+    swapgs
+    o64 sysret
+
+    FAULT_STUBS 0x18
+
+%include "services.inc"
+
+    align 8
+gdt:
+    dq 0                            ; 0x00
+    dq 0x00cf9a000000ffff           ; 0x08 32-bit code, boot only (not in Windows)
+    dq 0x00209b0000000000           ; 0x10 KGDT64_R0_CODE
+    dq 0x00cf93000000ffff           ; 0x18 KGDT64_R0_DATA
+    dq 0x00cffb000000ffff           ; 0x20 KGDT64_R3_CMCODE
+    dq 0x00cff3000000ffff           ; 0x28 KGDT64_R3_DATA
+    dq 0x0020fb0000000000           ; 0x30 KGDT64_R3_CODE
+    dq 0                            ; 0x38
+    dq 0x0000891710000067           ; 0x40 KGDT64_SYS_TSS at TSS_ADDR, limit 0x67
+    dq 0
+gdt_end:
+gdt_ptr:
+    dw gdt_end - gdt - 1
+    dq gdt
+idt_ptr:
+    dw 256*16 - 1
+    dq IDT_ADDR
+
+; ---- user mode: copied to USER_BASE ----
+    section .user follows=.text vstart=USER_BASE
+user_start:
+
+%macro STUB 2                       ; name, service number
+%1:
+    mov r10, rcx
+    mov eax, %2
+    syscall
+    ret
+%endmacro
+
+; NTCALL name, args...: the x64 calling convention: args 1-4 in rcx, rdx,
+; r8, r9 (and their home slots), 5+ on the stack above the 0x20 home
+; space, rsp 16-byte aligned at the call.
+%macro NTCALL 1-*
+    %xdefine %%name %1
+    %assign %%n %0-1
+    %if %%n < 4
+        %assign %%frame 32
+    %else
+        %assign %%frame ((%%n * 8 + 15) / 16) * 16
+    %endif
+    sub rsp, %%frame
+    %assign %%i 0
+    %rep %%n
+        %rotate 1
+        mov rax, %1
+        mov [rsp + 8*%%i], rax
+        %assign %%i %%i+1
+    %endrep
+    mov rcx, [rsp]
+    mov rdx, [rsp + 8]
+    mov r8, [rsp + 16]
+    mov r9, [rsp + 24]
+    call %%name
+    add rsp, %%frame
+%endmacro
+
+STUB NtOpenFile, SSN_NtOpenFile
+STUB NtCreateFile, SSN_NtCreateFile
+STUB NtWriteFile, SSN_NtWriteFile
+STUB NtOpenKey, SSN_NtOpenKey
+STUB NtQueryValueKey, SSN_NtQueryValueKey
+STUB NtAllocateVirtualMemory, SSN_NtAllocateVirtualMemory
+STUB NtClose, SSN_NtClose
+STUB NtDisplayString, SSN_NtDisplayString
+STUB NtTerminateProcess, SSN_NtTerminateProcess
+
+%include "program.inc"
+
+user_end:
