@@ -297,6 +297,28 @@ pub fn windows_decode(data: &[u8]) {
     }
 }
 
+/// A profile for an x86_64 kernel with this per-cpu `current_task`
+/// offset and task layout.
+fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
+    LinuxProfile {
+        version: lprof::PROFILE_VERSION,
+        banner: None,
+        current_task: PerCpuSym {
+            name: "current_task".into(),
+            offset: current_task,
+        },
+        init_task: 0xffff_ffff_8200_0000,
+        per_cpu_offset: None,
+        text_base: None,
+        task,
+        mm_pgd: None,
+        pointer_size: 8,
+        kernel_min: 0xffff_8000_0000_0000,
+        percpu_mode: PerCpuMode::GsOffset,
+        layout_source: "btf".into(),
+    }
+}
+
 /// Format: 12 layout offsets `u16` and flags, per-cpu base `u64`, then
 /// memory: a hostile task list (parents that loop, unmapped tasks).
 pub fn linux_attribution(data: &[u8]) {
@@ -306,17 +328,9 @@ pub fn linux_attribution(data: &[u8]) {
     let (parent, leader, mm, flags, tasks, size) = (off(), off(), off(), off(), off(), off());
     let opt = c.u8();
     let pick = |bit: u8, v: u64| (opt & (1 << bit) != 0).then_some(v);
-    let mut prof = LinuxProfile {
-        version: lprof::PROFILE_VERSION,
-        banner: None,
-        current_task: PerCpuSym {
-            name: "current_task".into(),
-            offset: cur,
-        },
-        init_task: 0xffff_ffff_8200_0000,
-        per_cpu_offset: None,
-        text_base: None,
-        task: TaskLayout {
+    let mut prof = x86_64_profile(
+        cur,
+        TaskLayout {
             size,
             pid,
             tgid,
@@ -329,12 +343,7 @@ pub fn linux_attribution(data: &[u8]) {
             flags: pick(3, flags),
             tasks: pick(4, tasks),
         },
-        mm_pgd: None,
-        pointer_size: 8,
-        kernel_min: 0xffff_8000_0000_0000,
-        percpu_mode: PerCpuMode::GsOffset,
-        layout_source: "btf".into(),
-    };
+    );
     if opt & 0x40 != 0 {
         // An i386 kernel: 4-byte pointers, kernel above 3 GiB, per-cpu
         // symbols at link addresses.
@@ -459,17 +468,9 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
         3 => cfg.trace = Some("%file,!close".into()),
         4 | 5 => {
             let o = prof_off as u64;
-            cfg.linux_profile = Some(LinuxProfile {
-                version: lprof::PROFILE_VERSION,
-                banner: None,
-                current_task: PerCpuSym {
-                    name: "current_task".into(),
-                    offset: o,
-                },
-                init_task: 0xffff_ffff_8200_0000,
-                per_cpu_offset: None,
-                text_base: None,
-                task: TaskLayout {
+            cfg.linux_profile = Some(x86_64_profile(
+                o,
+                TaskLayout {
                     size: 0x100,
                     pid: o & 0xff,
                     tgid: (o >> 8) & 0xff,
@@ -482,12 +483,7 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
                     flags: Some(0x10),
                     tasks: None,
                 },
-                mm_pgd: None,
-                pointer_size: 8,
-                kernel_min: 0xffff_8000_0000_0000,
-                percpu_mode: PerCpuMode::GsOffset,
-                layout_source: "btf".into(),
-            });
+            ));
             cfg.pids = vec![1, 100];
             cfg.comms = vec!["sh".into()];
             cfg.follow_forks = sel & 0x20 != 0;
