@@ -274,14 +274,19 @@ impl SparseVirt {
     }
 
     fn map_with(&mut self, va: u64, bytes: &[u8], writable: bool) {
-        for (i, b) in bytes.iter().enumerate() {
-            let a = va.wrapping_add(i as u64);
+        // A page at a time (addresses wrap at the top, as before).
+        let mut off = 0usize;
+        while off < bytes.len() {
+            let a = va.wrapping_add(off as u64);
+            let in_page = (a & (PAGE - 1)) as usize;
+            let n = (PAGE as usize - in_page).min(bytes.len() - off);
             let page = self
                 .pages
                 .entry(a & !(PAGE - 1))
                 .or_insert_with(|| (Box::new([0; 4096]), writable));
             page.1 = writable;
-            page.0[(a & (PAGE - 1)) as usize] = *b;
+            page.0[in_page..in_page + n].copy_from_slice(&bytes[off..off + n]);
+            off += n;
         }
     }
 

@@ -99,13 +99,19 @@ impl OsLayer for LinuxLayer {
     }
 
     fn all_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = lx::all(LinuxAbi::X86_64)
-            .chain(lx::all(LinuxAbi::I386))
-            .map(|d| d.name.to_string())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
+        // Sorted once: every filter and inject rule asks for the list.
+        static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        NAMES
+            .get_or_init(|| {
+                let mut v: Vec<String> = lx::all(LinuxAbi::X86_64)
+                    .chain(lx::all(LinuxAbi::I386))
+                    .map(|d| d.name.to_string())
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            })
+            .clone()
     }
 
     fn class_members(&self, class: &str) -> Option<Vec<String>> {

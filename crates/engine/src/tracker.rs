@@ -97,6 +97,10 @@ struct RecentFork {
 /// their children's first run.
 const MAX_RECENT_FORKS: usize = 64;
 
+/// How many children that returned from fork but have not made a call yet
+/// are remembered (see `Tracker::fresh_children`).
+const MAX_FRESH_CHILDREN: usize = 256;
+
 pub(crate) struct Tracker {
     /// `-p` pids (grown by `-f` with children) and `--comm` names; when
     /// either is set, calls are attributed before anything else.
@@ -105,6 +109,12 @@ pub(crate) struct Tracker {
     follow_forks: bool,
     scope: Option<Scope>,
     recent_forks: std::collections::VecDeque<RecentFork>,
+    /// Address spaces whose fork child returned but made no call since.
+    /// An interrupt taken right at the child's first user instruction
+    /// (TCG delivers interrupts at block starts, and on SMP reschedule
+    /// and TLB IPIs follow a fork) returns to the same ip and sp with rax
+    /// still 0: it must not be taken for a sibling's first return.
+    fresh_children: std::collections::HashSet<u64>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
     trace: SyscallSet,
@@ -149,6 +159,7 @@ impl Tracker {
             follow_forks: cfg.follow_forks,
             scope,
             recent_forks: Default::default(),
+            fresh_children: Default::default(),
             os,
             os_kind,
             trace,
@@ -232,6 +243,9 @@ impl Tracker {
         self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
         let cr3 = cr3_key(event.cr3);
+        if !self.fresh_children.is_empty() {
+            self.fresh_children.remove(&cr3);
+        }
         let state = match &self.scope {
             None => Some(true),
             Some(s) => s.spaces.get(&cr3).copied(),
@@ -599,6 +613,10 @@ impl Tracker {
             return None;
         }
         let cr3 = cr3_key(event.cr3);
+        if self.fresh_children.contains(&cr3) {
+            // An interrupt return to a child that already joined.
+            return None;
+        }
         // The parent usually returns first; otherwise its call is in flight.
         let fork = if let Some(i) = self
             .recent_forks
@@ -634,6 +652,10 @@ impl Tracker {
         }
         let (name, nr, abi, shown, mech) =
             (fork.name, fork.nr, fork.abi, fork.shown, fork.mechanism);
+        if self.fresh_children.len() >= MAX_FRESH_CHILDREN {
+            self.fresh_children.clear();
+        }
+        self.fresh_children.insert(cr3);
         if let Some(s) = &mut self.scope {
             s.spaces.insert(cr3, true);
         }
@@ -985,8 +1007,9 @@ mod tests {
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
     }
 
-    #[test]
-    fn scope_follows_the_command_through_exec_and_fork() {
+    /// A rig scoped to the command launched by `/vstrace/cmd`, and the
+    /// address of an argv naming it.
+    fn scoped_rig() -> (Rig, u64) {
         let cfg = EngineConfig {
             follow_exec: Some("/vstrace/cmd".into()),
             ..Default::default()
@@ -998,6 +1021,12 @@ mod tests {
             .flat_map(|v| v.to_le_bytes())
             .collect();
         r.mem.write_virt(argv, &ptrs).unwrap();
+        (r, argv)
+    }
+
+    #[test]
+    fn scope_follows_the_command_through_exec_and_fork() {
+        let (mut r, argv) = scoped_rig();
         // Out of scope: nothing recorded.
         assert!(r.enter(39, &[], 0x7fff_1000, CR3).0.is_none());
         assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
@@ -1029,5 +1058,36 @@ mod tests {
         // The child exits; its address space leaves the scope.
         assert!(r.enter(231, &[0], 0x7fff_c000, child).0.is_some());
         assert!(r.enter(39, &[], 0x7fff_c000, child).0.is_none());
+    }
+
+    /// Found by tests/smp_stress.rs on `--smp 2`: a parent forks several
+    /// children from the same ip and sp; an interrupt taken at a child's
+    /// first user instruction returns there again with rax 0, and was
+    /// taken for a sibling's first return, so the last sibling was lost.
+    #[test]
+    fn interrupt_return_to_a_fresh_child_is_not_a_sibling() {
+        let (mut r, argv) = scoped_rig();
+        r.enter(59, &[0x60_000c, argv, 0], 0x7fff_1000, CR3);
+        let launcher = 0x2000_0000;
+        r.iret(0, 0x40_0000, 0x7fff_e000, launcher, true);
+        r.enter(59, &[0x60_0000, argv, 0], 0x7fff_e000, launcher);
+        let cmd = 0x3000_0000;
+        r.iret(0, 0x40_0000, 0x7fff_d000, cmd, true).unwrap();
+        let (a, b) = (0x4000_0000, 0x5000_0000);
+        r.enter(56, &[0x1200011, 0, 0, 0, 0], 0x7fff_c000, cmd);
+        r.sysret(101, 0x7fff_c000, cmd).0.unwrap();
+        r.enter(56, &[0x1200011, 0, 0, 0, 0], 0x7fff_c000, cmd);
+        r.sysret(102, 0x7fff_c000, cmd).0.unwrap();
+        let first = r.iret(0, RIP + 2, 0x7fff_c000, a, false).unwrap();
+        assert_eq!(first.state, CallState::ChildReturn);
+        // The interrupt return in child a: no record, no fork consumed.
+        assert!(r.iret(0, RIP + 2, 0x7fff_c000, a, false).is_none());
+        let second = r.iret(0, RIP + 2, 0x7fff_c000, b, false).unwrap();
+        assert_eq!((second.state, second.cr3), (CallState::ChildReturn, b));
+        // Both children are traced.
+        for child in [a, b] {
+            r.enter(39, &[], 0x7fff_c000, child);
+            assert_eq!(r.sysret(7, 0x7fff_c000, child).0.unwrap().name, "getpid");
+        }
     }
 }

@@ -69,7 +69,8 @@ pub struct ReturnValue {
 /// The positive errno if `ret` (as returned in rax/eax) is an error.
 pub fn error_of(abi: LinuxAbi, ret: i64) -> Option<i64> {
     let v = normalize_ret(abi, ret);
-    (-4095..=-1).contains(&v).then_some(-v)
+    // Lazily: -i64::MIN overflows.
+    (-4095..=-1).contains(&v).then(|| -v)
 }
 
 /// The system-call number that makes the kernel fail a call with
@@ -805,6 +806,15 @@ pub fn wait_status(s: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (linux_decode): `then_some(-v)` negated every
+    /// return value, and -i64::MIN overflows (a panic in debug builds).
+    #[test]
+    fn error_of_the_most_negative_return_is_none() {
+        assert_eq!(error_of(LinuxAbi::X86_64, i64::MIN), None);
+        assert_eq!(error_of(LinuxAbi::X86_64, -2), Some(2));
+        assert_eq!(error_of(LinuxAbi::I386, i64::MIN), None);
+    }
     use crate::proto::by_name;
     use vstrace_core::testmem::SparseVirt;
 

@@ -437,7 +437,13 @@ impl GuestConfig {
         push("-machine");
         push(self.machine.as_str());
         push("-accel");
-        push("tcg");
+        // Several vCPUs run on several host threads (MTTCG), as on real
+        // SMP hardware: the plugin's callbacks then run concurrently.
+        push(if self.smp > 1 {
+            "tcg,thread=multi"
+        } else {
+            "tcg"
+        });
         push("-cpu");
         push(&self.cpu);
         push("-m");
@@ -825,12 +831,8 @@ mod tests {
         });
         c.gdb = Some("tcp::1234".into());
         c.append.push("nokaslr".into());
-        let a: Vec<String> = c
-            .args(Path::new("/run"))
-            .into_iter()
-            .map(|s| s.into_string().unwrap())
-            .collect();
-        let after = |flag: &str| a[a.iter().position(|x| x == flag).unwrap() + 1].clone();
+        let a = arg_strings(&c);
+        let after = |flag: &str| after(&a, flag);
         assert_eq!(after("-plugin"), "/p/libvstrace.so,config=/tmp/a,,b.json");
         assert_eq!(after("-gdb"), "tcp::1234");
         assert_eq!(after("-kernel"), "/k");
@@ -842,6 +844,35 @@ mod tests {
         assert_eq!(a.iter().filter(|x| *x == "-serial").count(), 4);
         assert!(a.contains(&"file,id=vs1,path=/run/stdout.log".to_owned()));
         assert!(!a.contains(&"-S".to_owned()));
+    }
+
+    /// QEMU's arguments for `c`, as strings.
+    fn arg_strings(c: &GuestConfig) -> Vec<String> {
+        c.args(Path::new("/run"))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    /// The argument after `flag`.
+    fn after(a: &[String], flag: &str) -> String {
+        a[a.iter().position(|x| x == flag).unwrap() + 1].clone()
+    }
+
+    #[test]
+    fn smp_uses_mttcg() {
+        let mut c = GuestConfig::new("/k", "/i");
+        let accel_smp = |c: &GuestConfig| {
+            let a = arg_strings(c);
+            (after(&a, "-accel"), after(&a, "-smp"))
+        };
+        assert_eq!(accel_smp(&c), ("tcg".into(), "1".into()));
+        c.smp = 4;
+        assert_eq!(
+            accel_smp(&c),
+            ("tcg,thread=multi".into(), "4".into()),
+            "several vCPU threads for SMP"
+        );
     }
 
     #[test]

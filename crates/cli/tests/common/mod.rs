@@ -118,6 +118,21 @@ pub fn find(
     recs.iter().filter(|r| pred(r)).collect()
 }
 
+/// Builds `guests/progs/NAME.c` with `gcc -static -O2` (plus `flags`) into
+/// a fresh file in the test tmpdir.
+pub fn build_prog(name: &str, flags: &[&str]) -> PathBuf {
+    let out = tmp().join(format!("{name}-{}", std::process::id()));
+    let st = Command::new("gcc")
+        .args(flags)
+        .args(["-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(repo().join(format!("guests/progs/{name}.c")))
+        .status()
+        .expect("gcc runs");
+    assert!(st.success(), "building guests/progs/{name}.c failed");
+    out
+}
+
 /// guests/progs/compat32.c built as a static 32-bit program (once per
 /// test binary).
 pub fn compat32() -> &'static Path {

@@ -109,13 +109,16 @@ fn entry(tab: &Sec<'_>, layout: Layout, i: usize) -> Option<(u64, u64)> {
             // kernel's offset_to_ptr): per-cpu offsets near zero come out
             // right from a field at 0xffffffff8....
             let v = at.wrapping_add(tab.i32_at(at)? as i64 as u64) & tab.mask;
-            let n = (at + 4).wrapping_add(tab.i32_at(at + 4)? as i64 as u64) & tab.mask;
+            let name_field = at.checked_add(4)?;
+            let n = name_field.wrapping_add(tab.i32_at(name_field)? as i64 as u64) & tab.mask;
             Some((v, n))
         }
-        Layout::Abs16 | Layout::Abs24 => Some((tab.u64_at(at)?, tab.u64_at(at + 8)?)),
+        Layout::Abs16 | Layout::Abs24 => Some((tab.u64_at(at)?, tab.u64_at(at.checked_add(8)?)?)),
         Layout::Abs8 => Some((
             u64::from(u32::from_le_bytes(tab.at(at, 4)?.try_into().ok()?)),
-            u64::from(u32::from_le_bytes(tab.at(at + 4, 4)?.try_into().ok()?)),
+            u64::from(u32::from_le_bytes(
+                tab.at(at.checked_add(4)?, 4)?.try_into().ok()?,
+            )),
         )),
     }
 }
@@ -269,6 +272,17 @@ mod tests {
         assert_eq!(s.cstr(str_addr), None, "empty name");
         // Unterminated string.
         assert_eq!(sec(0, b"abc").cstr(0), None);
+    }
+
+    /// Found by fuzzing (kernel_image): a `__ksymtab` at the top of the
+    /// address space overflowed computing its entries' name fields.
+    #[test]
+    fn a_table_at_the_top_of_the_address_space_is_not_an_overflow() {
+        let data = [0u8; 24];
+        let t = sec(u64::MAX - 3, &data);
+        assert_eq!(entry(&t, Layout::Prel32, 0), None);
+        let t = sec(u64::MAX - 7, &data);
+        assert_eq!(entry(&t, Layout::Abs24, 0), None);
     }
 
     #[test]

@@ -1,0 +1,1178 @@
+//! Seed inputs for every target, built from structures as a real guest
+//! lays them out (strings, sockaddrs, iovecs, argv arrays, stat buffers,
+//! OBJECT_ATTRIBUTES, task lists, page tables, BTF, vmlinux sections),
+//! plus hostile variants (loops, missing NULs, faults mid-structure).
+//!
+//! [`seeds`] needs nothing but this crate. [`trace_seeds`] turns a real
+//! JSON Lines trace (`vstrace run --json`) into `linux_decode` inputs:
+//! each record's raw arguments, return value and the strings it decoded
+//! placed back at the addresses they were read from.
+//! [`Kernel`] carries facts read from a real kernel image (task_struct
+//! offsets, symbol addresses) into the attribution, BTF and image seeds.
+
+use vstrace_core::mem::PagingMode;
+use vstrace_core::testmem::{FlatPhys, PageSize, PageTableBuilder, PRESENT, USER, WRITABLE};
+use vstrace_linux::profile::LinuxProfile;
+use vstrace_linux::LinuxAbi;
+use vstrace_windows::Arch;
+
+use crate::fuzzmem::FuzzMem;
+use crate::input::Encoder;
+use crate::targets::{linux_index, windows_index};
+
+/// One seed: a file name and its bytes.
+pub type Seed = (String, Vec<u8>);
+
+/// Facts about the kernel the seeds imitate: by default the Debian 6.1
+/// kernel vstrace's tests boot; [`Kernel::from_profile`] takes them from
+/// a real image.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    pub pid: u64,
+    pub tgid: u64,
+    pub comm: u64,
+    pub real_parent: u64,
+    pub parent: u64,
+    pub flags: u64,
+    pub task_size: u64,
+    pub current_task: u64,
+    pub init_task: u64,
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Kernel {
+            pid: 0x5d0,
+            tgid: 0x5d4,
+            comm: 0x7b8,
+            real_parent: 0x5e0,
+            parent: 0x5e8,
+            flags: 0x2c,
+            task_size: 0x2640,
+            current_task: 0x32a40,
+            init_task: 0xffff_ffff_82c1_4940,
+        }
+    }
+}
+
+impl Kernel {
+    pub fn from_profile(p: &LinuxProfile) -> Kernel {
+        let d = Kernel::default();
+        Kernel {
+            pid: p.task.pid,
+            tgid: p.task.tgid,
+            comm: p.task.comm,
+            real_parent: p.task.real_parent,
+            parent: p.task.parent.unwrap_or(d.parent),
+            flags: p.task.flags.unwrap_or(d.flags),
+            task_size: p.task.size,
+            current_task: p.current_task.offset,
+            init_task: p.init_task,
+        }
+    }
+}
+
+/// Seeds for target `name`.
+pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
+    match name {
+        "read" => read_seeds(),
+        "page_walk" => page_walk_seeds(),
+        "linux_decode" => linux_decode_seeds(),
+        "windows_decode" => windows_decode_seeds(),
+        "linux_attribution" => linux_attribution_seeds(k),
+        "windows_attribution" => windows_attribution_seeds(),
+        "btf" => vec![
+            ("btf-le".into(), btf_blob(k, false)),
+            ("btf-be".into(), btf_blob(k, true)),
+            ("btf-loop".into(), btf_loop()),
+        ],
+        "kernel_image" => kernel_image_seeds(k),
+        "engine" => engine_seeds(),
+        "trace_file" | "replay" => trace_file_seeds(),
+        _ => Vec::new(),
+    }
+}
+
+fn mem(e: &mut Encoder, regions: &[(u64, Vec<u8>)], fill: Option<&[u8]>) {
+    FuzzMem::encode(e, regions, fill);
+}
+
+fn q(v: u64) -> Vec<u8> {
+    v.to_le_bytes().to_vec()
+}
+
+fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+/// A UNICODE_STRING (64 or 32-bit) for `text` whose buffer is at `buf`.
+fn unicode_string(text: &str, buf: u64, b64: bool) -> Vec<u8> {
+    let n = (text.encode_utf16().count() * 2) as u16;
+    let mut v = Vec::new();
+    v.extend_from_slice(&n.to_le_bytes());
+    v.extend_from_slice(&(n + 2).to_le_bytes());
+    if b64 {
+        v.extend_from_slice(&[0; 4]);
+        v.extend_from_slice(&buf.to_le_bytes());
+    } else {
+        v.extend_from_slice(&(buf as u32).to_le_bytes());
+    }
+    v
+}
+
+fn read_seeds() -> Vec<Seed> {
+    let va = 0x7fff_0000_1000u64;
+    let mut out = Vec::new();
+    for op in 0..10u8 {
+        for (tag, b64) in [("64", true), ("32", false)] {
+            let us_va = if b64 { va } else { 0x1000 };
+            let buf = us_va + 0x100;
+            let regions = vec![
+                (
+                    us_va,
+                    cat(&[
+                        &unicode_string("\\??\\C:\\Windows", buf, b64),
+                        b"/etc/passwd\0",
+                    ]),
+                ),
+                (buf, utf16("\\??\\C:\\Windows")),
+            ];
+            let mut e = Encoder::new();
+            e.u8(op).u64(us_va).u32(64).u8(b64 as u8);
+            mem(&mut e, &regions, None);
+            out.push((format!("op{op}-{tag}"), e.out));
+        }
+        // Every address readable, no NUL anywhere: bounded by the caps.
+        let mut e = Encoder::new();
+        e.u8(op).u64(0xffff_ffff_ffff_fff0).u32(0x8010_0000).u8(1);
+        mem(&mut e, &[], Some(b"AB"));
+        out.push((format!("op{op}-fill"), e.out));
+    }
+    out
+}
+
+fn page_walk_seeds() -> Vec<Seed> {
+    let mut out = Vec::new();
+    let cases = [
+        ("long4", PagingMode::Long4, 0x7fff_f000_0000u64),
+        ("pae", PagingMode::Pae, 0xbfff_0000),
+        ("legacy32", PagingMode::Legacy32, 0x0804_8000),
+    ];
+    for (tag, mode, va) in cases {
+        let Ok(mut b) = PageTableBuilder::new(mode, FlatPhys::new(0x10000), 0x1000) else {
+            continue;
+        };
+        let flags = PRESENT | WRITABLE | USER;
+        let _ = b.map(va, 0x8000, PageSize::K4, flags);
+        let _ = b.map(va + 0x1000, 0x9000, PageSize::K4, flags);
+        let cr3 = b.cr3();
+        let mut ram = b.phys.ram.clone();
+        ram[0x8ff0..0x9010].copy_from_slice(&[0x5a; 0x20]);
+        let mut e = Encoder::new();
+        e.u8(match mode {
+            PagingMode::Legacy32 => 0,
+            PagingMode::Pae => 1,
+            PagingMode::Long4 => 2,
+        })
+        .u64(cr3);
+        for (a, l) in [
+            (va, 16u16),
+            (va + 0xff0, 0x20),
+            (va + 0x1ff8, 16),
+            (va, 0x2000),
+        ] {
+            e.u64(a).u16(l);
+        }
+        e.u64(1 << 31).u64(1 << 5).u64(1 << 10);
+        e.bytes(&ram);
+        out.push((tag.to_string(), e.out));
+    }
+    // Long mode with a 1 GiB and a 2 MiB page, and a PML4 entry that
+    // points back at the PML4 (a self-map).
+    let mut ram = vec![0u8; 0x4000];
+    ram[0..8].copy_from_slice(&(0x1000u64 | 7).to_le_bytes());
+    ram[0x1000..0x1008].copy_from_slice(&(0x4000_0000u64 | 0x87).to_le_bytes());
+    ram[0x1008..0x1010].copy_from_slice(&(0x2000u64 | 7).to_le_bytes());
+    ram[0x2000..0x2008].copy_from_slice(&(0x20_0000u64 | 0x87).to_le_bytes());
+    ram[0xff8..0x1000].copy_from_slice(&7u64.to_le_bytes());
+    let mut e = Encoder::new();
+    e.u8(2).u64(0);
+    for (a, l) in [
+        (0x1234u64, 8u16),
+        (0x4000_1000, 8),
+        (0xffff_ff80_0000_0000, 8),
+        (0x3fff_fff8, 16),
+    ] {
+        e.u64(a).u16(l);
+    }
+    e.u64(0).u64(0).u64(0).bytes(&ram);
+    out.push(("long4-large-selfmap".into(), e.out));
+    out
+}
+
+/// A `linux_decode` input.
+fn linux_input(
+    abi: LinuxAbi,
+    name: &str,
+    raw: [u64; 6],
+    ret: i64,
+    regions: &[(u64, Vec<u8>)],
+    fill: Option<&[u8]>,
+) -> Option<Vec<u8>> {
+    let idx = linux_index(abi, name)?;
+    let mut e = Encoder::new();
+    e.u8((abi == LinuxAbi::I386) as u8).u16(idx).u16(32).u8(0);
+    for r in raw {
+        e.u64(r);
+    }
+    e.u64(ret as u64);
+    mem(&mut e, regions, fill);
+    Some(e.out)
+}
+
+/// Bytes a pointer argument of any type can start decoding from: a
+/// pointer to a path, a plausible length, then the path.
+fn generic_region(at: u64, ptr32: bool) -> Vec<u8> {
+    let s = at + 0x40;
+    let mut v = if ptr32 {
+        cat(&[&(s as u32).to_le_bytes(), &14u32.to_le_bytes(), &[0; 8]])
+    } else {
+        cat(&[&q(s), &q(14)])
+    };
+    // sockaddr_in-looking bytes after the pointer pair.
+    v.extend_from_slice(&[2, 0, 0, 9, 127, 0, 0, 1]);
+    v.resize(0x40, 0);
+    v.extend_from_slice(b"/tmp/vst/a.txt\0");
+    v.resize(0x100, 0);
+    v
+}
+
+/// A hand-made call: seed tag, call name, raw arguments, return value,
+/// memory regions.
+type Crafted = (
+    &'static str,
+    &'static str,
+    [u64; 6],
+    i64,
+    Vec<(u64, Vec<u8>)>,
+);
+
+fn linux_decode_seeds() -> Vec<Seed> {
+    let mut out = Vec::new();
+    // One seed per call and ABI: every argument that can be a pointer
+    // points at its own generic region.
+    for (abi, tag, base, p32) in [
+        (LinuxAbi::X86_64, "x64", 0x7fff_0000_0000u64, false),
+        (LinuxAbi::I386, "i386", 0x0900_0000, true),
+    ] {
+        for d in vstrace_linux::all(abi) {
+            let raw: [u64; 6] = std::array::from_fn(|i| base + 0x1000 * i as u64);
+            let regions: Vec<_> = raw.iter().map(|&a| (a, generic_region(a, p32))).collect();
+            if let Some(s) = linux_input(abi, d.name, raw, 14, &regions, None) {
+                out.push((format!("{tag}-{}", d.name), s));
+            }
+        }
+    }
+    let a = 0x7fff_0000_0000u64;
+    let x = LinuxAbi::X86_64;
+    let crafted: Vec<Crafted> = vec![
+        (
+            "openat",
+            "openat",
+            [(-100i64) as u64, a, 0x80000, 0, 0, 0],
+            3,
+            vec![(a, b"/etc/passwd\0".to_vec())],
+        ),
+        (
+            "execve",
+            "execve",
+            [a, a + 0x100, a + 0x200, 0, 0, 0],
+            0,
+            vec![
+                (a, b"/bin/sh\0-c\0echo hi\0PATH=/bin\0".to_vec()),
+                (a + 0x100, cat(&[&q(a), &q(a + 8), &q(a + 11), &q(0)])),
+                (a + 0x200, cat(&[&q(a + 19), &q(0)])),
+            ],
+        ),
+        (
+            "execve-argv-loop",
+            "execve",
+            [a, a + 0x100, a + 0x100, 0, 0, 0],
+            0,
+            // argv points at itself: every element is the array's address.
+            vec![
+                (a, b"/bin/sh\0".to_vec()),
+                (a + 0x100, q(a + 0x100).repeat(64)),
+            ],
+        ),
+        (
+            "connect-inet",
+            "connect",
+            [3, a, 16, 0, 0, 0],
+            -101,
+            vec![(a, vec![2, 0, 0, 9, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])],
+        ),
+        (
+            "connect-inet6",
+            "connect",
+            [3, a, 28, 0, 0, 0],
+            -101,
+            vec![(a, {
+                let mut v = vec![10, 0, 0, 80, 0, 0, 0, 0];
+                v.extend_from_slice(&[0; 15]);
+                v.push(1);
+                v.extend_from_slice(&[0; 4]);
+                v
+            })],
+        ),
+        (
+            "connect-unix",
+            "connect",
+            [3, a, 110, 0, 0, 0],
+            -2,
+            vec![(a, cat(&[&[1, 0], b"/tmp/vst/sock\0"]))],
+        ),
+        (
+            "writev",
+            "writev",
+            [1, a + 0x100, 2, 0, 0, 0],
+            10,
+            vec![
+                (a, b"writev-ok\n".to_vec()),
+                (a + 0x100, cat(&[&q(a), &q(7), &q(a + 7), &q(3)])),
+            ],
+        ),
+        (
+            "readv-huge-count",
+            "readv",
+            [3, a + 0x100, 0x7fff_ffff, 0, 0, 0],
+            5,
+            vec![
+                (a, b"hello".to_vec()),
+                (a + 0x100, cat(&[&q(a), &q(u64::MAX)])),
+            ],
+        ),
+        (
+            "read",
+            "read",
+            [3, a, 64, 0, 0, 0],
+            14,
+            vec![(a, b"hello vstrace\n".to_vec())],
+        ),
+        (
+            "newfstatat",
+            "newfstatat",
+            [(-100i64) as u64, a, a + 0x100, 0, 0, 0],
+            0,
+            vec![
+                (a, b"/etc\0".to_vec()),
+                (a + 0x100, {
+                    let mut st = vec![0u8; 144];
+                    st[24..28].copy_from_slice(&0o40755u32.to_le_bytes());
+                    st[48..56].copy_from_slice(&4096u64.to_le_bytes());
+                    st
+                }),
+            ],
+        ),
+        (
+            "rt_sigaction",
+            "rt_sigaction",
+            [2, a, a + 0x100, 8, 0, 0],
+            0,
+            vec![
+                (
+                    a,
+                    cat(&[&q(0x40_1000), &q(0x0400_0004), &q(0x40_2000), &q(1 << 1)]),
+                ),
+                (a + 0x100, vec![0; 32]),
+            ],
+        ),
+        (
+            "wait4",
+            "wait4",
+            [u64::MAX, a, 0, 0, 0, 0],
+            88,
+            vec![(a, 0x700u32.to_le_bytes().to_vec())],
+        ),
+        (
+            "pipe2",
+            "pipe2",
+            [a, 0x80000, 0, 0, 0, 0],
+            0,
+            vec![(a, cat(&[&3u32.to_le_bytes(), &4u32.to_le_bytes()]))],
+        ),
+        (
+            "path-across-fault",
+            "openat",
+            [(-100i64) as u64, a + 0xffa, 0, 0, 0, 0],
+            -2,
+            // The path runs into an unmapped page.
+            vec![(a + 0xffa, b"/tmp/x".to_vec())],
+        ),
+    ];
+    for (tag, name, raw, ret, regions) in crafted {
+        if let Some(s) = linux_input(x, name, raw, ret, &regions, None) {
+            out.push((format!("crafted-{tag}"), s));
+        }
+    }
+    // Every pointer readable, nothing terminated.
+    for name in ["execve", "writev", "poll", "select", "sendmsg", "recvmsg"] {
+        let raw = [a, a + 0x10, a + 0x20, a + 0x30, a + 0x40, a + 0x50];
+        if let Some(s) = linux_input(x, name, raw, 1, &[], Some(&q(a))) {
+            out.push((format!("fill-{name}"), s));
+        }
+    }
+    let i = LinuxAbi::I386;
+    let b = 0x0900_0000u64;
+    let argv32 = cat(&[
+        &(b as u32).to_le_bytes(),
+        &(b as u32 + 8).to_le_bytes(),
+        &0u32.to_le_bytes(),
+    ]);
+    if let Some(s) = linux_input(
+        i,
+        "execve",
+        [b, b + 0x100, b + 0x100, 0, 0, 0],
+        0,
+        &[(b, b"/bin/sh\0-x\0".to_vec()), (b + 0x100, argv32)],
+        None,
+    ) {
+        out.push(("crafted-i386-execve".into(), s));
+    }
+    out
+}
+
+/// Reads `"..."` string values (with C escapes) back into bytes; `None`
+/// when the value is not a complete quoted string.
+fn unquote(v: &str) -> Option<Vec<u8>> {
+    let inner = v.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Vec::new();
+    let mut it = inner.bytes().peekable();
+    while let Some(c) = it.next() {
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next()? {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'x' => {
+                let h: String = [it.next()?, it.next()?]
+                    .iter()
+                    .map(|&b| b as char)
+                    .collect();
+                out.push(u8::from_str_radix(&h, 16).ok()?);
+            }
+            d @ b'0'..=b'7' => {
+                let mut n = (d - b'0') as u32;
+                while let Some(&c @ b'0'..=b'7') = it.peek() {
+                    n = n * 8 + (c - b'0') as u32;
+                    it.next();
+                }
+                out.push(n as u8);
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// `linux_decode` seeds from a real JSON Lines trace (`vstrace run
+/// --json`): one per distinct call name (at most `per_name` each).
+pub fn trace_seeds(trace: &str, per_name: usize) -> Vec<Seed> {
+    let mut out = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for (n, line) in trace.lines().enumerate() {
+        let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(name), Some(abi)) = (r["name"].as_str(), r["abi"].as_str()) else {
+            continue;
+        };
+        let abi = if abi.contains("386") {
+            LinuxAbi::I386
+        } else {
+            LinuxAbi::X86_64
+        };
+        let c = seen.entry(name.to_string()).or_default();
+        if *c >= per_name {
+            continue;
+        }
+        *c += 1;
+        let mut raw = [0u64; 6];
+        let mut regions = Vec::new();
+        for (i, a) in r["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(6)
+            .enumerate()
+        {
+            raw[i] = a["raw"].as_u64().unwrap_or(0);
+            if let Some(mut s) = a["value"].as_str().and_then(unquote) {
+                s.push(0);
+                regions.push((raw[i], s));
+            }
+        }
+        let ret = r["ret"].as_i64().unwrap_or(0);
+        if let Some(s) = linux_input(abi, name, raw, ret, &regions, None) {
+            out.push((format!("trace-{n}-{name}"), s));
+        }
+    }
+    out
+}
+
+fn windows_decode_seeds() -> Vec<Seed> {
+    let mut out = Vec::new();
+    for (b64, tag, base) in [
+        (true, "x64", 0x7ff0_0000_0000u64),
+        (false, "x86", 0x0040_0000),
+    ] {
+        // Every pointer argument: an OBJECT_ATTRIBUTES whose name is a
+        // UNICODE_STRING, then its UTF-16 buffer.
+        let region = |at: u64| -> Vec<u8> {
+            let us = at + 0x40;
+            let buf = at + 0x60;
+            let mut v = if b64 {
+                cat(&[
+                    &48u32.to_le_bytes(),
+                    &[0; 4],
+                    &q(0),
+                    &q(us),
+                    &0x40u32.to_le_bytes(),
+                ])
+            } else {
+                cat(&[
+                    &24u32.to_le_bytes(),
+                    &0u32.to_le_bytes(),
+                    &(us as u32).to_le_bytes(),
+                    &0x40u32.to_le_bytes(),
+                ])
+            };
+            v.resize(0x40, 0);
+            v.extend_from_slice(&unicode_string("\\??\\C:\\x.txt", buf, b64));
+            v.resize(0x60, 0);
+            v.extend_from_slice(&utf16("\\??\\C:\\x.txt"));
+            v
+        };
+        for p in vstrace_windows::prototypes() {
+            let Some(idx) = windows_index(p.name) else {
+                continue;
+            };
+            let mut e = Encoder::new();
+            e.u8(b64 as u8)
+                .u16(idx)
+                .u16(256)
+                .u16(32)
+                .u16(16)
+                .u32(0)
+                .u32(0);
+            let raw: Vec<u64> = (0..17).map(|i| base + 0x1000 * i).collect();
+            for r in &raw {
+                e.u64(*r);
+            }
+            let regions: Vec<_> = raw.iter().map(|&a| (a, region(a))).collect();
+            mem(&mut e, &regions, None);
+            out.push((format!("{tag}-{}", p.name), e.out));
+        }
+    }
+    out
+}
+
+fn linux_attribution_seeds(k: &Kernel) -> Vec<Seed> {
+    let percpu = 0xffff_8880_7fc0_0000u64;
+    let task = 0xffff_8880_0300_0000u64;
+    let parent = 0xffff_8880_0310_0000u64;
+    let init = k.init_task;
+    let mut out = Vec::new();
+    for (tag, parent_of_parent) in [("chain", init), ("loop", task)] {
+        let mk = |pid: u32, comm: &[u8], rp: u64| {
+            let mut t = vec![0u8; (k.comm.max(k.real_parent).max(k.tgid) + 24) as usize];
+            t[k.pid as usize..][..4].copy_from_slice(&pid.to_le_bytes());
+            t[k.tgid as usize..][..4].copy_from_slice(&pid.to_le_bytes());
+            t[k.flags as usize..][..4].copy_from_slice(&0x40u32.to_le_bytes());
+            t[k.comm as usize..][..comm.len()].copy_from_slice(comm);
+            t[k.real_parent as usize..][..8].copy_from_slice(&rp.to_le_bytes());
+            t
+        };
+        let regions = vec![
+            (percpu + k.current_task, q(task)),
+            (task, mk(97, b"smp_stress", parent)),
+            (parent, mk(1, b"init", parent_of_parent)),
+            (init, mk(0, b"swapper/0", init)),
+        ];
+        let mut e = Encoder::new();
+        for v in [
+            k.current_task,
+            k.pid,
+            k.tgid,
+            k.comm,
+            16,
+            k.real_parent,
+            k.parent,
+            0,
+            0,
+            k.flags,
+            0,
+            k.task_size,
+        ] {
+            e.u16(v as u16);
+        }
+        e.u8(0x0f).u64(percpu).u16(0x33).u64(0).u64(percpu);
+        mem(&mut e, &regions, None);
+        out.push((tag.into(), e.out));
+    }
+    out
+}
+
+fn windows_attribution_seeds() -> Vec<Seed> {
+    let mut out = Vec::new();
+    for (i, p) in vstrace_windows::profile::PROFILES.iter().enumerate() {
+        let b64 = p.arch == Arch::X64;
+        let (kpcr, thread, process, teb) = if b64 {
+            (
+                0xffff_f780_0000_0000u64,
+                0xffff_a000_0000_1000u64,
+                0xffff_a000_0010_0000u64,
+                0x0000_00a0_0000_0000u64,
+            )
+        } else {
+            (0xffdf_f000, 0x8500_1000, 0x8510_0000, 0x7ffd_f000)
+        };
+        let w = |v: u64| {
+            if b64 {
+                q(v)
+            } else {
+                (v as u32).to_le_bytes().to_vec()
+            }
+        };
+        let ps = if b64 { 8 } else { 4 };
+        let regions = vec![
+            (kpcr + p.kpcr_current_thread, w(thread)),
+            (thread + p.kthread_process, w(process)),
+            (thread + p.ethread_cid, cat(&[&w(0x444), &w(0x555)])),
+            (process + p.eprocess_unique_process_id, w(0x444)),
+            (
+                process + p.eprocess_inherited_from_unique_process_id,
+                w(0x4),
+            ),
+            (
+                process + p.eprocess_image_file_name,
+                b"notepad.exe\0\0\0\0".to_vec(),
+            ),
+            (
+                teb + if b64 { 0x40 } else { 0x20 },
+                cat(&[&w(0x444), &w(0x555)]),
+            ),
+        ];
+        let _ = ps;
+        let mut e = Encoder::new();
+        e.u8(i as u8).u64(kpcr).u64(teb).u8(b64 as u8);
+        mem(&mut e, &regions, None);
+        out.push((p.name.replace(' ', "_"), e.out));
+    }
+    out
+}
+
+/// A little BTF writer (both byte orders).
+struct BtfW {
+    be: bool,
+    types: Vec<u8>,
+    strings: Vec<u8>,
+    next: u32,
+}
+
+const BTF_INT: u32 = 1;
+const BTF_PTR: u32 = 2;
+const BTF_ARRAY: u32 = 3;
+const BTF_STRUCT: u32 = 4;
+const BTF_UNION: u32 = 5;
+const BTF_TYPEDEF: u32 = 8;
+const BTF_CONST: u32 = 10;
+
+impl BtfW {
+    fn new(be: bool) -> BtfW {
+        BtfW {
+            be,
+            types: Vec::new(),
+            strings: vec![0],
+            next: 1,
+        }
+    }
+    fn w(&mut self, v: u32) {
+        let b = if self.be {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
+        self.types.extend_from_slice(&b);
+    }
+    fn s(&mut self, name: &str) -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let off = self.strings.len() as u32;
+        self.strings.extend_from_slice(name.as_bytes());
+        self.strings.push(0);
+        off
+    }
+    fn ty(&mut self, name: &str, kind: u32, vlen: u32, st: u32) -> u32 {
+        let n = self.s(name);
+        self.w(n);
+        self.w((kind << 24) | vlen);
+        self.w(st);
+        self.next += 1;
+        self.next - 1
+    }
+    fn int(&mut self, name: &str, size: u32) -> u32 {
+        let id = self.ty(name, BTF_INT, 0, size);
+        self.w(size * 8);
+        id
+    }
+    fn array(&mut self, elem: u32, index: u32, n: u32) -> u32 {
+        let id = self.ty("", BTF_ARRAY, 0, 0);
+        self.w(elem);
+        self.w(index);
+        self.w(n);
+        id
+    }
+    /// A struct or union with `(name, type, byte offset)` members.
+    fn composite(&mut self, kind: u32, name: &str, size: u32, members: &[(&str, u32, u64)]) -> u32 {
+        let id = self.ty(name, kind, members.len() as u32, size);
+        for &(m, t, off) in members {
+            let n = self.s(m);
+            self.w(n);
+            self.w(t);
+            self.w((off * 8) as u32);
+        }
+        id
+    }
+    fn finish(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let w16 = |v: u16| {
+            if self.be {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w32 = |v: u32| {
+            if self.be {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        out.extend_from_slice(&w16(0xeb9f));
+        out.extend_from_slice(&[1, 0]);
+        for v in [
+            24,
+            0,
+            self.types.len() as u32,
+            self.types.len() as u32,
+            self.strings.len() as u32,
+        ] {
+            out.extend_from_slice(&w32(v));
+        }
+        out.extend_from_slice(&self.types);
+        out.extend_from_slice(&self.strings);
+        out
+    }
+}
+
+/// BTF with `task_struct` (at `k`'s offsets, `mm` in an anonymous
+/// union), `mm_struct`, typedef and const chains.
+fn btf_blob(k: &Kernel, be: bool) -> Vec<u8> {
+    let mut b = BtfW::new(be);
+    let int = b.int("int", 4);
+    let uint = b.int("unsigned int", 4);
+    let ch = b.int("char", 1);
+    let pid_t = b.ty("pid_t", BTF_TYPEDEF, 0, int);
+    let cpid = b.ty("", BTF_CONST, 0, pid_t);
+    let comm = b.array(ch, int, 16);
+    // Forward reference: the pointer's target is the next-but-two id.
+    let ts_ptr = b.ty("", BTF_PTR, 0, b.next + 3);
+    let mm_ptr = b.ty("", BTF_PTR, 0, b.next + 1);
+    let anon = b.composite(BTF_UNION, "", 8, &[("mm", mm_ptr, 0)]);
+    let ts = b.composite(
+        BTF_STRUCT,
+        "task_struct",
+        k.task_size as u32,
+        &[
+            ("flags", uint, k.flags),
+            ("pid", cpid, k.pid),
+            ("tgid", pid_t, k.tgid),
+            ("real_parent", ts_ptr, k.real_parent),
+            ("parent", ts_ptr, k.parent),
+            ("", anon, k.parent + 8),
+            ("comm", comm, k.comm),
+        ],
+    );
+    let ulong = b.int("long unsigned int", 8);
+    let _mm = b.composite(BTF_STRUCT, "mm_struct", 128, &[("pgd", ulong, 0x50)]);
+    let _hot = b.composite(BTF_STRUCT, "pcpu_hot", 64, &[("current_task", ts_ptr, 0)]);
+    let _ = ts;
+    b.finish()
+}
+
+/// BTF whose typedefs form a cycle and whose struct contains itself.
+fn btf_loop() -> Vec<u8> {
+    let mut b = BtfW::new(false);
+    let a = b.ty("a", BTF_TYPEDEF, 0, 2);
+    let _b2 = b.ty("b", BTF_TYPEDEF, 0, a);
+    let s = b.next;
+    b.composite(
+        BTF_STRUCT,
+        "task_struct",
+        8,
+        &[("pid", s, 0), ("", s, 0), ("comm", a, 0)],
+    );
+    b.finish()
+}
+
+/// A minimal ELF64 image: `(name, type, addr, bytes)` sections.
+fn elf(sections: &[(&str, u32, u64, Vec<u8>)]) -> Vec<u8> {
+    let mut shstr = vec![0u8];
+    let mut names = Vec::new();
+    for (n, ..) in sections.iter() {
+        names.push(shstr.len() as u32);
+        shstr.extend_from_slice(n.as_bytes());
+        shstr.push(0);
+    }
+    let shstr_name = shstr.len() as u32;
+    shstr.extend_from_slice(b".shstrtab\0");
+    let mut body = Vec::new();
+    let mut offs = Vec::new();
+    for (_, ty, _, data) in sections {
+        offs.push(64 + body.len() as u64);
+        if *ty != 8 {
+            body.extend_from_slice(data);
+        }
+        body.resize(body.len().next_multiple_of(8), 0);
+    }
+    let shstr_off = 64 + body.len() as u64;
+    body.extend_from_slice(&shstr);
+    body.resize(body.len().next_multiple_of(8), 0);
+    let shoff = 64 + body.len() as u64;
+    let shnum = sections.len() as u16 + 2;
+    let mut h = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&62u16.to_le_bytes());
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h.extend_from_slice(&q(0xffff_ffff_8100_0000));
+    h.extend_from_slice(&q(0));
+    h.extend_from_slice(&q(shoff));
+    h.extend_from_slice(&0u32.to_le_bytes());
+    for v in [64u16, 56, 0, 64, shnum, shnum - 1] {
+        h.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut out = h;
+    out.extend_from_slice(&body);
+    let sh = |out: &mut Vec<u8>, name: u32, ty: u32, addr: u64, off: u64, size: u64| {
+        out.extend_from_slice(&name.to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&q(if addr != 0 { 3 } else { 0 }));
+        out.extend_from_slice(&q(addr));
+        out.extend_from_slice(&q(off));
+        out.extend_from_slice(&q(size));
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&q(1));
+        out.extend_from_slice(&q(0));
+    };
+    sh(&mut out, 0, 0, 0, 0, 0);
+    for (i, (_, ty, addr, data)) in sections.iter().enumerate() {
+        sh(&mut out, names[i], *ty, *addr, offs[i], data.len() as u64);
+    }
+    sh(&mut out, shstr_name, 3, 0, shstr_off, shstr.len() as u64);
+    out
+}
+
+fn kernel_image_seeds(k: &Kernel) -> Vec<Seed> {
+    let tab = 0xffff_ffff_8280_0000u64;
+    let strs = 0xffff_ffff_8290_0000u64;
+    let names = b"init_task\0current_task\0__per_cpu_offset\0".to_vec();
+    let syms = [
+        (k.init_task, 0u64),
+        (k.current_task, 10),
+        (0xffff_ffff_8270_0000, 23),
+    ];
+    let mut prel = Vec::new();
+    let mut abs24 = Vec::new();
+    for (i, (v, n)) in syms.iter().enumerate() {
+        let at = tab + 12 * i as u64;
+        prel.extend_from_slice(&(v.wrapping_sub(at) as i32).to_le_bytes());
+        prel.extend_from_slice(&((strs + n).wrapping_sub(at + 4) as i32).to_le_bytes());
+        prel.extend_from_slice(&0i32.to_le_bytes());
+        abs24.extend_from_slice(&cat(&[&q(*v), &q(strs + n), &q(0)]));
+    }
+    let mut out = Vec::new();
+    for (tag, ksymtab) in [("prel32", prel), ("abs24", abs24)] {
+        for (btag, be) in [("le", false), ("be", true)] {
+            let img = elf(&[
+                (".text", 1, 0xffff_ffff_8100_0000, vec![0x90; 16]),
+                (
+                    ".rodata",
+                    1,
+                    0xffff_ffff_8200_0000,
+                    b"\0Linux version 6.1.0-fuzz (seed) #1 SMP\n\0".to_vec(),
+                ),
+                (".BTF", 1, 0, btf_blob(k, be)),
+                ("__ksymtab", 1, tab, ksymtab.clone()),
+                ("__ksymtab_strings", 1, strs, names.clone()),
+                (".data..percpu", 8, 0, vec![0; 0x4_0000]),
+            ]);
+            out.push((format!("{tag}-{btag}"), img));
+        }
+    }
+    out
+}
+
+/// An `engine` input: config, then events as register changes.
+struct Events {
+    e: Encoder,
+    n: u8,
+    body: Encoder,
+}
+
+impl Events {
+    fn new(cfg: u8) -> Events {
+        let mut e = Encoder::new();
+        e.u8(cfg).u16(0x100);
+        Events {
+            e,
+            n: 0,
+            body: Encoder::new(),
+        }
+    }
+    /// One event on `vcpu` with register slot changes.
+    fn ev(&mut self, vcpu: u8, mech: u8, b64: bool, regs: &[(u8, u64)]) -> &mut Self {
+        self.n += 1;
+        self.body
+            .u8(vcpu)
+            .u8(mech)
+            .u8(b64 as u8)
+            .u8(regs.len() as u8);
+        for &(s, v) in regs {
+            self.body.u8(s).u64(v);
+        }
+        self
+    }
+    fn finish(mut self, regions: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        self.e.u8(self.n).bytes(&self.body.out);
+        mem(&mut self.e, regions, None);
+        self.e.out
+    }
+}
+
+// Register slots (see targets::set_reg).
+const RAX: u8 = 0;
+const RCX: u8 = 2;
+const RDX: u8 = 3;
+const RSI: u8 = 4;
+const RDI: u8 = 5;
+const RSP: u8 = 7;
+const R10: u8 = 10;
+const RIP: u8 = 16;
+const CS: u8 = 18;
+const KGS: u8 = 22;
+const CR3: u8 = 24;
+const EFER: u8 = 26;
+const SYSCALL: u8 = 0;
+const SYSRET: u8 = 4;
+const IRET: u8 = 6;
+
+fn engine_seeds() -> Vec<Seed> {
+    let mut out = Vec::new();
+    let ip = 0x40_1000u64;
+    let sp = 0x7fff_f000u64;
+    let path = 0x60_0000u64;
+    let kstack = 0x7fff_8000u64;
+    let user = |nr: u64, cr3: u64| {
+        vec![
+            (RAX, nr),
+            (RIP, ip),
+            (RSP, sp),
+            (CS, 0x33),
+            (CR3, cr3),
+            (EFER, 1 << 10),
+            (KGS, 0xffff_8880_7fc0_0000),
+        ]
+    };
+    let sysret =
+        |rax: u64, cr3: u64| vec![(RAX, rax), (RCX, ip + 2), (RSP, sp), (CS, 0x10), (CR3, cr3)];
+    let iret_frame = cat(&[&q(ip + 2), &q(0x33), &q(0x202), &q(sp), &q(0x2b)]);
+    let regions = vec![
+        (path, b"/etc/hostname\0/vstrace/cmd\0/bin/sh\0".to_vec()),
+        (path + 0x100, cat(&[&q(path + 14), &q(0)])),
+        (kstack, iret_frame),
+    ];
+    for cfg in [0u8, 1, 4, 5, 8, 9, 12, 16, 17, 20, 21, 0x35] {
+        let mut ev = Events::new(cfg);
+        let mut openat = user(257, 0x1000);
+        openat.extend([(RDI, (-100i64) as u64), (RSI, path), (RDX, 0), (R10, 0)]);
+        ev.ev(0, SYSCALL, true, &openat)
+            .ev(0, SYSRET, true, &sysret(3, 0x1000));
+        // getpid twice on two vCPUs, returns crossed.
+        ev.ev(1, SYSCALL, true, &user(39, 0x1000));
+        ev.ev(0, SYSCALL, true, &[(RAX, 39), (RSP, sp - 0x100)]);
+        ev.ev(1, SYSRET, true, &sysret(5, 0x1000));
+        ev.ev(0, SYSRET, true, &[(RAX, 5), (RSP, sp - 0x100)]);
+        // execve of the launcher, return through iret with zeroed regs.
+        let mut exec = user(59, 0x1000);
+        exec.extend([(RDI, path + 27), (RSI, path + 0x100), (RDX, 0)]);
+        ev.ev(0, SYSCALL, true, &exec);
+        ev.ev(
+            0,
+            IRET,
+            true,
+            &[
+                (RAX, 0),
+                (RSP, kstack),
+                (CS, 0x10),
+                (CR3, 0x2000),
+                (RDI, 0),
+                (RSI, 0),
+            ],
+        );
+        // clone, parent and child returns.
+        let mut clone = user(56, 0x2000);
+        clone.push((RDI, 0x1200011));
+        ev.ev(0, SYSCALL, true, &clone)
+            .ev(0, SYSRET, true, &sysret(99, 0x2000));
+        ev.ev(
+            1,
+            IRET,
+            true,
+            &[(RAX, 0), (RSP, kstack), (CS, 0x10), (CR3, 0x3000)],
+        );
+        ev.ev(
+            1,
+            IRET,
+            true,
+            &[(RAX, 0), (RSP, kstack), (CS, 0x10), (CR3, 0x3000)],
+        );
+        ev.ev(0, SYSCALL, true, &user(231, 0x3000));
+        out.push((format!("linux-cfg{cfg}"), ev.finish(&regions)));
+    }
+    // Windows x64: NtClose-shaped calls (whatever the service number).
+    for cfg in [24u8, 25, 28, 29] {
+        let mut ev = Events::new(cfg);
+        for nr in [0xfu64, 0x55, 0x1055] {
+            let mut call = user(nr, 0x5000);
+            call.push((R10, 0x44));
+            ev.ev(0, SYSCALL, true, &call)
+                .ev(0, SYSRET, true, &sysret(0, 0x5000));
+        }
+        // 32-bit sysenter / int 0x2e.
+        ev.ev(
+            2,
+            1,
+            false,
+            &[(RAX, 0x32), (RDX, sp), (RSP, sp), (CS, 0x1b), (CR3, 0x6000)],
+        );
+        ev.ev(2, 3, false, &[(RAX, 0x32), (RDX, sp)]);
+        out.push((format!("windows-cfg{cfg}"), ev.finish(&regions)));
+    }
+    out
+}
+
+/// Trace files: an openat with the path read from memory, a getpid,
+/// each with its return, for a Linux and a Windows configuration.
+fn trace_file_seeds() -> Vec<Seed> {
+    use vstrace_core::{Bitness, Event, Mechanism, Reg, Regs};
+    use vstrace_trace::{Access, TraceWriter};
+    let mut out = Vec::new();
+    for (tag, os) in [("linux", "linux"), ("windows", "windows")] {
+        let cfg = vstrace_engine::EngineConfig {
+            os: os.into(),
+            format: vstrace_engine::Format::Json,
+            ..Default::default()
+        };
+        let Ok(json) = serde_json::to_vec(&cfg) else {
+            continue;
+        };
+        let Ok(mut w) = TraceWriter::new(Vec::new(), &json) else {
+            continue;
+        };
+        let mut regs = Regs {
+            cs: 0x33,
+            cr3: 0x1000,
+            efer: 1 << 10,
+            ..Regs::default()
+        };
+        regs.set(Reg::Rsp, 0x7fff_f000);
+        regs.set(Reg::Rip, 0x40_1000);
+        let mut ts = 0;
+        for (nr, path) in [(257u64, true), (39, false)] {
+            regs.set(Reg::Rax, nr);
+            regs.set(Reg::Rdi, (-100i64) as u64);
+            regs.set(Reg::Rsi, 0x60_0000);
+            let enter = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+            let acc = if path {
+                vec![Access::Read {
+                    addr: 0x60_0000,
+                    len: 12,
+                    result: Ok(b"/etc/passwd\0".to_vec()),
+                }]
+            } else {
+                Vec::new()
+            };
+            ts += 100;
+            let _ = w.event(ts, &enter, &acc);
+            let mut r = Regs {
+                cs: 0x10,
+                cr3: 0x1000,
+                ..Regs::default()
+            };
+            r.set(Reg::Rax, 3);
+            r.set(Reg::Rcx, 0x40_1002);
+            r.set(Reg::Rsp, 0x7fff_f000);
+            ts += 100;
+            let _ = w.event(ts, &Event::new(0, Mechanism::Sysret, Bitness::B64, r), &[]);
+        }
+        let _ = w.end(ts + 1);
+        out.push((tag.to_string(), w.into_inner()));
+    }
+    out
+}
+
+/// Kernel facts from a real vmlinux ELF, if it parses.
+pub fn kernel_from_vmlinux(elf: &[u8]) -> Option<Kernel> {
+    LinuxProfile::from_vmlinux(elf)
+        .ok()
+        .map(|p| Kernel::from_profile(&p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquote_reads_c_escapes() {
+        assert_eq!(unquote(r#""a\n\x41\0\\\"""#).unwrap(), b"a\nA\0\\\"");
+        assert_eq!(unquote(r#""abc"..."#), None);
+    }
+
+    #[test]
+    fn btf_seed_gives_a_profile_with_the_seed_offsets() {
+        let k = Kernel::default();
+        let img = &kernel_image_seeds(&k)[0].1;
+        let p = LinuxProfile::from_vmlinux(img).unwrap();
+        assert_eq!(
+            (p.task.pid, p.task.tgid, p.task.comm),
+            (k.pid, k.tgid, k.comm)
+        );
+        assert_eq!(
+            (p.current_task.offset, p.init_task),
+            (k.current_task, k.init_task)
+        );
+        assert_eq!(p.task.real_parent, k.real_parent);
+        let be = &kernel_image_seeds(&k)[1].1;
+        assert_eq!(LinuxProfile::from_vmlinux(be).unwrap().task.pid, k.pid);
+    }
+}
