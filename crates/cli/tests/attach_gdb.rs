@@ -24,6 +24,20 @@ fn attach(addr: &str, args: &[&str]) -> Output {
     out
 }
 
+/// Fails the test, guest killed and its console shown, unless `out` (a
+/// `vstrace attach`) succeeded.
+fn require_success(out: &Output, run: &mut GuestRun) {
+    if !out.status.success() {
+        let _ = run.kill();
+        let console = String::from_utf8_lossy(&run.read_port(SerialPort::Console)).into_owned();
+        panic!(
+            "vstrace attach failed ({:?}):\n{}\nguest console:\n{console}",
+            out.status,
+            stderr(out)
+        );
+    }
+}
+
 #[test]
 fn attach_traces_then_detaches() {
     let script = "for i in $(seq 1 60); do \
@@ -44,11 +58,7 @@ fn attach_traces_then_detaches() {
             trace.to_str().unwrap(),
         ],
     );
-    if !out.status.success() {
-        let _ = run.kill();
-        let console = String::from_utf8_lossy(&run.read_port(SerialPort::Console)).into_owned();
-        panic!("vstrace attach failed; guest console:\n{console}");
-    }
+    require_success(&out, &mut run);
     let recs = records(&trace);
     assert!(!recs.is_empty(), "no records");
     let opens = find(&recs, |r| {
@@ -193,10 +203,7 @@ fn attach_injects_return_values() {
             trace.to_str().unwrap(),
         ],
     );
-    if !out.status.success() {
-        let _ = run.kill();
-        panic!("vstrace attach failed");
-    }
+    require_success(&out, &mut run);
     let text = std::fs::read_to_string(&trace).unwrap();
     assert!(text.contains("getpid() = 4242"), "trace:\n{text}");
     loop_values(&mut run, "getpid");
@@ -271,10 +278,7 @@ fn attach_runs_rust_hooks() {
         .output()
         .unwrap();
     eprintln!("attach stderr:\n{}", stderr(&out));
-    if !out.status.success() {
-        let _ = run.kill();
-        panic!("vstrace-example-attach failed");
-    }
+    require_success(&out, &mut run);
     let recs = records(&trace);
     assert!(!recs.is_empty());
     // Calls whose return is changed are let finish before the detach:
@@ -367,10 +371,7 @@ fn attach_windows_abi_guest() {
             trace.to_str().unwrap(),
         ],
     );
-    if !out.status.success() {
-        let _ = run.kill();
-        panic!("vstrace attach failed");
-    }
+    require_success(&out, &mut run);
     let recs = records(&trace);
     let opens = find(&recs, |r| name(r) == "NtOpenFile");
     assert!(!opens.is_empty(), "no NtOpenFile in {} records", recs.len());
@@ -432,10 +433,7 @@ fn attach_without_kernel_finds_btf_in_memory() {
             trace.to_str().unwrap(),
         ],
     );
-    if !out.status.success() {
-        let _ = run.kill();
-        panic!("vstrace attach failed");
-    }
+    require_success(&out, &mut run);
     let err = stderr(&out);
     assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
     assert!(err.contains("profile checked: current task pid"), "{err}");

@@ -136,41 +136,47 @@ impl Layout {
 
     /// QEMU's x86-64 layout, for stubs without `qXfer:features:read`.
     pub fn qemu_x86_64() -> Layout {
-        let mut regs = Vec::new();
-        let mut n = 0;
-        let mut push = |name: &str, bits: u32| {
-            regs.push(RegInfo {
-                name: name.into(),
-                bitsize: bits,
-                regnum: n,
-            });
-            n += 1;
-        };
-        for name in &SLOT_NAMES[..17] {
-            push(name, 64);
-        }
-        for name in ["eflags", "cs", "ss", "ds", "es", "fs", "gs"] {
-            push(name, 32);
-        }
-        for name in [
-            "fs_base",
-            "gs_base",
-            "k_gs_base",
-            "cr0",
-            "cr2",
-            "cr3",
-            "cr4",
-            "cr8",
-            "efer",
-        ] {
-            push(name, 64);
-        }
-        Layout::from_regs(&regs).expect("the built-in layout is complete")
+        Layout::from_regs(&qemu_x86_64_regs()).expect("the built-in layout is complete")
     }
 
     fn regnum(&self, slot: usize) -> Option<SlotLoc> {
         self.slots.get(slot).copied().flatten()
     }
+}
+
+/// The general and system registers of QEMU's x86-64 target description
+/// (`i386-64bit.xml`), in its order, up to efer.
+pub fn qemu_x86_64_regs() -> Vec<RegInfo> {
+    let mut regs = Vec::new();
+    let mut n = 0;
+    let mut push = |name: &str, bits: u32| {
+        regs.push(RegInfo {
+            name: name.into(),
+            bitsize: bits,
+            regnum: n,
+        });
+        n += 1;
+    };
+    for name in &SLOT_NAMES[..17] {
+        push(name, 64);
+    }
+    for name in ["eflags", "cs", "ss", "ds", "es", "fs", "gs"] {
+        push(name, 32);
+    }
+    for name in [
+        "fs_base",
+        "gs_base",
+        "k_gs_base",
+        "cr0",
+        "cr2",
+        "cr3",
+        "cr4",
+        "cr8",
+        "efer",
+    ] {
+        push(name, 64);
+    }
+    regs
 }
 
 fn le(bytes: &[u8]) -> u64 {
@@ -1597,36 +1603,14 @@ mod tests {
     use crate::rsp::tests::{fake, FakeStub};
 
     fn qemu_like() -> Vec<RegInfo> {
-        let mut v = Vec::new();
-        let mut n = 0;
-        let mut push = |name: &str, bits| {
-            v.push(RegInfo {
-                name: name.into(),
-                bitsize: bits,
-                regnum: n,
-            });
-            n += 1;
-        };
-        for name in &SLOT_NAMES[..17] {
-            push(name, 64);
-        }
-        for name in ["eflags", "cs", "ss", "ds", "es", "fs", "gs"] {
-            push(name, 32);
-        }
-        for name in [
-            "fs_base",
-            "gs_base",
-            "k_gs_base",
-            "cr0",
-            "cr2",
-            "cr3",
-            "cr4",
-            "cr8",
-            "efer",
-        ] {
-            push(name, 64);
-        }
-        push("st0", 80);
+        // What QEMU's XML lists: the built-in list, then the x87 registers.
+        let mut v = qemu_x86_64_regs();
+        let n = v.len() as u32;
+        v.push(RegInfo {
+            name: "st0".into(),
+            bitsize: 80,
+            regnum: n,
+        });
         v
     }
 
