@@ -89,6 +89,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "kernel_image" => kernel_image_seeds(k),
         "engine" => engine_seeds(),
         "trace_file" | "replay" => trace_file_seeds(),
+        "gdb_rsp" => gdb_rsp_seeds(),
         _ => Vec::new(),
     }
 }
@@ -1175,4 +1176,33 @@ mod tests {
         let be = &kernel_image_seeds(&k)[1].1;
         assert_eq!(LinuxProfile::from_vmlinux(be).unwrap().task.pid, k.pid);
     }
+}
+
+/// A gdb stub's side of a session as QEMU would answer the client's
+/// requests in order (handshake, target description, stop reason,
+/// registers, memory, monitor), with run-length encoding and escapes.
+fn gdb_rsp_seeds() -> Vec<Seed> {
+    fn pkt(body: &str) -> String {
+        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        format!("+${body}#{sum:02x}")
+    }
+    let xml = r#"l<?xml version="1.0"?><target><architecture>i386:x86-64</architecture><xi:include href="64bit-core.xml"/></target>"#;
+    let core = r#"l<feature name="org.gnu.gdb.i386.core"><reg name="rax" bitsize="64" regnum="0"/><reg name="rip" bitsize="64"/><reg name="eflags" bitsize="32"/><reg name="cs" bitsize="32"/></feature>"#;
+    let session = [
+        pkt("PacketSize=1000;qXfer:features:read+;QStartNoAckMode+"),
+        pkt("OK"),
+        pkt(xml),
+        pkt(core),
+        pkt("T05thread:p01.01;"),
+        pkt("0000000000000000* 0000"),
+        pkt("00112233445566778899aabbccddeeff"),
+        pkt("O696e666f0a"),
+        pkt("OK"),
+    ]
+    .concat();
+    vec![
+        ("qemu-session".into(), session.into_bytes()),
+        ("bad-checksum".into(), b"+$OK#00$E01#a6".to_vec()),
+        ("escaped".into(), pkt("}\x03}\x5d").into_bytes()),
+    ]
 }

@@ -75,6 +75,10 @@ pub const TARGETS: &[Target] = &[
         name: "replay",
         run: replay,
     },
+    Target {
+        name: "gdb_rsp",
+        run: gdb_rsp,
+    },
 ];
 
 /// The target named `name`.
@@ -568,4 +572,62 @@ pub fn trace_file(data: &[u8]) {
 /// (checksums ignored, output discarded).
 pub fn replay(data: &[u8]) {
     let _ = vstrace_engine::replay::fuzz_replay(data);
+}
+
+/// A gdb stub that answers every request with the fuzz input's bytes (in
+/// chunks of varying size), then hangs up; what the client sends is
+/// discarded.
+struct ScriptedStub {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ScriptedStub {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.data[self.pos..];
+        // The byte at the cut decides the chunk size: packets split
+        // anywhere, as a socket may deliver them.
+        let want = rest.first().map_or(0, |&b| 1 + b as usize % 97);
+        let n = want.min(rest.len()).min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl std::io::Write for ScriptedStub {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl vstrace_gdb::rsp::Conn for ScriptedStub {
+    fn set_timeout(&self, _t: Option<std::time::Duration>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The gdb remote-protocol client against a hostile stub: packet framing,
+/// run-length and escape decoding, hex, stop replies, qSupported, the
+/// target description XML (with includes), register and memory replies,
+/// monitor output. Format: raw stub output.
+pub fn gdb_rsp(data: &[u8]) {
+    use vstrace_gdb::rsp::{decode_body, from_hex, Client, StopReply};
+    let _ = decode_body(data);
+    let _ = from_hex(data);
+    let _ = StopReply::parse(data);
+    let mut c = Client::new(Box::new(ScriptedStub {
+        data: data.to_vec(),
+        pos: 0,
+    }));
+    let _ = c.handshake();
+    let _ = c.registers();
+    let _ = c.stop_reason();
+    let _ = c.read_all_registers();
+    let mut buf = [0u8; 64];
+    let _ = c.read_memory(0x1000, &mut buf);
+    let _ = c.monitor("info registers");
 }
