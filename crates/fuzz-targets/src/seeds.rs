@@ -1149,35 +1149,6 @@ pub fn kernel_from_vmlinux(elf: &[u8]) -> Option<Kernel> {
         .map(|p| Kernel::from_profile(&p))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unquote_reads_c_escapes() {
-        assert_eq!(unquote(r#""a\n\x41\0\\\"""#).unwrap(), b"a\nA\0\\\"");
-        assert_eq!(unquote(r#""abc"..."#), None);
-    }
-
-    #[test]
-    fn btf_seed_gives_a_profile_with_the_seed_offsets() {
-        let k = Kernel::default();
-        let img = &kernel_image_seeds(&k)[0].1;
-        let p = LinuxProfile::from_vmlinux(img).unwrap();
-        assert_eq!(
-            (p.task.pid, p.task.tgid, p.task.comm),
-            (k.pid, k.tgid, k.comm)
-        );
-        assert_eq!(
-            (p.current_task.offset, p.init_task),
-            (k.current_task, k.init_task)
-        );
-        assert_eq!(p.task.real_parent, k.real_parent);
-        let be = &kernel_image_seeds(&k)[1].1;
-        assert_eq!(LinuxProfile::from_vmlinux(be).unwrap().task.pid, k.pid);
-    }
-}
-
 /// A gdb stub's side of a session as QEMU would answer the client's
 /// requests in order (handshake, target description, stop reason,
 /// registers, memory, monitor), with run-length encoding and escapes.
@@ -1205,4 +1176,33 @@ fn gdb_rsp_seeds() -> Vec<Seed> {
         ("bad-checksum".into(), b"+$OK#00$E01#a6".to_vec()),
         ("escaped".into(), pkt("}\x03}\x5d").into_bytes()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquote_reads_c_escapes() {
+        assert_eq!(unquote(r#""a\n\x41\0\\\"""#).unwrap(), b"a\nA\0\\\"");
+        assert_eq!(unquote(r#""abc"..."#), None);
+    }
+
+    #[test]
+    fn btf_seed_gives_a_profile_with_the_seed_offsets() {
+        let k = Kernel::default();
+        let img = &kernel_image_seeds(&k)[0].1;
+        let p = LinuxProfile::from_vmlinux(img).unwrap();
+        assert_eq!(
+            (p.task.pid, p.task.tgid, p.task.comm),
+            (k.pid, k.tgid, k.comm)
+        );
+        assert_eq!(
+            (p.current_task.offset, p.init_task),
+            (k.current_task, k.init_task)
+        );
+        assert_eq!(p.task.real_parent, k.real_parent);
+        let be = &kernel_image_seeds(&k)[1].1;
+        assert_eq!(LinuxProfile::from_vmlinux(be).unwrap().task.pid, k.pid);
+    }
 }
