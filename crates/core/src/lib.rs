@@ -9,6 +9,7 @@
 pub mod abi;
 pub mod cpu;
 pub mod event;
+pub mod gdbregs;
 pub mod hooks;
 pub mod mem;
 pub mod read;

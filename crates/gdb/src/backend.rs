@@ -23,7 +23,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use vstrace_core::cpu::CpuError;
-use vstrace_core::event::EFER_LMA;
+use vstrace_core::gdbregs::{
+    bitness, decode_le, slot_for_name, store, NSLOTS, SLOT_CS, SLOT_GS_BASE, SLOT_K_GS_BASE,
+    SLOT_NAMES,
+};
 use vstrace_core::mem::{MemError, VirtMem};
 use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs};
 use vstrace_engine::Engine;
@@ -46,46 +49,9 @@ pub enum BackendError {
     TargetExited,
 }
 
-/// Snapshot slots, in [`Reg`] order first, then the system state.
-const SLOT_NAMES: [&str; 27] = [
-    "rax",
-    "rbx",
-    "rcx",
-    "rdx",
-    "rsi",
-    "rdi",
-    "rbp",
-    "rsp",
-    "r8",
-    "r9",
-    "r10",
-    "r11",
-    "r12",
-    "r13",
-    "r14",
-    "r15",
-    "rip",
-    "eflags",
-    "cs",
-    "ss",
-    "fs_base",
-    "gs_base",
-    "k_gs_base",
-    "cr0",
-    "cr3",
-    "cr4",
-    "efer",
-];
-const S_CS: usize = 18;
-const S_SS: usize = 19;
-const S_GS_BASE: usize = 21;
-const S_K_GS_BASE: usize = 22;
-
 /// Linux's (and Windows x64's) 64-bit user code and data selectors.
 const USER_CS64: u16 = 0x33;
 const USER_SS: u16 = 0x2b;
-/// The 32-bit user code selector (GDT index 4): see the plugin's regmap.
-const COMPAT_USER_CS: u16 = 0x23;
 
 /// Where one snapshot slot lives: its register number, and its place in
 /// the `g` reply when it is there.
@@ -99,14 +65,14 @@ struct SlotLoc {
 /// The register layout learnt from the target description.
 #[derive(Debug, Clone)]
 pub struct Layout {
-    slots: [Option<SlotLoc>; 27],
+    slots: [Option<SlotLoc>; NSLOTS],
 }
 
 impl Layout {
     /// Builds the layout from the target description's registers (sorted by
     /// regnum; `g` holds them back to back in that order).
     pub fn from_regs(regs: &[RegInfo]) -> Result<Layout, BackendError> {
-        let mut slots = [None; 27];
+        let mut slots = [None; NSLOTS];
         let mut offset = 0usize;
         let mut expected = regs.first().map(|r| r.regnum).unwrap_or(0);
         let mut contiguous = true;
@@ -114,7 +80,7 @@ impl Layout {
             contiguous &= r.regnum == expected;
             expected = r.regnum.saturating_add(1);
             let len = (r.bitsize as usize).div_ceil(8);
-            if let Some(i) = SLOT_NAMES.iter().position(|n| *n == r.name) {
+            if let Some(i) = slot_for_name(&r.name) {
                 slots[i] = Some(SlotLoc {
                     regnum: r.regnum,
                     // A gap in numbering breaks `g` offsets: use `p` then.
@@ -124,7 +90,7 @@ impl Layout {
             }
             offset += len;
         }
-        for (i, name) in SLOT_NAMES.iter().enumerate().take(S_CS + 1) {
+        for (i, name) in SLOT_NAMES.iter().enumerate().take(SLOT_CS + 1) {
             if slots[i].is_none() {
                 return Err(BackendError::Layout(format!(
                     "the target description has no {name} register (not an x86-64 target?)"
@@ -177,29 +143,6 @@ pub fn qemu_x86_64_regs() -> Vec<RegInfo> {
         push(name, 64);
     }
     regs
-}
-
-fn le(bytes: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = bytes.len().min(8);
-    b[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(b)
-}
-
-fn store(regs: &mut Regs, slot: usize, v: u64) {
-    match slot {
-        s if s < 18 => regs.gpr[s] = v,
-        S_CS => regs.cs = v as u16,
-        S_SS => regs.ss = v as u16,
-        20 => regs.fs_base = v,
-        S_GS_BASE => regs.gs_base = v,
-        S_K_GS_BASE => regs.k_gs_base = v,
-        23 => regs.cr0 = v,
-        24 => regs.cr3 = v,
-        25 => regs.cr4 = v,
-        26 => regs.efer = v,
-        _ => {}
-    }
 }
 
 /// Memory is fetched and cached in blocks of this size (one `m` each for
@@ -278,9 +221,9 @@ impl Target {
                 continue;
             };
             let v = match raw.get(loc.offset..loc.offset.saturating_add(loc.len)) {
-                Some(b) => le(b),
+                Some(b) => decode_le(b),
                 // Not in `g` (or `g` is short): ask for it alone.
-                None => le(&self.client.read_register(loc.regnum)?),
+                None => decode_le(&self.client.read_register(loc.regnum)?),
             };
             store(&mut regs, slot, v);
         }
@@ -515,7 +458,7 @@ const PT_REGS_FRAME: u64 = 16 * 8;
 /// kernel's rsp), shaped like an `iretq` stop (rsp at the frame, which the
 /// engine reads for the return address and stack) with the user GS base.
 pub fn pt_regs_snapshot(r: &Regs, pt: &[u8; PT_REGS_SIZE]) -> Regs {
-    let q = |off: u64| le(&pt[off as usize..off as usize + 8]);
+    let q = |off: u64| decode_le(&pt[off as usize..off as usize + 8]);
     let mut u = r.clone();
     for reg in Reg::ALL {
         if !matches!(reg, Reg::Rsp | Reg::Rip) {
@@ -858,16 +801,6 @@ pub fn entry_snapshot(mut r: Regs) -> Regs {
     r
 }
 
-/// Bitness of user code with selector `cs` (the plugin's rule: GDT index 4
-/// is the compat segment in long mode).
-pub fn bitness(efer: u64, cs: u16) -> Bitness {
-    if efer & EFER_LMA == 0 || cs & !3 == COMPAT_USER_CS & !3 {
-        Bitness::B32
-    } else {
-        Bitness::B64
-    }
-}
-
 fn is_user_addr(a: u64) -> bool {
     a < 0x0000_8000_0000_0000
 }
@@ -1030,7 +963,7 @@ impl Backend {
                     self.target
                         .read_virt(r.rsp().wrapping_add(off), &mut frame)
                         .ok()
-                        .map(|_| (le(&frame[..8]), le(&frame[8..]) as u16))
+                        .map(|_| (decode_le(&frame[..8]), decode_le(&frame[8..]) as u16))
                         .filter(|&(_, cs)| cs & 3 == 3 && cs == USER_CS64)
                         .map(|(rip, _)| rip)
                 }
@@ -1581,8 +1514,8 @@ pub fn after_swapgs(r: &Regs) -> Regs {
 /// moves rip past the 3-byte instruction.
 fn emulate_swapgs(t: &mut Target, r: &Regs) -> Result<(), BackendError> {
     for (slot, v) in [
-        (S_GS_BASE, r.k_gs_base),
-        (S_K_GS_BASE, r.gs_base),
+        (SLOT_GS_BASE, r.k_gs_base),
+        (SLOT_K_GS_BASE, r.gs_base),
         (Reg::Rip as usize, r.rip().wrapping_add(3)),
     ] {
         let loc = t
@@ -1601,6 +1534,7 @@ fn emulate_swapgs(t: &mut Target, r: &Regs) -> Result<(), BackendError> {
 mod tests {
     use super::*;
     use crate::rsp::tests::{fake, FakeStub};
+    use vstrace_core::event::EFER_LMA;
 
     fn qemu_like() -> Vec<RegInfo> {
         // What QEMU's XML lists: the built-in list, then the x87 registers.
@@ -1621,7 +1555,7 @@ mod tests {
         assert_eq!(l.regnum(Reg::Rip as usize).unwrap().offset, 128);
         let fl = l.regnum(Reg::Rflags as usize).unwrap();
         assert_eq!((fl.offset, fl.len, fl.regnum), (136, 4, 17));
-        assert_eq!(l.regnum(S_CS).unwrap().offset, 140);
+        assert_eq!(l.regnum(SLOT_CS).unwrap().offset, 140);
         // eflags + 6 selectors of 4 bytes, then fs_base.
         assert_eq!(l.regnum(20).unwrap().offset, 136 + 28);
         let efer = l.regnum(26).unwrap();
