@@ -3,7 +3,9 @@
 # (default: the current directory): nt-abi-x64.bin and nt-abi-x86.bin,
 # multiboot images for `qemu-system-x86_64 -kernel` / `vstrace run --kernel`,
 # and nt-abi-x64-loop.bin, which repeats its program for a few seconds (a
-# running guest for `vstrace attach`).
+# running guest for `vstrace attach`). nt-abi-x64-shadow.bin and
+# nt-abi-x64-shadow-loop.bin are the same with KVA shadow (separate user
+# and kernel CR3, as Windows' Meltdown mitigation).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-.}
@@ -17,3 +19,7 @@ for flavour in x64 x86; do
 done
 nasm -f bin -w+all -I "$here/" -DLOOPS=50 -DSPIN=20000000 \
     -o "$out/nt-abi-x64-loop.bin" "$here/x64.asm"
+nasm -f bin -w+all -I "$here/" -DKVA_SHADOW \
+    -o "$out/nt-abi-x64-shadow.bin" "$here/x64.asm"
+nasm -f bin -w+all -I "$here/" -DKVA_SHADOW -DLOOPS=50 -DSPIN=20000000 \
+    -o "$out/nt-abi-x64-shadow-loop.bin" "$here/x64.asm"

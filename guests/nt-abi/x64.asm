@@ -12,7 +12,16 @@
 ; service numbers. The syscall handler swapgs-es, performs each call
 ; (services.inc) and returns with sysretq.
 ;
-; Build: nasm -f bin -o nt-abi-x64.bin x64.asm (guests/nt-abi/build.sh).
+; With -DKVA_SHADOW it imitates Windows' KVA shadow (the Meltdown
+; mitigation): user code runs on a second, user PML4 that maps only the
+; low identity pages and, of the kernel-object window, the one page of
+; KPRCB shadow fields at KPCR+0x9000; the syscall entry switches to the
+; kernel CR3 from Prcb.KernelDirectoryTableBase as KiSystemCall64Shadow
+; does, and the return switches back before sysretq. What the program
+; does and prints is the same as without it.
+;
+; Build: nasm -f bin -o nt-abi-x64.bin x64.asm (guests/nt-abi/build.sh;
+; -DKVA_SHADOW for nt-abi-x64-shadow.bin).
 
 %define PSZ 8
 %define xax rax
@@ -83,6 +92,30 @@ KPCR            equ KOBJ_VIRT
 KTHREAD         equ KOBJ_VIRT + 0x1000
 EPROCESS        equ KOBJ_VIRT + 0x2000
 
+%ifdef KVA_SHADOW
+; KPRCB fields of KVA shadow, Windows 10 (1803 to 22H2) x64: KPRCB is at
+; KPCR+0x180 and these at Prcb+0x8e80.., so they share the one KPCR page
+; (KPCR+0x9000) that Windows also maps in the user address space.
+PRCB_SHADOW_PAGE                equ 0x9000
+PRCB_KERNEL_DTB                 equ 0x9000  ; Prcb.KernelDirectoryTableBase: the kernel CR3
+PRCB_RSP_BASE_SHADOW            equ 0x9008  ; Prcb.RspBaseShadow: kernel stack top
+PRCB_USER_RSP_SHADOW            equ 0x9010  ; Prcb.UserRspShadow: where the entry parks the user rsp
+PRCB_SHADOW_FLAGS               equ 0x9018  ; Prcb.ShadowFlags (u32): bit 1 set = no CR3 switch
+; Not a Windows field: this guest's own slot for the user CR3, in KPCR
+; page 0 (kernel-only). Windows takes it from KPROCESS.UserDirectoryTableBase.
+GUEST_KPCR_USER_CR3             equ 0xff8
+; The user address space: its PML4 shares PDPT_LOW (kernel 0-2 MiB, user
+; 4-6 MiB, KUSER_SHARED_DATA) and maps the kernel-object window with 4 KiB
+; pages, of which only KPCR+0x9000 is present.
+USER_PML4       equ 0x186000
+USER_PDPT_KOBJ  equ 0x187000        ; PML4[496]
+USER_PD_KOBJ    equ 0x188000
+USER_PT_KOBJ    equ 0x189000        ; KOBJ_VIRT .. +2 MiB in 4 KiB pages
+USER_RSP_SLOT   equ PRCB_USER_RSP_SHADOW
+%else
+USER_RSP_SLOT   equ KPCR_USER_RSP
+%endif
+
     org 0x100000
     section .text
 
@@ -92,6 +125,10 @@ bits 32
     ZERO IDT_ADDR, PD_KUSER + 0x1000 - IDT_ADDR
     ZERO KOBJ_PHYS, 0x3000
     ZERO KUSER_PHYS, 0x1000
+%ifdef KVA_SHADOW
+    ZERO USER_PML4, USER_PT_KOBJ + 0x1000 - USER_PML4
+    ZERO KOBJ_PHYS + PRCB_SHADOW_PAGE, 0x1000
+%endif
     KUSER_VERSION 10, 0, 19045          ; Windows 10 22H2
     COPY_USER
     ; Paging: 0-2 MiB kernel, 4-6 MiB user, KOBJ_VIRT -> KOBJ_PHYS, and
@@ -105,6 +142,16 @@ bits 32
     mov dword [PD_HIGH], KOBJ_PHYS | 0x83
     mov dword [PDPT_LOW + 1*8], PD_KUSER | 7
     mov dword [PD_KUSER + 511*8], KUSER_PAGE_PHYS | 0x85
+%ifdef KVA_SHADOW
+    ; The user CR3: the same low mappings, and of the kernel objects only
+    ; the KPRCB shadow page (supervisor: the entry stub reads it before it
+    ; has the kernel CR3). KPCR page 0, KTHREAD, EPROCESS: not present.
+    mov dword [USER_PML4], PDPT_LOW | 7
+    mov dword [USER_PML4 + 496*8], USER_PDPT_KOBJ | 3
+    mov dword [USER_PDPT_KOBJ], USER_PD_KOBJ | 3
+    mov dword [USER_PD_KOBJ], USER_PT_KOBJ | 3
+    mov dword [USER_PT_KOBJ + (PRCB_SHADOW_PAGE >> 12)*8], (KOBJ_PHYS + PRCB_SHADOW_PAGE) | 3
+%endif
     mov eax, cr4
     or eax, 1 << 5                      ; PAE
     mov cr4, eax
@@ -173,6 +220,18 @@ long_entry:
     mov rsi, image_name
     mov ecx, image_name_len
     rep movsb
+%ifdef KVA_SHADOW
+    ; The KPRCB shadow fields, and the user CR3 where the return path
+    ; finds it; shadowing on (ShadowFlags bit 1 clear).
+    mov rbx, KPCR
+    mov rax, cr3
+    mov [rbx + PRCB_KERNEL_DTB], rax
+    mov qword [rbx + PRCB_RSP_BASE_SHADOW], KSTACK_TOP
+    mov qword [rbx + PRCB_USER_RSP_SHADOW], 0
+    mov dword [rbx + PRCB_SHADOW_FLAGS], 0
+    mov qword [rbx + GUEST_KPCR_USER_CR3], USER_PML4
+    call shadow_check
+%endif
     ; The user TEB (what gs points at in user mode).
     mov rbx, USER_TEB
     mov [rbx + TEB_SELF], rbx
@@ -208,7 +267,15 @@ long_entry:
     xor edx, edx
     wrmsr
     mov word [kport], COM1
+%ifdef KVA_SHADOW
+    mov rbx, cr3
+    mov rcx, KPCR + GUEST_KPCR_USER_CR3
+    mov rcx, [rcx]
+    KPRINT "KVA shadow on: kernel CR3 %x, user CR3 %x (user CR3 checked: of the kernel objects only KPCR+0x9000 is mapped)", rbx, rcx
+    KPRINT "NT-ABI test guest (x64, KVA shadow, Windows 10 22H2 ABI and layouts): entering user mode"
+%else
     KPRINT "NT-ABI test guest (x64, Windows 10 22H2 ABI and layouts): entering user mode"
+%endif
     mov word [kport], COM4
     KPRINT "VSTRACE_CMD_START"
     mov word [kport], COM2
@@ -221,13 +288,32 @@ long_entry:
     push 0x2                            ; rflags (interrupts off)
     push 0x33                           ; cs
     push user_entry
+%ifdef KVA_SHADOW
+    ; Last: the user CR3 (the frame is on the kernel stack, in the low
+    ; 2 MiB that both address spaces map).
+    mov rax, KPCR + GUEST_KPCR_USER_CR3
+    mov rax, [rax]
+    mov cr3, rax
+%endif
     iretq
 
 ; The LSTAR target. rcx = user rip, r11 = user rflags, rsp = user rsp.
+; With KVA_SHADOW it starts on the user CR3, as KiSystemCall64Shadow does:
+; only the KPRCB shadow page of KPCR is reachable until the CR3 switch.
 syscall_entry:
     swapgs
+%ifdef KVA_SHADOW
+    mov [gs:PRCB_USER_RSP_SHADOW], rsp
+    mov rsp, [gs:PRCB_KERNEL_DTB]
+    bt dword [gs:PRCB_SHADOW_FLAGS], 1
+    jc .kernel_cr3
+    mov cr3, rsp
+.kernel_cr3:
+    mov rsp, [gs:PRCB_RSP_BASE_SHADOW]
+%else
     mov [gs:KPCR_USER_RSP], rsp
     mov rsp, [gs:KPCR_RSP_BASE]
+%endif
     push rcx
     push r11
     push rbx
@@ -239,7 +325,7 @@ syscall_entry:
     mov [kargs + 8], rdx
     mov [kargs + 16], r8
     mov [kargs + 24], r9
-    mov rsi, [gs:KPCR_USER_RSP]
+    mov rsi, [gs:USER_RSP_SLOT]
     add rsi, 0x28
     mov rdi, kargs + 32
     mov ecx, 12
@@ -253,9 +339,149 @@ syscall_entry:
     pop rbx
     pop r11
     pop rcx
+%ifdef KVA_SHADOW
+    ; Back to the user CR3 after the last kernel-only read (KPCR page 0);
+    ; the stack, this code and the shadow page stay mapped. r10 is
+    ; volatile in the NT ABI; rax, rcx, r11 are kept.
+    bt dword [gs:PRCB_SHADOW_FLAGS], 1
+    jc .user_cr3
+    mov r10, [gs:GUEST_KPCR_USER_CR3]
+    mov cr3, r10
+.user_cr3:
+    mov rsp, [gs:PRCB_USER_RSP_SHADOW]
+%else
     mov rsp, [gs:KPCR_USER_RSP]
+%endif
     swapgs
     o64 sysret
+
+%ifdef KVA_SHADOW
+; shadow_check: stops the guest (COM3, exit status 98) unless the user
+; tables are as intended. Each user-only table has exactly the present
+; entries it should (PML4: 2; the window's PDPT, PD, PT: 1 each), so that
+; with the walks below, of PML4[496] only KPCR+0x9000 is mapped; then the
+; addresses in shadow_expect (and, for contrast, two in the kernel CR3)
+; must translate as listed.
+shadow_check:
+    mov rbx, shadow_tables
+.table:
+    mov rdi, [rbx]
+    test rdi, rdi
+    jz .walks
+    xor eax, eax
+    mov ecx, 512
+.entry:
+    mov rdx, [rdi]
+    and edx, 1
+    add eax, edx
+    add rdi, 8
+    loop .entry
+    cmp rax, [rbx + 8]
+    jne .badtable
+    add rbx, 16
+    jmp .table
+.badtable:
+    mov word [kport], COM3
+    mov rcx, [rbx]
+    mov rdx, rax
+    KPRINT "K SHADOW CHECK table=%x has %x present entries", rcx, rdx
+    mov ecx, 98
+    jmp k_exit
+.walks:
+    mov rbx, shadow_expect
+.next:
+    mov r8, [rbx]
+    test r8, r8
+    jz .done
+    mov r9, [rbx + 8]
+    call pt_walk
+    jnc .mapped
+    mov rax, -1                     ; not mapped
+.mapped:
+    cmp rax, [rbx + 16]
+    jne .bad
+    add rbx, 24
+    jmp .next
+.done:
+    ret
+.bad:
+    mov word [kport], COM3
+    mov rdx, rax
+    mov rcx, [rbx + 16]
+    KPRINT "K SHADOW CHECK cr3=%x va=%x -> %x, expected %x", r8, r9, rdx, rcx
+    mov ecx, 98
+    jmp k_exit
+
+; pt_walk: r8 = PML4 (physical = virtual here), r9 = virtual address. CF
+; clear and rax = its physical address when mapped, CF set when not.
+pt_walk:
+    push rcx
+    push rdx
+    push rsi
+    mov rsi, 0x000ffffffffff000     ; address bits of an entry
+    mov rdx, r8
+    mov ecx, 39                     ; PML4 index shift
+.level:
+    mov rax, r9
+    shr rax, cl
+    and eax, 0x1ff
+    mov rax, [rdx + rax*8]
+    test al, 1
+    jz .absent
+    cmp ecx, 12
+    je .page
+    test al, 0x80                   ; 1 GiB / 2 MiB page
+    jnz .page
+    mov rdx, rax
+    and rdx, rsi
+    sub ecx, 9
+    jmp .level
+.page:
+    mov rdx, 1
+    shl rdx, cl
+    dec rdx                         ; offset bits of this page size
+    and rax, rsi
+    not rdx
+    and rax, rdx
+    not rdx
+    and rdx, r9
+    or rax, rdx
+    clc
+    jmp .out
+.absent:
+    stc
+.out:
+    pop rsi
+    pop rdx
+    pop rcx
+    ret
+
+; (user-only table, number of present entries), 0-terminated.
+    align 8
+shadow_tables:
+    dq USER_PML4, 2
+    dq USER_PDPT_KOBJ, 1
+    dq USER_PD_KOBJ, 1
+    dq USER_PT_KOBJ, 1
+    dq 0
+; (CR3, virtual address, expected physical address or -1), 0-terminated.
+shadow_expect:
+    dq USER_PML4, KPCR, -1
+    dq USER_PML4, KTHREAD, -1
+    dq USER_PML4, EPROCESS, -1
+    dq USER_PML4, KPCR + 0x3000, -1
+    dq USER_PML4, KPCR + PRCB_SHADOW_PAGE, KOBJ_PHYS + PRCB_SHADOW_PAGE
+    dq USER_PML4, KPCR + PRCB_SHADOW_PAGE + 0x1000, -1
+    dq USER_PML4, KOBJ_PHYS + 0x1000, -1  ; nor at its physical address
+    dq USER_PML4, syscall_entry, syscall_entry
+    dq USER_PML4, IDT_ADDR, IDT_ADDR
+    dq USER_PML4, KSTACK_TOP - 8, KSTACK_TOP - 8
+    dq USER_PML4, user_entry, user_entry
+    dq USER_PML4, KUSER_VA, KUSER_PHYS
+    dq PML4, KTHREAD, KOBJ_PHYS + 0x1000
+    dq PML4, KPCR + PRCB_SHADOW_PAGE, KOBJ_PHYS + PRCB_SHADOW_PAGE
+    dq 0
+%endif
 
     FAULT_STUBS 0x18
 
