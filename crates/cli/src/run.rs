@@ -317,6 +317,11 @@ pub fn run(a: RunArgs) -> Result<u8> {
             .find_map(|l| l.strip_prefix(what))
             .map(str::to_string)
     };
+    // What the engine said inside QEMU (version detection, KVA shadow,
+    // warnings) is the user's to read.
+    for l in qemu_log.lines().filter(|l| l.starts_with("vstrace: ")) {
+        say!("{l}");
+    }
     let output_error = plugin_error("vstrace-plugin: output error: ");
     let record_error = plugin_error("vstrace-plugin: recording error: ");
     if let Some(e) = &record_error {

@@ -26,6 +26,9 @@ use serde_json::Value;
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Flavour {
     X64,
+    /// x64 with KVA shadow: user code runs on a user CR3 that maps the
+    /// KPCR's shadow page but not KTHREAD/EPROCESS.
+    X64Shadow,
     X86,
 }
 
@@ -33,32 +36,33 @@ impl Flavour {
     fn file(self) -> &'static str {
         match self {
             Flavour::X64 => "nt-abi-x64.bin",
+            Flavour::X64Shadow => "nt-abi-x64-shadow.bin",
             Flavour::X86 => "nt-abi-x86.bin",
         }
     }
     fn version(self) -> &'static str {
         match self {
-            Flavour::X64 => "win10-22h2",
+            Flavour::X64 | Flavour::X64Shadow => "win10-22h2",
             Flavour::X86 => "win7-sp1",
         }
     }
     fn abi(self) -> &'static str {
         match self {
-            Flavour::X64 => "nt64",
+            Flavour::X64 | Flavour::X64Shadow => "nt64",
             Flavour::X86 => "nt32",
         }
     }
     /// (pid, tid, ppid) the guest's kernel put in EPROCESS / ETHREAD.Cid.
     fn ids(self) -> (u64, u64, u64) {
         match self {
-            Flavour::X64 => (0x7a8, 0x7ac, 0x2c4),
+            Flavour::X64 | Flavour::X64Shadow => (0x7a8, 0x7ac, 0x2c4),
             Flavour::X86 => (0x9c4, 0x9c8, 0x1f4),
         }
     }
     /// NtCurrentProcess() at the ABI's width.
     fn current_process(self) -> u64 {
         match self {
-            Flavour::X64 => u64::MAX,
+            Flavour::X64 | Flavour::X64Shadow => u64::MAX,
             Flavour::X86 => 0xffff_ffff,
         }
     }
@@ -159,7 +163,7 @@ fn calls(recs: &[Value]) -> Vec<&Value> {
 /// Every call: right name, ABI, mechanism, attribution, decoded arguments,
 /// the kernel's view of the raw arguments and the user's view of the
 /// return values.
-fn check_trace(f: Flavour) {
+fn check_trace(f: Flavour) -> (Output, Vec<Value>) {
     let (out, recs) = boot(f, "trace", &[]);
     let c = calls(&recs);
     let names: Vec<&str> = c.iter().map(|r| name(r)).collect();
@@ -183,7 +187,7 @@ fn check_trace(f: Flavour) {
     // except the registry calls and NtClose (int 0x2e).
     for r in &c {
         let want = match (f, name(r)) {
-            (Flavour::X64, _) => "syscall",
+            (Flavour::X64 | Flavour::X64Shadow, _) => "syscall",
             (Flavour::X86, "NtOpenKey" | "NtQueryValueKey" | "NtClose") => "int2e",
             (Flavour::X86, _) => "sysenter",
         };
@@ -347,6 +351,7 @@ fn check_trace(f: Flavour) {
     assert_eq!(arg(term, 0), "NtCurrentProcess()");
     assert_eq!(term["state"], "no_return");
     assert_eq!(lines(&out, "K", "NtTerminateProcess")[0]["status"], "0x0");
+    (out, recs)
 }
 
 fn text_has(out: &Output, s: &str) -> bool {
@@ -361,6 +366,54 @@ fn x64_calls_decoded_attributed_and_returned() {
 #[test]
 fn x86_calls_decoded_attributed_and_returned() {
     check_trace(Flavour::X86);
+}
+
+/// KVA shadow: every trap sees the user CR3, which maps the KPCR's shadow
+/// page but not KTHREAD or EPROCESS (the guest checks this at boot). The
+/// full check above still passes, attribution included: it is read in the
+/// kernel space named by KPRCB.KernelDirectoryTableBase (KPCR+0x9000).
+#[test]
+fn x64_kva_shadow_attributed_through_the_kernel_space() {
+    let (out, recs) = check_trace(Flavour::X64Shadow);
+    assert!(
+        stderr(&out).contains("KVA shadow: kernel CR3 0x180000 from KPCR+0x9000"),
+        "{}",
+        stderr(&out)
+    );
+    // The traps ran on the guest's user CR3, not the kernel's.
+    assert!(recs.iter().all(|r| r["cr3"] == 0x186000), "{:?}", recs[0]);
+}
+
+/// A recording of the shadowed guest holds the reads made in the kernel
+/// space: the replay attributes every call as the live run did.
+#[test]
+fn x64_kva_shadow_recording_replays_identically() {
+    let f = Flavour::X64Shadow;
+    let rec = recording_path("nt-shadow");
+    let live = trace_path("nt-shadow-live");
+    let out = vstrace()
+        .args(["run", "--os", "windows", "--windows-version", f.version()])
+        .arg("--kernel")
+        .arg(guest(f))
+        .args(["--timeout", "60", "--json", "-o"])
+        .arg(&live)
+        .arg("--record")
+        .arg(&rec)
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&live);
+    assert_eq!(recs.len(), 19);
+    assert!(recs.iter().all(|r| r["pid"] == 0x7a8));
+    let replay = replay(&rec, &[]);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    assert!(
+        replay.stdout == std::fs::read(&live).unwrap(),
+        "replay differs:\n{}",
+        stdout(&replay)
+    );
+    let _ = std::fs::remove_file(&rec);
+    let _ = std::fs::remove_file(&live);
 }
 
 /// The seed's hook (vstrace-windows::hooks::file_open, in the example

@@ -20,6 +20,6 @@ pub mod testmem;
 pub use abi::{ArgLocation, Os};
 pub use cpu::Cpu;
 pub use event::{Bitness, Direction, Event, Mechanism};
-pub use mem::{MemError, VirtMem};
+pub use mem::{MemError, Space, VirtMem};
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

@@ -17,14 +17,89 @@ pub enum MemError {
     TooLong { addr: u64, len: u64, cap: u64 },
     #[error("guest memory access failed at {addr:#x}: {reason}")]
     Other { addr: u64, reason: String },
+    #[error("guest virtual address {0:#x}: this event source cannot read other address spaces")]
+    NoOtherSpace(u64),
 }
 
-/// Guest virtual memory of one address space.
+/// Guest virtual memory of one address space (the trapping vCPU's
+/// current one), with reads in other spaces where the source can.
 pub trait VirtMem {
     /// Fills `buf` from `addr`; all or nothing.
     fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError>;
     /// Writes `data` at `addr`; all or nothing where the source allows.
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError>;
+    /// Fills `buf` from `addr` in the address space `space` instead of the
+    /// current one: kernels that unmap themselves from user page tables
+    /// (Windows KVA shadow, Linux PTI) keep their data only in the kernel
+    /// space. Needs physical memory access; sources without it fail with
+    /// [`MemError::NoOtherSpace`].
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let _ = (space, buf);
+        Err(MemError::NoOtherSpace(addr))
+    }
+}
+
+/// One x86 address space: its paging mode and the root of its tables (a
+/// CR3 value; PCID and flag bits are ignored by the walk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Space {
+    pub mode: PagingMode,
+    pub root: u64,
+}
+
+impl Space {
+    /// The trapping vCPU's own space (None: paging off or 5-level).
+    pub fn current(regs: &crate::Regs) -> Option<Space> {
+        PagingMode::from_regs(regs.cr0, regs.cr4, regs.efer).map(|mode| Space {
+            mode,
+            root: regs.cr3,
+        })
+    }
+
+    /// The same paging mode rooted at `root`.
+    pub fn with_root(self, root: u64) -> Space {
+        Space { root, ..self }
+    }
+
+    /// The root without PCID / flag bits: what identifies the space.
+    pub fn base(self) -> u64 {
+        match self.mode {
+            PagingMode::Long4 => self.root & ADDR_MASK,
+            PagingMode::Pae => self.root & 0xffff_ffe0,
+            PagingMode::Legacy32 => self.root & 0xffff_f000,
+        }
+    }
+
+    /// Reads through a page walk over `phys`: how a source with physical
+    /// access implements [`VirtMem::read_virt_in`].
+    pub fn read(self, phys: &mut dyn PhysMem, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        GuestVirt {
+            phys,
+            mode: self.mode,
+            cr3: self.root,
+        }
+        .read_virt(addr, buf)
+    }
+}
+
+/// Another address space seen through a [`VirtMem`]'s
+/// [`read_virt_in`](VirtMem::read_virt_in), read-only: what OS layers hand
+/// their structure readers when the current space does not map the kernel.
+pub struct InSpace<'a> {
+    pub mem: &'a mut dyn VirtMem,
+    pub space: Space,
+}
+
+impl VirtMem for InSpace<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        self.mem.read_virt_in(self.space, addr, buf)
+    }
+    fn write_virt(&mut self, addr: u64, _data: &[u8]) -> Result<(), MemError> {
+        Err(MemError::ReadOnly(addr))
+    }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        self.mem.read_virt_in(space, addr, buf)
+    }
 }
 
 /// Largest single virtual access [`GuestVirt`] accepts: a guest-supplied
@@ -300,6 +375,9 @@ impl VirtMem for GuestVirt<'_> {
         }
         Ok(())
     }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        space.read(self.phys, addr, buf)
+    }
 }
 
 /// Virtual memory with paging off (CR0.PG clear): virtual = physical.
@@ -350,6 +428,72 @@ mod tests {
             mode,
             cr3,
         }
+    }
+
+    #[test]
+    fn reads_in_another_space_bypass_the_current_one() {
+        // A kernel space mapping user and kernel pages, and a shadow user
+        // space (its tables elsewhere in the same RAM) mapping only user.
+        let (uva, kva) = (0x40_0000u64, 0xffff_f800_0000_1000u64);
+        let mut k = builder(PagingMode::Long4);
+        k.map(uva, 0x20_0000, PageSize::K4, RWU).unwrap();
+        k.map(kva, 0x30_0000, PageSize::K4, PRESENT | WRITABLE)
+            .unwrap();
+        k.phys.write_phys(0x30_0010, b"kthread").unwrap();
+        let kcr3 = k.cr3();
+        let mut u = PageTableBuilder::new(PagingMode::Long4, k.phys, 0x10_0000).unwrap();
+        u.map(uva, 0x20_0000, PageSize::K4, RWU).unwrap();
+        let ucr3 = u.cr3();
+        let mut cur = virt(&mut u, ucr3);
+        let mut b = [0u8; 7];
+        assert_eq!(
+            cur.read_virt(kva + 0x10, &mut b),
+            Err(MemError::Unmapped(kva + 0x10))
+        );
+        // PCID and no-flush bits in the root do not change the space.
+        let ks = Space {
+            mode: PagingMode::Long4,
+            root: kcr3 | 2 | 1 << 63,
+        };
+        assert_eq!(ks.base(), kcr3);
+        cur.read_virt_in(ks, kva + 0x10, &mut b).unwrap();
+        assert_eq!(&b, b"kthread");
+        let mut view = InSpace {
+            mem: &mut cur,
+            space: ks,
+        };
+        let mut b2 = [0u8; 7];
+        view.read_virt(kva + 0x10, &mut b2).unwrap();
+        assert_eq!(b2, b);
+        assert_eq!(view.write_virt(kva, b"x"), Err(MemError::ReadOnly(kva)));
+        // A source without physical access refuses.
+        struct NoPhys;
+        impl VirtMem for NoPhys {
+            fn read_virt(&mut self, a: u64, _: &mut [u8]) -> Result<(), MemError> {
+                Err(MemError::Unmapped(a))
+            }
+            fn write_virt(&mut self, a: u64, _: &[u8]) -> Result<(), MemError> {
+                Err(MemError::Unmapped(a))
+            }
+        }
+        assert_eq!(
+            NoPhys.read_virt_in(ks, kva, &mut b),
+            Err(MemError::NoOtherSpace(kva))
+        );
+        let regs = crate::Regs {
+            cr0: 1 << 31 | 1,
+            cr4: 0x20,
+            efer: crate::event::EFER_LMA,
+            cr3: ucr3,
+            ..Default::default()
+        };
+        assert_eq!(
+            Space::current(&regs),
+            Some(Space {
+                mode: PagingMode::Long4,
+                root: ucr3
+            })
+        );
     }
 
     #[test]

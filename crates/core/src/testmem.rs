@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::mem::{GuestVirt, MemError, PagingMode, PhysMem, VirtMem, MAX_ACCESS};
+use crate::mem::{GuestVirt, MemError, PagingMode, PhysMem, Space, VirtMem, MAX_ACCESS};
 
 /// Guest physical RAM `[0, len)` as a byte buffer. Accesses that reach
 /// past the end fail with `BadPhys` and change nothing.
@@ -250,6 +250,9 @@ const PAGE: u64 = 4096;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SparseVirt {
     pages: BTreeMap<u64, (Box<[u8; 4096]>, bool)>,
+    /// Other address spaces by [`Space::base`], for
+    /// [`VirtMem::read_virt_in`] (a kernel-only space under KVA shadow/PTI).
+    spaces: BTreeMap<u64, SparseVirt>,
 }
 
 impl SparseVirt {
@@ -288,6 +291,12 @@ impl SparseVirt {
             page.0[in_page..in_page + n].copy_from_slice(&bytes[off..off + n]);
             off += n;
         }
+    }
+
+    /// The address space whose root is `base` (PCID/flag bits clear),
+    /// created empty on first use: what [`VirtMem::read_virt_in`] reads.
+    pub fn space_mut(&mut self, base: u64) -> &mut SparseVirt {
+        self.spaces.entry(base).or_default()
     }
 
     /// Unmaps the page containing `va`.
@@ -362,6 +371,12 @@ impl VirtMem for SparseVirt {
             off += n;
         }
         Ok(())
+    }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        match self.spaces.get_mut(&space.base()) {
+            Some(m) => m.read_virt(addr, buf),
+            None => Err(MemError::Unmapped(addr)),
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //! `vstrace-windows` (per-build service tables, Nt* prototypes, typed
 //! decoders, NTSTATUS, KPCR/EPROCESS attribution).
 
-use vstrace_core::{Bitness, Event, Reg, Syscall, VirtMem};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use vstrace_core::{Bitness, Event, Reg, Space, Syscall, VirtMem};
 use vstrace_windows::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
 
 use crate::inject::PathRewrite;
@@ -21,7 +23,23 @@ pub struct WindowsLayer {
     /// `auto`: the version is read from the guest (KUSER_SHARED_DATA) at
     /// the first call of each bitness; failed attempts so far.
     detect: Option<[u32; 2]>,
+    /// Per bitness: KVA shadow state (see [`ShadowState`]).
+    shadow: [ShadowState; 2],
 }
+
+/// What attribution learnt about KVA shadow for one bitness: the KPCR
+/// offset of KernelDirectoryTableBase once found, and how many searches
+/// found nothing (bounded: a KPCR that is unreadable for another reason
+/// must not cost a search per event forever).
+#[derive(Default)]
+struct ShadowState {
+    /// KPCR offset + 1 (0: not found yet).
+    offset: AtomicU64,
+    misses: AtomicU32,
+}
+
+/// Searches of the KPCR for the kernel space before giving up.
+const SHADOW_SEARCHES: u32 = 16;
 
 /// The version name that asks for detection.
 pub const AUTO: &str = "auto";
@@ -50,6 +68,7 @@ impl WindowsLayer {
                 x86: None,
                 kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
                 detect: Some([0, 0]),
+                shadow: Default::default(),
             });
         }
         let x64 = win::version_by_name(Arch::X64, version);
@@ -65,6 +84,7 @@ impl WindowsLayer {
             x86: x86.ok(),
             kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
             detect: None,
+            shadow: Default::default(),
         })
     }
 
@@ -358,13 +378,57 @@ impl OsLayer for WindowsLayer {
             Bitness::B64 => event.regs.k_gs_base,
             Bitness::B32 => self.kpcr_x86,
         };
-        let t = win::current_thread_info(mem, profile, kpcr).ok()?;
+        let t = match win::current_thread_info(mem, profile, kpcr) {
+            Ok(t) => t,
+            Err(_) => self.attribute_shadowed(event, mem, profile, kpcr)?,
+        };
         Some(ProcInfo {
             pid: t.pid as u32,
             tid: t.tid as u32,
             ppid: Some(t.ppid as u32),
             comm: Some(t.image_name),
         })
+    }
+}
+
+impl WindowsLayer {
+    /// Attribution when the current (user) space does not map the thread:
+    /// KVA shadow. Walks in the kernel's space, found from the KPCR.
+    fn attribute_shadowed(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        profile: &KernelProfile,
+        kpcr: u64,
+    ) -> Option<win::ThreadInfo> {
+        let st = &self.shadow[match event.bitness {
+            Bitness::B64 => 0,
+            Bitness::B32 => 1,
+        }];
+        let known = st.offset.load(Ordering::Relaxed).checked_sub(1);
+        if known.is_none() && st.misses.load(Ordering::Relaxed) >= SHADOW_SEARCHES {
+            return None;
+        }
+        let current = Space::current(&event.regs)?;
+        match win::shadow::find_kernel_space(mem, profile, kpcr, current, known) {
+            Some((k, t)) => {
+                if known != Some(k.kpcr_offset) {
+                    st.offset.store(k.kpcr_offset + 1, Ordering::Relaxed);
+                    eprintln!(
+                        "vstrace: Windows KVA shadow: kernel CR3 {:#x} from KPCR+{:#x}; \
+                         processes are read in the kernel's space",
+                        k.space.root, k.kpcr_offset
+                    );
+                }
+                Some(t)
+            }
+            None => {
+                if known.is_none() {
+                    st.misses.fetch_add(1, Ordering::Relaxed);
+                }
+                None
+            }
+        }
     }
 }
 

@@ -9,12 +9,18 @@ pub struct Args {
     /// `engine=off`: run the event source alone (debugging, overhead
     /// measurements).
     pub no_engine: bool,
+    /// `machine=q35|pc` and `ram_mib=N`: the guest's RAM layout, which
+    /// bounds physical reads (see `phys.rs`); the launcher passes both.
+    pub machine: Option<String>,
+    pub ram_mib: Option<u64>,
 }
 
 /// Error in the plugin arguments.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgsError {
-    #[error("unknown plugin argument {0:?} (expected config=PATH or engine=on|off)")]
+    #[error(
+        "unknown plugin argument {0:?} (expected config=PATH, engine=on|off, machine=q35|pc, ram_mib=N)"
+    )]
     Unknown(String),
     #[error("bad value in plugin argument {0:?}")]
     BadValue(String),
@@ -38,6 +44,10 @@ pub fn parse<'a>(argv: impl IntoIterator<Item = &'a str>) -> Result<Args, ArgsEr
                 a.no_engine = !parse_bool(v).ok_or_else(|| ArgsError::BadValue(arg.into()))?
             }
             Some(("config", _)) => return Err(ArgsError::BadValue(arg.into())),
+            Some(("machine", m)) if !m.is_empty() => a.machine = Some(m.to_string()),
+            Some(("ram_mib", v)) => {
+                a.ram_mib = Some(v.parse().map_err(|_| ArgsError::BadValue(arg.into()))?)
+            }
             _ => return Err(ArgsError::Unknown(arg.into())),
         }
     }
@@ -56,6 +66,9 @@ mod tests {
     #[test]
     fn parses_known_args() {
         assert_eq!(parse([]).unwrap(), Args::default());
+        let r = parse(["machine=q35", "ram_mib=512"]).unwrap();
+        assert_eq!((r.machine.as_deref(), r.ram_mib), (Some("q35"), Some(512)));
+        assert!(parse(["ram_mib=lots"]).is_err());
         let a = parse(["config=/tmp/c.json", "engine=off"]).unwrap();
         assert_eq!(a.config.as_deref(), Some("/tmp/c.json"));
         assert!(a.no_engine);

@@ -1,15 +1,17 @@
 //! The trapping vCPU as a [`vstrace_core::Cpu`]: register snapshot through
 //! the plugin register API, guest virtual memory through
-//! `qemu_plugin_read_memory_vaddr`, writes through [`crate::writes`].
+//! `qemu_plugin_read_memory_vaddr`, writes through [`crate::writes`], other
+//! address spaces through page walks over [`crate::phys`].
 //!
 //! Everything here is only valid inside a vCPU exec callback: QEMU's
 //! register and memory functions act on the vCPU running the callback.
 
 use vstrace_core::cpu::CpuError;
 use vstrace_core::mem::MAX_ACCESS;
-use vstrace_core::{Cpu, MemError, Reg, Regs, VirtMem};
+use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 use crate::ffi::{self, ByteArray, RegHandle};
+use crate::phys::{PhysReader, QemuPhys, RamMap};
 use crate::regmap::{self, NSLOTS};
 use crate::writes::Backend;
 
@@ -128,6 +130,8 @@ pub struct QemuMem<'a> {
     buf: &'a mut ByteArray,
     scratch: &'a mut ByteArray,
     writes: &'a Backend,
+    phys: PhysReader,
+    ram: Option<&'a RamMap>,
 }
 
 impl VirtMem for QemuMem<'_> {
@@ -162,6 +166,15 @@ impl VirtMem for QemuMem<'_> {
         }
         Ok(())
     }
+
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let mut phys = QemuPhys {
+            reader: self.phys,
+            ram: self.ram,
+            scratch: self.buf,
+        };
+        space.read(&mut phys, addr, buf)
+    }
 }
 
 /// The trapping vCPU, lent to the engine for one event.
@@ -173,7 +186,14 @@ pub struct QemuCpu<'a> {
 }
 
 impl<'a> QemuCpu<'a> {
-    pub fn new(vcpu: u32, regs: Regs, st: &'a mut VcpuState, writes: &'a Backend) -> QemuCpu<'a> {
+    pub fn new(
+        vcpu: u32,
+        regs: Regs,
+        st: &'a mut VcpuState,
+        writes: &'a Backend,
+        phys: PhysReader,
+        ram: Option<&'a RamMap>,
+    ) -> QemuCpu<'a> {
         QemuCpu {
             vcpu,
             regs,
@@ -183,6 +203,8 @@ impl<'a> QemuCpu<'a> {
                 buf: &mut st.buf,
                 scratch: &mut st.scratch,
                 writes,
+                phys,
+                ram,
             },
         }
     }

@@ -20,6 +20,7 @@ mod classify;
 mod cpu;
 mod debug;
 mod ffi;
+mod phys;
 mod regmap;
 mod writes;
 
@@ -39,6 +40,7 @@ use vstrace_engine::{Engine, EngineConfig};
 use crate::classify::Kind;
 use crate::cpu::{QemuCpu, VcpuState};
 use crate::debug::TestKnobs;
+use crate::phys::{PhysReader, RamMap};
 use crate::writes::Backend;
 
 /// Plugin API version we are built against (QEMU checks it at load).
@@ -94,6 +96,9 @@ struct Plugin {
     vcpus: Box<[Mutex<Option<VcpuState>>]>,
     engine: Option<Mutex<Engine>>,
     writes: Backend,
+    phys: PhysReader,
+    /// Guest RAM layout (None: not given, no physical reads).
+    ram: Option<RamMap>,
     debug: bool,
     knobs: Option<TestKnobs>,
     counts: [AtomicU64; N_COUNTS],
@@ -193,6 +198,11 @@ fn install(
         Some(Mutex::new(e))
     };
     let writes = Backend::detect(info.version.cur);
+    let phys = PhysReader::detect(info.version.cur);
+    let ram = match (&args.machine, args.ram_mib) {
+        (Some(m), Some(mib)) => Some(RamMap::for_machine(m, mib)?),
+        _ => None,
+    };
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
         if lock(e).modifies() {
             eprintln!(
@@ -203,11 +213,18 @@ fn install(
     }
     if debug {
         eprintln!(
-            "vstrace-plugin: plugin API min={} cur={}, {} vCPU slot(s), writes: {}, engine: {}",
+            "vstrace-plugin: plugin API min={} cur={}, {} vCPU slot(s), writes: {}, \
+             physical reads: {} ({}), engine: {}",
             info.version.min,
             info.version.cur,
             nvcpus,
             writes.describe(),
+            phys.describe(),
+            if ram.is_some() {
+                "RAM map given"
+            } else {
+                "no RAM map: off"
+            },
             if engine.is_some() { "on" } else { "off" }
         );
     }
@@ -215,6 +232,8 @@ fn install(
         vcpus: (0..nvcpus).map(|_| Mutex::new(None)).collect(),
         engine,
         writes,
+        phys,
+        ram,
         debug,
         knobs,
         counts: Default::default(),
@@ -356,7 +375,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
 
     let mut last_nr = st.last_nr;
     {
-        let mut cpu = QemuCpu::new(vcpu, regs, st, &p.writes);
+        let mut cpu = QemuCpu::new(vcpu, regs, st, &p.writes, p.phys, p.ram.as_ref());
         if p.debug {
             eprintln!("{}", debug::event_line(&event, &mut cpu));
         }

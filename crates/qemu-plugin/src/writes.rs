@@ -36,7 +36,7 @@ extern "C" {
 /// glibc's RTLD_DEFAULT: search the global scope (the QEMU binary first).
 const RTLD_DEFAULT: *mut c_void = std::ptr::null_mut();
 
-fn lookup(name: &CStr) -> Option<*mut c_void> {
+pub(crate) fn lookup(name: &CStr) -> Option<*mut c_void> {
     // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
     let p = unsafe { dlsym(RTLD_DEFAULT, name.as_ptr()) };
     (!p.is_null()).then_some(p)
@@ -67,7 +67,7 @@ impl std::fmt::Debug for Backend {
 }
 
 /// Plugin API level whose internals we know (QEMU 9.2 .. 10.0).
-const INTERNAL_API: c_int = 4;
+pub(crate) const INTERNAL_API: c_int = 4;
 
 impl Backend {
     /// Picks the backend for a QEMU reporting plugin API level `api_cur`.

@@ -481,6 +481,13 @@ impl GuestConfig {
                 spec.push('=');
                 spec.push_str(&qemu_opt(v));
             }
+            // The guest's RAM layout: the plugin bounds its physical reads
+            // (page walks of other address spaces) to RAM with it.
+            spec.push_str(&format!(
+                ",machine={},ram_mib={}",
+                self.machine.as_str(),
+                self.memory_mib
+            ));
             push("-plugin");
             push(&spec);
         }
@@ -833,7 +840,10 @@ mod tests {
         c.append.push("nokaslr".into());
         let a = arg_strings(&c);
         let after = |flag: &str| after(&a, flag);
-        assert_eq!(after("-plugin"), "/p/libvstrace.so,config=/tmp/a,,b.json");
+        assert_eq!(
+            after("-plugin"),
+            "/p/libvstrace.so,config=/tmp/a,,b.json,machine=q35,ram_mib=512"
+        );
         assert_eq!(after("-gdb"), "tcp::1234");
         assert_eq!(after("-kernel"), "/k");
         assert_eq!(after("-machine"), "q35");

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use vstrace_core::cpu::CpuError;
-use vstrace_core::{Cpu, MemError, Reg, Regs, VirtMem};
+use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 /// One guest access made while an event was handled, with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,14 @@ pub enum Access {
         addr: u64,
         len: u64,
         result: Result<(), MemError>,
+    },
+    /// A read of `len` bytes at `addr` in another address space than the
+    /// trap's (see [`VirtMem::read_virt_in`]).
+    ReadIn {
+        space: Space,
+        addr: u64,
+        len: u64,
+        result: Result<Vec<u8>, MemError>,
     },
     /// A register write.
     Reg {
@@ -82,6 +90,16 @@ impl VirtMem for RecordingCpu<'_> {
         });
         result
     }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let result = self.inner.mem().read_virt_in(space, addr, buf);
+        self.log.push(Access::ReadIn {
+            space,
+            addr,
+            len: buf.len() as u64,
+            result: result.clone().map(|()| buf.to_vec()),
+        });
+        result
+    }
 }
 
 /// The latest successful recorded read at each (address space, address,
@@ -108,20 +126,33 @@ impl ReadHistory {
         (space, addr, len)
     }
 
+    /// Reads in another space: keyed by that space's root, with bit 0 set
+    /// (clear in every current-space key) so the two never collide.
+    fn key_in(space: Space, addr: u64, len: u64) -> (u64, u64, u64) {
+        (space.base() | 1, addr, len)
+    }
+
     /// Adds one replayed event's successful reads.
     pub fn add(&mut self, cr3: u64, log: &[Access]) {
         for a in log {
-            if let Access::Read {
-                addr,
-                len,
-                result: Ok(bytes),
-            } = a
-            {
-                if self.map.len() >= Self::MAX_ENTRIES {
-                    self.map.clear();
-                }
-                self.map.insert(Self::key(cr3, *addr, *len), bytes.clone());
+            let (key, bytes) = match a {
+                Access::Read {
+                    addr,
+                    len,
+                    result: Ok(bytes),
+                } => (Self::key(cr3, *addr, *len), bytes),
+                Access::ReadIn {
+                    space,
+                    addr,
+                    len,
+                    result: Ok(bytes),
+                } => (Self::key_in(*space, *addr, *len), bytes),
+                _ => continue,
+            };
+            if self.map.len() >= Self::MAX_ENTRIES {
+                self.map.clear();
             }
+            self.map.insert(key, bytes.clone());
         }
     }
 
@@ -143,8 +174,9 @@ pub struct ReplayCpu<'a> {
     regs: Regs,
     log: &'a [Access],
     history: Option<(&'a ReadHistory, u64)>,
-    /// Next log index to look at for reads, memory writes, register writes.
-    next: [usize; 3],
+    /// Next log index to look at for reads, memory writes, register
+    /// writes, reads in other spaces.
+    next: [usize; 4],
 }
 
 impl<'a> ReplayCpu<'a> {
@@ -153,7 +185,7 @@ impl<'a> ReplayCpu<'a> {
             regs,
             log,
             history: None,
-            next: [0; 3],
+            next: [0; 4],
         }
     }
 
@@ -214,16 +246,34 @@ impl Cpu for ReplayCpu<'_> {
     }
 }
 
-impl VirtMem for ReplayCpu<'_> {
-    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+/// A recorded read as (space: None for the trap's own, addr, len, result).
+type ReadView<'a> = (Option<Space>, u64, u64, &'a Result<Vec<u8>, MemError>);
+
+fn read_view(a: &Access) -> Option<ReadView<'_>> {
+    match a {
+        Access::Read { addr, len, result } => Some((None, *addr, *len, result)),
+        Access::ReadIn {
+            space,
+            addr,
+            len,
+            result,
+        } => Some((Some(*space), *addr, *len, result)),
+        _ => None,
+    }
+}
+
+impl ReplayCpu<'_> {
+    /// Serves a read in `space` (None: the trap's own) from the log: the
+    /// next identical recorded read gives its outcome; otherwise any
+    /// recorded read of this event in the same space holding all the
+    /// bytes (latest first), then the history; otherwise unmapped.
+    fn serve(&mut self, space: Option<Space>, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let len = buf.len() as u64;
-        let exact = self.take(0, |a| match a {
-            Access::Read {
-                addr: a,
-                len: l,
-                result,
-            } if *a == addr && *l == len => Some(result),
-            _ => None,
+        let cursor = if space.is_some() { 3 } else { 0 };
+        let exact = self.take(cursor, |a| {
+            read_view(a)
+                .filter(|&(s, a, l, _)| s == space && a == addr && l == len)
+                .map(|v| v.3)
         });
         match exact {
             Some(Ok(bytes)) if bytes.len() == buf.len() => {
@@ -233,37 +283,41 @@ impl VirtMem for ReplayCpu<'_> {
             Some(Err(e)) => return Err(e.clone()),
             _ => {}
         }
-        // A read the live run did not make: any recorded read of this
-        // event that holds all of its bytes, latest first.
-        for a in self.log.iter().rev() {
-            if let Access::Read {
-                addr: a,
-                result: Ok(bytes),
-                ..
-            } = a
-            {
-                let Some(off) = addr.checked_sub(*a) else {
-                    continue;
-                };
-                let Ok(off) = usize::try_from(off) else {
-                    continue;
-                };
-                if let Some(src) = off
-                    .checked_add(buf.len())
-                    .and_then(|end| bytes.get(off..end))
-                {
-                    buf.copy_from_slice(src);
-                    return Ok(());
-                }
+        let base = |s: Option<Space>| s.map(Space::base);
+        for (s, a, _, result) in self.log.iter().rev().filter_map(read_view) {
+            let Ok(bytes) = result else { continue };
+            if base(s) != base(space) {
+                continue;
             }
-        }
-        if let Some(b) = self.history.and_then(|(h, cr3)| h.get(cr3, addr, len)) {
-            if b.len() == buf.len() {
-                buf.copy_from_slice(b);
+            let Some(off) = addr.checked_sub(a).and_then(|o| usize::try_from(o).ok()) else {
+                continue;
+            };
+            if let Some(src) = off
+                .checked_add(buf.len())
+                .and_then(|end| bytes.get(off..end))
+            {
+                buf.copy_from_slice(src);
                 return Ok(());
             }
         }
+        let from_history = self.history.and_then(|(h, cr3)| match space {
+            None => h.get(cr3, addr, len),
+            Some(s) => h
+                .map
+                .get(&ReadHistory::key_in(s, addr, len))
+                .map(Vec::as_slice),
+        });
+        if let Some(b) = from_history.filter(|b| b.len() == buf.len()) {
+            buf.copy_from_slice(b);
+            return Ok(());
+        }
         Err(MemError::Unmapped(addr))
+    }
+}
+
+impl VirtMem for ReplayCpu<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        self.serve(None, addr, buf)
     }
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
         let len = data.len() as u64;
@@ -277,6 +331,9 @@ impl VirtMem for ReplayCpu<'_> {
         })
         .unwrap_or_else(|| Err(not_recorded(addr)))
     }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        self.serve(Some(space), addr, buf)
+    }
 }
 
 #[cfg(test)]
@@ -284,6 +341,57 @@ mod tests {
     use super::*;
     use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::testmem::SparseVirt;
+
+    #[test]
+    fn reads_in_other_spaces_are_recorded_and_replayed() {
+        let space = Space {
+            mode: vstrace_core::mem::PagingMode::Long4,
+            root: 0x1ad000 | 2,
+        };
+        let mut mem = SparseVirt::new();
+        mem.space_mut(0x1ad000).map(0xffff_f800_0000_0000, b"kpcr");
+        let mut live = SnapshotCpu {
+            regs: Regs::default(),
+            mem: &mut mem,
+        };
+        let mut log = Vec::new();
+        let mut b = [0u8; 4];
+        {
+            let mut rec = RecordingCpu::new(&mut live, &mut log);
+            rec.mem()
+                .read_virt_in(space, 0xffff_f800_0000_0000, &mut b)
+                .unwrap();
+            assert!(rec.mem().read_virt_in(space, 0x1000, &mut b).is_err());
+            // Not in the current space.
+            assert!(rec.mem().read_virt(0xffff_f800_0000_0000, &mut b).is_err());
+        }
+        assert_eq!(log.len(), 3);
+        let mut r = ReplayCpu::new(Regs::default(), &log);
+        let mut c = [0u8; 4];
+        r.read_virt_in(space, 0xffff_f800_0000_0000, &mut c)
+            .unwrap();
+        assert_eq!(&c, b"kpcr");
+        assert_eq!(
+            r.read_virt_in(space, 0x1000, &mut c),
+            Err(MemError::Unmapped(0x1000))
+        );
+        // A read the live run did not make, covered by a recorded one.
+        let mut two = [0u8; 2];
+        r.read_virt_in(space, 0xffff_f800_0000_0001, &mut two)
+            .unwrap();
+        assert_eq!(&two, b"pc");
+        // Another space does not serve it.
+        let other = space.with_root(0x2000);
+        assert!(r
+            .read_virt_in(other, 0xffff_f800_0000_0000, &mut c)
+            .is_err());
+        let mut h = ReadHistory::default();
+        h.add(0, &log);
+        let mut r2 = ReplayCpu::new(Regs::default(), &[]).with_history(&h, 0);
+        r2.read_virt_in(space, 0xffff_f800_0000_0000, &mut c)
+            .unwrap();
+        assert_eq!(&c, b"kpcr");
+    }
 
     #[test]
     fn replay_gives_back_what_was_recorded() {

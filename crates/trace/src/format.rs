@@ -17,7 +17,12 @@
 //!          2 read fault  addr, len, MemError
 //!          3 write       addr, len, 0 | 1 MemError
 //!          4 reg write   reg: u8, value, 0 | 1 CpuError
+//!          5 read in ok  mode: u8 (0 32-bit, 1 PAE, 2 4-level), root, addr,
+//!                        len, bytes[len]  (a read in another address space)
+//!          6 read in fault  mode, root, addr, len, MemError
 //! ```
+//! Version 2 added access kinds 5 and 6 and memory error kind 5; version 1
+//! files are read as well.
 //! Integers are LEB128 varints unless a width is given. The register and
 //! "read same" state lives in the writer and the reader alike, so a frame
 //! can only be decoded after the ones before it: the reader stops at the
@@ -30,14 +35,17 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
 use vstrace_core::cpu::CpuError;
-use vstrace_core::{Bitness, Direction, Event, Mechanism, MemError, Reg, Regs};
+use vstrace_core::mem::PagingMode;
+use vstrace_core::{Bitness, Direction, Event, Mechanism, MemError, Reg, Regs, Space};
 
 use crate::cpu::Access;
 
 /// First bytes of every trace file.
 pub const MAGIC: &[u8; 8] = b"VSTRACE\0";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this crate reads.
+pub const MIN_FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 12;
 /// Largest frame payload accepted: above the engine's largest single guest
 /// access (16 MiB) plus room for the rest of the event.
@@ -84,7 +92,7 @@ pub enum TraceErrorKind {
     #[error("not a vstrace trace file (bad magic)")]
     BadMagic,
     #[error(
-        "trace format version {0} is not supported (this vstrace reads version {FORMAT_VERSION})"
+        "trace format version {0} is not supported (this vstrace reads versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION})"
     )]
     Version(u16),
     #[error("the file ends in the middle of a frame (truncated)")]
@@ -157,7 +165,20 @@ fn put_mem_error(out: &mut Vec<u8>, e: &MemError) {
             put_varint(out, *addr);
             put_str(out, reason);
         }
+        MemError::NoOtherSpace(a) => {
+            out.push(5);
+            put_varint(out, *a);
+        }
     }
+}
+
+fn put_space(out: &mut Vec<u8>, s: &Space) {
+    out.push(match s.mode {
+        PagingMode::Legacy32 => 0,
+        PagingMode::Pae => 1,
+        PagingMode::Long4 => 2,
+    });
+    put_varint(out, s.root);
 }
 
 fn put_cpu_error(out: &mut Vec<u8>, e: &CpuError) {
@@ -326,6 +347,21 @@ impl CodecState {
                         }
                     }
                 }
+                Access::ReadIn {
+                    space,
+                    addr,
+                    len,
+                    result,
+                } => {
+                    out.push(if result.is_ok() { 5 } else { 6 });
+                    put_space(out, space);
+                    put_varint(out, *addr);
+                    put_varint(out, *len);
+                    match result {
+                        Ok(bytes) => out.extend_from_slice(bytes),
+                        Err(e) => put_mem_error(out, e),
+                    }
+                }
                 Access::Reg { reg, value, result } => {
                     out.push(4);
                     out.push(*reg as u8);
@@ -443,6 +479,25 @@ impl CodecState {
                         _ => return Err(TraceErrorKind::Malformed("register write outcome")),
                     },
                 },
+                5 => {
+                    let space = p.space()?;
+                    let addr = p.varint()?;
+                    let len = p.varint()?;
+                    let bytes = p.bytes(len)?.to_vec();
+                    charge(len)?;
+                    Access::ReadIn {
+                        space,
+                        addr,
+                        len,
+                        result: Ok(bytes),
+                    }
+                }
+                6 => Access::ReadIn {
+                    space: p.space()?,
+                    addr: p.varint()?,
+                    len: p.varint()?,
+                    result: Err(p.mem_error()?),
+                },
                 _ => return Err(TraceErrorKind::Malformed("access kind")),
             };
             accesses.push(a);
@@ -532,7 +587,20 @@ impl<'a> Cursor<'a> {
                 addr: self.varint()?,
                 reason: self.string()?,
             },
+            5 => MemError::NoOtherSpace(self.varint()?),
             _ => return Err(TraceErrorKind::Malformed("memory error kind")),
+        })
+    }
+    fn space(&mut self) -> Result<Space, TraceErrorKind> {
+        let mode = match self.u8()? {
+            0 => PagingMode::Legacy32,
+            1 => PagingMode::Pae,
+            2 => PagingMode::Long4,
+            _ => return Err(TraceErrorKind::Malformed("paging mode")),
+        };
+        Ok(Space {
+            mode,
+            root: self.varint()?,
         })
     }
     fn cpu_error(&mut self) -> Result<CpuError, TraceErrorKind> {
@@ -609,7 +677,9 @@ impl<W: Write> TraceWriter<W> {
         let read: u64 = accesses
             .iter()
             .map(|a| match a {
-                Access::Read { result: Ok(b), .. } => b.len() as u64,
+                Access::Read { result: Ok(b), .. } | Access::ReadIn { result: Ok(b), .. } => {
+                    b.len() as u64
+                }
                 _ => 0,
             })
             .sum();
@@ -675,7 +745,7 @@ impl<R: Read> TraceReader<R> {
             return Err(err(TraceErrorKind::Truncated));
         }
         let version = u16::from_le_bytes([head[8], head[9]]);
-        if version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(err(TraceErrorKind::Version(version)));
         }
         Ok(TraceReader {
@@ -857,6 +927,24 @@ mod tests {
                     reg: Reg::R15,
                     reason: "x".into(),
                 }),
+            },
+            Access::ReadIn {
+                space: Space {
+                    mode: PagingMode::Long4,
+                    root: 0x1ad002 | 1 << 63,
+                },
+                addr: 0xffff_f800_0000_0188,
+                len: 8,
+                result: Ok(vec![1, 2, 3, 4, 5, 6, 7, 8]),
+            },
+            Access::ReadIn {
+                space: Space {
+                    mode: PagingMode::Pae,
+                    root: 0x7e0,
+                },
+                addr: 0x8000_0000,
+                len: 4,
+                result: Err(MemError::NoOtherSpace(0x8000_0000)),
             },
         ];
         // The same read again: coded as "same".

@@ -12,6 +12,7 @@
 //!   flag words, enumerations and NTSTATUS codes.
 //! - [`profile`]: which process/thread made a call (KPCR walk with
 //!   per-build offsets, or the TEB's ClientId).
+//! - [`shadow`]: the kernel's own address space under KVA shadow.
 //! - [`hooks`]: ready-made Rust hooks (the seed's NtOpenFile/NtCreateFile
 //!   `{object_name, access}` hook).
 
@@ -23,6 +24,7 @@ pub mod kuser;
 pub mod ntstatus;
 pub mod profile;
 pub mod proto;
+pub mod shadow;
 pub mod structs;
 pub mod versions;
 

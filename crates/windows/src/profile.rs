@@ -36,6 +36,11 @@ pub struct KernelProfile {
     pub eprocess_image_file_name: u64,
     /// ETHREAD -> Cid (CLIENT_ID: UniqueProcess, UniqueThread).
     pub ethread_cid: u64,
+    /// KPCR -> Prcb.KernelDirectoryTableBase, the kernel CR3 under KVA
+    /// shadow (x64 KiSystemCall64Shadow reads it at gs:[this] before its
+    /// `mov cr3`). A hint: [`crate::shadow`] validates it and searches the
+    /// KPCR when it is absent or wrong.
+    pub kpcr_kernel_dtb: Option<u64>,
 }
 
 impl KernelProfile {
@@ -59,6 +64,8 @@ pub static PROFILES: &[KernelProfile] = &[
         eprocess_inherited_from_unique_process_id: 0x290,
         eprocess_image_file_name: 0x2e0,
         ethread_cid: 0x3b0,
+        // The 2018 backport's layout is not public: found by the search.
+        kpcr_kernel_dtb: None,
     },
     KernelProfile {
         name: "Windows 10 22H2 x64",
@@ -70,6 +77,8 @@ pub static PROFILES: &[KernelProfile] = &[
         eprocess_inherited_from_unique_process_id: 0x540,
         eprocess_image_file_name: 0x5a8,
         ethread_cid: 0x478,
+        // KPRCB (KPCR+0x180) + 0x8e80.
+        kpcr_kernel_dtb: Some(0x9000),
     },
     KernelProfile {
         name: "Windows 11 23H2 x64",
@@ -81,6 +90,8 @@ pub static PROFILES: &[KernelProfile] = &[
         eprocess_inherited_from_unique_process_id: 0x540,
         eprocess_image_file_name: 0x5a8,
         ethread_cid: 0x4c8,
+        // KPRCB + 0x9e80 (gs:[0xa000] in its KiSystemCall64Shadow).
+        kpcr_kernel_dtb: Some(0xa000),
     },
     KernelProfile {
         name: "Windows 7 SP1 x86",
@@ -92,6 +103,7 @@ pub static PROFILES: &[KernelProfile] = &[
         eprocess_inherited_from_unique_process_id: 0x140,
         eprocess_image_file_name: 0x16c,
         ethread_cid: 0x22c,
+        kpcr_kernel_dtb: None,
     },
 ];
 
