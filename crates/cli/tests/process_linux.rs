@@ -18,14 +18,45 @@ fn guest_num(out: &str, key: &str) -> u64 {
 
 #[test]
 fn records_carry_pid_tid_comm_ppid_as_the_guest_sees_them() {
-    let trace = trace_path("attribution");
-    let out = run(&[
-        "--json",
-        "-o",
-        trace.to_str().unwrap(),
+    let out = check_attribution("attribution", &[]);
+    assert!(!stderr(&out).contains("page table isolation"));
+}
+
+/// With page-table isolation forced on (`pti=on`; the guest's CPU model
+/// would not need it), user-mode traps run on the user half of each PGD
+/// pair, which maps no task_struct: attribution reads the kernel's half,
+/// and every check above still holds.
+#[test]
+fn attribution_under_page_table_isolation() {
+    // The guest kernel really isolates (its CPU feature flag).
+    let flag = run(&[
+        "--append",
+        "pti=on",
+        "-e",
+        "trace=none",
         "--",
-        "/bin/workload",
+        "/bin/sh",
+        "-c",
+        "grep -c -w pti /proc/cpuinfo",
     ]);
+    assert_eq!(stdout(&flag).trim(), "1", "{}", stderr(&flag));
+    let out = check_attribution("attribution-pti", &["--append", "pti=on"]);
+    assert!(
+        stderr(&out)
+            .contains("Linux page table isolation: tasks are read in the kernel's page tables"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Runs the workload with `extra` options and checks every record's
+/// attribution against what the guest printed.
+fn check_attribution(label: &str, extra: &[&str]) -> std::process::Output {
+    let trace = trace_path(label);
+    let mut args = vec!["--json", "-o", trace.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend(["--", "/bin/workload"]);
+    let out = run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let g = stdout(&out);
     let (pid, child) = (guest_num(&g, "workload pid="), guest_num(&g, "child pid="));
@@ -60,6 +91,7 @@ fn records_carry_pid_tid_comm_ppid_as_the_guest_sees_them() {
     for r in find(&recs, |r| name(r) == "getpid") {
         assert_eq!(r["ret"], r["pid"]);
     }
+    out
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Linux OS layer adapter: maps the engine's [`OsLayer`] onto
 //! `vstrace-linux` (tables, prototypes, decoders).
 
-use vstrace_core::{Event, VirtMem};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use vstrace_core::mem::InSpace;
+use vstrace_core::{Event, Space, VirtMem};
 use vstrace_linux::{self as lx, LinuxAbi, SyscallDesc};
 
 use crate::os::{CallInfo, DecodeOpts, OsLayer, ProcInfo};
@@ -18,6 +21,8 @@ pub struct LinuxLayer {
     /// dependent read per event, which matters over a gdb connection
     /// (one round trip per block).
     ppids: std::sync::Mutex<std::collections::HashMap<(u64, i32, i32, u64), i32>>,
+    /// [`PTI_ON`] once the kernel's page tables were needed.
+    pti: AtomicU8,
 }
 
 /// Most tasks whose parent pid is remembered (the map is cleared when full).
@@ -32,6 +37,7 @@ impl LinuxLayer {
             profile,
             slide32: Default::default(),
             ppids: Default::default(),
+            pti: AtomicU8::new(0),
         }
     }
 
@@ -240,6 +246,59 @@ impl OsLayer for LinuxLayer {
     }
 
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        let pti = self.pti.load(Ordering::Relaxed);
+        let kernel = kernel_space_under_pti(event);
+        // Known PTI guest: straight to the kernel's page tables.
+        if let (PTI_ON, Some(space)) = (pti, kernel) {
+            if let Some(p) = self.attribute_in(event, &mut InSpace { mem, space }) {
+                return Some(p);
+            }
+        }
+        if let Some(p) = self.attribute_in(event, mem) {
+            return Some(p);
+        }
+        let space = kernel?;
+        let p = self.attribute_in(event, &mut InSpace { mem, space })?;
+        if pti != PTI_ON {
+            self.pti.store(PTI_ON, Ordering::Relaxed);
+            eprintln!(
+                "vstrace: Linux page table isolation: tasks are read in the kernel's page tables \
+                 (CR3 {:#x})",
+                space.root
+            );
+        }
+        Some(p)
+    }
+
+    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
+        match desc(info) {
+            Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),
+            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
+        }
+    }
+
+    fn path_args(&self, info: &CallInfo) -> Vec<usize> {
+        desc(info)
+            .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// PTI (Kernel page-table isolation): at a trap from user mode CR3 holds
+/// the user half of an 8 KiB PGD pair (bit 12 set), which maps no
+/// task_struct or per-cpu data; the kernel's PGD is the page below.
+fn kernel_space_under_pti(event: &Event) -> Option<Space> {
+    const PTI_USER_PGD: u64 = 1 << 12;
+    let cur = Space::current(&event.regs)?;
+    (cur.root & PTI_USER_PGD != 0).then(|| cur.with_root(cur.root & !PTI_USER_PGD))
+}
+
+/// [`LinuxLayer::pti`] once attribution needed the kernel's tables.
+const PTI_ON: u8 = 1;
+
+impl LinuxLayer {
+    /// Attribution through `mem` (the trap's own space or the kernel's).
+    fn attribute_in(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let prof = self.profile.as_ref()?;
         let base = match prof.percpu_mode {
             // At a trap from user mode the kernel's per-cpu base is in
@@ -277,18 +336,5 @@ impl OsLayer for LinuxLayer {
             ppid: ppid.map(|p| p as u32),
             comm: Some(comm),
         })
-    }
-
-    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
-        match desc(info) {
-            Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),
-            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
-        }
-    }
-
-    fn path_args(&self, info: &CallInfo) -> Vec<usize> {
-        desc(info)
-            .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
-            .unwrap_or_default()
     }
 }
