@@ -82,6 +82,76 @@ impl Space {
     }
 }
 
+/// Reads in other address spaces through page walks over a physical
+/// memory, remembering the last few translations. Meant to live for one
+/// event: the guest may change its page tables between events.
+#[derive(Debug, Default)]
+pub struct WalkCache {
+    /// (space base, mode, page-aligned va, translation of that va).
+    entries: [Option<(u64, PagingMode, u64, Translation)>; WALK_CACHE],
+    next: usize,
+}
+
+const WALK_CACHE: usize = 8;
+
+impl WalkCache {
+    fn translate(
+        &mut self,
+        phys: &mut dyn PhysMem,
+        space: Space,
+        va: u64,
+    ) -> Result<Translation, MemError> {
+        let base = space.base();
+        for (b, m, page, t) in self.entries.iter().flatten() {
+            if *b == base && *m == space.mode && va & !(t.page_size - 1) == *page {
+                return Ok(Translation {
+                    pa: (t.pa & !(t.page_size - 1)) | (va & (t.page_size - 1)),
+                    ..*t
+                });
+            }
+        }
+        let t = translate(phys, space.mode, space.root, va)?;
+        self.entries[self.next] = Some((base, space.mode, va & !(t.page_size - 1), t));
+        self.next = (self.next + 1) % WALK_CACHE;
+        Ok(t)
+    }
+
+    /// Fills `buf` from `addr` in `space`; all or nothing (every page is
+    /// translated before any byte is read).
+    pub fn read(
+        &mut self,
+        phys: &mut dyn PhysMem,
+        space: Space,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), MemError> {
+        if buf.len() as u64 > MAX_ACCESS {
+            return Err(MemError::TooLong {
+                addr,
+                len: buf.len() as u64,
+                cap: MAX_ACCESS,
+            });
+        }
+        let mut pieces: Vec<(u64, usize)> = Vec::with_capacity(2);
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = addr
+                .checked_add(done as u64)
+                .ok_or(MemError::Unmapped(u64::MAX))?;
+            let t = self.translate(phys, space, a)?;
+            let n = (t.page_size - (a & (t.page_size - 1))).min((buf.len() - done) as u64) as usize;
+            pieces.push((t.pa, n));
+            done += n;
+        }
+        let mut off = 0;
+        for (pa, n) in pieces {
+            phys.read_phys(pa, &mut buf[off..off + n])?;
+            off += n;
+        }
+        Ok(())
+    }
+}
+
 /// Another address space seen through a [`VirtMem`]'s
 /// [`read_virt_in`](VirtMem::read_virt_in), read-only: what OS layers hand
 /// their structure readers when the current space does not map the kernel.
@@ -494,6 +564,46 @@ mod tests {
                 root: ucr3
             })
         );
+    }
+
+    #[test]
+    fn walk_cache_reads_like_a_walk_and_remembers_pages() {
+        let mut b = builder(PagingMode::Long4);
+        b.map(0x40_0000, 0x20_0000, PageSize::K4, RWU).unwrap();
+        b.map(0x40_1000, 0x31_0000, PageSize::K4, RWU).unwrap();
+        b.map(0x60_0000, 0x60_0000, PageSize::M2, RWU).unwrap();
+        b.phys.write_phys(0x20_0ffe, b"ab").unwrap();
+        b.phys.write_phys(0x31_0000, b"cd").unwrap();
+        b.phys.write_phys(0x6f_0000, b"big").unwrap();
+        let space = Space {
+            mode: PagingMode::Long4,
+            root: b.cr3(),
+        };
+        let mut c = WalkCache::default();
+        let mut buf = [0u8; 4];
+        // Across two pages that are not adjacent physically.
+        c.read(&mut b.phys, space, 0x40_0ffe, &mut buf).unwrap();
+        assert_eq!(&buf, b"abcd");
+        let mut big = [0u8; 3];
+        c.read(&mut b.phys, space, 0x6f_0000, &mut big).unwrap();
+        assert_eq!(&big, b"big");
+        // Cached: the tables can be wiped and the same pages still read
+        // (which is why a cache lives for one event only).
+        b.phys.ram[TABLES as usize..TABLES as usize + 0x1000].fill(0);
+        c.read(&mut b.phys, space, 0x40_0ffe, &mut buf).unwrap();
+        c.read(&mut b.phys, space, 0x60_0010, &mut big).unwrap();
+        assert_eq!(
+            WalkCache::default().read(&mut b.phys, space, 0x40_0ffe, &mut buf),
+            Err(MemError::Unmapped(0x40_0ffe))
+        );
+        // Another space with the same va is not served from the cache.
+        let other = space.with_root(0x50_0000);
+        assert!(c.read(&mut b.phys, other, 0x40_0ffe, &mut buf).is_err());
+        let mut huge = vec![0u8; MAX_ACCESS as usize + 1];
+        assert!(matches!(
+            c.read(&mut b.phys, space, 0x40_0000, &mut huge),
+            Err(MemError::TooLong { .. })
+        ));
     }
 
     #[test]

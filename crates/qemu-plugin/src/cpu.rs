@@ -7,7 +7,7 @@
 //! register and memory functions act on the vCPU running the callback.
 
 use vstrace_core::cpu::CpuError;
-use vstrace_core::mem::MAX_ACCESS;
+use vstrace_core::mem::{WalkCache, MAX_ACCESS};
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 use crate::ffi::{self, ByteArray, RegHandle};
@@ -132,6 +132,8 @@ pub struct QemuMem<'a> {
     writes: &'a Backend,
     phys: PhysReader,
     ram: Option<&'a RamMap>,
+    /// Translations of other spaces made during this event.
+    walks: WalkCache,
 }
 
 impl VirtMem for QemuMem<'_> {
@@ -173,7 +175,7 @@ impl VirtMem for QemuMem<'_> {
             ram: self.ram,
             scratch: self.buf,
         };
-        space.read(&mut phys, addr, buf)
+        self.walks.read(&mut phys, space, addr, buf)
     }
 }
 
@@ -205,6 +207,7 @@ impl<'a> QemuCpu<'a> {
                 writes,
                 phys,
                 ram,
+                walks: WalkCache::default(),
             },
         }
     }
