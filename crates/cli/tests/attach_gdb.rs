@@ -213,15 +213,34 @@ fn attach_injects_return_values() {
 /// keeps one program's calls out of the whole guest's.
 #[test]
 fn attach_filters_by_comm() {
+    let out = check_comm_filter("attach-comm", &[]);
+    assert!(!stderr(&out).contains("page table isolation"));
+}
+
+/// The same under page-table isolation (`pti=on`): the entry stops happen
+/// on the user half of the PGD pair, so tasks are read in the kernel's
+/// half through the stub's physical memory mode.
+#[test]
+fn attach_filters_by_comm_under_pti() {
+    let out = check_comm_filter("attach-comm-pti", &["pti=on"]);
+    assert!(
+        stderr(&out).contains("Linux page table isolation"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn check_comm_filter(label: &str, append: &[&str]) -> Output {
     let prog = getpid_loop();
-    let (mut run, addr) = boot_with_gdb(
-        "attach-comm",
+    let (mut run, addr) = boot_with_gdb_cfg(
+        label,
         "/bin/getpid-loop & while true; do cat /etc/hostname >/dev/null; sleep 0.2; done",
         &[(&prog, "/bin/getpid-loop")],
+        |gc| gc.append.extend(append.iter().map(|a| a.to_string())),
     );
     wait_for_stdout(&run, "getpid=");
     let kernel = find_kernel(None).expect("guest kernel");
-    let trace = trace_path("attach-comm");
+    let trace = trace_path(label);
     let out = attach(
         &addr,
         &[
@@ -258,6 +277,7 @@ fn attach_filters_by_comm() {
             assert_eq!(ret(r), printed, "{r}");
         }
     }
+    out
 }
 
 /// The example crate's Rust hooks (examples/hook-plugin/src/hooks.rs), the
@@ -334,6 +354,66 @@ fn attach_ctrl_c_detaches() {
     assert!(so.trim_end().ends_with("done"));
 }
 
+/// The NT-ABI test guest images, built by guests/nt-abi/build.sh.
+fn nt_abi_images(name: &str) -> PathBuf {
+    let dir = tmp().join(format!("nt-abi-{name}-{}", std::process::id()));
+    let st = std::process::Command::new("sh")
+        .arg(repo().join("guests/nt-abi/build.sh"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "guests/nt-abi/build.sh failed");
+    dir
+}
+
+/// The KVA-shadow flavour: the gdb stops happen on the user CR3 (the
+/// entry stub has not switched yet), so attribution reads the kernel's
+/// space through the stub's physical memory mode, within the RAM QEMU's
+/// memory map lists.
+#[test]
+fn attach_windows_abi_guest_with_kva_shadow() {
+    let (mut run, out, recs) = attach_nt("shadow", "nt-abi-x64-shadow-loop.bin", &[]);
+    assert!(
+        stderr(&out).contains("KVA shadow: kernel CR3 0x180000 from KPCR+0x9000"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(recs.len() > 20, "{} records", recs.len());
+    for r in &recs {
+        assert_eq!(
+            (&r["pid"], &r["tid"]),
+            (&0x7a8.into(), &0x7ac.into()),
+            "{r}"
+        );
+        assert_eq!(r["comm"], "ntabi-test.exe", "{r}");
+        assert_eq!(r["cr3"], 0x186000, "the user CR3: {r}");
+    }
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+}
+
+/// Boots NT-ABI `image` with a gdbstub and attaches for 2 s with
+/// `--os windows` (the version read from KUSER_SHARED_DATA) and `extra`.
+fn attach_nt(
+    label: &str,
+    image: &str,
+    extra: &[&str],
+) -> (GuestRun, Output, Vec<serde_json::Value>) {
+    let dir = nt_abi_images(label);
+    let (mut run, addr) = boot_gdb(
+        &format!("attach-nt-{label}"),
+        GuestConfig::multiboot(dir.join(image)),
+    );
+    let trace = trace_path(&format!("attach-nt-{label}"));
+    let mut args = vec!["--os", "windows", "--duration", "2", "--json", "-o"];
+    args.push(trace.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let out = attach(&addr, &args);
+    require_success(&out, &mut run);
+    let recs = records(&trace);
+    (run, out, recs)
+}
+
 /// A Windows-ABI guest attached through its gdbstub: the NT-ABI test guest
 /// (guests/nt-abi, not Windows: a small kernel speaking the Windows 10
 /// 22H2 x64 syscall ABI with real KPCR/KTHREAD/EPROCESS layouts) in its
@@ -345,34 +425,11 @@ fn attach_ctrl_c_detaches() {
 /// NTSTATUS reaches the guest; after the detach it finishes on its own.
 #[test]
 fn attach_windows_abi_guest() {
-    let dir = tmp().join(format!("nt-abi-attach-{}", std::process::id()));
-    let st = std::process::Command::new("sh")
-        .arg(repo().join("guests/nt-abi/build.sh"))
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(st.success(), "guests/nt-abi/build.sh failed");
-    let (mut run, addr) = boot_gdb(
-        "attach-nt",
-        GuestConfig::multiboot(dir.join("nt-abi-x64-loop.bin")),
+    let (mut run, _, recs) = attach_nt(
+        "plain",
+        "nt-abi-x64-loop.bin",
+        &["--inject=NtClose:error=STATUS_ACCESS_DENIED"],
     );
-    let trace = trace_path("attach-nt");
-    let out = attach(
-        &addr,
-        &[
-            // The version is read from the guest's KUSER_SHARED_DATA.
-            "--os",
-            "windows",
-            "--duration",
-            "2",
-            "--json",
-            "--inject=NtClose:error=STATUS_ACCESS_DENIED",
-            "-o",
-            trace.to_str().unwrap(),
-        ],
-    );
-    require_success(&out, &mut run);
-    let recs = records(&trace);
     let opens = find(&recs, |r| name(r) == "NtOpenFile");
     assert!(!opens.is_empty(), "no NtOpenFile in {} records", recs.len());
     for r in &recs {

@@ -112,6 +112,17 @@ impl VirtMem for FuzzMem {
         // (it is shared by every address).
         self.pages.write_virt(addr, data)
     }
+
+    /// Every other address space holds the same contents: the fuzzer then
+    /// reaches the code that validates and walks a second space.
+    fn read_virt_in(
+        &mut self,
+        _space: vstrace_core::Space,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), MemError> {
+        self.read_virt(addr, buf)
+    }
 }
 
 #[cfg(test)]

@@ -373,7 +373,8 @@ pub fn linux_attribution(data: &[u8]) {
     let _ = LinuxProfile::from_json(&prof.to_json());
 }
 
-/// Format: profile index `u8`, KPCR `u64`, TEB `u64`, then memory.
+/// Format: profile index `u8`, KPCR `u64`, TEB `u64`, then memory. The
+/// TEB value doubles as the current CR3 for the KVA-shadow search.
 pub fn windows_attribution(data: &[u8]) {
     let mut c = Cursor::new(data);
     let profiles = vstrace_windows::profile::PROFILES;
@@ -383,6 +384,13 @@ pub fn windows_attribution(data: &[u8]) {
     let mut mem = FuzzMem::decode(&mut c);
     let _ = vstrace_windows::current_thread_info(&mut mem, p, kpcr);
     let _ = vstrace_windows::teb_client_id(&mut mem, teb, b);
+    let mode = match p.bitness() {
+        Bitness::B64 => vstrace_core::mem::PagingMode::Long4,
+        Bitness::B32 => vstrace_core::mem::PagingMode::Pae,
+    };
+    let current = vstrace_core::Space { mode, root: teb };
+    let _ =
+        vstrace_windows::shadow::find_kernel_space(&mut mem, p, kpcr, current, Some(kpcr & 0xffff));
 }
 
 /// Member paths process attribution asks for, and some hostile ones.

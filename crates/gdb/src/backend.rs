@@ -27,8 +27,8 @@ use vstrace_core::gdbregs::{
     bitness, decode_le, slot_for_name, store, NSLOTS, SLOT_CS, SLOT_GS_BASE, SLOT_K_GS_BASE,
     SLOT_NAMES,
 };
-use vstrace_core::mem::{MemError, VirtMem};
-use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs};
+use vstrace_core::mem::{MemError, PhysMem, VirtMem, WalkCache};
+use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs, Space};
 use vstrace_engine::Engine;
 use vstrace_linux::profile::{scan, LinuxProfile};
 
@@ -162,6 +162,11 @@ pub struct Target {
     bps: Vec<(BpKind, u64)>,
     /// Whether the stub refused a hardware breakpoint: use software ones.
     no_hw: bool,
+    /// Guest RAM from `monitor info mtree -f`, asked at the first read in
+    /// another address space (empty: unknown, no physical reads).
+    ram: Option<Vec<(u64, u64)>>,
+    /// Translations of other spaces made at this stop.
+    walks: WalkCache,
 }
 
 impl Target {
@@ -192,6 +197,8 @@ impl Target {
             cache: HashMap::new(),
             bps: Vec::new(),
             no_hw: false,
+            ram: None,
+            walks: WalkCache::default(),
         })
     }
 
@@ -204,6 +211,7 @@ impl Target {
         self.raw = None;
         self.regs = None;
         self.cache.clear();
+        self.walks = WalkCache::default();
     }
 
     /// The stopped vCPU's registers (one `g` per stop).
@@ -396,7 +404,9 @@ impl VirtMem for Target {
                 addr,
                 reason: e.to_string(),
             })?;
-        // Drop the cached blocks the write touched.
+        // Drop the cached blocks the write touched (and translations: the
+        // write may have been to a page table).
+        self.walks = WalkCache::default();
         let bs = self.block;
         let end = addr.saturating_add(data.len() as u64);
         let mut b = addr & !(bs - 1);
@@ -408,6 +418,59 @@ impl VirtMem for Target {
             };
         }
         Ok(())
+    }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        if self.ram().is_empty() {
+            return Err(MemError::NoOtherSpace(addr));
+        }
+        let fail = |e: RspError| MemError::Other {
+            addr,
+            reason: e.to_string(),
+        };
+        self.client.set_phys_mem_mode(true).map_err(fail)?;
+        let ram = self.ram.take().unwrap_or_default();
+        let mut phys = StubPhys {
+            client: &mut self.client,
+            ram: &ram,
+        };
+        let r = self.walks.read(&mut phys, space, addr, buf);
+        self.ram = Some(ram);
+        // Back to virtual mode whatever happened: every other access
+        // expects it.
+        self.client.set_phys_mem_mode(false).map_err(fail)?;
+        r
+    }
+}
+
+/// Guest RAM through the stub's physical mode (`qqemu.PhyMemMode` must be
+/// on), bounded to the RAM ranges.
+struct StubPhys<'a> {
+    client: &'a mut Client,
+    ram: &'a [(u64, u64)],
+}
+
+impl PhysMem for StubPhys<'_> {
+    fn read_phys(&mut self, pa: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        if !crate::ram::contains(self.ram, pa, buf.len() as u64) {
+            return Err(MemError::BadPhys(pa));
+        }
+        self.client
+            .read_memory(pa, buf)
+            .map_err(|_| MemError::BadPhys(pa))
+    }
+    fn write_phys(&mut self, pa: u64, _data: &[u8]) -> Result<(), MemError> {
+        Err(MemError::ReadOnly(pa))
+    }
+}
+
+impl Target {
+    /// The guest's RAM ranges, asked of QEMU's monitor once.
+    fn ram(&mut self) -> &[(u64, u64)] {
+        if self.ram.is_none() {
+            let text = self.client.monitor("info mtree -f").unwrap_or_default();
+            self.ram = Some(crate::ram::parse_ram_ranges(&text));
+        }
+        self.ram.as_deref().unwrap_or_default()
     }
 }
 

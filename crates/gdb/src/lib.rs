@@ -3,6 +3,7 @@
 //! entry and return-to-user instructions, found automatically.
 
 pub mod backend;
+pub mod ram;
 pub mod rsp;
 
 pub use backend::{
