@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use vstrace_engine::{Engine, Hooks};
 use vstrace_gdb::{
-    AttachOptions, Backend, BackendError, EntryDiscovery, ExitTrap, ResumeBy, RspError,
+    AttachOptions, Backend, BackendError, EntryDiscovery, EntryTrap, ExitTrap, ResumeBy, RspError,
 };
 
 use crate::trace_args::TraceArgs;
@@ -44,6 +44,12 @@ pub struct AttachArgs {
     /// user mode).
     #[arg(long, default_value = "auto", value_parser = ["auto", "return-paths"])]
     exits: String,
+    /// How entries stop the VM: auto (a write watchpoint on each vCPU's
+    /// slot where the entry saves the user rsp, else a breakpoint), watch,
+    /// or breakpoint. Under QEMU TCG every breakpoint stop flushes all
+    /// translated code; watchpoint stops do not.
+    #[arg(long = "entry-trap", default_value = "auto", value_parser = ["auto", "watch", "breakpoint"])]
+    entry_trap: String,
     /// How to resume past a breakpoint: emulate (perform the instruction
     /// under it: one stop per event) or step (remove, single-step,
     /// reinsert, as a plain debugger does: the benchmark's baseline).
@@ -101,6 +107,13 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             "return-paths" => ExitTrap::ReturnPaths,
             _ => ExitTrap::Auto,
         },
+        entry_trap: match a.entry_trap.as_str() {
+            "watch" => EntryTrap::Watch,
+            "breakpoint" => EntryTrap::Breakpoint,
+            _ => EntryTrap::Auto,
+        },
+        // pt_regs is Linux's: Windows returns stay on breakpoints.
+        exit_watch: a.trace.os == "linux",
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.verbose,
     };
@@ -152,7 +165,8 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             0.0
         };
         say!(
-            "vstrace: gdb: {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges, {} exit-trap toggles in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
+            "vstrace: gdb: entries by {}; {} stops, {} events ({} enter, {} exit, {} kernel irets), {} records, {} gdb exchanges, {} exit-trap toggles in {:.2} s ({per:.1} us of wall time per stop, {:.0} % of it with the VM running); detached, VM left running",
+            if run.entry_watch { "watchpoint" } else { "breakpoint" },
             run.stops,
             run.events,
             run.enters,

@@ -47,10 +47,13 @@ fn attach_traces_then_detaches() {
     let trace = trace_path("attach-gdb");
     let out = attach(
         &addr,
-        // Discovery by single-stepping (the fallback), not by signature.
+        // Discovery by single-stepping (the fallback), not by signature;
+        // the entry trapped by a breakpoint, not the watchpoint.
         &[
             "--discover",
             "step",
+            "--entry-trap",
+            "breakpoint",
             "--duration",
             "5",
             "--json",
@@ -215,6 +218,13 @@ fn attach_injects_return_values() {
 fn attach_filters_by_comm() {
     let out = check_comm_filter("attach-comm", &[]);
     assert!(!stderr(&out).contains("page table isolation"));
+    // Entries and returns by watchpoints (no TCG flush per stop).
+    let e = stderr(&out);
+    assert!(e.contains("entries by watchpoint"), "{e}");
+    assert!(
+        e.contains("returns trapped by write watchpoints on pt_regs->ax"),
+        "{e}"
+    );
 }
 
 /// The same under page-table isolation (`pti=on`): the entry stops happen
@@ -563,8 +573,9 @@ fn bench_gdb_vs_plugin() {
         &format!("/bin/sysbench {}", rounds.parse::<u64>().unwrap() * 10),
         &[(&bin, "/bin/sysbench")],
     );
-    // The stats line: "N stops, ... M gdb exchanges, ...".
-    let measure = |args: &[&str]| -> (f64, f64) {
+    // The stats line: "entries by ...; N stops, E events (S enter, ...),
+    // R records, M gdb exchanges, ...".
+    let measure = |args: &[&str]| -> (f64, f64, f64) {
         let out = attach(&addr, args);
         let err = stderr(&out);
         let line = err
@@ -579,38 +590,41 @@ fn bench_gdb_vs_plugin() {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or_else(|| panic!("no number after {after:?} in {line}"))
         };
-        (num("gdb: "), num(" records, "))
+        (num("; "), num("events ("), num(" records, "))
     };
     const SECS: f64 = 5.0;
     let runs = [
-        ("-c (every call)", 2.0, vec!["-c"]),
-        ("-e trace=openat", 1.0, vec!["-e", "trace=openat"]),
+        ("-c (every call), watchpoints (default)", vec!["-c"]),
+        ("-e trace=openat, watchpoint", vec!["-e", "trace=openat"]),
         (
-            "-c, remove/step/reinsert (plain debugger)",
-            2.0,
-            vec!["-c", "--resume-by", "step"],
+            "-c, breakpoints (instruction emulated)",
+            vec!["-c", "--entry-trap", "breakpoint"],
         ),
         (
-            "-e trace=openat, remove/step/reinsert",
-            1.0,
-            vec!["-e", "trace=openat", "--resume-by", "step"],
+            "-e trace=openat, breakpoint",
+            vec!["-e", "trace=openat", "--entry-trap", "breakpoint"],
+        ),
+        (
+            "-c, breakpoints, remove/step/reinsert (plain debugger)",
+            vec!["-c", "--entry-trap", "breakpoint", "--resume-by", "step"],
         ),
     ];
     let mut rows = Vec::new();
-    for (what, per_call, extra) in &runs {
+    for (what, extra) in &runs {
         let mut args = vec!["--duration", "5", "-o", "/dev/null"];
         args.extend(extra.iter().copied());
-        rows.push((*what, *per_call, measure(&args)));
+        rows.push((*what, measure(&args)));
     }
     let _ = run.kill();
     println!("| backend | stops per syscall | cost per stop (us) | cost per syscall (us) | exchanges per stop |");
     println!("|---|---|---|---|---|");
     println!("| QEMU TCG plugin (-c, guest clock) | - | - | {plugin_us:.2} | - |");
-    for (what, per_call, (stops, exchanges)) in rows {
+    for (what, (stops, enters, exchanges)) in rows {
         let per_stop = SECS * 1e6 / stops;
         println!(
-            "| gdb stub, {what} (host wall time, {stops} stops) | {per_call} | {per_stop:.0} | {:.0} | {:.1} |",
-            per_stop * per_call,
+            "| gdb stub, {what} (host wall time, {stops} stops) | {:.1} | {per_stop:.0} | {:.0} | {:.1} |",
+            stops / enters,
+            SECS * 1e6 / enters,
             exchanges / stops
         );
     }

@@ -281,6 +281,40 @@ impl Target {
         Err(BackendError::Breakpoint(addr))
     }
 
+    /// Inserts an 8-byte write watchpoint; `Ok(false)` when refused.
+    pub fn insert_watch(&mut self, addr: u64) -> Result<bool, BackendError> {
+        if self.client.insert_breakpoint(BpKind::WriteWatch, addr)? {
+            self.bps.push((BpKind::WriteWatch, addr));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Each vCPU's kernel GS base (per-cpu area / KPCR), visiting the
+    /// stub's threads (QEMU: one per vCPU, numbered from 1) with `Hg`.
+    /// The VM must be stopped.
+    pub fn kernel_gs_bases(&mut self) -> Result<Vec<u64>, BackendError> {
+        let mut out = Vec::new();
+        for thread in 1..=MAX_VCPUS {
+            if self.client.set_thread('g', thread).is_err() {
+                break;
+            }
+            self.invalidate();
+            let r = self.regs()?;
+            out.push(if r.cpl() == 0 { r.gs_base } else { r.k_gs_base });
+        }
+        self.invalidate();
+        if out.is_empty() {
+            // A stub without threads: the stopped vCPU only.
+            let r = self.regs()?;
+            out.push(if r.cpl() == 0 { r.gs_base } else { r.k_gs_base });
+        } else {
+            // Back to the first vCPU (the next stop selects its own).
+            let _ = self.client.set_thread('g', 1);
+        }
+        Ok(out)
+    }
+
     /// Removes the breakpoint at `addr`, if one is set.
     pub fn remove_bp(&mut self, addr: u64) -> Result<(), BackendError> {
         if let Some(i) = self.bps.iter().position(|b| b.1 == addr) {
@@ -482,6 +516,9 @@ enum Frame {
     /// In the registers, at the `syscall` entry: the snapshot's rip and
     /// rflags live in rcx and r11.
     Entry,
+    /// As [`Frame::Entry`], just after the entry saved rsp to this per-cpu
+    /// slot (a watchpoint stop): the kernel takes the user rsp from there.
+    EntrySaved(u64),
     /// In the kernel's `struct pt_regs` at this address (after the call to
     /// the C handler): the kernel restores the user registers from it.
     PtRegs(u64),
@@ -511,6 +548,8 @@ fn pt_regs_offset(reg: Reg) -> u64 {
     }
 }
 
+/// Where orig_ax (the system call number) is in pt_regs.
+const PT_REGS_ORIG_AX: usize = 15 * 8;
 /// `struct pt_regs` size: 15 registers, orig_ax and the 5-slot iret frame.
 const PT_REGS_SIZE: usize = 21 * 8;
 /// Where the iret frame (ip, cs, flags, sp, ss) starts in pt_regs.
@@ -558,12 +597,18 @@ impl Cpu for GdbCpu<'_> {
                     .write_virt(a, &value.to_le_bytes())
                     .map_err(|e| failed(e.to_string()))?;
             }
-            Frame::Entry | Frame::Live => {
-                let (target_reg, raw) = match (self.frame, reg) {
-                    (Frame::Entry, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
-                    (Frame::Entry, Reg::Rflags) => (Reg::R11, value),
+            Frame::Entry | Frame::EntrySaved(_) | Frame::Live => {
+                let entry = self.frame != Frame::Live;
+                let (target_reg, raw) = match (entry, reg) {
+                    (true, Reg::Rip) => (Reg::Rcx, value.wrapping_add(2)),
+                    (true, Reg::Rflags) => (Reg::R11, value),
                     _ => (reg, value),
                 };
+                if let (Frame::EntrySaved(slot), Reg::Rsp) = (self.frame, reg) {
+                    self.target
+                        .write_virt(slot, &value.to_le_bytes())
+                        .map_err(|e| failed(e.to_string()))?;
+                }
                 self.target
                     .write_reg(target_reg, raw)
                     .map_err(|e| failed(e.to_string()))?;
@@ -602,7 +647,56 @@ pub struct Discovery {
     /// (no page fault or interrupt returns). The `iret` path is then
     /// trapped only for the first return of fork children.
     pub after_call: Option<AfterCall>,
+    /// The entry's save of the user stack pointer to a per-cpu slot
+    /// (`mov %rsp, %gs:disp32` right after the `swapgs`): a write
+    /// watchpoint on that slot stops at every system call entry without
+    /// a breakpoint (see [`EntryTrap`]).
+    pub entry_save: Option<EntrySave>,
+    /// The per-cpu slot of the kernel stack top that the entry loads
+    /// next (`mov %gs:disp32, %rsp`): with it, each call's `struct
+    /// pt_regs` is known at its entry and a write watchpoint on its `ax`
+    /// slot stops at the call's return value (see [`AttachOptions`]).
+    pub stack_top: Option<i32>,
 }
+
+/// The first `mov %gs:disp32, %rsp` within 64 bytes after `from` in
+/// `code` (which starts at `base`): the entry's switch to the kernel stack.
+pub fn stack_top_load(code: &[u8], base: u64, from: u64) -> Option<i32> {
+    const MOV_GS_TO_RSP: [u8; 5] = [0x65, 0x48, 0x8b, 0x24, 0x25];
+    let i = usize::try_from(from.checked_sub(base)?).ok()?;
+    let window = code.get(i..code.len().min(i + 64 + 9))?;
+    let at = window.windows(9).position(|w| w[..5] == MOV_GS_TO_RSP)?;
+    Some(i32::from_le_bytes(window[at + 5..at + 9].try_into().ok()?))
+}
+
+/// The entry's `mov %rsp, %gs:disp32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntrySave {
+    /// The slot's offset from the kernel GS base (per-cpu area / KPCR).
+    pub disp: i32,
+    /// The address of the next instruction: where a watchpoint stop lands.
+    pub after: u64,
+}
+
+/// The `mov %rsp, %gs:disp32` right after the entry's `swapgs` at
+/// `swapgs_at`, in `code` (which starts at `base`).
+pub fn entry_save(code: &[u8], base: u64, swapgs_at: u64) -> Option<EntrySave> {
+    const MOV_RSP_TO_GS: [u8; 5] = [0x65, 0x48, 0x89, 0x24, 0x25];
+    let i = usize::try_from(swapgs_at.checked_sub(base)?)
+        .ok()?
+        .checked_add(3)?;
+    let insn = code.get(i..i.checked_add(9)?)?;
+    if insn[..5] != MOV_RSP_TO_GS {
+        return None;
+    }
+    Some(EntrySave {
+        disp: i32::from_le_bytes(insn[5..9].try_into().ok()?),
+        after: swapgs_at.wrapping_add(3 + 9),
+    })
+}
+
+/// Threads (vCPUs) visited for their GS bases.
+const MAX_VCPUS: u64 = 256;
 
 /// How many bytes of code after the entry are scanned for return paths.
 pub const SCAN_BYTES: usize = 64 << 10;
@@ -894,6 +988,21 @@ pub enum ExitTrap {
     ReturnPaths,
 }
 
+/// How system call entries stop the vCPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EntryTrap {
+    /// A write watchpoint on each vCPU's slot of the entry's user stack
+    /// pointer save, when the entry has one and the stub takes it; else a
+    /// breakpoint. QEMU's gdbstub flushes all of TCG's translated code at
+    /// every breakpoint stop, not at watchpoint stops.
+    #[default]
+    Auto,
+    /// Only the watchpoint (an error when it cannot be set).
+    Watch,
+    /// A breakpoint on the entry's `swapgs`.
+    Breakpoint,
+}
+
 /// How a vCPU stopped on a breakpoint is moved past it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResumeBy {
@@ -918,6 +1027,12 @@ pub struct AttachOptions {
     pub entry: EntryDiscovery,
     /// Where returns are trapped.
     pub exits: ExitTrap,
+    /// How entries are trapped.
+    pub entry_trap: EntryTrap,
+    /// Linux guests with watchpoint entries: trap each call's return by a
+    /// write watchpoint on its `pt_regs->ax` (armed at its entry, removed
+    /// at its return) instead of the breakpoint after the handler call.
+    pub exit_watch: bool,
     /// Give up discovery after this long.
     pub discovery_timeout: Duration,
     /// Progress messages on stderr.
@@ -930,6 +1045,8 @@ impl Default for AttachOptions {
             resume: ResumeBy::Emulating,
             entry: EntryDiscovery::Auto,
             exits: ExitTrap::Auto,
+            entry_trap: EntryTrap::Auto,
+            exit_watch: false,
             discovery_timeout: Duration::from_secs(60),
             verbose: false,
         }
@@ -939,8 +1056,10 @@ impl Default for AttachOptions {
 /// Counters of a tracing session.
 #[derive(Debug, Clone, Default)]
 pub struct RunStats {
-    /// Breakpoint stops handled.
+    /// Breakpoint and watchpoint stops handled.
     pub stops: u64,
+    /// Whether entries were trapped by watchpoints.
+    pub entry_watch: bool,
     /// Events given to the engine.
     pub events: u64,
     pub enters: u64,
@@ -1291,6 +1410,9 @@ impl Backend {
                 ExitTrap::ReturnPaths => None,
                 ExitTrap::Auto => after_handler_call(&code, entry),
             },
+            entry_save: entry_save(&code, entry, entry_bp),
+            stack_top: entry_save(&code, entry, entry_bp)
+                .and_then(|e| stack_top_load(&code, entry, e.after)),
         };
         if d.iret.is_empty() {
             eprintln!("vstrace: warning: the iret return path was not found: calls returning through iret (execve, fork children, signals) show no return");
@@ -1365,25 +1487,57 @@ impl Backend {
         // Developer aid: the first stops, raw.
         let verbose = std::env::var_os("VSTRACE_GDB_DUMP").is_some();
         let t = &mut self.target;
-        t.insert_bp(d.entry_swapgs)?;
+        let entry = arm_entry(t, d, self.opts.entry_trap)?;
+        if self.opts.verbose {
+            match entry.watch {
+                Some(w) => eprintln!(
+                    "vstrace: gdb: entries trapped by write watchpoints at {:x?} (gs:{:#x})",
+                    entry.traps, w.disp
+                ),
+                None => eprintln!(
+                    "vstrace: gdb: entries trapped by a breakpoint at {:#x}",
+                    d.entry_swapgs
+                ),
+            }
+        }
+
         // Returns are trapped only while one can matter: each stop costs
         // QEMU TCG a flush of all translated code, and a KVM guest a VM
         // exit and a pause of every vCPU. With the after-call trap, the
         // iret path is needed only for fork children's first returns.
-        let (exit_bps, child_bps): (Vec<u64>, Vec<u64>) = match &d.after_call {
-            Some(ac) => (vec![ac.addr], d.iret.clone()),
-            None => (
+        // Returns by watchpoints on each call's pt_regs->ax (Linux, with
+        // watchpoint entries and the handler call recognised): no
+        // breakpoint stop, hence no TCG flush, on the common path.
+        let ax_watch = match (self.opts.exit_watch, entry.watch, d.stack_top, d.after_call) {
+            (true, Some(_), Some(top), Some(ac)) => Some((top, ac.addr)),
+            _ => None,
+        };
+        let (exit_bps, child_bps): (Vec<u64>, Vec<u64>) = match (&d.after_call, ax_watch) {
+            (Some(_), Some(_)) => (Vec::new(), d.iret.clone()),
+            (Some(ac), None) => (vec![ac.addr], d.iret.clone()),
+            (None, _) => (
                 d.sysret.iter().chain(&d.iret).copied().collect(),
                 Vec::new(),
             ),
         };
+        if self.opts.verbose && ax_watch.is_some() {
+            eprintln!("vstrace: gdb: returns trapped by write watchpoints on pt_regs->ax");
+        }
+        // The ax slots watched, one per call in flight, with the call's
+        // number (what the kernel puts in pt_regs->orig_ax).
+        let mut ax_slots: Vec<(u64, u64)> = Vec::new();
+        // Skipped calls in flight (their returns need the breakpoint).
+        let mut skips_in_flight = 0u32;
         let mut exits_armed = false;
         let mut child_armed = false;
         let mut idle_enters = 0u32;
         let start = Instant::now();
         let deadline = duration.map(|du| start + du);
         let ex0 = t.client.exchanges;
-        let mut st = RunStats::default();
+        let mut st = RunStats {
+            entry_watch: entry.watch.is_some(),
+            ..Default::default()
+        };
         // Once asked to stop, calls whose return we change (injections,
         // skips) are let finish first, with no new enters, for at most
         // DRAIN_TIME: detaching before their exit would leave the guest
@@ -1402,12 +1556,35 @@ impl Backend {
             let rip = r.rip();
             let vcpu = s.vcpu();
             let after_call = d.after_call.filter(|ac| ac.addr == rip);
-            let at_bp = rip == d.entry_swapgs
+            // With the watchpoint the vCPU stops after the save, swapgs
+            // done; with the breakpoint, on the swapgs.
+            let at_entry_stop = match entry.watch {
+                Some(w) => rip == w.after,
+                None => rip == d.entry_swapgs,
+            };
+            // A write to a watched pt_regs->ax: the entry's own push of
+            // -ENOSYS (rip still in the entry code) or the return value.
+            let ax_hit = s
+                .info
+                .iter()
+                .find(|(k, _)| k == "watch")
+                .and_then(|(_, v)| u64::from_str_radix(v, 16).ok())
+                .filter(|a| ax_slots.iter().any(|(s, _)| s == a));
+            if let (Some(_), Some((_, call_ret))) = (ax_hit, ax_watch) {
+                if (d.entry..call_ret).contains(&rip) {
+                    st.stops += 1;
+                    continue;
+                }
+            }
+            let at_bp = at_entry_stop
+                || ax_hit.is_some()
                 || after_call.is_some()
                 || d.sysret.contains(&rip)
                 || d.iret.contains(&rip);
             if !at_bp {
-                if interrupted && !begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
+                if interrupted
+                    && !begin_drain(t, &entry.traps, engine, &exit_bps, &mut drain_until)?
+                {
                     break;
                 }
                 continue;
@@ -1424,19 +1601,65 @@ impl Backend {
                     r.rax()
                 );
             }
-            let at_entry_stop = rip == d.entry_swapgs;
+            // With ax watches, the after-call breakpoint is in place only
+            // for skipped calls (number -1: the kernel then writes no
+            // return value); a call it sees is done, its watch dropped.
+            let mut skipped_return = false;
+            if let (Some(_), Some(_)) = (&after_call, ax_watch) {
+                let slot = r.rsp().wrapping_add(pt_regs_offset(Reg::Rax));
+                if ax_slots.iter().any(|(a, _)| *a == slot) {
+                    t.remove_bp(slot)?;
+                    ax_slots.retain(|(a, _)| *a != slot);
+                }
+                let mut orig = [0u8; 8];
+                let orig_at = r.rsp().wrapping_add(PT_REGS_ORIG_AX as u64);
+                skipped_return =
+                    t.read_virt(orig_at, &mut orig).is_ok() && u64::from_le_bytes(orig) == u64::MAX;
+            }
             let ev = if at_entry_stop {
                 // A `syscall` from kernel mode cannot happen; rcx in the
                 // kernel half means this is not a user call.
                 is_user_addr(r.get(Reg::Rcx)).then(|| {
+                    let (before_swapgs, frame) = match entry.watch {
+                        Some(w) => {
+                            let mut u = r.clone();
+                            std::mem::swap(&mut u.gs_base, &mut u.k_gs_base);
+                            let slot = r.gs_base.wrapping_add(w.disp as i64 as u64);
+                            (u, Frame::EntrySaved(slot))
+                        }
+                        None => (r.clone(), Frame::Entry),
+                    };
                     let e = Event::new(
                         vcpu,
                         Mechanism::Syscall,
                         Bitness::B64,
-                        entry_snapshot(r.clone()),
+                        entry_snapshot(before_swapgs),
                     );
-                    (e, Frame::Entry)
+                    (e, frame)
                 })
+            } else if let Some(slot) = ax_hit {
+                t.remove_bp(slot)?;
+                let nr = ax_slots.iter().find(|(s, _)| *s == slot).map(|x| x.1);
+                ax_slots.retain(|&(a, _)| a != slot);
+                let at = slot.wrapping_sub(pt_regs_offset(Reg::Rax));
+                let mut pt = [0u8; PT_REGS_SIZE];
+                match t.read_virt(at, &mut pt) {
+                    // Not this call's frame (its task died in the call and
+                    // the stack was reused): a stale watch, dropped.
+                    Ok(()) if Some(decode_le(&pt[PT_REGS_ORIG_AX..PT_REGS_ORIG_AX + 8])) != nr => {
+                        None
+                    }
+                    Ok(()) => {
+                        // Shaped like the after-call stop: rsp at pt_regs.
+                        let mut k = r.clone();
+                        k.set(Reg::Rsp, at);
+                        let u = pt_regs_snapshot(&k, &pt);
+                        let b = bitness(r.efer, u.cs);
+                        (u.cs & 3 == 3)
+                            .then(|| (Event::new(vcpu, Mechanism::Iret, b, u), Frame::PtRegs(at)))
+                    }
+                    Err(_) => None,
+                }
             } else if after_call.is_some() {
                 let mut pt = [0u8; PT_REGS_SIZE];
                 let at = r.rsp();
@@ -1486,6 +1709,8 @@ impl Backend {
             // QEMU would stop on it again, and single-stepping flushes TCG's
             // translated code.
             match (&after_call, resume) {
+                // A watchpoint stop is past its instruction already.
+                _ if (at_entry_stop && entry.watch.is_some()) || ax_hit.is_some() => {}
                 (Some(ac), ResumeBy::Emulating) => emulate_after_call(t, &r, ac)?,
                 (None, ResumeBy::Emulating) => emulate_swapgs(t, &r)?,
                 (_, ResumeBy::Stepping) => {
@@ -1508,7 +1733,7 @@ impl Backend {
                 break;
             }
             if interrupted {
-                if begin_drain(t, d, engine, &exit_bps, &mut drain_until)? {
+                if begin_drain(t, &entry.traps, engine, &exit_bps, &mut drain_until)? {
                     continue;
                 }
                 break;
@@ -1519,6 +1744,22 @@ impl Backend {
             let wants = engine.wants_exits();
             if at_entry_stop {
                 idle_enters = if wants { 0 } else { idle_enters + 1 };
+                if let (true, Some((top, call_ret))) = (wants, ax_watch) {
+                    if t.regs()?.rax() == u64::MAX {
+                        if skips_in_flight == 0 {
+                            t.insert_bp(call_ret)?;
+                        }
+                        skips_in_flight += 1;
+                    } else {
+                        arm_ax_watch(t, top, &mut ax_slots)?;
+                    }
+                }
+            }
+            if skipped_return && skips_in_flight > 0 {
+                skips_in_flight -= 1;
+                if skips_in_flight == 0 {
+                    t.remove_bp(rip)?;
+                }
             }
             if (wants && !exits_armed) || (exits_armed && !wants && idle_enters >= IDLE_ENTERS) {
                 exits_armed = !exits_armed;
@@ -1538,6 +1779,105 @@ impl Backend {
     }
 }
 
+/// Most pt_regs->ax watchpoints in place at once (calls in flight); past
+/// it a call's return is not trapped.
+const MAX_AX_WATCHES: usize = 64;
+
+/// Linux x86-64 `exit` and `exit_group`: they never return, so their
+/// pt_regs->ax is not watched (the stack may be freed and reused).
+const NR_EXIT: u64 = 60;
+const NR_EXIT_GROUP: u64 = 231;
+
+/// At a watchpoint entry stop: watches the call's pt_regs->ax, found from
+/// the kernel stack top in the per-cpu slot `top` (pt_regs sits right
+/// below it).
+fn arm_ax_watch(t: &mut Target, top: i32, slots: &mut Vec<(u64, u64)>) -> Result<(), BackendError> {
+    // The registers as the kernel will see them (after any rewrite).
+    let r = t.regs()?;
+    if matches!(r.rax(), NR_EXIT | NR_EXIT_GROUP) || slots.len() >= MAX_AX_WATCHES {
+        return Ok(());
+    }
+    let mut b = [0u8; 8];
+    // At this stop the kernel GS base is active.
+    if t.read_virt(r.gs_base.wrapping_add(top as i64 as u64), &mut b)
+        .is_err()
+    {
+        return Ok(());
+    }
+    let slot = u64::from_le_bytes(b)
+        .wrapping_sub(PT_REGS_SIZE as u64)
+        .wrapping_add(pt_regs_offset(Reg::Rax));
+    if !slots.iter().any(|(s, _)| *s == slot) && t.insert_watch(slot)? {
+        slots.push((slot, r.rax()));
+    }
+    Ok(())
+}
+
+/// How entries are trapped for a session.
+struct EntryArm {
+    /// Addresses of the breakpoint or watchpoints in place.
+    traps: Vec<u64>,
+    /// Set when watchpoints are used.
+    watch: Option<EntrySave>,
+}
+
+/// Puts the entry trap in place: write watchpoints on every vCPU's save
+/// slot when possible (and wanted), else the breakpoint on the `swapgs`.
+fn arm_entry(t: &mut Target, d: &Discovery, mode: EntryTrap) -> Result<EntryArm, BackendError> {
+    if mode != EntryTrap::Breakpoint {
+        let refused = match d.entry_save {
+            None => "the entry does not save rsp with mov %rsp, %gs:disp32".to_string(),
+            Some(save) => {
+                let mut slots: Vec<u64> = t
+                    .kernel_gs_bases()?
+                    .into_iter()
+                    // A vCPU that never ran has no per-cpu base yet.
+                    .filter(|&b| b != 0)
+                    .map(|b| b.wrapping_add(save.disp as i64 as u64))
+                    .collect();
+                slots.dedup();
+                let mut set = Vec::new();
+                let mut refused = None;
+                for &a in &slots {
+                    if t.insert_watch(a)? {
+                        set.push(a);
+                    } else {
+                        refused = Some(a);
+                        break;
+                    }
+                }
+                match refused {
+                    None if !set.is_empty() => {
+                        return Ok(EntryArm {
+                            traps: set,
+                            watch: Some(save),
+                        })
+                    }
+                    _ => {
+                        for a in set {
+                            t.remove_bp(a)?;
+                        }
+                        format!(
+                            "the stub refused a write watchpoint at {:#x}",
+                            refused.unwrap_or_default()
+                        )
+                    }
+                }
+            }
+        };
+        if mode == EntryTrap::Watch {
+            return Err(BackendError::Discovery(format!(
+                "--entry-trap watch: {refused}"
+            )));
+        }
+    }
+    t.insert_bp(d.entry_swapgs)?;
+    Ok(EntryArm {
+        traps: vec![d.entry_swapgs],
+        watch: None,
+    })
+}
+
 /// How long a stopping session waits for the exits of calls it changes.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
@@ -1545,7 +1885,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// enters, traps exits, and starts the drain (returns `true`: keep going).
 fn begin_drain(
     t: &mut Target,
-    d: &Discovery,
+    entry_traps: &[u64],
     engine: &Engine,
     exit_bps: &[u64],
     drain_until: &mut Option<Instant>,
@@ -1553,7 +1893,9 @@ fn begin_drain(
     if drain_until.is_some() || !engine.awaits_injected_returns() {
         return Ok(false);
     }
-    t.remove_bp(d.entry_swapgs)?;
+    for &a in entry_traps {
+        t.remove_bp(a)?;
+    }
     // Idempotent: breakpoints already in place are not inserted twice.
     for &a in exit_bps {
         if !t.bps.iter().any(|b| b.1 == a) {

@@ -1,6 +1,7 @@
 //! vstrace's gdb remote-protocol backend: traces a running QEMU VM (TCG or
-//! KVM) through its gdbstub, with breakpoints on the kernel's system call
-//! entry and return-to-user instructions, found automatically.
+//! KVM) through its gdbstub, with watchpoints or breakpoints on the
+//! kernel's system call entry and breakpoints on its return paths, found
+//! automatically.
 
 pub mod backend;
 pub mod ram;
@@ -8,6 +9,6 @@ pub mod rsp;
 
 pub use backend::{
     AfterCall, AfterCallStep, AttachOptions, Backend, BackendError, Discovery, EntryDiscovery,
-    ExitTrap, ResumeBy, RunStats,
+    EntrySave, EntryTrap, ExitTrap, ResumeBy, RunStats,
 };
 pub use rsp::{BpKind, Client, RspError, StopKind, StopReply};

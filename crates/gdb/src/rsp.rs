@@ -247,11 +247,13 @@ impl StopReply {
     }
 }
 
-/// Breakpoint kinds (`Z0` software, `Z1` hardware).
+/// Breakpoint kinds (`Z0` software, `Z1` hardware, `Z2` write watchpoint
+/// of 8 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BpKind {
     Software,
     Hardware,
+    WriteWatch,
 }
 
 impl BpKind {
@@ -259,6 +261,14 @@ impl BpKind {
         match self {
             BpKind::Software => 0,
             BpKind::Hardware => 1,
+            BpKind::WriteWatch => 2,
+        }
+    }
+    /// The `kind` / length field of the packet.
+    fn len(self) -> u8 {
+        match self {
+            BpKind::Software | BpKind::Hardware => 1,
+            BpKind::WriteWatch => 8,
         }
     }
 }
@@ -639,10 +649,10 @@ impl Client {
 
     // ---- breakpoints --------------------------------------------------------
 
-    /// `Z0`/`Z1`; `Ok(false)` when the stub does not support this kind
-    /// (or has no slot left).
+    /// `Z0`/`Z1`/`Z2`; `Ok(false)` when the stub does not support this
+    /// kind (or has no slot left).
     pub fn insert_breakpoint(&mut self, kind: BpKind, addr: u64) -> Result<bool, RspError> {
-        let req = format!("Z{},{addr:x},1", kind.code());
+        let req = format!("Z{},{addr:x},{}", kind.code(), kind.len());
         let r = self.request(req.as_bytes())?;
         match r.as_slice() {
             b"OK" => Ok(true),
@@ -652,9 +662,9 @@ impl Client {
         }
     }
 
-    /// `z0`/`z1`.
+    /// `z0`/`z1`/`z2`.
     pub fn remove_breakpoint(&mut self, kind: BpKind, addr: u64) -> Result<(), RspError> {
-        self.request_ok(&format!("z{},{addr:x},1", kind.code()))
+        self.request_ok(&format!("z{},{addr:x},{}", kind.code(), kind.len()))
     }
 
     // ---- execution -----------------------------------------------------------
@@ -742,7 +752,10 @@ impl Client {
 
     /// `D`: detach; the target keeps running.
     pub fn detach(&mut self) -> Result<(), RspError> {
+        // A QEMU that an earlier debugger put in multiprocess mode (the
+        // mode outlives that connection) wants the process: `D;1`.
         self.request_ok("D")
+            .or_else(|e| self.request_ok("D;1").map_err(|_| e))
     }
 }
 
