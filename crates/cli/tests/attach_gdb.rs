@@ -324,6 +324,54 @@ fn attach_runs_rust_hooks() {
     assert_eq!(p.iter().filter(|v| *v == "4242").count(), recs.len());
 }
 
+/// An argument rewritten through the gdb stub: while attached, the guest's
+/// `cat /etc/hostname` opens /proc/version instead (the path is written
+/// below the user stack, the register repointed at the watchpoint entry
+/// stop); after the detach it reads its hostname again.
+#[test]
+fn attach_rewrites_a_path_argument() {
+    let script = "for i in $(seq 1 40); do cat /etc/hostname; sleep 0.2; done; echo done";
+    let (mut run, addr) = boot_with_gdb("attach-rewrite", script, &[]);
+    wait_for_stdout(&run, "vstrace\n");
+    let trace = trace_path("attach-rewrite");
+    let out = attach(
+        &addr,
+        &[
+            "--duration",
+            "3",
+            "--json",
+            "-e",
+            "trace=openat",
+            "--rewrite-path=/etc/hostname=/proc/version",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    require_success(&out, &mut run);
+    let recs = records(&trace);
+    let rewritten = find(&recs, |r| {
+        name(r) == "openat" && r["modifications"].as_array().is_some_and(|m| !m.is_empty())
+    });
+    assert!(!rewritten.is_empty(), "{recs:?}");
+    for r in &rewritten {
+        assert!(arg(r, 1).contains("/proc/version"), "{r}");
+        if r["state"] == "complete" {
+            assert!(ret(r) >= 0, "the new path opens: {r}");
+        }
+    }
+    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
+    assert_eq!(o.exit_status, 0);
+    let so = String::from_utf8_lossy(&o.stdout);
+    assert!(so.contains("Linux version"), "{so}");
+    let lines: Vec<&str> = so.lines().collect();
+    assert_eq!(lines.last(), Some(&"done"), "{so}");
+    assert_eq!(
+        lines.get(lines.len().wrapping_sub(2)),
+        Some(&"vstrace"),
+        "after the detach the real file: {so}"
+    );
+}
+
 /// Ctrl-C (SIGINT) while attached: vstrace removes its breakpoints,
 /// detaches, flushes the trace and exits with 130; the guest goes on.
 #[test]
