@@ -24,6 +24,13 @@ fn attach(addr: &str, args: &[&str]) -> Output {
     out
 }
 
+/// `vstrace attach` for 3 s, JSON records into `trace`, with `extra`.
+fn attach_json(addr: &str, trace: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["--duration", "3", "--json", "-o", trace.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    attach(addr, &args)
+}
+
 /// Fails the test, guest killed and its console shown, unless `out` (a
 /// `vstrace attach`) succeeded.
 fn require_success(out: &Output, run: &mut GuestRun) {
@@ -334,17 +341,13 @@ fn attach_rewrites_a_path_argument() {
     let (mut run, addr) = boot_with_gdb("attach-rewrite", script, &[]);
     wait_for_stdout(&run, "vstrace\n");
     let trace = trace_path("attach-rewrite");
-    let out = attach(
+    let out = attach_json(
         &addr,
+        &trace,
         &[
-            "--duration",
-            "3",
-            "--json",
             "-e",
             "trace=openat",
             "--rewrite-path=/etc/hostname=/proc/version",
-            "-o",
-            trace.to_str().unwrap(),
         ],
     );
     require_success(&out, &mut run);
@@ -536,18 +539,7 @@ fn attach_without_kernel_finds_btf_in_memory() {
     // Attach once the program runs (not while its shell starts it).
     wait_for_stdout(&run, "getpid=");
     let trace = trace_path("attach-scan");
-    let out = attach(
-        &addr,
-        &[
-            "--duration",
-            "3",
-            "--json",
-            "-e",
-            "trace=getpid",
-            "-o",
-            trace.to_str().unwrap(),
-        ],
-    );
+    let out = attach_json(&addr, &trace, &["-e", "trace=getpid"]);
     require_success(&out, &mut run);
     let err = stderr(&out);
     assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
