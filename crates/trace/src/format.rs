@@ -1128,6 +1128,14 @@ mod tests {
         let mut v = MAGIC.to_vec();
         v.extend_from_slice(&[9, 0, 0, 0]);
         assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::Version(9));
+        v[8] = 0;
+        assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::Version(0));
+        // A version 1 header is still accepted.
+        let (mut bytes, recs) = sample();
+        bytes[8] = 1;
+        let (got, err) = parse_trace(&bytes);
+        assert_eq!(err, None);
+        assert_eq!(got, recs);
         // An event before the configuration.
         let (bytes, _) = sample();
         let cfg_len = u32::from_le_bytes(bytes[13..17].try_into().unwrap()) as usize;
