@@ -301,13 +301,22 @@ impl Target {
             }
             self.invalidate();
             let r = self.regs()?;
-            out.push(if r.cpl() == 0 { r.gs_base } else { r.k_gs_base });
+            let b = kernel_gs_base(&r);
+            if std::env::var_os("VSTRACE_GDB_DUMP").is_some() {
+                eprintln!(
+                    "vstrace: gdb: thread {thread}: cpl {} gs {:#x} kgs {:#x}",
+                    r.cpl(),
+                    r.gs_base,
+                    r.k_gs_base
+                );
+            }
+            out.push(b);
         }
         self.invalidate();
         if out.is_empty() {
             // A stub without threads: the stopped vCPU only.
             let r = self.regs()?;
-            out.push(if r.cpl() == 0 { r.gs_base } else { r.k_gs_base });
+            out.push(kernel_gs_base(&r));
         } else {
             // Back to the first vCPU (the next stop selects its own).
             let _ = self.client.set_thread('g', 1);
@@ -693,6 +702,20 @@ pub fn entry_save(code: &[u8], base: u64, swapgs_at: u64) -> Option<EntrySave> {
         disp: i32::from_le_bytes(insn[5..9].try_into().ok()?),
         after: swapgs_at.wrapping_add(3 + 9),
     })
+}
+
+/// The kernel's GS base of a stopped vCPU (0: none seen): the one of GS
+/// base / kernel GS base in the kernel half. A vCPU can be in kernel mode
+/// with the user's base still loaded (stopped before its entry `swapgs`).
+fn kernel_gs_base(r: &Regs) -> u64 {
+    let kernel = |a: u64| a >> 47 == 0x1_ffff;
+    match (kernel(r.gs_base), kernel(r.k_gs_base)) {
+        (true, false) => r.gs_base,
+        (false, true) => r.k_gs_base,
+        (true, true) if r.cpl() == 0 => r.gs_base,
+        (true, true) => r.k_gs_base,
+        (false, false) => 0,
+    }
 }
 
 /// Threads (vCPUs) visited for their GS bases.
@@ -1487,7 +1510,7 @@ impl Backend {
         // Developer aid: the first stops, raw.
         let verbose = std::env::var_os("VSTRACE_GDB_DUMP").is_some();
         let t = &mut self.target;
-        let entry = arm_entry(t, d, self.opts.entry_trap)?;
+        let entry = arm_entry(t, d, self.opts.entry_trap, self.opts.verbose)?;
         if self.opts.verbose {
             match entry.watch {
                 Some(w) => eprintln!(
@@ -1525,9 +1548,11 @@ impl Backend {
         }
         // The ax slots watched, one per call in flight, with the call's
         // number (what the kernel puts in pt_regs->orig_ax).
-        let mut ax_slots: Vec<(u64, u64)> = Vec::new();
-        // Skipped calls in flight (their returns need the breakpoint).
-        let mut skips_in_flight = 0u32;
+        let mut ax_slots: Vec<(u64, u64, Instant)> = Vec::new();
+        // The ax slots of calls whose return needs the after-call
+        // breakpoint (skipped calls, watches expired): it is in place
+        // while this is not empty.
+        let mut bp_calls: Vec<u64> = Vec::new();
         let mut exits_armed = false;
         let mut child_armed = false;
         let mut idle_enters = 0u32;
@@ -1569,7 +1594,7 @@ impl Backend {
                 .iter()
                 .find(|(k, _)| k == "watch")
                 .and_then(|(_, v)| u64::from_str_radix(v, 16).ok())
-                .filter(|a| ax_slots.iter().any(|(s, _)| s == a));
+                .filter(|a| ax_slots.iter().any(|(s, _, _)| s == a));
             if let (Some(_), Some((_, call_ret))) = (ax_hit, ax_watch) {
                 if (d.entry..call_ret).contains(&rip) {
                     st.stops += 1;
@@ -1602,19 +1627,17 @@ impl Backend {
                 );
             }
             // With ax watches, the after-call breakpoint is in place only
-            // for skipped calls (number -1: the kernel then writes no
-            // return value); a call it sees is done, its watch dropped.
-            let mut skipped_return = false;
+            // for calls in `bp_calls`; a call it sees is done, its watch
+            // dropped.
             if let (Some(_), Some(_)) = (&after_call, ax_watch) {
                 let slot = r.rsp().wrapping_add(pt_regs_offset(Reg::Rax));
-                if ax_slots.iter().any(|(a, _)| *a == slot) {
+                if ax_slots.iter().any(|(a, _, _)| *a == slot) {
                     t.remove_bp(slot)?;
-                    ax_slots.retain(|(a, _)| *a != slot);
+                    ax_slots.retain(|(a, _, _)| *a != slot);
                 }
-                let mut orig = [0u8; 8];
-                let orig_at = r.rsp().wrapping_add(PT_REGS_ORIG_AX as u64);
-                skipped_return =
-                    t.read_virt(orig_at, &mut orig).is_ok() && u64::from_le_bytes(orig) == u64::MAX;
+                if let Some(i) = bp_calls.iter().position(|&a| a == slot) {
+                    bp_calls.remove(i);
+                }
             }
             let ev = if at_entry_stop {
                 // A `syscall` from kernel mode cannot happen; rcx in the
@@ -1639,8 +1662,8 @@ impl Backend {
                 })
             } else if let Some(slot) = ax_hit {
                 t.remove_bp(slot)?;
-                let nr = ax_slots.iter().find(|(s, _)| *s == slot).map(|x| x.1);
-                ax_slots.retain(|&(a, _)| a != slot);
+                let nr = ax_slots.iter().find(|(s, _, _)| *s == slot).map(|x| x.1);
+                ax_slots.retain(|&(a, _, _)| a != slot);
                 let at = slot.wrapping_sub(pt_regs_offset(Reg::Rax));
                 let mut pt = [0u8; PT_REGS_SIZE];
                 match t.read_virt(at, &mut pt) {
@@ -1744,21 +1767,40 @@ impl Backend {
             let wants = engine.wants_exits();
             if at_entry_stop {
                 idle_enters = if wants { 0 } else { idle_enters + 1 };
-                if let (true, Some((top, call_ret))) = (wants, ax_watch) {
+                if let (true, Some((top, _))) = (wants, ax_watch) {
+                    // Number -1 (a skip): the kernel writes no return value.
                     if t.regs()?.rax() == u64::MAX {
-                        if skips_in_flight == 0 {
-                            t.insert_bp(call_ret)?;
+                        if let Some(slot) = ax_slot(t, top) {
+                            bp_calls.push(slot);
                         }
-                        skips_in_flight += 1;
                     } else {
                         arm_ax_watch(t, top, &mut ax_slots)?;
                     }
                 }
+                // Calls in flight for long: their task may have died in
+                // the call, leaving a watch on a stack that gets reused.
+                // The breakpoint takes over their returns.
+                let now = Instant::now();
+                while let Some(i) = ax_slots
+                    .iter()
+                    .position(|(_, _, armed)| now.duration_since(*armed) > AX_WATCH_AGE)
+                {
+                    let (slot, _, _) = ax_slots.remove(i);
+                    t.remove_bp(slot)?;
+                    bp_calls.push(slot);
+                }
+                if bp_calls.len() > MAX_AX_WATCHES {
+                    bp_calls.remove(0);
+                }
             }
-            if skipped_return && skips_in_flight > 0 {
-                skips_in_flight -= 1;
-                if skips_in_flight == 0 {
-                    t.remove_bp(rip)?;
+            if let Some((_, call_ret)) = ax_watch {
+                let armed = t.bps.iter().any(|b| b.1 == call_ret);
+                if bp_calls.is_empty() == armed {
+                    if armed {
+                        t.remove_bp(call_ret)?;
+                    } else {
+                        t.insert_bp(call_ret)?;
+                    }
                 }
             }
             if (wants && !exits_armed) || (exits_armed && !wants && idle_enters >= IDLE_ENTERS) {
@@ -1788,27 +1830,42 @@ const MAX_AX_WATCHES: usize = 64;
 const NR_EXIT: u64 = 60;
 const NR_EXIT_GROUP: u64 = 231;
 
-/// At a watchpoint entry stop: watches the call's pt_regs->ax, found from
+/// A pt_regs->ax watch older than this is handed to the after-call
+/// breakpoint.
+const AX_WATCH_AGE: Duration = Duration::from_secs(30);
+
+/// At a watchpoint entry stop: the address of the call's pt_regs->ax, from
 /// the kernel stack top in the per-cpu slot `top` (pt_regs sits right
 /// below it).
-fn arm_ax_watch(t: &mut Target, top: i32, slots: &mut Vec<(u64, u64)>) -> Result<(), BackendError> {
+fn ax_slot(t: &mut Target, top: i32) -> Option<u64> {
+    let r = t.regs().ok()?;
+    let mut b = [0u8; 8];
+    // At this stop the kernel GS base is active.
+    t.read_virt(r.gs_base.wrapping_add(top as i64 as u64), &mut b)
+        .ok()?;
+    Some(
+        u64::from_le_bytes(b)
+            .wrapping_sub(PT_REGS_SIZE as u64)
+            .wrapping_add(pt_regs_offset(Reg::Rax)),
+    )
+}
+
+/// At a watchpoint entry stop: watches the call's pt_regs->ax.
+fn arm_ax_watch(
+    t: &mut Target,
+    top: i32,
+    slots: &mut Vec<(u64, u64, Instant)>,
+) -> Result<(), BackendError> {
     // The registers as the kernel will see them (after any rewrite).
     let r = t.regs()?;
     if matches!(r.rax(), NR_EXIT | NR_EXIT_GROUP) || slots.len() >= MAX_AX_WATCHES {
         return Ok(());
     }
-    let mut b = [0u8; 8];
-    // At this stop the kernel GS base is active.
-    if t.read_virt(r.gs_base.wrapping_add(top as i64 as u64), &mut b)
-        .is_err()
-    {
+    let Some(slot) = ax_slot(t, top) else {
         return Ok(());
-    }
-    let slot = u64::from_le_bytes(b)
-        .wrapping_sub(PT_REGS_SIZE as u64)
-        .wrapping_add(pt_regs_offset(Reg::Rax));
-    if !slots.iter().any(|(s, _)| *s == slot) && t.insert_watch(slot)? {
-        slots.push((slot, r.rax()));
+    };
+    if !slots.iter().any(|(s, _, _)| *s == slot) && t.insert_watch(slot)? {
+        slots.push((slot, r.rax(), Instant::now()));
     }
     Ok(())
 }
@@ -1823,10 +1880,29 @@ struct EntryArm {
 
 /// Puts the entry trap in place: write watchpoints on every vCPU's save
 /// slot when possible (and wanted), else the breakpoint on the `swapgs`.
-fn arm_entry(t: &mut Target, d: &Discovery, mode: EntryTrap) -> Result<EntryArm, BackendError> {
-    if mode != EntryTrap::Breakpoint {
+fn arm_entry(
+    t: &mut Target,
+    d: &Discovery,
+    mode: EntryTrap,
+    verbose: bool,
+) -> Result<EntryArm, BackendError> {
+    if mode == EntryTrap::Breakpoint {
+        t.insert_bp(d.entry_swapgs)?;
+        return Ok(EntryArm {
+            traps: vec![d.entry_swapgs],
+            watch: None,
+        });
+    }
+    let refused = {
         let refused = match d.entry_save {
             None => "the entry does not save rsp with mov %rsp, %gs:disp32".to_string(),
+            // QEMU 10.0 under MTTCG (several vCPUs on several threads)
+            // aborts on a watchpoint hit taken with its big lock held
+            // (`bql_lock_impl: assertion failed`, seen here): never risk
+            // the user's VM, watchpoints on single-vCPU guests only.
+            Some(_) if t.kernel_gs_bases()?.len() > 1 => {
+                "several vCPUs (QEMU aborts on watchpoints under multi-threaded TCG)".to_string()
+            }
             Some(save) => {
                 let mut slots: Vec<u64> = t
                     .kernel_gs_bases()?
@@ -1835,6 +1911,7 @@ fn arm_entry(t: &mut Target, d: &Discovery, mode: EntryTrap) -> Result<EntryArm,
                     .filter(|&b| b != 0)
                     .map(|b| b.wrapping_add(save.disp as i64 as u64))
                     .collect();
+                slots.sort_unstable();
                 slots.dedup();
                 let mut set = Vec::new();
                 let mut refused = None;
@@ -1870,6 +1947,10 @@ fn arm_entry(t: &mut Target, d: &Discovery, mode: EntryTrap) -> Result<EntryArm,
                 "--entry-trap watch: {refused}"
             )));
         }
+        refused
+    };
+    if verbose {
+        eprintln!("vstrace: gdb: no entry watchpoint: {refused}");
     }
     t.insert_bp(d.entry_swapgs)?;
     Ok(EntryArm {
