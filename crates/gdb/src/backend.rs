@@ -2124,6 +2124,57 @@ mod tests {
     }
 
     #[test]
+    fn watchpoint_targets_from_the_entry_code() {
+        let base = 0xffff_ffff_81c0_0080u64;
+        // Linux 6.1: swapgs; mov %rsp,%gs:0x6014; jmp (PTI alternative);
+        // mov %cr3,%rsp...; mov %gs:0x1fb50,%rsp.
+        let mut code = vec![
+            0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25, 0x14, 0x60, 0, 0,
+        ];
+        code.extend_from_slice(&[0x66, 0x90, 0x0f, 0x20, 0xdc, 0x90]);
+        code.extend_from_slice(&[0x65, 0x48, 0x8b, 0x24, 0x25, 0x50, 0xfb, 0x01, 0]);
+        let save = entry_save(&code, base, base).unwrap();
+        assert_eq!(save.disp, 0x6014);
+        assert_eq!(save.after, base + 12);
+        assert_eq!(stack_top_load(&code, base, save.after), Some(0x1fb50));
+        // Negative displacements (a KPCR-relative field would never be,
+        // but the encoding allows it) and an entry after an endbr64.
+        let mut ibt = vec![0xf3, 0x0f, 0x1e, 0xfa];
+        ibt.extend_from_slice(&[0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25]);
+        ibt.extend_from_slice(&(-16i32).to_le_bytes());
+        assert_eq!(entry_save(&ibt, base, base + 4).unwrap().disp, -16);
+        // No save, a cut instruction, a swapgs outside the code, no load.
+        assert_eq!(entry_save(&code[..10], base, base), None);
+        assert_eq!(
+            entry_save(&[0x0f, 0x01, 0xf8, 0x89, 0xe4], base, base),
+            None
+        );
+        assert_eq!(entry_save(&code, base, base - 1), None);
+        assert_eq!(entry_save(&code, base, u64::MAX), None);
+        assert_eq!(stack_top_load(&code[..12], base, base + 12), None);
+        assert_eq!(stack_top_load(&code, base, base + 1000), None);
+    }
+
+    #[test]
+    fn kernel_gs_base_is_the_kernel_half_one() {
+        let r = |cs: u16, gs: u64, kgs: u64| Regs {
+            cs,
+            gs_base: gs,
+            k_gs_base: kgs,
+            ..Default::default()
+        };
+        let k = 0xffff_8880_1f20_0000u64;
+        // User mode, kernel mode after swapgs, kernel mode before it.
+        assert_eq!(kernel_gs_base(&r(0x33, 0x7f00_0000, k)), k);
+        assert_eq!(kernel_gs_base(&r(0x10, k, 0)), k);
+        assert_eq!(kernel_gs_base(&r(0x10, 0, k)), k);
+        // Both in the kernel half: the active one in kernel mode.
+        assert_eq!(kernel_gs_base(&r(0x10, k, k + 0x10_0000)), k);
+        assert_eq!(kernel_gs_base(&r(0x33, k, k + 0x10_0000)), k + 0x10_0000);
+        assert_eq!(kernel_gs_base(&r(0x10, 0, 0x7f00_0000)), 0);
+    }
+
+    #[test]
     fn handler_call_return() {
         let base = 0xffff_ffff_81c0_00f3u64;
         // Debian's 6.1 entry_SYSCALL_64 from `mov %rsp,%rdi`: movslq, a

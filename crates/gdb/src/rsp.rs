@@ -1063,7 +1063,14 @@ pub(crate) mod tests {
                 let mut it = rest.split(',');
                 let k: u8 = it.next().unwrap().parse().unwrap();
                 let a = u64::from_str_radix(it.next().unwrap(), 16).unwrap();
-                if k > 1 {
+                let len = it.next().unwrap();
+                // Breakpoints (kind 1) and 8-byte write watchpoints.
+                let fits = match k {
+                    0 | 1 => len == "1",
+                    2 => len == "8",
+                    _ => false,
+                };
+                if !fits {
                     return Some(Vec::new());
                 }
                 self.bps.push((k, a));
@@ -1268,6 +1275,9 @@ pub(crate) mod tests {
         assert!(c.insert_breakpoint(BpKind::Software, 0x4000).unwrap());
         c.remove_breakpoint(BpKind::Software, 0x4000).unwrap();
         assert!(c.remove_breakpoint(BpKind::Software, 0x4000).is_err());
+        // An 8-byte write watchpoint: Z2,ADDR,8 / z2,ADDR,8.
+        assert!(c.insert_breakpoint(BpKind::WriteWatch, 0x6014).unwrap());
+        c.remove_breakpoint(BpKind::WriteWatch, 0x6014).unwrap();
 
         c.resume().unwrap();
         let s = c
@@ -1296,6 +1306,8 @@ pub(crate) mod tests {
         assert_eq!(stub.bps, vec![(1, 0xffff_8000_1234)]);
         assert_eq!(stub.regs[16..24], [0xaa; 8]);
         assert!(stub.log.iter().any(|l| l == "D"));
+        assert!(stub.log.iter().any(|l| l == "Z2,6014,8"));
+        assert!(stub.log.iter().any(|l| l == "z2,6014,8"));
     }
 
     #[test]
