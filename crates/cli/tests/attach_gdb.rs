@@ -337,7 +337,7 @@ fn attach_runs_rust_hooks() {
 /// stop); after the detach it reads its hostname again.
 #[test]
 fn attach_rewrites_a_path_argument() {
-    let script = "for i in $(seq 1 40); do cat /etc/hostname; sleep 0.2; done; echo done";
+    let script = "for i in $(seq 1 60); do cat /etc/hostname; sleep 0.2; done; echo done";
     let (mut run, addr) = boot_with_gdb("attach-rewrite", script, &[]);
     wait_for_stdout(&run, "vstrace\n");
     let trace = trace_path("attach-rewrite");
@@ -380,7 +380,7 @@ fn attach_rewrites_a_path_argument() {
 /// the guest finishes after the detach.
 #[test]
 fn attach_smp_guest_uses_breakpoints() {
-    let script = "for j in 1 2; do (for i in $(seq 1 25); do cat /etc/hostname; sleep 0.2; done) & done; wait; echo done";
+    let script = "for j in 1 2; do (for i in $(seq 1 50); do cat /etc/hostname; sleep 0.2; done) & done; wait; echo done";
     let (mut run, addr) = boot_with_gdb_cfg("attach-smp", script, &[], |gc| gc.smp = 2);
     wait_for_stdout(&run, "vstrace\n");
     let trace = trace_path("attach-smp");
