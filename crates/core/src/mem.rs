@@ -125,30 +125,8 @@ impl WalkCache {
         addr: u64,
         buf: &mut [u8],
     ) -> Result<(), MemError> {
-        if buf.len() as u64 > MAX_ACCESS {
-            return Err(MemError::TooLong {
-                addr,
-                len: buf.len() as u64,
-                cap: MAX_ACCESS,
-            });
-        }
-        let mut pieces: Vec<(u64, usize)> = Vec::with_capacity(2);
-        let mut done = 0usize;
-        while done < buf.len() {
-            let a = addr
-                .checked_add(done as u64)
-                .ok_or(MemError::Unmapped(u64::MAX))?;
-            let t = self.translate(phys, space, a)?;
-            let n = (t.page_size - (a & (t.page_size - 1))).min((buf.len() - done) as u64) as usize;
-            pieces.push((t.pa, n));
-            done += n;
-        }
-        let mut off = 0;
-        for (pa, n) in pieces {
-            phys.read_phys(pa, &mut buf[off..off + n])?;
-            off += n;
-        }
-        Ok(())
+        let pieces = split_pieces(addr, buf.len(), |a| self.translate(phys, space, a))?;
+        read_pieces(phys, pieces, buf)
     }
 }
 
@@ -182,6 +160,39 @@ pub trait PhysMem {
     fn read_phys(&mut self, pa: u64, buf: &mut [u8]) -> Result<(), MemError>;
     /// Writes `data` at physical address `pa`.
     fn write_phys(&mut self, pa: u64, data: &[u8]) -> Result<(), MemError>;
+}
+
+/// Guest RAM as sorted `[start, end)` ranges: what physical reads made on
+/// a guest page table's word are bounded to, so that they never reach
+/// device memory (an emulator's physical accesses dispatch MMIO).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RamRanges {
+    ranges: Vec<(u64, u64)>,
+}
+
+impl RamRanges {
+    /// The ranges, empty ones dropped, sorted.
+    pub fn new(mut ranges: Vec<(u64, u64)>) -> RamRanges {
+        ranges.retain(|(s, e)| s < e);
+        ranges.sort_unstable();
+        RamRanges { ranges }
+    }
+
+    pub fn ranges(&self) -> &[(u64, u64)] {
+        &self.ranges
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Whether `[pa, pa + len)` lies within one range.
+    pub fn contains(&self, pa: u64, len: u64) -> bool {
+        let Some(end) = pa.checked_add(len) else {
+            return false;
+        };
+        self.ranges.iter().any(|&(s, e)| pa >= s && end <= e)
+    }
 }
 
 /// x86 paging mode of an address space.
@@ -401,39 +412,61 @@ impl GuestVirt<'_> {
     /// Splits `[va, va + len)` into physically contiguous pieces
     /// `(pa, len)`, translating every page first.
     fn pieces(&mut self, va: u64, len: usize) -> Result<Vec<(u64, usize)>, MemError> {
-        if len as u64 > MAX_ACCESS {
-            return Err(MemError::TooLong {
-                addr: va,
-                len: len as u64,
-                cap: MAX_ACCESS,
-            });
-        }
-        let mut out = Vec::with_capacity(2);
-        let mut done = 0usize;
-        while done < len {
-            // Past the top of the address space: no page to map it.
-            let addr = va
-                .checked_add(done as u64)
-                .ok_or(MemError::Unmapped(u64::MAX))?;
-            let t = self.translate(addr)?;
-            let in_page = t.page_size - (addr & (t.page_size - 1));
-            let n = in_page.min((len - done) as u64) as usize;
-            out.push((t.pa, n));
-            done += n;
-        }
-        Ok(out)
+        let (phys, mode, cr3) = (&mut *self.phys, self.mode, self.cr3);
+        split_pieces(va, len, |a| translate(phys, mode, cr3, a))
     }
+}
+
+/// Splits `[va, va + len)` into physically contiguous pieces `(pa, len)`
+/// with `translate`, translating every page before any byte is touched
+/// (accesses are all or nothing as far as translation goes). Fails past
+/// [`MAX_ACCESS`] or the top of the address space.
+fn split_pieces(
+    va: u64,
+    len: usize,
+    mut translate: impl FnMut(u64) -> Result<Translation, MemError>,
+) -> Result<Vec<(u64, usize)>, MemError> {
+    if len as u64 > MAX_ACCESS {
+        return Err(MemError::TooLong {
+            addr: va,
+            len: len as u64,
+            cap: MAX_ACCESS,
+        });
+    }
+    let mut out = Vec::with_capacity(2);
+    let mut done = 0usize;
+    while done < len {
+        // Past the top of the address space: no page to map it.
+        let addr = va
+            .checked_add(done as u64)
+            .ok_or(MemError::Unmapped(u64::MAX))?;
+        let t = translate(addr)?;
+        let in_page = t.page_size - (addr & (t.page_size - 1));
+        let n = in_page.min((len - done) as u64) as usize;
+        out.push((t.pa, n));
+        done += n;
+    }
+    Ok(out)
+}
+
+/// Reads `pieces` (from [`split_pieces`]) of `phys` into `buf`, in order.
+fn read_pieces(
+    phys: &mut dyn PhysMem,
+    pieces: Vec<(u64, usize)>,
+    buf: &mut [u8],
+) -> Result<(), MemError> {
+    let mut off = 0;
+    for (pa, n) in pieces {
+        phys.read_phys(pa, &mut buf[off..off + n])?;
+        off += n;
+    }
+    Ok(())
 }
 
 impl VirtMem for GuestVirt<'_> {
     fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let pieces = self.pieces(addr, buf.len())?;
-        let mut off = 0;
-        for (pa, n) in pieces {
-            self.phys.read_phys(pa, &mut buf[off..off + n])?;
-            off += n;
-        }
-        Ok(())
+        read_pieces(self.phys, pieces, buf)
     }
 
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {

@@ -248,25 +248,25 @@ impl OsLayer for LinuxLayer {
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let pti = self.pti.load(Ordering::Relaxed);
         let kernel = kernel_space_under_pti(event);
-        // Known PTI guest: straight to the kernel's page tables.
+        // Known PTI guest: straight to the kernel's page tables; the trap's
+        // own space is the fallback (kernel-mode traps, PTI off). Else the
+        // other way round.
         if let (PTI_ON, Some(space)) = (pti, kernel) {
-            if let Some(p) = self.attribute_in(event, &mut InSpace { mem, space }) {
-                return Some(p);
-            }
+            return self
+                .attribute_in(event, &mut InSpace { mem, space })
+                .or_else(|| self.attribute_in(event, mem));
         }
         if let Some(p) = self.attribute_in(event, mem) {
             return Some(p);
         }
         let space = kernel?;
         let p = self.attribute_in(event, &mut InSpace { mem, space })?;
-        if pti != PTI_ON {
-            self.pti.store(PTI_ON, Ordering::Relaxed);
-            eprintln!(
-                "vstrace: Linux page table isolation: tasks are read in the kernel's page tables \
-                 (CR3 {:#x})",
-                space.root
-            );
-        }
+        self.pti.store(PTI_ON, Ordering::Relaxed);
+        eprintln!(
+            "vstrace: Linux page table isolation: tasks are read in the kernel's page tables \
+             (CR3 {:#x})",
+            space.root
+        );
         Some(p)
     }
 

@@ -27,7 +27,7 @@ use vstrace_core::gdbregs::{
     bitness, decode_le, slot_for_name, store, NSLOTS, SLOT_CS, SLOT_GS_BASE, SLOT_K_GS_BASE,
     SLOT_NAMES,
 };
-use vstrace_core::mem::{MemError, PhysMem, VirtMem, WalkCache};
+use vstrace_core::mem::{MemError, PhysMem, RamRanges, VirtMem, WalkCache};
 use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs, Space};
 use vstrace_engine::Engine;
 use vstrace_linux::profile::{scan, LinuxProfile};
@@ -164,7 +164,7 @@ pub struct Target {
     no_hw: bool,
     /// Guest RAM from `monitor info mtree -f`, asked at the first read in
     /// another address space (empty: unknown, no physical reads).
-    ram: Option<Vec<(u64, u64)>>,
+    ram: Option<RamRanges>,
     /// Translations of other spaces made at this stop.
     walks: WalkCache,
 }
@@ -471,13 +471,11 @@ impl VirtMem for Target {
             reason: e.to_string(),
         };
         self.client.set_phys_mem_mode(true).map_err(fail)?;
-        let ram = self.ram.take().unwrap_or_default();
         let mut phys = StubPhys {
             client: &mut self.client,
-            ram: &ram,
+            ram: self.ram.get_or_insert_with(RamRanges::default),
         };
         let r = self.walks.read(&mut phys, space, addr, buf);
-        self.ram = Some(ram);
         // Back to virtual mode whatever happened: every other access
         // expects it.
         self.client.set_phys_mem_mode(false).map_err(fail)?;
@@ -489,12 +487,12 @@ impl VirtMem for Target {
 /// on), bounded to the RAM ranges.
 struct StubPhys<'a> {
     client: &'a mut Client,
-    ram: &'a [(u64, u64)],
+    ram: &'a RamRanges,
 }
 
 impl PhysMem for StubPhys<'_> {
     fn read_phys(&mut self, pa: u64, buf: &mut [u8]) -> Result<(), MemError> {
-        if !crate::ram::contains(self.ram, pa, buf.len() as u64) {
+        if !self.ram.contains(pa, buf.len() as u64) {
             return Err(MemError::BadPhys(pa));
         }
         self.client
@@ -508,12 +506,11 @@ impl PhysMem for StubPhys<'_> {
 
 impl Target {
     /// The guest's RAM ranges, asked of QEMU's monitor once.
-    fn ram(&mut self) -> &[(u64, u64)] {
-        if self.ram.is_none() {
+    fn ram(&mut self) -> &RamRanges {
+        self.ram.get_or_insert_with(|| {
             let text = self.client.monitor("info mtree -f").unwrap_or_default();
-            self.ram = Some(crate::ram::parse_ram_ranges(&text));
-        }
-        self.ram.as_deref().unwrap_or_default()
+            crate::ram::parse_ram_ranges(&text)
+        })
     }
 }
 
@@ -1014,9 +1011,9 @@ pub enum ExitTrap {
 /// How system call entries stop the vCPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EntryTrap {
-    /// A write watchpoint on each vCPU's slot of the entry's user stack
-    /// pointer save, when the entry has one and the stub takes it; else a
-    /// breakpoint. QEMU's gdbstub flushes all of TCG's translated code at
+    /// A write watchpoint on the slot of the entry's user stack pointer
+    /// save, when the entry has one, the guest has one vCPU and the stub
+    /// takes it; else a breakpoint. QEMU's gdbstub flushes all of TCG's translated code at
     /// every breakpoint stop, not at watchpoint stops.
     #[default]
     Auto,
@@ -1631,10 +1628,7 @@ impl Backend {
             // dropped.
             if let (Some(_), Some(_)) = (&after_call, ax_watch) {
                 let slot = r.rsp().wrapping_add(pt_regs_offset(Reg::Rax));
-                if ax_slots.iter().any(|(a, _, _)| *a == slot) {
-                    t.remove_bp(slot)?;
-                    ax_slots.retain(|(a, _, _)| *a != slot);
-                }
+                drop_ax_watch(t, &mut ax_slots, slot)?;
                 if let Some(i) = bp_calls.iter().position(|&a| a == slot) {
                     bp_calls.remove(i);
                 }
@@ -1661,9 +1655,7 @@ impl Backend {
                     (e, frame)
                 })
             } else if let Some(slot) = ax_hit {
-                t.remove_bp(slot)?;
-                let nr = ax_slots.iter().find(|(s, _, _)| *s == slot).map(|x| x.1);
-                ax_slots.retain(|&(a, _, _)| a != slot);
+                let nr = drop_ax_watch(t, &mut ax_slots, slot)?;
                 let at = slot.wrapping_sub(pt_regs_offset(Reg::Rax));
                 let mut pt = [0u8; PT_REGS_SIZE];
                 match t.read_virt(at, &mut pt) {
@@ -1850,6 +1842,21 @@ fn ax_slot(t: &mut Target, top: i32) -> Option<u64> {
     )
 }
 
+/// Removes the pt_regs->ax watch at `slot`, if set; returns its call's
+/// number.
+fn drop_ax_watch(
+    t: &mut Target,
+    slots: &mut Vec<(u64, u64, Instant)>,
+    slot: u64,
+) -> Result<Option<u64>, BackendError> {
+    let Some(i) = slots.iter().position(|(a, _, _)| *a == slot) else {
+        return Ok(None);
+    };
+    let (_, nr, _) = slots.remove(i);
+    t.remove_bp(slot)?;
+    Ok(Some(nr))
+}
+
 /// At a watchpoint entry stop: watches the call's pt_regs->ax.
 fn arm_ax_watch(
     t: &mut Target,
@@ -1878,7 +1885,7 @@ struct EntryArm {
     watch: Option<EntrySave>,
 }
 
-/// Puts the entry trap in place: write watchpoints on every vCPU's save
+/// Puts the entry trap in place: a write watchpoint on the vCPU's save
 /// slot when possible (and wanted), else the breakpoint on the `swapgs`.
 fn arm_entry(
     t: &mut Target,
@@ -1893,62 +1900,33 @@ fn arm_entry(
             watch: None,
         });
     }
-    let refused = {
-        let refused = match d.entry_save {
-            None => "the entry does not save rsp with mov %rsp, %gs:disp32".to_string(),
-            // QEMU 10.0 under MTTCG (several vCPUs on several threads)
-            // aborts on a watchpoint hit taken with its big lock held
-            // (`bql_lock_impl: assertion failed`, seen here): never risk
-            // the user's VM, watchpoints on single-vCPU guests only.
-            Some(_) if t.kernel_gs_bases()?.len() > 1 => {
-                "several vCPUs (QEMU aborts on watchpoints under multi-threaded TCG)".to_string()
-            }
-            Some(save) => {
-                let mut slots: Vec<u64> = t
-                    .kernel_gs_bases()?
-                    .into_iter()
-                    // A vCPU that never ran has no per-cpu base yet.
-                    .filter(|&b| b != 0)
-                    .map(|b| b.wrapping_add(save.disp as i64 as u64))
-                    .collect();
-                slots.sort_unstable();
-                slots.dedup();
-                let mut set = Vec::new();
-                let mut refused = None;
-                for &a in &slots {
-                    if t.insert_watch(a)? {
-                        set.push(a);
-                    } else {
-                        refused = Some(a);
-                        break;
-                    }
-                }
-                match refused {
-                    None if !set.is_empty() => {
-                        return Ok(EntryArm {
-                            traps: set,
-                            watch: Some(save),
-                        })
-                    }
-                    _ => {
-                        for a in set {
-                            t.remove_bp(a)?;
-                        }
-                        format!(
-                            "the stub refused a write watchpoint at {:#x}",
-                            refused.unwrap_or_default()
-                        )
-                    }
-                }
-            }
-        };
-        if mode == EntryTrap::Watch {
-            return Err(BackendError::Discovery(format!(
-                "--entry-trap watch: {refused}"
-            )));
+    let refused = match (d.entry_save, t.kernel_gs_bases()?.as_slice()) {
+        (None, _) => "the entry does not save rsp with mov %rsp, %gs:disp32".to_string(),
+        // QEMU 10.0 under MTTCG (several vCPUs on several threads) aborts
+        // on a watchpoint hit taken with its big lock held
+        // (`bql_lock_impl: assertion failed`, seen here): never risk the
+        // user's VM, watchpoints on single-vCPU guests only.
+        (Some(_), bases) if bases.len() > 1 => {
+            "several vCPUs (QEMU aborts on watchpoints under multi-threaded TCG)".to_string()
         }
-        refused
+        // A vCPU that never ran has no per-cpu base yet.
+        (Some(_), [] | [0]) => "no kernel GS base yet".to_string(),
+        (Some(save), &[base, ..]) => {
+            let slot = base.wrapping_add(save.disp as i64 as u64);
+            if t.insert_watch(slot)? {
+                return Ok(EntryArm {
+                    traps: vec![slot],
+                    watch: Some(save),
+                });
+            }
+            format!("the stub refused a write watchpoint at {slot:#x}")
+        }
     };
+    if mode == EntryTrap::Watch {
+        return Err(BackendError::Discovery(format!(
+            "--entry-trap watch: {refused}"
+        )));
+    }
     if verbose {
         eprintln!("vstrace: gdb: no entry watchpoint: {refused}");
     }

@@ -3,13 +3,15 @@
 //! bounded to it, so hostile page tables never make us read device memory
 //! through the stub (QEMU's physical accesses dispatch MMIO to devices).
 
+use vstrace_core::mem::RamRanges;
+
 /// Most RAM ranges kept (a real map has a handful).
 const MAX_RANGES: usize = 64;
 
 /// The `ram` ranges `[start, end)` of the flat view that serves the
 /// address space named `memory` (the CPUs' view), sorted; empty when the
 /// text holds none.
-pub fn parse_ram_ranges(mtree: &str) -> Vec<(u64, u64)> {
+pub fn parse_ram_ranges(mtree: &str) -> RamRanges {
     let mut out = Vec::new();
     let mut in_memory_view = false;
     for line in mtree.lines() {
@@ -49,16 +51,7 @@ pub fn parse_ram_ranges(mtree: &str) -> Vec<(u64, u64)> {
             out.push((s, end));
         }
     }
-    out.sort_unstable();
-    out
-}
-
-/// Whether `[pa, pa + len)` lies within one range.
-pub fn contains(ranges: &[(u64, u64)], pa: u64, len: u64) -> bool {
-    let Some(end) = pa.checked_add(len) else {
-        return false;
-    };
-    ranges.iter().any(|&(s, e)| pa >= s && end <= e)
+    RamRanges::new(out)
 }
 
 #[cfg(test)]
@@ -90,12 +83,12 @@ FlatView #3
     #[test]
     fn ram_of_the_cpu_view_only() {
         let r = parse_ram_ranges(Q35);
-        assert_eq!(r, vec![(0, 0xc_0000), (0x10_0000, 0x2000_0000)]);
-        assert!(contains(&r, 0x1fff_fff8, 8));
-        assert!(!contains(&r, 0x1fff_fffc, 8));
-        assert!(!contains(&r, 0xc_0000, 1), "ROM");
-        assert!(!contains(&r, 0xb000_0000, 4), "MMIO");
-        assert!(!contains(&r, u64::MAX, 2));
+        assert_eq!(r.ranges(), [(0, 0xc_0000), (0x10_0000, 0x2000_0000)]);
+        assert!(r.contains(0x1fff_fff8, 8));
+        assert!(!r.contains(0x1fff_fffc, 8));
+        assert!(!r.contains(0xc_0000, 1), "ROM");
+        assert!(!r.contains(0xb000_0000, 4), "MMIO");
+        assert!(!r.contains(u64::MAX, 2));
     }
 
     #[test]
@@ -109,6 +102,6 @@ FlatView #3
         let many: String = std::iter::once("AS \"memory\"\n".to_string())
             .chain((0..1000u64).map(|i| format!("{:x}-{:x} (prio 0, ram): r\n", i * 2, i * 2)))
             .collect();
-        assert_eq!(parse_ram_ranges(&many).len(), MAX_RANGES);
+        assert_eq!(parse_ram_ranges(&many).ranges().len(), MAX_RANGES);
     }
 }

@@ -11,9 +11,10 @@ use vstrace_core::mem::{WalkCache, MAX_ACCESS};
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 use crate::ffi::{self, ByteArray, RegHandle};
-use crate::phys::{PhysReader, QemuPhys, RamMap};
+use crate::phys::{PhysReader, QemuPhys};
 use crate::regmap::{self, NSLOTS};
 use crate::writes::Backend;
+use vstrace_core::mem::RamRanges;
 
 /// Per-vCPU state, created in the vCPU-init callback and only used on that
 /// vCPU's thread.
@@ -131,7 +132,7 @@ pub struct QemuMem<'a> {
     scratch: &'a mut ByteArray,
     writes: &'a Backend,
     phys: PhysReader,
-    ram: Option<&'a RamMap>,
+    ram: Option<&'a RamRanges>,
     /// Translations of other spaces made during this event.
     walks: WalkCache,
 }
@@ -194,7 +195,7 @@ impl<'a> QemuCpu<'a> {
         st: &'a mut VcpuState,
         writes: &'a Backend,
         phys: PhysReader,
-        ram: Option<&'a RamMap>,
+        ram: Option<&'a RamRanges>,
     ) -> QemuCpu<'a> {
         QemuCpu {
             vcpu,

@@ -40,8 +40,9 @@ use vstrace_engine::{Engine, EngineConfig};
 use crate::classify::Kind;
 use crate::cpu::{QemuCpu, VcpuState};
 use crate::debug::TestKnobs;
-use crate::phys::{PhysReader, RamMap};
+use crate::phys::{ram_for_machine, PhysReader};
 use crate::writes::Backend;
+use vstrace_core::mem::RamRanges;
 
 /// Plugin API version we are built against (QEMU checks it at load).
 pub const PLUGIN_API_VERSION: c_int = sys::QEMU_PLUGIN_VERSION as c_int;
@@ -98,7 +99,7 @@ struct Plugin {
     writes: Backend,
     phys: PhysReader,
     /// Guest RAM layout (None: not given, no physical reads).
-    ram: Option<RamMap>,
+    ram: Option<RamRanges>,
     debug: bool,
     knobs: Option<TestKnobs>,
     counts: [AtomicU64; N_COUNTS],
@@ -200,7 +201,7 @@ fn install(
     let writes = Backend::detect(info.version.cur);
     let phys = PhysReader::detect(info.version.cur);
     let ram = match (&args.machine, args.ram_mib) {
-        (Some(m), Some(mib)) => Some(RamMap::for_machine(m, mib)?),
+        (Some(m), Some(mib)) => Some(ram_for_machine(m, mib)?),
         _ => None,
     };
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {

@@ -7,14 +7,14 @@
 //! `cpu_physical_memory_rw(hwaddr, void *, hwaddr, bool)`, both looked up
 //! with `dlsym` like [`crate::writes`]. Both dispatch to device models for
 //! MMIO addresses, and the addresses come from guest page tables: every
-//! read is therefore bounded to the guest's RAM ([`RamMap`], from the
+//! read is therefore bounded to the guest's RAM ([`ram_for_machine`], from the
 //! launcher's `machine=` / `ram_mib=` plugin arguments); without a map no
 //! physical read is made.
 
 use std::ffi::{c_int, c_void};
 
 use qemu_plugin_sys as sys;
-use vstrace_core::mem::PhysMem;
+use vstrace_core::mem::{PhysMem, RamRanges};
 use vstrace_core::MemError;
 
 use crate::ffi::ByteArray;
@@ -23,47 +23,31 @@ use crate::writes::{lookup, INTERNAL_API};
 type ReadHwaddrV5 = unsafe extern "C" fn(u64, *mut sys::GByteArray, usize) -> c_int;
 type PhysRw = unsafe extern "C" fn(u64, *mut c_void, u64, bool);
 
-/// Where the guest's RAM sits in its physical address space: QEMU's PC
-/// memory map (`pc` and `q35`): low RAM below the legacy VGA/BIOS hole,
-/// RAM up to the 32-bit PCI hole, the rest above 4 GiB.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RamMap {
-    /// Sorted, disjoint `[start, end)` ranges.
-    ranges: Vec<(u64, u64)>,
-}
-
 const LEGACY_HOLE: (u64, u64) = (0xa_0000, 0x10_0000);
 const GIB4: u64 = 1 << 32;
 
-impl RamMap {
-    /// The map of a `machine` (`q35` or `pc`) with `ram_mib` MiB of RAM.
-    pub fn for_machine(machine: &str, ram_mib: u64) -> Result<RamMap, String> {
-        let ram = ram_mib
-            .checked_mul(1 << 20)
-            .filter(|r| *r > LEGACY_HOLE.1)
-            .ok_or_else(|| format!("ram_mib={ram_mib} out of range"))?;
-        // Below-4G RAM ends where QEMU's machine code puts the PCI hole.
-        let lowmem = match machine {
-            "q35" if ram >= 0xb000_0000 => 0x8000_0000,
-            "q35" => ram,
-            "pc" if ram >= 0xe000_0000 => 0xc000_0000,
-            "pc" => ram,
-            _ => return Err(format!("machine {machine:?}: expected q35 or pc")),
-        };
-        let mut ranges = vec![(0, LEGACY_HOLE.0), (LEGACY_HOLE.1, lowmem)];
-        if ram > lowmem {
-            ranges.push((GIB4, GIB4 + (ram - lowmem)));
-        }
-        Ok(RamMap { ranges })
+/// Where the guest's RAM sits in its physical address space, for a
+/// `machine` (`q35` or `pc`) with `ram_mib` MiB: QEMU's PC memory map, low
+/// RAM below the legacy VGA/BIOS hole, RAM up to the 32-bit PCI hole, the
+/// rest above 4 GiB.
+pub fn ram_for_machine(machine: &str, ram_mib: u64) -> Result<RamRanges, String> {
+    let ram = ram_mib
+        .checked_mul(1 << 20)
+        .filter(|r| *r > LEGACY_HOLE.1)
+        .ok_or_else(|| format!("ram_mib={ram_mib} out of range"))?;
+    // Below-4G RAM ends where QEMU's machine code puts the PCI hole.
+    let lowmem = match machine {
+        "q35" if ram >= 0xb000_0000 => 0x8000_0000,
+        "q35" => ram,
+        "pc" if ram >= 0xe000_0000 => 0xc000_0000,
+        "pc" => ram,
+        _ => return Err(format!("machine {machine:?}: expected q35 or pc")),
+    };
+    let mut ranges = vec![(0, LEGACY_HOLE.0), (LEGACY_HOLE.1, lowmem)];
+    if ram > lowmem {
+        ranges.push((GIB4, GIB4 + (ram - lowmem)));
     }
-
-    /// Whether `[pa, pa + len)` is all RAM (within one range).
-    pub fn contains(&self, pa: u64, len: u64) -> bool {
-        let Some(end) = pa.checked_add(len) else {
-            return false;
-        };
-        self.ranges.iter().any(|&(s, e)| pa >= s && end <= e)
-    }
+    Ok(RamRanges::new(ranges))
 }
 
 /// How physical memory is read in this QEMU.
@@ -116,7 +100,7 @@ impl PhysReader {
 /// Guest RAM as a [`PhysMem`], for one event (vCPU callback context).
 pub struct QemuPhys<'a> {
     pub reader: PhysReader,
-    pub ram: Option<&'a RamMap>,
+    pub ram: Option<&'a RamRanges>,
     pub scratch: &'a mut ByteArray,
 }
 
@@ -171,7 +155,7 @@ mod tests {
 
     #[test]
     fn ram_maps_follow_qemu_pc_layouts() {
-        let m = RamMap::for_machine("q35", 512).unwrap();
+        let m = ram_for_machine("q35", 512).unwrap();
         assert!(m.contains(0, 0x1000));
         assert!(m.contains(0x9_f000, 0x1000));
         assert!(!m.contains(0x9_fff8, 16), "crosses into the VGA hole");
@@ -183,17 +167,17 @@ mod tests {
         assert!(!m.contains(0xfee0_0000, 4), "local APIC");
         assert!(!m.contains(u64::MAX, 2), "wraps");
         // 4 GiB on q35: 2 GiB low, 2 GiB above 4 GiB.
-        let m = RamMap::for_machine("q35", 4096).unwrap();
+        let m = ram_for_machine("q35", 4096).unwrap();
         assert!(m.contains(0x7fff_f000, 0x1000));
         assert!(!m.contains(0x8000_0000, 1));
         assert!(m.contains(GIB4, 8) && m.contains(GIB4 + 0x7fff_fff8, 8));
         assert!(!m.contains(GIB4 + 0x8000_0000, 1));
         // pc: 3.5 GiB and more keeps 3 GiB low.
-        let m = RamMap::for_machine("pc", 4096).unwrap();
+        let m = ram_for_machine("pc", 4096).unwrap();
         assert!(m.contains(0xbfff_f000, 8) && !m.contains(0xc000_0000, 1));
         assert!(m.contains(GIB4 + 0x3fff_fff8, 8));
-        assert!(RamMap::for_machine("virt", 512).is_err());
-        assert!(RamMap::for_machine("q35", 0).is_err());
-        assert!(RamMap::for_machine("q35", u64::MAX).is_err());
+        assert!(ram_for_machine("virt", 512).is_err());
+        assert!(ram_for_machine("q35", 0).is_err());
+        assert!(ram_for_machine("q35", u64::MAX).is_err());
     }
 }

@@ -98,8 +98,10 @@ pub fn find_kernel_space(
         return None;
     }
     let b = profile.bitness();
-    let hints = [known, profile.kpcr_kernel_dtb];
-    for off in hints.into_iter().flatten() {
+    // The profile's offset unless it is the one just tried.
+    let hint = profile.kpcr_kernel_dtb.filter(|h| known != Some(*h));
+    let tried = [known, hint];
+    for off in tried.into_iter().flatten() {
         if let Ok(v) = read::read_ptr(mem, kpcr.wrapping_add(off), b) {
             if let Some(found) = validate(mem, profile, kpcr, current, off, v) {
                 return Some(found);
@@ -125,8 +127,10 @@ pub fn find_kernel_space(
                     Bitness::B64 => u64::from_le_bytes(page[at..at + 8].try_into().ok()?),
                     Bitness::B32 => u32::from_le_bytes(page[at..at + 4].try_into().ok()?) as u64,
                 };
-                if let Some(found) = validate(mem, profile, kpcr, current, off, v) {
-                    return Some(found);
+                if !tried.contains(&Some(off)) {
+                    if let Some(found) = validate(mem, profile, kpcr, current, off, v) {
+                        return Some(found);
+                    }
                 }
                 off += step;
             }
