@@ -12,6 +12,7 @@
 
 use vstrace_core::mem::PagingMode;
 use vstrace_core::testmem::{FlatPhys, PageSize, PageTableBuilder, PRESENT, USER, WRITABLE};
+use vstrace_linux::profile::btf::build::Builder as BtfBuilder;
 use vstrace_linux::profile::LinuxProfile;
 use vstrace_linux::LinuxAbi;
 use vstrace_windows::Arch;
@@ -680,160 +681,60 @@ fn windows_attribution_seeds() -> Vec<Seed> {
     out
 }
 
-/// A little BTF writer (both byte orders).
-struct BtfW {
-    be: bool,
-    types: Vec<u8>,
-    strings: Vec<u8>,
-    next: u32,
-}
-
-const BTF_INT: u32 = 1;
-const BTF_PTR: u32 = 2;
-const BTF_ARRAY: u32 = 3;
-const BTF_STRUCT: u32 = 4;
-const BTF_UNION: u32 = 5;
-const BTF_TYPEDEF: u32 = 8;
-const BTF_CONST: u32 = 10;
-
-impl BtfW {
-    fn new(be: bool) -> BtfW {
-        BtfW {
-            be,
-            types: Vec::new(),
-            strings: vec![0],
-            next: 1,
-        }
-    }
-    fn w(&mut self, v: u32) {
-        let b = if self.be {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        self.types.extend_from_slice(&b);
-    }
-    fn s(&mut self, name: &str) -> u32 {
-        if name.is_empty() {
-            return 0;
-        }
-        let off = self.strings.len() as u32;
-        self.strings.extend_from_slice(name.as_bytes());
-        self.strings.push(0);
-        off
-    }
-    fn ty(&mut self, name: &str, kind: u32, vlen: u32, st: u32) -> u32 {
-        let n = self.s(name);
-        self.w(n);
-        self.w((kind << 24) | vlen);
-        self.w(st);
-        self.next += 1;
-        self.next - 1
-    }
-    fn int(&mut self, name: &str, size: u32) -> u32 {
-        let id = self.ty(name, BTF_INT, 0, size);
-        self.w(size * 8);
-        id
-    }
-    fn array(&mut self, elem: u32, index: u32, n: u32) -> u32 {
-        let id = self.ty("", BTF_ARRAY, 0, 0);
-        self.w(elem);
-        self.w(index);
-        self.w(n);
-        id
-    }
-    /// A struct or union with `(name, type, byte offset)` members.
-    fn composite(&mut self, kind: u32, name: &str, size: u32, members: &[(&str, u32, u64)]) -> u32 {
-        let id = self.ty(name, kind, members.len() as u32, size);
-        for &(m, t, off) in members {
-            let n = self.s(m);
-            self.w(n);
-            self.w(t);
-            self.w((off * 8) as u32);
-        }
-        id
-    }
-    fn finish(self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let w16 = |v: u16| {
-            if self.be {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let w32 = |v: u32| {
-            if self.be {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        out.extend_from_slice(&w16(0xeb9f));
-        out.extend_from_slice(&[1, 0]);
-        for v in [
-            24,
-            0,
-            self.types.len() as u32,
-            self.types.len() as u32,
-            self.strings.len() as u32,
-        ] {
-            out.extend_from_slice(&w32(v));
-        }
-        out.extend_from_slice(&self.types);
-        out.extend_from_slice(&self.strings);
-        out
-    }
-}
-
 /// BTF with `task_struct` (at `k`'s offsets, `mm` in an anonymous
 /// union), `mm_struct`, typedef and const chains.
 fn btf_blob(k: &Kernel, be: bool) -> Vec<u8> {
-    let mut b = BtfW::new(be);
-    let int = b.int("int", 4);
-    let uint = b.int("unsigned int", 4);
-    let ch = b.int("char", 1);
-    let pid_t = b.ty("pid_t", BTF_TYPEDEF, 0, int);
-    let cpid = b.ty("", BTF_CONST, 0, pid_t);
+    let mut b = if be {
+        BtfBuilder::big_endian()
+    } else {
+        BtfBuilder::new()
+    };
+    let int = b.int("int", 4, 32);
+    let uint = b.int("unsigned int", 4, 32);
+    let ch = b.int("char", 1, 8);
+    let pid_t = b.typedef("pid_t", int);
+    let cpid = b.konst(pid_t);
     let comm = b.array(ch, int, 16);
     // Forward reference: the pointer's target is the next-but-two id.
-    let ts_ptr = b.ty("", BTF_PTR, 0, b.next + 3);
-    let mm_ptr = b.ty("", BTF_PTR, 0, b.next + 1);
-    let anon = b.composite(BTF_UNION, "", 8, &[("mm", mm_ptr, 0)]);
+    let ts_ptr = b.ptr(b.next_id + 3);
+    let mm_ptr = b.ptr(b.next_id + 1);
+    let anon = b.composite(true, "", 8, &[("mm", mm_ptr, 0, 0)]);
+    // Members at byte offsets, as bit offsets.
+    let bits = |off: u64| (off * 8) as u32;
     let ts = b.composite(
-        BTF_STRUCT,
+        false,
         "task_struct",
         k.task_size as u32,
         &[
-            ("flags", uint, k.flags),
-            ("pid", cpid, k.pid),
-            ("tgid", pid_t, k.tgid),
-            ("real_parent", ts_ptr, k.real_parent),
-            ("parent", ts_ptr, k.parent),
-            ("", anon, k.parent + 8),
-            ("comm", comm, k.comm),
+            ("flags", uint, bits(k.flags), 0),
+            ("pid", cpid, bits(k.pid), 0),
+            ("tgid", pid_t, bits(k.tgid), 0),
+            ("real_parent", ts_ptr, bits(k.real_parent), 0),
+            ("parent", ts_ptr, bits(k.parent), 0),
+            ("", anon, bits(k.parent + 8), 0),
+            ("comm", comm, bits(k.comm), 0),
         ],
     );
-    let ulong = b.int("long unsigned int", 8);
-    let _mm = b.composite(BTF_STRUCT, "mm_struct", 128, &[("pgd", ulong, 0x50)]);
-    let _hot = b.composite(BTF_STRUCT, "pcpu_hot", 64, &[("current_task", ts_ptr, 0)]);
+    let ulong = b.int("long unsigned int", 8, 64);
+    let _mm = b.composite(false, "mm_struct", 128, &[("pgd", ulong, bits(0x50), 0)]);
+    let _hot = b.composite(false, "pcpu_hot", 64, &[("current_task", ts_ptr, 0, 0)]);
     let _ = ts;
-    b.finish()
+    b.blob()
 }
 
 /// BTF whose typedefs form a cycle and whose struct contains itself.
 fn btf_loop() -> Vec<u8> {
-    let mut b = BtfW::new(false);
-    let a = b.ty("a", BTF_TYPEDEF, 0, 2);
-    let _b2 = b.ty("b", BTF_TYPEDEF, 0, a);
-    let s = b.next;
+    let mut b = BtfBuilder::new();
+    let a = b.typedef("a", 2);
+    let _b2 = b.typedef("b", a);
+    let s = b.next_id;
     b.composite(
-        BTF_STRUCT,
+        false,
         "task_struct",
         8,
-        &[("pid", s, 0), ("", s, 0), ("comm", a, 0)],
+        &[("pid", s, 0, 0), ("", s, 0, 0), ("comm", a, 0, 0)],
     );
-    b.finish()
+    b.blob()
 }
 
 /// A minimal ELF64 image: `(name, type, addr, bytes)` sections.

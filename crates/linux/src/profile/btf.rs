@@ -583,16 +583,19 @@ fn str_at(strings: &[u8], off: u32) -> Option<&str> {
     std::str::from_utf8(&s[..end]).ok()
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
+/// A BTF writer for tests and fuzz seeds (here and in other crates), so
+/// that they build real blobs the parser reads like a kernel's.
+pub mod build {
+    use super::{BTF_MAGIC, HEADER_LEN};
 
-    /// Builds BTF blobs for tests: types are appended in id order.
+    /// Builds BTF blobs: types are appended in id order.
     #[derive(Default)]
-    pub(crate) struct Builder {
+    pub struct Builder {
         pub types: Vec<u8>,
         pub strings: Vec<u8>,
         pub next_id: u32,
+        /// Big-endian output (BTF of a big-endian target).
+        pub big_endian: bool,
     }
 
     impl Builder {
@@ -601,6 +604,23 @@ pub(crate) mod tests {
                 types: Vec::new(),
                 strings: vec![0],
                 next_id: 1,
+                big_endian: false,
+            }
+        }
+
+        /// A builder writing big-endian BTF.
+        pub fn big_endian() -> Builder {
+            Builder {
+                big_endian: true,
+                ..Builder::new()
+            }
+        }
+
+        fn word(&self, v: u32) -> [u8; 4] {
+            if self.big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
             }
         }
         pub fn s(&mut self, name: &str) -> u32 {
@@ -613,7 +633,8 @@ pub(crate) mod tests {
             off
         }
         fn w(&mut self, v: u32) {
-            self.types.extend_from_slice(&v.to_le_bytes());
+            let b = self.word(v);
+            self.types.extend_from_slice(&b);
         }
         pub fn raw(&mut self, name: &str, kind: u32, kflag: bool, vlen: u32, st: u32) -> u32 {
             let n = self.s(name);
@@ -671,7 +692,11 @@ pub(crate) mod tests {
         }
         pub fn blob(&self) -> Vec<u8> {
             let mut b = Vec::new();
-            b.extend_from_slice(&BTF_MAGIC.to_le_bytes());
+            b.extend_from_slice(&if self.big_endian {
+                BTF_MAGIC.to_be_bytes()
+            } else {
+                BTF_MAGIC.to_le_bytes()
+            });
             b.push(1);
             b.push(0);
             for v in [
@@ -681,13 +706,19 @@ pub(crate) mod tests {
                 self.types.len() as u32,
                 self.strings.len() as u32,
             ] {
-                b.extend_from_slice(&v.to_le_bytes());
+                b.extend_from_slice(&self.word(v));
             }
             b.extend_from_slice(&self.types);
             b.extend_from_slice(&self.strings);
             b
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::build::Builder;
+    use super::*;
 
     /// A miniature task_struct: anonymous union, nested struct, bitfields,
     /// typedef'd pid, const char array.
