@@ -1017,6 +1017,7 @@ fn trace_file_seeds() -> Vec<Seed> {
             let enter = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
             let acc = if path {
                 vec![Access::Read {
+                    space: None,
                     addr: 0x60_0000,
                     len: 12,
                     result: Ok(b"/etc/passwd\0".to_vec()),

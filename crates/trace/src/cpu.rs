@@ -12,9 +12,11 @@ use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 /// One guest access made while an event was handled, with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
-    /// A virtual memory read of `len` bytes at `addr`: the bytes, or the
-    /// fault.
+    /// A virtual memory read of `len` bytes at `addr`, in the trap's own
+    /// address space (`space` None) or another one (see
+    /// [`VirtMem::read_virt_in`]): the bytes, or the fault.
     Read {
+        space: Option<Space>,
         addr: u64,
         len: u64,
         result: Result<Vec<u8>, MemError>,
@@ -24,14 +26,6 @@ pub enum Access {
         addr: u64,
         len: u64,
         result: Result<(), MemError>,
-    },
-    /// A read of `len` bytes at `addr` in another address space than the
-    /// trap's (see [`VirtMem::read_virt_in`]).
-    ReadIn {
-        space: Space,
-        addr: u64,
-        len: u64,
-        result: Result<Vec<u8>, MemError>,
     },
     /// A register write.
     Reg {
@@ -75,6 +69,7 @@ impl VirtMem for RecordingCpu<'_> {
     fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let result = self.inner.mem().read_virt(addr, buf);
         self.log.push(Access::Read {
+            space: None,
             addr,
             len: buf.len() as u64,
             result: result.clone().map(|()| buf.to_vec()),
@@ -92,8 +87,8 @@ impl VirtMem for RecordingCpu<'_> {
     }
     fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let result = self.inner.mem().read_virt_in(space, addr, buf);
-        self.log.push(Access::ReadIn {
-            space,
+        self.log.push(Access::Read {
+            space: Some(space),
             addr,
             len: buf.len() as u64,
             result: result.clone().map(|()| buf.to_vec()),
@@ -135,19 +130,18 @@ impl ReadHistory {
     /// Adds one replayed event's successful reads.
     pub fn add(&mut self, cr3: u64, log: &[Access]) {
         for a in log {
-            let (key, bytes) = match a {
-                Access::Read {
-                    addr,
-                    len,
-                    result: Ok(bytes),
-                } => (Self::key(cr3, *addr, *len), bytes),
-                Access::ReadIn {
-                    space,
-                    addr,
-                    len,
-                    result: Ok(bytes),
-                } => (Self::key_in(*space, *addr, *len), bytes),
-                _ => continue,
+            let Access::Read {
+                space,
+                addr,
+                len,
+                result: Ok(bytes),
+            } = a
+            else {
+                continue;
+            };
+            let key = match space {
+                None => Self::key(cr3, *addr, *len),
+                Some(s) => Self::key_in(*s, *addr, *len),
             };
             if self.map.len() >= Self::MAX_ENTRIES {
                 self.map.clear();
@@ -246,22 +240,6 @@ impl Cpu for ReplayCpu<'_> {
     }
 }
 
-/// A recorded read as (space: None for the trap's own, addr, len, result).
-type ReadView<'a> = (Option<Space>, u64, u64, &'a Result<Vec<u8>, MemError>);
-
-fn read_view(a: &Access) -> Option<ReadView<'_>> {
-    match a {
-        Access::Read { addr, len, result } => Some((None, *addr, *len, result)),
-        Access::ReadIn {
-            space,
-            addr,
-            len,
-            result,
-        } => Some((Some(*space), *addr, *len, result)),
-        _ => None,
-    }
-}
-
 impl ReplayCpu<'_> {
     /// Serves a read in `space` (None: the trap's own) from the log: the
     /// next identical recorded read gives its outcome; otherwise any
@@ -270,10 +248,14 @@ impl ReplayCpu<'_> {
     fn serve(&mut self, space: Option<Space>, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let len = buf.len() as u64;
         let cursor = if space.is_some() { 3 } else { 0 };
-        let exact = self.take(cursor, |a| {
-            read_view(a)
-                .filter(|&(s, a, l, _)| s == space && a == addr && l == len)
-                .map(|v| v.3)
+        let exact = self.take(cursor, |a| match a {
+            Access::Read {
+                space: s,
+                addr: a,
+                len: l,
+                result,
+            } if *s == space && *a == addr && *l == len => Some(result),
+            _ => None,
         });
         match exact {
             Some(Ok(bytes)) if bytes.len() == buf.len() => {
@@ -284,12 +266,20 @@ impl ReplayCpu<'_> {
             _ => {}
         }
         let base = |s: Option<Space>| s.map(Space::base);
-        for (s, a, _, result) in self.log.iter().rev().filter_map(read_view) {
-            let Ok(bytes) = result else { continue };
-            if base(s) != base(space) {
+        for a in self.log.iter().rev() {
+            let Access::Read {
+                space: s,
+                addr: a,
+                result: Ok(bytes),
+                ..
+            } = a
+            else {
+                continue;
+            };
+            if base(*s) != base(space) {
                 continue;
             }
-            let Some(off) = addr.checked_sub(a).and_then(|o| usize::try_from(o).ok()) else {
+            let Some(off) = addr.checked_sub(*a).and_then(|o| usize::try_from(o).ok()) else {
                 continue;
             };
             if let Some(src) = off
@@ -443,6 +433,7 @@ mod tests {
         let mut h = ReadHistory::default();
         h.add(0x5000, &log);
         let kernel = vec![Access::Read {
+            space: None,
             addr: 0xffff_8000_0000_1000,
             len: 4,
             result: Ok(b"kern".to_vec()),

@@ -312,6 +312,7 @@ impl CodecState {
         for a in acc {
             match a {
                 Access::Read {
+                    space: None,
                     addr,
                     len,
                     result: Ok(bytes),
@@ -326,6 +327,7 @@ impl CodecState {
                     }
                 }
                 Access::Read {
+                    space: None,
                     addr,
                     len,
                     result: Err(e),
@@ -347,8 +349,8 @@ impl CodecState {
                         }
                     }
                 }
-                Access::ReadIn {
-                    space,
+                Access::Read {
+                    space: Some(space),
                     addr,
                     len,
                     result,
@@ -437,6 +439,7 @@ impl CodecState {
                     charge(len)?;
                     self.remember(addr, &bytes);
                     Access::Read {
+                        space: None,
                         addr,
                         len,
                         result: Ok(bytes),
@@ -451,12 +454,14 @@ impl CodecState {
                         .map(<[u8]>::to_vec)
                         .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
                     Access::Read {
+                        space: None,
                         addr,
                         len,
                         result: Ok(bytes),
                     }
                 }
                 2 => Access::Read {
+                    space: None,
                     addr: p.varint()?,
                     len: p.varint()?,
                     result: Err(p.mem_error()?),
@@ -485,15 +490,15 @@ impl CodecState {
                     let len = p.varint()?;
                     let bytes = p.bytes(len)?.to_vec();
                     charge(len)?;
-                    Access::ReadIn {
-                        space,
+                    Access::Read {
+                        space: Some(space),
                         addr,
                         len,
                         result: Ok(bytes),
                     }
                 }
-                6 => Access::ReadIn {
-                    space: p.space()?,
+                6 => Access::Read {
+                    space: Some(p.space()?),
                     addr: p.varint()?,
                     len: p.varint()?,
                     result: Err(p.mem_error()?),
@@ -677,9 +682,7 @@ impl<W: Write> TraceWriter<W> {
         let read: u64 = accesses
             .iter()
             .map(|a| match a {
-                Access::Read { result: Ok(b), .. } | Access::ReadIn { result: Ok(b), .. } => {
-                    b.len() as u64
-                }
+                Access::Read { result: Ok(b), .. } => b.len() as u64,
                 _ => 0,
             })
             .sum();
@@ -898,11 +901,13 @@ mod tests {
         ev3.cr3 = 0x99000;
         let acc1 = vec![
             Access::Read {
+                space: None,
                 addr: 0x7fff_0000,
                 len: 4,
                 result: Ok(b"abcd".to_vec()),
             },
             Access::Read {
+                space: None,
                 addr: 0x10,
                 len: 8,
                 result: Err(MemError::Unmapped(0x10)),
@@ -928,20 +933,20 @@ mod tests {
                     reason: "x".into(),
                 }),
             },
-            Access::ReadIn {
-                space: Space {
+            Access::Read {
+                space: Some(Space {
                     mode: PagingMode::Long4,
                     root: 0x1ad002 | 1 << 63,
-                },
+                }),
                 addr: 0xffff_f800_0000_0188,
                 len: 8,
                 result: Ok(vec![1, 2, 3, 4, 5, 6, 7, 8]),
             },
-            Access::ReadIn {
-                space: Space {
+            Access::Read {
+                space: Some(Space {
                     mode: PagingMode::Pae,
                     root: 0x7e0,
-                },
+                }),
                 addr: 0x8000_0000,
                 len: 4,
                 result: Err(MemError::NoOtherSpace(0x8000_0000)),
@@ -949,6 +954,7 @@ mod tests {
         ];
         // The same read again: coded as "same".
         let acc2 = vec![Access::Read {
+            space: None,
             addr: 0x7fff_0000,
             len: 4,
             result: Ok(b"abcd".to_vec()),
@@ -1091,6 +1097,7 @@ mod tests {
         let big = vec![7u8; 4096];
         let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(0, 0));
         let one = Access::Read {
+            space: None,
             addr: 0x1000,
             len: big.len() as u64,
             result: Ok(big),
