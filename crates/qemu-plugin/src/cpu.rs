@@ -133,8 +133,9 @@ pub struct QemuMem<'a> {
     writes: &'a Backend,
     phys: PhysReader,
     ram: Option<&'a RamRanges>,
-    /// Translations of other spaces made during this event.
-    walks: WalkCache,
+    /// Translations of other spaces made during this event (made on the
+    /// first such read: most events never need one).
+    walks: Option<WalkCache>,
 }
 
 impl VirtMem for QemuMem<'_> {
@@ -176,7 +177,9 @@ impl VirtMem for QemuMem<'_> {
             ram: self.ram,
             scratch: self.buf,
         };
-        self.walks.read(&mut phys, space, addr, buf)
+        self.walks
+            .get_or_insert_with(WalkCache::default)
+            .read(&mut phys, space, addr, buf)
     }
 }
 
@@ -208,7 +211,7 @@ impl<'a> QemuCpu<'a> {
                 writes,
                 phys,
                 ram,
-                walks: WalkCache::default(),
+                walks: None,
             },
         }
     }
