@@ -380,18 +380,31 @@ fn attach_rewrites_a_path_argument() {
 /// the guest finishes after the detach.
 #[test]
 fn attach_smp_guest_uses_breakpoints() {
-    let script = "for j in 1 2; do (for i in $(seq 1 50); do cat /etc/hostname; sleep 0.2; done) & done; wait; echo done";
+    let script = "for j in 1 2; do (for i in $(seq 1 80); do cat /etc/hostname; sleep 0.2; done) & done; wait; echo done";
     let (mut run, addr) = boot_with_gdb_cfg("attach-smp", script, &[], |gc| gc.smp = 2);
     wait_for_stdout(&run, "vstrace\n");
     let trace = trace_path("attach-smp");
-    let out = attach_json(&addr, &trace, &["-e", "trace=openat"]);
+    // 8 s: a breakpoint stop costs several ms on an SMP guest (more on a
+    // loaded machine), and each cat makes dozens of calls before openat.
+    let out = attach(
+        &addr,
+        &[
+            "--duration",
+            "8",
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            "-e",
+            "trace=openat",
+        ],
+    );
     require_success(&out, &mut run);
     let e = stderr(&out);
     assert!(e.contains("no entry watchpoint: several vCPUs"), "{e}");
     assert!(e.contains("entries by breakpoint"), "{e}");
     let recs = records(&trace);
     // Breakpoint stops are slow on an SMP guest (each flushes TCG's code
-    // for every vCPU): a few calls in 3 s.
+    // for every vCPU): a few calls.
     assert!(
         !find(&recs, |r| arg(r, 1).contains("/etc/hostname")).is_empty(),
         "{recs:?}"
