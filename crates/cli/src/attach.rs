@@ -67,7 +67,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     let output = a.trace.output_path()?.map(|p| p.display().to_string());
     let linux_profile = match &a.kernel {
         Some(k) => {
-            let vmlinux = vstrace_qemu::extract_vmlinux_cached(k)
+            let vmlinux = vstrace_launch::extract_vmlinux_cached(k)
                 .with_context(|| format!("--kernel {}", k.display()))?;
             let elf = std::fs::read(&vmlinux)?;
             Some(vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?)

@@ -14,7 +14,7 @@ use clap::Args;
 
 use crate::exit;
 use crate::trace_args::TraceArgs;
-use vstrace_qemu::{
+use vstrace_launch::{
     arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
     Qemu, SerialPort,
 };
@@ -87,7 +87,7 @@ pub struct RunArgs {
 /// Without it records carry no pid/comm; tracing still works.
 fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> {
     let build = || -> Result<_> {
-        let vmlinux = vstrace_qemu::extract_vmlinux_cached(kernel)?;
+        let vmlinux = vstrace_launch::extract_vmlinux_cached(kernel)?;
         let elf = std::fs::read(&vmlinux)?;
         Ok(vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?)
     };
@@ -168,7 +168,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
         ),
         (w, k) => w.or(k).unwrap_or_default(),
     };
-    let multiboot = vstrace_qemu::is_multiboot(&kernel);
+    let multiboot = vstrace_launch::is_multiboot(&kernel);
     check_boot_choice(&a, &kernel, multiboot)?;
     let plugin = match a.untraced {
         true => None,
@@ -199,7 +199,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
     // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
     // trace from that exec on, following children (strace -f).
     cfg.follow_exec = (!multiboot && a.initrd.is_none() && !a.all && !a.trace.selects_processes())
-        .then(|| vstrace_qemu::guest::CMD_PATH.to_string());
+        .then(|| vstrace_launch::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
     vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;

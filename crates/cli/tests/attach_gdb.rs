@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, SerialPort};
+use vstrace_launch::{find_kernel, GuestConfig, GuestRun, SerialPort};
 
 fn attach(addr: &str, args: &[&str]) -> Output {
     let out = vstrace()

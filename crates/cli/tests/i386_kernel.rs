@@ -10,14 +10,14 @@ use common::*;
 
 #[test]
 fn i386_kernel_sysenter_and_int80_with_attribution() {
-    let kernel = vstrace_qemu::cache::cache_dir().join("vmlinuz-i386");
+    let kernel = vstrace_launch::cache::cache_dir().join("vmlinuz-i386");
     assert!(
         kernel.is_file()
-            && vstrace_qemu::cache::cache_dir()
+            && vstrace_launch::cache::cache_dir()
                 .join("busybox-i386")
                 .is_file(),
         "no i386 guest in {}: run scripts/setup-host.sh",
-        vstrace_qemu::cache::cache_dir().display()
+        vstrace_launch::cache::cache_dir().display()
     );
     let bin = compat32();
     let trace = trace_path("i386-kernel");
@@ -67,7 +67,7 @@ fn unknown_or_contradicting_arch_is_a_clear_error() {
     assert!(stderr(&out).contains("--arch sparc"), "{}", stderr(&out));
     // The image's own header decides; a contradicting --arch is refused
     // before anything boots.
-    let k = vstrace_qemu::cache::cache_dir().join("vmlinuz-i386");
+    let k = vstrace_launch::cache::cache_dir().join("vmlinuz-i386");
     let out = vstrace()
         .args(["run", "--arch", "x86_64", "--kernel"])
         .arg(&k)

@@ -6,6 +6,8 @@
 //! [`abi`] table, guest memory goes through [`mem`] (page walks) and
 //! [`read`] (bounded typed readers), and [`hooks`] dispatches user callbacks.
 
+#![forbid(unsafe_code)]
+
 pub mod abi;
 pub mod cpu;
 pub mod event;

@@ -5,6 +5,8 @@
 //! and hooks, and writes records to a sink. It runs where the events are:
 //! inside the QEMU plugin, or in the CLI for the gdb and replay sources.
 
+#![forbid(unsafe_code)]
+
 pub mod filter;
 pub mod flush;
 pub mod inject;

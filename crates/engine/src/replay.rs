@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use vstrace_core::{Cpu, Event};
-use vstrace_trace::{
+use vstrace_tracefile::{
     Access, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter,
 };
 
@@ -115,13 +115,13 @@ impl<R: Read> Replay<R> {
     fn from_reader(mut reader: TraceReader<R>) -> Result<Replay<R>, ReplayError> {
         let at = reader.offset();
         let config = match reader.next_record()? {
-            Some(vstrace_trace::Record::Config(bytes)) => {
+            Some(vstrace_tracefile::Record::Config(bytes)) => {
                 serde_json::from_slice(&bytes).map_err(|e| ReplayError::Config(e.to_string()))?
             }
             _ => {
                 return Err(TraceError {
                     offset: at,
-                    kind: vstrace_trace::TraceErrorKind::NoConfig,
+                    kind: vstrace_tracefile::TraceErrorKind::NoConfig,
                 }
                 .into())
             }
@@ -148,7 +148,7 @@ impl<R: Read> Replay<R> {
                 break None;
             }
             match self.reader.next_record() {
-                Ok(Some(vstrace_trace::Record::Event(ev))) => {
+                Ok(Some(vstrace_tracefile::Record::Event(ev))) => {
                     let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses)
                         .with_history(&history, ev.event.cr3);
                     engine.on_event_at(&ev.event, &mut cpu, ev.ts);
@@ -156,8 +156,8 @@ impl<R: Read> Replay<R> {
                     last_ts = ev.ts;
                     events += 1;
                 }
-                Ok(Some(vstrace_trace::Record::End { ts })) => end = Some(ts),
-                Ok(Some(vstrace_trace::Record::Config(_))) => {}
+                Ok(Some(vstrace_tracefile::Record::End { ts })) => end = Some(ts),
+                Ok(Some(vstrace_tracefile::Record::Config(_))) => {}
                 Ok(None) => break None,
                 Err(e) => break Some(e),
             }

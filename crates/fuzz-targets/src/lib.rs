@@ -15,6 +15,8 @@
 //! in [`seeds::seeds`], and a `fuzz/fuzz_targets/NAME.rs` with its
 //! `[[bin]]` entry in `fuzz/Cargo.toml`.
 
+#![forbid(unsafe_code)]
+
 pub mod fuzzmem;
 pub mod input;
 pub mod seeds;
@@ -101,7 +103,7 @@ mod tests {
     #[test]
     fn trace_file_seeds_parse_and_replay() {
         for (name, b) in seeds("trace_file", &Kernel::default()) {
-            let (recs, err) = vstrace_trace::parse_trace(&b);
+            let (recs, err) = vstrace_tracefile::parse_trace(&b);
             assert!(err.is_none(), "{name}: {err:?}");
             assert!(recs.len() > 4, "{name}");
             assert_eq!(vstrace_engine::replay::fuzz_replay(&b), 4, "{name}");

@@ -987,7 +987,7 @@ fn engine_seeds() -> Vec<Seed> {
 /// each with its return, for a Linux and a Windows configuration.
 fn trace_file_seeds() -> Vec<Seed> {
     use vstrace_core::{Bitness, Event, Mechanism, Reg, Regs};
-    use vstrace_trace::{Access, TraceWriter};
+    use vstrace_tracefile::{Access, TraceWriter};
     let mut out = Vec::new();
     for (tag, os) in [("linux", "linux"), ("windows", "windows")] {
         let cfg = vstrace_engine::EngineConfig {

@@ -572,8 +572,8 @@ pub fn engine(data: &[u8]) {
 /// Format: a trace file (`vstrace run --record`), read with and without
 /// checksum verification.
 pub fn trace_file(data: &[u8]) {
-    let _ = vstrace_trace::parse_trace_unchecked(data);
-    let _ = vstrace_trace::parse_trace(data);
+    let _ = vstrace_tracefile::parse_trace_unchecked(data);
+    let _ = vstrace_tracefile::parse_trace(data);
 }
 
 /// Format: a trace file, replayed through the engine it configures

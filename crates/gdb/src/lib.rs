@@ -3,6 +3,8 @@
 //! kernel's system call entry and breakpoints on its return paths, found
 //! automatically.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 pub mod ram;
 pub mod rsp;

@@ -12,6 +12,8 @@
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
 //!   symbols) and the current process at a trap.
 
+#![forbid(unsafe_code)]
+
 pub mod consts;
 pub mod decode;
 pub mod fmt;

@@ -79,10 +79,11 @@ impl PhysReader {
             );
         }
         match lookup(c"cpu_physical_memory_rw") {
-            // SAFETY: QEMU 9.2..10.0 export cpu_physical_memory_rw(hwaddr,
-            // void *, hwaddr, bool) with this C signature.
             Some(f) => {
-                PhysReader::Internal(unsafe { std::mem::transmute::<*mut c_void, PhysRw>(f) })
+                // SAFETY: QEMU 9.2..10.0 export cpu_physical_memory_rw(hwaddr,
+                // void *, hwaddr, bool) with this C signature.
+                let rw = unsafe { std::mem::transmute::<*mut c_void, PhysRw>(f) };
+                PhysReader::Internal(rw)
             }
             None => PhysReader::Unsupported("QEMU 10.0 without the cpu_physical_memory_rw symbol"),
         }

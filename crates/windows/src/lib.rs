@@ -16,6 +16,8 @@
 //! - [`hooks`]: ready-made Rust hooks (the seed's NtOpenFile/NtCreateFile
 //!   `{object_name, access}` hook).
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod decode;
 pub mod flags;

@@ -9,8 +9,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use vstrace_qemu::guest::START_MARKER;
-use vstrace_qemu::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, SerialPort};
+use vstrace_launch::guest::START_MARKER;
+use vstrace_launch::{find_kernel, GuestConfig, GuestRun, InitramfsBuilder, Qemu, SerialPort};
 
 pub fn vstrace() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vstrace"))

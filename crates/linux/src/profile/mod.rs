@@ -162,7 +162,7 @@ pub struct LinuxProfile {
 
 impl LinuxProfile {
     /// Builds a profile from a vmlinux ELF (e.g. the output of
-    /// `vstrace_qemu::kernel::extract_vmlinux`).
+    /// `vstrace_launch::kernel::extract_vmlinux`).
     pub fn from_vmlinux(elf: &[u8]) -> Result<LinuxProfile, ProfileError> {
         let file = object::File::parse(elf).map_err(|e| ProfileError::Elf(e.to_string()))?;
         let syms = Ksymtab::from_elf(elf)?;
@@ -360,12 +360,12 @@ fn cached_vmlinux(class: u8, env: &str) -> Option<Vec<u8>> {
     let path = match std::env::var_os(env) {
         Some(p) => std::path::PathBuf::from(p),
         None => {
-            let image = vstrace_qemu::cache::cache_dir().join(if class == 1 {
+            let image = vstrace_launch::cache::cache_dir().join(if class == 1 {
                 "vmlinuz-i386"
             } else {
                 "vmlinuz"
             });
-            vstrace_qemu::extract_vmlinux_cached(&image).ok()?
+            vstrace_launch::extract_vmlinux_cached(&image).ok()?
         }
     };
     std::fs::read(path)

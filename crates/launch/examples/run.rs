@@ -1,11 +1,11 @@
 //! Runs a command in the default guest and streams its output:
-//! `cargo run -p vstrace-qemu --example run -- [--machine pc] [--cpu M] [--strace] -- CMD ARGS...`
+//! `cargo run -p vstrace-launch --example run -- [--machine pc] [--cpu M] [--strace] -- CMD ARGS...`
 //! (`--strace` adds the host's /usr/bin/strace with its libraries).
 
 use std::io::Write;
 use std::time::Duration;
 
-use vstrace_qemu::{find_kernel, GuestConfig, InitramfsBuilder, Machine, Qemu, SerialPort};
+use vstrace_launch::{find_kernel, GuestConfig, InitramfsBuilder, Machine, Qemu, SerialPort};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = std::time::Instant::now();
     let initrd = b.write_cached()?;
-    eprintln!("[vstrace-qemu] initramfs {:?}", t.elapsed());
+    eprintln!("[vstrace-launch] initramfs {:?}", t.elapsed());
     let qemu = Qemu::find()?;
     let mut cfg = GuestConfig::new(find_kernel(None)?, initrd);
     cfg.machine = machine;
@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = std::time::Instant::now();
     let mut run = qemu.spawn(&cfg)?;
-    eprintln!("[vstrace-qemu] spawn {:?}", t.elapsed());
+    eprintln!("[vstrace-launch] spawn {:?}", t.elapsed());
     let out = run.wait_with(Duration::from_secs(300), |port, bytes| match port {
         SerialPort::Stdout => {
             let _ = std::io::stdout().write_all(bytes);
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => {}
     })?;
     eprintln!(
-        "[vstrace-qemu] exit status {} (boot {:?}, total {:?})",
+        "[vstrace-launch] exit status {} (boot {:?}, total {:?})",
         out.exit_status, out.boot_time, out.elapsed
     );
     std::process::exit(out.exit_status.clamp(0, 255));

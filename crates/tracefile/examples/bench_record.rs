@@ -1,10 +1,10 @@
 //! Cost of recording one event (six small reads) outside QEMU:
-//! `cargo run --release -p vstrace-trace --example bench_record`.
+//! `cargo run --release -p vstrace-tracefile --example bench_record`.
 use std::time::Instant;
 use vstrace_core::cpu::SnapshotCpu;
 use vstrace_core::testmem::SparseVirt;
 use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, Regs};
-use vstrace_trace::{RecordingCpu, TraceWriter};
+use vstrace_tracefile::{RecordingCpu, TraceWriter};
 fn main() {
     let mut mem = SparseVirt::new();
     mem.map(0x1000, &[7u8; 4096]);

@@ -1,4 +1,4 @@
-//! vstrace-qemu: everything vstrace needs from QEMU on the host side.
+//! vstrace-launch: everything vstrace needs from QEMU on the host side.
 //!
 //! - [`launch`]: find a recent enough `qemu-system-x86_64` and a guest kernel,
 //!   build the command line (TCG, serial ports, plugin, gdb stub) and supervise
@@ -10,6 +10,8 @@
 //!   BTF/ksymtab based process attribution.
 //! - [`arch`]: x86_64 or i386 guest, told from the kernel image.
 //! - [`cache`]: the on-disk cache directory shared with `scripts/setup-host.sh`.
+
+#![forbid(unsafe_code)]
 
 pub mod arch;
 pub mod cache;

@@ -18,6 +18,8 @@
 //! fuzzing the reader; `vstrace_engine::replay::fuzz_replay` fuzzes replay
 //! through the engine.
 
+#![forbid(unsafe_code)]
+
 pub mod cpu;
 pub mod format;
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vstrace_qemu::{find_kernel, GuestConfig, InitramfsBuilder, LaunchError, Qemu, SerialPort};
+use vstrace_launch::{find_kernel, GuestConfig, InitramfsBuilder, LaunchError, Qemu, SerialPort};
 
 fn setup() -> Option<(Qemu, std::path::PathBuf)> {
     let qemu = match Qemu::find() {
