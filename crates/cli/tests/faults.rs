@@ -107,6 +107,33 @@ fn kernel_panic_keeps_a_whole_json_trace() {
     assert!(has_write(&whole_json_lines(&trace), "before"));
 }
 
+/// The guest's console tail shown on a panic passes no terminal control
+/// sequence of the guest's to the host terminal (a title change, a
+/// screen clear): they come out escaped, as trace strings are.
+#[test]
+fn console_tail_on_panic_is_escaped() {
+    let out = run(&[
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        r#"printf '\033]0;owned\007\033[2Jmarker\n' > /dev/console; echo c > /proc/sysrq-trigger"#,
+    ]);
+    assert_eq!(out.status.code(), Some(70), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("guest kernel panicked"), "{err}");
+    assert!(
+        err.contains(r"\33]0;owned\7\33[2Jmarker"),
+        "the escape sequences are shown escaped: {err}"
+    );
+    assert!(
+        !err.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "no raw control character reaches the terminal: {err:?}"
+    );
+}
+
 #[test]
 fn triple_fault_and_reboot_are_reported() {
     // reboot=t: the kernel resets the machine by a triple fault.

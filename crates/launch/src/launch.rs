@@ -593,15 +593,56 @@ pub fn find_kernel_panic(console: &str) -> Option<String> {
     Some(tail(&console[start..end], EXCERPT_BYTES))
 }
 
+/// The last `max` bytes of the guest's console, made safe for the host's
+/// terminal: the guest controls these bytes, and a raw `ESC]0;title BEL`
+/// or `ESC[2J` in an error message would retitle or clear the user's
+/// terminal.
 fn tail(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut cut = s.len() - max;
+    let mut cut = s.len().saturating_sub(max);
     while !s.is_char_boundary(cut) {
         cut += 1;
     }
-    s[cut..].to_owned()
+    escape_console(&s[cut..])
+}
+
+/// Escapes what a terminal would interpret, as strace escapes trace
+/// strings: C0 controls but newline and tab, DEL and the C1 controls
+/// (U+0080..U+009F, which some terminals read as 8-bit CSI/OSC) become
+/// octal escapes of their bytes (`\33`, `\302\233`), a carriage return
+/// not ending a line `\r`,
+/// and a backslash is doubled so that an escape cannot be forged.
+fn escape_console(s: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let control = (c < ' ' && c != '\n' && c != '\t') || ('\u{7f}'..='\u{9f}').contains(&c);
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c == '\r' {
+            // The serial console ends lines with CR LF: keep those as
+            // plain line ends, show a lone CR (which would overwrite).
+            if chars.peek() != Some(&'\n') {
+                out.push_str("\\r");
+            }
+        } else if control {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            let next_is_digit = chars.peek().is_some_and(|n| n.is_ascii_digit());
+            for (i, b) in bytes.iter().enumerate() {
+                // Three digits where a following digit would extend the
+                // escape, as strace does.
+                if next_is_digit && i + 1 == bytes.len() {
+                    let _ = write!(out, "\\{b:03o}");
+                } else {
+                    let _ = write!(out, "\\{b:o}");
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl GuestRun {
@@ -767,6 +808,24 @@ impl Drop for GuestRun {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn console_tail_escapes_what_a_terminal_interprets() {
+        let guest = "ok\tline\n\x1b]0;owned\x07\x1b[2J\x1b1 \u{9b}31m back\\slash\r\n";
+        let t = tail(guest, 4096);
+        assert!(
+            !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{t:?}"
+        );
+        assert_eq!(
+            t,
+            "ok\tline\n\\33]0;owned\\7\\33[2J\\0331 \\302\\23331m back\\\\slash\n"
+        );
+        assert_eq!(tail("a\rb\r\n", 64), "a\\rb\n");
+        // The cut keeps the end and never splits a character.
+        assert_eq!(tail("aé\x1b", 3), "é\\33");
+    }
+
     use super::*;
 
     #[test]
