@@ -246,28 +246,11 @@ impl OsLayer for LinuxLayer {
     }
 
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
-        let pti = self.pti.load(Ordering::Relaxed);
-        let kernel = kernel_space_under_pti(event);
-        // Known PTI guest: straight to the kernel's page tables; the trap's
-        // own space is the fallback (kernel-mode traps, PTI off). Else the
-        // other way round.
-        if let (PTI_ON, Some(space)) = (pti, kernel) {
-            return self
-                .attribute_in(event, &mut InSpace { mem, space })
-                .or_else(|| self.attribute_in(event, mem));
-        }
-        if let Some(p) = self.attribute_in(event, mem) {
-            return Some(p);
-        }
-        let space = kernel?;
-        let p = self.attribute_in(event, &mut InSpace { mem, space })?;
-        self.pti.store(PTI_ON, Ordering::Relaxed);
-        eprintln!(
-            "vstrace: Linux page table isolation: tasks are read in the kernel's page tables \
-             (CR3 {:#x})",
-            space.root
-        );
-        Some(p)
+        self.in_task_space(event, mem, |m| self.attribute_in(event, m))
+    }
+
+    fn current_thread(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
+        self.in_task_space(event, mem, |m| self.task_in(event, m))
     }
 
     fn arg_names(&self, info: &CallInfo) -> Vec<String> {
@@ -297,8 +280,38 @@ fn kernel_space_under_pti(event: &Event) -> Option<Space> {
 const PTI_ON: u8 = 1;
 
 impl LinuxLayer {
-    /// Attribution through `mem` (the trap's own space or the kernel's).
-    fn attribute_in(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+    /// Runs a read of the kernel's task data `f` in the space that maps
+    /// it: the trap's own, or under PTI the kernel's half of the PGD pair.
+    fn in_task_space<T>(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        mut f: impl FnMut(&mut dyn VirtMem) -> Option<T>,
+    ) -> Option<T> {
+        let pti = self.pti.load(Ordering::Relaxed);
+        let kernel = kernel_space_under_pti(event);
+        // Known PTI guest: straight to the kernel's page tables; the trap's
+        // own space is the fallback (kernel-mode traps, PTI off). Else the
+        // other way round.
+        if let (PTI_ON, Some(space)) = (pti, kernel) {
+            return f(&mut InSpace { mem, space }).or_else(|| f(mem));
+        }
+        if let Some(p) = f(mem) {
+            return Some(p);
+        }
+        let space = kernel?;
+        let p = f(&mut InSpace { mem, space })?;
+        self.pti.store(PTI_ON, Ordering::Relaxed);
+        eprintln!(
+            "vstrace: Linux page table isolation: tasks are read in the kernel's page tables \
+             (CR3 {:#x})",
+            space.root
+        );
+        Some(p)
+    }
+
+    /// The running task_struct's address, read through `mem`.
+    fn task_in(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
         let prof = self.profile.as_ref()?;
         let base = match prof.percpu_mode {
             // At a trap from user mode the kernel's per-cpu base is in
@@ -312,7 +325,13 @@ impl LinuxLayer {
                 lx::profile::runtime::percpu_base_linked(mem, prof, slide, event.vcpu).ok()?
             }
         };
-        let task = lx::profile::runtime::current_task(mem, prof, base).ok()?;
+        lx::profile::runtime::current_task(mem, prof, base).ok()
+    }
+
+    /// Attribution through `mem` (the trap's own space or the kernel's).
+    fn attribute_in(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        let prof = self.profile.as_ref()?;
+        let task = self.task_in(event, mem)?;
         let ids = lx::profile::runtime::read_ids(mem, prof, task).ok()?;
         let key = (task, ids.tid, ids.pid, ids.parent);
         let mut ppids = self.ppids.lock().unwrap_or_else(|e| e.into_inner());

@@ -135,6 +135,15 @@ pub trait OsLayer: Send {
         None
     }
 
+    /// An opaque identity of the thread running at the trap (the kernel's
+    /// task or thread object address), if the layer can read it; cheaper
+    /// than [`OsLayer::attribute`]. It pairs a return with its call where
+    /// the address space and the user stack do not tell threads apart: a
+    /// vfork child runs on its parent's stack in its parent's space.
+    fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+        None
+    }
+
     /// Argument names from the prototype, in order.
     fn arg_names(&self, info: &CallInfo) -> Vec<String>;
     /// Indices (1-based) of arguments that are paths the kernel reads.

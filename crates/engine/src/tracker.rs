@@ -38,6 +38,9 @@ struct ThreadKey {
 struct Pending {
     /// User ip the call returns to, when the trap tells it.
     ret_ip: Option<u64>,
+    /// The OS layer's identity of the calling thread (its task), when it
+    /// can read one: a vfork child shares its parent's space and stack.
+    thread: Option<u64>,
     info: CallInfo,
     bitness: Bitness,
     mechanism: Mechanism,
@@ -75,9 +78,71 @@ struct Pending {
 /// exec; fork children join when their first return (rax 0, to the
 /// parent's clone ip and sp, in a new address space) is seen; an address
 /// space leaves at exit_group.
+///
+/// Where the OS layer attributes calls, the scope also follows processes:
+/// each traced space has an owner (the process that execs into it or
+/// forked it), and the traced processes are remembered. An address space
+/// is a page-table root the kernel frees and reuses: a call in a traced
+/// space made by a process that is neither traced nor a child of a traced
+/// one means the space was freed (its process killed, or gone without an
+/// exit_group) and reused, and the space leaves the scope. Only the
+/// owner's exit_group or exec frees a space: a vfork child exits and execs
+/// in its parent's.
 struct Scope {
     root_arg: String,
     spaces: HashMap<u64, bool>,
+    owners: HashMap<u64, u32>,
+    procs: std::collections::HashSet<u32>,
+}
+
+/// Most processes a scope remembers (the set is cleared when full: the
+/// owners of the traced spaces still say who is traced).
+const MAX_SCOPE_PROCS: usize = 1 << 16;
+
+impl Scope {
+    /// Records that `pid` runs in the traced space `cr3` (its owner if it
+    /// has none yet).
+    fn join(&mut self, cr3: u64, pid: Option<u32>) {
+        self.spaces.insert(cr3, true);
+        if let Some(pid) = pid {
+            self.owners.entry(cr3).or_insert(pid);
+            if self.procs.len() >= MAX_SCOPE_PROCS {
+                self.procs.clear();
+            }
+            self.procs.insert(pid);
+        }
+    }
+
+    /// A space its owner no longer runs in (exit_group, exec).
+    fn leave(&mut self, cr3: u64) {
+        self.spaces.remove(&cr3);
+        self.owners.remove(&cr3);
+    }
+
+    /// Whether `pid`, calling in the traced space `cr3`, leaves that space
+    /// where it is: no owner or attribution known (the profile-less
+    /// rules), or `pid` is its owner.
+    fn owned_by(&self, cr3: u64, pid: Option<u32>) -> bool {
+        match (self.owners.get(&cr3), pid) {
+            (Some(o), Some(p)) => *o == p,
+            _ => true,
+        }
+    }
+
+    /// Whether a call by `who` in the traced space `cr3` belongs to the
+    /// traced tree: its owner, a traced process, or a child of one (a
+    /// vfork or CLONE_VM child). A descendant joins.
+    fn admits(&mut self, cr3: u64, who: &crate::os::ProcInfo) -> bool {
+        if self.owners.get(&cr3).is_none_or(|o| *o == who.pid) || self.procs.contains(&who.pid) {
+            self.join(cr3, Some(who.pid));
+            return true;
+        }
+        if who.ppid.is_some_and(|pp| self.procs.contains(&pp)) {
+            self.procs.insert(who.pid);
+            return true;
+        }
+        false
+    }
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -152,6 +217,8 @@ impl Tracker {
         let scope = cfg.follow_exec.as_ref().map(|a| Scope {
             root_arg: a.clone(),
             spaces: Default::default(),
+            owners: Default::default(),
+            procs: Default::default(),
         });
         Ok(Tracker {
             pids: cfg.pids.iter().copied().collect(),
@@ -251,10 +318,14 @@ impl Tracker {
             Some(s) => s.spaces.get(&cr3).copied(),
         };
         if info.name == "exit_group" && state.is_some() {
-            // The address space dies with the process; its page tables may
-            // be reused by any other process.
+            // The address space dies with its process; its page tables may
+            // be reused by any other process. A vfork child's exit leaves
+            // its parent's space as it is.
+            let who = self.os.attribute(event, cpu.mem());
             if let Some(s) = &mut self.scope {
-                s.spaces.remove(&cr3);
+                if s.owned_by(cr3, who.as_ref().map(|w| w.pid)) {
+                    s.leave(cr3);
+                }
             }
         }
         // Out of scope, only the execs that lead to the command matter.
@@ -266,8 +337,25 @@ impl Tracker {
         };
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
+        if in_scope && self.scope.is_some() {
+            let wanted = self.trace.contains(&info.name) || info.exec || is_clone(&info.name);
+            if wanted {
+                early_proc = self.os.attribute(event, cpu.mem());
+                if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
+                    if !s.admits(cr3, who) {
+                        // A freed space reused by a process outside the
+                        // command's tree.
+                        s.leave(cr3);
+                        return None;
+                    }
+                }
+            }
+        }
         if in_scope && (!self.pids.is_empty() || !self.comms.is_empty()) {
-            let who = self.os.attribute(event, cpu.mem());
+            let who = match early_proc.take() {
+                Some(w) => Some(w),
+                None => self.os.attribute(event, cpu.mem()),
+            };
             let wanted = who.as_ref().is_some_and(|p| {
                 self.pids.contains(&p.pid)
                     || self.comms.iter().any(|c| p.comm.as_deref() == Some(c))
@@ -354,8 +442,10 @@ impl Tracker {
             .iter()
             .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("0x")));
         let returns_elsewhere = matches!(info.name.as_str(), "rt_sigreturn" | "sigreturn");
+        let thread = self.os.current_thread(event, sc.cpu().mem());
         let pending = Pending {
             ret_ip,
+            thread,
             info,
             bitness: event.bitness,
             mechanism: event.mechanism,
@@ -390,7 +480,10 @@ impl Tracker {
         let slot = self.pending.entry(key).or_default();
         // The same thread cannot be in two calls with the same return ip:
         // an older entry means its return was missed.
-        if let Some(pos) = slot.iter().position(|q| q.ret_ip == p.ret_ip) {
+        if let Some(pos) = slot
+            .iter()
+            .position(|q| q.ret_ip == p.ret_ip && same_thread(q.thread, p.thread))
+        {
             let old = slot.remove(pos);
             self.npending -= 1;
             // Calls tracked only for scoping or hooks are never recorded.
@@ -425,9 +518,11 @@ impl Tracker {
         }
     }
 
-    fn take(&mut self, key: ThreadKey, ip: u64) -> Option<Pending> {
+    fn take(&mut self, key: ThreadKey, ip: u64, thread: Option<u64>) -> Option<Pending> {
         let slot = self.pending.get_mut(&key)?;
-        let pos = slot.iter().position(|p| p.ret_ip.is_none_or(|r| r == ip))?;
+        let pos = slot
+            .iter()
+            .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
         let p = slot.remove(pos);
         if slot.is_empty() {
             self.pending.remove(&key);
@@ -441,7 +536,7 @@ impl Tracker {
     /// register but rsp and rip zeroed (ELF_PLAT_INIT); sigreturn returns
     /// to the context it restores, in the same address space and, as the
     /// thread was running there, on the same vCPU.
-    fn take_elsewhere(&mut self, event: &Event) -> Option<Pending> {
+    fn take_elsewhere(&mut self, event: &Event, thread: Option<u64>) -> Option<Pending> {
         let r = &event.regs;
         let zeroed = Reg::ALL
             .iter()
@@ -452,6 +547,7 @@ impl Tracker {
             v.iter()
                 .position(|p| {
                     p.vcpu == event.vcpu
+                        && same_thread(p.thread, thread)
                         && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
                 })
                 .map(|i| (*k, i))
@@ -477,9 +573,21 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             sp,
         };
-        let pending = match self.take(key, ip) {
+        // The thread's identity is read only when a call of a known thread
+        // is in flight on this stack: it is what tells a vfork child's
+        // return from its parent's.
+        let ambiguous = self
+            .pending
+            .get(&key)
+            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()));
+        let thread = if ambiguous {
+            self.os.current_thread(event, cpu.mem())
+        } else {
+            None
+        };
+        let pending = match self.take(key, ip, thread) {
             Some(p) => p,
-            None => match self.take_elsewhere(event) {
+            None => match self.take_elsewhere(event, thread) {
                 Some(p) => p,
                 None => {
                     self.stats.unmatched_exits += 1;
@@ -537,16 +645,23 @@ impl Tracker {
             // The new image runs in a new address space.
             if let Some(s) = &mut self.scope {
                 let new = cr3_key(event.cr3);
+                let pid = p.proc_info.as_ref().map(|i| i.pid);
                 if p.root_exec {
                     s.spaces.insert(new, false);
                 } else if p.pre_scope {
                     // The launcher became the command: its old address
                     // space is freed and may be reused by anyone.
-                    s.spaces.remove(&p.cr3);
-                    s.spaces.insert(new, true);
+                    s.leave(p.cr3);
+                    s.join(new, pid);
                     p.shown = self.trace.contains(&p.info.name);
                 } else if s.spaces.get(&p.cr3) == Some(&true) {
-                    s.spaces.insert(new, true);
+                    // The old space is freed unless it was borrowed (a
+                    // vfork child execs out of its parent's space).
+                    if pid.is_some() && s.owned_by(p.cr3, pid) {
+                        s.leave(p.cr3);
+                    }
+                    s.owners.remove(&new);
+                    s.join(new, pid);
                 }
             }
         }
@@ -656,13 +771,16 @@ impl Tracker {
             self.fresh_children.clear();
         }
         self.fresh_children.insert(cr3);
+        let who = self.os.attribute(event, cpu.mem());
         if let Some(s) = &mut self.scope {
-            s.spaces.insert(cr3, true);
+            // A new process in a new space: whatever owned that page-table
+            // root before is gone.
+            s.owners.remove(&cr3);
+            s.join(cr3, who.as_ref().map(|w| w.pid));
         }
         if !shown {
             return None;
         }
-        let who = self.os.attribute(event, cpu.mem());
         if !self.pids.is_empty() || !self.comms.is_empty() {
             let Some(w) = &who else { return None };
             let via_parent = self.follow_forks && w.ppid.is_some_and(|p| self.pids.contains(&p));
@@ -747,6 +865,15 @@ impl Tracker {
             .filter(|p| p.shown)
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
+    }
+}
+
+/// Whether two thread identities may be the same thread: equal, or one
+/// of them unknown (the layer could not read it at that trap).
+fn same_thread(a: Option<u64>, b: Option<u64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
     }
 }
 

@@ -89,6 +89,43 @@ pub fn unpack(v: u64) -> Option<(Kind, u64)> {
     Some((kind, vaddr))
 }
 
+/// Guest page size: mappings of one physical page at different virtual
+/// addresses keep the offset within the page.
+const PAGE: u64 = 4096;
+
+/// The trapping instruction's real address, from `insn_vaddr` (its address
+/// when its translation block was made) and `rip` (read at the callback:
+/// the start of the block, or an instruction of the block before the trap
+/// where TCG last synced it).
+///
+/// QEMU's x86 system emulation makes position-independent translation
+/// blocks (`CF_PCREL`), looked up by physical address: a block translated
+/// for one process's mapping of a shared library runs for every other
+/// process mapping the same page elsewhere (ASLR), and `insn_vaddr` is
+/// then another process's address. A block spans less than a page of
+/// code, so the real address is the one at most a page after `rip` with
+/// `insn_vaddr`'s page offset. That candidate is used only when `is_trap`
+/// (reading the guest's code there) confirms it; otherwise `insn_vaddr`,
+/// which is exact for blocks that are not shared.
+pub fn real_pc(insn_vaddr: u64, rip: u64, is_trap: impl FnOnce(u64) -> bool) -> u64 {
+    let d = insn_vaddr.wrapping_sub(rip);
+    if d < PAGE {
+        return insn_vaddr;
+    }
+    let cand = rip.wrapping_add(d & (PAGE - 1));
+    if is_trap(cand) {
+        cand
+    } else {
+        insn_vaddr
+    }
+}
+
+/// How many bytes of code to read at `addr` to classify an instruction
+/// there without crossing into the next page (which may be unmapped).
+pub fn code_len_at(addr: u64) -> usize {
+    (PAGE - (addr & (PAGE - 1))).min(MAX_INSN as u64) as usize
+}
+
 /// Longest x86 instruction; QEMU never hands more.
 pub const MAX_INSN: usize = 15;
 
@@ -204,6 +241,37 @@ mod tests {
         let mut v = vec![0x66u8; 13];
         v.extend_from_slice(&[0x0f, 0x05]);
         assert_eq!(classify(&v), Some(Kind::Syscall));
+    }
+
+    #[test]
+    fn real_pc_of_blocks_shared_between_mappings() {
+        let never = |_| panic!("no code read for an unshared block");
+        // Unshared block: rip is the block's start (or a synced
+        // instruction) a little before the trap.
+        assert_eq!(real_pc(0x7f00_1234, 0x7f00_1200, never), 0x7f00_1234);
+        assert_eq!(real_pc(0x7f00_1234, 0x7f00_1234, never), 0x7f00_1234);
+        // A block translated for another process's mapping of the same
+        // library page, 0x5000_0000 lower: the real address keeps the
+        // page offset and lies just after rip.
+        let other = 0x7f00_1234 - 0x5000_0000;
+        assert_eq!(
+            real_pc(other, 0x7f00_1200, |a| a == 0x7f00_1234),
+            0x7f00_1234
+        );
+        // ... and the block crossing a page boundary after rip.
+        assert_eq!(
+            real_pc(other + 0x1000, 0x7f00_1ff0, |a| a == 0x7f00_2234),
+            0x7f00_2234
+        );
+        // Higher too.
+        assert_eq!(
+            real_pc(0x7f80_0010, 0x7f00_0ff8, |a| a == 0x7f00_1010),
+            0x7f00_1010
+        );
+        // The guest's code does not confirm it: the translation's address.
+        assert_eq!(real_pc(other, 0x7f00_1200, |_| false), other);
+        assert_eq!(code_len_at(0x1ffe), 2);
+        assert_eq!(code_len_at(0x1000), MAX_INSN);
     }
 
     #[test]

@@ -63,17 +63,16 @@ impl VcpuState {
         Some(regmap::decode_le(&b[..n.min(b.len())]))
     }
 
-    /// Reads the full snapshot (vCPU callback context only), with `pc` as
-    /// rip (see `capture` in lib.rs: rip read mid-block is stale). All
-    /// registers are appended to one buffer cleared once.
-    pub fn snapshot(&mut self, pc: u64) -> Regs {
+    /// Reads the full snapshot (vCPU callback context only), with the
+    /// trapping instruction's real address as rip: `pc` is its address at
+    /// translation, and rip read mid-block is stale (see
+    /// [`crate::classify::real_pc`]). All registers are appended to one
+    /// buffer cleared once.
+    pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind) -> Regs {
         let mut regs = Regs::default();
         self.buf.clear();
         let mut sizes = [0usize; NSLOTS];
         for (slot, size) in sizes.iter_mut().enumerate() {
-            if slot == Reg::Rip as usize {
-                continue;
-            }
             if let Some(h) = self.handles[slot] {
                 *size = ffi::read_register(h, &mut self.buf).unwrap_or(0);
             }
@@ -87,7 +86,17 @@ impl VcpuState {
             }
             off = end;
         }
-        regs.set(Reg::Rip, pc);
+        let rip = regs.rip();
+        let buf = &mut self.buf;
+        let real = crate::classify::real_pc(pc, rip, |cand| {
+            // The block is shared with another mapping only if the code at
+            // the candidate is the same trap instruction.
+            let n = crate::classify::code_len_at(cand);
+            buf.clear();
+            ffi::read_memory_vaddr(cand, n, buf)
+                && crate::classify::classify(&buf.as_slice()[..n]) == Some(kind)
+        });
+        regs.set(Reg::Rip, real);
         regs
     }
 }

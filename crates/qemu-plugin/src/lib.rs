@@ -320,14 +320,16 @@ fn iret_target_cs(st: &mut VcpuState, kind: Kind) -> Option<u16> {
 /// The register snapshot and bitness of an event, or None when this
 /// execution is not one we report (kernel-mode enter, iret to kernel).
 ///
-/// `pc`, the trap instruction's address, is the snapshot's rip: under TCG,
-/// rip read from a callback in the middle of a translation block still
-/// holds the block's start. (The GPRs are synced before the callback;
-/// eflags is computed from TCG's lazy flags, which no ABI depends on.)
+/// `pc` is the trap instruction's address when its block was translated;
+/// the snapshot's rip is its real address (see
+/// [`classify::real_pc`]: blocks are shared between mappings of the same
+/// code, and rip read mid-block is stale). (The GPRs are synced before the
+/// callback; eflags is computed from TCG's lazy flags, which no ABI
+/// depends on.)
 fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs, Bitness)> {
     match kind.mechanism().direction() {
         Direction::Enter => {
-            let regs = st.snapshot(pc);
+            let regs = st.snapshot(pc, kind);
             // Only calls made from user mode (CPL 3). Kernel-mode traps
             // are rare enough not to deserve a cheaper pre-check.
             if regs.cpl() != 3 {
@@ -340,8 +342,8 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
         // sysret/sysexit always return to user; the operand size picks the
         // mode they return to.
         Direction::Exit => match kind {
-            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc), Bitness::B64)),
-            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc), Bitness::B32)),
+            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc, kind), Bitness::B64)),
+            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc, kind), Bitness::B32)),
             _ => {
                 // Cheap path first: most irets return to the kernel.
                 let target = iret_target_cs(st, kind)?;
@@ -349,7 +351,7 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
                     p.counts[COUNT_IRET_KERNEL].fetch_add(1, Ordering::Relaxed);
                     return None;
                 }
-                let regs = st.snapshot(pc);
+                let regs = st.snapshot(pc, kind);
                 let b = regmap::bitness(regs.efer, target);
                 Some((regs, b))
             }

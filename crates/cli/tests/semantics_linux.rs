@@ -1,0 +1,289 @@
+//! Process semantics on real kernels and programs shaped like real ones:
+//! every call paired with its own return (vfork, whose child runs on its
+//! parent's stack in its parent's address space), no call lost, and no
+//! record of a process outside the command's tree (address spaces are
+//! freed and reused by the guest's other processes). Each test runs on
+//! the Debian 6.1 kernel and on the newest kernel of bookworm-backports
+//! that `scripts/setup-host.sh` caches.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::Value;
+
+/// The kernels the tests run on: the default (None) and the newest
+/// `vmlinuz-MAJOR.MINOR` in the cache.
+fn kernels() -> Vec<Option<PathBuf>> {
+    let dir = vstrace_launch::cache::cache_dir();
+    let newest = std::fs::read_dir(&dir)
+        .expect("the vstrace cache (scripts/setup-host.sh)")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let ver = name.strip_prefix("vmlinuz-")?;
+            let (maj, min) = ver.split_once('.')?;
+            Some((
+                (maj.parse::<u32>().ok()?, min.parse::<u32>().ok()?),
+                dir.join(&name),
+            ))
+        })
+        .max_by_key(|(v, _)| *v)
+        .map(|(_, p)| p)
+        .expect("a newer guest kernel vmlinuz-X.Y in the cache (scripts/setup-host.sh)");
+    vec![None, Some(newest)]
+}
+
+/// Runs `prog` (built from guests/progs) with `args` in the guest under
+/// `vstrace run --json` on `kernel`; returns the guest's stdout and the
+/// records.
+fn trace(kernel: &Option<PathBuf>, prog: &str, args: &[&str]) -> (String, Vec<Value>) {
+    let bin = build_prog(prog, &[]);
+    let t = trace_path(&format!("sem-{prog}"));
+    let mut cmd = vstrace();
+    cmd.arg("run")
+        .arg("--add")
+        .arg(format!("{}:/bin/{prog}", bin.display()));
+    if let Some(k) = kernel {
+        cmd.arg("--kernel").arg(k);
+    }
+    cmd.args(["--timeout", "300", "--json", "-o"])
+        .arg(&t)
+        .arg("--")
+        .arg(format!("/bin/{prog}"))
+        .args(args);
+    let out = cmd.output().expect("vstrace runs");
+    assert!(
+        out.status.success(),
+        "{prog} on {kernel:?}: {:?}\n{}",
+        out.status,
+        stderr(&out)
+    );
+    (stdout(&out), records(&t))
+}
+
+/// `key=a,b,c` from the guest's output.
+fn guest_list(out: &str, key: &str) -> Vec<u32> {
+    let at = out
+        .find(key)
+        .unwrap_or_else(|| panic!("{key} not in {out}"));
+    out[at + key.len()..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap_or_else(|_| panic!("bad {key} in {out}")))
+        .collect()
+}
+
+/// The scope checker: every record belongs to one of `tree`'s processes.
+fn check_scope(recs: &[Value], tree: &BTreeSet<u32>, what: &str) {
+    let outside: BTreeMap<(u64, String), usize> = recs
+        .iter()
+        .filter(|r| {
+            !r["pid"]
+                .as_u64()
+                .is_some_and(|p| tree.contains(&(p as u32)))
+        })
+        .fold(BTreeMap::new(), |mut m, r| {
+            let k = (
+                r["pid"].as_u64().unwrap_or(0),
+                r["comm"].as_str().unwrap_or("?").to_string(),
+            );
+            *m.entry(k).or_default() += 1;
+            m
+        });
+    assert!(
+        outside.is_empty(),
+        "{what}: records of processes outside the command's tree {tree:?}: {outside:?}"
+    );
+}
+
+/// Records of `pid` named `name`.
+fn of<'a>(recs: &'a [Value], pid: u32, name: &str) -> Vec<&'a Value> {
+    recs.iter()
+        .filter(|r| r["pid"] == pid && r["name"] == name)
+        .collect()
+}
+
+#[test]
+fn vfork_returns_the_childs_pid_in_the_parent_and_loses_no_call() {
+    for k in kernels() {
+        let (out, recs) = trace(&k, "vfork", &["2000"]);
+        let pid = guest_list(&out, "vfork pid=")[0];
+        let kids = guest_list(&out, "kids=");
+        let n = guest_list(&out, "getppid=")[0];
+        assert_eq!((kids.len(), n), (2, 2000), "{out}");
+        // Each vfork, in the parent, returns its child's pid.
+        let vforks: Vec<i64> = of(&recs, pid, "vfork")
+            .iter()
+            .map(|r| {
+                assert_eq!(r["state"], "complete", "{k:?}: {r}");
+                r["ret"].as_i64().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            vforks,
+            kids.iter().map(|&k| i64::from(k)).collect::<Vec<_>>(),
+            "{k:?}"
+        );
+        // The parent is traced after its children are gone: its own
+        // count of getppid calls is vstrace's.
+        let getppid = of(&recs, pid, "getppid");
+        assert_eq!(getppid.len() as u64, u64::from(n), "{k:?}");
+        assert!(getppid.iter().all(|r| r["state"] == "complete"));
+        assert_eq!(of(&recs, pid, "wait4").len(), 2, "{k:?}");
+        // The children: one exec, one _exit(7).
+        assert_eq!(of(&recs, kids[0], "execve").len(), 1, "{k:?}");
+        assert_eq!(of(&recs, kids[1], "exit_group").len(), 1, "{k:?}");
+        let tree: BTreeSet<u32> = std::iter::once(pid).chain(kids).collect();
+        check_scope(&recs, &tree, "vfork");
+    }
+}
+
+#[test]
+fn freed_address_spaces_reused_outside_the_command_are_not_traced() {
+    for k in kernels() {
+        // Children exec, are killed (no exit_group) or _exit; the guest's
+        // shutdown runs after the command in whatever spaces are free.
+        let (out, recs) = trace(&k, "execloop", &["30"]);
+        let pid = guest_list(&out, "execloop pid=")[0];
+        let kids = guest_list(&out, "kids=");
+        assert_eq!(kids.len(), 30, "{out}");
+        let tree: BTreeSet<u32> = std::iter::once(pid).chain(kids.iter().copied()).collect();
+        check_scope(&recs, &tree, "execloop");
+        // Nothing lost: every child's fork returned its pid in the parent
+        // and every exec'ing child's execve is there.
+        let forks: Vec<i64> = recs
+            .iter()
+            .filter(|r| r["pid"] == pid && matches!(r["name"].as_str(), Some("clone" | "fork")))
+            .map(|r| r["ret"].as_i64().unwrap_or(-1))
+            .collect();
+        assert_eq!(
+            forks,
+            kids.iter().map(|&k| i64::from(k)).collect::<Vec<_>>(),
+            "{k:?}"
+        );
+        for (i, kid) in kids.iter().enumerate() {
+            assert_eq!(
+                of(&recs, *kid, "execve").len(),
+                usize::from(i % 3 == 0),
+                "{k:?}: child {i} ({kid})"
+            );
+        }
+    }
+}
+
+#[test]
+fn nested_shells_leave_no_trace_of_the_guests_shutdown() {
+    for k in kernels() {
+        let t = trace_path("sem-nested");
+        let mut cmd = vstrace();
+        cmd.arg("run");
+        if let Some(k) = &k {
+            cmd.arg("--kernel").arg(k);
+        }
+        let out = cmd
+            .args(["--json", "-o"])
+            .arg(&t)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "sh -c 'cat /etc/hostname; echo pid=$$'; echo top=$$",
+            ])
+            .output()
+            .expect("vstrace runs");
+        assert!(out.status.success(), "{k:?}: {}", stderr(&out));
+        let recs = records(&t);
+        let o = stdout(&out);
+        let tree: BTreeSet<u32> = [guest_list(&o, "pid=")[0], guest_list(&o, "top=")[0]]
+            .into_iter()
+            .chain(
+                // The shells' own children (the cat, the echo's fork).
+                recs.iter()
+                    .filter(|r| matches!(r["name"].as_str(), Some("clone" | "fork" | "vfork")))
+                    .filter_map(|r| r["ret"].as_u64().map(|p| p as u32)),
+            )
+            .collect();
+        let comms: BTreeSet<&str> = recs.iter().filter_map(|r| r["comm"].as_str()).collect();
+        for bad in ["poweroff", "sync", "init"] {
+            assert!(!comms.contains(bad), "{k:?}: {bad} traced: {comms:?}");
+        }
+        check_scope(&recs, &tree, "nested shells");
+        assert!(recs.iter().any(|r| r["comm"] == "cat"), "{k:?}");
+    }
+}
+
+/// A dynamically linked program under the guest's own strace: the tracer
+/// and the traced program map the same libc at different addresses, so
+/// QEMU runs one translation of its code for both; and every call of the
+/// traced program stops in ptrace at entry and exit. Each of its calls is
+/// paired with its own result, the same sequence the guest's strace saw.
+#[test]
+fn a_dynamic_program_under_the_guests_strace_pairs_every_call() {
+    for k in kernels() {
+        let t = trace_path("sem-ptrace");
+        let mut cmd = vstrace();
+        cmd.arg("run")
+            .args(["--add", "/usr/bin/strace", "--add", "/bin/ls:/bin/gls"]);
+        if let Some(k) = &k {
+            cmd.arg("--kernel").arg(k);
+        }
+        let out = cmd
+            .args(["--timeout", "300", "--json", "-o"])
+            .arg(&t)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "strace -o /tmp/s.txt /bin/gls / >/dev/null && cat /tmp/s.txt",
+            ])
+            .output()
+            .expect("vstrace runs");
+        assert!(out.status.success(), "{k:?}: {}", stderr(&out));
+        // The guest strace's view of gls after its exec: (name, result).
+        // (name, result, error name): strace shows -1 and the name.
+        let theirs: Vec<(String, i64, String)> = stdout(&out)
+            .lines()
+            .skip_while(|l| !l.starts_with("execve("))
+            .skip(1)
+            .filter_map(|l| {
+                let name = l.split('(').next()?.to_string();
+                let mut ret = l.rsplit_once(" = ")?.1.split_whitespace();
+                let (v, e) = (ret.next()?, ret.next().unwrap_or(""));
+                let v = if let Some(h) = v.strip_prefix("0x") {
+                    i64::from_str_radix(h, 16).ok()?
+                } else {
+                    v.parse().ok()?
+                };
+                let e = if v == -1 {
+                    e.to_string()
+                } else {
+                    String::new()
+                };
+                Some((name, v, e))
+            })
+            .collect();
+        assert!(theirs.len() > 50, "{k:?}: {}", stdout(&out));
+        let recs = records(&t);
+        let gls: Vec<&Value> = recs.iter().filter(|r| r["comm"] == "gls").collect();
+        let unfinished = gls.iter().filter(|r| r["state"] == "unfinished").count();
+        assert_eq!(unfinished, 0, "{k:?}: calls of gls left unfinished");
+        let ours: Vec<(String, i64, String)> = gls
+            .iter()
+            .filter(|r| r["state"] == "complete")
+            .map(|r| {
+                let ret = r["ret"].as_i64().unwrap();
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    ret.max(-1),
+                    r["errno"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{k:?}");
+    }
+}
