@@ -9,6 +9,8 @@
 //! - [`classes`] / [`class_members`]: strace's `%file`, `%process`, ...
 //!   filter classes.
 //! - [`errno_name`], [`errno_message`], [`signal_name`]: constants.
+//! - [`signal`]: signal deliveries read from the frame the kernel builds
+//!   on the user stack, and strace's siginfo text.
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
 //!   symbols) and the current process at a trap.
 
@@ -19,6 +21,7 @@ pub mod decode;
 pub mod fmt;
 pub mod profile;
 pub mod proto;
+pub mod signal;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
 pub use decode::{

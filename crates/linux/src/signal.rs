@@ -1,0 +1,425 @@
+//! Signal deliveries seen from outside: the frame the kernel builds on the
+//! user stack before it returns to a handler (x86-64 `rt_sigframe`), read
+//! at that return, and strace's rendering of its siginfo
+//! (`{si_signo=SIGALRM, si_code=SI_KERNEL}`).
+//!
+//! A tracer inside the guest is told of a signal by ptrace; from outside,
+//! the one trace a delivery leaves is the return to user mode at the
+//! handler with the registers the kernel set for it (`setup_rt_frame`:
+//! rdi = signal, rsi = &frame.info, rdx = &frame.uc, rsp = the frame). The
+//! frame also holds the interrupted context, which says what became of a
+//! system call in flight: its result (saved rax), or a restart (saved rip
+//! rewound onto the `syscall` instruction).
+
+use vstrace_core::read::{read_u32, read_u64};
+use vstrace_core::{Reg, Regs, VirtMem};
+
+use crate::consts::{errno_name, signal_name};
+
+/// Size of the kernel's x86-64 `struct ucontext`: uc_flags, uc_link,
+/// uc_stack (24 bytes), uc_mcontext (`struct sigcontext`, 256 bytes),
+/// uc_sigmask (8 bytes).
+const UCONTEXT_64: u64 = 8 + 8 + 24 + 256 + 8;
+/// Offset of `uc_mcontext` in the ucontext.
+const MCONTEXT: u64 = 40;
+/// Offsets in `struct sigcontext` (x86-64): r8..r15, rdi, rsi, rbp, rbx,
+/// rdx, rax, rcx, rsp, rip.
+const SC_RAX: u64 = 13 * 8;
+const SC_RSP: u64 = 15 * 8;
+const SC_RIP: u64 = 16 * 8;
+/// Offset of `uc_sigmask` in the ucontext.
+const UC_SIGMASK: u64 = MCONTEXT + 256;
+
+/// A signal delivered to a handler, as read from its frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The signal number (1..=64).
+    pub signo: u32,
+    /// Its name (`SIGALRM`).
+    pub name: String,
+    /// Guest virtual address of the frame's siginfo.
+    pub info_addr: u64,
+    /// strace's rendering of the siginfo.
+    pub info: String,
+    /// User instruction pointer the handler's `rt_sigreturn` resumes at.
+    pub resume_ip: u64,
+    /// User stack pointer it resumes with.
+    pub resume_sp: u64,
+    /// rax of the interrupted context: a system call's result, or, when
+    /// the kernel restarts the call, its number.
+    pub saved_ax: u64,
+}
+
+/// Recognises a return to user mode (`ip`, `sp` as the return frame gives
+/// them, `regs` the registers being returned) that enters a signal
+/// handler, and reads the frame. The register shape is checked first, so
+/// that the many returns from interrupts and page faults cost no read.
+/// `None` for anything else, and for a frame that does not read back
+/// consistently (a hostile or torn stack).
+pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Delivery> {
+    let signo = regs.get(Reg::Rdi);
+    let uc = regs.get(Reg::Rdx);
+    let info_addr = regs.get(Reg::Rsi);
+    if !(1..=64).contains(&signo)
+        || uc != sp.wrapping_add(8)
+        || info_addr != uc.wrapping_add(UCONTEXT_64)
+        || regs.rax() != 0
+    {
+        return None;
+    }
+    if u64::from(read_u32(mem, info_addr).ok()?) != signo {
+        return None;
+    }
+    let mc = uc + MCONTEXT;
+    Some(Delivery {
+        signo: signo as u32,
+        name: signal_name(signo)?,
+        info_addr,
+        info: format_siginfo(mem, info_addr)?,
+        resume_ip: read_u64(mem, mc + SC_RIP).ok()?,
+        resume_sp: read_u64(mem, mc + SC_RSP).ok()?,
+        saved_ax: read_u64(mem, mc + SC_RAX).ok()?,
+    })
+}
+
+/// The signal mask an `rt_sigreturn` restores, strace-style (`{mask=[]}`,
+/// `{mask=[HUP INT]}`), read from the ucontext at the caller's stack
+/// pointer `sp` (the handler's `ret` popped the frame's return address).
+pub fn sigreturn_mask_64(mem: &mut dyn VirtMem, sp: u64) -> Option<String> {
+    let mask = read_u64(mem, sp.wrapping_add(UC_SIGMASK)).ok()?;
+    let names: Vec<String> = (1..=64u64)
+        .filter(|s| mask & (1 << (s - 1)) != 0)
+        .filter_map(|s| {
+            let n = signal_name(s)?;
+            Some(n.strip_prefix("SIG").map(str::to_string).unwrap_or(n))
+        })
+        .collect();
+    Some(format!("{{mask=[{}]}}", names.join(" ")))
+}
+
+/// How strace shows the result of a call a signal interrupted: the
+/// kernel's restart code (never seen by the program), inferred because
+/// only the converted result (-EINTR, or a rewound ip) is visible from
+/// outside: calls that sleep with a timeout restart through a restart
+/// block, the pause/sigsuspend/select family never restarts after a
+/// handler, everything else restarts if the handler has SA_RESTART.
+pub fn interrupted_code(name: &str, restarted: bool) -> i64 {
+    const ERESTARTSYS: i64 = 512;
+    const ERESTARTNOHAND: i64 = 514;
+    const ERESTART_RESTARTBLOCK: i64 = 516;
+    if restarted {
+        return ERESTARTSYS;
+    }
+    match name {
+        "nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" => {
+            ERESTART_RESTARTBLOCK
+        }
+        "pause" | "rt_sigsuspend" | "sigsuspend" | "select" | "_newselect" | "pselect6"
+        | "pselect6_time64" | "ppoll" | "ppoll_time64" | "epoll_pwait" | "epoll_pwait2" => {
+            ERESTARTNOHAND
+        }
+        _ => ERESTARTSYS,
+    }
+}
+
+/// The text strace prints for an interrupted call's result: `? NAME
+/// (description)`.
+pub fn interrupted_text(code: i64) -> String {
+    let name = errno_name(code).unwrap_or("ERESTARTSYS");
+    let desc = crate::consts::errno_message(code).unwrap_or("Interrupted");
+    format!("? {name} ({desc})")
+}
+
+const SI_USER: i32 = 0;
+const SI_KERNEL: i32 = 0x80;
+const SI_QUEUE: i32 = -1;
+const SI_TIMER: i32 = -2;
+const SI_MESGQ: i32 = -3;
+const SI_ASYNCIO: i32 = -4;
+const SI_SIGIO: i32 = -5;
+const SI_TKILL: i32 = -6;
+const SI_DETHREAD: i32 = -7;
+const SI_ASYNCNL: i32 = -60;
+
+/// The name of `code` for signal `signo`, as strace prints si_code.
+fn si_code_name(signo: u32, code: i32) -> Option<&'static str> {
+    let generic = match code {
+        SI_USER => Some("SI_USER"),
+        SI_KERNEL => Some("SI_KERNEL"),
+        SI_QUEUE => Some("SI_QUEUE"),
+        SI_TIMER => Some("SI_TIMER"),
+        SI_MESGQ => Some("SI_MESGQ"),
+        SI_ASYNCIO => Some("SI_ASYNCIO"),
+        SI_SIGIO => Some("SI_SIGIO"),
+        SI_TKILL => Some("SI_TKILL"),
+        SI_DETHREAD => Some("SI_DETHREAD"),
+        SI_ASYNCNL => Some("SI_ASYNCNL"),
+        _ => None,
+    };
+    if generic.is_some() || code <= 0 {
+        return generic;
+    }
+    let table: &[&str] = match signo {
+        4 => &[
+            "ILL_ILLOPC",
+            "ILL_ILLOPN",
+            "ILL_ILLADR",
+            "ILL_ILLTRP",
+            "ILL_PRVOPC",
+            "ILL_PRVREG",
+            "ILL_COPROC",
+            "ILL_BADSTK",
+            "ILL_BADIADDR",
+        ],
+        8 => &[
+            "FPE_INTDIV",
+            "FPE_INTOVF",
+            "FPE_FLTDIV",
+            "FPE_FLTOVF",
+            "FPE_FLTUND",
+            "FPE_FLTRES",
+            "FPE_FLTINV",
+            "FPE_FLTSUB",
+            "FPE_FLTUNK",
+            "FPE_CONDTRAP",
+        ],
+        11 => &[
+            "SEGV_MAPERR",
+            "SEGV_ACCERR",
+            "SEGV_BNDERR",
+            "SEGV_PKUERR",
+            "SEGV_ACCADI",
+            "SEGV_ADIDERR",
+            "SEGV_ADIPERR",
+            "SEGV_MTEAERR",
+            "SEGV_MTESERR",
+            "SEGV_CPERR",
+        ],
+        7 => &[
+            "BUS_ADRALN",
+            "BUS_ADRERR",
+            "BUS_OBJERR",
+            "BUS_MCEERR_AR",
+            "BUS_MCEERR_AO",
+        ],
+        5 => &[
+            "TRAP_BRKPT",
+            "TRAP_TRACE",
+            "TRAP_BRANCH",
+            "TRAP_HWBKPT",
+            "TRAP_UNK",
+            "TRAP_PERF",
+        ],
+        17 => &[
+            "CLD_EXITED",
+            "CLD_KILLED",
+            "CLD_DUMPED",
+            "CLD_TRAPPED",
+            "CLD_STOPPED",
+            "CLD_CONTINUED",
+        ],
+        29 => &[
+            "POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP",
+        ],
+        31 => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
+        _ => &[],
+    };
+    table.get(code as usize - 1).copied()
+}
+
+/// A user pointer as strace prints it: `NULL` or hex.
+fn ptr(v: u64) -> String {
+    if v == 0 {
+        "NULL".into()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// strace's rendering of the `siginfo_t` at `addr` (x86-64 layout: signo,
+/// errno, code, then the union at offset 16), or `None` if unreadable.
+pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
+    use std::fmt::Write;
+    let rd32 = |mem: &mut dyn VirtMem, off: u64| read_u32(mem, addr.wrapping_add(off)).ok();
+    let signo = rd32(mem, 0)?;
+    let errno = rd32(mem, 4)? as i32;
+    let code = rd32(mem, 8)? as i32;
+    let mut s = String::from("{si_signo=");
+    s.push_str(&signal_name(u64::from(signo)).unwrap_or_else(|| signo.to_string()));
+    if errno != 0 {
+        let e = i64::from(errno);
+        let _ = write!(
+            s,
+            ", si_errno={}",
+            errno_name(e).map_or_else(|| errno.to_string(), str::to_string)
+        );
+    }
+    s.push_str(", si_code=");
+    match si_code_name(signo, code) {
+        Some(n) => s.push_str(n),
+        None => {
+            let _ = write!(s, "{code}");
+        }
+    }
+    let pid = rd32(mem, 16)?;
+    let uid = rd32(mem, 20)?;
+    let source = |s: &mut String| {
+        let _ = write!(s, ", si_pid={pid}, si_uid={uid}");
+    };
+    let sigval = |s: &mut String, mem: &mut dyn VirtMem| -> Option<()> {
+        let v = read_u64(mem, addr.wrapping_add(24)).ok()?;
+        let _ = write!(s, ", si_int={}, si_ptr={}", v as u32 as i32, ptr(v));
+        Some(())
+    };
+    if code <= 0 {
+        match code {
+            SI_USER | SI_TKILL => source(&mut s),
+            SI_TIMER => {
+                let _ = write!(s, ", si_timerid={pid:#x}, si_overrun={uid}");
+                sigval(&mut s, mem)?;
+            }
+            _ => {
+                source(&mut s);
+                sigval(&mut s, mem)?;
+            }
+        }
+    } else {
+        match signo {
+            17 => {
+                source(&mut s);
+                let status = rd32(mem, 24)? as i32;
+                if code == 1 {
+                    let _ = write!(s, ", si_status={status}");
+                } else {
+                    let _ = write!(
+                        s,
+                        ", si_status={}",
+                        signal_name(status as u64).unwrap_or_else(|| status.to_string())
+                    );
+                }
+                let utime = read_u64(mem, addr.wrapping_add(32)).ok()?;
+                let stime = read_u64(mem, addr.wrapping_add(40)).ok()?;
+                let _ = write!(s, ", si_utime={utime}, si_stime={stime}");
+            }
+            4 | 7 | 8 | 11 => {
+                let a = read_u64(mem, addr.wrapping_add(16)).ok()?;
+                let _ = write!(s, ", si_addr={}", ptr(a));
+            }
+            _ => {
+                if pid != 0 || uid != 0 {
+                    source(&mut s);
+                }
+            }
+        }
+    }
+    s.push('}');
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::testmem::SparseVirt;
+
+    /// A frame as `setup_rt_frame` leaves it at `sp`, with `info` words.
+    fn frame(mem: &mut SparseVirt, sp: u64, info: &[u32], rip: u64, rsp: u64, rax: u64) -> Regs {
+        let uc = sp + 8;
+        let mc = uc + MCONTEXT;
+        mem.map(sp, &[0u8; 512]);
+        mem.map(mc + SC_RAX, &rax.to_le_bytes());
+        mem.map(mc + SC_RSP, &rsp.to_le_bytes());
+        mem.map(mc + SC_RIP, &rip.to_le_bytes());
+        let ia = uc + UCONTEXT_64;
+        let bytes: Vec<u8> = info.iter().flat_map(|w| w.to_le_bytes()).collect();
+        mem.map(ia, &bytes);
+        let mut r = Regs::default();
+        r.set(Reg::Rdi, u64::from(info[0]));
+        r.set(Reg::Rsi, ia);
+        r.set(Reg::Rdx, uc);
+        r
+    }
+
+    #[test]
+    fn a_handler_entry_is_read_from_its_frame() {
+        let mut m = SparseVirt::default();
+        let sp = 0x7fff_0000_1000;
+        let regs = frame(
+            &mut m,
+            sp,
+            &[14, 0, 0x80, 0, 0, 0],
+            0x401234,
+            0x7fff_0000_2000,
+            (-4i64) as u64,
+        );
+        let d = delivery_64(&regs, sp, &mut m).expect("a delivery");
+        assert_eq!(d.name, "SIGALRM");
+        assert_eq!(d.info, "{si_signo=SIGALRM, si_code=SI_KERNEL}");
+        assert_eq!(
+            (d.resume_ip, d.resume_sp, d.saved_ax as i64),
+            (0x401234, 0x7fff_0000_2000, -4)
+        );
+        // Not a handler entry: another stack pointer, a non-zero rax.
+        assert_eq!(delivery_64(&regs, sp + 16, &mut m), None);
+        let mut r2 = regs.clone();
+        r2.set(Reg::Rax, 1);
+        assert_eq!(delivery_64(&r2, sp, &mut m), None);
+        // The siginfo must name the signal in rdi.
+        let mut r3 = regs.clone();
+        r3.set(Reg::Rdi, 10);
+        assert_eq!(delivery_64(&r3, sp, &mut m), None);
+    }
+
+    #[test]
+    fn siginfo_as_strace_prints_it() {
+        let mut m = SparseVirt::default();
+        let at = 0x5000;
+        let mut put = |words: &[u32]| {
+            let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            m.map(at, &b);
+        };
+        put(&[10, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            format_siginfo(&mut m, at).unwrap(),
+            "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=0}"
+        );
+        let mut m = SparseVirt::default();
+        let b: Vec<u8> = [17u32, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        m.map(at, &b);
+        assert_eq!(
+            format_siginfo(&mut m, at).unwrap(),
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3, si_stime=5}"
+        );
+        let mut m = SparseVirt::default();
+        let b: Vec<u8> = [11u32, 0, 1, 0, 0, 0, 0, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        m.map(at, &b);
+        assert_eq!(
+            format_siginfo(&mut m, at).unwrap(),
+            "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
+        );
+        // Unreadable: no text, no panic.
+        assert_eq!(format_siginfo(&mut SparseVirt::default(), at), None);
+    }
+
+    #[test]
+    fn sigreturn_mask_and_interrupted_results() {
+        let mut m = SparseVirt::default();
+        m.map(0x9000 + UC_SIGMASK, &((1u64 << 0) | (1 << 1)).to_le_bytes());
+        assert_eq!(
+            sigreturn_mask_64(&mut m, 0x9000).unwrap(),
+            "{mask=[HUP INT]}"
+        );
+        assert_eq!(interrupted_code("nanosleep", false), 516);
+        assert_eq!(interrupted_code("read", true), 512);
+        assert_eq!(interrupted_code("pause", false), 514);
+        assert_eq!(
+            interrupted_text(516),
+            "? ERESTART_RESTARTBLOCK (Interrupted by signal)"
+        );
+    }
+}
