@@ -13,8 +13,10 @@ use crate::syscall::{Syscall, SyscallError};
 /// Error returned by a hook.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HookError {
+    /// An error the hook made up (from a `String` or `&str`).
     #[error("{0}")]
     Msg(String),
+    /// A [`Syscall`] access the hook made failed.
     #[error(transparent)]
     Syscall(#[from] SyscallError),
 }
@@ -42,9 +44,11 @@ pub const ANY: &str = "*";
 pub struct HookFailure {
     /// The name the hook was registered under ([`ANY`] for catch-all hooks).
     pub hook: String,
+    /// Whether the hook ran on the call's enter or its exit.
     pub direction: Direction,
     /// The hook's error message or panic payload.
     pub message: String,
+    /// True if the hook panicked, false if it returned an error.
     pub panicked: bool,
 }
 
@@ -71,6 +75,7 @@ impl std::fmt::Debug for Hooks {
 }
 
 impl Hooks {
+    /// An empty registry: no hook runs until one is registered.
     pub fn new() -> Hooks {
         Hooks::default()
     }

@@ -34,18 +34,22 @@ fn read_n<const N: usize>(mem: &mut dyn VirtMem, va: u64) -> Result<[u8; N], Mem
     Ok(b)
 }
 
+/// Reads one byte at guest virtual address `va`.
 pub fn read_u8(mem: &mut dyn VirtMem, va: u64) -> Result<u8, MemError> {
     Ok(read_n::<1>(mem, va)?[0])
 }
 
+/// Reads a little-endian `u16` at guest virtual address `va`.
 pub fn read_u16(mem: &mut dyn VirtMem, va: u64) -> Result<u16, MemError> {
     Ok(u16::from_le_bytes(read_n(mem, va)?))
 }
 
+/// Reads a little-endian `u32` at guest virtual address `va`.
 pub fn read_u32(mem: &mut dyn VirtMem, va: u64) -> Result<u32, MemError> {
     Ok(u32::from_le_bytes(read_n(mem, va)?))
 }
 
+/// Reads a little-endian `u64` at guest virtual address `va`.
 pub fn read_u64(mem: &mut dyn VirtMem, va: u64) -> Result<u64, MemError> {
     Ok(u64::from_le_bytes(read_n(mem, va)?))
 }
@@ -210,7 +214,9 @@ pub fn read_utf16(
 pub struct UnicodeString {
     /// Length in bytes, as the guest gave it.
     pub length: u16,
+    /// Capacity of the buffer in bytes, as the guest gave it (not trusted for reads).
     pub maximum_length: u16,
+    /// Guest virtual address of the UTF-16 buffer.
     pub buffer: u64,
     /// The first `length` bytes of `buffer`, decoded (as far as readable).
     pub text: String,

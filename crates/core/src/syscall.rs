@@ -12,18 +12,31 @@ use crate::regs::Reg;
 /// Error from the Syscall API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyscallError {
+    /// The argument table has no row, or the index is out of range.
     #[error(transparent)]
     Abi(#[from] AbiError),
+    /// Guest memory holding an argument or string could not be read or written.
     #[error(transparent)]
     Mem(#[from] MemError),
+    /// The event source could not write a register.
     #[error(transparent)]
     Cpu(#[from] CpuError),
+    /// `*_named` was given a name the call's prototype does not have.
     #[error("{call} has no argument named {arg:?}")]
-    NoSuchArg { call: String, arg: String },
+    NoSuchArg {
+        /// Name of the call (empty if the OS layer did not name it).
+        call: String,
+        /// The argument name that was asked for.
+        arg: String,
+    },
+    /// The operation needs the other direction (e.g. a return value on enter).
     #[error("{what} is only available on {needed:?}, this is {actual:?}")]
     WrongDirection {
+        /// What was asked for.
         what: &'static str,
+        /// The direction it is available on.
         needed: Direction,
+        /// The direction of this event.
         actual: Direction,
     },
 }
@@ -35,19 +48,24 @@ pub struct Modification {
     pub target: String,
     /// Where the write landed: a register name or `mem:0x...`.
     pub location: String,
+    /// The value before the write (register bits or memory, at the call's width).
     pub before: u64,
+    /// The value written, truncated to the width that was written.
     pub after: u64,
     /// Decoded before/after values where they are not plain numbers
     /// (e.g. a rewritten path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_text: Option<String>,
+    /// Decoded value after the write, where `before_text` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_text: Option<String>,
 }
 
 /// One trapped syscall event with access to its vCPU.
 pub struct Syscall<'c> {
+    /// The trap this call was seen at.
     pub event: Event,
+    /// Guest OS, which selects the argument convention.
     pub os: Os,
     row: Option<&'static AbiRow>,
     cpu: &'c mut dyn Cpu,
