@@ -4,8 +4,8 @@
 //! Ground truth (1-based argument n):
 //! - Linux x86-64 `syscall`: rdi, rsi, rdx, r10, r8, r9.
 //! - Linux i386 `int 0x80`: ebx, ecx, edx, esi, edi, ebp.
-//! - Linux i386 `sysenter` (vDSO): ebx, ecx, edx, esi, edi, dword [ebp].
-//! - Linux compat `syscall`: ebx, ebp, edx, esi, edi, dword [esp].
+//! - Linux i386 `sysenter` (vDSO): ebx, ecx, edx, esi, edi, `dword [ebp]`.
+//! - Linux compat `syscall`: ebx, ebp, edx, esi, edi, `dword [esp]`.
 //! - Windows x64 `syscall`: r10, rdx, r8, r9, qword [rsp + 8n].
 //! - Windows x86 `sysenter`: dword [edx + 8 + 4(n-1)].
 //! - Windows x86 `int 0x2e`: dword [edx + 4(n-1)].

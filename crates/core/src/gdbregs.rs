@@ -106,7 +106,7 @@ pub const COMPAT_USER_CS: u16 = 0x23;
 ///
 /// QEMU's plugin API exposes the CS selector but not the cached descriptor
 /// (CS.L / CS.D), so in long mode we go by the selector convention that
-/// SYSRET imposes: SYSRET loads CS from STAR[63:48] (+16 for 64-bit
+/// SYSRET imposes: SYSRET loads CS from `STAR[63:48]` (+16 for 64-bit
 /// returns), so an OS keeps its 32-bit user code segment exactly 16 bytes
 /// (2 GDT slots) below its 64-bit one. Linux (0x23 / 0x33) and Windows x64
 /// (0x23 / 0x33) both use GDT index 4 for compat code and index 6 for

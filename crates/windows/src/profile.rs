@@ -29,7 +29,7 @@ pub struct KernelProfile {
     pub arch: Arch,
     /// Windows build number (`19045`).
     pub build: u32,
-    /// KPCR -> KPRCB.CurrentThread (x64 gs:[0x188], x86 fs:[0x124]).
+    /// KPCR -> KPRCB.CurrentThread (x64 `gs:[0x188]`, x86 `fs:[0x124]`).
     pub kpcr_current_thread: u64,
     /// KTHREAD -> ApcState.Process (the process whose address space runs).
     pub kthread_process: u64,
@@ -37,12 +37,12 @@ pub struct KernelProfile {
     pub eprocess_unique_process_id: u64,
     /// EPROCESS -> InheritedFromUniqueProcessId (the parent's pid, pointer-sized).
     pub eprocess_inherited_from_unique_process_id: u64,
-    /// UCHAR ImageFileName[15].
+    /// `UCHAR ImageFileName[15]`.
     pub eprocess_image_file_name: u64,
     /// ETHREAD -> Cid (CLIENT_ID: UniqueProcess, UniqueThread).
     pub ethread_cid: u64,
     /// KPCR -> Prcb.KernelDirectoryTableBase, the kernel CR3 under KVA
-    /// shadow (x64 KiSystemCall64Shadow reads it at gs:[this] before its
+    /// shadow (x64 KiSystemCall64Shadow reads it at `gs:[this]` before its
     /// `mov cr3`). A hint: [`crate::shadow`] validates it and searches the
     /// KPCR when it is absent or wrong.
     pub kpcr_kernel_dtb: Option<u64>,
