@@ -108,6 +108,66 @@ pub struct Replay<R: Read> {
 }
 
 impl<R: Read> Replay<R> {
+    /// Opens a trace file for replay (`vstrace replay`): checks the
+    /// header and reads the recorded configuration, which a new
+    /// [`Engine`] is then built from and [`Replay::run`] drives.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use vstrace_core::{Bitness, Event, Mechanism, Reg, Regs};
+    /// use vstrace_engine::replay::Replay;
+    /// use vstrace_engine::{Engine, EngineConfig, Format, Hooks, Sink};
+    /// use vstrace_tracefile::{Access, TraceWriter};
+    ///
+    /// // A recording of one Linux x86-64 `openat(AT_FDCWD, "/etc/hostname",
+    /// // O_RDONLY) = 3`: the configuration, the enter and exit traps, and
+    /// // the guest page the path was read from.
+    /// let config = serde_json::to_vec(&EngineConfig::default())?;
+    /// // 64-bit user code (CS 0x33) in long mode (EFER.LMA).
+    /// let mut regs = Regs { cs: 0x33, efer: 0xd01, ..Regs::default() };
+    /// regs.set(Reg::Rax, 257);
+    /// regs.set(Reg::Rdi, -100i64 as u64);
+    /// regs.set(Reg::Rsi, 0x1000);
+    /// regs.set(Reg::Rsp, 0x7fff_0000);
+    /// regs.set(Reg::Rip, 0x40_1000); // the `syscall` instruction
+    /// let mut page = vec![0u8; 4096];
+    /// page[..14].copy_from_slice(b"/etc/hostname\0");
+    /// let path = Access::Read { space: None, addr: 0x1000, len: 4096, result: Ok(page) };
+    /// let mut file = Vec::new();
+    /// let mut w = TraceWriter::new(&mut file, &config)?;
+    /// w.event(1_000, &Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone()), &[path])?;
+    /// regs.set(Reg::Rax, 3);
+    /// regs.set(Reg::Rcx, 0x40_1002); // sysret returns after it: the exit pairs with the enter
+    /// w.event(2_000, &Event::new(0, Mechanism::Sysret, Bitness::B64, regs), &[])?;
+    /// w.end(3_000)?;
+    /// drop(w);
+    ///
+    /// // Replay it with a hook: hooks see the recorded registers and memory.
+    /// let replay = Replay::open(file.as_slice())?;
+    /// assert_eq!(replay.config.os, "linux");
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let mut hooks = Hooks::new();
+    /// let log = seen.clone();
+    /// hooks.on_enter("openat", move |sc| {
+    ///     log.lock().unwrap().push(sc.arg_string(2, 256)?);
+    ///     Ok(())
+    /// });
+    /// let log = seen.clone();
+    /// hooks.on_exit("openat", move |sc| {
+    ///     log.lock().unwrap().push(format!("= {}", sc.return_value()?));
+    ///     Ok(())
+    /// });
+    /// let sink = Sink::from_writer(Box::new(std::io::sink()), Format::Json, false);
+    /// let mut engine = Engine::with_sink(replay.config.clone(), hooks, sink)?;
+    /// let outcome = replay.run(&mut engine);
+    ///
+    /// assert_eq!(outcome.events, 2);
+    /// assert!(outcome.clean_end && outcome.damage.is_none());
+    /// assert_eq!(outcome.stats.records, 1); // one openat record, enter and exit paired
+    /// assert_eq!(outcome.stats.unmatched_exits, 0);
+    /// assert_eq!(*seen.lock().unwrap(), ["/etc/hostname", "= 3"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(input: R) -> Result<Replay<R>, ReplayError> {
         Self::from_reader(TraceReader::new(input)?)
     }

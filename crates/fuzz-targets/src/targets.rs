@@ -25,7 +25,9 @@ use crate::input::Cursor;
 /// A fuzz target: its name (the cargo-fuzz target and corpus directory)
 /// and body.
 pub struct Target {
+    /// Name of the cargo-fuzz target and of its corpus directory.
     pub name: &'static str,
+    /// Runs one input; a panic is a finding.
     pub run: fn(&[u8]),
 }
 

@@ -27,6 +27,7 @@ use crate::structs::ptr_size;
 pub struct KernelSpace {
     /// KPCR offset of Prcb.KernelDirectoryTableBase.
     pub kpcr_offset: u64,
+    /// The kernel address space (the DirectoryTableBase found there, in the current paging mode).
     pub space: Space,
 }
 

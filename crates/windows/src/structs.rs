@@ -38,8 +38,10 @@ impl Default for DecodeOptions {
 /// Why a structure could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// A pointer to the named structure was NULL.
     #[error("{0} is NULL")]
     Null(&'static str),
+    /// Guest memory holding the structure could not be read.
     #[error(transparent)]
     Mem(#[from] MemError),
 }
@@ -206,11 +208,17 @@ pub fn format_unicode_string(
 /// OBJECT_ATTRIBUTES as laid out in guest memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ObjectAttributes {
+    /// `Length` in bytes, as the caller set it (the structure's size, not checked).
     pub length: u32,
+    /// `RootDirectory`: a handle the name is relative to, or 0.
     pub root_directory: u64,
+    /// `ObjectName`: guest virtual address of a UNICODE_STRING, or 0.
     pub object_name: u64,
+    /// `Attributes`: `OBJ_*` bits (`OBJ_CASE_INSENSITIVE`...).
     pub attributes: u32,
+    /// `SecurityDescriptor`: guest virtual address, or 0.
     pub security_descriptor: u64,
+    /// `SecurityQualityOfService`: guest virtual address, or 0.
     pub security_quality_of_service: u64,
 }
 
@@ -337,7 +345,9 @@ pub fn object_attributes_name(
 /// IO_STATUS_BLOCK as written by the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IoStatusBlock {
+    /// `Status`: the NTSTATUS of the operation.
     pub status: u32,
+    /// `Information`: operation-specific, e.g. bytes transferred or a create result (pointer-sized).
     pub information: u64,
 }
 
@@ -387,10 +397,13 @@ pub fn format_io_status_block(
 /// CLIENT_ID: process and thread ids (pointer-sized).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ClientId {
+    /// `UniqueProcess`: the process id.
     pub unique_process: u64,
+    /// `UniqueThread`: the thread id (0 when only a process is meant).
     pub unique_thread: u64,
 }
 
+/// Reads a CLIENT_ID at guest virtual address `addr` (two pointer-sized ids).
 pub fn read_client_id(
     mem: &mut dyn VirtMem,
     addr: u64,
@@ -421,7 +434,9 @@ pub fn format_client_id(mem: &mut dyn VirtMem, addr: u64, b: Bitness) -> String 
 /// How a LARGE_INTEGER is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LargeIntKind {
+    /// Signed decimal.
     Dec,
+    /// Hexadecimal (of the 64-bit two's complement).
     Hex,
     /// Wait/delay time: negative = relative, in 100 ns units; NULL = infinite.
     Timeout,
