@@ -11,12 +11,14 @@ use std::collections::HashMap;
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::read;
-use vstrace_core::{Bitness, Cpu, Direction, Event, Mechanism, Os, Reg, Syscall};
+use vstrace_core::{
+    ArgValue, Bitness, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism, Os, OsLayer,
+    ProcInfo, Reg, Syscall,
+};
 
 use crate::filter::SyscallSet;
-use crate::inject::{InjectAction, InjectRule, PathRewrite};
-use crate::os::{CallInfo, DecodeOpts, OsLayer};
-use crate::record::{ArgRecord, CallState, Record};
+use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
+use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 
 /// Beyond this many calls in flight the oldest are reported unfinished:
@@ -42,7 +44,7 @@ struct Pending {
     bitness: Bitness,
     mechanism: Mechanism,
     raw: Vec<u64>,
-    args: Vec<ArgRecord>,
+    args: Vec<ArgValue>,
     vcpu: u32,
     cr3: u64,
     ts: u64,
@@ -63,7 +65,7 @@ struct Pending {
     /// An exec made by the armed launcher: the user's command.
     pre_scope: bool,
     /// Who made the call, read at enter.
-    proc_info: Option<crate::os::ProcInfo>,
+    proc_info: Option<ProcInfo>,
 }
 
 /// Which address spaces are traced when tracing is scoped to one command
@@ -120,7 +122,7 @@ pub(crate) struct Tracker {
     trace: SyscallSet,
     injects: Vec<InjectRule>,
     rewrites: Vec<PathRewrite>,
-    opts: DecodeOpts,
+    opts: DecodeOptions,
     pending: HashMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
@@ -144,11 +146,7 @@ impl Tracker {
             .iter()
             .map(|s| PathRewrite::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let os_kind = if os.os_name() == "windows" {
-            Os::Windows
-        } else {
-            Os::Linux
-        };
+        let os_kind = os.os();
         let scope = cfg.follow_exec.as_ref().map(|a| Scope {
             root_arg: a.clone(),
             spaces: Default::default(),
@@ -165,8 +163,9 @@ impl Tracker {
             trace,
             injects,
             rewrites,
-            opts: DecodeOpts {
+            opts: DecodeOptions {
                 strsize: cfg.strsize,
+                verbose: false,
             },
             pending: HashMap::new(),
             npending: 0,
@@ -198,10 +197,7 @@ impl Tracker {
     /// path): a clone is in flight or returned in the parent only.
     pub fn awaits_child_return(&self) -> bool {
         !self.recent_forks.is_empty()
-            || self
-                .pending
-                .values()
-                .any(|v| v.iter().any(|p| is_clone(&p.info.name)))
+            || self.pending.values().any(|v| v.iter().any(|p| p.info.fork))
     }
 
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
@@ -250,7 +246,7 @@ impl Tracker {
             None => Some(true),
             Some(s) => s.spaces.get(&cr3).copied(),
         };
-        if info.name == "exit_group" && state.is_some() {
+        if info.ends_process && state.is_some() {
             // The address space dies with the process; its page tables may
             // be reused by any other process.
             if let Some(s) = &mut self.scope {
@@ -281,7 +277,7 @@ impl Tracker {
         if !shown
             && !root_exec
             && !info.exec
-            && !is_clone(&info.name)
+            && !info.fork
             && !hooks.wants(&info.name, Direction::Enter)
             && !hooks.wants(&info.name, Direction::Exit)
         {
@@ -319,7 +315,7 @@ impl Tracker {
         if !self.rewrites.is_empty() {
             for idx in self.os.path_args(&info) {
                 if idx <= raw.len() {
-                    self.os.rewrite_path(&mut sc, idx, &self.rewrites);
+                    rewrite_path(self.os.as_ref(), &mut sc, idx, &self.rewrites);
                 }
             }
         }
@@ -352,8 +348,8 @@ impl Tracker {
         };
         let retry = args
             .iter()
-            .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("0x")));
-        let returns_elsewhere = matches!(info.name.as_str(), "rt_sigreturn" | "sigreturn");
+            .any(|a| a.text.as_deref().is_some_and(|v| v.starts_with("0x")));
+        let returns_elsewhere = info.returns_elsewhere;
         let pending = Pending {
             ret_ip,
             info,
@@ -515,9 +511,9 @@ impl Tracker {
                 .os
                 .decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
             for (a, f) in p.args.iter_mut().zip(fresh) {
-                let failed = a.value.as_deref().is_some_and(|v| v.starts_with("0x"));
-                if failed && f.value.is_some() {
-                    a.value = f.value;
+                let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
+                if failed && f.text.is_some() {
+                    a.text = f.text;
                 }
             }
         }
@@ -550,7 +546,7 @@ impl Tracker {
                 }
             }
         }
-        if is_clone(&p.info.name) && ret > 0 && self.follow_forks {
+        if p.info.fork && ret > 0 && self.follow_forks {
             // -f: the child of a traced process is traced.
             if p.proc_info
                 .as_ref()
@@ -559,7 +555,7 @@ impl Tracker {
                 self.pids.insert(ret as u32);
             }
         }
-        if is_clone(&p.info.name) && ret > 0 {
+        if p.info.fork && ret > 0 {
             if self.recent_forks.len() >= MAX_RECENT_FORKS {
                 self.recent_forks.pop_front();
             }
@@ -590,10 +586,13 @@ impl Tracker {
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
         // Decoded in full, whatever -s says.
-        let opts = DecodeOpts { strsize: 4096 };
+        let opts = DecodeOptions {
+            strsize: 4096,
+            verbose: false,
+        };
         let args = self.os.decode_enter(info, &raw, sc.cpu().mem(), &opts);
         args.iter()
-            .filter_map(|a| a.value.as_deref())
+            .filter_map(|a| a.text.as_deref())
             .any(|v| v.contains(scope.root_arg.as_str()))
     }
 
@@ -629,8 +628,7 @@ impl Tracker {
                 if k.sp != sp || k.cr3 == cr3 {
                     return None;
                 }
-                v.iter()
-                    .find(|p| is_clone(&p.info.name) && p.ret_ip == Some(ip))
+                v.iter().find(|p| p.info.fork && p.ret_ip == Some(ip))
             })?;
             RecentFork {
                 cr3: p.cr3,
@@ -684,7 +682,7 @@ impl Tracker {
             ppid: who.as_ref().and_then(|w| w.ppid),
             comm: who.and_then(|w| w.comm),
             cr3,
-            os: self.os.os_name().to_string(),
+            os: self.os_kind.name().to_string(),
             abi: abi.to_string(),
             mechanism: mech.name().to_string(),
             nr,
@@ -723,7 +721,7 @@ impl Tracker {
             ppid: p.proc_info.as_ref().and_then(|i| i.ppid),
             comm: p.proc_info.and_then(|i| i.comm),
             cr3: p.cr3,
-            os: self.os.os_name().to_string(),
+            os: self.os_kind.name().to_string(),
             abi: p.info.abi.to_string(),
             mechanism: p.mechanism.name().to_string(),
             nr: p.info.nr,
@@ -748,11 +746,6 @@ impl Tracker {
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
-}
-
-/// Calls that create a process or thread.
-fn is_clone(name: &str) -> bool {
-    matches!(name, "clone" | "clone3" | "fork" | "vfork")
 }
 
 fn sp_of(v: u64, b: Bitness) -> u64 {
@@ -806,7 +799,7 @@ mod tests {
     use vstrace_core::{Regs, VirtMem};
 
     use super::*;
-    use crate::linux::LinuxLayer;
+    use vstrace_linux::LinuxLayer;
 
     const CR3: u64 = 0x1234_5000;
     const RIP: u64 = 0x40_1000;
@@ -926,8 +919,8 @@ mod tests {
             .0
             .expect("record at exit");
         assert_eq!(rec.name, "openat");
-        assert_eq!(rec.args[1].value.as_deref(), Some("\"/etc/passwd\""));
-        assert_eq!(rec.args[2].value.as_deref(), Some("O_RDONLY|O_CLOEXEC"));
+        assert_eq!(rec.args[1].text.as_deref(), Some("\"/etc/passwd\""));
+        assert_eq!(rec.args[2].text.as_deref(), Some("O_RDONLY|O_CLOEXEC"));
         assert_eq!(rec.ret, Some(3));
         assert_eq!(rec.state, CallState::Complete);
         assert_eq!((rec.ts_enter_ns, rec.ts_exit_ns), (10, Some(20)));
@@ -956,7 +949,7 @@ mod tests {
             (rec.name.as_str(), rec.state),
             ("exit_group", CallState::NoReturn)
         );
-        assert_eq!(rec.args[0].value.as_deref(), Some("7"));
+        assert_eq!(rec.args[0].text.as_deref(), Some("7"));
         r.enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_1000, CR3); // wait4 never returns
         let left = r.t.drain_unfinished(0);
         assert_eq!(left.len(), 1);

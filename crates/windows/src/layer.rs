@@ -1,15 +1,17 @@
-//! Windows OS layer adapter: maps the engine's [`OsLayer`] onto
-//! `vstrace-windows` (per-build service tables, Nt* prototypes, typed
-//! decoders, NTSTATUS, KPCR/EPROCESS attribution).
+//! The Windows OS layer: [`OsLayer`] over this crate's per-build service
+//! tables, Nt* prototypes, typed decoders, NTSTATUS names and
+//! KPCR/EPROCESS attribution; `%class` filters guessed from service
+//! names; path rewriting through a copied OBJECT_ATTRIBUTES.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use vstrace_core::{Bitness, Event, Reg, Space, Syscall, VirtMem};
-use vstrace_windows::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
+use vstrace_core::os::unknown_arg_names;
+use vstrace_core::{
+    ArgValue, Bitness, CallInfo, DecodeOptions, Event, Os, OsLayer, ProcInfo, Reg, Space, Syscall,
+    VirtMem,
+};
 
-use crate::inject::PathRewrite;
-use crate::os::{CallInfo, DecodeOpts, OsLayer, ProcInfo};
-use crate::record::ArgRecord;
+use crate::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
 
 /// Where the x86 kernel keeps its KPCR on real Windows (fs:0 in kernel
 /// mode); in user mode fs points at the TEB, so the address is needed.
@@ -122,19 +124,12 @@ fn proto(info: &CallInfo) -> Option<&'static Prototype> {
     win::prototype(&info.name)
 }
 
-fn opts(o: &DecodeOpts) -> win::DecodeOptions {
-    win::DecodeOptions {
-        max_string: o.strsize.max(64),
-        ..Default::default()
-    }
-}
-
 /// Arguments shown for calls without a prototype: the register ones.
 const UNKNOWN_ARGS: usize = 4;
 
 impl OsLayer for WindowsLayer {
-    fn os_name(&self) -> &'static str {
-        "windows"
+    fn os(&self) -> Os {
+        Os::Windows
     }
 
     fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem) {
@@ -186,17 +181,9 @@ impl OsLayer for WindowsLayer {
             .unwrap_or_else(|| format!("NtService_{eax:#x}"));
         let nargs = win::prototype(&name).map_or(UNKNOWN_ARGS, |p| p.args.len());
         // Whether NtTerminateProcess/NtTerminateThread return depends on
-        // their handle: see `never_returns`.
-        let noreturn = false;
-        CallInfo {
-            abi,
-            nr: eax as u64,
-            name,
-            nargs,
-            noreturn,
-            exec: false,
-            id: 0,
-        }
+        // their handle: see `never_returns`. No NT service returns twice
+        // (a new process starts at its entry point, not after a fork).
+        CallInfo::unknown(abi, eax as u64, name, nargs)
     }
 
     fn never_returns(&self, info: &CallInfo, raw: &[u64]) -> bool {
@@ -249,26 +236,11 @@ impl OsLayer for WindowsLayer {
         info: &CallInfo,
         raw: &[u64],
         mem: &mut dyn VirtMem,
-        o: &DecodeOpts,
-    ) -> Vec<ArgRecord> {
+        o: &DecodeOptions,
+    ) -> Vec<ArgValue> {
         match proto(info) {
-            Some(p) => win::decode_enter(p, bitness_of(info.abi), raw, mem, &opts(o))
-                .into_iter()
-                .map(|a| ArgRecord {
-                    name: a.name.to_string(),
-                    raw: a.raw,
-                    value: a.text,
-                })
-                .collect(),
-            None => raw
-                .iter()
-                .enumerate()
-                .map(|(i, r)| ArgRecord {
-                    name: format!("arg{}", i + 1),
-                    raw: *r,
-                    value: Some(format!("{r:#x}")),
-                })
-                .collect(),
+            Some(p) => win::decode_enter(p, bitness_of(info.abi), raw, mem, o),
+            None => ArgValue::unknown(raw),
         }
     }
 
@@ -278,32 +250,11 @@ impl OsLayer for WindowsLayer {
         raw: &[u64],
         ret: i64,
         mem: &mut dyn VirtMem,
-        o: &DecodeOpts,
-        args: &mut [ArgRecord],
+        o: &DecodeOptions,
+        args: &mut [ArgValue],
     ) {
         let Some(p) = proto(info) else { return };
-        let mut vals: Vec<win::ArgValue> = p
-            .args
-            .iter()
-            .zip(args.iter())
-            .map(|(spec, a)| win::ArgValue {
-                name: spec.name,
-                raw: a.raw,
-                text: a.value.clone(),
-            })
-            .collect();
-        win::decode_exit(
-            p,
-            bitness_of(info.abi),
-            raw,
-            ret as u32,
-            mem,
-            &opts(o),
-            &mut vals,
-        );
-        for (a, v) in args.iter_mut().zip(vals) {
-            a.value = v.text;
-        }
+        win::decode_exit(p, bitness_of(info.abi), raw, ret as u32, mem, o, args);
     }
 
     /// NTSTATUS is 32 bits on both ABIs: the same unsigned value (e.g.
@@ -333,7 +284,7 @@ impl OsLayer for WindowsLayer {
     fn arg_names(&self, info: &CallInfo) -> Vec<String> {
         match proto(info) {
             Some(p) => p.args.iter().map(|a| a.name.to_string()).collect(),
-            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
+            None => unknown_arg_names(info.nargs),
         }
     }
 
@@ -350,23 +301,21 @@ impl OsLayer for WindowsLayer {
             .unwrap_or_default()
     }
 
-    fn rewrite_path(&self, sc: &mut Syscall<'_>, idx: usize, rules: &[PathRewrite]) {
+    /// NT paths are the ObjectName UNICODE_STRING of an OBJECT_ATTRIBUTES.
+    fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
         let b = sc.event.bitness;
-        let Ok(oa_ptr) = sc.arg(idx) else { return };
+        let oa_ptr = sc.arg(idx).ok()?;
         let mem = sc.cpu().mem();
-        let Ok(oa) = win::structs::read_object_attributes(mem, oa_ptr, b) else {
-            return;
-        };
-        let Ok(us) = vstrace_core::read::read_unicode_string(mem, oa.object_name, b) else {
-            return;
-        };
-        if us.is_hostile() {
-            return;
-        }
-        let Some(rule) = rules.iter().find(|r| r.from == us.text) else {
-            return;
-        };
-        let _ = rewrite_object_name(sc, idx, oa_ptr, &us.text, &rule.to);
+        let oa = win::structs::read_object_attributes(mem, oa_ptr, b).ok()?;
+        let us = vstrace_core::read::read_unicode_string(mem, oa.object_name, b).ok()?;
+        (!us.is_hostile()).then_some(us.text)
+    }
+
+    /// A copy of the OBJECT_ATTRIBUTES naming `to` (see
+    /// [`rewrite_object_name`]).
+    fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
+        let oa_ptr = sc.arg(idx).ok()?;
+        rewrite_object_name(sc, idx, oa_ptr, from, to)
     }
 
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
@@ -485,33 +434,13 @@ fn rewrite_object_name(
 
 #[cfg(test)]
 mod tests {
-    //! The Windows adapter through the engine on a synthetic x64 NtOpenFile
-    //! (Windows 10 22H2 numbers and offsets).
-
-    use vstrace_core::cpu::SnapshotCpu;
-    use vstrace_core::testmem::SparseVirt;
-    use vstrace_core::{Mechanism, Regs};
-
     use super::WindowsLayer;
-    use crate::os::{CallInfo, OsLayer};
-    use crate::{Engine, EngineConfig, Format};
-
-    fn utf16(s: &str) -> Vec<u8> {
-        s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
-    }
+    use vstrace_core::{CallInfo, OsLayer};
 
     #[test]
     fn terminate_current_process_or_thread_never_returns() {
         let l = WindowsLayer::new("win10-22h2", None).unwrap();
-        let info = |name: &str, abi| CallInfo {
-            abi,
-            nr: 0,
-            name: name.into(),
-            nargs: 2,
-            noreturn: false,
-            exec: false,
-            id: 0,
-        };
+        let info = |name: &str, abi| CallInfo::unknown(abi, 0, name.into(), 2);
         let p64 = info("NtTerminateProcess", "nt64");
         assert!(l.never_returns(&p64, &[u64::MAX, 0]));
         assert!(!l.never_returns(&p64, &[0x1a4, 0]));
@@ -524,147 +453,5 @@ mod tests {
         assert!(!l.never_returns(&t64, &[0x88, 0]));
         assert!(!l.never_returns(&info("NtClose", "nt64"), &[u64::MAX]));
         assert!(!l.never_returns(&p64, &[]));
-    }
-
-    #[test]
-    fn nt_open_file_decoded_attributed_and_rewritten() {
-        let mut mem = SparseVirt::new();
-        let (stack, oa, us, buf) = (
-            0x7000_0000u64,
-            0x5000_0000u64,
-            0x5000_0100u64,
-            0x5000_0200u64,
-        );
-        mem.map_zeroed(stack - 0x2000, 0x4000);
-        mem.map_zeroed(oa, 0x1000);
-        // OBJECT_ATTRIBUTES (64-bit): Length, RootDirectory, ObjectName, Attributes.
-        let name = utf16("\\??\\C:\\x.txt");
-        let mut o = vec![0u8; 48];
-        o[0..4].copy_from_slice(&48u32.to_le_bytes());
-        o[16..24].copy_from_slice(&us.to_le_bytes());
-        o[24..28].copy_from_slice(&0x40u32.to_le_bytes());
-        vstrace_core::VirtMem::write_virt(&mut mem, oa, &o).unwrap();
-        let mut u = Vec::new();
-        u.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        u.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        u.extend_from_slice(&[0; 4]);
-        u.extend_from_slice(&buf.to_le_bytes());
-        vstrace_core::VirtMem::write_virt(&mut mem, us, &u).unwrap();
-        vstrace_core::VirtMem::write_virt(&mut mem, buf, &name).unwrap();
-        // Stack args 5 and 6 (ShareAccess, OpenOptions) at rsp+0x28/0x30.
-        vstrace_core::VirtMem::write_virt(&mut mem, stack + 0x28, &7u64.to_le_bytes()).unwrap();
-        vstrace_core::VirtMem::write_virt(&mut mem, stack + 0x30, &0x20u64.to_le_bytes()).unwrap();
-        // KPCR -> KTHREAD -> EPROCESS at the Win10 22H2 offsets.
-        let (kpcr, thread, process) = (
-            0xffff_f000_0000_0000u64,
-            0xffff_f000_0001_0000u64,
-            0xffff_f000_0002_0000u64,
-        );
-        mem.map_zeroed(kpcr, 0x1000);
-        mem.map_zeroed(thread, 0x1000);
-        mem.map_zeroed(process, 0x1000);
-        let w = |m: &mut SparseVirt, a: u64, v: &[u8]| {
-            vstrace_core::VirtMem::write_virt(m, a, v).unwrap()
-        };
-        w(&mut mem, kpcr + 0x188, &thread.to_le_bytes());
-        w(&mut mem, thread + 0xb8, &process.to_le_bytes());
-        w(&mut mem, thread + 0x478 + 8, &0x5678u64.to_le_bytes());
-        w(&mut mem, process + 0x440, &0x1234u64.to_le_bytes());
-        w(&mut mem, process + 0x540, &4u64.to_le_bytes());
-        w(&mut mem, process + 0x5a8, b"vstrace-nt.exe\0");
-
-        let out = std::env::temp_dir().join(format!("vstrace-win-{}.jsonl", std::process::id()));
-        let cfg = EngineConfig {
-            os: "windows".into(),
-            windows_version: Some("win10-22h2".into()),
-            output: Some(out.display().to_string()),
-            format: Format::Json,
-            rewrite_path: vec!["\\??\\C:\\x.txt=\\??\\C:\\y.txt".into()],
-            ..Default::default()
-        };
-        let mut e = Engine::new(cfg).unwrap();
-        let mut r = Regs {
-            cs: 0x33,
-            k_gs_base: kpcr,
-            cr3: 0x1000,
-            ..Default::default()
-        };
-        r.set(vstrace_core::Reg::Rax, 0x33); // NtOpenFile on 19045
-        r.set(vstrace_core::Reg::R10, 0x5000_0800); // FileHandle (out)
-        r.set(vstrace_core::Reg::Rcx, 0xdead); // clobbered by syscall
-        r.set(vstrace_core::Reg::Rdx, 0x120089);
-        r.set(vstrace_core::Reg::R8, oa);
-        r.set(vstrace_core::Reg::R9, 0x5000_0900);
-        r.set(vstrace_core::Reg::Rsp, stack);
-        r.set(vstrace_core::Reg::Rip, 0x7ff0_0000);
-        let ev =
-            vstrace_core::Event::new(0, Mechanism::Syscall, vstrace_core::Bitness::B64, r.clone());
-        let mut cpu = SnapshotCpu {
-            regs: r,
-            mem: &mut mem,
-        };
-        e.on_event(&ev, &mut cpu);
-        let new_oa = cpu.regs.get(vstrace_core::Reg::R8);
-        assert_ne!(new_oa, oa, "ObjectAttributes repointed to a copy");
-        let mut x = Regs {
-            cs: 0x10,
-            cr3: 0x1000,
-            ..Default::default()
-        };
-        x.set(vstrace_core::Reg::Rax, 0xc000_0034);
-        x.set(vstrace_core::Reg::Rcx, 0x7ff0_0002);
-        x.set(vstrace_core::Reg::Rsp, stack);
-        let ev =
-            vstrace_core::Event::new(0, Mechanism::Sysret, vstrace_core::Bitness::B64, x.clone());
-        let mut cpu = SnapshotCpu {
-            regs: x,
-            mem: &mut mem,
-        };
-        e.on_event(&ev, &mut cpu);
-        e.finish();
-        let text = std::fs::read_to_string(&out).unwrap();
-        let rec: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-        assert_eq!(rec["name"], "NtOpenFile");
-        assert_eq!(rec["abi"], "nt64");
-        assert_eq!(
-            (
-                rec["pid"].as_u64(),
-                rec["tid"].as_u64(),
-                rec["ppid"].as_u64()
-            ),
-            (Some(0x1234), Some(0x5678), Some(4))
-        );
-        assert_eq!(rec["comm"], "vstrace-nt.exe");
-        let args = rec["args"].as_array().unwrap();
-        let val = |i: usize| args[i]["value"].as_str().unwrap_or("").to_string();
-        assert!(
-            val(1).contains("FILE_READ_DATA") || val(1).contains("FILE_GENERIC_READ"),
-            "{}",
-            val(1)
-        );
-        assert!(
-            val(2).contains("y.txt"),
-            "the kernel sees the new name: {}",
-            val(2)
-        );
-        assert!(
-            val(4).contains("FILE_SHARE_READ"),
-            "5th arg from the stack: {}",
-            val(4)
-        );
-        assert!(
-            val(5).contains("FILE_SYNCHRONOUS_IO_NONALERT"),
-            "6th arg: {}",
-            val(5)
-        );
-        assert_eq!(rec["errno"], "STATUS_OBJECT_NAME_NOT_FOUND");
-        assert_eq!(
-            rec["ret"], 0xc000_0034u64,
-            "NTSTATUS as an unsigned 32-bit value"
-        );
-        let m = &rec["modifications"][0];
-        assert_eq!(m["target"], "arg3");
-        assert!(m["before_text"].as_str().unwrap().contains("x.txt"));
-        let _ = std::fs::remove_file(&out);
     }
 }

@@ -1,14 +1,15 @@
-//! Linux OS layer adapter: maps the engine's [`OsLayer`] onto
-//! `vstrace-linux` (tables, prototypes, decoders).
+//! The Linux OS layer: [`OsLayer`] over this crate's tables, prototypes
+//! and decoders, with process attribution from a kernel profile.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use vstrace_core::mem::InSpace;
-use vstrace_core::{Event, Space, VirtMem};
-use vstrace_linux::{self as lx, LinuxAbi, SyscallDesc};
+use vstrace_core::os::unknown_arg_names;
+use vstrace_core::{
+    ArgValue, CallInfo, DecodeOptions, Event, Os, OsLayer, ProcInfo, Space, Syscall, VirtMem,
+};
 
-use crate::os::{CallInfo, DecodeOpts, OsLayer, ProcInfo};
-use crate::record::ArgRecord;
+use crate::{self as lx, LinuxAbi, SyscallDesc};
 
 /// The Linux layer, with the kernel's profile when one was built.
 #[derive(Default)]
@@ -32,6 +33,8 @@ const MAX_PPIDS: usize = 4096;
 const SLIDE_TRIES: u32 = 8;
 
 impl LinuxLayer {
+    /// A layer that names and decodes calls; with `profile` (the traced
+    /// kernel's task layout) it also attributes them to processes.
     pub fn new(profile: Option<lx::profile::LinuxProfile>) -> LinuxLayer {
         LinuxLayer {
             profile,
@@ -64,16 +67,9 @@ fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
     lx::syscall(abi_of(info.abi), info.nr)
 }
 
-fn opts(o: &DecodeOpts) -> lx::DecodeOptions {
-    lx::DecodeOptions {
-        strsize: o.strsize,
-        ..Default::default()
-    }
-}
-
 impl OsLayer for LinuxLayer {
-    fn os_name(&self) -> &'static str {
-        "linux"
+    fn os(&self) -> Os {
+        Os::Linux
     }
 
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
@@ -90,17 +86,11 @@ impl OsLayer for LinuxLayer {
                 nargs: d.args.len(),
                 noreturn: d.is_noreturn(),
                 exec: d.is_exec(),
-                id: 0,
+                fork: matches!(d.name, "clone" | "clone3" | "fork" | "vfork"),
+                ends_process: d.name == "exit_group",
+                returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
             },
-            None => CallInfo {
-                abi: tag,
-                nr,
-                name: format!("syscall_{nr:#x}"),
-                nargs: 6,
-                noreturn: false,
-                exec: false,
-                id: 0,
-            },
+            None => CallInfo::unknown(tag, nr, format!("syscall_{nr:#x}"), 6),
         }
     }
 
@@ -135,26 +125,11 @@ impl OsLayer for LinuxLayer {
         info: &CallInfo,
         raw: &[u64],
         mem: &mut dyn VirtMem,
-        o: &DecodeOpts,
-    ) -> Vec<ArgRecord> {
+        o: &DecodeOptions,
+    ) -> Vec<ArgValue> {
         match desc(info) {
-            Some(d) => lx::decode_enter(d, abi_of(info.abi), raw, mem, &opts(o))
-                .into_iter()
-                .map(|a| ArgRecord {
-                    name: a.name.to_string(),
-                    raw: a.raw,
-                    value: a.text,
-                })
-                .collect(),
-            None => raw
-                .iter()
-                .enumerate()
-                .map(|(i, r)| ArgRecord {
-                    name: format!("arg{}", i + 1),
-                    raw: *r,
-                    value: Some(format!("{r:#x}")),
-                })
-                .collect(),
+            Some(d) => lx::decode_enter(d, abi_of(info.abi), raw, mem, o),
+            None => ArgValue::unknown(raw),
         }
     }
 
@@ -164,26 +139,11 @@ impl OsLayer for LinuxLayer {
         raw: &[u64],
         ret: i64,
         mem: &mut dyn VirtMem,
-        o: &DecodeOpts,
-        args: &mut [ArgRecord],
+        o: &DecodeOptions,
+        args: &mut [ArgValue],
     ) {
         let Some(d) = desc(info) else { return };
-        let abi = abi_of(info.abi);
-        // Only out-arguments change at exit; decode them on copies.
-        let mut vals: Vec<lx::ArgValue> = d
-            .args
-            .iter()
-            .zip(args.iter())
-            .map(|(ad, a)| lx::ArgValue {
-                name: ad.name,
-                raw: a.raw,
-                text: a.value.clone(),
-            })
-            .collect();
-        lx::decode_exit(d, abi, raw, ret, mem, &opts(o), &mut vals);
-        for (a, v) in args.iter_mut().zip(vals) {
-            a.value = v.text;
-        }
+        lx::decode_exit(d, abi_of(info.abi), raw, ret, mem, o, args);
     }
 
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
@@ -219,10 +179,10 @@ impl OsLayer for LinuxLayer {
         &self,
         info: &CallInfo,
         raw: &[u64],
-        args: &mut [ArgRecord],
+        args: &mut [ArgValue],
         mem: &mut dyn VirtMem,
         sp: u64,
-        o: &DecodeOpts,
+        o: &DecodeOptions,
     ) {
         let Some(d) = desc(info) else { return };
         let abi = abi_of(info.abi);
@@ -231,7 +191,7 @@ impl OsLayer for LinuxLayer {
         };
         let unreadable = args
             .get(i)
-            .and_then(|a| a.value.as_deref())
+            .and_then(|a| a.text.as_deref())
             .is_some_and(|v| v.contains(", 0x") || v.starts_with("[0x") || v.starts_with("0x"));
         if !unreadable || i >= raw.len() {
             return;
@@ -239,9 +199,9 @@ impl OsLayer for LinuxLayer {
         // The initial stack: argc, then the argv pointers.
         let mut fixed = raw.to_vec();
         fixed[i] = sp.wrapping_add(abi.word_size());
-        let vals = lx::decode_enter(d, abi, &fixed, mem, &opts(o));
+        let vals = lx::decode_enter(d, abi, &fixed, mem, o);
         if let Some(t) = vals.into_iter().nth(i).and_then(|v| v.text) {
-            args[i].value = Some(t);
+            args[i].text = Some(t);
         }
     }
 
@@ -273,7 +233,7 @@ impl OsLayer for LinuxLayer {
     fn arg_names(&self, info: &CallInfo) -> Vec<String> {
         match desc(info) {
             Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),
-            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
+            None => unknown_arg_names(info.nargs),
         }
     }
 
@@ -281,6 +241,22 @@ impl OsLayer for LinuxLayer {
         desc(info)
             .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
             .unwrap_or_default()
+    }
+
+    /// Linux paths are NUL-terminated strings, read up to `PATH_MAX`.
+    fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
+        let ptr = sc.arg(idx).ok()?;
+        let s = vstrace_core::read::read_cstring(sc.cpu().mem(), ptr, lx::decode::PATH_MAX).ok()?;
+        if s.truncated || s.fault.is_some() {
+            return None;
+        }
+        String::from_utf8(s.bytes).ok()
+    }
+
+    /// A new string below the caller's stack (see
+    /// [`Syscall::set_arg_string`], which notes the old and new text).
+    fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, _from: &str, to: &str) -> Option<()> {
+        sc.set_arg_string(idx, to).ok().map(|_| ())
     }
 }
 
