@@ -44,9 +44,10 @@ pub struct CallInfo {
 }
 
 impl CallInfo {
-    /// A call the layer does not know: only its number and how many
-    /// arguments to show; no special control flow.
-    pub fn unknown(abi: &'static str, nr: u64, name: String, nargs: usize) -> CallInfo {
+    /// A call with no special control flow (it returns once, to the
+    /// instruction after the trap, in the same process): every NT
+    /// service, and calls a layer does not know.
+    pub fn plain(abi: &'static str, nr: u64, name: String, nargs: usize) -> CallInfo {
         CallInfo {
             abi,
             nr,

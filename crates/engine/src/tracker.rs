@@ -95,6 +95,23 @@ struct RecentFork {
     mechanism: Mechanism,
 }
 
+impl RecentFork {
+    /// The fork call `p`, made on the stack at `sp` (the child returns
+    /// to the same stack).
+    fn of(p: &Pending, sp: u64) -> RecentFork {
+        RecentFork {
+            cr3: p.cr3,
+            sp,
+            ip: p.ret_ip,
+            name: p.info.name.clone(),
+            nr: p.info.nr,
+            abi: p.info.abi,
+            shown: p.shown,
+            mechanism: p.mechanism,
+        }
+    }
+}
+
 /// How many parent-side fork returns are remembered while waiting for
 /// their children's first run.
 const MAX_RECENT_FORKS: usize = 64;
@@ -559,16 +576,7 @@ impl Tracker {
             if self.recent_forks.len() >= MAX_RECENT_FORKS {
                 self.recent_forks.pop_front();
             }
-            self.recent_forks.push_back(RecentFork {
-                cr3: p.cr3,
-                sp,
-                ip: p.ret_ip,
-                name: p.info.name.clone(),
-                nr: p.info.nr,
-                abi: p.info.abi,
-                shown: p.shown,
-                mechanism: p.mechanism,
-            });
+            self.recent_forks.push_back(RecentFork::of(&p, sp));
         }
         if !p.shown {
             return None;
@@ -630,16 +638,7 @@ impl Tracker {
                 }
                 v.iter().find(|p| p.info.fork && p.ret_ip == Some(ip))
             })?;
-            RecentFork {
-                cr3: p.cr3,
-                sp,
-                ip: p.ret_ip,
-                name: p.info.name.clone(),
-                nr: p.info.nr,
-                abi: p.info.abi,
-                shown: p.shown,
-                mechanism: p.mechanism,
-            }
+            RecentFork::of(p, sp)
         };
         if self
             .scope

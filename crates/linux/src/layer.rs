@@ -90,7 +90,7 @@ impl OsLayer for LinuxLayer {
                 ends_process: d.name == "exit_group",
                 returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
             },
-            None => CallInfo::unknown(tag, nr, format!("syscall_{nr:#x}"), 6),
+            None => CallInfo::plain(tag, nr, format!("syscall_{nr:#x}"), 6),
         }
     }
 

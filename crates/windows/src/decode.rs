@@ -3,18 +3,17 @@
 //! it is decoded at enter (in), at exit (out) or both (in/out, rendered as
 //! `before => after`).
 
-use serde::Serialize;
 use vstrace_core::read;
 use vstrace_core::{Bitness, VirtMem};
 
-use crate::access::{access_mask_rights, ObjectType};
-use crate::flags::{render_dense, render_enum, render_flags, Named, CREATE_RESULT};
+use crate::access::access_mask_rights;
+use crate::flags::{render_dense, render_enum, render_flags, CREATE_RESULT};
 use crate::ntstatus::{format_status, Severity};
 use crate::proto::{Actual, ArgKind, Dir, Prototype, Render};
 use crate::structs::{
     format_buffer, format_client_id, format_handle, format_handle_array, format_io_status_block,
     format_large_integer, format_object_attributes, format_ptr, format_unicode_string,
-    read_io_status_block, word, LargeIntKind, Limits,
+    read_io_status_block, word, Limits,
 };
 pub use vstrace_core::{ArgValue, DecodeOptions};
 

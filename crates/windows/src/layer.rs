@@ -3,108 +3,60 @@
 //! KPCR/EPROCESS attribution; `%class` filters guessed from service
 //! names; path rewriting through a copied OBJECT_ATTRIBUTES.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
 use vstrace_core::os::unknown_arg_names;
 use vstrace_core::{
-    ArgValue, Bitness, CallInfo, DecodeOptions, Event, Os, OsLayer, ProcInfo, Reg, Space, Syscall,
-    VirtMem,
+    ArgValue, Bitness, CallInfo, DecodeOptions, Event, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
+use crate::kuser::VersionChoice;
+pub use crate::kuser::{VersionChoiceError, AUTO, FALLBACK_X64, FALLBACK_X86};
+use crate::shadow::ShadowSearch;
 use crate::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
 
 /// Where the x86 kernel keeps its KPCR on real Windows (fs:0 in kernel
 /// mode); in user mode fs points at the TEB, so the address is needed.
 pub const DEFAULT_KPCR_X86: u64 = 0xffdf_f000;
 
-/// The Windows layer for one guest version.
+/// The Windows layer: the service tables of the guest's version (named
+/// or detected), and what attribution learnt about the guest.
 pub struct WindowsLayer {
-    x64: Option<&'static WindowsVersion>,
-    x86: Option<&'static WindowsVersion>,
+    /// Which tables serve each bitness (see [`VersionChoice`]).
+    versions: VersionChoice,
+    /// The x86 KPCR's address (x64 reads it from the GS base).
     kpcr_x86: u64,
-    /// `auto`: the version is read from the guest (KUSER_SHARED_DATA) at
-    /// the first call of each bitness; failed attempts so far.
-    detect: Option<[u32; 2]>,
-    /// Per bitness: KVA shadow state (see [`ShadowState`]).
-    shadow: [ShadowState; 2],
-}
-
-/// What attribution learnt about KVA shadow for one bitness: the KPCR
-/// offset of KernelDirectoryTableBase once found, and how many searches
-/// found nothing (bounded: a KPCR that is unreadable for another reason
-/// must not cost a search per event forever).
-#[derive(Default)]
-struct ShadowState {
-    /// KPCR offset + 1 (0: not found yet).
-    offset: AtomicU64,
-    misses: AtomicU32,
-}
-
-/// Searches of the KPCR for the kernel space before giving up.
-const SHADOW_SEARCHES: u32 = 16;
-
-/// The version name that asks for detection.
-pub const AUTO: &str = "auto";
-/// Attempts at reading KUSER_SHARED_DATA before falling back to
-/// [`FALLBACK_X64`] / [`FALLBACK_X86`].
-const DETECT_ATTEMPTS: u32 = 16;
-pub const FALLBACK_X64: &str = "win10-22h2";
-pub const FALLBACK_X86: &str = "win7-sp1";
-
-/// Error choosing the Windows version.
-#[derive(Debug, thiserror::Error)]
-#[error("Windows version {name:?}: {reason}")]
-pub struct VersionChoiceError {
-    pub name: String,
-    pub reason: String,
+    /// Per bitness (x64, x86): the KVA shadow search (see [`ShadowSearch`]).
+    shadow: [ShadowSearch; 2],
 }
 
 impl WindowsLayer {
     /// Resolves `version` (e.g. `win10-22h2`, `19045`, `win7-sp1`) for
     /// both architectures; it must name a version of at least one.
-    /// `auto` detects the version from the guest.
+    /// `auto` detects the version from the guest. `kpcr_x86` is the x86
+    /// KPCR's address ([`DEFAULT_KPCR_X86`] when absent).
     pub fn new(version: &str, kpcr_x86: Option<u64>) -> Result<WindowsLayer, VersionChoiceError> {
-        if version.eq_ignore_ascii_case(AUTO) {
-            return Ok(WindowsLayer {
-                x64: None,
-                x86: None,
-                kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
-                detect: Some([0, 0]),
-                shadow: Default::default(),
-            });
-        }
-        let x64 = win::version_by_name(Arch::X64, version);
-        let x86 = win::version_by_name(Arch::X86, version);
-        if let (Err(a), Err(_)) = (&x64, &x86) {
-            return Err(VersionChoiceError {
-                name: version.into(),
-                reason: a.to_string(),
-            });
-        }
         Ok(WindowsLayer {
-            x64: x64.ok(),
-            x86: x86.ok(),
+            versions: VersionChoice::new(version)?,
             kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
-            detect: None,
             shadow: Default::default(),
         })
     }
 
-    /// The versions in use, per bitness (None: not known yet or no table).
+    /// The versions in use, per bitness (x64, x86; None: not known yet
+    /// or no table).
     pub fn versions(
         &self,
     ) -> (
         Option<&'static WindowsVersion>,
         Option<&'static WindowsVersion>,
     ) {
-        (self.x64, self.x86)
+        (
+            self.versions.get(Bitness::B64),
+            self.versions.get(Bitness::B32),
+        )
     }
 
     fn version(&self, b: Bitness) -> Option<&'static WindowsVersion> {
-        match b {
-            Bitness::B64 => self.x64,
-            Bitness::B32 => self.x86,
-        }
+        self.versions.get(b)
     }
 
     fn profile(&self, b: Bitness) -> Option<&'static KernelProfile> {
@@ -133,38 +85,7 @@ impl OsLayer for WindowsLayer {
     }
 
     fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem) {
-        let Some(attempts) = &mut self.detect else {
-            return;
-        };
-        let (slot, arch, fallback) = match event.bitness {
-            Bitness::B64 => (0, Arch::X64, FALLBACK_X64),
-            Bitness::B32 => (1, Arch::X86, FALLBACK_X86),
-        };
-        let known = match event.bitness {
-            Bitness::B64 => &mut self.x64,
-            Bitness::B32 => &mut self.x86,
-        };
-        if known.is_some() {
-            return;
-        }
-        match win::kuser::detect_version(arch, mem) {
-            Ok(v) => {
-                eprintln!(
-                    "vstrace: Windows {:?} guest: {} (NT {}.{} build {}, from KUSER_SHARED_DATA)",
-                    arch, v.id, v.nt_version.0, v.nt_version.1, v.build
-                );
-                *known = Some(v);
-            }
-            Err(e) => {
-                attempts[slot] += 1;
-                if attempts[slot] >= DETECT_ATTEMPTS {
-                    eprintln!(
-                        "vstrace: warning: Windows version not detected ({e}); using {fallback} (--windows-version)"
-                    );
-                    *known = win::version_by_name(arch, fallback).ok();
-                }
-            }
-        }
+        self.versions.observe(event.bitness, mem);
     }
 
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
@@ -183,7 +104,7 @@ impl OsLayer for WindowsLayer {
         // Whether NtTerminateProcess/NtTerminateThread return depends on
         // their handle: see `never_returns`. No NT service returns twice
         // (a new process starts at its entry point, not after a fork).
-        CallInfo::unknown(abi, eax as u64, name, nargs)
+        CallInfo::plain(abi, eax as u64, name, nargs)
     }
 
     fn never_returns(&self, info: &CallInfo, raw: &[u64]) -> bool {
@@ -329,7 +250,11 @@ impl OsLayer for WindowsLayer {
         };
         let t = match win::current_thread_info(mem, profile, kpcr) {
             Ok(t) => t,
-            Err(_) => self.attribute_shadowed(event, mem, profile, kpcr)?,
+            Err(_) => self.shadow[match b {
+                Bitness::B64 => 0,
+                Bitness::B32 => 1,
+            }]
+            .thread_info(event, mem, profile, kpcr)?,
         };
         Some(ProcInfo {
             pid: t.pid as u32,
@@ -337,47 +262,6 @@ impl OsLayer for WindowsLayer {
             ppid: Some(t.ppid as u32),
             comm: Some(t.image_name),
         })
-    }
-}
-
-impl WindowsLayer {
-    /// Attribution when the current (user) space does not map the thread:
-    /// KVA shadow. Walks in the kernel's space, found from the KPCR.
-    fn attribute_shadowed(
-        &self,
-        event: &Event,
-        mem: &mut dyn VirtMem,
-        profile: &KernelProfile,
-        kpcr: u64,
-    ) -> Option<win::ThreadInfo> {
-        let st = &self.shadow[match event.bitness {
-            Bitness::B64 => 0,
-            Bitness::B32 => 1,
-        }];
-        let known = st.offset.load(Ordering::Relaxed).checked_sub(1);
-        if known.is_none() && st.misses.load(Ordering::Relaxed) >= SHADOW_SEARCHES {
-            return None;
-        }
-        let current = Space::current(&event.regs)?;
-        match win::shadow::find_kernel_space(mem, profile, kpcr, current, known) {
-            Some((k, t)) => {
-                if known != Some(k.kpcr_offset) {
-                    st.offset.store(k.kpcr_offset + 1, Ordering::Relaxed);
-                    eprintln!(
-                        "vstrace: Windows KVA shadow: kernel CR3 {:#x} from KPCR+{:#x}; \
-                         processes are read in the kernel's space",
-                        k.space.root, k.kpcr_offset
-                    );
-                }
-                Some(t)
-            }
-            None => {
-                if known.is_none() {
-                    st.misses.fetch_add(1, Ordering::Relaxed);
-                }
-                None
-            }
-        }
     }
 }
 
@@ -440,7 +324,7 @@ mod tests {
     #[test]
     fn terminate_current_process_or_thread_never_returns() {
         let l = WindowsLayer::new("win10-22h2", None).unwrap();
-        let info = |name: &str, abi| CallInfo::unknown(abi, 0, name.into(), 2);
+        let info = |name: &str, abi| CallInfo::plain(abi, 0, name.into(), 2);
         let p64 = info("NtTerminateProcess", "nt64");
         assert!(l.never_returns(&p64, &[u64::MAX, 0]));
         assert!(!l.never_returns(&p64, &[0x1a4, 0]));
