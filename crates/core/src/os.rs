@@ -11,13 +11,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Event, Os, Syscall, VirtMem};
+use crate::{Bitness, Event, Os, Syscall, VirtMem};
 
 /// What the engine needs to know about one call at enter.
 #[derive(Debug, Clone)]
 pub struct CallInfo {
     /// ABI tag shown in records: x86_64, i386, nt64, nt32.
     pub abi: &'static str,
+    /// The caller's width (the event's): which table and which layouts
+    /// decode the call.
+    pub bitness: Bitness,
     /// The service number as the layer understands it (the low 32 bits
     /// of eax on Windows).
     pub nr: u64,
@@ -47,9 +50,16 @@ impl CallInfo {
     /// A call with no special control flow (it returns once, to the
     /// instruction after the trap, in the same process): every NT
     /// service, and calls a layer does not know.
-    pub fn plain(abi: &'static str, nr: u64, name: String, nargs: usize) -> CallInfo {
+    pub fn plain(
+        abi: &'static str,
+        bitness: Bitness,
+        nr: u64,
+        name: String,
+        nargs: usize,
+    ) -> CallInfo {
         CallInfo {
             abi,
+            bitness,
             nr,
             name,
             nargs,
@@ -113,8 +123,8 @@ pub struct ArgValue {
 }
 
 impl ArgValue {
-    /// The arguments of a call without a prototype: named `arg1`.. and
-    /// shown in hex.
+    /// The arguments of a call the layer has no prototype for (see
+    /// [`OsLayer::decode_enter`]): named `arg1`.. and shown in hex.
     pub fn unknown(raw: &[u64]) -> Vec<ArgValue> {
         raw.iter()
             .enumerate()
@@ -127,9 +137,22 @@ impl ArgValue {
     }
 }
 
-/// Argument names `arg1`..`argN` for a call without a prototype.
+/// Argument names `arg1`..`argN` for a call the layer has no prototype
+/// for (see [`OsLayer::arg_names`]).
 pub fn unknown_arg_names(nargs: usize) -> Vec<String> {
     (1..=nargs).map(|i| format!("arg{i}")).collect()
+}
+
+/// One call as a layer decodes it: what it is, its raw arguments (as
+/// read at enter, after any modification) and how much to show.
+#[derive(Debug, Clone, Copy)]
+pub struct CallArgs<'a> {
+    /// What [`OsLayer::identify`] said about the call.
+    pub info: &'a CallInfo,
+    /// The argument values, `info.nargs` of them at most.
+    pub raw: &'a [u64],
+    /// How much the decoders show.
+    pub opts: &'a DecodeOptions,
 }
 
 /// An OS layer as the engine uses it: naming, decoding, error values,
@@ -155,23 +178,12 @@ pub trait OsLayer: Send {
     /// Members of a class such as `file` (without the `%`), if known.
     fn class_members(&self, class: &str) -> Option<Vec<String>>;
     /// Decodes arguments at enter; out-arguments may be left undecoded.
-    fn decode_enter(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        mem: &mut dyn VirtMem,
-        opts: &DecodeOptions,
-    ) -> Vec<ArgValue>;
-    /// Decodes out-arguments at exit.
-    fn decode_exit(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        ret: i64,
-        mem: &mut dyn VirtMem,
-        opts: &DecodeOptions,
-        args: &mut [ArgValue],
-    );
+    /// `None`: the layer has no prototype for this call, and the engine
+    /// shows the raw values ([`ArgValue::unknown`]).
+    fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>>;
+    /// Decodes out-arguments at exit, completing `args` (from
+    /// [`OsLayer::decode_enter`]) once the call `c` returned `ret`.
+    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]);
     /// The return value as records carry it (`ret`), from the value read
     /// at the call's width; Linux keeps it signed (-errno).
     fn record_return(&self, ret: i64) -> i64 {
@@ -190,20 +202,19 @@ pub trait OsLayer: Send {
     /// the kernel). `sp` is the new stack pointer. By default nothing.
     fn exec_fixup(
         &self,
-        _info: &CallInfo,
-        _raw: &[u64],
-        _args: &mut [ArgValue],
-        _mem: &mut dyn VirtMem,
+        _call: CallArgs<'_>,
         _sp: u64,
-        _opts: &DecodeOptions,
+        _mem: &mut dyn VirtMem,
+        _args: &mut [ArgValue],
     ) {
     }
     /// The process and thread that made the call, if the layer can tell.
     fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         None
     }
-    /// Argument names from the prototype, in order.
-    fn arg_names(&self, info: &CallInfo) -> Vec<String>;
+    /// Argument names from the prototype, in order; `None` without one
+    /// (the engine names them [`unknown_arg_names`]).
+    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>>;
     /// Indices (1-based) of arguments that are paths the kernel reads.
     fn path_args(&self, info: &CallInfo) -> Vec<usize>;
     /// The path argument `idx` (one of [`OsLayer::path_args`]) names, read

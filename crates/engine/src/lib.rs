@@ -136,7 +136,6 @@ pub struct Engine {
     modifies: bool,
     tracker: tracker::Tracker,
     sink: Sink,
-    pub hooks: Hooks,
     start: Instant,
     recorder: Option<replay::Recorder>,
 }
@@ -166,7 +165,7 @@ impl Engine {
         sink: Sink,
     ) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
-        let tracker = tracker::Tracker::new(&cfg, os)?;
+        let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
         let recorder = match &cfg.record {
             Some(path) => Some(replay::Recorder::create(path, &cfg)?),
             None => None,
@@ -175,7 +174,6 @@ impl Engine {
             modifies,
             tracker,
             sink,
-            hooks,
             start: Instant::now(),
             recorder,
         })
@@ -184,7 +182,7 @@ impl Engine {
     /// Checks a configuration's filters, inject and rewrite rules against
     /// the names `os` knows, without opening the output.
     pub fn validate(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<(), EngineError> {
-        tracker::Tracker::new(cfg, os).map(|_| ())
+        tracker::Tracker::new(cfg, os, Hooks::new()).map(|_| ())
     }
 
     /// Whether the configuration asks to change the guest.
@@ -206,12 +204,12 @@ impl Engine {
             Some(r) => {
                 let out = {
                     let mut rc = r.cpu(cpu);
-                    self.tracker.on_event(event, &mut rc, now, &mut self.hooks)
+                    self.tracker.on_event(event, &mut rc, now)
                 };
                 r.write_event(now, event);
                 out
             }
-            None => self.tracker.on_event(event, cpu, now, &mut self.hooks),
+            None => self.tracker.on_event(event, cpu, now),
         };
         if let Some(rec) = rec {
             self.sink.write(rec);

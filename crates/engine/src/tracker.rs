@@ -10,10 +10,11 @@
 use std::collections::HashMap;
 
 use vstrace_core::hooks::Hooks;
+use vstrace_core::os::unknown_arg_names;
 use vstrace_core::read;
 use vstrace_core::{
-    ArgValue, Bitness, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism, Os, OsLayer,
-    ProcInfo, Reg, Syscall,
+    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism, Os,
+    OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
 use crate::filter::SyscallSet;
@@ -136,6 +137,8 @@ pub(crate) struct Tracker {
     fresh_children: std::collections::HashSet<u64>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
+    /// The user's hooks, run at enter and exit of the calls they name.
+    hooks: Hooks,
     trace: SyscallSet,
     injects: Vec<InjectRule>,
     rewrites: Vec<PathRewrite>,
@@ -148,7 +151,11 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<Tracker, EngineError> {
+    pub fn new(
+        cfg: &EngineConfig,
+        os: Box<dyn OsLayer>,
+        hooks: Hooks,
+    ) -> Result<Tracker, EngineError> {
         let trace = match &cfg.trace {
             Some(t) => SyscallSet::parse(t, os.as_ref())?,
             None => SyscallSet::all(),
@@ -177,6 +184,7 @@ impl Tracker {
             fresh_children: Default::default(),
             os,
             os_kind,
+            hooks,
             trace,
             injects,
             rewrites,
@@ -221,33 +229,21 @@ impl Tracker {
         self.extra.drain(..)
     }
 
-    pub fn on_event(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        hooks: &mut Hooks,
-    ) -> Option<Record> {
+    pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.stats.events += 1;
         match event.direction {
             Direction::Enter => {
                 self.stats.enters += 1;
-                self.on_enter(event, cpu, now, hooks)
+                self.on_enter(event, cpu, now)
             }
             Direction::Exit => {
                 self.stats.exits += 1;
-                self.on_exit(event, cpu, now, hooks)
+                self.on_exit(event, cpu, now)
             }
         }
     }
 
-    fn on_enter(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        hooks: &mut Hooks,
-    ) -> Option<Record> {
+    fn on_enter(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let regs = &event.regs;
         let mut nr = regs.rax();
         if event.bitness == Bitness::B32 {
@@ -295,8 +291,8 @@ impl Tracker {
             && !root_exec
             && !info.exec
             && !info.fork
-            && !hooks.wants(&info.name, Direction::Enter)
-            && !hooks.wants(&info.name, Direction::Exit)
+            && !self.hooks.wants(&info.name, Direction::Enter)
+            && !self.hooks.wants(&info.name, Direction::Exit)
         {
             return None;
         }
@@ -323,8 +319,11 @@ impl Tracker {
         sc.name = info.name.clone();
         // Names are for hooks' by-name accessors; skip the allocations
         // on the fast path when there are none.
-        if !hooks.is_empty() {
-            sc.arg_names = self.os.arg_names(&info);
+        if !self.hooks.is_empty() {
+            sc.arg_names = self
+                .os
+                .arg_names(&info)
+                .unwrap_or_else(|| unknown_arg_names(info.nargs));
         }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
@@ -336,7 +335,7 @@ impl Tracker {
                 }
             }
         }
-        let failures = hooks.dispatch(&info.name, &mut sc);
+        let failures = self.hooks.dispatch(&info.name, &mut sc);
         self.stats.decode_errors += failures.len() as u64;
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
@@ -351,9 +350,7 @@ impl Tracker {
                 *r = v;
             }
         }
-        let args = self
-            .os
-            .decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
+        let args = self.decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
@@ -478,13 +475,7 @@ impl Tracker {
         Some(p)
     }
 
-    fn on_exit(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        hooks: &mut Hooks,
-    ) -> Option<Record> {
+    fn on_exit(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let (ip, sp) = return_target(event, cpu)?;
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
@@ -506,7 +497,7 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         sc.name = pending.info.name.clone();
-        if !hooks.is_empty() {
+        if !self.hooks.is_empty() {
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();
@@ -517,16 +508,14 @@ impl Tracker {
             };
             let _ = sc.set_return_value(v);
         }
-        let failures = hooks.dispatch(&pending.info.name, &mut sc);
+        let failures = self.hooks.dispatch(&pending.info.name, &mut sc);
         self.stats.decode_errors += failures.len() as u64;
         let ret = sc.return_value().unwrap_or(0);
         let mut p = pending;
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
         if p.retry && !p.info.exec {
-            let fresh = self
-                .os
-                .decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
+            let fresh = self.decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
             for (a, f) in p.args.iter_mut().zip(fresh) {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
@@ -534,19 +523,16 @@ impl Tracker {
                 }
             }
         }
-        self.os.decode_exit(
-            &p.info,
-            &p.raw,
-            ret,
-            sc.cpu().mem(),
-            &self.opts,
-            &mut p.args,
-        );
+        let call = CallArgs {
+            info: &p.info,
+            raw: &p.raw,
+            opts: &self.opts,
+        };
+        self.os.decode_exit(call, ret, sc.cpu().mem(), &mut p.args);
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.info.exec && ret == 0 {
-            self.os
-                .exec_fixup(&p.info, &p.raw, &mut p.args, sc.cpu().mem(), sp, &self.opts);
+            self.os.exec_fixup(call, sp, sc.cpu().mem(), &mut p.args);
             // The new image runs in a new address space.
             if let Some(s) = &mut self.scope {
                 let new = cr3_key(event.cr3);
@@ -585,6 +571,20 @@ impl Tracker {
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
     }
 
+    /// The arguments at enter, in hex when the layer has no prototype.
+    fn decode_enter(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+        opts: &DecodeOptions,
+    ) -> Vec<ArgValue> {
+        let call = CallArgs { info, raw, opts };
+        self.os
+            .decode_enter(call, mem)
+            .unwrap_or_else(|| ArgValue::unknown(raw))
+    }
+
     /// Whether an exec's arguments name the scope's root command.
     fn names_root(&self, event: &Event, info: &CallInfo, cpu: &mut dyn Cpu) -> bool {
         let Some(scope) = &self.scope else {
@@ -598,7 +598,7 @@ impl Tracker {
             strsize: 4096,
             verbose: false,
         };
-        let args = self.os.decode_enter(info, &raw, sc.cpu().mem(), &opts);
+        let args = self.decode_enter(info, &raw, sc.cpu().mem(), &opts);
         args.iter()
             .filter_map(|a| a.text.as_deref())
             .any(|v| v.contains(scope.root_arg.as_str()))
@@ -806,7 +806,6 @@ mod tests {
     struct Rig {
         t: Tracker,
         mem: SparseVirt,
-        hooks: Hooks,
         now: u64,
     }
 
@@ -815,9 +814,8 @@ mod tests {
         mem.map_zeroed(0x7fff_0000, 0x10000);
         mem.map(0x60_0000, b"/etc/passwd\0/vstrace/cmd\0");
         Rig {
-            t: Tracker::new(&cfg, Box::new(LinuxLayer::default())).unwrap(),
+            t: Tracker::new(&cfg, Box::new(LinuxLayer::default()), Hooks::new()).unwrap(),
             mem,
-            hooks: Hooks::new(),
             now: 0,
         }
     }
@@ -847,7 +845,7 @@ mod tests {
                 regs: ev.regs.clone(),
                 mem: &mut self.mem,
             };
-            let r = self.t.on_event(&ev, &mut cpu, self.now, &mut self.hooks);
+            let r = self.t.on_event(&ev, &mut cpu, self.now);
             let out = cpu.regs.clone();
             let extra = self.t.take_extra().collect();
             (r, extra, out)

@@ -126,21 +126,15 @@ fn nt_open_file_decoded_attributed_and_rewritten() {
         "{}",
         val(1)
     );
-    assert!(
-        val(2).contains("y.txt"),
-        "the kernel sees the new name: {}",
-        val(2)
-    );
-    assert!(
-        val(4).contains("FILE_SHARE_READ"),
-        "5th arg from the stack: {}",
-        val(4)
-    );
-    assert!(
-        val(5).contains("FILE_SYNCHRONOUS_IO_NONALERT"),
-        "6th arg: {}",
-        val(5)
-    );
+    let has = |i: usize, what: &str| {
+        let v = val(i);
+        assert!(v.contains(what), "argument {i} lacks {what:?}: {v}");
+    };
+    // The kernel sees the new name.
+    has(2, "y.txt");
+    // The 5th and 6th arguments, from the stack.
+    has(4, "FILE_SHARE_READ");
+    has(5, "FILE_SYNCHRONOUS_IO_NONALERT");
     assert_eq!(rec["errno"], "STATUS_OBJECT_NAME_NOT_FOUND");
     assert_eq!(
         rec["ret"], 0xc000_0034u64,

@@ -4,9 +4,8 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use vstrace_core::mem::InSpace;
-use vstrace_core::os::unknown_arg_names;
 use vstrace_core::{
-    ArgValue, CallInfo, DecodeOptions, Event, Os, OsLayer, ProcInfo, Space, Syscall, VirtMem,
+    ArgValue, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Space, Syscall, VirtMem,
 };
 
 use crate::{self as lx, LinuxAbi, SyscallDesc};
@@ -55,16 +54,12 @@ impl LinuxLayer {
     }
 }
 
-fn abi_of(tag: &str) -> LinuxAbi {
-    if tag == "i386" {
-        LinuxAbi::I386
-    } else {
-        LinuxAbi::X86_64
-    }
+fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
+    lx::syscall(abi_of(info), info.nr)
 }
 
-fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
-    lx::syscall(abi_of(info.abi), info.nr)
+fn abi_of(info: &CallInfo) -> LinuxAbi {
+    LinuxAbi::from_bitness(info.bitness)
 }
 
 impl OsLayer for LinuxLayer {
@@ -81,6 +76,7 @@ impl OsLayer for LinuxLayer {
         match lx::syscall(abi, nr) {
             Some(d) => CallInfo {
                 abi: tag,
+                bitness: event.bitness,
                 nr,
                 name: d.name.to_string(),
                 nargs: d.args.len(),
@@ -90,7 +86,7 @@ impl OsLayer for LinuxLayer {
                 ends_process: d.name == "exit_group",
                 returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
             },
-            None => CallInfo::plain(tag, nr, format!("syscall_{nr:#x}"), 6),
+            None => CallInfo::plain(tag, event.bitness, nr, format!("syscall_{nr:#x}"), 6),
         }
     }
 
@@ -120,36 +116,20 @@ impl OsLayer for LinuxLayer {
         )
     }
 
-    fn decode_enter(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        mem: &mut dyn VirtMem,
-        o: &DecodeOptions,
-    ) -> Vec<ArgValue> {
-        match desc(info) {
-            Some(d) => lx::decode_enter(d, abi_of(info.abi), raw, mem, o),
-            None => ArgValue::unknown(raw),
-        }
+    fn decode_enter(&self, c: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
+        desc(c.info).map(|d| lx::decode_enter(d, abi_of(c.info), c.raw, mem, c.opts))
     }
 
-    fn decode_exit(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        ret: i64,
-        mem: &mut dyn VirtMem,
-        o: &DecodeOptions,
-        args: &mut [ArgValue],
-    ) {
-        let Some(d) = desc(info) else { return };
-        lx::decode_exit(d, abi_of(info.abi), raw, ret, mem, o, args);
+    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
+        if let Some(d) = desc(c.info) {
+            lx::decode_exit(d, abi_of(c.info), c.raw, ret, mem, c.opts, args);
+        }
     }
 
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {
-                let r = lx::format_return(d, abi_of(info.abi), ret);
+                let r = lx::format_return(d, abi_of(info), ret);
                 (r.text, r.errno.map(str::to_string))
             }
             None => {
@@ -172,20 +152,12 @@ impl OsLayer for LinuxLayer {
     }
 
     fn invalid_nr(&self, info: &CallInfo) -> u64 {
-        lx::invalid_nr(abi_of(info.abi))
+        lx::invalid_nr(abi_of(info))
     }
 
-    fn exec_fixup(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        args: &mut [ArgValue],
-        mem: &mut dyn VirtMem,
-        sp: u64,
-        o: &DecodeOptions,
-    ) {
-        let Some(d) = desc(info) else { return };
-        let abi = abi_of(info.abi);
+    fn exec_fixup(&self, c: CallArgs<'_>, sp: u64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
+        let Some(d) = desc(c.info) else { return };
+        let abi = abi_of(c.info);
         let Some(i) = d.args.iter().position(|a| a.ty == lx::ArgType::Argv) else {
             return;
         };
@@ -193,13 +165,13 @@ impl OsLayer for LinuxLayer {
             .get(i)
             .and_then(|a| a.text.as_deref())
             .is_some_and(|v| v.contains(", 0x") || v.starts_with("[0x") || v.starts_with("0x"));
-        if !unreadable || i >= raw.len() {
+        if !unreadable || i >= c.raw.len() {
             return;
         }
         // The initial stack: argc, then the argv pointers.
-        let mut fixed = raw.to_vec();
+        let mut fixed = c.raw.to_vec();
         fixed[i] = sp.wrapping_add(abi.word_size());
-        let vals = lx::decode_enter(d, abi, &fixed, mem, o);
+        let vals = lx::decode_enter(d, abi, &fixed, mem, c.opts);
         if let Some(t) = vals.into_iter().nth(i).and_then(|v| v.text) {
             args[i].text = Some(t);
         }
@@ -230,11 +202,14 @@ impl OsLayer for LinuxLayer {
         Some(p)
     }
 
-    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
-        match desc(info) {
-            Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),
-            None => unknown_arg_names(info.nargs),
-        }
+    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
+        Some(
+            desc(info)?
+                .args
+                .iter()
+                .map(|a| a.name.to_string())
+                .collect(),
+        )
     }
 
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {

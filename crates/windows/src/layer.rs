@@ -3,9 +3,8 @@
 //! KPCR/EPROCESS attribution; `%class` filters guessed from service
 //! names; path rewriting through a copied OBJECT_ATTRIBUTES.
 
-use vstrace_core::os::unknown_arg_names;
 use vstrace_core::{
-    ArgValue, Bitness, CallInfo, DecodeOptions, Event, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
+    ArgValue, Bitness, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
 use crate::kuser::VersionChoice;
@@ -64,14 +63,6 @@ impl WindowsLayer {
     }
 }
 
-fn bitness_of(tag: &str) -> Bitness {
-    if tag == "nt32" {
-        Bitness::B32
-    } else {
-        Bitness::B64
-    }
-}
-
 fn proto(info: &CallInfo) -> Option<&'static Prototype> {
     win::prototype(&info.name)
 }
@@ -104,7 +95,7 @@ impl OsLayer for WindowsLayer {
         // Whether NtTerminateProcess/NtTerminateThread return depends on
         // their handle: see `never_returns`. No NT service returns twice
         // (a new process starts at its entry point, not after a fork).
-        CallInfo::plain(abi, eax as u64, name, nargs)
+        CallInfo::plain(abi, b, eax as u64, name, nargs)
     }
 
     fn never_returns(&self, info: &CallInfo, raw: &[u64]) -> bool {
@@ -152,30 +143,16 @@ impl OsLayer for WindowsLayer {
         }
     }
 
-    fn decode_enter(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        mem: &mut dyn VirtMem,
-        o: &DecodeOptions,
-    ) -> Vec<ArgValue> {
-        match proto(info) {
-            Some(p) => win::decode_enter(p, bitness_of(info.abi), raw, mem, o),
-            None => ArgValue::unknown(raw),
-        }
+    fn decode_enter(&self, c: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
+        let p = proto(c.info)?;
+        Some(win::decode_enter(p, c.info.bitness, c.raw, mem, c.opts))
     }
 
-    fn decode_exit(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        ret: i64,
-        mem: &mut dyn VirtMem,
-        o: &DecodeOptions,
-        args: &mut [ArgValue],
-    ) {
-        let Some(p) = proto(info) else { return };
-        win::decode_exit(p, bitness_of(info.abi), raw, ret as u32, mem, o, args);
+    /// NTSTATUS is 32 bits: the low half of `ret` decides which outputs
+    /// were written.
+    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
+        let Some(p) = proto(c.info) else { return };
+        win::decode_exit(p, c.info.bitness, c.raw, ret as u32, mem, c.opts, args);
     }
 
     /// NTSTATUS is 32 bits on both ABIs: the same unsigned value (e.g.
@@ -202,11 +179,9 @@ impl OsLayer for WindowsLayer {
         0xfff
     }
 
-    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
-        match proto(info) {
-            Some(p) => p.args.iter().map(|a| a.name.to_string()).collect(),
-            None => unknown_arg_names(info.nargs),
-        }
+    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
+        let names = proto(info)?.args.iter().map(|a| a.name.to_string());
+        Some(names.collect())
     }
 
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {
@@ -319,23 +294,23 @@ fn rewrite_object_name(
 #[cfg(test)]
 mod tests {
     use super::WindowsLayer;
-    use vstrace_core::{CallInfo, OsLayer};
+    use vstrace_core::{Bitness, CallInfo, OsLayer};
 
     #[test]
     fn terminate_current_process_or_thread_never_returns() {
         let l = WindowsLayer::new("win10-22h2", None).unwrap();
-        let info = |name: &str, abi| CallInfo::plain(abi, 0, name.into(), 2);
-        let p64 = info("NtTerminateProcess", "nt64");
+        let info = |name: &str, abi, b| CallInfo::plain(abi, b, 0, name.into(), 2);
+        let p64 = info("NtTerminateProcess", "nt64", Bitness::B64);
         assert!(l.never_returns(&p64, &[u64::MAX, 0]));
         assert!(!l.never_returns(&p64, &[0x1a4, 0]));
         assert!(!l.never_returns(&p64, &[0, 0]));
-        let p32 = info("NtTerminateProcess", "nt32");
+        let p32 = info("NtTerminateProcess", "nt32", Bitness::B32);
         assert!(l.never_returns(&p32, &[0xffff_ffff, 0]));
-        let t64 = info("NtTerminateThread", "nt64");
+        let t64 = info("NtTerminateThread", "nt64", Bitness::B64);
         assert!(l.never_returns(&t64, &[u64::MAX - 1, 0]));
         assert!(l.never_returns(&t64, &[0, 0]));
         assert!(!l.never_returns(&t64, &[0x88, 0]));
-        assert!(!l.never_returns(&info("NtClose", "nt64"), &[u64::MAX]));
+        assert!(!l.never_returns(&info("NtClose", "nt64", Bitness::B64), &[u64::MAX]));
         assert!(!l.never_returns(&p64, &[]));
     }
 }
