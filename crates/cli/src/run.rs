@@ -194,7 +194,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .trace
         .engine_config(Some(trace_path.display().to_string()))?;
     if a.trace.os == "linux" {
-        cfg.linux_profile = linux_profile(&kernel);
+        if let Some(p) = linux_profile(&kernel) {
+            vstrace_layers::set_linux_profile(&mut cfg, &p)?;
+        }
     }
     // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
     // trace from that exec on, following children (strace -f).
@@ -202,7 +204,8 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .then(|| vstrace_launch::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
-    vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
+    let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
+    vstrace_engine::Engine::validate(&cfg, os).context("invalid tracing options")?;
     let cfg_path = work.path().join("engine.json");
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg)?)?;
 

@@ -25,6 +25,17 @@ pub enum Os {
     Windows,
 }
 
+impl Os {
+    /// The lowercase name records and configurations use (`linux`,
+    /// `windows`), the same as its serialized form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Windows => "windows",
+        }
+    }
+}
+
 /// Where one argument lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArgLocation {

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use vstrace_core::{Cpu, Event};
+use vstrace_core::{Cpu, Event, OsLayer};
 use vstrace_tracefile::{
     Access, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter,
 };
@@ -237,9 +237,11 @@ impl<R: Read> Replay<R> {
 /// engine's decoding of the recorded registers and memory are exercised,
 /// and nothing is written outside this process (the recorded output and
 /// recording paths are ignored). Checksums are not verified, so mutated
-/// input reaches the decoders. The fuzzing entry point for replay;
-/// returns the number of events replayed.
-pub fn fuzz_replay(data: &[u8]) -> u64 {
+/// input reaches the decoders. `layer` builds the OS layer the recorded
+/// configuration names (`vstrace_layers::layer`; `None`: replay nothing).
+/// The fuzzing entry point for replay; returns the number of events
+/// replayed.
+pub fn fuzz_replay(data: &[u8], layer: &dyn Fn(&EngineConfig) -> Option<Box<dyn OsLayer>>) -> u64 {
     let Ok(reader) = TraceReader::new(data) else {
         return 0;
     };
@@ -252,7 +254,10 @@ pub fn fuzz_replay(data: &[u8]) -> u64 {
         ..rep.config.clone()
     };
     let sink = crate::Sink::from_writer(Box::new(std::io::sink()), cfg.format, cfg.summary);
-    let Ok(mut engine) = Engine::with_sink(cfg, crate::Hooks::new(), sink) else {
+    let Some(os) = layer(&cfg) else {
+        return 0;
+    };
+    let Ok(mut engine) = Engine::with_sink(cfg, os, crate::Hooks::new(), sink) else {
         return 0;
     };
     rep.run(&mut engine).events
@@ -264,6 +269,17 @@ mod tests {
     use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::{Bitness, Mechanism, Reg, Regs};
+    use vstrace_linux::LinuxLayer;
+
+    fn linux() -> Box<dyn OsLayer> {
+        Box::new(LinuxLayer::default())
+    }
+
+    /// The layers these tests know: Linux only (a mutated configuration
+    /// naming another OS replays nothing).
+    fn layer(cfg: &EngineConfig) -> Option<Box<dyn OsLayer>> {
+        (cfg.os == "linux").then(linux)
+    }
 
     /// Records a synthetic openat enter/exit through a real engine into a
     /// trace file, then replays it: same JSON, and hostile variants of the
@@ -292,7 +308,7 @@ mod tests {
         regs.set(Reg::Rsi, 0x1000);
         regs.set(Reg::Rsp, 0x7fff_0000);
         regs.set(Reg::Rip, 0x40_1000);
-        let mut e = Engine::new(cfg).unwrap();
+        let mut e = Engine::new(cfg, linux()).unwrap();
         let enter = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
         e.on_event_at(
             &enter,
@@ -321,7 +337,7 @@ mod tests {
         let rep = Replay::open(std::fs::File::open(&rec).unwrap()).unwrap();
         let mut cfg = rep.config.clone();
         cfg.output = Some(replayed.display().to_string());
-        let mut e = Engine::new(cfg).unwrap();
+        let mut e = Engine::new(cfg, linux()).unwrap();
         let out = rep.run(&mut e);
         drop(e);
         assert_eq!(out.events, 2);
@@ -332,15 +348,16 @@ mod tests {
         // Stopped before the first event: nothing replayed, a clean finish.
         let rep = Replay::open(&bytes[..]).unwrap();
         let sink = crate::Sink::from_writer(Box::new(std::io::sink()), crate::Format::Json, false);
-        let mut e = Engine::with_sink(rep.config.clone(), crate::Hooks::new(), sink).unwrap();
+        let mut e =
+            Engine::with_sink(rep.config.clone(), linux(), crate::Hooks::new(), sink).unwrap();
         let out = rep.run_until(&mut e, &AtomicBool::new(true));
         assert_eq!((out.events, out.clean_end), (0, false));
-        assert_eq!(fuzz_replay(&bytes), 2);
+        assert_eq!(fuzz_replay(&bytes, &layer), 2);
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0xff;
-            fuzz_replay(&b);
-            fuzz_replay(&bytes[..i]);
+            fuzz_replay(&b, &layer);
+            fuzz_replay(&bytes[..i], &layer);
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

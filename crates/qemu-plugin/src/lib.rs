@@ -195,7 +195,8 @@ fn install(
             }
             None => EngineConfig::default(),
         };
-        let e = Engine::with_hooks(cfg, hooks()).map_err(|e| e.to_string())?;
+        let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
+        let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| e.to_string())?;
         Some(Mutex::new(e))
     };
     let writes = Backend::detect(info.version.cur);

@@ -14,9 +14,11 @@ use vstrace_core::{Bitness, MemError, VirtMem};
 use crate::flags::{render_flags, OBJ_ATTRIBUTES};
 use crate::ntstatus::format_status;
 
-/// Limits applied while rendering (all guest data is bounded by these).
+/// Limits applied while rendering (all guest data is bounded by these):
+/// the NT renderers' own knobs, derived from the shared
+/// [`vstrace_core::DecodeOptions`] by [`Limits::from`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DecodeOptions {
+pub struct Limits {
     /// Characters of a string shown before `...`.
     pub max_string: usize,
     /// Bytes of a data buffer shown before `...`.
@@ -25,12 +27,24 @@ pub struct DecodeOptions {
     pub max_array: usize,
 }
 
-impl Default for DecodeOptions {
+impl Default for Limits {
     fn default() -> Self {
-        DecodeOptions {
+        Limits {
             max_string: 256,
             max_bytes: 32,
             max_array: 16,
+        }
+    }
+}
+
+impl From<&vstrace_core::DecodeOptions> for Limits {
+    /// `-s` bounds strings, never below 64 characters: NT object names
+    /// (`\\??\\C:\\...`) are long and strace's default 32 would cut
+    /// nearly all of them. Buffers and arrays keep their defaults.
+    fn from(o: &vstrace_core::DecodeOptions) -> Limits {
+        Limits {
+            max_string: o.strsize.max(64),
+            ..Limits::default()
         }
     }
 }
@@ -163,7 +177,7 @@ pub fn read_unicode(
 
 /// Renders an already read UNICODE_STRING: the text, plus a comment for
 /// each hostile property.
-pub fn render_unicode(us: &UnicodeString, opts: &DecodeOptions) -> String {
+pub fn render_unicode(us: &UnicodeString, opts: &Limits) -> String {
     if us.null_buffer {
         return format!(
             "{{Length={}, MaximumLength={}, Buffer=NULL}}",
@@ -195,7 +209,7 @@ pub fn format_unicode_string(
     mem: &mut dyn VirtMem,
     addr: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     match read_unicode(mem, addr, b) {
@@ -281,7 +295,7 @@ pub fn format_object_attributes(
     mem: &mut dyn VirtMem,
     addr: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     let oa = match read_object_attributes(mem, addr, b) {
@@ -498,7 +512,7 @@ pub fn format_buffer(
     addr: u64,
     len: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     if addr == 0 {
@@ -522,7 +536,7 @@ pub fn format_handle_array(
     addr: u64,
     count: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     if addr == 0 {
@@ -611,7 +625,7 @@ mod tests {
     fn object_attributes_both_layouts() {
         for b in [Bitness::B32, Bitness::B64] {
             let mut m = path_mem(b, "\\??\\C:\\Windows\\win.ini");
-            let opts = DecodeOptions::default();
+            let opts = Limits::default();
             assert_eq!(
                 format_object_attributes(&mut m, PAGE, b, &opts),
                 "{ObjectName=L\"\\\\??\\\\C:\\\\Windows\\\\win.ini\", Attributes=OBJ_CASE_INSENSITIVE}"
@@ -642,7 +656,7 @@ mod tests {
         let mut m = path_mem(b, "Software");
         m.map(PAGE, &oa_bytes(0x1c, PAGE + 0x100, 0x242, 0x5000, b));
         assert_eq!(
-            format_object_attributes(&mut m, PAGE, b, &DecodeOptions::default()),
+            format_object_attributes(&mut m, PAGE, b, &Limits::default()),
             "{RootDirectory=0x1c, ObjectName=L\"Software\", Attributes=OBJ_INHERIT|OBJ_CASE_INSENSITIVE|OBJ_KERNEL_HANDLE, SecurityDescriptor=0x5000}"
         );
     }
@@ -650,7 +664,7 @@ mod tests {
     #[test]
     fn object_attributes_hostile() {
         let b = Bitness::B64;
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         let mut m = SparseVirt::new();
         // NULL and unmapped OBJECT_ATTRIBUTES.
         assert_eq!(format_object_attributes(&mut m, 0, b, &opts), "NULL");
@@ -699,7 +713,7 @@ mod tests {
 
     #[test]
     fn unicode_string_hostile_values() {
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         for b in [Bitness::B32, Bitness::B64] {
             let mut m = SparseVirt::new();
             m.map(PAGE + 0x800, &utf16("abcdef"));
@@ -764,12 +778,12 @@ mod tests {
             PAGE,
             &us_hdr(s.len() as u16, s.len() as u16, PAGE + 0x800, b),
         );
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         assert_eq!(
             format_unicode_string(&mut m, PAGE, b, &opts),
             "L\"a\\\"b\\\\c\\nd\\x01é\""
         );
-        let short = DecodeOptions {
+        let short = Limits {
             max_string: 3,
             ..opts
         };
@@ -888,7 +902,7 @@ mod tests {
 
         let mut m = SparseVirt::new();
         m.map(PAGE + 0xffa, b"hello\n");
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         assert_eq!(
             format_buffer(&mut m, PAGE + 0xffa, 6, Bitness::B64, &opts),
             "\"hello\\n\""
@@ -897,7 +911,7 @@ mod tests {
             format_buffer(&mut m, PAGE + 0xffa, 3, Bitness::B64, &opts),
             "\"hel\""
         );
-        let three = DecodeOptions {
+        let three = Limits {
             max_bytes: 3,
             ..opts
         };
@@ -926,7 +940,7 @@ mod tests {
             format_handle_array(&mut m, PAGE + 0x100, 3, Bitness::B32, &opts),
             "[0x4, 0x8, NtCurrentProcess()]"
         );
-        let two = DecodeOptions {
+        let two = Limits {
             max_array: 2,
             ..opts
         };
