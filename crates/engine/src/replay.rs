@@ -158,7 +158,10 @@ impl<R: Read> Replay<R> {
     ///     Ok(())
     /// });
     /// let sink = Sink::from_writer(Box::new(std::io::sink()), Format::Json, false);
-    /// let mut engine = Engine::with_sink(replay.config.clone(), hooks, sink)?;
+    /// // The OS layer the recording names (vstrace_layers::layer does this
+    /// // from the configuration; the engine itself knows no OS).
+    /// let os = Box::new(vstrace_linux::layer::LinuxLayer::new(None));
+    /// let mut engine = Engine::with_sink(replay.config.clone(), os, hooks, sink)?;
     /// let outcome = replay.run(&mut engine);
     ///
     /// assert_eq!(outcome.events, 2);
