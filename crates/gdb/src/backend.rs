@@ -10,8 +10,16 @@
 //!    then break on that user instruction;
 //! 2. single-step in user mode until the next instruction is a 64-bit
 //!    `syscall` and step it: the new rip is MSR_LSTAR, the entry point;
-//! 3. scan the code after the entry for `swapgs; sysretq` and for the
-//!    `iretq` of the interrupt-return path (they share `.entry.text`).
+//! 3. decode the code after the entry (with `iced-x86`, see
+//!    [`crate::discover`]) for the `swapgs` that leads to `sysretq` and to
+//!    the `iretq` of the interrupt-return path (they share `.entry.text`),
+//!    the per-cpu saves and the call into the C handler.
+//!
+//! Step 2 is the fallback: by default the entry is first looked for by
+//! decoding the code around the IDT's handlers (an optional `endbr64`,
+//! `swapgs`, a save of rsp to a per-cpu slot) and confirmed by a
+//! breakpoint hit that carries the state a `syscall` leaves, which needs
+//! no user-mode interrupt and takes a fraction of a second.
 //!
 //! At the entry breakpoint (before `swapgs`) every user register is still
 //! intact (rcx = user rip, r11 = user rflags, rsp = user rsp), so the event
@@ -29,18 +37,18 @@ use vstrace_engine::Engine;
 use vstrace_linux::profile::{scan, LinuxProfile};
 
 use crate::discover::{
-    after_handler_call, entry_candidates, entry_save, entry_swapgs, gate_target, parse_idt_base,
-    scan_return_paths, stack_top_load, Discovery, ENDBR64, SCAN_BYTES,
+    after_handler_call, decode_at, entry_candidates, entry_save, entry_swapgs, gate_target,
+    parse_idt_base, scan_return_paths, stack_top_load, Discovery, SCAN_BYTES,
 };
 use crate::error::BackendError;
 use crate::linux_frame::{is_user_addr, USER_CS64};
 use crate::options::{AttachOptions, EntryDiscovery, ExitTrap, RunStats};
 use crate::target::{exited, Target};
 
-/// The signature search covers this much code on each side of (and
+/// The decoding search for the entry covers this much code on each side of (and
 /// around) each IDT handler's 64 KiB block.
 const SIGNATURE_WINDOW: u64 = 64 << 10;
-/// At most this many signature candidates get a breakpoint (hardware
+/// At most this many entry candidates get a breakpoint (hardware
 /// breakpoints are scarce under KVM).
 const MAX_CANDIDATES: usize = 2;
 
@@ -180,13 +188,14 @@ impl Backend {
     }
 
     /// Finds the 64-bit `syscall` entry among the code around the IDT's
-    /// handlers (kernels keep their entry code together): candidates start
-    /// with `swapgs; mov %rsp, %gs:ABS` (Linux's entry_SYSCALL_64 saving the
-    /// user stack pointer, and Windows's KiSystemCall64 alike), and one is
-    /// confirmed only when a breakpoint on it stops with the state a
-    /// `syscall` leaves (rcx = a user address just after `0f 05`).
+    /// handlers (kernels keep their entry code together): candidates are
+    /// decoded as a `swapgs` followed by a save of rsp to a per-cpu slot
+    /// (Linux's entry_SYSCALL_64 saving the user stack pointer, and
+    /// Windows's KiSystemCall64 alike), and one is confirmed only when a
+    /// breakpoint on it stops with the state a `syscall` leaves (rcx = a
+    /// user address just after a `syscall` instruction).
     /// `None` when no candidate is found or none is confirmed in time.
-    fn entry_by_signature(&mut self, deadline: Instant) -> Result<Option<u64>, BackendError> {
+    fn entry_by_decoding(&mut self, deadline: Instant) -> Result<Option<u64>, BackendError> {
         let (idt, handlers) = match self.idt_handlers() {
             Ok(h) => h,
             Err(e) => {
@@ -215,7 +224,7 @@ impl Backend {
         let confirm_until = deadline.min(Instant::now() + CONFIRM_TIME);
         let swapgs_at: Vec<u64> = candidates
             .iter()
-            .map(|&c| c + if self.starts_with_endbr(c) { 4 } else { 0 })
+            .map(|&c| entry_swapgs(&self.read_code(c, 16), c).unwrap_or(c))
             .collect();
         for &a in &swapgs_at {
             self.target.insert_bp(a)?;
@@ -231,14 +240,8 @@ impl Backend {
                 continue;
             };
             let rcx = r.get(Reg::Rcx);
-            let mut insn = [0u8; 2];
-            let from_syscall = r.cpl() == 0
-                && is_user_addr(rcx)
-                && self
-                    .target
-                    .read_virt(rcx.wrapping_sub(2), &mut insn)
-                    .is_ok()
-                && insn == [0x0f, 0x05];
+            let from_syscall =
+                r.cpl() == 0 && is_user_addr(rcx) && self.is_syscall_at(rcx.wrapping_sub(2));
             // Leave the stop as if the `swapgs` had run.
             self.target.emulate_swapgs(&r)?;
             if from_syscall {
@@ -254,13 +257,16 @@ impl Backend {
         Ok(found)
     }
 
-    fn starts_with_endbr(&mut self, a: u64) -> bool {
-        let mut b = [0u8; 4];
-        self.target.read_virt(a, &mut b).is_ok() && b == ENDBR64
+    /// Whether the instruction at `a` (in the current address space) is a
+    /// 64-bit `syscall`.
+    fn is_syscall_at(&mut self, a: u64) -> bool {
+        let mut b = [0u8; 2];
+        self.target.read_virt(a, &mut b).is_ok()
+            && decode_at(&b, a, a).is_some_and(|i| i.mnemonic() == iced_x86::Mnemonic::Syscall)
     }
 
     /// Reads up to `len` bytes of code at `base`, block by block, skipping
-    /// unreadable blocks (left as zeros, which match no signature).
+    /// unreadable blocks (left as zeros, which decode as no entry or return path).
     fn read_code(&mut self, base: u64, len: usize) -> Vec<u8> {
         let bs = self.target.block as usize;
         let mut code = vec![0u8; len];
@@ -285,10 +291,7 @@ impl Backend {
                     "no 64-bit syscall instruction executed in time".into(),
                 ));
             }
-            let mut insn = [0u8; 2];
-            let is_syscall = regs.cs == USER_CS64
-                && self.target.read_virt(regs.rip(), &mut insn).is_ok()
-                && insn == [0x0f, 0x05];
+            let is_syscall = regs.cs == USER_CS64 && self.is_syscall_at(regs.rip());
             let before = regs.rip();
             self.target.step()?;
             let r = self.target.regs()?;
@@ -314,16 +317,17 @@ impl Backend {
     /// Finds the entry and return paths (the VM must be stopped; it is
     /// left stopped).
     pub fn discover(&mut self) -> Result<Discovery, BackendError> {
-        let deadline = Instant::now() + self.opts.discovery_timeout;
-        let by_signature = match self.opts.entry {
+        let started = Instant::now();
+        let deadline = started + self.opts.discovery_timeout;
+        let by_decoding = match self.opts.entry {
             EntryDiscovery::Step => None,
-            _ => self.entry_by_signature(deadline)?,
+            _ => self.entry_by_decoding(deadline)?,
         };
-        let entry = match (by_signature, self.opts.entry) {
+        let entry = match (by_decoding, self.opts.entry) {
             (Some(e), _) => e,
             (None, EntryDiscovery::Signature) => {
                 return Err(BackendError::Discovery(
-                    "no syscall entry signature near the IDT handlers was confirmed".into(),
+                    "no syscall entry decoded near the IDT handlers was confirmed".into(),
                 ))
             }
             (None, _) => {
@@ -345,31 +349,24 @@ impl Backend {
         }
         let entry_bp = entry_swapgs(&code, entry).ok_or_else(|| {
             BackendError::Discovery(format!(
-                "the entry {entry:#x} does not start with swapgs: {:02x?}",
+                "the entry {entry:#x} does not start with swapgs (after an optional endbr64): {:02x?}",
                 &code[..code.len().min(8)]
             ))
         })?;
         let (sysret, iret) = scan_return_paths(&code, entry);
-        if std::env::var_os("VSTRACE_GDB_DUMP").is_some() {
-            for pat in [&[0x48u8, 0x0f, 0x07][..], &[0x48, 0xcf][..]] {
-                for (i, _) in code
-                    .windows(pat.len())
-                    .enumerate()
-                    .filter(|(_, w)| *w == pat)
-                    .take(3)
-                {
-                    let lo = i.saturating_sub(48);
-                    eprintln!(
-                        "{:#x}: {:02x?}",
-                        entry + lo as u64,
-                        &code[lo..(i + 8).min(code.len())]
-                    );
-                }
+        // Developer aid: the entry's code as the guest runs it (alternatives
+        // patched), the entry address first (8 bytes, little-endian), for
+        // the decoder's test fixtures.
+        if let Some(path) = std::env::var_os("VSTRACE_GDB_DUMP_CODE") {
+            let mut f = entry.to_le_bytes().to_vec();
+            f.extend_from_slice(&code);
+            if let Err(e) = std::fs::write(&path, f) {
+                eprintln!("vstrace: gdb: VSTRACE_GDB_DUMP_CODE: {e}");
             }
         }
         if sysret.is_empty() {
             return Err(BackendError::Discovery(format!(
-                "no swapgs; sysretq within {} bytes after the entry {entry:#x}",
+                "no swapgs leading to sysretq decoded within {} bytes after the entry {entry:#x}",
                 code.len()
             )));
         }
@@ -390,6 +387,7 @@ impl Backend {
             eprintln!("vstrace: warning: the iret return path was not found: calls returning through iret (execve, fork children, signals) show no return");
         }
         self.log(|| format!("{d:x?}"));
+        self.log(|| format!("discovery took {:.2} s", started.elapsed().as_secs_f64()));
         Ok(d)
     }
 

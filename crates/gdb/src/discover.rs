@@ -1,7 +1,18 @@
-//! Pure scanners over x86-64 kernel code: where the `syscall` entry's
-//! `swapgs`, its per-cpu saves, the call into the C handler and the
-//! `sysretq`/`iretq` return paths are, and the IDT helpers. They read
-//! bytes given to them and touch no VM, so they are tested on fixed code.
+//! Readers of x86-64 kernel code, built on a real instruction decoder
+//! (`iced-x86`): the `syscall` entry's `swapgs`, its per-cpu saves of the
+//! user and kernel stack pointers, the call into the C handler, and the
+//! `swapgs` of the `sysretq`/`iretq` return paths. Each is recognised by
+//! what its instructions do (operands, registers written, control flow),
+//! not by their bytes, so the encodings kernels choose (absolute or
+//! rip-relative per-cpu accesses, `endbr64`, `verw` or no-op padding from
+//! patched alternatives, jumps over disabled code) do not matter. They
+//! read the bytes given to them and touch no VM, so they are tested on
+//! fixed code; the IDT helpers are here too.
+
+use iced_x86::{
+    Decoder, DecoderOptions, FlowControl, Instruction, InstructionInfoFactory, Mnemonic, OpAccess,
+    OpKind, Register,
+};
 
 /// The breakpoint addresses found by discovery. Every breakpoint sits on
 /// a `swapgs`, which the backend emulates to resume (swap the two GS bases,
@@ -25,114 +36,27 @@ pub struct Discovery {
     /// trapped only for the first return of fork children.
     pub after_call: Option<AfterCall>,
     /// The entry's save of the user stack pointer to a per-cpu slot
-    /// (`mov %rsp, %gs:disp32` right after the `swapgs`): a write
-    /// watchpoint on that slot stops at every system call entry without
-    /// a breakpoint (see [`EntryTrap`]).
+    /// (`mov %rsp, %gs:slot` right after the `swapgs`): a write watchpoint
+    /// on that slot stops at every system call entry without a breakpoint
+    /// (see [`crate::EntryTrap`]).
     pub entry_save: Option<EntrySave>,
-    /// The per-cpu slot of the kernel stack top that the entry loads
-    /// next (`mov %gs:disp32, %rsp`): with it, each call's `struct
-    /// pt_regs` is known at its entry and a write watchpoint on its `ax`
-    /// slot stops at the call's return value (see [`AttachOptions`]).
-    pub stack_top: Option<i32>,
+    /// The per-cpu slot (offset from the kernel GS base) of the kernel
+    /// stack top that the entry loads next (`mov %gs:slot, %rsp`): with it,
+    /// each call's `struct pt_regs` is known at its entry and a write
+    /// watchpoint on its `ax` slot stops at the call's return value (see
+    /// [`crate::AttachOptions`]).
+    pub stack_top: Option<u64>,
 }
 
-/// The first `mov %gs:disp32, %rsp` within 64 bytes after `from` in
-/// `code` (which starts at `base`): the entry's switch to the kernel stack.
-pub fn stack_top_load(code: &[u8], base: u64, from: u64) -> Option<i32> {
-    const MOV_GS_TO_RSP: [u8; 5] = [0x65, 0x48, 0x8b, 0x24, 0x25];
-    let i = usize::try_from(from.checked_sub(base)?).ok()?;
-    let window = code.get(i..code.len().min(i + 64 + 9))?;
-    let at = window.windows(9).position(|w| w[..5] == MOV_GS_TO_RSP)?;
-    Some(i32::from_le_bytes(window[at + 5..at + 9].try_into().ok()?))
-}
-
-/// The entry's `mov %rsp, %gs:disp32`.
+/// The entry's `mov %rsp, %gs:slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntrySave {
-    /// The slot's offset from the kernel GS base (per-cpu area / KPCR).
-    pub disp: i32,
+    /// The slot's offset from the kernel GS base (per-cpu area / KPCR),
+    /// added with wrapping: an absolute `%gs:disp32` sign-extends, a
+    /// rip-relative one resolves to the per-cpu symbol's offset.
+    pub disp: u64,
     /// The address of the next instruction: where a watchpoint stop lands.
     pub after: u64,
-}
-
-/// The `mov %rsp, %gs:disp32` right after the entry's `swapgs` at
-/// `swapgs_at`, in `code` (which starts at `base`).
-pub fn entry_save(code: &[u8], base: u64, swapgs_at: u64) -> Option<EntrySave> {
-    const MOV_RSP_TO_GS: [u8; 5] = [0x65, 0x48, 0x89, 0x24, 0x25];
-    let i = usize::try_from(swapgs_at.checked_sub(base)?)
-        .ok()?
-        .checked_add(3)?;
-    let insn = code.get(i..i.checked_add(9)?)?;
-    if insn[..5] != MOV_RSP_TO_GS {
-        return None;
-    }
-    Some(EntrySave {
-        disp: i32::from_le_bytes(insn[5..9].try_into().ok()?),
-        after: swapgs_at.wrapping_add(3 + 9),
-    })
-}
-
-/// How many bytes of code after the entry are scanned for return paths.
-pub const SCAN_BYTES: usize = 64 << 10;
-
-const SWAPGS: [u8; 3] = [0x0f, 0x01, 0xf8];
-pub(crate) const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
-
-/// Where the entry's `swapgs` is, given the code at LSTAR.
-pub fn entry_swapgs(code: &[u8], lstar: u64) -> Option<u64> {
-    if code.starts_with(&SWAPGS) {
-        Some(lstar)
-    } else if code.starts_with(&ENDBR64) && code[4..].starts_with(&SWAPGS) {
-        Some(lstar.wrapping_add(4))
-    } else {
-        None
-    }
-}
-
-/// Addresses in `code` (which starts at `base`) that look like a 64-bit
-/// `syscall` entry point: an optional `endbr64`, then `swapgs` and
-/// `mov %rsp, %gs:disp32` (`65 48 89 24 25`), the save of the user stack
-/// pointer that such an entry must do before it can use a stack.
-pub fn entry_candidates(code: &[u8], base: u64) -> Vec<u64> {
-    const SIG: [u8; 8] = [0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25];
-    let mut out = Vec::new();
-    for (i, w) in code.windows(SIG.len()).enumerate() {
-        if w != SIG {
-            continue;
-        }
-        let start = if i >= 4 && code[i - 4..i] == ENDBR64 {
-            i - 4
-        } else {
-            i
-        };
-        out.push(base.wrapping_add(start as u64));
-    }
-    out
-}
-
-/// Length of the no-op at the start of `w`: `nop`, `66 90` and the
-/// multi-byte `0f 1f /0` forms (with an optional `66` or `2e` prefix) that
-/// the kernel patches into disabled alternatives.
-fn nop_len(w: &[u8]) -> Option<usize> {
-    let prefixes = w.iter().take_while(|&&b| b == 0x66 || b == 0x2e).count();
-    let rest = w.get(prefixes..)?;
-    let body = match rest {
-        [0x90, ..] => 1,
-        [0x0f, 0x1f, modrm, ..] => {
-            // ModRM with a SIB byte (rm = 100) and an 8- or 32-bit
-            // displacement (mod = 01 / 10).
-            let m = modrm >> 6;
-            let sib = usize::from(modrm & 7 == 4 && m != 3);
-            let disp = match m {
-                1 => 1,
-                2 => 4,
-                _ => 0,
-            };
-            3 + sib + disp
-        }
-        _ => return None,
-    };
-    (prefixes + body <= w.len()).then_some(prefixes + body)
 }
 
 /// How the backend moves a vCPU stopped at [`AfterCall::addr`] past the
@@ -156,92 +80,297 @@ pub struct AfterCall {
     pub step: AfterCallStep,
 }
 
-/// The return address of the entry's call to the C syscall handler, in
-/// `code` (the entry's code, at `base`): the first `call rel32` after
-/// `mov %rsp, %rdi` (pt_regs as the first argument) whose return lands,
-/// past no-ops, on code that examines the result the way Linux does:
-/// `mov 0x58(%rsp), %rcx` (6.1: regs->cx for the sysret checks) or
-/// `test %al, %al` (6.2+: the handler says whether sysret may be used).
-pub fn after_handler_call(code: &[u8], base: u64) -> Option<AfterCall> {
-    const MOV_RSP_RDI: [u8; 3] = [0x48, 0x89, 0xe7];
-    const MOV_RCX: [u8; 4] = [0x48, 0x8b, 0x4c, 0x24];
-    let window = &code[..code.len().min(1024)];
-    let start = window.windows(3).position(|w| w == MOV_RSP_RDI)? + 3;
-    let mut i = start;
-    while i + 5 <= window.len() && i < start + 256 {
-        if window[i] != 0xe8 {
-            i += 1;
+/// How many bytes of code after the entry are scanned for return paths.
+pub const SCAN_BYTES: usize = 64 << 10;
+
+/// Most instructions followed from one starting point (an entry, a
+/// `swapgs`): the paths looked for are a few dozen instructions long.
+const WALK_LIMIT: usize = 96;
+
+/// The instruction at `ip` in `code` (which starts at `base`), if valid
+/// and whole.
+pub fn decode_at(code: &[u8], base: u64, ip: u64) -> Option<Instruction> {
+    let off = usize::try_from(ip.checked_sub(base)?).ok()?;
+    let bytes = code.get(off..)?;
+    // At most one instruction's length: no decoder over the whole rest.
+    let bytes = &bytes[..bytes.len().min(15)];
+    if bytes.is_empty() {
+        return None;
+    }
+    let mut d = Decoder::with_ip(64, bytes, ip, DecoderOptions::NONE);
+    let i = d.decode();
+    (!i.is_invalid()).then_some(i)
+}
+
+/// The offset from the GS base of a memory operand `%gs:X` addressed
+/// without registers: an absolute displacement or rip-relative (whose
+/// target the decoder resolves from the instruction's address).
+fn gs_slot(i: &Instruction) -> Option<u64> {
+    let no_base = matches!(i.memory_base(), Register::None | Register::RIP);
+    (i.memory_segment() == Register::GS && no_base && i.memory_index() == Register::None)
+        .then(|| i.memory_displacement64())
+}
+
+/// `mov %rsp, %gs:slot`: the slot.
+fn saves_rsp_to_gs(i: &Instruction) -> Option<u64> {
+    let is = i.mnemonic() == Mnemonic::Mov
+        && i.op0_kind() == OpKind::Memory
+        && i.op1_kind() == OpKind::Register
+        && i.op1_register() == Register::RSP;
+    is.then(|| gs_slot(i)).flatten()
+}
+
+/// `mov %gs:slot, %rsp`: the slot.
+fn loads_rsp_from_gs(i: &Instruction) -> Option<u64> {
+    let is = i.mnemonic() == Mnemonic::Mov
+        && i.op0_kind() == OpKind::Register
+        && i.op0_register() == Register::RSP
+        && i.op1_kind() == OpKind::Memory;
+    is.then(|| gs_slot(i)).flatten()
+}
+
+/// Follows straight-line execution from `ip`: unconditional direct jumps
+/// are taken, calls are stepped over (their return address comes next),
+/// conditional jumps fall through; ends at any other change of flow, at
+/// undecodable code, or after [`WALK_LIMIT`] instructions.
+fn straight_line(code: &[u8], base: u64, ip: u64) -> Vec<Instruction> {
+    let mut out = Vec::new();
+    let mut at = ip;
+    while out.len() < WALK_LIMIT {
+        let Some(i) = decode_at(code, base, at) else {
+            break;
+        };
+        out.push(i);
+        at = match i.flow_control() {
+            FlowControl::Next | FlowControl::Call | FlowControl::ConditionalBranch => i.next_ip(),
+            FlowControl::UnconditionalBranch if i.op0_kind() == OpKind::NearBranch64 => {
+                i.near_branch_target()
+            }
+            _ => break,
+        };
+    }
+    out
+}
+
+/// Where the entry's `swapgs` is, given the code at LSTAR: the first
+/// instruction, or the second after an `endbr64`.
+pub fn entry_swapgs(code: &[u8], lstar: u64) -> Option<u64> {
+    let mut i = decode_at(code, lstar, lstar)?;
+    if i.mnemonic() == Mnemonic::Endbr64 {
+        i = decode_at(code, lstar, i.next_ip())?;
+    }
+    (i.mnemonic() == Mnemonic::Swapgs).then(|| i.ip())
+}
+
+/// The save of the user stack pointer to a per-cpu slot right after the
+/// entry's `swapgs` at `swapgs_at`, in `code` (which starts at `base`).
+pub fn entry_save(code: &[u8], base: u64, swapgs_at: u64) -> Option<EntrySave> {
+    let swapgs = decode_at(code, base, swapgs_at)?;
+    if swapgs.mnemonic() != Mnemonic::Swapgs {
+        return None;
+    }
+    let save = decode_at(code, base, swapgs.next_ip())?;
+    Some(EntrySave {
+        disp: saves_rsp_to_gs(&save)?,
+        after: save.next_ip(),
+    })
+}
+
+/// The per-cpu slot of the kernel stack top: the first `mov %gs:slot,
+/// %rsp` on the path from `from` (the entry's switch to the kernel stack,
+/// past the page-table switch or the jump over it).
+pub fn stack_top_load(code: &[u8], base: u64, from: u64) -> Option<u64> {
+    straight_line(code, base, from)
+        .iter()
+        .take(24)
+        .find_map(loads_rsp_from_gs)
+}
+
+/// Addresses in `code` (which starts at `base`) that look like a 64-bit
+/// `syscall` entry point: an optional `endbr64`, a `swapgs`, then the save
+/// of the user stack pointer to a per-cpu slot (`mov %rsp, %gs:slot`),
+/// which such an entry must do before it can use a stack (Linux's
+/// entry_SYSCALL_64, Windows's KiSystemCall64 alike). Every offset is
+/// tried as an instruction start: the search window need not begin at
+/// one.
+pub fn entry_candidates(code: &[u8], base: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    for off in 0..code.len() {
+        let ip = base.wrapping_add(off as u64);
+        let Some(i) = decode_at(code, base, ip) else {
+            continue;
+        };
+        if i.mnemonic() != Mnemonic::Swapgs || entry_save(code, base, ip).is_none() {
             continue;
         }
-        let ret = i + 5;
-        let mut j = ret;
-        while let Some(n) = window.get(j..).and_then(nop_len) {
-            j += n;
-        }
-        let w = window.get(j..).unwrap_or(&[]);
-        let next = if w.starts_with(&MOV_RCX) && w.get(4) == Some(&0x58) {
-            Some(AfterCallStep::MovRcx(0x58))
-        } else if w.starts_with(&[0x84, 0xc0]) {
+        let endbr = off
+            .checked_sub(4)
+            .and_then(|o| decode_at(code, base, base.wrapping_add(o as u64)))
+            .filter(|e| e.mnemonic() == Mnemonic::Endbr64 && e.next_ip() == ip);
+        out.push(endbr.map_or(ip, |e| e.ip()));
+    }
+    out
+}
+
+/// What the instruction at a call's return address is, when it examines
+/// the handler's result the way Linux does: `mov 0x58(%rsp), %rcx` (6.1:
+/// regs->cx for the sysret checks) or `test %al, %al` (6.2+: the handler
+/// says whether sysret may be used).
+fn result_check(i: &Instruction) -> Option<AfterCallStep> {
+    let reg = |n: u32, r: Register| i.op_kind(n) == OpKind::Register && i.op_register(n) == r;
+    match i.mnemonic() {
+        Mnemonic::Test if reg(0, Register::AL) && reg(1, Register::AL) && i.len() == 2 => {
             Some(AfterCallStep::TestAl)
-        } else {
-            None
-        };
-        if let Some(next) = next {
-            let step = match u8::try_from(j - ret) {
-                Ok(0) => next,
+        }
+        Mnemonic::Mov
+            if reg(0, Register::RCX)
+                && i.op1_kind() == OpKind::Memory
+                && i.memory_base() == Register::RSP
+                && i.memory_index() == Register::None
+                && i.memory_displacement64() == 0x58
+                && i.len() == 5 =>
+        {
+            Some(AfterCallStep::MovRcx(0x58))
+        }
+        _ => None,
+    }
+}
+
+/// The return address of the entry's call to the C syscall handler, in
+/// `code` (the entry's code, at `base`): following the entry's path, the
+/// first direct call after `mov %rsp, %rdi` (pt_regs as the first
+/// argument) whose return lands, past no-ops, on code that examines the
+/// result (see [`result_check`]). Other calls on the way (return-stack
+/// untraining, branch-history clearing) return to other code.
+pub fn after_handler_call(code: &[u8], base: u64) -> Option<AfterCall> {
+    let path = straight_line(code, base, base);
+    let is_pt_regs_arg = |i: &Instruction| {
+        i.mnemonic() == Mnemonic::Mov
+            && i.op0_kind() == OpKind::Register
+            && i.op0_register() == Register::RDI
+            && i.op1_kind() == OpKind::Register
+            && i.op1_register() == Register::RSP
+    };
+    let start = path.iter().position(is_pt_regs_arg)?;
+    for call in &path[start..] {
+        if call.flow_control() != FlowControl::Call {
+            continue;
+        }
+        let ret = call.next_ip();
+        let mut at = ret;
+        let mut next = decode_at(code, base, at)?;
+        while next.mnemonic() == Mnemonic::Nop && at - ret < 64 {
+            at = next.next_ip();
+            next = decode_at(code, base, at)?;
+        }
+        if let Some(check) = result_check(&next) {
+            let step = match u8::try_from(at - ret) {
+                Ok(0) => check,
                 Ok(n) => AfterCallStep::Skip(n),
                 Err(_) => return None,
             };
-            return Some(AfterCall {
-                addr: base.wrapping_add(ret as u64),
-                step,
-            });
+            return Some(AfterCall { addr: ret, step });
         }
-        i += 1;
     }
     None
 }
 
-/// Where execution goes after the `swapgs` at `i`: through at most four
-/// unconditional jumps (`eb`, `e9`) and `verw` (the MDS buffer clearing
-/// the kernel patches in or jumps over), to the first other instruction.
-fn after_swapgs_path(code: &[u8], i: usize) -> Option<usize> {
-    let mut pos = i as i64 + 3;
-    for _ in 0..4 {
-        let w = code.get(usize::try_from(pos).ok()?..)?;
-        pos = match w {
-            [0xeb, d, ..] => pos + 2 + *d as i8 as i64,
-            [0xe9, a, b, c, d, ..] => pos + 5 + i32::from_le_bytes([*a, *b, *c, *d]) as i64,
-            [0x0f, 0x00, 0x2d, _, _, _, _, ..] => pos + 7,
-            _ => return usize::try_from(pos).ok(),
+/// How a path from a `swapgs` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathEnd {
+    /// At a `sysretq`.
+    Sysret,
+    /// At an `iretq`.
+    Iret,
+}
+
+/// Where the paths from the `swapgs` at `ip` end when they change no
+/// register and no memory on the way (so that the state at the `swapgs`
+/// is the returning user state, rsp at the iret frame): no-ops, `verw`
+/// buffer clearing, flag tests and jumps, both ways at a conditional
+/// jump (the assertion that the frame returns to user mode, the ESPFIX
+/// check before `iretq`).
+fn swapgs_path_end(
+    code: &[u8],
+    base: u64,
+    ip: u64,
+    info: &mut InstructionInfoFactory,
+) -> Option<PathEnd> {
+    let first = decode_at(code, base, ip)?;
+    // Breadth first: the nearest end wins, and a long run of no-ops on one
+    // branch does not use up the budget of the other.
+    let mut todo = std::collections::VecDeque::from([first.next_ip()]);
+    let mut seen: Vec<u64> = Vec::new();
+    while let Some(at) = todo.pop_front() {
+        if seen.contains(&at) || seen.len() >= WALK_LIMIT {
+            continue;
+        }
+        seen.push(at);
+        let Some(i) = decode_at(code, base, at) else {
+            continue;
         };
+        match i.mnemonic() {
+            Mnemonic::Sysretq => return Some(PathEnd::Sysret),
+            Mnemonic::Iretq => return Some(PathEnd::Iret),
+            // Another swapgs: the GS bases swap back, not a return path.
+            Mnemonic::Swapgs => continue,
+            _ => {}
+        }
+        let inf = info.info(&i);
+        let writes_reg = inf.used_registers().iter().any(|u| {
+            matches!(
+                u.access(),
+                OpAccess::Write
+                    | OpAccess::CondWrite
+                    | OpAccess::ReadWrite
+                    | OpAccess::ReadCondWrite
+            )
+        });
+        let writes_mem = inf.used_memory().iter().any(|m| {
+            !matches!(
+                m.access(),
+                OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess
+            )
+        });
+        if writes_reg || writes_mem {
+            continue;
+        }
+        match i.flow_control() {
+            FlowControl::Next => todo.push_back(i.next_ip()),
+            FlowControl::UnconditionalBranch if i.op0_kind() == OpKind::NearBranch64 => {
+                todo.push_back(i.near_branch_target())
+            }
+            FlowControl::ConditionalBranch if i.op0_kind() == OpKind::NearBranch64 => {
+                todo.push_back(i.next_ip());
+                todo.push_back(i.near_branch_target());
+            }
+            _ => {}
+        }
     }
     None
 }
 
 /// Finds, in `code` (which starts at `base`), the `swapgs` that leads to
 /// each `sysretq`, and the `swapgs` that leads to the interrupt-return
-/// `iretq` (recognised by the ESPFIX check before it, `testb $4,
-/// SS-RIP(%rsp); jnz`, or a bare `iretq` when there is no check).
+/// `iretq`, by following the paths from every `swapgs` (see
+/// [`swapgs_path_end`]); at most two of each, in address order (hardware
+/// breakpoints are scarce under KVM).
 pub fn scan_return_paths(code: &[u8], base: u64) -> (Vec<u64>, Vec<u64>) {
-    let at = |i: usize| base.wrapping_add(i as u64);
-    let espfix = [0xf6, 0x44, 0x24, 0x20, 0x04, 0x75];
+    let mut info = InstructionInfoFactory::new();
     let mut sysret = Vec::new();
     let mut iret = Vec::new();
-    for i in 0..code.len() {
-        if !code[i..].starts_with(&SWAPGS) {
+    for off in 0..code.len() {
+        if sysret.len() >= 2 && iret.len() >= 2 {
+            break;
+        }
+        let ip = base.wrapping_add(off as u64);
+        if decode_at(code, base, ip).map(|i| i.mnemonic()) != Some(Mnemonic::Swapgs) {
             continue;
         }
-        let Some(dest) = after_swapgs_path(code, i) else {
-            continue;
-        };
-        let w = &code[dest..];
-        let is_iret = (w.starts_with(&espfix) && w.get(7..9) == Some(&[0x48, 0xcf][..]))
-            || w.starts_with(&[0x48, 0xcf]);
-        if w.starts_with(&[0x48, 0x0f, 0x07]) && sysret.len() < 2 {
-            sysret.push(at(i));
-        } else if is_iret && iret.len() < 2 {
-            iret.push(at(i));
+        match swapgs_path_end(code, base, ip, &mut info) {
+            Some(PathEnd::Sysret) if sysret.len() < 2 => sysret.push(ip),
+            Some(PathEnd::Iret) if iret.len() < 2 => iret.push(ip),
+            _ => {}
         }
     }
     (sysret, iret)
@@ -335,9 +464,10 @@ mod tests {
             entry_candidates(&code, base),
             vec![base + 0x80, base + 0x400]
         );
-        // At the very start and cut short at the end.
-        assert_eq!(entry_candidates(&code[0x80..0x88], 7), vec![7]);
-        assert!(entry_candidates(&code[0x80..0x87], 7).is_empty());
+        // At the very start, and cut short at the end (the save must be
+        // whole).
+        assert_eq!(entry_candidates(&code[0x80..0x8c], 7), vec![7]);
+        assert!(entry_candidates(&code[0x80..0x8b], 7).is_empty());
         assert!(entry_candidates(&[], 0).is_empty());
     }
 
@@ -360,7 +490,10 @@ mod tests {
         let mut ibt = vec![0xf3, 0x0f, 0x1e, 0xfa];
         ibt.extend_from_slice(&[0x0f, 0x01, 0xf8, 0x65, 0x48, 0x89, 0x24, 0x25]);
         ibt.extend_from_slice(&(-16i32).to_le_bytes());
-        assert_eq!(entry_save(&ibt, base, base + 4).unwrap().disp, -16);
+        assert_eq!(
+            entry_save(&ibt, base, base + 4).unwrap().disp,
+            (-16i64) as u64
+        );
         // No save, a cut instruction, a swapgs outside the code, no load.
         assert_eq!(entry_save(&code[..10], base, base), None);
         assert_eq!(
@@ -379,7 +512,7 @@ mod tests {
         // Debian's 6.1 entry_SYSCALL_64 from `mov %rsp,%rdi`: movslq, a
         // jmp over the IBRS wrmsr, 16 nops, call do_syscall_64, 5 nops
         // (IBRS_EXIT), then the sysret checks reading regs->cx.
-        let mut code = vec![0x48, 0x89, 0xe7, 0x48, 0x63, 0xf0, 0xeb, 0x16];
+        let mut code = vec![0x48, 0x89, 0xe7, 0x48, 0x63, 0xf0, 0xeb, 0x15];
         code.extend_from_slice(&[0xb9, 0x48, 0, 0, 0]);
         code.extend_from_slice(&[0x90; 16]);
         code.extend_from_slice(&[0xe8, 0x9a, 0x3c, 0xe4, 0xff]);
@@ -430,21 +563,6 @@ mod tests {
     }
 
     #[test]
-    fn nops() {
-        assert_eq!(nop_len(&[0x90]), Some(1));
-        assert_eq!(nop_len(&[0x66, 0x90]), Some(2));
-        assert_eq!(nop_len(&[0x0f, 0x1f, 0x00]), Some(3));
-        assert_eq!(nop_len(&[0x0f, 0x1f, 0x40, 0x00]), Some(4));
-        assert_eq!(nop_len(&[0x0f, 0x1f, 0x44, 0x00, 0x00]), Some(5));
-        assert_eq!(nop_len(&[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00]), Some(6));
-        assert_eq!(nop_len(&[0x0f, 0x1f, 0x80, 0, 0, 0, 0]), Some(7));
-        assert_eq!(nop_len(&[0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0]), Some(8));
-        assert_eq!(nop_len(&[0x0f, 0x1f, 0x84, 0, 0]), None); // cut short
-        assert_eq!(nop_len(&[0x66; 40]), None);
-        assert_eq!(nop_len(&[0x84, 0xc0]), None);
-    }
-
-    #[test]
     fn idt_and_gates() {
         let info = "RIP=ffffffff81000000 RFL=00000246\nGDT=     fffffe0000001000 0000007f\nIDT=     fffffe0000000000 00000fff\nCR0=80050033";
         assert_eq!(parse_idt_base(info), Some(0xfffffe0000000000));
@@ -457,5 +575,58 @@ mod tests {
         g[6..8].copy_from_slice(&((h >> 16) as u16).to_le_bytes());
         g[8..12].copy_from_slice(&((h >> 32) as u32).to_le_bytes());
         assert_eq!(gate_target(&g), h);
+    }
+
+    /// Real entry code as a guest ran it (alternatives patched), dumped
+    /// with `VSTRACE_GDB_DUMP_CODE` and cut to 8 KiB: the entry address
+    /// (8 bytes, little-endian), then the code from there.
+    fn fixture(bytes: &[u8]) -> (u64, &[u8]) {
+        let (a, code) = bytes.split_at(8);
+        (u64::from_le_bytes(a.try_into().unwrap()), code)
+    }
+
+    /// Everything discovery reads from an entry's code.
+    fn discovered(entry: u64, code: &[u8]) -> String {
+        let swapgs = entry_swapgs(code, entry).unwrap();
+        let save = entry_save(code, entry, swapgs);
+        let top = save.and_then(|s| stack_top_load(code, entry, s.after));
+        let rel = |v: &[u64]| v.iter().map(|a| a - entry).collect::<Vec<_>>();
+        let (sysret, iret) = scan_return_paths(code, entry);
+        let ac = after_handler_call(code, entry).map(|a| (a.addr - entry, a.step));
+        format!(
+            "swapgs +{:#x} save {:x?} top {top:x?} sysret {:x?} iret {:x?} after_call {ac:x?} candidates {:x?}",
+            swapgs - entry,
+            save.map(|s| (s.disp, s.after - entry)),
+            rel(&sysret),
+            rel(&iret),
+            rel(&entry_candidates(code, entry))
+        )
+    }
+
+    #[test]
+    fn debian_6_1_entry() {
+        // No endbr64; absolute %gs: saves; the sysret path jumps over
+        // verw; the handler call returns to 5 no-ops then the sysret
+        // checks reading regs->cx.
+        let (entry, code) = fixture(include_bytes!("../tests/data/entry-6.1.bin"));
+        assert_eq!(
+            discovered(entry, code),
+            "swapgs +0x0 save Some((6014, c)) top Some(1fb50) sysret [19b] iret [116b] \
+             after_call Some((a6, Skip(5))) candidates [0]"
+        );
+    }
+
+    #[test]
+    fn debian_6_12_entry() {
+        // endbr64; rip-relative %gs: saves (resolved to the same per-cpu
+        // offsets); no-op padding before sysretq; the iret path asserts
+        // the frame returns to user mode first; the handler returns a
+        // bool tested with test %al,%al.
+        let (entry, code) = fixture(include_bytes!("../tests/data/entry-6.12.bin"));
+        assert_eq!(
+            discovered(entry, code),
+            "swapgs +0x4 save Some((6014, f)) top Some(351d8) sysret [13e] iret [17ef] \
+             after_call Some((af, TestAl)) candidates [0]"
+        );
     }
 }

@@ -228,12 +228,11 @@ const AX_WATCH_AGE: Duration = Duration::from_secs(30);
 /// At a watchpoint entry stop: the address of the call's pt_regs->ax, from
 /// the kernel stack top in the per-cpu slot `top` (pt_regs sits right
 /// below it).
-fn ax_slot(t: &mut Target, top: i32) -> Option<u64> {
+fn ax_slot(t: &mut Target, top: u64) -> Option<u64> {
     let r = t.regs().ok()?;
     let mut b = [0u8; 8];
     // At this stop the kernel GS base is active.
-    t.read_virt(r.gs_base.wrapping_add(top as i64 as u64), &mut b)
-        .ok()?;
+    t.read_virt(r.gs_base.wrapping_add(top), &mut b).ok()?;
     Some(
         u64::from_le_bytes(b)
             .wrapping_sub(PT_REGS_SIZE as u64)
@@ -301,7 +300,7 @@ impl AxWatches {
     pub(crate) fn at_entry(
         &mut self,
         t: &mut Target,
-        top: i32,
+        top: u64,
         wants: bool,
     ) -> Result<(), BackendError> {
         if wants {
@@ -330,7 +329,7 @@ impl AxWatches {
     }
 
     /// At a watchpoint entry stop: watches the call's pt_regs->ax.
-    fn watch(&mut self, t: &mut Target, top: i32) -> Result<(), BackendError> {
+    fn watch(&mut self, t: &mut Target, top: u64) -> Result<(), BackendError> {
         // The registers as the kernel will see them (after any rewrite).
         let r = t.regs()?;
         if matches!(r.rax(), NR_EXIT | NR_EXIT_GROUP) || self.slots.len() >= MAX_AX_WATCHES {

@@ -7,11 +7,13 @@ use std::time::Duration;
 /// How the system call entry is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EntryDiscovery {
-    /// The entry's code signature near the IDT handlers, confirmed by a
-    /// breakpoint hit; single-stepping a user `syscall` when that fails.
+    /// The entry found by decoding the code near the IDT handlers (see
+    /// [`crate::discover::entry_candidates`]), confirmed by a breakpoint
+    /// hit; single-stepping a user `syscall` when that fails.
     #[default]
     Auto,
-    /// Only the confirmed signature.
+    /// Only the decoded and confirmed entry (the CLI's `--discover
+    /// signature`).
     Signature,
     /// Only single-stepping a user `syscall` (needs no knowledge of the
     /// entry's code; waits for an interrupt or fault in user mode).

@@ -80,7 +80,7 @@ struct Session<'a> {
     /// watchpoint entries and the handler call recognised: no breakpoint
     /// stop, hence no TCG flush, on the common path): the per-cpu slot of
     /// the kernel stack top and the after-call address.
-    ax_watch: Option<(i32, u64)>,
+    ax_watch: Option<(u64, u64)>,
     /// The breakpoints that trap returns while an exit matters.
     exit_bps: Vec<u64>,
     /// The breakpoints that trap fork children's first returns (the iret
@@ -284,7 +284,7 @@ impl<'a> Session<'a> {
             Some(w) => {
                 let mut u = r.clone();
                 std::mem::swap(&mut u.gs_base, &mut u.k_gs_base);
-                let slot = r.gs_base.wrapping_add(w.disp as i64 as u64);
+                let slot = r.gs_base.wrapping_add(w.disp);
                 (u, Frame::EntrySaved(slot))
             }
             None => (r.clone(), Frame::Entry),
@@ -504,7 +504,7 @@ fn arm_entry(
         // A vCPU that never ran has no per-cpu base yet.
         (Some(_), [] | [0]) => "no kernel GS base yet".to_string(),
         (Some(save), &[base, ..]) => {
-            let slot = base.wrapping_add(save.disp as i64 as u64);
+            let slot = base.wrapping_add(save.disp);
             if t.insert_watch(slot)? {
                 return Ok(EntryArm {
                     traps: vec![slot],
