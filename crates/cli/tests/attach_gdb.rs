@@ -586,7 +586,18 @@ fn attach_without_kernel_finds_btf_in_memory() {
     assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
     assert!(err.contains("profile checked: current task pid"), "{err}");
     assert!(!err.contains("no process attribution"), "{err}");
-    let recs = records(&trace);
+    let (recs, pid) = check_attributed_getpids(&mut run, &trace);
+    for r in &recs {
+        assert!(r["ppid"].as_i64().is_some_and(|p| p > 0 && p < pid), "{r}");
+    }
+}
+
+/// After an attach with `-e trace=getpid` to the getpid loop: waits for the
+/// guest to finish (it must, detached) and checks that every record in
+/// `trace` is the loop's getpid with the pid it printed as result, pid,
+/// tid and its comm. Returns the records and the pid.
+fn check_attributed_getpids(run: &mut GuestRun, trace: &Path) -> (Vec<serde_json::Value>, i64) {
+    let recs = records(trace);
     let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
     assert_eq!(o.exit_status, 0);
     let so = String::from_utf8_lossy(&o.stdout);
@@ -609,8 +620,12 @@ fn attach_without_kernel_finds_btf_in_memory() {
         assert_eq!(r["pid"].as_i64(), Some(pid), "{r}");
         assert_eq!(r["tid"].as_i64(), Some(pid), "{r}");
         assert_eq!(r["comm"], "getpid-loop", "{r}");
-        assert!(r["ppid"].as_i64().is_some_and(|p| p > 0 && p < pid), "{r}");
     }
+    // Detached: the loop ran to its end.
+    let loops = so.lines().filter(|l| l.starts_with("getpid=")).count();
+    assert_eq!(loops, 40, "{so}");
+    assert!(so.trim_end().ends_with("done"), "{so}");
+    (recs, pid)
 }
 
 /// Debian's newest kernel (bookworm-backports: 6.12 when written), cached
@@ -666,42 +681,19 @@ fn check_newer_kernel(label: &str, with_image: bool) {
     require_success(&out, &mut run);
     let err = stderr(&out);
     assert!(err.contains("discovery took"), "{err}");
+    // The rip-relative per-cpu save and stack-top load were decoded:
+    // entries and returns by watchpoints.
+    assert!(err.contains("entries by watchpoint"), "{err}");
+    assert!(
+        err.contains("returns trapped by write watchpoints on pt_regs->ax"),
+        "{err}"
+    );
     assert!(!err.contains("no process attribution"), "{err}");
     assert!(!err.contains("warning"), "{err}");
     if !with_image {
         assert!(err.contains("kernel BTF at 0xffffffff"), "{err}");
     }
-    let recs = records(&trace);
-    let o = run.wait(Duration::from_secs(120)).expect("guest finishes");
-    assert_eq!(o.exit_status, 0);
-    let so = String::from_utf8_lossy(&o.stdout);
-    let pid: i64 = so
-        .lines()
-        .find_map(|l| l.strip_prefix("getpid="))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {so}"));
-    assert!(
-        recs.len() >= 3,
-        "{} getpid records while attached",
-        recs.len()
-    );
-    for r in &recs {
-        assert_eq!(name(r), "getpid");
-        // The call in flight when the session ended has no return.
-        if r["state"] != "unfinished" {
-            assert_eq!(ret(r), pid, "{r}");
-        }
-        assert_eq!(r["pid"].as_i64(), Some(pid), "{r}");
-        assert_eq!(r["tid"].as_i64(), Some(pid), "{r}");
-        assert_eq!(r["comm"], "getpid-loop", "{r}");
-    }
-    // Detached: the loop ran to its end.
-    assert_eq!(
-        so.lines().filter(|l| l.starts_with("getpid=")).count(),
-        40,
-        "{so}"
-    );
-    assert!(so.trim_end().ends_with("done"), "{so}");
+    check_attributed_getpids(&mut run, &trace);
 }
 
 /// On the newer kernel, the return paths decoded after the entry (the
