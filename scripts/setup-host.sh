@@ -61,6 +61,31 @@ if [ ! -s "$CACHE/vmlinuz" ]; then
     echo "$pkg" >"$CACHE/vmlinuz.package"
     echo "vstrace setup: guest kernel $pkg -> $CACHE/vmlinuz" >&2
 fi
+# The newer guest kernel: Debian's newest from bookworm-backports (6.12 at
+# the time of writing; entry code with endbr64, rip-relative per-cpu
+# accesses and verw between swapgs and sysretq), extracted the same way into
+# the cache as vmlinuz-MAJOR.MINOR. The backports suite is in the sources
+# already (QEMU above); only `-t`/`/suite` selection is used, nothing pinned.
+if ! ls "$CACHE"/vmlinuz-6.* >/dev/null 2>&1; then
+    apt_update
+    tmpb=$(mktemp -d)
+    trap 'rm -rf "$tmpb" ${tmp:+"$tmp"}' EXIT
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+            $SUDO tee /etc/apt/sources.list.d/vstrace-backports.list >/dev/null
+        apt_updated=0
+        apt_update
+    fi
+    pkgb=$(apt-cache depends linux-image-amd64/bookworm-backports | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
+    [ -n "$pkgb" ] || { echo "vstrace setup: cannot resolve linux-image-amd64 in bookworm-backports" >&2; exit 1; }
+    (cd "$tmpb" && apt-get download -qq -t bookworm-backports "$pkgb")
+    dpkg-deb -x "$tmpb"/linux-image-*.deb "$tmpb/x"
+    verb=$(echo "$pkgb" | sed -n 's/^linux-image-\([0-9]*\.[0-9]*\).*/\1/p')
+    cp "$tmpb"/x/boot/vmlinuz-* "$CACHE/vmlinuz-$verb.tmp"
+    mv "$CACHE/vmlinuz-$verb.tmp" "$CACHE/vmlinuz-$verb"
+    echo "$pkgb" >"$CACHE/vmlinuz-$verb.package"
+    echo "vstrace setup: backports guest kernel $pkgb -> $CACHE/vmlinuz-$verb" >&2
+fi
 # The 32-bit guest: Debian's i386 kernel (686 flavour) and an i386
 # busybox-static, both extracted from their .debs into the cache (nothing
 # i386 is installed on the host; only the i386 package lists are added).
@@ -72,7 +97,7 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
     fi
     apt_update
     tmp32=$(mktemp -d)
-    trap 'rm -rf "$tmp32" ${tmp:+"$tmp"}' EXIT
+    trap 'rm -rf "$tmp32" ${tmp:+"$tmp"} ${tmpb:+"$tmpb"}' EXIT
     if [ ! -s "$CACHE/vmlinuz-i386" ]; then
         pkg32=$(apt-cache depends linux-image-686:i386 | sed -n 's/.*Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
         [ -n "$pkg32" ] || { echo "vstrace setup: cannot resolve linux-image-686:i386" >&2; exit 1; }

@@ -237,6 +237,28 @@ pub fn find_kernel(explicit: Option<&Path>) -> Result<PathBuf, LaunchError> {
         })
 }
 
+/// The newer guest kernels that scripts/setup-host.sh caches beside the
+/// default one, as `vmlinuz-MAJOR.MINOR` (Debian bookworm-backports' newest,
+/// 6.12 when written): (version, path) pairs, oldest first. Tests run on
+/// them as well as on the default kernel.
+pub fn cached_newer_kernels() -> Vec<(String, PathBuf)> {
+    let Ok(dir) = fs::read_dir(crate::cache::cache_dir()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<((u32, u32), String, PathBuf)> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let ver = name.strip_prefix("vmlinuz-")?.to_string();
+            let (major, minor) = ver.split_once('.')?;
+            let key = (major.parse().ok()?, minor.parse().ok()?);
+            e.path().is_file().then(|| (key, ver, e.path()))
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, v, p)| (v, p)).collect()
+}
+
 /// How QEMU boots the kernel given with `-kernel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BootProtocol {

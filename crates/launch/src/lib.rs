@@ -23,6 +23,6 @@ pub use arch::{arch_of_image, GuestArch};
 pub use guest::{CpioWriter, GuestError, InitramfsBuilder};
 pub use kernel::{extract_vmlinux, extract_vmlinux_cached, KernelError};
 pub use launch::{
-    find_kernel, is_multiboot, BootProtocol, GuestConfig, GuestOutcome, GuestRun, LaunchError,
-    Machine, PluginSpec, Qemu, QemuVersion, SerialPort,
+    cached_newer_kernels, find_kernel, is_multiboot, BootProtocol, GuestConfig, GuestOutcome,
+    GuestRun, LaunchError, Machine, PluginSpec, Qemu, QemuVersion, SerialPort,
 };
