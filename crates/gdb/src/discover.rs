@@ -578,8 +578,9 @@ mod tests {
     }
 
     /// Real entry code as a guest ran it (alternatives patched), dumped
-    /// with `VSTRACE_GDB_DUMP_CODE` and cut to 8 KiB: the entry address
-    /// (8 bytes, little-endian), then the code from there.
+    /// by `scripts/make-entry-fixtures.sh` (`VSTRACE_GDB_DUMP_CODE`, cut
+    /// to 8 KiB): the entry address (8 bytes, little-endian), then the
+    /// code from there.
     fn fixture(bytes: &[u8]) -> (u64, &[u8]) {
         let (a, code) = bytes.split_at(8);
         (u64::from_le_bytes(a.try_into().unwrap()), code)
