@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{repo, replay, stderr};
+use common::{replay, repo, stderr};
 
 fn check(name: &str, args: &[&str], expected_ext: &str) {
     let dir = repo().join("tests/fixtures/replay");

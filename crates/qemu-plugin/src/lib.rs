@@ -22,6 +22,7 @@ mod debug;
 mod ffi;
 mod phys;
 mod regmap;
+mod report;
 mod writes;
 
 // Userdata packs a 57-bit address (see classify::pack) into a pointer.
@@ -41,6 +42,7 @@ use crate::classify::Kind;
 use crate::cpu::{QemuCpu, VcpuState};
 use crate::debug::TestKnobs;
 use crate::phys::{ram_for_machine, PhysReader};
+use crate::report::Reporter;
 use crate::writes::Backend;
 use vstrace_core::mem::RamRanges;
 
@@ -102,6 +104,8 @@ struct Plugin {
     ram: Option<RamRanges>,
     debug: bool,
     knobs: Option<TestKnobs>,
+    /// Where output errors and warnings go (the launcher's status file).
+    report: Reporter,
     counts: [AtomicU64; N_COUNTS],
     printed_regs: AtomicBool,
 }
@@ -204,12 +208,13 @@ fn install(
         (Some(m), Some(mib)) => Some(ram_for_machine(m, mib)?),
         _ => None,
     };
+    let report = Reporter::new(args.status.as_deref());
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
         if lock(e).modifies() {
-            eprintln!(
+            report.message(format!(
                 "vstrace: warning: this QEMU cannot write guest registers or memory ({why}); \
                  --inject, --rewrite-path and hooks will not change the guest; tracing goes on"
-            );
+            ));
         }
     }
     if debug {
@@ -237,6 +242,7 @@ fn install(
         ram,
         debug,
         knobs,
+        report,
         counts: Default::default(),
         printed_regs: AtomicBool::new(false),
     };
@@ -397,10 +403,10 @@ unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
             let mut e = lock(e);
             let stats = e.finish();
             if let Some(err) = e.output_error() {
-                eprintln!("vstrace-plugin: output error: {err}");
+                p.report.output_error(err);
             }
             if let Some(err) = e.record_error() {
-                eprintln!("vstrace-plugin: recording error: {err}");
+                p.report.record_error(err);
             }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");
