@@ -109,20 +109,25 @@ pub fn run_status(end: &RunEnd) -> u8 {
     }
 }
 
-/// Reports an output failure and picks its status: a closed pipe is the
-/// reader's choice (quiet, 141), anything else is an error (74).
-pub fn output_failed(err: &str) -> u8 {
-    if is_broken_pipe(err) {
-        OUTPUT_CLOSED
+/// What a failed trace output means, said to the user: a closed pipe
+/// (EPIPE) is the reader's choice and quiet; anything else is an error.
+/// The one place that tells the two apart, for every command.
+pub fn output_failure(errno: Option<i32>, message: &str) -> OutputFailure {
+    if errno == Some(libc::EPIPE) {
+        OutputFailure::Closed
     } else {
-        say!("vstrace: error: writing the trace failed: {err}");
-        OUTPUT_FAILED
+        say!("vstrace: error: writing the trace failed: {message}");
+        OutputFailure::Failed
     }
 }
 
-/// Whether an error message is EPIPE's.
-pub fn is_broken_pipe(err: &str) -> bool {
-    err.contains("Broken pipe") || err.contains("os error 32")
+/// The exit status of an output failure of an in-process engine (`attach`,
+/// `replay`), whose error is the engine's text (errno read from it).
+pub fn output_failed(err: &str) -> u8 {
+    match output_failure(vstrace_launch::status::errno_of_message(err), err) {
+        OutputFailure::Closed => OUTPUT_CLOSED,
+        OutputFailure::Failed => OUTPUT_FAILED,
+    }
 }
 
 #[cfg(test)]
@@ -167,5 +172,18 @@ mod tests {
                 want
             );
         }
+    }
+
+    #[test]
+    fn closed_pipe_is_told_from_failure_by_errno() {
+        let text = |e| std::io::Error::from_raw_os_error(e).to_string();
+        assert_eq!(output_failed(&text(libc::EPIPE)), OUTPUT_CLOSED);
+        assert_eq!(output_failed(&text(libc::ENOSPC)), OUTPUT_FAILED);
+        assert_eq!(output_failed("serializing a record: bad"), OUTPUT_FAILED);
+        assert_eq!(
+            output_failure(Some(libc::EPIPE), "x"),
+            OutputFailure::Closed
+        );
+        assert_eq!(output_failure(None, "x"), OutputFailure::Failed);
     }
 }

@@ -422,12 +422,7 @@ fn outcome(a: &RunArgs, p: &Prepared, s: Supervised, stopped: Option<Stopped>) -
     };
     let output = match (&report.output_error, &report.record_error) {
         _ if stopped.is_some() => None,
-        (Some((errno, message)), _) => Some(if *errno == Some(libc::EPIPE) {
-            OutputFailure::Closed
-        } else {
-            say!("vstrace: error: writing the trace failed: {message}");
-            OutputFailure::Failed
-        }),
+        (Some((errno, message)), _) => Some(exit::output_failure(*errno, message)),
         (None, Some(_)) => Some(OutputFailure::Failed),
         (None, None) => None,
     };

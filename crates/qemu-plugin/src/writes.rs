@@ -3,7 +3,10 @@
 //! QEMU's plugin API gained writes only with API v5 (QEMU 10.1):
 //! `qemu_plugin_write_register` / `qemu_plugin_write_memory_vaddr`. We
 //! build against API v4 and look those up at load time with
-//! `dlsym(RTLD_DEFAULT)`. On API v4 (QEMU 9.2..10.0) we fall back to
+//! `dlsym(RTLD_DEFAULT)`; API v7 (QEMU >= 11) keeps them, with
+//! `qemu_plugin_write_register` returning bool (see `api.rs`) and needing
+//! the RW_REGS callback flag we register with. On API v4 (QEMU 9.2..10.0)
+//! we fall back to
 //! internal QEMU functions that Debian's binary exports as dynamic symbols
 //! and whose signatures have been stable for years:
 //! `qemu_get_cpu(int) -> CPUState*`,
