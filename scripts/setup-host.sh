@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs what vstrace needs on a Debian 12 host, idempotently:
 # QEMU 10.x from bookworm-backports, busybox-static, the Debian guest kernel
-# (extracted from its .deb into a cache dir, not installed on the host) and
-# the tools the test guests are built with.
+# (extracted from its .deb into a cache dir, not installed on the host), the
+# tools the test guests are built with, and QEMU 11.1 (plugin API v7) from
+# trixie-backports unpacked into a private prefix in the cache (nothing of
+# trixie is installed on the host).
+#
+# The Debian mirror is the host's own (from its apt sources), so a machine
+# with a local mirror or proxy works; VSTRACE_DEBIAN_MIRROR overrides it.
 set -euo pipefail
 
 CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
@@ -26,11 +31,65 @@ apt_update() {
     fi
 }
 
+# The Debian mirror the host's apt uses for bookworm: the first enabled
+# `deb` entry for the suite `bookworm`, from one-line `.list` files
+# (`deb [options] URI SUITE COMPONENTS...`) or deb822 `.sources` files
+# (`Types:`, `URIs:`, `Suites:`, `Enabled:` stanzas).
+host_debian_mirror() {
+    if [ -n "${VSTRACE_DEBIAN_MIRROR:-}" ]; then
+        echo "$VSTRACE_DEBIAN_MIRROR"
+        return
+    fi
+    local f etc="${VSTRACE_APT_ETC:-/etc/apt}"
+    for f in "$etc/sources.list" "$etc"/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        awk '
+            { sub(/#.*/, "") }
+            $1 != "deb" { next }
+            {
+                i = 2
+                # Options in brackets may contain spaces: skip to the "]".
+                if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                if ($(i + 1) == "bookworm") { print $i; exit }
+            }' "$f"
+    done
+    for f in "$etc"/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        awk '
+            function flush() {
+                if (!done && types ~ /(^| )deb( |$)/ && enabled !~ /^[Nn]o/ &&
+                    (" " suites " ") ~ / bookworm /) { split(uris, u, " "); print u[1]; done = 1; exit }
+                types = ""; uris = ""; suites = ""; enabled = ""
+            }
+            /^[ \t]*#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            {
+                key = tolower($1); $1 = ""; sub(/^[ \t]+/, "")
+                if (key == "types:") types = $0
+                else if (key == "uris:") uris = $0
+                else if (key == "suites:") suites = $0
+                else if (key == "enabled:") enabled = $0
+            }
+            END { flush() }' "$f"
+    done
+}
+
+debian_mirror() {
+    local m
+    m=$(host_debian_mirror | head -1)
+    if [ -z "$m" ]; then
+        echo "vstrace setup: no Debian bookworm mirror in /etc/apt (sources.list, sources.list.d/*.list or *.sources); set VSTRACE_DEBIAN_MIRROR=URI" >&2
+        exit 1
+    fi
+    echo "${m%/}"
+}
+
 # bookworm-backports for QEMU 10.x
 if ! have_qemu_ok; then
     if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        echo "vstrace setup: adding bookworm-backports to apt sources" >&2
-        echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+        mirror=$(debian_mirror)
+        echo "vstrace setup: adding bookworm-backports ($mirror) to apt sources" >&2
+        echo "deb $mirror bookworm-backports main" |
             $SUDO tee /etc/apt/sources.list.d/vstrace-backports.list >/dev/null
     fi
     apt_update
@@ -61,6 +120,31 @@ if [ ! -s "$CACHE/vmlinuz" ]; then
     echo "$pkg" >"$CACHE/vmlinuz.package"
     echo "vstrace setup: guest kernel $pkg -> $CACHE/vmlinuz" >&2
 fi
+# The newer guest kernel: Debian's newest from bookworm-backports (6.12 at
+# the time of writing; entry code with endbr64, rip-relative per-cpu
+# accesses and verw between swapgs and sysretq), extracted the same way into
+# the cache as vmlinuz-MAJOR.MINOR. The backports suite is in the sources
+# already (QEMU above); only `-t`/`/suite` selection is used, nothing pinned.
+if ! ls "$CACHE"/vmlinuz-6.* >/dev/null 2>&1; then
+    apt_update
+    tmpb=$(mktemp -d)
+    trap 'rm -rf "$tmpb" ${tmp:+"$tmp"}' EXIT
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+            $SUDO tee /etc/apt/sources.list.d/vstrace-backports.list >/dev/null
+        apt_updated=0
+        apt_update
+    fi
+    pkgb=$(apt-cache depends linux-image-amd64/bookworm-backports | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
+    [ -n "$pkgb" ] || { echo "vstrace setup: cannot resolve linux-image-amd64 in bookworm-backports" >&2; exit 1; }
+    (cd "$tmpb" && apt-get download -qq -t bookworm-backports "$pkgb")
+    dpkg-deb -x "$tmpb"/linux-image-*.deb "$tmpb/x"
+    verb=$(echo "$pkgb" | sed -n 's/^linux-image-\([0-9]*\.[0-9]*\).*/\1/p')
+    cp "$tmpb"/x/boot/vmlinuz-* "$CACHE/vmlinuz-$verb.tmp"
+    mv "$CACHE/vmlinuz-$verb.tmp" "$CACHE/vmlinuz-$verb"
+    echo "$pkgb" >"$CACHE/vmlinuz-$verb.package"
+    echo "vstrace setup: backports guest kernel $pkgb -> $CACHE/vmlinuz-$verb" >&2
+fi
 # The 32-bit guest: Debian's i386 kernel (686 flavour) and an i386
 # busybox-static, both extracted from their .debs into the cache (nothing
 # i386 is installed on the host; only the i386 package lists are added).
@@ -72,7 +156,7 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
     fi
     apt_update
     tmp32=$(mktemp -d)
-    trap 'rm -rf "$tmp32" ${tmp:+"$tmp"}' EXIT
+    trap 'rm -rf "$tmp32" ${tmp:+"$tmp"} ${tmpb:+"$tmpb"}' EXIT
     if [ ! -s "$CACHE/vmlinuz-i386" ]; then
         pkg32=$(apt-cache depends linux-image-686:i386 | sed -n 's/.*Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
         [ -n "$pkg32" ] || { echo "vstrace setup: cannot resolve linux-image-686:i386" >&2; exit 1; }
@@ -92,4 +176,46 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
         echo "vstrace setup: i386 busybox -> $CACHE/busybox-i386" >&2
     fi
 fi
-echo "vstrace setup: ok (qemu $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), kernel $CACHE/vmlinuz)" >&2
+# QEMU 11.1 (plugin API v7) from Debian 13: its .debs and the few newer
+# libraries it needs (glibc among them) from trixie, fetched with a private
+# apt configuration in the cache and unpacked into a private prefix; the
+# wrapper starts it through that prefix's own dynamic loader. `vstrace run
+# --qemu $CACHE/qemu-11.1/qemu-system-x86_64` uses it.
+Q11="$CACHE/qemu-11.1"
+if [ ! -x "$Q11/qemu-system-x86_64" ] || [ ! -s "$Q11/root/usr/bin/qemu-system-x86_64" ]; then
+    mirror=$(debian_mirror)
+    apt_dir="$CACHE/apt-trixie"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
+    printf 'deb %s trixie main\ndeb %s trixie-backports main\n' "$mirror" "$mirror" >"$apt_dir/sources.list"
+    apt_private=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+        -o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Sandbox::User=root)
+    echo "vstrace setup: fetching QEMU 11.1 from trixie-backports ($mirror) into $Q11" >&2
+    apt-get -qq "${apt_private[@]}" update
+    rm -f "$apt_dir"/debs/*.deb
+    (cd "$apt_dir/debs" && apt-get -qq "${apt_private[@]}" download \
+        qemu-system-x86/trixie-backports qemu-system-data/trixie-backports \
+        qemu-system-common/trixie-backports seabios/trixie-backports \
+        libc6/trixie libcapstone5/trixie libfuse3-4/trixie libaio1t64/trixie libnettle8t64/trixie)
+    rm -rf "$Q11.tmp"
+    mkdir -p "$Q11.tmp/root"
+    for d in "$apt_dir"/debs/*.deb; do dpkg-deb -x "$d" "$Q11.tmp/root"; done
+    cat >"$Q11.tmp/qemu-system-x86_64" <<'WRAPPER'
+#!/bin/sh
+# QEMU 11.1 from Debian trixie-backports, run from its private prefix
+# (made by scripts/setup-host.sh): its own glibc through its own loader,
+# its own firmware first.
+R="$(dirname "$(readlink -f "$0")")/root"
+exec "$R/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+    --library-path "$R/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu" \
+    "$R/usr/bin/qemu-system-x86_64" -L "$R/usr/share/qemu" -L "$R/usr/share/seabios" "$@"
+WRAPPER
+    chmod 755 "$Q11.tmp/qemu-system-x86_64"
+    "$Q11.tmp/qemu-system-x86_64" --version | head -1 | grep -q 'version 11\.' ||
+        { echo "vstrace setup: the unpacked QEMU 11 does not run" >&2; exit 1; }
+    rm -rf "$Q11"
+    mv "$Q11.tmp" "$Q11"
+    rm -rf "$apt_dir/debs"
+fi
+
+echo "vstrace setup: ok (qemu $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), kernel $CACHE/vmlinuz, qemu $("$Q11/qemu-system-x86_64" --version | head -1 | awk '{print $4}') in $Q11)" >&2

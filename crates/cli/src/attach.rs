@@ -78,8 +78,11 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         bail!("--kernel is a Linux kernel image: it cannot be used with --os windows");
     }
     let mut cfg = a.trace.engine_config(output)?;
-    cfg.linux_profile = linux_profile;
-    Engine::validate(&cfg).context("invalid tracing options")?;
+    if let Some(p) = &linux_profile {
+        vstrace_layers::set_linux_profile(&mut cfg, p)?;
+    }
+    let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
+    Engine::validate(&cfg, os).context("invalid tracing options")?;
     let duration = match a.duration {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => bail!("--duration {s}: expected a positive number of seconds"),
@@ -130,11 +133,12 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     if cfg.linux_profile.is_none() && cfg.os == "linux" {
         // No --kernel: find the kernel's BTF and ksymtab in its memory.
         match backend.scan_linux_profile(&found) {
-            Ok((p, _)) => cfg.linux_profile = Some(p),
+            Ok((p, _)) => vstrace_layers::set_linux_profile(&mut cfg, &p)?,
             Err(e) => say!("vstrace: warning: no process attribution ({e})"),
         }
     }
-    let mut engine = Engine::with_hooks(cfg, hooks).context("starting the engine")?;
+    let os = vstrace_layers::layer(&cfg).context("starting the engine")?;
+    let mut engine = Engine::with_hooks(cfg, os, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
     let run = match result {

@@ -39,18 +39,151 @@ pub const HELP: &str = "Exit status:
   141    the trace's output pipe was closed
 In every case the trace written so far ends with a complete line.";
 
-/// Reports an output failure and picks its status: a closed pipe is the
-/// reader's choice (quiet, 141), anything else is an error (74).
-pub fn output_failed(err: &str) -> u8 {
-    if is_broken_pipe(err) {
-        OUTPUT_CLOSED
-    } else {
-        say!("vstrace: error: writing the trace failed: {err}");
-        OUTPUT_FAILED
+/// Why vstrace stopped the guest before it finished on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Ctrl-C (SIGINT, SIGTERM, SIGHUP).
+    Interrupted,
+    /// The reader of the guest's output or of the trace went away.
+    OutputClosed,
+    /// `--timeout` expired.
+    Timeout,
+}
+
+/// How the guest (and QEMU with it) ended, when vstrace did not stop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestEnd {
+    /// The guest command exited with this status (128+n for signal n).
+    Exited(i32),
+    /// The guest triple-faulted or rebooted before the command finished.
+    Reset,
+    /// The guest kernel panicked.
+    KernelPanic,
+    /// The launcher's backstop timeout stopped QEMU.
+    Timeout,
+    /// QEMU was killed by a signal or crashed.
+    QemuDied,
+}
+
+/// What went wrong writing the trace or the recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFailure {
+    /// The trace's reader closed the pipe (EPIPE): the reader's choice.
+    Closed,
+    /// Writing the trace or the recording failed (disk full, I/O error).
+    Failed,
+}
+
+/// Everything the exit status of `vstrace run` depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunEnd {
+    /// Set when vstrace stopped the guest itself.
+    pub stopped: Option<Stopped>,
+    /// How the guest ended (meaningless when `stopped` is set).
+    pub guest: GuestEnd,
+    /// The first output failure, if any.
+    pub output: Option<OutputFailure>,
+}
+
+/// The exit status of `vstrace run`, the one place that decides it: a
+/// stop by vstrace says the most, then a fault of the guest or QEMU, then
+/// a failed output, then the guest command's own status.
+pub fn run_status(end: &RunEnd) -> u8 {
+    match end.stopped {
+        Some(Stopped::Interrupted) => return INTERRUPTED,
+        Some(Stopped::OutputClosed) => return OUTPUT_CLOSED,
+        Some(Stopped::Timeout) => return TIMEOUT,
+        None => {}
+    }
+    let guest = match end.guest {
+        GuestEnd::Reset => return GUEST_RESET,
+        GuestEnd::KernelPanic => return KERNEL_PANIC,
+        GuestEnd::Timeout => return TIMEOUT,
+        GuestEnd::QemuDied => return QEMU_DIED,
+        GuestEnd::Exited(status) => status.clamp(0, 255) as u8,
+    };
+    match end.output {
+        Some(OutputFailure::Closed) => OUTPUT_CLOSED,
+        Some(OutputFailure::Failed) => OUTPUT_FAILED,
+        None => guest,
     }
 }
 
-/// Whether an error message is EPIPE's.
-pub fn is_broken_pipe(err: &str) -> bool {
-    err.contains("Broken pipe") || err.contains("os error 32")
+/// What a failed trace output means, said to the user: a closed pipe
+/// (EPIPE) is the reader's choice and quiet; anything else is an error.
+/// The one place that tells the two apart, for every command.
+pub fn output_failure(errno: Option<i32>, message: &str) -> OutputFailure {
+    if errno == Some(libc::EPIPE) {
+        OutputFailure::Closed
+    } else {
+        say!("vstrace: error: writing the trace failed: {message}");
+        OutputFailure::Failed
+    }
+}
+
+/// The exit status of an output failure of an in-process engine (`attach`,
+/// `replay`), whose error is the engine's text (errno read from it).
+pub fn output_failed(err: &str) -> u8 {
+    match output_failure(vstrace_launch::status::errno_of_message(err), err) {
+        OutputFailure::Closed => OUTPUT_CLOSED,
+        OutputFailure::Failed => OUTPUT_FAILED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_status_precedence() {
+        let end = |stopped, guest, output| RunEnd {
+            stopped,
+            guest,
+            output,
+        };
+        use GuestEnd::*;
+        assert_eq!(run_status(&end(None, Exited(3), None)), 3);
+        assert_eq!(run_status(&end(None, Exited(300), None)), 255);
+        assert_eq!(run_status(&end(None, Exited(-1), None)), 0);
+        assert_eq!(
+            run_status(&end(None, Exited(0), Some(OutputFailure::Failed))),
+            OUTPUT_FAILED
+        );
+        assert_eq!(
+            run_status(&end(None, Exited(0), Some(OutputFailure::Closed))),
+            OUTPUT_CLOSED
+        );
+        // A fault says more than a failed output.
+        assert_eq!(
+            run_status(&end(None, KernelPanic, Some(OutputFailure::Failed))),
+            KERNEL_PANIC
+        );
+        assert_eq!(run_status(&end(None, Reset, None)), GUEST_RESET);
+        assert_eq!(run_status(&end(None, QemuDied, None)), QEMU_DIED);
+        assert_eq!(run_status(&end(None, Timeout, None)), TIMEOUT);
+        // A stop by vstrace says the most.
+        for (s, want) in [
+            (Stopped::Interrupted, INTERRUPTED),
+            (Stopped::OutputClosed, OUTPUT_CLOSED),
+            (Stopped::Timeout, TIMEOUT),
+        ] {
+            assert_eq!(
+                run_status(&end(Some(s), QemuDied, Some(OutputFailure::Failed))),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn closed_pipe_is_told_from_failure_by_errno() {
+        let text = |e| std::io::Error::from_raw_os_error(e).to_string();
+        assert_eq!(output_failed(&text(libc::EPIPE)), OUTPUT_CLOSED);
+        assert_eq!(output_failed(&text(libc::ENOSPC)), OUTPUT_FAILED);
+        assert_eq!(output_failed("serializing a record: bad"), OUTPUT_FAILED);
+        assert_eq!(
+            output_failure(Some(libc::EPIPE), "x"),
+            OutputFailure::Closed
+        );
+        assert_eq!(output_failure(None, "x"), OutputFailure::Failed);
+    }
 }

@@ -10,6 +10,8 @@
 //! `run` the engine runs inside QEMU, and hooks come from a plugin built
 //! with `export_plugin!` (`--plugin`).
 
+#![deny(unsafe_code)]
+
 /// `eprintln!` that never panics: stderr may be a pipe its reader closed.
 macro_rules! say {
     ($($t:tt)*) => {{
@@ -22,6 +24,7 @@ mod attach;
 mod exit;
 mod replay;
 mod run;
+mod signal;
 mod trace_args;
 
 use std::process::ExitCode;

@@ -95,7 +95,8 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         None => vstrace_engine::sink::STDOUT.to_string(),
     });
     cfg.record = None;
-    let mut engine = Engine::new(cfg).context("invalid replay options")?;
+    let os = vstrace_layers::layer(&cfg).context("invalid replay options")?;
+    let mut engine = Engine::new(cfg, os).context("invalid replay options")?;
     // Ctrl-C ends the replay between events, so the output keeps whole
     // lines.
     let stop = Arc::new(AtomicBool::new(false));

@@ -12,11 +12,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::exit;
+use crate::exit::{self, GuestEnd, OutputFailure, RunEnd, Stopped};
+use crate::signal;
 use crate::trace_args::TraceArgs;
+use vstrace_launch::status::{read_statuses, PluginStatus, STATUS_ARG};
 use vstrace_launch::{
-    arch_of_image, find_kernel, GuestArch, GuestConfig, InitramfsBuilder, LaunchError, PluginSpec,
-    Qemu, SerialPort,
+    arch_of_image, find_kernel, GuestArch, GuestConfig, GuestOutcome, GuestRun, InitramfsBuilder,
+    LaunchError, PluginSpec, Qemu, SerialPort,
 };
 
 /// The built-in workload run when no command is given.
@@ -133,15 +135,44 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     )
 }
 
+/// `vstrace run`: prepare the guest, supervise QEMU, turn how it ended
+/// into an exit status.
 pub fn run(a: RunArgs) -> Result<u8> {
     // First of all, so that a Ctrl-C during the setup (profile, initramfs)
     // is seen: QEMU is then stopped as soon as it exists.
     let stopper = Arc::new(Stopper::default());
     {
         let s = stopper.clone();
-        ctrlc::set_handler(move || s.stop(Stop::Interrupted))
+        ctrlc::set_handler(move || s.stop(Stopped::Interrupted))
             .context("installing the Ctrl-C handler")?;
     }
+    let prepared = prepare(&a)?;
+    if stopper.reason() == Some(Stopped::Interrupted) {
+        say!("vstrace: interrupted before the guest started");
+        return Ok(exit::INTERRUPTED);
+    }
+    let ended = supervise(&a, &prepared, &stopper)?;
+    outcome(&a, &prepared, ended, stopper.reason())
+}
+
+/// Everything a run needs before QEMU starts.
+struct Prepared {
+    qemu: Qemu,
+    guest: GuestConfig,
+    /// Where the plugin writes the trace (the user's `-o`, or a temp file
+    /// streamed to stderr).
+    trace_path: PathBuf,
+    /// QEMU's `-d cpu_reset` log: how a reset is told from a reboot.
+    reset_log: PathBuf,
+    /// The plugin's status lines (`vstrace_launch::status`).
+    status_path: PathBuf,
+    /// Holds the engine configuration and the logs; removed on drop.
+    _work: tempfile::TempDir,
+}
+
+/// Checks the options, finds QEMU, the kernel and the plugin, writes the
+/// engine configuration and builds the initramfs.
+fn prepare(a: &RunArgs) -> Result<Prepared> {
     let qemu = match &a.qemu {
         Some(p) => Qemu::at(p.clone()),
         None => Qemu::find(),
@@ -169,7 +200,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
         (w, k) => w.or(k).unwrap_or_default(),
     };
     let multiboot = vstrace_launch::is_multiboot(&kernel);
-    check_boot_choice(&a, &kernel, multiboot)?;
+    check_boot_choice(a, &kernel, multiboot)?;
     let plugin = match a.untraced {
         true => None,
         false => Some(find_plugin(a.plugin.as_deref())?),
@@ -194,7 +225,9 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .trace
         .engine_config(Some(trace_path.display().to_string()))?;
     if a.trace.os == "linux" {
-        cfg.linux_profile = linux_profile(&kernel);
+        if let Some(p) = linux_profile(&kernel) {
+            vstrace_layers::set_linux_profile(&mut cfg, &p)?;
+        }
     }
     // The built-in guest starts the command with `/bin/sh /vstrace/cmd`:
     // trace from that exec on, following children (strace -f).
@@ -202,7 +235,8 @@ pub fn run(a: RunArgs) -> Result<u8> {
         .then(|| vstrace_launch::guest::CMD_PATH.to_string());
     // Validate the engine configuration here, where errors reach the user
     // directly, instead of inside QEMU.
-    vstrace_engine::Engine::validate(&cfg).context("invalid tracing options")?;
+    let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
+    vstrace_engine::Engine::validate(&cfg, os).context("invalid tracing options")?;
     let cfg_path = work.path().join("engine.json");
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg)?)?;
 
@@ -210,30 +244,7 @@ pub fn run(a: RunArgs) -> Result<u8> {
         Some(p) => p.clone(),
         // A multiboot guest runs its own program.
         None if multiboot => PathBuf::new(),
-        None => {
-            let mut b = InitramfsBuilder::new();
-            b.busybox(arch.busybox());
-            if a.cmd.is_empty() {
-                b.shell(DEFAULT_WORKLOAD);
-            } else {
-                b.command(a.cmd.iter().cloned());
-            }
-            for spec in &a.add {
-                let (host, guest) = match spec.split_once(':') {
-                    Some((h, g)) => (h.to_string(), g.to_string()),
-                    None => (spec.clone(), spec.clone()),
-                };
-                if !std::path::Path::new(&host).is_file() {
-                    bail!("--add {spec}: {host} is not a file");
-                }
-                // Dynamically linked programs come with their libraries.
-                if b.add_dynamic_binary(&host, &guest).is_err() {
-                    b.add_file(&host, &guest, 0o755)
-                        .with_context(|| format!("--add {spec}"))?;
-                }
-            }
-            b.write_cached().context("building the guest initramfs")?
-        }
+        None => build_initramfs(a, arch)?,
     };
 
     let mut gc = if multiboot {
@@ -247,9 +258,13 @@ pub fn run(a: RunArgs) -> Result<u8> {
     if let Some(c) = &a.cpu {
         gc.cpu = c.clone();
     }
+    let status_path = work.path().join("plugin-status");
     gc.plugin = plugin.map(|path| PluginSpec {
         path,
-        args: vec![("config".into(), cfg_path.display().to_string())],
+        args: vec![
+            ("config".into(), cfg_path.display().to_string()),
+            (STATUS_ARG.into(), status_path.display().to_string()),
+        ],
     });
 
     gc.append.extend(a.append.iter().cloned());
@@ -260,18 +275,61 @@ pub fn run(a: RunArgs) -> Result<u8> {
             .into_iter()
             .chain([reset_log.clone().into_os_string()]),
     );
+    Ok(Prepared {
+        qemu,
+        guest: gc,
+        trace_path,
+        reset_log,
+        status_path,
+        _work: work,
+    })
+}
 
-    if stopper.reason() == Stop::Interrupted {
-        say!("vstrace: interrupted before the guest started");
-        return Ok(exit::INTERRUPTED);
+/// The built-in busybox guest with the command (or the default workload)
+/// and the `--add`ed files.
+fn build_initramfs(a: &RunArgs, arch: GuestArch) -> Result<PathBuf> {
+    let mut b = InitramfsBuilder::new();
+    b.busybox(arch.busybox());
+    if a.cmd.is_empty() {
+        b.shell(DEFAULT_WORKLOAD);
+    } else {
+        b.command(a.cmd.iter().cloned());
     }
-    let mut run = qemu.spawn(&gc).map_err(explain_launch)?;
+    for spec in &a.add {
+        let (host, guest) = match spec.split_once(':') {
+            Some((h, g)) => (h.to_string(), g.to_string()),
+            None => (spec.clone(), spec.clone()),
+        };
+        if !std::path::Path::new(&host).is_file() {
+            bail!("--add {spec}: {host} is not a file");
+        }
+        // Dynamically linked programs come with their libraries.
+        if b.add_dynamic_binary(&host, &guest).is_err() {
+            b.add_file(&host, &guest, 0o755)
+                .with_context(|| format!("--add {spec}"))?;
+        }
+    }
+    b.write_cached().context("building the guest initramfs")
+}
+
+/// What supervising QEMU left to look at.
+struct Supervised {
+    run: GuestRun,
+    result: std::result::Result<GuestOutcome, LaunchError>,
+}
+
+/// Starts QEMU and waits for it: the guest's output to our stdout and
+/// stderr, the trace streamed to stderr (without `-o`), stopped at the
+/// timeout, on Ctrl-C or when our output's reader goes away. Returns once
+/// QEMU has exited and the trace ends with a whole line.
+fn supervise(a: &RunArgs, p: &Prepared, stopper: &Arc<Stopper>) -> Result<Supervised> {
+    let mut run = p.qemu.spawn(&p.guest).map_err(explain_launch)?;
     stopper.set_pid(run.pid());
 
     // Stream the trace file to stderr while the guest runs (not with -o).
     let done = Arc::new(AtomicBool::new(false));
     let tail = if a.trace.output.is_none() {
-        let (path, done, s) = (trace_path.clone(), done.clone(), stopper.clone());
+        let (path, done, s) = (p.trace_path.clone(), done.clone(), stopper.clone());
         Some(thread::spawn(move || tail_file(&path, &done, &s)))
     } else {
         None
@@ -283,11 +341,11 @@ pub fn run(a: RunArgs) -> Result<u8> {
         let (s, after) = (stopper.clone(), Duration::from_secs(a.timeout));
         thread::spawn(move || {
             thread::sleep(after);
-            s.stop(Stop::Timeout);
+            s.stop(Stopped::Timeout);
         });
     }
     let backstop = Duration::from_secs(a.timeout.saturating_add(30));
-    let outcome = run.wait_with(backstop, |port, bytes| {
+    let result = run.wait_with(backstop, |port, bytes| {
         let r = match port {
             SerialPort::Stdout => std::io::stdout().write_all(bytes),
             SerialPort::Stderr => std::io::stderr().write_all(bytes),
@@ -295,66 +353,103 @@ pub fn run(a: RunArgs) -> Result<u8> {
         };
         if r.is_err() {
             // Whoever read our output is gone: stop, keeping the trace.
-            stopper.stop(Stop::OutputClosed);
+            stopper.stop(Stopped::OutputClosed);
         }
     });
     let _ = std::io::stdout().flush();
     // QEMU is gone: whatever killed it, the trace ends with a whole line.
     if !a.trace.summary {
-        if let Err(e) = complete_last_line(&trace_path) {
-            say!("vstrace: warning: {}: {e}", trace_path.display());
+        if let Err(e) = complete_last_line(&p.trace_path) {
+            say!("vstrace: warning: {}: {e}", p.trace_path.display());
         }
     }
     done.store(true, Ordering::SeqCst);
     if let Some(t) = tail {
         let _ = t.join();
     }
-    let qemu_log =
-        std::fs::read_to_string(run.run_dir().join("qemu-stderr.log")).unwrap_or_default();
-    let plugin_error = |what: &str| {
-        qemu_log
-            .lines()
-            .find_map(|l| l.strip_prefix(what))
-            .map(str::to_string)
-    };
+    Ok(Supervised { run, result })
+}
+
+/// What the plugin reported: the first output and recording errors.
+#[derive(Default)]
+struct PluginReport {
+    output_error: Option<(Option<i32>, String)>,
+    record_error: Option<String>,
+}
+
+/// Shows the engine's and the plugin's messages to the user and collects
+/// the plugin's errors from its status file.
+fn plugin_report(p: &Prepared, s: &Supervised) -> PluginReport {
     // What the engine said inside QEMU (version detection, KVA shadow,
-    // warnings) is the user's to read.
+    // warnings) is the user's to read; it writes to QEMU's stderr.
+    let qemu_log =
+        std::fs::read_to_string(s.run.run_dir().join("qemu-stderr.log")).unwrap_or_default();
     for l in qemu_log.lines().filter(|l| l.starts_with("vstrace: ")) {
         say!("{l}");
     }
-    let output_error = plugin_error("vstrace-plugin: output error: ");
-    let record_error = plugin_error("vstrace-plugin: recording error: ");
-    if let Some(e) = &record_error {
+    let mut r = PluginReport::default();
+    for status in read_statuses(&p.status_path) {
+        match status {
+            Ok(PluginStatus::Message { text }) => say!("{text}"),
+            Ok(PluginStatus::OutputError { errno, message }) => {
+                r.output_error.get_or_insert((errno, message));
+            }
+            Ok(PluginStatus::RecordError { message, .. }) => {
+                r.record_error.get_or_insert(message);
+            }
+            Err(e) => say!("vstrace: warning: {e}"),
+        }
+    }
+    r
+}
+
+/// Says how the run ended and picks the exit status ([`exit::run_status`]).
+fn outcome(a: &RunArgs, p: &Prepared, s: Supervised, stopped: Option<Stopped>) -> Result<u8> {
+    let report = plugin_report(p, &s);
+    if let Some(e) = &report.record_error {
         say!("vstrace: error: writing the recording failed: {e}");
     }
-
-    match stopper.reason() {
-        Stop::Interrupted => {
-            say!("vstrace: interrupted; trace flushed, QEMU stopped");
-            return Ok(exit::INTERRUPTED);
-        }
-        Stop::OutputClosed => return Ok(exit::OUTPUT_CLOSED),
-        Stop::Timeout => {
-            say!(
-                "vstrace: error: the guest did not finish within {} s; QEMU stopped, trace flushed",
-                a.timeout
-            );
-            return Ok(exit::TIMEOUT);
-        }
-        Stop::None => {}
+    match stopped {
+        Some(Stopped::Interrupted) => say!("vstrace: interrupted; trace flushed, QEMU stopped"),
+        Some(Stopped::Timeout) => say!(
+            "vstrace: error: the guest did not finish within {} s; QEMU stopped, trace flushed",
+            a.timeout
+        ),
+        Some(Stopped::OutputClosed) => {}
+        None => {}
     }
-    // A fault of the guest or QEMU says more than a failed output; a
-    // failed output more than the guest command's own status.
-    let fault = match outcome {
+    let guest = match stopped {
+        // The guest's end says nothing more once vstrace stopped it.
+        Some(_) => GuestEnd::QemuDied,
+        None => guest_end(a, p, s)?,
+    };
+    let output = match (&report.output_error, &report.record_error) {
+        _ if stopped.is_some() => None,
+        (Some((errno, message)), _) => Some(exit::output_failure(*errno, message)),
+        (None, Some(_)) => Some(OutputFailure::Failed),
+        (None, None) => None,
+    };
+    Ok(exit::run_status(&RunEnd {
+        stopped,
+        guest,
+        output,
+    }))
+}
+
+/// How the guest ended on its own, said to the user; an error for an end
+/// that is vstrace's or QEMU's failure rather than the guest's.
+fn guest_end(a: &RunArgs, p: &Prepared, s: Supervised) -> Result<GuestEnd> {
+    Ok(match s.result {
         Ok(o) => {
             if !a.trace.json && a.trace.output.is_none() {
                 say!("+++ guest command exited with {} +++", o.exit_status);
             }
-            Err(o.exit_status.clamp(0, 255) as u8)
+            GuestEnd::Exited(o.exit_status)
         }
         Err(LaunchError::NoExitStatus { console_tail }) => {
-            let reset = std::fs::read_to_string(&reset_log).unwrap_or_default();
-            let console = String::from_utf8_lossy(&run.read_port(SerialPort::Console)).into_owned();
+            let reset = std::fs::read_to_string(&p.reset_log).unwrap_or_default();
+            let console =
+                String::from_utf8_lossy(&s.run.read_port(SerialPort::Console)).into_owned();
             let how = if reset.contains("Triple fault") {
                 "triple-faulted"
             } else if console.contains("Restarting system") || console.contains("sysrq: Resetting")
@@ -364,43 +459,24 @@ pub fn run(a: RunArgs) -> Result<u8> {
                 return Err(explain_launch(LaunchError::NoExitStatus { console_tail }));
             };
             say!("vstrace: error: the guest {how} before the command finished; console tail:\n{console_tail}");
-            Ok(exit::GUEST_RESET)
+            GuestEnd::Reset
         }
         Err(e @ LaunchError::KernelPanic { .. }) => {
             say!("vstrace: error: {e}");
-            Ok(exit::KERNEL_PANIC)
+            GuestEnd::KernelPanic
         }
         Err(e @ LaunchError::Timeout { .. }) => {
             say!("vstrace: error: {e}");
-            Ok(exit::TIMEOUT)
+            GuestEnd::Timeout
         }
         Err(LaunchError::QemuFailed { status, stderr }) if status.contains("signal") => {
             say!(
                 "vstrace: error: QEMU died ({status}); the trace written so far is kept\n{stderr}"
             );
-            Ok(exit::QEMU_DIED)
+            GuestEnd::QemuDied
         }
         Err(e) => return Err(explain_launch(e)),
-    };
-    let output_status = match (&output_error, &record_error) {
-        (Some(e), _) => Some(exit::output_failed(e)),
-        (None, Some(_)) => Some(exit::OUTPUT_FAILED),
-        (None, None) => None,
-    };
-    Ok(match (fault, output_status) {
-        (Ok(f), _) => f,
-        (Err(_), Some(o)) => o,
-        (Err(guest), None) => guest,
     })
-}
-
-/// Why vstrace stopped the guest early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    None = 0,
-    Interrupted = 1,
-    OutputClosed = 2,
-    Timeout = 3,
 }
 
 /// Stops QEMU once, from the Ctrl-C handler or an output thread, and
@@ -408,6 +484,7 @@ enum Stop {
 #[derive(Default)]
 struct Stopper {
     pid: AtomicU32,
+    /// 0: not stopped; else [`Stopper::code`] of the reason.
     reason: AtomicU8,
 }
 
@@ -415,15 +492,15 @@ impl Stopper {
     fn set_pid(&self, pid: u32) {
         self.pid.store(pid, Ordering::SeqCst);
         // Ctrl-C before QEMU existed: stop it now.
-        if self.reason() != Stop::None {
+        if self.reason().is_some() {
             self.kill();
         }
     }
 
-    fn stop(&self, why: Stop) {
+    fn stop(&self, why: Stopped) {
         if self
             .reason
-            .compare_exchange(0, why as u8, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange(0, Self::code(why), Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
         {
             self.kill();
@@ -435,19 +512,24 @@ impl Stopper {
         if pid != 0 {
             // SIGTERM lets QEMU exit cleanly: the plugin's exit callback
             // flushes the trace.
-            // SAFETY: kill(2) with a pid we spawned and a valid signal.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGTERM);
-            }
+            signal::terminate(pid);
         }
     }
 
-    fn reason(&self) -> Stop {
+    fn code(why: Stopped) -> u8 {
+        match why {
+            Stopped::Interrupted => 1,
+            Stopped::OutputClosed => 2,
+            Stopped::Timeout => 3,
+        }
+    }
+
+    fn reason(&self) -> Option<Stopped> {
         match self.reason.load(Ordering::SeqCst) {
-            1 => Stop::Interrupted,
-            2 => Stop::OutputClosed,
-            3 => Stop::Timeout,
-            _ => Stop::None,
+            1 => Some(Stopped::Interrupted),
+            2 => Some(Stopped::OutputClosed),
+            3 => Some(Stopped::Timeout),
+            _ => None,
         }
     }
 }
@@ -533,7 +615,7 @@ fn tail_file(path: &Path, done: &AtomicBool, stopper: &Stopper) {
             Ok(0) => thread::sleep(Duration::from_millis(20)),
             Ok(n) => {
                 if err.write_all(&buf[..n]).is_err() {
-                    stopper.stop(Stop::OutputClosed);
+                    stopper.stop(Stopped::OutputClosed);
                     break;
                 }
             }

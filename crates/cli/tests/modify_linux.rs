@@ -2,21 +2,30 @@
 //! program's own output shows the effect of --inject, --rewrite-path and a
 //! Rust hook (examples/hook-plugin).
 
+#[macro_use]
 mod common;
 use common::*;
 
-#[test]
-fn inject_error_on_the_second_openat_only() {
-    let trace = trace_path("inject-when");
-    let out = run(&[
-        "--inject=openat:error=ENOENT:when=2",
-        "--json",
-        "-o",
-        trace.to_str().unwrap(),
-        "--",
-        "/bin/workload",
-        "opens",
-    ]);
+on_both_qemus!(
+    inject_error_on_the_second_openat_only,
+    inject_error_on_the_second_openat_only_on_qemu_11,
+    inject_error_on_the_second_openat_only_on
+);
+
+fn inject_error_on_the_second_openat_only_on(qemu: Option<&std::path::Path>) {
+    let trace = trace_path(&per_qemu("inject-when", qemu));
+    let out = run_on(
+        qemu,
+        &[
+            "--inject=openat:error=ENOENT:when=2",
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            "--",
+            "/bin/workload",
+            "opens",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let g = stdout(&out);
     assert!(g.contains("open1 fd=3 errno=0"), "{g}");
@@ -34,36 +43,52 @@ fn inject_error_on_the_second_openat_only() {
     assert!(opens[0].get("modifications").is_none());
 }
 
-#[test]
-fn inject_retval_on_getpid() {
-    let out = run(&[
-        "--inject=getpid:retval=4242",
-        "-e",
-        "trace=getpid",
-        "--",
-        "/bin/workload",
-        "opens",
-    ]);
+on_both_qemus!(
+    inject_retval_on_getpid,
+    inject_retval_on_getpid_on_qemu_11,
+    inject_retval_on_getpid_on
+);
+
+fn inject_retval_on_getpid_on(qemu: Option<&std::path::Path>) {
+    let out = run_on(
+        qemu,
+        &[
+            "--inject=getpid:retval=4242",
+            "-e",
+            "trace=getpid",
+            "--",
+            "/bin/workload",
+            "opens",
+        ],
+    );
     assert!(out.status.success());
     assert!(stdout(&out).contains("getpid=4242"), "{}", stdout(&out));
     assert!(stderr(&out).contains("getpid() = 4242"), "{}", stderr(&out));
 }
 
-#[test]
-fn rewrite_path_redirects_cat() {
-    let other = tmp().join("other-file");
+on_both_qemus!(
+    rewrite_path_redirects_cat,
+    rewrite_path_redirects_cat_on_qemu_11,
+    rewrite_path_redirects_cat_on
+);
+
+fn rewrite_path_redirects_cat_on(qemu: Option<&std::path::Path>) {
+    let other = tmp().join(per_qemu("other-file", qemu));
     std::fs::write(&other, "the other file\n").unwrap();
     let add = format!("{}:/etc/other", other.display());
-    let out = run(&[
-        "--add",
-        &add,
-        "--rewrite-path=/etc/hostname=/etc/other",
-        "-e",
-        "trace=openat",
-        "--",
-        "cat",
-        "/etc/hostname",
-    ]);
+    let out = run_on(
+        qemu,
+        &[
+            "--add",
+            &add,
+            "--rewrite-path=/etc/hostname=/etc/other",
+            "-e",
+            "trace=openat",
+            "--",
+            "cat",
+            "/etc/hostname",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "the other file\n");
     let err = stderr(&out);
@@ -71,8 +96,13 @@ fn rewrite_path_redirects_cat() {
     assert!(err.contains("\"/etc/hostname\" -> \"/etc/other\""), "{err}");
 }
 
-#[test]
-fn rust_hooks_plugin_truncates_redirects_and_fakes() {
+on_both_qemus!(
+    rust_hooks_plugin_truncates_redirects_and_fakes,
+    rust_hooks_plugin_truncates_redirects_and_fakes_on_qemu_11,
+    rust_hooks_plugin_truncates_redirects_and_fakes_on
+);
+
+fn rust_hooks_plugin_truncates_redirects_and_fakes_on(qemu: Option<&std::path::Path>) {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_vstrace"));
     let plugin = bin.parent().unwrap().join("libvstrace_example_hooks.so");
     assert!(
@@ -80,11 +110,11 @@ fn rust_hooks_plugin_truncates_redirects_and_fakes() {
         "build the workspace first: {} missing",
         plugin.display()
     );
-    let content = tmp().join("example-content");
+    let content = tmp().join(per_qemu("example-content", qemu));
     std::fs::write(&content, "redirected by a hook\n").unwrap();
     let add = format!("{}:/etc/vstrace-example", content.display());
-    let trace = trace_path("hooks");
-    let out = run(&[
+    let trace = trace_path(&per_qemu("hooks", qemu));
+    let out = run_on(qemu, &[
         "--plugin",
         plugin.to_str().unwrap(),
         "--add",

@@ -17,21 +17,10 @@ use serde_json::Value;
 /// The kernels the tests run on: the default (None) and the newest
 /// `vmlinuz-MAJOR.MINOR` in the cache.
 fn kernels() -> Vec<Option<PathBuf>> {
-    let dir = vstrace_launch::cache::cache_dir();
-    let newest = std::fs::read_dir(&dir)
-        .expect("the vstrace cache (scripts/setup-host.sh)")
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            let ver = name.strip_prefix("vmlinuz-")?;
-            let (maj, min) = ver.split_once('.')?;
-            Some((
-                (maj.parse::<u32>().ok()?, min.parse::<u32>().ok()?),
-                dir.join(&name),
-            ))
-        })
-        .max_by_key(|(v, _)| *v)
-        .map(|(_, p)| p)
-        .expect("a newer guest kernel vmlinuz-X.Y in the cache (scripts/setup-host.sh)");
+    let newest = vstrace_launch::cached_newer_kernels()
+        .pop()
+        .expect("a newer guest kernel vmlinuz-X.Y in the cache (scripts/setup-host.sh)")
+        .1;
     vec![None, Some(newest)]
 }
 

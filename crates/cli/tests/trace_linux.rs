@@ -3,6 +3,7 @@
 //! names, decoded paths and flags, return values, the fork + exec, and the
 //! output formats and filters.
 
+#[macro_use]
 mod common;
 use common::*;
 
@@ -18,16 +19,24 @@ fn guest_num(out: &str, key: &str) -> i64 {
     rest[..end].parse().unwrap()
 }
 
-#[test]
-fn workload_trace_has_the_calls_with_decoded_arguments() {
-    let trace = trace_path("workload");
-    let out = run(&[
-        "--json",
-        "-o",
-        trace.to_str().unwrap(),
-        "--",
-        "/bin/workload",
-    ]);
+on_both_qemus!(
+    workload_trace_has_the_calls_with_decoded_arguments,
+    workload_trace_has_the_calls_with_decoded_arguments_on_qemu_11,
+    workload_trace_has_the_calls_with_decoded_arguments_on
+);
+
+fn workload_trace_has_the_calls_with_decoded_arguments_on(qemu: Option<&std::path::Path>) {
+    let trace = trace_path(&per_qemu("workload", qemu));
+    let out = run_on(
+        qemu,
+        &[
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            "--",
+            "/bin/workload",
+        ],
+    );
     assert!(out.status.success(), "vstrace failed: {}", stderr(&out));
     let gout = stdout(&out);
     let recs = records(&trace);

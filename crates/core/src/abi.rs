@@ -4,8 +4,8 @@
 //! Ground truth (1-based argument n):
 //! - Linux x86-64 `syscall`: rdi, rsi, rdx, r10, r8, r9.
 //! - Linux i386 `int 0x80`: ebx, ecx, edx, esi, edi, ebp.
-//! - Linux i386 `sysenter` (vDSO): ebx, ecx, edx, esi, edi, dword [ebp].
-//! - Linux compat `syscall`: ebx, ebp, edx, esi, edi, dword [esp].
+//! - Linux i386 `sysenter` (vDSO): ebx, ecx, edx, esi, edi, `dword [ebp]`.
+//! - Linux compat `syscall`: ebx, ebp, edx, esi, edi, `dword [esp]`.
 //! - Windows x64 `syscall`: r10, rdx, r8, r9, qword [rsp + 8n].
 //! - Windows x86 `sysenter`: dword [edx + 8 + 4(n-1)].
 //! - Windows x86 `int 0x2e`: dword [edx + 4(n-1)].
@@ -19,17 +19,43 @@ use crate::regs::Reg;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Os {
+    /// Linux: the i386 and x86-64 (including compat) syscall conventions.
     Linux,
+    /// Windows NT: the x64 `syscall` and x86 `sysenter`/`int 0x2e` conventions.
     Windows,
+}
+
+impl Os {
+    /// The lowercase name records and configurations use (`linux`,
+    /// `windows`), the same as its serialized form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Windows => "windows",
+        }
+    }
 }
 
 /// Where one argument lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArgLocation {
     /// In a register, `width` bytes wide (4 or 8).
-    Reg { reg: Reg, width: u8 },
+    Reg {
+        /// The register (read at `width`: 32-bit conventions use its low half).
+        reg: Reg,
+        /// Bytes of the register that hold the argument (4 or 8).
+        width: u8,
+    },
     /// In guest memory at `base + offset`, `width` bytes wide.
-    Mem { base: Reg, offset: u64, width: u8 },
+    Mem {
+        /// Register holding the base guest virtual address (a stack or
+        /// argument-block pointer).
+        base: Reg,
+        /// Byte offset from the base register's value.
+        offset: u64,
+        /// Size of the slot in bytes (4 or 8).
+        width: u8,
+    },
 }
 
 /// How one (OS, mechanism, bitness) passes its arguments.
@@ -37,6 +63,7 @@ pub enum ArgLocation {
 pub enum ArgPassing {
     /// Registers first, then (optionally) memory slots.
     Regs {
+        /// Registers holding arguments 1..=`regs.len()`, in order.
         regs: &'static [Reg],
         /// Where argument `regs.len() + 1` onward live, if anywhere.
         rest: Option<MemSlots>,
@@ -44,24 +71,36 @@ pub enum ArgPassing {
         max: usize,
     },
     /// All arguments in memory.
-    Mem { slots: MemSlots, max: usize },
+    Mem {
+        /// Where argument 1 onward live.
+        slots: MemSlots,
+        /// Maximum number of arguments.
+        max: usize,
+    },
 }
 
 /// Memory slots: argument k (0-based within the slots) is at
 /// `base + first + k * stride`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemSlots {
+    /// Register holding the base address (a guest virtual address, e.g. the stack pointer).
     pub base: Reg,
+    /// Byte offset of the first slot from the base register's value.
     pub first: u64,
+    /// Bytes between consecutive slots (4 or 8).
     pub stride: u64,
 }
 
 /// One row of the argument table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AbiRow {
+    /// Guest OS whose convention this row describes.
     pub os: Os,
+    /// Trapping instruction that uses this convention.
     pub mechanism: Mechanism,
+    /// Width of the calling code (a 32-bit program under a 64-bit kernel uses the 32-bit rows).
     pub bitness: Bitness,
+    /// Where arguments 1..=max live.
     pub passing: ArgPassing,
     /// Register holding the syscall number at entry.
     pub nr_reg: Reg,
@@ -192,14 +231,24 @@ pub static ABI_TABLE: &[AbiRow] = &[
 /// Error looking up an argument location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AbiError {
+    /// The table has no row for this OS, trapping instruction and bitness.
     #[error("no argument convention for {os:?} {mechanism:?} {bitness:?}")]
     NoRow {
+        /// Guest OS that was asked for.
         os: Os,
+        /// Trapping instruction that was asked for.
         mechanism: Mechanism,
+        /// Code width that was asked for.
         bitness: Bitness,
     },
+    /// The argument index is 0 or past the convention's maximum.
     #[error("argument index {index} out of range: arguments are 1..={max}")]
-    OutOfRange { index: usize, max: usize },
+    OutOfRange {
+        /// The 1-based index that was asked for.
+        index: usize,
+        /// The convention's largest valid index.
+        max: usize,
+    },
 }
 
 /// Finds the table row for an (OS, mechanism, bitness).

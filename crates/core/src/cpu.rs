@@ -7,10 +7,17 @@ use crate::regs::{Reg, Regs};
 /// Error writing a register through an event source.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CpuError {
+    /// The source has no way to write registers (e.g. replay of a recorded trace).
     #[error("this event source cannot write registers: {0}")]
     WriteUnsupported(String),
+    /// The source tried to write the register and the write failed.
     #[error("writing {reg:?} failed: {reason}")]
-    WriteFailed { reg: Reg, reason: String },
+    WriteFailed {
+        /// The register that was being written.
+        reg: Reg,
+        /// The source's explanation.
+        reason: String,
+    },
 }
 
 /// The vCPU that trapped, valid for the duration of one event.
@@ -29,7 +36,9 @@ pub trait Cpu {
 /// Convenience: a `Cpu` made of a register snapshot and a memory, for
 /// replay and tests. Register writes update the snapshot.
 pub struct SnapshotCpu<'m> {
+    /// Registers at the trap; writes update them.
     pub regs: Regs,
+    /// Guest virtual memory of the trap's address space.
     pub mem: &'m mut dyn VirtMem,
 }
 

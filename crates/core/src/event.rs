@@ -8,7 +8,9 @@ use crate::regs::Regs;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// A call entering the kernel: the arguments are readable.
     Enter,
+    /// The kernel returning to user mode: the return value is readable.
     Exit,
 }
 
@@ -50,6 +52,7 @@ impl Mechanism {
         self as usize
     }
 
+    /// Whether this mechanism enters the kernel or returns from it.
     pub fn direction(self) -> Direction {
         match self {
             Mechanism::Syscall | Mechanism::Sysenter | Mechanism::Int80 | Mechanism::Int2e => {
@@ -58,6 +61,7 @@ impl Mechanism {
             Mechanism::Sysret | Mechanism::Sysexit | Mechanism::Iret => Direction::Exit,
         }
     }
+    /// Lower-case name used in records and trace files (`syscall`, `int80`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Mechanism::Syscall => "syscall",
@@ -74,8 +78,10 @@ impl Mechanism {
 /// Width of the code that made the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Bitness {
+    /// 32-bit code (i386, or a compat-mode process under a 64-bit kernel).
     #[serde(rename = "32")]
     B32,
+    /// 64-bit (long mode) code.
     #[serde(rename = "64")]
     B64,
 }
@@ -116,16 +122,22 @@ impl Bitness {
 /// instruction executes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// Index of the vCPU that trapped (0-based, as the event source numbers them).
     pub vcpu: u32,
+    /// Enter or exit, derived from `mechanism`.
     pub direction: Direction,
+    /// The instruction that trapped.
     pub mechanism: Mechanism,
+    /// Width of the calling code; selects the argument convention.
     pub bitness: Bitness,
+    /// Registers at the trap, before the trapping instruction executes.
     pub regs: Regs,
     /// CR3 of the address space the trap happened in.
     pub cr3: u64,
 }
 
 impl Event {
+    /// An event for `mechanism` on vCPU `vcpu`; the direction follows from the mechanism and the CR3 is taken from `regs`.
     pub fn new(vcpu: u32, mechanism: Mechanism, bitness: Bitness, regs: Regs) -> Event {
         let cr3 = regs.cr3;
         Event {

@@ -12,16 +12,25 @@
 use crate::event::EFER_LMA;
 use crate::{Bitness, Reg, Regs};
 
-/// Snapshot slots: `0..18` are `Reg as usize` (rax..r15, rip, rflags), the
-/// rest are the system state the engine needs.
+/// Slot of CS (the selector, zero-extended). Snapshot slots `0..18` are
+/// `Reg as usize` (rax..r15, rip, rflags); from this one on they hold the
+/// system state the engine needs.
 pub const SLOT_CS: usize = 18;
+/// Slot of SS (the selector, zero-extended).
 pub const SLOT_SS: usize = 19;
+/// Slot of the FS segment base (a guest virtual address).
 pub const SLOT_FS_BASE: usize = 20;
+/// Slot of the GS segment base (a guest virtual address).
 pub const SLOT_GS_BASE: usize = 21;
+/// Slot of MSR_KERNEL_GS_BASE (the value `swapgs` exchanges with GS base).
 pub const SLOT_K_GS_BASE: usize = 22;
+/// Slot of CR0 (paging enable, protection).
 pub const SLOT_CR0: usize = 23;
+/// Slot of CR3 (page-table root and PCID).
 pub const SLOT_CR3: usize = 24;
+/// Slot of CR4 (PAE, PSE, LA57 and other paging controls).
 pub const SLOT_CR4: usize = 25;
+/// Slot of IA32_EFER (LMA: long mode active).
 pub const SLOT_EFER: usize = 26;
 /// Number of slots.
 pub const NSLOTS: usize = 27;
@@ -97,7 +106,7 @@ pub const COMPAT_USER_CS: u16 = 0x23;
 ///
 /// QEMU's plugin API exposes the CS selector but not the cached descriptor
 /// (CS.L / CS.D), so in long mode we go by the selector convention that
-/// SYSRET imposes: SYSRET loads CS from STAR[63:48] (+16 for 64-bit
+/// SYSRET imposes: SYSRET loads CS from `STAR[63:48]` (+16 for 64-bit
 /// returns), so an OS keeps its 32-bit user code segment exactly 16 bytes
 /// (2 GDT slots) below its 64-bit one. Linux (0x23 / 0x33) and Windows x64
 /// (0x23 / 0x33) both use GDT index 4 for compat code and index 6 for

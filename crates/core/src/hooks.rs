@@ -13,8 +13,10 @@ use crate::syscall::{Syscall, SyscallError};
 /// Error returned by a hook.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HookError {
+    /// An error the hook made up (from a `String` or `&str`).
     #[error("{0}")]
     Msg(String),
+    /// A [`Syscall`] access the hook made failed.
     #[error(transparent)]
     Syscall(#[from] SyscallError),
 }
@@ -42,13 +44,66 @@ pub const ANY: &str = "*";
 pub struct HookFailure {
     /// The name the hook was registered under ([`ANY`] for catch-all hooks).
     pub hook: String,
+    /// Whether the hook ran on the call's enter or its exit.
     pub direction: Direction,
     /// The hook's error message or panic payload.
     pub message: String,
+    /// True if the hook panicked, false if it returned an error.
     pub panicked: bool,
 }
 
 /// Registered hooks and their failure counts.
+///
+/// Register callbacks by syscall name (`on_enter`, `on_exit`) or for every
+/// call (`on_any_enter`, `on_any_exit`); the engine calls
+/// [`Hooks::dispatch`] with the call's name for every event, and each
+/// hook gets the [`Syscall`] to read and change.
+///
+/// ```
+/// use vstrace_core::cpu::SnapshotCpu;
+/// use vstrace_core::hooks::Hooks;
+/// use vstrace_core::testmem::SparseVirt;
+/// use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+///
+/// let mut hooks = Hooks::new();
+/// // Every read(2) gets at most 512 bytes...
+/// hooks.on_enter("read", |sc| {
+///     if sc.arg(3)? > 512 {
+///         sc.set_arg(3, 512)?;
+///     }
+///     Ok(())
+/// });
+/// // ...and every close(2) reports success, whatever the kernel said.
+/// hooks.on_exit("close", |sc| {
+///     if sc.return_value()? < 0 {
+///         sc.set_return_value(0)?;
+///     }
+///     Ok(())
+/// });
+///
+/// // The engine's side: a Linux x86-64 read(3, buf, 4096) enters.
+/// let mut regs = Regs::default();
+/// regs.set(Reg::Rax, 0);
+/// regs.set(Reg::Rdi, 3);
+/// regs.set(Reg::Rdx, 4096);
+/// let mut mem = SparseVirt::new();
+/// let mut cpu = SnapshotCpu { regs: regs.clone(), mem: &mut mem };
+/// let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
+/// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+/// assert!(hooks.dispatch("read", &mut sc).is_empty());
+/// drop(sc);
+/// assert_eq!(cpu.regs.get(Reg::Rdx), 512);
+///
+/// // close(3) returns -EBADF.
+/// let mut regs = Regs::default();
+/// regs.set(Reg::Rax, -9i64 as u64);
+/// let mut cpu = SnapshotCpu { regs: regs.clone(), mem: &mut mem };
+/// let event = Event::new(0, Mechanism::Sysret, Bitness::B64, regs);
+/// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+/// assert!(hooks.wants("close", sc.event.direction));
+/// hooks.dispatch("close", &mut sc);
+/// assert_eq!(sc.return_value().unwrap(), 0);
+/// ```
 #[derive(Default)]
 pub struct Hooks {
     enter: HashMap<String, Vec<HookFn>>,
@@ -71,6 +126,7 @@ impl std::fmt::Debug for Hooks {
 }
 
 impl Hooks {
+    /// An empty registry: no hook runs until one is registered.
     pub fn new() -> Hooks {
         Hooks::default()
     }
@@ -134,6 +190,41 @@ impl Hooks {
     /// Runs the hooks for `name` in the event's direction: by-name hooks
     /// first, then catch-all ones, each in registration order. Errors and
     /// panics are caught, counted and returned; every hook runs regardless.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::hooks::{Hooks, ANY};
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Regs, Syscall};
+    /// let mut hooks = Hooks::new();
+    /// hooks.on_enter("openat", |sc| {
+    ///     // A Syscall error converts with `?`: there is no return value at enter.
+    ///     sc.return_value()?;
+    ///     Ok(())
+    /// });
+    /// hooks.on_any_enter(|_| panic!("bug in a hook"));
+    /// let seen = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    /// let counter = seen.clone();
+    /// hooks.on_any_enter(move |_| {
+    ///     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///     Ok(())
+    /// });
+    ///
+    /// # let mut mem = SparseVirt::new();
+    /// # let mut cpu = SnapshotCpu { regs: Regs::default(), mem: &mut mem };
+    /// let event = Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default());
+    /// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    /// let failures = hooks.dispatch("openat", &mut sc);
+    ///
+    /// assert_eq!(failures.len(), 2);
+    /// assert_eq!(failures[0].hook, "openat");
+    /// assert!(!failures[0].panicked);
+    /// assert_eq!((failures[1].hook.as_str(), failures[1].panicked), (ANY, true));
+    /// assert_eq!(failures[1].message, "bug in a hook");
+    /// // The hook after the panicking one still ran.
+    /// assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 1);
+    /// assert_eq!(hooks.error_counts().get("openat"), Some(&1));
+    /// ```
     pub fn dispatch(&mut self, name: &str, sc: &mut Syscall<'_>) -> Vec<HookFailure> {
         let direction = sc.event.direction;
         let (by_name, any) = match direction {

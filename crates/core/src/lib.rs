@@ -5,6 +5,8 @@
 //! [`syscall::Syscall`] object reads and writes arguments through the
 //! [`abi`] table, guest memory goes through [`mem`] (page walks) and
 //! [`read`] (bounded typed readers), and [`hooks`] dispatches user callbacks.
+//! [`os`] is the seam to the OS layers: the [`os::OsLayer`] trait and the
+//! call, process and argument types it speaks in.
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +16,7 @@ pub mod event;
 pub mod gdbregs;
 pub mod hooks;
 pub mod mem;
+pub mod os;
 pub mod read;
 pub mod regs;
 pub mod syscall;
@@ -23,5 +26,6 @@ pub use abi::{ArgLocation, Os};
 pub use cpu::Cpu;
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
+pub use os::{ArgValue, CallArgs, CallInfo, DecodeOptions, OsLayer, ProcInfo};
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

@@ -7,16 +7,35 @@
 /// Error reading or writing guest memory.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MemError {
+    /// No page maps this virtual address (the first unmapped byte).
     #[error("guest virtual address {0:#x} is not mapped")]
     Unmapped(u64),
+    /// A physical address (from a page-table entry) outside the guest's RAM.
     #[error("guest physical address {0:#x} is outside guest RAM")]
     BadPhys(u64),
+    /// The page or the event source refuses writes at this address.
     #[error("guest memory at {0:#x} is not writable through this source")]
     ReadOnly(u64),
+    /// A single access longer than the source accepts ([`MAX_ACCESS`] for page walks).
     #[error("length {len} at {addr:#x} exceeds the cap of {cap} bytes")]
-    TooLong { addr: u64, len: u64, cap: u64 },
+    TooLong {
+        /// Guest virtual address where the access starts.
+        addr: u64,
+        /// Requested length in bytes.
+        len: u64,
+        /// Largest length accepted, in bytes.
+        cap: u64,
+    },
+    /// Any other failure the event source reports, with its reason.
     #[error("guest memory access failed at {addr:#x}: {reason}")]
-    Other { addr: u64, reason: String },
+    Other {
+        /// Guest address (virtual or physical, as the source reports it)
+        /// where the access failed.
+        addr: u64,
+        /// The source's explanation.
+        reason: String,
+    },
+    /// A read in another address space on a source without physical memory access.
     #[error("guest virtual address {0:#x}: this event source cannot read other address spaces")]
     NoOtherSpace(u64),
 }
@@ -43,7 +62,9 @@ pub trait VirtMem {
 /// CR3 value; PCID and flag bits are ignored by the walk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Space {
+    /// Paging mode, which decides the table format and walk depth.
     pub mode: PagingMode,
+    /// Physical address of the top-level table: a CR3 value (PCID and flag bits are masked off by the walk).
     pub root: u64,
 }
 
@@ -134,7 +155,9 @@ impl WalkCache {
 /// [`read_virt_in`](VirtMem::read_virt_in), read-only: what OS layers hand
 /// their structure readers when the current space does not map the kernel.
 pub struct InSpace<'a> {
+    /// The memory whose `read_virt_in` does the reads.
     pub mem: &'a mut dyn VirtMem,
+    /// The address space every read goes to.
     pub space: Space,
 }
 
@@ -178,10 +201,12 @@ impl RamRanges {
         RamRanges { ranges }
     }
 
+    /// The `[start, end)` physical ranges, sorted, none empty.
     pub fn ranges(&self) -> &[(u64, u64)] {
         &self.ranges
     }
 
+    /// Whether no RAM is known (then no physical read is allowed).
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
@@ -398,8 +423,11 @@ fn pd_pt64(phys: &mut dyn PhysMem, pd: u64, va: u64, mut w: Walk) -> Result<Tran
 /// before any byte is copied. Writes ignore the guest's R/W bits, as a
 /// debugger does.
 pub struct GuestVirt<'a> {
+    /// Physical memory the page tables and data are read from.
     pub phys: &'a mut dyn PhysMem,
+    /// Paging mode of the address space.
     pub mode: PagingMode,
+    /// CR3 of the address space (PCID and flag bits are ignored by the walk).
     pub cr3: u64,
 }
 
@@ -485,6 +513,7 @@ impl VirtMem for GuestVirt<'_> {
 
 /// Virtual memory with paging off (CR0.PG clear): virtual = physical.
 pub struct Unpaged<'a> {
+    /// Physical memory, addressed directly by virtual addresses.
     pub phys: &'a mut dyn PhysMem,
 }
 

@@ -34,18 +34,22 @@ fn read_n<const N: usize>(mem: &mut dyn VirtMem, va: u64) -> Result<[u8; N], Mem
     Ok(b)
 }
 
+/// Reads one byte at guest virtual address `va`.
 pub fn read_u8(mem: &mut dyn VirtMem, va: u64) -> Result<u8, MemError> {
     Ok(read_n::<1>(mem, va)?[0])
 }
 
+/// Reads a little-endian `u16` at guest virtual address `va`.
 pub fn read_u16(mem: &mut dyn VirtMem, va: u64) -> Result<u16, MemError> {
     Ok(u16::from_le_bytes(read_n(mem, va)?))
 }
 
+/// Reads a little-endian `u32` at guest virtual address `va`.
 pub fn read_u32(mem: &mut dyn VirtMem, va: u64) -> Result<u32, MemError> {
     Ok(u32::from_le_bytes(read_n(mem, va)?))
 }
 
+/// Reads a little-endian `u64` at guest virtual address `va`.
 pub fn read_u64(mem: &mut dyn VirtMem, va: u64) -> Result<u64, MemError> {
     Ok(u64::from_le_bytes(read_n(mem, va)?))
 }
@@ -136,6 +140,30 @@ impl CString {
 /// that ends just before an unmapped page reads fine. An unreadable first
 /// byte is an error; running into an unreadable page later returns what
 /// was read with `fault` set.
+///
+/// ```
+/// use vstrace_core::read::read_cstring;
+/// use vstrace_core::testmem::SparseVirt;
+///
+/// let mut mem = SparseVirt::new();
+/// mem.map(0x1000, b"/etc/passwd\0");
+/// let s = read_cstring(&mut mem, 0x1000, 4096)?;
+/// assert_eq!(s.to_string_lossy(), "/etc/passwd");
+/// assert!(!s.truncated && s.fault.is_none());
+///
+/// // At most `max_len` bytes: a guest string need not end.
+/// let s = read_cstring(&mut mem, 0x1000, 4)?;
+/// assert_eq!((s.bytes.as_slice(), s.truncated), (&b"/etc"[..], true));
+///
+/// // A string running into an unmapped page: what was read, and where it stopped.
+/// mem.map(0x2ffd, b"abc");
+/// let s = read_cstring(&mut mem, 0x2ffd, 4096)?;
+/// assert_eq!((s.bytes.as_slice(), s.fault), (&b"abc"[..], Some(0x3000)));
+///
+/// // An unreadable first byte is an error.
+/// assert!(read_cstring(&mut mem, 0x9000, 4096).is_err());
+/// # Ok::<(), vstrace_core::MemError>(())
+/// ```
 pub fn read_cstring(mem: &mut dyn VirtMem, va: u64, max_len: usize) -> Result<CString, MemError> {
     cap(va, max_len as u64)?;
     let mut s = CString::default();
@@ -178,6 +206,24 @@ pub struct Utf16Text {
 /// Reads `len_bytes` bytes of UTF-16LE at `va`, at most `max` of them.
 /// An odd length drops the last byte; an unreadable page stops the read
 /// and sets `fault` (nothing read at all is still `Ok`).
+///
+/// ```
+/// use vstrace_core::read::read_utf16;
+/// use vstrace_core::testmem::SparseVirt;
+///
+/// let units: Vec<u8> = "C:\\tmp".encode_utf16().flat_map(u16::to_le_bytes).collect();
+/// let mut mem = SparseVirt::new();
+/// mem.map(0x4000, &units);
+///
+/// let t = read_utf16(&mut mem, 0x4000, units.len(), 1024)?;
+/// assert_eq!(t.text, "C:\\tmp");
+/// assert!(!t.truncated && !t.odd_length);
+///
+/// // A guest-supplied length above the cap reads only `max` bytes.
+/// let t = read_utf16(&mut mem, 0x4000, 60_000, 4)?;
+/// assert_eq!((t.text.as_str(), t.truncated), ("C:", true));
+/// # Ok::<(), vstrace_core::MemError>(())
+/// ```
 pub fn read_utf16(
     mem: &mut dyn VirtMem,
     va: u64,
@@ -210,7 +256,9 @@ pub fn read_utf16(
 pub struct UnicodeString {
     /// Length in bytes, as the guest gave it.
     pub length: u16,
+    /// Capacity of the buffer in bytes, as the guest gave it (not trusted for reads).
     pub maximum_length: u16,
+    /// Guest virtual address of the UTF-16 buffer.
     pub buffer: u64,
     /// The first `length` bytes of `buffer`, decoded (as far as readable).
     pub text: String,
@@ -238,6 +286,35 @@ impl UnicodeString {
 /// MaximumLength, u32 Buffer`; 64-bit `u16, u16, 4 bytes padding, u64
 /// Buffer`. Only an unreadable header is an error; hostile values are
 /// reported in the flags.
+///
+/// ```
+/// use vstrace_core::read::read_unicode_string;
+/// use vstrace_core::testmem::SparseVirt;
+/// use vstrace_core::Bitness;
+///
+/// // A 64-bit UNICODE_STRING at 0x1000: Length 10, MaximumLength 12,
+/// // Buffer 0x2000 holding L"hello".
+/// let mut mem = SparseVirt::new();
+/// let mut header = Vec::new();
+/// header.extend_from_slice(&10u16.to_le_bytes());
+/// header.extend_from_slice(&12u16.to_le_bytes());
+/// header.extend_from_slice(&[0; 4]); // padding before the pointer
+/// header.extend_from_slice(&0x2000u64.to_le_bytes());
+/// mem.map(0x1000, &header);
+/// let text: Vec<u8> = "hello".encode_utf16().flat_map(u16::to_le_bytes).collect();
+/// mem.map(0x2000, &text);
+///
+/// let us = read_unicode_string(&mut mem, 0x1000, Bitness::B64)?;
+/// assert_eq!((us.length, us.buffer), (10, 0x2000));
+/// assert_eq!(us.text, "hello");
+/// assert!(!us.is_hostile());
+///
+/// // The guest claims 20 bytes in a 12-byte buffer: read, but flagged.
+/// mem.map(0x1000, &20u16.to_le_bytes());
+/// let us = read_unicode_string(&mut mem, 0x1000, Bitness::B64)?;
+/// assert!(us.length_exceeds_max && us.is_hostile());
+/// # Ok::<(), vstrace_core::MemError>(())
+/// ```
 pub fn read_unicode_string(
     mem: &mut dyn VirtMem,
     va: u64,

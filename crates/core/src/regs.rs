@@ -8,23 +8,41 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reg {
+    /// RAX: syscall number at entry, return value at exit.
     Rax,
+    /// RBX: first argument of Linux i386 calls.
     Rbx,
+    /// RCX: return address saved by `syscall`; second argument of Linux i386 calls.
     Rcx,
+    /// RDX: third Linux argument; points at the arguments of Windows x86 calls.
     Rdx,
+    /// RSI: second Linux x86-64 argument.
     Rsi,
+    /// RDI: first Linux x86-64 argument.
     Rdi,
+    /// RBP: frame pointer; sixth Linux i386 argument.
     Rbp,
+    /// RSP: stack pointer; Windows x64 stack arguments are relative to it.
     Rsp,
+    /// R8: fifth Linux x86-64 argument, third Windows x64 argument.
     R8,
+    /// R9: sixth Linux x86-64 argument, fourth Windows x64 argument.
     R9,
+    /// R10: fourth Linux x86-64 argument, first Windows x64 argument.
     R10,
+    /// R11: RFLAGS saved by `syscall`.
     R11,
+    /// R12 (callee-saved, no syscall role).
     R12,
+    /// R13 (callee-saved, no syscall role).
     R13,
+    /// R14 (callee-saved, no syscall role).
     R14,
+    /// R15 (callee-saved, no syscall role).
     R15,
+    /// RIP: address of the trapping instruction.
     Rip,
+    /// RFLAGS.
     Rflags,
 }
 
@@ -75,31 +93,44 @@ impl Reg {
 pub struct Regs {
     /// General registers indexed by `Reg as usize`.
     pub gpr: [u64; 18],
+    /// CS selector; its RPL bits give the privilege level.
     pub cs: u16,
+    /// SS selector.
     pub ss: u16,
+    /// FS segment base (a guest virtual address: the thread pointer of Linux x86-64 user code, the TEB of Windows x86 user code).
     pub fs_base: u64,
+    /// GS segment base (a guest virtual address: the TEB in Windows x64 user mode, per-cpu data in the kernel).
     pub gs_base: u64,
     /// MSR_KERNEL_GS_BASE: the kernel's per-cpu base while in user mode.
     pub k_gs_base: u64,
+    /// CR0: PG says whether paging is on.
     pub cr0: u64,
+    /// CR3: root of the current address space's page tables, with PCID bits.
     pub cr3: u64,
+    /// CR4: PAE, PSE, LA57 and PCIDE, which decide the page-walk format.
     pub cr4: u64,
+    /// IA32_EFER: LMA says long mode is active.
     pub efer: u64,
 }
 
 impl Regs {
+    /// Full 64-bit value of register `r`.
     pub fn get(&self, r: Reg) -> u64 {
         self.gpr[r as usize]
     }
+    /// Sets register `r` to the full 64-bit value `v`.
     pub fn set(&mut self, r: Reg, v: u64) {
         self.gpr[r as usize] = v;
     }
+    /// RAX (the syscall number at entry, the return value at exit).
     pub fn rax(&self) -> u64 {
         self.get(Reg::Rax)
     }
+    /// RIP (the address of the trapping instruction).
     pub fn rip(&self) -> u64 {
         self.get(Reg::Rip)
     }
+    /// RSP (the stack pointer).
     pub fn rsp(&self) -> u64 {
         self.get(Reg::Rsp)
     }

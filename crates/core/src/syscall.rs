@@ -12,18 +12,31 @@ use crate::regs::Reg;
 /// Error from the Syscall API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyscallError {
+    /// The argument table has no row, or the index is out of range.
     #[error(transparent)]
     Abi(#[from] AbiError),
+    /// Guest memory holding an argument or string could not be read or written.
     #[error(transparent)]
     Mem(#[from] MemError),
+    /// The event source could not write a register.
     #[error(transparent)]
     Cpu(#[from] CpuError),
+    /// `*_named` was given a name the call's prototype does not have.
     #[error("{call} has no argument named {arg:?}")]
-    NoSuchArg { call: String, arg: String },
+    NoSuchArg {
+        /// Name of the call (empty if the OS layer did not name it).
+        call: String,
+        /// The argument name that was asked for.
+        arg: String,
+    },
+    /// The operation needs the other direction (e.g. a return value on enter).
     #[error("{what} is only available on {needed:?}, this is {actual:?}")]
     WrongDirection {
+        /// What was asked for.
         what: &'static str,
+        /// The direction it is available on.
         needed: Direction,
+        /// The direction of this event.
         actual: Direction,
     },
 }
@@ -35,25 +48,92 @@ pub struct Modification {
     pub target: String,
     /// Where the write landed: a register name or `mem:0x...`.
     pub location: String,
+    /// The value before the write (register bits or memory, at the call's width).
     pub before: u64,
+    /// The value written, truncated to the width that was written.
     pub after: u64,
     /// Decoded before/after values where they are not plain numbers
     /// (e.g. a rewritten path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_text: Option<String>,
+    /// Decoded value after the write, where `before_text` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_text: Option<String>,
 }
 
 /// One trapped syscall event with access to its vCPU.
+///
+/// A hook receives one as `&mut Syscall` (see [`crate::hooks::Hooks`]); an
+/// event source builds it from the [`Event`] and the trapping [`Cpu`].
+/// Arguments are 1-based and read where the OS's convention puts them
+/// (registers or the stack), so a hook never needs to know the ABI.
+///
+/// Here a Linux x86-64 `openat(AT_FDCWD, "/etc/hostname", O_RDONLY)` entry,
+/// on the synthetic vCPU and memory the unit tests use:
+///
+/// ```
+/// use vstrace_core::cpu::SnapshotCpu;
+/// use vstrace_core::testmem::SparseVirt;
+/// use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+///
+/// let mut mem = SparseVirt::new();
+/// mem.map(0x1000, b"/etc/hostname\0");
+/// let mut regs = Regs::default();
+/// regs.set(Reg::Rax, 257); // __NR_openat
+/// regs.set(Reg::Rdi, -100i64 as u64); // AT_FDCWD
+/// regs.set(Reg::Rsi, 0x1000); // pathname
+/// regs.set(Reg::Rdx, 0); // O_RDONLY
+/// let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+/// let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+/// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+///
+/// assert_eq!(sc.number(), 257);
+/// assert_eq!(sc.arg_i32(1)?, -100);
+/// assert_eq!(sc.arg_string(2, 4096)?, "/etc/hostname");
+/// assert_eq!(sc.arg(3)?, 0);
+/// // The return value exists only at exit.
+/// assert!(sc.return_value().is_err());
+/// # Ok::<(), vstrace_core::SyscallError>(())
+/// ```
 pub struct Syscall<'c> {
+    /// The trap this call was seen at.
     pub event: Event,
+    /// Guest OS, which selects the argument convention.
     pub os: Os,
     row: Option<&'static AbiRow>,
     cpu: &'c mut dyn Cpu,
     /// Every write made through this object, in order.
     pub modifications: Vec<Modification>,
-    /// Free-form data set by hooks; ends up in the record.
+    /// Free-form data set by hooks; ends up in the record (the `hook`
+    /// object of a JSON record), so a hook can annotate a call without
+    /// printing anything itself.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// use serde_json::json;
+    /// use vstrace_core::hooks::Hooks;
+    ///
+    /// // write(1, buf, 10000) on Linux x86-64.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 1);
+    /// regs.set(Reg::Rdi, 1);
+    /// regs.set(Reg::Rdx, 10_000);
+    /// # let mut mem = SparseVirt::new();
+    /// # let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// # let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// let mut hooks = Hooks::new();
+    /// hooks.on_enter("write", |sc| {
+    ///     let count = sc.arg(3)?;
+    ///     sc.hook.insert("big_write".into(), json!(count > 4096));
+    ///     Ok(())
+    /// });
+    /// assert!(hooks.dispatch("write", &mut sc).is_empty());
+    /// assert_eq!(sc.hook["big_write"], json!(true));
+    /// ```
     pub hook: serde_json::Map<String, serde_json::Value>,
     /// Name of the call, when the OS layer knows it.
     pub name: String,
@@ -120,7 +200,34 @@ impl<'c> Syscall<'c> {
         Ok(self.row()?.max_args())
     }
 
-    /// Reads 1-based argument `index`, zero-extended.
+    /// Reads 1-based argument `index`, zero-extended to 64 bits, from
+    /// wherever the convention keeps it: a register, or guest memory for
+    /// stack-passed arguments. Only at enter.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // NtWriteFile has 9 arguments; on Windows x64 the first four are in
+    /// // r10, rdx, r8, r9 and argument n > 4 is the qword at rsp + 8n.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::R10, 0x7c); // FileHandle
+    /// regs.set(Reg::Rsp, 0x7fff_ffc0);
+    /// let mut mem = SparseVirt::new();
+    /// // Argument 7 (Length) is the last qword of the stack page.
+    /// mem.map(0x7fff_ffc0 + 8 * 7, &0x200u64.to_le_bytes());
+    /// # let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// let mut sc = Syscall::new(event, Os::Windows, &mut cpu);
+    ///
+    /// assert_eq!(sc.arg(1)?, 0x7c);
+    /// assert_eq!(sc.arg(7)?, 0x200);
+    /// // Argument 8 is on the next page, which is not mapped: an error, not a panic.
+    /// assert!(sc.arg(8).is_err());
+    /// // Arguments are 1-based.
+    /// assert!(sc.arg(0).is_err());
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
     pub fn arg(&mut self, index: usize) -> Result<u64, SyscallError> {
         match self.arg_location(index)? {
             ArgLocation::Reg { reg, width } => Ok(truncate(self.cpu.regs().get(reg), width)),
@@ -137,12 +244,58 @@ impl<'c> Syscall<'c> {
         }
     }
 
-    /// Reads arguments 1..=n (Nitro's `collect_args`).
+    /// Reads arguments 1..=n (Nitro's `collect_args`); fails if any of
+    /// them cannot be read.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // Linux i386 `int 0x80`: write(1, 0x0804a000, 12) passes ebx, ecx, edx.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 4); // __NR_write (i386)
+    /// regs.set(Reg::Rbx, 1);
+    /// regs.set(Reg::Rcx, 0xdead_0000_0804_a000); // upper half ignored at 32 bits
+    /// regs.set(Reg::Rdx, 12);
+    /// # let mut mem = SparseVirt::new();
+    /// let event = Event::new(0, Mechanism::Int80, Bitness::B32, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// # let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// assert_eq!(sc.args(3)?, [1, 0x0804_a000, 12]);
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
     pub fn args(&mut self, n: usize) -> Result<Vec<u64>, SyscallError> {
         (1..=n).map(|i| self.arg(i)).collect()
     }
 
-    /// Writes 1-based argument `index` where the kernel reads it.
+    /// Writes 1-based argument `index` where the kernel reads it (before
+    /// the call runs, so the kernel sees the new value), and logs the
+    /// change in [`Syscall::modifications`]. A 32-bit argument write keeps
+    /// the register's upper half.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // read(0, buf, 4096) on Linux x86-64: shrink the count to 16 bytes.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 0);
+    /// regs.set(Reg::Rdx, 4096);
+    /// # let mut mem = SparseVirt::new();
+    /// # let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// sc.set_arg(3, 16)?;
+    /// assert_eq!(sc.arg(3)?, 16);
+    /// let m = &sc.modifications[0];
+    /// assert_eq!((m.target.as_str(), m.location.as_str()), ("arg3", "rdx"));
+    /// assert_eq!((m.before, m.after), (4096, 16));
+    /// drop(sc);
+    /// assert_eq!(cpu.regs.get(Reg::Rdx), 16); // what the kernel will read
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
     pub fn set_arg(&mut self, index: usize, value: u64) -> Result<(), SyscallError> {
         let before = self.arg(index)?;
         let loc = self.arg_location(index)?;
@@ -179,7 +332,26 @@ impl<'c> Syscall<'c> {
         Ok(())
     }
 
-    /// The return value at exit, sign-extended from the call's width.
+    /// The return value at exit, sign-extended from the call's width (a
+    /// 32-bit call's `0xfffffffe` is -2). Linux errors are `-errno`;
+    /// Windows returns an NTSTATUS. An error at enter.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // A 32-bit Linux call returning -ENOENT through iret; the upper
+    /// // half of rax is not part of a 32-bit result.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 0x1234_5678_ffff_fffe);
+    /// # let mut mem = SparseVirt::new();
+    /// let event = Event::new(0, Mechanism::Iret, Bitness::B32, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// # let sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// assert_eq!(sc.return_value()?, -2);
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
     pub fn return_value(&self) -> Result<i64, SyscallError> {
         self.need("the return value", Direction::Exit)?;
         let v = self.cpu.regs().rax();
@@ -189,7 +361,30 @@ impl<'c> Syscall<'c> {
         })
     }
 
-    /// Sets the return value at exit (before the return instruction runs).
+    /// Sets the return value at exit (before the return instruction runs,
+    /// so the program sees it) and logs the change as `retval`. An error
+    /// at enter: use [`Syscall::skip`] to stop a call from running.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // openat returned fd 3 (sysret, Linux x86-64); make it fail with -EACCES.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 3);
+    /// # let mut mem = SparseVirt::new();
+    /// let event = Event::new(0, Mechanism::Sysret, Bitness::B64, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// sc.set_return_value(-13)?;
+    /// assert_eq!(sc.return_value()?, -13);
+    /// assert_eq!(sc.modifications[0].target, "retval");
+    /// assert_eq!(sc.modifications[0].before, 3);
+    /// drop(sc);
+    /// assert_eq!(cpu.regs.get(Reg::Rax) as i64, -13);
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
     pub fn set_return_value(&mut self, value: i64) -> Result<(), SyscallError> {
         self.need("the return value", Direction::Exit)?;
         // Logged as raw register bits at the call's width, like `after`.
@@ -237,6 +432,33 @@ impl<'c> Syscall<'c> {
 
     /// Skips the call at enter: the kernel does not run it (the number is
     /// replaced by an invalid one) and the caller sees `retval` at exit.
+    /// This only records the request; the engine carries it out after the
+    /// hooks ran ([`Syscall::take_skip`]). An error at exit.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // unlink("/important") on Linux x86-64: refuse with -EPERM.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 87);
+    /// # let mut mem = SparseVirt::new();
+    /// # let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// sc.skip(-1)?;
+    /// assert_eq!(sc.take_skip(), Some(-1)); // what the engine does next
+    /// assert_eq!(sc.take_skip(), None);
+    ///
+    /// // At exit the call has already run: too late to skip.
+    /// # let mut mem = SparseVirt::new();
+    /// # let mut cpu = SnapshotCpu { regs: Regs::default(), mem: &mut mem };
+    /// let exit = Event::new(0, Mechanism::Sysret, Bitness::B64, Regs::default());
+    /// let mut sc = Syscall::new(exit, Os::Linux, &mut cpu);
+    /// assert!(sc.skip(-1).is_err());
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
     pub fn skip(&mut self, retval: i64) -> Result<(), SyscallError> {
         self.need("skip", Direction::Enter)?;
         self.skip = Some(retval);

@@ -16,6 +16,7 @@ use crate::mem::{GuestVirt, MemError, PagingMode, PhysMem, Space, VirtMem, MAX_A
 /// past the end fail with `BadPhys` and change nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlatPhys {
+    /// The RAM bytes; physical address `pa` is `ram[pa]`.
     pub ram: Vec<u8>,
 }
 
@@ -50,13 +51,16 @@ impl PhysMem for FlatPhys {
 
 /// Page-table entry bits accepted by [`PageTableBuilder::map`].
 pub const PRESENT: u64 = 1;
+/// Page-table entry R/W bit: writes allowed.
 pub const WRITABLE: u64 = 1 << 1;
+/// Page-table entry U/S bit: user mode may access.
 pub const USER: u64 = 1 << 2;
 const PS: u64 = 1 << 7;
 
 /// Size of a page mapped by [`PageTableBuilder::map`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageSize {
+    /// 4 KiB: every paging mode.
     K4,
     /// 2 MiB: long mode and PAE.
     M2,
@@ -67,6 +71,7 @@ pub enum PageSize {
 }
 
 impl PageSize {
+    /// The page size in bytes.
     pub fn bytes(self) -> u64 {
         match self {
             PageSize::K4 => 1 << 12,
@@ -89,7 +94,9 @@ fn build_err(addr: u64, reason: &str) -> MemError {
 /// region.
 #[derive(Debug, Clone)]
 pub struct PageTableBuilder {
+    /// The physical memory holding the tables (and whatever data the test puts there).
     pub phys: FlatPhys,
+    /// Paging mode of the tables being built.
     pub mode: PagingMode,
     root: u64,
     next: u64,
@@ -256,6 +263,7 @@ pub struct SparseVirt {
 }
 
 impl SparseVirt {
+    /// An empty memory: every access fails with `Unmapped`.
     pub fn new() -> SparseVirt {
         SparseVirt::default()
     }

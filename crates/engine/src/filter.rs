@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::os::OsLayer;
+use vstrace_core::OsLayer;
 
 /// Error parsing a syscall set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,7 +88,7 @@ impl SyscallSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linux::LinuxLayer;
+    use vstrace_linux::LinuxLayer;
 
     #[test]
     fn sets() {

@@ -2,7 +2,7 @@
 //! rewrites.
 
 use crate::filter::{FilterError, SyscallSet};
-use crate::os::OsLayer;
+use vstrace_core::{OsLayer, Syscall};
 
 /// Error parsing an injection rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,11 +162,14 @@ fn parse_int(v: &str) -> Option<i64> {
 /// `--rewrite-path=FROM=TO`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PathRewrite {
+    /// The path as the program names it, compared in full.
     pub from: String,
+    /// The path the kernel is given instead.
     pub to: String,
 }
 
 impl PathRewrite {
+    /// Parses `FROM=TO` (`--rewrite-path`); both sides must be non-empty.
     pub fn parse(spec: &str) -> Result<PathRewrite, InjectError> {
         match spec.split_once('=') {
             Some((f, t)) if !f.is_empty() && !t.is_empty() => Ok(PathRewrite {
@@ -178,6 +181,19 @@ impl PathRewrite {
                 reason: "expected FROM=TO with both paths non-empty".into(),
             }),
         }
+    }
+}
+
+/// Rewrites path argument `idx` of `sc` if it names the `from` of one of
+/// `rules` (the first that matches): the engine matches, the OS layer
+/// says how a path argument is read and pointed elsewhere. A path that
+/// cannot be read, or a failed write, leaves the call as it was.
+pub fn rewrite_path(os: &dyn OsLayer, sc: &mut Syscall<'_>, idx: usize, rules: &[PathRewrite]) {
+    let Some(path) = os.read_path(sc, idx) else {
+        return;
+    };
+    if let Some(rule) = rules.iter().find(|r| r.from == path) {
+        let _ = os.write_path(sc, idx, &path, &rule.to);
     }
 }
 

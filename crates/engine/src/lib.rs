@@ -1,8 +1,10 @@
 //! vstrace engine: turns events from any source into records.
 //!
 //! It pairs enter and exit per thread, names and decodes calls through an
-//! OS layer ([`os::OsLayer`]), applies filters, injections, path rewrites
-//! and hooks, and writes records to a sink. It runs where the events are:
+//! OS layer ([`vstrace_core::OsLayer`], given to [`Engine::new`] by the
+//! caller), applies filters, injections, path rewrites and hooks, and
+//! writes records to a sink. It knows no OS: which layer a configuration
+//! asks for is `vstrace-layers`' business. It runs where the events are:
 //! inside the QEMU plugin, or in the CLI for the gdb and replay sources.
 
 #![forbid(unsafe_code)]
@@ -10,22 +12,19 @@
 pub mod filter;
 pub mod flush;
 pub mod inject;
-pub mod linux;
-pub mod os;
 pub mod record;
 pub mod replay;
 pub mod sink;
 pub mod summary;
 mod tracker;
-pub mod windows;
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 pub use vstrace_core::hooks::Hooks;
-use vstrace_core::{Cpu, Event};
+use vstrace_core::{Cpu, Event, OsLayer};
 
-pub use record::{ArgRecord, CallState, Record};
+pub use record::{CallState, Record};
 pub use sink::{Format, Sink};
 
 /// Engine configuration, passed from the CLI to wherever the engine runs
@@ -58,8 +57,11 @@ pub struct EngineConfig {
     /// Windows x86 guests: the KPCR address (default 0xffdff000).
     pub windows_kpcr32: Option<u64>,
     /// Linux guests: task_struct layout and per-cpu symbols from the
-    /// kernel image, for pid/tid/comm/ppid in every record.
-    pub linux_profile: Option<vstrace_linux::profile::LinuxProfile>,
+    /// kernel image (a `vstrace_linux::profile::LinuxProfile` as JSON),
+    /// for pid/tid/comm/ppid in every record. The engine does not read
+    /// it: it goes as is to whoever builds the OS layer and into trace
+    /// files, so the engine needs no Linux types.
+    pub linux_profile: Option<Box<serde_json::value::RawValue>>,
     /// `-p`: only these processes (thread group ids).
     pub pids: Vec<u32>,
     /// `--comm`: only processes with these names.
@@ -91,21 +93,6 @@ impl Default for EngineConfig {
             follow_forks: false,
             record: None,
         }
-    }
-}
-
-fn os_layer(cfg: &EngineConfig) -> Result<Box<dyn os::OsLayer>, EngineError> {
-    match cfg.os.as_str() {
-        "linux" => Ok(Box::new(linux::LinuxLayer::new(cfg.linux_profile.clone()))),
-        "windows" => {
-            let v = cfg.windows_version.as_deref().unwrap_or(windows::AUTO);
-            windows::WindowsLayer::new(v, cfg.windows_kpcr32)
-                .map(|l| Box::new(l) as Box<dyn os::OsLayer>)
-                .map_err(|e| EngineError::Config(e.to_string()))
-        }
-        other => Err(EngineError::Config(format!(
-            "unsupported guest OS {other:?}"
-        ))),
     }
 }
 
@@ -149,27 +136,36 @@ pub struct Engine {
     modifies: bool,
     tracker: tracker::Tracker,
     sink: Sink,
-    pub hooks: Hooks,
     start: Instant,
     recorder: Option<replay::Recorder>,
 }
 
 impl Engine {
-    pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
-        Self::with_hooks(cfg, Hooks::new())
+    /// An engine for `cfg` decoding through `os` (the layer `cfg.os`
+    /// names, built by `vstrace_layers::layer`), writing to `cfg.output`.
+    pub fn new(cfg: EngineConfig, os: Box<dyn OsLayer>) -> Result<Engine, EngineError> {
+        Self::with_hooks(cfg, os, Hooks::new())
     }
 
     /// An engine with user hooks (the Rust hooks API).
-    pub fn with_hooks(cfg: EngineConfig, hooks: Hooks) -> Result<Engine, EngineError> {
+    pub fn with_hooks(
+        cfg: EngineConfig,
+        os: Box<dyn OsLayer>,
+        hooks: Hooks,
+    ) -> Result<Engine, EngineError> {
         let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
-        Self::with_sink(cfg, hooks, sink)
+        Self::with_sink(cfg, os, hooks, sink)
     }
 
     /// An engine writing to `sink` (`cfg.output` is not opened).
-    pub fn with_sink(cfg: EngineConfig, hooks: Hooks, sink: Sink) -> Result<Engine, EngineError> {
+    pub fn with_sink(
+        cfg: EngineConfig,
+        os: Box<dyn OsLayer>,
+        hooks: Hooks,
+        sink: Sink,
+    ) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
-        let os = os_layer(&cfg)?;
-        let tracker = tracker::Tracker::new(&cfg, os)?;
+        let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
         let recorder = match &cfg.record {
             Some(path) => Some(replay::Recorder::create(path, &cfg)?),
             None => None,
@@ -178,16 +174,15 @@ impl Engine {
             modifies,
             tracker,
             sink,
-            hooks,
             start: Instant::now(),
             recorder,
         })
     }
 
-    /// Checks a configuration (OS, filters, inject and rewrite rules)
-    /// without opening the output.
-    pub fn validate(cfg: &EngineConfig) -> Result<(), EngineError> {
-        tracker::Tracker::new(cfg, os_layer(cfg)?).map(|_| ())
+    /// Checks a configuration's filters, inject and rewrite rules against
+    /// the names `os` knows, without opening the output.
+    pub fn validate(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<(), EngineError> {
+        tracker::Tracker::new(cfg, os, Hooks::new()).map(|_| ())
     }
 
     /// Whether the configuration asks to change the guest.
@@ -209,12 +204,12 @@ impl Engine {
             Some(r) => {
                 let out = {
                     let mut rc = r.cpu(cpu);
-                    self.tracker.on_event(event, &mut rc, now, &mut self.hooks)
+                    self.tracker.on_event(event, &mut rc, now)
                 };
                 r.write_event(now, event);
                 out
             }
-            None => self.tracker.on_event(event, cpu, now, &mut self.hooks),
+            None => self.tracker.on_event(event, cpu, now),
         };
         if let Some(rec) = rec {
             self.sink.write(rec);

@@ -2,18 +2,7 @@
 //! writes and every trace file replays to.
 
 use serde::{Deserialize, Serialize};
-use vstrace_core::Modification;
-
-/// One decoded argument.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArgRecord {
-    pub name: String,
-    /// Raw value as the kernel saw it (after any modification).
-    pub raw: u64,
-    /// Decoded text, strace-style; absent when it could not be decoded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
+use vstrace_core::{ArgValue, Modification};
 
 /// How the call ended, as far as the tracer saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +46,7 @@ pub struct Record {
     pub mechanism: String,
     pub nr: u64,
     pub name: String,
-    pub args: Vec<ArgRecord>,
+    pub args: Vec<ArgValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<i64>,
     /// Decoded return value (e.g. `-1 ENOENT (No such file or directory)`).
@@ -98,7 +87,7 @@ impl Record {
             if i > 0 {
                 out.push_str(", ");
             }
-            match &a.value {
+            match &a.text {
                 Some(v) => out.push_str(v),
                 None => {
                     let _ = write!(out, "{:#x}", a.raw);
@@ -164,15 +153,15 @@ mod tests {
             nr: 257,
             name: "openat".into(),
             args: vec![
-                ArgRecord {
+                ArgValue {
                     name: "dfd".into(),
                     raw: (-100i64) as u64,
-                    value: Some("AT_FDCWD".into()),
+                    text: Some("AT_FDCWD".into()),
                 },
-                ArgRecord {
+                ArgValue {
                     name: "filename".into(),
                     raw: 0x1234,
-                    value: Some("\"/x\"".into()),
+                    text: Some("\"/x\"".into()),
                 },
             ],
             ret: Some(-2),

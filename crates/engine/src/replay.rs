@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use vstrace_core::{Cpu, Event};
+use vstrace_core::{Cpu, Event, OsLayer};
 use vstrace_tracefile::{
     Access, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter,
 };
@@ -108,6 +108,69 @@ pub struct Replay<R: Read> {
 }
 
 impl<R: Read> Replay<R> {
+    /// Opens a trace file for replay (`vstrace replay`): checks the
+    /// header and reads the recorded configuration, which a new
+    /// [`Engine`] is then built from and [`Replay::run`] drives.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use vstrace_core::{Bitness, Event, Mechanism, Reg, Regs};
+    /// use vstrace_engine::replay::Replay;
+    /// use vstrace_engine::{Engine, EngineConfig, Format, Hooks, Sink};
+    /// use vstrace_tracefile::{Access, TraceWriter};
+    ///
+    /// // A recording of one Linux x86-64 `openat(AT_FDCWD, "/etc/hostname",
+    /// // O_RDONLY) = 3`: the configuration, the enter and exit traps, and
+    /// // the guest page the path was read from.
+    /// let config = serde_json::to_vec(&EngineConfig::default())?;
+    /// // 64-bit user code (CS 0x33) in long mode (EFER.LMA).
+    /// let mut regs = Regs { cs: 0x33, efer: 0xd01, ..Regs::default() };
+    /// regs.set(Reg::Rax, 257);
+    /// regs.set(Reg::Rdi, -100i64 as u64);
+    /// regs.set(Reg::Rsi, 0x1000);
+    /// regs.set(Reg::Rsp, 0x7fff_0000);
+    /// regs.set(Reg::Rip, 0x40_1000); // the `syscall` instruction
+    /// let mut page = vec![0u8; 4096];
+    /// page[..14].copy_from_slice(b"/etc/hostname\0");
+    /// let path = Access::Read { space: None, addr: 0x1000, len: 4096, result: Ok(page) };
+    /// let mut file = Vec::new();
+    /// let mut w = TraceWriter::new(&mut file, &config)?;
+    /// w.event(1_000, &Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone()), &[path])?;
+    /// regs.set(Reg::Rax, 3);
+    /// regs.set(Reg::Rcx, 0x40_1002); // sysret returns after it: the exit pairs with the enter
+    /// w.event(2_000, &Event::new(0, Mechanism::Sysret, Bitness::B64, regs), &[])?;
+    /// w.end(3_000)?;
+    /// drop(w);
+    ///
+    /// // Replay it with a hook: hooks see the recorded registers and memory.
+    /// let replay = Replay::open(file.as_slice())?;
+    /// assert_eq!(replay.config.os, "linux");
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let mut hooks = Hooks::new();
+    /// let log = seen.clone();
+    /// hooks.on_enter("openat", move |sc| {
+    ///     log.lock().unwrap().push(sc.arg_string(2, 256)?);
+    ///     Ok(())
+    /// });
+    /// let log = seen.clone();
+    /// hooks.on_exit("openat", move |sc| {
+    ///     log.lock().unwrap().push(format!("= {}", sc.return_value()?));
+    ///     Ok(())
+    /// });
+    /// let sink = Sink::from_writer(Box::new(std::io::sink()), Format::Json, false);
+    /// // The OS layer the recording names (vstrace_layers::layer does this
+    /// // from the configuration; the engine itself knows no OS).
+    /// let os = Box::new(vstrace_linux::layer::LinuxLayer::new(None));
+    /// let mut engine = Engine::with_sink(replay.config.clone(), os, hooks, sink)?;
+    /// let outcome = replay.run(&mut engine);
+    ///
+    /// assert_eq!(outcome.events, 2);
+    /// assert!(outcome.clean_end && outcome.damage.is_none());
+    /// assert_eq!(outcome.stats.records, 1); // one openat record, enter and exit paired
+    /// assert_eq!(outcome.stats.unmatched_exits, 0);
+    /// assert_eq!(*seen.lock().unwrap(), ["/etc/hostname", "= 3"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(input: R) -> Result<Replay<R>, ReplayError> {
         Self::from_reader(TraceReader::new(input)?)
     }
@@ -177,9 +240,11 @@ impl<R: Read> Replay<R> {
 /// engine's decoding of the recorded registers and memory are exercised,
 /// and nothing is written outside this process (the recorded output and
 /// recording paths are ignored). Checksums are not verified, so mutated
-/// input reaches the decoders. The fuzzing entry point for replay;
-/// returns the number of events replayed.
-pub fn fuzz_replay(data: &[u8]) -> u64 {
+/// input reaches the decoders. `layer` builds the OS layer the recorded
+/// configuration names (`vstrace_layers::layer`; `None`: replay nothing).
+/// The fuzzing entry point for replay; returns the number of events
+/// replayed.
+pub fn fuzz_replay(data: &[u8], layer: &dyn Fn(&EngineConfig) -> Option<Box<dyn OsLayer>>) -> u64 {
     let Ok(reader) = TraceReader::new(data) else {
         return 0;
     };
@@ -192,7 +257,10 @@ pub fn fuzz_replay(data: &[u8]) -> u64 {
         ..rep.config.clone()
     };
     let sink = crate::Sink::from_writer(Box::new(std::io::sink()), cfg.format, cfg.summary);
-    let Ok(mut engine) = Engine::with_sink(cfg, crate::Hooks::new(), sink) else {
+    let Some(os) = layer(&cfg) else {
+        return 0;
+    };
+    let Ok(mut engine) = Engine::with_sink(cfg, os, crate::Hooks::new(), sink) else {
         return 0;
     };
     rep.run(&mut engine).events
@@ -204,6 +272,17 @@ mod tests {
     use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::{Bitness, Mechanism, Reg, Regs};
+    use vstrace_linux::LinuxLayer;
+
+    fn linux() -> Box<dyn OsLayer> {
+        Box::new(LinuxLayer::default())
+    }
+
+    /// The layers these tests know: Linux only (a mutated configuration
+    /// naming another OS replays nothing).
+    fn layer(cfg: &EngineConfig) -> Option<Box<dyn OsLayer>> {
+        (cfg.os == "linux").then(linux)
+    }
 
     /// Records a synthetic openat enter/exit through a real engine into a
     /// trace file, then replays it: same JSON, and hostile variants of the
@@ -232,7 +311,7 @@ mod tests {
         regs.set(Reg::Rsi, 0x1000);
         regs.set(Reg::Rsp, 0x7fff_0000);
         regs.set(Reg::Rip, 0x40_1000);
-        let mut e = Engine::new(cfg).unwrap();
+        let mut e = Engine::new(cfg, linux()).unwrap();
         let enter = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
         e.on_event_at(
             &enter,
@@ -261,7 +340,7 @@ mod tests {
         let rep = Replay::open(std::fs::File::open(&rec).unwrap()).unwrap();
         let mut cfg = rep.config.clone();
         cfg.output = Some(replayed.display().to_string());
-        let mut e = Engine::new(cfg).unwrap();
+        let mut e = Engine::new(cfg, linux()).unwrap();
         let out = rep.run(&mut e);
         drop(e);
         assert_eq!(out.events, 2);
@@ -272,15 +351,16 @@ mod tests {
         // Stopped before the first event: nothing replayed, a clean finish.
         let rep = Replay::open(&bytes[..]).unwrap();
         let sink = crate::Sink::from_writer(Box::new(std::io::sink()), crate::Format::Json, false);
-        let mut e = Engine::with_sink(rep.config.clone(), crate::Hooks::new(), sink).unwrap();
+        let mut e =
+            Engine::with_sink(rep.config.clone(), linux(), crate::Hooks::new(), sink).unwrap();
         let out = rep.run_until(&mut e, &AtomicBool::new(true));
         assert_eq!((out.events, out.clean_end), (0, false));
-        assert_eq!(fuzz_replay(&bytes), 2);
+        assert_eq!(fuzz_replay(&bytes, &layer), 2);
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0xff;
-            fuzz_replay(&b);
-            fuzz_replay(&bytes[..i]);
+            fuzz_replay(&b, &layer);
+            fuzz_replay(&bytes[..i], &layer);
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

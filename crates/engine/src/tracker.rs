@@ -10,13 +10,16 @@
 use std::collections::HashMap;
 
 use vstrace_core::hooks::Hooks;
+use vstrace_core::os::unknown_arg_names;
 use vstrace_core::read;
-use vstrace_core::{Bitness, Cpu, Direction, Event, Mechanism, Os, Reg, Syscall};
+use vstrace_core::{
+    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism, Os,
+    OsLayer, ProcInfo, Reg, Syscall, VirtMem,
+};
 
 use crate::filter::SyscallSet;
-use crate::inject::{InjectAction, InjectRule, PathRewrite};
-use crate::os::{CallInfo, DecodeOpts, OsLayer};
-use crate::record::{ArgRecord, CallState, Record};
+use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
+use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 
 /// Beyond this many calls in flight the oldest are reported unfinished:
@@ -45,7 +48,7 @@ struct Pending {
     bitness: Bitness,
     mechanism: Mechanism,
     raw: Vec<u64>,
-    args: Vec<ArgRecord>,
+    args: Vec<ArgValue>,
     vcpu: u32,
     cr3: u64,
     ts: u64,
@@ -66,7 +69,7 @@ struct Pending {
     /// An exec made by the armed launcher: the user's command.
     pre_scope: bool,
     /// Who made the call, read at enter.
-    proc_info: Option<crate::os::ProcInfo>,
+    proc_info: Option<ProcInfo>,
 }
 
 /// Which address spaces are traced when tracing is scoped to one command
@@ -132,7 +135,7 @@ impl Scope {
     /// Whether a call by `who` in the traced space `cr3` belongs to the
     /// traced tree: its owner, a traced process, or a child of one (a
     /// vfork or CLONE_VM child). A descendant joins.
-    fn admits(&mut self, cr3: u64, who: &crate::os::ProcInfo) -> bool {
+    fn admits(&mut self, cr3: u64, who: &vstrace_core::os::ProcInfo) -> bool {
         if self.owners.get(&cr3).is_none_or(|o| *o == who.pid) || self.procs.contains(&who.pid) {
             self.join(cr3, Some(who.pid));
             return true;
@@ -156,6 +159,23 @@ struct RecentFork {
     abi: &'static str,
     shown: bool,
     mechanism: Mechanism,
+}
+
+impl RecentFork {
+    /// The fork call `p`, made on the stack at `sp` (the child returns
+    /// to the same stack).
+    fn of(p: &Pending, sp: u64) -> RecentFork {
+        RecentFork {
+            cr3: p.cr3,
+            sp,
+            ip: p.ret_ip,
+            name: p.info.name.clone(),
+            nr: p.info.nr,
+            abi: p.info.abi,
+            shown: p.shown,
+            mechanism: p.mechanism,
+        }
+    }
 }
 
 /// How many parent-side fork returns are remembered while waiting for
@@ -182,10 +202,12 @@ pub(crate) struct Tracker {
     fresh_children: std::collections::HashSet<u64>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
+    /// The user's hooks, run at enter and exit of the calls they name.
+    hooks: Hooks,
     trace: SyscallSet,
     injects: Vec<InjectRule>,
     rewrites: Vec<PathRewrite>,
-    opts: DecodeOpts,
+    opts: DecodeOptions,
     pending: HashMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
@@ -194,7 +216,11 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<Tracker, EngineError> {
+    pub fn new(
+        cfg: &EngineConfig,
+        os: Box<dyn OsLayer>,
+        hooks: Hooks,
+    ) -> Result<Tracker, EngineError> {
         let trace = match &cfg.trace {
             Some(t) => SyscallSet::parse(t, os.as_ref())?,
             None => SyscallSet::all(),
@@ -209,11 +235,7 @@ impl Tracker {
             .iter()
             .map(|s| PathRewrite::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let os_kind = if os.os_name() == "windows" {
-            Os::Windows
-        } else {
-            Os::Linux
-        };
+        let os_kind = os.os();
         let scope = cfg.follow_exec.as_ref().map(|a| Scope {
             root_arg: a.clone(),
             spaces: Default::default(),
@@ -229,11 +251,13 @@ impl Tracker {
             fresh_children: Default::default(),
             os,
             os_kind,
+            hooks,
             trace,
             injects,
             rewrites,
-            opts: DecodeOpts {
+            opts: DecodeOptions {
                 strsize: cfg.strsize,
+                verbose: false,
             },
             pending: HashMap::new(),
             npending: 0,
@@ -265,43 +289,28 @@ impl Tracker {
     /// path): a clone is in flight or returned in the parent only.
     pub fn awaits_child_return(&self) -> bool {
         !self.recent_forks.is_empty()
-            || self
-                .pending
-                .values()
-                .any(|v| v.iter().any(|p| is_clone(&p.info.name)))
+            || self.pending.values().any(|v| v.iter().any(|p| p.info.fork))
     }
 
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
         self.extra.drain(..)
     }
 
-    pub fn on_event(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        hooks: &mut Hooks,
-    ) -> Option<Record> {
+    pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.stats.events += 1;
         match event.direction {
             Direction::Enter => {
                 self.stats.enters += 1;
-                self.on_enter(event, cpu, now, hooks)
+                self.on_enter(event, cpu, now)
             }
             Direction::Exit => {
                 self.stats.exits += 1;
-                self.on_exit(event, cpu, now, hooks)
+                self.on_exit(event, cpu, now)
             }
         }
     }
 
-    fn on_enter(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        hooks: &mut Hooks,
-    ) -> Option<Record> {
+    fn on_enter(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let regs = &event.regs;
         let mut nr = regs.rax();
         if event.bitness == Bitness::B32 {
@@ -317,7 +326,7 @@ impl Tracker {
             None => Some(true),
             Some(s) => s.spaces.get(&cr3).copied(),
         };
-        if info.name == "exit_group" && state.is_some() {
+        if info.ends_process && state.is_some() {
             // The address space dies with its process; its page tables may
             // be reused by any other process. A vfork child's exit leaves
             // its parent's space as it is.
@@ -338,7 +347,7 @@ impl Tracker {
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
         if in_scope && self.scope.is_some() {
-            let wanted = self.trace.contains(&info.name) || info.exec || is_clone(&info.name);
+            let wanted = self.trace.contains(&info.name) || info.exec || info.fork;
             if wanted {
                 early_proc = self.os.attribute(event, cpu.mem());
                 if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
@@ -369,9 +378,9 @@ impl Tracker {
         if !shown
             && !root_exec
             && !info.exec
-            && !is_clone(&info.name)
-            && !hooks.wants(&info.name, Direction::Enter)
-            && !hooks.wants(&info.name, Direction::Exit)
+            && !info.fork
+            && !self.hooks.wants(&info.name, Direction::Enter)
+            && !self.hooks.wants(&info.name, Direction::Exit)
         {
             return None;
         }
@@ -398,8 +407,11 @@ impl Tracker {
         sc.name = info.name.clone();
         // Names are for hooks' by-name accessors; skip the allocations
         // on the fast path when there are none.
-        if !hooks.is_empty() {
-            sc.arg_names = self.os.arg_names(&info);
+        if !self.hooks.is_empty() {
+            sc.arg_names = self
+                .os
+                .arg_names(&info)
+                .unwrap_or_else(|| unknown_arg_names(info.nargs));
         }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
@@ -407,11 +419,11 @@ impl Tracker {
         if !self.rewrites.is_empty() {
             for idx in self.os.path_args(&info) {
                 if idx <= raw.len() {
-                    self.os.rewrite_path(&mut sc, idx, &self.rewrites);
+                    rewrite_path(self.os.as_ref(), &mut sc, idx, &self.rewrites);
                 }
             }
         }
-        let failures = hooks.dispatch(&info.name, &mut sc);
+        let failures = self.hooks.dispatch(&info.name, &mut sc);
         self.stats.decode_errors += failures.len() as u64;
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
@@ -426,9 +438,7 @@ impl Tracker {
                 *r = v;
             }
         }
-        let args = self
-            .os
-            .decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
+        let args = self.decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
@@ -440,8 +450,8 @@ impl Tracker {
         };
         let retry = args
             .iter()
-            .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("0x")));
-        let returns_elsewhere = matches!(info.name.as_str(), "rt_sigreturn" | "sigreturn");
+            .any(|a| a.text.as_deref().is_some_and(|v| v.starts_with("0x")));
+        let returns_elsewhere = info.returns_elsewhere;
         let thread = self.os.current_thread(event, sc.cpu().mem());
         let pending = Pending {
             ret_ip,
@@ -561,13 +571,7 @@ impl Tracker {
         Some(p)
     }
 
-    fn on_exit(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        hooks: &mut Hooks,
-    ) -> Option<Record> {
+    fn on_exit(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let (ip, sp) = return_target(event, cpu)?;
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
@@ -601,7 +605,7 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         sc.name = pending.info.name.clone();
-        if !hooks.is_empty() {
+        if !self.hooks.is_empty() {
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();
@@ -612,36 +616,31 @@ impl Tracker {
             };
             let _ = sc.set_return_value(v);
         }
-        let failures = hooks.dispatch(&pending.info.name, &mut sc);
+        let failures = self.hooks.dispatch(&pending.info.name, &mut sc);
         self.stats.decode_errors += failures.len() as u64;
         let ret = sc.return_value().unwrap_or(0);
         let mut p = pending;
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
         if p.retry && !p.info.exec {
-            let fresh = self
-                .os
-                .decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
+            let fresh = self.decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
             for (a, f) in p.args.iter_mut().zip(fresh) {
-                let failed = a.value.as_deref().is_some_and(|v| v.starts_with("0x"));
-                if failed && f.value.is_some() {
-                    a.value = f.value;
+                let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
+                if failed && f.text.is_some() {
+                    a.text = f.text;
                 }
             }
         }
-        self.os.decode_exit(
-            &p.info,
-            &p.raw,
-            ret,
-            sc.cpu().mem(),
-            &self.opts,
-            &mut p.args,
-        );
+        let call = CallArgs {
+            info: &p.info,
+            raw: &p.raw,
+            opts: &self.opts,
+        };
+        self.os.decode_exit(call, ret, sc.cpu().mem(), &mut p.args);
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.info.exec && ret == 0 {
-            self.os
-                .exec_fixup(&p.info, &p.raw, &mut p.args, sc.cpu().mem(), sp, &self.opts);
+            self.os.exec_fixup(call, sp, sc.cpu().mem(), &mut p.args);
             // The new image runs in a new address space.
             if let Some(s) = &mut self.scope {
                 let new = cr3_key(event.cr3);
@@ -665,7 +664,7 @@ impl Tracker {
                 }
             }
         }
-        if is_clone(&p.info.name) && ret > 0 && self.follow_forks {
+        if p.info.fork && ret > 0 && self.follow_forks {
             // -f: the child of a traced process is traced.
             if p.proc_info
                 .as_ref()
@@ -674,26 +673,31 @@ impl Tracker {
                 self.pids.insert(ret as u32);
             }
         }
-        if is_clone(&p.info.name) && ret > 0 {
+        if p.info.fork && ret > 0 {
             if self.recent_forks.len() >= MAX_RECENT_FORKS {
                 self.recent_forks.pop_front();
             }
-            self.recent_forks.push_back(RecentFork {
-                cr3: p.cr3,
-                sp,
-                ip: p.ret_ip,
-                name: p.info.name.clone(),
-                nr: p.info.nr,
-                abi: p.info.abi,
-                shown: p.shown,
-                mechanism: p.mechanism,
-            });
+            self.recent_forks.push_back(RecentFork::of(&p, sp));
         }
         if !p.shown {
             return None;
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    /// The arguments at enter, in hex when the layer has no prototype.
+    fn decode_enter(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+        opts: &DecodeOptions,
+    ) -> Vec<ArgValue> {
+        let call = CallArgs { info, raw, opts };
+        self.os
+            .decode_enter(call, mem)
+            .unwrap_or_else(|| ArgValue::unknown(raw))
     }
 
     /// Whether an exec's arguments name the scope's root command.
@@ -705,10 +709,13 @@ impl Tracker {
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
         // Decoded in full, whatever -s says.
-        let opts = DecodeOpts { strsize: 4096 };
-        let args = self.os.decode_enter(info, &raw, sc.cpu().mem(), &opts);
+        let opts = DecodeOptions {
+            strsize: 4096,
+            verbose: false,
+        };
+        let args = self.decode_enter(info, &raw, sc.cpu().mem(), &opts);
         args.iter()
-            .filter_map(|a| a.value.as_deref())
+            .filter_map(|a| a.text.as_deref())
             .any(|v| v.contains(scope.root_arg.as_str()))
     }
 
@@ -744,19 +751,9 @@ impl Tracker {
                 if k.sp != sp || k.cr3 == cr3 {
                     return None;
                 }
-                v.iter()
-                    .find(|p| is_clone(&p.info.name) && p.ret_ip == Some(ip))
+                v.iter().find(|p| p.info.fork && p.ret_ip == Some(ip))
             })?;
-            RecentFork {
-                cr3: p.cr3,
-                sp,
-                ip: p.ret_ip,
-                name: p.info.name.clone(),
-                nr: p.info.nr,
-                abi: p.info.abi,
-                shown: p.shown,
-                mechanism: p.mechanism,
-            }
+            RecentFork::of(p, sp)
         };
         if self
             .scope
@@ -802,7 +799,7 @@ impl Tracker {
             ppid: who.as_ref().and_then(|w| w.ppid),
             comm: who.and_then(|w| w.comm),
             cr3,
-            os: self.os.os_name().to_string(),
+            os: self.os_kind.name().to_string(),
             abi: abi.to_string(),
             mechanism: mech.name().to_string(),
             nr,
@@ -841,7 +838,7 @@ impl Tracker {
             ppid: p.proc_info.as_ref().and_then(|i| i.ppid),
             comm: p.proc_info.and_then(|i| i.comm),
             cr3: p.cr3,
-            os: self.os.os_name().to_string(),
+            os: self.os_kind.name().to_string(),
             abi: p.info.abi.to_string(),
             mechanism: p.mechanism.name().to_string(),
             nr: p.info.nr,
@@ -875,11 +872,6 @@ fn same_thread(a: Option<u64>, b: Option<u64>) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => true,
     }
-}
-
-/// Calls that create a process or thread.
-fn is_clone(name: &str) -> bool {
-    matches!(name, "clone" | "clone3" | "fork" | "vfork")
 }
 
 fn sp_of(v: u64, b: Bitness) -> u64 {
@@ -933,7 +925,7 @@ mod tests {
     use vstrace_core::{Regs, VirtMem};
 
     use super::*;
-    use crate::linux::LinuxLayer;
+    use vstrace_linux::LinuxLayer;
 
     const CR3: u64 = 0x1234_5000;
     const RIP: u64 = 0x40_1000;
@@ -941,7 +933,6 @@ mod tests {
     struct Rig {
         t: Tracker,
         mem: SparseVirt,
-        hooks: Hooks,
         now: u64,
     }
 
@@ -950,9 +941,8 @@ mod tests {
         mem.map_zeroed(0x7fff_0000, 0x10000);
         mem.map(0x60_0000, b"/etc/passwd\0/vstrace/cmd\0");
         Rig {
-            t: Tracker::new(&cfg, Box::new(LinuxLayer::default())).unwrap(),
+            t: Tracker::new(&cfg, Box::new(LinuxLayer::default()), Hooks::new()).unwrap(),
             mem,
-            hooks: Hooks::new(),
             now: 0,
         }
     }
@@ -982,7 +972,7 @@ mod tests {
                 regs: ev.regs.clone(),
                 mem: &mut self.mem,
             };
-            let r = self.t.on_event(&ev, &mut cpu, self.now, &mut self.hooks);
+            let r = self.t.on_event(&ev, &mut cpu, self.now);
             let out = cpu.regs.clone();
             let extra = self.t.take_extra().collect();
             (r, extra, out)
@@ -1053,8 +1043,8 @@ mod tests {
             .0
             .expect("record at exit");
         assert_eq!(rec.name, "openat");
-        assert_eq!(rec.args[1].value.as_deref(), Some("\"/etc/passwd\""));
-        assert_eq!(rec.args[2].value.as_deref(), Some("O_RDONLY|O_CLOEXEC"));
+        assert_eq!(rec.args[1].text.as_deref(), Some("\"/etc/passwd\""));
+        assert_eq!(rec.args[2].text.as_deref(), Some("O_RDONLY|O_CLOEXEC"));
         assert_eq!(rec.ret, Some(3));
         assert_eq!(rec.state, CallState::Complete);
         assert_eq!((rec.ts_enter_ns, rec.ts_exit_ns), (10, Some(20)));
@@ -1083,7 +1073,7 @@ mod tests {
             (rec.name.as_str(), rec.state),
             ("exit_group", CallState::NoReturn)
         );
-        assert_eq!(rec.args[0].value.as_deref(), Some("7"));
+        assert_eq!(rec.args[0].text.as_deref(), Some("7"));
         r.enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_1000, CR3); // wait4 never returns
         let left = r.t.drain_unfinished(0);
         assert_eq!(left.len(), 1);

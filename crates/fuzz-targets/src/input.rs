@@ -9,6 +9,7 @@ pub struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// A cursor at the start of `data`.
     pub fn new(data: &'a [u8]) -> Cursor<'a> {
         Cursor { data, pos: 0 }
     }
@@ -23,18 +24,23 @@ impl<'a> Cursor<'a> {
         self.pos = self.pos.min(self.data.len());
         b
     }
+    /// The next byte (0 past the end).
     pub fn u8(&mut self) -> u8 {
         self.take::<1>()[0]
     }
+    /// The next 2 bytes as a little-endian `u16` (missing bytes are 0).
     pub fn u16(&mut self) -> u16 {
         u16::from_le_bytes(self.take())
     }
+    /// The next 4 bytes as a little-endian `u32` (missing bytes are 0).
     pub fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.take())
     }
+    /// The next 8 bytes as a little-endian `u64` (missing bytes are 0).
     pub fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take())
     }
+    /// The low bit of the next byte.
     pub fn bool(&mut self) -> bool {
         self.u8() & 1 != 0
     }
@@ -51,6 +57,7 @@ impl<'a> Cursor<'a> {
         self.pos = self.data.len();
         b
     }
+    /// Whether every byte has been read.
     pub fn is_empty(&self) -> bool {
         self.pos >= self.data.len()
     }
@@ -59,29 +66,36 @@ impl<'a> Cursor<'a> {
 /// Writes fields in [`Cursor`]'s format.
 #[derive(Default)]
 pub struct Encoder {
+    /// The bytes written so far: a complete fuzz input.
     pub out: Vec<u8>,
 }
 
 impl Encoder {
+    /// An encoder with no bytes yet.
     pub fn new() -> Encoder {
         Encoder::default()
     }
+    /// Appends one byte (what [`Cursor::u8`] reads).
     pub fn u8(&mut self, v: u8) -> &mut Self {
         self.out.push(v);
         self
     }
+    /// Appends a little-endian `u16` (what [`Cursor::u16`] reads).
     pub fn u16(&mut self, v: u16) -> &mut Self {
         self.out.extend_from_slice(&v.to_le_bytes());
         self
     }
+    /// Appends a little-endian `u32` (what [`Cursor::u32`] reads).
     pub fn u32(&mut self, v: u32) -> &mut Self {
         self.out.extend_from_slice(&v.to_le_bytes());
         self
     }
+    /// Appends a little-endian `u64` (what [`Cursor::u64`] reads).
     pub fn u64(&mut self, v: u64) -> &mut Self {
         self.out.extend_from_slice(&v.to_le_bytes());
         self
     }
+    /// Appends raw bytes (what [`Cursor::bytes`] or [`Cursor::rest`] reads).
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
         self.out.extend_from_slice(b);
         self

@@ -106,7 +106,7 @@ mod tests {
             let (recs, err) = vstrace_tracefile::parse_trace(&b);
             assert!(err.is_none(), "{name}: {err:?}");
             assert!(recs.len() > 4, "{name}");
-            assert_eq!(vstrace_engine::replay::fuzz_replay(&b), 4, "{name}");
+            assert_eq!(vstrace_layers::fuzz_replay(&b), 4, "{name}");
         }
     }
 }

@@ -29,14 +29,23 @@ pub type Seed = (String, Vec<u8>);
 /// a real image.
 #[derive(Debug, Clone)]
 pub struct Kernel {
+    /// Byte offset of `task_struct.pid`.
     pub pid: u64,
+    /// Byte offset of `task_struct.tgid`.
     pub tgid: u64,
+    /// Byte offset of `task_struct.comm`.
     pub comm: u64,
+    /// Byte offset of `task_struct.real_parent`.
     pub real_parent: u64,
+    /// Byte offset of `task_struct.parent`.
     pub parent: u64,
+    /// Byte offset of `task_struct.flags`.
     pub flags: u64,
+    /// Size of `task_struct` in bytes.
     pub task_size: u64,
+    /// Per-cpu offset of the `current_task` variable.
     pub current_task: u64,
+    /// Kernel virtual address of `init_task`.
     pub init_task: u64,
 }
 
@@ -57,6 +66,7 @@ impl Default for Kernel {
 }
 
 impl Kernel {
+    /// The facts of the kernel `p` was built from; the optional offsets it lacks keep the defaults.
     pub fn from_profile(p: &LinuxProfile) -> Kernel {
         let d = Kernel::default();
         Kernel {

@@ -25,7 +25,9 @@ use crate::input::Cursor;
 /// A fuzz target: its name (the cargo-fuzz target and corpus directory)
 /// and body.
 pub struct Target {
+    /// Name of the cargo-fuzz target and of its corpus directory.
     pub name: &'static str,
+    /// Runs one input; a panic is a finding.
     pub run: fn(&[u8]),
 }
 
@@ -266,10 +268,16 @@ pub fn windows_decode(data: &[u8]) {
     let b = bitness(&mut c);
     let protos: &[Prototype] = vstrace_windows::prototypes();
     let proto = &protos[c.u16() as usize % protos.len()];
-    let opts = vstrace_windows::DecodeOptions {
+    let limits = vstrace_windows::Limits {
         max_string: c.u16() as usize % (MAX_SHOWN + 1),
         max_bytes: c.u16() as usize % (MAX_SHOWN + 1),
         max_array: c.u16() as usize % (MAX_SHOWN + 1),
+    };
+    // The layer's decoders take the shared options (-s), the structure
+    // renderers below the limits themselves.
+    let opts = vstrace_windows::DecodeOptions {
+        strsize: limits.max_string,
+        verbose: false,
     };
     let status = c.u32();
     let eax = c.u32();
@@ -285,13 +293,13 @@ pub fn windows_decode(data: &[u8]) {
     );
     // The structure readers on their own, at the first arguments.
     let m: &mut dyn VirtMem = &mut mem;
-    let _ = wstructs::format_unicode_string(m, raw[0], b, &opts);
-    let _ = wstructs::format_object_attributes(m, raw[1], b, &opts);
+    let _ = wstructs::format_unicode_string(m, raw[0], b, &limits);
+    let _ = wstructs::format_object_attributes(m, raw[1], b, &limits);
     let _ = wstructs::format_io_status_block(m, raw[2], b, None);
     let _ = wstructs::format_client_id(m, raw[3], b);
     let _ = wstructs::format_large_integer(m, raw[4], b, LargeIntKind::Timeout);
-    let _ = wstructs::format_buffer(m, raw[5], raw[6], b, &opts);
-    let _ = wstructs::format_handle_array(m, raw[7], raw[8], b, &opts);
+    let _ = wstructs::format_buffer(m, raw[5], raw[6], b, &limits);
+    let _ = wstructs::format_handle_array(m, raw[7], raw[8], b, &limits);
     let _ = vstrace_windows::object_attributes_name(m, raw[1], b);
     for arch in [Arch::X64, Arch::X86] {
         let vs = vstrace_windows::versions(arch);
@@ -480,7 +488,7 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
         3 => cfg.trace = Some("%file,!close".into()),
         4 | 5 => {
             let o = prof_off as u64;
-            cfg.linux_profile = Some(x86_64_profile(
+            let profile = x86_64_profile(
                 o,
                 TaskLayout {
                     size: 0x100,
@@ -495,7 +503,10 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
                     flags: Some(0x10),
                     tasks: None,
                 },
-            ));
+            );
+            // A profile of numbers always stores; were it not, the
+            // engine would run without attribution.
+            let _ = vstrace_layers::set_linux_profile(&mut cfg, &profile);
             cfg.pids = vec![1, 100];
             cfg.comms = vec!["sh".into()];
             cfg.follow_forks = sel & 0x20 != 0;
@@ -541,7 +552,11 @@ pub fn engine(data: &[u8]) {
     let mut c = Cursor::new(data);
     let sel = c.u8();
     let prof_off = c.u16();
-    let Ok(mut engine) = Engine::new(engine_config(sel, prof_off)) else {
+    let cfg = engine_config(sel, prof_off);
+    let Ok(os) = vstrace_layers::layer(&cfg) else {
+        return;
+    };
+    let Ok(mut engine) = Engine::new(cfg, os) else {
         return;
     };
     let n = (c.u8() as usize).min(MAX_EVENTS);
@@ -579,7 +594,7 @@ pub fn trace_file(data: &[u8]) {
 /// Format: a trace file, replayed through the engine it configures
 /// (checksums ignored, output discarded).
 pub fn replay(data: &[u8]) {
-    let _ = vstrace_engine::replay::fuzz_replay(data);
+    let _ = vstrace_layers::fuzz_replay(data);
 }
 
 /// A gdb stub that answers every request with the fuzz input's bytes (in

@@ -24,18 +24,30 @@ const MAX_XML_FILES: usize = 32;
 /// Errors talking to a gdb stub.
 #[derive(Debug, thiserror::Error)]
 pub enum RspError {
+    /// Reading or writing the socket failed.
     #[error("gdb connection: {0}")]
     Io(#[from] io::Error),
+    /// The stub closed the connection.
     #[error("gdb stub closed the connection")]
     Closed,
+    /// No reply in the time allowed.
     #[error("gdb stub did not answer within {0:?}")]
     Timeout(Duration),
+    /// A malformed or unexpected packet.
     #[error("gdb protocol: {0}")]
     Protocol(String),
+    /// The stub answered a request with an error.
     #[error("gdb stub refused {request:?}: error {code:#04x}")]
-    Refused { request: String, code: u8 },
+    Refused {
+        /// The request, as sent.
+        request: String,
+        /// The stub's `Exx` error number.
+        code: u8,
+    },
+    /// The stub answered with an empty packet: not supported.
     #[error("gdb stub does not support {0:?}")]
     Unsupported(String),
+    /// The address given is not HOST:PORT or unix:PATH.
     #[error("bad gdb address {0:?}: expected HOST:PORT or unix:PATH")]
     BadAddress(String),
 }
@@ -201,6 +213,7 @@ pub enum StopKind {
 /// A parsed stop reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopReply {
+    /// Why the target stopped.
     pub kind: StopKind,
     /// `thread:` value (QEMU: vCPU index + 1; `pP.T` with multiprocess).
     pub thread: Option<u64>,
@@ -251,8 +264,13 @@ impl StopReply {
 /// of 8 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BpKind {
+    /// `Z0`: a software breakpoint (under KVM an int3 written into guest
+    /// memory).
     Software,
+    /// `Z1`: a hardware breakpoint (under KVM one of the four debug
+    /// registers).
     Hardware,
+    /// `Z2`: stops after a write to 8 bytes at the address.
     WriteWatch,
 }
 
@@ -276,8 +294,11 @@ impl BpKind {
 /// One register of the target description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegInfo {
+    /// Its name (`rax`, `eflags`, `fs_base`...).
     pub name: String,
+    /// Its width in bits.
     pub bitsize: u32,
+    /// Its number for `p`/`P` (and its order in `g`).
     pub regnum: u32,
 }
 
@@ -348,10 +369,12 @@ impl Client {
         })
     }
 
+    /// Whether the no-acknowledgment mode is on (no `+` after packets).
     pub fn no_ack(&self) -> bool {
         self.no_ack
     }
 
+    /// The largest packet the stub accepts (`PacketSize`).
     pub fn packet_size(&self) -> usize {
         self.packet_size
     }

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GuestArch {
     #[default]
+    /// 64-bit x86 (the default): the cached Debian amd64 kernel.
     X86_64,
+    /// 32-bit x86: the cached Debian i386 kernel and an i386 busybox.
     I386,
 }
 
@@ -32,6 +34,7 @@ impl GuestArch {
         }
     }
 
+    /// The name `--arch` takes and messages show.
     pub fn as_str(self) -> &'static str {
         match self {
             GuestArch::X86_64 => "x86_64",

@@ -42,18 +42,40 @@ const MAX_LIBS: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    /// Reading a host file or writing the image failed.
+    Io {
+        #[doc = "The file concerned."]
+        path: PathBuf,
+        #[doc = "The OS error."]
+        source: io::Error,
+    },
     #[error("invalid guest path {0:?} (absolute, no `..`, no NUL)")]
+    /// A guest path that cannot go into the archive.
     InvalidPath(String),
     #[error("invalid command argument {0:?}: contains NUL")]
+    /// A command argument the guest shell cannot be given.
     InvalidArgument(String),
     #[error("busybox not found at {0} (install busybox-static: scripts/setup-host.sh)")]
+    /// The static busybox the guest is built from is missing.
     BusyboxNotFound(PathBuf),
     #[error("{path}: not a usable ELF file: {message}")]
-    Elf { path: PathBuf, message: String },
+    /// A host binary added with its libraries is not an ELF file we can read.
+    Elf {
+        #[doc = "The host binary."]
+        path: PathBuf,
+        #[doc = "What the ELF parser said."]
+        message: String,
+    },
     #[error("shared library {library} (needed by {needed_by}) not found on the host")]
-    LibraryNotFound { library: String, needed_by: String },
+    /// A library a dynamically linked binary needs is not on the host.
+    LibraryNotFound {
+        #[doc = "The library's soname."]
+        library: String,
+        #[doc = "The binary (or library) that needs it."]
+        needed_by: String,
+    },
     #[error("more than {MAX_LIBS} shared libraries needed by {0}")]
+    /// The library closure is larger than any real program's: refused rather than copied.
     TooManyLibraries(PathBuf),
 }
 
@@ -79,6 +101,7 @@ pub struct CpioWriter<W: Write> {
 }
 
 impl<W: Write> CpioWriter<W> {
+    /// A writer that emits `newc` entries to `out`.
     pub fn new(out: W) -> Self {
         CpioWriter {
             out,
@@ -125,18 +148,22 @@ impl<W: Write> CpioWriter<W> {
         self.pad()
     }
 
+    /// Adds a directory entry with permission bits `perm`.
     pub fn dir(&mut self, name: &str, perm: u32) -> io::Result<()> {
         self.entry(name, S_IFDIR | (perm & 0o7777), (0, 0), &[])
     }
 
+    /// Adds a regular file with contents `data`.
     pub fn file(&mut self, name: &str, perm: u32, data: &[u8]) -> io::Result<()> {
         self.entry(name, S_IFREG | (perm & 0o7777), (0, 0), data)
     }
 
+    /// Adds a symbolic link to `target`.
     pub fn symlink(&mut self, name: &str, target: &str) -> io::Result<()> {
         self.entry(name, S_IFLNK | 0o777, (0, 0), target.as_bytes())
     }
 
+    /// Adds a character device node (e.g. /dev/console before devtmpfs is mounted).
     pub fn char_dev(&mut self, name: &str, perm: u32, major: u32, minor: u32) -> io::Result<()> {
         self.entry(name, S_IFCHR | (perm & 0o7777), (major, minor), &[])
     }
@@ -269,6 +296,7 @@ impl InitramfsBuilder {
         self
     }
 
+    /// Sets the guest's hostname (what `uname -n` and the prompt show).
     pub fn hostname(&mut self, name: impl Into<String>) -> &mut Self {
         self.hostname = name.into();
         self
@@ -298,6 +326,7 @@ impl InitramfsBuilder {
         Ok(self)
     }
 
+    /// Adds a file at `guest` with contents `data` and permission bits `perm`.
     pub fn add_bytes(
         &mut self,
         guest: &str,
@@ -315,12 +344,14 @@ impl InitramfsBuilder {
         Ok(self)
     }
 
+    /// Adds an empty directory at `guest`.
     pub fn add_dir(&mut self, guest: &str, perm: u32) -> Result<&mut Self, GuestError> {
         let name = archive_name(guest)?;
         self.nodes.insert(name, Node::Dir { perm });
         Ok(self)
     }
 
+    /// Adds a symbolic link at `guest` to `target`.
     pub fn add_symlink(&mut self, guest: &str, target: &str) -> Result<&mut Self, GuestError> {
         let name = archive_name(guest)?;
         if target.is_empty() || target.contains('\0') {

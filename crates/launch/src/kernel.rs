@@ -18,30 +18,43 @@ pub const MAX_VMLINUX_SIZE: u64 = 1 << 30;
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
     #[error("cannot read {path}: {source}")]
+    /// The kernel image could not be read or the vmlinux written.
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     #[error("not a bzImage: {0}")]
+    /// The file lacks a bzImage setup header (what is missing).
     NotBzImage(&'static str),
     #[error("unsupported kernel compression: {0}")]
+    /// The payload uses a compression we do not decode (lz4, lzo, bzip2).
     UnsupportedCompression(&'static str),
     #[error("decompressing the {format} payload failed: {message}")]
+    /// The payload is damaged or not what its magic says.
     Decompress {
+        /// The payload's compression.
         format: &'static str,
+        /// What the decompressor said.
         message: String,
     },
     #[error("decompressed kernel exceeds {MAX_VMLINUX_SIZE} bytes")]
+    /// The payload would decompress beyond `MAX_VMLINUX_SIZE`: refused.
     TooLarge,
     #[error("decompressed payload is not an ELF file")]
+    /// The decompressed payload is not the vmlinux ELF we need.
     NotElf,
 }
 
 /// Compression of a bzImage payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
+    /// xz (Debian's kernels).
     Xz,
+    /// gzip.
     Gzip,
+    /// zstd.
     Zstd,
 }
 
@@ -52,6 +65,7 @@ pub struct Payload {
     pub offset: usize,
     /// Length including the trailing 4-byte decompressed size.
     pub length: usize,
+    /// How the payload is compressed.
     pub compression: Compression,
     /// Decompressed size recorded by the kernel build (last 4 bytes).
     pub decompressed_size: u32,

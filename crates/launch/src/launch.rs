@@ -37,34 +37,64 @@ const EXCERPT_BYTES: usize = 3000;
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
     #[error("qemu-system-x86_64 not found ({0}); run scripts/setup-host.sh or set VSTRACE_QEMU")]
+    /// No QEMU binary was found (where we looked).
     NotFound(String),
     #[error("QEMU {found} is too old: vstrace needs {needed} or newer (scripts/setup-host.sh installs it)")]
+    /// The QEMU found lacks the plugin API we need.
     TooOld {
+        /// Its version.
         found: QemuVersion,
+        /// The oldest version we accept.
         needed: QemuVersion,
     },
     #[error("cannot parse the QEMU version from {0:?}")]
+    /// `--version` printed something we cannot read a version from.
     UnknownVersion(String),
     #[error("guest kernel not found (looked at {searched:?}); run scripts/setup-host.sh or set VSTRACE_KERNEL")]
-    KernelNotFound { searched: Vec<PathBuf> },
+    /// No guest kernel at any of the usual places.
+    KernelNotFound {
+        #[doc = "The places looked at."]
+        searched: Vec<PathBuf>,
+    },
     #[error("initramfs {0} not found")]
+    /// The initramfs given does not exist.
     InitrdNotFound(PathBuf),
     #[error("{context}: {source}")]
+    /// A file or process operation failed.
     Io {
+        /// What was being done.
         context: String,
+        /// The OS error.
         source: std::io::Error,
     },
     #[error("guest kernel panicked:\n{excerpt}")]
-    KernelPanic { excerpt: String },
+    /// The guest kernel panicked (seen on the console).
+    KernelPanic {
+        #[doc = "The panic message and the lines around it."]
+        excerpt: String,
+    },
     #[error("guest did not finish within {after:?}; console tail:\n{console_tail}")]
+    /// The guest did not finish in time; QEMU was killed.
     Timeout {
+        /// The time allowed.
         after: Duration,
+        /// The last console lines, to see where it hung.
         console_tail: String,
     },
     #[error("QEMU failed ({status}): {stderr}")]
-    QemuFailed { status: String, stderr: String },
+    /// QEMU exited without the guest finishing (bad option, crash, signal).
+    QemuFailed {
+        #[doc = "How QEMU ended (exit status or signal)."]
+        status: String,
+        #[doc = "QEMU's stderr."]
+        stderr: String,
+    },
     #[error("guest stopped without reporting an exit status; console tail:\n{console_tail}")]
-    NoExitStatus { console_tail: String },
+    /// The guest powered off without writing its exit marker.
+    NoExitStatus {
+        #[doc = "The last console lines."]
+        console_tail: String,
+    },
 }
 
 fn io_ctx(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> LaunchError {
@@ -75,8 +105,11 @@ fn io_ctx(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> LaunchEr
 /// A QEMU version number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QemuVersion {
+    /// Major version (10 for 10.0.2).
     pub major: u32,
+    /// Minor version.
     pub minor: u32,
+    /// Micro (patch) version; 0 when not printed.
     pub micro: u32,
 }
 
@@ -109,7 +142,9 @@ impl fmt::Display for QemuVersion {
 /// A located, version-checked `qemu-system-x86_64`.
 #[derive(Debug, Clone)]
 pub struct Qemu {
+    /// The binary (or a wrapper script that runs it).
     pub path: PathBuf,
+    /// The version it reported.
     pub version: QemuVersion,
 }
 
@@ -237,6 +272,28 @@ pub fn find_kernel(explicit: Option<&Path>) -> Result<PathBuf, LaunchError> {
         })
 }
 
+/// The newer guest kernels that scripts/setup-host.sh caches beside the
+/// default one, as `vmlinuz-MAJOR.MINOR` (Debian bookworm-backports' newest,
+/// 6.12 when written): (version, path) pairs, oldest first. Tests run on
+/// them as well as on the default kernel.
+pub fn cached_newer_kernels() -> Vec<(String, PathBuf)> {
+    let Ok(dir) = fs::read_dir(crate::cache::cache_dir()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<((u32, u32), String, PathBuf)> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let ver = name.strip_prefix("vmlinuz-")?.to_string();
+            let (major, minor) = ver.split_once('.')?;
+            let key = (major.parse().ok()?, minor.parse().ok()?);
+            e.path().is_file().then(|| (key, ver, e.path()))
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, v, p)| (v, p)).collect()
+}
+
 /// How QEMU boots the kernel given with `-kernel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BootProtocol {
@@ -293,11 +350,16 @@ pub fn is_multiboot_image(head: &[u8]) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Machine {
     #[default]
+    /// `q35` (the default): PCIe; with 2.75 GiB of RAM or more, RAM below
+    /// 4 GiB ends at 2 GiB.
     Q35,
+    /// `pc` (i440FX): the older PC; with 3.5 GiB of RAM or more, RAM below
+    /// 4 GiB ends at 3 GiB.
     Pc,
 }
 
 impl Machine {
+    /// The name `-machine` takes.
     pub fn as_str(self) -> &'static str {
         match self {
             Machine::Q35 => "q35",
@@ -309,7 +371,9 @@ impl Machine {
 /// A TCG plugin and its arguments (`-plugin PATH,k=v,...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginSpec {
+    /// The plugin's shared library.
     pub path: PathBuf,
+    /// Its `key=value` arguments, in order (commas are escaped).
     pub args: Vec<(String, String)>,
 }
 
@@ -327,6 +391,7 @@ pub enum SerialPort {
 }
 
 impl SerialPort {
+    /// Every port, in `-serial` order.
     pub const ALL: [SerialPort; 4] = [
         SerialPort::Console,
         SerialPort::Stdout,
@@ -352,18 +417,24 @@ impl SerialPort {
 /// Everything needed to start one guest.
 #[derive(Debug, Clone)]
 pub struct GuestConfig {
+    /// The kernel image (bzImage, or a multiboot ELF).
     pub kernel: PathBuf,
     /// The initramfs (ignored for [`BootProtocol::Multiboot`]).
     pub initrd: PathBuf,
+    /// How the kernel is booted.
     pub boot: BootProtocol,
+    /// The machine type, which also decides the RAM layout the plugin is told.
     pub machine: Machine,
     /// `-cpu` model. Default `max,la57=off`: every feature TCG emulates except
     /// 5-level paging, which the core page walker does not handle.
     pub cpu: String,
+    /// Guest RAM in MiB.
     pub memory_mib: u32,
+    /// Number of vCPUs.
     pub smp: u32,
     /// Extra kernel command line words, after vstrace's own.
     pub append: Vec<String>,
+    /// The TCG plugin to load, if any.
     pub plugin: Option<PluginSpec>,
     /// `-gdb` device, e.g. `tcp::1234` or `unix:/path,server=on,wait=off`.
     pub gdb: Option<String>,
@@ -387,6 +458,7 @@ fn qemu_opt(value: &str) -> String {
 }
 
 impl GuestConfig {
+    /// A Linux guest booting `kernel` with `initrd`, with the defaults.
     pub fn new(kernel: impl Into<PathBuf>, initrd: impl Into<PathBuf>) -> GuestConfig {
         GuestConfig {
             kernel: kernel.into(),
@@ -543,10 +615,13 @@ impl Drop for RunDir {
 pub struct GuestOutcome {
     /// The command's exit status as the guest shell saw it (128+n for signal n).
     pub exit_status: i32,
+    /// What the command wrote to its stdout (ttyS1).
     pub stdout: Vec<u8>,
+    /// What the command wrote to its stderr (ttyS2).
     pub stderr: Vec<u8>,
     /// Kernel log and init messages (ttyS0).
     pub console: String,
+    /// QEMU's own stderr (plugin and engine messages included).
     pub qemu_stderr: String,
     /// Spawn to the guest's start marker (kernel boot + init), if seen.
     pub boot_time: Option<Duration>,
@@ -651,6 +726,7 @@ impl GuestRun {
         &self.boot_kernel
     }
 
+    /// QEMU's process id (to signal it).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -660,6 +736,7 @@ impl GuestRun {
         &self.dir.path
     }
 
+    /// The host file a serial port is logged to.
     pub fn serial_path(&self, port: SerialPort) -> PathBuf {
         self.dir.path.join(port.file_name())
     }

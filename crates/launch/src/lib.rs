@@ -10,6 +10,8 @@
 //!   BTF/ksymtab based process attribution.
 //! - [`arch`]: x86_64 or i386 guest, told from the kernel image.
 //! - [`cache`]: the on-disk cache directory shared with `scripts/setup-host.sh`.
+//! - [`status`]: the typed status lines the plugin inside QEMU writes for
+//!   the launcher (output errors, warnings).
 
 #![forbid(unsafe_code)]
 
@@ -18,11 +20,12 @@ pub mod cache;
 pub mod guest;
 pub mod kernel;
 pub mod launch;
+pub mod status;
 
 pub use arch::{arch_of_image, GuestArch};
 pub use guest::{CpioWriter, GuestError, InitramfsBuilder};
 pub use kernel::{extract_vmlinux, extract_vmlinux_cached, KernelError};
 pub use launch::{
-    find_kernel, is_multiboot, BootProtocol, GuestConfig, GuestOutcome, GuestRun, LaunchError,
-    Machine, PluginSpec, Qemu, QemuVersion, SerialPort,
+    cached_newer_kernels, find_kernel, is_multiboot, BootProtocol, GuestConfig, GuestOutcome,
+    GuestRun, LaunchError, Machine, PluginSpec, Qemu, QemuVersion, SerialPort,
 };

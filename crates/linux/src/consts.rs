@@ -264,6 +264,7 @@ pub fn signal_by_name(name: &str) -> Option<u64> {
         .map(|i| i as u64)
 }
 
+/// `open(2)` flag bits besides the access mode (`O_CREAT`...), generic/x86 values; composite flags come before their parts so they win.
 pub static OPEN_FLAGS: Names = &[
     (0o100, "O_CREAT"),
     (0o200, "O_EXCL"),
@@ -286,10 +287,13 @@ pub static OPEN_FLAGS: Names = &[
     (0o10000000, "O_PATH"),
 ];
 
+/// The `O_ACCMODE` part of the open flags (low 2 bits), an enumeration.
 pub static OPEN_ACCMODE: Names = &[(0, "O_RDONLY"), (1, "O_WRONLY"), (2, "O_RDWR")];
 
+/// `access(2)` mode bits (0 is `F_OK`).
 pub static ACCESS_MODES: Names = &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")];
 
+/// `AT_*` flag bits of the `*at` calls (`fstatat`, `unlinkat`, `statx`...).
 pub static AT_FLAGS: Names = &[
     (0x100, "AT_SYMLINK_NOFOLLOW"),
     (0x200, "AT_REMOVEDIR"),
@@ -301,8 +305,10 @@ pub static AT_FLAGS: Names = &[
     (0x8000, "AT_RECURSIVE"),
 ];
 
+/// The `dirfd` value meaning "relative to the current directory".
 pub const AT_FDCWD: i32 = -100;
 
+/// `mmap`/`mprotect` protection bits (0 is `PROT_NONE`).
 pub static PROT: Names = &[
     (1, "PROT_READ"),
     (2, "PROT_WRITE"),
@@ -319,6 +325,7 @@ pub static MAP_TYPE: Names = &[
     (3, "MAP_SHARED_VALIDATE"),
 ];
 
+/// `mmap` flag bits above the mapping type (`MAP_FIXED`, `MAP_ANONYMOUS`...), x86 values.
 pub static MAP_FLAGS: Names = &[
     (0x10, "MAP_FIXED"),
     (0x20, "MAP_ANONYMOUS"),
@@ -337,12 +344,14 @@ pub static MAP_FLAGS: Names = &[
     (0x4000000, "MAP_UNINITIALIZED"),
 ];
 
+/// `mremap` flag bits.
 pub static MREMAP_FLAGS: Names = &[
     (1, "MREMAP_MAYMOVE"),
     (2, "MREMAP_FIXED"),
     (4, "MREMAP_DONTUNMAP"),
 ];
 
+/// `clone` flag bits (the low byte, the exit signal, is decoded separately).
 pub static CLONE_FLAGS: Names = &[
     (0x100, "CLONE_VM"),
     (0x200, "CLONE_FS"),
@@ -370,6 +379,7 @@ pub static CLONE_FLAGS: Names = &[
     (0x80000000, "CLONE_IO"),
 ];
 
+/// `struct sigaction` `sa_flags` bits, x86 values.
 pub static SA_FLAGS: Names = &[
     (1, "SA_NOCLDSTOP"),
     (2, "SA_NOCLDWAIT"),
@@ -381,8 +391,10 @@ pub static SA_FLAGS: Names = &[
     (0x8000_0000, "SA_RESETHAND"),
 ];
 
+/// `rt_sigprocmask` `how` values.
 pub static SIGPROCMASK_HOW: Names = &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
 
+/// Socket address families (`AF_*`), by number.
 pub static ADDRESS_FAMILIES: Names = &[
     (0, "AF_UNSPEC"),
     (1, "AF_UNIX"),
@@ -406,6 +418,7 @@ pub static ADDRESS_FAMILIES: Names = &[
     (44, "AF_XDP"),
 ];
 
+/// Socket types (`SOCK_*`, the low 4 bits of the `type` argument).
 pub static SOCK_TYPES: Names = &[
     (1, "SOCK_STREAM"),
     (2, "SOCK_DGRAM"),
@@ -416,8 +429,10 @@ pub static SOCK_TYPES: Names = &[
     (10, "SOCK_PACKET"),
 ];
 
+/// Flag bits OR-ed into a socket `type` argument.
 pub static SOCK_TYPE_FLAGS: Names = &[(0o4000, "SOCK_NONBLOCK"), (0o2000000, "SOCK_CLOEXEC")];
 
+/// IP protocol numbers (`IPPROTO_*`), for `socket` on `AF_INET`/`AF_INET6`.
 pub static IP_PROTOCOLS: Names = &[
     (0, "IPPROTO_IP"),
     (1, "IPPROTO_ICMP"),
@@ -431,6 +446,7 @@ pub static IP_PROTOCOLS: Names = &[
     (255, "IPPROTO_RAW"),
 ];
 
+/// `send`/`recv` family `MSG_*` flag bits.
 pub static MSG_FLAGS: Names = &[
     (0x1, "MSG_OOB"),
     (0x2, "MSG_PEEK"),
@@ -497,6 +513,7 @@ pub static GRND_FLAGS: Names = &[
     (4, "GRND_INSECURE"),
 ];
 
+/// `fcntl` commands (`F_*`), an enumeration.
 pub static FCNTL_CMDS: Names = &[
     (0, "F_DUPFD"),
     (1, "F_GETFD"),
@@ -548,6 +565,7 @@ pub static IOCTL_REQS: Names = &[
     (0x5452, "FIOASYNC"),
 ];
 
+/// `lseek` `whence` values (`SEEK_*`).
 pub static WHENCE: Names = &[
     (0, "SEEK_SET"),
     (1, "SEEK_CUR"),
@@ -556,6 +574,7 @@ pub static WHENCE: Names = &[
     (4, "SEEK_HOLE"),
 ];
 
+/// `wait4`/`waitid` option bits (`WNOHANG`...).
 pub static WAIT_OPTIONS: Names = &[
     (1, "WNOHANG"),
     (2, "WSTOPPED"),
@@ -567,6 +586,7 @@ pub static WAIT_OPTIONS: Names = &[
     (0x8000_0000, "__WCLONE"),
 ];
 
+/// POSIX clock ids (`CLOCK_*`), for the `clock_*` and timer calls.
 pub static CLOCK_IDS: Names = &[
     (0, "CLOCK_REALTIME"),
     (1, "CLOCK_MONOTONIC"),

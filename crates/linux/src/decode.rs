@@ -13,6 +13,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 use vstrace_core::read;
 use vstrace_core::VirtMem;
+pub use vstrace_core::{ArgValue, DecodeOptions};
 
 use crate::consts;
 use crate::fmt;
@@ -26,34 +27,6 @@ pub const MAX_ELEMENTS: usize = 32;
 pub const MAX_ENV_COUNT: usize = 4096;
 /// Largest socket address read (`sizeof(struct sockaddr_storage)`).
 const SOCKADDR_MAX: usize = 128;
-
-/// Decoding knobs (strace's `-s` and `-v`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct DecodeOptions {
-    /// Most bytes of a string or buffer printed before `...`.
-    pub strsize: usize,
-    /// Print structures and environments in full.
-    pub verbose: bool,
-}
-
-impl Default for DecodeOptions {
-    fn default() -> Self {
-        DecodeOptions {
-            strsize: 32,
-            verbose: false,
-        }
-    }
-}
-
-/// One decoded argument.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ArgValue {
-    pub name: &'static str,
-    /// The register value, truncated to 32 bits for i386.
-    pub raw: u64,
-    /// strace-like text; `None` for an output argument before exit.
-    pub text: Option<String>,
-}
 
 /// A formatted return value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,7 +98,7 @@ pub fn decode_enter(
                 Dir::In | Dir::InOut => Some(ctx.decode(i)),
             };
             ArgValue {
-                name: a.name,
+                name: a.name.to_string(),
                 raw: ctx.raw[i],
                 text,
             }

@@ -9,6 +9,8 @@
 //! - [`classes`] / [`class_members`]: strace's `%file`, `%process`, ...
 //!   filter classes.
 //! - [`errno_name`], [`errno_message`], [`signal_name`]: constants.
+//! - [`layer`]: [`LinuxLayer`], the [`vstrace_core::OsLayer`] the engine
+//!   traces Linux guests with.
 //! - [`signal`]: signal deliveries read from the frame the kernel builds
 //!   on the user stack, and strace's siginfo text.
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
@@ -19,6 +21,7 @@
 pub mod consts;
 pub mod decode;
 pub mod fmt;
+pub mod layer;
 pub mod profile;
 pub mod proto;
 pub mod signal;
@@ -28,6 +31,7 @@ pub use decode::{
     decode_enter, decode_exit, error_of, format_call, format_return, invalid_nr, ArgValue,
     DecodeOptions, ReturnValue,
 };
+pub use layer::LinuxLayer;
 pub use proto::{
     all, by_name, class_members, class_members_abi, classes, data_errors, syscall, ArgDesc,
     ArgType, Classes, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc,

@@ -92,15 +92,23 @@ pub enum ArgType {
     BufIn(u8),
     /// A buffer the kernel writes (shown at exit).
     BufOut(LenFrom),
+    /// `open` flags: the access mode, then the `O_*` bits.
     OpenFlags,
     /// A file mode in octal.
     Mode,
+    /// `access` mode bits (`R_OK|W_OK`, or `F_OK`).
     AccessMode,
+    /// `AT_*` flag bits.
     AtFlags,
+    /// `mmap`/`mprotect` protection bits.
     MmapProt,
+    /// `mmap` flags: the mapping type, then the `MAP_*` bits.
     MmapFlags,
+    /// `mremap` flag bits.
     MremapFlags,
+    /// `clone` flags, with the exit signal in the low byte.
     CloneFlags,
+    /// A signal number, shown by name (`SIGTERM`).
     Signal,
     /// `struct sigaction` (kernel layout, `rt_sigaction`).
     Sigaction,
@@ -108,15 +116,20 @@ pub enum ArgType {
     OldSigaction,
     /// A pointer to a 64-bit signal set.
     Sigset,
+    /// `rt_sigprocmask` `how` (`SIG_BLOCK`...).
     SigprocmaskHow,
     /// A socket address the kernel reads, length in an argument.
     Sockaddr(u8),
     /// A socket address the kernel writes; the argument is a
     /// `socklen_t *` giving its length.
     SockaddrOut(u8),
+    /// A socket address family (`AF_INET`...).
     SockFamily,
+    /// A socket type with its flags (`SOCK_STREAM|SOCK_CLOEXEC`).
     SockType,
+    /// A socket protocol, named for IP families (from the call's `SockFamily` argument).
     SockProto,
+    /// `MSG_*` flag bits.
     MsgFlags,
     /// An iovec array the kernel reads, count in an argument.
     IovecIn(u8),
@@ -126,6 +139,7 @@ pub enum ArgType {
     Argv,
     /// `execve` envp: shown as a count.
     Envp,
+    /// An `fcntl` command (`F_GETFL`...).
     FcntlCmd,
     /// arch_prctl code (ARCH_SET_FS ...).
     ArchPrctlCode,
@@ -133,8 +147,11 @@ pub enum ArgType {
     PrctlOption,
     /// getrandom flags (GRND_NONBLOCK ...).
     GrndFlags,
+    /// An `ioctl` request, named where known, else hex.
     IoctlReq,
+    /// An `lseek` origin (`SEEK_SET`...).
     Whence,
+    /// `wait4`/`waitid` option bits.
     WaitOptions,
     /// `int *` status written by `wait4`/`waitpid`.
     WaitStatus,
@@ -148,11 +165,15 @@ pub enum ArgType {
     StatxOut,
     /// `int *` shown as `[n]`.
     IntPtr,
+    /// A process or thread id (signed 32-bit: 0 and negatives select groups).
     Pid,
+    /// A user id; `-1` (all ones) means "unchanged".
     Uid,
+    /// A group id; `-1` (all ones) means "unchanged".
     Gid,
     /// A pointer to a time structure, shown as an address.
     TimePtr,
+    /// A clock id (`CLOCK_MONOTONIC`...).
     Clockid,
 }
 
@@ -263,8 +284,11 @@ impl ArgType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dir {
+    /// Read by the kernel: decoded at enter.
     In,
+    /// Written by the kernel: decoded at exit.
     Out,
+    /// Read and written: decoded at enter and again at exit.
     InOut,
 }
 
@@ -276,9 +300,13 @@ pub enum RetKind {
     Long,
     /// Unsigned decimal.
     Ulong,
+    /// A file descriptor (signed decimal; negative means an error).
     Fd,
+    /// A process or thread id.
     Pid,
+    /// A user id.
     Uid,
+    /// A group id.
     Gid,
     /// An address (`mmap`, `brk`).
     Hex,
@@ -291,8 +319,11 @@ pub enum RetKind {
 /// One argument of a prototype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgDesc {
+    /// The argument's name in the man page prototype (`pathname`, `count`); what hooks use with `arg_named`.
     pub name: &'static str,
+    /// How the value is decoded.
     pub ty: ArgType,
+    /// When the value is decoded (enter, exit or both).
     pub dir: Dir,
 }
 
@@ -301,14 +332,23 @@ pub struct ArgDesc {
 pub struct Classes(pub u16);
 
 impl Classes {
+    /// `%file`: calls that take a file name.
     pub const FILE: Classes = Classes(1 << 0);
+    /// `%process`: process lifecycle (fork, exec, exit, wait).
     pub const PROCESS: Classes = Classes(1 << 1);
+    /// `%network`: socket calls.
     pub const NETWORK: Classes = Classes(1 << 2);
+    /// `%signal`: signal handling.
     pub const SIGNAL: Classes = Classes(1 << 3);
+    /// `%ipc`: System V IPC.
     pub const IPC: Classes = Classes(1 << 4);
+    /// `%desc`: calls that take a file descriptor.
     pub const DESC: Classes = Classes(1 << 5);
+    /// `%memory`: memory mapping.
     pub const MEMORY: Classes = Classes(1 << 6);
+    /// `%creds`: user/group ids and capabilities.
     pub const CREDS: Classes = Classes(1 << 7);
+    /// `%clock`: clocks and time.
     pub const CLOCK: Classes = Classes(1 << 8);
 
     /// Every class with its strace name (without the `%`).
@@ -324,6 +364,7 @@ impl Classes {
         (Classes::CLOCK, "clock"),
     ];
 
+    /// Whether every class in `other` is in this set (false for the empty set).
     pub fn contains(self, other: Classes) -> bool {
         self.0 & other.0 == other.0 && other.0 != 0
     }
@@ -360,10 +401,15 @@ impl std::ops::BitOrAssign for Classes {
 /// One system call of one ABI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyscallDesc {
+    /// Syscall number in this ABI's table.
     pub nr: u64,
+    /// Kernel name of the call (`openat`).
     pub name: &'static str,
+    /// The arguments in order (argument 1 first).
     pub args: Vec<ArgDesc>,
+    /// How the return value is shown.
     pub ret: RetKind,
+    /// The strace classes the call belongs to.
     pub classes: Classes,
 }
 

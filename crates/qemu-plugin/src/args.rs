@@ -12,16 +12,23 @@ pub struct Args {
     /// `machine=q35|pc` and `ram_mib=N`: the guest's RAM layout, which
     /// bounds physical reads (see `phys.rs`); the launcher passes both.
     pub machine: Option<String>,
+    /// `ram_mib=N`: the guest's RAM size in MiB (with `machine=`).
     pub ram_mib: Option<u64>,
+    /// `status=PATH`: where to append the typed status lines for the
+    /// launcher (`vstrace_launch::status`); without it they go to stderr
+    /// as text.
+    pub status: Option<String>,
 }
 
 /// Error in the plugin arguments.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgsError {
+    /// A key this plugin does not know.
     #[error(
-        "unknown plugin argument {0:?} (expected config=PATH, engine=on|off, machine=q35|pc, ram_mib=N)"
+        "unknown plugin argument {0:?} (expected config=PATH, engine=on|off, machine=q35|pc, ram_mib=N, status=PATH)"
     )]
     Unknown(String),
+    /// A known key with a value it cannot take.
     #[error("bad value in plugin argument {0:?}")]
     BadValue(String),
 }
@@ -44,6 +51,12 @@ pub fn parse<'a>(argv: impl IntoIterator<Item = &'a str>) -> Result<Args, ArgsEr
                 a.no_engine = !parse_bool(v).ok_or_else(|| ArgsError::BadValue(arg.into()))?
             }
             Some(("config", _)) => return Err(ArgsError::BadValue(arg.into())),
+            Some((k, p)) if k == vstrace_launch::status::STATUS_ARG => {
+                if p.is_empty() {
+                    return Err(ArgsError::BadValue(arg.into()));
+                }
+                a.status = Some(p.to_string())
+            }
             Some(("machine", m)) if !m.is_empty() => a.machine = Some(m.to_string()),
             Some(("ram_mib", v)) => {
                 a.ram_mib = Some(v.parse().map_err(|_| ArgsError::BadValue(arg.into()))?)
@@ -69,6 +82,9 @@ mod tests {
         let r = parse(["machine=q35", "ram_mib=512"]).unwrap();
         assert_eq!((r.machine.as_deref(), r.ram_mib), (Some("q35"), Some(512)));
         assert!(parse(["ram_mib=lots"]).is_err());
+        let s = parse(["status=/tmp/s"]).unwrap();
+        assert_eq!(s.status.as_deref(), Some("/tmp/s"));
+        assert!(parse(["status="]).is_err());
         let a = parse(["config=/tmp/c.json", "engine=off"]).unwrap();
         assert_eq!(a.config.as_deref(), Some("/tmp/c.json"));
         assert!(a.no_engine);

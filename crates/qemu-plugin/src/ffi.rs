@@ -1,6 +1,7 @@
 //! Small safe wrappers over the raw QEMU plugin API (qemu-plugin-sys, API
-//! v4) and the few glib functions it needs. Every `unsafe` of the crate's
-//! plugin-API use lives here.
+//! v4, and the v7 declarations below for QEMU >= 11, see `api.rs`) and the
+//! few glib functions it needs. Every `unsafe` of the crate's plugin-API
+//! use lives here.
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr::NonNull;
@@ -18,6 +19,83 @@ extern "C" {
     ) -> *mut sys::GByteArray;
     fn g_byte_array_free(array: *mut sys::GByteArray, free_segment: c_int) -> *mut u8;
     fn g_array_free(array: *mut sys::GArray, free_segment: c_int) -> *mut c_char;
+    fn g_array_get_element_size(array: *mut sys::GArray) -> c_uint;
+}
+
+/// The plugin API v7 functions whose signatures differ from v4's, from
+/// QEMU 11.1's `include/plugins/qemu-plugin.h` (same symbols, other types:
+/// only called when QEMU speaks v7, see `api.rs`).
+#[allow(clashing_extern_declarations)]
+mod v7 {
+    use std::ffi::{c_uint, c_void};
+
+    use qemu_plugin_sys as sys;
+
+    /// `qemu_plugin_vcpu_udata_cb_t`: `(vcpu_index, userdata)`.
+    pub type VcpuUdataCb = unsafe extern "C" fn(c_uint, *mut c_void);
+    /// `qemu_plugin_vcpu_tb_trans_cb_t`: `(tb, userdata)`.
+    pub type TbTransCb = unsafe extern "C" fn(*mut sys::qemu_plugin_tb, *mut c_void);
+    /// `qemu_plugin_udata_cb_t`: `(userdata)`.
+    pub type UdataCb = unsafe extern "C" fn(*mut c_void);
+
+    /// v7 `qemu_plugin_reg_descriptor` is 32 bytes; the handle and the
+    /// name keep v4's places.
+    pub const REG_DESCRIPTOR_SIZE: usize = 32;
+
+    extern "C" {
+        #[link_name = "qemu_plugin_register_vcpu_init_cb"]
+        pub fn register_vcpu_init_cb(id: u64, cb: VcpuUdataCb, userdata: *mut c_void);
+        #[link_name = "qemu_plugin_register_vcpu_tb_trans_cb"]
+        pub fn register_vcpu_tb_trans_cb(id: u64, cb: TbTransCb, userdata: *mut c_void);
+        #[link_name = "qemu_plugin_register_atexit_cb"]
+        pub fn register_atexit_cb(id: u64, cb: UdataCb, userdata: *mut c_void);
+        #[link_name = "qemu_plugin_read_register"]
+        pub fn read_register(
+            handle: *mut sys::qemu_plugin_register,
+            buf: *mut sys::GByteArray,
+        ) -> bool;
+    }
+}
+
+pub use v7::{TbTransCb as TbTransCbV7, UdataCb as UdataCbV7, VcpuUdataCb as VcpuInitCbV7};
+
+/// The callbacks a plugin registers at install, in both ABIs' shapes.
+pub struct InstallCallbacks {
+    /// vCPU init, v4: `(id, vcpu_index)`.
+    pub vcpu_init_v4: unsafe extern "C" fn(sys::qemu_plugin_id_t, c_uint),
+    /// vCPU init, v7: `(vcpu_index, userdata)`.
+    pub vcpu_init_v7: VcpuInitCbV7,
+    /// Translation, v4: `(id, tb)`.
+    pub tb_trans_v4: unsafe extern "C" fn(sys::qemu_plugin_id_t, *mut sys::qemu_plugin_tb),
+    /// Translation, v7: `(tb, userdata)`.
+    pub tb_trans_v7: TbTransCbV7,
+    /// At exit, v4: `(id, userdata)`.
+    pub atexit_v4: unsafe extern "C" fn(sys::qemu_plugin_id_t, *mut c_void),
+    /// At exit, v7: `(userdata)`.
+    pub atexit_v7: UdataCbV7,
+}
+
+/// Registers the install-time callbacks the way this QEMU's ABI wants.
+/// Only valid inside `qemu_plugin_install`, with its plugin id.
+pub fn register_install_callbacks(id: sys::qemu_plugin_id_t, cbs: &InstallCallbacks) {
+    let none = std::ptr::null_mut();
+    if crate::api::is_v7() {
+        // SAFETY: QEMU speaks v7 (api::set_abi from its minimum version),
+        // whose registration functions take these callback types and a
+        // userdata pointer (we pass NULL and never read it).
+        unsafe {
+            v7::register_vcpu_init_cb(id, cbs.vcpu_init_v7, none);
+            v7::register_vcpu_tb_trans_cb(id, cbs.tb_trans_v7, none);
+            v7::register_atexit_cb(id, cbs.atexit_v7, none);
+        }
+    } else {
+        // SAFETY: QEMU speaks v4, the ABI of the qemu-plugin-sys bindings.
+        unsafe {
+            sys::qemu_plugin_register_vcpu_init_cb(id, Some(cbs.vcpu_init_v4));
+            sys::qemu_plugin_register_vcpu_tb_trans_cb(id, Some(cbs.tb_trans_v4));
+            sys::qemu_plugin_register_atexit_cb(id, Some(cbs.atexit_v4), none);
+        }
+    }
 }
 
 /// An owned glib `GByteArray`, the buffer type QEMU's register and memory
@@ -107,28 +185,38 @@ pub struct RegDesc {
 }
 
 /// Lists the current vCPU's registers. Only valid in a vCPU-init callback.
+/// A descriptor size other than the ABI's gives an empty list (registers
+/// then read as 0, which the caller reports), never a misread.
 pub fn get_registers() -> Vec<RegDesc> {
     let mut out = Vec::new();
+    let want = if crate::api::is_v7() {
+        v7::REG_DESCRIPTOR_SIZE
+    } else {
+        std::mem::size_of::<sys::qemu_plugin_reg_descriptor>()
+    };
     // SAFETY: called from the vcpu-init callback (vCPU context) as the API
-    // requires; the GArray holds `len` qemu_plugin_reg_descriptor values,
-    // whose names are static strings; we free the array (not the strings).
+    // requires; the GArray holds `len` descriptors of the checked element
+    // size, each starting with v4's handle and name fields; the names are
+    // static strings; we free the array (not the strings).
     unsafe {
         let arr = sys::qemu_plugin_get_registers();
         if arr.is_null() {
             return out;
         }
-        let a = &*arr;
-        let descs = a.data as *const sys::qemu_plugin_reg_descriptor;
-        for i in 0..a.len as usize {
-            let d = &*descs.add(i);
-            if d.name.is_null() {
-                continue;
+        if g_array_get_element_size(arr) as usize == want {
+            let a = &*arr;
+            let base = a.data as *const u8;
+            for i in 0..a.len as usize {
+                let d = &*(base.add(i * want) as *const sys::qemu_plugin_reg_descriptor);
+                if d.name.is_null() {
+                    continue;
+                }
+                let name = CStr::from_ptr(d.name).to_string_lossy().into_owned();
+                out.push(RegDesc {
+                    handle: RegHandle(d.handle),
+                    name,
+                });
             }
-            let name = CStr::from_ptr(d.name).to_string_lossy().into_owned();
-            out.push(RegDesc {
-                handle: RegHandle(d.handle),
-                name,
-            });
         }
         g_array_free(arr, 1);
     }
@@ -138,6 +226,13 @@ pub fn get_registers() -> Vec<RegDesc> {
 /// Appends the current vCPU's register `h` to `buf`; returns its size.
 /// Only valid in a vCPU callback registered with register access.
 pub fn read_register(h: RegHandle, buf: &mut ByteArray) -> Option<usize> {
+    let before = buf.as_slice().len();
+    if crate::api::is_v7() {
+        // SAFETY: as below; v7 returns success as a bool.
+        let ok = unsafe { v7::read_register(h.0, buf.as_ptr()) };
+        let n = buf.as_slice().len().saturating_sub(before);
+        return (ok && n > 0).then_some(n);
+    }
     // SAFETY: `h` came from qemu_plugin_get_registers; `buf` is a valid
     // GByteArray; we are in a vCPU callback (the caller's contract).
     let n = unsafe { sys::qemu_plugin_read_register(h.0, buf.as_ptr()) };

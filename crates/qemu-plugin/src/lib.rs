@@ -1,6 +1,7 @@
 //! vstrace's fast event source: a QEMU TCG plugin (x86_64 system
-//! emulation, plugin API v4, QEMU >= 9.2) that runs the vstrace engine
-//! inside QEMU.
+//! emulation; plugin API v4 for QEMU 9.2 .. 10.x and v7 for QEMU >= 11,
+//! one library for both, see [`api`]) that runs the vstrace engine inside
+//! QEMU.
 //!
 //! Load with `qemu-system-x86_64 -plugin libvstrace_qemu_plugin.so,config=cfg.json`
 //! (`config=` names a JSON `vstrace_engine::EngineConfig`; `engine=off`
@@ -15,6 +16,7 @@
 //! list and a per-mechanism count at exit; `VSTRACE_PLUGIN_TEST=...` turns
 //! on the test knobs of [`debug`].
 
+pub mod api;
 mod args;
 mod classify;
 mod cpu;
@@ -22,6 +24,7 @@ mod debug;
 mod ffi;
 mod phys;
 mod regmap;
+mod report;
 mod writes;
 
 // Userdata packs a 57-bit address (see classify::pack) into a pointer.
@@ -41,11 +44,13 @@ use crate::classify::Kind;
 use crate::cpu::{QemuCpu, VcpuState};
 use crate::debug::TestKnobs;
 use crate::phys::{ram_for_machine, PhysReader};
+use crate::report::Reporter;
 use crate::writes::Backend;
 use vstrace_core::mem::RamRanges;
 
-/// Plugin API version we are built against (QEMU checks it at load).
-pub const PLUGIN_API_VERSION: c_int = sys::QEMU_PLUGIN_VERSION as c_int;
+/// The plugin API version declared until the load-time constructor has
+/// looked at the QEMU we are loaded into ([`api::version_for_host`]).
+pub const PLUGIN_API_VERSION: c_int = api::API_V4;
 
 pub use qemu_plugin_sys;
 pub use vstrace_core::hooks::Hooks;
@@ -57,9 +62,26 @@ pub use vstrace_core::hooks::Hooks;
 #[macro_export]
 macro_rules! export_plugin {
     ($hooks:expr) => {
-        /// Plugin API version this plugin is built against.
+        /// Plugin API version this plugin declares: 4 or 7, set when the
+        /// library is loaded, from the QEMU loading it (see
+        /// `vstrace_qemu_plugin::api`). An atomic has the layout of the C
+        /// `int` QEMU reads, and lives in writable memory.
         #[no_mangle]
-        pub static qemu_plugin_version: ::std::ffi::c_int = $crate::PLUGIN_API_VERSION;
+        pub static qemu_plugin_version: ::std::sync::atomic::AtomicI32 =
+            ::std::sync::atomic::AtomicI32::new($crate::PLUGIN_API_VERSION);
+
+        /// Runs at `dlopen`, before QEMU reads `qemu_plugin_version`.
+        #[used]
+        #[link_section = ".init_array"]
+        static VSTRACE_DECLARE_API_VERSION: extern "C" fn() = {
+            extern "C" fn declare() {
+                qemu_plugin_version.store(
+                    $crate::api::version_for_host(),
+                    ::std::sync::atomic::Ordering::SeqCst,
+                );
+            }
+            declare
+        };
 
         /// QEMU entry point.
         ///
@@ -102,6 +124,8 @@ struct Plugin {
     ram: Option<RamRanges>,
     debug: bool,
     knobs: Option<TestKnobs>,
+    /// Where output errors and warnings go (the launcher's status file).
+    report: Reporter,
     counts: [AtomicU64; N_COUNTS],
     printed_regs: AtomicBool,
 }
@@ -195,29 +219,34 @@ fn install(
             }
             None => EngineConfig::default(),
         };
-        let e = Engine::with_hooks(cfg, hooks()).map_err(|e| e.to_string())?;
+        let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
+        let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| e.to_string())?;
         Some(Mutex::new(e))
     };
+    // First: everything below (register lists, writes) depends on it.
+    let v7 = api::set_abi(info.version.min);
     let writes = Backend::detect(info.version.cur);
     let phys = PhysReader::detect(info.version.cur);
     let ram = match (&args.machine, args.ram_mib) {
         (Some(m), Some(mib)) => Some(ram_for_machine(m, mib)?),
         _ => None,
     };
+    let report = Reporter::new(args.status.as_deref());
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
         if lock(e).modifies() {
-            eprintln!(
+            report.message(format!(
                 "vstrace: warning: this QEMU cannot write guest registers or memory ({why}); \
                  --inject, --rewrite-path and hooks will not change the guest; tracing goes on"
-            );
+            ));
         }
     }
     if debug {
         eprintln!(
-            "vstrace-plugin: plugin API min={} cur={}, {} vCPU slot(s), writes: {}, \
+            "vstrace-plugin: plugin API min={} cur={} (ABI v{}), {} vCPU slot(s), writes: {}, \
              physical reads: {} ({}), engine: {}",
             info.version.min,
             info.version.cur,
+            if v7 { api::API_V7 } else { api::API_V4 },
             nvcpus,
             writes.describe(),
             phys.describe(),
@@ -237,6 +266,7 @@ fn install(
         ram,
         debug,
         knobs,
+        report,
         counts: Default::default(),
         printed_regs: AtomicBool::new(false),
     };
@@ -244,17 +274,29 @@ fn install(
         .set(plugin)
         .map_err(|_| "plugin installed twice".to_string())?;
 
-    // SAFETY: registering callbacks with our plugin id; the callbacks are
-    // `extern "C"` functions with the expected signatures.
-    unsafe {
-        sys::qemu_plugin_register_vcpu_init_cb(id, Some(on_vcpu_init));
-        sys::qemu_plugin_register_vcpu_tb_trans_cb(id, Some(on_tb_trans));
-        sys::qemu_plugin_register_atexit_cb(id, Some(on_exit), std::ptr::null_mut());
-    }
+    ffi::register_install_callbacks(
+        id,
+        &ffi::InstallCallbacks {
+            vcpu_init_v4: on_vcpu_init,
+            vcpu_init_v7: on_vcpu_init_v7,
+            tb_trans_v4: on_tb_trans,
+            tb_trans_v7: on_tb_trans_v7,
+            atexit_v4: on_exit,
+            atexit_v7: on_exit_v7,
+        },
+    );
     Ok(())
 }
 
 unsafe extern "C" fn on_vcpu_init(_id: sys::qemu_plugin_id_t, vcpu: c_uint) {
+    vcpu_init(vcpu);
+}
+
+unsafe extern "C" fn on_vcpu_init_v7(vcpu: c_uint, _udata: *mut c_void) {
+    vcpu_init(vcpu);
+}
+
+fn vcpu_init(vcpu: c_uint) {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         let regs = ffi::get_registers();
@@ -278,6 +320,18 @@ unsafe extern "C" fn on_vcpu_init(_id: sys::qemu_plugin_id_t, vcpu: c_uint) {
 }
 
 unsafe extern "C" fn on_tb_trans(_id: sys::qemu_plugin_id_t, tb: *mut sys::qemu_plugin_tb) {
+    // SAFETY: `tb` is this translation callback's block.
+    unsafe { tb_trans(tb) }
+}
+
+unsafe extern "C" fn on_tb_trans_v7(tb: *mut sys::qemu_plugin_tb, _udata: *mut c_void) {
+    // SAFETY: `tb` is this translation callback's block.
+    unsafe { tb_trans(tb) }
+}
+
+/// # Safety
+/// `tb` must be the block of the running translation callback.
+unsafe fn tb_trans(tb: *mut sys::qemu_plugin_tb) {
     let _ = catch_unwind(|| {
         let mut bytes = [0u8; 16];
         // SAFETY: `tb` is the block of this translation callback, and the
@@ -393,16 +447,24 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
 }
 
 unsafe extern "C" fn on_exit(_id: sys::qemu_plugin_id_t, _udata: *mut c_void) {
+    at_exit();
+}
+
+unsafe extern "C" fn on_exit_v7(_udata: *mut c_void) {
+    at_exit();
+}
+
+fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         if let Some(e) = &p.engine {
             let mut e = lock(e);
             let stats = e.finish();
             if let Some(err) = e.output_error() {
-                eprintln!("vstrace-plugin: output error: {err}");
+                p.report.output_error(err);
             }
             if let Some(err) = e.record_error() {
-                eprintln!("vstrace-plugin: recording error: {err}");
+                p.report.record_error(err);
             }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");

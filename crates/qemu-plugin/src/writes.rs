@@ -3,7 +3,10 @@
 //! QEMU's plugin API gained writes only with API v5 (QEMU 10.1):
 //! `qemu_plugin_write_register` / `qemu_plugin_write_memory_vaddr`. We
 //! build against API v4 and look those up at load time with
-//! `dlsym(RTLD_DEFAULT)`. On API v4 (QEMU 9.2..10.0) we fall back to
+//! `dlsym(RTLD_DEFAULT)`; API v7 (QEMU >= 11) keeps them, with
+//! `qemu_plugin_write_register` returning bool (see `api.rs`) and needing
+//! the RW_REGS callback flag we register with. On API v4 (QEMU 9.2..10.0)
+//! we fall back to
 //! internal QEMU functions that Debian's binary exports as dynamic symbols
 //! and whose signatures have been stable for years:
 //! `qemu_get_cpu(int) -> CPUState*`,
@@ -25,6 +28,9 @@ use crate::ffi::{ByteArray, RegHandle};
 type WriteRegisterV5 =
     unsafe extern "C" fn(*mut sys::qemu_plugin_register, *mut sys::GByteArray) -> c_int;
 type WriteMemoryV5 = unsafe extern "C" fn(u64, *mut sys::GByteArray) -> bool;
+/// v7 (QEMU >= 11): `bool qemu_plugin_write_register(handle, buf)`.
+type WriteRegisterV7 =
+    unsafe extern "C" fn(*mut sys::qemu_plugin_register, *mut sys::GByteArray) -> bool;
 type GetCpu = unsafe extern "C" fn(c_int) -> *mut c_void;
 type GdbWriteRegister = unsafe extern "C" fn(*mut c_void, *mut u8, c_int) -> c_int;
 type MemoryRwDebug = unsafe extern "C" fn(*mut c_void, u64, *mut c_void, usize, bool) -> c_int;
@@ -45,7 +51,13 @@ pub(crate) fn lookup(name: &CStr) -> Option<*mut c_void> {
 /// How writes reach the vCPU in this QEMU.
 #[derive(Clone, Copy)]
 pub enum Backend {
-    /// Plugin API v5 (QEMU >= 10.1).
+    /// Plugin API v7 (QEMU >= 11): the official write functions, with
+    /// bool results.
+    V7 {
+        reg: WriteRegisterV7,
+        mem: WriteMemoryV5,
+    },
+    /// Plugin API v5 (QEMU 10.1 .. 10.x).
     V5 {
         reg: WriteRegisterV5,
         mem: WriteMemoryV5,
@@ -76,6 +88,16 @@ impl Backend {
             lookup(c"qemu_plugin_write_register"),
             lookup(c"qemu_plugin_write_memory_vaddr"),
         );
+        if let (Some(r), Some(m), true) = (v5.0, v5.1, crate::api::is_v7()) {
+            // SAFETY: a v7 QEMU's write functions have the v7 signatures
+            // above (QEMU 11.1 include/plugins/qemu-plugin.h).
+            return unsafe {
+                Backend::V7 {
+                    reg: std::mem::transmute::<*mut c_void, WriteRegisterV7>(r),
+                    mem: std::mem::transmute::<*mut c_void, WriteMemoryV5>(m),
+                }
+            };
+        }
         if let (Some(r), Some(m)) = v5 {
             // SAFETY: these symbols have the v5 API signatures above.
             return unsafe {
@@ -115,6 +137,7 @@ impl Backend {
 
     pub fn describe(&self) -> &'static str {
         match self {
+            Backend::V7 { .. } => "plugin API v7 (qemu_plugin_write_register)",
             Backend::V5 { .. } => "plugin API v5 (qemu_plugin_write_register)",
             Backend::Internal { .. } => "QEMU 10.0 internals (x86_cpu_gdb_write_register)",
             Backend::Unsupported(why) => why,
@@ -133,6 +156,18 @@ impl Backend {
         scratch: &mut ByteArray,
     ) -> Result<(), String> {
         match *self {
+            Backend::V7 { reg, .. } => {
+                let h = handle.ok_or("QEMU did not list this register")?;
+                scratch.set(value);
+                // SAFETY: vCPU context of a callback registered with
+                // RW_REGS (which v7 requires for writes), valid handle and
+                // buffer of the register's size.
+                if unsafe { reg(h.0, scratch.as_ptr()) } {
+                    Ok(())
+                } else {
+                    Err("qemu_plugin_write_register failed".into())
+                }
+            }
             Backend::V5 { reg, .. } => {
                 let h = handle.ok_or("QEMU did not list this register")?;
                 scratch.set(value);
@@ -179,7 +214,7 @@ impl Backend {
             return Err("write too large".into());
         }
         match *self {
-            Backend::V5 { mem, .. } => {
+            Backend::V7 { mem, .. } | Backend::V5 { mem, .. } => {
                 // SAFETY: vCPU context, valid buffer.
                 if unsafe { mem(addr, scratch.as_ptr()) } {
                     Ok(())

@@ -16,21 +16,31 @@ pub enum Access {
     /// address space (`space` None) or another one (see
     /// [`VirtMem::read_virt_in`]): the bytes, or the fault.
     Read {
+        /// The address space read (None: the trap's own).
         space: Option<Space>,
+        /// The guest virtual address.
         addr: u64,
+        /// The number of bytes asked for.
         len: u64,
+        /// The bytes read, or why the read failed.
         result: Result<Vec<u8>, MemError>,
     },
     /// A virtual memory write of `len` bytes at `addr`.
     Write {
+        /// The guest virtual address.
         addr: u64,
+        /// The number of bytes written.
         len: u64,
+        /// Whether the write succeeded.
         result: Result<(), MemError>,
     },
     /// A register write.
     Reg {
+        /// The register written.
         reg: Reg,
+        /// The value written.
         value: u64,
+        /// Whether the write succeeded.
         result: Result<(), CpuError>,
     },
 }
@@ -42,6 +52,7 @@ pub struct RecordingCpu<'a> {
 }
 
 impl<'a> RecordingCpu<'a> {
+    /// Wraps `inner`, appending each access it makes to `log`.
     pub fn new(inner: &'a mut dyn Cpu, log: &'a mut Vec<Access>) -> RecordingCpu<'a> {
         RecordingCpu { inner, log }
     }
@@ -108,6 +119,7 @@ pub struct ReadHistory {
 }
 
 impl ReadHistory {
+    /// The most reads kept before the history starts over (bounds memory on long recordings).
     pub const MAX_ENTRIES: usize = 1 << 20;
 
     /// Kernel (upper-half) addresses are shared by every address space;
@@ -174,6 +186,7 @@ pub struct ReplayCpu<'a> {
 }
 
 impl<'a> ReplayCpu<'a> {
+    /// Replays one event with its registers `regs` and its recorded accesses `log`.
     pub fn new(regs: Regs, log: &'a [Access]) -> ReplayCpu<'a> {
         ReplayCpu {
             regs,

@@ -69,8 +69,11 @@ const NFIELDS: usize = 27;
 /// guest accesses made while handling it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {
+    /// When the engine saw the event, in nanoseconds since the recording started.
     pub ts: u64,
+    /// The event (trap kind, vCPU, registers).
     pub event: Event,
+    /// The guest accesses made while handling it, in order.
     pub accesses: Vec<Access>,
 }
 
@@ -78,10 +81,13 @@ pub struct EventRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // events are the common case: no box
 pub enum Record {
+    /// The engine configuration of the live run (JSON), the first frame.
     Config(Vec<u8>),
+    /// One event with its accesses.
     Event(EventRecord),
     /// The recording ended cleanly at this engine time.
     End {
+        /// Nanoseconds since the recording started.
         ts: u64,
     },
 }
@@ -90,24 +96,33 @@ pub enum Record {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TraceErrorKind {
     #[error("not a vstrace trace file (bad magic)")]
+    /// The file does not start with the trace-file magic.
     BadMagic,
     #[error(
         "trace format version {0} is not supported (this vstrace reads versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION})"
     )]
+    /// The file's format version is outside the range this build reads.
     Version(u16),
     #[error("the file ends in the middle of a frame (truncated)")]
+    /// The file ends inside a frame (a writer killed mid-write, a full disk).
     Truncated,
     #[error("frame length {0} exceeds the limit of {MAX_FRAME} bytes")]
+    /// A frame claims a length over the limit: damage, not data.
     TooLarge(u64),
     #[error("checksum mismatch (corrupted data)")]
+    /// A frame's checksum does not match its bytes.
     Checksum,
     #[error("unknown frame kind {0}")]
+    /// A frame kind this version does not know.
     UnknownKind(u8),
     #[error("malformed frame: {0}")]
+    /// A frame whose contents do not decode (what is wrong).
     Malformed(&'static str),
     #[error("the first frame is not the configuration")]
+    /// The first frame is not the configuration frame.
     NoConfig,
     #[error("reading the trace: {0}")]
+    /// The file could not be read (the OS error's text).
     Io(String),
 }
 
@@ -115,7 +130,9 @@ pub enum TraceErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("trace file damaged at byte {offset}: {kind}")]
 pub struct TraceError {
+    /// Byte offset of the damaged frame in the file.
     pub offset: u64,
+    /// What is wrong there.
     pub kind: TraceErrorKind,
 }
 
@@ -636,6 +653,7 @@ pub struct TraceWriter<W: Write> {
     state: CodecState,
     buf: Vec<u8>,
     frame: Vec<u8>,
+    /// Event frames written so far.
     pub events: u64,
 }
 
@@ -709,6 +727,7 @@ impl<W: Write> TraceWriter<W> {
         self.flush()
     }
 
+    /// Flushes the underlying writer (the frames written so far reach the file).
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

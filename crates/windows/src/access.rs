@@ -12,21 +12,35 @@ use crate::flags::{render_flags, Named};
 pub enum ObjectType {
     /// Unknown type: specific rights shown as hex.
     Any,
+    /// File, device or named pipe (`FILE_READ_DATA`...).
     File,
     /// Object manager directory (NtOpenDirectoryObject).
     Directory,
+    /// Registry key (`KEY_QUERY_VALUE`...).
     Key,
+    /// Process (`PROCESS_VM_READ`...).
     Process,
+    /// Thread (`THREAD_SUSPEND_RESUME`...).
     Thread,
+    /// Access token (`TOKEN_QUERY`...).
     Token,
+    /// Section, i.e. a file mapping (`SECTION_MAP_READ`...).
     Section,
+    /// Event (`EVENT_MODIFY_STATE`...).
     Event,
+    /// Mutant, the kernel's mutex (`MUTANT_QUERY_STATE`).
     Mutant,
+    /// Semaphore (`SEMAPHORE_MODIFY_STATE`...).
     Semaphore,
+    /// Timer (`TIMER_MODIFY_STATE`...).
     Timer,
+    /// Object manager symbolic link (`SYMBOLIC_LINK_QUERY`).
     SymbolicLink,
+    /// LPC/ALPC port (`PORT_CONNECT`).
     Port,
+    /// I/O completion port (`IO_COMPLETION_MODIFY_STATE`...).
     IoCompletion,
+    /// Job object (`JOB_OBJECT_ASSIGN_PROCESS`...).
     Job,
 }
 

@@ -3,114 +3,19 @@
 //! it is decoded at enter (in), at exit (out) or both (in/out, rendered as
 //! `before => after`).
 
-use serde::Serialize;
 use vstrace_core::read;
 use vstrace_core::{Bitness, VirtMem};
 
-use crate::access::{access_mask_rights, ObjectType};
-use crate::flags::{render_dense, render_enum, render_flags, Named, CREATE_RESULT};
+use crate::access::access_mask_rights;
+use crate::flags::{render_dense, render_enum, render_flags, CREATE_RESULT};
 use crate::ntstatus::{format_status, Severity};
-use crate::proto::Prototype;
+use crate::proto::{Actual, ArgKind, Dir, Prototype, Render};
 use crate::structs::{
     format_buffer, format_client_id, format_handle, format_handle_array, format_io_status_block,
     format_large_integer, format_object_attributes, format_ptr, format_unicode_string,
-    read_io_status_block, word, DecodeOptions, LargeIntKind,
+    read_io_status_block, word, Limits,
 };
-
-/// Direction of an argument (SAL `_In_`, `_Out_`, `_Inout_`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Dir {
-    In,
-    Out,
-    InOut,
-}
-
-impl Dir {
-    pub fn is_in(self) -> bool {
-        matches!(self, Dir::In | Dir::InOut)
-    }
-    pub fn is_out(self) -> bool {
-        matches!(self, Dir::Out | Dir::InOut)
-    }
-}
-
-/// How a scalar (by value, or pointed to) is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Render {
-    Dec,
-    /// Signed 32-bit.
-    SDec,
-    Hex,
-    /// `NULL` or hex.
-    Ptr,
-    Handle,
-    Bool,
-    Status,
-    Access(ObjectType),
-    Flags(#[serde(skip)] &'static [Named]),
-    Enum(#[serde(skip)] &'static [Named]),
-    Dense(#[serde(skip)] &'static [&'static str]),
-}
-
-/// Where an output buffer's valid length comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Actual {
-    /// The length argument itself.
-    Length,
-    /// IO_STATUS_BLOCK.Information of argument n (0-based).
-    Iosb(u8),
-    /// A PSIZE_T/PULONG_PTR out argument n.
-    PWord(u8),
-}
-
-/// How an argument is read and rendered. Argument references are 0-based
-/// indices into the same prototype.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ArgKind {
-    /// 32-bit value (ULONG, ACCESS_MASK, enums, NTSTATUS).
-    U32(Render),
-    /// Pointer-sized value (HANDLE, SIZE_T, ULONG_PTR, PVOID).
-    Word(Render),
-    /// BOOLEAN (low byte).
-    U8(Render),
-    /// Pointer to a 32-bit value (PULONG, PLONG).
-    PU32(Render),
-    /// Pointer to a pointer-sized value (PHANDLE, PSIZE_T, PVOID*).
-    PWord(Render),
-    /// Pointer to a BOOLEAN.
-    PU8(Render),
-    /// PLARGE_INTEGER.
-    PI64(LargeIntKind),
-    /// PUNICODE_STRING.
-    UnicodeString,
-    /// POBJECT_ATTRIBUTES.
-    ObjectAttributes,
-    /// PCLIENT_ID.
-    ClientId,
-    /// PIO_STATUS_BLOCK; `create` names Information as FILE_OPENED etc.
-    IoStatus { create: bool },
-    /// Data buffer written by the caller, length in argument `len`.
-    BufIn { len: u8 },
-    /// Data buffer filled by the kernel, capacity in argument `len`.
-    BufOut { len: u8, actual: Actual },
-    /// Array of handles, count in argument `count`.
-    Handles { count: u8 },
-    /// Registry value data, type in argument `ty`, size in `len`.
-    RegData { ty: u8, len: u8 },
-    /// Opaque pointer to a structure this layer does not decode.
-    Opaque,
-}
-
-/// One argument of a decoded call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ArgValue {
-    pub name: &'static str,
-    /// Register/stack value as trapped (not masked).
-    pub raw: u64,
-    /// Rendered value; `None` until known (out arguments before exit) or
-    /// when the raw value in hex is all there is to say.
-    pub text: Option<String>,
-}
+pub use vstrace_core::{ArgValue, DecodeOptions};
 
 const STATUS_PENDING: u32 = 0x103;
 const STATUS_BUFFER_TOO_SMALL: u32 = 0xC000_0023;
@@ -157,14 +62,7 @@ fn deref(
     }
 }
 
-fn reg_data(
-    mem: &mut dyn VirtMem,
-    p: u64,
-    ty: u64,
-    len: u64,
-    b: Bitness,
-    o: &DecodeOptions,
-) -> String {
+fn reg_data(mem: &mut dyn VirtMem, p: u64, ty: u64, len: u64, b: Bitness, o: &Limits) -> String {
     if p == 0 {
         return "NULL".to_string();
     }
@@ -202,7 +100,7 @@ fn render_arg(
     b: Bitness,
     raw: &[u64],
     mem: &mut dyn VirtMem,
-    o: &DecodeOptions,
+    o: &Limits,
 ) -> Option<String> {
     let spec = proto.args.get(i)?;
     let v = raw.get(i).copied().unwrap_or(0);
@@ -260,12 +158,13 @@ pub fn decode_enter(
     mem: &mut dyn VirtMem,
     opts: &DecodeOptions,
 ) -> Vec<ArgValue> {
+    let opts = &Limits::from(opts);
     proto
         .args
         .iter()
         .enumerate()
         .map(|(i, spec)| ArgValue {
-            name: spec.name,
+            name: spec.name.to_string(),
             raw: raw.get(i).copied().unwrap_or(0),
             text: if spec.dir.is_in() {
                 render_arg(proto, i, bitness, raw, mem, opts)
@@ -309,6 +208,7 @@ pub fn decode_exit(
     opts: &DecodeOptions,
     args: &mut [ArgValue],
 ) {
+    let opts = &Limits::from(opts);
     for (i, (spec, av)) in proto.args.iter().zip(args.iter_mut()).enumerate() {
         if !spec.dir.is_out() || !outputs_valid(&spec.kind, status) {
             continue;

@@ -53,6 +53,7 @@ pub fn render_dense(value: u64, names: &[&str]) -> String {
     }
 }
 
+/// NtCreateFile CreateDisposition values (`FILE_OPEN`...), an enumeration.
 pub const CREATE_DISPOSITION: &[Named] = &[
     (0, "FILE_SUPERSEDE"),
     (1, "FILE_OPEN"),
@@ -72,6 +73,7 @@ pub const CREATE_RESULT: &[Named] = &[
     (5, "FILE_DOES_NOT_EXIST"),
 ];
 
+/// NtCreateFile/NtOpenFile CreateOptions bits (`FILE_DIRECTORY_FILE`...).
 pub const CREATE_OPTIONS: &[Named] = &[
     (0x1, "FILE_DIRECTORY_FILE"),
     (0x2, "FILE_WRITE_THROUGH"),
@@ -98,12 +100,14 @@ pub const CREATE_OPTIONS: &[Named] = &[
     (0x800000, "FILE_OPEN_FOR_FREE_SPACE_QUERY"),
 ];
 
+/// NtCreateFile/NtOpenFile ShareAccess bits.
 pub const SHARE_ACCESS: &[Named] = &[
     (0x1, "FILE_SHARE_READ"),
     (0x2, "FILE_SHARE_WRITE"),
     (0x4, "FILE_SHARE_DELETE"),
 ];
 
+/// `FILE_ATTRIBUTE_*` bits (NtCreateFile FileAttributes, file information).
 pub const FILE_ATTRIBUTES: &[Named] = &[
     (0x1, "FILE_ATTRIBUTE_READONLY"),
     (0x2, "FILE_ATTRIBUTE_HIDDEN"),
@@ -194,12 +198,16 @@ pub const SECTION_ATTRIBUTES: &[Named] = &[
     (0x8000_0000, "SEC_LARGE_PAGES"),
 ];
 
+/// NtMapViewOfSection InheritDisposition values.
 pub const SECTION_INHERIT: &[Named] = &[(1, "ViewShare"), (2, "ViewUnmap")];
 
+/// NtCreateEvent EventType values.
 pub const EVENT_TYPE: &[Named] = &[(0, "NotificationEvent"), (1, "SynchronizationEvent")];
 
+/// NtWaitForMultipleObjects WaitType values.
 pub const WAIT_TYPE: &[Named] = &[(0, "WaitAll"), (1, "WaitAny")];
 
+/// NtDuplicateObject Options bits (`DUPLICATE_CLOSE_SOURCE`...).
 pub const DUPLICATE_OPTIONS: &[Named] = &[
     (0x1, "DUPLICATE_CLOSE_SOURCE"),
     (0x2, "DUPLICATE_SAME_ACCESS"),
@@ -215,8 +223,10 @@ pub const REG_OPTIONS: &[Named] = &[
     (0x10, "REG_OPTION_DONT_VIRTUALIZE"),
 ];
 
+/// NtCreateKey Disposition values written at exit.
 pub const REG_DISPOSITION: &[Named] = &[(1, "REG_CREATED_NEW_KEY"), (2, "REG_OPENED_EXISTING_KEY")];
 
+/// Registry value types (`REG_SZ`...), indexed by value.
 pub const REG_TYPE: &[&str] = &[
     "REG_NONE",
     "REG_SZ",
@@ -242,6 +252,7 @@ pub const THREAD_CREATE_FLAGS: &[Named] = &[
     (0x40, "THREAD_CREATE_FLAGS_BYPASS_PROCESS_FREEZE"),
 ];
 
+/// FILE_INFORMATION_CLASS names (NtQueryInformationFile, NtSetInformationFile, NtQueryDirectoryFile), indexed by value.
 pub const FILE_INFORMATION_CLASS: &[&str] = &[
     "0",
     "FileDirectoryInformation",
@@ -322,6 +333,7 @@ pub const FILE_INFORMATION_CLASS: &[&str] = &[
     "FileKnownFolderInformation",
 ];
 
+/// FS_INFORMATION_CLASS names (NtQueryVolumeInformationFile), indexed by value.
 pub const FS_INFORMATION_CLASS: &[&str] = &[
     "0",
     "FileFsVolumeInformation",
@@ -340,6 +352,7 @@ pub const FS_INFORMATION_CLASS: &[&str] = &[
     "FileFsFullSizeInformationEx",
 ];
 
+/// KEY_VALUE_INFORMATION_CLASS names (NtQueryValueKey, NtEnumerateValueKey), indexed by value.
 pub const KEY_VALUE_INFORMATION_CLASS: &[&str] = &[
     "KeyValueBasicInformation",
     "KeyValueFullInformation",
@@ -349,6 +362,7 @@ pub const KEY_VALUE_INFORMATION_CLASS: &[&str] = &[
     "KeyValueLayerInformation",
 ];
 
+/// KEY_INFORMATION_CLASS names (NtQueryKey, NtEnumerateKey), indexed by value.
 pub const KEY_INFORMATION_CLASS: &[&str] = &[
     "KeyBasicInformation",
     "KeyNodeInformation",
@@ -362,6 +376,7 @@ pub const KEY_INFORMATION_CLASS: &[&str] = &[
     "KeyLayerInformation",
 ];
 
+/// PROCESSINFOCLASS names (NtQueryInformationProcess, NtSetInformationProcess), indexed by value.
 pub const PROCESS_INFORMATION_CLASS: &[&str] = &[
     "ProcessBasicInformation",
     "ProcessQuotaLimits",
@@ -468,6 +483,7 @@ pub const PROCESS_INFORMATION_CLASS: &[&str] = &[
     "ProcessDynamicEnforcedCetCompatibleRanges",
 ];
 
+/// THREADINFOCLASS names (NtQueryInformationThread, NtSetInformationThread), indexed by value.
 pub const THREAD_INFORMATION_CLASS: &[&str] = &[
     "ThreadBasicInformation",
     "ThreadTimes",
@@ -513,6 +529,7 @@ pub const THREAD_INFORMATION_CLASS: &[&str] = &[
     "ThreadActualGroupAffinity",
 ];
 
+/// TOKEN_INFORMATION_CLASS names (NtQueryInformationToken), indexed by value.
 pub const TOKEN_INFORMATION_CLASS: &[&str] = &[
     "0",
     "TokenUser",
@@ -565,6 +582,7 @@ pub const TOKEN_INFORMATION_CLASS: &[&str] = &[
     "TokenIsAppSilo",
 ];
 
+/// MEMORY_INFORMATION_CLASS names (NtQueryVirtualMemory), indexed by value.
 pub const MEMORY_INFORMATION_CLASS: &[&str] = &[
     "MemoryBasicInformation",
     "MemoryWorkingSetInformation",
@@ -583,6 +601,7 @@ pub const MEMORY_INFORMATION_CLASS: &[&str] = &[
     "MemoryImageExtensionInformation",
 ];
 
+/// OBJECT_INFORMATION_CLASS names (NtQueryObject), indexed by value.
 pub const OBJECT_INFORMATION_CLASS: &[&str] = &[
     "ObjectBasicInformation",
     "ObjectNameInformation",
@@ -593,6 +612,7 @@ pub const OBJECT_INFORMATION_CLASS: &[&str] = &[
     "ObjectSessionObjectInformation",
 ];
 
+/// SYSTEM_INFORMATION_CLASS names (NtQuerySystemInformation), indexed by value.
 pub const SYSTEM_INFORMATION_CLASS: &[&str] = &[
     "SystemBasicInformation",
     "SystemProcessorInformation",

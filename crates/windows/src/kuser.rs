@@ -1,11 +1,14 @@
 //! Detecting the guest's Windows version from KUSER_SHARED_DATA, the page
 //! the kernel maps read-only at the same user address (0x7ffe0000) in
 //! every process, on x86 and x64 alike: NtMajorVersion and NtMinorVersion
-//! (there since NT 4) and NtBuildNumber (Windows 10 and later).
+//! (there since NT 4) and NtBuildNumber (Windows 10 and later); and
+//! [`VersionChoice`], the tables a trace uses per bitness: named by the
+//! user, or detected here at the first calls with a fallback.
 
 use vstrace_core::mem::{MemError, VirtMem};
+use vstrace_core::Bitness;
 
-use crate::versions::{versions, Arch, WindowsVersion};
+use crate::versions::{version_by_name, versions, Arch, WindowsVersion};
 
 /// KUSER_SHARED_DATA's user-mode address.
 pub const KUSER_SHARED_DATA: u64 = 0x7ffe_0000;
@@ -89,6 +92,109 @@ pub fn detect_version(
         minor: k.minor,
         build: k.build,
     })
+}
+
+/// The version name that asks for detection.
+pub const AUTO: &str = "auto";
+/// The x64 tables used when detection keeps failing.
+pub const FALLBACK_X64: &str = "win10-22h2";
+/// The x86 tables used when detection keeps failing.
+pub const FALLBACK_X86: &str = "win7-sp1";
+/// Attempts at reading KUSER_SHARED_DATA before falling back to
+/// [`FALLBACK_X64`] / [`FALLBACK_X86`].
+const DETECT_ATTEMPTS: u32 = 16;
+
+/// Error choosing the Windows version.
+#[derive(Debug, thiserror::Error)]
+#[error("Windows version {name:?}: {reason}")]
+pub struct VersionChoiceError {
+    /// The version as given (`--windows-version`).
+    pub name: String,
+    /// Why it names no known release.
+    pub reason: String,
+}
+
+/// Which service tables serve the guest, per bitness: named up front, or
+/// detected from KUSER_SHARED_DATA at the first calls of each bitness,
+/// with a fallback once detection failed [`DETECT_ATTEMPTS`] times.
+#[derive(Debug, Clone)]
+pub struct VersionChoice {
+    x64: Option<&'static WindowsVersion>,
+    x86: Option<&'static WindowsVersion>,
+    /// `auto`: failed detection attempts so far, per bitness (x64, x86);
+    /// `None`: the version was named.
+    detect: Option<[u32; 2]>,
+}
+
+impl VersionChoice {
+    /// Resolves `version` (e.g. `win10-22h2`, `19045`, `win7-sp1`) for
+    /// both architectures; it must name a version of at least one.
+    /// [`AUTO`] (any case) detects the version from the guest.
+    pub fn new(version: &str) -> Result<VersionChoice, VersionChoiceError> {
+        if version.eq_ignore_ascii_case(AUTO) {
+            return Ok(VersionChoice {
+                x64: None,
+                x86: None,
+                detect: Some([0, 0]),
+            });
+        }
+        let x64 = version_by_name(Arch::X64, version);
+        let x86 = version_by_name(Arch::X86, version);
+        if let (Err(a), Err(_)) = (&x64, &x86) {
+            return Err(VersionChoiceError {
+                name: version.into(),
+                reason: a.to_string(),
+            });
+        }
+        Ok(VersionChoice {
+            x64: x64.ok(),
+            x86: x86.ok(),
+            detect: None,
+        })
+    }
+
+    /// The version serving calls of bitness `b`, once known.
+    pub fn get(&self, b: Bitness) -> Option<&'static WindowsVersion> {
+        match b {
+            Bitness::B64 => self.x64,
+            Bitness::B32 => self.x86,
+        }
+    }
+
+    /// Called at every enter with the trapping process's memory: while
+    /// detecting and the version of bitness `b` is not known, reads
+    /// KUSER_SHARED_DATA (saying on stderr what it found, or which
+    /// fallback it took).
+    pub fn observe(&mut self, b: Bitness, mem: &mut dyn VirtMem) {
+        let Some(attempts) = &mut self.detect else {
+            return;
+        };
+        let (slot, arch, fallback, known) = match b {
+            Bitness::B64 => (0, Arch::X64, FALLBACK_X64, &mut self.x64),
+            Bitness::B32 => (1, Arch::X86, FALLBACK_X86, &mut self.x86),
+        };
+        if known.is_some() {
+            return;
+        }
+        match detect_version(arch, mem) {
+            Ok(v) => {
+                eprintln!(
+                    "vstrace: Windows {:?} guest: {} (NT {}.{} build {}, from KUSER_SHARED_DATA)",
+                    arch, v.id, v.nt_version.0, v.nt_version.1, v.build
+                );
+                *known = Some(v);
+            }
+            Err(e) => {
+                attempts[slot] += 1;
+                if attempts[slot] >= DETECT_ATTEMPTS {
+                    eprintln!(
+                        "vstrace: warning: Windows version not detected ({e}); using {fallback} (--windows-version)"
+                    );
+                    *known = version_by_name(arch, fallback).ok();
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

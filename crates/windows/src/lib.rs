@@ -13,6 +13,8 @@
 //! - [`profile`]: which process/thread made a call (KPCR walk with
 //!   per-build offsets, or the TEB's ClientId).
 //! - [`shadow`]: the kernel's own address space under KVA shadow.
+//! - [`layer`]: [`WindowsLayer`], the [`vstrace_core::OsLayer`] the engine
+//!   traces Windows guests with.
 //! - [`hooks`]: ready-made Rust hooks (the seed's NtOpenFile/NtCreateFile
 //!   `{object_name, access}` hook).
 
@@ -23,6 +25,7 @@ pub mod decode;
 pub mod flags;
 pub mod hooks;
 pub mod kuser;
+pub mod layer;
 pub mod ntstatus;
 pub mod profile;
 pub mod proto;
@@ -31,11 +34,12 @@ pub mod structs;
 pub mod versions;
 
 pub use access::{access_mask_rights, ObjectType};
-pub use decode::{decode_enter, decode_exit, format_call, ArgKind, ArgValue, Dir, Render};
+pub use decode::{decode_enter, decode_exit, format_call, ArgValue, DecodeOptions};
+pub use layer::WindowsLayer;
 pub use ntstatus::{format_status, nt_success, ntstatus_name, Severity};
 pub use profile::{current_thread_info, profile_for, teb_client_id, KernelProfile, ThreadInfo};
-pub use proto::{prototype, prototypes, ArgSpec, Prototype};
-pub use structs::{object_attributes_name, DecodeError, DecodeOptions};
+pub use proto::{prototype, prototypes, ArgKind, ArgSpec, Dir, Prototype, Render};
+pub use structs::{object_attributes_name, DecodeError, Limits};
 pub use versions::{
     lookup, version_by_name, versions, Arch, ServiceTable, VersionError, WindowsVersion,
 };

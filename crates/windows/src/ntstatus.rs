@@ -6,13 +6,18 @@ use serde::Serialize;
 /// NTSTATUS severity (bits 30-31).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Severity {
+    /// Severity 0 (`STATUS_SUCCESS`, `STATUS_PENDING`...): `NT_SUCCESS` is true.
     Success,
+    /// Severity 1 (`0x4...`): informational, still a success for `NT_SUCCESS`.
     Informational,
+    /// Severity 2 (`0x8...`, e.g. `STATUS_BUFFER_OVERFLOW`): a warning, not a success.
     Warning,
+    /// Severity 3 (`0xC...`): an error.
     Error,
 }
 
 impl Severity {
+    /// The severity of an NTSTATUS value, from its top two bits.
     pub fn of(status: u32) -> Severity {
         match status >> 30 {
             0 => Severity::Success,
@@ -21,6 +26,7 @@ impl Severity {
             _ => Severity::Error,
         }
     }
+    /// Lower-case name shown in records (`success`, `error`...).
     pub fn name(self) -> &'static str {
         match self {
             Severity::Success => "success",

@@ -23,27 +23,33 @@ use crate::versions::{Arch, WindowsVersion};
 /// Offsets of one kernel build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct KernelProfile {
+    /// Human-readable build name (`Windows 10 22H2 x64`).
     pub name: &'static str,
+    /// Kernel architecture these offsets are for.
     pub arch: Arch,
+    /// Windows build number (`19045`).
     pub build: u32,
-    /// KPCR -> KPRCB.CurrentThread (x64 gs:[0x188], x86 fs:[0x124]).
+    /// KPCR -> KPRCB.CurrentThread (x64 `gs:[0x188]`, x86 `fs:[0x124]`).
     pub kpcr_current_thread: u64,
     /// KTHREAD -> ApcState.Process (the process whose address space runs).
     pub kthread_process: u64,
+    /// EPROCESS -> UniqueProcessId (the pid, pointer-sized).
     pub eprocess_unique_process_id: u64,
+    /// EPROCESS -> InheritedFromUniqueProcessId (the parent's pid, pointer-sized).
     pub eprocess_inherited_from_unique_process_id: u64,
-    /// UCHAR ImageFileName[15].
+    /// `UCHAR ImageFileName[15]`.
     pub eprocess_image_file_name: u64,
     /// ETHREAD -> Cid (CLIENT_ID: UniqueProcess, UniqueThread).
     pub ethread_cid: u64,
     /// KPCR -> Prcb.KernelDirectoryTableBase, the kernel CR3 under KVA
-    /// shadow (x64 KiSystemCall64Shadow reads it at gs:[this] before its
+    /// shadow (x64 KiSystemCall64Shadow reads it at `gs:[this]` before its
     /// `mov cr3`). A hint: [`crate::shadow`] validates it and searches the
     /// KPCR when it is absent or wrong.
     pub kpcr_kernel_dtb: Option<u64>,
 }
 
 impl KernelProfile {
+    /// Width of kernel pointers for this build (64 on x64, 32 on x86).
     pub fn bitness(&self) -> Bitness {
         match self.arch {
             Arch::X64 => Bitness::B64,
@@ -121,8 +127,11 @@ pub struct ThreadInfo {
     pub thread: u64,
     /// KPROCESS/EPROCESS address.
     pub process: u64,
+    /// Process id (EPROCESS.UniqueProcessId).
     pub pid: u64,
+    /// Thread id (ETHREAD.Cid.UniqueThread).
     pub tid: u64,
+    /// Parent process id (EPROCESS.InheritedFromUniqueProcessId; the parent may have exited since).
     pub ppid: u64,
     /// EPROCESS.ImageFileName (at most 15 bytes, lossy).
     pub image_name: String,

@@ -8,10 +8,95 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::access::ObjectType as T;
-use crate::decode::{Actual, ArgKind, ArgKind::*, Dir, Render as R};
+use crate::access::{ObjectType, ObjectType as T};
 use crate::flags::*;
 use crate::structs::LargeIntKind;
+use ArgKind::*;
+use Render as R;
+
+/// Direction of an argument (SAL `_In_`, `_Out_`, `_Inout_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Dir {
+    In,
+    Out,
+    InOut,
+}
+
+impl Dir {
+    pub fn is_in(self) -> bool {
+        matches!(self, Dir::In | Dir::InOut)
+    }
+    pub fn is_out(self) -> bool {
+        matches!(self, Dir::Out | Dir::InOut)
+    }
+}
+
+/// How a scalar (by value, or pointed to) is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Render {
+    Dec,
+    /// Signed 32-bit.
+    SDec,
+    Hex,
+    /// `NULL` or hex.
+    Ptr,
+    Handle,
+    Bool,
+    Status,
+    Access(ObjectType),
+    Flags(#[serde(skip)] &'static [Named]),
+    Enum(#[serde(skip)] &'static [Named]),
+    Dense(#[serde(skip)] &'static [&'static str]),
+}
+
+/// Where an output buffer's valid length comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Actual {
+    /// The length argument itself.
+    Length,
+    /// IO_STATUS_BLOCK.Information of argument n (0-based).
+    Iosb(u8),
+    /// A PSIZE_T/PULONG_PTR out argument n.
+    PWord(u8),
+}
+
+/// How an argument is read and rendered. Argument references are 0-based
+/// indices into the same prototype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ArgKind {
+    /// 32-bit value (ULONG, ACCESS_MASK, enums, NTSTATUS).
+    U32(Render),
+    /// Pointer-sized value (HANDLE, SIZE_T, ULONG_PTR, PVOID).
+    Word(Render),
+    /// BOOLEAN (low byte).
+    U8(Render),
+    /// Pointer to a 32-bit value (PULONG, PLONG).
+    PU32(Render),
+    /// Pointer to a pointer-sized value (PHANDLE, PSIZE_T, PVOID*).
+    PWord(Render),
+    /// Pointer to a BOOLEAN.
+    PU8(Render),
+    /// PLARGE_INTEGER.
+    PI64(LargeIntKind),
+    /// PUNICODE_STRING.
+    UnicodeString,
+    /// POBJECT_ATTRIBUTES.
+    ObjectAttributes,
+    /// PCLIENT_ID.
+    ClientId,
+    /// PIO_STATUS_BLOCK; `create` names Information as FILE_OPENED etc.
+    IoStatus { create: bool },
+    /// Data buffer written by the caller, length in argument `len`.
+    BufIn { len: u8 },
+    /// Data buffer filled by the kernel, capacity in argument `len`.
+    BufOut { len: u8, actual: Actual },
+    /// Array of handles, count in argument `count`.
+    Handles { count: u8 },
+    /// Registry value data, type in argument `ty`, size in `len`.
+    RegData { ty: u8, len: u8 },
+    /// Opaque pointer to a structure this layer does not decode.
+    Opaque,
+}
 
 /// One argument of a prototype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -15,9 +15,11 @@
 //! make the search unbounded: the region is fixed and read a page at a
 //! time.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
 use vstrace_core::mem::{InSpace, PagingMode};
 use vstrace_core::read;
-use vstrace_core::{Bitness, Space, VirtMem};
+use vstrace_core::{Bitness, Event, Space, VirtMem};
 
 use crate::profile::{current_thread_info, KernelProfile, ThreadInfo};
 use crate::structs::ptr_size;
@@ -27,6 +29,7 @@ use crate::structs::ptr_size;
 pub struct KernelSpace {
     /// KPCR offset of Prcb.KernelDirectoryTableBase.
     pub kpcr_offset: u64,
+    /// The kernel address space (the DirectoryTableBase found there, in the current paging mode).
     pub space: Space,
 }
 
@@ -138,6 +141,61 @@ pub fn find_kernel_space(
         page_off += PAGE;
     }
     None
+}
+
+/// Searches of the KPCR for the kernel space before giving up.
+const SHADOW_SEARCHES: u32 = 16;
+
+/// What attribution learnt about KVA shadow for one bitness: the KPCR
+/// offset of KernelDirectoryTableBase once found, and how many searches
+/// found nothing (bounded: a KPCR that is unreadable for another reason
+/// must not cost a search per event forever). Atomics: the layer
+/// attributes through `&self`.
+#[derive(Debug, Default)]
+pub struct ShadowSearch {
+    /// KPCR offset + 1 (0: not found yet).
+    offset: AtomicU64,
+    /// Searches that found nothing, up to [`SHADOW_SEARCHES`].
+    misses: AtomicU32,
+}
+
+impl ShadowSearch {
+    /// The thread that trapped, when the current (user) space does not
+    /// map it: walks in the kernel's space, found from the KPCR at `kpcr`
+    /// (the offset learnt before is tried first). Says once on stderr
+    /// where the kernel's space was found.
+    pub fn thread_info(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        profile: &KernelProfile,
+        kpcr: u64,
+    ) -> Option<ThreadInfo> {
+        let known = self.offset.load(Ordering::Relaxed).checked_sub(1);
+        if known.is_none() && self.misses.load(Ordering::Relaxed) >= SHADOW_SEARCHES {
+            return None;
+        }
+        let current = Space::current(&event.regs)?;
+        match find_kernel_space(mem, profile, kpcr, current, known) {
+            Some((k, t)) => {
+                if known != Some(k.kpcr_offset) {
+                    self.offset.store(k.kpcr_offset + 1, Ordering::Relaxed);
+                    eprintln!(
+                        "vstrace: Windows KVA shadow: kernel CR3 {:#x} from KPCR+{:#x}; \
+                         processes are read in the kernel's space",
+                        k.space.root, k.kpcr_offset
+                    );
+                }
+                Some(t)
+            }
+            None => {
+                if known.is_none() {
+                    self.misses.fetch_add(1, Ordering::Relaxed);
+                }
+                None
+            }
+        }
+    }
 }
 
 #[cfg(test)]

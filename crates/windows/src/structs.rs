@@ -14,9 +14,11 @@ use vstrace_core::{Bitness, MemError, VirtMem};
 use crate::flags::{render_flags, OBJ_ATTRIBUTES};
 use crate::ntstatus::format_status;
 
-/// Limits applied while rendering (all guest data is bounded by these).
+/// Limits applied while rendering (all guest data is bounded by these):
+/// the NT renderers' own knobs, derived from the shared
+/// [`vstrace_core::DecodeOptions`] by [`Limits::from`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DecodeOptions {
+pub struct Limits {
     /// Characters of a string shown before `...`.
     pub max_string: usize,
     /// Bytes of a data buffer shown before `...`.
@@ -25,9 +27,9 @@ pub struct DecodeOptions {
     pub max_array: usize,
 }
 
-impl Default for DecodeOptions {
+impl Default for Limits {
     fn default() -> Self {
-        DecodeOptions {
+        Limits {
             max_string: 256,
             max_bytes: 32,
             max_array: 16,
@@ -35,11 +37,25 @@ impl Default for DecodeOptions {
     }
 }
 
+impl From<&vstrace_core::DecodeOptions> for Limits {
+    /// `-s` bounds strings, never below 64 characters: NT object names
+    /// (`\\??\\C:\\...`) are long and strace's default 32 would cut
+    /// nearly all of them. Buffers and arrays keep their defaults.
+    fn from(o: &vstrace_core::DecodeOptions) -> Limits {
+        Limits {
+            max_string: o.strsize.max(64),
+            ..Limits::default()
+        }
+    }
+}
+
 /// Why a structure could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// A pointer to the named structure was NULL.
     #[error("{0} is NULL")]
     Null(&'static str),
+    /// Guest memory holding the structure could not be read.
     #[error(transparent)]
     Mem(#[from] MemError),
 }
@@ -161,7 +177,7 @@ pub fn read_unicode(
 
 /// Renders an already read UNICODE_STRING: the text, plus a comment for
 /// each hostile property.
-pub fn render_unicode(us: &UnicodeString, opts: &DecodeOptions) -> String {
+pub fn render_unicode(us: &UnicodeString, opts: &Limits) -> String {
     if us.null_buffer {
         return format!(
             "{{Length={}, MaximumLength={}, Buffer=NULL}}",
@@ -193,7 +209,7 @@ pub fn format_unicode_string(
     mem: &mut dyn VirtMem,
     addr: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     match read_unicode(mem, addr, b) {
@@ -206,11 +222,17 @@ pub fn format_unicode_string(
 /// OBJECT_ATTRIBUTES as laid out in guest memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ObjectAttributes {
+    /// `Length` in bytes, as the caller set it (the structure's size, not checked).
     pub length: u32,
+    /// `RootDirectory`: a handle the name is relative to, or 0.
     pub root_directory: u64,
+    /// `ObjectName`: guest virtual address of a UNICODE_STRING, or 0.
     pub object_name: u64,
+    /// `Attributes`: `OBJ_*` bits (`OBJ_CASE_INSENSITIVE`...).
     pub attributes: u32,
+    /// `SecurityDescriptor`: guest virtual address, or 0.
     pub security_descriptor: u64,
+    /// `SecurityQualityOfService`: guest virtual address, or 0.
     pub security_quality_of_service: u64,
 }
 
@@ -273,7 +295,7 @@ pub fn format_object_attributes(
     mem: &mut dyn VirtMem,
     addr: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     let oa = match read_object_attributes(mem, addr, b) {
@@ -337,7 +359,9 @@ pub fn object_attributes_name(
 /// IO_STATUS_BLOCK as written by the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IoStatusBlock {
+    /// `Status`: the NTSTATUS of the operation.
     pub status: u32,
+    /// `Information`: operation-specific, e.g. bytes transferred or a create result (pointer-sized).
     pub information: u64,
 }
 
@@ -387,10 +411,13 @@ pub fn format_io_status_block(
 /// CLIENT_ID: process and thread ids (pointer-sized).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ClientId {
+    /// `UniqueProcess`: the process id.
     pub unique_process: u64,
+    /// `UniqueThread`: the thread id (0 when only a process is meant).
     pub unique_thread: u64,
 }
 
+/// Reads a CLIENT_ID at guest virtual address `addr` (two pointer-sized ids).
 pub fn read_client_id(
     mem: &mut dyn VirtMem,
     addr: u64,
@@ -421,7 +448,9 @@ pub fn format_client_id(mem: &mut dyn VirtMem, addr: u64, b: Bitness) -> String 
 /// How a LARGE_INTEGER is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LargeIntKind {
+    /// Signed decimal.
     Dec,
+    /// Hexadecimal (of the 64-bit two's complement).
     Hex,
     /// Wait/delay time: negative = relative, in 100 ns units; NULL = infinite.
     Timeout,
@@ -483,7 +512,7 @@ pub fn format_buffer(
     addr: u64,
     len: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     if addr == 0 {
@@ -507,7 +536,7 @@ pub fn format_handle_array(
     addr: u64,
     count: u64,
     b: Bitness,
-    opts: &DecodeOptions,
+    opts: &Limits,
 ) -> String {
     let addr = word(addr, b);
     if addr == 0 {
@@ -596,7 +625,7 @@ mod tests {
     fn object_attributes_both_layouts() {
         for b in [Bitness::B32, Bitness::B64] {
             let mut m = path_mem(b, "\\??\\C:\\Windows\\win.ini");
-            let opts = DecodeOptions::default();
+            let opts = Limits::default();
             assert_eq!(
                 format_object_attributes(&mut m, PAGE, b, &opts),
                 "{ObjectName=L\"\\\\??\\\\C:\\\\Windows\\\\win.ini\", Attributes=OBJ_CASE_INSENSITIVE}"
@@ -627,7 +656,7 @@ mod tests {
         let mut m = path_mem(b, "Software");
         m.map(PAGE, &oa_bytes(0x1c, PAGE + 0x100, 0x242, 0x5000, b));
         assert_eq!(
-            format_object_attributes(&mut m, PAGE, b, &DecodeOptions::default()),
+            format_object_attributes(&mut m, PAGE, b, &Limits::default()),
             "{RootDirectory=0x1c, ObjectName=L\"Software\", Attributes=OBJ_INHERIT|OBJ_CASE_INSENSITIVE|OBJ_KERNEL_HANDLE, SecurityDescriptor=0x5000}"
         );
     }
@@ -635,7 +664,7 @@ mod tests {
     #[test]
     fn object_attributes_hostile() {
         let b = Bitness::B64;
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         let mut m = SparseVirt::new();
         // NULL and unmapped OBJECT_ATTRIBUTES.
         assert_eq!(format_object_attributes(&mut m, 0, b, &opts), "NULL");
@@ -684,7 +713,7 @@ mod tests {
 
     #[test]
     fn unicode_string_hostile_values() {
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         for b in [Bitness::B32, Bitness::B64] {
             let mut m = SparseVirt::new();
             m.map(PAGE + 0x800, &utf16("abcdef"));
@@ -749,12 +778,12 @@ mod tests {
             PAGE,
             &us_hdr(s.len() as u16, s.len() as u16, PAGE + 0x800, b),
         );
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         assert_eq!(
             format_unicode_string(&mut m, PAGE, b, &opts),
             "L\"a\\\"b\\\\c\\nd\\x01é\""
         );
-        let short = DecodeOptions {
+        let short = Limits {
             max_string: 3,
             ..opts
         };
@@ -873,7 +902,7 @@ mod tests {
 
         let mut m = SparseVirt::new();
         m.map(PAGE + 0xffa, b"hello\n");
-        let opts = DecodeOptions::default();
+        let opts = Limits::default();
         assert_eq!(
             format_buffer(&mut m, PAGE + 0xffa, 6, Bitness::B64, &opts),
             "\"hello\\n\""
@@ -882,7 +911,7 @@ mod tests {
             format_buffer(&mut m, PAGE + 0xffa, 3, Bitness::B64, &opts),
             "\"hel\""
         );
-        let three = DecodeOptions {
+        let three = Limits {
             max_bytes: 3,
             ..opts
         };
@@ -911,7 +940,7 @@ mod tests {
             format_handle_array(&mut m, PAGE + 0x100, 3, Bitness::B32, &opts),
             "[0x4, 0x8, NtCurrentProcess()]"
         );
-        let two = DecodeOptions {
+        let two = Limits {
             max_array: 2,
             ..opts
         };

@@ -12,11 +12,14 @@ use serde::Serialize;
 /// processes make 64-bit system calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Arch {
+    /// 64-bit kernel (`syscall`; 32-bit WOW64 processes also end up here).
     X64,
+    /// 32-bit kernel (`sysenter` or `int 0x2e`).
     X86,
 }
 
 impl Arch {
+    /// Short lower-case name (`x64`, `x86`).
     pub fn name(self) -> &'static str {
         match self {
             Arch::X64 => "x64",
@@ -37,6 +40,7 @@ pub enum ServiceTable {
 /// One Windows release as a column of the source table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WindowsVersion {
+    /// Kernel architecture of this column.
     pub arch: Arch,
     /// Display name, e.g. "Windows 10 22H2".
     pub id: &'static str,
@@ -172,11 +176,15 @@ pub fn lookup(arch: Arch, version: &WindowsVersion, eax: u32) -> Option<&'static
 /// Why [`version_by_name`] did not pick one version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VersionError {
+    /// No version matches the name given.
     #[error("unknown Windows version {0:?} (try e.g. win10-22h2, win7-sp1, 10.0.19045, 19045)")]
     Unknown(String),
+    /// The name matches several versions with different tables.
     #[error("ambiguous Windows version {input:?}: could be {}", candidates.join(", "))]
     Ambiguous {
+        /// The name as given.
         input: String,
+        /// Ids (display names) of the versions it matches.
         candidates: Vec<String>,
     },
 }

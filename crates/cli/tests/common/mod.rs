@@ -40,6 +40,55 @@ pub fn workload() -> &'static Path {
     })
 }
 
+/// QEMU 11.1 (plugin API v7), which scripts/setup-host.sh unpacks into
+/// the cache with a wrapper script: the plugin tests run on it too.
+pub fn qemu11() -> PathBuf {
+    let q = vstrace_launch::cache::cache_dir().join("qemu-11.1/qemu-system-x86_64");
+    assert!(
+        q.is_file(),
+        "QEMU 11.1 not found at {}: run scripts/setup-host.sh",
+        q.display()
+    );
+    q
+}
+
+/// Two tests from one body `$body(qemu: Option<&Path>)`: `$default` on
+/// the default QEMU (10.0, plugin API v4) and `$q11` on QEMU 11.1 (plugin
+/// API v7).
+#[allow(unused_macros)] // only the plugin tests use it
+macro_rules! on_both_qemus {
+    ($default:ident, $q11:ident, $body:ident) => {
+        #[test]
+        fn $default() {
+            $body(None);
+        }
+
+        #[test]
+        fn $q11() {
+            $body(Some(&qemu11()));
+        }
+    };
+}
+
+/// `name` made distinct for a test's run on QEMU 11, so that the same test
+/// on both QEMUs, run in parallel, shares no file.
+pub fn per_qemu(name: &str, qemu: Option<&Path>) -> String {
+    match qemu {
+        Some(_) => format!("{name}-qemu11"),
+        None => name.to_string(),
+    }
+}
+
+/// [`run`] on the QEMU `qemu` (None: the default one).
+pub fn run_on(qemu: Option<&Path>, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = Vec::new();
+    if let Some(q) = qemu {
+        all.extend(["--qemu", q.to_str().expect("a UTF-8 path")]);
+    }
+    all.extend_from_slice(args);
+    run(&all)
+}
+
 /// Runs vstrace with `args`, adding the workload as /bin/workload.
 pub fn run(args: &[&str]) -> Output {
     let add = format!("{}:/bin/workload", workload().display());

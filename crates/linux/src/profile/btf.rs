@@ -28,34 +28,60 @@ const MAX_PATH: usize = 16;
 /// Errors parsing or querying BTF.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BtfError {
+    /// The blob ends inside the named part (header, type or string section).
     #[error("BTF blob truncated: {0}")]
     Truncated(&'static str),
+    /// The first two bytes are not the BTF magic `0xeb9f` in either byte order.
     #[error("bad BTF magic {0:#06x}")]
     BadMagic(u16),
+    /// A BTF format version other than 1.
     #[error("unsupported BTF version {0}")]
     BadVersion(u8),
+    /// The header's lengths or offsets are inconsistent (what is wrong).
     #[error("BTF header: {0}")]
     BadHeader(&'static str),
+    /// A type record carries a kind number this parser does not know.
     #[error("unknown BTF kind {kind} at type id {id}")]
-    UnknownKind { id: u32, kind: u8 },
+    UnknownKind {
+        /// Id the record would have.
+        id: u32,
+        /// The raw kind number.
+        kind: u8,
+    },
+    /// A type id that refers past the last type.
     #[error("type id {0} out of range")]
     BadTypeId(u32),
+    /// A type has a different kind than the query needs (e.g. a member path through an INT).
     #[error("type id {id} is a {found:?}, expected {expected}")]
     WrongKind {
+        /// The type id that was looked at.
         id: u32,
+        /// Its actual kind.
         found: Kind,
+        /// What the query needed (e.g. `"struct or union"`).
         expected: &'static str,
     },
+    /// Following typedef/const/volatile links from this type id does not end (a cycle or a chain past the bound).
     #[error("type chain from id {0} loops or is too long")]
     Loop(u32),
+    /// No STRUCT of this name exists.
     #[error("no struct named {0:?}")]
     NoStruct(String),
+    /// The struct or union has no member of this name (anonymous members are searched too).
     #[error("no member {member:?} in type id {id}")]
-    NoMember { id: u32, member: String },
+    NoMember {
+        /// Type id of the struct or union searched.
+        id: u32,
+        /// The member name that was asked for.
+        member: String,
+    },
+    /// A dotted member path that is empty or longer than the accepted depth.
     #[error("member path {0:?} is empty or too long")]
     BadPath(String),
+    /// The member is a bitfield or otherwise not at a whole byte offset.
     #[error("member {0:?} is not byte-aligned (a bitfield)")]
     NotByteAligned(String),
+    /// Computing this type's size in bytes overflows (a hostile array count).
     #[error("size of type id {0} overflows")]
     Overflow(u32),
 }
@@ -63,24 +89,43 @@ pub enum BtfError {
 /// BTF type kinds (`BTF_KIND_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// `BTF_KIND_INT` (1): an integer with size and encoding.
     Int,
+    /// `BTF_KIND_PTR` (2): a pointer to a type.
     Ptr,
+    /// `BTF_KIND_ARRAY` (3): element type, index type and count.
     Array,
+    /// `BTF_KIND_STRUCT` (4): a struct with members.
     Struct,
+    /// `BTF_KIND_UNION` (5): a union with members.
     Union,
+    /// `BTF_KIND_ENUM` (6): an enum with 32-bit values.
     Enum,
+    /// `BTF_KIND_FWD` (7): a forward declaration.
     Fwd,
+    /// `BTF_KIND_TYPEDEF` (8): a name for another type.
     Typedef,
+    /// `BTF_KIND_VOLATILE` (9): a volatile-qualified type.
     Volatile,
+    /// `BTF_KIND_CONST` (10): a const-qualified type.
     Const,
+    /// `BTF_KIND_RESTRICT` (11): a restrict-qualified type.
     Restrict,
+    /// `BTF_KIND_FUNC` (12): a function, pointing at its prototype.
     Func,
+    /// `BTF_KIND_FUNC_PROTO` (13): a function prototype with parameters.
     FuncProto,
+    /// `BTF_KIND_VAR` (14): a variable.
     Var,
+    /// `BTF_KIND_DATASEC` (15): a data section listing variables.
     Datasec,
+    /// `BTF_KIND_FLOAT` (16): a floating-point type.
     Float,
+    /// `BTF_KIND_DECL_TAG` (17): an attribute tag on a declaration.
     DeclTag,
+    /// `BTF_KIND_TYPE_TAG` (18): an attribute tag on a type.
     TypeTag,
+    /// `BTF_KIND_ENUM64` (19): an enum with 64-bit values.
     Enum64,
 }
 
@@ -139,10 +184,15 @@ impl Kind {
 /// The fixed part of one type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TypeInfo {
+    /// Type id (1-based; 0 is `void`).
     pub id: u32,
+    /// The type's kind.
     pub kind: Kind,
+    /// Byte offset of the name in the string section (0: anonymous).
     pub name_off: u32,
+    /// The kind flag bit: for STRUCT/UNION, members carry bitfield sizes.
     pub kind_flag: bool,
+    /// Number of trailing records (members, enumerators, parameters).
     pub vlen: u16,
     /// `size` for sized kinds (INT, STRUCT, UNION, ENUM, ...), else `type`.
     pub size_or_type: u32,
@@ -153,6 +203,7 @@ pub struct TypeInfo {
 pub struct Member {
     /// Empty for anonymous members.
     pub name: String,
+    /// Type id of the member.
     pub type_id: u32,
     /// Offset in bits from the start of the containing type.
     pub bit_offset: u32,
@@ -163,16 +214,22 @@ pub struct Member {
 /// Where a (possibly nested) member lives, relative to the outer struct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldLoc {
+    /// Offset in bits from the start of the outer struct.
     pub bit_offset: u64,
+    /// Bitfield width in bits, 0 for an ordinary member.
     pub bitfield_size: u32,
+    /// Type id of the member.
     pub type_id: u32,
 }
 
 /// An ARRAY type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArrayInfo {
+    /// Type id of the elements.
     pub elem_type: u32,
+    /// Type id of the index (an INT; informational).
     pub index_type: u32,
+    /// Number of elements.
     pub nelems: u32,
 }
 
@@ -181,7 +238,9 @@ pub struct ArrayInfo {
 pub struct IntInfo {
     /// `BTF_INT_SIGNED` (1), `BTF_INT_CHAR` (2), `BTF_INT_BOOL` (4).
     pub encoding: u8,
+    /// Offset in bits of the value within the storage (`BTF_INT_OFFSET`).
     pub bit_offset: u8,
+    /// Width of the value in bits (`BTF_INT_BITS`).
     pub bits: u8,
 }
 
@@ -591,14 +650,18 @@ pub mod build {
     /// Builds BTF blobs: types are appended in id order.
     #[derive(Default)]
     pub struct Builder {
+        /// The type section written so far.
         pub types: Vec<u8>,
+        /// The string section written so far (starts with the empty name).
         pub strings: Vec<u8>,
+        /// Id the next appended type gets (ids start at 1).
         pub next_id: u32,
         /// Big-endian output (BTF of a big-endian target).
         pub big_endian: bool,
     }
 
     impl Builder {
+        /// An empty little-endian builder: no types, a string section holding only the empty name.
         pub fn new() -> Builder {
             Builder {
                 types: Vec::new(),
@@ -623,6 +686,7 @@ pub mod build {
                 v.to_le_bytes()
             }
         }
+        /// Appends `name` to the string section and returns its byte offset (0 for the empty name).
         pub fn s(&mut self, name: &str) -> u32 {
             if name.is_empty() {
                 return 0;
@@ -636,6 +700,7 @@ pub mod build {
             let b = self.word(v);
             self.types.extend_from_slice(&b);
         }
+        /// Appends a `btf_type` header (`kind` is the raw `BTF_KIND_*` number, `st` the size or type word) and returns its id; the caller writes the kind's trailing words.
         pub fn raw(&mut self, name: &str, kind: u32, kflag: bool, vlen: u32, st: u32) -> u32 {
             let n = self.s(name);
             self.w(n);
@@ -645,20 +710,25 @@ pub mod build {
             self.next_id += 1;
             id
         }
+        /// Appends an INT of `size` bytes whose encoding word is `bits` (the value width in bits when unsigned and unshifted); returns its id.
         pub fn int(&mut self, name: &str, size: u32, bits: u32) -> u32 {
             let id = self.raw(name, 1, false, 0, size);
             self.w(bits);
             id
         }
+        /// Appends a PTR to type `to`; returns its id.
         pub fn ptr(&mut self, to: u32) -> u32 {
             self.raw("", 2, false, 0, to)
         }
+        /// Appends a TYPEDEF `name` for type `to`; returns its id.
         pub fn typedef(&mut self, name: &str, to: u32) -> u32 {
             self.raw(name, 8, false, 0, to)
         }
+        /// Appends a CONST of type `to`; returns its id.
         pub fn konst(&mut self, to: u32) -> u32 {
             self.raw("", 10, false, 0, to)
         }
+        /// Appends an ARRAY of `n` elements of type `elem` indexed by type `index`; returns its id.
         pub fn array(&mut self, elem: u32, index: u32, n: u32) -> u32 {
             let id = self.raw("", 3, false, 0, 0);
             self.w(elem);
@@ -690,6 +760,7 @@ pub mod build {
             }
             id
         }
+        /// The complete blob: header, type section, string section.
         pub fn blob(&self) -> Vec<u8> {
             let mut b = Vec::new();
             b.extend_from_slice(&if self.big_endian {

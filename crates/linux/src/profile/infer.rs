@@ -36,12 +36,16 @@ const INIT_COMM: &[u8] = b"swapper\0";
 /// Why the layout could not be inferred.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InferError {
+    /// `init_task` lies outside the image's file-backed data.
     #[error("init_task's bytes are not in the image")]
     NoData,
+    /// No run of task pointers back to `init_task` (real_parent, parent, children, sibling, group_leader) was found, so the parent and list offsets are unknown.
     #[error("no real_parent/parent/children/sibling/group_leader run pointing at init_task")]
     NoParentRun,
+    /// The `"swapper"` command name is not in `init_task`, so the `comm` offset is unknown.
     #[error("no \"swapper\" comm in init_task")]
     NoComm,
+    /// The pointer size asked for, in bytes, is not 4 or 8.
     #[error("pointer size {0} is not 4 or 8")]
     BadPointerSize(u64),
 }

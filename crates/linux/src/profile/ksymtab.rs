@@ -24,12 +24,16 @@ const MAX_NAME: usize = 512;
 /// Errors reading the symbol tables.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KsymtabError {
+    /// The kernel image could not be parsed as ELF (the parser's message).
     #[error("not a readable ELF file: {0}")]
     Elf(String),
+    /// The image lacks this section (`__ksymtab`, `__ksymtab_strings`...).
     #[error("section {0} is missing")]
     MissingSection(&'static str),
+    /// The section is present but occupies no bytes in the file (NOBITS).
     #[error("section {0} has no data in the file")]
     NoData(&'static str),
+    /// `__ksymtab` entries match neither the absolute nor the PC-relative `kernel_symbol` layout.
     #[error("no known kernel_symbol layout matches __ksymtab")]
     UnknownLayout,
 }

@@ -44,22 +44,32 @@ pub const PROFILE_VERSION: u32 = 1;
 /// Errors building a profile.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
+    /// The kernel image could not be parsed as ELF (the parser's message).
     #[error("not a readable ELF file: {0}")]
     Elf(String),
+    /// The image has no `.BTF` section, and the profile needs one.
     #[error("the kernel image has no .BTF section (CONFIG_DEBUG_INFO_BTF off?)")]
     NoBtf,
+    /// Without BTF, the `task_struct` offsets could not be inferred from `init_task`.
     #[error("no BTF, and inferring the task layout failed: {0}")]
     Infer(#[from] infer::InferError),
+    /// The BTF section is malformed or lacks a struct or member the profile needs.
     #[error("BTF: {0}")]
     Btf(#[from] BtfError),
+    /// The exported-symbol tables could not be read.
     #[error("exported symbols: {0}")]
     Ksymtab(#[from] KsymtabError),
+    /// A symbol the profile needs (e.g. `init_task`) is not exported.
     #[error("symbol {0} not found in the kernel's exported symbols")]
     MissingSymbol(&'static str),
+    /// A symbol was found but its value fails a sanity check.
     #[error("symbol {name} at {addr:#x} is not where expected: {why}")]
     BadSymbol {
+        /// The symbol's name.
         name: &'static str,
+        /// Its value (a kernel virtual address).
         addr: u64,
+        /// The check that failed.
         why: &'static str,
     },
 }

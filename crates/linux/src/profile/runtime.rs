@@ -48,14 +48,19 @@ pub const MAX_CPUS_32: u32 = 512;
 /// Errors reading the current process.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProcError {
+    /// Guest memory on the way to the task could not be read.
     #[error(transparent)]
     Mem(#[from] MemError),
+    /// The per-cpu base (GS base or `__per_cpu_offset[cpu]`) is not a kernel address.
     #[error("per-cpu base {0:#x} is not a kernel address")]
     BadPerCpuBase(u64),
+    /// A task pointer (`current_task`, a parent or group-leader link) is not a kernel address.
     #[error("task pointer {0:#x} is not a kernel address")]
     BadTask(u64),
+    /// The cpu index is past the end of `__per_cpu_offset`.
     #[error("cpu {0} is beyond __per_cpu_offset")]
     BadCpu(u32),
+    /// The per-cpu base must come from `__per_cpu_offset`, and the profile did not find that symbol.
     #[error("the profile has no __per_cpu_offset")]
     NoPerCpuOffset,
 }
@@ -210,9 +215,13 @@ fn real_parent(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Result<
 /// the same parent pointer, that pid does not change (a parent's death
 /// reparents its children).
 pub struct TaskIds {
+    /// Thread id (the task's `pid`).
     pub tid: i32,
+    /// Process id (the task's `tgid`).
     pub pid: i32,
+    /// The real parent's `task_struct` (a kernel virtual address).
     pub parent: u64,
+    /// The task's command name (`comm`, at most 16 bytes, lossy UTF-8).
     pub comm: String,
 }
 

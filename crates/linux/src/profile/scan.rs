@@ -59,29 +59,50 @@ impl Default for ScanLimits {
 pub struct ScanReport {
     /// Runtime address and length of the BTF blob.
     pub btf_addr: u64,
+    /// Length of the BTF blob in bytes.
     pub btf_len: u64,
     /// The exported symbols found, with their runtime values.
     pub symbols: Vec<(String, u64)>,
     /// Bytes read and chunks that could not be read.
     pub bytes_read: u64,
+    /// Number of chunks whose read failed and were skipped.
     pub unreadable_chunks: u64,
 }
 
 /// Errors of a scan.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScanError {
+    /// No BTF magic with a valid header was found in the scanned window.
     #[error("no kernel BTF within {window:#x} bytes after {start:#x} ({read:#x} bytes readable)")]
-    NoBtf { start: u64, window: u64, read: u64 },
+    NoBtf {
+        /// Guest virtual address where the scan started.
+        start: u64,
+        /// Bytes scanned from `start`.
+        window: u64,
+        /// Bytes of the window that could be read.
+        read: u64,
+    },
+    /// A BTF header was found but the blob did not read or parse.
     #[error("the BTF at {addr:#x} cannot be read or parsed: {why}")]
-    BadBtf { addr: u64, why: String },
+    BadBtf {
+        /// Guest virtual address of the BTF header.
+        addr: u64,
+        /// What failed.
+        why: String,
+    },
+    /// A symbol the profile needs was not found in the exported-symbol strings.
     #[error("exported symbol {0} not found before the BTF")]
     MissingSymbol(&'static str),
+    /// The profile could not be built from what was found.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// The BTF found lacks a type or member the profile needs.
     #[error(transparent)]
     Btf(#[from] BtfError),
+    /// The scan limits given are unusable (the chunk size must be 4 KiB to 1 MiB).
     #[error("bad scan limits: {0}")]
     BadLimits(&'static str),
+    /// The profile read from memory failed the check against the running kernel (what failed).
     #[error("the profile found does not fit the running kernel: {0}")]
     Unverified(String),
 }

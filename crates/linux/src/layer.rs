@@ -1,14 +1,14 @@
-//! Linux OS layer adapter: maps the engine's [`OsLayer`] onto
-//! `vstrace-linux` (tables, prototypes, decoders).
+//! The Linux OS layer: [`OsLayer`] over this crate's tables, prototypes
+//! and decoders, with process attribution from a kernel profile.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use vstrace_core::mem::InSpace;
-use vstrace_core::{Event, Space, VirtMem};
-use vstrace_linux::{self as lx, LinuxAbi, SyscallDesc};
+use vstrace_core::{
+    ArgValue, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Space, Syscall, VirtMem,
+};
 
-use crate::os::{CallInfo, DecodeOpts, OsLayer, ProcInfo};
-use crate::record::ArgRecord;
+use crate::{self as lx, LinuxAbi, SyscallDesc};
 
 /// The Linux layer, with the kernel's profile when one was built.
 #[derive(Default)]
@@ -32,6 +32,8 @@ const MAX_PPIDS: usize = 4096;
 const SLIDE_TRIES: u32 = 8;
 
 impl LinuxLayer {
+    /// A layer that names and decodes calls; with `profile` (the traced
+    /// kernel's task layout) it also attributes them to processes.
     pub fn new(profile: Option<lx::profile::LinuxProfile>) -> LinuxLayer {
         LinuxLayer {
             profile,
@@ -52,28 +54,17 @@ impl LinuxLayer {
     }
 }
 
-fn abi_of(tag: &str) -> LinuxAbi {
-    if tag == "i386" {
-        LinuxAbi::I386
-    } else {
-        LinuxAbi::X86_64
-    }
-}
-
 fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
-    lx::syscall(abi_of(info.abi), info.nr)
+    lx::syscall(abi_of(info), info.nr)
 }
 
-fn opts(o: &DecodeOpts) -> lx::DecodeOptions {
-    lx::DecodeOptions {
-        strsize: o.strsize,
-        ..Default::default()
-    }
+fn abi_of(info: &CallInfo) -> LinuxAbi {
+    LinuxAbi::from_bitness(info.bitness)
 }
 
 impl OsLayer for LinuxLayer {
-    fn os_name(&self) -> &'static str {
-        "linux"
+    fn os(&self) -> Os {
+        Os::Linux
     }
 
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
@@ -85,22 +76,17 @@ impl OsLayer for LinuxLayer {
         match lx::syscall(abi, nr) {
             Some(d) => CallInfo {
                 abi: tag,
+                bitness: event.bitness,
                 nr,
                 name: d.name.to_string(),
                 nargs: d.args.len(),
                 noreturn: d.is_noreturn(),
                 exec: d.is_exec(),
-                id: 0,
+                fork: matches!(d.name, "clone" | "clone3" | "fork" | "vfork"),
+                ends_process: d.name == "exit_group",
+                returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
             },
-            None => CallInfo {
-                abi: tag,
-                nr,
-                name: format!("syscall_{nr:#x}"),
-                nargs: 6,
-                noreturn: false,
-                exec: false,
-                id: 0,
-            },
+            None => CallInfo::plain(tag, event.bitness, nr, format!("syscall_{nr:#x}"), 6),
         }
     }
 
@@ -130,66 +116,20 @@ impl OsLayer for LinuxLayer {
         )
     }
 
-    fn decode_enter(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        mem: &mut dyn VirtMem,
-        o: &DecodeOpts,
-    ) -> Vec<ArgRecord> {
-        match desc(info) {
-            Some(d) => lx::decode_enter(d, abi_of(info.abi), raw, mem, &opts(o))
-                .into_iter()
-                .map(|a| ArgRecord {
-                    name: a.name.to_string(),
-                    raw: a.raw,
-                    value: a.text,
-                })
-                .collect(),
-            None => raw
-                .iter()
-                .enumerate()
-                .map(|(i, r)| ArgRecord {
-                    name: format!("arg{}", i + 1),
-                    raw: *r,
-                    value: Some(format!("{r:#x}")),
-                })
-                .collect(),
-        }
+    fn decode_enter(&self, c: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
+        desc(c.info).map(|d| lx::decode_enter(d, abi_of(c.info), c.raw, mem, c.opts))
     }
 
-    fn decode_exit(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        ret: i64,
-        mem: &mut dyn VirtMem,
-        o: &DecodeOpts,
-        args: &mut [ArgRecord],
-    ) {
-        let Some(d) = desc(info) else { return };
-        let abi = abi_of(info.abi);
-        // Only out-arguments change at exit; decode them on copies.
-        let mut vals: Vec<lx::ArgValue> = d
-            .args
-            .iter()
-            .zip(args.iter())
-            .map(|(ad, a)| lx::ArgValue {
-                name: ad.name,
-                raw: a.raw,
-                text: a.value.clone(),
-            })
-            .collect();
-        lx::decode_exit(d, abi, raw, ret, mem, &opts(o), &mut vals);
-        for (a, v) in args.iter_mut().zip(vals) {
-            a.value = v.text;
+    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
+        if let Some(d) = desc(c.info) {
+            lx::decode_exit(d, abi_of(c.info), c.raw, ret, mem, c.opts, args);
         }
     }
 
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {
-                let r = lx::format_return(d, abi_of(info.abi), ret);
+                let r = lx::format_return(d, abi_of(info), ret);
                 (r.text, r.errno.map(str::to_string))
             }
             None => {
@@ -212,36 +152,28 @@ impl OsLayer for LinuxLayer {
     }
 
     fn invalid_nr(&self, info: &CallInfo) -> u64 {
-        lx::invalid_nr(abi_of(info.abi))
+        lx::invalid_nr(abi_of(info))
     }
 
-    fn exec_fixup(
-        &self,
-        info: &CallInfo,
-        raw: &[u64],
-        args: &mut [ArgRecord],
-        mem: &mut dyn VirtMem,
-        sp: u64,
-        o: &DecodeOpts,
-    ) {
-        let Some(d) = desc(info) else { return };
-        let abi = abi_of(info.abi);
+    fn exec_fixup(&self, c: CallArgs<'_>, sp: u64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
+        let Some(d) = desc(c.info) else { return };
+        let abi = abi_of(c.info);
         let Some(i) = d.args.iter().position(|a| a.ty == lx::ArgType::Argv) else {
             return;
         };
         let unreadable = args
             .get(i)
-            .and_then(|a| a.value.as_deref())
+            .and_then(|a| a.text.as_deref())
             .is_some_and(|v| v.contains(", 0x") || v.starts_with("[0x") || v.starts_with("0x"));
-        if !unreadable || i >= raw.len() {
+        if !unreadable || i >= c.raw.len() {
             return;
         }
         // The initial stack: argc, then the argv pointers.
-        let mut fixed = raw.to_vec();
+        let mut fixed = c.raw.to_vec();
         fixed[i] = sp.wrapping_add(abi.word_size());
-        let vals = lx::decode_enter(d, abi, &fixed, mem, &opts(o));
+        let vals = lx::decode_enter(d, abi, &fixed, mem, c.opts);
         if let Some(t) = vals.into_iter().nth(i).and_then(|v| v.text) {
-            args[i].value = Some(t);
+            args[i].text = Some(t);
         }
     }
 
@@ -253,17 +185,36 @@ impl OsLayer for LinuxLayer {
         self.in_task_space(event, mem, |m| self.task_in(event, m))
     }
 
-    fn arg_names(&self, info: &CallInfo) -> Vec<String> {
-        match desc(info) {
-            Some(d) => d.args.iter().map(|a| a.name.to_string()).collect(),
-            None => (1..=info.nargs).map(|i| format!("arg{i}")).collect(),
-        }
+    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
+        Some(
+            desc(info)?
+                .args
+                .iter()
+                .map(|a| a.name.to_string())
+                .collect(),
+        )
     }
 
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {
         desc(info)
             .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
             .unwrap_or_default()
+    }
+
+    /// Linux paths are NUL-terminated strings, read up to `PATH_MAX`.
+    fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
+        let ptr = sc.arg(idx).ok()?;
+        let s = vstrace_core::read::read_cstring(sc.cpu().mem(), ptr, lx::decode::PATH_MAX).ok()?;
+        if s.truncated || s.fault.is_some() {
+            return None;
+        }
+        String::from_utf8(s.bytes).ok()
+    }
+
+    /// A new string below the caller's stack (see
+    /// [`Syscall::set_arg_string`], which notes the old and new text).
+    fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, _from: &str, to: &str) -> Option<()> {
+        sc.set_arg_string(idx, to).ok().map(|_| ())
     }
 }
 

@@ -1,0 +1,263 @@
+//! The seam between the OS-independent engine and an OS layer.
+//!
+//! The engine pairs enters and exits, scopes, filters, injects and writes
+//! records without knowing which kernel it traces; everything that does
+//! know (syscall tables, prototypes, decoders, error names, process
+//! attribution) sits behind [`OsLayer`], implemented by `vstrace-linux`
+//! and `vstrace-windows`. The types here are the vocabulary both sides
+//! share: [`CallInfo`] (what a call is), [`ProcInfo`] (who made it),
+//! [`ArgValue`] (one decoded argument, as decoders produce it and records
+//! carry it) and [`DecodeOptions`] (how much a decoder shows).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Bitness, Event, Os, Syscall, VirtMem};
+
+/// What the engine needs to know about one call at enter.
+#[derive(Debug, Clone)]
+pub struct CallInfo {
+    /// ABI tag shown in records: x86_64, i386, nt64, nt32.
+    pub abi: &'static str,
+    /// The caller's width (the event's): which table and which layouts
+    /// decode the call.
+    pub bitness: Bitness,
+    /// The service number as the layer understands it (the low 32 bits
+    /// of eax on Windows).
+    pub nr: u64,
+    /// The call's name (`openat`, `NtOpenFile`), or a made-up one with
+    /// the number for calls the layer does not know.
+    pub name: String,
+    /// How many arguments are read and decoded.
+    pub nargs: usize,
+    /// The call never returns on success (exit, exit_group).
+    pub noreturn: bool,
+    /// The call replaces the process image (execve, execveat): a
+    /// successful return comes back to a new address space.
+    pub exec: bool,
+    /// The call creates a process or thread whose first return comes back
+    /// to the caller's ip and stack with 0 (clone, fork, vfork, clone3):
+    /// the engine matches that return to the parent's call.
+    pub fork: bool,
+    /// The call ends the whole process (exit_group): its address space
+    /// leaves a scoped trace.
+    pub ends_process: bool,
+    /// The call returns to a context it restores (sigreturn), not to the
+    /// instruction after the trap.
+    pub returns_elsewhere: bool,
+}
+
+impl CallInfo {
+    /// A call with no special control flow (it returns once, to the
+    /// instruction after the trap, in the same process): every NT
+    /// service, and calls a layer does not know.
+    pub fn plain(
+        abi: &'static str,
+        bitness: Bitness,
+        nr: u64,
+        name: String,
+        nargs: usize,
+    ) -> CallInfo {
+        CallInfo {
+            abi,
+            bitness,
+            nr,
+            name,
+            nargs,
+            noreturn: false,
+            exec: false,
+            fork: false,
+            ends_process: false,
+            returns_elsewhere: false,
+        }
+    }
+}
+
+/// Who made a call, as the OS layer reads it from guest memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// Process id (Linux thread group id, Windows UniqueProcessId).
+    pub pid: u32,
+    /// Thread id (Linux task pid, Windows UniqueThread).
+    pub tid: u32,
+    /// The parent's process id, when the layer could read it.
+    pub ppid: Option<u32>,
+    /// The process's short name (Linux `comm`, Windows image file name).
+    pub comm: Option<String>,
+}
+
+/// How much a decoder shows (strace's `-s` and `-v`): one set of knobs
+/// for every OS layer; a layer maps them onto its own renderers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecodeOptions {
+    /// Most bytes of a string or buffer printed before `...` (`-s`).
+    pub strsize: usize,
+    /// Print structures and environments in full (`-v`).
+    pub verbose: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            strsize: 32,
+            verbose: false,
+        }
+    }
+}
+
+/// One argument of a call: produced by the OS decoders, carried as is in
+/// every record (its JSON form is a record's `args` element:
+/// `{"name", "raw", "value"}`, `value` left out when absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgValue {
+    /// The prototype's parameter name (`filename`, `ObjectAttributes`),
+    /// or `argN` (1-based) for a call without a prototype.
+    pub name: String,
+    /// Raw value as the kernel saw it (after any modification); i386
+    /// decoders truncate it to 32 bits.
+    pub raw: u64,
+    /// Rendered value, strace-style; `None` until known (an out-argument
+    /// before exit) or when it could not be decoded: the raw value in
+    /// hex is shown then.
+    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl ArgValue {
+    /// The arguments of a call the layer has no prototype for (see
+    /// [`OsLayer::decode_enter`]): named `arg1`.. and shown in hex.
+    pub fn unknown(raw: &[u64]) -> Vec<ArgValue> {
+        raw.iter()
+            .enumerate()
+            .map(|(i, r)| ArgValue {
+                name: format!("arg{}", i + 1),
+                raw: *r,
+                text: Some(format!("{r:#x}")),
+            })
+            .collect()
+    }
+}
+
+/// Argument names `arg1`..`argN` for a call the layer has no prototype
+/// for (see [`OsLayer::arg_names`]).
+pub fn unknown_arg_names(nargs: usize) -> Vec<String> {
+    (1..=nargs).map(|i| format!("arg{i}")).collect()
+}
+
+/// One call as a layer decodes it: what it is, its raw arguments (as
+/// read at enter, after any modification) and how much to show.
+#[derive(Debug, Clone, Copy)]
+pub struct CallArgs<'a> {
+    /// What [`OsLayer::identify`] said about the call.
+    pub info: &'a CallInfo,
+    /// The argument values, `info.nargs` of them at most.
+    pub raw: &'a [u64],
+    /// How much the decoders show.
+    pub opts: &'a DecodeOptions,
+}
+
+/// An OS layer as the engine uses it: naming, decoding, error values,
+/// attribution and how path arguments are read and written.
+pub trait OsLayer: Send {
+    /// Which OS this layer decodes (also the records' `os` field, as
+    /// `linux` / `windows`).
+    fn os(&self) -> Os;
+    /// Sees every enter before [`OsLayer::identify`], with the trapping
+    /// process's memory: a layer learns what it needs from the guest
+    /// (e.g. the Windows version) here. By default nothing.
+    fn observe(&mut self, _event: &Event, _mem: &mut dyn VirtMem) {}
+    /// Names and describes the call at enter.
+    fn identify(&self, event: &Event, nr: u64) -> CallInfo;
+    /// Whether this call, with these raw arguments, never returns: for
+    /// calls whose fate depends on an argument (Windows' NtTerminateProcess
+    /// on the current process). By default, [`CallInfo::noreturn`].
+    fn never_returns(&self, info: &CallInfo, _raw: &[u64]) -> bool {
+        info.noreturn
+    }
+    /// Every syscall name this layer knows (for filter validation).
+    fn all_names(&self) -> Vec<String>;
+    /// Members of a class such as `file` (without the `%`), if known.
+    fn class_members(&self, class: &str) -> Option<Vec<String>>;
+    /// Decodes arguments at enter; out-arguments may be left undecoded.
+    /// `None`: the layer has no prototype for this call, and the engine
+    /// shows the raw values ([`ArgValue::unknown`]).
+    fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>>;
+    /// Decodes out-arguments at exit, completing `args` (from
+    /// [`OsLayer::decode_enter`]) once the call `c` returned `ret`.
+    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]);
+    /// The return value as records carry it (`ret`), from the value read
+    /// at the call's width; Linux keeps it signed (-errno).
+    fn record_return(&self, ret: i64) -> i64 {
+        ret
+    }
+    /// The return value as text, and the error name if it is an error.
+    fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
+    /// Value to return for an injected error name (e.g. ENOENT -> -2, or an
+    /// NTSTATUS name -> its code).
+    fn error_value(&self, name: &str) -> Option<i64>;
+    /// A syscall number the kernel rejects without side effects, used to
+    /// skip a call.
+    fn invalid_nr(&self, info: &CallInfo) -> u64;
+    /// After a successful exec, fixes arguments that could not be read at
+    /// enter from the new image's initial stack (argv is there, copied by
+    /// the kernel). `sp` is the new stack pointer. By default nothing.
+    fn exec_fixup(
+        &self,
+        _call: CallArgs<'_>,
+        _sp: u64,
+        _mem: &mut dyn VirtMem,
+        _args: &mut [ArgValue],
+    ) {
+    }
+    /// The process and thread that made the call, if the layer can tell.
+    fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        None
+    }
+    /// An opaque identity of the thread running at the trap (the kernel's
+    /// task or thread object address), if the layer can read it; cheaper
+    /// than [`OsLayer::attribute`]. It pairs a return with its call where
+    /// the address space and the user stack do not tell threads apart: a
+    /// vfork child runs on its parent's stack in its parent's space.
+    fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+        None
+    }
+    /// Argument names from the prototype, in order; `None` without one
+    /// (the engine names them [`unknown_arg_names`]).
+    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>>;
+    /// Indices (1-based) of arguments that are paths the kernel reads.
+    fn path_args(&self, info: &CallInfo) -> Vec<usize>;
+    /// The path argument `idx` (one of [`OsLayer::path_args`]) names, read
+    /// the way the kernel will; `None` when it cannot be read in full.
+    fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String>;
+    /// Makes path argument `idx`, which names `from`, name `to` instead,
+    /// leaving the caller's own memory untouched, and notes the change
+    /// in the call's last modification. `None` when it could not.
+    fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arg_json_keeps_the_record_form() {
+        let a = ArgValue {
+            name: "fd".into(),
+            raw: 3,
+            text: Some("3".into()),
+        };
+        let j = serde_json::to_string(&a).unwrap();
+        assert_eq!(j, r#"{"name":"fd","raw":3,"value":"3"}"#);
+        let none = ArgValue { text: None, ..a };
+        let j = serde_json::to_string(&none).unwrap();
+        assert_eq!(j, r#"{"name":"fd","raw":3}"#);
+        assert_eq!(serde_json::from_str::<ArgValue>(&j).unwrap(), none);
+    }
+
+    #[test]
+    fn unknown_calls_are_shown_in_hex() {
+        let v = ArgValue::unknown(&[1, 0x20]);
+        assert_eq!(v[1].name, "arg2");
+        assert_eq!(v[1].text.as_deref(), Some("0x20"));
+        assert_eq!(unknown_arg_names(2), ["arg1", "arg2"]);
+    }
+}

@@ -1,0 +1,72 @@
+//! vstrace layers: the OS layer an engine configuration names, built in
+//! one place.
+//!
+//! The engine knows no OS (it takes a [`Box<dyn OsLayer>`](OsLayer)) and
+//! the OS crates know no engine configuration; turning `cfg.os`,
+//! `cfg.windows_version`, `cfg.windows_kpcr32` and `cfg.linux_profile`
+//! into a layer needs both, so it lives here, in the one crate that
+//! depends on the engine and on every OS crate. Everything that makes an
+//! engine (the QEMU plugin, the CLI's run, attach and replay, the fuzz
+//! targets) calls [`layer`]: the CLI and the plugin share no other crate
+//! that could hold it, and a new OS is added here once.
+
+#![forbid(unsafe_code)]
+
+use serde_json::value::RawValue;
+use vstrace_core::OsLayer;
+use vstrace_engine::EngineConfig;
+use vstrace_linux::profile::LinuxProfile;
+use vstrace_linux::LinuxLayer;
+use vstrace_windows::layer::{VersionChoiceError, AUTO};
+use vstrace_windows::WindowsLayer;
+
+/// Why no layer could be built from a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    /// `os` names no OS vstrace decodes.
+    #[error("engine configuration: unsupported guest OS {0:?}")]
+    UnknownOs(String),
+    /// `windows_version` names no known Windows release.
+    #[error("engine configuration: {0}")]
+    WindowsVersion(#[from] VersionChoiceError),
+    /// `linux_profile` is not a Linux kernel profile (or one could not
+    /// be stored as JSON).
+    #[error("engine configuration: the Linux kernel profile: {0}")]
+    LinuxProfile(#[source] serde_json::Error),
+}
+
+/// The OS layer `cfg` asks for: Linux (with the kernel profile, if any,
+/// for attribution) or Windows (the named version, or detection from the
+/// guest when absent or `auto`).
+pub fn layer(cfg: &EngineConfig) -> Result<Box<dyn OsLayer>, LayerError> {
+    match cfg.os.as_str() {
+        "linux" => Ok(Box::new(LinuxLayer::new(linux_profile(cfg)?))),
+        "windows" => {
+            let v = cfg.windows_version.as_deref().unwrap_or(AUTO);
+            Ok(Box::new(WindowsLayer::new(v, cfg.windows_kpcr32)?))
+        }
+        other => Err(LayerError::UnknownOs(other.to_string())),
+    }
+}
+
+/// The Linux kernel profile `cfg` carries, if any.
+pub fn linux_profile(cfg: &EngineConfig) -> Result<Option<LinuxProfile>, LayerError> {
+    cfg.linux_profile
+        .as_ref()
+        .map(|raw| serde_json::from_str(raw.get()).map_err(LayerError::LinuxProfile))
+        .transpose()
+}
+
+/// Stores `profile` in `cfg`, as the JSON the engine carries unread.
+pub fn set_linux_profile(cfg: &mut EngineConfig, profile: &LinuxProfile) -> Result<(), LayerError> {
+    let raw: Box<RawValue> =
+        serde_json::value::to_raw_value(profile).map_err(LayerError::LinuxProfile)?;
+    cfg.linux_profile = Some(raw);
+    Ok(())
+}
+
+/// [`vstrace_engine::replay::fuzz_replay`] with the layers [`layer`]
+/// builds: the fuzzing entry point for replaying untrusted trace files.
+pub fn fuzz_replay(data: &[u8]) -> u64 {
+    vstrace_engine::replay::fuzz_replay(data, &|cfg| layer(cfg).ok())
+}
