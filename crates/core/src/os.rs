@@ -104,6 +104,29 @@ impl Default for DecodeOptions {
     }
 }
 
+/// A signal delivered to a handler, as the OS layer reads it at the
+/// return to user mode that enters the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalDelivery {
+    /// The signal number.
+    pub signo: u32,
+    /// Its name (`SIGALRM`).
+    pub name: String,
+    /// Guest virtual address of the siginfo the handler gets.
+    pub info_addr: u64,
+    /// The siginfo, strace-style (`{si_signo=SIGALRM, si_code=SI_KERNEL}`).
+    pub info: String,
+    /// User instruction pointer of the interrupted context (what the
+    /// handler's sigreturn resumes).
+    pub resume_ip: u64,
+    /// User stack pointer of the interrupted context.
+    pub resume_sp: u64,
+    /// The interrupted context's return register: a call's result, or its
+    /// number when the kernel restarts the call (`resume_ip` rewound onto
+    /// the trap instruction).
+    pub saved_ret: u64,
+}
+
 /// One argument of a call: produced by the OS decoders, carried as is in
 /// every record (its JSON form is a record's `args` element:
 /// `{"name", "raw", "value"}`, `value` left out when absent).
@@ -218,6 +241,42 @@ pub trait OsLayer: Send {
     /// the address space and the user stack do not tell threads apart: a
     /// vfork child runs on its parent's stack in its parent's space.
     fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+        None
+    }
+    /// Recognises a return to user mode (at `ip` with stack `sp`, as the
+    /// return frame gives them) that enters a signal handler, and reads
+    /// what the kernel saved for it. `None` by default and for any other
+    /// return; implementations check the registers before reading memory,
+    /// since most returns are from interrupts and page faults.
+    fn signal_delivery(
+        &self,
+        _event: &Event,
+        _ip: u64,
+        _sp: u64,
+        _mem: &mut dyn VirtMem,
+    ) -> Option<SignalDelivery> {
+        None
+    }
+    /// How a call a signal interrupted shows its result (the kernel's
+    /// restart code, which the program never sees): the value, its text
+    /// and its error name. `restarted`: the kernel rewound the call to run
+    /// it again after the handler. `None`: shown as it returned.
+    fn interrupted_return(
+        &self,
+        _info: &CallInfo,
+        _restarted: bool,
+    ) -> Option<(i64, String, String)> {
+        None
+    }
+    /// Arguments a call takes from the user stack rather than registers
+    /// (rt_sigreturn's frame: strace shows the mask it restores), read at
+    /// enter; `None` for calls without.
+    fn frame_args(
+        &self,
+        _info: &CallInfo,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+    ) -> Option<Vec<ArgValue>> {
         None
     }
     /// Argument names from the prototype, in order; `None` without one

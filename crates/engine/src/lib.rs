@@ -71,6 +71,13 @@ pub struct EngineConfig {
     /// `--record FILE`: also write a trace file (every event and the guest
     /// memory the engine read) for `vstrace replay`.
     pub record: Option<String>,
+    /// Returns are paired with their calls by the OS layer's thread
+    /// identity as well as by address space and stack (what tells a vfork
+    /// child from its parent). On for every new run; a recording made
+    /// before this setting existed has none, and replays as it was traced,
+    /// without the thread reads it never recorded.
+    #[serde(default)]
+    pub pair_by_thread: bool,
 }
 
 impl Default for EngineConfig {
@@ -92,6 +99,7 @@ impl Default for EngineConfig {
             comms: Vec::new(),
             follow_forks: false,
             record: None,
+            pair_by_thread: true,
         }
     }
 }

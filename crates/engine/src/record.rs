@@ -18,6 +18,10 @@ pub enum CallState {
     /// A return seen without its enter: a new thread or process leaving
     /// clone/fork for the first time.
     ChildReturn,
+    /// Not a call: a signal delivered to a handler (`name` is the signal,
+    /// the one argument its siginfo), shown as strace shows it:
+    /// `--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---`.
+    Signal,
 }
 
 /// One syscall record.
@@ -72,6 +76,11 @@ impl Record {
             // strace marks calls of another personality the same way.
             let _ = write!(out, "[{}] ", self.abi);
         }
+        if self.state == CallState::Signal {
+            let info = self.args.first().and_then(|a| a.text.as_deref());
+            let _ = write!(out, "--- {} {} ---", self.name, info.unwrap_or("{}"));
+            return;
+        }
         if self.state == CallState::ChildReturn {
             let _ = write!(
                 out,
@@ -107,6 +116,7 @@ impl Record {
             }
             CallState::NoReturn => out.push_str(" = ?"),
             CallState::Unfinished => out.push_str(" <unfinished ...>"),
+            CallState::Signal => {}
         }
         for m in &self.modifications {
             match (&m.before_text, &m.after_text) {

@@ -19,6 +19,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, r: &Record) {
+        // Signal deliveries are not calls (strace -c counts only calls).
+        if r.state == CallState::Signal {
+            return;
+        }
         let row = self.rows.entry(r.name.clone()).or_default();
         row.calls += 1;
         if r.errno.is_some() {

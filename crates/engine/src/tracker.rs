@@ -96,6 +96,10 @@ struct Scope {
     spaces: HashMap<u64, bool>,
     owners: HashMap<u64, u32>,
     procs: std::collections::HashSet<u32>,
+    /// Follow processes as well as address spaces
+    /// ([`EngineConfig::pair_by_thread`]: off only to replay a recording
+    /// made before, as it was traced).
+    by_process: bool,
 }
 
 /// Most processes a scope remembers (the set is cleared when full: the
@@ -126,6 +130,9 @@ impl Scope {
     /// where it is: no owner or attribution known (the profile-less
     /// rules), or `pid` is its owner.
     fn owned_by(&self, cr3: u64, pid: Option<u32>) -> bool {
+        if !self.by_process {
+            return true;
+        }
         match (self.owners.get(&cr3), pid) {
             (Some(o), Some(p)) => *o == p,
             _ => true,
@@ -192,6 +199,8 @@ pub(crate) struct Tracker {
     pids: std::collections::HashSet<u32>,
     comms: Vec<String>,
     follow_forks: bool,
+    /// [`EngineConfig::pair_by_thread`].
+    pair_by_thread: bool,
     scope: Option<Scope>,
     recent_forks: std::collections::VecDeque<RecentFork>,
     /// Address spaces whose fork child returned but made no call since.
@@ -241,11 +250,13 @@ impl Tracker {
             spaces: Default::default(),
             owners: Default::default(),
             procs: Default::default(),
+            by_process: cfg.pair_by_thread,
         });
         Ok(Tracker {
             pids: cfg.pids.iter().copied().collect(),
             comms: cfg.comms.clone(),
             follow_forks: cfg.follow_forks,
+            pair_by_thread: cfg.pair_by_thread,
             scope,
             recent_forks: Default::default(),
             fresh_children: Default::default(),
@@ -330,7 +341,10 @@ impl Tracker {
             // The address space dies with its process; its page tables may
             // be reused by any other process. A vfork child's exit leaves
             // its parent's space as it is.
-            let who = self.os.attribute(event, cpu.mem());
+            let who = match &self.scope {
+                Some(s) if s.by_process => self.os.attribute(event, cpu.mem()),
+                _ => None,
+            };
             if let Some(s) = &mut self.scope {
                 if s.owned_by(cr3, who.as_ref().map(|w| w.pid)) {
                     s.leave(cr3);
@@ -346,7 +360,7 @@ impl Tracker {
         };
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
-        if in_scope && self.scope.is_some() {
+        if in_scope && self.scope.as_ref().is_some_and(|s| s.by_process) {
             let wanted = self.trace.contains(&info.name) || info.exec || info.fork;
             if wanted {
                 early_proc = self.os.attribute(event, cpu.mem());
@@ -438,7 +452,12 @@ impl Tracker {
                 *r = v;
             }
         }
-        let args = self.decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
+        let mut args = self.decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
+        if args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
+            if let Some(frame) = self.os.frame_args(&info, event, sc.cpu().mem()) {
+                args = frame;
+            }
+        }
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
@@ -452,7 +471,11 @@ impl Tracker {
             .iter()
             .any(|a| a.text.as_deref().is_some_and(|v| v.starts_with("0x")));
         let returns_elsewhere = info.returns_elsewhere;
-        let thread = self.os.current_thread(event, sc.cpu().mem());
+        let thread = if self.pair_by_thread {
+            self.os.current_thread(event, sc.cpu().mem())
+        } else {
+            None
+        };
         let pending = Pending {
             ret_ip,
             thread,
@@ -594,11 +617,151 @@ impl Tracker {
             None => match self.take_elsewhere(event, thread) {
                 Some(p) => p,
                 None => {
+                    if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
+                        return rec;
+                    }
                     self.stats.unmatched_exits += 1;
                     return self.child_return(event, cpu, ip, sp, now);
                 }
             },
         };
+        self.finish_call(pending, event, cpu, now, sp)
+    }
+
+    /// A return to user mode entering a signal handler (the OS layer
+    /// recognises it; the engine's callers see it as an exit with no call
+    /// of its own): the call it interrupted, if any, ends with what the
+    /// kernel saved for it, and the delivery is a record of its own.
+    /// `None` when the return is no delivery; `Some(record)` (the
+    /// interrupted call's record, or the signal's) when it is.
+    fn signal(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        ip: u64,
+        sp: u64,
+    ) -> Option<Option<Record>> {
+        if !self.pair_by_thread || event.mechanism != Mechanism::Iret {
+            return None;
+        }
+        let d = self.os.signal_delivery(event, ip, sp, cpu.mem())?;
+        let cr3 = cr3_key(event.cr3);
+        let traced = match &self.scope {
+            None => true,
+            Some(s) => s.spaces.get(&cr3) == Some(&true),
+        };
+        if !traced {
+            return Some(None);
+        }
+        // The call in flight in the interrupted context: it returned to
+        // the resumed ip, or is rewound onto its trap instruction (2 bytes
+        // before its return ip) to run again.
+        let key = ThreadKey {
+            cr3,
+            sp: d.resume_sp,
+        };
+        let thread = if self.pending.contains_key(&key) {
+            self.os.current_thread(event, cpu.mem())
+        } else {
+            None
+        };
+        let found = match self.take(key, d.resume_ip, thread) {
+            Some(p) if p.ret_ip.is_some() => Some((p, false)),
+            Some(p) => {
+                // A return ip the trap did not tell (sysenter): no rewind
+                // can be told apart; shown as it returned.
+                Some((p, false))
+            }
+            None => self
+                .take(key, d.resume_ip.wrapping_add(2), thread)
+                .map(|p| (p, true)),
+        };
+        let mut first = None;
+        if let Some((p, restarted)) = found {
+            // -EINTR in the saved context: the kernel turned a restart code
+            // into EINTR because a handler runs. The call then ends with
+            // that code, as a tracer in the guest sees it at the call's
+            // exit (out-arguments are not decoded, as for any error).
+            let eintr = p.bitness == Bitness::B64 && d.saved_ret as i64 == -4;
+            let shown = if restarted || eintr {
+                self.os.interrupted_return(&p.info, restarted)
+            } else {
+                None
+            };
+            let mut ev = event.clone();
+            let ret = shown.as_ref().map_or(d.saved_ret, |(v, _, _)| *v as u64);
+            ev.regs.set(Reg::Rax, ret);
+            // The call's end is seen through the saved context: hooks read
+            // its result there, and what they write stays there (the
+            // handler's sigreturn restores the guest's own).
+            let mut saved = vstrace_core::cpu::SnapshotCpu {
+                regs: ev.regs.clone(),
+                mem: cpu.mem(),
+            };
+            first = self.finish_call(p, &ev, &mut saved, now, d.resume_sp);
+            if let (Some((_, text, name)), Some(r)) = (shown, first.as_mut()) {
+                r.ret_text = Some(text);
+                r.errno = Some(name);
+            }
+        }
+        let who = self.os.attribute(event, cpu.mem());
+        if !self.pids.is_empty() || !self.comms.is_empty() {
+            let wanted = who.as_ref().is_some_and(|w| {
+                self.pids.contains(&w.pid)
+                    || self.comms.iter().any(|c| w.comm.as_deref() == Some(c))
+            });
+            if !wanted {
+                return Some(first);
+            }
+        }
+        let sig = Record {
+            seq: 0,
+            vcpu: event.vcpu,
+            ts_enter_ns: now,
+            ts_exit_ns: None,
+            pid: who.as_ref().map(|w| w.pid),
+            tid: who.as_ref().map(|w| w.tid),
+            ppid: who.as_ref().and_then(|w| w.ppid),
+            comm: who.and_then(|w| w.comm),
+            cr3,
+            os: self.os_kind.name().to_string(),
+            abi: abi_tag(event.bitness, self.os_kind).to_string(),
+            mechanism: event.mechanism.name().to_string(),
+            nr: u64::from(d.signo),
+            name: d.name,
+            args: vec![ArgValue {
+                name: "siginfo".into(),
+                raw: d.info_addr,
+                text: Some(d.info),
+            }],
+            ret: None,
+            ret_text: None,
+            errno: None,
+            state: CallState::Signal,
+            modifications: Vec::new(),
+            hook: Default::default(),
+        };
+        match first {
+            Some(call) => {
+                self.extra.push(sig);
+                Some(Some(call))
+            }
+            None => Some(Some(sig)),
+        }
+    }
+
+    /// Ends call `pending` at its return `event` (`sp`: the user stack it
+    /// returns to): hooks, out-arguments, exec and fork bookkeeping, and
+    /// its record if it is shown.
+    fn finish_call(
+        &mut self,
+        pending: Pending,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        sp: u64,
+    ) -> Option<Record> {
         // The exit is handled with the call's own bitness and mechanism
         // so the return value is read at the caller's width.
         let mut ev = event.clone();
@@ -656,7 +819,7 @@ impl Tracker {
                 } else if s.spaces.get(&p.cr3) == Some(&true) {
                     // The old space is freed unless it was borrowed (a
                     // vfork child execs out of its parent's space).
-                    if pid.is_some() && s.owned_by(p.cr3, pid) {
+                    if s.by_process && pid.is_some() && s.owned_by(p.cr3, pid) {
                         s.leave(p.cr3);
                     }
                     s.owners.remove(&new);
@@ -768,7 +931,11 @@ impl Tracker {
             self.fresh_children.clear();
         }
         self.fresh_children.insert(cr3);
-        let who = self.os.attribute(event, cpu.mem());
+        let by_process = self.scope.as_ref().is_some_and(|s| s.by_process);
+        let mut who = None;
+        if by_process || shown {
+            who = self.os.attribute(event, cpu.mem());
+        }
         if let Some(s) = &mut self.scope {
             // A new process in a new space: whatever owned that page-table
             // root before is gone.
@@ -862,6 +1029,17 @@ impl Tracker {
             .filter(|p| p.shown)
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
+    }
+}
+
+/// The ABI tag records carry for a trap of this bitness (signal records,
+/// which have no call to take it from).
+fn abi_tag(b: Bitness, os: Os) -> &'static str {
+    match (os, b) {
+        (Os::Windows, Bitness::B64) => "nt64",
+        (Os::Windows, Bitness::B32) => "nt32",
+        (_, Bitness::B64) => "x86_64",
+        (_, Bitness::B32) => "i386",
     }
 }
 

@@ -185,6 +185,58 @@ impl OsLayer for LinuxLayer {
         self.in_task_space(event, mem, |m| self.task_in(event, m))
     }
 
+    fn signal_delivery(
+        &self,
+        event: &Event,
+        _ip: u64,
+        sp: u64,
+        mem: &mut dyn VirtMem,
+    ) -> Option<vstrace_core::SignalDelivery> {
+        // 64-bit frames only: ia32 frames (compat processes, the i386
+        // kernel) have another layout.
+        if event.bitness != vstrace_core::Bitness::B64 {
+            return None;
+        }
+        let d = lx::signal::delivery_64(&event.regs, sp, mem)?;
+        Some(vstrace_core::SignalDelivery {
+            signo: d.signo,
+            name: d.name,
+            info_addr: d.info_addr,
+            info: d.info,
+            resume_ip: d.resume_ip,
+            resume_sp: d.resume_sp,
+            saved_ret: d.saved_ax,
+        })
+    }
+
+    fn interrupted_return(
+        &self,
+        info: &CallInfo,
+        restarted: bool,
+    ) -> Option<(i64, String, String)> {
+        let code = lx::signal::interrupted_code(&info.name, restarted);
+        let name = lx::errno_name(code)?.to_string();
+        Some((-code, lx::signal::interrupted_text(code), name))
+    }
+
+    fn frame_args(
+        &self,
+        info: &CallInfo,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+    ) -> Option<Vec<ArgValue>> {
+        if info.name != "rt_sigreturn" || event.bitness != vstrace_core::Bitness::B64 {
+            return None;
+        }
+        let sp = event.regs.rsp();
+        let mask = lx::signal::sigreturn_mask_64(mem, sp)?;
+        Some(vec![ArgValue {
+            name: "frame".into(),
+            raw: sp,
+            text: Some(mask),
+        }])
+    }
+
     fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
         Some(
             desc(info)?

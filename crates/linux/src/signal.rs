@@ -67,15 +67,25 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Delive
     {
         return None;
     }
-    if u64::from(read_u32(mem, info_addr).ok()?) != signo {
+    // The return address the handler returns to (its sa_restorer, which
+    // calls rt_sigreturn) heads the frame.
+    if read_u64(mem, sp).ok()? == 0 {
         return None;
     }
+    let name = signal_name(signo)?;
+    // The kernel copies the siginfo into the frame only for SA_SIGINFO
+    // handlers (a tracer inside the guest asks ptrace for it); without
+    // one, only the number is known from outside.
+    let info = match read_u32(mem, info_addr) {
+        Ok(s) if u64::from(s) == signo => format_siginfo(mem, info_addr)?,
+        _ => format!("{{si_signo={name}}}"),
+    };
     let mc = uc + MCONTEXT;
     Some(Delivery {
         signo: signo as u32,
-        name: signal_name(signo)?,
+        name,
         info_addr,
-        info: format_siginfo(mem, info_addr)?,
+        info,
         resume_ip: read_u64(mem, mc + SC_RIP).ok()?,
         resume_sp: read_u64(mem, mc + SC_RSP).ok()?,
         saved_ax: read_u64(mem, mc + SC_RAX).ok()?,
@@ -326,6 +336,7 @@ mod tests {
         let uc = sp + 8;
         let mc = uc + MCONTEXT;
         mem.map(sp, &[0u8; 512]);
+        mem.map(sp, &0x40_1000u64.to_le_bytes());
         mem.map(mc + SC_RAX, &rax.to_le_bytes());
         mem.map(mc + SC_RSP, &rsp.to_le_bytes());
         mem.map(mc + SC_RIP, &rip.to_le_bytes());
@@ -363,10 +374,17 @@ mod tests {
         let mut r2 = regs.clone();
         r2.set(Reg::Rax, 1);
         assert_eq!(delivery_64(&r2, sp, &mut m), None);
-        // The siginfo must name the signal in rdi.
+        // A handler without SA_SIGINFO gets no siginfo in its frame: only
+        // the number is known.
         let mut r3 = regs.clone();
         r3.set(Reg::Rdi, 10);
-        assert_eq!(delivery_64(&r3, sp, &mut m), None);
+        assert_eq!(
+            delivery_64(&r3, sp, &mut m).unwrap().info,
+            "{si_signo=SIGUSR1}"
+        );
+        // No return address at the top: not a frame.
+        m.map(sp, &[0u8; 8]);
+        assert_eq!(delivery_64(&regs, sp, &mut m), None);
     }
 
     #[test]
