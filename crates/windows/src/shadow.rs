@@ -29,6 +29,7 @@ use crate::structs::ptr_size;
 pub struct KernelSpace {
     /// KPCR offset of Prcb.KernelDirectoryTableBase.
     pub kpcr_offset: u64,
+    /// The kernel's address space (KernelDirectoryTableBase as root).
     pub space: Space,
 }
 
