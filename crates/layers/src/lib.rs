@@ -17,7 +17,7 @@ use vstrace_core::OsLayer;
 use vstrace_engine::EngineConfig;
 use vstrace_linux::profile::LinuxProfile;
 use vstrace_linux::LinuxLayer;
-use vstrace_windows::layer::{VersionChoiceError, AUTO};
+use vstrace_windows::kuser::{VersionChoiceError, AUTO};
 use vstrace_windows::WindowsLayer;
 
 /// Why no layer could be built from a configuration.

@@ -7,8 +7,7 @@ use vstrace_core::{
     ArgValue, Bitness, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
-use crate::kuser::VersionChoice;
-pub use crate::kuser::{VersionChoiceError, AUTO, FALLBACK_X64, FALLBACK_X86};
+use crate::kuser::{VersionChoice, VersionChoiceError};
 use crate::shadow::ShadowSearch;
 use crate::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
 
