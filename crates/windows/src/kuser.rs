@@ -124,7 +124,8 @@ pub struct VersionChoiceError {
 
 /// Which service tables serve the guest, per bitness: named up front, or
 /// detected from KUSER_SHARED_DATA at the first calls of each bitness,
-/// with a fallback once detection failed [`DETECT_ATTEMPTS`] times.
+/// with a fallback ([`FALLBACK_X64`], [`FALLBACK_X86`]) once detection
+/// failed a few times.
 #[derive(Debug, Clone)]
 pub struct VersionChoice {
     x64: Option<&'static WindowsVersion>,

@@ -206,8 +206,8 @@ impl OsLayer for WindowsLayer {
         (!us.is_hostile()).then_some(us.text)
     }
 
-    /// A copy of the OBJECT_ATTRIBUTES naming `to` (see
-    /// [`rewrite_object_name`]).
+    /// A copy of the OBJECT_ATTRIBUTES, with a new ObjectName naming
+    /// `to`, below the caller's stack; the argument points at the copy.
     fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
         let oa_ptr = sc.arg(idx).ok()?;
         rewrite_object_name(sc, idx, oa_ptr, from, to)
