@@ -8,10 +8,13 @@ use vstrace_core::OsLayer;
 /// Error parsing a syscall set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
+    /// A name the OS layer does not know (`?name` accepts it anyway).
     #[error("invalid system call '{0}'")]
     UnknownName(String),
+    /// A `%class` the OS layer does not have.
     #[error("unknown syscall class '%{0}'")]
     UnknownClass(String),
+    /// Nothing between the commas.
     #[error("empty syscall set")]
     Empty,
 }
@@ -25,6 +28,7 @@ pub struct SyscallSet {
 }
 
 impl SyscallSet {
+    /// Every call (no `-e trace=`).
     pub fn all() -> SyscallSet {
         SyscallSet {
             names: HashSet::new(),
@@ -80,6 +84,7 @@ impl SyscallSet {
         Ok(SyscallSet { names, negated })
     }
 
+    /// Whether the call named `name` is in the set.
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains(name) != self.negated
     }

@@ -42,6 +42,8 @@ fn lock<W: Write>(m: &Mutex<Shared<W>>) -> MutexGuard<'_, Shared<W>> {
 }
 
 impl<W: Write + Send + 'static> AutoFlush<W> {
+    /// Buffers writes to `out` and starts the thread that flushes them
+    /// (it ends when the writer is dropped).
     pub fn new(out: W) -> AutoFlush<W> {
         let shared = Arc::new(Mutex::new(Shared {
             out: BufWriter::with_capacity(1 << 16, out),

@@ -7,8 +7,15 @@ use vstrace_core::{OsLayer, Syscall};
 /// Error parsing an injection rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InjectError {
+    /// The rule does not parse (`spec` as given, `reason` what is wrong).
     #[error("--inject {spec:?}: {reason}")]
-    Bad { spec: String, reason: String },
+    Bad {
+        /// The rule as given on the command line.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The rule's syscall set names calls the OS does not have.
     #[error("--inject: {0}")]
     Set(#[from] FilterError),
 }
@@ -27,18 +34,23 @@ pub enum InjectAction {
 /// `2+3` the 2nd, 5th, 8th...; `2..4` the 2nd to 4th.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct When {
+    /// The first invocation affected (1-based).
     pub first: u64,
+    /// The last invocation affected (`u64::MAX`: no end).
     pub last: u64,
+    /// Every `step`-th invocation from `first` on.
     pub step: u64,
 }
 
 impl When {
+    /// Every invocation (a rule without `when=`).
     pub const ALWAYS: When = When {
         first: 1,
         last: u64::MAX,
         step: 1,
     };
 
+    /// Parses the text after `when=`; the error says what is wrong.
     pub fn parse(s: &str) -> Result<When, String> {
         let num = |t: &str| -> Result<u64, String> {
             let v: u64 = t
@@ -90,9 +102,13 @@ impl When {
 /// One parsed `--inject` rule with its invocation counter.
 #[derive(Debug, Clone)]
 pub struct InjectRule {
+    /// The calls the rule applies to.
     pub set: SyscallSet,
+    /// What it does to them.
     pub action: InjectAction,
+    /// Which of their invocations it affects.
     pub when: When,
+    /// Matching invocations seen so far (what `when` counts).
     pub seen: u64,
 }
 

@@ -36,6 +36,7 @@ pub struct EngineConfig {
     pub os: String,
     /// Where records go: a file or FIFO path; stderr when absent.
     pub output: Option<String>,
+    /// Text or JSON Lines.
     pub format: Format,
     /// `-c`: print a summary table instead of records.
     pub summary: bool,
@@ -107,20 +108,26 @@ impl Default for EngineConfig {
 /// Engine error.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("engine configuration: {0}")]
-    Config(String),
+    /// `-e trace=` does not parse or names unknown calls.
     #[error(transparent)]
     Filter(#[from] filter::FilterError),
+    /// An `--inject` or `--rewrite-path` rule does not parse.
     #[error(transparent)]
     Inject(#[from] inject::InjectError),
+    /// The output could not be opened.
     #[error("output {path}: {source}")]
     Output {
+        /// The output as configured.
         path: String,
+        /// Why it could not be opened.
         source: std::io::Error,
     },
+    /// The trace file (`--record`) could not be created.
     #[error("trace file {path}: {source}")]
     Record {
+        /// The trace file as configured.
         path: String,
+        /// Why it could not be created.
         source: std::io::Error,
     },
 }
@@ -128,12 +135,20 @@ pub enum EngineError {
 /// Counters the engine keeps about itself.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct EngineStats {
+    /// Traps handled.
     pub events: u64,
+    /// Of those, syscall enters.
     pub enters: u64,
+    /// Of those, returns to user mode.
     pub exits: u64,
+    /// Records written.
     pub records: u64,
+    /// Returns that matched no call in flight (interrupt returns, or
+    /// calls entered before tracing began).
     pub unmatched_exits: u64,
+    /// Hook failures (errors and panics).
     pub decode_errors: u64,
+    /// Records that could not be written.
     pub write_errors: u64,
 }
 

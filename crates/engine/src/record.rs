@@ -29,38 +29,55 @@ pub enum CallState {
 pub struct Record {
     /// Sequence number in output order.
     pub seq: u64,
+    /// The vCPU that trapped at enter.
     pub vcpu: u32,
     /// Nanoseconds since tracing started, at enter and at exit.
     pub ts_enter_ns: u64,
+    /// Absent when no exit was seen (unfinished, no-return calls).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts_exit_ns: Option<u64>,
+    /// Process id, when the OS layer could attribute the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// Thread id, when attributed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<u32>,
+    /// Parent process id, when attributed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppid: Option<u32>,
+    /// Process name (`comm`, image name), when attributed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comm: Option<String>,
     /// Address space (CR3, PCID bits masked) of the caller.
     pub cr3: u64,
+    /// The guest OS (`linux`, `windows`).
     pub os: String,
     /// ABI of the call: x86_64, i386, nt64, nt32.
     pub abi: String,
+    /// The trap instruction (`syscall`, `sysenter`, `int80`, ...).
     pub mechanism: String,
+    /// The service number.
     pub nr: u64,
+    /// The call's name.
     pub name: String,
+    /// The arguments, decoded as far as the OS layer could.
     pub args: Vec<ArgValue>,
+    /// The return value (signed -errno on Linux, the NTSTATUS as an
+    /// unsigned 32-bit value on Windows); absent without an exit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<i64>,
     /// Decoded return value (e.g. `-1 ENOENT (No such file or directory)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret_text: Option<String>,
+    /// The error's name (`ENOENT`, `STATUS_ACCESS_DENIED`) when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno: Option<String>,
+    /// How the call ended.
     pub state: CallState,
+    /// What vstrace changed (injections, rewrites, hook writes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modifications: Vec<Modification>,
+    /// Data the hooks attached to the call.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub hook: serde_json::Map<String, serde_json::Value>,
 }

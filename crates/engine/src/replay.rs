@@ -83,8 +83,10 @@ impl Recorder {
 /// Error opening a trace file for replay.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
+    /// The file is not a trace file, or has no configuration frame.
     #[error(transparent)]
     Trace(#[from] TraceError),
+    /// The configuration frame is not an engine configuration.
     #[error("the trace file's configuration is unreadable: {0}")]
     Config(String),
 }
@@ -92,11 +94,13 @@ pub enum ReplayError {
 /// How a replay ended.
 #[derive(Debug)]
 pub struct ReplayOutcome {
+    /// Events fed to the engine.
     pub events: u64,
     /// The recording has its end marker (the live run finished cleanly).
     pub clean_end: bool,
     /// The first damage in the file; everything before it was replayed.
     pub damage: Option<TraceError>,
+    /// The engine's counters at the end.
     pub stats: EngineStats,
 }
 

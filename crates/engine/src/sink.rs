@@ -17,7 +17,9 @@ use crate::EngineError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// strace-like lines ([`Record::to_text`]).
     Text,
+    /// JSON Lines, one [`Record`] object per line.
     Json,
 }
 
@@ -32,12 +34,18 @@ pub struct Sink {
     summary: Option<Summary>,
     line: String,
     seq: u64,
+    /// Records written (or counted into the summary).
     pub written: u64,
+    /// Records that could not be written.
     pub errors: u64,
+    /// The first write error, as text (later ones are only counted).
     pub first_error: Option<String>,
 }
 
 impl Sink {
+    /// A sink writing `format` to `path`: stderr when absent or `-`,
+    /// stdout for [`STDOUT`], else the file (created or truncated);
+    /// with `summary`, a `-c` table at [`Sink::finish`] instead.
     pub fn open(path: Option<&str>, format: Format, summary: bool) -> Result<Sink, EngineError> {
         let out: Box<dyn Write + Send> = match path {
             None | Some("-") => Box::new(std::io::stderr()),
@@ -58,6 +66,7 @@ impl Sink {
         Ok(Self::from_writer(out, format, summary))
     }
 
+    /// A sink writing to `out` (see [`Sink::open`]).
     pub fn from_writer(out: Box<dyn Write + Send>, format: Format, summary: bool) -> Sink {
         Sink {
             out: AutoFlush::new(out),
@@ -71,6 +80,8 @@ impl Sink {
         }
     }
 
+    /// Numbers `rec` in output order and writes it (or adds it to the
+    /// summary); a failed write is counted, never fatal.
     pub fn write(&mut self, mut rec: Record) {
         rec.seq = self.seq;
         self.seq += 1;

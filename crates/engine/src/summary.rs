@@ -18,6 +18,8 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts `r` in its call's row: one call, an error if it failed,
+    /// its time if it completed.
     pub fn add(&mut self, r: &Record) {
         // Signal deliveries are not calls (strace -c counts only calls).
         if r.state == CallState::Signal {

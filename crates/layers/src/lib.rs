@@ -17,7 +17,7 @@ use vstrace_core::OsLayer;
 use vstrace_engine::EngineConfig;
 use vstrace_linux::profile::LinuxProfile;
 use vstrace_linux::LinuxLayer;
-use vstrace_windows::layer::{VersionChoiceError, AUTO};
+use vstrace_windows::kuser::{VersionChoiceError, AUTO};
 use vstrace_windows::WindowsLayer;
 
 /// Why no layer could be built from a configuration.
@@ -69,4 +69,41 @@ pub fn set_linux_profile(cfg: &mut EngineConfig, profile: &LinuxProfile) -> Resu
 /// builds: the fuzzing entry point for replaying untrusted trace files.
 pub fn fuzz_replay(data: &[u8]) -> u64 {
     vstrace_engine::replay::fuzz_replay(data, &|cfg| layer(cfg).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::Os;
+
+    fn cfg(os: &str) -> EngineConfig {
+        EngineConfig {
+            os: os.into(),
+            ..EngineConfig::default()
+        }
+    }
+
+    #[test]
+    fn layers_by_name() {
+        assert_eq!(layer(&cfg("linux")).ok().map(|l| l.os()), Some(Os::Linux));
+        // No version: detected from the guest.
+        let l = layer(&cfg("windows")).ok().map(|l| l.os());
+        assert_eq!(l, Some(Os::Windows));
+    }
+
+    #[test]
+    fn bad_configurations_are_errors() {
+        assert!(matches!(layer(&cfg("plan9")), Err(LayerError::UnknownOs(o)) if o == "plan9"));
+        let mut c = cfg("windows");
+        c.windows_version = Some("win95".into());
+        assert!(matches!(layer(&c), Err(LayerError::WindowsVersion(_))));
+        let mut c = cfg("linux");
+        c.linux_profile = RawValue::from_string("[1, 2]".into()).ok();
+        assert!(matches!(layer(&c), Err(LayerError::LinuxProfile(_))));
+        assert!(matches!(
+            linux_profile(&c),
+            Err(LayerError::LinuxProfile(_))
+        ));
+        assert!(matches!(linux_profile(&cfg("linux")), Ok(None)));
+    }
 }

@@ -22,13 +22,19 @@ pub const KUSER_NT_MINOR_VERSION: u64 = 0x270;
 /// Why no version could be chosen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DetectError {
+    /// The page is not mapped in the trapping process (yet).
     #[error("KUSER_SHARED_DATA is not readable: {0}")]
     Unreadable(MemError),
+    /// The kernel's version matches no release with tables.
     #[error("no {arch:?} service table for NT {major}.{minor} build {build}")]
     Unknown {
+        /// The architecture whose tables were looked for.
         arch: Arch,
+        /// NtMajorVersion as read.
         major: u32,
+        /// NtMinorVersion as read.
         minor: u32,
+        /// NtBuildNumber as read (0 before 10.0).
         build: u32,
     },
 }
@@ -36,7 +42,9 @@ pub enum DetectError {
 /// What KUSER_SHARED_DATA says about the running kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelVersion {
+    /// NtMajorVersion (6 for Vista to 8.1, 10 for 10 and 11).
     pub major: u32,
+    /// NtMinorVersion.
     pub minor: u32,
     /// 0 when the field does not exist (before 10.0).
     pub build: u32,
@@ -116,7 +124,8 @@ pub struct VersionChoiceError {
 
 /// Which service tables serve the guest, per bitness: named up front, or
 /// detected from KUSER_SHARED_DATA at the first calls of each bitness,
-/// with a fallback once detection failed [`DETECT_ATTEMPTS`] times.
+/// with a fallback ([`FALLBACK_X64`], [`FALLBACK_X86`]) once detection
+/// failed a few times.
 #[derive(Debug, Clone)]
 pub struct VersionChoice {
     x64: Option<&'static WindowsVersion>,

@@ -7,8 +7,7 @@ use vstrace_core::{
     ArgValue, Bitness, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
-use crate::kuser::VersionChoice;
-pub use crate::kuser::{VersionChoiceError, AUTO, FALLBACK_X64, FALLBACK_X86};
+use crate::kuser::{VersionChoice, VersionChoiceError};
 use crate::shadow::ShadowSearch;
 use crate::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
 
@@ -207,8 +206,8 @@ impl OsLayer for WindowsLayer {
         (!us.is_hostile()).then_some(us.text)
     }
 
-    /// A copy of the OBJECT_ATTRIBUTES naming `to` (see
-    /// [`rewrite_object_name`]).
+    /// A copy of the OBJECT_ATTRIBUTES, with a new ObjectName naming
+    /// `to`, below the caller's stack; the argument points at the copy.
     fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
         let oa_ptr = sc.arg(idx).ok()?;
         rewrite_object_name(sc, idx, oa_ptr, from, to)

@@ -17,15 +17,20 @@ use Render as R;
 /// Direction of an argument (SAL `_In_`, `_Out_`, `_Inout_`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Dir {
+    /// Read by the kernel: decoded at enter.
     In,
+    /// Written by the kernel: decoded at exit, when the status says so.
     Out,
+    /// Both: shown as `before => after` when it changed.
     InOut,
 }
 
 impl Dir {
+    /// Whether the kernel reads the argument (decoded at enter).
     pub fn is_in(self) -> bool {
         matches!(self, Dir::In | Dir::InOut)
     }
+    /// Whether the kernel writes the argument (decoded at exit).
     pub fn is_out(self) -> bool {
         matches!(self, Dir::Out | Dir::InOut)
     }
@@ -34,18 +39,27 @@ impl Dir {
 /// How a scalar (by value, or pointed to) is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Render {
+    /// Unsigned decimal.
     Dec,
     /// Signed 32-bit.
     SDec,
+    /// Hexadecimal.
     Hex,
     /// `NULL` or hex.
     Ptr,
+    /// A handle: pseudo-handles by name (`NtCurrentProcess()`), else hex.
     Handle,
+    /// `TRUE` / `FALSE` (other values in decimal).
     Bool,
+    /// An NTSTATUS by name.
     Status,
+    /// An ACCESS_MASK with the rights of this object type.
     Access(ObjectType),
+    /// A flag word, by these names.
     Flags(#[serde(skip)] &'static [Named]),
+    /// An enumeration, by these names.
     Enum(#[serde(skip)] &'static [Named]),
+    /// An enumeration numbered from 0, indexing these names.
     Dense(#[serde(skip)] &'static [&'static str]),
 }
 
@@ -84,16 +98,35 @@ pub enum ArgKind {
     ObjectAttributes,
     /// PCLIENT_ID.
     ClientId,
-    /// PIO_STATUS_BLOCK; `create` names Information as FILE_OPENED etc.
-    IoStatus { create: bool },
-    /// Data buffer written by the caller, length in argument `len`.
-    BufIn { len: u8 },
-    /// Data buffer filled by the kernel, capacity in argument `len`.
-    BufOut { len: u8, actual: Actual },
-    /// Array of handles, count in argument `count`.
-    Handles { count: u8 },
-    /// Registry value data, type in argument `ty`, size in `len`.
-    RegData { ty: u8, len: u8 },
+    /// PIO_STATUS_BLOCK.
+    IoStatus {
+        /// Information is a create result (FILE_OPENED etc.).
+        create: bool,
+    },
+    /// Data buffer written by the caller.
+    BufIn {
+        /// The argument holding its length.
+        len: u8,
+    },
+    /// Data buffer filled by the kernel.
+    BufOut {
+        /// The argument holding its capacity.
+        len: u8,
+        /// Where the length the kernel filled comes from.
+        actual: Actual,
+    },
+    /// Array of handles.
+    Handles {
+        /// The argument holding their count.
+        count: u8,
+    },
+    /// Registry value data.
+    RegData {
+        /// The argument holding the value's type (REG_SZ ...).
+        ty: u8,
+        /// The argument holding its size in bytes.
+        len: u8,
+    },
     /// Opaque pointer to a structure this layer does not decode.
     Opaque,
 }
@@ -101,17 +134,22 @@ pub enum ArgKind {
 /// One argument of a prototype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ArgSpec {
+    /// Parameter name as documented (`ObjectAttributes`).
     pub name: &'static str,
     /// C type as documented (PHANDLE, ACCESS_MASK ...).
     pub ty: &'static str,
+    /// Whether the kernel reads it, writes it, or both.
     pub dir: Dir,
+    /// How it is read and rendered.
     pub kind: ArgKind,
 }
 
 /// A system service prototype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Prototype {
+    /// The service's `Nt` name.
     pub name: &'static str,
+    /// Its parameters, in order.
     pub args: &'static [ArgSpec],
 }
 
