@@ -56,8 +56,16 @@ pub struct ReplayArgs {
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
     let f = File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
-    let rep = Replay::open(BufReader::with_capacity(1 << 16, f))
-        .with_context(|| format!("reading {}", a.file.display()))?;
+    // A file that opens but is no readable recording (empty, random, a
+    // damaged header or configuration) is a damaged trace file: status 65,
+    // as damage further in is.
+    let rep = match Replay::open(BufReader::with_capacity(1 << 16, f)) {
+        Ok(r) => r,
+        Err(e) => {
+            say!("vstrace: error: {}: {e}", a.file.display());
+            return Ok(exit::TRACE_DAMAGED);
+        }
+    };
     let mut cfg = rep.config.clone();
     if !a.expr.is_empty() {
         if let Some(t) = &rep.config.trace {

@@ -50,11 +50,12 @@ pub struct RunArgs {
     /// QEMU CPU model.
     #[arg(long)]
     cpu: Option<String>,
-    /// Number of vCPUs.
-    #[arg(long, default_value_t = 1)]
+    /// Number of vCPUs (1 to 255: QEMU's PC machines address at most 255
+    /// CPUs without an x2APIC IOMMU; checked before QEMU starts).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
     smp: u32,
-    /// Guest memory in MiB.
-    #[arg(long, default_value_t = 512)]
+    /// Guest memory in MiB (32 to 1048576; checked before QEMU starts).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(32..=1_048_576))]
     memory: u32,
     #[command(flatten)]
     trace: TraceArgs,

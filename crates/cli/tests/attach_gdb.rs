@@ -646,13 +646,9 @@ fn attach_newer_kernel_with_its_image() {
 }
 
 /// The same without the image: the profile comes from the kernel's BTF in
-/// guest memory (bzImage boot, KASLR on). Discovery and tracing work on
-/// 6.12; the memory scan does not find the per-cpu current task yet:
-/// 6.12 exports neither `current_task` nor `pcpu_hot` but `const_pcpu_hot`
-/// (the same address), which crates/linux/src/profile/scan.rs (`WANTED`)
-/// and `current_task_sym` in crates/linux/src/profile/mod.rs do not know.
+/// guest memory (bzImage boot, KASLR on). 6.12 exports neither
+/// `current_task` nor `pcpu_hot` but their alias `const_pcpu_hot`.
 #[test]
-#[ignore = "needs crates/linux to take 6.12's exported const_pcpu_hot for pcpu_hot"]
 fn attach_newer_kernel_without_its_image() {
     check_newer_kernel("attach-new-scan", false);
 }

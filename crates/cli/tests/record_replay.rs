@@ -143,14 +143,31 @@ fn truncated_and_corrupted_recordings_keep_the_records_before_the_damage() {
     std::fs::write(&corrupt, &bad).unwrap();
     check_damaged(live, &corrupt, "corrupted");
 
-    // Not a recording at all, and a missing file: clear errors.
+    // Not a recording at all (a JSON trace, an empty file, random bytes,
+    // a header cut short): status 65 with one clear line; a missing file:
+    // status 1.
     let out = replay(live, &[]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(65));
     assert!(
         stderr(&out).contains("not a vstrace trace file"),
         "{}",
         stderr(&out)
     );
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    for (name, data) in [
+        ("empty", &b""[..]),
+        ("random", &random[..]),
+        ("header", &bytes[..10]),
+    ] {
+        let f = tmp().join(format!("rr-{name}-{}.vst", std::process::id()));
+        std::fs::write(&f, data).unwrap();
+        let out = replay(&f, &[]);
+        assert_eq!(out.status.code(), Some(65), "{name}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{name}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"));
+    }
     let out = replay(Path::new("/nonexistent/x.vst"), &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("/nonexistent/x.vst"));

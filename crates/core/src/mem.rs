@@ -85,7 +85,7 @@ impl Space {
     /// The root without PCID / flag bits: what identifies the space.
     pub fn base(self) -> u64 {
         match self.mode {
-            PagingMode::Long4 => self.root & ADDR_MASK,
+            PagingMode::Long4 | PagingMode::Long5 => self.root & ADDR_MASK,
             PagingMode::Pae => self.root & 0xffff_ffe0,
             PagingMode::Legacy32 => self.root & 0xffff_f000,
         }
@@ -173,6 +173,53 @@ impl VirtMem for InSpace<'_> {
     }
 }
 
+/// The user part of an address space, below `end`: what a call made from
+/// user mode can point at. The kernel checks a user pointer against its
+/// user range and answers EFAULT for one in its own half; decoders of
+/// user-mode calls read through this, so such a pointer prints as an
+/// address (as strace prints it), never as the kernel's bytes.
+pub struct UserOnly<'a> {
+    /// The memory of the trap's address space.
+    pub mem: &'a mut dyn VirtMem,
+    /// First address that is not user space ([`user_space_end`]).
+    pub end: u64,
+}
+
+impl UserOnly<'_> {
+    fn check(&self, addr: u64, len: usize) -> Result<(), MemError> {
+        if addr >= self.end || self.end - addr < len as u64 {
+            return Err(MemError::Unmapped(addr));
+        }
+        Ok(())
+    }
+}
+
+impl VirtMem for UserOnly<'_> {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        self.check(addr, buf.len())?;
+        self.mem.read_virt(addr, buf)
+    }
+    fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        self.check(addr, data.len())?;
+        self.mem.write_virt(addr, data)
+    }
+    fn read_virt_in(&mut self, space: Space, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        self.check(addr, buf.len())?;
+        self.mem.read_virt_in(space, addr, buf)
+    }
+}
+
+/// The end of user space for a trap with these registers: in long mode
+/// the lower half (every kernel address has bit 63 set, with 4- or
+/// 5-level paging); for a 32-bit kernel the OS's split, `legacy_end`.
+pub fn user_space_end(regs: &crate::Regs, legacy_end: u64) -> u64 {
+    if regs.efer & crate::event::EFER_LMA != 0 {
+        1 << 63
+    } else {
+        legacy_end
+    }
+}
+
 /// Largest single virtual access [`GuestVirt`] accepts: a guest-supplied
 /// length must never make the tracer allocate or walk without bound.
 pub const MAX_ACCESS: u64 = 16 << 20;
@@ -230,6 +277,9 @@ pub enum PagingMode {
     Pae,
     /// 4-level long-mode paging, 4 KiB, 2 MiB and 1 GiB pages.
     Long4,
+    /// 5-level long-mode paging (CR4.LA57): a PML5 above the PML4, 57-bit
+    /// virtual addresses; the same page sizes.
+    Long5,
 }
 
 const CR0_PG: u64 = 1 << 31;
@@ -238,15 +288,14 @@ const CR4_LA57: u64 = 1 << 12;
 
 impl PagingMode {
     /// The paging mode the CPU uses for these control registers, or `None`
-    /// when paging is off (CR0.PG clear: virtual = physical) or 5-level
-    /// paging is on (CR4.LA57, not supported).
+    /// when paging is off (CR0.PG clear: virtual = physical).
     pub fn from_regs(cr0: u64, cr4: u64, efer: u64) -> Option<PagingMode> {
         if cr0 & CR0_PG == 0 {
             return None;
         }
         if efer & crate::event::EFER_LMA != 0 {
             if cr4 & CR4_LA57 != 0 {
-                return None;
+                return Some(PagingMode::Long5);
             }
             Some(PagingMode::Long4)
         } else if cr4 & CR4_PAE != 0 {
@@ -336,15 +385,24 @@ pub fn translate(
     let unmapped = MemError::Unmapped(va);
     let mut w = Walk::new();
     match mode {
-        PagingMode::Long4 => {
-            // Canonical: bits 63..47 all equal.
-            let top = (va as i64) >> 47;
+        PagingMode::Long4 | PagingMode::Long5 => {
+            let five = mode == PagingMode::Long5;
+            // Canonical: bits 63..47 (63..56 with 5 levels) all equal.
+            let top = (va as i64) >> if five { 56 } else { 47 };
             if top != 0 && top != -1 {
                 return Err(unmapped);
             }
             // Low 12 bits are PCID (or PWT/PCD), bit 63 is no-flush.
-            let pml4 = cr3 & ADDR_MASK;
-            let e = entry64(phys, pml4 + ((va >> 39) & 0x1ff) * 8)?;
+            let mut table = cr3 & ADDR_MASK;
+            if five {
+                let e = entry64(phys, table + ((va >> 48) & 0x1ff) * 8)?;
+                if e & PTE_P == 0 {
+                    return Err(unmapped);
+                }
+                w.add(e);
+                table = e & ADDR_MASK;
+            }
+            let e = entry64(phys, table + ((va >> 39) & 0x1ff) * 8)?;
             if e & PTE_P == 0 {
                 return Err(unmapped);
             }
@@ -689,7 +747,10 @@ mod tests {
             PagingMode::from_regs(pg | 1, 0x20, lma | 0x100),
             Some(PagingMode::Long4)
         );
-        assert_eq!(PagingMode::from_regs(pg | 1, 0x20 | 0x1000, lma), None);
+        assert_eq!(
+            PagingMode::from_regs(pg | 1, 0x20 | 0x1000, lma),
+            Some(PagingMode::Long5)
+        );
     }
 
     /// (mode, page size, va, pa) for every page size of every mode.
@@ -717,6 +778,25 @@ mod tests {
                 PagingMode::Long4,
                 PageSize::G1,
                 0x0000_7f80_4000_0000,
+                0x0001_c000_0000,
+            ),
+            // 5-level: user and kernel addresses beyond 4-level's reach.
+            (
+                PagingMode::Long5,
+                PageSize::K4,
+                0x00ff_7fff_f7a3_5000,
+                0x0012_3000,
+            ),
+            (
+                PagingMode::Long5,
+                PageSize::M2,
+                0xff11_0000_0120_0000,
+                0x0060_0000,
+            ),
+            (
+                PagingMode::Long5,
+                PageSize::G1,
+                0xffff_ffff_c000_0000,
                 0x0001_c000_0000,
             ),
             (PagingMode::Pae, PageSize::K4, 0xc012_3000, 0x0012_3000),

@@ -235,6 +235,13 @@ pub trait OsLayer: Send {
     fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         None
     }
+    /// Where user space ends under a 32-bit (non-long-mode) kernel: the
+    /// OS's split of the 4 GiB (Windows' default 2 GiB; Linux overrides it
+    /// with its 3 GiB). Long mode needs none (see
+    /// [`crate::mem::user_space_end`]).
+    fn user_space_end_32(&self) -> u64 {
+        0x8000_0000
+    }
     /// An opaque identity of the thread running at the trap (the kernel's
     /// task or thread object address), if the layer can read it; cheaper
     /// than [`OsLayer::attribute`]. It pairs a return with its call where

@@ -191,12 +191,18 @@ impl PageTableBuilder {
         let flags = flags & (PRESENT | WRITABLE | USER);
         let dir = PRESENT | WRITABLE | USER;
         match (self.mode, size) {
-            (PagingMode::Long4, PageSize::K4 | PageSize::M2 | PageSize::G1) => {
-                let top = (va as i64) >> 47;
+            (PagingMode::Long4 | PagingMode::Long5, PageSize::K4 | PageSize::M2 | PageSize::G1) => {
+                let five = self.mode == PagingMode::Long5;
+                let top = (va as i64) >> if five { 56 } else { 47 };
                 if top != 0 && top != -1 {
                     return Err(build_err(va, "non-canonical address"));
                 }
-                let pdpt = self.descend(self.root + ((va >> 39) & 0x1ff) * 8, dir)?;
+                let pml4 = if five {
+                    self.descend(self.root + ((va >> 48) & 0x1ff) * 8, dir)?
+                } else {
+                    self.root
+                };
+                let pdpt = self.descend(pml4 + ((va >> 39) & 0x1ff) * 8, dir)?;
                 let pdpte = pdpt + ((va >> 30) & 0x1ff) * 8;
                 if size == PageSize::G1 {
                     return self.write_entry(pdpte, pa | flags | PS);

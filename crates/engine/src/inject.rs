@@ -18,6 +18,12 @@ pub enum InjectError {
     /// The rule's syscall set names calls the OS does not have.
     #[error("--inject: {0}")]
     Set(#[from] FilterError),
+    /// A `--rewrite-path` rule does not parse.
+    #[error("--rewrite-path {spec:?}: expected FROM=TO with both paths non-empty")]
+    BadRewrite {
+        /// The rule as given on the command line.
+        spec: String,
+    },
 }
 
 /// What to do to a matching call.
@@ -134,10 +140,17 @@ impl InjectRule {
                         .error_value(v)
                         .or_else(|| v.parse::<i64>().ok().map(|n| -n.abs()))
                         .ok_or_else(|| bad(format!("unknown error code {v:?}")))?;
+                    if action.is_some() {
+                        return Err(bad("error= and retval= exclude each other".into()));
+                    }
                     action = Some(InjectAction::Error(v));
                 }
                 "retval" => {
                     let n = parse_int(v).ok_or_else(|| bad(format!("bad retval {v:?}")))?;
+                    // As strace: one fault per rule.
+                    if action.is_some() {
+                        return Err(bad("error= and retval= exclude each other".into()));
+                    }
                     action = Some(InjectAction::Retval(n));
                 }
                 "when" => when = When::parse(v).map_err(bad)?,
@@ -192,9 +205,8 @@ impl PathRewrite {
                 from: f.to_string(),
                 to: t.to_string(),
             }),
-            _ => Err(InjectError::Bad {
+            _ => Err(InjectError::BadRewrite {
                 spec: spec.to_string(),
-                reason: "expected FROM=TO with both paths non-empty".into(),
             }),
         }
     }
@@ -244,6 +256,16 @@ mod tests {
             }
         );
         assert!(PathRewrite::parse("=x").is_err());
-        assert!(PathRewrite::parse("x").is_err());
+        let e = PathRewrite::parse("noequals").unwrap_err().to_string();
+        assert!(e.starts_with("--rewrite-path \"noequals\""), "{e}");
+    }
+
+    #[test]
+    fn error_and_retval_exclude_each_other() {
+        let os = vstrace_linux::layer::LinuxLayer::new(None);
+        let e = InjectRule::parse("getpid:error=ENOENT:retval=3", &os).unwrap_err();
+        assert!(e.to_string().contains("exclude each other"), "{e}");
+        assert!(InjectRule::parse("getpid:retval=3:error=ENOENT", &os).is_err());
+        assert!(InjectRule::parse("getpid:retval=3:when=2", &os).is_ok());
     }
 }

@@ -80,6 +80,21 @@ pub struct Record {
     /// Data the hooks attached to the call.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub hook: serde_json::Map<String, serde_json::Value>,
+    /// Path arguments the guest's memory held differently at the call's
+    /// exit than at its entry (another thread rewrote the buffer while the
+    /// call ran): which of the two the kernel read cannot be told from
+    /// outside, so both are given (`args` has the entry's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<ArgChange>,
+}
+
+/// An argument that read differently at exit than at entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgChange {
+    /// Its index in [`Record::args`] (0-based).
+    pub arg: usize,
+    /// Its text at exit.
+    pub at_exit: String,
 }
 
 impl Record {
@@ -118,6 +133,9 @@ impl Record {
                 None => {
                     let _ = write!(out, "{:#x}", a.raw);
                 }
+            }
+            if let Some(c) = self.changed.iter().find(|c| c.arg == i) {
+                let _ = write!(out, " /* changed during the call: {} at exit */", c.at_exit);
             }
         }
         out.push(')');
@@ -197,6 +215,7 @@ mod tests {
             state: CallState::Complete,
             modifications: vec![],
             hook: Default::default(),
+            changed: vec![],
         }
     }
 

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use vstrace_core::hooks::Hooks;
+use vstrace_core::mem::{user_space_end, UserOnly};
 use vstrace_core::os::unknown_arg_names;
 use vstrace_core::read;
 use vstrace_core::{
@@ -70,6 +71,8 @@ struct Pending {
     pre_scope: bool,
     /// Who made the call, read at enter.
     proc_info: Option<ProcInfo>,
+    /// Path arguments that read differently at exit.
+    changed: Vec<crate::record::ArgChange>,
 }
 
 /// Which address spaces are traced when tracing is scoped to one command
@@ -452,9 +455,13 @@ impl Tracker {
                 *r = v;
             }
         }
-        let mut args = self.decode_enter(&info, &raw, sc.cpu().mem(), &self.opts);
+        let end = self.user_end(event);
+        let mut args = self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts);
         if args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
-            if let Some(frame) = self.os.frame_args(&info, event, sc.cpu().mem()) {
+            if let Some(frame) = self
+                .os
+                .frame_args(&info, event, &mut user(sc.cpu().mem(), end))
+            {
                 args = frame;
             }
         }
@@ -497,6 +504,7 @@ impl Tracker {
             root_exec,
             pre_scope,
             proc_info,
+            changed: Vec::new(),
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -715,33 +723,16 @@ impl Tracker {
                 return Some(first);
             }
         }
-        let sig = Record {
-            seq: 0,
-            vcpu: event.vcpu,
-            ts_enter_ns: now,
-            ts_exit_ns: None,
-            pid: who.as_ref().map(|w| w.pid),
-            tid: who.as_ref().map(|w| w.tid),
-            ppid: who.as_ref().and_then(|w| w.ppid),
-            comm: who.and_then(|w| w.comm),
-            cr3,
-            os: self.os_kind.name().to_string(),
-            abi: abi_tag(event.bitness, self.os_kind).to_string(),
-            mechanism: event.mechanism.name().to_string(),
-            nr: u64::from(d.signo),
-            name: d.name,
-            args: vec![ArgValue {
-                name: "siginfo".into(),
-                raw: d.info_addr,
-                text: Some(d.info),
-            }],
-            ret: None,
-            ret_text: None,
-            errno: None,
-            state: CallState::Signal,
-            modifications: Vec::new(),
-            hook: Default::default(),
-        };
+        let mut sig = self.instant_record(event, now, who);
+        sig.abi = abi_tag(event.bitness, self.os_kind).to_string();
+        sig.nr = u64::from(d.signo);
+        sig.name = d.name;
+        sig.args = vec![ArgValue {
+            name: "siginfo".into(),
+            raw: d.info_addr,
+            text: Some(d.info),
+        }];
+        sig.state = CallState::Signal;
         match first {
             Some(call) => {
                 self.extra.push(sig);
@@ -766,6 +757,7 @@ impl Tracker {
         // so the return value is read at the caller's width.
         let mut ev = event.clone();
         ev.bitness = pending.bitness;
+        let end = self.user_end(event);
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         sc.name = pending.info.name.clone();
         if !self.hooks.is_empty() {
@@ -785,12 +777,29 @@ impl Tracker {
         let mut p = pending;
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
-        if p.retry && !p.info.exec {
-            let fresh = self.decode_enter(&p.info, &p.raw, sc.cpu().mem(), &self.opts);
-            for (a, f) in p.args.iter_mut().zip(fresh) {
+        // Path arguments are read again at the exit: another thread may
+        // have rewritten the buffer while the call ran (what the kernel
+        // read is one of the two), and in-arguments unreadable at entry
+        // (not faulted in yet) can be read now the kernel did.
+        let paths = if p.shown && self.pair_by_thread && !p.info.exec {
+            self.os.path_args(&p.info)
+        } else {
+            Vec::new()
+        };
+        if (p.retry || !paths.is_empty()) && !p.info.exec {
+            let fresh =
+                self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &self.opts);
+            for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
                     a.text = f.text;
+                } else if let (Some(at), Some(now)) = (&a.text, f.text) {
+                    if paths.contains(&(i + 1)) && *at != now && !now.starts_with("0x") {
+                        p.changed.push(crate::record::ArgChange {
+                            arg: i,
+                            at_exit: now,
+                        });
+                    }
                 }
             }
         }
@@ -799,11 +808,13 @@ impl Tracker {
             raw: &p.raw,
             opts: &self.opts,
         };
-        self.os.decode_exit(call, ret, sc.cpu().mem(), &mut p.args);
+        self.os
+            .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.info.exec && ret == 0 {
-            self.os.exec_fixup(call, sp, sc.cpu().mem(), &mut p.args);
+            self.os
+                .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
             // The new image runs in a new address space.
             if let Some(s) = &mut self.scope {
                 let new = cr3_key(event.cr3);
@@ -876,7 +887,8 @@ impl Tracker {
             strsize: 4096,
             verbose: false,
         };
-        let args = self.decode_enter(info, &raw, sc.cpu().mem(), &opts);
+        let end = self.user_end(event);
+        let args = self.decode_enter(info, &raw, &mut user(sc.cpu().mem(), end), &opts);
         args.iter()
             .filter_map(|a| a.text.as_deref())
             .any(|v| v.contains(scope.root_arg.as_str()))
@@ -956,29 +968,51 @@ impl Tracker {
                 return None;
             }
         }
-        Some(Record {
+        let mut r = self.instant_record(event, now, who);
+        r.ts_exit_ns = Some(now);
+        r.abi = abi.to_string();
+        r.mechanism = mech.name().to_string();
+        r.nr = nr;
+        r.name = name;
+        r.ret = Some(0);
+        r.ret_text = Some("0".into());
+        r.state = CallState::ChildReturn;
+        Some(r)
+    }
+
+    /// Where user space ends for the trap `event`: decoders of its call's
+    /// arguments read below it only (see [`UserOnly`]).
+    fn user_end(&self, event: &Event) -> u64 {
+        user_space_end(&event.regs, self.os.user_space_end_32())
+    }
+
+    /// A record of one instant that is no call of its own (a fork child's
+    /// first return, a signal delivery), by `who`, for the caller to name.
+    fn instant_record(&self, event: &Event, now: u64, who: Option<ProcInfo>) -> Record {
+        Record {
             seq: 0,
             vcpu: event.vcpu,
             ts_enter_ns: now,
-            ts_exit_ns: Some(now),
+            ts_exit_ns: None,
             pid: who.as_ref().map(|w| w.pid),
             tid: who.as_ref().map(|w| w.tid),
             ppid: who.as_ref().and_then(|w| w.ppid),
             comm: who.and_then(|w| w.comm),
-            cr3,
+            cr3: cr3_key(event.cr3),
             os: self.os_kind.name().to_string(),
-            abi: abi.to_string(),
-            mechanism: mech.name().to_string(),
-            nr,
-            name,
+            abi: String::new(),
+            mechanism: event.mechanism.name().to_string(),
+            nr: 0,
+            name: String::new(),
             args: Vec::new(),
-            ret: Some(0),
-            ret_text: Some("0".into()),
+            ret: None,
+            ret_text: None,
             errno: None,
-            state: CallState::ChildReturn,
+            state: CallState::Complete,
             modifications: Vec::new(),
             hook: Default::default(),
-        })
+            changed: Vec::new(),
+        }
     }
 
     fn record(
@@ -1017,6 +1051,7 @@ impl Tracker {
             state,
             modifications: p.modifications,
             hook: p.hook,
+            changed: p.changed,
         }
     }
 
@@ -1030,6 +1065,11 @@ impl Tracker {
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
+}
+
+/// The user part of `mem`, below `end` ([`Tracker::user_end`]).
+fn user(mem: &mut dyn VirtMem, end: u64) -> UserOnly<'_> {
+    UserOnly { mem, end }
 }
 
 /// The ABI tag records carry for a trap of this bitness (signal records,

@@ -189,6 +189,7 @@ fn page_walk_seeds() -> Vec<Seed> {
             PagingMode::Legacy32 => 0,
             PagingMode::Pae => 1,
             PagingMode::Long4 => 2,
+            PagingMode::Long5 => 3,
         })
         .u64(cr3);
         for (a, l) in [

@@ -144,6 +144,7 @@ pub fn page_walk(data: &[u8]) {
     let mode = match c.u8() % 3 {
         0 => PagingMode::Legacy32,
         1 => PagingMode::Pae,
+        3 => PagingMode::Long5,
         _ => PagingMode::Long4,
     };
     let cr3 = c.u64();

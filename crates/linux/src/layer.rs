@@ -23,7 +23,15 @@ pub struct LinuxLayer {
     ppids: std::sync::Mutex<std::collections::HashMap<(u64, i32, i32, u64), i32>>,
     /// [`PTI_ON`] once the kernel's page tables were needed.
     pti: AtomicU8,
+    /// Attributions failed in a row with a profile at hand, and whether
+    /// that was reported (once: a silent loss of every pid is worse than
+    /// one line).
+    failures: std::sync::atomic::AtomicU32,
+    warned: std::sync::atomic::AtomicBool,
 }
+
+/// Failed attributions in a row, with a profile, before the warning.
+const FAILURES_BEFORE_WARNING: u32 = 64;
 
 /// Most tasks whose parent pid is remembered (the map is cleared when full).
 const MAX_PPIDS: usize = 4096;
@@ -40,6 +48,8 @@ impl LinuxLayer {
             slide32: Default::default(),
             ppids: Default::default(),
             pti: AtomicU8::new(0),
+            failures: Default::default(),
+            warned: Default::default(),
         }
     }
 
@@ -178,11 +188,29 @@ impl OsLayer for LinuxLayer {
     }
 
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
-        self.in_task_space(event, mem, |m| self.attribute_in(event, m))
+        let p = self.in_task_space(event, mem, |m| self.attribute_in(event, m));
+        if self.profile.is_some() {
+            if p.is_some() {
+                self.failures.store(0, Ordering::Relaxed);
+            } else if self.failures.fetch_add(1, Ordering::Relaxed) + 1 == FAILURES_BEFORE_WARNING
+                && !self.warned.swap(true, Ordering::Relaxed)
+            {
+                eprintln!(
+                    "vstrace: warning: process attribution failed {FAILURES_BEFORE_WARNING} times in a row \
+                     (the per-cpu current task does not read back as a task): records have no pid"
+                );
+            }
+        }
+        p
     }
 
     fn current_thread(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
         self.in_task_space(event, mem, |m| self.task_in(event, m))
+    }
+
+    fn user_space_end_32(&self) -> u64 {
+        // Debian's 686 kernels: the 3 GiB / 1 GiB split (PAGE_OFFSET).
+        0xc000_0000
     }
 
     fn signal_delivery(
@@ -197,16 +225,7 @@ impl OsLayer for LinuxLayer {
         if event.bitness != vstrace_core::Bitness::B64 {
             return None;
         }
-        let d = lx::signal::delivery_64(&event.regs, sp, mem)?;
-        Some(vstrace_core::SignalDelivery {
-            signo: d.signo,
-            name: d.name,
-            info_addr: d.info_addr,
-            info: d.info,
-            resume_ip: d.resume_ip,
-            resume_sp: d.resume_sp,
-            saved_ret: d.saved_ax,
-        })
+        lx::signal::delivery_64(&event.regs, sp, mem)
     }
 
     fn interrupted_return(

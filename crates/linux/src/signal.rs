@@ -12,7 +12,7 @@
 //! rewound onto the `syscall` instruction).
 
 use vstrace_core::read::{read_u32, read_u64};
-use vstrace_core::{Reg, Regs, VirtMem};
+use vstrace_core::{Reg, Regs, SignalDelivery, VirtMem};
 
 use crate::consts::{errno_name, signal_name};
 
@@ -30,33 +30,13 @@ const SC_RIP: u64 = 16 * 8;
 /// Offset of `uc_sigmask` in the ucontext.
 const UC_SIGMASK: u64 = MCONTEXT + 256;
 
-/// A signal delivered to a handler, as read from its frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The signal number (1..=64).
-    pub signo: u32,
-    /// Its name (`SIGALRM`).
-    pub name: String,
-    /// Guest virtual address of the frame's siginfo.
-    pub info_addr: u64,
-    /// strace's rendering of the siginfo.
-    pub info: String,
-    /// User instruction pointer the handler's `rt_sigreturn` resumes at.
-    pub resume_ip: u64,
-    /// User stack pointer it resumes with.
-    pub resume_sp: u64,
-    /// rax of the interrupted context: a system call's result, or, when
-    /// the kernel restarts the call, its number.
-    pub saved_ax: u64,
-}
-
 /// Recognises a return to user mode (`ip`, `sp` as the return frame gives
 /// them, `regs` the registers being returned) that enters a signal
 /// handler, and reads the frame. The register shape is checked first, so
 /// that the many returns from interrupts and page faults cost no read.
 /// `None` for anything else, and for a frame that does not read back
 /// consistently (a hostile or torn stack).
-pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Delivery> {
+pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<SignalDelivery> {
     let signo = regs.get(Reg::Rdi);
     let uc = regs.get(Reg::Rdx);
     let info_addr = regs.get(Reg::Rsi);
@@ -81,14 +61,14 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Delive
         _ => format!("{{si_signo={name}}}"),
     };
     let mc = uc + MCONTEXT;
-    Some(Delivery {
+    Some(SignalDelivery {
         signo: signo as u32,
         name,
         info_addr,
         info,
         resume_ip: read_u64(mem, mc + SC_RIP).ok()?,
         resume_sp: read_u64(mem, mc + SC_RSP).ok()?,
-        saved_ax: read_u64(mem, mc + SC_RAX).ok()?,
+        saved_ret: read_u64(mem, mc + SC_RAX).ok()?,
     })
 }
 
@@ -366,7 +346,7 @@ mod tests {
         assert_eq!(d.name, "SIGALRM");
         assert_eq!(d.info, "{si_signo=SIGALRM, si_code=SI_KERNEL}");
         assert_eq!(
-            (d.resume_ip, d.resume_sp, d.saved_ax as i64),
+            (d.resume_ip, d.resume_sp, d.saved_ret as i64),
             (0x401234, 0x7fff_0000_2000, -4)
         );
         // Not a handler entry: another stack pointer, a non-zero rax.
@@ -387,41 +367,30 @@ mod tests {
         assert_eq!(delivery_64(&regs, sp, &mut m), None);
     }
 
+    /// strace's text for a siginfo made of these 32-bit words.
+    fn siginfo_text(words: &[u32]) -> Option<String> {
+        let mut m = SparseVirt::default();
+        let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        m.map(0x5000, &b);
+        format_siginfo(&mut m, 0x5000)
+    }
+
     #[test]
     fn siginfo_as_strace_prints_it() {
-        let mut m = SparseVirt::default();
-        let at = 0x5000;
-        let mut put = |words: &[u32]| {
-            let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            m.map(at, &b);
-        };
-        put(&[10, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(
-            format_siginfo(&mut m, at).unwrap(),
+            siginfo_text(&[10, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 0]).unwrap(),
             "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=0}"
         );
-        let mut m = SparseVirt::default();
-        let b: Vec<u8> = [17u32, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0]
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect();
-        m.map(at, &b);
         assert_eq!(
-            format_siginfo(&mut m, at).unwrap(),
+            siginfo_text(&[17, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0]).unwrap(),
             "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3, si_stime=5}"
         );
-        let mut m = SparseVirt::default();
-        let b: Vec<u8> = [11u32, 0, 1, 0, 0, 0, 0, 0]
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect();
-        m.map(at, &b);
         assert_eq!(
-            format_siginfo(&mut m, at).unwrap(),
+            siginfo_text(&[11, 0, 1, 0, 0, 0, 0, 0]).unwrap(),
             "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
         );
         // Unreadable: no text, no panic.
-        assert_eq!(format_siginfo(&mut SparseVirt::default(), at), None);
+        assert_eq!(siginfo_text(&[]), None);
     }
 
     #[test]

@@ -194,6 +194,7 @@ fn put_space(out: &mut Vec<u8>, s: &Space) {
         PagingMode::Legacy32 => 0,
         PagingMode::Pae => 1,
         PagingMode::Long4 => 2,
+        PagingMode::Long5 => 3,
     });
     put_varint(out, s.root);
 }
@@ -618,6 +619,7 @@ impl<'a> Cursor<'a> {
             0 => PagingMode::Legacy32,
             1 => PagingMode::Pae,
             2 => PagingMode::Long4,
+            3 => PagingMode::Long5,
             _ => return Err(TraceErrorKind::Malformed("paging mode")),
         };
         Ok(Space {

@@ -48,7 +48,7 @@ fn plausible(v: u64, current: Space) -> bool {
     }
     let ok = match current.mode {
         // Bits 52..62 are reserved in CR3 (63 is PCID's no-flush).
-        PagingMode::Long4 => v & 0x7ff0_0000_0000_0000 == 0,
+        PagingMode::Long4 | PagingMode::Long5 => v & 0x7ff0_0000_0000_0000 == 0,
         PagingMode::Pae => v <= u32::MAX as u64 && v & 0x1f == 0,
         PagingMode::Legacy32 => v <= u32::MAX as u64 && v & 0xfff == 0,
     };

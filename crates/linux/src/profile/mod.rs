@@ -101,8 +101,11 @@ pub enum PerCpuMode {
 fn default_psize() -> u64 {
     8
 }
+/// The lowest x86_64 kernel address: the start of the upper half with
+/// 5-level paging (with 4 levels, addresses below 0xffff_8000_0000_0000
+/// there are not canonical, and reading them fails anyway).
 fn default_kernel_min() -> u64 {
-    0xffff_8000_0000_0000
+    0xff00_0000_0000_0000
 }
 fn default_source() -> String {
     "btf".into()
@@ -351,8 +354,16 @@ fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError
             offset: check("current_task", a)?,
         });
     }
-    if let Some(a) = syms.get("pcpu_hot") {
-        let base = check("pcpu_hot", a)?;
+    // 6.x kernels keep it in `pcpu_hot`, exported as such or (6.12 on)
+    // only as its alias `const_pcpu_hot`, the same per-cpu address.
+    let hot = [
+        ("pcpu_hot", syms.get("pcpu_hot")),
+        ("const_pcpu_hot", syms.get("const_pcpu_hot")),
+    ]
+    .into_iter()
+    .find_map(|(n, a)| Some((n, a?)));
+    if let Some((name, a)) = hot {
+        let base = check(name, a)?;
         let m = btf.member_offset("pcpu_hot", "current_task")?;
         return Ok(PerCpuSym {
             name: "pcpu_hot.current_task".into(),

@@ -86,7 +86,9 @@ pub struct ProcInfo {
 /// A kernel-half address: Linux x86_64 puts every task_struct and the
 /// per-cpu areas in the upper half.
 fn is_kernel(addr: u64) -> bool {
-    addr >= 0xffff_8000_0000_0000
+    // The upper half with 5-level paging (LA57: the direct map and per-cpu
+    // areas lie at 0xff11... and above) or 4.
+    addr >= 0xff00_0000_0000_0000
 }
 
 /// A kernel address for this profile's kernel (upper half on x86_64,

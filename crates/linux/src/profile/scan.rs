@@ -130,7 +130,15 @@ pub fn verify_live(
 }
 
 /// Names looked up in `__ksymtab`.
-const WANTED: [&str; 4] = ["init_task", "current_task", "pcpu_hot", "__per_cpu_offset"];
+/// `const_pcpu_hot` is 6.x's exported alias of `pcpu_hot` (Debian's 6.12
+/// exports neither `current_task` nor `pcpu_hot`).
+const WANTED: [&str; 5] = [
+    "init_task",
+    "current_task",
+    "pcpu_hot",
+    "const_pcpu_hot",
+    "__per_cpu_offset",
+];
 /// Candidate string addresses kept per name.
 const MAX_CANDIDATES: usize = 16;
 /// Longest exported name accepted when checking a neighbour entry.
