@@ -7,6 +7,9 @@
 //! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
 //! preemption and migration between vCPUs without any OS profile.
 
+mod scope;
+mod signal;
+
 use std::collections::HashMap;
 
 use vstrace_core::hooks::Hooks;
@@ -22,6 +25,7 @@ use crate::filter::SyscallSet;
 use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
+use scope::Scope;
 
 /// Beyond this many calls in flight the oldest are reported unfinished:
 /// a hostile or broken guest must not grow the map without bound.
@@ -73,89 +77,6 @@ struct Pending {
     proc_info: Option<ProcInfo>,
     /// Path arguments that read differently at exit.
     changed: Vec<crate::record::ArgChange>,
-}
-
-/// Which address spaces are traced when tracing is scoped to one command
-/// and its descendants (strace -f semantics), without any OS profile.
-/// The guest's launcher is the exec whose arguments name `root_arg` (the
-/// built-in guest's `/bin/sh /vstrace/cmd`); its image is *armed*
-/// (`false`): tracing starts at its next exec, the user's command, as
-/// strace's does. Traced (`true`) address spaces pass that on through
-/// exec; fork children join when their first return (rax 0, to the
-/// parent's clone ip and sp, in a new address space) is seen; an address
-/// space leaves at exit_group.
-///
-/// Where the OS layer attributes calls, the scope also follows processes:
-/// each traced space has an owner (the process that execs into it or
-/// forked it), and the traced processes are remembered. An address space
-/// is a page-table root the kernel frees and reuses: a call in a traced
-/// space made by a process that is neither traced nor a child of a traced
-/// one means the space was freed (its process killed, or gone without an
-/// exit_group) and reused, and the space leaves the scope. Only the
-/// owner's exit_group or exec frees a space: a vfork child exits and execs
-/// in its parent's.
-struct Scope {
-    root_arg: String,
-    spaces: HashMap<u64, bool>,
-    owners: HashMap<u64, u32>,
-    procs: std::collections::HashSet<u32>,
-    /// Follow processes as well as address spaces
-    /// ([`EngineConfig::pair_by_thread`]: off only to replay a recording
-    /// made before, as it was traced).
-    by_process: bool,
-}
-
-/// Most processes a scope remembers (the set is cleared when full: the
-/// owners of the traced spaces still say who is traced).
-const MAX_SCOPE_PROCS: usize = 1 << 16;
-
-impl Scope {
-    /// Records that `pid` runs in the traced space `cr3` (its owner if it
-    /// has none yet).
-    fn join(&mut self, cr3: u64, pid: Option<u32>) {
-        self.spaces.insert(cr3, true);
-        if let Some(pid) = pid {
-            self.owners.entry(cr3).or_insert(pid);
-            if self.procs.len() >= MAX_SCOPE_PROCS {
-                self.procs.clear();
-            }
-            self.procs.insert(pid);
-        }
-    }
-
-    /// A space its owner no longer runs in (exit_group, exec).
-    fn leave(&mut self, cr3: u64) {
-        self.spaces.remove(&cr3);
-        self.owners.remove(&cr3);
-    }
-
-    /// Whether `pid`, calling in the traced space `cr3`, leaves that space
-    /// where it is: no owner or attribution known (the profile-less
-    /// rules), or `pid` is its owner.
-    fn owned_by(&self, cr3: u64, pid: Option<u32>) -> bool {
-        if !self.by_process {
-            return true;
-        }
-        match (self.owners.get(&cr3), pid) {
-            (Some(o), Some(p)) => *o == p,
-            _ => true,
-        }
-    }
-
-    /// Whether a call by `who` in the traced space `cr3` belongs to the
-    /// traced tree: its owner, a traced process, or a child of one (a
-    /// vfork or CLONE_VM child). A descendant joins.
-    fn admits(&mut self, cr3: u64, who: &vstrace_core::os::ProcInfo) -> bool {
-        if self.owners.get(&cr3).is_none_or(|o| *o == who.pid) || self.procs.contains(&who.pid) {
-            self.join(cr3, Some(who.pid));
-            return true;
-        }
-        if who.ppid.is_some_and(|pp| self.procs.contains(&pp)) {
-            self.procs.insert(who.pid);
-            return true;
-        }
-        false
-    }
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -636,112 +557,6 @@ impl Tracker {
         self.finish_call(pending, event, cpu, now, sp)
     }
 
-    /// A return to user mode entering a signal handler (the OS layer
-    /// recognises it; the engine's callers see it as an exit with no call
-    /// of its own): the call it interrupted, if any, ends with what the
-    /// kernel saved for it, and the delivery is a record of its own.
-    /// `None` when the return is no delivery; `Some(record)` (the
-    /// interrupted call's record, or the signal's) when it is.
-    fn signal(
-        &mut self,
-        event: &Event,
-        cpu: &mut dyn Cpu,
-        now: u64,
-        ip: u64,
-        sp: u64,
-    ) -> Option<Option<Record>> {
-        if !self.pair_by_thread || event.mechanism != Mechanism::Iret {
-            return None;
-        }
-        let d = self.os.signal_delivery(event, ip, sp, cpu.mem())?;
-        let cr3 = cr3_key(event.cr3);
-        let traced = match &self.scope {
-            None => true,
-            Some(s) => s.spaces.get(&cr3) == Some(&true),
-        };
-        if !traced {
-            return Some(None);
-        }
-        // The call in flight in the interrupted context: it returned to
-        // the resumed ip, or is rewound onto its trap instruction (2 bytes
-        // before its return ip) to run again.
-        let key = ThreadKey {
-            cr3,
-            sp: d.resume_sp,
-        };
-        let thread = if self.pending.contains_key(&key) {
-            self.os.current_thread(event, cpu.mem())
-        } else {
-            None
-        };
-        let found = match self.take(key, d.resume_ip, thread) {
-            Some(p) if p.ret_ip.is_some() => Some((p, false)),
-            Some(p) => {
-                // A return ip the trap did not tell (sysenter): no rewind
-                // can be told apart; shown as it returned.
-                Some((p, false))
-            }
-            None => self
-                .take(key, d.resume_ip.wrapping_add(2), thread)
-                .map(|p| (p, true)),
-        };
-        let mut first = None;
-        if let Some((p, restarted)) = found {
-            // -EINTR in the saved context: the kernel turned a restart code
-            // into EINTR because a handler runs. The call then ends with
-            // that code, as a tracer in the guest sees it at the call's
-            // exit (out-arguments are not decoded, as for any error).
-            let eintr = p.bitness == Bitness::B64 && d.saved_ret as i64 == -4;
-            let shown = if restarted || eintr {
-                self.os.interrupted_return(&p.info, restarted)
-            } else {
-                None
-            };
-            let mut ev = event.clone();
-            let ret = shown.as_ref().map_or(d.saved_ret, |(v, _, _)| *v as u64);
-            ev.regs.set(Reg::Rax, ret);
-            // The call's end is seen through the saved context: hooks read
-            // its result there, and what they write stays there (the
-            // handler's sigreturn restores the guest's own).
-            let mut saved = vstrace_core::cpu::SnapshotCpu {
-                regs: ev.regs.clone(),
-                mem: cpu.mem(),
-            };
-            first = self.finish_call(p, &ev, &mut saved, now, d.resume_sp);
-            if let (Some((_, text, name)), Some(r)) = (shown, first.as_mut()) {
-                r.ret_text = Some(text);
-                r.errno = Some(name);
-            }
-        }
-        let who = self.os.attribute(event, cpu.mem());
-        if !self.pids.is_empty() || !self.comms.is_empty() {
-            let wanted = who.as_ref().is_some_and(|w| {
-                self.pids.contains(&w.pid)
-                    || self.comms.iter().any(|c| w.comm.as_deref() == Some(c))
-            });
-            if !wanted {
-                return Some(first);
-            }
-        }
-        let mut sig = self.instant_record(event, now, who);
-        sig.abi = abi_tag(event.bitness, self.os_kind).to_string();
-        sig.nr = u64::from(d.signo);
-        sig.name = d.name;
-        sig.args = vec![ArgValue {
-            name: "siginfo".into(),
-            raw: d.info_addr,
-            text: Some(d.info),
-        }];
-        sig.state = CallState::Signal;
-        match first {
-            Some(call) => {
-                self.extra.push(sig);
-                Some(Some(call))
-            }
-            None => Some(Some(sig)),
-        }
-    }
-
     /// Ends call `pending` at its return `event` (`sp`: the user stack it
     /// returns to): hooks, out-arguments, exec and fork bookkeeping, and
     /// its record if it is shown.
@@ -1070,17 +885,6 @@ impl Tracker {
 /// The user part of `mem`, below `end` ([`Tracker::user_end`]).
 fn user(mem: &mut dyn VirtMem, end: u64) -> UserOnly<'_> {
     UserOnly { mem, end }
-}
-
-/// The ABI tag records carry for a trap of this bitness (signal records,
-/// which have no call to take it from).
-fn abi_tag(b: Bitness, os: Os) -> &'static str {
-    match (os, b) {
-        (Os::Windows, Bitness::B64) => "nt64",
-        (Os::Windows, Bitness::B32) => "nt32",
-        (_, Bitness::B64) => "x86_64",
-        (_, Bitness::B32) => "i386",
-    }
 }
 
 /// Whether two thread identities may be the same thread: equal, or one

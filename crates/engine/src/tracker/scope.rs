@@ -1,0 +1,90 @@
+//! Which processes a scoped trace follows (strace `-f` from the command
+//! the guest's launcher execs): address spaces, and where the OS layer
+//! attributes calls, the processes that own them.
+
+use std::collections::{HashMap, HashSet};
+
+use vstrace_core::ProcInfo;
+
+/// Which address spaces are traced when tracing is scoped to one command
+/// and its descendants (strace -f semantics), without any OS profile.
+/// The guest's launcher is the exec whose arguments name `root_arg` (the
+/// built-in guest's `/bin/sh /vstrace/cmd`); its image is *armed*
+/// (`false`): tracing starts at its next exec, the user's command, as
+/// strace's does. Traced (`true`) address spaces pass that on through
+/// exec; fork children join when their first return (rax 0, to the
+/// parent's clone ip and sp, in a new address space) is seen; an address
+/// space leaves at exit_group.
+///
+/// Where the OS layer attributes calls, the scope also follows processes:
+/// each traced space has an owner (the process that execs into it or
+/// forked it), and the traced processes are remembered. An address space
+/// is a page-table root the kernel frees and reuses: a call in a traced
+/// space made by a process that is neither traced nor a child of a traced
+/// one means the space was freed (its process killed, or gone without an
+/// exit_group) and reused, and the space leaves the scope. Only the
+/// owner's exit_group or exec frees a space: a vfork child exits and execs
+/// in its parent's.
+pub(super) struct Scope {
+    pub(super) root_arg: String,
+    pub(super) spaces: HashMap<u64, bool>,
+    pub(super) owners: HashMap<u64, u32>,
+    pub(super) procs: HashSet<u32>,
+    /// Follow processes as well as address spaces
+    /// ([`EngineConfig::pair_by_thread`]: off only to replay a recording
+    /// made before, as it was traced).
+    pub(super) by_process: bool,
+}
+
+/// Most processes a scope remembers (the set is cleared when full: the
+/// owners of the traced spaces still say who is traced).
+const MAX_SCOPE_PROCS: usize = 1 << 16;
+
+impl Scope {
+    /// Records that `pid` runs in the traced space `cr3` (its owner if it
+    /// has none yet).
+    pub(super) fn join(&mut self, cr3: u64, pid: Option<u32>) {
+        self.spaces.insert(cr3, true);
+        if let Some(pid) = pid {
+            self.owners.entry(cr3).or_insert(pid);
+            if self.procs.len() >= MAX_SCOPE_PROCS {
+                self.procs.clear();
+            }
+            self.procs.insert(pid);
+        }
+    }
+
+    /// A space its owner no longer runs in (exit_group, exec).
+    pub(super) fn leave(&mut self, cr3: u64) {
+        self.spaces.remove(&cr3);
+        self.owners.remove(&cr3);
+    }
+
+    /// Whether `pid`, calling in the traced space `cr3`, leaves that space
+    /// where it is: no owner or attribution known (the profile-less
+    /// rules), or `pid` is its owner.
+    pub(super) fn owned_by(&self, cr3: u64, pid: Option<u32>) -> bool {
+        if !self.by_process {
+            return true;
+        }
+        match (self.owners.get(&cr3), pid) {
+            (Some(o), Some(p)) => *o == p,
+            _ => true,
+        }
+    }
+
+    /// Whether a call by `who` in the traced space `cr3` belongs to the
+    /// traced tree: its owner, a traced process, or a child of one (a
+    /// vfork or CLONE_VM child). A descendant joins.
+    pub(super) fn admits(&mut self, cr3: u64, who: &ProcInfo) -> bool {
+        if self.owners.get(&cr3).is_none_or(|o| *o == who.pid) || self.procs.contains(&who.pid) {
+            self.join(cr3, Some(who.pid));
+            return true;
+        }
+        if who.ppid.is_some_and(|pp| self.procs.contains(&pp)) {
+            self.procs.insert(who.pid);
+            return true;
+        }
+        false
+    }
+}

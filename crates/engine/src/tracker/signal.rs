@@ -1,0 +1,127 @@
+//! Signal deliveries in the trace: the return into a handler ends the call
+//! it interrupted and is a record of its own (see
+//! [`vstrace_core::OsLayer::signal_delivery`]).
+
+use vstrace_core::{ArgValue, Bitness, Cpu, Event, Mechanism, Os, Reg};
+
+use super::{cr3_key, ThreadKey, Tracker};
+use crate::record::{CallState, Record};
+
+impl Tracker {
+    /// A return to user mode entering a signal handler (the OS layer
+    /// recognises it; the engine's callers see it as an exit with no call
+    /// of its own): the call it interrupted, if any, ends with what the
+    /// kernel saved for it, and the delivery is a record of its own.
+    /// `None` when the return is no delivery; `Some(record)` (the
+    /// interrupted call's record, or the signal's) when it is.
+    pub(super) fn signal(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        ip: u64,
+        sp: u64,
+    ) -> Option<Option<Record>> {
+        if !self.pair_by_thread || event.mechanism != Mechanism::Iret {
+            return None;
+        }
+        let d = self.os.signal_delivery(event, ip, sp, cpu.mem())?;
+        let cr3 = cr3_key(event.cr3);
+        let traced = match &self.scope {
+            None => true,
+            Some(s) => s.spaces.get(&cr3) == Some(&true),
+        };
+        if !traced {
+            return Some(None);
+        }
+        // The call in flight in the interrupted context: it returned to
+        // the resumed ip, or is rewound onto its trap instruction (2 bytes
+        // before its return ip) to run again.
+        let key = ThreadKey {
+            cr3,
+            sp: d.resume_sp,
+        };
+        let thread = if self.pending.contains_key(&key) {
+            self.os.current_thread(event, cpu.mem())
+        } else {
+            None
+        };
+        let found = match self.take(key, d.resume_ip, thread) {
+            Some(p) if p.ret_ip.is_some() => Some((p, false)),
+            Some(p) => {
+                // A return ip the trap did not tell (sysenter): no rewind
+                // can be told apart; shown as it returned.
+                Some((p, false))
+            }
+            None => self
+                .take(key, d.resume_ip.wrapping_add(2), thread)
+                .map(|p| (p, true)),
+        };
+        let mut first = None;
+        if let Some((p, restarted)) = found {
+            // -EINTR in the saved context: the kernel turned a restart code
+            // into EINTR because a handler runs. The call then ends with
+            // that code, as a tracer in the guest sees it at the call's
+            // exit (out-arguments are not decoded, as for any error).
+            let eintr = p.bitness == Bitness::B64 && d.saved_ret as i64 == -4;
+            let shown = if restarted || eintr {
+                self.os.interrupted_return(&p.info, restarted)
+            } else {
+                None
+            };
+            let mut ev = event.clone();
+            let ret = shown.as_ref().map_or(d.saved_ret, |(v, _, _)| *v as u64);
+            ev.regs.set(Reg::Rax, ret);
+            // The call's end is seen through the saved context: hooks read
+            // its result there, and what they write stays there (the
+            // handler's sigreturn restores the guest's own).
+            let mut saved = vstrace_core::cpu::SnapshotCpu {
+                regs: ev.regs.clone(),
+                mem: cpu.mem(),
+            };
+            first = self.finish_call(p, &ev, &mut saved, now, d.resume_sp);
+            if let (Some((_, text, name)), Some(r)) = (shown, first.as_mut()) {
+                r.ret_text = Some(text);
+                r.errno = Some(name);
+            }
+        }
+        let who = self.os.attribute(event, cpu.mem());
+        if !self.pids.is_empty() || !self.comms.is_empty() {
+            let wanted = who.as_ref().is_some_and(|w| {
+                self.pids.contains(&w.pid)
+                    || self.comms.iter().any(|c| w.comm.as_deref() == Some(c))
+            });
+            if !wanted {
+                return Some(first);
+            }
+        }
+        let mut sig = self.instant_record(event, now, who);
+        sig.abi = abi_tag(event.bitness, self.os_kind).to_string();
+        sig.nr = u64::from(d.signo);
+        sig.name = d.name;
+        sig.args = vec![ArgValue {
+            name: "siginfo".into(),
+            raw: d.info_addr,
+            text: Some(d.info),
+        }];
+        sig.state = CallState::Signal;
+        match first {
+            Some(call) => {
+                self.extra.push(sig);
+                Some(Some(call))
+            }
+            None => Some(Some(sig)),
+        }
+    }
+}
+
+/// The ABI tag records carry for a trap of this bitness (signal records,
+/// which have no call to take it from).
+fn abi_tag(b: Bitness, os: Os) -> &'static str {
+    match (os, b) {
+        (Os::Windows, Bitness::B64) => "nt64",
+        (Os::Windows, Bitness::B32) => "nt32",
+        (_, Bitness::B64) => "x86_64",
+        (_, Bitness::B32) => "i386",
+    }
+}
