@@ -17,9 +17,18 @@ static volatile int stop;
 static void *flipper(void *arg)
 {
     (void)arg;
+    /* Each spelling stays for a while, so that a call sees either. */
     while (!stop) {
         memcpy(path, "/nonexistent/", 13);
+        /* The compiler barrier keeps both stores: to this thread, the
+         * first is dead. */
+        __asm__ volatile("" ::: "memory");
+        for (volatile int i = 0; i < 300; i++)
+            ;
         memcpy(path, "/etc/hostname", 13);
+        __asm__ volatile("" ::: "memory");
+        for (volatile int i = 0; i < 300; i++)
+            ;
     }
     return NULL;
 }

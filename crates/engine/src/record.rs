@@ -24,7 +24,10 @@ pub enum CallState {
     Signal,
 }
 
-/// One syscall record.
+/// One syscall record. Optional fields are left out of the JSON when
+/// absent (serde_with's `skip_serializing_none`: one rule instead of an
+/// attribute on each).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Sequence number in output order.
@@ -34,19 +37,14 @@ pub struct Record {
     /// Nanoseconds since tracing started, at enter and at exit.
     pub ts_enter_ns: u64,
     /// Absent when no exit was seen (unfinished, no-return calls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts_exit_ns: Option<u64>,
     /// Process id, when the OS layer could attribute the call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     /// Thread id, when attributed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<u32>,
     /// Parent process id, when attributed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppid: Option<u32>,
     /// Process name (`comm`, image name), when attributed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comm: Option<String>,
     /// Address space (CR3, PCID bits masked) of the caller.
     pub cr3: u64,
@@ -64,13 +62,10 @@ pub struct Record {
     pub args: Vec<ArgValue>,
     /// The return value (signed -errno on Linux, the NTSTATUS as an
     /// unsigned 32-bit value on Windows); absent without an exit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<i64>,
     /// Decoded return value (e.g. `-1 ENOENT (No such file or directory)`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret_text: Option<String>,
     /// The error's name (`ENOENT`, `STATUS_ACCESS_DENIED`) when it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno: Option<String>,
     /// How the call ended.
     pub state: CallState,
