@@ -63,6 +63,9 @@ pub enum GuestEnd {
     Timeout,
     /// QEMU was killed by a signal or crashed.
     QemuDied,
+    /// The guest never ran: QEMU refused the plugin because the plugin
+    /// could not set up its output (the output failure says why).
+    NotStarted,
 }
 
 /// What went wrong writing the trace or the recording.
@@ -100,6 +103,7 @@ pub fn run_status(end: &RunEnd) -> u8 {
         GuestEnd::KernelPanic => return KERNEL_PANIC,
         GuestEnd::Timeout => return TIMEOUT,
         GuestEnd::QemuDied => return QEMU_DIED,
+        GuestEnd::NotStarted => 1,
         GuestEnd::Exited(status) => status.clamp(0, 255) as u8,
     };
     match end.output {
@@ -161,6 +165,11 @@ mod tests {
         assert_eq!(run_status(&end(None, Reset, None)), GUEST_RESET);
         assert_eq!(run_status(&end(None, QemuDied, None)), QEMU_DIED);
         assert_eq!(run_status(&end(None, Timeout, None)), TIMEOUT);
+        // A recording that cannot be written stops QEMU from starting.
+        assert_eq!(
+            run_status(&end(None, NotStarted, Some(OutputFailure::Failed))),
+            OUTPUT_FAILED
+        );
         // A stop by vstrace says the most.
         for (s, want) in [
             (Stopped::Interrupted, INTERRUPTED),

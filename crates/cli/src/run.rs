@@ -422,6 +422,13 @@ fn outcome(a: &RunArgs, p: &Prepared, s: Supervised, stopped: Option<Stopped>) -
     let guest = match stopped {
         // The guest's end says nothing more once vstrace stopped it.
         Some(_) => GuestEnd::QemuDied,
+        // QEMU refused the plugin because its trace file could not be
+        // written (said above): the recording failed, not QEMU.
+        None if report.record_error.is_some()
+            && matches!(s.result, Err(LaunchError::QemuFailed { .. })) =>
+        {
+            GuestEnd::NotStarted
+        }
         None => guest_end(a, p, s)?,
     };
     let output = match (&report.output_error, &report.record_error) {

@@ -468,3 +468,16 @@ fn closed_output_pipe_under_attach_detaches() {
     );
     let _ = guest.kill();
 }
+
+/// A recording that cannot be written from its first byte (`/dev/full`):
+/// status 74, as for any failed recording, and one clear error line.
+#[test]
+fn record_to_a_full_device_is_a_write_failure() {
+    let out = run(&["--record", "/dev/full", "-o", "/dev/null", "--", "true"]);
+    assert_eq!(out.status.code(), Some(74), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("writing the recording failed"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -220,7 +220,14 @@ fn install(
             None => EngineConfig::default(),
         };
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
-        let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| e.to_string())?;
+        let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| {
+            // A trace file that cannot be written (disk full at its
+            // header) is the recording's failure (exit 74), not QEMU's.
+            if matches!(e, vstrace_engine::EngineError::Record { .. }) {
+                Reporter::new(args.status.as_deref()).record_error(&e.to_string());
+            }
+            e.to_string()
+        })?;
         Some(Mutex::new(e))
     };
     // First: everything below (register lists, writes) depends on it.
