@@ -33,9 +33,10 @@ pub struct AttachArgs {
     kernel: Option<PathBuf>,
     #[command(flatten)]
     trace: TraceArgs,
-    /// How to find the system call entry: auto (its code signature near
-    /// the IDT handlers, confirmed by a hit; else stepping), signature, or
-    /// step (single-step a user `syscall`).
+    /// How to find the system call entry: auto (the code near the IDT
+    /// handlers decoded with an x86 decoder, confirmed by a hit; else
+    /// stepping), signature (decoding only; the name is kept from when it
+    /// matched bytes), or step (single-step a user `syscall`).
     #[arg(long, default_value = "auto", value_parser = ["auto", "signature", "step"])]
     discover: String,
     /// Where returns are trapped: auto (after the kernel's call to its C

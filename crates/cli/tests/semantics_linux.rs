@@ -444,3 +444,41 @@ fn paths_rewritten_during_the_call_are_flagged() {
         "no open was seen changing ({silent} silent mismatches)"
     );
 }
+
+/// Record/replay on both kernels, with what this file traces (vfork,
+/// signal deliveries, interrupted calls): the replay prints the live
+/// run's JSON to the byte.
+#[test]
+fn vfork_and_signal_recordings_replay_identically() {
+    for k in kernels() {
+        for prog in ["vfork", "signals"] {
+            let bin = build_prog(prog, &[]);
+            let live = trace_path(&format!("sem-rr-{prog}"));
+            let rec = recording_path(&format!("sem-rr-{prog}"));
+            let mut cmd = vstrace();
+            cmd.arg("run")
+                .arg("--add")
+                .arg(format!("{}:/bin/{prog}", bin.display()));
+            if let Some(k) = &k {
+                cmd.arg("--kernel").arg(k);
+            }
+            let out = cmd
+                .args(["--timeout", "300", "--json", "-o"])
+                .arg(&live)
+                .arg("--record")
+                .arg(&rec)
+                .args(["--", &format!("/bin/{prog}")])
+                .output()
+                .expect("vstrace runs");
+            assert!(out.status.success(), "{k:?} {prog}: {}", stderr(&out));
+            let replayed = replay(&rec, &["--json"]);
+            assert!(replayed.status.success(), "{}", stderr(&replayed));
+            let want = std::fs::read_to_string(&live).unwrap();
+            assert!(
+                want.contains("\"vfork\"") || want.contains("\"signal\""),
+                "{k:?} {prog}"
+            );
+            assert_eq!(stdout(&replayed), want, "{k:?} {prog}");
+        }
+    }
+}
