@@ -112,7 +112,10 @@ pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
     let pairs = lcs(expected, actual);
     let mut diff = String::new();
     let (mut i, mut j) = (0, 0);
-    for &(pi, pj) in pairs.iter().chain(std::iter::once(&(expected.len(), actual.len()))) {
+    for &(pi, pj) in pairs
+        .iter()
+        .chain(std::iter::once(&(expected.len(), actual.len())))
+    {
         while i < pi {
             diff.push_str(&format!("-{}\n", expected[i]));
             i += 1;
@@ -128,7 +131,10 @@ pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
         }
     }
     let calls = |v: &[String]| -> Vec<String> {
-        v.iter().filter(|l| !is_exit_or_signal(l)).cloned().collect()
+        v.iter()
+            .filter(|l| !is_exit_or_signal(l))
+            .cloned()
+            .collect()
     };
     Outcome {
         exact: expected == actual,
@@ -145,7 +151,10 @@ mod tests {
 
     #[test]
     fn normalises_and_compares() {
-        assert_eq!(normalize("[pid   12] foo(1,  2)    = 0\r", false), "foo(1, 2) = 0");
+        assert_eq!(
+            normalize("[pid   12] foo(1,  2)    = 0\r", false),
+            "foo(1, 2) = 0"
+        );
         assert_eq!(normalize("[pid   12] foo() = 0", true), "12 foo() = 0");
         assert!(is_exit_or_signal("+++ exited with 0 +++"));
         assert!(is_exit_or_signal("12 --- SIGUSR1 {si_signo=SIGUSR1} ---"));
@@ -154,11 +163,17 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let a: Vec<String> = ["a() = 0", "b() = 2"].iter().map(|s| s.to_string()).collect();
+        let a: Vec<String> = ["a() = 0", "b() = 2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let o = compare(&e, &a);
         assert!(!o.exact && !o.calls);
         assert_eq!((o.expected, o.matched), (3, 1));
-        assert_eq!(o.diff, " a() = 0\n-b() = 1\n-+++ exited with 0 +++\n+b() = 2\n");
+        assert_eq!(
+            o.diff,
+            " a() = 0\n-b() = 1\n-+++ exited with 0 +++\n+b() = 2\n"
+        );
         let o = compare(&e, &e[..2]);
         assert!(!o.exact && o.calls);
     }

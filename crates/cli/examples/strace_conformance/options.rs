@@ -39,14 +39,22 @@ pub fn option_key(opt: &str) -> String {
     }
     // -a30, -s12, -X raw, -P path, -I1, -E VAR=x, -u user, -O n: the flag.
     let b = opt.as_bytes();
-    if b.len() > 2 && b[0] == b'-' && matches!(b[1], b'a' | b'X' | b'P' | b'I' | b'E' | b'u' | b'O' | b'S' | b'U' | b'b') {
+    if b.len() > 2
+        && b[0] == b'-'
+        && matches!(
+            b[1],
+            b'a' | b'X' | b'P' | b'I' | b'E' | b'u' | b'O' | b'S' | b'U' | b'b'
+        )
+    {
         return opt[..2].to_string();
     }
     opt.split_whitespace().next().unwrap_or(opt).to_string()
 }
 
 /// Short options of strace that take an argument (`-a N`, `-e EXPR`...).
-const WITH_ARG: &[char] = &['a', 'b', 'e', 'E', 'I', 'o', 'O', 'p', 'P', 's', 'S', 'u', 'U', 'X'];
+const WITH_ARG: &[char] = &[
+    'a', 'b', 'e', 'E', 'I', 'o', 'O', 'p', 'P', 's', 'S', 'u', 'U', 'X',
+];
 
 /// Maps the options of one test.
 pub fn map(opts: &[String]) -> Mapped {
@@ -140,11 +148,24 @@ mod tests {
 
     #[test]
     fn maps_test_options() {
-        let m = map(&s(&["-a30", "-e", "trace=foo", "-s12", "-vy", "-qq", "-Xraw"]));
+        let m = map(&s(&[
+            "-a30",
+            "-e",
+            "trace=foo",
+            "-s12",
+            "-vy",
+            "-qq",
+            "-Xraw",
+        ]));
         assert_eq!(m.trace, ["foo"]);
         assert_eq!(m.strsize, Some(12));
         assert_eq!(m.unsupported, ["-a30", "-v", "-y", "-qq", "-X raw"]);
-        let m = map(&s(&["-einject=bpf:retval=42", "-etrace=bpf", "-f", "--trace-path=x"]));
+        let m = map(&s(&[
+            "-einject=bpf:retval=42",
+            "-etrace=bpf",
+            "-f",
+            "--trace-path=x",
+        ]));
         assert_eq!(m.inject, ["bpf:retval=42"]);
         assert_eq!(m.trace, ["bpf"]);
         assert!(m.follow);

@@ -226,9 +226,7 @@ pub fn load(src: &Path) -> std::io::Result<Vec<Test>> {
         let words = shell_words(rest);
         let t = match words.first().map(String::as_str) {
             None => match_diff_test(name, Vec::new(), true),
-            Some(w) if w.starts_with('+') => {
-                script_test(name, &w[1..], words[1..].to_vec())
-            }
+            Some(w) if w.starts_with('+') => script_test(name, &w[1..], words[1..].to_vec()),
             Some(w) if w.starts_with("-einject=") || w.starts_with("--inject=") => {
                 // scno_tampering.sh: run_strace ARGS ../NAME, no trace= added.
                 match_diff_test(name, words, false)
@@ -269,9 +267,20 @@ pub fn load(src: &Path) -> std::io::Result<Vec<Test>> {
 fn is_shared_script(n: &str) -> bool {
     matches!(
         n,
-        "ioctl" | "netlink_sock_diag" | "getuid" | "faccessat" | "faccessat2" | "mmap"
-            | "ioctl_evdev-success" | "net-yy-netlink" | "net-yy-inet" | "execve"
-            | "personality" | "ipc_msgbuf" | "umovestr_cached" | "fadvise64"
+        "ioctl"
+            | "netlink_sock_diag"
+            | "getuid"
+            | "faccessat"
+            | "faccessat2"
+            | "mmap"
+            | "ioctl_evdev-success"
+            | "net-yy-netlink"
+            | "net-yy-inet"
+            | "execve"
+            | "personality"
+            | "ipc_msgbuf"
+            | "umovestr_cached"
+            | "fadvise64"
     )
 }
 
@@ -312,7 +321,10 @@ mod tests {
     #[test]
     fn words_and_quirks() {
         let w = shell_words(r#"-a20 "QUIRK:PROG-ARGS:256 42" -e 'trace=a b' x\ y"#);
-        assert_eq!(w, ["-a20", "QUIRK:PROG-ARGS:256 42", "-e", "trace=a b", "x y"]);
+        assert_eq!(
+            w,
+            ["-a20", "QUIRK:PROG-ARGS:256 42", "-e", "trace=a b", "x y"]
+        );
         let t = match_diff_test("foo", w.clone(), true);
         assert_eq!(t.prog_args, ["256", "42"]);
         assert_eq!(t.options, ["-a20", "-e", "trace=a b", "x y"]);
