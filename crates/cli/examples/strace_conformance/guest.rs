@@ -47,6 +47,10 @@ pub struct Job {
     pub redirections: Vec<String>,
     /// `-s` the test wants (the recording must read at least that much).
     pub strsize: u32,
+    /// `--inject` specs (strace's `-e inject=` syntax): the job gets a
+    /// guest run of its own, traced by comm (`--comm`), so that the fault
+    /// reaches only the test's program.
+    pub inject: Vec<String>,
 }
 
 /// The name the guest kernel gives the program's process (15 bytes).
@@ -59,10 +63,14 @@ pub fn comm_of(prog: &str) -> String {
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
     let mut out: Vec<(BTreeSet<String>, Vec<Job>)> = Vec::new();
     for j in jobs {
+        if !j.inject.is_empty() {
+            out.push((BTreeSet::new(), vec![j]));
+            continue;
+        }
         let c = comm_of(&j.prog);
         let slot = out
             .iter_mut()
-            .find(|(comms, v)| v.len() < size && !comms.contains(&c));
+            .find(|(comms, v)| v.len() < size && !comms.is_empty() && !comms.contains(&c));
         match slot {
             Some((comms, v)) => {
                 comms.insert(c);
@@ -187,6 +195,8 @@ pub struct BatchRun {
     pub interrupted: Option<String>,
     /// vstrace's exit status.
     pub status: Option<i32>,
+    /// vstrace's first error line, if it printed one.
+    pub error: Option<String>,
 }
 
 /// Boots one guest for a batch and collects its output.
@@ -201,8 +211,19 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
     // its comm at replay, so the measurement does not depend on vstrace
     // following the command's descendants (in long batches that lost ~10 %
     // of the programs right after their exec: a bug of its own).
-    cmd.arg("run")
-        .args(["--all", "--memory", "1024", "--timeout"])
+    cmd.arg("run");
+    let inject: Vec<&String> = jobs.iter().flat_map(|j| &j.inject).collect();
+    if inject.is_empty() {
+        cmd.arg("--all");
+    } else {
+        for j in jobs {
+            cmd.args(["--comm", &comm_of(&j.prog)]);
+        }
+        for spec in inject {
+            cmd.arg("--inject").arg(spec);
+        }
+    }
+    cmd.args(["--memory", "1024", "--timeout"])
         .arg((PROG_TIMEOUT as usize * jobs.len() + 120).to_string())
         .args(["-s", &strsize.to_string(), "--record"])
         .arg(&recording)
@@ -227,6 +248,10 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
         results,
         interrupted,
         status: out.status.code(),
+        error: String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find(|l| l.starts_with("error") || l.starts_with("vstrace: error"))
+            .map(str::to_string),
     })
 }
 
@@ -289,6 +314,7 @@ mod tests {
             args: vec![],
             redirections: vec![],
             strsize: 32,
+            inject: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],

@@ -5,8 +5,11 @@
 //! - failed: it ran and its trace differs (`calls_ok` marks the failed ones
 //!   whose syscall lines all match, exit/signal lines aside);
 //! - skipped: not run, with the reason (no static build, test script not
-//!   modelled, needs fault injection, the program itself exited non-zero
-//!   or 77 in the guest, timed out).
+//!   modelled, the program itself exited non-zero or 77 in the guest,
+//!   timed out).
+//!
+//! Tests with fault injection (`-e inject=`) get a guest run each, with
+//! `vstrace run --comm PROG --inject SPEC`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -233,11 +236,6 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                 .get(&t.prog)
                 .cloned()
                 .unwrap_or_else(|| format!("program {} not built", t.prog));
-        } else if !m.inject.is_empty() {
-            r.reason = format!(
-                "fault injection (-e inject={}) needs a guest run of its own: not run by the batch runner",
-                m.inject.join(",")
-            );
         } else {
             jobs.push(guest::Job {
                 test: t.name.clone(),
@@ -245,6 +243,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                 args: t.prog_args.clone(),
                 redirections: t.redirections.clone(),
                 strsize: m.strsize.unwrap_or(32),
+                inject: m.inject.clone(),
             });
         }
         mapped.insert(t.name.clone(), (t.clone(), m));
@@ -267,6 +266,19 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             let res = results.get_mut(&j.test).expect("every job has a result");
             match run.results.get(&j.test) {
                 Some(r) => judge(args, t, m, &run.recording, r, res)?,
+                // The guest never ran the script: vstrace refused the run
+                // (e.g. an --inject spec it does not accept).
+                None if run.results.is_empty() && run.interrupted.is_none() => {
+                    res.status = "failed";
+                    res.reason = format!(
+                        "vstrace run failed (status {:?}): {}",
+                        run.status,
+                        run.error.as_deref().unwrap_or("see the batch's stderr")
+                    );
+                    for spec in &j.inject {
+                        res.unsupported.push(format!("-e inject={spec}"));
+                    }
+                }
                 None if run.interrupted.as_deref() == Some(j.test.as_str()) => {
                     res.status = "failed";
                     res.reason = format!(
