@@ -102,6 +102,14 @@ fn prog_skip(r: &guest::ProgResult) -> Option<String> {
             "the program fails in the guest (exit {rc}): {first}"
         )),
     }
+    .or_else(|| {
+        r.too_big.map(|n| {
+            format!(
+                "expected output of {n} bytes, over the {} bytes moved from the guest",
+                guest::MAX_STDOUT
+            )
+        })
+    })
 }
 
 /// Compares one test's trace with the program's output.
