@@ -257,10 +257,17 @@ fi
 
 # --- 3. run and compare ---------------------------------------------------
 
+# cargo's warnings go to a log; shown only if the build fails.
+cargo_build() {
+    nice -n 10 cargo build --release "$@" >"$WORK/cargo.log" 2>&1 || {
+        cat "$WORK/cargo.log" >&2
+        exit 1
+    }
+}
 if [ ! -x target/release/vstrace ] || [ ! -f target/release/libvstrace_plugin.so ]; then
-    nice -n 10 cargo build --release -p vstrace-cli -p vstrace-plugin >&2
+    cargo_build -p vstrace-cli -p vstrace-plugin
 fi
-nice -n 10 cargo build --release -p vstrace-cli --example strace_conformance >&2
+cargo_build -p vstrace-cli --example strace_conformance
 nice -n 10 target/release/examples/strace_conformance \
     --src "$SRC" --build "$BUILD" --version "$VERSION" \
     --vstrace "$ROOT/target/release/vstrace" \
