@@ -62,7 +62,7 @@ pub fn write(args: &Config, results: &BTreeMap<String, TestResult>) -> Result<()
     };
     let mut text = format!(
         "strace {} test suite under vstrace (passed = identical output incl. exit/signal lines; \
-         calls = syscall lines identical; fraction = mean share of expected lines matched, over run tests)\n\
+         calls = syscall lines identical, exit/signal lines aside (passed ones included); fraction = mean share of expected lines matched, over run tests)\n\
          {:<10} {:>6} {:>6} {:>6} {:>7} {:>6} {:>9}\n",
         args.version, "family", "tests", "passed", "failed", "skipped", "calls", "fraction"
     );
