@@ -1,0 +1,180 @@
+//! The comparison of vstrace's trace with the lines a test program printed.
+//!
+//! Normalisations, the only ones (documented in the report too):
+//! - whitespace runs become one space and lines are trimmed (strace pads
+//!   to the `-a` column before ` = `; the comparison ignores alignment);
+//! - vstrace's `[pid N] ` prefix is removed, or for tests run with `-f`
+//!   becomes `N ` (strace -f -o prints the pid first);
+//! - `\r` from the guest's console is dropped, empty lines are ignored.
+//!
+//! `+++ exited with N +++` / `+++ killed by SIG +++` and `--- SIG... ---`
+//! lines are expected output like any other: they count in the exact
+//! comparison and in the fraction of lines matched. A second verdict,
+//! "calls", compares with those lines removed on both sides, so that the
+//! decoding of calls can be measured apart from exit and signal reporting.
+
+/// The verdict of one comparison.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The expected lines equal the trace's (after normalisation).
+    pub exact: bool,
+    /// Equal once `+++ ... +++` and `--- ... ---` lines are left out.
+    pub calls: bool,
+    /// Expected lines (normalised, non-empty).
+    pub expected: usize,
+    /// Expected lines found, in order, in the trace (longest common
+    /// subsequence).
+    pub matched: usize,
+    /// A unified-style listing: ` ` common, `-` expected only, `+` vstrace
+    /// only.
+    pub diff: String,
+}
+
+/// One line normalised as documented above.
+pub fn normalize(line: &str, follow: bool) -> String {
+    let mut l = line.trim_end_matches('\r');
+    let mut pid_prefix = String::new();
+    if let Some(rest) = l.strip_prefix("[pid ") {
+        if let Some((pid, tail)) = rest.split_once(']') {
+            if follow {
+                pid_prefix = format!("{} ", pid.trim());
+            }
+            l = tail;
+        }
+    }
+    let mut out = pid_prefix;
+    for (i, w) in l.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Exit and signal lines (`+++ ... +++`, `--- ... ---`), with or without a
+/// pid in front.
+pub fn is_exit_or_signal(l: &str) -> bool {
+    let body = match l.split_once(' ') {
+        Some((p, rest)) if p.chars().all(|c| c.is_ascii_digit()) => rest,
+        _ => l,
+    };
+    (body.starts_with("+++ ") && body.ends_with(" +++"))
+        || (body.starts_with("--- ") && body.ends_with(" ---"))
+}
+
+/// Most cells of the LCS table; beyond it lines are matched greedily
+/// (bounds memory on hostile or runaway output).
+const MAX_CELLS: usize = 16_000_000;
+
+/// Pairs of (expected index, actual index) in a longest common subsequence.
+fn lcs(a: &[String], b: &[String]) -> Vec<(usize, usize)> {
+    let (n, m) = (a.len(), b.len());
+    if n.saturating_mul(m) > MAX_CELLS {
+        let mut pairs = Vec::new();
+        let mut j = 0;
+        for (i, x) in a.iter().enumerate() {
+            if let Some(k) = b[j..].iter().position(|y| y == x) {
+                pairs.push((i, j + k));
+                j += k + 1;
+            }
+        }
+        return pairs;
+    }
+    let w = m + 1;
+    let mut t = vec![0u32; (n + 1) * w];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            t[i * w + j] = if a[i] == b[j] {
+                t[(i + 1) * w + j + 1] + 1
+            } else {
+                t[(i + 1) * w + j].max(t[i * w + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut pairs) = (0, 0, Vec::new());
+    while i < n && j < m {
+        if a[i] == b[j] {
+            pairs.push((i, j));
+            i += 1;
+            j += 1;
+        } else if t[(i + 1) * w + j] >= t[i * w + j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    pairs
+}
+
+/// Compares normalised expected lines with normalised trace lines.
+pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
+    let pairs = lcs(expected, actual);
+    let mut diff = String::new();
+    let (mut i, mut j) = (0, 0);
+    for &(pi, pj) in pairs
+        .iter()
+        .chain(std::iter::once(&(expected.len(), actual.len())))
+    {
+        while i < pi {
+            diff.push_str(&format!("-{}\n", expected[i]));
+            i += 1;
+        }
+        while j < pj {
+            diff.push_str(&format!("+{}\n", actual[j]));
+            j += 1;
+        }
+        if pi < expected.len() {
+            diff.push_str(&format!(" {}\n", expected[pi]));
+            i += 1;
+            j += 1;
+        }
+    }
+    let calls = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .filter(|l| !is_exit_or_signal(l))
+            .cloned()
+            .collect()
+    };
+    Outcome {
+        exact: expected == actual,
+        calls: calls(expected) == calls(actual),
+        expected: expected.len(),
+        matched: pairs.len(),
+        diff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_and_compares() {
+        assert_eq!(
+            normalize("[pid   12] foo(1,  2)    = 0\r", false),
+            "foo(1, 2) = 0"
+        );
+        assert_eq!(normalize("[pid   12] foo() = 0", true), "12 foo() = 0");
+        assert!(is_exit_or_signal("+++ exited with 0 +++"));
+        assert!(is_exit_or_signal("12 --- SIGUSR1 {si_signo=SIGUSR1} ---"));
+        assert!(!is_exit_or_signal("write(1, \"+++ x +++\", 9) = 9"));
+        let e: Vec<String> = ["a() = 0", "b() = 1", "+++ exited with 0 +++"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let a: Vec<String> = ["a() = 0", "b() = 2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o = compare(&e, &a);
+        assert!(!o.exact && !o.calls);
+        assert_eq!((o.expected, o.matched), (3, 1));
+        assert_eq!(
+            o.diff,
+            " a() = 0\n-b() = 1\n-+++ exited with 0 +++\n+b() = 2\n"
+        );
+        let o = compare(&e, &e[..2]);
+        assert!(!o.exact && o.calls);
+    }
+}

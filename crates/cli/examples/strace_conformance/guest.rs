@@ -1,0 +1,332 @@
+//! Running the test programs in guests under vstrace, many per guest.
+//!
+//! One `vstrace run --record` boots a guest whose shell script runs a batch
+//! of programs one after another, each from its own `/w/NAME.dir` as
+//! `../PROG` (as strace's suite does), stdin from /dev/null, with a
+//! watchdog that kills it after [`PROG_TIMEOUT`] s (not busybox `timeout`:
+//! its vfork loses vstrace's track of the process). The script
+//! prints, on the guest's stdout (forwarded by `vstrace run`), for each
+//! test: a begin marker, the exit status and the pid that exec'd the
+//! program, then the program's stdout and stderr in base64 (byte-exact, no
+//! newline ambiguity). The programs (selected by comm) are traced and
+//! recorded without a syscall filter; each test's trace is then `vstrace replay REC --comm PROG -e trace=...
+//! -s N`, its own options applied after the fact.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+/// Seconds a program may run before the watchdog kills it.
+pub const PROG_TIMEOUT: u32 = 60;
+
+/// Most bytes of a program's stdout moved over the guest's console (about
+/// 300 KB/s under TCG); a test printing more is skipped with its size.
+pub const MAX_STDOUT: u64 = 2_000_000;
+
+/// What the guest reported for one test.
+#[derive(Debug, Clone, Default)]
+pub struct ProgResult {
+    /// Exit status as the guest shell saw it (137: killed by the timeout).
+    pub rc: i32,
+    /// The pid that exec'd the program.
+    pub pid: u32,
+    /// The program's stdout: the expected trace.
+    pub stdout: Vec<u8>,
+    /// The first 2000 bytes of its stderr (skip reasons).
+    pub stderr: Vec<u8>,
+    /// The size of its stdout when over [`MAX_STDOUT`] (not transferred).
+    pub too_big: Option<u64>,
+}
+
+/// One program run in a batch.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Test name (marker, work directory).
+    pub test: String,
+    /// Program file name (in the build's tests directory).
+    pub prog: String,
+    /// Program arguments.
+    pub args: Vec<String>,
+    /// Shell redirections for the program (`9>>/dev/full`).
+    pub redirections: Vec<String>,
+    /// `-s` the test wants (the recording must read at least that much).
+    pub strsize: u32,
+    /// `--inject` specs (strace's `-e inject=` syntax): the job gets a
+    /// guest run of its own, traced by comm (`--comm`), so that the fault
+    /// reaches only the test's program.
+    pub inject: Vec<String>,
+}
+
+/// The name the guest kernel gives the program's process (15 bytes).
+pub fn comm_of(prog: &str) -> String {
+    prog.chars().take(15).collect()
+}
+
+/// Splits jobs into batches of at most `size` whose programs have distinct
+/// comm values (a replay selects a test's process by its comm).
+pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
+    let mut out: Vec<(BTreeSet<String>, Vec<Job>)> = Vec::new();
+    for j in jobs {
+        if !j.inject.is_empty() {
+            out.push((BTreeSet::new(), vec![j]));
+            continue;
+        }
+        let c = comm_of(&j.prog);
+        let slot = out
+            .iter_mut()
+            .find(|(comms, v)| v.len() < size && !comms.is_empty() && !comms.contains(&c));
+        match slot {
+            Some((comms, v)) => {
+                comms.insert(c);
+                v.push(j);
+            }
+            None => out.push((BTreeSet::from([c]), vec![j])),
+        }
+    }
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Single-quotes a word for the guest shell.
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The guest script of a batch.
+fn script(jobs: &[Job]) -> String {
+    let mut s = String::from("mkdir -p /w\n");
+    for j in jobs {
+        let t = &j.test;
+        let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
+        s.push_str(&format!(
+            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n\
+             sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args} \
+             </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
+             p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $p ) 2>/dev/null &\nw=$!\n\
+             wait $p\nrc=$?\nkill $w 2>/dev/null\n\
+             cd /\necho \"@@VSC-RESULT rc=$rc pid=$(cat /w/{t}.pid)\"\n\
+             sz=$(wc -c < /w/{t}.out)\n\
+             if [ \"$sz\" -gt {MAX_STDOUT} ]; then echo \"@@VSC-BIG $sz\"; else base64 /w/{t}.out; fi\n\
+             echo @@VSC-ERR\nhead -c 2000 /w/{t}.err | base64\n\
+             echo @@VSC-END\nrm -f /w/{t}.out /w/{t}.err\n",
+            begin = q(&format!("@@VSC-BEGIN {t}")),
+            p = j.prog,
+            redir = j.redirections.join(" "),
+            args = args.join(" "),
+        ));
+    }
+    s
+}
+
+/// Decodes standard base64 (ignores whitespace; stops at padding).
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        if c == b'=' {
+            break;
+        }
+        let Some(v) = val(c) else { continue };
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// Parses the guest's stdout: test name -> result, plus the test that had
+/// begun but not ended (the run stopped in it), if any.
+pub fn parse_output(text: &str) -> (BTreeMap<String, ProgResult>, Option<String>) {
+    let mut res = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    let mut r = ProgResult::default();
+    let (mut out, mut err, mut in_err, mut in_body) = (String::new(), String::new(), false, false);
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(t) = line.strip_prefix("@@VSC-BEGIN ") {
+            cur = Some(t.to_string());
+            r = ProgResult::default();
+            (in_err, in_body) = (false, false);
+            out.clear();
+            err.clear();
+        } else if let Some(rest) = line.strip_prefix("@@VSC-RESULT ") {
+            for kv in rest.split_whitespace() {
+                match kv.split_once('=') {
+                    Some(("rc", v)) => r.rc = v.parse().unwrap_or(-1),
+                    Some(("pid", v)) => r.pid = v.parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+            in_body = true;
+        } else if let Some(n) = line.strip_prefix("@@VSC-BIG ") {
+            r.too_big = Some(n.trim().parse().unwrap_or(u64::MAX));
+        } else if line == "@@VSC-ERR" {
+            in_err = true;
+        } else if line == "@@VSC-END" {
+            if let Some(t) = cur.take() {
+                r.stdout = base64_decode(&out);
+                r.stderr = base64_decode(&err);
+                res.insert(t, std::mem::take(&mut r));
+            }
+            in_body = false;
+        } else if in_body && cur.is_some() {
+            if in_err {
+                err.push_str(line);
+            } else {
+                out.push_str(line);
+            }
+        }
+    }
+    (res, cur)
+}
+
+/// The files of one batch run.
+pub struct BatchRun {
+    /// The recording (`--record`), input of every replay.
+    pub recording: PathBuf,
+    /// Results per test found in the guest's output.
+    pub results: BTreeMap<String, ProgResult>,
+    /// The test running when the guest stopped, if it stopped early.
+    pub interrupted: Option<String>,
+    /// vstrace's exit status.
+    pub status: Option<i32>,
+    /// vstrace's first error line, if it printed one.
+    pub error: Option<String>,
+}
+
+/// Boots one guest for a batch and collects its output.
+pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Result<BatchRun> {
+    std::fs::create_dir_all(dir)?;
+    let script_path = dir.join("run.sh");
+    std::fs::write(&script_path, script(jobs))?;
+    let recording = dir.join("rec.vst");
+    let strsize = jobs.iter().map(|j| j.strsize).max().unwrap_or(32).max(32);
+    let mut cmd = Command::new(vstrace);
+    // Only the programs are traced (`--comm`, one per program; their
+    // names are distinct within a batch): not the guest's shell moving the
+    // outputs around, and the measurement does not depend on vstrace
+    // following the command's descendants (in long batches that lost ~10 %
+    // of the programs right after their exec: a bug of its own). A fault
+    // injection then reaches only the test's program.
+    cmd.arg("run");
+    for j in jobs {
+        cmd.args(["--comm", &comm_of(&j.prog)]);
+    }
+    for spec in jobs.iter().flat_map(|j| &j.inject) {
+        cmd.arg("--inject").arg(spec);
+    }
+    cmd.args(["--memory", "1024", "--timeout"])
+        .arg((PROG_TIMEOUT as usize * jobs.len() + 120).to_string())
+        .args(["-s", &strsize.to_string(), "--record"])
+        .arg(&recording)
+        .arg("-o")
+        .arg(dir.join("trace.txt"));
+    let mut added = BTreeSet::new();
+    for j in jobs {
+        if added.insert(j.prog.clone()) {
+            cmd.arg("--add")
+                .arg(format!("{}:/w/{}", progs.join(&j.prog).display(), j.prog));
+        }
+    }
+    cmd.arg("--add")
+        .arg(format!("{}:/w/run.sh", script_path.display()))
+        .args(["--", "sh", "/w/run.sh"]);
+    let out = cmd.output().context("running vstrace")?;
+    std::fs::write(dir.join("stdout"), &out.stdout)?;
+    std::fs::write(dir.join("stderr"), &out.stderr)?;
+    let (results, interrupted) = parse_output(&String::from_utf8_lossy(&out.stdout));
+    Ok(BatchRun {
+        recording,
+        results,
+        interrupted,
+        status: out.status.code(),
+        error: String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find(|l| l.starts_with("error") || l.starts_with("vstrace: error"))
+            .map(str::to_string),
+    })
+}
+
+/// The trace of one test: `vstrace replay` of the batch's recording for
+/// the program's comm with the test's filter and string size; the raw
+/// lines, or vstrace's error message.
+pub fn replay(
+    vstrace: &Path,
+    recording: &Path,
+    comm: &str,
+    trace: &[String],
+    strsize: Option<u32>,
+) -> std::result::Result<String, String> {
+    let mut cmd = Command::new(vstrace);
+    cmd.arg("replay")
+        .arg(recording)
+        .args(["--text", "--comm", comm]);
+    if !trace.is_empty() {
+        cmd.arg("-e").arg(format!("trace={}", trace.join(",")));
+    }
+    if let Some(s) = strsize {
+        cmd.args(["-s", &s.to_string()]);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("running vstrace replay: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let msg = err
+            .lines()
+            .find(|l| !l.contains("note:"))
+            .unwrap_or("")
+            .to_string();
+        return Err(format!("vstrace replay failed ({}): {msg}", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_output() {
+        assert_eq!(base64_decode("aGVsbG8K\n"), b"hello\n");
+        assert_eq!(base64_decode("YQ=="), b"a");
+        let text = "@@VSC-BEGIN t1\n@@VSC-RESULT rc=0 pid=42\naGVs\nbG8K\n@@VSC-ERR\n\
+                    @@VSC-END\n@@VSC-BEGIN t2\n";
+        let (r, cur) = parse_output(text);
+        assert_eq!(r["t1"].stdout, b"hello\n");
+        assert_eq!(r["t1"].pid, 42);
+        assert_eq!(cur.as_deref(), Some("t2"));
+    }
+
+    #[test]
+    fn batches_keep_comms_apart() {
+        let j = |p: &str| Job {
+            test: p.into(),
+            prog: p.into(),
+            args: vec![],
+            redirections: vec![],
+            strsize: 32,
+            inject: vec![],
+        };
+        let b = batches(
+            vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],
+            10,
+        );
+        assert_eq!(b.len(), 2);
+    }
+}

@@ -1,0 +1,85 @@
+//! strace's test suite as a specification for vstrace's decoding: runs
+//! strace's test programs (built by scripts/strace-conformance.sh) in
+//! guests under vstrace and compares each test's trace with the lines the
+//! program printed. See scripts/strace-conformance.sh for the whole flow;
+//! run.rs for the verdicts, spec.rs for what a test asks, options.rs for
+//! the option mapping, compare.rs for the normalisations, guest.rs for the
+//! guest runs, report.rs for the table. The CI subset
+//! (crates/cli/tests/strace_conformance.rs) uses the same modules.
+
+mod compare;
+mod guest;
+mod options;
+mod report;
+mod run;
+mod spec;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use run::Config;
+
+fn parse_args() -> Result<(Config, Option<PathBuf>)> {
+    let mut a = std::env::args().skip(1);
+    let mut src = None;
+    let mut build = None;
+    let mut version = String::from("unknown");
+    let mut vstrace = PathBuf::from("target/release/vstrace");
+    let mut out = PathBuf::from("target/conformance");
+    let mut families = PathBuf::from("scripts/strace-conformance-families.txt");
+    let mut only: Option<BTreeSet<String>> = None;
+    let mut batch = 40;
+    let mut check = None;
+    while let Some(k) = a.next() {
+        let mut v = || a.next().with_context(|| format!("{k} needs a value"));
+        match k.as_str() {
+            "--src" => src = Some(PathBuf::from(v()?)),
+            "--build" => build = Some(PathBuf::from(v()?)),
+            "--version" => version = v()?,
+            "--vstrace" => vstrace = PathBuf::from(v()?),
+            "--out" => out = PathBuf::from(v()?),
+            "--families" => families = PathBuf::from(v()?),
+            "--only" => {
+                only.get_or_insert_with(BTreeSet::new)
+                    .extend(v()?.split(',').map(str::to_string));
+            }
+            "--only-file" => {
+                let text = std::fs::read_to_string(v()?)?;
+                only.get_or_insert_with(BTreeSet::new).extend(
+                    text.lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .filter_map(|l| l.split_whitespace().next())
+                        .map(str::to_string),
+                );
+            }
+            "--batch" => batch = v()?.parse().context("--batch N")?,
+            "--check" => check = Some(PathBuf::from(v()?)),
+            _ => bail!("unknown argument {k}"),
+        }
+    }
+    Ok((
+        Config {
+            src: src.context("--src DIR (the strace source tree)")?,
+            build: build.context("--build DIR (the configured build tree)")?,
+            version,
+            vstrace,
+            out,
+            families,
+            only,
+            batch: batch.max(1),
+        },
+        check,
+    ))
+}
+
+fn main() -> Result<()> {
+    let (cfg, check) = parse_args()?;
+    let results = run::run(&cfg)?;
+    report::write(&cfg, &results)?;
+    if let Some(check) = check {
+        report::check_passing(&check, &results)?;
+    }
+    Ok(())
+}
