@@ -130,7 +130,9 @@ if ! ls "$CACHE"/vmlinuz-6.* >/dev/null 2>&1; then
     tmpb=$(mktemp -d)
     trap 'rm -rf "$tmpb" ${tmp:+"$tmp"}' EXIT
     if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+        mirror=$(debian_mirror)
+        echo "vstrace setup: adding bookworm-backports ($mirror) to apt sources" >&2
+        echo "deb $mirror bookworm-backports main" |
             $SUDO tee /etc/apt/sources.list.d/vstrace-backports.list >/dev/null
         apt_updated=0
         apt_update
