@@ -6,6 +6,8 @@
 //! --record`) to the trace_file and replay seeds. `fuzz-seeds --list`
 //! prints the target names.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
