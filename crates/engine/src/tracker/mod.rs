@@ -133,6 +133,11 @@ pub(crate) struct Tracker {
     /// and TLB IPIs follow a fork) returns to the same ip and sp with rax
     /// still 0: it must not be taken for a sibling's first return.
     fresh_children: std::collections::HashSet<u64>,
+    /// Signal deliveries (address space, handler stack, handler ip) not
+    /// followed by a call in that space yet: an interrupt taken at the
+    /// handler's first instruction returns there with the same registers,
+    /// and must not be taken for a second delivery.
+    fresh_signals: std::collections::HashSet<(u64, u64, u64)>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
     /// The user's hooks, run at enter and exit of the calls they name.
@@ -184,6 +189,7 @@ impl Tracker {
             scope,
             recent_forks: Default::default(),
             fresh_children: Default::default(),
+            fresh_signals: Default::default(),
             os,
             os_kind,
             hooks,
@@ -256,6 +262,9 @@ impl Tracker {
         let cr3 = cr3_key(event.cr3);
         if !self.fresh_children.is_empty() {
             self.fresh_children.remove(&cr3);
+        }
+        if !self.fresh_signals.is_empty() {
+            self.fresh_signals.retain(|s| s.0 != cr3);
         }
         let state = match &self.scope {
             None => Some(true),

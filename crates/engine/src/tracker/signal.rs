@@ -7,6 +7,10 @@ use vstrace_core::{ArgValue, Bitness, Cpu, Event, Mechanism, Os, Reg};
 use super::{cr3_key, ThreadKey, Tracker};
 use crate::record::{CallState, Record};
 
+/// Most handler entries remembered while waiting for their thread's next
+/// call (the set is cleared when full).
+const MAX_FRESH_SIGNALS: usize = 256;
+
 impl Tracker {
     /// A return to user mode entering a signal handler (the OS layer
     /// recognises it; the engine's callers see it as an exit with no call
@@ -27,6 +31,14 @@ impl Tracker {
         }
         let d = self.os.signal_delivery(event, ip, sp, cpu.mem())?;
         let cr3 = cr3_key(event.cr3);
+        // The same handler entry again before any call: an interrupt
+        // return, not a delivery.
+        if !self.fresh_signals.insert((cr3, sp, ip)) {
+            return Some(None);
+        }
+        if self.fresh_signals.len() > MAX_FRESH_SIGNALS {
+            self.fresh_signals.clear();
+        }
         let traced = match &self.scope {
             None => true,
             Some(s) => s.spaces.get(&cr3) == Some(&true),
