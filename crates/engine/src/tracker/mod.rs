@@ -538,18 +538,7 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             sp,
         };
-        // The thread's identity is read only when a call of a known thread
-        // is in flight on this stack: it is what tells a vfork child's
-        // return from its parent's.
-        let ambiguous = self
-            .pending
-            .get(&key)
-            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()));
-        let thread = if ambiguous {
-            self.os.current_thread(event, cpu.mem())
-        } else {
-            None
-        };
+        let thread = self.thread_at(key, event, cpu);
         let pending = match self.take(key, ip, thread) {
             Some(p) => p,
             None => match self.take_elsewhere(event, thread) {
@@ -564,6 +553,21 @@ impl Tracker {
             },
         };
         self.finish_call(pending, event, cpu, now, sp)
+    }
+
+    /// The running thread's identity for a return to the stack `key`, read
+    /// only when a call of a known thread is in flight there: it is what
+    /// tells a vfork child's return from its parent's.
+    fn thread_at(&self, key: ThreadKey, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
+        let known = self
+            .pending
+            .get(&key)
+            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()));
+        if known {
+            self.os.current_thread(event, cpu.mem())
+        } else {
+            None
+        }
     }
 
     /// Ends call `pending` at its return `event` (`sp`: the user stack it

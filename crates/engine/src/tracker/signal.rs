@@ -53,18 +53,11 @@ impl Tracker {
             cr3,
             sp: d.resume_sp,
         };
-        let thread = if self.pending.contains_key(&key) {
-            self.os.current_thread(event, cpu.mem())
-        } else {
-            None
-        };
+        let thread = self.thread_at(key, event, cpu);
+        // (A call whose return ip the trap did not tell, sysenter, matches
+        // any ip: it is shown as it returned, a rewind cannot be told.)
         let found = match self.take(key, d.resume_ip, thread) {
-            Some(p) if p.ret_ip.is_some() => Some((p, false)),
-            Some(p) => {
-                // A return ip the trap did not tell (sysenter): no rewind
-                // can be told apart; shown as it returned.
-                Some((p, false))
-            }
+            Some(p) => Some((p, false)),
             None => self
                 .take(key, d.resume_ip.wrapping_add(2), thread)
                 .map(|p| (p, true)),
