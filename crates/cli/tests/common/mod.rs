@@ -170,7 +170,12 @@ pub fn find(
 /// Builds `guests/progs/NAME.c` with `gcc -static -O2` (plus `flags`) into
 /// a fresh file in the test tmpdir.
 pub fn build_prog(name: &str, flags: &[&str]) -> PathBuf {
-    let out = tmp().join(format!("{name}-{}", std::process::id()));
+    // A file of its own per call: tests running in parallel may build the
+    // same program, and one gcc must not rewrite the file another test's
+    // guest is being packed from.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = tmp().join(format!("{name}-{}-{n}", std::process::id()));
     let st = Command::new("gcc")
         .args(flags)
         .args(["-static", "-O2", "-o"])
