@@ -131,3 +131,53 @@ fn i386_smp_attribution_on_both_cpus() {
         assert!(mine.iter().all(|r| r["comm"] == "compat32"));
     }
 }
+
+/// Signal handlers on the i386 kernel (no strace runs there): the kernel
+/// builds `sigframe_ia32` frames for these handlers without SA_SIGINFO.
+/// The interrupted sleep and the restarted read end as strace shows them,
+/// each delivery is a line, and each `sigreturn` has its own result: the
+/// interrupted context's EINTR, then the restarted read's number (3).
+#[test]
+fn i386_kernel_signal_frames() {
+    let bin = build_prog("signals", &["-m32"]);
+    let t = trace_path("i386-signals");
+    let out = vstrace()
+        .args(["run", "--arch", "i386", "--timeout", "300", "--add"])
+        .arg(format!("{}:/bin/signals", bin.display()))
+        .args(["--comm", "signals", "-o"])
+        .arg(&t)
+        .args(["--", "/bin/signals"])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("sleep=-1/EINTR read=1/x"),
+        "{}",
+        stdout(&out)
+    );
+    let text = std::fs::read_to_string(&t).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let at_all = |pats: &[&str]| {
+        lines
+            .iter()
+            .position(|l| pats.iter().all(|p| l.contains(p)))
+            .unwrap_or_else(|| panic!("no {pats:?} in:\n{text}"))
+    };
+    let at = |pat: &str| at_all(&[pat]);
+    let sleep = at("= ? ERESTART_RESTARTBLOCK (Interrupted by signal)");
+    assert!(lines[sleep].contains("nanosleep"), "{}", lines[sleep]);
+    let sig1 = at("--- SIGALRM {si_signo=SIGALRM} ---");
+    let ret1 = at("sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)");
+    let read = at_all(&["read(3, ", "= ? ERESTARTSYS"]);
+    assert!(sleep < sig1 && sig1 < ret1 && ret1 < read, "{text}");
+    let ret2 = at("sigreturn({mask=[]}) = 3");
+    assert!(read < ret2, "{text}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("--- SIGALRM")).count(),
+        2,
+        "{text}"
+    );
+}

@@ -220,12 +220,12 @@ impl OsLayer for LinuxLayer {
         sp: u64,
         mem: &mut dyn VirtMem,
     ) -> Option<vstrace_core::SignalDelivery> {
-        // 64-bit frames only: ia32 frames (compat processes, the i386
-        // kernel) have another layout.
-        if event.bitness != vstrace_core::Bitness::B64 {
-            return None;
+        // The frame's layout is that of the code the handler runs in: ia32
+        // frames for compat processes and on the i386 kernel.
+        match event.bitness {
+            vstrace_core::Bitness::B64 => lx::signal::delivery_64(&event.regs, sp, mem),
+            vstrace_core::Bitness::B32 => lx::signal::delivery_32(&event.regs, sp, mem),
         }
-        lx::signal::delivery_64(&event.regs, sp, mem)
     }
 
     fn interrupted_return(
@@ -244,11 +244,17 @@ impl OsLayer for LinuxLayer {
         event: &Event,
         mem: &mut dyn VirtMem,
     ) -> Option<Vec<ArgValue>> {
-        if info.name != "rt_sigreturn" || event.bitness != vstrace_core::Bitness::B64 {
-            return None;
-        }
         let sp = event.regs.rsp();
-        let mask = lx::signal::sigreturn_mask_64(mem, sp)?;
+        let mask = match (info.name.as_str(), event.bitness) {
+            ("rt_sigreturn", vstrace_core::Bitness::B64) => lx::signal::sigreturn_mask_64(mem, sp)?,
+            ("rt_sigreturn", vstrace_core::Bitness::B32) => {
+                lx::signal::sigreturn_mask_32(mem, sp, true)?
+            }
+            ("sigreturn", vstrace_core::Bitness::B32) => {
+                lx::signal::sigreturn_mask_32(mem, sp, false)?
+            }
+            _ => return None,
+        };
         Some(vec![ArgValue {
             name: "frame".into(),
             raw: sp,

@@ -1,6 +1,8 @@
 //! Signal deliveries seen from outside: the frame the kernel builds on the
-//! user stack before it returns to a handler (x86-64 `rt_sigframe`), read
-//! at that return, and strace's rendering of its siginfo
+//! user stack before it returns to a handler (x86-64 `rt_sigframe`; for
+//! 32-bit code, on the i386 kernel or a compat process, `rt_sigframe_ia32`
+//! or, for handlers without SA_SIGINFO, the older `sigframe_ia32`), read at
+//! that return, and strace's rendering of its siginfo
 //! (`{si_signo=SIGALRM, si_code=SI_KERNEL}`).
 //!
 //! A tracer inside the guest is told of a signal by ptrace; from outside,
@@ -22,6 +24,24 @@ use crate::consts::{errno_name, signal_name};
 const UCONTEXT_64: u64 = 8 + 8 + 24 + 256 + 8;
 /// Offset of `uc_mcontext` in the ucontext.
 const MCONTEXT: u64 = 40;
+/// ia32 frames: `struct sigcontext_32` offsets (gs, fs, es, ds, di, si,
+/// bp, sp, bx, dx, cx, ax, trapno, err, ip, ...: 4 bytes each) and size.
+const SC32_SP: u64 = 7 * 4;
+const SC32_AX: u64 = 11 * 4;
+const SC32_IP: u64 = 14 * 4;
+const SC32_OLDMASK: u64 = 20 * 4;
+const SIGCONTEXT_32: u64 = 88;
+/// `rt_sigframe_ia32`: pretcode, sig, pinfo, puc, then the compat siginfo
+/// (128 bytes) at 16 and the `ucontext_ia32` at 144 (uc_flags, uc_link,
+/// a 12-byte stack_t, then the sigcontext at 20 and the mask after it).
+const RT32_INFO: u64 = 16;
+const RT32_UC: u64 = 144;
+const UC32_MCONTEXT: u64 = 20;
+const UC32_SIGMASK: u64 = UC32_MCONTEXT + SIGCONTEXT_32;
+/// `sigframe_ia32`: pretcode, sig, the sigcontext at 8, the unused
+/// `_fpstate_32` (624 bytes), then `extramask` (signals 33..64).
+const SF32_SC: u64 = 8;
+const SF32_EXTRAMASK: u64 = SF32_SC + SIGCONTEXT_32 + 624;
 /// Offsets in `struct sigcontext` (x86-64): r8..r15, rdi, rsi, rbp, rbx,
 /// rdx, rax, rcx, rsp, rip.
 const SC_RAX: u64 = 13 * 8;
@@ -53,13 +73,7 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         return None;
     }
     let name = signal_name(signo)?;
-    // The kernel copies the siginfo into the frame only for SA_SIGINFO
-    // handlers (a tracer inside the guest asks ptrace for it); without
-    // one, only the number is known from outside.
-    let info = match read_u32(mem, info_addr) {
-        Ok(s) if u64::from(s) == signo => format_siginfo(mem, info_addr)?,
-        _ => format!("{{si_signo={name}}}"),
-    };
+    let info = frame_siginfo(mem, info_addr, signo, &name, true)?;
     let mc = uc + MCONTEXT;
     Some(SignalDelivery {
         signo: signo as u32,
@@ -72,11 +86,93 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
     })
 }
 
+/// The siginfo text of a frame: the kernel copies the siginfo into the
+/// frame only for SA_SIGINFO handlers (a tracer inside the guest asks
+/// ptrace for it); without one, only the number is known from outside.
+fn frame_siginfo(
+    mem: &mut dyn VirtMem,
+    info_addr: u64,
+    signo: u64,
+    name: &str,
+    wide: bool,
+) -> Option<String> {
+    match read_u32(mem, info_addr) {
+        Ok(s) if u64::from(s) == signo => format_siginfo_abi(mem, info_addr, wide),
+        _ => Some(format!("{{si_signo={name}}}")),
+    }
+}
+
+/// Recognises a return to 32-bit user code entering a signal handler (see
+/// [`delivery_64`]). The kernel sets eax = the signal and, for an
+/// SA_SIGINFO handler's `rt_sigframe_ia32`, edx = &frame.info and ecx =
+/// &frame.uc; for the older `sigframe_ia32`, edx = ecx = 0. The frame
+/// repeats the signal (and the two pointers), which is checked: a frame
+/// that does not read back consistently is no delivery.
+pub fn delivery_32(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<SignalDelivery> {
+    let signo = regs.rax() & 0xffff_ffff;
+    let info_reg = regs.get(Reg::Rdx) & 0xffff_ffff;
+    let uc_reg = regs.get(Reg::Rcx) & 0xffff_ffff;
+    let sp = sp & 0xffff_ffff;
+    if !(1..=64).contains(&signo) {
+        return None;
+    }
+    let rt = info_reg == sp + RT32_INFO && uc_reg == sp + RT32_UC;
+    if !rt && (info_reg != 0 || uc_reg != 0) {
+        return None;
+    }
+    let word = |mem: &mut dyn VirtMem, a: u64| read_u32(mem, a).ok().map(u64::from);
+    if word(mem, sp)? == 0 || word(mem, sp + 4)? != signo {
+        return None;
+    }
+    let name = signal_name(signo)?;
+    let (sc, info_addr, info) = if rt {
+        if word(mem, sp + 8)? != info_reg || word(mem, sp + 12)? != uc_reg {
+            return None;
+        }
+        let info = frame_siginfo(mem, info_reg, signo, &name, false)?;
+        (uc_reg + UC32_MCONTEXT, info_reg, info)
+    } else {
+        (sp + SF32_SC, 0, format!("{{si_signo={name}}}"))
+    };
+    Some(SignalDelivery {
+        signo: signo as u32,
+        name,
+        info_addr,
+        info,
+        resume_ip: word(mem, sc + SC32_IP)?,
+        resume_sp: word(mem, sc + SC32_SP)?,
+        // Sign-extended, as the engine compares it with -EINTR.
+        saved_ret: read_u32(mem, sc + SC32_AX).ok()? as i32 as i64 as u64,
+    })
+}
+
 /// The signal mask an `rt_sigreturn` restores, strace-style (`{mask=[]}`,
 /// `{mask=[HUP INT]}`), read from the ucontext at the caller's stack
 /// pointer `sp` (the handler's `ret` popped the frame's return address).
 pub fn sigreturn_mask_64(mem: &mut dyn VirtMem, sp: u64) -> Option<String> {
     let mask = read_u64(mem, sp.wrapping_add(UC_SIGMASK)).ok()?;
+    Some(mask_text(mask))
+}
+
+/// The mask a 32-bit `rt_sigreturn` (`rt == true`) or `sigreturn`
+/// restores, read at the caller's stack pointer: the restorer's return
+/// popped `pretcode` (and, for `sigreturn`, its `popl %eax` the signal),
+/// so `sp` is 4 bytes into an `rt_sigframe_ia32`, or at the sigcontext of
+/// a `sigframe_ia32`, whose mask is split in `oldmask` and `extramask`.
+pub fn sigreturn_mask_32(mem: &mut dyn VirtMem, sp: u64, rt: bool) -> Option<String> {
+    let sp = sp & 0xffff_ffff;
+    let mask = if rt {
+        read_u64(mem, sp + RT32_UC - 4 + UC32_SIGMASK).ok()?
+    } else {
+        let lo = read_u32(mem, sp + SC32_OLDMASK).ok()?;
+        let hi = read_u32(mem, sp - SF32_SC + SF32_EXTRAMASK).ok()?;
+        u64::from(lo) | u64::from(hi) << 32
+    };
+    Some(mask_text(mask))
+}
+
+/// strace's `{mask=[HUP INT]}` for a 64-bit signal set.
+fn mask_text(mask: u64) -> String {
     let names: Vec<String> = (1..=64u64)
         .filter(|s| mask & (1 << (s - 1)) != 0)
         .filter_map(|s| {
@@ -84,7 +180,7 @@ pub fn sigreturn_mask_64(mem: &mut dyn VirtMem, sp: u64) -> Option<String> {
             Some(n.strip_prefix("SIG").map(str::to_string).unwrap_or(n))
         })
         .collect();
-    Some(format!("{{mask=[{}]}}", names.join(" ")))
+    format!("{{mask=[{}]}}", names.join(" "))
 }
 
 /// How strace shows the result of a call a signal interrupted: the
@@ -229,7 +325,23 @@ fn ptr(v: u64) -> String {
 /// strace's rendering of the `siginfo_t` at `addr` (x86-64 layout: signo,
 /// errno, code, then the union at offset 16), or `None` if unreadable.
 pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
+    format_siginfo_abi(mem, addr, true)
+}
+
+/// [`format_siginfo`] for either layout: `wide` is x86-64's (union at 16,
+/// 8-byte pointers and clock_t), else the 32-bit `compat_siginfo` (union
+/// at 12, 4-byte words).
+pub fn format_siginfo_abi(mem: &mut dyn VirtMem, addr: u64, wide: bool) -> Option<String> {
     use std::fmt::Write;
+    let (u, w) = if wide { (16, 8) } else { (12, 4) };
+    let rdw = |mem: &mut dyn VirtMem, off: u64| -> Option<u64> {
+        let a = addr.wrapping_add(off);
+        if wide {
+            read_u64(mem, a).ok()
+        } else {
+            read_u32(mem, a).ok().map(u64::from)
+        }
+    };
     let rd32 = |mem: &mut dyn VirtMem, off: u64| read_u32(mem, addr.wrapping_add(off)).ok();
     let signo = rd32(mem, 0)?;
     let errno = rd32(mem, 4)? as i32;
@@ -251,13 +363,13 @@ pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
             let _ = write!(s, "{code}");
         }
     }
-    let pid = rd32(mem, 16)?;
-    let uid = rd32(mem, 20)?;
+    let pid = rd32(mem, u)?;
+    let uid = rd32(mem, u + 4)?;
     let source = |s: &mut String| {
         let _ = write!(s, ", si_pid={pid}, si_uid={uid}");
     };
     let sigval = |s: &mut String, mem: &mut dyn VirtMem| -> Option<()> {
-        let v = read_u64(mem, addr.wrapping_add(24)).ok()?;
+        let v = rdw(mem, u + 8)?;
         let _ = write!(s, ", si_int={}, si_ptr={}", v as u32 as i32, ptr(v));
         Some(())
     };
@@ -277,7 +389,7 @@ pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
         match signo {
             17 => {
                 source(&mut s);
-                let status = rd32(mem, 24)? as i32;
+                let status = rd32(mem, u + 8)? as i32;
                 if code == 1 {
                     let _ = write!(s, ", si_status={status}");
                 } else {
@@ -287,12 +399,14 @@ pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
                         signal_name(status as u64).unwrap_or_else(|| status.to_string())
                     );
                 }
-                let utime = read_u64(mem, addr.wrapping_add(32)).ok()?;
-                let stime = read_u64(mem, addr.wrapping_add(40)).ok()?;
+                // clock_t is a long: after the int status, aligned.
+                let ut = if wide { u + 16 } else { u + 12 };
+                let utime = rdw(mem, ut)?;
+                let stime = rdw(mem, ut + w)?;
                 let _ = write!(s, ", si_utime={utime}, si_stime={stime}");
             }
             4 | 7 | 8 | 11 => {
-                let a = read_u64(mem, addr.wrapping_add(16)).ok()?;
+                let a = rdw(mem, u)?;
                 let _ = write!(s, ", si_addr={}", ptr(a));
             }
             _ => {
@@ -365,6 +479,85 @@ mod tests {
         // No return address at the top: not a frame.
         m.map(sp, &[0u8; 8]);
         assert_eq!(delivery_64(&regs, sp, &mut m), None);
+    }
+
+    /// An `rt_sigframe_ia32` (`rt`) or a `sigframe_ia32` at `sp`, as the
+    /// i386 kernel or a compat process's `setup_frame` leaves it, and the
+    /// registers it returns to the handler with.
+    fn frame32(mem: &mut SparseVirt, sp: u64, signo: u32, rt: bool, info: &[u32]) -> Regs {
+        mem.map(sp, &[0u8; 1024]);
+        let put = |mem: &mut SparseVirt, a: u64, v: u32| mem.map(a, &v.to_le_bytes());
+        put(mem, sp, 0x0804_9000);
+        put(mem, sp + 4, signo);
+        let mut r = Regs::default();
+        r.set(Reg::Rax, u64::from(signo));
+        let sc = if rt {
+            put(mem, sp + 8, (sp + RT32_INFO) as u32);
+            put(mem, sp + 12, (sp + RT32_UC) as u32);
+            let b: Vec<u8> = info.iter().flat_map(|w| w.to_le_bytes()).collect();
+            mem.map(sp + RT32_INFO, &b);
+            r.set(Reg::Rdx, sp + RT32_INFO);
+            r.set(Reg::Rcx, sp + RT32_UC);
+            sp + RT32_UC + UC32_MCONTEXT
+        } else {
+            sp + SF32_SC
+        };
+        put(mem, sc + SC32_IP, 0x0804_1234);
+        put(mem, sc + SC32_SP, 0xbfff_f000);
+        put(mem, sc + SC32_AX, (-4i32) as u32);
+        r
+    }
+
+    #[test]
+    fn ia32_frames_are_read_with_their_layouts() {
+        let mut m = SparseVirt::default();
+        let sp = 0xbfff_e000;
+        // SA_SIGINFO handler: the compat siginfo (union at 12).
+        let regs = frame32(&mut m, sp, 14, true, &[14, 0, 0x80, 0, 0]);
+        let d = delivery_32(&regs, sp, &mut m).expect("an rt delivery");
+        assert_eq!(d.info, "{si_signo=SIGALRM, si_code=SI_KERNEL}");
+        assert_eq!(
+            (d.resume_ip, d.resume_sp, d.saved_ret as i64),
+            (0x0804_1234, 0xbfff_f000, -4)
+        );
+        // rt_sigreturn's sp: pretcode popped.
+        m.map(sp + RT32_UC + UC32_SIGMASK, &3u64.to_le_bytes());
+        assert_eq!(
+            sigreturn_mask_32(&mut m, sp + 4, true).unwrap(),
+            "{mask=[HUP INT]}"
+        );
+        // A frame that does not repeat the signal is no delivery.
+        m.map(sp + 4, &15u32.to_le_bytes());
+        assert_eq!(delivery_32(&regs, sp, &mut m), None);
+
+        // Plain handler: the old frame, no siginfo, mask split in two.
+        let mut m = SparseVirt::default();
+        let regs = frame32(&mut m, sp, 10, false, &[]);
+        let d = delivery_32(&regs, sp, &mut m).expect("a delivery");
+        assert_eq!(d.info, "{si_signo=SIGUSR1}");
+        assert_eq!(d.resume_ip, 0x0804_1234);
+        m.map(sp + SF32_SC + SC32_OLDMASK, &1u32.to_le_bytes());
+        m.map(sp + SF32_EXTRAMASK, &1u32.to_le_bytes());
+        assert_eq!(
+            sigreturn_mask_32(&mut m, sp + 8, false).unwrap(),
+            "{mask=[HUP RT_1]}"
+        );
+        // Registers of no frame shape: edx set but not the rt layout.
+        let mut r2 = regs.clone();
+        r2.set(Reg::Rdx, 4);
+        assert_eq!(delivery_32(&r2, sp, &mut m), None);
+    }
+
+    #[test]
+    fn compat_siginfo_as_strace_prints_it() {
+        let mut m = SparseVirt::default();
+        let w = [17u32, 0, 1, 91, 0, 7, 3, 5];
+        let b: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
+        m.map(0x5000, &b);
+        assert_eq!(
+            format_siginfo_abi(&mut m, 0x5000, false).unwrap(),
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3, si_stime=5}"
+        );
     }
 
     /// strace's text for a siginfo made of these 32-bit words.

@@ -54,10 +54,14 @@ impl Tracker {
             sp: d.resume_sp,
         };
         let thread = self.thread_at(key, event, cpu);
-        // (A call whose return ip the trap did not tell, sysenter, matches
-        // any ip: it is shown as it returned, a rewind cannot be told.)
+        // A call whose return ip the trap did not tell (sysenter) matches
+        // any ip: it was rewound if the resumed ip is a trap instruction
+        // (the vDSO's `int $0x80` right before the sysenter landing pad).
         let found = match self.take(key, d.resume_ip, thread) {
-            Some(p) => Some((p, false)),
+            Some(p) => {
+                let rewound = p.ret_ip.is_none() && at_trap(cpu, d.resume_ip);
+                Some((p, rewound))
+            }
             None => self
                 .take(key, d.resume_ip.wrapping_add(2), thread)
                 .map(|p| (p, true)),
@@ -68,7 +72,8 @@ impl Tracker {
             // into EINTR because a handler runs. The call then ends with
             // that code, as a tracer in the guest sees it at the call's
             // exit (out-arguments are not decoded, as for any error).
-            let eintr = p.bitness == Bitness::B64 && d.saved_ret as i64 == -4;
+            // (The layer sign-extends a 32-bit frame's eax.)
+            let eintr = d.saved_ret as i64 == -4;
             let shown = if restarted || eintr {
                 self.os.interrupted_return(&p.info, restarted)
             } else {
@@ -129,4 +134,13 @@ fn abi_tag(b: Bitness, os: Os) -> &'static str {
         (_, Bitness::B64) => "x86_64",
         (_, Bitness::B32) => "i386",
     }
+}
+
+/// Whether the instruction at user address `ip` is a system-call trap
+/// (`int 0x80`, `int 0x2e`, `syscall`, `sysenter`): where the kernel
+/// rewinds a call it restarts.
+fn at_trap(cpu: &mut dyn Cpu, ip: u64) -> bool {
+    let mut b = [0u8; 2];
+    cpu.mem().read_virt(ip, &mut b).is_ok()
+        && matches!(b, [0xcd, 0x80] | [0xcd, 0x2e] | [0x0f, 0x05] | [0x0f, 0x34])
 }
