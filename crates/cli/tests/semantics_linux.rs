@@ -390,6 +390,50 @@ fn signals_against_the_guests_strace(k: &Option<PathBuf>, flags: &[&str]) {
     }
 }
 
+/// 5-level paging: `--cpu max` gives the guest LA57 (the bzImage is booted
+/// then: the PVH entry would leave it 4-level), the guest says it runs
+/// with it, and every record of the command is still attributed (the
+/// page walker follows CR4.LA57; before, 0 records had a pid).
+#[test]
+fn five_level_paging_keeps_attribution() {
+    for k in kernels() {
+        let t = trace_path("sem-la57");
+        let mut cmd = vstrace();
+        cmd.arg("run");
+        if let Some(k) = &k {
+            cmd.arg("--kernel").arg(k);
+        }
+        let out = cmd
+            .args(["--cpu", "max", "--timeout", "300", "--json", "-o"])
+            .arg(&t)
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "grep -c -w la57 /proc/cpuinfo; echo sh pid=$$",
+            ])
+            .output()
+            .expect("vstrace runs");
+        assert!(out.status.success(), "{k:?}: {}", stderr(&out));
+        let guest = stdout(&out);
+        assert!(
+            guest.starts_with("1\n"),
+            "{k:?}: no la57 in the guest: {guest}"
+        );
+        assert!(!stderr(&out).contains("attribution"), "{}", stderr(&out));
+        let recs = records(&t);
+        assert!(recs.len() > 20, "{k:?}: {}", recs.len());
+        let unattributed = recs.iter().filter(|r| r["pid"].is_null()).count();
+        assert_eq!(unattributed, 0, "{k:?}: of {}", recs.len());
+        let sh = guest_list(&guest, "sh pid=")[0];
+        assert!(
+            recs.iter()
+                .any(|r| r["pid"].as_u64() == Some(u64::from(sh))),
+            "{k:?}: no record of the shell {sh}"
+        );
+    }
+}
+
 /// Pointer arguments into the kernel's half: the kernel answers EFAULT
 /// without reading them, and vstrace reads them with the call's user
 /// rights: they print as addresses, as strace prints them, never as the

@@ -206,11 +206,16 @@ impl Qemu {
         }
         let stderr_path = dir.path.join("qemu-stderr.log");
         let stderr = fs::File::create(&stderr_path).map_err(io_ctx("creating qemu-stderr.log"))?;
-        let boot_kernel = if config.pvh && config.boot == BootProtocol::Linux {
-            pvh_kernel(&config.kernel).unwrap_or_else(|| config.kernel.clone())
-        } else {
-            config.kernel.clone()
-        };
+        // The PVH entry starts the kernel with 4-level paging: only the
+        // bzImage's decompressor switches to 5-level paging, so a CPU with
+        // LA57 boots the bzImage.
+        let boot_kernel =
+            if config.pvh && config.boot == BootProtocol::Linux && !cpu_model_has_la57(&config.cpu)
+            {
+                pvh_kernel(&config.kernel).unwrap_or_else(|| config.kernel.clone())
+            } else {
+                config.kernel.clone()
+            };
         let mut effective = config.clone();
         effective.kernel = boot_kernel.clone();
         let args = effective.args(&dir.path);
@@ -232,6 +237,22 @@ impl Qemu {
             finished: None,
         })
     }
+}
+
+/// Whether a `-cpu` model string gives the guest 5-level paging: `la57=on`
+/// (or `+la57`), or the `max`/`host` models unless they turn it off.
+pub fn cpu_model_has_la57(cpu: &str) -> bool {
+    let mut parts = cpu.split(',');
+    let model = parts.next().unwrap_or_default();
+    let mut on = matches!(model, "max" | "host");
+    for p in parts {
+        match p {
+            "la57=on" | "la57=true" | "+la57" | "la57" => on = true,
+            "la57=off" | "la57=false" | "-la57" => on = false,
+            _ => {}
+        }
+    }
+    on
 }
 
 /// The PVH-bootable vmlinux for a bzImage kernel, if there is one.
@@ -885,6 +906,16 @@ impl Drop for GuestRun {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn la57_cpu_models() {
+        assert!(cpu_model_has_la57("max"));
+        assert!(cpu_model_has_la57("host,pmu=off"));
+        assert!(!cpu_model_has_la57("max,la57=off"));
+        assert!(cpu_model_has_la57("qemu64,la57=on"));
+        assert!(cpu_model_has_la57("qemu64,+la57"));
+        assert!(!cpu_model_has_la57("qemu64"));
+    }
 
     #[test]
     fn console_tail_escapes_what_a_terminal_interprets() {
