@@ -653,6 +653,9 @@ user_start:
     add rsp, %%frame
 %endmacro
 
+%include "program.inc"
+    USER_LOADER_DATA
+
     align 0x1000, db 0
 ntdll_base:
     PE_HEADERS ntdll_base, IMAGE_FILE_MACHINE_AMD64, NTDLL_STAMP, ntdll_end, ntdll_exp, ntdll_exp_end
@@ -676,8 +679,5 @@ ntdll_exp:
 ntdll_exp_end:
     align 0x1000, db 0
 ntdll_end:
-
-%include "program.inc"
-    USER_LOADER_DATA
 
 user_end:

@@ -384,6 +384,19 @@ kimage_end:
     section .user follows=.text vstart=USER_BASE
 user_start:
 
+; NTCALL name, args...: stdcall, arguments pushed right to left.
+%macro NTCALL 1-*
+    %xdefine %%name %1
+    %rep %0-1
+        %rotate -1
+        push dword %1
+    %endrep
+    call %%name
+%endmacro
+
+%include "program.inc"
+    USER_LOADER_DATA
+
 ; ntdll.dll: a PE image of its own (page-aligned, in the user page) with
 ; KiFastSystemCall and the stubs, exported as Nt* and Zw*, in three real
 ; shapes (below).
@@ -446,15 +459,6 @@ KiFastSystemCallRet:
     ret 4*%3
 %endmacro
 
-; NTCALL name, args...: stdcall, arguments pushed right to left.
-%macro NTCALL 1-*
-    %xdefine %%name %1
-    %rep %0-1
-        %rotate -1
-        push dword %1
-    %endrep
-    call %%name
-%endmacro
 
 STUB_SYSENTER NtOpenFile, SSN_NtOpenFile, 6
 STUB_SYSENTER NtCreateFile, SSN_NtCreateFile, 11
@@ -479,8 +483,5 @@ ntdll_exp:
 ntdll_exp_end:
     align 0x1000, db 0
 ntdll_end:
-
-%include "program.inc"
-    USER_LOADER_DATA
 
 user_end:

@@ -273,12 +273,15 @@ mod tests {
     fn x64_stubs() {
         // Windows 10 x64 NtOpenFile.
         let code = [
-            0x4c, 0x8b, 0xd1, 0xb8, 0x33, 0, 0, 0, 0xf6, 0x04, 0x25, 0x08, 0x03, 0xfe, 0x7f,
-            0x01, 0x75, 0x03, 0x0f, 0x05, 0xc3, 0xcd, 0x2e, 0xc3,
+            0x4c, 0x8b, 0xd1, 0xb8, 0x33, 0, 0, 0, 0xf6, 0x04, 0x25, 0x08, 0x03, 0xfe, 0x7f, 0x01,
+            0x75, 0x03, 0x0f, 0x05, 0xc3, 0xcd, 0x2e, 0xc3,
         ];
         assert_eq!(stub_service_number(&code, 0x1000, Bitness::B64), Some(0x33));
         // Not a stub: mov eax, 0x10; ret. Truncated: no trap.
-        assert_eq!(stub_service_number(&[0xb8, 0x10, 0, 0, 0, 0xc3], 0, Bitness::B64), None);
+        assert_eq!(
+            stub_service_number(&[0xb8, 0x10, 0, 0, 0, 0xc3], 0, Bitness::B64),
+            None
+        );
         assert_eq!(stub_service_number(&code[..8], 0, Bitness::B64), None);
         assert_eq!(stub_service_number(&[], 0, Bitness::B64), None);
     }
@@ -286,13 +289,19 @@ mod tests {
     #[test]
     fn x86_stubs() {
         // mov eax, 0xb3; mov edx, 0x7ffe0300; call [edx]; ret 0x18
-        let xp = [0xb8, 0xb3, 0, 0, 0, 0xba, 0, 3, 0xfe, 0x7f, 0xff, 0x12, 0xc2, 0x18, 0];
+        let xp = [
+            0xb8, 0xb3, 0, 0, 0, 0xba, 0, 3, 0xfe, 0x7f, 0xff, 0x12, 0xc2, 0x18, 0,
+        ];
         assert_eq!(stub_service_number(&xp, 0, Bitness::B32), Some(0xb3));
         // mov eax, 0x32; lea edx, [esp+4]; int 0x2e; ret 4
-        let int2e = [0xb8, 0x32, 0, 0, 0, 0x8d, 0x54, 0x24, 0x04, 0xcd, 0x2e, 0xc2, 4, 0];
+        let int2e = [
+            0xb8, 0x32, 0, 0, 0, 0x8d, 0x54, 0x24, 0x04, 0xcd, 0x2e, 0xc2, 4, 0,
+        ];
         assert_eq!(stub_service_number(&int2e, 0, Bitness::B32), Some(0x32));
         // WoW64: mov eax, 0x18; mov edx, X; call edx; ret 0x18
-        let wow = [0xb8, 0x18, 0, 0, 0, 0xba, 0x10, 0x20, 0x30, 0x40, 0xff, 0xd2, 0xc2, 0x18, 0];
+        let wow = [
+            0xb8, 0x18, 0, 0, 0, 0xba, 0x10, 0x20, 0x30, 0x40, 0xff, 0xd2, 0xc2, 0x18, 0,
+        ];
         assert_eq!(stub_service_number(&wow, 0, Bitness::B32), Some(0x18));
         // A huge number is no service.
         let huge = [0xb8, 0, 0, 0, 0x80, 0xcd, 0x2e, 0xc3];
@@ -313,7 +322,10 @@ mod tests {
         ];
         let s = accessor_result(&code, 0, Bitness::B64).unwrap();
         assert_eq!(kpcr_chain(&s), Some((0x188, 0xb8)));
-        assert_eq!(kpcr_field(&accessor_result(&code[..9], 0, Bitness::B64).unwrap_or(Sym::Arg)), None);
+        assert_eq!(
+            kpcr_field(&accessor_result(&code[..9], 0, Bitness::B64).unwrap_or(Sym::Arg)),
+            None
+        );
         // A branch: not an accessor.
         assert_eq!(accessor_result(&[0xeb, 0xfe], 0, Bitness::B64), None);
     }
@@ -323,8 +335,8 @@ mod tests {
         // mov edi, edi; push ebp; mov ebp, esp; mov eax, [ebp+8];
         // mov eax, [eax+0xb4]; pop ebp; ret 4
         let frame = [
-            0x8b, 0xff, 0x55, 0x8b, 0xec, 0x8b, 0x45, 0x08, 0x8b, 0x80, 0xb4, 0, 0, 0, 0x5d,
-            0xc2, 4, 0,
+            0x8b, 0xff, 0x55, 0x8b, 0xec, 0x8b, 0x45, 0x08, 0x8b, 0x80, 0xb4, 0, 0, 0, 0x5d, 0xc2,
+            4, 0,
         ];
         let s = accessor_result(&frame, 0, Bitness::B32).unwrap();
         assert_eq!(field_of_arg(&s), Some(0xb4));

@@ -77,7 +77,8 @@ impl IsfOffsets {
             kpcr_current_thread: self.kpcr_current_thread,
             kthread_process: self.kthread_process,
             eprocess_unique_process_id: self.eprocess_unique_process_id,
-            eprocess_inherited_from_unique_process_id: self.eprocess_inherited_from_unique_process_id,
+            eprocess_inherited_from_unique_process_id: self
+                .eprocess_inherited_from_unique_process_id,
             eprocess_image_file_name: self.eprocess_image_file_name,
             ethread_cid: self.ethread_cid,
             kpcr_kernel_dtb: self.kpcr_kernel_dtb,
@@ -155,7 +156,9 @@ fn field_offset(types: &Value, ty: &Value, name: &str, depth: u32) -> Option<u64
     }
     for f in fields.values() {
         let sub = f["type"]["name"].as_str().unwrap_or_default();
-        let anon = sub.starts_with("unnamed") || sub.starts_with("<unnamed") || sub.starts_with("__unnamed");
+        let anon = sub.starts_with("unnamed")
+            || sub.starts_with("<unnamed")
+            || sub.starts_with("__unnamed");
         if anon {
             let base = f["offset"].as_u64()?;
             if let Some(o) = field_offset(types, &types[sub], name, depth + 1) {
@@ -174,7 +177,12 @@ mod tests {
     fn ty(fields: &[(&str, u64)]) -> Value {
         let f: serde_json::Map<String, Value> = fields
             .iter()
-            .map(|(n, o)| (n.to_string(), json!({"offset": o, "type": {"kind": "base", "name": "pointer"}})))
+            .map(|(n, o)| {
+                (
+                    n.to_string(),
+                    json!({"offset": o, "type": {"kind": "base", "name": "pointer"}}),
+                )
+            })
             .collect();
         json!({"kind": "struct", "size": 0x1000, "fields": f})
     }
@@ -204,8 +212,18 @@ mod tests {
         let want = crate::profile::PROFILES[1];
         let p = o.profile();
         assert_eq!(
-            (p.kpcr_current_thread, p.kthread_process, p.ethread_cid, p.kpcr_kernel_dtb),
-            (want.kpcr_current_thread, want.kthread_process, want.ethread_cid, want.kpcr_kernel_dtb)
+            (
+                p.kpcr_current_thread,
+                p.kthread_process,
+                p.ethread_cid,
+                p.kpcr_kernel_dtb
+            ),
+            (
+                want.kpcr_current_thread,
+                want.kthread_process,
+                want.ethread_cid,
+                want.kpcr_kernel_dtb
+            )
         );
         assert_eq!(p.eprocess_image_file_name, want.eprocess_image_file_name);
     }
@@ -216,10 +234,14 @@ mod tests {
         assert!(matches!(parse(b"[]", "x"), Err(IsfError::Missing(..))));
         let mut v = isf_22h2();
         v["user_types"]["_ETHREAD"] = json!({"fields": 3});
-        assert!(matches!(parse(&serde_json::to_vec(&v).unwrap(), "x"), Err(IsfError::Missing(..))));
+        assert!(matches!(
+            parse(&serde_json::to_vec(&v).unwrap(), "x"),
+            Err(IsfError::Missing(..))
+        ));
         // A self-referencing anonymous member: bounded.
         let mut v = isf_22h2();
-        v["user_types"]["unnamed_0x1f"] = json!({"fields": {"x": {"offset": 0, "type": {"name": "unnamed_0x1f"}}}});
+        v["user_types"]["unnamed_0x1f"] =
+            json!({"fields": {"x": {"offset": 0, "type": {"name": "unnamed_0x1f"}}}});
         assert!(parse(&serde_json::to_vec(&v).unwrap(), "x").is_err());
     }
 }

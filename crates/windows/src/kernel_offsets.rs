@@ -125,13 +125,20 @@ pub fn derive(mem: &mut dyn VirtMem, img: &PeImage, b: Bitness) -> Result<Derive
         accessor_result(&code, addr, b)
     };
     let need = |v: Option<u64>, what| v.ok_or(OffsetError::Accessor(what));
-    let pid = need(run("PsGetProcessId").as_ref().and_then(field_of_arg), "PsGetProcessId")?;
+    let pid = need(
+        run("PsGetProcessId").as_ref().and_then(field_of_arg),
+        "PsGetProcessId",
+    )?;
     let image = need(
-        run("PsGetProcessImageFileName").as_ref().and_then(address_in_arg),
+        run("PsGetProcessImageFileName")
+            .as_ref()
+            .and_then(address_in_arg),
         "PsGetProcessImageFileName",
     )?;
     let ppid = need(
-        run("PsGetProcessInheritedFromUniqueProcessId").as_ref().and_then(field_of_arg),
+        run("PsGetProcessInheritedFromUniqueProcessId")
+            .as_ref()
+            .and_then(field_of_arg),
         "PsGetProcessInheritedFromUniqueProcessId",
     )?;
     let psz = ptr_size(b);
@@ -142,7 +149,9 @@ pub fn derive(mem: &mut dyn VirtMem, img: &PeImage, b: Bitness) -> Result<Derive
         .and_then(|t| t.checked_sub(psz));
     let cid = match (cid_from_pid, cid_from_tid) {
         (Some(a), Some(b)) if a != b => {
-            return Err(OffsetError::Inconsistent("PsGetThreadId and PsGetThreadProcessId"))
+            return Err(OffsetError::Inconsistent(
+                "PsGetThreadId and PsGetThreadProcessId",
+            ))
         }
         (a, b) => need(a.or(b), "PsGetThreadProcessId")?,
     };
@@ -152,7 +161,10 @@ pub fn derive(mem: &mut dyn VirtMem, img: &PeImage, b: Bitness) -> Result<Derive
     let thread_accessor = ["PsGetCurrentThread", "KeGetCurrentThread"]
         .iter()
         .find_map(|n| run(n).as_ref().and_then(kpcr_field));
-    let kpcr_current_thread = need(current.map(|c| c.0).or(thread_accessor), "PsGetCurrentThread")?;
+    let kpcr_current_thread = need(
+        current.map(|c| c.0).or(thread_accessor),
+        "PsGetCurrentThread",
+    )?;
     let kthread_process = need(
         current
             .map(|c| c.1)
@@ -186,7 +198,11 @@ pub fn derive(mem: &mut dyn VirtMem, img: &PeImage, b: Bitness) -> Result<Derive
 }
 
 /// EPROCESS.ImageFileName at `process` (at most 15 bytes).
-pub fn image_name(mem: &mut dyn VirtMem, process: u64, p: &KernelProfile) -> Result<String, MemError> {
+pub fn image_name(
+    mem: &mut dyn VirtMem,
+    process: u64,
+    p: &KernelProfile,
+) -> Result<String, MemError> {
     let mut name = [0u8; 15];
     mem.read_virt(process.wrapping_add(p.eprocess_image_file_name), &mut name)?;
     let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
@@ -195,11 +211,14 @@ pub fn image_name(mem: &mut dyn VirtMem, process: u64, p: &KernelProfile) -> Res
 
 /// Checks `p` against the kernel's process list from the System process
 /// `*initial_system_process`; returns the processes' EPROCESS addresses,
-/// System first.
+/// System first. The one entry inside the kernel image `kernel`
+/// (PsActiveProcessHead, in its data) is the list head; every other
+/// entry must be a process with a plausible pid.
 pub fn walk_processes(
     mem: &mut dyn VirtMem,
     p: &KernelProfile,
     initial_system_process: u64,
+    kernel: std::ops::Range<u64>,
 ) -> Result<Vec<u64>, OffsetError> {
     let b = p.bitness();
     let psz = ptr_size(b);
@@ -211,7 +230,9 @@ pub fn walk_processes(
     let pid = pid_at(mem, system)?;
     let name = image_name(mem, system, p)?;
     if pid != 4 || name != "System" {
-        return Err(fail(format!("PsInitialSystemProcess is pid {pid} {name:?}, not 4 \"System\"")));
+        return Err(fail(format!(
+            "PsInitialSystemProcess is pid {pid} {name:?}, not 4 \"System\""
+        )));
     }
     let links = p.eprocess_unique_process_id + psz;
     let start = system.wrapping_add(links);
@@ -224,20 +245,29 @@ pub fn walk_processes(
             return Err(fail(format!("more than {MAX_PROCESSES} entries")));
         }
         if !seen.insert(cur) {
-            return Err(fail(format!("a loop at {cur:#x} that does not close on System")));
+            return Err(fail(format!(
+                "a loop at {cur:#x} that does not close on System"
+            )));
         }
         let e = cur.wrapping_sub(links);
-        match pid_at(mem, e) {
-            Ok(pid) if pid != 0 && pid % 4 == 0 && pid <= u64::from(u32::MAX) => out.push(e),
+        if kernel.contains(&cur) {
             // PsActiveProcessHead, in the kernel's data: not a process.
-            _ => heads += 1,
-        }
-        if heads > 1 {
-            return Err(fail("more than one entry is not a process".into()));
+            heads += 1;
+            if heads > 1 {
+                return Err(fail("two list heads in the kernel image".into()));
+            }
+        } else {
+            let pid = pid_at(mem, e)?;
+            if pid == 0 || pid % 4 != 0 || pid > u64::from(u32::MAX) {
+                return Err(fail(format!("the entry at {e:#x} has pid {pid:#x}")));
+            }
+            out.push(e);
         }
         let next = read::read_ptr(mem, cur, b)?;
         if read::read_ptr(mem, next.wrapping_add(psz), b)? != cur {
-            return Err(fail(format!("the list is broken at {cur:#x} (Flink->Blink)")));
+            return Err(fail(format!(
+                "the list is broken at {cur:#x} (Flink->Blink)"
+            )));
         }
         cur = next;
     }
@@ -331,7 +361,10 @@ mod tests {
             );
             assert_eq!((p.kpcr_current_thread, p.kthread_process), (0x188, 0xb8));
             assert_eq!(p.ethread_cid, 0x478);
-            assert_eq!(walk_processes(&mut m, &p, d.initial_system_process).unwrap(), [SYS, P2]);
+            assert_eq!(
+                walk_processes(&mut m, &p, d.initial_system_process, KIMG..KIMG + 0x2000).unwrap(),
+                [SYS, P2]
+            );
         }
     }
 
@@ -342,11 +375,23 @@ mod tests {
         let d = derive(&mut m, &img, Bitness::B64).unwrap();
         // P2 points back at itself: a loop that never reaches System.
         m.map(P2 + 0x448, &le(P2 + 0x448));
-        assert!(walk_processes(&mut m, &d.profile, d.initial_system_process).is_err());
+        assert!(walk_processes(
+            &mut m,
+            &d.profile,
+            d.initial_system_process,
+            KIMG..KIMG + 0x2000
+        )
+        .is_err());
         // Wrong offsets: System is not pid 4.
         let mut wrong = d.profile;
         wrong.eprocess_unique_process_id = 0x450;
-        assert!(walk_processes(&mut m, &wrong, d.initial_system_process).is_err());
+        assert!(walk_processes(
+            &mut m,
+            &wrong,
+            d.initial_system_process,
+            KIMG..KIMG + 0x2000
+        )
+        .is_err());
         // No IDT.
         assert!(kernel_image(&mut m, 0x1000, Bitness::B64).is_err());
     }

@@ -34,6 +34,7 @@ pub mod isf;
 pub mod kernel_offsets;
 pub mod kuser;
 pub mod layer;
+pub mod learn;
 pub mod ntdll;
 pub mod ntstatus;
 pub mod pe;

@@ -84,10 +84,19 @@ fn ldr_layout(b: Bitness) -> LdrLayout {
 /// `ntdll.dll` on the PEB's InLoadOrderModuleList.
 pub fn find_ntdll(mem: &mut dyn VirtMem, teb: u64, b: Bitness) -> Result<u64, NtdllError> {
     let l = ldr_layout(b);
-    let nonnull = |v: u64, what| if v == 0 { Err(NtdllError::Null(what)) } else { Ok(v) };
+    let nonnull = |v: u64, what| {
+        if v == 0 {
+            Err(NtdllError::Null(what))
+        } else {
+            Ok(v)
+        }
+    };
     nonnull(teb, "TEB")?;
     let peb = nonnull(read::read_ptr(mem, teb.wrapping_add(l.teb_peb), b)?, "PEB")?;
-    let ldr = nonnull(read::read_ptr(mem, peb.wrapping_add(l.peb_ldr), b)?, "PEB.Ldr")?;
+    let ldr = nonnull(
+        read::read_ptr(mem, peb.wrapping_add(l.peb_ldr), b)?,
+        "PEB.Ldr",
+    )?;
     let head = ldr.wrapping_add(l.ldr_in_load_order);
     let mut entry = read::read_ptr(mem, head, b)?;
     for _ in 0..MAX_MODULES {
@@ -106,7 +115,11 @@ pub fn find_ntdll(mem: &mut dyn VirtMem, teb: u64, b: Bitness) -> Result<u64, Nt
 
 /// Reads the export table of the ntdll mapped at `base` and the service
 /// number of every `Nt*`/`Zw*` export that is a system call stub.
-pub fn service_names(mem: &mut dyn VirtMem, base: u64, b: Bitness) -> Result<ServiceNames, NtdllError> {
+pub fn service_names(
+    mem: &mut dyn VirtMem,
+    base: u64,
+    b: Bitness,
+) -> Result<ServiceNames, NtdllError> {
     let img = PeImage::read(mem, base)?;
     let mut by_number = BTreeMap::new();
     for e in img.exports(mem)? {
@@ -212,7 +225,11 @@ mod tests {
         us(&mut m, e2 + 0x58, 0x7ff3_0100, "NTDLL.DLL");
         m.map(e2 + 0x30, &ntdll.to_le_bytes());
         let mut img = image(
-            &[("NtClose", 0x1000), ("NtGetTickCount", 0x1040), ("ZwOpenFile", 0x1020)],
+            &[
+                ("NtClose", 0x1000),
+                ("NtGetTickCount", 0x1040),
+                ("ZwOpenFile", 0x1020),
+            ],
             true,
             0x2000,
         );
@@ -235,7 +252,11 @@ mod tests {
         let base = find_ntdll(&mut m, teb, Bitness::B64).unwrap();
         assert_eq!(base, 0x7ffa_0000);
         let names = service_names(&mut m, base, Bitness::B64).unwrap();
-        let got: Vec<_> = names.by_number.iter().map(|(n, s)| (*n, s.as_str())).collect();
+        let got: Vec<_> = names
+            .by_number
+            .iter()
+            .map(|(n, s)| (*n, s.as_str()))
+            .collect();
         assert_eq!(got, [(0xf, "NtClose"), (0x33, "NtOpenFile")]);
         let v = version_by_name(Arch::X64, "win10-22h2").unwrap();
         assert_eq!(disagreements(&names, v), (vec![], 2));
@@ -250,12 +271,21 @@ mod tests {
     #[test]
     fn hostile_loader_lists() {
         let (mut m, teb) = process(0x33);
-        assert_eq!(find_ntdll(&mut m, 0, Bitness::B64), Err(NtdllError::Null("TEB")));
+        assert_eq!(
+            find_ntdll(&mut m, 0, Bitness::B64),
+            Err(NtdllError::Null("TEB"))
+        );
         // A list that loops without coming back to its head.
         m.map(0x7ff2_0200, &0x7ff2_0100u64.to_le_bytes());
-        assert_eq!(find_ntdll(&mut m, teb, Bitness::B64).ok(), Some(0x7ffa_0000));
+        assert_eq!(
+            find_ntdll(&mut m, teb, Bitness::B64).ok(),
+            Some(0x7ffa_0000)
+        );
         m.map(0x7ff2_0100 + 0x58, &[0u8; 16]);
         m.map(0x7ff2_0200 + 0x58, &[0u8; 16]);
-        assert_eq!(find_ntdll(&mut m, teb, Bitness::B64), Err(NtdllError::NotLoaded));
+        assert_eq!(
+            find_ntdll(&mut m, teb, Bitness::B64),
+            Err(NtdllError::NotLoaded)
+        );
     }
 }

@@ -253,10 +253,16 @@ pub(crate) mod tests {
             let img = image(&[("NtClose", 0x1000), ("NtOpenFile", 0x1020)], pe64, 0x2000);
             m.map(0x7ff0_0000, &img);
             let pe = PeImage::read(&mut m, 0x7ff0_0000).unwrap();
-            assert_eq!((pe.pe64, pe.timestamp, pe.size_of_image), (pe64, 0x1234_5678, 0x2000));
+            assert_eq!(
+                (pe.pe64, pe.timestamp, pe.size_of_image),
+                (pe64, 0x1234_5678, 0x2000)
+            );
             let ex = pe.exports(&mut m).unwrap();
             assert_eq!(ex.len(), 2);
-            assert_eq!((ex[1].name.as_str(), ex[1].addr), ("NtOpenFile", 0x7ff0_1020));
+            assert_eq!(
+                (ex[1].name.as_str(), ex[1].addr),
+                ("NtOpenFile", 0x7ff0_1020)
+            );
             let found = image_base_below(&mut m, 0x7ff0_1023, 16).unwrap();
             assert_eq!(found.base, 0x7ff0_0000);
             assert!(image_base_below(&mut m, 0x7ff0_1023, 1).is_none());

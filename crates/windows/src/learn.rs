@@ -1,0 +1,242 @@
+//! What the Windows layer learns from the guest itself, per bitness:
+//! service names from its ntdll ([`crate::ntdll`]) and kernel offsets
+//! from its kernel's accessors ([`crate::kernel_offsets`]), each tried at
+//! the first enters until it works or a bound of attempts is spent, then
+//! kept: ntdll is one image per boot (every process maps the same
+//! KnownDlls section) and the kernel does not change under a trace.
+//! Cross-checks against the j00ru tables and the built-in profiles, and
+//! what was found, are one line each on stderr.
+
+use vstrace_core::mem::VirtMem;
+use vstrace_core::{Bitness, Event};
+
+use crate::kernel_offsets::{derive, kernel_image, walk_processes, OffsetError};
+use crate::kuser::read_kernel_version;
+use crate::ntdll::{arch_of, disagreements, find_ntdll, service_names, ServiceNames};
+use crate::profile::KernelProfile;
+use crate::versions::WindowsVersion;
+
+/// Enters at which ntdll is looked for before giving up (a process may
+/// trap before its loader lists exist).
+const NAME_ATTEMPTS: u32 = 32;
+/// Enters at which the kernel's offsets are tried before giving up.
+const KERNEL_ATTEMPTS: u32 = 8;
+
+/// Progress of one kind of knowledge.
+#[derive(Debug, Clone, Default)]
+enum Progress<T> {
+    /// Still trying; failed attempts so far.
+    Trying(u32),
+    /// Found.
+    Known(T),
+    /// Given up.
+    #[default]
+    GaveUp,
+}
+
+impl<T> Progress<T> {
+    fn known(&self) -> Option<&T> {
+        match self {
+            Progress::Known(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// What was learnt about the guest for calls of one bitness.
+#[derive(Debug, Clone)]
+pub struct Learned {
+    names: Progress<ServiceNames>,
+    kernel: Progress<KernelProfile>,
+}
+
+impl Default for Learned {
+    fn default() -> Self {
+        Learned {
+            names: Progress::Trying(0),
+            kernel: Progress::Trying(0),
+        }
+    }
+}
+
+/// What the layer knows when it observes an enter, for the cross-checks.
+pub struct Context<'a> {
+    /// The service tables in use (named or detected), if any yet.
+    pub version: Option<&'static WindowsVersion>,
+    /// The built-in profile of the guest's build, if any.
+    pub builtin: Option<&'static KernelProfile>,
+    /// Offsets from `--windows-profile`, if given.
+    pub isf: Option<&'a KernelProfile>,
+    /// The KPCR's address for this bitness.
+    pub kpcr: u64,
+}
+
+fn bit_name(b: Bitness) -> &'static str {
+    match b {
+        Bitness::B64 => "x64",
+        Bitness::B32 => "x86",
+    }
+}
+
+impl Learned {
+    /// The `Nt*` name of service `nr` in the guest's ntdll, once read.
+    pub fn name(&self, nr: u32) -> Option<&str> {
+        self.names.known()?.by_number.get(&nr).map(String::as_str)
+    }
+
+    /// The guest's ntdll service numbers, once read.
+    pub fn names(&self) -> Option<&ServiceNames> {
+        self.names.known()
+    }
+
+    /// Offsets read from the guest kernel's code and checked on its
+    /// process list, once found.
+    pub fn kernel(&self) -> Option<&KernelProfile> {
+        self.kernel.known()
+    }
+
+    /// At an enter of `event`'s bitness: one more attempt at what is not
+    /// known yet.
+    pub fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem, cx: &Context<'_>) {
+        let b = event.bitness;
+        if let Progress::Trying(n) = self.names {
+            let teb = match b {
+                Bitness::B64 => event.regs.gs_base,
+                Bitness::B32 => event.regs.fs_base,
+            };
+            let found = find_ntdll(mem, teb, b).and_then(|base| service_names(mem, base, b));
+            self.names = match found {
+                Ok(names) => {
+                    report_names(b, &names, mem, cx);
+                    Progress::Known(names)
+                }
+                Err(_) if n + 1 < NAME_ATTEMPTS => Progress::Trying(n + 1),
+                Err(e) => {
+                    eprintln!("vstrace: note: Windows {} guest: {e}; service names from the j00ru tables only", bit_name(b));
+                    Progress::GaveUp
+                }
+            };
+        }
+        if let Progress::Trying(n) = self.kernel {
+            self.kernel = match offsets_from_kernel(mem, cx.kpcr, b) {
+                Ok((p, base, nproc)) => {
+                    report_offsets(b, &p, base, nproc, cx);
+                    Progress::Known(p)
+                }
+                Err(_) if n + 1 < KERNEL_ATTEMPTS => Progress::Trying(n + 1),
+                Err(e) => {
+                    eprintln!("vstrace: note: Windows {} guest: {e}", bit_name(b));
+                    Progress::GaveUp
+                }
+            };
+        }
+    }
+}
+
+/// Offsets from the kernel at `kpcr`'s IDT, checked on its process list:
+/// the profile, the kernel's base and how many processes the list holds.
+fn offsets_from_kernel(
+    mem: &mut dyn VirtMem,
+    kpcr: u64,
+    b: Bitness,
+) -> Result<(KernelProfile, u64, usize), OffsetError> {
+    if kpcr == 0 {
+        return Err(OffsetError::NoImage(0));
+    }
+    let img = kernel_image(mem, kpcr, b)?;
+    let d = derive(mem, &img, b)?;
+    let image = img.base..img.base.saturating_add(u64::from(img.size_of_image));
+    let procs = walk_processes(mem, &d.profile, d.initial_system_process, image)?;
+    Ok((d.profile, img.base, procs.len()))
+}
+
+/// Whether `v`'s table is the guest's own build (not the nearest one).
+fn exact_build(v: &WindowsVersion, mem: &mut dyn VirtMem) -> bool {
+    read_kernel_version(mem)
+        .is_ok_and(|k| k.build == v.build || (k.build == 0 && v.nt_version == (k.major, k.minor)))
+}
+
+fn report_names(b: Bitness, names: &ServiceNames, mem: &mut dyn VirtMem, cx: &Context<'_>) {
+    let what = format!(
+        "{} service numbers from its ntdll at {:#x} (timestamp {:#x})",
+        names.by_number.len(),
+        names.base,
+        names.timestamp
+    );
+    let table = cx
+        .version
+        .filter(|v| v.arch == arch_of(b) && exact_build(v, mem));
+    let Some(v) = table else {
+        eprintln!("vstrace: Windows {} guest: {what}", bit_name(b));
+        return;
+    };
+    let (d, both) = disagreements(names, v);
+    match d.first() {
+        None => eprintln!(
+            "vstrace: Windows {} guest: {what}, agreeing with the j00ru table of {} on all {both}",
+            bit_name(b),
+            v.describe()
+        ),
+        Some(first) => eprintln!(
+            "vstrace: warning: the guest's ntdll disagrees with the j00ru table of {} on {} of {both} services ({}: ntdll {:#x}, table {:#x}); the guest's numbers win",
+            v.describe(),
+            d.len(),
+            first.name,
+            first.guest,
+            first.table
+        ),
+    }
+}
+
+/// The attribution offsets of `p` as text, for messages.
+pub fn describe_offsets(p: &KernelProfile) -> String {
+    format!(
+        "KPCR thread {:#x}, KTHREAD process {:#x}, Cid {:#x}, pid {:#x}, ppid {:#x}, image {:#x}",
+        p.kpcr_current_thread,
+        p.kthread_process,
+        p.ethread_cid,
+        p.eprocess_unique_process_id,
+        p.eprocess_inherited_from_unique_process_id,
+        p.eprocess_image_file_name
+    )
+}
+
+/// Whether two profiles agree on every offset attribution reads.
+pub fn same_offsets(a: &KernelProfile, b: &KernelProfile) -> bool {
+    (
+        a.kpcr_current_thread,
+        a.kthread_process,
+        a.ethread_cid,
+        a.eprocess_unique_process_id,
+        a.eprocess_inherited_from_unique_process_id,
+        a.eprocess_image_file_name,
+    ) == (
+        b.kpcr_current_thread,
+        b.kthread_process,
+        b.ethread_cid,
+        b.eprocess_unique_process_id,
+        b.eprocess_inherited_from_unique_process_id,
+        b.eprocess_image_file_name,
+    )
+}
+
+fn report_offsets(b: Bitness, p: &KernelProfile, base: u64, nproc: usize, cx: &Context<'_>) {
+    eprintln!(
+        "vstrace: Windows {} guest: kernel image at {base:#x}; offsets from its accessors ({}), checked on {nproc} processes from PsInitialSystemProcess",
+        bit_name(b),
+        describe_offsets(p)
+    );
+    if let Some(builtin) = cx.builtin.filter(|q| !same_offsets(p, q)) {
+        eprintln!(
+            "vstrace: warning: the built-in offsets of {} ({}) differ from the kernel's own; using the kernel's",
+            builtin.name,
+            describe_offsets(builtin)
+        );
+    }
+    if let Some(isf) = cx.isf.filter(|q| !same_offsets(p, q)) {
+        eprintln!(
+            "vstrace: warning: the --windows-profile offsets ({}) differ from the kernel's own; using the profile's",
+            describe_offsets(isf)
+        );
+    }
+}
