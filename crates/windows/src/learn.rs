@@ -112,7 +112,10 @@ impl Learned {
                 }
                 Err(_) if n + 1 < NAME_ATTEMPTS => Progress::Trying(n + 1),
                 Err(e) => {
-                    eprintln!("vstrace: note: Windows {} guest: {e}; service names from the j00ru tables only", bit_name(b));
+                    // Said only when no table names the calls either.
+                    if cx.version.is_none() {
+                        eprintln!("vstrace: note: Windows {} guest: {e}", bit_name(b));
+                    }
                     Progress::GaveUp
                 }
             };
@@ -125,7 +128,10 @@ impl Learned {
                 }
                 Err(_) if n + 1 < KERNEL_ATTEMPTS => Progress::Trying(n + 1),
                 Err(e) => {
-                    eprintln!("vstrace: note: Windows {} guest: {e}", bit_name(b));
+                    // Said only when no other offsets attribute calls.
+                    if cx.builtin.is_none() && cx.isf.is_none() {
+                        eprintln!("vstrace: note: Windows {} guest: {e}", bit_name(b));
+                    }
                     Progress::GaveUp
                 }
             };
