@@ -49,22 +49,8 @@ pub enum IsfError {
 pub struct IsfOffsets {
     /// Where they came from (the file name), for messages.
     pub source: String,
-    /// The kernel's architecture (pointer size 8: x64).
-    pub arch: Arch,
-    /// KPCR -> Prcb.CurrentThread.
-    pub kpcr_current_thread: u64,
-    /// KTHREAD -> ApcState.Process.
-    pub kthread_process: u64,
-    /// EPROCESS -> UniqueProcessId.
-    pub eprocess_unique_process_id: u64,
-    /// EPROCESS -> InheritedFromUniqueProcessId.
-    pub eprocess_inherited_from_unique_process_id: u64,
-    /// EPROCESS -> ImageFileName.
-    pub eprocess_image_file_name: u64,
-    /// ETHREAD -> Cid.
-    pub ethread_cid: u64,
-    /// KPCR -> Prcb.KernelDirectoryTableBase (KVA shadow builds).
-    pub kpcr_kernel_dtb: Option<u64>,
+    /// The offsets (build 0: the symbol table does not say).
+    pub offsets: KernelProfile,
 }
 
 impl IsfOffsets {
@@ -72,16 +58,7 @@ impl IsfOffsets {
     pub fn profile(&self) -> KernelProfile {
         KernelProfile {
             name: "from the --windows-profile symbol table",
-            arch: self.arch,
-            build: 0,
-            kpcr_current_thread: self.kpcr_current_thread,
-            kthread_process: self.kthread_process,
-            eprocess_unique_process_id: self.eprocess_unique_process_id,
-            eprocess_inherited_from_unique_process_id: self
-                .eprocess_inherited_from_unique_process_id,
-            eprocess_image_file_name: self.eprocess_image_file_name,
-            ethread_cid: self.ethread_cid,
-            kpcr_kernel_dtb: self.kpcr_kernel_dtb,
+            ..self.offsets
         }
     }
 }
@@ -128,9 +105,10 @@ pub fn parse(json: &[u8], source: &str) -> Result<IsfOffsets, IsfError> {
     };
     let prcb = field("_KPCR", "Prcb").or_else(|_| field("_KPCR", "PrcbData"))?;
     let dtb = field("_KPRCB", "KernelDirectoryTableBase").ok();
-    Ok(IsfOffsets {
-        source: source.into(),
+    let offsets = KernelProfile {
+        name: "",
         arch,
+        build: 0,
         kpcr_current_thread: prcb + field("_KPRCB", "CurrentThread")?,
         kthread_process: field("_KTHREAD", "ApcState")? + field("_KAPC_STATE", "Process")?,
         eprocess_unique_process_id: field("_EPROCESS", "UniqueProcessId")?,
@@ -141,6 +119,10 @@ pub fn parse(json: &[u8], source: &str) -> Result<IsfOffsets, IsfError> {
         eprocess_image_file_name: field("_EPROCESS", "ImageFileName")?,
         ethread_cid: field("_ETHREAD", "Cid")?,
         kpcr_kernel_dtb: dtb.map(|d| prcb + d),
+    };
+    Ok(IsfOffsets {
+        source: source.into(),
+        offsets,
     })
 }
 

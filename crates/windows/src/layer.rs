@@ -60,7 +60,7 @@ impl WindowsLayer {
     pub fn with_isf(mut self, offsets: &IsfOffsets) -> WindowsLayer {
         eprintln!(
             "vstrace: Windows {} offsets from {} ({})",
-            offsets.arch.name(),
+            offsets.offsets.arch.name(),
             offsets.source,
             crate::learn::describe_offsets(&offsets.profile())
         );
