@@ -16,6 +16,7 @@
 #   nt-abi-x64-unknown-a.bin, nt-abi-x86-unknown-a.bin  the first layout
 #                                                      (Windows 10 22H2 /
 #                                                      7 SP1 offsets)
+# nt-abi-x64-shadow-unknown.bin: the x64 unknown build under KVA shadow;
 # and nt-abi-x64-mismatch.bin: claims build 19045 (Windows 10 22H2) but
 # its ntdll has other service numbers than the j00ru table's.
 set -eu
@@ -41,5 +42,7 @@ for flavour in x64 x86; do
     nasm -f bin -w+all -I "$here/" -DALT_SSN -DBUILD=29999 \
         -o "$out/nt-abi-$flavour-unknown-a.bin" "$here/$flavour.asm"
 done
+nasm -f bin -w+all -I "$here/" -DKVA_SHADOW -DLAYOUT_B -DALT_SSN -DBUILD=29999 \
+    -o "$out/nt-abi-x64-shadow-unknown.bin" "$here/x64.asm"
 nasm -f bin -w+all -I "$here/" -DALT_SSN \
     -o "$out/nt-abi-x64-mismatch.bin" "$here/x64.asm"

@@ -34,6 +34,8 @@ enum Flavour {
     /// real build, the second offset layout: x64 and x86.
     X64Unknown,
     X86Unknown,
+    /// The x64 one under KVA shadow.
+    X64ShadowUnknown,
     /// The same with the first layout (Windows 10 22H2 / 7 SP1 offsets).
     X64UnknownA,
     X86UnknownA,
@@ -51,6 +53,7 @@ impl Flavour {
             Flavour::X64Unknown => "nt-abi-x64-unknown.bin",
             Flavour::X86Unknown => "nt-abi-x86-unknown.bin",
             Flavour::X64UnknownA => "nt-abi-x64-unknown-a.bin",
+            Flavour::X64ShadowUnknown => "nt-abi-x64-shadow-unknown.bin",
             Flavour::X86UnknownA => "nt-abi-x86-unknown-a.bin",
             Flavour::X64Mismatch => "nt-abi-x64-mismatch.bin",
         }
@@ -683,6 +686,21 @@ fn unknown_build_second_layout_named_and_attributed_from_the_guest() {
         let (out, _) = check_trace(f);
         assert_learned(&out, f, pid_off);
     }
+}
+
+/// The x64 one under KVA shadow: the KPCR's first page, KTHREAD and
+/// EPROCESS are not in the user CR3; the kernel is read in the space the
+/// KPCR's shadow page names, found with no profile.
+#[test]
+fn unknown_build_under_kva_shadow_named_and_attributed_from_the_guest() {
+    let f = Flavour::X64ShadowUnknown;
+    let (out, _) = check_trace(f);
+    assert_learned(&out, f, 0x1d0);
+    assert!(
+        stderr(&out).contains("processes are read in the kernel's space"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The same guest in the first layout (Windows 10 22H2 / 7 SP1 offsets).

@@ -7,13 +7,14 @@
 //! Cross-checks against the j00ru tables and the built-in profiles, and
 //! what was found, are one line each on stderr.
 
-use vstrace_core::mem::VirtMem;
-use vstrace_core::{Bitness, Event};
+use vstrace_core::mem::{InSpace, VirtMem};
+use vstrace_core::{Bitness, Event, Space};
 
 use crate::kernel_offsets::{derive, kernel_image, walk_processes, OffsetError};
 use crate::kuser::read_kernel_version;
 use crate::ntdll::{arch_of, disagreements, find_ntdll, service_names, ServiceNames};
 use crate::profile::KernelProfile;
+use crate::shadow::kernel_space_candidates;
 use crate::versions::WindowsVersion;
 
 /// Enters at which ntdll is looked for before giving up (a process may
@@ -121,7 +122,7 @@ impl Learned {
             };
         }
         if let Progress::Trying(n) = self.kernel {
-            self.kernel = match offsets_from_kernel(mem, cx.kpcr, b) {
+            self.kernel = match offsets_from_kernel_any_space(event, mem, cx.kpcr) {
                 Ok((p, base, nproc)) => {
                     report_offsets(b, &p, base, nproc, cx);
                     Progress::Known(p)
@@ -137,6 +138,39 @@ impl Learned {
             };
         }
     }
+}
+
+/// Most kernel spaces tried under KVA shadow.
+const MAX_SPACES: usize = 4;
+
+/// [`offsets_from_kernel`] in the trapping space, or, when that does not
+/// map the KPCR's first page (KVA shadow), in the kernel spaces the KPCR
+/// names; the profile then carries the KPCR offset of the kernel's root
+/// for attribution's shadow search.
+fn offsets_from_kernel_any_space(
+    event: &Event,
+    mem: &mut dyn VirtMem,
+    kpcr: u64,
+) -> Result<(KernelProfile, u64, usize), OffsetError> {
+    let b = event.bitness;
+    let err = match offsets_from_kernel(mem, kpcr, b) {
+        Err(e @ OffsetError::Mem(_)) => e,
+        other => return other,
+    };
+    let Some(current) = Space::current(&event.regs) else {
+        return Err(err);
+    };
+    for k in kernel_space_candidates(mem, kpcr, b, current, MAX_SPACES) {
+        let mut ks = InSpace {
+            mem: &mut *mem,
+            space: k.space,
+        };
+        if let Ok((mut p, base, n)) = offsets_from_kernel(&mut ks, kpcr, b) {
+            p.kpcr_kernel_dtb = Some(k.kpcr_offset);
+            return Ok((p, base, n));
+        }
+    }
+    Err(err)
 }
 
 /// Offsets from the kernel at `kpcr`'s IDT, checked on its process list:
