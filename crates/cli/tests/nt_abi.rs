@@ -715,7 +715,7 @@ fn unknown_build_first_layout_named_and_attributed_from_the_guest() {
 /// A Volatility 3 symbol table (ISF) for the test guest's kernel, as
 /// Volatility's pdbconv writes one (only the types attribution reads;
 /// KTHREAD.ApcState inside an anonymous union as in Windows 10's PDB).
-fn isf(x64: bool, layout_b: bool) -> Value {
+fn isf(x64: bool, layout_b: bool, system_rva: u64) -> Value {
     // (Prcb, CurrentThread, ApcState, Process, Cid, pid, ppid, image)
     let o: [u64; 8] = match (x64, layout_b) {
         (true, true) => [0x180, 0x38, 0x90, 0x08, 0x5e0, 0x1d0, 0x3e8, 0x6a0],
@@ -756,8 +756,32 @@ fn isf(x64: bool, layout_b: bool) -> Value {
             ]),
         },
         "enums": {},
-        "symbols": {}
+        "symbols": {"PsInitialSystemProcess": {"address": system_rva}}
     })
+}
+
+/// The RVA of export `name` in the kernel image of `image` (a flat
+/// multiboot file whose first byte is the PE image's first byte).
+fn export_rva(image: &Path, name: &str) -> u64 {
+    let f = std::fs::read(image).unwrap();
+    let u32_at = |o: usize| u32::from_le_bytes(f[o..o + 4].try_into().unwrap()) as usize;
+    let nt = u32_at(0x3c);
+    let pe64 = f[nt + 24] == 0x0b && f[nt + 25] == 0x02;
+    let exp = u32_at(nt + 24 + if pe64 { 112 } else { 96 });
+    let (n, funcs, names, ords) = (
+        u32_at(exp + 24),
+        u32_at(exp + 28),
+        u32_at(exp + 32),
+        u32_at(exp + 36),
+    );
+    for i in 0..n {
+        let s = u32_at(names + 4 * i);
+        if f[s..].starts_with(name.as_bytes()) && f[s + name.len()] == 0 {
+            let ord = u16::from_le_bytes([f[ords + 2 * i], f[ords + 2 * i + 1]]) as usize;
+            return u32_at(funcs + 4 * ord) as u64;
+        }
+    }
+    panic!("{name} not exported by {}", image.display())
 }
 
 /// Writes `isf` to a file, compressed with `tool` (xz, gzip) if given.
@@ -772,8 +796,10 @@ fn isf_file(name: &str, isf: &Value, tool: Option<&str>) -> PathBuf {
 }
 
 /// The same guests with a symbol table instead of the kernel's code (JSON,
-/// .json.xz, .json.gz); a symbol table of the other layout is used, with
-/// a warning that it disagrees with the kernel's own accessors.
+/// .json.xz, .json.gz), its offsets checked on the process list from its
+/// PsInitialSystemProcess symbol; a symbol table of the other layout is
+/// used, with warnings that it disagrees with the kernel's own accessors
+/// and fails that check.
 #[test]
 fn unknown_builds_attributed_with_a_volatility_symbol_table() {
     for (f, x64, b, tool) in [
@@ -781,17 +807,23 @@ fn unknown_builds_attributed_with_a_volatility_symbol_table() {
         (Flavour::X86Unknown, false, true, Some("xz")),
         (Flavour::X64UnknownA, true, false, Some("gzip")),
     ] {
-        let p = isf_file(&format!("{f:?}"), &isf(x64, b), tool);
+        let rva = export_rva(&guest(f), "PsInitialSystemProcess");
+        let p = isf_file(&format!("{f:?}"), &isf(x64, b, rva), tool);
         let (out, _) = check_run(f, "isf", &["--windows-profile", p.to_str().unwrap()]);
         let err = stderr(&out);
         assert!(
             err.contains(&format!("offsets from {}", p.display())),
             "{f:?}: {err}"
         );
+        assert!(
+            err.contains("the --windows-profile offsets checked on 3 processes from its PsInitialSystemProcess"),
+            "{f:?}: {err}"
+        );
         assert!(!err.contains("warning"), "{f:?}: {err}");
         let _ = std::fs::remove_file(&p);
     }
-    let wrong = isf_file("wrong", &isf(true, false), None);
+    let rva = export_rva(&guest(Flavour::X64Unknown), "PsInitialSystemProcess");
+    let wrong = isf_file("wrong", &isf(true, false, rva), None);
     let (out, recs) = boot(
         Flavour::X64Unknown,
         "isf-wrong",
@@ -799,7 +831,9 @@ fn unknown_builds_attributed_with_a_volatility_symbol_table() {
     );
     let err = stderr(&out);
     assert!(
-        err.contains("differ from the kernel's own; using the profile's"),
+        err.contains("differ from the kernel's own; using the profile's")
+            && err
+                .contains("warning: the --windows-profile offsets and its PsInitialSystemProcess:"),
         "{err}"
     );
     assert!(!recs.is_empty());

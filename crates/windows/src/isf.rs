@@ -8,7 +8,9 @@
 //! `.InheritedFromUniqueProcessId`, `.ImageFileName`, and (if present)
 //! `_KPRCB.KernelDirectoryTableBase`. Fields inside anonymous unions or
 //! structures are found too. The file is read by the CLI; the offsets
-//! travel to the tracer as [`IsfOffsets`] (small JSON).
+//! travel to the tracer as [`IsfOffsets`] (small JSON). Of the symbols,
+//! `PsInitialSystemProcess` is read: the offsets are checked on the
+//! process list from it, as the ones read from the kernel's code are.
 
 use std::io::Read;
 use std::path::Path;
@@ -51,6 +53,11 @@ pub struct IsfOffsets {
     pub source: String,
     /// The offsets (build 0: the symbol table does not say).
     pub offsets: KernelProfile,
+    /// The RVA of the kernel's `PsInitialSystemProcess` variable, from the
+    /// table's symbols, if present: the offsets are checked on the
+    /// process list from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_system_process: Option<u64>,
 }
 
 impl IsfOffsets {
@@ -123,6 +130,7 @@ pub fn parse(json: &[u8], source: &str) -> Result<IsfOffsets, IsfError> {
     Ok(IsfOffsets {
         source: source.into(),
         offsets,
+        initial_system_process: v["symbols"]["PsInitialSystemProcess"]["address"].as_u64(),
     })
 }
 
@@ -208,6 +216,11 @@ mod tests {
             )
         );
         assert_eq!(p.eprocess_image_file_name, want.eprocess_image_file_name);
+        assert_eq!(o.initial_system_process, None);
+        let mut v = isf_22h2();
+        v["symbols"] = json!({"PsInitialSystemProcess": {"address": 0xcfc420}});
+        let o = parse(&serde_json::to_vec(&v).unwrap(), "t.json").unwrap();
+        assert_eq!(o.initial_system_process, Some(0xcfc420));
     }
 
     #[test]

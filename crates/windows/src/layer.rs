@@ -31,6 +31,8 @@ pub struct WindowsLayer {
     /// Offsets from a symbol table (`--windows-profile`): they win over
     /// the guest's code and the built-in profiles.
     isf: Option<KernelProfile>,
+    /// The symbol table's RVA of PsInitialSystemProcess, if it has one.
+    isf_system: Option<u64>,
 }
 
 fn slot(b: Bitness) -> usize {
@@ -52,6 +54,7 @@ impl WindowsLayer {
             shadow: Default::default(),
             learned: Default::default(),
             isf: None,
+            isf_system: None,
         })
     }
 
@@ -65,6 +68,7 @@ impl WindowsLayer {
             crate::learn::describe_offsets(&offsets.profile())
         );
         self.isf = Some(offsets.profile());
+        self.isf_system = offsets.initial_system_process;
         self
     }
 
@@ -134,6 +138,7 @@ impl OsLayer for WindowsLayer {
             version: self.version(b),
             builtin: self.builtin_profile(b),
             isf: self.isf.as_ref().filter(|p| p.bitness() == b),
+            isf_system: self.isf_system,
             kpcr: self.kpcr(event),
         };
         self.learned[slot(b)].observe(event, mem, &cx);

@@ -68,6 +68,8 @@ pub struct Context<'a> {
     pub builtin: Option<&'static KernelProfile>,
     /// Offsets from `--windows-profile`, if given.
     pub isf: Option<&'a KernelProfile>,
+    /// The symbol table's RVA of PsInitialSystemProcess, if it has one.
+    pub isf_system: Option<u64>,
     /// The KPCR's address for this bitness.
     pub kpcr: u64,
 }
@@ -122,10 +124,12 @@ impl Learned {
             };
         }
         if let Progress::Trying(n) = self.kernel {
-            self.kernel = match offsets_from_kernel_any_space(event, mem, cx.kpcr) {
-                Ok((p, base, nproc)) => {
-                    report_offsets(b, &p, base, nproc, cx);
-                    Progress::Known(p)
+            let isf = cx.isf.zip(cx.isf_system);
+            self.kernel = match offsets_from_kernel_any_space(event, mem, cx.kpcr, isf) {
+                Ok(f) => {
+                    report_offsets(b, &f.profile, f.base, f.processes, cx);
+                    report_isf_check(b, f.isf_check);
+                    Progress::Known(f.profile)
                 }
                 Err(_) if n + 1 < KERNEL_ATTEMPTS => Progress::Trying(n + 1),
                 Err(e) => {
@@ -151,9 +155,10 @@ fn offsets_from_kernel_any_space(
     event: &Event,
     mem: &mut dyn VirtMem,
     kpcr: u64,
-) -> Result<(KernelProfile, u64, usize), OffsetError> {
+    isf: Option<(&KernelProfile, u64)>,
+) -> Result<Found, OffsetError> {
     let b = event.bitness;
-    let err = match offsets_from_kernel(mem, kpcr, b) {
+    let err = match offsets_from_kernel(mem, kpcr, b, isf) {
         Err(e @ OffsetError::Mem(_)) => e,
         other => return other,
     };
@@ -165,29 +170,64 @@ fn offsets_from_kernel_any_space(
             mem: &mut *mem,
             space: k.space,
         };
-        if let Ok((mut p, base, n)) = offsets_from_kernel(&mut ks, kpcr, b) {
-            p.kpcr_kernel_dtb = Some(k.kpcr_offset);
-            return Ok((p, base, n));
+        if let Ok(mut f) = offsets_from_kernel(&mut ks, kpcr, b, isf) {
+            f.profile.kpcr_kernel_dtb = Some(k.kpcr_offset);
+            return Ok(f);
         }
     }
     Err(err)
 }
 
-/// Offsets from the kernel at `kpcr`'s IDT, checked on its process list:
-/// the profile, the kernel's base and how many processes the list holds.
+/// What the kernel's code gave.
+struct Found {
+    /// The offsets, checked.
+    profile: KernelProfile,
+    /// The kernel image's base.
+    base: u64,
+    /// Processes on the list.
+    processes: usize,
+    /// The symbol table's offsets on the list from its own
+    /// PsInitialSystemProcess, when it has that symbol.
+    isf_check: Option<Result<usize, OffsetError>>,
+}
+
+/// Offsets from the kernel at `kpcr`'s IDT, checked on its process list,
+/// and `isf` (a symbol table's offsets and PsInitialSystemProcess RVA)
+/// checked there too.
 fn offsets_from_kernel(
     mem: &mut dyn VirtMem,
     kpcr: u64,
     b: Bitness,
-) -> Result<(KernelProfile, u64, usize), OffsetError> {
+    isf: Option<(&KernelProfile, u64)>,
+) -> Result<Found, OffsetError> {
     if kpcr == 0 {
         return Err(OffsetError::NoImage(0));
     }
     let img = kernel_image(mem, kpcr, b)?;
     let d = derive(mem, &img, b)?;
     let image = img.base..img.base.saturating_add(u64::from(img.size_of_image));
-    let procs = walk_processes(mem, &d.profile, d.initial_system_process, image)?;
-    Ok((d.profile, img.base, procs.len()))
+    let procs = walk_processes(mem, &d.profile, d.initial_system_process, image.clone())?;
+    let isf_check = isf
+        .map(|(p, rva)| walk_processes(mem, p, img.base.wrapping_add(rva), image).map(|v| v.len()));
+    Ok(Found {
+        profile: d.profile,
+        base: img.base,
+        processes: procs.len(),
+        isf_check,
+    })
+}
+
+fn report_isf_check(b: Bitness, check: Option<Result<usize, OffsetError>>) {
+    match check {
+        None => {}
+        Some(Ok(n)) => eprintln!(
+            "vstrace: Windows {} guest: the --windows-profile offsets checked on {n} processes from its PsInitialSystemProcess",
+            bit_name(b)
+        ),
+        Some(Err(e)) => eprintln!(
+            "vstrace: warning: the --windows-profile offsets and its PsInitialSystemProcess: {e}"
+        ),
+    }
 }
 
 /// Whether `v`'s table is the guest's own build (not the nearest one).
