@@ -36,7 +36,22 @@
 %define DP dq
 
 %include "common.inc"
+%include "pe.inc"
+%include "kobjects.inc"
 
+%ifdef ALT_SSN
+; Service numbers of no real build (-DALT_SSN): only the guest's own ntdll
+; names them right; the j00ru tables name other calls or none.
+SSN_NtWriteFile                 equ 0x0123
+SSN_NtClose                     equ 0x0127
+SSN_NtOpenKey                   equ 0x0124
+SSN_NtQueryValueKey             equ 0x0125
+SSN_NtAllocateVirtualMemory     equ 0x0126
+SSN_NtTerminateProcess          equ 0x0129
+SSN_NtOpenFile                  equ 0x0121
+SSN_NtCreateFile                equ 0x0122
+SSN_NtDisplayString             equ 0x0128
+%else
 ; Windows 10 22H2 (build 19045) x64 service numbers, from the
 ; j00ru/windows-syscalls table.
 SSN_NtWriteFile                 equ 0x0008
@@ -48,22 +63,42 @@ SSN_NtTerminateProcess          equ 0x002c
 SSN_NtOpenFile                  equ 0x0033
 SSN_NtCreateFile                equ 0x0055
 SSN_NtDisplayString             equ 0x00dc
+%endif
+%ifndef BUILD
+%define BUILD 19045                 ; KUSER_SHARED_DATA.NtBuildNumber (-DBUILD=)
+%endif
 
-; Windows 10 22H2 x64 kernel structure offsets (crates/windows/src/profile.rs).
 KPCR_SELF                       equ 0x18
 KPCR_CURRENT_PRCB               equ 0x20
 KPCR_USER_RSP                   equ 0x10    ; where the entry stub parks the user rsp
+KPCR_IDT_BASE                   equ 0x38    ; KPCR.IdtBase
 KPCR_PRCB                       equ 0x180
-KPCR_CURRENT_THREAD             equ 0x188   ; Prcb.CurrentThread
 KPCR_RSP_BASE                   equ 0x1a8   ; Prcb.RspBase
+TEB_SELF                        equ 0x30
+TEB_CID                         equ 0x40
+TEB_PEB                         equ 0x60
+%ifdef LAYOUT_B
+; The second layout (-DLAYOUT_B): offsets of no real build, so that only
+; offsets read from this kernel's own code (or its symbol file) fit.
+KPCR_CURRENT_THREAD             equ 0x1b8
+KTHREAD_APC_PROCESS             equ 0x98
+KTHREAD_PROCESS                 equ 0x2b0
+ETHREAD_CID                     equ 0x5e0
+EPROCESS_PID                    equ 0x1d0
+EPROCESS_PPID                   equ 0x3e8
+EPROCESS_IMAGE                  equ 0x6a0
+EPROCESS_PEB                    equ 0x2f8
+%else
+; Windows 10 22H2 x64 kernel structure offsets (crates/windows/src/profile.rs).
+KPCR_CURRENT_THREAD             equ 0x188   ; Prcb.CurrentThread
 KTHREAD_APC_PROCESS             equ 0xb8    ; ApcState.Process
 KTHREAD_PROCESS                 equ 0x220
 ETHREAD_CID                     equ 0x478
 EPROCESS_PID                    equ 0x440
 EPROCESS_PPID                   equ 0x540
 EPROCESS_IMAGE                  equ 0x5a8
-TEB_SELF                        equ 0x30
-TEB_CID                         equ 0x40
+EPROCESS_PEB                    equ 0x550
+%endif
 
 ; What the guest's process looks like.
 GUEST_PID                       equ 0x7a8
@@ -91,6 +126,8 @@ KUSER_PHYS      equ KUSER_PAGE_PHYS + (KUSER_VA & 0x1fffff)
 KPCR            equ KOBJ_VIRT
 KTHREAD         equ KOBJ_VIRT + 0x1000
 EPROCESS        equ KOBJ_VIRT + 0x2000
+SYSPROC         equ KOBJ_VIRT + 0x3000  ; System's EPROCESS
+SMSSPROC        equ KOBJ_VIRT + 0x4000  ; smss.exe's
 
 %ifdef KVA_SHADOW
 ; KPRCB fields of KVA shadow, Windows 10 (1803 to 22H2) x64: KPRCB is at
@@ -119,17 +156,23 @@ USER_RSP_SLOT   equ KPCR_USER_RSP
     org 0x100000
     section .text
 
+; The kernel image is a PE image ("ntoskrnl.exe"): its headers come first,
+; the multiboot header right after them.
+kimage:
+    PE_HEADERS kimage, IMAGE_FILE_MACHINE_AMD64, KSTAMP, kimage_end, kexp_dir, kexp_end
+KSTAMP          equ 0x5f3a1c00 + BUILD
+
 bits 32
     BOOT_ENTRY 0x18
     ; Zero the IDT, TSS, page tables and kernel objects.
     ZERO IDT_ADDR, PD_KUSER + 0x1000 - IDT_ADDR
-    ZERO KOBJ_PHYS, 0x3000
+    ZERO KOBJ_PHYS, 0x5000
     ZERO KUSER_PHYS, 0x1000
 %ifdef KVA_SHADOW
     ZERO USER_PML4, USER_PT_KOBJ + 0x1000 - USER_PML4
     ZERO KOBJ_PHYS + PRCB_SHADOW_PAGE, 0x1000
 %endif
-    KUSER_VERSION 10, 0, 19045          ; Windows 10 22H2
+    KUSER_VERSION 10, 0, BUILD          ; Windows 10 22H2 unless -DBUILD
     COPY_USER
     ; Paging: 0-2 MiB kernel, 4-6 MiB user, KOBJ_VIRT -> KOBJ_PHYS, and
     ; KUSER_SHARED_DATA's page (user, read-only).
@@ -207,6 +250,7 @@ long_entry:
     mov rax, KTHREAD
     mov [rbx + KPCR_CURRENT_THREAD], rax
     mov qword [rbx + KPCR_RSP_BASE], KSTACK_TOP
+    mov qword [rbx + KPCR_IDT_BASE], IDT_ADDR
     mov rbx, KTHREAD
     mov rax, EPROCESS
     mov [rbx + KTHREAD_APC_PROCESS], rax
@@ -220,6 +264,7 @@ long_entry:
     mov rsi, image_name
     mov ecx, image_name_len
     rep movsb
+    SET_PROCESSES
 %ifdef KVA_SHADOW
     ; The KPRCB shadow fields, and the user CR3 where the return path
     ; finds it; shadowing on (ShadowFlags bit 1 clear).
@@ -237,6 +282,7 @@ long_entry:
     mov [rbx + TEB_SELF], rbx
     mov qword [rbx + TEB_CID], GUEST_PID
     mov qword [rbx + TEB_CID + 8], GUEST_TID
+    mov qword [rbx + TEB_PEB], user_peb
     ; syscall: CS 0x10 / SS 0x18 in; sysretq: CS 0x23+16 = 0x33, SS 0x2b.
     mov ecx, 0xC0000081                 ; STAR
     xor eax, eax
@@ -487,6 +533,51 @@ shadow_expect:
 
 %include "services.inc"
 
+; ---- exported accessors, in the shapes of Windows 10 x64's ----
+IoGetCurrentProcess:                ; also PsGetCurrentProcess
+PsGetCurrentProcess:
+    mov rax, [gs:KPCR_CURRENT_THREAD]
+    mov rax, [rax + KTHREAD_APC_PROCESS]
+    ret
+IoThreadToProcess:
+    mov rax, [rcx + KTHREAD_PROCESS]
+    ret
+KeBugCheckEx:                       ; not an accessor: never executed
+    mov [rsp + 8], rcx
+    sub rsp, 0x28
+    xor eax, eax
+    hlt
+PsGetCurrentThread:
+    mov rax, [gs:KPCR_CURRENT_THREAD]
+    ret
+PsGetCurrentThreadId:
+    mov rax, [gs:KPCR_CURRENT_THREAD]
+    mov rax, [rax + ETHREAD_CID + 8]
+    ret
+PsGetProcessId:
+    mov rax, [rcx + EPROCESS_PID]
+    ret
+PsGetProcessImageFileName:
+    lea rax, [rcx + EPROCESS_IMAGE]
+    ret
+PsGetProcessInheritedFromUniqueProcessId:
+    mov rax, [rcx + EPROCESS_PPID]
+    ret
+PsGetProcessPeb:
+    mov rax, [rcx + EPROCESS_PEB]
+    ret
+PsGetThreadId:
+    mov rax, [rcx + ETHREAD_CID + 8]
+    ret
+PsGetThreadProcessId:
+    mov rax, [rcx + ETHREAD_CID]
+    ret
+    KERNEL_DATA
+    align 4
+kexp_dir:
+    EXPORTS kimage, KSTAMP, 'ntoskrnl.exe', IoGetCurrentProcess, IoThreadToProcess, KeBugCheckEx, PsGetCurrentProcess, PsGetCurrentThread, PsGetCurrentThreadId, PsGetProcessId, PsGetProcessImageFileName, PsGetProcessInheritedFromUniqueProcessId, PsGetProcessPeb, PsGetThreadId, PsGetThreadProcessId, PsInitialSystemProcess
+kexp_end:
+
     align 8
 gdt:
     dq 0                            ; 0x00
@@ -506,16 +597,32 @@ gdt_ptr:
 idt_ptr:
     dw 256*16 - 1
     dq IDT_ADDR
+kimage_end:
 
 ; ---- user mode: copied to USER_BASE ----
     section .user follows=.text vstart=USER_BASE
 user_start:
 
+; ntdll.dll: a PE image of its own (page-aligned, in the user page) with
+; the stubs, exported as Nt* and Zw*, in Windows 10 x64's shape: the
+; `syscall` path unless KUSER_SHARED_DATA.SystemCall (0x7ffe0308) asks for
+; int 0x2e (here it never does).
 %macro STUB 2                       ; name, service number
+%defstr %%s %1
+%substr %%tail %%s 3,-1
+%strcat %%zw "Zw", %%tail
+%deftok %%zwtok %%zw
+    align 16
 %1:
+%%zwtok:
     mov r10, rcx
     mov eax, %2
+    test byte [abs 0x7ffe0308], 1
+    jnz %%int2e
     syscall
+    ret
+%%int2e:
+    int 0x2e
     ret
 %endmacro
 
@@ -546,6 +653,13 @@ user_start:
     add rsp, %%frame
 %endmacro
 
+%include "program.inc"
+    USER_LOADER_DATA
+
+    align 0x1000, db 0
+ntdll_base:
+    PE_HEADERS ntdll_base, IMAGE_FILE_MACHINE_AMD64, NTDLL_STAMP, ntdll_end, ntdll_exp, ntdll_exp_end
+NTDLL_STAMP     equ 0x5f3a2e00 + BUILD + SSN_NtOpenFile
 STUB NtOpenFile, SSN_NtOpenFile
 STUB NtCreateFile, SSN_NtCreateFile
 STUB NtWriteFile, SSN_NtWriteFile
@@ -555,7 +669,15 @@ STUB NtAllocateVirtualMemory, SSN_NtAllocateVirtualMemory
 STUB NtClose, SSN_NtClose
 STUB NtDisplayString, SSN_NtDisplayString
 STUB NtTerminateProcess, SSN_NtTerminateProcess
-
-%include "program.inc"
+    align 16
+NtGetTickCount:                     ; an Nt* export that is not a stub
+    mov eax, 0x10
+    ret
+    align 4
+ntdll_exp:
+    EXPORTS ntdll_base, NTDLL_STAMP, 'ntdll.dll', NtAllocateVirtualMemory, NtClose, NtCreateFile, NtDisplayString, NtGetTickCount, NtOpenFile, NtOpenKey, NtQueryValueKey, NtTerminateProcess, NtWriteFile, ZwAllocateVirtualMemory, ZwClose, ZwCreateFile, ZwDisplayString, ZwOpenFile, ZwOpenKey, ZwQueryValueKey, ZwTerminateProcess, ZwWriteFile
+ntdll_exp_end:
+    align 0x1000, db 0
+ntdll_end:
 
 user_end:

@@ -29,7 +29,22 @@
 %define DP dd
 
 %include "common.inc"
+%include "pe.inc"
+%include "kobjects.inc"
 
+%ifdef ALT_SSN
+; Service numbers of no real build (-DALT_SSN): only the guest's own ntdll
+; names them right.
+SSN_NtAllocateVirtualMemory     equ 0x01a6
+SSN_NtClose                     equ 0x01a7
+SSN_NtCreateFile                equ 0x01a2
+SSN_NtDisplayString             equ 0x01a8
+SSN_NtOpenFile                  equ 0x01a1
+SSN_NtOpenKey                   equ 0x01a4
+SSN_NtQueryValueKey             equ 0x01a5
+SSN_NtTerminateProcess          equ 0x01a9
+SSN_NtWriteFile                 equ 0x01a3
+%else
 ; Windows 7 SP1 (build 7601) x86 service numbers, from the
 ; j00ru/windows-syscalls table.
 SSN_NtAllocateVirtualMemory     equ 0x0013
@@ -41,11 +56,27 @@ SSN_NtOpenKey                   equ 0x00b6
 SSN_NtQueryValueKey             equ 0x010a
 SSN_NtTerminateProcess          equ 0x0172
 SSN_NtWriteFile                 equ 0x018c
+%endif
 
-; Windows 7 SP1 x86 kernel structure offsets (crates/windows/src/profile.rs).
 KPCR_SELF                       equ 0x1c
 KPCR_PRCB_PTR                   equ 0x20
+KPCR_IDT                        equ 0x38    ; KPCR.IDT
 KPCR_PRCB                       equ 0x120
+TEB_SELF                        equ 0x18
+TEB_CID                         equ 0x20
+TEB_PEB                         equ 0x30
+%ifdef LAYOUT_B
+; The second layout (-DLAYOUT_B): offsets of no real build.
+KPCR_CURRENT_THREAD             equ 0x12c
+KTHREAD_APC_PROCESS             equ 0x44
+KTHREAD_PROCESS                 equ 0x220
+ETHREAD_CID                     equ 0x2e8
+EPROCESS_PID                    equ 0x80
+EPROCESS_PPID                   equ 0x1f0
+EPROCESS_IMAGE                  equ 0x2c4
+EPROCESS_PEB                    equ 0x250
+%else
+; Windows 7 SP1 x86 kernel structure offsets (crates/windows/src/profile.rs).
 KPCR_CURRENT_THREAD             equ 0x124   ; Prcb.CurrentThread
 KTHREAD_APC_PROCESS             equ 0x50    ; ApcState.Process
 KTHREAD_PROCESS                 equ 0x150
@@ -53,8 +84,8 @@ ETHREAD_CID                     equ 0x22c
 EPROCESS_PID                    equ 0xb4
 EPROCESS_PPID                   equ 0x140
 EPROCESS_IMAGE                  equ 0x16c
-TEB_SELF                        equ 0x18
-TEB_CID                         equ 0x20
+EPROCESS_PEB                    equ 0x1a8
+%endif
 
 GUEST_PID                       equ 0x9c4
 GUEST_TID                       equ 0x9c8
@@ -70,6 +101,8 @@ USER_STACK_TOP  equ 0x5fe000
 USER_TEB        equ 0x5ff000        ; base of selector 0x3b
 KTHREAD         equ 0x80001000      ; 4 MiB kernel page at 0x80000000
 EPROCESS        equ 0x80002000
+SYSPROC         equ 0x80003000      ; System's EPROCESS
+SMSSPROC        equ 0x80004000      ; smss.exe's
 KOBJ_PHYS       equ 0x800000
 KPCR            equ 0xffdff000      ; the fixed x86 KPCR address
 KPCR_PAGE_PHYS  equ 0xc00000        ; 4 MiB page at 0xffc00000
@@ -79,16 +112,31 @@ KUSER_PHYS      equ KUSER_PAGE_PHYS + (KUSER_VA & 0x3fffff)
     org 0x100000
     section .text
 
+; The kernel image is a PE image ("ntoskrnl.exe"): its headers come first,
+; the multiboot header right after them.
+kimage:
+%ifdef BUILD
+KSTAMP          equ 0x4ce7a000 + BUILD
+%else
+KSTAMP          equ 0x4ce7a000
+%endif
+    PE_HEADERS kimage, IMAGE_FILE_MACHINE_I386, KSTAMP, kimage_end, kexp_dir, kexp_end
+
 bits 32
     BOOT_ENTRY 0x10
     xor eax, eax
     mov gs, ax
     ; Zero the IDT, TSS, page directory and kernel objects (physical).
     ZERO IDT_ADDR, PAGE_DIR + 0x1000 - IDT_ADDR
-    ZERO KOBJ_PHYS, 0x3000
+    ZERO KOBJ_PHYS, 0x5000
     ZERO KPCR_PAGE_PHYS + (KPCR & 0x3fffff), 0x1000
     ZERO KUSER_PHYS, 0x1000
+%ifdef BUILD
+    KUSER_VERSION 10, 0, BUILD          ; -DBUILD: an NT 10.0 build
+%else
     KUSER_VERSION 6, 1, 0               ; Windows 7 (no build field before 10.0)
+%endif
+    mov dword [KUSER_PHYS + 0x300], KiFastSystemCall ; SharedUserData->SystemCall
     COPY_USER
     ; 4 MiB pages: kernel 0-4 MiB, user 4-8 MiB, kernel objects.
     mov dword [PAGE_DIR], 0x000000 | 0x83
@@ -140,6 +188,7 @@ bits 32
     mov dword [ebx + KPCR_SELF], KPCR
     mov dword [ebx + KPCR_PRCB_PTR], KPCR + KPCR_PRCB
     mov dword [ebx + KPCR_CURRENT_THREAD], KTHREAD
+    mov dword [ebx + KPCR_IDT], IDT_ADDR
     mov ebx, KTHREAD
     mov dword [ebx + KTHREAD_APC_PROCESS], EPROCESS
     mov dword [ebx + KTHREAD_PROCESS], EPROCESS
@@ -152,10 +201,12 @@ bits 32
     mov esi, image_name
     mov ecx, image_name_len
     rep movsb
+    SET_PROCESSES
     mov ebx, USER_TEB
     mov [ebx + TEB_SELF], ebx
     mov dword [ebx + TEB_CID], GUEST_PID
     mov dword [ebx + TEB_CID + 4], GUEST_TID
+    mov dword [ebx + TEB_PEB], user_peb
     ; sysenter: CS 0x08 (SS 0x10); sysexit: CS 0x08+16 = 0x1b, SS 0x23.
     mov ecx, 0x174                      ; IA32_SYSENTER_CS
     mov eax, 0x08
@@ -247,6 +298,69 @@ KiSystemService:
 
 %include "services.inc"
 
+; ---- exported accessors, in the shapes of Windows 7 / 10 x86's ----
+IoGetCurrentProcess:                ; also PsGetCurrentProcess
+PsGetCurrentProcess:
+    mov eax, [fs:KPCR_CURRENT_THREAD]
+    mov eax, [eax + KTHREAD_APC_PROCESS]
+    ret
+IoThreadToProcess:                  ; stdcall with a frame (Windows 7)
+    mov edi, edi
+    push ebp
+    mov ebp, esp
+    mov eax, [ebp + 8]
+    mov eax, [eax + KTHREAD_PROCESS]
+    pop ebp
+    ret 4
+KeGetCurrentThread:
+    mov eax, [fs:KPCR_CURRENT_THREAD]
+    ret
+PsGetCurrentThreadId:
+    mov eax, [fs:KPCR_CURRENT_THREAD]
+    mov eax, [eax + ETHREAD_CID + 4]
+    ret
+PsGetProcessId:
+    mov edi, edi
+    push ebp
+    mov ebp, esp
+    mov eax, [ebp + 8]
+    mov eax, [eax + EPROCESS_PID]
+    pop ebp
+    ret 4
+PsGetProcessImageFileName:          ; Windows 7 adds the offset
+    mov edi, edi
+    push ebp
+    mov ebp, esp
+    mov eax, [ebp + 8]
+    add eax, EPROCESS_IMAGE
+    pop ebp
+    ret 4
+PsGetProcessInheritedFromUniqueProcessId: ; frameless (Windows 10)
+    mov eax, [esp + 4]
+    mov eax, [eax + EPROCESS_PPID]
+    ret 4
+PsGetProcessPeb:
+    mov eax, [esp + 4]
+    mov eax, [eax + EPROCESS_PEB]
+    ret 4
+PsGetThreadId:
+    mov edi, edi
+    push ebp
+    mov ebp, esp
+    mov eax, [ebp + 8]
+    mov eax, [eax + ETHREAD_CID + 4]
+    pop ebp
+    ret 4
+PsGetThreadProcessId:
+    mov ecx, [esp + 4]
+    mov eax, [ecx + ETHREAD_CID]
+    ret 4
+    KERNEL_DATA
+    align 4
+kexp_dir:
+    EXPORTS kimage, KSTAMP, 'ntoskrnl.exe', IoGetCurrentProcess, IoThreadToProcess, KeGetCurrentThread, PsGetCurrentProcess, PsGetCurrentThreadId, PsGetProcessId, PsGetProcessImageFileName, PsGetProcessInheritedFromUniqueProcessId, PsGetProcessPeb, PsGetThreadId, PsGetThreadProcessId, PsInitialSystemProcess
+kexp_end:
+
     align 8
 gdt:
     dq 0                            ; 0x00
@@ -264,36 +378,11 @@ gdt_ptr:
 idt_ptr:
     dw 256*8 - 1
     dd IDT_ADDR
+kimage_end:
 
 ; ---- user mode: copied to USER_BASE ----
     section .user follows=.text vstart=USER_BASE
 user_start:
-
-; KiFastSystemCall, as in ntdll: reached by `call`, so [esp] is the return
-; into the stub and [esp+4] the return to the stub's caller.
-KiFastSystemCall:
-    mov edx, esp
-    sysenter
-KiFastSystemCallRet:
-    ret
-
-; Windows 7's stub: mov eax, SSN; mov edx, &SystemCallStub; call [edx].
-%macro STUB_SYSENTER 3              ; name, service number, argument count
-%1:
-    mov eax, %2
-    mov edx, SystemCallStub
-    call [edx]
-    ret 4*%3
-%endmacro
-
-; The pre-XP stub: edx points at the arguments, int 0x2e.
-%macro STUB_INT2E 3
-%1:
-    mov eax, %2
-    lea edx, [esp + 4]
-    int 0x2e
-    ret 4*%3
-%endmacro
 
 ; NTCALL name, args...: stdcall, arguments pushed right to left.
 %macro NTCALL 1-*
@@ -305,18 +394,94 @@ KiFastSystemCallRet:
     call %%name
 %endmacro
 
+%include "program.inc"
+    USER_LOADER_DATA
+
+; ntdll.dll: a PE image of its own (page-aligned, in the user page) with
+; KiFastSystemCall and the stubs, exported as Nt* and Zw*, in three real
+; shapes (below).
+    align 0x1000, db 0
+ntdll_base:
+    PE_HEADERS ntdll_base, IMAGE_FILE_MACHINE_I386, NTDLL_STAMP, ntdll_end, ntdll_exp, ntdll_exp_end
+NTDLL_STAMP     equ 0x4ce7b000 + SSN_NtOpenFile
+
+; KiFastSystemCall, as in ntdll: reached by `call`, so [esp] is the return
+; into the stub and [esp+4] the return to the stub's caller.
+    align 16
+KiFastSystemCall:
+    mov edx, esp
+    sysenter
+KiFastSystemCallRet:
+    ret
+
+; Zw alias of an Nt* label.
+%macro ZW_LABEL 1
+%defstr %%s %1
+%substr %%tail %%s 3,-1
+%strcat %%zw "Zw", %%tail
+%deftok %%zwtok %%zw
+%%zwtok:
+%endmacro
+
+; Windows XP..8's stub: mov eax, SSN; mov edx, &SharedUserData->SystemCall
+; (0x7ffe0300, which holds KiFastSystemCall); call [edx].
+%macro STUB_SYSENTER 3              ; name, service number, argument count
+    align 16
+%1:
+    ZW_LABEL %1
+    mov eax, %2
+    mov edx, 0x7ffe0300
+    call [edx]
+    ret 4*%3
+%endmacro
+
+; The pre-XP stub: edx points at the arguments, int 0x2e.
+%macro STUB_INT2E 3
+    align 16
+%1:
+    ZW_LABEL %1
+    mov eax, %2
+    lea edx, [esp + 4]
+    int 0x2e
+    ret 4*%3
+%endmacro
+
+; The WoW64 stub of Windows 10's 32-bit ntdll: call through
+; Wow64SystemServiceCall (jmp [Wow64Transition]); here the transition
+; leads to KiFastSystemCall, the stack as `call [edx]` leaves it.
+%macro STUB_WOW64 3
+    align 16
+%1:
+    ZW_LABEL %1
+    mov eax, %2
+    mov edx, Wow64SystemServiceCall
+    call edx
+    ret 4*%3
+%endmacro
+
+
 STUB_SYSENTER NtOpenFile, SSN_NtOpenFile, 6
 STUB_SYSENTER NtCreateFile, SSN_NtCreateFile, 11
 STUB_SYSENTER NtWriteFile, SSN_NtWriteFile, 9
 STUB_INT2E    NtOpenKey, SSN_NtOpenKey, 3
 STUB_INT2E    NtQueryValueKey, SSN_NtQueryValueKey, 6
-STUB_SYSENTER NtAllocateVirtualMemory, SSN_NtAllocateVirtualMemory, 6
+STUB_WOW64    NtAllocateVirtualMemory, SSN_NtAllocateVirtualMemory, 6
 STUB_INT2E    NtClose, SSN_NtClose, 1
-STUB_SYSENTER NtDisplayString, SSN_NtDisplayString, 1
+STUB_WOW64    NtDisplayString, SSN_NtDisplayString, 1
 STUB_SYSENTER NtTerminateProcess, SSN_NtTerminateProcess, 2
-
-SystemCallStub: dd KiFastSystemCall
-
-%include "program.inc"
+    align 16
+Wow64SystemServiceCall:
+    jmp [Wow64Transition]
+    align 16
+NtGetTickCount:                     ; an Nt* export that is not a stub
+    mov eax, 0x10
+    ret
+    align 4
+Wow64Transition: dd KiFastSystemCall
+ntdll_exp:
+    EXPORTS ntdll_base, NTDLL_STAMP, 'ntdll.dll', KiFastSystemCall, KiFastSystemCallRet, NtAllocateVirtualMemory, NtClose, NtCreateFile, NtDisplayString, NtGetTickCount, NtOpenFile, NtOpenKey, NtQueryValueKey, NtTerminateProcess, NtWriteFile, Wow64SystemServiceCall, Wow64Transition, ZwAllocateVirtualMemory, ZwClose, ZwCreateFile, ZwDisplayString, ZwOpenFile, ZwOpenKey, ZwQueryValueKey, ZwTerminateProcess, ZwWriteFile
+ntdll_exp_end:
+    align 0x1000, db 0
+ntdll_end:
 
 user_end:

@@ -20,6 +20,10 @@ pub struct TraceArgs {
     /// Windows x86 guests: the KPCR address (hex), default 0xffdff000.
     #[arg(long = "windows-kpcr32", value_name = "ADDR", value_parser = parse_hex)]
     pub windows_kpcr32: Option<u64>,
+    /// Windows guests: kernel offsets from a Volatility 3 symbol table
+    /// (ISF: FILE.json, .json.xz or .json.gz) instead of the guest's code.
+    #[arg(long = "windows-profile", value_name = "FILE")]
+    pub windows_profile: Option<PathBuf>,
     /// Trace only this process (repeatable); the whole guest is watched.
     #[arg(short = 'p', value_name = "PID")]
     pub pids: Vec<u32>,
@@ -75,7 +79,7 @@ impl TraceArgs {
     /// The engine configuration these options ask for; the caller fills in
     /// the source-specific fields (OS details, profile, scope).
     pub fn engine_config(&self, output: Option<String>) -> Result<EngineConfig> {
-        Ok(EngineConfig {
+        let mut cfg = EngineConfig {
             os: self.os.clone(),
             windows_version: self.windows_version.clone(),
             windows_kpcr32: self.windows_kpcr32,
@@ -95,7 +99,11 @@ impl TraceArgs {
             follow_forks: self.follow_forks,
             record: record_path(self.record.as_deref())?,
             ..EngineConfig::default()
-        })
+        };
+        if let Some(p) = &self.windows_profile {
+            vstrace_layers::set_windows_profile(&mut cfg, p)?;
+        }
+        Ok(cfg)
     }
 }
 

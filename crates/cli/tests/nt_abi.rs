@@ -30,6 +30,18 @@ enum Flavour {
     /// KPCR's shadow page but not KTHREAD/EPROCESS.
     X64Shadow,
     X86,
+    /// NT 10.0 build 29999 (no table knows it), service numbers of no
+    /// real build, the second offset layout: x64 and x86.
+    X64Unknown,
+    X86Unknown,
+    /// The x64 one under KVA shadow.
+    X64ShadowUnknown,
+    /// The same with the first layout (Windows 10 22H2 / 7 SP1 offsets).
+    X64UnknownA,
+    X86UnknownA,
+    /// Claims build 19045 (Windows 10 22H2) in KUSER_SHARED_DATA, but its
+    /// ntdll's service numbers are not that build's.
+    X64Mismatch,
 }
 
 impl Flavour {
@@ -38,32 +50,49 @@ impl Flavour {
             Flavour::X64 => "nt-abi-x64.bin",
             Flavour::X64Shadow => "nt-abi-x64-shadow.bin",
             Flavour::X86 => "nt-abi-x86.bin",
+            Flavour::X64Unknown => "nt-abi-x64-unknown.bin",
+            Flavour::X86Unknown => "nt-abi-x86-unknown.bin",
+            Flavour::X64UnknownA => "nt-abi-x64-unknown-a.bin",
+            Flavour::X64ShadowUnknown => "nt-abi-x64-shadow-unknown.bin",
+            Flavour::X86UnknownA => "nt-abi-x86-unknown-a.bin",
+            Flavour::X64Mismatch => "nt-abi-x64-mismatch.bin",
         }
     }
+    fn is_x64(self) -> bool {
+        !matches!(
+            self,
+            Flavour::X86 | Flavour::X86Unknown | Flavour::X86UnknownA
+        )
+    }
+    /// `--windows-version` for the run ("": none, the guest is read).
     fn version(self) -> &'static str {
         match self {
             Flavour::X64 | Flavour::X64Shadow => "win10-22h2",
             Flavour::X86 => "win7-sp1",
+            _ => "",
         }
     }
     fn abi(self) -> &'static str {
-        match self {
-            Flavour::X64 | Flavour::X64Shadow => "nt64",
-            Flavour::X86 => "nt32",
+        if self.is_x64() {
+            "nt64"
+        } else {
+            "nt32"
         }
     }
     /// (pid, tid, ppid) the guest's kernel put in EPROCESS / ETHREAD.Cid.
     fn ids(self) -> (u64, u64, u64) {
-        match self {
-            Flavour::X64 | Flavour::X64Shadow => (0x7a8, 0x7ac, 0x2c4),
-            Flavour::X86 => (0x9c4, 0x9c8, 0x1f4),
+        if self.is_x64() {
+            (0x7a8, 0x7ac, 0x2c4)
+        } else {
+            (0x9c4, 0x9c8, 0x1f4)
         }
     }
     /// NtCurrentProcess() at the ABI's width.
     fn current_process(self) -> u64 {
-        match self {
-            Flavour::X64 | Flavour::X64Shadow => u64::MAX,
-            Flavour::X86 => 0xffff_ffff,
+        if self.is_x64() {
+            u64::MAX
+        } else {
+            0xffff_ffff
         }
     }
 }
@@ -95,12 +124,17 @@ fn hook_plugin() -> PathBuf {
     p
 }
 
-/// Boots one flavour with `extra` options; returns the run and its records.
+/// Boots one flavour with `extra` options (no `--windows-version` for
+/// the flavours read from the guest); returns the run and its records.
 fn boot(f: Flavour, name: &str, extra: &[&str]) -> (Output, Vec<Value>) {
     let trace = trace_path(&format!("nt-{name}-{f:?}"));
     let image = guest(f);
-    let out = vstrace()
-        .args(["run", "--os", "windows", "--windows-version", f.version()])
+    let mut cmd = vstrace();
+    cmd.args(["run", "--os", "windows"]);
+    if !f.version().is_empty() {
+        cmd.args(["--windows-version", f.version()]);
+    }
+    let out = cmd
         .arg("--kernel")
         .arg(&image)
         .args(["--timeout", "60", "--json", "-o"])
@@ -164,7 +198,12 @@ fn calls(recs: &[Value]) -> Vec<&Value> {
 /// the kernel's view of the raw arguments and the user's view of the
 /// return values.
 fn check_trace(f: Flavour) -> (Output, Vec<Value>) {
-    let (out, recs) = boot(f, "trace", &[]);
+    check_run(f, "trace", &[])
+}
+
+/// [`check_trace`] of a run with `extra` options.
+fn check_run(f: Flavour, run: &str, extra: &[&str]) -> (Output, Vec<Value>) {
+    let (out, recs) = boot(f, run, extra);
     let c = calls(&recs);
     let names: Vec<&str> = c.iter().map(|r| name(r)).collect();
     assert_eq!(
@@ -187,9 +226,9 @@ fn check_trace(f: Flavour) -> (Output, Vec<Value>) {
     // except the registry calls and NtClose (int 0x2e).
     for r in &c {
         let want = match (f, name(r)) {
-            (Flavour::X64 | Flavour::X64Shadow, _) => "syscall",
-            (Flavour::X86, "NtOpenKey" | "NtQueryValueKey" | "NtClose") => "int2e",
-            (Flavour::X86, _) => "sysenter",
+            (f, _) if f.is_x64() => "syscall",
+            (_, "NtOpenKey" | "NtQueryValueKey" | "NtClose") => "int2e",
+            (_, _) => "sysenter",
         };
         assert_eq!(r["mechanism"], want, "{f:?} {}", name(r));
     }
@@ -615,5 +654,230 @@ fn version_detected_from_kuser_shared_data() {
         assert!(!auto.is_empty());
         assert_eq!(names(&auto), names(&explicit), "{f:?}");
         assert!(auto.iter().all(|r| !name(r).starts_with("NtService_")));
+    }
+}
+
+/// What the layer said it read from the guest: `n` ntdll service numbers
+/// and the offsets of the guest's layout (its pid offset `pid_off`), with
+/// no warning.
+fn assert_learned(out: &Output, f: Flavour, pid_off: u64) {
+    let err = stderr(out);
+    assert!(
+        err.contains("9 service numbers from its ntdll"),
+        "{f:?}: {err}"
+    );
+    assert!(
+        err.contains("offsets from its accessors")
+            && err.contains(&format!("pid {pid_off:#x},"))
+            && err.contains("checked on 3 processes from PsInitialSystemProcess"),
+        "{f:?}: {err}"
+    );
+    assert!(!err.contains("warning"), "{f:?}: {err}");
+}
+
+/// An unknown build (NT 10.0.29999, service numbers of no real build) in
+/// the second offset layout, x64 and x86, with no --windows-version and
+/// no profile: every call named from the guest's ntdll, every record
+/// attributed (pid, tid, ppid, image name) with offsets from its
+/// kernel's accessors.
+#[test]
+fn unknown_build_second_layout_named_and_attributed_from_the_guest() {
+    for (f, pid_off) in [(Flavour::X64Unknown, 0x1d0), (Flavour::X86Unknown, 0x80)] {
+        let (out, _) = check_trace(f);
+        assert_learned(&out, f, pid_off);
+    }
+}
+
+/// The x64 one under KVA shadow: the KPCR's first page, KTHREAD and
+/// EPROCESS are not in the user CR3; the kernel is read in the space the
+/// KPCR's shadow page names, found with no profile.
+#[test]
+fn unknown_build_under_kva_shadow_named_and_attributed_from_the_guest() {
+    let f = Flavour::X64ShadowUnknown;
+    let (out, _) = check_trace(f);
+    assert_learned(&out, f, 0x1d0);
+    assert!(
+        stderr(&out).contains("processes are read in the kernel's space"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The same guest in the first layout (Windows 10 22H2 / 7 SP1 offsets).
+#[test]
+fn unknown_build_first_layout_named_and_attributed_from_the_guest() {
+    for (f, pid_off) in [(Flavour::X64UnknownA, 0x440), (Flavour::X86UnknownA, 0xb4)] {
+        let (out, _) = check_trace(f);
+        assert_learned(&out, f, pid_off);
+    }
+}
+
+/// A Volatility 3 symbol table (ISF) for the test guest's kernel, as
+/// Volatility's pdbconv writes one (only the types attribution reads;
+/// KTHREAD.ApcState inside an anonymous union as in Windows 10's PDB).
+fn isf(x64: bool, layout_b: bool, system_rva: u64) -> Value {
+    // (Prcb, CurrentThread, ApcState, Process, Cid, pid, ppid, image)
+    let o: [u64; 8] = match (x64, layout_b) {
+        (true, true) => [0x180, 0x38, 0x90, 0x08, 0x5e0, 0x1d0, 0x3e8, 0x6a0],
+        (true, false) => [0x180, 0x08, 0x98, 0x20, 0x478, 0x440, 0x540, 0x5a8],
+        (false, true) => [0x120, 0x0c, 0x40, 0x04, 0x2e8, 0x80, 0x1f0, 0x2c4],
+        (false, false) => [0x120, 0x04, 0x40, 0x10, 0x22c, 0xb4, 0x140, 0x16c],
+    };
+    let f = |name: &str, off: u64, ty: &str| {
+        (
+            name.to_string(),
+            serde_json::json!({"offset": off, "type": {"kind": "struct", "name": ty}}),
+        )
+    };
+    let ty = |fields: Vec<(String, Value)>| {
+        let m: serde_json::Map<String, Value> = fields.into_iter().collect();
+        serde_json::json!({"kind": "struct", "size": 0x1000, "fields": m})
+    };
+    let prcb = if x64 { "Prcb" } else { "PrcbData" };
+    let psz = if x64 { 8 } else { 4 };
+    serde_json::json!({
+        "metadata": {
+            "format": "6.2.0",
+            "producer": {"name": "vstrace nt_abi test", "version": "1"},
+            "windows": {"pdb": {"database": "ntabi.pdb", "machine_type": if x64 { 34404 } else { 332 }}}
+        },
+        "base_types": {"pointer": {"kind": "int", "size": psz, "signed": false, "endian": "little"}},
+        "user_types": {
+            "_KPCR": ty(vec![f(prcb, o[0], "_KPRCB")]),
+            "_KPRCB": ty(vec![f("CurrentThread", o[1], "pointer")]),
+            "_KTHREAD": ty(vec![f("u1", o[2], "unnamed_0x10")]),
+            "unnamed_0x10": ty(vec![f("ApcState", 0, "_KAPC_STATE")]),
+            "_KAPC_STATE": ty(vec![f("Process", o[3], "pointer")]),
+            "_ETHREAD": ty(vec![f("Cid", o[4], "_CLIENT_ID")]),
+            "_EPROCESS": ty(vec![
+                f("UniqueProcessId", o[5], "pointer"),
+                f("InheritedFromUniqueProcessId", o[6], "pointer"),
+                f("ImageFileName", o[7], "array"),
+            ]),
+        },
+        "enums": {},
+        "symbols": {"PsInitialSystemProcess": {"address": system_rva}}
+    })
+}
+
+/// The RVA of export `name` in the kernel image of `image` (a flat
+/// multiboot file whose first byte is the PE image's first byte).
+fn export_rva(image: &Path, name: &str) -> u64 {
+    let f = std::fs::read(image).unwrap();
+    let u32_at = |o: usize| u32::from_le_bytes(f[o..o + 4].try_into().unwrap()) as usize;
+    let nt = u32_at(0x3c);
+    let pe64 = f[nt + 24] == 0x0b && f[nt + 25] == 0x02;
+    let exp = u32_at(nt + 24 + if pe64 { 112 } else { 96 });
+    let (n, funcs, names, ords) = (
+        u32_at(exp + 24),
+        u32_at(exp + 28),
+        u32_at(exp + 32),
+        u32_at(exp + 36),
+    );
+    for i in 0..n {
+        let s = u32_at(names + 4 * i);
+        if f[s..].starts_with(name.as_bytes()) && f[s + name.len()] == 0 {
+            let ord = u16::from_le_bytes([f[ords + 2 * i], f[ords + 2 * i + 1]]) as usize;
+            return u32_at(funcs + 4 * ord) as u64;
+        }
+    }
+    panic!("{name} not exported by {}", image.display())
+}
+
+/// Writes `isf` to a file, compressed with `tool` (xz, gzip) if given.
+fn isf_file(name: &str, isf: &Value, tool: Option<&str>) -> PathBuf {
+    let p = tmp().join(format!("nt-isf-{}-{name}.json", std::process::id()));
+    std::fs::write(&p, serde_json::to_vec(isf).unwrap()).unwrap();
+    let Some(tool) = tool else { return p };
+    let st = Command::new(tool).args(["-f", "-q"]).arg(&p).status();
+    assert!(st.is_ok_and(|s| s.success()), "{tool} failed");
+    let ext = if tool == "xz" { "xz" } else { "gz" };
+    p.with_extension(format!("json.{ext}"))
+}
+
+/// The same guests with a symbol table instead of the kernel's code (JSON,
+/// .json.xz, .json.gz), its offsets checked on the process list from its
+/// PsInitialSystemProcess symbol; a symbol table of the other layout is
+/// used, with warnings that it disagrees with the kernel's own accessors
+/// and fails that check.
+#[test]
+fn unknown_builds_attributed_with_a_volatility_symbol_table() {
+    for (f, x64, b, tool) in [
+        (Flavour::X64Unknown, true, true, None),
+        (Flavour::X86Unknown, false, true, Some("xz")),
+        (Flavour::X64UnknownA, true, false, Some("gzip")),
+    ] {
+        let rva = export_rva(&guest(f), "PsInitialSystemProcess");
+        let p = isf_file(&format!("{f:?}"), &isf(x64, b, rva), tool);
+        let (out, _) = check_run(f, "isf", &["--windows-profile", p.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("offsets from {}", p.display())),
+            "{f:?}: {err}"
+        );
+        assert!(
+            err.contains("the --windows-profile offsets checked on 3 processes from its PsInitialSystemProcess"),
+            "{f:?}: {err}"
+        );
+        assert!(!err.contains("warning"), "{f:?}: {err}");
+        let _ = std::fs::remove_file(&p);
+    }
+    let rva = export_rva(&guest(Flavour::X64Unknown), "PsInitialSystemProcess");
+    let wrong = isf_file("wrong", &isf(true, false, rva), None);
+    let (out, recs) = boot(
+        Flavour::X64Unknown,
+        "isf-wrong",
+        &["--windows-profile", wrong.to_str().unwrap()],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("differ from the kernel's own; using the profile's")
+            && err
+                .contains("warning: the --windows-profile offsets and its PsInitialSystemProcess:"),
+        "{err}"
+    );
+    assert!(!recs.is_empty());
+    assert!(recs.iter().all(|r| r["pid"] != 0x7a8), "{recs:?}");
+    let _ = std::fs::remove_file(&wrong);
+}
+
+/// A guest claiming Windows 10 22H2 whose ntdll numbers the services
+/// otherwise: one warning line, and the guest's numbers name the calls.
+#[test]
+fn stubs_that_disagree_with_the_table_warn_and_the_guest_wins() {
+    let (out, _) = check_trace(Flavour::X64Mismatch);
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("disagrees with the j00ru table"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("Windows 10 22H2 (x64, build 19045) on 9 of 9 services")
+            && warnings[0].contains("the guest's numbers win"),
+        "{err}"
+    );
+}
+
+/// The builds whose stubs the test guest reproduces (Windows 10 22H2
+/// x64, Windows 7 SP1 x86): the guest's ntdll and the j00ru table agree
+/// on every service, and the kernel's accessors on every built-in offset.
+#[test]
+fn stubs_agree_with_the_tables_of_the_builds_they_reproduce() {
+    for (f, table) in [
+        (Flavour::X64, "Windows 10 22H2 (x64, build 19045)"),
+        (Flavour::X86, "Windows 7 SP1 (x86, build 7601)"),
+    ] {
+        let (out, recs) = boot(f, "agree", &[]);
+        assert!(!recs.is_empty());
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "agreeing with the j00ru table of {table} on all 9"
+            )),
+            "{f:?}: {err}"
+        );
+        assert!(err.contains("offsets from its accessors"), "{f:?}: {err}");
+        assert!(!err.contains("warning"), "{f:?}: {err}");
     }
 }

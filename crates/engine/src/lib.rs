@@ -57,6 +57,12 @@ pub struct EngineConfig {
     pub windows_version: Option<String>,
     /// Windows x86 guests: the KPCR address (default 0xffdff000).
     pub windows_kpcr32: Option<u64>,
+    /// Windows guests: kernel offsets from a Volatility 3 symbol table
+    /// (`--windows-profile`; a `vstrace_windows::isf::IsfOffsets` as
+    /// JSON), carried unread as `linux_profile` is. Left out of trace
+    /// files that have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows_profile: Option<Box<serde_json::value::RawValue>>,
     /// Linux guests: task_struct layout and per-cpu symbols from the
     /// kernel image (a `vstrace_linux::profile::LinuxProfile` as JSON),
     /// for pid/tid/comm/ppid in every record. The engine does not read
@@ -95,6 +101,7 @@ impl Default for EngineConfig {
             follow_exec: None,
             windows_version: None,
             windows_kpcr32: None,
+            windows_profile: None,
             linux_profile: None,
             pids: Vec::new(),
             comms: Vec::new(),

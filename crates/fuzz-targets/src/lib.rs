@@ -8,6 +8,9 @@
 //!   walker, Linux and Windows decoders, process attribution, BTF,
 //!   kernel image, whole engine).
 //! - [`seeds`]: structured seed inputs for each target.
+//! - [`windows_guest`]: the Windows layer's readers of a guest it has no
+//!   table or profile for (PE exports, ntdll stubs, kernel accessors,
+//!   process list, symbol tables), with its seeds.
 //!
 //! cargo-fuzz (nightly, `fuzz/`) wraps each target in `fuzz_target!`;
 //! `scripts/fuzz.sh` generates the seeds and runs every target. A new
@@ -21,6 +24,7 @@ pub mod fuzzmem;
 pub mod input;
 pub mod seeds;
 pub mod targets;
+pub mod windows_guest;
 
 pub use targets::{target, Target, TARGETS};
 

@@ -58,6 +58,10 @@ pub const TARGETS: &[Target] = &[
         run: windows_attribution,
     },
     Target {
+        name: "windows_guest",
+        run: crate::windows_guest::windows_guest,
+    },
+    Target {
         name: "btf",
         run: btf,
     },

@@ -17,6 +17,7 @@ use vstrace_core::OsLayer;
 use vstrace_engine::EngineConfig;
 use vstrace_linux::profile::LinuxProfile;
 use vstrace_linux::LinuxLayer;
+use vstrace_windows::isf::IsfOffsets;
 use vstrace_windows::kuser::{VersionChoiceError, AUTO};
 use vstrace_windows::WindowsLayer;
 
@@ -29,6 +30,10 @@ pub enum LayerError {
     /// `windows_version` names no known Windows release.
     #[error("engine configuration: {0}")]
     WindowsVersion(#[from] VersionChoiceError),
+    /// `windows_profile` could not be read or is not a Windows kernel
+    /// symbol table.
+    #[error("--windows-profile {0}")]
+    WindowsProfile(String),
     /// `linux_profile` is not a Linux kernel profile (or one could not
     /// be stored as JSON).
     #[error("engine configuration: the Linux kernel profile: {0}")]
@@ -43,7 +48,13 @@ pub fn layer(cfg: &EngineConfig) -> Result<Box<dyn OsLayer>, LayerError> {
         "linux" => Ok(Box::new(LinuxLayer::new(linux_profile(cfg)?))),
         "windows" => {
             let v = cfg.windows_version.as_deref().unwrap_or(AUTO);
-            Ok(Box::new(WindowsLayer::new(v, cfg.windows_kpcr32)?))
+            let mut l = WindowsLayer::new(v, cfg.windows_kpcr32)?;
+            if let Some(raw) = &cfg.windows_profile {
+                let o: IsfOffsets = serde_json::from_str(raw.get())
+                    .map_err(|e| LayerError::WindowsProfile(e.to_string()))?;
+                l = l.with_isf(&o);
+            }
+            Ok(Box::new(l))
         }
         other => Err(LayerError::UnknownOs(other.to_string())),
     }
@@ -55,6 +66,20 @@ pub fn linux_profile(cfg: &EngineConfig) -> Result<Option<LinuxProfile>, LayerEr
         .as_ref()
         .map(|raw| serde_json::from_str(raw.get()).map_err(LayerError::LinuxProfile))
         .transpose()
+}
+
+/// Reads the Volatility 3 symbol table at `path` (JSON, `.xz`, `.gz`) and
+/// stores its kernel offsets in `cfg` for the Windows layer.
+pub fn set_windows_profile(
+    cfg: &mut EngineConfig,
+    path: &std::path::Path,
+) -> Result<(), LayerError> {
+    let o =
+        vstrace_windows::isf::load(path).map_err(|e| LayerError::WindowsProfile(e.to_string()))?;
+    let raw = serde_json::value::to_raw_value(&o)
+        .map_err(|e| LayerError::WindowsProfile(e.to_string()))?;
+    cfg.windows_profile = Some(raw);
+    Ok(())
 }
 
 /// Stores `profile` in `cfg`, as the JSON the engine carries unread.

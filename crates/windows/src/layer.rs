@@ -7,7 +7,9 @@ use vstrace_core::{
     ArgValue, Bitness, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
+use crate::isf::IsfOffsets;
 use crate::kuser::{VersionChoice, VersionChoiceError};
+use crate::learn::{Context, Learned};
 use crate::shadow::ShadowSearch;
 use crate::{self as win, Arch, KernelProfile, Prototype, WindowsVersion};
 
@@ -24,6 +26,20 @@ pub struct WindowsLayer {
     kpcr_x86: u64,
     /// Per bitness (x64, x86): the KVA shadow search (see [`ShadowSearch`]).
     shadow: [ShadowSearch; 2],
+    /// Per bitness (x64, x86): names and offsets read from the guest.
+    learned: [Learned; 2],
+    /// Offsets from a symbol table (`--windows-profile`): they win over
+    /// the guest's code and the built-in profiles.
+    isf: Option<KernelProfile>,
+    /// The symbol table's RVA of PsInitialSystemProcess, if it has one.
+    isf_system: Option<u64>,
+}
+
+fn slot(b: Bitness) -> usize {
+    match b {
+        Bitness::B64 => 0,
+        Bitness::B32 => 1,
+    }
 }
 
 impl WindowsLayer {
@@ -36,7 +52,29 @@ impl WindowsLayer {
             versions: VersionChoice::new(version)?,
             kpcr_x86: kpcr_x86.unwrap_or(DEFAULT_KPCR_X86),
             shadow: Default::default(),
+            learned: Default::default(),
+            isf: None,
+            isf_system: None,
         })
+    }
+
+    /// Uses `offsets` (from a Volatility 3 symbol table) for attribution
+    /// of calls of their architecture's bitness.
+    pub fn with_isf(mut self, offsets: &IsfOffsets) -> WindowsLayer {
+        eprintln!(
+            "vstrace: Windows {} offsets from {} ({})",
+            offsets.offsets.arch.name(),
+            offsets.source,
+            crate::learn::describe_offsets(&offsets.profile())
+        );
+        self.isf = Some(offsets.profile());
+        self.isf_system = offsets.initial_system_process;
+        self
+    }
+
+    /// What was read from the guest itself for calls of bitness `b`.
+    pub fn learned(&self, b: Bitness) -> &Learned {
+        &self.learned[slot(b)]
     }
 
     /// The versions in use, per bitness (x64, x86; None: not known yet
@@ -57,8 +95,27 @@ impl WindowsLayer {
         self.versions.get(b)
     }
 
-    fn profile(&self, b: Bitness) -> Option<&'static KernelProfile> {
+    fn builtin_profile(&self, b: Bitness) -> Option<&'static KernelProfile> {
         win::profile_for(self.version(b)?)
+    }
+
+    /// The offsets attribution uses: the symbol table's, else the ones
+    /// read from the guest kernel's code, else the built-in profile of
+    /// the guest's version.
+    fn profile(&self, b: Bitness) -> Option<KernelProfile> {
+        self.isf
+            .filter(|p| p.bitness() == b)
+            .or_else(|| self.learned[slot(b)].kernel().copied())
+            .or_else(|| self.builtin_profile(b).copied())
+    }
+
+    fn kpcr(&self, event: &Event) -> u64 {
+        // x64: the kernel's GS base sits in IA32_KERNEL_GS_BASE while the
+        // CPU runs user code (before swapgs).
+        match event.bitness {
+            Bitness::B64 => event.regs.k_gs_base,
+            Bitness::B32 => self.kpcr_x86,
+        }
     }
 }
 
@@ -75,7 +132,16 @@ impl OsLayer for WindowsLayer {
     }
 
     fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem) {
-        self.versions.observe(event.bitness, mem);
+        let b = event.bitness;
+        self.versions.observe(b, mem);
+        let cx = Context {
+            version: self.version(b),
+            builtin: self.builtin_profile(b),
+            isf: self.isf.as_ref().filter(|p| p.bitness() == b),
+            isf_system: self.isf_system,
+            kpcr: self.kpcr(event),
+        };
+        self.learned[slot(b)].observe(event, mem, &cx);
     }
 
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
@@ -85,9 +151,10 @@ impl OsLayer for WindowsLayer {
             Bitness::B32 => ("nt32", Arch::X86),
         };
         let eax = nr as u32;
-        let name = self
-            .version(b)
-            .and_then(|v| win::lookup(arch, v, eax))
+        // The guest's own ntdll first; the j00ru table for what it lacks.
+        let name = self.learned[slot(b)]
+            .name(eax)
+            .or_else(|| self.version(b).and_then(|v| win::lookup(arch, v, eax)))
             .map(str::to_string)
             .unwrap_or_else(|| format!("NtService_{eax:#x}"));
         let nargs = win::prototype(&name).map_or(UNKNOWN_ARGS, |p| p.args.len());
@@ -216,19 +283,10 @@ impl OsLayer for WindowsLayer {
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let b = event.bitness;
         let profile = self.profile(b)?;
-        // x64: the kernel's GS base sits in IA32_KERNEL_GS_BASE while the
-        // CPU runs user code (before swapgs).
-        let kpcr = match b {
-            Bitness::B64 => event.regs.k_gs_base,
-            Bitness::B32 => self.kpcr_x86,
-        };
-        let t = match win::current_thread_info(mem, profile, kpcr) {
+        let kpcr = self.kpcr(event);
+        let t = match win::current_thread_info(mem, &profile, kpcr) {
             Ok(t) => t,
-            Err(_) => self.shadow[match b {
-                Bitness::B64 => 0,
-                Bitness::B32 => 1,
-            }]
-            .thread_info(event, mem, profile, kpcr)?,
+            Err(_) => self.shadow[slot(b)].thread_info(event, mem, &profile, kpcr)?,
         };
         Some(ProcInfo {
             pid: t.pid as u32,

@@ -13,6 +13,11 @@
 //! - [`profile`]: which process/thread made a call (KPCR walk with
 //!   per-build offsets, or the TEB's ClientId).
 //! - [`shadow`]: the kernel's own address space under KVA shadow.
+//! - [`pe`], [`code`], [`ntdll`], [`kernel_offsets`]: names and offsets
+//!   from the guest itself, for any build: service numbers from its
+//!   ntdll's stubs, structure offsets from its kernel's exported
+//!   accessors (both PE images read from guest memory, code decoded with
+//!   iced-x86); [`isf`]: offsets from a Volatility 3 symbol table.
 //! - [`layer`]: [`WindowsLayer`], the [`vstrace_core::OsLayer`] the engine
 //!   traces Windows guests with.
 //! - [`hooks`]: ready-made Rust hooks (the seed's NtOpenFile/NtCreateFile
@@ -21,12 +26,18 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod code;
 pub mod decode;
 pub mod flags;
 pub mod hooks;
+pub mod isf;
+pub mod kernel_offsets;
 pub mod kuser;
 pub mod layer;
+pub mod learn;
+pub mod ntdll;
 pub mod ntstatus;
+pub mod pe;
 pub mod profile;
 pub mod proto;
 pub mod shadow;

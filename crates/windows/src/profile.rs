@@ -13,7 +13,7 @@
 //! Windows 10 22H2 values are cross-checked with several public tools;
 //! the Windows 11 23H2 ETHREAD.Cid value is the least certain one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vstrace_core::read;
 use vstrace_core::{Bitness, VirtMem};
 
@@ -21,9 +21,11 @@ use crate::structs::{ptr_size, DecodeError};
 use crate::versions::{Arch, WindowsVersion};
 
 /// Offsets of one kernel build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KernelProfile {
-    /// Human-readable build name (`Windows 10 22H2 x64`).
+    /// Human-readable build name (`Windows 10 22H2 x64`), or where the
+    /// offsets came from; not read back from JSON (empty there).
+    #[serde(skip_deserializing)]
     pub name: &'static str,
     /// Kernel architecture these offsets are for.
     pub arch: Arch,

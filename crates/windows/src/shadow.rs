@@ -143,6 +143,58 @@ pub fn find_kernel_space(
     None
 }
 
+/// Kernel spaces the KPCR at `kpcr` may name, without a profile to walk
+/// threads with (for reading a kernel whose offsets are not known yet):
+/// each KPCR word (searched as [`find_kernel_space`] does) that is a
+/// plausible root and reads back as itself through the space it names,
+/// with its KPCR offset; at most `max` of them.
+pub fn kernel_space_candidates(
+    mem: &mut dyn VirtMem,
+    kpcr: u64,
+    b: Bitness,
+    current: Space,
+    max: usize,
+) -> Vec<KernelSpace> {
+    let mut out = Vec::new();
+    if kpcr == 0 {
+        return out;
+    }
+    let (first, end, step) = match b {
+        Bitness::B64 => (X64_FIRST, X64_END, PAGE),
+        Bitness::B32 => (X86_FIRST, X86_END, 4),
+    };
+    let w = ptr_size(b) as usize;
+    let mut page = vec![0u8; PAGE as usize];
+    let mut page_off = first & !(PAGE - 1);
+    while page_off < end && out.len() < max {
+        if mem
+            .read_virt(kpcr.wrapping_add(page_off), &mut page)
+            .is_ok()
+        {
+            let mut off = page_off.max(first);
+            while off + w as u64 <= (page_off + PAGE).min(end) && out.len() < max {
+                let at = (off - page_off) as usize;
+                let mut v = [0u8; 8];
+                v[..w].copy_from_slice(&page[at..at + w]);
+                let v = u64::from_le_bytes(v);
+                if plausible(v, current) {
+                    let space = current.with_root(v);
+                    let mut k = InSpace { mem, space };
+                    if read::read_ptr(&mut k, kpcr.wrapping_add(off), b).ok() == Some(v) {
+                        out.push(KernelSpace {
+                            kpcr_offset: off,
+                            space,
+                        });
+                    }
+                }
+                off += step;
+            }
+        }
+        page_off += PAGE;
+    }
+    out
+}
+
 /// Searches of the KPCR for the kernel space before giving up.
 const SHADOW_SEARCHES: u32 = 16;
 

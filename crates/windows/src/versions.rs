@@ -6,11 +6,11 @@
 //! (0 = ntoskrnl, 1 = win32k) and a service with bits 0-11; lookups are two
 //! array indexings.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Architecture of the Windows kernel (not of the calling process: WOW64
 /// processes make 64-bit system calls).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Arch {
     /// 64-bit kernel (`syscall`; 32-bit WOW64 processes also end up here).
     X64,

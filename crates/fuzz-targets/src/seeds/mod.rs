@@ -95,6 +95,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "windows_decode" => windows_decode_seeds(),
         "linux_attribution" => linux_attribution_seeds(k),
         "windows_attribution" => windows_attribution_seeds(),
+        "windows_guest" => crate::windows_guest::seeds(),
         "btf" => vec![
             ("btf-le".into(), btf_blob(k, false)),
             ("btf-be".into(), btf_blob(k, true)),

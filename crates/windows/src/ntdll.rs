@@ -1,0 +1,291 @@
+//! System service names from the guest's own ntdll: found on the
+//! process's loader lists (TEB -> PEB -> Ldr -> InLoadOrderModuleList),
+//! its export table read from guest memory, and each `Nt*`/`Zw*` stub's
+//! service number decoded from its code ([`crate::code`]). Any build
+//! works, with no table; the j00ru tables ([`crate::versions`]) become
+//! the fallback and a cross-check ([`disagreements`]).
+
+use std::collections::BTreeMap;
+
+use vstrace_core::mem::{MemError, VirtMem};
+use vstrace_core::{read, Bitness};
+
+use crate::code::stub_service_number;
+use crate::pe::{PeError, PeImage};
+use crate::versions::{Arch, WindowsVersion};
+
+/// Most modules walked on a loader list.
+const MAX_MODULES: usize = 512;
+/// Bytes of a stub decoded (real stubs are 24 bytes on x64, 15 on x86).
+const STUB_BYTES: usize = 32;
+
+/// Why the guest's ntdll gave no names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NtdllError {
+    /// A read of guest memory failed.
+    #[error("ntdll: {0}")]
+    Mem(#[from] MemError),
+    /// The TEB, PEB or loader data pointer is NULL (a process too young).
+    #[error("ntdll: no {0}")]
+    Null(&'static str),
+    /// The loader list does not hold ntdll.dll (within its bound).
+    #[error("ntdll: not on the loader list")]
+    NotLoaded,
+    /// Its image could not be read.
+    #[error("ntdll: {0}")]
+    Pe(#[from] PeError),
+    /// No export decoded as a system call stub.
+    #[error("ntdll at {0:#x}: no system call stubs")]
+    NoStubs(u64),
+}
+
+/// The service numbers of one ntdll image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceNames {
+    /// Where the image is mapped.
+    pub base: u64,
+    /// Its PE TimeDateStamp (with `size_of_image`: which build it is).
+    pub timestamp: u32,
+    /// Its SizeOfImage.
+    pub size_of_image: u32,
+    /// Service number -> `Nt*` name (Zw* exports folded into Nt*).
+    pub by_number: BTreeMap<u32, String>,
+}
+
+/// Offsets of the user-mode loader structures.
+struct LdrLayout {
+    teb_peb: u64,
+    peb_ldr: u64,
+    ldr_in_load_order: u64,
+    entry_dll_base: u64,
+    entry_base_name: u64,
+}
+
+fn ldr_layout(b: Bitness) -> LdrLayout {
+    match b {
+        Bitness::B64 => LdrLayout {
+            teb_peb: 0x60,
+            peb_ldr: 0x18,
+            ldr_in_load_order: 0x10,
+            entry_dll_base: 0x30,
+            entry_base_name: 0x58,
+        },
+        Bitness::B32 => LdrLayout {
+            teb_peb: 0x30,
+            peb_ldr: 0x0c,
+            ldr_in_load_order: 0x0c,
+            entry_dll_base: 0x18,
+            entry_base_name: 0x2c,
+        },
+    }
+}
+
+/// ntdll's base in the process whose TEB is at `teb`: the module named
+/// `ntdll.dll` on the PEB's InLoadOrderModuleList.
+pub fn find_ntdll(mem: &mut dyn VirtMem, teb: u64, b: Bitness) -> Result<u64, NtdllError> {
+    let l = ldr_layout(b);
+    let nonnull = |v: u64, what| {
+        if v == 0 {
+            Err(NtdllError::Null(what))
+        } else {
+            Ok(v)
+        }
+    };
+    nonnull(teb, "TEB")?;
+    let peb = nonnull(read::read_ptr(mem, teb.wrapping_add(l.teb_peb), b)?, "PEB")?;
+    let ldr = nonnull(
+        read::read_ptr(mem, peb.wrapping_add(l.peb_ldr), b)?,
+        "PEB.Ldr",
+    )?;
+    let head = ldr.wrapping_add(l.ldr_in_load_order);
+    let mut entry = read::read_ptr(mem, head, b)?;
+    for _ in 0..MAX_MODULES {
+        if entry == head || entry == 0 {
+            break;
+        }
+        let name = read::read_unicode_string(mem, entry.wrapping_add(l.entry_base_name), b);
+        if name.is_ok_and(|n| n.text.eq_ignore_ascii_case("ntdll.dll")) {
+            let base = read::read_ptr(mem, entry.wrapping_add(l.entry_dll_base), b)?;
+            return nonnull(base, "ntdll DllBase");
+        }
+        entry = read::read_ptr(mem, entry, b)?;
+    }
+    Err(NtdllError::NotLoaded)
+}
+
+/// Reads the export table of the ntdll mapped at `base` and the service
+/// number of every `Nt*`/`Zw*` export that is a system call stub.
+pub fn service_names(
+    mem: &mut dyn VirtMem,
+    base: u64,
+    b: Bitness,
+) -> Result<ServiceNames, NtdllError> {
+    let img = PeImage::read(mem, base)?;
+    let mut by_number = BTreeMap::new();
+    for e in img.exports(mem)? {
+        let name = match e.name.strip_prefix("Zw") {
+            Some(rest) => format!("Nt{rest}"),
+            None if e.name.starts_with("Nt") => e.name,
+            None => continue,
+        };
+        let mut code = [0u8; STUB_BYTES];
+        if mem.read_virt(e.addr, &mut code).is_err() {
+            continue;
+        }
+        if let Some(n) = stub_service_number(&code, e.addr, b) {
+            by_number.entry(n).or_insert(name);
+        }
+    }
+    if by_number.is_empty() {
+        return Err(NtdllError::NoStubs(base));
+    }
+    Ok(ServiceNames {
+        base,
+        timestamp: img.timestamp,
+        size_of_image: img.size_of_image,
+        by_number,
+    })
+}
+
+/// One service whose number differs between the guest's ntdll and a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    /// The service.
+    pub name: String,
+    /// Its number in the guest's ntdll.
+    pub guest: u32,
+    /// Its number in the table.
+    pub table: u32,
+}
+
+/// The services of `names` that `version`'s table numbers differently
+/// (services the table does not have are not disagreements); the second
+/// value counts the services both know.
+pub fn disagreements(names: &ServiceNames, version: &WindowsVersion) -> (Vec<Disagreement>, usize) {
+    let mut out = Vec::new();
+    let mut both = 0;
+    for (&n, name) in &names.by_number {
+        if let Some(t) = version.service_number(name) {
+            both += 1;
+            if t != n {
+                out.push(Disagreement {
+                    name: name.clone(),
+                    guest: n,
+                    table: t,
+                });
+            }
+        }
+    }
+    (out, both)
+}
+
+/// The architecture whose tables serve calls of bitness `b`.
+pub fn arch_of(b: Bitness) -> Arch {
+    match b {
+        Bitness::B64 => Arch::X64,
+        Bitness::B32 => Arch::X86,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pe::tests::image;
+    use crate::versions::version_by_name;
+    use vstrace_core::testmem::SparseVirt;
+
+    /// An x64 process: TEB, PEB, Ldr with the exe and ntdll, and an
+    /// ntdll image with two stubs and a non-stub Nt* export.
+    fn process(ssn_open: u32) -> (SparseVirt, u64) {
+        let mut m = SparseVirt::new();
+        let (teb, peb, ldr, e1, e2, ntdll) = (
+            0x7ff0_0000u64,
+            0x7ff1_0000u64,
+            0x7ff2_0000u64,
+            0x7ff2_0100u64,
+            0x7ff2_0200u64,
+            0x7ffa_0000u64,
+        );
+        m.map(teb + 0x60, &peb.to_le_bytes());
+        m.map(peb + 0x18, &ldr.to_le_bytes());
+        let head = ldr + 0x10;
+        m.map(head, &e1.to_le_bytes());
+        m.map(e1, &e2.to_le_bytes());
+        m.map(e2, &head.to_le_bytes());
+        let us = |m: &mut SparseVirt, at: u64, buf: u64, s: &str| {
+            let w: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            let mut v = (w.len() as u16).to_le_bytes().to_vec();
+            v.extend_from_slice(&(w.len() as u16).to_le_bytes());
+            v.extend_from_slice(&[0; 4]);
+            v.extend_from_slice(&buf.to_le_bytes());
+            m.map(at, &v);
+            m.map(buf, &w);
+        };
+        us(&mut m, e1 + 0x58, 0x7ff3_0000, "app.exe");
+        us(&mut m, e2 + 0x58, 0x7ff3_0100, "NTDLL.DLL");
+        m.map(e2 + 0x30, &ntdll.to_le_bytes());
+        let mut img = image(
+            &[
+                ("NtClose", 0x1000),
+                ("NtGetTickCount", 0x1040),
+                ("ZwOpenFile", 0x1020),
+            ],
+            true,
+            0x2000,
+        );
+        let stub = |n: u32| {
+            let mut s = vec![0x4c, 0x8b, 0xd1, 0xb8];
+            s.extend_from_slice(&n.to_le_bytes());
+            s.extend_from_slice(&[0x0f, 0x05, 0xc3]);
+            s
+        };
+        img[0x1000..0x100b].copy_from_slice(&stub(0xf));
+        img[0x1020..0x102b].copy_from_slice(&stub(ssn_open));
+        img[0x1040..0x1046].copy_from_slice(&[0xb8, 0x10, 0, 0, 0, 0xc3]);
+        m.map(ntdll, &img);
+        (m, teb)
+    }
+
+    #[test]
+    fn names_from_the_guest_ntdll() {
+        let (mut m, teb) = process(0x33);
+        let base = find_ntdll(&mut m, teb, Bitness::B64).unwrap();
+        assert_eq!(base, 0x7ffa_0000);
+        let names = service_names(&mut m, base, Bitness::B64).unwrap();
+        let got: Vec<_> = names
+            .by_number
+            .iter()
+            .map(|(n, s)| (*n, s.as_str()))
+            .collect();
+        assert_eq!(got, [(0xf, "NtClose"), (0x33, "NtOpenFile")]);
+        let v = version_by_name(Arch::X64, "win10-22h2").unwrap();
+        assert_eq!(disagreements(&names, v), (vec![], 2));
+        let (mut m, teb) = process(0x121);
+        let base = find_ntdll(&mut m, teb, Bitness::B64).unwrap();
+        let names = service_names(&mut m, base, Bitness::B64).unwrap();
+        let (d, both) = disagreements(&names, v);
+        assert_eq!((d.len(), both), (1, 2));
+        assert_eq!((d[0].guest, d[0].table), (0x121, 0x33));
+    }
+
+    #[test]
+    fn hostile_loader_lists() {
+        let (mut m, teb) = process(0x33);
+        assert_eq!(
+            find_ntdll(&mut m, 0, Bitness::B64),
+            Err(NtdllError::Null("TEB"))
+        );
+        // A list that loops without coming back to its head.
+        m.map(0x7ff2_0200, &0x7ff2_0100u64.to_le_bytes());
+        assert_eq!(
+            find_ntdll(&mut m, teb, Bitness::B64).ok(),
+            Some(0x7ffa_0000)
+        );
+        m.map(0x7ff2_0100 + 0x58, &[0u8; 16]);
+        m.map(0x7ff2_0200 + 0x58, &[0u8; 16]);
+        assert_eq!(
+            find_ntdll(&mut m, teb, Bitness::B64),
+            Err(NtdllError::NotLoaded)
+        );
+    }
+}
