@@ -44,7 +44,7 @@ fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 fn live_run_and_its_replay_are_byte_identical() {
     let (live, rec) = recording();
     let replayed = trace_path("rr-replayed");
-    let out = replay(rec, &["--json", "-o", replayed.to_str().unwrap(), "-v"]);
+    let out = replay(rec, &["--json", "-o", replayed.to_str().unwrap(), "-d"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let want = std::fs::read(live).unwrap();
     assert!(records(live).len() > 40, "the live run traced the workload");
@@ -60,7 +60,7 @@ fn live_run_and_its_replay_are_byte_identical() {
     assert!(out.stdout == want, "replay to stdout differs");
     // Size: the report line, and a bound that keeps recordings compact.
     let err = stderr(&out);
-    let out = replay(rec, &["-v", "-o", "/dev/null"]);
+    let out = replay(rec, &["-d", "-o", "/dev/null"]);
     let err = format!("{err}{}", stderr(&out));
     let per: f64 = err
         .split(" bytes per event")

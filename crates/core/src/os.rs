@@ -93,6 +93,12 @@ pub struct DecodeOptions {
     pub strsize: usize,
     /// Print structures and environments in full (`-v`).
     pub verbose: bool,
+    /// How strings escape bytes (strace's `-x`): 0 octal escapes, 1 a
+    /// string with any non-ASCII byte all in hex (`-x`), 2 every string
+    /// in hex (`-xx`), 3 only the non-ASCII bytes in hex
+    /// (`--strings-in-hex=non-ascii-chars`).
+    #[serde(default)]
+    pub strings_in_hex: u8,
 }
 
 impl Default for DecodeOptions {
@@ -100,6 +106,7 @@ impl Default for DecodeOptions {
         DecodeOptions {
             strsize: 32,
             verbose: false,
+            strings_in_hex: 0,
         }
     }
 }

@@ -12,6 +12,7 @@
 pub mod filter;
 pub mod flush;
 pub mod inject;
+pub mod output;
 pub mod record;
 pub mod replay;
 pub mod sink;
@@ -79,6 +80,9 @@ pub struct EngineConfig {
     /// without the thread reads it never recorded.
     #[serde(default)]
     pub pair_by_thread: bool,
+    /// strace's output options (timestamps, `-T`, `-i`, `-n`, `-a`,
+    /// status/signal/quiet filters, `-ff`, the summary's options).
+    pub display: output::OutputOptions,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +105,7 @@ impl Default for EngineConfig {
             follow_forks: false,
             record: None,
             pair_by_thread: true,
+            display: output::OutputOptions::default(),
         }
     }
 }
@@ -122,6 +127,9 @@ pub enum EngineError {
         /// Why it could not be opened.
         source: std::io::Error,
     },
+    /// An output option (`-e signal=`, `-e raw=`...) does not parse.
+    #[error("{0}")]
+    Options(String),
     /// The trace file (`--record`) could not be created.
     #[error("trace file {path}: {source}")]
     Record {
@@ -176,7 +184,26 @@ impl Engine {
         os: Box<dyn OsLayer>,
         hooks: Hooks,
     ) -> Result<Engine, EngineError> {
-        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
+        let mut cfg = cfg;
+        // Absolute timestamps count from the host's clock now (a replay
+        // keeps the recorded start).
+        if cfg.display.wall_start_ns.is_none() {
+            cfg.display.wall_start_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_nanos() as u64);
+        }
+        let raw = match &cfg.display.raw {
+            Some(spec) => Some(filter::SyscallSet::parse(spec, os.as_ref())?),
+            None => None,
+        };
+        let sink = Sink::open_with(
+            cfg.output.as_deref(),
+            cfg.format,
+            cfg.summary,
+            cfg.display.clone(),
+            raw,
+        )?;
         Self::with_sink(cfg, os, hooks, sink)
     }
 

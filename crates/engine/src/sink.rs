@@ -1,17 +1,26 @@
 //! Sinks: strace-like text, JSON Lines, or the `-c` summary, written to a
 //! file, FIFO, stdout or stderr in whole lines, flushed in the background
 //! (see [`crate::flush`]) so that a killed tracer loses at most the last
-//! 50 ms of records and never leaves half a line.
+//! 50 ms of records and never leaves half a line. The output options
+//! ([`OutputOptions`]) that select lines (`-e status=`, `-e signal=`,
+//! `-qq`, `--syscall-limit`) and split them (`-ff`) apply here.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::filter::SyscallSet;
 use crate::flush::AutoFlush;
-use crate::record::Record;
+use crate::output::{quiet, OutputOptions, SignalSet};
+use crate::record::{CallState, Record, Render};
 use crate::summary::Summary;
 use crate::EngineError;
+
+/// Most per-process files `-ff` keeps open at once (the oldest is closed
+/// and reopened for appending when needed again).
+const MAX_OPEN_SPLIT: usize = 64;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +49,20 @@ pub struct Sink {
     pub errors: u64,
     /// The first write error, as text (later ones are only counted).
     pub first_error: Option<String>,
+    opts: OutputOptions,
+    raw: Option<SyscallSet>,
+    signals: Option<SignalSet>,
+    /// The previous line's time, for `-r`.
+    last_ts: Option<u64>,
+    /// Calls written so far, for `--syscall-limit`.
+    calls: u64,
+    /// `-ff`: the output path the per-process files are named after.
+    split_base: Option<String>,
+    /// `-ff`: the open per-process files, with their last use.
+    split: HashMap<u32, (u64, File)>,
+    /// `-ff`: the processes that have a file (a file closed to bound the
+    /// open ones is appended to when reopened, not truncated).
+    split_seen: HashSet<u32>,
 }
 
 impl Sink {
@@ -47,23 +70,42 @@ impl Sink {
     /// stdout for [`STDOUT`], else the file (created or truncated);
     /// with `summary`, a `-c` table at [`Sink::finish`] instead.
     pub fn open(path: Option<&str>, format: Format, summary: bool) -> Result<Sink, EngineError> {
+        Self::open_with(path, format, summary, OutputOptions::default(), None)
+    }
+
+    /// [`Sink::open`] with strace's output options; `raw` is the parsed
+    /// `-e raw=` set. With `-A` the file is appended to; with `-ff` each
+    /// process's lines go to `PATH.PID` (and `path` itself gets nothing).
+    pub fn open_with(
+        path: Option<&str>,
+        format: Format,
+        summary: bool,
+        opts: OutputOptions,
+        raw: Option<SyscallSet>,
+    ) -> Result<Sink, EngineError> {
+        let signals = match &opts.signals {
+            Some(spec) => Some(SignalSet::parse(spec).map_err(EngineError::Options)?),
+            None => None,
+        };
+        let split_base = match path {
+            Some(p) if opts.separate && p != "-" && p != STDOUT => Some(p.to_string()),
+            _ => None,
+        };
         let out: Box<dyn Write + Send> = match path {
             None | Some("-") => Box::new(std::io::stderr()),
             Some(STDOUT) => Box::new(std::io::stdout()),
-            Some(p) => {
-                let f: File = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(p)
-                    .map_err(|source| EngineError::Output {
-                        path: p.to_string(),
-                        source,
-                    })?;
-                Box::new(f)
-            }
+            // -ff: the summary (if any) goes to stderr, as strace's does.
+            Some(_) if split_base.is_some() => Box::new(std::io::stderr()),
+            Some(p) => Box::new(open_file(p, opts.append)?),
         };
-        Ok(Self::from_writer(out, format, summary))
+        crate::summary::validate(&opts.summary).map_err(EngineError::Options)?;
+        let mut sink = Self::from_writer(out, format, summary);
+        sink.summary = summary.then(|| Summary::with_options(opts.summary.clone()));
+        sink.opts = opts;
+        sink.raw = raw;
+        sink.signals = signals;
+        sink.split_base = split_base;
+        Ok(sink)
     }
 
     /// A sink writing to `out` (see [`Sink::open`]).
@@ -77,21 +119,63 @@ impl Sink {
             written: 0,
             errors: 0,
             first_error: None,
+            opts: OutputOptions::default(),
+            raw: None,
+            signals: None,
+            last_ts: None,
+            calls: 0,
+            split_base: None,
+            split: HashMap::new(),
+            split_seen: HashSet::new(),
+        }
+    }
+
+    /// Whether `rec` is printed at all under the output options.
+    fn selects(&self, rec: &Record) -> bool {
+        match rec.state {
+            CallState::Exited => self.opts.quiet & quiet::EXIT == 0,
+            CallState::Signal => self.signals.as_ref().is_none_or(|s| s.contains(&rec.name)),
+            _ => self.opts.status_shows(rec),
         }
     }
 
     /// Numbers `rec` in output order and writes it (or adds it to the
     /// summary); a failed write is counted, never fatal.
     pub fn write(&mut self, mut rec: Record) {
-        rec.seq = self.seq;
-        self.seq += 1;
-        if let Some(s) = &mut self.summary {
-            s.add(&rec);
+        let is_call = !matches!(rec.state, CallState::Signal | CallState::Exited);
+        if is_call {
+            if self.opts.syscall_limit.is_some_and(|n| self.calls >= n) {
+                return;
+            }
+            self.calls += 1;
+        }
+        if !self.selects(&rec) {
             return;
         }
+        if let Some(s) = &mut self.summary {
+            s.add(&rec);
+            // -c: the table only; -C: the records too.
+            if !self.opts.summary.with_records {
+                return;
+            }
+        }
+        // The exit line is text only: in JSON the exit_group record
+        // carries the status.
+        if rec.state == CallState::Exited && self.format == Format::Json {
+            return;
+        }
+        rec.seq = self.seq;
+        self.seq += 1;
         self.line.clear();
         match self.format {
-            Format::Text => rec.to_text(&mut self.line),
+            Format::Text => {
+                let raw = is_call && self.raw.as_ref().is_some_and(|s| s.contains(&rec.name));
+                let how = Render {
+                    opts: &self.opts,
+                    raw,
+                };
+                rec.to_text_with(&how, &mut self.last_ts, &mut self.line)
+            }
             Format::Json => match serde_json::to_string(&rec) {
                 Ok(j) => self.line.push_str(&j),
                 Err(e) => {
@@ -101,7 +185,47 @@ impl Sink {
             },
         }
         self.line.push('\n');
-        self.emit();
+        match (&self.split_base, rec.pid) {
+            (Some(_), Some(pid)) => self.emit_split(pid),
+            _ => self.emit(),
+        }
+    }
+
+    /// `-ff`: writes the line to the process's own file, `BASE.PID`.
+    fn emit_split(&mut self, pid: u32) {
+        if self.first_error.is_some() {
+            self.errors += 1;
+            return;
+        }
+        let Some(base) = &self.split_base else { return };
+        if !self.split.contains_key(&pid) {
+            if self.split.len() >= MAX_OPEN_SPLIT {
+                if let Some(old) = self.split.iter().min_by_key(|e| e.1 .0).map(|e| *e.0) {
+                    self.split.remove(&old);
+                }
+            }
+            // Reopened after eviction, or -A: append; else a new file.
+            let path = format!("{base}.{pid}");
+            let append = self.opts.append || !self.split_seen.insert(pid);
+            match open_file(&path, append) {
+                Ok(f) => {
+                    self.split.insert(pid, (self.seq, f));
+                }
+                Err(e) => {
+                    self.fail(e.to_string());
+                    return;
+                }
+            }
+        }
+        let seq = self.seq;
+        let Some((used, f)) = self.split.get_mut(&pid) else {
+            return;
+        };
+        *used = seq;
+        match f.write_all(self.line.as_bytes()) {
+            Ok(()) => self.written += 1,
+            Err(e) => self.fail(e.to_string()),
+        }
     }
 
     fn emit(&mut self) {
@@ -124,6 +248,9 @@ impl Sink {
     }
 
     /// Writes the summary if any and flushes.
+    ///
+    /// (`-ff` files are written unbuffered, line by line: nothing to
+    /// flush.)
     pub fn finish(&mut self) {
         if let Some(s) = self.summary.take() {
             self.line = s.render();
@@ -135,4 +262,18 @@ impl Sink {
             }
         }
     }
+}
+
+/// Opens an output file: created, and truncated unless `append` (`-A`).
+fn open_file(p: &str, append: bool) -> Result<File, EngineError> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .append(append)
+        .truncate(!append)
+        .open(p)
+        .map_err(|source| EngineError::Output {
+            path: p.to_string(),
+            source,
+        })
 }

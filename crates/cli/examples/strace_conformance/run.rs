@@ -126,14 +126,13 @@ fn judge(
         return Ok(());
     }
     let comm = guest::comm_of(&t.prog);
-    let raw = match guest::replay(&args.vstrace, rec, &comm, &m.trace, m.strsize) {
+    let raw = match guest::replay(&args.vstrace, rec, &comm, &m.pass) {
         Ok(raw) => raw,
         Err(e) => {
-            // The filter itself is not accepted: an unsupported option.
+            // An option (or the filter) not accepted: unsupported.
             res.status = "failed";
+            res.unsupported.push(refused_option(&e, m));
             res.reason = e;
-            res.unsupported
-                .push(format!("-e trace={}", m.trace.join(",")));
             return Ok(());
         }
     };
@@ -159,15 +158,32 @@ fn judge(
         let dir = args.out.join("diffs");
         std::fs::create_dir_all(&dir)?;
         let head = format!(
-            "# {}: vstrace replay --comm {comm} -e trace={} -s {:?}\n# unsupported: {:?}\n",
+            "# {}: vstrace replay --comm {comm} {}\n# unsupported: {:?}\n",
             t.name,
-            m.trace.join(","),
-            m.strsize,
+            m.pass.join(" "),
             res.unsupported
         );
         std::fs::write(dir.join(format!("{}.diff", t.name)), head + &o.diff)?;
     }
     Ok(())
+}
+
+/// The option a failed replay refused, from its error message: clap's
+/// "unexpected argument 'X'", vstrace's "error: OPT: why", or a filter
+/// the engine did not accept (`-e trace=`).
+pub fn refused_option(err: &str, m: &options::Mapped) -> String {
+    if let Some(rest) = err.split("unexpected argument '").nth(1) {
+        if let Some((opt, _)) = rest.split_once('\'') {
+            return opt.to_string();
+        }
+    }
+    if err.contains("invalid replay options") {
+        return format!("-e trace={}", m.trace.join(","));
+    }
+    match err.split("error: ").last().and_then(|r| r.split_once(':')) {
+        Some((opt, _)) if opt.starts_with('-') => opt.to_string(),
+        _ => err.to_string(),
+    }
 }
 
 /// The test script's cuts of strace's log, applied to vstrace's trace.
