@@ -92,7 +92,7 @@ impl Default for SummaryOptions {
 
 /// Every strace output option; the defaults print as vstrace always did
 /// (strace's defaults, except `-a`: no alignment unless asked).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OutputOptions {
     /// Absolute timestamps (`-t`...), none by default.
@@ -139,32 +139,6 @@ pub struct OutputOptions {
     pub write_fds: Vec<i32>,
     /// The summary table's options.
     pub summary: SummaryOptions,
-}
-
-impl Default for OutputOptions {
-    fn default() -> Self {
-        OutputOptions {
-            timestamps: None,
-            relative: None,
-            syscall_times: None,
-            instruction_pointer: false,
-            syscall_number: false,
-            column: 0,
-            status: None,
-            quiet: 0,
-            signals: None,
-            raw: None,
-            strings_in_hex: 0,
-            verbose: false,
-            wall_start_ns: None,
-            separate: false,
-            append: false,
-            syscall_limit: None,
-            read_fds: Vec::new(),
-            write_fds: Vec::new(),
-            summary: SummaryOptions::default(),
-        }
-    }
 }
 
 impl OutputOptions {
