@@ -116,6 +116,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         cfg.follow_exec = None;
     }
     cfg.output = Some(match &a.output {
+        Some(p) if crate::trace_args::is_pipe(p) => p.display().to_string(),
         Some(p) => std::path::absolute(p)
             .with_context(|| format!("-o {}", p.display()))?
             .display()

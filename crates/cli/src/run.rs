@@ -215,9 +215,12 @@ fn prepare(a: &RunArgs) -> Result<Prepared> {
         Some(p) => p,
         None => work.path().join("trace.out"),
     };
-    // Fail early (and clearly) if the output file cannot be created.
-    File::create(&trace_path)
-        .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    // Fail early (and clearly) if the output file cannot be created (a
+    // pipe's command is started by the engine).
+    if !a.trace.output_is_pipe() {
+        File::create(&trace_path)
+            .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    }
     if a.untraced && a.trace.record.is_some() {
         bail!("--record needs the tracing plugin: drop --untraced");
     }
@@ -359,7 +362,7 @@ fn supervise(a: &RunArgs, p: &Prepared, stopper: &Arc<Stopper>) -> Result<Superv
     });
     let _ = std::io::stdout().flush();
     // QEMU is gone: whatever killed it, the trace ends with a whole line.
-    if !a.trace.summary {
+    if !a.trace.summary && !a.trace.output_is_pipe() {
         if let Err(e) = complete_last_line(&p.trace_path) {
             say!("vstrace: warning: {}: {e}", p.trace_path.display());
         }

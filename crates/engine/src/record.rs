@@ -301,6 +301,36 @@ mod tests {
     }
 
     #[test]
+    fn raw_ip_and_i386() {
+        let opts = OutputOptions {
+            instruction_pointer: true,
+            ..Default::default()
+        };
+        let how = Render {
+            opts: &opts,
+            raw: true,
+        };
+        let mut r = rec();
+        r.ip = Some(0x401000);
+        let mut s = String::new();
+        r.to_text_with(&how, &mut None, &mut s);
+        assert_eq!(
+            s,
+            "[pid    42] [0000000000401000] openat(0xffffffffffffff9c, 0x1234) = -1 (errno 2)"
+        );
+        r.abi = "i386".into();
+        r.ip = None;
+        r.ret = Some(3);
+        r.errno = None;
+        s.clear();
+        r.to_text_with(&how, &mut None, &mut s);
+        assert_eq!(
+            s,
+            "[pid    42] [????????] [i386] openat(0xffffffffffffff9c, 0x1234) = 0x3"
+        );
+    }
+
+    #[test]
     fn unfinished_and_noreturn() {
         let mut r = rec();
         r.state = CallState::Unfinished;

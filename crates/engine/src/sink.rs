@@ -63,6 +63,9 @@ pub struct Sink {
     /// `-ff`: the processes that have a file (a file closed to bound the
     /// open ones is appended to when reopened, not truncated).
     split_seen: HashSet<u32>,
+    /// `-o |COMMAND`: the command reading the trace, waited for when the
+    /// sink is dropped.
+    child: Option<std::process::Child>,
 }
 
 impl Sink {
@@ -88,14 +91,22 @@ impl Sink {
             None => None,
         };
         let split_base = match path {
-            Some(p) if opts.separate && p != "-" && p != STDOUT => Some(p.to_string()),
+            Some(p) if opts.separate && p != "-" && p != STDOUT && !is_pipe(p) => {
+                Some(p.to_string())
+            }
             _ => None,
         };
+        let mut child = None;
         let out: Box<dyn Write + Send> = match path {
             None | Some("-") => Box::new(std::io::stderr()),
             Some(STDOUT) => Box::new(std::io::stdout()),
             // -ff: the summary (if any) goes to stderr, as strace's does.
             Some(_) if split_base.is_some() => Box::new(std::io::stderr()),
+            Some(p) if is_pipe(p) => {
+                let (stdin, c) = spawn_pipe(&p[1..])?;
+                child = Some(c);
+                Box::new(stdin)
+            }
             Some(p) => Box::new(open_file(p, opts.append)?),
         };
         crate::summary::validate(&opts.summary).map_err(EngineError::Options)?;
@@ -105,6 +116,7 @@ impl Sink {
         sink.raw = raw;
         sink.signals = signals;
         sink.split_base = split_base;
+        sink.child = child;
         Ok(sink)
     }
 
@@ -127,6 +139,7 @@ impl Sink {
             split_base: None,
             split: HashMap::new(),
             split_seen: HashSet::new(),
+            child: None,
         }
     }
 
@@ -276,4 +289,182 @@ fn open_file(p: &str, append: bool) -> Result<File, EngineError> {
             path: p.to_string(),
             source,
         })
+}
+
+/// Whether an output names a command to pipe the trace into: strace's
+/// `-o |COMMAND` and `-o !COMMAND`.
+pub fn is_pipe(path: &str) -> bool {
+    path.len() > 1 && (path.starts_with('|') || path.starts_with('!'))
+}
+
+/// Starts `sh -c cmd` reading the trace on its standard input.
+fn spawn_pipe(cmd: &str) -> Result<(std::process::ChildStdin, std::process::Child), EngineError> {
+    let err = |source| EngineError::Output {
+        path: format!("|{cmd}"),
+        source,
+    };
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(err)?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| err(std::io::Error::other("no pipe to the command")))?;
+    Ok((stdin, child))
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // Close the pipe (the command sees the end of the trace), then
+            // wait for the command, as strace does.
+            let _ = self.out.flush();
+            self.out = AutoFlush::new(Box::new(std::io::sink()));
+            let _ = c.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::status;
+
+    fn rec(pid: u32, name: &str, state: &str, ret: i64, errno: Option<&str>) -> Record {
+        let mut r: Record = serde_json::from_str(&format!(
+            r#"{{"seq":0,"vcpu":0,"ts_enter_ns":1000,"ts_exit_ns":3500,"pid":{pid},"tid":{pid},"cr3":0,"os":"linux","abi":"x86_64","mechanism":"syscall","nr":80,"name":"{name}","args":[],"ret":{ret},"state":"{state}"}}"#
+        ))
+        .unwrap();
+        r.errno = errno.map(str::to_string);
+        r.ret_text = Some(match errno {
+            Some(e) => format!("-1 {e} (x)"),
+            None => ret.to_string(),
+        });
+        r
+    }
+
+    fn tmp(name: &str) -> String {
+        let d = std::env::temp_dir().join(format!("vstrace-sink-{}-{name}", std::process::id()));
+        d.display().to_string()
+    }
+
+    fn lines(opts: OutputOptions, recs: Vec<Record>) -> String {
+        let p = tmp("lines");
+        let mut s = Sink::open_with(Some(&p), Format::Text, false, opts, None).unwrap();
+        for r in recs {
+            s.write(r);
+        }
+        s.finish();
+        drop(s);
+        let out = std::fs::read_to_string(&p).unwrap();
+        let _ = std::fs::remove_file(&p);
+        out
+    }
+
+    fn sample() -> Vec<Record> {
+        vec![
+            rec(7, "chdir", "complete", 0, None),
+            rec(7, "chdir", "complete", -2, Some("ENOENT")),
+            rec(7, "exit_group", "no_return", 0, None),
+            rec(7, "exit_group", "exited", 3, None),
+        ]
+    }
+
+    #[test]
+    fn status_quiet_limit_and_times() {
+        let all = lines(OutputOptions::default(), sample());
+        assert_eq!(
+            all,
+            "[pid     7] chdir() = 0\n[pid     7] chdir() = -1 ENOENT (x)\n\
+             [pid     7] exit_group() = ?\n[pid     7] +++ exited with 3 +++\n"
+        );
+        let failed = OutputOptions {
+            status: Some(status::FAILED),
+            quiet: crate::output::quiet::EXIT,
+            ..Default::default()
+        };
+        assert_eq!(
+            lines(failed, sample()),
+            "[pid     7] chdir() = -1 ENOENT (x)\n"
+        );
+        let limited = OutputOptions {
+            syscall_limit: Some(1),
+            syscall_times: Some(6),
+            syscall_number: true,
+            column: 20,
+            ..Default::default()
+        };
+        assert_eq!(
+            lines(limited, sample()),
+            "[pid     7] [  80] chdir()      = 0 <0.000002>\n[pid     7] +++ exited with 3 +++\n"
+        );
+        let stamped = OutputOptions {
+            timestamps: Some(crate::output::Timestamps {
+                unix: true,
+                digits: 3,
+            }),
+            wall_start_ns: Some(5_000_000_000),
+            relative: Some(6),
+            ..Default::default()
+        };
+        assert!(lines(stamped, sample())
+            .starts_with("[pid     7] 5.000 (+     0.000000) chdir() = 0\n"));
+    }
+
+    #[test]
+    fn files_per_process_append_and_pipes() {
+        let base = tmp("ff");
+        let opts = OutputOptions {
+            separate: true,
+            ..Default::default()
+        };
+        let mut s = Sink::open_with(Some(&base), Format::Text, false, opts, None).unwrap();
+        s.write(rec(7, "chdir", "complete", 0, None));
+        s.write(rec(8, "getpid", "complete", 8, None));
+        s.finish();
+        drop(s);
+        let f7 = std::fs::read_to_string(format!("{base}.7")).unwrap();
+        let f8 = std::fs::read_to_string(format!("{base}.8")).unwrap();
+        assert_eq!(
+            (f7.as_str(), f8.as_str()),
+            ("[pid     7] chdir() = 0\n", "[pid     8] getpid() = 8\n")
+        );
+        // -A appends to what is there.
+        let opts = OutputOptions {
+            separate: true,
+            append: true,
+            ..Default::default()
+        };
+        let mut s = Sink::open_with(Some(&base), Format::Text, false, opts, None).unwrap();
+        s.write(rec(7, "getpid", "complete", 7, None));
+        drop(s);
+        let f7 = std::fs::read_to_string(format!("{base}.7")).unwrap();
+        assert_eq!(f7.lines().count(), 2);
+        for pid in [7, 8] {
+            let _ = std::fs::remove_file(format!("{base}.{pid}"));
+        }
+        // -o '|cmd': the command reads the trace.
+        let out = tmp("pipe");
+        let spec = format!("|cat > {out}");
+        let mut s = Sink::open_with(
+            Some(&spec),
+            Format::Text,
+            false,
+            OutputOptions::default(),
+            None,
+        )
+        .unwrap();
+        s.write(rec(7, "chdir", "complete", 0, None));
+        s.finish();
+        drop(s);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "[pid     7] chdir() = 0\n"
+        );
+        let _ = std::fs::remove_file(&out);
+        assert!(is_pipe("!x") && !is_pipe("|") && !is_pipe("a|b"));
+    }
 }

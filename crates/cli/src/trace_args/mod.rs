@@ -80,11 +80,20 @@ pub struct TraceArgs {
 impl TraceArgs {
     /// `-o FILE` as an absolute path (the engine may run in another
     /// process with another working directory).
+    /// `-o |COMMAND` / `-o !COMMAND` (strace's pipe output) is kept as is.
     pub fn output_path(&self) -> Result<Option<PathBuf>> {
         self.output
             .as_ref()
-            .map(|p| std::path::absolute(p).with_context(|| format!("-o {}", p.display())))
+            .map(|p| match is_pipe(p) {
+                true => Ok(p.clone()),
+                false => std::path::absolute(p).with_context(|| format!("-o {}", p.display())),
+            })
             .transpose()
+    }
+
+    /// Whether `-o` pipes the trace into a command (`-o |COMMAND`).
+    pub fn output_is_pipe(&self) -> bool {
+        self.output.as_deref().is_some_and(is_pipe)
     }
 
     /// Whether the user picked processes (`-p`, `--comm`): the whole guest
@@ -126,6 +135,11 @@ impl TraceArgs {
             ..EngineConfig::default()
         })
     }
+}
+
+/// Whether an output names a command to pipe into (`|CMD`, `!CMD`).
+pub fn is_pipe(p: &Path) -> bool {
+    p.to_str().is_some_and(vstrace_engine::sink::is_pipe)
 }
 
 /// `-e` expressions followed by `--trace=SET` ones (as `trace=SET`).
