@@ -182,7 +182,11 @@ impl Sink {
         self.line.clear();
         match self.format {
             Format::Text => {
-                let raw = is_call && self.raw.as_ref().is_some_and(|s| s.contains(&rec.name));
+                let raw = is_call
+                    && self
+                        .raw
+                        .as_ref()
+                        .is_some_and(|s| s.contains_call(&rec.name, &rec.abi));
                 let how = Render {
                     opts: &self.opts,
                     raw,

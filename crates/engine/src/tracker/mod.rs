@@ -300,7 +300,7 @@ impl Tracker {
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
         if in_scope && self.scope.as_ref().is_some_and(|s| s.by_process) {
-            let wanted = self.trace.contains(&info.name) || info.exec || info.fork;
+            let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
             if wanted {
                 early_proc = self.os.attribute(event, cpu.mem());
                 if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
@@ -327,7 +327,7 @@ impl Tracker {
             }
             early_proc = who;
         }
-        let shown = in_scope && self.trace.contains(&info.name);
+        let shown = in_scope && self.trace.contains_call(&info.name, info.abi);
         if in_scope && info.ends_process {
             // strace's `+++ exited with N +++`, whatever `-e trace=` shows.
             self.exited(event, &info, cpu, now, early_proc.clone());
@@ -667,7 +667,7 @@ impl Tracker {
                     // space is freed and may be reused by anyone.
                     s.leave(p.cr3);
                     s.join(new, pid);
-                    p.shown = self.trace.contains(&p.info.name);
+                    p.shown = self.trace.contains_call(&p.info.name, p.info.abi);
                 } else if s.spaces.get(&p.cr3) == Some(&true) {
                     // The old space is freed unless it was borrowed (a
                     // vfork child execs out of its parent's space).
