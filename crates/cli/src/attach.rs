@@ -17,7 +17,7 @@ use vstrace_gdb::{
 use crate::trace_args::TraceArgs;
 
 #[derive(Args, Debug)]
-#[command(after_help = crate::exit::HELP)]
+#[command(after_help = crate::exit::HELP, args_override_self = true)]
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).

@@ -18,7 +18,7 @@ use crate::trace_args::strace::usage;
 use crate::trace_args::{all_exprs, parse_exprs, StraceOpts};
 
 #[derive(Args, Debug)]
-#[command(after_help = crate::exit::HELP)]
+#[command(after_help = crate::exit::HELP, args_override_self = true)]
 pub struct ReplayArgs {
     /// The trace file (`vstrace run/attach --record FILE`).
     file: PathBuf,

@@ -26,7 +26,7 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
      mv /tmp/hello /tmp/hello2; ls /; rm /tmp/hello2";
 
 #[derive(Args, Debug)]
-#[command(after_help = crate::exit::HELP)]
+#[command(after_help = crate::exit::HELP, args_override_self = true)]
 pub struct RunArgs {
     /// Guest kernel: a Linux bzImage (default: $VSTRACE_KERNEL or the cached
     /// Debian kernel), or a multiboot image such as the NT-ABI test guest

@@ -1,0 +1,145 @@
+//! strace's output options against the real thing: one guest program runs
+//! under the guest's own strace (Debian's, added with `--add`) once per
+//! option set, while vstrace records the whole run; each set is then
+//! replayed by vstrace with the same options for that very process (its
+//! pid, from the program's stderr) and the lines are compared: exactly,
+//! except the values of times (-tt, -T), whose format is checked. The
+//! guest's strace cannot run on the i386 guest (the host's strace is an
+//! x86-64 program), so this runs on the x86-64 kernel only.
+
+mod common;
+use common::*;
+
+/// The calls compared (glibc's start-up calls are left out: their
+/// decoding is another test's business).
+const CALLS: &str = "trace=execve,getpid,chdir,openat,write,close,exit_group";
+
+/// The option sets: strace's spelling, used for both tracers.
+const SETS: &[&str] = &[
+    "",
+    "-tt -T",
+    "-n -i",
+    "-x",
+    "-xx",
+    "-e status=failed -qq",
+    "-z -a 20",
+    "-ttt -r -q",
+];
+
+/// Replaces the parts of a line that differ between tracers by nature
+/// (times) with a marker, checking their format.
+fn mask_times(line: &str, set: &str) -> String {
+    let mut l = line.to_string();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if set.contains("-tt ") || set.ends_with("-tt") {
+        // HH:MM:SS.UUUUUU
+        let (t, rest) = l.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let ok =
+            t.len() == 15 && t.split([':', '.']).count() == 4 && t.split([':', '.']).all(digits);
+        assert!(ok, "-tt timestamp {t:?} in {line:?}");
+        l = format!("<tt> {rest}");
+    }
+    if set.contains("-ttt") {
+        let (t, rest) = l.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let (s, us) = t.split_once('.').unwrap_or_else(|| panic!("{line}"));
+        assert!(digits(s) && us.len() == 6 && digits(us), "-ttt {t:?}");
+        l = format!("<ttt> {rest}");
+    }
+    if set.contains("-r") {
+        // strace: "(+     0.000123) " after an absolute timestamp.
+        let (head, rest) = l.split_once("(+").unwrap_or_else(|| panic!("{line}"));
+        let (r, tail) = rest.split_once(") ").unwrap_or_else(|| panic!("{line}"));
+        let (s, us) = r.trim().split_once('.').unwrap_or_else(|| panic!("{line}"));
+        assert!(
+            r.len() == 13 && digits(s) && us.len() == 6 && digits(us),
+            "-r {r:?}"
+        );
+        l = format!("{head}(+<r>) {tail}");
+    }
+    if set.contains("-T") && l.ends_with('>') && !l.ends_with("...>") {
+        let (head, t) = l.rsplit_once(" <").unwrap_or_else(|| panic!("{line}"));
+        let (s, us) = t
+            .trim_end_matches('>')
+            .split_once('.')
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(digits(s) && us.len() == 6 && digits(us), "-T {t:?}");
+        l = format!("{head} <T>");
+    }
+    l
+}
+
+#[test]
+fn options_agree_with_in_guest_strace() {
+    let prog = build_prog("straceopts", &[]);
+    let add = format!("{}:/bin/straceopts", prog.display());
+    let mut script = String::new();
+    for (i, set) in SETS.iter().enumerate() {
+        // strace's default column is 40; vstrace's output is unaligned
+        // unless asked: both get it explicitly.
+        let a = if set.contains("-a ") { "" } else { "-a 40" };
+        script.push_str(&format!(
+            "strace -o /tmp/s{i} {a} -e {CALLS} {set} /bin/straceopts 2>/tmp/p{i}; \
+             echo @@SET {i}; cat /tmp/p{i} /tmp/s{i}; "
+        ));
+    }
+    let rec = recording_path("strace-options");
+    let out = run(&[
+        "--add",
+        "/usr/bin/strace",
+        "--add",
+        &add,
+        "--record",
+        rec.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out).replace('\r', "");
+    let mut sections = text.split("@@SET ").skip(1);
+    for (i, set) in SETS.iter().enumerate() {
+        let sec = sections
+            .next()
+            .unwrap_or_else(|| panic!("no output for set {i}: {text}"));
+        let mut lines = sec.lines().skip(1);
+        let pid = lines
+            .next()
+            .and_then(|l| l.strip_prefix("pid="))
+            .unwrap_or_else(|| panic!("no pid in set {i}: {sec}"))
+            .to_string();
+        let theirs: Vec<String> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| mask_times(l, set))
+            .collect();
+        let a = if set.contains("-a ") { "" } else { "-a 40" };
+        let args: Vec<String> = format!("--text -p {pid} {a} -e {CALLS} {set}")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = replay(&rec, &args);
+        assert!(r.status.success(), "replay {args:?}: {}", stderr(&r));
+        let tag = format!("[pid {pid:>5}] ");
+        let ours: Vec<String> = stdout(&r)
+            .lines()
+            .map(|l| l.strip_prefix(&tag).unwrap_or(l))
+            // The strace child's own calls before its exec of the program
+            // are not in strace's output.
+            .skip_while(|l| !l.contains("execve(") && !theirs.is_empty())
+            .filter(|l| !l.contains("execve("))
+            .map(|l| mask_times(l, set))
+            .collect();
+        let theirs: Vec<String> = theirs
+            .into_iter()
+            .filter(|l| !l.contains("execve("))
+            .collect();
+        assert!(theirs.len() >= 2, "set {set:?}: strace printed {theirs:#?}");
+        assert_eq!(
+            ours, theirs,
+            "set {set:?}: vstrace (left) vs the guest's strace (right)"
+        );
+    }
+}
