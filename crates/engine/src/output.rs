@@ -186,8 +186,9 @@ impl OutputOptions {
             out.push_str(if self.timestamps.is_some() { ") " } else { " " });
         }
         *last = Some(now);
-        let is_call = !matches!(r.state, CallState::Signal | CallState::Exited);
-        if self.syscall_number && is_call {
+        // strace shows the last call's number on the exit line too (the
+        // exit_group's); a signal line has no call of its own here.
+        if self.syscall_number && r.state != CallState::Signal {
             let _ = write!(out, "[{:4}] ", r.nr);
         }
         if self.instruction_pointer {
