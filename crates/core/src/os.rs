@@ -207,6 +207,12 @@ pub trait OsLayer: Send {
     fn all_names(&self) -> Vec<String>;
     /// Members of a class such as `file` (without the `%`), if known.
     fn class_members(&self, class: &str) -> Option<Vec<String>>;
+    /// The name of signal number `sig` (`SIGALRM`), for `-e signal=`
+    /// sets; None for an OS without signals or a number it has no name
+    /// for.
+    fn signal_name(&self, _sig: u64) -> Option<String> {
+        None
+    }
     /// Decodes arguments at enter; out-arguments may be left undecoded.
     /// `None`: the layer has no prototype for this call, and the engine
     /// shows the raw values ([`ArgValue::unknown`]).

@@ -110,6 +110,25 @@ impl Default for EngineConfig {
     }
 }
 
+/// The `-e raw=` and `-e signal=` sets of `cfg`, parsed with the names
+/// `os` knows.
+fn display_sets(
+    cfg: &EngineConfig,
+    os: &dyn OsLayer,
+) -> Result<(Option<filter::SyscallSet>, Option<output::SignalSet>), EngineError> {
+    let raw = match &cfg.display.raw {
+        Some(spec) => Some(filter::SyscallSet::parse(spec, os)?),
+        None => None,
+    };
+    let signals = match &cfg.display.signals {
+        Some(spec) => Some(
+            output::SignalSet::parse(spec, &|n| os.signal_name(n)).map_err(EngineError::Options)?,
+        ),
+        None => None,
+    };
+    Ok((raw, signals))
+}
+
 /// Engine error.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -193,16 +212,14 @@ impl Engine {
                 .ok()
                 .map(|d| d.as_nanos() as u64);
         }
-        let raw = match &cfg.display.raw {
-            Some(spec) => Some(filter::SyscallSet::parse(spec, os.as_ref())?),
-            None => None,
-        };
+        let (raw, signals) = display_sets(&cfg, os.as_ref())?;
         let sink = Sink::open_with(
             cfg.output.as_deref(),
             cfg.format,
             cfg.summary,
             cfg.display.clone(),
             raw,
+            signals,
         )?;
         Self::with_sink(cfg, os, hooks, sink)
     }
@@ -232,6 +249,7 @@ impl Engine {
     /// Checks a configuration's filters, inject and rewrite rules against
     /// the names `os` knows, without opening the output.
     pub fn validate(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<(), EngineError> {
+        display_sets(cfg, os.as_ref())?;
         tracker::Tracker::new(cfg, os, Hooks::new()).map(|_| ())
     }
 

@@ -220,42 +220,6 @@ impl OutputOptions {
     }
 }
 
-/// Linux's signal names by number (1..=31), for `-e signal=` sets given
-/// by number.
-const SIGNALS: [&str; 31] = [
-    "SIGHUP",
-    "SIGINT",
-    "SIGQUIT",
-    "SIGILL",
-    "SIGTRAP",
-    "SIGABRT",
-    "SIGBUS",
-    "SIGFPE",
-    "SIGKILL",
-    "SIGUSR1",
-    "SIGSEGV",
-    "SIGUSR2",
-    "SIGPIPE",
-    "SIGALRM",
-    "SIGTERM",
-    "SIGSTKFLT",
-    "SIGCHLD",
-    "SIGCONT",
-    "SIGSTOP",
-    "SIGTSTP",
-    "SIGTTIN",
-    "SIGTTOU",
-    "SIGURG",
-    "SIGXCPU",
-    "SIGXFSZ",
-    "SIGVTALRM",
-    "SIGPROF",
-    "SIGWINCH",
-    "SIGIO",
-    "SIGPWR",
-    "SIGSYS",
-];
-
 /// A `-e signal=` set: `[!]SIG[,SIG...]`, names with or without `SIG`,
 /// numbers, `all`, `none`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,13 +231,16 @@ pub struct SignalSet {
 
 impl SignalSet {
     /// Parses a set; an unknown signal is an error, as in strace.
-    pub fn parse(spec: &str) -> Result<SignalSet, String> {
+    /// `names` gives the OS's signal names by number
+    /// ([`vstrace_core::OsLayer::signal_name`]).
+    pub fn parse(spec: &str, names: &dyn Fn(u64) -> Option<String>) -> Result<SignalSet, String> {
         let spec = spec.trim();
         let (negated, body) = match spec.strip_prefix('!') {
             Some(rest) => (true, rest),
             None => (false, spec),
         };
-        let mut names = std::collections::HashSet::new();
+        let known: Vec<String> = (1..=64).filter_map(names).collect();
+        let mut set = std::collections::HashSet::new();
         let mut all = false;
         for item in body.split(',').map(str::trim) {
             match item {
@@ -281,25 +248,14 @@ impl SignalSet {
                 "none" | "" => {}
                 _ => {
                     let up = item.to_ascii_uppercase();
-                    let name = if let Ok(n) = item.parse::<usize>() {
-                        match n.checked_sub(1).and_then(|i| SIGNALS.get(i)) {
-                            Some(s) => s.to_string(),
-                            // Real-time signals: strace names them SIGRTn.
-                            None if (32..=64).contains(&n) => format!("SIGRT_{}", n - 32),
-                            None => return Err(format!("invalid signal '{item}'")),
-                        }
-                    } else if up.starts_with("SIG") {
-                        up
-                    } else {
-                        format!("SIG{up}")
-                    };
-                    let known = SIGNALS.contains(&name.as_str())
-                        || name.starts_with("SIGRT")
-                        || matches!(name.as_str(), "SIGIOT" | "SIGPOLL" | "SIGUNUSED");
-                    if !known {
-                        return Err(format!("invalid signal '{item}'"));
+                    let name = match item.parse::<u64>() {
+                        Ok(n) => names(n),
+                        Err(_) if up.starts_with("SIG") => Some(up),
+                        Err(_) => Some(format!("SIG{up}")),
                     }
-                    names.insert(name);
+                    .filter(|n| known.contains(n))
+                    .ok_or_else(|| format!("invalid signal '{item}'"))?;
+                    set.insert(name);
                 }
             }
         }
@@ -309,7 +265,10 @@ impl SignalSet {
                 negated: !negated,
             });
         }
-        Ok(SignalSet { names, negated })
+        Ok(SignalSet {
+            names: set,
+            negated,
+        })
     }
 
     /// Whether the signal named `name` (`SIGALRM`) is in the set.
@@ -357,13 +316,21 @@ mod tests {
 
     #[test]
     fn signal_sets() {
-        let s = SignalSet::parse("none").unwrap();
+        let names = |n: u64| match n {
+            10 => Some("SIGUSR1".to_string()),
+            14 => Some("SIGALRM".to_string()),
+            17 => Some("SIGCHLD".to_string()),
+            18 => Some("SIGCONT".to_string()),
+            _ => None,
+        };
+        let s = SignalSet::parse("none", &names).unwrap();
         assert!(!s.contains("SIGALRM"));
-        let s = SignalSet::parse("!SIGCHLD,cont").unwrap();
+        let s = SignalSet::parse("!SIGCHLD,cont", &names).unwrap();
         assert!(!s.contains("SIGCHLD") && !s.contains("SIGCONT") && s.contains("SIGUSR1"));
-        let s = SignalSet::parse("10,SIGALRM").unwrap();
+        let s = SignalSet::parse("10,SIGALRM", &names).unwrap();
         assert!(s.contains("SIGUSR1") && s.contains("SIGALRM") && !s.contains("SIGCHLD"));
-        assert!(SignalSet::parse("all").unwrap().contains("SIGSEGV"));
-        assert!(SignalSet::parse("SIGNOPE").is_err());
+        assert!(SignalSet::parse("all", &names).unwrap().contains("SIGSEGV"));
+        assert!(SignalSet::parse("SIGNOPE", &names).is_err());
+        assert!(SignalSet::parse("99", &names).is_err());
     }
 }

@@ -73,11 +73,11 @@ impl Sink {
     /// stdout for [`STDOUT`], else the file (created or truncated);
     /// with `summary`, a `-c` table at [`Sink::finish`] instead.
     pub fn open(path: Option<&str>, format: Format, summary: bool) -> Result<Sink, EngineError> {
-        Self::open_with(path, format, summary, OutputOptions::default(), None)
+        Self::open_with(path, format, summary, OutputOptions::default(), None, None)
     }
 
-    /// [`Sink::open`] with strace's output options; `raw` is the parsed
-    /// `-e raw=` set. With `-A` the file is appended to; with `-ff` each
+    /// [`Sink::open`] with strace's output options; `raw` and `signals`
+    /// are the parsed `-e raw=` and `-e signal=` sets. With `-A` the file is appended to; with `-ff` each
     /// process's lines go to `PATH.PID` (and `path` itself gets nothing).
     pub fn open_with(
         path: Option<&str>,
@@ -85,11 +85,8 @@ impl Sink {
         summary: bool,
         opts: OutputOptions,
         raw: Option<SyscallSet>,
+        signals: Option<SignalSet>,
     ) -> Result<Sink, EngineError> {
-        let signals = match &opts.signals {
-            Some(spec) => Some(SignalSet::parse(spec).map_err(EngineError::Options)?),
-            None => None,
-        };
         let split_base = match path {
             Some(p) if opts.separate && p != "-" && p != STDOUT && !is_pipe(p) => {
                 Some(p.to_string())
@@ -357,7 +354,7 @@ mod tests {
 
     fn lines(opts: OutputOptions, recs: Vec<Record>) -> String {
         let p = tmp("lines");
-        let mut s = Sink::open_with(Some(&p), Format::Text, false, opts, None).unwrap();
+        let mut s = Sink::open_with(Some(&p), Format::Text, false, opts, None, None).unwrap();
         for r in recs {
             s.write(r);
         }
@@ -403,7 +400,7 @@ mod tests {
         };
         assert_eq!(
             lines(limited, sample()),
-            "[pid     7] [  80] chdir()      = 0 <0.000002>\n[pid     7] +++ exited with 3 +++\n"
+            "[pid     7] [  80] chdir()      = 0 <0.000002>\n[pid     7] [  80] +++ exited with 3 +++\n"
         );
         let stamped = OutputOptions {
             timestamps: Some(crate::output::Timestamps {
@@ -425,7 +422,7 @@ mod tests {
             separate: true,
             ..Default::default()
         };
-        let mut s = Sink::open_with(Some(&base), Format::Text, false, opts, None).unwrap();
+        let mut s = Sink::open_with(Some(&base), Format::Text, false, opts, None, None).unwrap();
         s.write(rec(7, "chdir", "complete", 0, None));
         s.write(rec(8, "getpid", "complete", 8, None));
         s.finish();
@@ -442,7 +439,7 @@ mod tests {
             append: true,
             ..Default::default()
         };
-        let mut s = Sink::open_with(Some(&base), Format::Text, false, opts, None).unwrap();
+        let mut s = Sink::open_with(Some(&base), Format::Text, false, opts, None, None).unwrap();
         s.write(rec(7, "getpid", "complete", 7, None));
         drop(s);
         let f7 = std::fs::read_to_string(format!("{base}.7")).unwrap();
@@ -458,6 +455,7 @@ mod tests {
             Format::Text,
             false,
             OutputOptions::default(),
+            None,
             None,
         )
         .unwrap();

@@ -205,7 +205,7 @@ fn without_option(pass: &[String], opt: &str) -> Option<Vec<String>> {
     let matches = |w: &str| {
         spellings.iter().any(|s| {
             let s = s.split(' ').next().unwrap_or(s);
-            w == s || w.starts_with(&format!("{s}=")) || (s.len() == 2 && w == s)
+            w == s || w.starts_with(&format!("{s}="))
         })
     };
     let mut out = Vec::with_capacity(pass.len());

@@ -501,8 +501,8 @@ impl StraceOpts {
         for q in x.quiet.iter().chain(&self.quiet) {
             d.quiet = bit_set("quiet message", q, QUIET, quiet::ALL)?;
         }
-        for s in x.signal.iter().chain(&self.signal) {
-            vstrace_engine::output::SignalSet::parse(s).map_err(usage)?;
+        // (Checked against the OS layer's signal names by the engine.)
+        if let Some(s) = x.signal.iter().chain(&self.signal).last() {
             d.signals = Some(s.clone());
         }
         if let Some(r) = x.raw.iter().chain(&self.raw).last() {
@@ -609,7 +609,6 @@ mod tests {
             (&["-X", "raw"], "abbrev"),
             (&["-e", "status=nope"], "invalid status"),
             (&["-S", "bogus"], "bogus"),
-            (&["-e", "signal=SIGNOPE"], "invalid signal"),
             (&["--timestamps=min"], "precision"),
         ] {
             let e = opts(args).unwrap_err();
