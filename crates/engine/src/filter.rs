@@ -9,8 +9,7 @@ use std::collections::HashSet;
 use vstrace_core::{Os, OsLayer};
 
 /// strace's classes that are fixed lists of Linux calls rather than
-/// properties of its syscall table (`%stat`...), with `%net` for
-/// `%network`.
+/// properties of its syscall table (`%stat`...).
 const LINUX_FIXED: &[(&str, &[&str])] = &[
     ("stat", &["stat", "stat64", "oldstat"]),
     ("lstat", &["lstat", "lstat64", "oldlstat"]),
@@ -25,29 +24,8 @@ const LINUX_FIXED: &[(&str, &[&str])] = &[
             "statx",
         ],
     ),
-    (
-        "%stat",
-        &[
-            "stat",
-            "stat64",
-            "oldstat",
-            "lstat",
-            "lstat64",
-            "oldlstat",
-            "fstat",
-            "fstat64",
-            "fstatat64",
-            "newfstatat",
-            "oldfstat",
-            "statx",
-        ],
-    ),
     ("statfs", &["statfs", "statfs64"]),
     ("fstatfs", &["fstatfs", "fstatfs64"]),
-    (
-        "%statfs",
-        &["statfs", "statfs64", "fstatfs", "fstatfs64", "ustat"],
-    ),
     (
         "pure",
         &[
@@ -65,6 +43,12 @@ const LINUX_FIXED: &[(&str, &[&str])] = &[
             "getuid32",
         ],
     ),
+];
+
+/// strace's union classes: the classes they join, and calls of their own.
+const LINUX_UNIONS: &[(&str, &[&str], &[&str])] = &[
+    ("%stat", &["stat", "lstat", "fstat"], &[]),
+    ("%statfs", &["statfs", "fstatfs"], &["ustat"]),
 ];
 
 /// A personality suffix: which ABI a name applies to.
@@ -233,10 +217,13 @@ fn class_members(os: &dyn OsLayer, class: &str) -> Option<Vec<String>> {
     if os.os() != Os::Linux {
         return None;
     }
-    LINUX_FIXED
-        .iter()
-        .find(|c| c.0 == class)
-        .map(|c| c.1.iter().map(|s| s.to_string()).collect())
+    let fixed = |c: &str| LINUX_FIXED.iter().find(|f| f.0 == c).map(|f| f.1);
+    if let Some(m) = fixed(class) {
+        return Some(m.iter().map(|s| s.to_string()).collect());
+    }
+    let (_, parts, own) = LINUX_UNIONS.iter().find(|u| u.0 == class)?;
+    let joined = parts.iter().filter_map(|p| fixed(p)).flatten();
+    Some(joined.chain(own.iter()).map(|s| s.to_string()).collect())
 }
 
 #[cfg(test)]
