@@ -114,8 +114,11 @@ impl Record {
     /// is the previous line's time (for `-r`), updated.
     pub fn to_text_with(&self, how: &Render<'_>, last: &mut Option<u64>, out: &mut String) {
         use std::fmt::Write;
-        if let Some(pid) = self.tid.or(self.pid) {
-            let _ = write!(out, "[pid {pid:>5}] ");
+        match self.tid.or(self.pid) {
+            Some(pid) if !how.own_file => {
+                let _ = write!(out, "[pid {pid:>5}] ");
+            }
+            _ => {}
         }
         let start = out.len();
         how.opts.prefix(self, last, out);
@@ -225,6 +228,8 @@ pub struct Render<'a> {
     pub opts: &'a OutputOptions,
     /// Arguments and return value undecoded, in hex (`-e raw=`).
     pub raw: bool,
+    /// The line goes to its process's own file (`-ff`): no `[pid N]`.
+    pub own_file: bool,
 }
 
 static DEFAULT_OPTIONS: std::sync::LazyLock<OutputOptions> =
@@ -235,6 +240,7 @@ impl Default for Render<'static> {
         Render {
             opts: &DEFAULT_OPTIONS,
             raw: false,
+            own_file: false,
         }
     }
 }
@@ -309,6 +315,7 @@ mod tests {
         let how = Render {
             opts: &opts,
             raw: true,
+            own_file: false,
         };
         let mut r = rec();
         r.ip = Some(0x401000);

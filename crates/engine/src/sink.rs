@@ -187,6 +187,7 @@ impl Sink {
                 let how = Render {
                     opts: &self.opts,
                     raw,
+                    own_file: self.split_base.is_some() && rec.pid.is_some(),
                 };
                 rec.to_text_with(&how, &mut self.last_ts, &mut self.line)
             }
@@ -431,7 +432,7 @@ mod tests {
         let f8 = std::fs::read_to_string(format!("{base}.8")).unwrap();
         assert_eq!(
             (f7.as_str(), f8.as_str()),
-            ("[pid     7] chdir() = 0\n", "[pid     8] getpid() = 8\n")
+            ("chdir() = 0\n", "getpid() = 8\n")
         );
         // -A appends to what is there.
         let opts = OutputOptions {
