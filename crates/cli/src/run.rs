@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// The command to run in the guest.
     #[arg(last = true)]
     cmd: Vec<String>,
+    /// strace's -d (refused: see `run`).
+    #[arg(short = 'd', long = "debug", hide = true)]
+    debug: bool,
 }
 
 /// The guest kernel's profile (task_struct layout, per-cpu current task)
@@ -139,6 +142,11 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
 /// `vstrace run`: prepare the guest, supervise QEMU, turn how it ended
 /// into an exit status.
 pub fn run(a: RunArgs) -> Result<u8> {
+    if a.debug {
+        return Err(crate::trace_args::strace::usage(
+            "-d: vstrace run has no debug output of its own: its engine runs inside QEMU (record with --record and see `vstrace replay -d`)",
+        ));
+    }
     // First of all, so that a Ctrl-C during the setup (profile, initramfs)
     // is seen: QEMU is then stopped as soon as it exists.
     let stopper = Arc::new(Stopper::default());
