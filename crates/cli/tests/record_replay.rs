@@ -87,17 +87,23 @@ fn filters_and_formats_apply_at_replay() {
     }
     assert!(want.len() > 5);
     assert_eq!(got, want);
-    // Text at replay time, strace-like.
-    let out = replay(rec, &["--text", "-e", "trace=rename"]);
+    // Text at replay time, strace-like (-qq: without the exit lines).
+    let pid = find(&records(live), |r| name(r) == "rename")[0]["pid"]
+        .as_u64()
+        .unwrap();
+    let out = replay(rec, &["--text", "-e", "trace=rename", "-qq"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim_end(),
-        format!(
-            "[pid {:>5}] rename(\"/tmp/vst/a.txt\", \"/tmp/vst/b.txt\") = 0",
-            find(&records(live), |r| name(r) == "rename")[0]["pid"]
-                .as_u64()
-                .unwrap()
-        )
+        format!("[pid {pid:>5}] rename(\"/tmp/vst/a.txt\", \"/tmp/vst/b.txt\") = 0")
+    );
+    // Without -qq, strace's `+++ exited with N +++` lines, whatever
+    // -e trace= shows.
+    let out = replay(rec, &["--text", "-e", "trace=rename"]);
+    assert!(
+        stdout(&out).contains(&format!("[pid {pid:>5}] +++ exited with 0 +++")),
+        "{}",
+        stdout(&out)
     );
     // A summary from the recording.
     let out = replay(rec, &["-c"]);
