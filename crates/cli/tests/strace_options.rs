@@ -146,3 +146,43 @@ fn options_agree_with_in_guest_strace() {
         );
     }
 }
+
+#[test]
+fn options_without_meaning_outside_the_guest_are_refused_with_the_reason() {
+    for (args, why) in [
+        (&["run", "-u", "nobody", "--", "true"][..], "su USER"),
+        (&["run", "-E", "A=1", "--", "true"], "env VAR=VAL"),
+        (&["run", "--seccomp-bpf", "--", "true"], "seccomp"),
+        (&["run", "-DDD", "--", "true"], "outside the guest"),
+        (&["run", "-I", "2", "--", "true"], "tracer signals"),
+        (&["run", "-b", "execve", "--", "true"], "detach"),
+        (&["run", "-d", "--", "true"], "inside QEMU"),
+        (&["run", "-e", "kvm=vcpu", "--", "true"], "KVM"),
+    ] {
+        let out = vstrace().args(args).output().expect("vstrace runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn replay_writes_a_file_per_process_with_ff() {
+    let rec = repo().join("tests/fixtures/replay/linux-workload.vst");
+    let base = tmp().join(format!("ff-{}", std::process::id()));
+    let out = replay(
+        &rec,
+        &[
+            "-ff",
+            "-o",
+            base.to_str().unwrap(),
+            "-e",
+            "trace=exit_group",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |pid: u32| std::fs::read_to_string(format!("{}.{pid}", base.display())).unwrap();
+    assert_eq!(read(88), "exit_group(7) = ?\n+++ exited with 7 +++\n");
+    assert_eq!(read(87), "exit_group(0) = ?\n+++ exited with 0 +++\n");
+}
