@@ -166,7 +166,8 @@ impl Record {
             // strace: ") ", then spaces up to the column, then "= ".
             out.push(' ');
             let col = out[start..].chars().count();
-            for _ in col..how.opts.column {
+            // Bounded: a trace file's configuration is hostile input.
+            for _ in col..how.opts.column.min(MAX_COLUMN) {
                 out.push(' ');
             }
             out.push_str("= ");
@@ -219,6 +220,9 @@ impl Record {
         how.opts.duration(self, out);
     }
 }
+
+/// The widest `-a` column honoured.
+pub const MAX_COLUMN: usize = 4096;
 
 /// How a record becomes text: the output options, and whether this
 /// record's call is in `-e raw=`.
@@ -335,6 +339,22 @@ mod tests {
             s,
             "[pid    42] [????????] [i386] openat(0xffffffffffffff9c, 0x1234) = 0x3"
         );
+    }
+
+    #[test]
+    fn alignment_is_bounded() {
+        let opts = OutputOptions {
+            column: usize::MAX,
+            ..Default::default()
+        };
+        let how = Render {
+            opts: &opts,
+            raw: false,
+            own_file: true,
+        };
+        let mut s = String::new();
+        rec().to_text_with(&how, &mut None, &mut s);
+        assert_eq!(s.find('='), Some(MAX_COLUMN));
     }
 
     #[test]
