@@ -17,7 +17,7 @@ use vstrace_gdb::{
 use crate::trace_args::TraceArgs;
 
 #[derive(Args, Debug)]
-#[command(after_help = crate::exit::HELP)]
+#[command(after_help = crate::exit::HELP, args_override_self = true)]
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).
@@ -59,9 +59,10 @@ pub struct AttachArgs {
     /// Give up finding the system call entry after this many seconds.
     #[arg(long, default_value_t = 60)]
     discovery_timeout: u64,
-    /// Progress messages (discovery, statistics) on stderr.
-    #[arg(short = 'v', long)]
-    verbose: bool,
+    /// Progress messages (discovery, statistics) on stderr (strace's
+    /// -d: the tracer's own debug output; -v is strace's --no-abbrev).
+    #[arg(short = 'd', long = "debug")]
+    debug: bool,
 }
 
 pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
@@ -119,7 +120,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         // pt_regs is Linux's: Windows returns stay on breakpoints.
         exit_watch: a.trace.os == "linux",
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
-        verbose: a.verbose,
+        verbose: a.debug,
     };
     let mut backend =
         Backend::attach(&a.gdb, opts).with_context(|| format!("attaching to {}", a.gdb))?;
@@ -163,7 +164,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     if let Some(err) = engine.output_error() {
         return Ok(crate::exit::output_failed(err));
     }
-    if a.verbose {
+    if a.debug {
         let per = if run.stops > 0 {
             run.elapsed.as_secs_f64() * 1e6 / run.stops as f64
         } else {

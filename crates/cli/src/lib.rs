@@ -75,6 +75,15 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // An option refused after parsing: a usage error, as clap's.
+        Err(e) if e.downcast_ref::<clap::Error>().is_some() => {
+            let msg = e.to_string();
+            say!(
+                "vstrace: error: {}",
+                msg.trim_end().trim_start_matches("error: ")
+            );
+            ExitCode::from(2)
+        }
         Err(e) => {
             say!("vstrace: error: {e:#}");
             ExitCode::from(exit::ERROR)

@@ -14,25 +14,31 @@ use vstrace_engine::replay::Replay;
 use vstrace_engine::{Engine, Format};
 
 use crate::exit;
+use crate::trace_args::strace::usage;
+use crate::trace_args::{all_exprs, parse_exprs, StraceOpts};
 
 #[derive(Args, Debug)]
-#[command(after_help = crate::exit::HELP)]
+#[command(after_help = crate::exit::HELP, args_override_self = true)]
 pub struct ReplayArgs {
     /// The trace file (`vstrace run/attach --record FILE`).
     file: PathBuf,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
-    /// (default: the recorded one). A replay shows at most what the
-    /// recording decoded: calls the live filter left out have no memory.
+    /// Qualifying expression, strace style: trace=, status=, signal=,
+    /// quiet=, abbrev=, verbose=, raw= (default: the recorded ones). A
+    /// replay shows at most what the recording decoded: calls the live
+    /// filter left out have no memory.
     #[arg(short = 'e', value_name = "EXPR")]
     expr: Vec<String>,
+    /// Trace only these calls (= -e trace=SET).
+    #[arg(long = "trace", value_name = "SET")]
+    trace_long: Vec<String>,
     /// Write the trace to FILE instead of stdout.
-    #[arg(short = 'o', value_name = "FILE")]
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
+    #[arg(short = 'c', long = "summary-only")]
     summary: bool,
     /// Maximum string size to print (default: the recorded one).
-    #[arg(short = 's', value_name = "STRSIZE")]
+    #[arg(short = 's', long = "string-limit", value_name = "STRSIZE")]
     strsize: Option<usize>,
     /// JSON Lines output (default: the recorded format).
     #[arg(long, conflicts_with = "text")]
@@ -46,12 +52,17 @@ pub struct ReplayArgs {
     /// Only processes with this name; replaces the recorded --comm.
     #[arg(long = "comm", value_name = "NAME")]
     comms: Vec<String>,
-    /// With -p: also the children the traced processes fork.
-    #[arg(short = 'f')]
-    follow_forks: bool,
-    /// Print the number of events and bytes per event on stderr.
-    #[arg(short = 'v', long)]
-    verbose: bool,
+    /// With -p: also the children the traced processes fork. -ff with -o
+    /// FILE: one file per process, FILE.PID.
+    #[arg(short = 'f', long = "follow-forks", action = clap::ArgAction::Count)]
+    follow_forks: u8,
+    /// Print the number of events and bytes per event on stderr (the
+    /// replay's own debug output, strace's -d).
+    #[arg(short = 'd', long = "debug")]
+    debug: bool,
+    /// strace's output options (default: the recorded ones).
+    #[command(flatten)]
+    strace: StraceOpts,
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
@@ -67,14 +78,23 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         }
     };
     let mut cfg = rep.config.clone();
-    if !a.expr.is_empty() {
+    let x = parse_exprs(&all_exprs(&a.expr, &a.trace_long))?;
+    if x.trace.is_some() {
         if let Some(t) = &rep.config.trace {
             say!(
                 "vstrace: note: recorded with -e trace={t}: calls it left out were not decoded live, their pointed-to memory is not in the recording"
             );
         }
-        cfg.trace = crate::trace_args::trace_filter(&a.expr)?;
+        cfg.trace = x.trace.clone();
     }
+    if !x.inject.is_empty() {
+        return Err(usage(
+            "-e inject=/fault=: a replay cannot change what the guest did; inject in a live run",
+        ));
+    }
+    a.strace
+        .apply(&x, a.follow_forks, a.output.is_some(), &mut cfg.display)?;
+    cfg.summary |= cfg.display.summary.with_records;
     if a.json {
         cfg.format = Format::Json;
     } else if a.text {
@@ -92,10 +112,11 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         }
         cfg.pids = a.pids.clone();
         cfg.comms = a.comms.clone();
-        cfg.follow_forks = a.follow_forks;
+        cfg.follow_forks = a.follow_forks > 0;
         cfg.follow_exec = None;
     }
     cfg.output = Some(match &a.output {
+        Some(p) if crate::trace_args::is_pipe(p) => p.display().to_string(),
         Some(p) => std::path::absolute(p)
             .with_context(|| format!("-o {}", p.display()))?
             .display()
@@ -114,7 +135,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
             .context("installing the Ctrl-C handler")?;
     }
     let out = rep.run_until(&mut engine, &stop);
-    if a.verbose {
+    if a.debug {
         let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
         say!(
             "vstrace: replayed {} events, {} records from {size} bytes ({:.1} bytes per event)",

@@ -26,7 +26,7 @@ const DEFAULT_WORKLOAD: &str = "echo hello from the guest > /tmp/hello; cat /tmp
      mv /tmp/hello /tmp/hello2; ls /; rm /tmp/hello2";
 
 #[derive(Args, Debug)]
-#[command(after_help = crate::exit::HELP)]
+#[command(after_help = crate::exit::HELP, args_override_self = true)]
 pub struct RunArgs {
     /// Guest kernel: a Linux bzImage (default: $VSTRACE_KERNEL or the cached
     /// Debian kernel), or a multiboot image such as the NT-ABI test guest
@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// The command to run in the guest.
     #[arg(last = true)]
     cmd: Vec<String>,
+    /// strace's -d (refused: see `run`).
+    #[arg(short = 'd', long = "debug", hide = true)]
+    debug: bool,
 }
 
 /// The guest kernel's profile (task_struct layout, per-cpu current task)
@@ -139,6 +142,11 @@ fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
 /// `vstrace run`: prepare the guest, supervise QEMU, turn how it ended
 /// into an exit status.
 pub fn run(a: RunArgs) -> Result<u8> {
+    if a.debug {
+        return Err(crate::trace_args::strace::usage(
+            "-d: vstrace run has no debug output of its own: its engine runs inside QEMU (record with --record and see `vstrace replay -d`)",
+        ));
+    }
     // First of all, so that a Ctrl-C during the setup (profile, initramfs)
     // is seen: QEMU is then stopped as soon as it exists.
     let stopper = Arc::new(Stopper::default());
@@ -215,9 +223,12 @@ fn prepare(a: &RunArgs) -> Result<Prepared> {
         Some(p) => p,
         None => work.path().join("trace.out"),
     };
-    // Fail early (and clearly) if the output file cannot be created.
-    File::create(&trace_path)
-        .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    // Fail early (and clearly) if the output file cannot be created (a
+    // pipe's command is started by the engine).
+    if !a.trace.output_is_pipe() {
+        File::create(&trace_path)
+            .with_context(|| format!("cannot write the trace to {}", trace_path.display()))?;
+    }
     if a.untraced && a.trace.record.is_some() {
         bail!("--record needs the tracing plugin: drop --untraced");
     }
@@ -359,7 +370,7 @@ fn supervise(a: &RunArgs, p: &Prepared, stopper: &Arc<Stopper>) -> Result<Superv
     });
     let _ = std::io::stdout().flush();
     // QEMU is gone: whatever killed it, the trace ends with a whole line.
-    if !a.trace.summary {
+    if !a.trace.summary && !a.trace.output_is_pipe() {
         if let Err(e) = complete_last_line(&p.trace_path) {
             say!("vstrace: warning: {}: {e}", p.trace_path.display());
         }

@@ -13,7 +13,7 @@ use vstrace_launch::{cached_newer_kernels, find_kernel, GuestConfig, GuestRun, S
 
 fn attach(addr: &str, args: &[&str]) -> Output {
     let out = vstrace()
-        .args(["attach", "--gdb", addr, "-v"])
+        .args(["attach", "--gdb", addr, "-d"])
         .args(args)
         .output()
         .expect("vstrace runs");

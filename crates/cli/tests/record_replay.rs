@@ -44,7 +44,7 @@ fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 fn live_run_and_its_replay_are_byte_identical() {
     let (live, rec) = recording();
     let replayed = trace_path("rr-replayed");
-    let out = replay(rec, &["--json", "-o", replayed.to_str().unwrap(), "-v"]);
+    let out = replay(rec, &["--json", "-o", replayed.to_str().unwrap(), "-d"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let want = std::fs::read(live).unwrap();
     assert!(records(live).len() > 40, "the live run traced the workload");
@@ -60,7 +60,7 @@ fn live_run_and_its_replay_are_byte_identical() {
     assert!(out.stdout == want, "replay to stdout differs");
     // Size: the report line, and a bound that keeps recordings compact.
     let err = stderr(&out);
-    let out = replay(rec, &["-v", "-o", "/dev/null"]);
+    let out = replay(rec, &["-d", "-o", "/dev/null"]);
     let err = format!("{err}{}", stderr(&out));
     let per: f64 = err
         .split(" bytes per event")
@@ -87,17 +87,23 @@ fn filters_and_formats_apply_at_replay() {
     }
     assert!(want.len() > 5);
     assert_eq!(got, want);
-    // Text at replay time, strace-like.
-    let out = replay(rec, &["--text", "-e", "trace=rename"]);
+    // Text at replay time, strace-like (-qq: without the exit lines).
+    let pid = find(&records(live), |r| name(r) == "rename")[0]["pid"]
+        .as_u64()
+        .unwrap();
+    let out = replay(rec, &["--text", "-e", "trace=rename", "-qq"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).trim_end(),
-        format!(
-            "[pid {:>5}] rename(\"/tmp/vst/a.txt\", \"/tmp/vst/b.txt\") = 0",
-            find(&records(live), |r| name(r) == "rename")[0]["pid"]
-                .as_u64()
-                .unwrap()
-        )
+        format!("[pid {pid:>5}] rename(\"/tmp/vst/a.txt\", \"/tmp/vst/b.txt\") = 0")
+    );
+    // Without -qq, strace's `+++ exited with N +++` lines, whatever
+    // -e trace= shows.
+    let out = replay(rec, &["--text", "-e", "trace=rename"]);
+    assert!(
+        stdout(&out).contains(&format!("[pid {pid:>5}] +++ exited with 0 +++")),
+        "{}",
+        stdout(&out)
     );
     // A summary from the recording.
     let out = replay(rec, &["-c"]);

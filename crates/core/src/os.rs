@@ -93,6 +93,12 @@ pub struct DecodeOptions {
     pub strsize: usize,
     /// Print structures and environments in full (`-v`).
     pub verbose: bool,
+    /// How strings escape bytes (strace's `-x`): 0 octal escapes, 1 a
+    /// string with any non-ASCII byte all in hex (`-x`), 2 every string
+    /// in hex (`-xx`), 3 only the non-ASCII bytes in hex
+    /// (`--strings-in-hex=non-ascii-chars`).
+    #[serde(default)]
+    pub strings_in_hex: u8,
 }
 
 impl Default for DecodeOptions {
@@ -100,6 +106,7 @@ impl Default for DecodeOptions {
         DecodeOptions {
             strsize: 32,
             verbose: false,
+            strings_in_hex: 0,
         }
     }
 }
@@ -200,6 +207,12 @@ pub trait OsLayer: Send {
     fn all_names(&self) -> Vec<String>;
     /// Members of a class such as `file` (without the `%`), if known.
     fn class_members(&self, class: &str) -> Option<Vec<String>>;
+    /// The name of signal number `sig` (`SIGALRM`), for `-e signal=`
+    /// sets; None for an OS without signals or a number it has no name
+    /// for.
+    fn signal_name(&self, _sig: u64) -> Option<String> {
+        None
+    }
     /// Decodes arguments at enter; out-arguments may be left undecoded.
     /// `None`: the layer has no prototype for this call, and the engine
     /// shows the raw values ([`ArgValue::unknown`]).

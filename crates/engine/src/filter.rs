@@ -1,9 +1,66 @@
-//! strace's `-e trace=` set language: names, `%class`, `all`, `none`,
-//! `!` negation, comma-separated. Also used for `--inject` sets.
+//! strace's `-e trace=` set language: names, `%class` (the OS layer's
+//! classes, and on Linux strace's fixed `%stat`-like and `%pure` sets),
+//! `/regex`, `all`, `none`, `?` (no error when nothing matches), the
+//! `@64`/`@32`/`@x32` personality suffixes, `!` negation, comma-separated.
+//! Also used for `--inject` and `-e raw=` sets.
 
 use std::collections::HashSet;
 
-use vstrace_core::OsLayer;
+use vstrace_core::{Os, OsLayer};
+
+/// strace's classes that are fixed lists of Linux calls rather than
+/// properties of its syscall table (`%stat`...).
+const LINUX_FIXED: &[(&str, &[&str])] = &[
+    ("stat", &["stat", "stat64", "oldstat"]),
+    ("lstat", &["lstat", "lstat64", "oldlstat"]),
+    (
+        "fstat",
+        &[
+            "fstat",
+            "fstat64",
+            "fstatat64",
+            "newfstatat",
+            "oldfstat",
+            "statx",
+        ],
+    ),
+    ("statfs", &["statfs", "statfs64"]),
+    ("fstatfs", &["fstatfs", "fstatfs64"]),
+    (
+        "pure",
+        &[
+            "getegid",
+            "getegid32",
+            "geteuid",
+            "geteuid32",
+            "getgid",
+            "getgid32",
+            "getpgrp",
+            "getpid",
+            "getppid",
+            "gettid",
+            "getuid",
+            "getuid32",
+        ],
+    ),
+];
+
+/// strace's union classes: the classes they join, and calls of their own.
+const LINUX_UNIONS: &[(&str, &[&str], &[&str])] = &[
+    ("%stat", &["stat", "lstat", "fstat"], &[]),
+    ("%statfs", &["statfs", "fstatfs"], &["ustat"]),
+];
+
+/// A personality suffix: which ABI a name applies to.
+fn personality(suffix: &str) -> Option<&'static str> {
+    match suffix {
+        "64" => Some("x86_64"),
+        "32" => Some("i386"),
+        // vstrace decodes no x32 calls: such an item matches nothing.
+        "x32" => Some("x32"),
+        _ => None,
+    }
+}
 
 /// Error parsing a syscall set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,13 +74,18 @@ pub enum FilterError {
     /// Nothing between the commas.
     #[error("empty syscall set")]
     Empty,
+    /// A `/regex` that does not compile.
+    #[error("invalid regular expression '/{0}': {1}")]
+    Regex(String, String),
 }
 
-/// A set of syscall names.
+/// A set of syscall names, some of them for one ABI only (`name@64`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyscallSet {
     names: HashSet<String>,
-    /// When true the set is the complement of `names`.
+    /// (name, ABI) pairs from `@64`/`@32`/`@x32` items.
+    abi_names: HashSet<(String, &'static str)>,
+    /// When true the set is the complement of the above.
     negated: bool,
 }
 
@@ -32,12 +94,15 @@ impl SyscallSet {
     pub fn all() -> SyscallSet {
         SyscallSet {
             names: HashSet::new(),
+            abi_names: HashSet::new(),
             negated: true,
         }
     }
 
-    /// Parses `[!]item[,item...]` where item is a name, `%class`, `all` or
-    /// `none`. `?name` accepts names the layer does not know.
+    /// Parses `[!]item[,item...]` where item is `[?]`, then a name,
+    /// `%class`, `/regex`, `all` or `none`, then an optional `@64`,
+    /// `@32` or `@x32`. `?` accepts names, classes and regexes that match
+    /// nothing.
     pub fn parse(spec: &str, os: &dyn OsLayer) -> Result<SyscallSet, FilterError> {
         let spec = spec.trim();
         let (negated, body) = match spec.strip_prefix('!') {
@@ -47,47 +112,118 @@ impl SyscallSet {
         if body.is_empty() {
             return Err(FilterError::Empty);
         }
-        let known: HashSet<String> = os.all_names().into_iter().collect();
+        let known: Vec<String> = os.all_names();
+        let known_set: HashSet<&str> = known.iter().map(String::as_str).collect();
         let mut names = HashSet::new();
+        let mut abi_names = HashSet::new();
         let mut removed = HashSet::new();
+        let mut removed_abi = HashSet::new();
         let mut all = false;
         for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             // `a,!b`: items after the first may be subtracted one by one.
-            let (target, item) = match item.strip_prefix('!') {
-                Some(rest) => (&mut removed, rest),
-                None => (&mut names, item),
+            let (minus, item) = match item.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, item),
             };
-            if item == "all" {
-                all = true;
+            let (optional, item) = match item.strip_prefix('?') {
+                Some(rest) => (true, rest),
+                None => (false, item),
+            };
+            // A personality suffix (not inside a regex's own '@').
+            let (item, abi) = match item.rsplit_once('@') {
+                Some((i, suf)) if !i.is_empty() => match personality(suf) {
+                    Some(a) => (i, Some(a)),
+                    None if optional => continue,
+                    None => return Err(FilterError::UnknownName(format!("{i}@{suf}"))),
+                },
+                _ => (item, None),
+            };
+            let members: Vec<String> = if item == "all" {
+                if abi.is_none() {
+                    if minus {
+                        return Err(FilterError::UnknownName("!all".into()));
+                    }
+                    all = true;
+                    continue;
+                }
+                known.clone()
             } else if item == "none" {
+                Vec::new()
             } else if let Some(class) = item.strip_prefix('%') {
-                let members = os
-                    .class_members(class)
-                    .ok_or_else(|| FilterError::UnknownClass(class.to_string()))?;
-                target.extend(members);
-            } else if let Some(name) = item.strip_prefix('?') {
-                target.insert(name.to_string());
-            } else if known.contains(item) {
-                target.insert(item.to_string());
+                match class_members(os, class) {
+                    Some(m) => m,
+                    None if optional => Vec::new(),
+                    None => return Err(FilterError::UnknownClass(class.to_string())),
+                }
+            } else if let Some(re) = item.strip_prefix('/') {
+                let re = regex::Regex::new(re)
+                    .map_err(|e| FilterError::Regex(re.to_string(), e.to_string()))?;
+                let m: Vec<String> = known.iter().filter(|n| re.is_match(n)).cloned().collect();
+                if m.is_empty() && !optional {
+                    return Err(FilterError::UnknownName(format!("/{}", re.as_str())));
+                }
+                m
+            } else if known_set.contains(item) || optional {
+                vec![item.to_string()]
             } else {
                 return Err(FilterError::UnknownName(item.to_string()));
+            };
+            match (abi, minus) {
+                (None, false) => names.extend(members),
+                (None, true) => removed.extend(members),
+                (Some(a), false) => abi_names.extend(members.into_iter().map(|m| (m, a))),
+                (Some(a), true) => removed_abi.extend(members.into_iter().map(|m| (m, a))),
             }
         }
         if all {
             // all minus the removed items (or, negated, only those).
             return Ok(SyscallSet {
                 names: removed,
+                abi_names: removed_abi,
                 negated: !negated,
             });
         }
         names.retain(|n| !removed.contains(n));
-        Ok(SyscallSet { names, negated })
+        abi_names.retain(|p| !removed.contains(&p.0) && !removed_abi.contains(p));
+        Ok(SyscallSet {
+            names,
+            abi_names,
+            negated,
+        })
     }
 
-    /// Whether the call named `name` is in the set.
+    /// Whether the call named `name` is in the set (whatever its ABI).
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains(name) != self.negated
     }
+
+    /// Whether the call named `name` of ABI `abi` (a record's `abi`) is
+    /// in the set.
+    pub fn contains_call(&self, name: &str, abi: &str) -> bool {
+        let found = self.names.contains(name)
+            || (!self.abi_names.is_empty()
+                && self.abi_names.iter().any(|(n, a)| n == name && *a == abi));
+        found != self.negated
+    }
+}
+
+/// The calls of a class: the OS layer's, else (Linux) strace's fixed
+/// lists; `%net` is `%network`.
+fn class_members(os: &dyn OsLayer, class: &str) -> Option<Vec<String>> {
+    let class = if class == "net" { "network" } else { class };
+    if let Some(m) = os.class_members(class) {
+        return Some(m);
+    }
+    if os.os() != Os::Linux {
+        return None;
+    }
+    let fixed = |c: &str| LINUX_FIXED.iter().find(|f| f.0 == c).map(|f| f.1);
+    if let Some(m) = fixed(class) {
+        return Some(m.iter().map(|s| s.to_string()).collect());
+    }
+    let (_, parts, own) = LINUX_UNIONS.iter().find(|u| u.0 == class)?;
+    let joined = parts.iter().filter_map(|p| fixed(p)).flatten();
+    Some(joined.chain(own.iter()).map(|s| s.to_string()).collect())
 }
 
 #[cfg(test)]
@@ -123,5 +259,35 @@ mod tests {
             .unwrap()
             .contains("nosuch"));
         assert_eq!(SyscallSet::parse("", &os), Err(FilterError::Empty));
+    }
+
+    #[test]
+    fn strace_language() {
+        let os = LinuxLayer::default();
+        let s = SyscallSet::parse("%stat", &os).unwrap();
+        assert!(s.contains("stat") && !s.contains("fstat"));
+        let s = SyscallSet::parse("%%stat,%pure", &os).unwrap();
+        assert!(s.contains("newfstatat") && s.contains("lstat") && s.contains("getpid"));
+        assert!(!s.contains("open"));
+        let s = SyscallSet::parse("%%statfs,%net", &os).unwrap();
+        assert!(s.contains("ustat") && s.contains("fstatfs") && s.contains("connect"));
+        let s = SyscallSet::parse("/^get.*id$", &os).unwrap();
+        assert!(s.contains("getpid") && s.contains("getuid") && !s.contains("getcwd"));
+        assert!(SyscallSet::parse("/^nomatch$", &os).is_err());
+        assert!(SyscallSet::parse("?/^nomatch$,?%nosuch,?nosuch@99", &os).is_ok());
+        assert!(matches!(
+            SyscallSet::parse("/(", &os),
+            Err(FilterError::Regex(..))
+        ));
+        let s = SyscallSet::parse("getpid@64,read@32", &os).unwrap();
+        assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));
+        assert!(s.contains_call("read", "i386") && !s.contains_call("read", "x86_64"));
+        let s = SyscallSet::parse("!getpid@32", &os).unwrap();
+        assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));
+        let s = SyscallSet::parse("all@64", &os).unwrap();
+        assert!(s.contains_call("write", "x86_64") && !s.contains_call("write", "i386"));
+        assert!(!SyscallSet::parse("getpid@x32", &os)
+            .unwrap()
+            .contains_call("getpid", "x86_64"));
     }
 }

@@ -12,6 +12,7 @@
 pub mod filter;
 pub mod flush;
 pub mod inject;
+pub mod output;
 pub mod record;
 pub mod replay;
 pub mod sink;
@@ -85,6 +86,9 @@ pub struct EngineConfig {
     /// without the thread reads it never recorded.
     #[serde(default)]
     pub pair_by_thread: bool,
+    /// strace's output options (timestamps, `-T`, `-i`, `-n`, `-a`,
+    /// status/signal/quiet filters, `-ff`, the summary's options).
+    pub display: output::OutputOptions,
 }
 
 impl Default for EngineConfig {
@@ -108,8 +112,28 @@ impl Default for EngineConfig {
             follow_forks: false,
             record: None,
             pair_by_thread: true,
+            display: output::OutputOptions::default(),
         }
     }
+}
+
+/// The `-e raw=` and `-e signal=` sets of `cfg`, parsed with the names
+/// `os` knows.
+fn display_sets(
+    cfg: &EngineConfig,
+    os: &dyn OsLayer,
+) -> Result<(Option<filter::SyscallSet>, Option<output::SignalSet>), EngineError> {
+    let raw = match &cfg.display.raw {
+        Some(spec) => Some(filter::SyscallSet::parse(spec, os)?),
+        None => None,
+    };
+    let signals = match &cfg.display.signals {
+        Some(spec) => Some(
+            output::SignalSet::parse(spec, &|n| os.signal_name(n)).map_err(EngineError::Options)?,
+        ),
+        None => None,
+    };
+    Ok((raw, signals))
 }
 
 /// Engine error.
@@ -129,6 +153,9 @@ pub enum EngineError {
         /// Why it could not be opened.
         source: std::io::Error,
     },
+    /// An output option (`-e signal=`, `-e raw=`...) does not parse.
+    #[error("{0}")]
+    Options(String),
     /// The trace file (`--record`) could not be created.
     #[error("trace file {path}: {source}")]
     Record {
@@ -183,7 +210,24 @@ impl Engine {
         os: Box<dyn OsLayer>,
         hooks: Hooks,
     ) -> Result<Engine, EngineError> {
-        let sink = Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary)?;
+        let mut cfg = cfg;
+        // Absolute timestamps count from the host's clock now (a replay
+        // keeps the recorded start).
+        if cfg.display.wall_start_ns.is_none() {
+            cfg.display.wall_start_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_nanos() as u64);
+        }
+        let (raw, signals) = display_sets(&cfg, os.as_ref())?;
+        let sink = Sink::open_with(
+            cfg.output.as_deref(),
+            cfg.format,
+            cfg.summary,
+            cfg.display.clone(),
+            raw,
+            signals,
+        )?;
         Self::with_sink(cfg, os, hooks, sink)
     }
 
@@ -212,6 +256,7 @@ impl Engine {
     /// Checks a configuration's filters, inject and rewrite rules against
     /// the names `os` knows, without opening the output.
     pub fn validate(cfg: &EngineConfig, os: Box<dyn OsLayer>) -> Result<(), EngineError> {
+        display_sets(cfg, os.as_ref())?;
         tracker::Tracker::new(cfg, os, Hooks::new()).map(|_| ())
     }
 

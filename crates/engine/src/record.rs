@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use vstrace_core::{ArgValue, Modification};
 
+use crate::output::OutputOptions;
+
 /// How the call ended, as far as the tracer saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +24,10 @@ pub enum CallState {
     /// the one argument its siginfo), shown as strace shows it:
     /// `--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---`.
     Signal,
+    /// Not a call: the process ended (`ret` is its exit status, from
+    /// the `exit_group` it called), strace's `+++ exited with N +++`.
+    /// Text output only: in JSON the `exit_group` record carries it.
+    Exited,
 }
 
 /// One syscall record. Optional fields are left out of the JSON when
@@ -34,7 +40,8 @@ pub struct Record {
     pub seq: u64,
     /// The vCPU that trapped at enter.
     pub vcpu: u32,
-    /// Nanoseconds since tracing started, at enter and at exit.
+    /// Nanoseconds since tracing started (host time), at enter and at
+    /// exit; their difference is the call's duration.
     pub ts_enter_ns: u64,
     /// Absent when no exit was seen (unfinished, no-return calls).
     pub ts_exit_ns: Option<u64>,
@@ -81,6 +88,10 @@ pub struct Record {
     /// outside, so both are given (`args` has the entry's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<ArgChange>,
+    /// The user instruction pointer after the trap instruction, when
+    /// asked for (`-i`).
+    #[serde(default)]
+    pub ip: Option<u64>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -93,11 +104,27 @@ pub struct ArgChange {
 }
 
 impl Record {
-    /// strace-style text line (without the trailing newline).
+    /// strace-style text line (without the trailing newline), with the
+    /// default options.
     pub fn to_text(&self, out: &mut String) {
+        self.to_text_with(&Render::default(), &mut None, out)
+    }
+
+    /// strace-style text line with the output options of `how`; `last`
+    /// is the previous line's time (for `-r`), updated.
+    pub fn to_text_with(&self, how: &Render<'_>, last: &mut Option<u64>, out: &mut String) {
         use std::fmt::Write;
-        if let Some(pid) = self.tid.or(self.pid) {
-            let _ = write!(out, "[pid {pid:>5}] ");
+        match self.tid.or(self.pid) {
+            Some(pid) if !how.own_file => {
+                let _ = write!(out, "[pid {pid:>5}] ");
+            }
+            _ => {}
+        }
+        let start = out.len();
+        how.opts.prefix(self, last, out);
+        if self.state == CallState::Exited {
+            let _ = write!(out, "+++ exited with {} +++", self.ret.unwrap_or(0));
+            return;
         }
         if self.abi == "i386" || self.abi == "nt32" {
             // strace marks calls of another personality the same way.
@@ -124,8 +151,9 @@ impl Record {
                 out.push_str(", ");
             }
             match &a.text {
-                Some(v) => out.push_str(v),
-                None => {
+                Some(v) if !how.raw => out.push_str(v),
+                _ if a.raw == 0 && how.raw => out.push('0'),
+                _ => {
                     let _ = write!(out, "{:#x}", a.raw);
                 }
             }
@@ -134,19 +162,39 @@ impl Record {
             }
         }
         out.push(')');
+        let align = |out: &mut String| {
+            // strace: ") ", then spaces up to the column, then "= ".
+            out.push(' ');
+            let col = out[start..].chars().count();
+            // Bounded: a trace file's configuration is hostile input.
+            for _ in col..how.opts.column.min(MAX_COLUMN) {
+                out.push(' ');
+            }
+            out.push_str("= ");
+        };
         match self.state {
             CallState::Complete | CallState::ChildReturn => {
-                out.push_str(" = ");
-                match &self.ret_text {
-                    Some(t) => out.push_str(t),
-                    None => {
+                align(out);
+                match (&self.ret_text, self.ret) {
+                    // strace -e raw=: the error number, or the value in hex.
+                    (_, Some(r)) if how.raw && self.errno.is_some() => {
+                        let _ = write!(out, "-1 (errno {})", r.unsigned_abs());
+                    }
+                    (_, Some(r)) if how.raw && r != 0 => {
+                        let _ = write!(out, "{r:#x}");
+                    }
+                    (Some(t), _) if !how.raw => out.push_str(t),
+                    _ => {
                         let _ = write!(out, "{}", self.ret.unwrap_or(0));
                     }
                 }
             }
-            CallState::NoReturn => out.push_str(" = ?"),
+            CallState::NoReturn => {
+                align(out);
+                out.push('?');
+            }
             CallState::Unfinished => out.push_str(" <unfinished ...>"),
-            CallState::Signal => {}
+            CallState::Signal | CallState::Exited => {}
         }
         for m in &self.modifications {
             match (&m.before_text, &m.after_text) {
@@ -168,6 +216,35 @@ impl Record {
                 " hook={}",
                 serde_json::Value::Object(self.hook.clone())
             );
+        }
+        how.opts.duration(self, out);
+    }
+}
+
+/// The widest `-a` column honoured.
+pub const MAX_COLUMN: usize = 4096;
+
+/// How a record becomes text: the output options, and whether this
+/// record's call is in `-e raw=`.
+#[derive(Debug, Clone, Copy)]
+pub struct Render<'a> {
+    /// The output options.
+    pub opts: &'a OutputOptions,
+    /// Arguments and return value undecoded, in hex (`-e raw=`).
+    pub raw: bool,
+    /// The line goes to its process's own file (`-ff`): no `[pid N]`.
+    pub own_file: bool,
+}
+
+static DEFAULT_OPTIONS: std::sync::LazyLock<OutputOptions> =
+    std::sync::LazyLock::new(OutputOptions::default);
+
+impl Default for Render<'static> {
+    fn default() -> Self {
+        Render {
+            opts: &DEFAULT_OPTIONS,
+            raw: false,
+            own_file: false,
         }
     }
 }
@@ -211,6 +288,7 @@ mod tests {
             modifications: vec![],
             hook: Default::default(),
             changed: vec![],
+            ip: None,
         }
     }
 
@@ -230,6 +308,53 @@ mod tests {
         let j = serde_json::to_string(&r).unwrap();
         let back: Record = serde_json::from_str(&j).unwrap();
         assert_eq!(r, back);
+    }
+
+    #[test]
+    fn raw_ip_and_i386() {
+        let opts = OutputOptions {
+            instruction_pointer: true,
+            ..Default::default()
+        };
+        let how = Render {
+            opts: &opts,
+            raw: true,
+            own_file: false,
+        };
+        let mut r = rec();
+        r.ip = Some(0x401000);
+        let mut s = String::new();
+        r.to_text_with(&how, &mut None, &mut s);
+        assert_eq!(
+            s,
+            "[pid    42] [0000000000401000] openat(0xffffffffffffff9c, 0x1234) = -1 (errno 2)"
+        );
+        r.abi = "i386".into();
+        r.ip = None;
+        r.ret = Some(3);
+        r.errno = None;
+        s.clear();
+        r.to_text_with(&how, &mut None, &mut s);
+        assert_eq!(
+            s,
+            "[pid    42] [????????] [i386] openat(0xffffffffffffff9c, 0x1234) = 0x3"
+        );
+    }
+
+    #[test]
+    fn alignment_is_bounded() {
+        let opts = OutputOptions {
+            column: usize::MAX,
+            ..Default::default()
+        };
+        let how = Render {
+            opts: &opts,
+            raw: false,
+            own_file: true,
+        };
+        let mut s = String::new();
+        rec().to_text_with(&how, &mut None, &mut s);
+        assert_eq!(s.find('='), Some(MAX_COLUMN));
     }
 
     #[test]

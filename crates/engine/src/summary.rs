@@ -1,94 +1,346 @@
-//! `-c`: per-syscall counts, errors and time, printed like strace's table.
+//! `-c`: per-syscall counts, errors and time, printed like strace's table,
+//! with strace's `-S` sort keys, `-U` columns and `-O` overhead.
 
 use std::collections::HashMap;
 
+use crate::output::SummaryOptions;
 use crate::record::{CallState, Record};
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 struct Row {
+    nr: u64,
     calls: u64,
     errors: u64,
     ns: u64,
+    min_ns: u64,
+    max_ns: u64,
+}
+
+/// A column of the table (strace's `-U` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Percent,
+    Total,
+    Min,
+    Max,
+    Avg,
+    Calls,
+    Errors,
+    Name,
+}
+
+/// strace's names for the columns and sort keys (`-U`, `-S`).
+const ALIASES: &[(&str, Option<Column>)] = &[
+    ("time", Some(Column::Percent)),
+    ("time_percent", Some(Column::Percent)),
+    ("time-percent", Some(Column::Percent)),
+    ("time_total", Some(Column::Total)),
+    ("time-total", Some(Column::Total)),
+    ("total_time", Some(Column::Total)),
+    ("total-time", Some(Column::Total)),
+    ("min_time", Some(Column::Min)),
+    ("min-time", Some(Column::Min)),
+    ("shortest", Some(Column::Min)),
+    ("time_min", Some(Column::Min)),
+    ("time-min", Some(Column::Min)),
+    ("longest", Some(Column::Max)),
+    ("max_time", Some(Column::Max)),
+    ("max-time", Some(Column::Max)),
+    ("time_max", Some(Column::Max)),
+    ("time-max", Some(Column::Max)),
+    ("avg_time", Some(Column::Avg)),
+    ("avg-time", Some(Column::Avg)),
+    ("time_avg", Some(Column::Avg)),
+    ("time-avg", Some(Column::Avg)),
+    ("calls", Some(Column::Calls)),
+    ("count", Some(Column::Calls)),
+    ("error", Some(Column::Errors)),
+    ("errors", Some(Column::Errors)),
+    ("name", Some(Column::Name)),
+    ("syscall", Some(Column::Name)),
+    ("syscall_name", Some(Column::Name)),
+    ("syscall-name", Some(Column::Name)),
+    ("none", None),
+    ("nothing", None),
+];
+
+const DEFAULT_COLUMNS: [Column; 6] = [
+    Column::Percent,
+    Column::Total,
+    Column::Avg,
+    Column::Calls,
+    Column::Errors,
+    Column::Name,
+];
+
+fn alias(name: &str) -> Result<Option<Column>, String> {
+    ALIASES
+        .iter()
+        .find(|a| a.0 == name)
+        .map(|a| a.1)
+        .ok_or_else(|| format!("invalid summary column or sort key '{name}'"))
+}
+
+/// Checks `-S` and `-U` values (strace's names).
+pub fn validate(o: &SummaryOptions) -> Result<(), String> {
+    alias(&o.sort_by)?;
+    let mut seen = Vec::new();
+    for c in &o.columns {
+        if let Some(col) = alias(c)? {
+            if seen.contains(&col) {
+                return Err(format!("summary column '{c}' given more than once"));
+            }
+            seen.push(col);
+        }
+    }
+    Ok(())
 }
 
 /// Accumulates records into a summary table.
 #[derive(Debug, Default)]
 pub struct Summary {
     rows: HashMap<String, Row>,
+    opts: SummaryOptions,
 }
 
 impl Summary {
+    /// A table with the `-S`/`-U`/`-O` options (checked by [`validate`];
+    /// unknown names fall back to strace's defaults).
+    pub fn with_options(opts: SummaryOptions) -> Summary {
+        Summary {
+            rows: HashMap::new(),
+            opts,
+        }
+    }
+
     /// Counts `r` in its call's row: one call, an error if it failed,
-    /// its time if it completed.
+    /// its time (less the `-O` overhead) if it completed.
     pub fn add(&mut self, r: &Record) {
-        // Signal deliveries are not calls (strace -c counts only calls).
-        if r.state == CallState::Signal {
+        // Signal deliveries and exits are not calls (strace -c counts
+        // only calls).
+        if matches!(r.state, CallState::Signal | CallState::Exited) {
             return;
         }
-        let row = self.rows.entry(r.name.clone()).or_default();
+        let row = self.rows.entry(r.name.clone()).or_insert(Row {
+            nr: r.nr,
+            calls: 0,
+            errors: 0,
+            ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+        });
         row.calls += 1;
         if r.errno.is_some() {
             row.errors += 1;
         }
-        if r.state == CallState::Complete {
-            if let Some(exit) = r.ts_exit_ns {
-                row.ns += exit.saturating_sub(r.ts_enter_ns);
-            }
-        }
+        let ns = match (r.state, r.ts_exit_ns) {
+            (CallState::Complete, Some(exit)) => exit
+                .saturating_sub(r.ts_enter_ns)
+                .saturating_sub(self.opts.overhead_ns),
+            _ => 0,
+        };
+        row.ns += ns;
+        row.min_ns = row.min_ns.min(ns);
+        row.max_ns = row.max_ns.max(ns);
     }
 
-    /// Renders the table, sorted by time then calls, like `strace -c`.
-    /// Time is host time spent between enter and exit.
+    /// Renders the table, sorted by `-S` (default: time, then calls,
+    /// then name), like `strace -c`. Time is host time spent between
+    /// enter and exit.
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut rows: Vec<(&String, &Row)> = self.rows.iter().collect();
+        let key = alias(&self.opts.sort_by).ok();
         rows.sort_by(|a, b| {
-            b.1.ns
-                .cmp(&a.1.ns)
+            let primary = match key {
+                Some(Some(Column::Percent | Column::Total)) | None => b.1.ns.cmp(&a.1.ns),
+                Some(Some(Column::Min)) => b.1.min_ns.cmp(&a.1.min_ns),
+                Some(Some(Column::Max)) => b.1.max_ns.cmp(&a.1.max_ns),
+                Some(Some(Column::Avg)) => {
+                    (b.1.ns / b.1.calls.max(1)).cmp(&(a.1.ns / a.1.calls.max(1)))
+                }
+                Some(Some(Column::Calls)) => b.1.calls.cmp(&a.1.calls),
+                Some(Some(Column::Errors)) => b.1.errors.cmp(&a.1.errors),
+                Some(Some(Column::Name)) => a.0.cmp(b.0),
+                // "nothing": the syscall table's order.
+                Some(None) => a.1.nr.cmp(&b.1.nr),
+            };
+            primary
+                .then(b.1.ns.cmp(&a.1.ns))
                 .then(b.1.calls.cmp(&a.1.calls))
                 .then(a.0.cmp(b.0))
         });
+        let cols: Vec<Column> = if self.opts.columns.is_empty() {
+            DEFAULT_COLUMNS.to_vec()
+        } else {
+            self.opts
+                .columns
+                .iter()
+                .filter_map(|c| alias(c).ok().flatten())
+                .collect()
+        };
         let total_ns: u64 = rows.iter().map(|r| r.1.ns).sum();
         let total_calls: u64 = rows.iter().map(|r| r.1.calls).sum();
         let total_err: u64 = rows.iter().map(|r| r.1.errors).sum();
+        let min_all = rows.iter().map(|r| r.1.min_ns).min().unwrap_or(0);
+        let max_min = rows.iter().map(|r| r.1.min_ns).max().unwrap_or(0);
+        let max_all = rows.iter().map(|r| r.1.max_ns).max().unwrap_or(0);
+        let avg_max = rows
+            .iter()
+            .map(|r| r.1.ns / 1000 / r.1.calls.max(1))
+            .max()
+            .unwrap_or(0);
+        let name_max = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+        let secs = |ns: u64| format!("{:.6}", ns as f64 / 1e9);
+        // strace's widths: the header's, or the widest value's.
+        let width = |c: Column| -> usize {
+            match c {
+                Column::Percent => 6,
+                Column::Total => secs(total_ns).len().max(11),
+                Column::Min => format!("{}.000000", max_min / 1_000_000_000).len().max(8),
+                Column::Max => format!("{}.000000", max_all / 1_000_000_000).len().max(7),
+                Column::Avg => avg_max.to_string().len().max(11),
+                Column::Calls => total_calls.to_string().len().max(9),
+                Column::Errors => total_err.to_string().len().max(9),
+                Column::Name => (name_max + 1).max(16),
+            }
+        };
+        let header = |c: Column| match c {
+            Column::Percent => "% time",
+            Column::Total => "seconds",
+            Column::Min => "shortest",
+            Column::Max => "longest",
+            Column::Avg => "usecs/call",
+            Column::Calls => "calls",
+            Column::Errors => "errors",
+            Column::Name => "syscall",
+        };
+        let last = cols.len().saturating_sub(1);
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "% time     seconds  usecs/call     calls    errors syscall"
+        let line = |s: &mut String, cells: &mut dyn Iterator<Item = (Column, String)>| {
+            for (i, (c, v)) in cells.enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                let w = width(c);
+                if c == Column::Name {
+                    if i == last {
+                        s.push_str(&v);
+                    } else {
+                        let _ = write!(s, "{v:<w$}");
+                    }
+                } else {
+                    let _ = write!(s, "{v:>w$}");
+                }
+            }
+            s.push('\n');
+        };
+        line(
+            &mut s,
+            &mut cols.iter().map(|&c| (c, header(c).to_string())),
         );
-        let dash = "------ ----------- ----------- --------- --------- ----------------";
-        let _ = writeln!(s, "{dash}");
+        let dash = |s: &mut String| {
+            // The last column's dashes stay 16 wide under a long name (as
+            // vstrace always printed; strace widens them).
+            let d: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| match c {
+                    Column::Name if i == last => "-".repeat(16),
+                    _ => "-".repeat(width(c)),
+                })
+                .collect();
+            s.push_str(&d.join(" "));
+            s.push('\n');
+        };
+        dash(&mut s);
+        let errors = |n: u64| if n > 0 { n.to_string() } else { String::new() };
         for (name, r) in &rows {
             let pct = if total_ns > 0 {
                 100.0 * r.ns as f64 / total_ns as f64
             } else {
                 0.0
             };
-            let per = (r.ns / 1000).checked_div(r.calls).unwrap_or(0);
-            let err = if r.errors > 0 {
-                r.errors.to_string()
-            } else {
-                String::new()
+            let cell = |c: Column| match c {
+                Column::Percent => format!("{pct:.2}"),
+                Column::Total => secs(r.ns),
+                Column::Min => secs(r.min_ns),
+                Column::Max => secs(r.max_ns),
+                Column::Avg => ((r.ns / 1000).checked_div(r.calls).unwrap_or(0)).to_string(),
+                Column::Calls => r.calls.to_string(),
+                Column::Errors => errors(r.errors),
+                Column::Name => name.to_string(),
             };
-            let _ = writeln!(
-                s,
-                "{pct:6.2} {:11.6} {per:11} {:9} {err:>9} {name}",
-                r.ns as f64 / 1e9,
-                r.calls
-            );
+            line(&mut s, &mut cols.iter().map(|&c| (c, cell(c))));
         }
-        let _ = writeln!(s, "{dash}");
-        let err = if total_err > 0 {
-            total_err.to_string()
-        } else {
-            String::new()
+        dash(&mut s);
+        let total = |c: Column| match c {
+            Column::Percent => "100.00".to_string(),
+            Column::Total => secs(total_ns),
+            Column::Min => secs(if rows.is_empty() { 0 } else { min_all }),
+            Column::Max => secs(max_all),
+            Column::Avg => ((total_ns / 1000).checked_div(total_calls).unwrap_or(0)).to_string(),
+            Column::Calls => total_calls.to_string(),
+            Column::Errors => errors(total_err),
+            Column::Name => "total".to_string(),
         };
-        let per = (total_ns / 1000).checked_div(total_calls).unwrap_or(0);
-        let _ = writeln!(
-            s,
-            "100.00 {:11.6} {per:11} {total_calls:9} {err:>9} total",
-            total_ns as f64 / 1e9
-        );
+        line(&mut s, &mut cols.iter().map(|&c| (c, total(c))));
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(name: &str, ns: u64, err: bool) -> Record {
+        let mut r: Record = serde_json::from_str(&format!(
+            r#"{{"seq":0,"vcpu":0,"ts_enter_ns":0,"ts_exit_ns":{ns},"cr3":0,"os":"linux","abi":"x86_64","mechanism":"syscall","nr":1,"name":"{name}","args":[],"state":"complete"}}"#
+        ))
+        .unwrap();
+        if err {
+            r.errno = Some("ENOENT".into());
+        }
+        r
+    }
+
+    #[test]
+    fn default_table_and_options() {
+        let mut s = Summary::default();
+        s.add(&rec("read", 3_000, false));
+        s.add(&rec("read", 1_000, true));
+        s.add(&rec("write", 1_000, false));
+        let t = s.render();
+        let want = "\
+% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 80.00    0.000004           2         2         1 read
+ 20.00    0.000001           1         1           write
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.000005           1         3         1 total
+";
+        assert_eq!(t, want);
+        let mut s = Summary::with_options(SummaryOptions {
+            sort_by: "name".into(),
+            columns: vec!["name".into(), "calls".into(), "max-time".into()],
+            overhead_ns: 1_000,
+            ..Default::default()
+        });
+        s.add(&rec("write", 1_000, false));
+        s.add(&rec("read", 3_000, false));
+        let t = s.render();
+        assert!(
+            t.starts_with("syscall              calls  longest\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("\nread                     1 0.000002\nwrite"),
+            "{t}"
+        );
+        assert!(validate(&SummaryOptions {
+            sort_by: "bogus".into(),
+            ..Default::default()
+        })
+        .is_err());
     }
 }

@@ -221,6 +221,7 @@ pub fn linux_decode_text(data: &[u8]) -> String {
     let opts = vstrace_linux::DecodeOptions {
         strsize: c.u16() as usize % (MAX_SHOWN + 1),
         verbose: c.bool(),
+        strings_in_hex: c.u16() as u8 % 4,
     };
     let raw: Vec<u64> = (0..6).map(|_| c.u64()).collect();
     let ret = c.u64() as i64;
@@ -282,7 +283,7 @@ pub fn windows_decode(data: &[u8]) {
     // renderers below the limits themselves.
     let opts = vstrace_windows::DecodeOptions {
         strsize: limits.max_string,
-        verbose: false,
+        ..Default::default()
     };
     let status = c.u32();
     let eax = c.u32();

@@ -243,7 +243,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
             return "NULL".into();
         }
         match read::read_cstring(self.mem, va, max) {
-            Ok(s) if s.fault.is_none() => fmt::quote(&s.bytes, s.truncated),
+            Ok(s) if s.fault.is_none() => {
+                fmt::quote_x(&s.bytes, s.truncated, self.opts.strings_in_hex)
+            }
             _ => fmt::ptr(va),
         }
     }
@@ -257,7 +259,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
         match read::read_struct(self.mem, va, show) {
             // strace shows random bytes in hex.
             Ok(b) if self.desc.name == "getrandom" => fmt::quote_hex(&b, len > show as u64),
-            Ok(b) => fmt::quote(&b, len > show as u64),
+            Ok(b) => fmt::quote_x(&b, len > show as u64, self.opts.strings_in_hex),
             Err(_) => fmt::ptr(va),
         }
     }

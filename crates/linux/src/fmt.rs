@@ -19,7 +19,27 @@ pub fn quote_hex(bytes: &[u8], truncated: bool) -> String {
     quote_style(bytes, truncated, true)
 }
 
+/// Like [`quote`] with strace's `-x` levels (see
+/// `vstrace_core::DecodeOptions::strings_in_hex`): 0 as [`quote`], 1 the
+/// whole string in hex when any byte is neither printable ASCII nor one
+/// of `\t\n\v\f\r`, 2 every string in hex, 3 hex escapes instead of
+/// octal ones.
+pub fn quote_x(bytes: &[u8], truncated: bool, xflag: u8) -> String {
+    let hex = match xflag {
+        2 => true,
+        1 => bytes
+            .iter()
+            .any(|&c| c > 0x7e || (c < b' ' && !(9..=13).contains(&c))),
+        _ => false,
+    };
+    quote_escapes(bytes, truncated, hex, xflag == 3)
+}
+
 fn quote_style(bytes: &[u8], truncated: bool, hex: bool) -> String {
+    quote_escapes(bytes, truncated, hex, false)
+}
+
+fn quote_escapes(bytes: &[u8], truncated: bool, hex: bool, hex_escapes: bool) -> String {
     let mut s = String::with_capacity(bytes.len() + 2);
     s.push('"');
     for (i, &b) in bytes.iter().enumerate() {
@@ -36,6 +56,9 @@ fn quote_style(bytes: &[u8], truncated: bool, hex: bool) -> String {
             0x0c => s.push_str("\\f"),
             b'\r' => s.push_str("\\r"),
             0x20..=0x7e => s.push(b as char),
+            _ if hex_escapes => {
+                let _ = write!(s, "\\x{b:02x}");
+            }
             _ => {
                 let next_is_octal = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
                 if next_is_octal {

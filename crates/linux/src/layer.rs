@@ -116,6 +116,10 @@ impl OsLayer for LinuxLayer {
             .clone()
     }
 
+    fn signal_name(&self, sig: u64) -> Option<String> {
+        lx::signal_name(sig)
+    }
+
     fn class_members(&self, class: &str) -> Option<Vec<String>> {
         lx::Classes::from_name(class)?;
         Some(

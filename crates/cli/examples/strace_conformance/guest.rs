@@ -263,25 +263,19 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
 }
 
 /// The trace of one test: `vstrace replay` of the batch's recording for
-/// the program's comm with the test's filter and string size; the raw
-/// lines, or vstrace's error message.
+/// the program's comm with the test's options (`pass`); the raw lines, or
+/// vstrace's error message.
 pub fn replay(
     vstrace: &Path,
     recording: &Path,
     comm: &str,
-    trace: &[String],
-    strsize: Option<u32>,
+    pass: &[String],
 ) -> std::result::Result<String, String> {
     let mut cmd = Command::new(vstrace);
     cmd.arg("replay")
         .arg(recording)
-        .args(["--text", "--comm", comm]);
-    if !trace.is_empty() {
-        cmd.arg("-e").arg(format!("trace={}", trace.join(",")));
-    }
-    if let Some(s) = strsize {
-        cmd.args(["-s", &s.to_string()]);
-    }
+        .args(["--text", "--comm", comm])
+        .args(pass);
     let out = cmd
         .output()
         .map_err(|e| format!("running vstrace replay: {e}"))?;

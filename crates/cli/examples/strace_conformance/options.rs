@@ -1,25 +1,28 @@
-//! strace's options, as a test passes them, mapped onto what vstrace
-//! accepts. The programs run once in a guest with everything recorded;
-//! each test's trace is then made by `vstrace replay` with the test's
-//! syscall filter (`-e trace=`) and string size (`-s`). Every other option
-//! is listed as unsupported: the test still runs with the rest (an option
-//! that only changes alignment, `-a`, cannot change the comparison, which
-//! ignores alignment whitespace; the others usually make it fail, which is
-//! what the measurement must show).
+//! strace's options, as a test passes them, mapped onto vstrace. The
+//! programs run once in a guest with everything recorded; each test's
+//! trace is then made by `vstrace replay` with the test's own options
+//! passed through ([`Mapped::pass`], in canonical argv form). Only what a
+//! replay cannot do is taken out: fault injection (a live run of its
+//! own), `-f`/`-ff` (the comparer picks the program's process and, with
+//! `-f`, its children) and `-o`. An option vstrace refuses makes the
+//! replay fail; the comparer then lists it as unsupported (see
+//! `run::refused_option`).
 
 /// A test's options sorted by what vstrace does with them.
 #[derive(Debug, Default, Clone)]
 pub struct Mapped {
     /// `-e trace=` expressions, joined with `,` when several.
     pub trace: Vec<String>,
-    /// `-s N`.
+    /// `-s N` (also the recording's string size).
     pub strsize: Option<u32>,
     /// `-f`/`-ff`: children are part of the expected output.
     pub follow: bool,
     /// `-e inject=`/`--inject=` specs (need a live run of their own).
     pub inject: Vec<String>,
-    /// Options vstrace does not accept, as spelled by the test
-    /// (`-a30`, `-v`, `-e signal=none`...).
+    /// The options given to `vstrace replay`, as argv words.
+    pub pass: Vec<String>,
+    /// Options vstrace does not accept, as spelled by the test (words
+    /// that are no option here; the replay adds the ones it refuses).
     pub unsupported: Vec<String>,
 }
 
@@ -61,23 +64,29 @@ pub fn map(opts: &[String]) -> Mapped {
     let mut m = Mapped::default();
     let mut i = 0;
     while i < opts.len() {
-        let o = opts[i].as_str();
+        let o = opts[i].trim();
         i += 1;
-        // Long options: --name=value or --name value.
+        // Long options: --name=value or --name.
         if let Some(long) = o.strip_prefix("--") {
             let (k, v) = match long.split_once('=') {
                 Some((k, v)) => (k, Some(v.to_string())),
                 None => (long, None),
             };
             match (k, v) {
-                ("trace", Some(v)) => m.trace.push(v),
-                ("string-limit", Some(v)) => match v.parse() {
-                    Ok(n) => m.strsize = Some(n),
-                    Err(_) => m.unsupported.push(o.to_string()),
-                },
-                ("inject" | "fault", Some(v)) => m.inject.push(v),
+                ("trace", Some(v)) => {
+                    m.trace.push(v);
+                    m.pass.push(o.to_string());
+                }
+                ("string-limit", Some(v)) => {
+                    m.strsize = v.parse().ok();
+                    m.pass.push(o.to_string());
+                }
+                ("inject", Some(v)) => m.inject.push(v),
+                ("fault", Some(v)) => m.inject.push(fault(&v)),
                 ("follow-forks", None) => m.follow = true,
-                _ => m.unsupported.push(o.to_string()),
+                ("output-separately", None) => {}
+                ("output", Some(_)) => {}
+                _ => m.pass.push(o.to_string()),
             }
             continue;
         }
@@ -87,10 +96,9 @@ pub fn map(opts: &[String]) -> Mapped {
         };
         // A cluster of short options (-qq, -fv), the last may take an
         // argument glued on or as the next word.
-        let mut chars = flags.char_indices();
-        while let Some((pos, c)) = chars.next() {
+        for (pos, c) in flags.char_indices() {
             if WITH_ARG.contains(&c) {
-                let glued = &flags[pos + c.len_utf8()..];
+                let glued = flags[pos + c.len_utf8()..].trim();
                 let arg = if glued.is_empty() {
                     let a = opts.get(i).cloned().unwrap_or_default();
                     i += 1;
@@ -98,44 +106,49 @@ pub fn map(opts: &[String]) -> Mapped {
                 } else {
                     glued.to_string()
                 };
-                apply_arg(&mut m, c, &arg);
+                apply_arg(&mut m, c, arg.trim());
                 break;
             }
             match c {
                 'f' => m.follow = true,
-                _ => {
-                    // Repeated flags (-qq, -yy, -xx) are one option.
-                    let mut n = 1;
-                    let rest = &flags[pos + 1..];
-                    n += rest.chars().take_while(|&d| d == c).count();
-                    for _ in 1..n {
-                        chars.next();
-                    }
-                    m.unsupported.push(format!("-{}", c.to_string().repeat(n)));
-                }
+                _ => m.pass.push(format!("-{c}")),
             }
         }
     }
     m
 }
 
+/// `-e fault=SET[:error=E]`: inject with ENOSYS unless an error is named.
+fn fault(v: &str) -> String {
+    if v.contains(":error=") {
+        v.to_string()
+    } else {
+        format!("{v}:error=ENOSYS")
+    }
+}
+
 /// Applies a short option that takes an argument.
 fn apply_arg(m: &mut Mapped, c: char, arg: &str) {
-    let arg = arg.trim();
     match c {
-        's' => match arg.parse() {
-            Ok(n) => m.strsize = Some(n),
-            Err(_) => m.unsupported.push(format!("-s {arg}")),
-        },
+        's' => m.strsize = arg.parse().ok(),
         'e' => match arg.split_once('=') {
             None => m.trace.push(arg.to_string()),
             Some(("trace" | "t", v)) => m.trace.push(v.to_string()),
-            Some(("inject" | "fault", v)) => m.inject.push(v.to_string()),
-            Some(_) => m.unsupported.push(format!("-e {arg}")),
+            Some(("inject", v)) => {
+                m.inject.push(v.to_string());
+                return;
+            }
+            Some(("fault", v)) => {
+                m.inject.push(fault(v));
+                return;
+            }
+            Some(_) => {}
         },
-        'a' => m.unsupported.push(format!("-a{arg}")),
-        _ => m.unsupported.push(format!("-{c} {arg}")),
+        'o' | 'p' => return,
+        _ => {}
     }
+    m.pass.push(format!("-{c}"));
+    m.pass.push(arg.to_string());
 }
 
 #[cfg(test)]
@@ -156,20 +169,40 @@ mod tests {
             "-vy",
             "-qq",
             "-Xraw",
+            "-e trace=bar",
         ]));
-        assert_eq!(m.trace, ["foo"]);
+        assert_eq!(m.trace, ["foo", "bar"]);
         assert_eq!(m.strsize, Some(12));
-        assert_eq!(m.unsupported, ["-a30", "-v", "-y", "-qq", "-X raw"]);
+        assert_eq!(
+            m.pass,
+            [
+                "-a",
+                "30",
+                "-e",
+                "trace=foo",
+                "-s",
+                "12",
+                "-v",
+                "-y",
+                "-q",
+                "-q",
+                "-X",
+                "raw",
+                "-e",
+                "trace=bar"
+            ]
+        );
         let m = map(&s(&[
             "-einject=bpf:retval=42",
             "-etrace=bpf",
             "-f",
             "--trace-path=x",
+            "-efault=open",
         ]));
-        assert_eq!(m.inject, ["bpf:retval=42"]);
+        assert_eq!(m.inject, ["bpf:retval=42", "open:error=ENOSYS"]);
         assert_eq!(m.trace, ["bpf"]);
         assert!(m.follow);
-        assert_eq!(m.unsupported, ["--trace-path=x"]);
+        assert_eq!(m.pass, ["-e", "trace=bpf", "--trace-path=x"]);
         assert_eq!(option_key("-a30"), "-a");
         assert_eq!(option_key("-e signal=none"), "-e signal=");
         assert_eq!(option_key("--trace-path=x"), "--trace-path=");

@@ -77,6 +77,8 @@ struct Pending {
     proc_info: Option<ProcInfo>,
     /// Path arguments that read differently at exit.
     changed: Vec<crate::record::ArgChange>,
+    /// The user ip after the trap instruction (`-i`), when asked for.
+    ip: Option<u64>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -150,6 +152,8 @@ pub(crate) struct Tracker {
     npending: usize,
     order: u64,
     extra: Vec<Record>,
+    /// `-i`: records carry the caller's instruction pointer.
+    want_ip: bool,
     pub stats: EngineStats,
 }
 
@@ -198,12 +202,14 @@ impl Tracker {
             rewrites,
             opts: DecodeOptions {
                 strsize: cfg.strsize,
-                verbose: false,
+                verbose: cfg.display.verbose,
+                strings_in_hex: cfg.display.strings_in_hex,
             },
             pending: HashMap::new(),
             npending: 0,
             order: 0,
             extra: Vec::new(),
+            want_ip: cfg.display.instruction_pointer,
             stats: EngineStats::default(),
         })
     }
@@ -294,7 +300,7 @@ impl Tracker {
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
         if in_scope && self.scope.as_ref().is_some_and(|s| s.by_process) {
-            let wanted = self.trace.contains(&info.name) || info.exec || info.fork;
+            let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
             if wanted {
                 early_proc = self.os.attribute(event, cpu.mem());
                 if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
@@ -321,7 +327,11 @@ impl Tracker {
             }
             early_proc = who;
         }
-        let shown = in_scope && self.trace.contains(&info.name);
+        let shown = in_scope && self.trace.contains_call(&info.name, info.abi);
+        if in_scope && info.ends_process {
+            // strace's `+++ exited with N +++`, whatever `-e trace=` shows.
+            self.exited(event, &info, cpu, now, early_proc.clone());
+        }
         if !shown
             && !root_exec
             && !info.exec
@@ -435,6 +445,9 @@ impl Tracker {
             pre_scope,
             proc_info,
             changed: Vec::new(),
+            ip: self
+                .want_ip
+                .then(|| sp_of(regs.rip().wrapping_add(2), event.bitness)),
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -654,7 +667,7 @@ impl Tracker {
                     // space is freed and may be reused by anyone.
                     s.leave(p.cr3);
                     s.join(new, pid);
-                    p.shown = self.trace.contains(&p.info.name);
+                    p.shown = self.trace.contains_call(&p.info.name, p.info.abi);
                 } else if s.spaces.get(&p.cr3) == Some(&true) {
                     // The old space is freed unless it was borrowed (a
                     // vfork child execs out of its parent's space).
@@ -713,7 +726,7 @@ impl Tracker {
         // Decoded in full, whatever -s says.
         let opts = DecodeOptions {
             strsize: 4096,
-            verbose: false,
+            ..Default::default()
         };
         let end = self.user_end(event);
         let args = self.decode_enter(info, &raw, &mut user(sc.cpu().mem(), end), &opts);
@@ -840,7 +853,30 @@ impl Tracker {
             modifications: Vec::new(),
             hook: Default::default(),
             changed: Vec::new(),
+            ip: None,
         }
+    }
+
+    /// The `+++ exited with N +++` record of a process ending with the
+    /// call `info` (exit_group), queued after the call's own record.
+    fn exited(
+        &mut self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        who: Option<ProcInfo>,
+    ) {
+        let who = who.or_else(|| self.os.attribute(event, cpu.mem()));
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let status = sc.arg(1).unwrap_or(0) & 0xff;
+        let mut r = self.instant_record(event, now, who);
+        r.abi = info.abi.to_string();
+        r.name = info.name.clone();
+        r.nr = info.nr;
+        r.ret = Some(status as i64);
+        r.state = CallState::Exited;
+        self.extra.push(r);
     }
 
     fn record(
@@ -880,6 +916,7 @@ impl Tracker {
             modifications: p.modifications,
             hook: p.hook,
             changed: p.changed,
+            ip: p.ip,
         }
     }
 

@@ -1,12 +1,18 @@
 //! The tracing options every event source shares (`run`, `attach`):
 //! filters, output formats and modification rules, strace style, and
-//! their translation into the engine's configuration.
+//! their translation into the engine's configuration. strace's output
+//! options, shared with `replay`, are in [`strace`].
+
+pub mod strace;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use clap::Args;
+use anyhow::{Context, Result};
+use clap::{ArgAction, Args};
+use vstrace_engine::output::OutputOptions;
 use vstrace_engine::{EngineConfig, Format};
+
+pub use strace::{parse_exprs, StraceOpts};
 
 #[derive(Args, Debug, Clone)]
 pub struct TraceArgs {
@@ -30,24 +36,36 @@ pub struct TraceArgs {
     /// Trace only processes with this name (repeatable; comm changes at exec).
     #[arg(long = "comm", value_name = "NAME")]
     pub comms: Vec<String>,
-    /// With -p: also trace the children the traced processes fork.
-    #[arg(short = 'f')]
-    pub follow_forks: bool,
-    /// Filter expression, strace style: trace=NAME,%class,!NAME...
+    /// With -p: also trace the children the traced processes fork
+    /// (without -p the command's children are always traced). -ff with
+    /// -o FILE: one file per process, FILE.PID.
+    #[arg(short = 'f', long = "follow-forks", action = ArgAction::Count)]
+    pub follow_forks: u8,
+    /// Qualifying expression, strace style: trace=, status=, signal=,
+    /// quiet=, abbrev=, verbose=, raw=, inject=, fault= (a bare SET is
+    /// trace=SET).
     #[arg(short = 'e', value_name = "EXPR")]
     pub expr: Vec<String>,
+    /// Trace only these calls (= -e trace=SET).
+    #[arg(long = "trace", value_name = "SET")]
+    pub trace_long: Vec<String>,
     /// Write the trace to FILE instead of stderr.
-    #[arg(short = 'o', value_name = "FILE")]
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also record every event and the guest memory read into FILE, for
     /// `vstrace replay FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Count time, calls and errors per syscall and print a summary.
-    #[arg(short = 'c')]
+    #[arg(short = 'c', long = "summary-only")]
     pub summary: bool,
     /// Maximum string size to print.
-    #[arg(short = 's', value_name = "STRSIZE", default_value_t = 32)]
+    #[arg(
+        short = 's',
+        long = "string-limit",
+        value_name = "STRSIZE",
+        default_value_t = 32
+    )]
     pub strsize: usize,
     /// JSON Lines output: one merged record per call.
     #[arg(long)]
@@ -58,16 +76,28 @@ pub struct TraceArgs {
     /// Rewrite a path argument: FROM=TO.
     #[arg(long = "rewrite-path", value_name = "FROM=TO")]
     pub rewrite_path: Vec<String>,
+    /// strace's output options.
+    #[command(flatten)]
+    pub strace: StraceOpts,
 }
 
 impl TraceArgs {
     /// `-o FILE` as an absolute path (the engine may run in another
     /// process with another working directory).
+    /// `-o |COMMAND` / `-o !COMMAND` (strace's pipe output) is kept as is.
     pub fn output_path(&self) -> Result<Option<PathBuf>> {
         self.output
             .as_ref()
-            .map(|p| std::path::absolute(p).with_context(|| format!("-o {}", p.display())))
+            .map(|p| match is_pipe(p) {
+                true => Ok(p.clone()),
+                false => std::path::absolute(p).with_context(|| format!("-o {}", p.display())),
+            })
             .transpose()
+    }
+
+    /// Whether `-o` pipes the trace into a command (`-o |COMMAND`).
+    pub fn output_is_pipe(&self) -> bool {
+        self.output.as_deref().is_some_and(is_pipe)
     }
 
     /// Whether the user picked processes (`-p`, `--comm`): the whole guest
@@ -79,6 +109,12 @@ impl TraceArgs {
     /// The engine configuration these options ask for; the caller fills in
     /// the source-specific fields (OS details, profile, scope).
     pub fn engine_config(&self, output: Option<String>) -> Result<EngineConfig> {
+        let x = parse_exprs(&all_exprs(&self.expr, &self.trace_long))?;
+        let mut display = OutputOptions::default();
+        self.strace
+            .apply(&x, self.follow_forks, self.output.is_some(), &mut display)?;
+        let mut inject = self.inject.clone();
+        inject.extend(x.inject);
         let mut cfg = EngineConfig {
             os: self.os.clone(),
             windows_version: self.windows_version.clone(),
@@ -89,15 +125,17 @@ impl TraceArgs {
             } else {
                 Format::Text
             },
-            summary: self.summary,
+            // -C is -c with the records.
+            summary: self.summary || display.summary.with_records,
             strsize: self.strsize,
-            trace: trace_filter(&self.expr)?,
-            inject: self.inject.clone(),
+            trace: x.trace,
+            inject,
             rewrite_path: self.rewrite_path.clone(),
             pids: self.pids.clone(),
             comms: self.comms.clone(),
-            follow_forks: self.follow_forks,
+            follow_forks: self.follow_forks > 0,
             record: record_path(self.record.as_deref())?,
+            display,
             ..EngineConfig::default()
         };
         if let Some(p) = &self.windows_profile {
@@ -105,6 +143,19 @@ impl TraceArgs {
         }
         Ok(cfg)
     }
+}
+
+/// Whether an output names a command to pipe into (`|CMD`, `!CMD`).
+pub fn is_pipe(p: &Path) -> bool {
+    p.to_str().is_some_and(vstrace_engine::sink::is_pipe)
+}
+
+/// `-e` expressions followed by `--trace=SET` ones (as `trace=SET`).
+pub(crate) fn all_exprs(e: &[String], trace_long: &[String]) -> Vec<String> {
+    e.iter()
+        .cloned()
+        .chain(trace_long.iter().map(|t| format!("trace={t}")))
+        .collect()
 }
 
 fn parse_hex(s: &str) -> Result<u64, String> {
@@ -122,20 +173,6 @@ fn record_path(p: Option<&Path>) -> Result<Option<String>> {
     Ok(Some(abs.display().to_string()))
 }
 
-/// The `trace=` set of the `-e` expressions (the last one wins, as in
-/// strace).
-pub(crate) fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
-    let mut trace = None;
-    for e in exprs {
-        match e.split_once('=') {
-            Some(("trace" | "t", v)) => trace = Some(v.to_string()),
-            Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
-            None => trace = Some(e.to_string()),
-        }
-    }
-    Ok(trace)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,17 +180,16 @@ mod tests {
     #[test]
     fn trace_expressions() {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(trace_filter(&v(&[])).unwrap(), None);
+        let t = |e: &[&str], l: &[&str]| parse_exprs(&all_exprs(&v(e), &v(l))).unwrap().trace;
+        assert_eq!(t(&[], &[]), None);
         assert_eq!(
-            trace_filter(&v(&["trace=openat,close"]))
-                .unwrap()
-                .as_deref(),
+            t(&["trace=openat,close"], &[]).as_deref(),
             Some("openat,close")
         );
-        assert_eq!(
-            trace_filter(&v(&["t=read", "write"])).unwrap().as_deref(),
-            Some("write")
-        );
-        assert!(trace_filter(&v(&["signal=none"])).is_err());
+        assert_eq!(t(&["t=read", "write"], &[]).as_deref(), Some("write"));
+        assert_eq!(t(&["t=read"], &["chdir"]).as_deref(), Some("chdir"));
+        assert!(parse_exprs(&v(&["nosuch=x"])).is_err());
+        let x = parse_exprs(&v(&["fault=open", "inject=read:retval=1"])).unwrap();
+        assert_eq!(x.inject, ["open:error=ENOSYS", "read:retval=1"]);
     }
 }
