@@ -424,6 +424,18 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::Clockid => fmt::enum_or_dec(v & 0xffff_ffff, consts::CLOCK_IDS),
+            ArgType::Struct(k) => crate::structs::decode(
+                &mut crate::structs::Call {
+                    abi: self.abi,
+                    name: self.desc.name,
+                    raw: self.raw,
+                    mem: &mut *self.mem,
+                    opts: self.opts,
+                    ret: self.ret,
+                },
+                k,
+                v,
+            ),
         }
     }
 

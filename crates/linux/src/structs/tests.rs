@@ -1,0 +1,1 @@
+//! Unit tests of the structure decoders, on synthetic guest memory.
