@@ -1,1 +1,567 @@
-//! Unit tests of the structure decoders, on synthetic guest memory.
+//! Unit tests of the structure decoders, on synthetic guest memory with
+//! the byte layouts of both ABIs, as strace prints them.
+
+use vstrace_core::testmem::SparseVirt;
+
+use crate::decode::{decode_enter, decode_exit, format_call, format_return};
+use crate::proto::{by_name, LinuxAbi};
+use crate::structs::return_detail;
+use crate::DecodeOptions;
+
+const X: LinuxAbi = LinuxAbi::X86_64;
+const I: LinuxAbi = LinuxAbi::I386;
+
+fn le64(v: &[i64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn le32(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The whole line strace would print, with its return detail.
+fn line_opts(
+    abi: LinuxAbi,
+    name: &str,
+    raw: &[u64],
+    ret: i64,
+    m: &mut SparseVirt,
+    o: &DecodeOptions,
+) -> String {
+    let d = by_name(abi, name).unwrap();
+    let mut a = decode_enter(d, abi, raw, m, o);
+    decode_exit(d, abi, raw, ret, m, o, &mut a);
+    let mut r = format_return(d, abi, ret);
+    if let Some(x) = return_detail(d, abi, raw, ret, m, o) {
+        r.text = format!("{} ({x})", r.text);
+    }
+    format_call(d, &a, Some(&r))
+}
+
+fn line(abi: LinuxAbi, name: &str, raw: &[u64], ret: i64, m: &mut SparseVirt) -> String {
+    line_opts(abi, name, raw, ret, m, &DecodeOptions::default())
+}
+
+/// Argument `i` and the return text (with its detail) of a call, for
+/// calls whose other arguments are named constants (decoded elsewhere).
+fn arg_ret(
+    abi: LinuxAbi,
+    name: &str,
+    raw: &[u64],
+    ret: i64,
+    m: &mut SparseVirt,
+    i: usize,
+) -> (String, String) {
+    let o = DecodeOptions::default();
+    let d = by_name(abi, name).unwrap();
+    let mut a = decode_enter(d, abi, raw, m, &o);
+    decode_exit(d, abi, raw, ret, m, &o, &mut a);
+    let mut r = format_return(d, abi, ret).text;
+    if let Some(x) = return_detail(d, abi, raw, ret, m, &o) {
+        r = format!("{r} ({x})");
+    }
+    (a[i].text.clone().unwrap_or_default(), r)
+}
+
+fn pair(a: &str, r: &str) -> (String, String) {
+    (a.to_string(), r.to_string())
+}
+
+#[test]
+fn timespecs_of_both_abis() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le64(&[0, 789985]));
+    assert_eq!(
+        line(X, "nanosleep", &[0x1000, 0], 0, &mut m),
+        "nanosleep({tv_sec=0, tv_nsec=789985}, NULL) = 0"
+    );
+    // Out of range values as strace prints them: seconds signed,
+    // nanoseconds unsigned.
+    m.map(0x2000, &le64(&[-1, -1]));
+    assert_eq!(
+        arg_ret(X, "clock_settime", &[3, 0x2000], -22, &mut m, 1),
+        pair(
+            "{tv_sec=-1, tv_nsec=18446744073709551615}",
+            "-1 EINVAL (Invalid argument)"
+        )
+    );
+    // Output: at a successful exit only.
+    assert_eq!(
+        arg_ret(X, "clock_gettime", &[0, 0x1000], 0, &mut m, 1),
+        pair("{tv_sec=0, tv_nsec=789985}", "0")
+    );
+    assert_eq!(
+        arg_ret(X, "clock_gettime", &[0, 0x1000], -14, &mut m, 1),
+        pair("0x1000", "-1 EFAULT (Bad address)")
+    );
+    // i386: old_timespec32, nanoseconds zero-extended from 32 bits.
+    m.map(0x3000, &le32(&[-1, -1]));
+    assert_eq!(
+        line(I, "nanosleep", &[0x3000, 0], -22, &mut m),
+        "nanosleep({tv_sec=-1, tv_nsec=4294967295}, NULL) = -1 EINVAL (Invalid argument)"
+    );
+    // i386 *_time64: __kernel_timespec.
+    assert_eq!(
+        arg_ret(I, "clock_gettime64", &[1, 0x1000], 0, &mut m, 1),
+        pair("{tv_sec=0, tv_nsec=789985}", "0")
+    );
+    // Straddling into an unmapped page: the address.
+    m.map(0x4ff8, &[0u8; 8]);
+    assert_eq!(
+        line(X, "nanosleep", &[0x4ff8, 0], 0, &mut m),
+        "nanosleep(0x4ff8, NULL) = 0"
+    );
+}
+
+#[test]
+fn remaining_time_only_when_interrupted() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le64(&[0, 999_999_999, 0, 887_798_976]));
+    assert_eq!(
+        line(X, "nanosleep", &[0x1000, 0x1010], 0, &mut m),
+        "nanosleep({tv_sec=0, tv_nsec=999999999}, 0x1010) = 0"
+    );
+    let s = line(X, "nanosleep", &[0x1000, 0x1010], -516, &mut m);
+    assert!(
+        s.starts_with(
+            "nanosleep({tv_sec=0, tv_nsec=999999999}, {tv_sec=0, tv_nsec=887798976}) = ?"
+        ),
+        "{s}"
+    );
+    let (a, _) = arg_ret(X, "clock_nanosleep", &[0, 0, 0x1000, 0x1010], -4, &mut m, 3);
+    assert_eq!(a, "{tv_sec=0, tv_nsec=887798976}");
+}
+
+#[test]
+fn timevals_itimers_and_dates() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le64(&[1796288200, 245995]));
+    m.map(0x2000, &le32(&[0, 0]));
+    assert_eq!(
+        line(X, "gettimeofday", &[0x1000, 0x2000], 0, &mut m),
+        "gettimeofday({tv_sec=1796288200, tv_usec=245995}, {tz_minuteswest=0, tz_dsttime=0}) = 0"
+    );
+    m.map(0x3000, &le64(&[789985, 789986, 789987, 789988]));
+    assert_eq!(
+        arg_ret(X, "setitimer", &[0, 0x3000, 0], 0, &mut m, 1).0,
+        "{it_interval={tv_sec=789985, tv_usec=789986}, it_value={tv_sec=789987, tv_usec=789988}}"
+    );
+    assert_eq!(
+        line(X, "timer_gettime", &[0, 0x3000], 0, &mut m),
+        "timer_gettime(0, {it_interval={tv_sec=789985, tv_nsec=789986}, it_value={tv_sec=789987, tv_nsec=789988}}) = 0"
+    );
+    // i386 itimerval: four 32-bit fields.
+    m.map(0x4000, &le32(&[1, 2, 3, 4]));
+    assert_eq!(
+        arg_ret(I, "getitimer", &[0, 0x4000], 0, &mut m, 1).0,
+        "{it_interval={tv_sec=1, tv_usec=2}, it_value={tv_sec=3, tv_usec=4}}"
+    );
+    // utimes: dates in comments only for valid values.
+    m.map(0x5000, &le64(&[1492358607, 345678, 1492356078, 1_000_001]));
+    m.map(0x6000, b"f\0");
+    assert_eq!(
+        line(X, "utimes", &[0x6000, 0x5000], -2, &mut m),
+        "utimes(\"f\", [{tv_sec=1492358607, tv_usec=345678} /* 2017-04-16T16:03:27.345678+0000 */, {tv_sec=1492356078, tv_usec=1000001}]) = -1 ENOENT (No such file or directory)"
+    );
+    // utimensat: UTIME_NOW / UTIME_OMIT by name, nanosecond dates.
+    m.map(0x7000, &le64(&[1492358706, 123456789, 0, (1 << 30) - 2]));
+    let (s, _) = arg_ret(
+        X,
+        "utimensat",
+        &[(-100i64) as u64, 0x6000, 0x7000, 0x100],
+        -2,
+        &mut m,
+        2,
+    );
+    assert_eq!(
+        s,
+        "[{tv_sec=1492358706, tv_nsec=123456789} /* 2017-04-16T16:05:06.123456789+0000 */, UTIME_OMIT]"
+    );
+    // A year outside struct tm: no date.
+    m.map(0x7000, &le64(&[-3819351491602432273, 0, 0, 0]));
+    let (s, _) = arg_ret(
+        X,
+        "utimensat",
+        &[(-100i64) as u64, 0x6000, 0x7000, 0],
+        -2,
+        &mut m,
+        2,
+    );
+    assert_eq!(
+        s,
+        "[{tv_sec=-3819351491602432273, tv_nsec=0}, {tv_sec=0, tv_nsec=0}]"
+    );
+    m.map(0x8000, &le64(&[1492350678, 1492350678]));
+    assert_eq!(
+        line(X, "utime", &[0x6000, 0x8000], -2, &mut m),
+        "utime(\"f\", {actime=1492350678 /* 2017-04-16T13:51:18+0000 */, modtime=1492350678 /* 2017-04-16T13:51:18+0000 */}) = -1 ENOENT (No such file or directory)"
+    );
+    // Dates before the epoch and across leap years.
+    assert_eq!(
+        super::time::date(-10843, 135, 9).as_deref(),
+        Some("1969-12-31T20:59:17.000000135+0000")
+    );
+    assert_eq!(
+        super::time::date(951782400, 0, 0).as_deref(),
+        Some("2000-02-29T00:00:00+0000")
+    );
+    assert_eq!(super::time::date(0, 0, 0), None);
+    assert_eq!(super::time::date(5, 1_000_000, 6), None);
+}
+
+#[test]
+fn time_return_has_its_date() {
+    let mut m = SparseVirt::new();
+    assert_eq!(
+        line(X, "time", &[0], 1796288204, &mut m),
+        "time(NULL) = 1796288204 (2026-12-03T08:56:44+0000)"
+    );
+    m.map(0x1000, &1796288204i64.to_le_bytes());
+    assert_eq!(
+        line(X, "time", &[0x1000], 1796288204, &mut m),
+        "time([1796288204 /* 2026-12-03T08:56:44+0000 */]) = 1796288204 (2026-12-03T08:56:44+0000)"
+    );
+    assert_eq!(
+        line(X, "time", &[0x1ffc], -14, &mut m),
+        "time(0x1ffc) = -1 EFAULT (Bad address)"
+    );
+}
+
+#[test]
+fn tms_rlimit_rusage_sysinfo() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le64(&[35, 55, 59, 1234]));
+    assert_eq!(
+        line(X, "times", &[0x1000], 1717957557, &mut m),
+        "times({tms_utime=35 /* 0.35 s */, tms_stime=55 /* 0.55 s */, tms_cutime=59 /* 0.59 s */, tms_cstime=1234 /* 12.34 s */}) = 1717957557"
+    );
+    m.map(0x2000, &le64(&[8192 * 1024, -1]));
+    assert_eq!(
+        arg_ret(X, "getrlimit", &[3, 0x2000], 0, &mut m, 1).0,
+        "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"
+    );
+    // i386 getrlimit: 32-bit limits; prlimit64: 64-bit in both ABIs.
+    m.map(0x3000, &le32(&[1024, -1]));
+    assert_eq!(
+        arg_ret(I, "ugetrlimit", &[7, 0x3000], 0, &mut m, 1).0,
+        "{rlim_cur=1024, rlim_max=RLIM_INFINITY}"
+    );
+    assert_eq!(
+        arg_ret(I, "prlimit64", &[0, 3, 0x2000, 0], 0, &mut m, 2).0,
+        "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"
+    );
+    let mut ru = le64(&[0, 6742, 1, 2]);
+    ru.extend(le64(&[1640, 0, 0, 0, 93, 0, 0, 0, 0, 0, 0, 0, 0, 4]));
+    m.map(0x4000, &ru);
+    assert_eq!(
+        arg_ret(X, "getrusage", &[0, 0x4000], 0, &mut m, 1).0,
+        "{ru_utime={tv_sec=0, tv_usec=6742}, ru_stime={tv_sec=1, tv_usec=2}, ...}"
+    );
+    let v = DecodeOptions {
+        verbose: true,
+        ..Default::default()
+    };
+    let s = line_opts(X, "getrusage", &[0, 0x4000], 0, &mut m, &v);
+    assert!(
+        s.ends_with("ru_maxrss=1640, ru_ixrss=0, ru_idrss=0, ru_isrss=0, ru_minflt=93, ru_majflt=0, ru_nswap=0, ru_inblock=0, ru_oublock=0, ru_msgsnd=0, ru_msgrcv=0, ru_nsignals=0, ru_nvcsw=0, ru_nivcsw=4}) = 0"),
+        "{s}"
+    );
+    // sysinfo, x86-64 layout (112 bytes).
+    let mut si = le64(&[4, 0, 0, 0, 1007353856, 903659520, 34807808, 0, 0, 0]);
+    si.extend(57u16.to_le_bytes());
+    si.extend([0u8; 6]);
+    si.extend(le64(&[0, 0]));
+    si.extend(1u32.to_le_bytes());
+    si.extend([0u8; 4]);
+    m.map(0x5000, &si);
+    assert_eq!(
+        line(X, "sysinfo", &[0x5000], 0, &mut m),
+        "sysinfo({uptime=4, loads=[0, 0, 0], totalram=1007353856, freeram=903659520, sharedram=34807808, bufferram=0, totalswap=0, freeswap=0, procs=57, totalhigh=0, freehigh=0, mem_unit=1}) = 0"
+    );
+    // i386 sysinfo: 64 bytes, 32-bit longs.
+    let mut si32 = le32(&[7, 1, 2, 3, 100, 50, 0, 0, 0, 0]);
+    si32.extend(3u16.to_le_bytes());
+    si32.extend([0u8; 2]);
+    si32.extend(le32(&[0, 0, 4096]));
+    si32.extend([0u8; 8]);
+    m.map(0x6000, &si32);
+    assert_eq!(
+        line(I, "sysinfo", &[0x6000], 0, &mut m),
+        "sysinfo({uptime=7, loads=[1, 2, 3], totalram=100, freeram=50, sharedram=0, bufferram=0, totalswap=0, freeswap=0, procs=3, totalhigh=0, freehigh=0, mem_unit=4096}) = 0"
+    );
+}
+
+#[test]
+fn utsname_abbreviated_and_full() {
+    let mut m = SparseVirt::new();
+    let mut u = vec![0u8; 6 * 65];
+    for (k, s) in ["Linux", "vm", "6.1.0", "#1 SMP", "x86_64", "(none)"]
+        .iter()
+        .enumerate()
+    {
+        u[k * 65..k * 65 + s.len()].copy_from_slice(s.as_bytes());
+    }
+    m.map(0x1000, &u);
+    assert_eq!(
+        line(X, "uname", &[0x1000], 0, &mut m),
+        "uname({sysname=\"Linux\", nodename=\"vm\", ...}) = 0"
+    );
+    let v = DecodeOptions {
+        verbose: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        line_opts(X, "uname", &[0x1000], 0, &mut m, &v),
+        "uname({sysname=\"Linux\", nodename=\"vm\", release=\"6.1.0\", version=\"#1 SMP\", machine=\"x86_64\", domainname=\"(none)\"}) = 0"
+    );
+    assert_eq!(
+        line(X, "uname", &[0x1000], -14, &mut m),
+        "uname(0x1000) = -1 EFAULT (Bad address)"
+    );
+}
+
+#[test]
+fn sched_structures() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &0i32.to_le_bytes());
+    assert_eq!(
+        line(X, "sched_getparam", &[286, 0x1000], 0, &mut m),
+        "sched_getparam(286, [0]) = 0"
+    );
+    m.map(0x2000, &[1, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        line(X, "sched_getaffinity", &[266, 128, 0x2000], 8, &mut m),
+        "sched_getaffinity(266, 128, [0]) = 8"
+    );
+    m.map(0x2000, &[0x3, 0x80]);
+    assert_eq!(
+        line(X, "sched_setaffinity", &[0, 2, 0x2000], 0, &mut m),
+        "sched_setaffinity(0, 2, [0 1 15]) = 0"
+    );
+    assert_eq!(
+        line(X, "sched_setaffinity", &[0, 0, 0x2000], -22, &mut m),
+        "sched_setaffinity(0, 0, []) = -1 EINVAL (Invalid argument)"
+    );
+    let mut attr = vec![0u8; 56];
+    attr[0..4].copy_from_slice(&56u32.to_le_bytes());
+    attr[8..16].copy_from_slice(&1u64.to_le_bytes());
+    m.map(0x3000, &attr);
+    assert_eq!(
+        line(X, "sched_setattr", &[0, 0x3000, 0], 0, &mut m),
+        "sched_setattr(0, {size=56, sched_policy=SCHED_OTHER, sched_flags=SCHED_FLAG_RESET_ON_FORK, sched_nice=0, sched_priority=0, sched_runtime=0, sched_deadline=0, sched_period=0, sched_util_min=0, sched_util_max=0}, 0) = 0"
+    );
+    attr[0..4].copy_from_slice(&48u32.to_le_bytes());
+    attr[4..8].copy_from_slice(&0xca7f_acedu32.to_le_bytes());
+    attr[8..16].copy_from_slice(&0x80u64.to_le_bytes());
+    m.map(0x3000, &attr);
+    assert_eq!(
+        line(X, "sched_getattr", &[0, 0x3000, 48, 0], 0, &mut m),
+        "sched_getattr(0, {size=48, sched_policy=0xca7faced /* SCHED_??? */, sched_flags=0x80 /* SCHED_FLAG_??? */, sched_nice=0, sched_priority=0, sched_runtime=0, sched_deadline=0, sched_period=0}, 48, 0) = 0"
+    );
+}
+
+#[test]
+fn poll_with_revents_and_timeout() {
+    let mut m = SparseVirt::new();
+    let mut fds = Vec::new();
+    for (fd, ev, rev) in [
+        (3i32, 0x1u16 | 0x2 | 0x40 | 0x80, 0u16),
+        (4, 0x4 | 0x100 | 0x200, 0x104),
+        (-1, 1, 0),
+    ] {
+        fds.extend(fd.to_le_bytes());
+        fds.extend(ev.to_le_bytes());
+        fds.extend(rev.to_le_bytes());
+    }
+    m.map(0x1000, &fds);
+    m.map(0x2000, &le64(&[42, 999_999_999]));
+    assert_eq!(
+        line(X, "ppoll", &[0x1000, 3, 0x2000, 0, 8], 1, &mut m),
+        "ppoll([{fd=3, events=POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND}, {fd=4, events=POLLOUT|POLLWRNORM|POLLWRBAND}, {fd=-1}], 3, {tv_sec=42, tv_nsec=999999999}, NULL, 8) = 1 ([{fd=4, revents=POLLOUT|POLLWRNORM}], left {tv_sec=42, tv_nsec=999999999})"
+    );
+    assert_eq!(
+        line(X, "poll", &[0x1000, 1, 0], 0, &mut m),
+        "poll([{fd=3, events=POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND}], 1, 0) = 0 (Timeout)"
+    );
+    // -s 2: two elements, then "...".
+    let o = DecodeOptions {
+        strsize: 2,
+        ..Default::default()
+    };
+    let s = line_opts(X, "poll", &[0x1000, 3, 0], -4, &mut m, &o);
+    assert!(s.starts_with("poll([{fd=3, events=POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND}, {fd=4, events=POLLOUT|POLLWRNORM|POLLWRBAND}, ...], 3, 0) = -1 EINTR"), "{s}");
+    // An array running into an unmapped page.
+    m.map(0x3ff8, &fds[..8]);
+    let s = line(X, "poll", &[0x3ff8, 2, 0], -14, &mut m);
+    assert!(
+        s.starts_with(
+            "poll([{fd=3, events=POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND}, ... /* 0x4000 */], 2, 0)"
+        ),
+        "{s}"
+    );
+}
+
+#[test]
+fn select_sets_and_details() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &[0x18, 0, 0, 0, 0, 0, 0, 0]);
+    m.map(0x2000, &le64(&[0, 123]));
+    // Entry sets; at the exit the kernel left only fd 4 in the set.
+    let d = by_name(X, "select").unwrap();
+    let raw = [5, 0x1000, 0, 0, 0x2000];
+    let o = DecodeOptions::default();
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    m.map(0x1000, &[0x10]);
+    decode_exit(d, X, &raw, 1, &mut m, &o, &mut a);
+    let detail = return_detail(d, X, &raw, 1, &mut m, &o);
+    assert_eq!(a[1].text.as_deref(), Some("[3 4]"));
+    assert_eq!(a[4].text.as_deref(), Some("{tv_sec=0, tv_usec=123}"));
+    assert_eq!(
+        detail.as_deref(),
+        Some("in [4], left {tv_sec=0, tv_usec=123}")
+    );
+    assert_eq!(
+        line(X, "select", &[0, 0, 0, 0, 0x2000], 0, &mut m),
+        "select(0, NULL, NULL, NULL, {tv_sec=0, tv_usec=123}) = 0 (Timeout)"
+    );
+    // pselect6: timespec and the sigmask pair.
+    m.map(0x3000, &[1, 0, 1, 0, 0, 0, 0, 0]);
+    m.map(0x4000, &le64(&[0x3000, 8]));
+    assert_eq!(
+        line(X, "pselect6", &[1025, 0x1000, 0, 0, 0x2000, 0x4000], 0, &mut m),
+        "pselect6(1025, [4], NULL, NULL, {tv_sec=0, tv_nsec=123}, {sigmask=[HUP CHLD], sigsetsize=8}) = 0 (Timeout)"
+    );
+    assert_eq!(
+        line(
+            X,
+            "pselect6",
+            &[u32::MAX as u64, 0, 0x4aa2e0, 0, 0, 0],
+            -22,
+            &mut m
+        ),
+        "pselect6(-1, NULL, 0x4aa2e0, NULL, NULL, NULL) = -1 EINVAL (Invalid argument)"
+    );
+    // i386 _newselect: 32-bit timeval, sets in 4-byte words.
+    m.map(0x5000, &le32(&[1, 2]));
+    assert_eq!(
+        line(I, "_newselect", &[2, 0x1000, 0, 0, 0x5000], 0, &mut m),
+        "_newselect(2, [], NULL, NULL, {tv_sec=1, tv_usec=2}) = 0 (Timeout)"
+    );
+}
+
+#[test]
+fn epoll_events() {
+    let mut m = SparseVirt::new();
+    let mut ev = 1u32.to_le_bytes().to_vec();
+    ev.extend(u64::MAX.to_le_bytes());
+    m.map(0x1000, &ev);
+    assert_eq!(
+        arg_ret(
+            X,
+            "epoll_ctl",
+            &[u32::MAX as u64, 1, 0xffff_fffe, 0x1000],
+            -9,
+            &mut m,
+            3
+        )
+        .0,
+        "{events=EPOLLIN, data={u32=4294967295, u64=18446744073709551615}}"
+    );
+    // EPOLL_CTL_DEL: the event is not read.
+    assert_eq!(
+        arg_ret(X, "epoll_ctl", &[3, 2, 4, 0x1000], -9, &mut m, 3).0,
+        "0x1000"
+    );
+    assert_eq!(
+        line(I, "epoll_wait", &[3, 0x1000, 4, 0], 1, &mut m),
+        "epoll_wait(3, [{events=EPOLLIN, data={u32=4294967295, u64=18446744073709551615}}], 4, 0) = 1"
+    );
+}
+
+#[test]
+fn signal_structures() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le64(&[0x7f00_0000, 2, 8192]));
+    assert_eq!(
+        line(X, "sigaltstack", &[0x1000, 0], 0, &mut m),
+        "sigaltstack({ss_sp=0x7f000000, ss_flags=SS_DISABLE, ss_size=8192}, NULL) = 0"
+    );
+    m.map(0x2000, &le32(&[0x0800_0000, 1, 4096]));
+    assert_eq!(
+        line(I, "sigaltstack", &[0, 0x2000], 0, &mut m),
+        "sigaltstack(NULL, {ss_sp=0x8000000, ss_flags=SS_ONSTACK, ss_size=4096}) = 0"
+    );
+    // sigevent: value shown only when not NULL, thread fields by notify.
+    let mut sev = vec![0u8; 64];
+    sev[0..8].copy_from_slice(&0xdead_beef_badc_0dedu64.to_le_bytes());
+    sev[8..12].copy_from_slice(&14u32.to_le_bytes());
+    sev[12..16].copy_from_slice(&2u32.to_le_bytes());
+    sev[16..24].copy_from_slice(&0xdead_beef_badc_0dedu64.to_le_bytes());
+    sev[24..32].copy_from_slice(&0xcafe_f00d_face_feedu64.to_le_bytes());
+    m.map(0x3000, &sev);
+    m.map(0x4000, &[0u8; 4]);
+    assert_eq!(
+        line(X, "timer_create", &[0, 0x3000, 0x4000], 0, &mut m),
+        "timer_create(CLOCK_REALTIME, {sigev_value={sival_int=-1159983635, sival_ptr=0xdeadbeefbadc0ded}, sigev_signo=SIGALRM, sigev_notify=SIGEV_THREAD, sigev_notify_function=0xdeadbeefbadc0ded, sigev_notify_attributes=0xcafef00dfacefeed}, [0]) = 0"
+    );
+    let mut sev = vec![0u8; 64];
+    sev[12..16].copy_from_slice(&1u32.to_le_bytes());
+    m.map(0x3000, &sev);
+    assert_eq!(
+        line(X, "timer_create", &[1, 0x3000, 0x4000], 0, &mut m),
+        "timer_create(CLOCK_MONOTONIC, {sigev_signo=0, sigev_notify=SIGEV_NONE}, [0]) = 0"
+    );
+    // waitid with nothing to report: an all-zero siginfo.
+    m.map_zeroed(0x5000, 128);
+    assert_eq!(
+        arg_ret(X, "waitid", &[1, 200, 0x5000, 5, 0], 0, &mut m, 2).0,
+        "{}"
+    );
+    // A siginfo the kernel reads, at the entry.
+    let mut si = vec![0u8; 128];
+    si[0..4].copy_from_slice(&10u32.to_le_bytes());
+    si[8..12].copy_from_slice(&(-1i32).to_le_bytes());
+    si[16..20].copy_from_slice(&456u32.to_le_bytes());
+    si[24..32].copy_from_slice(&0xdead_beef_badc_0dedu64.to_le_bytes());
+    m.map(0x6000, &si);
+    assert_eq!(
+        line(X, "rt_sigqueueinfo", &[456, 10, 0x6000], 0, &mut m),
+        "rt_sigqueueinfo(456, SIGUSR1, {si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=456, si_uid=0, si_int=-1159983635, si_ptr=0xdeadbeefbadc0ded}) = 0"
+    );
+}
+
+#[test]
+fn hostile_memory_prints_addresses() {
+    // Every structure kind of every call, over junk and over page edges:
+    // no panic, and an unreadable structure is its address.
+    let mut m = SparseVirt::new();
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    m.map(0x1000, &junk);
+    let o = DecodeOptions {
+        verbose: true,
+        ..Default::default()
+    };
+    for abi in [X, I] {
+        for d in crate::proto::all(abi) {
+            if !d
+                .args
+                .iter()
+                .any(|a| matches!(a.ty, crate::ArgType::Struct(_)))
+            {
+                continue;
+            }
+            for base in [0x1000u64, 0x2ff0, 0x2fff, 0xdead_0000, u64::MAX - 7] {
+                let raw = [base, base, base, base, base, base];
+                for ret in [-4i64, -516, -14, 0, 1, 3, i64::MAX, i64::MIN] {
+                    let _ = line_opts(abi, d.name, &raw, ret, &mut m, &o);
+                }
+                let counts = [base, 0xffff_ffff, 1 << 20, base, base, base];
+                let _ = line_opts(abi, d.name, &counts, 5, &mut m, &o);
+            }
+            let s = line(abi, d.name, &[0xdead_0000; 6], 0, &mut m);
+            assert!(!s.contains("tv_sec"), "{s}");
+        }
+    }
+}
