@@ -223,7 +223,10 @@ pub fn linux_decode_text(data: &[u8]) -> String {
     let mut mem = FuzzMem::decode(&mut c);
     let mut args = vstrace_linux::decode_enter(desc, abi, &raw, &mut mem, &opts);
     vstrace_linux::decode_exit(desc, abi, &raw, ret, &mut mem, &opts, &mut args);
-    let r = vstrace_linux::format_return(desc, abi, ret);
+    let mut r = vstrace_linux::format_return(desc, abi, ret);
+    if let Some(d) = vstrace_linux::structs::return_detail(desc, abi, &raw, ret, &mut mem, &opts) {
+        r.text = format!("{} ({d})", r.text);
+    }
     let text = vstrace_linux::format_call(desc, &args, Some(&r));
     let _ = vstrace_linux::error_of(abi, ret);
     let _ = vstrace_linux::decode::wait_status(raw[0] as i32);

@@ -19,6 +19,7 @@
 mod poll;
 mod resource;
 mod signal;
+mod stat;
 mod time;
 
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,14 @@ pub enum StructKind {
     EpollEvents,
     /// pselect6's `{sigmask=..., sigsetsize=...}` pair.
     PselectSigmask,
+    /// `struct stat` of the ABI.
+    Stat,
+    /// i386 `struct stat64`.
+    Stat64,
+    /// `struct statfs` of the ABI.
+    Statfs,
+    /// `struct statfs64` (i386 layout; its size in this argument).
+    Statfs64(u8),
     /// `stack_t` (sigaltstack).
     StackT,
     /// `siginfo_t` the kernel reads (rt_sigqueueinfo).
@@ -124,7 +133,11 @@ impl StructKind {
             ("cpu_set", p) => K::CpuSet(arg(p)?),
             ("pollfds", p) => K::Pollfds(arg(p)?),
             ("fd_set", p) => K::FdSet(arg(p)?),
+            ("statfs64", p) => K::Statfs64(arg(p)?),
             (_, Some(_)) => return None,
+            ("stat", None) => K::Stat,
+            ("stat64", None) => K::Stat64,
+            ("statfs", None) => K::Statfs,
             ("timespec", None) => K::Timespec,
             ("timespec64", None) => K::Timespec64,
             ("timespec_rem", None) => K::TimespecRem,
@@ -362,6 +375,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::Pollfds(_) | K::FdSet(_) | K::EpollEvent | K::EpollEvents | K::PselectSigmask => {
             poll::decode(c, kind, v)
         }
+        K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }
 }

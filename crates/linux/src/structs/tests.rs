@@ -565,3 +565,74 @@ fn hostile_memory_prints_addresses() {
         }
     }
 }
+
+#[test]
+fn stat_family_abbreviated_and_full() {
+    let mut m = SparseVirt::new();
+    // x86-64 struct stat of /dev/full: a character device shows st_rdev.
+    let mut st = vec![0u8; 144];
+    st[0..8].copy_from_slice(&5u64.to_le_bytes());
+    st[8..16].copy_from_slice(&7u64.to_le_bytes());
+    st[16..24].copy_from_slice(&1u64.to_le_bytes());
+    st[24..28].copy_from_slice(&0o20666u32.to_le_bytes());
+    st[40..48].copy_from_slice(&0x107u64.to_le_bytes());
+    st[56..64].copy_from_slice(&4096u64.to_le_bytes());
+    st[72..80].copy_from_slice(&1796288234i64.to_le_bytes());
+    st[80..88].copy_from_slice(&855999995u64.to_le_bytes());
+    m.map(0x1000, &st);
+    assert_eq!(
+        arg_ret(X, "fstat", &[3, 0x1000], 0, &mut m, 1).0,
+        "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x7), ...}"
+    );
+    let v = DecodeOptions {
+        verbose: true,
+        ..Default::default()
+    };
+    let s = line_opts(X, "fstat", &[3, 0x1000], 0, &mut m, &v);
+    assert!(
+        s.starts_with("fstat(3, {st_dev=makedev(0, 0x5), st_ino=7, st_mode=S_IFCHR|0666, st_nlink=1, st_uid=0, st_gid=0, st_blksize=4096, st_blocks=0, st_rdev=makedev(0x1, 0x7), st_atime=1796288234 /* 2026-12-03T08:57:14.855999995+0000 */, st_atime_nsec=855999995, st_mtime=0, st_mtime_nsec=0, st_ctime=0, st_ctime_nsec=0}) = 0"),
+        "{s}"
+    );
+    // i386 struct stat (16-bit mode) and stat64, with setuid bits.
+    let mut st32 = vec![0u8; 64];
+    st32[8..10].copy_from_slice(&0o104755u16.to_le_bytes());
+    st32[20..24].copy_from_slice(&1234u32.to_le_bytes());
+    m.map(0x2000, &st32);
+    assert_eq!(
+        arg_ret(I, "fstat", &[3, 0x2000], 0, &mut m, 1).0,
+        "{st_mode=S_IFREG|S_ISUID|0755, st_size=1234, ...}"
+    );
+    let mut st64 = vec![0u8; 96];
+    st64[16..20].copy_from_slice(&0o40700u32.to_le_bytes());
+    st64[44..52].copy_from_slice(&43147718418u64.to_le_bytes());
+    m.map(0x3000, &st64);
+    assert_eq!(
+        arg_ret(I, "fstat64", &[3, 0x3000], 0, &mut m, 1).0,
+        "{st_mode=S_IFDIR|0700, st_size=43147718418, ...}"
+    );
+    assert_eq!(super::stat::symbolic_mode(0o7), "007");
+    assert_eq!(super::stat::symbolic_mode(0o170644), "0170644");
+}
+
+#[test]
+fn statfs_of_both_abis() {
+    let mut m = SparseVirt::new();
+    let mut sf = le64(&[0x9fa0, 4096, 0, 0, 0, 0, 0]);
+    sf.extend(le32(&[0, 0]));
+    sf.extend(le64(&[255, 4096, 0x1020, 0, 0, 0, 0]));
+    m.map(0x1000, &sf);
+    m.map(0x2000, b".\0");
+    assert_eq!(
+        line(X, "statfs", &[0x2000, 0x1000], 0, &mut m),
+        "statfs(\".\", {f_type=PROC_SUPER_MAGIC, f_bsize=4096, f_blocks=0, f_bfree=0, f_bavail=0, f_files=0, f_ffree=0, f_fsid={val=[0, 0]}, f_namelen=255, f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}) = 0"
+    );
+    // i386 statfs64: 84 bytes, 64-bit counts, no ST_VALID: no f_flags.
+    let mut sf64 = le32(&[0x0102_1994, 4096]);
+    sf64.extend(le64(&[117790, 109406, 109406, 117790, 117420]));
+    sf64.extend(le32(&[0xdf6ff0d, 0x2924738a, 255, 4096, 0, 0, 0, 0, 0]));
+    m.map(0x3000, &sf64);
+    assert_eq!(
+        line(I, "statfs64", &[0x2000, 84, 0x3000], 0, &mut m),
+        "statfs64(\".\", 84, {f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=117790, f_bfree=109406, f_bavail=109406, f_files=117790, f_ffree=117420, f_fsid={val=[0xdf6ff0d, 0x2924738a]}, f_namelen=255, f_frsize=4096}) = 0"
+    );
+}
