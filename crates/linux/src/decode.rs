@@ -79,6 +79,9 @@ struct Ctx<'a, 'm> {
     opts: &'a DecodeOptions,
     /// The return value, at exit.
     ret: Option<i64>,
+    /// At exit, the text an in/out argument had at entry (structure
+    /// decoders show what the kernel changed: `[5 => 4]`).
+    entry: Option<String>,
 }
 
 /// Decodes the arguments at syscall enter. Output arguments get `None`.
@@ -130,7 +133,10 @@ pub fn decode_exit(
             }
             // The kernel wrote nothing on failure: show the address.
             Dir::Out if failed => slot.text = Some(fmt::ptr(ctx.raw[i])),
-            Dir::Out | Dir::InOut => slot.text = Some(ctx.decode(i)),
+            Dir::Out | Dir::InOut => {
+                ctx.entry = slot.text.take();
+                slot.text = Some(ctx.decode(i));
+            }
         }
     }
 }
@@ -210,6 +216,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             mem,
             opts,
             ret,
+            entry: None,
         }
     }
 
@@ -432,6 +439,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     mem: &mut *self.mem,
                     opts: self.opts,
                     ret: self.ret,
+                    entry: self.entry.as_deref(),
                 },
                 k,
                 v,

@@ -16,6 +16,7 @@
 //! size (an unreadable one prints as its address), arrays are capped, and
 //! nothing here panics.
 
+mod net;
 mod poll;
 mod resource;
 mod signal;
@@ -107,6 +108,16 @@ pub enum StructKind {
     Statfs,
     /// `struct statfs64` (i386 layout; its size in this argument).
     Statfs64(u8),
+    /// `struct msghdr` the kernel reads (sendmsg).
+    Msghdr,
+    /// `struct msghdr` of recvmsg: the name length at the entry, the
+    /// message at a successful exit (`msg_namelen=110 => 36`).
+    MsghdrRecv,
+    /// `struct mmsghdr[]` of sendmmsg (count in the third argument),
+    /// shown at the exit with the lengths sent.
+    Mmsghdrs,
+    /// `struct mmsghdr[]` of recvmmsg, as many as received.
+    MmsghdrsRecv,
     /// `stack_t` (sigaltstack).
     StackT,
     /// `siginfo_t` the kernel reads (rt_sigqueueinfo).
@@ -164,6 +175,10 @@ impl StructKind {
             ("epoll_event", None) => K::EpollEvent,
             ("epoll_events", None) => K::EpollEvents,
             ("pselect_sigmask", None) => K::PselectSigmask,
+            ("msghdr", None) => K::Msghdr,
+            ("msghdr_recv", None) => K::MsghdrRecv,
+            ("mmsghdrs", None) => K::Mmsghdrs,
+            ("mmsghdrs_recv", None) => K::MmsghdrsRecv,
             ("stack_t", None) => K::StackT,
             ("siginfo", None) => K::Siginfo,
             ("siginfo_out", None) => K::SiginfoOut,
@@ -197,6 +212,8 @@ pub(crate) struct Call<'a, 'm> {
     pub opts: &'a DecodeOptions,
     /// The return value at the exit (sign-extended), `None` at the entry.
     pub ret: Option<i64>,
+    /// At the exit, what an in/out argument showed at the entry.
+    pub entry: Option<&'a str>,
 }
 
 impl Call<'_, '_> {
@@ -376,6 +393,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             poll::decode(c, kind, v)
         }
         K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
+        K::Msghdr | K::MsghdrRecv | K::Mmsghdrs | K::MmsghdrsRecv => net::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }
 }
@@ -409,6 +427,7 @@ pub fn return_detail(
         mem,
         opts,
         ret: Some(ret),
+        entry: None,
     };
     if c.failed() {
         return None;
@@ -419,6 +438,7 @@ pub fn return_detail(
         "select" | "_newselect" | "pselect6" | "pselect6_time64" => {
             poll::select_detail(&mut c, ret)
         }
+        "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
         _ => None,
     }
 }

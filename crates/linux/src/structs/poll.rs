@@ -154,6 +154,17 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     }
 }
 
+/// `left {...}`: the time left in the timeout argument `i` at the exit
+/// (recvmmsg).
+pub(crate) fn left_detail(c: &mut Call<'_, '_>, i: u8) -> Option<String> {
+    let ts = c.arg(i);
+    if ts == 0 {
+        return None;
+    }
+    let w = Width::of(c, c.name.ends_with("_time64"));
+    Some(format!("left {}", tv(c, ts, w, false)))
+}
+
 /// The timeout argument of a poll or select call and its layout.
 fn timeout_of(c: &Call<'_, '_>) -> Option<(u64, Width, bool)> {
     let wide = c.name.ends_with("_time64");

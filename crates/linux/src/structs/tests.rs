@@ -636,3 +636,73 @@ fn statfs_of_both_abis() {
         "statfs64(\".\", 84, {f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=117790, f_bfree=109406, f_bavail=109406, f_files=117790, f_ffree=117420, f_fsid={val=[0xdf6ff0d, 0x2924738a]}, f_namelen=255, f_frsize=4096}) = 0"
     );
 }
+
+#[test]
+fn messages_and_control_data() {
+    let mut m = SparseVirt::new();
+    // sendmsg: name NULL, two iovecs, SCM_RIGHTS control message.
+    m.map(0x5000, b"01234567");
+    let mut iov = le64(&[0x5000, 3, 0x5003, 5]);
+    iov.resize(32, 0);
+    m.map(0x2000, &iov);
+    let mut ctl = 24u64.to_le_bytes().to_vec();
+    ctl.extend(le32(&[1, 1, 3, 4]));
+    m.map(0x3000, &ctl);
+    let mut hdr = le64(&[0, 0, 0x2000, 2, 0x3000, 24]);
+    hdr.extend(le32(&[0, 0]));
+    m.map(0x1000, &hdr);
+    assert_eq!(
+        arg_ret(X, "sendmsg", &[1, 0x1000, 0], 8, &mut m, 1).0,
+        "{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"012\", iov_len=3}, {iov_base=\"34567\", iov_len=5}], msg_iovlen=2, msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3, 4]}], msg_controllen=24, msg_flags=0}"
+    );
+    // recvmsg: the name length offered at entry and the one returned.
+    let mut sun = vec![1u8, 0];
+    sun.extend(b"sock");
+    m.map(0x4000, &sun);
+    let mut rh = le64(&[0x4000, 110, 0x2000, 1, 0, 0]);
+    rh.extend(le32(&[0, 0]));
+    m.map(0x6000, &rh);
+    let d = by_name(X, "recvmsg").unwrap();
+    let o = DecodeOptions::default();
+    let raw = [3, 0x6000, 0x40];
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    assert_eq!(a[1].text.as_deref(), Some("{msg_namelen=110}"));
+    m.map(0x6008, &6u32.to_le_bytes());
+    decode_exit(d, X, &raw, 2, &mut m, &o, &mut a);
+    assert_eq!(
+        a[1].text.as_deref(),
+        Some("{msg_name={sa_family=AF_UNIX, sun_path=\"sock\"}, msg_namelen=110 => 6, msg_iov=[{iov_base=\"01\", iov_len=3}], msg_iovlen=1, msg_controllen=0, msg_flags=0}")
+    );
+    // A failed recvmsg shows the length offered.
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    decode_exit(d, X, &raw, -14, &mut m, &o, &mut a);
+    assert_eq!(a[1].text.as_deref(), Some("{msg_namelen=6}"));
+    // recvmmsg: as many as received, msg_len bounding the data; the
+    // time left as the return detail.
+    let mut mm = le64(&[0, 0, 0x2000, 1, 0, 0]);
+    mm.extend(le32(&[0, 0, 2, 0]));
+    m.map(0x7000, &mm);
+    m.map(0x8000, &le64(&[0, 11917650]));
+    assert_eq!(
+        arg_ret(X, "recvmmsg", &[3, 0x7000, 1, 0, 0x8000], 1, &mut m, 1),
+        pair(
+            "[{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"01\", iov_len=3}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=2}]",
+            "1 (left {tv_sec=0, tv_nsec=11917650})"
+        )
+    );
+    // sendmmsg failing on the second element: no lengths, the address.
+    m.map(0x9fc0, &mm);
+    assert_eq!(
+        arg_ret(X, "sendmmsg", &[3, 0x9fc0, 2, 0], -9, &mut m, 1).0,
+        "[{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"012\", iov_len=3}], msg_iovlen=1, msg_controllen=0, msg_flags=0}}, ... /* 0xa000 */]"
+    );
+    // i386 msghdr: 28 bytes of 32-bit fields.
+    let mut iov32 = le32(&[0x5000, 2]);
+    iov32.resize(8, 0);
+    m.map(0xb100, &iov32);
+    m.map(0xb000, &le32(&[0, 0, 0xb100, 1, 0, 0, 0]));
+    assert_eq!(
+        arg_ret(I, "sendmsg", &[1, 0xb000, 0], 2, &mut m, 1).0,
+        "{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"01\", iov_len=2}], msg_iovlen=1, msg_controllen=0, msg_flags=0}"
+    );
+}
