@@ -66,6 +66,15 @@ pub enum StructKind {
     Utimbuf,
     /// `time_t *` written by time(2), with its date.
     TimeOut,
+    /// `struct timex` (adjtimex, clock_adjtime), shown at the exit.
+    Timex,
+    /// `struct __kernel_timex` (64-bit fields: i386 clock_adjtime64).
+    Timex64,
+    /// A pointer-sized value the kernel writes, shown as `[0x...]`
+    /// (get_robust_list's head).
+    WordPtr,
+    /// A `size_t` the kernel writes, shown as `[N]`.
+    UlongPtr,
     /// `struct tms` (times).
     Tms,
     /// `struct rlimit` of the ABI (32-bit limits for i386 callers).
@@ -163,6 +172,10 @@ impl StructKind {
             ("itimerspec64", None) => K::Itimerspec64,
             ("utimbuf", None) => K::Utimbuf,
             ("time_out", None) => K::TimeOut,
+            ("timex", None) => K::Timex,
+            ("timex64", None) => K::Timex64,
+            ("word_ptr", None) => K::WordPtr,
+            ("ulong_ptr", None) => K::UlongPtr,
             ("tms", None) => K::Tms,
             ("rlimit", None) => K::Rlimit,
             ("rlimit64", None) => K::Rlimit64,
@@ -377,7 +390,10 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::Itimerspec
         | K::Itimerspec64
         | K::Utimbuf
-        | K::TimeOut => time::decode(c, kind, v),
+        | K::TimeOut
+        | K::Timex
+        | K::Timex64 => time::decode(c, kind, v),
+        K::WordPtr | K::UlongPtr => word(c, kind, v),
         K::Tms
         | K::Rlimit
         | K::Rlimit64
@@ -395,6 +411,21 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
         K::Msghdr | K::MsghdrRecv | K::Mmsghdrs | K::MmsghdrsRecv => net::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
+    }
+}
+
+/// A word the kernel writes through a pointer: `[0x...]` or `[N]`.
+fn word(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+    let n = c.long_size();
+    match c.fetch(v, n) {
+        Ok(b) => {
+            let w = Fields::new(&b, n).ulong(0);
+            match kind {
+                StructKind::WordPtr => format!("[{}]", fmt::ptr(w)),
+                _ => format!("[{w}]"),
+            }
+        }
+        Err(s) => s,
     }
 }
 
@@ -439,6 +470,8 @@ pub fn return_detail(
             poll::select_detail(&mut c, ret)
         }
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
+        "adjtimex" => time::timex_state(&mut c, 0, ret),
+        "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
         _ => None,
     }
 }

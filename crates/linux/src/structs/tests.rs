@@ -706,3 +706,38 @@ fn messages_and_control_data() {
         "{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"01\", iov_len=2}], msg_iovlen=1, msg_controllen=0, msg_flags=0}"
     );
 }
+
+#[test]
+fn timex_and_robust_list() {
+    let mut m = SparseVirt::new();
+    let mut tx = vec![0u8; 208];
+    let put =
+        |tx: &mut Vec<u8>, k: usize, v: i64| tx[k * 8..k * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut tx, 3, 16000000);
+    put(&mut tx, 4, 16000000);
+    put(&mut tx, 5, 0x40);
+    put(&mut tx, 6, 2);
+    put(&mut tx, 7, 1);
+    put(&mut tx, 8, 32768000);
+    put(&mut tx, 9, 1796288598);
+    put(&mut tx, 10, 933);
+    put(&mut tx, 11, 10000);
+    m.map(0x1000, &tx);
+    assert_eq!(
+        line(X, "adjtimex", &[0x1000], 5, &mut m),
+        "adjtimex({modes=0, offset=0, freq=0, maxerror=16000000, esterror=16000000, status=STA_UNSYNC, constant=2, precision=1, tolerance=32768000, time={tv_sec=1796288598, tv_usec=933}, tick=10000, ppsfreq=0, jitter=0, shift=0, stabil=0, jitcnt=0, calcnt=0, errcnt=0, stbcnt=0, tai=0}) = 5 (TIME_ERROR)"
+    );
+    assert_eq!(
+        line(X, "adjtimex", &[0x1000], -1, &mut m),
+        "adjtimex(0x1000) = -1 EPERM (Operation not permitted)"
+    );
+    // i386 clock_adjtime64 reads the 64-bit layout.
+    assert!(
+        line(I, "clock_adjtime64", &[0, 0x1000], 5, &mut m).ends_with("tai=0}) = 5 (TIME_ERROR)")
+    );
+    m.map(0x2000, &le64(&[0x11e40660, 24]));
+    assert_eq!(
+        line(X, "get_robust_list", &[266, 0x2000, 0x2008], 0, &mut m),
+        "get_robust_list(266, [0x11e40660], [24]) = 0"
+    );
+}

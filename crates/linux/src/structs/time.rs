@@ -13,6 +13,115 @@ use crate::fmt;
 const UTIME_NOW: u64 = (1 << 30) - 1;
 const UTIME_OMIT: u64 = (1 << 30) - 2;
 
+/// `struct timex` `modes` bits. TODO: generated table.
+static ADJ_MODES: crate::consts::Names = &[
+    (0xa001, "ADJ_OFFSET_SS_READ"),
+    (0x8001, "ADJ_OFFSET_SINGLESHOT"),
+    (0x0001, "ADJ_OFFSET"),
+    (0x0002, "ADJ_FREQUENCY"),
+    (0x0004, "ADJ_MAXERROR"),
+    (0x0008, "ADJ_ESTERROR"),
+    (0x0010, "ADJ_STATUS"),
+    (0x0020, "ADJ_TIMECONST"),
+    (0x0080, "ADJ_TAI"),
+    (0x0100, "ADJ_SETOFFSET"),
+    (0x1000, "ADJ_MICRO"),
+    (0x2000, "ADJ_NANO"),
+    (0x4000, "ADJ_TICK"),
+];
+
+/// `struct timex` `status` bits. TODO: generated table.
+static STA_FLAGS: crate::consts::Names = &[
+    (0x0001, "STA_PLL"),
+    (0x0002, "STA_PPSFREQ"),
+    (0x0004, "STA_PPSTIME"),
+    (0x0008, "STA_FLL"),
+    (0x0010, "STA_INS"),
+    (0x0020, "STA_DEL"),
+    (0x0040, "STA_UNSYNC"),
+    (0x0080, "STA_FREQHOLD"),
+    (0x0100, "STA_PPSSIGNAL"),
+    (0x0200, "STA_PPSJITTER"),
+    (0x0400, "STA_PPSWANDER"),
+    (0x0800, "STA_PPSERROR"),
+    (0x1000, "STA_CLOCKERR"),
+    (0x2000, "STA_NANO"),
+    (0x4000, "STA_MODE"),
+    (0x8000, "STA_CLK"),
+];
+
+/// adjtimex's clock states (its return value). TODO: generated table.
+static TIME_STATES: crate::consts::Names = &[
+    (0, "TIME_OK"),
+    (1, "TIME_INS"),
+    (2, "TIME_DEL"),
+    (3, "TIME_OOP"),
+    (4, "TIME_WAIT"),
+    (5, "TIME_ERROR"),
+];
+
+/// Size of `struct timex` for a `long` of `n` bytes (21 longs, the
+/// kernel's padding after them: 208 bytes on x86-64, 128 on i386).
+fn timex_size(n: usize) -> usize {
+    if n == 8 {
+        208
+    } else {
+        128
+    }
+}
+
+/// `struct timex` (adjtimex, clock_adjtime): every field, in order; the
+/// int fields are padded to a long.
+fn timex(c: &mut Call<'_, '_>, v: u64, wide: bool) -> String {
+    let n = if wide { 8 } else { c.long_size() };
+    let b = match c.fetch(v, timex_size(n)) {
+        Ok(b) => b,
+        Err(s) => return s,
+    };
+    let f = Fields::new(&b, n);
+    let d = |k: usize| f.long(k * n);
+    let i = |k: usize| f.i32(k * n);
+    let flags = super::resource::xflags;
+    format!(
+        "{{modes={}, offset={}, freq={}, maxerror={}, esterror={}, status={}, constant={}, \
+         precision={}, tolerance={}, time={{tv_sec={}, tv_usec={}}}, tick={}, ppsfreq={}, \
+         jitter={}, shift={}, stabil={}, jitcnt={}, calcnt={}, errcnt={}, stbcnt={}, tai={}}}",
+        flags(f.u32(0), ADJ_MODES, "ADJ_???"),
+        d(1),
+        d(2),
+        d(3),
+        d(4),
+        flags(f.u32(5 * n), STA_FLAGS, "STA_???"),
+        d(6),
+        d(7),
+        d(8),
+        d(9),
+        f.ulong(10 * n),
+        d(11),
+        d(12),
+        d(13),
+        i(14),
+        d(15),
+        d(16),
+        d(17),
+        d(18),
+        d(19),
+        i(20)
+    )
+}
+
+/// adjtimex/clock_adjtime: the clock state the call returned, when its
+/// structure could be read (as strace, which prints it only then).
+pub(crate) fn timex_state(c: &mut Call<'_, '_>, i: u8, ret: i64) -> Option<String> {
+    let n = if c.name.ends_with("64") {
+        8
+    } else {
+        c.long_size()
+    };
+    c.fetch(c.arg(i), timex_size(n)).ok()?;
+    crate::consts::lookup(TIME_STATES, ret as u64).map(str::to_string)
+}
+
 /// Field widths of a time layout.
 #[derive(Clone, Copy)]
 pub(crate) enum Width {
@@ -212,6 +321,8 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
                 Err(s) => s,
             }
         }
+        K::Timex => timex(c, v, false),
+        K::Timex64 => timex(c, v, true),
         K::TimeOut => {
             let n = c.long_size();
             match c.fetch(v, n) {
