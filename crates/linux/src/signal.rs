@@ -236,6 +236,14 @@ pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
     let code = rd32(mem, 8)? as i32;
     let mut s = String::from("{si_signo=");
     s.push_str(&signal_name(u64::from(signo)).unwrap_or_else(|| signo.to_string()));
+    s.push_str(", si_code=");
+    match si_code_name(signo, code) {
+        Some(n) => s.push_str(n),
+        None => {
+            let _ = write!(s, "{code}");
+        }
+    }
+    // strace prints the error after the code.
     if errno != 0 {
         let e = i64::from(errno);
         let _ = write!(
@@ -243,13 +251,6 @@ pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
             ", si_errno={}",
             errno_name(e).map_or_else(|| errno.to_string(), str::to_string)
         );
-    }
-    s.push_str(", si_code=");
-    match si_code_name(signo, code) {
-        Some(n) => s.push_str(n),
-        None => {
-            let _ = write!(s, "{code}");
-        }
     }
     let pid = rd32(mem, 16)?;
     let uid = rd32(mem, 20)?;

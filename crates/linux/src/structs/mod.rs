@@ -16,6 +16,7 @@
 //! size (an unreadable one prints as its address), arrays are capped, and
 //! nothing here panics.
 
+mod ipc;
 mod net;
 mod poll;
 mod resource;
@@ -127,6 +128,12 @@ pub enum StructKind {
     Mmsghdrs,
     /// `struct mmsghdr[]` of recvmmsg, as many as received.
     MmsghdrsRecv,
+    /// `struct sembuf[]` (semop, semtimedop), the count in this argument.
+    Sembufs(u8),
+    /// `struct mq_attr` with `mq_flags` in hex (mq_open).
+    MqAttr,
+    /// `struct mq_attr` with `mq_flags` by name (mq_getsetattr).
+    MqAttrFlags,
     /// `stack_t` (sigaltstack).
     StackT,
     /// `siginfo_t` the kernel reads (rt_sigqueueinfo).
@@ -154,6 +161,7 @@ impl StructKind {
             ("pollfds", p) => K::Pollfds(arg(p)?),
             ("fd_set", p) => K::FdSet(arg(p)?),
             ("statfs64", p) => K::Statfs64(arg(p)?),
+            ("sembufs", p) => K::Sembufs(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
@@ -192,6 +200,8 @@ impl StructKind {
             ("msghdr_recv", None) => K::MsghdrRecv,
             ("mmsghdrs", None) => K::Mmsghdrs,
             ("mmsghdrs_recv", None) => K::MmsghdrsRecv,
+            ("mq_attr", None) => K::MqAttr,
+            ("mq_attr_flags", None) => K::MqAttrFlags,
             ("stack_t", None) => K::StackT,
             ("siginfo", None) => K::Siginfo,
             ("siginfo_out", None) => K::SiginfoOut,
@@ -252,7 +262,8 @@ impl Call<'_, '_> {
         if va == 0 {
             return Err("NULL".into());
         }
-        if len > MAX_STRUCT {
+        // fd_sets of strace's largest descriptor count are the biggest.
+        if len > MAX_STRUCT.max(128 * 1024) {
             return Err(fmt::ptr(va));
         }
         read::read_struct(self.mem, va, len).map_err(|_| fmt::ptr(va))
@@ -410,6 +421,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         }
         K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
         K::Msghdr | K::MsghdrRecv | K::Mmsghdrs | K::MmsghdrsRecv => net::decode(c, kind, v),
+        K::Sembufs(_) | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }
 }
@@ -471,6 +483,7 @@ pub fn return_detail(
         }
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
         "adjtimex" => time::timex_state(&mut c, 0, ret),
+        "sched_getscheduler" => resource::policy_name(ret),
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
         _ => None,
     }

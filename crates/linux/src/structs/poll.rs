@@ -4,7 +4,7 @@
 //! `in [3], left {...}`).
 
 use super::time::{tv, Width};
-use super::{Call, Fields, StructKind, MAX_STRUCT};
+use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
 
@@ -55,6 +55,8 @@ const POLLFD: usize = 8;
 const EPOLL_EVENT: usize = 12;
 /// Most descriptors select reads (strace's bound).
 const MAX_NFDS: i64 = 1024 * 1024;
+/// The largest fd_set read: `MAX_NFDS` bits.
+const MAX_FDSET: usize = (MAX_NFDS / 8) as usize;
 
 fn pollfd(b: &[u8]) -> String {
     let f = Fields::new(b, 4);
@@ -92,7 +94,7 @@ fn set_bits(b: &[u8], nfds: i64) -> impl Iterator<Item = usize> + '_ {
 
 fn fd_set(c: &mut Call<'_, '_>, v: u64, nfds: i64) -> String {
     let size = fdset_size(c, nfds);
-    if size == 0 || size > MAX_STRUCT {
+    if size == 0 || size > MAX_FDSET {
         return fmt::ptr(v);
     }
     match c.fetch(v, size) {
@@ -249,7 +251,7 @@ pub(crate) fn select_detail(c: &mut Call<'_, '_>, ret: i64) -> Option<String> {
             break;
         }
         let va = c.arg(i as u8 + 1);
-        if va == 0 || size == 0 || size > MAX_STRUCT {
+        if va == 0 || size == 0 || size > MAX_FDSET {
             continue;
         }
         let Ok(b) = c.fetch(va, size) else { continue };

@@ -95,7 +95,16 @@ const RUSAGE_COUNTERS: [&str; 14] = [
     "ru_nivcsw",
 ];
 
+/// sched_getscheduler's result: the policy's name.
+pub(crate) fn policy_name(ret: i64) -> Option<String> {
+    crate::consts::lookup(SCHED_POLICIES, ret as u64).map(str::to_string)
+}
+
 fn rusage(c: &mut Call<'_, '_>, v: u64) -> String {
+    // wait4 fills it only when a child was reaped (a positive result).
+    if c.name == "wait4" && c.ret == Some(0) {
+        return fmt::ptr(v);
+    }
     let n = c.long_size();
     let w = Width::Long(n);
     let b = match c.fetch(v, 2 * w.pair() + 14 * n) {
@@ -181,9 +190,25 @@ fn utsname(c: &mut Call<'_, '_>, v: u64, fields: usize, len: usize) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// sched_setattr's attribute: at the entry; at an E2BIG exit, the entry
+/// text and the size the kernel wants (`{size=1} => {size=56}`).
+fn sched_setattr(c: &mut Call<'_, '_>, v: u64) -> String {
+    const E2BIG: i64 = -7;
+    match (c.ret, c.entry) {
+        (None, _) | (Some(_), None) => sched_attr(c, v, None),
+        (Some(E2BIG), Some(e)) => match c.fetch(v, 4) {
+            Ok(b) => format!("{e} => {{size={}}}", Fields::new(&b, 4).u32(0)),
+            Err(_) => e.to_string(),
+        },
+        (Some(_), Some(e)) => e.to_string(),
+    }
+}
+
 fn sched_attr(c: &mut Call<'_, '_>, v: u64, usize_arg: Option<u8>) -> String {
     const MIN: u64 = 48;
     const VER1: u64 = 56;
+    // The size field as the caller wrote it (sched_setattr).
+    let mut given = 0;
     let (size, usize, set) = match usize_arg {
         // sched_getattr: the kernel wrote `size` bytes, saying how many.
         Some(a) => {
@@ -200,10 +225,8 @@ fn sched_attr(c: &mut Call<'_, '_>, v: u64, usize_arg: Option<u8>) -> String {
                 Ok(b) => b,
                 Err(s) => return s,
             };
-            let mut usize = Fields::new(&b, 8).u32(0);
-            if usize == 0 {
-                usize = MIN;
-            }
+            given = Fields::new(&b, 8).u32(0);
+            let usize = if given == 0 { MIN } else { given };
             (usize.min(VER1), usize, true)
         }
     };
@@ -216,7 +239,7 @@ fn sched_attr(c: &mut Call<'_, '_>, v: u64, usize_arg: Option<u8>) -> String {
         Vec::new()
     };
     let f = Fields::new(&b, 8);
-    let mut s = format!("{{size={}", if set { f.u32(0) } else { size });
+    let mut s = format!("{{size={}", if set { given } else { size });
     if size >= MIN {
         let policy = f.u32(4);
         let flags = f.u64(8);
@@ -329,6 +352,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             Ok(b) => format!("[{}]", Fields::new(&b, 4).i32(0)),
             Err(s) => s,
         },
+        K::SchedAttr(None) => sched_setattr(c, v),
         K::SchedAttr(a) => sched_attr(c, v, a),
         K::CpuSet(a) => {
             // At the exit the return value is the size the kernel wrote.

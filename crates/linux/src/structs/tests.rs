@@ -741,3 +741,78 @@ fn timex_and_robust_list() {
         "get_robust_list(266, [0x11e40660], [24]) = 0"
     );
 }
+
+#[test]
+fn call_specific_rules() {
+    let mut m = SparseVirt::new();
+    // clock_nanosleep with TIMER_ABSTIME: the kernel writes no remainder.
+    m.map(0x1000, &le64(&[1, 2, 3, 4]));
+    let (a, _) = arg_ret(
+        X,
+        "clock_nanosleep",
+        &[0, 1, 0x1000, 0x1010],
+        -514,
+        &mut m,
+        3,
+    );
+    assert_eq!(a, "0x1010");
+    // wait4 that reaped nothing: no rusage.
+    m.map_zeroed(0x2000, 144);
+    assert_eq!(
+        arg_ret(X, "wait4", &[5, 0, 1, 0x2000], 0, &mut m, 3).0,
+        "0x2000"
+    );
+    assert!(arg_ret(X, "wait4", &[5, 0, 1, 0x2000], 5, &mut m, 3)
+        .0
+        .starts_with("{ru_utime="));
+    // sched_setattr refused with E2BIG: the size the kernel wants.
+    m.map(0x3000, &1u32.to_le_bytes());
+    let d = by_name(X, "sched_setattr").unwrap();
+    let o = DecodeOptions::default();
+    let raw = [0, 0x3000, 0];
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    assert_eq!(a[1].text.as_deref(), Some("{size=1}"));
+    m.map(0x3000, &56u32.to_le_bytes());
+    decode_exit(d, X, &raw, -7, &mut m, &o, &mut a);
+    assert_eq!(a[1].text.as_deref(), Some("{size=1} => {size=56}"));
+    // sched_getscheduler names the policy it returns.
+    assert_eq!(
+        line(X, "sched_getscheduler", &[312], 0, &mut m),
+        "sched_getscheduler(312) = 0 (SCHED_OTHER)"
+    );
+    // semop: sembuf arrays, the tail into an unmapped page.
+    let sb: Vec<u8> = [0xface_u16, 0xf00d, 0xbeef]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    m.map(0x4ffa, &sb);
+    assert_eq!(
+        arg_ret(X, "semop", &[1, 0x4ffa, 2], -14, &mut m, 1).0,
+        "[{sem_num=64206, sem_op=-4083, sem_flg=SEM_UNDO|IPC_NOWAIT|0xa6ef}, ... /* 0x5000 */]"
+    );
+    // mq_attr: hex flags for mq_open, named for mq_getsetattr.
+    m.map(0x6000, &le64(&[0x800, 10, 8192, 0]));
+    assert_eq!(
+        arg_ret(X, "mq_getsetattr", &[3, 0x6000, 0], 0, &mut m, 1).0,
+        "{mq_flags=O_NONBLOCK, mq_maxmsg=10, mq_msgsize=8192, mq_curmsgs=0}"
+    );
+    assert_eq!(
+        arg_ret(X, "mq_open", &[0, 0x40, 0o600, 0x6000], -14, &mut m, 3).0,
+        "{mq_flags=0x800, mq_maxmsg=10, mq_msgsize=8192, mq_curmsgs=0}"
+    );
+    // select with strace's largest descriptor count: 128 KiB sets.
+    let mut big = vec![0u8; 128 * 1024];
+    big[0] = 0x18;
+    m.map(0x10_0000, &big);
+    assert_eq!(
+        arg_ret(
+            X,
+            "select",
+            &[0x7fff_ffff, 0x10_0000, 0, 0, 0],
+            0,
+            &mut m,
+            1
+        ),
+        pair("[3 4]", "0 (Timeout)")
+    );
+}

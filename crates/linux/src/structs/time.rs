@@ -285,8 +285,9 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::Timespec => tv(c, v, native, false),
         K::Timespec64 => tv(c, v, Width::Wide, false),
         // Written by the kernel only when a signal interrupted the sleep.
+        // clock_nanosleep writes it only for a relative sleep (flags 0).
         K::TimespecRem | K::Timespec64Rem => {
-            if c.interrupted() {
+            if c.interrupted() && !(c.name.starts_with("clock_nanosleep") && c.arg(1) != 0) {
                 tv(c, v, Width::of(c, kind == K::Timespec64Rem), false)
             } else {
                 fmt::ptr(v)
