@@ -21,6 +21,7 @@ mod net;
 mod poll;
 mod resource;
 mod signal;
+mod sockaddr;
 mod stat;
 mod time;
 
@@ -118,6 +119,13 @@ pub enum StructKind {
     Statfs,
     /// `struct statfs64` (i386 layout; its size in this argument).
     Statfs64(u8),
+    /// A socket address the kernel reads, its length in this argument.
+    Sockaddr(u8),
+    /// A socket address the kernel writes, its length's pointer in this
+    /// argument (in/out: shown no longer than the caller's buffer).
+    SockaddrOut(u8),
+    /// An in/out `socklen_t *`: `[110]` at the entry, `[110 => 24]`.
+    Socklen,
     /// `struct msghdr` the kernel reads (sendmsg).
     Msghdr,
     /// `struct msghdr` of recvmsg: the name length at the entry, the
@@ -162,6 +170,8 @@ impl StructKind {
             ("fd_set", p) => K::FdSet(arg(p)?),
             ("statfs64", p) => K::Statfs64(arg(p)?),
             ("sembufs", p) => K::Sembufs(arg(p)?),
+            ("saddr", p) => K::Sockaddr(arg(p)?),
+            ("saddr_out", p) => K::SockaddrOut(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
@@ -196,6 +206,7 @@ impl StructKind {
             ("epoll_event", None) => K::EpollEvent,
             ("epoll_events", None) => K::EpollEvents,
             ("pselect_sigmask", None) => K::PselectSigmask,
+            ("socklen", None) => K::Socklen,
             ("msghdr", None) => K::Msghdr,
             ("msghdr_recv", None) => K::MsghdrRecv,
             ("mmsghdrs", None) => K::Mmsghdrs,
@@ -235,11 +246,24 @@ pub(crate) struct Call<'a, 'm> {
     pub opts: &'a DecodeOptions,
     /// The return value at the exit (sign-extended), `None` at the entry.
     pub ret: Option<i64>,
-    /// At the exit, what an in/out argument showed at the entry.
-    pub entry: Option<&'a str>,
+    /// At the exit, what each argument showed at the entry (empty at
+    /// the entry).
+    pub entries: &'a [Option<String>],
+    /// The index of the argument being decoded.
+    pub index: usize,
 }
 
 impl Call<'_, '_> {
+    /// What argument `n` showed at the entry, at the exit.
+    fn entry_of(&self, n: usize) -> Option<&str> {
+        self.entries.get(n)?.as_deref()
+    }
+
+    /// What this argument showed at the entry, at the exit.
+    fn entry(&self) -> Option<&str> {
+        self.entry_of(self.index)
+    }
+
     fn arg(&self, n: u8) -> u64 {
         self.raw.get(n as usize).copied().unwrap_or(0)
     }
@@ -420,6 +444,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             poll::decode(c, kind, v)
         }
         K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
+        K::Sockaddr(_) | K::SockaddrOut(_) | K::Socklen => sockaddr::decode(c, kind, v),
         K::Msghdr | K::MsghdrRecv | K::Mmsghdrs | K::MmsghdrsRecv => net::decode(c, kind, v),
         K::Sembufs(_) | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
@@ -470,7 +495,8 @@ pub fn return_detail(
         mem,
         opts,
         ret: Some(ret),
-        entry: None,
+        entries: &[],
+        index: 0,
     };
     if c.failed() {
         return None;

@@ -82,7 +82,7 @@ fn sockaddr(c: &mut Call<'_, '_>, va: u64, len: i64) -> String {
         return fmt::ptr(va);
     }
     match c.fetch(va, (len as usize).min(SOCKADDR_MAX)) {
-        Ok(b) => crate::decode::format_sockaddr(&b),
+        Ok(b) => super::sockaddr::format(&b),
         Err(s) => s,
     }
 }
@@ -301,9 +301,9 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
                     Err(s) => s,
                 }
             }
-            Some(_) if c.failed() => c.entry.map_or_else(|| fmt::ptr(v), str::to_string),
+            Some(_) if c.failed() => c.entry().map_or_else(|| fmt::ptr(v), str::to_string),
             Some(r) => {
-                let user = entry_namelen(c.entry);
+                let user = entry_namelen(c.entry());
                 msghdr(c, v, user, Some(r.max(0) as u64))
             }
         },

@@ -194,7 +194,7 @@ fn utsname(c: &mut Call<'_, '_>, v: u64, fields: usize, len: usize) -> String {
 /// text and the size the kernel wants (`{size=1} => {size=56}`).
 fn sched_setattr(c: &mut Call<'_, '_>, v: u64) -> String {
     const E2BIG: i64 = -7;
-    match (c.ret, c.entry) {
+    match (c.ret, c.entry().map(str::to_string)) {
         (None, _) | (Some(_), None) => sched_attr(c, v, None),
         (Some(E2BIG), Some(e)) => match c.fetch(v, 4) {
             Ok(b) => format!("{e} => {{size={}}}", Fields::new(&b, 4).u32(0)),

@@ -816,3 +816,54 @@ fn call_specific_rules() {
         pair("[3 4]", "0 (Timeout)")
     );
 }
+
+#[test]
+fn socket_addresses_and_lengths() {
+    let mut m = SparseVirt::new();
+    // accept: the caller offers 16 bytes, the kernel's address is 24.
+    let mut sun = vec![1u8, 0];
+    sun.extend(b"accept.socket.connect\0");
+    m.map(0x1000, &sun);
+    m.map(0x2000, &16u32.to_le_bytes());
+    let d = by_name(X, "accept").unwrap();
+    let o = DecodeOptions::default();
+    let raw = [3, 0x1000, 0x2000];
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    assert_eq!(a[2].text.as_deref(), Some("[16]"));
+    m.map(0x2000, &24u32.to_le_bytes());
+    decode_exit(d, X, &raw, 5, &mut m, &o, &mut a);
+    assert_eq!(
+        a[1].text.as_deref(),
+        Some("{sa_family=AF_UNIX, sun_path=\"accept.socket.\"}")
+    );
+    assert_eq!(a[2].text.as_deref(), Some("[16 => 24]"));
+    // Failed: the address and the length offered.
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    decode_exit(d, X, &raw, -22, &mut m, &o, &mut a);
+    assert_eq!(a[1].text.as_deref(), Some("0x1000"));
+    assert_eq!(a[2].text.as_deref(), Some("[24]"));
+    // AF_UNIX paths stop at sizeof(sockaddr_un); abstract names keep
+    // their NULs; AF_INET shorter than sockaddr_in is raw data.
+    let mut long = vec![1u8, 0];
+    long.extend([b'0'; 127]);
+    m.map(0x3000, &long);
+    let (t, _) = arg_ret(X, "connect", &[3, 0x3000, 129], -9, &mut m, 1);
+    assert_eq!(
+        t,
+        format!("{{sa_family=AF_UNIX, sun_path=\"{}\"}}", "0".repeat(108))
+    );
+    m.map(0x4000, &[1, 0, 0, b'a', 0, b'b']);
+    assert_eq!(
+        arg_ret(X, "bind", &[3, 0x4000, 6], 0, &mut m, 1).0,
+        "{sa_family=AF_UNIX, sun_path=@\"a\\0b\"}"
+    );
+    m.map(0x5000, &[2, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    assert_eq!(
+        arg_ret(X, "connect", &[3, 0x5000, 12], -9, &mut m, 1).0,
+        "{sa_family=AF_INET, sa_data=\"\\0\\0\\0\\0\\0\\0\\377\\377\\377\\377\"}"
+    );
+    assert_eq!(
+        arg_ret(X, "connect", &[3, 0x5000, 2], -9, &mut m, 1).0,
+        "{sa_family=AF_INET}"
+    );
+}
