@@ -126,6 +126,10 @@ pub enum StructKind {
     SockaddrOut(u8),
     /// An in/out `socklen_t *`: `[110]` at the entry, `[110 => 24]`.
     Socklen,
+    /// setsockopt's value, its length in this argument.
+    SockoptIn(u8),
+    /// getsockopt's value, its length's pointer in this argument.
+    SockoptOut(u8),
     /// `struct msghdr` the kernel reads (sendmsg).
     Msghdr,
     /// `struct msghdr` of recvmsg: the name length at the entry, the
@@ -171,6 +175,8 @@ impl StructKind {
             ("statfs64", p) => K::Statfs64(arg(p)?),
             ("sembufs", p) => K::Sembufs(arg(p)?),
             ("saddr", p) => K::Sockaddr(arg(p)?),
+            ("sockopt_in", p) => K::SockoptIn(arg(p)?),
+            ("sockopt_out", p) => K::SockoptOut(arg(p)?),
             ("saddr_out", p) => K::SockaddrOut(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
@@ -445,7 +451,12 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         }
         K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
         K::Sockaddr(_) | K::SockaddrOut(_) | K::Socklen => sockaddr::decode(c, kind, v),
-        K::Msghdr | K::MsghdrRecv | K::Mmsghdrs | K::MmsghdrsRecv => net::decode(c, kind, v),
+        K::Msghdr
+        | K::MsghdrRecv
+        | K::Mmsghdrs
+        | K::MmsghdrsRecv
+        | K::SockoptIn(_)
+        | K::SockoptOut(_) => net::decode(c, kind, v),
         K::Sembufs(_) | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }

@@ -116,13 +116,21 @@ fn iovec(c: &mut Call<'_, '_>, va: u64, count: u64, limit: Option<u64>) -> Strin
     })
 }
 
-/// The data of one control message.
-fn cmsg_data(level: u64, ty: u64, data: &[u8]) -> Option<String> {
+/// The data of one control message (`n`: the caller's `long` size).
+fn cmsg_data(level: u64, ty: u64, data: &[u8], n: usize) -> Option<String> {
+    use super::time::{tv_at, Width};
     if level != 1 {
         return None;
     }
     let f = Fields::new(data, 4);
+    let time = |w: Width, usec: bool| (data.len() >= w.pair()).then(|| tv_at(data, 0, w, usec));
     match ty {
+        // SO_TIMESTAMP{,NS}_{OLD,NEW}: the ABI's timeval/timespec, or
+        // the 64-bit ones.
+        29 => time(Width::Long(n), true),
+        35 => time(Width::Long(n), false),
+        63 => time(Width::Wide, true),
+        64 => time(Width::Wide, false),
         1 if data.len() >= 4 => {
             let fds: Vec<String> = (0..data.len() / 4)
                 .map(|k| f.i32(k * 4).to_string())
@@ -177,7 +185,7 @@ fn control(c: &mut Call<'_, '_>, va: u64, in_len: u64) -> String {
         } else {
             s.push_str(&format!("{ty:#x}"));
         }
-        if let Some(d) = cmsg_data(level, ty, data) {
+        if let Some(d) = cmsg_data(level, ty, data, n) {
             s.push_str(&format!(", cmsg_data={d}"));
         }
         s.push('}');
@@ -287,6 +295,77 @@ fn mmsgvec(c: &mut Call<'_, '_>, v: u64, count: u64, with_len: u64, recv: bool) 
     })
 }
 
+/// `SOL_SOCKET` and `SO_LINGER`, `SO_PEERCRED`: the options whose value
+/// is a structure.
+const SOL_SOCKET: u64 = 1;
+const SO_LINGER: u64 = 13;
+const SO_PEERCRED: u64 = 17;
+/// Most option bytes read.
+const MAX_OPTLEN: usize = 256;
+
+/// A socket option's value of `len` bytes at `v`: the structures strace
+/// knows (`SO_LINGER`, `SO_PEERCRED`, field by field as far as `len`
+/// goes), an int as `[N]`, a shorter value as its bytes.
+fn sockopt_value(c: &mut Call<'_, '_>, v: u64, len: i64, get: bool) -> String {
+    if v == 0 {
+        return "NULL".into();
+    }
+    if len < 0 {
+        return fmt::ptr(v);
+    }
+    let level = c.arg(1) & 0xffff_ffff;
+    let name = c.arg(2) & 0xffff_ffff;
+    let hex = |b: &[u8]| fmt::quote_hex(b, false);
+    let fields: Option<&[&str]> = match (level, name) {
+        (SOL_SOCKET, SO_LINGER) => Some(&["l_onoff", "l_linger"]),
+        (SOL_SOCKET, SO_PEERCRED) if get => Some(&["pid", "uid", "gid"]),
+        _ => None,
+    };
+    if let Some(names) = fields {
+        let size = 4 * names.len();
+        // setsockopt needs the whole structure; getsockopt shows what
+        // the kernel wrote, a partial field as bytes.
+        if !get && (len as usize) < size {
+            return fmt::ptr(v);
+        }
+        let n = (len as usize).min(size);
+        if get && n == 0 {
+            return fmt::ptr(v);
+        }
+        let b = match c.fetch(v, n) {
+            Ok(b) => b,
+            Err(s) => return s,
+        };
+        let f = Fields::new(&b, 4);
+        let parts: Vec<String> = names
+            .iter()
+            .enumerate()
+            .take(n.div_ceil(4))
+            .map(|(k, name)| {
+                let field = &b[k * 4..(k * 4 + 4).min(n)];
+                if field.len() < 4 {
+                    format!("{name}={}", hex(field))
+                } else if *name == "l_onoff" || *name == "l_linger" || *name == "pid" {
+                    format!("{name}={}", f.i32(k * 4))
+                } else {
+                    format!("{name}={}", f.u32(k * 4))
+                }
+            })
+            .collect();
+        return format!("{{{}}}", parts.join(", "));
+    }
+    let n = (len as usize).min(MAX_OPTLEN);
+    if get && n == 0 {
+        return fmt::ptr(v);
+    }
+    match c.fetch(v, n) {
+        Ok(b) if n >= 4 => format!("[{}]", Fields::new(&b, 4).i32(0)),
+        Ok(b) if get => hex(&b),
+        Ok(b) => fmt::quote(&b, false),
+        Err(s) => s,
+    }
+}
+
 /// Decodes the message structures of [`super::decode`].
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     match kind {
@@ -307,6 +386,18 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
                 msghdr(c, v, user, Some(r.max(0) as u64))
             }
         },
+        StructKind::SockoptIn(a) => {
+            let len = c.arg(a) as u32 as i32 as i64;
+            sockopt_value(c, v, len, false)
+        }
+        // Shown as long as the kernel says it wrote.
+        StructKind::SockoptOut(a) => {
+            let Ok(b) = c.fetch(c.arg(a), 4) else {
+                return fmt::ptr(v);
+            };
+            let len = Fields::new(&b, 4).i32(0) as i64;
+            sockopt_value(c, v, len, true)
+        }
         StructKind::Mmsghdrs => match c.ret {
             None => fmt::ptr(v),
             Some(r) => {

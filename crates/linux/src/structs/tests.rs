@@ -867,3 +867,54 @@ fn socket_addresses_and_lengths() {
         "{sa_family=AF_INET}"
     );
 }
+
+#[test]
+fn socket_option_values() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le32(&[-15, -42]));
+    assert_eq!(
+        arg_ret(X, "setsockopt", &[3, 1, 13, 0x1000, 9], 0, &mut m, 3).0,
+        "{l_onoff=-15, l_linger=-42}"
+    );
+    assert_eq!(
+        arg_ret(X, "setsockopt", &[3, 1, 13, 0x1000, 4], -22, &mut m, 3).0,
+        "0x1000"
+    );
+    assert_eq!(
+        arg_ret(X, "setsockopt", &[3, 1, 1, 0x1000, 5], 0, &mut m, 3).0,
+        "[-15]"
+    );
+    assert_eq!(
+        arg_ret(X, "setsockopt", &[3, 1, 1, 0x1000, 3], 0, &mut m, 3).0,
+        "\"\\361\\377\\377\""
+    );
+    // getsockopt: as far as the kernel says it wrote, the length in/out.
+    m.map(0x2000, &le32(&[1, -1754156833]));
+    m.map(0x3000, &9u32.to_le_bytes());
+    let d = by_name(X, "getsockopt").unwrap();
+    let o = DecodeOptions::default();
+    let raw = [3, 1, 13, 0x2000, 0x3000];
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    m.map(0x3000, &8u32.to_le_bytes());
+    decode_exit(d, X, &raw, 0, &mut m, &o, &mut a);
+    assert_eq!(
+        a[3].text.as_deref(),
+        Some("{l_onoff=1, l_linger=-1754156833}")
+    );
+    assert_eq!(a[4].text.as_deref(), Some("[9 => 8]"));
+    m.map(0x3000, &7u32.to_le_bytes());
+    assert_eq!(
+        arg_ret(X, "getsockopt", &raw, 0, &mut m, 3).0,
+        "{l_onoff=1, l_linger=\"\\xdf\\xb0\\x71\"}"
+    );
+    m.map(0x3000, &3u32.to_le_bytes());
+    assert_eq!(
+        arg_ret(X, "getsockopt", &[3, 1, 1, 0x2000, 0x3000], 0, &mut m, 3).0,
+        "\"\\x01\\x00\\x00\""
+    );
+    m.map(0x3000, &4u32.to_le_bytes());
+    assert_eq!(
+        arg_ret(X, "getsockopt", &[3, 1, 1, 0x2000, 0x3000], 0, &mut m, 3).0,
+        "[1]"
+    );
+}
