@@ -395,7 +395,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             let Ok(b) = c.fetch(c.arg(a), 4) else {
                 return fmt::ptr(v);
             };
-            let len = Fields::new(&b, 4).i32(0) as i64;
+            let len = Fields::new(&b, 4).i32(0);
             sockopt_value(c, v, len, true)
         }
         StructKind::Mmsghdrs => match c.ret {
