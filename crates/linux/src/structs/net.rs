@@ -273,6 +273,15 @@ fn entry_namelen(entry: Option<&str>) -> Option<i64> {
 fn mmsgvec(c: &mut Call<'_, '_>, v: u64, count: u64, with_len: u64, recv: bool) -> String {
     let n = c.long_size();
     let size = msghdr_size(n) + n;
+    // recvmmsg: the name lengths offered, as the entry text recorded them.
+    let offered: Vec<i64> = match c.entry() {
+        Some(e) if recv => e
+            .split("msg_namelen=")
+            .skip(1)
+            .filter_map(|t| t.split('}').next()?.parse().ok())
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut k = 0u64;
     c.array(v, count, size, |c, b| {
         let m = parse(b, n);
@@ -281,7 +290,8 @@ fn mmsgvec(c: &mut Call<'_, '_>, v: u64, count: u64, with_len: u64, recv: bool) 
         } else {
             None
         };
-        let hdr = render(c, &m, None, data);
+        let user = offered.get(k as usize).copied();
+        let hdr = render(c, &m, user, data);
         let mut s = format!("{{msg_hdr={hdr}");
         if k < with_len {
             s.push_str(&format!(
@@ -407,6 +417,15 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             }
         },
         StructKind::MmsghdrsRecv => match c.ret {
+            // At the entry: the name lengths offered (what the exit
+            // compares with).
+            None => {
+                let n = c.long_size();
+                let count = c.arg(2) & 0xffff_ffff;
+                c.array(v, count, msghdr_size(n) + n, |_, b| {
+                    format!("{{msg_hdr={{msg_namelen={}}}}}", parse(b, n).namelen as i32)
+                })
+            }
             Some(r) if !c.failed() => {
                 let count = (r.max(0) as u64).min(c.arg(2) & 0xffff_ffff);
                 mmsgvec(c, v, count, count, true)

@@ -918,3 +918,44 @@ fn socket_option_values() {
         "[1]"
     );
 }
+
+#[test]
+fn recvmmsg_name_lengths() {
+    let mut m = SparseVirt::new();
+    m.map(0x5000, b"0");
+    m.map(0x2000, &le64(&[0x5000, 1]));
+    let mut v = Vec::new();
+    for (name, len) in [(0x4000u64, 1u32), (0x4000, 2)] {
+        let mut h = le64(&[name as i64]);
+        h.extend(len.to_le_bytes());
+        h.extend([0u8; 4]);
+        h.extend(le64(&[0x2000, 1, 0, 0]));
+        h.extend([0u8; 8]);
+        h.extend(1u32.to_le_bytes());
+        h.extend([0u8; 4]);
+        v.extend(h);
+    }
+    m.map(0x1000, &v);
+    m.map(0x4000, &[1, 0, b'x', 0]);
+    let d = by_name(X, "recvmmsg").unwrap();
+    let o = DecodeOptions::default();
+    let raw = [3, 0x1000, 2, 0, 0];
+    let mut a = decode_enter(d, X, &raw, &mut m, &o);
+    assert_eq!(
+        a[1].text.as_deref(),
+        Some("[{msg_hdr={msg_namelen=1}}, {msg_hdr={msg_namelen=2}}]")
+    );
+    // The kernel wrote 4-byte names.
+    m.map(0x1008, &4u32.to_le_bytes());
+    m.map(0x1048, &4u32.to_le_bytes());
+    decode_exit(d, X, &raw, 2, &mut m, &o, &mut a);
+    let t = a[1].text.clone().unwrap();
+    assert!(
+        t.starts_with("[{msg_hdr={msg_name=0x4000, msg_namelen=1 => 4,"),
+        "{t}"
+    );
+    assert!(
+        t.contains("{msg_hdr={msg_name={sa_family=AF_UNIX}, msg_namelen=2 => 4,"),
+        "{t}"
+    );
+}
