@@ -6,6 +6,7 @@ use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
 use crate::proto::LinuxAbi;
+use vstrace_core::mem::MemError;
 
 /// `ss_flags` bits. TODO: generated table.
 static SS_FLAGS: Names = &[
@@ -55,8 +56,51 @@ fn siginfo(c: &mut Call<'_, '_>, v: u64) -> String {
     }
     match c.abi {
         LinuxAbi::X86_64 => crate::signal::format_siginfo(c.mem, v).unwrap_or_else(|| fmt::ptr(v)),
-        // TODO: the i386 siginfo layout (4-byte pointers and clocks).
-        LinuxAbi::I386 => fmt::ptr(v),
+        LinuxAbi::I386 => {
+            let mut m = Bytes(widen_siginfo(&b));
+            crate::signal::format_siginfo(&mut m, 0).unwrap_or_else(|| fmt::ptr(v))
+        }
+    }
+}
+
+/// The x86-64 layout of an i386 (compat) siginfo: the union starts at 12
+/// instead of 16, pointers, sigval and clocks are 4 bytes.
+fn widen_siginfo(b: &[u8]) -> Vec<u8> {
+    let f = Fields::new(b, 4);
+    let mut o = vec![0u8; SIGINFO];
+    o[..12].copy_from_slice(&b[..12]);
+    let (signo, code) = (f.u32(0), f.i32(8));
+    let put = |o: &mut Vec<u8>, at: usize, v: u64| o[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    if code > 0 && matches!(signo, 4 | 7 | 8 | 11) {
+        // si_addr.
+        put(&mut o, 16, f.u32(12));
+    } else {
+        // pid and uid (or timer id and overrun), then the sigval or the
+        // child's status, then the child's clocks (signed clock_t).
+        o[16..24].copy_from_slice(&b[12..20]);
+        put(&mut o, 24, f.u32(20));
+        put(&mut o, 32, f.i32(24) as u64);
+        put(&mut o, 40, f.i32(28) as u64);
+    }
+    o
+}
+
+/// A structure already read, as memory at address 0 (the siginfo
+/// printer reads its fields through guest memory).
+struct Bytes(Vec<u8>);
+
+impl vstrace_core::VirtMem for Bytes {
+    fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let src = usize::try_from(addr)
+            .ok()
+            .and_then(|start| self.0.get(start..start.checked_add(buf.len())?))
+            .ok_or(MemError::Unmapped(addr))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn write_virt(&mut self, addr: u64, _data: &[u8]) -> Result<(), MemError> {
+        Err(MemError::ReadOnly(addr))
     }
 }
 

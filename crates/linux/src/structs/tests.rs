@@ -959,3 +959,21 @@ fn recvmmsg_name_lengths() {
         "{t}"
     );
 }
+
+#[test]
+fn i386_siginfo() {
+    let mut m = SparseVirt::new();
+    // SIGCHLD, CLD_EXITED, pid 479, uid 0, status 42, clocks 1 and 2.
+    m.map(0x1000, &le32(&[17, 0, 1, 479, 0, 42, 1, 2]));
+    m.map_zeroed(0x1020, 96);
+    assert_eq!(
+        arg_ret(I, "waitid", &[1, 479, 0x1000, 4, 0], 0, &mut m, 2).0,
+        "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=479, si_uid=0, si_status=42, si_utime=1, si_stime=2}"
+    );
+    // SI_QUEUE with a 32-bit sigval.
+    m.map(0x1000, &le32(&[10, 0, -1, 456, 0, -1159983635, 0, 0]));
+    assert_eq!(
+        arg_ret(I, "rt_sigqueueinfo", &[456, 10, 0x1000], 0, &mut m, 2).0,
+        "{si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=456, si_uid=0, si_int=-1159983635, si_ptr=0xbadc0ded}"
+    );
+}
