@@ -115,6 +115,8 @@ pub enum StructKind {
     Stat,
     /// i386 `struct stat64`.
     Stat64,
+    /// `struct statx`.
+    Statx,
     /// `struct statfs` of the ABI.
     Statfs,
     /// `struct statfs64` (i386 layout; its size in this argument).
@@ -181,6 +183,7 @@ impl StructKind {
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
+            ("statx", None) => K::Statx,
             ("statfs", None) => K::Statfs,
             ("timespec", None) => K::Timespec,
             ("timespec64", None) => K::Timespec64,
@@ -449,7 +452,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::Pollfds(_) | K::FdSet(_) | K::EpollEvent | K::EpollEvents | K::PselectSigmask => {
             poll::decode(c, kind, v)
         }
-        K::Stat | K::Stat64 | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
+        K::Stat | K::Stat64 | K::Statx | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
         K::Sockaddr(_) | K::SockaddrOut(_) | K::Socklen => sockaddr::decode(c, kind, v),
         K::Msghdr
         | K::MsghdrRecv

@@ -56,6 +56,39 @@ static ST_FLAGS: Names = &[
     (0x2000, "ST_NOSYMFOLLOW"),
 ];
 
+/// `stx_mask` bits (`STATX_*`). TODO: generated table.
+static STATX_MASKS: Names = &[
+    (0xfff, "STATX_ALL"),
+    (0x7ff, "STATX_BASIC_STATS"),
+    (0x1, "STATX_TYPE"),
+    (0x2, "STATX_MODE"),
+    (0x4, "STATX_NLINK"),
+    (0x8, "STATX_UID"),
+    (0x10, "STATX_GID"),
+    (0x20, "STATX_ATIME"),
+    (0x40, "STATX_MTIME"),
+    (0x80, "STATX_CTIME"),
+    (0x100, "STATX_INO"),
+    (0x200, "STATX_SIZE"),
+    (0x400, "STATX_BLOCKS"),
+    (0x800, "STATX_BTIME"),
+    (0x1000, "STATX_MNT_ID"),
+    (0x2000, "STATX_DIOALIGN"),
+];
+
+/// `stx_attributes` bits (`STATX_ATTR_*`). TODO: generated table.
+static STATX_ATTRS: Names = &[
+    (0x4, "STATX_ATTR_COMPRESSED"),
+    (0x10, "STATX_ATTR_IMMUTABLE"),
+    (0x20, "STATX_ATTR_APPEND"),
+    (0x40, "STATX_ATTR_NODUMP"),
+    (0x800, "STATX_ATTR_ENCRYPTED"),
+    (0x1000, "STATX_ATTR_AUTOMOUNT"),
+    (0x2000, "STATX_ATTR_MOUNT_ROOT"),
+    (0x10_0000, "STATX_ATTR_VERITY"),
+    (0x20_0000, "STATX_ATTR_DAX"),
+];
+
 /// `ST_VALID`: strace shows `f_flags` only when the kernel set it.
 const ST_VALID: u64 = 0x20;
 
@@ -290,11 +323,104 @@ fn statfs(c: &mut Call<'_, '_>, v: u64, wide: bool) -> String {
     s
 }
 
+/// A uid or gid as strace's `PRINT_FIELD_ID` shows it (`-1` for all ones).
+fn id(v: u64) -> String {
+    if v == u64::from(u32::MAX) {
+        "-1".into()
+    } else {
+        v.to_string()
+    }
+}
+
+/// `struct statx` (256 bytes, one layout for both ABIs): the fields its
+/// mask says are valid; abbreviated unless `-v`.
+fn statx(c: &mut Call<'_, '_>, v: u64) -> String {
+    let b = match c.fetch(v, 256) {
+        Ok(b) => b,
+        Err(s) => return s,
+    };
+    let f = Fields::new(&b, 8);
+    let mask = f.u32(0);
+    let full = c.opts.verbose;
+    let has = |bit: u64| mask & bit != 0;
+    let flags = super::resource::xflags;
+    let mut p = vec![format!(
+        "stx_mask={}",
+        flags(mask, STATX_MASKS, "STATX_???")
+    )];
+    if full {
+        p.push(format!("stx_blksize={}", f.u32(4)));
+    }
+    p.push(format!(
+        "stx_attributes={}",
+        flags(f.u64(8), STATX_ATTRS, "STATX_ATTR_???")
+    ));
+    if full {
+        if has(0x4) {
+            p.push(format!("stx_nlink={}", f.u32(16)));
+        }
+        if has(0x8) {
+            p.push(format!("stx_uid={}", id(f.u32(20))));
+        }
+        if has(0x10) {
+            p.push(format!("stx_gid={}", id(f.u32(24))));
+        }
+    }
+    if has(0x1 | 0x2) {
+        p.push(format!("stx_mode={}", symbolic_mode(f.u16(28))));
+    }
+    if full && has(0x100) {
+        p.push(format!("stx_ino={}", f.u64(32)));
+    }
+    if has(0x200) {
+        p.push(format!("stx_size={}", f.u64(40)));
+    }
+    if full {
+        if has(0x400) {
+            p.push(format!("stx_blocks={}", f.u64(48)));
+        }
+        p.push(format!(
+            "stx_attributes_mask={}",
+            flags(f.u64(56), STATX_ATTRS, "STATX_ATTR_???")
+        ));
+        for (bit, name, off) in [
+            (0x20, "stx_atime", 64),
+            (0x800, "stx_btime", 80),
+            (0x80, "stx_ctime", 96),
+            (0x40, "stx_mtime", 112),
+        ] {
+            if has(bit) {
+                let (sec, nsec) = (f.i64(off), f.u32(off + 8));
+                let mut t = format!("{name}={{tv_sec={sec}, tv_nsec={nsec}}}");
+                if let Some(d) = date(sec, nsec, 9) {
+                    t.push_str(&format!(" /* {d} */"));
+                }
+                p.push(t);
+            }
+        }
+        p.push(format!("stx_rdev_major={}", f.u32(128)));
+        p.push(format!("stx_rdev_minor={}", f.u32(132)));
+        p.push(format!("stx_dev_major={}", f.u32(136)));
+        p.push(format!("stx_dev_minor={}", f.u32(140)));
+        if has(0x1000) {
+            p.push(format!("stx_mnt_id={}", hex0(f.u64(144))));
+        }
+        if has(0x2000) {
+            p.push(format!("stx_dio_mem_align={}", f.u32(152)));
+            p.push(format!("stx_dio_offset_align={}", f.u32(156)));
+        }
+    } else {
+        p.push("...".into());
+    }
+    format!("{{{}}}", p.join(", "))
+}
+
 /// Decodes the file status structures of [`super::decode`].
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     match kind {
         StructKind::Stat => stat(c, v, false),
         StructKind::Stat64 => stat(c, v, true),
+        StructKind::Statx => statx(c, v),
         StructKind::Statfs => statfs(c, v, false),
         StructKind::Statfs64(_) => statfs(c, v, true),
         _ => fmt::ptr(v),

@@ -977,3 +977,40 @@ fn i386_siginfo() {
         "{si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=456, si_uid=0, si_int=-1159983635, si_ptr=0xbadc0ded}"
     );
 }
+
+#[test]
+fn statx_by_its_mask() {
+    let mut m = SparseVirt::new();
+    let mut b = vec![0u8; 256];
+    b[0..4].copy_from_slice(&0x1fffu32.to_le_bytes());
+    b[4..8].copy_from_slice(&4096u32.to_le_bytes());
+    b[16..20].copy_from_slice(&1u32.to_le_bytes());
+    b[28..30].copy_from_slice(&0o20666u16.to_le_bytes());
+    b[32..40].copy_from_slice(&7u64.to_le_bytes());
+    b[56..64].copy_from_slice(&0x20_3070u64.to_le_bytes());
+    b[64..72].copy_from_slice(&1796288234i64.to_le_bytes());
+    b[72..76].copy_from_slice(&855999995u32.to_le_bytes());
+    b[144..152].copy_from_slice(&0x1du64.to_le_bytes());
+    m.map(0x1000, &b);
+    assert_eq!(
+        arg_ret(X, "statx", &[(-100i64) as u64, 0, 0, 0xfff, 0x1000], 0, &mut m, 4).0,
+        "{stx_mask=STATX_ALL|STATX_MNT_ID, stx_attributes=0, stx_mode=S_IFCHR|0666, stx_size=0, ...}"
+    );
+    let v = DecodeOptions {
+        verbose: true,
+        ..Default::default()
+    };
+    let s = line_opts(
+        I,
+        "statx",
+        &[(-100i64) as u64, 0, 0, 0xfff, 0x1000],
+        0,
+        &mut m,
+        &v,
+    );
+    assert!(
+        s.contains("stx_mask=STATX_ALL|STATX_MNT_ID, stx_blksize=4096, stx_attributes=0, stx_nlink=1, stx_uid=0, stx_gid=0, stx_mode=S_IFCHR|0666, stx_ino=7, stx_size=0, stx_blocks=0, stx_attributes_mask=STATX_ATTR_IMMUTABLE|STATX_ATTR_APPEND|STATX_ATTR_NODUMP|STATX_ATTR_AUTOMOUNT|STATX_ATTR_MOUNT_ROOT|STATX_ATTR_DAX, stx_atime={tv_sec=1796288234, tv_nsec=855999995} /* 2026-12-03T08:57:14.855999995+0000 */, stx_btime={tv_sec=0, tv_nsec=0}"),
+        "{s}"
+    );
+    assert!(s.contains("stx_mnt_id=0x1d}) = 0"), "{s}");
+}
