@@ -228,6 +228,9 @@ pub fn linux_decode_text(data: &[u8]) -> String {
         r.text = format!("{} ({d})", r.text);
     }
     let text = vstrace_linux::format_call(desc, &args, Some(&r));
+    for at in [None, Some(ret)] {
+        let _ = vstrace_linux::structs::fcntl_struct(abi, raw[1], raw[2], &mut mem, &opts, at);
+    }
     let _ = vstrace_linux::error_of(abi, ret);
     let _ = vstrace_linux::decode::wait_status(raw[0] as i32);
     let mut sa = vec![0u8; (raw[1] % 160) as usize];

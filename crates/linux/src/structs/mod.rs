@@ -16,6 +16,7 @@
 //! size (an unreadable one prints as its address), arrays are capped, and
 //! nothing here panics.
 
+mod fcntl;
 mod ipc;
 mod net;
 mod poll;
@@ -25,6 +26,7 @@ mod sockaddr;
 mod stat;
 mod time;
 
+pub use fcntl::fcntl_struct;
 use serde::{Deserialize, Serialize};
 use vstrace_core::{read, DecodeOptions, VirtMem};
 

@@ -1014,3 +1014,42 @@ fn statx_by_its_mask() {
     );
     assert!(s.contains("stx_mnt_id=0x1d}) = 0"), "{s}");
 }
+
+#[test]
+fn fcntl_locks_and_owners() {
+    use super::fcntl_struct;
+    let mut m = SparseVirt::new();
+    let o = DecodeOptions::default();
+    let mut fl = vec![0u8; 32];
+    fl[8..16].copy_from_slice(&0i64.to_le_bytes());
+    fl[16..24].copy_from_slice(&4096i64.to_le_bytes());
+    m.map(0x1000, &fl);
+    assert_eq!(
+        fcntl_struct(X, 6, 0x1000, &mut m, &o, None).as_deref(),
+        Some("{l_type=F_RDLCK, l_whence=SEEK_SET, l_start=0, l_len=4096}")
+    );
+    fl[0] = 2;
+    m.map(0x1000, &fl);
+    assert_eq!(
+        fcntl_struct(X, 5, 0x1000, &mut m, &o, Some(0)).as_deref(),
+        Some("{l_type=F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=4096, l_pid=0}")
+    );
+    assert_eq!(
+        fcntl_struct(X, 5, 0x1000, &mut m, &o, None).as_deref(),
+        Some("0x1000")
+    );
+    // i386 flock64 for F_SETLK64 (13): 64-bit start at 4.
+    let mut f64 = vec![0u8; 24];
+    f64[4..12].copy_from_slice(&(-2379362051860529427i64).to_le_bytes());
+    m.map(0x2000, &f64);
+    assert_eq!(
+        fcntl_struct(I, 13, 0x2000, &mut m, &o, None).as_deref(),
+        Some("{l_type=F_RDLCK, l_whence=SEEK_SET, l_start=-2379362051860529427, l_len=0}")
+    );
+    m.map(0x3000, &le32(&[0, 301]));
+    assert_eq!(
+        fcntl_struct(X, 15, 0x3000, &mut m, &o, None).as_deref(),
+        Some("{type=F_OWNER_TID, pid=301}")
+    );
+    assert_eq!(fcntl_struct(X, 1, 0x3000, &mut m, &o, None), None);
+}
