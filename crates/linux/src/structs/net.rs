@@ -41,8 +41,6 @@ fn msg_flags(v: u64) -> String {
 
 /// Most control-message bytes read (the kernel's default optmem_max).
 const MAX_CONTROL: u64 = 20480;
-/// Largest socket address read.
-const SOCKADDR_MAX: usize = 128;
 
 /// A parsed `struct msghdr` of either ABI.
 struct Msghdr {
@@ -70,20 +68,6 @@ fn parse(b: &[u8], n: usize) -> Msghdr {
         control: f.ulong(4 * n),
         controllen: f.ulong(5 * n),
         flags: f.u32(6 * n),
-    }
-}
-
-/// A socket address of `len` bytes at `va` (strace's `decode_sockaddr`).
-fn sockaddr(c: &mut Call<'_, '_>, va: u64, len: i64) -> String {
-    if va == 0 {
-        return "NULL".into();
-    }
-    if len < 2 {
-        return fmt::ptr(va);
-    }
-    match c.fetch(va, (len as usize).min(SOCKADDR_MAX)) {
-        Ok(b) => super::sockaddr::format(&b),
-        Err(s) => s,
     }
 }
 
@@ -226,7 +210,7 @@ fn render(
         Some(u) if kernel > u => u,
         _ => kernel,
     };
-    let name = sockaddr(c, m.name, shown);
+    let name = super::sockaddr::at(c, m.name, shown);
     let namelen = match user_namelen {
         Some(u) if u != kernel => format!("{u} => {kernel}"),
         _ => kernel.to_string(),

@@ -68,8 +68,9 @@ pub(crate) fn format(b: &[u8]) -> String {
     s
 }
 
-/// The socket address of `len` bytes at `va`.
-fn at(c: &mut Call<'_, '_>, va: u64, len: i64) -> String {
+/// The socket address of `len` bytes at `va` (strace's
+/// `decode_sockaddr`: the address when shorter than a family).
+pub(crate) fn at(c: &mut Call<'_, '_>, va: u64, len: i64) -> String {
     if va == 0 {
         return "NULL".into();
     }
