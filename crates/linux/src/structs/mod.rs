@@ -16,6 +16,7 @@
 //! size (an unreadable one prints as its address), arrays are capped, and
 //! nothing here panics.
 
+mod caps;
 mod fcntl;
 mod ipc;
 mod net;
@@ -150,6 +151,10 @@ pub enum StructKind {
     MqAttr,
     /// `struct mq_attr` with `mq_flags` by name (mq_getsetattr).
     MqAttrFlags,
+    /// `cap_user_header_t` (capget, capset).
+    CapHeader,
+    /// `cap_user_data_t`, its size from the header's version (argument 0).
+    CapData,
     /// `stack_t` (sigaltstack).
     StackT,
     /// `siginfo_t` the kernel reads (rt_sigqueueinfo).
@@ -224,6 +229,8 @@ impl StructKind {
             ("mmsghdrs_recv", None) => K::MmsghdrsRecv,
             ("mq_attr", None) => K::MqAttr,
             ("mq_attr_flags", None) => K::MqAttrFlags,
+            ("cap_header", None) => K::CapHeader,
+            ("cap_data", None) => K::CapData,
             ("stack_t", None) => K::StackT,
             ("siginfo", None) => K::Siginfo,
             ("siginfo_out", None) => K::SiginfoOut,
@@ -463,6 +470,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::SockoptIn(_)
         | K::SockoptOut(_) => net::decode(c, kind, v),
         K::Sembufs(_) | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
+        K::CapHeader | K::CapData => caps::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }
 }

@@ -1053,3 +1053,28 @@ fn fcntl_locks_and_owners() {
     );
     assert_eq!(fcntl_struct(X, 1, 0x3000, &mut m, &o, None), None);
 }
+
+#[test]
+fn capabilities() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le32(&[0x2008_0522, 0]));
+    // effective: DAC_OVERRIDE and WAKE_ALARM (bit 35), permitted:
+    // DAC_READ_SEARCH and BLOCK_SUSPEND (bit 36).
+    m.map(0x2000, &le32(&[1 << 1, 1 << 2, 0, 1 << 3, 1 << 4, 0]));
+    assert_eq!(
+        line(X, "capset", &[0x1000, 0x2000], -1, &mut m),
+        "capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=1<<CAP_DAC_OVERRIDE|1<<CAP_WAKE_ALARM, permitted=1<<CAP_DAC_READ_SEARCH|1<<CAP_BLOCK_SUSPEND, inheritable=0}) = -1 EPERM (Operation not permitted)"
+    );
+    m.map(0x2000, &le32(&[-1, -1, 0, -1, -1, 0]));
+    let s = line(X, "capget", &[0x1000, 0x2000], 0, &mut m);
+    assert!(s.contains("effective=1<<CAP_CHOWN|"), "{s}");
+    assert!(
+        s.contains("1<<CAP_CHECKPOINT_RESTORE|0xfffffe00, permitted="),
+        "{s}"
+    );
+    m.map(0x1000, &le32(&[0xbadc0ded_u32 as i32, -1576685468]));
+    assert_eq!(
+        arg_ret(X, "capset", &[0x1000, 0x2000], -22, &mut m, 0).0,
+        "{version=0xbadc0ded /* _LINUX_CAPABILITY_VERSION_??? */, pid=-1576685468}"
+    );
+}
