@@ -290,7 +290,13 @@ pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
                 }
                 let utime = read_u64(mem, addr.wrapping_add(32)).ok()?;
                 let stime = read_u64(mem, addr.wrapping_add(40)).ok()?;
-                let _ = write!(s, ", si_utime={utime}, si_stime={stime}");
+                // Clock ticks, with their seconds as strace comments them.
+                let _ = write!(
+                    s,
+                    ", si_utime={}, si_stime={}",
+                    crate::structs::clock_t(utime),
+                    crate::structs::clock_t(stime)
+                );
             }
             4 | 7 | 8 | 11 => {
                 let a = read_u64(mem, addr.wrapping_add(16)).ok()?;
@@ -384,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             siginfo_text(&[17, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0]).unwrap(),
-            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3, si_stime=5}"
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3 /* 0.03 s */, si_stime=5 /* 0.05 s */}"
         );
         assert_eq!(
             siginfo_text(&[11, 0, 1, 0, 0, 0, 0, 0]).unwrap(),

@@ -28,6 +28,7 @@ mod stat;
 mod time;
 
 pub use fcntl::fcntl_struct;
+pub use resource::clock_t;
 use serde::{Deserialize, Serialize};
 use vstrace_core::{read, DecodeOptions, VirtMem};
 

@@ -53,7 +53,7 @@ pub(crate) fn xflags(v: u64, names: Names, unknown: &str) -> String {
 }
 
 /// A `clock_t` with its seconds in a comment: `35 /* 0.35 s */`.
-fn clock_t(v: u64) -> String {
+pub fn clock_t(v: u64) -> String {
     if v == 0 {
         return "0".into();
     }

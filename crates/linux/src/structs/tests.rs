@@ -968,7 +968,7 @@ fn i386_siginfo() {
     m.map_zeroed(0x1020, 96);
     assert_eq!(
         arg_ret(I, "waitid", &[1, 479, 0x1000, 4, 0], 0, &mut m, 2).0,
-        "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=479, si_uid=0, si_status=42, si_utime=1, si_stime=2}"
+        "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=479, si_uid=0, si_status=42, si_utime=1 /* 0.01 s */, si_stime=2 /* 0.02 s */}"
     );
     // SI_QUEUE with a 32-bit sigval.
     m.map(0x1000, &le32(&[10, 0, -1, 456, 0, -1159983635, 0, 0]));
