@@ -1,5 +1,6 @@
-//! System V and POSIX IPC structures: `struct sembuf` arrays (semop,
-//! semtimedop) and `struct mq_attr` (mq_open, mq_getsetattr).
+//! System V, POSIX and AIO queue structures: `struct sembuf` arrays
+//! (semop, semtimedop), `struct mq_attr` (mq_open, mq_getsetattr) and the
+//! `struct io_event`s io_getevents returns.
 
 use super::{Call, Fields, StructKind};
 use crate::consts::Names;
@@ -48,12 +49,37 @@ fn mq_attr(c: &mut Call<'_, '_>, v: u64, named: bool) -> String {
     )
 }
 
+/// Size of `struct io_event` (both ABIs).
+const IO_EVENT: usize = 32;
+
+fn io_event(b: &[u8]) -> String {
+    let f = Fields::new(b, 8);
+    let x = |v: u64| {
+        if v == 0 {
+            "0".to_string()
+        } else {
+            format!("{v:#x}")
+        }
+    };
+    format!(
+        "{{data={}, obj={}, res={}, res2={}}}",
+        x(f.u64(0)),
+        x(f.u64(8)),
+        f.i64(16),
+        f.i64(24)
+    )
+}
+
 /// Decodes the IPC structures of [`super::decode`].
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     match kind {
         StructKind::Sembufs(a) => {
             let n = c.arg(a) & 0xffff_ffff;
             c.array(v, n, SEMBUF, |_, b| sembuf(b))
+        }
+        StructKind::IoEvents => {
+            let n = c.ret.unwrap_or(0).max(0) as u64;
+            c.array(v, n, IO_EVENT, |_, b| io_event(b))
         }
         StructKind::MqAttr => mq_attr(c, v, false),
         StructKind::MqAttrFlags => mq_attr(c, v, true),

@@ -148,6 +148,8 @@ pub enum StructKind {
     MmsghdrsRecv,
     /// `struct sembuf[]` (semop, semtimedop), the count in this argument.
     Sembufs(u8),
+    /// `struct io_event[]` written by io_getevents, as many as returned.
+    IoEvents,
     /// `struct mq_attr` with `mq_flags` in hex (mq_open).
     MqAttr,
     /// `struct mq_attr` with `mq_flags` by name (mq_getsetattr).
@@ -228,6 +230,7 @@ impl StructKind {
             ("msghdr_recv", None) => K::MsghdrRecv,
             ("mmsghdrs", None) => K::Mmsghdrs,
             ("mmsghdrs_recv", None) => K::MmsghdrsRecv,
+            ("io_events", None) => K::IoEvents,
             ("mq_attr", None) => K::MqAttr,
             ("mq_attr_flags", None) => K::MqAttrFlags,
             ("cap_header", None) => K::CapHeader,
@@ -470,7 +473,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::MmsghdrsRecv
         | K::SockoptIn(_)
         | K::SockoptOut(_) => net::decode(c, kind, v),
-        K::Sembufs(_) | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
+        K::Sembufs(_) | K::IoEvents | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
         K::CapHeader | K::CapData => caps::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }

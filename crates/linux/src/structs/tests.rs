@@ -1078,3 +1078,20 @@ fn capabilities() {
         "{version=0xbadc0ded /* _LINUX_CAPABILITY_VERSION_??? */, pid=-1576685468}"
     );
 }
+
+#[test]
+fn aio_events_and_context() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &le64(&[0x7f0d_f28d_0000]));
+    assert_eq!(
+        line(X, "io_setup", &[2, 0x1000], 0, &mut m),
+        "io_setup(2, [0x7f0df28d0000]) = 0"
+    );
+    let mut ev = le64(&[0xfeed_face_1111_1111_u64 as i64, 0x7f0d_f28c_0f80, 4096, 0]);
+    ev.extend(le64(&[0, 0, -5, 0]));
+    m.map(0x2000, &ev);
+    assert_eq!(
+        arg_ret(X, "io_getevents", &[0x7f0d_f28d_0000, 2, 3, 0x2000, 0], 2, &mut m, 3).0,
+        "[{data=0xfeedface11111111, obj=0x7f0df28c0f80, res=4096, res2=0}, {data=0, obj=0, res=-5, res2=0}]"
+    );
+}
