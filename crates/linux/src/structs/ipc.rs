@@ -81,6 +81,10 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             let n = c.ret.unwrap_or(0).max(0) as u64;
             c.array(v, n, IO_EVENT, |_, b| io_event(b))
         }
+        StructKind::IoEvent => match c.fetch(v, IO_EVENT) {
+            Ok(b) => io_event(&b),
+            Err(s) => s,
+        },
         StructKind::MqAttr => mq_attr(c, v, false),
         StructKind::MqAttrFlags => mq_attr(c, v, true),
         _ => fmt::ptr(v),

@@ -16,6 +16,7 @@
 //! size (an unreadable one prints as its address), arrays are capped, and
 //! nothing here panics.
 
+mod aio;
 mod caps;
 mod fcntl;
 mod ipc;
@@ -148,6 +149,12 @@ pub enum StructKind {
     MmsghdrsRecv,
     /// `struct sembuf[]` (semop, semtimedop), the count in this argument.
     Sembufs(u8),
+    /// io_submit's array of `struct iocb *`, the count in this argument.
+    IocbPtrs(u8),
+    /// io_cancel's `struct iocb` (its identifying header).
+    IocbHeader,
+    /// One `struct io_event` the kernel writes (io_cancel).
+    IoEvent,
     /// `struct io_event[]` written by io_getevents, as many as returned.
     IoEvents,
     /// `struct mq_attr` with `mq_flags` in hex (mq_open).
@@ -186,6 +193,7 @@ impl StructKind {
             ("fd_set", p) => K::FdSet(arg(p)?),
             ("statfs64", p) => K::Statfs64(arg(p)?),
             ("sembufs", p) => K::Sembufs(arg(p)?),
+            ("iocb_ptrs", p) => K::IocbPtrs(arg(p)?),
             ("saddr", p) => K::Sockaddr(arg(p)?),
             ("sockopt_in", p) => K::SockoptIn(arg(p)?),
             ("sockopt_out", p) => K::SockoptOut(arg(p)?),
@@ -231,6 +239,8 @@ impl StructKind {
             ("mmsghdrs", None) => K::Mmsghdrs,
             ("mmsghdrs_recv", None) => K::MmsghdrsRecv,
             ("io_events", None) => K::IoEvents,
+            ("io_event", None) => K::IoEvent,
+            ("iocb_header", None) => K::IocbHeader,
             ("mq_attr", None) => K::MqAttr,
             ("mq_attr_flags", None) => K::MqAttrFlags,
             ("cap_header", None) => K::CapHeader,
@@ -473,8 +483,11 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::MmsghdrsRecv
         | K::SockoptIn(_)
         | K::SockoptOut(_) => net::decode(c, kind, v),
-        K::Sembufs(_) | K::IoEvents | K::MqAttr | K::MqAttrFlags => ipc::decode(c, kind, v),
+        K::Sembufs(_) | K::IoEvent | K::IoEvents | K::MqAttr | K::MqAttrFlags => {
+            ipc::decode(c, kind, v)
+        }
         K::CapHeader | K::CapData => caps::decode(c, kind, v),
+        K::IocbPtrs(_) | K::IocbHeader => aio::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
     }
 }

@@ -9,7 +9,7 @@ use crate::consts::Names;
 use crate::fmt;
 
 /// `poll` event bits (x86 values). TODO: generated table.
-static POLL_FLAGS: Names = &[
+pub(crate) static POLL_FLAGS: Names = &[
     (0x1, "POLLIN"),
     (0x2, "POLLPRI"),
     (0x4, "POLLOUT"),

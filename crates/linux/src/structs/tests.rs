@@ -1095,3 +1095,33 @@ fn aio_events_and_context() {
         "[{data=0xfeedface11111111, obj=0x7f0df28c0f80, res=4096, res2=0}, {data=0, obj=0, res=-5, res2=0}]"
     );
 }
+
+#[test]
+fn aio_control_blocks() {
+    let mut m = SparseVirt::new();
+    let mut cb = vec![0u8; 64];
+    cb[0..8].copy_from_slice(&0xfeed_face_1111_1111u64.to_le_bytes());
+    cb[18..20].copy_from_slice(&11u16.to_le_bytes());
+    cb[24..32].copy_from_slice(&0x5000u64.to_le_bytes());
+    cb[32..40].copy_from_slice(&4096u64.to_le_bytes());
+    cb[40..48].copy_from_slice(&7i64.to_le_bytes());
+    m.map(0x1000, &cb);
+    let mut w = cb.clone();
+    w[16] = 1;
+    w[32..40].copy_from_slice(&3u64.to_le_bytes());
+    m.map(0x1100, &w);
+    m.map(0x5000, b"abc");
+    m.map(0x2000, &le64(&[0x1000, 0x1100]));
+    assert_eq!(
+        arg_ret(X, "io_submit", &[0x7f00, 2, 0x2000], 2, &mut m, 2).0,
+        "[{aio_data=0xfeedface11111111, aio_lio_opcode=IOCB_CMD_PREAD, aio_reqprio=11, aio_fildes=0, aio_buf=0x5000, aio_nbytes=4096, aio_offset=7}, {aio_data=0xfeedface11111111, aio_lio_opcode=IOCB_CMD_PWRITE, aio_reqprio=11, aio_fildes=0, aio_buf=\"abc\", aio_nbytes=3, aio_offset=7}]"
+    );
+    let mut h = vec![0u8; 64];
+    h[16..18].copy_from_slice(&61453u16.to_le_bytes());
+    h[20..24].copy_from_slice(&(-42i32).to_le_bytes());
+    m.map(0x3000, &h);
+    assert_eq!(
+        arg_ret(X, "io_cancel", &[0x7f00, 0x3000, 0x4000], -22, &mut m, 1).0,
+        "{aio_data=0, aio_lio_opcode=61453 /* IOCB_CMD_??? */, aio_fildes=-42}"
+    );
+}
