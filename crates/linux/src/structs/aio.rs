@@ -29,6 +29,14 @@ static RWF_FLAGS: Names = &[
 /// `aio_flags` bits. TODO: generated table.
 static IOCB_FLAGS: Names = &[(0x1, "IOCB_FLAG_RESFD"), (0x2, "IOCB_FLAG_IOPRIO")];
 
+/// I/O priority classes. TODO: generated table.
+static IOPRIO_CLASSES: Names = &[
+    (0, "IOPRIO_CLASS_NONE"),
+    (1, "IOPRIO_CLASS_RT"),
+    (2, "IOPRIO_CLASS_BE"),
+    (3, "IOPRIO_CLASS_IDLE"),
+];
+
 /// Size of `struct iocb` (both ABIs).
 const IOCB: usize = 64;
 
@@ -56,9 +64,16 @@ fn header(b: &[u8]) -> Vec<String> {
     let name = crate::consts::lookup(AIO_CMDS, op)
         .map_or_else(|| format!("{op} /* IOCB_CMD_??? */"), str::to_string);
     p.push(format!("aio_lio_opcode={name}"));
-    let prio = f.u16(18) as u16 as i16;
-    if prio != 0 {
-        p.push(format!("aio_reqprio={prio}"));
+    let prio = f.u16(18);
+    if f.u32(56) & 2 != 0 {
+        // IOCB_FLAG_IOPRIO: a class and its data.
+        let class = super::resource::xval(prio >> 13, IOPRIO_CLASSES, "IOPRIO_CLASS_???");
+        p.push(format!(
+            "aio_reqprio=IOPRIO_PRIO_VALUE({class}, {})",
+            prio & 0x1fff
+        ));
+    } else if prio != 0 {
+        p.push(format!("aio_reqprio={}", prio as u16 as i16));
     }
     p.push(format!("aio_fildes={}", f.i32(20)));
     p
@@ -147,8 +162,12 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     match kind {
         // io_submit: `nr` pointers to iocbs.
         StructKind::IocbPtrs(a) => {
-            let nr = c.arg(a);
             let n = c.long_size();
+            // A negative count (a long): the kernel reads nothing.
+            let nr = c.arg(a);
+            if (n == 8 && (nr as i64) < 0) || (n == 4 && (nr as u32 as i32) < 0) {
+                return fmt::ptr(v);
+            }
             c.array(v, nr, n, |c, p| {
                 let at = Fields::new(p, n).ulong(0);
                 match c.fetch(at, IOCB) {

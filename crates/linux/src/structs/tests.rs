@@ -1125,3 +1125,23 @@ fn aio_control_blocks() {
         "{aio_data=0, aio_lio_opcode=61453 /* IOCB_CMD_??? */, aio_fildes=-42}"
     );
 }
+
+#[test]
+fn aio_priorities_and_negative_counts() {
+    let mut m = SparseVirt::new();
+    let mut cb = vec![0u8; 64];
+    cb[16] = 1;
+    cb[18..20].copy_from_slice(&((5u16 << 13) | 7919).to_le_bytes());
+    cb[56..60].copy_from_slice(&2u32.to_le_bytes());
+    m.map(0x1000, &cb);
+    m.map(0x2000, &le64(&[0x1000]));
+    let (t, _) = arg_ret(X, "io_submit", &[1, 1, 0x2000], -9, &mut m, 2);
+    assert!(
+        t.contains("aio_reqprio=IOPRIO_PRIO_VALUE(0x5 /* IOPRIO_CLASS_??? */, 7919)"),
+        "{t}"
+    );
+    assert_eq!(
+        arg_ret(X, "io_submit", &[1, u64::MAX, 0x2000], -22, &mut m, 2).0,
+        "0x2000"
+    );
+}
