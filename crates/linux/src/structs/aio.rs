@@ -106,11 +106,7 @@ fn iocb(c: &mut Call<'_, '_>, b: &[u8]) -> String {
     match op {
         0 | 1 => {
             if op == 1 && valid {
-                let show = nbytes.min(c.opts.strsize as u64) as usize;
-                let data = match c.fetch(buf, show) {
-                    Ok(d) => fmt::quote(&d, nbytes > show as u64),
-                    Err(s) => s,
-                };
+                let data = c.quoted(buf, nbytes);
                 p.push(format!("aio_buf={data}"));
             } else {
                 p.push(format!("aio_buf={}", x(buf)));
@@ -126,12 +122,8 @@ fn iocb(c: &mut Call<'_, '_>, b: &[u8]) -> String {
                 let iov = c.array(buf, nbytes, 2 * n, |c, e| {
                     let g = Fields::new(e, n);
                     let (base, len) = (g.ulong(0), g.ulong(n));
-                    let data = if strings && base != 0 {
-                        let show = len.min(c.opts.strsize as u64) as usize;
-                        match c.fetch(base, show) {
-                            Ok(d) => fmt::quote(&d, len > show as u64),
-                            Err(s) => s,
-                        }
+                    let data = if strings {
+                        c.quoted(base, len)
                     } else {
                         fmt::ptr(base)
                     };

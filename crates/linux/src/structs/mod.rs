@@ -325,6 +325,16 @@ impl Call<'_, '_> {
         read::read_struct(self.mem, va, len).map_err(|_| fmt::ptr(va))
     }
 
+    /// `len` bytes at `va` as a quoted string, at most `-s` of them
+    /// (`...` after a cut); `NULL`, or the address when unreadable.
+    fn quoted(&mut self, va: u64, len: u64) -> String {
+        let max = len.min(self.opts.strsize as u64) as usize;
+        match self.fetch(va, max) {
+            Ok(d) => fmt::quote(&d, len > max as u64),
+            Err(s) => s,
+        }
+    }
+
     /// The width of `long` for this call.
     fn long_size(&self) -> usize {
         self.abi.word_size() as usize

@@ -87,15 +87,7 @@ fn iovec(c: &mut Call<'_, '_>, va: u64, count: u64, limit: Option<u64>) -> Strin
             }
             None => len,
         };
-        let max = show.min(c.opts.strsize as u64) as usize;
-        let data = if base == 0 {
-            "NULL".to_string()
-        } else {
-            match c.fetch(base, max) {
-                Ok(d) => fmt::quote(&d, show > max as u64),
-                Err(s) => s,
-            }
-        };
+        let data = c.quoted(base, show);
         format!("{{iov_base={data}, iov_len={len}}}")
     })
 }
