@@ -220,6 +220,17 @@ pub trait OsLayer: Send {
     /// Decodes out-arguments at exit, completing `args` (from
     /// [`OsLayer::decode_enter`]) once the call `c` returned `ret`.
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]);
+    /// What strace appends in parentheses to a return value, read from
+    /// memory at the call's exit (`Timeout`, `in [3], left {...}`, a
+    /// time's date): `None` for none, the default.
+    fn return_detail(
+        &self,
+        _call: CallArgs<'_>,
+        _ret: i64,
+        _mem: &mut dyn VirtMem,
+    ) -> Option<String> {
+        None
+    }
     /// The return value as records carry it (`ret`), from the value read
     /// at the call's width; Linux keeps it signed (-errno).
     fn record_return(&self, ret: i64) -> i64 {

@@ -103,6 +103,45 @@ mod tests {
         );
     }
 
+    /// The structure seeds reach the structure decoders, and many random
+    /// mutations of them (hostile memory and registers) never panic.
+    #[test]
+    fn structure_seeds_decode_and_survive_mutations() {
+        let s = seeds("linux_decode", &Kernel::default());
+        let get = |n: &str| s.iter().find(|(name, _)| name == n).expect(n).1.clone();
+        let text = |n: &str| targets::linux_decode_text(&get(n));
+        assert!(
+            text("crafted-ppoll-revents")
+                .ends_with("= 1 ([{fd=3, revents=POLLIN}], left {tv_sec=1, tv_nsec=500})"),
+            "{}",
+            text("crafted-ppoll-revents")
+        );
+        assert!(text("crafted-pselect6-sets").contains("[3 4]"));
+        assert!(text("crafted-nanosleep-interrupted").contains("{tv_sec=0, tv_nsec=5}"));
+        assert!(text("crafted-utimensat-pair").contains("UTIME_NOW"));
+        assert!(text("crafted-sched_setattr").contains("sched_flags=SCHED_FLAG_RESET_ON_FORK"));
+        assert!(text("crafted-timer_create-thread").contains("sigev_notify=SIGEV_THREAD"));
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for n in [
+            "crafted-ppoll-revents",
+            "crafted-pselect6-sets",
+            "crafted-nanosleep-interrupted",
+            "crafted-utimensat-pair",
+            "crafted-sched_setattr",
+            "crafted-timer_create-thread",
+        ] {
+            let seed = get(n);
+            for _ in 0..20_000 {
+                let mut m = seed.clone();
+                for _ in 0..1 + rng.next() % 16 {
+                    let i = (rng.next() % m.len() as u64) as usize;
+                    m[i] = rng.next() as u8;
+                }
+                let _ = targets::linux_decode_text(&m);
+            }
+        }
+    }
+
     /// The trace-file seeds are valid recordings that replay.
     #[test]
     fn trace_file_seeds_parse_and_replay() {

@@ -228,8 +228,14 @@ pub fn linux_decode_text(data: &[u8]) -> String {
     let mut mem = FuzzMem::decode(&mut c);
     let mut args = vstrace_linux::decode_enter(desc, abi, &raw, &mut mem, &opts);
     vstrace_linux::decode_exit(desc, abi, &raw, ret, &mut mem, &opts, &mut args);
-    let r = vstrace_linux::format_return(desc, abi, ret);
+    let mut r = vstrace_linux::format_return(desc, abi, ret);
+    if let Some(d) = vstrace_linux::structs::return_detail(desc, abi, &raw, ret, &mut mem, &opts) {
+        r.text = format!("{} ({d})", r.text);
+    }
     let text = vstrace_linux::format_call(desc, &args, Some(&r));
+    for at in [None, Some(ret)] {
+        let _ = vstrace_linux::structs::fcntl_struct(abi, raw[1], raw[2], &mut mem, &opts, at);
+    }
     let _ = vstrace_linux::error_of(abi, ret);
     let _ = vstrace_linux::decode::wait_status(raw[0] as i32);
     let mut sa = vec![0u8; (raw[1] % 160) as usize];

@@ -140,6 +140,11 @@ impl OsLayer for LinuxLayer {
         }
     }
 
+    fn return_detail(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem) -> Option<String> {
+        let d = desc(c.info)?;
+        lx::structs::return_detail(d, abi_of(c.info), c.raw, ret, mem, c.opts)
+    }
+
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {

@@ -13,6 +13,8 @@
 //!   traces Linux guests with.
 //! - [`signal`]: signal deliveries read from the frame the kernel builds
 //!   on the user stack, and strace's siginfo text.
+//! - [`structs`]: structures a call points to (time values, limits,
+//!   poll/select sets, signal stacks...) and return-value details.
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
 //!   symbols) and the current process at a trap.
 
@@ -25,6 +27,7 @@ pub mod layer;
 pub mod profile;
 pub mod proto;
 pub mod signal;
+pub mod structs;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
 pub use decode::{

@@ -175,6 +175,9 @@ pub enum ArgType {
     TimePtr,
     /// A clock id (`CLOCK_MONOTONIC`...).
     Clockid,
+    // Structures (structs/ module)
+    /// A structure the call points to, decoded by [`crate::structs`].
+    Struct(crate::structs::StructKind),
 }
 
 impl ArgType {
@@ -211,6 +214,9 @@ impl ArgType {
             ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
             ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
             ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            (b, p) if crate::structs::StructKind::parse(b, p).is_some() => {
+                ArgType::Struct(crate::structs::StructKind::parse(b, p)?)
+            }
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
             ("uint", None) => ArgType::Uint,
@@ -274,6 +280,7 @@ impl ArgType {
             | ArgType::SockaddrOut(n)
             | ArgType::IovecIn(n)
             | ArgType::IovecOut(n) => Some(n),
+            ArgType::Struct(k) => k.referenced_arg(),
             _ => None,
         }
     }

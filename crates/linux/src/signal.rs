@@ -348,6 +348,14 @@ pub fn format_siginfo_abi(mem: &mut dyn VirtMem, addr: u64, wide: bool) -> Optio
     let code = rd32(mem, 8)? as i32;
     let mut s = String::from("{si_signo=");
     s.push_str(&signal_name(u64::from(signo)).unwrap_or_else(|| signo.to_string()));
+    s.push_str(", si_code=");
+    match si_code_name(signo, code) {
+        Some(n) => s.push_str(n),
+        None => {
+            let _ = write!(s, "{code}");
+        }
+    }
+    // strace prints the error after the code.
     if errno != 0 {
         let e = i64::from(errno);
         let _ = write!(
@@ -355,13 +363,6 @@ pub fn format_siginfo_abi(mem: &mut dyn VirtMem, addr: u64, wide: bool) -> Optio
             ", si_errno={}",
             errno_name(e).map_or_else(|| errno.to_string(), str::to_string)
         );
-    }
-    s.push_str(", si_code=");
-    match si_code_name(signo, code) {
-        Some(n) => s.push_str(n),
-        None => {
-            let _ = write!(s, "{code}");
-        }
     }
     let pid = rd32(mem, u)?;
     let uid = rd32(mem, u + 4)?;
@@ -399,11 +400,19 @@ pub fn format_siginfo_abi(mem: &mut dyn VirtMem, addr: u64, wide: bool) -> Optio
                         signal_name(status as u64).unwrap_or_else(|| status.to_string())
                     );
                 }
-                // clock_t is a long: after the int status, aligned.
+                // clock_t is a long: after the int status, aligned (and
+                // signed: a 32-bit one is sign-extended).
                 let ut = if wide { u + 16 } else { u + 12 };
-                let utime = rdw(mem, ut)?;
-                let stime = rdw(mem, ut + w)?;
-                let _ = write!(s, ", si_utime={utime}, si_stime={stime}");
+                let clock = |v: u64| if wide { v } else { v as u32 as i32 as u64 };
+                let utime = clock(rdw(mem, ut)?);
+                let stime = clock(rdw(mem, ut + w)?);
+                // Clock ticks, with their seconds as strace comments them.
+                let _ = write!(
+                    s,
+                    ", si_utime={}, si_stime={}",
+                    crate::structs::clock_t(utime),
+                    crate::structs::clock_t(stime)
+                );
             }
             4 | 7 | 8 | 11 => {
                 let a = rdw(mem, u)?;
@@ -556,7 +565,7 @@ mod tests {
         m.map(0x5000, &b);
         assert_eq!(
             format_siginfo_abi(&mut m, 0x5000, false).unwrap(),
-            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3, si_stime=5}"
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3 /* 0.03 s */, si_stime=5 /* 0.05 s */}"
         );
     }
 
@@ -576,7 +585,7 @@ mod tests {
         );
         assert_eq!(
             siginfo_text(&[17, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0]).unwrap(),
-            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3, si_stime=5}"
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3 /* 0.03 s */, si_stime=5 /* 0.05 s */}"
         );
         assert_eq!(
             siginfo_text(&[11, 0, 1, 0, 0, 0, 0, 0]).unwrap(),

@@ -79,6 +79,9 @@ struct Pending {
     changed: Vec<crate::record::ArgChange>,
     /// The user ip after the trap instruction (`-i`), when asked for.
     ip: Option<u64>,
+    /// What the layer appends to the return value's text, read at the
+    /// exit ([`vstrace_core::OsLayer::return_detail`]).
+    ret_detail: Option<String>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -448,6 +451,7 @@ impl Tracker {
             ip: self
                 .want_ip
                 .then(|| sp_of(regs.rip().wrapping_add(2), event.bitness)),
+            ret_detail: None,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -651,6 +655,9 @@ impl Tracker {
         };
         self.os
             .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
+        p.ret_detail = self
+            .os
+            .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.info.exec && ret == 0 {
@@ -888,7 +895,12 @@ impl Tracker {
     ) -> Record {
         let (ret_text, errno) = match ret {
             Some(r) => {
-                let (t, e) = self.os.format_return(&p.info, r);
+                let (mut t, e) = self.os.format_return(&p.info, r);
+                if let Some(d) = &p.ret_detail {
+                    t.push_str(" (");
+                    t.push_str(d);
+                    t.push(')');
+                }
                 (Some(t), e)
             }
             None => (None, None),

@@ -423,6 +423,84 @@ fn linux_decode_seeds() -> Vec<Seed> {
             vec![(a, cat(&[&3u32.to_le_bytes(), &4u32.to_le_bytes()]))],
         ),
         (
+            "ppoll-revents",
+            "ppoll",
+            [a, 2, a + 0x100, 0, 8, 0],
+            1,
+            vec![
+                (
+                    a,
+                    cat(&[
+                        &3u32.to_le_bytes(),
+                        &[1, 0, 1, 0],
+                        &4u32.to_le_bytes(),
+                        &[4, 0, 0, 0],
+                    ]),
+                ),
+                (a + 0x100, cat(&[&q(1), &q(500)])),
+            ],
+        ),
+        (
+            "pselect6-sets",
+            "pselect6",
+            [5, a, a + 8, 0, a + 0x100, a + 0x200],
+            2,
+            vec![
+                (a, cat(&[&q(0x18), &q(0x10)])),
+                (a + 0x100, cat(&[&q(0), &q(123)])),
+                (a + 0x200, cat(&[&q(a + 0x300), &q(8)])),
+                (a + 0x300, q(1 << 16 | 1)),
+            ],
+        ),
+        (
+            "nanosleep-interrupted",
+            "nanosleep",
+            [a, a + 0x10, 0, 0, 0, 0],
+            -516,
+            vec![(a, cat(&[&q(1), &q(999_999_999), &q(0), &q(5)]))],
+        ),
+        (
+            "utimensat-pair",
+            "utimensat",
+            [(-100i64) as u64, a + 0x100, a, 0, 0, 0],
+            -2,
+            vec![
+                (
+                    a,
+                    cat(&[&q(1492358706), &q(123456789), &q(0), &q((1 << 30) - 1)]),
+                ),
+                (a + 0x100, b"f\0".to_vec()),
+            ],
+        ),
+        (
+            "sched_setattr",
+            "sched_setattr",
+            [0, a, 0, 0, 0, 0],
+            0,
+            vec![(a, {
+                let mut v = vec![0u8; 56];
+                v[0] = 56;
+                v[8] = 1;
+                v
+            })],
+        ),
+        (
+            "timer_create-thread",
+            "timer_create",
+            [0, a, a + 0x100, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 64];
+                    v[..8].copy_from_slice(&q(0xdead_beef));
+                    v[8] = 14;
+                    v[12] = 2;
+                    v
+                }),
+                (a + 0x100, vec![0; 4]),
+            ],
+        ),
+        (
             "path-across-fault",
             "openat",
             [(-100i64) as u64, a + 0xffa, 0, 0, 0, 0],

@@ -1,0 +1,570 @@
+//! Structures a call points to, decoded strace-style: time values,
+//! resource limits and usage, poll/select sets, stat buffers, signal
+//! stacks and events... one file per family.
+//!
+//! A prototype names a structure with one [`StructKind`] (the
+//! `ArgType::Struct` of `data/prototypes.txt`); [`decode`] renders it from
+//! guest memory with the call's ABI layout (x86-64, or i386 for 32-bit
+//! callers: `long` and pointers of 4 bytes, `__kernel_timespec` of 16
+//! bytes for the `*_time64` calls). Input structures are read at the
+//! entry; output ones at the exit and only when the call succeeded (a
+//! failed call shows the address, as strace does: the kernel wrote
+//! nothing). [`return_detail`] gives what strace appends to a return
+//! value (`Timeout`, `in [3], left {...}`, a time's date).
+//!
+//! Guest memory is hostile: every structure is read whole with a bounded
+//! size (an unreadable one prints as its address), arrays are capped, and
+//! nothing here panics.
+
+mod aio;
+mod caps;
+mod fcntl;
+mod ipc;
+mod net;
+mod poll;
+mod resource;
+mod signal;
+mod sockaddr;
+mod stat;
+mod time;
+
+pub use fcntl::fcntl_struct;
+pub use resource::clock_t;
+use serde::{Deserialize, Serialize};
+use vstrace_core::{read, DecodeOptions, VirtMem};
+
+use crate::fmt;
+use crate::proto::{LinuxAbi, SyscallDesc};
+
+/// Largest structure read in one piece (statx is 256 bytes; sets of 1024
+/// descriptors are 128 bytes; cpu sets are capped at this size too).
+const MAX_STRUCT: usize = 4096;
+
+/// A structure argument, by layout and meaning. Parameters are 0-based
+/// argument indexes (a count or a size), as in the other argument types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StructKind {
+    /// `struct timespec` of the ABI (`old_timespec32` for i386 callers).
+    Timespec,
+    /// `struct __kernel_timespec` (64-bit fields in both ABIs: `*_time64`).
+    Timespec64,
+    /// nanosleep's remaining time: shown only when a signal interrupted
+    /// the call (the kernel writes it then), else the address.
+    TimespecRem,
+    /// `struct __kernel_timespec` remaining time (`clock_nanosleep_time64`).
+    Timespec64Rem,
+    /// `struct timespec[2]` of utimensat (`UTIME_NOW`, `UTIME_OMIT`).
+    TimespecPair,
+    /// `struct __kernel_timespec[2]` (utimensat_time64).
+    Timespec64Pair,
+    /// `struct timeval` of the ABI.
+    Timeval,
+    /// `struct timeval[2]` (utimes, futimesat).
+    TimevalPair,
+    /// `struct timezone`.
+    Timezone,
+    /// `struct itimerval`.
+    Itimerval,
+    /// `struct itimerspec` of the ABI.
+    Itimerspec,
+    /// `struct __kernel_itimerspec` (`*_time64`).
+    Itimerspec64,
+    /// `struct utimbuf` (utime).
+    Utimbuf,
+    /// `time_t *` written by time(2), with its date.
+    TimeOut,
+    /// `struct timex` (adjtimex, clock_adjtime), shown at the exit.
+    Timex,
+    /// `struct __kernel_timex` (64-bit fields: i386 clock_adjtime64).
+    Timex64,
+    /// A pointer-sized value the kernel writes, shown as `[0x...]`
+    /// (get_robust_list's head).
+    WordPtr,
+    /// A `size_t` the kernel writes, shown as `[N]`.
+    UlongPtr,
+    /// `struct tms` (times).
+    Tms,
+    /// `struct rlimit` of the ABI (32-bit limits for i386 callers).
+    Rlimit,
+    /// `struct rlimit64` (prlimit64, both ABIs).
+    Rlimit64,
+    /// `struct rusage`.
+    Rusage,
+    /// `struct sysinfo`.
+    Sysinfo,
+    /// `struct new_utsname` (uname).
+    Utsname,
+    /// `struct old_utsname` (i386 olduname: no domainname).
+    OldUtsname,
+    /// `struct oldold_utsname` (i386 oldolduname: 9-byte fields).
+    OldoldUtsname,
+    /// `struct sched_param`: `[priority]`.
+    SchedParam,
+    /// `struct sched_attr`, its size in the structure (sched_setattr) or
+    /// in this argument (sched_getattr).
+    SchedAttr(Option<u8>),
+    /// A cpu set (`[0 1]`), its size in bytes in this argument; at the
+    /// exit the return value is the size the kernel wrote.
+    CpuSet(u8),
+    /// `struct pollfd[]`, the count in this argument.
+    Pollfds(u8),
+    /// `fd_set`, the number of descriptors in this argument.
+    FdSet(u8),
+    /// `struct epoll_event` (epoll_ctl).
+    EpollEvent,
+    /// `struct epoll_event[]` written by epoll_wait, as many as returned.
+    EpollEvents,
+    /// pselect6's `{sigmask=..., sigsetsize=...}` pair.
+    PselectSigmask,
+    /// `struct stat` of the ABI.
+    Stat,
+    /// i386 `struct stat64`.
+    Stat64,
+    /// `struct statx`.
+    Statx,
+    /// `struct statfs` of the ABI.
+    Statfs,
+    /// `struct statfs64` (i386 layout; its size in this argument).
+    Statfs64(u8),
+    /// A socket address the kernel reads, its length in this argument.
+    Sockaddr(u8),
+    /// A socket address the kernel writes, its length's pointer in this
+    /// argument (in/out: shown no longer than the caller's buffer).
+    SockaddrOut(u8),
+    /// An in/out `socklen_t *`: `[110]` at the entry, `[110 => 24]`.
+    Socklen,
+    /// setsockopt's value, its length in this argument.
+    SockoptIn(u8),
+    /// getsockopt's value, its length's pointer in this argument.
+    SockoptOut(u8),
+    /// `struct msghdr` the kernel reads (sendmsg).
+    Msghdr,
+    /// `struct msghdr` of recvmsg: the name length at the entry, the
+    /// message at a successful exit (`msg_namelen=110 => 36`).
+    MsghdrRecv,
+    /// `struct mmsghdr[]` of sendmmsg (count in the third argument),
+    /// shown at the exit with the lengths sent.
+    Mmsghdrs,
+    /// `struct mmsghdr[]` of recvmmsg, as many as received.
+    MmsghdrsRecv,
+    /// `struct sembuf[]` (semop, semtimedop), the count in this argument.
+    Sembufs(u8),
+    /// io_submit's array of `struct iocb *`, the count in this argument.
+    IocbPtrs(u8),
+    /// io_cancel's `struct iocb` (its identifying header).
+    IocbHeader,
+    /// One `struct io_event` the kernel writes (io_cancel).
+    IoEvent,
+    /// `struct io_event[]` written by io_getevents, as many as returned.
+    IoEvents,
+    /// `struct mq_attr` with `mq_flags` in hex (mq_open).
+    MqAttr,
+    /// `struct mq_attr` with `mq_flags` by name (mq_getsetattr).
+    MqAttrFlags,
+    /// `cap_user_header_t` (capget, capset).
+    CapHeader,
+    /// `cap_user_data_t`, its size from the header's version (argument 0).
+    CapData,
+    /// `stack_t` (sigaltstack).
+    StackT,
+    /// `siginfo_t` the kernel reads (rt_sigqueueinfo).
+    Siginfo,
+    /// `siginfo_t` the kernel writes (waitid, rt_sigtimedwait): shown at
+    /// a successful exit.
+    SiginfoOut,
+    /// `struct sigevent` (timer_create, mq_notify).
+    Sigevent,
+}
+
+impl StructKind {
+    /// The kind named `name` in `data/prototypes.txt` (`param`: the text
+    /// in parentheses, `argN`).
+    pub(crate) fn parse(name: &str, param: Option<&str>) -> Option<StructKind> {
+        let arg = |p: Option<&str>| -> Option<u8> {
+            let n: u8 = p?.strip_prefix("arg")?.parse().ok()?;
+            (n < 6).then_some(n)
+        };
+        use StructKind as K;
+        Some(match (name, param) {
+            ("sched_attr", None) => K::SchedAttr(None),
+            ("sched_attr", p) => K::SchedAttr(Some(arg(p)?)),
+            ("cpu_set", p) => K::CpuSet(arg(p)?),
+            ("pollfds", p) => K::Pollfds(arg(p)?),
+            ("fd_set", p) => K::FdSet(arg(p)?),
+            ("statfs64", p) => K::Statfs64(arg(p)?),
+            ("sembufs", p) => K::Sembufs(arg(p)?),
+            ("iocb_ptrs", p) => K::IocbPtrs(arg(p)?),
+            ("saddr", p) => K::Sockaddr(arg(p)?),
+            ("sockopt_in", p) => K::SockoptIn(arg(p)?),
+            ("sockopt_out", p) => K::SockoptOut(arg(p)?),
+            ("saddr_out", p) => K::SockaddrOut(arg(p)?),
+            (_, Some(_)) => return None,
+            ("stat", None) => K::Stat,
+            ("stat64", None) => K::Stat64,
+            ("statx", None) => K::Statx,
+            ("statfs", None) => K::Statfs,
+            ("timespec", None) => K::Timespec,
+            ("timespec64", None) => K::Timespec64,
+            ("timespec_rem", None) => K::TimespecRem,
+            ("timespec64_rem", None) => K::Timespec64Rem,
+            ("timespec_pair", None) => K::TimespecPair,
+            ("timespec64_pair", None) => K::Timespec64Pair,
+            ("timeval", None) => K::Timeval,
+            ("timeval_pair", None) => K::TimevalPair,
+            ("timezone", None) => K::Timezone,
+            ("itimerval", None) => K::Itimerval,
+            ("itimerspec", None) => K::Itimerspec,
+            ("itimerspec64", None) => K::Itimerspec64,
+            ("utimbuf", None) => K::Utimbuf,
+            ("time_out", None) => K::TimeOut,
+            ("timex", None) => K::Timex,
+            ("timex64", None) => K::Timex64,
+            ("word_ptr", None) => K::WordPtr,
+            ("ulong_ptr", None) => K::UlongPtr,
+            ("tms", None) => K::Tms,
+            ("rlimit", None) => K::Rlimit,
+            ("rlimit64", None) => K::Rlimit64,
+            ("rusage", None) => K::Rusage,
+            ("sysinfo", None) => K::Sysinfo,
+            ("utsname", None) => K::Utsname,
+            ("old_utsname", None) => K::OldUtsname,
+            ("oldold_utsname", None) => K::OldoldUtsname,
+            ("sched_param", None) => K::SchedParam,
+            ("epoll_event", None) => K::EpollEvent,
+            ("epoll_events", None) => K::EpollEvents,
+            ("pselect_sigmask", None) => K::PselectSigmask,
+            ("socklen", None) => K::Socklen,
+            ("msghdr", None) => K::Msghdr,
+            ("msghdr_recv", None) => K::MsghdrRecv,
+            ("mmsghdrs", None) => K::Mmsghdrs,
+            ("mmsghdrs_recv", None) => K::MmsghdrsRecv,
+            ("io_events", None) => K::IoEvents,
+            ("io_event", None) => K::IoEvent,
+            ("iocb_header", None) => K::IocbHeader,
+            ("mq_attr", None) => K::MqAttr,
+            ("mq_attr_flags", None) => K::MqAttrFlags,
+            ("cap_header", None) => K::CapHeader,
+            ("cap_data", None) => K::CapData,
+            ("stack_t", None) => K::StackT,
+            ("siginfo", None) => K::Siginfo,
+            ("siginfo_out", None) => K::SiginfoOut,
+            ("sigevent", None) => K::Sigevent,
+            _ => return None,
+        })
+    }
+
+    /// The argument index this kind refers to, if any (checked against
+    /// the prototype's length when the data is parsed).
+    pub(crate) fn referenced_arg(self) -> Option<u8> {
+        match self {
+            StructKind::SchedAttr(n) => n,
+            StructKind::CpuSet(n) | StructKind::Pollfds(n) | StructKind::FdSet(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// One call as a structure decoder sees it.
+pub(crate) struct Call<'a, 'm> {
+    /// The caller's ABI: which layouts apply.
+    pub abi: LinuxAbi,
+    /// The call's name (a few structures depend on it).
+    pub name: &'a str,
+    /// Raw arguments, truncated to the ABI's width.
+    pub raw: [u64; 6],
+    /// The caller's memory.
+    pub mem: &'m mut dyn VirtMem,
+    /// How much to show (`-v`, `-s`).
+    pub opts: &'a DecodeOptions,
+    /// The return value at the exit (sign-extended), `None` at the entry.
+    pub ret: Option<i64>,
+    /// At the exit, what each argument showed at the entry (empty at
+    /// the entry).
+    pub entries: &'a [Option<String>],
+    /// The index of the argument being decoded.
+    pub index: usize,
+}
+
+impl Call<'_, '_> {
+    /// What argument `n` showed at the entry, at the exit.
+    fn entry_of(&self, n: usize) -> Option<&str> {
+        self.entries.get(n)?.as_deref()
+    }
+
+    /// What this argument showed at the entry, at the exit.
+    fn entry(&self) -> Option<&str> {
+        self.entry_of(self.index)
+    }
+
+    fn arg(&self, n: u8) -> u64 {
+        self.raw.get(n as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether the call returned an error.
+    fn failed(&self) -> bool {
+        self.ret.is_some_and(|r| (-4095..=-1).contains(&r))
+    }
+
+    /// Whether the call was interrupted by a signal (EINTR or a restart
+    /// code): the calls that report a remaining time write it then.
+    fn interrupted(&self) -> bool {
+        self.ret
+            .is_some_and(|r| r == -4 || (-516..=-512).contains(&r))
+    }
+
+    /// `len` bytes at `va`: `Err` with strace's text for what cannot be
+    /// shown (`NULL`, or the address).
+    fn fetch(&mut self, va: u64, len: usize) -> Result<Vec<u8>, String> {
+        if va == 0 {
+            return Err("NULL".into());
+        }
+        // fd_sets of strace's largest descriptor count are the biggest.
+        if len > MAX_STRUCT.max(128 * 1024) {
+            return Err(fmt::ptr(va));
+        }
+        read::read_struct(self.mem, va, len).map_err(|_| fmt::ptr(va))
+    }
+
+    /// `len` bytes at `va` as a quoted string, at most `-s` of them
+    /// (`...` after a cut); `NULL`, or the address when unreadable.
+    fn quoted(&mut self, va: u64, len: u64) -> String {
+        let max = len.min(self.opts.strsize as u64) as usize;
+        match self.fetch(va, max) {
+            Ok(d) => fmt::quote(&d, len > max as u64),
+            Err(s) => s,
+        }
+    }
+
+    /// The width of `long` for this call.
+    fn long_size(&self) -> usize {
+        self.abi.word_size() as usize
+    }
+}
+
+/// Most elements of an array printed with `-v` (strace prints them all;
+/// a hostile count must not make the trace unbounded).
+const MAX_ARRAY_VERBOSE: u64 = 1024;
+
+impl Call<'_, '_> {
+    /// strace's `print_array`: `count` elements of `size` bytes at `va`,
+    /// each rendered by `one`; at most `-s` of them unless `-v` (then
+    /// `...`); an unreadable first element shows the address, a later
+    /// one `... /* address */`.
+    fn array(
+        &mut self,
+        va: u64,
+        count: u64,
+        size: usize,
+        mut one: impl FnMut(&mut Self, &[u8]) -> String,
+    ) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        if count == 0 {
+            return "[]".into();
+        }
+        let limit = if self.opts.verbose {
+            MAX_ARRAY_VERBOSE
+        } else {
+            self.opts.strsize as u64
+        };
+        let mut parts = Vec::new();
+        for k in 0..count {
+            if k >= limit {
+                parts.push("...".to_string());
+                break;
+            }
+            let at = va.wrapping_add(k.wrapping_mul(size as u64));
+            match read::read_struct(self.mem, at, size) {
+                Ok(b) => {
+                    let text = one(self, &b);
+                    parts.push(text);
+                }
+                Err(_) if k == 0 => return fmt::ptr(va),
+                Err(_) => {
+                    parts.push(format!("... /* {} */", fmt::ptr(at)));
+                    break;
+                }
+            }
+        }
+        format!("[{}]", parts.join(", "))
+    }
+}
+
+/// Little-endian fields of a structure read from the guest; offsets out
+/// of range read as 0 (the decoders read whole structures, so this only
+/// guards against a layout mistake, never a panic).
+pub(crate) struct Fields<'b> {
+    b: &'b [u8],
+    /// Width of `long` in the layout.
+    long: usize,
+}
+
+impl<'b> Fields<'b> {
+    fn new(b: &'b [u8], long: usize) -> Fields<'b> {
+        Fields { b, long }
+    }
+
+    fn bytes(&self, off: usize, n: usize) -> u64 {
+        let mut x = [0u8; 8];
+        if let Some(s) = self.b.get(off..off.saturating_add(n)) {
+            x[..n.min(8)].copy_from_slice(&s[..n.min(8)]);
+        }
+        u64::from_le_bytes(x)
+    }
+
+    fn u16(&self, off: usize) -> u64 {
+        self.bytes(off, 2)
+    }
+    fn u32(&self, off: usize) -> u64 {
+        self.bytes(off, 4)
+    }
+    fn i32(&self, off: usize) -> i64 {
+        self.bytes(off, 4) as u32 as i32 as i64
+    }
+    fn u64(&self, off: usize) -> u64 {
+        self.bytes(off, 8)
+    }
+    fn i64(&self, off: usize) -> i64 {
+        self.bytes(off, 8) as i64
+    }
+    /// An unsigned `long` of the layout.
+    fn ulong(&self, off: usize) -> u64 {
+        self.bytes(off, self.long)
+    }
+    /// A signed `long` of the layout.
+    fn long(&self, off: usize) -> i64 {
+        match self.long {
+            4 => self.i32(off),
+            _ => self.i64(off),
+        }
+    }
+    /// A NUL-terminated string in a fixed array, quoted (strace's
+    /// `PRINT_FIELD_CSTRING`).
+    fn cstring(&self, off: usize, n: usize) -> String {
+        let s = self.b.get(off..off.saturating_add(n)).unwrap_or(&[]);
+        let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+        fmt::quote(&s[..end], false)
+    }
+}
+
+/// Decodes structure argument `i` (raw value `v`) of `c`.
+pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+    use StructKind as K;
+    // Output structures are read at the exit only; the engine shows their
+    // address until then and when the call failed.
+    match kind {
+        K::Timespec
+        | K::Timespec64
+        | K::TimespecRem
+        | K::Timespec64Rem
+        | K::TimespecPair
+        | K::Timespec64Pair
+        | K::Timeval
+        | K::TimevalPair
+        | K::Timezone
+        | K::Itimerval
+        | K::Itimerspec
+        | K::Itimerspec64
+        | K::Utimbuf
+        | K::TimeOut
+        | K::Timex
+        | K::Timex64 => time::decode(c, kind, v),
+        K::WordPtr | K::UlongPtr => word(c, kind, v),
+        K::Tms
+        | K::Rlimit
+        | K::Rlimit64
+        | K::Rusage
+        | K::Sysinfo
+        | K::Utsname
+        | K::OldUtsname
+        | K::OldoldUtsname
+        | K::SchedParam
+        | K::SchedAttr(_)
+        | K::CpuSet(_) => resource::decode(c, kind, v),
+        K::Pollfds(_) | K::FdSet(_) | K::EpollEvent | K::EpollEvents | K::PselectSigmask => {
+            poll::decode(c, kind, v)
+        }
+        K::Stat | K::Stat64 | K::Statx | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
+        K::Sockaddr(_) | K::SockaddrOut(_) | K::Socklen => sockaddr::decode(c, kind, v),
+        K::Msghdr
+        | K::MsghdrRecv
+        | K::Mmsghdrs
+        | K::MmsghdrsRecv
+        | K::SockoptIn(_)
+        | K::SockoptOut(_) => net::decode(c, kind, v),
+        K::Sembufs(_) | K::IoEvent | K::IoEvents | K::MqAttr | K::MqAttrFlags => {
+            ipc::decode(c, kind, v)
+        }
+        K::CapHeader | K::CapData => caps::decode(c, kind, v),
+        K::IocbPtrs(_) | K::IocbHeader => aio::decode(c, kind, v),
+        K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
+    }
+}
+
+/// A word the kernel writes through a pointer: `[0x...]` or `[N]`.
+fn word(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+    let n = c.long_size();
+    match c.fetch(v, n) {
+        Ok(b) => {
+            let w = Fields::new(&b, n).ulong(0);
+            match kind {
+                StructKind::WordPtr => format!("[{}]", fmt::ptr(w)),
+                _ => format!("[{w}]"),
+            }
+        }
+        Err(s) => s,
+    }
+}
+
+/// What strace appends in parentheses to the return value of a call that
+/// returned `ret` (sign-extended), read from memory at the exit: `None`
+/// for most calls.
+pub fn return_detail(
+    desc: &SyscallDesc,
+    abi: LinuxAbi,
+    raw: &[u64],
+    ret: i64,
+    mem: &mut dyn VirtMem,
+    opts: &DecodeOptions,
+) -> Option<String> {
+    let mut r = [0u64; 6];
+    for (d, s) in r.iter_mut().zip(raw) {
+        *d = match abi {
+            LinuxAbi::X86_64 => *s,
+            LinuxAbi::I386 => *s & 0xffff_ffff,
+        };
+    }
+    let ret = match abi {
+        LinuxAbi::X86_64 => ret,
+        LinuxAbi::I386 => ret as u32 as i32 as i64,
+    };
+    let mut c = Call {
+        abi,
+        name: desc.name,
+        raw: r,
+        mem,
+        opts,
+        ret: Some(ret),
+        entries: &[],
+        index: 0,
+    };
+    if c.failed() {
+        return None;
+    }
+    match desc.name {
+        "time" => time::date(ret, 0, 0),
+        "poll" | "ppoll" | "ppoll_time64" => poll::poll_detail(&mut c, ret),
+        "select" | "_newselect" | "pselect6" | "pselect6_time64" => {
+            poll::select_detail(&mut c, ret)
+        }
+        "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
+        "adjtimex" => time::timex_state(&mut c, 0, ret),
+        "sched_getscheduler" => resource::policy_name(ret),
+        "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

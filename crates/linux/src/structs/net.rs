@@ -1,0 +1,413 @@
+//! Socket messages: `struct msghdr` (sendmsg, recvmsg) with its name,
+//! iovec and control messages (`SCM_RIGHTS`, `SCM_CREDENTIALS`...), and
+//! `struct mmsghdr` vectors (sendmmsg, recvmmsg).
+
+use super::{Call, Fields, StructKind};
+use crate::consts::Names;
+use crate::fmt;
+
+/// Socket levels of control messages. TODO: generated table.
+static SOCKET_LEVELS: Names = &[
+    (0, "SOL_IP"),
+    (1, "SOL_SOCKET"),
+    (6, "SOL_TCP"),
+    (17, "SOL_UDP"),
+    (41, "SOL_IPV6"),
+    (58, "SOL_ICMPV6"),
+    (132, "SOL_SCTP"),
+    (136, "SOL_UDPLITE"),
+    (255, "SOL_RAW"),
+];
+
+/// `SOL_SOCKET` control message types. TODO: generated table.
+static SCM_TYPES: Names = &[
+    (1, "SCM_RIGHTS"),
+    (2, "SCM_CREDENTIALS"),
+    (3, "SCM_SECURITY"),
+    (29, "SO_TIMESTAMP_OLD"),
+    (35, "SO_TIMESTAMPNS_OLD"),
+    (37, "SO_TIMESTAMPING_OLD"),
+    (41, "SO_WIFI_STATUS"),
+    (61, "SO_TXTIME"),
+    (63, "SO_TIMESTAMP_NEW"),
+    (64, "SO_TIMESTAMPNS_NEW"),
+    (65, "SO_TIMESTAMPING_NEW"),
+];
+
+/// `MSG_*` flags (of `msg_flags`), as the argument decoders name them.
+fn msg_flags(v: u64) -> String {
+    fmt::flags(v, crate::consts::MSG_FLAGS, "0")
+}
+
+/// Most control-message bytes read (the kernel's default optmem_max).
+const MAX_CONTROL: u64 = 20480;
+
+/// A parsed `struct msghdr` of either ABI.
+struct Msghdr {
+    name: u64,
+    namelen: u32,
+    iov: u64,
+    iovlen: u64,
+    control: u64,
+    controllen: u64,
+    flags: u64,
+}
+
+/// Size of `struct msghdr` for a `long` of `n` bytes.
+fn msghdr_size(n: usize) -> usize {
+    7 * n
+}
+
+fn parse(b: &[u8], n: usize) -> Msghdr {
+    let f = Fields::new(b, n);
+    Msghdr {
+        name: f.ulong(0),
+        namelen: f.u32(n) as u32,
+        iov: f.ulong(2 * n),
+        iovlen: f.ulong(3 * n),
+        control: f.ulong(4 * n),
+        controllen: f.ulong(5 * n),
+        flags: f.u32(6 * n),
+    }
+}
+
+/// `[{iov_base="...", iov_len=N}, ...]`, data shown up to `limit` bytes
+/// in all (`None`: no limit), each at most `-s` bytes.
+fn iovec(c: &mut Call<'_, '_>, va: u64, count: u64, limit: Option<u64>) -> String {
+    let n = c.long_size();
+    let mut left = limit;
+    c.array(va, count, 2 * n, |c, b| {
+        let f = Fields::new(b, n);
+        let (base, len) = (f.ulong(0), f.ulong(n));
+        let show = match left {
+            Some(l) => {
+                let d = len.min(l);
+                left = Some(l - d);
+                d
+            }
+            None => len,
+        };
+        let data = c.quoted(base, show);
+        format!("{{iov_base={data}, iov_len={len}}}")
+    })
+}
+
+/// The data of one control message (`n`: the caller's `long` size).
+fn cmsg_data(level: u64, ty: u64, data: &[u8], n: usize) -> Option<String> {
+    use super::time::{tv_at, Width};
+    if level != 1 {
+        return None;
+    }
+    let f = Fields::new(data, 4);
+    let time = |w: Width, usec: bool| (data.len() >= w.pair()).then(|| tv_at(data, 0, w, usec));
+    match ty {
+        // SO_TIMESTAMP{,NS}_{OLD,NEW}: the ABI's timeval/timespec, or
+        // the 64-bit ones.
+        29 => time(Width::Long(n), true),
+        35 => time(Width::Long(n), false),
+        63 => time(Width::Wide, true),
+        64 => time(Width::Wide, false),
+        1 if data.len() >= 4 => {
+            let fds: Vec<String> = (0..data.len() / 4)
+                .map(|k| f.i32(k * 4).to_string())
+                .collect();
+            Some(format!("[{}]", fds.join(", ")))
+        }
+        2 if data.len() >= 12 => Some(format!(
+            "{{pid={}, uid={}, gid={}}}",
+            f.i32(0),
+            f.u32(4),
+            f.u32(8)
+        )),
+        3 if !data.is_empty() => Some(fmt::quote(data, false)),
+        _ => None,
+    }
+}
+
+/// `msg_control=[{cmsg_len=..., cmsg_level=..., cmsg_type=..., cmsg_data=...}]`.
+fn control(c: &mut Call<'_, '_>, va: u64, in_len: u64) -> String {
+    let n = c.long_size();
+    // cmsghdr: cmsg_len (size_t), cmsg_level (int), cmsg_type (int).
+    let hdr = n + 8;
+    let len = in_len.min(MAX_CONTROL) as usize;
+    if len < hdr {
+        return fmt::ptr(va);
+    }
+    let b = match c.fetch(va, len) {
+        Ok(b) => b,
+        Err(s) => return s,
+    };
+    let mut parts = Vec::new();
+    let mut at = 0usize;
+    let mut buf_len = len;
+    // Each message advances by at least one header: bounded by len.
+    while buf_len >= hdr {
+        let f = Fields::new(&b[at..], n);
+        let cmsg_len = f.ulong(0);
+        let level = f.u32(n);
+        let ty = f.u32(n + 4);
+        let l = (cmsg_len as usize).min(buf_len);
+        let data = if l > hdr {
+            &b[at + hdr..at + l]
+        } else {
+            &[][..]
+        };
+        let mut s = format!(
+            "{{cmsg_len={cmsg_len}, cmsg_level={}, cmsg_type=",
+            super::resource::xval(level, SOCKET_LEVELS, "SOL_???")
+        );
+        if level == 1 {
+            s.push_str(&super::resource::xval(ty, SCM_TYPES, "SCM_???"));
+        } else {
+            s.push_str(&format!("{ty:#x}"));
+        }
+        if let Some(d) = cmsg_data(level, ty, data, n) {
+            s.push_str(&format!(", cmsg_data={d}"));
+        }
+        s.push('}');
+        parts.push(s);
+        if l < hdr {
+            buf_len -= hdr;
+            break;
+        }
+        let adv = (cmsg_len as usize).saturating_add(n - 1) & !(n - 1);
+        if adv >= buf_len {
+            buf_len = 0;
+            break;
+        }
+        at += adv;
+        buf_len -= adv;
+    }
+    if buf_len > 0 {
+        parts.push(format!(
+            "... /* {} */",
+            fmt::ptr(va.wrapping_add((len - buf_len) as u64))
+        ));
+    } else if (len as u64) < in_len {
+        parts.push("...".into());
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+/// A msghdr's fields, strace-style; `user_namelen`: the name length the
+/// caller gave (recvmsg), shown as `110 => 36` when the kernel changed it.
+fn render(
+    c: &mut Call<'_, '_>,
+    m: &Msghdr,
+    user_namelen: Option<i64>,
+    data: Option<u64>,
+) -> String {
+    let kernel = m.namelen as i32 as i64;
+    let shown = match user_namelen {
+        Some(u) if kernel > u => u,
+        _ => kernel,
+    };
+    let name = super::sockaddr::at(c, m.name, shown);
+    let namelen = match user_namelen {
+        Some(u) if u != kernel => format!("{u} => {kernel}"),
+        _ => kernel.to_string(),
+    };
+    let iov = iovec(c, m.iov, m.iovlen, data);
+    let mut s = format!(
+        "{{msg_name={name}, msg_namelen={namelen}, msg_iov={iov}, msg_iovlen={}",
+        m.iovlen
+    );
+    if m.controllen != 0 {
+        let ctl = control(c, m.control, m.controllen);
+        s.push_str(&format!(", msg_control={ctl}"));
+    }
+    s.push_str(&format!(
+        ", msg_controllen={}, msg_flags={}}}",
+        m.controllen,
+        msg_flags(m.flags)
+    ));
+    s
+}
+
+fn msghdr(c: &mut Call<'_, '_>, v: u64, user_namelen: Option<i64>, data: Option<u64>) -> String {
+    let n = c.long_size();
+    match c.fetch(v, msghdr_size(n)) {
+        Ok(b) => {
+            let m = parse(&b, n);
+            render(c, &m, user_namelen, data)
+        }
+        Err(s) => s,
+    }
+}
+
+/// The name length recvmsg's entry text recorded (`{msg_namelen=N}`).
+fn entry_namelen(entry: Option<&str>) -> Option<i64> {
+    entry?
+        .strip_prefix("{msg_namelen=")?
+        .strip_suffix('}')?
+        .parse()
+        .ok()
+}
+
+/// An mmsghdr vector: `count` elements, `msg_len` shown for the first
+/// `with_len` of them.
+fn mmsgvec(c: &mut Call<'_, '_>, v: u64, count: u64, with_len: u64, recv: bool) -> String {
+    let n = c.long_size();
+    let size = msghdr_size(n) + n;
+    // recvmmsg: the name lengths offered, as the entry text recorded them.
+    let offered: Vec<i64> = match c.entry() {
+        Some(e) if recv => e
+            .split("msg_namelen=")
+            .skip(1)
+            .filter_map(|t| t.split('}').next()?.parse().ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut k = 0u64;
+    c.array(v, count, size, |c, b| {
+        let m = parse(b, n);
+        let data = if recv {
+            Some(Fields::new(b, n).u32(msghdr_size(n)))
+        } else {
+            None
+        };
+        let user = offered.get(k as usize).copied();
+        let hdr = render(c, &m, user, data);
+        let mut s = format!("{{msg_hdr={hdr}");
+        if k < with_len {
+            s.push_str(&format!(
+                ", msg_len={}",
+                Fields::new(b, n).u32(msghdr_size(n))
+            ));
+        }
+        k += 1;
+        s.push('}');
+        s
+    })
+}
+
+/// `SOL_SOCKET` and `SO_LINGER`, `SO_PEERCRED`: the options whose value
+/// is a structure.
+const SOL_SOCKET: u64 = 1;
+const SO_LINGER: u64 = 13;
+const SO_PEERCRED: u64 = 17;
+/// Most option bytes read.
+const MAX_OPTLEN: usize = 256;
+
+/// A socket option's value of `len` bytes at `v`: the structures strace
+/// knows (`SO_LINGER`, `SO_PEERCRED`, field by field as far as `len`
+/// goes), an int as `[N]`, a shorter value as its bytes.
+fn sockopt_value(c: &mut Call<'_, '_>, v: u64, len: i64, get: bool) -> String {
+    if v == 0 {
+        return "NULL".into();
+    }
+    if len < 0 {
+        return fmt::ptr(v);
+    }
+    let level = c.arg(1) & 0xffff_ffff;
+    let name = c.arg(2) & 0xffff_ffff;
+    let hex = |b: &[u8]| fmt::quote_hex(b, false);
+    let fields: Option<&[&str]> = match (level, name) {
+        (SOL_SOCKET, SO_LINGER) => Some(&["l_onoff", "l_linger"]),
+        (SOL_SOCKET, SO_PEERCRED) if get => Some(&["pid", "uid", "gid"]),
+        _ => None,
+    };
+    if let Some(names) = fields {
+        let size = 4 * names.len();
+        // setsockopt needs the whole structure; getsockopt shows what
+        // the kernel wrote, a partial field as bytes.
+        if !get && (len as usize) < size {
+            return fmt::ptr(v);
+        }
+        let n = (len as usize).min(size);
+        if get && n == 0 {
+            return fmt::ptr(v);
+        }
+        let b = match c.fetch(v, n) {
+            Ok(b) => b,
+            Err(s) => return s,
+        };
+        let f = Fields::new(&b, 4);
+        let parts: Vec<String> = names
+            .iter()
+            .enumerate()
+            .take(n.div_ceil(4))
+            .map(|(k, name)| {
+                let field = &b[k * 4..(k * 4 + 4).min(n)];
+                if field.len() < 4 {
+                    format!("{name}={}", hex(field))
+                } else if *name == "l_onoff" || *name == "l_linger" || *name == "pid" {
+                    format!("{name}={}", f.i32(k * 4))
+                } else {
+                    format!("{name}={}", f.u32(k * 4))
+                }
+            })
+            .collect();
+        return format!("{{{}}}", parts.join(", "));
+    }
+    let n = (len as usize).min(MAX_OPTLEN);
+    if get && n == 0 {
+        return fmt::ptr(v);
+    }
+    match c.fetch(v, n) {
+        Ok(b) if n >= 4 => format!("[{}]", Fields::new(&b, 4).i32(0)),
+        Ok(b) if get => hex(&b),
+        Ok(b) => fmt::quote(&b, false),
+        Err(s) => s,
+    }
+}
+
+/// Decodes the message structures of [`super::decode`].
+pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+    match kind {
+        StructKind::Msghdr => msghdr(c, v, None, None),
+        StructKind::MsghdrRecv => match c.ret {
+            // At the entry: the name length the caller offers (also what
+            // strace shows when the call fails).
+            None => {
+                let n = c.long_size();
+                match c.fetch(v, msghdr_size(n)) {
+                    Ok(b) => format!("{{msg_namelen={}}}", parse(&b, n).namelen as i32),
+                    Err(s) => s,
+                }
+            }
+            Some(_) if c.failed() => c.entry().map_or_else(|| fmt::ptr(v), str::to_string),
+            Some(r) => {
+                let user = entry_namelen(c.entry());
+                msghdr(c, v, user, Some(r.max(0) as u64))
+            }
+        },
+        StructKind::SockoptIn(a) => {
+            let len = c.arg(a) as u32 as i32 as i64;
+            sockopt_value(c, v, len, false)
+        }
+        // Shown as long as the kernel says it wrote.
+        StructKind::SockoptOut(a) => {
+            let Ok(b) = c.fetch(c.arg(a), 4) else {
+                return fmt::ptr(v);
+            };
+            let len = Fields::new(&b, 4).i32(0);
+            sockopt_value(c, v, len, true)
+        }
+        StructKind::Mmsghdrs => match c.ret {
+            None => fmt::ptr(v),
+            Some(r) => {
+                let with_len = if c.failed() { 0 } else { r.max(0) as u64 };
+                let count = c.arg(2) & 0xffff_ffff;
+                mmsgvec(c, v, count, with_len, false)
+            }
+        },
+        StructKind::MmsghdrsRecv => match c.ret {
+            // At the entry: the name lengths offered (what the exit
+            // compares with).
+            None => {
+                let n = c.long_size();
+                let count = c.arg(2) & 0xffff_ffff;
+                c.array(v, count, msghdr_size(n) + n, |_, b| {
+                    format!("{{msg_hdr={{msg_namelen={}}}}}", parse(b, n).namelen as i32)
+                })
+            }
+            Some(r) if !c.failed() => {
+                let count = (r.max(0) as u64).min(c.arg(2) & 0xffff_ffff);
+                mmsgvec(c, v, count, count, true)
+            }
+            _ => fmt::ptr(v),
+        },
+        _ => fmt::ptr(v),
+    }
+}
