@@ -18,6 +18,9 @@ pub use vstrace_core::{ArgValue, DecodeOptions};
 use crate::consts;
 use crate::fmt;
 use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
+use crate::xlat::{self, Radix};
+
+mod shape;
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -90,7 +93,9 @@ pub fn decode_enter(
     opts: &DecodeOptions,
 ) -> Vec<ArgValue> {
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, None);
-    (0..desc.args.len())
+    // Arguments strace leaves out (an open mode without O_CREAT, fcntl's
+    // argument for F_GETFD...) are not in the list.
+    (0..shape::shown_args(desc, &ctx.raw))
         .map(|i| {
             let a = desc.args[i];
             let text = match a.dir {
@@ -242,8 +247,14 @@ impl<'a, 'm> Ctx<'a, 'm> {
         if va == 0 {
             return "NULL".into();
         }
-        match read::read_cstring(self.mem, va, max) {
-            Ok(s) if s.fault.is_none() => fmt::quote(&s.bytes, s.truncated),
+        // One byte more than shown: a string of exactly `max` bytes ends
+        // with its NUL there and is not truncated (no `...`).
+        match read::read_cstring(self.mem, va, max.saturating_add(1)) {
+            Ok(mut s) if s.fault.is_none() || s.bytes.len() > max => {
+                let cut = s.bytes.len() > max;
+                s.bytes.truncate(max);
+                fmt::quote(&s.bytes, cut)
+            }
             _ => fmt::ptr(va),
         }
     }
@@ -280,6 +291,28 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Hex if v == 0 => "0".into(),
             ArgType::Hex => format!("{v:#x}"),
             ArgType::Ptr | ArgType::TimePtr => fmt::ptr(v),
+            ArgType::Xlat(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::Hex),
+            ArgType::XlatD(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::Dec),
+            ArgType::XlatDn(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::DecBare),
+            ArgType::XlatLong(t) => xlat::xval(self.abi, t, v, Radix::Hex),
+            ArgType::Flags(t) => xlat::flags(self.abi, t, v & 0xffff_ffff),
+            ArgType::FlagsLong(t) => xlat::flags(self.abi, t, v),
+            ArgType::Umode => fmt::octal03(v & 0xffff),
+            ArgType::SymMode => fmt::symbolic_mode(self.abi, v & 0xffff_ffff),
+            ArgType::OpenMode(_) => fmt::octal03(v & 0xffff),
+            ArgType::HexInt | ArgType::HexUint => fmt::hex0(v & 0xffff_ffff),
+            ArgType::Prctl => {
+                xlat::xval(self.abi, xlat::Table::PrctlOptions, v & 0xffff_ffff, Radix::Hex)
+            }
+            ArgType::PrctlArg(k) => self.prctl_arg(k),
+            ArgType::FcntlArg => self.fcntl_arg(),
+            ArgType::SockLevel => {
+                xlat::xval(self.abi, xlat::Table::Socketlayers, v & 0xffff_ffff, Radix::Hex)
+            }
+            ArgType::SockOptName(level) => {
+                fmt::sockopt_name(self.abi, self.arg(level) & 0xffff_ffff, v & 0xffff_ffff, self.desc.name == "setsockopt")
+            }
+            ArgType::IoctlCode => xlat::ioctl_request(self.abi, v as u32),
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {
@@ -423,7 +456,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     None => fmt::ptr(v),
                 }
             }
-            ArgType::Clockid => fmt::enum_or_dec(v & 0xffff_ffff, consts::CLOCK_IDS),
+            ArgType::Clockid => fmt::clockid(self.abi, v & 0xffff_ffff),
         }
     }
 
@@ -830,9 +863,15 @@ mod tests {
                 Some("AT_FDCWD"),
                 Some("\"/etc/passwd\""),
                 Some("O_RDONLY|O_CLOEXEC"),
-                Some("0")
             ]
         );
+        // The mode is shown only with O_CREAT or O_TMPFILE, as strace does.
+        let v = enter(X, "openat", &[3, 0x1000, 0o101, 0o644], &mut m);
+        assert_eq!(v[3].text.as_deref(), Some("0644"));
+        let v = enter(X, "open", &[0x1000, 0o20200000, 4], &mut m);
+        assert_eq!(v[2].text.as_deref(), Some("004"));
+        assert_eq!(v[1].name, "flags");
+        let v = enter(X, "openat", &[3, 0x1000, 0o2000000, 0], &mut m);
         assert_eq!(v[1].name, "filename");
         assert_eq!(v[1].raw, 0x1000);
     }
@@ -951,7 +990,7 @@ mod tests {
         );
         assert_eq!(
             s,
-            "mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1234560000"
+            "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1234560000"
         );
         let s = line(
             I,
@@ -962,7 +1001,7 @@ mod tests {
         );
         assert_eq!(
             s,
-            "mmap2(0, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|0x80000000, 3, 0) = 0xb7f00000"
+            "mmap2(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|0x80000000, 3, 0) = 0xb7f00000"
         );
         let d = by_name(X, "mmap").unwrap();
         assert_eq!(
@@ -1259,7 +1298,7 @@ mod tests {
         );
         assert_eq!(
             line(X, "ioctl", &[1, 0xc0de, 0], -25, &mut m),
-            "ioctl(1, 0xc0de, 0) = -1 ENOTTY (Inappropriate ioctl for device)"
+            "ioctl(1, _IOC(_IOC_NONE, 0xc0, 0xde, 0), 0) = -1 ENOTTY (Inappropriate ioctl for device)"
         );
         assert_eq!(line(X, "umask", &[0o22], 0o77, &mut m), "umask(022) = 077");
         assert_eq!(

@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::xlat::Table as XlatTable;
+
 const TABLE_64: &str = include_str!("../data/syscall_64.tsv");
 const TABLE_32: &str = include_str!("../data/syscall_32.tsv");
 const PROTOTYPES: &str = include_str!("../data/prototypes.txt");
@@ -78,6 +80,47 @@ pub enum ArgType {
     Hex,
     /// A pointer not followed: `NULL` or hex.
     Ptr,
+    /// A 32-bit named constant from a generated table; unknown values as
+    /// hex with the table's comment (`0x10 /* RLIMIT_??? */`).
+    Xlat(XlatTable),
+    /// Like [`ArgType::Xlat`], unknown values in signed decimal.
+    XlatD(XlatTable),
+    /// Like [`ArgType::XlatD`] without the comment (strace's
+    /// `printxval_d` with no default: keyring serial numbers).
+    XlatDn(XlatTable),
+    /// A word-sized named constant (`long` arguments: ptrace requests).
+    XlatLong(XlatTable),
+    /// A 32-bit flag set from a generated table (`EFD_CLOEXEC|0x10`).
+    Flags(XlatTable),
+    /// A word-sized flag set (`unsigned long` flags: perf_event_open).
+    FlagsLong(XlatTable),
+    /// A `umode_t` printed in octal as strace does (`000`, `0644`):
+    /// truncated to 16 bits.
+    Umode,
+    /// A mode with its file type (`S_IFREG|0644`; `mknod`).
+    SymMode,
+    /// An `int` shown in hex (`0xffffffff`: rseq flags, futex_waitv flags).
+    HexInt,
+    /// An `unsigned int` flag word shown in hex without a table.
+    HexUint,
+    /// An `open`-family mode, printed only when the flags argument (the
+    /// index) has `O_CREAT` or `O_TMPFILE`; otherwise the argument is
+    /// left out.
+    OpenMode(u8),
+    /// `prctl`'s option; the following arguments are shaped by it.
+    Prctl,
+    /// A `prctl` argument after the option: shown as the option needs
+    /// (a string, a signal, a number) or left out.
+    PrctlArg(u8),
+    /// `fcntl`'s argument: left out for commands without one, else an
+    /// fd flag set, open flags, a signal or a number.
+    FcntlArg,
+    /// A socket option level (`SOL_SOCKET`).
+    SockLevel,
+    /// A socket option name, by the level in the previous argument.
+    SockOptName(u8),
+    /// An `ioctl` request as strace names it (`TCGETS`, or `_IOC(...)`).
+    IoctlCode,
     /// A file descriptor.
     Fd,
     /// A directory fd for `*at` calls (`AT_FDCWD`).
@@ -211,8 +254,25 @@ impl ArgType {
             ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
             ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
             ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
+            ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
+            ("xlat_dn", Some(t)) => ArgType::XlatDn(XlatTable::from_name(t)?),
+            ("xlat_long", Some(t)) => ArgType::XlatLong(XlatTable::from_name(t)?),
+            ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
+            ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
+            ("open_mode", p) => ArgType::OpenMode(arg(p)?),
+            ("prctl_arg", Some(n)) => ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?),
+            ("sockopt_name", p) => ArgType::SockOptName(arg(p)?),
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
+            ("umode", None) => ArgType::Umode,
+            ("sym_mode", None) => ArgType::SymMode,
+            ("hex_int", None) => ArgType::HexInt,
+            ("hex_uint", None) => ArgType::HexUint,
+            ("prctl", None) => ArgType::Prctl,
+            ("fcntl_arg", None) => ArgType::FcntlArg,
+            ("sock_level", None) => ArgType::SockLevel,
+            ("ioctl_code", None) => ArgType::IoctlCode,
             ("uint", None) => ArgType::Uint,
             ("long", None) => ArgType::Long,
             ("ulong", None) => ArgType::Ulong,

@@ -1,0 +1,332 @@
+//! Argument shape per call, as strace prints it: how many arguments a
+//! call shows (an `open` mode only with `O_CREAT`/`O_TMPFILE`, `fcntl`'s
+//! third argument only for commands that take one, `prctl`'s by option)
+//! and how the option-dependent arguments are rendered.
+
+use super::Ctx;
+use crate::fmt;
+use crate::proto::{ArgType, SyscallDesc};
+use crate::xlat::{self, Radix, Table};
+
+const O_CREAT: u64 = 0o100;
+const O_TMPFILE_BIT: u64 = 0o20000000;
+
+// prctl options (uapi linux/prctl.h), by the generated table.
+fn pr(name: &str) -> u64 {
+    Table::PrctlOptions
+        .xlat()
+        .value_of(crate::proto::LinuxAbi::X86_64, name)
+        .unwrap_or(u64::MAX)
+}
+
+fn fcntl_cmd(name: &str) -> u64 {
+    Table::Fcntlcmds
+        .xlat()
+        .value_of(crate::proto::LinuxAbi::X86_64, name)
+        .unwrap_or(u64::MAX)
+}
+
+/// How many of `desc`'s arguments are shown, given the raw values (the
+/// arguments after them are left out, as strace leaves them out).
+pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
+    let n = desc.args.len();
+    for (i, a) in desc.args.iter().enumerate() {
+        match a.ty {
+            ArgType::OpenMode(f) => {
+                let flags = raw.get(f as usize).copied().unwrap_or(0);
+                if flags & (O_CREAT | O_TMPFILE_BIT) == 0 {
+                    return i;
+                }
+            }
+            ArgType::FcntlArg => {
+                let cmd = raw[1] & 0xffff_ffff;
+                let none = ["F_GETFD", "F_GETFL", "F_GETOWN", "F_GETSIG", "F_GETLEASE"]
+                    .iter()
+                    .chain(&["F_GET_SEALS", "F_GETPIPE_SZ"])
+                    .any(|c| fcntl_cmd(c) == cmd);
+                if none {
+                    return i;
+                }
+            }
+            ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Arguments strace prints after `prctl`'s option.
+fn prctl_nargs(option: u64, raw: &[u64; 6]) -> usize {
+    let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
+    if is(&[
+        "PR_GET_KEEPCAPS",
+        "PR_GET_SECCOMP",
+        "PR_GET_TIMERSLACK",
+        "PR_GET_TIMING",
+        "PR_TASK_PERF_EVENTS_DISABLE",
+        "PR_TASK_PERF_EVENTS_ENABLE",
+        "PR_GET_DUMPABLE",
+        "PR_GET_SECUREBITS",
+        "PR_GET_FP_MODE",
+        "PR_SVE_GET_VL",
+        "PR_SME_GET_VL",
+    ]) {
+        0
+    } else if is(&[
+        "PR_GET_CHILD_SUBREAPER",
+        "PR_GET_ENDIAN",
+        "PR_GET_FPEMU",
+        "PR_GET_FPEXC",
+        "PR_GET_NAME",
+        "PR_GET_PDEATHSIG",
+        "PR_GET_TID_ADDRESS",
+        "PR_GET_TSC",
+        "PR_GET_UNALIGN",
+        "PR_SVE_SET_VL",
+        "PR_SME_SET_VL",
+        "PR_GET_SPECULATION_CTRL",
+        "PR_SET_CHILD_SUBREAPER",
+        "PR_SET_ENDIAN",
+        "PR_SET_FPEMU",
+        "PR_SET_FPEXC",
+        "PR_SET_KEEPCAPS",
+        "PR_SET_TIMING",
+        "PR_SET_DUMPABLE",
+        "PR_CAPBSET_DROP",
+        "PR_CAPBSET_READ",
+        "PR_SET_NAME",
+        "PR_SET_PDEATHSIG",
+        "PR_SET_PTRACER",
+        "PR_SET_SECUREBITS",
+        "PR_SET_TIMERSLACK",
+        "PR_SET_TSC",
+        "PR_SET_UNALIGN",
+        "PR_SET_FP_MODE",
+    ]) {
+        1
+    } else if is(&["PR_SET_SPECULATION_CTRL"]) {
+        2
+    } else if is(&["PR_SET_SECCOMP"]) {
+        match raw[1] {
+            1 => 1,
+            2 => 2,
+            _ => 4,
+        }
+    } else {
+        4
+    }
+}
+
+impl Ctx<'_, '_> {
+    /// `prctl`'s argument `k` (1-based after the option, 1..=4).
+    pub(super) fn prctl_arg(&mut self, k: u8) -> String {
+        let abi = self.abi;
+        let option = self.raw[0] & 0xffff_ffff;
+        let k = k as usize;
+        let v = self.raw[k];
+        let hex = |v: u64| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
+        let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
+        let failed = self.ret.is_some_and(|r| (-4095..0).contains(&r));
+        if is(&["PR_SET_NAME"]) && k == 1 {
+            return self.string_n(v, 15);
+        }
+        if is(&["PR_GET_NAME"]) && k == 1 {
+            return match self.ret {
+                Some(_) if !failed => self.string_n(v, 16),
+                _ => fmt::ptr(v),
+            };
+        }
+        if is(&[
+            "PR_GET_CHILD_SUBREAPER",
+            "PR_GET_ENDIAN",
+            "PR_GET_FPEMU",
+            "PR_GET_FPEXC",
+            "PR_GET_PDEATHSIG",
+            "PR_GET_TSC",
+            "PR_GET_UNALIGN",
+        ]) && k == 1
+        {
+            if self.ret.is_none() || failed || v == 0 {
+                return fmt::ptr(v);
+            }
+            let Some(n) = self.read_i32(v) else {
+                return fmt::ptr(v);
+            };
+            let n = n as u32 as u64;
+            let inner = if is(&["PR_GET_PDEATHSIG"]) {
+                fmt::signal(n)
+            } else if is(&["PR_GET_TSC"]) {
+                xlat::xval(abi, Table::PrTsc, n, Radix::Hex)
+            } else if is(&["PR_GET_UNALIGN"]) {
+                xlat::flags(abi, Table::PrUnalignFlags, n)
+            } else {
+                n.to_string()
+            };
+            return format!("[{inner}]");
+        }
+        if is(&["PR_GET_TID_ADDRESS"]) && k == 1 {
+            if self.ret.is_none() || failed || v == 0 {
+                return fmt::ptr(v);
+            }
+            return match self.read_word(v) {
+                Some(p) => format!("[{}]", fmt::ptr(p)),
+                None => fmt::ptr(v),
+            };
+        }
+        if k == 1 {
+            if is(&[
+                "PR_SET_CHILD_SUBREAPER",
+                "PR_SET_ENDIAN",
+                "PR_SET_FPEMU",
+                "PR_SET_FPEXC",
+                "PR_SET_KEEPCAPS",
+                "PR_SET_TIMING",
+                "PR_SET_NO_NEW_PRIVS",
+                "PR_SET_THP_DISABLE",
+                "PR_SET_IO_FLUSHER",
+            ]) {
+                return v.to_string();
+            }
+            if is(&["PR_SET_DUMPABLE"]) {
+                return xlat::xval(abi, Table::PrDumpable, v, Radix::Hex);
+            }
+            if is(&["PR_CAPBSET_DROP", "PR_CAPBSET_READ", "PR_CAP_AMBIENT"]) {
+                let t = if is(&["PR_CAP_AMBIENT"]) {
+                    Table::PrCapAmbient
+                } else {
+                    Table::Cap
+                };
+                return xlat::xval(abi, t, v, Radix::Hex);
+            }
+            if is(&["PR_MCE_KILL"]) {
+                return xlat::xval(abi, Table::PrMceKill, v, Radix::Hex);
+            }
+            if is(&["PR_SET_MM"]) {
+                return xlat::xval(abi, Table::PrSetMm, v & 0xffff_ffff, Radix::Hex);
+            }
+            if is(&["PR_SET_VMA"]) {
+                return xlat::xval(abi, Table::PrSetVma, v, Radix::Hex);
+            }
+            if is(&["PR_SET_PDEATHSIG"]) {
+                return if v > 128 { v.to_string() } else { fmt::signal(v) };
+            }
+            if is(&["PR_SET_PTRACER"]) {
+                return if v as u32 as i32 == -1 {
+                    "PR_SET_PTRACER_ANY".into()
+                } else {
+                    (v as u32 as i32).to_string()
+                };
+            }
+            if is(&["PR_SET_SECCOMP"]) {
+                return xlat::xval(abi, Table::SeccompMode, v, Radix::Hex);
+            }
+            if is(&["PR_SET_SECUREBITS"]) {
+                return xlat::flags(abi, Table::Secbits, v);
+            }
+            if is(&["PR_SET_TIMERSLACK"]) {
+                return self.signed(v).to_string();
+            }
+            if is(&["PR_SET_TSC"]) {
+                return xlat::xval(abi, Table::PrTsc, v & 0xffff_ffff, Radix::Hex);
+            }
+            if is(&["PR_SET_UNALIGN"]) {
+                return xlat::flags(abi, Table::PrUnalignFlags, v & 0xffff_ffff);
+            }
+            if is(&["PR_SET_FP_MODE"]) {
+                return xlat::flags(abi, Table::PrFpMode, v & 0xffff_ffff);
+            }
+            if is(&["PR_GET_SPECULATION_CTRL", "PR_SET_SPECULATION_CTRL"]) {
+                return xlat::xval(abi, Table::PrSpecCmds, v, Radix::Hex);
+            }
+            if is(&["PR_PAC_RESET_KEYS", "PR_PAC_SET_ENABLED_KEYS"]) {
+                return xlat::flags(abi, Table::PrPacEnabledKeys, v);
+            }
+            if is(&["PR_SET_SYSCALL_USER_DISPATCH"]) {
+                return xlat::xval(abi, Table::PrSudCmds, v, Radix::Hex);
+            }
+            if is(&["PR_SCHED_CORE"]) {
+                return xlat::xval(abi, Table::PrSchedCoreCmds, v & 0xffff_ffff, Radix::Hex);
+            }
+        }
+        if k == 2 {
+            if is(&["PR_CAP_AMBIENT"]) && (2..=4).contains(&self.raw[1]) {
+                return xlat::xval(abi, Table::Cap, v, Radix::Hex);
+            }
+            if is(&["PR_MCE_KILL"]) && self.raw[1] == 1 {
+                return xlat::xval(abi, Table::PrMceKillPolicy, v, Radix::Hex);
+            }
+            if is(&["PR_SET_SPECULATION_CTRL"]) && (0..=2).contains(&self.raw[1]) {
+                return xlat::xval(abi, Table::PrSpecSetStoreBypassFlags, v, Radix::Hex);
+            }
+            if is(&["PR_PAC_SET_ENABLED_KEYS"]) {
+                return xlat::flags(abi, Table::PrPacEnabledKeys, v);
+            }
+            if is(&["PR_SCHED_CORE"]) {
+                return (v as u32 as i32).to_string();
+            }
+            if is(&["PR_SET_SECCOMP"]) && self.raw[1] == 2 {
+                return fmt::ptr(v);
+            }
+        }
+        if k == 3 && is(&["PR_SCHED_CORE"]) {
+            let n = (v & 0xffff_ffff) as u32 as u64;
+            let name = Table::PrSchedCorePidtypes.xlat().lookup(abi, n);
+            return format!("{} /* {} */", n, name.unwrap_or("PIDTYPE_???"));
+        }
+        if k == 4 && is(&["PR_SCHED_CORE"]) {
+            return fmt::ptr(v);
+        }
+        if k == 4 && is(&["PR_SET_SYSCALL_USER_DISPATCH"]) {
+            return fmt::ptr(v);
+        }
+        hex(v)
+    }
+
+    /// `fcntl`'s third argument, by command.
+    pub(super) fn fcntl_arg(&mut self) -> String {
+        let abi = self.abi;
+        let cmd = self.raw[1] & 0xffff_ffff;
+        let v = self.raw[2];
+        let is = |names: &[&str]| names.iter().any(|n| fcntl_cmd(n) == cmd);
+        if is(&["F_SETFD"]) {
+            xlat::flags(abi, Table::Fdflags, v & 0xffff_ffff)
+        } else if is(&["F_SETOWN", "F_SETPIPE_SZ", "F_DUPFD", "F_DUPFD_CLOEXEC"]) {
+            (v as u32 as i32).to_string()
+        } else if is(&["F_SETFL"]) {
+            fmt::open_flags(v & 0xffff_ffff)
+        } else if is(&["F_SETLEASE"]) {
+            xlat::xval(abi, Table::Lockfcmds, v, Radix::Hex)
+        } else if is(&["F_ADD_SEALS"]) {
+            xlat::flags(abi, Table::FSeals, v)
+        } else if is(&["F_SETSIG"]) {
+            fmt::signal(v & 0xffff_ffff)
+        } else if is(&[
+            "F_SETLK",
+            "F_SETLKW",
+            "F_GETLK",
+            "F_OFD_SETLK",
+            "F_OFD_SETLKW",
+            "F_OFD_GETLK",
+            "F_SETOWN_EX",
+            "F_GETOWN_EX",
+        ]) {
+            fmt::ptr(v)
+        } else if v == 0 {
+            "0".into()
+        } else {
+            format!("{v:#x}")
+        }
+    }
+
+    /// A NUL-terminated string of at most `max` bytes, `...` only when no
+    /// NUL came within them (strace's `QUOTE_0_TERMINATED`).
+    pub(super) fn string_n(&mut self, va: u64, max: usize) -> String {
+        if va == 0 {
+            return "NULL".into();
+        }
+        match vstrace_core::read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => fmt::quote(&s.bytes, s.truncated),
+            _ => fmt::ptr(va),
+        }
+    }
+}
