@@ -30,6 +30,8 @@ pub const MAX_ELEMENTS: usize = 32;
 pub const MAX_ENV_COUNT: usize = 4096;
 /// Largest socket address read (`sizeof(struct sockaddr_storage)`).
 const SOCKADDR_MAX: usize = 128;
+/// `sizeof(((struct sockaddr_un *) 0)->sun_path)`.
+const SUN_PATH_MAX: usize = 108;
 
 /// A formatted return value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -135,6 +137,23 @@ pub fn decode_exit(
             }
             // The kernel wrote nothing on failure: show the address.
             Dir::Out if failed => slot.text = Some(fmt::ptr(ctx.raw[i])),
+            // A value-result length (`socklen_t *`): strace shows
+            // `[in => out]` when the kernel changed it, the entry value
+            // when the call failed.
+            Dir::InOut if a.ty == ArgType::IntPtr => {
+                if failed && slot.text.is_some() {
+                    continue;
+                }
+                let now = ctx.decode(i);
+                slot.text = Some(match slot.text.as_deref() {
+                    Some(before)
+                        if before != now && before.starts_with('[') && now.starts_with('[') =>
+                    {
+                        format!("{} => {}", before.trim_end_matches(']'), &now[1..])
+                    }
+                    _ => now,
+                });
+            }
             Dir::Out | Dir::InOut => slot.text = Some(ctx.decode(i)),
         }
     }
@@ -298,20 +317,47 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Flags(t) => xlat::flags(self.abi, t, v & 0xffff_ffff),
             ArgType::FlagsLong(t) => xlat::flags(self.abi, t, v),
             ArgType::Umode => fmt::octal03(v & 0xffff),
-            ArgType::SymMode => fmt::symbolic_mode(self.abi, v & 0xffff_ffff),
+            ArgType::SymMode => fmt::symbolic_mode(self.abi, v & 0xffff),
+            ArgType::MknodDev(_) => fmt::makedev(v & 0xffff_ffff),
+            ArgType::I64Ptr | ArgType::U64Ptr => match read::read_u64(self.mem, v) {
+                _ if v == 0 => "NULL".into(),
+                Ok(n) if ty == ArgType::I64Ptr => format!("[{}]", n as i64),
+                Ok(n) => format!("[{n}]"),
+                Err(_) => fmt::ptr(v),
+            },
+            ArgType::FanInitFlags => {
+                let v = v & 0xffff_ffff;
+                let class = xlat::xval(self.abi, xlat::Table::FanClasses, v & 0xc, Radix::Hex);
+                match v & !0xc {
+                    0 => class,
+                    rest => format!(
+                        "{class}|{}",
+                        xlat::flags(self.abi, xlat::Table::FanInitFlags, rest)
+                    ),
+                }
+            }
             ArgType::OpenMode(_) => fmt::octal03(v & 0xffff),
             ArgType::HexInt | ArgType::HexUint => fmt::hex0(v & 0xffff_ffff),
-            ArgType::Prctl => {
-                xlat::xval(self.abi, xlat::Table::PrctlOptions, v & 0xffff_ffff, Radix::Hex)
-            }
+            ArgType::Prctl => xlat::xval(
+                self.abi,
+                xlat::Table::PrctlOptions,
+                v & 0xffff_ffff,
+                Radix::Hex,
+            ),
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FcntlArg => self.fcntl_arg(),
-            ArgType::SockLevel => {
-                xlat::xval(self.abi, xlat::Table::Socketlayers, v & 0xffff_ffff, Radix::Hex)
-            }
-            ArgType::SockOptName(level) => {
-                fmt::sockopt_name(self.abi, self.arg(level) & 0xffff_ffff, v & 0xffff_ffff, self.desc.name == "setsockopt")
-            }
+            ArgType::SockLevel => xlat::xval(
+                self.abi,
+                xlat::Table::Socketlayers,
+                v & 0xffff_ffff,
+                Radix::Hex,
+            ),
+            ArgType::SockOptName(level) => fmt::sockopt_name(
+                self.abi,
+                self.arg(level) & 0xffff_ffff,
+                v & 0xffff_ffff,
+                self.desc.name == "setsockopt",
+            ),
             ArgType::IoctlCode => xlat::ioctl_request(self.abi, v as u32),
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
@@ -566,26 +612,36 @@ impl<'a, 'm> Ctx<'a, 'm> {
         format!("[{}]", parts.join(", "))
     }
 
-    /// A NULL-terminated array of string pointers (`argv`).
+    /// A NULL-terminated array of string pointers (`argv`), as strace's
+    /// `printargv`: at most `strsize` elements (then `...`), and an
+    /// unreadable slot ends the array with `... /* its address */`.
     fn string_array(&mut self, va: u64) -> String {
         if va == 0 {
             return "NULL".into();
         }
         let w = self.ptr_size();
+        let max = self.opts.strsize.min(MAX_ENV_COUNT) as u64;
         let mut parts = Vec::new();
-        for k in 0..=MAX_ELEMENTS as u64 {
-            let Some(p) = self.read_word(va.wrapping_add(k * w)) else {
+        for k in 0..=max {
+            let a = va.wrapping_add(k * w);
+            if a < va {
+                parts.push(format!("... /* {} */", fmt::ptr(a)));
+                break;
+            }
+            let Some(p) = self.read_word(a) else {
                 if k == 0 {
                     return fmt::ptr(va);
                 }
-                parts.push("...".to_string());
+                parts.push(format!("... /* {} */", fmt::ptr(a)));
                 break;
             };
-            if p == 0 {
+            if k == max {
+                if p != 0 {
+                    parts.push("...".to_string());
+                }
                 break;
             }
-            if k == MAX_ELEMENTS as u64 {
-                parts.push("...".to_string());
+            if p == 0 {
                 break;
             }
             let s = self.string(p, self.opts.strsize);
@@ -594,7 +650,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
         format!("[{}]", parts.join(", "))
     }
 
-    /// `0x7ffc... /* 12 vars */`, as strace prints envp by default.
+    /// `0x7ffc... /* 12 vars */`, as strace prints envp by default
+    /// (`, unterminated` when the array runs into unreadable memory).
     fn env_count(&mut self, va: u64) -> String {
         if va == 0 {
             return "NULL".into();
@@ -627,9 +684,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 more = true;
             }
         }
-        let plus = if more { "+" } else { "" };
         let vars = if n == 1 { "var" } else { "vars" };
-        format!("{} /* {n}{plus} {vars} */", fmt::ptr(va))
+        let unterminated = if more { ", unterminated" } else { "" };
+        format!("{} /* {n} {vars}{unterminated} */", fmt::ptr(va))
     }
 
     fn stat(&mut self, ty: ArgType, va: u64) -> String {
@@ -766,6 +823,8 @@ pub fn format_sockaddr(b: &[u8]) -> String {
                     fmt::quote(&path[1..], false)
                 );
             }
+            // sun_path is 108 bytes: a name without a NUL stops there.
+            let path = &path[..path.len().min(SUN_PATH_MAX)];
             let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
             format!(
                 "{{sa_family={fam}, sun_path={}}}",
@@ -1169,8 +1228,11 @@ mod tests {
         m.map(0x50000 - 0x100, b"x\0");
         m.map(p, &(0x50000u64 - 0x100).to_le_bytes());
         let v = enter(X, "execve", &[0, p, p], &mut m);
-        assert_eq!(v[1].text.as_deref(), Some("[\"x\", ...]"));
-        assert_eq!(v[2].text.as_deref(), Some("0x4fff8 /* 1+ var */"));
+        assert_eq!(v[1].text.as_deref(), Some("[\"x\", ... /* 0x50000 */]"));
+        assert_eq!(
+            v[2].text.as_deref(),
+            Some("0x4fff8 /* 1 var, unterminated */")
+        );
         // An array that never ends (every slot non-NULL): bounded.
         let loop_page: Vec<u8> = std::iter::repeat_n(0x60000u64.to_le_bytes(), 512)
             .flatten()
@@ -1180,7 +1242,11 @@ mod tests {
         m.map(0x62000, &loop_page);
         let v = enter(X, "execve", &[0, 0x60000, 0x60000], &mut m);
         assert!(v[1].text.as_deref().unwrap().ends_with(", ...]"));
-        assert!(v[2].text.as_deref().unwrap().ends_with("+ vars */"));
+        assert!(v[2]
+            .text
+            .as_deref()
+            .unwrap()
+            .ends_with(" vars, unterminated */"));
         // Unmapped argv.
         let v = enter(X, "execve", &[0, 0x7777_0000, 0], &mut m);
         assert_eq!(v[1].text.as_deref(), Some("0x77770000"));

@@ -144,7 +144,11 @@ pub fn symbolic_mode(abi: crate::proto::LinuxAbi, mode: u64) -> String {
         s.push_str(name);
         s.push('|');
     }
-    for (bit, n) in [(0o4000, "S_ISUID|"), (0o2000, "S_ISGID|"), (0o1000, "S_ISVTX|")] {
+    for (bit, n) in [
+        (0o4000, "S_ISUID|"),
+        (0o2000, "S_ISGID|"),
+        (0o1000, "S_ISVTX|"),
+    ] {
         if mode & bit != 0 {
             s.push_str(n);
         }
@@ -180,6 +184,13 @@ pub fn sockopt_name(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: boo
     xval(abi, tables[0], name, Radix::Hex)
 }
 
+/// A device number as `makedev(0x1, 0x3)` (glibc's major/minor split).
+pub fn makedev(dev: u64) -> String {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    format!("makedev({}, {})", hex0(major), hex0(minor))
+}
+
 /// A clock id as strace's `printclockname`: `CLOCK_MONOTONIC`, or
 /// `0x10 /* CLOCK_??? */`; negative ids are per-process CPU clocks,
 /// shown as the signed number.
@@ -187,7 +198,12 @@ pub fn clockid(abi: crate::proto::LinuxAbi, v: u64) -> String {
     if (v as u32 as i32) < 0 {
         return (v as u32 as i32).to_string();
     }
-    crate::xlat::xval(abi, crate::xlat::Table::Clocknames, v, crate::xlat::Radix::Hex)
+    crate::xlat::xval(
+        abi,
+        crate::xlat::Table::Clocknames,
+        v,
+        crate::xlat::Radix::Hex,
+    )
 }
 
 /// `open`-style flags: the access mode first (always printed), then the

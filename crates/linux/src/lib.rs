@@ -24,8 +24,8 @@ pub mod fmt;
 pub mod layer;
 pub mod profile;
 pub mod proto;
-pub mod xlat;
 pub mod signal;
+pub mod xlat;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
 pub use decode::{

@@ -107,6 +107,15 @@ pub enum ArgType {
     /// index) has `O_CREAT` or `O_TMPFILE`; otherwise the argument is
     /// left out.
     OpenMode(u8),
+    /// A pointer to a 64-bit signed number (`loff_t *`), shown as `[n]`.
+    I64Ptr,
+    /// A pointer to a 64-bit unsigned number, shown as `[n]`.
+    U64Ptr,
+    /// `fanotify_init` flags: the notification class, then the flags.
+    FanInitFlags,
+    /// `mknod`'s device (`makedev(0x1, 0x3)`), shown only when the mode
+    /// argument (the index) is a character or block device.
+    MknodDev(u8),
     /// `prctl`'s option; the following arguments are shaped by it.
     Prctl,
     /// A `prctl` argument after the option: shown as the option needs
@@ -233,6 +242,8 @@ impl ArgType {
             | ArgType::StatOut
             | ArgType::Stat64Out
             | ArgType::StatxOut => Dir::Out,
+            // Some prctl options return through their argument.
+            ArgType::PrctlArg(_) => Dir::InOut,
             _ => Dir::In,
         }
     }
@@ -261,7 +272,10 @@ impl ArgType {
             ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
             ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
             ("open_mode", p) => ArgType::OpenMode(arg(p)?),
-            ("prctl_arg", Some(n)) => ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?),
+            ("mknod_dev", p) => ArgType::MknodDev(arg(p)?),
+            ("prctl_arg", Some(n)) => {
+                ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
+            }
             ("sockopt_name", p) => ArgType::SockOptName(arg(p)?),
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
@@ -270,6 +284,9 @@ impl ArgType {
             ("hex_int", None) => ArgType::HexInt,
             ("hex_uint", None) => ArgType::HexUint,
             ("prctl", None) => ArgType::Prctl,
+            ("i64_ptr", None) => ArgType::I64Ptr,
+            ("u64_ptr", None) => ArgType::U64Ptr,
+            ("fan_init_flags", None) => ArgType::FanInitFlags,
             ("fcntl_arg", None) => ArgType::FcntlArg,
             ("sock_level", None) => ArgType::SockLevel,
             ("ioctl_code", None) => ArgType::IoctlCode,

@@ -38,6 +38,12 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
                     return i;
                 }
             }
+            ArgType::MknodDev(m) => {
+                let mode = raw.get(m as usize).copied().unwrap_or(0) & 0o170000;
+                if mode != 0o020000 && mode != 0o060000 {
+                    return i;
+                }
+            }
             ArgType::FcntlArg => {
                 let cmd = raw[1] & 0xffff_ffff;
                 let none = ["F_GETFD", "F_GETFL", "F_GETOWN", "F_GETSIG", "F_GETLEASE"]
@@ -124,7 +130,13 @@ impl Ctx<'_, '_> {
         let option = self.raw[0] & 0xffff_ffff;
         let k = k as usize;
         let v = self.raw[k];
-        let hex = |v: u64| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
+        let hex = |v: u64| {
+            if v == 0 {
+                "0".to_string()
+            } else {
+                format!("{v:#x}")
+            }
+        };
         let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
         let failed = self.ret.is_some_and(|r| (-4095..0).contains(&r));
         if is(&["PR_SET_NAME"]) && k == 1 {
@@ -208,7 +220,11 @@ impl Ctx<'_, '_> {
                 return xlat::xval(abi, Table::PrSetVma, v, Radix::Hex);
             }
             if is(&["PR_SET_PDEATHSIG"]) {
-                return if v > 128 { v.to_string() } else { fmt::signal(v) };
+                return if v > 128 {
+                    v.to_string()
+                } else {
+                    fmt::signal(v)
+                };
             }
             if is(&["PR_SET_PTRACER"]) {
                 return if v as u32 as i32 == -1 {
@@ -328,5 +344,219 @@ impl Ctx<'_, '_> {
             Ok(s) if s.fault.is_none() => fmt::quote(&s.bytes, s.truncated),
             _ => fmt::ptr(va),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decode::{decode_enter, decode_exit, format_call, format_return, DecodeOptions};
+    use crate::proto::{by_name, LinuxAbi};
+    use vstrace_core::testmem::SparseVirt;
+
+    const X: LinuxAbi = LinuxAbi::X86_64;
+    const I: LinuxAbi = LinuxAbi::I386;
+
+    fn line(abi: LinuxAbi, name: &str, raw: &[u64], ret: i64, mem: &mut SparseVirt) -> String {
+        let d = by_name(abi, name).unwrap();
+        let o = DecodeOptions::default();
+        let mut a = decode_enter(d, abi, raw, mem, &o);
+        decode_exit(d, abi, raw, ret, mem, &o, &mut a);
+        format_call(d, &a, Some(&format_return(d, abi, ret)))
+    }
+
+    #[test]
+    fn flags_and_constants_by_table() {
+        let mut m = SparseVirt::new();
+        m.map_zeroed(0x1000, 8);
+        assert_eq!(
+            line(X, "pipe2", &[0, 0o4000], -14, &mut m),
+            "pipe2(NULL, O_NONBLOCK) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            line(X, "dup3", &[7, 7, 1], -22, &mut m),
+            "dup3(7, 7, 0x1 /* O_??? */) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "eventfd2", &[0, 0o2004001], 3, &mut m),
+            "eventfd2(0, EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK) = 3"
+        );
+        assert_eq!(
+            line(X, "madvise", &[0, 4096, 0], 0, &mut m),
+            "madvise(NULL, 4096, MADV_NORMAL) = 0"
+        );
+        assert_eq!(
+            line(X, "shutdown", &[u64::MAX, 2], -9, &mut m),
+            "shutdown(-1, SHUT_RDWR) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(X, "getrlimit", &[16, 0], -22, &mut m),
+            "getrlimit(0x10 /* RLIMIT_??? */, NULL) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(I, "ugetrlimit", &[3, 0], -14, &mut m),
+            "ugetrlimit(RLIMIT_STACK, NULL) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            line(X, "futex", &[0x1000, 129, 1, 0, 0, 0], 0, &mut m),
+            "futex(0x1000, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) = 0"
+        );
+        assert_eq!(
+            line(X, "flock", &[u64::MAX, 1], -9, &mut m),
+            "flock(-1, LOCK_SH) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(X, "getsockopt", &[3, 1, 1, 0, 0], -14, &mut m),
+            "getsockopt(3, SOL_SOCKET, SO_DEBUG, NULL, NULL) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            line(X, "setsockopt", &[u64::MAX, 263, 0xffff_ffff, 0, 0], -9, &mut m),
+            "setsockopt(-1, SOL_PACKET, 0xffffffff /* PACKET_??? */, NULL, 0) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(X, "ptrace", &[0x4206, 1, 0, 0], -3, &mut m),
+            "ptrace(PTRACE_SEIZE, 1, 0, 0) = -1 ESRCH (No such process)"
+        );
+        assert_eq!(
+            line(X, "ioctl", &[u64::MAX, 0xc020660b, 0x10], -9, &mut m),
+            "ioctl(-1, FS_IOC_FIEMAP, 0x10) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(X, "fanotify_init", &[0xffff_ffff_0000_0000, 0], 3, &mut m),
+            "fanotify_init(FAN_CLASS_NOTIF, O_RDONLY) = 3"
+        );
+        assert_eq!(
+            line(X, "close_range", &[0xffff_fffe, 0xffff_ffff, 0xdefaced_0000_0001], -22, &mut m),
+            "close_range(4294967294, 4294967295, 0x1 /* CLOSE_RANGE_??? */) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "kill", &[1, 0xcafef00d], -22, &mut m),
+            "kill(1, -889262067) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
+    fn modes_and_devices() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, b"f\0");
+        assert_eq!(
+            line(X, "mkdir", &[0x1000, 0xffff_0000], 0, &mut m),
+            "mkdir(\"f\", 000) = 0"
+        );
+        assert_eq!(
+            line(X, "chmod", &[0x1000, 4], 0, &mut m),
+            "chmod(\"f\", 004) = 0"
+        );
+        assert_eq!(
+            line(X, "mknod", &[0x1000, 0o10600, 5], 0, &mut m),
+            "mknod(\"f\", S_IFIFO|0600) = 0"
+        );
+        assert_eq!(
+            line(X, "mknod", &[0x1000, 0o20024, 0x107], 0, &mut m),
+            "mknod(\"f\", S_IFCHR|024, makedev(0x1, 0x7)) = 0"
+        );
+        assert_eq!(
+            line(X, "mknod", &[0x1000, 0xffff, 0], -22, &mut m),
+            "mknod(\"f\", 0177777) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "open", &[0x1000, 0o101, 0o600], 3, &mut m),
+            "open(\"f\", O_WRONLY|O_CREAT, 0600) = 3"
+        );
+        assert_eq!(
+            line(X, "open", &[0x1000, 0, 0o600], 3, &mut m),
+            "open(\"f\", O_RDONLY) = 3"
+        );
+    }
+
+    #[test]
+    fn fcntl_and_prctl_by_command() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "fcntl", &[3, 1, 0xdead], 1, &mut m),
+            "fcntl(3, F_GETFD) = 1"
+        );
+        assert_eq!(
+            line(X, "fcntl", &[3, 2, 1], 0, &mut m),
+            "fcntl(3, F_SETFD, FD_CLOEXEC) = 0"
+        );
+        assert_eq!(
+            line(X, "fcntl", &[3, 4, 0o4000], 0, &mut m),
+            "fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK) = 0"
+        );
+        m.map(0x1000, b"0123456789abcdefg\0");
+        m.map(0x2000, b"short\0");
+        m.map(0x3000, &9u32.to_le_bytes());
+        assert_eq!(
+            line(X, "prctl", &[15, 0x1000, 7, 7, 7], 0, &mut m),
+            "prctl(PR_SET_NAME, \"0123456789abcde\"...) = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[15, 0x2000, 7, 7, 7], 0, &mut m),
+            "prctl(PR_SET_NAME, \"short\") = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[15, 0, 0, 0, 0], -14, &mut m),
+            "prctl(PR_SET_NAME, NULL) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            line(X, "prctl", &[16, 0x2000, 0, 0, 0], 0, &mut m),
+            "prctl(PR_GET_NAME, \"short\") = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[7, 1, 2, 3, 4], 0, &mut m),
+            "prctl(PR_GET_KEEPCAPS) = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[2, 0x3000, 0, 0, 0], 0, &mut m),
+            "prctl(PR_GET_PDEATHSIG, [SIGKILL]) = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[4, 3, 0, 0, 0], -22, &mut m),
+            "prctl(PR_SET_DUMPABLE, 0x3 /* SUID_DUMP_??? */) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "prctl", &[23, 21, 0, 0, 0], 1, &mut m),
+            "prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) = 1"
+        );
+        assert_eq!(
+            line(X, "prctl", &[0xdead, 1, 0, 3, 0xff], -22, &mut m),
+            "prctl(0xdead /* PR_??? */, 0x1, 0, 0x3, 0xff) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
+    fn value_result_lengths_and_strings() {
+        let mut m = SparseVirt::new();
+        let mut sun = vec![1u8, 0];
+        sun.extend(b"s\0");
+        m.map(0x1000, &sun);
+        m.map(0x2000, &4u32.to_le_bytes());
+        let d = by_name(X, "accept").unwrap();
+        let o = DecodeOptions::default();
+        let raw = [3, 0x1000, 0x2000];
+        let mut a = decode_enter(d, X, &raw, &mut m, &o);
+        m.map(0x2000, &110u32.to_le_bytes());
+        decode_exit(d, X, &raw, 4, &mut m, &o, &mut a);
+        assert_eq!(a[2].text.as_deref(), Some("[4 => 110]"));
+        // A string of exactly -s bytes has no `...`; one byte more has.
+        let exact = [b'a'; 32];
+        m.map(0x3000, &[&exact[..], b"\0"].concat());
+        m.map(0x4000, &[&exact[..], b"b\0"].concat());
+        let s = line(X, "init_module", &[0, 0, 0x3000], -8, &mut m);
+        assert!(
+            s.ends_with(&format!(
+                "\"{}\") = -1 ENOEXEC (Exec format error)",
+                "a".repeat(32)
+            )),
+            "{s}"
+        );
+        let s = line(X, "init_module", &[0, 0, 0x4000], -8, &mut m);
+        assert!(s.contains("\"..."), "{s}");
+        // 64-bit offsets behind pointers.
+        m.map(0x5000, &(-5i64).to_le_bytes());
+        assert_eq!(
+            line(X, "copy_file_range", &[1, 0x5000, 2, 0, 9, 0], -9, &mut m),
+            "copy_file_range(1, [-5], 2, NULL, 9, 0) = -1 EBADF (Bad file descriptor)"
+        );
     }
 }

@@ -162,7 +162,13 @@ pub fn ioctl_request(abi: LinuxAbi, code: u32) -> String {
         2 => "_IOC_READ",
         _ => "_IOC_READ|_IOC_WRITE",
     };
-    let hex = |v: u32| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
+    let hex = |v: u32| {
+        if v == 0 {
+            "0".to_string()
+        } else {
+            format!("{v:#x}")
+        }
+    };
     format!(
         "_IOC({dir}, {}, {}, {})",
         hex((code >> 8) & 0xff),
@@ -210,7 +216,10 @@ mod tests {
         assert_eq!(v(Table::KeySpec, "KEY_SPEC_THREAD_KEYRING"), Some(u64::MAX));
         assert_eq!(v(Table::BpfCommands, "BPF_PROG_LOAD"), Some(5));
         // i386 has the same values for these tables.
-        assert_eq!(Table::Resources.xlat().value_of(I, "RLIMIT_NOFILE"), Some(7));
+        assert_eq!(
+            Table::Resources.xlat().value_of(I, "RLIMIT_NOFILE"),
+            Some(7)
+        );
         assert_eq!(
             Table::MmapFlags.xlat().value_of(I, "MAP_ANONYMOUS"),
             Some(0x20)
@@ -232,7 +241,10 @@ mod tests {
             xval(X, Table::IoprioWho, 0xfa57beef, Radix::Dec),
             "-94912785 /* IOPRIO_WHO_??? */"
         );
-        assert_eq!(xval(X, Table::Futexops, 129, Radix::Hex), "FUTEX_WAKE_PRIVATE");
+        assert_eq!(
+            xval(X, Table::Futexops, 129, Radix::Hex),
+            "FUTEX_WAKE_PRIVATE"
+        );
         assert_eq!(
             xval(X, Table::Futexops, 0x100 | 9, Radix::Hex),
             "FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME"

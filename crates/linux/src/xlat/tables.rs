@@ -7,12 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Xlat;
 
-static ACCESS_MODES_X86_64: &[(u64, &str)] = &[
-    (0x0, "F_OK"),
-    (0x4, "R_OK"),
-    (0x2, "W_OK"),
-    (0x1, "X_OK"),
-];
+static ACCESS_MODES_X86_64: &[(u64, &str)] =
+    &[(0x0, "F_OK"), (0x4, "R_OK"), (0x2, "W_OK"), (0x1, "X_OK")];
 static ACCESS_MODES: Xlat = Xlat {
     name: "access_modes",
     dflt: "?_OK",
@@ -311,9 +307,7 @@ static CAP_VERSION: Xlat = Xlat {
     i386: CAP_VERSION_X86_64,
 };
 
-static CLOCKFLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "TIMER_ABSTIME"),
-];
+static CLOCKFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "TIMER_ABSTIME")];
 static CLOCKFLAGS: Xlat = Xlat {
     name: "clockflags",
     dflt: "TIMER_???",
@@ -386,10 +380,8 @@ static CLONE_FLAGS: Xlat = Xlat {
     i386: CLONE_FLAGS_X86_64,
 };
 
-static CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x2, "CLOSE_RANGE_UNSHARE"),
-    (0x4, "CLOSE_RANGE_CLOEXEC"),
-];
+static CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x2, "CLOSE_RANGE_UNSHARE"), (0x4, "CLOSE_RANGE_CLOEXEC")];
 static CLOSE_RANGE_FLAGS: Xlat = Xlat {
     name: "close_range_flags",
     dflt: "CLOSE_RANGE_???",
@@ -397,10 +389,7 @@ static CLOSE_RANGE_FLAGS: Xlat = Xlat {
     i386: CLOSE_RANGE_FLAGS_X86_64,
 };
 
-static DELETE_MODULE_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x800, "O_NONBLOCK"),
-    (0x200, "O_TRUNC"),
-];
+static DELETE_MODULE_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "O_NONBLOCK"), (0x200, "O_TRUNC")];
 static DELETE_MODULE_FLAGS: Xlat = Xlat {
     name: "delete_module_flags",
     dflt: "O_???",
@@ -457,9 +446,7 @@ static EPOLLEVENTS: Xlat = Xlat {
     i386: EPOLLEVENTS_X86_64,
 };
 
-static EPOLLFLAGS_X86_64: &[(u64, &str)] = &[
-    (0x80000, "EPOLL_CLOEXEC"),
-];
+static EPOLLFLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "EPOLL_CLOEXEC")];
 static EPOLLFLAGS: Xlat = Xlat {
     name: "epollflags",
     dflt: "EPOLL_???",
@@ -643,9 +630,7 @@ static FCNTLCMDS: Xlat = Xlat {
     i386: FCNTLCMDS_X86_64,
 };
 
-static FDFLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "FD_CLOEXEC"),
-];
+static FDFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FD_CLOEXEC")];
 static FDFLAGS: Xlat = Xlat {
     name: "fdflags",
     dflt: "FD_???",
@@ -703,9 +688,7 @@ static FSMOUNT_ATTR_FLAGS: Xlat = Xlat {
     i386: FSMOUNT_ATTR_FLAGS_X86_64,
 };
 
-static FSMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "FSMOUNT_CLOEXEC"),
-];
+static FSMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FSMOUNT_CLOEXEC")];
 static FSMOUNT_FLAGS: Xlat = Xlat {
     name: "fsmount_flags",
     dflt: "FSMOUNT_???",
@@ -713,9 +696,7 @@ static FSMOUNT_FLAGS: Xlat = Xlat {
     i386: FSMOUNT_FLAGS_X86_64,
 };
 
-static FSOPEN_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "FSOPEN_CLOEXEC"),
-];
+static FSOPEN_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FSOPEN_CLOEXEC")];
 static FSOPEN_FLAGS: Xlat = Xlat {
     name: "fsopen_flags",
     dflt: "FSOPEN_???",
@@ -873,9 +854,7 @@ static GETSOCK_IPV6_OPTIONS: Xlat = Xlat {
     i386: GETSOCK_IPV6_OPTIONS_X86_64,
 };
 
-static GETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
-    (0x1a, "SO_GET_FILTER"),
-];
+static GETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1a, "SO_GET_FILTER")];
 static GETSOCK_OPTIONS: Xlat = Xlat {
     name: "getsock_options",
     dflt: "SO_???",
@@ -957,10 +936,8 @@ static INOTIFY_FLAGS: Xlat = Xlat {
     i386: INOTIFY_FLAGS_X86_64,
 };
 
-static INOTIFY_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x800, "IN_NONBLOCK"),
-    (0x80000, "IN_CLOEXEC"),
-];
+static INOTIFY_INIT_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x800, "IN_NONBLOCK"), (0x80000, "IN_CLOEXEC")];
 static INOTIFY_INIT_FLAGS: Xlat = Xlat {
     name: "inotify_init_flags",
     dflt: "IN_???",
@@ -1006,9 +983,7 @@ static IPC_MSG_FLAGS: Xlat = Xlat {
     i386: IPC_MSG_FLAGS_X86_64,
 };
 
-static IPC_PRIVATE_X86_64: &[(u64, &str)] = &[
-    (0x0, "IPC_PRIVATE"),
-];
+static IPC_PRIVATE_X86_64: &[(u64, &str)] = &[(0x0, "IPC_PRIVATE")];
 static IPC_PRIVATE: Xlat = Xlat {
     name: "ipc_private",
     dflt: "IPC_???",
@@ -1078,10 +1053,8 @@ static KEXEC_FILE_LOAD_FLAGS: Xlat = Xlat {
     i386: KEXEC_FILE_LOAD_FLAGS_X86_64,
 };
 
-static KEXEC_LOAD_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "KEXEC_ON_CRASH"),
-    (0x2, "KEXEC_PRESERVE_CONTEXT"),
-];
+static KEXEC_LOAD_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x1, "KEXEC_ON_CRASH"), (0x2, "KEXEC_PRESERVE_CONTEXT")];
 static KEXEC_LOAD_FLAGS: Xlat = Xlat {
     name: "kexec_load_flags",
     dflt: "KEXEC_???",
@@ -1173,9 +1146,8 @@ static KEYCTL_COMMANDS: Xlat = Xlat {
     i386: KEYCTL_COMMANDS_X86_64,
 };
 
-static LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "LANDLOCK_CREATE_RULESET_VERSION"),
-];
+static LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x1, "LANDLOCK_CREATE_RULESET_VERSION")];
 static LANDLOCK_CREATE_RULESET_FLAGS: Xlat = Xlat {
     name: "landlock_create_ruleset_flags",
     dflt: "LANDLOCK_CREATE_RULESET_???",
@@ -1183,9 +1155,7 @@ static LANDLOCK_CREATE_RULESET_FLAGS: Xlat = Xlat {
     i386: LANDLOCK_CREATE_RULESET_FLAGS_X86_64,
 };
 
-static LANDLOCK_RULE_TYPES_X86_64: &[(u64, &str)] = &[
-    (0x1, "LANDLOCK_RULE_PATH_BENEATH"),
-];
+static LANDLOCK_RULE_TYPES_X86_64: &[(u64, &str)] = &[(0x1, "LANDLOCK_RULE_PATH_BENEATH")];
 static LANDLOCK_RULE_TYPES: Xlat = Xlat {
     name: "landlock_rule_types",
     dflt: "LANDLOCK_RULE_???",
@@ -1272,9 +1242,7 @@ static MEMBARRIER_CMDS: Xlat = Xlat {
     i386: MEMBARRIER_CMDS_X86_64,
 };
 
-static MEMBARRIER_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "MEMBARRIER_CMD_FLAG_CPU"),
-];
+static MEMBARRIER_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "MEMBARRIER_CMD_FLAG_CPU")];
 static MEMBARRIER_FLAGS: Xlat = Xlat {
     name: "membarrier_flags",
     dflt: "MEMBARRIER_CMD_FLAG_???",
@@ -1294,9 +1262,7 @@ static MEMFD_CREATE_FLAGS: Xlat = Xlat {
     i386: MEMFD_CREATE_FLAGS_X86_64,
 };
 
-static MEMFD_SECRET_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x80000, "O_CLOEXEC"),
-];
+static MEMFD_SECRET_FLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "O_CLOEXEC")];
 static MEMFD_SECRET_FLAGS: Xlat = Xlat {
     name: "memfd_secret_flags",
     dflt: "O_???",
@@ -1304,9 +1270,7 @@ static MEMFD_SECRET_FLAGS: Xlat = Xlat {
     i386: MEMFD_SECRET_FLAGS_X86_64,
 };
 
-static MLOCK_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "MLOCK_ONFAULT"),
-];
+static MLOCK_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "MLOCK_ONFAULT")];
 static MLOCK_FLAGS: Xlat = Xlat {
     name: "mlock_flags",
     dflt: "MLOCK_???",
@@ -1498,10 +1462,8 @@ static MOVE_MOUNT_FLAGS: Xlat = Xlat {
     i386: MOVE_MOUNT_FLAGS_X86_64,
 };
 
-static MOVE_PAGES_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x2, "MPOL_MF_MOVE"),
-    (0x4, "MPOL_MF_MOVE_ALL"),
-];
+static MOVE_PAGES_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x2, "MPOL_MF_MOVE"), (0x4, "MPOL_MF_MOVE_ALL")];
 static MOVE_PAGES_FLAGS: Xlat = Xlat {
     name: "move_pages_flags",
     dflt: "MPOL_MF_???",
@@ -1536,9 +1498,7 @@ static MPOL_MODES: Xlat = Xlat {
     i386: MPOL_MODES_X86_64,
 };
 
-static MQ_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x800, "O_NONBLOCK"),
-];
+static MQ_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "O_NONBLOCK")];
 static MQ_ATTR_FLAGS: Xlat = Xlat {
     name: "mq_attr_flags",
     dflt: "O_???",
@@ -1607,11 +1567,8 @@ static MSGCTL_FLAGS: Xlat = Xlat {
     i386: MSGCTL_FLAGS_X86_64,
 };
 
-static MCTL_SYNC_X86_64: &[(u64, &str)] = &[
-    (0x4, "MS_SYNC"),
-    (0x1, "MS_ASYNC"),
-    (0x2, "MS_INVALIDATE"),
-];
+static MCTL_SYNC_X86_64: &[(u64, &str)] =
+    &[(0x4, "MS_SYNC"), (0x1, "MS_ASYNC"), (0x2, "MS_INVALIDATE")];
 static MCTL_SYNC: Xlat = Xlat {
     name: "mctl_sync",
     dflt: "MS_???",
@@ -1619,10 +1576,8 @@ static MCTL_SYNC: Xlat = Xlat {
     i386: MCTL_SYNC_X86_64,
 };
 
-static NAME_TO_HANDLE_AT_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x400, "AT_SYMLINK_FOLLOW"),
-    (0x1000, "AT_EMPTY_PATH"),
-];
+static NAME_TO_HANDLE_AT_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x400, "AT_SYMLINK_FOLLOW"), (0x1000, "AT_EMPTY_PATH")];
 static NAME_TO_HANDLE_AT_FLAGS: Xlat = Xlat {
     name: "name_to_handle_at_flags",
     dflt: "AT_???",
@@ -1784,9 +1739,7 @@ static PERSONALITY_TYPES: Xlat = Xlat {
     i386: PERSONALITY_TYPES_X86_64,
 };
 
-static PIDFD_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x800, "PIDFD_NONBLOCK"),
-];
+static PIDFD_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "PIDFD_NONBLOCK")];
 static PIDFD_OPEN_FLAGS: Xlat = Xlat {
     name: "pidfd_open_flags",
     dflt: "PIDFD_???",
@@ -1854,10 +1807,7 @@ static PR_DUMPABLE: Xlat = Xlat {
     i386: PR_DUMPABLE_X86_64,
 };
 
-static PR_FP_MODE_X86_64: &[(u64, &str)] = &[
-    (0x1, "PR_FP_MODE_FR"),
-    (0x2, "PR_FP_MODE_FRE"),
-];
+static PR_FP_MODE_X86_64: &[(u64, &str)] = &[(0x1, "PR_FP_MODE_FR"), (0x2, "PR_FP_MODE_FRE")];
 static PR_FP_MODE: Xlat = Xlat {
     name: "pr_fp_mode",
     dflt: "PR_FP_MODE_???",
@@ -1865,10 +1815,7 @@ static PR_FP_MODE: Xlat = Xlat {
     i386: PR_FP_MODE_X86_64,
 };
 
-static PR_MCE_KILL_X86_64: &[(u64, &str)] = &[
-    (0x0, "PR_MCE_KILL_CLEAR"),
-    (0x1, "PR_MCE_KILL_SET"),
-];
+static PR_MCE_KILL_X86_64: &[(u64, &str)] = &[(0x0, "PR_MCE_KILL_CLEAR"), (0x1, "PR_MCE_KILL_SET")];
 static PR_MCE_KILL: Xlat = Xlat {
     name: "pr_mce_kill",
     dflt: "PR_MCE_KILL_???",
@@ -1901,9 +1848,7 @@ static PR_PAC_ENABLED_KEYS: Xlat = Xlat {
     i386: PR_PAC_ENABLED_KEYS_X86_64,
 };
 
-static PR_PAC_KEYS_X86_64: &[(u64, &str)] = &[
-    (0x10, "PR_PAC_APGAKEY"),
-];
+static PR_PAC_KEYS_X86_64: &[(u64, &str)] = &[(0x10, "PR_PAC_APGAKEY")];
 static PR_PAC_KEYS: Xlat = Xlat {
     name: "pr_pac_keys",
     dflt: "PR_PAC_???",
@@ -1961,9 +1906,7 @@ static PR_SET_MM: Xlat = Xlat {
     i386: PR_SET_MM_X86_64,
 };
 
-static PR_SET_VMA_X86_64: &[(u64, &str)] = &[
-    (0x0, "PR_SET_VMA_ANON_NAME"),
-];
+static PR_SET_VMA_X86_64: &[(u64, &str)] = &[(0x0, "PR_SET_VMA_ANON_NAME")];
 static PR_SET_VMA: Xlat = Xlat {
     name: "pr_set_vma",
     dflt: "PR_SET_VMA_???",
@@ -2011,10 +1954,8 @@ static PR_SPEC_SET_STORE_BYPASS_FLAGS: Xlat = Xlat {
     i386: PR_SPEC_SET_STORE_BYPASS_FLAGS_X86_64,
 };
 
-static PR_SUD_CMDS_X86_64: &[(u64, &str)] = &[
-    (0x0, "PR_SYS_DISPATCH_OFF"),
-    (0x1, "PR_SYS_DISPATCH_ON"),
-];
+static PR_SUD_CMDS_X86_64: &[(u64, &str)] =
+    &[(0x0, "PR_SYS_DISPATCH_OFF"), (0x1, "PR_SYS_DISPATCH_ON")];
 static PR_SUD_CMDS: Xlat = Xlat {
     name: "pr_sud_cmds",
     dflt: "PR_SYS_DISPATCH_???",
@@ -2033,10 +1974,7 @@ static PR_TAGGED_ADDR_ENABLE: Xlat = Xlat {
     i386: PR_TAGGED_ADDR_ENABLE_X86_64,
 };
 
-static PR_TSC_X86_64: &[(u64, &str)] = &[
-    (0x1, "PR_TSC_ENABLE"),
-    (0x2, "PR_TSC_SIGSEGV"),
-];
+static PR_TSC_X86_64: &[(u64, &str)] = &[(0x1, "PR_TSC_ENABLE"), (0x2, "PR_TSC_SIGSEGV")];
 static PR_TSC: Xlat = Xlat {
     name: "pr_tsc",
     dflt: "PR_TSC_???",
@@ -2044,10 +1982,8 @@ static PR_TSC: Xlat = Xlat {
     i386: PR_TSC_X86_64,
 };
 
-static PR_UNALIGN_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "PR_UNALIGN_NOPRINT"),
-    (0x2, "PR_UNALIGN_SIGBUS"),
-];
+static PR_UNALIGN_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x1, "PR_UNALIGN_NOPRINT"), (0x2, "PR_UNALIGN_SIGBUS")];
 static PR_UNALIGN_FLAGS: Xlat = Xlat {
     name: "pr_unalign_flags",
     dflt: "PR_UNALIGN_???",
@@ -2400,10 +2336,7 @@ static SEMCTL_FLAGS: Xlat = Xlat {
     i386: SEMCTL_FLAGS_X86_64,
 };
 
-static SEMOP_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1000, "SEM_UNDO"),
-    (0x800, "IPC_NOWAIT"),
-];
+static SEMOP_FLAGS_X86_64: &[(u64, &str)] = &[(0x1000, "SEM_UNDO"), (0x800, "IPC_NOWAIT")];
 static SEMOP_FLAGS: Xlat = Xlat {
     name: "semop_flags",
     dflt: "SEM_???",
@@ -2470,9 +2403,7 @@ static SETSOCK_IPV6_OPTIONS: Xlat = Xlat {
     i386: SETSOCK_IPV6_OPTIONS_X86_64,
 };
 
-static SETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
-    (0x1a, "SO_ATTACH_FILTER"),
-];
+static SETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1a, "SO_ATTACH_FILTER")];
 static SETSOCK_OPTIONS: Xlat = Xlat {
     name: "setsock_options",
     dflt: "SO_???",
@@ -2480,10 +2411,7 @@ static SETSOCK_OPTIONS: Xlat = Xlat {
     i386: SETSOCK_OPTIONS_X86_64,
 };
 
-static SFD_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x80000, "SFD_CLOEXEC"),
-    (0x800, "SFD_NONBLOCK"),
-];
+static SFD_FLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "SFD_CLOEXEC"), (0x800, "SFD_NONBLOCK")];
 static SFD_FLAGS: Xlat = Xlat {
     name: "sfd_flags",
     dflt: "SFD_???",
@@ -2535,11 +2463,8 @@ static SHMCTL_FLAGS: Xlat = Xlat {
     i386: SHMCTL_FLAGS_X86_64,
 };
 
-static SHUTDOWN_MODES_X86_64: &[(u64, &str)] = &[
-    (0x0, "SHUT_RD"),
-    (0x1, "SHUT_WR"),
-    (0x2, "SHUT_RDWR"),
-];
+static SHUTDOWN_MODES_X86_64: &[(u64, &str)] =
+    &[(0x0, "SHUT_RD"), (0x1, "SHUT_WR"), (0x2, "SHUT_RDWR")];
 static SHUTDOWN_MODES: Xlat = Xlat {
     name: "shutdown_modes",
     dflt: "SHUT_???",
@@ -2852,9 +2777,7 @@ static SOCK_PACKET_OPTIONS: Xlat = Xlat {
     i386: SOCK_PACKET_OPTIONS_X86_64,
 };
 
-static SOCK_RAW_OPTIONS_X86_64: &[(u64, &str)] = &[
-    (0x1, "ICMP_FILTER"),
-];
+static SOCK_RAW_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1, "ICMP_FILTER")];
 static SOCK_RAW_OPTIONS: Xlat = Xlat {
     name: "sock_raw_options",
     dflt: "RAW_???",
@@ -2862,10 +2785,8 @@ static SOCK_RAW_OPTIONS: Xlat = Xlat {
     i386: SOCK_RAW_OPTIONS_X86_64,
 };
 
-static SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "RCV_SHUTDOWN"),
-    (0x2, "SEND_SHUTDOWN"),
-];
+static SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x1, "RCV_SHUTDOWN"), (0x2, "SEND_SHUTDOWN")];
 static SOCK_SHUTDOWN_FLAGS: Xlat = Xlat {
     name: "sock_shutdown_flags",
     dflt: "SHUT_???",
@@ -2919,10 +2840,8 @@ static SOCK_TCP_OPTIONS: Xlat = Xlat {
     i386: SOCK_TCP_OPTIONS_X86_64,
 };
 
-static SOCK_TYPE_FLAGS_X86_64: &[(u64, &str)] = &[
-    (0x80000, "SOCK_CLOEXEC"),
-    (0x800, "SOCK_NONBLOCK"),
-];
+static SOCK_TYPE_FLAGS_X86_64: &[(u64, &str)] =
+    &[(0x80000, "SOCK_CLOEXEC"), (0x800, "SOCK_NONBLOCK")];
 static SOCK_TYPE_FLAGS: Xlat = Xlat {
     name: "sock_type_flags",
     dflt: "SOCK_???",
@@ -3309,10 +3228,7 @@ static WHENCE_CODES: Xlat = Xlat {
     i386: WHENCE_CODES_X86_64,
 };
 
-static XATTRFLAGS_X86_64: &[(u64, &str)] = &[
-    (0x1, "XATTR_CREATE"),
-    (0x2, "XATTR_REPLACE"),
-];
+static XATTRFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "XATTR_CREATE"), (0x2, "XATTR_REPLACE")];
 static XATTRFLAGS: Xlat = Xlat {
     name: "xattrflags",
     dflt: "XATTR_???",
