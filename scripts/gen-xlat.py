@@ -550,14 +550,16 @@ def gen_tables_rs(per_arch, src_version):
         if dflt is None:
             dflt = common_prefix_dflt([n for _, n in x]) or "???"
         ident = table.upper()
-        lines.append("static %s_X86_64: &[(u64, &str)] = &[" % ident)
+        lines.append("/// strace's `%s` on x86_64." % table)
+        lines.append("pub(crate) const %s_X86_64: &[(u64, &str)] = &[" % ident)
         for v, n in x:
             lines.append("    (%#x, %s)," % (v, rust_str(n)))
         lines.append("];")
         i_ref = "%s_X86_64" % ident
         if i != x:
             i_ref = "%s_I386" % ident
-            lines.append("static %s_I386: &[(u64, &str)] = &[" % ident)
+            lines.append("/// strace's `%s` on i386." % table)
+            lines.append("pub(crate) const %s_I386: &[(u64, &str)] = &[" % ident)
             for v, n in i:
                 lines.append("    (%#x, %s)," % (v, rust_str(n)))
             lines.append("];")

@@ -467,7 +467,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::ArchPrctlCode => fmt::enum_or_hex(v & 0xffff_ffff, consts::ARCH_PRCTL_CODES),
             ArgType::PrctlOption => fmt::enum_or_dec(v & 0xffff_ffff, consts::PRCTL_OPTIONS),
             ArgType::GrndFlags => fmt::flags(v & 0xffff_ffff, consts::GRND_FLAGS, "0"),
-            ArgType::IoctlReq => fmt::enum_or_hex(v & 0xffff_ffff, consts::IOCTL_REQS),
+            ArgType::IoctlReq => xlat::ioctl_request(self.abi, v as u32),
             ArgType::Whence => fmt::enum_or_dec(v & 0xffff_ffff, consts::WHENCE),
             ArgType::WaitOptions => fmt::flags(v & 0xffff_ffff, consts::WAIT_OPTIONS, "0"),
             ArgType::WaitStatus => match self.ret {
@@ -1060,7 +1060,7 @@ mod tests {
         );
         assert_eq!(
             s,
-            "mmap2(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|0x80000000, 3, 0) = 0xb7f00000"
+            "mmap2(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|32<<MAP_HUGE_SHIFT, 3, 0) = 0xb7f00000"
         );
         let d = by_name(X, "mmap").unwrap();
         assert_eq!(

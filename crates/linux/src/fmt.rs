@@ -223,20 +223,26 @@ pub fn open_flags(v: u64) -> String {
     s
 }
 
-/// `MAP_PRIVATE|MAP_ANONYMOUS`: the mapping type, then the flags.
+/// `MAP_PRIVATE|MAP_ANONYMOUS`, as strace's `print_mmap_flags`: the
+/// mapping type (`0xf /* MAP_??? */` when unknown), the flags with their
+/// unknown bits in hex, then a huge page size as `21<<MAP_HUGE_SHIFT`.
 pub fn mmap_flags(v: u64) -> String {
     let ty = v & 0xf;
-    let mut parts = Vec::new();
-    match consts::lookup(consts::MAP_TYPE, ty) {
-        Some(n) => parts.push(n.to_string()),
-        None if ty != 0 => parts.push(format!("{ty:#x}")),
-        None => {}
+    let mut s = match consts::lookup(consts::MAP_TYPE, ty) {
+        Some(n) => n.to_string(),
+        None => format!("{} /* MAP_??? */", hex0(ty)),
+    };
+    let huge_mask = 0x3f << 26;
+    let huge = v & huge_mask;
+    let rest = v & !0xf & !huge_mask;
+    if rest != 0 {
+        s.push('|');
+        s.push_str(&flags(rest, consts::MAP_FLAGS, "0"));
     }
-    let rest = v & !0xf;
-    if rest != 0 || parts.is_empty() {
-        parts.push(flags(rest, consts::MAP_FLAGS, "0"));
+    if huge != 0 {
+        s.push_str(&format!("|{}<<MAP_HUGE_SHIFT", huge >> 26));
     }
-    parts.join("|")
+    s
 }
 
 /// Clone flags, the low byte being the exit signal (`...|SIGCHLD`).
@@ -319,7 +325,7 @@ mod tests {
         assert_eq!(open_flags(0o4010002), "O_RDWR|O_SYNC");
         assert_eq!(open_flags(0o10002), "O_RDWR|O_DSYNC");
         assert_eq!(open_flags(0o20200000), "O_RDONLY|O_TMPFILE");
-        assert_eq!(open_flags(3), "0x3");
+        assert_eq!(open_flags(3), "O_ACCMODE");
     }
 
     #[test]
@@ -329,8 +335,9 @@ mod tests {
         assert_eq!(flags(0x81, consts::PROT, "PROT_NONE"), "PROT_READ|0x80");
         assert_eq!(mmap_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(mmap_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
-        assert_eq!(mmap_flags(0x8000_0001), "MAP_SHARED|0x80000000");
-        assert_eq!(mmap_flags(0), "0");
+        assert_eq!(mmap_flags(0x8000_0001), "MAP_SHARED|32<<MAP_HUGE_SHIFT");
+        assert_eq!(mmap_flags(0x2000f), "0xf /* MAP_??? */|MAP_STACK");
+        assert_eq!(mmap_flags(0), "MAP_FILE");
         assert_eq!(
             clone_flags(0x01200011),
             "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"

@@ -5,7 +5,7 @@
 //! unknown bits left over in hex, an ioctl request by name or as `_IOC(...)`.
 
 mod ioctls;
-mod tables;
+pub(crate) mod tables;
 
 pub use tables::Table;
 

@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::Xlat;
 
-static ACCESS_MODES_X86_64: &[(u64, &str)] =
-    &[(0x0, "F_OK"), (0x4, "R_OK"), (0x2, "W_OK"), (0x1, "X_OK")];
+/// strace's `access_modes` on x86_64.
+pub(crate) const ACCESS_MODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "F_OK"),
+    (0x4, "R_OK"),
+    (0x2, "W_OK"),
+    (0x1, "X_OK"),
+];
 static ACCESS_MODES: Xlat = Xlat {
     name: "access_modes",
     dflt: "?_OK",
@@ -16,7 +21,8 @@ static ACCESS_MODES: Xlat = Xlat {
     i386: ACCESS_MODES_X86_64,
 };
 
-static ADDRFAMS_X86_64: &[(u64, &str)] = &[
+/// strace's `addrfams` on x86_64.
+pub(crate) const ADDRFAMS_X86_64: &[(u64, &str)] = &[
     (0x0, "AF_UNSPEC"),
     (0x1, "AF_UNIX"),
     (0x2, "AF_INET"),
@@ -71,7 +77,8 @@ static ADDRFAMS: Xlat = Xlat {
     i386: ADDRFAMS_X86_64,
 };
 
-static ADVISE_X86_64: &[(u64, &str)] = &[
+/// strace's `advise` on x86_64.
+pub(crate) const ADVISE_X86_64: &[(u64, &str)] = &[
     (0x0, "POSIX_FADV_NORMAL"),
     (0x1, "POSIX_FADV_RANDOM"),
     (0x2, "POSIX_FADV_SEQUENTIAL"),
@@ -86,7 +93,8 @@ static ADVISE: Xlat = Xlat {
     i386: ADVISE_X86_64,
 };
 
-static ARP_HARDWARE_TYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `arp_hardware_types` on x86_64.
+pub(crate) const ARP_HARDWARE_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "ARPHRD_NETROM"),
     (0x1, "ARPHRD_ETHER"),
     (0x2, "ARPHRD_EETHER"),
@@ -162,7 +170,8 @@ static ARP_HARDWARE_TYPES: Xlat = Xlat {
     i386: ARP_HARDWARE_TYPES_X86_64,
 };
 
-static ARCHVALS_X86_64: &[(u64, &str)] = &[
+/// strace's `archvals` on x86_64.
+pub(crate) const ARCHVALS_X86_64: &[(u64, &str)] = &[
     (0x1001, "ARCH_SET_GS"),
     (0x1002, "ARCH_SET_FS"),
     (0x1003, "ARCH_GET_FS"),
@@ -185,7 +194,8 @@ static ARCHVALS: Xlat = Xlat {
     i386: ARCHVALS_X86_64,
 };
 
-static AT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `at_flags` on x86_64.
+pub(crate) const AT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x100, "AT_SYMLINK_NOFOLLOW"),
     (0x200, "AT_REMOVEDIR"),
     (0x400, "AT_SYMLINK_FOLLOW"),
@@ -200,7 +210,8 @@ static AT_FLAGS: Xlat = Xlat {
     i386: AT_FLAGS_X86_64,
 };
 
-static BPF_COMMANDS_X86_64: &[(u64, &str)] = &[
+/// strace's `bpf_commands` on x86_64.
+pub(crate) const BPF_COMMANDS_X86_64: &[(u64, &str)] = &[
     (0x0, "BPF_MAP_CREATE"),
     (0x1, "BPF_MAP_LOOKUP_ELEM"),
     (0x2, "BPF_MAP_UPDATE_ELEM"),
@@ -245,7 +256,8 @@ static BPF_COMMANDS: Xlat = Xlat {
     i386: BPF_COMMANDS_X86_64,
 };
 
-static CAP_X86_64: &[(u64, &str)] = &[
+/// strace's `cap` on x86_64.
+pub(crate) const CAP_X86_64: &[(u64, &str)] = &[
     (0x0, "CAP_CHOWN"),
     (0x1, "CAP_DAC_OVERRIDE"),
     (0x2, "CAP_DAC_READ_SEARCH"),
@@ -295,7 +307,8 @@ static CAP: Xlat = Xlat {
     i386: CAP_X86_64,
 };
 
-static CAP_VERSION_X86_64: &[(u64, &str)] = &[
+/// strace's `cap_version` on x86_64.
+pub(crate) const CAP_VERSION_X86_64: &[(u64, &str)] = &[
     (0x19980330, "_LINUX_CAPABILITY_VERSION_1"),
     (0x20071026, "_LINUX_CAPABILITY_VERSION_2"),
     (0x20080522, "_LINUX_CAPABILITY_VERSION_3"),
@@ -307,7 +320,10 @@ static CAP_VERSION: Xlat = Xlat {
     i386: CAP_VERSION_X86_64,
 };
 
-static CLOCKFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "TIMER_ABSTIME")];
+/// strace's `clockflags` on x86_64.
+pub(crate) const CLOCKFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TIMER_ABSTIME"),
+];
 static CLOCKFLAGS: Xlat = Xlat {
     name: "clockflags",
     dflt: "TIMER_???",
@@ -315,7 +331,8 @@ static CLOCKFLAGS: Xlat = Xlat {
     i386: CLOCKFLAGS_X86_64,
 };
 
-static CLOCKNAMES_X86_64: &[(u64, &str)] = &[
+/// strace's `clocknames` on x86_64.
+pub(crate) const CLOCKNAMES_X86_64: &[(u64, &str)] = &[
     (0x0, "CLOCK_REALTIME"),
     (0x1, "CLOCK_MONOTONIC"),
     (0x2, "CLOCK_PROCESS_CPUTIME_ID"),
@@ -336,7 +353,8 @@ static CLOCKNAMES: Xlat = Xlat {
     i386: CLOCKNAMES_X86_64,
 };
 
-static CLONE3_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `clone3_flags` on x86_64.
+pub(crate) const CLONE3_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x80, "CLONE_NEWTIME"),
     (0x100000000, "CLONE_CLEAR_SIGHAND"),
     (0x200000000, "CLONE_INTO_CGROUP"),
@@ -348,7 +366,8 @@ static CLONE3_FLAGS: Xlat = Xlat {
     i386: CLONE3_FLAGS_X86_64,
 };
 
-static CLONE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `clone_flags` on x86_64.
+pub(crate) const CLONE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x100, "CLONE_VM"),
     (0x200, "CLONE_FS"),
     (0x400, "CLONE_FILES"),
@@ -380,8 +399,11 @@ static CLONE_FLAGS: Xlat = Xlat {
     i386: CLONE_FLAGS_X86_64,
 };
 
-static CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x2, "CLOSE_RANGE_UNSHARE"), (0x4, "CLOSE_RANGE_CLOEXEC")];
+/// strace's `close_range_flags` on x86_64.
+pub(crate) const CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "CLOSE_RANGE_UNSHARE"),
+    (0x4, "CLOSE_RANGE_CLOEXEC"),
+];
 static CLOSE_RANGE_FLAGS: Xlat = Xlat {
     name: "close_range_flags",
     dflt: "CLOSE_RANGE_???",
@@ -389,7 +411,11 @@ static CLOSE_RANGE_FLAGS: Xlat = Xlat {
     i386: CLOSE_RANGE_FLAGS_X86_64,
 };
 
-static DELETE_MODULE_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "O_NONBLOCK"), (0x200, "O_TRUNC")];
+/// strace's `delete_module_flags` on x86_64.
+pub(crate) const DELETE_MODULE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "O_NONBLOCK"),
+    (0x200, "O_TRUNC"),
+];
 static DELETE_MODULE_FLAGS: Xlat = Xlat {
     name: "delete_module_flags",
     dflt: "O_???",
@@ -397,7 +423,8 @@ static DELETE_MODULE_FLAGS: Xlat = Xlat {
     i386: DELETE_MODULE_FLAGS_X86_64,
 };
 
-static EFD_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `efd_flags` on x86_64.
+pub(crate) const EFD_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "EFD_SEMAPHORE"),
     (0x80000, "EFD_CLOEXEC"),
     (0x800, "EFD_NONBLOCK"),
@@ -409,7 +436,8 @@ static EFD_FLAGS: Xlat = Xlat {
     i386: EFD_FLAGS_X86_64,
 };
 
-static EPOLLCTLS_X86_64: &[(u64, &str)] = &[
+/// strace's `epollctls` on x86_64.
+pub(crate) const EPOLLCTLS_X86_64: &[(u64, &str)] = &[
     (0x1, "EPOLL_CTL_ADD"),
     (0x2, "EPOLL_CTL_DEL"),
     (0x3, "EPOLL_CTL_MOD"),
@@ -421,7 +449,8 @@ static EPOLLCTLS: Xlat = Xlat {
     i386: EPOLLCTLS_X86_64,
 };
 
-static EPOLLEVENTS_X86_64: &[(u64, &str)] = &[
+/// strace's `epollevents` on x86_64.
+pub(crate) const EPOLLEVENTS_X86_64: &[(u64, &str)] = &[
     (0x1, "EPOLLIN"),
     (0x2, "EPOLLPRI"),
     (0x4, "EPOLLOUT"),
@@ -446,7 +475,10 @@ static EPOLLEVENTS: Xlat = Xlat {
     i386: EPOLLEVENTS_X86_64,
 };
 
-static EPOLLFLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "EPOLL_CLOEXEC")];
+/// strace's `epollflags` on x86_64.
+pub(crate) const EPOLLFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "EPOLL_CLOEXEC"),
+];
 static EPOLLFLAGS: Xlat = Xlat {
     name: "epollflags",
     dflt: "EPOLL_???",
@@ -454,7 +486,8 @@ static EPOLLFLAGS: Xlat = Xlat {
     i386: EPOLLFLAGS_X86_64,
 };
 
-static F_OWNER_TYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `f_owner_types` on x86_64.
+pub(crate) const F_OWNER_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "F_OWNER_TID"),
     (0x1, "F_OWNER_PID"),
     (0x2, "F_OWNER_PGRP"),
@@ -466,7 +499,8 @@ static F_OWNER_TYPES: Xlat = Xlat {
     i386: F_OWNER_TYPES_X86_64,
 };
 
-static F_SEALS_X86_64: &[(u64, &str)] = &[
+/// strace's `f_seals` on x86_64.
+pub(crate) const F_SEALS_X86_64: &[(u64, &str)] = &[
     (0x1, "F_SEAL_SEAL"),
     (0x2, "F_SEAL_SHRINK"),
     (0x4, "F_SEAL_GROW"),
@@ -480,7 +514,8 @@ static F_SEALS: Xlat = Xlat {
     i386: F_SEALS_X86_64,
 };
 
-static FACCESSAT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `faccessat_flags` on x86_64.
+pub(crate) const FACCESSAT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x100, "AT_SYMLINK_NOFOLLOW"),
     (0x200, "AT_EACCESS"),
     (0x1000, "AT_EMPTY_PATH"),
@@ -492,7 +527,8 @@ static FACCESSAT_FLAGS: Xlat = Xlat {
     i386: FACCESSAT_FLAGS_X86_64,
 };
 
-static FALLOC_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `falloc_flags` on x86_64.
+pub(crate) const FALLOC_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "FALLOC_FL_KEEP_SIZE"),
     (0x2, "FALLOC_FL_PUNCH_HOLE"),
     (0x4, "FALLOC_FL_NO_HIDE_STALE"),
@@ -508,7 +544,8 @@ static FALLOC_FLAGS: Xlat = Xlat {
     i386: FALLOC_FLAGS_X86_64,
 };
 
-static FAN_CLASSES_X86_64: &[(u64, &str)] = &[
+/// strace's `fan_classes` on x86_64.
+pub(crate) const FAN_CLASSES_X86_64: &[(u64, &str)] = &[
     (0x0, "FAN_CLASS_NOTIF"),
     (0x4, "FAN_CLASS_CONTENT"),
     (0x8, "FAN_CLASS_PRE_CONTENT"),
@@ -520,7 +557,8 @@ static FAN_CLASSES: Xlat = Xlat {
     i386: FAN_CLASSES_X86_64,
 };
 
-static FAN_EVENT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `fan_event_flags` on x86_64.
+pub(crate) const FAN_EVENT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "FAN_ACCESS"),
     (0x2, "FAN_MODIFY"),
     (0x4, "FAN_ATTRIB"),
@@ -551,7 +589,8 @@ static FAN_EVENT_FLAGS: Xlat = Xlat {
     i386: FAN_EVENT_FLAGS_X86_64,
 };
 
-static FAN_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `fan_init_flags` on x86_64.
+pub(crate) const FAN_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "FAN_CLOEXEC"),
     (0x2, "FAN_NONBLOCK"),
     (0x10, "FAN_UNLIMITED_QUEUE"),
@@ -571,7 +610,8 @@ static FAN_INIT_FLAGS: Xlat = Xlat {
     i386: FAN_INIT_FLAGS_X86_64,
 };
 
-static FAN_MARK_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `fan_mark_flags` on x86_64.
+pub(crate) const FAN_MARK_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "FAN_MARK_ADD"),
     (0x2, "FAN_MARK_REMOVE"),
     (0x4, "FAN_MARK_DONT_FOLLOW"),
@@ -591,7 +631,8 @@ static FAN_MARK_FLAGS: Xlat = Xlat {
     i386: FAN_MARK_FLAGS_X86_64,
 };
 
-static FCNTLCMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `fcntlcmds` on x86_64.
+pub(crate) const FCNTLCMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "F_DUPFD"),
     (0x1, "F_GETFD"),
     (0x2, "F_SETFD"),
@@ -630,7 +671,10 @@ static FCNTLCMDS: Xlat = Xlat {
     i386: FCNTLCMDS_X86_64,
 };
 
-static FDFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FD_CLOEXEC")];
+/// strace's `fdflags` on x86_64.
+pub(crate) const FDFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FD_CLOEXEC"),
+];
 static FDFLAGS: Xlat = Xlat {
     name: "fdflags",
     dflt: "FD_???",
@@ -638,7 +682,8 @@ static FDFLAGS: Xlat = Xlat {
     i386: FDFLAGS_X86_64,
 };
 
-static FLOCKCMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `flockcmds` on x86_64.
+pub(crate) const FLOCKCMDS_X86_64: &[(u64, &str)] = &[
     (0x1, "LOCK_SH"),
     (0x2, "LOCK_EX"),
     (0x4, "LOCK_NB"),
@@ -655,7 +700,8 @@ static FLOCKCMDS: Xlat = Xlat {
     i386: FLOCKCMDS_X86_64,
 };
 
-static FSCONFIG_CMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `fsconfig_cmds` on x86_64.
+pub(crate) const FSCONFIG_CMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "FSCONFIG_SET_FLAG"),
     (0x1, "FSCONFIG_SET_STRING"),
     (0x2, "FSCONFIG_SET_BINARY"),
@@ -672,7 +718,8 @@ static FSCONFIG_CMDS: Xlat = Xlat {
     i386: FSCONFIG_CMDS_X86_64,
 };
 
-static FSMOUNT_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `fsmount_attr_flags` on x86_64.
+pub(crate) const FSMOUNT_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MOUNT_ATTR_RDONLY"),
     (0x2, "MOUNT_ATTR_NOSUID"),
     (0x4, "MOUNT_ATTR_NODEV"),
@@ -688,7 +735,10 @@ static FSMOUNT_ATTR_FLAGS: Xlat = Xlat {
     i386: FSMOUNT_ATTR_FLAGS_X86_64,
 };
 
-static FSMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FSMOUNT_CLOEXEC")];
+/// strace's `fsmount_flags` on x86_64.
+pub(crate) const FSMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FSMOUNT_CLOEXEC"),
+];
 static FSMOUNT_FLAGS: Xlat = Xlat {
     name: "fsmount_flags",
     dflt: "FSMOUNT_???",
@@ -696,7 +746,10 @@ static FSMOUNT_FLAGS: Xlat = Xlat {
     i386: FSMOUNT_FLAGS_X86_64,
 };
 
-static FSOPEN_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FSOPEN_CLOEXEC")];
+/// strace's `fsopen_flags` on x86_64.
+pub(crate) const FSOPEN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FSOPEN_CLOEXEC"),
+];
 static FSOPEN_FLAGS: Xlat = Xlat {
     name: "fsopen_flags",
     dflt: "FSOPEN_???",
@@ -704,7 +757,8 @@ static FSOPEN_FLAGS: Xlat = Xlat {
     i386: FSOPEN_FLAGS_X86_64,
 };
 
-static FSPICK_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `fspick_flags` on x86_64.
+pub(crate) const FSPICK_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "FSPICK_CLOEXEC"),
     (0x2, "FSPICK_SYMLINK_NOFOLLOW"),
     (0x4, "FSPICK_NO_AUTOMOUNT"),
@@ -717,7 +771,8 @@ static FSPICK_FLAGS: Xlat = Xlat {
     i386: FSPICK_FLAGS_X86_64,
 };
 
-static FUTEXOPS_X86_64: &[(u64, &str)] = &[
+/// strace's `futexops` on x86_64.
+pub(crate) const FUTEXOPS_X86_64: &[(u64, &str)] = &[
     (0x0, "FUTEX_WAIT"),
     (0x1, "FUTEX_WAKE"),
     (0x2, "FUTEX_FD"),
@@ -760,7 +815,8 @@ static FUTEXOPS: Xlat = Xlat {
     i386: FUTEXOPS_X86_64,
 };
 
-static FUTEXWAKECMPS_X86_64: &[(u64, &str)] = &[
+/// strace's `futexwakecmps` on x86_64.
+pub(crate) const FUTEXWAKECMPS_X86_64: &[(u64, &str)] = &[
     (0x0, "FUTEX_OP_CMP_EQ"),
     (0x1, "FUTEX_OP_CMP_NE"),
     (0x2, "FUTEX_OP_CMP_LT"),
@@ -775,7 +831,8 @@ static FUTEXWAKECMPS: Xlat = Xlat {
     i386: FUTEXWAKECMPS_X86_64,
 };
 
-static FUTEXWAKEOPS_X86_64: &[(u64, &str)] = &[
+/// strace's `futexwakeops` on x86_64.
+pub(crate) const FUTEXWAKEOPS_X86_64: &[(u64, &str)] = &[
     (0x0, "FUTEX_OP_SET"),
     (0x1, "FUTEX_OP_ADD"),
     (0x2, "FUTEX_OP_OR"),
@@ -789,7 +846,8 @@ static FUTEXWAKEOPS: Xlat = Xlat {
     i386: FUTEXWAKEOPS_X86_64,
 };
 
-static GET_MEMPOLICY_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `get_mempolicy_flags` on x86_64.
+pub(crate) const GET_MEMPOLICY_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MPOL_F_NODE"),
     (0x2, "MPOL_F_ADDR"),
     (0x4, "MPOL_F_MEMS_ALLOWED"),
@@ -801,7 +859,8 @@ static GET_MEMPOLICY_FLAGS: Xlat = Xlat {
     i386: GET_MEMPOLICY_FLAGS_X86_64,
 };
 
-static GETRANDOM_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `getrandom_flags` on x86_64.
+pub(crate) const GETRANDOM_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "GRND_NONBLOCK"),
     (0x2, "GRND_RANDOM"),
     (0x4, "GRND_INSECURE"),
@@ -813,7 +872,8 @@ static GETRANDOM_FLAGS: Xlat = Xlat {
     i386: GETRANDOM_FLAGS_X86_64,
 };
 
-static GETSOCK_IP_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `getsock_ip_options` on x86_64.
+pub(crate) const GETSOCK_IP_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x60, "ARPT_SO_GET_INFO"),
     (0x61, "ARPT_SO_GET_ENTRIES"),
     (0x63, "ARPT_SO_GET_REVISION_TARGET"),
@@ -841,7 +901,8 @@ static GETSOCK_IP_OPTIONS: Xlat = Xlat {
     i386: GETSOCK_IP_OPTIONS_X86_64,
 };
 
-static GETSOCK_IPV6_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `getsock_ipv6_options` on x86_64.
+pub(crate) const GETSOCK_IPV6_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x40, "IP6T_SO_GET_INFO"),
     (0x41, "IP6T_SO_GET_ENTRIES"),
     (0x44, "IP6T_SO_GET_REVISION_MATCH"),
@@ -854,7 +915,10 @@ static GETSOCK_IPV6_OPTIONS: Xlat = Xlat {
     i386: GETSOCK_IPV6_OPTIONS_X86_64,
 };
 
-static GETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1a, "SO_GET_FILTER")];
+/// strace's `getsock_options` on x86_64.
+pub(crate) const GETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x1a, "SO_GET_FILTER"),
+];
 static GETSOCK_OPTIONS: Xlat = Xlat {
     name: "getsock_options",
     dflt: "SO_???",
@@ -862,7 +926,8 @@ static GETSOCK_OPTIONS: Xlat = Xlat {
     i386: GETSOCK_OPTIONS_X86_64,
 };
 
-static INET_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+/// strace's `inet_protocols` on x86_64.
+pub(crate) const INET_PROTOCOLS_X86_64: &[(u64, &str)] = &[
     (0x0, "IPPROTO_IP"),
     (0x1, "IPPROTO_ICMP"),
     (0x2, "IPPROTO_IGMP"),
@@ -905,7 +970,8 @@ static INET_PROTOCOLS: Xlat = Xlat {
     i386: INET_PROTOCOLS_X86_64,
 };
 
-static INOTIFY_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `inotify_flags` on x86_64.
+pub(crate) const INOTIFY_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "IN_ACCESS"),
     (0x2, "IN_MODIFY"),
     (0x4, "IN_ATTRIB"),
@@ -936,8 +1002,11 @@ static INOTIFY_FLAGS: Xlat = Xlat {
     i386: INOTIFY_FLAGS_X86_64,
 };
 
-static INOTIFY_INIT_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x800, "IN_NONBLOCK"), (0x80000, "IN_CLOEXEC")];
+/// strace's `inotify_init_flags` on x86_64.
+pub(crate) const INOTIFY_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "IN_NONBLOCK"),
+    (0x80000, "IN_CLOEXEC"),
+];
 static INOTIFY_INIT_FLAGS: Xlat = Xlat {
     name: "inotify_init_flags",
     dflt: "IN_???",
@@ -945,7 +1014,8 @@ static INOTIFY_INIT_FLAGS: Xlat = Xlat {
     i386: INOTIFY_INIT_FLAGS_X86_64,
 };
 
-static IOPRIO_CLASS_X86_64: &[(u64, &str)] = &[
+/// strace's `ioprio_class` on x86_64.
+pub(crate) const IOPRIO_CLASS_X86_64: &[(u64, &str)] = &[
     (0x0, "IOPRIO_CLASS_NONE"),
     (0x1, "IOPRIO_CLASS_RT"),
     (0x2, "IOPRIO_CLASS_BE"),
@@ -958,7 +1028,8 @@ static IOPRIO_CLASS: Xlat = Xlat {
     i386: IOPRIO_CLASS_X86_64,
 };
 
-static IOPRIO_WHO_X86_64: &[(u64, &str)] = &[
+/// strace's `ioprio_who` on x86_64.
+pub(crate) const IOPRIO_WHO_X86_64: &[(u64, &str)] = &[
     (0x1, "IOPRIO_WHO_PROCESS"),
     (0x2, "IOPRIO_WHO_PGRP"),
     (0x3, "IOPRIO_WHO_USER"),
@@ -970,7 +1041,8 @@ static IOPRIO_WHO: Xlat = Xlat {
     i386: IOPRIO_WHO_X86_64,
 };
 
-static IPC_MSG_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `ipc_msg_flags` on x86_64.
+pub(crate) const IPC_MSG_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1000, "MSG_NOERROR"),
     (0x2000, "MSG_EXCEPT"),
     (0x4000, "MSG_COPY"),
@@ -983,7 +1055,10 @@ static IPC_MSG_FLAGS: Xlat = Xlat {
     i386: IPC_MSG_FLAGS_X86_64,
 };
 
-static IPC_PRIVATE_X86_64: &[(u64, &str)] = &[(0x0, "IPC_PRIVATE")];
+/// strace's `ipc_private` on x86_64.
+pub(crate) const IPC_PRIVATE_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPC_PRIVATE"),
+];
 static IPC_PRIVATE: Xlat = Xlat {
     name: "ipc_private",
     dflt: "IPC_???",
@@ -991,7 +1066,8 @@ static IPC_PRIVATE: Xlat = Xlat {
     i386: IPC_PRIVATE_X86_64,
 };
 
-static IPCCALLS_X86_64: &[(u64, &str)] = &[
+/// strace's `ipccalls` on x86_64.
+pub(crate) const IPCCALLS_X86_64: &[(u64, &str)] = &[
     (0x1, "SEMOP"),
     (0x2, "SEMGET"),
     (0x3, "SEMCTL"),
@@ -1012,7 +1088,8 @@ static IPCCALLS: Xlat = Xlat {
     i386: IPCCALLS_X86_64,
 };
 
-static ITIMER_WHICH_X86_64: &[(u64, &str)] = &[
+/// strace's `itimer_which` on x86_64.
+pub(crate) const ITIMER_WHICH_X86_64: &[(u64, &str)] = &[
     (0x0, "ITIMER_REAL"),
     (0x1, "ITIMER_VIRTUAL"),
     (0x2, "ITIMER_PROF"),
@@ -1024,7 +1101,8 @@ static ITIMER_WHICH: Xlat = Xlat {
     i386: ITIMER_WHICH_X86_64,
 };
 
-static KCMP_TYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `kcmp_types` on x86_64.
+pub(crate) const KCMP_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "KCMP_FILE"),
     (0x1, "KCMP_VM"),
     (0x2, "KCMP_FILES"),
@@ -1041,7 +1119,8 @@ static KCMP_TYPES: Xlat = Xlat {
     i386: KCMP_TYPES_X86_64,
 };
 
-static KEXEC_FILE_LOAD_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `kexec_file_load_flags` on x86_64.
+pub(crate) const KEXEC_FILE_LOAD_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "KEXEC_FILE_UNLOAD"),
     (0x2, "KEXEC_FILE_ON_CRASH"),
     (0x4, "KEXEC_FILE_NO_INITRAMFS"),
@@ -1053,8 +1132,11 @@ static KEXEC_FILE_LOAD_FLAGS: Xlat = Xlat {
     i386: KEXEC_FILE_LOAD_FLAGS_X86_64,
 };
 
-static KEXEC_LOAD_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "KEXEC_ON_CRASH"), (0x2, "KEXEC_PRESERVE_CONTEXT")];
+/// strace's `kexec_load_flags` on x86_64.
+pub(crate) const KEXEC_LOAD_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "KEXEC_ON_CRASH"),
+    (0x2, "KEXEC_PRESERVE_CONTEXT"),
+];
 static KEXEC_LOAD_FLAGS: Xlat = Xlat {
     name: "kexec_load_flags",
     dflt: "KEXEC_???",
@@ -1062,7 +1144,8 @@ static KEXEC_LOAD_FLAGS: Xlat = Xlat {
     i386: KEXEC_LOAD_FLAGS_X86_64,
 };
 
-static KEXEC_ARCH_VALUES_X86_64: &[(u64, &str)] = &[
+/// strace's `kexec_arch_values` on x86_64.
+pub(crate) const KEXEC_ARCH_VALUES_X86_64: &[(u64, &str)] = &[
     (0x0, "KEXEC_ARCH_DEFAULT"),
     (0x30000, "KEXEC_ARCH_386"),
     (0x40000, "KEXEC_ARCH_68K"),
@@ -1087,7 +1170,8 @@ static KEXEC_ARCH_VALUES: Xlat = Xlat {
     i386: KEXEC_ARCH_VALUES_X86_64,
 };
 
-static KEY_SPEC_X86_64: &[(u64, &str)] = &[
+/// strace's `key_spec` on x86_64.
+pub(crate) const KEY_SPEC_X86_64: &[(u64, &str)] = &[
     (0xffffffffffffffff, "KEY_SPEC_THREAD_KEYRING"),
     (0xfffffffffffffffe, "KEY_SPEC_PROCESS_KEYRING"),
     (0xfffffffffffffffd, "KEY_SPEC_SESSION_KEYRING"),
@@ -1104,7 +1188,8 @@ static KEY_SPEC: Xlat = Xlat {
     i386: KEY_SPEC_X86_64,
 };
 
-static KEYCTL_COMMANDS_X86_64: &[(u64, &str)] = &[
+/// strace's `keyctl_commands` on x86_64.
+pub(crate) const KEYCTL_COMMANDS_X86_64: &[(u64, &str)] = &[
     (0x0, "KEYCTL_GET_KEYRING_ID"),
     (0x1, "KEYCTL_JOIN_SESSION_KEYRING"),
     (0x2, "KEYCTL_UPDATE"),
@@ -1146,8 +1231,10 @@ static KEYCTL_COMMANDS: Xlat = Xlat {
     i386: KEYCTL_COMMANDS_X86_64,
 };
 
-static LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "LANDLOCK_CREATE_RULESET_VERSION")];
+/// strace's `landlock_create_ruleset_flags` on x86_64.
+pub(crate) const LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "LANDLOCK_CREATE_RULESET_VERSION"),
+];
 static LANDLOCK_CREATE_RULESET_FLAGS: Xlat = Xlat {
     name: "landlock_create_ruleset_flags",
     dflt: "LANDLOCK_CREATE_RULESET_???",
@@ -1155,7 +1242,10 @@ static LANDLOCK_CREATE_RULESET_FLAGS: Xlat = Xlat {
     i386: LANDLOCK_CREATE_RULESET_FLAGS_X86_64,
 };
 
-static LANDLOCK_RULE_TYPES_X86_64: &[(u64, &str)] = &[(0x1, "LANDLOCK_RULE_PATH_BENEATH")];
+/// strace's `landlock_rule_types` on x86_64.
+pub(crate) const LANDLOCK_RULE_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "LANDLOCK_RULE_PATH_BENEATH"),
+];
 static LANDLOCK_RULE_TYPES: Xlat = Xlat {
     name: "landlock_rule_types",
     dflt: "LANDLOCK_RULE_???",
@@ -1163,7 +1253,8 @@ static LANDLOCK_RULE_TYPES: Xlat = Xlat {
     i386: LANDLOCK_RULE_TYPES_X86_64,
 };
 
-static LOCKFCMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `lockfcmds` on x86_64.
+pub(crate) const LOCKFCMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "F_RDLCK"),
     (0x1, "F_WRLCK"),
     (0x2, "F_UNLCK"),
@@ -1177,7 +1268,8 @@ static LOCKFCMDS: Xlat = Xlat {
     i386: LOCKFCMDS_X86_64,
 };
 
-static MADVISE_CMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `madvise_cmds` on x86_64.
+pub(crate) const MADVISE_CMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "MADV_NORMAL"),
     (0x1, "MADV_RANDOM"),
     (0x2, "MADV_SEQUENTIAL"),
@@ -1211,7 +1303,8 @@ static MADVISE_CMDS: Xlat = Xlat {
     i386: MADVISE_CMDS_X86_64,
 };
 
-static MBIND_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mbind_flags` on x86_64.
+pub(crate) const MBIND_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MPOL_MF_STRICT"),
     (0x2, "MPOL_MF_MOVE"),
     (0x4, "MPOL_MF_MOVE_ALL"),
@@ -1223,7 +1316,8 @@ static MBIND_FLAGS: Xlat = Xlat {
     i386: MBIND_FLAGS_X86_64,
 };
 
-static MEMBARRIER_CMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `membarrier_cmds` on x86_64.
+pub(crate) const MEMBARRIER_CMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "MEMBARRIER_CMD_QUERY"),
     (0x1, "MEMBARRIER_CMD_GLOBAL"),
     (0x2, "MEMBARRIER_CMD_GLOBAL_EXPEDITED"),
@@ -1242,7 +1336,10 @@ static MEMBARRIER_CMDS: Xlat = Xlat {
     i386: MEMBARRIER_CMDS_X86_64,
 };
 
-static MEMBARRIER_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "MEMBARRIER_CMD_FLAG_CPU")];
+/// strace's `membarrier_flags` on x86_64.
+pub(crate) const MEMBARRIER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "MEMBARRIER_CMD_FLAG_CPU"),
+];
 static MEMBARRIER_FLAGS: Xlat = Xlat {
     name: "membarrier_flags",
     dflt: "MEMBARRIER_CMD_FLAG_???",
@@ -1250,7 +1347,8 @@ static MEMBARRIER_FLAGS: Xlat = Xlat {
     i386: MEMBARRIER_FLAGS_X86_64,
 };
 
-static MEMFD_CREATE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `memfd_create_flags` on x86_64.
+pub(crate) const MEMFD_CREATE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MFD_CLOEXEC"),
     (0x2, "MFD_ALLOW_SEALING"),
     (0x4, "MFD_HUGETLB"),
@@ -1262,7 +1360,10 @@ static MEMFD_CREATE_FLAGS: Xlat = Xlat {
     i386: MEMFD_CREATE_FLAGS_X86_64,
 };
 
-static MEMFD_SECRET_FLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "O_CLOEXEC")];
+/// strace's `memfd_secret_flags` on x86_64.
+pub(crate) const MEMFD_SECRET_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "O_CLOEXEC"),
+];
 static MEMFD_SECRET_FLAGS: Xlat = Xlat {
     name: "memfd_secret_flags",
     dflt: "O_???",
@@ -1270,7 +1371,10 @@ static MEMFD_SECRET_FLAGS: Xlat = Xlat {
     i386: MEMFD_SECRET_FLAGS_X86_64,
 };
 
-static MLOCK_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "MLOCK_ONFAULT")];
+/// strace's `mlock_flags` on x86_64.
+pub(crate) const MLOCK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "MLOCK_ONFAULT"),
+];
 static MLOCK_FLAGS: Xlat = Xlat {
     name: "mlock_flags",
     dflt: "MLOCK_???",
@@ -1278,7 +1382,8 @@ static MLOCK_FLAGS: Xlat = Xlat {
     i386: MLOCK_FLAGS_X86_64,
 };
 
-static MLOCKALL_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mlockall_flags` on x86_64.
+pub(crate) const MLOCKALL_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MCL_CURRENT"),
     (0x2, "MCL_FUTURE"),
     (0x4, "MCL_ONFAULT"),
@@ -1290,7 +1395,8 @@ static MLOCKALL_FLAGS: Xlat = Xlat {
     i386: MLOCKALL_FLAGS_X86_64,
 };
 
-static MMAP_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mmap_flags` on x86_64.
+pub(crate) const MMAP_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MAP_SHARED"),
     (0x2, "MAP_PRIVATE"),
     (0x3, "MAP_SHARED_VALIDATE"),
@@ -1318,7 +1424,8 @@ static MMAP_FLAGS: Xlat = Xlat {
     i386: MMAP_FLAGS_X86_64,
 };
 
-static MMAP_PROT_X86_64: &[(u64, &str)] = &[
+/// strace's `mmap_prot` on x86_64.
+pub(crate) const MMAP_PROT_X86_64: &[(u64, &str)] = &[
     (0x0, "PROT_NONE"),
     (0x1, "PROT_READ"),
     (0x2, "PROT_WRITE"),
@@ -1334,7 +1441,8 @@ static MMAP_PROT: Xlat = Xlat {
     i386: MMAP_PROT_X86_64,
 };
 
-static MODETYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `modetypes` on x86_64.
+pub(crate) const MODETYPES_X86_64: &[(u64, &str)] = &[
     (0x8000, "S_IFREG"),
     (0xc000, "S_IFSOCK"),
     (0x1000, "S_IFIFO"),
@@ -1350,7 +1458,8 @@ static MODETYPES: Xlat = Xlat {
     i386: MODETYPES_X86_64,
 };
 
-static MODULE_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `module_init_flags` on x86_64.
+pub(crate) const MODULE_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MODULE_INIT_IGNORE_MODVERSIONS"),
     (0x2, "MODULE_INIT_IGNORE_VERMAGIC"),
     (0x4, "MODULE_INIT_COMPRESSED_FILE"),
@@ -1362,7 +1471,8 @@ static MODULE_INIT_FLAGS: Xlat = Xlat {
     i386: MODULE_INIT_FLAGS_X86_64,
 };
 
-static MOUNT_ATTR_ATTR_X86_64: &[(u64, &str)] = &[
+/// strace's `mount_attr_attr` on x86_64.
+pub(crate) const MOUNT_ATTR_ATTR_X86_64: &[(u64, &str)] = &[
     (0x1, "MOUNT_ATTR_RDONLY"),
     (0x2, "MOUNT_ATTR_NOSUID"),
     (0x4, "MOUNT_ATTR_NODEV"),
@@ -1380,7 +1490,8 @@ static MOUNT_ATTR_ATTR: Xlat = Xlat {
     i386: MOUNT_ATTR_ATTR_X86_64,
 };
 
-static MOUNT_ATTR_PROPAGATION_X86_64: &[(u64, &str)] = &[
+/// strace's `mount_attr_propagation` on x86_64.
+pub(crate) const MOUNT_ATTR_PROPAGATION_X86_64: &[(u64, &str)] = &[
     (0x20000, "MS_UNBINDABLE"),
     (0x40000, "MS_PRIVATE"),
     (0x80000, "MS_SLAVE"),
@@ -1393,7 +1504,8 @@ static MOUNT_ATTR_PROPAGATION: Xlat = Xlat {
     i386: MOUNT_ATTR_PROPAGATION_X86_64,
 };
 
-static MOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mount_flags` on x86_64.
+pub(crate) const MOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MS_RDONLY"),
     (0x2, "MS_NOSUID"),
     (0x4, "MS_NODEV"),
@@ -1433,7 +1545,8 @@ static MOUNT_FLAGS: Xlat = Xlat {
     i386: MOUNT_FLAGS_X86_64,
 };
 
-static MOUNT_SETATTR_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mount_setattr_flags` on x86_64.
+pub(crate) const MOUNT_SETATTR_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x100, "AT_SYMLINK_NOFOLLOW"),
     (0x800, "AT_NO_AUTOMOUNT"),
     (0x1000, "AT_EMPTY_PATH"),
@@ -1446,7 +1559,8 @@ static MOUNT_SETATTR_FLAGS: Xlat = Xlat {
     i386: MOUNT_SETATTR_FLAGS_X86_64,
 };
 
-static MOVE_MOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `move_mount_flags` on x86_64.
+pub(crate) const MOVE_MOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MOVE_MOUNT_F_SYMLINKS"),
     (0x2, "MOVE_MOUNT_F_AUTOMOUNTS"),
     (0x4, "MOVE_MOUNT_F_EMPTY_PATH"),
@@ -1462,8 +1576,11 @@ static MOVE_MOUNT_FLAGS: Xlat = Xlat {
     i386: MOVE_MOUNT_FLAGS_X86_64,
 };
 
-static MOVE_PAGES_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x2, "MPOL_MF_MOVE"), (0x4, "MPOL_MF_MOVE_ALL")];
+/// strace's `move_pages_flags` on x86_64.
+pub(crate) const MOVE_PAGES_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "MPOL_MF_MOVE"),
+    (0x4, "MPOL_MF_MOVE_ALL"),
+];
 static MOVE_PAGES_FLAGS: Xlat = Xlat {
     name: "move_pages_flags",
     dflt: "MPOL_MF_???",
@@ -1471,7 +1588,8 @@ static MOVE_PAGES_FLAGS: Xlat = Xlat {
     i386: MOVE_PAGES_FLAGS_X86_64,
 };
 
-static MPOL_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mpol_mode_flags` on x86_64.
+pub(crate) const MPOL_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x8000, "MPOL_F_STATIC_NODES"),
     (0x4000, "MPOL_F_RELATIVE_NODES"),
     (0x2000, "MPOL_F_NUMA_BALANCING"),
@@ -1483,7 +1601,8 @@ static MPOL_MODE_FLAGS: Xlat = Xlat {
     i386: MPOL_MODE_FLAGS_X86_64,
 };
 
-static MPOL_MODES_X86_64: &[(u64, &str)] = &[
+/// strace's `mpol_modes` on x86_64.
+pub(crate) const MPOL_MODES_X86_64: &[(u64, &str)] = &[
     (0x0, "MPOL_DEFAULT"),
     (0x1, "MPOL_PREFERRED"),
     (0x2, "MPOL_BIND"),
@@ -1498,7 +1617,10 @@ static MPOL_MODES: Xlat = Xlat {
     i386: MPOL_MODES_X86_64,
 };
 
-static MQ_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "O_NONBLOCK")];
+/// strace's `mq_attr_flags` on x86_64.
+pub(crate) const MQ_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "O_NONBLOCK"),
+];
 static MQ_ATTR_FLAGS: Xlat = Xlat {
     name: "mq_attr_flags",
     dflt: "O_???",
@@ -1506,7 +1628,8 @@ static MQ_ATTR_FLAGS: Xlat = Xlat {
     i386: MQ_ATTR_FLAGS_X86_64,
 };
 
-static MREMAP_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `mremap_flags` on x86_64.
+pub(crate) const MREMAP_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MREMAP_MAYMOVE"),
     (0x2, "MREMAP_FIXED"),
     (0x4, "MREMAP_DONTUNMAP"),
@@ -1518,7 +1641,8 @@ static MREMAP_FLAGS: Xlat = Xlat {
     i386: MREMAP_FLAGS_X86_64,
 };
 
-static MSG_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `msg_flags` on x86_64.
+pub(crate) const MSG_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MSG_OOB"),
     (0x2, "MSG_PEEK"),
     (0x4, "MSG_DONTROUTE"),
@@ -1551,7 +1675,8 @@ static MSG_FLAGS: Xlat = Xlat {
     i386: MSG_FLAGS_X86_64,
 };
 
-static MSGCTL_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `msgctl_flags` on x86_64.
+pub(crate) const MSGCTL_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x0, "IPC_RMID"),
     (0x1, "IPC_SET"),
     (0x2, "IPC_STAT"),
@@ -1567,8 +1692,12 @@ static MSGCTL_FLAGS: Xlat = Xlat {
     i386: MSGCTL_FLAGS_X86_64,
 };
 
-static MCTL_SYNC_X86_64: &[(u64, &str)] =
-    &[(0x4, "MS_SYNC"), (0x1, "MS_ASYNC"), (0x2, "MS_INVALIDATE")];
+/// strace's `mctl_sync` on x86_64.
+pub(crate) const MCTL_SYNC_X86_64: &[(u64, &str)] = &[
+    (0x4, "MS_SYNC"),
+    (0x1, "MS_ASYNC"),
+    (0x2, "MS_INVALIDATE"),
+];
 static MCTL_SYNC: Xlat = Xlat {
     name: "mctl_sync",
     dflt: "MS_???",
@@ -1576,8 +1705,11 @@ static MCTL_SYNC: Xlat = Xlat {
     i386: MCTL_SYNC_X86_64,
 };
 
-static NAME_TO_HANDLE_AT_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x400, "AT_SYMLINK_FOLLOW"), (0x1000, "AT_EMPTY_PATH")];
+/// strace's `name_to_handle_at_flags` on x86_64.
+pub(crate) const NAME_TO_HANDLE_AT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x400, "AT_SYMLINK_FOLLOW"),
+    (0x1000, "AT_EMPTY_PATH"),
+];
 static NAME_TO_HANDLE_AT_FLAGS: Xlat = Xlat {
     name: "name_to_handle_at_flags",
     dflt: "AT_???",
@@ -1585,7 +1717,8 @@ static NAME_TO_HANDLE_AT_FLAGS: Xlat = Xlat {
     i386: NAME_TO_HANDLE_AT_FLAGS_X86_64,
 };
 
-static NETLINK_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+/// strace's `netlink_protocols` on x86_64.
+pub(crate) const NETLINK_PROTOCOLS_X86_64: &[(u64, &str)] = &[
     (0x0, "NETLINK_ROUTE"),
     (0x1, "NETLINK_UNUSED"),
     (0x2, "NETLINK_USERSOCK"),
@@ -1616,7 +1749,8 @@ static NETLINK_PROTOCOLS: Xlat = Xlat {
     i386: NETLINK_PROTOCOLS_X86_64,
 };
 
-static OPEN_ACCESS_MODES_X86_64: &[(u64, &str)] = &[
+/// strace's `open_access_modes` on x86_64.
+pub(crate) const OPEN_ACCESS_MODES_X86_64: &[(u64, &str)] = &[
     (0x0, "O_RDONLY"),
     (0x1, "O_WRONLY"),
     (0x2, "O_RDWR"),
@@ -1629,7 +1763,8 @@ static OPEN_ACCESS_MODES: Xlat = Xlat {
     i386: OPEN_ACCESS_MODES_X86_64,
 };
 
-static OPEN_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `open_mode_flags` on x86_64.
+pub(crate) const OPEN_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x40, "O_CREAT"),
     (0x80, "O_EXCL"),
     (0x100, "O_NOCTTY"),
@@ -1657,7 +1792,8 @@ static OPEN_MODE_FLAGS: Xlat = Xlat {
     i386: OPEN_MODE_FLAGS_X86_64,
 };
 
-static OPEN_TREE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `open_tree_flags` on x86_64.
+pub(crate) const OPEN_TREE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "OPEN_TREE_CLONE"),
     (0x80000, "OPEN_TREE_CLOEXEC"),
     (0x100, "AT_SYMLINK_NOFOLLOW"),
@@ -1674,7 +1810,8 @@ static OPEN_TREE_FLAGS: Xlat = Xlat {
     i386: OPEN_TREE_FLAGS_X86_64,
 };
 
-static PERF_EVENT_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `perf_event_open_flags` on x86_64.
+pub(crate) const PERF_EVENT_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "PERF_FLAG_FD_NO_GROUP"),
     (0x2, "PERF_FLAG_FD_OUTPUT"),
     (0x4, "PERF_FLAG_PID_CGROUP"),
@@ -1687,7 +1824,8 @@ static PERF_EVENT_OPEN_FLAGS: Xlat = Xlat {
     i386: PERF_EVENT_OPEN_FLAGS_X86_64,
 };
 
-static PERSONALITY_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `personality_flags` on x86_64.
+pub(crate) const PERSONALITY_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x20000, "UNAME26"),
     (0x40000, "ADDR_NO_RANDOMIZE"),
     (0x80000, "FDPIC_FUNCPTRS"),
@@ -1707,7 +1845,8 @@ static PERSONALITY_FLAGS: Xlat = Xlat {
     i386: PERSONALITY_FLAGS_X86_64,
 };
 
-static PERSONALITY_TYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `personality_types` on x86_64.
+pub(crate) const PERSONALITY_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "PER_LINUX"),
     (0x800000, "PER_LINUX_32BIT"),
     (0x80000, "PER_LINUX_FDPIC"),
@@ -1739,7 +1878,10 @@ static PERSONALITY_TYPES: Xlat = Xlat {
     i386: PERSONALITY_TYPES_X86_64,
 };
 
-static PIDFD_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "PIDFD_NONBLOCK")];
+/// strace's `pidfd_open_flags` on x86_64.
+pub(crate) const PIDFD_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "PIDFD_NONBLOCK"),
+];
 static PIDFD_OPEN_FLAGS: Xlat = Xlat {
     name: "pidfd_open_flags",
     dflt: "PIDFD_???",
@@ -1747,7 +1889,8 @@ static PIDFD_OPEN_FLAGS: Xlat = Xlat {
     i386: PIDFD_OPEN_FLAGS_X86_64,
 };
 
-static PKEY_ACCESS_X86_64: &[(u64, &str)] = &[
+/// strace's `pkey_access` on x86_64.
+pub(crate) const PKEY_ACCESS_X86_64: &[(u64, &str)] = &[
     (0x1, "PKEY_DISABLE_ACCESS"),
     (0x2, "PKEY_DISABLE_WRITE"),
     (0x4, "PKEY_DISABLE_EXECUTE"),
@@ -1759,7 +1902,8 @@ static PKEY_ACCESS: Xlat = Xlat {
     i386: PKEY_ACCESS_X86_64,
 };
 
-static POLLFLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `pollflags` on x86_64.
+pub(crate) const POLLFLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "POLLIN"),
     (0x2, "POLLPRI"),
     (0x4, "POLLOUT"),
@@ -1782,7 +1926,8 @@ static POLLFLAGS: Xlat = Xlat {
     i386: POLLFLAGS_X86_64,
 };
 
-static PR_CAP_AMBIENT_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_cap_ambient` on x86_64.
+pub(crate) const PR_CAP_AMBIENT_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_CAP_AMBIENT_IS_SET"),
     (0x2, "PR_CAP_AMBIENT_RAISE"),
     (0x3, "PR_CAP_AMBIENT_LOWER"),
@@ -1795,7 +1940,8 @@ static PR_CAP_AMBIENT: Xlat = Xlat {
     i386: PR_CAP_AMBIENT_X86_64,
 };
 
-static PR_DUMPABLE_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_dumpable` on x86_64.
+pub(crate) const PR_DUMPABLE_X86_64: &[(u64, &str)] = &[
     (0x0, "SUID_DUMP_DISABLE"),
     (0x1, "SUID_DUMP_USER"),
     (0x2, "SUID_DUMP_ROOT"),
@@ -1807,7 +1953,11 @@ static PR_DUMPABLE: Xlat = Xlat {
     i386: PR_DUMPABLE_X86_64,
 };
 
-static PR_FP_MODE_X86_64: &[(u64, &str)] = &[(0x1, "PR_FP_MODE_FR"), (0x2, "PR_FP_MODE_FRE")];
+/// strace's `pr_fp_mode` on x86_64.
+pub(crate) const PR_FP_MODE_X86_64: &[(u64, &str)] = &[
+    (0x1, "PR_FP_MODE_FR"),
+    (0x2, "PR_FP_MODE_FRE"),
+];
 static PR_FP_MODE: Xlat = Xlat {
     name: "pr_fp_mode",
     dflt: "PR_FP_MODE_???",
@@ -1815,7 +1965,11 @@ static PR_FP_MODE: Xlat = Xlat {
     i386: PR_FP_MODE_X86_64,
 };
 
-static PR_MCE_KILL_X86_64: &[(u64, &str)] = &[(0x0, "PR_MCE_KILL_CLEAR"), (0x1, "PR_MCE_KILL_SET")];
+/// strace's `pr_mce_kill` on x86_64.
+pub(crate) const PR_MCE_KILL_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_MCE_KILL_CLEAR"),
+    (0x1, "PR_MCE_KILL_SET"),
+];
 static PR_MCE_KILL: Xlat = Xlat {
     name: "pr_mce_kill",
     dflt: "PR_MCE_KILL_???",
@@ -1823,7 +1977,8 @@ static PR_MCE_KILL: Xlat = Xlat {
     i386: PR_MCE_KILL_X86_64,
 };
 
-static PR_MCE_KILL_POLICY_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_mce_kill_policy` on x86_64.
+pub(crate) const PR_MCE_KILL_POLICY_X86_64: &[(u64, &str)] = &[
     (0x0, "PR_MCE_KILL_LATE"),
     (0x1, "PR_MCE_KILL_EARLY"),
     (0x2, "PR_MCE_KILL_DEFAULT"),
@@ -1835,7 +1990,8 @@ static PR_MCE_KILL_POLICY: Xlat = Xlat {
     i386: PR_MCE_KILL_POLICY_X86_64,
 };
 
-static PR_PAC_ENABLED_KEYS_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_pac_enabled_keys` on x86_64.
+pub(crate) const PR_PAC_ENABLED_KEYS_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_PAC_APIAKEY"),
     (0x2, "PR_PAC_APIBKEY"),
     (0x4, "PR_PAC_APDAKEY"),
@@ -1848,7 +2004,10 @@ static PR_PAC_ENABLED_KEYS: Xlat = Xlat {
     i386: PR_PAC_ENABLED_KEYS_X86_64,
 };
 
-static PR_PAC_KEYS_X86_64: &[(u64, &str)] = &[(0x10, "PR_PAC_APGAKEY")];
+/// strace's `pr_pac_keys` on x86_64.
+pub(crate) const PR_PAC_KEYS_X86_64: &[(u64, &str)] = &[
+    (0x10, "PR_PAC_APGAKEY"),
+];
 static PR_PAC_KEYS: Xlat = Xlat {
     name: "pr_pac_keys",
     dflt: "PR_PAC_???",
@@ -1856,7 +2015,8 @@ static PR_PAC_KEYS: Xlat = Xlat {
     i386: PR_PAC_KEYS_X86_64,
 };
 
-static PR_SCHED_CORE_CMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_sched_core_cmds` on x86_64.
+pub(crate) const PR_SCHED_CORE_CMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "PR_SCHED_CORE_GET"),
     (0x1, "PR_SCHED_CORE_CREATE"),
     (0x2, "PR_SCHED_CORE_SHARE_TO"),
@@ -1869,7 +2029,8 @@ static PR_SCHED_CORE_CMDS: Xlat = Xlat {
     i386: PR_SCHED_CORE_CMDS_X86_64,
 };
 
-static PR_SCHED_CORE_PIDTYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_sched_core_pidtypes` on x86_64.
+pub(crate) const PR_SCHED_CORE_PIDTYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "PIDTYPE_PID"),
     (0x1, "PIDTYPE_TGID"),
     (0x2, "PIDTYPE_PGID"),
@@ -1882,7 +2043,8 @@ static PR_SCHED_CORE_PIDTYPES: Xlat = Xlat {
     i386: PR_SCHED_CORE_PIDTYPES_X86_64,
 };
 
-static PR_SET_MM_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_set_mm` on x86_64.
+pub(crate) const PR_SET_MM_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_SET_MM_START_CODE"),
     (0x2, "PR_SET_MM_END_CODE"),
     (0x3, "PR_SET_MM_START_DATA"),
@@ -1906,7 +2068,10 @@ static PR_SET_MM: Xlat = Xlat {
     i386: PR_SET_MM_X86_64,
 };
 
-static PR_SET_VMA_X86_64: &[(u64, &str)] = &[(0x0, "PR_SET_VMA_ANON_NAME")];
+/// strace's `pr_set_vma` on x86_64.
+pub(crate) const PR_SET_VMA_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_SET_VMA_ANON_NAME"),
+];
 static PR_SET_VMA: Xlat = Xlat {
     name: "pr_set_vma",
     dflt: "PR_SET_VMA_???",
@@ -1914,7 +2079,8 @@ static PR_SET_VMA: Xlat = Xlat {
     i386: PR_SET_VMA_X86_64,
 };
 
-static PR_SPEC_CMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_spec_cmds` on x86_64.
+pub(crate) const PR_SPEC_CMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "PR_SPEC_STORE_BYPASS"),
     (0x1, "PR_SPEC_INDIRECT_BRANCH"),
     (0x2, "PR_SPEC_L1D_FLUSH"),
@@ -1926,7 +2092,8 @@ static PR_SPEC_CMDS: Xlat = Xlat {
     i386: PR_SPEC_CMDS_X86_64,
 };
 
-static PR_SPEC_GET_STORE_BYPASS_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_spec_get_store_bypass_flags` on x86_64.
+pub(crate) const PR_SPEC_GET_STORE_BYPASS_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x0, "PR_SPEC_NOT_AFFECTED"),
     (0x1, "PR_SPEC_PRCTL"),
     (0x2, "PR_SPEC_ENABLE"),
@@ -1941,7 +2108,8 @@ static PR_SPEC_GET_STORE_BYPASS_FLAGS: Xlat = Xlat {
     i386: PR_SPEC_GET_STORE_BYPASS_FLAGS_X86_64,
 };
 
-static PR_SPEC_SET_STORE_BYPASS_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_spec_set_store_bypass_flags` on x86_64.
+pub(crate) const PR_SPEC_SET_STORE_BYPASS_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x2, "PR_SPEC_ENABLE"),
     (0x4, "PR_SPEC_DISABLE"),
     (0x8, "PR_SPEC_FORCE_DISABLE"),
@@ -1954,8 +2122,11 @@ static PR_SPEC_SET_STORE_BYPASS_FLAGS: Xlat = Xlat {
     i386: PR_SPEC_SET_STORE_BYPASS_FLAGS_X86_64,
 };
 
-static PR_SUD_CMDS_X86_64: &[(u64, &str)] =
-    &[(0x0, "PR_SYS_DISPATCH_OFF"), (0x1, "PR_SYS_DISPATCH_ON")];
+/// strace's `pr_sud_cmds` on x86_64.
+pub(crate) const PR_SUD_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_SYS_DISPATCH_OFF"),
+    (0x1, "PR_SYS_DISPATCH_ON"),
+];
 static PR_SUD_CMDS: Xlat = Xlat {
     name: "pr_sud_cmds",
     dflt: "PR_SYS_DISPATCH_???",
@@ -1963,7 +2134,8 @@ static PR_SUD_CMDS: Xlat = Xlat {
     i386: PR_SUD_CMDS_X86_64,
 };
 
-static PR_TAGGED_ADDR_ENABLE_X86_64: &[(u64, &str)] = &[
+/// strace's `pr_tagged_addr_enable` on x86_64.
+pub(crate) const PR_TAGGED_ADDR_ENABLE_X86_64: &[(u64, &str)] = &[
     (0x0, "!PR_TAGGED_ADDR_ENABLE"),
     (0x1, "PR_TAGGED_ADDR_ENABLE"),
 ];
@@ -1974,7 +2146,11 @@ static PR_TAGGED_ADDR_ENABLE: Xlat = Xlat {
     i386: PR_TAGGED_ADDR_ENABLE_X86_64,
 };
 
-static PR_TSC_X86_64: &[(u64, &str)] = &[(0x1, "PR_TSC_ENABLE"), (0x2, "PR_TSC_SIGSEGV")];
+/// strace's `pr_tsc` on x86_64.
+pub(crate) const PR_TSC_X86_64: &[(u64, &str)] = &[
+    (0x1, "PR_TSC_ENABLE"),
+    (0x2, "PR_TSC_SIGSEGV"),
+];
 static PR_TSC: Xlat = Xlat {
     name: "pr_tsc",
     dflt: "PR_TSC_???",
@@ -1982,8 +2158,11 @@ static PR_TSC: Xlat = Xlat {
     i386: PR_TSC_X86_64,
 };
 
-static PR_UNALIGN_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "PR_UNALIGN_NOPRINT"), (0x2, "PR_UNALIGN_SIGBUS")];
+/// strace's `pr_unalign_flags` on x86_64.
+pub(crate) const PR_UNALIGN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PR_UNALIGN_NOPRINT"),
+    (0x2, "PR_UNALIGN_SIGBUS"),
+];
 static PR_UNALIGN_FLAGS: Xlat = Xlat {
     name: "pr_unalign_flags",
     dflt: "PR_UNALIGN_???",
@@ -1991,7 +2170,8 @@ static PR_UNALIGN_FLAGS: Xlat = Xlat {
     i386: PR_UNALIGN_FLAGS_X86_64,
 };
 
-static PRCTL_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `prctl_options` on x86_64.
+pub(crate) const PRCTL_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_SET_PDEATHSIG"),
     (0x2, "PR_GET_PDEATHSIG"),
     (0x3, "PR_GET_DUMPABLE"),
@@ -2062,7 +2242,8 @@ static PRCTL_OPTIONS: Xlat = Xlat {
     i386: PRCTL_OPTIONS_X86_64,
 };
 
-static PRIORITIES_X86_64: &[(u64, &str)] = &[
+/// strace's `priorities` on x86_64.
+pub(crate) const PRIORITIES_X86_64: &[(u64, &str)] = &[
     (0x0, "PRIO_PROCESS"),
     (0x1, "PRIO_PGRP"),
     (0x2, "PRIO_USER"),
@@ -2074,7 +2255,8 @@ static PRIORITIES: Xlat = Xlat {
     i386: PRIORITIES_X86_64,
 };
 
-static PTRACE_CMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `ptrace_cmds` on x86_64.
+pub(crate) const PTRACE_CMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "PTRACE_TRACEME"),
     (0x1, "PTRACE_PEEKTEXT"),
     (0x2, "PTRACE_PEEKDATA"),
@@ -2125,7 +2307,8 @@ static PTRACE_CMDS: Xlat = Xlat {
     i386: PTRACE_CMDS_X86_64,
 };
 
-static PTRACE_EVENTS_X86_64: &[(u64, &str)] = &[
+/// strace's `ptrace_events` on x86_64.
+pub(crate) const PTRACE_EVENTS_X86_64: &[(u64, &str)] = &[
     (0x1, "PTRACE_EVENT_FORK"),
     (0x2, "PTRACE_EVENT_VFORK"),
     (0x3, "PTRACE_EVENT_CLONE"),
@@ -2142,7 +2325,8 @@ static PTRACE_EVENTS: Xlat = Xlat {
     i386: PTRACE_EVENTS_X86_64,
 };
 
-static PTRACE_SETOPTIONS_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `ptrace_setoptions_flags` on x86_64.
+pub(crate) const PTRACE_SETOPTIONS_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "PTRACE_O_TRACESYSGOOD"),
     (0x2, "PTRACE_O_TRACEFORK"),
     (0x4, "PTRACE_O_TRACEVFORK"),
@@ -2161,7 +2345,8 @@ static PTRACE_SETOPTIONS_FLAGS: Xlat = Xlat {
     i386: PTRACE_SETOPTIONS_FLAGS_X86_64,
 };
 
-static RENAME_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `rename_flags` on x86_64.
+pub(crate) const RENAME_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "RENAME_NOREPLACE"),
     (0x2, "RENAME_EXCHANGE"),
     (0x4, "RENAME_WHITEOUT"),
@@ -2173,7 +2358,8 @@ static RENAME_FLAGS: Xlat = Xlat {
     i386: RENAME_FLAGS_X86_64,
 };
 
-static RESOURCES_X86_64: &[(u64, &str)] = &[
+/// strace's `resources` on x86_64.
+pub(crate) const RESOURCES_X86_64: &[(u64, &str)] = &[
     (0x0, "RLIMIT_CPU"),
     (0x1, "RLIMIT_FSIZE"),
     (0x2, "RLIMIT_DATA"),
@@ -2198,7 +2384,8 @@ static RESOURCES: Xlat = Xlat {
     i386: RESOURCES_X86_64,
 };
 
-static RWF_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `rwf_flags` on x86_64.
+pub(crate) const RWF_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "RWF_HIPRI"),
     (0x2, "RWF_DSYNC"),
     (0x4, "RWF_SYNC"),
@@ -2212,7 +2399,8 @@ static RWF_FLAGS: Xlat = Xlat {
     i386: RWF_FLAGS_X86_64,
 };
 
-static SA_HANDLER_VALUES_X86_64: &[(u64, &str)] = &[
+/// strace's `sa_handler_values` on x86_64.
+pub(crate) const SA_HANDLER_VALUES_X86_64: &[(u64, &str)] = &[
     (0xffffffffffffffff, "SIG_ERR"),
     (0x0, "SIG_DFL"),
     (0x1, "SIG_IGN"),
@@ -2224,7 +2412,8 @@ static SA_HANDLER_VALUES: Xlat = Xlat {
     i386: SA_HANDLER_VALUES_X86_64,
 };
 
-static SCHED_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `sched_flags` on x86_64.
+pub(crate) const SCHED_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "SCHED_FLAG_RESET_ON_FORK"),
     (0x2, "SCHED_FLAG_RECLAIM"),
     (0x4, "SCHED_FLAG_DL_OVERRUN"),
@@ -2240,7 +2429,8 @@ static SCHED_FLAGS: Xlat = Xlat {
     i386: SCHED_FLAGS_X86_64,
 };
 
-static SCHEDULERS_X86_64: &[(u64, &str)] = &[
+/// strace's `schedulers` on x86_64.
+pub(crate) const SCHEDULERS_X86_64: &[(u64, &str)] = &[
     (0x0, "SCHED_OTHER"),
     (0x1, "SCHED_FIFO"),
     (0x2, "SCHED_RR"),
@@ -2256,7 +2446,8 @@ static SCHEDULERS: Xlat = Xlat {
     i386: SCHEDULERS_X86_64,
 };
 
-static SECCOMP_FILTER_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `seccomp_filter_flags` on x86_64.
+pub(crate) const SECCOMP_FILTER_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "SECCOMP_FILTER_FLAG_TSYNC"),
     (0x2, "SECCOMP_FILTER_FLAG_LOG"),
     (0x4, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
@@ -2271,7 +2462,8 @@ static SECCOMP_FILTER_FLAGS: Xlat = Xlat {
     i386: SECCOMP_FILTER_FLAGS_X86_64,
 };
 
-static SECCOMP_MODE_X86_64: &[(u64, &str)] = &[
+/// strace's `seccomp_mode` on x86_64.
+pub(crate) const SECCOMP_MODE_X86_64: &[(u64, &str)] = &[
     (0x0, "SECCOMP_MODE_DISABLED"),
     (0x1, "SECCOMP_MODE_STRICT"),
     (0x2, "SECCOMP_MODE_FILTER"),
@@ -2283,7 +2475,8 @@ static SECCOMP_MODE: Xlat = Xlat {
     i386: SECCOMP_MODE_X86_64,
 };
 
-static SECCOMP_OPS_X86_64: &[(u64, &str)] = &[
+/// strace's `seccomp_ops` on x86_64.
+pub(crate) const SECCOMP_OPS_X86_64: &[(u64, &str)] = &[
     (0x0, "SECCOMP_SET_MODE_STRICT"),
     (0x1, "SECCOMP_SET_MODE_FILTER"),
     (0x2, "SECCOMP_GET_ACTION_AVAIL"),
@@ -2296,7 +2489,8 @@ static SECCOMP_OPS: Xlat = Xlat {
     i386: SECCOMP_OPS_X86_64,
 };
 
-static SECBITS_X86_64: &[(u64, &str)] = &[
+/// strace's `secbits` on x86_64.
+pub(crate) const SECBITS_X86_64: &[(u64, &str)] = &[
     (0x1, "SECBIT_NOROOT"),
     (0x2, "SECBIT_NOROOT_LOCKED"),
     (0x4, "SECBIT_NO_SETUID_FIXUP"),
@@ -2313,7 +2507,8 @@ static SECBITS: Xlat = Xlat {
     i386: SECBITS_X86_64,
 };
 
-static SEMCTL_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `semctl_flags` on x86_64.
+pub(crate) const SEMCTL_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x0, "IPC_RMID"),
     (0x1, "IPC_SET"),
     (0x2, "IPC_STAT"),
@@ -2336,7 +2531,11 @@ static SEMCTL_FLAGS: Xlat = Xlat {
     i386: SEMCTL_FLAGS_X86_64,
 };
 
-static SEMOP_FLAGS_X86_64: &[(u64, &str)] = &[(0x1000, "SEM_UNDO"), (0x800, "IPC_NOWAIT")];
+/// strace's `semop_flags` on x86_64.
+pub(crate) const SEMOP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1000, "SEM_UNDO"),
+    (0x800, "IPC_NOWAIT"),
+];
 static SEMOP_FLAGS: Xlat = Xlat {
     name: "semop_flags",
     dflt: "SEM_???",
@@ -2344,7 +2543,8 @@ static SEMOP_FLAGS: Xlat = Xlat {
     i386: SEMOP_FLAGS_X86_64,
 };
 
-static SETNS_TYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `setns_types` on x86_64.
+pub(crate) const SETNS_TYPES_X86_64: &[(u64, &str)] = &[
     (0x80, "CLONE_NEWTIME"),
     (0x20000, "CLONE_NEWNS"),
     (0x2000000, "CLONE_NEWCGROUP"),
@@ -2361,7 +2561,8 @@ static SETNS_TYPES: Xlat = Xlat {
     i386: SETNS_TYPES_X86_64,
 };
 
-static SETSOCK_IP_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `setsock_ip_options` on x86_64.
+pub(crate) const SETSOCK_IP_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x60, "ARPT_SO_SET_REPLACE"),
     (0x61, "ARPT_SO_SET_ADD_COUNTERS"),
     (0x80, "EBT_SO_SET_ENTRIES"),
@@ -2392,7 +2593,8 @@ static SETSOCK_IP_OPTIONS: Xlat = Xlat {
     i386: SETSOCK_IP_OPTIONS_X86_64,
 };
 
-static SETSOCK_IPV6_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `setsock_ipv6_options` on x86_64.
+pub(crate) const SETSOCK_IPV6_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x40, "IP6T_SO_SET_REPLACE"),
     (0x41, "IP6T_SO_SET_ADD_COUNTERS"),
 ];
@@ -2403,7 +2605,10 @@ static SETSOCK_IPV6_OPTIONS: Xlat = Xlat {
     i386: SETSOCK_IPV6_OPTIONS_X86_64,
 };
 
-static SETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1a, "SO_ATTACH_FILTER")];
+/// strace's `setsock_options` on x86_64.
+pub(crate) const SETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x1a, "SO_ATTACH_FILTER"),
+];
 static SETSOCK_OPTIONS: Xlat = Xlat {
     name: "setsock_options",
     dflt: "SO_???",
@@ -2411,7 +2616,11 @@ static SETSOCK_OPTIONS: Xlat = Xlat {
     i386: SETSOCK_OPTIONS_X86_64,
 };
 
-static SFD_FLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "SFD_CLOEXEC"), (0x800, "SFD_NONBLOCK")];
+/// strace's `sfd_flags` on x86_64.
+pub(crate) const SFD_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "SFD_CLOEXEC"),
+    (0x800, "SFD_NONBLOCK"),
+];
 static SFD_FLAGS: Xlat = Xlat {
     name: "sfd_flags",
     dflt: "SFD_???",
@@ -2419,7 +2628,8 @@ static SFD_FLAGS: Xlat = Xlat {
     i386: SFD_FLAGS_X86_64,
 };
 
-static SHM_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `shm_flags` on x86_64.
+pub(crate) const SHM_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1000, "SHM_RDONLY"),
     (0x2000, "SHM_RND"),
     (0x4000, "SHM_REMAP"),
@@ -2432,7 +2642,8 @@ static SHM_FLAGS: Xlat = Xlat {
     i386: SHM_FLAGS_X86_64,
 };
 
-static SHM_RESOURCE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `shm_resource_flags` on x86_64.
+pub(crate) const SHM_RESOURCE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x200, "IPC_CREAT"),
     (0x400, "IPC_EXCL"),
     (0x800, "SHM_HUGETLB"),
@@ -2445,7 +2656,8 @@ static SHM_RESOURCE_FLAGS: Xlat = Xlat {
     i386: SHM_RESOURCE_FLAGS_X86_64,
 };
 
-static SHMCTL_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `shmctl_flags` on x86_64.
+pub(crate) const SHMCTL_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x0, "IPC_RMID"),
     (0x1, "IPC_SET"),
     (0x2, "IPC_STAT"),
@@ -2463,8 +2675,12 @@ static SHMCTL_FLAGS: Xlat = Xlat {
     i386: SHMCTL_FLAGS_X86_64,
 };
 
-static SHUTDOWN_MODES_X86_64: &[(u64, &str)] =
-    &[(0x0, "SHUT_RD"), (0x1, "SHUT_WR"), (0x2, "SHUT_RDWR")];
+/// strace's `shutdown_modes` on x86_64.
+pub(crate) const SHUTDOWN_MODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SHUT_RD"),
+    (0x1, "SHUT_WR"),
+    (0x2, "SHUT_RDWR"),
+];
 static SHUTDOWN_MODES: Xlat = Xlat {
     name: "shutdown_modes",
     dflt: "SHUT_???",
@@ -2472,7 +2688,8 @@ static SHUTDOWN_MODES: Xlat = Xlat {
     i386: SHUTDOWN_MODES_X86_64,
 };
 
-static SIGACT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `sigact_flags` on x86_64.
+pub(crate) const SIGACT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x4000000, "SA_RESTORER"),
     (0x8000000, "SA_ONSTACK"),
     (0x10000000, "SA_RESTART"),
@@ -2493,7 +2710,8 @@ static SIGACT_FLAGS: Xlat = Xlat {
     i386: SIGACT_FLAGS_X86_64,
 };
 
-static SIGALTSTACK_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `sigaltstack_flags` on x86_64.
+pub(crate) const SIGALTSTACK_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "SS_ONSTACK"),
     (0x2, "SS_DISABLE"),
     (0x80000000, "SS_AUTODISARM"),
@@ -2505,7 +2723,8 @@ static SIGALTSTACK_FLAGS: Xlat = Xlat {
     i386: SIGALTSTACK_FLAGS_X86_64,
 };
 
-static SIGPROCMASKCMDS_X86_64: &[(u64, &str)] = &[
+/// strace's `sigprocmaskcmds` on x86_64.
+pub(crate) const SIGPROCMASKCMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "SIG_BLOCK"),
     (0x1, "SIG_UNBLOCK"),
     (0x2, "SIG_SETMASK"),
@@ -2517,7 +2736,8 @@ static SIGPROCMASKCMDS: Xlat = Xlat {
     i386: SIGPROCMASKCMDS_X86_64,
 };
 
-static SOCK_IP_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_ip_options` on x86_64.
+pub(crate) const SOCK_IP_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "IP_TOS"),
     (0x2, "IP_TTL"),
     (0x3, "IP_HDRINCL"),
@@ -2571,7 +2791,8 @@ static SOCK_IP_OPTIONS: Xlat = Xlat {
     i386: SOCK_IP_OPTIONS_X86_64,
 };
 
-static SOCK_IPV6_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_ipv6_options` on x86_64.
+pub(crate) const SOCK_IPV6_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "IPV6_ADDRFORM"),
     (0x2, "IPV6_2292PKTINFO"),
     (0x3, "IPV6_2292HOPOPTS"),
@@ -2644,7 +2865,8 @@ static SOCK_IPV6_OPTIONS: Xlat = Xlat {
     i386: SOCK_IPV6_OPTIONS_X86_64,
 };
 
-static SOCK_NETLINK_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_netlink_options` on x86_64.
+pub(crate) const SOCK_NETLINK_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "NETLINK_ADD_MEMBERSHIP"),
     (0x2, "NETLINK_DROP_MEMBERSHIP"),
     (0x3, "NETLINK_PKTINFO"),
@@ -2665,7 +2887,8 @@ static SOCK_NETLINK_OPTIONS: Xlat = Xlat {
     i386: SOCK_NETLINK_OPTIONS_X86_64,
 };
 
-static SOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_options` on x86_64.
+pub(crate) const SOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "SO_DEBUG"),
     (0x2, "SO_REUSEADDR"),
     (0x3, "SO_TYPE"),
@@ -2746,7 +2969,8 @@ static SOCK_OPTIONS: Xlat = Xlat {
     i386: SOCK_OPTIONS_X86_64,
 };
 
-static SOCK_PACKET_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_packet_options` on x86_64.
+pub(crate) const SOCK_PACKET_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "PACKET_ADD_MEMBERSHIP"),
     (0x2, "PACKET_DROP_MEMBERSHIP"),
     (0x3, "PACKET_RECV_OUTPUT"),
@@ -2777,7 +3001,10 @@ static SOCK_PACKET_OPTIONS: Xlat = Xlat {
     i386: SOCK_PACKET_OPTIONS_X86_64,
 };
 
-static SOCK_RAW_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1, "ICMP_FILTER")];
+/// strace's `sock_raw_options` on x86_64.
+pub(crate) const SOCK_RAW_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x1, "ICMP_FILTER"),
+];
 static SOCK_RAW_OPTIONS: Xlat = Xlat {
     name: "sock_raw_options",
     dflt: "RAW_???",
@@ -2785,8 +3012,11 @@ static SOCK_RAW_OPTIONS: Xlat = Xlat {
     i386: SOCK_RAW_OPTIONS_X86_64,
 };
 
-static SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "RCV_SHUTDOWN"), (0x2, "SEND_SHUTDOWN")];
+/// strace's `sock_shutdown_flags` on x86_64.
+pub(crate) const SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RCV_SHUTDOWN"),
+    (0x2, "SEND_SHUTDOWN"),
+];
 static SOCK_SHUTDOWN_FLAGS: Xlat = Xlat {
     name: "sock_shutdown_flags",
     dflt: "SHUT_???",
@@ -2794,7 +3024,8 @@ static SOCK_SHUTDOWN_FLAGS: Xlat = Xlat {
     i386: SOCK_SHUTDOWN_FLAGS_X86_64,
 };
 
-static SOCK_TCP_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_tcp_options` on x86_64.
+pub(crate) const SOCK_TCP_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "TCP_NODELAY"),
     (0x2, "TCP_MAXSEG"),
     (0x3, "TCP_CORK"),
@@ -2840,8 +3071,11 @@ static SOCK_TCP_OPTIONS: Xlat = Xlat {
     i386: SOCK_TCP_OPTIONS_X86_64,
 };
 
-static SOCK_TYPE_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x80000, "SOCK_CLOEXEC"), (0x800, "SOCK_NONBLOCK")];
+/// strace's `sock_type_flags` on x86_64.
+pub(crate) const SOCK_TYPE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "SOCK_CLOEXEC"),
+    (0x800, "SOCK_NONBLOCK"),
+];
 static SOCK_TYPE_FLAGS: Xlat = Xlat {
     name: "sock_type_flags",
     dflt: "SOCK_???",
@@ -2849,7 +3083,8 @@ static SOCK_TYPE_FLAGS: Xlat = Xlat {
     i386: SOCK_TYPE_FLAGS_X86_64,
 };
 
-static SOCK_UDP_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `sock_udp_options` on x86_64.
+pub(crate) const SOCK_UDP_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "UDP_CORK"),
     (0x64, "UDP_ENCAP"),
     (0x65, "UDP_NO_CHECK6_TX"),
@@ -2864,7 +3099,8 @@ static SOCK_UDP_OPTIONS: Xlat = Xlat {
     i386: SOCK_UDP_OPTIONS_X86_64,
 };
 
-static SOCKETCALLS_X86_64: &[(u64, &str)] = &[
+/// strace's `socketcalls` on x86_64.
+pub(crate) const SOCKETCALLS_X86_64: &[(u64, &str)] = &[
     (0x1, "SYS_SOCKET"),
     (0x2, "SYS_BIND"),
     (0x3, "SYS_CONNECT"),
@@ -2893,7 +3129,8 @@ static SOCKETCALLS: Xlat = Xlat {
     i386: SOCKETCALLS_X86_64,
 };
 
-static SOCKETLAYERS_X86_64: &[(u64, &str)] = &[
+/// strace's `socketlayers` on x86_64.
+pub(crate) const SOCKETLAYERS_X86_64: &[(u64, &str)] = &[
     (0x0, "SOL_IP"),
     (0x1, "SOL_SOCKET"),
     (0x6, "SOL_TCP"),
@@ -2942,7 +3179,8 @@ static SOCKETLAYERS: Xlat = Xlat {
     i386: SOCKETLAYERS_X86_64,
 };
 
-static SOCKTYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `socktypes` on x86_64.
+pub(crate) const SOCKTYPES_X86_64: &[(u64, &str)] = &[
     (0x1, "SOCK_STREAM"),
     (0x2, "SOCK_DGRAM"),
     (0x3, "SOCK_RAW"),
@@ -2958,7 +3196,8 @@ static SOCKTYPES: Xlat = Xlat {
     i386: SOCKTYPES_X86_64,
 };
 
-static SPLICE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `splice_flags` on x86_64.
+pub(crate) const SPLICE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "SPLICE_F_MOVE"),
     (0x2, "SPLICE_F_NONBLOCK"),
     (0x4, "SPLICE_F_MORE"),
@@ -2971,7 +3210,8 @@ static SPLICE_FLAGS: Xlat = Xlat {
     i386: SPLICE_FLAGS_X86_64,
 };
 
-static STATX_MASKS_X86_64: &[(u64, &str)] = &[
+/// strace's `statx_masks` on x86_64.
+pub(crate) const STATX_MASKS_X86_64: &[(u64, &str)] = &[
     (0xfff, "STATX_ALL"),
     (0x7ff, "STATX_BASIC_STATS"),
     (0x1, "STATX_TYPE"),
@@ -2996,7 +3236,8 @@ static STATX_MASKS: Xlat = Xlat {
     i386: STATX_MASKS_X86_64,
 };
 
-static SWAP_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `swap_flags` on x86_64.
+pub(crate) const SWAP_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x8000, "SWAP_FLAG_PREFER"),
     (0x10000, "SWAP_FLAG_DISCARD"),
     (0x20000, "SWAP_FLAG_DISCARD_ONCE"),
@@ -3009,7 +3250,8 @@ static SWAP_FLAGS: Xlat = Xlat {
     i386: SWAP_FLAGS_X86_64,
 };
 
-static SYNC_FILE_RANGE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `sync_file_range_flags` on x86_64.
+pub(crate) const SYNC_FILE_RANGE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "SYNC_FILE_RANGE_WAIT_BEFORE"),
     (0x2, "SYNC_FILE_RANGE_WRITE"),
     (0x4, "SYNC_FILE_RANGE_WAIT_AFTER"),
@@ -3021,7 +3263,8 @@ static SYNC_FILE_RANGE_FLAGS: Xlat = Xlat {
     i386: SYNC_FILE_RANGE_FLAGS_X86_64,
 };
 
-static SYSLOG_ACTION_TYPE_X86_64: &[(u64, &str)] = &[
+/// strace's `syslog_action_type` on x86_64.
+pub(crate) const SYSLOG_ACTION_TYPE_X86_64: &[(u64, &str)] = &[
     (0x0, "SYSLOG_ACTION_CLOSE"),
     (0x1, "SYSLOG_ACTION_OPEN"),
     (0x2, "SYSLOG_ACTION_READ"),
@@ -3041,7 +3284,8 @@ static SYSLOG_ACTION_TYPE: Xlat = Xlat {
     i386: SYSLOG_ACTION_TYPE_X86_64,
 };
 
-static TIMERFDFLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `timerfdflags` on x86_64.
+pub(crate) const TIMERFDFLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "TFD_TIMER_ABSTIME"),
     (0x2, "TFD_TIMER_CANCEL_ON_SET"),
     (0x80000, "TFD_CLOEXEC"),
@@ -3054,7 +3298,8 @@ static TIMERFDFLAGS: Xlat = Xlat {
     i386: TIMERFDFLAGS_X86_64,
 };
 
-static UFFD_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `uffd_flags` on x86_64.
+pub(crate) const UFFD_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "UFFD_USER_MODE_ONLY"),
     (0x800, "O_NONBLOCK"),
     (0x80000, "O_CLOEXEC"),
@@ -3066,7 +3311,8 @@ static UFFD_FLAGS: Xlat = Xlat {
     i386: UFFD_FLAGS_X86_64,
 };
 
-static UMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `umount_flags` on x86_64.
+pub(crate) const UMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "MNT_FORCE"),
     (0x2, "MNT_DETACH"),
     (0x4, "MNT_EXPIRE"),
@@ -3079,7 +3325,8 @@ static UMOUNT_FLAGS: Xlat = Xlat {
     i386: UMOUNT_FLAGS_X86_64,
 };
 
-static UNSHARE_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `unshare_flags` on x86_64.
+pub(crate) const UNSHARE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x80, "CLONE_NEWTIME"),
     (0x100, "CLONE_VM"),
     (0x200, "CLONE_FS"),
@@ -3102,7 +3349,8 @@ static UNSHARE_FLAGS: Xlat = Xlat {
     i386: UNSHARE_FLAGS_X86_64,
 };
 
-static URING_ENTER_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `uring_enter_flags` on x86_64.
+pub(crate) const URING_ENTER_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "IORING_ENTER_GETEVENTS"),
     (0x2, "IORING_ENTER_SQ_WAKEUP"),
     (0x4, "IORING_ENTER_SQ_WAIT"),
@@ -3116,7 +3364,8 @@ static URING_ENTER_FLAGS: Xlat = Xlat {
     i386: URING_ENTER_FLAGS_X86_64,
 };
 
-static URING_REGISTER_OPCODES_X86_64: &[(u64, &str)] = &[
+/// strace's `uring_register_opcodes` on x86_64.
+pub(crate) const URING_REGISTER_OPCODES_X86_64: &[(u64, &str)] = &[
     (0x0, "IORING_REGISTER_BUFFERS"),
     (0x1, "IORING_UNREGISTER_BUFFERS"),
     (0x2, "IORING_REGISTER_FILES"),
@@ -3149,7 +3398,8 @@ static URING_REGISTER_OPCODES: Xlat = Xlat {
     i386: URING_REGISTER_OPCODES_X86_64,
 };
 
-static URING_SETUP_FLAGS_X86_64: &[(u64, &str)] = &[
+/// strace's `uring_setup_flags` on x86_64.
+pub(crate) const URING_SETUP_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "IORING_SETUP_IOPOLL"),
     (0x2, "IORING_SETUP_SQPOLL"),
     (0x4, "IORING_SETUP_SQ_AFF"),
@@ -3170,7 +3420,8 @@ static URING_SETUP_FLAGS: Xlat = Xlat {
     i386: URING_SETUP_FLAGS_X86_64,
 };
 
-static USAGEWHO_X86_64: &[(u64, &str)] = &[
+/// strace's `usagewho` on x86_64.
+pub(crate) const USAGEWHO_X86_64: &[(u64, &str)] = &[
     (0x0, "RUSAGE_SELF"),
     (0xffffffffffffffff, "RUSAGE_CHILDREN"),
     (0xfffffffffffffffe, "RUSAGE_BOTH"),
@@ -3183,7 +3434,8 @@ static USAGEWHO: Xlat = Xlat {
     i386: USAGEWHO_X86_64,
 };
 
-static WAIT4_OPTIONS_X86_64: &[(u64, &str)] = &[
+/// strace's `wait4_options` on x86_64.
+pub(crate) const WAIT4_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "WNOHANG"),
     (0x2, "WUNTRACED"),
     (0x4, "WEXITED"),
@@ -3201,7 +3453,8 @@ static WAIT4_OPTIONS: Xlat = Xlat {
     i386: WAIT4_OPTIONS_X86_64,
 };
 
-static WAITID_TYPES_X86_64: &[(u64, &str)] = &[
+/// strace's `waitid_types` on x86_64.
+pub(crate) const WAITID_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "P_ALL"),
     (0x1, "P_PID"),
     (0x2, "P_PGID"),
@@ -3214,7 +3467,8 @@ static WAITID_TYPES: Xlat = Xlat {
     i386: WAITID_TYPES_X86_64,
 };
 
-static WHENCE_CODES_X86_64: &[(u64, &str)] = &[
+/// strace's `whence_codes` on x86_64.
+pub(crate) const WHENCE_CODES_X86_64: &[(u64, &str)] = &[
     (0x0, "SEEK_SET"),
     (0x1, "SEEK_CUR"),
     (0x2, "SEEK_END"),
@@ -3228,7 +3482,11 @@ static WHENCE_CODES: Xlat = Xlat {
     i386: WHENCE_CODES_X86_64,
 };
 
-static XATTRFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "XATTR_CREATE"), (0x2, "XATTR_REPLACE")];
+/// strace's `xattrflags` on x86_64.
+pub(crate) const XATTRFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "XATTR_CREATE"),
+    (0x2, "XATTR_REPLACE"),
+];
 static XATTRFLAGS: Xlat = Xlat {
     name: "xattrflags",
     dflt: "XATTR_???",
