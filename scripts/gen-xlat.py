@@ -73,6 +73,7 @@ TABLES = [
     ("fsmount_flags", "FSMOUNT_???"),
     ("fsopen_flags", "FSOPEN_???"),
     ("fspick_flags", "FSPICK_???"),
+    ("futexbitset", "FUTEX_BITSET_???"),
     ("futexops", "FUTEX_???"),
     ("futexwakecmps", "FUTEX_OP_CMP_???"),
     ("futexwakeops", "FUTEX_OP_???"),

@@ -328,7 +328,6 @@ pub static GRND_FLAGS: Names = crate::xlat::tables::GETRANDOM_FLAGS_X86_64;
 /// `fcntl` commands. (generated: `xlat` table `fcntlcmds`)
 pub static FCNTL_CMDS: Names = crate::xlat::tables::FCNTLCMDS_X86_64;
 
-
 /// `lseek` origins. (generated: `xlat` table `whence_codes`)
 pub static WHENCE: Names = crate::xlat::tables::WHENCE_CODES_X86_64;
 

@@ -18,7 +18,7 @@ pub use vstrace_core::{ArgValue, DecodeOptions};
 use crate::consts;
 use crate::fmt;
 use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
-use crate::xlat::{self, Radix};
+use crate::xlat::{self, Radix, Table as T};
 
 mod shape;
 
@@ -345,6 +345,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Radix::Hex,
             ),
             ArgType::PrctlArg(k) => self.prctl_arg(k),
+            ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::FcntlArg => self.fcntl_arg(),
             ArgType::SockLevel => xlat::xval(
                 self.abi,
@@ -389,17 +390,19 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::OpenFlags => fmt::open_flags(v & 0xffff_ffff),
             ArgType::Mode => fmt::octal(v & 0xffff_ffff),
-            ArgType::AccessMode => fmt::flags(v & 0xffff_ffff, consts::ACCESS_MODES, "F_OK"),
-            ArgType::AtFlags => fmt::flags(v & 0xffff_ffff, consts::AT_FLAGS, "0"),
-            ArgType::MmapProt => fmt::flags(v & 0xffff_ffff, consts::PROT, "PROT_NONE"),
+            ArgType::AccessMode => xlat::flags(self.abi, T::AccessModes, v & 0xffff_ffff),
+            ArgType::AtFlags => xlat::flags(self.abi, T::AtFlags, v & 0xffff_ffff),
+            ArgType::MmapProt => xlat::flags(self.abi, T::MmapProt, v & 0xffff_ffff),
             ArgType::MmapFlags => fmt::mmap_flags(v & 0xffff_ffff),
-            ArgType::MremapFlags => fmt::flags(v & 0xffff_ffff, consts::MREMAP_FLAGS, "0"),
+            ArgType::MremapFlags => xlat::flags(self.abi, T::MremapFlags, v & 0xffff_ffff),
             ArgType::CloneFlags => fmt::clone_flags(v),
             ArgType::Signal => fmt::signal(v & 0xffff_ffff),
             ArgType::Sigaction => self.sigaction(v, false),
             ArgType::OldSigaction => self.sigaction(v, true),
             ArgType::Sigset => self.sigset(v),
-            ArgType::SigprocmaskHow => fmt::enum_or_dec(v & 0xffff_ffff, consts::SIGPROCMASK_HOW),
+            ArgType::SigprocmaskHow => {
+                xlat::xval(self.abi, T::Sigprocmaskcmds, v & 0xffff_ffff, Radix::Hex)
+            }
             ArgType::Sockaddr(n) => {
                 let len = self.arg(n) as u32 as usize;
                 self.sockaddr(v, len)
@@ -414,7 +417,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => fmt::ptr(v),
                 }
             }
-            ArgType::SockFamily => fmt::enum_or_dec(v & 0xffff_ffff, consts::ADDRESS_FAMILIES),
+            ArgType::SockFamily => xlat::xval(self.abi, T::Addrfams, v & 0xffff_ffff, Radix::Hex),
             ArgType::SockType => {
                 let v = v & 0xffff_ffff;
                 let base = v & 0xf;
@@ -443,7 +446,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => (v as u32 as i32).to_string(),
                 }
             }
-            ArgType::MsgFlags => fmt::flags(v & 0xffff_ffff, consts::MSG_FLAGS, "0"),
+            ArgType::MsgFlags => xlat::flags(self.abi, T::MsgFlags, v & 0xffff_ffff),
             ArgType::IovecIn(n) => {
                 let count = self.arg(n);
                 self.iovec(v, count, None)
@@ -463,13 +466,17 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     self.env_count(v)
                 }
             }
-            ArgType::FcntlCmd => fmt::enum_or_dec(v & 0xffff_ffff, consts::FCNTL_CMDS),
-            ArgType::ArchPrctlCode => fmt::enum_or_hex(v & 0xffff_ffff, consts::ARCH_PRCTL_CODES),
-            ArgType::PrctlOption => fmt::enum_or_dec(v & 0xffff_ffff, consts::PRCTL_OPTIONS),
-            ArgType::GrndFlags => fmt::flags(v & 0xffff_ffff, consts::GRND_FLAGS, "0"),
+            ArgType::FcntlCmd => xlat::xval(self.abi, T::Fcntlcmds, v & 0xffff_ffff, Radix::Hex),
+            ArgType::ArchPrctlCode => {
+                xlat::xval(self.abi, T::Archvals, v & 0xffff_ffff, Radix::Hex)
+            }
+            ArgType::PrctlOption => {
+                xlat::xval(self.abi, T::PrctlOptions, v & 0xffff_ffff, Radix::Hex)
+            }
+            ArgType::GrndFlags => xlat::flags(self.abi, T::GetrandomFlags, v & 0xffff_ffff),
             ArgType::IoctlReq => xlat::ioctl_request(self.abi, v as u32),
-            ArgType::Whence => fmt::enum_or_dec(v & 0xffff_ffff, consts::WHENCE),
-            ArgType::WaitOptions => fmt::flags(v & 0xffff_ffff, consts::WAIT_OPTIONS, "0"),
+            ArgType::Whence => xlat::xval(self.abi, T::WhenceCodes, v & 0xffff_ffff, Radix::Hex),
+            ArgType::WaitOptions => xlat::flags(self.abi, T::Wait4Options, v & 0xffff_ffff),
             ArgType::WaitStatus => match self.ret {
                 Some(r) if r > 0 && v != 0 => match self.read_i32(v) {
                     Some(s) => format!("[{}]", wait_status(s)),

@@ -121,6 +121,10 @@ pub enum ArgType {
     /// A `prctl` argument after the option: shown as the option needs
     /// (a string, a signal, a number) or left out.
     PrctlArg(u8),
+    /// A `futex` argument after the operation (1-based, 1..=4: the
+    /// registers of val, timeout/val2, uaddr2, val3), shown as the
+    /// operation needs or left out.
+    FutexArg(u8),
     /// `fcntl`'s argument: left out for commands without one, else an
     /// fd flag set, open flags, a signal or a number.
     FcntlArg,
@@ -273,6 +277,9 @@ impl ArgType {
             ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
             ("open_mode", p) => ArgType::OpenMode(arg(p)?),
             ("mknod_dev", p) => ArgType::MknodDev(arg(p)?),
+            ("futex_arg", Some(n)) => {
+                ArgType::FutexArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
+            }
             ("prctl_arg", Some(n)) => {
                 ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
             }

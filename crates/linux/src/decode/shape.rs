@@ -55,10 +55,59 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
                 }
             }
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
+            ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
             _ => {}
         }
     }
     n
+}
+
+// futex commands (uapi linux/futex.h).
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_FD: u64 = 2;
+const FUTEX_REQUEUE: u64 = 3;
+const FUTEX_CMP_REQUEUE: u64 = 4;
+const FUTEX_WAKE_OP: u64 = 5;
+const FUTEX_LOCK_PI: u64 = 6;
+const FUTEX_UNLOCK_PI: u64 = 7;
+const FUTEX_TRYLOCK_PI: u64 = 8;
+const FUTEX_WAIT_BITSET: u64 = 9;
+const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_WAIT_REQUEUE_PI: u64 = 11;
+const FUTEX_CMP_REQUEUE_PI: u64 = 12;
+const FUTEX_LOCK_PI2: u64 = 13;
+
+/// Arguments strace prints after `futex`'s operation, by command.
+fn futex_nargs(cmd: u64) -> usize {
+    match cmd {
+        FUTEX_UNLOCK_PI | FUTEX_TRYLOCK_PI => 0,
+        FUTEX_WAKE | FUTEX_FD | FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => 1,
+        FUTEX_WAIT | FUTEX_WAKE_BITSET => 2,
+        FUTEX_WAIT_BITSET | FUTEX_REQUEUE | FUTEX_WAIT_REQUEUE_PI => 3,
+        _ => 4,
+    }
+}
+
+/// `FUTEX_WAKE_OP`'s encoded operation, as strace spells it out.
+fn futex_wake_op(abi: crate::proto::LinuxAbi, v: u64) -> String {
+    let mut s = String::new();
+    if (v >> 28) & 8 != 0 {
+        s.push_str("FUTEX_OP_OPARG_SHIFT<<28|");
+    }
+    let op = (v >> 28) & 7;
+    match Table::Futexwakeops.xlat().lookup(abi, op) {
+        Some(n) => s.push_str(&format!("{n}<<28")),
+        None => s.push_str(&format!("{op:#x}<<28 /* FUTEX_OP_??? */")),
+    }
+    s.push_str(&format!("|{}<<12|", fmt::hex0((v >> 12) & 0xfff)));
+    let cmp = (v >> 24) & 0xf;
+    match Table::Futexwakecmps.xlat().lookup(abi, cmp) {
+        Some(n) => s.push_str(&format!("{n}<<24")),
+        None => s.push_str(&format!("{cmp:#x}<<24 /* FUTEX_OP_CMP_??? */")),
+    }
+    s.push_str(&format!("|{}", fmt::hex0(v & 0xfff)));
+    s
 }
 
 /// Arguments strace prints after `prctl`'s option.
@@ -298,6 +347,41 @@ impl Ctx<'_, '_> {
         hex(v)
     }
 
+    /// `futex`'s argument `k` after the operation, by command (strace
+    /// prints them in its own order: `FUTEX_LOCK_PI` shows the timeout
+    /// second, the bitset commands show `val3` after the timeout).
+    pub(super) fn futex_arg(&mut self, k: u8) -> String {
+        let abi = self.abi;
+        let cmd = self.raw[1] & 127;
+        let val = self.raw[2] & 0xffff_ffff;
+        let timeout = self.raw[3];
+        let val2 = self.raw[3] & 0xffff_ffff;
+        let uaddr2 = self.raw[4];
+        let val3 = self.raw[5] & 0xffff_ffff;
+        let bitset = |v: u64| {
+            Table::Futexbitset
+                .xlat()
+                .lookup(abi, v)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{v:#x}"))
+        };
+        match (cmd, k) {
+            (FUTEX_LOCK_PI | FUTEX_LOCK_PI2, 1) => fmt::ptr(timeout),
+            (FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI, 2) => fmt::ptr(timeout),
+            (FUTEX_WAIT_BITSET, 3) => bitset(val3),
+            (FUTEX_WAKE_BITSET, 2) => bitset(val3),
+            (FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_CMP_REQUEUE_PI | FUTEX_WAKE_OP, 2) => {
+                val2.to_string()
+            }
+            (FUTEX_CMP_REQUEUE | FUTEX_CMP_REQUEUE_PI, 4) => val3.to_string(),
+            (FUTEX_WAKE_OP, 4) => futex_wake_op(abi, val3),
+            (_, 1) => val.to_string(),
+            (_, 2) => fmt::ptr(timeout),
+            (_, 3) => fmt::ptr(uaddr2),
+            _ => fmt::hex0(val3),
+        }
+    }
+
     /// `fcntl`'s third argument, by command.
     pub(super) fn fcntl_arg(&mut self) -> String {
         let abi = self.abi;
@@ -398,7 +482,15 @@ mod tests {
         );
         assert_eq!(
             line(X, "futex", &[0x1000, 129, 1, 0, 0, 0], 0, &mut m),
-            "futex(0x1000, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) = 0"
+            "futex(0x1000, FUTEX_WAKE_PRIVATE, 1) = 0"
+        );
+        assert_eq!(
+            line(X, "futex", &[0x1000, 0x189, 1, 0, 0, 0xffff_ffff], 0, &mut m),
+            "futex(0x1000, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 1, NULL, FUTEX_BITSET_MATCH_ANY) = 0"
+        );
+        assert_eq!(
+            line(X, "futex", &[0x1000, 5, 1, 2, 0x2000, 0x0400_1001], 0, &mut m),
+            "futex(0x1000, FUTEX_WAKE_OP, 1, 2, 0x2000, FUTEX_OP_SET<<28|0x1<<12|FUTEX_OP_CMP_GT<<24|0x1) = 0"
         );
         assert_eq!(
             line(X, "flock", &[u64::MAX, 1], -9, &mut m),
