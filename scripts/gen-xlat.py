@@ -90,6 +90,7 @@ TABLES = [
     ("ipc_msg_flags", "MSG_???"),
     ("ipc_private", None),
     ("ipccalls", None),
+    ("resource_flags", "IPC_???"),
     ("itimer_which", "ITIMER_???"),
     ("kcmp_types", "KCMP_???"),
     ("kexec_file_load_flags", "KEXEC_FILE_???"),

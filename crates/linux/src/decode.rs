@@ -346,6 +346,32 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ),
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FutexArg(k) => self.futex_arg(k),
+            ArgType::IpcKey => match T::IpcPrivate.xlat().lookup(self.abi, v & 0xffff_ffff) {
+                Some(n) => n.to_string(),
+                None => fmt::hex0(v & 0xffff_ffff),
+            },
+            ArgType::IpcFlags(t) => {
+                let v = v & 0xffff_ffff;
+                let mode = fmt::octal03(v & 0o777);
+                match v & !0o777 {
+                    0 => mode,
+                    rest => {
+                        let names = xlat::flags_plain(self.abi, t, rest);
+                        // strace prints no `|` when no name matched.
+                        let sep = if names.starts_with("0x") { "" } else { "|" };
+                        format!("{names}{sep}{mode}")
+                    }
+                }
+            }
+            ArgType::IpcCmd(t) => {
+                let v = v & 0xffff_ffff;
+                let cmd = xlat::xval(self.abi, t, v & !0x100, Radix::Hex);
+                if v & 0x100 != 0 {
+                    format!("IPC_64|{cmd}")
+                } else {
+                    cmd
+                }
+            }
             ArgType::FcntlArg => self.fcntl_arg(),
             ArgType::SockLevel => xlat::xval(
                 self.abi,

@@ -125,6 +125,13 @@ pub enum ArgType {
     /// registers of val, timeout/val2, uaddr2, val3), shown as the
     /// operation needs or left out.
     FutexArg(u8),
+    /// A System V IPC key: `IPC_PRIVATE` or hex.
+    IpcKey,
+    /// System V IPC `*get` flags: the table's names, then the permission
+    /// bits in octal (`IPC_CREAT|IPC_EXCL|0600`).
+    IpcFlags(XlatTable),
+    /// A System V IPC `*ctl` command, with `IPC_64|` when that bit is set.
+    IpcCmd(XlatTable),
     /// `fcntl`'s argument: left out for commands without one, else an
     /// fd flag set, open flags, a signal or a number.
     FcntlArg,
@@ -280,6 +287,8 @@ impl ArgType {
             ("futex_arg", Some(n)) => {
                 ArgType::FutexArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
             }
+            ("ipc_flags", Some(t)) => ArgType::IpcFlags(XlatTable::from_name(t)?),
+            ("ipc_cmd", Some(t)) => ArgType::IpcCmd(XlatTable::from_name(t)?),
             ("prctl_arg", Some(n)) => {
                 ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
             }
@@ -291,6 +300,7 @@ impl ArgType {
             ("hex_int", None) => ArgType::HexInt,
             ("hex_uint", None) => ArgType::HexUint,
             ("prctl", None) => ArgType::Prctl,
+            ("ipc_key", None) => ArgType::IpcKey,
             ("i64_ptr", None) => ArgType::I64Ptr,
             ("u64_ptr", None) => ArgType::U64Ptr,
             ("fan_init_flags", None) => ArgType::FanInitFlags,

@@ -527,6 +527,27 @@ mod tests {
     }
 
     #[test]
+    fn system_v_ipc() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "msgget", &[0, 0o1600], 3, &mut m),
+            "msgget(IPC_PRIVATE, IPC_CREAT|0600) = 3"
+        );
+        assert_eq!(
+            line(X, "semget", &[0x1234, 1, 0o600], 3, &mut m),
+            "semget(0x1234, 1, 0600) = 3"
+        );
+        assert_eq!(
+            line(X, "shmctl", &[3, 0x102, 0], 0, &mut m),
+            "shmctl(3, IPC_64|IPC_STAT, NULL) = 0"
+        );
+        assert_eq!(
+            line(X, "msgctl", &[3, 0, 0], 0, &mut m),
+            "msgctl(3, IPC_RMID, NULL) = 0"
+        );
+    }
+
+    #[test]
     fn modes_and_devices() {
         let mut m = SparseVirt::new();
         m.map(0x1000, b"f\0");

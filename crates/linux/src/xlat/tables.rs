@@ -1073,6 +1073,19 @@ static IPCCALLS: Xlat = Xlat {
     i386: IPCCALLS_X86_64,
 };
 
+/// strace's `resource_flags` on x86_64.
+pub(crate) const RESOURCE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x200, "IPC_CREAT"),
+    (0x400, "IPC_EXCL"),
+    (0x800, "IPC_NOWAIT"),
+];
+static RESOURCE_FLAGS: Xlat = Xlat {
+    name: "resource_flags",
+    dflt: "IPC_???",
+    x86_64: RESOURCE_FLAGS_X86_64,
+    i386: RESOURCE_FLAGS_X86_64,
+};
+
 /// strace's `itimer_which` on x86_64.
 pub(crate) const ITIMER_WHICH_X86_64: &[(u64, &str)] = &[
     (0x0, "ITIMER_REAL"),
@@ -3534,6 +3547,8 @@ pub enum Table {
     IpcPrivate,
     /// strace's `ipccalls` table.
     Ipccalls,
+    /// strace's `resource_flags` table.
+    ResourceFlags,
     /// strace's `itimer_which` table.
     ItimerWhich,
     /// strace's `kcmp_types` table.
@@ -3784,7 +3799,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 175] = [
+    pub const ALL: [Table; 176] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -3837,6 +3852,7 @@ impl Table {
         Table::IpcMsgFlags,
         Table::IpcPrivate,
         Table::Ipccalls,
+        Table::ResourceFlags,
         Table::ItimerWhich,
         Table::KcmpTypes,
         Table::KexecFileLoadFlags,
@@ -4017,6 +4033,7 @@ impl Table {
             Table::IpcMsgFlags => &IPC_MSG_FLAGS,
             Table::IpcPrivate => &IPC_PRIVATE,
             Table::Ipccalls => &IPCCALLS,
+            Table::ResourceFlags => &RESOURCE_FLAGS,
             Table::ItimerWhich => &ITIMER_WHICH,
             Table::KcmpTypes => &KCMP_TYPES,
             Table::KexecFileLoadFlags => &KEXEC_FILE_LOAD_FLAGS,
@@ -4198,6 +4215,7 @@ impl Table {
             "ipc_msg_flags" => Table::IpcMsgFlags,
             "ipc_private" => Table::IpcPrivate,
             "ipccalls" => Table::Ipccalls,
+            "resource_flags" => Table::ResourceFlags,
             "itimer_which" => Table::ItimerWhich,
             "kcmp_types" => Table::KcmpTypes,
             "kexec_file_load_flags" => Table::KexecFileLoadFlags,
