@@ -137,12 +137,23 @@ fn ioctl_table(abi: LinuxAbi) -> &'static [(u32, &'static str)] {
     }
 }
 
-/// Every name of ioctl request `code` (several drivers may share one).
-pub fn ioctl_names(abi: LinuxAbi, code: u32) -> &'static [(u32, &'static str)] {
-    let t = ioctl_table(abi);
+/// The entries of a sorted list with number `code`.
+fn with_code(t: &'static [(u32, &'static str)], code: u32) -> &'static [(u32, &'static str)] {
     let start = t.partition_point(|(c, _)| *c < code);
     let end = start + t[start..].iter().take_while(|(c, _)| *c == code).count();
     &t[start..end]
+}
+
+/// Every name of ioctl request `code` (several drivers may share one),
+/// sorted by name as strace lists them.
+pub fn ioctl_names(abi: LinuxAbi, code: u32) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = with_code(ioctls::IOCTLS_COMMON, code)
+        .iter()
+        .chain(with_code(ioctl_table(abi), code))
+        .map(|(_, n)| *n)
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// An ioctl request as strace prints it: its names joined by ` or `, else
@@ -150,11 +161,7 @@ pub fn ioctl_names(abi: LinuxAbi, code: u32) -> &'static [(u32, &'static str)] {
 pub fn ioctl_request(abi: LinuxAbi, code: u32) -> String {
     let names = ioctl_names(abi, code);
     if !names.is_empty() {
-        return names
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>()
-            .join(" or ");
+        return names.join(" or ");
     }
     let dir = match code >> 30 {
         0 => "_IOC_NONE",
