@@ -346,6 +346,28 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ),
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FutexArg(k) => self.futex_arg(k),
+            ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
+            ArgType::SwapFlags => {
+                let v = v & 0xffff_ffff;
+                let (flags, prio) = (v & !0x7fff, v & 0x7fff);
+                if flags == 0 {
+                    prio.to_string()
+                } else {
+                    format!("{}|{prio}", xlat::flags(self.abi, T::SwapFlags, flags))
+                }
+            }
+            ArgType::SeccompFlags if self.raw[0] & 0xffff_ffff == 1 => {
+                xlat::flags(self.abi, T::SeccompFilterFlags, v & 0xffff_ffff)
+            }
+            ArgType::SeccompFlags => fmt::hex0(v & 0xffff_ffff),
+            ArgType::HexPtrOut | ArgType::UlongPtrOut => match self.ret {
+                Some(r) if r >= 0 && v != 0 => match self.read_word(v) {
+                    Some(w) if ty == ArgType::HexPtrOut => format!("[{}]", fmt::hex0(w)),
+                    Some(w) => format!("[{w}]"),
+                    None => fmt::ptr(v),
+                },
+                _ => fmt::ptr(v),
+            },
             ArgType::IpcKey => match T::IpcPrivate.xlat().lookup(self.abi, v & 0xffff_ffff) {
                 Some(n) => n.to_string(),
                 None => fmt::hex0(v & 0xffff_ffff),
@@ -406,7 +428,16 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::BufOut(from) => {
                 let len = match from {
-                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| r as u64),
+                    // What the kernel wrote: the return value, but never
+                    // more than the buffer's size (MSG_TRUNC returns the
+                    // datagram's full length).
+                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| {
+                        let size = self.desc.args.get(i + 1).filter(|a| a.ty == ArgType::Ulong);
+                        match size {
+                            Some(_) => (r as u64).min(self.raw[i + 1]),
+                            None => r as u64,
+                        }
+                    }),
                     LenFrom::Arg(n) => Some(self.arg(n)),
                 };
                 match len {
@@ -425,7 +456,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Signal => fmt::signal(v & 0xffff_ffff),
             ArgType::Sigaction => self.sigaction(v, false),
             ArgType::OldSigaction => self.sigaction(v, true),
-            ArgType::Sigset => self.sigset(v),
+            ArgType::Sigset => match self.sigset_size() {
+                // strace shows the set only for a size the kernel accepts.
+                Some(n) if n > 8 || n < self.sigset_min() => fmt::ptr(v),
+                _ => self.sigset(v),
+            },
             ArgType::SigprocmaskHow => {
                 xlat::xval(self.abi, T::Sigprocmaskcmds, v & 0xffff_ffff, Radix::Hex)
             }
@@ -581,9 +616,33 @@ impl<'a, 'm> Ctx<'a, 'm> {
         s
     }
 
+    /// The `sigsetsize` argument of the call, if it has one.
+    fn sigset_size(&self) -> Option<u64> {
+        self.desc
+            .args
+            .iter()
+            .position(|a| a.name == "sigsetsize" || a.name == "sizemask")
+            .map(|i| self.raw[i])
+    }
+
+    /// The smallest set size strace decodes for this call.
+    fn sigset_min(&self) -> u64 {
+        match self.desc.name {
+            "rt_sigpending" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" => 1,
+            _ => self.ptr_size(),
+        }
+    }
+
     fn sigset(&mut self, va: u64) -> String {
         if va == 0 {
             return "NULL".into();
+        }
+        // A 4-byte set (32-bit size argument) holds the first 32 signals.
+        if self.sigset_size().is_some_and(|n| n < 8) {
+            return match read::read_u32(self.mem, va) {
+                Ok(m) => fmt::sigset(m as u64),
+                Err(_) => fmt::ptr(va),
+            };
         }
         match read::read_u64(self.mem, va) {
             Ok(m) => fmt::sigset(m),

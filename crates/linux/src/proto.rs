@@ -125,6 +125,16 @@ pub enum ArgType {
     /// registers of val, timeout/val2, uaddr2, val3), shown as the
     /// operation needs or left out.
     FutexArg(u8),
+    /// A device number as `makedev(0x1, 0x3)` (`ustat`).
+    Dev,
+    /// `swapon` flags: `SWAP_FLAG_*` names, then the priority in decimal.
+    SwapFlags,
+    /// `seccomp` flags: named for `SECCOMP_SET_MODE_FILTER`, hex otherwise.
+    SeccompFlags,
+    /// A pointer to a word the kernel writes, shown as `[0x...]` at exit.
+    HexPtrOut,
+    /// A pointer to a `size_t`/`unsigned long` the kernel writes, `[n]`.
+    UlongPtrOut,
     /// A System V IPC key: `IPC_PRIVATE` or hex.
     IpcKey,
     /// System V IPC `*get` flags: the table's names, then the permission
@@ -252,7 +262,9 @@ impl ArgType {
             | ArgType::PipeFds
             | ArgType::StatOut
             | ArgType::Stat64Out
-            | ArgType::StatxOut => Dir::Out,
+            | ArgType::StatxOut
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut => Dir::Out,
             // Some prctl options return through their argument.
             ArgType::PrctlArg(_) => Dir::InOut,
             _ => Dir::In,
@@ -301,6 +313,11 @@ impl ArgType {
             ("hex_uint", None) => ArgType::HexUint,
             ("prctl", None) => ArgType::Prctl,
             ("ipc_key", None) => ArgType::IpcKey,
+            ("dev", None) => ArgType::Dev,
+            ("swap_flags", None) => ArgType::SwapFlags,
+            ("seccomp_flags", None) => ArgType::SeccompFlags,
+            ("hex_ptr_out", None) => ArgType::HexPtrOut,
+            ("ulong_ptr_out", None) => ArgType::UlongPtrOut,
             ("i64_ptr", None) => ArgType::I64Ptr,
             ("u64_ptr", None) => ArgType::U64Ptr,
             ("fan_init_flags", None) => ArgType::FanInitFlags,

@@ -527,6 +527,51 @@ mod tests {
     }
 
     #[test]
+    fn small_decoders() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, b"s\0");
+        assert_eq!(
+            line(X, "ustat", &[0xfacefeedffffffff, 0], -22, &mut m),
+            "ustat(makedev(0xfff, 0xfffff), NULL) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "swapon", &[0x1000, 42], -2, &mut m),
+            "swapon(\"s\", 42) = -1 ENOENT (No such file or directory)"
+        );
+        assert_eq!(
+            line(X, "swapon", &[0x1000, 0x8000 | 3], 0, &mut m),
+            "swapon(\"s\", SWAP_FLAG_PREFER|3) = 0"
+        );
+        assert_eq!(
+            line(X, "seccomp", &[3, 0xdeadbeefdeadbeef, 0], -22, &mut m),
+            "seccomp(SECCOMP_GET_NOTIF_SIZES, 0xdeadbeef, NULL) = -1 EINVAL (Invalid argument)"
+        );
+        m.map(0x2000, &0x11e4_0660u64.to_le_bytes());
+        m.map(0x3000, &24u64.to_le_bytes());
+        assert_eq!(
+            line(X, "get_robust_list", &[266, 0x2000, 0x3000], 0, &mut m),
+            "get_robust_list(266, [0x11e40660], [24]) = 0"
+        );
+        // A set size the kernel refuses: the address, not the set.
+        m.map(0x4000, &[0xff; 16]);
+        assert_eq!(
+            line(X, "rt_sigprocmask", &[2, 0x4000, 0, 16], -22, &mut m),
+            "rt_sigprocmask(SIG_SETMASK, 0x4000, NULL, 16) = -1 EINVAL (Invalid argument)"
+        );
+        m.map(0x6000, &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            line(X, "rt_sigpending", &[0x6000, 4], 0, &mut m),
+            "rt_sigpending([], 4) = 0"
+        );
+        // MSG_TRUNC: the return value is larger than the buffer.
+        m.map(0x5000 - 1, b"A");
+        assert_eq!(
+            line(X, "recvfrom", &[3, 0x4fff, 1, 0x20, 0, 0], 2, &mut m),
+            "recvfrom(3, \"A\", 1, MSG_TRUNC, NULL, NULL) = 2"
+        );
+    }
+
+    #[test]
     fn system_v_ipc() {
         let mut m = SparseVirt::new();
         assert_eq!(
