@@ -347,6 +347,14 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
+            ArgType::GidsIn(n) => {
+                let count = self.arg(n) & 0xffff_ffff;
+                self.gids(v, count)
+            }
+            ArgType::GidsOut => match self.ret {
+                Some(r) if r >= 0 => self.gids(v, r as u64),
+                _ => fmt::ptr(v),
+            },
             ArgType::SwapFlags => {
                 let v = v & 0xffff_ffff;
                 let (flags, prio) = (v & !0x7fff, v & 0x7fff);
@@ -614,6 +622,47 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         s.push('}');
         s
+    }
+
+    /// A `gid_t` array as strace's `print_groups`: `[0, 1]`, `[]` for
+    /// none, at most `strsize` elements then `...`; 16-bit ids for the
+    /// i386 calls without the `32` suffix.
+    fn gids(&mut self, va: u64, count: u64) -> String {
+        // NGROUPS_MAX: a larger count is not a list the kernel accepts.
+        if count > 65536 {
+            return fmt::ptr(va);
+        }
+        if count == 0 {
+            return "[]".into();
+        }
+        let size = if self.abi == LinuxAbi::I386 && !self.desc.name.ends_with("32") {
+            2
+        } else {
+            4
+        };
+        let shown = count.min(self.opts.strsize as u64) as usize;
+        let Ok(b) = read::read_struct(self.mem, va, shown * size) else {
+            return fmt::ptr(va);
+        };
+        let mut parts: Vec<String> = b
+            .chunks_exact(size)
+            .map(|c| {
+                let g = if size == 2 {
+                    u16::from_le_bytes([c[0], c[1]]) as u32
+                } else {
+                    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+                };
+                if (size == 2 && g == 0xffff) || g == u32::MAX {
+                    "-1".to_string()
+                } else {
+                    g.to_string()
+                }
+            })
+            .collect();
+        if count > shown as u64 {
+            parts.push("...".into());
+        }
+        format!("[{}]", parts.join(", "))
     }
 
     /// The `sigsetsize` argument of the call, if it has one.

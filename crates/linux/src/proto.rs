@@ -125,6 +125,10 @@ pub enum ArgType {
     /// registers of val, timeout/val2, uaddr2, val3), shown as the
     /// operation needs or left out.
     FutexArg(u8),
+    /// A group list the kernel reads, count in the argument (`setgroups`).
+    GidsIn(u8),
+    /// A group list the kernel writes, count in the return value.
+    GidsOut,
     /// A device number as `makedev(0x1, 0x3)` (`ustat`).
     Dev,
     /// `swapon` flags: `SWAP_FLAG_*` names, then the priority in decimal.
@@ -264,7 +268,8 @@ impl ArgType {
             | ArgType::Stat64Out
             | ArgType::StatxOut
             | ArgType::HexPtrOut
-            | ArgType::UlongPtrOut => Dir::Out,
+            | ArgType::UlongPtrOut
+            | ArgType::GidsOut => Dir::Out,
             // Some prctl options return through their argument.
             ArgType::PrctlArg(_) => Dir::InOut,
             _ => Dir::In,
@@ -295,6 +300,7 @@ impl ArgType {
             ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
             ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
             ("open_mode", p) => ArgType::OpenMode(arg(p)?),
+            ("gids_in", p) => ArgType::GidsIn(arg(p)?),
             ("mknod_dev", p) => ArgType::MknodDev(arg(p)?),
             ("futex_arg", Some(n)) => {
                 ArgType::FutexArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
@@ -314,6 +320,7 @@ impl ArgType {
             ("prctl", None) => ArgType::Prctl,
             ("ipc_key", None) => ArgType::IpcKey,
             ("dev", None) => ArgType::Dev,
+            ("gids_out", None) => ArgType::GidsOut,
             ("swap_flags", None) => ArgType::SwapFlags,
             ("seccomp_flags", None) => ArgType::SeccompFlags,
             ("hex_ptr_out", None) => ArgType::HexPtrOut,
@@ -384,7 +391,8 @@ impl ArgType {
             | ArgType::Sockaddr(n)
             | ArgType::SockaddrOut(n)
             | ArgType::IovecIn(n)
-            | ArgType::IovecOut(n) => Some(n),
+            | ArgType::IovecOut(n)
+            | ArgType::GidsIn(n) => Some(n),
             _ => None,
         }
     }

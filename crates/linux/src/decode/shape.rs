@@ -572,6 +572,32 @@ mod tests {
     }
 
     #[test]
+    fn group_lists() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            line(X, "getgroups", &[0, 0x1000], 0, &mut m),
+            "getgroups(0, []) = 0"
+        );
+        assert_eq!(
+            line(X, "getgroups", &[2, 0x1000], 2, &mut m),
+            "getgroups(2, [0, -1]) = 2"
+        );
+        assert_eq!(
+            line(X, "setgroups", &[1, 0x1000], 0, &mut m),
+            "setgroups(1, [0]) = 0"
+        );
+        assert_eq!(
+            line(I, "setgroups", &[2, 0x1000], 0, &mut m),
+            "setgroups(2, [0, 0]) = 0"
+        );
+        assert_eq!(
+            line(X, "setgroups", &[1, 0x9000], -14, &mut m),
+            "setgroups(1, 0x9000) = -1 EFAULT (Bad address)"
+        );
+    }
+
+    #[test]
     fn system_v_ipc() {
         let mut m = SparseVirt::new();
         assert_eq!(
