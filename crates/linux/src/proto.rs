@@ -155,6 +155,9 @@ pub enum ArgType {
     SockOptName(u8),
     /// An `ioctl` request as strace names it (`TCGETS`, or `_IOC(...)`).
     IoctlCode,
+    /// `ioctl`'s argument: a pointer (`NULL`, `0x7ffc...`) for a known
+    /// request that passes a structure, else the number in hex.
+    IoctlArg,
     /// A file descriptor.
     Fd,
     /// A directory fd for `*at` calls (`AT_FDCWD`).
@@ -331,6 +334,7 @@ impl ArgType {
             ("fcntl_arg", None) => ArgType::FcntlArg,
             ("sock_level", None) => ArgType::SockLevel,
             ("ioctl_code", None) => ArgType::IoctlCode,
+            ("ioctl_arg", None) => ArgType::IoctlArg,
             ("uint", None) => ArgType::Uint,
             ("long", None) => ArgType::Long,
             ("ulong", None) => ArgType::Ulong,

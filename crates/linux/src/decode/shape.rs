@@ -513,6 +513,18 @@ mod tests {
             "ioctl(-1, FS_IOC_FIEMAP, 0x10) = -1 EBADF (Bad file descriptor)"
         );
         assert_eq!(
+            line(X, "ioctl", &[u64::MAX, 0x5413, 0], -9, &mut m),
+            "ioctl(-1, TIOCGWINSZ, NULL) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(X, "ioctl", &[u64::MAX, 0x305, 0], -9, &mut m),
+            "ioctl(-1, HDIO_GET_QDMA, 0) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(X, "ioctl", &[u64::MAX, 0x4b00, 0xdeadbeefbadc0ded], -9, &mut m),
+            "ioctl(-1, _IOC(_IOC_NONE, 0x4b, 0, 0), 0xdeadbeefbadc0ded) = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
             line(X, "fanotify_init", &[0xffff_ffff_0000_0000, 0], 3, &mut m),
             "fanotify_init(FAN_CLASS_NOTIF, O_RDONLY) = 3"
         );

@@ -156,6 +156,27 @@ pub fn ioctl_names(abi: LinuxAbi, code: u32) -> Vec<&'static str> {
     v
 }
 
+/// Old-style terminal requests (type `'T'`, no direction bits) whose
+/// argument points at a structure or an int.
+const TTY_POINTER_REQUESTS: &[u32] = &[
+    0x5401, 0x5402, 0x5403, 0x5404, 0x5405, 0x5406, 0x5407, 0x5408, 0x540f, 0x5410, 0x5411, 0x5413,
+    0x5414, 0x5415, 0x5416, 0x5417, 0x5418, 0x5419, 0x541a, 0x541b, 0x541e, 0x541f, 0x5421, 0x5423,
+    0x5424, 0x5429, 0x5452, 0x5460,
+];
+
+/// Whether a known ioctl request passes a pointer (strace prints it as
+/// an address, `NULL` for 0): requests with direction bits, the socket
+/// requests (type 0x89), SCSI's `SG_IO` and the terminal ones above.
+pub fn ioctl_takes_pointer(abi: LinuxAbi, code: u32) -> bool {
+    if ioctl_names(abi, code).is_empty() {
+        return false;
+    }
+    code >> 30 != 0
+        || (code >> 8) & 0xff == 0x89
+        || code == 0x2285
+        || TTY_POINTER_REQUESTS.contains(&code)
+}
+
 /// An ioctl request as strace prints it: its names joined by ` or `, else
 /// `_IOC(dir, type, nr, size)`.
 pub fn ioctl_request(abi: LinuxAbi, code: u32) -> String {
