@@ -529,7 +529,7 @@ mod tests {
             "fanotify_init(FAN_CLASS_NOTIF, O_RDONLY) = 3"
         );
         assert_eq!(
-            line(X, "close_range", &[0xffff_fffe, 0xffff_ffff, 0xdefaced_0000_0001], -22, &mut m),
+            line(X, "close_range", &[0xffff_fffe, 0xffff_ffff, 0x0def_aced_0000_0001], -22, &mut m),
             "close_range(4294967294, 4294967295, 0x1 /* CLOSE_RANGE_??? */) = -1 EINVAL (Invalid argument)"
         );
         assert_eq!(
