@@ -347,6 +347,14 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
+            ArgType::RebootArg => self.string_n(v, 255),
+            ArgType::KexecFlags => {
+                let arch = xlat::xval(self.abi, T::KexecArchValues, v & 0xffff_0000, Radix::Hex);
+                match v & !0xffff_0000 {
+                    0 => arch,
+                    rest => format!("{arch}|{}", xlat::flags(self.abi, T::KexecLoadFlags, rest)),
+                }
+            }
             ArgType::GidsIn(n) => {
                 let count = self.arg(n) & 0xffff_ffff;
                 self.gids(v, count)

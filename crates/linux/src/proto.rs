@@ -129,6 +129,11 @@ pub enum ArgType {
     GidsIn(u8),
     /// A group list the kernel writes, count in the return value.
     GidsOut,
+    /// `reboot`'s argument string, shown only for
+    /// `LINUX_REBOOT_CMD_RESTART2` (the command in the previous argument).
+    RebootArg,
+    /// `kexec_load` flags: the architecture, then the `KEXEC_*` flags.
+    KexecFlags,
     /// A device number as `makedev(0x1, 0x3)` (`ustat`).
     Dev,
     /// `swapon` flags: `SWAP_FLAG_*` names, then the priority in decimal.
@@ -323,6 +328,8 @@ impl ArgType {
             ("prctl", None) => ArgType::Prctl,
             ("ipc_key", None) => ArgType::IpcKey,
             ("dev", None) => ArgType::Dev,
+            ("reboot_arg", None) => ArgType::RebootArg,
+            ("kexec_flags", None) => ArgType::KexecFlags,
             ("gids_out", None) => ArgType::GidsOut,
             ("swap_flags", None) => ArgType::SwapFlags,
             ("seccomp_flags", None) => ArgType::SeccompFlags,

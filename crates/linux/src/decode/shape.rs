@@ -44,6 +44,9 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
                     return i;
                 }
             }
+            ArgType::RebootArg if raw[i.saturating_sub(1)] & 0xffff_ffff != 0xa1b2_c3d4 => {
+                return i;
+            }
             ArgType::FcntlArg => {
                 let cmd = raw[1] & 0xffff_ffff;
                 let none = ["F_GETFD", "F_GETFL", "F_GETOWN", "F_GETSIG", "F_GETLEASE"]
@@ -580,6 +583,24 @@ mod tests {
         assert_eq!(
             line(X, "recvfrom", &[3, 0x4fff, 1, 0x20, 0, 0], 2, &mut m),
             "recvfrom(3, \"A\", 1, MSG_TRUNC, NULL, NULL) = 2"
+        );
+    }
+
+    #[test]
+    fn reboot_and_kexec() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "reboot", &[0, 0, 0, 0], -22, &mut m),
+            "reboot(0 /* LINUX_REBOOT_MAGIC_??? */, 0 /* LINUX_REBOOT_MAGIC_??? */, LINUX_REBOOT_CMD_CAD_OFF) = -1 EINVAL (Invalid argument)"
+        );
+        m.map(0x1000, b"now\0");
+        assert_eq!(
+            line(X, "reboot", &[0xfee1_dead, 0x2812_1969, 0xa1b2_c3d4, 0x1000], -1, &mut m),
+            "reboot(LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_RESTART2, \"now\") = -1 EPERM (Operation not permitted)"
+        );
+        assert_eq!(
+            line(X, "kexec_load", &[0, 0, 0, 0xbadc_0ded_da7a_1054], -22, &mut m),
+            "kexec_load(NULL, 0, NULL, 0xda7a0000 /* KEXEC_ARCH_??? */|0xbadc0ded00001054 /* KEXEC_??? */) = -1 EINVAL (Invalid argument)"
         );
     }
 

@@ -206,6 +206,47 @@ static AT_FLAGS: Xlat = Xlat {
     i386: AT_FLAGS_X86_64,
 };
 
+/// strace's `bootflags1` on x86_64.
+pub(crate) const BOOTFLAGS1_X86_64: &[(u64, &str)] = &[(0xfee1dead, "LINUX_REBOOT_MAGIC1")];
+static BOOTFLAGS1: Xlat = Xlat {
+    name: "bootflags1",
+    dflt: "LINUX_REBOOT_MAGIC_???",
+    x86_64: BOOTFLAGS1_X86_64,
+    i386: BOOTFLAGS1_X86_64,
+};
+
+/// strace's `bootflags2` on x86_64.
+pub(crate) const BOOTFLAGS2_X86_64: &[(u64, &str)] = &[
+    (0x28121969, "LINUX_REBOOT_MAGIC2"),
+    (0x5121996, "LINUX_REBOOT_MAGIC2A"),
+    (0x16041998, "LINUX_REBOOT_MAGIC2B"),
+    (0x20112000, "LINUX_REBOOT_MAGIC2C"),
+];
+static BOOTFLAGS2: Xlat = Xlat {
+    name: "bootflags2",
+    dflt: "LINUX_REBOOT_MAGIC_???",
+    x86_64: BOOTFLAGS2_X86_64,
+    i386: BOOTFLAGS2_X86_64,
+};
+
+/// strace's `bootflags3` on x86_64.
+pub(crate) const BOOTFLAGS3_X86_64: &[(u64, &str)] = &[
+    (0x1234567, "LINUX_REBOOT_CMD_RESTART"),
+    (0xcdef0123, "LINUX_REBOOT_CMD_HALT"),
+    (0x89abcdef, "LINUX_REBOOT_CMD_CAD_ON"),
+    (0x0, "LINUX_REBOOT_CMD_CAD_OFF"),
+    (0x4321fedc, "LINUX_REBOOT_CMD_POWER_OFF"),
+    (0xa1b2c3d4, "LINUX_REBOOT_CMD_RESTART2"),
+    (0xd000fce2, "LINUX_REBOOT_CMD_SW_SUSPEND"),
+    (0x45584543, "LINUX_REBOOT_CMD_KEXEC"),
+];
+static BOOTFLAGS3: Xlat = Xlat {
+    name: "bootflags3",
+    dflt: "LINUX_REBOOT_CMD_???",
+    x86_64: BOOTFLAGS3_X86_64,
+    i386: BOOTFLAGS3_X86_64,
+};
+
 /// strace's `bpf_commands` on x86_64.
 pub(crate) const BPF_COMMANDS_X86_64: &[(u64, &str)] = &[
     (0x0, "BPF_MAP_CREATE"),
@@ -3455,6 +3496,12 @@ pub enum Table {
     Archvals,
     /// strace's `at_flags` table.
     AtFlags,
+    /// strace's `bootflags1` table.
+    Bootflags1,
+    /// strace's `bootflags2` table.
+    Bootflags2,
+    /// strace's `bootflags3` table.
+    Bootflags3,
     /// strace's `bpf_commands` table.
     BpfCommands,
     /// strace's `cap` table.
@@ -3799,13 +3846,16 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 176] = [
+    pub const ALL: [Table; 179] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
         Table::ArpHardwareTypes,
         Table::Archvals,
         Table::AtFlags,
+        Table::Bootflags1,
+        Table::Bootflags2,
+        Table::Bootflags3,
         Table::BpfCommands,
         Table::Cap,
         Table::CapVersion,
@@ -3987,6 +4037,9 @@ impl Table {
             Table::ArpHardwareTypes => &ARP_HARDWARE_TYPES,
             Table::Archvals => &ARCHVALS,
             Table::AtFlags => &AT_FLAGS,
+            Table::Bootflags1 => &BOOTFLAGS1,
+            Table::Bootflags2 => &BOOTFLAGS2,
+            Table::Bootflags3 => &BOOTFLAGS3,
             Table::BpfCommands => &BPF_COMMANDS,
             Table::Cap => &CAP,
             Table::CapVersion => &CAP_VERSION,
@@ -4169,6 +4222,9 @@ impl Table {
             "arp_hardware_types" => Table::ArpHardwareTypes,
             "archvals" => Table::Archvals,
             "at_flags" => Table::AtFlags,
+            "bootflags1" => Table::Bootflags1,
+            "bootflags2" => Table::Bootflags2,
+            "bootflags3" => Table::Bootflags3,
             "bpf_commands" => Table::BpfCommands,
             "cap" => Table::Cap,
             "cap_version" => Table::CapVersion,
