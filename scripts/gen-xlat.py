@@ -205,6 +205,7 @@ TABLES = [
     ("swap_flags", "SWAP_FLAG_???"),
     ("sync_file_range_flags", "SYNC_FILE_RANGE_???"),
     ("syslog_action_type", "SYSLOG_ACTION_???"),
+    ("syslog_console_levels", "LOGLEVEL_???"),
     ("timerfdflags", "TFD_???"),
     ("uffd_flags", "O_???"),
     ("umount_flags", "MNT_???"),

@@ -348,6 +348,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
             ArgType::RebootArg => self.string_n(v, 255),
+            ArgType::XlatVerbose(t) => xlat::xval_verbose(self.abi, t, v & 0xffff_ffff),
+            ArgType::SyslogLen if self.raw[0] & 0xffff_ffff == 8 => {
+                xlat::xval_verbose(self.abi, T::SyslogConsoleLevels, v & 0xffff_ffff)
+            }
+            ArgType::SyslogLen => (v as u32 as i32).to_string(),
             ArgType::KexecFlags => {
                 let arch = xlat::xval(self.abi, T::KexecArchValues, v & 0xffff_0000, Radix::Hex);
                 match v & !0xffff_0000 {

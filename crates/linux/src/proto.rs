@@ -132,6 +132,12 @@ pub enum ArgType {
     /// `reboot`'s argument string, shown only for
     /// `LINUX_REBOOT_CMD_RESTART2` (the command in the previous argument).
     RebootArg,
+    /// A named constant in strace's verbose style: the signed number, then
+    /// the name in a comment (`0 /* SYSLOG_ACTION_CLOSE */`).
+    XlatVerbose(XlatTable),
+    /// `syslog`'s length: a console level for
+    /// `SYSLOG_ACTION_CONSOLE_LEVEL`, a number otherwise.
+    SyslogLen,
     /// `kexec_load` flags: the architecture, then the `KEXEC_*` flags.
     KexecFlags,
     /// A device number as `makedev(0x1, 0x3)` (`ustat`).
@@ -303,6 +309,7 @@ impl ArgType {
             ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
             ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
             ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
+            ("xlat_verbose", Some(t)) => ArgType::XlatVerbose(XlatTable::from_name(t)?),
             ("xlat_dn", Some(t)) => ArgType::XlatDn(XlatTable::from_name(t)?),
             ("xlat_long", Some(t)) => ArgType::XlatLong(XlatTable::from_name(t)?),
             ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
@@ -329,6 +336,7 @@ impl ArgType {
             ("ipc_key", None) => ArgType::IpcKey,
             ("dev", None) => ArgType::Dev,
             ("reboot_arg", None) => ArgType::RebootArg,
+            ("syslog_len", None) => ArgType::SyslogLen,
             ("kexec_flags", None) => ArgType::KexecFlags,
             ("gids_out", None) => ArgType::GidsOut,
             ("swap_flags", None) => ArgType::SwapFlags,

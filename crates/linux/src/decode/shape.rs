@@ -44,6 +44,12 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
                     return i;
                 }
             }
+            // syslog actions that ignore the buffer and the length.
+            ArgType::XlatVerbose(Table::SyslogActionType)
+                if matches!(raw[i] & 0xffff_ffff, 0 | 1 | 5 | 6 | 7 | 9 | 10) =>
+            {
+                return i + 1;
+            }
             ArgType::RebootArg if raw[i.saturating_sub(1)] & 0xffff_ffff != 0xa1b2_c3d4 => {
                 return i;
             }
@@ -601,6 +607,23 @@ mod tests {
         assert_eq!(
             line(X, "kexec_load", &[0, 0, 0, 0xbadc_0ded_da7a_1054], -22, &mut m),
             "kexec_load(NULL, 0, NULL, 0xda7a0000 /* KEXEC_ARCH_??? */|0xbadc0ded00001054 /* KEXEC_??? */) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
+    fn syslog_by_action() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "syslog", &[0, 0xfacefeed, u64::MAX], 0, &mut m),
+            "syslog(0 /* SYSLOG_ACTION_CLOSE */) = 0"
+        );
+        assert_eq!(
+            line(X, "syslog", &[8, 0, 3], 0, &mut m),
+            "syslog(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 3 /* LOGLEVEL_ERR */) = 0"
+        );
+        assert_eq!(
+            line(X, "syslog", &[0xdead, 0, 3], -22, &mut m),
+            "syslog(57005 /* SYSLOG_ACTION_??? */, NULL, 3) = -1 EINVAL (Invalid argument)"
         );
     }
 

@@ -90,6 +90,15 @@ pub fn xval(abi: LinuxAbi, table: Table, v: u64, radix: Radix) -> String {
     }
 }
 
+/// A named value in strace's verbose style: the signed 32-bit number,
+/// then the name (or the table's default) in a comment.
+pub fn xval_verbose(abi: LinuxAbi, table: Table, v: u64) -> String {
+    let x = table.xlat();
+    let n = v as u32 as i32;
+    let name = x.lookup(abi, v).unwrap_or(x.dflt);
+    format!("{n} /* {name} */")
+}
+
 /// A flag set as strace's `printflags`: every name whose bits are all set
 /// (in table order), then the unknown bits in hex; `0` when nothing is set
 /// (or the name of a zero value the table has); the number with the

@@ -3272,6 +3272,25 @@ static SYSLOG_ACTION_TYPE: Xlat = Xlat {
     i386: SYSLOG_ACTION_TYPE_X86_64,
 };
 
+/// strace's `syslog_console_levels` on x86_64.
+pub(crate) const SYSLOG_CONSOLE_LEVELS_X86_64: &[(u64, &str)] = &[
+    (0x0, "LOGLEVEL_EMERG"),
+    (0x1, "LOGLEVEL_ALERT"),
+    (0x2, "LOGLEVEL_CRIT"),
+    (0x3, "LOGLEVEL_ERR"),
+    (0x4, "LOGLEVEL_WARNING"),
+    (0x5, "LOGLEVEL_NOTICE"),
+    (0x6, "LOGLEVEL_INFO"),
+    (0x7, "LOGLEVEL_DEBUG"),
+    (0x7, "LOGLEVEL_DEBUG+1"),
+];
+static SYSLOG_CONSOLE_LEVELS: Xlat = Xlat {
+    name: "syslog_console_levels",
+    dflt: "LOGLEVEL_???",
+    x86_64: SYSLOG_CONSOLE_LEVELS_X86_64,
+    i386: SYSLOG_CONSOLE_LEVELS_X86_64,
+};
+
 /// strace's `timerfdflags` on x86_64.
 pub(crate) const TIMERFDFLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "TFD_TIMER_ABSTIME"),
@@ -3818,6 +3837,8 @@ pub enum Table {
     SyncFileRangeFlags,
     /// strace's `syslog_action_type` table.
     SyslogActionType,
+    /// strace's `syslog_console_levels` table.
+    SyslogConsoleLevels,
     /// strace's `timerfdflags` table.
     Timerfdflags,
     /// strace's `uffd_flags` table.
@@ -3846,7 +3867,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 179] = [
+    pub const ALL: [Table; 180] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4014,6 +4035,7 @@ impl Table {
         Table::SwapFlags,
         Table::SyncFileRangeFlags,
         Table::SyslogActionType,
+        Table::SyslogConsoleLevels,
         Table::Timerfdflags,
         Table::UffdFlags,
         Table::UmountFlags,
@@ -4198,6 +4220,7 @@ impl Table {
             Table::SwapFlags => &SWAP_FLAGS,
             Table::SyncFileRangeFlags => &SYNC_FILE_RANGE_FLAGS,
             Table::SyslogActionType => &SYSLOG_ACTION_TYPE,
+            Table::SyslogConsoleLevels => &SYSLOG_CONSOLE_LEVELS,
             Table::Timerfdflags => &TIMERFDFLAGS,
             Table::UffdFlags => &UFFD_FLAGS,
             Table::UmountFlags => &UMOUNT_FLAGS,
@@ -4383,6 +4406,7 @@ impl Table {
             "swap_flags" => Table::SwapFlags,
             "sync_file_range_flags" => Table::SyncFileRangeFlags,
             "syslog_action_type" => Table::SyslogActionType,
+            "syslog_console_levels" => Table::SyslogConsoleLevels,
             "timerfdflags" => Table::Timerfdflags,
             "uffd_flags" => Table::UffdFlags,
             "umount_flags" => Table::UmountFlags,
