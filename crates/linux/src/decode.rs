@@ -154,6 +154,16 @@ pub fn decode_exit(
                     _ => now,
                 });
             }
+            // sendfile's offset: `[before] => [after]` when data moved.
+            Dir::InOut if a.ty == ArgType::U64Ptr => {
+                if failed || ret == 0 || slot.text.is_none() {
+                    continue;
+                }
+                let now = ctx.decode(i);
+                if let Some(before) = slot.text.take() {
+                    slot.text = Some(format!("{before} => {now}"));
+                }
+            }
             Dir::Out | Dir::InOut => slot.text = Some(ctx.decode(i)),
         }
     }

@@ -792,6 +792,14 @@ mod tests {
         );
         let s = line(X, "init_module", &[0, 0, 0x4000], -8, &mut m);
         assert!(s.contains("\"..."), "{s}");
+        // sendfile's offset before and after.
+        m.map(0x6000, &0u64.to_le_bytes());
+        let d = by_name(X, "sendfile").unwrap();
+        let raw = [4, 5, 0x6000, 100];
+        let mut a = decode_enter(d, X, &raw, &mut m, &o);
+        m.map(0x6000, &35499u64.to_le_bytes());
+        decode_exit(d, X, &raw, 35499, &mut m, &o, &mut a);
+        assert_eq!(a[2].text.as_deref(), Some("[0] => [35499]"));
         // 64-bit offsets behind pointers.
         m.map(0x5000, &(-5i64).to_le_bytes());
         assert_eq!(
