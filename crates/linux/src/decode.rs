@@ -356,75 +356,20 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ),
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FutexArg(k) => self.futex_arg(k),
-            ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
-            ArgType::RebootArg => self.string_n(v, 255),
-            ArgType::XlatVerbose(t) => xlat::xval_verbose(self.abi, t, v & 0xffff_ffff),
-            ArgType::SyslogLen if self.raw[0] & 0xffff_ffff == 8 => {
-                xlat::xval_verbose(self.abi, T::SyslogConsoleLevels, v & 0xffff_ffff)
-            }
-            ArgType::SyslogLen => (v as u32 as i32).to_string(),
-            ArgType::KexecFlags => {
-                let arch = xlat::xval(self.abi, T::KexecArchValues, v & 0xffff_0000, Radix::Hex);
-                match v & !0xffff_0000 {
-                    0 => arch,
-                    rest => format!("{arch}|{}", xlat::flags(self.abi, T::KexecLoadFlags, rest)),
-                }
-            }
-            ArgType::GidsIn(n) => {
-                let count = self.arg(n) & 0xffff_ffff;
-                self.gids(v, count)
-            }
-            ArgType::GidsOut => match self.ret {
-                Some(r) if r >= 0 => self.gids(v, r as u64),
-                _ => fmt::ptr(v),
-            },
-            ArgType::SwapFlags => {
-                let v = v & 0xffff_ffff;
-                let (flags, prio) = (v & !0x7fff, v & 0x7fff);
-                if flags == 0 {
-                    prio.to_string()
-                } else {
-                    format!("{}|{prio}", xlat::flags(self.abi, T::SwapFlags, flags))
-                }
-            }
-            ArgType::SeccompFlags if self.raw[0] & 0xffff_ffff == 1 => {
-                xlat::flags(self.abi, T::SeccompFilterFlags, v & 0xffff_ffff)
-            }
-            ArgType::SeccompFlags => fmt::hex0(v & 0xffff_ffff),
-            ArgType::HexPtrOut | ArgType::UlongPtrOut => match self.ret {
-                Some(r) if r >= 0 && v != 0 => match self.read_word(v) {
-                    Some(w) if ty == ArgType::HexPtrOut => format!("[{}]", fmt::hex0(w)),
-                    Some(w) => format!("[{w}]"),
-                    None => fmt::ptr(v),
-                },
-                _ => fmt::ptr(v),
-            },
-            ArgType::IpcKey => match T::IpcPrivate.xlat().lookup(self.abi, v & 0xffff_ffff) {
-                Some(n) => n.to_string(),
-                None => fmt::hex0(v & 0xffff_ffff),
-            },
-            ArgType::IpcFlags(t) => {
-                let v = v & 0xffff_ffff;
-                let mode = fmt::octal03(v & 0o777);
-                match v & !0o777 {
-                    0 => mode,
-                    rest => {
-                        let names = xlat::flags_plain(self.abi, t, rest);
-                        // strace prints no `|` when no name matched.
-                        let sep = if names.starts_with("0x") { "" } else { "|" };
-                        format!("{names}{sep}{mode}")
-                    }
-                }
-            }
-            ArgType::IpcCmd(t) => {
-                let v = v & 0xffff_ffff;
-                let cmd = xlat::xval(self.abi, t, v & !0x100, Radix::Hex);
-                if v & 0x100 != 0 {
-                    format!("IPC_64|{cmd}")
-                } else {
-                    cmd
-                }
-            }
+            ArgType::Dev
+            | ArgType::RebootArg
+            | ArgType::XlatVerbose(_)
+            | ArgType::SyslogLen
+            | ArgType::KexecFlags
+            | ArgType::GidsIn(_)
+            | ArgType::GidsOut
+            | ArgType::SwapFlags
+            | ArgType::SeccompFlags
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut
+            | ArgType::IpcKey
+            | ArgType::IpcFlags(_)
+            | ArgType::IpcCmd(_) => self.shaped(ty, v),
             ArgType::FcntlArg => self.fcntl_arg(),
             ArgType::SockLevel => xlat::xval(
                 self.abi,
@@ -649,47 +594,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         s.push('}');
         s
-    }
-
-    /// A `gid_t` array as strace's `print_groups`: `[0, 1]`, `[]` for
-    /// none, at most `strsize` elements then `...`; 16-bit ids for the
-    /// i386 calls without the `32` suffix.
-    fn gids(&mut self, va: u64, count: u64) -> String {
-        // NGROUPS_MAX: a larger count is not a list the kernel accepts.
-        if count > 65536 {
-            return fmt::ptr(va);
-        }
-        if count == 0 {
-            return "[]".into();
-        }
-        let size = if self.abi == LinuxAbi::I386 && !self.desc.name.ends_with("32") {
-            2
-        } else {
-            4
-        };
-        let shown = count.min(self.opts.strsize as u64) as usize;
-        let Ok(b) = read::read_struct(self.mem, va, shown * size) else {
-            return fmt::ptr(va);
-        };
-        let mut parts: Vec<String> = b
-            .chunks_exact(size)
-            .map(|c| {
-                let g = if size == 2 {
-                    u16::from_le_bytes([c[0], c[1]]) as u32
-                } else {
-                    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
-                };
-                if (size == 2 && g == 0xffff) || g == u32::MAX {
-                    "-1".to_string()
-                } else {
-                    g.to_string()
-                }
-            })
-            .collect();
-        if count > shown as u64 {
-            parts.push("...".into());
-        }
-        format!("[{}]", parts.join(", "))
     }
 
     /// The `sigsetsize` argument of the call, if it has one.
