@@ -356,6 +356,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ),
             ArgType::PrctlArg(k) => self.prctl_arg(k),
             ArgType::FutexArg(k) => self.futex_arg(k),
+            ArgType::PtraceArg(k) => self.ptrace_arg(k),
             ArgType::Dev
             | ArgType::RebootArg
             | ArgType::XlatVerbose(_)

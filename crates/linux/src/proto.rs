@@ -157,6 +157,9 @@ pub enum ArgType {
     IpcFlags(XlatTable),
     /// A System V IPC `*ctl` command, with `IPC_64|` when that bit is set.
     IpcCmd(XlatTable),
+    /// A `ptrace` argument after the request (1: pid, 2: addr, 3: data),
+    /// shown as the request needs or left out.
+    PtraceArg(u8),
     /// `fcntl`'s argument: left out for commands without one, else an
     /// fd flag set, open flags, a signal or a number.
     FcntlArg,
@@ -317,6 +320,9 @@ impl ArgType {
             ("open_mode", p) => ArgType::OpenMode(arg(p)?),
             ("gids_in", p) => ArgType::GidsIn(arg(p)?),
             ("mknod_dev", p) => ArgType::MknodDev(arg(p)?),
+            ("ptrace_arg", Some(n)) => {
+                ArgType::PtraceArg(n.parse().ok().filter(|n| (1..4).contains(n))?)
+            }
             ("futex_arg", Some(n)) => {
                 ArgType::FutexArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
             }

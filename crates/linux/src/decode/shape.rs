@@ -65,6 +65,14 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
             }
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
+            ArgType::PtraceArg(1) => {
+                let more = match raw[0] {
+                    PTRACE_TRACEME => 0,
+                    PTRACE_KILL | PTRACE_ATTACH | PTRACE_INTERRUPT | PTRACE_LISTEN => 1,
+                    _ => 3,
+                };
+                return (i + more).min(n);
+            }
             _ => {}
         }
     }
@@ -86,6 +94,13 @@ const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_WAIT_REQUEUE_PI: u64 = 11;
 const FUTEX_CMP_REQUEUE_PI: u64 = 12;
 const FUTEX_LOCK_PI2: u64 = 13;
+
+// ptrace requests (uapi linux/ptrace.h).
+const PTRACE_TRACEME: u64 = 0;
+const PTRACE_KILL: u64 = 8;
+const PTRACE_ATTACH: u64 = 16;
+const PTRACE_INTERRUPT: u64 = 0x4207;
+const PTRACE_LISTEN: u64 = 0x4208;
 
 /// Arguments strace prints after `futex`'s operation, by command.
 fn futex_nargs(cmd: u64) -> usize {
@@ -517,6 +532,44 @@ impl Ctx<'_, '_> {
         format!("[{}]", parts.join(", "))
     }
 
+    /// `ptrace`'s argument `k` after the request (1: pid, 2: addr,
+    /// 3: data), by request as strace prints them.
+    pub(super) fn ptrace_arg(&mut self, k: u8) -> String {
+        let abi = self.abi;
+        let v = self.raw[k as usize];
+        let req = |n: &str| Table::PtraceCmds.xlat().value_of(abi, n);
+        let is = |names: &[&str]| names.iter().any(|n| req(n) == Some(self.raw[0]));
+        match k {
+            1 => (v as u32 as i32).to_string(),
+            2 if is(&[
+                "PTRACE_GETSIGMASK",
+                "PTRACE_SETSIGMASK",
+                "PTRACE_SECCOMP_GET_FILTER",
+                "PTRACE_SECCOMP_GET_METADATA",
+                "PTRACE_GET_SYSCALL_INFO",
+            ]) =>
+            {
+                v.to_string()
+            }
+            3 if is(&[
+                "PTRACE_CONT",
+                "PTRACE_DETACH",
+                "PTRACE_SYSCALL",
+                "PTRACE_SINGLESTEP",
+                "PTRACE_SINGLEBLOCK",
+                "PTRACE_SYSEMU",
+                "PTRACE_SYSEMU_SINGLESTEP",
+            ]) =>
+            {
+                fmt::signal(v & 0xffff_ffff)
+            }
+            3 if is(&["PTRACE_SEIZE", "PTRACE_SETOPTIONS", "PTRACE_OLDSETOPTIONS"]) => {
+                xlat::flags(abi, Table::PtraceSetoptionsFlags, v)
+            }
+            _ => fmt::ptr(v),
+        }
+    }
+
     /// `fcntl`'s third argument, by command.
     pub(super) fn fcntl_arg(&mut self) -> String {
         let abi = self.abi;
@@ -641,7 +694,23 @@ mod tests {
         );
         assert_eq!(
             line(X, "ptrace", &[0x4206, 1, 0, 0], -3, &mut m),
-            "ptrace(PTRACE_SEIZE, 1, 0, 0) = -1 ESRCH (No such process)"
+            "ptrace(PTRACE_SEIZE, 1, NULL, 0) = -1 ESRCH (No such process)"
+        );
+        assert_eq!(
+            line(X, "ptrace", &[16, 341, 7, 7], -1, &mut m),
+            "ptrace(PTRACE_ATTACH, 341) = -1 EPERM (Operation not permitted)"
+        );
+        assert_eq!(
+            line(X, "ptrace", &[0, 7, 7, 7], 0, &mut m),
+            "ptrace(PTRACE_TRACEME) = 0"
+        );
+        assert_eq!(
+            line(X, "ptrace", &[0xdeadbeeffffffeed, 341, 0, 0], -3, &mut m),
+            "ptrace(0xdeadbeeffffffeed /* PTRACE_??? */, 341, NULL, NULL) = -1 ESRCH (No such process)"
+        );
+        assert_eq!(
+            line(X, "ptrace", &[7, 341, 0, 9], -3, &mut m),
+            "ptrace(PTRACE_CONT, 341, NULL, SIGKILL) = -1 ESRCH (No such process)"
         );
         assert_eq!(
             line(X, "ioctl", &[u64::MAX, 0xc020660b, 0x10], -9, &mut m),
