@@ -276,12 +276,17 @@ impl<'a, 'm> Ctx<'a, 'm> {
         if va == 0 {
             return "NULL".into();
         }
-        // One byte more than shown: a string of exactly `max` bytes ends
-        // with its NUL there and is not truncated (no `...`).
-        match read::read_cstring(self.mem, va, max.saturating_add(1)) {
-            Ok(mut s) if s.fault.is_none() || s.bytes.len() > max => {
-                let cut = s.bytes.len() > max;
-                s.bytes.truncate(max);
+        match read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => {
+                // A string of exactly `max` bytes ends with its NUL just
+                // after them and is not truncated (no `...`). The byte is
+                // read on its own so that the reads of shorter strings stay
+                // the same (recorded traces replay them).
+                let cut = s.truncated
+                    && !matches!(
+                        read::read_struct(self.mem, va.wrapping_add(max as u64), 1).as_deref(),
+                        Ok([0])
+                    );
                 fmt::quote(&s.bytes, cut)
             }
             _ => fmt::ptr(va),
