@@ -363,6 +363,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::PtraceArg(k) => self.ptrace_arg(k),
             ArgType::Dev
+            | ArgType::DirentsOut
             | ArgType::RebootArg
             | ArgType::XlatVerbose(_)
             | ArgType::SyslogLen

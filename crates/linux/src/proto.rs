@@ -140,6 +140,9 @@ pub enum ArgType {
     SyslogLen,
     /// `kexec_load` flags: the architecture, then the `KEXEC_*` flags.
     KexecFlags,
+    /// A directory entry buffer the kernel fills (`getdents`,
+    /// `getdents64`): its address and `/* N entries */`.
+    DirentsOut,
     /// A device number as `makedev(0x1, 0x3)` (`ustat`).
     Dev,
     /// `swapon` flags: `SWAP_FLAG_*` names, then the priority in decimal.
@@ -286,7 +289,8 @@ impl ArgType {
             | ArgType::StatxOut
             | ArgType::HexPtrOut
             | ArgType::UlongPtrOut
-            | ArgType::GidsOut => Dir::Out,
+            | ArgType::GidsOut
+            | ArgType::DirentsOut => Dir::Out,
             // Some prctl options return through their argument.
             ArgType::PrctlArg(_) => Dir::InOut,
             _ => Dir::In,
@@ -341,6 +345,7 @@ impl ArgType {
             ("prctl", None) => ArgType::Prctl,
             ("ipc_key", None) => ArgType::IpcKey,
             ("dev", None) => ArgType::Dev,
+            ("dirents_out", None) => ArgType::DirentsOut,
             ("reboot_arg", None) => ArgType::RebootArg,
             ("syslog_len", None) => ArgType::SyslogLen,
             ("kexec_flags", None) => ArgType::KexecFlags,

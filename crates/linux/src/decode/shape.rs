@@ -411,6 +411,10 @@ impl Ctx<'_, '_> {
     pub(super) fn shaped(&mut self, ty: ArgType, v: u64) -> String {
         match ty {
             ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
+            ArgType::DirentsOut => match self.ret {
+                Some(r) if r >= 0 => self.dirents(v, r as u64),
+                _ => fmt::ptr(v),
+            },
             ArgType::RebootArg => self.string_n(v, 255),
             ArgType::XlatVerbose(t) => xlat::xval_verbose(self.abi, t, v & 0xffff_ffff),
             ArgType::SyslogLen if self.raw[0] & 0xffff_ffff == 8 => {
@@ -568,6 +572,33 @@ impl Ctx<'_, '_> {
             }
             _ => fmt::ptr(v),
         }
+    }
+
+    /// `0x4aa2e0 /* 3 entries */`: the entries of a `getdents` buffer of
+    /// `len` bytes, counted by their record lengths (at most 64 KiB read;
+    /// a zero length ends the walk).
+    fn dirents(&mut self, va: u64, len: u64) -> String {
+        // d_reclen: after two longs in linux_dirent, two u64 in dirent64.
+        let reclen_at = if self.desc.name.ends_with("64") {
+            16
+        } else {
+            2 * self.abi.word_size() as usize
+        };
+        let len = len.min(64 * 1024) as usize;
+        let Ok(b) = vstrace_core::read::read_struct(self.mem, va, len) else {
+            return fmt::ptr(va);
+        };
+        let (mut off, mut n) = (0usize, 0u32);
+        while off + reclen_at + 2 <= b.len() {
+            let rec = u16::from_le_bytes([b[off + reclen_at], b[off + reclen_at + 1]]) as usize;
+            if rec == 0 || off + rec > b.len() {
+                break;
+            }
+            n += 1;
+            off += rec;
+        }
+        let entries = if n == 1 { "entry" } else { "entries" };
+        format!("{} /* {n} {entries} */", fmt::ptr(va))
     }
 
     /// `fcntl`'s third argument, by command.
@@ -819,6 +850,30 @@ mod tests {
         assert_eq!(
             line(X, "syslog", &[0xdead, 0, 3], -22, &mut m),
             "syslog(57005 /* SYSLOG_ACTION_??? */, NULL, 3) = -1 EINVAL (Invalid argument)"
+        );
+    }
+
+    #[test]
+    fn directory_entries_are_counted() {
+        let mut m = SparseVirt::new();
+        let mut buf = vec![0u8; 72];
+        for (off, rec) in [(0usize, 24u16), (24, 24), (48, 24)] {
+            buf[off + 16..off + 18].copy_from_slice(&rec.to_le_bytes());
+        }
+        m.map(0x1000, &buf);
+        assert_eq!(
+            line(X, "getdents64", &[3, 0x1000, 8192], 72, &mut m),
+            "getdents64(3, 0x1000 /* 3 entries */, 8192) = 72"
+        );
+        assert_eq!(
+            line(X, "getdents", &[3, 0x1000, 8192], 0, &mut m),
+            "getdents(3, 0x1000 /* 0 entries */, 8192) = 0"
+        );
+        // A zero record length stops the walk (no endless loop).
+        m.map(0x2000, &[0u8; 64]);
+        assert_eq!(
+            line(X, "getdents64", &[3, 0x2000, 64], 64, &mut m),
+            "getdents64(3, 0x2000 /* 0 entries */, 64) = 64"
         );
     }
 
