@@ -4,7 +4,11 @@
 //! `/* PREFIX_??? */` comment, a flag set as names joined by `|` with the
 //! unknown bits left over in hex, an ioctl request by name or as `_IOC(...)`.
 
+// Generated files: kept byte for byte as scripts/gen-xlat.py writes them
+// (`gen-xlat.py --check` compares), so rustfmt leaves them alone.
+#[rustfmt::skip]
 mod ioctls;
+#[rustfmt::skip]
 pub(crate) mod tables;
 
 pub use tables::Table;

@@ -8,8 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::Xlat;
 
 /// strace's `access_modes` on x86_64.
-pub(crate) const ACCESS_MODES_X86_64: &[(u64, &str)] =
-    &[(0x0, "F_OK"), (0x4, "R_OK"), (0x2, "W_OK"), (0x1, "X_OK")];
+pub(crate) const ACCESS_MODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "F_OK"),
+    (0x4, "R_OK"),
+    (0x2, "W_OK"),
+    (0x1, "X_OK"),
+];
 static ACCESS_MODES: Xlat = Xlat {
     name: "access_modes",
     dflt: "?_OK",
@@ -207,7 +211,9 @@ static AT_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `bootflags1` on x86_64.
-pub(crate) const BOOTFLAGS1_X86_64: &[(u64, &str)] = &[(0xfee1dead, "LINUX_REBOOT_MAGIC1")];
+pub(crate) const BOOTFLAGS1_X86_64: &[(u64, &str)] = &[
+    (0xfee1dead, "LINUX_REBOOT_MAGIC1"),
+];
 static BOOTFLAGS1: Xlat = Xlat {
     name: "bootflags1",
     dflt: "LINUX_REBOOT_MAGIC_???",
@@ -358,7 +364,9 @@ static CAP_VERSION: Xlat = Xlat {
 };
 
 /// strace's `clockflags` on x86_64.
-pub(crate) const CLOCKFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "TIMER_ABSTIME")];
+pub(crate) const CLOCKFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TIMER_ABSTIME"),
+];
 static CLOCKFLAGS: Xlat = Xlat {
     name: "clockflags",
     dflt: "TIMER_???",
@@ -435,8 +443,10 @@ static CLONE_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `close_range_flags` on x86_64.
-pub(crate) const CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x2, "CLOSE_RANGE_UNSHARE"), (0x4, "CLOSE_RANGE_CLOEXEC")];
+pub(crate) const CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "CLOSE_RANGE_UNSHARE"),
+    (0x4, "CLOSE_RANGE_CLOEXEC"),
+];
 static CLOSE_RANGE_FLAGS: Xlat = Xlat {
     name: "close_range_flags",
     dflt: "CLOSE_RANGE_???",
@@ -445,8 +455,10 @@ static CLOSE_RANGE_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `delete_module_flags` on x86_64.
-pub(crate) const DELETE_MODULE_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x800, "O_NONBLOCK"), (0x200, "O_TRUNC")];
+pub(crate) const DELETE_MODULE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "O_NONBLOCK"),
+    (0x200, "O_TRUNC"),
+];
 static DELETE_MODULE_FLAGS: Xlat = Xlat {
     name: "delete_module_flags",
     dflt: "O_???",
@@ -507,7 +519,9 @@ static EPOLLEVENTS: Xlat = Xlat {
 };
 
 /// strace's `epollflags` on x86_64.
-pub(crate) const EPOLLFLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "EPOLL_CLOEXEC")];
+pub(crate) const EPOLLFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "EPOLL_CLOEXEC"),
+];
 static EPOLLFLAGS: Xlat = Xlat {
     name: "epollflags",
     dflt: "EPOLL_???",
@@ -701,7 +715,9 @@ static FCNTLCMDS: Xlat = Xlat {
 };
 
 /// strace's `fdflags` on x86_64.
-pub(crate) const FDFLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FD_CLOEXEC")];
+pub(crate) const FDFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FD_CLOEXEC"),
+];
 static FDFLAGS: Xlat = Xlat {
     name: "fdflags",
     dflt: "FD_???",
@@ -763,7 +779,9 @@ static FSMOUNT_ATTR_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `fsmount_flags` on x86_64.
-pub(crate) const FSMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FSMOUNT_CLOEXEC")];
+pub(crate) const FSMOUNT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FSMOUNT_CLOEXEC"),
+];
 static FSMOUNT_FLAGS: Xlat = Xlat {
     name: "fsmount_flags",
     dflt: "FSMOUNT_???",
@@ -772,7 +790,9 @@ static FSMOUNT_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `fsopen_flags` on x86_64.
-pub(crate) const FSOPEN_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "FSOPEN_CLOEXEC")];
+pub(crate) const FSOPEN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FSOPEN_CLOEXEC"),
+];
 static FSOPEN_FLAGS: Xlat = Xlat {
     name: "fsopen_flags",
     dflt: "FSOPEN_???",
@@ -795,7 +815,9 @@ static FSPICK_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `futexbitset` on x86_64.
-pub(crate) const FUTEXBITSET_X86_64: &[(u64, &str)] = &[(0xffffffff, "FUTEX_BITSET_MATCH_ANY")];
+pub(crate) const FUTEXBITSET_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "FUTEX_BITSET_MATCH_ANY"),
+];
 static FUTEXBITSET: Xlat = Xlat {
     name: "futexbitset",
     dflt: "FUTEX_BITSET_???",
@@ -948,7 +970,9 @@ static GETSOCK_IPV6_OPTIONS: Xlat = Xlat {
 };
 
 /// strace's `getsock_options` on x86_64.
-pub(crate) const GETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1a, "SO_GET_FILTER")];
+pub(crate) const GETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x1a, "SO_GET_FILTER"),
+];
 static GETSOCK_OPTIONS: Xlat = Xlat {
     name: "getsock_options",
     dflt: "SO_???",
@@ -1033,8 +1057,10 @@ static INOTIFY_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `inotify_init_flags` on x86_64.
-pub(crate) const INOTIFY_INIT_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x800, "IN_NONBLOCK"), (0x80000, "IN_CLOEXEC")];
+pub(crate) const INOTIFY_INIT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "IN_NONBLOCK"),
+    (0x80000, "IN_CLOEXEC"),
+];
 static INOTIFY_INIT_FLAGS: Xlat = Xlat {
     name: "inotify_init_flags",
     dflt: "IN_???",
@@ -1084,7 +1110,9 @@ static IPC_MSG_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `ipc_private` on x86_64.
-pub(crate) const IPC_PRIVATE_X86_64: &[(u64, &str)] = &[(0x0, "IPC_PRIVATE")];
+pub(crate) const IPC_PRIVATE_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPC_PRIVATE"),
+];
 static IPC_PRIVATE: Xlat = Xlat {
     name: "ipc_private",
     dflt: "IPC_???",
@@ -1172,8 +1200,10 @@ static KEXEC_FILE_LOAD_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `kexec_load_flags` on x86_64.
-pub(crate) const KEXEC_LOAD_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "KEXEC_ON_CRASH"), (0x2, "KEXEC_PRESERVE_CONTEXT")];
+pub(crate) const KEXEC_LOAD_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "KEXEC_ON_CRASH"),
+    (0x2, "KEXEC_PRESERVE_CONTEXT"),
+];
 static KEXEC_LOAD_FLAGS: Xlat = Xlat {
     name: "kexec_load_flags",
     dflt: "KEXEC_???",
@@ -1269,8 +1299,9 @@ static KEYCTL_COMMANDS: Xlat = Xlat {
 };
 
 /// strace's `landlock_create_ruleset_flags` on x86_64.
-pub(crate) const LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "LANDLOCK_CREATE_RULESET_VERSION")];
+pub(crate) const LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "LANDLOCK_CREATE_RULESET_VERSION"),
+];
 static LANDLOCK_CREATE_RULESET_FLAGS: Xlat = Xlat {
     name: "landlock_create_ruleset_flags",
     dflt: "LANDLOCK_CREATE_RULESET_???",
@@ -1279,8 +1310,9 @@ static LANDLOCK_CREATE_RULESET_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `landlock_rule_types` on x86_64.
-pub(crate) const LANDLOCK_RULE_TYPES_X86_64: &[(u64, &str)] =
-    &[(0x1, "LANDLOCK_RULE_PATH_BENEATH")];
+pub(crate) const LANDLOCK_RULE_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "LANDLOCK_RULE_PATH_BENEATH"),
+];
 static LANDLOCK_RULE_TYPES: Xlat = Xlat {
     name: "landlock_rule_types",
     dflt: "LANDLOCK_RULE_???",
@@ -1372,7 +1404,9 @@ static MEMBARRIER_CMDS: Xlat = Xlat {
 };
 
 /// strace's `membarrier_flags` on x86_64.
-pub(crate) const MEMBARRIER_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "MEMBARRIER_CMD_FLAG_CPU")];
+pub(crate) const MEMBARRIER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "MEMBARRIER_CMD_FLAG_CPU"),
+];
 static MEMBARRIER_FLAGS: Xlat = Xlat {
     name: "membarrier_flags",
     dflt: "MEMBARRIER_CMD_FLAG_???",
@@ -1394,7 +1428,9 @@ static MEMFD_CREATE_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `memfd_secret_flags` on x86_64.
-pub(crate) const MEMFD_SECRET_FLAGS_X86_64: &[(u64, &str)] = &[(0x80000, "O_CLOEXEC")];
+pub(crate) const MEMFD_SECRET_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "O_CLOEXEC"),
+];
 static MEMFD_SECRET_FLAGS: Xlat = Xlat {
     name: "memfd_secret_flags",
     dflt: "O_???",
@@ -1403,7 +1439,9 @@ static MEMFD_SECRET_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `mlock_flags` on x86_64.
-pub(crate) const MLOCK_FLAGS_X86_64: &[(u64, &str)] = &[(0x1, "MLOCK_ONFAULT")];
+pub(crate) const MLOCK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "MLOCK_ONFAULT"),
+];
 static MLOCK_FLAGS: Xlat = Xlat {
     name: "mlock_flags",
     dflt: "MLOCK_???",
@@ -1606,8 +1644,10 @@ static MOVE_MOUNT_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `move_pages_flags` on x86_64.
-pub(crate) const MOVE_PAGES_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x2, "MPOL_MF_MOVE"), (0x4, "MPOL_MF_MOVE_ALL")];
+pub(crate) const MOVE_PAGES_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "MPOL_MF_MOVE"),
+    (0x4, "MPOL_MF_MOVE_ALL"),
+];
 static MOVE_PAGES_FLAGS: Xlat = Xlat {
     name: "move_pages_flags",
     dflt: "MPOL_MF_???",
@@ -1645,7 +1685,9 @@ static MPOL_MODES: Xlat = Xlat {
 };
 
 /// strace's `mq_attr_flags` on x86_64.
-pub(crate) const MQ_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "O_NONBLOCK")];
+pub(crate) const MQ_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "O_NONBLOCK"),
+];
 static MQ_ATTR_FLAGS: Xlat = Xlat {
     name: "mq_attr_flags",
     dflt: "O_???",
@@ -1718,8 +1760,11 @@ static MSGCTL_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `mctl_sync` on x86_64.
-pub(crate) const MCTL_SYNC_X86_64: &[(u64, &str)] =
-    &[(0x4, "MS_SYNC"), (0x1, "MS_ASYNC"), (0x2, "MS_INVALIDATE")];
+pub(crate) const MCTL_SYNC_X86_64: &[(u64, &str)] = &[
+    (0x4, "MS_SYNC"),
+    (0x1, "MS_ASYNC"),
+    (0x2, "MS_INVALIDATE"),
+];
 static MCTL_SYNC: Xlat = Xlat {
     name: "mctl_sync",
     dflt: "MS_???",
@@ -1728,8 +1773,10 @@ static MCTL_SYNC: Xlat = Xlat {
 };
 
 /// strace's `name_to_handle_at_flags` on x86_64.
-pub(crate) const NAME_TO_HANDLE_AT_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x400, "AT_SYMLINK_FOLLOW"), (0x1000, "AT_EMPTY_PATH")];
+pub(crate) const NAME_TO_HANDLE_AT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x400, "AT_SYMLINK_FOLLOW"),
+    (0x1000, "AT_EMPTY_PATH"),
+];
 static NAME_TO_HANDLE_AT_FLAGS: Xlat = Xlat {
     name: "name_to_handle_at_flags",
     dflt: "AT_???",
@@ -1899,7 +1946,9 @@ static PERSONALITY_TYPES: Xlat = Xlat {
 };
 
 /// strace's `pidfd_open_flags` on x86_64.
-pub(crate) const PIDFD_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[(0x800, "PIDFD_NONBLOCK")];
+pub(crate) const PIDFD_OPEN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x800, "PIDFD_NONBLOCK"),
+];
 static PIDFD_OPEN_FLAGS: Xlat = Xlat {
     name: "pidfd_open_flags",
     dflt: "PIDFD_???",
@@ -1972,8 +2021,10 @@ static PR_DUMPABLE: Xlat = Xlat {
 };
 
 /// strace's `pr_fp_mode` on x86_64.
-pub(crate) const PR_FP_MODE_X86_64: &[(u64, &str)] =
-    &[(0x1, "PR_FP_MODE_FR"), (0x2, "PR_FP_MODE_FRE")];
+pub(crate) const PR_FP_MODE_X86_64: &[(u64, &str)] = &[
+    (0x1, "PR_FP_MODE_FR"),
+    (0x2, "PR_FP_MODE_FRE"),
+];
 static PR_FP_MODE: Xlat = Xlat {
     name: "pr_fp_mode",
     dflt: "PR_FP_MODE_???",
@@ -1982,8 +2033,10 @@ static PR_FP_MODE: Xlat = Xlat {
 };
 
 /// strace's `pr_mce_kill` on x86_64.
-pub(crate) const PR_MCE_KILL_X86_64: &[(u64, &str)] =
-    &[(0x0, "PR_MCE_KILL_CLEAR"), (0x1, "PR_MCE_KILL_SET")];
+pub(crate) const PR_MCE_KILL_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_MCE_KILL_CLEAR"),
+    (0x1, "PR_MCE_KILL_SET"),
+];
 static PR_MCE_KILL: Xlat = Xlat {
     name: "pr_mce_kill",
     dflt: "PR_MCE_KILL_???",
@@ -2019,7 +2072,9 @@ static PR_PAC_ENABLED_KEYS: Xlat = Xlat {
 };
 
 /// strace's `pr_pac_keys` on x86_64.
-pub(crate) const PR_PAC_KEYS_X86_64: &[(u64, &str)] = &[(0x10, "PR_PAC_APGAKEY")];
+pub(crate) const PR_PAC_KEYS_X86_64: &[(u64, &str)] = &[
+    (0x10, "PR_PAC_APGAKEY"),
+];
 static PR_PAC_KEYS: Xlat = Xlat {
     name: "pr_pac_keys",
     dflt: "PR_PAC_???",
@@ -2081,7 +2136,9 @@ static PR_SET_MM: Xlat = Xlat {
 };
 
 /// strace's `pr_set_vma` on x86_64.
-pub(crate) const PR_SET_VMA_X86_64: &[(u64, &str)] = &[(0x0, "PR_SET_VMA_ANON_NAME")];
+pub(crate) const PR_SET_VMA_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_SET_VMA_ANON_NAME"),
+];
 static PR_SET_VMA: Xlat = Xlat {
     name: "pr_set_vma",
     dflt: "PR_SET_VMA_???",
@@ -2133,8 +2190,10 @@ static PR_SPEC_SET_STORE_BYPASS_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `pr_sud_cmds` on x86_64.
-pub(crate) const PR_SUD_CMDS_X86_64: &[(u64, &str)] =
-    &[(0x0, "PR_SYS_DISPATCH_OFF"), (0x1, "PR_SYS_DISPATCH_ON")];
+pub(crate) const PR_SUD_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_SYS_DISPATCH_OFF"),
+    (0x1, "PR_SYS_DISPATCH_ON"),
+];
 static PR_SUD_CMDS: Xlat = Xlat {
     name: "pr_sud_cmds",
     dflt: "PR_SYS_DISPATCH_???",
@@ -2155,7 +2214,10 @@ static PR_TAGGED_ADDR_ENABLE: Xlat = Xlat {
 };
 
 /// strace's `pr_tsc` on x86_64.
-pub(crate) const PR_TSC_X86_64: &[(u64, &str)] = &[(0x1, "PR_TSC_ENABLE"), (0x2, "PR_TSC_SIGSEGV")];
+pub(crate) const PR_TSC_X86_64: &[(u64, &str)] = &[
+    (0x1, "PR_TSC_ENABLE"),
+    (0x2, "PR_TSC_SIGSEGV"),
+];
 static PR_TSC: Xlat = Xlat {
     name: "pr_tsc",
     dflt: "PR_TSC_???",
@@ -2164,8 +2226,10 @@ static PR_TSC: Xlat = Xlat {
 };
 
 /// strace's `pr_unalign_flags` on x86_64.
-pub(crate) const PR_UNALIGN_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "PR_UNALIGN_NOPRINT"), (0x2, "PR_UNALIGN_SIGBUS")];
+pub(crate) const PR_UNALIGN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PR_UNALIGN_NOPRINT"),
+    (0x2, "PR_UNALIGN_SIGBUS"),
+];
 static PR_UNALIGN_FLAGS: Xlat = Xlat {
     name: "pr_unalign_flags",
     dflt: "PR_UNALIGN_???",
@@ -2535,8 +2599,10 @@ static SEMCTL_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `semop_flags` on x86_64.
-pub(crate) const SEMOP_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1000, "SEM_UNDO"), (0x800, "IPC_NOWAIT")];
+pub(crate) const SEMOP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1000, "SEM_UNDO"),
+    (0x800, "IPC_NOWAIT"),
+];
 static SEMOP_FLAGS: Xlat = Xlat {
     name: "semop_flags",
     dflt: "SEM_???",
@@ -2607,7 +2673,9 @@ static SETSOCK_IPV6_OPTIONS: Xlat = Xlat {
 };
 
 /// strace's `setsock_options` on x86_64.
-pub(crate) const SETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1a, "SO_ATTACH_FILTER")];
+pub(crate) const SETSOCK_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x1a, "SO_ATTACH_FILTER"),
+];
 static SETSOCK_OPTIONS: Xlat = Xlat {
     name: "setsock_options",
     dflt: "SO_???",
@@ -2616,8 +2684,10 @@ static SETSOCK_OPTIONS: Xlat = Xlat {
 };
 
 /// strace's `sfd_flags` on x86_64.
-pub(crate) const SFD_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x80000, "SFD_CLOEXEC"), (0x800, "SFD_NONBLOCK")];
+pub(crate) const SFD_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "SFD_CLOEXEC"),
+    (0x800, "SFD_NONBLOCK"),
+];
 static SFD_FLAGS: Xlat = Xlat {
     name: "sfd_flags",
     dflt: "SFD_???",
@@ -2673,8 +2743,11 @@ static SHMCTL_FLAGS: Xlat = Xlat {
 };
 
 /// strace's `shutdown_modes` on x86_64.
-pub(crate) const SHUTDOWN_MODES_X86_64: &[(u64, &str)] =
-    &[(0x0, "SHUT_RD"), (0x1, "SHUT_WR"), (0x2, "SHUT_RDWR")];
+pub(crate) const SHUTDOWN_MODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SHUT_RD"),
+    (0x1, "SHUT_WR"),
+    (0x2, "SHUT_RDWR"),
+];
 static SHUTDOWN_MODES: Xlat = Xlat {
     name: "shutdown_modes",
     dflt: "SHUT_???",
@@ -2996,7 +3069,9 @@ static SOCK_PACKET_OPTIONS: Xlat = Xlat {
 };
 
 /// strace's `sock_raw_options` on x86_64.
-pub(crate) const SOCK_RAW_OPTIONS_X86_64: &[(u64, &str)] = &[(0x1, "ICMP_FILTER")];
+pub(crate) const SOCK_RAW_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x1, "ICMP_FILTER"),
+];
 static SOCK_RAW_OPTIONS: Xlat = Xlat {
     name: "sock_raw_options",
     dflt: "RAW_???",
@@ -3005,8 +3080,10 @@ static SOCK_RAW_OPTIONS: Xlat = Xlat {
 };
 
 /// strace's `sock_shutdown_flags` on x86_64.
-pub(crate) const SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "RCV_SHUTDOWN"), (0x2, "SEND_SHUTDOWN")];
+pub(crate) const SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RCV_SHUTDOWN"),
+    (0x2, "SEND_SHUTDOWN"),
+];
 static SOCK_SHUTDOWN_FLAGS: Xlat = Xlat {
     name: "sock_shutdown_flags",
     dflt: "SHUT_???",
@@ -3062,8 +3139,10 @@ static SOCK_TCP_OPTIONS: Xlat = Xlat {
 };
 
 /// strace's `sock_type_flags` on x86_64.
-pub(crate) const SOCK_TYPE_FLAGS_X86_64: &[(u64, &str)] =
-    &[(0x80000, "SOCK_CLOEXEC"), (0x800, "SOCK_NONBLOCK")];
+pub(crate) const SOCK_TYPE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x80000, "SOCK_CLOEXEC"),
+    (0x800, "SOCK_NONBLOCK"),
+];
 static SOCK_TYPE_FLAGS: Xlat = Xlat {
     name: "sock_type_flags",
     dflt: "SOCK_???",
@@ -3490,8 +3569,10 @@ static WHENCE_CODES: Xlat = Xlat {
 };
 
 /// strace's `xattrflags` on x86_64.
-pub(crate) const XATTRFLAGS_X86_64: &[(u64, &str)] =
-    &[(0x1, "XATTR_CREATE"), (0x2, "XATTR_REPLACE")];
+pub(crate) const XATTRFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "XATTR_CREATE"),
+    (0x2, "XATTR_REPLACE"),
+];
 static XATTRFLAGS: Xlat = Xlat {
     name: "xattrflags",
     dflt: "XATTR_???",
