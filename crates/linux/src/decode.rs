@@ -84,6 +84,10 @@ struct Ctx<'a, 'm> {
     opts: &'a DecodeOptions,
     /// The return value, at exit.
     ret: Option<i64>,
+    /// Value-result lengths (`[N]` arguments) as they were at entry: a
+    /// socket address the kernel wrote is shown up to the smaller of the
+    /// buffer's size and the length it returned, as strace does.
+    entry_len: [Option<u64>; 6],
 }
 
 /// Decodes the arguments at syscall enter. Output arguments get `None`.
@@ -127,6 +131,12 @@ pub fn decode_exit(
     let ret = normalize_ret(abi, ret);
     let failed = (-4095..=-1).contains(&ret);
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, Some(ret));
+    for (i, a) in args.iter().enumerate().take(6) {
+        ctx.entry_len[i] = a
+            .text
+            .as_deref()
+            .and_then(|t| t.strip_prefix('[')?.strip_suffix(']')?.parse().ok());
+    }
     for (i, a) in desc.args.iter().enumerate() {
         let Some(slot) = args.get_mut(i) else { break };
         match a.dir {
@@ -136,7 +146,10 @@ pub fn decode_exit(
                 }
             }
             // The kernel wrote nothing on failure: show the address.
-            Dir::Out if failed => slot.text = Some(fmt::ptr(ctx.raw[i])),
+            // (iovec arrays still show their buffers' addresses).
+            Dir::Out if failed && !matches!(a.ty, ArgType::IovecOut(_)) => {
+                slot.text = Some(fmt::ptr(ctx.raw[i]))
+            }
             // A value-result length (`socklen_t *`): strace shows
             // `[in => out]` when the kernel changed it, the entry value
             // when the call failed.
@@ -156,7 +169,7 @@ pub fn decode_exit(
             }
             // sendfile's offset: `[before] => [after]` when data moved.
             Dir::InOut if a.ty == ArgType::U64Ptr => {
-                if failed || ret == 0 || slot.text.is_none() {
+                if failed || ret == 0 || slot.text.is_none() || ctx.raw[i] == 0 {
                     continue;
                 }
                 let now = ctx.decode(i);
@@ -188,7 +201,7 @@ pub fn format_return(desc: &SyscallDesc, abi: LinuxAbi, ret: i64) -> ReturnValue
         RetKind::Long | RetKind::Fd | RetKind::Pid => value.to_string(),
         RetKind::Ulong | RetKind::Uid | RetKind::Gid => unsigned.to_string(),
         RetKind::Hex => format!("{unsigned:#x}"),
-        RetKind::Octal => fmt::octal(unsigned),
+        RetKind::Octal => fmt::octal03(unsigned),
         RetKind::None => "?".to_string(),
     };
     ReturnValue {
@@ -244,6 +257,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             mem,
             opts,
             ret,
+            entry_len: [None; 6],
         }
     }
 
@@ -331,6 +345,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::XlatLong(t) => xlat::xval(self.abi, t, v, Radix::Hex),
             ArgType::Flags(t) => xlat::flags(self.abi, t, v & 0xffff_ffff),
             ArgType::FlagsLong(t) => xlat::flags(self.abi, t, v),
+            ArgType::FlagsPlain(t) => xlat::flags_plain(self.abi, t, v & 0xffff_ffff),
             ArgType::Umode => fmt::octal03(v & 0xffff),
             ArgType::SymMode => fmt::symbolic_mode(self.abi, v & 0xffff),
             ArgType::MknodDev(_) => fmt::makedev(v & 0xffff_ffff),
@@ -459,7 +474,10 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 let lenp = self.arg(n);
                 match (self.ret, lenp) {
                     (Some(r), lp) if r >= 0 && lp != 0 => match self.read_i32(lp) {
-                        Some(len) if len >= 0 => self.sockaddr(v, len as usize),
+                        Some(len) if len >= 0 => {
+                            let size = self.entry_len[n as usize].unwrap_or(len as u64);
+                            self.sockaddr(v, (len as u64).min(size) as usize)
+                        }
                         _ => fmt::ptr(v),
                     },
                     _ => fmt::ptr(v),
@@ -503,7 +521,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 let count = self.arg(n);
                 match self.ret {
                     Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
-                    _ => fmt::ptr(v),
+                    // Nothing was read: the buffers' addresses.
+                    Some(_) => self.iovec(v, count, None),
+                    None => fmt::ptr(v),
                 }
             }
             ArgType::Argv => self.string_array(v),
@@ -658,6 +678,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
             return "NULL".into();
         }
         let w = self.ptr_size();
+        if count == 0 {
+            return "[]".into();
+        }
         let shown = count.min(MAX_ELEMENTS as u64) as usize;
         let raw = match read::read_struct(self.mem, va, shown * 2 * w as usize) {
             Ok(r) => r,
@@ -682,7 +705,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
                 None => len,
             };
-            let data = self.buffer(base, data_len);
+            let failed = self.ret.is_some_and(|r| r < 0);
+            let data = if failed {
+                fmt::ptr(base)
+            } else {
+                self.buffer(base, data_len)
+            };
             parts.push(format!("{{iov_base={data}, iov_len={len}}}"));
         }
         if count > shown as u64 {

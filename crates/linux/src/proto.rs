@@ -92,6 +92,9 @@ pub enum ArgType {
     XlatLong(XlatTable),
     /// A 32-bit flag set from a generated table (`EFD_CLOEXEC|0x10`).
     Flags(XlatTable),
+    /// A 32-bit flag set whose unknown bits strace prints without a
+    /// comment (`0xde97face`).
+    FlagsPlain(XlatTable),
     /// A word-sized flag set (`unsigned long` flags: perf_event_open).
     FlagsLong(XlatTable),
     /// A `umode_t` printed in octal as strace does (`000`, `0644`):
@@ -320,6 +323,7 @@ impl ArgType {
             ("xlat_dn", Some(t)) => ArgType::XlatDn(XlatTable::from_name(t)?),
             ("xlat_long", Some(t)) => ArgType::XlatLong(XlatTable::from_name(t)?),
             ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
+            ("flags_plain", Some(t)) => ArgType::FlagsPlain(XlatTable::from_name(t)?),
             ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
             ("open_mode", p) => ArgType::OpenMode(arg(p)?),
             ("gids_in", p) => ArgType::GidsIn(arg(p)?),

@@ -327,7 +327,10 @@ impl Ctx<'_, '_> {
             if is(&["PR_GET_SPECULATION_CTRL", "PR_SET_SPECULATION_CTRL"]) {
                 return xlat::xval(abi, Table::PrSpecCmds, v, Radix::Hex);
             }
-            if is(&["PR_PAC_RESET_KEYS", "PR_PAC_SET_ENABLED_KEYS"]) {
+            if is(&["PR_PAC_RESET_KEYS"]) {
+                return xlat::flags2(abi, Table::PrPacEnabledKeys, Table::PrPacKeys, v);
+            }
+            if is(&["PR_PAC_SET_ENABLED_KEYS"]) {
                 return xlat::flags(abi, Table::PrPacEnabledKeys, v);
             }
             if is(&["PR_SET_SYSCALL_USER_DISPATCH"]) {
@@ -874,6 +877,50 @@ mod tests {
         assert_eq!(
             line(X, "getdents64", &[3, 0x2000, 64], 64, &mut m),
             "getdents64(3, 0x2000 /* 0 entries */, 64) = 64"
+        );
+    }
+
+    #[test]
+    fn results_as_strace_bounds_them() {
+        let mut m = SparseVirt::new();
+        // The address the kernel wrote, up to the buffer's size (2).
+        let mut sun = vec![1u8, 0];
+        sun.extend([b'A'; 30]);
+        m.map(0x1000, &sun);
+        m.map(0x2000, &2u32.to_le_bytes());
+        let d = by_name(X, "accept").unwrap();
+        let o = DecodeOptions::default();
+        let raw = [3, 0x1000, 0x2000];
+        let mut a = decode_enter(d, X, &raw, &mut m, &o);
+        m.map(0x2000, &24u32.to_le_bytes());
+        decode_exit(d, X, &raw, 5, &mut m, &o, &mut a);
+        assert_eq!(a[1].text.as_deref(), Some("{sa_family=AF_UNIX}"));
+        assert_eq!(a[2].text.as_deref(), Some("[2 => 24]"));
+        // A failed read: the buffers' addresses; none: [].
+        let mut iov = Vec::new();
+        iov.extend(0x5000u64.to_le_bytes());
+        iov.extend(8u64.to_le_bytes());
+        m.map(0x3000, &iov);
+        assert_eq!(
+            line(X, "preadv", &[0, 0x3000, 1, u64::MAX], -22, &mut m),
+            "preadv(0, [{iov_base=0x5000, iov_len=8}], 1, -1) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "preadv", &[0, 0x3000, 0, 0], 0, &mut m),
+            "preadv(0, [], 0, 0) = 0"
+        );
+        assert_eq!(line(X, "umask", &[0o26], 0o6, &mut m), "umask(026) = 006");
+        assert_eq!(
+            line(X, "memfd_secret", &[0xde97face], -38, &mut m),
+            "memfd_secret(0xde97face) = -1 ENOSYS (Function not implemented)"
+        );
+        assert_eq!(
+            line(X, "sendfile", &[4, 5, 0, 9], 9, &mut m),
+            "sendfile(4, 5, NULL, 9) = 9"
+        );
+        assert_eq!(
+            line(X, "prctl", &[54, 0xcaff, 1, 2, 3], -22, &mut m),
+            "prctl(PR_PAC_RESET_KEYS, PR_PAC_APIAKEY|PR_PAC_APIBKEY|PR_PAC_APDAKEY|PR_PAC_APDBKEY|PR_PAC_APGAKEY|0xcae0, 0x1, 0x2, 0x3) = -1 EINVAL (Invalid argument)"
         );
     }
 

@@ -117,6 +117,27 @@ pub fn flags_plain(abi: LinuxAbi, table: Table, v: u64) -> String {
     flags_with(abi, table.xlat(), v, false)
 }
 
+/// [`flags`] over two tables, the first one's names first (strace's
+/// `printflags_ex` with two tables).
+pub fn flags2(abi: LinuxAbi, first: Table, second: Table, v: u64) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let mut left = v;
+    for t in [first, second] {
+        for &(bits, name) in t.xlat().values(abi) {
+            if bits != 0 && left & bits == bits {
+                names.push(name);
+                left &= !bits;
+            }
+        }
+    }
+    match (names.is_empty(), left) {
+        (true, 0) => "0".into(),
+        (true, l) => format!("{l:#x} /* {} */", first.xlat().dflt),
+        (false, 0) => names.join("|"),
+        (false, l) => format!("{}|{l:#x}", names.join("|")),
+    }
+}
+
 fn flags_with(abi: LinuxAbi, x: &Xlat, v: u64, comment: bool) -> String {
     let mut parts: Vec<&str> = Vec::new();
     let mut left = v;
