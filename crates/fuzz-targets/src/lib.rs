@@ -87,7 +87,19 @@ mod tests {
         };
         assert_eq!(
             text("crafted-openat"),
-            "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC, 0) = 3"
+            "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3"
+        );
+        assert_eq!(
+            text("crafted-prctl-set-name"),
+            "prctl(PR_SET_NAME, \"0123456789abcde\"...) = 0"
+        );
+        assert_eq!(
+            text("crafted-prctl-get-name"),
+            "prctl(PR_GET_NAME, \"vstrace\") = 0"
+        );
+        assert_eq!(
+            text("crafted-prctl-get-pdeathsig"),
+            "prctl(PR_GET_PDEATHSIG, [SIGKILL]) = 0"
         );
         assert!(
             text("crafted-execve").contains("[\"/bin/sh\", \"-c\", \"echo hi\"]"),

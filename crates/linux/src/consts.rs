@@ -1,6 +1,7 @@
-//! Linux x86 constants: errno names and messages, signal names, and the
-//! flag/enum tables the decoders print (values from the uapi headers;
-//! identical for x86-64 and i386 unless noted).
+//! Linux x86 constants: errno names and messages (glibc's `strerror`
+//! texts, which no header carries), signal names, and the names older
+//! decoders use for the generated tables of [`crate::xlat`] (made by
+//! `scripts/gen-xlat.py` from strace's xlat files and the uapi headers).
 
 /// `(value, name)` pairs of a flag set or an enumeration.
 pub type Names = &'static [(u64, &'static str)];
@@ -264,353 +265,80 @@ pub fn signal_by_name(name: &str) -> Option<u64> {
         .map(|i| i as u64)
 }
 
-/// `open(2)` flag bits besides the access mode (`O_CREAT`...), generic/x86 values; composite flags come before their parts so they win.
-pub static OPEN_FLAGS: Names = &[
-    (0o100, "O_CREAT"),
-    (0o200, "O_EXCL"),
-    (0o400, "O_NOCTTY"),
-    (0o1000, "O_TRUNC"),
-    (0o2000, "O_APPEND"),
-    (0o4000, "O_NONBLOCK"),
-    // O_SYNC is __O_SYNC|O_DSYNC: list it before O_DSYNC so it wins.
-    (0o4010000, "O_SYNC"),
-    (0o10000, "O_DSYNC"),
-    (0o20000, "O_ASYNC"),
-    (0o40000, "O_DIRECT"),
-    (0o100000, "O_LARGEFILE"),
-    // O_TMPFILE is __O_TMPFILE|O_DIRECTORY.
-    (0o20200000, "O_TMPFILE"),
-    (0o200000, "O_DIRECTORY"),
-    (0o400000, "O_NOFOLLOW"),
-    (0o1000000, "O_NOATIME"),
-    (0o2000000, "O_CLOEXEC"),
-    (0o10000000, "O_PATH"),
-];
+/// `open(2)` flag bits besides the access mode (`O_CREAT`...); composite flags (O_SYNC, O_TMPFILE) come before their parts so they win. (generated: `xlat` table `open_mode_flags`)
+pub static OPEN_FLAGS: Names = crate::xlat::tables::OPEN_MODE_FLAGS_X86_64;
 
-/// The `O_ACCMODE` part of the open flags (low 2 bits), an enumeration.
-pub static OPEN_ACCMODE: Names = &[(0, "O_RDONLY"), (1, "O_WRONLY"), (2, "O_RDWR")];
+/// The `O_ACCMODE` part of the open flags (low 2 bits), an enumeration. (generated: `xlat` table `open_access_modes`)
+pub static OPEN_ACCMODE: Names = crate::xlat::tables::OPEN_ACCESS_MODES_X86_64;
 
-/// `access(2)` mode bits (0 is `F_OK`).
-pub static ACCESS_MODES: Names = &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")];
+/// `access(2)` mode bits (0 is `F_OK`). (generated: `xlat` table `access_modes`)
+pub static ACCESS_MODES: Names = crate::xlat::tables::ACCESS_MODES_X86_64;
 
-/// `AT_*` flag bits of the `*at` calls (`fstatat`, `unlinkat`, `statx`...).
-pub static AT_FLAGS: Names = &[
-    (0x100, "AT_SYMLINK_NOFOLLOW"),
-    (0x200, "AT_REMOVEDIR"),
-    (0x400, "AT_SYMLINK_FOLLOW"),
-    (0x800, "AT_NO_AUTOMOUNT"),
-    (0x1000, "AT_EMPTY_PATH"),
-    (0x2000, "AT_STATX_FORCE_SYNC"),
-    (0x4000, "AT_STATX_DONT_SYNC"),
-    (0x8000, "AT_RECURSIVE"),
-];
+/// `AT_*` flag bits of the `*at` calls. (generated: `xlat` table `at_flags`)
+pub static AT_FLAGS: Names = crate::xlat::tables::AT_FLAGS_X86_64;
 
 /// The `dirfd` value meaning "relative to the current directory".
 pub const AT_FDCWD: i32 = -100;
 
-/// `mmap`/`mprotect` protection bits (0 is `PROT_NONE`).
-pub static PROT: Names = &[
-    (1, "PROT_READ"),
-    (2, "PROT_WRITE"),
-    (4, "PROT_EXEC"),
-    (8, "PROT_SEM"),
-    (0x0100_0000, "PROT_GROWSDOWN"),
-    (0x0200_0000, "PROT_GROWSUP"),
-];
+/// `mmap`/`mprotect` protection bits. (generated: `xlat` table `mmap_prot`)
+pub static PROT: Names = crate::xlat::tables::MMAP_PROT_X86_64;
 
-/// The mapping type (low 4 bits of the mmap flags).
-pub static MAP_TYPE: Names = &[
-    (1, "MAP_SHARED"),
-    (2, "MAP_PRIVATE"),
-    (3, "MAP_SHARED_VALIDATE"),
-];
+/// `mmap` mapping types (the low 4 bits of the flags). (generated: `xlat` table `mmap_flags`)
+pub static MAP_TYPE: Names = crate::xlat::tables::MMAP_FLAGS_X86_64;
 
-/// `mmap` flag bits above the mapping type (`MAP_FIXED`, `MAP_ANONYMOUS`...), x86 values.
-pub static MAP_FLAGS: Names = &[
-    (0x10, "MAP_FIXED"),
-    (0x20, "MAP_ANONYMOUS"),
-    (0x40, "MAP_32BIT"),
-    (0x100, "MAP_GROWSDOWN"),
-    (0x800, "MAP_DENYWRITE"),
-    (0x1000, "MAP_EXECUTABLE"),
-    (0x2000, "MAP_LOCKED"),
-    (0x4000, "MAP_NORESERVE"),
-    (0x8000, "MAP_POPULATE"),
-    (0x10000, "MAP_NONBLOCK"),
-    (0x20000, "MAP_STACK"),
-    (0x40000, "MAP_HUGETLB"),
-    (0x80000, "MAP_SYNC"),
-    (0x100000, "MAP_FIXED_NOREPLACE"),
-    (0x4000000, "MAP_UNINITIALIZED"),
-];
+/// `mmap` flag bits besides the mapping type. (generated: `xlat` table `mmap_flags`)
+pub static MAP_FLAGS: Names = crate::xlat::tables::MMAP_FLAGS_X86_64;
 
-/// `mremap` flag bits.
-pub static MREMAP_FLAGS: Names = &[
-    (1, "MREMAP_MAYMOVE"),
-    (2, "MREMAP_FIXED"),
-    (4, "MREMAP_DONTUNMAP"),
-];
+/// `mremap` flag bits. (generated: `xlat` table `mremap_flags`)
+pub static MREMAP_FLAGS: Names = crate::xlat::tables::MREMAP_FLAGS_X86_64;
 
-/// `clone` flag bits (the low byte, the exit signal, is decoded separately).
-pub static CLONE_FLAGS: Names = &[
-    (0x100, "CLONE_VM"),
-    (0x200, "CLONE_FS"),
-    (0x400, "CLONE_FILES"),
-    (0x800, "CLONE_SIGHAND"),
-    (0x1000, "CLONE_PIDFD"),
-    (0x2000, "CLONE_PTRACE"),
-    (0x4000, "CLONE_VFORK"),
-    (0x8000, "CLONE_PARENT"),
-    (0x10000, "CLONE_THREAD"),
-    (0x20000, "CLONE_NEWNS"),
-    (0x40000, "CLONE_SYSVSEM"),
-    (0x80000, "CLONE_SETTLS"),
-    (0x100000, "CLONE_PARENT_SETTID"),
-    (0x200000, "CLONE_CHILD_CLEARTID"),
-    (0x400000, "CLONE_DETACHED"),
-    (0x800000, "CLONE_UNTRACED"),
-    (0x1000000, "CLONE_CHILD_SETTID"),
-    (0x2000000, "CLONE_NEWCGROUP"),
-    (0x4000000, "CLONE_NEWUTS"),
-    (0x8000000, "CLONE_NEWIPC"),
-    (0x10000000, "CLONE_NEWUSER"),
-    (0x20000000, "CLONE_NEWPID"),
-    (0x40000000, "CLONE_NEWNET"),
-    (0x80000000, "CLONE_IO"),
-];
+/// `clone` flag bits (the low byte is the exit signal). (generated: `xlat` table `clone_flags`)
+pub static CLONE_FLAGS: Names = crate::xlat::tables::CLONE_FLAGS_X86_64;
 
-/// `struct sigaction` `sa_flags` bits, x86 values.
-pub static SA_FLAGS: Names = &[
-    (1, "SA_NOCLDSTOP"),
-    (2, "SA_NOCLDWAIT"),
-    (4, "SA_SIGINFO"),
-    (0x0400_0000, "SA_RESTORER"),
-    (0x0800_0000, "SA_ONSTACK"),
-    (0x1000_0000, "SA_RESTART"),
-    (0x4000_0000, "SA_NODEFER"),
-    (0x8000_0000, "SA_RESETHAND"),
-];
+/// `sigaction` `sa_flags` bits. (generated: `xlat` table `sigact_flags`)
+pub static SA_FLAGS: Names = crate::xlat::tables::SIGACT_FLAGS_X86_64;
 
-/// `rt_sigprocmask` `how` values.
-pub static SIGPROCMASK_HOW: Names = &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
+/// `rt_sigprocmask` `how` values. (generated: `xlat` table `sigprocmaskcmds`)
+pub static SIGPROCMASK_HOW: Names = crate::xlat::tables::SIGPROCMASKCMDS_X86_64;
 
-/// Socket address families (`AF_*`), by number.
-pub static ADDRESS_FAMILIES: Names = &[
-    (0, "AF_UNSPEC"),
-    (1, "AF_UNIX"),
-    (2, "AF_INET"),
-    (3, "AF_AX25"),
-    (4, "AF_IPX"),
-    (5, "AF_APPLETALK"),
-    (6, "AF_NETROM"),
-    (7, "AF_BRIDGE"),
-    (8, "AF_ATMPVC"),
-    (9, "AF_X25"),
-    (10, "AF_INET6"),
-    (15, "AF_KEY"),
-    (16, "AF_NETLINK"),
-    (17, "AF_PACKET"),
-    (29, "AF_CAN"),
-    (30, "AF_TIPC"),
-    (31, "AF_BLUETOOTH"),
-    (38, "AF_ALG"),
-    (40, "AF_VSOCK"),
-    (44, "AF_XDP"),
-];
+/// Socket address families (`AF_INET`...). (generated: `xlat` table `addrfams`)
+pub static ADDRESS_FAMILIES: Names = crate::xlat::tables::ADDRFAMS_X86_64;
 
-/// Socket types (`SOCK_*`, the low 4 bits of the `type` argument).
-pub static SOCK_TYPES: Names = &[
-    (1, "SOCK_STREAM"),
-    (2, "SOCK_DGRAM"),
-    (3, "SOCK_RAW"),
-    (4, "SOCK_RDM"),
-    (5, "SOCK_SEQPACKET"),
-    (6, "SOCK_DCCP"),
-    (10, "SOCK_PACKET"),
-];
+/// Socket types (the low 4 bits of a socket's type). (generated: `xlat` table `socktypes`)
+pub static SOCK_TYPES: Names = crate::xlat::tables::SOCKTYPES_X86_64;
 
-/// Flag bits OR-ed into a socket `type` argument.
-pub static SOCK_TYPE_FLAGS: Names = &[(0o4000, "SOCK_NONBLOCK"), (0o2000000, "SOCK_CLOEXEC")];
+/// `SOCK_NONBLOCK`/`SOCK_CLOEXEC`. (generated: `xlat` table `sock_type_flags`)
+pub static SOCK_TYPE_FLAGS: Names = crate::xlat::tables::SOCK_TYPE_FLAGS_X86_64;
 
-/// IP protocol numbers (`IPPROTO_*`), for `socket` on `AF_INET`/`AF_INET6`.
-pub static IP_PROTOCOLS: Names = &[
-    (0, "IPPROTO_IP"),
-    (1, "IPPROTO_ICMP"),
-    (2, "IPPROTO_IGMP"),
-    (6, "IPPROTO_TCP"),
-    (17, "IPPROTO_UDP"),
-    (41, "IPPROTO_IPV6"),
-    (58, "IPPROTO_ICMPV6"),
-    (132, "IPPROTO_SCTP"),
-    (136, "IPPROTO_UDPLITE"),
-    (255, "IPPROTO_RAW"),
-];
+/// IP protocol numbers (`IPPROTO_TCP`...). (generated: `xlat` table `inet_protocols`)
+pub static IP_PROTOCOLS: Names = crate::xlat::tables::INET_PROTOCOLS_X86_64;
 
-/// `send`/`recv` family `MSG_*` flag bits.
-pub static MSG_FLAGS: Names = &[
-    (0x1, "MSG_OOB"),
-    (0x2, "MSG_PEEK"),
-    (0x4, "MSG_DONTROUTE"),
-    (0x8, "MSG_CTRUNC"),
-    (0x10, "MSG_PROXY"),
-    (0x20, "MSG_TRUNC"),
-    (0x40, "MSG_DONTWAIT"),
-    (0x80, "MSG_EOR"),
-    (0x100, "MSG_WAITALL"),
-    (0x200, "MSG_FIN"),
-    (0x400, "MSG_SYN"),
-    (0x800, "MSG_CONFIRM"),
-    (0x1000, "MSG_RST"),
-    (0x2000, "MSG_ERRQUEUE"),
-    (0x4000, "MSG_NOSIGNAL"),
-    (0x8000, "MSG_MORE"),
-    (0x10000, "MSG_WAITFORONE"),
-    (0x40000, "MSG_BATCH"),
-    (0x4000000, "MSG_ZEROCOPY"),
-    (0x20000000, "MSG_FASTOPEN"),
-    (0x40000000, "MSG_CMSG_CLOEXEC"),
-];
+/// `send`/`recv` `MSG_*` flag bits. (generated: `xlat` table `msg_flags`)
+pub static MSG_FLAGS: Names = crate::xlat::tables::MSG_FLAGS_X86_64;
 
-/// arch_prctl(2) codes (asm/prctl.h).
-pub static ARCH_PRCTL_CODES: Names = &[
-    (0x1001, "ARCH_SET_GS"),
-    (0x1002, "ARCH_SET_FS"),
-    (0x1003, "ARCH_GET_FS"),
-    (0x1004, "ARCH_GET_GS"),
-    (0x1011, "ARCH_GET_CPUID"),
-    (0x1012, "ARCH_SET_CPUID"),
-    (0x1021, "ARCH_GET_XCOMP_SUPP"),
-    (0x1022, "ARCH_GET_XCOMP_PERM"),
-    (0x1023, "ARCH_REQ_XCOMP_PERM"),
-    (0x2001, "ARCH_MAP_VDSO_X32"),
-    (0x2002, "ARCH_MAP_VDSO_32"),
-    (0x2003, "ARCH_MAP_VDSO_64"),
-];
+/// `arch_prctl` codes. (generated: `xlat` table `archvals`)
+pub static ARCH_PRCTL_CODES: Names = crate::xlat::tables::ARCHVALS_X86_64;
 
-/// prctl(2) options (linux/prctl.h), the common ones.
-pub static PRCTL_OPTIONS: Names = &[
-    (1, "PR_SET_PDEATHSIG"),
-    (2, "PR_GET_PDEATHSIG"),
-    (3, "PR_GET_DUMPABLE"),
-    (4, "PR_SET_DUMPABLE"),
-    (8, "PR_SET_KEEPCAPS"),
-    (15, "PR_SET_NAME"),
-    (16, "PR_GET_NAME"),
-    (22, "PR_SET_SECCOMP"),
-    (23, "PR_CAPBSET_READ"),
-    (24, "PR_CAPBSET_DROP"),
-    (36, "PR_SET_CHILD_SUBREAPER"),
-    (38, "PR_SET_NO_NEW_PRIVS"),
-    (39, "PR_GET_NO_NEW_PRIVS"),
-    (47, "PR_CAP_AMBIENT"),
-    (0x59616d61, "PR_SET_PTRACER"),
-];
+/// `prctl` options. (generated: `xlat` table `prctl_options`)
+pub static PRCTL_OPTIONS: Names = crate::xlat::tables::PRCTL_OPTIONS_X86_64;
 
-/// getrandom(2) flags.
-pub static GRND_FLAGS: Names = &[
-    (1, "GRND_NONBLOCK"),
-    (2, "GRND_RANDOM"),
-    (4, "GRND_INSECURE"),
-];
+/// `getrandom` flags. (generated: `xlat` table `getrandom_flags`)
+pub static GRND_FLAGS: Names = crate::xlat::tables::GETRANDOM_FLAGS_X86_64;
 
-/// `fcntl` commands (`F_*`), an enumeration.
-pub static FCNTL_CMDS: Names = &[
-    (0, "F_DUPFD"),
-    (1, "F_GETFD"),
-    (2, "F_SETFD"),
-    (3, "F_GETFL"),
-    (4, "F_SETFL"),
-    (5, "F_GETLK"),
-    (6, "F_SETLK"),
-    (7, "F_SETLKW"),
-    (8, "F_SETOWN"),
-    (9, "F_GETOWN"),
-    (10, "F_SETSIG"),
-    (11, "F_GETSIG"),
-    (12, "F_GETLK64"),
-    (13, "F_SETLK64"),
-    (14, "F_SETLKW64"),
-    (15, "F_SETOWN_EX"),
-    (16, "F_GETOWN_EX"),
-    (17, "F_GETOWNER_UIDS"),
-    (36, "F_OFD_GETLK"),
-    (37, "F_OFD_SETLK"),
-    (38, "F_OFD_SETLKW"),
-    (1024, "F_SETLEASE"),
-    (1025, "F_GETLEASE"),
-    (1026, "F_NOTIFY"),
-    (1030, "F_DUPFD_CLOEXEC"),
-    (1031, "F_SETPIPE_SZ"),
-    (1032, "F_GETPIPE_SZ"),
-    (1033, "F_ADD_SEALS"),
-    (1034, "F_GET_SEALS"),
-];
+/// `fcntl` commands. (generated: `xlat` table `fcntlcmds`)
+pub static FCNTL_CMDS: Names = crate::xlat::tables::FCNTLCMDS_X86_64;
 
-/// A few common ioctl requests (tty and generic file ones).
-pub static IOCTL_REQS: Names = &[
-    (0x5401, "TCGETS"),
-    (0x5402, "TCSETS"),
-    (0x5403, "TCSETSW"),
-    (0x5404, "TCSETSF"),
-    (0x540b, "TCFLSH"),
-    (0x540e, "TIOCSCTTY"),
-    (0x540f, "TIOCGPGRP"),
-    (0x5410, "TIOCSPGRP"),
-    (0x5413, "TIOCGWINSZ"),
-    (0x5414, "TIOCSWINSZ"),
-    (0x541b, "FIONREAD"),
-    (0x5421, "FIONBIO"),
-    (0x5450, "FIONCLEX"),
-    (0x5451, "FIOCLEX"),
-    (0x5452, "FIOASYNC"),
-];
+/// `lseek` origins. (generated: `xlat` table `whence_codes`)
+pub static WHENCE: Names = crate::xlat::tables::WHENCE_CODES_X86_64;
 
-/// `lseek` `whence` values (`SEEK_*`).
-pub static WHENCE: Names = &[
-    (0, "SEEK_SET"),
-    (1, "SEEK_CUR"),
-    (2, "SEEK_END"),
-    (3, "SEEK_DATA"),
-    (4, "SEEK_HOLE"),
-];
+/// `wait4`/`waitid` option bits. (generated: `xlat` table `wait4_options`)
+pub static WAIT_OPTIONS: Names = crate::xlat::tables::WAIT4_OPTIONS_X86_64;
 
-/// `wait4`/`waitid` option bits (`WNOHANG`...).
-pub static WAIT_OPTIONS: Names = &[
-    (1, "WNOHANG"),
-    (2, "WSTOPPED"),
-    (4, "WEXITED"),
-    (8, "WCONTINUED"),
-    (0x0100_0000, "WNOWAIT"),
-    (0x2000_0000, "__WNOTHREAD"),
-    (0x4000_0000, "__WALL"),
-    (0x8000_0000, "__WCLONE"),
-];
+/// Clock ids. (generated: `xlat` table `clocknames`)
+pub static CLOCK_IDS: Names = crate::xlat::tables::CLOCKNAMES_X86_64;
 
-/// POSIX clock ids (`CLOCK_*`), for the `clock_*` and timer calls.
-pub static CLOCK_IDS: Names = &[
-    (0, "CLOCK_REALTIME"),
-    (1, "CLOCK_MONOTONIC"),
-    (2, "CLOCK_PROCESS_CPUTIME_ID"),
-    (3, "CLOCK_THREAD_CPUTIME_ID"),
-    (4, "CLOCK_MONOTONIC_RAW"),
-    (5, "CLOCK_REALTIME_COARSE"),
-    (6, "CLOCK_MONOTONIC_COARSE"),
-    (7, "CLOCK_BOOTTIME"),
-    (8, "CLOCK_REALTIME_ALARM"),
-    (9, "CLOCK_BOOTTIME_ALARM"),
-    (11, "CLOCK_TAI"),
-];
-
-/// File type bits of `st_mode`.
-pub static S_IFMT: Names = &[
-    (0o140000, "S_IFSOCK"),
-    (0o120000, "S_IFLNK"),
-    (0o100000, "S_IFREG"),
-    (0o060000, "S_IFBLK"),
-    (0o040000, "S_IFDIR"),
-    (0o020000, "S_IFCHR"),
-    (0o010000, "S_IFIFO"),
-];
+/// File type bits of `st_mode`. (generated: `xlat` table `modetypes`)
+pub static S_IFMT: Names = crate::xlat::tables::MODETYPES_X86_64;
 
 /// Looks `v` up in an enumeration.
 pub fn lookup(names: Names, v: u64) -> Option<&'static str> {

@@ -18,6 +18,9 @@ pub use vstrace_core::{ArgValue, DecodeOptions};
 use crate::consts;
 use crate::fmt;
 use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
+use crate::xlat::{self, Radix, Table as T};
+
+mod shape;
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -27,6 +30,8 @@ pub const MAX_ELEMENTS: usize = 32;
 pub const MAX_ENV_COUNT: usize = 4096;
 /// Largest socket address read (`sizeof(struct sockaddr_storage)`).
 const SOCKADDR_MAX: usize = 128;
+/// `sizeof(((struct sockaddr_un *) 0)->sun_path)`.
+const SUN_PATH_MAX: usize = 108;
 
 /// A formatted return value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,6 +87,10 @@ struct Ctx<'a, 'm> {
     /// At exit, the texts the arguments had at entry (structure decoders
     /// show what the kernel changed: `[5 => 4]`); empty at entry.
     entries: Vec<Option<String>>,
+    /// Value-result lengths (`[N]` arguments) as they were at entry: a
+    /// socket address the kernel wrote is shown up to the smaller of the
+    /// buffer's size and the length it returned, as strace does.
+    entry_len: [Option<u64>; 6],
 }
 
 /// Decodes the arguments at syscall enter. Output arguments get `None`.
@@ -93,7 +102,9 @@ pub fn decode_enter(
     opts: &DecodeOptions,
 ) -> Vec<ArgValue> {
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, None);
-    (0..desc.args.len())
+    // Arguments strace leaves out (an open mode without O_CREAT, fcntl's
+    // argument for F_GETFD...) are not in the list.
+    (0..shape::shown_args(desc, &ctx.raw))
         .map(|i| {
             let a = desc.args[i];
             let text = match a.dir {
@@ -124,6 +135,12 @@ pub fn decode_exit(
     let failed = (-4095..=-1).contains(&ret);
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, Some(ret));
     ctx.entries = args.iter().map(|a| a.text.clone()).collect();
+    for (i, a) in args.iter().enumerate().take(6) {
+        ctx.entry_len[i] = a
+            .text
+            .as_deref()
+            .and_then(|t| t.strip_prefix('[')?.strip_suffix(']')?.parse().ok());
+    }
     for (i, a) in desc.args.iter().enumerate() {
         let Some(slot) = args.get_mut(i) else { break };
         match a.dir {
@@ -133,7 +150,37 @@ pub fn decode_exit(
                 }
             }
             // The kernel wrote nothing on failure: show the address.
-            Dir::Out if failed => slot.text = Some(fmt::ptr(ctx.raw[i])),
+            // (iovec arrays still show their buffers' addresses).
+            Dir::Out if failed && !matches!(a.ty, ArgType::IovecOut(_)) => {
+                slot.text = Some(fmt::ptr(ctx.raw[i]))
+            }
+            // A value-result length (`socklen_t *`): strace shows
+            // `[in => out]` when the kernel changed it, the entry value
+            // when the call failed.
+            Dir::InOut if a.ty == ArgType::IntPtr => {
+                if failed && slot.text.is_some() {
+                    continue;
+                }
+                let now = ctx.decode(i);
+                slot.text = Some(match slot.text.as_deref() {
+                    Some(before)
+                        if before != now && before.starts_with('[') && now.starts_with('[') =>
+                    {
+                        format!("{} => {}", before.trim_end_matches(']'), &now[1..])
+                    }
+                    _ => now,
+                });
+            }
+            // sendfile's offset: `[before] => [after]` when data moved.
+            Dir::InOut if a.ty == ArgType::U64Ptr => {
+                if failed || ret == 0 || slot.text.is_none() || ctx.raw[i] == 0 {
+                    continue;
+                }
+                let now = ctx.decode(i);
+                if let Some(before) = slot.text.take() {
+                    slot.text = Some(format!("{before} => {now}"));
+                }
+            }
             Dir::Out | Dir::InOut => slot.text = Some(ctx.decode(i)),
         }
     }
@@ -158,7 +205,7 @@ pub fn format_return(desc: &SyscallDesc, abi: LinuxAbi, ret: i64) -> ReturnValue
         RetKind::Long | RetKind::Fd | RetKind::Pid => value.to_string(),
         RetKind::Ulong | RetKind::Uid | RetKind::Gid => unsigned.to_string(),
         RetKind::Hex => format!("{unsigned:#x}"),
-        RetKind::Octal => fmt::octal(unsigned),
+        RetKind::Octal => fmt::octal03(unsigned),
         RetKind::None => "?".to_string(),
     };
     ReturnValue {
@@ -215,6 +262,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             opts,
             ret,
             entries: Vec::new(),
+            entry_len: [None; 6],
         }
     }
 
@@ -249,7 +297,16 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         match read::read_cstring(self.mem, va, max) {
             Ok(s) if s.fault.is_none() => {
-                fmt::quote_x(&s.bytes, s.truncated, self.opts.strings_in_hex)
+                // A string of exactly `max` bytes ends with its NUL just
+                // after them and is not truncated (no `...`). The byte is
+                // read on its own so that the reads of shorter strings stay
+                // the same (recorded traces replay them).
+                let cut = s.truncated
+                    && !matches!(
+                        read::read_struct(self.mem, va.wrapping_add(max as u64), 1).as_deref(),
+                        Ok([0])
+                    );
+                fmt::quote_x(&s.bytes, cut, self.opts.strings_in_hex)
             }
             _ => fmt::ptr(va),
         }
@@ -287,6 +344,77 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Hex if v == 0 => "0".into(),
             ArgType::Hex => format!("{v:#x}"),
             ArgType::Ptr | ArgType::TimePtr => fmt::ptr(v),
+            ArgType::Xlat(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::Hex),
+            ArgType::XlatD(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::Dec),
+            ArgType::XlatDn(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::DecBare),
+            ArgType::XlatLong(t) => xlat::xval(self.abi, t, v, Radix::Hex),
+            ArgType::Flags(t) => xlat::flags(self.abi, t, v & 0xffff_ffff),
+            ArgType::FlagsLong(t) => xlat::flags(self.abi, t, v),
+            ArgType::FlagsPlain(t) => xlat::flags_plain(self.abi, t, v & 0xffff_ffff),
+            ArgType::Umode => fmt::octal03(v & 0xffff),
+            ArgType::SymMode => fmt::symbolic_mode(self.abi, v & 0xffff),
+            ArgType::MknodDev(_) => fmt::makedev(v & 0xffff_ffff),
+            ArgType::I64Ptr | ArgType::U64Ptr => match read::read_u64(self.mem, v) {
+                _ if v == 0 => "NULL".into(),
+                Ok(n) if ty == ArgType::I64Ptr => format!("[{}]", n as i64),
+                Ok(n) => format!("[{n}]"),
+                Err(_) => fmt::ptr(v),
+            },
+            ArgType::FanInitFlags => {
+                let v = v & 0xffff_ffff;
+                let class = xlat::xval(self.abi, xlat::Table::FanClasses, v & 0xc, Radix::Hex);
+                match v & !0xc {
+                    0 => class,
+                    rest => format!(
+                        "{class}|{}",
+                        xlat::flags(self.abi, xlat::Table::FanInitFlags, rest)
+                    ),
+                }
+            }
+            ArgType::OpenMode(_) => fmt::octal03(v & 0xffff),
+            ArgType::HexInt | ArgType::HexUint => fmt::hex0(v & 0xffff_ffff),
+            ArgType::Prctl => xlat::xval(
+                self.abi,
+                xlat::Table::PrctlOptions,
+                v & 0xffff_ffff,
+                Radix::Hex,
+            ),
+            ArgType::PrctlArg(k) => self.prctl_arg(k),
+            ArgType::FutexArg(k) => self.futex_arg(k),
+            ArgType::PtraceArg(k) => self.ptrace_arg(k),
+            ArgType::Dev
+            | ArgType::DirentsOut
+            | ArgType::RebootArg
+            | ArgType::XlatVerbose(_)
+            | ArgType::SyslogLen
+            | ArgType::KexecFlags
+            | ArgType::GidsIn(_)
+            | ArgType::GidsOut
+            | ArgType::SwapFlags
+            | ArgType::SeccompFlags
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut
+            | ArgType::IpcKey
+            | ArgType::IpcFlags(_)
+            | ArgType::IpcCmd(_) => self.shaped(ty, v),
+            ArgType::FcntlArg => self.fcntl_arg(),
+            ArgType::SockLevel => xlat::xval(
+                self.abi,
+                xlat::Table::Socketlayers,
+                v & 0xffff_ffff,
+                Radix::Hex,
+            ),
+            ArgType::SockOptName(level) => fmt::sockopt_name(
+                self.abi,
+                self.arg(level) & 0xffff_ffff,
+                v & 0xffff_ffff,
+                self.desc.name == "setsockopt",
+            ),
+            ArgType::IoctlCode => xlat::ioctl_request(self.abi, v as u32),
+            ArgType::IoctlArg if xlat::ioctl_takes_pointer(self.abi, self.raw[1] as u32) => {
+                fmt::ptr(v)
+            }
+            ArgType::IoctlArg => fmt::hex0(v),
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {
@@ -307,7 +435,16 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::BufOut(from) => {
                 let len = match from {
-                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| r as u64),
+                    // What the kernel wrote: the return value, but never
+                    // more than the buffer's size (MSG_TRUNC returns the
+                    // datagram's full length).
+                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| {
+                        let size = self.desc.args.get(i + 1).filter(|a| a.ty == ArgType::Ulong);
+                        match size {
+                            Some(_) => (r as u64).min(self.raw[i + 1]),
+                            None => r as u64,
+                        }
+                    }),
                     LenFrom::Arg(n) => Some(self.arg(n)),
                 };
                 match len {
@@ -317,17 +454,23 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::OpenFlags => fmt::open_flags(v & 0xffff_ffff),
             ArgType::Mode => fmt::octal(v & 0xffff_ffff),
-            ArgType::AccessMode => fmt::flags(v & 0xffff_ffff, consts::ACCESS_MODES, "F_OK"),
-            ArgType::AtFlags => fmt::flags(v & 0xffff_ffff, consts::AT_FLAGS, "0"),
-            ArgType::MmapProt => fmt::flags(v & 0xffff_ffff, consts::PROT, "PROT_NONE"),
+            ArgType::AccessMode => xlat::flags(self.abi, T::AccessModes, v & 0xffff_ffff),
+            ArgType::AtFlags => xlat::flags(self.abi, T::AtFlags, v & 0xffff_ffff),
+            ArgType::MmapProt => xlat::flags(self.abi, T::MmapProt, v & 0xffff_ffff),
             ArgType::MmapFlags => fmt::mmap_flags(v & 0xffff_ffff),
-            ArgType::MremapFlags => fmt::flags(v & 0xffff_ffff, consts::MREMAP_FLAGS, "0"),
+            ArgType::MremapFlags => xlat::flags(self.abi, T::MremapFlags, v & 0xffff_ffff),
             ArgType::CloneFlags => fmt::clone_flags(v),
             ArgType::Signal => fmt::signal(v & 0xffff_ffff),
             ArgType::Sigaction => self.sigaction(v, false),
             ArgType::OldSigaction => self.sigaction(v, true),
-            ArgType::Sigset => self.sigset(v),
-            ArgType::SigprocmaskHow => fmt::enum_or_dec(v & 0xffff_ffff, consts::SIGPROCMASK_HOW),
+            ArgType::Sigset => match self.sigset_size() {
+                // strace shows the set only for a size the kernel accepts.
+                Some(n) if n > 8 || n < self.sigset_min() => fmt::ptr(v),
+                _ => self.sigset(v),
+            },
+            ArgType::SigprocmaskHow => {
+                xlat::xval(self.abi, T::Sigprocmaskcmds, v & 0xffff_ffff, Radix::Hex)
+            }
             ArgType::Sockaddr(n) => {
                 let len = self.arg(n) as u32 as usize;
                 self.sockaddr(v, len)
@@ -336,13 +479,16 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 let lenp = self.arg(n);
                 match (self.ret, lenp) {
                     (Some(r), lp) if r >= 0 && lp != 0 => match self.read_i32(lp) {
-                        Some(len) if len >= 0 => self.sockaddr(v, len as usize),
+                        Some(len) if len >= 0 => {
+                            let size = self.entry_len[n as usize].unwrap_or(len as u64);
+                            self.sockaddr(v, (len as u64).min(size) as usize)
+                        }
                         _ => fmt::ptr(v),
                     },
                     _ => fmt::ptr(v),
                 }
             }
-            ArgType::SockFamily => fmt::enum_or_dec(v & 0xffff_ffff, consts::ADDRESS_FAMILIES),
+            ArgType::SockFamily => xlat::xval(self.abi, T::Addrfams, v & 0xffff_ffff, Radix::Hex),
             ArgType::SockType => {
                 let v = v & 0xffff_ffff;
                 let base = v & 0xf;
@@ -371,7 +517,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => (v as u32 as i32).to_string(),
                 }
             }
-            ArgType::MsgFlags => fmt::flags(v & 0xffff_ffff, consts::MSG_FLAGS, "0"),
+            ArgType::MsgFlags => xlat::flags(self.abi, T::MsgFlags, v & 0xffff_ffff),
             ArgType::IovecIn(n) => {
                 let count = self.arg(n);
                 self.iovec(v, count, None)
@@ -380,7 +526,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 let count = self.arg(n);
                 match self.ret {
                     Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
-                    _ => fmt::ptr(v),
+                    // Nothing was read: the buffers' addresses.
+                    Some(_) => self.iovec(v, count, None),
+                    None => fmt::ptr(v),
                 }
             }
             ArgType::Argv => self.string_array(v),
@@ -391,13 +539,17 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     self.env_count(v)
                 }
             }
-            ArgType::FcntlCmd => fmt::enum_or_dec(v & 0xffff_ffff, consts::FCNTL_CMDS),
-            ArgType::ArchPrctlCode => fmt::enum_or_hex(v & 0xffff_ffff, consts::ARCH_PRCTL_CODES),
-            ArgType::PrctlOption => fmt::enum_or_dec(v & 0xffff_ffff, consts::PRCTL_OPTIONS),
-            ArgType::GrndFlags => fmt::flags(v & 0xffff_ffff, consts::GRND_FLAGS, "0"),
-            ArgType::IoctlReq => fmt::enum_or_hex(v & 0xffff_ffff, consts::IOCTL_REQS),
-            ArgType::Whence => fmt::enum_or_dec(v & 0xffff_ffff, consts::WHENCE),
-            ArgType::WaitOptions => fmt::flags(v & 0xffff_ffff, consts::WAIT_OPTIONS, "0"),
+            ArgType::FcntlCmd => xlat::xval(self.abi, T::Fcntlcmds, v & 0xffff_ffff, Radix::Hex),
+            ArgType::ArchPrctlCode => {
+                xlat::xval(self.abi, T::Archvals, v & 0xffff_ffff, Radix::Hex)
+            }
+            ArgType::PrctlOption => {
+                xlat::xval(self.abi, T::PrctlOptions, v & 0xffff_ffff, Radix::Hex)
+            }
+            ArgType::GrndFlags => xlat::flags(self.abi, T::GetrandomFlags, v & 0xffff_ffff),
+            ArgType::IoctlReq => xlat::ioctl_request(self.abi, v as u32),
+            ArgType::Whence => xlat::xval(self.abi, T::WhenceCodes, v & 0xffff_ffff, Radix::Hex),
+            ArgType::WaitOptions => xlat::flags(self.abi, T::Wait4Options, v & 0xffff_ffff),
             ArgType::WaitStatus => match self.ret {
                 Some(r) if r > 0 && v != 0 => match self.read_i32(v) {
                     Some(s) => format!("[{}]", wait_status(s)),
@@ -430,7 +582,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     None => fmt::ptr(v),
                 }
             }
-            ArgType::Clockid => fmt::enum_or_dec(v & 0xffff_ffff, consts::CLOCK_IDS),
+            ArgType::Clockid => fmt::clockid(self.abi, v & 0xffff_ffff),
             ArgType::Struct(k) => crate::structs::decode(
                 &mut crate::structs::Call {
                     abi: self.abi,
@@ -490,9 +642,33 @@ impl<'a, 'm> Ctx<'a, 'm> {
         s
     }
 
+    /// The `sigsetsize` argument of the call, if it has one.
+    fn sigset_size(&self) -> Option<u64> {
+        self.desc
+            .args
+            .iter()
+            .position(|a| a.name == "sigsetsize" || a.name == "sizemask")
+            .map(|i| self.raw[i])
+    }
+
+    /// The smallest set size strace decodes for this call.
+    fn sigset_min(&self) -> u64 {
+        match self.desc.name {
+            "rt_sigpending" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" => 1,
+            _ => self.ptr_size(),
+        }
+    }
+
     fn sigset(&mut self, va: u64) -> String {
         if va == 0 {
             return "NULL".into();
+        }
+        // A 4-byte set (32-bit size argument) holds the first 32 signals.
+        if self.sigset_size().is_some_and(|n| n < 8) {
+            return match read::read_u32(self.mem, va) {
+                Ok(m) => fmt::sigset(m as u64),
+                Err(_) => fmt::ptr(va),
+            };
         }
         match read::read_u64(self.mem, va) {
             Ok(m) => fmt::sigset(m),
@@ -521,6 +697,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
             return "NULL".into();
         }
         let w = self.ptr_size();
+        if count == 0 {
+            return "[]".into();
+        }
         let shown = count.min(MAX_ELEMENTS as u64) as usize;
         let raw = match read::read_struct(self.mem, va, shown * 2 * w as usize) {
             Ok(r) => r,
@@ -545,7 +724,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
                 None => len,
             };
-            let data = self.buffer(base, data_len);
+            let failed = self.ret.is_some_and(|r| r < 0);
+            let data = if failed {
+                fmt::ptr(base)
+            } else {
+                self.buffer(base, data_len)
+            };
             parts.push(format!("{{iov_base={data}, iov_len={len}}}"));
         }
         if count > shown as u64 {
@@ -554,26 +738,36 @@ impl<'a, 'm> Ctx<'a, 'm> {
         format!("[{}]", parts.join(", "))
     }
 
-    /// A NULL-terminated array of string pointers (`argv`).
+    /// A NULL-terminated array of string pointers (`argv`), as strace's
+    /// `printargv`: at most `strsize` elements (then `...`), and an
+    /// unreadable slot ends the array with `... /* its address */`.
     fn string_array(&mut self, va: u64) -> String {
         if va == 0 {
             return "NULL".into();
         }
         let w = self.ptr_size();
+        let max = self.opts.strsize.min(MAX_ENV_COUNT) as u64;
         let mut parts = Vec::new();
-        for k in 0..=MAX_ELEMENTS as u64 {
-            let Some(p) = self.read_word(va.wrapping_add(k * w)) else {
+        for k in 0..=max {
+            let a = va.wrapping_add(k * w);
+            if a < va {
+                parts.push(format!("... /* {} */", fmt::ptr(a)));
+                break;
+            }
+            let Some(p) = self.read_word(a) else {
                 if k == 0 {
                     return fmt::ptr(va);
                 }
-                parts.push("...".to_string());
+                parts.push(format!("... /* {} */", fmt::ptr(a)));
                 break;
             };
-            if p == 0 {
+            if k == max {
+                if p != 0 {
+                    parts.push("...".to_string());
+                }
                 break;
             }
-            if k == MAX_ELEMENTS as u64 {
-                parts.push("...".to_string());
+            if p == 0 {
                 break;
             }
             let s = self.string(p, self.opts.strsize);
@@ -582,7 +776,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
         format!("[{}]", parts.join(", "))
     }
 
-    /// `0x7ffc... /* 12 vars */`, as strace prints envp by default.
+    /// `0x7ffc... /* 12 vars */`, as strace prints envp by default
+    /// (`, unterminated` when the array runs into unreadable memory).
     fn env_count(&mut self, va: u64) -> String {
         if va == 0 {
             return "NULL".into();
@@ -615,9 +810,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 more = true;
             }
         }
-        let plus = if more { "+" } else { "" };
         let vars = if n == 1 { "var" } else { "vars" };
-        format!("{} /* {n}{plus} {vars} */", fmt::ptr(va))
+        let unterminated = if more { ", unterminated" } else { "" };
+        format!("{} /* {n} {vars}{unterminated} */", fmt::ptr(va))
     }
 
     fn stat(&mut self, ty: ArgType, va: u64) -> String {
@@ -754,6 +949,8 @@ pub fn format_sockaddr(b: &[u8]) -> String {
                     fmt::quote(&path[1..], false)
                 );
             }
+            // sun_path is 108 bytes: a name without a NUL stops there.
+            let path = &path[..path.len().min(SUN_PATH_MAX)];
             let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
             format!(
                 "{{sa_family={fam}, sun_path={}}}",
@@ -851,9 +1048,15 @@ mod tests {
                 Some("AT_FDCWD"),
                 Some("\"/etc/passwd\""),
                 Some("O_RDONLY|O_CLOEXEC"),
-                Some("0")
             ]
         );
+        // The mode is shown only with O_CREAT or O_TMPFILE, as strace does.
+        let v = enter(X, "openat", &[3, 0x1000, 0o101, 0o644], &mut m);
+        assert_eq!(v[3].text.as_deref(), Some("0644"));
+        let v = enter(X, "open", &[0x1000, 0o20200000, 4], &mut m);
+        assert_eq!(v[2].text.as_deref(), Some("004"));
+        assert_eq!(v[1].name, "flags");
+        let v = enter(X, "openat", &[3, 0x1000, 0o2000000, 0], &mut m);
         assert_eq!(v[1].name, "filename");
         assert_eq!(v[1].raw, 0x1000);
     }
@@ -972,7 +1175,7 @@ mod tests {
         );
         assert_eq!(
             s,
-            "mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1234560000"
+            "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f1234560000"
         );
         let s = line(
             I,
@@ -983,7 +1186,7 @@ mod tests {
         );
         assert_eq!(
             s,
-            "mmap2(0, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|0x80000000, 3, 0) = 0xb7f00000"
+            "mmap2(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|32<<MAP_HUGE_SHIFT, 3, 0) = 0xb7f00000"
         );
         let d = by_name(X, "mmap").unwrap();
         assert_eq!(
@@ -1148,8 +1351,11 @@ mod tests {
         m.map(0x50000 - 0x100, b"x\0");
         m.map(p, &(0x50000u64 - 0x100).to_le_bytes());
         let v = enter(X, "execve", &[0, p, p], &mut m);
-        assert_eq!(v[1].text.as_deref(), Some("[\"x\", ...]"));
-        assert_eq!(v[2].text.as_deref(), Some("0x4fff8 /* 1+ var */"));
+        assert_eq!(v[1].text.as_deref(), Some("[\"x\", ... /* 0x50000 */]"));
+        assert_eq!(
+            v[2].text.as_deref(),
+            Some("0x4fff8 /* 1 var, unterminated */")
+        );
         // An array that never ends (every slot non-NULL): bounded.
         let loop_page: Vec<u8> = std::iter::repeat_n(0x60000u64.to_le_bytes(), 512)
             .flatten()
@@ -1159,7 +1365,11 @@ mod tests {
         m.map(0x62000, &loop_page);
         let v = enter(X, "execve", &[0, 0x60000, 0x60000], &mut m);
         assert!(v[1].text.as_deref().unwrap().ends_with(", ...]"));
-        assert!(v[2].text.as_deref().unwrap().ends_with("+ vars */"));
+        assert!(v[2]
+            .text
+            .as_deref()
+            .unwrap()
+            .ends_with(" vars, unterminated */"));
         // Unmapped argv.
         let v = enter(X, "execve", &[0, 0x7777_0000, 0], &mut m);
         assert_eq!(v[1].text.as_deref(), Some("0x77770000"));
@@ -1277,7 +1487,7 @@ mod tests {
         );
         assert_eq!(
             line(X, "ioctl", &[1, 0xc0de, 0], -25, &mut m),
-            "ioctl(1, 0xc0de, 0) = -1 ENOTTY (Inappropriate ioctl for device)"
+            "ioctl(1, _IOC(_IOC_NONE, 0xc0, 0xde, 0), 0) = -1 ENOTTY (Inappropriate ioctl for device)"
         );
         assert_eq!(line(X, "umask", &[0o22], 0o77, &mut m), "umask(022) = 077");
         assert_eq!(

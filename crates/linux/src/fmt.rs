@@ -130,6 +130,105 @@ pub fn octal(v: u64) -> String {
     }
 }
 
+/// A mode as strace's `%#03o`: `000`, `004`, `0644`.
+pub fn octal03(v: u64) -> String {
+    let s = if v == 0 {
+        "0".to_string()
+    } else {
+        format!("0{v:o}")
+    };
+    format!("{s:0>3}")
+}
+
+/// `0` or `0x...` (strace's `PRINT_VAL_X`).
+pub fn hex0(v: u64) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// A mode with its file type, as strace's `print_symbolic_mode_t`:
+/// `S_IFREG|0644`, `S_IFCHR|S_ISUID|0600`, or the octal number when the
+/// type is unknown or absent.
+pub fn symbolic_mode(abi: crate::proto::LinuxAbi, mode: u64) -> String {
+    let ifmt = mode & 0o170000;
+    let name = if ifmt == 0 {
+        Some("")
+    } else {
+        crate::xlat::Table::Modetypes.xlat().lookup(abi, ifmt)
+    };
+    let Some(name) = name else {
+        return octal03(mode);
+    };
+    let mut s = String::new();
+    if !name.is_empty() {
+        s.push_str(name);
+        s.push('|');
+    }
+    for (bit, n) in [
+        (0o4000, "S_ISUID|"),
+        (0o2000, "S_ISGID|"),
+        (0o1000, "S_ISVTX|"),
+    ] {
+        if mode & bit != 0 {
+            s.push_str(n);
+        }
+    }
+    s.push_str(&octal03(mode & 0o777));
+    s
+}
+
+/// A socket option name by its level, as strace's getsockopt/setsockopt
+/// (`SO_DEBUG` at `SOL_SOCKET`, `IP_RECVERR` at `SOL_IP`; the number for
+/// levels without a table).
+pub fn sockopt_name(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: bool) -> String {
+    use crate::xlat::{xval, Radix, Table};
+    let tables: &[Table] = match level {
+        1 if set => &[Table::SockOptions, Table::SetsockOptions],
+        1 => &[Table::SockOptions, Table::GetsockOptions],
+        0 if set => &[Table::SockIpOptions, Table::SetsockIpOptions],
+        0 => &[Table::SockIpOptions, Table::GetsockIpOptions],
+        41 if set => &[Table::SockIpv6Options, Table::SetsockIpv6Options],
+        41 => &[Table::SockIpv6Options, Table::GetsockIpv6Options],
+        6 => &[Table::SockTcpOptions],
+        17 => &[Table::SockUdpOptions],
+        255 => &[Table::SockRawOptions],
+        263 => &[Table::SockPacketOptions],
+        270 => &[Table::SockNetlinkOptions],
+        _ => return name.to_string(),
+    };
+    for t in tables {
+        if let Some(n) = t.xlat().lookup(abi, name) {
+            return n.to_string();
+        }
+    }
+    xval(abi, tables[0], name, Radix::Hex)
+}
+
+/// A device number as `makedev(0x1, 0x3)` (glibc's major/minor split).
+pub fn makedev(dev: u64) -> String {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    format!("makedev({}, {})", hex0(major), hex0(minor))
+}
+
+/// A clock id as strace's `printclockname`: `CLOCK_MONOTONIC`, or
+/// `0x10 /* CLOCK_??? */`; negative ids are per-process CPU clocks,
+/// shown as the signed number.
+pub fn clockid(abi: crate::proto::LinuxAbi, v: u64) -> String {
+    if (v as u32 as i32) < 0 {
+        return (v as u32 as i32).to_string();
+    }
+    crate::xlat::xval(
+        abi,
+        crate::xlat::Table::Clocknames,
+        v,
+        crate::xlat::Radix::Hex,
+    )
+}
+
 /// `open`-style flags: the access mode first (always printed), then the
 /// other flags, then unknown bits (`O_RDONLY|O_CLOEXEC`, `O_RDONLY|0x800000`).
 pub fn open_flags(v: u64) -> String {
@@ -147,20 +246,26 @@ pub fn open_flags(v: u64) -> String {
     s
 }
 
-/// `MAP_PRIVATE|MAP_ANONYMOUS`: the mapping type, then the flags.
+/// `MAP_PRIVATE|MAP_ANONYMOUS`, as strace's `print_mmap_flags`: the
+/// mapping type (`0xf /* MAP_??? */` when unknown), the flags with their
+/// unknown bits in hex, then a huge page size as `21<<MAP_HUGE_SHIFT`.
 pub fn mmap_flags(v: u64) -> String {
     let ty = v & 0xf;
-    let mut parts = Vec::new();
-    match consts::lookup(consts::MAP_TYPE, ty) {
-        Some(n) => parts.push(n.to_string()),
-        None if ty != 0 => parts.push(format!("{ty:#x}")),
-        None => {}
+    let mut s = match consts::lookup(consts::MAP_TYPE, ty) {
+        Some(n) => n.to_string(),
+        None => format!("{} /* MAP_??? */", hex0(ty)),
+    };
+    let huge_mask = 0x3f << 26;
+    let huge = v & huge_mask;
+    let rest = v & !0xf & !huge_mask;
+    if rest != 0 {
+        s.push('|');
+        s.push_str(&flags(rest, consts::MAP_FLAGS, "0"));
     }
-    let rest = v & !0xf;
-    if rest != 0 || parts.is_empty() {
-        parts.push(flags(rest, consts::MAP_FLAGS, "0"));
+    if huge != 0 {
+        s.push_str(&format!("|{}<<MAP_HUGE_SHIFT", huge >> 26));
     }
-    parts.join("|")
+    s
 }
 
 /// Clone flags, the low byte being the exit signal (`...|SIGCHLD`).
@@ -183,7 +288,7 @@ pub fn clone_flags(v: u64) -> String {
 
 /// A signal number: `SIGTERM`, or the decimal value when unknown.
 pub fn signal(v: u64) -> String {
-    consts::signal_name(v).unwrap_or_else(|| v.to_string())
+    consts::signal_name(v).unwrap_or_else(|| (v as u32 as i32).to_string())
 }
 
 /// A 64-bit signal mask as strace prints it: `[INT TERM]`, or
@@ -243,7 +348,7 @@ mod tests {
         assert_eq!(open_flags(0o4010002), "O_RDWR|O_SYNC");
         assert_eq!(open_flags(0o10002), "O_RDWR|O_DSYNC");
         assert_eq!(open_flags(0o20200000), "O_RDONLY|O_TMPFILE");
-        assert_eq!(open_flags(3), "0x3");
+        assert_eq!(open_flags(3), "O_ACCMODE");
     }
 
     #[test]
@@ -253,8 +358,9 @@ mod tests {
         assert_eq!(flags(0x81, consts::PROT, "PROT_NONE"), "PROT_READ|0x80");
         assert_eq!(mmap_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(mmap_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
-        assert_eq!(mmap_flags(0x8000_0001), "MAP_SHARED|0x80000000");
-        assert_eq!(mmap_flags(0), "0");
+        assert_eq!(mmap_flags(0x8000_0001), "MAP_SHARED|32<<MAP_HUGE_SHIFT");
+        assert_eq!(mmap_flags(0x2000f), "0xf /* MAP_??? */|MAP_STACK");
+        assert_eq!(mmap_flags(0), "MAP_FILE");
         assert_eq!(
             clone_flags(0x01200011),
             "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"

@@ -28,6 +28,7 @@ pub mod profile;
 pub mod proto;
 pub mod signal;
 pub mod structs;
+pub mod xlat;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
 pub use decode::{

@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::xlat::Table as XlatTable;
+
 const TABLE_64: &str = include_str!("../data/syscall_64.tsv");
 const TABLE_32: &str = include_str!("../data/syscall_32.tsv");
 const PROTOTYPES: &str = include_str!("../data/prototypes.txt");
@@ -78,6 +80,104 @@ pub enum ArgType {
     Hex,
     /// A pointer not followed: `NULL` or hex.
     Ptr,
+    /// A 32-bit named constant from a generated table; unknown values as
+    /// hex with the table's comment (`0x10 /* RLIMIT_??? */`).
+    Xlat(XlatTable),
+    /// Like [`ArgType::Xlat`], unknown values in signed decimal.
+    XlatD(XlatTable),
+    /// Like [`ArgType::XlatD`] without the comment (strace's
+    /// `printxval_d` with no default: keyring serial numbers).
+    XlatDn(XlatTable),
+    /// A word-sized named constant (`long` arguments: ptrace requests).
+    XlatLong(XlatTable),
+    /// A 32-bit flag set from a generated table (`EFD_CLOEXEC|0x10`).
+    Flags(XlatTable),
+    /// A 32-bit flag set whose unknown bits strace prints without a
+    /// comment (`0xde97face`).
+    FlagsPlain(XlatTable),
+    /// A word-sized flag set (`unsigned long` flags: perf_event_open).
+    FlagsLong(XlatTable),
+    /// A `umode_t` printed in octal as strace does (`000`, `0644`):
+    /// truncated to 16 bits.
+    Umode,
+    /// A mode with its file type (`S_IFREG|0644`; `mknod`).
+    SymMode,
+    /// An `int` shown in hex (`0xffffffff`: rseq flags, futex_waitv flags).
+    HexInt,
+    /// An `unsigned int` flag word shown in hex without a table.
+    HexUint,
+    /// An `open`-family mode, printed only when the flags argument (the
+    /// index) has `O_CREAT` or `O_TMPFILE`; otherwise the argument is
+    /// left out.
+    OpenMode(u8),
+    /// A pointer to a 64-bit signed number (`loff_t *`), shown as `[n]`.
+    I64Ptr,
+    /// A pointer to a 64-bit unsigned number, shown as `[n]`.
+    U64Ptr,
+    /// `fanotify_init` flags: the notification class, then the flags.
+    FanInitFlags,
+    /// `mknod`'s device (`makedev(0x1, 0x3)`), shown only when the mode
+    /// argument (the index) is a character or block device.
+    MknodDev(u8),
+    /// `prctl`'s option; the following arguments are shaped by it.
+    Prctl,
+    /// A `prctl` argument after the option: shown as the option needs
+    /// (a string, a signal, a number) or left out.
+    PrctlArg(u8),
+    /// A `futex` argument after the operation (1-based, 1..=4: the
+    /// registers of val, timeout/val2, uaddr2, val3), shown as the
+    /// operation needs or left out.
+    FutexArg(u8),
+    /// A group list the kernel reads, count in the argument (`setgroups`).
+    GidsIn(u8),
+    /// A group list the kernel writes, count in the return value.
+    GidsOut,
+    /// `reboot`'s argument string, shown only for
+    /// `LINUX_REBOOT_CMD_RESTART2` (the command in the previous argument).
+    RebootArg,
+    /// A named constant in strace's verbose style: the signed number, then
+    /// the name in a comment (`0 /* SYSLOG_ACTION_CLOSE */`).
+    XlatVerbose(XlatTable),
+    /// `syslog`'s length: a console level for
+    /// `SYSLOG_ACTION_CONSOLE_LEVEL`, a number otherwise.
+    SyslogLen,
+    /// `kexec_load` flags: the architecture, then the `KEXEC_*` flags.
+    KexecFlags,
+    /// A directory entry buffer the kernel fills (`getdents`,
+    /// `getdents64`): its address and `/* N entries */`.
+    DirentsOut,
+    /// A device number as `makedev(0x1, 0x3)` (`ustat`).
+    Dev,
+    /// `swapon` flags: `SWAP_FLAG_*` names, then the priority in decimal.
+    SwapFlags,
+    /// `seccomp` flags: named for `SECCOMP_SET_MODE_FILTER`, hex otherwise.
+    SeccompFlags,
+    /// A pointer to a word the kernel writes, shown as `[0x...]` at exit.
+    HexPtrOut,
+    /// A pointer to a `size_t`/`unsigned long` the kernel writes, `[n]`.
+    UlongPtrOut,
+    /// A System V IPC key: `IPC_PRIVATE` or hex.
+    IpcKey,
+    /// System V IPC `*get` flags: the table's names, then the permission
+    /// bits in octal (`IPC_CREAT|IPC_EXCL|0600`).
+    IpcFlags(XlatTable),
+    /// A System V IPC `*ctl` command, with `IPC_64|` when that bit is set.
+    IpcCmd(XlatTable),
+    /// A `ptrace` argument after the request (1: pid, 2: addr, 3: data),
+    /// shown as the request needs or left out.
+    PtraceArg(u8),
+    /// `fcntl`'s argument: left out for commands without one, else an
+    /// fd flag set, open flags, a signal or a number.
+    FcntlArg,
+    /// A socket option level (`SOL_SOCKET`).
+    SockLevel,
+    /// A socket option name, by the level in the previous argument.
+    SockOptName(u8),
+    /// An `ioctl` request as strace names it (`TCGETS`, or `_IOC(...)`).
+    IoctlCode,
+    /// `ioctl`'s argument: a pointer (`NULL`, `0x7ffc...`) for a known
+    /// request that passes a structure, else the number in hex.
+    IoctlArg,
     /// A file descriptor.
     Fd,
     /// A directory fd for `*at` calls (`AT_FDCWD`).
@@ -192,7 +292,13 @@ impl ArgType {
             | ArgType::PipeFds
             | ArgType::StatOut
             | ArgType::Stat64Out
-            | ArgType::StatxOut => Dir::Out,
+            | ArgType::StatxOut
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut
+            | ArgType::GidsOut
+            | ArgType::DirentsOut => Dir::Out,
+            // Some prctl options return through their argument.
+            ArgType::PrctlArg(_) => Dir::InOut,
             _ => Dir::In,
         }
     }
@@ -214,11 +320,57 @@ impl ArgType {
             ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
             ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
             ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
+            ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
+            ("xlat_verbose", Some(t)) => ArgType::XlatVerbose(XlatTable::from_name(t)?),
+            ("xlat_dn", Some(t)) => ArgType::XlatDn(XlatTable::from_name(t)?),
+            ("xlat_long", Some(t)) => ArgType::XlatLong(XlatTable::from_name(t)?),
+            ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
+            ("flags_plain", Some(t)) => ArgType::FlagsPlain(XlatTable::from_name(t)?),
+            ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
+            ("open_mode", p) => ArgType::OpenMode(arg(p)?),
+            ("gids_in", p) => ArgType::GidsIn(arg(p)?),
+            ("mknod_dev", p) => ArgType::MknodDev(arg(p)?),
+            ("ptrace_arg", Some(n)) => {
+                ArgType::PtraceArg(n.parse().ok().filter(|n| (1..4).contains(n))?)
+            }
+            ("futex_arg", Some(n)) => {
+                ArgType::FutexArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
+            }
+            ("ipc_flags", Some(t)) => ArgType::IpcFlags(XlatTable::from_name(t)?),
+            ("ipc_cmd", Some(t)) => ArgType::IpcCmd(XlatTable::from_name(t)?),
+            ("prctl_arg", Some(n)) => {
+                ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
+            }
+            ("sockopt_name", p) => ArgType::SockOptName(arg(p)?),
             (b, p) if crate::structs::StructKind::parse(b, p).is_some() => {
                 ArgType::Struct(crate::structs::StructKind::parse(b, p)?)
             }
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
+            ("umode", None) => ArgType::Umode,
+            ("sym_mode", None) => ArgType::SymMode,
+            ("hex_int", None) => ArgType::HexInt,
+            ("hex_uint", None) => ArgType::HexUint,
+            ("prctl", None) => ArgType::Prctl,
+            ("ipc_key", None) => ArgType::IpcKey,
+            ("dev", None) => ArgType::Dev,
+            ("dirents_out", None) => ArgType::DirentsOut,
+            ("reboot_arg", None) => ArgType::RebootArg,
+            ("syslog_len", None) => ArgType::SyslogLen,
+            ("kexec_flags", None) => ArgType::KexecFlags,
+            ("gids_out", None) => ArgType::GidsOut,
+            ("swap_flags", None) => ArgType::SwapFlags,
+            ("seccomp_flags", None) => ArgType::SeccompFlags,
+            ("hex_ptr_out", None) => ArgType::HexPtrOut,
+            ("ulong_ptr_out", None) => ArgType::UlongPtrOut,
+            ("i64_ptr", None) => ArgType::I64Ptr,
+            ("u64_ptr", None) => ArgType::U64Ptr,
+            ("fan_init_flags", None) => ArgType::FanInitFlags,
+            ("fcntl_arg", None) => ArgType::FcntlArg,
+            ("sock_level", None) => ArgType::SockLevel,
+            ("ioctl_code", None) => ArgType::IoctlCode,
+            ("ioctl_arg", None) => ArgType::IoctlArg,
             ("uint", None) => ArgType::Uint,
             ("long", None) => ArgType::Long,
             ("ulong", None) => ArgType::Ulong,
@@ -279,7 +431,8 @@ impl ArgType {
             | ArgType::Sockaddr(n)
             | ArgType::SockaddrOut(n)
             | ArgType::IovecIn(n)
-            | ArgType::IovecOut(n) => Some(n),
+            | ArgType::IovecOut(n)
+            | ArgType::GidsIn(n) => Some(n),
             ArgType::Struct(k) => k.referenced_arg(),
             _ => None,
         }

@@ -353,6 +353,28 @@ fn linux_decode_seeds() -> Vec<Seed> {
             -2,
             vec![(a, cat(&[&[1, 0], b"/tmp/vst/sock\0"]))],
         ),
+        // Option-shaped prctl arguments read from guest memory.
+        (
+            "prctl-set-name",
+            "prctl",
+            [15, a, 0, 0, 0, 0],
+            0,
+            vec![(a, b"0123456789abcdefghij\0".to_vec())],
+        ),
+        (
+            "prctl-get-name",
+            "prctl",
+            [16, a, 0, 0, 0, 0],
+            0,
+            vec![(a, b"vstrace\0".to_vec())],
+        ),
+        (
+            "prctl-get-pdeathsig",
+            "prctl",
+            [2, a, 0, 0, 0, 0],
+            0,
+            vec![(a, 9u32.to_le_bytes().to_vec())],
+        ),
         (
             "writev",
             "writev",

@@ -1,0 +1,696 @@
+#!/usr/bin/env python3
+"""Generate the Linux named-constant tables (crates/linux/src/xlat/tables.rs
+and crates/linux/src/xlat/ioctls.rs) from a source of truth.
+
+Sources (facts: names and values, nothing of strace's code is copied):
+  * strace's xlat files, src/xlat/NAME.in of the strace source package that
+    scripts/strace-conformance.sh fetches (`--fetch-only` prints SRC=): each
+    line is `NAME [VALUE]`, with `#if defined __arch__` conditions that this
+    script evaluates twice, for x86_64 and for i386;
+  * where a line gives no value, the kernel uapi headers of Debian's
+    linux-libc-dev (/usr/include/linux, /usr/include/asm-generic,
+    /usr/include/x86_64-linux-gnu/asm; glibc's bits/ last) supply it:
+    `#define NAME EXPR` lines and `enum { NAME [= EXPR], ... }` members;
+  * ioctl request numbers: strace's generated lists of the kernel's ioctl
+    definitions, src/linux/64/ioctls_inc.h (+ x86_64/ioctls_arch0.h) and,
+    for i386 (32-bit structure sizes), src/linux/32/ioctls_inc_align32.h
+    (+ i386/ioctls_arch0.h).
+
+Which tables are generated, and the `/* PREFIX_??? */` comment strace
+prints for an unknown value, is the TABLES list below.
+
+Usage: scripts/gen-xlat.py [--src STRACE_SRC] [--check]
+  Without --src the source is located with
+  `scripts/strace-conformance.sh --fetch-only`. --check compares the
+  generated text with the committed files (exit 1 when they differ).
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_TABLES = os.path.join(ROOT, "crates/linux/src/xlat/tables.rs")
+OUT_IOCTLS = os.path.join(ROOT, "crates/linux/src/xlat/ioctls.rs")
+
+# (xlat file, default comment for unknown values or None to derive it from
+# the names' common prefix).
+TABLES = [
+    ("access_modes", "?_OK"),
+    ("addrfams", "AF_???"),
+    ("advise", "POSIX_FADV_???"),
+    ("arp_hardware_types", None),
+    ("archvals", "ARCH_???"),
+    ("at_flags", "AT_???"),
+    ("bootflags1", "LINUX_REBOOT_MAGIC_???"),
+    ("bootflags2", "LINUX_REBOOT_MAGIC_???"),
+    ("bootflags3", "LINUX_REBOOT_CMD_???"),
+    ("bpf_commands", "BPF_???"),
+    ("cap", "CAP_???"),
+    ("cap_version", "_LINUX_CAPABILITY_VERSION_???"),
+    ("clockflags", "TIMER_???"),
+    ("clocknames", "CLOCK_???"),
+    ("clone3_flags", "CLONE_???"),
+    ("clone_flags", "CLONE_???"),
+    ("close_range_flags", "CLOSE_RANGE_???"),
+    ("delete_module_flags", "O_???"),
+    ("efd_flags", "EFD_???"),
+    ("epollctls", "EPOLL_CTL_???"),
+    ("epollevents", "EPOLL???"),
+    ("epollflags", "EPOLL_???"),
+    ("f_owner_types", "F_OWNER_???"),
+    ("f_seals", "F_SEAL_???"),
+    ("faccessat_flags", "AT_???"),
+    ("falloc_flags", "FALLOC_FL_???"),
+    ("fan_classes", "FAN_CLASS_???"),
+    ("fan_event_flags", "FAN_???"),
+    ("fan_init_flags", "FAN_???"),
+    ("fan_mark_flags", "FAN_MARK_???"),
+    ("fcntlcmds", "F_???"),
+    ("fdflags", "FD_???"),
+    ("flockcmds", "LOCK_???"),
+    ("fsconfig_cmds", "FSCONFIG_???"),
+    ("fsmount_attr_flags", "MOUNT_ATTR_???"),
+    ("fsmount_flags", "FSMOUNT_???"),
+    ("fsopen_flags", "FSOPEN_???"),
+    ("fspick_flags", "FSPICK_???"),
+    ("futexbitset", "FUTEX_BITSET_???"),
+    ("futexops", "FUTEX_???"),
+    ("futexwakecmps", "FUTEX_OP_CMP_???"),
+    ("futexwakeops", "FUTEX_OP_???"),
+    ("get_mempolicy_flags", "MPOL_???"),
+    ("getrandom_flags", "GRND_???"),
+    ("getsock_ip_options", "IP_???"),
+    ("getsock_ipv6_options", "IPV6_???"),
+    ("getsock_options", "SO_???"),
+    ("inet_protocols", "IPPROTO_???"),
+    ("inotify_flags", "IN_???"),
+    ("inotify_init_flags", "IN_???"),
+    ("ioprio_class", "IOPRIO_CLASS_???"),
+    ("ioprio_who", "IOPRIO_WHO_???"),
+    ("ipc_msg_flags", "MSG_???"),
+    ("ipc_private", None),
+    ("ipccalls", None),
+    ("resource_flags", "IPC_???"),
+    ("itimer_which", "ITIMER_???"),
+    ("kcmp_types", "KCMP_???"),
+    ("kexec_file_load_flags", "KEXEC_FILE_???"),
+    ("kexec_load_flags", "KEXEC_???"),
+    ("kexec_arch_values", "KEXEC_ARCH_???"),
+    ("key_spec", "KEY_SPEC_???"),
+    ("keyctl_commands", "KEYCTL_???"),
+    ("landlock_create_ruleset_flags", "LANDLOCK_CREATE_RULESET_???"),
+    ("landlock_rule_types", "LANDLOCK_RULE_???"),
+    ("lockfcmds", "F_???"),
+    ("madvise_cmds", "MADV_???"),
+    ("mbind_flags", "MPOL_MF_???"),
+    ("membarrier_cmds", "MEMBARRIER_CMD_???"),
+    ("membarrier_flags", "MEMBARRIER_CMD_FLAG_???"),
+    ("memfd_create_flags", "MFD_???"),
+    ("memfd_secret_flags", "O_???"),
+    ("mlock_flags", "MLOCK_???"),
+    ("mlockall_flags", "MCL_???"),
+    ("mmap_flags", "MAP_???"),
+    ("mmap_prot", "PROT_???"),
+    ("modetypes", "S_IF???"),
+    ("module_init_flags", "MODULE_INIT_???"),
+    ("mount_attr_attr", "MOUNT_ATTR_???"),
+    ("mount_attr_propagation", "MS_???"),
+    ("mount_flags", "MS_???"),
+    ("mount_setattr_flags", "AT_???"),
+    ("move_mount_flags", "MOVE_MOUNT_???"),
+    ("move_pages_flags", "MPOL_MF_???"),
+    ("mpol_mode_flags", "MPOL_???"),
+    ("mpol_modes", "MPOL_???"),
+    ("mq_attr_flags", "O_???"),
+    ("mremap_flags", "MREMAP_???"),
+    ("msg_flags", "MSG_???"),
+    ("msgctl_flags", "MSG_???"),
+    ("mctl_sync", "MS_???"),
+    ("name_to_handle_at_flags", "AT_???"),
+    ("netlink_protocols", "NETLINK_???"),
+    ("open_access_modes", "O_???"),
+    ("open_mode_flags", "O_???"),
+    ("open_tree_flags", "OPEN_TREE_???"),
+    ("perf_event_open_flags", "PERF_FLAG_???"),
+    ("personality_flags", None),
+    ("personality_types", "PER_???"),
+    ("pidfd_open_flags", "PIDFD_???"),
+    ("pkey_access", "PKEY_???"),
+    ("pollflags", "POLL???"),
+    ("pr_cap_ambient", "PR_CAP_AMBIENT_???"),
+    ("pr_dumpable", "SUID_DUMP_???"),
+    ("pr_fp_mode", "PR_FP_MODE_???"),
+    ("pr_mce_kill", "PR_MCE_KILL_???"),
+    ("pr_mce_kill_policy", "PR_MCE_KILL_???"),
+    ("pr_pac_enabled_keys", "PR_PAC_???"),
+    ("pr_pac_keys", "PR_PAC_???"),
+    ("pr_sched_core_cmds", "PR_SCHED_CORE_???"),
+    ("pr_sched_core_pidtypes", "PIDTYPE_???"),
+    ("pr_set_mm", "PR_SET_MM_???"),
+    ("pr_set_vma", "PR_SET_VMA_???"),
+    ("pr_spec_cmds", "PR_SPEC_???"),
+    ("pr_spec_get_store_bypass_flags", "PR_SPEC_???"),
+    ("pr_spec_set_store_bypass_flags", "PR_SPEC_???"),
+    ("pr_sud_cmds", "PR_SYS_DISPATCH_???"),
+    ("pr_tagged_addr_enable", "PR_TAGGED_ADDR_???"),
+    ("pr_tsc", "PR_TSC_???"),
+    ("pr_unalign_flags", "PR_UNALIGN_???"),
+    ("prctl_options", "PR_???"),
+    ("priorities", "PRIO_???"),
+    ("ptrace_cmds", "PTRACE_???"),
+    ("ptrace_events", "PTRACE_EVENT_???"),
+    ("ptrace_setoptions_flags", "PTRACE_O_???"),
+    ("rename_flags", "RENAME_???"),
+    ("resources", "RLIMIT_???"),
+    ("rwf_flags", "RWF_???"),
+    ("sa_handler_values", None),
+    ("sched_flags", "SCHED_FLAG_???"),
+    ("schedulers", "SCHED_???"),
+    ("seccomp_filter_flags", "SECCOMP_FILTER_FLAG_???"),
+    ("seccomp_mode", "SECCOMP_MODE_???"),
+    ("seccomp_ops", "SECCOMP_SET_MODE_???"),
+    ("secbits", "SECBIT_???"),
+    ("semctl_flags", "SEM_???"),
+    ("semop_flags", "SEM_???"),
+    ("setns_types", "CLONE_NEW???"),
+    ("setsock_ip_options", "IP_???"),
+    ("setsock_ipv6_options", "IPV6_???"),
+    ("setsock_options", "SO_???"),
+    ("sfd_flags", "SFD_???"),
+    ("shm_flags", "SHM_???"),
+    ("shm_resource_flags", "SHM_???"),
+    ("shmctl_flags", "SHM_???"),
+    ("shutdown_modes", "SHUT_???"),
+    ("sigact_flags", "SA_???"),
+    ("sigaltstack_flags", "SS_???"),
+    ("sigprocmaskcmds", "SIG_???"),
+    ("sock_ip_options", "IP_???"),
+    ("sock_ipv6_options", "IPV6_???"),
+    ("sock_netlink_options", "NETLINK_???"),
+    ("sock_options", "SO_???"),
+    ("sock_packet_options", "PACKET_???"),
+    ("sock_raw_options", "RAW_???"),
+    ("sock_shutdown_flags", "SHUT_???"),
+    ("sock_tcp_options", "TCP_???"),
+    ("sock_type_flags", "SOCK_???"),
+    ("sock_udp_options", "UDP_???"),
+    ("socketcalls", "SYS_???"),
+    ("socketlayers", "SOL_??"),
+    ("socktypes", "SOCK_???"),
+    ("splice_flags", "SPLICE_F_???"),
+    ("statx_masks", "STATX_???"),
+    ("swap_flags", "SWAP_FLAG_???"),
+    ("sync_file_range_flags", "SYNC_FILE_RANGE_???"),
+    ("syslog_action_type", "SYSLOG_ACTION_???"),
+    ("syslog_console_levels", "LOGLEVEL_???"),
+    ("timerfdflags", "TFD_???"),
+    ("uffd_flags", "O_???"),
+    ("umount_flags", "MNT_???"),
+    ("unshare_flags", "CLONE_???"),
+    ("uring_enter_flags", "IORING_ENTER_???"),
+    ("uring_register_opcodes", "IORING_REGISTER_???"),
+    ("uring_setup_flags", "IORING_SETUP_???"),
+    ("usagewho", "RUSAGE_???"),
+    ("wait4_options", "W???"),
+    ("waitid_types", "P_???"),
+    ("whence_codes", "SEEK_???"),
+    ("xattrflags", "XATTR_???"),
+]
+
+ARCHES = ("x86_64", "i386")
+
+
+def locate_src():
+    out = subprocess.run(
+        [os.path.join(ROOT, "scripts/strace-conformance.sh"), "--fetch-only"],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("SRC="):
+            return line[4:]
+    sys.exit("gen-xlat: strace-conformance.sh --fetch-only printed no SRC=")
+
+
+# ---- header definitions ----------------------------------------------------
+
+HEADER_DIRS = [
+    "/usr/include/x86_64-linux-gnu/asm",
+    "/usr/include/linux",
+    "/usr/include/asm-generic",
+    "/usr/include/x86_64-linux-gnu/bits",
+]
+
+DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*$")
+ENUM_RE = re.compile(r"\benum\b[^{;]*\{([^}]*)\}", re.S)
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+FUNC_DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\(([\w\s,]*)\)\s+(.+?)\s*$")
+
+
+def header_defines():
+    """(NAME -> expression text, NAME -> (params, body) of function-like
+    macros), first definition in HEADER_DIRS order."""
+    defs = {}
+    funcs = {}
+    enums = {}
+    for d in HEADER_DIRS:
+        files = []
+        for dirpath, _, names in os.walk(d):
+            files += [os.path.join(dirpath, n) for n in names if n.endswith(".h")]
+        for f in sorted(files):
+            try:
+                text = strip_comments(open(f, encoding="latin-1").read())
+            except OSError:
+                continue
+            text = text.replace("\\\n", " ")
+            for line in text.splitlines():
+                m = DEFINE_RE.match(line)
+                if m and m.group(1) not in defs and m.group(2) != m.group(1):
+                    defs[m.group(1)] = m.group(2)
+                m = FUNC_DEFINE_RE.match(line)
+                if m and m.group(1) not in funcs:
+                    params = [a.strip() for a in m.group(2).split(",") if a.strip()]
+                    funcs[m.group(1)] = (params, m.group(3))
+            for m in ENUM_RE.finditer(text):
+                prev = None
+                body = "\n".join(l for l in m.group(1).splitlines() if not l.strip().startswith("#"))
+                for item in body.split(","):
+                    item = item.strip()
+                    if not item or item.startswith("#"):
+                        continue
+                    mm = re.match(r"([A-Za-z_]\w*)\s*(?:=\s*(.+))?$", item, re.S)
+                    if not mm:
+                        prev = None
+                        continue
+                    name, expr = mm.group(1), mm.group(2)
+                    if expr is None:
+                        expr = "0" if prev is None else "(%s) + 1" % prev
+                    expr = " ".join(expr.split())
+                    enums.setdefault(name, expr)
+                    prev = name
+    for k, v in enums.items():
+        defs.setdefault(k, v)
+    return defs, funcs
+
+
+CAST_RE = re.compile(r"\((?:\s*(?:const|unsigned|signed|int|long|short|char|void|__\w+|\w+_t)\s*\**)+\)")
+FUNCS = {}
+
+
+def expand_funcs(expr):
+    """Expands function-like macros (one argument list level at a time)."""
+    for _ in range(10):
+        changed = False
+        for m in re.finditer(r"([A-Za-z_]\w*)\s*\(([^()]*)\)", expr):
+            f = FUNCS.get(m.group(1))
+            if not f:
+                continue
+            params, body = f
+            args = [a.strip() for a in m.group(2).split(",")]
+            if len(args) != len(params):
+                continue
+            for p, a in zip(params, args):
+                body = re.sub(r"\b%s\b" % re.escape(p), "(%s)" % a, body)
+            expr = expr[: m.start()] + "(" + body + ")" + expr[m.end():]
+            changed = True
+            break
+        if not changed:
+            break
+    return expr
+
+
+# ---- expression evaluation -------------------------------------------------
+
+TOKEN_RE = re.compile(r"0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|<<|>>|\S")
+
+
+class Unresolved(Exception):
+    pass
+
+
+def evaluate(expr, lookup, depth=0):
+    if depth > 40:
+        raise Unresolved(expr)
+    out = []
+    expr = CAST_RE.sub(" ", expand_funcs(expr))
+    toks = TOKEN_RE.findall(expr)
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if re.match(r"0[xX]", t):
+            out.append(str(int(t.rstrip("uUlL"), 16)))
+        elif t[0].isdigit():
+            t = t.rstrip("uUlL")
+            out.append(str(int(t, 8) if len(t) > 1 and t[0] == "0" else int(t)))
+        elif re.match(r"[A-Za-z_]", t):
+            # Casts and type words: (unsigned int), (int), (__u32)...
+            if t in ("unsigned", "int", "long", "signed", "short", "char",
+                     "__u32", "__u64", "__s32", "__u16", "__u8", "uint32_t",
+                     "uint64_t", "int32_t", "__kernel_ulong_t", "__kernel_long_t",
+                     "__le32", "__be32"):
+                out.append("")
+            else:
+                v = lookup(t, depth + 1)
+                if v is None:
+                    raise Unresolved(t)
+                out.append("(%d)" % v)
+        elif t == "/":
+            out.append("//")
+        elif t in ("&&", "||"):
+            out.append({"&&": " and ", "||": " or "}[t])
+        elif t == "!":
+            out.append(" not ")
+        else:
+            out.append(t)
+        i += 1
+    text = "".join(out)
+    # Empty casts leave "()" behind: drop them.
+    text = text.replace("()", "")
+    try:
+        v = eval(text, {"__builtins__": {}}, {})  # noqa: S307 (digits and operators only)
+    except Exception as e:  # noqa: BLE001
+        raise Unresolved("%s (%s)" % (expr, e))
+    if isinstance(v, bool):
+        v = int(v)
+    return v
+
+
+class Symbols:
+    """Values of names: the xlat files' own, then the headers'."""
+
+    def __init__(self, xlat_values, headers):
+        self.xlat = xlat_values
+        self.headers = headers
+        self.cache = {}
+
+    def lookup(self, name, depth=0):
+        if name in self.cache:
+            return self.cache[name]
+        expr = self.xlat.get(name)
+        if expr is None:
+            expr = self.headers.get(name)
+        if expr is None:
+            return None
+        try:
+            v = evaluate(expr, self.lookup, depth)
+        except Unresolved:
+            return None
+        self.cache[name] = v
+        return v
+
+
+# ---- xlat files ----------------------------------------------------------
+
+def cond_true(cond, arch):
+    """Evaluates an `#if` condition for `arch` (defined-tests only)."""
+    defined = {"__x86_64__", "X86_64"} if arch == "x86_64" else {"__i386__", "I386"}
+    c = re.sub(r"defined\s*\(\s*(\w+)\s*\)", r"defined \1", cond)
+    c = re.sub(r"defined\s+(\w+)", lambda m: " 1 " if m.group(1) in defined else " 0 ", c)
+    c = c.replace("&&", " and ").replace("||", " or ")
+    c = re.sub(r"!(?!=)", " not ", c)
+    # Remaining identifiers (SIZEOF_LONG...): unknown, false.
+    c = re.sub(r"[A-Za-z_]\w*", lambda m: m.group(0) if m.group(0) in ("and", "or", "not") else "0", c)
+    try:
+        return bool(eval(c, {"__builtins__": {}}, {}))  # noqa: S307
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def parse_xlat(path, arch):
+    """[(name, expr or None)] of one .in file for one arch."""
+    entries = []
+    stack = []  # (this branch active, some branch taken)
+    active = True
+    for raw in strip_comments(open(path, encoding="latin-1").read()).splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            words = line[1:].strip().split(None, 1)
+            d = words[0] if words else ""
+            arg = words[1] if len(words) > 1 else ""
+            if d in ("if", "ifdef", "ifndef"):
+                if d == "ifdef":
+                    t = cond_true("defined " + arg, arch)
+                elif d == "ifndef":
+                    t = not cond_true("defined " + arg, arch)
+                else:
+                    t = cond_true(arg, arch)
+                stack.append((active, t))
+                active = active and t
+            elif d == "elif":
+                outer, taken = stack[-1]
+                t = (not taken) and cond_true(arg, arch)
+                stack[-1] = (outer, taken or t)
+                active = outer and t
+            elif d == "else":
+                outer, taken = stack[-1]
+                stack[-1] = (outer, True)
+                active = outer and not taken
+            elif d == "endif":
+                outer, _ = stack.pop()
+                active = outer
+            continue
+        if not active:
+            continue
+        m = re.match(r"(\S+)(?:\s+(.+))?$", line)
+        name, expr = m.group(1), m.group(2)
+        entries.append((name, expr))
+    return entries
+
+
+def rust_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def camel(name):
+    parts = re.split(r"[_\W]+", name)
+    s = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    if s[0].isdigit():
+        s = "T" + s
+    return s
+
+
+def common_prefix_dflt(names):
+    names = [n for n in names if re.match(r"^[A-Z_0-9]+$", n)]
+    if not names:
+        return ""
+    p = os.path.commonprefix(names)
+    cut = p.rfind("_")
+    return p[: cut + 1] + "???" if cut > 0 else ""
+
+
+def build_tables(src, warnings):
+    xdir = os.path.join(src, "src/xlat")
+    headers, funcs = header_defines()
+    FUNCS.update(funcs)
+    per_arch = {}
+    for arch in ARCHES:
+        # First pass: every explicit value of every xlat file, for this arch.
+        values = {}
+        parsed = {}
+        for fn in sorted(os.listdir(xdir)):
+            if not fn.endswith(".in"):
+                continue
+            ents = parse_xlat(os.path.join(xdir, fn), arch)
+            parsed[fn[:-3]] = ents
+            for name, expr in ents:
+                if expr is not None and re.match(r"^[A-Za-z_]\w*$", name):
+                    values.setdefault(name, expr)
+        syms = Symbols(values, headers)
+        tabs = {}
+        for table, _ in TABLES:
+            if table not in parsed:
+                warnings.append("no xlat file %s.in" % table)
+                continue
+            out = []
+            for name, expr in parsed[table]:
+                try:
+                    if expr is not None:
+                        v = evaluate(expr, syms.lookup)
+                    elif re.match(r"^[A-Za-z_]\w*$", name):
+                        v = syms.lookup(name)
+                        if v is None:
+                            raise Unresolved(name)
+                    else:
+                        # `A|B`: an expression of names is its own value.
+                        v = evaluate(name, syms.lookup)
+                except Unresolved as e:
+                    if arch == "x86_64":
+                        warnings.append("%s: %s unresolved (%s)" % (table, name, e))
+                    continue
+                out.append((v & 0xFFFFFFFFFFFFFFFF, name))
+            tabs[table] = out
+        per_arch[arch] = tabs
+    return per_arch
+
+
+def gen_tables_rs(per_arch, src_version):
+    lines = [
+        "// @generated by scripts/gen-xlat.py from strace %s's src/xlat/*.in" % src_version,
+        "// (names and values) and the linux-libc-dev uapi headers. Do not edit:",
+        "// change the TABLES list in the script and run `python3 scripts/gen-xlat.py`.",
+        "//! Named-constant tables (generated; see `scripts/gen-xlat.py`).",
+        "",
+        "use serde::{Deserialize, Serialize};",
+        "",
+        "use super::Xlat;",
+        "",
+    ]
+    variants = []
+    for table, dflt in TABLES:
+        if table not in per_arch["x86_64"]:
+            continue
+        x = per_arch["x86_64"][table]
+        i = per_arch["i386"][table]
+        if dflt is None:
+            dflt = common_prefix_dflt([n for _, n in x]) or "???"
+        ident = table.upper()
+        lines.append("/// strace's `%s` on x86_64." % table)
+        lines.append("pub(crate) const %s_X86_64: &[(u64, &str)] = &[" % ident)
+        for v, n in x:
+            lines.append("    (%#x, %s)," % (v, rust_str(n)))
+        lines.append("];")
+        i_ref = "%s_X86_64" % ident
+        if i != x:
+            i_ref = "%s_I386" % ident
+            lines.append("/// strace's `%s` on i386." % table)
+            lines.append("pub(crate) const %s_I386: &[(u64, &str)] = &[" % ident)
+            for v, n in i:
+                lines.append("    (%#x, %s)," % (v, rust_str(n)))
+            lines.append("];")
+        lines.append("static %s: Xlat = Xlat {" % ident)
+        lines.append("    name: %s," % rust_str(table))
+        lines.append("    dflt: %s," % rust_str(dflt))
+        lines.append("    x86_64: %s_X86_64," % ident)
+        lines.append("    i386: %s," % i_ref)
+        lines.append("};")
+        lines.append("")
+        variants.append((table, camel(table), ident))
+    lines.append("/// A named-constant table, as named in `data/prototypes.txt`")
+    lines.append("/// (`xlat(resources)`): one per strace xlat file generated.")
+    lines.append("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]")
+    lines.append("pub enum Table {")
+    for table, cam, _ in variants:
+        lines.append("    /// strace's `%s` table." % table)
+        lines.append("    %s," % cam)
+    lines.append("}")
+    lines.append("")
+    lines.append("impl Table {")
+    lines.append("    /// Every table, in generation order.")
+    lines.append("    pub const ALL: [Table; %d] = [" % len(variants))
+    for _, cam, _ in variants:
+        lines.append("        Table::%s," % cam)
+    lines.append("    ];")
+    lines.append("")
+    lines.append("    /// The table's names and values.")
+    lines.append("    pub fn xlat(self) -> &'static Xlat {")
+    lines.append("        match self {")
+    for _, cam, ident in variants:
+        lines.append("            Table::%s => &%s," % (cam, ident))
+    lines.append("        }")
+    lines.append("    }")
+    lines.append("")
+    lines.append("    /// The table of the xlat file `name` (`resources`).")
+    lines.append("    pub fn from_name(name: &str) -> Option<Table> {")
+    lines.append("        Some(match name {")
+    for table, cam, _ in variants:
+        lines.append("            %s => Table::%s," % (rust_str(table), cam))
+    lines.append("            _ => return None,")
+    lines.append("        })")
+    lines.append("    }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+IOCTL_RE = re.compile(r'\{\s*"[^"]*",\s*"(\w+)",\s*([^,]+),\s*(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+|0)\s*\}')
+IOC_DIR = {"0": 0, "_IOC_NONE": 0, "_IOC_WRITE": 1, "_IOC_READ": 2}
+
+
+def ioctl_entries(paths):
+    seen = {}
+    for p in paths:
+        for m in IOCTL_RE.finditer(open(p, encoding="latin-1").read()):
+            name, d, tnr, size = m.groups()
+            dv = 0
+            for part in d.split("|"):
+                dv |= IOC_DIR.get(part.strip(), 0)
+            code = (dv << 30) | (int(size, 16) << 16) | int(tnr, 16)
+            seen.setdefault((code, name), None)
+    return sorted(seen)
+
+
+def gen_ioctls_rs(src, src_version):
+    l = os.path.join(src, "src/linux")
+    x = ioctl_entries([os.path.join(l, "64/ioctls_inc.h"), os.path.join(l, "x86_64/ioctls_arch0.h")])
+    i = ioctl_entries([os.path.join(l, "32/ioctls_inc_align32.h"), os.path.join(l, "i386/ioctls_arch0.h")])
+    both = sorted(set(x) & set(i))
+    only_x = sorted(set(x) - set(i))
+    only_i = sorted(set(i) - set(x))
+    lines = [
+        "// @generated by scripts/gen-xlat.py from strace %s's lists of the kernel's" % src_version,
+        "// ioctl definitions (src/linux/{64,32}/ioctls_inc*.h, */ioctls_arch0.h). Do not",
+        "// edit: run `python3 scripts/gen-xlat.py`.",
+        "//! ioctl request names by number (generated): the requests both ABIs",
+        "//! share, then each ABI's own (structure sizes differ), each list",
+        "//! sorted by number.",
+        "",
+    ]
+
+    def table(name, doc, entries):
+        out = ["/// %s" % doc, "pub static %s: &[(u32, &str)] = &[" % name]
+        out += ["    (%#x, %s)," % (c, rust_str(n)) for c, n in entries]
+        return out + ["];", ""]
+
+    lines += table("IOCTLS_COMMON", "Requests with the same number on x86_64 and i386.", both)
+    lines += table("IOCTLS_X86_64", "Requests only x86_64 has at these numbers.", only_x)
+    lines += table("IOCTLS_I386", "Requests only i386 has at these numbers (32-bit sizes).", only_i)
+    lines = lines[:-1]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--src", help="strace source directory (default: fetched)")
+    ap.add_argument("--check", action="store_true", help="compare with the committed files")
+    ap.add_argument("--verbose", action="store_true", help="list unresolved names")
+    args = ap.parse_args()
+    src = args.src or locate_src()
+    version = os.path.basename(os.path.normpath(src)).replace("strace-", "")
+    warnings = []
+    per_arch = build_tables(src, warnings)
+    outputs = {
+        OUT_TABLES: gen_tables_rs(per_arch, version),
+        OUT_IOCTLS: gen_ioctls_rs(src, version),
+    }
+    if args.verbose:
+        for w in warnings:
+            print("gen-xlat: " + w, file=sys.stderr)
+    else:
+        print("gen-xlat: %d names unresolved (--verbose lists them)" % len(warnings), file=sys.stderr)
+    status = 0
+    for path, text in outputs.items():
+        if args.check:
+            old = open(path).read() if os.path.exists(path) else ""
+            if old != text:
+                print("gen-xlat: %s is out of date" % path, file=sys.stderr)
+                status = 1
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
