@@ -54,6 +54,10 @@ pub struct TraceArgs {
     /// Rewrite a path argument: FROM=TO.
     #[arg(long = "rewrite-path", value_name = "FROM=TO")]
     pub rewrite_path: Vec<String>,
+    /// Python hooks file (repeatable): its enter_<Name>/exit_<Name>,
+    /// enter_any/exit_any functions run on those calls (see the README).
+    #[arg(long = "hooks", value_name = "FILE.py")]
+    pub hooks: Vec<PathBuf>,
 }
 
 impl TraceArgs {
@@ -94,6 +98,7 @@ impl TraceArgs {
             comms: self.comms.clone(),
             follow_forks: self.follow_forks,
             record: record_path(self.record.as_deref())?,
+            python_hooks: crate::python::hooks_paths(&self.hooks)?,
             ..EngineConfig::default()
         })
     }

@@ -79,6 +79,12 @@ pub struct EngineConfig {
     /// without the thread reads it never recorded.
     #[serde(default)]
     pub pair_by_thread: bool,
+    /// `--hooks FILE.py`: Python hooks files (absolute paths), imported
+    /// by whoever runs the engine (the plugin, or the CLI for attach and
+    /// replay) into the engine's hooks. Left out of the JSON when empty,
+    /// so configurations and recordings without hooks are unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_hooks: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +107,7 @@ impl Default for EngineConfig {
             follow_forks: false,
             record: None,
             pair_by_thread: true,
+            python_hooks: Vec::new(),
         }
     }
 }

@@ -81,6 +81,11 @@ pub struct Record {
     /// outside, so both are given (`args` has the entry's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<ArgChange>,
+    /// What the call's hooks that failed said (a Python hook's exception,
+    /// a Rust hook's error or panic); absent when every hook succeeded.
+    /// The call was traced regardless.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -211,6 +216,7 @@ mod tests {
             modifications: vec![],
             hook: Default::default(),
             changed: vec![],
+            error: None,
         }
     }
 

@@ -77,6 +77,8 @@ struct Pending {
     proc_info: Option<ProcInfo>,
     /// Path arguments that read differently at exit.
     changed: Vec<crate::record::ArgChange>,
+    /// What the call's failing hooks said (see [`hook_error`]).
+    error: Option<String>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -370,8 +372,16 @@ impl Tracker {
                 }
             }
         }
+        if self.hooks.wants(&info.name, Direction::Enter) {
+            // Hooks get the caller (a Python hook's `syscall.process`).
+            sc.process = match &early_proc {
+                Some(p) => Some(p.clone()),
+                None => self.os.attribute(event, sc.cpu().mem()),
+            };
+        }
         let failures = self.hooks.dispatch(&info.name, &mut sc);
         self.stats.decode_errors += failures.len() as u64;
+        let error = hook_error(None, &failures);
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
         }
@@ -435,6 +445,7 @@ impl Tracker {
             pre_scope,
             proc_info,
             changed: Vec::new(),
+            error,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -593,6 +604,10 @@ impl Tracker {
         }
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
+        if self.hooks.wants(&pending.info.name, Direction::Exit) {
+            sc.process = pending.proc_info.clone();
+            sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
+        }
         if let Some(action) = pending.inject {
             let v = match action {
                 InjectAction::Error(e) | InjectAction::Retval(e) => e,
@@ -603,6 +618,7 @@ impl Tracker {
         self.stats.decode_errors += failures.len() as u64;
         let ret = sc.return_value().unwrap_or(0);
         let mut p = pending;
+        p.error = hook_error(p.error.take(), &failures);
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
         // Path arguments are read again at the exit: another thread may
@@ -840,6 +856,7 @@ impl Tracker {
             modifications: Vec::new(),
             hook: Default::default(),
             changed: Vec::new(),
+            error: None,
         }
     }
 
@@ -880,6 +897,7 @@ impl Tracker {
             modifications: p.modifications,
             hook: p.hook,
             changed: p.changed,
+            error: p.error,
         }
     }
 
@@ -893,6 +911,23 @@ impl Tracker {
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
+}
+
+/// The record's `error`: what failing hooks said (`hook: message`), the
+/// enter's first, joined with `; `; `None` when every hook succeeded.
+fn hook_error(
+    before: Option<String>,
+    failures: &[vstrace_core::hooks::HookFailure],
+) -> Option<String> {
+    let mut parts: Vec<String> = before.into_iter().collect();
+    parts.extend(failures.iter().map(|f| {
+        if f.panicked {
+            format!("{} panicked: {}", f.hook, f.message)
+        } else {
+            format!("{}: {}", f.hook, f.message)
+        }
+    }));
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The user part of `mem`, below `end` ([`Tracker::user_end`]).
