@@ -387,3 +387,6 @@ pub fn print_error_summary() {
         let _ = writeln!(std::io::stderr(), "{s}");
     }
 }
+
+#[cfg(test)]
+mod tests;
