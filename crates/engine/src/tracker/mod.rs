@@ -409,9 +409,11 @@ impl Tracker {
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
             Some(p) => Some(p),
-            None if shown || pre_scope || self.follow_forks => {
-                self.os.attribute(event, sc.cpu().mem())
-            }
+            None if shown || pre_scope || self.follow_forks => match sc.process.take() {
+                // Already read for the hooks.
+                Some(p) => Some(p),
+                None => self.os.attribute(event, sc.cpu().mem()),
+            },
             None => None,
         };
         let retry = args
