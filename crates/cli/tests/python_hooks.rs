@@ -10,26 +10,14 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Output;
 
 use serde_json::Value;
 
-/// The seed's example, verbatim, and the same function on NtOpenFile
-/// (both take FileHandle, DesiredAccess, ObjectAttributes first).
-const SEED: &str = r#"
-def enter_NtCreateFile(syscall):
-    KeyHandle, DesiredAccess, object_attributes = syscall.collect_args(3)
-    obj = ObjectAttributes(object_attributes, syscall.process)
-    buffer = obj.ObjectName.Buffer
-    access = FileAccessMask(DesiredAccess)
-    syscall.hook = {
-        'object_name': buffer,
-        'access': access.rights
-    }
-
-enter_NtOpenFile = enter_NtCreateFile
-"#;
+/// The seed's example, verbatim (and the same function on NtOpenFile).
+fn seed_file() -> PathBuf {
+    repo().join("examples/python/seed_hooks.py")
+}
 
 /// Writes a hooks file for one test.
 fn hooks_file(name: &str, text: &str) -> PathBuf {
@@ -38,28 +26,12 @@ fn hooks_file(name: &str, text: &str) -> PathBuf {
     p
 }
 
-/// The NT-ABI images, built once per test binary.
-fn nt_guest(file: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir = tmp().join(format!("py-nt-abi-{}", std::process::id()));
-        let st = Command::new("sh")
-            .arg(repo().join("guests/nt-abi/build.sh"))
-            .arg(&dir)
-            .status()
-            .expect("sh runs");
-        assert!(st.success(), "guests/nt-abi/build.sh failed");
-        dir
-    });
-    dir.join(file)
-}
-
 /// Boots the NT-ABI guest with `extra`; returns the run and its trace.
 fn nt_run(file: &str, version: &str, trace: &Path, extra: &[&str]) -> Output {
     let out = vstrace()
         .args(["run", "--os", "windows", "--windows-version", version])
         .arg("--kernel")
-        .arg(nt_guest(file))
+        .arg(nt_abi_image(file))
         .args(["--timeout", "60", "--json", "-o"])
         .arg(trace)
         .args(extra)
@@ -79,7 +51,7 @@ fn hooked(recs: &[Value]) -> Vec<(String, Value)> {
 
 fn seed_example(file: &str, version: &str) {
     let tag = file.trim_end_matches(".bin");
-    let seed = hooks_file(&format!("seed-{tag}"), SEED);
+    let seed = seed_file();
     let trace = trace_path(&format!("py-{tag}"));
     let rec = recording_path(&format!("py-{tag}"));
     nt_run(

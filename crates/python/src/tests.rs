@@ -34,6 +34,36 @@ fn openat_regs() -> (Regs, SparseVirt) {
     (regs, mem)
 }
 
+/// What a dispatch left: the failures, the hook data, the modifications
+/// and the registers after the hooks.
+struct Outcome {
+    failures: Vec<vstrace_core::hooks::HookFailure>,
+    hook: serde_json::Map<String, serde_json::Value>,
+    mods: Vec<vstrace_core::Modification>,
+    regs: Regs,
+}
+
+/// Dispatches `name`'s enter hooks on an `os` x86-64 syscall with `regs`
+/// over `mem`.
+fn enter(h: &mut Hooks, os: Os, name: &str, regs: &Regs, mem: &mut SparseVirt) -> Outcome {
+    let mut cpu = SnapshotCpu {
+        regs: regs.clone(),
+        mem,
+    };
+    let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+    let mut sc = Syscall::new(ev, os, &mut cpu);
+    sc.name = name.into();
+    let failures = h.dispatch(name, &mut sc);
+    let (hook, mods) = (sc.hook.clone(), sc.modifications.clone());
+    drop(sc);
+    Outcome {
+        failures,
+        hook,
+        mods,
+        regs: cpu.regs,
+    }
+}
+
 #[test]
 fn reads_writes_and_hook_data_like_the_rust_syscall() {
     let mut h = hooks(
@@ -65,42 +95,34 @@ def enter_close(syscall):
     )
     .unwrap();
     let (regs, mut mem) = openat_regs();
-    let mut cpu = SnapshotCpu {
-        regs: regs.clone(),
-        mem: &mut mem,
-    };
-    let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
-    let mut sc = Syscall::new(ev, Os::Linux, &mut cpu);
-    sc.name = "openat".into();
-    assert!(hooks_ok(&mut h, &mut sc));
+    let o = enter(&mut h, Os::Linux, "openat", &regs, &mut mem);
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
     assert_eq!(
-        serde_json::Value::Object(sc.hook.clone()),
+        serde_json::Value::Object(o.hook),
         json!({"path": "/etc/hostname", "regs_rsi": true, "more": [1, null]})
     );
-    let m = &sc.modifications;
+    let m = &o.mods;
     assert_eq!(m.len(), 2);
     assert_eq!(m[0].target, "arg2");
     assert_eq!(m[0].after_text.as_deref(), Some("\"/etc/other\""));
-    assert_eq!((m[1].location.as_str(), m[1].after_text.as_deref()), ("mem:0x1000", Some("2f455443")));
-    assert_eq!(sc.arg_string(2, 64).unwrap(), "/etc/other");
-    drop(sc);
+    assert_eq!(
+        (m[1].location.as_str(), m[1].after_text.as_deref()),
+        ("mem:0x1000", Some("2f455443"))
+    );
+    let s = vstrace_core::read::read_cstring(&mut mem, o.regs.get(Reg::Rsi), 64).unwrap();
+    assert_eq!(s.bytes, b"/etc/other");
     let mut b = [0u8; 4];
-    cpu.mem.read_virt(0x1000, &mut b).unwrap();
+    mem.read_virt(0x1000, &mut b).unwrap();
     assert_eq!(&b, b"/ETC");
 
     // The object kept past its hook raises instead of reaching freed memory.
-    let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
-    let mut sc = Syscall::new(ev, Os::Linux, &mut cpu);
-    let f = h.dispatch("close", &mut sc);
+    let f = enter(&mut h, Os::Linux, "close", &regs, &mut mem).failures;
     assert_eq!(f.len(), 1);
-    assert!(f[0].message.contains("only valid during its hook"), "{}", f[0].message);
-}
-
-fn hooks_ok(h: &mut Hooks, sc: &mut Syscall<'_>) -> bool {
-    let name = sc.name.clone();
-    let f = h.dispatch(&name, sc);
-    assert!(f.is_empty(), "{f:?}");
-    true
+    assert!(
+        f[0].message.contains("only valid during its hook"),
+        "{}",
+        f[0].message
+    );
 }
 
 #[test]
@@ -112,15 +134,8 @@ fn exceptions_are_hook_failures_counted_per_kind() {
     )
     .unwrap();
     let (regs, mut mem) = openat_regs();
-    let mut cpu = SnapshotCpu {
-        regs: regs.clone(),
-        mem: &mut mem,
-    };
     for _ in 0..3 {
-        let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
-        let mut sc = Syscall::new(ev, Os::Linux, &mut cpu);
-        sc.name = "openat".into();
-        let f = h.dispatch("openat", &mut sc);
+        let f = enter(&mut h, Os::Linux, "openat", &regs, &mut mem).failures;
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].message, "ValueError: bad openat (python enter_any)");
     }
@@ -148,23 +163,20 @@ def enter_openat(syscall):
     )
     .unwrap();
     let (regs, mut mem) = openat_regs();
-    let mut cpu = SnapshotCpu {
-        regs: regs.clone(),
-        mem: &mut mem,
-    };
-    let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
-    let mut sc = Syscall::new(ev, Os::Linux, &mut cpu);
-    sc.name = "openat".into();
-    assert!(hooks_ok(&mut h, &mut sc));
-    assert!(sc.modifications.is_empty());
-    assert_eq!(sc.hook["read"], "/etc/hostname");
+    let o = enter(&mut h, Os::Linux, "openat", &regs, &mut mem);
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    assert!(o.mods.is_empty());
+    assert_eq!(o.hook["read"], "/etc/hostname");
 }
 
 #[test]
 fn import_errors_name_the_file_and_line() {
     let e = hooks("broken", "x = 1\nraise RuntimeError('no')\n", Mode::Live).unwrap_err();
     let s = e.to_string();
-    assert!(s.contains("line 2") && s.contains("RuntimeError: no"), "{s}");
+    assert!(
+        s.contains("line 2") && s.contains("RuntimeError: no"),
+        "{s}"
+    );
     let e = hooks("empty", "def helper(): pass\n", Mode::Live).unwrap_err();
     assert!(matches!(e, PythonError::NoHooks { .. }), "{e}");
 }
@@ -192,20 +204,23 @@ fn nt_create_file_mem(oa: u64, name: &str) -> SparseVirt {
 fn seed_example_matches_the_rust_seed_hook() {
     let mut h = hooks(
         "seed",
-        r#"
-def enter_NtCreateFile(syscall):
-    KeyHandle, DesiredAccess, object_attributes = syscall.collect_args(3)
-    obj = ObjectAttributes(object_attributes, syscall.process)
+        &format!(
+            "{}{}",
+            include_str!("../../../examples/python/seed_hooks.py"),
+            r#"
+seed = enter_NtCreateFile
+
+def check(syscall):
+    seed(syscall)
+    obj = ObjectAttributes(syscall.arg(3), syscall.process)
     buffer = obj.ObjectName.Buffer
-    access = FileAccessMask(DesiredAccess)
-    syscall.hook = {
-        'object_name': buffer,
-        'access': access.rights
-    }
     assert obj.Attributes == 0x40 and obj.ObjectName.Length == 2 * len(buffer)
     assert ntstatus_name(0xc0000022) == 'STATUS_ACCESS_DENIED'
     assert ntstatus('STATUS_SUCCESS') == 0
-"#,
+
+enter_NtCreateFile = check
+"#
+        ),
         Mode::Live,
     )
     .unwrap();
@@ -219,15 +234,9 @@ def enter_NtCreateFile(syscall):
     let mut results = Vec::new();
     for hooks in [&mut h, &mut rust] {
         let mut mem = nt_create_file_mem(0x2000, r"\??\C:\x.txt");
-        let mut cpu = SnapshotCpu {
-            regs: regs.clone(),
-            mem: &mut mem,
-        };
-        let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
-        let mut sc = Syscall::new(ev, Os::Windows, &mut cpu);
-        sc.name = "NtCreateFile".into();
-        assert!(hooks_ok(hooks, &mut sc));
-        results.push(sc.hook.clone());
+        let o = enter(hooks, Os::Windows, "NtCreateFile", &regs, &mut mem);
+        assert!(o.failures.is_empty(), "{:?}", o.failures);
+        results.push(o.hook);
     }
     assert_eq!(results[0]["object_name"], r"\??\C:\x.txt");
     assert_eq!(results[0], results[1]);
