@@ -334,7 +334,7 @@ fn a_hooks_file_that_fails_to_import_stops_before_the_guest() {
         err.contains("ModuleNotFoundError: No module named 'no_such_module_here'"),
         "{err}"
     );
-    assert!(err.contains(&format!("line 3")), "{err}");
+    assert!(err.contains("line 3"), "{err}");
     assert!(!err.contains("Linux version"), "the guest never booted");
     let syntax = hooks_file("syntax", "def enter_openat(syscall)\n    pass\n");
     let out = run(&["--hooks", syntax.to_str().unwrap(), "--", "true"]);

@@ -226,8 +226,10 @@ enter_NtCreateFile = check
     .unwrap();
     let mut rust = Hooks::new();
     vstrace_windows::hooks::register_file_open(&mut rust);
-    let mut regs = Regs::default();
-    regs.cs = 0x33;
+    let mut regs = Regs {
+        cs: 0x33,
+        ..Default::default()
+    };
     regs.set(Reg::R10, 0x5000_0800);
     regs.set(Reg::Rdx, 0x0012_0116);
     regs.set(Reg::R8, 0x2000);
