@@ -87,13 +87,27 @@ fn seed_example(file: &str, version: &str) {
     let plugin = bin.parent().unwrap().join("libvstrace_example_hooks.so");
     assert!(plugin.is_file(), "build the workspace first");
     let rust_trace = trace_path(&format!("py-rust-{tag}"));
+    let rust_rec = recording_path(&format!("py-rust-{tag}"));
     nt_run(
         file,
         version,
         &rust_trace,
-        &["--plugin", plugin.to_str().unwrap()],
+        &[
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "--record",
+            rust_rec.to_str().unwrap(),
+        ],
     );
     assert_eq!(py, hooked(&records(&rust_trace)), "{file}");
+    // The Python file on the Rust hook's recording: the same data again.
+    let out = replay(&rust_rec, &["--hooks", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.stdout == std::fs::read(&rust_trace).unwrap(),
+        "replay differs:\n{}",
+        stdout(&out)
+    );
 
     // Replayed with the same file: the same trace, byte for byte.
     let out = replay(&rec, &["--hooks", seed.to_str().unwrap()]);
@@ -106,7 +120,7 @@ fn seed_example(file: &str, version: &str) {
     // Without --hooks the replay has no hook data: the hooks ran again.
     let out = replay(&rec, &[]);
     assert!(!stdout(&out).contains("\"hook\""));
-    for p in [&trace, &rust_trace, &rec] {
+    for p in [&trace, &rust_trace, &rec, &rust_rec] {
         let _ = std::fs::remove_file(p);
     }
 }
