@@ -166,22 +166,32 @@ fn vstrace_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
         }
     }
     let m = PyModule::new(py, "vstrace")?;
-    m.add_class::<PySyscall>()?;
-    m.add_class::<PyProcess>()?;
-    m.add_class::<windows::PyObjectAttributes>()?;
-    m.add_class::<windows::PyUnicodeString>()?;
-    m.add_class::<windows::PyIoStatusBlock>()?;
-    m.add_class::<windows::PyFileAccessMask>()?;
-    m.add_function(wrap_pyfunction!(windows::ntstatus_name, &m)?)?;
-    m.add_function(wrap_pyfunction!(windows::ntstatus, &m)?)?;
-    m.add("SyscallError", py.get_type::<SyscallError>())?;
-    m.add("ReadOnlyError", py.get_type::<ReadOnlyError>())?;
+    populate(&m)?;
     m.add(
         "__doc__",
         "vstrace: the syscall object's types and the Windows decoders for --hooks files",
     )?;
     modules.set_item("vstrace", &m)?;
     Ok(m)
+}
+
+/// Adds the hooks' types and functions (`Syscall`, `ObjectAttributes`,
+/// `FileAccessMask`, `ntstatus_name`, the exceptions ...) to `m`: the
+/// embedded `vstrace` module, or the pip-installable package's, which
+/// hooks files then import from.
+pub fn populate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<PySyscall>()?;
+    m.add_class::<PyProcess>()?;
+    m.add_class::<windows::PyObjectAttributes>()?;
+    m.add_class::<windows::PyUnicodeString>()?;
+    m.add_class::<windows::PyIoStatusBlock>()?;
+    m.add_class::<windows::PyFileAccessMask>()?;
+    m.add_function(wrap_pyfunction!(windows::ntstatus_name, m)?)?;
+    m.add_function(wrap_pyfunction!(windows::ntstatus, m)?)?;
+    m.add("SyscallError", py.get_type::<SyscallError>())?;
+    m.add("ReadOnlyError", py.get_type::<ReadOnlyError>())?;
+    Ok(())
 }
 
 /// The names a hooks file gets without importing them.
