@@ -129,18 +129,20 @@ impl PySyscall {
             .with(|sc| sc.arg_string(i, max.min(MAX_READ)).map_err(py_err))
     }
 
-    /// Writes argument `i` where the kernel reads it (logged).
-    fn set_arg(&self, i: usize, value: i64) -> PyResult<()> {
+    /// Writes argument `i` where the kernel reads it (logged); `value`
+    /// may be negative (-1) or an unsigned 64-bit value.
+    fn set_arg(&self, i: usize, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.writable("set_arg")?;
-        self.live
-            .with(|sc| sc.set_arg(i, value as u64).map_err(py_err))
+        let v = word(value)?;
+        self.live.with(|sc| sc.set_arg(i, v).map_err(py_err))
     }
 
     /// Writes the argument called `name` (logged).
-    fn set_arg_named(&self, name: &str, value: i64) -> PyResult<()> {
+    fn set_arg_named(&self, name: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.writable("set_arg_named")?;
+        let v = word(value)?;
         self.live
-            .with(|sc| sc.set_arg_named(name, value as u64).map_err(py_err))
+            .with(|sc| sc.set_arg_named(name, v).map_err(py_err))
     }
 
     /// Points argument `i` at a new NUL-terminated string (written below
@@ -307,6 +309,15 @@ impl PyProcess {
             "<process pid={:?} tid={:?} name={:?} cr3={:#x}>",
             self.pid, self.tid, self.name, self.cr3
         )
+    }
+}
+
+/// A Python int as register bits: unsigned 64-bit, or negative (two's
+/// complement), as C code would pass it.
+fn word(v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    match v.extract::<u64>() {
+        Ok(u) => Ok(u),
+        Err(_) => Ok(v.extract::<i64>()? as u64),
     }
 }
 

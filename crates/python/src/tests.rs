@@ -82,6 +82,9 @@ def enter_openat(syscall):
         raise AssertionError('a return value at enter')
     except SyscallError:
         pass
+    syscall.set_arg(3, 2**64 - 1)
+    syscall.set_arg(3, -1)
+    syscall.set_arg(3, 0)
     syscall.set_arg_string(2, '/etc/other')
     syscall.write(0x1000, b'/ETC')
     syscall.hook = {'path': path, 'regs_rsi': syscall.regs['rsi'] != 0x1000}
@@ -102,7 +105,12 @@ def enter_close(syscall):
         json!({"path": "/etc/hostname", "regs_rsi": true, "more": [1, null]})
     );
     let m = &o.mods;
-    assert_eq!(m.len(), 2);
+    assert_eq!(m.len(), 5);
+    assert_eq!(
+        (m[0].after, m[1].after, m[2].after),
+        (u64::MAX, u64::MAX, 0)
+    );
+    let m = &m[3..];
     assert_eq!(m[0].target, "arg2");
     assert_eq!(m[0].after_text.as_deref(), Some("\"/etc/other\""));
     assert_eq!(
