@@ -10,11 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-venv="${VSTRACE_VENV:-target/python-venv}"
+venv=$(realpath -m "${VSTRACE_VENV:-target/python-venv}")
 [ -x "$venv/bin/python3" ] || /usr/bin/python3 -m venv "$venv"
 [ -x "$venv/bin/maturin" ] || "$venv/bin/pip" install -q maturin
 (cd python && CARGO_TARGET_DIR="$PWD/../target/python-pkg" \
-    "../$venv/bin/maturin" build --release -q -i "../$venv/bin/python3" -o "$work/wheels")
+    "$venv/bin/maturin" build --release -q -i "$venv/bin/python3" -o "$work/wheels")
 "$venv/bin/pip" install -q --force-reinstall "$work"/wheels/vstrace-*.whl
 cargo build --release -q -p vstrace-cli -p vstrace-plugin
 sh guests/nt-abi/build.sh "$work/nt" >/dev/null
