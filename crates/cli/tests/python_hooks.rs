@@ -199,6 +199,7 @@ def enter_openat(syscall):
     if syscall.arg_string(i) == '/etc/hostname':
         syscall.set_arg_string(i, '/etc/other')
         syscall.hook = {'redirected': True}
+        print('redirected', syscall.process.name)
 
 def exit_openat(syscall):
     # Decoded arguments as the text output shows them, at exit.
@@ -239,6 +240,13 @@ def enter_getpid(syscall):
     assert!(g.starts_with("the other file\n"), "{g}");
     assert!(g.contains("ppid=4242"), "{g}");
     assert!(g.contains("getpid=4243"), "{g}");
+    // A hook's print() reaches the user's stderr, not the guest's stdout.
+    assert!(
+        stderr(&out).contains("vstrace: hook: redirected cat\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!g.contains("redirected"), "{g}");
     let recs = records(&trace);
     let opens = find(&recs, |r| r["hook"]["redirected"] == true);
     assert_eq!(opens.len(), 1);

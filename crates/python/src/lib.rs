@@ -280,6 +280,7 @@ fn format_exception(py: Python<'_>, e: &PyErr) -> String {
 
 /// Calls one hook function with a `syscall` object for `sc`.
 fn call_hook(f: &HookFunc, mode: Mode, sc: &mut Syscall<'_>) -> Result<(), HookError> {
+    interp::keep_thread_state();
     Python::with_gil(|py| {
         let (live, scope) = Live::enter(sc);
         let obj = Py::new(

@@ -251,3 +251,28 @@ enter_NtCreateFile = check
     assert_eq!(results[0]["object_name"], r"\??\C:\x.txt");
     assert_eq!(results[0], results[1]);
 }
+
+/// The cost of one hooked call (a no-op `enter_any`), dispatched from a
+/// thread Python did not create, as a vCPU thread: printed, and bounded
+/// (the thread state is kept between calls, see
+/// `interp::keep_thread_state`). `cargo test --release -p vstrace-python
+/// -- --ignored --nocapture` (timing: not run with the suite).
+#[test]
+#[ignore]
+fn per_call_cost_from_a_foreign_thread() {
+    let mut h = hooks("cost", "def enter_any(syscall):\n    pass\n", Mode::Live).unwrap();
+    let t = std::thread::spawn(move || {
+        let (regs, mut mem) = openat_regs();
+        let n = 200_000;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(enter(&mut h, Os::Linux, "openat", &regs, &mut mem)
+                .failures
+                .is_empty());
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    });
+    let ns = t.join().unwrap();
+    eprintln!("a no-op Python hook: {:.2} us per call", ns / 1e3);
+    assert!(ns < 20_000.0, "{ns} ns per call");
+}
