@@ -8,11 +8,11 @@
 #   | a Python hook on every call that reads an argument and sets hook data
 # The rare hook must cost nothing measurable (only hooked calls enter
 # Python); the every-call rows give the cost per hooked call.
-#   scripts/bench-python.sh [ROUNDS] [REPEATS]
+#   scripts/bench-python.sh [ROUNDS] [REPEATS]   (default 100000 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N="${1:-200000}"
-REPEATS="${2:-3}"
+N="${1:-100000}"
+REPEATS="${2:-5}"
 bash scripts/setup-host.sh >/dev/null 2>&1 || bash scripts/setup-host.sh
 cargo build --release --quiet -p vstrace-cli -p vstrace-plugin
 T=target/release
@@ -34,30 +34,41 @@ def enter_any(syscall):
     syscall.hook = {'fd': fd, 'nr': syscall.nr}
 PY
 
-run() { # label, vstrace args..., prints guest ns (best of REPEATS)
+# One run of config `label`: prints its guest ns.
+once() { # label, vstrace args...
     local label=$1; shift
-    local best=""
-    for _ in $(seq "$REPEATS"); do
-        local ns="" try
-        # Under heavy host load the guest kernel's boot-time timer check
-        # can fail (a kernel panic before the workload): boot again.
-        for try in 1 2 3; do
-            ns=$("$T/vstrace" run --add "$work/sysbench:/bin/sysbench" "$@" 2>"$work/err" |
-                sed -n 's/.*guest_ns=\([0-9]*\).*/\1/p' | tail -1)
-            if [ -n "$ns" ] || ! grep -q "timer doesn't work" "$work/err"; then break; fi
-            echo "bench: $label: the guest's timer check failed at boot (host load), try $try" >&2
-        done
-        if [ -z "$ns" ]; then echo "bench: $label failed:" >&2; cat "$work/err" >&2; exit 1; fi
-        if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
+    local ns="" try
+    # Under heavy host load the guest kernel's boot-time timer check can
+    # fail (a kernel panic before the workload): boot again.
+    for try in 1 2 3; do
+        ns=$("$T/vstrace" run --add "$work/sysbench:/bin/sysbench" "$@" 2>"$work/err" |
+            sed -n 's/.*guest_ns=\([0-9]*\).*/\1/p' | tail -1)
+        if [ -n "$ns" ] || ! grep -q "timer doesn't work" "$work/err"; then break; fi
+        echo "bench: $label: the guest's timer check failed at boot (host load), try $try" >&2
     done
-    echo "$best"
+    if [ -z "$ns" ]; then echo "bench: $label failed:" >&2; cat "$work/err" >&2; exit 1; fi
+    echo "$ns"
 }
 
-base=$(run untraced --untraced -- /bin/sysbench "$N")
-text=$(run text -o /dev/null -- /bin/sysbench "$N")
-rare=$(run rare -o /dev/null --hooks "$work/rare.py" -- /bin/sysbench "$N")
-noop=$(run noop -o /dev/null --hooks "$work/noop.py" -- /bin/sysbench "$N")
-every=$(run every -o /dev/null --hooks "$work/every.py" -- /bin/sysbench "$N")
+# The configurations, run in turn REPEATS times (interleaved, so that a
+# change in the host's load hits them all alike); the best of each.
+labels=(base text rare noop every)
+declare -A args=(
+    [base]="--untraced"
+    [text]="-o /dev/null"
+    [rare]="-o /dev/null --hooks $work/rare.py"
+    [noop]="-o /dev/null --hooks $work/noop.py"
+    [every]="-o /dev/null --hooks $work/every.py"
+)
+declare -A best
+for _ in $(seq "$REPEATS"); do
+    for l in "${labels[@]}"; do
+        # shellcheck disable=SC2086 # the options are words
+        ns=$(once "$l" ${args[$l]} -- /bin/sysbench "$N")
+        if [ -z "${best[$l]:-}" ] || [ "$ns" -lt "${best[$l]}" ]; then best[$l]=$ns; fi
+    done
+done
+base=${best[base]} text=${best[text]} rare=${best[rare]} noop=${best[noop]} every=${best[every]}
 
 calls=$((2 * N))
 awk -v b="$base" -v t="$text" -v r="$rare" -v o="$noop" -v e="$every" -v n="$calls" 'BEGIN {
