@@ -21,6 +21,7 @@
 //! ```
 
 mod interp;
+mod json;
 mod live;
 pub mod pysyscall;
 pub mod windows;
@@ -314,20 +315,13 @@ fn call_hook(f: &HookFunc, mode: Mode, sc: &mut Syscall<'_>) -> Result<(), HookE
 /// `syscall.hook` as the record's map: a dict's items; another JSON-able
 /// value under `value`; None clears it.
 fn hook_map(
-    py: Python<'_>,
+    _py: Python<'_>,
     v: &Bound<'_, PyAny>,
 ) -> PyResult<serde_json::Map<String, serde_json::Value>> {
     if v.is_none() {
         return Ok(Default::default());
     }
-    let text: String = py
-        .import("json")?
-        .getattr("dumps")?
-        .call1((v,))?
-        .extract()?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    Ok(match value {
+    Ok(match json::to_json(v)? {
         serde_json::Value::Object(m) => m,
         other => {
             let mut m = serde_json::Map::new();

@@ -252,12 +252,7 @@ impl PySyscall {
             return Ok(h.clone_ref(py));
         }
         let map = self.live.with(|sc| Ok(sc.hook.clone()))?;
-        let text = serde_json::to_string(&map).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let v: PyObject = py
-            .import("json")?
-            .getattr("loads")?
-            .call1((text,))?
-            .unbind();
+        let v = crate::json::from_json(py, &serde_json::Value::Object(map))?;
         self.hook = Some(v.clone_ref(py));
         Ok(v)
     }

@@ -252,27 +252,72 @@ enter_NtCreateFile = check
     assert_eq!(results[0], results[1]);
 }
 
-/// The cost of one hooked call (a no-op `enter_any`), dispatched from a
-/// thread Python did not create, as a vCPU thread: printed, and bounded
-/// (the thread state is kept between calls, see
-/// `interp::keep_thread_state`). `cargo test --release -p vstrace-python
-/// -- --ignored --nocapture` (timing: not run with the suite).
+/// The cost of one hooked call, dispatched from a thread Python did not
+/// create, as a vCPU thread: a no-op `enter_any`, and one reading an
+/// argument and setting hook data. Printed, and bounded (the thread
+/// state is kept between calls, see `interp::keep_thread_state`).
+/// `cargo test --release -p vstrace-python -- --ignored --nocapture`
+/// (timing: not run with the suite).
 #[test]
 #[ignore]
 fn per_call_cost_from_a_foreign_thread() {
-    let mut h = hooks("cost", "def enter_any(syscall):\n    pass\n", Mode::Live).unwrap();
-    let t = std::thread::spawn(move || {
-        let (regs, mut mem) = openat_regs();
-        let n = 200_000;
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            assert!(enter(&mut h, Os::Linux, "openat", &regs, &mut mem)
-                .failures
-                .is_empty());
-        }
-        start.elapsed().as_nanos() as f64 / n as f64
-    });
-    let ns = t.join().unwrap();
-    eprintln!("a no-op Python hook: {:.2} us per call", ns / 1e3);
-    assert!(ns < 20_000.0, "{ns} ns per call");
+    for (what, text) in [
+        ("a no-op Python hook", "def enter_any(syscall):\n    pass\n"),
+        (
+            "a Python hook reading arg(1), nr and setting hook data",
+            "def enter_any(syscall):\n    syscall.hook = {'fd': syscall.arg(1), 'nr': syscall.nr}\n",
+        ),
+    ] {
+        let mut h = hooks("cost", text, Mode::Live).unwrap();
+        let t = std::thread::spawn(move || {
+            let (regs, mut mem) = openat_regs();
+            let n = 200_000;
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                assert!(enter(&mut h, Os::Linux, "openat", &regs, &mut mem)
+                    .failures
+                    .is_empty());
+            }
+            start.elapsed().as_nanos() as f64 / n as f64
+        });
+        let ns = t.join().unwrap();
+        eprintln!("{what}: {:.2} us per call", ns / 1e3);
+        assert!(ns < 20_000.0, "{what}: {ns} ns per call");
+    }
+}
+
+#[test]
+fn hook_data_converts_as_json_dumps_would() {
+    let mut h = hooks(
+        "json",
+        r#"
+def enter_openat(syscall):
+    syscall.hook = {1: (2, 3.5), None: True, 'big': 2**64 - 1, 's': 'é'}
+
+def enter_close(syscall):
+    syscall.hook = {'o': object()}
+
+def enter_read(syscall):
+    syscall.hook = 'plain'
+"#,
+        Mode::Live,
+    )
+    .unwrap();
+    let (regs, mut mem) = openat_regs();
+    let o = enter(&mut h, Os::Linux, "openat", &regs, &mut mem);
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    assert_eq!(
+        serde_json::Value::Object(o.hook),
+        json!({"1": [2, 3.5], "null": true, "big": u64::MAX, "s": "é"})
+    );
+    let o = enter(&mut h, Os::Linux, "close", &regs, &mut mem);
+    assert!(
+        o.failures[0]
+            .message
+            .starts_with("TypeError: Object of type object is not JSON serializable"),
+        "{:?}",
+        o.failures
+    );
+    let o = enter(&mut h, Os::Linux, "read", &regs, &mut mem);
+    assert_eq!(serde_json::Value::Object(o.hook), json!({"value": "plain"}));
 }
