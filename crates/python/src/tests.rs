@@ -64,6 +64,13 @@ fn enter(h: &mut Hooks, os: Os, name: &str, regs: &Regs, mem: &mut SparseVirt) -
     }
 }
 
+/// [`enter`] on Linux, which must not fail.
+fn enter_ok(h: &mut Hooks, name: &str, regs: &Regs, mem: &mut SparseVirt) -> Outcome {
+    let o = enter(h, Os::Linux, name, regs, mem);
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    o
+}
+
 #[test]
 fn reads_writes_and_hook_data_like_the_rust_syscall() {
     let mut h = hooks(
@@ -98,8 +105,7 @@ def enter_close(syscall):
     )
     .unwrap();
     let (regs, mut mem) = openat_regs();
-    let o = enter(&mut h, Os::Linux, "openat", &regs, &mut mem);
-    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    let o = enter_ok(&mut h, "openat", &regs, &mut mem);
     assert_eq!(
         serde_json::Value::Object(o.hook),
         json!({"path": "/etc/hostname", "regs_rsi": true, "more": [1, null]})
@@ -304,8 +310,7 @@ def enter_read(syscall):
     )
     .unwrap();
     let (regs, mut mem) = openat_regs();
-    let o = enter(&mut h, Os::Linux, "openat", &regs, &mut mem);
-    assert!(o.failures.is_empty(), "{:?}", o.failures);
+    let o = enter_ok(&mut h, "openat", &regs, &mut mem);
     assert_eq!(
         serde_json::Value::Object(o.hook),
         json!({"1": [2, 3.5], "null": true, "big": u64::MAX, "s": "é"})
