@@ -47,7 +47,9 @@ if ! have_qemu_ok; then
     $SUDO apt-get install -y -qq -t bookworm-backports qemu-system-x86 >/dev/null
 fi
 
-for p in busybox-static strace xz-utils cpio binutils nasm gcc-multilib; do
+# python3-dev: the distribution's libpython3.11 (and its headers), which
+# the Python hooks (--hooks FILE.py, crates/python) link against.
+for p in busybox-static strace xz-utils cpio binutils nasm gcc-multilib python3-dev; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -85,6 +85,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     }
     let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
     Engine::validate(&cfg, os).context("invalid tracing options")?;
+    let hooks = crate::python::add(hooks, &cfg.python_hooks, crate::python::Mode::Live)?;
     let duration = match a.duration {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => bail!("--duration {s}: expected a positive number of seconds"),
@@ -143,6 +144,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     let mut engine = Engine::with_hooks(cfg, os, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
     let stats = engine.finish();
+    crate::python::report();
     let run = match result {
         Ok(r) => r,
         // The VM went away mid-trace (QEMU killed or exited): the trace up

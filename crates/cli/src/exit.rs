@@ -4,6 +4,9 @@
 
 /// An error before or while starting (bad option, QEMU not found, ...).
 pub const ERROR: u8 = 1;
+/// A usage error: a bad command line (clap's own status), or a `--hooks`
+/// file that fails to import (found before the guest starts).
+pub const USAGE: u8 = 2;
 /// The trace file given to `replay` is damaged (the records before the
 /// damage were written).
 pub const TRACE_DAMAGED: u8 = 65;
@@ -28,7 +31,7 @@ pub const OUTPUT_CLOSED: u8 = 141;
 pub const HELP: &str = "Exit status:
   0-255  run: the guest command's exit status (attach, replay: 0)
   1      error (bad option, QEMU or kernel not found, ...)
-  2      usage error
+  2      usage error (also: a --hooks file that fails to import)
   65     replay: the trace file is damaged (records before the damage are output)
   70     the guest kernel panicked
   71     the guest reset itself (triple fault or reboot)

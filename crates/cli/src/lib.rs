@@ -22,6 +22,7 @@ macro_rules! say {
 
 mod attach;
 mod exit;
+mod python;
 mod replay;
 mod run;
 mod signal;
@@ -86,6 +87,10 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
         }
         Err(e) => {
             say!("vstrace: error: {e:#}");
+            // A --hooks file that does not import is a usage error.
+            if e.downcast_ref::<python::HooksFileError>().is_some() {
+                return ExitCode::from(exit::USAGE);
+            }
             ExitCode::from(exit::ERROR)
         }
     }

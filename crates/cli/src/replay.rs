@@ -63,6 +63,11 @@ pub struct ReplayArgs {
     /// strace's output options (default: the recorded ones).
     #[command(flatten)]
     strace: StraceOpts,
+    /// Python hooks file (repeatable), run read-only on the recorded
+    /// calls: reads come from the recording, writes raise. The live run's
+    /// hooks are not run again.
+    #[arg(long = "hooks", value_name = "FILE.py")]
+    hooks: Vec<PathBuf>,
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
@@ -124,8 +129,14 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         None => vstrace_engine::sink::STDOUT.to_string(),
     });
     cfg.record = None;
+    cfg.python_hooks = crate::python::hooks_paths(&a.hooks)?;
+    let hooks = crate::python::add(
+        vstrace_engine::Hooks::new(),
+        &cfg.python_hooks,
+        crate::python::Mode::ReadOnly,
+    )?;
     let os = vstrace_layers::layer(&cfg).context("invalid replay options")?;
-    let mut engine = Engine::new(cfg, os).context("invalid replay options")?;
+    let mut engine = Engine::with_hooks(cfg, os, hooks).context("invalid replay options")?;
     // Ctrl-C ends the replay between events, so the output keeps whole
     // lines.
     let stop = Arc::new(AtomicBool::new(false));
@@ -135,6 +146,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
             .context("installing the Ctrl-C handler")?;
     }
     let out = rep.run_until(&mut engine, &stop);
+    crate::python::report();
     if a.debug {
         let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
         say!(

@@ -249,6 +249,8 @@ fn prepare(a: &RunArgs) -> Result<Prepared> {
     // directly, instead of inside QEMU.
     let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
     vstrace_engine::Engine::validate(&cfg, os).context("invalid tracing options")?;
+    // The plugin imports them inside QEMU; a broken file stops us here.
+    crate::python::check(&cfg.python_hooks)?;
     let cfg_path = work.path().join("engine.json");
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg)?)?;
 

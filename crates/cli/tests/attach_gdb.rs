@@ -331,6 +331,37 @@ fn attach_runs_rust_hooks() {
     assert_eq!(p.iter().filter(|v| *v == "4242").count(), recs.len());
 }
 
+/// A Python hooks file (`--hooks`) run by `vstrace attach` itself, in
+/// the CLI process: getppid() is skipped and returns 4242, the caller's
+/// name is in the hook data.
+#[test]
+fn attach_runs_python_hooks() {
+    let (mut run, addr) = boot_loop("attach-py-hooks");
+    let hooks = tmp().join(format!("attach-hooks-{}.py", std::process::id()));
+    std::fs::write(
+        &hooks,
+        "def enter_getppid(syscall):\n    syscall.skip(4242)\n    syscall.hook = {'faked': True, 'comm': syscall.process.name}\n",
+    )
+    .unwrap();
+    let trace = trace_path("attach-py-hooks");
+    let out = attach_json(
+        &addr,
+        &trace,
+        &["--hooks", hooks.to_str().unwrap(), "-e", "trace=getppid"],
+    );
+    require_success(&out, &mut run);
+    let recs = records(&trace);
+    assert!(!recs.is_empty());
+    for r in &recs {
+        assert_eq!(r["state"], "complete", "{r}");
+        assert_eq!(ret(r), 4242, "{r}");
+        assert_eq!(r["hook"]["faked"], true, "{r}");
+        assert_eq!(r["hook"]["comm"], "getpid-loop", "{r}");
+    }
+    let p = loop_values(&mut run, "getppid");
+    assert_eq!(p.iter().filter(|v| *v == "4242").count(), recs.len());
+}
+
 /// An argument rewritten through the gdb stub: while attached, the guest's
 /// `cat /etc/hostname` opens /proc/version instead (the path is written
 /// below the user stack, the register repointed at the watchpoint entry

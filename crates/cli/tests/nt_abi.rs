@@ -18,8 +18,7 @@ use common::*;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -99,18 +98,7 @@ impl Flavour {
 
 /// Both images, built once per test binary by guests/nt-abi/build.sh.
 fn guest(f: Flavour) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir = tmp().join(format!("nt-abi-{}", std::process::id()));
-        let st = Command::new("sh")
-            .arg(repo().join("guests/nt-abi/build.sh"))
-            .arg(&dir)
-            .status()
-            .expect("sh runs");
-        assert!(st.success(), "guests/nt-abi/build.sh failed");
-        dir
-    });
-    dir.join(f.file())
+    nt_abi_image(f.file())
 }
 
 fn hook_plugin() -> PathBuf {

@@ -141,6 +141,14 @@ pub struct Syscall<'c> {
     pub arg_names: Vec<String>,
     /// Set by [`Syscall::skip`]: the call must not run and returns this.
     skip: Option<i64>,
+    /// The calling process, when the engine attributed the call before
+    /// its hooks ran (it does so only for calls a hook wants, since
+    /// attribution reads guest memory); `None` when it could not.
+    pub process: Option<crate::os::ProcInfo>,
+    /// The arguments as the text output shows them (`"/etc/hostname"`,
+    /// `O_RDONLY|O_CLOEXEC`), at exit, for hooks that script over decoded
+    /// values (at enter they are decoded after the hooks ran: empty).
+    pub arg_text: Vec<Option<String>>,
 }
 
 impl<'c> Syscall<'c> {
@@ -158,6 +166,8 @@ impl<'c> Syscall<'c> {
             name: String::new(),
             arg_names: Vec::new(),
             skip: None,
+            process: None,
+            arg_text: Vec::new(),
         }
     }
 

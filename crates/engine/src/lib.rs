@@ -89,6 +89,12 @@ pub struct EngineConfig {
     /// strace's output options (timestamps, `-T`, `-i`, `-n`, `-a`,
     /// status/signal/quiet filters, `-ff`, the summary's options).
     pub display: output::OutputOptions,
+    /// `--hooks FILE.py`: Python hooks files (absolute paths), imported
+    /// by whoever runs the engine (the plugin, or the CLI for attach and
+    /// replay) into the engine's hooks. Left out of the JSON when empty,
+    /// so configurations and recordings without hooks are unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_hooks: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -113,6 +119,7 @@ impl Default for EngineConfig {
             record: None,
             pair_by_thread: true,
             display: output::OutputOptions::default(),
+            python_hooks: Vec::new(),
         }
     }
 }

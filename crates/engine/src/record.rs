@@ -92,6 +92,11 @@ pub struct Record {
     /// asked for (`-i`).
     #[serde(default)]
     pub ip: Option<u64>,
+    /// What the call's hooks that failed said (a Python hook's exception,
+    /// a Rust hook's error or panic); absent when every hook succeeded.
+    /// The call was traced regardless.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -289,6 +294,7 @@ mod tests {
             hook: Default::default(),
             changed: vec![],
             ip: None,
+            error: None,
         }
     }
 

@@ -220,7 +220,11 @@ fn install(
             None => EngineConfig::default(),
         };
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
-        let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| {
+        let mut hooks = hooks();
+        // `--hooks FILE.py`: Python hooks, run inside QEMU.
+        vstrace_python::add_hooks(&mut hooks, &cfg.python_hooks, vstrace_python::Mode::Live)
+            .map_err(|e| e.to_string())?;
+        let e = Engine::with_hooks(cfg, os, hooks).map_err(|e| {
             // A trace file that cannot be written (disk full at its
             // header) is the recording's failure (exit 74), not QEMU's.
             if matches!(e, vstrace_engine::EngineError::Record { .. }) {
@@ -476,6 +480,7 @@ fn at_exit() {
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");
             }
+            vstrace_python::print_error_summary();
         }
         if p.debug {
             let c: Vec<String> = Mechanism::ALL

@@ -79,6 +79,10 @@ pub struct TraceArgs {
     /// strace's output options.
     #[command(flatten)]
     pub strace: StraceOpts,
+    /// Python hooks file (repeatable): its enter_<Name>/exit_<Name>,
+    /// enter_any/exit_any functions run on those calls (see the README).
+    #[arg(long = "hooks", value_name = "FILE.py")]
+    pub hooks: Vec<PathBuf>,
 }
 
 impl TraceArgs {
@@ -136,6 +140,7 @@ impl TraceArgs {
             follow_forks: self.follow_forks > 0,
             record: record_path(self.record.as_deref())?,
             display,
+            python_hooks: crate::python::hooks_paths(&self.hooks)?,
             ..EngineConfig::default()
         };
         if let Some(p) = &self.windows_profile {

@@ -40,6 +40,23 @@ pub fn workload() -> &'static Path {
     })
 }
 
+/// The NT-ABI test guest's images (guests/nt-abi/build.sh), built once
+/// per test binary; `file` is one of them (`nt-abi-x64.bin` ...).
+pub fn nt_abi_image(file: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tmp().join(format!("nt-abi-{}", std::process::id()));
+        let st = Command::new("sh")
+            .arg(repo().join("guests/nt-abi/build.sh"))
+            .arg(&dir)
+            .status()
+            .expect("sh runs");
+        assert!(st.success(), "guests/nt-abi/build.sh failed");
+        dir
+    });
+    dir.join(file)
+}
+
 /// QEMU 11.1 (plugin API v7), which scripts/setup-host.sh unpacks into
 /// the cache with a wrapper script: the plugin tests run on it too.
 pub fn qemu11() -> PathBuf {

@@ -82,6 +82,8 @@ struct Pending {
     /// What the layer appends to the return value's text, read at the
     /// exit ([`vstrace_core::OsLayer::return_detail`]).
     ret_detail: Option<String>,
+    /// What the call's failing hooks said (see [`hook_error`]).
+    error: Option<String>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -383,8 +385,16 @@ impl Tracker {
                 }
             }
         }
+        if self.hooks.wants(&info.name, Direction::Enter) {
+            // Hooks get the caller (a Python hook's `syscall.process`).
+            sc.process = match &early_proc {
+                Some(p) => Some(p.clone()),
+                None => self.os.attribute(event, sc.cpu().mem()),
+            };
+        }
         let failures = self.hooks.dispatch(&info.name, &mut sc);
         self.stats.decode_errors += failures.len() as u64;
+        let error = hook_error(None, &failures);
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
         }
@@ -412,9 +422,11 @@ impl Tracker {
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
             Some(p) => Some(p),
-            None if shown || pre_scope || self.follow_forks => {
-                self.os.attribute(event, sc.cpu().mem())
-            }
+            None if shown || pre_scope || self.follow_forks => match sc.process.take() {
+                // Already read for the hooks.
+                Some(p) => Some(p),
+                None => self.os.attribute(event, sc.cpu().mem()),
+            },
             None => None,
         };
         let retry = args
@@ -452,6 +464,7 @@ impl Tracker {
                 .want_ip
                 .then(|| sp_of(regs.rip().wrapping_add(2), event.bitness)),
             ret_detail: None,
+            error,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -610,6 +623,10 @@ impl Tracker {
         }
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
+        if self.hooks.wants(&pending.info.name, Direction::Exit) {
+            sc.process = pending.proc_info.clone();
+            sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
+        }
         if let Some(action) = pending.inject {
             let v = match action {
                 InjectAction::Error(e) | InjectAction::Retval(e) => e,
@@ -620,6 +637,7 @@ impl Tracker {
         self.stats.decode_errors += failures.len() as u64;
         let ret = sc.return_value().unwrap_or(0);
         let mut p = pending;
+        p.error = hook_error(p.error.take(), &failures);
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
         // Path arguments are read again at the exit: another thread may
@@ -861,6 +879,7 @@ impl Tracker {
             hook: Default::default(),
             changed: Vec::new(),
             ip: None,
+            error: None,
         }
     }
 
@@ -929,6 +948,7 @@ impl Tracker {
             hook: p.hook,
             changed: p.changed,
             ip: p.ip,
+            error: p.error,
         }
     }
 
@@ -942,6 +962,23 @@ impl Tracker {
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
+}
+
+/// The record's `error`: what failing hooks said (`hook: message`), the
+/// enter's first, joined with `; `; `None` when every hook succeeded.
+fn hook_error(
+    before: Option<String>,
+    failures: &[vstrace_core::hooks::HookFailure],
+) -> Option<String> {
+    let mut parts: Vec<String> = before.into_iter().collect();
+    parts.extend(failures.iter().map(|f| {
+        if f.panicked {
+            format!("{} panicked: {}", f.hook, f.message)
+        } else {
+            format!("{}: {}", f.hook, f.message)
+        }
+    }));
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The user part of `mem`, below `end` ([`Tracker::user_end`]).
