@@ -22,6 +22,8 @@ macro_rules! say {
 
 mod attach;
 mod exit;
+mod plugin_attach;
+mod qemu;
 mod replay;
 mod run;
 mod signal;
@@ -52,6 +54,9 @@ enum Command {
     Run(run::RunArgs),
     /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
     Attach(attach::AttachArgs),
+    /// Run your own QEMU command line (`-- qemu-system-x86_64 ARGS...`)
+    /// with the tracing plugin added.
+    Qemu(qemu::QemuArgs),
     /// Decode a trace file recorded with --record, offline.
     Replay(replay::ReplayArgs),
 }
@@ -71,6 +76,7 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
     let result = match cli.cmd {
         Command::Run(a) => run::run(a),
         Command::Attach(a) => attach::attach(a, hooks()),
+        Command::Qemu(a) => qemu::qemu(a),
         Command::Replay(a) => replay::replay(a),
     };
     match result {

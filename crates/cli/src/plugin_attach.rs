@@ -1,0 +1,1 @@
+//! `vstrace attach --plugin`: the client of a dormant plugin.
