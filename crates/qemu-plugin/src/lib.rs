@@ -5,7 +5,8 @@
 //!
 //! Load with `qemu-system-x86_64 -plugin libvstrace_qemu_plugin.so,config=cfg.json`
 //! (`config=` names a JSON `vstrace_engine::EngineConfig`; `engine=off`
-//! runs the event source alone). At translation time every instruction's
+//! runs the event source alone; `listen=unix:PATH` waits, dormant, for
+//! `vstrace attach --plugin`, see [`listen`]). At translation time every instruction's
 //! bytes are classified ([`classify`]); only trap instructions (syscall,
 //! sysenter, int 0x80/0x2e, sysret, sysexit, iret) get an exec callback,
 //! whose userdata is the instruction kind. At execution the callback reads
@@ -22,6 +23,7 @@ mod classify;
 mod cpu;
 mod debug;
 mod ffi;
+mod listen;
 mod phys;
 mod regmap;
 mod report;
@@ -207,7 +209,12 @@ fn install(
         Ok(s) => Some(TestKnobs::parse(&s)?),
         Err(_) => None,
     };
-    let engine = if args.no_engine {
+    if args.listen.is_some() && args.config.is_some() {
+        return Err("listen= and config= exclude each other: a listening plugin takes its \
+                    configuration from `vstrace attach --plugin`"
+            .into());
+    }
+    let engine = if args.no_engine || args.listen.is_some() {
         None
     } else {
         let cfg = match &args.config {
@@ -280,6 +287,9 @@ fn install(
     PLUGIN
         .set(plugin)
         .map_err(|_| "plugin installed twice".to_string())?;
+    if let Some(l) = &args.listen {
+        listen::start(l, args.allow_remote, hooks)?;
+    }
 
     ffi::register_install_callbacks(
         id,
@@ -421,6 +431,9 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
 }
 
 fn on_trap_inner(vcpu: u32, udata: u64) {
+    if listen::dormant() {
+        return;
+    }
     let Some(p) = PLUGIN.get() else { return };
     let Some((kind, pc)) = classify::unpack(udata) else {
         return;
@@ -448,6 +461,8 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
         }
         if let Some(e) = &p.engine {
             lock(e).on_event(&event, &mut cpu);
+        } else {
+            listen::on_event(&event, &mut cpu);
         }
     }
     st.last_nr = last_nr;
@@ -464,6 +479,7 @@ unsafe extern "C" fn on_exit_v7(_udata: *mut c_void) {
 fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
+        listen::at_exit();
         if let Some(e) = &p.engine {
             let mut e = lock(e);
             let stats = e.finish();

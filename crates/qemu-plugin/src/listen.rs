@@ -1,0 +1,431 @@
+//! The dormant plugin: `-plugin libvstrace_plugin.so,listen=unix:PATH`
+//! (or `listen=tcp:HOST:PORT`, loopback only unless `allow-remote=on`)
+//! loads with no engine; a trap costs one relaxed atomic load and returns
+//! ([`dormant`]). `vstrace attach --plugin unix:PATH` connects, sends its
+//! engine configuration and receives the trace over the socket
+//! (`vstrace_launch::wire`); the engine lives here, as under `vstrace
+//! run`. A detach (the client's Detach frame, or the client going away)
+//! waits for the modifications in flight to complete, flushes, and
+//! returns to dormant; the next client may attach. One client at a time:
+//! another is refused with a one-line reason.
+//!
+//! The socket is hostile input: frames are bounded, a bad one ends that
+//! client's session with a one-line error, and a panic in a session is
+//! caught (tracing stops; QEMU runs on).
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use vstrace_core::hooks::Hooks;
+use vstrace_core::{Cpu, Event};
+use vstrace_engine::{Engine, EngineConfig, Sink};
+use vstrace_launch::wire::{self, Endpoint, Kind, WireError};
+
+/// No `listen=`: the plugin runs its engine from `config=`.
+const OFF: u8 = 0;
+/// Listening, no client: traps return at once.
+const DORMANT: u8 = 1;
+/// A client is attached: traps go to its engine.
+const ATTACHED: u8 = 2;
+
+static STATE: AtomicU8 = AtomicU8::new(OFF);
+/// The attached client's engine.
+static SESSION: Mutex<Option<Engine>> = Mutex::new(None);
+/// A client holds the session (attached, or still setting up or
+/// detaching): others are refused.
+static BUSY: AtomicBool = AtomicBool::new(false);
+/// The Unix socket to remove when QEMU exits.
+static SOCKET_PATH: OnceLock<PathBuf> = OnceLock::new();
+/// The current client's stream, for the exit callback's End frame.
+static CLIENT: Mutex<Option<Arc<Mutex<Stream>>>> = Mutex::new(None);
+
+/// How long a detach waits for injected calls to return.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+/// How long a client may take to send its configuration.
+const CONFIG_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client that does not read its trace for this long loses it (the
+/// guest is not held up longer).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Trace bytes per Output frame.
+const OUTPUT_CHUNK: usize = 1 << 20;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// True when the plugin listens and no client is attached: the trap
+/// callback returns before reading anything.
+#[inline]
+pub(crate) fn dormant() -> bool {
+    STATE.load(Ordering::Relaxed) == DORMANT
+}
+
+/// Hands an event to the attached client's engine, if any.
+pub(crate) fn on_event(event: &Event, cpu: &mut dyn Cpu) {
+    if STATE.load(Ordering::Relaxed) != ATTACHED {
+        return;
+    }
+    if let Some(e) = lock(&SESSION).as_mut() {
+        e.on_event(event, cpu);
+    }
+}
+
+/// QEMU is exiting: the attached client gets the rest of its trace and
+/// an End frame; the socket file is removed.
+pub(crate) fn at_exit() {
+    if STATE.load(Ordering::SeqCst) == OFF {
+        return;
+    }
+    STATE.store(DORMANT, Ordering::SeqCst);
+    let engine = lock(&SESSION).take();
+    if let Some(mut e) = engine {
+        let stats = e.finish();
+        drop(e);
+        if let Some(c) = lock(&CLIENT).as_ref() {
+            let line = format!("the VM exited; {} records", stats.records);
+            let _ = wire::write_frame(&mut *lock(c), Kind::End, line.as_bytes());
+        }
+    }
+    if let Some(p) = SOCKET_PATH.get() {
+        let _ = fs::remove_file(p);
+    }
+}
+
+/// A connected client.
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    fn try_clone(&self) -> io::Result<Stream> {
+        Ok(match self {
+            Stream::Unix(s) => Stream::Unix(s.try_clone()?),
+            Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
+        })
+    }
+
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Unix(s) => {
+                s.set_read_timeout(read)?;
+                s.set_write_timeout(write)
+            }
+            Stream::Tcp(s) => {
+                s.set_read_timeout(read)?;
+                s.set_write_timeout(write)
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Unix(s) => s.flush(),
+            Stream::Tcp(s) => s.flush(),
+        }
+    }
+}
+
+/// The engine's sink output: Output frames on the client's stream.
+struct FrameWriter(Arc<Mutex<Stream>>);
+
+impl Write for FrameWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(OUTPUT_CHUNK);
+        wire::write_frame(&mut *lock(&self.0), Kind::Output, &buf[..n])?;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+enum Listener {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+impl Listener {
+    fn accept(&self) -> io::Result<Stream> {
+        Ok(match self {
+            Listener::Unix(l) => Stream::Unix(l.accept()?.0),
+            Listener::Tcp(l) => Stream::Tcp(l.accept()?.0),
+        })
+    }
+}
+
+/// Creates the Unix socket at `path` with mode 0600: bound in a private
+/// (0700) directory next to it, made 0600, then renamed into place, so
+/// no one can connect before the mode is set. A stale socket (nothing
+/// listening) is replaced; any other file is left alone.
+fn bind_unix(path: &Path) -> Result<UnixListener, String> {
+    let shown = path.display();
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if !m.file_type().is_socket() {
+            return Err(format!("listen=unix:{shown}: exists and is not a socket"));
+        }
+        if UnixStream::connect(path).is_ok() {
+            return Err(format!(
+                "listen=unix:{shown}: another process listens there"
+            ));
+        }
+        fs::remove_file(path).map_err(|e| format!("listen=unix:{shown}: {e}"))?;
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("listen=unix:{shown}: not a file path"))?;
+    let dir = parent.join(format!(
+        ".{}.vstrace-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let err = |e: io::Error| format!("listen=unix:{shown}: {e}");
+    fs::DirBuilder::new().mode(0o700).create(&dir).map_err(err)?;
+    let tmp = dir.join("s");
+    let r = (|| {
+        let l = UnixListener::bind(&tmp)?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+        fs::rename(&tmp, path)?;
+        Ok(l)
+    })();
+    let _ = fs::remove_file(&tmp);
+    let _ = fs::remove_dir(&dir);
+    r.map_err(err)
+}
+
+/// Starts listening on `endpoint` (`unix:PATH` or `tcp:HOST:PORT`); the
+/// plugin is dormant from then on. `hooks` builds each session's hooks.
+pub(crate) fn start(endpoint: &str, allow_remote: bool, hooks: fn() -> Hooks) -> Result<(), String> {
+    let ep = Endpoint::parse(endpoint).map_err(|e| format!("listen={e}"))?;
+    let listener = match ep.tcp_addrs(allow_remote).map_err(|e| format!("listen=tcp:{e}"))? {
+        None => {
+            let Endpoint::Unix(p) = &ep else {
+                return Err(format!("listen={endpoint}: not a Unix socket"));
+            };
+            let l = bind_unix(p)?;
+            let _ = SOCKET_PATH.set(p.clone());
+            Listener::Unix(l)
+        }
+        Some(addrs) => Listener::Tcp(
+            TcpListener::bind(&addrs[..]).map_err(|e| format!("listen={endpoint}: {e}"))?,
+        ),
+    };
+    STATE.store(DORMANT, Ordering::SeqCst);
+    std::thread::Builder::new()
+        .name("vstrace-listen".into())
+        .spawn(move || accept_loop(listener, hooks))
+        .map_err(|e| format!("listen={endpoint}: starting the listener: {e}"))?;
+    Ok(())
+}
+
+fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
+    loop {
+        let stream = match listener.accept() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("vstrace-plugin: accepting a client: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        if BUSY.swap(true, Ordering::SeqCst) {
+            refuse(
+                stream,
+                "another vstrace is attached to this VM; one client at a time (detach it first)",
+            );
+            continue;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("vstrace-session".into())
+            .spawn(move || {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    session(stream, hooks)
+                }));
+                if let Err(e) | Ok(Err(e)) = r.map_err(|_| "internal error".to_string()) {
+                    eprintln!("vstrace-plugin: client session: {e}");
+                }
+                STATE.store(DORMANT, Ordering::SeqCst);
+                *lock(&SESSION) = None;
+                *lock(&CLIENT) = None;
+                BUSY.store(false, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            BUSY.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Tells a client why it cannot attach, and closes.
+fn refuse(mut stream: Stream, why: &str) {
+    let _ = stream.set_timeouts(None, Some(Duration::from_secs(1)));
+    let _ = wire::write_frame(&mut stream, Kind::Refused, why.as_bytes());
+    stream.shutdown();
+}
+
+/// The engine a client's configuration asks for, writing to `out`.
+fn engine_for(payload: &[u8], out: Arc<Mutex<Stream>>, hooks: fn() -> Hooks) -> Result<Engine, String> {
+    let mut cfg: EngineConfig =
+        serde_json::from_slice(payload).map_err(|e| format!("bad configuration: {e}"))?;
+    if cfg.record.is_some() {
+        return Err("--record is not supported over the plugin socket".into());
+    }
+    // The output is the socket, whatever the client's file says.
+    cfg.output = None;
+    let os = vstrace_layers::layer(&cfg).map_err(|e| format!("bad configuration: {e}"))?;
+    let sink = Sink::from_writer(Box::new(FrameWriter(out)), cfg.format, cfg.summary);
+    Engine::with_sink(cfg, os, hooks(), sink).map_err(|e| format!("bad configuration: {e}"))
+}
+
+/// One client, from its greeting to its detach.
+fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
+    stream
+        .set_timeouts(Some(CONFIG_TIMEOUT), Some(WRITE_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut reader = stream.try_clone().map_err(|e| e.to_string())?;
+    let shared = Arc::new(Mutex::new(stream));
+    let send = |kind: Kind, text: &str| {
+        wire::write_frame(&mut *lock(&shared), kind, text.as_bytes()).map_err(|e| e.to_string())
+    };
+    send(Kind::Hello, std::str::from_utf8(wire::HELLO).unwrap_or_default())?;
+    let first = wire::read_frame(&mut reader, wire::MAX_FROM_CLIENT);
+    let cfg = match first {
+        Ok(f) if f.kind == Kind::Config => f.payload,
+        Ok(f) => {
+            let why = format!("expected a configuration, got a {:?} frame", f.kind);
+            let _ = send(Kind::Refused, &why);
+            return Err(why);
+        }
+        Err(e) => {
+            let _ = send(Kind::Refused, &e.to_string());
+            return Err(e.to_string());
+        }
+    };
+    let engine = match engine_for(&cfg, shared.clone(), hooks) {
+        Ok(e) => e,
+        Err(why) => {
+            let _ = send(Kind::Refused, &why);
+            return Err(why);
+        }
+    };
+    *lock(&CLIENT) = Some(shared.clone());
+    *lock(&SESSION) = Some(engine);
+    STATE.store(ATTACHED, Ordering::SeqCst);
+    send(Kind::Attached, "")?;
+    let _ = lock(&shared).set_timeouts(None, Some(WRITE_TIMEOUT));
+
+    // Until the client detaches or goes away.
+    let why = loop {
+        match wire::read_frame(&mut reader, wire::MAX_FROM_CLIENT) {
+            Ok(f) if f.kind == Kind::Detach => break None,
+            Ok(f) => break Some(format!("unexpected {:?} frame from the client", f.kind)),
+            Err(WireError::Closed) => break Some("the client went away".to_string()),
+            Err(e) => break Some(e.to_string()),
+        }
+    };
+    let (stats, pending) = detach();
+    let end = format!(
+        "detached after {} events, {} records{}",
+        stats.events,
+        stats.records,
+        if pending {
+            "; an injected call had not returned after 5 s"
+        } else {
+            ""
+        }
+    );
+    let _ = send(Kind::End, &end);
+    lock(&shared).shutdown();
+    match why {
+        Some(w) => Err(w),
+        None => Ok(()),
+    }
+}
+
+/// Stops tracing once the modifications in flight have completed (at
+/// most [`DRAIN_LIMIT`]); returns the engine's statistics and whether a
+/// modification was still pending.
+fn detach() -> (vstrace_engine::EngineStats, bool) {
+    let start = Instant::now();
+    let mut pending = true;
+    while start.elapsed() < DRAIN_LIMIT {
+        let busy = lock(&SESSION)
+            .as_ref()
+            .is_some_and(|e| e.awaits_injected_returns());
+        if !busy {
+            pending = false;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    STATE.store(DORMANT, Ordering::SeqCst);
+    let engine = lock(&SESSION).take();
+    match engine {
+        Some(mut e) => (e.finish(), pending),
+        None => (Default::default(), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_socket_is_private_and_not_clobbering() {
+        let dir = std::env::temp_dir().join(format!("vstrace-listen-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("v.sock");
+        let l = bind_unix(&p).unwrap();
+        let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // In use: refused.
+        assert!(bind_unix(&p).unwrap_err().contains("another process"));
+        drop(l);
+        // Stale: replaced.
+        assert!(bind_unix(&p).is_ok());
+        // Not a socket: left alone.
+        let f = dir.join("file");
+        fs::write(&f, b"x").unwrap();
+        assert!(bind_unix(&f).unwrap_err().contains("not a socket"));
+        assert_eq!(fs::read(&f).unwrap(), b"x");
+        // Nothing left behind but the sockets.
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
