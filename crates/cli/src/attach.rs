@@ -22,7 +22,11 @@ use crate::trace_args::TraceArgs;
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).
-    #[arg(long, value_name = "HOST:PORT|unix:PATH", required_unless_present = "plugin")]
+    #[arg(
+        long,
+        value_name = "HOST:PORT|unix:PATH",
+        required_unless_present = "plugin"
+    )]
     gdb: Option<String>,
     /// A dormant vstrace plugin's socket (QEMU's -plugin
     /// libvstrace_plugin.so,listen=unix:PATH): traced inside QEMU at
@@ -136,8 +140,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.verbose,
     };
-    let mut backend =
-        Backend::attach(&gdb, opts).with_context(|| format!("attaching to {gdb}"))?;
+    let mut backend = Backend::attach(&gdb, opts).with_context(|| format!("attaching to {gdb}"))?;
     let found = match backend.discover() {
         Ok(d) => d,
         Err(e) => {

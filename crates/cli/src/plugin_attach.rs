@@ -56,7 +56,8 @@ fn connect(ep: &Endpoint) -> Result<Box<dyn Conn>> {
             UnixStream::connect(p).with_context(|| format!("connecting to {ep} ({hint})"))?,
         ),
         Endpoint::Tcp(a) => Box::new(
-            TcpStream::connect(a.as_str()).with_context(|| format!("connecting to {ep} ({hint})"))?,
+            TcpStream::connect(a.as_str())
+                .with_context(|| format!("connecting to {ep} ({hint})"))?,
         ),
     })
 }
@@ -112,7 +113,10 @@ pub fn attach(
     match hello.kind {
         Kind::Hello if hello.payload == wire::HELLO => {}
         Kind::Refused => bail!("{ep} refused: {}", hello.text()),
-        _ => bail!("{ep}: not a vstrace plugin of this version ({:?})", hello.text()),
+        _ => bail!(
+            "{ep}: not a vstrace plugin of this version ({:?})",
+            hello.text()
+        ),
     }
     wire::write_frame(&mut conn, Kind::Config, &serde_json::to_vec(&cfg)?)
         .with_context(|| format!("sending the configuration to {ep}"))?;

@@ -234,3 +234,249 @@ fn kvm_and_a_second_plugin_are_refused_before_qemu_starts() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("already has -plugin /x/lib.so"));
 }
+
+#[test]
+fn interrupting_vstrace_qemu_ends_qemu_and_keeps_the_trace() {
+    let vm = UserVm::new(
+        "ownvm-int",
+        None,
+        "while true; do /bin/workload >/dev/null; done",
+        &[],
+    );
+    let trace = trace_path("ownvm-int");
+    let mut child = vstrace()
+        .arg("qemu")
+        .args(["-o", trace.to_str().unwrap(), "--"])
+        .arg(&vm.program)
+        .args(&vm.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        || vm.control().contains("VSTRACE_CMD_START"),
+        "the guest's start",
+    );
+    wait_for(
+        || std::fs::read_to_string(&trace).is_ok_and(|t| t.contains("workload")),
+        "workload records",
+    );
+    signal(child.id(), "INT");
+    let st = wait_limited(&mut child, Duration::from_secs(60));
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(st.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let t = std::fs::read_to_string(&trace).unwrap();
+    assert!(t.ends_with('\n') && t.lines().count() > 50);
+}
+
+/// Polls `cond` for at most two minutes.
+fn wait_for(cond: impl Fn() -> bool, what: &str) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `kill -SIG pid`.
+fn signal(pid: u32, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// The plugin built next to the vstrace binary.
+fn plugin_path() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_vstrace"))
+        .parent()
+        .unwrap()
+        .join("libvstrace_plugin.so")
+}
+
+/// `vstrace attach --plugin ENDPOINT ARGS...`, started.
+fn attach_plugin(endpoint: &str, args: &[&str]) -> Child {
+    vstrace()
+        .args(["attach", "--plugin", endpoint])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vstrace runs")
+}
+
+/// Waits for a started attach and returns its output.
+fn finish(mut c: Child) -> Output {
+    let st = wait_limited(&mut c, Duration::from_secs(120));
+    let mut o = Output {
+        status: st,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    std::io::Read::read_to_end(c.stdout.as_mut().unwrap(), &mut o.stdout).unwrap();
+    std::io::Read::read_to_end(c.stderr.as_mut().unwrap(), &mut o.stderr).unwrap();
+    o
+}
+
+on_both_qemus!(
+    dormant_plugin_attach_detach_attach_again_one_client_at_a_time,
+    dormant_plugin_attach_detach_attach_again_one_client_at_a_time_on_qemu_11,
+    dormant_plugin_on
+);
+
+fn dormant_plugin_on(qemu: Option<&Path>) {
+    use std::os::unix::fs::PermissionsExt;
+    let label = per_qemu("dormant", qemu);
+    let sock = tmp().join(format!("{label}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    let plugin = format!(
+        "{},listen=unix:{},machine=pc,ram_mib=512",
+        plugin_path().display(),
+        sock.display()
+    );
+    // Every workload run prints its connect's errno: 101 (ENETUNREACH: no lo)
+    // untraced, 13 (EACCES) while a client injects it.
+    let vm = UserVm::new(
+        "dormant",
+        qemu,
+        "while true; do /bin/workload | grep 'connect inet'; sleep 0.1; done",
+        &["-accel", "tcg", "-plugin", &plugin],
+    );
+    let mut q = std::process::Command::new(&vm.program)
+        .args(&vm.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("QEMU starts");
+    let kill_qemu = scopeguard(q.id());
+    wait_for(
+        || vm.control().contains("VSTRACE_CMD_START"),
+        "the guest's start",
+    );
+    wait_for(|| vm.guest_stdout().contains("errno=101"), "untraced runs");
+    let ep = format!("unix:{}", sock.display());
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "socket mode");
+    let kernel = find_kernel(None).unwrap();
+    let kernel = kernel.to_str().unwrap();
+
+    // First client: JSON records, an injection, --duration.
+    let t1 = trace_path(&format!("{label}-1"));
+    let first = attach_plugin(
+        &ep,
+        &[
+            "--kernel",
+            kernel,
+            "--json",
+            "-o",
+            t1.to_str().unwrap(),
+            "--inject",
+            "connect:error=EACCES",
+            "--duration",
+            "6",
+        ],
+    );
+    wait_for(
+        || std::fs::read_to_string(&t1).is_ok_and(|t| t.contains("\"connect\"")),
+        "the first client's records",
+    );
+    // A second client meanwhile: refused, clearly, in one line.
+    let second = finish(attach_plugin(&ep, &["--duration", "1"]));
+    let e2 = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{e2}");
+    assert!(e2.contains("another vstrace is attached"), "{e2}");
+    assert_eq!(
+        e2.lines().count(),
+        2,
+        "warning (no --kernel) + one error: {e2}"
+    );
+    let first = finish(first);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let recs = records(&t1);
+    let conns = find(&recs, |r| name(r) == "connect");
+    assert!(!conns.is_empty());
+    assert!(conns.iter().all(|c| c["errno"] == "EACCES"), "{conns:?}");
+    let wl = find(&recs, |r| r["comm"] == "workload");
+    assert!(!wl.is_empty(), "attribution");
+    assert!(wl.iter().all(|r| r["pid"].as_u64().is_some_and(|p| p > 1)));
+    // The guest saw it, and sees the untouched call again once detached.
+    let g = vm.guest_stdout();
+    let at = g.find("errno=13").expect("injection seen by the guest");
+    wait_for(
+        || vm.guest_stdout()[at..].contains("errno=101"),
+        "untraced runs after the detach",
+    );
+
+    // Hostile bytes on the socket: that client is dropped, nothing else.
+    {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        s.write_all(b"$qSupported#37\xff\xff\xff\xff").unwrap();
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        assert!(String::from_utf8_lossy(&reply).contains("not a vstrace plugin frame"));
+    }
+    // A client killed while attached: the plugin goes dormant again.
+    let t3 = trace_path(&format!("{label}-3"));
+    let mut third = attach_plugin(&ep, &["-o", t3.to_str().unwrap()]);
+    wait_for(
+        || std::fs::read_to_string(&t3).is_ok_and(|t| t.contains("connect(")),
+        "the third client's records",
+    );
+    third.kill().unwrap();
+    let _ = third.wait();
+
+    // Attach again: text output, a filter.
+    let t4 = trace_path(&format!("{label}-4"));
+    let again = finish(attach_plugin(
+        &ep,
+        &[
+            "-e",
+            "trace=connect",
+            "-o",
+            t4.to_str().unwrap(),
+            "--duration",
+            "4",
+        ],
+    ));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let t = std::fs::read_to_string(&t4).unwrap();
+    assert!(t.lines().count() >= 2, "{t}");
+    // Calls other than connect are filtered out; signals are shown, as strace does.
+    assert!(
+        t.lines()
+            .all(|l| l.starts_with("connect(") || l.starts_with("--- SIG")),
+        "{t}"
+    );
+    assert!(t.contains("ENETUNREACH"), "{t}");
+
+    drop(kill_qemu);
+    let _ = q.wait();
+    assert!(!sock.exists(), "socket removed when QEMU exits");
+}
+
+/// Ends QEMU (SIGTERM) when dropped, even if the test fails.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.to_string())
+            .status();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn scopeguard(pid: u32) -> KillOnDrop {
+    KillOnDrop(pid)
+}

@@ -210,9 +210,11 @@ fn install(
         Err(_) => None,
     };
     if args.listen.is_some() && args.config.is_some() {
-        return Err("listen= and config= exclude each other: a listening plugin takes its \
+        return Err(
+            "listen= and config= exclude each other: a listening plugin takes its \
                     configuration from `vstrace attach --plugin`"
-            .into());
+                .into(),
+        );
     }
     let engine = if args.no_engine || args.listen.is_some() {
         None

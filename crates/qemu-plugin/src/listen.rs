@@ -215,7 +215,10 @@ fn bind_unix(path: &Path) -> Result<UnixListener, String> {
         std::process::id()
     ));
     let err = |e: io::Error| format!("listen=unix:{shown}: {e}");
-    fs::DirBuilder::new().mode(0o700).create(&dir).map_err(err)?;
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(err)?;
     let tmp = dir.join("s");
     let r = (|| {
         let l = UnixListener::bind(&tmp)?;
@@ -230,9 +233,16 @@ fn bind_unix(path: &Path) -> Result<UnixListener, String> {
 
 /// Starts listening on `endpoint` (`unix:PATH` or `tcp:HOST:PORT`); the
 /// plugin is dormant from then on. `hooks` builds each session's hooks.
-pub(crate) fn start(endpoint: &str, allow_remote: bool, hooks: fn() -> Hooks) -> Result<(), String> {
+pub(crate) fn start(
+    endpoint: &str,
+    allow_remote: bool,
+    hooks: fn() -> Hooks,
+) -> Result<(), String> {
     let ep = Endpoint::parse(endpoint).map_err(|e| format!("listen={e}"))?;
-    let listener = match ep.tcp_addrs(allow_remote).map_err(|e| format!("listen=tcp:{e}"))? {
+    let listener = match ep
+        .tcp_addrs(allow_remote)
+        .map_err(|e| format!("listen=tcp:{e}"))?
+    {
         None => {
             let Endpoint::Unix(p) = &ep else {
                 return Err(format!("listen={endpoint}: not a Unix socket"));
@@ -298,7 +308,11 @@ fn refuse(mut stream: Stream, why: &str) {
 }
 
 /// The engine a client's configuration asks for, writing to `out`.
-fn engine_for(payload: &[u8], out: Arc<Mutex<Stream>>, hooks: fn() -> Hooks) -> Result<Engine, String> {
+fn engine_for(
+    payload: &[u8],
+    out: Arc<Mutex<Stream>>,
+    hooks: fn() -> Hooks,
+) -> Result<Engine, String> {
     let mut cfg: EngineConfig =
         serde_json::from_slice(payload).map_err(|e| format!("bad configuration: {e}"))?;
     if cfg.record.is_some() {
@@ -321,7 +335,10 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
     let send = |kind: Kind, text: &str| {
         wire::write_frame(&mut *lock(&shared), kind, text.as_bytes()).map_err(|e| e.to_string())
     };
-    send(Kind::Hello, std::str::from_utf8(wire::HELLO).unwrap_or_default())?;
+    send(
+        Kind::Hello,
+        std::str::from_utf8(wire::HELLO).unwrap_or_default(),
+    )?;
     let first = wire::read_frame(&mut reader, wire::MAX_FROM_CLIENT);
     let cfg = match first {
         Ok(f) if f.kind == Kind::Config => f.payload,
@@ -348,14 +365,12 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
     send(Kind::Attached, "")?;
     let _ = lock(&shared).set_timeouts(None, Some(WRITE_TIMEOUT));
 
-    // Until the client detaches or goes away.
-    let why = loop {
-        match wire::read_frame(&mut reader, wire::MAX_FROM_CLIENT) {
-            Ok(f) if f.kind == Kind::Detach => break None,
-            Ok(f) => break Some(format!("unexpected {:?} frame from the client", f.kind)),
-            Err(WireError::Closed) => break Some("the client went away".to_string()),
-            Err(e) => break Some(e.to_string()),
-        }
+    // Until the client detaches or goes away: any other frame ends it too.
+    let why = match wire::read_frame(&mut reader, wire::MAX_FROM_CLIENT) {
+        Ok(f) if f.kind == Kind::Detach => None,
+        Ok(f) => Some(format!("unexpected {:?} frame from the client", f.kind)),
+        Err(WireError::Closed) => Some("the client went away".to_string()),
+        Err(e) => Some(e.to_string()),
     };
     let (stats, pending) = detach();
     let end = format!(
@@ -424,7 +439,10 @@ mod tests {
         assert!(bind_unix(&f).unwrap_err().contains("not a socket"));
         assert_eq!(fs::read(&f).unwrap(), b"x");
         // Nothing left behind but the sockets.
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 2, "{names:?}");
         let _ = fs::remove_dir_all(&dir);
     }
