@@ -93,9 +93,8 @@ pub fn attach(
         let elf = std::fs::read(&vmlinux)?;
         let p = vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?;
         vstrace_layers::set_linux_profile(&mut cfg, &p)?;
-    } else if trace.os == "linux" {
-        say!("vstrace: warning: no --kernel: records carry no pid/comm (pass the guest's vmlinuz)");
     }
+    // Without --kernel the plugin finds the profile in guest memory.
     let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
     vstrace_engine::Engine::validate(&cfg, os).context("invalid tracing options")?;
     let mut out: Box<dyn Write + Send> = match trace.output_path()? {

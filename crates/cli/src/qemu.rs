@@ -29,6 +29,11 @@ pub struct QemuArgs {
     /// every record (default: the command line's -kernel).
     #[arg(long)]
     kernel: Option<PathBuf>,
+    /// Find the kernel's BTF and symbols in guest memory (at the first
+    /// system call return) even when a kernel image is known; without
+    /// -kernel and --kernel this is what happens.
+    #[arg(long, conflicts_with = "kernel")]
+    profile_from_memory: bool,
     #[command(flatten)]
     trace: TraceArgs,
     /// The QEMU command line: qemu-system-x86_64 and its arguments.
@@ -85,17 +90,16 @@ pub fn qemu(a: QemuArgs) -> Result<u8> {
     let mut cfg = a
         .trace
         .engine_config(output.map(|p| p.display().to_string()))?;
-    if a.trace.os == "linux" {
-        match a.kernel.as_ref().or(info.kernel.as_ref()) {
-            Some(k) => {
-                if let Some(p) = crate::run::linux_profile(k) {
-                    vstrace_layers::set_linux_profile(&mut cfg, &p)?;
-                }
-            }
-            None => say!(
-                "vstrace: warning: no -kernel in the command line and no --kernel: records carry \
-                 no pid/comm (pass --kernel with the guest's vmlinuz)"
-            ),
+    let kernel = match a.profile_from_memory {
+        true => None,
+        false => a.kernel.as_ref().or(info.kernel.as_ref()),
+    };
+    // Without a kernel image the plugin scans guest memory for the profile.
+    let mut scan = a.trace.os == "linux";
+    if let (Some(k), true) = (kernel, scan) {
+        if let Some(p) = crate::run::linux_profile(k) {
+            vstrace_layers::set_linux_profile(&mut cfg, &p)?;
+            scan = false;
         }
     }
     let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
@@ -110,6 +114,9 @@ pub fn qemu(a: QemuArgs) -> Result<u8> {
         (STATUS_ARG.to_string(), status_path.display().to_string()),
     ];
     pargs.extend(info.ram_plugin_args());
+    if scan {
+        pargs.push(("profile".into(), "scan".into()));
+    }
     for (k, v) in pargs {
         spec.push_str(&format!(",{k}={}", qemu_opt(&v)));
     }

@@ -246,7 +246,7 @@ fn interrupting_vstrace_qemu_ends_qemu_and_keeps_the_trace() {
     let trace = trace_path("ownvm-int");
     let mut child = vstrace()
         .arg("qemu")
-        .args(["-o", trace.to_str().unwrap(), "--"])
+        .args(["--profile-from-memory", "-o", trace.to_str().unwrap(), "--"])
         .arg(&vm.program)
         .args(&vm.args)
         .stdin(Stdio::null())
@@ -270,6 +270,15 @@ fn interrupting_vstrace_qemu_ends_qemu_and_keeps_the_trace() {
     assert!(err.contains("interrupted"), "{err}");
     let t = std::fs::read_to_string(&trace).unwrap();
     assert!(t.ends_with('\n') && t.lines().count() > 50);
+    // pid/comm from the kernel found in guest memory, not from -kernel.
+    assert!(
+        err.contains("kernel BTF and symbols found in guest memory"),
+        "{err}"
+    );
+    assert!(
+        t.lines().filter(|l| l.starts_with("[pid ")).count() > 50,
+        "{t}"
+    );
 }
 
 /// Polls `cond` for at most two minutes.
@@ -395,11 +404,7 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
     let e2 = stderr(&second);
     assert_eq!(second.status.code(), Some(1), "{e2}");
     assert!(e2.contains("another vstrace is attached"), "{e2}");
-    assert_eq!(
-        e2.lines().count(),
-        2,
-        "warning (no --kernel) + one error: {e2}"
-    );
+    assert_eq!(e2.lines().count(), 1, "one line: {e2}");
     let first = finish(first);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let recs = records(&t1);
@@ -450,12 +455,20 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
         ],
     ));
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    // No --kernel: the plugin found the kernel's profile in guest memory.
+    assert!(
+        stderr(&again).contains("kernel BTF and symbols found in guest memory"),
+        "{}",
+        stderr(&again)
+    );
     let t = std::fs::read_to_string(&t4).unwrap();
     assert!(t.lines().count() >= 2, "{t}");
     // Calls other than connect are filtered out; signals are shown, as strace does.
     assert!(
-        t.lines()
-            .all(|l| l.starts_with("connect(") || l.starts_with("--- SIG")),
+        t.lines().all(|l| {
+            let call = l.split_once("] ").map_or(l, |(_, c)| c);
+            l.starts_with("[pid ") && (call.starts_with("connect(") || call.starts_with("--- SIG"))
+        }),
         "{t}"
     );
     assert!(t.contains("ENETUNREACH"), "{t}");

@@ -229,15 +229,23 @@ fn install(
             None => EngineConfig::default(),
         };
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
-        let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| {
-            // A trace file that cannot be written (disk full at its
-            // header) is the recording's failure (exit 74), not QEMU's.
-            if matches!(e, vstrace_engine::EngineError::Record { .. }) {
-                Reporter::new(args.status.as_deref()).record_error(&e.to_string());
-            }
-            e.to_string()
-        })?;
-        Some(Mutex::new(e))
+        if args.profile_scan && cfg.os == "linux" && cfg.linux_profile.is_none() {
+            // Made at the first system call return (see listen.rs).
+            Engine::validate(&cfg, os).map_err(|e| e.to_string())?;
+            let report = Reporter::new(args.status.as_deref());
+            listen::defer_for_scan(cfg, hooks(), Box::new(move |l| report.message(l)))?;
+            None
+        } else {
+            let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| {
+                // A trace file that cannot be written (disk full at its
+                // header) is the recording's failure (exit 74), not QEMU's.
+                if matches!(e, vstrace_engine::EngineError::Record { .. }) {
+                    Reporter::new(args.status.as_deref()).record_error(&e.to_string());
+                }
+                e.to_string()
+            })?;
+            Some(Mutex::new(e))
+        }
     };
     // First: everything below (register lists, writes) depends on it.
     let v7 = api::set_abi(info.version.min);
@@ -482,7 +490,8 @@ fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         listen::at_exit();
-        if let Some(e) = &p.engine {
+        let scanned = listen::take_scanned_engine().map(Mutex::new);
+        if let Some(e) = p.engine.as_ref().or(scanned.as_ref()) {
             let mut e = lock(e);
             let stats = e.finish();
             if let Some(err) = e.output_error() {

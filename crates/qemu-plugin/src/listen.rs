@@ -9,6 +9,14 @@
 //! returns to dormant; the next client may attach. One client at a time:
 //! another is refused with a one-line reason.
 //!
+//! Without a kernel profile in the configuration (no `--kernel`), the
+//! engine is made at the first return from a system call: the kernel
+//! text address of that `sysret`/`iret` starts a scan of guest memory for
+//! the kernel's BTF and exported symbols
+//! (`vstrace_linux::profile::scan`), checked against the running kernel,
+//! so that records carry pid/comm. `vstrace qemu` uses the same deferred
+//! engine (plugin argument `profile=scan`) for a VM booted from its disk.
+//!
 //! The socket is hostile input: frames are bounded, a bad one ends that
 //! client's session with a one-line error, and a panic in a session is
 //! caught (tracing stops; QEMU runs on).
@@ -36,8 +44,25 @@ const DORMANT: u8 = 1;
 const ATTACHED: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(OFF);
+/// `listen=` was given (the exit callback has a client to tell).
+static LISTENING: AtomicBool = AtomicBool::new(false);
 /// The attached client's engine.
 static SESSION: Mutex<Option<Engine>> = Mutex::new(None);
+/// An engine waiting for the kernel profile (see the module doc).
+static DEFERRED: Mutex<Option<Deferred>> = Mutex::new(None);
+/// Scans that may fail before the engine starts without a profile.
+const SCAN_TRIES: u32 = 3;
+
+/// What an engine made at the first system call return needs.
+struct Deferred {
+    cfg: EngineConfig,
+    sink: Sink,
+    hooks: Hooks,
+    /// Scans failed so far.
+    failed: u32,
+    /// Where to tell the user how the scan went.
+    say: Box<dyn Fn(String) + Send>,
+}
 /// A client holds the session (attached, or still setting up or
 /// detaching): others are refused.
 static BUSY: AtomicBool = AtomicBool::new(false);
@@ -67,20 +92,112 @@ pub(crate) fn dormant() -> bool {
     STATE.load(Ordering::Relaxed) == DORMANT
 }
 
-/// Hands an event to the attached client's engine, if any.
+/// Hands an event to the attached client's engine, if any (making it
+/// first when it waits for the kernel profile).
 pub(crate) fn on_event(event: &Event, cpu: &mut dyn Cpu) {
     if STATE.load(Ordering::Relaxed) != ATTACHED {
         return;
     }
-    if let Some(e) = lock(&SESSION).as_mut() {
+    let mut session = lock(&SESSION);
+    if session.is_none() {
+        *session = engine_after_scan(event, cpu);
+    }
+    if let Some(e) = session.as_mut() {
         e.on_event(event, cpu);
     }
+}
+
+/// The deferred engine, made now if `event` is a return from the kernel
+/// (its address starts the profile scan), with the profile if one was
+/// found and checked, without one after [`SCAN_TRIES`] failed scans.
+fn engine_after_scan(event: &Event, cpu: &mut dyn Cpu) -> Option<Engine> {
+    use vstrace_linux::profile::{runtime, scan};
+    let mut slot = lock(&DEFERRED);
+    let d = slot.as_mut()?;
+    let pc = cpu.regs().rip();
+    if event.mechanism.direction() != vstrace_core::Direction::Exit || pc < 0xffff_8000_0000_0000 {
+        return None;
+    }
+    let found = scan::profile_from_memory(cpu.mem(), pc, &scan::ScanLimits::default()).and_then(
+        |(prof, _)| {
+            let base = runtime::percpu_base(cpu.regs()).ok_or_else(|| {
+                scan::ScanError::Unverified("no kernel per-cpu base in the registers".into())
+            })?;
+            let cur = scan::verify_live(cpu.mem(), &prof, base)?;
+            Ok((prof, cur))
+        },
+    );
+    match found {
+        Ok((prof, cur)) => {
+            if let Err(e) = vstrace_layers::set_linux_profile(&mut d.cfg, &prof) {
+                (d.say)(format!("vstrace: warning: no process attribution ({e})"));
+            } else {
+                (d.say)(format!(
+                    "vstrace: kernel BTF and symbols found in guest memory (current task: pid {} {})",
+                    cur.pid, cur.comm
+                ));
+            }
+        }
+        Err(e) => {
+            d.failed += 1;
+            if d.failed < SCAN_TRIES {
+                return None;
+            }
+            (d.say)(format!(
+                "vstrace: warning: no process attribution: the kernel profile was not found in \
+                 guest memory ({e}); pass --kernel"
+            ));
+        }
+    }
+    let d = slot.take()?;
+    let say = d.say;
+    let os = match vstrace_layers::layer(&d.cfg) {
+        Ok(os) => os,
+        Err(e) => {
+            say(format!("vstrace: error: {e}"));
+            return None;
+        }
+    };
+    match Engine::with_sink(d.cfg, os, d.hooks, d.sink) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            say(format!("vstrace: error: {e}"));
+            None
+        }
+    }
+}
+
+/// Makes the engine for `cfg` (which has no kernel profile) at the first
+/// system call return, after a scan of guest memory for the profile; the
+/// trace goes to `cfg.output`, opened now. Used by `profile=scan`.
+pub(crate) fn defer_for_scan(
+    cfg: EngineConfig,
+    hooks: Hooks,
+    say: Box<dyn Fn(String) + Send>,
+) -> Result<(), String> {
+    let sink =
+        Sink::open(cfg.output.as_deref(), cfg.format, cfg.summary).map_err(|e| e.to_string())?;
+    *lock(&DEFERRED) = Some(Deferred {
+        cfg,
+        sink,
+        hooks,
+        failed: 0,
+        say,
+    });
+    STATE.store(ATTACHED, Ordering::SeqCst);
+    Ok(())
+}
+
+/// The engine made for `profile=scan`, for the exit callback to finish.
+pub(crate) fn take_scanned_engine() -> Option<Engine> {
+    *lock(&DEFERRED) = None;
+    lock(&SESSION).take()
 }
 
 /// QEMU is exiting: the attached client gets the rest of its trace and
 /// an End frame; the socket file is removed.
 pub(crate) fn at_exit() {
-    if STATE.load(Ordering::SeqCst) == OFF {
+    if !LISTENING.load(Ordering::SeqCst) {
         return;
     }
     STATE.store(DORMANT, Ordering::SeqCst);
@@ -256,6 +373,7 @@ pub(crate) fn start(
         ),
     };
     STATE.store(DORMANT, Ordering::SeqCst);
+    LISTENING.store(true, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("vstrace-listen".into())
         .spawn(move || accept_loop(listener, hooks))
@@ -291,6 +409,7 @@ fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
                 }
                 STATE.store(DORMANT, Ordering::SeqCst);
                 *lock(&SESSION) = None;
+                *lock(&DEFERRED) = None;
                 *lock(&CLIENT) = None;
                 BUSY.store(false, Ordering::SeqCst);
             });
@@ -312,7 +431,7 @@ fn engine_for(
     payload: &[u8],
     out: Arc<Mutex<Stream>>,
     hooks: fn() -> Hooks,
-) -> Result<Engine, String> {
+) -> Result<Option<Engine>, String> {
     let mut cfg: EngineConfig =
         serde_json::from_slice(payload).map_err(|e| format!("bad configuration: {e}"))?;
     if cfg.record.is_some() {
@@ -321,8 +440,25 @@ fn engine_for(
     // The output is the socket, whatever the client's file says.
     cfg.output = None;
     let os = vstrace_layers::layer(&cfg).map_err(|e| format!("bad configuration: {e}"))?;
-    let sink = Sink::from_writer(Box::new(FrameWriter(out)), cfg.format, cfg.summary);
-    Engine::with_sink(cfg, os, hooks(), sink).map_err(|e| format!("bad configuration: {e}"))
+    let sink = Sink::from_writer(Box::new(FrameWriter(out.clone())), cfg.format, cfg.summary);
+    if cfg.os == "linux" && cfg.linux_profile.is_none() {
+        // Checked now (filters, rules), made at the first return.
+        Engine::validate(&cfg, os).map_err(|e| format!("bad configuration: {e}"))?;
+        let say = move |line: String| {
+            let _ = wire::write_frame(&mut *lock(&out), Kind::Message, line.as_bytes());
+        };
+        *lock(&DEFERRED) = Some(Deferred {
+            cfg,
+            sink,
+            hooks: hooks(),
+            failed: 0,
+            say: Box::new(say),
+        });
+        return Ok(None);
+    }
+    Engine::with_sink(cfg, os, hooks(), sink)
+        .map(Some)
+        .map_err(|e| format!("bad configuration: {e}"))
 }
 
 /// One client, from its greeting to its detach.
@@ -360,7 +496,7 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
         }
     };
     *lock(&CLIENT) = Some(shared.clone());
-    *lock(&SESSION) = Some(engine);
+    *lock(&SESSION) = engine;
     STATE.store(ATTACHED, Ordering::SeqCst);
     send(Kind::Attached, "")?;
     let _ = lock(&shared).set_timeouts(None, Some(WRITE_TIMEOUT));
@@ -408,6 +544,7 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
     STATE.store(DORMANT, Ordering::SeqCst);
+    *lock(&DEFERRED) = None;
     let engine = lock(&SESSION).take();
     match engine {
         Some(mut e) => (e.finish(), pending),
