@@ -83,10 +83,15 @@ pub fn attach(
     stop: &AtomicBool,
 ) -> Result<u8> {
     let ep = Endpoint::parse(endpoint).map_err(|e| anyhow::anyhow!("--plugin {e}"))?;
-    if trace.record.is_some() {
-        bail!("--record cannot be used with --plugin yet (record with `vstrace qemu` or `vstrace run`)");
-    }
+    // engine_config checks that the --record file can be written; this
+    // process writes it, from the plugin's Recording frames.
     let mut cfg = trace.engine_config(None)?;
+    let mut recording: Option<Box<dyn Write + Send>> = match &cfg.record {
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("--record {p}"))?,
+        ))),
+        None => None,
+    };
     if let Some(k) = kernel {
         let vmlinux = vstrace_launch::extract_vmlinux_cached(k)
             .with_context(|| format!("--kernel {}", k.display()))?;
@@ -119,11 +124,18 @@ pub fn attach(
     }
     wire::write_frame(&mut conn, Kind::Config, &serde_json::to_vec(&cfg)?)
         .with_context(|| format!("sending the configuration to {ep}"))?;
-    let ack = wire::read_frame(&mut conn, wire::MAX_FROM_PLUGIN).map_err(bad)?;
-    match ack.kind {
-        Kind::Attached => {}
-        Kind::Refused => bail!("{ep} refused: {}", ack.text()),
-        k => bail!("{ep}: unexpected {k:?} frame"),
+    // The recording's header may come before the acknowledgement.
+    loop {
+        let ack = wire::read_frame(&mut conn, wire::MAX_FROM_PLUGIN).map_err(bad)?;
+        match (ack.kind, recording.as_mut()) {
+            (Kind::Attached, _) => break,
+            (Kind::Recording, Some(r)) => {
+                r.write_all(&ack.payload).context("writing the recording")?
+            }
+            (Kind::Message, _) => say!("{}", ack.text()),
+            (Kind::Refused, _) => bail!("{ep} refused: {}", ack.text()),
+            (k, _) => bail!("{ep}: unexpected {k:?} frame"),
+        }
     }
     conn.read_timeout(None)?;
     let mut writer = conn.clone_box()?;
@@ -142,6 +154,12 @@ pub fn attach(
                             }
                         }
                         Kind::Message => say!("{}", f.text()),
+                        Kind::Recording => {
+                            let w = recording.as_mut().map(|r| r.write_all(&f.payload));
+                            if let Some(Err(e)) = w {
+                                break Ended::Output(e);
+                            }
+                        }
                         Kind::End => break Ended::Detached(f.text()),
                         Kind::Refused => break Ended::Refused(f.text()),
                         k => break Ended::Refused(format!("unexpected {k:?} frame")),
@@ -153,6 +171,10 @@ pub fn attach(
                 }
             };
             let _ = out.flush();
+            let end = match recording.as_mut().map(|r| r.flush()) {
+                Some(Err(e)) => Ended::Output(e),
+                _ => end,
+            };
             let _ = tx.send(end);
         })
     };

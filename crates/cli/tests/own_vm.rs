@@ -381,9 +381,12 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
 
     // First client: JSON records, an injection, --duration.
     let t1 = trace_path(&format!("{label}-1"));
+    let r1 = recording_path(&format!("{label}-1"));
     let first = attach_plugin(
         &ep,
         &[
+            "--record",
+            r1.to_str().unwrap(),
             "--kernel",
             kernel,
             "--json",
@@ -407,6 +410,18 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
     assert_eq!(e2.lines().count(), 1, "one line: {e2}");
     let first = finish(first);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    // The recording, written by the client, replays to the same trace.
+    let rep = replay(&r1, &[]);
+    assert_eq!(rep.status.code(), Some(0), "{}", stderr(&rep));
+    let (live, replayed) = (std::fs::read_to_string(&t1).unwrap(), stdout(&rep));
+    let diff = live.lines().zip(replayed.lines()).position(|(a, b)| a != b);
+    assert!(
+        diff.is_none() && live.lines().count() == replayed.lines().count(),
+        "replay of the recording differs at line {diff:?} of {}/{}: {:?}",
+        live.lines().count(),
+        replayed.lines().count(),
+        diff.map(|i| (live.lines().nth(i), replayed.lines().nth(i)))
+    );
     let recs = records(&t1);
     let conns = find(&recs, |r| name(r) == "connect");
     assert!(!conns.is_empty());

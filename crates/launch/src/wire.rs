@@ -10,7 +10,8 @@
 //! [`Kind::Refused`] when a client is attached already); the client sends
 //! [`Kind::Config`] (an engine configuration as JSON); the plugin answers
 //! [`Kind::Attached`] or [`Kind::Refused`], then streams [`Kind::Output`]
-//! (trace bytes, whole lines) and [`Kind::Message`] frames. The client
+//! (trace bytes, whole lines), [`Kind::Recording`] (the `--record` trace
+//! file's bytes) and [`Kind::Message`] frames. The client
 //! ends it with [`Kind::Detach`] (or by going away); the plugin completes
 //! the modifications in flight, flushes and sends [`Kind::End`].
 
@@ -42,6 +43,8 @@ pub enum Kind {
     Output,
     /// Plugin to client: a line for the user (warnings).
     Message,
+    /// Plugin to client: bytes of the `--record` trace file.
+    Recording,
     /// Client to plugin: stop tracing.
     Detach,
     /// Plugin to client: detached; the payload is a one-line summary.
@@ -58,6 +61,7 @@ impl Kind {
             Kind::Attached => b'A',
             Kind::Output => b'O',
             Kind::Message => b'M',
+            Kind::Recording => b'R',
             Kind::Detach => b'D',
             Kind::End => b'E',
             Kind::Refused => b'X',
@@ -71,6 +75,7 @@ impl Kind {
             b'A' => Kind::Attached,
             b'O' => Kind::Output,
             b'M' => Kind::Message,
+            b'R' => Kind::Recording,
             b'D' => Kind::Detach,
             b'E' => Kind::End,
             b'X' => Kind::Refused,

@@ -58,6 +58,8 @@ struct Deferred {
     cfg: EngineConfig,
     sink: Sink,
     hooks: Hooks,
+    /// Where the `--record` trace file goes, for a client that records.
+    recording: Option<Box<dyn Write + Send>>,
     /// Scans failed so far.
     failed: u32,
     /// Where to tell the user how the scan went.
@@ -158,7 +160,11 @@ fn engine_after_scan(event: &Event, cpu: &mut dyn Cpu) -> Option<Engine> {
             return None;
         }
     };
-    match Engine::with_sink(d.cfg, os, d.hooks, d.sink) {
+    let made = match d.recording {
+        Some(r) => Engine::with_sink_and_recording(d.cfg, os, d.hooks, d.sink, r),
+        None => Engine::with_sink(d.cfg, os, d.hooks, d.sink),
+    };
+    match made {
         Ok(e) => Some(e),
         Err(e) => {
             say(format!("vstrace: error: {e}"));
@@ -181,6 +187,7 @@ pub(crate) fn defer_for_scan(
         cfg,
         sink,
         hooks,
+        recording: None,
         failed: 0,
         say,
     });
@@ -274,13 +281,14 @@ impl Write for Stream {
     }
 }
 
-/// The engine's sink output: Output frames on the client's stream.
-struct FrameWriter(Arc<Mutex<Stream>>);
+/// The engine's sink output (Output frames) or trace file (Recording
+/// frames) on the client's stream.
+struct FrameWriter(Arc<Mutex<Stream>>, Kind);
 
 impl Write for FrameWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len().min(OUTPUT_CHUNK);
-        wire::write_frame(&mut *lock(&self.0), Kind::Output, &buf[..n])?;
+        wire::write_frame(&mut *lock(&self.0), self.1, &buf[..n])?;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -434,13 +442,19 @@ fn engine_for(
 ) -> Result<Option<Engine>, String> {
     let mut cfg: EngineConfig =
         serde_json::from_slice(payload).map_err(|e| format!("bad configuration: {e}"))?;
-    if cfg.record.is_some() {
-        return Err("--record is not supported over the plugin socket".into());
-    }
     // The output is the socket, whatever the client's file says.
     cfg.output = None;
     let os = vstrace_layers::layer(&cfg).map_err(|e| format!("bad configuration: {e}"))?;
-    let sink = Sink::from_writer(Box::new(FrameWriter(out.clone())), cfg.format, cfg.summary);
+    let sink = Sink::from_writer(
+        Box::new(FrameWriter(out.clone(), Kind::Output)),
+        cfg.format,
+        cfg.summary,
+    );
+    // The client writes the trace file; its path here means nothing.
+    let recording = cfg
+        .record
+        .is_some()
+        .then(|| Box::new(FrameWriter(out.clone(), Kind::Recording)) as Box<dyn Write + Send>);
     if cfg.os == "linux" && cfg.linux_profile.is_none() {
         // Checked now (filters, rules), made at the first return.
         Engine::validate(&cfg, os).map_err(|e| format!("bad configuration: {e}"))?;
@@ -451,14 +465,18 @@ fn engine_for(
             cfg,
             sink,
             hooks: hooks(),
+            recording,
             failed: 0,
             say: Box::new(say),
         });
         return Ok(None);
     }
-    Engine::with_sink(cfg, os, hooks(), sink)
-        .map(Some)
-        .map_err(|e| format!("bad configuration: {e}"))
+    match recording {
+        Some(r) => Engine::with_sink_and_recording(cfg, os, hooks(), sink, r),
+        None => Engine::with_sink(cfg, os, hooks(), sink),
+    }
+    .map(Some)
+    .map_err(|e| format!("bad configuration: {e}"))
 }
 
 /// One client, from its greeting to its detach.
