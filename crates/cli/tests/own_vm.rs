@@ -105,19 +105,24 @@ fn wait_limited(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
-/// Runs `vstrace qemu OPTS -- VM` to its end.
-fn vstrace_qemu(vm: &UserVm, opts: &[&str]) -> Output {
-    let mut child = vstrace()
+/// Starts `vstrace qemu OPTS -- VM`, its stderr piped.
+fn spawn_vstrace_qemu(vm: &UserVm, opts: &[&str], stdout: Stdio) -> Child {
+    vstrace()
         .arg("qemu")
         .args(opts)
         .arg("--")
         .arg(&vm.program)
         .args(&vm.args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
-        .expect("vstrace runs");
+        .expect("vstrace runs")
+}
+
+/// Runs `vstrace qemu OPTS -- VM` to its end.
+fn vstrace_qemu(vm: &UserVm, opts: &[&str]) -> Output {
+    let mut child = spawn_vstrace_qemu(vm, opts, Stdio::piped());
     let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let t1 = std::thread::spawn(move || {
         let mut v = Vec::new();
@@ -244,16 +249,11 @@ fn interrupting_vstrace_qemu_ends_qemu_and_keeps_the_trace() {
         &[],
     );
     let trace = trace_path("ownvm-int");
-    let mut child = vstrace()
-        .arg("qemu")
-        .args(["--profile-from-memory", "-o", trace.to_str().unwrap(), "--"])
-        .arg(&vm.program)
-        .args(&vm.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_vstrace_qemu(
+        &vm,
+        &["--profile-from-memory", "-o", trace.to_str().unwrap()],
+        Stdio::null(),
+    );
     wait_for(
         || vm.control().contains("VSTRACE_CMD_START"),
         "the guest's start",

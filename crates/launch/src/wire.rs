@@ -139,37 +139,26 @@ pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result
 
 /// Reads one frame of at most `max` bytes.
 pub fn read_frame(r: &mut impl Read, max: u32) -> Result<Frame, WireError> {
-    let mut head = [0u8; 5];
-    // A clean end only between frames.
-    let n = read_full(r, &mut head)?;
-    if n == 0 {
-        return Err(WireError::Closed);
+    // A clean end only between frames: before the kind byte.
+    let mut kind = [0u8; 1];
+    loop {
+        match r.read(&mut kind) {
+            Ok(0) => return Err(WireError::Closed),
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    if n < head.len() {
-        return Err(WireError::Io(io::ErrorKind::UnexpectedEof.into()));
-    }
-    let kind = Kind::from_byte(head[0]).ok_or(WireError::UnknownKind(head[0]))?;
-    let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
+    let kind = Kind::from_byte(kind[0]).ok_or(WireError::UnknownKind(kind[0]))?;
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let len = u32::from_le_bytes(len);
     if len > max {
         return Err(WireError::TooLong { len, max });
     }
     let mut payload = vec![0u8; len as usize];
     r.read_exact(&mut payload)?;
     Ok(Frame { kind, payload })
-}
-
-/// Reads until `buf` is full or the stream ends; the count read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Where a dormant plugin listens: `unix:PATH` or `tcp:HOST:PORT`.
