@@ -508,3 +508,112 @@ impl Drop for KillOnDrop {
 fn scopeguard(pid: u32) -> KillOnDrop {
     KillOnDrop(pid)
 }
+
+/// The Debian bookworm image of scripts/debian-image.sh (debootstrap,
+/// systemd, the distribution kernel and its initramfs-tools initrd).
+fn debian_image() -> PathBuf {
+    let d = vstrace_launch::cache::cache_dir().join("debian-bookworm");
+    assert!(
+        d.join("disk.qcow2").is_file(),
+        "the Debian image is not built: run scripts/debian-image.sh (as root)"
+    );
+    d
+}
+
+on_both_qemus!(
+    debian_disk_image_boots_with_systemd_traced_with_attribution_and_a_path_rewrite,
+    debian_disk_image_boots_with_systemd_traced_with_attribution_and_a_path_rewrite_on_qemu_11,
+    debian_image_on
+);
+
+fn debian_image_on(qemu: Option<&Path>) {
+    let img = debian_image();
+    let label = per_qemu("debian", qemu);
+    let dir = tmp().join(format!("{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |n: &str| img.join(n).display().to_string();
+    let out_log = dir.join("stdout.log");
+    let args: Vec<String> = vec![
+        "-kernel".into(),
+        p("vmlinuz"),
+        "-initrd".into(),
+        p("initrd.img"),
+        "-append".into(),
+        "root=/dev/vda rw console=ttyS0 quiet".into(),
+        "-drive".into(),
+        format!("file={},if=virtio,format=qcow2", p("disk.qcow2")),
+        // The image stays as built.
+        "-snapshot".into(),
+        "-netdev".into(),
+        "user,id=n0".into(),
+        "-device".into(),
+        "virtio-net-pci,netdev=n0,romfile=".into(),
+        "-m".into(),
+        "1G".into(),
+        "-smp".into(),
+        "2".into(),
+        "-nographic".into(),
+        "-no-reboot".into(),
+        "-serial".into(),
+        "mon:stdio".into(),
+        "-serial".into(),
+        format!("file:{}", out_log.display()),
+    ];
+    let vm = UserVm {
+        program: qemu
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64")),
+        args,
+        dir: dir.clone(),
+    };
+    let trace = trace_path(&label);
+    let out = vstrace_qemu(
+        &vm,
+        &[
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            // Not an injection on a call systemd needs to boot.
+            "--rewrite-path",
+            "/etc/hostname=/etc/os-release",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let g = vm.guest_stdout();
+    // The rewrite reached the guest: the workload's cat printed os-release.
+    assert!(g.contains("Debian GNU/Linux 12"), "{g}");
+    assert!(g.contains("workload done"), "{g}");
+    let pid = num(&g, "workload pid=");
+
+    let recs = records(&trace);
+    assert!(recs.len() > 1000, "too few records: {}", recs.len());
+    // systemd itself, its services and the workload, each with its pid.
+    let init = find(&recs, |r| r["comm"] == "systemd" && r["pid"] == 1);
+    assert!(!init.is_empty(), "no record of systemd as pid 1");
+    for svc in ["systemd-journal", "systemd-udevd"] {
+        let s = find(&recs, |r| r["comm"] == svc);
+        assert!(!s.is_empty(), "no record of {svc}");
+        assert!(s.iter().all(|r| r["pid"].as_u64().is_some_and(|p| p > 1)));
+    }
+    let conns = find(&recs, |r| {
+        name(r) == "connect" && r["pid"] == pid && arg(r, 1).contains("127.0.0.1")
+    });
+    assert_eq!(conns.len(), 1, "the workload's connect");
+    assert_eq!(conns[0]["comm"], "vstrace-workloa");
+    let host = find(&recs, |r| {
+        name(r) == "openat"
+            && r["comm"] == "cat"
+            && r["ppid"] == pid
+            && serde_json::to_string(r).unwrap().contains("/etc/hostname")
+    });
+    assert_eq!(host.len(), 1, "cat /etc/hostname");
+    assert!(
+        serde_json::to_string(host[0])
+            .unwrap()
+            .contains("/etc/os-release"),
+        "the rewrite in the record: {}",
+        host[0]
+    );
+}
