@@ -60,7 +60,10 @@ user_row() { # mode: none|dormant|attached|vqemu
         "$QEMU" "${ARGS[@]}" -accel tcg -plugin "$PLUGIN,listen=unix:$sock,machine=pc,ram_mib=512" \
             2>"$work/err" &
         qpid=$!
-        until grep -q VSTRACE_CMD_START "$work/control" 2>/dev/null; do sleep 0.05; done
+        until grep -q VSTRACE_CMD_START "$work/control" 2>/dev/null; do
+            kill -0 "$qpid" 2>/dev/null || { echo "bench: QEMU exited before its guest started" >&2; cat "$work/err" >&2; exit 1; }
+            sleep 0.05
+        done
         "$T/vstrace" attach --plugin "unix:$sock" --kernel "$KERNEL" -o /dev/null 2>>"$work/err"
         wait "$qpid" || true
         qpid=""
