@@ -1,6 +1,7 @@
 //! `vstrace attach`: trace a running VM through QEMU's gdbstub (TCG or
 //! KVM) until Ctrl-C or `--duration`, then remove every breakpoint and
-//! leave the VM running.
+//! leave the VM running; or, with `--plugin`, through a dormant vstrace
+//! plugin in a TCG VM (`crate::plugin_attach`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +22,17 @@ use crate::trace_args::TraceArgs;
 pub struct AttachArgs {
     /// The VM's gdbstub: HOST:PORT or unix:PATH (QEMU's -gdb tcp::PORT or
     /// -gdb unix:PATH,server,nowait).
-    #[arg(long, value_name = "HOST:PORT|unix:PATH")]
-    gdb: String,
+    #[arg(
+        long,
+        value_name = "HOST:PORT|unix:PATH",
+        required_unless_present = "plugin"
+    )]
+    gdb: Option<String>,
+    /// A dormant vstrace plugin's socket (QEMU's -plugin
+    /// libvstrace_plugin.so,listen=unix:PATH): traced inside QEMU at
+    /// plugin speed; Ctrl-C or --duration detaches and leaves it dormant.
+    #[arg(long, value_name = "unix:PATH|tcp:HOST:PORT", conflicts_with = "gdb")]
+    plugin: Option<String>,
     /// Stop tracing after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
@@ -66,6 +76,19 @@ pub struct AttachArgs {
 }
 
 pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
+    let gdb = match (&a.gdb, &a.plugin) {
+        (Some(g), _) => g.clone(),
+        (None, Some(p)) => {
+            // The plugin runs its own hooks (those of the plugin QEMU loaded).
+            let duration = parse_duration(a.duration)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+                .context("installing the Ctrl-C handler")?;
+            return crate::plugin_attach::attach(p, &a.trace, a.kernel.as_deref(), duration, &stop);
+        }
+        (None, None) => bail!("--gdb or --plugin is needed"),
+    };
     let output = a.trace.output_path()?.map(|p| p.display().to_string());
     let linux_profile = match &a.kernel {
         Some(k) => {
@@ -86,11 +109,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     let os = vstrace_layers::layer(&cfg).context("invalid tracing options")?;
     Engine::validate(&cfg, os).context("invalid tracing options")?;
     let hooks = crate::python::add(hooks, &cfg.python_hooks, crate::python::Mode::Live)?;
-    let duration = match a.duration {
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(s) => bail!("--duration {s}: expected a positive number of seconds"),
-        None => None,
-    };
+    let duration = parse_duration(a.duration)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -123,8 +142,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         discovery_timeout: Duration::from_secs(a.discovery_timeout),
         verbose: a.debug,
     };
-    let mut backend =
-        Backend::attach(&a.gdb, opts).with_context(|| format!("attaching to {}", a.gdb))?;
+    let mut backend = Backend::attach(&gdb, opts).with_context(|| format!("attaching to {gdb}"))?;
     let found = match backend.discover() {
         Ok(d) => d,
         Err(e) => {
@@ -192,4 +210,13 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// `--duration SECS` as a duration (None: until Ctrl-C).
+fn parse_duration(d: Option<f64>) -> Result<Option<Duration>> {
+    match d {
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => bail!("--duration {s}: expected a positive number of seconds"),
+        None => Ok(None),
+    }
 }

@@ -22,7 +22,9 @@ macro_rules! say {
 
 mod attach;
 mod exit;
+mod plugin_attach;
 mod python;
+mod qemu;
 mod replay;
 mod run;
 mod signal;
@@ -53,6 +55,9 @@ enum Command {
     Run(run::RunArgs),
     /// Trace a running VM through its gdbstub (QEMU -gdb, TCG or KVM).
     Attach(attach::AttachArgs),
+    /// Run your own QEMU command line (`-- qemu-system-x86_64 ARGS...`)
+    /// with the tracing plugin added.
+    Qemu(qemu::QemuArgs),
     /// Decode a trace file recorded with --record, offline.
     Replay(replay::ReplayArgs),
 }
@@ -72,6 +77,7 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
     let result = match cli.cmd {
         Command::Run(a) => run::run(a),
         Command::Attach(a) => attach::attach(a, hooks()),
+        Command::Qemu(a) => qemu::qemu(a),
         Command::Replay(a) => replay::replay(a),
     };
     match result {

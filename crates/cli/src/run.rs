@@ -91,7 +91,7 @@ pub struct RunArgs {
 /// The guest kernel's profile (task_struct layout, per-cpu current task)
 /// read from its own image: BTF and ksymtab of the decompressed vmlinux.
 /// Without it records carry no pid/comm; tracing still works.
-fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> {
+pub(crate) fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> {
     let build = || -> Result<_> {
         let vmlinux = vstrace_launch::extract_vmlinux_cached(kernel)?;
         let elf = std::fs::read(&vmlinux)?;
@@ -107,7 +107,7 @@ fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::LinuxProfile> 
 }
 
 /// Finds the plugin built alongside this binary.
-fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
     let mut tried = Vec::new();
     let candidates: Vec<PathBuf> = match explicit {
         Some(p) => vec![p.to_path_buf()],

@@ -245,12 +245,40 @@ impl Engine {
         hooks: Hooks,
         sink: Sink,
     ) -> Result<Engine, EngineError> {
-        let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
-        let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
         let recorder = match &cfg.record {
             Some(path) => Some(replay::Recorder::create(path, &cfg)?),
             None => None,
         };
+        Self::assemble(cfg, os, hooks, sink, recorder)
+    }
+
+    /// An engine writing to `sink` and its `--record` trace file to
+    /// `recording` (`cfg.output` and `cfg.record` are not opened): the
+    /// dormant plugin streams both to its client.
+    pub fn with_sink_and_recording(
+        cfg: EngineConfig,
+        os: Box<dyn OsLayer>,
+        hooks: Hooks,
+        sink: Sink,
+        recording: Box<dyn std::io::Write + Send>,
+    ) -> Result<Engine, EngineError> {
+        let recorder =
+            replay::Recorder::to_writer(recording, &cfg).map_err(|source| EngineError::Record {
+                path: cfg.record.clone().unwrap_or_default(),
+                source,
+            })?;
+        Self::assemble(cfg, os, hooks, sink, Some(recorder))
+    }
+
+    fn assemble(
+        cfg: EngineConfig,
+        os: Box<dyn OsLayer>,
+        hooks: Hooks,
+        sink: Sink,
+        recorder: Option<replay::Recorder>,
+    ) -> Result<Engine, EngineError> {
+        let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
+        let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
         Ok(Engine {
             modifies,
             tracker,

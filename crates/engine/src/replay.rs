@@ -17,7 +17,7 @@ use crate::{Engine, EngineConfig, EngineError, EngineStats};
 
 /// The engine's trace-file writer (`--record`).
 pub(crate) struct Recorder {
-    writer: TraceWriter<AutoFlush<File>>,
+    writer: TraceWriter<AutoFlush<Box<dyn std::io::Write + Send>>>,
     log: Vec<Access>,
     error: Option<String>,
 }
@@ -38,10 +38,19 @@ impl Recorder {
             path: path.to_string(),
             source,
         };
-        let json = serde_json::to_vec(&stored_config(cfg)).map_err(|e| err(e.into()))?;
         let file = File::create(path).map_err(err)?;
-        let mut writer = TraceWriter::new(AutoFlush::new(file), &json).map_err(err)?;
-        writer.flush().map_err(err)?;
+        Self::to_writer(Box::new(file), cfg).map_err(err)
+    }
+
+    /// A recorder writing the trace file to `out` (a socket's frames for
+    /// a client that writes the file itself).
+    pub(crate) fn to_writer(
+        out: Box<dyn std::io::Write + Send>,
+        cfg: &EngineConfig,
+    ) -> std::io::Result<Recorder> {
+        let json = serde_json::to_vec(&stored_config(cfg))?;
+        let mut writer = TraceWriter::new(AutoFlush::new(out), &json)?;
+        writer.flush()?;
         Ok(Recorder {
             writer,
             log: Vec::with_capacity(64),

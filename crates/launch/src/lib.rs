@@ -10,6 +10,8 @@
 //!   BTF/ksymtab based process attribution.
 //! - [`arch`]: x86_64 or i386 guest, told from the kernel image.
 //! - [`cache`]: the on-disk cache directory shared with `scripts/setup-host.sh`.
+//! - [`usercmd`]: a user's own QEMU command line (`vstrace qemu`).
+//! - [`wire`]: the framing between a listening plugin and `vstrace attach --plugin`.
 //! - [`status`]: the typed status lines the plugin inside QEMU writes for
 //!   the launcher (output errors, warnings).
 
@@ -21,6 +23,8 @@ pub mod guest;
 pub mod kernel;
 pub mod launch;
 pub mod status;
+pub mod usercmd;
+pub mod wire;
 
 pub use arch::{arch_of_image, GuestArch};
 pub use guest::{CpioWriter, GuestError, InitramfsBuilder};

@@ -18,6 +18,14 @@ pub struct Args {
     /// launcher (`vstrace_launch::status`); without it they go to stderr
     /// as text.
     pub status: Option<String>,
+    /// `listen=unix:PATH|tcp:HOST:PORT`: start dormant and wait for
+    /// `vstrace attach --plugin` (see `listen.rs`); no engine until then.
+    pub listen: Option<String>,
+    /// `allow-remote=on`: let `listen=tcp:` take a non-loopback address.
+    pub allow_remote: bool,
+    /// `profile=scan`: a Linux configuration without a kernel profile
+    /// gets one from guest memory at the first system call return.
+    pub profile_scan: bool,
 }
 
 /// Error in the plugin arguments.
@@ -25,7 +33,7 @@ pub struct Args {
 pub enum ArgsError {
     /// A key this plugin does not know.
     #[error(
-        "unknown plugin argument {0:?} (expected config=PATH, engine=on|off, machine=q35|pc, ram_mib=N, status=PATH)"
+        "unknown plugin argument {0:?} (expected config=PATH, engine=on|off, machine=q35|pc, ram_mib=N, status=PATH, listen=unix:PATH|tcp:HOST:PORT, allow-remote=on|off, profile=scan)"
     )]
     Unknown(String),
     /// A known key with a value it cannot take.
@@ -58,6 +66,11 @@ pub fn parse<'a>(argv: impl IntoIterator<Item = &'a str>) -> Result<Args, ArgsEr
                 a.status = Some(p.to_string())
             }
             Some(("machine", m)) if !m.is_empty() => a.machine = Some(m.to_string()),
+            Some(("listen", l)) if !l.is_empty() => a.listen = Some(l.to_string()),
+            Some(("profile", "scan")) => a.profile_scan = true,
+            Some(("allow-remote", v)) => {
+                a.allow_remote = parse_bool(v).ok_or_else(|| ArgsError::BadValue(arg.into()))?
+            }
             Some(("ram_mib", v)) => {
                 a.ram_mib = Some(v.parse().map_err(|_| ArgsError::BadValue(arg.into()))?)
             }
@@ -85,6 +98,13 @@ mod tests {
         let s = parse(["status=/tmp/s"]).unwrap();
         assert_eq!(s.status.as_deref(), Some("/tmp/s"));
         assert!(parse(["status="]).is_err());
+        let l = parse(["listen=unix:/run/v.sock", "allow-remote=on"]).unwrap();
+        assert_eq!(l.listen.as_deref(), Some("unix:/run/v.sock"));
+        assert!(l.allow_remote);
+        assert!(parse(["listen="]).is_err());
+        assert!(parse(["profile=scan"]).unwrap().profile_scan);
+        assert!(parse(["profile=maybe"]).is_err());
+        assert!(parse(["allow-remote=maybe"]).is_err());
         let a = parse(["config=/tmp/c.json", "engine=off"]).unwrap();
         assert_eq!(a.config.as_deref(), Some("/tmp/c.json"));
         assert!(a.no_engine);

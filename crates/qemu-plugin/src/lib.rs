@@ -5,7 +5,8 @@
 //!
 //! Load with `qemu-system-x86_64 -plugin libvstrace_qemu_plugin.so,config=cfg.json`
 //! (`config=` names a JSON `vstrace_engine::EngineConfig`; `engine=off`
-//! runs the event source alone). At translation time every instruction's
+//! runs the event source alone; `listen=unix:PATH` waits, dormant, for
+//! `vstrace attach --plugin`, see [`listen`]). At translation time every instruction's
 //! bytes are classified ([`classify`]); only trap instructions (syscall,
 //! sysenter, int 0x80/0x2e, sysret, sysexit, iret) get an exec callback,
 //! whose userdata is the instruction kind. At execution the callback reads
@@ -22,6 +23,7 @@ mod classify;
 mod cpu;
 mod debug;
 mod ffi;
+mod listen;
 mod phys;
 mod regmap;
 mod report;
@@ -207,7 +209,14 @@ fn install(
         Ok(s) => Some(TestKnobs::parse(&s)?),
         Err(_) => None,
     };
-    let engine = if args.no_engine {
+    if args.listen.is_some() && args.config.is_some() {
+        return Err(
+            "listen= and config= exclude each other: a listening plugin takes its \
+                    configuration from `vstrace attach --plugin`"
+                .into(),
+        );
+    }
+    let engine = if args.no_engine || args.listen.is_some() {
         None
     } else {
         let cfg = match &args.config {
@@ -224,15 +233,23 @@ fn install(
         // `--hooks FILE.py`: Python hooks, run inside QEMU.
         vstrace_python::add_hooks(&mut hooks, &cfg.python_hooks, vstrace_python::Mode::Live)
             .map_err(|e| e.to_string())?;
-        let e = Engine::with_hooks(cfg, os, hooks).map_err(|e| {
-            // A trace file that cannot be written (disk full at its
-            // header) is the recording's failure (exit 74), not QEMU's.
-            if matches!(e, vstrace_engine::EngineError::Record { .. }) {
-                Reporter::new(args.status.as_deref()).record_error(&e.to_string());
-            }
-            e.to_string()
-        })?;
-        Some(Mutex::new(e))
+        if args.profile_scan && cfg.os == "linux" && cfg.linux_profile.is_none() {
+            // Made at the first system call return (see listen.rs).
+            Engine::validate(&cfg, os).map_err(|e| e.to_string())?;
+            let report = Reporter::new(args.status.as_deref());
+            listen::defer_for_scan(cfg, hooks, Box::new(move |l| report.message(l)))?;
+            None
+        } else {
+            let e = Engine::with_hooks(cfg, os, hooks).map_err(|e| {
+                // A trace file that cannot be written (disk full at its
+                // header) is the recording's failure (exit 74), not QEMU's.
+                if matches!(e, vstrace_engine::EngineError::Record { .. }) {
+                    Reporter::new(args.status.as_deref()).record_error(&e.to_string());
+                }
+                e.to_string()
+            })?;
+            Some(Mutex::new(e))
+        }
     };
     // First: everything below (register lists, writes) depends on it.
     let v7 = api::set_abi(info.version.min);
@@ -284,6 +301,9 @@ fn install(
     PLUGIN
         .set(plugin)
         .map_err(|_| "plugin installed twice".to_string())?;
+    if let Some(l) = &args.listen {
+        listen::start(l, args.allow_remote, hooks)?;
+    }
 
     ffi::register_install_callbacks(
         id,
@@ -425,6 +445,9 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
 }
 
 fn on_trap_inner(vcpu: u32, udata: u64) {
+    if listen::dormant() {
+        return;
+    }
     let Some(p) = PLUGIN.get() else { return };
     let Some((kind, pc)) = classify::unpack(udata) else {
         return;
@@ -452,6 +475,8 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
         }
         if let Some(e) = &p.engine {
             lock(e).on_event(&event, &mut cpu);
+        } else {
+            listen::on_event(&event, &mut cpu);
         }
     }
     st.last_nr = last_nr;
@@ -468,7 +493,9 @@ unsafe extern "C" fn on_exit_v7(_udata: *mut c_void) {
 fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
-        if let Some(e) = &p.engine {
+        listen::at_exit();
+        let scanned = listen::take_scanned_engine().map(Mutex::new);
+        if let Some(e) = p.engine.as_ref().or(scanned.as_ref()) {
             let mut e = lock(e);
             let stats = e.finish();
             if let Some(err) = e.output_error() {

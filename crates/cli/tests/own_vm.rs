@@ -1,0 +1,635 @@
+//! Tracing a VM from its own QEMU command line: `vstrace qemu -- QEMU
+//! ARGS...` and the dormant plugin (`-plugin ...,listen=unix:PATH`) with
+//! `vstrace attach --plugin`. The guest is the Debian kernel with the
+//! busybox initramfs, booted by a command line written here as a user
+//! would (disk and network devices the guest ignores included), on QEMU
+//! 10.0 and 11.1.
+
+#[macro_use]
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use vstrace_launch::{find_kernel, InitramfsBuilder};
+
+/// A user's QEMU command line booting the guest running `script`, with
+/// the command's stdout and stderr on serial files in `dir` (the console
+/// on QEMU's stdio, as -nographic does), an isa-debug-exit device for a
+/// chosen exit status, a disk and a user-mode network.
+struct UserVm {
+    program: PathBuf,
+    args: Vec<String>,
+    dir: PathBuf,
+}
+
+impl UserVm {
+    fn new(label: &str, qemu: Option<&Path>, script: &str, extra: &[&str]) -> UserVm {
+        let dir = tmp().join(format!("{}-{}", per_qemu(label, qemu), std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut b = InitramfsBuilder::new();
+        b.shell(script);
+        b.add_file(workload(), "/bin/workload", 0o755).unwrap();
+        let initrd = b.write_cached().unwrap();
+        let kernel = find_kernel(None).unwrap();
+        let disk = dir.join("disk.img");
+        std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+        let f = |n: &str| format!("file:{}", dir.join(n).display());
+        let mut args: Vec<String> = [
+            "-kernel",
+            kernel.to_str().unwrap(),
+            "-initrd",
+            initrd.to_str().unwrap(),
+            "-append",
+            "console=ttyS0 quiet panic=-1 8250.nr_uarts=4 rdinit=/init",
+            "-m",
+            "512M",
+            "-smp",
+            "2",
+            "-nographic",
+            "-no-reboot",
+            "-serial",
+            "mon:stdio",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(["-serial".into(), f("stdout.log")]);
+        args.extend(["-serial".into(), f("stderr.log")]);
+        args.extend(["-serial".into(), f("control.log")]);
+        args.extend(
+            [
+                "-drive",
+                &format!("file={},format=raw,if=virtio", disk.display()),
+                "-netdev",
+                "user,id=n0",
+                "-device",
+                "virtio-net-pci,netdev=n0,romfile=",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let program = qemu
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"));
+        UserVm { program, args, dir }
+    }
+
+    fn guest_stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+    }
+
+    fn control(&self) -> String {
+        std::fs::read_to_string(self.dir.join("control.log")).unwrap_or_default()
+    }
+}
+
+/// Waits for `child` at most `limit`, killing it after.
+fn wait_limited(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `vstrace qemu OPTS -- VM`, its stderr piped.
+fn spawn_vstrace_qemu(vm: &UserVm, opts: &[&str], stdout: Stdio) -> Child {
+    vstrace()
+        .arg("qemu")
+        .args(opts)
+        .arg("--")
+        .arg(&vm.program)
+        .args(&vm.args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vstrace runs")
+}
+
+/// Runs `vstrace qemu OPTS -- VM` to its end.
+fn vstrace_qemu(vm: &UserVm, opts: &[&str]) -> Output {
+    let mut child = spawn_vstrace_qemu(vm, opts, Stdio::piped());
+    let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t1 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut so, &mut v).ok();
+        v
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut se, &mut v).ok();
+        v
+    });
+    let status = wait_limited(&mut child, Duration::from_secs(400));
+    let out = Output {
+        status,
+        stdout: t1.join().unwrap(),
+        stderr: t2.join().unwrap(),
+    };
+    if std::env::var_os("VSTRACE_TEST_VERBOSE").is_some() {
+        eprintln!("stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    }
+    out
+}
+
+/// The number after `key` in `text`.
+fn num(text: &str, key: &str) -> i64 {
+    num_after(text, key, 10)
+}
+
+on_both_qemus!(
+    own_command_line_is_traced_with_attribution_injection_and_exit_status,
+    own_command_line_is_traced_with_attribution_injection_and_exit_status_on_qemu_11,
+    own_command_line_on
+);
+
+fn own_command_line_on(qemu: Option<&Path>) {
+    // isa-debug-exit: QEMU exits with (3 << 1) | 1 = 7.
+    let vm = UserVm::new(
+        "ownvm",
+        qemu,
+        "/bin/workload; printf '\\003' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; \
+         echo still-running",
+        &[],
+    );
+    let trace = trace_path(&per_qemu("ownvm", qemu));
+    let out = vstrace_qemu(
+        &vm,
+        &[
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            "--inject",
+            "connect:error=EACCES",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(7), "QEMU's status:\n{err}");
+    // The console went to QEMU's stdio, unchanged.
+    assert!(
+        stdout(&out).contains("VSTRACE_CMD_START") || vm.control().contains("VSTRACE_CMD_START"),
+        "{err}"
+    );
+    let g = vm.guest_stdout();
+    // The injection reached the guest: both connects fail with EACCES.
+    assert_eq!(num(&g, "connect inet r=-1 errno="), 13, "{g}");
+    assert_eq!(num(&g, "connect unix r=-1 errno="), 13, "{g}");
+
+    let recs = records(&trace);
+    assert!(recs.len() > 100, "too few records: {}", recs.len());
+    let pid = num(&g, "workload pid=");
+    let child = num(&g, "child pid=");
+    let w = find(&recs, |r| {
+        name(r) == "write" && arg(r, 1).starts_with("\"workload pid=")
+    });
+    assert_eq!(w.len(), 1, "{g}");
+    assert_eq!(w[0]["pid"], pid);
+    assert_eq!(w[0]["comm"], "workload");
+    let child_exit = find(&recs, |r| name(r) == "exit_group" && arg(r, 0) == "7");
+    assert_eq!(child_exit[0]["pid"], child);
+    assert_eq!(child_exit[0]["ppid"], pid);
+    let conns = find(&recs, |r| name(r) == "connect");
+    assert_eq!(conns.len(), 2);
+    assert!(conns.iter().all(|c| c["errno"] == "EACCES"), "{conns:?}");
+    // The whole guest is traced: init's shell and busybox too.
+    assert!(recs.iter().any(|r| r["comm"] == "dd"));
+    // The guest ended through the debug-exit device, not by powering off.
+    assert!(!g.contains("still-running"));
+}
+
+#[test]
+fn kvm_and_a_second_plugin_are_refused_before_qemu_starts() {
+    for bad in [
+        &["-enable-kvm"][..],
+        &["-accel", "kvm"],
+        &["--accel", "kvm"],
+        &["-machine", "q35,accel=kvm"],
+    ] {
+        let out = vstrace()
+            .args(["qemu", "--", "qemu-system-x86_64", "-m", "64"])
+            .args(bad)
+            .output()
+            .unwrap();
+        let e = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+        assert!(
+            e.contains("need TCG") && e.contains("vstrace attach"),
+            "{e}"
+        );
+    }
+    let out = vstrace()
+        .args(["qemu", "--", "qemu-system-x86_64", "-plugin", "/x/lib.so"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already has -plugin /x/lib.so"));
+}
+
+#[test]
+fn interrupting_vstrace_qemu_ends_qemu_and_keeps_the_trace() {
+    let vm = UserVm::new(
+        "ownvm-int",
+        None,
+        "while true; do /bin/workload >/dev/null; done",
+        &[],
+    );
+    let trace = trace_path("ownvm-int");
+    let mut child = spawn_vstrace_qemu(
+        &vm,
+        &["--profile-from-memory", "-o", trace.to_str().unwrap()],
+        Stdio::null(),
+    );
+    wait_for(
+        || vm.control().contains("VSTRACE_CMD_START"),
+        "the guest's start",
+    );
+    wait_for(
+        || std::fs::read_to_string(&trace).is_ok_and(|t| t.contains("workload")),
+        "workload records",
+    );
+    signal(child.id(), "INT");
+    let st = wait_limited(&mut child, Duration::from_secs(60));
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(st.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let t = std::fs::read_to_string(&trace).unwrap();
+    assert!(t.ends_with('\n') && t.lines().count() > 50);
+    // pid/comm from the kernel found in guest memory, not from -kernel.
+    assert!(
+        err.contains("kernel BTF and symbols found in guest memory"),
+        "{err}"
+    );
+    assert!(
+        t.lines().filter(|l| l.starts_with("[pid ")).count() > 50,
+        "{t}"
+    );
+}
+
+/// Polls `cond` for at most two minutes.
+fn wait_for(cond: impl Fn() -> bool, what: &str) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `kill -SIG pid`.
+fn signal(pid: u32, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// The plugin built next to the vstrace binary.
+fn plugin_path() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_vstrace"))
+        .parent()
+        .unwrap()
+        .join("libvstrace_plugin.so")
+}
+
+/// `vstrace attach --plugin ENDPOINT ARGS...`, started.
+fn attach_plugin(endpoint: &str, args: &[&str]) -> Child {
+    vstrace()
+        .args(["attach", "--plugin", endpoint])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vstrace runs")
+}
+
+/// Waits for a started attach and returns its output.
+fn finish(mut c: Child) -> Output {
+    let st = wait_limited(&mut c, Duration::from_secs(120));
+    let mut o = Output {
+        status: st,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    std::io::Read::read_to_end(c.stdout.as_mut().unwrap(), &mut o.stdout).unwrap();
+    std::io::Read::read_to_end(c.stderr.as_mut().unwrap(), &mut o.stderr).unwrap();
+    o
+}
+
+on_both_qemus!(
+    dormant_plugin_attach_detach_attach_again_one_client_at_a_time,
+    dormant_plugin_attach_detach_attach_again_one_client_at_a_time_on_qemu_11,
+    dormant_plugin_on
+);
+
+fn dormant_plugin_on(qemu: Option<&Path>) {
+    use std::os::unix::fs::PermissionsExt;
+    let label = per_qemu("dormant", qemu);
+    let sock = tmp().join(format!("{label}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    let plugin = format!(
+        "{},listen=unix:{},machine=pc,ram_mib=512",
+        plugin_path().display(),
+        sock.display()
+    );
+    // Every workload run prints its connect's errno: 101 (ENETUNREACH: no lo)
+    // untraced, 13 (EACCES) while a client injects it.
+    let vm = UserVm::new(
+        "dormant",
+        qemu,
+        "while true; do /bin/workload | grep 'connect inet'; sleep 0.1; done",
+        &["-accel", "tcg", "-plugin", &plugin],
+    );
+    let mut q = std::process::Command::new(&vm.program)
+        .args(&vm.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("QEMU starts");
+    let kill_qemu = scopeguard(q.id());
+    wait_for(
+        || vm.control().contains("VSTRACE_CMD_START"),
+        "the guest's start",
+    );
+    wait_for(|| vm.guest_stdout().contains("errno=101"), "untraced runs");
+    let ep = format!("unix:{}", sock.display());
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "socket mode");
+    let kernel = find_kernel(None).unwrap();
+    let kernel = kernel.to_str().unwrap();
+
+    // First client: JSON records, an injection, --duration.
+    let t1 = trace_path(&format!("{label}-1"));
+    let r1 = recording_path(&format!("{label}-1"));
+    let first = attach_plugin(
+        &ep,
+        &[
+            "--record",
+            r1.to_str().unwrap(),
+            "--kernel",
+            kernel,
+            "--json",
+            "-o",
+            t1.to_str().unwrap(),
+            "--inject",
+            "connect:error=EACCES",
+            "--duration",
+            "6",
+        ],
+    );
+    wait_for(
+        || std::fs::read_to_string(&t1).is_ok_and(|t| t.contains("\"connect\"")),
+        "the first client's records",
+    );
+    // A second client meanwhile: refused, clearly, in one line.
+    let second = finish(attach_plugin(&ep, &["--duration", "1"]));
+    let e2 = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{e2}");
+    assert!(e2.contains("another vstrace is attached"), "{e2}");
+    assert_eq!(e2.lines().count(), 1, "one line: {e2}");
+    let first = finish(first);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    // The recording, written by the client, replays to the same trace.
+    let rep = replay(&r1, &[]);
+    assert_eq!(rep.status.code(), Some(0), "{}", stderr(&rep));
+    let (live, replayed) = (std::fs::read_to_string(&t1).unwrap(), stdout(&rep));
+    let diff = live.lines().zip(replayed.lines()).position(|(a, b)| a != b);
+    assert!(
+        diff.is_none() && live.lines().count() == replayed.lines().count(),
+        "replay of the recording differs at line {diff:?} of {}/{}: {:?}",
+        live.lines().count(),
+        replayed.lines().count(),
+        diff.map(|i| (live.lines().nth(i), replayed.lines().nth(i)))
+    );
+    let recs = records(&t1);
+    let conns = find(&recs, |r| name(r) == "connect");
+    assert!(!conns.is_empty());
+    assert!(conns.iter().all(|c| c["errno"] == "EACCES"), "{conns:?}");
+    let wl = find(&recs, |r| r["comm"] == "workload");
+    assert!(!wl.is_empty(), "attribution");
+    assert!(wl.iter().all(|r| r["pid"].as_u64().is_some_and(|p| p > 1)));
+    // The guest saw it, and sees the untouched call again once detached.
+    let g = vm.guest_stdout();
+    let at = g.find("errno=13").expect("injection seen by the guest");
+    wait_for(
+        || vm.guest_stdout()[at..].contains("errno=101"),
+        "untraced runs after the detach",
+    );
+
+    // Hostile bytes on the socket: that client is dropped, nothing else.
+    {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        s.write_all(b"$qSupported#37\xff\xff\xff\xff").unwrap();
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        assert!(String::from_utf8_lossy(&reply).contains("not a vstrace plugin frame"));
+    }
+    // A client killed while attached: the plugin goes dormant again.
+    let t3 = trace_path(&format!("{label}-3"));
+    let mut third = attach_plugin(&ep, &["-o", t3.to_str().unwrap()]);
+    wait_for(
+        || std::fs::read_to_string(&t3).is_ok_and(|t| t.contains("connect(")),
+        "the third client's records",
+    );
+    third.kill().unwrap();
+    let _ = third.wait();
+
+    // Attach again: text output, a filter.
+    let t4 = trace_path(&format!("{label}-4"));
+    let again = finish(attach_plugin(
+        &ep,
+        &[
+            "-e",
+            "trace=connect",
+            "-o",
+            t4.to_str().unwrap(),
+            "--duration",
+            "4",
+        ],
+    ));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    // No --kernel: the plugin found the kernel's profile in guest memory.
+    assert!(
+        stderr(&again).contains("kernel BTF and symbols found in guest memory"),
+        "{}",
+        stderr(&again)
+    );
+    let t = std::fs::read_to_string(&t4).unwrap();
+    assert!(t.lines().count() >= 2, "{t}");
+    // Calls other than connect are filtered out; signals are shown, as strace does.
+    assert!(
+        t.lines().all(|l| {
+            let call = l.split_once("] ").map_or(l, |(_, c)| c);
+            l.starts_with("[pid ") && (call.starts_with("connect(") || call.starts_with("--- SIG"))
+        }),
+        "{t}"
+    );
+    assert!(t.contains("ENETUNREACH"), "{t}");
+
+    drop(kill_qemu);
+    let _ = q.wait();
+    assert!(!sock.exists(), "socket removed when QEMU exits");
+}
+
+/// Ends QEMU (SIGTERM) when dropped, even if the test fails.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.to_string())
+            .status();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn scopeguard(pid: u32) -> KillOnDrop {
+    KillOnDrop(pid)
+}
+
+/// The Debian bookworm image of scripts/debian-image.sh (debootstrap,
+/// systemd, the distribution kernel and its initramfs-tools initrd), built
+/// by that script on first use and cached (both QEMU variants share it: a
+/// lock keeps two tests from building it at once).
+fn debian_image() -> PathBuf {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let d = vstrace_launch::cache::cache_dir().join("debian-bookworm");
+    if !d.join("disk.qcow2").is_file() {
+        let st = std::process::Command::new("bash")
+            .arg(repo().join("scripts/debian-image.sh"))
+            .stdin(Stdio::null())
+            .status()
+            .expect("bash runs");
+        assert!(
+            st.success(),
+            "scripts/debian-image.sh failed (it needs root)"
+        );
+    }
+    assert!(
+        d.join("disk.qcow2").is_file(),
+        "no image in {}",
+        d.display()
+    );
+    d
+}
+
+on_both_qemus!(
+    debian_disk_image_boots_with_systemd_traced_with_attribution_and_a_path_rewrite,
+    debian_disk_image_boots_with_systemd_traced_with_attribution_and_a_path_rewrite_on_qemu_11,
+    debian_image_on
+);
+
+fn debian_image_on(qemu: Option<&Path>) {
+    let img = debian_image();
+    let label = per_qemu("debian", qemu);
+    let dir = tmp().join(format!("{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |n: &str| img.join(n).display().to_string();
+    let out_log = dir.join("stdout.log");
+    let args: Vec<String> = vec![
+        "-kernel".into(),
+        p("vmlinuz"),
+        "-initrd".into(),
+        p("initrd.img"),
+        "-append".into(),
+        "root=/dev/vda rw console=ttyS0 quiet".into(),
+        "-drive".into(),
+        format!("file={},if=virtio,format=qcow2", p("disk.qcow2")),
+        // The image stays as built.
+        "-snapshot".into(),
+        "-netdev".into(),
+        "user,id=n0".into(),
+        "-device".into(),
+        "virtio-net-pci,netdev=n0,romfile=".into(),
+        "-m".into(),
+        "1G".into(),
+        "-smp".into(),
+        "2".into(),
+        "-nographic".into(),
+        "-no-reboot".into(),
+        "-serial".into(),
+        "mon:stdio".into(),
+        "-serial".into(),
+        format!("file:{}", out_log.display()),
+    ];
+    let vm = UserVm {
+        program: qemu
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64")),
+        args,
+        dir: dir.clone(),
+    };
+    let trace = trace_path(&label);
+    let out = vstrace_qemu(
+        &vm,
+        &[
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            // Not an injection on a call systemd needs to boot.
+            "--rewrite-path",
+            "/etc/hostname=/etc/os-release",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let g = vm.guest_stdout();
+    // The rewrite reached the guest: the workload's cat printed os-release.
+    assert!(g.contains("Debian GNU/Linux 12"), "{g}");
+    assert!(g.contains("workload done"), "{g}");
+    let pid = num(&g, "workload pid=");
+
+    let recs = records(&trace);
+    assert!(recs.len() > 1000, "too few records: {}", recs.len());
+    // systemd itself, its services and the workload, each with its pid.
+    let init = find(&recs, |r| r["comm"] == "systemd" && r["pid"] == 1);
+    assert!(!init.is_empty(), "no record of systemd as pid 1");
+    for svc in ["systemd-journal", "systemd-udevd"] {
+        let s = find(&recs, |r| r["comm"] == svc);
+        assert!(!s.is_empty(), "no record of {svc}");
+        assert!(s.iter().all(|r| r["pid"].as_u64().is_some_and(|p| p > 1)));
+    }
+    let conns = find(&recs, |r| {
+        name(r) == "connect" && r["pid"] == pid && arg(r, 1).contains("127.0.0.1")
+    });
+    assert_eq!(conns.len(), 1, "the workload's connect");
+    assert_eq!(conns[0]["comm"], "vstrace-workloa");
+    let host = find(&recs, |r| {
+        name(r) == "openat"
+            && r["comm"] == "cat"
+            && r["ppid"] == pid
+            && serde_json::to_string(r).unwrap().contains("/etc/hostname")
+    });
+    assert_eq!(host.len(), 1, "cat /etc/hostname");
+    assert!(
+        serde_json::to_string(host[0])
+            .unwrap()
+            .contains("/etc/os-release"),
+        "the rewrite in the record: {}",
+        host[0]
+    );
+}
