@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use vstrace_core::NameOptions;
 use vstrace_engine::{EngineConfig, Format};
 
 #[derive(Args, Debug, Clone)]
@@ -54,6 +55,23 @@ pub struct TraceArgs {
     /// Rewrite a path argument: FROM=TO.
     #[arg(long = "rewrite-path", value_name = "FROM=TO")]
     pub rewrite_path: Vec<String>,
+    /// Print paths of fd arguments (-y); -yy adds socket and device
+    /// details (read from the calling task's file table).
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    pub decode_fds_level: u8,
+    /// What to print for fds: path, socket, dev, pidfd, all, none.
+    #[arg(long = "decode-fds", value_name = "SET")]
+    pub decode_fds: Option<String>,
+    /// Print the command name after pids (-Y, --decode-pids=comm).
+    #[arg(short = 'Y')]
+    pub decode_pids_comm: bool,
+    /// What to print for pids: comm (none: nothing).
+    #[arg(long = "decode-pids", value_name = "SET")]
+    pub decode_pids: Option<String>,
+    /// Trace only calls that access PATH (a path argument, or an fd
+    /// argument naming it); repeatable.
+    #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
+    pub trace_paths: Vec<String>,
 }
 
 impl TraceArgs {
@@ -94,9 +112,81 @@ impl TraceArgs {
             comms: self.comms.clone(),
             follow_forks: self.follow_forks,
             record: record_path(self.record.as_deref())?,
+            names: self.names()?,
+            trace_fds: trace_fds(&self.expr)?,
+            trace_paths: self.trace_paths.clone(),
             ..EngineConfig::default()
         })
     }
+}
+
+impl TraceArgs {
+    /// `-y`/`-yy`/`--decode-fds=` and `-Y`/`--decode-pids=` as the
+    /// engine's [`NameOptions`] (the long forms win, as the last given in
+    /// strace).
+    pub fn names(&self) -> Result<NameOptions> {
+        let mut n = NameOptions {
+            fd_path: self.decode_fds_level >= 1,
+            fd_socket: self.decode_fds_level >= 2,
+            fd_dev: self.decode_fds_level >= 2,
+            fd_pidfd: self.decode_fds_level >= 2,
+            pid_comm: self.decode_pids_comm,
+        };
+        if let Some(set) = &self.decode_fds {
+            let (p, c) = (n.pid_comm, NameOptions::default());
+            n = NameOptions { pid_comm: p, ..c };
+            for w in set.split(',') {
+                match w {
+                    "path" => n.fd_path = true,
+                    "socket" => n.fd_socket = true,
+                    "dev" => n.fd_dev = true,
+                    "pidfd" => n.fd_pidfd = true,
+                    "all" => {
+                        (n.fd_path, n.fd_socket, n.fd_dev, n.fd_pidfd) = (true, true, true, true)
+                    }
+                    "none" => {}
+                    _ => bail!(
+                        "--decode-fds={set}: unknown {w:?} (path, socket, dev, pidfd, all, none)"
+                    ),
+                }
+            }
+        }
+        if let Some(set) = &self.decode_pids {
+            n.pid_comm = false;
+            for w in set.split(',') {
+                match w {
+                    "comm" | "all" => n.pid_comm = true,
+                    "none" => {}
+                    "pidns" => {
+                        bail!("--decode-pids=pidns: PID namespace translation is not supported")
+                    }
+                    _ => bail!("--decode-pids={set}: unknown {w:?} (comm, none)"),
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The fds of `-e trace-fds=` (the last one wins; `all` is no filter).
+pub(crate) fn trace_fds(exprs: &[String]) -> Result<Vec<i64>> {
+    let mut fds = Vec::new();
+    for e in exprs {
+        if let Some(("trace-fds" | "trace_fds", v)) = e.split_once('=') {
+            fds.clear();
+            if v == "all" {
+                continue;
+            }
+            for f in v.split(',') {
+                let n: i64 =
+                    f.parse().ok().filter(|n| *n >= 0).with_context(|| {
+                        format!("-e trace-fds={v}: {f:?} is not a file descriptor")
+                    })?;
+                fds.push(n);
+            }
+        }
+    }
+    Ok(fds)
 }
 
 fn parse_hex(s: &str) -> Result<u64, String> {
@@ -121,6 +211,7 @@ pub(crate) fn trace_filter(exprs: &[String]) -> Result<Option<String>> {
     for e in exprs {
         match e.split_once('=') {
             Some(("trace" | "t", v)) => trace = Some(v.to_string()),
+            Some(("trace-fds" | "trace_fds", _)) => {}
             Some((k, _)) => bail!("-e {k}=...: only trace= is supported"),
             None => trace = Some(e.to_string()),
         }

@@ -104,6 +104,47 @@ impl Default for DecodeOptions {
     }
 }
 
+/// What `-y`/`--decode-fds=` and `-Y`/`--decode-pids=` ask to add to
+/// fd and pid arguments (strace's `decode_fd_set` and `decode_pid_set`):
+/// read from the kernel's structures at decode time, so nothing is paid
+/// when all are off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NameOptions {
+    /// fd paths (`-y`, `path`): `3</etc/passwd>`.
+    pub fd_path: bool,
+    /// Socket protocol and addresses (`-yy`, `socket`).
+    pub fd_socket: bool,
+    /// Device numbers of device files (`-yy`, `dev`).
+    pub fd_dev: bool,
+    /// The process a pidfd refers to (`-yy`, `pidfd`).
+    pub fd_pidfd: bool,
+    /// Command names after pids (`-Y`, `comm`): `42<sleep>`.
+    pub pid_comm: bool,
+}
+
+impl NameOptions {
+    /// Whether anything is asked for fds.
+    pub fn fds(&self) -> bool {
+        self.fd_path || self.fd_socket || self.fd_dev || self.fd_pidfd
+    }
+    /// Whether anything is asked at all.
+    pub fn any(&self) -> bool {
+        self.fds() || self.pid_comm
+    }
+}
+
+/// A descriptor of a call and what it names, as a record carries it
+/// (`"fds": [{"fd": 3, "path": "/etc/passwd"}]`): the arguments' fds and
+/// a returned one, so JSON consumers need no text option.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdPath {
+    /// The descriptor number.
+    pub fd: i64,
+    /// What it names (`/etc/passwd`, `socket:[1234]`, `pipe:[56]`).
+    pub path: String,
+}
+
 /// A signal delivered to a handler, as the OS layer reads it at the
 /// return to user mode that enters the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +325,43 @@ pub trait OsLayer: Send {
         _event: &Event,
         _mem: &mut dyn VirtMem,
     ) -> Option<Vec<ArgValue>> {
+        None
+    }
+    /// Indices (1-based) of arguments that are file descriptors (for
+    /// `-e trace-fds=` and `-P`). None by default.
+    fn fd_args(&self, _info: &CallInfo) -> Vec<usize> {
+        Vec::new()
+    }
+    /// What descriptor `fd` of the thread at the trap names (`-P`
+    /// matching), read from the kernel; `None` when unknown. `mem` reads
+    /// the kernel half (not [`crate::mem::UserOnly`]).
+    fn fd_path(&self, _event: &Event, _mem: &mut dyn VirtMem, _fd: i64) -> Option<String> {
+        None
+    }
+    /// `-y`/`-Y`: adds names to the decoded fd and pid arguments of a
+    /// call (`3</etc/passwd>`, `42<sleep>`) and returns the fds named.
+    /// `mem` reads the kernel half. By default nothing.
+    fn name_args(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _call: CallArgs<'_>,
+        _names: &NameOptions,
+        _args: &mut [ArgValue],
+    ) -> Vec<FdPath> {
+        Vec::new()
+    }
+    /// `-y`/`-Y` on the return value of a call that returns an fd or a
+    /// pid: the suffix strace appends (`</etc/passwd>`, `<sleep>`), and
+    /// the fd named. By default none.
+    fn name_return(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _info: &CallInfo,
+        _ret: i64,
+        _names: &NameOptions,
+    ) -> Option<(String, Option<FdPath>)> {
         None
     }
     /// Argument names from the prototype, in order; `None` without one

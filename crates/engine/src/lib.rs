@@ -79,6 +79,18 @@ pub struct EngineConfig {
     /// without the thread reads it never recorded.
     #[serde(default)]
     pub pair_by_thread: bool,
+    /// `-y`/`-yy`/`--decode-fds=`, `-Y`/`--decode-pids=`: names added to
+    /// fd and pid arguments and return values.
+    #[serde(default)]
+    pub names: vstrace_core::NameOptions,
+    /// `-e trace-fds=`: only calls with one of these fds as an argument
+    /// (with [`EngineConfig::trace_paths`]: either matches).
+    #[serde(default)]
+    pub trace_fds: Vec<i64>,
+    /// `-P PATH`: only calls with one of these paths as a path argument or
+    /// as what an fd argument names.
+    #[serde(default)]
+    pub trace_paths: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +113,9 @@ impl Default for EngineConfig {
             follow_forks: false,
             record: None,
             pair_by_thread: true,
+            names: Default::default(),
+            trace_fds: Vec::new(),
+            trace_paths: Vec::new(),
         }
     }
 }

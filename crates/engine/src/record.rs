@@ -2,7 +2,7 @@
 //! writes and every trace file replays to.
 
 use serde::{Deserialize, Serialize};
-use vstrace_core::{ArgValue, Modification};
+use vstrace_core::{ArgValue, FdPath, Modification};
 
 /// How the call ended, as far as the tracer saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +81,10 @@ pub struct Record {
     /// outside, so both are given (`args` has the entry's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<ArgChange>,
+    /// With `-y`: the descriptors among the arguments and the returned
+    /// one, and what each names when the call was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fds: Vec<FdPath>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -211,6 +215,7 @@ mod tests {
             modifications: vec![],
             hook: Default::default(),
             changed: vec![],
+            fds: vec![],
         }
     }
 

@@ -329,6 +329,8 @@ fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
         kernel_min: 0xffff_8000_0000_0000,
         percpu_mode: PerCpuMode::GsOffset,
         layout_source: "btf".into(),
+        files: None,
+        mm: None,
     }
 }
 

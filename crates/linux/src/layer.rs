@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use vstrace_core::mem::InSpace;
 use vstrace_core::{
-    ArgValue, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Space, Syscall, VirtMem,
+    ArgValue, CallArgs, CallInfo, Event, FdPath, NameOptions, Os, OsLayer, ProcInfo, Space,
+    Syscall, VirtMem,
 };
 
 use crate::{self as lx, LinuxAbi, SyscallDesc};
@@ -254,6 +255,64 @@ impl OsLayer for LinuxLayer {
             raw: sp,
             text: Some(mask),
         }])
+    }
+
+    fn fd_args(&self, info: &CallInfo) -> Vec<usize> {
+        desc(info)
+            .map(|d| {
+                d.args
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| matches!(a.ty, lx::ArgType::Fd | lx::ArgType::Dirfd))
+                    .map(|(i, _)| i + 1)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn fd_path(&self, event: &Event, mem: &mut dyn VirtMem, fd: i64) -> Option<String> {
+        let prof = self.profile.as_ref()?;
+        let detail = lx::files::FdDetail::default();
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            lx::files::fd_name(m, prof, task, fd, detail)
+        })
+    }
+
+    fn name_args(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        call: CallArgs<'_>,
+        names: &NameOptions,
+        args: &mut [ArgValue],
+    ) -> Vec<FdPath> {
+        let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
+            return Vec::new();
+        };
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            Some(crate::naming::name_args(
+                m, prof, task, d, call.raw, names, args,
+            ))
+        })
+        .unwrap_or_default()
+    }
+
+    fn name_return(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        info: &CallInfo,
+        ret: i64,
+        names: &NameOptions,
+    ) -> Option<(String, Option<FdPath>)> {
+        let prof = self.profile.as_ref()?;
+        let d = desc(info)?;
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            crate::naming::name_return(m, prof, task, d.ret, ret, names)
+        })
     }
 
     fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {

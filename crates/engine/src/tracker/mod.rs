@@ -17,8 +17,8 @@ use vstrace_core::mem::{user_space_end, UserOnly};
 use vstrace_core::os::unknown_arg_names;
 use vstrace_core::read;
 use vstrace_core::{
-    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism, Os,
-    OsLayer, ProcInfo, Reg, Syscall, VirtMem,
+    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism,
+    NameOptions, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
 use crate::filter::SyscallSet;
@@ -77,6 +77,10 @@ struct Pending {
     proc_info: Option<ProcInfo>,
     /// Path arguments that read differently at exit.
     changed: Vec<crate::record::ArgChange>,
+    /// `-y`: the fds named (arguments at enter, the result at exit).
+    fds: Vec<vstrace_core::FdPath>,
+    /// `-y`/`-Y`: what the return value names (`</etc/passwd>`).
+    ret_name: Option<String>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -146,6 +150,11 @@ pub(crate) struct Tracker {
     injects: Vec<InjectRule>,
     rewrites: Vec<PathRewrite>,
     opts: DecodeOptions,
+    /// [`EngineConfig::names`].
+    names: NameOptions,
+    /// [`EngineConfig::trace_fds`] and [`EngineConfig::trace_paths`].
+    trace_fds: Vec<i64>,
+    trace_paths: Vec<String>,
     pending: HashMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
@@ -200,6 +209,9 @@ impl Tracker {
                 strsize: cfg.strsize,
                 verbose: false,
             },
+            names: cfg.names,
+            trace_fds: cfg.trace_fds.clone(),
+            trace_paths: cfg.trace_paths.clone(),
             pending: HashMap::new(),
             npending: 0,
             order: 0,
@@ -362,6 +374,17 @@ impl Tracker {
         }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        let mut shown = shown;
+        if shown && !self.fd_filter_passes(event, &info, &raw, &mut sc) {
+            // -P / trace-fds=: not shown; still followed when scoping,
+            // hooks or an injection need the call.
+            shown = false;
+            let hooked = self.hooks.wants(&info.name, Direction::Enter)
+                || self.hooks.wants(&info.name, Direction::Exit);
+            if !root_exec && !info.exec && !info.fork && !hooked && inject.is_none() {
+                return None;
+            }
+        }
 
         if !self.rewrites.is_empty() {
             for idx in self.os.path_args(&info) {
@@ -395,6 +418,17 @@ impl Tracker {
                 args = frame;
             }
         }
+        let fds = if shown && self.names.any() {
+            let call = CallArgs {
+                info: &info,
+                raw: &raw,
+                opts: &self.opts,
+            };
+            self.os
+                .name_args(event, sc.cpu().mem(), call, &self.names, &mut args)
+        } else {
+            Vec::new()
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
@@ -435,6 +469,8 @@ impl Tracker {
             pre_scope,
             proc_info,
             changed: Vec::new(),
+            fds,
+            ret_name: None,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -640,6 +676,15 @@ impl Tracker {
             .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
+        if p.shown && self.names.any() && ret >= 0 {
+            let named = self
+                .os
+                .name_return(event, sc.cpu().mem(), &p.info, ret, &self.names);
+            if let Some((suffix, fd)) = named {
+                p.ret_name = Some(suffix);
+                p.fds.extend(fd);
+            }
+        }
         if p.info.exec && ret == 0 {
             self.os
                 .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
@@ -700,6 +745,47 @@ impl Tracker {
         self.os
             .decode_enter(call, mem)
             .unwrap_or_else(|| ArgValue::unknown(raw))
+    }
+
+    /// `-e trace-fds=` / `-P`: whether the call has one of the fds as an
+    /// argument, or one of the paths as a path argument or as what an fd
+    /// argument names. True when neither is set (nothing is read then).
+    fn fd_filter_passes(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        raw: &[u64],
+        sc: &mut Syscall<'_>,
+    ) -> bool {
+        if self.trace_fds.is_empty() && self.trace_paths.is_empty() {
+            return true;
+        }
+        let fd_of = |i: usize| raw.get(i - 1).map(|&v| i64::from(v as u32 as i32));
+        let fds: Vec<i64> = self
+            .os
+            .fd_args(info)
+            .into_iter()
+            .filter_map(fd_of)
+            .collect();
+        if fds.iter().any(|fd| self.trace_fds.contains(fd)) {
+            return true;
+        }
+        if self.trace_paths.is_empty() {
+            return false;
+        }
+        for idx in self.os.path_args(info) {
+            if idx <= raw.len() {
+                let p = self.os.read_path(sc, idx);
+                if p.is_some_and(|p| self.trace_paths.contains(&p)) {
+                    return true;
+                }
+            }
+        }
+        fds.into_iter().filter(|&fd| fd >= 0).any(|fd| {
+            self.os
+                .fd_path(event, sc.cpu().mem(), fd)
+                .is_some_and(|p| self.trace_paths.contains(&p))
+        })
     }
 
     /// Whether an exec's arguments name the scope's root command.
@@ -840,6 +926,7 @@ impl Tracker {
             modifications: Vec::new(),
             hook: Default::default(),
             changed: Vec::new(),
+            fds: Vec::new(),
         }
     }
 
@@ -852,7 +939,10 @@ impl Tracker {
     ) -> Record {
         let (ret_text, errno) = match ret {
             Some(r) => {
-                let (t, e) = self.os.format_return(&p.info, r);
+                let (mut t, e) = self.os.format_return(&p.info, r);
+                if let Some(n) = &p.ret_name {
+                    t.push_str(n);
+                }
                 (Some(t), e)
             }
             None => (None, None),
@@ -880,6 +970,7 @@ impl Tracker {
             modifications: p.modifications,
             hook: p.hook,
             changed: p.changed,
+            fds: p.fds,
         }
     }
 
