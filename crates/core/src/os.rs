@@ -351,18 +351,21 @@ pub trait OsLayer: Send {
     ) -> Vec<FdPath> {
         Vec::new()
     }
-    /// `-y`/`-Y` on the return value of a call that returns an fd or a
-    /// pid: the suffix strace appends (`</etc/passwd>`, `<sleep>`), and
-    /// the fd named. By default none.
-    fn name_return(
+    /// `-y`/`-Y` at a call's exit: names the fds the kernel wrote into
+    /// out-arguments (`pipe2([3<pipe:[12]>, 4<pipe:[12]>], 0)`) and
+    /// returns the suffix strace appends to a result that is an fd or a
+    /// pid (`</etc/passwd>`, `<sleep>`), with the fds named. By default
+    /// nothing.
+    fn name_exit(
         &self,
         _event: &Event,
         _mem: &mut dyn VirtMem,
-        _info: &CallInfo,
+        _call: CallArgs<'_>,
         _ret: i64,
         _names: &NameOptions,
-    ) -> Option<(String, Option<FdPath>)> {
-        None
+        _args: &mut [ArgValue],
+    ) -> (Option<String>, Vec<FdPath>) {
+        (None, Vec::new())
     }
     /// Argument names from the prototype, in order; `None` without one
     /// (the engine names them [`unknown_arg_names`]).

@@ -103,7 +103,10 @@ pub fn file_name(
         _ => {
             let path = dentry_path(mem, prof, l, task, mnt, dentry)?;
             match (detail.dev, inode) {
-                (true, Some(i)) => Some(with_dev(mem, l, i, path)),
+                (true, Some(i)) => Some(match dev_suffix(mem, l, i) {
+                    Some(dev) => format!("{path}{DEV_MARK}{dev}"),
+                    None => path,
+                }),
                 _ => Some(path),
             }
         }
@@ -122,19 +125,22 @@ pub fn cwd(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<Stri
     dentry_path(mem, prof, l, task, m, d)
 }
 
-/// `path<char 1:3>` for device files (strace's `-yy` device detail).
-fn with_dev(mem: &mut dyn VirtMem, l: &FilesLayout, inode: u64, path: String) -> String {
-    let mode = read_u16(mem, inode.wrapping_add(l.inode_mode)).unwrap_or(0);
+/// Separates a device file's path from its device suffix in what
+/// [`fd_name`] returns (a NUL: no path component holds one), so that
+/// [`angle_brackets`] escapes the path but not the suffix.
+pub const DEV_MARK: char = '\0';
+
+/// `<char 1:3>` for device files (strace's `-yy` device detail).
+fn dev_suffix(mem: &mut dyn VirtMem, l: &FilesLayout, inode: u64) -> Option<String> {
+    let mode = read_u16(mem, inode.wrapping_add(l.inode_mode)).ok()?;
     let kind = match mode & S_IFMT {
         S_IFCHR => "char",
         S_IFBLK => "block",
-        _ => return path,
+        _ => return None,
     };
-    let Ok(rdev) = read_u32(mem, inode.wrapping_add(l.inode_rdev)) else {
-        return path;
-    };
+    let rdev = read_u32(mem, inode.wrapping_add(l.inode_rdev)).ok()?;
     // The kernel's internal dev_t: 12 bits of major above 20 of minor.
-    format!("{path}<{kind} {}:{}>", rdev >> 20, rdev & 0xf_ffff)
+    Some(format!("<{kind} {}:{}>", rdev >> 20, rdev & 0xf_ffff))
 }
 
 /// The name of the filesystem type a dentry lives on (`ext4`, `sockfs`).
@@ -299,7 +305,8 @@ fn socket_details(
 /// strace's `print_quoted_string_in_angle_brackets` for `-y`: `<path>`,
 /// with non-printable bytes and the closing bracket escaped.
 pub fn angle_brackets(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
+    let (name, dev) = name.split_once(DEV_MARK).unwrap_or((name, ""));
+    let mut out = String::with_capacity(name.len() + dev.len() + 2);
     out.push('<');
     for c in name.chars() {
         match c {
@@ -313,6 +320,7 @@ pub fn angle_brackets(name: &str) -> String {
             c => out.push(c),
         }
     }
+    out.push_str(dev);
     out.push('>');
     out
 }
@@ -472,6 +480,10 @@ mod tests {
             assert_eq!(fd_name(m, &p, task, fd, d), None, "fd {fd}");
         }
         assert_eq!(angle_brackets("/a>b\n"), "</a\\>b\\12>");
+        assert_eq!(
+            angle_brackets("/dev/null\0<char 1:3>"),
+            "</dev/null<char 1:3>>"
+        );
     }
 
     #[test]

@@ -299,20 +299,23 @@ impl OsLayer for LinuxLayer {
         .unwrap_or_default()
     }
 
-    fn name_return(
+    fn name_exit(
         &self,
         event: &Event,
         mem: &mut dyn VirtMem,
-        info: &CallInfo,
+        call: CallArgs<'_>,
         ret: i64,
         names: &NameOptions,
-    ) -> Option<(String, Option<FdPath>)> {
-        let prof = self.profile.as_ref()?;
-        let d = desc(info)?;
+        args: &mut [ArgValue],
+    ) -> (Option<String>, Vec<FdPath>) {
+        let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
+            return (None, Vec::new());
+        };
         self.in_task_space(event, mem, |m| {
             let task = self.task_in(event, m)?;
-            crate::naming::name_return(m, prof, task, d.ret, ret, names)
+            Some(crate::naming::name_exit(m, prof, task, d, ret, names, args))
         })
+        .unwrap_or_default()
     }
 
     fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {

@@ -40,10 +40,7 @@ pub(crate) fn name_args(
             ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 => {
                 let n = files::fd_name(mem, prof, task, v, detail(names));
                 if let Some(p) = &n {
-                    out.push(FdPath {
-                        fd: v,
-                        path: p.clone(),
-                    });
+                    out.push(fd_path(v, p));
                 }
                 n
             }
@@ -66,27 +63,72 @@ pub(crate) fn name_args(
     out
 }
 
-/// The suffix for a call's return value `ret` of kind `kind` (an fd it
-/// opened, a pid), and the fd named.
-pub(crate) fn name_return(
+/// At the exit of call `d` that returned `ret`: names the fds written
+/// into `int[2]` out-arguments (pipe, socketpair), and gives the suffix
+/// for a result that is an fd or a pid, with the fds named.
+pub(crate) fn name_exit(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     task: u64,
-    kind: RetKind,
+    d: &SyscallDesc,
     ret: i64,
     names: &NameOptions,
-) -> Option<(String, Option<FdPath>)> {
-    match kind {
-        RetKind::Fd if names.fds() && ret >= 0 => {
-            let n = files::fd_name(mem, prof, task, ret, detail(names))?;
-            let s = angle_brackets(&n);
-            Some((s, Some(FdPath { fd: ret, path: n })))
+    args: &mut [ArgValue],
+) -> (Option<String>, Vec<FdPath>) {
+    let mut fds = Vec::new();
+    if names.fds() && ret == 0 {
+        for (a, arg) in d.args.iter().zip(args.iter_mut()) {
+            if a.ty != ArgType::PipeFds {
+                continue;
+            }
+            let Some(text) = arg.text.as_deref() else {
+                continue;
+            };
+            let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else {
+                continue;
+            };
+            let mut out = String::from("[");
+            for (i, v) in inner.split(", ").enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(v);
+                let Ok(fd) = v.parse::<i64>() else { continue };
+                if let Some(n) = files::fd_name(mem, prof, task, fd, detail(names)) {
+                    out.push_str(&angle_brackets(&n));
+                    fds.push(fd_path(fd, &n));
+                }
+            }
+            out.push(']');
+            arg.text = Some(out);
         }
-        RetKind::Pid if names.pid_comm && ret > 0 => {
-            let pid = i32::try_from(ret).ok()?;
-            let c = crate::tasks::pid_comm(mem, prof, task, pid)?;
-            Some((format!("<{c}>"), None))
+    }
+    let suffix = match d.ret {
+        RetKind::Fd if names.fds() && ret >= 0 => {
+            files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
+                fds.push(fd_path(ret, &n));
+                angle_brackets(&n)
+            })
+        }
+        // strace names the pids of getpid, gettid, fork... but not the
+        // thread id set_tid_address returns.
+        RetKind::Pid if names.pid_comm && ret > 0 && d.name != "set_tid_address" => {
+            i32::try_from(ret)
+                .ok()
+                .and_then(|pid| crate::tasks::pid_comm(mem, prof, task, pid))
+                .map(|c| format!("<{c}>"))
         }
         _ => None,
+    };
+    (suffix, fds)
+}
+
+/// The record's form of fd `fd` naming `name` (the device suffix, if
+/// any, left out of the path).
+fn fd_path(fd: i64, name: &str) -> FdPath {
+    let path = name.split(files::DEV_MARK).next().unwrap_or(name);
+    FdPath {
+        fd,
+        path: path.to_string(),
     }
 }

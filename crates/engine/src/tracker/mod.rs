@@ -81,6 +81,8 @@ struct Pending {
     fds: Vec<vstrace_core::FdPath>,
     /// `-y`/`-Y`: what the return value names (`</etc/passwd>`).
     ret_name: Option<String>,
+    /// Passes `-P` / `trace-fds=` (true without them).
+    fd_pass: bool,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -375,7 +377,8 @@ impl Tracker {
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
         let mut shown = shown;
-        if shown && !self.fd_filter_passes(event, &info, &raw, &mut sc) {
+        let fd_pass = !(shown || pre_scope) || self.fd_filter_passes(event, &info, &raw, &mut sc);
+        if shown && !fd_pass {
             // -P / trace-fds=: not shown; still followed when scoping,
             // hooks or an injection need the call.
             shown = false;
@@ -471,6 +474,7 @@ impl Tracker {
             changed: Vec::new(),
             fds,
             ret_name: None,
+            fd_pass,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -677,13 +681,16 @@ impl Tracker {
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.shown && self.names.any() && ret >= 0 {
-            let named = self
-                .os
-                .name_return(event, sc.cpu().mem(), &p.info, ret, &self.names);
-            if let Some((suffix, fd)) = named {
-                p.ret_name = Some(suffix);
-                p.fds.extend(fd);
-            }
+            let call = CallArgs {
+                info: &p.info,
+                raw: &p.raw,
+                opts: &self.opts,
+            };
+            let (suffix, fds) =
+                self.os
+                    .name_exit(event, sc.cpu().mem(), call, ret, &self.names, &mut p.args);
+            p.ret_name = suffix;
+            p.fds.extend(fds);
         }
         if p.info.exec && ret == 0 {
             self.os
@@ -699,7 +706,7 @@ impl Tracker {
                     // space is freed and may be reused by anyone.
                     s.leave(p.cr3);
                     s.join(new, pid);
-                    p.shown = self.trace.contains(&p.info.name);
+                    p.shown = self.trace.contains(&p.info.name) && p.fd_pass;
                 } else if s.spaces.get(&p.cr3) == Some(&true) {
                     // The old space is freed unless it was borrowed (a
                     // vfork child execs out of its parent's space).

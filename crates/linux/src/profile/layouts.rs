@@ -211,32 +211,6 @@ impl MmLayout {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::profile::test_vmlinux;
-
-    #[test]
-    fn real_kernel_layouts() {
-        let Some(elf) = test_vmlinux() else {
-            eprintln!("SKIP: no vmlinux");
-            return;
-        };
-        let p = crate::profile::LinuxProfile::from_vmlinux(&elf).unwrap();
-        let f = p.files.expect("files layout");
-        eprintln!("{f:#?}");
-        // struct path is { mnt, dentry }; the vfsmount sits after the
-        // mount's hash node, parent and mountpoint pointers.
-        assert_eq!((f.path_mnt, f.path_dentry), (0, 8));
-        assert!(f.mount_mnt > f.mount_mountpoint && f.mount_mountpoint > f.mount_parent);
-        assert!(f.sock.is_some());
-        let m = p.mm.expect("mm layout");
-        eprintln!("{m:#?}");
-        assert!(m.mt_root.is_some(), "6.1+: maple tree");
-        assert_eq!((m.range_pivot, m.range_slot), (8, 128));
-        assert_eq!((m.arange_pivot, m.arange_slot), (8, 80));
-    }
-}
-
 /// A hand-made x86_64 profile for walker tests on synthetic memory
 /// (only the pointer size and kernel range matter to the walkers).
 #[cfg(test)]
@@ -271,5 +245,31 @@ pub(crate) fn synthetic_profile() -> super::LinuxProfile {
         layout_source: "btf".into(),
         files: None,
         mm: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::test_vmlinux;
+
+    #[test]
+    fn real_kernel_layouts() {
+        let Some(elf) = test_vmlinux() else {
+            eprintln!("SKIP: no vmlinux");
+            return;
+        };
+        let p = crate::profile::LinuxProfile::from_vmlinux(&elf).unwrap();
+        let f = p.files.expect("files layout");
+        eprintln!("{f:#?}");
+        // struct path is { mnt, dentry }; the vfsmount sits after the
+        // mount's hash node, parent and mountpoint pointers.
+        assert_eq!((f.path_mnt, f.path_dentry), (0, 8));
+        assert!(f.mount_mnt > f.mount_mountpoint && f.mount_mountpoint > f.mount_parent);
+        assert!(f.sock.is_some());
+        let m = p.mm.expect("mm layout");
+        eprintln!("{m:#?}");
+        assert!(m.mt_root.is_some(), "6.1+: maple tree");
+        assert_eq!((m.range_pivot, m.range_slot), (8, 128));
+        assert_eq!((m.arange_pivot, m.arange_slot), (8, 80));
     }
 }
