@@ -72,6 +72,10 @@ pub struct TraceArgs {
     /// argument naming it); repeatable.
     #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
     pub trace_paths: Vec<String>,
+    /// Show who made each call: the module and function of its user
+    /// return address (JSON: `caller {ip, module, offset, symbol}`).
+    #[arg(long)]
+    pub caller: bool,
 }
 
 impl TraceArgs {
@@ -115,6 +119,7 @@ impl TraceArgs {
             names: self.names()?,
             trace_fds: trace_fds(&self.expr)?,
             trace_paths: self.trace_paths.clone(),
+            caller: self.caller,
             ..EngineConfig::default()
         })
     }

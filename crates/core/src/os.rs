@@ -145,6 +145,26 @@ pub struct FdPath {
     pub path: String,
 }
 
+/// Who made a call in user space: the address the call returns to, the
+/// module mapped there and the function holding it (JSON: a record's
+/// `caller`), when `--caller` asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The user return address (the instruction after the trap).
+    pub ip: u64,
+    /// The file mapped there (`/lib/x86_64-linux-gnu/libc.so.6`); absent
+    /// for anonymous memory or an unreadable map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// `ip` minus the module's load base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The exported function holding `ip`, as `name+0xoff`, when the
+    /// module's dynamic symbols could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+}
+
 /// A signal delivered to a handler, as the OS layer reads it at the
 /// return to user mode that enters the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,6 +386,12 @@ pub trait OsLayer: Send {
         _args: &mut [ArgValue],
     ) -> (Option<String>, Vec<FdPath>) {
         (None, Vec::new())
+    }
+    /// `--caller`: who made the call at the enter `event` (the module
+    /// and function of its return address). `mem` reads the kernel half.
+    /// None by default.
+    fn caller(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<Caller> {
+        None
     }
     /// Argument names from the prototype, in order; `None` without one
     /// (the engine names them [`unknown_arg_names`]).

@@ -91,6 +91,10 @@ pub struct EngineConfig {
     /// as what an fd argument names.
     #[serde(default)]
     pub trace_paths: Vec<String>,
+    /// `--caller`: each record carries who made the call (return
+    /// address, module, offset, function), and text shows it.
+    #[serde(default)]
+    pub caller: bool,
 }
 
 impl Default for EngineConfig {
@@ -116,6 +120,7 @@ impl Default for EngineConfig {
             names: Default::default(),
             trace_fds: Vec::new(),
             trace_paths: Vec::new(),
+            caller: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! writes and every trace file replays to.
 
 use serde::{Deserialize, Serialize};
-use vstrace_core::{ArgValue, FdPath, Modification};
+use vstrace_core::{ArgValue, Caller, FdPath, Modification};
 
 /// How the call ended, as far as the tracer saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +85,9 @@ pub struct Record {
     /// one, and what each names when the call was made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fds: Vec<FdPath>,
+    /// With `--caller`: who made the call (user return address, module,
+    /// offset, function).
+    pub caller: Option<Caller>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -166,12 +169,38 @@ impl Record {
                 }
             }
         }
+        if let Some(c) = &self.caller {
+            caller_text(c, out);
+        }
         if !self.hook.is_empty() {
             let _ = write!(
                 out,
                 " hook={}",
                 serde_json::Value::Object(self.hook.clone())
             );
+        }
+    }
+}
+
+/// `--caller` in text: ` /* caller libc.so.6(write+0x14) [0x114887] */`
+/// (strace `-k`'s frame form; the module's file name, the function
+/// when known, the offset from the module's base).
+pub fn caller_text(c: &Caller, out: &mut String) {
+    use std::fmt::Write;
+    out.push_str(" /* caller ");
+    match &c.module {
+        Some(m) => out.push_str(m.rsplit('/').next().unwrap_or(m)),
+        None => out.push('?'),
+    }
+    if let Some(s) = &c.symbol {
+        let _ = write!(out, "({s})");
+    }
+    match c.offset {
+        Some(o) => {
+            let _ = write!(out, " [{o:#x}] */");
+        }
+        None => {
+            let _ = write!(out, " [{:#x}] */", c.ip);
         }
     }
 }
@@ -216,6 +245,7 @@ mod tests {
             hook: Default::default(),
             changed: vec![],
             fds: vec![],
+            caller: None,
         }
     }
 

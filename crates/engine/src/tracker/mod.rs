@@ -83,6 +83,8 @@ struct Pending {
     ret_name: Option<String>,
     /// Passes `-P` / `trace-fds=` (true without them).
     fd_pass: bool,
+    /// `--caller`: who made the call, read at enter.
+    caller: Option<vstrace_core::Caller>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -157,6 +159,8 @@ pub(crate) struct Tracker {
     /// [`EngineConfig::trace_fds`] and [`EngineConfig::trace_paths`].
     trace_fds: Vec<i64>,
     trace_paths: Vec<String>,
+    /// [`EngineConfig::caller`].
+    callers: bool,
     pending: HashMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
@@ -214,6 +218,7 @@ impl Tracker {
             names: cfg.names,
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
+            callers: cfg.caller,
             pending: HashMap::new(),
             npending: 0,
             order: 0,
@@ -432,6 +437,11 @@ impl Tracker {
         } else {
             Vec::new()
         };
+        let caller = if shown && self.callers {
+            self.os.caller(event, sc.cpu().mem())
+        } else {
+            None
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
@@ -475,6 +485,7 @@ impl Tracker {
             fds,
             ret_name: None,
             fd_pass,
+            caller,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -934,6 +945,7 @@ impl Tracker {
             hook: Default::default(),
             changed: Vec::new(),
             fds: Vec::new(),
+            caller: None,
         }
     }
 
@@ -978,6 +990,7 @@ impl Tracker {
             hook: p.hook,
             changed: p.changed,
             fds: p.fds,
+            caller: p.caller,
         }
     }
 
