@@ -210,3 +210,95 @@ fn trace_path_and_trace_fds_select_calls() {
         );
     }
 }
+
+/// guests/progs/context.c linked dynamically (against the host's libc,
+/// which `--add` carries into the guest with the program).
+fn dynamic_ctx() -> PathBuf {
+    let out = tmp().join(format!("context-dyn-{}", std::process::id()));
+    let st = std::process::Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(repo().join("guests/progs/context.c"))
+        .status()
+        .expect("gcc runs");
+    assert!(st.success(), "building the dynamic context.c failed");
+    out
+}
+
+/// `vstrace run --caller --json -- /bin/ctx` with `bin` as /bin/ctx.
+fn callers(kernel: &Option<PathBuf>, bin: &std::path::Path, name: &str) -> Vec<Value> {
+    let t = trace_path(name);
+    let mut cmd = vstrace();
+    cmd.arg("run")
+        .arg("--add")
+        .arg(format!("{}:/bin/ctx", bin.display()));
+    if let Some(k) = kernel {
+        cmd.arg("--kernel").arg(k);
+    }
+    let out = cmd
+        .args(["--timeout", "300", "--caller", "--json", "-o"])
+        .arg(&t)
+        .args(["--", "/bin/ctx"])
+        .output()
+        .expect("vstrace runs");
+    assert!(
+        out.status.success(),
+        "{name} on {kernel:?}: {}",
+        stderr(&out)
+    );
+    records(&t)
+}
+
+/// `--caller`: a dynamic program's calls before libc is loaded come from
+/// the dynamic loader, its libc wrappers' from libc.so.6 at the wrapper
+/// of the same name (from libc's .dynsym, read in guest memory); after
+/// the loader's mmaps the map is read again (they are not stale). A
+/// static program's calls come from the program itself.
+#[test]
+fn caller_modules_and_functions() {
+    let dynamic = dynamic_ctx();
+    let fixed = build_prog("context", &[]);
+    for k in kernels() {
+        let recs = callers(&k, &dynamic, "ctx-caller");
+        let ctx: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["comm"] == "ctx" && name(r) != "execve")
+            .collect();
+        let module = |r: &Value| r["caller"]["module"].as_str().unwrap_or("").to_string();
+        let first = ctx.first().expect("calls of ctx");
+        assert!(
+            module(first).ends_with("/ld-linux-x86-64.so.2"),
+            "{k:?}: {first}"
+        );
+        for (call, wrapper) in [
+            ("mkdir", "mkdir+"),
+            ("write", "write+"),
+            ("dup", "dup+"),
+            ("fsync", "fsync+"),
+            ("socketpair", "socketpair+"),
+            ("kill", "kill+"),
+            ("getppid", "getppid+"),
+        ] {
+            let r = ctx
+                .iter()
+                .find(|r| name(r) == call)
+                .unwrap_or_else(|| panic!("{k:?}: no {call}"));
+            assert!(module(r).ends_with("/libc.so.6"), "{k:?}: {r}");
+            let sym = r["caller"]["symbol"].as_str().unwrap_or("");
+            assert!(sym.starts_with(wrapper), "{k:?}: {call} from {sym}: {r}");
+            let ip = r["caller"]["ip"].as_u64().unwrap();
+            let off = r["caller"]["offset"].as_u64().unwrap();
+            assert!(off < ip && off < 1 << 24, "{k:?}: {r}");
+        }
+        let recs = callers(&k, &fixed, "ctx-caller-static");
+        let own: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["comm"] == "ctx" && name(r) != "execve")
+            .filter(|r| r["state"] != "child_return")
+            .collect();
+        assert!(own.len() > 20, "{k:?}");
+        for r in own {
+            assert_eq!(module(r), "/bin/ctx", "{k:?}: {r}");
+        }
+    }
+}
