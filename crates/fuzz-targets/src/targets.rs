@@ -81,6 +81,10 @@ pub const TARGETS: &[Target] = &[
         name: "gdb_rsp",
         run: gdb_rsp,
     },
+    Target {
+        name: "linux_context",
+        run: crate::context::linux_context,
+    },
 ];
 
 /// The target named `name`.
@@ -312,7 +316,7 @@ pub fn windows_decode(data: &[u8]) {
 
 /// A profile for an x86_64 kernel with this per-cpu `current_task`
 /// offset and task layout.
-fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
+pub(crate) fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
     LinuxProfile {
         version: lprof::PROFILE_VERSION,
         banner: None,
