@@ -358,6 +358,19 @@ pub trait OsLayer: Send {
     fn fd_path(&self, _event: &Event, _mem: &mut dyn VirtMem, _fd: i64) -> Option<String> {
         None
     }
+    /// Whether descriptor `fd` of the thread at the trap names one of
+    /// `paths` (`-P`); by default [`OsLayer::fd_path`] compared. A layer
+    /// may reject cheaply before reading the whole path.
+    fn fd_is_one_of(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        fd: i64,
+        paths: &[String],
+    ) -> bool {
+        self.fd_path(event, mem, fd)
+            .is_some_and(|p| paths.contains(&p))
+    }
     /// `-y`/`-Y`: adds names to the decoded fd and pid arguments of a
     /// call (`3</etc/passwd>`, `42<sleep>`) and returns the fds named.
     /// `mem` reads the kernel half. By default nothing.

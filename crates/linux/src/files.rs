@@ -60,6 +60,39 @@ pub fn fd_file(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, fd: i64) -
     kptr(mem, prof, arr.wrapping_add(fd as u64 * 8))
 }
 
+/// Whether descriptor `fd` of `task` names one of `paths`: the file's own
+/// name is compared with the paths' last components first, so that the
+/// whole path is walked only for a likely match (`-P` on calls that do
+/// not match costs a few reads).
+pub fn fd_is_one_of(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    fd: i64,
+    paths: &[String],
+) -> Option<bool> {
+    let l = prof.files.as_ref()?;
+    let file = fd_file(mem, prof, task, fd)?;
+    let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    let own = dentry_name_bytes(mem, prof, l, dentry)?;
+    if !paths
+        .iter()
+        .any(|p| last_component(p).as_bytes() == own.as_slice())
+    {
+        return Some(false);
+    }
+    let full = file_name(mem, prof, task, file, FdDetail::default())?;
+    Some(paths.contains(&full))
+}
+
+/// A path's last component, `/` for the root (the root dentry's name).
+fn last_component(p: &str) -> &str {
+    match p.trim_end_matches('/').rsplit('/').next() {
+        Some("") | None => "/",
+        Some(n) => n,
+    }
+}
+
 /// What descriptor `fd` of `task` names, `/proc/PID/fd/N` style, with
 /// the socket and device details `detail` asks for.
 pub fn fd_name(
@@ -476,6 +509,19 @@ mod tests {
         assert_eq!(fd_name(m, &p, task, 4, d).as_deref(), Some("/mnt/x/f"));
         assert_eq!(fd_name(m, &p, task, 5, d).as_deref(), Some("pipe:[1234]"));
         assert_eq!(cwd(m, &p, task).as_deref(), Some("/mnt/x"));
+        let paths = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 3, &paths(&["/etc/passwd"])),
+            Some(true)
+        );
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 3, &paths(&["/x/passwd"])),
+            Some(false)
+        );
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 4, &paths(&["/etc/passwd"])),
+            Some(false)
+        );
         for fd in [-1, 0, 6, 8, 1 << 40] {
             assert_eq!(fd_name(m, &p, task, fd, d), None, "fd {fd}");
         }

@@ -302,6 +302,23 @@ impl OsLayer for LinuxLayer {
         })
     }
 
+    fn fd_is_one_of(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        fd: i64,
+        paths: &[String],
+    ) -> bool {
+        let Some(prof) = self.profile.as_ref() else {
+            return false;
+        };
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            lx::files::fd_is_one_of(m, prof, task, fd, paths)
+        })
+        .unwrap_or(false)
+    }
+
     fn name_args(
         &self,
         event: &Event,
@@ -355,16 +372,10 @@ impl OsLayer for LinuxLayer {
             if cache.maps.len() >= lx::modmap::MAX_MAPS {
                 cache.maps.clear();
             }
-            cache.maps.insert(
-                space,
-                lx::modmap::ModMap {
-                    areas,
-                    syms: Default::default(),
-                },
-            );
+            cache.maps.insert(space, lx::modmap::ModMap::new(areas));
         }
         let map = cache.maps.get_mut(&space)?;
-        let Some(area) = lx::vma::find(&map.areas, ip) else {
+        let Some(i) = lx::vma::find_index(&map.areas, ip) else {
             return Some(vstrace_core::Caller {
                 ip,
                 module: None,
@@ -372,8 +383,8 @@ impl OsLayer for LinuxLayer {
                 symbol: None,
             });
         };
-        let base = lx::vma::module_base(&map.areas, area);
-        let module = area.path.clone();
+        let base = map.bases.get(i).copied().unwrap_or(map.areas[i].start);
+        let module = map.areas[i].path.clone();
         let syms = map
             .syms
             .entry(base)

@@ -62,6 +62,9 @@ impl SymTab {
 pub struct ModMap {
     /// Its areas, sorted.
     pub areas: Vec<Area>,
+    /// The load base of each area's module ([`crate::vma::module_base`]),
+    /// computed once with the map.
+    pub bases: Vec<u64>,
     /// Symbol tables by module load base (`None`: unreadable).
     pub syms: HashMap<u64, Option<Arc<SymTab>>>,
 }
@@ -75,6 +78,21 @@ pub struct MapCache {
     /// Spaces in which a map-changing call was entered: their map is
     /// dropped at the next enter there (the call has returned by then).
     pub dirty: std::collections::HashSet<u64>,
+}
+
+impl ModMap {
+    /// The map of `areas`, with their modules' bases.
+    pub fn new(areas: Vec<Area>) -> ModMap {
+        let bases = areas
+            .iter()
+            .map(|a| crate::vma::module_base(&areas, a))
+            .collect();
+        ModMap {
+            areas,
+            bases,
+            syms: HashMap::new(),
+        }
+    }
 }
 
 impl MapCache {

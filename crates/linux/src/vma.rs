@@ -187,9 +187,13 @@ fn walk_maple(
 
 /// The area holding `addr` in a sorted map.
 pub fn find(areas: &[Area], addr: u64) -> Option<&Area> {
-    let i = areas.partition_point(|a| a.start <= addr);
-    let a = areas.get(i.checked_sub(1)?)?;
-    (addr < a.end).then_some(a)
+    find_index(areas, addr).map(|i| &areas[i])
+}
+
+/// The index of the area holding `addr` in a sorted map.
+pub fn find_index(areas: &[Area], addr: u64) -> Option<usize> {
+    let i = areas.partition_point(|a| a.start <= addr).checked_sub(1)?;
+    (addr < areas.get(i)?.end).then_some(i)
 }
 
 /// Where the module mapped in `a` starts: the lowest address of the

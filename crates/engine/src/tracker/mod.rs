@@ -801,8 +801,7 @@ impl Tracker {
         }
         fds.into_iter().filter(|&fd| fd >= 0).any(|fd| {
             self.os
-                .fd_path(event, sc.cpu().mem(), fd)
-                .is_some_and(|p| self.trace_paths.contains(&p))
+                .fd_is_one_of(event, sc.cpu().mem(), fd, &self.trace_paths)
         })
     }
 
