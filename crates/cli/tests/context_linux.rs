@@ -302,3 +302,38 @@ fn caller_modules_and_functions() {
         }
     }
 }
+
+/// A recording made with `-yy -Y --caller` replays to the same records:
+/// the file-table, task-list, VMA and symbol reads are in the trace file.
+#[test]
+fn context_recordings_replay_identically() {
+    let dynamic = dynamic_ctx();
+    for k in kernels() {
+        let live = trace_path("ctx-rr");
+        let rec = recording_path("ctx-rr");
+        let mut cmd = vstrace();
+        cmd.arg("run")
+            .arg("--add")
+            .arg(format!("{}:/bin/ctx", dynamic.display()));
+        if let Some(k) = &k {
+            cmd.arg("--kernel").arg(k);
+        }
+        let out = cmd
+            .args(["--timeout", "300", "-yy", "-Y", "--caller", "--json", "-o"])
+            .arg(&live)
+            .arg("--record")
+            .arg(&rec)
+            .args(["--", "/bin/ctx"])
+            .output()
+            .expect("vstrace runs");
+        assert!(out.status.success(), "{k:?}: {}", stderr(&out));
+        let replayed = replay(&rec, &["--json"]);
+        assert!(replayed.status.success(), "{}", stderr(&replayed));
+        let want = std::fs::read_to_string(&live).unwrap();
+        assert!(
+            want.contains("\"caller\"") && want.contains("<pipe:["),
+            "{k:?}: {want}"
+        );
+        assert_eq!(stdout(&replayed), want, "{k:?}");
+    }
+}
