@@ -243,5 +243,42 @@ mod tests {
             Some("write")
         );
         assert!(trace_filter(&v(&["signal=none"])).is_err());
+        assert_eq!(trace_filter(&v(&["trace-fds=3"])).unwrap(), None);
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        t: TraceArgs,
+    }
+
+    fn parse(args: &[&str]) -> TraceArgs {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("vstrace").chain(args.iter().copied()))
+            .unwrap()
+            .t
+    }
+
+    #[test]
+    fn fd_and_pid_name_options() {
+        let n = parse(&["-y"]).names().unwrap();
+        assert!(n.fd_path && !n.fd_socket && !n.pid_comm);
+        let n = parse(&["-yy", "-Y"]).names().unwrap();
+        assert!(n.fd_path && n.fd_socket && n.fd_dev && n.pid_comm);
+        let n = parse(&["-y", "--decode-fds=socket"]).names().unwrap();
+        assert!(!n.fd_path && n.fd_socket);
+        let n = parse(&["--decode-pids=comm"]).names().unwrap();
+        assert!(n.pid_comm && !n.fds());
+        assert!(parse(&["--decode-fds=paths"]).names().is_err());
+        assert!(parse(&["--decode-pids=pidns"]).names().is_err());
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(trace_fds(&v(&["trace-fds=3,4"])).unwrap(), [3, 4]);
+        assert!(trace_fds(&v(&["trace-fds=3", "trace-fds=all"]))
+            .unwrap()
+            .is_empty());
+        assert!(trace_fds(&v(&["trace-fds=-1"])).is_err());
+        let a = parse(&["-P", "/a", "--trace-path", "/b", "--caller"]);
+        assert_eq!(a.trace_paths, ["/a", "/b"]);
+        assert!(a.caller);
     }
 }
