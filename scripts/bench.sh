@@ -54,3 +54,22 @@ awk -v b="$base" -v s="$summ" -v t="$text" -v j="$json" -v st="$strc" -v pb="$pb
     printf "\nvstrace (text) overhead / strace overhead = %.3f (target <= 0.100)\n", (t-b)/(st-b)
     printf "vstrace (json) overhead / strace overhead = %.3f (target <= 0.100)\n", (j-b)/(st-b)
 }'
+
+# Context features (issue 19/17), in a function of their own: the cost of
+# --caller (module map cached per address space, .dynsym per module),
+# -y (a file-table walk per fd argument) and -P on a path no call uses
+# (the filter runs before decoding), each against plain text.
+bench_context() {
+    local t c y p
+    t=$text
+    c=$(run text-caller -o /dev/null --caller -- /bin/sysbench "$N")
+    y=$(run text-y -o /dev/null -y -- /bin/sysbench "$N")
+    p=$(run text-P -o /dev/null -P /nonexistent -- /bin/sysbench "$N")
+    awk -v b="$base" -v t="$t" -v c="$c" -v y="$y" -v p="$p" -v n="$calls" 'BEGIN {
+        printf "\n| context option (text -> /dev/null) | guest time (s) | slowdown | extra per syscall over text (us) |\n|---|---|---|---|\n"
+        printf "| --caller | %.3f | %.2fx | %.2f |\n", c/1e9, c/b, (c-t)/n/1e3
+        printf "| -y | %.3f | %.2fx | %.2f |\n", y/1e9, y/b, (y-t)/n/1e3
+        printf "| -P /nonexistent (no call matches) | %.3f | %.2fx | %.2f |\n", p/1e9, p/b, (p-t)/n/1e3
+    }'
+}
+bench_context

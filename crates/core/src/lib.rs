@@ -26,6 +26,9 @@ pub use abi::{ArgLocation, Os};
 pub use cpu::Cpu;
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
-pub use os::{ArgValue, CallArgs, CallInfo, DecodeOptions, OsLayer, ProcInfo, SignalDelivery};
+pub use os::{
+    ArgValue, CallArgs, CallInfo, Caller, DecodeOptions, FdPath, NameOptions, OsLayer, ProcInfo,
+    SignalDelivery,
+};
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

@@ -111,6 +111,67 @@ impl Default for DecodeOptions {
     }
 }
 
+/// What `-y`/`--decode-fds=` and `-Y`/`--decode-pids=` ask to add to
+/// fd and pid arguments (strace's `decode_fd_set` and `decode_pid_set`):
+/// read from the kernel's structures at decode time, so nothing is paid
+/// when all are off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NameOptions {
+    /// fd paths (`-y`, `path`): `3</etc/passwd>`.
+    pub fd_path: bool,
+    /// Socket protocol and addresses (`-yy`, `socket`).
+    pub fd_socket: bool,
+    /// Device numbers of device files (`-yy`, `dev`).
+    pub fd_dev: bool,
+    /// The process a pidfd refers to (`-yy`, `pidfd`).
+    pub fd_pidfd: bool,
+    /// Command names after pids (`-Y`, `comm`): `42<sleep>`.
+    pub pid_comm: bool,
+}
+
+impl NameOptions {
+    /// Whether anything is asked for fds.
+    pub fn fds(&self) -> bool {
+        self.fd_path || self.fd_socket || self.fd_dev || self.fd_pidfd
+    }
+    /// Whether anything is asked at all.
+    pub fn any(&self) -> bool {
+        self.fds() || self.pid_comm
+    }
+}
+
+/// A descriptor of a call and what it names, as a record carries it
+/// (`"fds": [{"fd": 3, "path": "/etc/passwd"}]`): the arguments' fds and
+/// a returned one, so JSON consumers need no text option.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdPath {
+    /// The descriptor number.
+    pub fd: i64,
+    /// What it names (`/etc/passwd`, `socket:[1234]`, `pipe:[56]`).
+    pub path: String,
+}
+
+/// Who made a call in user space: the address the call returns to, the
+/// module mapped there and the function holding it (JSON: a record's
+/// `caller`), when `--caller` asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The user return address (the instruction after the trap).
+    pub ip: u64,
+    /// The file mapped there (`/lib/x86_64-linux-gnu/libc.so.6`); absent
+    /// for anonymous memory or an unreadable map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// `ip` minus the module's load base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The exported function holding `ip`, as `name+0xoff`, when the
+    /// module's dynamic symbols could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+}
+
 /// A signal delivered to a handler, as the OS layer reads it at the
 /// return to user mode that enters the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,6 +369,65 @@ pub trait OsLayer: Send {
         _event: &Event,
         _mem: &mut dyn VirtMem,
     ) -> Option<Vec<ArgValue>> {
+        None
+    }
+    /// Indices (1-based) of arguments that are file descriptors (for
+    /// `-e trace-fds=` and `-P`). None by default.
+    fn fd_args(&self, _info: &CallInfo) -> Vec<usize> {
+        Vec::new()
+    }
+    /// What descriptor `fd` of the thread at the trap names (`-P`
+    /// matching), read from the kernel; `None` when unknown. `mem` reads
+    /// the kernel half (not [`crate::mem::UserOnly`]).
+    fn fd_path(&self, _event: &Event, _mem: &mut dyn VirtMem, _fd: i64) -> Option<String> {
+        None
+    }
+    /// Whether descriptor `fd` of the thread at the trap names one of
+    /// `paths` (`-P`); by default [`OsLayer::fd_path`] compared. A layer
+    /// may reject cheaply before reading the whole path.
+    fn fd_is_one_of(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        fd: i64,
+        paths: &[String],
+    ) -> bool {
+        self.fd_path(event, mem, fd)
+            .is_some_and(|p| paths.contains(&p))
+    }
+    /// `-y`/`-Y`: adds names to the decoded fd and pid arguments of a
+    /// call (`3</etc/passwd>`, `42<sleep>`) and returns the fds named.
+    /// `mem` reads the kernel half. By default nothing.
+    fn name_args(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _call: CallArgs<'_>,
+        _names: &NameOptions,
+        _args: &mut [ArgValue],
+    ) -> Vec<FdPath> {
+        Vec::new()
+    }
+    /// `-y`/`-Y` at a call's exit: names the fds the kernel wrote into
+    /// out-arguments (`pipe2([3<pipe:[12]>, 4<pipe:[12]>], 0)`) and
+    /// returns the suffix strace appends to a result that is an fd or a
+    /// pid (`</etc/passwd>`, `<sleep>`), with the fds named. By default
+    /// nothing.
+    fn name_exit(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _call: CallArgs<'_>,
+        _ret: i64,
+        _names: &NameOptions,
+        _args: &mut [ArgValue],
+    ) -> (Option<String>, Vec<FdPath>) {
+        (None, Vec::new())
+    }
+    /// `--caller`: who made the call at the enter `event` (the module
+    /// and function of its return address). `mem` reads the kernel half.
+    /// None by default.
+    fn caller(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<Caller> {
         None
     }
     /// Argument names from the prototype, in order; `None` without one

@@ -95,6 +95,22 @@ pub struct EngineConfig {
     /// so configurations and recordings without hooks are unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub python_hooks: Vec<String>,
+    /// `-y`/`-yy`/`--decode-fds=`, `-Y`/`--decode-pids=`: names added to
+    /// fd and pid arguments and return values.
+    #[serde(default)]
+    pub names: vstrace_core::NameOptions,
+    /// `-e trace-fds=`: only calls with one of these fds as an argument
+    /// (with [`EngineConfig::trace_paths`]: either matches).
+    #[serde(default)]
+    pub trace_fds: Vec<i64>,
+    /// `-P PATH`: only calls with one of these paths as a path argument or
+    /// as what an fd argument names.
+    #[serde(default)]
+    pub trace_paths: Vec<String>,
+    /// `--caller`: each record carries who made the call (return
+    /// address, module, offset, function), and text shows it.
+    #[serde(default)]
+    pub caller: bool,
 }
 
 impl Default for EngineConfig {
@@ -120,6 +136,10 @@ impl Default for EngineConfig {
             pair_by_thread: true,
             display: output::OutputOptions::default(),
             python_hooks: Vec::new(),
+            names: Default::default(),
+            trace_fds: Vec::new(),
+            trace_paths: Vec::new(),
+            caller: false,
         }
     }
 }

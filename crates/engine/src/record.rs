@@ -2,7 +2,7 @@
 //! writes and every trace file replays to.
 
 use serde::{Deserialize, Serialize};
-use vstrace_core::{ArgValue, Modification};
+use vstrace_core::{ArgValue, Caller, FdPath, Modification};
 
 use crate::output::OutputOptions;
 
@@ -97,6 +97,13 @@ pub struct Record {
     /// The call was traced regardless.
     #[serde(default)]
     pub error: Option<String>,
+    /// With `-y`: the descriptors among the arguments and the returned
+    /// one, and what each names when the call was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fds: Vec<FdPath>,
+    /// With `--caller`: who made the call (user return address, module,
+    /// offset, function).
+    pub caller: Option<Caller>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -215,6 +222,9 @@ impl Record {
                 }
             }
         }
+        if let Some(c) = &self.caller {
+            caller_text(c, out);
+        }
         if !self.hook.is_empty() {
             let _ = write!(
                 out,
@@ -250,6 +260,29 @@ impl Default for Render<'static> {
             opts: &DEFAULT_OPTIONS,
             raw: false,
             own_file: false,
+        }
+    }
+}
+
+/// `--caller` in text: ` /* caller libc.so.6(write+0x14) [0x114887] */`
+/// (strace `-k`'s frame form; the module's file name, the function
+/// when known, the offset from the module's base).
+pub fn caller_text(c: &Caller, out: &mut String) {
+    use std::fmt::Write;
+    out.push_str(" /* caller ");
+    match &c.module {
+        Some(m) => out.push_str(m.rsplit('/').next().unwrap_or(m)),
+        None => out.push('?'),
+    }
+    if let Some(s) = &c.symbol {
+        let _ = write!(out, "({s})");
+    }
+    match c.offset {
+        Some(o) => {
+            let _ = write!(out, " [{o:#x}] */");
+        }
+        None => {
+            let _ = write!(out, " [{:#x}] */", c.ip);
         }
     }
 }
@@ -295,6 +328,8 @@ mod tests {
             changed: vec![],
             ip: None,
             error: None,
+            fds: vec![],
+            caller: None,
         }
     }
 

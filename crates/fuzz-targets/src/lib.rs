@@ -7,6 +7,7 @@
 //! - [`targets`]: one function per target (guest-memory readers, page
 //!   walker, Linux and Windows decoders, process attribution, BTF,
 //!   kernel image, whole engine).
+//! - [`context`]: the fd-table, task-list, VMA and ELF-symbol walkers.
 //! - [`seeds`]: structured seed inputs for each target.
 //! - [`windows_guest`]: the Windows layer's readers of a guest it has no
 //!   table or profile for (PE exports, ntdll stubs, kernel accessors,
@@ -20,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod context;
 pub mod fuzzmem;
 pub mod input;
 pub mod seeds;

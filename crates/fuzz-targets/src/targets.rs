@@ -85,6 +85,10 @@ pub const TARGETS: &[Target] = &[
         name: "gdb_rsp",
         run: gdb_rsp,
     },
+    Target {
+        name: "linux_context",
+        run: crate::context::linux_context,
+    },
 ];
 
 /// The target named `name`.
@@ -323,7 +327,7 @@ pub fn windows_decode(data: &[u8]) {
 
 /// A profile for an x86_64 kernel with this per-cpu `current_task`
 /// offset and task layout.
-fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
+pub(crate) fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
     LinuxProfile {
         version: lprof::PROFILE_VERSION,
         banner: None,
@@ -340,6 +344,8 @@ fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfile {
         kernel_min: 0xffff_8000_0000_0000,
         percpu_mode: PerCpuMode::GsOffset,
         layout_source: "btf".into(),
+        files: None,
+        mm: None,
     }
 }
 

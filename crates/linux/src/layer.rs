@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use vstrace_core::mem::InSpace;
 use vstrace_core::{
-    ArgValue, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Space, Syscall, VirtMem,
+    ArgValue, CallArgs, CallInfo, Event, FdPath, NameOptions, Os, OsLayer, ProcInfo, Space,
+    Syscall, VirtMem,
 };
 
 use crate::{self as lx, LinuxAbi, SyscallDesc};
@@ -28,6 +29,10 @@ pub struct LinuxLayer {
     /// one line).
     failures: std::sync::atomic::AtomicU32,
     warned: std::sync::atomic::AtomicBool,
+    /// `--caller`: module maps by address space, once a caller was asked
+    /// for ([`LinuxLayer::callers`] set).
+    maps: std::sync::Mutex<lx::modmap::MapCache>,
+    callers: std::sync::atomic::AtomicBool,
 }
 
 /// Failed attributions in a row, with a profile, before the warning.
@@ -50,6 +55,8 @@ impl LinuxLayer {
             pti: AtomicU8::new(0),
             failures: Default::default(),
             warned: Default::default(),
+            maps: Default::default(),
+            callers: Default::default(),
         }
     }
 
@@ -75,6 +82,23 @@ fn abi_of(info: &CallInfo) -> LinuxAbi {
 impl OsLayer for LinuxLayer {
     fn os(&self) -> Os {
         Os::Linux
+    }
+
+    fn observe(&mut self, event: &Event, _mem: &mut dyn VirtMem) {
+        // Only once callers are asked for: the map cache follows the
+        // calls that change maps.
+        if !self.callers.load(Ordering::Relaxed) {
+            return;
+        }
+        let abi = LinuxAbi::from_bitness(event.bitness);
+        let mut nr = event.regs.rax();
+        if event.bitness == vstrace_core::Bitness::B32 {
+            nr &= 0xffff_ffff;
+        }
+        if let Some(d) = lx::syscall(abi, nr) {
+            let mut c = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+            c.on_enter(space_key(event.cr3), d.name);
+        }
     }
 
     fn identify(&self, event: &Event, nr: u64) -> CallInfo {
@@ -271,6 +295,127 @@ impl OsLayer for LinuxLayer {
         }])
     }
 
+    fn fd_args(&self, info: &CallInfo) -> Vec<usize> {
+        desc(info)
+            .map(|d| {
+                d.args
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| matches!(a.ty, lx::ArgType::Fd | lx::ArgType::Dirfd))
+                    .map(|(i, _)| i + 1)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn fd_path(&self, event: &Event, mem: &mut dyn VirtMem, fd: i64) -> Option<String> {
+        let prof = self.profile.as_ref()?;
+        let detail = lx::files::FdDetail::default();
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            lx::files::fd_name(m, prof, task, fd, detail)
+        })
+    }
+
+    fn fd_is_one_of(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        fd: i64,
+        paths: &[String],
+    ) -> bool {
+        let Some(prof) = self.profile.as_ref() else {
+            return false;
+        };
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            lx::files::fd_is_one_of(m, prof, task, fd, paths)
+        })
+        .unwrap_or(false)
+    }
+
+    fn name_args(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        call: CallArgs<'_>,
+        names: &NameOptions,
+        args: &mut [ArgValue],
+    ) -> Vec<FdPath> {
+        let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
+            return Vec::new();
+        };
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            Some(crate::naming::name_args(
+                m, prof, task, d, call.raw, names, args,
+            ))
+        })
+        .unwrap_or_default()
+    }
+
+    fn name_exit(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        call: CallArgs<'_>,
+        ret: i64,
+        names: &NameOptions,
+        args: &mut [ArgValue],
+    ) -> (Option<String>, Vec<FdPath>) {
+        let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
+            return (None, Vec::new());
+        };
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            Some(crate::naming::name_exit(m, prof, task, d, ret, names, args))
+        })
+        .unwrap_or_default()
+    }
+
+    fn caller(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<vstrace_core::Caller> {
+        // 64-bit `syscall` and `int 0x80` return after their 2 bytes.
+        if event.bitness != vstrace_core::Bitness::B64 {
+            return None;
+        }
+        let ip = event.regs.rip().wrapping_add(2);
+        self.callers.store(true, Ordering::Relaxed);
+        let space = space_key(event.cr3);
+        let mut cache = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        if !cache.maps.contains_key(&space) {
+            let areas = self.areas(event, mem).unwrap_or_default();
+            if cache.maps.len() >= lx::modmap::MAX_MAPS {
+                cache.maps.clear();
+            }
+            cache.maps.insert(space, lx::modmap::ModMap::new(areas));
+        }
+        let map = cache.maps.get_mut(&space)?;
+        let Some(i) = lx::vma::find_index(&map.areas, ip) else {
+            return Some(vstrace_core::Caller {
+                ip,
+                module: None,
+                offset: None,
+                symbol: None,
+            });
+        };
+        let base = map.bases.get(i).copied().unwrap_or(map.areas[i].start);
+        let module = map.areas[i].path.clone();
+        let syms = map
+            .syms
+            .entry(base)
+            .or_insert_with(|| lx::modmap::read_dynsym(mem, base).map(std::sync::Arc::new));
+        let symbol = syms
+            .as_ref()
+            .and_then(|t| t.lookup(ip))
+            .map(|(n, off)| format!("{n}+{off:#x}"));
+        Some(vstrace_core::Caller {
+            ip,
+            module,
+            offset: Some(ip.wrapping_sub(base)),
+            symbol,
+        })
+    }
+
     fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
         Some(
             desc(info)?
@@ -311,6 +456,12 @@ fn kernel_space_under_pti(event: &Event) -> Option<Space> {
     const PTI_USER_PGD: u64 = 1 << 12;
     let cur = Space::current(&event.regs)?;
     (cur.root & PTI_USER_PGD != 0).then(|| cur.with_root(cur.root & !PTI_USER_PGD))
+}
+
+/// An address space's key in the map cache: CR3 without its PCID and
+/// PTI bits (the engine's key for the same space).
+fn space_key(cr3: u64) -> u64 {
+    cr3 & 0x000f_ffff_ffff_e000
 }
 
 /// [`LinuxLayer::pti`] once attribution needed the kernel's tables.
@@ -363,6 +514,16 @@ impl LinuxLayer {
             }
         };
         lx::profile::runtime::current_task(mem, prof, base).ok()
+    }
+
+    /// The calling task's memory areas, read in the kernel's tables.
+    fn areas(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<Vec<lx::vma::Area>> {
+        let prof = self.profile.as_ref()?;
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            let mm = lx::vma::task_mm(m, prof, task)?;
+            lx::vma::areas(m, prof, task, mm)
+        })
     }
 
     /// Attribution through `mem` (the trap's own space or the kernel's).

@@ -22,12 +22,17 @@
 
 pub mod consts;
 pub mod decode;
+pub mod files;
 pub mod fmt;
 pub mod layer;
+pub mod modmap;
+mod naming;
 pub mod profile;
 pub mod proto;
 pub mod signal;
 pub mod structs;
+pub mod tasks;
+pub mod vma;
 pub mod xlat;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};

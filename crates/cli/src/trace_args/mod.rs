@@ -7,8 +7,9 @@ pub mod strace;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{ArgAction, Args};
+use vstrace_core::NameOptions;
 use vstrace_engine::output::OutputOptions;
 use vstrace_engine::{EngineConfig, Format};
 
@@ -83,6 +84,27 @@ pub struct TraceArgs {
     /// enter_any/exit_any functions run on those calls (see the README).
     #[arg(long = "hooks", value_name = "FILE.py")]
     pub hooks: Vec<PathBuf>,
+    /// Print paths of fd arguments (-y); -yy adds socket and device
+    /// details (read from the calling task's file table).
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    pub decode_fds_level: u8,
+    /// What to print for fds: path, socket, dev, pidfd, all, none.
+    #[arg(long = "decode-fds", value_name = "SET")]
+    pub decode_fds: Option<String>,
+    /// Print the command name after pids (-Y, --decode-pids=comm).
+    #[arg(short = 'Y')]
+    pub decode_pids_comm: bool,
+    /// What to print for pids: comm (none: nothing).
+    #[arg(long = "decode-pids", value_name = "SET")]
+    pub decode_pids: Option<String>,
+    /// Trace only calls that access PATH (a path argument, or an fd
+    /// argument naming it); repeatable.
+    #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
+    pub trace_paths: Vec<String>,
+    /// Show who made each call: the module and function of its user
+    /// return address (JSON: `caller {ip, module, offset, symbol}`).
+    #[arg(long)]
+    pub caller: bool,
 }
 
 impl TraceArgs {
@@ -141,6 +163,10 @@ impl TraceArgs {
             record: record_path(self.record.as_deref())?,
             display,
             python_hooks: crate::python::hooks_paths(&self.hooks)?,
+            names: self.names()?,
+            trace_fds: trace_fds(&self.expr)?,
+            trace_paths: self.trace_paths.clone(),
+            caller: self.caller,
             ..EngineConfig::default()
         };
         if let Some(p) = &self.windows_profile {
@@ -161,6 +187,88 @@ pub(crate) fn all_exprs(e: &[String], trace_long: &[String]) -> Vec<String> {
         .cloned()
         .chain(trace_long.iter().map(|t| format!("trace={t}")))
         .collect()
+}
+
+impl TraceArgs {
+    /// `-y`/`-yy`/`--decode-fds=` and `-Y`/`--decode-pids=` as the
+    /// engine's [`NameOptions`] (the long forms win, as the last given in
+    /// strace).
+    pub fn names(&self) -> Result<NameOptions> {
+        let mut n = NameOptions {
+            fd_path: self.decode_fds_level >= 1,
+            fd_socket: self.decode_fds_level >= 2,
+            fd_dev: self.decode_fds_level >= 2,
+            fd_pidfd: self.decode_fds_level >= 2,
+            pid_comm: self.decode_pids_comm,
+        };
+        // `-e decode-fds=SET` is the same as `--decode-fds=SET`.
+        let from_e = |keys: &[&str]| {
+            self.expr
+                .iter()
+                .filter_map(|e| e.split_once('='))
+                .filter(|(k, _)| keys.contains(k))
+                .map(|(_, v)| v.to_string())
+                .last()
+        };
+        let decode_fds = from_e(&["decode-fds", "decode-fd"]).or_else(|| self.decode_fds.clone());
+        let decode_pids =
+            from_e(&["decode-pids", "decode-pid"]).or_else(|| self.decode_pids.clone());
+        if let Some(set) = &decode_fds {
+            let (p, c) = (n.pid_comm, NameOptions::default());
+            n = NameOptions { pid_comm: p, ..c };
+            for w in set.split(',') {
+                match w {
+                    "path" => n.fd_path = true,
+                    "socket" => n.fd_socket = true,
+                    "dev" => n.fd_dev = true,
+                    "pidfd" => n.fd_pidfd = true,
+                    "all" => {
+                        (n.fd_path, n.fd_socket, n.fd_dev, n.fd_pidfd) = (true, true, true, true)
+                    }
+                    "none" => {}
+                    _ => bail!(
+                        "--decode-fds={set}: unknown {w:?} (path, socket, dev, pidfd, all, none)"
+                    ),
+                }
+            }
+        }
+        if let Some(set) = &decode_pids {
+            n.pid_comm = false;
+            for w in set.split(',') {
+                match w {
+                    "comm" | "all" => n.pid_comm = true,
+                    "none" => {}
+                    "pidns" => {
+                        bail!("--decode-pids=pidns: PID namespace translation is not supported")
+                    }
+                    _ => bail!("--decode-pids={set}: unknown {w:?} (comm, none)"),
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The fds of `-e trace-fds=` (the last one wins; `all` is no filter).
+pub(crate) fn trace_fds(exprs: &[String]) -> Result<Vec<i64>> {
+    let mut fds = Vec::new();
+    for e in exprs {
+        if let Some(("trace-fds" | "trace_fds" | "trace-fd" | "fd" | "fds", v)) = e.split_once('=')
+        {
+            fds.clear();
+            if v == "all" {
+                continue;
+            }
+            for f in v.split(',') {
+                let n: i64 =
+                    f.parse().ok().filter(|n| *n >= 0).with_context(|| {
+                        format!("-e trace-fds={v}: {f:?} is not a file descriptor")
+                    })?;
+                fds.push(n);
+            }
+        }
+    }
+    Ok(fds)
 }
 
 fn parse_hex(s: &str) -> Result<u64, String> {
@@ -196,5 +304,41 @@ mod tests {
         assert!(parse_exprs(&v(&["nosuch=x"])).is_err());
         let x = parse_exprs(&v(&["fault=open", "inject=read:retval=1"])).unwrap();
         assert_eq!(x.inject, ["open:error=ENOSYS", "read:retval=1"]);
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        t: TraceArgs,
+    }
+
+    fn parse(args: &[&str]) -> TraceArgs {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("vstrace").chain(args.iter().copied()))
+            .unwrap()
+            .t
+    }
+
+    #[test]
+    fn fd_and_pid_name_options() {
+        let n = parse(&["-y"]).names().unwrap();
+        assert!(n.fd_path && !n.fd_socket && !n.pid_comm);
+        let n = parse(&["-yy", "-Y"]).names().unwrap();
+        assert!(n.fd_path && n.fd_socket && n.fd_dev && n.pid_comm);
+        let n = parse(&["-y", "--decode-fds=socket"]).names().unwrap();
+        assert!(!n.fd_path && n.fd_socket);
+        let n = parse(&["--decode-pids=comm"]).names().unwrap();
+        assert!(n.pid_comm && !n.fds());
+        assert!(parse(&["--decode-fds=paths"]).names().is_err());
+        assert!(parse(&["--decode-pids=pidns"]).names().is_err());
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(trace_fds(&v(&["trace-fds=3,4"])).unwrap(), [3, 4]);
+        assert!(trace_fds(&v(&["trace-fds=3", "trace-fds=all"]))
+            .unwrap()
+            .is_empty());
+        assert!(trace_fds(&v(&["trace-fds=-1"])).is_err());
+        let a = parse(&["-P", "/a", "--trace-path", "/b", "--caller"]);
+        assert_eq!(a.trace_paths, ["/a", "/b"]);
+        assert!(a.caller);
     }
 }

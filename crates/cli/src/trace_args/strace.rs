@@ -154,18 +154,6 @@ struct Refused {
     detach_on: Option<String>,
     #[arg(short = 'k', long = "stack-traces", hide = true)]
     stack_traces: bool,
-    #[arg(short = 'y', action = ArgAction::Count, hide = true)]
-    y: u8,
-    #[arg(long = "decode-fds", num_args = 0..=1, require_equals = true,
-          default_missing_value = "path", hide = true)]
-    decode_fds: Option<String>,
-    #[arg(short = 'Y', hide = true)]
-    big_y: bool,
-    #[arg(long = "decode-pids", num_args = 0..=1, require_equals = true,
-          default_missing_value = "comm", hide = true)]
-    decode_pids: Option<String>,
-    #[arg(short = 'P', long = "trace-path", hide = true)]
-    trace_path: Vec<String>,
     #[arg(long = "secontext", num_args = 0..=1, require_equals = true,
           default_missing_value = "", hide = true)]
     secontext: Option<String>,
@@ -183,8 +171,6 @@ struct Refused {
 /// Why the guest-side or not-yet-provided strace options are refused.
 const NOT_IN_GUEST: &str =
     "strace runs the command itself; vstrace traces it from outside the guest";
-const NEEDS_FD_TABLE: &str =
-    "not supported yet: it needs the guest task's file table, read from outside";
 
 impl Refused {
     fn check(&self) -> Result<()> {
@@ -208,15 +194,6 @@ impl Refused {
                 "-k",
                 "not supported yet: it needs the guest's user stacks unwound from outside",
             ))
-        } else if self.y > 0 || self.decode_fds.is_some() {
-            Some(("-y/--decode-fds", NEEDS_FD_TABLE))
-        } else if self.big_y || self.decode_pids.is_some() {
-            Some((
-                "-Y/--decode-pids",
-                "not supported yet: it needs pids resolved to comms from the guest's task list",
-            ))
-        } else if !self.trace_path.is_empty() {
-            Some(("-P/--trace-path", NEEDS_FD_TABLE))
         } else if self.secontext.is_some() {
             Some((
                 "--secontext",
@@ -290,12 +267,9 @@ pub fn parse_exprs(exprs: &[String]) -> Result<Exprs> {
             "read" | "reads" | "r" | "write" | "writes" | "w" => {
                 return Err(usage(format!("-e {k}=: {HEX_DUMPS}")))
             }
-            "trace-fds" | "trace-fd" | "fd" | "fds" | "decode-fds" | "decode-fd" => {
-                return Err(usage(format!("-e {k}=: {NEEDS_FD_TABLE}")))
-            }
-            "decode-pids" | "decode-pid" => {
-                return Err(usage(format!("-e {k}=: not supported yet")))
-            }
+            // Read by TraceArgs::trace_fds and TraceArgs::names.
+            "trace-fds" | "trace-fd" | "fd" | "fds" | "decode-fds" | "decode-fd"
+            | "decode-pids" | "decode-pid" => {}
             "kvm" => {
                 return Err(usage(
                     "-e kvm=: vstrace traces the guest's own calls, not a KVM host's vcpu exits",
@@ -604,8 +578,6 @@ mod tests {
             (&["-u", "nobody"][..], "su USER"),
             (&["--seccomp-bpf"], "seccomp"),
             (&["-DD"], "outside"),
-            (&["-y"], "file table"),
-            (&["-e", "trace-fds=3"], "file table"),
             (&["-X", "raw"], "abbrev"),
             (&["-e", "status=nope"], "invalid status"),
             (&["-S", "bogus"], "bogus"),

@@ -17,8 +17,8 @@ use vstrace_core::mem::{user_space_end, UserOnly};
 use vstrace_core::os::unknown_arg_names;
 use vstrace_core::read;
 use vstrace_core::{
-    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism, Os,
-    OsLayer, ProcInfo, Reg, Syscall, VirtMem,
+    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism,
+    NameOptions, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
 };
 
 use crate::filter::SyscallSet;
@@ -84,6 +84,14 @@ struct Pending {
     ret_detail: Option<String>,
     /// What the call's failing hooks said (see [`hook_error`]).
     error: Option<String>,
+    /// `-y`: the fds named (arguments at enter, the result at exit).
+    fds: Vec<vstrace_core::FdPath>,
+    /// `-y`/`-Y`: what the return value names (`</etc/passwd>`).
+    ret_name: Option<String>,
+    /// Passes `-P` / `trace-fds=` (true without them).
+    fd_pass: bool,
+    /// `--caller`: who made the call, read at enter.
+    caller: Option<vstrace_core::Caller>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -153,6 +161,13 @@ pub(crate) struct Tracker {
     injects: Vec<InjectRule>,
     rewrites: Vec<PathRewrite>,
     opts: DecodeOptions,
+    /// [`EngineConfig::names`].
+    names: NameOptions,
+    /// [`EngineConfig::trace_fds`] and [`EngineConfig::trace_paths`].
+    trace_fds: Vec<i64>,
+    trace_paths: Vec<String>,
+    /// [`EngineConfig::caller`].
+    callers: bool,
     pending: HashMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
@@ -210,6 +225,10 @@ impl Tracker {
                 verbose: cfg.display.verbose,
                 strings_in_hex: cfg.display.strings_in_hex,
             },
+            names: cfg.names,
+            trace_fds: cfg.trace_fds.clone(),
+            trace_paths: cfg.trace_paths.clone(),
+            callers: cfg.caller,
             pending: HashMap::new(),
             npending: 0,
             order: 0,
@@ -377,6 +396,18 @@ impl Tracker {
         }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        let mut shown = shown;
+        let fd_pass = !(shown || pre_scope) || self.fd_filter_passes(event, &info, &raw, &mut sc);
+        if shown && !fd_pass {
+            // -P / trace-fds=: not shown; still followed when scoping,
+            // hooks or an injection need the call.
+            shown = false;
+            let hooked = self.hooks.wants(&info.name, Direction::Enter)
+                || self.hooks.wants(&info.name, Direction::Exit);
+            if !root_exec && !info.exec && !info.fork && !hooked && inject.is_none() {
+                return None;
+            }
+        }
 
         if !self.rewrites.is_empty() {
             for idx in self.os.path_args(&info) {
@@ -418,6 +449,22 @@ impl Tracker {
                 args = frame;
             }
         }
+        let fds = if shown && self.names.any() {
+            let call = CallArgs {
+                info: &info,
+                raw: &raw,
+                opts: &self.opts,
+            };
+            self.os
+                .name_args(event, sc.cpu().mem(), call, &self.names, &mut args)
+        } else {
+            Vec::new()
+        };
+        let caller = if shown && self.callers {
+            self.os.caller(event, sc.cpu().mem())
+        } else {
+            None
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         let proc_info = match early_proc {
@@ -465,6 +512,10 @@ impl Tracker {
                 .then(|| sp_of(regs.rip().wrapping_add(2), event.bitness)),
             ret_detail: None,
             error,
+            fds,
+            ret_name: None,
+            fd_pass,
+            caller,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -678,6 +729,18 @@ impl Tracker {
             .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
+        if p.shown && self.names.any() && ret >= 0 {
+            let call = CallArgs {
+                info: &p.info,
+                raw: &p.raw,
+                opts: &self.opts,
+            };
+            let (suffix, fds) =
+                self.os
+                    .name_exit(event, sc.cpu().mem(), call, ret, &self.names, &mut p.args);
+            p.ret_name = suffix;
+            p.fds.extend(fds);
+        }
         if p.info.exec && ret == 0 {
             self.os
                 .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
@@ -692,7 +755,7 @@ impl Tracker {
                     // space is freed and may be reused by anyone.
                     s.leave(p.cr3);
                     s.join(new, pid);
-                    p.shown = self.trace.contains_call(&p.info.name, p.info.abi);
+                    p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
                 } else if s.spaces.get(&p.cr3) == Some(&true) {
                     // The old space is freed unless it was borrowed (a
                     // vfork child execs out of its parent's space).
@@ -738,6 +801,46 @@ impl Tracker {
         self.os
             .decode_enter(call, mem)
             .unwrap_or_else(|| ArgValue::unknown(raw))
+    }
+
+    /// `-e trace-fds=` / `-P`: whether the call has one of the fds as an
+    /// argument, or one of the paths as a path argument or as what an fd
+    /// argument names. True when neither is set (nothing is read then).
+    fn fd_filter_passes(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        raw: &[u64],
+        sc: &mut Syscall<'_>,
+    ) -> bool {
+        if self.trace_fds.is_empty() && self.trace_paths.is_empty() {
+            return true;
+        }
+        let fd_of = |i: usize| raw.get(i - 1).map(|&v| i64::from(v as u32 as i32));
+        let fds: Vec<i64> = self
+            .os
+            .fd_args(info)
+            .into_iter()
+            .filter_map(fd_of)
+            .collect();
+        if fds.iter().any(|fd| self.trace_fds.contains(fd)) {
+            return true;
+        }
+        if self.trace_paths.is_empty() {
+            return false;
+        }
+        for idx in self.os.path_args(info) {
+            if idx <= raw.len() {
+                let p = self.os.read_path(sc, idx);
+                if p.is_some_and(|p| self.trace_paths.contains(&p)) {
+                    return true;
+                }
+            }
+        }
+        fds.into_iter().filter(|&fd| fd >= 0).any(|fd| {
+            self.os
+                .fd_is_one_of(event, sc.cpu().mem(), fd, &self.trace_paths)
+        })
     }
 
     /// Whether an exec's arguments name the scope's root command.
@@ -880,6 +983,8 @@ impl Tracker {
             changed: Vec::new(),
             ip: None,
             error: None,
+            fds: Vec::new(),
+            caller: None,
         }
     }
 
@@ -915,6 +1020,9 @@ impl Tracker {
         let (ret_text, errno) = match ret {
             Some(r) => {
                 let (mut t, e) = self.os.format_return(&p.info, r);
+                if let Some(n) = &p.ret_name {
+                    t.push_str(n);
+                }
                 if let Some(d) = &p.ret_detail {
                     t.push_str(" (");
                     t.push_str(d);
@@ -949,6 +1057,8 @@ impl Tracker {
             changed: p.changed,
             ip: p.ip,
             error: p.error,
+            fds: p.fds,
+            caller: p.caller,
         }
     }
 

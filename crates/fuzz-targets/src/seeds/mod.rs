@@ -105,6 +105,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "engine" => engine_seeds(),
         "trace_file" | "replay" => trace_file_seeds(),
         "gdb_rsp" => gdb_rsp_seeds(),
+        "linux_context" => crate::context::linux_context_seeds(),
         _ => Vec::new(),
     }
 }

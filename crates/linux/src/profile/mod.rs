@@ -24,6 +24,7 @@
 pub mod btf;
 pub mod infer;
 pub mod ksymtab;
+pub mod layouts;
 pub mod runtime;
 pub mod scan;
 
@@ -171,6 +172,12 @@ pub struct LinuxProfile {
     /// (inferred, see [`infer`]).
     #[serde(default = "default_source")]
     pub layout_source: String,
+    /// The file table's layout (`-y` fd paths), when BTF has it.
+    #[serde(default)]
+    pub files: Option<layouts::FilesLayout>,
+    /// The memory map's layout (caller module, stacks), when BTF has it.
+    #[serde(default)]
+    pub mm: Option<layouts::MmLayout>,
 }
 
 impl LinuxProfile {
@@ -254,6 +261,8 @@ impl LinuxProfile {
             kernel_min,
             percpu_mode: PerCpuMode::Linked,
             layout_source: "init_task".into(),
+            files: None,
+            mm: None,
         })
     }
 
@@ -302,6 +311,8 @@ impl LinuxProfile {
             kernel_min: default_kernel_min(),
             percpu_mode: PerCpuMode::GsOffset,
             layout_source: default_source(),
+            files: layouts::FilesLayout::from_btf(btf).ok(),
+            mm: layouts::MmLayout::from_btf(btf).ok(),
         })
     }
 

@@ -354,6 +354,8 @@ mod tests {
             kernel_min: 0xffff_8000_0000_0000,
             percpu_mode: PerCpuMode::GsOffset,
             layout_source: "btf".into(),
+            files: None,
+            mm: None,
         }
     }
 

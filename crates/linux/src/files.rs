@@ -1,0 +1,547 @@
+//! What a task's file descriptor refers to, read from outside through the
+//! kernel's structures (strace's `-y` / `-yy`, and `-P` matching):
+//! task → `files_struct` → `fdtable` → `file` → `f_path` → the dentry and
+//! mount chain up to the task's root, as `/proc/PID/fd/N` would say it
+//! (`/etc/passwd`, `pipe:[1234]`, `socket:[5678]`, `anon_inode:[eventfd]`).
+//!
+//! Guest memory is hostile: every pointer is checked to be a kernel
+//! address before it is followed, names are bounded to `NAME_MAX`, paths
+//! to `PATH_MAX` and the walk to [`MAX_STEPS`] dentries and mounts, so a
+//! looping or changing structure ends the walk with `None`, never a hang.
+
+use vstrace_core::read::{read_u16, read_u32, read_u64};
+use vstrace_core::VirtMem;
+
+use crate::profile::layouts::{FilesLayout, SockLayout};
+use crate::profile::LinuxProfile;
+
+/// Most dentries and mount crossings followed for one path.
+pub const MAX_STEPS: usize = 256;
+/// Longest name component read (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+/// Longest path built (`PATH_MAX`).
+const PATH_MAX: usize = 4096;
+/// Most fds a table may claim (the kernel's `sysctl_nr_open` ceiling).
+const MAX_FDS: u64 = 1 << 30;
+/// `S_IFMT` and the types the names depend on.
+const S_IFMT: u16 = 0o170000;
+const S_IFCHR: u16 = 0o020000;
+const S_IFBLK: u16 = 0o060000;
+
+/// How much of a descriptor to show (strace's `--decode-fds=` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FdDetail {
+    /// Socket protocol and addresses (`TCP:[1.2.3.4:5->6.7.8.9:10]`).
+    pub socket: bool,
+    /// Device numbers of device files (`/dev/null<char 1:3>`).
+    pub dev: bool,
+}
+
+/// A kernel pointer checked against the profile's kernel range.
+fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
+    let p = read_u64(mem, va).ok()?;
+    (p >= prof.kernel_min && p % 8 == 0).then_some(p)
+}
+
+/// The `struct file *` of descriptor `fd` in `task`'s table, `None` when
+/// closed, out of range or unreadable.
+pub fn fd_file(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, fd: i64) -> Option<u64> {
+    let l = prof.files.as_ref()?;
+    if prof.pointer_size != 8 || !(0..MAX_FDS as i64).contains(&fd) {
+        return None;
+    }
+    let files = kptr(mem, prof, task.wrapping_add(l.task_files))?;
+    let fdt = kptr(mem, prof, files.wrapping_add(l.files_fdt))?;
+    let max = u64::from(read_u32(mem, fdt.wrapping_add(l.fdt_max_fds)).ok()?);
+    if fd as u64 >= max.min(MAX_FDS) {
+        return None;
+    }
+    let arr = kptr(mem, prof, fdt.wrapping_add(l.fdt_fd))?;
+    kptr(mem, prof, arr.wrapping_add(fd as u64 * 8))
+}
+
+/// Whether descriptor `fd` of `task` names one of `paths`: the file's own
+/// name is compared with the paths' last components first, so that the
+/// whole path is walked only for a likely match (`-P` on calls that do
+/// not match costs a few reads).
+pub fn fd_is_one_of(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    fd: i64,
+    paths: &[String],
+) -> Option<bool> {
+    let l = prof.files.as_ref()?;
+    let file = fd_file(mem, prof, task, fd)?;
+    let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    let own = dentry_name_bytes(mem, prof, l, dentry)?;
+    if !paths
+        .iter()
+        .any(|p| last_component(p).as_bytes() == own.as_slice())
+    {
+        return Some(false);
+    }
+    let full = file_name(mem, prof, task, file, FdDetail::default())?;
+    Some(paths.contains(&full))
+}
+
+/// A path's last component, `/` for the root (the root dentry's name).
+fn last_component(p: &str) -> &str {
+    match p.trim_end_matches('/').rsplit('/').next() {
+        Some("") | None => "/",
+        Some(n) => n,
+    }
+}
+
+/// What descriptor `fd` of `task` names, `/proc/PID/fd/N` style, with
+/// the socket and device details `detail` asks for.
+pub fn fd_name(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    fd: i64,
+    detail: FdDetail,
+) -> Option<String> {
+    let file = fd_file(mem, prof, task, fd)?;
+    file_name(mem, prof, task, file, detail)
+}
+
+/// What the open file `file` names, as seen from `task`'s root.
+pub fn file_name(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    file: u64,
+    detail: FdDetail,
+) -> Option<String> {
+    let l = prof.files.as_ref()?;
+    let mnt = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_mnt))?;
+    let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    let inode = kptr(mem, prof, file.wrapping_add(l.file_inode));
+    let fstype = fs_type(mem, prof, l, dentry).unwrap_or_default();
+    let ino =
+        |mem: &mut dyn VirtMem| inode.and_then(|i| read_u64(mem, i.wrapping_add(l.inode_ino)).ok());
+    match fstype.as_str() {
+        "sockfs" => {
+            let ino = ino(mem)?;
+            if detail.socket {
+                if let Some(s) = socket_details(mem, prof, l, file, ino) {
+                    return Some(s);
+                }
+            }
+            Some(format!("socket:[{ino}]"))
+        }
+        "pipefs" => Some(format!("pipe:[{}]", ino(mem)?)),
+        "anon_inodefs" => Some(format!("anon_inode:{}", dentry_name(mem, prof, l, dentry)?)),
+        _ => {
+            let path = dentry_path(mem, prof, l, task, mnt, dentry)?;
+            match (detail.dev, inode) {
+                (true, Some(i)) => Some(match dev_suffix(mem, l, i) {
+                    Some(dev) => format!("{path}{DEV_MARK}{dev}"),
+                    None => path,
+                }),
+                _ => Some(path),
+            }
+        }
+    }
+}
+
+/// The task's working directory (`fs->pwd`), as `/proc/PID/cwd` says it.
+pub fn cwd(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<String> {
+    let l = prof.files.as_ref()?;
+    if prof.pointer_size != 8 {
+        return None;
+    }
+    let fs = kptr(mem, prof, task.wrapping_add(l.task_fs))?;
+    let m = kptr(mem, prof, fs.wrapping_add(l.fs_pwd + l.path_mnt))?;
+    let d = kptr(mem, prof, fs.wrapping_add(l.fs_pwd + l.path_dentry))?;
+    dentry_path(mem, prof, l, task, m, d)
+}
+
+/// Separates a device file's path from its device suffix in what
+/// [`fd_name`] returns (a NUL: no path component holds one), so that
+/// [`angle_brackets`] escapes the path but not the suffix.
+pub const DEV_MARK: char = '\0';
+
+/// `<char 1:3>` for device files (strace's `-yy` device detail).
+fn dev_suffix(mem: &mut dyn VirtMem, l: &FilesLayout, inode: u64) -> Option<String> {
+    let mode = read_u16(mem, inode.wrapping_add(l.inode_mode)).ok()?;
+    let kind = match mode & S_IFMT {
+        S_IFCHR => "char",
+        S_IFBLK => "block",
+        _ => return None,
+    };
+    let rdev = read_u32(mem, inode.wrapping_add(l.inode_rdev)).ok()?;
+    // The kernel's internal dev_t: 12 bits of major above 20 of minor.
+    Some(format!("<{kind} {}:{}>", rdev >> 20, rdev & 0xf_ffff))
+}
+
+/// The name of the filesystem type a dentry lives on (`ext4`, `sockfs`).
+fn fs_type(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    dentry: u64,
+) -> Option<String> {
+    let sb = kptr(mem, prof, dentry.wrapping_add(l.dentry_sb))?;
+    let ty = kptr(mem, prof, sb.wrapping_add(l.sb_type))?;
+    let name = read_u64(mem, ty.wrapping_add(l.fstype_name)).ok()?;
+    if name < prof.kernel_min {
+        return None;
+    }
+    let s = vstrace_core::read::read_cstring(mem, name, 32).ok()?;
+    String::from_utf8(s.bytes).ok()
+}
+
+/// A dentry's own name (`d_name`), bounded to `NAME_MAX` bytes.
+fn dentry_name_bytes(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    dentry: u64,
+) -> Option<Vec<u8>> {
+    let len = read_u32(mem, dentry.wrapping_add(l.dentry_len)).ok()? as usize;
+    let ptr = read_u64(mem, dentry.wrapping_add(l.dentry_name)).ok()?;
+    if len > NAME_MAX || ptr < prof.kernel_min {
+        return None;
+    }
+    let mut buf = vec![0u8; len];
+    mem.read_virt(ptr, &mut buf).ok()?;
+    Some(buf)
+}
+
+fn dentry_name(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    dentry: u64,
+) -> Option<String> {
+    dentry_name_bytes(mem, prof, l, dentry).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// The absolute path of (`vfsmnt`, `dentry`) as the task sees it: names
+/// up the dentry tree, crossing each mount's root to its mountpoint in
+/// the parent mount, until the task's root (or the namespace's root).
+fn dentry_path(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    task: u64,
+    vfsmnt: u64,
+    dentry: u64,
+) -> Option<String> {
+    // The task's root; without it, the walk ends at the topmost mount.
+    let root = kptr(mem, prof, task.wrapping_add(l.task_fs)).and_then(|fs| {
+        let m = kptr(mem, prof, fs.wrapping_add(l.fs_root + l.path_mnt))?;
+        let d = kptr(mem, prof, fs.wrapping_add(l.fs_root + l.path_dentry))?;
+        Some((m, d))
+    });
+    let (mut vfsmnt, mut dentry) = (vfsmnt, dentry);
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let mut total = 0usize;
+    for _ in 0..MAX_STEPS {
+        if root == Some((vfsmnt, dentry)) {
+            return Some(join(&parts));
+        }
+        let mnt_root = kptr(mem, prof, vfsmnt.wrapping_add(l.vfsmount_root))?;
+        let parent = kptr(mem, prof, dentry.wrapping_add(l.dentry_parent))?;
+        if dentry == mnt_root || parent == dentry {
+            // The root of this mount: continue from where it is mounted.
+            let mount = vfsmnt.wrapping_sub(l.mount_mnt);
+            let up = kptr(mem, prof, mount.wrapping_add(l.mount_parent))?;
+            if up == mount || dentry != mnt_root {
+                // The namespace's root, or a dentry cut from its tree.
+                return Some(join(&parts));
+            }
+            dentry = kptr(mem, prof, mount.wrapping_add(l.mount_mountpoint))?;
+            vfsmnt = up.wrapping_add(l.mount_mnt);
+            continue;
+        }
+        let name = dentry_name_bytes(mem, prof, l, dentry)?;
+        total += name.len() + 1;
+        if total > PATH_MAX {
+            return None;
+        }
+        parts.push(name);
+        dentry = parent;
+    }
+    None
+}
+
+/// `/a/b` from the components collected leaf first; `/` for none.
+fn join(parts: &[Vec<u8>]) -> String {
+    if parts.is_empty() {
+        return "/".into();
+    }
+    let mut out = String::new();
+    for p in parts.iter().rev() {
+        out.push('/');
+        out.push_str(&String::from_utf8_lossy(p));
+    }
+    out
+}
+
+/// `TCP:[127.0.0.1:80->127.0.0.1:41234]`-style details of a socket file
+/// (strace's `-yy`), from its `struct sock`.
+fn socket_details(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    file: u64,
+    ino: u64,
+) -> Option<String> {
+    let s: &SockLayout = l.sock.as_ref()?;
+    let socket = kptr(mem, prof, file.wrapping_add(l.file_private))?;
+    let sk = kptr(mem, prof, socket.wrapping_add(s.socket_sk))?;
+    let family = read_u16(mem, sk.wrapping_add(s.family)).ok()?;
+    let protocol = read_u16(mem, sk.wrapping_add(s.protocol)).ok()?;
+    const AF_UNIX: u16 = 1;
+    const AF_INET: u16 = 2;
+    const AF_INET6: u16 = 10;
+    if family == AF_UNIX {
+        return Some(format!("UNIX:[{ino}]"));
+    }
+    let proto = match protocol {
+        6 => "TCP",
+        17 => "UDP",
+        _ => return None,
+    };
+    let sport = read_u16(mem, sk.wrapping_add(s.num)).ok()?;
+    let dport = u16::from_be(read_u16(mem, sk.wrapping_add(s.dport)).ok()?);
+    let (src, dst, v6) = match family {
+        AF_INET => {
+            let a = read_u32(mem, sk.wrapping_add(s.rcv_saddr)).ok()?;
+            let b = read_u32(mem, sk.wrapping_add(s.daddr)).ok()?;
+            let ip = |v: u32| std::net::Ipv4Addr::from(v.to_le_bytes()).to_string();
+            (ip(a), ip(b), false)
+        }
+        AF_INET6 => {
+            let mut a = [0u8; 16];
+            let mut b = [0u8; 16];
+            mem.read_virt(sk.wrapping_add(s.v6_rcv_saddr?), &mut a)
+                .ok()?;
+            mem.read_virt(sk.wrapping_add(s.v6_daddr?), &mut b).ok()?;
+            let ip = |v: [u8; 16]| format!("[{}]", std::net::Ipv6Addr::from(v));
+            (ip(a), ip(b), true)
+        }
+        _ => return None,
+    };
+    let v = if v6 { "v6" } else { "" };
+    let unconnected = dport == 0 && (dst == "0.0.0.0" || dst == "[::]");
+    Some(if unconnected {
+        format!("{proto}{v}:[{src}:{sport}]")
+    } else {
+        format!("{proto}{v}:[{src}:{sport}->{dst}:{dport}]")
+    })
+}
+
+/// strace's `print_quoted_string_in_angle_brackets` for `-y`: `<path>`,
+/// with non-printable bytes and the closing bracket escaped.
+pub fn angle_brackets(name: &str) -> String {
+    let (name, dev) = name.split_once(DEV_MARK).unwrap_or((name, ""));
+    let mut out = String::with_capacity(name.len() + dev.len() + 2);
+    out.push('<');
+    for c in name.chars() {
+        match c {
+            '>' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\{:o}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str(dev);
+    out.push('>');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::layouts::FilesLayout;
+    use vstrace_core::testmem::SparseVirt;
+
+    /// A hand-made profile with the offsets the walker needs.
+    pub(crate) fn prof() -> LinuxProfile {
+        let mut p = crate::profile::layouts::synthetic_profile();
+        p.files = Some(FilesLayout {
+            task_files: 0x10,
+            task_fs: 0x18,
+            fs_root: 0x8,
+            fs_pwd: 0x18,
+            files_fdt: 0x20,
+            fdt_max_fds: 0,
+            fdt_fd: 8,
+            file_path: 0x10,
+            file_inode: 0x20,
+            file_private: 0x28,
+            path_mnt: 0,
+            path_dentry: 8,
+            dentry_parent: 0x18,
+            dentry_name: 0x28,
+            dentry_len: 0x24,
+            dentry_sb: 0x30,
+            sb_type: 0x28,
+            fstype_name: 0,
+            inode_ino: 0x40,
+            inode_mode: 0,
+            inode_rdev: 0x4c,
+            mount_mnt: 0x20,
+            mount_parent: 0x10,
+            mount_mountpoint: 0x18,
+            vfsmount_root: 0,
+            sock: None,
+        });
+        p
+    }
+
+    const K: u64 = 0xffff_8880_0000_0000;
+
+    struct World {
+        mem: SparseVirt,
+        next: u64,
+    }
+
+    impl World {
+        fn alloc(&mut self, len: usize) -> u64 {
+            let a = self.next;
+            self.next += (len as u64 + 0xff) & !0xff;
+            self.mem.map_zeroed(a, len);
+            a
+        }
+        fn put(&mut self, a: u64, v: u64) {
+            self.mem.map(a, &v.to_le_bytes());
+        }
+        fn string(&mut self, s: &str) -> u64 {
+            let a = self.alloc(s.len() + 1);
+            self.mem.map(a, s.as_bytes());
+            a
+        }
+        fn dentry(&mut self, l: &FilesLayout, name: &str, parent: Option<u64>, sb: u64) -> u64 {
+            let d = self.alloc(0x100);
+            let n = self.string(name);
+            self.put(d + l.dentry_parent, parent.unwrap_or(d));
+            self.put(d + l.dentry_name, n);
+            self.mem
+                .map(d + l.dentry_len, &(name.len() as u32).to_le_bytes());
+            self.put(d + l.dentry_sb, sb);
+            d
+        }
+    }
+
+    /// A task whose fd 3 is /etc/passwd on the root mount and fd 4
+    /// /mnt/x/f on a mount at /mnt/x; fd 5 a pipe.
+    fn world() -> (World, LinuxProfile, u64) {
+        let p = prof();
+        let l = p.files.clone().unwrap();
+        let mut w = World {
+            mem: SparseVirt::new(),
+            next: K,
+        };
+        let sb_of = |w: &mut World, name: &str| {
+            let ty = w.alloc(0x40);
+            let n = w.string(name);
+            w.put(ty + l.fstype_name, n);
+            let sb = w.alloc(0x40);
+            w.put(sb + l.sb_type, ty);
+            sb
+        };
+        let ext4 = sb_of(&mut w, "ext4");
+        let tmpfs = sb_of(&mut w, "tmpfs");
+        let pipefs = sb_of(&mut w, "pipefs");
+        let root = w.dentry(&l, "/", None, ext4);
+        let etc = w.dentry(&l, "etc", Some(root), ext4);
+        let passwd = w.dentry(&l, "passwd", Some(etc), ext4);
+        let mnt = w.dentry(&l, "mnt", Some(root), ext4);
+        let x = w.dentry(&l, "x", Some(mnt), ext4);
+        let troot = w.dentry(&l, "/", None, tmpfs);
+        let f = w.dentry(&l, "f", Some(troot), tmpfs);
+        let pd = w.dentry(&l, "pipe:", None, pipefs);
+        // Mounts: the root mount is its own parent.
+        let m0 = w.alloc(0x100);
+        w.put(m0 + l.mount_parent, m0);
+        w.put(m0 + l.mount_mnt + l.vfsmount_root, root);
+        let m1 = w.alloc(0x100);
+        w.put(m1 + l.mount_parent, m0);
+        w.put(m1 + l.mount_mountpoint, x);
+        w.put(m1 + l.mount_mnt + l.vfsmount_root, troot);
+        let file = |w: &mut World, m: u64, d: u64, ino: u64| {
+            let i = w.alloc(0x100);
+            w.put(i + l.inode_ino, ino);
+            let fl = w.alloc(0x100);
+            w.put(fl + l.file_path + l.path_mnt, m + l.mount_mnt);
+            w.put(fl + l.file_path + l.path_dentry, d);
+            w.put(fl + l.file_inode, i);
+            fl
+        };
+        let f3 = file(&mut w, m0, passwd, 10);
+        let f4 = file(&mut w, m1, f, 11);
+        let f5 = file(&mut w, m0, pd, 1234);
+        let arr = w.alloc(64);
+        for (i, fl) in [(3, f3), (4, f4), (5, f5)] {
+            w.put(arr + i * 8, fl);
+        }
+        let fdt = w.alloc(0x40);
+        w.mem.map(fdt + l.fdt_max_fds, &8u32.to_le_bytes());
+        w.put(fdt + l.fdt_fd, arr);
+        let files = w.alloc(0x40);
+        w.put(files + l.files_fdt, fdt);
+        let fs = w.alloc(0x40);
+        w.put(fs + l.fs_root + l.path_mnt, m0 + l.mount_mnt);
+        w.put(fs + l.fs_root + l.path_dentry, root);
+        w.put(fs + l.fs_pwd + l.path_mnt, m1 + l.mount_mnt);
+        w.put(fs + l.fs_pwd + l.path_dentry, troot);
+        let task = w.alloc(0x100);
+        w.put(task + l.task_files, files);
+        w.put(task + l.task_fs, fs);
+        (w, p, task)
+    }
+
+    #[test]
+    fn paths_pipes_and_mounts() {
+        let (mut w, p, task) = world();
+        let d = FdDetail::default();
+        let m = &mut w.mem;
+        assert_eq!(fd_name(m, &p, task, 3, d).as_deref(), Some("/etc/passwd"));
+        assert_eq!(fd_name(m, &p, task, 4, d).as_deref(), Some("/mnt/x/f"));
+        assert_eq!(fd_name(m, &p, task, 5, d).as_deref(), Some("pipe:[1234]"));
+        assert_eq!(cwd(m, &p, task).as_deref(), Some("/mnt/x"));
+        let paths = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 3, &paths(&["/etc/passwd"])),
+            Some(true)
+        );
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 3, &paths(&["/x/passwd"])),
+            Some(false)
+        );
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 4, &paths(&["/etc/passwd"])),
+            Some(false)
+        );
+        for fd in [-1, 0, 6, 8, 1 << 40] {
+            assert_eq!(fd_name(m, &p, task, fd, d), None, "fd {fd}");
+        }
+        assert_eq!(angle_brackets("/a>b\n"), "</a\\>b\\12>");
+        assert_eq!(
+            angle_brackets("/dev/null\0<char 1:3>"),
+            "</dev/null<char 1:3>>"
+        );
+    }
+
+    #[test]
+    fn looping_dentries_end_the_walk() {
+        let (mut w, p, task) = world();
+        let l = p.files.clone().unwrap();
+        // Make etc's parent passwd and passwd's parent etc: a cycle with
+        // no root, the mount root never reached.
+        let f3 = fd_file(&mut w.mem, &p, task, 3).unwrap();
+        let passwd = read_u64(&mut w.mem, f3 + l.file_path + l.path_dentry).unwrap();
+        let etc = read_u64(&mut w.mem, passwd + l.dentry_parent).unwrap();
+        w.put(etc + l.dentry_parent, passwd);
+        assert_eq!(fd_name(&mut w.mem, &p, task, 3, FdDetail::default()), None);
+    }
+}

@@ -1,0 +1,304 @@
+//! Module maps and symbols for the caller of a call: each address
+//! space's file-backed areas ([`crate::vma`]), cached until a call that
+//! changes the map (mmap, munmap, mprotect, mremap, brk, execve,
+//! exit_group) returns, and each module's exported functions read from
+//! its ELF dynamic symbol table in guest memory.
+//!
+//! The ELF image is hostile: the header, program headers, dynamic
+//! section and tables are read with bounded sizes ([`MAX_SYMS`],
+//! [`MAX_STRTAB`]), and a value that points nowhere gives no symbol.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use vstrace_core::read::{read_u32, read_u64};
+use vstrace_core::VirtMem;
+
+use crate::vma::Area;
+
+/// Most symbols read from one module's `.dynsym`.
+pub const MAX_SYMS: u64 = 1 << 16;
+/// Largest `.dynstr` read.
+pub const MAX_STRTAB: u64 = 1 << 20;
+/// Most dynamic entries scanned.
+const MAX_DYN: u64 = 512;
+/// Most address spaces whose maps are cached (all dropped when full).
+pub const MAX_MAPS: usize = 256;
+
+/// One exported function: start (relative to the module's load bias),
+/// size and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sym {
+    /// `st_value`.
+    pub value: u64,
+    /// `st_size`.
+    pub size: u64,
+    /// The name from `.dynstr`.
+    pub name: String,
+}
+
+/// A module's functions, sorted by address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SymTab {
+    /// Sorted by `value`.
+    pub syms: Vec<Sym>,
+    /// What symbol values are relative to (the load base of a shared
+    /// object, 0 for a fixed-address executable).
+    pub bias: u64,
+}
+
+impl SymTab {
+    /// The function holding `addr` and the offset into it.
+    pub fn lookup(&self, addr: u64) -> Option<(&str, u64)> {
+        let rel = addr.checked_sub(self.bias)?;
+        let i = self.syms.partition_point(|s| s.value <= rel);
+        let s = self.syms.get(i.checked_sub(1)?)?;
+        (rel < s.value.saturating_add(s.size.max(1))).then(|| (s.name.as_str(), rel - s.value))
+    }
+}
+
+/// One address space's map and the symbol tables read so far.
+#[derive(Debug, Default)]
+pub struct ModMap {
+    /// Its areas, sorted.
+    pub areas: Vec<Area>,
+    /// The load base of each area's module ([`crate::vma::module_base`]),
+    /// computed once with the map.
+    pub bases: Vec<u64>,
+    /// Symbol tables by module load base (`None`: unreadable).
+    pub syms: HashMap<u64, Option<Arc<SymTab>>>,
+}
+
+/// The cache of [`ModMap`]s by address space, with the spaces whose map
+/// a call may have changed since.
+#[derive(Debug, Default)]
+pub struct MapCache {
+    /// Maps by address space (CR3 key).
+    pub maps: HashMap<u64, ModMap>,
+    /// Spaces in which a map-changing call was entered: their map is
+    /// dropped at the next enter there (the call has returned by then).
+    pub dirty: std::collections::HashSet<u64>,
+}
+
+impl ModMap {
+    /// The map of `areas`, with their modules' bases.
+    pub fn new(areas: Vec<Area>) -> ModMap {
+        let bases = areas
+            .iter()
+            .map(|a| crate::vma::module_base(&areas, a))
+            .collect();
+        ModMap {
+            areas,
+            bases,
+            syms: HashMap::new(),
+        }
+    }
+}
+
+impl MapCache {
+    /// Notes the enter of syscall `name` in `space`.
+    pub fn on_enter(&mut self, space: u64, name: &str) {
+        if !self.dirty.is_empty() && self.dirty.remove(&space) {
+            self.maps.remove(&space);
+        }
+        if changes_map(name) {
+            if self.dirty.len() >= MAX_MAPS {
+                self.dirty.clear();
+                self.maps.clear();
+            }
+            self.dirty.insert(space);
+        }
+    }
+}
+
+/// Whether a call changes the caller's memory map.
+pub fn changes_map(name: &str) -> bool {
+    matches!(
+        name,
+        "mmap"
+            | "mmap2"
+            | "munmap"
+            | "mprotect"
+            | "mremap"
+            | "brk"
+            | "execve"
+            | "execveat"
+            | "exit_group"
+            | "pkey_mprotect"
+            | "shmat"
+            | "shmdt"
+    )
+}
+
+/// Reads the exported functions of the ELF module loaded at `base`
+/// through its dynamic section (the section headers are not mapped).
+pub fn read_dynsym(mem: &mut dyn VirtMem, base: u64) -> Option<SymTab> {
+    let mut h = [0u8; 64];
+    mem.read_virt(base, &mut h).ok()?;
+    if &h[..4] != b"\x7fELF" || h[4] != 2 || h[5] != 1 {
+        return None;
+    }
+    let e_type = u16::from_le_bytes([h[16], h[17]]);
+    let phoff = u64::from_le_bytes(h[32..40].try_into().ok()?);
+    let phentsize = u64::from(u16::from_le_bytes([h[54], h[55]]));
+    let phnum = u64::from(u16::from_le_bytes([h[56], h[57]]));
+    // ET_DYN images are loaded at base; ET_EXEC at their link addresses.
+    let bias = if e_type == 3 { base } else { 0 };
+    if phentsize < 56 || phnum > 64 {
+        return None;
+    }
+    let mut dynamic = None;
+    for i in 0..phnum {
+        let ph = base.wrapping_add(phoff).wrapping_add(i * phentsize);
+        if read_u32(mem, ph).ok()? == 2 {
+            dynamic = Some(bias.wrapping_add(read_u64(mem, ph + 16).ok()?));
+            break;
+        }
+    }
+    let dynamic = dynamic?;
+    let (mut symtab, mut strtab, mut strsz, mut hash) = (0u64, 0u64, 0u64, 0u64);
+    for i in 0..MAX_DYN {
+        let tag = read_u64(mem, dynamic + i * 16).ok()?;
+        let val = read_u64(mem, dynamic + i * 16 + 8).ok()?;
+        match tag {
+            0 => break,
+            4 => hash = val,
+            5 => strtab = val,
+            6 => symtab = val,
+            10 => strsz = val,
+            _ => {}
+        }
+    }
+    // The dynamic section holds link-time values until the loader (or a
+    // prelinked image) relocates them.
+    let fix = |v: u64| {
+        if v != 0 && v < bias {
+            v.wrapping_add(bias)
+        } else {
+            v
+        }
+    };
+    let (symtab, strtab, hash) = (fix(symtab), fix(strtab), fix(hash));
+    if symtab == 0 || strtab == 0 {
+        return None;
+    }
+    // DT_HASH's nchain is the count; with DT_GNU_HASH only, .dynsym is
+    // followed by .dynstr in every common layout.
+    let count = match hash {
+        0 if strtab > symtab => (strtab - symtab) / 24,
+        0 => return None,
+        h => u64::from(read_u32(mem, h + 4).ok()?),
+    }
+    .min(MAX_SYMS);
+    let strsz = strsz.min(MAX_STRTAB);
+    let mut strs = vec![0u8; strsz as usize];
+    mem.read_virt(strtab, &mut strs).ok()?;
+    let mut raw = vec![0u8; (count * 24) as usize];
+    mem.read_virt(symtab, &mut raw).ok()?;
+    let mut syms = Vec::new();
+    for s in raw.chunks_exact(24) {
+        let name = u32::from_le_bytes(s[0..4].try_into().ok()?) as usize;
+        let ty = s[4] & 0xf;
+        let shndx = u16::from_le_bytes([s[6], s[7]]);
+        let value = u64::from_le_bytes(s[8..16].try_into().ok()?);
+        let size = u64::from_le_bytes(s[16..24].try_into().ok()?);
+        // Defined functions (STT_FUNC, STT_GNU_IFUNC) only.
+        if !(ty == 2 || ty == 10) || shndx == 0 || value == 0 {
+            continue;
+        }
+        let Some(tail) = strs.get(name..) else {
+            continue;
+        };
+        let end = tail.iter().position(|&c| c == 0).unwrap_or(0);
+        if end == 0 {
+            continue;
+        }
+        syms.push(Sym {
+            value,
+            size,
+            name: String::from_utf8_lossy(&tail[..end]).into_owned(),
+        });
+    }
+    // Aliases share an address: keep the shortest name of each (`write`
+    // rather than `__write`), which is what a reader recognises.
+    syms.sort_by(|a, b| {
+        (a.value, a.name.starts_with('_'), a.name.len()).cmp(&(
+            b.value,
+            b.name.starts_with('_'),
+            b.name.len(),
+        ))
+    });
+    syms.dedup_by_key(|s| s.value);
+    Some(SymTab { syms, bias })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::testmem::SparseVirt;
+
+    /// A minimal ET_DYN image at `base`: header, one PT_DYNAMIC, a
+    /// dynamic section with DT_SYMTAB/DT_STRTAB/DT_STRSZ (link-time
+    /// values), two functions.
+    fn image(base: u64) -> SparseVirt {
+        let mut m = SparseVirt::new();
+        m.map_zeroed(base, 0x3000);
+        let mut h = [0u8; 64];
+        h[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        h[16] = 3;
+        h[32..40].copy_from_slice(&64u64.to_le_bytes());
+        h[54] = 56;
+        h[56] = 1;
+        m.map(base, &h);
+        let mut ph = [0u8; 56];
+        ph[0] = 2;
+        ph[16..24].copy_from_slice(&0x1000u64.to_le_bytes());
+        m.map(base + 64, &ph);
+        let dynv: [(u64, u64); 4] = [(6, 0x2000), (5, 0x2000 + 3 * 24), (10, 32), (0, 0)];
+        for (i, (t, v)) in dynv.iter().enumerate() {
+            m.map(base + 0x1000 + i as u64 * 16, &t.to_le_bytes());
+            m.map(base + 0x1008 + i as u64 * 16, &v.to_le_bytes());
+        }
+        let sym = |name: u32, value: u64, size: u64| {
+            let mut s = [0u8; 24];
+            s[0..4].copy_from_slice(&name.to_le_bytes());
+            s[4] = 0x12;
+            s[6] = 12;
+            s[8..16].copy_from_slice(&value.to_le_bytes());
+            s[16..24].copy_from_slice(&size.to_le_bytes());
+            s
+        };
+        m.map(base + 0x2000 + 24, &sym(1, 0x500, 0x40));
+        m.map(base + 0x2000 + 48, &sym(7, 0x600, 0x10));
+        m.map(base + 0x2000 + 72, b"\0write\0getpid\0");
+        m
+    }
+
+    #[test]
+    fn dynsym_from_memory() {
+        let base = 0x7f00_0000_0000;
+        let mut m = image(base);
+        let t = read_dynsym(&mut m, base).unwrap();
+        assert_eq!(t.syms.len(), 2);
+        assert_eq!(t.lookup(base + 0x514), Some(("write", 0x14)));
+        assert_eq!(t.lookup(base + 0x600), Some(("getpid", 0)));
+        assert_eq!(t.lookup(base + 0x700), None);
+        assert_eq!(t.lookup(base + 0x10), None);
+        // Not an ELF image, or nothing mapped.
+        assert!(read_dynsym(&mut m, base + 0x1000).is_none());
+        assert!(read_dynsym(&mut m, 0x1000).is_none());
+    }
+
+    #[test]
+    fn maps_are_dropped_after_a_changing_call() {
+        let mut c = MapCache::default();
+        c.maps.insert(1, ModMap::default());
+        c.on_enter(1, "mmap");
+        assert!(c.maps.contains_key(&1), "the mmap's own caller uses it");
+        c.on_enter(1, "write");
+        assert!(!c.maps.contains_key(&1));
+        c.maps.insert(1, ModMap::default());
+        c.on_enter(1, "write");
+        assert!(c.maps.contains_key(&1));
+    }
+}

@@ -1,0 +1,134 @@
+//! `-y` / `-Y` names on decoded arguments and return values: what fds
+//! name (`3</etc/passwd>`, `AT_FDCWD</tmp>`) and which command a pid
+//! runs (`42<sleep>`), strace's way, read from the calling task's kernel
+//! structures ([`crate::files`], [`crate::tasks`]).
+
+use vstrace_core::{ArgValue, FdPath, NameOptions, VirtMem};
+
+use crate::files::{self, angle_brackets, FdDetail};
+use crate::profile::LinuxProfile;
+use crate::{ArgType, RetKind, SyscallDesc};
+
+/// `AT_FDCWD` as the kernel reads it (an `int`).
+const AT_FDCWD: i64 = -100;
+
+fn detail(names: &NameOptions) -> FdDetail {
+    FdDetail {
+        socket: names.fd_socket,
+        dev: names.fd_dev,
+    }
+}
+
+/// Appends names to the fd and pid arguments of call `d` made by `task`
+/// (`raw`: its raw values, `args`: as decoded); returns the fds named.
+pub(crate) fn name_args(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    d: &SyscallDesc,
+    raw: &[u64],
+    names: &NameOptions,
+    args: &mut [ArgValue],
+) -> Vec<FdPath> {
+    let mut out = Vec::new();
+    for (i, a) in d.args.iter().enumerate() {
+        let (Some(&r), Some(arg)) = (raw.get(i), args.get_mut(i)) else {
+            break;
+        };
+        let v = i64::from(r as u32 as i32);
+        let name = match a.ty {
+            ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 => {
+                let n = files::fd_name(mem, prof, task, v, detail(names));
+                if let Some(p) = &n {
+                    out.push(fd_path(v, p));
+                }
+                n
+            }
+            ArgType::Dirfd if names.fd_path && v == AT_FDCWD => files::cwd(mem, prof, task),
+            ArgType::Pid if names.pid_comm && v > 0 => {
+                let c = crate::tasks::pid_comm(mem, prof, task, v as i32);
+                if let (Some(c), Some(t)) = (c, arg.text.as_mut()) {
+                    t.push('<');
+                    t.push_str(&c);
+                    t.push('>');
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if let (Some(n), Some(t)) = (name, arg.text.as_mut()) {
+            t.push_str(&angle_brackets(&n));
+        }
+    }
+    out
+}
+
+/// At the exit of call `d` that returned `ret`: names the fds written
+/// into `int[2]` out-arguments (pipe, socketpair), and gives the suffix
+/// for a result that is an fd or a pid, with the fds named.
+pub(crate) fn name_exit(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    d: &SyscallDesc,
+    ret: i64,
+    names: &NameOptions,
+    args: &mut [ArgValue],
+) -> (Option<String>, Vec<FdPath>) {
+    let mut fds = Vec::new();
+    if names.fds() && ret == 0 {
+        for (a, arg) in d.args.iter().zip(args.iter_mut()) {
+            if a.ty != ArgType::PipeFds {
+                continue;
+            }
+            let Some(text) = arg.text.as_deref() else {
+                continue;
+            };
+            let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else {
+                continue;
+            };
+            let mut out = String::from("[");
+            for (i, v) in inner.split(", ").enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(v);
+                let Ok(fd) = v.parse::<i64>() else { continue };
+                if let Some(n) = files::fd_name(mem, prof, task, fd, detail(names)) {
+                    out.push_str(&angle_brackets(&n));
+                    fds.push(fd_path(fd, &n));
+                }
+            }
+            out.push(']');
+            arg.text = Some(out);
+        }
+    }
+    let suffix = match d.ret {
+        RetKind::Fd if names.fds() && ret >= 0 => {
+            files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
+                fds.push(fd_path(ret, &n));
+                angle_brackets(&n)
+            })
+        }
+        // strace names the pids of getpid, gettid, fork... but not the
+        // thread id set_tid_address returns.
+        RetKind::Pid if names.pid_comm && ret > 0 && d.name != "set_tid_address" => {
+            i32::try_from(ret)
+                .ok()
+                .and_then(|pid| crate::tasks::pid_comm(mem, prof, task, pid))
+                .map(|c| format!("<{c}>"))
+        }
+        _ => None,
+    };
+    (suffix, fds)
+}
+
+/// The record's form of fd `fd` naming `name` (the device suffix, if
+/// any, left out of the path).
+fn fd_path(fd: i64, name: &str) -> FdPath {
+    let path = name.split(files::DEV_MARK).next().unwrap_or(name);
+    FdPath {
+        fd,
+        path: path.to_string(),
+    }
+}
