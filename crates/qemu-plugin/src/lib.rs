@@ -207,7 +207,9 @@ fn install(
         Ok(s) => Some(TestKnobs::parse(&s)?),
         Err(_) => None,
     };
-    let engine = if args.no_engine {
+    let no_engine =
+        args.no_engine || args::engine_off(std::env::var("VSTRACE_PLUGIN_ENGINE").ok().as_deref());
+    let engine = if no_engine {
         None
     } else {
         let cfg = match &args.config {
