@@ -230,6 +230,9 @@ fn install(
             }
             e.to_string()
         })?;
+        let mut e = e;
+        // Rendering and writing records happen off the vCPU threads.
+        e.write_in_background();
         Some(Mutex::new(e))
     };
     // First: everything below (register lists, writes) depends on it.
@@ -422,6 +425,41 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
     }
 }
 
+/// The lazy front of the event path: reads only what decides whether the
+/// engine wants this trap (for an enter: cs, efer, rax and cr3; for a
+/// sysret or sysexit: nothing) and asks it. True when the event is
+/// dropped; false when it goes on to the full snapshot (also when a
+/// register cannot be read: the full path decides then).
+fn early_out(p: &Plugin, e: &Mutex<Engine>, st: &mut VcpuState, kind: Kind) -> bool {
+    match kind.mechanism().direction() {
+        Direction::Enter => {
+            let Some(cs) = st.read_slot(regmap::SLOT_CS) else {
+                return false;
+            };
+            let cs = cs as u16;
+            // Only calls made from user mode (CPL 3), as in `capture`.
+            if cs & 3 != 3 {
+                p.counts[COUNT_ENTER_KERNEL].fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+            let (Some(efer), Some(nr), Some(cr3)) = (
+                st.read_slot(regmap::SLOT_EFER),
+                st.read_slot(Reg::Rax as usize),
+                st.read_slot(regmap::SLOT_CR3),
+            ) else {
+                return false;
+            };
+            lock(e).skip_enter(nr, regmap::bitness(efer, cs), cr3)
+        }
+        Direction::Exit => match kind {
+            Kind::Sysret32 | Kind::Sysret64 | Kind::Sysexit32 | Kind::Sysexit64 => {
+                lock(e).skip_sys_exit()
+            }
+            _ => false,
+        },
+    }
+}
+
 fn on_trap_inner(vcpu: u32, udata: u64) {
     let Some(p) = PLUGIN.get() else { return };
     let Some((kind, pc)) = classify::unpack(udata) else {
@@ -432,6 +470,14 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     };
     let mut guard = lock(slot);
     let Some(st) = guard.as_mut() else { return };
+    // Debugging and the test knobs see every event.
+    if !p.debug && p.knobs.is_none() {
+        if let Some(e) = &p.engine {
+            if early_out(p, e, st, kind) {
+                return;
+            }
+        }
+    }
     let Some((regs, bitness)) = capture(p, st, kind, pc) else {
         return;
     };

@@ -151,7 +151,29 @@ pub(crate) struct Tracker {
     order: u64,
     extra: Vec<Record>,
     pub stats: EngineStats,
+    /// `-c`: records only count, so no argument is decoded (see
+    /// [`Tracker::decodes_args`]).
+    summary: bool,
+    /// Whether [`Tracker::skip_enter`] may drop enters: a Linux guest (its
+    /// layer names a call from its number and width alone, and observes
+    /// nothing) and no hooks, injections or rewrites (which may act on
+    /// any call).
+    early_out: bool,
+    /// Per width (64, 32 bit), by call number: [`INTEREST_UNKNOWN`],
+    /// [`INTEREST_NONE`] or [`INTEREST_FULL`]. Filled on first sight of a
+    /// number, so the early-out asks the layer nothing in steady state.
+    interest: [Vec<u8>; 2],
 }
+
+/// [`Tracker::interest`]: not looked up yet.
+const INTEREST_UNKNOWN: u8 = 0;
+/// [`Tracker::interest`]: a call the enter path would drop (not shown, no
+/// exec, fork or exit bookkeeping).
+const INTEREST_NONE: u8 = 1;
+/// [`Tracker::interest`]: a call the full enter path must see.
+const INTEREST_FULL: u8 = 2;
+/// Call numbers the interest table covers; larger ones take the full path.
+const INTEREST_MAX_NR: u64 = 4096;
 
 impl Tracker {
     pub fn new(
@@ -205,7 +227,93 @@ impl Tracker {
             order: 0,
             extra: Vec::new(),
             stats: EngineStats::default(),
-        })
+            summary: cfg.summary,
+            early_out: false,
+            interest: [Vec::new(), Vec::new()],
+        }
+        .with_early_out())
+    }
+
+    /// Decides once whether enters may be dropped early (see
+    /// [`Tracker::early_out`]).
+    fn with_early_out(mut self) -> Tracker {
+        self.early_out = self.os_kind == Os::Linux
+            && self.hooks.is_empty()
+            && self.injects.is_empty()
+            && self.rewrites.is_empty();
+        self
+    }
+
+    /// Whether records carry decoded arguments: not for `-c`, which only
+    /// counts calls, their errors and times; hooks see argument names.
+    fn decodes_args(&self) -> bool {
+        !self.summary || !self.hooks.is_empty()
+    }
+
+    /// The early-out for an enter: true when the call `nr` of width
+    /// `bitness` in address space `cr3` cannot lead to a record or to any
+    /// bookkeeping ([`Tracker::on_event`] would return nothing and keep
+    /// nothing), so the source can drop it before reading any other
+    /// register or memory. Keeps what `on_event` keeps for such a call:
+    /// the counters, and that a call was made in `cr3`.
+    pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
+        if !self.early_out {
+            return false;
+        }
+        let nr = match bitness {
+            Bitness::B32 => nr & 0xffff_ffff,
+            Bitness::B64 => nr,
+        };
+        if nr >= INTEREST_MAX_NR {
+            return false;
+        }
+        let w = usize::from(bitness == Bitness::B32);
+        let i = nr as usize;
+        if self.interest[w].len() <= i {
+            self.interest[w].resize(i + 1, INTEREST_UNKNOWN);
+        }
+        if self.interest[w][i] == INTEREST_UNKNOWN {
+            let ev = Event::new(0, Mechanism::Syscall, bitness, Default::default());
+            let info = self.os.identify(&ev, nr);
+            let full = self.trace.contains(&info.name)
+                || info.exec
+                || info.fork
+                || info.ends_process
+                || info.returns_elsewhere;
+            self.interest[w][i] = if full { INTEREST_FULL } else { INTEREST_NONE };
+        }
+        if self.interest[w][i] != INTEREST_NONE {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.enters += 1;
+        self.made_call_in(cr3_key(cr3));
+        true
+    }
+
+    /// A call was made in address space `cr3`: its fresh fork child and
+    /// signal handler entries are no longer fresh.
+    fn made_call_in(&mut self, cr3: u64) {
+        if !self.fresh_children.is_empty() {
+            self.fresh_children.remove(&cr3);
+        }
+        if !self.fresh_signals.is_empty() {
+            self.fresh_signals.retain(|s| s.0 != cr3);
+        }
+    }
+
+    /// The early-out for a sysret or sysexit (an iret may be a signal
+    /// delivery): true when no call is in flight and no fork child is
+    /// awaited, so the return can match nothing ([`Tracker::on_event`]
+    /// would count it as unmatched and return nothing).
+    pub fn skip_sys_exit(&mut self) -> bool {
+        if self.wants_exits() {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.exits += 1;
+        self.stats.unmatched_exits += 1;
+        true
     }
 
     /// Whether an exit event can still matter: a call is in flight, or a
@@ -231,6 +339,11 @@ impl Tracker {
     pub fn awaits_child_return(&self) -> bool {
         !self.recent_forks.is_empty()
             || self.pending.values().any(|v| v.iter().any(|p| p.info.fork))
+    }
+
+    /// Whether records other than the event's own are waiting.
+    pub fn has_extra(&self) -> bool {
+        !self.extra.is_empty()
     }
 
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
@@ -260,12 +373,7 @@ impl Tracker {
         self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
         let cr3 = cr3_key(event.cr3);
-        if !self.fresh_children.is_empty() {
-            self.fresh_children.remove(&cr3);
-        }
-        if !self.fresh_signals.is_empty() {
-            self.fresh_signals.retain(|s| s.0 != cr3);
-        }
+        self.made_call_in(cr3);
         let state = match &self.scope {
             None => Some(true),
             Some(s) => s.spaces.get(&cr3).copied(),
@@ -386,8 +494,13 @@ impl Tracker {
             }
         }
         let end = self.user_end(event);
-        let mut args = self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts);
-        if args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
+        let decode = self.decodes_args();
+        let mut args = if decode {
+            self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts)
+        } else {
+            Vec::new()
+        };
+        if decode && args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
             if let Some(frame) = self
                 .os
                 .frame_args(&info, event, &mut user(sc.cpu().mem(), end))
@@ -397,9 +510,11 @@ impl Tracker {
         }
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
+        // -c shows no process; execs and forks need theirs for the scope.
+        let attribute_shown = shown && (decode || info.exec || info.fork);
         let proc_info = match early_proc {
             Some(p) => Some(p),
-            None if shown || pre_scope || self.follow_forks => {
+            None if attribute_shown || pre_scope || self.follow_forks => {
                 self.os.attribute(event, sc.cpu().mem())
             }
             None => None,
@@ -609,12 +724,13 @@ impl Tracker {
         // have rewritten the buffer while the call ran (what the kernel
         // read is one of the two), and in-arguments unreadable at entry
         // (not faulted in yet) can be read now the kernel did.
-        let paths = if p.shown && self.pair_by_thread && !p.info.exec {
+        let decode = self.decodes_args();
+        let paths = if decode && p.shown && self.pair_by_thread && !p.info.exec {
             self.os.path_args(&p.info)
         } else {
             Vec::new()
         };
-        if (p.retry || !paths.is_empty()) && !p.info.exec {
+        if decode && (p.retry || !paths.is_empty()) && !p.info.exec {
             let fresh =
                 self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &self.opts);
             for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
@@ -636,13 +752,17 @@ impl Tracker {
             raw: &p.raw,
             opts: &self.opts,
         };
-        self.os
-            .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
+        if decode {
+            self.os
+                .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
+        }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.info.exec && ret == 0 {
-            self.os
-                .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
+            if decode {
+                self.os
+                    .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
+            }
             // The new image runs in a new address space.
             if let Some(s) = &mut self.scope {
                 let new = cr3_key(event.cr3);
@@ -1157,6 +1277,72 @@ mod tests {
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
+    }
+
+    /// The early-out drops exactly the enters the full path would drop
+    /// without a trace: calls `-e trace=` leaves out, but never execs,
+    /// forks or exits (scope bookkeeping), and never a shown call.
+    #[test]
+    fn early_out_drops_only_what_the_full_path_drops() {
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        // read, write, getppid: left out.
+        for nr in [0, 1, 110] {
+            assert!(r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
+            assert!(r.enter(nr, &[0, 0, 0], 0x7fff_1000, CR3).0.is_none());
+            assert!(!r.t.wants_exits(), "nr {nr} left a call in flight");
+        }
+        // openat (shown), clone, execve, exit_group: the full path.
+        for nr in [257, 56, 59, 231] {
+            assert!(!r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
+        }
+        // The same numbers in the 32-bit table are other calls: i386 3 is
+        // read (dropped), 11 execve (kept); the high half of eax is ignored.
+        assert!(r.t.skip_enter(0xdead_0000_0003, Bitness::B32, CR3));
+        assert!(!r.t.skip_enter(11, Bitness::B32, CR3));
+        // Huge numbers are not cached: the full path names them.
+        assert!(!r.t.skip_enter(1 << 40, Bitness::B64, CR3));
+        // No call in flight: a sysret can match nothing.
+        assert!(r.t.skip_sys_exit());
+        r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert!(!r.t.skip_sys_exit(), "openat in flight");
+        assert_eq!(r.sysret(3, 0x7fff_1000, CR3).0.unwrap().name, "openat");
+    }
+
+    /// Hooks and injections may act on any call: no early-out.
+    #[test]
+    fn no_early_out_with_injections() {
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            inject: vec!["getppid:error=EPERM".into()],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        assert!(!r.t.skip_enter(110, Bitness::B64, CR3));
+    }
+
+    /// `-c` decodes no argument, and its records count the same calls,
+    /// errors and returns.
+    #[test]
+    fn summary_records_carry_no_decoded_arguments() {
+        let cfg = EngineConfig {
+            summary: true,
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(
+            257,
+            &[(-100i64) as u64, 0x60_0000, 0x80000, 0],
+            0x7fff_1000,
+            CR3,
+        );
+        let rec = r.sysret((-2i64) as u64, 0x7fff_1000, CR3).0.unwrap();
+        assert_eq!(rec.name, "openat");
+        assert!(rec.args.is_empty());
+        assert_eq!((rec.ret, rec.errno.as_deref()), (Some(-2), Some("ENOENT")));
     }
 
     /// A rig scoped to the command launched by `/vstrace/cmd`, and the
