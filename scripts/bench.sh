@@ -60,7 +60,7 @@ run1() { # key, env, args, smp, workload...: appends the guest ns to $work/KEY
     shift 4
     local ns
     # shellcheck disable=SC2086 # the arguments are word lists on purpose
-    ns=$(env $envs "$T/vstrace" run --smp "$smp" --add "$work/sysbench:/bin/sysbench" \
+    ns=$(env $envs /usr/bin/time -f "%U %S" -o "$work/time" "$T/vstrace" run --smp "$smp" --add "$work/sysbench:/bin/sysbench" \
         --add /usr/bin/strace $args -- "$@" 2>"$work/err" |
         sed -n 's/.*guest_ns=\([0-9]*\).*/\1/p' | tail -1)
     if [ -z "$ns" ]; then
@@ -69,6 +69,10 @@ run1() { # key, env, args, smp, workload...: appends the guest ns to $work/KEY
         exit 1
     fi
     echo "$ns" >>"$work/$key"
+    # Host CPU time of the whole run (vstrace, QEMU, boot included): on
+    # a loaded machine guest time also counts waiting for a core, CPU time
+    # does not.
+    awk 'END { printf "%d\n", ($1 + $2) * 1e6 }' "$work/time" >>"$work/$key.cpu"
 }
 
 for r in $(seq "$REPEATS"); do
@@ -128,6 +132,22 @@ for v in "${variants[@]}"; do
     name=${v%%|*}
     [ "$name" = untraced ] && continue
     echo "| $(label "$name") | $(ratio "rw-$name" rw-untraced) | $(ratio "pp-$name" pp-untraced) |"
+done
+echo
+echo "Host CPU time of the whole run (boot included; robust to a loaded machine),"
+echo "median (min), and the CPU added per call over untraced (from the medians):"
+echo
+echo "| variant | read+write CPU s | µs/call | getppid CPU s | µs/call |"
+echo "|---|---|---|---|---|"
+cpu() { # key base -> "median (min) | us per call"
+    read -r m n < <(stat2 "$work/$1.cpu")
+    read -r b _ < <(stat2 "$work/$2.cpu")
+    awk -v m="$m" -v n="$n" -v b="$b" -v c="$((2 * N))" \
+        'BEGIN { printf "%.2f (%.2f) | %.2f", m/1e6, n/1e6, (m-b)/c }'
+}
+for v in "${variants[@]}"; do
+    name=${v%%|*}
+    echo "| $name | $(cpu "rw-$name" rw-untraced) | $(cpu "pp-$name" pp-untraced) |"
 done
 echo
 echo "| 2 threads x $N getppid, text -> /dev/null | 1 vCPU | 2 vCPUs |"

@@ -304,6 +304,16 @@ impl Engine {
         self.recorder.is_none() && self.tracker.skip_sys_exit()
     }
 
+    /// Whether anything may look at registers beyond those a Linux call's
+    /// number, arguments, return, stack, address space and paging need:
+    /// hooks, modifications, a recording (replays with any options), or
+    /// another OS's layer. When false, a source may leave out r11-r15,
+    /// rflags, ss and fs_base from syscall enters and sysret/sysexit
+    /// returns (they read as 0).
+    pub fn reads_all_registers(&self) -> bool {
+        self.modifies || self.recorder.is_some() || !self.tracker.is_linux()
+    }
+
     /// Flushes everything (unfinished calls, summary) at the end.
     pub fn finish(&mut self) -> EngineStats {
         let now = self.start.elapsed().as_nanos() as u64;

@@ -128,6 +128,10 @@ struct Plugin {
     report: Reporter,
     counts: [AtomicU64; N_COUNTS],
     printed_regs: AtomicBool,
+    /// Slots left out of enter and sysret/sysexit snapshots: [`cpu::LIGHT_SKIP`]
+    /// when nothing can look at them (see [`Engine::reads_all_registers`]),
+    /// else none.
+    skip: u32,
 }
 
 static PLUGIN: OnceLock<Plugin> = OnceLock::new();
@@ -270,7 +274,13 @@ fn install(
             if engine.is_some() { "on" } else { "off" }
         );
     }
+    let light = !debug
+        && knobs.is_none()
+        && engine
+            .as_ref()
+            .is_some_and(|e| !lock(e).reads_all_registers());
     let plugin = Plugin {
+        skip: if light { cpu::LIGHT_SKIP } else { 0 },
         vcpus: (0..nvcpus).map(|_| Mutex::new(None)).collect(),
         engine,
         writes,
@@ -395,7 +405,7 @@ fn iret_target_cs(st: &mut VcpuState, kind: Kind) -> Option<u16> {
 fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs, Bitness)> {
     match kind.mechanism().direction() {
         Direction::Enter => {
-            let regs = st.snapshot(pc, kind);
+            let regs = st.snapshot(pc, kind, p.skip);
             // Only calls made from user mode (CPL 3). Kernel-mode traps
             // are rare enough not to deserve a cheaper pre-check.
             if regs.cpl() != 3 {
@@ -408,8 +418,8 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
         // sysret/sysexit always return to user; the operand size picks the
         // mode they return to.
         Direction::Exit => match kind {
-            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc, kind), Bitness::B64)),
-            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc, kind), Bitness::B32)),
+            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc, kind, p.skip), Bitness::B64)),
+            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc, kind, p.skip), Bitness::B32)),
             _ => {
                 // Cheap path first: most irets return to the kernel.
                 let target = iret_target_cs(st, kind)?;
@@ -417,7 +427,7 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
                     p.counts[COUNT_IRET_KERNEL].fetch_add(1, Ordering::Relaxed);
                     return None;
                 }
-                let regs = st.snapshot(pc, kind);
+                let regs = st.snapshot(pc, kind, 0);
                 let b = regmap::bitness(regs.efer, target);
                 Some((regs, b))
             }

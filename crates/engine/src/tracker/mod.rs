@@ -341,6 +341,11 @@ impl Tracker {
             || self.pending.values().any(|v| v.iter().any(|p| p.info.fork))
     }
 
+    /// Whether the layer is Linux's.
+    pub fn is_linux(&self) -> bool {
+        self.os_kind == Os::Linux
+    }
+
     /// Whether records other than the event's own are waiting.
     pub fn has_extra(&self) -> bool {
         !self.extra.is_empty()
