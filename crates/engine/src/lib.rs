@@ -27,6 +27,7 @@ use vstrace_core::{Bitness, Cpu, Event, OsLayer};
 
 pub use record::{CallState, Record};
 pub use sink::{Format, Sink};
+pub use tracker::early::{EarlyOut, EnterCheck};
 
 /// A sink that discards everything: a placeholder while the real one
 /// moves between the engine and its writer thread.
@@ -208,6 +209,10 @@ impl Engine {
             Some(path) => Some(replay::Recorder::create(path, &cfg)?),
             None => None,
         };
+        if recorder.is_some() {
+            // The trace file keeps every event.
+            tracker.disable_early_out();
+        }
         Ok(Engine {
             modifies,
             tracker,
@@ -292,7 +297,14 @@ impl Engine {
     /// instead of calling [`Engine::on_event`]. Never while recording:
     /// the trace file keeps every event.
     pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
-        self.recorder.is_none() && self.tracker.skip_enter(nr, bitness, cr3)
+        self.tracker.skip_enter(nr, bitness, cr3)
+    }
+
+    /// The early-out state a source checks on any thread without the
+    /// engine's lock ([`EarlyOut::check_enter`],
+    /// [`EarlyOut::skip_sys_exit`]); the engine keeps it current.
+    pub fn early_out(&self) -> std::sync::Arc<EarlyOut> {
+        self.tracker.early()
     }
 
     /// The early-out for a sysret or sysexit, asked before reading any
@@ -301,7 +313,7 @@ impl Engine {
     /// signal: it always goes to [`Engine::on_event`].) Never while
     /// recording.
     pub fn skip_sys_exit(&mut self) -> bool {
-        self.recorder.is_none() && self.tracker.skip_sys_exit()
+        self.tracker.skip_sys_exit()
     }
 
     /// Whether anything may look at registers beyond those a Linux call's
@@ -338,7 +350,7 @@ impl Engine {
             }),
         };
         sink.finish();
-        let mut stats = self.tracker.stats.clone();
+        let mut stats = self.tracker.stats();
         stats.records = sink.written;
         stats.write_errors = sink.errors;
         self.out = Output::Inline(sink);

@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::Bitness;
-use vstrace_engine::{Engine, EngineConfig, Format, Sink};
+use vstrace_engine::{Engine, EngineConfig, EnterCheck, Format, Sink};
 
 struct Counting;
 
@@ -63,13 +63,23 @@ fn filtered_calls_and_their_returns_allocate_nothing() {
         assert!(e.skip_enter(nr, Bitness::B64, cr3));
         assert!(e.skip_sys_exit());
     }
+    let early = e.early_out();
+    // openat is shown: never dropped.
+    assert_eq!(early.check_enter(257, Bitness::B64), EnterCheck::Ask);
+    assert!(!e.skip_enter(257, Bitness::B64, cr3));
+    assert_eq!(early.check_enter(257, Bitness::B64), EnterCheck::Full);
     let before = allocs();
     for i in 0..100_000u64 {
-        assert!(e.skip_enter([0, 1, 110][(i % 3) as usize], Bitness::B64, cr3));
+        let nr = [0, 1, 110][(i % 3) as usize];
+        // Under the engine's lock, and without it.
+        assert!(e.skip_enter(nr, Bitness::B64, cr3));
         assert!(e.skip_sys_exit());
+        assert_eq!(early.check_enter(nr, Bitness::B64), EnterCheck::Skip);
+        assert!(early.skip_sys_exit());
     }
     assert_eq!(allocs() - before, 0, "allocations on the early-out path");
     let stats = e.finish();
-    assert_eq!(stats.enters, 100_003);
+    assert_eq!(stats.enters, 200_003);
+    assert_eq!(stats.exits, 200_003);
     assert_eq!(stats.records, 0);
 }

@@ -34,11 +34,11 @@ compile_error!("vstrace-qemu-plugin needs a 64-bit host");
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use qemu_plugin_sys as sys;
 use vstrace_core::{Bitness, Direction, Event, Mechanism, Reg, Regs};
-use vstrace_engine::{Engine, EngineConfig};
+use vstrace_engine::{EarlyOut, Engine, EngineConfig, EnterCheck};
 
 use crate::classify::Kind;
 use crate::cpu::{QemuCpu, VcpuState};
@@ -118,6 +118,8 @@ struct Plugin {
     /// Per-vCPU state, filled by the vCPU-init callback.
     vcpus: Box<[Mutex<Option<VcpuState>>]>,
     engine: Option<Mutex<Engine>>,
+    /// The engine's early-out state, checked without its lock.
+    early: Option<Arc<EarlyOut>>,
     writes: Backend,
     phys: PhysReader,
     /// Guest RAM layout (None: not given, no physical reads).
@@ -279,7 +281,9 @@ fn install(
         && engine
             .as_ref()
             .is_some_and(|e| !lock(e).reads_all_registers());
+    let early = engine.as_ref().map(|e| lock(e).early_out());
     let plugin = Plugin {
+        early,
         skip: if light { cpu::LIGHT_SKIP } else { 0 },
         vcpus: (0..nvcpus).map(|_| Mutex::new(None)).collect(),
         engine,
@@ -436,11 +440,19 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
 }
 
 /// The lazy front of the event path: reads only what decides whether the
-/// engine wants this trap (for an enter: cs, efer, rax and cr3; for a
-/// sysret or sysexit: nothing) and asks it. True when the event is
-/// dropped; false when it goes on to the full snapshot (also when a
+/// engine wants this trap (for an enter: cs, efer and rax, and cr3 when
+/// the engine must be asked; for a sysret or sysexit: nothing) and
+/// checks the engine's early-out state without its lock, taking the lock
+/// only for a call number seen for the first time. True when the event
+/// is dropped; false when it goes on to the full snapshot (also when a
 /// register cannot be read: the full path decides then).
-fn early_out(p: &Plugin, e: &Mutex<Engine>, st: &mut VcpuState, kind: Kind) -> bool {
+fn early_out(
+    p: &Plugin,
+    e: &Mutex<Engine>,
+    early: &EarlyOut,
+    st: &mut VcpuState,
+    kind: Kind,
+) -> bool {
     match kind.mechanism().direction() {
         Direction::Enter => {
             let Some(cs) = st.read_slot(regmap::SLOT_CS) else {
@@ -452,18 +464,25 @@ fn early_out(p: &Plugin, e: &Mutex<Engine>, st: &mut VcpuState, kind: Kind) -> b
                 p.counts[COUNT_ENTER_KERNEL].fetch_add(1, Ordering::Relaxed);
                 return true;
             }
-            let (Some(efer), Some(nr), Some(cr3)) = (
+            let (Some(efer), Some(nr)) = (
                 st.read_slot(regmap::SLOT_EFER),
                 st.read_slot(Reg::Rax as usize),
-                st.read_slot(regmap::SLOT_CR3),
             ) else {
                 return false;
             };
-            lock(e).skip_enter(nr, regmap::bitness(efer, cs), cr3)
+            let bitness = regmap::bitness(efer, cs);
+            match early.check_enter(nr, bitness) {
+                EnterCheck::Skip => true,
+                EnterCheck::Full => false,
+                EnterCheck::Ask => match st.read_slot(regmap::SLOT_CR3) {
+                    Some(cr3) => lock(e).skip_enter(nr, bitness, cr3),
+                    None => false,
+                },
+            }
         }
         Direction::Exit => match kind {
             Kind::Sysret32 | Kind::Sysret64 | Kind::Sysexit32 | Kind::Sysexit64 => {
-                lock(e).skip_sys_exit()
+                early.skip_sys_exit()
             }
             _ => false,
         },
@@ -482,8 +501,8 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     let Some(st) = guard.as_mut() else { return };
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
-        if let Some(e) = &p.engine {
-            if early_out(p, e, st, kind) {
+        if let (Some(e), Some(early)) = (&p.engine, &p.early) {
+            if early_out(p, e, early, st, kind) {
                 return;
             }
         }

@@ -7,10 +7,12 @@
 //! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
 //! preemption and migration between vCPUs without any OS profile.
 
+pub mod early;
 mod scope;
 mod signal;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::mem::{user_space_end, UserOnly};
@@ -154,26 +156,15 @@ pub(crate) struct Tracker {
     /// `-c`: records only count, so no argument is decoded (see
     /// [`Tracker::decodes_args`]).
     summary: bool,
-    /// Whether [`Tracker::skip_enter`] may drop enters: a Linux guest (its
-    /// layer names a call from its number and width alone, and observes
-    /// nothing) and no hooks, injections or rewrites (which may act on
-    /// any call).
-    early_out: bool,
-    /// Per width (64, 32 bit), by call number: [`INTEREST_UNKNOWN`],
-    /// [`INTEREST_NONE`] or [`INTEREST_FULL`]. Filled on first sight of a
-    /// number, so the early-out asks the layer nothing in steady state.
-    interest: [Vec<u8>; 2],
+    /// The early-out's table and flags, shared with sources that check
+    /// without the lock. Enabled (see [`Tracker::with_early_out`]) for a
+    /// Linux guest (its layer names a call from its number and width
+    /// alone, and observes nothing) without hooks, injections or rewrites
+    /// (which may act on any call). The interest table is filled on first
+    /// sight of a number, so the early-out asks the layer nothing in
+    /// steady state.
+    early: std::sync::Arc<early::EarlyOut>,
 }
-
-/// [`Tracker::interest`]: not looked up yet.
-const INTEREST_UNKNOWN: u8 = 0;
-/// [`Tracker::interest`]: a call the enter path would drop (not shown, no
-/// exec, fork or exit bookkeeping).
-const INTEREST_NONE: u8 = 1;
-/// [`Tracker::interest`]: a call the full enter path must see.
-const INTEREST_FULL: u8 = 2;
-/// Call numbers the interest table covers; larger ones take the full path.
-const INTEREST_MAX_NR: u64 = 4096;
 
 impl Tracker {
     pub fn new(
@@ -228,20 +219,54 @@ impl Tracker {
             extra: Vec::new(),
             stats: EngineStats::default(),
             summary: cfg.summary,
-            early_out: false,
-            interest: [Vec::new(), Vec::new()],
+            early: Default::default(),
         }
         .with_early_out())
     }
 
     /// Decides once whether enters may be dropped early (see
-    /// [`Tracker::early_out`]).
-    fn with_early_out(mut self) -> Tracker {
-        self.early_out = self.os_kind == Os::Linux
+    /// [`Tracker::early`]).
+    fn with_early_out(self) -> Tracker {
+        let on = self.os_kind == Os::Linux
             && self.hooks.is_empty()
             && self.injects.is_empty()
             && self.rewrites.is_empty();
+        self.early.enabled.store(on, Ordering::Relaxed);
         self
+    }
+
+    /// The early-out state shared with lock-free checks.
+    pub fn early(&self) -> std::sync::Arc<early::EarlyOut> {
+        std::sync::Arc::clone(&self.early)
+    }
+
+    /// Turns the early-out off for good (the engine records every event).
+    pub fn disable_early_out(&self) {
+        self.early.enabled.store(false, Ordering::Relaxed);
+    }
+
+    /// Publishes what the lock-free checks depend on; called after every
+    /// event the tracker handles.
+    fn publish(&self) {
+        self.early.fresh.store(
+            !self.fresh_children.is_empty() || !self.fresh_signals.is_empty(),
+            Ordering::Release,
+        );
+        self.early
+            .wants_exits
+            .store(self.wants_exits(), Ordering::Release);
+    }
+
+    /// The engine's counters, with the events dropped without the lock.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        let enters = self.early.dropped_enters.load(Ordering::Relaxed);
+        let exits = self.early.dropped_exits.load(Ordering::Relaxed);
+        s.events += enters + exits;
+        s.enters += enters;
+        s.exits += exits;
+        s.unmatched_exits += exits;
+        s
     }
 
     /// Whether records carry decoded arguments: not for `-c`, which only
@@ -257,22 +282,17 @@ impl Tracker {
     /// register or memory. Keeps what `on_event` keeps for such a call:
     /// the counters, and that a call was made in `cr3`.
     pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
-        if !self.early_out {
+        if !self.early.enabled.load(Ordering::Relaxed) {
             return false;
         }
-        let nr = match bitness {
-            Bitness::B32 => nr & 0xffff_ffff,
-            Bitness::B64 => nr,
+        let Some(i) = early::slot(nr, bitness) else {
+            return false;
         };
-        if nr >= INTEREST_MAX_NR {
-            return false;
-        }
-        let w = usize::from(bitness == Bitness::B32);
-        let i = nr as usize;
-        if self.interest[w].len() <= i {
-            self.interest[w].resize(i + 1, INTEREST_UNKNOWN);
-        }
-        if self.interest[w][i] == INTEREST_UNKNOWN {
+        if self.early.interest(i) == early::INTEREST_UNKNOWN {
+            let nr = match bitness {
+                Bitness::B32 => nr & 0xffff_ffff,
+                Bitness::B64 => nr,
+            };
             let ev = Event::new(0, Mechanism::Syscall, bitness, Default::default());
             let info = self.os.identify(&ev, nr);
             let full = self.trace.contains(&info.name)
@@ -280,14 +300,22 @@ impl Tracker {
                 || info.fork
                 || info.ends_process
                 || info.returns_elsewhere;
-            self.interest[w][i] = if full { INTEREST_FULL } else { INTEREST_NONE };
+            self.early.set_interest(
+                i,
+                if full {
+                    early::INTEREST_FULL
+                } else {
+                    early::INTEREST_NONE
+                },
+            );
         }
-        if self.interest[w][i] != INTEREST_NONE {
+        if self.early.interest(i) != early::INTEREST_NONE {
             return false;
         }
         self.stats.events += 1;
         self.stats.enters += 1;
         self.made_call_in(cr3_key(cr3));
+        self.publish();
         true
     }
 
@@ -307,7 +335,7 @@ impl Tracker {
     /// awaited, so the return can match nothing ([`Tracker::on_event`]
     /// would count it as unmatched and return nothing).
     pub fn skip_sys_exit(&mut self) -> bool {
-        if self.wants_exits() {
+        if !self.early.enabled.load(Ordering::Relaxed) || self.wants_exits() {
             return false;
         }
         self.stats.events += 1;
@@ -356,6 +384,12 @@ impl Tracker {
     }
 
     pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
+        let r = self.on_event_inner(event, cpu, now);
+        self.publish();
+        r
+    }
+
+    fn on_event_inner(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.stats.events += 1;
         match event.direction {
             Direction::Enter => {
@@ -464,10 +498,10 @@ impl Tracker {
             _ => Some(sp_of(regs.rip().wrapping_add(2), event.bitness)),
         };
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
-        sc.name = info.name.clone();
-        // Names are for hooks' by-name accessors; skip the allocations
-        // on the fast path when there are none.
+        // Names are for hooks (their by-name accessors and errors); skip
+        // the allocations on the fast path when there are none.
         if !self.hooks.is_empty() {
+            sc.name = info.name.clone();
             sc.arg_names = self
                 .os
                 .arg_names(&info)
@@ -707,8 +741,8 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let end = self.user_end(event);
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
-        sc.name = pending.info.name.clone();
         if !self.hooks.is_empty() {
+            sc.name = pending.info.name.clone();
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();
@@ -1310,10 +1344,22 @@ mod tests {
         assert!(!r.t.skip_enter(11, Bitness::B32, CR3));
         // Huge numbers are not cached: the full path names them.
         assert!(!r.t.skip_enter(1 << 40, Bitness::B64, CR3));
+        // A fork child that returned but made no call: the lock-free
+        // check asks (the call must clear it), the locked one drops.
+        let early = r.t.early();
+        assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Skip);
+        r.t.fresh_children.insert(cr3_key(CR3));
+        r.t.publish();
+        assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Ask);
+        assert!(r.t.skip_enter(0, Bitness::B64, CR3));
+        assert!(r.t.fresh_children.is_empty());
+        assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Skip);
         // No call in flight: a sysret can match nothing.
         assert!(r.t.skip_sys_exit());
+        assert!(early.skip_sys_exit());
         r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
         assert!(!r.t.skip_sys_exit(), "openat in flight");
+        assert!(!early.skip_sys_exit(), "openat in flight");
         assert_eq!(r.sysret(3, 0x7fff_1000, CR3).0.unwrap().name, "openat");
     }
 
