@@ -227,6 +227,9 @@ fn install(
             }
             None => EngineConfig::default(),
         };
+        // `-c` renders nothing per record: a writer thread would only add
+        // freeing each record on another thread (glibc's slow path).
+        let background = !cfg.summary;
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
         let e = Engine::with_hooks(cfg, os, hooks()).map_err(|e| {
             // A trace file that cannot be written (disk full at its
@@ -238,7 +241,9 @@ fn install(
         })?;
         let mut e = e;
         // Rendering and writing records happen off the vCPU threads.
-        e.write_in_background();
+        if background {
+            e.write_in_background();
+        }
         Some(Mutex::new(e))
     };
     // First: everything below (register lists, writes) depends on it.
