@@ -18,15 +18,23 @@ pub mod replay;
 pub mod sink;
 pub mod summary;
 mod tracker;
+pub mod writer;
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 pub use vstrace_core::hooks::Hooks;
-use vstrace_core::{Cpu, Event, OsLayer};
+use vstrace_core::{Bitness, Cpu, Event, OsLayer};
 
 pub use record::{CallState, Record};
 pub use sink::{Format, Sink};
+pub use tracker::early::{EarlyOut, EnterCheck};
+
+/// A sink that discards everything: a placeholder while the real one
+/// moves between the engine and its writer thread.
+fn null_sink() -> Sink {
+    Sink::from_writer(Box::new(std::io::sink()), Format::Text, false)
+}
 
 /// Engine configuration, passed from the CLI to wherever the engine runs
 /// (for the QEMU plugin: a JSON file named by the plugin's `config=` arg).
@@ -213,13 +221,21 @@ pub struct EngineStats {
     pub write_errors: u64,
 }
 
+/// Where the engine's records go.
+enum Output {
+    /// Rendered and written on the event's thread.
+    Inline(Sink),
+    /// Queued for the writer thread ([`Engine::write_in_background`]).
+    Background(writer::Writer),
+}
+
 /// The engine. One per traced VM.
 pub struct Engine {
     /// Whether this configuration changes the guest (injections,
     /// rewrites, hooks), so the source must be able to write.
     modifies: bool,
     tracker: tracker::Tracker,
-    sink: Sink,
+    out: Output,
     start: Instant,
     recorder: Option<replay::Recorder>,
 }
@@ -299,10 +315,14 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
         let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
+        if recorder.is_some() {
+            // The trace file keeps every event.
+            tracker.disable_early_out();
+        }
         Ok(Engine {
             modifies,
             tracker,
-            sink,
+            out: Output::Inline(sink),
             start: Instant::now(),
             recorder,
         })
@@ -342,11 +362,75 @@ impl Engine {
             None => self.tracker.on_event(event, cpu, now),
         };
         if let Some(rec) = rec {
-            self.sink.write(rec);
+            self.emit(rec);
         }
-        for rec in self.tracker.take_extra() {
-            self.sink.write(rec);
+        if self.tracker.has_extra() {
+            for rec in self.tracker.take_extra() {
+                match &mut self.out {
+                    Output::Inline(s) => s.write(rec),
+                    Output::Background(w) => w.push(rec),
+                }
+            }
         }
+    }
+
+    /// Writes `rec`, in place or through the writer thread.
+    fn emit(&mut self, rec: Record) {
+        match &mut self.out {
+            Output::Inline(s) => s.write(rec),
+            Output::Background(w) => w.push(rec),
+        }
+    }
+
+    /// Renders and writes records on a thread of their own from now on
+    /// (see [`writer`]): for sources whose event thread is the guest's
+    /// (the QEMU plugin's vCPU threads). The output is the same bytes.
+    /// Stays in place if the thread cannot be started.
+    pub fn write_in_background(&mut self) {
+        let out = std::mem::replace(&mut self.out, Output::Inline(null_sink()));
+        self.out = match out {
+            Output::Inline(sink) => match writer::Writer::start(sink) {
+                Ok(w) => Output::Background(w),
+                Err(sink) => Output::Inline(*sink),
+            },
+            bg => bg,
+        };
+    }
+
+    /// The early-out a source asks before reading more than the call
+    /// number, the caller's width and the address space of an enter:
+    /// true when the call cannot lead to a record or to any bookkeeping
+    /// (e.g. left out by `-e trace=`), and the source drops the event
+    /// instead of calling [`Engine::on_event`]. Never while recording:
+    /// the trace file keeps every event.
+    pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
+        self.tracker.skip_enter(nr, bitness, cr3)
+    }
+
+    /// The early-out state a source checks on any thread without the
+    /// engine's lock ([`EarlyOut::check_enter`],
+    /// [`EarlyOut::skip_sys_exit`]); the engine keeps it current.
+    pub fn early_out(&self) -> std::sync::Arc<EarlyOut> {
+        self.tracker.early()
+    }
+
+    /// The early-out for a sysret or sysexit, asked before reading any
+    /// register: true when no call is in flight and no fork child is
+    /// awaited, so the return can match nothing. (An iret may deliver a
+    /// signal: it always goes to [`Engine::on_event`].) Never while
+    /// recording.
+    pub fn skip_sys_exit(&mut self) -> bool {
+        self.tracker.skip_sys_exit()
+    }
+
+    /// Whether anything may look at registers beyond those a Linux call's
+    /// number, arguments, return, stack, address space and paging need:
+    /// hooks, modifications, a recording (replays with any options), or
+    /// another OS's layer. When false, a source may leave out r11-r15,
+    /// rflags, ss and fs_base from syscall enters and sysret/sysexit
+    /// returns (they read as 0).
+    pub fn reads_all_registers(&self) -> bool {
+        self.modifies || self.recorder.is_some() || !self.tracker.is_linux()
     }
 
     /// Flushes everything (unfinished calls, summary) at the end.
@@ -361,12 +445,22 @@ impl Engine {
             r.end(now);
         }
         for rec in self.tracker.drain_unfinished(now) {
-            self.sink.write(rec);
+            self.emit(rec);
         }
-        self.sink.finish();
-        let mut stats = self.tracker.stats.clone();
-        stats.records = self.sink.written;
-        stats.write_errors = self.sink.errors;
+        let out = std::mem::replace(&mut self.out, Output::Inline(null_sink()));
+        let mut sink = match out {
+            Output::Inline(s) => s,
+            Output::Background(w) => w.finish().unwrap_or_else(|| {
+                let mut s = null_sink();
+                s.first_error = Some("the output thread stopped".into());
+                s
+            }),
+        };
+        sink.finish();
+        let mut stats = self.tracker.stats();
+        stats.records = sink.written;
+        stats.write_errors = sink.errors;
+        self.out = Output::Inline(sink);
         stats
     }
 
@@ -392,7 +486,11 @@ impl Engine {
 
     /// The first output error, if writing failed (disk full, closed pipe).
     pub fn output_error(&self) -> Option<&str> {
-        self.sink.first_error.as_deref()
+        match &self.out {
+            Output::Inline(s) => s.first_error.as_deref(),
+            // Known once the writer is finished ([`Engine::finish`]).
+            Output::Background(_) => None,
+        }
     }
 
     /// The first error writing the trace file (`--record`), if any: the

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use vstrace_core::{Cpu, Event, OsLayer};
+use vstrace_core::{Cpu, Direction, Event, Mechanism, OsLayer};
 use vstrace_tracefile::{
     Access, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter,
 };
@@ -225,9 +225,13 @@ impl<R: Read> Replay<R> {
             }
             match self.reader.next_record() {
                 Ok(Some(vstrace_tracefile::Record::Event(ev))) => {
-                    let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses)
-                        .with_history(&history, ev.event.cr3);
-                    engine.on_event_at(&ev.event, &mut cpu, ev.ts);
+                    // The same early-out as a live source: the calls the
+                    // filter leaves out cost no decoding here either.
+                    if !skip(engine, &ev.event) {
+                        let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses)
+                            .with_history(&history, ev.event.cr3);
+                        engine.on_event_at(&ev.event, &mut cpu, ev.ts);
+                    }
                     history.add(ev.event.cr3, &ev.accesses);
                     last_ts = ev.ts;
                     events += 1;
@@ -245,6 +249,18 @@ impl<R: Read> Replay<R> {
             damage,
             stats,
         }
+    }
+}
+
+/// Whether the engine's early-out drops `event` (see
+/// [`Engine::skip_enter`], [`Engine::skip_sys_exit`]).
+fn skip(engine: &mut Engine, event: &Event) -> bool {
+    match event.mechanism {
+        Mechanism::Sysret | Mechanism::Sysexit => engine.skip_sys_exit(),
+        _ if event.direction == Direction::Enter => {
+            engine.skip_enter(event.regs.rax(), event.bitness, event.cr3)
+        }
+        _ => false,
     }
 }
 

@@ -85,6 +85,13 @@ pub fn debug_enabled(v: Option<&str>) -> bool {
     matches!(v, Some(s) if !s.is_empty() && s != "0")
 }
 
+/// `VSTRACE_PLUGIN_ENGINE=off`: the same as the `engine=off` argument, for
+/// launchers that do not let one add plugin arguments (the benchmark
+/// measures the event source alone through `vstrace run`).
+pub fn engine_off(v: Option<&str>) -> bool {
+    v.and_then(parse_bool) == Some(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +135,15 @@ mod tests {
             parse(["engine=maybe"]),
             Err(ArgsError::BadValue("engine=maybe".into()))
         );
+    }
+
+    #[test]
+    fn engine_off_from_the_environment() {
+        assert!(!engine_off(None));
+        assert!(!engine_off(Some("on")));
+        assert!(!engine_off(Some("bogus")));
+        assert!(engine_off(Some("off")));
+        assert!(engine_off(Some("0")));
     }
 
     #[test]

@@ -63,16 +63,20 @@ impl VcpuState {
         Some(regmap::decode_le(&b[..n.min(b.len())]))
     }
 
-    /// Reads the full snapshot (vCPU callback context only), with the
+    /// Reads the snapshot (vCPU callback context only), with the
     /// trapping instruction's real address as rip: `pc` is its address at
     /// translation, and rip read mid-block is stale (see
     /// [`crate::classify::real_pc`]). All registers are appended to one
-    /// buffer cleared once.
-    pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind) -> Regs {
+    /// buffer cleared once. Slots whose bit is set in `skip` are not read
+    /// and stay 0 (see [`LIGHT_SKIP`]).
+    pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind, skip: u32) -> Regs {
         let mut regs = Regs::default();
         self.buf.clear();
         let mut sizes = [0usize; NSLOTS];
         for (slot, size) in sizes.iter_mut().enumerate() {
+            if skip & (1 << slot) != 0 {
+                continue;
+            }
             if let Some(h) = self.handles[slot] {
                 *size = ffi::read_register(h, &mut self.buf).unwrap_or(0);
             }
@@ -100,6 +104,21 @@ impl VcpuState {
         regs
     }
 }
+
+/// The slots a Linux trace without hooks, modifications or recording never
+/// looks at in a syscall enter or a sysret/sysexit: r11 (the saved
+/// flags), r12-r15 (no call's argument), rflags, ss and fs_base (user
+/// TLS). Each register read goes through QEMU's gdb register path; these
+/// are a third of the snapshot. An iret is always read in full (a return
+/// from exec is recognised by every general register being zero).
+pub const LIGHT_SKIP: u32 = (1 << Reg::R11 as u32)
+    | (1 << Reg::R12 as u32)
+    | (1 << Reg::R13 as u32)
+    | (1 << Reg::R14 as u32)
+    | (1 << Reg::R15 as u32)
+    | (1 << Reg::Rflags as u32)
+    | (1 << regmap::SLOT_SS)
+    | (1 << regmap::SLOT_FS_BASE);
 
 /// Page size used to split accesses, so a failure names the first page
 /// that failed.

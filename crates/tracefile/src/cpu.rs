@@ -155,6 +155,13 @@ impl ReadHistory {
                 None => Self::key(cr3, *addr, *len),
                 Some(s) => Self::key_in(*s, *addr, *len),
             };
+            // The same read again (the common case: attribution reads the
+            // same task at every event) reuses its buffer.
+            if let Some(v) = self.map.get_mut(&key) {
+                v.clear();
+                v.extend_from_slice(bytes);
+                continue;
+            }
             if self.map.len() >= Self::MAX_ENTRIES {
                 self.map.clear();
             }

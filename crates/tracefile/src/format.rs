@@ -743,6 +743,8 @@ pub struct TraceReader<R: Read> {
     seen_config: bool,
     failed: bool,
     check_crc: bool,
+    /// The frame payload buffer, reused from frame to frame.
+    payload: Vec<u8>,
 }
 
 impl<R: Read> TraceReader<R> {
@@ -779,6 +781,7 @@ impl<R: Read> TraceReader<R> {
             seen_config: false,
             failed: false,
             check_crc: true,
+            payload: Vec::new(),
         })
     }
 
@@ -819,39 +822,66 @@ impl<R: Read> TraceReader<R> {
             return Err(err(TraceErrorKind::TooLarge(len as u64)));
         }
         // The buffer grows with the bytes that really arrive, never to a
-        // length the file merely claims.
-        let mut payload = Vec::new();
-        (&mut self.input)
-            .take(len as u64)
-            .read_to_end(&mut payload)
-            .map_err(io)?;
+        // length the file merely claims; it is reused across frames.
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        let read = (&mut self.input).take(len as u64).read_to_end(&mut payload);
+        let rec = self.frame(kind, crc, len, payload, read);
+        if let Ok(Some(_)) = &rec {
+            self.offset += FRAME_HEAD as u64 + len as u64;
+        }
+        rec
+    }
+
+    /// Decodes one frame of `kind` whose payload (`len` bytes claimed,
+    /// `read` says how reading it went) is in `payload`, which goes back
+    /// to the reader's buffer unless the record keeps it.
+    fn frame(
+        &mut self,
+        kind: u8,
+        crc: u32,
+        len: u32,
+        payload: Vec<u8>,
+        read: io::Result<usize>,
+    ) -> Result<Option<Record>, TraceError> {
+        let at = self.offset;
+        let err = |kind| TraceError { offset: at, kind };
+        let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
+        let keep = |me: &mut Self, payload: Vec<u8>| me.payload = payload;
+        if let Err(e) = read {
+            keep(self, payload);
+            return Err(io(e));
+        }
         if payload.len() < len as usize {
+            keep(self, payload);
             return Err(err(TraceErrorKind::Truncated));
         }
         if self.check_crc && frame_crc(kind, &payload) != crc {
+            keep(self, payload);
             return Err(err(TraceErrorKind::Checksum));
         }
-        let frame_len = (FRAME_HEAD + payload.len()) as u64;
         let rec = match kind {
             KIND_CONFIG if !self.seen_config => {
                 self.seen_config = true;
-                Record::Config(payload)
+                return Ok(Some(Record::Config(payload)));
             }
-            KIND_CONFIG => return Err(err(TraceErrorKind::Malformed("second configuration"))),
-            _ if !self.seen_config => return Err(err(TraceErrorKind::NoConfig)),
+            KIND_CONFIG => Err(err(TraceErrorKind::Malformed("second configuration"))),
+            _ if !self.seen_config => Err(err(TraceErrorKind::NoConfig)),
             KIND_EVENT => {
                 let mut c = Cursor { b: &payload };
-                Record::Event(self.state.decode_event(&mut c).map_err(err)?)
+                self.state
+                    .decode_event(&mut c)
+                    .map(|e| Some(Record::Event(e)))
+                    .map_err(err)
             }
             KIND_END => {
                 let mut c = Cursor { b: &payload };
-                let ts = c.varint().map_err(err)?;
-                Record::End { ts }
+                c.varint().map(|ts| Some(Record::End { ts })).map_err(err)
             }
-            k => return Err(err(TraceErrorKind::UnknownKind(k))),
+            k => Err(err(TraceErrorKind::UnknownKind(k))),
         };
-        self.offset += frame_len;
-        Ok(Some(rec))
+        keep(self, payload);
+        rec
     }
 }
 

@@ -7,10 +7,12 @@
 //! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
 //! preemption and migration between vCPUs without any OS profile.
 
+pub mod early;
 mod scope;
 mod signal;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::mem::{user_space_end, UserOnly};
@@ -175,6 +177,17 @@ pub(crate) struct Tracker {
     /// `-i`: records carry the caller's instruction pointer.
     want_ip: bool,
     pub stats: EngineStats,
+    /// `-c`: records only count, so no argument is decoded (see
+    /// [`Tracker::decodes_args`]).
+    summary: bool,
+    /// The early-out's table and flags, shared with sources that check
+    /// without the lock. Enabled (see [`Tracker::with_early_out`]) for a
+    /// Linux guest (its layer names a call from its number and width
+    /// alone, and observes nothing) without hooks, injections or rewrites
+    /// (which may act on any call). The interest table is filled on first
+    /// sight of a number, so the early-out asks the layer nothing in
+    /// steady state.
+    early: std::sync::Arc<early::EarlyOut>,
 }
 
 impl Tracker {
@@ -235,7 +248,133 @@ impl Tracker {
             extra: Vec::new(),
             want_ip: cfg.display.instruction_pointer,
             stats: EngineStats::default(),
-        })
+            summary: cfg.summary,
+            early: Default::default(),
+        }
+        .with_early_out())
+    }
+
+    /// Decides once whether enters may be dropped early (see
+    /// [`Tracker::early`]).
+    fn with_early_out(self) -> Tracker {
+        let on = self.os_kind == Os::Linux
+            && self.hooks.is_empty()
+            && self.injects.is_empty()
+            && self.rewrites.is_empty()
+            // --caller's module maps are invalidated by the mmap family
+            // of calls, which the early-out would not let the layer see.
+            && !self.callers;
+        self.early.enabled.store(on, Ordering::Relaxed);
+        self
+    }
+
+    /// The early-out state shared with lock-free checks.
+    pub fn early(&self) -> std::sync::Arc<early::EarlyOut> {
+        std::sync::Arc::clone(&self.early)
+    }
+
+    /// Turns the early-out off for good (the engine records every event).
+    pub fn disable_early_out(&self) {
+        self.early.enabled.store(false, Ordering::Relaxed);
+    }
+
+    /// Publishes what the lock-free checks depend on; called after every
+    /// event the tracker handles.
+    fn publish(&self) {
+        self.early.fresh.store(
+            !self.fresh_children.is_empty() || !self.fresh_signals.is_empty(),
+            Ordering::Release,
+        );
+        self.early
+            .wants_exits
+            .store(self.wants_exits(), Ordering::Release);
+    }
+
+    /// The engine's counters, with the events dropped without the lock.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        let enters = self.early.dropped_enters.load(Ordering::Relaxed);
+        let exits = self.early.dropped_exits.load(Ordering::Relaxed);
+        s.events += enters + exits;
+        s.enters += enters;
+        s.exits += exits;
+        s.unmatched_exits += exits;
+        s
+    }
+
+    /// Whether records carry decoded arguments: not for `-c`, which only
+    /// counts calls, their errors and times; hooks see argument names.
+    fn decodes_args(&self) -> bool {
+        !self.summary || !self.hooks.is_empty()
+    }
+
+    /// The early-out for an enter: true when the call `nr` of width
+    /// `bitness` in address space `cr3` cannot lead to a record or to any
+    /// bookkeeping ([`Tracker::on_event`] would return nothing and keep
+    /// nothing), so the source can drop it before reading any other
+    /// register or memory. Keeps what `on_event` keeps for such a call:
+    /// the counters, and that a call was made in `cr3`.
+    pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
+        if !self.early.enabled.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Some(i) = early::slot(nr, bitness) else {
+            return false;
+        };
+        if self.early.interest(i) == early::INTEREST_UNKNOWN {
+            let nr = match bitness {
+                Bitness::B32 => nr & 0xffff_ffff,
+                Bitness::B64 => nr,
+            };
+            let ev = Event::new(0, Mechanism::Syscall, bitness, Default::default());
+            let info = self.os.identify(&ev, nr);
+            let full = self.trace.contains(&info.name)
+                || info.exec
+                || info.fork
+                || info.ends_process
+                || info.returns_elsewhere;
+            self.early.set_interest(
+                i,
+                if full {
+                    early::INTEREST_FULL
+                } else {
+                    early::INTEREST_NONE
+                },
+            );
+        }
+        if self.early.interest(i) != early::INTEREST_NONE {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.enters += 1;
+        self.made_call_in(cr3_key(cr3));
+        self.publish();
+        true
+    }
+
+    /// A call was made in address space `cr3`: its fresh fork child and
+    /// signal handler entries are no longer fresh.
+    fn made_call_in(&mut self, cr3: u64) {
+        if !self.fresh_children.is_empty() {
+            self.fresh_children.remove(&cr3);
+        }
+        if !self.fresh_signals.is_empty() {
+            self.fresh_signals.retain(|s| s.0 != cr3);
+        }
+    }
+
+    /// The early-out for a sysret or sysexit (an iret may be a signal
+    /// delivery): true when no call is in flight and no fork child is
+    /// awaited, so the return can match nothing ([`Tracker::on_event`]
+    /// would count it as unmatched and return nothing).
+    pub fn skip_sys_exit(&mut self) -> bool {
+        if !self.early.enabled.load(Ordering::Relaxed) || self.wants_exits() {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.exits += 1;
+        self.stats.unmatched_exits += 1;
+        true
     }
 
     /// Whether an exit event can still matter: a call is in flight, or a
@@ -263,11 +402,27 @@ impl Tracker {
             || self.pending.values().any(|v| v.iter().any(|p| p.info.fork))
     }
 
+    /// Whether the layer is Linux's.
+    pub fn is_linux(&self) -> bool {
+        self.os_kind == Os::Linux
+    }
+
+    /// Whether records other than the event's own are waiting.
+    pub fn has_extra(&self) -> bool {
+        !self.extra.is_empty()
+    }
+
     pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
         self.extra.drain(..)
     }
 
     pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
+        let r = self.on_event_inner(event, cpu, now);
+        self.publish();
+        r
+    }
+
+    fn on_event_inner(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.stats.events += 1;
         match event.direction {
             Direction::Enter => {
@@ -290,12 +445,7 @@ impl Tracker {
         self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
         let cr3 = cr3_key(event.cr3);
-        if !self.fresh_children.is_empty() {
-            self.fresh_children.remove(&cr3);
-        }
-        if !self.fresh_signals.is_empty() {
-            self.fresh_signals.retain(|s| s.0 != cr3);
-        }
+        self.made_call_in(cr3);
         let state = match &self.scope {
             None => Some(true),
             Some(s) => s.spaces.get(&cr3).copied(),
@@ -385,10 +535,10 @@ impl Tracker {
             _ => Some(sp_of(regs.rip().wrapping_add(2), event.bitness)),
         };
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
-        sc.name = info.name.clone();
-        // Names are for hooks' by-name accessors; skip the allocations
-        // on the fast path when there are none.
+        // Names are for hooks (their by-name accessors and errors); skip
+        // the allocations on the fast path when there are none.
         if !self.hooks.is_empty() {
+            sc.name = info.name.clone();
             sc.arg_names = self
                 .os
                 .arg_names(&info)
@@ -440,8 +590,13 @@ impl Tracker {
             }
         }
         let end = self.user_end(event);
-        let mut args = self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts);
-        if args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
+        let decode = self.decodes_args();
+        let mut args = if decode {
+            self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts)
+        } else {
+            Vec::new()
+        };
+        if decode && args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
             if let Some(frame) = self
                 .os
                 .frame_args(&info, event, &mut user(sc.cpu().mem(), end))
@@ -467,9 +622,11 @@ impl Tracker {
         };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
+        // -c shows no process; execs and forks need theirs for the scope.
+        let attribute_shown = shown && (decode || info.exec || info.fork);
         let proc_info = match early_proc {
             Some(p) => Some(p),
-            None if shown || pre_scope || self.follow_forks => match sc.process.take() {
+            None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
                 // Already read for the hooks.
                 Some(p) => Some(p),
                 None => self.os.attribute(event, sc.cpu().mem()),
@@ -668,8 +825,8 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let end = self.user_end(event);
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
-        sc.name = pending.info.name.clone();
         if !self.hooks.is_empty() {
+            sc.name = pending.info.name.clone();
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();
@@ -695,12 +852,13 @@ impl Tracker {
         // have rewritten the buffer while the call ran (what the kernel
         // read is one of the two), and in-arguments unreadable at entry
         // (not faulted in yet) can be read now the kernel did.
-        let paths = if p.shown && self.pair_by_thread && !p.info.exec {
+        let decode = self.decodes_args();
+        let paths = if decode && p.shown && self.pair_by_thread && !p.info.exec {
             self.os.path_args(&p.info)
         } else {
             Vec::new()
         };
-        if (p.retry || !paths.is_empty()) && !p.info.exec {
+        if decode && (p.retry || !paths.is_empty()) && !p.info.exec {
             let fresh =
                 self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &self.opts);
             for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
@@ -722,11 +880,13 @@ impl Tracker {
             raw: &p.raw,
             opts: &self.opts,
         };
-        self.os
-            .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
-        p.ret_detail = self
-            .os
-            .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
+        if decode {
+            self.os
+                .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
+            p.ret_detail = self
+                .os
+                .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
+        }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.shown && self.names.any() && ret >= 0 {
@@ -742,8 +902,10 @@ impl Tracker {
             p.fds.extend(fds);
         }
         if p.info.exec && ret == 0 {
-            self.os
-                .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
+            if decode {
+                self.os
+                    .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
+            }
             // The new image runs in a new address space.
             if let Some(s) = &mut self.scope {
                 let new = cr3_key(event.cr3);
@@ -1353,6 +1515,84 @@ mod tests {
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
+    }
+
+    /// The early-out drops exactly the enters the full path would drop
+    /// without a trace: calls `-e trace=` leaves out, but never execs,
+    /// forks or exits (scope bookkeeping), and never a shown call.
+    #[test]
+    fn early_out_drops_only_what_the_full_path_drops() {
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        // read, write, getppid: left out.
+        for nr in [0, 1, 110] {
+            assert!(r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
+            assert!(r.enter(nr, &[0, 0, 0], 0x7fff_1000, CR3).0.is_none());
+            assert!(!r.t.wants_exits(), "nr {nr} left a call in flight");
+        }
+        // openat (shown), clone, execve, exit_group: the full path.
+        for nr in [257, 56, 59, 231] {
+            assert!(!r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
+        }
+        // The same numbers in the 32-bit table are other calls: i386 3 is
+        // read (dropped), 11 execve (kept); the high half of eax is ignored.
+        assert!(r.t.skip_enter(0xdead_0000_0003, Bitness::B32, CR3));
+        assert!(!r.t.skip_enter(11, Bitness::B32, CR3));
+        // Huge numbers are not cached: the full path names them.
+        assert!(!r.t.skip_enter(1 << 40, Bitness::B64, CR3));
+        // A fork child that returned but made no call: the lock-free
+        // check asks (the call must clear it), the locked one drops.
+        let early = r.t.early();
+        assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Skip);
+        r.t.fresh_children.insert(cr3_key(CR3));
+        r.t.publish();
+        assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Ask);
+        assert!(r.t.skip_enter(0, Bitness::B64, CR3));
+        assert!(r.t.fresh_children.is_empty());
+        assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Skip);
+        // No call in flight: a sysret can match nothing.
+        assert!(r.t.skip_sys_exit());
+        assert!(early.skip_sys_exit());
+        r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert!(!r.t.skip_sys_exit(), "openat in flight");
+        assert!(!early.skip_sys_exit(), "openat in flight");
+        assert_eq!(r.sysret(3, 0x7fff_1000, CR3).0.unwrap().name, "openat");
+    }
+
+    /// Hooks and injections may act on any call: no early-out.
+    #[test]
+    fn no_early_out_with_injections() {
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            inject: vec!["getppid:error=EPERM".into()],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        assert!(!r.t.skip_enter(110, Bitness::B64, CR3));
+    }
+
+    /// `-c` decodes no argument, and its records count the same calls,
+    /// errors and returns.
+    #[test]
+    fn summary_records_carry_no_decoded_arguments() {
+        let cfg = EngineConfig {
+            summary: true,
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(
+            257,
+            &[(-100i64) as u64, 0x60_0000, 0x80000, 0],
+            0x7fff_1000,
+            CR3,
+        );
+        let rec = r.sysret((-2i64) as u64, 0x7fff_1000, CR3).0.unwrap();
+        assert_eq!(rec.name, "openat");
+        assert!(rec.args.is_empty());
+        assert_eq!((rec.ret, rec.errno.as_deref()), (Some(-2), Some("ENOENT")));
     }
 
     /// A rig scoped to the command launched by `/vstrace/cmd`, and the

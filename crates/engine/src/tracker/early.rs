@@ -1,0 +1,120 @@
+//! The early-out's shared state: what a source may ask without the
+//! engine's lock (see [`EarlyOut`]), kept up to date by the tracker.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use vstrace_core::Bitness;
+
+/// Not looked up yet: the locked path names the call and fills the entry.
+pub(super) const INTEREST_UNKNOWN: u8 = 0;
+/// A call the enter path would drop (not shown, no exec, fork, exit or
+/// sigreturn bookkeeping).
+pub(super) const INTEREST_NONE: u8 = 1;
+/// A call the full enter path must see.
+pub(super) const INTEREST_FULL: u8 = 2;
+/// Call numbers the interest table covers; larger ones take the full path.
+pub(super) const INTEREST_MAX_NR: u64 = 4096;
+
+/// What the lock-free check says about an enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnterCheck {
+    /// The call cannot matter: drop it (already counted).
+    Skip,
+    /// The full path must see it.
+    Full,
+    /// Ask the engine under its lock ([`crate::Engine::skip_enter`]):
+    /// the call was never seen, or a fork child or signal handler entry
+    /// waits for its space's next call.
+    Ask,
+}
+
+/// The early-out decisions a source can make on any vCPU thread without
+/// the engine's lock: a table of the calls that cannot matter (filled by
+/// the engine the first time it sees each number), whether anything waits
+/// for a space's next call, and whether any return can match something.
+/// Counts what it drops, for the engine's statistics.
+pub struct EarlyOut {
+    /// Whether enters may be dropped at all (see `Tracker::with_early_out`).
+    pub(super) enabled: AtomicBool,
+    /// [`INTEREST_UNKNOWN`] / [`INTEREST_NONE`] / [`INTEREST_FULL`] at
+    /// `width * INTEREST_MAX_NR + nr` (width 0: 64-bit, 1: 32-bit).
+    interest: Box<[AtomicU8]>,
+    /// Fresh fork children or signal entries are waiting for a call.
+    pub(super) fresh: AtomicBool,
+    /// A call is in flight or a fork child is awaited.
+    pub(super) wants_exits: AtomicBool,
+    /// Enters dropped without the lock.
+    pub(super) dropped_enters: AtomicU64,
+    /// sysret/sysexit returns dropped without the lock.
+    pub(super) dropped_exits: AtomicU64,
+}
+
+impl Default for EarlyOut {
+    fn default() -> Self {
+        EarlyOut {
+            enabled: AtomicBool::new(false),
+            interest: (0..2 * INTEREST_MAX_NR)
+                .map(|_| AtomicU8::new(INTEREST_UNKNOWN))
+                .collect(),
+            fresh: AtomicBool::new(false),
+            wants_exits: AtomicBool::new(true),
+            dropped_enters: AtomicU64::new(0),
+            dropped_exits: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The table index of call `nr` (the low 32 bits for 32-bit callers).
+pub(super) fn slot(nr: u64, bitness: Bitness) -> Option<usize> {
+    let (nr, w) = match bitness {
+        Bitness::B32 => (nr & 0xffff_ffff, 1),
+        Bitness::B64 => (nr, 0),
+    };
+    (nr < INTEREST_MAX_NR).then(|| (w * INTEREST_MAX_NR + nr) as usize)
+}
+
+impl EarlyOut {
+    /// The table entry at `slot`.
+    pub(super) fn interest(&self, slot: usize) -> u8 {
+        self.interest
+            .get(slot)
+            .map_or(INTEREST_FULL, |a| a.load(Ordering::Relaxed))
+    }
+
+    /// Fills the table entry at `slot`.
+    pub(super) fn set_interest(&self, slot: usize, v: u8) {
+        if let Some(a) = self.interest.get(slot) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// The lock-free check of an enter of call `nr` by a caller of width
+    /// `bitness`: [`EnterCheck::Skip`] only when the engine under its
+    /// lock would drop it without keeping anything.
+    pub fn check_enter(&self, nr: u64, bitness: Bitness) -> EnterCheck {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return EnterCheck::Full;
+        }
+        let Some(i) = slot(nr, bitness) else {
+            return EnterCheck::Full;
+        };
+        match self.interest(i) {
+            INTEREST_FULL => EnterCheck::Full,
+            INTEREST_NONE if !self.fresh.load(Ordering::Acquire) => {
+                self.dropped_enters.fetch_add(1, Ordering::Relaxed);
+                EnterCheck::Skip
+            }
+            _ => EnterCheck::Ask,
+        }
+    }
+
+    /// The lock-free check of a sysret or sysexit: true (dropped, counted)
+    /// when no call is in flight and no fork child is awaited.
+    pub fn skip_sys_exit(&self) -> bool {
+        if !self.enabled.load(Ordering::Relaxed) || self.wants_exits.load(Ordering::Acquire) {
+            return false;
+        }
+        self.dropped_exits.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
