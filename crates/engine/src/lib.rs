@@ -223,8 +223,9 @@ pub struct EngineStats {
 
 /// Where the engine's records go.
 enum Output {
-    /// Rendered and written on the event's thread.
-    Inline(Sink),
+    /// Rendered and written on the event's thread (boxed: the sink and
+    /// its options are large, the writer's handle is small).
+    Inline(Box<Sink>),
     /// Queued for the writer thread ([`Engine::write_in_background`]).
     Background(writer::Writer),
 }
@@ -322,7 +323,7 @@ impl Engine {
         Ok(Engine {
             modifies,
             tracker,
-            out: Output::Inline(sink),
+            out: Output::Inline(Box::new(sink)),
             start: Instant::now(),
             recorder,
         })
@@ -387,11 +388,11 @@ impl Engine {
     /// (the QEMU plugin's vCPU threads). The output is the same bytes.
     /// Stays in place if the thread cannot be started.
     pub fn write_in_background(&mut self) {
-        let out = std::mem::replace(&mut self.out, Output::Inline(null_sink()));
+        let out = std::mem::replace(&mut self.out, Output::Inline(Box::new(null_sink())));
         self.out = match out {
-            Output::Inline(sink) => match writer::Writer::start(sink) {
+            Output::Inline(sink) => match writer::Writer::start(*sink) {
                 Ok(w) => Output::Background(w),
-                Err(sink) => Output::Inline(*sink),
+                Err(sink) => Output::Inline(sink),
             },
             bg => bg,
         };
@@ -447,14 +448,14 @@ impl Engine {
         for rec in self.tracker.drain_unfinished(now) {
             self.emit(rec);
         }
-        let out = std::mem::replace(&mut self.out, Output::Inline(null_sink()));
+        let out = std::mem::replace(&mut self.out, Output::Inline(Box::new(null_sink())));
         let mut sink = match out {
             Output::Inline(s) => s,
-            Output::Background(w) => w.finish().unwrap_or_else(|| {
+            Output::Background(w) => Box::new(w.finish().unwrap_or_else(|| {
                 let mut s = null_sink();
                 s.first_error = Some("the output thread stopped".into());
                 s
-            }),
+            })),
         };
         sink.finish();
         let mut stats = self.tracker.stats();

@@ -205,10 +205,10 @@ impl TraceArgs {
         let from_e = |keys: &[&str]| {
             self.expr
                 .iter()
+                .rev()
                 .filter_map(|e| e.split_once('='))
-                .filter(|(k, _)| keys.contains(k))
+                .find(|(k, _)| keys.contains(k))
                 .map(|(_, v)| v.to_string())
-                .last()
         };
         let decode_fds = from_e(&["decode-fds", "decode-fd"]).or_else(|| self.decode_fds.clone());
         let decode_pids =
