@@ -1,0 +1,130 @@
+//! The tracker's side of the early-out (see [`super::early`]): which
+//! calls cannot matter, what the lock-free checks may rely on, and the
+//! counters of what they dropped.
+
+use super::*;
+
+impl Tracker {
+    /// Decides once whether enters may be dropped early (see
+    /// [`Tracker::early`]).
+    pub(super) fn with_early_out(self) -> Tracker {
+        let on = self.os_kind == Os::Linux
+            && self.hooks.is_empty()
+            && self.injects.is_empty()
+            && self.rewrites.is_empty()
+            // --caller's module maps are invalidated by the mmap family
+            // of calls, which the early-out would not let the layer see.
+            && !self.callers;
+        self.early.enabled.store(on, Ordering::Relaxed);
+        self
+    }
+
+    /// The early-out state shared with lock-free checks.
+    pub fn early(&self) -> std::sync::Arc<early::EarlyOut> {
+        std::sync::Arc::clone(&self.early)
+    }
+
+    /// Turns the early-out off for good (the engine records every event).
+    pub fn disable_early_out(&self) {
+        self.early.enabled.store(false, Ordering::Relaxed);
+    }
+
+    /// Publishes what the lock-free checks depend on; called after every
+    /// event the tracker handles.
+    pub(super) fn publish(&self) {
+        self.early.fresh.store(
+            !self.fresh_children.is_empty() || !self.fresh_signals.is_empty(),
+            Ordering::Release,
+        );
+        self.early
+            .wants_exits
+            .store(self.wants_exits(), Ordering::Release);
+    }
+
+    /// The engine's counters, with the events dropped without the lock.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        let enters = self.early.dropped_enters.load(Ordering::Relaxed);
+        let exits = self.early.dropped_exits.load(Ordering::Relaxed);
+        s.events += enters + exits;
+        s.enters += enters;
+        s.exits += exits;
+        s.unmatched_exits += exits;
+        s
+    }
+
+    /// Whether records carry decoded arguments: not for `-c`, which only
+    /// counts calls, their errors and times; hooks see argument names.
+    pub(super) fn decodes_args(&self) -> bool {
+        !self.summary || !self.hooks.is_empty()
+    }
+
+    /// The early-out for an enter: true when the call `nr` of width
+    /// `bitness` in address space `cr3` cannot lead to a record or to any
+    /// bookkeeping ([`Tracker::on_event`] would return nothing and keep
+    /// nothing), so the source can drop it before reading any other
+    /// register or memory. Keeps what `on_event` keeps for such a call:
+    /// the counters, and that a call was made in `cr3`.
+    pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
+        if !self.early.enabled.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Some(i) = early::slot(nr, bitness) else {
+            return false;
+        };
+        if self.early.interest(i) == early::INTEREST_UNKNOWN {
+            let nr = match bitness {
+                Bitness::B32 => nr & 0xffff_ffff,
+                Bitness::B64 => nr,
+            };
+            let ev = Event::new(0, Mechanism::Syscall, bitness, Default::default());
+            let info = self.os.identify(&ev, nr);
+            let full = self.trace.contains(&info.name)
+                || info.exec
+                || info.fork
+                || info.ends_process
+                || info.returns_elsewhere;
+            self.early.set_interest(
+                i,
+                if full {
+                    early::INTEREST_FULL
+                } else {
+                    early::INTEREST_NONE
+                },
+            );
+        }
+        if self.early.interest(i) != early::INTEREST_NONE {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.enters += 1;
+        self.made_call_in(cr3_key(cr3));
+        self.publish();
+        true
+    }
+
+    /// A call was made in address space `cr3`: its fresh fork child and
+    /// signal handler entries are no longer fresh.
+    pub(super) fn made_call_in(&mut self, cr3: u64) {
+        if !self.fresh_children.is_empty() {
+            self.fresh_children.remove(&cr3);
+        }
+        if !self.fresh_signals.is_empty() {
+            self.fresh_signals.retain(|s| s.0 != cr3);
+        }
+    }
+
+    /// The early-out for a sysret or sysexit (an iret may be a signal
+    /// delivery): true when no call is in flight and no fork child is
+    /// awaited, so the return can match nothing ([`Tracker::on_event`]
+    /// would count it as unmatched and return nothing).
+    pub fn skip_sys_exit(&mut self) -> bool {
+        if !self.early.enabled.load(Ordering::Relaxed) || self.wants_exits() {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.exits += 1;
+        self.stats.unmatched_exits += 1;
+        true
+    }
+}

@@ -1,0 +1,114 @@
+//! Records built from a call in flight (complete, unfinished, no return)
+//! and records of instants that are no call of their own (a fork child's
+//! first return, a signal delivery, a process's exit).
+
+use super::*;
+
+impl Tracker {
+    /// A record of one instant that is no call of its own (a fork child's
+    /// first return, a signal delivery), by `who`, for the caller to name.
+    pub(super) fn instant_record(&self, event: &Event, now: u64, who: Option<ProcInfo>) -> Record {
+        Record {
+            seq: 0,
+            vcpu: event.vcpu,
+            ts_enter_ns: now,
+            ts_exit_ns: None,
+            pid: who.as_ref().map(|w| w.pid),
+            tid: who.as_ref().map(|w| w.tid),
+            ppid: who.as_ref().and_then(|w| w.ppid),
+            comm: who.and_then(|w| w.comm),
+            cr3: cr3_key(event.cr3),
+            os: self.os_kind.name().to_string(),
+            abi: String::new(),
+            mechanism: event.mechanism.name().to_string(),
+            nr: 0,
+            name: String::new(),
+            args: Vec::new(),
+            ret: None,
+            ret_text: None,
+            errno: None,
+            state: CallState::Complete,
+            modifications: Vec::new(),
+            hook: Default::default(),
+            changed: Vec::new(),
+            ip: None,
+            error: None,
+            fds: Vec::new(),
+            caller: None,
+        }
+    }
+
+    /// The `+++ exited with N +++` record of a process ending with the
+    /// call `info` (exit_group), queued after the call's own record.
+    pub(super) fn exited(
+        &mut self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        who: Option<ProcInfo>,
+    ) {
+        let who = who.or_else(|| self.os.attribute(event, cpu.mem()));
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let status = sc.arg(1).unwrap_or(0) & 0xff;
+        let mut r = self.instant_record(event, now, who);
+        r.abi = info.abi.to_string();
+        r.name = info.name.clone();
+        r.nr = info.nr;
+        r.ret = Some(status as i64);
+        r.state = CallState::Exited;
+        self.extra.push(r);
+    }
+
+    pub(super) fn record(
+        &self,
+        p: Pending,
+        state: CallState,
+        ret: Option<i64>,
+        exit_ts: Option<u64>,
+    ) -> Record {
+        let (ret_text, errno) = match ret {
+            Some(r) => {
+                let (mut t, e) = self.os.format_return(&p.info, r);
+                if let Some(n) = &p.ret_name {
+                    t.push_str(n);
+                }
+                if let Some(d) = &p.ret_detail {
+                    t.push_str(" (");
+                    t.push_str(d);
+                    t.push(')');
+                }
+                (Some(t), e)
+            }
+            None => (None, None),
+        };
+        Record {
+            seq: 0,
+            vcpu: p.vcpu,
+            ts_enter_ns: p.ts,
+            ts_exit_ns: exit_ts,
+            pid: p.proc_info.as_ref().map(|i| i.pid),
+            tid: p.proc_info.as_ref().map(|i| i.tid),
+            ppid: p.proc_info.as_ref().and_then(|i| i.ppid),
+            comm: p.proc_info.and_then(|i| i.comm),
+            cr3: p.cr3,
+            os: self.os_kind.name().to_string(),
+            abi: p.info.abi.to_string(),
+            mechanism: p.mechanism.name().to_string(),
+            nr: p.info.nr,
+            name: p.info.name,
+            args: p.args,
+            ret,
+            ret_text,
+            errno,
+            state,
+            modifications: p.modifications,
+            hook: p.hook,
+            changed: p.changed,
+            ip: p.ip,
+            error: p.error,
+            fds: p.fds,
+            caller: p.caller,
+        }
+    }
+}
