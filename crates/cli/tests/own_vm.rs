@@ -463,6 +463,8 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
         &[
             "-e",
             "trace=connect",
+            // strace's output options reach the plugin's sink.
+            "-T",
             "-o",
             t4.to_str().unwrap(),
             "--duration",
@@ -487,6 +489,20 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
         "{t}"
     );
     assert!(t.contains("ENETUNREACH"), "{t}");
+    // -T: each finished call ends with its duration, `<0.000123>`.
+    let timed = |l: &str| {
+        l.rsplit_once(" <").is_some_and(|(_, d)| {
+            d.strip_suffix('>').is_some_and(|d| {
+                d.len() == 8 && d.as_bytes()[1] == b'.' && d.parse::<f64>().is_ok()
+            })
+        })
+    };
+    assert!(
+        t.lines()
+            .filter(|l| l.contains("connect(") && l.contains(" = "))
+            .all(timed),
+        "{t}"
+    );
 
     drop(kill_qemu);
     let _ = q.wait();

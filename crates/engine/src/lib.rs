@@ -121,6 +121,19 @@ pub struct EngineConfig {
     pub caller: bool,
 }
 
+impl EngineConfig {
+    /// Absolute timestamps (`-t`) count from the host's clock now; a
+    /// replay keeps the recorded start (already set).
+    pub fn start_wall_clock(&mut self) {
+        if self.display.wall_start_ns.is_none() {
+            self.display.wall_start_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_nanos() as u64);
+        }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -154,7 +167,7 @@ impl Default for EngineConfig {
 
 /// The `-e raw=` and `-e signal=` sets of `cfg`, parsed with the names
 /// `os` knows.
-fn display_sets(
+pub fn display_sets(
     cfg: &EngineConfig,
     os: &dyn OsLayer,
 ) -> Result<(Option<filter::SyscallSet>, Option<output::SignalSet>), EngineError> {
@@ -255,14 +268,7 @@ impl Engine {
         hooks: Hooks,
     ) -> Result<Engine, EngineError> {
         let mut cfg = cfg;
-        // Absolute timestamps count from the host's clock now (a replay
-        // keeps the recorded start).
-        if cfg.display.wall_start_ns.is_none() {
-            cfg.display.wall_start_ns = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_nanos() as u64);
-        }
+        cfg.start_wall_clock();
         let (raw, signals) = display_sets(&cfg, os.as_ref())?;
         let sink = Sink::open_with(
             cfg.output.as_deref(),

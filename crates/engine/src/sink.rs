@@ -117,6 +117,20 @@ impl Sink {
         Ok(sink)
     }
 
+    /// The same sink with strace's output options (see [`Sink::open_with`];
+    /// `-ff` and `-A` are the writer's business here).
+    pub fn with_options(
+        mut self,
+        opts: OutputOptions,
+        raw: Option<SyscallSet>,
+        signals: Option<SignalSet>,
+    ) -> Sink {
+        self.opts = opts;
+        self.raw = raw;
+        self.signals = signals;
+        self
+    }
+
     /// A sink writing to `out` (see [`Sink::open`]).
     pub fn from_writer(out: Box<dyn Write + Send>, format: Format, summary: bool) -> Sink {
         Sink {

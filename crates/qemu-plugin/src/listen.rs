@@ -444,12 +444,22 @@ fn engine_for(
         serde_json::from_slice(payload).map_err(|e| format!("bad configuration: {e}"))?;
     // The output is the socket, whatever the client's file says.
     cfg.output = None;
+    cfg.start_wall_clock();
     let os = vstrace_layers::layer(&cfg).map_err(|e| format!("bad configuration: {e}"))?;
+    // strace's output options (timestamps, -T, -e raw=/signal=...) apply
+    // to the lines sent as they do to a file.
+    let (raw, signals) = vstrace_engine::display_sets(&cfg, os.as_ref())
+        .map_err(|e| format!("bad configuration: {e}"))?;
     let sink = Sink::from_writer(
         Box::new(FrameWriter(out.clone(), Kind::Output)),
         cfg.format,
         cfg.summary,
-    );
+    )
+    .with_options(cfg.display.clone(), raw, signals);
+    // The client's `--hooks FILE.py` run here, in the plugin, as in `run`.
+    let mut hooks = hooks();
+    vstrace_python::add_hooks(&mut hooks, &cfg.python_hooks, vstrace_python::Mode::Live)
+        .map_err(|e| format!("hooks: {e}"))?;
     // The client writes the trace file; its path here means nothing.
     let recording = cfg
         .record
@@ -464,7 +474,7 @@ fn engine_for(
         *lock(&DEFERRED) = Some(Deferred {
             cfg,
             sink,
-            hooks: hooks(),
+            hooks,
             recording,
             failed: 0,
             say: Box::new(say),
@@ -472,8 +482,8 @@ fn engine_for(
         return Ok(None);
     }
     match recording {
-        Some(r) => Engine::with_sink_and_recording(cfg, os, hooks(), sink, r),
-        None => Engine::with_sink(cfg, os, hooks(), sink),
+        Some(r) => Engine::with_sink_and_recording(cfg, os, hooks, sink, r),
+        None => Engine::with_sink(cfg, os, hooks, sink),
     }
     .map(Some)
     .map_err(|e| format!("bad configuration: {e}"))
