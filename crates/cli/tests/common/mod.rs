@@ -253,7 +253,7 @@ pub fn check_compat32_calls(recs: &[serde_json::Value], out: &str, fast: &str) {
             fast,
             "vdso mmap2=",
             [
-                "0",
+                "NULL",
                 "8192",
                 "PROT_READ|PROT_WRITE",
                 "MAP_PRIVATE|MAP_ANONYMOUS",
@@ -265,7 +265,7 @@ pub fn check_compat32_calls(recs: &[serde_json::Value], out: &str, fast: &str) {
             "int80",
             "int80 mmap2=",
             [
-                "0",
+                "NULL",
                 "12288",
                 "PROT_READ",
                 "MAP_PRIVATE|MAP_ANONYMOUS",
