@@ -17,25 +17,14 @@ static AIO_CMDS: Names = &[
     (8, "IOCB_CMD_PWRITEV"),
 ];
 
-/// `aio_rw_flags` bits (`RWF_*`). TODO: generated table.
-static RWF_FLAGS: Names = &[
-    (0x1, "RWF_HIPRI"),
-    (0x2, "RWF_DSYNC"),
-    (0x4, "RWF_SYNC"),
-    (0x8, "RWF_NOWAIT"),
-    (0x10, "RWF_APPEND"),
-];
+/// `aio_rw_flags` bits (`RWF_*`).
+static RWF_FLAGS: Names = crate::xlat::tables::RWF_FLAGS_X86_64;
 
 /// `aio_flags` bits. TODO: generated table.
 static IOCB_FLAGS: Names = &[(0x1, "IOCB_FLAG_RESFD"), (0x2, "IOCB_FLAG_IOPRIO")];
 
-/// I/O priority classes. TODO: generated table.
-static IOPRIO_CLASSES: Names = &[
-    (0, "IOPRIO_CLASS_NONE"),
-    (1, "IOPRIO_CLASS_RT"),
-    (2, "IOPRIO_CLASS_BE"),
-    (3, "IOPRIO_CLASS_IDLE"),
-];
+/// I/O priority classes.
+static IOPRIO_CLASSES: Names = crate::xlat::tables::IOPRIO_CLASS_X86_64;
 
 /// Size of `struct iocb` (both ABIs).
 const IOCB: usize = 64;

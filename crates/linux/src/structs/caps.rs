@@ -6,12 +6,8 @@ use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
 
-/// `_LINUX_CAPABILITY_VERSION_*`. TODO: generated table.
-static CAP_VERSIONS: Names = &[
-    (0x1998_0330, "_LINUX_CAPABILITY_VERSION_1"),
-    (0x2007_1026, "_LINUX_CAPABILITY_VERSION_2"),
-    (0x2008_0522, "_LINUX_CAPABILITY_VERSION_3"),
-];
+/// `_LINUX_CAPABILITY_VERSION_*`.
+static CAP_VERSIONS: Names = crate::xlat::tables::CAP_VERSION_X86_64;
 
 /// Capability names by bit number. TODO: generated table.
 const CAPS: [&str; 41] = [

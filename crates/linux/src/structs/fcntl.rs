@@ -14,8 +14,8 @@ use crate::proto::LinuxAbi;
 static LOCK_TYPES: Names = &[(0, "F_RDLCK"), (1, "F_WRLCK"), (2, "F_UNLCK")];
 /// `l_whence` values. TODO: generated table.
 static WHENCE: Names = &[(0, "SEEK_SET"), (1, "SEEK_CUR"), (2, "SEEK_END")];
-/// `f_owner_ex.type` values. TODO: generated table.
-static OWNER_TYPES: Names = &[(0, "F_OWNER_TID"), (1, "F_OWNER_PID"), (2, "F_OWNER_PGRP")];
+/// `f_owner_ex.type` values.
+static OWNER_TYPES: Names = crate::xlat::tables::F_OWNER_TYPES_X86_64;
 
 /// Commands whose argument is a `struct flock` (i386 `*LK64`: flock64),
 /// and whether the kernel writes it back (`GETLK`).

@@ -6,11 +6,11 @@ use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
 
-/// `sem_flg` bits. TODO: generated table.
-static SEM_FLAGS: Names = &[(0x1000, "SEM_UNDO"), (0x800, "IPC_NOWAIT")];
+/// `sem_flg` bits.
+static SEM_FLAGS: Names = crate::xlat::tables::SEMOP_FLAGS_X86_64;
 
-/// `mq_flags` bits. TODO: generated table.
-static MQ_FLAGS: Names = &[(0o4000, "O_NONBLOCK")];
+/// `mq_flags` bits.
+static MQ_FLAGS: Names = crate::xlat::tables::MQ_ATTR_FLAGS_X86_64;
 
 /// Size of `struct sembuf`.
 const SEMBUF: usize = 6;

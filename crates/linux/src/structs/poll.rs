@@ -8,43 +8,11 @@ use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
 
-/// `poll` event bits (x86 values). TODO: generated table.
-pub(crate) static POLL_FLAGS: Names = &[
-    (0x1, "POLLIN"),
-    (0x2, "POLLPRI"),
-    (0x4, "POLLOUT"),
-    (0x8, "POLLERR"),
-    (0x10, "POLLHUP"),
-    (0x20, "POLLNVAL"),
-    (0x40, "POLLRDNORM"),
-    (0x80, "POLLRDBAND"),
-    (0x100, "POLLWRNORM"),
-    (0x200, "POLLWRBAND"),
-    (0x400, "POLLMSG"),
-    (0x1000, "POLLREMOVE"),
-    (0x2000, "POLLRDHUP"),
-    (0x8000, "POLL_BUSY_LOOP"),
-];
+/// `poll` event bits (x86 values).
+pub(crate) static POLL_FLAGS: Names = crate::xlat::tables::POLLFLAGS_X86_64;
 
-/// `epoll` event bits. TODO: generated table.
-static EPOLL_EVENTS: Names = &[
-    (0x1, "EPOLLIN"),
-    (0x2, "EPOLLPRI"),
-    (0x4, "EPOLLOUT"),
-    (0x8, "EPOLLERR"),
-    (0x10, "EPOLLHUP"),
-    (0x20, "EPOLLNVAL"),
-    (0x40, "EPOLLRDNORM"),
-    (0x80, "EPOLLRDBAND"),
-    (0x100, "EPOLLWRNORM"),
-    (0x200, "EPOLLWRBAND"),
-    (0x400, "EPOLLMSG"),
-    (0x2000, "EPOLLRDHUP"),
-    (0x1000_0000, "EPOLLEXCLUSIVE"),
-    (0x2000_0000, "EPOLLWAKEUP"),
-    (0x4000_0000, "EPOLLONESHOT"),
-    (0x8000_0000, "EPOLLET"),
-];
+/// `epoll` event bits.
+static EPOLL_EVENTS: Names = crate::xlat::tables::EPOLLEVENTS_X86_64;
 
 /// `EPOLL_CTL_DEL`: epoll_ctl ignores its event then.
 const EPOLL_CTL_DEL: u64 = 2;

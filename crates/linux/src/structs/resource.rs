@@ -7,27 +7,11 @@ use super::{Call, Fields, StructKind, MAX_STRUCT};
 use crate::consts::Names;
 use crate::fmt;
 
-/// Scheduling policies (`SCHED_*`). TODO: generated table.
-static SCHED_POLICIES: Names = &[
-    (0, "SCHED_OTHER"),
-    (1, "SCHED_FIFO"),
-    (2, "SCHED_RR"),
-    (3, "SCHED_BATCH"),
-    (4, "SCHED_ISO"),
-    (5, "SCHED_IDLE"),
-    (6, "SCHED_DEADLINE"),
-];
+/// Scheduling policies (`SCHED_*`).
+static SCHED_POLICIES: Names = crate::xlat::tables::SCHEDULERS_X86_64;
 
-/// `sched_attr.sched_flags` bits. TODO: generated table.
-static SCHED_FLAGS: Names = &[
-    (0x1, "SCHED_FLAG_RESET_ON_FORK"),
-    (0x2, "SCHED_FLAG_RECLAIM"),
-    (0x4, "SCHED_FLAG_DL_OVERRUN"),
-    (0x8, "SCHED_FLAG_KEEP_POLICY"),
-    (0x10, "SCHED_FLAG_KEEP_PARAMS"),
-    (0x20, "SCHED_FLAG_UTIL_CLAMP_MIN"),
-    (0x40, "SCHED_FLAG_UTIL_CLAMP_MAX"),
-];
+/// `sched_attr.sched_flags` bits.
+static SCHED_FLAGS: Names = crate::xlat::tables::SCHED_FLAGS_X86_64;
 
 /// Clock ticks per second of `clock_t` values (the kernel's USER_HZ,
 /// 100 on x86).

@@ -56,25 +56,8 @@ static ST_FLAGS: Names = &[
     (0x2000, "ST_NOSYMFOLLOW"),
 ];
 
-/// `stx_mask` bits (`STATX_*`). TODO: generated table.
-static STATX_MASKS: Names = &[
-    (0xfff, "STATX_ALL"),
-    (0x7ff, "STATX_BASIC_STATS"),
-    (0x1, "STATX_TYPE"),
-    (0x2, "STATX_MODE"),
-    (0x4, "STATX_NLINK"),
-    (0x8, "STATX_UID"),
-    (0x10, "STATX_GID"),
-    (0x20, "STATX_ATIME"),
-    (0x40, "STATX_MTIME"),
-    (0x80, "STATX_CTIME"),
-    (0x100, "STATX_INO"),
-    (0x200, "STATX_SIZE"),
-    (0x400, "STATX_BLOCKS"),
-    (0x800, "STATX_BTIME"),
-    (0x1000, "STATX_MNT_ID"),
-    (0x2000, "STATX_DIOALIGN"),
-];
+/// `stx_mask` bits (`STATX_*`).
+static STATX_MASKS: Names = crate::xlat::tables::STATX_MASKS_X86_64;
 
 /// `stx_attributes` bits (`STATX_ATTR_*`). TODO: generated table.
 static STATX_ATTRS: Names = &[
