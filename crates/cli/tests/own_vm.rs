@@ -480,11 +480,15 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
     );
     let t = std::fs::read_to_string(&t4).unwrap();
     assert!(t.lines().count() >= 2, "{t}");
-    // Calls other than connect are filtered out; signals are shown, as strace does.
+    // Calls other than connect are filtered out; signals and exits are
+    // shown, as strace does.
     assert!(
         t.lines().all(|l| {
             let call = l.split_once("] ").map_or(l, |(_, c)| c);
-            l.starts_with("[pid ") && (call.starts_with("connect(") || call.starts_with("--- SIG"))
+            l.starts_with("[pid ")
+                && (call.starts_with("connect(")
+                    || call.starts_with("--- SIG")
+                    || call.starts_with("+++ exited with "))
         }),
         "{t}"
     );
