@@ -243,7 +243,12 @@ fn linux_input(
 ) -> Option<Vec<u8>> {
     let idx = linux_index(abi, name)?;
     let mut e = Encoder::new();
-    e.u8((abi == LinuxAbi::I386) as u8).u16(idx).u16(32).u8(0);
+    // abi, call, -s, -v, -x level (see targets::linux_decode_text).
+    e.u8((abi == LinuxAbi::I386) as u8)
+        .u16(idx)
+        .u16(32)
+        .u8(0)
+        .u16(0);
     for r in raw {
         e.u64(r);
     }
