@@ -157,6 +157,29 @@ on_both_qemus!(
     own_command_line_on
 );
 
+/// A Python hooks file that marks each connect's record with what the
+/// hook saw at its exit (no change to the guest): `--hooks` runs inside
+/// the plugin for `vstrace qemu` and for a dormant plugin's client.
+fn marking_hooks(dir: &Path) -> PathBuf {
+    let p = dir.join("mark_hooks.py");
+    std::fs::write(
+        &p,
+        "def exit_connect(syscall):\n    syscall.hook = {'seen_by': 'python', 'ret': syscall.return_value}\n",
+    )
+    .unwrap();
+    p
+}
+
+/// Every connect record carries the marking hook's data, its return -13.
+fn marked_by_hooks(recs: &[serde_json::Value]) {
+    let conns = find(recs, |r| name(r) == "connect" && r["state"] == "complete");
+    assert!(!conns.is_empty());
+    for c in conns {
+        assert_eq!(c["hook"]["seen_by"], "python", "{c}");
+        assert_eq!(c["hook"]["ret"], -13, "{c}");
+    }
+}
+
 fn own_command_line_on(qemu: Option<&Path>) {
     // isa-debug-exit: QEMU exits with (3 << 1) | 1 = 7.
     let vm = UserVm::new(
@@ -167,6 +190,7 @@ fn own_command_line_on(qemu: Option<&Path>) {
         &[],
     );
     let trace = trace_path(&per_qemu("ownvm", qemu));
+    let hooks = marking_hooks(&vm.dir);
     let out = vstrace_qemu(
         &vm,
         &[
@@ -175,6 +199,8 @@ fn own_command_line_on(qemu: Option<&Path>) {
             trace.to_str().unwrap(),
             "--inject",
             "connect:error=EACCES",
+            "--hooks",
+            hooks.to_str().unwrap(),
         ],
     );
     let err = stderr(&out);
@@ -205,6 +231,7 @@ fn own_command_line_on(qemu: Option<&Path>) {
     let conns = find(&recs, |r| name(r) == "connect");
     assert_eq!(conns.len(), 2);
     assert!(conns.iter().all(|c| c["errno"] == "EACCES"), "{conns:?}");
+    marked_by_hooks(&recs);
     // The whole guest is traced: init's shell and busybox too.
     assert!(recs.iter().any(|r| r["comm"] == "dd"));
     // The guest ended through the debug-exit device, not by powering off.
@@ -379,8 +406,9 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
     let kernel = find_kernel(None).unwrap();
     let kernel = kernel.to_str().unwrap();
 
-    // First client: JSON records, an injection, --duration.
+    // First client: JSON records, an injection, Python hooks, --duration.
     let t1 = trace_path(&format!("{label}-1"));
+    let dormant_hooks = marking_hooks(&vm.dir);
     let r1 = recording_path(&format!("{label}-1"));
     let first = attach_plugin(
         &ep,
@@ -394,6 +422,8 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
             t1.to_str().unwrap(),
             "--inject",
             "connect:error=EACCES",
+            "--hooks",
+            dormant_hooks.to_str().unwrap(),
             "--duration",
             "6",
         ],
@@ -410,8 +440,10 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
     assert_eq!(e2.lines().count(), 1, "one line: {e2}");
     let first = finish(first);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    // The recording, written by the client, replays to the same trace.
-    let rep = replay(&r1, &[]);
+    marked_by_hooks(&records(&t1));
+    // The recording, written by the client, replays to the same trace
+    // (with the same hooks, which run read-only in a replay).
+    let rep = replay(&r1, &["--hooks", dormant_hooks.to_str().unwrap()]);
     assert_eq!(rep.status.code(), Some(0), "{}", stderr(&rep));
     let (live, replayed) = (std::fs::read_to_string(&t1).unwrap(), stdout(&rep));
     let diff = live.lines().zip(replayed.lines()).position(|(a, b)| a != b);
