@@ -551,3 +551,45 @@ fn vfork_and_signal_recordings_replay_identically() {
         }
     }
 }
+
+/// A child killed by SIGKILL never returns to user mode; its death shows
+/// where its parent's wait4 reaps it: `+++ killed by SIGKILL +++` under
+/// the child's pid, as strace prints it (and `-qq` hides it, as strace's).
+#[test]
+fn a_child_killed_by_a_signal_gets_strace_s_killed_line() {
+    for k in kernels() {
+        for (quiet, want) in [(None, 1), (Some("-qq"), 0)] {
+            let t = trace_path("sem-killed");
+            let mut cmd = vstrace();
+            cmd.arg("run");
+            if let Some(k) = &k {
+                cmd.arg("--kernel").arg(k);
+            }
+            cmd.args(quiet);
+            let out = cmd
+                .args(["--timeout", "300", "-o"])
+                .arg(&t)
+                .args([
+                    "--",
+                    "sh",
+                    "-c",
+                    "sleep 10 & echo child=$!; kill -9 $!; wait; echo done",
+                ])
+                .output()
+                .expect("vstrace runs");
+            assert!(out.status.success(), "{k:?}: {}", stderr(&out));
+            let child = guest_list(&stdout(&out), "child=")[0];
+            let text = std::fs::read_to_string(&t).unwrap();
+            let line = format!("[pid {child:>5}] +++ killed by SIGKILL +++");
+            assert_eq!(
+                text.lines().filter(|l| *l == line).count(),
+                want,
+                "{k:?} {quiet:?}:\n{text}"
+            );
+            assert!(
+                !text.contains(&format!("[pid {child:>5}] +++ exited")),
+                "{text}"
+            );
+        }
+    }
+}

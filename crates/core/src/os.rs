@@ -292,6 +292,20 @@ pub trait OsLayer: Send {
     ) -> Option<String> {
         None
     }
+    /// A child the call `c` reaped (it returned `ret`), when that child
+    /// died of a signal: its pid and strace's words for it (`killed by
+    /// SIGKILL`, `killed by SIGSEGV (core dumped)`). A task killed by a
+    /// signal dies inside the kernel without returning to user mode, so
+    /// its parent's wait is where its death shows from outside. `None`
+    /// (the default) for anything else.
+    fn reaped_by_signal(
+        &self,
+        _c: CallArgs<'_>,
+        _ret: i64,
+        _mem: &mut dyn VirtMem,
+    ) -> Option<(u32, String)> {
+        None
+    }
     /// The return value as records carry it (`ret`), from the value read
     /// at the call's width; Linux keeps it signed (-errno).
     fn record_return(&self, ret: i64) -> i64 {

@@ -135,7 +135,16 @@ impl Record {
         let start = out.len();
         how.opts.prefix(self, last, out);
         if self.state == CallState::Exited {
-            let _ = write!(out, "+++ exited with {} +++", self.ret.unwrap_or(0));
+            // A death by signal has no status, and strace's words
+            // ("killed by SIGKILL") as its text.
+            match (self.ret, &self.ret_text) {
+                (None, Some(how)) => {
+                    let _ = write!(out, "+++ {how} +++");
+                }
+                _ => {
+                    let _ = write!(out, "+++ exited with {} +++", self.ret.unwrap_or(0));
+                }
+            }
             return;
         }
         if self.abi == "i386" || self.abi == "nt32" {

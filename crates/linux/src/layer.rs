@@ -169,6 +169,31 @@ impl OsLayer for LinuxLayer {
         lx::structs::return_detail(d, abi_of(c.info), c.raw, ret, mem, c.opts)
     }
 
+    fn reaped_by_signal(
+        &self,
+        c: CallArgs<'_>,
+        ret: i64,
+        mem: &mut dyn VirtMem,
+    ) -> Option<(u32, String)> {
+        // wait4(pid, &status, options, rusage) returning the child's pid.
+        if c.info.name != "wait4" || ret <= 0 || ret > i64::from(i32::MAX) {
+            return None;
+        }
+        let status = vstrace_core::read::read_u32(mem, *c.raw.get(1)?).ok()?;
+        let sig = u64::from(status & 0x7f);
+        // 0: exited; 0x7f: stopped or continued, not dead.
+        if sig == 0 || sig == 0x7f {
+            return None;
+        }
+        let name = lx::signal_name(sig).unwrap_or_else(|| sig.to_string());
+        let core = if status & 0x80 != 0 {
+            " (core dumped)"
+        } else {
+            ""
+        };
+        Some((ret as u32, format!("killed by {name}{core}")))
+    }
+
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {

@@ -768,6 +768,13 @@ impl Tracker {
                 .os
                 .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
         }
+        if let Some((child, how)) =
+            self.os
+                .reaped_by_signal(call, ret, &mut user(sc.cpu().mem(), end))
+        {
+            let r = self.killed(event, &p, child, how, now);
+            self.extra.push(r);
+        }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
         if p.shown && self.names.any() && ret >= 0 {

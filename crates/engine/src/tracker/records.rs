@@ -38,6 +38,32 @@ impl Tracker {
         }
     }
 
+    /// The `+++ killed by SIGKILL +++` record of `child`, which the call
+    /// `p` (its parent's wait) reaped: strace prints it when the child
+    /// dies; from outside, the parent's wait is where it shows.
+    pub(super) fn killed(
+        &self,
+        event: &Event,
+        p: &Pending,
+        child: u32,
+        how: String,
+        now: u64,
+    ) -> Record {
+        let who = ProcInfo {
+            pid: child,
+            tid: child,
+            ppid: p.proc_info.as_ref().map(|i| i.pid),
+            comm: None,
+        };
+        let mut r = self.instant_record(event, now, Some(who));
+        r.abi = p.info.abi.to_string();
+        r.name = p.info.name.clone();
+        r.nr = p.info.nr;
+        r.ret_text = Some(how);
+        r.state = CallState::Exited;
+        r
+    }
+
     /// The `+++ exited with N +++` record of a process ending with the
     /// call `info` (exit_group), queued after the call's own record.
     pub(super) fn exited(
