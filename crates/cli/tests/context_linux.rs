@@ -11,16 +11,6 @@ use std::path::PathBuf;
 use common::*;
 use serde_json::Value;
 
-/// The kernels the tests run on: the default (None) and the newest
-/// `vmlinuz-MAJOR.MINOR` in the cache.
-fn kernels() -> Vec<Option<PathBuf>> {
-    let newest = vstrace_launch::cached_newer_kernels()
-        .pop()
-        .expect("a newer guest kernel vmlinuz-X.Y in the cache (scripts/setup-host.sh)")
-        .1;
-    vec![None, Some(newest)]
-}
-
 /// `vstrace run --json OPTS -- sh -c SCRIPT` with guests/progs/context.c
 /// as /bin/ctx (and the guest's strace when `strace`); the guest's
 /// stdout and the records.
@@ -131,7 +121,7 @@ fn named_calls<'a>(lines: impl Iterator<Item = String> + 'a) -> Vec<(String, Vec
 /// getppid's pid, fork's child), and JSON carries the fds.
 #[test]
 fn fd_and_pid_names_match_the_guests_strace() {
-    for k in kernels() {
+    for k in test_kernels() {
         let (out, recs) = run_ctx(
             &k,
             "ctx-y",
@@ -188,7 +178,7 @@ fn fd_and_pid_names_match_the_guests_strace() {
 /// it; `-e trace-fds=N` only calls with fd N; both before decoding.
 #[test]
 fn trace_path_and_trace_fds_select_calls() {
-    for k in kernels() {
+    for k in test_kernels() {
         let (_, recs) = run_ctx(&k, "ctx-P", &["-P", "/tmp/ctx/f.txt"], false, "/bin/ctx");
         let calls: Vec<String> = recs.iter().map(|r| name(r).to_string()).collect();
         assert_eq!(
@@ -258,7 +248,7 @@ fn callers(kernel: &Option<PathBuf>, bin: &std::path::Path, name: &str) -> Vec<V
 fn caller_modules_and_functions() {
     let dynamic = dynamic_ctx();
     let fixed = build_prog("context", &[]);
-    for k in kernels() {
+    for k in test_kernels() {
         let recs = callers(&k, &dynamic, "ctx-caller");
         let ctx: Vec<&Value> = recs
             .iter()
@@ -308,7 +298,7 @@ fn caller_modules_and_functions() {
 #[test]
 fn context_recordings_replay_identically() {
     let dynamic = dynamic_ctx();
-    for k in kernels() {
+    for k in test_kernels() {
         let live = trace_path("ctx-rr");
         let rec = recording_path("ctx-rr");
         let mut cmd = vstrace();

@@ -14,16 +14,6 @@ use std::path::PathBuf;
 use common::*;
 use serde_json::Value;
 
-/// The kernels the tests run on: the default (None) and the newest
-/// `vmlinuz-MAJOR.MINOR` in the cache.
-fn kernels() -> Vec<Option<PathBuf>> {
-    let newest = vstrace_launch::cached_newer_kernels()
-        .pop()
-        .expect("a newer guest kernel vmlinuz-X.Y in the cache (scripts/setup-host.sh)")
-        .1;
-    vec![None, Some(newest)]
-}
-
 /// Runs `prog` (built from guests/progs) with `args` in the guest under
 /// `vstrace run --json` on `kernel`; returns the guest's stdout and the
 /// records.
@@ -99,7 +89,7 @@ fn of<'a>(recs: &'a [Value], pid: u32, name: &str) -> Vec<&'a Value> {
 
 #[test]
 fn vfork_returns_the_childs_pid_in_the_parent_and_loses_no_call() {
-    for k in kernels() {
+    for k in test_kernels() {
         let (out, recs) = trace(&k, "vfork", &["2000"]);
         let pid = guest_list(&out, "vfork pid=")[0];
         let kids = guest_list(&out, "kids=");
@@ -134,7 +124,7 @@ fn vfork_returns_the_childs_pid_in_the_parent_and_loses_no_call() {
 
 #[test]
 fn freed_address_spaces_reused_outside_the_command_are_not_traced() {
-    for k in kernels() {
+    for k in test_kernels() {
         // Children exec, are killed (no exit_group) or _exit; the guest's
         // shutdown runs after the command in whatever spaces are free.
         let (out, recs) = trace(&k, "execloop", &["30"]);
@@ -167,13 +157,9 @@ fn freed_address_spaces_reused_outside_the_command_are_not_traced() {
 
 #[test]
 fn nested_shells_leave_no_trace_of_the_guests_shutdown() {
-    for k in kernels() {
+    for k in test_kernels() {
         let t = trace_path("sem-nested");
-        let mut cmd = vstrace();
-        cmd.arg("run");
-        if let Some(k) = &k {
-            cmd.arg("--kernel").arg(k);
-        }
+        let mut cmd = vstrace_run_on(&k);
         let out = cmd
             .args(["--json", "-o"])
             .arg(&t)
@@ -213,7 +199,7 @@ fn nested_shells_leave_no_trace_of_the_guests_shutdown() {
 /// paired with its own result, the same sequence the guest's strace saw.
 #[test]
 fn a_dynamic_program_under_the_guests_strace_pairs_every_call() {
-    for k in kernels() {
+    for k in test_kernels() {
         let t = trace_path("sem-ptrace");
         let mut cmd = vstrace();
         cmd.arg("run")
@@ -286,7 +272,7 @@ fn a_dynamic_program_under_the_guests_strace_pairs_every_call() {
 /// context's -EINTR, or the restarted call's number).
 #[test]
 fn signal_deliveries_interrupted_calls_and_sigreturns_as_strace_shows_them() {
-    for k in kernels() {
+    for k in test_kernels() {
         signals_against_the_guests_strace(&k, &[]);
     }
 }
@@ -297,7 +283,7 @@ fn signal_deliveries_interrupted_calls_and_sigreturns_as_strace_shows_them() {
 /// strace in the same way.
 #[test]
 fn compat_signal_frames_as_strace_shows_them() {
-    for k in kernels() {
+    for k in test_kernels() {
         signals_against_the_guests_strace(&k, &["-m32"]);
     }
 }
@@ -396,13 +382,9 @@ fn signals_against_the_guests_strace(k: &Option<PathBuf>, flags: &[&str]) {
 /// page walker follows CR4.LA57; before, 0 records had a pid).
 #[test]
 fn five_level_paging_keeps_attribution() {
-    for k in kernels() {
+    for k in test_kernels() {
         let t = trace_path("sem-la57");
-        let mut cmd = vstrace();
-        cmd.arg("run");
-        if let Some(k) = &k {
-            cmd.arg("--kernel").arg(k);
-        }
+        let mut cmd = vstrace_run_on(&k);
         let out = cmd
             .args(["--cpu", "max", "--timeout", "300", "--json", "-o"])
             .arg(&t)
@@ -519,7 +501,7 @@ fn paths_rewritten_during_the_call_are_flagged() {
 /// run's JSON to the byte.
 #[test]
 fn vfork_and_signal_recordings_replay_identically() {
-    for k in kernels() {
+    for k in test_kernels() {
         for prog in ["vfork", "signals"] {
             let bin = build_prog(prog, &[]);
             let live = trace_path(&format!("sem-rr-{prog}"));
@@ -557,14 +539,10 @@ fn vfork_and_signal_recordings_replay_identically() {
 /// the child's pid, as strace prints it (and `-qq` hides it, as strace's).
 #[test]
 fn a_child_killed_by_a_signal_gets_strace_s_killed_line() {
-    for k in kernels() {
+    for k in test_kernels() {
         for (quiet, want) in [(None, 1), (Some("-qq"), 0)] {
             let t = trace_path("sem-killed");
-            let mut cmd = vstrace();
-            cmd.arg("run");
-            if let Some(k) = &k {
-                cmd.arg("--kernel").arg(k);
-            }
+            let mut cmd = vstrace_run_on(&k);
             cmd.args(quiet);
             let out = cmd
                 .args(["--timeout", "300", "-o"])

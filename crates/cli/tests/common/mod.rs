@@ -331,3 +331,23 @@ pub fn boot_gdb(name: &str, mut gc: GuestConfig) -> (GuestRun, String) {
     }
     (run, format!("unix:{}", sock.display()))
 }
+
+/// The kernels the semantics tests run on: the default (None) and the
+/// newest `vmlinuz-MAJOR.MINOR` in the cache.
+pub fn test_kernels() -> Vec<Option<PathBuf>> {
+    let newest = vstrace_launch::cached_newer_kernels()
+        .pop()
+        .expect("a newer guest kernel vmlinuz-X.Y in the cache (scripts/setup-host.sh)")
+        .1;
+    vec![None, Some(newest)]
+}
+
+/// `vstrace run`, on `kernel` when one is given (else the default).
+pub fn vstrace_run_on(kernel: &Option<PathBuf>) -> Command {
+    let mut cmd = vstrace();
+    cmd.arg("run");
+    if let Some(k) = kernel {
+        cmd.arg("--kernel").arg(k);
+    }
+    cmd
+}
