@@ -13,6 +13,7 @@ pub mod filter;
 pub mod flush;
 pub mod inject;
 pub mod output;
+pub mod procs;
 pub mod record;
 pub mod replay;
 pub mod sink;

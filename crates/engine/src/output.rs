@@ -139,6 +139,13 @@ pub struct OutputOptions {
     pub write_fds: Vec<i32>,
     /// The summary table's options.
     pub summary: SummaryOptions,
+    /// `--process-events`: fork and exec lines in text (`+++ forked
+    /// child 88 by clone(...) +++`, `+++ exec "/bin/ls" [...] +++`), and
+    /// fork, exec and exit records in JSON ([`crate::procs`]).
+    pub process_events: bool,
+    /// `--tree`: the process tree at the end of the run (`-c` prints it
+    /// too when the run created a process).
+    pub tree: bool,
 }
 
 impl OutputOptions {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::filter::SyscallSet;
 use crate::flush::AutoFlush;
 use crate::output::{quiet, OutputOptions, SignalSet};
+use crate::procs::{EventKind, ProcessEvent, ProcessTree};
 use crate::record::{CallState, Record, Render};
 use crate::summary::Summary;
 use crate::EngineError;
@@ -66,6 +67,8 @@ pub struct Sink {
     /// `-o |COMMAND`: the command reading the trace, waited for when the
     /// sink is dropped.
     child: Option<std::process::Child>,
+    /// The processes seen, for `--tree` and `-c`.
+    tree: ProcessTree,
 }
 
 impl Sink {
@@ -151,6 +154,7 @@ impl Sink {
             split: HashMap::new(),
             split_seen: HashSet::new(),
             child: None,
+            tree: ProcessTree::default(),
         }
     }
 
@@ -165,7 +169,62 @@ impl Sink {
 
     /// Numbers `rec` in output order and writes it (or adds it to the
     /// summary); a failed write is counted, never fatal.
-    pub fn write(&mut self, mut rec: Record) {
+    pub fn write(&mut self, rec: Record) {
+        let event = self.process_event(&rec);
+        self.write_record(rec);
+        if let Some(e) = event {
+            self.write_event(e);
+        }
+    }
+
+    /// The process event `rec` is, noted in the tree (which is kept only
+    /// when it may be printed).
+    fn process_event(&mut self, rec: &Record) -> Option<ProcessEvent> {
+        let wanted = self.opts.process_events || self.opts.tree || self.summary.is_some();
+        if !wanted {
+            return None;
+        }
+        self.tree.note(rec);
+        let e = ProcessEvent::of(rec)?;
+        self.tree.add(&e);
+        Some(e)
+    }
+
+    /// `--process-events`: the event's line (text: fork and exec only,
+    /// the exit's `+++` line is the record's own; JSON: every event).
+    fn write_event(&mut self, mut e: ProcessEvent) {
+        if !self.opts.process_events
+            || (self.summary.is_some() && !self.opts.summary.with_records)
+        {
+            return;
+        }
+        if e.process_event == EventKind::Exit
+            && (self.format == Format::Text || self.opts.quiet & quiet::EXIT != 0)
+        {
+            return;
+        }
+        e.seq = self.seq;
+        self.seq += 1;
+        self.line.clear();
+        let own_file = self.split_base.is_some() && e.pid.is_some();
+        match self.format {
+            Format::Text => e.to_text(own_file, &mut self.line),
+            Format::Json => match serde_json::to_string(&e) {
+                Ok(j) => self.line.push_str(&j),
+                Err(err) => {
+                    self.fail(format!("serializing a process event: {err}"));
+                    return;
+                }
+            },
+        }
+        self.line.push('\n');
+        match (&self.split_base, e.pid) {
+            (Some(_), Some(pid)) => self.emit_split(pid),
+            _ => self.emit(),
+        }
+    }
+
+    fn write_record(&mut self, mut rec: Record) {
         let is_call = !matches!(rec.state, CallState::Signal | CallState::Exited);
         if is_call {
             if self.opts.syscall_limit.is_some_and(|n| self.calls >= n) {
@@ -281,8 +340,17 @@ impl Sink {
     /// (`-ff` files are written unbuffered, line by line: nothing to
     /// flush.)
     pub fn finish(&mut self) {
+        let summary = self.summary.is_some();
         if let Some(s) = self.summary.take() {
             self.line = s.render();
+            self.emit();
+        }
+        // --tree; -c too once the run created a process.
+        if self.opts.tree || (summary && self.tree.created() > 0) {
+            self.line = match self.format {
+                Format::Json if !summary => self.tree.to_json() + "\n",
+                _ => self.tree.render(),
+            };
             self.emit();
         }
         if self.first_error.is_none() {

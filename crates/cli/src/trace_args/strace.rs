@@ -106,6 +106,15 @@ pub struct StraceOpts {
     /// Stop recording after this many calls (the guest runs on).
     #[arg(long = "syscall-limit", value_name = "N")]
     pub syscall_limit: Option<u64>,
+    /// Process events: fork and exec lines in text (`+++ forked child
+    /// 88 by clone(...) +++`), fork/exec/exit records in JSON.
+    #[arg(long = "process-events")]
+    pub process_events: bool,
+    /// Print the process tree (who created whom, what each executed, how
+    /// it ended) at the end of the run; -c prints it when the run created
+    /// a process.
+    #[arg(long = "tree")]
+    pub tree: bool,
     /// Like -c, and print the records too.
     #[arg(short = 'C', long = "summary")]
     pub summary_with_records: bool,
@@ -492,6 +501,8 @@ impl StraceOpts {
         if self.summary_with_records {
             d.summary.with_records = true;
         }
+        d.process_events |= self.process_events;
+        d.tree |= self.tree;
         if let Some(s) = &self.sort_by {
             d.summary.sort_by = s.clone();
         }

@@ -471,7 +471,7 @@ impl Tracker {
             }
         }
         let end = self.user_end(event);
-        let decode = self.decodes_args();
+        let decode = self.decodes_call(&info);
         let mut args = if decode {
             self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts)
         } else {
@@ -733,7 +733,7 @@ impl Tracker {
         // have rewritten the buffer while the call ran (what the kernel
         // read is one of the two), and in-arguments unreadable at entry
         // (not faulted in yet) can be read now the kernel did.
-        let decode = self.decodes_args();
+        let decode = self.decodes_call(&p.info);
         let paths = if decode && p.shown && self.pair_by_thread && !p.info.exec {
             self.os.path_args(&p.info)
         } else {

@@ -5,6 +5,13 @@
 use super::*;
 
 impl Tracker {
+    /// Whether the arguments of `info` are decoded: every call's unless
+    /// `-c` counts only; under `-c` still forks' and execs', whose flags,
+    /// path and argv the process tree shows ([`crate::procs`]).
+    pub(super) fn decodes_call(&self, info: &CallInfo) -> bool {
+        self.decodes_args() || info.fork || info.exec
+    }
+
     /// A record of one instant that is no call of its own (a fork child's
     /// first return, a signal delivery), by `who`, for the caller to name.
     pub(super) fn instant_record(&self, event: &Event, now: u64, who: Option<ProcInfo>) -> Record {
