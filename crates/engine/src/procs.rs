@@ -121,9 +121,9 @@ impl ProcessEvent {
                     "clone3" => arg(0).and_then(clone3_flags),
                     _ => None,
                 };
-                let thread = flags.as_deref().is_some_and(|f| {
-                    f.split('|').any(|x| x == "CLONE_THREAD")
-                });
+                let thread = flags
+                    .as_deref()
+                    .is_some_and(|f| f.split('|').any(|x| x == "CLONE_THREAD"));
                 let mut e = ProcessEvent::new(EventKind::Fork, r, &r.name);
                 let what = if thread { "new thread" } else { "forked child" };
                 e.text = match &flags {
@@ -167,7 +167,11 @@ impl ProcessEvent {
             }
             (CallState::NoReturn | CallState::Complete, "NtTerminateProcess") => {
                 // Only the current process's own end (NtCurrentProcess()).
-                let width = if r.abi == "nt32" { 0xffff_ffff } else { u64::MAX };
+                let width = if r.abi == "nt32" {
+                    0xffff_ffff
+                } else {
+                    u64::MAX
+                };
                 let h = r.args.first()?.raw & width;
                 if h != width {
                     return None;
@@ -425,7 +429,9 @@ impl ProcessTree {
             if !seen.insert(pid) {
                 continue;
             }
-            let Some(n) = self.nodes.get(&pid) else { continue };
+            let Some(n) = self.nodes.get(&pid) else {
+                continue;
+            };
             if let Some(kids) = children.get(&pid) {
                 let k = kids.len();
                 for (i, c) in kids.iter().enumerate().rev() {
@@ -557,7 +563,10 @@ mod tests {
             "clone3",
             CallState::Complete,
             Some(13),
-            &["{flags=CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, exit_signal=0}", "88"],
+            &[
+                "{flags=CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, exit_signal=0}",
+                "88",
+            ],
         );
         let vfork = rec(10, "vfork", CallState::Complete, Some(12), &[]);
         let exec = rec(
@@ -618,12 +627,21 @@ mod tests {
 
     #[test]
     fn windows_terminate_and_loops() {
-        let mut r = rec(0x1f4, "NtTerminateProcess", CallState::NoReturn, None, &["", ""]);
+        let mut r = rec(
+            0x1f4,
+            "NtTerminateProcess",
+            CallState::NoReturn,
+            None,
+            &["", ""],
+        );
         r.abi = "nt64".into();
         r.args[0].raw = u64::MAX;
         r.args[1].raw = 0xc000_0005;
         let e = ProcessEvent::of(&r).unwrap();
-        assert_eq!((e.process_event, e.status), (EventKind::Exit, Some(0xc000_0005)));
+        assert_eq!(
+            (e.process_event, e.status),
+            (EventKind::Exit, Some(0xc000_0005))
+        );
         r.args[0].raw = 0x1a4;
         assert!(ProcessEvent::of(&r).is_none());
         // Two processes naming each other as parent: both still drawn.

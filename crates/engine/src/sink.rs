@@ -193,8 +193,7 @@ impl Sink {
     /// `--process-events`: the event's line (text: fork and exec only,
     /// the exit's `+++` line is the record's own; JSON: every event).
     fn write_event(&mut self, mut e: ProcessEvent) {
-        if !self.opts.process_events
-            || (self.summary.is_some() && !self.opts.summary.with_records)
+        if !self.opts.process_events || (self.summary.is_some() && !self.opts.summary.with_records)
         {
             return;
         }
