@@ -869,3 +869,58 @@ fn stubs_agree_with_the_tables_of_the_builds_they_reproduce() {
         assert!(!err.contains("warning"), "{f:?}: {err}");
     }
 }
+
+/// `--caller` on Windows: each call's return address is found in a module
+/// of the process's PEB loader list (ntdll.dll, beside the program), and
+/// named after the stub the program called (its export, Nt* over the Zw*
+/// alias): x64 `syscall`, x86 `sysenter` through KiFastSystemCall (the
+/// return at [edx]), `int 0x2e` and WoW64-shaped stubs, with and without
+/// a table, and under KVA shadow.
+#[test]
+fn caller_module_and_stub_from_the_peb_loader_list() {
+    for f in [
+        Flavour::X64,
+        Flavour::X86,
+        Flavour::X64Unknown,
+        Flavour::X64Shadow,
+    ] {
+        let (_, recs) = boot(f, "caller", &["--caller"]);
+        let mut base = None;
+        assert!(recs.len() > 10, "{f:?}: {recs:?}");
+        for r in &recs {
+            let c = &r["caller"];
+            assert_eq!(
+                c["module"], "C:\\Windows\\System32\\ntdll.dll",
+                "{f:?}: {r}"
+            );
+            let sym = c["symbol"].as_str().unwrap();
+            let (func, off) = sym.split_once("+0x").unwrap();
+            assert_eq!(func, name(r), "{f:?}: {r}");
+            // Inside the stub, after its trap (or after the call that
+            // reached KiFastSystemCall).
+            let off = u64::from_str_radix(off, 16).unwrap();
+            assert!((5..0x18).contains(&off), "{f:?}: {r}");
+            let (ip, o) = (c["ip"].as_u64().unwrap(), c["offset"].as_u64().unwrap());
+            assert_eq!(*base.get_or_insert(ip - o), ip - o, "one ntdll: {r}");
+        }
+        // A page-aligned image, away from the program's start.
+        let base = base.unwrap();
+        assert!(base % 0x1000 == 0 && base > 0x40_0000, "{f:?} {base:#x}");
+    }
+    // The text form.
+    let out = vstrace()
+        .args(["run", "--os", "windows", "--windows-version", "win7-sp1"])
+        .arg("--kernel")
+        .arg(guest(Flavour::X86))
+        .args(["--timeout", "60", "--caller"])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = stderr(&out);
+    assert!(
+        t.lines()
+            .any(|l| l.contains("] [nt32] NtOpenKey(")
+                && l.contains("/* caller ntdll.dll(NtOpenKey+0x")),
+        "{t}"
+    );
+}

@@ -280,6 +280,8 @@ pub fn caller_text(c: &Caller, out: &mut String) {
     use std::fmt::Write;
     out.push_str(" /* caller ");
     match &c.module {
+        // The file name: after the last `/`, or `\` in a Windows path.
+        Some(m) if !m.contains('/') => out.push_str(m.rsplit('\\').next().unwrap_or(m)),
         Some(m) => out.push_str(m.rsplit('/').next().unwrap_or(m)),
         None => out.push('?'),
     }

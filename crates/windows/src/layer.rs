@@ -33,6 +33,8 @@ pub struct WindowsLayer {
     isf: Option<KernelProfile>,
     /// The symbol table's RVA of PsInitialSystemProcess, if it has one.
     isf_system: Option<u64>,
+    /// `--caller`: module lists and exports per address space.
+    callers: crate::modules::CallerCache,
 }
 
 fn slot(b: Bitness) -> usize {
@@ -55,6 +57,7 @@ impl WindowsLayer {
             learned: Default::default(),
             isf: None,
             isf_system: None,
+            callers: Default::default(),
         })
     }
 
@@ -278,6 +281,10 @@ impl OsLayer for WindowsLayer {
     fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
         let oa_ptr = sc.arg(idx).ok()?;
         rewrite_object_name(sc, idx, oa_ptr, from, to)
+    }
+
+    fn caller(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<vstrace_core::Caller> {
+        self.callers.caller(event, mem)
     }
 
     fn attribute(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {

@@ -18,6 +18,8 @@
 //!   ntdll's stubs, structure offsets from its kernel's exported
 //!   accessors (both PE images read from guest memory, code decoded with
 //!   iced-x86); [`isf`]: offsets from a Volatility 3 symbol table.
+//! - [`modules`]: a process's modules from its PEB loader list, and the
+//!   calling module and function for `--caller`.
 //! - [`layer`]: [`WindowsLayer`], the [`vstrace_core::OsLayer`] the engine
 //!   traces Windows guests with.
 //! - [`hooks`]: ready-made Rust hooks (the seed's NtOpenFile/NtCreateFile
@@ -35,6 +37,7 @@ pub mod kernel_offsets;
 pub mod kuser;
 pub mod layer;
 pub mod learn;
+pub mod modules;
 pub mod ntdll;
 pub mod ntstatus;
 pub mod pe;

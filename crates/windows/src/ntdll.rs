@@ -1,5 +1,5 @@
 //! System service names from the guest's own ntdll: found on the
-//! process's loader lists (TEB -> PEB -> Ldr -> InLoadOrderModuleList),
+//! process's loader lists ([`crate::modules`]),
 //! its export table read from guest memory, and each `Nt*`/`Zw*` stub's
 //! service number decoded from its code ([`crate::code`]). Any build
 //! works, with no table; the j00ru tables ([`crate::versions`]) become
@@ -8,14 +8,13 @@
 use std::collections::BTreeMap;
 
 use vstrace_core::mem::{MemError, VirtMem};
-use vstrace_core::{read, Bitness};
+use vstrace_core::Bitness;
 
 use crate::code::stub_service_number;
+use crate::modules::{loaded_modules, ModulesError};
 use crate::pe::{PeError, PeImage};
 use crate::versions::{Arch, WindowsVersion};
 
-/// Most modules walked on a loader list.
-const MAX_MODULES: usize = 512;
 /// Bytes of a stub decoded (real stubs are 24 bytes on x64, 15 on x86).
 const STUB_BYTES: usize = 32;
 
@@ -52,65 +51,21 @@ pub struct ServiceNames {
     pub by_number: BTreeMap<u32, String>,
 }
 
-/// Offsets of the user-mode loader structures.
-struct LdrLayout {
-    teb_peb: u64,
-    peb_ldr: u64,
-    ldr_in_load_order: u64,
-    entry_dll_base: u64,
-    entry_base_name: u64,
-}
-
-fn ldr_layout(b: Bitness) -> LdrLayout {
-    match b {
-        Bitness::B64 => LdrLayout {
-            teb_peb: 0x60,
-            peb_ldr: 0x18,
-            ldr_in_load_order: 0x10,
-            entry_dll_base: 0x30,
-            entry_base_name: 0x58,
-        },
-        Bitness::B32 => LdrLayout {
-            teb_peb: 0x30,
-            peb_ldr: 0x0c,
-            ldr_in_load_order: 0x0c,
-            entry_dll_base: 0x18,
-            entry_base_name: 0x2c,
-        },
-    }
-}
-
 /// ntdll's base in the process whose TEB is at `teb`: the module named
 /// `ntdll.dll` on the PEB's InLoadOrderModuleList.
 pub fn find_ntdll(mem: &mut dyn VirtMem, teb: u64, b: Bitness) -> Result<u64, NtdllError> {
-    let l = ldr_layout(b);
-    let nonnull = |v: u64, what| {
-        if v == 0 {
-            Err(NtdllError::Null(what))
-        } else {
-            Ok(v)
-        }
-    };
-    nonnull(teb, "TEB")?;
-    let peb = nonnull(read::read_ptr(mem, teb.wrapping_add(l.teb_peb), b)?, "PEB")?;
-    let ldr = nonnull(
-        read::read_ptr(mem, peb.wrapping_add(l.peb_ldr), b)?,
-        "PEB.Ldr",
-    )?;
-    let head = ldr.wrapping_add(l.ldr_in_load_order);
-    let mut entry = read::read_ptr(mem, head, b)?;
-    for _ in 0..MAX_MODULES {
-        if entry == head || entry == 0 {
-            break;
-        }
-        let name = read::read_unicode_string(mem, entry.wrapping_add(l.entry_base_name), b);
-        if name.is_ok_and(|n| n.text.eq_ignore_ascii_case("ntdll.dll")) {
-            let base = read::read_ptr(mem, entry.wrapping_add(l.entry_dll_base), b)?;
-            return nonnull(base, "ntdll DllBase");
-        }
-        entry = read::read_ptr(mem, entry, b)?;
+    let modules = loaded_modules(mem, teb, b).map_err(|e| match e {
+        ModulesError::Mem(m) => NtdllError::Mem(m),
+        ModulesError::Null(what) => NtdllError::Null(what),
+    })?;
+    let m = modules
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case("ntdll.dll"))
+        .ok_or(NtdllError::NotLoaded)?;
+    if m.base == 0 {
+        return Err(NtdllError::Null("ntdll DllBase"));
     }
-    Err(NtdllError::NotLoaded)
+    Ok(m.base)
 }
 
 /// Reads the export table of the ntdll mapped at `base` and the service
