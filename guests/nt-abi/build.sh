@@ -17,8 +17,11 @@
 #                                                      (Windows 10 22H2 /
 #                                                      7 SP1 offsets)
 # nt-abi-x64-shadow-unknown.bin: the x64 unknown build under KVA shadow;
-# and nt-abi-x64-mismatch.bin: claims build 19045 (Windows 10 22H2) but
-# its ntdll has other service numbers than the j00ru table's.
+# nt-abi-x64-mismatch.bin: claims build 19045 (Windows 10 22H2) but
+# its ntdll has other service numbers than the j00ru table's; and
+# nt-abi-{x64,x86}-unknown-noidt.bin: the unknown builds whose
+# KPCR.IdtBase names an empty table (-DHIDE_IDT), so that the kernel
+# image is found from the system call path only.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-.}
@@ -46,3 +49,7 @@ nasm -f bin -w+all -I "$here/" -DKVA_SHADOW -DLAYOUT_B -DALT_SSN -DBUILD=29999 \
     -o "$out/nt-abi-x64-shadow-unknown.bin" "$here/x64.asm"
 nasm -f bin -w+all -I "$here/" -DALT_SSN \
     -o "$out/nt-abi-x64-mismatch.bin" "$here/x64.asm"
+for flavour in x64 x86; do
+    nasm -f bin -w+all -I "$here/" -DLAYOUT_B -DALT_SSN -DBUILD=29999 -DHIDE_IDT \
+        -o "$out/nt-abi-$flavour-unknown-noidt.bin" "$here/$flavour.asm"
+done

@@ -250,7 +250,15 @@ long_entry:
     mov rax, KTHREAD
     mov [rbx + KPCR_CURRENT_THREAD], rax
     mov qword [rbx + KPCR_RSP_BASE], KSTACK_TOP
+%ifdef HIDE_IDT
+    ; KPCR.IdtBase names an empty table (as a kernel whose IDT cannot be
+    ; read would): the kernel image must be found from the system call
+    ; path instead.
+    mov qword [rbx + KPCR_IDT_BASE], rbx
+    add qword [rbx + KPCR_IDT_BASE], 0xc00
+%else
     mov qword [rbx + KPCR_IDT_BASE], IDT_ADDR
+%endif
     mov rbx, KTHREAD
     mov rax, EPROCESS
     mov [rbx + KTHREAD_APC_PROCESS], rax

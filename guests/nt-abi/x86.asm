@@ -188,7 +188,15 @@ bits 32
     mov dword [ebx + KPCR_SELF], KPCR
     mov dword [ebx + KPCR_PRCB_PTR], KPCR + KPCR_PRCB
     mov dword [ebx + KPCR_CURRENT_THREAD], KTHREAD
+%ifdef HIDE_IDT
+    ; KPCR.IdtBase names an empty table (as a kernel whose IDT cannot be
+    ; read would): the kernel image must be found from the system call
+    ; path instead.
+    mov dword [ebx + KPCR_IDT], ebx
+    add dword [ebx + KPCR_IDT], 0xc00
+%else
     mov dword [ebx + KPCR_IDT], IDT_ADDR
+%endif
     mov ebx, KTHREAD
     mov dword [ebx + KTHREAD_APC_PROCESS], EPROCESS
     mov dword [ebx + KTHREAD_PROCESS], EPROCESS

@@ -41,6 +41,10 @@ enum Flavour {
     /// Claims build 19045 (Windows 10 22H2) in KUSER_SHARED_DATA, but its
     /// ntdll's service numbers are not that build's.
     X64Mismatch,
+    /// The unknown builds (second layout) with KPCR.IdtBase naming an
+    /// empty table: the kernel image is found from the system call path.
+    X64NoIdt,
+    X86NoIdt,
 }
 
 impl Flavour {
@@ -55,12 +59,14 @@ impl Flavour {
             Flavour::X64ShadowUnknown => "nt-abi-x64-shadow-unknown.bin",
             Flavour::X86UnknownA => "nt-abi-x86-unknown-a.bin",
             Flavour::X64Mismatch => "nt-abi-x64-mismatch.bin",
+            Flavour::X64NoIdt => "nt-abi-x64-unknown-noidt.bin",
+            Flavour::X86NoIdt => "nt-abi-x86-unknown-noidt.bin",
         }
     }
     fn is_x64(self) -> bool {
         !matches!(
             self,
-            Flavour::X86 | Flavour::X86Unknown | Flavour::X86UnknownA
+            Flavour::X86 | Flavour::X86Unknown | Flavour::X86UnknownA | Flavour::X86NoIdt
         )
     }
     /// `--windows-version` for the run ("": none, the guest is read).
@@ -923,4 +929,32 @@ fn caller_module_and_stub_from_the_peb_loader_list() {
                 && l.contains("/* caller ntdll.dll(NtOpenKey+0x")),
         "{t}"
     );
+}
+
+/// The kernel image found from the system call path (the kernel's
+/// `sysretq` / `sysexit` / `iretd`, seen at the returns; QEMU exposes no
+/// MSR_LSTAR to read) when the IDT leads nowhere: the unknown builds with
+/// an empty IDT behind KPCR.IdtBase are still attributed from the
+/// kernel's own accessors, with no table or profile.
+#[test]
+fn kernel_image_found_from_the_system_call_path() {
+    for f in [Flavour::X64NoIdt, Flavour::X86NoIdt] {
+        let (out, recs) = boot(f, "noidt", &[]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("kernel image at 0x100000 (found from the system call path)"),
+            "{f:?}: {err}"
+        );
+        let (pid, tid, ppid) = f.ids();
+        assert!(recs.len() > 10, "{f:?}");
+        for r in &recs {
+            assert_eq!(
+                (r["pid"].as_u64(), r["tid"].as_u64(), r["ppid"].as_u64()),
+                (Some(pid), Some(tid), Some(ppid)),
+                "{f:?}: {r}"
+            );
+            assert_eq!(r["comm"], "ntabi-test.exe", "{f:?}: {r}");
+            assert!(!name(r).starts_with("NtService_"), "{f:?}: {r}");
+        }
+    }
 }

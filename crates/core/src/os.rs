@@ -256,6 +256,10 @@ pub trait OsLayer: Send {
     /// process's memory: a layer learns what it needs from the guest
     /// (e.g. the Windows version) here. By default nothing.
     fn observe(&mut self, _event: &Event, _mem: &mut dyn VirtMem) {}
+    /// Sees every return to user mode (before pairing): the kernel's
+    /// own return instruction, which a layer may learn from (the Windows
+    /// layer finds the kernel image around it). By default nothing.
+    fn observe_exit(&mut self, _event: &Event) {}
     /// Names and describes the call at enter.
     fn identify(&self, event: &Event, nr: u64) -> CallInfo;
     /// Whether this call, with these raw arguments, never returns: for

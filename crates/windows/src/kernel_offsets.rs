@@ -1,9 +1,13 @@
 //! Kernel structure offsets from the guest kernel's own code, for builds
 //! no built-in [`KernelProfile`] knows.
 //!
-//! 1. The kernel image: KPCR.IdtBase (KPCR+0x38 on x64 and x86 alike)
-//!    gives the IDT; its gates point into ntoskrnl; the nearest PE image
-//!    at or below a gate's handler is the kernel ([`kernel_image`]).
+//! 1. The kernel image: the nearest PE image at or below an address in
+//!    ntoskrnl's code. Such addresses: the system call path (LSTAR's
+//!    target, KiSystemCall64[Shadow], or its `sysretq`/`sysexit`/`iret`
+//!    that the trace sees at every return: [`kernel_image_from_entry`]),
+//!    else the IDT's gates (KPCR.IdtBase, KPCR+0x38 on x64 and x86
+//!    alike, the x86 system service gate 0x2e among them:
+//!    [`kernel_image`]).
 //! 2. Its export table, and the small exported accessors decoded
 //!    symbolically ([`crate::code`]): `PsGetProcessId` -> UniqueProcessId,
 //!    `PsGetProcessImageFileName` -> ImageFileName,
@@ -53,6 +57,9 @@ pub enum OffsetError {
     /// No IDT gate led to a PE image.
     #[error("kernel offsets: no kernel image found from the IDT at {0:#x}")]
     NoImage(u64),
+    /// No PE image holds this address of the system call path.
+    #[error("kernel offsets: no kernel image holds the system call path at {0:#x}")]
+    NoImageAt(u64),
     /// An accessor is not exported or not in a shape that was understood.
     #[error("kernel offsets: {0} not exported or not understood")]
     Accessor(&'static str),
@@ -93,6 +100,14 @@ pub fn kernel_image(mem: &mut dyn VirtMem, kpcr: u64, b: Bitness) -> Result<PeIm
         }
     }
     Err(OffsetError::NoImage(idt))
+}
+
+/// The kernel image holding `addr`, an address on the system call path
+/// (the `syscall` entry MSR_LSTAR names, or the kernel's return
+/// instruction): the nearest PE image with an export table at or below
+/// it that reaches it.
+pub fn kernel_image_from_entry(mem: &mut dyn VirtMem, addr: u64) -> Result<PeImage, OffsetError> {
+    image_base_below(mem, addr, MAX_SCAN_PAGES).ok_or(OffsetError::NoImageAt(addr))
 }
 
 /// Offsets read from the kernel's accessors.
@@ -353,6 +368,11 @@ mod tests {
             let mut m = kernel(pid, image_off);
             let img = kernel_image(&mut m, KPCR, Bitness::B64).unwrap();
             assert_eq!(img.base, KIMG);
+            // From an address on the system call path alike.
+            let by_path = kernel_image_from_entry(&mut m, KIMG + 0x1234).unwrap();
+            assert_eq!(by_path.base, KIMG);
+            assert!(kernel_image_from_entry(&mut m, KIMG + 0x2000).is_err());
+            assert!(kernel_image_from_entry(&mut m, 0x1000).is_err());
             let d = derive(&mut m, &img, Bitness::B64).unwrap();
             let p = d.profile;
             assert_eq!(

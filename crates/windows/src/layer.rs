@@ -283,6 +283,10 @@ impl OsLayer for WindowsLayer {
         rewrite_object_name(sc, idx, oa_ptr, from, to)
     }
 
+    fn observe_exit(&mut self, event: &Event) {
+        self.learned[slot(event.bitness)].observe_exit(event);
+    }
+
     fn caller(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<vstrace_core::Caller> {
         self.callers.caller(event, mem)
     }

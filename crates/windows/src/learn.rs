@@ -10,7 +10,9 @@
 use vstrace_core::mem::{InSpace, VirtMem};
 use vstrace_core::{Bitness, Event, Space};
 
-use crate::kernel_offsets::{derive, kernel_image, walk_processes, OffsetError};
+use crate::kernel_offsets::{
+    derive, kernel_image, kernel_image_from_entry, walk_processes, OffsetError,
+};
 use crate::kuser::read_kernel_version;
 use crate::ntdll::{arch_of, disagreements, find_ntdll, service_names, ServiceNames};
 use crate::profile::KernelProfile;
@@ -49,6 +51,9 @@ impl<T> Progress<T> {
 pub struct Learned {
     names: Progress<ServiceNames>,
     kernel: Progress<KernelProfile>,
+    /// An address on the kernel's system call path (its return
+    /// instruction, seen at an exit), while the kernel is not known.
+    syscall_path: Option<u64>,
 }
 
 impl Default for Learned {
@@ -56,6 +61,7 @@ impl Default for Learned {
         Learned {
             names: Progress::Trying(0),
             kernel: Progress::Trying(0),
+            syscall_path: None,
         }
     }
 }
@@ -98,6 +104,20 @@ impl Learned {
         self.kernel.known()
     }
 
+    /// At a return to user mode of `event`'s bitness: while the kernel is
+    /// not known, where its return instruction (`sysretq` in
+    /// KiSystemCall64, `sysexit`, `iret`) is: an address in ntoskrnl's
+    /// code, as MSR_LSTAR's target is (no backend reads that MSR: QEMU's
+    /// gdbstub and plugin API do not expose it).
+    pub fn observe_exit(&mut self, event: &Event) {
+        if self.syscall_path.is_none() && matches!(self.kernel, Progress::Trying(_)) {
+            let rip = event.regs.rip();
+            if rip != 0 {
+                self.syscall_path = Some(rip);
+            }
+        }
+    }
+
     /// At an enter of `event`'s bitness: one more attempt at what is not
     /// known yet.
     pub fn observe(&mut self, event: &Event, mem: &mut dyn VirtMem, cx: &Context<'_>) {
@@ -125,9 +145,10 @@ impl Learned {
         }
         if let Progress::Trying(n) = self.kernel {
             let isf = cx.isf.zip(cx.isf_system);
-            self.kernel = match offsets_from_kernel_any_space(event, mem, cx.kpcr, isf) {
+            let path = self.syscall_path;
+            self.kernel = match offsets_from_kernel_any_space(event, mem, cx.kpcr, path, isf) {
                 Ok(f) => {
-                    report_offsets(b, &f.profile, f.base, f.processes, cx);
+                    report_offsets(b, &f, cx);
                     report_isf_check(b, f.isf_check);
                     Progress::Known(f.profile)
                 }
@@ -144,6 +165,15 @@ impl Learned {
     }
 }
 
+/// Where the kernel image was found from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KernelRoute {
+    /// The system call path (the kernel's return instruction).
+    SyscallPath,
+    /// The IDT's gates.
+    Idt,
+}
+
 /// Most kernel spaces tried under KVA shadow.
 const MAX_SPACES: usize = 4;
 
@@ -155,10 +185,11 @@ fn offsets_from_kernel_any_space(
     event: &Event,
     mem: &mut dyn VirtMem,
     kpcr: u64,
+    path: Option<u64>,
     isf: Option<(&KernelProfile, u64)>,
 ) -> Result<Found, OffsetError> {
     let b = event.bitness;
-    let err = match offsets_from_kernel(mem, kpcr, b, isf) {
+    let err = match offsets_from_kernel(mem, kpcr, path, b, isf) {
         Err(e @ OffsetError::Mem(_)) => e,
         other => return other,
     };
@@ -170,7 +201,7 @@ fn offsets_from_kernel_any_space(
             mem: &mut *mem,
             space: k.space,
         };
-        if let Ok(mut f) = offsets_from_kernel(&mut ks, kpcr, b, isf) {
+        if let Ok(mut f) = offsets_from_kernel(&mut ks, kpcr, path, b, isf) {
             f.profile.kpcr_kernel_dtb = Some(k.kpcr_offset);
             return Ok(f);
         }
@@ -184,6 +215,8 @@ struct Found {
     profile: KernelProfile,
     /// The kernel image's base.
     base: u64,
+    /// How the image was found.
+    route: KernelRoute,
     /// Processes on the list.
     processes: usize,
     /// The symbol table's offsets on the list from its own
@@ -191,19 +224,27 @@ struct Found {
     isf_check: Option<Result<usize, OffsetError>>,
 }
 
-/// Offsets from the kernel at `kpcr`'s IDT, checked on its process list,
+/// Offsets from the kernel image found from the system call path `path`
+/// (when seen), else from `kpcr`'s IDT, checked on its process list,
 /// and `isf` (a symbol table's offsets and PsInitialSystemProcess RVA)
 /// checked there too.
 fn offsets_from_kernel(
     mem: &mut dyn VirtMem,
     kpcr: u64,
+    path: Option<u64>,
     b: Bitness,
     isf: Option<(&KernelProfile, u64)>,
 ) -> Result<Found, OffsetError> {
-    if kpcr == 0 {
-        return Err(OffsetError::NoImage(0));
-    }
-    let img = kernel_image(mem, kpcr, b)?;
+    let by_path = path.map(|a| kernel_image_from_entry(mem, a));
+    let (img, route) = match by_path {
+        Some(Ok(img)) => (img, KernelRoute::SyscallPath),
+        _ if kpcr == 0 => {
+            return Err(by_path
+                .and_then(Result::err)
+                .unwrap_or(OffsetError::NoImage(0)))
+        }
+        _ => (kernel_image(mem, kpcr, b)?, KernelRoute::Idt),
+    };
     let d = derive(mem, &img, b)?;
     let image = img.base..img.base.saturating_add(u64::from(img.size_of_image));
     let procs = walk_processes(mem, &d.profile, d.initial_system_process, image.clone())?;
@@ -212,6 +253,7 @@ fn offsets_from_kernel(
     Ok(Found {
         profile: d.profile,
         base: img.base,
+        route,
         processes: procs.len(),
         isf_check,
     })
@@ -300,11 +342,18 @@ pub fn same_offsets(a: &KernelProfile, b: &KernelProfile) -> bool {
     )
 }
 
-fn report_offsets(b: Bitness, p: &KernelProfile, base: u64, nproc: usize, cx: &Context<'_>) {
+fn report_offsets(b: Bitness, f: &Found, cx: &Context<'_>) {
+    let p = &f.profile;
+    let route = match f.route {
+        KernelRoute::SyscallPath => " (found from the system call path)",
+        KernelRoute::Idt => "",
+    };
     eprintln!(
-        "vstrace: Windows {} guest: kernel image at {base:#x}; offsets from its accessors ({}), checked on {nproc} processes from PsInitialSystemProcess",
+        "vstrace: Windows {} guest: kernel image at {:#x}{route}; offsets from its accessors ({}), checked on {} processes from PsInitialSystemProcess",
         bit_name(b),
-        describe_offsets(p)
+        f.base,
+        describe_offsets(p),
+        f.processes
     );
     if let Some(builtin) = cx.builtin.filter(|q| !same_offsets(p, q)) {
         eprintln!(

@@ -652,6 +652,7 @@ impl Tracker {
     }
 
     fn on_exit(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
+        self.os.observe_exit(event);
         let (ip, sp) = return_target(event, cpu)?;
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
