@@ -21,7 +21,9 @@
 # its ntdll has other service numbers than the j00ru table's; and
 # nt-abi-{x64,x86}-unknown-noidt.bin: the unknown builds whose
 # KPCR.IdtBase names an empty table (-DHIDE_IDT), so that the kernel
-# image is found from the system call path only.
+# image is found from the system call path only;
+# nt-abi-{x64,x86}-win32u.bin: the unknown builds with a win32u.dll on the
+# loader lists whose stubs the program calls (win32k services, table 1).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-.}
@@ -50,6 +52,8 @@ nasm -f bin -w+all -I "$here/" -DKVA_SHADOW -DLAYOUT_B -DALT_SSN -DBUILD=29999 \
 nasm -f bin -w+all -I "$here/" -DALT_SSN \
     -o "$out/nt-abi-x64-mismatch.bin" "$here/x64.asm"
 for flavour in x64 x86; do
+    nasm -f bin -w+all -I "$here/" -DLAYOUT_B -DALT_SSN -DBUILD=29999 -DWIN32U \
+        -o "$out/nt-abi-$flavour-win32u.bin" "$here/$flavour.asm"
     nasm -f bin -w+all -I "$here/" -DLAYOUT_B -DALT_SSN -DBUILD=29999 -DHIDE_IDT \
         -o "$out/nt-abi-$flavour-unknown-noidt.bin" "$here/$flavour.asm"
 done

@@ -64,6 +64,10 @@ SSN_NtOpenFile                  equ 0x0033
 SSN_NtCreateFile                equ 0x0055
 SSN_NtDisplayString             equ 0x00dc
 %endif
+; win32k (shadow table) service numbers of no real build, served by
+; win32u.dll's stubs (-DWIN32U): table 1, 0x1000 + n.
+SSN_NtGdiFlush                  equ 0x1321
+SSN_NtUserGetThreadState        equ 0x1322
 %ifndef BUILD
 %define BUILD 19045                 ; KUSER_SHARED_DATA.NtBuildNumber (-DBUILD=)
 %endif
@@ -687,5 +691,21 @@ ntdll_exp:
 ntdll_exp_end:
     align 0x1000, db 0
 ntdll_end:
+
+%ifdef WIN32U
+; win32u.dll: the win32k service stubs (table 1: service numbers
+; 0x1000 + n), in the same shape as ntdll's.
+win32u_base:
+    PE_HEADERS win32u_base, IMAGE_FILE_MACHINE_AMD64, WIN32U_STAMP, win32u_end, win32u_exp, win32u_exp_end
+WIN32U_STAMP    equ 0x5f3a2f00 + BUILD
+STUB NtGdiFlush, SSN_NtGdiFlush
+STUB NtUserGetThreadState, SSN_NtUserGetThreadState
+    align 4
+win32u_exp:
+    EXPORTS win32u_base, WIN32U_STAMP, 'win32u.dll', NtGdiFlush, NtUserGetThreadState
+win32u_exp_end:
+    align 0x1000, db 0
+win32u_end:
+%endif
 
 user_end:

@@ -57,6 +57,10 @@ SSN_NtQueryValueKey             equ 0x010a
 SSN_NtTerminateProcess          equ 0x0172
 SSN_NtWriteFile                 equ 0x018c
 %endif
+; win32k (shadow table) service numbers of no real build, served by
+; win32u.dll's stubs (-DWIN32U): table 1, 0x1000 + n.
+SSN_NtGdiFlush                  equ 0x1321
+SSN_NtUserGetThreadState        equ 0x1322
 
 KPCR_SELF                       equ 0x1c
 KPCR_PRCB_PTR                   equ 0x20
@@ -491,5 +495,21 @@ ntdll_exp:
 ntdll_exp_end:
     align 0x1000, db 0
 ntdll_end:
+
+%ifdef WIN32U
+; win32u.dll: the win32k service stubs (table 1: service numbers
+; 0x1000 + n), in the KiFastSystemCall shape of ntdll's.
+win32u_base:
+    PE_HEADERS win32u_base, IMAGE_FILE_MACHINE_I386, WIN32U_STAMP, win32u_end, win32u_exp, win32u_exp_end
+WIN32U_STAMP    equ 0x4ce7b100 + SSN_NtGdiFlush
+STUB_SYSENTER NtGdiFlush, SSN_NtGdiFlush, 0
+STUB_SYSENTER NtUserGetThreadState, SSN_NtUserGetThreadState, 1
+    align 4
+win32u_exp:
+    EXPORTS win32u_base, WIN32U_STAMP, 'win32u.dll', NtGdiFlush, NtUserGetThreadState
+win32u_exp_end:
+    align 0x1000, db 0
+win32u_end:
+%endif
 
 user_end:
