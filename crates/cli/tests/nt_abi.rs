@@ -45,6 +45,10 @@ enum Flavour {
     /// empty table: the kernel image is found from the system call path.
     X64NoIdt,
     X86NoIdt,
+    /// The unknown builds with a win32u.dll whose win32k stubs the
+    /// program calls.
+    X64Win32u,
+    X86Win32u,
 }
 
 impl Flavour {
@@ -61,12 +65,18 @@ impl Flavour {
             Flavour::X64Mismatch => "nt-abi-x64-mismatch.bin",
             Flavour::X64NoIdt => "nt-abi-x64-unknown-noidt.bin",
             Flavour::X86NoIdt => "nt-abi-x86-unknown-noidt.bin",
+            Flavour::X64Win32u => "nt-abi-x64-win32u.bin",
+            Flavour::X86Win32u => "nt-abi-x86-win32u.bin",
         }
     }
     fn is_x64(self) -> bool {
         !matches!(
             self,
-            Flavour::X86 | Flavour::X86Unknown | Flavour::X86UnknownA | Flavour::X86NoIdt
+            Flavour::X86
+                | Flavour::X86Unknown
+                | Flavour::X86UnknownA
+                | Flavour::X86NoIdt
+                | Flavour::X86Win32u
         )
     }
     /// `--windows-version` for the run ("": none, the guest is read).
@@ -955,6 +965,48 @@ fn kernel_image_found_from_the_system_call_path() {
             );
             assert_eq!(r["comm"], "ntabi-test.exe", "{f:?}: {r}");
             assert!(!name(r).starts_with("NtService_"), "{f:?}: {r}");
+        }
+    }
+}
+
+/// win32k (shadow table) calls named from the guest's own win32u.dll (a
+/// PE on the loader lists beside ntdll, its stubs loading 0x1000 + n),
+/// with no table or profile (an unknown build, numbers of no real
+/// build); `--caller` finds them in win32u and the rest in ntdll.
+#[test]
+fn win32k_calls_named_from_the_guest_win32u() {
+    for f in [Flavour::X64Win32u, Flavour::X86Win32u] {
+        let (out, recs) = boot(f, "win32u", &["--caller"]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("2 win32k service numbers from its win32u at"),
+            "{f:?}: {err}"
+        );
+        for (call, nr) in [("NtUserGetThreadState", 0x1322), ("NtGdiFlush", 0x1321)] {
+            let r = find(&recs, |r| name(r) == call);
+            assert_eq!(r.len(), 1, "{f:?}: {call} in {recs:?}");
+            assert_eq!(r[0]["nr"], nr, "{f:?}");
+            assert_eq!(r[0]["abi"], f.abi());
+            // The status the program saw.
+            let u = lines(&out, "U", call);
+            assert_eq!(hex(&u[0]["status"]), r[0]["ret"].as_u64().unwrap(), "{f:?}");
+            assert_eq!(
+                r[0]["caller"]["module"], "C:\\Windows\\System32\\win32u.dll",
+                "{f:?}: {}",
+                r[0]
+            );
+            let sym = r[0]["caller"]["symbol"].as_str().unwrap();
+            assert!(sym.starts_with(&format!("{call}+0x")), "{f:?}: {sym}");
+        }
+        // Every call is named, the ntdll ones from ntdll.
+        for r in &recs {
+            assert!(!name(r).starts_with("NtService_"), "{f:?}: {r}");
+            if !name(r).starts_with("NtUser") && !name(r).starts_with("NtGdi") {
+                assert_eq!(
+                    r["caller"]["module"], "C:\\Windows\\System32\\ntdll.dll",
+                    "{f:?}: {r}"
+                );
+            }
         }
     }
 }

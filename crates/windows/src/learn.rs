@@ -14,7 +14,7 @@ use crate::kernel_offsets::{
     derive, kernel_image, kernel_image_from_entry, walk_processes, OffsetError,
 };
 use crate::kuser::read_kernel_version;
-use crate::ntdll::{arch_of, disagreements, find_ntdll, service_names, ServiceNames};
+use crate::ntdll::{arch_of, disagreements, find_ntdll, find_win32u, service_names, ServiceNames};
 use crate::profile::KernelProfile;
 use crate::shadow::kernel_space_candidates;
 use crate::versions::WindowsVersion;
@@ -22,6 +22,8 @@ use crate::versions::WindowsVersion;
 /// Enters at which ntdll is looked for before giving up (a process may
 /// trap before its loader lists exist).
 const NAME_ATTEMPTS: u32 = 32;
+/// win32k (table 1) calls at which win32u is looked for before giving up.
+const SHADOW_ATTEMPTS: u32 = 32;
 /// Enters at which the kernel's offsets are tried before giving up.
 const KERNEL_ATTEMPTS: u32 = 8;
 
@@ -50,6 +52,9 @@ impl<T> Progress<T> {
 #[derive(Debug, Clone)]
 pub struct Learned {
     names: Progress<ServiceNames>,
+    /// win32k (shadow table) numbers from the guest's win32u, looked
+    /// for at win32k calls only (a process without a GUI has none).
+    shadow_names: Progress<ServiceNames>,
     kernel: Progress<KernelProfile>,
     /// An address on the kernel's system call path (its return
     /// instruction, seen at an exit), while the kernel is not known.
@@ -60,6 +65,7 @@ impl Default for Learned {
     fn default() -> Self {
         Learned {
             names: Progress::Trying(0),
+            shadow_names: Progress::Trying(0),
             kernel: Progress::Trying(0),
             syscall_path: None,
         }
@@ -90,7 +96,17 @@ fn bit_name(b: Bitness) -> &'static str {
 impl Learned {
     /// The `Nt*` name of service `nr` in the guest's ntdll, once read.
     pub fn name(&self, nr: u32) -> Option<&str> {
-        self.names.known()?.by_number.get(&nr).map(String::as_str)
+        let names = if nr >> 12 & 3 == 1 {
+            &self.shadow_names
+        } else {
+            &self.names
+        };
+        names.known()?.by_number.get(&nr).map(String::as_str)
+    }
+
+    /// The guest's win32u service numbers (win32k table), once read.
+    pub fn shadow_names(&self) -> Option<&ServiceNames> {
+        self.shadow_names.known()
     }
 
     /// The guest's ntdll service numbers, once read.
@@ -138,6 +154,30 @@ impl Learned {
                     // Said only when no table names the calls either.
                     if cx.version.is_none() {
                         eprintln!("vstrace: note: Windows {} guest: {e}", bit_name(b));
+                    }
+                    Progress::GaveUp
+                }
+            };
+        }
+        let win32k = (event.regs.rax() as u32) >> 12 & 3 == 1;
+        if let (Progress::Trying(n), true) = (&self.shadow_names, win32k) {
+            let n = *n;
+            let teb = match b {
+                Bitness::B64 => event.regs.gs_base,
+                Bitness::B32 => event.regs.fs_base,
+            };
+            let found = find_win32u(mem, teb, b).and_then(|base| service_names(mem, base, b));
+            self.shadow_names = match found {
+                Ok(mut names) => {
+                    // Only table-1 numbers are win32k's.
+                    names.by_number.retain(|nr, _| nr >> 12 & 3 == 1);
+                    report_shadow_names(b, &names, mem, cx);
+                    Progress::Known(names)
+                }
+                Err(_) if n + 1 < SHADOW_ATTEMPTS => Progress::Trying(n + 1),
+                Err(e) => {
+                    if cx.version.is_none() {
+                        eprintln!("vstrace: note: Windows {} guest: win32u: {e}", bit_name(b));
                     }
                     Progress::GaveUp
                 }
@@ -307,6 +347,34 @@ fn report_names(b: Bitness, names: &ServiceNames, mem: &mut dyn VirtMem, cx: &Co
             first.guest,
             first.table
         ),
+    }
+}
+
+fn report_shadow_names(b: Bitness, names: &ServiceNames, mem: &mut dyn VirtMem, cx: &Context<'_>) {
+    let what = format!(
+        "{} win32k service numbers from its win32u at {:#x} (timestamp {:#x})",
+        names.by_number.len(),
+        names.base,
+        names.timestamp
+    );
+    let table = cx
+        .version
+        .filter(|v| v.arch == arch_of(b) && exact_build(v, mem));
+    match table.map(|v| (v, disagreements(names, v))) {
+        Some((v, (d, both))) if !d.is_empty() => eprintln!(
+            "vstrace: warning: the guest's win32u disagrees with the j00ru table of {} on {} of {both} services ({}: win32u {:#x}, table {:#x}); the guest's numbers win",
+            v.describe(),
+            d.len(),
+            d[0].name,
+            d[0].guest,
+            d[0].table
+        ),
+        Some((v, (_, both))) => eprintln!(
+            "vstrace: Windows {} guest: {what}, agreeing with the j00ru table of {} on all {both}",
+            bit_name(b),
+            v.describe()
+        ),
+        None => eprintln!("vstrace: Windows {} guest: {what}", bit_name(b)),
     }
 }
 

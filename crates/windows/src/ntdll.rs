@@ -27,9 +27,9 @@ pub enum NtdllError {
     /// The TEB, PEB or loader data pointer is NULL (a process too young).
     #[error("ntdll: no {0}")]
     Null(&'static str),
-    /// The loader list does not hold ntdll.dll (within its bound).
-    #[error("ntdll: not on the loader list")]
-    NotLoaded,
+    /// The loader list does not hold the module (within its bound).
+    #[error("ntdll: {0} is not on the loader list")]
+    NotLoaded(&'static str),
     /// Its image could not be read.
     #[error("ntdll: {0}")]
     Pe(#[from] PeError),
@@ -54,22 +54,40 @@ pub struct ServiceNames {
 /// ntdll's base in the process whose TEB is at `teb`: the module named
 /// `ntdll.dll` on the PEB's InLoadOrderModuleList.
 pub fn find_ntdll(mem: &mut dyn VirtMem, teb: u64, b: Bitness) -> Result<u64, NtdllError> {
+    find_module(mem, teb, b, "ntdll.dll")
+}
+
+/// win32u's base (the win32k service stubs, Windows 10 and later) in the
+/// process whose TEB is at `teb`; processes with no GUI may not load it.
+pub fn find_win32u(mem: &mut dyn VirtMem, teb: u64, b: Bitness) -> Result<u64, NtdllError> {
+    find_module(mem, teb, b, "win32u.dll")
+}
+
+/// The base of the module named `name` on the process's loader list.
+fn find_module(
+    mem: &mut dyn VirtMem,
+    teb: u64,
+    b: Bitness,
+    name: &'static str,
+) -> Result<u64, NtdllError> {
     let modules = loaded_modules(mem, teb, b).map_err(|e| match e {
         ModulesError::Mem(m) => NtdllError::Mem(m),
         ModulesError::Null(what) => NtdllError::Null(what),
     })?;
     let m = modules
         .iter()
-        .find(|m| m.name.eq_ignore_ascii_case("ntdll.dll"))
-        .ok_or(NtdllError::NotLoaded)?;
+        .find(|m| m.name.eq_ignore_ascii_case(name))
+        .ok_or(NtdllError::NotLoaded(name))?;
     if m.base == 0 {
-        return Err(NtdllError::Null("ntdll DllBase"));
+        return Err(NtdllError::Null("DllBase"));
     }
     Ok(m.base)
 }
 
-/// Reads the export table of the ntdll mapped at `base` and the service
-/// number of every `Nt*`/`Zw*` export that is a system call stub.
+/// Reads the export table of the ntdll (or win32u) mapped at `base` and
+/// the service number of every `Nt*`/`Zw*` export that is a system call
+/// stub (win32u's `NtUser*`/`NtGdi*` stubs load table-1 numbers,
+/// 0x1000 + n, which are kept as they are).
 pub fn service_names(
     mem: &mut dyn VirtMem,
     base: u64,
@@ -224,6 +242,40 @@ mod tests {
     }
 
     #[test]
+    fn win32k_names_from_win32u() {
+        let (mut m, teb) = process(0x33);
+        assert_eq!(
+            find_win32u(&mut m, teb, Bitness::B64),
+            Err(NtdllError::NotLoaded("win32u.dll"))
+        );
+        // The second module is win32u instead, with a table-1 stub.
+        let w: Vec<u8> = "win32u.dll"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let mut us = (w.len() as u16).to_le_bytes().to_vec();
+        us.extend_from_slice(&(w.len() as u16).to_le_bytes());
+        us.extend_from_slice(&[0; 4]);
+        us.extend_from_slice(&0x7ff3_0100u64.to_le_bytes());
+        m.map(0x7ff2_0200 + 0x58, &us);
+        m.map(0x7ff3_0100, &w);
+        let mut stub = vec![0x4c, 0x8b, 0xd1, 0xb8];
+        stub.extend_from_slice(&0x100au32.to_le_bytes());
+        stub.extend_from_slice(&[0x0f, 0x05, 0xc3]);
+        m.map(0x7ffa_1020, &stub);
+        let base = find_win32u(&mut m, teb, Bitness::B64).unwrap();
+        assert_eq!(
+            find_ntdll(&mut m, teb, Bitness::B64),
+            Err(NtdllError::NotLoaded("ntdll.dll"))
+        );
+        let names = service_names(&mut m, base, Bitness::B64).unwrap();
+        assert_eq!(
+            names.by_number.get(&0x100a).map(String::as_str),
+            Some("NtOpenFile")
+        );
+    }
+
+    #[test]
     fn hostile_loader_lists() {
         let (mut m, teb) = process(0x33);
         assert_eq!(
@@ -240,7 +292,7 @@ mod tests {
         m.map(0x7ff2_0200 + 0x58, &[0u8; 16]);
         assert_eq!(
             find_ntdll(&mut m, teb, Bitness::B64),
-            Err(NtdllError::NotLoaded)
+            Err(NtdllError::NotLoaded("ntdll.dll"))
         );
     }
 }
