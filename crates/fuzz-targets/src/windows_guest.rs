@@ -1,7 +1,9 @@
 //! The `windows_guest` target: what the Windows layer reads from a guest
 //! it has no table or profile for, over hostile memory. PE headers and
 //! export tables (truncated, pointing anywhere), the loader lists to
-//! ntdll and its stubs, the IDT scan to the kernel image, its accessors,
+//! ntdll, win32u and their stubs, the module list and `--caller`'s
+//! lookups, the IDT and system-call-path scans to the kernel image, its
+//! accessors,
 //! the ActiveProcessLinks walk (loops, lists that never close), the stub
 //! and accessor decoders on raw bytes, and Volatility symbol tables.
 //!
@@ -10,9 +12,13 @@
 //! and that many raw bytes (code and ISF JSON), then a [`FuzzMem`].
 
 use vstrace_core::Bitness;
+use vstrace_core::{Event, Mechanism, Reg, Regs};
 use vstrace_windows::code::{accessor_result, stub_service_number};
-use vstrace_windows::kernel_offsets::{derive, kernel_image, walk_processes};
-use vstrace_windows::ntdll::{find_ntdll, service_names};
+use vstrace_windows::kernel_offsets::{
+    derive, kernel_image, kernel_image_from_entry, walk_processes,
+};
+use vstrace_windows::modules::{loaded_modules, CallerCache};
+use vstrace_windows::ntdll::{find_ntdll, find_win32u, service_names};
 use vstrace_windows::pe::{image_base_below, PeImage};
 use vstrace_windows::profile::PROFILES;
 
@@ -45,6 +51,28 @@ pub fn windows_guest(data: &[u8]) {
     let _ = service_names(&mut mem, addr, b);
     if let Ok(base) = find_ntdll(&mut mem, ptr, b) {
         let _ = service_names(&mut mem, base, b);
+    }
+    if let Ok(base) = find_win32u(&mut mem, ptr, b) {
+        let _ = service_names(&mut mem, base, b);
+    }
+    let _ = loaded_modules(&mut mem, ptr, b);
+    // --caller: a trap at `addr` (sysenter: its return at [edx = addr])
+    // in the process whose TEB is `ptr`.
+    let mut regs = Regs {
+        fs_base: ptr,
+        gs_base: ptr,
+        ..Regs::default()
+    };
+    regs.set(Reg::Rip, addr);
+    regs.set(Reg::Rdx, addr);
+    let mech = if sel & 2 == 0 {
+        Mechanism::Syscall
+    } else {
+        Mechanism::Sysenter
+    };
+    let _ = CallerCache::default().caller(&Event::new(0, mech, b, regs), &mut mem);
+    if let Ok(img) = kernel_image_from_entry(&mut mem, addr) {
+        let _ = derive(&mut mem, &img, b);
     }
     if let Ok(img) = kernel_image(&mut mem, ptr, b) {
         if let Ok(d) = derive(&mut mem, &img, b) {
