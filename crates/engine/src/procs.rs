@@ -625,6 +625,81 @@ mod tests {
         assert_eq!(j["process_tree"][2]["created_by"], "vfork");
     }
 
+    /// What a sink writes for a fork, an exit and nothing else, with
+    /// `opts`, in `format`, as a `-c` table or not.
+    fn sink_output(
+        opts: crate::output::OutputOptions,
+        format: crate::Format,
+        summary: bool,
+    ) -> String {
+        let p = std::env::temp_dir().join(format!(
+            "vstrace-procs-{}-{format:?}-{summary}-{}-{}",
+            std::process::id(),
+            opts.process_events,
+            opts.quiet
+        ));
+        let p = p.display().to_string();
+        let mut s = crate::Sink::open_with(Some(&p), format, summary, opts, None, None).unwrap();
+        s.write(rec(
+            10,
+            "clone",
+            CallState::Complete,
+            Some(11),
+            &["SIGCHLD"],
+        ));
+        s.write(rec(11, "exit_group", CallState::Exited, Some(4), &[]));
+        s.finish();
+        drop(s);
+        let out = std::fs::read_to_string(&p).unwrap();
+        let _ = std::fs::remove_file(&p);
+        out
+    }
+
+    #[test]
+    fn sinks_print_events_and_the_tree_only_when_asked() {
+        use crate::output::OutputOptions;
+        use crate::Format;
+        let plain = sink_output(OutputOptions::default(), Format::Text, false);
+        assert_eq!(plain.lines().count(), 2, "{plain}");
+        let ev = OutputOptions {
+            process_events: true,
+            ..Default::default()
+        };
+        let text = sink_output(ev.clone(), Format::Text, false);
+        assert_eq!(
+            text.lines().nth(1),
+            Some("[pid    10] +++ forked child 11 by clone(SIGCHLD) +++")
+        );
+        assert_eq!(text.lines().count(), 3, "{text}");
+        let json = sink_output(ev.clone(), Format::Json, false);
+        let kinds: Vec<String> = json
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.get("process_event")
+                    .map_or(format!("call {}", v["seq"]), |k| {
+                        format!("{k} {}", v["seq"])
+                    })
+            })
+            .collect();
+        // The exit line is text only; in JSON its event stands for it.
+        assert_eq!(kinds, ["call 0", "\"fork\" 1", "\"exit\" 2"]);
+        let quiet = OutputOptions {
+            quiet: crate::output::quiet::EXIT,
+            ..ev
+        };
+        assert_eq!(sink_output(quiet, Format::Json, false).lines().count(), 2);
+        // -c: the table, then the tree (a process was created); no events.
+        let c = sink_output(OutputOptions::default(), Format::Text, true);
+        assert!(
+            c.contains("total\n")
+                && c.ends_with(
+                    "process tree:\n10 sh (parent 1)\n`- 11 sh (clone); exited with 4\n"
+                ),
+            "{c}"
+        );
+    }
+
     #[test]
     fn windows_terminate_and_loops() {
         let mut r = rec(
