@@ -216,11 +216,7 @@ impl Sink {
                 }
             },
         }
-        self.line.push('\n');
-        match (&self.split_base, e.pid) {
-            (Some(_), Some(pid)) => self.emit_split(pid),
-            _ => self.emit(),
-        }
+        self.end_line(e.pid);
     }
 
     fn write_record(&mut self, mut rec: Record) {
@@ -271,8 +267,13 @@ impl Sink {
                 }
             },
         }
+        self.end_line(rec.pid);
+    }
+
+    /// Ends the line and writes it: to `pid`'s own file with `-ff`.
+    fn end_line(&mut self, pid: Option<u32>) {
         self.line.push('\n');
-        match (&self.split_base, rec.pid) {
+        match (&self.split_base, pid) {
             (Some(_), Some(pid)) => self.emit_split(pid),
             _ => self.emit(),
         }

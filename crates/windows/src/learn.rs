@@ -146,7 +146,7 @@ impl Learned {
             let found = find_ntdll(mem, teb, b).and_then(|base| service_names(mem, base, b));
             self.names = match found {
                 Ok(names) => {
-                    report_names(b, &names, mem, cx);
+                    report_names(b, &names, mem, cx, "ntdll");
                     Progress::Known(names)
                 }
                 Err(_) if n + 1 < NAME_ATTEMPTS => Progress::Trying(n + 1),
@@ -171,7 +171,7 @@ impl Learned {
                 Ok(mut names) => {
                     // Only table-1 numbers are win32k's.
                     names.by_number.retain(|nr, _| nr >> 12 & 3 == 1);
-                    report_shadow_names(b, &names, mem, cx);
+                    report_names(b, &names, mem, cx, "win32u");
                     Progress::Known(names)
                 }
                 Err(_) if n + 1 < SHADOW_ATTEMPTS => Progress::Trying(n + 1),
@@ -318,9 +318,18 @@ fn exact_build(v: &WindowsVersion, mem: &mut dyn VirtMem) -> bool {
         .is_ok_and(|k| k.build == v.build || (k.build == 0 && v.nt_version == (k.major, k.minor)))
 }
 
-fn report_names(b: Bitness, names: &ServiceNames, mem: &mut dyn VirtMem, cx: &Context<'_>) {
+/// One line on the service numbers read from `dll` (`ntdll`, `win32u`),
+/// with the cross-check against the j00ru table of the guest's build.
+fn report_names(
+    b: Bitness,
+    names: &ServiceNames,
+    mem: &mut dyn VirtMem,
+    cx: &Context<'_>,
+    dll: &str,
+) {
+    let kind = if dll == "win32u" { "win32k " } else { "" };
     let what = format!(
-        "{} service numbers from its ntdll at {:#x} (timestamp {:#x})",
+        "{} {kind}service numbers from its {dll} at {:#x} (timestamp {:#x})",
         names.by_number.len(),
         names.base,
         names.timestamp
@@ -340,41 +349,13 @@ fn report_names(b: Bitness, names: &ServiceNames, mem: &mut dyn VirtMem, cx: &Co
             v.describe()
         ),
         Some(first) => eprintln!(
-            "vstrace: warning: the guest's ntdll disagrees with the j00ru table of {} on {} of {both} services ({}: ntdll {:#x}, table {:#x}); the guest's numbers win",
+            "vstrace: warning: the guest's {dll} disagrees with the j00ru table of {} on {} of {both} services ({}: {dll} {:#x}, table {:#x}); the guest's numbers win",
             v.describe(),
             d.len(),
             first.name,
             first.guest,
             first.table
         ),
-    }
-}
-
-fn report_shadow_names(b: Bitness, names: &ServiceNames, mem: &mut dyn VirtMem, cx: &Context<'_>) {
-    let what = format!(
-        "{} win32k service numbers from its win32u at {:#x} (timestamp {:#x})",
-        names.by_number.len(),
-        names.base,
-        names.timestamp
-    );
-    let table = cx
-        .version
-        .filter(|v| v.arch == arch_of(b) && exact_build(v, mem));
-    match table.map(|v| (v, disagreements(names, v))) {
-        Some((v, (d, both))) if !d.is_empty() => eprintln!(
-            "vstrace: warning: the guest's win32u disagrees with the j00ru table of {} on {} of {both} services ({}: win32u {:#x}, table {:#x}); the guest's numbers win",
-            v.describe(),
-            d.len(),
-            d[0].name,
-            d[0].guest,
-            d[0].table
-        ),
-        Some((v, (_, both))) => eprintln!(
-            "vstrace: Windows {} guest: {what}, agreeing with the j00ru table of {} on all {both}",
-            bit_name(b),
-            v.describe()
-        ),
-        None => eprintln!("vstrace: Windows {} guest: {what}", bit_name(b)),
     }
 }
 
