@@ -1,7 +1,7 @@
 //! `-c`: per-syscall counts, errors and time, printed like strace's table,
 //! with strace's `-S` sort keys, `-U` columns and `-O` overhead.
 
-use std::collections::HashMap;
+use vstrace_core::fasthash::FastMap;
 
 use crate::output::SummaryOptions;
 use crate::record::{CallState, Record};
@@ -99,7 +99,7 @@ pub fn validate(o: &SummaryOptions) -> Result<(), String> {
 /// Accumulates records into a summary table.
 #[derive(Debug, Default)]
 pub struct Summary {
-    rows: HashMap<String, Row>,
+    rows: FastMap<String, Row>,
     opts: SummaryOptions,
 }
 
@@ -108,7 +108,7 @@ impl Summary {
     /// unknown names fall back to strace's defaults).
     pub fn with_options(opts: SummaryOptions) -> Summary {
         Summary {
-            rows: HashMap::new(),
+            rows: FastMap::default(),
             opts,
         }
     }

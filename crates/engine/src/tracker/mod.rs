@@ -15,8 +15,8 @@ mod scope;
 mod select;
 mod signal;
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use vstrace_core::fasthash::{FastMap, FastSet};
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::mem::{user_space_end, UserOnly};
@@ -121,7 +121,7 @@ impl RecentFork {
             cr3: p.cr3,
             sp,
             ip: p.ret_ip,
-            name: p.info.name.clone(),
+            name: p.info.name.to_string(),
             nr: p.info.nr,
             abi: p.info.abi,
             shown: p.shown,
@@ -141,7 +141,7 @@ const MAX_FRESH_CHILDREN: usize = 256;
 pub(crate) struct Tracker {
     /// `-p` pids (grown by `-f` with children) and `--comm` names; when
     /// either is set, calls are attributed before anything else.
-    pids: std::collections::HashSet<u32>,
+    pids: FastSet<u32>,
     comms: Vec<String>,
     follow_forks: bool,
     /// [`EngineConfig::pair_by_thread`].
@@ -153,12 +153,12 @@ pub(crate) struct Tracker {
     /// (TCG delivers interrupts at block starts, and on SMP reschedule
     /// and TLB IPIs follow a fork) returns to the same ip and sp with rax
     /// still 0: it must not be taken for a sibling's first return.
-    fresh_children: std::collections::HashSet<u64>,
+    fresh_children: FastSet<u64>,
     /// Signal deliveries (address space, handler stack, handler ip) not
     /// followed by a call in that space yet: an interrupt taken at the
     /// handler's first instruction returns there with the same registers,
     /// and must not be taken for a second delivery.
-    fresh_signals: std::collections::HashSet<(u64, u64, u64)>,
+    fresh_signals: FastSet<(u64, u64, u64)>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
     /// The user's hooks, run at enter and exit of the calls they name.
@@ -174,7 +174,7 @@ pub(crate) struct Tracker {
     trace_paths: Vec<String>,
     /// [`EngineConfig::caller`].
     callers: bool,
-    pending: HashMap<ThreadKey, Vec<Pending>>,
+    pending: FastMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
     extra: Vec<Record>,
@@ -246,7 +246,7 @@ impl Tracker {
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
-            pending: HashMap::new(),
+            pending: FastMap::default(),
             npending: 0,
             order: 0,
             extra: Vec::new(),
@@ -419,7 +419,7 @@ impl Tracker {
         // Names are for hooks (their by-name accessors and errors); skip
         // the allocations on the fast path when there are none.
         if !self.hooks.is_empty() {
-            sc.name = info.name.clone();
+            sc.name = info.name.to_string();
             sc.arg_names = self
                 .os
                 .arg_names(&info)
@@ -707,7 +707,7 @@ impl Tracker {
         let end = self.user_end(event);
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         if !self.hooks.is_empty() {
-            sc.name = pending.info.name.clone();
+            sc.name = pending.info.name.to_string();
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();
