@@ -7,6 +7,7 @@
 //! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
 //! preemption and migration between vCPUs without any OS profile.
 
+mod attrib;
 pub mod early;
 mod fast;
 mod fork;
@@ -192,6 +193,8 @@ pub(crate) struct Tracker {
     /// sight of a number, so the early-out asks the layer nothing in
     /// steady state.
     early: std::sync::Arc<early::EarlyOut>,
+    /// Attributions by (address space, running task) (see [`attrib`]).
+    attrib: attrib::AttribCache,
 }
 
 impl Tracker {
@@ -254,6 +257,7 @@ impl Tracker {
             stats: EngineStats::default(),
             summary: cfg.summary,
             early: Default::default(),
+            attrib: Default::default(),
         }
         .with_early_out())
     }
@@ -305,6 +309,7 @@ impl Tracker {
 
     fn on_event_inner(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.stats.events += 1;
+        self.attrib.next_event();
         match event.direction {
             Direction::Enter => {
                 self.stats.enters += 1;
@@ -325,6 +330,9 @@ impl Tracker {
         }
         self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
+        if attrib::changes_attribution(&info) {
+            self.attrib.clear();
+        }
         let cr3 = cr3_key(event.cr3);
         self.made_call_in(cr3);
         let state = match &self.scope {
@@ -336,7 +344,7 @@ impl Tracker {
             // be reused by any other process. A vfork child's exit leaves
             // its parent's space as it is.
             let who = match &self.scope {
-                Some(s) if s.by_process => self.os.attribute(event, cpu.mem()),
+                Some(s) if s.by_process => self.who(event, cpu.mem()),
                 _ => None,
             };
             if let Some(s) = &mut self.scope {
@@ -357,7 +365,7 @@ impl Tracker {
         if in_scope && self.scope.as_ref().is_some_and(|s| s.by_process) {
             let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
             if wanted {
-                early_proc = self.os.attribute(event, cpu.mem());
+                early_proc = self.who(event, cpu.mem());
                 if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
                     if !s.admits(cr3, who) {
                         // A freed space reused by a process outside the
@@ -371,7 +379,7 @@ impl Tracker {
         if in_scope && (!self.pids.is_empty() || !self.comms.is_empty()) {
             let who = match early_proc.take() {
                 Some(w) => Some(w),
-                None => self.os.attribute(event, cpu.mem()),
+                None => self.who(event, cpu.mem()),
             };
             let wanted = who.as_ref().is_some_and(|p| {
                 self.pids.contains(&p.pid)
@@ -451,7 +459,7 @@ impl Tracker {
             // Hooks get the caller (a Python hook's `syscall.process`).
             sc.process = match &early_proc {
                 Some(p) => Some(p.clone()),
-                None => self.os.attribute(event, sc.cpu().mem()),
+                None => self.who(event, sc.cpu().mem()),
             };
         }
         let failures = self.hooks.dispatch(&info.name, &mut sc);
@@ -510,7 +518,7 @@ impl Tracker {
             None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
                 // Already read for the hooks.
                 Some(p) => Some(p),
-                None => self.os.attribute(event, sc.cpu().mem()),
+                None => self.who(event, sc.cpu().mem()),
             },
             None => None,
         };
@@ -519,7 +527,7 @@ impl Tracker {
             .any(|a| a.text.as_deref().is_some_and(|v| v.starts_with("0x")));
         let returns_elsewhere = info.returns_elsewhere;
         let thread = if self.pair_by_thread {
-            self.os.current_thread(event, sc.cpu().mem())
+            self.running_task(event, sc.cpu().mem())
         } else {
             None
         };
@@ -663,6 +671,9 @@ impl Tracker {
             None => match self.take_elsewhere(event, thread) {
                 Some(p) => p,
                 None => {
+                    // A return of no call: a signal delivery or a fork
+                    // child's first run may follow, both process events.
+                    self.attrib.clear();
                     if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
                         return rec;
                     }
@@ -700,6 +711,9 @@ impl Tracker {
         now: u64,
         sp: u64,
     ) -> Option<Record> {
+        if attrib::changes_attribution(&pending.info) {
+            self.attrib.clear();
+        }
         // The exit is handled with the call's own bitness and mechanism
         // so the return value is read at the caller's width.
         let mut ev = event.clone();
