@@ -101,6 +101,9 @@ struct Pending {
     caller: Option<vstrace_core::Caller>,
 }
 
+/// Emptied per-thread lists of calls in flight kept for reuse.
+const MAX_SPARE_SLOTS: usize = 64;
+
 /// A clone/fork that returned in the parent and whose child has not been
 /// seen yet.
 struct RecentFork {
@@ -176,6 +179,10 @@ pub(crate) struct Tracker {
     /// [`EngineConfig::caller`].
     callers: bool,
     pending: FastMap<ThreadKey, Vec<Pending>>,
+    /// Emptied per-thread lists kept for the next thread key: a `Pending`
+    /// is large, so a fresh list is a large allocation (and a malloc
+    /// consolidation) per call.
+    spare_slots: Vec<Vec<Pending>>,
     npending: usize,
     order: u64,
     extra: Vec<Record>,
@@ -250,6 +257,7 @@ impl Tracker {
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
             pending: FastMap::default(),
+            spare_slots: Vec::new(),
             npending: 0,
             order: 0,
             extra: Vec::new(),
@@ -575,7 +583,11 @@ impl Tracker {
         if self.npending >= MAX_PENDING {
             self.evict_oldest();
         }
-        let slot = self.pending.entry(key).or_default();
+        let spare = &mut self.spare_slots;
+        let slot = self
+            .pending
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
         // The same thread cannot be in two calls with the same return ip:
         // an older entry means its return was missed.
         if let Some(pos) = slot
@@ -590,7 +602,11 @@ impl Tracker {
                 self.extra.push(rec);
             }
         }
-        let slot = self.pending.entry(key).or_default();
+        let spare = &mut self.spare_slots;
+        let slot = self
+            .pending
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
         slot.push(p);
         self.npending += 1;
     }
@@ -605,13 +621,22 @@ impl Tracker {
             if let Some(v) = self.pending.get_mut(&k) {
                 let p = v.remove(i);
                 if v.is_empty() {
-                    self.pending.remove(&k);
+                    self.drop_slot(k);
                 }
                 self.npending -= 1;
                 if p.shown {
                     let rec = self.record(p, CallState::Unfinished, None, None);
                     self.extra.push(rec);
                 }
+            }
+        }
+    }
+
+    /// Removes the emptied list of `key`, keeping it for reuse.
+    fn drop_slot(&mut self, key: ThreadKey) {
+        if let Some(v) = self.pending.remove(&key) {
+            if v.is_empty() && self.spare_slots.len() < MAX_SPARE_SLOTS {
+                self.spare_slots.push(v);
             }
         }
     }
@@ -623,7 +648,7 @@ impl Tracker {
             .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
         let p = slot.remove(pos);
         if slot.is_empty() {
-            self.pending.remove(&key);
+            self.drop_slot(key);
         }
         self.npending -= 1;
         Some(p)
@@ -641,19 +666,23 @@ impl Tracker {
             .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
             .all(|g| r.get(*g) == 0);
         let cr3 = cr3_key(event.cr3);
-        let (k, i) = self.pending.iter().find_map(|(k, v)| {
-            v.iter()
-                .position(|p| {
-                    p.vcpu == event.vcpu
-                        && same_thread(p.thread, thread)
-                        && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
-                })
-                .map(|i| (*k, i))
-        })?;
+        // The oldest matching call, not the first in the map's order: a
+        // replay (another hash seed) must pick the same one.
+        let (k, i, _) = self
+            .pending
+            .iter()
+            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (k, i, p)))
+            .filter(|(_, _, p)| {
+                p.vcpu == event.vcpu
+                    && same_thread(p.thread, thread)
+                    && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
+            })
+            .map(|(k, i, p)| (*k, i, p.order))
+            .min_by_key(|x| x.2)?;
         let v = self.pending.get_mut(&k)?;
         let p = v.remove(i);
         if v.is_empty() {
-            self.pending.remove(&k);
+            self.drop_slot(k);
         }
         self.npending -= 1;
         Some(p)
