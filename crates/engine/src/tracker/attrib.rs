@@ -99,8 +99,16 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
     use super::*;
-    use vstrace_core::Bitness;
+    use crate::EngineConfig;
+    use vstrace_core::cpu::SnapshotCpu;
+    use vstrace_core::hooks::Hooks;
+    use vstrace_core::testmem::SparseVirt;
+    use vstrace_core::{ArgValue, Bitness, CallArgs, Mechanism, Os, OsLayer, Reg, Regs, Syscall};
+    use vstrace_linux::LinuxLayer;
 
     #[test]
     fn calls_that_change_attribution() {
@@ -114,5 +122,152 @@ mod tests {
         let mut fork = plain.clone();
         fork.fork = true;
         assert!(changes_attribution(&fork));
+    }
+
+    /// Linux's layer, with a running task and attribution the test sets
+    /// (`task`, `pid`) and counts (`reads`).
+    struct Counted {
+        inner: LinuxLayer,
+        task: Arc<AtomicU64>,
+        pid: Arc<AtomicU64>,
+        reads: Arc<AtomicU64>,
+    }
+
+    impl OsLayer for Counted {
+        fn os(&self) -> Os {
+            self.inner.os()
+        }
+        fn identify(&self, event: &Event, nr: u64) -> CallInfo {
+            self.inner.identify(event, nr)
+        }
+        fn all_names(&self) -> Vec<String> {
+            self.inner.all_names()
+        }
+        fn class_members(&self, class: &str) -> Option<Vec<String>> {
+            self.inner.class_members(class)
+        }
+        fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
+            self.inner.decode_enter(call, mem)
+        }
+        fn decode_exit(
+            &self,
+            c: CallArgs<'_>,
+            ret: i64,
+            mem: &mut dyn VirtMem,
+            args: &mut [ArgValue],
+        ) {
+            self.inner.decode_exit(c, ret, mem, args)
+        }
+        fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
+            self.inner.format_return(info, ret)
+        }
+        fn error_value(&self, name: &str) -> Option<i64> {
+            self.inner.error_value(name)
+        }
+        fn invalid_nr(&self, info: &CallInfo) -> u64 {
+            self.inner.invalid_nr(info)
+        }
+        fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
+            self.inner.arg_names(info)
+        }
+        fn path_args(&self, info: &CallInfo) -> Vec<usize> {
+            self.inner.path_args(info)
+        }
+        fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
+            self.inner.read_path(sc, idx)
+        }
+        fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
+            self.inner.write_path(sc, idx, from, to)
+        }
+        fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+            Some(self.task.load(Ordering::Relaxed))
+        }
+        fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let pid = self.pid.load(Ordering::Relaxed) as u32;
+            Some(ProcInfo {
+                pid,
+                tid: pid,
+                ppid: Some(1),
+                comm: Some("t".into()),
+            })
+        }
+    }
+
+    /// Attribution is read once per (space, task), again after MAX_USES
+    /// calls, and after a call that changes it; each record carries the
+    /// right pid.
+    #[test]
+    fn attribution_is_cached_per_space_and_task() {
+        let (task, pid, reads) = (
+            Arc::new(AtomicU64::new(0xffff_8880_0000_1000)),
+            Arc::new(AtomicU64::new(100)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let os = Counted {
+            inner: LinuxLayer::default(),
+            task: task.clone(),
+            pid: pid.clone(),
+            reads: reads.clone(),
+        };
+        let mut t = Tracker::new(&EngineConfig::default(), Box::new(os), Hooks::new()).unwrap();
+        let mut mem = SparseVirt::new();
+        let mut now = 0;
+        // getppid (110) or prctl (157) in space `cr3`: the record's pid.
+        let mut call = |t: &mut Tracker, nr: u64, cr3: u64| {
+            let mut r = Regs {
+                cr3,
+                cs: 0x33,
+                ..Default::default()
+            };
+            r.set(Reg::Rax, nr);
+            r.set(Reg::Rsp, 0x7fff_0000);
+            r.set(Reg::Rip, 0x40_1000);
+            now += 10;
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, r.clone());
+            let mut cpu = SnapshotCpu {
+                regs: r,
+                mem: &mut mem,
+            };
+            assert!(t.on_event(&ev, &mut cpu, now).is_none());
+            let mut r = Regs {
+                cr3,
+                cs: 0x10,
+                ..Default::default()
+            };
+            r.set(Reg::Rcx, 0x40_1002);
+            r.set(Reg::Rsp, 0x7fff_0000);
+            now += 10;
+            let ev = Event::new(0, Mechanism::Sysret, Bitness::B64, r.clone());
+            let mut cpu = SnapshotCpu {
+                regs: r,
+                mem: &mut mem,
+            };
+            t.on_event(&ev, &mut cpu, now).and_then(|rec| rec.pid)
+        };
+        assert_eq!(call(&mut t, 110, 0x5000), Some(100));
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
+        // Another process in the same space cannot be the same task...
+        pid.store(200, Ordering::Relaxed);
+        for _ in 1..MAX_USES {
+            assert_eq!(call(&mut t, 110, 0x5000), Some(100), "cached");
+        }
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
+        // ...but an entry is read again after MAX_USES calls.
+        assert_eq!(call(&mut t, 110, 0x5000), Some(200));
+        assert_eq!(reads.load(Ordering::Relaxed), 2);
+        // Another task, or another space: read.
+        task.store(0xffff_8880_0000_2000, Ordering::Relaxed);
+        pid.store(300, Ordering::Relaxed);
+        assert_eq!(call(&mut t, 110, 0x5000), Some(300));
+        pid.store(400, Ordering::Relaxed);
+        assert_eq!(call(&mut t, 110, 0x6000), Some(400));
+        assert_eq!(call(&mut t, 110, 0x6000), Some(400));
+        assert_eq!(reads.load(Ordering::Relaxed), 4);
+        // prctl may rename the task: read at its enter and after it.
+        pid.store(500, Ordering::Relaxed);
+        assert_eq!(call(&mut t, 157, 0x6000), Some(500));
+        assert_eq!(call(&mut t, 110, 0x6000), Some(500));
+        assert_eq!(reads.load(Ordering::Relaxed), 6);
     }
 }
