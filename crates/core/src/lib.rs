@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod cpu;
 pub mod event;
+pub mod fasthash;
 pub mod gdbregs;
 pub mod hooks;
 pub mod mem;

@@ -25,8 +25,9 @@ pub struct CallInfo {
     /// of eax on Windows).
     pub nr: u64,
     /// The call's name (`openat`, `NtOpenFile`), or a made-up one with
-    /// the number for calls the layer does not know.
-    pub name: String,
+    /// the number for calls the layer does not know. Borrowed from the
+    /// layer's tables for known calls: identifying a call allocates nothing.
+    pub name: std::borrow::Cow<'static, str>,
     /// How many arguments are read and decoded.
     pub nargs: usize,
     /// The call never returns on success (exit, exit_group).
@@ -54,14 +55,14 @@ impl CallInfo {
         abi: &'static str,
         bitness: Bitness,
         nr: u64,
-        name: String,
+        name: impl Into<std::borrow::Cow<'static, str>>,
         nargs: usize,
     ) -> CallInfo {
         CallInfo {
             abi,
             bitness,
             nr,
-            name,
+            name: name.into(),
             nargs,
             noreturn: false,
             exec: false,

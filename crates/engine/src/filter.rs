@@ -6,6 +6,8 @@
 
 use std::collections::HashSet;
 
+use vstrace_core::fasthash::FastSet;
+
 use vstrace_core::{Os, OsLayer};
 
 /// strace's classes that are fixed lists of Linux calls rather than
@@ -82,9 +84,9 @@ pub enum FilterError {
 /// A set of syscall names, some of them for one ABI only (`name@64`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyscallSet {
-    names: HashSet<String>,
+    names: FastSet<String>,
     /// (name, ABI) pairs from `@64`/`@32`/`@x32` items.
-    abi_names: HashSet<(String, &'static str)>,
+    abi_names: FastSet<(String, &'static str)>,
     /// When true the set is the complement of the above.
     negated: bool,
 }
@@ -93,8 +95,8 @@ impl SyscallSet {
     /// Every call (no `-e trace=`).
     pub fn all() -> SyscallSet {
         SyscallSet {
-            names: HashSet::new(),
-            abi_names: HashSet::new(),
+            names: FastSet::default(),
+            abi_names: FastSet::default(),
             negated: true,
         }
     }
@@ -114,10 +116,10 @@ impl SyscallSet {
         }
         let known: Vec<String> = os.all_names();
         let known_set: HashSet<&str> = known.iter().map(String::as_str).collect();
-        let mut names = HashSet::new();
-        let mut abi_names = HashSet::new();
-        let mut removed = HashSet::new();
-        let mut removed_abi = HashSet::new();
+        let mut names = FastSet::default();
+        let mut abi_names = FastSet::default();
+        let mut removed = FastSet::default();
+        let mut removed_abi = FastSet::default();
         let mut all = false;
         for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             // `a,!b`: items after the first may be subtracted one by one.

@@ -231,7 +231,7 @@ impl OutputOptions {
 /// numbers, `all`, `none`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignalSet {
-    names: std::collections::HashSet<String>,
+    names: vstrace_core::fasthash::FastSet<String>,
     /// The set is the complement of `names`.
     negated: bool,
 }
@@ -247,7 +247,7 @@ impl SignalSet {
             None => (false, spec),
         };
         let known: Vec<String> = (1..=64).filter_map(names).collect();
-        let mut set = std::collections::HashSet::new();
+        let mut set = vstrace_core::fasthash::FastSet::default();
         let mut all = false;
         for item in body.split(',').map(str::trim) {
             match item {

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use vstrace_core::{Cpu, Direction, Event, Mechanism, OsLayer};
 use vstrace_tracefile::{
-    Access, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader, TraceWriter,
+    Access, EventRecord, Next, ReadHistory, RecordingCpu, ReplayCpu, TraceError, TraceReader,
+    TraceWriter,
 };
 
 use crate::flush::AutoFlush;
@@ -219,12 +220,14 @@ impl<R: Read> Replay<R> {
         let mut last_ts = 0;
         let mut end = None;
         let mut history = ReadHistory::default();
+        // One event slot for the whole replay: its buffers are reused.
+        let mut ev = EventRecord::empty();
         let damage = loop {
             if stop.load(Ordering::Relaxed) {
                 break None;
             }
-            match self.reader.next_record() {
-                Ok(Some(vstrace_tracefile::Record::Event(ev))) => {
+            match self.reader.next_into(&mut ev) {
+                Ok(Some(Next::Event)) => {
                     // The same early-out as a live source: the calls the
                     // filter leaves out cost no decoding here either.
                     if !skip(engine, &ev.event) {
@@ -236,8 +239,8 @@ impl<R: Read> Replay<R> {
                     last_ts = ev.ts;
                     events += 1;
                 }
-                Ok(Some(vstrace_tracefile::Record::End { ts })) => end = Some(ts),
-                Ok(Some(vstrace_tracefile::Record::Config(_))) => {}
+                Ok(Some(Next::End { ts })) => end = Some(ts),
+                Ok(Some(Next::Config(_))) => {}
                 Ok(None) => break None,
                 Err(e) => break Some(e),
             }

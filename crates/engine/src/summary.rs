@@ -1,7 +1,7 @@
 //! `-c`: per-syscall counts, errors and time, printed like strace's table,
 //! with strace's `-S` sort keys, `-U` columns and `-O` overhead.
 
-use std::collections::HashMap;
+use vstrace_core::fasthash::FastMap;
 
 use crate::output::SummaryOptions;
 use crate::record::{CallState, Record};
@@ -99,7 +99,7 @@ pub fn validate(o: &SummaryOptions) -> Result<(), String> {
 /// Accumulates records into a summary table.
 #[derive(Debug, Default)]
 pub struct Summary {
-    rows: HashMap<String, Row>,
+    rows: FastMap<String, Row>,
     opts: SummaryOptions,
 }
 
@@ -108,7 +108,7 @@ impl Summary {
     /// unknown names fall back to strace's defaults).
     pub fn with_options(opts: SummaryOptions) -> Summary {
         Summary {
-            rows: HashMap::new(),
+            rows: FastMap::default(),
             opts,
         }
     }
@@ -121,14 +121,24 @@ impl Summary {
         if matches!(r.state, CallState::Signal | CallState::Exited) {
             return;
         }
-        let row = self.rows.entry(r.name.clone()).or_insert(Row {
-            nr: r.nr,
-            calls: 0,
-            errors: 0,
-            ns: 0,
-            min_ns: u64::MAX,
-            max_ns: 0,
-        });
+        // Looked up by reference first: the name is copied once per
+        // row, not once per call.
+        if !self.rows.contains_key(&r.name) {
+            self.rows.insert(
+                r.name.clone(),
+                Row {
+                    nr: r.nr,
+                    calls: 0,
+                    errors: 0,
+                    ns: 0,
+                    min_ns: u64::MAX,
+                    max_ns: 0,
+                },
+            );
+        }
+        let Some(row) = self.rows.get_mut(&r.name) else {
+            return;
+        };
         row.calls += 1;
         if r.errno.is_some() {
             row.errors += 1;

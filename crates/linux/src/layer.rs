@@ -112,7 +112,7 @@ impl OsLayer for LinuxLayer {
                 abi: tag,
                 bitness: event.bitness,
                 nr,
-                name: d.name.to_string(),
+                name: d.name.into(),
                 nargs: d.args.len(),
                 noreturn: d.is_noreturn(),
                 exec: d.is_exec(),
@@ -303,7 +303,7 @@ impl OsLayer for LinuxLayer {
         mem: &mut dyn VirtMem,
     ) -> Option<Vec<ArgValue>> {
         let sp = event.regs.rsp();
-        let mask = match (info.name.as_str(), event.bitness) {
+        let mask = match (&*info.name, event.bitness) {
             ("rt_sigreturn", vstrace_core::Bitness::B64) => lx::signal::sigreturn_mask_64(mem, sp)?,
             ("rt_sigreturn", vstrace_core::Bitness::B32) => {
                 lx::signal::sigreturn_mask_32(mem, sp, true)?

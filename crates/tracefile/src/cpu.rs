@@ -4,9 +4,8 @@
 //! it saw live. Writes are never re-executed: their recorded outcome is
 //! returned.
 
-use std::collections::HashMap;
-
 use vstrace_core::cpu::CpuError;
+use vstrace_core::fasthash::FastMap;
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 /// One guest access made while an event was handled, with its outcome.
@@ -115,7 +114,7 @@ impl VirtMem for RecordingCpu<'_> {
 /// cleared when it reaches [`ReadHistory::MAX_ENTRIES`].
 #[derive(Default)]
 pub struct ReadHistory {
-    map: HashMap<(u64, u64, u64), Vec<u8>>,
+    map: FastMap<(u64, u64, u64), Vec<u8>>,
 }
 
 impl ReadHistory {

@@ -249,14 +249,22 @@ fn from_fields(f: &[u64; NFIELDS]) -> Result<Regs, TraceErrorKind> {
 /// Delta state shared by the writer's and the reader's view of the stream.
 struct CodecState {
     last_ts: u64,
+    /// The last register fields of vCPUs numbered below [`DENSE_VCPUS`],
+    /// by number (None: no event yet); a lookup per event costs no hash.
+    dense: Vec<Option<[u64; NFIELDS]>>,
+    /// The same for higher numbers (a hostile file may use any).
     regs: HashMap<u32, [u64; NFIELDS]>,
     same: Vec<(u64, u64, Vec<u8>)>,
 }
+
+/// vCPU numbers whose register state lives in a plain vector.
+const DENSE_VCPUS: u32 = 256;
 
 impl Default for CodecState {
     fn default() -> Self {
         CodecState {
             last_ts: 0,
+            dense: Vec::new(),
             regs: HashMap::new(),
             same: vec![(0, u64::MAX, Vec::new()); SAME_SLOTS],
         }
@@ -269,6 +277,28 @@ fn slot(addr: u64, len: u64) -> usize {
 }
 
 impl CodecState {
+    /// The register fields of `vcpu`'s previous event (zeros before its first).
+    fn last_regs(&self, vcpu: u32) -> [u64; NFIELDS] {
+        if vcpu < DENSE_VCPUS {
+            self.dense.get(vcpu as usize).copied().flatten()
+        } else {
+            self.regs.get(&vcpu).copied()
+        }
+        .unwrap_or([0; NFIELDS])
+    }
+
+    fn set_regs(&mut self, vcpu: u32, f: [u64; NFIELDS]) {
+        if vcpu < DENSE_VCPUS {
+            let i = vcpu as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i] = Some(f);
+        } else {
+            self.regs.insert(vcpu, f);
+        }
+    }
+
     /// Whether the cache holds exactly this read.
     fn is_same(&self, addr: u64, bytes: &[u8]) -> bool {
         let len = bytes.len() as u64;
@@ -312,7 +342,7 @@ impl CodecState {
             put_varint(out, ev.cr3);
         }
         let now = fields(&ev.regs);
-        let prev = self.regs.entry(ev.vcpu).or_insert([0; NFIELDS]);
+        let prev = self.last_regs(ev.vcpu);
         let mut mask = 0u64;
         for (i, (n, p)) in now.iter().zip(prev.iter()).enumerate() {
             if n != p {
@@ -325,7 +355,7 @@ impl CodecState {
                 put_varint(out, *n);
             }
         }
-        *prev = now;
+        self.set_regs(ev.vcpu, now);
         put_varint(out, acc.len() as u64);
         for a in acc {
             match a {
@@ -398,7 +428,28 @@ impl CodecState {
         }
     }
 
-    fn decode_event(&mut self, p: &mut Cursor<'_>) -> Result<EventRecord, TraceErrorKind> {
+    /// Decodes one event frame into `slot`, reusing its accesses' byte
+    /// buffers (and those in `spare`) so that steady-state decoding
+    /// allocates nothing. On error `slot` holds a partial event.
+    fn decode_event_into(
+        &mut self,
+        p: &mut Cursor<'_>,
+        slot: &mut EventRecord,
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<(), TraceErrorKind> {
+        for a in slot.accesses.drain(..) {
+            if let Access::Read { result: Ok(b), .. } = a {
+                if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
+                    spare.push(b);
+                }
+            }
+        }
+        let mut bytes_of = |src: &[u8]| {
+            let mut b = spare.pop().unwrap_or_default();
+            b.clear();
+            b.extend_from_slice(src);
+            b
+        };
         let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
         let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
         let flags = p.u8()?;
@@ -423,7 +474,7 @@ impl CodecState {
         if mask >> NFIELDS != 0 {
             return Err(TraceErrorKind::Malformed("register mask"));
         }
-        let mut f = self.regs.get(&vcpu).copied().unwrap_or([0; NFIELDS]);
+        let mut f = self.last_regs(vcpu);
         for (i, v) in f.iter_mut().enumerate() {
             if mask & (1 << i) != 0 {
                 *v = p.varint()?;
@@ -431,7 +482,6 @@ impl CodecState {
         }
         let regs = from_fields(&f)?;
         let n = p.varint()?;
-        let mut accesses = Vec::new();
         let mut expanded = 0u64;
         let mut charge = |len: u64| {
             expanded = expanded.saturating_add(len);
@@ -453,14 +503,14 @@ impl CodecState {
                 0 => {
                     let addr = p.varint()?;
                     let len = p.varint()?;
-                    let bytes = p.bytes(len)?.to_vec();
+                    let src = p.bytes(len)?;
                     charge(len)?;
-                    self.remember(addr, &bytes);
+                    self.remember(addr, src);
                     Access::Read {
                         space: None,
                         addr,
                         len,
-                        result: Ok(bytes),
+                        result: Ok(bytes_of(src)),
                     }
                 }
                 1 => {
@@ -469,7 +519,7 @@ impl CodecState {
                     charge(len)?;
                     let bytes = self
                         .cached(addr, len)
-                        .map(<[u8]>::to_vec)
+                        .map(&mut bytes_of)
                         .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
                     Access::Read {
                         space: None,
@@ -506,13 +556,13 @@ impl CodecState {
                     let space = p.space()?;
                     let addr = p.varint()?;
                     let len = p.varint()?;
-                    let bytes = p.bytes(len)?.to_vec();
+                    let src = p.bytes(len)?;
                     charge(len)?;
                     Access::Read {
                         space: Some(space),
                         addr,
                         len,
-                        result: Ok(bytes),
+                        result: Ok(bytes_of(src)),
                     }
                 }
                 6 => Access::Read {
@@ -523,28 +573,35 @@ impl CodecState {
                 },
                 _ => return Err(TraceErrorKind::Malformed("access kind")),
             };
-            accesses.push(a);
+            slot.accesses.push(a);
         }
         if p.remaining() != 0 {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
         }
         self.last_ts = ts;
-        self.regs.insert(vcpu, f);
+        self.set_regs(vcpu, f);
         let cr3 = cr3_own.unwrap_or(regs.cr3);
-        Ok(EventRecord {
-            ts,
-            event: Event {
-                vcpu,
-                direction,
-                mechanism,
-                bitness,
-                regs,
-                cr3,
-            },
-            accesses,
-        })
+        slot.ts = ts;
+        slot.event = Event {
+            vcpu,
+            direction,
+            mechanism,
+            bitness,
+            regs,
+            cr3,
+        };
+        Ok(())
     }
 }
+
+/// Byte buffers of decoded reads kept for reuse, and the largest kept:
+/// bounds what a file with huge reads leaves allocated.
+const MAX_SPARE: usize = 64;
+const SPARE_MAX_CAPACITY: usize = 64 << 10;
+/// Frames up to this size are read straight into the payload buffer
+/// (sized to the claimed length); larger ones grow with the bytes that
+/// really arrive, so a lying length costs at most this much.
+const DIRECT_READ_MAX: u32 = 1 << 20;
 
 /// Bounded reading of one frame's payload.
 struct Cursor<'a> {
@@ -745,6 +802,33 @@ pub struct TraceReader<R: Read> {
     check_crc: bool,
     /// The frame payload buffer, reused from frame to frame.
     payload: Vec<u8>,
+    /// Byte buffers of earlier events' reads, for the next ones.
+    spare: Vec<Vec<u8>>,
+}
+
+/// What [`TraceReader::next_into`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// The configuration frame (see [`Record::Config`]).
+    Config(Vec<u8>),
+    /// An event, decoded into the caller's slot.
+    Event,
+    /// The clean end (see [`Record::End`]).
+    End {
+        /// Nanoseconds since the recording started.
+        ts: u64,
+    },
+}
+
+impl EventRecord {
+    /// An empty event slot for [`TraceReader::next_into`] to fill.
+    pub fn empty() -> EventRecord {
+        EventRecord {
+            ts: 0,
+            event: Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default()),
+            accesses: Vec::new(),
+        }
+    }
 }
 
 impl<R: Read> TraceReader<R> {
@@ -782,6 +866,7 @@ impl<R: Read> TraceReader<R> {
             failed: false,
             check_crc: true,
             payload: Vec::new(),
+            spare: Vec::new(),
         })
     }
 
@@ -793,17 +878,29 @@ impl<R: Read> TraceReader<R> {
     /// The next record, `Ok(None)` at a clean end of file, or the first
     /// damage (after which the reader returns `Ok(None)`).
     pub fn next_record(&mut self) -> Result<Option<Record>, TraceError> {
+        let mut slot = EventRecord::empty();
+        Ok(self.next_into(&mut slot)?.map(|n| match n {
+            Next::Config(b) => Record::Config(b),
+            Next::Event => Record::Event(slot),
+            Next::End { ts } => Record::End { ts },
+        }))
+    }
+
+    /// [`TraceReader::next_record`] without allocating per event: an
+    /// event is decoded into `slot`, whose buffers are reused from one
+    /// call to the next (replay's fast path).
+    pub fn next_into(&mut self, slot: &mut EventRecord) -> Result<Option<Next>, TraceError> {
         if self.failed {
             return Ok(None);
         }
-        let r = self.read_frame();
+        let r = self.read_frame(slot);
         if r.is_err() {
             self.failed = true;
         }
         r
     }
 
-    fn read_frame(&mut self) -> Result<Option<Record>, TraceError> {
+    fn read_frame(&mut self, slot: &mut EventRecord) -> Result<Option<Next>, TraceError> {
         let at = self.offset;
         let err = |kind| TraceError { offset: at, kind };
         let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
@@ -821,12 +918,22 @@ impl<R: Read> TraceReader<R> {
         if len > MAX_FRAME {
             return Err(err(TraceErrorKind::TooLarge(len as u64)));
         }
-        // The buffer grows with the bytes that really arrive, never to a
-        // length the file merely claims; it is reused across frames.
+        // The buffer is reused across frames; past DIRECT_READ_MAX it
+        // grows with the bytes that really arrive, never to a length the
+        // file merely claims.
         let mut payload = std::mem::take(&mut self.payload);
-        payload.clear();
-        let read = (&mut self.input).take(len as u64).read_to_end(&mut payload);
-        let rec = self.frame(kind, crc, len, payload, read);
+        let read = if len <= DIRECT_READ_MAX {
+            payload.resize(len as usize, 0);
+            let r = read_full(&mut self.input, &mut payload);
+            if let Ok(got) = r {
+                payload.truncate(got);
+            }
+            r
+        } else {
+            payload.clear();
+            (&mut self.input).take(len as u64).read_to_end(&mut payload)
+        };
+        let rec = self.frame(kind, crc, len, payload, read, slot);
         if let Ok(Some(_)) = &rec {
             self.offset += FRAME_HEAD as u64 + len as u64;
         }
@@ -835,7 +942,8 @@ impl<R: Read> TraceReader<R> {
 
     /// Decodes one frame of `kind` whose payload (`len` bytes claimed,
     /// `read` says how reading it went) is in `payload`, which goes back
-    /// to the reader's buffer unless the record keeps it.
+    /// to the reader's buffer unless the record keeps it; an event goes
+    /// into `slot`.
     fn frame(
         &mut self,
         kind: u8,
@@ -843,7 +951,8 @@ impl<R: Read> TraceReader<R> {
         len: u32,
         payload: Vec<u8>,
         read: io::Result<usize>,
-    ) -> Result<Option<Record>, TraceError> {
+        slot: &mut EventRecord,
+    ) -> Result<Option<Next>, TraceError> {
         let at = self.offset;
         let err = |kind| TraceError { offset: at, kind };
         let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
@@ -863,20 +972,20 @@ impl<R: Read> TraceReader<R> {
         let rec = match kind {
             KIND_CONFIG if !self.seen_config => {
                 self.seen_config = true;
-                return Ok(Some(Record::Config(payload)));
+                return Ok(Some(Next::Config(payload)));
             }
             KIND_CONFIG => Err(err(TraceErrorKind::Malformed("second configuration"))),
             _ if !self.seen_config => Err(err(TraceErrorKind::NoConfig)),
             KIND_EVENT => {
                 let mut c = Cursor { b: &payload };
                 self.state
-                    .decode_event(&mut c)
-                    .map(|e| Some(Record::Event(e)))
+                    .decode_event_into(&mut c, slot, &mut self.spare)
+                    .map(|()| Some(Next::Event))
                     .map_err(err)
             }
             KIND_END => {
                 let mut c = Cursor { b: &payload };
-                c.varint().map(|ts| Some(Record::End { ts })).map_err(err)
+                c.varint().map(|ts| Some(Next::End { ts })).map_err(err)
             }
             k => Err(err(TraceErrorKind::UnknownKind(k))),
         };

@@ -11,7 +11,7 @@
 //! marks a clean end. See [`format`] for the exact layout.
 //!
 //! Trace files are hostile input: [`TraceReader`] never panics, never
-//! allocates more than a frame's real bytes (a frame is at most
+//! allocates more than a frame's real bytes past 1 MiB (a frame is at most
 //! [`format::MAX_FRAME`]), and stops at the first damage with its offset;
 //! the records before it stay usable. [`parse_trace`] and
 //! [`parse_trace_unchecked`] (checksums ignored) are the entry points for
@@ -25,6 +25,6 @@ pub mod format;
 
 pub use cpu::{Access, ReadHistory, RecordingCpu, ReplayCpu};
 pub use format::{
-    parse_trace, parse_trace_unchecked, EventRecord, Record, TraceError, TraceErrorKind,
+    parse_trace, parse_trace_unchecked, EventRecord, Next, Record, TraceError, TraceErrorKind,
     TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
 };

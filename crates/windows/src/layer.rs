@@ -176,7 +176,7 @@ impl OsLayer for WindowsLayer {
             u64::MAX
         };
         let h = raw.first().map(|h| h & width);
-        match info.name.as_str() {
+        match &*info.name {
             "NtTerminateProcess" => h == Some(width),
             // A NULL thread handle means the calling thread too.
             "NtTerminateThread" => h == Some(width - 1) || h == Some(0),
@@ -367,7 +367,7 @@ mod tests {
     #[test]
     fn terminate_current_process_or_thread_never_returns() {
         let l = WindowsLayer::new("win10-22h2", None).unwrap();
-        let info = |name: &str, abi, b| CallInfo::plain(abi, b, 0, name.into(), 2);
+        let info = |name: &str, abi, b| CallInfo::plain(abi, b, 0, name.to_string(), 2);
         let p64 = info("NtTerminateProcess", "nt64", Bitness::B64);
         assert!(l.never_returns(&p64, &[u64::MAX, 0]));
         assert!(!l.never_returns(&p64, &[0x1a4, 0]));

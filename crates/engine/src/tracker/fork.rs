@@ -33,12 +33,15 @@ impl Tracker {
         {
             self.recent_forks.remove(i)?
         } else {
-            let p = self.pending.iter().find_map(|(k, v)| {
-                if k.sp != sp || k.cr3 == cr3 {
-                    return None;
-                }
-                v.iter().find(|p| p.info.fork && p.ret_ip == Some(ip))
-            })?;
+            // The oldest such call, not the first in the map's order: a
+            // replay (another hash seed) must pick the same one.
+            let p = self
+                .pending
+                .iter()
+                .filter(|(k, _)| k.sp == sp && k.cr3 != cr3)
+                .flat_map(|(_, v)| v.iter())
+                .filter(|p| p.info.fork && p.ret_ip == Some(ip))
+                .min_by_key(|p| p.order)?;
             RecentFork::of(p, sp)
         };
         if self

@@ -7,6 +7,7 @@
 //! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
 //! preemption and migration between vCPUs without any OS profile.
 
+mod attrib;
 pub mod early;
 mod fast;
 mod fork;
@@ -15,8 +16,8 @@ mod scope;
 mod select;
 mod signal;
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use vstrace_core::fasthash::{FastMap, FastSet};
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::mem::{user_space_end, UserOnly};
@@ -100,6 +101,9 @@ struct Pending {
     caller: Option<vstrace_core::Caller>,
 }
 
+/// Emptied per-thread lists of calls in flight kept for reuse.
+const MAX_SPARE_SLOTS: usize = 64;
+
 /// A clone/fork that returned in the parent and whose child has not been
 /// seen yet.
 struct RecentFork {
@@ -121,7 +125,7 @@ impl RecentFork {
             cr3: p.cr3,
             sp,
             ip: p.ret_ip,
-            name: p.info.name.clone(),
+            name: p.info.name.to_string(),
             nr: p.info.nr,
             abi: p.info.abi,
             shown: p.shown,
@@ -141,7 +145,7 @@ const MAX_FRESH_CHILDREN: usize = 256;
 pub(crate) struct Tracker {
     /// `-p` pids (grown by `-f` with children) and `--comm` names; when
     /// either is set, calls are attributed before anything else.
-    pids: std::collections::HashSet<u32>,
+    pids: FastSet<u32>,
     comms: Vec<String>,
     follow_forks: bool,
     /// [`EngineConfig::pair_by_thread`].
@@ -153,12 +157,12 @@ pub(crate) struct Tracker {
     /// (TCG delivers interrupts at block starts, and on SMP reschedule
     /// and TLB IPIs follow a fork) returns to the same ip and sp with rax
     /// still 0: it must not be taken for a sibling's first return.
-    fresh_children: std::collections::HashSet<u64>,
+    fresh_children: FastSet<u64>,
     /// Signal deliveries (address space, handler stack, handler ip) not
     /// followed by a call in that space yet: an interrupt taken at the
     /// handler's first instruction returns there with the same registers,
     /// and must not be taken for a second delivery.
-    fresh_signals: std::collections::HashSet<(u64, u64, u64)>,
+    fresh_signals: FastSet<(u64, u64, u64)>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
     /// The user's hooks, run at enter and exit of the calls they name.
@@ -174,7 +178,11 @@ pub(crate) struct Tracker {
     trace_paths: Vec<String>,
     /// [`EngineConfig::caller`].
     callers: bool,
-    pending: HashMap<ThreadKey, Vec<Pending>>,
+    pending: FastMap<ThreadKey, Vec<Pending>>,
+    /// Emptied per-thread lists kept for the next thread key: a `Pending`
+    /// is large, so a fresh list is a large allocation (and a malloc
+    /// consolidation) per call.
+    spare_slots: Vec<Vec<Pending>>,
     npending: usize,
     order: u64,
     extra: Vec<Record>,
@@ -192,6 +200,8 @@ pub(crate) struct Tracker {
     /// sight of a number, so the early-out asks the layer nothing in
     /// steady state.
     early: std::sync::Arc<early::EarlyOut>,
+    /// Attributions by (address space, running task) (see [`attrib`]).
+    attrib: attrib::AttribCache,
 }
 
 impl Tracker {
@@ -246,7 +256,8 @@ impl Tracker {
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
-            pending: HashMap::new(),
+            pending: FastMap::default(),
+            spare_slots: Vec::new(),
             npending: 0,
             order: 0,
             extra: Vec::new(),
@@ -254,6 +265,7 @@ impl Tracker {
             stats: EngineStats::default(),
             summary: cfg.summary,
             early: Default::default(),
+            attrib: Default::default(),
         }
         .with_early_out())
     }
@@ -305,6 +317,7 @@ impl Tracker {
 
     fn on_event_inner(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.stats.events += 1;
+        self.attrib.next_event();
         match event.direction {
             Direction::Enter => {
                 self.stats.enters += 1;
@@ -325,6 +338,9 @@ impl Tracker {
         }
         self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
+        if attrib::changes_attribution(&info) {
+            self.attrib.clear();
+        }
         let cr3 = cr3_key(event.cr3);
         self.made_call_in(cr3);
         let state = match &self.scope {
@@ -336,7 +352,7 @@ impl Tracker {
             // be reused by any other process. A vfork child's exit leaves
             // its parent's space as it is.
             let who = match &self.scope {
-                Some(s) if s.by_process => self.os.attribute(event, cpu.mem()),
+                Some(s) if s.by_process => self.who(event, cpu.mem()),
                 _ => None,
             };
             if let Some(s) = &mut self.scope {
@@ -357,7 +373,7 @@ impl Tracker {
         if in_scope && self.scope.as_ref().is_some_and(|s| s.by_process) {
             let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
             if wanted {
-                early_proc = self.os.attribute(event, cpu.mem());
+                early_proc = self.who(event, cpu.mem());
                 if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
                     if !s.admits(cr3, who) {
                         // A freed space reused by a process outside the
@@ -371,7 +387,7 @@ impl Tracker {
         if in_scope && (!self.pids.is_empty() || !self.comms.is_empty()) {
             let who = match early_proc.take() {
                 Some(w) => Some(w),
-                None => self.os.attribute(event, cpu.mem()),
+                None => self.who(event, cpu.mem()),
             };
             let wanted = who.as_ref().is_some_and(|p| {
                 self.pids.contains(&p.pid)
@@ -419,7 +435,7 @@ impl Tracker {
         // Names are for hooks (their by-name accessors and errors); skip
         // the allocations on the fast path when there are none.
         if !self.hooks.is_empty() {
-            sc.name = info.name.clone();
+            sc.name = info.name.to_string();
             sc.arg_names = self
                 .os
                 .arg_names(&info)
@@ -451,7 +467,7 @@ impl Tracker {
             // Hooks get the caller (a Python hook's `syscall.process`).
             sc.process = match &early_proc {
                 Some(p) => Some(p.clone()),
-                None => self.os.attribute(event, sc.cpu().mem()),
+                None => self.who(event, sc.cpu().mem()),
             };
         }
         let failures = self.hooks.dispatch(&info.name, &mut sc);
@@ -510,7 +526,7 @@ impl Tracker {
             None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
                 // Already read for the hooks.
                 Some(p) => Some(p),
-                None => self.os.attribute(event, sc.cpu().mem()),
+                None => self.who(event, sc.cpu().mem()),
             },
             None => None,
         };
@@ -519,7 +535,7 @@ impl Tracker {
             .any(|a| a.text.as_deref().is_some_and(|v| v.starts_with("0x")));
         let returns_elsewhere = info.returns_elsewhere;
         let thread = if self.pair_by_thread {
-            self.os.current_thread(event, sc.cpu().mem())
+            self.running_task(event, sc.cpu().mem())
         } else {
             None
         };
@@ -567,7 +583,11 @@ impl Tracker {
         if self.npending >= MAX_PENDING {
             self.evict_oldest();
         }
-        let slot = self.pending.entry(key).or_default();
+        let spare = &mut self.spare_slots;
+        let slot = self
+            .pending
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
         // The same thread cannot be in two calls with the same return ip:
         // an older entry means its return was missed.
         if let Some(pos) = slot
@@ -582,7 +602,11 @@ impl Tracker {
                 self.extra.push(rec);
             }
         }
-        let slot = self.pending.entry(key).or_default();
+        let spare = &mut self.spare_slots;
+        let slot = self
+            .pending
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
         slot.push(p);
         self.npending += 1;
     }
@@ -597,13 +621,22 @@ impl Tracker {
             if let Some(v) = self.pending.get_mut(&k) {
                 let p = v.remove(i);
                 if v.is_empty() {
-                    self.pending.remove(&k);
+                    self.drop_slot(k);
                 }
                 self.npending -= 1;
                 if p.shown {
                     let rec = self.record(p, CallState::Unfinished, None, None);
                     self.extra.push(rec);
                 }
+            }
+        }
+    }
+
+    /// Removes the emptied list of `key`, keeping it for reuse.
+    fn drop_slot(&mut self, key: ThreadKey) {
+        if let Some(v) = self.pending.remove(&key) {
+            if v.is_empty() && self.spare_slots.len() < MAX_SPARE_SLOTS {
+                self.spare_slots.push(v);
             }
         }
     }
@@ -615,7 +648,7 @@ impl Tracker {
             .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
         let p = slot.remove(pos);
         if slot.is_empty() {
-            self.pending.remove(&key);
+            self.drop_slot(key);
         }
         self.npending -= 1;
         Some(p)
@@ -633,19 +666,23 @@ impl Tracker {
             .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
             .all(|g| r.get(*g) == 0);
         let cr3 = cr3_key(event.cr3);
-        let (k, i) = self.pending.iter().find_map(|(k, v)| {
-            v.iter()
-                .position(|p| {
-                    p.vcpu == event.vcpu
-                        && same_thread(p.thread, thread)
-                        && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
-                })
-                .map(|i| (*k, i))
-        })?;
+        // The oldest matching call, not the first in the map's order: a
+        // replay (another hash seed) must pick the same one.
+        let (k, i, _) = self
+            .pending
+            .iter()
+            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (k, i, p)))
+            .filter(|(_, _, p)| {
+                p.vcpu == event.vcpu
+                    && same_thread(p.thread, thread)
+                    && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
+            })
+            .map(|(k, i, p)| (*k, i, p.order))
+            .min_by_key(|x| x.2)?;
         let v = self.pending.get_mut(&k)?;
         let p = v.remove(i);
         if v.is_empty() {
-            self.pending.remove(&k);
+            self.drop_slot(k);
         }
         self.npending -= 1;
         Some(p)
@@ -664,6 +701,9 @@ impl Tracker {
             None => match self.take_elsewhere(event, thread) {
                 Some(p) => p,
                 None => {
+                    // A return of no call: a signal delivery or a fork
+                    // child's first run may follow, both process events.
+                    self.attrib.clear();
                     if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
                         return rec;
                     }
@@ -701,6 +741,9 @@ impl Tracker {
         now: u64,
         sp: u64,
     ) -> Option<Record> {
+        if attrib::changes_attribution(&pending.info) {
+            self.attrib.clear();
+        }
         // The exit is handled with the call's own bitness and mechanism
         // so the return value is read at the caller's width.
         let mut ev = event.clone();
@@ -708,7 +751,7 @@ impl Tracker {
         let end = self.user_end(event);
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         if !self.hooks.is_empty() {
-            sc.name = pending.info.name.clone();
+            sc.name = pending.info.name.to_string();
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();

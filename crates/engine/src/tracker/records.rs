@@ -64,7 +64,7 @@ impl Tracker {
         };
         let mut r = self.instant_record(event, now, Some(who));
         r.abi = p.info.abi.to_string();
-        r.name = p.info.name.clone();
+        r.name = p.info.name.to_string();
         r.nr = p.info.nr;
         r.ret_text = Some(how);
         r.state = CallState::Exited;
@@ -86,7 +86,7 @@ impl Tracker {
         let status = sc.arg(1).unwrap_or(0) & 0xff;
         let mut r = self.instant_record(event, now, who);
         r.abi = info.abi.to_string();
-        r.name = info.name.clone();
+        r.name = info.name.to_string();
         r.nr = info.nr;
         r.ret = Some(status as i64);
         r.state = CallState::Exited;
@@ -129,7 +129,7 @@ impl Tracker {
             abi: p.info.abi.to_string(),
             mechanism: p.mechanism.name().to_string(),
             nr: p.info.nr,
-            name: p.info.name,
+            name: p.info.name.into_owned(),
             args: p.args,
             ret,
             ret_text,

@@ -2,7 +2,7 @@
 //! the guest's launcher execs): address spaces, and where the OS layer
 //! attributes calls, the processes that own them.
 
-use std::collections::{HashMap, HashSet};
+use vstrace_core::fasthash::{FastMap as HashMap, FastSet as HashSet};
 
 use vstrace_core::ProcInfo;
 

@@ -1,0 +1,273 @@
+//! Attribution from a cache: who made a call (pid, tid, ppid, comm) is
+//! read once per (address space, running task) and then taken from the
+//! cache, so a call costs one guest read (the running task's address, which
+//! pairing by thread reads anyway) instead of one per task field.
+//!
+//! What the cache keeps can change under it; it is cleared wholesale at
+//! the calls that change it (exec, fork/clone, exit, exit_group, prctl,
+//! the waits that reap children, at their entry and their return) and at
+//! returns that end no call (a fork child's first return, a signal
+//! delivery), and each entry is read again after [`MAX_USES`] uses, which
+//! bounds what the cache cannot see (a comm written through
+//! `/proc/PID/comm`, a parent killed outside the trace). Uses are counted
+//! per call, so a replay hits and misses exactly where the live run did.
+
+use vstrace_core::fasthash::FastMap;
+use vstrace_core::{CallInfo, Event, ProcInfo, VirtMem};
+
+use super::{cr3_key, Tracker};
+
+/// Uses of an entry before its task is read again.
+pub(super) const MAX_USES: u32 = 64;
+/// Entries kept before the cache starts over.
+const MAX_ENTRIES: usize = 4096;
+
+/// The cached attributions, and this event's running task once read.
+#[derive(Default)]
+pub(super) struct AttribCache {
+    map: FastMap<(u64, u64), (ProcInfo, u32)>,
+    /// The running task of the event being handled (`Some(None)`: read,
+    /// and the layer has none); reset at every event.
+    task: Option<Option<u64>>,
+}
+
+impl AttribCache {
+    /// Forgets everything (a process event happened).
+    pub(super) fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    /// A new event: its running task is not read yet.
+    pub(super) fn next_event(&mut self) {
+        self.task = None;
+    }
+}
+
+/// Whether `info` is a call that changes what attribution reads: a
+/// task's identity (exec, clone), its existence (exit, a wait that reaps
+/// it: its children are reparented) or its name (prctl PR_SET_NAME).
+pub(super) fn changes_attribution(info: &CallInfo) -> bool {
+    info.exec
+        || info.fork
+        || info.ends_process
+        || info.noreturn
+        || matches!(&*info.name, "prctl" | "wait4" | "waitid" | "waitpid")
+}
+
+impl Tracker {
+    /// The running task at `event` (the layer's thread identity), read
+    /// once per event.
+    pub(super) fn running_task(&mut self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
+        if let Some(t) = self.attrib.task {
+            return t;
+        }
+        let t = self.os.current_thread(event, mem);
+        self.attrib.task = Some(t);
+        t
+    }
+
+    /// Who made the call at `event`: from the cache when its (address
+    /// space, task) was attributed recently, else read through the layer.
+    /// Without a thread identity (no OS profile) the layer is asked
+    /// directly.
+    pub(super) fn who(&mut self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        let Some(task) = self.running_task(event, mem) else {
+            return self.os.attribute(event, mem);
+        };
+        let key = (cr3_key(event.cr3), task);
+        if let Some((p, uses)) = self.attrib.map.get_mut(&key) {
+            if *uses < MAX_USES {
+                *uses += 1;
+                return Some(p.clone());
+            }
+        }
+        let p = self.os.attribute(event, mem);
+        match &p {
+            Some(p) => {
+                if self.attrib.map.len() >= MAX_ENTRIES {
+                    self.attrib.map.clear();
+                }
+                self.attrib.map.insert(key, (p.clone(), 1));
+            }
+            None => {
+                self.attrib.map.remove(&key);
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::EngineConfig;
+    use vstrace_core::cpu::SnapshotCpu;
+    use vstrace_core::hooks::Hooks;
+    use vstrace_core::testmem::SparseVirt;
+    use vstrace_core::{ArgValue, Bitness, CallArgs, Mechanism, Os, OsLayer, Reg, Regs, Syscall};
+    use vstrace_linux::LinuxLayer;
+
+    #[test]
+    fn calls_that_change_attribution() {
+        let plain = CallInfo::plain("x86_64", Bitness::B64, 0, "read", 3);
+        assert!(!changes_attribution(&plain));
+        let prctl = CallInfo::plain("x86_64", Bitness::B64, 157, "prctl", 5);
+        assert!(changes_attribution(&prctl));
+        let mut exec = plain.clone();
+        exec.exec = true;
+        assert!(changes_attribution(&exec));
+        let mut fork = plain.clone();
+        fork.fork = true;
+        assert!(changes_attribution(&fork));
+    }
+
+    /// Linux's layer, with a running task and attribution the test sets
+    /// (`task`, `pid`) and counts (`reads`).
+    struct Counted {
+        inner: LinuxLayer,
+        task: Arc<AtomicU64>,
+        pid: Arc<AtomicU64>,
+        reads: Arc<AtomicU64>,
+    }
+
+    impl OsLayer for Counted {
+        fn os(&self) -> Os {
+            self.inner.os()
+        }
+        fn identify(&self, event: &Event, nr: u64) -> CallInfo {
+            self.inner.identify(event, nr)
+        }
+        fn all_names(&self) -> Vec<String> {
+            self.inner.all_names()
+        }
+        fn class_members(&self, class: &str) -> Option<Vec<String>> {
+            self.inner.class_members(class)
+        }
+        fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
+            self.inner.decode_enter(call, mem)
+        }
+        fn decode_exit(
+            &self,
+            c: CallArgs<'_>,
+            ret: i64,
+            mem: &mut dyn VirtMem,
+            args: &mut [ArgValue],
+        ) {
+            self.inner.decode_exit(c, ret, mem, args)
+        }
+        fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
+            self.inner.format_return(info, ret)
+        }
+        fn error_value(&self, name: &str) -> Option<i64> {
+            self.inner.error_value(name)
+        }
+        fn invalid_nr(&self, info: &CallInfo) -> u64 {
+            self.inner.invalid_nr(info)
+        }
+        fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
+            self.inner.arg_names(info)
+        }
+        fn path_args(&self, info: &CallInfo) -> Vec<usize> {
+            self.inner.path_args(info)
+        }
+        fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
+            self.inner.read_path(sc, idx)
+        }
+        fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
+            self.inner.write_path(sc, idx, from, to)
+        }
+        fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+            Some(self.task.load(Ordering::Relaxed))
+        }
+        fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let pid = self.pid.load(Ordering::Relaxed) as u32;
+            Some(ProcInfo {
+                pid,
+                tid: pid,
+                ppid: Some(1),
+                comm: Some("t".into()),
+            })
+        }
+    }
+
+    /// Attribution is read once per (space, task), again after MAX_USES
+    /// calls, and after a call that changes it; each record carries the
+    /// right pid.
+    #[test]
+    fn attribution_is_cached_per_space_and_task() {
+        let (task, pid, reads) = (
+            Arc::new(AtomicU64::new(0xffff_8880_0000_1000)),
+            Arc::new(AtomicU64::new(100)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let os = Counted {
+            inner: LinuxLayer::default(),
+            task: task.clone(),
+            pid: pid.clone(),
+            reads: reads.clone(),
+        };
+        let mut t = Tracker::new(&EngineConfig::default(), Box::new(os), Hooks::new()).unwrap();
+        let mut mem = SparseVirt::new();
+        let mut now = 0;
+        // getppid (110) or prctl (157) in space `cr3`: the record's pid.
+        let mut call = |t: &mut Tracker, nr: u64, cr3: u64| {
+            let mut r = Regs {
+                cr3,
+                cs: 0x33,
+                ..Default::default()
+            };
+            r.set(Reg::Rax, nr);
+            r.set(Reg::Rsp, 0x7fff_0000);
+            r.set(Reg::Rip, 0x40_1000);
+            now += 10;
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, r.clone());
+            let mut cpu = SnapshotCpu {
+                regs: r,
+                mem: &mut mem,
+            };
+            assert!(t.on_event(&ev, &mut cpu, now).is_none());
+            let mut r = Regs {
+                cr3,
+                cs: 0x10,
+                ..Default::default()
+            };
+            r.set(Reg::Rcx, 0x40_1002);
+            r.set(Reg::Rsp, 0x7fff_0000);
+            now += 10;
+            let ev = Event::new(0, Mechanism::Sysret, Bitness::B64, r.clone());
+            let mut cpu = SnapshotCpu {
+                regs: r,
+                mem: &mut mem,
+            };
+            t.on_event(&ev, &mut cpu, now).and_then(|rec| rec.pid)
+        };
+        assert_eq!(call(&mut t, 110, 0x5000), Some(100));
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
+        // Another process in the same space cannot be the same task...
+        pid.store(200, Ordering::Relaxed);
+        for _ in 1..MAX_USES {
+            assert_eq!(call(&mut t, 110, 0x5000), Some(100), "cached");
+        }
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
+        // ...but an entry is read again after MAX_USES calls.
+        assert_eq!(call(&mut t, 110, 0x5000), Some(200));
+        assert_eq!(reads.load(Ordering::Relaxed), 2);
+        // Another task, or another space: read.
+        task.store(0xffff_8880_0000_2000, Ordering::Relaxed);
+        pid.store(300, Ordering::Relaxed);
+        assert_eq!(call(&mut t, 110, 0x5000), Some(300));
+        pid.store(400, Ordering::Relaxed);
+        assert_eq!(call(&mut t, 110, 0x6000), Some(400));
+        assert_eq!(call(&mut t, 110, 0x6000), Some(400));
+        assert_eq!(reads.load(Ordering::Relaxed), 4);
+        // prctl may rename the task: read at its enter and after it.
+        pid.store(500, Ordering::Relaxed);
+        assert_eq!(call(&mut t, 157, 0x6000), Some(500));
+        assert_eq!(call(&mut t, 110, 0x6000), Some(500));
+        assert_eq!(reads.load(Ordering::Relaxed), 6);
+    }
+}

@@ -1,0 +1,92 @@
+//! Replay's reading path allocates nothing per event in steady state:
+//! [`TraceReader::next_into`] decodes each event into one reused slot,
+//! its reads' bytes into reused buffers. A counting global allocator (per
+//! thread, so the test harness does not count) around events shaped like
+//! a traced read+write loop's: register deltas, fresh reads, repeated
+//! ("same") reads and a failed read.
+
+use vstrace_core::{Bitness, Event, Mechanism, MemError, Reg, Regs};
+use vstrace_tracefile::{Access, EventRecord, Next, TraceReader, TraceWriter};
+
+mod counting;
+use counting::{allocs, Counting};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A recording of `n` read/write call pairs on two vCPUs.
+fn recording(n: u64) -> Vec<u8> {
+    let mut file = Vec::new();
+    let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
+    let mut regs = Regs {
+        cs: 0x33,
+        efer: 0xd01,
+        cr3: 0x5000,
+        ..Regs::default()
+    };
+    for i in 0..n {
+        let vcpu = (i % 2) as u32;
+        regs.set(Reg::Rax, i % 2);
+        regs.set(Reg::Rsp, 0x7fff_0000 - 16 * (i % 3));
+        let task = Access::Read {
+            space: None,
+            addr: 0xffff_8880_0000_1000,
+            len: 8,
+            result: Ok(vec![vcpu as u8; 8]),
+        };
+        let buf = Access::Read {
+            space: None,
+            addr: 0x7f00_0000,
+            len: 1,
+            result: Ok(vec![i as u8]),
+        };
+        let fault = Access::Read {
+            space: None,
+            addr: 0x10,
+            len: 4,
+            result: Err(MemError::Unmapped(0x10)),
+        };
+        let enter = Event::new(vcpu, Mechanism::Syscall, Bitness::B64, regs.clone());
+        w.event(10 * i, &enter, &[task.clone(), buf, fault])
+            .unwrap();
+        let exit = Event::new(vcpu, Mechanism::Sysret, Bitness::B64, regs.clone());
+        w.event(10 * i + 5, &exit, &[task]).unwrap();
+    }
+    w.end(10 * n).unwrap();
+    drop(w);
+    file
+}
+
+#[test]
+fn reading_events_into_a_slot_allocates_nothing() {
+    let file = recording(2000);
+    let mut r = TraceReader::new(file.as_slice()).unwrap();
+    let mut slot = EventRecord::empty();
+    assert!(matches!(r.next_into(&mut slot), Ok(Some(Next::Config(_)))));
+    let mut events = 0;
+    let mut before = 0;
+    loop {
+        if events == 100 {
+            // Warmed up: the slot, the spare buffers and the payload
+            // buffer have their sizes.
+            before = allocs();
+        }
+        match r.next_into(&mut slot).unwrap() {
+            Some(Next::Event) => events += 1,
+            Some(Next::End { ts }) => assert_eq!(ts, 20_000),
+            Some(Next::Config(_)) => panic!("a second configuration"),
+            None => break,
+        }
+    }
+    let after = allocs();
+    assert_eq!(events, 4000);
+    assert_eq!(after - before, 0, "allocations while reading 3900 events");
+    // The reused slot holds what the owning reader gives.
+    let mut r = TraceReader::new(file.as_slice()).unwrap();
+    r.next_record().unwrap();
+    let mut last = None;
+    while let Ok(Some(vstrace_tracefile::Record::Event(e))) = r.next_record() {
+        last = Some(e);
+    }
+    assert_eq!(last, Some(slot));
+}
