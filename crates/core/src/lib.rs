@@ -27,7 +27,7 @@ pub use cpu::Cpu;
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{
-    ArgValue, CallArgs, CallInfo, Caller, DecodeOptions, FdPath, NameOptions, OsLayer, ProcInfo,
+    ArgValue, CallArgs, CallInfo, Caller, DecodeOptions, FdPath, NameOptions, OsLayer, ProcInfo, StackFrame,
     SignalDelivery,
 };
 pub use regs::{Reg, Regs};

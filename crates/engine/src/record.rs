@@ -104,6 +104,9 @@ pub struct Record {
     /// With `--caller`: who made the call (user return address, module,
     /// offset, function).
     pub caller: Option<Caller>,
+    /// With `-k`: the user stack at the call's enter, innermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<vstrace_core::StackFrame>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -242,6 +245,29 @@ impl Record {
             );
         }
         how.opts.duration(self, out);
+        for f in &self.stack {
+            out.push('\n');
+            stack_text(f, out);
+        }
+    }
+}
+
+/// One `-k` frame in strace's form: ` > /lib/x86_64-linux-gnu/libc.so.6(getppid+0x7) [0xd54f7]`
+/// (module, function and offset in it, offset in the file), ` > PATH()
+/// [0xoff]` without a function, and strace's line for a frame outside
+/// any executable file (where strace's stack ends).
+pub fn stack_text(f: &vstrace_core::StackFrame, out: &mut String) {
+    use std::fmt::Write;
+    match (&f.module, &f.symbol) {
+        (Some(m), Some(s)) => {
+            let _ = write!(out, " > {m}({s}) [{:#x}]", f.file_offset.unwrap_or(0));
+        }
+        (Some(m), None) => {
+            let _ = write!(out, " > {m}() [{:#x}]", f.file_offset.unwrap_or(0));
+        }
+        (None, _) => {
+            let _ = write!(out, " > unexpected_backtracing_error [{:#x}]", f.ip);
+        }
     }
 }
 
@@ -339,6 +365,7 @@ mod tests {
             error: None,
             fds: vec![],
             caller: None,
+            stack: Vec::new(),
         }
     }
 

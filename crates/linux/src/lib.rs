@@ -25,13 +25,16 @@ pub mod decode;
 pub mod files;
 pub mod fmt;
 pub mod layer;
+pub mod elfmod;
 pub mod modmap;
 mod naming;
 pub mod profile;
 pub mod proto;
 pub mod signal;
+pub mod stack;
 pub mod structs;
 pub mod tasks;
+pub mod unwind;
 pub mod vma;
 pub mod xlat;
 

@@ -67,6 +67,9 @@ pub struct ModMap {
     pub bases: Vec<u64>,
     /// Symbol tables by module load base (`None`: unreadable).
     pub syms: HashMap<u64, Option<Arc<SymTab>>>,
+    /// `-k`: each module's unwind tables and functions, with its load
+    /// bias, by module load base (`None`: no ELF image there).
+    pub modules: HashMap<u64, Option<(Arc<crate::elfmod::Module>, u64)>>,
 }
 
 /// The cache of [`ModMap`]s by address space, with the spaces whose map
@@ -78,6 +81,11 @@ pub struct MapCache {
     /// Spaces in which a map-changing call was entered: their map is
     /// dropped at the next enter there (the call has returned by then).
     pub dirty: std::collections::HashSet<u64>,
+    /// `-k`: modules by path and build id, shared by every map that
+    /// maps them (kept when maps are dropped; cleared when full).
+    pub modules: HashMap<(String, Vec<u8>), Arc<crate::elfmod::Module>>,
+    /// `-k`: the call frame interpreter's reusable state.
+    pub unwinder: crate::unwind::Unwinder,
 }
 
 impl ModMap {
@@ -91,6 +99,7 @@ impl ModMap {
             areas,
             bases,
             syms: HashMap::new(),
+            modules: HashMap::new(),
         }
     }
 }

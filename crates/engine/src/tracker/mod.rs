@@ -98,6 +98,8 @@ struct Pending {
     fd_pass: bool,
     /// `--caller`: who made the call, read at enter.
     caller: Option<vstrace_core::Caller>,
+    /// `-k`: the user stack, read at enter.
+    stack: Vec<vstrace_core::StackFrame>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -174,6 +176,8 @@ pub(crate) struct Tracker {
     trace_paths: Vec<String>,
     /// [`EngineConfig::caller`].
     callers: bool,
+    /// [`EngineConfig::stack_trace`].
+    stacks: bool,
     pending: HashMap<ThreadKey, Vec<Pending>>,
     npending: usize,
     order: u64,
@@ -246,6 +250,7 @@ impl Tracker {
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
+            stacks: cfg.stack_trace,
             pending: HashMap::new(),
             npending: 0,
             order: 0,
@@ -501,6 +506,11 @@ impl Tracker {
         } else {
             None
         };
+        let stack = if shown && self.stacks {
+            self.os.stack(event, sc.cpu().mem())
+        } else {
+            Vec::new()
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
@@ -554,6 +564,7 @@ impl Tracker {
             ret_name: None,
             fd_pass,
             caller,
+            stack,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {

@@ -35,6 +35,7 @@ impl Tracker {
             error: None,
             fds: Vec::new(),
             caller: None,
+            stack: Vec::new(),
         }
     }
 
@@ -135,6 +136,7 @@ impl Tracker {
             error: p.error,
             fds: p.fds,
             caller: p.caller,
+            stack: p.stack,
         }
     }
 }

@@ -1,0 +1,126 @@
+//! `-k`: a process's user stack as strace prints it, walked over its
+//! module map ([`crate::modmap`]) with each module's unwind tables and
+//! symbols ([`crate::elfmod`], cached by path and build id) and the
+//! unwinder of [`crate::unwind`].
+//!
+//! strace names a frame only in an executable file mapping and ends the
+//! stack at the first other one (`unexpected_backtracing_error`); so
+//! does this walk, so that the two stacks can be compared frame by frame.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vstrace_core::{StackFrame, VirtMem};
+
+use crate::elfmod::{self, Module};
+use crate::modmap::{MapCache, ModMap};
+use crate::unwind::{Regs, Unwinder, MAX_FRAMES};
+
+/// Most modules kept across maps (the cache is cleared when full).
+pub const MAX_MODULES: usize = 256;
+
+/// The stack of the call whose registers are `regs`, in the address
+/// space whose map is `cache.maps[space]` (absent: no frame).
+pub fn walk(
+    mem: &mut dyn VirtMem,
+    cache: &mut MapCache,
+    space: u64,
+    regs: Regs,
+    dirs: &[PathBuf],
+) -> Vec<StackFrame> {
+    let MapCache {
+        maps,
+        modules,
+        unwinder,
+        ..
+    } = cache;
+    let Some(map) = maps.get_mut(&space) else {
+        return Vec::new();
+    };
+    walk_map(mem, map, modules, unwinder, regs, dirs)
+}
+
+fn walk_map(
+    mem: &mut dyn VirtMem,
+    map: &mut ModMap,
+    shared: &mut std::collections::HashMap<(String, Vec<u8>), Arc<Module>>,
+    unwinder: &mut Unwinder,
+    mut r: Regs,
+    dirs: &[PathBuf],
+) -> Vec<StackFrame> {
+    let top = r.sp;
+    let mut out = Vec::new();
+    for depth in 0..MAX_FRAMES {
+        let first = depth == 0;
+        let Some(i) = crate::vma::find_index(&map.areas, r.ip)
+            .filter(|&i| map.areas[i].exec && map.areas[i].path.is_some())
+        else {
+            out.push(StackFrame {
+                ip: r.ip,
+                module: None,
+                offset: None,
+                symbol: None,
+                file_offset: None,
+            });
+            break;
+        };
+        let area = &map.areas[i];
+        let base = map.bases.get(i).copied().unwrap_or(area.start);
+        let path = area.path.clone();
+        let file_offset = r.ip.wrapping_sub(area.start).wrapping_add(area.file_offset);
+        let module = map
+            .modules
+            .entry(base)
+            .or_insert_with(|| module_at(mem, shared, base, path.as_deref(), dirs))
+            .clone();
+        // The call's own address names the first frame; a return
+        // address is looked up at the call before it (libunwind's rule).
+        let back = u64::from(!first);
+        let symbol = module.as_ref().and_then(|(m, bias)| {
+            let (name, off) = m
+                .syms
+                .nearest(r.ip.wrapping_sub(back).wrapping_sub(*bias))?;
+            Some(format!("{name}+{:#x}", off + back))
+        });
+        out.push(StackFrame {
+            ip: r.ip,
+            module: path,
+            offset: Some(r.ip.wrapping_sub(base)),
+            symbol,
+            file_offset: Some(file_offset),
+        });
+        let m = module.as_ref().map(|(m, bias)| (m.as_ref(), *bias));
+        match unwinder.step(mem, m, r, first, top) {
+            Some(next) => r = next,
+            None => break,
+        }
+    }
+    out
+}
+
+/// The module mapped at `base`, from the shared cache when its build id
+/// is known, else read (and cached when it has one).
+fn module_at(
+    mem: &mut dyn VirtMem,
+    shared: &mut std::collections::HashMap<(String, Vec<u8>), Arc<Module>>,
+    base: u64,
+    path: Option<&str>,
+    dirs: &[PathBuf],
+) -> Option<(Arc<Module>, u64)> {
+    let p = elfmod::probe(mem, base)?;
+    let key = match (&p.build_id, path) {
+        (Some(id), Some(path)) => Some((path.to_string(), id.clone())),
+        _ => None,
+    };
+    if let Some(m) = key.as_ref().and_then(|k| shared.get(k)) {
+        return Some((Arc::clone(m), p.bias));
+    }
+    let m = Arc::new(elfmod::load(mem, &p, path, dirs));
+    if let Some(k) = key {
+        if shared.len() >= MAX_MODULES {
+            shared.clear();
+        }
+        shared.insert(k, Arc::clone(&m));
+    }
+    Some((m, p.bias))
+}
