@@ -465,6 +465,39 @@ pub fn eh_frame(img: &mut dyn Image, h: &Header) -> Option<EhFrame> {
     })
 }
 
+/// An `.eh_frame` at `frame` without a search table (static programs
+/// are linked without `.eh_frame_hdr`): the table built by reading every
+/// entry (bounded by [`MAX_FDES`]).
+pub fn eh_frame_scanned(frame: u64, bytes: &[u8]) -> Option<EhFrame> {
+    use gimli::UnwindSection;
+    if bytes.len() as u64 > MAX_EH_FRAME {
+        return None;
+    }
+    let sec = gimli::EhFrame::new(bytes, gimli::LittleEndian);
+    let bases = gimli::BaseAddresses::default().set_eh_frame(frame);
+    let mut entries = sec.entries(&bases);
+    let mut table = Vec::new();
+    while let Ok(Some(e)) = entries.next() {
+        if table.len() as u64 >= MAX_FDES {
+            break;
+        }
+        if let gimli::CieOrFde::Fde(p) = e {
+            let off = p.offset();
+            if let Ok(fde) = p.parse(gimli::EhFrame::cie_from_offset) {
+                table.push((fde.initial_address(), frame.wrapping_add(off as u64)));
+            }
+        }
+    }
+    table.sort_unstable();
+    Some(EhFrame {
+        hdr: 0,
+        frame,
+        bytes: bytes.to_vec(),
+        pages: vec![true; bytes.len().div_ceil(PAGE as usize)],
+        table,
+    })
+}
+
 /// What unwinding and naming need of one module.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Module {
@@ -586,7 +619,11 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
             }
         }
     }
-    let eh = eh_frame(&mut FileImage { data, header: &h }, &h);
+    let eh = eh_frame(&mut FileImage { data, header: &h }, &h).or_else(|| {
+        let s = object::Object::section_by_name(&file, ".eh_frame")?;
+        let bytes = object::ObjectSection::data(&s).ok()?;
+        eh_frame_scanned(object::ObjectSection::address(&s), bytes)
+    });
     Some(Module {
         first_vaddr: h.first_vaddr(),
         syms: FuncSyms::new(funcs, h.span()),
