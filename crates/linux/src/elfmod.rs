@@ -443,11 +443,9 @@ pub fn eh_frame(img: &mut dyn Image, h: &Header) -> Option<EhFrame> {
     let mut table: Vec<(u64, u64)> = raw
         .chunks_exact(8)
         .map(|c| {
-            let f = |o: usize| i64::from(i32::from_le_bytes(c[o..o + 4].try_into().unwrap_or([0; 4])));
-            (
-                hdr.wrapping_add(f(0) as u64),
-                hdr.wrapping_add(f(4) as u64),
-            )
+            let f =
+                |o: usize| i64::from(i32::from_le_bytes(c[o..o + 4].try_into().unwrap_or([0; 4])));
+            (hdr.wrapping_add(f(0) as u64), hdr.wrapping_add(f(4) as u64))
         })
         .collect();
     table.sort_unstable();
@@ -592,14 +590,14 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
     if file.build_id().ok()?? != id {
         return None;
     }
-    let h = Header::parse(&mut |off, buf| {
-        match data.get(off as usize..(off as usize).saturating_add(buf.len())) {
-            Some(s) => {
-                buf.copy_from_slice(s);
-                true
-            }
-            None => false,
+    let h = Header::parse(&mut |off, buf| match data
+        .get(off as usize..(off as usize).saturating_add(buf.len()))
+    {
+        Some(s) => {
+            buf.copy_from_slice(s);
+            true
         }
+        None => false,
     })?;
     let mut funcs = Vec::new();
     for s in file.dynamic_symbols().chain(file.symbols()) {
@@ -630,4 +628,80 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
         eh,
         from_host: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testelf::{self, at};
+    use vstrace_core::testmem::SparseVirt;
+
+    const BASE: u64 = 0x7f12_0000_0000;
+
+    fn guest() -> SparseVirt {
+        let mut m = SparseVirt::new();
+        m.map(BASE, &testelf::image());
+        m
+    }
+
+    #[test]
+    fn guest_memory_and_host_file_give_the_same_module() {
+        let mut m = guest();
+        let p = probe(&mut m, BASE).unwrap();
+        assert_eq!(p.bias, BASE);
+        assert_eq!(p.build_id.as_deref(), Some(&testelf::BUILD_ID[..]));
+        let g = load(&mut m, &p, None, &[]);
+        assert!(!g.from_host);
+        assert_eq!(g.syms.nearest(at::LEAF + 5), Some(("leaf", 5)));
+        assert_eq!(g.syms.nearest(at::OUTER + 0x7f0), Some(("outer", 0x7f0)));
+        assert_eq!(g.syms.nearest(at::LEAF - 1), None);
+        let eh = g.eh.as_ref().unwrap();
+        assert_eq!(eh.table.len(), 2);
+        assert!(eh.fde_offset(at::OUTER + 3).is_some());
+        let h = from_bytes(&testelf::image(), &testelf::BUILD_ID).unwrap();
+        assert!(h.from_host);
+        assert_eq!(h.eh, g.eh);
+        assert_eq!(h.syms, g.syms);
+        // Another build id: not this file.
+        assert!(from_bytes(&testelf::image(), b"other").is_none());
+    }
+
+    #[test]
+    fn unread_pages_of_the_tables_give_no_entry() {
+        // Only the first page (headers, tables' start) is mapped.
+        let mut m = SparseVirt::new();
+        m.map(BASE, &testelf::image()[..0x600]);
+        let p = probe(&mut m, BASE).unwrap();
+        let g = load(&mut m, &p, None, &[]);
+        assert!(g.eh.is_none());
+    }
+
+    #[test]
+    fn hostile_images_never_panic() {
+        let img = testelf::image();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..3000 {
+            let mut b = img.clone();
+            for _ in 0..1 + next() % 8 {
+                let i = (next() % 0x800) as usize;
+                b[i] = next() as u8;
+            }
+            let mut m = SparseVirt::new();
+            m.map(BASE, &b);
+            if let Some(p) = probe(&mut m, BASE) {
+                let g = load(&mut m, &p, None, &[]);
+                let _ = g.syms.nearest(at::OUTER);
+                if let Some(eh) = &g.eh {
+                    let _ = eh.fde_offset(at::OUTER + 2);
+                }
+            }
+            let _ = from_bytes(&b, &testelf::BUILD_ID);
+        }
+    }
 }

@@ -72,7 +72,12 @@ impl LinuxLayer {
     }
 
     /// The map of the trap's address space, read when not cached.
-    fn ensure_map(&self, event: &Event, mem: &mut dyn VirtMem, cache: &mut lx::modmap::MapCache) -> u64 {
+    fn ensure_map(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        cache: &mut lx::modmap::MapCache,
+    ) -> u64 {
         self.callers.store(true, Ordering::Relaxed);
         let space = space_key(event.cr3);
         if !cache.maps.contains_key(&space) {

@@ -22,10 +22,10 @@
 
 pub mod consts;
 pub mod decode;
+pub mod elfmod;
 pub mod files;
 pub mod fmt;
 pub mod layer;
-pub mod elfmod;
 pub mod modmap;
 mod naming;
 pub mod profile;
@@ -34,6 +34,7 @@ pub mod signal;
 pub mod stack;
 pub mod structs;
 pub mod tasks;
+pub mod testelf;
 pub mod unwind;
 pub mod vma;
 pub mod xlat;

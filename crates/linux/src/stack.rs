@@ -124,3 +124,86 @@ fn module_at(
     }
     Some((m, p.bias))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testelf::{self, at};
+    use crate::vma::Area;
+    use vstrace_core::testmem::SparseVirt;
+
+    const BASE: u64 = 0x7f12_0000_0000;
+    const SP: u64 = 0x7ffd_0000_0100;
+
+    /// `outer` pushed rbp and called `leaf`, which made the call; outer
+    /// returns to 0x401000, in no mapped file.
+    fn world() -> (SparseVirt, MapCache) {
+        let mut m = SparseVirt::new();
+        m.map(BASE, &testelf::image());
+        m.map_zeroed(SP - 0x100, 0x1000);
+        m.map(SP, &(BASE + at::OUTER + 0x10).to_le_bytes());
+        m.map(SP + 8, &0x7ffd_0000_0400u64.to_le_bytes());
+        m.map(SP + 16, &0x40_1000u64.to_le_bytes());
+        let mut c = MapCache::default();
+        let area = Area {
+            start: BASE,
+            end: BASE + at::END,
+            file_offset: 0,
+            path: Some("/lib/libt.so".into()),
+            file: 1,
+            exec: true,
+        };
+        c.maps.insert(1, ModMap::new(vec![area]));
+        (m, c)
+    }
+
+    fn text(f: &StackFrame) -> String {
+        let mut s = String::new();
+        match (&f.module, &f.symbol) {
+            (Some(m), Some(y)) => s.push_str(&format!("{m}({y}) [{:#x}]", f.file_offset.unwrap())),
+            (Some(m), None) => s.push_str(&format!("{m}() [{:#x}]", f.file_offset.unwrap())),
+            (None, _) => s.push_str(&format!("? [{:#x}]", f.ip)),
+        }
+        s
+    }
+
+    #[test]
+    fn stack_through_two_frames_ends_outside_any_file() {
+        let (mut m, mut c) = world();
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0x7ffd_0000_0300,
+        };
+        let v: Vec<String> = walk(&mut m, &mut c, 1, r, &[]).iter().map(text).collect();
+        assert_eq!(
+            v,
+            [
+                "/lib/libt.so(leaf+0x5) [0x1005]",
+                "/lib/libt.so(outer+0x10) [0x1110]",
+                "? [0x401000]"
+            ]
+        );
+        // The module is shared by path and build id across maps.
+        assert_eq!(c.modules.len(), 1);
+        // No map for the space: no frames.
+        assert!(walk(&mut m, &mut c, 2, r, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_stack_pointing_at_itself_ends() {
+        let (mut m, mut c) = world();
+        // leaf's return address is leaf itself, and outer's frame loops.
+        m.map(SP, &(BASE + at::LEAF + 5).to_le_bytes());
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0,
+        };
+        let v = walk(&mut m, &mut c, 1, r, &[]);
+        assert!(v.len() <= crate::unwind::MAX_FRAMES);
+        // Each step moves the stack pointer up: the walk ends when the
+        // mapped stack does.
+        assert!(v.len() < 0x1000 / 8 + 2, "{}", v.len());
+    }
+}
