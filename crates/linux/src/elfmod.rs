@@ -617,6 +617,20 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
             }
         }
     }
+    if funcs.is_empty() {
+        // No section headers (or no symbol section): the dynamic
+        // section's table, as in guest memory.
+        let bias = 0;
+        funcs = dynsym(&mut FileImage { data, header: &h }, &h, bias)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.kind == 2)
+            .map(|s| FuncSym {
+                value: s.value,
+                name: s.name,
+            })
+            .collect();
+    }
     let eh = eh_frame(&mut FileImage { data, header: &h }, &h).or_else(|| {
         let s = object::Object::section_by_name(&file, ".eh_frame")?;
         let bytes = object::ObjectSection::data(&s).ok()?;
