@@ -547,21 +547,26 @@ pub fn load(mem: &mut dyn VirtMem, p: &Probe, path: Option<&str>, dirs: &[PathBu
     }
     let h = &p.header;
     let mut img = GuestImage { mem, bias: p.bias };
-    let funcs = dynsym(&mut img, h, p.bias)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| s.kind == 2)
-        .map(|s| FuncSym {
-            value: s.value,
-            name: s.name,
-        })
-        .collect();
+    let funcs = functions(dynsym(&mut img, h, p.bias));
     Module {
         first_vaddr: h.first_vaddr(),
         syms: FuncSyms::new(funcs, h.span()),
         eh: eh_frame(&mut img, h),
         from_host: false,
     }
+}
+
+/// The `STT_FUNC` entries of a dynamic symbol table (libunwind names
+/// frames with those only).
+fn functions(syms: Option<Vec<RawSym>>) -> Vec<FuncSym> {
+    syms.unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.kind == 2)
+        .map(|s| FuncSym {
+            value: s.value,
+            name: s.name,
+        })
+        .collect()
 }
 
 /// The host files that may be the guest's `path`.
@@ -620,16 +625,7 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
     if funcs.is_empty() {
         // No section headers (or no symbol section): the dynamic
         // section's table, as in guest memory.
-        let bias = 0;
-        funcs = dynsym(&mut FileImage { data, header: &h }, &h, bias)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s.kind == 2)
-            .map(|s| FuncSym {
-                value: s.value,
-                name: s.name,
-            })
-            .collect();
+        funcs = functions(dynsym(&mut FileImage { data, header: &h }, &h, 0));
     }
     let eh = eh_frame(&mut FileImage { data, header: &h }, &h).or_else(|| {
         let s = object::Object::section_by_name(&file, ".eh_frame")?;
