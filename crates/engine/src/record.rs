@@ -446,4 +446,36 @@ mod tests {
         r.to_text(&mut s);
         assert!(s.ends_with(" = ?"), "{s}");
     }
+
+    #[test]
+    fn stack_lines_follow_the_call_as_strace_k_prints_them() {
+        let mut r = rec();
+        let f = |module: Option<&str>, symbol: Option<&str>| vstrace_core::StackFrame {
+            ip: 0x7f00_0000_1007,
+            module: module.map(Into::into),
+            offset: Some(0x1007),
+            symbol: symbol.map(Into::into),
+            file_offset: Some(0x2007),
+        };
+        r.stack = vec![
+            f(Some("/lib/libc.so.6"), Some("getppid+0x7")),
+            f(Some("/bin/dash"), None),
+            f(None, None),
+        ];
+        let mut s = String::new();
+        r.to_text(&mut s);
+        assert_eq!(
+            s.lines().skip(1).collect::<Vec<_>>(),
+            [
+                " > /lib/libc.so.6(getppid+0x7) [0x2007]",
+                " > /bin/dash() [0x2007]",
+                " > unexpected_backtracing_error [0x7f0000001007]"
+            ]
+        );
+        let j = serde_json::to_string(&r).unwrap();
+        assert!(j.contains(r#""stack":[{"ip":139637976731655,"module":"/lib/libc.so.6","offset":4103,"symbol":"getppid+0x7","file_offset":8199}"#), "{j}");
+        assert_eq!(serde_json::from_str::<Record>(&j).unwrap(), r);
+        // Without a stack, no key.
+        assert!(!serde_json::to_string(&rec()).unwrap().contains("stack"));
+    }
 }

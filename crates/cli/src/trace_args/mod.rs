@@ -338,6 +338,21 @@ mod tests {
     }
 
     #[test]
+    fn stack_trace_options() {
+        for k in ["-k", "--stack-trace", "--stack-traces"] {
+            let a = parse(&[k, "--symbol-dir", "rel/dir"]);
+            let cfg = a.engine_config(None).unwrap();
+            assert!(cfg.stack_trace, "{k}");
+            assert!(
+                cfg.symbol_dirs[0].ends_with("/rel/dir"),
+                "{:?}",
+                cfg.symbol_dirs
+            );
+        }
+        assert!(!parse(&[]).engine_config(None).unwrap().stack_trace);
+    }
+
+    #[test]
     fn fd_and_pid_name_options() {
         let n = parse(&["-y"]).names().unwrap();
         assert!(n.fd_path && !n.fd_socket && !n.pid_comm);
