@@ -81,6 +81,10 @@ pub struct MapCache {
     /// `-k`: modules by path and build id, shared by every map that
     /// maps them (kept when maps are dropped; cleared when full).
     pub modules: HashMap<(String, Vec<u8>), Arc<crate::elfmod::Module>>,
+    /// `-k`: the same modules by path and `struct file *`: a forked
+    /// child's areas share the parent's file, but not its page-table
+    /// entries, so its module headers may be unreadable until touched.
+    pub by_file: HashMap<(String, u64), Arc<crate::elfmod::Module>>,
     /// `-k`: the call frame interpreter's reusable state.
     pub unwinder: crate::unwind::Unwinder,
 }

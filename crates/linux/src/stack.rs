@@ -7,6 +7,7 @@
 //! stack at the first other one (`unexpected_backtracing_error`); so
 //! does this walk, so that the two stacks can be compared frame by frame.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -31,19 +32,21 @@ pub fn walk(
     let MapCache {
         maps,
         modules,
+        by_file,
         unwinder,
         ..
     } = cache;
     let Some(map) = maps.get_mut(&space) else {
         return Vec::new();
     };
-    walk_map(mem, map, modules, unwinder, regs, dirs)
+    let mut shared = Shared { modules, by_file };
+    walk_map(mem, map, &mut shared, unwinder, regs, dirs)
 }
 
 fn walk_map(
     mem: &mut dyn VirtMem,
     map: &mut ModMap,
-    shared: &mut std::collections::HashMap<(String, Vec<u8>), Arc<Module>>,
+    shared: &mut Shared<'_>,
     unwinder: &mut Unwinder,
     mut r: Regs,
     dirs: &[PathBuf],
@@ -67,11 +70,12 @@ fn walk_map(
         let area = &map.areas[i];
         let base = map.bases.get(i).copied().unwrap_or(area.start);
         let path = area.path.clone();
+        let file = area.file;
         let file_offset = r.ip.wrapping_sub(area.start).wrapping_add(area.file_offset);
         let module = map
             .modules
             .entry(base)
-            .or_insert_with(|| module_at(mem, shared, base, path.as_deref(), dirs))
+            .or_insert_with(|| module_at(mem, shared, base, path.as_deref(), file, dirs))
             .clone();
         // The call's own address names the first frame; a return
         // address is looked up at the call before it (libunwind's rule).
@@ -98,29 +102,54 @@ fn walk_map(
     out
 }
 
-/// The module mapped at `base`, from the shared cache when its build id
-/// is known, else read (and cached when it has one).
+/// The run's module caches (see [`MapCache::modules`] and
+/// [`MapCache::by_file`]).
+struct Shared<'a> {
+    modules: &'a mut HashMap<(String, Vec<u8>), Arc<Module>>,
+    by_file: &'a mut HashMap<(String, u64), Arc<Module>>,
+}
+
+/// The module mapped at `base` (from `file`), from the shared caches
+/// when its build id, or else its file, is known; else read (and cached
+/// when it has a build id).
 fn module_at(
     mem: &mut dyn VirtMem,
-    shared: &mut std::collections::HashMap<(String, Vec<u8>), Arc<Module>>,
+    shared: &mut Shared<'_>,
     base: u64,
     path: Option<&str>,
+    file: u64,
     dirs: &[PathBuf],
 ) -> Option<(Arc<Module>, u64)> {
-    let p = elfmod::probe(mem, base)?;
+    let fkey = path.filter(|_| file != 0).map(|p| (p.to_string(), file));
+    let Some(p) = elfmod::probe(mem, base) else {
+        // Headers not readable here (a forked child's untouched pages):
+        // the module another process mapped from the same file.
+        let m = fkey.and_then(|k| shared.by_file.get(&k).cloned())?;
+        let bias = base.wrapping_sub(m.first_vaddr);
+        return Some((m, bias));
+    };
     let key = match (&p.build_id, path) {
         (Some(id), Some(path)) => Some((path.to_string(), id.clone())),
         _ => None,
     };
-    if let Some(m) = key.as_ref().and_then(|k| shared.get(k)) {
-        return Some((Arc::clone(m), p.bias));
-    }
-    let m = Arc::new(elfmod::load(mem, &p, path, dirs));
-    if let Some(k) = key {
-        if shared.len() >= MAX_MODULES {
-            shared.clear();
+    let m = match key.as_ref().and_then(|k| shared.modules.get(k)) {
+        Some(m) => Arc::clone(m),
+        None => {
+            let m = Arc::new(elfmod::load(mem, &p, path, dirs));
+            if let Some(k) = key {
+                if shared.modules.len() >= MAX_MODULES {
+                    shared.modules.clear();
+                }
+                shared.modules.insert(k, Arc::clone(&m));
+            }
+            m
         }
-        shared.insert(k, Arc::clone(&m));
+    };
+    if let (Some(k), true) = (fkey, p.build_id.is_some()) {
+        if shared.by_file.len() >= MAX_MODULES {
+            shared.by_file.clear();
+        }
+        shared.by_file.insert(k, Arc::clone(&m));
     }
     Some((m, p.bias))
 }
@@ -205,5 +234,27 @@ mod tests {
         // Each step moves the stack pointer up: the walk ends when the
         // mapped stack does.
         assert!(v.len() < 0x1000 / 8 + 2, "{}", v.len());
+    }
+
+    #[test]
+    fn a_forked_child_with_unread_headers_uses_its_parent_s_module() {
+        let (mut m, mut c) = world();
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0,
+        };
+        assert_eq!(walk(&mut m, &mut c, 1, r, &[]).len(), 3);
+        // The child's space: the same file mapped, its pages untouched
+        // (only the stack is readable).
+        let mut child = SparseVirt::new();
+        child.map_zeroed(SP - 0x100, 0x1000);
+        child.map(SP, &(BASE + at::OUTER + 0x10).to_le_bytes());
+        child.map(SP + 16, &0x40_1000u64.to_le_bytes());
+        let map = c.maps[&1].areas.clone();
+        c.maps.insert(2, ModMap::new(map));
+        let v = walk(&mut child, &mut c, 2, r, &[]);
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!(v[1].symbol.as_deref(), Some("outer+0x10"));
     }
 }
