@@ -17,6 +17,10 @@
 //!   poll/select sets, signal stacks...) and return-value details.
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
 //!   symbols) and the current process at a trap.
+//! - [`stack`], [`unwind`], [`elfmod`]: `-k`'s user stacks, unwound from
+//!   outside with each module's `.eh_frame` (guest memory or a host file
+//!   with the same build id), named as strace names frames; [`testelf`]:
+//!   a synthetic module for their tests and fuzz seeds.
 
 #![forbid(unsafe_code)]
 
