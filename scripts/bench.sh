@@ -10,7 +10,8 @@
 # (scripts/bench/floor-plugin.c: the same trap callbacks, empty); the
 # plugin's event source alone (VSTRACE_PLUGIN_ENGINE=off); `-e
 # trace=openat` (a filter that excludes everything the loops do); `-c`;
-# text -> /dev/null; --json -> file; --record (+ text -> /dev/null).
+# text -> /dev/null; --json -> file; --record (+ text -> /dev/null);
+# --caller, -k, -y, -P.
 # Columns: the read+write loop (ROUNDS x (1-byte read + 1-byte write))
 # and the getppid loop (2 x ROUNDS getppid). Then 2 threads x ROUNDS
 # getppid on 1 and 2 vCPUs (text), and `vstrace replay` rates (-c, text)
@@ -54,6 +55,7 @@ variants=(
     "json||--json -o $work/trace.jsonl"
     "record||--record $work/rec.vst -o /dev/null"
     "caller||--caller -o /dev/null"
+    "stack||-k -o /dev/null"
     "fdnames||-y -o /dev/null"
     "tracepath||-P /nonexistent -o /dev/null"
 )
@@ -130,6 +132,7 @@ label() {
     json) echo "\`--json\` -> file" ;;
     record) echo "\`--record\` file + text -> /dev/null" ;;
     caller) echo "\`--caller\` (cached module map) text -> /dev/null" ;;
+    stack) echo "\`-k\` (a user stack unwound per call) text -> /dev/null" ;;
     fdnames) echo "\`-y\` (a file-table walk per fd) text -> /dev/null" ;;
     tracepath) echo "\`-P /nonexistent\` (no call matches)" ;;
     esac

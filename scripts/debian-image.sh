@@ -4,16 +4,22 @@
 # packages (systemd, the distribution kernel linux-image-amd64 and its
 # initramfs-tools initrd) in an ext4 filesystem in a qcow2 disk, with a
 # systemd unit that runs a small workload at boot, writes its output to
-# the second serial port (ttyS1) and powers the VM off. Built once and
-# cached (needs root for debootstrap):
-#   ~/.cache/vstrace/debian-bookworm/{disk.qcow2,vmlinuz,initrd.img}
+# the second serial port (ttyS1) and powers the VM off. With a second
+# virtio disk (/dev/vdb, an ext4 filesystem, e.g. `mkfs.ext4 -d DIR`)
+# holding an executable `run`, the unit mounts it read-only on /payload
+# and runs /payload/run instead of the workload. Debian's strace (with
+# -k) is installed. Built once and cached (needs root for debootstrap),
+# rebuilt when this script changes (its hash is the cache's stamp):
+#   ~/.cache/vstrace/debian-bookworm/{disk.qcow2,vmlinuz,initrd.img,stamp}
 # Boot: qemu-system-x86_64 -kernel vmlinuz -initrd initrd.img
 #   -append "root=/dev/vda rw console=ttyS0" -drive file=disk.qcow2,if=virtio ...
 # The mirror is $VSTRACE_DEBIAN_MIRROR or the one the host's apt sources name.
 #   scripts/debian-image.sh        prints the cache directory
 set -euo pipefail
 CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}/debian-bookworm"
-if [ -f "$CACHE/disk.qcow2" ] && [ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/initrd.img" ]; then
+STAMP=$(sha256sum "$0" | cut -d' ' -f1)
+if [ -f "$CACHE/disk.qcow2" ] && [ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/initrd.img" ] &&
+    [ "$(cat "$CACHE/stamp" 2>/dev/null)" = "$STAMP" ]; then
     echo "$CACHE"
     exit 0
 fi
@@ -25,7 +31,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
 debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,bash,coreutils \
+    --include=systemd,systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,bash,coreutils,strace \
     bookworm "$root" "$(debian_mirror)" >&2
 
 # The root filesystem, the console on ttyS0, no password for root.
@@ -36,6 +42,10 @@ chroot "$root" passwd -d root >&2
 # child process; its output on ttyS1; then power off.
 cat >"$root/usr/local/bin/vstrace-workload" <<'EOF'
 #!/bin/bash
+if [ -b /dev/vdb ] && mkdir -p /payload && mount -o ro /dev/vdb /payload &&
+    [ -x /payload/run ]; then
+    exec /payload/run
+fi
 echo "workload pid=$$"
 cat /etc/hostname
 if exec 3<>/dev/tcp/127.0.0.1/9; then echo "connect ok"; else echo "connect failed"; fi
@@ -72,4 +82,5 @@ rm -rf "$root"/var/cache/apt/archives/*.deb
 mkfs.ext4 -q -F -L root -d "$root" "$work/disk.raw" 2G >&2
 qemu-img convert -O qcow2 "$work/disk.raw" "$work/disk.qcow2" >&2
 mv "$work/vmlinuz" "$work/initrd.img" "$work/disk.qcow2" "$CACHE/"
+echo "$STAMP" >"$CACHE/stamp"
 echo "$CACHE"

@@ -68,6 +68,11 @@ pub struct ReplayArgs {
     /// hooks are not run again.
     #[arg(long = "hooks", value_name = "FILE.py")]
     hooks: Vec<PathBuf>,
+    /// Print each call's user stack, as strace -k does (default: as
+    /// recorded; the stack's memory is in the recording only when it was
+    /// made with -k).
+    #[arg(short = 'k', long = "stack-trace", visible_alias = "stack-traces")]
+    stack_trace: bool,
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
@@ -128,6 +133,12 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
             .to_string(),
         None => vstrace_engine::sink::STDOUT.to_string(),
     });
+    if a.stack_trace && !rep.config.stack_trace {
+        say!(
+            "vstrace: note: recorded without -k: the stacks' memory is not in the recording, frames stop where it is missing"
+        );
+    }
+    cfg.stack_trace |= a.stack_trace;
     cfg.record = None;
     cfg.python_hooks = crate::python::hooks_paths(&a.hooks)?;
     let hooks = crate::python::add(

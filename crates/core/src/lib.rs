@@ -29,7 +29,7 @@ pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{
     ArgValue, CallArgs, CallInfo, Caller, DecodeOptions, FdPath, NameOptions, OsLayer, ProcInfo,
-    SignalDelivery,
+    SignalDelivery, StackFrame,
 };
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

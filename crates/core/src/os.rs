@@ -173,6 +173,30 @@ pub struct Caller {
     pub symbol: Option<String>,
 }
 
+/// One frame of a user stack (`-k`; JSON: an element of a record's
+/// `stack`): strace's ` > module(symbol) [0xfile_offset]` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackFrame {
+    /// The frame's instruction pointer (the trap's return address in the
+    /// first frame, a return address in the others).
+    pub ip: u64,
+    /// The executable file mapped there; absent where strace stops with
+    /// `unexpected_backtracing_error` (anonymous or non-executable
+    /// memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// `ip` minus the module's load base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The function at or below `ip`, as `name+0xoff`, named as strace
+    /// names it (the nearest function symbol of `.dynsym`/`.symtab`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// `ip`'s offset in the mapped file (strace's bracketed number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_offset: Option<u64>,
+}
+
 /// A signal delivered to a handler, as the OS layer reads it at the
 /// return to user mode that enters the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -448,6 +472,11 @@ pub trait OsLayer: Send {
     /// None by default.
     fn caller(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<Caller> {
         None
+    }
+    /// `-k`: the user stack at the enter `event`, innermost frame first
+    /// (bounded). Empty by default.
+    fn stack(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Vec<StackFrame> {
+        Vec::new()
     }
     /// Argument names from the prototype, in order; `None` without one
     /// (the engine names them [`unknown_arg_names`]).

@@ -120,6 +120,17 @@ pub struct EngineConfig {
     /// address, module, offset, function), and text shows it.
     #[serde(default)]
     pub caller: bool,
+    /// `-k`/`--stack-trace`: each record carries the user stack at the
+    /// call's enter, and text prints it as strace `-k` does. Left out of
+    /// the JSON when off, so configurations and recordings without it
+    /// are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stack_trace: bool,
+    /// `--symbol-dir DIR`: host directories holding copies of guest
+    /// files, read (when their build id matches) for `-k`'s symbols and
+    /// unwind tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbol_dirs: Vec<String>,
 }
 
 impl EngineConfig {
@@ -162,6 +173,8 @@ impl Default for EngineConfig {
             trace_fds: Vec::new(),
             trace_paths: Vec::new(),
             caller: false,
+            stack_trace: false,
+            symbol_dirs: Vec::new(),
         }
     }
 }

@@ -104,6 +104,9 @@ pub struct Record {
     /// With `--caller`: who made the call (user return address, module,
     /// offset, function).
     pub caller: Option<Caller>,
+    /// With `-k`: the user stack at the call's enter, innermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<vstrace_core::StackFrame>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -242,6 +245,29 @@ impl Record {
             );
         }
         how.opts.duration(self, out);
+        for f in &self.stack {
+            out.push('\n');
+            stack_text(f, out);
+        }
+    }
+}
+
+/// One `-k` frame in strace's form: ` > /lib/x86_64-linux-gnu/libc.so.6(getppid+0x7) [0xd54f7]`
+/// (module, function and offset in it, offset in the file), ` > PATH()
+/// [0xoff]` without a function, and strace's line for a frame outside
+/// any executable file (where strace's stack ends).
+pub fn stack_text(f: &vstrace_core::StackFrame, out: &mut String) {
+    use std::fmt::Write;
+    match (&f.module, &f.symbol) {
+        (Some(m), Some(s)) => {
+            let _ = write!(out, " > {m}({s}) [{:#x}]", f.file_offset.unwrap_or(0));
+        }
+        (Some(m), None) => {
+            let _ = write!(out, " > {m}() [{:#x}]", f.file_offset.unwrap_or(0));
+        }
+        (None, _) => {
+            let _ = write!(out, " > unexpected_backtracing_error [{:#x}]", f.ip);
+        }
     }
 }
 
@@ -341,6 +367,7 @@ mod tests {
             error: None,
             fds: vec![],
             caller: None,
+            stack: Vec::new(),
         }
     }
 
@@ -420,5 +447,37 @@ mod tests {
         s.clear();
         r.to_text(&mut s);
         assert!(s.ends_with(" = ?"), "{s}");
+    }
+
+    #[test]
+    fn stack_lines_follow_the_call_as_strace_k_prints_them() {
+        let mut r = rec();
+        let f = |module: Option<&str>, symbol: Option<&str>| vstrace_core::StackFrame {
+            ip: 0x7f00_0000_1007,
+            module: module.map(Into::into),
+            offset: Some(0x1007),
+            symbol: symbol.map(Into::into),
+            file_offset: Some(0x2007),
+        };
+        r.stack = vec![
+            f(Some("/lib/libc.so.6"), Some("getppid+0x7")),
+            f(Some("/bin/dash"), None),
+            f(None, None),
+        ];
+        let mut s = String::new();
+        r.to_text(&mut s);
+        assert_eq!(
+            s.lines().skip(1).collect::<Vec<_>>(),
+            [
+                " > /lib/libc.so.6(getppid+0x7) [0x2007]",
+                " > /bin/dash() [0x2007]",
+                " > unexpected_backtracing_error [0x7f0000001007]"
+            ]
+        );
+        let j = serde_json::to_string(&r).unwrap();
+        assert!(j.contains(r#""stack":[{"ip":139637976731655,"module":"/lib/libc.so.6","offset":4103,"symbol":"getppid+0x7","file_offset":8199}"#), "{j}");
+        assert_eq!(serde_json::from_str::<Record>(&j).unwrap(), r);
+        // Without a stack, no key.
+        assert!(!serde_json::to_string(&rec()).unwrap().contains("stack"));
     }
 }

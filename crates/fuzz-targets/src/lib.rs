@@ -26,6 +26,7 @@ pub mod fuzzmem;
 pub mod input;
 pub mod seeds;
 pub mod targets;
+pub mod unwind;
 pub mod windows_guest;
 
 pub use targets::{target, Target, TARGETS};

@@ -89,6 +89,10 @@ pub const TARGETS: &[Target] = &[
         name: "linux_context",
         run: crate::context::linux_context,
     },
+    Target {
+        name: "linux_unwind",
+        run: crate::unwind::linux_unwind,
+    },
 ];
 
 /// The target named `name`.

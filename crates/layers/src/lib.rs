@@ -45,7 +45,10 @@ pub enum LayerError {
 /// guest when absent or `auto`).
 pub fn layer(cfg: &EngineConfig) -> Result<Box<dyn OsLayer>, LayerError> {
     match cfg.os.as_str() {
-        "linux" => Ok(Box::new(LinuxLayer::new(linux_profile(cfg)?))),
+        "linux" => Ok(Box::new(
+            LinuxLayer::new(linux_profile(cfg)?)
+                .with_host_dirs(cfg.symbol_dirs.iter().map(Into::into).collect()),
+        )),
         "windows" => {
             let v = cfg.windows_version.as_deref().unwrap_or(AUTO);
             let mut l = WindowsLayer::new(v, cfg.windows_kpcr32)?;

@@ -33,6 +33,9 @@ pub struct LinuxLayer {
     /// for ([`LinuxLayer::callers`] set).
     maps: std::sync::Mutex<lx::modmap::MapCache>,
     callers: std::sync::atomic::AtomicBool,
+    /// `-k`: host directories searched for a module's file (with the
+    /// same build id) after its guest path on the host.
+    host_dirs: Vec<std::path::PathBuf>,
 }
 
 /// Failed attributions in a row, with a profile, before the warning.
@@ -57,7 +60,34 @@ impl LinuxLayer {
             warned: Default::default(),
             maps: Default::default(),
             callers: Default::default(),
+            host_dirs: Vec::new(),
         }
+    }
+
+    /// `-k` looks for modules' files in `dirs` too (by guest path under
+    /// each, then by file name), after the guest path on the host.
+    pub fn with_host_dirs(mut self, dirs: Vec<std::path::PathBuf>) -> LinuxLayer {
+        self.host_dirs = dirs;
+        self
+    }
+
+    /// The map of the trap's address space, read when not cached.
+    fn ensure_map(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        cache: &mut lx::modmap::MapCache,
+    ) -> u64 {
+        self.callers.store(true, Ordering::Relaxed);
+        let space = space_key(event.cr3);
+        if !cache.maps.contains_key(&space) {
+            let areas = self.areas(event, mem).unwrap_or_default();
+            if cache.maps.len() >= lx::modmap::MAX_MAPS {
+                cache.maps.clear();
+            }
+            cache.maps.insert(space, lx::modmap::ModMap::new(areas));
+        }
+        space
     }
 
     /// The i386 kernel's slide, searched for (bounded) until found.
@@ -404,16 +434,8 @@ impl OsLayer for LinuxLayer {
             return None;
         }
         let ip = event.regs.rip().wrapping_add(2);
-        self.callers.store(true, Ordering::Relaxed);
-        let space = space_key(event.cr3);
         let mut cache = self.maps.lock().unwrap_or_else(|e| e.into_inner());
-        if !cache.maps.contains_key(&space) {
-            let areas = self.areas(event, mem).unwrap_or_default();
-            if cache.maps.len() >= lx::modmap::MAX_MAPS {
-                cache.maps.clear();
-            }
-            cache.maps.insert(space, lx::modmap::ModMap::new(areas));
-        }
+        let space = self.ensure_map(event, mem, &mut cache);
         let map = cache.maps.get_mut(&space)?;
         let Some(i) = lx::vma::find_index(&map.areas, ip) else {
             return Some(vstrace_core::Caller {
@@ -439,6 +461,21 @@ impl OsLayer for LinuxLayer {
             offset: Some(ip.wrapping_sub(base)),
             symbol,
         })
+    }
+
+    fn stack(&self, event: &Event, mem: &mut dyn VirtMem) -> Vec<vstrace_core::StackFrame> {
+        // 64-bit processes only: 32-bit code has other unwind registers.
+        if event.bitness != vstrace_core::Bitness::B64 {
+            return Vec::new();
+        }
+        let regs = lx::unwind::Regs {
+            ip: event.regs.rip().wrapping_add(2),
+            sp: event.regs.rsp(),
+            bp: event.regs.get(vstrace_core::Reg::Rbp),
+        };
+        let mut cache = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let space = self.ensure_map(event, mem, &mut cache);
+        lx::stack::walk(mem, &mut cache, space, regs, &self.host_dirs)
     }
 
     fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {

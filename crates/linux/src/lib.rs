@@ -17,11 +17,16 @@
 //!   poll/select sets, signal stacks...) and return-value details.
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
 //!   symbols) and the current process at a trap.
+//! - [`stack`], [`unwind`], [`elfmod`]: `-k`'s user stacks, unwound from
+//!   outside with each module's `.eh_frame` (guest memory or a host file
+//!   with the same build id), named as strace names frames; [`testelf`]:
+//!   a synthetic module for their tests and fuzz seeds.
 
 #![forbid(unsafe_code)]
 
 pub mod consts;
 pub mod decode;
+pub mod elfmod;
 pub mod files;
 pub mod fmt;
 pub mod layer;
@@ -30,8 +35,11 @@ mod naming;
 pub mod profile;
 pub mod proto;
 pub mod signal;
+pub mod stack;
 pub mod structs;
 pub mod tasks;
+pub mod testelf;
+pub mod unwind;
 pub mod vma;
 pub mod xlat;
 

@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use vstrace_core::read::{read_u32, read_u64};
 use vstrace_core::VirtMem;
 
 use crate::vma::Area;
@@ -20,8 +19,6 @@ use crate::vma::Area;
 pub const MAX_SYMS: u64 = 1 << 16;
 /// Largest `.dynstr` read.
 pub const MAX_STRTAB: u64 = 1 << 20;
-/// Most dynamic entries scanned.
-const MAX_DYN: u64 = 512;
 /// Most address spaces whose maps are cached (all dropped when full).
 pub const MAX_MAPS: usize = 256;
 
@@ -67,6 +64,9 @@ pub struct ModMap {
     pub bases: Vec<u64>,
     /// Symbol tables by module load base (`None`: unreadable).
     pub syms: HashMap<u64, Option<Arc<SymTab>>>,
+    /// `-k`: each module's unwind tables and functions, with its load
+    /// bias, by module load base (`None`: no ELF image there).
+    pub modules: HashMap<u64, Option<(Arc<crate::elfmod::Module>, u64)>>,
 }
 
 /// The cache of [`ModMap`]s by address space, with the spaces whose map
@@ -78,6 +78,15 @@ pub struct MapCache {
     /// Spaces in which a map-changing call was entered: their map is
     /// dropped at the next enter there (the call has returned by then).
     pub dirty: std::collections::HashSet<u64>,
+    /// `-k`: modules by path and build id, shared by every map that
+    /// maps them (kept when maps are dropped; cleared when full).
+    pub modules: HashMap<(String, Vec<u8>), Arc<crate::elfmod::Module>>,
+    /// `-k`: the same modules by path and `struct file *`: a forked
+    /// child's areas share the parent's file, but not its page-table
+    /// entries, so its module headers may be unreadable until touched.
+    pub by_file: HashMap<(String, u64), Arc<crate::elfmod::Module>>,
+    /// `-k`: the call frame interpreter's reusable state.
+    pub unwinder: crate::unwind::Unwinder,
 }
 
 impl ModMap {
@@ -91,6 +100,7 @@ impl ModMap {
             areas,
             bases,
             syms: HashMap::new(),
+            modules: HashMap::new(),
         }
     }
 }
@@ -133,92 +143,22 @@ pub fn changes_map(name: &str) -> bool {
 /// Reads the exported functions of the ELF module loaded at `base`
 /// through its dynamic section (the section headers are not mapped).
 pub fn read_dynsym(mem: &mut dyn VirtMem, base: u64) -> Option<SymTab> {
-    let mut h = [0u8; 64];
-    mem.read_virt(base, &mut h).ok()?;
-    if &h[..4] != b"\x7fELF" || h[4] != 2 || h[5] != 1 {
-        return None;
-    }
-    let e_type = u16::from_le_bytes([h[16], h[17]]);
-    let phoff = u64::from_le_bytes(h[32..40].try_into().ok()?);
-    let phentsize = u64::from(u16::from_le_bytes([h[54], h[55]]));
-    let phnum = u64::from(u16::from_le_bytes([h[56], h[57]]));
+    let h = crate::elfmod::Header::parse(&mut |off, buf| {
+        mem.read_virt(base.wrapping_add(off), buf).is_ok()
+    })?;
     // ET_DYN images are loaded at base; ET_EXEC at their link addresses.
-    let bias = if e_type == 3 { base } else { 0 };
-    if phentsize < 56 || phnum > 64 {
-        return None;
-    }
-    let mut dynamic = None;
-    for i in 0..phnum {
-        let ph = base.wrapping_add(phoff).wrapping_add(i * phentsize);
-        if read_u32(mem, ph).ok()? == 2 {
-            dynamic = Some(bias.wrapping_add(read_u64(mem, ph + 16).ok()?));
-            break;
-        }
-    }
-    let dynamic = dynamic?;
-    let (mut symtab, mut strtab, mut strsz, mut hash) = (0u64, 0u64, 0u64, 0u64);
-    for i in 0..MAX_DYN {
-        let tag = read_u64(mem, dynamic + i * 16).ok()?;
-        let val = read_u64(mem, dynamic + i * 16 + 8).ok()?;
-        match tag {
-            0 => break,
-            4 => hash = val,
-            5 => strtab = val,
-            6 => symtab = val,
-            10 => strsz = val,
-            _ => {}
-        }
-    }
-    // The dynamic section holds link-time values until the loader (or a
-    // prelinked image) relocates them.
-    let fix = |v: u64| {
-        if v != 0 && v < bias {
-            v.wrapping_add(bias)
-        } else {
-            v
-        }
-    };
-    let (symtab, strtab, hash) = (fix(symtab), fix(strtab), fix(hash));
-    if symtab == 0 || strtab == 0 {
-        return None;
-    }
-    // DT_HASH's nchain is the count; with DT_GNU_HASH only, .dynsym is
-    // followed by .dynstr in every common layout.
-    let count = match hash {
-        0 if strtab > symtab => (strtab - symtab) / 24,
-        0 => return None,
-        h => u64::from(read_u32(mem, h + 4).ok()?),
-    }
-    .min(MAX_SYMS);
-    let strsz = strsz.min(MAX_STRTAB);
-    let mut strs = vec![0u8; strsz as usize];
-    mem.read_virt(strtab, &mut strs).ok()?;
-    let mut raw = vec![0u8; (count * 24) as usize];
-    mem.read_virt(symtab, &mut raw).ok()?;
-    let mut syms = Vec::new();
-    for s in raw.chunks_exact(24) {
-        let name = u32::from_le_bytes(s[0..4].try_into().ok()?) as usize;
-        let ty = s[4] & 0xf;
-        let shndx = u16::from_le_bytes([s[6], s[7]]);
-        let value = u64::from_le_bytes(s[8..16].try_into().ok()?);
-        let size = u64::from_le_bytes(s[16..24].try_into().ok()?);
+    let bias = if h.e_type == 3 { base } else { 0 };
+    let mut img = crate::elfmod::GuestImage { mem, bias };
+    let mut syms: Vec<Sym> = crate::elfmod::dynsym(&mut img, &h, bias)?
+        .into_iter()
         // Defined functions (STT_FUNC, STT_GNU_IFUNC) only.
-        if !(ty == 2 || ty == 10) || shndx == 0 || value == 0 {
-            continue;
-        }
-        let Some(tail) = strs.get(name..) else {
-            continue;
-        };
-        let end = tail.iter().position(|&c| c == 0).unwrap_or(0);
-        if end == 0 {
-            continue;
-        }
-        syms.push(Sym {
-            value,
-            size,
-            name: String::from_utf8_lossy(&tail[..end]).into_owned(),
-        });
-    }
+        .filter(|s| (s.kind == 2 || s.kind == 10) && s.value != 0)
+        .map(|s| Sym {
+            value: s.value,
+            size: s.size,
+            name: s.name,
+        })
+        .collect();
     // Aliases share an address: keep the shortest name of each (`write`
     // rather than `__write`), which is what a reader recognises.
     syms.sort_by(|a, b| {

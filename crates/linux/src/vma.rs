@@ -42,7 +42,13 @@ pub struct Area {
     pub path: Option<String>,
     /// The `struct file *` (areas of one module share it, or its inode).
     pub file: u64,
+    /// `VM_EXEC`: the area is mapped executable (strace names stack
+    /// frames only in executable file mappings).
+    pub exec: bool,
 }
+
+/// `vm_flags` bit of an executable mapping.
+const VM_EXEC: u64 = 0x4;
 
 fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
     let p = read_u64(mem, va).ok()?;
@@ -107,6 +113,7 @@ fn area(
         return None;
     }
     let pgoff = read_u64(mem, vma.wrapping_add(l.vm_pgoff)).ok()?;
+    let flags = read_u64(mem, vma.wrapping_add(l.vm_flags)).unwrap_or(0);
     let file = kptr(mem, prof, vma.wrapping_add(l.vm_file)).unwrap_or(0);
     let path = if file == 0 {
         None
@@ -125,6 +132,7 @@ fn area(
         file_offset: pgoff.wrapping_mul(4096),
         path,
         file,
+        exec: flags & VM_EXEC != 0,
     })
 }
 

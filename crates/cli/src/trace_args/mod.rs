@@ -105,6 +105,17 @@ pub struct TraceArgs {
     /// return address (JSON: `caller {ip, module, offset, symbol}`).
     #[arg(long)]
     pub caller: bool,
+    /// Print the user stack of each call, as strace -k does (64-bit
+    /// Linux processes; JSON: `stack [{ip, module, offset, symbol,
+    /// file_offset}]`).
+    #[arg(short = 'k', long = "stack-trace", visible_alias = "stack-traces")]
+    pub stack_trace: bool,
+    /// With -k: a host directory holding copies of guest files (by guest
+    /// path under DIR, or by file name) whose symbols and unwind tables
+    /// are read when their build id matches; the guest path itself is
+    /// tried on the host first. Repeatable.
+    #[arg(long = "symbol-dir", value_name = "DIR")]
+    pub symbol_dirs: Vec<PathBuf>,
 }
 
 impl TraceArgs {
@@ -167,6 +178,13 @@ impl TraceArgs {
             trace_fds: trace_fds(&self.expr)?,
             trace_paths: self.trace_paths.clone(),
             caller: self.caller,
+            stack_trace: self.stack_trace,
+            symbol_dirs: self
+                .symbol_dirs
+                .iter()
+                .map(|d| std::path::absolute(d).map(|p| p.display().to_string()))
+                .collect::<std::io::Result<_>>()
+                .context("--symbol-dir")?,
             ..EngineConfig::default()
         };
         if let Some(p) = &self.windows_profile {
@@ -317,6 +335,21 @@ mod tests {
         Cli::try_parse_from(std::iter::once("vstrace").chain(args.iter().copied()))
             .unwrap()
             .t
+    }
+
+    #[test]
+    fn stack_trace_options() {
+        for k in ["-k", "--stack-trace", "--stack-traces"] {
+            let a = parse(&[k, "--symbol-dir", "rel/dir"]);
+            let cfg = a.engine_config(None).unwrap();
+            assert!(cfg.stack_trace, "{k}");
+            assert!(
+                cfg.symbol_dirs[0].ends_with("/rel/dir"),
+                "{:?}",
+                cfg.symbol_dirs
+            );
+        }
+        assert!(!parse(&[]).engine_config(None).unwrap().stack_trace);
     }
 
     #[test]

@@ -161,8 +161,6 @@ struct Refused {
     interruptible: Option<String>,
     #[arg(short = 'b', long = "detach-on", hide = true)]
     detach_on: Option<String>,
-    #[arg(short = 'k', long = "stack-traces", hide = true)]
-    stack_traces: bool,
     #[arg(long = "secontext", num_args = 0..=1, require_equals = true,
           default_missing_value = "", hide = true)]
     secontext: Option<String>,
@@ -198,11 +196,6 @@ impl Refused {
             ))
         } else if self.detach_on.is_some() {
             Some(("-b", "vstrace does not attach to processes, so it cannot detach from one at execve; use -p/--comm to choose processes"))
-        } else if self.stack_traces {
-            Some((
-                "-k",
-                "not supported yet: it needs the guest's user stacks unwound from outside",
-            ))
         } else if self.secontext.is_some() {
             Some((
                 "--secontext",

@@ -14,7 +14,8 @@ impl Tracker {
             && self.rewrites.is_empty()
             // --caller's module maps are invalidated by the mmap family
             // of calls, which the early-out would not let the layer see.
-            && !self.callers;
+            && !self.callers
+            && !self.stacks;
         self.early.enabled.store(on, Ordering::Relaxed);
         self
     }

@@ -99,6 +99,8 @@ struct Pending {
     fd_pass: bool,
     /// `--caller`: who made the call, read at enter.
     caller: Option<vstrace_core::Caller>,
+    /// `-k`: the user stack, read at enter.
+    stack: Vec<vstrace_core::StackFrame>,
 }
 
 /// Emptied per-thread lists of calls in flight kept for reuse.
@@ -178,6 +180,8 @@ pub(crate) struct Tracker {
     trace_paths: Vec<String>,
     /// [`EngineConfig::caller`].
     callers: bool,
+    /// [`EngineConfig::stack_trace`].
+    stacks: bool,
     pending: FastMap<ThreadKey, Vec<Pending>>,
     /// Emptied per-thread lists kept for the next thread key: a `Pending`
     /// is large, so a fresh list is a large allocation (and a malloc
@@ -256,6 +260,7 @@ impl Tracker {
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
+            stacks: cfg.stack_trace,
             pending: FastMap::default(),
             spare_slots: Vec::new(),
             npending: 0,
@@ -517,6 +522,11 @@ impl Tracker {
         } else {
             None
         };
+        let stack = if shown && self.stacks {
+            self.os.stack(event, sc.cpu().mem())
+        } else {
+            Vec::new()
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
@@ -570,6 +580,7 @@ impl Tracker {
             ret_name: None,
             fd_pass,
             caller,
+            stack,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {

@@ -42,6 +42,7 @@ impl Tracker {
             error: None,
             fds: Vec::new(),
             caller: None,
+            stack: Vec::new(),
         }
     }
 
@@ -142,6 +143,7 @@ impl Tracker {
             error: p.error,
             fds: p.fds,
             caller: p.caller,
+            stack: p.stack,
         }
     }
 }

@@ -106,6 +106,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "trace_file" | "replay" => trace_file_seeds(),
         "gdb_rsp" => gdb_rsp_seeds(),
         "linux_context" => crate::context::linux_context_seeds(),
+        "linux_unwind" => crate::unwind::linux_unwind_seeds(),
         _ => Vec::new(),
     }
 }

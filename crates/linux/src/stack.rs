@@ -1,0 +1,260 @@
+//! `-k`: a process's user stack as strace prints it, walked over its
+//! module map ([`crate::modmap`]) with each module's unwind tables and
+//! symbols ([`crate::elfmod`], cached by path and build id) and the
+//! unwinder of [`crate::unwind`].
+//!
+//! strace names a frame only in an executable file mapping and ends the
+//! stack at the first other one (`unexpected_backtracing_error`); so
+//! does this walk, so that the two stacks can be compared frame by frame.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vstrace_core::{StackFrame, VirtMem};
+
+use crate::elfmod::{self, Module};
+use crate::modmap::{MapCache, ModMap};
+use crate::unwind::{Regs, Unwinder, MAX_FRAMES};
+
+/// Most modules kept across maps (the cache is cleared when full).
+pub const MAX_MODULES: usize = 256;
+
+/// The stack of the call whose registers are `regs`, in the address
+/// space whose map is `cache.maps[space]` (absent: no frame).
+pub fn walk(
+    mem: &mut dyn VirtMem,
+    cache: &mut MapCache,
+    space: u64,
+    regs: Regs,
+    dirs: &[PathBuf],
+) -> Vec<StackFrame> {
+    let MapCache {
+        maps,
+        modules,
+        by_file,
+        unwinder,
+        ..
+    } = cache;
+    let Some(map) = maps.get_mut(&space) else {
+        return Vec::new();
+    };
+    let mut shared = Shared { modules, by_file };
+    walk_map(mem, map, &mut shared, unwinder, regs, dirs)
+}
+
+fn walk_map(
+    mem: &mut dyn VirtMem,
+    map: &mut ModMap,
+    shared: &mut Shared<'_>,
+    unwinder: &mut Unwinder,
+    mut r: Regs,
+    dirs: &[PathBuf],
+) -> Vec<StackFrame> {
+    let top = r.sp;
+    let mut out = Vec::new();
+    for depth in 0..MAX_FRAMES {
+        let first = depth == 0;
+        let Some(i) = crate::vma::find_index(&map.areas, r.ip)
+            .filter(|&i| map.areas[i].exec && map.areas[i].path.is_some())
+        else {
+            out.push(StackFrame {
+                ip: r.ip,
+                module: None,
+                offset: None,
+                symbol: None,
+                file_offset: None,
+            });
+            break;
+        };
+        let area = &map.areas[i];
+        let base = map.bases.get(i).copied().unwrap_or(area.start);
+        let path = area.path.clone();
+        let file = area.file;
+        let file_offset = r.ip.wrapping_sub(area.start).wrapping_add(area.file_offset);
+        let module = map
+            .modules
+            .entry(base)
+            .or_insert_with(|| module_at(mem, shared, base, path.as_deref(), file, dirs))
+            .clone();
+        // The call's own address names the first frame; a return
+        // address is looked up at the call before it (libunwind's rule).
+        let back = u64::from(!first);
+        let symbol = module.as_ref().and_then(|(m, bias)| {
+            let (name, off) = m
+                .syms
+                .nearest(r.ip.wrapping_sub(back).wrapping_sub(*bias))?;
+            Some(format!("{name}+{:#x}", off + back))
+        });
+        out.push(StackFrame {
+            ip: r.ip,
+            module: path,
+            offset: Some(r.ip.wrapping_sub(base)),
+            symbol,
+            file_offset: Some(file_offset),
+        });
+        let m = module.as_ref().map(|(m, bias)| (m.as_ref(), *bias));
+        match unwinder.step(mem, m, r, first, top) {
+            Some(next) => r = next,
+            None => break,
+        }
+    }
+    out
+}
+
+/// The run's module caches (see [`MapCache::modules`] and
+/// [`MapCache::by_file`]).
+struct Shared<'a> {
+    modules: &'a mut HashMap<(String, Vec<u8>), Arc<Module>>,
+    by_file: &'a mut HashMap<(String, u64), Arc<Module>>,
+}
+
+/// The module mapped at `base` (from `file`), from the shared caches
+/// when its build id, or else its file, is known; else read (and cached
+/// when it has a build id).
+fn module_at(
+    mem: &mut dyn VirtMem,
+    shared: &mut Shared<'_>,
+    base: u64,
+    path: Option<&str>,
+    file: u64,
+    dirs: &[PathBuf],
+) -> Option<(Arc<Module>, u64)> {
+    let fkey = path.filter(|_| file != 0).map(|p| (p.to_string(), file));
+    let Some(p) = elfmod::probe(mem, base) else {
+        // Headers not readable here (a forked child's untouched pages):
+        // the module another process mapped from the same file.
+        let m = fkey.and_then(|k| shared.by_file.get(&k).cloned())?;
+        let bias = base.wrapping_sub(m.first_vaddr);
+        return Some((m, bias));
+    };
+    let key = match (&p.build_id, path) {
+        (Some(id), Some(path)) => Some((path.to_string(), id.clone())),
+        _ => None,
+    };
+    let m = match key.as_ref().and_then(|k| shared.modules.get(k)) {
+        Some(m) => Arc::clone(m),
+        None => {
+            let m = Arc::new(elfmod::load(mem, &p, path, dirs));
+            if let Some(k) = key {
+                if shared.modules.len() >= MAX_MODULES {
+                    shared.modules.clear();
+                }
+                shared.modules.insert(k, Arc::clone(&m));
+            }
+            m
+        }
+    };
+    if let (Some(k), true) = (fkey, p.build_id.is_some()) {
+        if shared.by_file.len() >= MAX_MODULES {
+            shared.by_file.clear();
+        }
+        shared.by_file.insert(k, Arc::clone(&m));
+    }
+    Some((m, p.bias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testelf::{self, at};
+    use crate::vma::Area;
+    use vstrace_core::testmem::SparseVirt;
+
+    const BASE: u64 = 0x7f12_0000_0000;
+    const SP: u64 = 0x7ffd_0000_0100;
+
+    /// `outer` pushed rbp and called `leaf`, which made the call; outer
+    /// returns to 0x401000, in no mapped file.
+    fn world() -> (SparseVirt, MapCache) {
+        let mut m = SparseVirt::new();
+        m.map(BASE, &testelf::image());
+        m.map_zeroed(SP - 0x100, 0x1000);
+        m.map(SP, &(BASE + at::OUTER + 0x10).to_le_bytes());
+        m.map(SP + 8, &0x7ffd_0000_0400u64.to_le_bytes());
+        m.map(SP + 16, &0x40_1000u64.to_le_bytes());
+        let mut c = MapCache::default();
+        let area = Area {
+            start: BASE,
+            end: BASE + at::END,
+            file_offset: 0,
+            path: Some("/lib/libt.so".into()),
+            file: 1,
+            exec: true,
+        };
+        c.maps.insert(1, ModMap::new(vec![area]));
+        (m, c)
+    }
+
+    fn text(f: &StackFrame) -> String {
+        let mut s = String::new();
+        match (&f.module, &f.symbol) {
+            (Some(m), Some(y)) => s.push_str(&format!("{m}({y}) [{:#x}]", f.file_offset.unwrap())),
+            (Some(m), None) => s.push_str(&format!("{m}() [{:#x}]", f.file_offset.unwrap())),
+            (None, _) => s.push_str(&format!("? [{:#x}]", f.ip)),
+        }
+        s
+    }
+
+    #[test]
+    fn stack_through_two_frames_ends_outside_any_file() {
+        let (mut m, mut c) = world();
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0x7ffd_0000_0300,
+        };
+        let v: Vec<String> = walk(&mut m, &mut c, 1, r, &[]).iter().map(text).collect();
+        assert_eq!(
+            v,
+            [
+                "/lib/libt.so(leaf+0x5) [0x1005]",
+                "/lib/libt.so(outer+0x10) [0x1110]",
+                "? [0x401000]"
+            ]
+        );
+        // The module is shared by path and build id across maps.
+        assert_eq!(c.modules.len(), 1);
+        // No map for the space: no frames.
+        assert!(walk(&mut m, &mut c, 2, r, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_stack_pointing_at_itself_ends() {
+        let (mut m, mut c) = world();
+        // leaf's return address is leaf itself, and outer's frame loops.
+        m.map(SP, &(BASE + at::LEAF + 5).to_le_bytes());
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0,
+        };
+        let v = walk(&mut m, &mut c, 1, r, &[]);
+        assert!(v.len() <= crate::unwind::MAX_FRAMES);
+        // Each step moves the stack pointer up: the walk ends when the
+        // mapped stack does.
+        assert!(v.len() < 0x1000 / 8 + 2, "{}", v.len());
+    }
+
+    #[test]
+    fn a_forked_child_with_unread_headers_uses_its_parent_s_module() {
+        let (mut m, mut c) = world();
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0,
+        };
+        assert_eq!(walk(&mut m, &mut c, 1, r, &[]).len(), 3);
+        // The child's space: the same file mapped, its pages untouched
+        // (only the stack is readable).
+        let mut child = SparseVirt::new();
+        child.map_zeroed(SP - 0x100, 0x1000);
+        child.map(SP, &(BASE + at::OUTER + 0x10).to_le_bytes());
+        child.map(SP + 16, &0x40_1000u64.to_le_bytes());
+        let map = c.maps[&1].areas.clone();
+        c.maps.insert(2, ModMap::new(map));
+        let v = walk(&mut child, &mut c, 2, r, &[]);
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!(v[1].symbol.as_deref(), Some("outer+0x10"));
+    }
+}

@@ -1,0 +1,130 @@
+//! Synthetic ELF images for the unwinder's tests and fuzz seeds: a
+//! shared object with a build id, an exported function table and
+//! `.eh_frame_hdr`/`.eh_frame` describing two functions, laid out as the
+//! loader maps it (file offsets equal link-time addresses).
+
+/// Where things are in [`image`] (link-time addresses).
+pub mod at {
+    /// The program headers.
+    pub const PHDRS: u64 = 64;
+    /// The build-id note.
+    pub const NOTE: u64 = 0x200;
+    /// The dynamic section.
+    pub const DYNAMIC: u64 = 0x300;
+    /// `.dynsym`.
+    pub const DYNSYM: u64 = 0x400;
+    /// `.dynstr`.
+    pub const DYNSTR: u64 = 0x500;
+    /// `.eh_frame_hdr`.
+    pub const HDR: u64 = 0x600;
+    /// `.eh_frame`.
+    pub const FRAME: u64 = 0x700;
+    /// `leaf`: a function without a frame (CFA = rsp + 8 throughout).
+    pub const LEAF: u64 = 0x1000;
+    /// `outer`: a function that pushed rbp at its start (CFA = rsp + 16
+    /// after its first instruction, rbp saved at CFA - 16).
+    pub const OUTER: u64 = 0x1100;
+    /// Each function's size.
+    pub const FUNC_LEN: u64 = 0x80;
+    /// The image's size.
+    pub const END: u64 = 0x2000;
+}
+
+/// The build id of [`image`].
+pub const BUILD_ID: [u8; 8] = *b"vstrace!";
+
+fn put(m: &mut [u8], off: u64, b: &[u8]) {
+    let o = off as usize;
+    m[o..o + b.len()].copy_from_slice(b);
+}
+
+fn rel32(from: u64, to: u64) -> [u8; 4] {
+    (to.wrapping_sub(from) as i32).to_le_bytes()
+}
+
+/// The image (ET_DYN, one PT_LOAD over all of it, PT_DYNAMIC, PT_NOTE,
+/// PT_GNU_EH_FRAME).
+pub fn image() -> Vec<u8> {
+    use at::*;
+    let mut m = vec![0u8; END as usize];
+    put(&mut m, 0, b"\x7fELF\x02\x01\x01");
+    put(&mut m, 16, &3u16.to_le_bytes());
+    put(&mut m, 32, &PHDRS.to_le_bytes());
+    put(&mut m, 54, &56u16.to_le_bytes());
+    put(&mut m, 56, &4u16.to_le_bytes());
+    let ph = |m: &mut Vec<u8>, i: u64, kind: u32, flags: u32, v: u64, len: u64| {
+        let o = PHDRS + i * 56;
+        put(m, o, &kind.to_le_bytes());
+        put(m, o + 4, &flags.to_le_bytes());
+        for (f, val) in [(8, v), (16, v), (24, v), (32, len), (40, len)] {
+            put(m, o + f, &val.to_le_bytes());
+        }
+    };
+    ph(&mut m, 0, 1, 5, 0, END);
+    ph(&mut m, 1, 2, 6, DYNAMIC, 0x40);
+    ph(&mut m, 2, 4, 4, NOTE, 16 + BUILD_ID.len() as u64);
+    ph(&mut m, 3, 0x6474_e550, 4, HDR, 0x20);
+    // The note: namesz 4, descsz 8, NT_GNU_BUILD_ID, "GNU\0", the id.
+    put(&mut m, NOTE, &4u32.to_le_bytes());
+    put(&mut m, NOTE + 4, &(BUILD_ID.len() as u32).to_le_bytes());
+    put(&mut m, NOTE + 8, &3u32.to_le_bytes());
+    put(&mut m, NOTE + 12, b"GNU\0");
+    put(&mut m, NOTE + 16, &BUILD_ID);
+    // DT_SYMTAB, DT_STRTAB, DT_STRSZ (no hash: the count from the gap).
+    for (i, (t, v)) in [(6u64, DYNSYM), (5, DYNSTR), (10, 16), (0, 0)]
+        .iter()
+        .enumerate()
+    {
+        put(&mut m, DYNAMIC + i as u64 * 16, &t.to_le_bytes());
+        put(&mut m, DYNAMIC + i as u64 * 16 + 8, &v.to_le_bytes());
+    }
+    put(&mut m, DYNSTR, b"\0leaf\0outer\0");
+    for (i, (name, value)) in [(1u32, LEAF), (6, OUTER)].iter().enumerate() {
+        let o = DYNSYM + (i as u64 + 1) * 24;
+        put(&mut m, o, &name.to_le_bytes());
+        m[o as usize + 4] = 0x12;
+        put(&mut m, o + 6, &12u16.to_le_bytes());
+        put(&mut m, o + 8, &value.to_le_bytes());
+        put(&mut m, o + 16, &FUNC_LEN.to_le_bytes());
+    }
+    // CIE: version 1, "zR", code 1, data -8, RA 16, FDE pointers
+    // pc-relative sdata4; CFA = rsp + 8, RA at CFA - 8.
+    let cie = [
+        1, b'z', b'R', 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0,
+    ];
+    put(&mut m, FRAME, &(4 + cie.len() as u32).to_le_bytes());
+    put(&mut m, FRAME + 4, &0u32.to_le_bytes());
+    put(&mut m, FRAME + 8, &cie);
+    let mut fde_at = FRAME + 8 + cie.len() as u64;
+    let mut table = Vec::new();
+    // leaf: nothing more; outer: after 1 byte, CFA = rsp + 16 and rbp at
+    // CFA - 16 (push %rbp).
+    for (func, ins) in [
+        (LEAF, &[0u8, 0, 0, 0, 0, 0, 0][..]),
+        (OUTER, &[0x41, 0x0e, 16, 0x86, 2, 0, 0][..]),
+    ] {
+        let len = 4 + 4 + 4 + 1 + ins.len() as u32;
+        put(&mut m, fde_at, &len.to_le_bytes());
+        put(
+            &mut m,
+            fde_at + 4,
+            &((fde_at + 4 - FRAME) as u32).to_le_bytes(),
+        );
+        put(&mut m, fde_at + 8, &rel32(fde_at + 8, func));
+        put(&mut m, fde_at + 12, &(FUNC_LEN as u32).to_le_bytes());
+        m[(fde_at + 16) as usize] = 0;
+        put(&mut m, fde_at + 17, ins);
+        table.push((func, fde_at));
+        fde_at += 4 + u64::from(len);
+    }
+    put(&mut m, fde_at, &0u32.to_le_bytes());
+    put(&mut m, HDR, &[1, 0x1b, 0x03, 0x3b]);
+    put(&mut m, HDR + 4, &rel32(HDR + 4, FRAME));
+    put(&mut m, HDR + 8, &(table.len() as u32).to_le_bytes());
+    for (i, (func, fde)) in table.iter().enumerate() {
+        let o = HDR + 12 + i as u64 * 8;
+        put(&mut m, o, &rel32(HDR, *func));
+        put(&mut m, o + 4, &rel32(HDR, *fde));
+    }
+    m
+}

@@ -1,0 +1,179 @@
+//! `-k`: a user stack unwound from outside the guest, one frame at a
+//! time, with the call frame information of each module's `.eh_frame`
+//! ([`crate::elfmod`], parsed with `gimli`), and frame pointers where a
+//! module has no entry for the address.
+//!
+//! The stack is hostile memory: the walk stops after [`MAX_FRAMES`]
+//! frames, when the stack pointer does not move up, when it leaves the
+//! [`MAX_STACK_BYTES`] above where it started, at a zero return address,
+//! and at any unreadable word or rule it does not know. It never panics.
+
+use gimli::{
+    BaseAddresses, CfaRule, EhFrameOffset, LittleEndian, RegisterRule, UnwindContext,
+    UnwindSection, X86_64,
+};
+use vstrace_core::read::read_u64;
+use vstrace_core::VirtMem;
+
+use crate::elfmod::Module;
+
+/// Most frames of one stack (strace's limit).
+pub const MAX_FRAMES: usize = 256;
+/// Most bytes of stack walked above the call's stack pointer.
+pub const MAX_STACK_BYTES: u64 = 8 << 20;
+
+/// The registers an unwind step needs (x86-64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Regs {
+    /// Instruction pointer: the trap's return address in the first
+    /// frame, a return address in the others.
+    pub ip: u64,
+    /// Stack pointer.
+    pub sp: u64,
+    /// Frame pointer.
+    pub bp: u64,
+}
+
+/// Reusable state of the call frame interpreter.
+pub struct Unwinder {
+    ctx: Box<UnwindContext<usize>>,
+}
+
+impl Default for Unwinder {
+    fn default() -> Self {
+        Unwinder {
+            ctx: Box::new(UnwindContext::new()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Unwinder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unwinder")
+    }
+}
+
+impl Unwinder {
+    /// The caller's registers of the frame `r` (`first`: the innermost
+    /// frame, whose ip is not a return address), in the module `module`
+    /// loaded with bias `bias`; `None` at the end of the stack or when
+    /// it cannot be unwound further. `top` is the first frame's stack
+    /// pointer.
+    pub fn step(
+        &mut self,
+        mem: &mut dyn VirtMem,
+        module: Option<(&Module, u64)>,
+        r: Regs,
+        first: bool,
+        top: u64,
+    ) -> Option<Regs> {
+        // A return address is after the call: look up the call itself.
+        let pc = if first { r.ip } else { r.ip.wrapping_sub(1) };
+        let fde = module.and_then(|(m, bias)| {
+            let eh = m.eh.as_ref()?;
+            Some((eh, bias, eh.fde_offset(pc.wrapping_sub(bias))?))
+        });
+        let next = match fde {
+            Some((eh, bias, off)) => self.cfi_step(mem, eh, bias, off, pc, r)?,
+            None => frame_pointer_step(mem, r)?,
+        };
+        let moved = next.sp > r.sp && next.sp.wrapping_sub(top) <= MAX_STACK_BYTES;
+        (moved && next.ip != 0).then_some(next)
+    }
+
+    fn cfi_step(
+        &mut self,
+        mem: &mut dyn VirtMem,
+        eh: &crate::elfmod::EhFrame,
+        bias: u64,
+        off: usize,
+        pc: u64,
+        r: Regs,
+    ) -> Option<Regs> {
+        let sec = gimli::EhFrame::new(&eh.bytes, LittleEndian);
+        let bases = BaseAddresses::default()
+            .set_eh_frame(eh.frame.wrapping_add(bias))
+            .set_eh_frame_hdr(eh.hdr.wrapping_add(bias));
+        let fde = sec
+            .fde_from_offset(&bases, EhFrameOffset(off), gimli::EhFrame::cie_from_offset)
+            .ok()?;
+        let row = fde
+            .unwind_info_for_address(&sec, &bases, &mut self.ctx, pc)
+            .ok()?;
+        let cfa = match row.cfa() {
+            CfaRule::RegisterAndOffset { register, offset } => {
+                reg(r, *register)?.wrapping_add(*offset as u64)
+            }
+            CfaRule::Expression(_) => return None,
+        };
+        let ip = match row.register(X86_64::RA) {
+            RegisterRule::Offset(o) => read_u64(mem, cfa.wrapping_add(o as u64)).ok()?,
+            _ => return None,
+        };
+        let bp = match row.register(X86_64::RBP) {
+            RegisterRule::Offset(o) => read_u64(mem, cfa.wrapping_add(o as u64)).ok()?,
+            RegisterRule::ValOffset(o) => cfa.wrapping_add(o as u64),
+            RegisterRule::Undefined | RegisterRule::SameValue => r.bp,
+            _ => return None,
+        };
+        Some(Regs { ip, sp: cfa, bp })
+    }
+}
+
+/// The value of DWARF register `n` in `r` (only the stack and frame
+/// pointers define a CFA in practice).
+fn reg(r: Regs, n: gimli::Register) -> Option<u64> {
+    match n {
+        X86_64::RSP => Some(r.sp),
+        X86_64::RBP => Some(r.bp),
+        _ => None,
+    }
+}
+
+/// One step through a frame-pointer chain: `[bp]` is the caller's bp,
+/// `[bp + 8]` the return address.
+fn frame_pointer_step(mem: &mut dyn VirtMem, r: Regs) -> Option<Regs> {
+    if r.bp < r.sp || r.bp - r.sp > MAX_STACK_BYTES || r.bp % 8 != 0 {
+        return None;
+    }
+    Some(Regs {
+        ip: read_u64(mem, r.bp.wrapping_add(8)).ok()?,
+        sp: r.bp.wrapping_add(16),
+        bp: read_u64(mem, r.bp).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::testmem::SparseVirt;
+
+    #[test]
+    fn frame_pointers_are_followed_and_bounded() {
+        let mut m = SparseVirt::new();
+        let sp = 0x7ffe_0000_0000u64;
+        m.map_zeroed(sp, 0x1000);
+        // Frame at sp+0x100: caller bp sp+0x200, return 0x401234.
+        m.map(sp + 0x100, &(sp + 0x200).to_le_bytes());
+        m.map(sp + 0x108, &0x40_1234u64.to_le_bytes());
+        // The next frame points back down: the walk must stop.
+        m.map(sp + 0x200, &(sp + 0x100).to_le_bytes());
+        m.map(sp + 0x208, &0x40_5678u64.to_le_bytes());
+        let mut u = Unwinder::default();
+        let r = Regs {
+            ip: 0x40_1000,
+            sp,
+            bp: sp + 0x100,
+        };
+        let n = u.step(&mut m, None, r, true, sp).unwrap();
+        assert_eq!(n.ip, 0x40_1234);
+        assert_eq!(n.sp, sp + 0x110);
+        let n2 = u.step(&mut m, None, n, false, sp).unwrap();
+        assert_eq!(n2.ip, 0x40_5678);
+        // bp now below sp: no further step.
+        assert!(u.step(&mut m, None, n2, false, sp).is_none());
+        // Unmapped stack: none.
+        let bad = Regs { bp: 0x1000, ..r };
+        assert!(u.step(&mut m, None, bad, true, sp).is_none());
+    }
+}
