@@ -411,10 +411,19 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 self.desc.name == "setsockopt",
             ),
             ArgType::IoctlCode => xlat::ioctl_request(self.abi, v as u32),
-            ArgType::IoctlArg if xlat::ioctl_takes_pointer(self.abi, self.raw[1] as u32) => {
-                fmt::ptr(v)
-            }
-            ArgType::IoctlArg => fmt::hex0(v),
+            ArgType::IoctlArg => crate::structs::ioctl::decode(
+                &mut crate::structs::Call {
+                    abi: self.abi,
+                    name: self.desc.name,
+                    raw: self.raw,
+                    mem: &mut *self.mem,
+                    opts: self.opts,
+                    ret: self.ret,
+                    entries: &self.entries,
+                    index: i,
+                },
+                v,
+            ),
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {

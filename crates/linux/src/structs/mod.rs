@@ -19,6 +19,7 @@
 mod aio;
 mod caps;
 mod fcntl;
+pub(crate) mod ioctl;
 mod ipc;
 mod net;
 mod poll;

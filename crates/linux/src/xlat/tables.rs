@@ -3580,6 +3580,425 @@ static XATTRFLAGS: Xlat = Xlat {
     i386: XATTRFLAGS_X86_64,
 };
 
+/// strace's `modem_flags` on x86_64.
+pub(crate) const MODEM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TIOCM_LE"),
+    (0x2, "TIOCM_DTR"),
+    (0x4, "TIOCM_RTS"),
+    (0x8, "TIOCM_ST"),
+    (0x10, "TIOCM_SR"),
+    (0x20, "TIOCM_CTS"),
+    (0x40, "TIOCM_CAR"),
+    (0x80, "TIOCM_RNG"),
+    (0x100, "TIOCM_DSR"),
+    (0x2000, "TIOCM_OUT1"),
+    (0x4000, "TIOCM_OUT2"),
+    (0x8000, "TIOCM_LOOP"),
+];
+static MODEM_FLAGS: Xlat = Xlat {
+    name: "modem_flags",
+    dflt: "TIOCM_???",
+    x86_64: MODEM_FLAGS_X86_64,
+    i386: MODEM_FLAGS_X86_64,
+};
+
+/// strace's `fs_ioc_flags` on x86_64.
+pub(crate) const FS_IOC_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FS_SECRM_FL"),
+    (0x2, "FS_UNRM_FL"),
+    (0x4, "FS_COMPR_FL"),
+    (0x8, "FS_SYNC_FL"),
+    (0x10, "FS_IMMUTABLE_FL"),
+    (0x20, "FS_APPEND_FL"),
+    (0x40, "FS_NODUMP_FL"),
+    (0x80, "FS_NOATIME_FL"),
+    (0x100, "FS_DIRTY_FL"),
+    (0x200, "FS_COMPRBLK_FL"),
+    (0x400, "FS_NOCOMP_FL"),
+    (0x800, "FS_ENCRYPT_FL"),
+    (0x1000, "FS_INDEX_FL"),
+    (0x2000, "FS_IMAGIC_FL"),
+    (0x4000, "FS_JOURNAL_DATA_FL"),
+    (0x8000, "FS_NOTAIL_FL"),
+    (0x10000, "FS_DIRSYNC_FL"),
+    (0x20000, "FS_TOPDIR_FL"),
+    (0x40000, "FS_HUGE_FILE_FL"),
+    (0x80000, "FS_EXTENT_FL"),
+    (0x100000, "FS_VERITY_FL"),
+    (0x200000, "FS_EA_INODE_FL"),
+    (0x400000, "FS_EOFBLOCKS_FL"),
+    (0x800000, "FS_NOCOW_FL"),
+    (0x2000000, "FS_DAX_FL"),
+    (0x10000000, "FS_INLINE_DATA_FL"),
+    (0x20000000, "FS_PROJINHERIT_FL"),
+    (0x40000000, "FS_CASEFOLD_FL"),
+    (0x80000000, "FS_RESERVED_FL"),
+];
+static FS_IOC_FLAGS: Xlat = Xlat {
+    name: "fs_ioc_flags",
+    dflt: "FS_???_FL",
+    x86_64: FS_IOC_FLAGS_X86_64,
+    i386: FS_IOC_FLAGS_X86_64,
+};
+
+/// strace's `fiemap_flags` on x86_64.
+pub(crate) const FIEMAP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FIEMAP_FLAG_SYNC"),
+    (0x2, "FIEMAP_FLAG_XATTR"),
+    (0x4, "FIEMAP_FLAG_CACHE"),
+];
+static FIEMAP_FLAGS: Xlat = Xlat {
+    name: "fiemap_flags",
+    dflt: "FIEMAP_FLAG_???",
+    x86_64: FIEMAP_FLAGS_X86_64,
+    i386: FIEMAP_FLAGS_X86_64,
+};
+
+/// strace's `fs_xflags` on x86_64.
+pub(crate) const FS_XFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FS_XFLAG_REALTIME"),
+    (0x2, "FS_XFLAG_PREALLOC"),
+    (0x8, "FS_XFLAG_IMMUTABLE"),
+    (0x10, "FS_XFLAG_APPEND"),
+    (0x20, "FS_XFLAG_SYNC"),
+    (0x40, "FS_XFLAG_NOATIME"),
+    (0x80, "FS_XFLAG_NODUMP"),
+    (0x100, "FS_XFLAG_RTINHERIT"),
+    (0x200, "FS_XFLAG_PROJINHERIT"),
+    (0x400, "FS_XFLAG_NOSYMLINKS"),
+    (0x800, "FS_XFLAG_EXTSIZE"),
+    (0x1000, "FS_XFLAG_EXTSZINHERIT"),
+    (0x2000, "FS_XFLAG_NODEFRAG"),
+    (0x4000, "FS_XFLAG_FILESTREAM"),
+    (0x8000, "FS_XFLAG_DAX"),
+    (0x10000, "FS_XFLAG_COWEXTSIZE"),
+    (0x80000000, "FS_XFLAG_HASATTR"),
+];
+static FS_XFLAGS: Xlat = Xlat {
+    name: "fs_xflags",
+    dflt: "FS_XFLAG_???",
+    x86_64: FS_XFLAGS_X86_64,
+    i386: FS_XFLAGS_X86_64,
+};
+
+/// strace's `tcxonc_options` on x86_64.
+pub(crate) const TCXONC_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCOOFF"),
+    (0x1, "TCOON"),
+    (0x2, "TCIOFF"),
+    (0x3, "TCION"),
+];
+static TCXONC_OPTIONS: Xlat = Xlat {
+    name: "tcxonc_options",
+    dflt: "TC???",
+    x86_64: TCXONC_OPTIONS_X86_64,
+    i386: TCXONC_OPTIONS_X86_64,
+};
+
+/// strace's `tcflsh_options` on x86_64.
+pub(crate) const TCFLSH_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCIFLUSH"),
+    (0x1, "TCOFLUSH"),
+    (0x2, "TCIOFLUSH"),
+];
+static TCFLSH_OPTIONS: Xlat = Xlat {
+    name: "tcflsh_options",
+    dflt: "TC???",
+    x86_64: TCFLSH_OPTIONS_X86_64,
+    i386: TCFLSH_OPTIONS_X86_64,
+};
+
+/// strace's `counter_ioctl_component_types` on x86_64.
+pub(crate) const COUNTER_IOCTL_COMPONENT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "COUNTER_COMPONENT_NONE"),
+    (0x1, "COUNTER_COMPONENT_SIGNAL"),
+    (0x2, "COUNTER_COMPONENT_COUNT"),
+    (0x3, "COUNTER_COMPONENT_FUNCTION"),
+    (0x4, "COUNTER_COMPONENT_SYNAPSE_ACTION"),
+    (0x5, "COUNTER_COMPONENT_EXTENSION"),
+];
+static COUNTER_IOCTL_COMPONENT_TYPES: Xlat = Xlat {
+    name: "counter_ioctl_component_types",
+    dflt: "COUNTER_COMPONENT_???",
+    x86_64: COUNTER_IOCTL_COMPONENT_TYPES_X86_64,
+    i386: COUNTER_IOCTL_COMPONENT_TYPES_X86_64,
+};
+
+/// strace's `counter_ioctl_event_types` on x86_64.
+pub(crate) const COUNTER_IOCTL_EVENT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "COUNTER_EVENT_OVERFLOW"),
+    (0x1, "COUNTER_EVENT_UNDERFLOW"),
+    (0x2, "COUNTER_EVENT_OVERFLOW_UNDERFLOW"),
+    (0x3, "COUNTER_EVENT_THRESHOLD"),
+    (0x4, "COUNTER_EVENT_INDEX"),
+    (0x5, "COUNTER_EVENT_CHANGE_OF_STATE"),
+    (0x6, "COUNTER_EVENT_CAPTURE"),
+];
+static COUNTER_IOCTL_EVENT_TYPES: Xlat = Xlat {
+    name: "counter_ioctl_event_types",
+    dflt: "COUNTER_EVENT_???",
+    x86_64: COUNTER_IOCTL_EVENT_TYPES_X86_64,
+    i386: COUNTER_IOCTL_EVENT_TYPES_X86_64,
+};
+
+/// strace's `counter_ioctl_scopes` on x86_64.
+pub(crate) const COUNTER_IOCTL_SCOPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "COUNTER_SCOPE_DEVICE"),
+    (0x1, "COUNTER_SCOPE_SIGNAL"),
+    (0x2, "COUNTER_SCOPE_COUNT"),
+];
+static COUNTER_IOCTL_SCOPES: Xlat = Xlat {
+    name: "counter_ioctl_scopes",
+    dflt: "COUNTER_SCOPE_???",
+    x86_64: COUNTER_IOCTL_SCOPES_X86_64,
+    i386: COUNTER_IOCTL_SCOPES_X86_64,
+};
+
+/// strace's `icmp_filter_flags` on x86_64.
+pub(crate) const ICMP_FILTER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "ICMP_ECHOREPLY"),
+    (0x3, "ICMP_DEST_UNREACH"),
+    (0x4, "ICMP_SOURCE_QUENCH"),
+    (0x5, "ICMP_REDIRECT"),
+    (0x8, "ICMP_ECHO"),
+    (0xb, "ICMP_TIME_EXCEEDED"),
+    (0xc, "ICMP_PARAMETERPROB"),
+    (0xd, "ICMP_TIMESTAMP"),
+    (0xe, "ICMP_TIMESTAMPREPLY"),
+    (0xf, "ICMP_INFO_REQUEST"),
+    (0x10, "ICMP_INFO_REPLY"),
+    (0x11, "ICMP_ADDRESS"),
+    (0x12, "ICMP_ADDRESSREPLY"),
+];
+static ICMP_FILTER_FLAGS: Xlat = Xlat {
+    name: "icmp_filter_flags",
+    dflt: "ICMP_???",
+    x86_64: ICMP_FILTER_FLAGS_X86_64,
+    i386: ICMP_FILTER_FLAGS_X86_64,
+};
+
+/// strace's `packet_mreq_type` on x86_64.
+pub(crate) const PACKET_MREQ_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "PACKET_MR_MULTICAST"),
+    (0x1, "PACKET_MR_PROMISC"),
+    (0x2, "PACKET_MR_ALLMULTI"),
+    (0x3, "PACKET_MR_UNICAST"),
+];
+static PACKET_MREQ_TYPE: Xlat = Xlat {
+    name: "packet_mreq_type",
+    dflt: "PACKET_MR_???",
+    x86_64: PACKET_MREQ_TYPE_X86_64,
+    i386: PACKET_MREQ_TYPE_X86_64,
+};
+
+/// strace's `futex_waiter_flags` on x86_64.
+pub(crate) const FUTEX_WAITER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "FUTEX_32"),
+    (0x80, "FUTEX_PRIVATE_FLAG"),
+];
+static FUTEX_WAITER_FLAGS: Xlat = Xlat {
+    name: "futex_waiter_flags",
+    dflt: "FUTEX_???",
+    x86_64: FUTEX_WAITER_FLAGS_X86_64,
+    i386: FUTEX_WAITER_FLAGS_X86_64,
+};
+
+/// strace's `seccomp_ioctl_addfd_flags` on x86_64.
+pub(crate) const SECCOMP_IOCTL_ADDFD_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "SECCOMP_ADDFD_FLAG_SETFD"),
+    (0x2, "SECCOMP_ADDFD_FLAG_SEND"),
+];
+static SECCOMP_IOCTL_ADDFD_FLAGS: Xlat = Xlat {
+    name: "seccomp_ioctl_addfd_flags",
+    dflt: "SECCOMP_ADDFD_FLAG_???",
+    x86_64: SECCOMP_IOCTL_ADDFD_FLAGS_X86_64,
+    i386: SECCOMP_IOCTL_ADDFD_FLAGS_X86_64,
+};
+
+/// strace's `seccomp_ioctl_resp_flags` on x86_64.
+pub(crate) const SECCOMP_IOCTL_RESP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "SECCOMP_USER_NOTIF_FLAG_CONTINUE"),
+];
+static SECCOMP_IOCTL_RESP_FLAGS: Xlat = Xlat {
+    name: "seccomp_ioctl_resp_flags",
+    dflt: "SECCOMP_USER_NOTIF_FLAG_???",
+    x86_64: SECCOMP_IOCTL_RESP_FLAGS_X86_64,
+    i386: SECCOMP_IOCTL_RESP_FLAGS_X86_64,
+};
+
+/// strace's `bpf_class` on x86_64.
+pub(crate) const BPF_CLASS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_LD"),
+    (0x1, "BPF_LDX"),
+    (0x2, "BPF_ST"),
+    (0x3, "BPF_STX"),
+    (0x4, "BPF_ALU"),
+    (0x5, "BPF_JMP"),
+    (0x6, "BPF_RET"),
+    (0x7, "BPF_MISC"),
+];
+static BPF_CLASS: Xlat = Xlat {
+    name: "bpf_class",
+    dflt: "BPF_???",
+    x86_64: BPF_CLASS_X86_64,
+    i386: BPF_CLASS_X86_64,
+};
+
+/// strace's `bpf_size` on x86_64.
+pub(crate) const BPF_SIZE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_W"),
+    (0x8, "BPF_H"),
+    (0x10, "BPF_B"),
+    (0x18, "BPF_DW"),
+];
+static BPF_SIZE: Xlat = Xlat {
+    name: "bpf_size",
+    dflt: "BPF_???",
+    x86_64: BPF_SIZE_X86_64,
+    i386: BPF_SIZE_X86_64,
+};
+
+/// strace's `bpf_mode` on x86_64.
+pub(crate) const BPF_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_IMM"),
+    (0x20, "BPF_ABS"),
+    (0x40, "BPF_IND"),
+    (0x60, "BPF_MEM"),
+    (0x80, "BPF_LEN"),
+    (0xa0, "BPF_MSH"),
+    (0xc0, "BPF_XADD"),
+];
+static BPF_MODE: Xlat = Xlat {
+    name: "bpf_mode",
+    dflt: "BPF_???",
+    x86_64: BPF_MODE_X86_64,
+    i386: BPF_MODE_X86_64,
+};
+
+/// strace's `bpf_op_alu` on x86_64.
+pub(crate) const BPF_OP_ALU_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_ADD"),
+    (0x10, "BPF_SUB"),
+    (0x20, "BPF_MUL"),
+    (0x30, "BPF_DIV"),
+    (0x40, "BPF_OR"),
+    (0x50, "BPF_AND"),
+    (0x60, "BPF_LSH"),
+    (0x70, "BPF_RSH"),
+    (0x80, "BPF_NEG"),
+    (0x90, "BPF_MOD"),
+    (0xa0, "BPF_XOR"),
+    (0xb0, "BPF_MOV"),
+    (0xc0, "BPF_ARSH"),
+    (0xd0, "BPF_END"),
+];
+static BPF_OP_ALU: Xlat = Xlat {
+    name: "bpf_op_alu",
+    dflt: "BPF_???",
+    x86_64: BPF_OP_ALU_X86_64,
+    i386: BPF_OP_ALU_X86_64,
+};
+
+/// strace's `bpf_op_jmp` on x86_64.
+pub(crate) const BPF_OP_JMP_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_JA"),
+    (0x10, "BPF_JEQ"),
+    (0x20, "BPF_JGT"),
+    (0x30, "BPF_JGE"),
+    (0x40, "BPF_JSET"),
+    (0x50, "BPF_JNE"),
+    (0x60, "BPF_JSGT"),
+    (0x70, "BPF_JSGE"),
+    (0x80, "BPF_CALL"),
+    (0x90, "BPF_EXIT"),
+    (0xa0, "BPF_JLT"),
+    (0xb0, "BPF_JLE"),
+    (0xc0, "BPF_JSLT"),
+    (0xd0, "BPF_JSLE"),
+];
+static BPF_OP_JMP: Xlat = Xlat {
+    name: "bpf_op_jmp",
+    dflt: "BPF_???",
+    x86_64: BPF_OP_JMP_X86_64,
+    i386: BPF_OP_JMP_X86_64,
+};
+
+/// strace's `bpf_src` on x86_64.
+pub(crate) const BPF_SRC_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_K"),
+    (0x8, "BPF_X"),
+];
+static BPF_SRC: Xlat = Xlat {
+    name: "bpf_src",
+    dflt: "BPF_???",
+    x86_64: BPF_SRC_X86_64,
+    i386: BPF_SRC_X86_64,
+};
+
+/// strace's `bpf_rval` on x86_64.
+pub(crate) const BPF_RVAL_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_K"),
+    (0x8, "BPF_X"),
+    (0x10, "BPF_A"),
+];
+static BPF_RVAL: Xlat = Xlat {
+    name: "bpf_rval",
+    dflt: "BPF_???",
+    x86_64: BPF_RVAL_X86_64,
+    i386: BPF_RVAL_X86_64,
+};
+
+/// strace's `bpf_miscop` on x86_64.
+pub(crate) const BPF_MISCOP_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_TAX"),
+    (0x80, "BPF_TXA"),
+];
+static BPF_MISCOP: Xlat = Xlat {
+    name: "bpf_miscop",
+    dflt: "BPF_???",
+    x86_64: BPF_MISCOP_X86_64,
+    i386: BPF_MISCOP_X86_64,
+};
+
+/// strace's `skf_ad` on x86_64.
+pub(crate) const SKF_AD_X86_64: &[(u64, &str)] = &[
+    (0x0, "SKF_AD_PROTOCOL"),
+    (0x4, "SKF_AD_PKTTYPE"),
+    (0x8, "SKF_AD_IFINDEX"),
+    (0xc, "SKF_AD_NLATTR"),
+    (0x10, "SKF_AD_NLATTR_NEST"),
+    (0x14, "SKF_AD_MARK"),
+    (0x18, "SKF_AD_QUEUE"),
+    (0x1c, "SKF_AD_HATYPE"),
+    (0x20, "SKF_AD_RXHASH"),
+    (0x24, "SKF_AD_CPU"),
+    (0x28, "SKF_AD_ALU_XOR_X"),
+    (0x2c, "SKF_AD_VLAN_TAG"),
+    (0x30, "SKF_AD_VLAN_TAG_PRESENT"),
+    (0x34, "SKF_AD_PAY_OFFSET"),
+    (0x38, "SKF_AD_RANDOM"),
+    (0x3c, "SKF_AD_VLAN_TPID"),
+];
+static SKF_AD: Xlat = Xlat {
+    name: "skf_ad",
+    dflt: "SKF_AD_???",
+    x86_64: SKF_AD_X86_64,
+    i386: SKF_AD_X86_64,
+};
+
+/// strace's `skf_off` on x86_64.
+pub(crate) const SKF_OFF_X86_64: &[(u64, &str)] = &[
+    (0xfffffffffffff000, "SKF_AD_OFF"),
+    (0xfffffffffff00000, "SKF_NET_OFF"),
+    (0xffffffffffe00000, "SKF_LL_OFF"),
+];
+static SKF_OFF: Xlat = Xlat {
+    name: "skf_off",
+    dflt: "SKF_???",
+    x86_64: SKF_OFF_X86_64,
+    i386: SKF_OFF_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -3944,11 +4363,59 @@ pub enum Table {
     WhenceCodes,
     /// strace's `xattrflags` table.
     Xattrflags,
+    /// strace's `modem_flags` table.
+    ModemFlags,
+    /// strace's `fs_ioc_flags` table.
+    FsIocFlags,
+    /// strace's `fiemap_flags` table.
+    FiemapFlags,
+    /// strace's `fs_xflags` table.
+    FsXflags,
+    /// strace's `tcxonc_options` table.
+    TcxoncOptions,
+    /// strace's `tcflsh_options` table.
+    TcflshOptions,
+    /// strace's `counter_ioctl_component_types` table.
+    CounterIoctlComponentTypes,
+    /// strace's `counter_ioctl_event_types` table.
+    CounterIoctlEventTypes,
+    /// strace's `counter_ioctl_scopes` table.
+    CounterIoctlScopes,
+    /// strace's `icmp_filter_flags` table.
+    IcmpFilterFlags,
+    /// strace's `packet_mreq_type` table.
+    PacketMreqType,
+    /// strace's `futex_waiter_flags` table.
+    FutexWaiterFlags,
+    /// strace's `seccomp_ioctl_addfd_flags` table.
+    SeccompIoctlAddfdFlags,
+    /// strace's `seccomp_ioctl_resp_flags` table.
+    SeccompIoctlRespFlags,
+    /// strace's `bpf_class` table.
+    BpfClass,
+    /// strace's `bpf_size` table.
+    BpfSize,
+    /// strace's `bpf_mode` table.
+    BpfMode,
+    /// strace's `bpf_op_alu` table.
+    BpfOpAlu,
+    /// strace's `bpf_op_jmp` table.
+    BpfOpJmp,
+    /// strace's `bpf_src` table.
+    BpfSrc,
+    /// strace's `bpf_rval` table.
+    BpfRval,
+    /// strace's `bpf_miscop` table.
+    BpfMiscop,
+    /// strace's `skf_ad` table.
+    SkfAd,
+    /// strace's `skf_off` table.
+    SkfOff,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 180] = [
+    pub const ALL: [Table; 204] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4129,6 +4596,30 @@ impl Table {
         Table::WaitidTypes,
         Table::WhenceCodes,
         Table::Xattrflags,
+        Table::ModemFlags,
+        Table::FsIocFlags,
+        Table::FiemapFlags,
+        Table::FsXflags,
+        Table::TcxoncOptions,
+        Table::TcflshOptions,
+        Table::CounterIoctlComponentTypes,
+        Table::CounterIoctlEventTypes,
+        Table::CounterIoctlScopes,
+        Table::IcmpFilterFlags,
+        Table::PacketMreqType,
+        Table::FutexWaiterFlags,
+        Table::SeccompIoctlAddfdFlags,
+        Table::SeccompIoctlRespFlags,
+        Table::BpfClass,
+        Table::BpfSize,
+        Table::BpfMode,
+        Table::BpfOpAlu,
+        Table::BpfOpJmp,
+        Table::BpfSrc,
+        Table::BpfRval,
+        Table::BpfMiscop,
+        Table::SkfAd,
+        Table::SkfOff,
     ];
 
     /// The table's names and values.
@@ -4314,6 +4805,30 @@ impl Table {
             Table::WaitidTypes => &WAITID_TYPES,
             Table::WhenceCodes => &WHENCE_CODES,
             Table::Xattrflags => &XATTRFLAGS,
+            Table::ModemFlags => &MODEM_FLAGS,
+            Table::FsIocFlags => &FS_IOC_FLAGS,
+            Table::FiemapFlags => &FIEMAP_FLAGS,
+            Table::FsXflags => &FS_XFLAGS,
+            Table::TcxoncOptions => &TCXONC_OPTIONS,
+            Table::TcflshOptions => &TCFLSH_OPTIONS,
+            Table::CounterIoctlComponentTypes => &COUNTER_IOCTL_COMPONENT_TYPES,
+            Table::CounterIoctlEventTypes => &COUNTER_IOCTL_EVENT_TYPES,
+            Table::CounterIoctlScopes => &COUNTER_IOCTL_SCOPES,
+            Table::IcmpFilterFlags => &ICMP_FILTER_FLAGS,
+            Table::PacketMreqType => &PACKET_MREQ_TYPE,
+            Table::FutexWaiterFlags => &FUTEX_WAITER_FLAGS,
+            Table::SeccompIoctlAddfdFlags => &SECCOMP_IOCTL_ADDFD_FLAGS,
+            Table::SeccompIoctlRespFlags => &SECCOMP_IOCTL_RESP_FLAGS,
+            Table::BpfClass => &BPF_CLASS,
+            Table::BpfSize => &BPF_SIZE,
+            Table::BpfMode => &BPF_MODE,
+            Table::BpfOpAlu => &BPF_OP_ALU,
+            Table::BpfOpJmp => &BPF_OP_JMP,
+            Table::BpfSrc => &BPF_SRC,
+            Table::BpfRval => &BPF_RVAL,
+            Table::BpfMiscop => &BPF_MISCOP,
+            Table::SkfAd => &SKF_AD,
+            Table::SkfOff => &SKF_OFF,
         }
     }
 
@@ -4500,6 +5015,30 @@ impl Table {
             "waitid_types" => Table::WaitidTypes,
             "whence_codes" => Table::WhenceCodes,
             "xattrflags" => Table::Xattrflags,
+            "modem_flags" => Table::ModemFlags,
+            "fs_ioc_flags" => Table::FsIocFlags,
+            "fiemap_flags" => Table::FiemapFlags,
+            "fs_xflags" => Table::FsXflags,
+            "tcxonc_options" => Table::TcxoncOptions,
+            "tcflsh_options" => Table::TcflshOptions,
+            "counter_ioctl_component_types" => Table::CounterIoctlComponentTypes,
+            "counter_ioctl_event_types" => Table::CounterIoctlEventTypes,
+            "counter_ioctl_scopes" => Table::CounterIoctlScopes,
+            "icmp_filter_flags" => Table::IcmpFilterFlags,
+            "packet_mreq_type" => Table::PacketMreqType,
+            "futex_waiter_flags" => Table::FutexWaiterFlags,
+            "seccomp_ioctl_addfd_flags" => Table::SeccompIoctlAddfdFlags,
+            "seccomp_ioctl_resp_flags" => Table::SeccompIoctlRespFlags,
+            "bpf_class" => Table::BpfClass,
+            "bpf_size" => Table::BpfSize,
+            "bpf_mode" => Table::BpfMode,
+            "bpf_op_alu" => Table::BpfOpAlu,
+            "bpf_op_jmp" => Table::BpfOpJmp,
+            "bpf_src" => Table::BpfSrc,
+            "bpf_rval" => Table::BpfRval,
+            "bpf_miscop" => Table::BpfMiscop,
+            "skf_ad" => Table::SkfAd,
+            "skf_off" => Table::SkfOff,
             _ => return None,
         })
     }
