@@ -60,8 +60,12 @@ fn kind_of(name: &str) -> Option<Kind> {
         "TIOCSBRK" | "TIOCCBRK" | "TIOCCONS" | "TIOCNOTTY" | "TIOCEXCL" | "TIOCNXCL"
         | "FIOCLEX" | "FIONCLEX" | "TIOCVHANGUP" | "TIOCSSERIAL" => NoArg,
         // Watchdogs ('W').
-        "WDIOC_GETSTATUS" | "WDIOC_GETBOOTSTATUS" | "WDIOC_GETTEMP" | "WDIOC_GETTIMEOUT"
-        | "WDIOC_GETPRETIMEOUT" | "WDIOC_GETTIMELEFT" => Out(int),
+        "WDIOC_GETSTATUS"
+        | "WDIOC_GETBOOTSTATUS"
+        | "WDIOC_GETTEMP"
+        | "WDIOC_GETTIMEOUT"
+        | "WDIOC_GETPRETIMEOUT"
+        | "WDIOC_GETTIMELEFT" => Out(int),
         "WDIOC_SETTIMEOUT" | "WDIOC_SETPRETIMEOUT" => In(int),
         "WDIOC_KEEPALIVE" => NoArg,
         // The random device ('R').
@@ -199,10 +203,7 @@ fn rand_pool_info(c: &mut Call<'_, '_>, v: u64) -> String {
     let f = Fields::new(&b, 4);
     let size = f.i32(4);
     let buf = c.quoted(v.wrapping_add(8), size as u32 as u64);
-    format!(
-        "{{entropy_count={}, buf_size={size}, buf={buf}}}",
-        f.i32(0)
-    )
+    format!("{{entropy_count={}, buf_size={size}, buf={buf}}}", f.i32(0))
 }
 
 /// `struct fstrim_range`: start (hex), len, minlen.
@@ -335,10 +336,16 @@ mod tests {
             line(0x5413, 0x1000, 0, &mut m),
             format!("ioctl(-1, TIOCGWINSZ, {ws}) = 0")
         );
-        assert_eq!(line(0x5413, 0, 0, &mut m), "ioctl(-1, TIOCGWINSZ, NULL) = 0");
+        assert_eq!(
+            line(0x5413, 0, 0, &mut m),
+            "ioctl(-1, TIOCGWINSZ, NULL) = 0"
+        );
         // Unmapped (or partly mapped) memory: the address.
         m.map(0x2ffc, &[0; 4]);
-        assert_eq!(line(0x5414, 0x2ffc, 0, &mut m), "ioctl(-1, TIOCSWINSZ, 0x2ffc) = 0");
+        assert_eq!(
+            line(0x5414, 0x2ffc, 0, &mut m),
+            "ioctl(-1, TIOCSWINSZ, 0x2ffc) = 0"
+        );
     }
 
     #[test]
@@ -361,11 +368,17 @@ mod tests {
             line(0x40044900, 0xdeadbeefbadc0ded, 0, &mut m),
             "ioctl(-1, INOTIFY_IOC_SETNEXTWD, -1159983635) = 0"
         );
-        assert_eq!(line(0x80045705, 0, 0, &mut m), "ioctl(-1, WDIOC_KEEPALIVE) = 0");
+        assert_eq!(
+            line(0x80045705, 0, 0, &mut m),
+            "ioctl(-1, WDIOC_KEEPALIVE) = 0"
+        );
         assert_eq!(line(0xc0045877, 1, 0, &mut m), "ioctl(-1, FIFREEZE) = 0");
         // A terminal request strace does not decode: hex, 0 for 0.
         assert_eq!(line(0x5409, 0, 0, &mut m), "ioctl(-1, TCSBRK, 0) = 0");
-        assert_eq!(line(0x540b, 2, 0, &mut m), "ioctl(-1, TCFLSH, TCIOFLUSH) = 0");
+        assert_eq!(
+            line(0x540b, 2, 0, &mut m),
+            "ioctl(-1, TCFLSH, TCIOFLUSH) = 0"
+        );
         assert!(!shows_arg(0x80045705));
         assert!(shows_arg(0x5413));
     }
