@@ -243,6 +243,8 @@ TABLES = [
     ("bpf_miscop", "BPF_???"),
     ("skf_ad", "SKF_AD_???"),
     ("skf_off", "SKF_???"),
+    ("sockopt_txrehash_vals", "SOCK_TXREHASH_???"),
+    ("blkpg_ops", "BLKPG_???"),
 ]
 
 ARCHES = ("x86_64", "i386")

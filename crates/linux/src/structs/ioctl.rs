@@ -19,7 +19,7 @@ use crate::xlat::{self, Radix, Table as T};
 
 /// How a family decoder renders the argument of one request.
 #[derive(Clone, Copy)]
-enum Kind {
+pub(super) enum Kind {
     /// Not printed (`ioctl(-1, WDIOC_KEEPALIVE)`).
     NoArg,
     /// The argument itself, rendered from its value (`INOTIFY_IOC_SETNEXTWD`).
@@ -28,17 +28,24 @@ enum Kind {
     In(fn(&mut Call<'_, '_>, u64) -> String),
     /// A structure the kernel writes: its address until a successful exit.
     Out(fn(&mut Call<'_, '_>, u64) -> String),
-    /// Read at the entry, and what the kernel wrote appended at a
-    /// successful exit as ` => ...` (the second function).
-    InOut(
+    /// Read at the entry; at a successful exit the second function
+    /// makes the text from the entry's (` => {...}` for what the kernel
+    /// wrote back).
+    InThen(
         fn(&mut Call<'_, '_>, u64) -> String,
-        fn(&mut Call<'_, '_>, u64) -> Option<String>,
+        fn(&mut Call<'_, '_>, u64, String) -> String,
     ),
 }
 
+/// Decoders of one family of requests (a file per family).
+type Family = fn(&str) -> Option<Kind>;
+
+/// The families beyond this file's.
+const FAMILIES: &[Family] = &[super::ioctl_block::kind_of];
+
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>";
+const FULL_FAMILIES: &[u8] = b"TWRIX>\x12";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -82,11 +89,11 @@ fn kind_of(name: &str) -> Option<Kind> {
         "FIFREEZE" | "FITHAW" => NoArg,
         "FS_IOC_GETFLAGS" | "FS_IOC32_GETFLAGS" => Out(fs_flags),
         "FS_IOC_SETFLAGS" | "FS_IOC32_SETFLAGS" => In(fs_flags),
-        "FS_IOC_FIEMAP" => InOut(fiemap_in, fiemap_out),
+        "FS_IOC_FIEMAP" => InThen(fiemap_in, fiemap_out),
         // Counters ('>').
         "COUNTER_ADD_WATCH_IOCTL" => In(counter_watch),
         "COUNTER_ENABLE_EVENTS_IOCTL" | "COUNTER_DISABLE_EVENTS_IOCTL" => NoArg,
-        _ => return None,
+        _ => return FAMILIES.iter().find_map(|f| f(name)),
     })
 }
 
@@ -118,8 +125,8 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
         },
         Kind::Out(_) if c.ret.is_none() || failed => fmt::ptr(v),
         Kind::Out(f) => f(c, v),
-        Kind::InOut(f, _) if c.ret.is_none() => f(c, v),
-        Kind::InOut(f, out) => {
+        Kind::InThen(f, _) if c.ret.is_none() => f(c, v),
+        Kind::InThen(f, then) => {
             let before = match c.entry() {
                 Some(t) => t.to_string(),
                 None => f(c, v),
@@ -127,10 +134,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
             if failed {
                 return before;
             }
-            match out(c, v) {
-                Some(after) => format!("{before} => {after}"),
-                None => before,
-            }
+            then(c, v, before)
         }
     }
 }
@@ -153,7 +157,7 @@ fn dec(_: LinuxAbi, v: u64) -> String {
 }
 
 /// An `int` through a pointer: `[N]`.
-fn int(c: &mut Call<'_, '_>, v: u64) -> String {
+pub(super) fn int(c: &mut Call<'_, '_>, v: u64) -> String {
     match c.fetch(v, 4) {
         Ok(b) => format!("[{}]", Fields::new(&b, 4).i32(0)),
         Err(s) => s,
@@ -267,14 +271,16 @@ fn fiemap_in(c: &mut Call<'_, '_>, v: u64) -> String {
 
 /// `struct fiemap` as the kernel returns it (the extents abbreviated,
 /// strace's default).
-fn fiemap_out(c: &mut Call<'_, '_>, v: u64) -> Option<String> {
-    let b = c.fetch(v, FIEMAP_SIZE).ok()?;
+fn fiemap_out(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
+    let Ok(b) = c.fetch(v, FIEMAP_SIZE) else {
+        return before;
+    };
     let f = Fields::new(&b, 8);
-    Some(format!(
-        "{{fm_flags={}, fm_mapped_extents={}, ...}}",
+    format!(
+        "{before} => {{fm_flags={}, fm_mapped_extents={}, ...}}",
         xlat::flags(c.abi, T::FiemapFlags, f.u32(16)),
         f.u32(20)
-    ))
+    )
 }
 
 /// `struct counter_watch`: a component, an event and a channel (bytes).
@@ -416,6 +422,43 @@ mod tests {
         assert_eq!(
             line(0x40085203, 0x3000, 0, &mut m),
             "ioctl(-1, RNDADDENTROPY, {entropy_count=3, buf_size=2, buf=\"ab\"}) = 0"
+        );
+    }
+
+    #[test]
+    fn block_requests() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, &(1u64 << 40).to_le_bytes());
+        // BLKGETSIZE64 _IOR(0x12, 114, size_t).
+        assert_eq!(
+            line(0x80081272, 0x1000, 0, &mut m),
+            "ioctl(-1, BLKGETSIZE64, [1099511627776]) = 0"
+        );
+        assert_eq!(line(0x125f, 0, 0, &mut m), "ioctl(-1, BLKRRPART) = 0");
+        // BLKPG: op, flags, datalen, then the partition it points to.
+        let mut arg = Vec::new();
+        for v in [1i32, 0, 152, 0] {
+            arg.extend_from_slice(&v.to_le_bytes());
+        }
+        arg.extend_from_slice(&0x3000u64.to_le_bytes());
+        m.map(0x2000, &arg);
+        let mut part = Vec::new();
+        part.extend_from_slice(&2048i64.to_le_bytes());
+        part.extend_from_slice(&4096i64.to_le_bytes());
+        part.extend_from_slice(&1i32.to_le_bytes());
+        let mut name = b"sda1".to_vec();
+        name.resize(64, 0);
+        part.extend_from_slice(&name);
+        part.extend_from_slice(&[b'B'; 64]);
+        m.map(0x3000, &part);
+        assert_eq!(
+            line(0x1269, 0x2000, EBADF, &mut m),
+            format!(
+                "ioctl(-1, BLKPG, {{op=BLKPG_ADD_PARTITION, flags=0, datalen=152, \
+                 data={{start=2048, length=4096, pno=1, devname=\"sda1\", volname=\"{}\"...}}}}) \
+                 = -1 EBADF (Bad file descriptor)",
+                "B".repeat(63)
+            )
         );
     }
 }

@@ -22,6 +22,7 @@ mod caps;
 mod fcntl;
 mod futex;
 pub(crate) mod ioctl;
+mod ioctl_block;
 mod ipc;
 mod net;
 mod poll;

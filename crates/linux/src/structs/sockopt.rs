@@ -30,17 +30,45 @@ const SOL_NETLINK: u64 = 270;
 /// Most option bytes read.
 const MAX_OPTLEN: usize = 256;
 
-/// The name of option `name` at `level`, from the generated tables.
-fn opt_name(c: &Call<'_, '_>, level: u64, name: u64) -> Option<&'static str> {
-    let t = match level {
-        SOL_SOCKET => T::SockOptions,
-        SOL_IP => T::SockIpOptions,
-        SOL_IPV6 => T::SockIpv6Options,
-        SOL_RAW => T::SockRawOptions,
-        SOL_PACKET => T::SockPacketOptions,
+/// The name of option `name` at `level` as the call prints it (`set`:
+/// setsockopt's names first), from the generated tables.
+fn opt_name(c: &Call<'_, '_>, level: u64, name: u64, set: bool) -> Option<&'static str> {
+    let tables: &[T] = match level {
+        SOL_SOCKET if set => &[T::SockOptions, T::SetsockOptions],
+        SOL_SOCKET => &[T::SockOptions, T::GetsockOptions],
+        SOL_IP if set => &[T::SockIpOptions, T::SetsockIpOptions],
+        SOL_IP => &[T::SockIpOptions, T::GetsockIpOptions],
+        SOL_IPV6 if set => &[T::SockIpv6Options, T::SetsockIpv6Options],
+        SOL_IPV6 => &[T::SockIpv6Options, T::GetsockIpv6Options],
+        SOL_RAW => &[T::SockRawOptions],
+        SOL_PACKET => &[T::SockPacketOptions],
         _ => return None,
     };
-    t.xlat().lookup(c.abi, name)
+    tables.iter().find_map(|t| t.xlat().lookup(c.abi, name))
+}
+
+/// `SO_TXREHASH`'s value: `[SOCK_TXREHASH_ENABLED]`; a value shorter
+/// than an int is an address at the entry, its bytes at the exit.
+fn txrehash(c: &mut Call<'_, '_>, v: u64, len: i64, get: bool) -> String {
+    if len < 4 {
+        return if get {
+            hex(c, v, len.max(0) as usize)
+        } else {
+            fmt::ptr(v)
+        };
+    }
+    match c.fetch(v, 4) {
+        Ok(b) => format!(
+            "[{}]",
+            xlat::xval(
+                c.abi,
+                T::SockoptTxrehashVals,
+                Fields::new(&b, 4).u32(0),
+                Radix::Dec
+            )
+        ),
+        Err(s) => s,
+    }
 }
 
 /// The `SOL_SOCKET` options whose value is an int.
@@ -148,7 +176,7 @@ fn set_known(c: &mut Call<'_, '_>, v: u64, len: i64, level: u64, name: u64) -> O
     if level == SOL_NETLINK {
         return Some(if len < 4 { fmt::ptr(v) } else { int(c, v) });
     }
-    let opt = opt_name(c, level, name)?;
+    let opt = opt_name(c, level, name, true)?;
     let need = |c: &mut Call<'_, '_>, size: i64, f: fn(&mut Call<'_, '_>, &[u8]) -> String| {
         if len < size {
             return fmt::ptr(v);
@@ -181,6 +209,7 @@ fn set_known(c: &mut Call<'_, '_>, v: u64, len: i64, level: u64, name: u64) -> O
                 super::bpf::sock_fprog(c, v)
             }
         }
+        (SOL_SOCKET, "SO_TXREHASH") => txrehash(c, v, len, false),
         (SOL_SOCKET, o) if int_like(o) => {
             if len < 4 {
                 fmt::ptr(v)
@@ -339,13 +368,14 @@ fn get_known(
         let count = (ulen.min(rlen) / 4) as u64;
         return Some(c.array(v, count, 4, |_, b| Fields::new(b, 4).u32(0).to_string()));
     }
-    let opt = opt_name(c, level, name)?;
+    let opt = opt_name(c, level, name, false)?;
     Some(match (level, opt) {
         (SOL_SOCKET, "SO_LINGER") => partial(c, v, rlen, &["l_onoff", "l_linger"], &[true, true]),
         (SOL_SOCKET, "SO_PEERCRED") => {
             partial(c, v, rlen, &["pid", "uid", "gid"], &[true, false, false])
         }
-        (SOL_SOCKET, "SO_ATTACH_FILTER") => {
+        (SOL_SOCKET, "SO_TXREHASH") => txrehash(c, v, rlen, true),
+        (SOL_SOCKET, "SO_ATTACH_FILTER" | "SO_GET_FILTER") => {
             if rlen > u16::MAX as i64 {
                 fmt::ptr(v)
             } else {

@@ -3999,6 +3999,32 @@ static SKF_OFF: Xlat = Xlat {
     i386: SKF_OFF_X86_64,
 };
 
+/// strace's `sockopt_txrehash_vals` on x86_64.
+pub(crate) const SOCKOPT_TXREHASH_VALS_X86_64: &[(u64, &str)] = &[
+    (0x0, "SOCK_TXREHASH_DISABLED"),
+    (0x1, "SOCK_TXREHASH_ENABLED"),
+    (0xff, "SOCK_TXREHASH_DEFAULT"),
+];
+static SOCKOPT_TXREHASH_VALS: Xlat = Xlat {
+    name: "sockopt_txrehash_vals",
+    dflt: "SOCK_TXREHASH_???",
+    x86_64: SOCKOPT_TXREHASH_VALS_X86_64,
+    i386: SOCKOPT_TXREHASH_VALS_X86_64,
+};
+
+/// strace's `blkpg_ops` on x86_64.
+pub(crate) const BLKPG_OPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BLKPG_ADD_PARTITION"),
+    (0x2, "BLKPG_DEL_PARTITION"),
+    (0x3, "BLKPG_RESIZE_PARTITION"),
+];
+static BLKPG_OPS: Xlat = Xlat {
+    name: "blkpg_ops",
+    dflt: "BLKPG_???",
+    x86_64: BLKPG_OPS_X86_64,
+    i386: BLKPG_OPS_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -4411,11 +4437,15 @@ pub enum Table {
     SkfAd,
     /// strace's `skf_off` table.
     SkfOff,
+    /// strace's `sockopt_txrehash_vals` table.
+    SockoptTxrehashVals,
+    /// strace's `blkpg_ops` table.
+    BlkpgOps,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 204] = [
+    pub const ALL: [Table; 206] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4620,6 +4650,8 @@ impl Table {
         Table::BpfMiscop,
         Table::SkfAd,
         Table::SkfOff,
+        Table::SockoptTxrehashVals,
+        Table::BlkpgOps,
     ];
 
     /// The table's names and values.
@@ -4829,6 +4861,8 @@ impl Table {
             Table::BpfMiscop => &BPF_MISCOP,
             Table::SkfAd => &SKF_AD,
             Table::SkfOff => &SKF_OFF,
+            Table::SockoptTxrehashVals => &SOCKOPT_TXREHASH_VALS,
+            Table::BlkpgOps => &BLKPG_OPS,
         }
     }
 
@@ -5039,6 +5073,8 @@ impl Table {
             "bpf_miscop" => Table::BpfMiscop,
             "skf_ad" => Table::SkfAd,
             "skf_off" => Table::SkfOff,
+            "sockopt_txrehash_vals" => Table::SockoptTxrehashVals,
+            "blkpg_ops" => Table::BlkpgOps,
             _ => return None,
         })
     }
