@@ -245,6 +245,10 @@ TABLES = [
     ("skf_off", "SKF_???"),
     ("sockopt_txrehash_vals", "SOCK_TXREHASH_???"),
     ("blkpg_ops", "BLKPG_???"),
+    ("rtc_vl_flags", "RTC_VL_???"),
+    ("rtc_params", "RTC_PARAM_???"),
+    ("rtc_features", "1<<RTC_FEATURE_???"),
+    ("rtc_backup_switch_modes", "RTC_BSM_???"),
 ]
 
 ARCHES = ("x86_64", "i386")

@@ -28,9 +28,9 @@ pub(super) enum Kind {
     In(fn(&mut Call<'_, '_>, u64) -> String),
     /// A structure the kernel writes: its address until a successful exit.
     Out(fn(&mut Call<'_, '_>, u64) -> String),
-    /// Read at the entry; at a successful exit the second function
-    /// makes the text from the entry's (` => {...}` for what the kernel
-    /// wrote back).
+    /// Read at the entry; at the exit the second function makes the
+    /// text from the entry's (` => {...}` for what the kernel wrote back,
+    /// usually only when the call succeeded).
     InThen(
         fn(&mut Call<'_, '_>, u64) -> String,
         fn(&mut Call<'_, '_>, u64, String) -> String,
@@ -41,11 +41,11 @@ pub(super) enum Kind {
 type Family = fn(&str) -> Option<Kind>;
 
 /// The families beyond this file's.
-const FAMILIES: &[Family] = &[super::ioctl_block::kind_of];
+const FAMILIES: &[Family] = &[super::ioctl_block::kind_of, super::ioctl_rtc::kind_of];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>\x12";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -131,9 +131,6 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
                 Some(t) => t.to_string(),
                 None => f(c, v),
             };
-            if failed {
-                return before;
-            }
             then(c, v, before)
         }
     }
@@ -272,6 +269,9 @@ fn fiemap_in(c: &mut Call<'_, '_>, v: u64) -> String {
 /// `struct fiemap` as the kernel returns it (the extents abbreviated,
 /// strace's default).
 fn fiemap_out(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
+    if c.failed() {
+        return before;
+    }
     let Ok(b) = c.fetch(v, FIEMAP_SIZE) else {
         return before;
     };
@@ -459,6 +459,38 @@ mod tests {
                  = -1 EBADF (Bad file descriptor)",
                 "B".repeat(63)
             )
+        );
+    }
+
+    #[test]
+    fn rtc_requests() {
+        let mut m = SparseVirt::new();
+        let t: Vec<u8> = (1..=9i32).flat_map(|x| x.to_le_bytes()).collect();
+        m.map(0x1000, &t);
+        assert_eq!(
+            line(0x4024700a, 0x1000, EBADF, &mut m),
+            "ioctl(-1, RTC_SET_TIME, {tm_sec=1, tm_min=2, tm_hour=3, tm_mday=4, tm_mon=5, \
+             tm_year=6, ...}) = -1 EBADF (Bad file descriptor)"
+        );
+        let mut p = Vec::new();
+        for v in [1u64, (-5i64) as u64] {
+            p.extend_from_slice(&v.to_le_bytes());
+        }
+        p.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0, 0]);
+        m.map(0x2000, &p);
+        assert_eq!(
+            line(0x40187013, 0x2000, EBADF, &mut m),
+            "ioctl(-1, RTC_PARAM_GET, {param=RTC_PARAM_CORRECTION, index=7} => 0x2000) \
+             = -1 EBADF (Bad file descriptor)"
+        );
+        assert_eq!(
+            line(0x40187013, 0x2000, 0, &mut m),
+            "ioctl(-1, RTC_PARAM_GET, {param=RTC_PARAM_CORRECTION, index=7} => \
+             {svalue=-5}) = 0"
+        );
+        assert_eq!(
+            line(0x7004, 0, 0, &mut m),
+            "ioctl(-1, PHN_NOT_OH or RTC_UIE_OFF) = 0"
         );
     }
 }

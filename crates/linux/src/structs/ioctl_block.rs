@@ -137,7 +137,7 @@ fn trace_setup(c: &mut Call<'_, '_>, v: u64) -> String {
 
 /// At a successful exit: the trace's name the kernel filled in.
 fn trace_name(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
-    let Some(open) = before.strip_suffix('}') else {
+    let Some(open) = before.strip_suffix('}').filter(|_| !c.failed()) else {
         return before;
     };
     match c.fetch(v, 32) {

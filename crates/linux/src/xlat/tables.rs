@@ -4025,6 +4025,66 @@ static BLKPG_OPS: Xlat = Xlat {
     i386: BLKPG_OPS_X86_64,
 };
 
+/// strace's `rtc_vl_flags` on x86_64.
+pub(crate) const RTC_VL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RTC_VL_DATA_INVALID"),
+    (0x2, "RTC_VL_BACKUP_LOW"),
+    (0x4, "RTC_VL_BACKUP_EMPTY"),
+    (0x8, "RTC_VL_ACCURACY_LOW"),
+    (0x10, "RTC_VL_BACKUP_SWITCH"),
+];
+static RTC_VL_FLAGS: Xlat = Xlat {
+    name: "rtc_vl_flags",
+    dflt: "RTC_VL_???",
+    x86_64: RTC_VL_FLAGS_X86_64,
+    i386: RTC_VL_FLAGS_X86_64,
+};
+
+/// strace's `rtc_params` on x86_64.
+pub(crate) const RTC_PARAMS_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTC_PARAM_FEATURES"),
+    (0x1, "RTC_PARAM_CORRECTION"),
+    (0x2, "RTC_PARAM_BACKUP_SWITCH_MODE"),
+];
+static RTC_PARAMS: Xlat = Xlat {
+    name: "rtc_params",
+    dflt: "RTC_PARAM_???",
+    x86_64: RTC_PARAMS_X86_64,
+    i386: RTC_PARAMS_X86_64,
+};
+
+/// strace's `rtc_features` on x86_64.
+pub(crate) const RTC_FEATURES_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<RTC_FEATURE_ALARM"),
+    (0x2, "1<<RTC_FEATURE_ALARM_RES_MINUTE"),
+    (0x4, "1<<RTC_FEATURE_NEED_WEEK_DAY"),
+    (0x8, "1<<RTC_FEATURE_ALARM_RES_2S"),
+    (0x10, "1<<RTC_FEATURE_UPDATE_INTERRUPT"),
+    (0x20, "1<<RTC_FEATURE_CORRECTION"),
+    (0x40, "1<<RTC_FEATURE_BACKUP_SWITCH_MODE"),
+    (0x80, "1<<RTC_FEATURE_ALARM_WAKEUP_ONLY"),
+];
+static RTC_FEATURES: Xlat = Xlat {
+    name: "rtc_features",
+    dflt: "1<<RTC_FEATURE_???",
+    x86_64: RTC_FEATURES_X86_64,
+    i386: RTC_FEATURES_X86_64,
+};
+
+/// strace's `rtc_backup_switch_modes` on x86_64.
+pub(crate) const RTC_BACKUP_SWITCH_MODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTC_BSM_DISABLED"),
+    (0x1, "RTC_BSM_DIRECT"),
+    (0x2, "RTC_BSM_LEVEL"),
+    (0x3, "RTC_BSM_STANDBY"),
+];
+static RTC_BACKUP_SWITCH_MODES: Xlat = Xlat {
+    name: "rtc_backup_switch_modes",
+    dflt: "RTC_BSM_???",
+    x86_64: RTC_BACKUP_SWITCH_MODES_X86_64,
+    i386: RTC_BACKUP_SWITCH_MODES_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -4441,11 +4501,19 @@ pub enum Table {
     SockoptTxrehashVals,
     /// strace's `blkpg_ops` table.
     BlkpgOps,
+    /// strace's `rtc_vl_flags` table.
+    RtcVlFlags,
+    /// strace's `rtc_params` table.
+    RtcParams,
+    /// strace's `rtc_features` table.
+    RtcFeatures,
+    /// strace's `rtc_backup_switch_modes` table.
+    RtcBackupSwitchModes,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 206] = [
+    pub const ALL: [Table; 210] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4652,6 +4720,10 @@ impl Table {
         Table::SkfOff,
         Table::SockoptTxrehashVals,
         Table::BlkpgOps,
+        Table::RtcVlFlags,
+        Table::RtcParams,
+        Table::RtcFeatures,
+        Table::RtcBackupSwitchModes,
     ];
 
     /// The table's names and values.
@@ -4863,6 +4935,10 @@ impl Table {
             Table::SkfOff => &SKF_OFF,
             Table::SockoptTxrehashVals => &SOCKOPT_TXREHASH_VALS,
             Table::BlkpgOps => &BLKPG_OPS,
+            Table::RtcVlFlags => &RTC_VL_FLAGS,
+            Table::RtcParams => &RTC_PARAMS,
+            Table::RtcFeatures => &RTC_FEATURES,
+            Table::RtcBackupSwitchModes => &RTC_BACKUP_SWITCH_MODES,
         }
     }
 
@@ -5075,6 +5151,10 @@ impl Table {
             "skf_off" => Table::SkfOff,
             "sockopt_txrehash_vals" => Table::SockoptTxrehashVals,
             "blkpg_ops" => Table::BlkpgOps,
+            "rtc_vl_flags" => Table::RtcVlFlags,
+            "rtc_params" => Table::RtcParams,
+            "rtc_features" => Table::RtcFeatures,
+            "rtc_backup_switch_modes" => Table::RtcBackupSwitchModes,
             _ => return None,
         })
     }
