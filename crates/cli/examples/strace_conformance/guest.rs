@@ -232,12 +232,7 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
     }
     cmd.args(["--memory", "1024", "--timeout"])
         .arg((PROG_TIMEOUT as usize * jobs.len() + 120).to_string())
-        .args(["-s", &strsize.to_string()])
-        // Verbose decoding reads everything the `-v` tests' replays show
-        // (BPF programs, whole arrays): a replay reads only what was read
-        // live. Replays without -v read a subset of it.
-        .arg("-v")
-        .arg("--record")
+        .args(["-s", &strsize.to_string(), "--record"])
         .arg(&recording)
         .arg("-o")
         .arg(dir.join("trace.txt"));
