@@ -440,8 +440,9 @@ mod tests {
         for v in [1i32, 0, 152, 0] {
             arg.extend_from_slice(&v.to_le_bytes());
         }
-        arg.extend_from_slice(&0x3000u64.to_le_bytes());
-        m.map(0x2000, &arg);
+        arg.extend_from_slice(&0x5000u64.to_le_bytes());
+        // At the end of its page: 24 bytes and not one more.
+        m.map(0x2fe8, &arg);
         let mut part = Vec::new();
         part.extend_from_slice(&2048i64.to_le_bytes());
         part.extend_from_slice(&4096i64.to_le_bytes());
@@ -450,9 +451,9 @@ mod tests {
         name.resize(64, 0);
         part.extend_from_slice(&name);
         part.extend_from_slice(&[b'B'; 64]);
-        m.map(0x3000, &part);
+        m.map(0x5000, &part);
         assert_eq!(
-            line(0x1269, 0x2000, EBADF, &mut m),
+            line(0x1269, 0x2fe8, EBADF, &mut m),
             format!(
                 "ioctl(-1, BLKPG, {{op=BLKPG_ADD_PARTITION, flags=0, datalen=152, \
                  data={{start=2048, length=4096, pno=1, devname=\"sda1\", volname=\"{}\"...}}}}) \

@@ -75,13 +75,14 @@ fn cstring(b: &[u8]) -> String {
 /// `struct blkpg_ioctl_arg` and the partition its `data` points to.
 fn blkpg(c: &mut Call<'_, '_>, v: u64) -> String {
     let w = c.long_size();
-    let b = match c.fetch(v, 12 + w + w) {
+    // Three ints, then `data` aligned to a pointer.
+    let data_at = 12usize.next_multiple_of(w);
+    let b = match c.fetch(v, data_at + w) {
         Ok(b) => b,
         Err(s) => return s,
     };
     let f = Fields::new(&b, w);
-    // `data` follows three ints, aligned to a pointer.
-    let data = f.ulong(12usize.next_multiple_of(w));
+    let data = f.ulong(data_at);
     // struct blkpg_partition: two long longs, an int, two char[64].
     let part = match c.fetch(data, 8 + 8 + 4 + 64 + 64) {
         Ok(p) => {
