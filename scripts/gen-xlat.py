@@ -249,6 +249,9 @@ TABLES = [
     ("rtc_params", "RTC_PARAM_???"),
     ("rtc_features", "1<<RTC_FEATURE_???"),
     ("rtc_backup_switch_modes", "RTC_BSM_???"),
+    ("hdio_drive_cmds", "ATA_CMD_???"),
+    ("hdio_ide_nice", "IDE_NICE_???"),
+    ("hdio_busstates", "BUSSTATE_???"),
 ]
 
 ARCHES = ("x86_64", "i386")
@@ -493,6 +496,12 @@ def parse_xlat(path, arch):
                 active = outer
             continue
         if not active:
+            continue
+        # `1 << NAME` (spaces around the shift): the whole line is the
+        # name strace prints, its value the shift of NAME's.
+        m = re.match(r"^1\s+<<\s+([A-Za-z_]\w*)$", line)
+        if m:
+            entries.append((line, "1 << " + m.group(1)))
             continue
         m = re.match(r"(\S+)(?:\s+(.+))?$", line)
         name, expr = m.group(1), m.group(2)

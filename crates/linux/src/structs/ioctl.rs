@@ -41,11 +41,15 @@ pub(super) enum Kind {
 type Family = fn(&str) -> Option<Kind>;
 
 /// The families beyond this file's.
-const FAMILIES: &[Family] = &[super::ioctl_block::kind_of, super::ioctl_rtc::kind_of];
+const FAMILIES: &[Family] = &[
+    super::ioctl_block::kind_of,
+    super::ioctl_rtc::kind_of,
+    super::ioctl_hdio::kind_of,
+];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -492,6 +496,36 @@ mod tests {
         assert_eq!(
             line(0x7004, 0, 0, &mut m),
             "ioctl(-1, PHN_NOT_OH or RTC_UIE_OFF) = 0"
+        );
+    }
+
+    #[test]
+    fn hdio_requests() {
+        let mut m = SparseVirt::new();
+        m.map(0x1000, &[0xca, 255, 238, 0]);
+        let cmd = "{command=ATA_CMD_WRITE, sector_number=255, feature=238, sector_count=0}";
+        assert_eq!(
+            line(0x31f, 0x1000, EBADF, &mut m),
+            format!("ioctl(-1, HDIO_DRIVE_CMD, {cmd}) = -1 EBADF (Bad file descriptor)")
+        );
+        assert_eq!(
+            line(0x31f, 0x1000, 0, &mut m),
+            format!(
+                "ioctl(-1, HDIO_DRIVE_CMD, {cmd} => {{status=0xca, error=255, nsector=238}}) = 0"
+            )
+        );
+        assert_eq!(
+            line(0x329, 0xfacefeedded2ffff, 0, &mut m),
+            "ioctl(-1, HDIO_SET_NICE, 1 << IDE_NICE_DSC_OVERLAP|1 << IDE_NICE_ATAPI_OVERLAP|\
+             1 << IDE_NICE_1|1 << IDE_NICE_0|1 << IDE_NICE_2|0xfacefeedded2ffe0) = 0"
+        );
+        m.map(
+            0x2000,
+            &[16, 63, 0x10, 0x27, 0, 0, 0, 0, 0x3f, 0, 0, 0, 0, 0, 0, 0],
+        );
+        assert_eq!(
+            line(0x301, 0x2000, 0, &mut m),
+            "ioctl(-1, HDIO_GETGEO, {heads=16, sectors=63, cylinders=10000, start=63}) = 0"
         );
     }
 }

@@ -23,6 +23,7 @@ mod fcntl;
 mod futex;
 pub(crate) mod ioctl;
 mod ioctl_block;
+mod ioctl_hdio;
 mod ioctl_rtc;
 mod ipc;
 mod net;

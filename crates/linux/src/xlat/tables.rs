@@ -4085,6 +4085,137 @@ static RTC_BACKUP_SWITCH_MODES: Xlat = Xlat {
     i386: RTC_BACKUP_SWITCH_MODES_X86_64,
 };
 
+/// strace's `hdio_drive_cmds` on x86_64.
+pub(crate) const HDIO_DRIVE_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "ATA_CMD_NOP"),
+    (0x3, "ATA_CMD_CFA_REQ_EXT_ERR"),
+    (0x6, "ATA_CMD_DSM"),
+    (0x8, "ATA_CMD_DEV_RESET"),
+    (0xb, "ATA_CMD_REQ_SENSE_DATA"),
+    (0x10, "ATA_CMD_RESTORE"),
+    (0x20, "ATA_CMD_PIO_READ"),
+    (0x22, "ATA_CMD_READ_LONG"),
+    (0x23, "ATA_CMD_READ_LONG_ONCE"),
+    (0x24, "ATA_CMD_PIO_READ_EXT"),
+    (0x25, "ATA_CMD_READ_EXT"),
+    (0x26, "ATA_CMD_READ_QUEUED"),
+    (0x27, "ATA_CMD_READ_NATIVE_MAX_EXT"),
+    (0x29, "ATA_CMD_READ_MULTI_EXT"),
+    (0x2a, "ATA_CMD_READ_STREAM_DMA_EXT"),
+    (0x2b, "ATA_CMD_READ_STREAM_EXT"),
+    (0x2f, "ATA_CMD_READ_LOG_EXT"),
+    (0x30, "ATA_CMD_PIO_WRITE"),
+    (0x32, "ATA_CMD_WRITE_LONG"),
+    (0x33, "ATA_CMD_WRITE_LONG_ONCE"),
+    (0x34, "ATA_CMD_PIO_WRITE_EXT"),
+    (0x35, "ATA_CMD_WRITE_EXT"),
+    (0x36, "ATA_CMD_WRITE_QUEUED"),
+    (0x37, "ATA_CMD_SET_MAX_EXT"),
+    (0x38, "ATA_CMD_CFA_WRITE_NE"),
+    (0x39, "ATA_CMD_WRITE_MULTI_EXT"),
+    (0x3a, "ATA_CMD_WRITE_STREAM_DMA_EXT"),
+    (0x3b, "ATA_CMD_WRITE_STREAM_EXT"),
+    (0x3d, "ATA_CMD_WRITE_FUA_EXT"),
+    (0x3e, "ATA_CMD_WRITE_QUEUED_FUA_EXT"),
+    (0x3f, "ATA_CMD_WRITE_LOG_EXT"),
+    (0x40, "ATA_CMD_VERIFY"),
+    (0x42, "ATA_CMD_VERIFY_EXT"),
+    (0x45, "ATA_CMD_WRITE_UNCORR_EXT"),
+    (0x47, "ATA_CMD_READ_LOG_DMA_EXT"),
+    (0x4a, "ATA_CMD_ZAC_MGMT_IN"),
+    (0x51, "ATA_CMD_CONFIG_STREAM"),
+    (0x57, "ATA_CMD_WRITE_LOG_DMA_EXT"),
+    (0x5b, "ATA_CMD_TRUSTED_NONDATA"),
+    (0x5c, "ATA_CMD_TRUSTED_RCV"),
+    (0x5d, "ATA_CMD_TRUSTED_RCV_DMA"),
+    (0x5e, "ATA_CMD_TRUSTED_SND"),
+    (0x5f, "ATA_CMD_TRUSTED_SND_DMA"),
+    (0x60, "ATA_CMD_FPDMA_READ"),
+    (0x61, "ATA_CMD_FPDMA_WRITE"),
+    (0x63, "ATA_CMD_NCQ_NON_DATA"),
+    (0x64, "ATA_CMD_FPDMA_SEND"),
+    (0x65, "ATA_CMD_FPDMA_RECV"),
+    (0x87, "ATA_CMD_CFA_TRANS_SECT"),
+    (0x90, "ATA_CMD_EDD"),
+    (0x91, "ATA_CMD_INIT_DEV_PARAMS"),
+    (0x92, "ATA_CMD_DOWNLOAD_MICRO"),
+    (0x93, "ATA_CMD_DOWNLOAD_MICRO_DMA"),
+    (0x9f, "ATA_CMD_ZAC_MGMT_OUT"),
+    (0xa0, "ATA_CMD_PACKET"),
+    (0xa1, "ATA_CMD_ID_ATAPI"),
+    (0xa2, "ATA_CMD_SERVICE"),
+    (0xb0, "ATA_CMD_SMART"),
+    (0xb1, "ATA_CMD_CONF_OVERLAY"),
+    (0xb4, "ATA_CMD_SANITIZE_DEVICE"),
+    (0xc0, "ATA_CMD_CFA_ERASE"),
+    (0xc4, "ATA_CMD_READ_MULTI"),
+    (0xc5, "ATA_CMD_WRITE_MULTI"),
+    (0xc6, "ATA_CMD_SET_MULTI"),
+    (0xc8, "ATA_CMD_READ"),
+    (0xca, "ATA_CMD_WRITE"),
+    (0xcd, "ATA_CMD_CFA_WRITE_MULT_NE"),
+    (0xce, "ATA_CMD_WRITE_MULTI_FUA_EXT"),
+    (0xd1, "ATA_CMD_CHK_MED_CRD_TYP"),
+    (0xde, "ATA_CMD_MEDIA_LOCK"),
+    (0xdf, "ATA_CMD_MEDIA_UNLOCK"),
+    (0xe0, "ATA_CMD_STANDBYNOW1"),
+    (0xe1, "ATA_CMD_IDLEIMMEDIATE"),
+    (0xe2, "ATA_CMD_STANDBY"),
+    (0xe3, "ATA_CMD_IDLE"),
+    (0xe4, "ATA_CMD_PMP_READ"),
+    (0xe5, "ATA_CMD_CHK_POWER"),
+    (0xe6, "ATA_CMD_SLEEP"),
+    (0xe7, "ATA_CMD_FLUSH"),
+    (0xe8, "ATA_CMD_PMP_WRITE"),
+    (0xe9, "ATA_CMD_PMP_READ_DMA"),
+    (0xea, "ATA_CMD_FLUSH_EXT"),
+    (0xeb, "ATA_CMD_PMP_WRITE_DMA"),
+    (0xec, "ATA_CMD_ID_ATA"),
+    (0xef, "ATA_CMD_SET_FEATURES"),
+    (0xf1, "ATA_CMD_SEC_SET_PASS"),
+    (0xf2, "ATA_CMD_SEC_UNLOCK"),
+    (0xf3, "ATA_CMD_SEC_ERASE_PREP"),
+    (0xf4, "ATA_CMD_SEC_ERASE_UNIT"),
+    (0xf5, "ATA_CMD_SEC_FREEZE_LOCK"),
+    (0xf6, "ATA_CMD_SEC_DISABLE_PASS"),
+    (0xf8, "ATA_CMD_READ_NATIVE_MAX"),
+    (0xf9, "ATA_CMD_SET_MAX"),
+];
+static HDIO_DRIVE_CMDS: Xlat = Xlat {
+    name: "hdio_drive_cmds",
+    dflt: "ATA_CMD_???",
+    x86_64: HDIO_DRIVE_CMDS_X86_64,
+    i386: HDIO_DRIVE_CMDS_X86_64,
+};
+
+/// strace's `hdio_ide_nice` on x86_64.
+pub(crate) const HDIO_IDE_NICE_X86_64: &[(u64, &str)] = &[
+    (0x1, "1 << IDE_NICE_DSC_OVERLAP"),
+    (0x2, "1 << IDE_NICE_ATAPI_OVERLAP"),
+    (0x8, "1 << IDE_NICE_1"),
+    (0x4, "1 << IDE_NICE_0"),
+    (0x10, "1 << IDE_NICE_2"),
+];
+static HDIO_IDE_NICE: Xlat = Xlat {
+    name: "hdio_ide_nice",
+    dflt: "IDE_NICE_???",
+    x86_64: HDIO_IDE_NICE_X86_64,
+    i386: HDIO_IDE_NICE_X86_64,
+};
+
+/// strace's `hdio_busstates` on x86_64.
+pub(crate) const HDIO_BUSSTATES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BUSSTATE_OFF"),
+    (0x1, "BUSSTATE_ON"),
+    (0x2, "BUSSTATE_TRISTATE"),
+];
+static HDIO_BUSSTATES: Xlat = Xlat {
+    name: "hdio_busstates",
+    dflt: "BUSSTATE_???",
+    x86_64: HDIO_BUSSTATES_X86_64,
+    i386: HDIO_BUSSTATES_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -4509,11 +4640,17 @@ pub enum Table {
     RtcFeatures,
     /// strace's `rtc_backup_switch_modes` table.
     RtcBackupSwitchModes,
+    /// strace's `hdio_drive_cmds` table.
+    HdioDriveCmds,
+    /// strace's `hdio_ide_nice` table.
+    HdioIdeNice,
+    /// strace's `hdio_busstates` table.
+    HdioBusstates,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 210] = [
+    pub const ALL: [Table; 213] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4724,6 +4861,9 @@ impl Table {
         Table::RtcParams,
         Table::RtcFeatures,
         Table::RtcBackupSwitchModes,
+        Table::HdioDriveCmds,
+        Table::HdioIdeNice,
+        Table::HdioBusstates,
     ];
 
     /// The table's names and values.
@@ -4939,6 +5079,9 @@ impl Table {
             Table::RtcParams => &RTC_PARAMS,
             Table::RtcFeatures => &RTC_FEATURES,
             Table::RtcBackupSwitchModes => &RTC_BACKUP_SWITCH_MODES,
+            Table::HdioDriveCmds => &HDIO_DRIVE_CMDS,
+            Table::HdioIdeNice => &HDIO_IDE_NICE,
+            Table::HdioBusstates => &HDIO_BUSSTATES,
         }
     }
 
@@ -5155,6 +5298,9 @@ impl Table {
             "rtc_params" => Table::RtcParams,
             "rtc_features" => Table::RtcFeatures,
             "rtc_backup_switch_modes" => Table::RtcBackupSwitchModes,
+            "hdio_drive_cmds" => Table::HdioDriveCmds,
+            "hdio_ide_nice" => Table::HdioIdeNice,
+            "hdio_busstates" => Table::HdioBusstates,
             _ => return None,
         })
     }
