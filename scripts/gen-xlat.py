@@ -252,6 +252,18 @@ TABLES = [
     ("hdio_drive_cmds", "ATA_CMD_???"),
     ("hdio_ide_nice", "IDE_NICE_???"),
     ("hdio_busstates", "BUSSTATE_???"),
+    ("term_iflags", "I???"),
+    ("term_oflags", "O???"),
+    ("term_lflags", "???"),
+    ("term_cflags", "???"),
+    ("term_cflags_csize", "CS?"),
+    ("baud_options", "B???"),
+    ("term_oflags_nldly", "NL?"),
+    ("term_oflags_crdly", "CR?"),
+    ("term_oflags_tabdly", "TAB?"),
+    ("term_oflags_bsdly", "BS?"),
+    ("term_oflags_vtdly", "VT?"),
+    ("term_oflags_ffdly", "FF?"),
 ]
 
 ARCHES = ("x86_64", "i386")

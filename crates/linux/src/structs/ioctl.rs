@@ -45,6 +45,7 @@ const FAMILIES: &[Family] = &[
     super::ioctl_block::kind_of,
     super::ioctl_rtc::kind_of,
     super::ioctl_hdio::kind_of,
+    super::ioctl_term::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in

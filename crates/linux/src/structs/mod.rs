@@ -25,6 +25,7 @@ pub(crate) mod ioctl;
 mod ioctl_block;
 mod ioctl_hdio;
 mod ioctl_rtc;
+mod ioctl_term;
 mod ipc;
 mod net;
 mod poll;

@@ -4216,6 +4216,228 @@ static HDIO_BUSSTATES: Xlat = Xlat {
     i386: HDIO_BUSSTATES_X86_64,
 };
 
+/// strace's `term_iflags` on x86_64.
+pub(crate) const TERM_IFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IGNBRK"),
+    (0x2, "BRKINT"),
+    (0x4, "IGNPAR"),
+    (0x8, "PARMRK"),
+    (0x10, "INPCK"),
+    (0x20, "ISTRIP"),
+    (0x40, "INLCR"),
+    (0x80, "IGNCR"),
+    (0x100, "ICRNL"),
+    (0x200, "IUCLC"),
+    (0x400, "IXON"),
+    (0x800, "IXANY"),
+    (0x1000, "IXOFF"),
+    (0x2000, "IMAXBEL"),
+    (0x4000, "IUTF8"),
+];
+static TERM_IFLAGS: Xlat = Xlat {
+    name: "term_iflags",
+    dflt: "I???",
+    x86_64: TERM_IFLAGS_X86_64,
+    i386: TERM_IFLAGS_X86_64,
+};
+
+/// strace's `term_oflags` on x86_64.
+pub(crate) const TERM_OFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "OPOST"),
+    (0x2, "OLCUC"),
+    (0x4, "ONLCR"),
+    (0x8, "OCRNL"),
+    (0x10, "ONOCR"),
+    (0x20, "ONLRET"),
+    (0x40, "OFILL"),
+    (0x80, "OFDEL"),
+];
+static TERM_OFLAGS: Xlat = Xlat {
+    name: "term_oflags",
+    dflt: "O???",
+    x86_64: TERM_OFLAGS_X86_64,
+    i386: TERM_OFLAGS_X86_64,
+};
+
+/// strace's `term_lflags` on x86_64.
+pub(crate) const TERM_LFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "ISIG"),
+    (0x2, "ICANON"),
+    (0x4, "XCASE"),
+    (0x8, "ECHO"),
+    (0x10, "ECHOE"),
+    (0x20, "ECHOK"),
+    (0x40, "ECHONL"),
+    (0x80, "NOFLSH"),
+    (0x8000, "IEXTEN"),
+    (0x200, "ECHOCTL"),
+    (0x400, "ECHOPRT"),
+    (0x800, "ECHOKE"),
+    (0x1000, "FLUSHO"),
+    (0x4000, "PENDIN"),
+    (0x100, "TOSTOP"),
+    (0x10000, "EXTPROC"),
+];
+static TERM_LFLAGS: Xlat = Xlat {
+    name: "term_lflags",
+    dflt: "???",
+    x86_64: TERM_LFLAGS_X86_64,
+    i386: TERM_LFLAGS_X86_64,
+};
+
+/// strace's `term_cflags` on x86_64.
+pub(crate) const TERM_CFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x40, "CSTOPB"),
+    (0x80, "CREAD"),
+    (0x100, "PARENB"),
+    (0x200, "PARODD"),
+    (0x400, "HUPCL"),
+    (0x800, "CLOCAL"),
+    (0x40000000, "CMSPAR"),
+    (0x80000000, "CRTSCTS"),
+];
+static TERM_CFLAGS: Xlat = Xlat {
+    name: "term_cflags",
+    dflt: "???",
+    x86_64: TERM_CFLAGS_X86_64,
+    i386: TERM_CFLAGS_X86_64,
+};
+
+/// strace's `term_cflags_csize` on x86_64.
+pub(crate) const TERM_CFLAGS_CSIZE_X86_64: &[(u64, &str)] = &[
+    (0x0, "CS5"),
+    (0x10, "CS6"),
+    (0x20, "CS7"),
+    (0x30, "CS8"),
+];
+static TERM_CFLAGS_CSIZE: Xlat = Xlat {
+    name: "term_cflags_csize",
+    dflt: "CS?",
+    x86_64: TERM_CFLAGS_CSIZE_X86_64,
+    i386: TERM_CFLAGS_CSIZE_X86_64,
+};
+
+/// strace's `baud_options` on x86_64.
+pub(crate) const BAUD_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "B0"),
+    (0x1, "B50"),
+    (0x2, "B75"),
+    (0x3, "B110"),
+    (0x4, "B134"),
+    (0x5, "B150"),
+    (0x6, "B200"),
+    (0x7, "B300"),
+    (0x8, "B600"),
+    (0x9, "B1200"),
+    (0xa, "B1800"),
+    (0xb, "B2400"),
+    (0xc, "B4800"),
+    (0xd, "B9600"),
+    (0xe, "B19200"),
+    (0xf, "B38400"),
+    (0x1001, "B57600"),
+    (0x1002, "B115200"),
+    (0x1003, "B230400"),
+    (0x1004, "B460800"),
+    (0x1005, "B500000"),
+    (0x1006, "B576000"),
+    (0x1007, "B921600"),
+    (0x1008, "B1000000"),
+    (0x1009, "B1152000"),
+    (0x100a, "B1500000"),
+    (0x100b, "B2000000"),
+    (0x100c, "B2500000"),
+    (0x100d, "B3000000"),
+    (0x100e, "B3500000"),
+    (0x100f, "B4000000"),
+    (0xe, "EXTA"),
+    (0xf, "EXTB"),
+    (0x1000, "BOTHER"),
+];
+static BAUD_OPTIONS: Xlat = Xlat {
+    name: "baud_options",
+    dflt: "B???",
+    x86_64: BAUD_OPTIONS_X86_64,
+    i386: BAUD_OPTIONS_X86_64,
+};
+
+/// strace's `term_oflags_nldly` on x86_64.
+pub(crate) const TERM_OFLAGS_NLDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "NL0"),
+    (0x100, "NL1"),
+];
+static TERM_OFLAGS_NLDLY: Xlat = Xlat {
+    name: "term_oflags_nldly",
+    dflt: "NL?",
+    x86_64: TERM_OFLAGS_NLDLY_X86_64,
+    i386: TERM_OFLAGS_NLDLY_X86_64,
+};
+
+/// strace's `term_oflags_crdly` on x86_64.
+pub(crate) const TERM_OFLAGS_CRDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "CR0"),
+    (0x200, "CR1"),
+    (0x400, "CR2"),
+    (0x600, "CR3"),
+];
+static TERM_OFLAGS_CRDLY: Xlat = Xlat {
+    name: "term_oflags_crdly",
+    dflt: "CR?",
+    x86_64: TERM_OFLAGS_CRDLY_X86_64,
+    i386: TERM_OFLAGS_CRDLY_X86_64,
+};
+
+/// strace's `term_oflags_tabdly` on x86_64.
+pub(crate) const TERM_OFLAGS_TABDLY_X86_64: &[(u64, &str)] = &[
+    (0x1800, "XTABS"),
+    (0x0, "TAB0"),
+    (0x800, "TAB1"),
+    (0x1000, "TAB2"),
+    (0x1800, "TAB3"),
+];
+static TERM_OFLAGS_TABDLY: Xlat = Xlat {
+    name: "term_oflags_tabdly",
+    dflt: "TAB?",
+    x86_64: TERM_OFLAGS_TABDLY_X86_64,
+    i386: TERM_OFLAGS_TABDLY_X86_64,
+};
+
+/// strace's `term_oflags_bsdly` on x86_64.
+pub(crate) const TERM_OFLAGS_BSDLY_X86_64: &[(u64, &str)] = &[
+    (0x2000, "BS1"),
+    (0x0, "BS0"),
+];
+static TERM_OFLAGS_BSDLY: Xlat = Xlat {
+    name: "term_oflags_bsdly",
+    dflt: "BS?",
+    x86_64: TERM_OFLAGS_BSDLY_X86_64,
+    i386: TERM_OFLAGS_BSDLY_X86_64,
+};
+
+/// strace's `term_oflags_vtdly` on x86_64.
+pub(crate) const TERM_OFLAGS_VTDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "VT0"),
+    (0x4000, "VT1"),
+];
+static TERM_OFLAGS_VTDLY: Xlat = Xlat {
+    name: "term_oflags_vtdly",
+    dflt: "VT?",
+    x86_64: TERM_OFLAGS_VTDLY_X86_64,
+    i386: TERM_OFLAGS_VTDLY_X86_64,
+};
+
+/// strace's `term_oflags_ffdly` on x86_64.
+pub(crate) const TERM_OFLAGS_FFDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "FF0"),
+    (0x8000, "FF1"),
+];
+static TERM_OFLAGS_FFDLY: Xlat = Xlat {
+    name: "term_oflags_ffdly",
+    dflt: "FF?",
+    x86_64: TERM_OFLAGS_FFDLY_X86_64,
+    i386: TERM_OFLAGS_FFDLY_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -4646,11 +4868,35 @@ pub enum Table {
     HdioIdeNice,
     /// strace's `hdio_busstates` table.
     HdioBusstates,
+    /// strace's `term_iflags` table.
+    TermIflags,
+    /// strace's `term_oflags` table.
+    TermOflags,
+    /// strace's `term_lflags` table.
+    TermLflags,
+    /// strace's `term_cflags` table.
+    TermCflags,
+    /// strace's `term_cflags_csize` table.
+    TermCflagsCsize,
+    /// strace's `baud_options` table.
+    BaudOptions,
+    /// strace's `term_oflags_nldly` table.
+    TermOflagsNldly,
+    /// strace's `term_oflags_crdly` table.
+    TermOflagsCrdly,
+    /// strace's `term_oflags_tabdly` table.
+    TermOflagsTabdly,
+    /// strace's `term_oflags_bsdly` table.
+    TermOflagsBsdly,
+    /// strace's `term_oflags_vtdly` table.
+    TermOflagsVtdly,
+    /// strace's `term_oflags_ffdly` table.
+    TermOflagsFfdly,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 213] = [
+    pub const ALL: [Table; 225] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4864,6 +5110,18 @@ impl Table {
         Table::HdioDriveCmds,
         Table::HdioIdeNice,
         Table::HdioBusstates,
+        Table::TermIflags,
+        Table::TermOflags,
+        Table::TermLflags,
+        Table::TermCflags,
+        Table::TermCflagsCsize,
+        Table::BaudOptions,
+        Table::TermOflagsNldly,
+        Table::TermOflagsCrdly,
+        Table::TermOflagsTabdly,
+        Table::TermOflagsBsdly,
+        Table::TermOflagsVtdly,
+        Table::TermOflagsFfdly,
     ];
 
     /// The table's names and values.
@@ -5082,6 +5340,18 @@ impl Table {
             Table::HdioDriveCmds => &HDIO_DRIVE_CMDS,
             Table::HdioIdeNice => &HDIO_IDE_NICE,
             Table::HdioBusstates => &HDIO_BUSSTATES,
+            Table::TermIflags => &TERM_IFLAGS,
+            Table::TermOflags => &TERM_OFLAGS,
+            Table::TermLflags => &TERM_LFLAGS,
+            Table::TermCflags => &TERM_CFLAGS,
+            Table::TermCflagsCsize => &TERM_CFLAGS_CSIZE,
+            Table::BaudOptions => &BAUD_OPTIONS,
+            Table::TermOflagsNldly => &TERM_OFLAGS_NLDLY,
+            Table::TermOflagsCrdly => &TERM_OFLAGS_CRDLY,
+            Table::TermOflagsTabdly => &TERM_OFLAGS_TABDLY,
+            Table::TermOflagsBsdly => &TERM_OFLAGS_BSDLY,
+            Table::TermOflagsVtdly => &TERM_OFLAGS_VTDLY,
+            Table::TermOflagsFfdly => &TERM_OFLAGS_FFDLY,
         }
     }
 
@@ -5301,6 +5571,18 @@ impl Table {
             "hdio_drive_cmds" => Table::HdioDriveCmds,
             "hdio_ide_nice" => Table::HdioIdeNice,
             "hdio_busstates" => Table::HdioBusstates,
+            "term_iflags" => Table::TermIflags,
+            "term_oflags" => Table::TermOflags,
+            "term_lflags" => Table::TermLflags,
+            "term_cflags" => Table::TermCflags,
+            "term_cflags_csize" => Table::TermCflagsCsize,
+            "baud_options" => Table::BaudOptions,
+            "term_oflags_nldly" => Table::TermOflagsNldly,
+            "term_oflags_crdly" => Table::TermOflagsCrdly,
+            "term_oflags_tabdly" => Table::TermOflagsTabdly,
+            "term_oflags_bsdly" => Table::TermOflagsBsdly,
+            "term_oflags_vtdly" => Table::TermOflagsVtdly,
+            "term_oflags_ffdly" => Table::TermOflagsFfdly,
             _ => return None,
         })
     }
