@@ -218,6 +218,52 @@ TABLES = [
     ("waitid_types", "P_???"),
     ("whence_codes", "SEEK_???"),
     ("xattrflags", "XATTR_???"),
+    # ioctl, socket option and futex_waitv decoders (structs/ioctl*.rs, net).
+    ("modem_flags", "TIOCM_???"),
+    ("fs_ioc_flags", "FS_???_FL"),
+    ("fiemap_flags", "FIEMAP_FLAG_???"),
+    ("fs_xflags", "FS_XFLAG_???"),
+    ("tcxonc_options", "TC???"),
+    ("tcflsh_options", "TC???"),
+    ("counter_ioctl_component_types", "COUNTER_COMPONENT_???"),
+    ("counter_ioctl_event_types", "COUNTER_EVENT_???"),
+    ("counter_ioctl_scopes", "COUNTER_SCOPE_???"),
+    ("icmp_filter_flags", "ICMP_???"),
+    ("packet_mreq_type", "PACKET_MR_???"),
+    ("futex_waiter_flags", "FUTEX_???"),
+    ("seccomp_ioctl_addfd_flags", "SECCOMP_ADDFD_FLAG_???"),
+    ("seccomp_ioctl_resp_flags", "SECCOMP_USER_NOTIF_FLAG_???"),
+    ("bpf_class", "BPF_???"),
+    ("bpf_size", "BPF_???"),
+    ("bpf_mode", "BPF_???"),
+    ("bpf_op_alu", "BPF_???"),
+    ("bpf_op_jmp", "BPF_???"),
+    ("bpf_src", "BPF_???"),
+    ("bpf_rval", "BPF_???"),
+    ("bpf_miscop", "BPF_???"),
+    ("skf_ad", "SKF_AD_???"),
+    ("skf_off", "SKF_???"),
+    ("sockopt_txrehash_vals", "SOCK_TXREHASH_???"),
+    ("blkpg_ops", "BLKPG_???"),
+    ("rtc_vl_flags", "RTC_VL_???"),
+    ("rtc_params", "RTC_PARAM_???"),
+    ("rtc_features", "1<<RTC_FEATURE_???"),
+    ("rtc_backup_switch_modes", "RTC_BSM_???"),
+    ("hdio_drive_cmds", "ATA_CMD_???"),
+    ("hdio_ide_nice", "IDE_NICE_???"),
+    ("hdio_busstates", "BUSSTATE_???"),
+    ("term_iflags", "I???"),
+    ("term_oflags", "O???"),
+    ("term_lflags", "???"),
+    ("term_cflags", "???"),
+    ("term_cflags_csize", "CS?"),
+    ("baud_options", "B???"),
+    ("term_oflags_nldly", "NL?"),
+    ("term_oflags_crdly", "CR?"),
+    ("term_oflags_tabdly", "TAB?"),
+    ("term_oflags_bsdly", "BS?"),
+    ("term_oflags_vtdly", "VT?"),
+    ("term_oflags_ffdly", "FF?"),
 ]
 
 ARCHES = ("x86_64", "i386")
@@ -462,6 +508,12 @@ def parse_xlat(path, arch):
                 active = outer
             continue
         if not active:
+            continue
+        # `1 << NAME` (spaces around the shift): the whole line is the
+        # name strace prints, its value the shift of NAME's.
+        m = re.match(r"^1\s+<<\s+([A-Za-z_]\w*)$", line)
+        if m:
+            entries.append((line, "1 << " + m.group(1)))
             continue
         m = re.match(r"(\S+)(?:\s+(.+))?$", line)
         name, expr = m.group(1), m.group(2)

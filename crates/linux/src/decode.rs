@@ -411,10 +411,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 self.desc.name == "setsockopt",
             ),
             ArgType::IoctlCode => xlat::ioctl_request(self.abi, v as u32),
-            ArgType::IoctlArg if xlat::ioctl_takes_pointer(self.abi, self.raw[1] as u32) => {
-                fmt::ptr(v)
-            }
-            ArgType::IoctlArg => fmt::hex0(v),
+            ArgType::IoctlArg => crate::structs::ioctl::decode(&mut self.struct_call(i), v),
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {
@@ -583,20 +580,21 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::Clockid => fmt::clockid(self.abi, v & 0xffff_ffff),
-            ArgType::Struct(k) => crate::structs::decode(
-                &mut crate::structs::Call {
-                    abi: self.abi,
-                    name: self.desc.name,
-                    raw: self.raw,
-                    mem: &mut *self.mem,
-                    opts: self.opts,
-                    ret: self.ret,
-                    entries: &self.entries,
-                    index: i,
-                },
-                k,
-                v,
-            ),
+            ArgType::Struct(k) => crate::structs::decode(&mut self.struct_call(i), k, v),
+        }
+    }
+
+    /// Argument `i` as the structure decoders see the call.
+    fn struct_call(&mut self, i: usize) -> crate::structs::Call<'_, '_> {
+        crate::structs::Call {
+            abi: self.abi,
+            name: self.desc.name,
+            raw: self.raw,
+            mem: &mut *self.mem,
+            opts: self.opts,
+            ret: self.ret,
+            entries: &self.entries,
+            index: i,
         }
     }
 

@@ -481,6 +481,78 @@ fn linux_decode_seeds() -> Vec<Seed> {
                 (a + 0x300, q(1 << 16 | 1)),
             ],
         ),
+        // ioctl arguments by request (structs/ioctl.rs).
+        (
+            "ioctl-tiocgwinsz",
+            "ioctl",
+            [1, 0x5413, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&24u16.to_le_bytes(), &80u16.to_le_bytes(), &[0; 4]]),
+            )],
+        ),
+        (
+            "ioctl-fiemap",
+            "ioctl",
+            [3, 0xc020660b, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&q(0), &q(u64::MAX), &1u32.to_le_bytes(), &[0; 12]]),
+            )],
+        ),
+        (
+            "ioctl-rndaddentropy-huge",
+            "ioctl",
+            [3, 0x40085203, a, 0, 0, 0],
+            -9,
+            vec![(
+                a,
+                cat(&[&8u32.to_le_bytes(), &u32::MAX.to_le_bytes(), b"abc"]),
+            )],
+        ),
+        // Socket option values by level (structs/sockopt.rs, bpf.rs).
+        (
+            "setsockopt-attach-filter",
+            "setsockopt",
+            [3, 1, 26, a, 16, 0],
+            0,
+            vec![
+                (a, cat(&[&q(0xffff), &q(a + 0x100)])),
+                (
+                    a + 0x100,
+                    cat(&[&[0x30, 0, 0, 0], &0xfffff000u32.to_le_bytes()]).repeat(4),
+                ),
+            ],
+        ),
+        (
+            "setsockopt-icmp-filter",
+            "setsockopt",
+            [3, 255, 1, a, 8, 0],
+            -9,
+            vec![(a, 0x1fu32.to_le_bytes().to_vec())],
+        ),
+        (
+            "getsockopt-peercred",
+            "getsockopt",
+            [3, 1, 17, a, a + 0x100, 0],
+            0,
+            vec![
+                (a, vec![0xff; 12]),
+                (a + 0x100, 7u32.to_le_bytes().to_vec()),
+            ],
+        ),
+        (
+            "futex_waitv",
+            "futex_waitv",
+            [a, 200, 0, 0, 1, 0],
+            -22,
+            vec![(
+                a,
+                cat(&[&q(1), &q(a), &0x82u32.to_le_bytes(), &[0; 4]]).repeat(3),
+            )],
+        ),
         (
             "nanosleep-interrupted",
             "nanosleep",

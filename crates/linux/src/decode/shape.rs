@@ -63,6 +63,8 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
                     return i;
                 }
             }
+            // Requests strace prints without their argument (FIFREEZE).
+            ArgType::IoctlArg if !crate::structs::ioctl::shows_arg(raw[1] as u32) => return i,
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
             ArgType::PtraceArg(1) => {

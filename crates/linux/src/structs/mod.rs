@@ -17,14 +17,22 @@
 //! nothing here panics.
 
 mod aio;
+mod bpf;
 mod caps;
 mod fcntl;
+mod futex;
+pub(crate) mod ioctl;
+mod ioctl_block;
+mod ioctl_hdio;
+mod ioctl_rtc;
+mod ioctl_term;
 mod ipc;
 mod net;
 mod poll;
 mod resource;
 mod signal;
 mod sockaddr;
+mod sockopt;
 mod stat;
 mod time;
 
@@ -174,6 +182,8 @@ pub enum StructKind {
     SiginfoOut,
     /// `struct sigevent` (timer_create, mq_notify).
     Sigevent,
+    /// futex_waitv's `struct futex_waitv[]`, the count in this argument.
+    FutexWaitv(u8),
 }
 
 impl StructKind {
@@ -198,6 +208,7 @@ impl StructKind {
             ("sockopt_in", p) => K::SockoptIn(arg(p)?),
             ("sockopt_out", p) => K::SockoptOut(arg(p)?),
             ("saddr_out", p) => K::SockaddrOut(arg(p)?),
+            ("futex_waitv", p) => K::FutexWaitv(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
@@ -258,7 +269,10 @@ impl StructKind {
     pub(crate) fn referenced_arg(self) -> Option<u8> {
         match self {
             StructKind::SchedAttr(n) => n,
-            StructKind::CpuSet(n) | StructKind::Pollfds(n) | StructKind::FdSet(n) => Some(n),
+            StructKind::CpuSet(n)
+            | StructKind::Pollfds(n)
+            | StructKind::FdSet(n)
+            | StructKind::FutexWaitv(n) => Some(n),
             _ => None,
         }
     }
@@ -391,6 +405,16 @@ impl Call<'_, '_> {
     }
 }
 
+/// strace's `...` after the last element printed of an array cut at a
+/// kernel limit (only after a complete array: an unreadable element
+/// already ended it with `... /* address */`).
+fn more_follows(s: String, cut: bool) -> String {
+    match s.strip_suffix(']') {
+        Some(body) if cut && !body.ends_with("*/") => format!("{body}, ...]"),
+        _ => s,
+    }
+}
+
 /// Little-endian fields of a structure read from the guest; offsets out
 /// of range read as 0 (the decoders read whole structures, so this only
 /// guards against a layout mistake, never a panic).
@@ -499,6 +523,10 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::CapHeader | K::CapData => caps::decode(c, kind, v),
         K::IocbPtrs(_) | K::IocbHeader => aio::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
+        K::FutexWaitv(n) => {
+            let count = c.arg(n) & 0xffff_ffff;
+            futex::waiters(c, v, count)
+        }
     }
 }
 

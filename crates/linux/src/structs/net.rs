@@ -281,77 +281,6 @@ fn mmsgvec(c: &mut Call<'_, '_>, v: u64, count: u64, with_len: u64, recv: bool) 
     })
 }
 
-/// `SOL_SOCKET` and `SO_LINGER`, `SO_PEERCRED`: the options whose value
-/// is a structure.
-const SOL_SOCKET: u64 = 1;
-const SO_LINGER: u64 = 13;
-const SO_PEERCRED: u64 = 17;
-/// Most option bytes read.
-const MAX_OPTLEN: usize = 256;
-
-/// A socket option's value of `len` bytes at `v`: the structures strace
-/// knows (`SO_LINGER`, `SO_PEERCRED`, field by field as far as `len`
-/// goes), an int as `[N]`, a shorter value as its bytes.
-fn sockopt_value(c: &mut Call<'_, '_>, v: u64, len: i64, get: bool) -> String {
-    if v == 0 {
-        return "NULL".into();
-    }
-    if len < 0 {
-        return fmt::ptr(v);
-    }
-    let level = c.arg(1) & 0xffff_ffff;
-    let name = c.arg(2) & 0xffff_ffff;
-    let hex = |b: &[u8]| fmt::quote_hex(b, false);
-    let fields: Option<&[&str]> = match (level, name) {
-        (SOL_SOCKET, SO_LINGER) => Some(&["l_onoff", "l_linger"]),
-        (SOL_SOCKET, SO_PEERCRED) if get => Some(&["pid", "uid", "gid"]),
-        _ => None,
-    };
-    if let Some(names) = fields {
-        let size = 4 * names.len();
-        // setsockopt needs the whole structure; getsockopt shows what
-        // the kernel wrote, a partial field as bytes.
-        if !get && (len as usize) < size {
-            return fmt::ptr(v);
-        }
-        let n = (len as usize).min(size);
-        if get && n == 0 {
-            return fmt::ptr(v);
-        }
-        let b = match c.fetch(v, n) {
-            Ok(b) => b,
-            Err(s) => return s,
-        };
-        let f = Fields::new(&b, 4);
-        let parts: Vec<String> = names
-            .iter()
-            .enumerate()
-            .take(n.div_ceil(4))
-            .map(|(k, name)| {
-                let field = &b[k * 4..(k * 4 + 4).min(n)];
-                if field.len() < 4 {
-                    format!("{name}={}", hex(field))
-                } else if *name == "l_onoff" || *name == "l_linger" || *name == "pid" {
-                    format!("{name}={}", f.i32(k * 4))
-                } else {
-                    format!("{name}={}", f.u32(k * 4))
-                }
-            })
-            .collect();
-        return format!("{{{}}}", parts.join(", "));
-    }
-    let n = (len as usize).min(MAX_OPTLEN);
-    if get && n == 0 {
-        return fmt::ptr(v);
-    }
-    match c.fetch(v, n) {
-        Ok(b) if n >= 4 => format!("[{}]", Fields::new(&b, 4).i32(0)),
-        Ok(b) if get => hex(&b),
-        Ok(b) => fmt::quote(&b, false),
-        Err(s) => s,
-    }
-}
-
 /// Decodes the message structures of [`super::decode`].
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     match kind {
@@ -374,15 +303,20 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         },
         StructKind::SockoptIn(a) => {
             let len = c.arg(a) as u32 as i32 as i64;
-            sockopt_value(c, v, len, false)
+            super::sockopt::set_value(c, v, len)
         }
-        // Shown as long as the kernel says it wrote.
+        // Shown as long as the kernel says it wrote (no longer than the
+        // caller's buffer, its length shown at the entry as `[N]`).
         StructKind::SockoptOut(a) => {
             let Ok(b) = c.fetch(c.arg(a), 4) else {
                 return fmt::ptr(v);
             };
-            let len = Fields::new(&b, 4).i32(0);
-            sockopt_value(c, v, len, true)
+            let rlen = Fields::new(&b, 4).i32(0);
+            let ulen = c
+                .entry_of(a as usize)
+                .and_then(|t| t.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+                .unwrap_or(rlen);
+            super::sockopt::get_value(c, v, ulen, rlen)
         }
         StructKind::Mmsghdrs => match c.ret {
             None => fmt::ptr(v),

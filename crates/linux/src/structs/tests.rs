@@ -884,9 +884,10 @@ fn socket_option_values() {
         arg_ret(X, "setsockopt", &[3, 1, 1, 0x1000, 5], 0, &mut m, 3).0,
         "[-15]"
     );
+    // An int option shorter than an int: the address (strace's net.c).
     assert_eq!(
         arg_ret(X, "setsockopt", &[3, 1, 1, 0x1000, 3], 0, &mut m, 3).0,
-        "\"\\361\\377\\377\""
+        "0x1000"
     );
     // getsockopt: as far as the kernel says it wrote, the length in/out.
     m.map(0x2000, &le32(&[1, -1754156833]));

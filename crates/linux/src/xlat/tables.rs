@@ -3580,6 +3580,864 @@ static XATTRFLAGS: Xlat = Xlat {
     i386: XATTRFLAGS_X86_64,
 };
 
+/// strace's `modem_flags` on x86_64.
+pub(crate) const MODEM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TIOCM_LE"),
+    (0x2, "TIOCM_DTR"),
+    (0x4, "TIOCM_RTS"),
+    (0x8, "TIOCM_ST"),
+    (0x10, "TIOCM_SR"),
+    (0x20, "TIOCM_CTS"),
+    (0x40, "TIOCM_CAR"),
+    (0x80, "TIOCM_RNG"),
+    (0x100, "TIOCM_DSR"),
+    (0x2000, "TIOCM_OUT1"),
+    (0x4000, "TIOCM_OUT2"),
+    (0x8000, "TIOCM_LOOP"),
+];
+static MODEM_FLAGS: Xlat = Xlat {
+    name: "modem_flags",
+    dflt: "TIOCM_???",
+    x86_64: MODEM_FLAGS_X86_64,
+    i386: MODEM_FLAGS_X86_64,
+};
+
+/// strace's `fs_ioc_flags` on x86_64.
+pub(crate) const FS_IOC_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FS_SECRM_FL"),
+    (0x2, "FS_UNRM_FL"),
+    (0x4, "FS_COMPR_FL"),
+    (0x8, "FS_SYNC_FL"),
+    (0x10, "FS_IMMUTABLE_FL"),
+    (0x20, "FS_APPEND_FL"),
+    (0x40, "FS_NODUMP_FL"),
+    (0x80, "FS_NOATIME_FL"),
+    (0x100, "FS_DIRTY_FL"),
+    (0x200, "FS_COMPRBLK_FL"),
+    (0x400, "FS_NOCOMP_FL"),
+    (0x800, "FS_ENCRYPT_FL"),
+    (0x1000, "FS_INDEX_FL"),
+    (0x2000, "FS_IMAGIC_FL"),
+    (0x4000, "FS_JOURNAL_DATA_FL"),
+    (0x8000, "FS_NOTAIL_FL"),
+    (0x10000, "FS_DIRSYNC_FL"),
+    (0x20000, "FS_TOPDIR_FL"),
+    (0x40000, "FS_HUGE_FILE_FL"),
+    (0x80000, "FS_EXTENT_FL"),
+    (0x100000, "FS_VERITY_FL"),
+    (0x200000, "FS_EA_INODE_FL"),
+    (0x400000, "FS_EOFBLOCKS_FL"),
+    (0x800000, "FS_NOCOW_FL"),
+    (0x2000000, "FS_DAX_FL"),
+    (0x10000000, "FS_INLINE_DATA_FL"),
+    (0x20000000, "FS_PROJINHERIT_FL"),
+    (0x40000000, "FS_CASEFOLD_FL"),
+    (0x80000000, "FS_RESERVED_FL"),
+];
+static FS_IOC_FLAGS: Xlat = Xlat {
+    name: "fs_ioc_flags",
+    dflt: "FS_???_FL",
+    x86_64: FS_IOC_FLAGS_X86_64,
+    i386: FS_IOC_FLAGS_X86_64,
+};
+
+/// strace's `fiemap_flags` on x86_64.
+pub(crate) const FIEMAP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FIEMAP_FLAG_SYNC"),
+    (0x2, "FIEMAP_FLAG_XATTR"),
+    (0x4, "FIEMAP_FLAG_CACHE"),
+];
+static FIEMAP_FLAGS: Xlat = Xlat {
+    name: "fiemap_flags",
+    dflt: "FIEMAP_FLAG_???",
+    x86_64: FIEMAP_FLAGS_X86_64,
+    i386: FIEMAP_FLAGS_X86_64,
+};
+
+/// strace's `fs_xflags` on x86_64.
+pub(crate) const FS_XFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FS_XFLAG_REALTIME"),
+    (0x2, "FS_XFLAG_PREALLOC"),
+    (0x8, "FS_XFLAG_IMMUTABLE"),
+    (0x10, "FS_XFLAG_APPEND"),
+    (0x20, "FS_XFLAG_SYNC"),
+    (0x40, "FS_XFLAG_NOATIME"),
+    (0x80, "FS_XFLAG_NODUMP"),
+    (0x100, "FS_XFLAG_RTINHERIT"),
+    (0x200, "FS_XFLAG_PROJINHERIT"),
+    (0x400, "FS_XFLAG_NOSYMLINKS"),
+    (0x800, "FS_XFLAG_EXTSIZE"),
+    (0x1000, "FS_XFLAG_EXTSZINHERIT"),
+    (0x2000, "FS_XFLAG_NODEFRAG"),
+    (0x4000, "FS_XFLAG_FILESTREAM"),
+    (0x8000, "FS_XFLAG_DAX"),
+    (0x10000, "FS_XFLAG_COWEXTSIZE"),
+    (0x80000000, "FS_XFLAG_HASATTR"),
+];
+static FS_XFLAGS: Xlat = Xlat {
+    name: "fs_xflags",
+    dflt: "FS_XFLAG_???",
+    x86_64: FS_XFLAGS_X86_64,
+    i386: FS_XFLAGS_X86_64,
+};
+
+/// strace's `tcxonc_options` on x86_64.
+pub(crate) const TCXONC_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCOOFF"),
+    (0x1, "TCOON"),
+    (0x2, "TCIOFF"),
+    (0x3, "TCION"),
+];
+static TCXONC_OPTIONS: Xlat = Xlat {
+    name: "tcxonc_options",
+    dflt: "TC???",
+    x86_64: TCXONC_OPTIONS_X86_64,
+    i386: TCXONC_OPTIONS_X86_64,
+};
+
+/// strace's `tcflsh_options` on x86_64.
+pub(crate) const TCFLSH_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCIFLUSH"),
+    (0x1, "TCOFLUSH"),
+    (0x2, "TCIOFLUSH"),
+];
+static TCFLSH_OPTIONS: Xlat = Xlat {
+    name: "tcflsh_options",
+    dflt: "TC???",
+    x86_64: TCFLSH_OPTIONS_X86_64,
+    i386: TCFLSH_OPTIONS_X86_64,
+};
+
+/// strace's `counter_ioctl_component_types` on x86_64.
+pub(crate) const COUNTER_IOCTL_COMPONENT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "COUNTER_COMPONENT_NONE"),
+    (0x1, "COUNTER_COMPONENT_SIGNAL"),
+    (0x2, "COUNTER_COMPONENT_COUNT"),
+    (0x3, "COUNTER_COMPONENT_FUNCTION"),
+    (0x4, "COUNTER_COMPONENT_SYNAPSE_ACTION"),
+    (0x5, "COUNTER_COMPONENT_EXTENSION"),
+];
+static COUNTER_IOCTL_COMPONENT_TYPES: Xlat = Xlat {
+    name: "counter_ioctl_component_types",
+    dflt: "COUNTER_COMPONENT_???",
+    x86_64: COUNTER_IOCTL_COMPONENT_TYPES_X86_64,
+    i386: COUNTER_IOCTL_COMPONENT_TYPES_X86_64,
+};
+
+/// strace's `counter_ioctl_event_types` on x86_64.
+pub(crate) const COUNTER_IOCTL_EVENT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "COUNTER_EVENT_OVERFLOW"),
+    (0x1, "COUNTER_EVENT_UNDERFLOW"),
+    (0x2, "COUNTER_EVENT_OVERFLOW_UNDERFLOW"),
+    (0x3, "COUNTER_EVENT_THRESHOLD"),
+    (0x4, "COUNTER_EVENT_INDEX"),
+    (0x5, "COUNTER_EVENT_CHANGE_OF_STATE"),
+    (0x6, "COUNTER_EVENT_CAPTURE"),
+];
+static COUNTER_IOCTL_EVENT_TYPES: Xlat = Xlat {
+    name: "counter_ioctl_event_types",
+    dflt: "COUNTER_EVENT_???",
+    x86_64: COUNTER_IOCTL_EVENT_TYPES_X86_64,
+    i386: COUNTER_IOCTL_EVENT_TYPES_X86_64,
+};
+
+/// strace's `counter_ioctl_scopes` on x86_64.
+pub(crate) const COUNTER_IOCTL_SCOPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "COUNTER_SCOPE_DEVICE"),
+    (0x1, "COUNTER_SCOPE_SIGNAL"),
+    (0x2, "COUNTER_SCOPE_COUNT"),
+];
+static COUNTER_IOCTL_SCOPES: Xlat = Xlat {
+    name: "counter_ioctl_scopes",
+    dflt: "COUNTER_SCOPE_???",
+    x86_64: COUNTER_IOCTL_SCOPES_X86_64,
+    i386: COUNTER_IOCTL_SCOPES_X86_64,
+};
+
+/// strace's `icmp_filter_flags` on x86_64.
+pub(crate) const ICMP_FILTER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "ICMP_ECHOREPLY"),
+    (0x3, "ICMP_DEST_UNREACH"),
+    (0x4, "ICMP_SOURCE_QUENCH"),
+    (0x5, "ICMP_REDIRECT"),
+    (0x8, "ICMP_ECHO"),
+    (0xb, "ICMP_TIME_EXCEEDED"),
+    (0xc, "ICMP_PARAMETERPROB"),
+    (0xd, "ICMP_TIMESTAMP"),
+    (0xe, "ICMP_TIMESTAMPREPLY"),
+    (0xf, "ICMP_INFO_REQUEST"),
+    (0x10, "ICMP_INFO_REPLY"),
+    (0x11, "ICMP_ADDRESS"),
+    (0x12, "ICMP_ADDRESSREPLY"),
+];
+static ICMP_FILTER_FLAGS: Xlat = Xlat {
+    name: "icmp_filter_flags",
+    dflt: "ICMP_???",
+    x86_64: ICMP_FILTER_FLAGS_X86_64,
+    i386: ICMP_FILTER_FLAGS_X86_64,
+};
+
+/// strace's `packet_mreq_type` on x86_64.
+pub(crate) const PACKET_MREQ_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "PACKET_MR_MULTICAST"),
+    (0x1, "PACKET_MR_PROMISC"),
+    (0x2, "PACKET_MR_ALLMULTI"),
+    (0x3, "PACKET_MR_UNICAST"),
+];
+static PACKET_MREQ_TYPE: Xlat = Xlat {
+    name: "packet_mreq_type",
+    dflt: "PACKET_MR_???",
+    x86_64: PACKET_MREQ_TYPE_X86_64,
+    i386: PACKET_MREQ_TYPE_X86_64,
+};
+
+/// strace's `futex_waiter_flags` on x86_64.
+pub(crate) const FUTEX_WAITER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "FUTEX_32"),
+    (0x80, "FUTEX_PRIVATE_FLAG"),
+];
+static FUTEX_WAITER_FLAGS: Xlat = Xlat {
+    name: "futex_waiter_flags",
+    dflt: "FUTEX_???",
+    x86_64: FUTEX_WAITER_FLAGS_X86_64,
+    i386: FUTEX_WAITER_FLAGS_X86_64,
+};
+
+/// strace's `seccomp_ioctl_addfd_flags` on x86_64.
+pub(crate) const SECCOMP_IOCTL_ADDFD_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "SECCOMP_ADDFD_FLAG_SETFD"),
+    (0x2, "SECCOMP_ADDFD_FLAG_SEND"),
+];
+static SECCOMP_IOCTL_ADDFD_FLAGS: Xlat = Xlat {
+    name: "seccomp_ioctl_addfd_flags",
+    dflt: "SECCOMP_ADDFD_FLAG_???",
+    x86_64: SECCOMP_IOCTL_ADDFD_FLAGS_X86_64,
+    i386: SECCOMP_IOCTL_ADDFD_FLAGS_X86_64,
+};
+
+/// strace's `seccomp_ioctl_resp_flags` on x86_64.
+pub(crate) const SECCOMP_IOCTL_RESP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "SECCOMP_USER_NOTIF_FLAG_CONTINUE"),
+];
+static SECCOMP_IOCTL_RESP_FLAGS: Xlat = Xlat {
+    name: "seccomp_ioctl_resp_flags",
+    dflt: "SECCOMP_USER_NOTIF_FLAG_???",
+    x86_64: SECCOMP_IOCTL_RESP_FLAGS_X86_64,
+    i386: SECCOMP_IOCTL_RESP_FLAGS_X86_64,
+};
+
+/// strace's `bpf_class` on x86_64.
+pub(crate) const BPF_CLASS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_LD"),
+    (0x1, "BPF_LDX"),
+    (0x2, "BPF_ST"),
+    (0x3, "BPF_STX"),
+    (0x4, "BPF_ALU"),
+    (0x5, "BPF_JMP"),
+    (0x6, "BPF_RET"),
+    (0x7, "BPF_MISC"),
+];
+static BPF_CLASS: Xlat = Xlat {
+    name: "bpf_class",
+    dflt: "BPF_???",
+    x86_64: BPF_CLASS_X86_64,
+    i386: BPF_CLASS_X86_64,
+};
+
+/// strace's `bpf_size` on x86_64.
+pub(crate) const BPF_SIZE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_W"),
+    (0x8, "BPF_H"),
+    (0x10, "BPF_B"),
+    (0x18, "BPF_DW"),
+];
+static BPF_SIZE: Xlat = Xlat {
+    name: "bpf_size",
+    dflt: "BPF_???",
+    x86_64: BPF_SIZE_X86_64,
+    i386: BPF_SIZE_X86_64,
+};
+
+/// strace's `bpf_mode` on x86_64.
+pub(crate) const BPF_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_IMM"),
+    (0x20, "BPF_ABS"),
+    (0x40, "BPF_IND"),
+    (0x60, "BPF_MEM"),
+    (0x80, "BPF_LEN"),
+    (0xa0, "BPF_MSH"),
+    (0xc0, "BPF_XADD"),
+];
+static BPF_MODE: Xlat = Xlat {
+    name: "bpf_mode",
+    dflt: "BPF_???",
+    x86_64: BPF_MODE_X86_64,
+    i386: BPF_MODE_X86_64,
+};
+
+/// strace's `bpf_op_alu` on x86_64.
+pub(crate) const BPF_OP_ALU_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_ADD"),
+    (0x10, "BPF_SUB"),
+    (0x20, "BPF_MUL"),
+    (0x30, "BPF_DIV"),
+    (0x40, "BPF_OR"),
+    (0x50, "BPF_AND"),
+    (0x60, "BPF_LSH"),
+    (0x70, "BPF_RSH"),
+    (0x80, "BPF_NEG"),
+    (0x90, "BPF_MOD"),
+    (0xa0, "BPF_XOR"),
+    (0xb0, "BPF_MOV"),
+    (0xc0, "BPF_ARSH"),
+    (0xd0, "BPF_END"),
+];
+static BPF_OP_ALU: Xlat = Xlat {
+    name: "bpf_op_alu",
+    dflt: "BPF_???",
+    x86_64: BPF_OP_ALU_X86_64,
+    i386: BPF_OP_ALU_X86_64,
+};
+
+/// strace's `bpf_op_jmp` on x86_64.
+pub(crate) const BPF_OP_JMP_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_JA"),
+    (0x10, "BPF_JEQ"),
+    (0x20, "BPF_JGT"),
+    (0x30, "BPF_JGE"),
+    (0x40, "BPF_JSET"),
+    (0x50, "BPF_JNE"),
+    (0x60, "BPF_JSGT"),
+    (0x70, "BPF_JSGE"),
+    (0x80, "BPF_CALL"),
+    (0x90, "BPF_EXIT"),
+    (0xa0, "BPF_JLT"),
+    (0xb0, "BPF_JLE"),
+    (0xc0, "BPF_JSLT"),
+    (0xd0, "BPF_JSLE"),
+];
+static BPF_OP_JMP: Xlat = Xlat {
+    name: "bpf_op_jmp",
+    dflt: "BPF_???",
+    x86_64: BPF_OP_JMP_X86_64,
+    i386: BPF_OP_JMP_X86_64,
+};
+
+/// strace's `bpf_src` on x86_64.
+pub(crate) const BPF_SRC_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_K"),
+    (0x8, "BPF_X"),
+];
+static BPF_SRC: Xlat = Xlat {
+    name: "bpf_src",
+    dflt: "BPF_???",
+    x86_64: BPF_SRC_X86_64,
+    i386: BPF_SRC_X86_64,
+};
+
+/// strace's `bpf_rval` on x86_64.
+pub(crate) const BPF_RVAL_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_K"),
+    (0x8, "BPF_X"),
+    (0x10, "BPF_A"),
+];
+static BPF_RVAL: Xlat = Xlat {
+    name: "bpf_rval",
+    dflt: "BPF_???",
+    x86_64: BPF_RVAL_X86_64,
+    i386: BPF_RVAL_X86_64,
+};
+
+/// strace's `bpf_miscop` on x86_64.
+pub(crate) const BPF_MISCOP_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_TAX"),
+    (0x80, "BPF_TXA"),
+];
+static BPF_MISCOP: Xlat = Xlat {
+    name: "bpf_miscop",
+    dflt: "BPF_???",
+    x86_64: BPF_MISCOP_X86_64,
+    i386: BPF_MISCOP_X86_64,
+};
+
+/// strace's `skf_ad` on x86_64.
+pub(crate) const SKF_AD_X86_64: &[(u64, &str)] = &[
+    (0x0, "SKF_AD_PROTOCOL"),
+    (0x4, "SKF_AD_PKTTYPE"),
+    (0x8, "SKF_AD_IFINDEX"),
+    (0xc, "SKF_AD_NLATTR"),
+    (0x10, "SKF_AD_NLATTR_NEST"),
+    (0x14, "SKF_AD_MARK"),
+    (0x18, "SKF_AD_QUEUE"),
+    (0x1c, "SKF_AD_HATYPE"),
+    (0x20, "SKF_AD_RXHASH"),
+    (0x24, "SKF_AD_CPU"),
+    (0x28, "SKF_AD_ALU_XOR_X"),
+    (0x2c, "SKF_AD_VLAN_TAG"),
+    (0x30, "SKF_AD_VLAN_TAG_PRESENT"),
+    (0x34, "SKF_AD_PAY_OFFSET"),
+    (0x38, "SKF_AD_RANDOM"),
+    (0x3c, "SKF_AD_VLAN_TPID"),
+];
+static SKF_AD: Xlat = Xlat {
+    name: "skf_ad",
+    dflt: "SKF_AD_???",
+    x86_64: SKF_AD_X86_64,
+    i386: SKF_AD_X86_64,
+};
+
+/// strace's `skf_off` on x86_64.
+pub(crate) const SKF_OFF_X86_64: &[(u64, &str)] = &[
+    (0xfffffffffffff000, "SKF_AD_OFF"),
+    (0xfffffffffff00000, "SKF_NET_OFF"),
+    (0xffffffffffe00000, "SKF_LL_OFF"),
+];
+static SKF_OFF: Xlat = Xlat {
+    name: "skf_off",
+    dflt: "SKF_???",
+    x86_64: SKF_OFF_X86_64,
+    i386: SKF_OFF_X86_64,
+};
+
+/// strace's `sockopt_txrehash_vals` on x86_64.
+pub(crate) const SOCKOPT_TXREHASH_VALS_X86_64: &[(u64, &str)] = &[
+    (0x0, "SOCK_TXREHASH_DISABLED"),
+    (0x1, "SOCK_TXREHASH_ENABLED"),
+    (0xff, "SOCK_TXREHASH_DEFAULT"),
+];
+static SOCKOPT_TXREHASH_VALS: Xlat = Xlat {
+    name: "sockopt_txrehash_vals",
+    dflt: "SOCK_TXREHASH_???",
+    x86_64: SOCKOPT_TXREHASH_VALS_X86_64,
+    i386: SOCKOPT_TXREHASH_VALS_X86_64,
+};
+
+/// strace's `blkpg_ops` on x86_64.
+pub(crate) const BLKPG_OPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BLKPG_ADD_PARTITION"),
+    (0x2, "BLKPG_DEL_PARTITION"),
+    (0x3, "BLKPG_RESIZE_PARTITION"),
+];
+static BLKPG_OPS: Xlat = Xlat {
+    name: "blkpg_ops",
+    dflt: "BLKPG_???",
+    x86_64: BLKPG_OPS_X86_64,
+    i386: BLKPG_OPS_X86_64,
+};
+
+/// strace's `rtc_vl_flags` on x86_64.
+pub(crate) const RTC_VL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RTC_VL_DATA_INVALID"),
+    (0x2, "RTC_VL_BACKUP_LOW"),
+    (0x4, "RTC_VL_BACKUP_EMPTY"),
+    (0x8, "RTC_VL_ACCURACY_LOW"),
+    (0x10, "RTC_VL_BACKUP_SWITCH"),
+];
+static RTC_VL_FLAGS: Xlat = Xlat {
+    name: "rtc_vl_flags",
+    dflt: "RTC_VL_???",
+    x86_64: RTC_VL_FLAGS_X86_64,
+    i386: RTC_VL_FLAGS_X86_64,
+};
+
+/// strace's `rtc_params` on x86_64.
+pub(crate) const RTC_PARAMS_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTC_PARAM_FEATURES"),
+    (0x1, "RTC_PARAM_CORRECTION"),
+    (0x2, "RTC_PARAM_BACKUP_SWITCH_MODE"),
+];
+static RTC_PARAMS: Xlat = Xlat {
+    name: "rtc_params",
+    dflt: "RTC_PARAM_???",
+    x86_64: RTC_PARAMS_X86_64,
+    i386: RTC_PARAMS_X86_64,
+};
+
+/// strace's `rtc_features` on x86_64.
+pub(crate) const RTC_FEATURES_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<RTC_FEATURE_ALARM"),
+    (0x2, "1<<RTC_FEATURE_ALARM_RES_MINUTE"),
+    (0x4, "1<<RTC_FEATURE_NEED_WEEK_DAY"),
+    (0x8, "1<<RTC_FEATURE_ALARM_RES_2S"),
+    (0x10, "1<<RTC_FEATURE_UPDATE_INTERRUPT"),
+    (0x20, "1<<RTC_FEATURE_CORRECTION"),
+    (0x40, "1<<RTC_FEATURE_BACKUP_SWITCH_MODE"),
+    (0x80, "1<<RTC_FEATURE_ALARM_WAKEUP_ONLY"),
+];
+static RTC_FEATURES: Xlat = Xlat {
+    name: "rtc_features",
+    dflt: "1<<RTC_FEATURE_???",
+    x86_64: RTC_FEATURES_X86_64,
+    i386: RTC_FEATURES_X86_64,
+};
+
+/// strace's `rtc_backup_switch_modes` on x86_64.
+pub(crate) const RTC_BACKUP_SWITCH_MODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTC_BSM_DISABLED"),
+    (0x1, "RTC_BSM_DIRECT"),
+    (0x2, "RTC_BSM_LEVEL"),
+    (0x3, "RTC_BSM_STANDBY"),
+];
+static RTC_BACKUP_SWITCH_MODES: Xlat = Xlat {
+    name: "rtc_backup_switch_modes",
+    dflt: "RTC_BSM_???",
+    x86_64: RTC_BACKUP_SWITCH_MODES_X86_64,
+    i386: RTC_BACKUP_SWITCH_MODES_X86_64,
+};
+
+/// strace's `hdio_drive_cmds` on x86_64.
+pub(crate) const HDIO_DRIVE_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "ATA_CMD_NOP"),
+    (0x3, "ATA_CMD_CFA_REQ_EXT_ERR"),
+    (0x6, "ATA_CMD_DSM"),
+    (0x8, "ATA_CMD_DEV_RESET"),
+    (0xb, "ATA_CMD_REQ_SENSE_DATA"),
+    (0x10, "ATA_CMD_RESTORE"),
+    (0x20, "ATA_CMD_PIO_READ"),
+    (0x22, "ATA_CMD_READ_LONG"),
+    (0x23, "ATA_CMD_READ_LONG_ONCE"),
+    (0x24, "ATA_CMD_PIO_READ_EXT"),
+    (0x25, "ATA_CMD_READ_EXT"),
+    (0x26, "ATA_CMD_READ_QUEUED"),
+    (0x27, "ATA_CMD_READ_NATIVE_MAX_EXT"),
+    (0x29, "ATA_CMD_READ_MULTI_EXT"),
+    (0x2a, "ATA_CMD_READ_STREAM_DMA_EXT"),
+    (0x2b, "ATA_CMD_READ_STREAM_EXT"),
+    (0x2f, "ATA_CMD_READ_LOG_EXT"),
+    (0x30, "ATA_CMD_PIO_WRITE"),
+    (0x32, "ATA_CMD_WRITE_LONG"),
+    (0x33, "ATA_CMD_WRITE_LONG_ONCE"),
+    (0x34, "ATA_CMD_PIO_WRITE_EXT"),
+    (0x35, "ATA_CMD_WRITE_EXT"),
+    (0x36, "ATA_CMD_WRITE_QUEUED"),
+    (0x37, "ATA_CMD_SET_MAX_EXT"),
+    (0x38, "ATA_CMD_CFA_WRITE_NE"),
+    (0x39, "ATA_CMD_WRITE_MULTI_EXT"),
+    (0x3a, "ATA_CMD_WRITE_STREAM_DMA_EXT"),
+    (0x3b, "ATA_CMD_WRITE_STREAM_EXT"),
+    (0x3d, "ATA_CMD_WRITE_FUA_EXT"),
+    (0x3e, "ATA_CMD_WRITE_QUEUED_FUA_EXT"),
+    (0x3f, "ATA_CMD_WRITE_LOG_EXT"),
+    (0x40, "ATA_CMD_VERIFY"),
+    (0x42, "ATA_CMD_VERIFY_EXT"),
+    (0x45, "ATA_CMD_WRITE_UNCORR_EXT"),
+    (0x47, "ATA_CMD_READ_LOG_DMA_EXT"),
+    (0x4a, "ATA_CMD_ZAC_MGMT_IN"),
+    (0x51, "ATA_CMD_CONFIG_STREAM"),
+    (0x57, "ATA_CMD_WRITE_LOG_DMA_EXT"),
+    (0x5b, "ATA_CMD_TRUSTED_NONDATA"),
+    (0x5c, "ATA_CMD_TRUSTED_RCV"),
+    (0x5d, "ATA_CMD_TRUSTED_RCV_DMA"),
+    (0x5e, "ATA_CMD_TRUSTED_SND"),
+    (0x5f, "ATA_CMD_TRUSTED_SND_DMA"),
+    (0x60, "ATA_CMD_FPDMA_READ"),
+    (0x61, "ATA_CMD_FPDMA_WRITE"),
+    (0x63, "ATA_CMD_NCQ_NON_DATA"),
+    (0x64, "ATA_CMD_FPDMA_SEND"),
+    (0x65, "ATA_CMD_FPDMA_RECV"),
+    (0x87, "ATA_CMD_CFA_TRANS_SECT"),
+    (0x90, "ATA_CMD_EDD"),
+    (0x91, "ATA_CMD_INIT_DEV_PARAMS"),
+    (0x92, "ATA_CMD_DOWNLOAD_MICRO"),
+    (0x93, "ATA_CMD_DOWNLOAD_MICRO_DMA"),
+    (0x9f, "ATA_CMD_ZAC_MGMT_OUT"),
+    (0xa0, "ATA_CMD_PACKET"),
+    (0xa1, "ATA_CMD_ID_ATAPI"),
+    (0xa2, "ATA_CMD_SERVICE"),
+    (0xb0, "ATA_CMD_SMART"),
+    (0xb1, "ATA_CMD_CONF_OVERLAY"),
+    (0xb4, "ATA_CMD_SANITIZE_DEVICE"),
+    (0xc0, "ATA_CMD_CFA_ERASE"),
+    (0xc4, "ATA_CMD_READ_MULTI"),
+    (0xc5, "ATA_CMD_WRITE_MULTI"),
+    (0xc6, "ATA_CMD_SET_MULTI"),
+    (0xc8, "ATA_CMD_READ"),
+    (0xca, "ATA_CMD_WRITE"),
+    (0xcd, "ATA_CMD_CFA_WRITE_MULT_NE"),
+    (0xce, "ATA_CMD_WRITE_MULTI_FUA_EXT"),
+    (0xd1, "ATA_CMD_CHK_MED_CRD_TYP"),
+    (0xde, "ATA_CMD_MEDIA_LOCK"),
+    (0xdf, "ATA_CMD_MEDIA_UNLOCK"),
+    (0xe0, "ATA_CMD_STANDBYNOW1"),
+    (0xe1, "ATA_CMD_IDLEIMMEDIATE"),
+    (0xe2, "ATA_CMD_STANDBY"),
+    (0xe3, "ATA_CMD_IDLE"),
+    (0xe4, "ATA_CMD_PMP_READ"),
+    (0xe5, "ATA_CMD_CHK_POWER"),
+    (0xe6, "ATA_CMD_SLEEP"),
+    (0xe7, "ATA_CMD_FLUSH"),
+    (0xe8, "ATA_CMD_PMP_WRITE"),
+    (0xe9, "ATA_CMD_PMP_READ_DMA"),
+    (0xea, "ATA_CMD_FLUSH_EXT"),
+    (0xeb, "ATA_CMD_PMP_WRITE_DMA"),
+    (0xec, "ATA_CMD_ID_ATA"),
+    (0xef, "ATA_CMD_SET_FEATURES"),
+    (0xf1, "ATA_CMD_SEC_SET_PASS"),
+    (0xf2, "ATA_CMD_SEC_UNLOCK"),
+    (0xf3, "ATA_CMD_SEC_ERASE_PREP"),
+    (0xf4, "ATA_CMD_SEC_ERASE_UNIT"),
+    (0xf5, "ATA_CMD_SEC_FREEZE_LOCK"),
+    (0xf6, "ATA_CMD_SEC_DISABLE_PASS"),
+    (0xf8, "ATA_CMD_READ_NATIVE_MAX"),
+    (0xf9, "ATA_CMD_SET_MAX"),
+];
+static HDIO_DRIVE_CMDS: Xlat = Xlat {
+    name: "hdio_drive_cmds",
+    dflt: "ATA_CMD_???",
+    x86_64: HDIO_DRIVE_CMDS_X86_64,
+    i386: HDIO_DRIVE_CMDS_X86_64,
+};
+
+/// strace's `hdio_ide_nice` on x86_64.
+pub(crate) const HDIO_IDE_NICE_X86_64: &[(u64, &str)] = &[
+    (0x1, "1 << IDE_NICE_DSC_OVERLAP"),
+    (0x2, "1 << IDE_NICE_ATAPI_OVERLAP"),
+    (0x8, "1 << IDE_NICE_1"),
+    (0x4, "1 << IDE_NICE_0"),
+    (0x10, "1 << IDE_NICE_2"),
+];
+static HDIO_IDE_NICE: Xlat = Xlat {
+    name: "hdio_ide_nice",
+    dflt: "IDE_NICE_???",
+    x86_64: HDIO_IDE_NICE_X86_64,
+    i386: HDIO_IDE_NICE_X86_64,
+};
+
+/// strace's `hdio_busstates` on x86_64.
+pub(crate) const HDIO_BUSSTATES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BUSSTATE_OFF"),
+    (0x1, "BUSSTATE_ON"),
+    (0x2, "BUSSTATE_TRISTATE"),
+];
+static HDIO_BUSSTATES: Xlat = Xlat {
+    name: "hdio_busstates",
+    dflt: "BUSSTATE_???",
+    x86_64: HDIO_BUSSTATES_X86_64,
+    i386: HDIO_BUSSTATES_X86_64,
+};
+
+/// strace's `term_iflags` on x86_64.
+pub(crate) const TERM_IFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IGNBRK"),
+    (0x2, "BRKINT"),
+    (0x4, "IGNPAR"),
+    (0x8, "PARMRK"),
+    (0x10, "INPCK"),
+    (0x20, "ISTRIP"),
+    (0x40, "INLCR"),
+    (0x80, "IGNCR"),
+    (0x100, "ICRNL"),
+    (0x200, "IUCLC"),
+    (0x400, "IXON"),
+    (0x800, "IXANY"),
+    (0x1000, "IXOFF"),
+    (0x2000, "IMAXBEL"),
+    (0x4000, "IUTF8"),
+];
+static TERM_IFLAGS: Xlat = Xlat {
+    name: "term_iflags",
+    dflt: "I???",
+    x86_64: TERM_IFLAGS_X86_64,
+    i386: TERM_IFLAGS_X86_64,
+};
+
+/// strace's `term_oflags` on x86_64.
+pub(crate) const TERM_OFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "OPOST"),
+    (0x2, "OLCUC"),
+    (0x4, "ONLCR"),
+    (0x8, "OCRNL"),
+    (0x10, "ONOCR"),
+    (0x20, "ONLRET"),
+    (0x40, "OFILL"),
+    (0x80, "OFDEL"),
+];
+static TERM_OFLAGS: Xlat = Xlat {
+    name: "term_oflags",
+    dflt: "O???",
+    x86_64: TERM_OFLAGS_X86_64,
+    i386: TERM_OFLAGS_X86_64,
+};
+
+/// strace's `term_lflags` on x86_64.
+pub(crate) const TERM_LFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "ISIG"),
+    (0x2, "ICANON"),
+    (0x4, "XCASE"),
+    (0x8, "ECHO"),
+    (0x10, "ECHOE"),
+    (0x20, "ECHOK"),
+    (0x40, "ECHONL"),
+    (0x80, "NOFLSH"),
+    (0x8000, "IEXTEN"),
+    (0x200, "ECHOCTL"),
+    (0x400, "ECHOPRT"),
+    (0x800, "ECHOKE"),
+    (0x1000, "FLUSHO"),
+    (0x4000, "PENDIN"),
+    (0x100, "TOSTOP"),
+    (0x10000, "EXTPROC"),
+];
+static TERM_LFLAGS: Xlat = Xlat {
+    name: "term_lflags",
+    dflt: "???",
+    x86_64: TERM_LFLAGS_X86_64,
+    i386: TERM_LFLAGS_X86_64,
+};
+
+/// strace's `term_cflags` on x86_64.
+pub(crate) const TERM_CFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x40, "CSTOPB"),
+    (0x80, "CREAD"),
+    (0x100, "PARENB"),
+    (0x200, "PARODD"),
+    (0x400, "HUPCL"),
+    (0x800, "CLOCAL"),
+    (0x40000000, "CMSPAR"),
+    (0x80000000, "CRTSCTS"),
+];
+static TERM_CFLAGS: Xlat = Xlat {
+    name: "term_cflags",
+    dflt: "???",
+    x86_64: TERM_CFLAGS_X86_64,
+    i386: TERM_CFLAGS_X86_64,
+};
+
+/// strace's `term_cflags_csize` on x86_64.
+pub(crate) const TERM_CFLAGS_CSIZE_X86_64: &[(u64, &str)] = &[
+    (0x0, "CS5"),
+    (0x10, "CS6"),
+    (0x20, "CS7"),
+    (0x30, "CS8"),
+];
+static TERM_CFLAGS_CSIZE: Xlat = Xlat {
+    name: "term_cflags_csize",
+    dflt: "CS?",
+    x86_64: TERM_CFLAGS_CSIZE_X86_64,
+    i386: TERM_CFLAGS_CSIZE_X86_64,
+};
+
+/// strace's `baud_options` on x86_64.
+pub(crate) const BAUD_OPTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "B0"),
+    (0x1, "B50"),
+    (0x2, "B75"),
+    (0x3, "B110"),
+    (0x4, "B134"),
+    (0x5, "B150"),
+    (0x6, "B200"),
+    (0x7, "B300"),
+    (0x8, "B600"),
+    (0x9, "B1200"),
+    (0xa, "B1800"),
+    (0xb, "B2400"),
+    (0xc, "B4800"),
+    (0xd, "B9600"),
+    (0xe, "B19200"),
+    (0xf, "B38400"),
+    (0x1001, "B57600"),
+    (0x1002, "B115200"),
+    (0x1003, "B230400"),
+    (0x1004, "B460800"),
+    (0x1005, "B500000"),
+    (0x1006, "B576000"),
+    (0x1007, "B921600"),
+    (0x1008, "B1000000"),
+    (0x1009, "B1152000"),
+    (0x100a, "B1500000"),
+    (0x100b, "B2000000"),
+    (0x100c, "B2500000"),
+    (0x100d, "B3000000"),
+    (0x100e, "B3500000"),
+    (0x100f, "B4000000"),
+    (0xe, "EXTA"),
+    (0xf, "EXTB"),
+    (0x1000, "BOTHER"),
+];
+static BAUD_OPTIONS: Xlat = Xlat {
+    name: "baud_options",
+    dflt: "B???",
+    x86_64: BAUD_OPTIONS_X86_64,
+    i386: BAUD_OPTIONS_X86_64,
+};
+
+/// strace's `term_oflags_nldly` on x86_64.
+pub(crate) const TERM_OFLAGS_NLDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "NL0"),
+    (0x100, "NL1"),
+];
+static TERM_OFLAGS_NLDLY: Xlat = Xlat {
+    name: "term_oflags_nldly",
+    dflt: "NL?",
+    x86_64: TERM_OFLAGS_NLDLY_X86_64,
+    i386: TERM_OFLAGS_NLDLY_X86_64,
+};
+
+/// strace's `term_oflags_crdly` on x86_64.
+pub(crate) const TERM_OFLAGS_CRDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "CR0"),
+    (0x200, "CR1"),
+    (0x400, "CR2"),
+    (0x600, "CR3"),
+];
+static TERM_OFLAGS_CRDLY: Xlat = Xlat {
+    name: "term_oflags_crdly",
+    dflt: "CR?",
+    x86_64: TERM_OFLAGS_CRDLY_X86_64,
+    i386: TERM_OFLAGS_CRDLY_X86_64,
+};
+
+/// strace's `term_oflags_tabdly` on x86_64.
+pub(crate) const TERM_OFLAGS_TABDLY_X86_64: &[(u64, &str)] = &[
+    (0x1800, "XTABS"),
+    (0x0, "TAB0"),
+    (0x800, "TAB1"),
+    (0x1000, "TAB2"),
+    (0x1800, "TAB3"),
+];
+static TERM_OFLAGS_TABDLY: Xlat = Xlat {
+    name: "term_oflags_tabdly",
+    dflt: "TAB?",
+    x86_64: TERM_OFLAGS_TABDLY_X86_64,
+    i386: TERM_OFLAGS_TABDLY_X86_64,
+};
+
+/// strace's `term_oflags_bsdly` on x86_64.
+pub(crate) const TERM_OFLAGS_BSDLY_X86_64: &[(u64, &str)] = &[
+    (0x2000, "BS1"),
+    (0x0, "BS0"),
+];
+static TERM_OFLAGS_BSDLY: Xlat = Xlat {
+    name: "term_oflags_bsdly",
+    dflt: "BS?",
+    x86_64: TERM_OFLAGS_BSDLY_X86_64,
+    i386: TERM_OFLAGS_BSDLY_X86_64,
+};
+
+/// strace's `term_oflags_vtdly` on x86_64.
+pub(crate) const TERM_OFLAGS_VTDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "VT0"),
+    (0x4000, "VT1"),
+];
+static TERM_OFLAGS_VTDLY: Xlat = Xlat {
+    name: "term_oflags_vtdly",
+    dflt: "VT?",
+    x86_64: TERM_OFLAGS_VTDLY_X86_64,
+    i386: TERM_OFLAGS_VTDLY_X86_64,
+};
+
+/// strace's `term_oflags_ffdly` on x86_64.
+pub(crate) const TERM_OFLAGS_FFDLY_X86_64: &[(u64, &str)] = &[
+    (0x0, "FF0"),
+    (0x8000, "FF1"),
+];
+static TERM_OFLAGS_FFDLY: Xlat = Xlat {
+    name: "term_oflags_ffdly",
+    dflt: "FF?",
+    x86_64: TERM_OFLAGS_FFDLY_X86_64,
+    i386: TERM_OFLAGS_FFDLY_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -3944,11 +4802,101 @@ pub enum Table {
     WhenceCodes,
     /// strace's `xattrflags` table.
     Xattrflags,
+    /// strace's `modem_flags` table.
+    ModemFlags,
+    /// strace's `fs_ioc_flags` table.
+    FsIocFlags,
+    /// strace's `fiemap_flags` table.
+    FiemapFlags,
+    /// strace's `fs_xflags` table.
+    FsXflags,
+    /// strace's `tcxonc_options` table.
+    TcxoncOptions,
+    /// strace's `tcflsh_options` table.
+    TcflshOptions,
+    /// strace's `counter_ioctl_component_types` table.
+    CounterIoctlComponentTypes,
+    /// strace's `counter_ioctl_event_types` table.
+    CounterIoctlEventTypes,
+    /// strace's `counter_ioctl_scopes` table.
+    CounterIoctlScopes,
+    /// strace's `icmp_filter_flags` table.
+    IcmpFilterFlags,
+    /// strace's `packet_mreq_type` table.
+    PacketMreqType,
+    /// strace's `futex_waiter_flags` table.
+    FutexWaiterFlags,
+    /// strace's `seccomp_ioctl_addfd_flags` table.
+    SeccompIoctlAddfdFlags,
+    /// strace's `seccomp_ioctl_resp_flags` table.
+    SeccompIoctlRespFlags,
+    /// strace's `bpf_class` table.
+    BpfClass,
+    /// strace's `bpf_size` table.
+    BpfSize,
+    /// strace's `bpf_mode` table.
+    BpfMode,
+    /// strace's `bpf_op_alu` table.
+    BpfOpAlu,
+    /// strace's `bpf_op_jmp` table.
+    BpfOpJmp,
+    /// strace's `bpf_src` table.
+    BpfSrc,
+    /// strace's `bpf_rval` table.
+    BpfRval,
+    /// strace's `bpf_miscop` table.
+    BpfMiscop,
+    /// strace's `skf_ad` table.
+    SkfAd,
+    /// strace's `skf_off` table.
+    SkfOff,
+    /// strace's `sockopt_txrehash_vals` table.
+    SockoptTxrehashVals,
+    /// strace's `blkpg_ops` table.
+    BlkpgOps,
+    /// strace's `rtc_vl_flags` table.
+    RtcVlFlags,
+    /// strace's `rtc_params` table.
+    RtcParams,
+    /// strace's `rtc_features` table.
+    RtcFeatures,
+    /// strace's `rtc_backup_switch_modes` table.
+    RtcBackupSwitchModes,
+    /// strace's `hdio_drive_cmds` table.
+    HdioDriveCmds,
+    /// strace's `hdio_ide_nice` table.
+    HdioIdeNice,
+    /// strace's `hdio_busstates` table.
+    HdioBusstates,
+    /// strace's `term_iflags` table.
+    TermIflags,
+    /// strace's `term_oflags` table.
+    TermOflags,
+    /// strace's `term_lflags` table.
+    TermLflags,
+    /// strace's `term_cflags` table.
+    TermCflags,
+    /// strace's `term_cflags_csize` table.
+    TermCflagsCsize,
+    /// strace's `baud_options` table.
+    BaudOptions,
+    /// strace's `term_oflags_nldly` table.
+    TermOflagsNldly,
+    /// strace's `term_oflags_crdly` table.
+    TermOflagsCrdly,
+    /// strace's `term_oflags_tabdly` table.
+    TermOflagsTabdly,
+    /// strace's `term_oflags_bsdly` table.
+    TermOflagsBsdly,
+    /// strace's `term_oflags_vtdly` table.
+    TermOflagsVtdly,
+    /// strace's `term_oflags_ffdly` table.
+    TermOflagsFfdly,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 180] = [
+    pub const ALL: [Table; 225] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -4129,6 +5077,51 @@ impl Table {
         Table::WaitidTypes,
         Table::WhenceCodes,
         Table::Xattrflags,
+        Table::ModemFlags,
+        Table::FsIocFlags,
+        Table::FiemapFlags,
+        Table::FsXflags,
+        Table::TcxoncOptions,
+        Table::TcflshOptions,
+        Table::CounterIoctlComponentTypes,
+        Table::CounterIoctlEventTypes,
+        Table::CounterIoctlScopes,
+        Table::IcmpFilterFlags,
+        Table::PacketMreqType,
+        Table::FutexWaiterFlags,
+        Table::SeccompIoctlAddfdFlags,
+        Table::SeccompIoctlRespFlags,
+        Table::BpfClass,
+        Table::BpfSize,
+        Table::BpfMode,
+        Table::BpfOpAlu,
+        Table::BpfOpJmp,
+        Table::BpfSrc,
+        Table::BpfRval,
+        Table::BpfMiscop,
+        Table::SkfAd,
+        Table::SkfOff,
+        Table::SockoptTxrehashVals,
+        Table::BlkpgOps,
+        Table::RtcVlFlags,
+        Table::RtcParams,
+        Table::RtcFeatures,
+        Table::RtcBackupSwitchModes,
+        Table::HdioDriveCmds,
+        Table::HdioIdeNice,
+        Table::HdioBusstates,
+        Table::TermIflags,
+        Table::TermOflags,
+        Table::TermLflags,
+        Table::TermCflags,
+        Table::TermCflagsCsize,
+        Table::BaudOptions,
+        Table::TermOflagsNldly,
+        Table::TermOflagsCrdly,
+        Table::TermOflagsTabdly,
+        Table::TermOflagsBsdly,
+        Table::TermOflagsVtdly,
+        Table::TermOflagsFfdly,
     ];
 
     /// The table's names and values.
@@ -4314,6 +5307,51 @@ impl Table {
             Table::WaitidTypes => &WAITID_TYPES,
             Table::WhenceCodes => &WHENCE_CODES,
             Table::Xattrflags => &XATTRFLAGS,
+            Table::ModemFlags => &MODEM_FLAGS,
+            Table::FsIocFlags => &FS_IOC_FLAGS,
+            Table::FiemapFlags => &FIEMAP_FLAGS,
+            Table::FsXflags => &FS_XFLAGS,
+            Table::TcxoncOptions => &TCXONC_OPTIONS,
+            Table::TcflshOptions => &TCFLSH_OPTIONS,
+            Table::CounterIoctlComponentTypes => &COUNTER_IOCTL_COMPONENT_TYPES,
+            Table::CounterIoctlEventTypes => &COUNTER_IOCTL_EVENT_TYPES,
+            Table::CounterIoctlScopes => &COUNTER_IOCTL_SCOPES,
+            Table::IcmpFilterFlags => &ICMP_FILTER_FLAGS,
+            Table::PacketMreqType => &PACKET_MREQ_TYPE,
+            Table::FutexWaiterFlags => &FUTEX_WAITER_FLAGS,
+            Table::SeccompIoctlAddfdFlags => &SECCOMP_IOCTL_ADDFD_FLAGS,
+            Table::SeccompIoctlRespFlags => &SECCOMP_IOCTL_RESP_FLAGS,
+            Table::BpfClass => &BPF_CLASS,
+            Table::BpfSize => &BPF_SIZE,
+            Table::BpfMode => &BPF_MODE,
+            Table::BpfOpAlu => &BPF_OP_ALU,
+            Table::BpfOpJmp => &BPF_OP_JMP,
+            Table::BpfSrc => &BPF_SRC,
+            Table::BpfRval => &BPF_RVAL,
+            Table::BpfMiscop => &BPF_MISCOP,
+            Table::SkfAd => &SKF_AD,
+            Table::SkfOff => &SKF_OFF,
+            Table::SockoptTxrehashVals => &SOCKOPT_TXREHASH_VALS,
+            Table::BlkpgOps => &BLKPG_OPS,
+            Table::RtcVlFlags => &RTC_VL_FLAGS,
+            Table::RtcParams => &RTC_PARAMS,
+            Table::RtcFeatures => &RTC_FEATURES,
+            Table::RtcBackupSwitchModes => &RTC_BACKUP_SWITCH_MODES,
+            Table::HdioDriveCmds => &HDIO_DRIVE_CMDS,
+            Table::HdioIdeNice => &HDIO_IDE_NICE,
+            Table::HdioBusstates => &HDIO_BUSSTATES,
+            Table::TermIflags => &TERM_IFLAGS,
+            Table::TermOflags => &TERM_OFLAGS,
+            Table::TermLflags => &TERM_LFLAGS,
+            Table::TermCflags => &TERM_CFLAGS,
+            Table::TermCflagsCsize => &TERM_CFLAGS_CSIZE,
+            Table::BaudOptions => &BAUD_OPTIONS,
+            Table::TermOflagsNldly => &TERM_OFLAGS_NLDLY,
+            Table::TermOflagsCrdly => &TERM_OFLAGS_CRDLY,
+            Table::TermOflagsTabdly => &TERM_OFLAGS_TABDLY,
+            Table::TermOflagsBsdly => &TERM_OFLAGS_BSDLY,
+            Table::TermOflagsVtdly => &TERM_OFLAGS_VTDLY,
+            Table::TermOflagsFfdly => &TERM_OFLAGS_FFDLY,
         }
     }
 
@@ -4500,6 +5538,51 @@ impl Table {
             "waitid_types" => Table::WaitidTypes,
             "whence_codes" => Table::WhenceCodes,
             "xattrflags" => Table::Xattrflags,
+            "modem_flags" => Table::ModemFlags,
+            "fs_ioc_flags" => Table::FsIocFlags,
+            "fiemap_flags" => Table::FiemapFlags,
+            "fs_xflags" => Table::FsXflags,
+            "tcxonc_options" => Table::TcxoncOptions,
+            "tcflsh_options" => Table::TcflshOptions,
+            "counter_ioctl_component_types" => Table::CounterIoctlComponentTypes,
+            "counter_ioctl_event_types" => Table::CounterIoctlEventTypes,
+            "counter_ioctl_scopes" => Table::CounterIoctlScopes,
+            "icmp_filter_flags" => Table::IcmpFilterFlags,
+            "packet_mreq_type" => Table::PacketMreqType,
+            "futex_waiter_flags" => Table::FutexWaiterFlags,
+            "seccomp_ioctl_addfd_flags" => Table::SeccompIoctlAddfdFlags,
+            "seccomp_ioctl_resp_flags" => Table::SeccompIoctlRespFlags,
+            "bpf_class" => Table::BpfClass,
+            "bpf_size" => Table::BpfSize,
+            "bpf_mode" => Table::BpfMode,
+            "bpf_op_alu" => Table::BpfOpAlu,
+            "bpf_op_jmp" => Table::BpfOpJmp,
+            "bpf_src" => Table::BpfSrc,
+            "bpf_rval" => Table::BpfRval,
+            "bpf_miscop" => Table::BpfMiscop,
+            "skf_ad" => Table::SkfAd,
+            "skf_off" => Table::SkfOff,
+            "sockopt_txrehash_vals" => Table::SockoptTxrehashVals,
+            "blkpg_ops" => Table::BlkpgOps,
+            "rtc_vl_flags" => Table::RtcVlFlags,
+            "rtc_params" => Table::RtcParams,
+            "rtc_features" => Table::RtcFeatures,
+            "rtc_backup_switch_modes" => Table::RtcBackupSwitchModes,
+            "hdio_drive_cmds" => Table::HdioDriveCmds,
+            "hdio_ide_nice" => Table::HdioIdeNice,
+            "hdio_busstates" => Table::HdioBusstates,
+            "term_iflags" => Table::TermIflags,
+            "term_oflags" => Table::TermOflags,
+            "term_lflags" => Table::TermLflags,
+            "term_cflags" => Table::TermCflags,
+            "term_cflags_csize" => Table::TermCflagsCsize,
+            "baud_options" => Table::BaudOptions,
+            "term_oflags_nldly" => Table::TermOflagsNldly,
+            "term_oflags_crdly" => Table::TermOflagsCrdly,
+            "term_oflags_tabdly" => Table::TermOflagsTabdly,
+            "term_oflags_bsdly" => Table::TermOflagsBsdly,
+            "term_oflags_vtdly" => Table::TermOflagsVtdly,
+            "term_oflags_ffdly" => Table::TermOflagsFfdly,
             _ => return None,
         })
     }
