@@ -133,10 +133,11 @@ pub struct OutputOptions {
     pub append: bool,
     /// `--syscall-limit=N`: stop recording after N calls.
     pub syscall_limit: Option<u64>,
-    /// `-e read=`: file descriptors whose data read is hex-dumped.
-    pub read_fds: Vec<i32>,
-    /// `-e write=`: file descriptors whose data written is hex-dumped.
-    pub write_fds: Vec<i32>,
+    /// `-e read=`: descriptors whose data read is hex-dumped after the
+    /// call (see [`crate::dump`]).
+    pub dump_reads: crate::dump::FdSet,
+    /// `-e write=`: descriptors whose data written is hex-dumped.
+    pub dump_writes: crate::dump::FdSet,
     /// The summary table's options.
     pub summary: SummaryOptions,
 }

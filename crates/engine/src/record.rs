@@ -104,6 +104,10 @@ pub struct Record {
     /// With `--caller`: who made the call (user return address, module,
     /// offset, function).
     pub caller: Option<Caller>,
+    /// With `-e read=`/`-e write=`: the data the call moved on those
+    /// descriptors, printed as hex dumps after its line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub io: Vec<crate::dump::IoItem>,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -339,6 +343,7 @@ mod tests {
             error: None,
             fds: vec![],
             caller: None,
+            io: Vec::new(),
         }
     }
 

@@ -201,6 +201,7 @@ mod tests {
             error: None,
             fds: Vec::new(),
             caller: None,
+            io: Vec::new(),
         }
     }
 

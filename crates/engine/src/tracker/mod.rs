@@ -98,6 +98,9 @@ struct Pending {
     fd_pass: bool,
     /// `--caller`: who made the call, read at enter.
     caller: Option<vstrace_core::Caller>,
+    /// `-e write=`/`-e read=`: the data dumped (written data read at
+    /// enter, read data added at exit).
+    io: Vec<crate::dump::IoItem>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -180,6 +183,10 @@ pub(crate) struct Tracker {
     extra: Vec<Record>,
     /// `-i`: records carry the caller's instruction pointer.
     want_ip: bool,
+    /// `-e write=` and `-e read=` (Linux guests only: the calls and
+    /// structures are Linux's).
+    dump_writes: crate::dump::FdSet,
+    dump_reads: crate::dump::FdSet,
     pub stats: EngineStats,
     /// `-c`: records only count, so no argument is decoded (see
     /// [`Tracker::decodes_args`]).
@@ -251,6 +258,8 @@ impl Tracker {
             order: 0,
             extra: Vec::new(),
             want_ip: cfg.display.instruction_pointer,
+            dump_writes: cfg.display.dump_writes.clone(),
+            dump_reads: cfg.display.dump_reads.clone(),
             stats: EngineStats::default(),
             summary: cfg.summary,
             early: Default::default(),
@@ -501,6 +510,17 @@ impl Tracker {
         } else {
             None
         };
+        let dumps = self.dumps();
+        let io = if shown && decode && dumps.any() {
+            dumps.at_enter(
+                &info.name,
+                &raw,
+                event.bitness,
+                &mut user(sc.cpu().mem(), end),
+            )
+        } else {
+            Vec::new()
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
@@ -554,6 +574,7 @@ impl Tracker {
             ret_name: None,
             fd_pass,
             caller,
+            io,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -777,6 +798,17 @@ impl Tracker {
         }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
+        let dumps = self.dumps();
+        if p.shown && decode && dumps.any() && !p.info.exec {
+            let io = dumps.at_exit(
+                &p.info.name,
+                &p.raw,
+                ret,
+                p.bitness,
+                &mut user(sc.cpu().mem(), end),
+            );
+            p.io.extend(io);
+        }
         if p.shown && self.names.any() && ret >= 0 {
             let call = CallArgs {
                 info: &p.info,
@@ -837,6 +869,24 @@ impl Tracker {
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    /// The `-e write=`/`-e read=` sets, for a Linux guest (none else).
+    fn dumps(&self) -> crate::dump::Dumps<'_> {
+        static NONE: crate::dump::FdSet = crate::dump::FdSet {
+            fds: Vec::new(),
+            negated: false,
+        };
+        match self.os_kind {
+            Os::Linux => crate::dump::Dumps {
+                write: &self.dump_writes,
+                read: &self.dump_reads,
+            },
+            _ => crate::dump::Dumps {
+                write: &NONE,
+                read: &NONE,
+            },
+        }
     }
 
     /// The arguments at enter, in hex when the layer has no prototype.

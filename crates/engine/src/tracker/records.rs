@@ -35,6 +35,7 @@ impl Tracker {
             error: None,
             fds: Vec::new(),
             caller: None,
+            io: Vec::new(),
         }
     }
 
@@ -135,6 +136,7 @@ impl Tracker {
             error: p.error,
             fds: p.fds,
             caller: p.caller,
+            io: p.io,
         }
     }
 }
