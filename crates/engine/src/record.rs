@@ -108,6 +108,10 @@ pub struct Record {
     /// descriptors, printed as hex dumps after its line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub io: Vec<crate::dump::IoItem>,
+    /// The kernel itself is 32-bit (not in long mode): its i386 calls are
+    /// native, not of another personality, and text marks them not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kernel32: bool,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -151,7 +155,7 @@ impl Record {
             }
             return;
         }
-        if self.abi == "i386" || self.abi == "nt32" {
+        if (self.abi == "i386" || self.abi == "nt32") && !self.kernel32 {
             // strace marks calls of another personality the same way.
             let _ = write!(out, "[{}] ", self.abi);
         }
@@ -344,6 +348,7 @@ mod tests {
             fds: vec![],
             caller: None,
             io: Vec::new(),
+            kernel32: false,
         }
     }
 

@@ -202,6 +202,7 @@ mod tests {
             fds: Vec::new(),
             caller: None,
             io: Vec::new(),
+            kernel32: false,
         }
     }
 

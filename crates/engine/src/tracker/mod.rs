@@ -33,6 +33,9 @@ use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 use scope::Scope;
 
+/// EFER's long-mode-active bit: clear under a 32-bit kernel.
+const EFER_LMA: u64 = 1 << 10;
+
 /// Beyond this many calls in flight the oldest are reported unfinished:
 /// a hostile or broken guest must not grow the map without bound.
 const MAX_PENDING: usize = 1 << 16;
@@ -101,6 +104,8 @@ struct Pending {
     /// `-e write=`/`-e read=`: the data dumped (written data read at
     /// enter, read data added at exit).
     io: Vec<crate::dump::IoItem>,
+    /// Made to a 32-bit kernel (EFER.LMA clear): see [`Record::kernel32`].
+    kernel32: bool,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -565,9 +570,7 @@ impl Tracker {
             pre_scope,
             proc_info,
             changed: Vec::new(),
-            ip: self
-                .want_ip
-                .then(|| sp_of(regs.rip().wrapping_add(2), event.bitness)),
+            ip: self.want_ip.then(|| self.user_ip(event)),
             ret_detail: None,
             error,
             fds,
@@ -575,6 +578,7 @@ impl Tracker {
             fd_pass,
             caller,
             io,
+            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -869,6 +873,23 @@ impl Tracker {
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    /// The user ip a call reports (`-i`): after the trap instruction;
+    /// for Linux's 32-bit vDSO fast paths (`sysenter`, compat `syscall`)
+    /// the kernel's landing pad after the `int $0x80` that follows the
+    /// trap, as the kernel (and so strace) reports it.
+    fn user_ip(&self, event: &Event) -> u64 {
+        let fast32 = matches!(
+            (event.mechanism, event.bitness),
+            (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32)
+        );
+        let len = if fast32 && self.os_kind == Os::Linux {
+            4
+        } else {
+            2
+        };
+        sp_of(event.regs.rip().wrapping_add(len), event.bitness)
     }
 
     /// The `-e write=`/`-e read=` sets, for a Linux guest (none else).

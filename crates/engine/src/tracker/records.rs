@@ -36,6 +36,7 @@ impl Tracker {
             fds: Vec::new(),
             caller: None,
             io: Vec::new(),
+            kernel32: false,
         }
     }
 
@@ -137,6 +138,7 @@ impl Tracker {
             fds: p.fds,
             caller: p.caller,
             io: p.io,
+            kernel32: p.kernel32,
         }
     }
 }
