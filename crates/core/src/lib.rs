@@ -27,8 +27,8 @@ pub use cpu::Cpu;
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{
-    ArgValue, CallArgs, CallInfo, Caller, DecodeOptions, FdPath, NameOptions, OsLayer, ProcInfo,
-    SignalDelivery,
+    ArgValue, CallArgs, CallInfo, Caller, ConstStyle, DecodeOptions, FdPath, NameOptions, OsLayer,
+    ProcInfo, SignalDelivery,
 };
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

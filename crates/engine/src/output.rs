@@ -124,6 +124,8 @@ pub struct OutputOptions {
     pub strings_in_hex: u8,
     /// `-v`/`-e verbose=all`: structures and arrays unabbreviated.
     pub verbose: bool,
+    /// `-X raw|abbrev|verbose`: how named constants and flags print.
+    pub const_style: vstrace_core::ConstStyle,
     /// The host's wall clock (ns since the Unix epoch) at engine time 0,
     /// for absolute timestamps; recorded so a replay prints the same.
     pub wall_start_ns: Option<u64>,

@@ -8,6 +8,7 @@
 
 use anyhow::{bail, Result};
 use clap::{ArgAction, Args};
+use vstrace_core::ConstStyle;
 use vstrace_engine::dump::FdSet;
 use vstrace_engine::output::{precision_digits, quiet, status, OutputOptions, Timestamps};
 
@@ -64,8 +65,8 @@ pub struct StraceOpts {
     #[arg(long = "strings-in-hex", value_name = "WHICH", num_args = 0..=1,
           require_equals = true, default_missing_value = "all")]
     pub strings_in_hex: Option<String>,
-    /// How named constants print: abbrev (the only style vstrace's
-    /// decoders have).
+    /// How named constants and flags print: abbrev (names, the default),
+    /// raw (numbers), verbose (numbers with the names in a comment).
     #[arg(short = 'X', long = "const-print-style", value_name = "FORMAT")]
     pub xlat: Option<String>,
     /// Print only calls that returned without an error.
@@ -452,10 +453,10 @@ impl StraceOpts {
             };
         }
         match self.xlat.as_deref() {
-            None | Some("abbrev") => {}
-            Some(s @ ("raw" | "verbose")) => bail!(usage(format!(
-                "-X {s}: not supported yet: vstrace's decoders print named constants only (-X abbrev)"
-            ))),
+            None => {}
+            Some("abbrev") => d.const_style = ConstStyle::Abbrev,
+            Some("raw") => d.const_style = ConstStyle::Raw,
+            Some("verbose") => d.const_style = ConstStyle::Verbose,
             Some(s) => bail!(usage(format!("-X {s}: one of raw, abbrev, verbose"))),
         }
         if self.z {
@@ -593,7 +594,7 @@ mod tests {
             (&["-u", "nobody"][..], "su USER"),
             (&["--seccomp-bpf"], "seccomp"),
             (&["-DD"], "outside"),
-            (&["-X", "raw"], "abbrev"),
+            (&["-X", "terse"], "abbrev"),
             (&["-e", "status=nope"], "invalid status"),
             (&["-S", "bogus"], "bogus"),
             (&["--timestamps=min"], "precision"),

@@ -253,6 +253,7 @@ impl Tracker {
                 strsize: cfg.strsize,
                 verbose: cfg.display.verbose,
                 strings_in_hex: cfg.display.strings_in_hex,
+                const_style: cfg.display.const_style,
             },
             names: cfg.names,
             trace_fds: cfg.trace_fds.clone(),
