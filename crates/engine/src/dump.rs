@@ -183,28 +183,15 @@ impl Dumps<'_> {
         bitness: Bitness,
         mem: &mut dyn VirtMem,
     ) -> Vec<IoItem> {
-        let mut out = Vec::new();
-        let fd = fd_of(raw, bitness);
         match write_shape(name) {
-            Some(Shape::Mmsg) | None => {}
-            Some(shape) if self.write.contains(fd) => {
-                let mut budget = MAX_DUMP;
-                let len = arg(raw, 3);
-                let mut r = Reader {
-                    mem,
-                    bitness,
-                    budget: &mut budget,
-                    out: &mut out,
-                };
-                match shape {
-                    Shape::Buf => r.buffer(None, arg(raw, 2), len),
-                    Shape::Iov => r.iov(arg(raw, 2), len, u64::MAX),
-                    _ => r.msghdr(arg(raw, 2), u64::MAX),
-                }
-            }
-            Some(_) => {}
+            Some(Shape::Mmsg) | None => Vec::new(),
+            Some(_) if !self.write.contains(fd_of(raw)) => Vec::new(),
+            Some(shape) => Reader::collect(mem, bitness, |r| match shape {
+                Shape::Buf => r.buffer(None, arg(raw, 2), arg(raw, 3)),
+                Shape::Iov => r.iov(arg(raw, 2), arg(raw, 3), u64::MAX),
+                _ => r.msghdr(arg(raw, 2), u64::MAX),
+            }),
         }
-        out
     }
 
     /// The data call `name` read (or, for sendmmsg, wrote), read at its
@@ -218,31 +205,21 @@ impl Dumps<'_> {
         bitness: Bitness,
         mem: &mut dyn VirtMem,
     ) -> Vec<IoItem> {
-        let mut out = Vec::new();
-        let fd = fd_of(raw, bitness);
+        let fd = fd_of(raw);
         let shape = match (read_shape(name), write_shape(name)) {
             (Some(s), _) if self.read.contains(fd) => s,
             (_, Some(Shape::Mmsg)) if self.write.contains(fd) => Shape::Mmsg,
-            _ => return out,
+            _ => return Vec::new(),
         };
-        if ret < 0 {
-            return out;
-        }
-        let ret = ret as u64;
-        let mut budget = MAX_DUMP;
-        let mut r = Reader {
-            mem,
-            bitness,
-            budget: &mut budget,
-            out: &mut out,
+        let Ok(ret) = u64::try_from(ret) else {
+            return Vec::new();
         };
-        match shape {
+        Reader::collect(mem, bitness, |r| match shape {
             Shape::Buf => r.buffer(None, arg(raw, 2), ret),
             Shape::Iov => r.iov(arg(raw, 2), arg(raw, 3), ret),
             Shape::Msg => r.msghdr(arg(raw, 2), ret),
             Shape::Mmsg => r.mmsghdr(arg(raw, 2), ret),
-        }
-        out
+        })
     }
 }
 
@@ -252,7 +229,7 @@ fn arg(raw: &[u64], i: usize) -> u64 {
 }
 
 /// The descriptor argument as the kernel's `int`.
-fn fd_of(raw: &[u64], _bitness: Bitness) -> i64 {
+fn fd_of(raw: &[u64]) -> i64 {
     i64::from(arg(raw, 1) as u32 as i32)
 }
 
@@ -260,11 +237,27 @@ fn fd_of(raw: &[u64], _bitness: Bitness) -> i64 {
 struct Reader<'a> {
     mem: &'a mut dyn VirtMem,
     bitness: Bitness,
-    budget: &'a mut u64,
-    out: &'a mut Vec<IoItem>,
+    budget: u64,
+    out: Vec<IoItem>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// What `f` reads of one call, within [`MAX_DUMP`] bytes.
+    fn collect(
+        mem: &'a mut dyn VirtMem,
+        bitness: Bitness,
+        f: impl FnOnce(&mut Reader<'a>),
+    ) -> Vec<IoItem> {
+        let mut r = Reader {
+            mem,
+            bitness,
+            budget: MAX_DUMP,
+            out: Vec::new(),
+        };
+        f(&mut r);
+        r.out
+    }
+
     fn word(&self) -> u64 {
         match self.bitness {
             Bitness::B32 => 4,
@@ -278,19 +271,19 @@ impl Reader<'_> {
         let mut data = Vec::new();
         let mut capped = false;
         while (data.len() as u64) < len {
-            if *self.budget == 0 {
+            if self.budget == 0 {
                 capped = true;
                 break;
             }
             let at = addr.wrapping_add(data.len() as u64);
-            let n = (len - data.len() as u64).min(CHUNK).min(*self.budget);
+            let n = (len - data.len() as u64).min(CHUNK).min(self.budget);
             let start = data.len();
             data.resize(start + n as usize, 0);
             if self.mem.read_virt(at, &mut data[start..]).is_err() {
                 data.truncate(start);
                 break;
             }
-            *self.budget -= n;
+            self.budget -= n;
         }
         self.out.push(IoItem::Buffer {
             index,
