@@ -312,7 +312,8 @@ fn clone_flags_abbrev(v: u64) -> String {
 
 /// A signal number: `SIGTERM`, or the decimal value when unknown.
 pub fn signal(v: u64) -> String {
-    consts::signal_name(v).unwrap_or_else(|| (v as u32 as i32).to_string())
+    let num = || (v as u32 as i32).to_string();
+    crate::xlat::styled(num, consts::signal_name(v), num)
 }
 
 /// A 64-bit signal mask as strace prints it: `[INT TERM]`, or
@@ -322,8 +323,11 @@ pub fn sigset(mask: u64) -> String {
         (0..64u64)
             .filter(|i| m & (1 << i) != 0)
             .map(|i| {
-                let n = consts::signal_name(i + 1).unwrap_or_else(|| (i + 1).to_string());
-                n.strip_prefix("SIG").map(str::to_string).unwrap_or(n)
+                let name = consts::signal_name(i + 1)
+                    .map(|n| n.strip_prefix("SIG").map(str::to_string).unwrap_or(n));
+                // -X: `1 /* HUP */` or `1`, as strace's sprintsigmask_n.
+                let num = || (i + 1).to_string();
+                crate::xlat::styled(num, name, num)
             })
             .collect()
     };

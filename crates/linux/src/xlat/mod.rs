@@ -34,6 +34,11 @@ pub fn with_style<R>(style: ConstStyle, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// The `-X` style of the decoding running on this thread.
+pub fn style() -> ConstStyle {
+    STYLE.with(Cell::get)
+}
+
 /// A constant or flag set in the current `-X` style: `names` is its
 /// abbreviated text when some name matched (`O_RDONLY|0x800000`),
 /// `num` its number, `unknown` its text when no name matched. Raw is
@@ -44,7 +49,7 @@ pub fn styled(
     names: Option<String>,
     unknown: impl FnOnce() -> String,
 ) -> String {
-    match (STYLE.with(Cell::get), names) {
+    match (style(), names) {
         (ConstStyle::Raw, _) => num(),
         (ConstStyle::Abbrev, Some(n)) => n,
         (ConstStyle::Verbose, Some(n)) => format!("{} /* {n} */", num()),
