@@ -13,10 +13,10 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
-/// The calls compared (glibc's start-up calls and openat are left out:
-/// their decoding is the decoders' tests' business; vstrace prints
-/// openat's mode without O_CREAT, strace does not).
-const CALLS: &str = "trace=execve,getpid,chdir,write,close,exit_group,pipe,pipe2,read,readv,writev";
+/// The calls compared (glibc's start-up calls are left out: their
+/// decoding is the decoders' tests' business).
+const CALLS: &str =
+    "trace=execve,getpid,chdir,openat,write,close,exit_group,pipe,pipe2,read,readv,writev";
 
 /// The option sets: strace's spelling, used for both tracers. The pipe's
 /// ends are 3 (read) and 4 (write).
@@ -32,6 +32,9 @@ const SETS: &[&str] = &[
     "-e write=4 -e read=3",
     "-e write=all -e read=!3",
     "--write=2,4 --read=all",
+    "-X raw",
+    "-X verbose",
+    "--const-print-style=abbrev",
 ];
 
 /// Whether the option set has the word `opt`.
