@@ -13,49 +13,9 @@ pub(crate) mod tables;
 
 pub use tables::Table;
 
-use std::cell::Cell;
-
-use vstrace_core::ConstStyle;
+pub use vstrace_core::style::{style, styled, with_style};
 
 use crate::proto::LinuxAbi;
-
-thread_local! {
-    /// The `-X` style of the decoding running on this thread (set by the
-    /// layer around each call's decoding, [`with_style`]): the renderers
-    /// of constants and flags below read it, so no decoder passes it on.
-    static STYLE: Cell<ConstStyle> = const { Cell::new(ConstStyle::Abbrev) };
-}
-
-/// Runs `f` with constants and flags printed in `style` (strace's `-X`).
-pub fn with_style<R>(style: ConstStyle, f: impl FnOnce() -> R) -> R {
-    let old = STYLE.with(|s| s.replace(style));
-    let r = f();
-    STYLE.with(|s| s.set(old));
-    r
-}
-
-/// The `-X` style of the decoding running on this thread.
-pub fn style() -> ConstStyle {
-    STYLE.with(Cell::get)
-}
-
-/// A constant or flag set in the current `-X` style: `names` is its
-/// abbreviated text when some name matched (`O_RDONLY|0x800000`),
-/// `num` its number, `unknown` its text when no name matched. Raw is
-/// the number; verbose the number with the names in a comment, or the
-/// unknown text (strace's `printxvals_ex`/`printflags_ex`).
-pub fn styled(
-    num: impl FnOnce() -> String,
-    names: Option<String>,
-    unknown: impl FnOnce() -> String,
-) -> String {
-    match (style(), names) {
-        (ConstStyle::Raw, _) => num(),
-        (ConstStyle::Abbrev, Some(n)) => n,
-        (ConstStyle::Verbose, Some(n)) => format!("{} /* {n} */", num()),
-        (_, None) => unknown(),
-    }
-}
 
 /// One named-constant table, with its values for both ABIs (most tables
 /// are the same for both; the generator emits a second list only where an
