@@ -1,10 +1,13 @@
 /* The program the strace-options test runs under the guest's own strace
  * and under vstrace: a failing and a succeeding call, plain and binary
- * strings (for -x/-xx), and an exit status (for `+++ exited with 3 +++`).
+ * strings (for -x/-xx), data through a pipe with read/write and
+ * readv/writev (for -e read=/-e write= hex dumps), and an exit status
+ * (for `+++ exited with 3 +++`).
  * Its pid goes to stderr, so the test can pick its process in the trace. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int main(void)
@@ -18,6 +21,19 @@ int main(void)
 	write(fd, "plain text\n", 11);
 	write(fd, "bin\001\377\200z\n", 8);
 	close(fd);
+	int p[2];
+	if (pipe(p) == 0) {
+		char r[32], a[3], b[16];
+		/* 21 bytes: a full dump row and a partial one. */
+		write(p[1], "0123456789abcdef\tghi\n", 21);
+		read(p[0], r, sizeof r);
+		struct iovec w[2] = {{"head", 4}, {"\001tail\n", 6}};
+		writev(p[1], w, 2);
+		struct iovec rv[2] = {{a, sizeof a}, {b, sizeof b}};
+		readv(p[0], rv, 2);
+		close(p[0]);
+		close(p[1]);
+	}
 	syscall(SYS_exit_group, 3);
 	return 0;
 }

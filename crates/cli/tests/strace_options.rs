@@ -1,21 +1,25 @@
 //! strace's output options against the real thing: one guest program runs
-//! under the guest's own strace (Debian's, added with `--add`) once per
-//! option set, while vstrace records the whole run; each set is then
-//! replayed by vstrace with the same options for that very process (its
-//! comm and pid, the pid from the program's stderr) and the lines are compared: exactly,
-//! except the values of times (-tt, -T), whose format is checked. The
-//! guest's strace cannot run on the i386 guest (the host's strace is an
-//! x86-64 program), so this runs on the x86-64 kernel only.
+//! under the guest's own strace once per option set, while vstrace
+//! records the whole run; each set is then replayed by vstrace with the
+//! same options for that very process (its comm and pid, the pid from the
+//! program's stderr) and the lines are compared: exactly, except the
+//! values of times (-tt, -T), whose format is checked. On the x86-64
+//! kernel the guest's strace is the host's (Debian's, added with
+//! `--add`); on the i386 (686) kernel it is a static 32-bit strace built
+//! from the same source by scripts/strace-i386.sh, and the program is
+//! built with -m32.
 
 mod common;
 use common::*;
+use std::path::{Path, PathBuf};
 
-/// The calls compared (glibc's start-up calls and openat are left out:
-/// their decoding is the decoders' tests' business; vstrace prints
-/// openat's mode without O_CREAT, strace does not).
-const CALLS: &str = "trace=execve,getpid,chdir,write,close,exit_group";
+/// The calls compared (glibc's start-up calls are left out: their
+/// decoding is the decoders' tests' business).
+const CALLS: &str =
+    "trace=execve,getpid,chdir,openat,write,close,exit_group,pipe,pipe2,read,readv,writev";
 
-/// The option sets: strace's spelling, used for both tracers.
+/// The option sets: strace's spelling, used for both tracers. The pipe's
+/// ends are 3 (read) and 4 (write).
 const SETS: &[&str] = &[
     "",
     "-tt -T",
@@ -25,14 +29,25 @@ const SETS: &[&str] = &[
     "-e status=failed -qq",
     "-z -a 20",
     "-ttt -r -q",
+    "-e write=4 -e read=3",
+    "-e write=all -e read=!3",
+    "--write=2,4 --read=all",
+    "-X raw",
+    "-X verbose",
+    "--const-print-style=abbrev",
 ];
+
+/// Whether the option set has the word `opt`.
+fn has(set: &str, opt: &str) -> bool {
+    set.split_whitespace().any(|w| w == opt)
+}
 
 /// Replaces the parts of a line that differ between tracers by nature
 /// (times) with a marker, checking their format.
 fn mask_times(line: &str, set: &str) -> String {
     let mut l = line.to_string();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if set.contains("-tt ") || set.ends_with("-tt") {
+    if has(set, "-tt") {
         // HH:MM:SS.UUUUUU
         let (t, rest) = l.split_once(' ').unwrap_or_else(|| panic!("{line}"));
         let ok =
@@ -40,13 +55,13 @@ fn mask_times(line: &str, set: &str) -> String {
         assert!(ok, "-tt timestamp {t:?} in {line:?}");
         l = format!("<tt> {rest}");
     }
-    if set.contains("-ttt") {
+    if has(set, "-ttt") {
         let (t, rest) = l.split_once(' ').unwrap_or_else(|| panic!("{line}"));
         let (s, us) = t.split_once('.').unwrap_or_else(|| panic!("{line}"));
         assert!(digits(s) && us.len() == 6 && digits(us), "-ttt {t:?}");
         l = format!("<ttt> {rest}");
     }
-    if set.contains("-r") {
+    if has(set, "-r") {
         // strace: "(+     0.000123) " after an absolute timestamp.
         let (head, rest) = l.split_once("(+").unwrap_or_else(|| panic!("{line}"));
         let (r, tail) = rest.split_once(") ").unwrap_or_else(|| panic!("{line}"));
@@ -57,7 +72,7 @@ fn mask_times(line: &str, set: &str) -> String {
         );
         l = format!("{head}(+<r>) {tail}");
     }
-    if set.contains("-T") && l.ends_with('>') && !l.ends_with("...>") {
+    if has(set, "-T") && l.ends_with('>') && !l.ends_with("...>") {
         let (head, t) = l.rsplit_once(" <").unwrap_or_else(|| panic!("{line}"));
         let (s, us) = t
             .trim_end_matches('>')
@@ -69,10 +84,25 @@ fn mask_times(line: &str, set: &str) -> String {
     l
 }
 
-#[test]
-fn options_agree_with_in_guest_strace() {
-    let prog = build_prog("straceopts", &[]);
-    let add = format!("{}:/bin/straceopts", prog.display());
+/// Whether `line` is one of strace's hex dump lines, which follow the
+/// call's line with no pid of their own.
+fn is_dump(line: &str) -> bool {
+    line.starts_with(" | ") || line.starts_with(" * ") || line.starts_with(" = ")
+}
+
+/// A guest kernel and the strace and program built for it.
+struct Guest {
+    /// `vstrace run` arguments choosing the kernel.
+    run_args: &'static [&'static str],
+    strace: PathBuf,
+    prog: PathBuf,
+}
+
+/// Runs every option set under the guest's strace in `g`, replays each
+/// with vstrace and compares.
+fn options_agree(g: &Guest, tag: &str) {
+    let add_prog = format!("{}:/bin/straceopts", g.prog.display());
+    let add_strace = format!("{}:/bin/strace", g.strace.display());
     let mut script = String::new();
     for (i, set) in SETS.iter().enumerate() {
         // strace's default column is 40; vstrace's output is unaligned
@@ -83,41 +113,45 @@ fn options_agree_with_in_guest_strace() {
              echo @@SET {i}; cat /tmp/p{i} /tmp/s{i}; "
         ));
     }
-    let rec = recording_path("strace-options");
-    let out = run(&[
-        "--add",
-        "/usr/bin/strace",
-        "--add",
-        &add,
-        "--record",
-        rec.to_str().unwrap(),
-        "-o",
-        "/dev/null",
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    let rec = recording_path(&format!("strace-options-{tag}"));
+    let out = vstrace()
+        .arg("run")
+        .args(g.run_args)
+        // Attributed live as in the replays (on the i386 kernel, without
+        // BTF, a replay can attribute only what the live run did).
+        .args([
+            "--comm",
+            "straceopts",
+            "--add",
+            &add_strace,
+            "--add",
+            &add_prog,
+        ])
+        .arg("--record")
+        .arg(&rec)
+        .args(["-o", "/dev/null", "--", "sh", "-c", &script])
+        .output()
+        .expect("vstrace runs");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out).replace('\r', "");
     let mut sections = text.split("@@SET ").skip(1);
     for (i, set) in SETS.iter().enumerate() {
         let sec = sections
             .next()
-            .unwrap_or_else(|| panic!("no output for set {i}: {text}"));
+            .unwrap_or_else(|| panic!("{tag}: no output for set {i}: {text}"));
         let mut lines = sec.lines().skip(1);
         let pid = lines
             .next()
             .and_then(|l| l.strip_prefix("pid="))
-            .unwrap_or_else(|| panic!("no pid in set {i}: {sec}"))
+            .unwrap_or_else(|| panic!("{tag}: no pid in set {i}: {sec}"))
             .to_string();
         let theirs: Vec<String> = lines
             .filter(|l| !l.is_empty())
             .map(|l| mask_times(l, set))
             .collect();
         let a = if set.contains("-a ") { "" } else { "-a 40" };
-        // The program's calls only (its comm, from its exec on), of this
-        // run (its pid).
+        // The program's calls only (its comm, from its exec on: before
+        // it the process is strace's child), of this run (its pid).
         let args: Vec<String> = format!("--text --comm straceopts {a} -e {CALLS} {set}")
             .split_whitespace()
             .map(str::to_string)
@@ -125,26 +159,86 @@ fn options_agree_with_in_guest_strace() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = replay(&rec, &args);
         assert!(r.status.success(), "replay {args:?}: {}", stderr(&r));
-        let tag = format!("[pid {pid:>5}] ");
-        let ours: Vec<String> = stdout(&r)
-            .lines()
-            .filter_map(|l| l.strip_prefix(&tag))
-            .filter(|l| !l.contains("execve("))
-            .map(|l| mask_times(l, set))
-            .collect();
-        let theirs: Vec<String> = theirs
-            .into_iter()
-            .filter(|l| !l.contains("execve("))
-            .collect();
+        let pid_tag = format!("[pid {pid:>5}] ");
+        // Its lines, and the dump lines that follow them.
+        let mut ours = Vec::new();
+        let mut mine = false;
+        for l in stdout(&r).lines() {
+            if let Some(rest) = l.strip_prefix(&pid_tag) {
+                mine = !rest.contains("execve(");
+                if mine {
+                    ours.push(mask_times(rest, set));
+                }
+            } else if mine && is_dump(l) {
+                ours.push(l.to_string());
+            } else {
+                mine = false;
+            }
+        }
+        let mut theirs_kept = Vec::new();
+        let mut kept = false;
+        for l in theirs {
+            if is_dump(&l) {
+                if kept {
+                    theirs_kept.push(l);
+                }
+            } else {
+                kept = !l.contains("execve(");
+                if kept {
+                    theirs_kept.push(l);
+                }
+            }
+        }
         assert!(
-            !theirs.is_empty(),
-            "set {set:?}: strace printed {theirs:#?}"
+            !theirs_kept.is_empty(),
+            "{tag}: set {set:?}: strace printed {theirs_kept:#?}"
         );
+        if set.contains("write=") {
+            assert!(
+                theirs_kept.iter().any(|l| l.starts_with(" | 00000  ")),
+                "{tag}: set {set:?}: strace dumped nothing: {theirs_kept:#?}"
+            );
+        }
         assert_eq!(
-            ours, theirs,
-            "set {set:?}: vstrace (left) vs the guest's strace (right)"
+            ours, theirs_kept,
+            "{tag}: set {set:?}: vstrace (left) vs the guest's strace (right)"
         );
     }
+}
+
+#[test]
+fn options_agree_with_in_guest_strace() {
+    let g = Guest {
+        run_args: &[],
+        strace: "/usr/bin/strace".into(),
+        prog: build_prog("straceopts", &[]),
+    };
+    options_agree(&g, "x86_64");
+}
+
+/// The static i386 strace (built once, cached, by the committed script).
+fn strace_i386() -> PathBuf {
+    let out = std::process::Command::new(repo().join("scripts/strace-i386.sh"))
+        .output()
+        .expect("scripts/strace-i386.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/strace-i386.sh failed: {}",
+        stderr(&out)
+    );
+    let p = PathBuf::from(stdout(&out).trim());
+    assert!(Path::new(&p).is_file(), "no i386 strace at {}", p.display());
+    p
+}
+
+#[test]
+fn options_agree_with_in_guest_strace_on_the_i386_kernel() {
+    let g = Guest {
+        run_args: &["--arch", "i386"],
+        strace: strace_i386(),
+        prog: build_prog("straceopts", &["-m32"]),
+    };
+    options_agree(&g, "i386");
 }
 
 #[test]

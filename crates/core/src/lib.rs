@@ -20,6 +20,7 @@ pub mod mem;
 pub mod os;
 pub mod read;
 pub mod regs;
+pub mod style;
 pub mod syscall;
 pub mod testmem;
 
@@ -28,8 +29,8 @@ pub use cpu::Cpu;
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{
-    ArgValue, CallArgs, CallInfo, Caller, DecodeOptions, FdPath, NameOptions, OsLayer, ProcInfo,
-    SignalDelivery, StackFrame,
+    ArgValue, CallArgs, CallInfo, Caller, ConstStyle, DecodeOptions, FdPath, NameOptions, OsLayer,
+    ProcInfo, SignalDelivery, StackFrame,
 };
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

@@ -100,6 +100,23 @@ pub struct DecodeOptions {
     /// (`--strings-in-hex=non-ascii-chars`).
     #[serde(default)]
     pub strings_in_hex: u8,
+    /// How named constants and flags print (strace's `-X`).
+    #[serde(default)]
+    pub const_style: ConstStyle,
+}
+
+/// strace's `-X`/`--const-print-style`: how a named constant or flag set
+/// prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstStyle {
+    /// `O_RDONLY|O_CLOEXEC` (strace's default).
+    #[default]
+    Abbrev,
+    /// The number only: `0x80000`.
+    Raw,
+    /// The number and the names in a comment: `0x80000 /* O_CLOEXEC */`.
+    Verbose,
 }
 
 impl Default for DecodeOptions {
@@ -108,6 +125,7 @@ impl Default for DecodeOptions {
             strsize: 32,
             verbose: false,
             strings_in_hex: 0,
+            const_style: ConstStyle::Abbrev,
         }
     }
 }

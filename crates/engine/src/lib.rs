@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dump;
 pub mod filter;
 pub mod flush;
 pub mod inject;

@@ -124,6 +124,8 @@ pub struct OutputOptions {
     pub strings_in_hex: u8,
     /// `-v`/`-e verbose=all`: structures and arrays unabbreviated.
     pub verbose: bool,
+    /// `-X raw|abbrev|verbose`: how named constants and flags print.
+    pub const_style: vstrace_core::ConstStyle,
     /// The host's wall clock (ns since the Unix epoch) at engine time 0,
     /// for absolute timestamps; recorded so a replay prints the same.
     pub wall_start_ns: Option<u64>,
@@ -133,10 +135,11 @@ pub struct OutputOptions {
     pub append: bool,
     /// `--syscall-limit=N`: stop recording after N calls.
     pub syscall_limit: Option<u64>,
-    /// `-e read=`: file descriptors whose data read is hex-dumped.
-    pub read_fds: Vec<i32>,
-    /// `-e write=`: file descriptors whose data written is hex-dumped.
-    pub write_fds: Vec<i32>,
+    /// `-e read=`: descriptors whose data read is hex-dumped after the
+    /// call (see [`crate::dump`]).
+    pub dump_reads: crate::dump::FdSet,
+    /// `-e write=`: descriptors whose data written is hex-dumped.
+    pub dump_writes: crate::dump::FdSet,
     /// The summary table's options.
     pub summary: SummaryOptions,
     /// `--process-events`: fork and exec lines in text (`+++ forked

@@ -107,6 +107,14 @@ pub struct Record {
     /// With `-k`: the user stack at the call's enter, innermost first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stack: Vec<vstrace_core::StackFrame>,
+    /// With `-e read=`/`-e write=`: the data the call moved on those
+    /// descriptors, printed as hex dumps after its line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub io: Vec<crate::dump::IoItem>,
+    /// The kernel itself is 32-bit (not in long mode): its i386 calls are
+    /// native, not of another personality, and text marks them not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kernel32: bool,
 }
 
 /// An argument that read differently at exit than at entry.
@@ -150,7 +158,7 @@ impl Record {
             }
             return;
         }
-        if self.abi == "i386" || self.abi == "nt32" {
+        if (self.abi == "i386" || self.abi == "nt32") && !self.kernel32 {
             // strace marks calls of another personality the same way.
             let _ = write!(out, "[{}] ", self.abi);
         }
@@ -368,6 +376,8 @@ mod tests {
             fds: vec![],
             caller: None,
             stack: Vec::new(),
+            io: Vec::new(),
+            kernel32: false,
         }
     }
 

@@ -257,7 +257,13 @@ impl Sink {
                     raw,
                     own_file: self.split_base.is_some() && rec.pid.is_some(),
                 };
-                rec.to_text_with(&how, &mut self.last_ts, &mut self.line)
+                rec.to_text_with(&how, &mut self.last_ts, &mut self.line);
+                if !rec.io.is_empty() {
+                    // strace's dump lines follow the call's line.
+                    self.line.push('\n');
+                    crate::dump::render(&rec.io, rec.tid.or(rec.pid), &mut self.line);
+                    self.line.pop();
+                }
             }
             Format::Json => match serde_json::to_string(&rec) {
                 Ok(j) => self.line.push_str(&j),

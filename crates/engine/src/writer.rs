@@ -202,6 +202,8 @@ mod tests {
             fds: Vec::new(),
             caller: None,
             stack: Vec::new(),
+            io: Vec::new(),
+            kernel32: false,
         }
     }
 

@@ -230,6 +230,11 @@ pub fn linux_decode_text(data: &[u8]) -> String {
         strsize: c.u16() as usize % (MAX_SHOWN + 1),
         verbose: c.bool(),
         strings_in_hex: c.u16() as u8 % 4,
+        const_style: [
+            vstrace_core::ConstStyle::Abbrev,
+            vstrace_core::ConstStyle::Raw,
+            vstrace_core::ConstStyle::Verbose,
+        ][c.u16() as usize % 3],
     };
     let raw: Vec<u64> = (0..6).map(|_| c.u64()).collect();
     let ret = c.u64() as i64;

@@ -415,7 +415,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {
-                    "AT_FDCWD".into()
+                    // strace's print_xlat_d: -100 under -X raw/verbose.
+                    xlat::styled(|| fd.to_string(), Some("AT_FDCWD".into()), String::new)
                 } else {
                     fd.to_string()
                 }

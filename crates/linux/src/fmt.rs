@@ -89,6 +89,15 @@ pub fn ptr(v: u64) -> String {
 /// several bits; it is printed only when all of them are set), then the
 /// unknown remainder in hex. `zero` is printed when `v` is 0.
 pub fn flags(v: u64, names: Names, zero: &str) -> String {
+    let text = flags_abbrev(v, names, zero);
+    // A zero value's text is a name unless it is the number.
+    let named = (v != 0 && text.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()))
+        || (v == 0 && text != "0");
+    crate::xlat::styled(|| hex0(v), named.then(|| text.clone()), || text)
+}
+
+/// [`flags`] in strace's default (abbreviated) style.
+fn flags_abbrev(v: u64, names: Names, zero: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut left = v;
     for &(bits, name) in names {
@@ -109,16 +118,14 @@ pub fn flags(v: u64, names: Names, zero: &str) -> String {
 
 /// An enumeration value by name, or its decimal value.
 pub fn enum_or_dec(v: u64, names: Names) -> String {
-    consts::lookup(names, v)
-        .map(str::to_string)
-        .unwrap_or_else(|| v.to_string())
+    let name = consts::lookup(names, v).map(str::to_string);
+    crate::xlat::styled(|| v.to_string(), name, || v.to_string())
 }
 
 /// An enumeration value by name, or its hex value.
 pub fn enum_or_hex(v: u64, names: Names) -> String {
-    consts::lookup(names, v)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{v:#x}"))
+    let name = consts::lookup(names, v).map(str::to_string);
+    crate::xlat::styled(|| hex0(v), name, || format!("{v:#x}"))
 }
 
 /// A mode in octal with a leading zero (`0644`; `0` for zero).
@@ -232,6 +239,11 @@ pub fn clockid(abi: crate::proto::LinuxAbi, v: u64) -> String {
 /// `open`-style flags: the access mode first (always printed), then the
 /// other flags, then unknown bits (`O_RDONLY|O_CLOEXEC`, `O_RDONLY|0x800000`).
 pub fn open_flags(v: u64) -> String {
+    crate::xlat::styled(|| hex0(v), Some(open_flags_abbrev(v)), String::new)
+}
+
+/// [`open_flags`] in strace's default (abbreviated) style.
+fn open_flags_abbrev(v: u64) -> String {
     let acc = v & 3;
     let mut s = match consts::lookup(consts::OPEN_ACCMODE, acc) {
         Some(n) => n.to_string(),
@@ -241,7 +253,7 @@ pub fn open_flags(v: u64) -> String {
     let rest = v & !3;
     if rest != 0 {
         s.push('|');
-        s.push_str(&flags(rest, consts::OPEN_FLAGS, "0"));
+        s.push_str(&flags_abbrev(rest, consts::OPEN_FLAGS, "0"));
     }
     s
 }
@@ -250,6 +262,11 @@ pub fn open_flags(v: u64) -> String {
 /// mapping type (`0xf /* MAP_??? */` when unknown), the flags with their
 /// unknown bits in hex, then a huge page size as `21<<MAP_HUGE_SHIFT`.
 pub fn mmap_flags(v: u64) -> String {
+    crate::xlat::styled(|| hex0(v), Some(mmap_flags_abbrev(v)), String::new)
+}
+
+/// [`mmap_flags`] in strace's default (abbreviated) style.
+fn mmap_flags_abbrev(v: u64) -> String {
     let ty = v & 0xf;
     let mut s = match consts::lookup(consts::MAP_TYPE, ty) {
         Some(n) => n.to_string(),
@@ -260,7 +277,7 @@ pub fn mmap_flags(v: u64) -> String {
     let rest = v & !0xf & !huge_mask;
     if rest != 0 {
         s.push('|');
-        s.push_str(&flags(rest, consts::MAP_FLAGS, "0"));
+        s.push_str(&flags_abbrev(rest, consts::MAP_FLAGS, "0"));
     }
     if huge != 0 {
         s.push_str(&format!("|{}<<MAP_HUGE_SHIFT", huge >> 26));
@@ -270,11 +287,18 @@ pub fn mmap_flags(v: u64) -> String {
 
 /// Clone flags, the low byte being the exit signal (`...|SIGCHLD`).
 pub fn clone_flags(v: u64) -> String {
+    let text = clone_flags_abbrev(v);
+    let named = (v != 0).then(|| text.clone());
+    crate::xlat::styled(|| hex0(v), named, || text)
+}
+
+/// [`clone_flags`] in strace's default (abbreviated) style.
+fn clone_flags_abbrev(v: u64) -> String {
     let sig = v & 0xff;
     let rest = v & !0xff;
     let mut parts = Vec::new();
     if rest != 0 {
-        parts.push(flags(rest, consts::CLONE_FLAGS, "0"));
+        parts.push(flags_abbrev(rest, consts::CLONE_FLAGS, "0"));
     }
     if sig != 0 {
         parts.push(consts::signal_name(sig).unwrap_or_else(|| format!("{sig:#x}")));
@@ -288,7 +312,8 @@ pub fn clone_flags(v: u64) -> String {
 
 /// A signal number: `SIGTERM`, or the decimal value when unknown.
 pub fn signal(v: u64) -> String {
-    consts::signal_name(v).unwrap_or_else(|| (v as u32 as i32).to_string())
+    let num = || (v as u32 as i32).to_string();
+    crate::xlat::styled(num, consts::signal_name(v), num)
 }
 
 /// A 64-bit signal mask as strace prints it: `[INT TERM]`, or
@@ -298,8 +323,11 @@ pub fn sigset(mask: u64) -> String {
         (0..64u64)
             .filter(|i| m & (1 << i) != 0)
             .map(|i| {
-                let n = consts::signal_name(i + 1).unwrap_or_else(|| (i + 1).to_string());
-                n.strip_prefix("SIG").map(str::to_string).unwrap_or(n)
+                let name = consts::signal_name(i + 1)
+                    .map(|n| n.strip_prefix("SIG").map(str::to_string).unwrap_or(n));
+                // -X: `1 /* HUP */` or `1`, as strace's sprintsigmask_n.
+                let num = || (i + 1).to_string();
+                crate::xlat::styled(num, name, num)
             })
             .collect()
     };

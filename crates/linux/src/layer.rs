@@ -185,18 +185,25 @@ impl OsLayer for LinuxLayer {
     }
 
     fn decode_enter(&self, c: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
-        desc(c.info).map(|d| lx::decode_enter(d, abi_of(c.info), c.raw, mem, c.opts))
+        // (-X: the constant renderers read the style set here.)
+        crate::xlat::with_style(c.opts.const_style, || {
+            desc(c.info).map(|d| lx::decode_enter(d, abi_of(c.info), c.raw, mem, c.opts))
+        })
     }
 
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
         if let Some(d) = desc(c.info) {
-            lx::decode_exit(d, abi_of(c.info), c.raw, ret, mem, c.opts, args);
+            crate::xlat::with_style(c.opts.const_style, || {
+                lx::decode_exit(d, abi_of(c.info), c.raw, ret, mem, c.opts, args)
+            });
         }
     }
 
     fn return_detail(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem) -> Option<String> {
         let d = desc(c.info)?;
-        lx::structs::return_detail(d, abi_of(c.info), c.raw, ret, mem, c.opts)
+        crate::xlat::with_style(c.opts.const_style, || {
+            lx::structs::return_detail(d, abi_of(c.info), c.raw, ret, mem, c.opts)
+        })
     }
 
     fn reaped_by_signal(

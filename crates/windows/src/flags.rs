@@ -10,6 +10,20 @@ pub type Named = (u64, &'static str);
 /// bits are set and it covers a bit not yet named), then single bits, then
 /// leftover bits in hex. `zero` names the value 0.
 pub fn render_flags(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> String {
+    let text = flags_abbrev(value, composites, bits, zero);
+    // -X: the number, or the number with the names (a zero value's text
+    // is a name unless it is the number).
+    let named = (value != 0 && text.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()))
+        || (value == 0 && text != "0");
+    let num = || match value {
+        0 => "0".to_string(),
+        v => format!("{v:#x}"),
+    };
+    vstrace_core::style::styled(num, named.then(|| text.clone()), || text)
+}
+
+/// [`render_flags`] with names (strace's default `-X abbrev`).
+fn flags_abbrev(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> String {
     if value == 0 {
         return zero.to_string();
     }
@@ -39,18 +53,22 @@ pub fn render_flags(value: u64, composites: &[Named], bits: &[Named], zero: &str
 
 /// Name of an enumeration value, or the number in decimal.
 pub fn render_enum(value: u64, table: &[Named]) -> String {
-    match table.iter().find(|(v, _)| *v == value) {
-        Some((_, n)) => n.to_string(),
-        None => value.to_string(),
-    }
+    let name = table
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map(|(_, n)| n.to_string());
+    let num = || value.to_string();
+    vstrace_core::style::styled(num, name, num)
 }
 
 /// Name of a dense enumeration (index = value), or the number.
 pub fn render_dense(value: u64, names: &[&str]) -> String {
-    match usize::try_from(value).ok().and_then(|i| names.get(i)) {
-        Some(n) => n.to_string(),
-        None => value.to_string(),
-    }
+    let name = usize::try_from(value)
+        .ok()
+        .and_then(|i| names.get(i))
+        .map(|n| n.to_string());
+    let num = || value.to_string();
+    vstrace_core::style::styled(num, name, num)
 }
 
 /// NtCreateFile CreateDisposition values (`FILE_OPEN`...), an enumeration.
@@ -768,6 +786,20 @@ pub const SYSTEM_INFORMATION_CLASS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn const_print_styles() {
+        use vstrace_core::{style::with_style, ConstStyle};
+        let f = || render_flags(0x9, &[], SHARE_ACCESS, "0");
+        assert_eq!(with_style(ConstStyle::Raw, f), "0x9");
+        assert_eq!(
+            with_style(ConstStyle::Verbose, f),
+            "0x9 /* FILE_SHARE_READ|0x8 */"
+        );
+        let e = || render_enum(1, CREATE_DISPOSITION);
+        assert_eq!(with_style(ConstStyle::Raw, e), "1");
+        assert_eq!(with_style(ConstStyle::Verbose, e), "1 /* FILE_OPEN */");
+    }
 
     #[test]
     fn flags_render() {

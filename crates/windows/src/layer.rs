@@ -214,14 +214,19 @@ impl OsLayer for WindowsLayer {
 
     fn decode_enter(&self, c: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
         let p = proto(c.info)?;
-        Some(win::decode_enter(p, c.info.bitness, c.raw, mem, c.opts))
+        // (-X: the flag renderers read the style set here.)
+        vstrace_core::style::with_style(c.opts.const_style, || {
+            Some(win::decode_enter(p, c.info.bitness, c.raw, mem, c.opts))
+        })
     }
 
     /// NTSTATUS is 32 bits: the low half of `ret` decides which outputs
     /// were written.
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
         let Some(p) = proto(c.info) else { return };
-        win::decode_exit(p, c.info.bitness, c.raw, ret as u32, mem, c.opts, args);
+        vstrace_core::style::with_style(c.opts.const_style, || {
+            win::decode_exit(p, c.info.bitness, c.raw, ret as u32, mem, c.opts, args)
+        });
     }
 
     /// NTSTATUS is 32 bits on both ABIs: the same unsigned value (e.g.

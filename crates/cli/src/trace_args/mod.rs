@@ -43,7 +43,7 @@ pub struct TraceArgs {
     #[arg(short = 'f', long = "follow-forks", action = ArgAction::Count)]
     pub follow_forks: u8,
     /// Qualifying expression, strace style: trace=, status=, signal=,
-    /// quiet=, abbrev=, verbose=, raw=, inject=, fault= (a bare SET is
+    /// quiet=, abbrev=, verbose=, raw=, read=, write=, inject=, fault= (a bare SET is
     /// trace=SET).
     #[arg(short = 'e', value_name = "EXPR")]
     pub expr: Vec<String>,

@@ -8,6 +8,8 @@
 
 use anyhow::{bail, Result};
 use clap::{ArgAction, Args};
+use vstrace_core::ConstStyle;
+use vstrace_engine::dump::FdSet;
 use vstrace_engine::output::{precision_digits, quiet, status, OutputOptions, Timestamps};
 
 /// A usage error: printed as clap prints its own, exit status 2.
@@ -63,8 +65,8 @@ pub struct StraceOpts {
     #[arg(long = "strings-in-hex", value_name = "WHICH", num_args = 0..=1,
           require_equals = true, default_missing_value = "all")]
     pub strings_in_hex: Option<String>,
-    /// How named constants print: abbrev (the only style vstrace's
-    /// decoders have).
+    /// How named constants and flags print: abbrev (names, the default),
+    /// raw (numbers), verbose (numbers with the names in a comment).
     #[arg(short = 'X', long = "const-print-style", value_name = "FORMAT")]
     pub xlat: Option<String>,
     /// Print only calls that returned without an error.
@@ -97,6 +99,12 @@ pub struct StraceOpts {
     /// Print the calls in SET undecoded, in hex (= -e raw=SET).
     #[arg(long = "raw", value_name = "SET")]
     pub raw: Vec<String>,
+    /// Hex-dump the data read from these descriptors (= -e read=SET).
+    #[arg(long = "read", value_name = "SET")]
+    pub read: Vec<String>,
+    /// Hex-dump the data written to these descriptors (= -e write=SET).
+    #[arg(long = "write", value_name = "SET")]
+    pub write: Vec<String>,
     /// With -o: append to the file instead of truncating it.
     #[arg(short = 'A', long = "output-append-mode")]
     pub append_output: bool,
@@ -169,10 +177,6 @@ struct Refused {
     #[arg(long = "tips", num_args = 0..=1, require_equals = true,
           default_missing_value = "", hide = true)]
     tips: Option<String>,
-    #[arg(long = "read", hide = true)]
-    read: Vec<String>,
-    #[arg(long = "write", hide = true)]
-    write: Vec<String>,
 }
 
 /// Why the guest-side or not-yet-provided strace options are refused.
@@ -208,8 +212,6 @@ impl Refused {
             ))
         } else if self.tips.is_some() {
             Some(("--tips", "not supported: vstrace has no tips"))
-        } else if !self.read.is_empty() || !self.write.is_empty() {
-            Some(("--read/--write", HEX_DUMPS))
         } else {
             None
         };
@@ -219,8 +221,6 @@ impl Refused {
         }
     }
 }
-
-const HEX_DUMPS: &str = "not supported yet: hex dumps of read/written data";
 
 /// The `-e` expressions split by qualifier (strace's names and aliases).
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -241,6 +241,10 @@ pub struct Exprs {
     pub verbose: Vec<String>,
     /// `raw=`.
     pub raw: Vec<String>,
+    /// `read=`.
+    pub read: Vec<String>,
+    /// `write=`.
+    pub write: Vec<String>,
 }
 
 /// Splits `-e` expressions by qualifier; a bare expression is `trace=`.
@@ -266,9 +270,8 @@ pub fn parse_exprs(exprs: &[String]) -> Result<Exprs> {
             "abbrev" | "a" => x.abbrev.push(v),
             "verbose" | "v" => x.verbose.push(v),
             "raw" | "x" => x.raw.push(v),
-            "read" | "reads" | "r" | "write" | "writes" | "w" => {
-                return Err(usage(format!("-e {k}=: {HEX_DUMPS}")))
-            }
+            "read" | "reads" | "r" => x.read.push(v),
+            "write" | "writes" | "w" => x.write.push(v),
             // Read by TraceArgs::trace_fds and TraceArgs::names.
             "trace-fds" | "trace-fd" | "fd" | "fds" | "decode-fds" | "decode-fd"
             | "decode-pids" | "decode-pid" => {}
@@ -452,10 +455,10 @@ impl StraceOpts {
             };
         }
         match self.xlat.as_deref() {
-            None | Some("abbrev") => {}
-            Some(s @ ("raw" | "verbose")) => bail!(usage(format!(
-                "-X {s}: not supported yet: vstrace's decoders print named constants only (-X abbrev)"
-            ))),
+            None => {}
+            Some("abbrev") => d.const_style = ConstStyle::Abbrev,
+            Some("raw") => d.const_style = ConstStyle::Raw,
+            Some("verbose") => d.const_style = ConstStyle::Verbose,
             Some(s) => bail!(usage(format!("-X {s}: one of raw, abbrev, verbose"))),
         }
         if self.z {
@@ -483,6 +486,19 @@ impl StraceOpts {
         }
         if let Some(r) = x.raw.iter().chain(&self.raw).last() {
             d.raw = Some(r.clone());
+        }
+        // Each -e read=/write= replaces the set, as in strace.
+        for (sets, opt, d) in [
+            (x.read.iter().chain(&self.read), "read", &mut d.dump_reads),
+            (
+                x.write.iter().chain(&self.write),
+                "write",
+                &mut d.dump_writes,
+            ),
+        ] {
+            for s in sets {
+                *d = FdSet::parse(s).map_err(|e| usage(format!("-e {opt}={s}: {e}")))?;
+            }
         }
         d.append |= self.append_output;
         if (follow >= 2 || self.separately) && has_output {
@@ -582,7 +598,7 @@ mod tests {
             (&["-u", "nobody"][..], "su USER"),
             (&["--seccomp-bpf"], "seccomp"),
             (&["-DD"], "outside"),
-            (&["-X", "raw"], "abbrev"),
+            (&["-X", "terse"], "abbrev"),
             (&["-e", "status=nope"], "invalid status"),
             (&["-S", "bogus"], "bogus"),
             (&["--timestamps=min"], "precision"),

@@ -34,6 +34,9 @@ use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 use scope::Scope;
 
+/// EFER's long-mode-active bit: clear under a 32-bit kernel.
+const EFER_LMA: u64 = 1 << 10;
+
 /// Beyond this many calls in flight the oldest are reported unfinished:
 /// a hostile or broken guest must not grow the map without bound.
 const MAX_PENDING: usize = 1 << 16;
@@ -101,6 +104,11 @@ struct Pending {
     caller: Option<vstrace_core::Caller>,
     /// `-k`: the user stack, read at enter.
     stack: Vec<vstrace_core::StackFrame>,
+    /// `-e write=`/`-e read=`: the data dumped (written data read at
+    /// enter, read data added at exit).
+    io: Vec<crate::dump::IoItem>,
+    /// Made to a 32-bit kernel (EFER.LMA clear): see [`Record::kernel32`].
+    kernel32: bool,
 }
 
 /// Emptied per-thread lists of calls in flight kept for reuse.
@@ -192,6 +200,10 @@ pub(crate) struct Tracker {
     extra: Vec<Record>,
     /// `-i`: records carry the caller's instruction pointer.
     want_ip: bool,
+    /// `-e write=` and `-e read=` (Linux guests only: the calls and
+    /// structures are Linux's).
+    dump_writes: crate::dump::FdSet,
+    dump_reads: crate::dump::FdSet,
     pub stats: EngineStats,
     /// `-c`: records only count, so no argument is decoded (see
     /// [`Tracker::decodes_args`]).
@@ -255,6 +267,7 @@ impl Tracker {
                 strsize: cfg.strsize,
                 verbose: cfg.display.verbose,
                 strings_in_hex: cfg.display.strings_in_hex,
+                const_style: cfg.display.const_style,
             },
             names: cfg.names,
             trace_fds: cfg.trace_fds.clone(),
@@ -267,6 +280,8 @@ impl Tracker {
             order: 0,
             extra: Vec::new(),
             want_ip: cfg.display.instruction_pointer,
+            dump_writes: cfg.display.dump_writes.clone(),
+            dump_reads: cfg.display.dump_reads.clone(),
             stats: EngineStats::default(),
             summary: cfg.summary,
             early: Default::default(),
@@ -527,6 +542,17 @@ impl Tracker {
         } else {
             Vec::new()
         };
+        let dumps = self.dumps();
+        let io = if shown && decode && dumps.any() {
+            dumps.at_enter(
+                &info.name,
+                &raw,
+                event.bitness,
+                &mut user(sc.cpu().mem(), end),
+            )
+        } else {
+            Vec::new()
+        };
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
@@ -571,9 +597,7 @@ impl Tracker {
             pre_scope,
             proc_info,
             changed: Vec::new(),
-            ip: self
-                .want_ip
-                .then(|| sp_of(regs.rip().wrapping_add(2), event.bitness)),
+            ip: self.want_ip.then(|| self.user_ip(event)),
             ret_detail: None,
             error,
             fds,
@@ -581,6 +605,8 @@ impl Tracker {
             fd_pass,
             caller,
             stack,
+            io,
+            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
         };
         self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
@@ -832,6 +858,17 @@ impl Tracker {
         }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
+        let dumps = self.dumps();
+        if p.shown && decode && dumps.any() && !p.info.exec {
+            let io = dumps.at_exit(
+                &p.info.name,
+                &p.raw,
+                ret,
+                p.bitness,
+                &mut user(sc.cpu().mem(), end),
+            );
+            p.io.extend(io);
+        }
         if p.shown && self.names.any() && ret >= 0 {
             let call = CallArgs {
                 info: &p.info,
@@ -892,6 +929,41 @@ impl Tracker {
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    /// The user ip a call reports (`-i`): after the trap instruction;
+    /// for Linux's 32-bit vDSO fast paths (`sysenter`, compat `syscall`)
+    /// the kernel's landing pad after the `int $0x80` that follows the
+    /// trap, as the kernel (and so strace) reports it.
+    fn user_ip(&self, event: &Event) -> u64 {
+        let fast32 = matches!(
+            (event.mechanism, event.bitness),
+            (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32)
+        );
+        let len = if fast32 && self.os_kind == Os::Linux {
+            4
+        } else {
+            2
+        };
+        sp_of(event.regs.rip().wrapping_add(len), event.bitness)
+    }
+
+    /// The `-e write=`/`-e read=` sets, for a Linux guest (none else).
+    fn dumps(&self) -> crate::dump::Dumps<'_> {
+        static NONE: crate::dump::FdSet = crate::dump::FdSet {
+            fds: Vec::new(),
+            negated: false,
+        };
+        match self.os_kind {
+            Os::Linux => crate::dump::Dumps {
+                write: &self.dump_writes,
+                read: &self.dump_reads,
+            },
+            _ => crate::dump::Dumps {
+                write: &NONE,
+                read: &NONE,
+            },
+        }
     }
 
     /// The arguments at enter, in hex when the layer has no prototype.

@@ -43,6 +43,8 @@ impl Tracker {
             fds: Vec::new(),
             caller: None,
             stack: Vec::new(),
+            io: Vec::new(),
+            kernel32: false,
         }
     }
 
@@ -144,6 +146,8 @@ impl Tracker {
             fds: p.fds,
             caller: p.caller,
             stack: p.stack,
+            io: p.io,
+            kernel32: p.kernel32,
         }
     }
 }

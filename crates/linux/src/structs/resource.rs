@@ -38,8 +38,8 @@ pub(crate) fn xflags(v: u64, names: Names, unknown: &str) -> String {
 
 /// A `clock_t` with its seconds in a comment: `35 /* 0.35 s */`.
 pub fn clock_t(v: u64) -> String {
-    if v == 0 {
-        return "0".into();
+    if v == 0 || crate::xlat::style() == vstrace_core::ConstStyle::Raw {
+        return v.to_string();
     }
     format!("{v} /* {}.{:02} s */", v / USER_HZ, v % USER_HZ)
 }
@@ -47,18 +47,22 @@ pub fn clock_t(v: u64) -> String {
 /// A resource limit: `RLIM64_INFINITY`, `8192*1024`, or the number.
 fn rlim(v: u64, wide: bool) -> String {
     let inf = if wide { u64::MAX } else { u64::from(u32::MAX) };
-    if v == inf {
-        if wide {
-            "RLIM64_INFINITY"
-        } else {
-            "RLIM_INFINITY"
-        }
-        .into()
+    let named = if v == inf {
+        Some(
+            if wide {
+                "RLIM64_INFINITY"
+            } else {
+                "RLIM_INFINITY"
+            }
+            .to_string(),
+        )
     } else if v > 1024 && v % 1024 == 0 {
-        format!("{}*1024", v / 1024)
+        Some(format!("{}*1024", v / 1024))
     } else {
-        v.to_string()
-    }
+        None
+    };
+    let num = || v.to_string();
+    crate::xlat::styled(num, named, num)
 }
 
 /// The 14 counters of `struct rusage` after its two timevals.

@@ -13,6 +13,8 @@ pub(crate) mod tables;
 
 pub use tables::Table;
 
+pub use vstrace_core::style::{style, styled, with_style};
+
 use crate::proto::LinuxAbi;
 
 /// One named-constant table, with its values for both ABIs (most tables
@@ -87,11 +89,14 @@ fn number(v: u64, radix: Radix) -> String {
 /// comment (`0x10 /* RLIMIT_??? */`), as strace's `printxval`.
 pub fn xval(abi: LinuxAbi, table: Table, v: u64, radix: Radix) -> String {
     let x = table.xlat();
-    match x.lookup(abi, v) {
-        Some(n) => n.to_string(),
-        None if radix == Radix::DecBare => number(v, radix),
-        None => format!("{} /* {} */", number(v, radix), x.dflt),
-    }
+    styled(
+        || number(v, radix),
+        x.lookup(abi, v).map(str::to_string),
+        || match radix {
+            Radix::DecBare => number(v, radix),
+            _ => format!("{} /* {} */", number(v, radix), x.dflt),
+        },
+    )
 }
 
 /// A named value in strace's verbose style: the signed 32-bit number,
@@ -130,12 +135,19 @@ pub fn flags2(abi: LinuxAbi, first: Table, second: Table, v: u64) -> String {
             }
         }
     }
-    match (names.is_empty(), left) {
-        (true, 0) => "0".into(),
-        (true, l) => format!("{l:#x} /* {} */", first.xlat().dflt),
-        (false, 0) => names.join("|"),
-        (false, l) => format!("{}|{l:#x}", names.join("|")),
-    }
+    let named = match (names.is_empty(), left) {
+        (true, _) => None,
+        (false, 0) => Some(names.join("|")),
+        (false, l) => Some(format!("{}|{l:#x}", names.join("|"))),
+    };
+    styled(
+        || number(v, Radix::Hex),
+        named,
+        || match left {
+            0 => "0".into(),
+            l => format!("{l:#x} /* {} */", first.xlat().dflt),
+        },
+    )
 }
 
 fn flags_with(abi: LinuxAbi, x: &Xlat, v: u64, comment: bool) -> String {
@@ -150,18 +162,22 @@ fn flags_with(abi: LinuxAbi, x: &Xlat, v: u64, comment: bool) -> String {
             break;
         }
     }
-    if parts.is_empty() {
-        return match (left, comment) {
+    let named = (!parts.is_empty()).then(|| {
+        let mut s = parts.join("|");
+        if left != 0 {
+            s.push_str(&format!("|{left:#x}"));
+        }
+        s
+    });
+    styled(
+        || number(v, Radix::Hex),
+        named,
+        || match (left, comment) {
             (0, _) => "0".into(),
             (l, true) => format!("{l:#x} /* {} */", x.dflt),
             (l, false) => format!("{l:#x}"),
-        };
-    }
-    let mut s = parts.join("|");
-    if left != 0 {
-        s.push_str(&format!("|{left:#x}"));
-    }
-    s
+        },
+    )
 }
 
 fn ioctl_table(abi: LinuxAbi) -> &'static [(u32, &'static str)] {
@@ -311,6 +327,35 @@ mod tests {
             xval(X, Table::Futexops, 0x100 | 9, Radix::Hex),
             "FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME"
         );
+    }
+
+    #[test]
+    fn const_print_styles() {
+        use vstrace_core::ConstStyle::{Raw, Verbose};
+        let raw = |f: &dyn Fn() -> String| with_style(Raw, f);
+        let verbose = |f: &dyn Fn() -> String| with_style(Verbose, f);
+        let stack = || xval(X, Table::Resources, 3, Radix::Hex);
+        assert_eq!(raw(&stack), "0x3");
+        assert_eq!(verbose(&stack), "0x3 /* RLIMIT_STACK */");
+        let unknown = || xval(X, Table::Resources, 16, Radix::Hex);
+        assert_eq!(verbose(&unknown), "0x10 /* RLIMIT_??? */");
+        assert_eq!(raw(&unknown), "0x10");
+        let efd = || flags(X, Table::EfdFlags, 0o2004001);
+        assert_eq!(raw(&efd), "0x80801");
+        assert_eq!(
+            verbose(&efd),
+            "0x80801 /* EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK */"
+        );
+        let rdonly = || flags(X, Table::OpenAccessModes, 0);
+        assert_eq!(verbose(&rdonly), "0 /* O_RDONLY */");
+        assert_eq!(raw(&rdonly), "0");
+        let none = || flags(X, Table::OpenModeFlags, 1);
+        assert_eq!(verbose(&none), "0x1 /* O_??? */");
+        // The style is restored after the call.
+        assert_eq!(stack(), "RLIMIT_STACK");
+        let open = || crate::fmt::open_flags(0o2000101);
+        assert_eq!(verbose(&open), "0x80041 /* O_WRONLY|O_CREAT|O_CLOEXEC */");
+        assert_eq!(raw(&open), "0x80041");
     }
 
     #[test]
