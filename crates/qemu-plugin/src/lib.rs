@@ -23,6 +23,7 @@ mod classify;
 mod cpu;
 mod debug;
 mod ffi;
+mod lazy;
 mod listen;
 mod phys;
 mod regmap;
@@ -333,9 +334,10 @@ fn install(
         listen::start(l, args.allow_remote, hooks)?;
     }
 
-    ffi::register_install_callbacks(
+    // A listening plugin translates nothing until a client attaches.
+    lazy::install(
         id,
-        &ffi::InstallCallbacks {
+        ffi::InstallCallbacks {
             vcpu_init_v4: on_vcpu_init,
             vcpu_init_v7: on_vcpu_init_v7,
             tb_trans_v4: on_tb_trans,
@@ -343,6 +345,7 @@ fn install(
             atexit_v4: on_exit,
             atexit_v7: on_exit_v7,
         },
+        args.listen.is_some(),
     );
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The dormant plugin: `-plugin libvstrace_plugin.so,listen=unix:PATH`
 //! (or `listen=tcp:HOST:PORT`, loopback only unless `allow-remote=on`)
-//! loads with no engine; a trap costs one relaxed atomic load and returns
-//! ([`dormant`]). `vstrace attach --plugin unix:PATH` connects, sends its
+//! loads with no engine and instruments nothing until a client attaches
+//! (`lazy.rs`; where QEMU does not allow that, a trap costs one relaxed
+//! atomic load and returns, [`dormant`]). `vstrace attach --plugin unix:PATH` connects, sends its
 //! engine configuration and receives the trace over the socket
 //! (`vstrace_launch::wire`); the engine lives here, as under `vstrace
 //! run`. A detach (the client's Detach frame, or the client going away)
@@ -416,6 +417,7 @@ fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
                     eprintln!("vstrace-plugin: client session: {e}");
                 }
                 STATE.store(DORMANT, Ordering::SeqCst);
+                crate::lazy::translate(false);
                 *lock(&SESSION) = None;
                 *lock(&DEFERRED) = None;
                 *lock(&CLIENT) = None;
@@ -526,6 +528,11 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
     *lock(&CLIENT) = Some(shared.clone());
     *lock(&SESSION) = engine;
     STATE.store(ATTACHED, Ordering::SeqCst);
+    // Traps are instrumented from now on (the code cache is flushed):
+    // the client hears it is attached when tracing has started.
+    if !crate::lazy::translate(true) {
+        eprintln!("vstrace-plugin: turning trap instrumentation on took over 5 s");
+    }
     send(Kind::Attached, "")?;
     let _ = lock(&shared).set_timeouts(None, Some(WRITE_TIMEOUT));
 
@@ -572,6 +579,8 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
     STATE.store(DORMANT, Ordering::SeqCst);
+    // Back to no instrumentation at all.
+    crate::lazy::translate(false);
     *lock(&DEFERRED) = None;
     let engine = lock(&SESSION).take();
     match engine {
