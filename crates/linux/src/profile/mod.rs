@@ -23,6 +23,7 @@
 
 pub mod btf;
 pub mod infer;
+pub mod isf;
 pub mod ksymtab;
 pub mod layouts;
 pub mod runtime;
@@ -63,6 +64,10 @@ pub enum ProfileError {
     /// A symbol the profile needs (e.g. `init_task`) is not exported.
     #[error("symbol {0} not found in the kernel's exported symbols")]
     MissingSymbol(&'static str),
+    /// A `--linux-profile` symbol table could not be read or lacks what
+    /// the profile needs (the message names the file and the member).
+    #[error("--linux-profile {0}")]
+    Isf(String),
     /// A symbol was found but its value fails a sanity check.
     #[error("symbol {name} at {addr:#x} is not where expected: {why}")]
     BadSymbol {
@@ -105,7 +110,7 @@ fn default_psize() -> u64 {
 /// The lowest x86_64 kernel address: the start of the upper half with
 /// 5-level paging (with 4 levels, addresses below 0xffff_8000_0000_0000
 /// there are not canonical, and reading them fails anyway).
-fn default_kernel_min() -> u64 {
+pub(crate) fn default_kernel_min() -> u64 {
     0xff00_0000_0000_0000
 }
 fn default_source() -> String {
@@ -342,6 +347,25 @@ fn image_bytes<'a>(file: &object::File<'a>, addr: u64, len: usize) -> Option<&'a
 /// `current_task` (exported per-cpu symbol before 6.2 and again from 6.15)
 /// or `pcpu_hot` + `offsetof(struct pcpu_hot, current_task)` (6.2 .. 6.14).
 fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError> {
+    let mut btf_err = None;
+    let r = current_task_with(syms, |s, p| match btf.member_offset(s, p) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            btf_err = Some(e);
+            None
+        }
+    });
+    match (r, btf_err) {
+        (Err(ProfileError::MissingSymbol(_)), Some(e)) => Err(e.into()),
+        (r, _) => r,
+    }
+}
+
+/// [`current_task_sym`] with member offsets from any source.
+pub(crate) fn current_task_with(
+    syms: &Ksymtab,
+    mut member: impl FnMut(&str, &str) -> Option<u64>,
+) -> Result<PerCpuSym, ProfileError> {
     let check = |name: &'static str, addr: u64| {
         // Without a .data..percpu section (synthetic tables) accept small
         // offsets only: the per-cpu area is well under 16 MiB.
@@ -375,10 +399,15 @@ fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError
     .find_map(|(n, a)| Some((n, a?)));
     if let Some((name, a)) = hot {
         let base = check(name, a)?;
-        let m = btf.member_offset("pcpu_hot", "current_task")?;
+        let m = member("pcpu_hot", "current_task")
+            .ok_or(ProfileError::MissingSymbol("pcpu_hot.current_task"))?;
         return Ok(PerCpuSym {
             name: "pcpu_hot.current_task".into(),
-            offset: base + m,
+            offset: base.checked_add(m).ok_or(ProfileError::BadSymbol {
+                name,
+                addr: base,
+                why: "pcpu_hot.current_task overflows",
+            })?,
         });
     }
     Err(ProfileError::MissingSymbol("current_task"))
