@@ -15,6 +15,14 @@
 //! A QEMU that does not export both keeps the translation callback
 //! registered while dormant (each trap then costs a call and one atomic
 //! load, see `listen::dormant`).
+//!
+//! Status: opt-in, `VSTRACE_PLUGIN_LAZY=1` in QEMU's environment. With it
+//! the own_vm dormant test failed 3 runs of 3 on a loaded host (once the
+//! first client saw the connection closed without its End frame, once
+//! the guest made no progress after a detach, once the exit callback did
+//! not remove the socket), while manual attach/detach cycles worked; the
+//! cause is not found yet, so the default stays the always-registered
+//! translation callback.
 
 use std::ffi::{c_int, c_void};
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -90,7 +98,12 @@ fn internals() -> Option<Internals> {
 /// listening (`dormant`) plugin in a QEMU that allows the switch, all but
 /// the translation callback. Returns whether translation is deferred.
 pub(crate) fn install(id: sys::qemu_plugin_id_t, cbs: InstallCallbacks, dormant: bool) -> bool {
-    let internals = if dormant { internals() } else { None };
+    // Opt-in (VSTRACE_PLUGIN_LAZY=1 in QEMU's environment): the
+    // own_vm dormant test, run with it on a loaded host, saw the guest
+    // stop after a detach and the exit callback not run (not
+    // understood yet); without it the test passes.
+    let wanted = std::env::var("VSTRACE_PLUGIN_LAZY").is_ok_and(|v| v == "1");
+    let internals = if dormant && wanted { internals() } else { None };
     let translate = internals.is_none();
     crate::ffi::register_callbacks(id, &cbs, translate);
     lock().have = translate;
@@ -108,10 +121,18 @@ pub(crate) fn translate(on: bool) -> bool {
         return true;
     };
     let start = Instant::now();
+    let debug = std::env::var_os("VSTRACE_PLUGIN_DEBUG").is_some();
     let mut s = lock();
     s.want = on;
     loop {
         if s.have == s.want && !s.pending {
+            if debug {
+                eprintln!(
+                    "vstrace-plugin: trap instrumentation {} after {:?}",
+                    if on { "on" } else { "off" },
+                    start.elapsed()
+                );
+            }
             return true;
         }
         if !s.pending {
@@ -126,6 +147,9 @@ pub(crate) fn translate(on: bool) -> bool {
         }
         let left = SWITCH_LIMIT.saturating_sub(start.elapsed());
         if left.is_zero() {
+            if debug {
+                eprintln!("vstrace-plugin: switching trap instrumentation timed out");
+            }
             return false;
         }
         s = SWITCHED

@@ -41,7 +41,10 @@ const SYMBOLS: [&str; 6] = [
 /// Reads a symbol table file and builds the profile from it.
 pub fn load(path: &Path) -> Result<LinuxProfile, ProfileError> {
     let isf = Isf::load(path).map_err(|e| ProfileError::Isf(e.to_string()))?;
-    from_isf(&isf)
+    from_isf(&isf).map_err(|e| match e {
+        ProfileError::Isf(_) => e,
+        other => ProfileError::Isf(format!("{}: {other}", isf.source())),
+    })
 }
 
 /// The profile from a parsed symbol table.
