@@ -15,13 +15,15 @@
 # a client can attach) to QEMU's exit, once with N rounds and once with 0:
 # the difference is the workload's cost; boot, attach and shutdown cancel.
 #   scripts/bench-ownvm.sh [ROUNDS] [REPEATS] [QEMU]
-# ROWS="none dormant attached vqemu run" selects rows (default: all).
+# ROWS="none dormant lazy attached vqemu run" selects rows (default: all;
+# lazy: the dormant plugin with VSTRACE_PLUGIN_LAZY=1, no translation
+# callback until a client attaches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-300000}"
 REPEATS="${2:-3}"
 QEMU="${3:-qemu-system-x86_64}"
-ROWS="${ROWS:-none dormant attached vqemu run}"
+ROWS="${ROWS:-none dormant lazy attached vqemu run}"
 cargo build --release --quiet -p vstrace-cli -p vstrace-plugin
 T=target/release
 PLUGIN=$PWD/$T/libvstrace_plugin.so
@@ -92,13 +94,17 @@ args_for() { # rounds
         -serial "file:$work/stderr" -serial "file:$work/control")
 }
 
-user_row() { # mode (none|dormant|attached|vqemu), rounds
+user_row() { # mode (none|dormant|lazy|attached|vqemu), rounds
     : >"$work/stdout"
     args_for "$2"
     local sock=$work/v.sock q
     case $1 in
     none) "$QEMU" "${ARGS[@]}" -accel tcg 2>"$work/err" & ;;
     dormant) "$QEMU" "${ARGS[@]}" -accel tcg -plugin "$PLUGIN,listen=unix:$sock" 2>"$work/err" & ;;
+    lazy)
+        VSTRACE_PLUGIN_LAZY=1 "$QEMU" "${ARGS[@]}" -accel tcg -plugin "$PLUGIN,listen=unix:$sock" \
+            2>"$work/err" &
+        ;;
     attached)
         "$QEMU" "${ARGS[@]}" -accel tcg \
             -plugin "$PLUGIN,listen=unix:$sock,machine=pc,ram_mib=512" 2>"$work/err" &
@@ -146,7 +152,7 @@ calls=$((2 * N))
     echo
     echo "| run | workload CPU (ms) | ratio | extra CPU per syscall (us) |"
     echo "|---|---|---|---|"
-    for row in none dormant attached vqemu run-untraced run; do
+    for row in none dormant lazy attached vqemu run-untraced run; do
         [ -n "${R[$row,$N]:-}" ] || continue
         base=none
         case $row in run | run-untraced) base=run-untraced ;; esac
@@ -156,6 +162,7 @@ calls=$((2 * N))
         t = $2 - $3; bt = $4 - $5
         label["none"] = "own command line, no plugin"
         label["dormant"] = "own command line, dormant plugin (listen=unix:...)"
+        label["lazy"] = "dormant plugin, VSTRACE_PLUGIN_LAZY=1 (nothing registered)"
         label["attached"] = "dormant plugin + vstrace attach --plugin -o /dev/null"
         label["vqemu"] = "vstrace qemu -o /dev/null"
         label["run-untraced"] = "vstrace run --untraced (its own command line)"
@@ -163,9 +170,11 @@ calls=$((2 * N))
         printf "| %s | %.0f | %.3fx | %.3f |\n", label[$1], t, t / bt, (t - bt) * 1e3 / n
         e[$1] = (t - bt) * 1e3 / n
         if ($1 == "dormant") d = t / bt
+        if ($1 == "lazy") l = t / bt
     } END {
         print ""
         if (d) printf "dormant / no plugin = %.3f (target <= 1.05)\n", d
+        if (l) printf "dormant with VSTRACE_PLUGIN_LAZY=1 / no plugin = %.3f\n", l
         if (("attached" in e) && ("run" in e) && e["run"] > 0)
             printf "attached per-syscall cost / vstrace run per-syscall cost = %.3f (target 0.90 .. 1.10)\n", e["attached"] / e["run"]
     }'
