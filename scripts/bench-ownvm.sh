@@ -29,7 +29,7 @@ T=target/release
 PLUGIN=$PWD/$T/libvstrace_plugin.so
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$work"; true' EXIT
 gcc -static -O2 -o "$work/sysbench" guests/progs/sysbench.c
 cmd_for() { echo "echo START; sleep 3; /bin/sysbench $1"; }
 
