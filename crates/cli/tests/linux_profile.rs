@@ -8,17 +8,6 @@ use common::*;
 
 use std::process::Output;
 
-fn guest_num(out: &str, key: &str) -> u64 {
-    let i = out
-        .find(key)
-        .unwrap_or_else(|| panic!("{key} not in {out}"));
-    let rest = &out[i + key.len()..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..end].parse().unwrap()
-}
-
 /// `vstrace run` of the workload with the kernel's BTF ignored.
 fn run_without_btf(args: &[&str]) -> Output {
     let add = format!("{}:/bin/workload", workload().display());

@@ -17,8 +17,8 @@ use vstrace_isf::{Isf, IsfError};
 use super::ksymtab::Ksymtab;
 use super::layouts::{FilesLayout, MemberOffsets, MmLayout};
 use super::{
-    current_task_with, default_kernel_min, LinuxProfile, PerCpuMode, ProfileError, TaskLayout,
-    PROFILE_VERSION,
+    current_task_with, default_kernel_min, init_task_64, LinuxProfile, PerCpuMode, ProfileError,
+    TaskLayout, PROFILE_VERSION,
 };
 
 impl MemberOffsets for Isf {
@@ -63,16 +63,7 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
             syms.insert(name, a);
         }
     }
-    let init_task = syms
-        .get("init_task")
-        .ok_or(ProfileError::MissingSymbol("init_task"))?;
-    if init_task >> 63 == 0 {
-        return Err(ProfileError::BadSymbol {
-            name: "init_task",
-            addr: init_task,
-            why: "not a kernel-half address",
-        });
-    }
+    let init_task = init_task_64(&syms)?;
     let current_task = current_task_with(&syms, |s, p| isf.field_offset(s, p).ok())?;
     let off = |path: &str| isf.field_offset("task_struct", path);
     let opt = |path: &str| off(path).ok();

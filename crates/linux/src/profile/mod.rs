@@ -273,16 +273,7 @@ impl LinuxProfile {
 
     /// Builds a profile from already parsed BTF and symbols.
     pub fn from_parts(btf: &Btf, syms: &Ksymtab) -> Result<LinuxProfile, ProfileError> {
-        let init_task = syms
-            .get("init_task")
-            .ok_or(ProfileError::MissingSymbol("init_task"))?;
-        if init_task >> 63 == 0 {
-            return Err(ProfileError::BadSymbol {
-                name: "init_task",
-                addr: init_task,
-                why: "not a kernel-half address",
-            });
-        }
+        let init_task = init_task_64(syms)?;
         let current_task = current_task_sym(btf, syms)?;
         let off = |path: &str| btf.member_offset("task_struct", path);
         let opt = |path: &str| off(path).ok();
@@ -330,6 +321,21 @@ impl LinuxProfile {
     pub fn from_json(s: &str) -> Result<LinuxProfile, serde_json::Error> {
         serde_json::from_str(s)
     }
+}
+
+/// The link address of `init_task`, which on x86_64 is in the kernel half.
+pub(crate) fn init_task_64(syms: &Ksymtab) -> Result<u64, ProfileError> {
+    let init_task = syms
+        .get("init_task")
+        .ok_or(ProfileError::MissingSymbol("init_task"))?;
+    if init_task >> 63 == 0 {
+        return Err(ProfileError::BadSymbol {
+            name: "init_task",
+            addr: init_task,
+            why: "not a kernel-half address",
+        });
+    }
+    Ok(init_task)
 }
 
 /// Up to `len` bytes of the image at link address `addr` (fewer at the end
