@@ -64,7 +64,10 @@ fn attribution_from_a_volatility_symbol_table_without_btf() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let g = stdout(&out);
-    let (pid, child) = (guest_num(&g, "workload pid="), guest_num(&g, "child pid="));
+    let (pid, child) = (
+        num_after(&g, "workload pid=", 10),
+        num_after(&g, "child pid=", 10),
+    );
     let recs = records(&t1);
     assert!(recs.len() > 20, "{} records", recs.len());
     for r in &recs {
