@@ -1,8 +1,8 @@
 //! The dormant plugin: `-plugin libvstrace_plugin.so,listen=unix:PATH`
 //! (or `listen=tcp:HOST:PORT`, loopback only unless `allow-remote=on`)
-//! loads with no engine and instruments nothing until a client attaches
-//! (`lazy.rs`; where QEMU does not allow that, a trap costs one relaxed
-//! atomic load and returns, [`dormant`]). `vstrace attach --plugin unix:PATH` connects, sends its
+//! loads with no engine; a trap costs one relaxed atomic load and returns
+//! ([`dormant`]); with `VSTRACE_PLUGIN_LAZY=1` nothing is instrumented
+//! until a client attaches (`lazy.rs`, opt-in). `vstrace attach --plugin unix:PATH` connects, sends its
 //! engine configuration and receives the trace over the socket
 //! (`vstrace_launch::wire`); the engine lives here, as under `vstrace
 //! run`. A detach (the client's Detach frame, or the client going away)
