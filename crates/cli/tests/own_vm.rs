@@ -704,6 +704,12 @@ fn debian_image_on(qemu: Option<&Path>) {
         assert!(!s.is_empty(), "no record of {svc}");
         assert!(s.iter().all(|r| r["pid"].as_u64().is_some_and(|p| p > 1)));
     }
+    // journald is one process: all its records under one pid.
+    let journald: std::collections::BTreeSet<u64> = find(&recs, |r| r["comm"] == "systemd-journal")
+        .iter()
+        .filter_map(|r| r["pid"].as_u64())
+        .collect();
+    assert_eq!(journald.len(), 1, "journald's pids: {journald:?}");
     let conns = find(&recs, |r| {
         name(r) == "connect" && r["pid"] == pid && arg(r, 1).contains("127.0.0.1")
     });
