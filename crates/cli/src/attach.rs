@@ -90,14 +90,15 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
         (None, None) => bail!("--gdb or --plugin is needed"),
     };
     let output = a.trace.output_path()?.map(|p| p.display().to_string());
-    let linux_profile = match &a.kernel {
-        Some(k) => {
+    let linux_profile = match (&a.kernel, &a.trace.linux_profile) {
+        // --linux-profile (read into the configuration) takes BTF's place.
+        (Some(k), None) => {
             let vmlinux = vstrace_launch::extract_vmlinux_cached(k)
                 .with_context(|| format!("--kernel {}", k.display()))?;
             let elf = std::fs::read(&vmlinux)?;
-            Some(vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?)
+            Some(crate::run::profile_from_vmlinux(&elf)?)
         }
-        None => None,
+        _ => None,
     };
     if a.trace.os == "windows" && a.kernel.is_some() {
         bail!("--kernel is a Linux kernel image: it cannot be used with --os windows");
@@ -151,7 +152,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             return Err(e).context("finding the guest's system call entry");
         }
     };
-    if cfg.linux_profile.is_none() && cfg.os == "linux" {
+    if cfg.linux_profile.is_none() && cfg.os == "linux" && !crate::run::btf_disabled() {
         // No --kernel: find the kernel's BTF and ksymtab in its memory.
         match backend.scan_linux_profile(&found) {
             Ok((p, _)) => vstrace_layers::set_linux_profile(&mut cfg, &p)?,

@@ -92,11 +92,12 @@ pub fn attach(
         ))),
         None => None,
     };
-    if let Some(k) = kernel {
+    // --linux-profile (in the configuration already) takes BTF's place.
+    if let (Some(k), true) = (kernel, cfg.linux_profile.is_none()) {
         let vmlinux = vstrace_launch::extract_vmlinux_cached(k)
             .with_context(|| format!("--kernel {}", k.display()))?;
         let elf = std::fs::read(&vmlinux)?;
-        let p = vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?;
+        let p = crate::run::profile_from_vmlinux(&elf)?;
         vstrace_layers::set_linux_profile(&mut cfg, &p)?;
     }
     // Without --kernel the plugin finds the profile in guest memory.

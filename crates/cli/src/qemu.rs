@@ -95,7 +95,9 @@ pub fn qemu(a: QemuArgs) -> Result<u8> {
         false => a.kernel.as_ref().or(info.kernel.as_ref()),
     };
     // Without a kernel image the plugin scans guest memory for the profile.
-    let mut scan = a.trace.os == "linux";
+    // --linux-profile (in the configuration already) takes BTF's place.
+    let mut scan =
+        a.trace.os == "linux" && cfg.linux_profile.is_none() && !crate::run::btf_disabled();
     if let (Some(k), true) = (kernel, scan) {
         if let Some(p) = crate::run::linux_profile(k) {
             vstrace_layers::set_linux_profile(&mut cfg, &p)?;

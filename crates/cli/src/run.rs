@@ -95,7 +95,7 @@ pub(crate) fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::Lin
     let build = || -> Result<_> {
         let vmlinux = vstrace_launch::extract_vmlinux_cached(kernel)?;
         let elf = std::fs::read(&vmlinux)?;
-        Ok(vstrace_linux::profile::LinuxProfile::from_vmlinux(&elf)?)
+        profile_from_vmlinux(&elf)
     };
     match build() {
         Ok(p) => Some(p),
@@ -104,6 +104,22 @@ pub(crate) fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::Lin
             None
         }
     }
+}
+
+/// `VSTRACE_NO_BTF=1`: act as if the guest kernel had no BTF (the image's
+/// `.BTF` is not read and `vstrace qemu` does not look for it in guest
+/// memory), to check or use a `--linux-profile` symbol table instead.
+pub(crate) fn btf_disabled() -> bool {
+    std::env::var_os("VSTRACE_NO_BTF").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The profile from a vmlinux image's BTF and exported symbols (unless
+/// [`btf_disabled`]).
+pub(crate) fn profile_from_vmlinux(elf: &[u8]) -> Result<vstrace_linux::profile::LinuxProfile> {
+    if btf_disabled() {
+        bail!("VSTRACE_NO_BTF is set: the kernel's BTF is not read; pass --linux-profile");
+    }
+    Ok(vstrace_linux::profile::LinuxProfile::from_vmlinux(elf)?)
 }
 
 /// Finds the plugin built alongside this binary.
@@ -236,7 +252,8 @@ fn prepare(a: &RunArgs) -> Result<Prepared> {
     let mut cfg = a
         .trace
         .engine_config(Some(trace_path.display().to_string()))?;
-    if a.trace.os == "linux" {
+    // --linux-profile (in the configuration already) takes BTF's place.
+    if a.trace.os == "linux" && cfg.linux_profile.is_none() {
         if let Some(p) = linux_profile(&kernel) {
             vstrace_layers::set_linux_profile(&mut cfg, &p)?;
         }

@@ -439,7 +439,19 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
     assert!(e2.contains("another vstrace is attached"), "{e2}");
     assert_eq!(e2.lines().count(), 1, "one line: {e2}");
     let first = finish(first);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    if first.status.code() != Some(0) {
+        // QEMU's side of the story.
+        let _ = q.kill();
+        let mut qerr = String::new();
+        let _ = std::io::Read::read_to_string(q.stderr.as_mut().unwrap(), &mut qerr);
+        let n = std::fs::read_to_string(&t1)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        panic!(
+            "first client: {} ({n} records)\nQEMU: {qerr}",
+            stderr(&first)
+        );
+    }
     marked_by_hooks(&records(&t1));
     // The recording, written by the client, replays to the same trace
     // (with the same hooks, which run read-only in a replay).
@@ -611,15 +623,18 @@ on_both_qemus!(
     debian_image_on
 );
 
-fn debian_image_on(qemu: Option<&Path>) {
-    let img = debian_image();
-    let label = per_qemu("debian", qemu);
+/// The user's command line for the Debian image: its kernel and
+/// initrd, the disk (snapshot: the image stays as built), a user-mode
+/// network, 1 GiB and 2 vCPUs, the console on stdio and the workload's
+/// output on the second serial port (`stdout.log` in the VM's dir);
+/// `extra` is appended.
+fn debian_vm(img: &Path, label: &str, qemu: Option<&Path>, extra: &[String]) -> UserVm {
     let dir = tmp().join(format!("{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let p = |n: &str| img.join(n).display().to_string();
     let out_log = dir.join("stdout.log");
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "-kernel".into(),
         p("vmlinuz"),
         "-initrd".into(),
@@ -645,13 +660,20 @@ fn debian_image_on(qemu: Option<&Path>) {
         "-serial".into(),
         format!("file:{}", out_log.display()),
     ];
-    let vm = UserVm {
+    args.extend_from_slice(extra);
+    UserVm {
         program: qemu
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64")),
         args,
-        dir: dir.clone(),
-    };
+        dir,
+    }
+}
+
+fn debian_image_on(qemu: Option<&Path>) {
+    let img = debian_image();
+    let label = per_qemu("debian", qemu);
+    let vm = debian_vm(&img, &label, qemu, &[]);
     let trace = trace_path(&label);
     let out = vstrace_qemu(
         &vm,
@@ -682,6 +704,12 @@ fn debian_image_on(qemu: Option<&Path>) {
         assert!(!s.is_empty(), "no record of {svc}");
         assert!(s.iter().all(|r| r["pid"].as_u64().is_some_and(|p| p > 1)));
     }
+    // journald is one process: all its records under one pid.
+    let journald: std::collections::BTreeSet<u64> = find(&recs, |r| r["comm"] == "systemd-journal")
+        .iter()
+        .filter_map(|r| r["pid"].as_u64())
+        .collect();
+    assert_eq!(journald.len(), 1, "journald's pids: {journald:?}");
     let conns = find(&recs, |r| {
         name(r) == "connect" && r["pid"] == pid && arg(r, 1).contains("127.0.0.1")
     });
@@ -701,4 +729,135 @@ fn debian_image_on(qemu: Option<&Path>) {
         "the rewrite in the record: {}",
         host[0]
     );
+}
+
+on_both_qemus!(
+    debian_disk_image_with_the_dormant_plugin_attach_detach_attach_with_a_rewrite,
+    debian_disk_image_with_the_dormant_plugin_attach_detach_attach_with_a_rewrite_on_qemu_11,
+    debian_dormant_on
+);
+
+/// Polls `cond` for at most `secs` seconds (a systemd boot under TCG on a
+/// loaded host takes a while).
+fn wait_long(cond: impl Fn() -> bool, what: &str, secs: u64) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The Debian image booted by the user's own QEMU command line with the
+/// dormant plugin in it: a first client attaches during the boot (the
+/// kernel profile found in guest memory) and detaches on Ctrl-C once
+/// systemd's services have made calls; a second attaches with `--kernel`
+/// and a path rewrite until the workload powers the VM off, and the
+/// guest prints what the rewrite made it read.
+fn debian_dormant_on(qemu: Option<&Path>) {
+    let img = debian_image();
+    let label = per_qemu("debian-dormant", qemu);
+    let sock = tmp().join(format!("{label}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    let plugin = format!(
+        "{},listen=unix:{},machine=pc,ram_mib=1024",
+        plugin_path().display(),
+        sock.display()
+    );
+    let vm = debian_vm(&img, &label, qemu, &["-plugin".into(), plugin]);
+    let mut q = std::process::Command::new(&vm.program)
+        .args(&vm.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("QEMU starts");
+    let kill_qemu = scopeguard(q.id());
+    wait_for(|| sock.exists(), "the plugin's socket");
+    let ep = format!("unix:{}", sock.display());
+
+    // First client, from the boot on: systemd and its services.
+    let t1 = trace_path(&format!("{label}-1"));
+    let first = attach_plugin(&ep, &["--json", "-o", t1.to_str().unwrap()]);
+    let journald = |t: &str| t.contains("\"comm\":\"systemd-journal\"");
+    wait_long(
+        || std::fs::read_to_string(&t1).is_ok_and(|t| journald(&t)),
+        "systemd-journald's calls",
+        600,
+    );
+    signal(first.id(), "INT");
+    let first = finish(first);
+    let e1 = stderr(&first);
+    // Ctrl-C: detached, exit 130 as strace's.
+    assert_eq!(first.status.code(), Some(130), "{e1}");
+    assert!(
+        e1.contains("kernel BTF and symbols found in guest memory"),
+        "{e1}"
+    );
+    let recs = records(&t1);
+    assert!(!find(&recs, |r| r["comm"] == "systemd" && r["pid"] == 1).is_empty());
+    // journald is one process (pid > 1), its calls all under that pid.
+    let j = find(&recs, |r| r["comm"] == "systemd-journal");
+    let pids: std::collections::BTreeSet<u64> =
+        j.iter().filter_map(|r| r["pid"].as_u64()).collect();
+    assert_eq!(pids.len(), 1, "journald's pids: {pids:?}");
+    assert!(pids.iter().all(|p| *p > 1));
+    assert_eq!(j.len(), j.iter().filter(|r| r["pid"].is_u64()).count());
+
+    // Second client: the kernel's image for the profile, a path rewrite,
+    // until the workload powers the VM off.
+    let t2 = trace_path(&format!("{label}-2"));
+    let kernel = img.join("vmlinuz");
+    let second = attach_plugin(
+        &ep,
+        &[
+            "--kernel",
+            kernel.to_str().unwrap(),
+            "--json",
+            "-o",
+            t2.to_str().unwrap(),
+            "--rewrite-path",
+            "/etc/hostname=/etc/os-release",
+        ],
+    );
+    wait_long(
+        || vm.guest_stdout().contains("workload done"),
+        "the workload",
+        600,
+    );
+    let second = finish(second);
+    let e2 = stderr(&second);
+    assert_eq!(second.status.code(), Some(0), "{e2}");
+    let g = vm.guest_stdout();
+    // The rewrite reached the guest: the workload's cat printed os-release.
+    assert!(g.contains("Debian GNU/Linux 12"), "{g}");
+    let pid = num(&g, "workload pid=");
+    let recs = records(&t2);
+    let mine = find(&recs, |r| r["pid"] == pid);
+    assert!(!mine.is_empty(), "no record of the workload (pid {pid})");
+    // Its comm: "systemd" right after the fork, systemd's "(workload)"
+    // before the exec, the script's name after.
+    let comms: std::collections::BTreeSet<&str> =
+        mine.iter().filter_map(|r| r["comm"].as_str()).collect();
+    assert!(comms.contains("vstrace-workloa"), "{comms:?}");
+    assert!(
+        comms
+            .iter()
+            .all(|c| ["vstrace-workloa", "systemd", "(workload)"].contains(c)),
+        "{comms:?}"
+    );
+    let host = find(&recs, |r| {
+        name(r) == "openat"
+            && r["comm"] == "cat"
+            && r["ppid"] == pid
+            && serde_json::to_string(r)
+                .unwrap()
+                .contains("/etc/os-release")
+    });
+    assert_eq!(host.len(), 1, "cat /etc/hostname, rewritten");
+    let _ = q.wait();
+    drop(kill_qemu);
+    assert!(!sock.exists(), "socket removed when QEMU exits");
 }

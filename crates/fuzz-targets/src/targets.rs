@@ -93,6 +93,10 @@ pub const TARGETS: &[Target] = &[
         name: "linux_unwind",
         run: crate::unwind::linux_unwind,
     },
+    Target {
+        name: "isf",
+        run: isf,
+    },
 ];
 
 /// The target named `name`.
@@ -488,6 +492,20 @@ pub fn kernel_image(data: &[u8]) {
         let _ = (k.get("init_task"), k.is_percpu(0x1000), k.len());
     }
     let _ = ksymtab::banner(data);
+}
+
+/// Format: a Volatility 3 symbol table (ISF JSON), read as
+/// `--linux-profile` and `--windows-profile` read it.
+pub fn isf(data: &[u8]) {
+    if let Ok(t) = vstrace_isf::Isf::parse(data, "fuzz.json") {
+        let _ = vstrace_linux::profile::isf::from_isf(&t);
+        let _ = (
+            t.field_offset("task_struct", "thread.fsbase"),
+            t.field_size("task_struct", "comm"),
+            t.symbol("init_task"),
+        );
+    }
+    let _ = vstrace_windows::isf::parse(data, "fuzz.json");
 }
 
 /// Engine configurations the engine target picks from.

@@ -60,6 +60,7 @@ mod v7 {
 pub use v7::{TbTransCb as TbTransCbV7, UdataCb as UdataCbV7, VcpuUdataCb as VcpuInitCbV7};
 
 /// The callbacks a plugin registers at install, in both ABIs' shapes.
+#[derive(Clone, Copy)]
 pub struct InstallCallbacks {
     /// vCPU init, v4: `(id, vcpu_index)`.
     pub vcpu_init_v4: unsafe extern "C" fn(sys::qemu_plugin_id_t, c_uint),
@@ -75,9 +76,11 @@ pub struct InstallCallbacks {
     pub atexit_v7: UdataCbV7,
 }
 
-/// Registers the install-time callbacks the way this QEMU's ABI wants.
-/// Only valid inside `qemu_plugin_install`, with its plugin id.
-pub fn register_install_callbacks(id: sys::qemu_plugin_id_t, cbs: &InstallCallbacks) {
+/// Registers the install-time callbacks the way this QEMU's ABI wants,
+/// the translation callback only when
+/// `translate` (a dormant plugin defers it, see `lazy.rs`). Valid inside
+/// `qemu_plugin_install` or a reset callback, with the plugin's id.
+pub fn register_callbacks(id: sys::qemu_plugin_id_t, cbs: &InstallCallbacks, translate: bool) {
     let none = std::ptr::null_mut();
     if crate::api::is_v7() {
         // SAFETY: QEMU speaks v7 (api::set_abi from its minimum version),
@@ -85,14 +88,18 @@ pub fn register_install_callbacks(id: sys::qemu_plugin_id_t, cbs: &InstallCallba
         // userdata pointer (we pass NULL and never read it).
         unsafe {
             v7::register_vcpu_init_cb(id, cbs.vcpu_init_v7, none);
-            v7::register_vcpu_tb_trans_cb(id, cbs.tb_trans_v7, none);
+            if translate {
+                v7::register_vcpu_tb_trans_cb(id, cbs.tb_trans_v7, none);
+            }
             v7::register_atexit_cb(id, cbs.atexit_v7, none);
         }
     } else {
         // SAFETY: QEMU speaks v4, the ABI of the qemu-plugin-sys bindings.
         unsafe {
             sys::qemu_plugin_register_vcpu_init_cb(id, Some(cbs.vcpu_init_v4));
-            sys::qemu_plugin_register_vcpu_tb_trans_cb(id, Some(cbs.tb_trans_v4));
+            if translate {
+                sys::qemu_plugin_register_vcpu_tb_trans_cb(id, Some(cbs.tb_trans_v4));
+            }
             sys::qemu_plugin_register_atexit_cb(id, Some(cbs.atexit_v4), none);
         }
     }

@@ -23,6 +23,7 @@ mod classify;
 mod cpu;
 mod debug;
 mod ffi;
+mod lazy;
 mod listen;
 mod phys;
 mod regmap;
@@ -333,9 +334,10 @@ fn install(
         listen::start(l, args.allow_remote, hooks)?;
     }
 
-    ffi::register_install_callbacks(
+    // A listening plugin translates nothing until a client attaches.
+    lazy::install(
         id,
-        &ffi::InstallCallbacks {
+        ffi::InstallCallbacks {
             vcpu_init_v4: on_vcpu_init,
             vcpu_init_v7: on_vcpu_init_v7,
             tb_trans_v4: on_tb_trans,
@@ -343,6 +345,7 @@ fn install(
             atexit_v4: on_exit,
             atexit_v7: on_exit_v7,
         },
+        args.listen.is_some(),
     );
     Ok(())
 }
@@ -439,10 +442,16 @@ fn iret_target_cs(st: &mut VcpuState, kind: Kind) -> Option<u16> {
 /// code, and rip read mid-block is stale). (The GPRs are synced before the
 /// callback; eflags is computed from TCG's lazy flags, which no ABI
 /// depends on.)
-fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs, Bitness)> {
+fn capture(
+    p: &Plugin,
+    skip: u32,
+    st: &mut VcpuState,
+    kind: Kind,
+    pc: u64,
+) -> Option<(Regs, Bitness)> {
     match kind.mechanism().direction() {
         Direction::Enter => {
-            let regs = st.snapshot(pc, kind, p.skip);
+            let regs = st.snapshot(pc, kind, skip);
             // Only calls made from user mode (CPL 3). Kernel-mode traps
             // are rare enough not to deserve a cheaper pre-check.
             if regs.cpl() != 3 {
@@ -455,8 +464,8 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
         // sysret/sysexit always return to user; the operand size picks the
         // mode they return to.
         Direction::Exit => match kind {
-            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc, kind, p.skip), Bitness::B64)),
-            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc, kind, p.skip), Bitness::B32)),
+            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc, kind, skip), Bitness::B64)),
+            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc, kind, skip), Bitness::B32)),
             _ => {
                 // Cheap path first: most irets return to the kernel.
                 let target = iret_target_cs(st, kind)?;
@@ -481,7 +490,7 @@ fn capture(p: &Plugin, st: &mut VcpuState, kind: Kind, pc: u64) -> Option<(Regs,
 /// register cannot be read: the full path decides then).
 fn early_out(
     p: &Plugin,
-    e: &Mutex<Engine>,
+    ask: impl FnOnce(u64, Bitness, u64) -> bool,
     early: &EarlyOut,
     st: &mut VcpuState,
     kind: Kind,
@@ -508,7 +517,7 @@ fn early_out(
                 EnterCheck::Skip => true,
                 EnterCheck::Full => false,
                 EnterCheck::Ask => match st.read_slot(regmap::SLOT_CR3) {
-                    Some(cr3) => lock(e).skip_enter(nr, bitness, cr3),
+                    Some(cr3) => ask(nr, bitness, cr3),
                     None => false,
                 },
             }
@@ -538,12 +547,20 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
         if let (Some(e), Some(early)) = (&p.engine, &p.early) {
-            if early_out(p, e, early, st, kind) {
+            let ask = |nr, b, cr3| lock(e).skip_enter(nr, b, cr3);
+            if early_out(p, ask, early, st, kind) {
+                return;
+            }
+        } else if let Some(early) = listen::early() {
+            // An attached client's engine: the same lazy front.
+            if early_out(p, listen::skip_enter, &early, st, kind) {
                 return;
             }
         }
     }
-    let Some((regs, bitness)) = capture(p, st, kind, pc) else {
+    let light = p.engine.is_none() && !p.debug && p.knobs.is_none() && listen::light();
+    let p_skip = if light { cpu::LIGHT_SKIP } else { p.skip };
+    let Some((regs, bitness)) = capture(p, p_skip, st, kind, pc) else {
         return;
     };
     let m = kind.mechanism();

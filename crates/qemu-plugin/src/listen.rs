@@ -1,7 +1,8 @@
 //! The dormant plugin: `-plugin libvstrace_plugin.so,listen=unix:PATH`
 //! (or `listen=tcp:HOST:PORT`, loopback only unless `allow-remote=on`)
 //! loads with no engine; a trap costs one relaxed atomic load and returns
-//! ([`dormant`]). `vstrace attach --plugin unix:PATH` connects, sends its
+//! ([`dormant`]); with `VSTRACE_PLUGIN_LAZY=1` nothing is instrumented
+//! until a client attaches (`lazy.rs`, opt-in). `vstrace attach --plugin unix:PATH` connects, sends its
 //! engine configuration and receives the trace over the socket
 //! (`vstrace_launch::wire`); the engine lives here, as under `vstrace
 //! run`. A detach (the client's Detach frame, or the client going away)
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::{Cpu, Event};
-use vstrace_engine::{Engine, EngineConfig, Sink};
+use vstrace_engine::{EarlyOut, Engine, EngineConfig, Sink};
 use vstrace_launch::wire::{self, Endpoint, Kind, WireError};
 
 /// No `listen=`: the plugin runs its engine from `config=`.
@@ -65,6 +66,45 @@ struct Deferred {
     /// Where to tell the user how the scan went.
     say: Box<dyn Fn(String) + Send>,
 }
+/// The attached engine's early-out state, checked before its lock as
+/// under `vstrace run` (see `lib.rs`), and whether it can do without
+/// the registers a light snapshot leaves out.
+static EARLY: Mutex<Option<Arc<EarlyOut>>> = Mutex::new(None);
+static LIGHT: AtomicBool = AtomicBool::new(false);
+
+/// Makes `e`'s fast-path state visible to the trap callback.
+fn publish(e: &Engine) {
+    *lock(&EARLY) = Some(e.early_out());
+    LIGHT.store(!e.reads_all_registers(), Ordering::SeqCst);
+}
+
+/// Before the session engine goes: full snapshots, no early out.
+fn unpublish() {
+    LIGHT.store(false, Ordering::SeqCst);
+    *lock(&EARLY) = None;
+}
+
+/// The attached engine's early-out state, if any.
+pub(crate) fn early() -> Option<Arc<EarlyOut>> {
+    if STATE.load(Ordering::Relaxed) != ATTACHED {
+        return None;
+    }
+    lock(&EARLY).clone()
+}
+
+/// Whether the attached engine leaves out the registers a light
+/// snapshot skips.
+pub(crate) fn light() -> bool {
+    LIGHT.load(Ordering::Relaxed)
+}
+
+/// The attached engine's answer for a call number it has not seen.
+pub(crate) fn skip_enter(nr: u64, bitness: vstrace_core::Bitness, cr3: u64) -> bool {
+    lock(&SESSION)
+        .as_mut()
+        .is_some_and(|e| e.skip_enter(nr, bitness, cr3))
+}
+
 /// A client holds the session (attached, or still setting up or
 /// detaching): others are refused.
 static BUSY: AtomicBool = AtomicBool::new(false);
@@ -103,6 +143,9 @@ pub(crate) fn on_event(event: &Event, cpu: &mut dyn Cpu) {
     let mut session = lock(&SESSION);
     if session.is_none() {
         *session = engine_after_scan(event, cpu);
+        if let Some(e) = session.as_ref() {
+            publish(e);
+        }
     }
     if let Some(e) = session.as_mut() {
         e.on_event(event, cpu);
@@ -208,6 +251,7 @@ pub(crate) fn at_exit() {
         return;
     }
     STATE.store(DORMANT, Ordering::SeqCst);
+    unpublish();
     let engine = lock(&SESSION).take();
     if let Some(mut e) = engine {
         let stats = e.finish();
@@ -416,6 +460,8 @@ fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
                     eprintln!("vstrace-plugin: client session: {e}");
                 }
                 STATE.store(DORMANT, Ordering::SeqCst);
+                crate::lazy::translate(false);
+                unpublish();
                 *lock(&SESSION) = None;
                 *lock(&DEFERRED) = None;
                 *lock(&CLIENT) = None;
@@ -524,8 +570,16 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
         }
     };
     *lock(&CLIENT) = Some(shared.clone());
+    if let Some(e) = &engine {
+        publish(e);
+    }
     *lock(&SESSION) = engine;
     STATE.store(ATTACHED, Ordering::SeqCst);
+    // Traps are instrumented from now on (the code cache is flushed):
+    // the client hears it is attached when tracing has started.
+    if !crate::lazy::translate(true) {
+        eprintln!("vstrace-plugin: turning trap instrumentation on took over 5 s");
+    }
     send(Kind::Attached, "")?;
     let _ = lock(&shared).set_timeouts(None, Some(WRITE_TIMEOUT));
 
@@ -572,6 +626,9 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
     STATE.store(DORMANT, Ordering::SeqCst);
+    // Back to no instrumentation at all.
+    crate::lazy::translate(false);
+    unpublish();
     *lock(&DEFERRED) = None;
     let engine = lock(&SESSION).take();
     match engine {

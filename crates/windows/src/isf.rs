@@ -12,35 +12,20 @@
 //! `PsInitialSystemProcess` is read: the offsets are checked on the
 //! process list from it, as the ones read from the kernel's code are.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use vstrace_isf::Isf;
 
 use crate::profile::KernelProfile;
 use crate::versions::Arch;
 
-/// Largest symbol table read, decompressed (real ones: 5-30 MB).
-const MAX_ISF_BYTES: u64 = 1 << 30;
-/// How deep anonymous members are searched for a field.
-const MAX_DEPTH: u32 = 4;
-
 /// Why a symbol table could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum IsfError {
-    /// The file could not be read or decompressed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O or decompression error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Not JSON.
-    #[error("{0}: not JSON: {1}")]
-    Json(String, #[source] serde_json::Error),
+    /// The file could not be read, or is not a symbol table.
+    #[error(transparent)]
+    Format(#[from] vstrace_isf::IsfError),
     /// A type or field attribution needs is missing.
     #[error("{0}: no {1} in the symbol table (not a Windows kernel ISF?)")]
     Missing(String, String),
@@ -73,51 +58,45 @@ impl IsfOffsets {
 /// Reads a symbol table file: JSON, or xz / gzip compressed JSON (told
 /// apart by their magic bytes, whatever the name).
 pub fn load(path: &Path) -> Result<IsfOffsets, IsfError> {
-    let name = path.display().to_string();
-    let io = |source| IsfError::Io {
-        path: name.clone(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut magic = [0u8; 6];
-    let n = f.read(&mut magic).map_err(io)?;
-    let head = std::io::Cursor::new(magic[..n].to_vec());
-    let raw = head.chain(f);
-    let mut text = Vec::new();
-    let r: Box<dyn Read> = if magic[..n].starts_with(b"\xfd7zXZ\0") {
-        Box::new(xz2::read::XzDecoder::new(raw))
-    } else if magic[..n].starts_with(b"\x1f\x8b") {
-        Box::new(flate2::read::GzDecoder::new(raw))
-    } else {
-        Box::new(raw)
-    };
-    r.take(MAX_ISF_BYTES).read_to_end(&mut text).map_err(io)?;
-    parse(&text, &name)
+    offsets(&Isf::load(path)?)
 }
 
 /// Reads the offsets from ISF JSON text; `source` names it in messages.
 pub fn parse(json: &[u8], source: &str) -> Result<IsfOffsets, IsfError> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| IsfError::Json(source.into(), e))?;
-    let types = &v["user_types"];
+    offsets(&Isf::parse(json, source)?)
+}
+
+/// The offsets attribution needs, from a parsed table.
+fn offsets(isf: &Isf) -> Result<IsfOffsets, IsfError> {
+    let source = isf.source();
     let missing = |what: &str| IsfError::Missing(source.into(), what.into());
     let field = |ty: &str, f: &str| {
-        field_offset(types, &types[ty], f, 0).ok_or_else(|| missing(&format!("{ty}.{f}")))
+        isf.field_offset(ty, f)
+            .map_err(|_| missing(&format!("{ty}.{f}")))
     };
-    let psize = v["base_types"]["pointer"]["size"].as_u64();
-    let machine = v["metadata"]["windows"]["pdb"]["machine_type"].as_u64();
-    let arch = match (psize, machine) {
+    let machine = isf.root()["metadata"]["windows"]["pdb"]["machine_type"].as_u64();
+    let arch = match (isf.pointer_size(), machine) {
         (Some(8), _) | (None, Some(0x8664)) => Arch::X64,
         (Some(4), _) | (None, Some(0x14c)) => Arch::X86,
         _ => return Err(missing("pointer size")),
     };
     let prcb = field("_KPCR", "Prcb").or_else(|_| field("_KPCR", "PrcbData"))?;
     let dtb = field("_KPRCB", "KernelDirectoryTableBase").ok();
+    let sum = |a: u64, b: u64, what: &str| a.checked_add(b).ok_or_else(|| missing(what));
     let offsets = KernelProfile {
         name: "",
         arch,
         build: 0,
-        kpcr_current_thread: prcb + field("_KPRCB", "CurrentThread")?,
-        kthread_process: field("_KTHREAD", "ApcState")? + field("_KAPC_STATE", "Process")?,
+        kpcr_current_thread: sum(
+            prcb,
+            field("_KPRCB", "CurrentThread")?,
+            "_KPRCB.CurrentThread",
+        )?,
+        kthread_process: sum(
+            field("_KTHREAD", "ApcState")?,
+            field("_KAPC_STATE", "Process")?,
+            "_KAPC_STATE.Process",
+        )?,
         eprocess_unique_process_id: field("_EPROCESS", "UniqueProcessId")?,
         eprocess_inherited_from_unique_process_id: field(
             "_EPROCESS",
@@ -125,44 +104,22 @@ pub fn parse(json: &[u8], source: &str) -> Result<IsfOffsets, IsfError> {
         )?,
         eprocess_image_file_name: field("_EPROCESS", "ImageFileName")?,
         ethread_cid: field("_ETHREAD", "Cid")?,
-        kpcr_kernel_dtb: dtb.map(|d| prcb + d),
+        kpcr_kernel_dtb: match dtb {
+            Some(d) => Some(sum(prcb, d, "_KPRCB.KernelDirectoryTableBase")?),
+            None => None,
+        },
     };
     Ok(IsfOffsets {
         source: source.into(),
         offsets,
-        initial_system_process: v["symbols"]["PsInitialSystemProcess"]["address"].as_u64(),
+        initial_system_process: isf.symbol("PsInitialSystemProcess"),
     })
-}
-
-/// The offset of field `name` in type `ty`, looking into anonymous
-/// (unnamed) struct/union members too.
-fn field_offset(types: &Value, ty: &Value, name: &str, depth: u32) -> Option<u64> {
-    let fields = ty["fields"].as_object()?;
-    if let Some(off) = fields.get(name).and_then(|f| f["offset"].as_u64()) {
-        return Some(off);
-    }
-    if depth >= MAX_DEPTH {
-        return None;
-    }
-    for f in fields.values() {
-        let sub = f["type"]["name"].as_str().unwrap_or_default();
-        let anon = sub.starts_with("unnamed")
-            || sub.starts_with("<unnamed")
-            || sub.starts_with("__unnamed");
-        if anon {
-            let base = f["offset"].as_u64()?;
-            if let Some(o) = field_offset(types, &types[sub], name, depth + 1) {
-                return Some(base + o);
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn ty(fields: &[(&str, u64)]) -> Value {
         let f: serde_json::Map<String, Value> = fields
@@ -225,8 +182,14 @@ mod tests {
 
     #[test]
     fn broken_isfs_are_errors() {
-        assert!(matches!(parse(b"{", "x"), Err(IsfError::Json(..))));
-        assert!(matches!(parse(b"[]", "x"), Err(IsfError::Missing(..))));
+        assert!(matches!(
+            parse(b"{", "x"),
+            Err(IsfError::Format(vstrace_isf::IsfError::Json(..)))
+        ));
+        assert!(matches!(
+            parse(b"[]", "x"),
+            Err(IsfError::Format(vstrace_isf::IsfError::NotIsf(..)))
+        ));
         let mut v = isf_22h2();
         v["user_types"]["_ETHREAD"] = json!({"fields": 3});
         assert!(matches!(

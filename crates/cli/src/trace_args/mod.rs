@@ -31,6 +31,11 @@ pub struct TraceArgs {
     /// (ISF: FILE.json, .json.xz or .json.gz) instead of the guest's code.
     #[arg(long = "windows-profile", value_name = "FILE")]
     pub windows_profile: Option<PathBuf>,
+    /// Linux guests: kernel offsets and symbols from a Volatility 3 symbol
+    /// table (ISF, as dwarf2json writes: FILE.json, .json.xz or .json.gz),
+    /// for kernels without BTF; it takes the place of the kernel's BTF.
+    #[arg(long = "linux-profile", value_name = "FILE")]
+    pub linux_profile: Option<PathBuf>,
     /// Trace only this process (repeatable); the whole guest is watched.
     #[arg(short = 'p', value_name = "PID")]
     pub pids: Vec<u32>,
@@ -189,6 +194,13 @@ impl TraceArgs {
         };
         if let Some(p) = &self.windows_profile {
             vstrace_layers::set_windows_profile(&mut cfg, p)?;
+        }
+        if let Some(p) = &self.linux_profile {
+            if self.os != "linux" {
+                anyhow::bail!("--linux-profile is for Linux guests: drop it or --os windows");
+            }
+            let prof = vstrace_linux::profile::isf::load(p)?;
+            vstrace_layers::set_linux_profile(&mut cfg, &prof)?;
         }
         Ok(cfg)
     }

@@ -107,8 +107,63 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "gdb_rsp" => gdb_rsp_seeds(),
         "linux_context" => crate::context::linux_context_seeds(),
         "linux_unwind" => crate::unwind::linux_unwind_seeds(),
+        "isf" => isf_seeds(),
         _ => Vec::new(),
     }
+}
+
+/// Symbol tables in the shapes dwarf2json (Linux) and pdbconv (Windows)
+/// write, an anonymous member that contains itself, and a nested array.
+fn isf_seeds() -> Vec<Seed> {
+    let base = r#""base_types": {"pointer": {"size": 8, "kind": "int", "signed": false, "endian": "little"},
+        "int": {"size": 4, "kind": "int", "signed": true, "endian": "little"},
+        "char": {"size": 1, "kind": "char", "signed": true, "endian": "little"}}"#;
+    let linux = format!(
+        r#"{{"metadata": {{"format": "6.2.0"}}, {base}, "enums": {{}},
+        "user_types": {{
+          "task_struct": {{"kind": "struct", "size": 9280, "fields": {{
+            "unnamed_field_0": {{"offset": 0, "type": {{"kind": "struct", "name": "unnamed_1"}}}},
+            "pid": {{"offset": 1440, "type": {{"kind": "base", "name": "int"}}}},
+            "tgid": {{"offset": 1444, "type": {{"kind": "base", "name": "int"}}}},
+            "real_parent": {{"offset": 1456, "type": {{"kind": "pointer", "subtype": {{"kind": "struct", "name": "task_struct"}}}}}},
+            "comm": {{"offset": 1848, "type": {{"kind": "array", "count": 16, "subtype": {{"kind": "base", "name": "char"}}}}}},
+            "thread": {{"offset": 4096, "type": {{"kind": "struct", "name": "thread_struct"}}}}}}}},
+          "unnamed_1": {{"kind": "struct", "size": 64, "fields": {{
+            "flags": {{"offset": 44, "type": {{"kind": "base", "name": "int"}}}},
+            "loop": {{"offset": 0, "type": {{"kind": "struct", "name": "unnamed_1"}}}}}}}},
+          "thread_struct": {{"kind": "struct", "size": 64, "fields": {{
+            "fsbase": {{"offset": 16, "type": {{"kind": "array", "count": 4, "subtype": {{"kind": "array", "count": 4, "subtype": {{"kind": "base", "name": "pointer"}}}}}}}}}}}},
+          "pcpu_hot": {{"kind": "struct", "size": 64, "fields": {{
+            "current_task": {{"offset": 0, "type": {{"kind": "base", "name": "pointer"}}}}}}}}}},
+        "symbols": {{"init_task": {{"address": 18446744071602194752}}, "pcpu_hot": {{"address": 204800}}}}}}"#
+    );
+    let f = |n: &str, o: u64| {
+        format!(r#""{n}": {{"offset": {o}, "type": {{"kind": "base", "name": "pointer"}}}}"#)
+    };
+    let windows = format!(
+        r#"{{"metadata": {{"format": "6.2.0"}}, {base}, "enums": {{}},
+        "user_types": {{
+          "_KPCR": {{"kind": "struct", "size": 4096, "fields": {{{}}}}},
+          "_KPRCB": {{"kind": "struct", "size": 4096, "fields": {{{}, {}}}}},
+          "_KTHREAD": {{"kind": "struct", "size": 1072, "fields": {{{}}}}},
+          "_KAPC_STATE": {{"kind": "struct", "size": 48, "fields": {{{}}}}},
+          "_ETHREAD": {{"kind": "struct", "size": 2048, "fields": {{{}}}}},
+          "_EPROCESS": {{"kind": "struct", "size": 2048, "fields": {{{}, {}, {}}}}}}},
+        "symbols": {{"PsInitialSystemProcess": {{"address": 13616160}}}}}}"#,
+        f("Prcb", 0x180),
+        f("CurrentThread", 8),
+        f("KernelDirectoryTableBase", 0x8e80),
+        f("ApcState", 0x98),
+        f("Process", 0x20),
+        f("Cid", 0x478),
+        f("UniqueProcessId", 0x440),
+        f("InheritedFromUniqueProcessId", 0x540),
+        f("ImageFileName", 0x5a8),
+    );
+    vec![
+        ("isf-linux".into(), linux.into_bytes()),
+        ("isf-windows".into(), windows.into_bytes()),
+    ]
 }
 
 fn mem(e: &mut Encoder, regions: &[(u64, Vec<u8>)], fill: Option<&[u8]>) {

@@ -10,6 +10,23 @@ use serde::{Deserialize, Serialize};
 
 use super::btf::{Btf, BtfError};
 
+/// Where structure member offsets come from: the kernel's BTF, or a
+/// symbol table (`--linux-profile`, see [`super::isf`]).
+pub trait MemberOffsets {
+    /// Why an offset is not known.
+    type Error;
+    /// The byte offset of `path` (`a.b`: a member of a member) in
+    /// `struct struct_name`.
+    fn member_offset(&self, struct_name: &str, path: &str) -> Result<u64, Self::Error>;
+}
+
+impl MemberOffsets for Btf {
+    type Error = BtfError;
+    fn member_offset(&self, struct_name: &str, path: &str) -> Result<u64, BtfError> {
+        Btf::member_offset(self, struct_name, path)
+    }
+}
+
 /// Byte offsets for the walk task → `files_struct` → `fdtable` → `file`
 /// → `f_path` → dentry / mount chain, and a socket's addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +114,11 @@ pub struct SockLayout {
 impl FilesLayout {
     /// The layout from `btf`; an error names the first member missing.
     pub fn from_btf(btf: &Btf) -> Result<FilesLayout, BtfError> {
+        FilesLayout::from_offsets(btf)
+    }
+
+    /// The layout from any source of member offsets.
+    pub fn from_offsets<T: MemberOffsets>(btf: &T) -> Result<FilesLayout, T::Error> {
         let o = |s: &str, p: &str| btf.member_offset(s, p);
         Ok(FilesLayout {
             task_files: o("task_struct", "files")?,
@@ -124,7 +146,7 @@ impl FilesLayout {
             mount_parent: o("mount", "mnt_parent")?,
             mount_mountpoint: o("mount", "mnt_mountpoint")?,
             vfsmount_root: o("vfsmount", "mnt_root")?,
-            sock: SockLayout::from_btf(btf).ok(),
+            sock: SockLayout::from_offsets(btf).ok(),
         })
     }
 }
@@ -132,6 +154,11 @@ impl FilesLayout {
 impl SockLayout {
     /// The layout from `btf`.
     pub fn from_btf(btf: &Btf) -> Result<SockLayout, BtfError> {
+        SockLayout::from_offsets(btf)
+    }
+
+    /// The layout from any source of member offsets.
+    pub fn from_offsets<T: MemberOffsets>(btf: &T) -> Result<SockLayout, T::Error> {
         let o = |p: &str| btf.member_offset("sock", p);
         Ok(SockLayout {
             socket_sk: btf.member_offset("socket", "sk")?,
@@ -183,6 +210,11 @@ pub struct MmLayout {
 impl MmLayout {
     /// The layout from `btf`: the maple tree (6.1+) or the VMA list.
     pub fn from_btf(btf: &Btf) -> Result<MmLayout, BtfError> {
+        MmLayout::from_offsets(btf)
+    }
+
+    /// The layout from any source of member offsets.
+    pub fn from_offsets<T: MemberOffsets>(btf: &T) -> Result<MmLayout, T::Error> {
         let o = |s: &str, p: &str| btf.member_offset(s, p);
         let mt_root = o("mm_struct", "mm_mt.ma_root").ok();
         let (mmap, vm_next) = match mt_root {

@@ -23,6 +23,7 @@
 
 pub mod btf;
 pub mod infer;
+pub mod isf;
 pub mod ksymtab;
 pub mod layouts;
 pub mod runtime;
@@ -63,6 +64,10 @@ pub enum ProfileError {
     /// A symbol the profile needs (e.g. `init_task`) is not exported.
     #[error("symbol {0} not found in the kernel's exported symbols")]
     MissingSymbol(&'static str),
+    /// A `--linux-profile` symbol table could not be read or lacks what
+    /// the profile needs (the message names the file and the member).
+    #[error("--linux-profile {0}")]
+    Isf(String),
     /// A symbol was found but its value fails a sanity check.
     #[error("symbol {name} at {addr:#x} is not where expected: {why}")]
     BadSymbol {
@@ -105,7 +110,7 @@ fn default_psize() -> u64 {
 /// The lowest x86_64 kernel address: the start of the upper half with
 /// 5-level paging (with 4 levels, addresses below 0xffff_8000_0000_0000
 /// there are not canonical, and reading them fails anyway).
-fn default_kernel_min() -> u64 {
+pub(crate) fn default_kernel_min() -> u64 {
     0xff00_0000_0000_0000
 }
 fn default_source() -> String {
@@ -268,16 +273,7 @@ impl LinuxProfile {
 
     /// Builds a profile from already parsed BTF and symbols.
     pub fn from_parts(btf: &Btf, syms: &Ksymtab) -> Result<LinuxProfile, ProfileError> {
-        let init_task = syms
-            .get("init_task")
-            .ok_or(ProfileError::MissingSymbol("init_task"))?;
-        if init_task >> 63 == 0 {
-            return Err(ProfileError::BadSymbol {
-                name: "init_task",
-                addr: init_task,
-                why: "not a kernel-half address",
-            });
-        }
+        let init_task = init_task_64(syms)?;
         let current_task = current_task_sym(btf, syms)?;
         let off = |path: &str| btf.member_offset("task_struct", path);
         let opt = |path: &str| off(path).ok();
@@ -327,6 +323,21 @@ impl LinuxProfile {
     }
 }
 
+/// The link address of `init_task`, which on x86_64 is in the kernel half.
+pub(crate) fn init_task_64(syms: &Ksymtab) -> Result<u64, ProfileError> {
+    let init_task = syms
+        .get("init_task")
+        .ok_or(ProfileError::MissingSymbol("init_task"))?;
+    if init_task >> 63 == 0 {
+        return Err(ProfileError::BadSymbol {
+            name: "init_task",
+            addr: init_task,
+            why: "not a kernel-half address",
+        });
+    }
+    Ok(init_task)
+}
+
 /// Up to `len` bytes of the image at link address `addr` (fewer at the end
 /// of the section holding it).
 fn image_bytes<'a>(file: &object::File<'a>, addr: u64, len: usize) -> Option<&'a [u8]> {
@@ -342,6 +353,25 @@ fn image_bytes<'a>(file: &object::File<'a>, addr: u64, len: usize) -> Option<&'a
 /// `current_task` (exported per-cpu symbol before 6.2 and again from 6.15)
 /// or `pcpu_hot` + `offsetof(struct pcpu_hot, current_task)` (6.2 .. 6.14).
 fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError> {
+    let mut btf_err = None;
+    let r = current_task_with(syms, |s, p| match btf.member_offset(s, p) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            btf_err = Some(e);
+            None
+        }
+    });
+    match (r, btf_err) {
+        (Err(ProfileError::MissingSymbol(_)), Some(e)) => Err(e.into()),
+        (r, _) => r,
+    }
+}
+
+/// [`current_task_sym`] with member offsets from any source.
+pub(crate) fn current_task_with(
+    syms: &Ksymtab,
+    mut member: impl FnMut(&str, &str) -> Option<u64>,
+) -> Result<PerCpuSym, ProfileError> {
     let check = |name: &'static str, addr: u64| {
         // Without a .data..percpu section (synthetic tables) accept small
         // offsets only: the per-cpu area is well under 16 MiB.
@@ -375,10 +405,15 @@ fn current_task_sym(btf: &Btf, syms: &Ksymtab) -> Result<PerCpuSym, ProfileError
     .find_map(|(n, a)| Some((n, a?)));
     if let Some((name, a)) = hot {
         let base = check(name, a)?;
-        let m = btf.member_offset("pcpu_hot", "current_task")?;
+        let m = member("pcpu_hot", "current_task")
+            .ok_or(ProfileError::MissingSymbol("pcpu_hot.current_task"))?;
         return Ok(PerCpuSym {
             name: "pcpu_hot.current_task".into(),
-            offset: base + m,
+            offset: base.checked_add(m).ok_or(ProfileError::BadSymbol {
+                name,
+                addr: base,
+                why: "pcpu_hot.current_task overflows",
+            })?,
         });
     }
     Err(ProfileError::MissingSymbol("current_task"))
