@@ -210,7 +210,13 @@ pub struct BatchRun {
 }
 
 /// Boots one guest for a batch and collects its output.
-pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Result<BatchRun> {
+pub fn run_batch(
+    vstrace: &Path,
+    progs: &Path,
+    dir: &Path,
+    jobs: &[Job],
+    arch: &str,
+) -> Result<BatchRun> {
     std::fs::create_dir_all(dir)?;
     let script_path = dir.join("run.sh");
     std::fs::write(&script_path, script(jobs))?;
@@ -224,6 +230,9 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
     // of the programs right after their exec: a bug of its own). A fault
     // injection then reaches only the test's program.
     cmd.arg("run");
+    if arch != "x86_64" {
+        cmd.args(["--arch", arch]);
+    }
     for j in jobs {
         cmd.args(["--comm", &comm_of(&j.prog)]);
     }
