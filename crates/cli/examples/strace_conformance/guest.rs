@@ -53,9 +53,10 @@ pub struct Job {
     pub redirections: Vec<String>,
     /// `-s` the test wants (the recording must read at least that much).
     pub strsize: u32,
-    /// `--inject` specs (strace's `-e inject=` syntax): the job gets a
-    /// guest run of its own, traced by comm (`--comm`), so that the fault
-    /// reaches only the test's program.
+    /// `--inject` specs (strace's `-e inject=` syntax): the job shares a
+    /// guest run only with jobs of the same specs, traced by comm
+    /// (`--comm`), so that the faults reach only programs that ask for
+    /// them.
     pub inject: Vec<String>,
 }
 
@@ -65,27 +66,26 @@ pub fn comm_of(prog: &str) -> String {
 }
 
 /// Splits jobs into batches of at most `size` whose programs have distinct
-/// comm values (a replay selects a test's process by its comm).
+/// comm values (a replay selects a test's process by its comm) and the
+/// same `--inject` specs (a batch's rules reach all its programs; vstrace
+/// counts `when=` per thread, as strace does, so programs with the same
+/// specs can share a guest).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    let mut out: Vec<(BTreeSet<String>, Vec<Job>)> = Vec::new();
+    let mut out: Vec<(Vec<String>, BTreeSet<String>, Vec<Job>)> = Vec::new();
     for j in jobs {
-        if !j.inject.is_empty() {
-            out.push((BTreeSet::new(), vec![j]));
-            continue;
-        }
         let c = comm_of(&j.prog);
-        let slot = out
-            .iter_mut()
-            .find(|(comms, v)| v.len() < size && !comms.is_empty() && !comms.contains(&c));
+        let slot = out.iter_mut().find(|(inject, comms, v)| {
+            v.len() < size && *inject == j.inject && !comms.contains(&c)
+        });
         match slot {
-            Some((comms, v)) => {
+            Some((_, comms, v)) => {
                 comms.insert(c);
                 v.push(j);
             }
-            None => out.push((BTreeSet::from([c]), vec![j])),
+            None => out.push((j.inject.clone(), BTreeSet::from([c]), vec![j])),
         }
     }
-    out.into_iter().map(|(_, v)| v).collect()
+    out.into_iter().map(|(_, _, v)| v).collect()
 }
 
 /// Single-quotes a word for the guest shell.
@@ -236,7 +236,12 @@ pub fn run_batch(
     for j in jobs {
         cmd.args(["--comm", &comm_of(&j.prog)]);
     }
-    for spec in jobs.iter().flat_map(|j| &j.inject) {
+    // The batch's programs share their specs (see `batches`).
+    for spec in jobs
+        .first()
+        .map(|j| j.inject.as_slice())
+        .unwrap_or_default()
+    {
         cmd.arg("--inject").arg(spec);
     }
     cmd.args(["--memory", "1024", "--timeout"])

@@ -181,6 +181,14 @@ fn judge(
         .map(|l| compare::normalize(l, m.follow))
         .filter(|l| !l.is_empty())
         .collect();
+    // `grep -x RE "$LOG" > /dev/null || skip_ MSG`: the script's own
+    // condition for the test to apply.
+    for (re, msg) in &step.require {
+        if !actual.iter().any(|l| re.is_match(l)) {
+            o.skip = Some(format!("the test script skips: {msg}"));
+            return Ok(o);
+        }
+    }
     actual = apply_filters(actual, &step.filters);
     let want = want_text(step, r)?;
     let c = match step.matcher {
@@ -420,6 +428,15 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                 Some(r) => judge(args, step, m, &run.recording, r)?,
                 // The guest never ran the script: vstrace refused the run
                 // (e.g. an --inject spec it does not accept).
+                // A guest that ran nothing (a boot that failed under
+                // load: "IO-APIC + timer doesn't work") gets one more try.
+                None if run.results.is_empty()
+                    && run.interrupted.is_none()
+                    && retried.insert(j.test.clone()) =>
+                {
+                    again.push(j.clone());
+                    continue;
+                }
                 None if run.results.is_empty() && run.interrupted.is_none() => StepOutcome {
                     error: Some(format!(
                         "vstrace run failed (status {:?}): {}",

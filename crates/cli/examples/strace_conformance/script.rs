@@ -40,6 +40,8 @@ pub struct Shell<'a> {
     steps: Vec<Step>,
     done: bool,
     count: usize,
+    /// The `|| skip_ MSG` of the statement being run.
+    skip_msg: Option<String>,
 }
 
 impl<'a> Shell<'a> {
@@ -71,6 +73,7 @@ impl<'a> Shell<'a> {
             steps: Vec::new(),
             done: false,
             count: 0,
+            skip_msg: None,
         }
     }
 
@@ -150,11 +153,14 @@ impl<'a> Shell<'a> {
         }
         // `cmd || skip_ ...`: checks of the host or of strace's log that
         // would skip the test; the left side alone is modelled.
-        let stmt = match stmt.split_once("||") {
-            Some((l, r)) if r.trim().starts_with("skip_") || r.trim().starts_with(':') => l.trim(),
-            Some((l, r)) if r.trim().starts_with("framework_skip_") => l.trim(),
-            _ => stmt,
+        let (stmt, skip_msg) = match stmt.split_once("||") {
+            Some((l, r)) if r.trim().starts_with("skip_") || r.trim().starts_with(':') => {
+                (l.trim(), Some(r.trim().trim_start_matches("skip_").trim()))
+            }
+            Some((l, r)) if r.trim().starts_with("framework_skip_") => (l.trim(), None),
+            _ => (stmt, None),
         };
+        self.skip_msg = skip_msg.map(|m| m.trim_matches(|c| c == '\'' || c == '"').to_string());
         let first = stmt.split_whitespace().next().unwrap_or("");
         for kw in [
             "if", "case", "while", "until", "elif", "else", "fi", "esac", "{", "}",
@@ -282,6 +288,7 @@ impl<'a> Shell<'a> {
             redirections: Vec::new(),
             options: argv[..at].to_vec(),
             filters: Vec::new(),
+            require: Vec::new(),
             matcher: Matcher::Diff,
             want,
         });
@@ -311,7 +318,20 @@ impl<'a> Shell<'a> {
             return Err(format!("{cmd} {} not modelled", argv.join(" ")));
         }
         if writes.is_none_or(|w| w == ">/dev/null") {
-            // `grep -x RE "$LOG" > /dev/null || skip_`: a check only.
+            // `grep -x RE "$LOG" > /dev/null || skip_ MSG`: the test
+            // applies only if the log has such a line.
+            if let (Some(msg), "grep", ["-x", re]) = (
+                self.skip_msg.clone(),
+                cmd,
+                argv.iter()
+                    .map(String::as_str)
+                    .filter(|a| *a != "@LOG")
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+            ) {
+                let re = bre(&format!("^{re}$"))?;
+                p.require.push((re, msg));
+            }
             return Ok(());
         }
         if writes.is_some_and(|w| w.starts_with(">>")) {

@@ -66,6 +66,9 @@ pub struct Step {
     pub options: Vec<String>,
     /// Cuts applied to strace's log before the comparison.
     pub filters: Vec<LogFilter>,
+    /// Lines the log must have for the test to apply (`grep -x RE "$LOG"
+    /// || skip_ MSG`): the regex and the skip message.
+    pub require: Vec<(Regex, String)>,
     /// How the lines are compared.
     pub matcher: Matcher,
     /// What they are compared with.
@@ -195,6 +198,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         redirections: Vec::new(),
         options: Vec::new(),
         filters: Vec::new(),
+        require: Vec::new(),
         matcher: Matcher::Diff,
         want: Want::Stdout,
     };

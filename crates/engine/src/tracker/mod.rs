@@ -413,8 +413,9 @@ impl Tracker {
             return None;
         }
         let mut inject = None;
+        let tid = early_proc.as_ref().map(|p| p.tid);
         for rule in self.injects.iter_mut().filter(|_| in_scope) {
-            if let Some(a) = rule.check(&info.name) {
+            if let Some(a) = rule.check(&info.name, tid) {
                 inject.get_or_insert(a);
             }
         }
