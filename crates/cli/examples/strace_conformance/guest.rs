@@ -9,8 +9,9 @@
 //! test: a begin marker, the exit status and the pid that exec'd the
 //! program, then the program's stdout and stderr in base64 (byte-exact, no
 //! newline ambiguity). The programs (selected by comm) are traced and
-//! recorded without a syscall filter; each test's trace is then `vstrace replay REC --comm PROG -e trace=...
-//! -s N`, its own options applied after the fact.
+//! recorded without a syscall filter; each test's trace is then `vstrace
+//! replay REC -p PID -e trace=... -s N`, its own options applied after the
+//! fact.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -65,27 +66,24 @@ pub fn comm_of(prog: &str) -> String {
     prog.chars().take(15).collect()
 }
 
-/// Splits jobs into batches of at most `size` whose programs have distinct
-/// comm values (a replay selects a test's process by its comm) and the
-/// same `--inject` specs (a batch's rules reach all its programs; vstrace
-/// counts `when=` per thread, as strace does, so programs with the same
-/// specs can share a guest).
+/// Splits jobs into batches of at most `size` with the same `--inject`
+/// specs (a batch's rules reach all its programs; vstrace counts `when=`
+/// per thread, as strace does, so programs with the same specs can share
+/// a guest). Each test's trace is then replayed by the pid its program
+/// ran as, so programs of one name (and steps of one test) can share a
+/// guest too.
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    let mut out: Vec<(Vec<String>, BTreeSet<String>, Vec<Job>)> = Vec::new();
+    let mut out: Vec<(Vec<String>, Vec<Job>)> = Vec::new();
     for j in jobs {
-        let c = comm_of(&j.prog);
-        let slot = out.iter_mut().find(|(inject, comms, v)| {
-            v.len() < size && *inject == j.inject && !comms.contains(&c)
-        });
-        match slot {
-            Some((_, comms, v)) => {
-                comms.insert(c);
-                v.push(j);
-            }
-            None => out.push((j.inject.clone(), BTreeSet::from([c]), vec![j])),
+        match out
+            .iter_mut()
+            .find(|(inject, v)| v.len() < size && *inject == j.inject)
+        {
+            Some((_, v)) => v.push(j),
+            None => out.push((j.inject.clone(), vec![j])),
         }
     }
-    out.into_iter().map(|(_, _, v)| v).collect()
+    out.into_iter().map(|(_, v)| v).collect()
 }
 
 /// Single-quotes a word for the guest shell.
@@ -233,8 +231,9 @@ pub fn run_batch(
     if arch != "x86_64" {
         cmd.args(["--arch", arch]);
     }
-    for j in jobs {
-        cmd.args(["--comm", &comm_of(&j.prog)]);
+    let comms: BTreeSet<String> = jobs.iter().map(|j| comm_of(&j.prog)).collect();
+    for c in &comms {
+        cmd.args(["--comm", c]);
     }
     // The batch's programs share their specs (see `batches`).
     for spec in jobs
@@ -277,19 +276,23 @@ pub fn run_batch(
 }
 
 /// The trace of one test: `vstrace replay` of the batch's recording for
-/// the program's comm with the test's options (`pass`); the raw lines, or
-/// vstrace's error message.
+/// the program's process `pid` (and with `follow` its children) with the
+/// test's options (`pass`); the raw lines, or vstrace's error message.
 pub fn replay(
     vstrace: &Path,
     recording: &Path,
-    comm: &str,
+    pid: u32,
+    follow: bool,
     pass: &[String],
 ) -> std::result::Result<String, String> {
     let mut cmd = Command::new(vstrace);
     cmd.arg("replay")
         .arg(recording)
-        .args(["--text", "--comm", comm])
-        .args(pass);
+        .args(["--text", "-p", &pid.to_string()]);
+    if follow {
+        cmd.arg("-f");
+    }
+    cmd.args(pass);
     let out = cmd
         .output()
         .map_err(|e| format!("running vstrace replay: {e}"))?;
@@ -322,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn batches_keep_comms_apart() {
+    fn batches_keep_inject_specs_apart() {
         let j = |p: &str| Job {
             test: p.into(),
             prog: p.into(),
@@ -335,6 +338,9 @@ mod tests {
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],
             10,
         );
-        assert_eq!(b.len(), 2);
+        assert_eq!(b.len(), 1);
+        let mut k = j("k");
+        k.inject = vec!["ioctl:retval=1".into()];
+        assert_eq!(batches(vec![j("a"), k, j("b")], 10).len(), 2);
     }
 }

@@ -153,13 +153,13 @@ fn judge(
         o.skip = Some(reason);
         return Ok(o);
     }
-    let comm = guest::comm_of(&step.prog);
+    let who = format!("-p {}{}", r.pid, if m.follow { " -f" } else { "" });
     // An option vstrace refuses is listed as unsupported and left out;
     // the test runs with the rest (it usually fails then, which is what
     // the measurement must show).
     let mut pass = m.pass.clone();
     let raw = loop {
-        match guest::replay(&args.vstrace, rec, &comm, &pass) {
+        match guest::replay(&args.vstrace, rec, r.pid, m.follow, &pass) {
             Ok(raw) => break raw,
             Err(e) => {
                 let opt = refused_option(&e, m);
@@ -211,7 +211,7 @@ fn judge(
     o.matched = c.matched;
     if !c.exact {
         o.diff = format!(
-            "# vstrace replay --comm {comm} {} ({:?})\n# unsupported: {:?}\n{}",
+            "# vstrace replay {who} {} ({:?})\n# unsupported: {:?}\n{}",
             pass.join(" "),
             step.matcher,
             o.unsupported,
