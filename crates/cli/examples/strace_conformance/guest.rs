@@ -10,8 +10,8 @@
 //! program, then the program's stdout and stderr in base64 (byte-exact, no
 //! newline ambiguity). The programs (selected by comm) are traced and
 //! recorded without a syscall filter; each test's trace is then `vstrace
-//! replay REC -p PID -e trace=... -s N`, its own options applied after the
-//! fact.
+//! replay REC --comm PROG -s N -e trace=...`, its own options applied
+//! after the fact, cut to the program's pid (and with `-f` its children).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -54,6 +54,8 @@ pub struct Job {
     pub redirections: Vec<String>,
     /// `-s` the test wants (the recording must read at least that much).
     pub strsize: u32,
+    /// `-f`: the test's trace includes the program's children.
+    pub follow: bool,
     /// `--inject` specs (strace's `-e inject=` syntax): the job shares a
     /// guest run only with jobs of the same specs, traced by comm
     /// (`--comm`), so that the faults reach only programs that ask for
@@ -69,21 +71,40 @@ pub fn comm_of(prog: &str) -> String {
 /// Splits jobs into batches of at most `size` with the same `--inject`
 /// specs (a batch's rules reach all its programs; vstrace counts `when=`
 /// per thread, as strace does, so programs with the same specs can share
-/// a guest). Each test's trace is then replayed by the pid its program
-/// ran as, so programs of one name (and steps of one test) can share a
-/// guest too.
+/// a guest) and the same `-s` (what the recording reads is what a replay
+/// can show). A test's trace is replayed by its program's comm and cut to
+/// its pid, so programs of one name share a guest unless one of them
+/// follows its children (`-f`: their pids are not known in advance).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    let mut out: Vec<(Vec<String>, Vec<Job>)> = Vec::new();
+    type Slot = (Vec<String>, u32, BTreeSet<String>, Vec<Job>);
+    let mut out: Vec<Slot> = Vec::new();
     for j in jobs {
-        match out
-            .iter_mut()
-            .find(|(inject, v)| v.len() < size && *inject == j.inject)
-        {
-            Some((_, v)) => v.push(j),
-            None => out.push((j.inject.clone(), vec![j])),
+        let c = comm_of(&j.prog);
+        let fits = |(inject, s, follow_comms, v): &&mut Slot| {
+            v.len() < size
+                && *inject == j.inject
+                && *s == j.strsize
+                && !follow_comms.contains(&c)
+                && !(j.follow && v.iter().any(|o| comm_of(&o.prog) == c))
+        };
+        match out.iter_mut().find(|slot| fits(slot)) {
+            Some((_, _, follow_comms, v)) => {
+                if j.follow {
+                    follow_comms.insert(c);
+                }
+                v.push(j);
+            }
+            None => {
+                let follow_comms = if j.follow {
+                    BTreeSet::from([c])
+                } else {
+                    BTreeSet::new()
+                };
+                out.push((j.inject.clone(), j.strsize, follow_comms, vec![j]));
+            }
         }
     }
-    out.into_iter().map(|(_, v)| v).collect()
+    out.into_iter().map(|(_, _, _, v)| v).collect()
 }
 
 /// Single-quotes a word for the guest shell.
@@ -276,23 +297,20 @@ pub fn run_batch(
 }
 
 /// The trace of one test: `vstrace replay` of the batch's recording for
-/// the program's process `pid` (and with `follow` its children) with the
-/// test's options (`pass`); the raw lines, or vstrace's error message.
+/// the program's comm with the test's options (`pass`, `-s strsize`); the
+/// raw lines, or vstrace's error message.
 pub fn replay(
     vstrace: &Path,
     recording: &Path,
-    pid: u32,
-    follow: bool,
+    comm: &str,
+    strsize: u32,
     pass: &[String],
 ) -> std::result::Result<String, String> {
     let mut cmd = Command::new(vstrace);
     cmd.arg("replay")
         .arg(recording)
-        .args(["--text", "-p", &pid.to_string()]);
-    if follow {
-        cmd.arg("-f");
-    }
-    cmd.args(pass);
+        .args(["--text", "--comm", comm, "-s", &strsize.to_string()])
+        .args(pass);
     let out = cmd
         .output()
         .map_err(|e| format!("running vstrace replay: {e}"))?;
@@ -332,6 +350,7 @@ mod tests {
             args: vec![],
             redirections: vec![],
             strsize: 32,
+            follow: false,
             inject: vec![],
         };
         let b = batches(

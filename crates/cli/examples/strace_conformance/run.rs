@@ -153,13 +153,14 @@ fn judge(
         o.skip = Some(reason);
         return Ok(o);
     }
-    let who = format!("-p {}{}", r.pid, if m.follow { " -f" } else { "" });
+    let comm = guest::comm_of(&step.prog);
+    let strsize = m.strsize.unwrap_or(32);
     // An option vstrace refuses is listed as unsupported and left out;
     // the test runs with the rest (it usually fails then, which is what
     // the measurement must show).
     let mut pass = m.pass.clone();
     let raw = loop {
-        match guest::replay(&args.vstrace, rec, r.pid, m.follow, &pass) {
+        match guest::replay(&args.vstrace, rec, &comm, strsize, &pass) {
             Ok(raw) => break raw,
             Err(e) => {
                 let opt = refused_option(&e, m);
@@ -211,7 +212,7 @@ fn judge(
     o.matched = c.matched;
     if !c.exact {
         o.diff = format!(
-            "# vstrace replay {who} {} ({:?})\n# unsupported: {:?}\n{}",
+            "# vstrace replay --comm {comm} -s {strsize} {} ({:?})\n# unsupported: {:?}\n{}",
             pass.join(" "),
             step.matcher,
             o.unsupported,
@@ -403,6 +404,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     args: s.prog_args.clone(),
                     redirections: s.redirections.clone(),
                     strsize: m.strsize.unwrap_or(32),
+                    follow: m.follow,
                     inject: m.inject.clone(),
                 });
                 mapped.insert(id, (t.name.clone(), k, s.clone(), m));

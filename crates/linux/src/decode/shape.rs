@@ -1044,7 +1044,13 @@ mod tests {
             "mremap(0x1000, 8192, 4096, 0) = 0x1000"
         );
         assert_eq!(
-            line(X, "mremap", &[0x1000, 8192, 4096, 3, 0x5000], 0x5000, &mut m),
+            line(
+                X,
+                "mremap",
+                &[0x1000, 8192, 4096, 3, 0x5000],
+                0x5000,
+                &mut m
+            ),
             "mremap(0x1000, 8192, 4096, MREMAP_MAYMOVE|MREMAP_FIXED, 0x5000) = 0x5000"
         );
         assert_eq!(
