@@ -15,8 +15,11 @@
 #    target/conformance/report.json, report.txt, per-test diffs, and
 #    passing.txt (the tests that passed, for the CI regression subset).
 #
-# Usage: scripts/strace-conformance.sh [--fetch-only] [--build-only]
-#            [--update-passing] [-- COMPARER-ARGS...]
+# Usage: scripts/strace-conformance.sh [--arch x86_64|i386] [--fetch-only]
+#            [--build-only] [--update-passing] [-- COMPARER-ARGS...]
+#   --arch i386: the programs built with -m32 (statically, in a build tree
+#   of their own: build-VERSION-i386), run on the i386 (686) kernel's
+#   guest; the report goes to target/conformance-i386.
 #   COMPARER-ARGS: --only T1,T2 | --only-file FILE | --batch N | --check FILE
 #   --update-passing: after the run, copy its passing.txt to
 #   crates/cli/tests/data/strace-conformance-passing.txt (the CI guard's
@@ -35,14 +38,16 @@ ROOT=$PWD
 CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
 WORK="$CACHE/strace-conformance"
 APTDIR="$WORK/apt"
-fetch_only=0 build_only=0 update_passing=0
+fetch_only=0 build_only=0 update_passing=0 arch=x86_64
 while [ $# -gt 0 ]; do
     case "$1" in
+    --arch) arch=$2; shift
+        case "$arch" in x86_64 | i386) ;; *) echo "--arch x86_64|i386" >&2; exit 2 ;; esac ;;
     --fetch-only) fetch_only=1 ;;
     --build-only) build_only=1 ;;
     --update-passing) update_passing=1 ;;
     --) shift; break ;;
-    *) echo "usage: $0 [--fetch-only] [--build-only] [--update-passing] [-- COMPARER-ARGS...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--arch x86_64|i386] [--fetch-only] [--build-only] [--update-passing] [-- COMPARER-ARGS...]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -183,6 +188,13 @@ fetch_source() {
 
 build_tests() {
     BUILD="$WORK/build-$VERSION"
+    local cfg_arch=()
+    if [ "$arch" = i386 ]; then
+        # 32-bit programs: the host compiler with -m32 (gcc-multilib),
+        # configured for i686 so that the tests use the i386 syscall table.
+        BUILD="$WORK/build-$VERSION-i386"
+        cfg_arch=(--host=i686-pc-linux-gnu "CC=gcc -m32" "CPP=gcc -m32 -E")
+    fi
     if [ -f "$BUILD/.built" ]; then
         return
     fi
@@ -193,7 +205,7 @@ build_tests() {
         # No multi-personality builds (tests-m32, tests-mx32): the x86-64
         # programs are the specification measured here.
         (cd "$BUILD" && nice -n 10 "$SRC/configure" --enable-mpers=no \
-            --disable-dependency-tracking >configure.log 2>&1) || {
+            --disable-dependency-tracking "${cfg_arch[@]}" >configure.log 2>&1) || {
             log "configure failed, see $BUILD/configure.log"
             exit 1
         }
@@ -268,12 +280,14 @@ if [ ! -x target/release/vstrace ] || [ ! -f target/release/libvstrace_plugin.so
     cargo_build -p vstrace-cli -p vstrace-plugin
 fi
 cargo_build -p vstrace-cli --example strace_conformance
+out="$ROOT/target/conformance"
+[ "$arch" = x86_64 ] || out="$ROOT/target/conformance-$arch"
 nice -n 10 target/release/examples/strace_conformance \
-    --src "$SRC" --build "$BUILD" --version "$VERSION" \
+    --src "$SRC" --build "$BUILD" --version "$VERSION" --arch "$arch" \
     --vstrace "$ROOT/target/release/vstrace" \
     --families "$ROOT/scripts/strace-conformance-families.txt" \
-    --out "$ROOT/target/conformance" "$@"
-if [ "$update_passing" = 1 ]; then
+    --out "$out" "$@"
+if [ "$update_passing" = 1 ] && [ "$arch" = x86_64 ]; then
     cp target/conformance/passing.txt crates/cli/tests/data/strace-conformance-passing.txt
     log "updated crates/cli/tests/data/strace-conformance-passing.txt"
 fi

@@ -73,6 +73,24 @@ pub struct ReplayArgs {
     /// made with -k).
     #[arg(short = 'k', long = "stack-trace", visible_alias = "stack-traces")]
     stack_trace: bool,
+    /// Print paths of fd arguments (-y); -yy adds socket and device
+    /// details. From the file-table reads a recording keeps for every
+    /// call (recordings made before it show fds without names).
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    decode_fds_level: u8,
+    /// What to print for fds: path, socket, dev, pidfd, all, none.
+    #[arg(long = "decode-fds", value_name = "SET")]
+    decode_fds: Option<String>,
+    /// Print the command name after pids (-Y, --decode-pids=comm).
+    #[arg(short = 'Y')]
+    decode_pids_comm: bool,
+    /// What to print for pids: comm (none: nothing).
+    #[arg(long = "decode-pids", value_name = "SET")]
+    decode_pids: Option<String>,
+    /// Show only calls that access PATH (a path argument, or an fd
+    /// argument naming it); repeatable. Replaces the recorded set.
+    #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
+    trace_paths: Vec<String>,
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
@@ -111,6 +129,29 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         cfg.format = Format::Text;
     }
     cfg.summary |= a.summary;
+    // -y/-Y/-P/trace-fds=: given ones replace the recorded ones.
+    let names = crate::trace_args::name_options(
+        a.decode_fds_level,
+        a.decode_fds.as_deref(),
+        a.decode_pids_comm,
+        a.decode_pids.as_deref(),
+        &a.expr,
+    )?;
+    let names_given = a.decode_fds_level > 0
+        || a.decode_pids_comm
+        || a.decode_fds.is_some()
+        || a.decode_pids.is_some()
+        || names != Default::default();
+    if names_given {
+        cfg.names = names;
+    }
+    if !a.trace_paths.is_empty() {
+        cfg.trace_paths = a.trace_paths.clone();
+    }
+    let fds = crate::trace_args::trace_fds(&a.expr)?;
+    if !fds.is_empty() {
+        cfg.trace_fds = fds;
+    }
     if let Some(s) = a.strsize {
         cfg.strsize = s;
     }

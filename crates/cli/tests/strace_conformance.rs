@@ -24,6 +24,9 @@ mod report;
 #[path = "../examples/strace_conformance/run.rs"]
 mod run;
 #[allow(dead_code)]
+#[path = "../examples/strace_conformance/script.rs"]
+mod script;
+
 #[path = "../examples/strace_conformance/spec.rs"]
 mod spec;
 
@@ -76,11 +79,11 @@ fn strace_suite_subset_still_passes() {
     // Fetch the source, then build only the subset's programs (unless a
     // full build is cached).
     let src = PathBuf::from(script("--fetch-only", None, "SRC"));
-    let tests = spec::load(&src).expect("strace's tests/gen_tests.in");
-    let progs: BTreeSet<&str> = tests
+    let tests = spec::load(&src, "x86_64").expect("strace's tests/gen_tests.in");
+    let progs: BTreeSet<String> = tests
         .iter()
         .filter(|t| subset.contains(&t.name))
-        .map(|t| t.prog.as_str())
+        .flat_map(|t| t.progs())
         .collect();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("conformance-{}", std::process::id()));
@@ -107,6 +110,7 @@ fn strace_suite_subset_still_passes() {
         families: repo().join("scripts/strace-conformance-families.txt"),
         only: Some(subset.clone()),
         batch: 40,
+        arch: "x86_64".into(),
     };
     let results = run::run(&cfg).expect("the conformance run");
     report::write(&cfg, &results).expect("the report");

@@ -81,6 +81,11 @@ pub enum FilterError {
     Regex(String, String),
 }
 
+/// The classes strace still accepts without their `%` (`-e trace=file`).
+const LEGACY_CLASSES: &[&str] = &[
+    "desc", "file", "memory", "process", "signal", "ipc", "network",
+];
+
 /// A set of syscall names, some of them for one ABI only (`name@64`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyscallSet {
@@ -157,6 +162,14 @@ impl SyscallSet {
                     None if optional => Vec::new(),
                     None => return Err(FilterError::UnknownClass(class.to_string())),
                 }
+            } else if let Some(m) = LEGACY_CLASSES
+                .contains(&item)
+                .then(|| class_members(os, item))
+                .flatten()
+            {
+                // strace's class names of old, without `%`, looked up
+                // before syscall names as strace does (`-e ipc`).
+                m
             } else if let Some(re) = item.strip_prefix('/') {
                 let re = regex::Regex::new(re)
                     .map_err(|e| FilterError::Regex(re.to_string(), e.to_string()))?;

@@ -114,9 +114,18 @@ pub struct InjectRule {
     pub action: InjectAction,
     /// Which of their invocations it affects.
     pub when: When,
-    /// Matching invocations seen so far (what `when` counts).
+    /// Matching invocations seen so far (what `when` counts) by threads
+    /// the engine could not name.
     pub seen: u64,
+    /// Matching invocations per thread id: strace counts `when=` per
+    /// traced thread, so a rule hits each process's N-th call alike
+    /// (used when the caller is attributed, as with `-p`/`--comm`).
+    pub seen_by_thread: std::collections::HashMap<u32, u64>,
 }
+
+/// Most threads whose invocations a rule counts apart (bounded: thread
+/// ids come from guest memory); the counts start over beyond it.
+const MAX_COUNTED_THREADS: usize = 1 << 14;
 
 impl InjectRule {
     /// Parses `SET:error=ENOENT[:when=2]` or `SET:retval=N[:when=...]`.
@@ -167,16 +176,33 @@ impl InjectRule {
             action,
             when,
             seen: 0,
+            seen_by_thread: Default::default(),
         })
     }
 
-    /// Counts an invocation of `name`; returns the action if this one is hit.
-    pub fn check(&mut self, name: &str) -> Option<InjectAction> {
+    /// Counts an invocation of `name` by thread `tid` (None: not known);
+    /// returns the action if this one is hit.
+    pub fn check(&mut self, name: &str, tid: Option<u32>) -> Option<InjectAction> {
         if !self.set.contains(name) {
             return None;
         }
-        self.seen += 1;
-        self.when.hits(self.seen).then_some(self.action)
+        let n = match tid {
+            Some(t) => {
+                if self.seen_by_thread.len() >= MAX_COUNTED_THREADS
+                    && !self.seen_by_thread.contains_key(&t)
+                {
+                    self.seen_by_thread.clear();
+                }
+                let c = self.seen_by_thread.entry(t).or_insert(0);
+                *c += 1;
+                *c
+            }
+            None => {
+                self.seen += 1;
+                self.seen
+            }
+        };
+        self.when.hits(n).then_some(self.action)
     }
 }
 

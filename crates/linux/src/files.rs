@@ -82,7 +82,25 @@ pub fn fd_is_one_of(
         return Some(false);
     }
     let full = file_name(mem, prof, task, file, FdDetail::default())?;
-    Some(paths.contains(&full))
+    Some(paths.iter().any(|p| path_names(p, &full)))
+}
+
+/// Whether `-P` path `p` names the file at absolute path `full`: equal,
+/// or, for a relative `p` (strace resolves it against its own working
+/// directory, which a tracer outside the guest does not have), `full`
+/// ending with its components.
+fn path_names(p: &str, full: &str) -> bool {
+    if p == full {
+        return true;
+    }
+    if p.starts_with('/') {
+        return false;
+    }
+    let rel = p.trim_start_matches("./").trim_end_matches('/');
+    !rel.is_empty()
+        && full
+            .strip_suffix(rel)
+            .is_some_and(|head| head.ends_with('/'))
 }
 
 /// A path's last component, `/` for the root (the root dentry's name).
@@ -360,6 +378,17 @@ pub fn angle_brackets(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn relative_trace_paths_match_by_their_components() {
+        assert!(path_names("/a/b", "/a/b"));
+        assert!(path_names("b", "/a/b"));
+        assert!(path_names("./a/b", "/w/a/b"));
+        assert!(!path_names("b", "/a/xb"));
+        assert!(!path_names("/b", "/a/b"));
+        assert!(!path_names("", "/a/b"));
+    }
+
     use super::*;
     use crate::profile::layouts::FilesLayout;
     use vstrace_core::testmem::SparseVirt;

@@ -145,6 +145,48 @@ pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
     }
 }
 
+/// `match_grep`: every pattern (an extended regular expression, `!RE`
+/// negated) must match a whole trace line (none, negated). A pattern
+/// Rust's regex engine does not take is compared as a literal line.
+pub fn grep(patterns: &[&str], actual: &[String]) -> Outcome {
+    let mut diff = String::new();
+    let (mut matched, mut calls) = (0, true);
+    for p in patterns {
+        let (neg, body) = match p.strip_prefix('!') {
+            Some(b) => (true, b),
+            None => (false, *p),
+        };
+        let found = match regex::Regex::new(&format!("^(?:{body})$")) {
+            Ok(re) => actual
+                .iter()
+                .any(|l| re.is_match(l) || re.is_match(&normalize(l, false))),
+            Err(_) => actual.iter().any(|l| l == &normalize(body, false)),
+        };
+        if found != neg {
+            matched += 1;
+            diff.push_str(&format!(" {p}\n"));
+        } else {
+            diff.push_str(&format!("-{p}\n"));
+            if !is_exit_or_signal(body) {
+                calls = false;
+            }
+        }
+    }
+    if matched < patterns.len() {
+        diff.push_str("# the trace:\n");
+        for l in actual {
+            diff.push_str(&format!("+{l}\n"));
+        }
+    }
+    Outcome {
+        exact: matched == patterns.len(),
+        calls,
+        expected: patterns.len(),
+        matched,
+        diff,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

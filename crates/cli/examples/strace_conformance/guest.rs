@@ -9,8 +9,9 @@
 //! test: a begin marker, the exit status and the pid that exec'd the
 //! program, then the program's stdout and stderr in base64 (byte-exact, no
 //! newline ambiguity). The programs (selected by comm) are traced and
-//! recorded without a syscall filter; each test's trace is then `vstrace replay REC --comm PROG -e trace=...
-//! -s N`, its own options applied after the fact.
+//! recorded without a syscall filter; each test's trace is then `vstrace
+//! replay REC --comm PROG -s N -e trace=...`, its own options applied
+//! after the fact, cut to the program's pid (and with `-f` its children).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -53,9 +54,12 @@ pub struct Job {
     pub redirections: Vec<String>,
     /// `-s` the test wants (the recording must read at least that much).
     pub strsize: u32,
-    /// `--inject` specs (strace's `-e inject=` syntax): the job gets a
-    /// guest run of its own, traced by comm (`--comm`), so that the fault
-    /// reaches only the test's program.
+    /// `-f`: the test's trace includes the program's children.
+    pub follow: bool,
+    /// `--inject` specs (strace's `-e inject=` syntax): the job shares a
+    /// guest run only with jobs of the same specs, traced by comm
+    /// (`--comm`), so that the faults reach only programs that ask for
+    /// them.
     pub inject: Vec<String>,
 }
 
@@ -64,28 +68,43 @@ pub fn comm_of(prog: &str) -> String {
     prog.chars().take(15).collect()
 }
 
-/// Splits jobs into batches of at most `size` whose programs have distinct
-/// comm values (a replay selects a test's process by its comm).
+/// Splits jobs into batches of at most `size` with the same `--inject`
+/// specs (a batch's rules reach all its programs; vstrace counts `when=`
+/// per thread, as strace does, so programs with the same specs can share
+/// a guest) and the same `-s` (what the recording reads is what a replay
+/// can show). A test's trace is replayed by its program's comm and cut to
+/// its pid, so programs of one name share a guest unless one of them
+/// follows its children (`-f`: their pids are not known in advance).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    let mut out: Vec<(BTreeSet<String>, Vec<Job>)> = Vec::new();
+    type Slot = (Vec<String>, u32, BTreeSet<String>, Vec<Job>);
+    let mut out: Vec<Slot> = Vec::new();
     for j in jobs {
-        if !j.inject.is_empty() {
-            out.push((BTreeSet::new(), vec![j]));
-            continue;
-        }
         let c = comm_of(&j.prog);
-        let slot = out
-            .iter_mut()
-            .find(|(comms, v)| v.len() < size && !comms.is_empty() && !comms.contains(&c));
-        match slot {
-            Some((comms, v)) => {
-                comms.insert(c);
+        let fits = |(inject, s, follow_comms, v): &&mut Slot| {
+            v.len() < size
+                && *inject == j.inject
+                && *s == j.strsize
+                && !follow_comms.contains(&c)
+                && !(j.follow && v.iter().any(|o| comm_of(&o.prog) == c))
+        };
+        match out.iter_mut().find(|slot| fits(slot)) {
+            Some((_, _, follow_comms, v)) => {
+                if j.follow {
+                    follow_comms.insert(c);
+                }
                 v.push(j);
             }
-            None => out.push((BTreeSet::from([c]), vec![j])),
+            None => {
+                let follow_comms = if j.follow {
+                    BTreeSet::from([c])
+                } else {
+                    BTreeSet::new()
+                };
+                out.push((j.inject.clone(), j.strsize, follow_comms, vec![j]));
+            }
         }
     }
-    out.into_iter().map(|(_, v)| v).collect()
+    out.into_iter().map(|(_, _, _, v)| v).collect()
 }
 
 /// Single-quotes a word for the guest shell.
@@ -210,7 +229,13 @@ pub struct BatchRun {
 }
 
 /// Boots one guest for a batch and collects its output.
-pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Result<BatchRun> {
+pub fn run_batch(
+    vstrace: &Path,
+    progs: &Path,
+    dir: &Path,
+    jobs: &[Job],
+    arch: &str,
+) -> Result<BatchRun> {
     std::fs::create_dir_all(dir)?;
     let script_path = dir.join("run.sh");
     std::fs::write(&script_path, script(jobs))?;
@@ -224,10 +249,19 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
     // of the programs right after their exec: a bug of its own). A fault
     // injection then reaches only the test's program.
     cmd.arg("run");
-    for j in jobs {
-        cmd.args(["--comm", &comm_of(&j.prog)]);
+    if arch != "x86_64" {
+        cmd.args(["--arch", arch]);
     }
-    for spec in jobs.iter().flat_map(|j| &j.inject) {
+    let comms: BTreeSet<String> = jobs.iter().map(|j| comm_of(&j.prog)).collect();
+    for c in &comms {
+        cmd.args(["--comm", c]);
+    }
+    // The batch's programs share their specs (see `batches`).
+    for spec in jobs
+        .first()
+        .map(|j| j.inject.as_slice())
+        .unwrap_or_default()
+    {
         cmd.arg("--inject").arg(spec);
     }
     cmd.args(["--memory", "1024", "--timeout"])
@@ -263,18 +297,19 @@ pub fn run_batch(vstrace: &Path, progs: &Path, dir: &Path, jobs: &[Job]) -> Resu
 }
 
 /// The trace of one test: `vstrace replay` of the batch's recording for
-/// the program's comm with the test's options (`pass`); the raw lines, or
-/// vstrace's error message.
+/// the program's comm with the test's options (`pass`, `-s strsize`); the
+/// raw lines, or vstrace's error message.
 pub fn replay(
     vstrace: &Path,
     recording: &Path,
     comm: &str,
+    strsize: u32,
     pass: &[String],
 ) -> std::result::Result<String, String> {
     let mut cmd = Command::new(vstrace);
     cmd.arg("replay")
         .arg(recording)
-        .args(["--text", "--comm", comm])
+        .args(["--text", "--comm", comm, "-s", &strsize.to_string()])
         .args(pass);
     let out = cmd
         .output()
@@ -308,19 +343,23 @@ mod tests {
     }
 
     #[test]
-    fn batches_keep_comms_apart() {
+    fn batches_keep_inject_specs_apart() {
         let j = |p: &str| Job {
             test: p.into(),
             prog: p.into(),
             args: vec![],
             redirections: vec![],
             strsize: 32,
+            follow: false,
             inject: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],
             10,
         );
-        assert_eq!(b.len(), 2);
+        assert_eq!(b.len(), 1);
+        let mut k = j("k");
+        k.inject = vec!["ioctl:retval=1".into()];
+        assert_eq!(batches(vec![j("a"), k, j("b")], 10).len(), 2);
     }
 }

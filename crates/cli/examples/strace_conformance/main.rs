@@ -12,6 +12,7 @@ mod guest;
 mod options;
 mod report;
 mod run;
+mod script;
 mod spec;
 
 use std::collections::BTreeSet;
@@ -21,7 +22,7 @@ use anyhow::{bail, Context, Result};
 
 use run::Config;
 
-fn parse_args() -> Result<(Config, Option<PathBuf>)> {
+fn parse_args() -> Result<(Config, Option<PathBuf>, bool)> {
     let mut a = std::env::args().skip(1);
     let mut src = None;
     let mut build = None;
@@ -32,6 +33,8 @@ fn parse_args() -> Result<(Config, Option<PathBuf>)> {
     let mut only: Option<BTreeSet<String>> = None;
     let mut batch = 40;
     let mut check = None;
+    let mut list = false;
+    let mut arch = String::from("x86_64");
     while let Some(k) = a.next() {
         let mut v = || a.next().with_context(|| format!("{k} needs a value"));
         match k.as_str() {
@@ -56,6 +59,13 @@ fn parse_args() -> Result<(Config, Option<PathBuf>)> {
             }
             "--batch" => batch = v()?.parse().context("--batch N")?,
             "--check" => check = Some(PathBuf::from(v()?)),
+            "--list" => list = true,
+            "--arch" => {
+                arch = v()?;
+                if !matches!(arch.as_str(), "x86_64" | "i386") {
+                    bail!("--arch x86_64|i386");
+                }
+            }
             _ => bail!("unknown argument {k}"),
         }
     }
@@ -69,13 +79,47 @@ fn parse_args() -> Result<(Config, Option<PathBuf>)> {
             families,
             only,
             batch: batch.max(1),
+            arch,
         },
         check,
+        list,
     ))
 }
 
+/// `--list`: each test as the comparer models it (steps or skip reason),
+/// without running anything.
+fn list(cfg: &Config) -> Result<()> {
+    for t in spec::load(&cfg.src, &cfg.arch)? {
+        if cfg.only.as_ref().is_some_and(|o| !o.contains(&t.name)) {
+            continue;
+        }
+        match &t.skip {
+            Some(s) => println!("{}\tSKIP\t{s}", t.name),
+            None => {
+                for s in &t.steps {
+                    println!(
+                        "{}\t{:?}\t../{} {:?} {:?} opts={:?} filters={} want={:?}",
+                        t.name,
+                        s.matcher,
+                        s.prog,
+                        s.prog_args,
+                        s.redirections,
+                        s.options,
+                        s.filters.len(),
+                        s.want
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
-    let (cfg, check) = parse_args()?;
+    let (cfg, check, list_only) = parse_args()?;
+    if list_only {
+        return list(&cfg);
+    }
     let results = run::run(&cfg)?;
     report::write(&cfg, &results)?;
     if let Some(check) = check {

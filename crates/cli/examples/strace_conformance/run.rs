@@ -37,6 +37,9 @@ pub struct Config {
     pub only: Option<BTreeSet<String>>,
     /// Programs per guest run.
     pub batch: usize,
+    /// The guest's architecture: `x86_64`, or `i386` (the 686 kernel and
+    /// programs built with -m32).
+    pub arch: String,
 }
 
 /// One test's result.
@@ -63,14 +66,14 @@ pub struct TestResult {
 }
 
 impl TestResult {
-    fn new(t: &spec::Test, family: &str, m: &options::Mapped) -> Self {
+    fn new(t: &spec::Test, family: &str, unsupported: Vec<String>) -> Self {
         TestResult {
             name: t.name.clone(),
             family: family.to_string(),
             status: "skipped",
             reason: String::new(),
-            options: t.options.clone(),
-            unsupported: m.unsupported.clone(),
+            options: t.options(),
+            unsupported,
             calls_ok: false,
             expected: 0,
             matched: 0,
@@ -112,36 +115,61 @@ fn prog_skip(r: &guest::ProgResult) -> Option<String> {
     })
 }
 
-/// Compares one test's trace with the program's output.
+/// What one step of a test gave.
+#[derive(Debug, Default)]
+struct StepOutcome {
+    /// Why the step did not run (the program skipped or failed).
+    skip: Option<String>,
+    /// Why it failed without a comparison (the replay failed).
+    error: Option<String>,
+    exact: bool,
+    calls: bool,
+    expected: usize,
+    matched: usize,
+    unsupported: Vec<String>,
+    /// The diff, with its header.
+    diff: String,
+}
+
+/// The expected lines of a step: the program's stdout or a file of the
+/// suite.
+fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
+    Ok(match &step.want {
+        spec::Want::Stdout => String::from_utf8_lossy(&r.stdout).into_owned(),
+        spec::Want::File(p) => String::from_utf8_lossy(&std::fs::read(p)?).into_owned(),
+    })
+}
+
+/// Compares one step's trace with what it must print.
 fn judge(
     args: &Config,
-    t: &spec::Test,
+    step: &spec::Step,
     m: &options::Mapped,
     rec: &Path,
     r: &guest::ProgResult,
-    res: &mut TestResult,
-) -> Result<()> {
+) -> Result<StepOutcome> {
+    let mut o = StepOutcome::default();
     if let Some(reason) = prog_skip(r) {
-        res.reason = reason;
-        return Ok(());
+        o.skip = Some(reason);
+        return Ok(o);
     }
-    let comm = guest::comm_of(&t.prog);
+    let comm = guest::comm_of(&step.prog);
+    let strsize = m.strsize.unwrap_or(32);
     // An option vstrace refuses is listed as unsupported and left out;
     // the test runs with the rest (it usually fails then, which is what
     // the measurement must show).
     let mut pass = m.pass.clone();
     let raw = loop {
-        match guest::replay(&args.vstrace, rec, &comm, &pass) {
+        match guest::replay(&args.vstrace, rec, &comm, strsize, &pass) {
             Ok(raw) => break raw,
             Err(e) => {
                 let opt = refused_option(&e, m);
-                res.unsupported.push(opt.clone());
+                o.unsupported.push(opt.clone());
                 match without_option(&pass, &opt) {
-                    Some(rest) if res.unsupported.len() < 8 => pass = rest,
+                    Some(rest) if o.unsupported.len() < 8 => pass = rest,
                     _ => {
-                        res.status = "failed";
-                        res.reason = e;
-                        return Ok(());
+                        o.error = Some(e);
+                        return Ok(o);
                     }
                 }
             }
@@ -154,27 +182,77 @@ fn judge(
         .map(|l| compare::normalize(l, m.follow))
         .filter(|l| !l.is_empty())
         .collect();
-    actual = apply_filters(actual, &t.filters);
-    let expected: Vec<String> = String::from_utf8_lossy(&r.stdout)
-        .lines()
-        .map(|l| compare::normalize(l, false))
-        .filter(|l| !l.is_empty())
-        .collect();
-    let o = compare::compare(&expected, &actual);
-    res.status = if o.exact { "passed" } else { "failed" };
-    res.calls_ok = o.calls;
-    res.expected = o.expected;
-    res.matched = o.matched;
-    if !o.exact {
+    // `grep -x RE "$LOG" > /dev/null || skip_ MSG`: the script's own
+    // condition for the test to apply.
+    for (re, msg) in &step.require {
+        if !actual.iter().any(|l| re.is_match(l)) {
+            o.skip = Some(format!("the test script skips: {msg}"));
+            return Ok(o);
+        }
+    }
+    actual = apply_filters(actual, &step.filters);
+    let want = want_text(step, r)?;
+    let c = match step.matcher {
+        spec::Matcher::Diff => {
+            let expected: Vec<String> = want
+                .lines()
+                .map(|l| compare::normalize(l, false))
+                .filter(|l| !l.is_empty())
+                .collect();
+            compare::compare(&expected, &actual)
+        }
+        spec::Matcher::Grep => {
+            let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
+            compare::grep(&patterns, &actual)
+        }
+    };
+    o.exact = c.exact;
+    o.calls = c.calls;
+    o.expected = c.expected;
+    o.matched = c.matched;
+    if !c.exact {
+        o.diff = format!(
+            "# vstrace replay --comm {comm} -s {strsize} {} ({:?})\n# unsupported: {:?}\n{}",
+            pass.join(" "),
+            step.matcher,
+            o.unsupported,
+            c.diff
+        );
+    }
+    Ok(o)
+}
+
+/// A test's verdict from its steps' outcomes (all must match).
+fn verdict(args: &Config, outs: &[StepOutcome], res: &mut TestResult) -> Result<()> {
+    for o in outs {
+        for u in &o.unsupported {
+            if !res.unsupported.contains(u) {
+                res.unsupported.push(u.clone());
+            }
+        }
+    }
+    if let Some(s) = outs.iter().find_map(|o| o.skip.clone()) {
+        res.reason = s;
+        return Ok(());
+    }
+    if let Some(e) = outs.iter().find_map(|o| o.error.clone()) {
+        res.status = "failed";
+        res.reason = e;
+        return Ok(());
+    }
+    let exact = outs.iter().all(|o| o.exact);
+    res.status = if exact { "passed" } else { "failed" };
+    res.calls_ok = outs.iter().all(|o| o.calls);
+    res.expected = outs.iter().map(|o| o.expected).sum();
+    res.matched = outs.iter().map(|o| o.matched).sum();
+    if !exact {
         let dir = args.out.join("diffs");
         std::fs::create_dir_all(&dir)?;
-        let head = format!(
-            "# {}: vstrace replay --comm {comm} {}\n# unsupported: {:?}\n",
-            t.name,
-            pass.join(" "),
-            res.unsupported
-        );
-        std::fs::write(dir.join(format!("{}.diff", t.name)), head + &o.diff)?;
+        let mut text = format!("# {}\n", res.name);
+        for (k, o) in outs.iter().enumerate().filter(|(_, o)| !o.exact) {
+            text.push_str(&format!("# step {}\n{}", k + 1, o.diff));
+        }
+        std::fs::write(dir.join(format!("{}.diff", res.name)), text)?;
     }
     Ok(())
 }
@@ -239,34 +317,21 @@ fn without_option(pass: &[String], opt: &str) -> Option<Vec<String>> {
 
 /// The test script's cuts of strace's log, applied to vstrace's trace.
 fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String> {
+    use spec::LogFilter as F;
     for f in filters {
         v = match f {
-            spec::LogFilter::StartAt(mark) => {
-                match v.iter().position(|l| l.contains(mark.as_str())) {
-                    Some(i) => v.split_off(i),
-                    None => Vec::new(),
-                }
-            }
-            spec::LogFilter::DropThrough { prefix, contains } => {
-                match v
-                    .iter()
-                    .position(|l| l.starts_with(prefix.as_str()) && l.contains(contains.as_str()))
-                {
-                    Some(i) => v.split_off(i + 1),
-                    None => v,
-                }
-            }
-            spec::LogFilter::DropStdioIoctls => v
-                .into_iter()
-                .filter(|l| {
-                    let b = l.as_bytes();
-                    !(l.starts_with("ioctl(")
-                        && b.len() > 7
-                        && matches!(b[6], b'0'..=b'2')
-                        && matches!(b[7], b',' | b'<'))
-                })
-                .collect(),
-            spec::LogFilter::Uniq => {
+            F::StartAt(re) => match v.iter().position(|l| re.is_match(l)) {
+                Some(i) => v.split_off(i),
+                None => Vec::new(),
+            },
+            F::DropThrough(re) => match v.iter().position(|l| re.is_match(l)) {
+                Some(i) => v.split_off(i + 1),
+                None => Vec::new(),
+            },
+            F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+            F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
+            F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
+            F::Uniq => {
                 let mut out: Vec<String> = Vec::new();
                 for l in v {
                     if out.last() != Some(&l) {
@@ -280,10 +345,19 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
     v
 }
 
+/// The job name of step `k` of test `name` with `n` steps.
+fn step_id(name: &str, k: usize, n: usize) -> String {
+    if n == 1 {
+        name.to_string()
+    } else {
+        format!("{name}+{k}")
+    }
+}
+
 /// Runs the selected tests; results by test name.
 pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     let families = spec::Families::load(&args.families)?;
-    let mut tests = spec::load(&args.src)?;
+    let mut tests = spec::load(&args.src, &args.arch)?;
     if let Some(only) = &args.only {
         tests.retain(|t| only.contains(&t.name));
     }
@@ -300,38 +374,46 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
 
     let mut results: BTreeMap<String, TestResult> = BTreeMap::new();
     let mut jobs = Vec::new();
+    // Job id -> (test, step index, step, mapped options).
     let mut mapped = BTreeMap::new();
+    // Test -> its steps' outcomes, filled as their runs come back.
+    let mut outcomes: BTreeMap<String, Vec<Option<StepOutcome>>> = BTreeMap::new();
     for t in &tests {
-        // A test whose script is not modelled has words for that script,
-        // not strace options: nothing to map or to list.
-        let m = if t.skip.is_some() {
-            options::Mapped::default()
-        } else {
-            options::map(&t.options)
-        };
-        let mut r = TestResult::new(t, families.of(&t.name), &m);
+        let maps: Vec<options::Mapped> = t.steps.iter().map(|s| options::map(&s.options)).collect();
+        let mut unsupported = t.unsupported.clone();
+        for m in &maps {
+            unsupported.extend(m.unsupported.iter().cloned());
+        }
+        let mut r = TestResult::new(t, families.of(&t.name), unsupported);
+        let missing = t.steps.iter().find(|s| !progs.join(&s.prog).is_file());
         if let Some(s) = &t.skip {
             r.reason = s.clone();
-        } else if !progs.join(&t.prog).is_file() {
+        } else if let Some(s) = missing {
             r.reason = build_skips
-                .get(&t.prog)
+                .get(&s.prog)
                 .cloned()
-                .unwrap_or_else(|| format!("program {} not built", t.prog));
+                .unwrap_or_else(|| format!("program {} not built", s.prog));
         } else {
-            jobs.push(guest::Job {
-                test: t.name.clone(),
-                prog: t.prog.clone(),
-                args: t.prog_args.clone(),
-                redirections: t.redirections.clone(),
-                strsize: m.strsize.unwrap_or(32),
-                inject: m.inject.clone(),
-            });
+            let n = t.steps.len();
+            outcomes.insert(t.name.clone(), (0..n).map(|_| None).collect());
+            for (k, (s, m)) in t.steps.iter().zip(maps).enumerate() {
+                let id = step_id(&t.name, k, n);
+                jobs.push(guest::Job {
+                    test: id.clone(),
+                    prog: s.prog.clone(),
+                    args: s.prog_args.clone(),
+                    redirections: s.redirections.clone(),
+                    strsize: m.strsize.unwrap_or(32),
+                    follow: m.follow,
+                    inject: m.inject.clone(),
+                });
+                mapped.insert(id, (t.name.clone(), k, s.clone(), m));
+            }
         }
-        mapped.insert(t.name.clone(), (t.clone(), m));
         results.insert(t.name.clone(), r);
     }
 
-    // Guest runs; tests not reached because a run stopped early get one
+    // Guest runs; steps not reached because a run stopped early get one
     // more run in later batches.
     let mut pending = guest::batches(jobs, args.batch);
     let mut retried = BTreeSet::new();
@@ -340,36 +422,55 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         n += 1;
         let dir = args.out.join("batches").join(n.to_string());
         eprintln!("strace-conformance: batch {n}: {} programs", batch.len());
-        let run = guest::run_batch(&args.vstrace, &progs, &dir, &batch)?;
+        let run = guest::run_batch(&args.vstrace, &progs, &dir, &batch, &args.arch)?;
         let mut again = Vec::new();
         for j in &batch {
-            let (t, m) = &mapped[&j.test];
-            let res = results.get_mut(&j.test).expect("every job has a result");
-            match run.results.get(&j.test) {
-                Some(r) => judge(args, t, m, &run.recording, r, res)?,
+            let (test, k, step, m) = &mapped[&j.test];
+            let out = match run.results.get(&j.test) {
+                Some(r) => judge(args, step, m, &run.recording, r)?,
                 // The guest never ran the script: vstrace refused the run
                 // (e.g. an --inject spec it does not accept).
-                None if run.results.is_empty() && run.interrupted.is_none() => {
-                    res.status = "failed";
-                    res.reason = format!(
+                // A guest that ran nothing (a boot that failed under
+                // load: "IO-APIC + timer doesn't work") gets one more try.
+                None if run.results.is_empty()
+                    && run.interrupted.is_none()
+                    && retried.insert(j.test.clone()) =>
+                {
+                    again.push(j.clone());
+                    continue;
+                }
+                None if run.results.is_empty() && run.interrupted.is_none() => StepOutcome {
+                    error: Some(format!(
                         "vstrace run failed (status {:?}): {}",
                         run.status,
                         run.error.as_deref().unwrap_or("see the batch's stderr")
-                    );
-                    for spec in &j.inject {
-                        res.unsupported.push(format!("-e inject={spec}"));
-                    }
-                }
-                None if run.interrupted.as_deref() == Some(j.test.as_str()) => {
-                    res.status = "failed";
-                    res.reason = format!(
+                    )),
+                    unsupported: j.inject.iter().map(|s| format!("-e inject={s}")).collect(),
+                    ..Default::default()
+                },
+                None if run.interrupted.as_deref() == Some(j.test.as_str()) => StepOutcome {
+                    error: Some(format!(
                         "the guest run stopped in this test (vstrace status {:?}, see {})",
                         run.status,
                         dir.display()
-                    );
+                    )),
+                    ..Default::default()
+                },
+                None if retried.insert(j.test.clone()) => {
+                    again.push(j.clone());
+                    continue;
                 }
-                None if retried.insert(j.test.clone()) => again.push(j.clone()),
-                None => res.reason = "not reached: the guest runs stopped early twice".into(),
+                None => StepOutcome {
+                    skip: Some("not reached: the guest runs stopped early twice".into()),
+                    ..Default::default()
+                },
+            };
+            let slots = outcomes.get_mut(test).expect("every job has a test");
+            slots[*k] = Some(out);
+            if slots.iter().all(Option::is_some) {
+                let outs: Vec<StepOutcome> = slots.drain(..).flatten().collect();
+                let res = results.get_mut(test).expect("every test has a result");
+                verdict(args, &outs, res)?;
             }
         }
         if !again.is_empty() {

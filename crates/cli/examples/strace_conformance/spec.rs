@@ -1,40 +1,64 @@
 //! What each strace test asks for, read from strace's own test suite:
-//! `tests/gen_tests.in` (one line per generated test: name, then either
-//! strace options for `run_strace_match_diff`, options starting with
-//! `-einject=` for `scno_tampering.sh`, `+script args` sourcing a shared
-//! test script, or a shell command) and the shared scripts it names.
-//!
-//! Shared scripts are modelled here by what they do to strace's options and
-//! to strace's log before the comparison (their `grep -v`/`sed` lines); a
-//! script that is not modelled makes its tests "skipped" with that reason,
-//! never passed. Hand-written `*.test` files (not generated) are listed as
-//! skipped too, so the totals cover the whole suite.
+//! `tests/gen_tests.in` (one line per generated test, turned into the
+//! script `gen_tests.sh` writes for it) and the hand-written `*.test`
+//! scripts. Each script is interpreted by script.rs into steps (a traced
+//! program run, its options, the cuts of strace's log and the matcher);
+//! three shared scripts whose shell goes beyond that model (`case`,
+//! `if`, arithmetic on retvals) are modelled here from their text:
+//! getuid.test, prctl-success.sh, mmap.test. A script that cannot be
+//! modelled makes its test "skipped" with the command named, never passed.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// How strace's log is cut before it is compared, as the test script does.
-#[derive(Debug, Clone, PartialEq)]
+use regex::Regex;
+
+use crate::script::{bre, Shell, Skip};
+
+/// How strace's log is cut before it is compared, as the test script does
+/// (applied to vstrace's normalised lines).
+#[derive(Debug, Clone)]
 pub enum LogFilter {
-    /// `sed -n '/MARK/,$p'`: from the first line containing the mark.
-    StartAt(String),
-    /// `sed '0,/^PREFIX...SUFFIX/d'`: drop everything up to and including
-    /// the first line that starts with the prefix and contains the rest.
-    DropThrough { prefix: String, contains: String },
-    /// `grep -v '^ioctl([012][,<]'`: drop the ioctls on fds 0-2 (libc's).
-    DropStdioIoctls,
+    /// `sed -n '/RE/,$p'`: from the first line matching.
+    StartAt(Regex),
+    /// `sed '0,/RE/d'`: drop everything up to and including the first
+    /// line matching (everything when none does).
+    DropThrough(Regex),
+    /// `grep -v RE`.
+    DropMatching(Regex),
+    /// `grep RE`.
+    KeepMatching(Regex),
+    /// `grep -F STRING`.
+    KeepContaining(String),
     /// `uniq`: repeated adjacent lines once.
     Uniq,
 }
 
-/// One test of the suite, as far as the comparer understands it.
+/// How the cut log is judged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Matcher {
+    /// `match_diff`: identical lines.
+    Diff,
+    /// `match_grep`: every expected line is an extended regular
+    /// expression matching a whole log line (`!RE`: matching none).
+    Grep,
+}
+
+/// Where the expected lines come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Want {
+    /// The traced program's stdout (`run_strace ... > "$EXP"`).
+    Stdout,
+    /// A file of the test suite (`NAME.expected`).
+    File(PathBuf),
+}
+
+/// One traced run of a test and its comparison.
 #[derive(Debug, Clone)]
-pub struct Test {
-    /// The test's name (`NAME.gen.test` or `NAME.test`).
-    pub name: String,
+pub struct Step {
     /// The program run (`../PROG` from `NAME.dir`).
     pub prog: String,
-    /// Program arguments (`QUIRK:PROG-ARGS:`).
+    /// Program arguments.
     pub prog_args: Vec<String>,
     /// Redirections the test applies to the program (`9>>/dev/full`).
     pub redirections: Vec<String>,
@@ -42,8 +66,53 @@ pub struct Test {
     pub options: Vec<String>,
     /// Cuts applied to strace's log before the comparison.
     pub filters: Vec<LogFilter>,
+    /// Lines the log must have for the test to apply (`grep -x RE "$LOG"
+    /// || skip_ MSG`): the regex and the skip message.
+    pub require: Vec<(Regex, String)>,
+    /// How the lines are compared.
+    pub matcher: Matcher,
+    /// What they are compared with.
+    pub want: Want,
+}
+
+/// One test of the suite, as far as the comparer understands it.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// The test's name (`NAME.gen.test` or `NAME.test`).
+    pub name: String,
+    /// Its traced runs, in the script's order (all must match).
+    pub steps: Vec<Step>,
     /// Why the test cannot be run by this comparer (not modelled), if so.
     pub skip: Option<String>,
+    /// Options the script needs that vstrace refuses (listed in the
+    /// report even when the test is skipped for them).
+    pub unsupported: Vec<String>,
+}
+
+impl Test {
+    /// The options of all steps (for the report).
+    pub fn options(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for s in &self.steps {
+            for o in &s.options {
+                if !v.contains(o) {
+                    v.push(o.clone());
+                }
+            }
+        }
+        v
+    }
+
+    /// The programs the test runs (the CI subset builds only those).
+    #[allow(dead_code)]
+    pub fn progs(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.steps.iter().map(|s| s.prog.clone()).collect();
+        if v.is_empty() {
+            v.push(self.name.clone());
+        }
+        v.dedup();
+        v
+    }
 }
 
 /// Splits a shell word list the way `sh` does for the generated test
@@ -120,26 +189,29 @@ fn has_trace(opts: &[String]) -> bool {
     joined.contains("-e trace=") || joined.contains("-etrace=") || joined.contains("--trace=")
 }
 
-/// The test for `run_strace_match_diff ARGS` (and the QUIRK arguments).
-fn match_diff_test(name: &str, args: Vec<String>, add_trace: bool) -> Test {
-    let mut t = Test {
-        name: name.to_string(),
+/// The step of init.sh's `run_strace_match_diff ARGS` (and its QUIRK
+/// arguments) for test `name`.
+pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result<Step, Skip> {
+    let mut t = Step {
         prog: name.to_string(),
         prog_args: Vec::new(),
         redirections: Vec::new(),
         options: Vec::new(),
         filters: Vec::new(),
-        skip: None,
+        require: Vec::new(),
+        matcher: Matcher::Diff,
+        want: Want::Stdout,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         if a.ends_with(';') {
-            t.skip = Some("shell commands in the test's line not modelled".into());
+            return Err("shell commands in the test's line not modelled".into());
         }
         if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT:") {
-            t.filters.push(LogFilter::StartAt(s.to_string()));
-        } else if a.starts_with("QUIRK:START-OF-TEST-OUTPUT-REGEX:") {
-            t.skip = Some("QUIRK:START-OF-TEST-OUTPUT-REGEX (a regex cut) not modelled".into());
+            let re = Regex::new(&regex::escape(s)).map_err(|e| e.to_string())?;
+            t.filters.push(LogFilter::StartAt(re));
+        } else if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT-REGEX:") {
+            t.filters.push(LogFilter::StartAt(bre(s)?));
         } else if let Some(s) = a.strip_prefix("QUIRK:PROG-ARGS:") {
             t.prog_args.extend(shell_words(s));
         } else if is_redirection(&a) {
@@ -158,71 +230,130 @@ fn match_diff_test(name: &str, args: Vec<String>, add_trace: bool) -> Test {
     if add_trace && !has_trace(&t.options) {
         t.options.insert(0, format!("-e trace={name}"));
     }
-    t
+    Ok(t)
 }
 
-/// The test of a `+script args` line, modelled from the script's text.
-fn script_test(name: &str, script: &str, args: Vec<String>) -> Test {
-    let mut t = match_diff_test(name, Vec::new(), false);
-    let mut opts: Vec<String> = Vec::new();
-    let mut filters = Vec::new();
-    match script {
-        "ioctl.test" => {
-            opts.extend(["-a16".into(), "-eioctl".into()]);
-            filters.push(LogFilter::DropStdioIoctls);
-        }
-        "prctl.sh" | "arch_prctl.sh" => {
-            let (call, tail) = if script == "prctl.sh" {
-                ("prctl", "0xfffffffe, 0xfffffffd, 0xfffffffc, 0xfffffffb)")
-            } else {
-                ("arch_prctl", "0xfffffffe)")
-            };
-            opts.push(format!("-e{call}"));
-            filters.push(LogFilter::DropThrough {
-                prefix: format!("{call}(0xffffffff"),
-                contains: format!("{tail} = -1 "),
-            });
-        }
-        "faccessat.test" | "faccessat2.test" => {
-            let call = script.trim_end_matches(".test");
-            let align = if call == "faccessat" { "-a23" } else { "-a27" };
-            opts.extend([align.to_string(), format!("--trace={call}")]);
-            filters.push(LogFilter::StartAt(format!("{call}(-1, NULL,")));
-        }
+/// The shared scripts modelled in Rust below (their shell goes beyond
+/// script.rs), with what they do.
+pub fn modelled_script(file: &str) -> Option<&'static str> {
+    match file {
+        "getuid.test" => Some("-qq -a9 -eNAME or -e%creds, then uniq"),
+        "prctl-success.sh" => Some("one injected run per retval, log cut at the marker"),
+        "mmap.test" => Some("mmap and its family from the PROT_NONE mmap on"),
+        _ => None,
+    }
+}
+
+/// The steps of the scripts [`modelled_script`] names.
+fn modelled_steps(name: &str, arch: &str, file: &str, args: &[String]) -> Result<Vec<Step>, Skip> {
+    let mut step = match_diff_step(name, Vec::new(), false)?;
+    match file {
         "getuid.test" => {
             let syscall = match name.strip_suffix("-creds") {
                 Some(base) => {
-                    t.prog = base.to_string();
+                    step.prog = base.to_string();
                     "%creds".to_string()
                 }
                 None => name.to_string(),
             };
-            opts.extend(["-qq".into(), "-a9".into(), format!("-e{syscall}")]);
-            filters.push(LogFilter::Uniq);
+            step.options = vec!["-qq".into(), "-a9".into(), format!("-e{syscall}")];
+            step.filters.push(LogFilter::Uniq);
+            Ok(vec![step])
         }
-        "netlink_sock_diag.test" => {
-            opts.push("-e trace=sendto".into());
+        "prctl-success.sh" => {
+            let mut retvals = "42".to_string();
+            let mut call = "prctl";
+            let mut rest = args;
+            while let Some(a) = rest.first() {
+                if let Some(v) = a.strip_prefix("ARCH_PRCTL_INJECT_RETVALS=") {
+                    (retvals, call) = (v.to_string(), "arch_prctl");
+                } else if let Some(v) = a.strip_prefix("PRCTL_INJECT_RETVALS=") {
+                    (retvals, call) = (v.to_string(), "prctl");
+                } else {
+                    break;
+                }
+                rest = &rest[1..];
+            }
+            let marker = if call == "prctl" {
+                r"prctl(0xffffffff\( \/\* PR_??? \*\/\)\?, 0xfffffffe, 0xfffffffd, 0xfffffffc, 0xfffffffb)"
+            } else {
+                r"arch_prctl(0xffffffff\( \/\* ARCH_??? \*\/\)\?, 0xfffffffe)"
+            };
+            let mut steps = Vec::new();
+            for i in retvals.split_whitespace() {
+                let (inj, ret, matched) = match i.strip_prefix("error=") {
+                    None => {
+                        let n = parse_num(i).ok_or(format!("retval {i} not modelled"))?;
+                        (format!("retval={n}"), i.to_string(), n.to_string())
+                    }
+                    Some(e) => (i.to_string(), "-1".to_string(), format!("-1 {e}")),
+                };
+                let mut s = step.clone();
+                s.options = vec!["-a80".into()];
+                s.options.extend(rest.iter().cloned());
+                s.options.push(format!("-e trace={call}"));
+                s.options.push(format!("-e inject={call}:{inj}:when=256+"));
+                s.prog_args = vec!["256".into(), ret];
+                s.filters.push(LogFilter::DropThrough(bre(&format!(
+                    "^{marker}  *= {matched} "
+                ))?));
+                steps.push(s);
+            }
+            Ok(steps)
         }
-        "fadvise64.test" => {
-            opts.push("-e trace=fadvise64".into());
+        "mmap.test" => {
+            // x86: mmap (mmap2 is the i386 one; the test program names
+            // the call it makes as its first argument).
+            let xlat: Vec<String> = args.first().map(|x| format!("-X{x}")).into_iter().collect();
+            let align = args.get(1).cloned().unwrap_or_else(|| "20".into());
+            let mmap = if arch == "i386" { "mmap2" } else { "mmap" };
+            step.options = vec![
+                format!("-a{align}"),
+                format!("-e{mmap},madvise,mlockall,mprotect,mremap,msync,munmap"),
+            ];
+            step.options.extend(xlat);
+            step.prog_args = vec![mmap.into()];
+            step.filters.push(LogFilter::StartAt(bre(&format!(
+                r"^{mmap}(NULL, 0, \(0 \/\* PROT_NONE \*\/\|0\|PROT_NONE\),"
+            ))?));
+            Ok(vec![step])
         }
-        other => {
-            t.skip = Some(format!("test script {other} not modelled by the comparer"));
+        _ => Err(format!("test script {file} not modelled by the comparer")),
+    }
+}
+
+/// An integer as the scripts' `$((i))` reads it.
+fn parse_num(s: &str) -> Option<i64> {
+    match s.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// A test from its script text (`pos`: the positional arguments).
+fn interpret(tests: &Path, name: &str, arch: &str, text: &str, pos: Vec<String>) -> Test {
+    let mut t = Test {
+        name: name.to_string(),
+        steps: Vec::new(),
+        skip: None,
+        unsupported: Vec::new(),
+    };
+    match Shell::new(tests, name, arch).run(text, pos) {
+        Ok(steps) => t.steps = steps,
+        Err(why) => {
+            if why.contains("--decode-pids=pidns") {
+                t.unsupported.push("--decode-pids=pidns".into());
+            }
+            t.skip = Some(why);
         }
     }
-    if args.iter().any(|a| a.ends_with(';')) {
-        t.skip = Some("shell commands in the test's line not modelled".into());
-    }
-    // The script's own options come first, then "$@" from the .in line.
-    opts.extend(args);
-    t.options = opts;
-    t.filters = filters;
     t
 }
 
-/// Reads `tests/gen_tests.in` and lists the hand-written `*.test` files, so
-/// that every test of the suite is accounted for.
-pub fn load(src: &Path) -> std::io::Result<Vec<Test>> {
+/// Reads `tests/gen_tests.in` (each line as the script gen_tests.sh makes
+/// of it) and the hand-written `*.test` files, so that every test of the
+/// suite is accounted for.
+pub fn load(src: &Path, arch: &str) -> std::io::Result<Vec<Test>> {
     let tests = src.join("tests");
     let text = std::fs::read_to_string(tests.join("gen_tests.in"))?;
     let mut out = Vec::new();
@@ -239,63 +370,103 @@ pub fn load(src: &Path) -> std::io::Result<Vec<Test>> {
         seen.insert(name.to_string());
         let words = shell_words(rest);
         let t = match words.first().map(String::as_str) {
-            None => match_diff_test(name, Vec::new(), true),
-            Some(w) if w.starts_with('+') => script_test(name, &w[1..], words[1..].to_vec()),
-            Some(w) if w.starts_with("-einject=") || w.starts_with("--inject=") => {
-                // scno_tampering.sh: run_strace ARGS ../NAME, no trace= added.
-                match_diff_test(name, words, false)
-            }
-            Some(w) if w.starts_with('-') => match_diff_test(name, words, true),
-            Some(_) => {
-                let mut t = match_diff_test(name, Vec::new(), false);
-                t.skip = Some(format!(
-                    "custom test command not modelled: {}",
-                    rest.chars().take(60).collect::<String>()
-                ));
+            Some(w) if w.starts_with('+') && modelled_script(&w[1..]).is_some() => {
+                let mut t = interpret(&tests, name, arch, "", Vec::new());
+                t.skip = None;
+                match modelled_steps(name, arch, &w[1..], &words[1..]) {
+                    Ok(s) => t.steps = s,
+                    Err(e) => t.skip = Some(e),
+                }
                 t
             }
+            Some(w) if w.starts_with('+') => {
+                // `set -- ARGS; . SCRIPT`, the arguments as the shell
+                // splits the .in line.
+                let script = format!(". \"${{srcdir=.}}/{}\"\n", &w[1..]);
+                let pos = words[1..].to_vec();
+                if pos.iter().any(|a| a.ends_with(';')) {
+                    skipped(name, "shell commands in the test's line not modelled")
+                } else {
+                    interpret(&tests, name, arch, &script, pos)
+                }
+            }
+            Some(w) if w.starts_with("-einject=") || w.starts_with("--inject=") => {
+                let script = format!(
+                    "run_strace {rest} \"../{name}\" > \"$EXP\"\nmatch_diff \"$LOG\" \"$EXP\"\n"
+                );
+                interpret(&tests, name, arch, &script, Vec::new())
+            }
+            None => interpret(&tests, name, arch, "run_strace_match_diff\n", Vec::new()),
+            Some(w) if w.starts_with('-') => interpret(
+                &tests,
+                name,
+                arch,
+                &format!("run_strace_match_diff {rest}\n"),
+                Vec::new(),
+            ),
+            Some(_) => interpret(&tests, name, arch, &format!("{rest}\n"), Vec::new()),
         };
         out.push(t);
     }
-    // Hand-written tests: NAME.test that gen_tests.in does not generate.
-    let mut hand = Vec::new();
-    for e in std::fs::read_dir(&tests)? {
-        let e = e?;
-        let f = e.file_name().to_string_lossy().into_owned();
-        if let Some(n) = f.strip_suffix(".test") {
-            if !n.ends_with(".gen") && !seen.contains(n) && !is_shared_script(n) {
-                hand.push(n.to_string());
-            }
-        }
-    }
+    // Hand-written tests: the `*.test` of Makefile.am's DECODER_TESTS,
+    // MISC_TESTS and STACKTRACE_TESTS (the suite's TESTS besides the
+    // generated ones).
+    let am = std::fs::read_to_string(tests.join("Makefile.am"))?;
+    let mut hand = hand_tests(&am);
+    hand.retain(|n| !seen.contains(n));
+    hand.dedup();
     hand.sort();
     for n in hand {
-        let mut t = match_diff_test(&n, Vec::new(), false);
-        t.skip = Some("hand-written test script not modelled by the comparer".into());
-        out.push(t);
+        let file = format!("{n}.test");
+        if modelled_script(&file).is_some() {
+            let mut t = skipped(&n, "");
+            match modelled_steps(&n, arch, &file, &[]) {
+                Ok(s) => (t.steps, t.skip) = (s, None),
+                Err(e) => t.skip = Some(e),
+            }
+            out.push(t);
+            continue;
+        }
+        let text = std::fs::read_to_string(tests.join(file))?;
+        out.push(interpret(&tests, &n, arch, &text, Vec::new()));
     }
     Ok(out)
 }
 
-/// The `.test` files that are only sourced by generated tests (`+X.test`).
-fn is_shared_script(n: &str) -> bool {
-    matches!(
-        n,
-        "ioctl"
-            | "netlink_sock_diag"
-            | "getuid"
-            | "faccessat"
-            | "faccessat2"
-            | "mmap"
-            | "ioctl_evdev-success"
-            | "net-yy-netlink"
-            | "net-yy-inet"
-            | "execve"
-            | "personality"
-            | "ipc_msgbuf"
-            | "umovestr_cached"
-            | "fadvise64"
-    )
+/// The tests Makefile.am lists in DECODER_TESTS, MISC_TESTS and
+/// STACKTRACE_TESTS (names without `.test`).
+fn hand_tests(am: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for l in am.lines() {
+        let t = l.trim();
+        if ["DECODER_TESTS", "MISC_TESTS", "STACKTRACE_TESTS"]
+            .iter()
+            .any(|v| t.starts_with(&format!("{v} =")))
+        {
+            inside = true;
+        }
+        if inside {
+            out.extend(
+                t.split_whitespace()
+                    .filter_map(|w| w.strip_suffix(".test"))
+                    .map(str::to_string),
+            );
+            inside = t.ends_with('\\');
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A test skipped for `why`.
+fn skipped(name: &str, why: &str) -> Test {
+    Test {
+        name: name.to_string(),
+        steps: Vec::new(),
+        skip: Some(why.to_string()),
+        unsupported: Vec::new(),
+    }
 }
 
 /// Maps test names to families by the longest matching prefix of
@@ -339,18 +510,33 @@ mod tests {
             w,
             ["-a20", "QUIRK:PROG-ARGS:256 42", "-e", "trace=a b", "x y"]
         );
-        let t = match_diff_test("foo", w.clone(), true);
+        let t = match_diff_step("foo", w.clone(), true).unwrap();
         assert_eq!(t.prog_args, ["256", "42"]);
         assert_eq!(t.options, ["-a20", "-e", "trace=a b", "x y"]);
-        let t = match_diff_test("foo", w[..2].to_vec(), true);
+        let t = match_diff_step("foo", w[..2].to_vec(), true).unwrap();
         assert_eq!(t.options, ["-e trace=foo", "-a20"]);
-        let t = match_diff_test("s", shell_words("-e trace=s 9>>/dev/full"), true);
+        let t = match_diff_step("s", shell_words("-e trace=s 9>>/dev/full"), true).unwrap();
         assert_eq!(t.options, ["-e", "trace=s"]);
         assert_eq!(t.redirections, ["9>>/dev/full"]);
-        let t = match_diff_test("s", shell_words("-a1 < /dev/null"), true);
+        let t = match_diff_step("s", shell_words("-a1 < /dev/null"), true).unwrap();
         assert_eq!(t.redirections, ["</dev/null"]);
-        assert!(match_diff_test("s", shell_words("-y; exec"), true)
-            .skip
-            .is_some());
+        assert!(match_diff_step("s", shell_words("-y; exec"), true).is_err());
+    }
+
+    #[test]
+    fn prctl_success_steps() {
+        let args = shell_words(r#"PRCTL_INJECT_RETVALS="0 error=EPERM" -a20"#);
+        let s = modelled_steps("prctl-x-success", "x86_64", "prctl-success.sh", &args).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].prog_args, ["256", "-1"]);
+        assert!(s[1]
+            .options
+            .contains(&"-e inject=prctl:error=EPERM:when=256+".to_string()));
+        let LogFilter::DropThrough(re) = &s[0].filters[0] else {
+            panic!("a cut")
+        };
+        assert!(re.is_match(
+            "prctl(0xffffffff /* PR_??? */, 0xfffffffe, 0xfffffffd, 0xfffffffc, 0xfffffffb) = 0 (x)"
+        ));
     }
 }

@@ -224,59 +224,77 @@ impl TraceArgs {
     /// engine's [`NameOptions`] (the long forms win, as the last given in
     /// strace).
     pub fn names(&self) -> Result<NameOptions> {
-        let mut n = NameOptions {
-            fd_path: self.decode_fds_level >= 1,
-            fd_socket: self.decode_fds_level >= 2,
-            fd_dev: self.decode_fds_level >= 2,
-            fd_pidfd: self.decode_fds_level >= 2,
-            pid_comm: self.decode_pids_comm,
-        };
-        // `-e decode-fds=SET` is the same as `--decode-fds=SET`.
-        let from_e = |keys: &[&str]| {
-            self.expr
-                .iter()
-                .rev()
-                .filter_map(|e| e.split_once('='))
-                .find(|(k, _)| keys.contains(k))
-                .map(|(_, v)| v.to_string())
-        };
-        let decode_fds = from_e(&["decode-fds", "decode-fd"]).or_else(|| self.decode_fds.clone());
-        let decode_pids =
-            from_e(&["decode-pids", "decode-pid"]).or_else(|| self.decode_pids.clone());
-        if let Some(set) = &decode_fds {
-            let (p, c) = (n.pid_comm, NameOptions::default());
-            n = NameOptions { pid_comm: p, ..c };
-            for w in set.split(',') {
-                match w {
-                    "path" => n.fd_path = true,
-                    "socket" => n.fd_socket = true,
-                    "dev" => n.fd_dev = true,
-                    "pidfd" => n.fd_pidfd = true,
-                    "all" => {
-                        (n.fd_path, n.fd_socket, n.fd_dev, n.fd_pidfd) = (true, true, true, true)
-                    }
-                    "none" => {}
-                    _ => bail!(
-                        "--decode-fds={set}: unknown {w:?} (path, socket, dev, pidfd, all, none)"
-                    ),
-                }
-            }
-        }
-        if let Some(set) = &decode_pids {
-            n.pid_comm = false;
-            for w in set.split(',') {
-                match w {
-                    "comm" | "all" => n.pid_comm = true,
-                    "none" => {}
-                    "pidns" => {
-                        bail!("--decode-pids=pidns: PID namespace translation is not supported")
-                    }
-                    _ => bail!("--decode-pids={set}: unknown {w:?} (comm, none)"),
-                }
-            }
-        }
-        Ok(n)
+        name_options(
+            self.decode_fds_level,
+            self.decode_fds.as_deref(),
+            self.decode_pids_comm,
+            self.decode_pids.as_deref(),
+            &self.expr,
+        )
     }
+}
+
+/// `-y` given `level` times, `--decode-fds=`, `-Y`, `--decode-pids=` and
+/// the `-e decode-fds=/decode-pids=` of `expr` as the engine's
+/// [`NameOptions`] (the long forms win, as the last given in strace);
+/// shared by live runs and replay.
+pub(crate) fn name_options(
+    level: u8,
+    decode_fds: Option<&str>,
+    pids_comm: bool,
+    decode_pids: Option<&str>,
+    expr: &[String],
+) -> Result<NameOptions> {
+    let mut n = NameOptions {
+        fd_path: level >= 1,
+        fd_socket: level >= 2,
+        fd_dev: level >= 2,
+        fd_pidfd: level >= 2,
+        pid_comm: pids_comm,
+    };
+    // `-e decode-fds=SET` is the same as `--decode-fds=SET`.
+    let from_e = |keys: &[&str]| {
+        expr.iter()
+            .rev()
+            .filter_map(|e| e.split_once('='))
+            .find(|(k, _)| keys.contains(k))
+            .map(|(_, v)| v.to_string())
+    };
+    let decode_fds =
+        from_e(&["decode-fds", "decode-fd"]).or_else(|| decode_fds.map(str::to_string));
+    let decode_pids =
+        from_e(&["decode-pids", "decode-pid"]).or_else(|| decode_pids.map(str::to_string));
+    if let Some(set) = &decode_fds {
+        let (p, c) = (n.pid_comm, NameOptions::default());
+        n = NameOptions { pid_comm: p, ..c };
+        for w in set.split(',') {
+            match w {
+                "path" => n.fd_path = true,
+                "socket" => n.fd_socket = true,
+                "dev" => n.fd_dev = true,
+                "pidfd" => n.fd_pidfd = true,
+                "all" => (n.fd_path, n.fd_socket, n.fd_dev, n.fd_pidfd) = (true, true, true, true),
+                "none" => {}
+                _ => {
+                    bail!("--decode-fds={set}: unknown {w:?} (path, socket, dev, pidfd, all, none)")
+                }
+            }
+        }
+    }
+    if let Some(set) = &decode_pids {
+        n.pid_comm = false;
+        for w in set.split(',') {
+            match w {
+                "comm" | "all" => n.pid_comm = true,
+                "none" => {}
+                "pidns" => {
+                    bail!("--decode-pids=pidns: PID namespace translation is not supported")
+                }
+                _ => bail!("--decode-pids={set}: unknown {w:?} (comm, none)"),
+            }
+        }
+    }
+    Ok(n)
 }
 
 /// The fds of `-e trace-fds=` (the last one wins; `all` is no filter).

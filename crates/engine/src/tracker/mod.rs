@@ -41,6 +41,16 @@ const EFER_LMA: u64 = 1 << 10;
 /// a hostile or broken guest must not grow the map without bound.
 const MAX_PENDING: usize = 1 << 16;
 
+/// Every name `-yy`/`-Y` can ask for: what a recording reads (see
+/// `Tracker::record_names`).
+const ALL_NAMES: NameOptions = NameOptions {
+    fd_path: true,
+    fd_socket: true,
+    fd_dev: true,
+    fd_pidfd: true,
+    pid_comm: true,
+};
+
 /// Masks PCID (bits 0-11), the PTI user/kernel PGD bit (12) and the
 /// no-flush bit (63) from CR3.
 pub fn cr3_key(cr3: u64) -> u64 {
@@ -188,6 +198,11 @@ pub(crate) struct Tracker {
     trace_paths: Vec<String>,
     /// [`EngineConfig::caller`].
     callers: bool,
+    /// Recording (`--record`): the names `-y`/`-yy`/`-Y`/`-P` need are
+    /// read for every shown call even when not printed, so that their
+    /// kernel reads (file table, task list) are in the trace file and a
+    /// replay can add those options after the fact.
+    record_names: bool,
     /// [`EngineConfig::stack_trace`].
     stacks: bool,
     pending: FastMap<ThreadKey, Vec<Pending>>,
@@ -273,6 +288,7 @@ impl Tracker {
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
+            record_names: cfg.record.is_some() && !cfg.summary,
             stacks: cfg.stack_trace,
             pending: FastMap::default(),
             spare_slots: Vec::new(),
@@ -433,8 +449,9 @@ impl Tracker {
             return None;
         }
         let mut inject = None;
+        let tid = early_proc.as_ref().map(|p| p.tid);
         for rule in self.injects.iter_mut().filter(|_| in_scope) {
-            if let Some(a) = rule.check(&info.name) {
+            if let Some(a) = rule.check(&info.name, tid) {
                 inject.get_or_insert(a);
             }
         }
@@ -530,6 +547,17 @@ impl Tracker {
             self.os
                 .name_args(event, sc.cpu().mem(), call, &self.names, &mut args)
         } else {
+            if shown && decode && self.record_names {
+                let call = CallArgs {
+                    info: &info,
+                    raw: &raw,
+                    opts: &self.opts,
+                };
+                // Read for the recording only; what is printed is unchanged.
+                let mut scratch = args.clone();
+                self.os
+                    .name_args(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch);
+            }
             Vec::new()
         };
         let caller = if shown && self.callers {
@@ -880,6 +908,16 @@ impl Tracker {
                     .name_exit(event, sc.cpu().mem(), call, ret, &self.names, &mut p.args);
             p.ret_name = suffix;
             p.fds.extend(fds);
+        } else if p.shown && self.record_names && ret >= 0 {
+            let call = CallArgs {
+                info: &p.info,
+                raw: &p.raw,
+                opts: &self.opts,
+            };
+            // Read for the recording only (see `record_names`).
+            let mut scratch = p.args.clone();
+            self.os
+                .name_exit(event, sc.cpu().mem(), call, ret, &ALL_NAMES, &mut scratch);
         }
         if p.info.exec && ret == 0 {
             if decode {

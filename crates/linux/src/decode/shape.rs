@@ -19,6 +19,13 @@ fn pr(name: &str) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+fn mremap_flag(name: &str) -> u64 {
+    Table::MremapFlags
+        .xlat()
+        .value_of(crate::proto::LinuxAbi::X86_64, name)
+        .unwrap_or(0)
+}
+
 fn fcntl_cmd(name: &str) -> u64 {
     Table::Fcntlcmds
         .xlat()
@@ -65,6 +72,30 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
             }
             // Requests strace prints without their argument (FIFREEZE).
             ArgType::IoctlArg if !crate::structs::ioctl::shows_arg(raw[1] as u32) => return i,
+            // mremap's new address only with MREMAP_MAYMOVE|MREMAP_FIXED.
+            ArgType::MremapFlags | ArgType::Flags(Table::MremapFlags) => {
+                let both = mremap_flag("MREMAP_MAYMOVE") | mremap_flag("MREMAP_FIXED");
+                if raw[i] & both != both {
+                    return (i + 1).min(n);
+                }
+            }
+            // kcmp's indexes: two fds for KCMP_FILE and KCMP_EPOLL_TFD,
+            // none for the types that compare whole resources.
+            ArgType::Xlat(Table::KcmpTypes) if i == 2 => {
+                let t = raw[i] & 0xffff_ffff;
+                let kcmp = |name: &str| {
+                    Table::KcmpTypes
+                        .xlat()
+                        .value_of(crate::proto::LinuxAbi::X86_64, name)
+                };
+                let whole = ["KCMP_FILES", "KCMP_FS", "KCMP_IO", "KCMP_SIGHAND"]
+                    .iter()
+                    .chain(&["KCMP_SYSVSEM", "KCMP_VM"])
+                    .any(|c| kcmp(c) == Some(t));
+                if whole {
+                    return i + 1;
+                }
+            }
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
             ArgType::PtraceArg(1) => {
@@ -1004,6 +1035,33 @@ mod tests {
         assert_eq!(
             line(X, "open", &[0x1000, 0, 0o600], 3, &mut m),
             "open(\"f\", O_RDONLY) = 3"
+        );
+    }
+
+    #[test]
+    fn mremap_and_kcmp_shapes() {
+        let mut m = SparseVirt::new();
+        assert_eq!(
+            line(X, "mremap", &[0x1000, 8192, 4096, 0, 0], 0x1000, &mut m),
+            "mremap(0x1000, 8192, 4096, 0) = 0x1000"
+        );
+        assert_eq!(
+            line(
+                X,
+                "mremap",
+                &[0x1000, 8192, 4096, 3, 0x5000],
+                0x5000,
+                &mut m
+            ),
+            "mremap(0x1000, 8192, 4096, MREMAP_MAYMOVE|MREMAP_FIXED, 0x5000) = 0x5000"
+        );
+        assert_eq!(
+            line(X, "kcmp", &[1, 2, 0, 3, 4], 0, &mut m),
+            "kcmp(1, 2, KCMP_FILE, 3, 4) = 0"
+        );
+        assert_eq!(
+            line(X, "kcmp", &[1, 2, 2, 3, 4], 0, &mut m),
+            "kcmp(1, 2, KCMP_FILES) = 0"
         );
     }
 

@@ -1,0 +1,874 @@
+//! A small model of the shell that strace's test scripts are written in:
+//! enough of `sh` (words, quotes, `$VAR`/`${VAR=...}`/`"$@"` expansion,
+//! `for` loops over words, `set --`, `shift`, assignments, sourcing the
+//! shared scripts) and of init.sh's functions (`run_prog`, `run_strace`,
+//! `run_strace_match_diff`/`_grep`, `match_diff`, `match_grep`) and of the
+//! filters they put between strace's log and the comparison (`grep -v`,
+//! `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`, `uniq`) to turn a test
+//! script into the steps the comparer runs. Anything else in a script
+//! makes the test skipped with that command named: a test is never
+//! counted on a part of its script.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::spec::{LogFilter, Matcher, Step, Want};
+
+/// Most statements interpreted per test (loops are unrolled).
+const MAX_STATEMENTS: usize = 2_000;
+/// Deepest nesting of sourced scripts.
+const MAX_DEPTH: usize = 4;
+
+/// The shared scripts that only check strace itself or the host (ptrace
+/// features, the tampering support of the running kernel): a tracer
+/// outside the guest has nothing to check there.
+const CHECK_ONLY: &[&str] = &["init.sh", "scno_tampering.sh", "PTRACE_SEIZE.sh"];
+
+/// Why a script cannot be modelled.
+pub type Skip = String;
+
+/// The interpreter's state for one test.
+pub struct Shell<'a> {
+    tests: &'a Path,
+    name: String,
+    vars: BTreeMap<String, String>,
+    pos: Vec<String>,
+    /// The `run_strace` whose log is being filtered and matched.
+    pending: Option<Step>,
+    /// Whether the pending run's log was already cut by a filter into
+    /// `$OUT` (a later `match_diff "$LOG"` compares the uncut log).
+    steps: Vec<Step>,
+    done: bool,
+    count: usize,
+    /// The `|| skip_ MSG` of the statement being run.
+    skip_msg: Option<String>,
+}
+
+impl<'a> Shell<'a> {
+    /// A shell for test `name` whose scripts live in `tests`, on an
+    /// `arch` guest (`x86_64` or `i386`).
+    pub fn new(tests: &'a Path, name: &str, arch: &str) -> Self {
+        let mut vars = BTreeMap::new();
+        for (k, v) in [
+            ("NAME", name),
+            ("srcdir", "."),
+            ("LOG", "@LOG"),
+            ("OUT", "@OUT"),
+            ("EXP", "@EXP"),
+            ("STRACE", "@STRACE"),
+            ("STRACE_EXE", "@STRACE"),
+            ("STRACE_ARCH", arch),
+            ("STRACE_NATIVE_ARCH", arch),
+            ("SIZEOF_LONG", if arch == "i386" { "4" } else { "8" }),
+            ("ME_", name),
+        ] {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Shell {
+            tests,
+            name: name.to_string(),
+            vars,
+            pos: Vec::new(),
+            pending: None,
+            steps: Vec::new(),
+            done: false,
+            count: 0,
+            skip_msg: None,
+        }
+    }
+
+    /// Interprets `text` with positional arguments `pos`; the steps, or
+    /// why the script is not modelled.
+    pub fn run(mut self, text: &str, pos: Vec<String>) -> Result<Vec<Step>, Skip> {
+        self.pos = pos;
+        self.block(&logical_lines(text), 0)?;
+        if let Some(p) = self.pending.take() {
+            return Err(format!(
+                "a run_strace of ../{} without match_diff/match_grep after it",
+                p.prog
+            ));
+        }
+        if self.steps.is_empty() {
+            return Err("the script runs no traced program".into());
+        }
+        Ok(self.steps)
+    }
+
+    /// Runs logical lines, expanding `for` loops and skipping the
+    /// "run the program untraced, accept exit 1" blocks.
+    fn block(&mut self, lines: &[String], depth: usize) -> Result<(), Skip> {
+        let mut i = 0;
+        while i < lines.len() && !self.done {
+            let l = lines[i].trim();
+            i += 1;
+            if let Some(head) = l.strip_prefix("for ") {
+                // for VAR in WORDS; do  ... done
+                let (var, rest) = head.split_once(" in ").ok_or("a `for` without `in`")?;
+                let words_text = rest
+                    .trim_end_matches("; do")
+                    .trim_end_matches(";do")
+                    .trim_end_matches(';');
+                let mut body_start = i;
+                if !rest.ends_with("do") {
+                    if lines.get(i).map(|s| s.trim()) != Some("do") {
+                        return Err("a `for` loop's `do` not modelled".into());
+                    }
+                    body_start += 1;
+                }
+                let end = matching(lines, body_start, &["for ", "while "], "done")
+                    .ok_or("a `for` without `done`")?;
+                let words = self.expand(words_text)?;
+                for w in words {
+                    self.vars.insert(var.trim().to_string(), w);
+                    self.block(&lines[body_start..end], depth)?;
+                }
+                i = end + 1;
+                continue;
+            }
+            if l.ends_with("|| {") {
+                // `"../$NAME" > /dev/null || { rc=$?; case ... }`: the
+                // untraced run that may exit 1; the traced run decides.
+                let end = matching_brace(lines, i).ok_or("an unclosed `{` block")?;
+                i = end + 1;
+                continue;
+            }
+            for stmt in split_statements(l) {
+                self.statement(&stmt, depth)?;
+                if self.done {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn statement(&mut self, stmt: &str, depth: usize) -> Result<(), Skip> {
+        self.count += 1;
+        if self.count > MAX_STATEMENTS {
+            return Err("the script runs over the interpreter's statement limit".into());
+        }
+        let stmt = stmt.trim();
+        if stmt.is_empty() {
+            return Ok(());
+        }
+        // `cmd || skip_ ...`: checks of the host or of strace's log that
+        // would skip the test; the left side alone is modelled.
+        let (stmt, skip_msg) = match stmt.split_once("||") {
+            Some((l, r)) if r.trim().starts_with("skip_") || r.trim().starts_with(':') => {
+                (l.trim(), Some(r.trim().trim_start_matches("skip_").trim()))
+            }
+            Some((l, r)) if r.trim().starts_with("framework_skip_") => (l.trim(), None),
+            _ => (stmt, None),
+        };
+        self.skip_msg = skip_msg.map(|m| m.trim_matches(|c| c == '\'' || c == '"').to_string());
+        let first = stmt.split_whitespace().next().unwrap_or("");
+        for kw in [
+            "if", "case", "while", "until", "elif", "else", "fi", "esac", "{", "}",
+        ] {
+            if first == kw {
+                return Err(format!("shell `{kw}` in the script not modelled"));
+            }
+        }
+        let words = self.expand(stmt)?;
+        let Some(cmd) = words.first().cloned() else {
+            return Ok(());
+        };
+        // VAR=value (alone) or as a prefix (LC_ALL=C grep ...).
+        if let Some((k, v)) = cmd.split_once('=') {
+            if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if words.len() == 1 {
+                    self.vars.insert(k.to_string(), v.to_string());
+                    return Ok(());
+                }
+                return self.command(&words[1..], depth);
+            }
+        }
+        self.command(&words, depth)
+    }
+
+    fn command(&mut self, words: &[String], depth: usize) -> Result<(), Skip> {
+        let cmd = words[0].as_str();
+        let args = &words[1..];
+        match cmd {
+            ":" | "true" | "check_prog" | "check_gawk" | "require_min_nproc" => Ok(()),
+            "require_min_kernel_version_or_skip" => Ok(()),
+            "exit" => {
+                self.done = true;
+                Ok(())
+            }
+            "shift" => {
+                let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
+                self.pos.drain(..n.min(self.pos.len()));
+                Ok(())
+            }
+            "set" if args.first().map(String::as_str) == Some("--") => {
+                self.pos = args[1..].to_vec();
+                Ok(())
+            }
+            "." | "source" => self.source(args, depth),
+            "run_prog" | "run_prog_skip_if_failed" | "try_run_prog" => {
+                let (argv, _) = split_redirs(args);
+                let argv = if argv.is_empty() {
+                    vec![format!("../{}", self.name)]
+                } else {
+                    argv
+                };
+                if !argv[0].starts_with("../") {
+                    return Err(format!(
+                        "{cmd} {} (a host command) not modelled",
+                        argv.join(" ")
+                    ));
+                }
+                self.vars.insert("args".into(), argv.join(" "));
+                Ok(())
+            }
+            "run_strace" => self.run_strace(args),
+            "run_strace_match_diff" | "run_strace_match_grep" => {
+                let grep = cmd.ends_with("grep");
+                self.match_test(args, grep)
+            }
+            "grep" | "sed" | "uniq" => self.filter(cmd, args),
+            "match_diff" | "match_grep" => self.matcher(cmd == "match_grep", args),
+            "match_awk" => Err(format!(
+                "match_awk (the gawk program {}.awk as the matcher) not modelled",
+                self.name
+            )),
+            "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
+            "test_pidns" => Err(
+                "test_pidns: needs --decode-pids=pidns (PID namespace translation), which vstrace does not support".into(),
+            ),
+            "test_trace_expr" | "test_prog_set" | "test_pure_prog_set" => Err(format!(
+                "{cmd} (every program of {}.in and of pure_executables.list in turn) not modelled",
+                self.name
+            )),
+            "@STRACE" => Err(format!(
+                "a direct strace invocation ({}) not modelled",
+                args.iter().take(4).cloned().collect::<Vec<_>>().join(" ")
+            )),
+            other => Err(format!("the script's command `{other}` not modelled")),
+        }
+    }
+
+    fn source(&mut self, args: &[String], depth: usize) -> Result<(), Skip> {
+        let path = args.first().ok_or("`.` without a file")?;
+        let file = path.rsplit('/').next().unwrap_or(path);
+        if CHECK_ONLY.contains(&file) {
+            return Ok(());
+        }
+        if depth >= MAX_DEPTH {
+            return Err("scripts sourced too deep".into());
+        }
+        if let Some(model) = crate::spec::modelled_script(file) {
+            return Err(format!("{file} is modelled on its own ({model})"));
+        }
+        let text = std::fs::read_to_string(self.tests.join(file))
+            .map_err(|e| format!("sourced script {file}: {e}"))?;
+        self.block(&logical_lines(&text), depth + 1)
+    }
+
+    /// `run_strace OPTIONS... ../PROG ARGS... [> "$EXP"]`.
+    fn run_strace(&mut self, args: &[String]) -> Result<(), Skip> {
+        let (argv, redirs) = split_redirs(args);
+        let at = argv
+            .iter()
+            .position(|w| w.starts_with("../"))
+            .ok_or("run_strace without a ../PROG")?;
+        let want = match redirs.iter().find(|r| r.starts_with('>')) {
+            Some(r) if r == ">@EXP" => Want::Stdout,
+            Some(r) if r.starts_with(">>") => {
+                return Err("run_strace appending to the expected output (>>) not modelled".into())
+            }
+            Some(r) if r.starts_with(">@EXP") => Want::Stdout,
+            _ => Want::File(self.tests.join(format!("{}.expected", self.name))),
+        };
+        let prog = argv[at].trim_start_matches("../").to_string();
+        self.pending = Some(Step {
+            prog,
+            prog_args: argv[at + 1..].to_vec(),
+            redirections: Vec::new(),
+            options: argv[..at].to_vec(),
+            filters: Vec::new(),
+            require: Vec::new(),
+            matcher: Matcher::Diff,
+            want,
+        });
+        Ok(())
+    }
+
+    /// init.sh's `run_strace_match_diff`/`_grep ARGS`.
+    fn match_test(&mut self, args: &[String], grep: bool) -> Result<(), Skip> {
+        let mut s = crate::spec::match_diff_step(&self.name, args.to_vec(), true)?;
+        if grep {
+            s.matcher = Matcher::Grep;
+        }
+        self.steps.push(s);
+        Ok(())
+    }
+
+    /// A filter from `$LOG` (or the previous `$OUT`) into `$OUT`.
+    fn filter(&mut self, cmd: &str, args: &[String]) -> Result<(), Skip> {
+        let (argv, redirs) = split_redirs(args);
+        let reads_log =
+            redirs.iter().any(|r| r == "<@LOG" || r == "<@OUT") || argv.iter().any(|a| a == "@LOG");
+        let writes = redirs.iter().find(|r| r.starts_with('>'));
+        let Some(p) = self.pending.as_mut() else {
+            return Err(format!("{cmd} outside a run_strace's log not modelled"));
+        };
+        if !reads_log {
+            return Err(format!("{cmd} {} not modelled", argv.join(" ")));
+        }
+        if writes.is_none_or(|w| w == ">/dev/null") {
+            // `grep -x RE "$LOG" > /dev/null || skip_ MSG`: the test
+            // applies only if the log has such a line.
+            if let (Some(msg), "grep", ["-x", re]) = (
+                self.skip_msg.clone(),
+                cmd,
+                argv.iter()
+                    .map(String::as_str)
+                    .filter(|a| *a != "@LOG")
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+            ) {
+                let re = bre(&format!("^{re}$"))?;
+                p.require.push((re, msg));
+            }
+            return Ok(());
+        }
+        if writes.is_some_and(|w| w.starts_with(">>")) {
+            return Err(format!("{cmd} appending (>>) not modelled"));
+        }
+        let argv: Vec<&str> = argv
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "@LOG")
+            .collect();
+        let f = match (cmd, argv.as_slice()) {
+            ("uniq", []) => LogFilter::Uniq,
+            ("grep", ["-v", re]) => LogFilter::DropMatching(bre(re)?),
+            ("grep", ["-E", "-v", re] | ["-v", "-E", re] | ["-Ev", re]) => {
+                LogFilter::DropMatching(ere(re)?)
+            }
+            ("grep", ["-F", s]) => LogFilter::KeepContaining(s.to_string()),
+            ("grep", [re]) => LogFilter::KeepMatching(bre(re)?),
+            ("sed", ["-n", script]) => {
+                match script.strip_suffix(",$p").or(script.strip_suffix(",\\$p")) {
+                    Some(addr) => LogFilter::StartAt(bre(slashes(addr)?)?),
+                    None => return Err(format!("sed -n '{script}' not modelled")),
+                }
+            }
+            ("sed", [script]) => {
+                match script.strip_prefix("0,").and_then(|s| s.strip_suffix('d')) {
+                    Some(addr) => LogFilter::DropThrough(bre(slashes(addr)?)?),
+                    None => return Err(format!("sed '{script}' not modelled")),
+                }
+            }
+            _ => return Err(format!("{cmd} {} not modelled", argv.join(" "))),
+        };
+        p.filters.push(f);
+        Ok(())
+    }
+
+    /// `match_diff [OUT [EXP]]` / `match_grep [LOG [EXP]]`.
+    fn matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
+        let mut p = self
+            .pending
+            .take()
+            .ok_or("match_diff/match_grep without a run_strace before it")?;
+        if args.first().is_some_and(|a| a == "@LOG") {
+            // The uncut log.
+            p.filters.clear();
+        }
+        match args.get(1).map(String::as_str) {
+            None => {
+                if args.is_empty() {
+                    p.filters.clear();
+                }
+                if matches!(p.want, Want::Stdout) && args.is_empty() {
+                    p.want = Want::File(self.tests.join(format!("{}.expected", self.name)));
+                }
+            }
+            Some(e) if e.starts_with("@EXP") => {}
+            Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),
+        }
+        p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
+        self.steps.push(p);
+        Ok(())
+    }
+
+    /// Expands and splits a statement into words as `sh` does.
+    fn expand(&mut self, s: &str) -> Result<Vec<String>, Skip> {
+        let mut words: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        let mut in_word = false;
+        let c: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        while i < c.len() {
+            match c[i] {
+                '\'' => {
+                    in_word = true;
+                    i += 1;
+                    while i < c.len() && c[i] != '\'' {
+                        cur.push(c[i]);
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                '"' if !in_word && c[i..].starts_with(&['"', '$', '@', '"']) => {
+                    // "$@" alone: one word per positional argument, none
+                    // when there are none.
+                    words.extend(self.pos.iter().cloned());
+                    i += 4;
+                }
+                '"' => {
+                    in_word = true;
+                    i += 1;
+                    while i < c.len() && c[i] != '"' {
+                        if c[i] == '\\'
+                            && i + 1 < c.len()
+                            && matches!(c[i + 1], '"' | '\\' | '$' | '`')
+                        {
+                            cur.push(c[i + 1]);
+                            i += 2;
+                        } else if c[i] == '$' {
+                            let (vals, n) = self.dollar(&c[i..], true)?;
+                            i += n;
+                            // "$@": one word per positional argument.
+                            let mut it = vals.into_iter();
+                            if let Some(first) = it.next() {
+                                cur.push_str(&first);
+                                for v in it {
+                                    words.push(std::mem::take(&mut cur));
+                                    cur.push_str(&v);
+                                }
+                            }
+                        } else if c[i] == '`' {
+                            return Err("command substitution (backquotes) not modelled".into());
+                        } else {
+                            cur.push(c[i]);
+                            i += 1;
+                        }
+                    }
+                    i += 1;
+                }
+                '\\' => {
+                    in_word = true;
+                    if i + 1 < c.len() {
+                        cur.push(c[i + 1]);
+                    }
+                    i += 2;
+                }
+                '$' => {
+                    let (vals, n) = self.dollar(&c[i..], false)?;
+                    i += n;
+                    // Unquoted: the value is split into words.
+                    let joined = vals.join(" ");
+                    let mut parts = joined.split_whitespace().peekable();
+                    if joined.starts_with(char::is_whitespace) && in_word {
+                        words.push(std::mem::take(&mut cur));
+                        in_word = false;
+                    }
+                    while let Some(p) = parts.next() {
+                        cur.push_str(p);
+                        in_word = true;
+                        if parts.peek().is_some() {
+                            words.push(std::mem::take(&mut cur));
+                        }
+                    }
+                    if joined.ends_with(char::is_whitespace) && in_word {
+                        words.push(std::mem::take(&mut cur));
+                        in_word = false;
+                    }
+                }
+                '`' => return Err("command substitution (backquotes) not modelled".into()),
+                ch if ch.is_whitespace() => {
+                    if in_word {
+                        words.push(std::mem::take(&mut cur));
+                        in_word = false;
+                    }
+                    i += 1;
+                }
+                ch => {
+                    in_word = true;
+                    cur.push(ch);
+                    i += 1;
+                }
+            }
+        }
+        if in_word {
+            words.push(cur);
+        }
+        Ok(join_redirections(words))
+    }
+
+    /// One `$...` expansion at the start of `c`: its values (several
+    /// only for `$@`) and how many characters it took.
+    fn dollar(&mut self, c: &[char], quoted: bool) -> Result<(Vec<String>, usize), Skip> {
+        let _ = quoted;
+        let one = |s: String, n: usize| Ok((vec![s], n));
+        match c.get(1) {
+            Some('@') => Ok((self.pos.clone(), 2)),
+            Some('*') => one(self.pos.join(" "), 2),
+            Some('#') => one(self.pos.len().to_string(), 2),
+            Some('?') => one("0".into(), 2),
+            Some(d) if d.is_ascii_digit() => {
+                let n = d.to_digit(10).unwrap_or(0) as usize;
+                let v = if n == 0 {
+                    self.name.clone()
+                } else {
+                    self.pos.get(n - 1).cloned().unwrap_or_default()
+                };
+                one(v, 2)
+            }
+            Some('(') if c.get(2) == Some(&'(') => {
+                let end = find(c, "))").ok_or("unclosed $((")?;
+                let inner: String = c[3..end].iter().collect();
+                let v = self.expand(&inner)?.join(" ");
+                let n = parse_int(v.trim()).ok_or(format!("$(({inner})) not modelled"))?;
+                one(n.to_string(), end + 2)
+            }
+            Some('(') => {
+                let end = find(c, ")").ok_or("unclosed $(")?;
+                let inner: String = c[2..end].iter().collect();
+                match inner.trim().strip_prefix("echo ") {
+                    Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
+                    None => Err(format!("command substitution $({inner}) not modelled")),
+                }
+            }
+            Some('{') => {
+                let end = c.iter().position(|&x| x == '}').ok_or("unclosed ${")?;
+                let inner: String = c[2..end].iter().collect();
+                let v = self.brace(&inner)?;
+                if inner == "@" {
+                    return Ok((self.pos.clone(), end + 1));
+                }
+                one(v, end + 1)
+            }
+            Some(ch) if ch.is_ascii_alphabetic() || *ch == '_' => {
+                let n = c[1..]
+                    .iter()
+                    .take_while(|x| x.is_ascii_alphanumeric() || **x == '_')
+                    .count();
+                let k: String = c[1..1 + n].iter().collect();
+                one(self.var(&k), 1 + n)
+            }
+            _ => one("$".into(), 1),
+        }
+    }
+
+    fn var(&self, k: &str) -> String {
+        if let Ok(n) = k.parse::<usize>() {
+            return match n {
+                0 => self.name.clone(),
+                n => self.pos.get(n - 1).cloned().unwrap_or_default(),
+            };
+        }
+        match k {
+            "@" | "*" => self.pos.join(" "),
+            "#" => self.pos.len().to_string(),
+            _ => self.vars.get(k).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn is_set(&self, k: &str) -> bool {
+        match k.parse::<usize>() {
+            Ok(n) => n >= 1 && n <= self.pos.len(),
+            Err(_) => matches!(k, "@" | "*") && !self.pos.is_empty() || self.vars.contains_key(k),
+        }
+    }
+
+    /// `${VAR}`, `${VAR=D}`, `${VAR:=D}`, `${VAR-D}`, `${VAR:-D}`,
+    /// `${VAR#PREFIX}`.
+    fn brace(&mut self, inner: &str) -> Result<String, Skip> {
+        let name_len = match inner.chars().next() {
+            Some('@' | '*' | '#') => 1,
+            _ => inner
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .count(),
+        };
+        let (k, op) = inner.split_at(name_len);
+        let set = self.is_set(k);
+        let nonempty = set && !self.var(k).is_empty();
+        let default = |s: &mut Self, d: &str| s.expand(d).map(|w| w.join(" "));
+        Ok(match op {
+            "" => self.var(k),
+            _ if op.starts_with(":=") || op.starts_with('=') => {
+                let colon = op.starts_with(':');
+                let d = &op[if colon { 2 } else { 1 }..];
+                if (colon && !nonempty) || (!colon && !set) {
+                    let v = default(self, d)?;
+                    self.vars.insert(k.to_string(), v.clone());
+                    v
+                } else {
+                    self.var(k)
+                }
+            }
+            _ if op.starts_with(":-") || op.starts_with('-') => {
+                let colon = op.starts_with(':');
+                let d = &op[if colon { 2 } else { 1 }..];
+                if (colon && !nonempty) || (!colon && !set) {
+                    default(self, d)?
+                } else {
+                    self.var(k)
+                }
+            }
+            _ if op.starts_with('#') && !op.starts_with("##") => {
+                let p = default(self, &op[1..])?;
+                let v = self.var(k);
+                v.strip_prefix(p.as_str()).map(str::to_string).unwrap_or(v)
+            }
+            _ => return Err(format!("${{{inner}}} not modelled")),
+        })
+    }
+}
+
+/// An integer as sh's arithmetic reads it (decimal, 0x hex, sign).
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let v = match s.strip_prefix("0x").or(s.strip_prefix("0X")) {
+        Some(h) => i64::from_str_radix(h, 16).ok()?,
+        None => s.parse().ok()?,
+    };
+    Some(if neg { -v } else { v })
+}
+
+fn find(c: &[char], pat: &str) -> Option<usize> {
+    let p: Vec<char> = pat.chars().collect();
+    (0..c.len()).find(|&i| c[i..].starts_with(&p))
+}
+
+/// Joins `>` `FILE` / `<` `FILE` pairs into one word and marks
+/// redirections: `>@EXP`, `<@LOG`, `2>/dev/null`.
+fn join_redirections(words: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut it = words.into_iter().peekable();
+    while let Some(w) = it.next() {
+        let op = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        if matches!(op, ">" | ">>" | "<" | "2>" | "<&" | ">&") {
+            let t = it.next().unwrap_or_default();
+            out.push(format!("{w}{t}"));
+        } else {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Splits words into the command's own and its redirections.
+fn split_redirs(words: &[String]) -> (Vec<String>, Vec<String>) {
+    words.iter().cloned().partition(|w| {
+        let op = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        !(op.starts_with('>') || op.starts_with('<'))
+    })
+}
+
+/// The text between the slashes of a sed address `/RE/`.
+fn slashes(addr: &str) -> Result<&str, Skip> {
+    addr.strip_prefix('/')
+        .and_then(|a| a.strip_suffix('/'))
+        .ok_or_else(|| format!("sed address {addr} not modelled"))
+}
+
+/// A POSIX basic regular expression (grep, sed) as a Rust regex.
+pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
+    let mut out = String::new();
+    let mut c = re.chars().peekable();
+    let mut in_class = false;
+    while let Some(ch) = c.next() {
+        if in_class {
+            out.push(ch);
+            if ch == ']' {
+                in_class = false;
+            } else if ch == '[' && c.peek() == Some(&':') {
+                // [:class:]
+                for d in c.by_ref() {
+                    out.push(d);
+                    if d == ']' {
+                        break;
+                    }
+                }
+            } else if ch == '\\' {
+                out.push('\\');
+            }
+            continue;
+        }
+        match ch {
+            '\\' => match c.next() {
+                Some(d @ ('(' | ')' | '|' | '?' | '+' | '{' | '}')) => out.push(d),
+                Some(d) if d.is_ascii_alphanumeric() => {
+                    out.push('\\');
+                    out.push(d);
+                }
+                Some(d) => out.push_str(&regex::escape(&d.to_string())),
+                None => out.push_str("\\\\"),
+            },
+            '(' | ')' | '|' | '?' | '+' | '{' | '}' => {
+                out.push_str(&regex::escape(&ch.to_string()))
+            }
+            '[' => {
+                in_class = true;
+                out.push('[');
+                if c.peek() == Some(&'^') {
+                    out.push(c.next().unwrap_or('^'));
+                }
+                if c.peek() == Some(&']') {
+                    out.push_str("\\]");
+                    c.next();
+                }
+            }
+            _ => out.push(ch),
+        }
+    }
+    regex::Regex::new(&out).map_err(|e| format!("regex {re:?}: {e}"))
+}
+
+/// A POSIX extended regular expression (grep -E) as a Rust regex.
+pub fn ere(re: &str) -> Result<regex::Regex, Skip> {
+    regex::Regex::new(re).map_err(|e| format!("regex {re:?}: {e}"))
+}
+
+/// The script as logical lines: comments dropped, `\` continuations and
+/// lines ending in `||`/`&&`/`|` joined.
+fn logical_lines(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for raw in text.lines() {
+        let l = raw.trim();
+        if cur.is_empty() && (l.starts_with('#') || l.is_empty()) {
+            continue;
+        }
+        if let Some(s) = l.strip_suffix('\\') {
+            cur.push_str(s);
+            cur.push(' ');
+            continue;
+        }
+        cur.push_str(l);
+        if l.ends_with("||") || l.ends_with("&&") || l.ends_with('|') && !l.ends_with("||") {
+            cur.push(' ');
+            continue;
+        }
+        out.push(std::mem::take(&mut cur));
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The index of the line closing a block opened before `from` (`done`
+/// for loops), counting nested openers.
+fn matching(lines: &[String], from: usize, openers: &[&str], close: &str) -> Option<usize> {
+    let mut depth = 0;
+    for (i, l) in lines.iter().enumerate().skip(from) {
+        let l = l.trim();
+        if openers.iter().any(|o| l.starts_with(o)) {
+            depth += 1;
+        } else if l == close
+            || l.starts_with(&format!("{close};"))
+            || l.starts_with(&format!("{close} "))
+        {
+            if depth == 0 {
+                return Some(i);
+            }
+            depth -= 1;
+        }
+    }
+    None
+}
+
+/// The `}` closing a `{` opened on the line before `from`.
+fn matching_brace(lines: &[String], from: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, l) in lines.iter().enumerate().skip(from) {
+        let l = l.trim();
+        if l.ends_with('{') {
+            depth += 1;
+        } else if l == "}" || l.starts_with("} ") {
+            if depth == 0 {
+                return Some(i);
+            }
+            depth -= 1;
+        }
+    }
+    None
+}
+
+/// Splits a logical line at `;` outside quotes (not `;;`).
+fn split_statements(l: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut sq, mut dq) = (false, false);
+    let mut prev = ' ';
+    for ch in l.chars() {
+        match ch {
+            '\'' if !dq => sq = !sq,
+            '"' if !sq && prev != '\\' => dq = !dq,
+            ';' if !sq && !dq => {
+                out.push(std::mem::take(&mut cur));
+                prev = ch;
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+        prev = ch;
+    }
+    out.push(cur);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell() -> Shell<'static> {
+        Shell::new(Path::new("/nonexistent"), "foo", "x86_64")
+    }
+
+    #[test]
+    fn expands_like_sh() {
+        let mut s = shell();
+        s.pos = vec!["-a1".into(), "x y".into()];
+        assert_eq!(
+            s.expand(r#"run "$@" $args"#).unwrap(),
+            ["run", "-a1", "x y"]
+        );
+        assert_eq!(s.expand("a ${N=3} $N").unwrap(), ["a", "3", "3"]);
+        assert_eq!(
+            s.expand(r#"x "${1:---q}" $((0x10))"#).unwrap(),
+            ["x", "-a1", "16"]
+        );
+        assert_eq!(
+            s.expand(r#"grep -v '^a(' < "$LOG" > "$OUT""#).unwrap(),
+            ["grep", "-v", "^a(", "<@LOG", ">@OUT"]
+        );
+        s.pos.clear();
+        assert_eq!(s.expand(r#"run "$@" x"#).unwrap(), ["run", "x"]);
+        s.vars.insert("i".into(), "error=EPERM".into());
+        assert_eq!(s.expand("${i#error=}").unwrap(), ["EPERM"]);
+    }
+
+    #[test]
+    fn scripts_become_steps() {
+        let text = "#!/bin/sh\n. \"${srcdir=.}/init.sh\"\nrun_prog > /dev/null\n\
+                    run_strace -a30 -elseek $args > \"$EXP\"\n\
+                    grep -v '^lseek([0-9]' < \"$LOG\" > \"$OUT\"\nmatch_diff \"$OUT\" \"$EXP\"\n";
+        let steps = shell().run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].options, ["-a30", "-elseek"]);
+        assert_eq!(steps[0].prog, "foo");
+        assert!(matches!(steps[0].want, Want::Stdout));
+        let text =
+            "for r in 0 2; do\nrun_strace -e inject=ioctl:retval=$r ../foo 256 $r > \"$EXP.$r\"\n\
+                    match_diff \"$LOG\" \"$EXP.$r\"\ndone\n";
+        let steps = shell().run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[1].prog_args, ["256", "2"]);
+        assert!(shell().run("if true; then x; fi\n", vec![]).is_err());
+        assert!(bre("^ioctl([012][,<]").unwrap().is_match("ioctl(1, TCGETS"));
+        assert!(bre("^a\\(b\\|c\\) *= 0").unwrap().is_match("ac = 0"));
+    }
+}
