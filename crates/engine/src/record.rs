@@ -228,7 +228,17 @@ impl Record {
             CallState::Unfinished => out.push_str(" <unfinished ...>"),
             CallState::Signal | CallState::Exited => {}
         }
+        // A skipped call whose return was set (`--inject`, a hook's
+        // skip) reads as strace's injection: ` (INJECTED)`, the nr and
+        // retval writes that did it left to the JSON record.
+        let injected = self.modifications.iter().any(|m| m.target == "nr");
+        if injected {
+            out.push_str(" (INJECTED)");
+        }
         for m in &self.modifications {
+            if injected && matches!(m.target.as_str(), "nr" | "retval") {
+                continue;
+            }
             match (&m.before_text, &m.after_text) {
                 (Some(b), Some(a)) => {
                     let _ = write!(out, " (vstrace: {} {b} -> {a})", m.target);
