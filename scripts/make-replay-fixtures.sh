@@ -10,7 +10,9 @@
 # decodes to fails there.
 #
 # Run it only when a change of the output is intended, and commit the
-# outputs with that change. Needs a release build and the host setup
+# outputs with that change. `--outputs-only` keeps the recordings and
+# regenerates only what `vstrace replay` prints for them (a change of the
+# rendering, not of what is recorded). Needs a release build and the host setup
 # (scripts/setup-host.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,10 @@ bin=target/release/vstrace
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+outputs_only=0
+[ "${1:-}" = --outputs-only ] && outputs_only=1
+
+if [ "$outputs_only" = 0 ]; then
 
 gcc -static -O2 -o "$tmp/workload" guests/progs/workload.c
 "$bin" run --add "$tmp/workload:/bin/workload" --timeout 120 \
@@ -29,6 +35,8 @@ gcc -static -O2 -o "$tmp/workload" guests/progs/workload.c
 sh guests/nt-abi/build.sh "$tmp/nt" >/dev/null
 "$bin" run --os windows --windows-version win10-22h2 --kernel "$tmp/nt/nt-abi-x64.bin" \
     --timeout 60 --record "$out/nt-abi-x64.vst" -o /dev/null
+
+fi
 
 for rec in linux-workload nt-abi-x64; do
     "$bin" replay "$out/$rec.vst" --json >"$out/$rec.jsonl"
