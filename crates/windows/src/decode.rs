@@ -163,14 +163,16 @@ pub fn decode_enter(
         .args
         .iter()
         .enumerate()
-        .map(|(i, spec)| ArgValue {
-            name: spec.name.to_string(),
-            raw: raw.get(i).copied().unwrap_or(0),
-            text: if spec.dir.is_in() {
-                render_arg(proto, i, bitness, raw, mem, opts)
-            } else {
-                None
-            },
+        .map(|(i, spec)| {
+            ArgValue::with_text(
+                spec.name,
+                raw.get(i).copied().unwrap_or(0),
+                if spec.dir.is_in() {
+                    render_arg(proto, i, bitness, raw, mem, opts)
+                } else {
+                    None
+                },
+            )
         })
         .collect()
 }
@@ -216,10 +218,11 @@ pub fn decode_exit(
         let Some(after) = render_arg(proto, i, bitness, raw, mem, opts) else {
             continue;
         };
-        av.text = match (spec.dir, av.text.take()) {
-            (Dir::InOut, Some(before)) if before != after => Some(format!("{before} => {after}")),
-            _ => Some(after),
+        let text = match (spec.dir, av.text.take()) {
+            (Dir::InOut, Some(before)) if before != after => format!("{before} => {after}"),
+            _ => after,
         };
+        av.set_text(text);
     }
 }
 

@@ -161,7 +161,7 @@ pub fn name(r: &serde_json::Value) -> &str {
 
 /// Decoded text of argument `i` (0-based).
 pub fn arg(r: &serde_json::Value, i: usize) -> String {
-    r["args"][i]["value"].as_str().unwrap_or("").to_string()
+    r["args"][i]["text"].as_str().unwrap_or("").to_string()
 }
 
 pub fn ret(r: &serde_json::Value) -> i64 {

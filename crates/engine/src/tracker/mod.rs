@@ -746,6 +746,7 @@ impl Tracker {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
                     a.text = f.text;
+                    a.value = f.value;
                 } else if let (Some(at), Some(now)) = (&a.text, f.text) {
                     if paths.contains(&(i + 1)) && *at != now && !now.starts_with("0x") {
                         p.changed.push(crate::record::ArgChange {

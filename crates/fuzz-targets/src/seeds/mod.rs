@@ -637,7 +637,7 @@ pub fn trace_seeds(trace: &str, per_name: usize) -> Vec<Seed> {
             .enumerate()
         {
             raw[i] = a["raw"].as_u64().unwrap_or(0);
-            if let Some(mut s) = a["value"].as_str().and_then(unquote) {
+            if let Some(mut s) = a["text"].as_str().and_then(unquote) {
                 s.push(0);
                 regions.push((raw[i], s));
             }

@@ -31,7 +31,7 @@ mod time;
 pub use fcntl::fcntl_struct;
 pub use resource::clock_t;
 use serde::{Deserialize, Serialize};
-use vstrace_core::{read, DecodeOptions, VirtMem};
+use vstrace_core::{read, DecodeOptions, Value, VirtMem};
 
 use crate::fmt;
 use crate::proto::{LinuxAbi, SyscallDesc};
@@ -446,6 +446,13 @@ impl<'b> Fields<'b> {
         let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
         fmt::quote(&s[..end], false)
     }
+}
+
+/// The typed value of structure argument `i` (raw value `v`) of `c`:
+/// the typed decoders, and the text of the others as
+/// [`Value::Opaque`].
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
+    Value::Opaque(decode(c, kind, v))
 }
 
 /// Decodes structure argument `i` (raw value `v`) of `c`.

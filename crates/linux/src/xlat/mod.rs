@@ -74,33 +74,16 @@ pub enum Radix {
     DecBare,
 }
 
-fn number(v: u64, radix: Radix) -> String {
-    match radix {
-        Radix::Hex if v == 0 => "0".into(),
-        Radix::Hex => format!("{v:#x}"),
-        Radix::Dec | Radix::DecBare => (v as u32 as i32).to_string(),
-        Radix::Udec => v.to_string(),
-    }
-}
-
 /// A named value (`RLIMIT_STACK`), or its number followed by the table's
 /// comment (`0x10 /* RLIMIT_??? */`), as strace's `printxval`.
 pub fn xval(abi: LinuxAbi, table: Table, v: u64, radix: Radix) -> String {
-    let x = table.xlat();
-    match x.lookup(abi, v) {
-        Some(n) => n.to_string(),
-        None if radix == Radix::DecBare => number(v, radix),
-        None => format!("{} /* {} */", number(v, radix), x.dflt),
-    }
+    crate::fmt::xval_v(abi, table, v, radix).render()
 }
 
 /// A named value in strace's verbose style: the signed 32-bit number,
 /// then the name (or the table's default) in a comment.
 pub fn xval_verbose(abi: LinuxAbi, table: Table, v: u64) -> String {
-    let x = table.xlat();
-    let n = v as u32 as i32;
-    let name = x.lookup(abi, v).unwrap_or(x.dflt);
-    format!("{n} /* {name} */")
+    crate::fmt::xval_verbose_v(abi, table, v).render()
 }
 
 /// A flag set as strace's `printflags`: every name whose bits are all set
@@ -108,60 +91,19 @@ pub fn xval_verbose(abi: LinuxAbi, table: Table, v: u64) -> String {
 /// (or the name of a zero value the table has); the number with the
 /// table's comment when no name matches at all (`0x1 /* O_??? */`).
 pub fn flags(abi: LinuxAbi, table: Table, v: u64) -> String {
-    flags_with(abi, table.xlat(), v, true)
+    crate::fmt::xflags_v(abi, &[table], v, true, true).render()
 }
 
 /// [`flags`] without the `/* ... */` comment for unmatched bits (strace's
 /// `printflags` called with no default string).
 pub fn flags_plain(abi: LinuxAbi, table: Table, v: u64) -> String {
-    flags_with(abi, table.xlat(), v, false)
+    crate::fmt::xflags_v(abi, &[table], v, false, true).render()
 }
 
 /// [`flags`] over two tables, the first one's names first (strace's
 /// `printflags_ex` with two tables).
 pub fn flags2(abi: LinuxAbi, first: Table, second: Table, v: u64) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    let mut left = v;
-    for t in [first, second] {
-        for &(bits, name) in t.xlat().values(abi) {
-            if bits != 0 && left & bits == bits {
-                names.push(name);
-                left &= !bits;
-            }
-        }
-    }
-    match (names.is_empty(), left) {
-        (true, 0) => "0".into(),
-        (true, l) => format!("{l:#x} /* {} */", first.xlat().dflt),
-        (false, 0) => names.join("|"),
-        (false, l) => format!("{}|{l:#x}", names.join("|")),
-    }
-}
-
-fn flags_with(abi: LinuxAbi, x: &Xlat, v: u64, comment: bool) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let mut left = v;
-    for &(bits, name) in x.values(abi) {
-        if (left == 0 && parts.is_empty() && bits == 0) || (bits != 0 && left & bits == bits) {
-            parts.push(name);
-            left &= !bits;
-        }
-        if left == 0 && !parts.is_empty() {
-            break;
-        }
-    }
-    if parts.is_empty() {
-        return match (left, comment) {
-            (0, _) => "0".into(),
-            (l, true) => format!("{l:#x} /* {} */", x.dflt),
-            (l, false) => format!("{l:#x}"),
-        };
-    }
-    let mut s = parts.join("|");
-    if left != 0 {
-        s.push_str(&format!("|{left:#x}"));
-    }
-    s
+    crate::fmt::xflags_v(abi, &[first, second], v, true, false).render()
 }
 
 fn ioctl_table(abi: LinuxAbi) -> &'static [(u32, &'static str)] {
