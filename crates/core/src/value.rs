@@ -47,6 +47,9 @@ pub enum Base {
     Oct,
     /// strace's `%#03o`: at least three characters (`000`, `004`, `0644`).
     Oct03,
+    /// A multiple of 1024 above it as `N*1024` (strace's resource
+    /// limits), decimal otherwise.
+    Kilo,
 }
 
 impl Base {
@@ -64,6 +67,12 @@ impl Base {
             }
             Base::Oct => {
                 let _ = write!(out, "0{u:o}");
+            }
+            Base::Kilo if v > 1024 && v % 1024 == 0 => {
+                let _ = write!(out, "{}*1024", v / 1024);
+            }
+            Base::Kilo => {
+                let _ = write!(out, "{v}");
             }
             Base::Oct03 => {
                 let s = if u == 0 {
@@ -87,6 +96,10 @@ pub enum Escape {
     Level(u8),
     /// Every byte as `\xNN` (random or binary buffers: getrandom).
     AllHex,
+    /// A Windows UTF-16 string, its UTF-8 bytes shown as `L"..."` with C
+    /// escapes for quotes, backslashes, `\n\r\t\0` and `\xNN` for other
+    /// control characters.
+    Wide,
 }
 
 /// Bytes read from the guest, shown quoted.
@@ -199,6 +212,14 @@ pub enum Value {
         /// At exit.
         after: Box<Value>,
     },
+    /// A value with strace's explanatory comment after it
+    /// (`35 /* 0.35 s */`, a time's date); JSON has the value only.
+    Commented {
+        /// The value.
+        value: Box<Value>,
+        /// The comment, without `/* */`.
+        comment: String,
+    },
     /// Text from a decoder not converted to typed values yet: the strace
     /// text itself.
     Opaque(String),
@@ -276,6 +297,9 @@ impl Value {
             Value::Int { value, base } => base.format(*value, out),
             Value::Str(b) => match b.escape {
                 Escape::AllHex => quote_into(&b.bytes, b.truncated, true, false, out),
+                Escape::Wide => {
+                    quote_wide_into(&String::from_utf8_lossy(&b.bytes), b.truncated, out)
+                }
                 Escape::Level(x) => {
                     let hex = match x {
                         2 => true,
@@ -376,8 +400,19 @@ impl Value {
                 out.push_str(" => ");
                 after.render_into(out);
             }
+            Value::Commented { value, comment } => {
+                value.render_into(out);
+                let _ = write!(out, " /* {comment} */");
+            }
             Value::Opaque(t) => out.push_str(t),
         }
+    }
+}
+
+impl std::fmt::Display for Value {
+    /// The strace text ([`Value::render`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
     }
 }
 
@@ -426,6 +461,31 @@ pub fn quote_into(bytes: &[u8], truncated: bool, hex: bool, hex_escapes: bool, s
     s.push('"');
     if truncated {
         s.push_str("...");
+    }
+}
+
+/// Quotes `text` as Windows strings are shown: `L"..."`, escaping
+/// quotes, backslashes and control characters; `truncated` appends
+/// `...`.
+pub fn quote_wide_into(text: &str, truncated: bool, out: &mut String) {
+    out.push_str("L\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    if truncated {
+        out.push_str("...");
     }
 }
 
@@ -547,6 +607,7 @@ impl Serialize for Value {
                 m.serialize_entry("after", after)?;
                 m.end()
             }
+            Value::Commented { value, .. } => value.serialize(s),
             Value::Opaque(t) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("text", t)?;
@@ -667,6 +728,16 @@ mod tests {
         assert_eq!(Value::int(0, Base::Oct).render(), "0");
         assert_eq!(Value::int(0, Base::Hex).render(), "0");
         assert_eq!(Value::dec(-1).render(), "-1");
+        assert_eq!(Value::int(8 << 20, Base::Kilo).render(), "8192*1024");
+        assert_eq!(Value::int(1024, Base::Kilo).render(), "1024");
+        let c = Value::Commented {
+            value: Box::new(Value::dec(35)),
+            comment: "0.35 s".into(),
+        };
+        assert_eq!(
+            (c.render(), json(&c)),
+            ("35 /* 0.35 s */".into(), "35".into())
+        );
         assert_eq!(json(&Value::dec(u64::MAX)), u64::MAX.to_string());
     }
 

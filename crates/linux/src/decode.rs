@@ -510,6 +510,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::Argv => self.string_array(v),
             ArgType::Envp if self.opts.verbose => self.string_array(v),
+            ArgType::Envp => self.env_count(v),
             ArgType::FcntlCmd => fmt::xval_v(self.abi, T::Fcntlcmds, w32, Radix::Hex),
             ArgType::ArchPrctlCode => fmt::xval_v(self.abi, T::Archvals, w32, Radix::Hex),
             ArgType::GrndFlags => fmt::xflags_v(self.abi, &[T::GetrandomFlags], w32, true, true),
@@ -623,8 +624,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => fmt::ptr(v),
                 }
             }
-            ArgType::Envp if self.opts.verbose => self.value(i).render(),
-            ArgType::Envp => self.env_count(v),
             ArgType::WaitStatus => match self.ret {
                 Some(r) if r > 0 && v != 0 => match self.read_i32(v) {
                     Some(s) => format!("[{}]", wait_status(s)),
@@ -688,6 +687,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::IovecIn(_)
             | ArgType::IovecOut(_)
             | ArgType::Argv
+            | ArgType::Envp
             | ArgType::FcntlCmd
             | ArgType::ArchPrctlCode
             | ArgType::PrctlOption
@@ -891,9 +891,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
 
     /// `0x7ffc... /* 12 vars */`, as strace prints envp by default
     /// (`, unterminated` when the array runs into unreadable memory).
-    fn env_count(&mut self, va: u64) -> String {
+    fn env_count(&mut self, va: u64) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         let w = self.ptr_size();
         let mut n = 0usize;
@@ -906,7 +906,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             let chunk = room.min(64).min(MAX_ENV_COUNT - n);
             let Ok(raw) = read::read_struct(self.mem, a, chunk * w as usize) else {
                 if n == 0 {
-                    return fmt::ptr(va);
+                    return Value::ptr(va);
                 }
                 more = true;
                 break;
@@ -925,7 +925,10 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         let vars = if n == 1 { "var" } else { "vars" };
         let unterminated = if more { ", unterminated" } else { "" };
-        format!("{} /* {n} {vars}{unterminated} */", fmt::ptr(va))
+        Value::Commented {
+            value: Box::new(Value::ptr(va)),
+            comment: format!("{n} {vars}{unterminated}"),
+        }
     }
 
     fn stat(&mut self, ty: ArgType, va: u64) -> Value {

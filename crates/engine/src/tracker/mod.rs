@@ -715,6 +715,7 @@ impl Tracker {
         if self.hooks.wants(&pending.info.name, Direction::Exit) {
             sc.process = pending.proc_info.clone();
             sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
+            sc.arg_values = pending.args.iter().map(|a| a.value.clone()).collect();
         }
         if let Some(action) = pending.inject {
             let v = match action {

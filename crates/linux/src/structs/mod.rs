@@ -325,6 +325,15 @@ impl Call<'_, '_> {
         read::read_struct(self.mem, va, len).map_err(|_| fmt::ptr(va))
     }
 
+    /// [`Call::fetch`] with the typed value of what cannot be shown
+    /// (`NULL`, or the address).
+    fn fetch_v(&mut self, va: u64, len: usize) -> Result<Vec<u8>, Value> {
+        if va == 0 {
+            return Err(Value::Null);
+        }
+        self.fetch(va, len).map_err(|_| Value::ptr(va))
+    }
+
     /// `len` bytes at `va` as a quoted string, at most `-s` of them
     /// (`...` after a cut); `NULL`, or the address when unreadable.
     fn quoted(&mut self, va: u64, len: u64) -> String {
@@ -441,10 +450,17 @@ impl<'b> Fields<'b> {
     }
     /// A NUL-terminated string in a fixed array, quoted (strace's
     /// `PRINT_FIELD_CSTRING`).
+    /// (Text form kept for text-only decoders.)
+    #[allow(dead_code)]
     fn cstring(&self, off: usize, n: usize) -> String {
+        self.cstring_v(off, n).render()
+    }
+
+    /// [`Fields::cstring`], typed.
+    fn cstring_v(&self, off: usize, n: usize) -> Value {
         let s = self.b.get(off..off.saturating_add(n)).unwrap_or(&[]);
         let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
-        fmt::quote(&s[..end], false)
+        Value::str(s[..end].to_vec(), false, 0)
     }
 }
 
@@ -452,7 +468,28 @@ impl<'b> Fields<'b> {
 /// the typed decoders, and the text of the others as
 /// [`Value::Opaque`].
 pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
-    Value::Opaque(decode(c, kind, v))
+    use StructKind as K;
+    match kind {
+        K::Timespec
+        | K::Timespec64
+        | K::TimespecRem
+        | K::Timespec64Rem
+        | K::Timeval
+        | K::Timezone
+        | K::Itimerval
+        | K::Itimerspec
+        | K::Itimerspec64 => time::value(c, kind, v),
+        K::Tms
+        | K::Rlimit
+        | K::Rlimit64
+        | K::Rusage
+        | K::Sysinfo
+        | K::Utsname
+        | K::OldUtsname
+        | K::OldoldUtsname
+        | K::SchedParam => resource::value(c, kind, v),
+        _ => Value::Opaque(decode(c, kind, v)),
+    }
 }
 
 /// Decodes structure argument `i` (raw value `v`) of `c`.
