@@ -254,14 +254,19 @@ def enter_getpid(syscall):
     assert_eq!(o["hook"]["args"][1], "\"/etc/other\"");
     assert_eq!(o["hook"]["values"][1], "/etc/other", "{o}");
     assert_eq!(o["hook"]["values"][2][0], "O_RDONLY", "{o}");
+    let values: Vec<&Value> = o["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["value"])
+        .collect();
     assert_eq!(
-        o["hook"]["values"],
-        o["args"]
+        o["hook"]["values"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| a["value"].clone())
             .collect::<Vec<_>>(),
+        values,
         "{o}"
     );
     assert_eq!(o["hook"]["fd"], 3);
