@@ -468,28 +468,13 @@ impl<'b> Fields<'b> {
 /// the typed decoders, and the text of the others as
 /// [`Value::Opaque`].
 pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
-    use StructKind as K;
-    match kind {
-        K::Timespec
-        | K::Timespec64
-        | K::TimespecRem
-        | K::Timespec64Rem
-        | K::Timeval
-        | K::Timezone
-        | K::Itimerval
-        | K::Itimerspec
-        | K::Itimerspec64 => time::value(c, kind, v),
-        K::Tms
-        | K::Rlimit
-        | K::Rlimit64
-        | K::Rusage
-        | K::Sysinfo
-        | K::Utsname
-        | K::OldUtsname
-        | K::OldoldUtsname
-        | K::SchedParam => resource::value(c, kind, v),
-        _ => Value::Opaque(decode(c, kind, v)),
+    if let Some(t) = time::value(c, kind, v) {
+        return t;
     }
+    if let Some(r) = resource::value(c, kind, v) {
+        return r;
+    }
+    Value::Opaque(decode(c, kind, v))
 }
 
 /// Decodes structure argument `i` (raw value `v`) of `c`.

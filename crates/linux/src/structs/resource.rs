@@ -309,15 +309,6 @@ fn cpu_set(c: &mut Call<'_, '_>, v: u64, len: u64) -> String {
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     use StructKind as K;
     match kind {
-        K::Tms
-        | K::Rlimit
-        | K::Rlimit64
-        | K::Rusage
-        | K::Sysinfo
-        | K::Utsname
-        | K::OldUtsname
-        | K::OldoldUtsname
-        | K::SchedParam => value(c, kind, v).render(),
         K::SchedAttr(None) => sched_setattr(c, v),
         K::SchedAttr(a) => sched_attr(c, v, a),
         K::CpuSet(a) => {
@@ -328,16 +319,17 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             };
             cpu_set(c, v, len)
         }
-        _ => fmt::ptr(v),
+        // The typed ones.
+        _ => value(c, kind, v).map_or_else(|| fmt::ptr(v), |t| t.render()),
     }
 }
 
-/// The typed resource structures (see [`super::value`]); the others as
-/// their text.
-pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
+/// The typed resource structures (see [`super::value`]); `None` for
+/// the others.
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
     use StructKind as K;
     let n = c.long_size();
-    match kind {
+    Some(match kind {
         K::Tms => match c.fetch_v(v, 4 * n) {
             Ok(b) => {
                 let f = Fields::new(&b, n);
@@ -375,6 +367,6 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
             Ok(b) => Value::boxed(Value::dec(Fields::new(&b, 4).i32(0))),
             Err(v) => v,
         },
-        _ => Value::Opaque(decode(c, kind, v)),
-    }
+        _ => return None,
+    })
 }

@@ -286,12 +286,12 @@ fn itimer(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> Value {
     }
 }
 
-/// The typed time structures (see [`super::value`]); the others as
-/// their text.
-pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
+/// The typed time structures (see [`super::value`]); `None` for the
+/// others.
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
     use StructKind as K;
     let native = Width::of(c, false);
-    match kind {
+    Some(match kind {
         K::Timespec => tv(c, v, native, false),
         K::Timespec64 => tv(c, v, Width::Wide, false),
         // Written by the kernel only when a signal interrupted the sleep.
@@ -317,8 +317,8 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
         K::Itimerval => itimer(c, v, native, true),
         K::Itimerspec => itimer(c, v, native, false),
         K::Itimerspec64 => itimer(c, v, Width::Wide, false),
-        _ => Value::Opaque(decode(c, kind, v)),
-    }
+        _ => return None,
+    })
 }
 
 /// Decodes the time structures of [`super::decode`].
@@ -326,15 +326,6 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     use StructKind as K;
     let native = Width::of(c, false);
     match kind {
-        K::Timespec
-        | K::Timespec64
-        | K::TimespecRem
-        | K::Timespec64Rem
-        | K::Timeval
-        | K::Timezone
-        | K::Itimerval
-        | K::Itimerspec
-        | K::Itimerspec64 => value(c, kind, v).render(),
         K::TimespecPair => pair(c, v, native, false),
         K::Timespec64Pair => pair(c, v, Width::Wide, false),
         K::TimevalPair => pair(c, v, native, true),
@@ -365,6 +356,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
                 Err(s) => s,
             }
         }
-        _ => fmt::ptr(v),
+        // The typed ones.
+        _ => value(c, kind, v).map_or_else(|| fmt::ptr(v), |t| t.render()),
     }
 }
