@@ -14,7 +14,14 @@
 # regenerates only what `vstrace replay` prints for them (a change of the
 # rendering, not of what is recorded). Needs a release build and the host setup
 # (scripts/setup-host.sh).
+#
+# `--outputs-only` keeps the recordings and only replays them again: for
+# a change of the output format (the JSON record's fields), where the
+# recordings themselves are still right and the text must not change
+# (`git diff` then shows the .txt and .summary untouched).
 set -euo pipefail
+outputs_only=false
+[ "${1:-}" = --outputs-only ] && outputs_only=true
 cd "$(dirname "$0")/.."
 out=tests/fixtures/replay
 bin=target/release/vstrace
@@ -27,6 +34,7 @@ outputs_only=0
 
 if [ "$outputs_only" = 0 ]; then
 
+if ! $outputs_only; then
 gcc -static -O2 -o "$tmp/workload" guests/progs/workload.c
 "$bin" run --add "$tmp/workload:/bin/workload" --timeout 120 \
     --inject 'unlink:error=EACCES' --rewrite-path /nonexistent/file=/tmp/vst/b.txt \
@@ -35,6 +43,7 @@ gcc -static -O2 -o "$tmp/workload" guests/progs/workload.c
 sh guests/nt-abi/build.sh "$tmp/nt" >/dev/null
 "$bin" run --os windows --windows-version win10-22h2 --kernel "$tmp/nt/nt-abi-x64.bin" \
     --timeout 60 --record "$out/nt-abi-x64.vst" -o /dev/null
+fi
 
 fi
 

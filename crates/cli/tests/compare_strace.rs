@@ -108,7 +108,7 @@ fn vstrace_agrees_with_in_guest_strace() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|a| a["value"].as_str().unwrap_or(""))
+                .map(|a| a["text"].as_str().unwrap_or(""))
                 .collect::<Vec<_>>()
                 .join(", ");
             let ret = match r["state"].as_str() {

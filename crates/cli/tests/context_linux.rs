@@ -89,7 +89,7 @@ fn text_of(r: &Value) -> String {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|x| x["value"].as_str().unwrap_or("").to_string())
+                .map(|x| x["text"].as_str().unwrap_or("").to_string())
                 .collect()
         })
         .unwrap_or_default();

@@ -25,9 +25,7 @@ fn whole_json_lines(path: &Path) -> Vec<serde_json::Value> {
         "the last line is incomplete: {:?}",
         &text[text.len().saturating_sub(200)..]
     );
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
+    json_lines(&text)
 }
 
 fn has_write(recs: &[serde_json::Value], text: &str) -> bool {
@@ -205,10 +203,7 @@ fn qemu_killed_keeps_a_whole_json_trace() {
     // 50 ms before the kill, each on its own, so either may go further;
     // where the recording stops first, the calls in flight there are
     // reported unfinished.
-    let replayed: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let replayed: Vec<serde_json::Value> = json_lines(&String::from_utf8_lossy(&out.stdout));
     let same = replayed
         .iter()
         .zip(&recs)

@@ -467,6 +467,7 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
             .lines()
             .map(|l| {
                 let mut r: serde_json::Value = serde_json::from_str(l).unwrap();
+                check_record(&r);
                 r["seq"] = 0.into();
                 r.to_string()
             })

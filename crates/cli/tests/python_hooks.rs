@@ -153,10 +153,7 @@ fn replay_is_read_only() {
     );
     let out = replay(&rec, &["--hooks", h.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let recs: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs: Vec<Value> = json_lines(&stdout(&out));
     assert_eq!(recs.len(), records(&trace).len());
     let closes = find(&recs, |r| name(r) == "NtClose");
     assert_eq!(closes.len(), 2);
@@ -205,6 +202,8 @@ def exit_openat(syscall):
     # Decoded arguments as the text output shows them, at exit.
     if syscall.hook.get('redirected'):
         syscall.hook['args'] = syscall.args_text
+        # ... and as typed values: the path a str, the flags a list.
+        syscall.hook['values'] = syscall.args_value
         syscall.hook['fd'] = syscall.return_value
 
 def exit_getppid(syscall):
@@ -253,6 +252,23 @@ def enter_getpid(syscall):
     let o = opens[0];
     assert_eq!(arg(o, 1), "\"/etc/other\"");
     assert_eq!(o["hook"]["args"][1], "\"/etc/other\"");
+    assert_eq!(o["hook"]["values"][1], "/etc/other", "{o}");
+    assert_eq!(o["hook"]["values"][2][0], "O_RDONLY", "{o}");
+    let values: Vec<&Value> = o["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["value"])
+        .collect();
+    assert_eq!(
+        o["hook"]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        values,
+        "{o}"
+    );
     assert_eq!(o["hook"]["fd"], 3);
     let m = &o["modifications"][0];
     assert_eq!(

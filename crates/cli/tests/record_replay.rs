@@ -34,10 +34,7 @@ fn recording() -> &'static (PathBuf, PathBuf) {
 }
 
 fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
+    json_lines(&String::from_utf8_lossy(bytes))
 }
 
 #[test]

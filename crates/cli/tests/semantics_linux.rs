@@ -427,11 +427,11 @@ fn kernel_addresses_in_user_calls_print_as_addresses() {
     assert!(out.contains("openat=-1/14 write=-1/14"), "{out}");
     let open = of(&recs, pid, "openat");
     let open = open.last().expect("the openat");
-    assert_eq!(open["args"][1]["value"], "0xffffffff81000000", "{open}");
+    assert_eq!(open["args"][1]["text"], "0xffffffff81000000", "{open}");
     assert_eq!(open["errno"], "EFAULT");
     let write = of(&recs, pid, "write");
     let write = write.first().expect("the write");
-    assert_eq!(write["args"][1]["value"], "0xffffffff81000000", "{write}");
+    assert_eq!(write["args"][1]["text"], "0xffffffff81000000", "{write}");
 }
 
 /// A second thread rewrites the path buffer while the first calls openat
@@ -460,18 +460,14 @@ fn paths_rewritten_during_the_call_are_flagged() {
     let opens: Vec<&Value> = recs
         .iter()
         .filter(|r| r["pid"] == pid && r["name"] == "openat")
-        .filter(|r| {
-            r["args"][1]["value"]
-                .as_str()
-                .is_some_and(|p| p.len() == 15)
-        })
+        .filter(|r| r["args"][1]["text"].as_str().is_some_and(|p| p.len() == 15))
         .collect();
     assert_eq!(opens.len(), 3000, "every open traced");
     let hostname = "\"/etc/hostname\"";
     let mut flagged = 0;
     let mut silent = 0;
     for r in &opens {
-        let entry = r["args"][1]["value"].as_str().unwrap();
+        let entry = r["args"][1]["text"].as_str().unwrap();
         let opened = r["ret"].as_i64().unwrap() >= 0;
         let names_outcome = (entry == hostname) == opened;
         match r["changed"].as_array() {

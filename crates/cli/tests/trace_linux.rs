@@ -180,6 +180,7 @@ fn six_argument_mmap_is_decoded_in_full() {
     let recs: Vec<serde_json::Value> = stderr(&out)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
+        .inspect(check_record)
         .collect();
     let m = find(&recs, |r| name(r) == "mmap" && arg(r, 1) == "4096");
     let m = m.last().unwrap_or_else(|| panic!("no mmap in {recs:?}"));

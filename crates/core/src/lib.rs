@@ -6,7 +6,8 @@
 //! [`abi`] table, guest memory goes through [`mem`] (page walks) and
 //! [`read`] (bounded typed readers), and [`hooks`] dispatches user callbacks.
 //! [`os`] is the seam to the OS layers: the [`os::OsLayer`] trait and the
-//! call, process and argument types it speaks in.
+//! call, process and argument types it speaks in; [`value`] the typed
+//! argument values decoders build and records carry.
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,7 @@ pub mod regs;
 pub mod style;
 pub mod syscall;
 pub mod testmem;
+pub mod value;
 
 pub use abi::{ArgLocation, Os};
 pub use cpu::Cpu;
@@ -34,3 +36,4 @@ pub use os::{
 };
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};
+pub use value::{StructBuilder, Value};

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::value::Value;
 use crate::{Bitness, Event, Os, Syscall, VirtMem};
 
 /// What the engine needs to know about one call at enter.
@@ -240,7 +241,8 @@ pub struct SignalDelivery {
 
 /// One argument of a call: produced by the OS decoders, carried as is in
 /// every record (its JSON form is a record's `args` element:
-/// `{"name", "raw", "value"}`, `value` left out when absent).
+/// `{"name", "raw", "text", "value"}`: the strace text and the typed
+/// value, each left out when absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgValue {
     /// The prototype's parameter name (`filename`, `ObjectAttributes`),
@@ -251,22 +253,59 @@ pub struct ArgValue {
     pub raw: u64,
     /// Rendered value, strace-style; `None` until known (an out-argument
     /// before exit) or when it could not be decoded: the raw value in
-    /// hex is shown then.
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    /// hex is shown then. When `value` is set, this is its
+    /// [`Value::render`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The typed value `text` renders (JSON: plain values, see
+    /// [`crate::value`]). Not read back from JSON: a record read from
+    /// its JSON keeps the text only.
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub value: Option<Value>,
 }
 
 impl ArgValue {
+    /// An argument decoded to the typed value `v` (its text rendered
+    /// from it).
+    pub fn typed(name: impl Into<String>, raw: u64, v: Value) -> ArgValue {
+        ArgValue {
+            name: name.into(),
+            raw,
+            text: Some(v.render()),
+            value: Some(v),
+        }
+    }
+
+    /// An argument from a text-only decoder (or none yet: `None`): its
+    /// value is the text, [`Value::Opaque`].
+    pub fn with_text(name: impl Into<String>, raw: u64, text: Option<String>) -> ArgValue {
+        ArgValue {
+            name: name.into(),
+            raw,
+            value: text.clone().map(Value::Opaque),
+            text,
+        }
+    }
+
+    /// Sets the typed value and its text.
+    pub fn set(&mut self, v: Value) {
+        self.text = Some(v.render());
+        self.value = Some(v);
+    }
+
+    /// Sets the text of a text-only decoder (the value becomes that
+    /// text, opaque).
+    pub fn set_text(&mut self, text: String) {
+        self.value = Some(Value::Opaque(text.clone()));
+        self.text = Some(text);
+    }
+
     /// The arguments of a call the layer has no prototype for (see
     /// [`OsLayer::decode_enter`]): named `arg1`.. and shown in hex.
     pub fn unknown(raw: &[u64]) -> Vec<ArgValue> {
         raw.iter()
             .enumerate()
-            .map(|(i, r)| ArgValue {
-                name: format!("arg{}", i + 1),
-                raw: *r,
-                text: Some(format!("{r:#x}")),
-            })
+            .map(|(i, r)| ArgValue::typed(format!("arg{}", i + 1), *r, Value::Ptr(*r)))
             .collect()
     }
 }
@@ -515,18 +554,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arg_json_keeps_the_record_form() {
-        let a = ArgValue {
-            name: "fd".into(),
-            raw: 3,
-            text: Some("3".into()),
-        };
+    fn arg_json_has_text_and_value() {
+        let a = ArgValue::typed("fd", 3, Value::dec(3));
         let j = serde_json::to_string(&a).unwrap();
-        assert_eq!(j, r#"{"name":"fd","raw":3,"value":"3"}"#);
-        let none = ArgValue { text: None, ..a };
+        assert_eq!(j, r#"{"name":"fd","raw":3,"text":"3","value":3}"#);
+        let none = ArgValue::with_text("fd", 3, None);
         let j = serde_json::to_string(&none).unwrap();
         assert_eq!(j, r#"{"name":"fd","raw":3}"#);
         assert_eq!(serde_json::from_str::<ArgValue>(&j).unwrap(), none);
+        // Read back from JSON, the text stays and the value does not.
+        let back: ArgValue =
+            serde_json::from_str(r#"{"name":"fd","raw":3,"text":"3","value":3}"#).unwrap();
+        assert_eq!((back.text.as_deref(), back.value), (Some("3"), None));
     }
 
     #[test]
@@ -534,6 +573,7 @@ mod tests {
         let v = ArgValue::unknown(&[1, 0x20]);
         assert_eq!(v[1].name, "arg2");
         assert_eq!(v[1].text.as_deref(), Some("0x20"));
+        assert_eq!(ArgValue::unknown(&[0])[0].text.as_deref(), Some("0x0"));
         assert_eq!(unknown_arg_names(2), ["arg1", "arg2"]);
     }
 }

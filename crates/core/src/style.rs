@@ -44,6 +44,34 @@ pub fn styled(
     }
 }
 
+/// A flag set value `val` of the number `v` in the decoding thread's
+/// style: as is (abbrev), the number in hex (raw), or the number with the
+/// names as a comment (verbose; a set without any name stays as is).
+/// Applied where a flag set is built, since the names alone do not say
+/// the number.
+pub fn style_flags(v: u64, val: crate::value::Value) -> crate::value::Value {
+    use crate::value::{Base, Flag, Name, Value};
+    match style() {
+        ConstStyle::Abbrev => val,
+        ConstStyle::Raw => Value::Int {
+            value: i128::from(v),
+            base: Base::Hex,
+        },
+        ConstStyle::Verbose => {
+            let named = matches!(&val, Value::Flags(parts)
+                if parts.iter().any(|p| !matches!(p, Flag::Bits { .. })));
+            if named {
+                Value::Flags(vec![Flag::Bits {
+                    bits: v,
+                    comment: Some(Name::Owned(val.render())),
+                }])
+            } else {
+                val
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,6 +149,9 @@ pub struct Syscall<'c> {
     /// `O_RDONLY|O_CLOEXEC`), at exit, for hooks that script over decoded
     /// values (at enter they are decoded after the hooks ran: empty).
     pub arg_text: Vec<Option<String>>,
+    /// The typed values `arg_text` renders (see [`crate::value`]), at
+    /// exit, beside it.
+    pub arg_values: Vec<Option<crate::value::Value>>,
 }
 
 impl<'c> Syscall<'c> {
@@ -168,6 +171,7 @@ impl<'c> Syscall<'c> {
             skip: None,
             process: None,
             arg_text: Vec::new(),
+            arg_values: Vec::new(),
         }
     }
 

@@ -528,6 +528,7 @@ mod tests {
                 name: String::new(),
                 raw: 0,
                 text: Some(a.to_string()),
+                value: None,
             })
             .collect();
         r

@@ -213,7 +213,8 @@ pub fn linux_index(abi: LinuxAbi, name: &str) -> Option<u16> {
         .map(|i| i as u16)
 }
 
-/// Format: abi `u8`, call index `u16`, strsize `u16`, verbose, 6 raw
+/// Format: abi `u8`, call index `u16`, strsize `u16`, verbose, `-x` level
+/// `u16`, `-X` style `u16`, 6 raw
 /// arguments `u64`, return value `u64`, then memory.
 pub fn linux_decode(data: &[u8]) {
     let _ = linux_decode_text(data);

@@ -120,7 +120,7 @@ fn nt_open_file_decoded_attributed_and_rewritten() {
     );
     assert_eq!(rec["comm"], "vstrace-nt.exe");
     let args = rec["args"].as_array().unwrap();
-    let val = |i: usize| args[i]["value"].as_str().unwrap_or("").to_string();
+    let val = |i: usize| args[i]["text"].as_str().unwrap_or("").to_string();
     assert!(
         val(1).contains("FILE_READ_DATA") || val(1).contains("FILE_GENERIC_READ"),
         "{}",

@@ -12,8 +12,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 use vstrace_core::read;
-use vstrace_core::VirtMem;
+use vstrace_core::value::{Base, Bytes, Escape, Flag};
 pub use vstrace_core::{ArgValue, DecodeOptions};
+use vstrace_core::{StructBuilder, Value, VirtMem};
 
 use crate::consts;
 use crate::fmt;
@@ -107,14 +108,9 @@ pub fn decode_enter(
     (0..shape::shown_args(desc, &ctx.raw))
         .map(|i| {
             let a = desc.args[i];
-            let text = match a.dir {
-                Dir::Out => None,
-                Dir::In | Dir::InOut => Some(ctx.decode(i)),
-            };
-            ArgValue {
-                name: a.name.to_string(),
-                raw: ctx.raw[i],
-                text,
+            match a.dir {
+                Dir::Out => ArgValue::with_text(a.name, ctx.raw[i], None),
+                Dir::In | Dir::InOut => ArgValue::typed(a.name, ctx.raw[i], ctx.value(i)),
             }
         })
         .collect()
@@ -146,13 +142,13 @@ pub fn decode_exit(
         match a.dir {
             Dir::In => {
                 if slot.text.is_none() {
-                    slot.text = Some(ctx.decode(i));
+                    slot.set(ctx.value(i));
                 }
             }
             // The kernel wrote nothing on failure: show the address.
             // (iovec arrays still show their buffers' addresses).
             Dir::Out if failed && !matches!(a.ty, ArgType::IovecOut(_)) => {
-                slot.text = Some(fmt::ptr(ctx.raw[i]))
+                slot.set(Value::ptr(ctx.raw[i]))
             }
             // A value-result length (`socklen_t *`): strace shows
             // `[in => out]` when the kernel changed it, the entry value
@@ -161,29 +157,45 @@ pub fn decode_exit(
                 if failed && slot.text.is_some() {
                     continue;
                 }
-                let now = ctx.decode(i);
-                slot.text = Some(match slot.text.as_deref() {
-                    Some(before)
-                        if before != now && before.starts_with('[') && now.starts_with('[') =>
-                    {
-                        format!("{} => {}", before.trim_end_matches(']'), &now[1..])
+                let now = ctx.value(i);
+                let changed = match (slot.value.take(), &now) {
+                    (Some(before), now) if before.render() != now.render() => {
+                        changed_in_brackets(before, now.clone())
                     }
-                    _ => now,
-                });
+                    _ => None,
+                };
+                slot.set(changed.unwrap_or(now));
             }
             // sendfile's offset: `[before] => [after]` when data moved.
             Dir::InOut if a.ty == ArgType::U64Ptr => {
                 if failed || ret == 0 || slot.text.is_none() || ctx.raw[i] == 0 {
                     continue;
                 }
-                let now = ctx.decode(i);
-                if let Some(before) = slot.text.take() {
-                    slot.text = Some(format!("{before} => {now}"));
-                }
+                let now = ctx.value(i);
+                let before = slot
+                    .value
+                    .take()
+                    .unwrap_or_else(|| Value::Opaque(slot.text.clone().unwrap_or_default()));
+                slot.set(Value::Changed {
+                    before: Box::new(before),
+                    after: Box::new(now),
+                });
             }
-            Dir::Out | Dir::InOut => slot.text = Some(ctx.decode(i)),
+            Dir::Out | Dir::InOut => slot.set(ctx.value(i)),
         }
     }
+}
+
+/// `[in => out]` for a value-result `[in]` that became `[out]`.
+fn changed_in_brackets(before: Value, now: Value) -> Option<Value> {
+    let one = |v: Value| match v {
+        Value::Array { mut items, more } if items.len() == 1 && !more => items.pop(),
+        _ => None,
+    };
+    Some(Value::boxed(Value::Changed {
+        before: Box::new(one(before)?),
+        after: Box::new(one(now)?),
+    }))
 }
 
 /// Formats a return value (`ret` as found in rax/eax: `-errno` on error).
@@ -291,9 +303,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
 
     /// A NUL-terminated string of at most `max` bytes; the address when
     /// it cannot be read up to its end or the limit.
-    fn string(&mut self, va: u64, max: usize) -> String {
+    fn string(&mut self, va: u64, max: usize) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         match read::read_cstring(self.mem, va, max) {
             Ok(s) if s.fault.is_none() => {
@@ -306,126 +318,110 @@ impl<'a, 'm> Ctx<'a, 'm> {
                         read::read_struct(self.mem, va.wrapping_add(max as u64), 1).as_deref(),
                         Ok([0])
                     );
-                fmt::quote_x(&s.bytes, cut, self.opts.strings_in_hex)
+                Value::str(s.bytes, cut, self.opts.strings_in_hex)
             }
-            _ => fmt::ptr(va),
+            _ => Value::ptr(va),
         }
     }
 
     /// `len` bytes at `va`, at most `strsize` of them printed.
-    fn buffer(&mut self, va: u64, len: u64) -> String {
+    fn buffer(&mut self, va: u64, len: u64) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         let show = len.min(self.opts.strsize as u64) as usize;
         match read::read_struct(self.mem, va, show) {
             // strace shows random bytes in hex.
-            Ok(b) if self.desc.name == "getrandom" => fmt::quote_hex(&b, len > show as u64),
-            Ok(b) => fmt::quote_x(&b, len > show as u64, self.opts.strings_in_hex),
-            Err(_) => fmt::ptr(va),
+            Ok(b) => Value::Str(Bytes {
+                bytes: b,
+                truncated: len > show as u64,
+                escape: if self.desc.name == "getrandom" {
+                    Escape::AllHex
+                } else {
+                    Escape::Level(self.opts.strings_in_hex)
+                },
+            }),
+            Err(_) => Value::ptr(va),
         }
     }
 
-    fn decode(&mut self, i: usize) -> String {
+    /// The typed value of argument `i`; decoders not converted yet give
+    /// their text ([`Value::Opaque`], from [`Ctx::decode`]).
+    fn value(&mut self, i: usize) -> Value {
         let ty = self.desc.args[i].ty;
         let v = self.raw[i];
+        let w32 = v & 0xffff_ffff;
         match ty {
-            ArgType::Int | ArgType::Fd | ArgType::Pid => (v as u32 as i32).to_string(),
-            ArgType::Uint => (v as u32).to_string(),
-            ArgType::Long => self.signed(v).to_string(),
-            ArgType::Ulong => v.to_string(),
+            ArgType::Int | ArgType::Pid => Value::dec(v as u32 as i32),
+            ArgType::Fd => Value::Fd {
+                fd: i64::from(v as u32 as i32),
+                path: None,
+            },
+            ArgType::Uint => Value::dec(v as u32),
+            ArgType::Long => Value::dec(self.signed(v)),
+            ArgType::Ulong => Value::dec(v),
             ArgType::Uid | ArgType::Gid => {
                 if v as u32 == u32::MAX {
-                    "-1".into()
+                    Value::dec(-1)
                 } else {
-                    (v as u32).to_string()
+                    Value::dec(v as u32)
                 }
             }
-            ArgType::Hex if v == 0 => "0".into(),
-            ArgType::Hex => format!("{v:#x}"),
-            ArgType::Ptr | ArgType::TimePtr => fmt::ptr(v),
-            ArgType::Xlat(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::Hex),
-            ArgType::XlatD(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::Dec),
-            ArgType::XlatDn(t) => xlat::xval(self.abi, t, v & 0xffff_ffff, Radix::DecBare),
-            ArgType::XlatLong(t) => xlat::xval(self.abi, t, v, Radix::Hex),
-            ArgType::Flags(t) => xlat::flags(self.abi, t, v & 0xffff_ffff),
-            ArgType::FlagsLong(t) => xlat::flags(self.abi, t, v),
-            ArgType::FlagsPlain(t) => xlat::flags_plain(self.abi, t, v & 0xffff_ffff),
-            ArgType::Umode => fmt::octal03(v & 0xffff),
-            ArgType::SymMode => fmt::symbolic_mode(self.abi, v & 0xffff),
-            ArgType::MknodDev(_) => fmt::makedev(v & 0xffff_ffff),
+            ArgType::Hex => Value::int(v, Base::Hex),
+            ArgType::Ptr | ArgType::TimePtr => Value::ptr(v),
+            ArgType::Xlat(t) => fmt::xval_v(self.abi, t, w32, Radix::Hex),
+            ArgType::XlatD(t) => fmt::xval_v(self.abi, t, w32, Radix::Dec),
+            ArgType::XlatDn(t) => fmt::xval_v(self.abi, t, w32, Radix::DecBare),
+            ArgType::XlatLong(t) => fmt::xval_v(self.abi, t, v, Radix::Hex),
+            ArgType::Flags(t) => fmt::xflags_v(self.abi, &[t], w32, true, true),
+            ArgType::FlagsLong(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
+            ArgType::FlagsPlain(t) => fmt::xflags_v(self.abi, &[t], w32, false, true),
+            ArgType::Umode | ArgType::OpenMode(_) => Value::int(v & 0xffff, Base::Oct03),
+            ArgType::SymMode => fmt::symbolic_mode_v(self.abi, v & 0xffff),
             ArgType::I64Ptr | ArgType::U64Ptr => match read::read_u64(self.mem, v) {
-                _ if v == 0 => "NULL".into(),
-                Ok(n) if ty == ArgType::I64Ptr => format!("[{}]", n as i64),
-                Ok(n) => format!("[{n}]"),
-                Err(_) => fmt::ptr(v),
+                _ if v == 0 => Value::Null,
+                Ok(n) if ty == ArgType::I64Ptr => Value::boxed(Value::dec(n as i64)),
+                Ok(n) => Value::boxed(Value::dec(n)),
+                Err(_) => Value::ptr(v),
             },
-            ArgType::FanInitFlags => {
-                let v = v & 0xffff_ffff;
-                let class = xlat::xval(self.abi, xlat::Table::FanClasses, v & 0xc, Radix::Hex);
-                match v & !0xc {
-                    0 => class,
-                    rest => format!(
-                        "{class}|{}",
-                        xlat::flags(self.abi, xlat::Table::FanInitFlags, rest)
-                    ),
-                }
+            ArgType::HexInt | ArgType::HexUint => Value::int(w32, Base::Hex),
+            ArgType::Prctl | ArgType::PrctlOption => {
+                fmt::xval_v(self.abi, T::PrctlOptions, w32, Radix::Hex)
             }
-            ArgType::OpenMode(_) => fmt::octal03(v & 0xffff),
-            ArgType::HexInt | ArgType::HexUint => fmt::hex0(v & 0xffff_ffff),
-            ArgType::Prctl => xlat::xval(
-                self.abi,
-                xlat::Table::PrctlOptions,
-                v & 0xffff_ffff,
-                Radix::Hex,
-            ),
-            ArgType::PrctlArg(k) => self.prctl_arg(k),
-            ArgType::FutexArg(k) => self.futex_arg(k),
-            ArgType::PtraceArg(k) => self.ptrace_arg(k),
-            ArgType::Dev
-            | ArgType::DirentsOut
-            | ArgType::RebootArg
-            | ArgType::XlatVerbose(_)
-            | ArgType::SyslogLen
-            | ArgType::KexecFlags
-            | ArgType::GidsIn(_)
-            | ArgType::GidsOut
-            | ArgType::SwapFlags
-            | ArgType::SeccompFlags
-            | ArgType::HexPtrOut
-            | ArgType::UlongPtrOut
-            | ArgType::IpcKey
-            | ArgType::IpcFlags(_)
-            | ArgType::IpcCmd(_) => self.shaped(ty, v),
-            ArgType::FcntlArg => self.fcntl_arg(),
-            ArgType::SockLevel => xlat::xval(
-                self.abi,
-                xlat::Table::Socketlayers,
-                v & 0xffff_ffff,
-                Radix::Hex,
-            ),
-            ArgType::SockOptName(level) => fmt::sockopt_name(
+            ArgType::SockLevel => fmt::xval_v(self.abi, T::Socketlayers, w32, Radix::Hex),
+            ArgType::SockOptName(level) => fmt::sockopt_name_v(
                 self.abi,
                 self.arg(level) & 0xffff_ffff,
-                v & 0xffff_ffff,
+                w32,
                 self.desc.name == "setsockopt",
             ),
-            ArgType::IoctlCode => xlat::ioctl_request(self.abi, v as u32),
-            ArgType::IoctlArg => crate::structs::ioctl::decode(&mut self.struct_call(i), v),
+            ArgType::IoctlCode | ArgType::IoctlReq => {
+                let names = xlat::ioctl_names(self.abi, v as u32);
+                if names.is_empty() {
+                    Value::Opaque(xlat::ioctl_request(self.abi, v as u32))
+                } else {
+                    Value::name(names.join(" or "), v as u32)
+                }
+            }
+            ArgType::IoctlArg => {
+                Value::Opaque(crate::structs::ioctl::decode(&mut self.struct_call(i), v))
+            }
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {
-                    // strace's print_xlat_d: -100 under -X raw/verbose.
-                    xlat::styled(|| fd.to_string(), Some("AT_FDCWD".into()), String::new)
+                    Value::name("AT_FDCWD", fd)
                 } else {
-                    fd.to_string()
+                    Value::Fd {
+                        fd: i64::from(fd),
+                        path: None,
+                    }
                 }
             }
             ArgType::Path => self.string(v, PATH_MAX),
             ArgType::Str => self.string(v, self.opts.strsize),
             ArgType::StrOut => match self.ret {
                 Some(r) if r >= 0 => self.string(v, PATH_MAX),
-                _ => fmt::ptr(v),
+                _ => Value::ptr(v),
             },
             ArgType::BufIn(n) => {
                 let len = self.arg(n);
@@ -447,28 +443,169 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 };
                 match len {
                     Some(len) if self.ret.is_some() => self.buffer(v, len),
-                    _ => fmt::ptr(v),
+                    _ => Value::ptr(v),
                 }
             }
-            ArgType::OpenFlags => fmt::open_flags(v & 0xffff_ffff),
-            ArgType::Mode => fmt::octal(v & 0xffff_ffff),
-            ArgType::AccessMode => xlat::flags(self.abi, T::AccessModes, v & 0xffff_ffff),
-            ArgType::AtFlags => xlat::flags(self.abi, T::AtFlags, v & 0xffff_ffff),
-            ArgType::MmapProt => xlat::flags(self.abi, T::MmapProt, v & 0xffff_ffff),
-            ArgType::MmapFlags => fmt::mmap_flags(v & 0xffff_ffff),
-            ArgType::MremapFlags => xlat::flags(self.abi, T::MremapFlags, v & 0xffff_ffff),
-            ArgType::CloneFlags => fmt::clone_flags(v),
-            ArgType::Signal => fmt::signal(v & 0xffff_ffff),
+            ArgType::OpenFlags => fmt::open_flags_v(w32),
+            ArgType::Mode => Value::int(w32, Base::Oct),
+            ArgType::AccessMode => fmt::xflags_v(self.abi, &[T::AccessModes], w32, true, true),
+            ArgType::AtFlags => fmt::xflags_v(self.abi, &[T::AtFlags], w32, true, true),
+            ArgType::MmapProt => fmt::xflags_v(self.abi, &[T::MmapProt], w32, true, true),
+            ArgType::MmapFlags => fmt::mmap_flags_v(w32),
+            ArgType::MremapFlags => fmt::xflags_v(self.abi, &[T::MremapFlags], w32, true, true),
+            ArgType::CloneFlags => fmt::clone_flags_v(v),
+            ArgType::Signal => fmt::signal_v(w32),
             ArgType::Sigaction => self.sigaction(v, false),
             ArgType::OldSigaction => self.sigaction(v, true),
             ArgType::Sigset => match self.sigset_size() {
                 // strace shows the set only for a size the kernel accepts.
-                Some(n) if n > 8 || n < self.sigset_min() => fmt::ptr(v),
+                Some(n) if n > 8 || n < self.sigset_min() => Value::ptr(v),
                 _ => self.sigset(v),
             },
-            ArgType::SigprocmaskHow => {
-                xlat::xval(self.abi, T::Sigprocmaskcmds, v & 0xffff_ffff, Radix::Hex)
+            ArgType::SigprocmaskHow => fmt::xval_v(self.abi, T::Sigprocmaskcmds, w32, Radix::Hex),
+            ArgType::SockFamily => fmt::xval_v(self.abi, T::Addrfams, w32, Radix::Hex),
+            ArgType::SockType => {
+                let base = w32 & 0xf;
+                let mut parts = Vec::new();
+                if base != 0 {
+                    parts.push(match consts::lookup(consts::SOCK_TYPES, base) {
+                        Some(n) => Flag::Name(n.into()),
+                        None => Flag::Text(base.to_string()),
+                    });
+                }
+                if w32 & !0xf != 0 {
+                    if let Value::Flags(p) = fmt::flags_v(w32 & !0xf, consts::SOCK_TYPE_FLAGS, "0")
+                    {
+                        parts.extend(p);
+                    }
+                }
+                Value::Flags(parts)
             }
+            ArgType::SockProto => {
+                let family = self
+                    .desc
+                    .args
+                    .iter()
+                    .position(|a| a.ty == ArgType::SockFamily)
+                    .map(|j| self.raw[j]);
+                match family {
+                    Some(2) | Some(10) => fmt::enum_v(w32, consts::IP_PROTOCOLS, Base::Dec),
+                    _ => Value::dec(v as u32 as i32),
+                }
+            }
+            ArgType::MsgFlags => fmt::xflags_v(self.abi, &[T::MsgFlags], w32, true, true),
+            ArgType::IovecIn(n) => {
+                let count = self.arg(n);
+                self.iovec(v, count, None)
+            }
+            ArgType::IovecOut(n) => {
+                let count = self.arg(n);
+                match self.ret {
+                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
+                    // Nothing was read: the buffers' addresses.
+                    Some(_) => self.iovec(v, count, None),
+                    None => Value::ptr(v),
+                }
+            }
+            ArgType::Argv => self.string_array(v),
+            ArgType::Envp if self.opts.verbose => self.string_array(v),
+            ArgType::Envp => self.env_count(v),
+            ArgType::FcntlCmd => fmt::xval_v(self.abi, T::Fcntlcmds, w32, Radix::Hex),
+            ArgType::ArchPrctlCode => fmt::xval_v(self.abi, T::Archvals, w32, Radix::Hex),
+            ArgType::GrndFlags => fmt::xflags_v(self.abi, &[T::GetrandomFlags], w32, true, true),
+            ArgType::Whence => fmt::xval_v(self.abi, T::WhenceCodes, w32, Radix::Hex),
+            ArgType::WaitOptions => fmt::xflags_v(self.abi, &[T::Wait4Options], w32, true, true),
+            ArgType::PipeFds => {
+                if v == 0 || self.ret.is_none() {
+                    return Value::ptr(v);
+                }
+                match (self.read_i32(v), self.read_i32(v.wrapping_add(4))) {
+                    (Some(a), Some(b)) => Value::Array {
+                        items: [a, b]
+                            .map(|fd| Value::Fd {
+                                fd: i64::from(fd),
+                                path: None,
+                            })
+                            .into(),
+                        more: false,
+                    },
+                    _ => Value::ptr(v),
+                }
+            }
+            ArgType::StatOut | ArgType::Stat64Out | ArgType::StatxOut => {
+                if self.ret.is_none() {
+                    Value::ptr(v)
+                } else {
+                    self.stat(ty, v)
+                }
+            }
+            ArgType::IntPtr => {
+                if v == 0 {
+                    return Value::Null;
+                }
+                match self.read_i32(v) {
+                    Some(n) => Value::boxed(Value::dec(n)),
+                    None => Value::ptr(v),
+                }
+            }
+            ArgType::Clockid => fmt::clockid_v(self.abi, w32),
+            ArgType::Struct(k) => crate::structs::value(
+                &mut crate::structs::Call {
+                    abi: self.abi,
+                    name: self.desc.name,
+                    raw: self.raw,
+                    mem: &mut *self.mem,
+                    opts: self.opts,
+                    ret: self.ret,
+                    entries: &self.entries,
+                    index: i,
+                },
+                k,
+                v,
+            ),
+            _ => Value::Opaque(self.decode(i)),
+        }
+    }
+
+    /// The strace text of argument `i` for the types whose decoders give
+    /// text only; every other type is its [`Ctx::value`] rendered. (A
+    /// new type gets an arm in [`Ctx::value`]; a text-only arm here works
+    /// too and shows as opaque in JSON.)
+    fn decode(&mut self, i: usize) -> String {
+        let ty = self.desc.args[i].ty;
+        let v = self.raw[i];
+        match ty {
+            ArgType::MknodDev(_) => fmt::makedev(v & 0xffff_ffff),
+            ArgType::FanInitFlags => {
+                let v = v & 0xffff_ffff;
+                let class = xlat::xval(self.abi, xlat::Table::FanClasses, v & 0xc, Radix::Hex);
+                match v & !0xc {
+                    0 => class,
+                    rest => format!(
+                        "{class}|{}",
+                        xlat::flags(self.abi, xlat::Table::FanInitFlags, rest)
+                    ),
+                }
+            }
+            ArgType::PrctlArg(k) => self.prctl_arg(k),
+            ArgType::FutexArg(k) => self.futex_arg(k),
+            ArgType::PtraceArg(k) => self.ptrace_arg(k),
+            ArgType::Dev
+            | ArgType::DirentsOut
+            | ArgType::RebootArg
+            | ArgType::XlatVerbose(_)
+            | ArgType::SyslogLen
+            | ArgType::KexecFlags
+            | ArgType::GidsIn(_)
+            | ArgType::GidsOut
+            | ArgType::SwapFlags
+            | ArgType::SeccompFlags
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut
+            | ArgType::IpcKey
+            | ArgType::IpcFlags(_)
+            | ArgType::IpcCmd(_) => self.shaped(ty, v),
+            ArgType::FcntlArg => self.fcntl_arg(),
             ArgType::Sockaddr(n) => {
                 let len = self.arg(n) as u32 as usize;
                 self.sockaddr(v, len)
@@ -486,68 +623,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => fmt::ptr(v),
                 }
             }
-            ArgType::SockFamily => xlat::xval(self.abi, T::Addrfams, v & 0xffff_ffff, Radix::Hex),
-            ArgType::SockType => {
-                let v = v & 0xffff_ffff;
-                let base = v & 0xf;
-                let mut parts = Vec::new();
-                if base != 0 {
-                    parts.push(fmt::enum_or_dec(base, consts::SOCK_TYPES));
-                }
-                if v & !0xf != 0 {
-                    parts.push(fmt::flags(v & !0xf, consts::SOCK_TYPE_FLAGS, "0"));
-                }
-                if parts.is_empty() {
-                    "0".into()
-                } else {
-                    parts.join("|")
-                }
-            }
-            ArgType::SockProto => {
-                let family = self
-                    .desc
-                    .args
-                    .iter()
-                    .position(|a| a.ty == ArgType::SockFamily)
-                    .map(|j| self.raw[j]);
-                match family {
-                    Some(2) | Some(10) => fmt::enum_or_dec(v & 0xffff_ffff, consts::IP_PROTOCOLS),
-                    _ => (v as u32 as i32).to_string(),
-                }
-            }
-            ArgType::MsgFlags => xlat::flags(self.abi, T::MsgFlags, v & 0xffff_ffff),
-            ArgType::IovecIn(n) => {
-                let count = self.arg(n);
-                self.iovec(v, count, None)
-            }
-            ArgType::IovecOut(n) => {
-                let count = self.arg(n);
-                match self.ret {
-                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
-                    // Nothing was read: the buffers' addresses.
-                    Some(_) => self.iovec(v, count, None),
-                    None => fmt::ptr(v),
-                }
-            }
-            ArgType::Argv => self.string_array(v),
-            ArgType::Envp => {
-                if self.opts.verbose {
-                    self.string_array(v)
-                } else {
-                    self.env_count(v)
-                }
-            }
-            ArgType::FcntlCmd => xlat::xval(self.abi, T::Fcntlcmds, v & 0xffff_ffff, Radix::Hex),
-            ArgType::ArchPrctlCode => {
-                xlat::xval(self.abi, T::Archvals, v & 0xffff_ffff, Radix::Hex)
-            }
-            ArgType::PrctlOption => {
-                xlat::xval(self.abi, T::PrctlOptions, v & 0xffff_ffff, Radix::Hex)
-            }
-            ArgType::GrndFlags => xlat::flags(self.abi, T::GetrandomFlags, v & 0xffff_ffff),
-            ArgType::IoctlReq => xlat::ioctl_request(self.abi, v as u32),
-            ArgType::Whence => xlat::xval(self.abi, T::WhenceCodes, v & 0xffff_ffff, Radix::Hex),
-            ArgType::WaitOptions => xlat::flags(self.abi, T::Wait4Options, v & 0xffff_ffff),
             ArgType::WaitStatus => match self.ret {
                 Some(r) if r > 0 && v != 0 => match self.read_i32(v) {
                     Some(s) => format!("[{}]", wait_status(s)),
@@ -555,33 +630,77 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 },
                 _ => fmt::ptr(v),
             },
-            ArgType::PipeFds => {
-                if v == 0 || self.ret.is_none() {
-                    return fmt::ptr(v);
-                }
-                match (self.read_i32(v), self.read_i32(v.wrapping_add(4))) {
-                    (Some(a), Some(b)) => format!("[{a}, {b}]"),
-                    _ => fmt::ptr(v),
-                }
-            }
-            ArgType::StatOut | ArgType::Stat64Out | ArgType::StatxOut => {
-                if self.ret.is_none() {
-                    fmt::ptr(v)
-                } else {
-                    self.stat(ty, v)
-                }
-            }
-            ArgType::IntPtr => {
-                if v == 0 {
-                    return "NULL".into();
-                }
-                match self.read_i32(v) {
-                    Some(n) => format!("[{n}]"),
-                    None => fmt::ptr(v),
-                }
-            }
-            ArgType::Clockid => fmt::clockid(self.abi, v & 0xffff_ffff),
-            ArgType::Struct(k) => crate::structs::decode(&mut self.struct_call(i), k, v),
+            ArgType::Int
+            | ArgType::Fd
+            | ArgType::Pid
+            | ArgType::Uint
+            | ArgType::Long
+            | ArgType::Ulong
+            | ArgType::Uid
+            | ArgType::Gid
+            | ArgType::Hex
+            | ArgType::Ptr
+            | ArgType::TimePtr
+            | ArgType::Xlat(_)
+            | ArgType::XlatD(_)
+            | ArgType::XlatDn(_)
+            | ArgType::XlatLong(_)
+            | ArgType::Flags(_)
+            | ArgType::FlagsLong(_)
+            | ArgType::FlagsPlain(_)
+            | ArgType::Umode
+            | ArgType::SymMode
+            | ArgType::I64Ptr
+            | ArgType::U64Ptr
+            | ArgType::OpenMode(_)
+            | ArgType::HexInt
+            | ArgType::HexUint
+            | ArgType::Prctl
+            | ArgType::SockLevel
+            | ArgType::SockOptName(_)
+            | ArgType::IoctlCode
+            | ArgType::IoctlArg
+            | ArgType::Dirfd
+            | ArgType::Path
+            | ArgType::Str
+            | ArgType::StrOut
+            | ArgType::BufIn(_)
+            | ArgType::BufOut(_)
+            | ArgType::OpenFlags
+            | ArgType::Mode
+            | ArgType::AccessMode
+            | ArgType::AtFlags
+            | ArgType::MmapProt
+            | ArgType::MmapFlags
+            | ArgType::MremapFlags
+            | ArgType::CloneFlags
+            | ArgType::Signal
+            | ArgType::Sigaction
+            | ArgType::OldSigaction
+            | ArgType::Sigset
+            | ArgType::SigprocmaskHow
+            | ArgType::SockFamily
+            | ArgType::SockType
+            | ArgType::SockProto
+            | ArgType::MsgFlags
+            | ArgType::IovecIn(_)
+            | ArgType::IovecOut(_)
+            | ArgType::Argv
+            | ArgType::Envp
+            | ArgType::FcntlCmd
+            | ArgType::ArchPrctlCode
+            | ArgType::PrctlOption
+            | ArgType::GrndFlags
+            | ArgType::IoctlReq
+            | ArgType::Whence
+            | ArgType::WaitOptions
+            | ArgType::PipeFds
+            | ArgType::StatOut
+            | ArgType::Stat64Out
+            | ArgType::StatxOut
+            | ArgType::IntPtr
+            | ArgType::Clockid
+            | ArgType::Struct(_) => self.value(i).render(),
         }
     }
 
@@ -600,9 +719,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
     }
 
     /// `struct sigaction` (kernel layout) or i386 `struct old_sigaction`.
-    fn sigaction(&mut self, va: u64, old: bool) -> String {
+    fn sigaction(&mut self, va: u64, old: bool) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         let w = self.ptr_size();
         // Field order: new = handler, flags, restorer, mask (64-bit);
@@ -622,23 +741,24 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
         };
         let Some((handler, flags, restorer, mask)) = fields else {
-            return fmt::ptr(va);
+            return Value::ptr(va);
         };
         let h = match handler {
-            0 => "SIG_DFL".to_string(),
-            1 => "SIG_IGN".to_string(),
-            h => format!("{h:#x}"),
+            0 => Value::name("SIG_DFL", 0),
+            1 => Value::name("SIG_IGN", 1),
+            h => Value::Ptr(h),
         };
-        let mut s = format!(
-            "{{sa_handler={h}, sa_mask={}, sa_flags={}",
-            fmt::sigset(mask),
-            fmt::flags(flags & 0xffff_ffff, consts::SA_FLAGS, "0")
-        );
+        let mut s = StructBuilder::new();
+        s.field("sa_handler", h)
+            .field("sa_mask", fmt::sigset_v(mask))
+            .field(
+                "sa_flags",
+                fmt::flags_v(flags & 0xffff_ffff, consts::SA_FLAGS, "0"),
+            );
         if flags & 0x0400_0000 != 0 {
-            let _ = write!(s, ", sa_restorer={}", fmt::ptr(restorer));
+            s.field("sa_restorer", Value::ptr(restorer));
         }
-        s.push('}');
-        s
+        s.done()
     }
 
     /// The `sigsetsize` argument of the call, if it has one.
@@ -658,20 +778,20 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
     }
 
-    fn sigset(&mut self, va: u64) -> String {
+    fn sigset(&mut self, va: u64) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         // A 4-byte set (32-bit size argument) holds the first 32 signals.
         if self.sigset_size().is_some_and(|n| n < 8) {
             return match read::read_u32(self.mem, va) {
-                Ok(m) => fmt::sigset(m as u64),
-                Err(_) => fmt::ptr(va),
+                Ok(m) => fmt::sigset_v(m as u64),
+                Err(_) => Value::ptr(va),
             };
         }
         match read::read_u64(self.mem, va) {
-            Ok(m) => fmt::sigset(m),
-            Err(_) => fmt::ptr(va),
+            Ok(m) => fmt::sigset_v(m),
+            Err(_) => Value::ptr(va),
         }
     }
 
@@ -691,18 +811,21 @@ impl<'a, 'm> Ctx<'a, 'm> {
 
     /// iovec array: data shown up to `strsize` per element, and in total
     /// up to `limit` bytes (the return value) for output vectors.
-    fn iovec(&mut self, va: u64, count: u64, limit: Option<u64>) -> String {
+    fn iovec(&mut self, va: u64, count: u64, limit: Option<u64>) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         let w = self.ptr_size();
         if count == 0 {
-            return "[]".into();
+            return Value::Array {
+                items: Vec::new(),
+                more: false,
+            };
         }
         let shown = count.min(MAX_ELEMENTS as u64) as usize;
         let raw = match read::read_struct(self.mem, va, shown * 2 * w as usize) {
             Ok(r) => r,
-            Err(_) => return fmt::ptr(va),
+            Err(_) => return Value::ptr(va),
         };
         let word_at = |off: usize| -> u64 {
             let mut b = [0u8; 8];
@@ -711,7 +834,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             u64::from_le_bytes(b)
         };
         let mut left = limit;
-        let mut parts = Vec::with_capacity(shown);
+        let mut items = Vec::with_capacity(shown);
         for k in 0..shown {
             let base = word_at(k * 2 * w as usize);
             let len = word_at(k * 2 * w as usize + w as usize);
@@ -725,61 +848,65 @@ impl<'a, 'm> Ctx<'a, 'm> {
             };
             let failed = self.ret.is_some_and(|r| r < 0);
             let data = if failed {
-                fmt::ptr(base)
+                Value::ptr(base)
             } else {
                 self.buffer(base, data_len)
             };
-            parts.push(format!("{{iov_base={data}, iov_len={len}}}"));
+            items.push(
+                StructBuilder::new()
+                    .field("iov_base", data)
+                    .dec("iov_len", len)
+                    .done(),
+            );
         }
-        if count > shown as u64 {
-            parts.push("...".into());
+        Value::Array {
+            items,
+            more: count > shown as u64,
         }
-        format!("[{}]", parts.join(", "))
     }
 
     /// A NULL-terminated array of string pointers (`argv`), as strace's
     /// `printargv`: at most `strsize` elements (then `...`), and an
     /// unreadable slot ends the array with `... /* its address */`.
-    fn string_array(&mut self, va: u64) -> String {
+    fn string_array(&mut self, va: u64) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         let w = self.ptr_size();
         let max = self.opts.strsize.min(MAX_ENV_COUNT) as u64;
-        let mut parts = Vec::new();
+        let mut items = Vec::new();
+        let mut more = false;
         for k in 0..=max {
             let a = va.wrapping_add(k * w);
             if a < va {
-                parts.push(format!("... /* {} */", fmt::ptr(a)));
+                items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(a))));
                 break;
             }
             let Some(p) = self.read_word(a) else {
                 if k == 0 {
-                    return fmt::ptr(va);
+                    return Value::ptr(va);
                 }
-                parts.push(format!("... /* {} */", fmt::ptr(a)));
+                items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(a))));
                 break;
             };
             if k == max {
-                if p != 0 {
-                    parts.push("...".to_string());
-                }
+                more = p != 0;
                 break;
             }
             if p == 0 {
                 break;
             }
             let s = self.string(p, self.opts.strsize);
-            parts.push(s);
+            items.push(s);
         }
-        format!("[{}]", parts.join(", "))
+        Value::Array { items, more }
     }
 
     /// `0x7ffc... /* 12 vars */`, as strace prints envp by default
     /// (`, unterminated` when the array runs into unreadable memory).
-    fn env_count(&mut self, va: u64) -> String {
+    fn env_count(&mut self, va: u64) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         let w = self.ptr_size();
         let mut n = 0usize;
@@ -792,7 +919,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             let chunk = room.min(64).min(MAX_ENV_COUNT - n);
             let Ok(raw) = read::read_struct(self.mem, a, chunk * w as usize) else {
                 if n == 0 {
-                    return fmt::ptr(va);
+                    return Value::ptr(va);
                 }
                 more = true;
                 break;
@@ -811,12 +938,15 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         let vars = if n == 1 { "var" } else { "vars" };
         let unterminated = if more { ", unterminated" } else { "" };
-        format!("{} /* {n} {vars}{unterminated} */", fmt::ptr(va))
+        Value::Commented {
+            value: Box::new(Value::ptr(va)),
+            comment: format!("{n} {vars}{unterminated}"),
+        }
     }
 
-    fn stat(&mut self, ty: ArgType, va: u64) -> String {
+    fn stat(&mut self, ty: ArgType, va: u64) -> Value {
         if va == 0 {
-            return "NULL".into();
+            return Value::Null;
         }
         // (size, mode offset+width, size offset+width, uid, gid, ino, nlink)
         struct Layout {
@@ -874,7 +1004,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             },
         };
         let Ok(b) = read::read_struct(self.mem, va, l.size) else {
-            return fmt::ptr(va);
+            return Value::ptr(va);
         };
         let get = |(off, n): (usize, usize)| -> u64 {
             let mut x = [0u8; 8];
@@ -882,22 +1012,20 @@ impl<'a, 'm> Ctx<'a, 'm> {
             u64::from_le_bytes(x)
         };
         let p = l.prefix;
+        let f = |n: &str| format!("{p}{n}");
+        let mut st = StructBuilder::new();
         if self.opts.verbose {
-            format!(
-                "{{{p}ino={}, {p}mode={}, {p}nlink={}, {p}uid={}, {p}gid={}, {p}size={}}}",
-                get(l.ino),
-                fmt::st_mode(get(l.mode)),
-                get(l.nlink),
-                get(l.uid),
-                get(l.gid),
-                get(l.st_size) as i64
-            )
+            st.dec(f("ino"), get(l.ino))
+                .field(f("mode"), fmt::st_mode_v(get(l.mode)))
+                .dec(f("nlink"), get(l.nlink))
+                .dec(f("uid"), get(l.uid))
+                .dec(f("gid"), get(l.gid))
+                .dec(f("size"), get(l.st_size) as i64)
+                .done()
         } else {
-            format!(
-                "{{{p}mode={}, {p}size={}, ...}}",
-                fmt::st_mode(get(l.mode)),
-                get(l.st_size) as i64
-            )
+            st.field(f("mode"), fmt::st_mode_v(get(l.mode)))
+                .dec(f("size"), get(l.st_size) as i64)
+                .abbreviated()
         }
     }
 }

@@ -1,22 +1,33 @@
-//! strace-style text: quoted strings with escapes, flag sets with an
+//! strace-style values: quoted strings with escapes, flag sets with an
 //! unknown-bits remainder, enumerations with a numeric fallback.
+//!
+//! Each notation has a typed builder (`*_v`, returning a
+//! [`Value`] whose [`Value::render`] is the strace text and whose JSON is
+//! the plain value) and a text adapter of the old name that renders it,
+//! so decoders written against the text API keep working. A new decoder
+//! should build its value with the `*_v` functions and
+//! [`vstrace_core::StructBuilder`].
 
-use std::fmt::Write;
+use vstrace_core::value::{quote_into, Base, Bytes, Const, Escape, Flag, Name};
+use vstrace_core::Value;
 
 use crate::consts::{self, Names};
+use crate::xlat::{Radix, Table};
 
 /// Quotes `bytes` the way strace does: `"..."` with C escapes for `"`,
 /// `\`, `\t`, `\n`, `\v`, `\f`, `\r`, and octal escapes (`\0`, `\177`,
 /// three digits when an octal digit follows) for every other byte outside
 /// printable ASCII. `truncated` appends `...` after the closing quote.
 pub fn quote(bytes: &[u8], truncated: bool) -> String {
-    quote_style(bytes, truncated, false)
+    quote_x(bytes, truncated, 0)
 }
 
 /// Like [`quote`] but every byte as `\xNN`, as strace prints random or
 /// binary buffers (getrandom).
 pub fn quote_hex(bytes: &[u8], truncated: bool) -> String {
-    quote_style(bytes, truncated, true)
+    let mut s = String::new();
+    quote_into(bytes, truncated, true, false, &mut s);
+    s
 }
 
 /// Like [`quote`] with strace's `-x` levels (see
@@ -25,173 +36,205 @@ pub fn quote_hex(bytes: &[u8], truncated: bool) -> String {
 /// of `\t\n\v\f\r`, 2 every string in hex, 3 hex escapes instead of
 /// octal ones.
 pub fn quote_x(bytes: &[u8], truncated: bool, xflag: u8) -> String {
-    let hex = match xflag {
-        2 => true,
-        1 => bytes
-            .iter()
-            .any(|&c| c > 0x7e || (c < b' ' && !(9..=13).contains(&c))),
-        _ => false,
-    };
-    quote_escapes(bytes, truncated, hex, xflag == 3)
+    Value::str(bytes.to_vec(), truncated, xflag).render()
 }
 
-fn quote_style(bytes: &[u8], truncated: bool, hex: bool) -> String {
-    quote_escapes(bytes, truncated, hex, false)
-}
-
-fn quote_escapes(bytes: &[u8], truncated: bool, hex: bool, hex_escapes: bool) -> String {
-    let mut s = String::with_capacity(bytes.len() + 2);
-    s.push('"');
-    for (i, &b) in bytes.iter().enumerate() {
-        if hex {
-            let _ = write!(s, "\\x{b:02x}");
-            continue;
-        }
-        match b {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            b'\t' => s.push_str("\\t"),
-            b'\n' => s.push_str("\\n"),
-            0x0b => s.push_str("\\v"),
-            0x0c => s.push_str("\\f"),
-            b'\r' => s.push_str("\\r"),
-            0x20..=0x7e => s.push(b as char),
-            _ if hex_escapes => {
-                let _ = write!(s, "\\x{b:02x}");
-            }
-            _ => {
-                let next_is_octal = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                if next_is_octal {
-                    let _ = write!(s, "\\{b:03o}");
-                } else {
-                    let _ = write!(s, "\\{b:o}");
-                }
-            }
-        }
-    }
-    s.push('"');
-    if truncated {
-        s.push_str("...");
-    }
-    s
+/// Bytes shown with every byte in hex (getrandom's buffer), typed.
+pub fn hex_bytes_v(bytes: Vec<u8>, truncated: bool) -> Value {
+    Value::Str(Bytes {
+        bytes,
+        truncated,
+        escape: Escape::AllHex,
+    })
 }
 
 /// A guest address: `NULL` or `0x...`.
 pub fn ptr(v: u64) -> String {
-    if v == 0 {
-        "NULL".to_string()
-    } else {
-        format!("{v:#x}")
+    Value::ptr(v).render()
+}
+
+/// The named bits of `v` from `names` (a name covering several bits only
+/// when all are set), then the unknown remainder; `zero` stands for 0
+/// (`"0"`: nothing, rendered `0`).
+pub fn flags_v(v: u64, names: Names, zero: &str) -> Value {
+    vstrace_core::style::style_flags(v, flags_abbrev_v(v, names, zero))
+}
+
+/// [`flags_v`] with names whatever the `-X` style (a part of a larger set).
+fn flags_abbrev_v(v: u64, names: Names, zero: &str) -> Value {
+    let mut parts: Vec<Flag> = Vec::new();
+    let mut left = v;
+    for &(bits, name) in names {
+        if bits != 0 && left & bits == bits {
+            parts.push(Flag::Name(Name::Borrowed(name)));
+            left &= !bits;
+        }
     }
+    if left != 0 {
+        parts.push(Flag::Bits {
+            bits: left,
+            comment: None,
+        });
+    }
+    if parts.is_empty() && zero != "0" {
+        parts.push(Flag::Name(Name::Owned(zero.to_string())));
+    }
+    Value::Flags(parts)
 }
 
 /// `A|B|0x...`: every named bit set present in `v` (a name may cover
 /// several bits; it is printed only when all of them are set), then the
 /// unknown remainder in hex. `zero` is printed when `v` is 0.
 pub fn flags(v: u64, names: Names, zero: &str) -> String {
-    let text = flags_abbrev(v, names, zero);
-    // A zero value's text is a name unless it is the number.
-    let named = (v != 0 && text.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()))
-        || (v == 0 && text != "0");
-    crate::xlat::styled(|| hex0(v), named.then(|| text.clone()), || text)
+    flags_v(v, names, zero).render()
 }
 
-/// [`flags`] in strace's default (abbreviated) style.
-fn flags_abbrev(v: u64, names: Names, zero: &str) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut left = v;
-    for &(bits, name) in names {
-        if bits != 0 && left & bits == bits {
-            parts.push(name.to_string());
-            left &= !bits;
-        }
-    }
-    if left != 0 {
-        parts.push(format!("{left:#x}"));
-    }
-    if parts.is_empty() {
-        zero.to_string()
-    } else {
-        parts.join("|")
-    }
+/// An enumeration value by name, or its number in `base` (no comment).
+pub fn enum_v(v: u64, names: Names, base: Base) -> Value {
+    Value::Const(Const {
+        raw: i128::from(v),
+        base,
+        name: consts::lookup(names, v).map(Name::Borrowed),
+        comment: None,
+    })
 }
 
 /// An enumeration value by name, or its decimal value.
 pub fn enum_or_dec(v: u64, names: Names) -> String {
-    let name = consts::lookup(names, v).map(str::to_string);
-    crate::xlat::styled(|| v.to_string(), name, || v.to_string())
+    enum_v(v, names, Base::Dec).render()
 }
 
 /// An enumeration value by name, or its hex value.
 pub fn enum_or_hex(v: u64, names: Names) -> String {
-    let name = consts::lookup(names, v).map(str::to_string);
-    crate::xlat::styled(|| hex0(v), name, || format!("{v:#x}"))
+    enum_v(v, names, Base::Hex).render()
 }
 
 /// A mode in octal with a leading zero (`0644`; `0` for zero).
 pub fn octal(v: u64) -> String {
-    if v == 0 {
-        "0".to_string()
-    } else {
-        format!("0{v:o}")
-    }
+    Value::int(v, Base::Oct).render()
 }
 
 /// A mode as strace's `%#03o`: `000`, `004`, `0644`.
 pub fn octal03(v: u64) -> String {
-    let s = if v == 0 {
-        "0".to_string()
-    } else {
-        format!("0{v:o}")
-    };
-    format!("{s:0>3}")
+    Value::int(v, Base::Oct03).render()
 }
 
 /// `0` or `0x...` (strace's `PRINT_VAL_X`).
 pub fn hex0(v: u64) -> String {
-    if v == 0 {
-        "0".to_string()
-    } else {
-        format!("{v:#x}")
+    Value::int(v, Base::Hex).render()
+}
+
+/// A table value (strace's `printxval`): the name, or the number in
+/// `radix` with the table's `/* X_??? */` comment (none for
+/// [`Radix::DecBare`]).
+pub fn xval_v(abi: crate::proto::LinuxAbi, table: Table, v: u64, radix: Radix) -> Value {
+    let x = table.xlat();
+    let (raw, base) = match radix {
+        Radix::Hex => (i128::from(v), Base::Hex),
+        Radix::Udec => (i128::from(v), Base::Dec),
+        Radix::Dec | Radix::DecBare => (i128::from(v as u32 as i32), Base::Dec),
+    };
+    let name = x.lookup(abi, v);
+    Value::Const(Const {
+        raw,
+        base,
+        name: name.map(Name::Borrowed),
+        comment: match (name, radix) {
+            (Some(_), _) | (None, Radix::DecBare) => None,
+            (None, _) => Some(Name::Borrowed(x.dflt)),
+        },
+    })
+}
+
+/// strace's verbose form of a table value: the number with the name (or
+/// the unknown marker) as a comment.
+pub fn xval_verbose_v(abi: crate::proto::LinuxAbi, table: Table, v: u64) -> Value {
+    let x = table.xlat();
+    let name = x.lookup(abi, v);
+    Value::Const(Const {
+        raw: i128::from(v as u32 as i32),
+        base: Base::Dec,
+        name: name.map(Name::Borrowed),
+        comment: Some(Name::Borrowed(name.unwrap_or(x.dflt))),
+    })
+}
+
+/// A flag set from one or more tables (strace's `printflags`): the named
+/// bits, then the leftover ones; when nothing has a name, the bits with
+/// the first table's `/* X_??? */` comment if `comment`. `first_zero`
+/// lets the first table name a zero value (`O_RDONLY`).
+pub fn xflags_v(
+    abi: crate::proto::LinuxAbi,
+    tables: &[Table],
+    v: u64,
+    comment: bool,
+    first_zero: bool,
+) -> Value {
+    let mut parts: Vec<Flag> = Vec::new();
+    let mut left = v;
+    'tables: for t in tables {
+        for &(bits, name) in t.xlat().values(abi) {
+            let zero = first_zero && left == 0 && parts.is_empty() && bits == 0;
+            if zero || (bits != 0 && left & bits == bits) {
+                parts.push(Flag::Name(Name::Borrowed(name)));
+                left &= !bits;
+            }
+            if first_zero && left == 0 && !parts.is_empty() {
+                break 'tables;
+            }
+        }
     }
+    if left != 0 {
+        parts.push(Flag::Bits {
+            bits: left,
+            comment: match (parts.is_empty(), comment, tables.first()) {
+                (true, true, Some(t)) => Some(Name::Borrowed(t.xlat().dflt)),
+                _ => None,
+            },
+        });
+    }
+    vstrace_core::style::style_flags(v, Value::Flags(parts))
 }
 
 /// A mode with its file type, as strace's `print_symbolic_mode_t`:
 /// `S_IFREG|0644`, `S_IFCHR|S_ISUID|0600`, or the octal number when the
 /// type is unknown or absent.
-pub fn symbolic_mode(abi: crate::proto::LinuxAbi, mode: u64) -> String {
+pub fn symbolic_mode_v(abi: crate::proto::LinuxAbi, mode: u64) -> Value {
     let ifmt = mode & 0o170000;
     let name = if ifmt == 0 {
         Some("")
     } else {
-        crate::xlat::Table::Modetypes.xlat().lookup(abi, ifmt)
+        Table::Modetypes.xlat().lookup(abi, ifmt)
     };
     let Some(name) = name else {
-        return octal03(mode);
+        return Value::int(mode, Base::Oct03);
     };
-    let mut s = String::new();
+    let mut parts = Vec::new();
     if !name.is_empty() {
-        s.push_str(name);
-        s.push('|');
+        parts.push(Flag::Name(Name::Borrowed(name)));
     }
     for (bit, n) in [
-        (0o4000, "S_ISUID|"),
-        (0o2000, "S_ISGID|"),
-        (0o1000, "S_ISVTX|"),
+        (0o4000, "S_ISUID"),
+        (0o2000, "S_ISGID"),
+        (0o1000, "S_ISVTX"),
     ] {
         if mode & bit != 0 {
-            s.push_str(n);
+            parts.push(Flag::Name(Name::Borrowed(n)));
         }
     }
-    s.push_str(&octal03(mode & 0o777));
-    s
+    parts.push(Flag::Text(octal03(mode & 0o777)));
+    Value::Flags(parts)
+}
+
+/// Text of [`symbolic_mode_v`].
+pub fn symbolic_mode(abi: crate::proto::LinuxAbi, mode: u64) -> String {
+    symbolic_mode_v(abi, mode).render()
 }
 
 /// A socket option name by its level, as strace's getsockopt/setsockopt
 /// (`SO_DEBUG` at `SOL_SOCKET`, `IP_RECVERR` at `SOL_IP`; the number for
 /// levels without a table).
-pub fn sockopt_name(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: bool) -> String {
-    use crate::xlat::{xval, Radix, Table};
+pub fn sockopt_name_v(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: bool) -> Value {
     let tables: &[Table] = match level {
         1 if set => &[Table::SockOptions, Table::SetsockOptions],
         1 => &[Table::SockOptions, Table::GetsockOptions],
@@ -204,14 +247,19 @@ pub fn sockopt_name(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: boo
         255 => &[Table::SockRawOptions],
         263 => &[Table::SockPacketOptions],
         270 => &[Table::SockNetlinkOptions],
-        _ => return name.to_string(),
+        _ => return Value::dec(name),
     };
     for t in tables {
         if let Some(n) = t.xlat().lookup(abi, name) {
-            return n.to_string();
+            return Value::name(n, name);
         }
     }
-    xval(abi, tables[0], name, Radix::Hex)
+    xval_v(abi, tables[0], name, Radix::Hex)
+}
+
+/// Text of [`sockopt_name_v`].
+pub fn sockopt_name(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: bool) -> String {
+    sockopt_name_v(abi, level, name, set).render()
 }
 
 /// A device number as `makedev(0x1, 0x3)` (glibc's major/minor split).
@@ -224,128 +272,176 @@ pub fn makedev(dev: u64) -> String {
 /// A clock id as strace's `printclockname`: `CLOCK_MONOTONIC`, or
 /// `0x10 /* CLOCK_??? */`; negative ids are per-process CPU clocks,
 /// shown as the signed number.
-pub fn clockid(abi: crate::proto::LinuxAbi, v: u64) -> String {
+pub fn clockid_v(abi: crate::proto::LinuxAbi, v: u64) -> Value {
     if (v as u32 as i32) < 0 {
-        return (v as u32 as i32).to_string();
+        return Value::dec(v as u32 as i32);
     }
-    crate::xlat::xval(
-        abi,
-        crate::xlat::Table::Clocknames,
-        v,
-        crate::xlat::Radix::Hex,
-    )
+    xval_v(abi, Table::Clocknames, v, Radix::Hex)
+}
+
+/// Text of [`clockid_v`].
+pub fn clockid(abi: crate::proto::LinuxAbi, v: u64) -> String {
+    clockid_v(abi, v).render()
+}
+
+/// The parts of a flag set, for appending to another set.
+fn parts(v: Value) -> Vec<Flag> {
+    match v {
+        Value::Flags(p) => p,
+        other => vec![Flag::Text(other.render())],
+    }
 }
 
 /// `open`-style flags: the access mode first (always printed), then the
 /// other flags, then unknown bits (`O_RDONLY|O_CLOEXEC`, `O_RDONLY|0x800000`).
-pub fn open_flags(v: u64) -> String {
-    crate::xlat::styled(|| hex0(v), Some(open_flags_abbrev(v)), String::new)
+pub fn open_flags_v(v: u64) -> Value {
+    vstrace_core::style::style_flags(v, open_flags_abbrev_v(v))
 }
 
-/// [`open_flags`] in strace's default (abbreviated) style.
-fn open_flags_abbrev(v: u64) -> String {
+/// [`open_flags_v`] with names whatever the `-X` style.
+fn open_flags_abbrev_v(v: u64) -> Value {
     let acc = v & 3;
-    let mut s = match consts::lookup(consts::OPEN_ACCMODE, acc) {
-        Some(n) => n.to_string(),
+    let mut p = vec![match consts::lookup(consts::OPEN_ACCMODE, acc) {
+        Some(n) => Flag::Name(Name::Borrowed(n)),
         // Access mode 3 is an invalid combination: print it raw.
-        None => format!("{acc:#x}"),
-    };
+        None => Flag::Bits {
+            bits: acc,
+            comment: None,
+        },
+    }];
     let rest = v & !3;
     if rest != 0 {
-        s.push('|');
-        s.push_str(&flags_abbrev(rest, consts::OPEN_FLAGS, "0"));
+        p.extend(parts(flags_abbrev_v(rest, consts::OPEN_FLAGS, "0")));
     }
-    s
+    Value::Flags(p)
+}
+
+/// Text of [`open_flags_v`].
+pub fn open_flags(v: u64) -> String {
+    open_flags_v(v).render()
 }
 
 /// `MAP_PRIVATE|MAP_ANONYMOUS`, as strace's `print_mmap_flags`: the
 /// mapping type (`0xf /* MAP_??? */` when unknown), the flags with their
 /// unknown bits in hex, then a huge page size as `21<<MAP_HUGE_SHIFT`.
-pub fn mmap_flags(v: u64) -> String {
-    crate::xlat::styled(|| hex0(v), Some(mmap_flags_abbrev(v)), String::new)
+pub fn mmap_flags_v(v: u64) -> Value {
+    vstrace_core::style::style_flags(v, mmap_flags_abbrev_v(v))
 }
 
-/// [`mmap_flags`] in strace's default (abbreviated) style.
-fn mmap_flags_abbrev(v: u64) -> String {
+/// [`mmap_flags_v`] with names whatever the `-X` style.
+fn mmap_flags_abbrev_v(v: u64) -> Value {
     let ty = v & 0xf;
-    let mut s = match consts::lookup(consts::MAP_TYPE, ty) {
-        Some(n) => n.to_string(),
-        None => format!("{} /* MAP_??? */", hex0(ty)),
-    };
+    let mut p = vec![match consts::lookup(consts::MAP_TYPE, ty) {
+        Some(n) => Flag::Name(Name::Borrowed(n)),
+        None => Flag::Bits {
+            bits: ty,
+            comment: Some(Name::Borrowed("MAP_???")),
+        },
+    }];
     let huge_mask = 0x3f << 26;
     let huge = v & huge_mask;
     let rest = v & !0xf & !huge_mask;
     if rest != 0 {
-        s.push('|');
-        s.push_str(&flags_abbrev(rest, consts::MAP_FLAGS, "0"));
+        p.extend(parts(flags_abbrev_v(rest, consts::MAP_FLAGS, "0")));
     }
     if huge != 0 {
-        s.push_str(&format!("|{}<<MAP_HUGE_SHIFT", huge >> 26));
+        p.push(Flag::Text(format!("{}<<MAP_HUGE_SHIFT", huge >> 26)));
     }
-    s
+    Value::Flags(p)
+}
+
+/// Text of [`mmap_flags_v`].
+pub fn mmap_flags(v: u64) -> String {
+    mmap_flags_v(v).render()
 }
 
 /// Clone flags, the low byte being the exit signal (`...|SIGCHLD`).
-pub fn clone_flags(v: u64) -> String {
-    let text = clone_flags_abbrev(v);
-    let named = (v != 0).then(|| text.clone());
-    crate::xlat::styled(|| hex0(v), named, || text)
+pub fn clone_flags_v(v: u64) -> Value {
+    vstrace_core::style::style_flags(v, clone_flags_abbrev_v(v))
 }
 
-/// [`clone_flags`] in strace's default (abbreviated) style.
-fn clone_flags_abbrev(v: u64) -> String {
+/// [`clone_flags_v`] with names whatever the `-X` style.
+fn clone_flags_abbrev_v(v: u64) -> Value {
     let sig = v & 0xff;
     let rest = v & !0xff;
-    let mut parts = Vec::new();
+    let mut p = Vec::new();
     if rest != 0 {
-        parts.push(flags_abbrev(rest, consts::CLONE_FLAGS, "0"));
+        p.extend(parts(flags_abbrev_v(rest, consts::CLONE_FLAGS, "0")));
     }
     if sig != 0 {
-        parts.push(consts::signal_name(sig).unwrap_or_else(|| format!("{sig:#x}")));
+        p.push(match consts::signal_name(sig) {
+            Some(n) => Flag::Name(Name::Owned(n)),
+            None => Flag::Bits {
+                bits: sig,
+                comment: None,
+            },
+        });
     }
-    if parts.is_empty() {
-        "0".to_string()
-    } else {
-        parts.join("|")
+    Value::Flags(p)
+}
+
+/// Text of [`clone_flags_v`].
+pub fn clone_flags(v: u64) -> String {
+    clone_flags_v(v).render()
+}
+
+/// A signal number: `SIGTERM`, or the (signed) decimal value when unknown.
+pub fn signal_v(v: u64) -> Value {
+    let n = v as u32 as i32;
+    match consts::signal_name(v) {
+        Some(name) => Value::name(name, n),
+        None => Value::dec(n),
     }
 }
 
-/// A signal number: `SIGTERM`, or the decimal value when unknown.
+/// Text of [`signal_v`].
 pub fn signal(v: u64) -> String {
-    let num = || (v as u32 as i32).to_string();
-    crate::xlat::styled(num, consts::signal_name(v), num)
+    signal_v(v).render()
 }
 
 /// A 64-bit signal mask as strace prints it: `[INT TERM]`, or
 /// `~[KILL STOP]` when more than half the signals are set.
-pub fn sigset(mask: u64) -> String {
-    let names = |m: u64| -> Vec<String> {
+pub fn sigset_v(mask: u64) -> Value {
+    let names = |m: u64| -> Vec<Name> {
         (0..64u64)
             .filter(|i| m & (1 << i) != 0)
             .map(|i| {
-                let name = consts::signal_name(i + 1)
-                    .map(|n| n.strip_prefix("SIG").map(str::to_string).unwrap_or(n));
-                // -X: `1 /* HUP */` or `1`, as strace's sprintsigmask_n.
-                let num = || (i + 1).to_string();
-                crate::xlat::styled(num, name, num)
+                let n = consts::signal_name(i + 1).unwrap_or_else(|| (i + 1).to_string());
+                let n = n.strip_prefix("SIG").map(str::to_string).unwrap_or(n);
+                // -X: `1` or `1 /* HUP */`, as strace's sprintsigmask_n.
+                Name::Owned(match vstrace_core::style::style() {
+                    vstrace_core::ConstStyle::Raw => (i + 1).to_string(),
+                    vstrace_core::ConstStyle::Verbose => format!("{} /* {n} */", i + 1),
+                    vstrace_core::ConstStyle::Abbrev => n,
+                })
             })
             .collect()
     };
-    if mask.count_ones() > 32 {
-        format!("~[{}]", names(!mask).join(" "))
-    } else {
-        format!("[{}]", names(mask).join(" "))
+    let complement = mask.count_ones() > 32;
+    Value::SigSet {
+        names: names(if complement { !mask } else { mask }),
+        complement,
     }
 }
 
+/// Text of [`sigset_v`].
+pub fn sigset(mask: u64) -> String {
+    sigset_v(mask).render()
+}
+
 /// A file mode as `S_IFREG|0644`.
-pub fn st_mode(mode: u64) -> String {
+pub fn st_mode_v(mode: u64) -> Value {
     let ty = mode & 0o170000;
     let perm = mode & 0o7777;
     match consts::lookup(consts::S_IFMT, ty) {
-        Some(n) => format!("{n}|{}", octal(perm)),
-        None => octal(mode),
+        Some(n) => Value::Flags(vec![Flag::Name(Name::Borrowed(n)), Flag::Text(octal(perm))]),
+        None => Value::int(mode, Base::Oct),
     }
+}
+
+/// Text of [`st_mode_v`].
+pub fn st_mode(mode: u64) -> String {
+    st_mode_v(mode).render()
 }
 
 #[cfg(test)]

@@ -277,8 +277,9 @@ impl OsLayer for LinuxLayer {
         let mut fixed = c.raw.to_vec();
         fixed[i] = sp.wrapping_add(abi.word_size());
         let vals = lx::decode_enter(d, abi, &fixed, mem, c.opts);
-        if let Some(t) = vals.into_iter().nth(i).and_then(|v| v.text) {
-            args[i].text = Some(t);
+        if let Some(v) = vals.into_iter().nth(i).filter(|v| v.text.is_some()) {
+            args[i].text = v.text;
+            args[i].value = v.value;
         }
     }
 
@@ -350,11 +351,7 @@ impl OsLayer for LinuxLayer {
             }
             _ => return None,
         };
-        Some(vec![ArgValue {
-            name: "frame".into(),
-            raw: sp,
-            text: Some(mask),
-        }])
+        Some(vec![ArgValue::with_text("frame", sp, Some(mask))])
     }
 
     fn fd_args(&self, info: &CallInfo) -> Vec<usize> {

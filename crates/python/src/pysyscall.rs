@@ -102,6 +102,26 @@ impl PySyscall {
         self.live.with(|sc| Ok(sc.arg_text.clone()))
     }
 
+    /// The arguments' typed values as Python objects (exit hooks, like
+    /// `args_text`): a path is a `str`, flags a list of names, a
+    /// structure a dict, NULL `None`, as in the JSON record's
+    /// `args[i].value`.
+    #[getter]
+    fn args_value(&self, py: Python<'_>) -> PyResult<Vec<PyObject>> {
+        let values = self.live.with(|sc| Ok(sc.arg_values.clone()))?;
+        values
+            .iter()
+            .map(|v| match v {
+                Some(v) => {
+                    let j = serde_json::to_value(v)
+                        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+                    crate::json::from_json(py, &j)
+                }
+                None => Ok(py.None()),
+            })
+            .collect()
+    }
+
     /// Argument `i` (1-based), zero-extended; enter only.
     fn arg(&self, i: usize) -> PyResult<u64> {
         self.live.with(|sc| sc.arg(i).map_err(py_err))

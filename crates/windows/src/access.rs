@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::flags::{render_flags, Named};
+use crate::flags::Named;
 
 /// Object type an access mask applies to (selects the specific rights).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -226,12 +226,18 @@ fn tables(t: ObjectType) -> (&'static [Named], &'static [Named]) {
 /// `FILE_READ_DATA|SYNCHRONIZE` or `FILE_GENERIC_READ`; unknown bits are
 /// appended in hex, 0 renders as "0".
 pub fn access_mask_rights(mask: u32, t: ObjectType) -> String {
+    access_mask_v(mask, t).render()
+}
+
+/// The rights of an access mask as a flag set (JSON: a list of names),
+/// as [`access_mask_rights`] shows them.
+pub fn access_mask_v(mask: u32, t: ObjectType) -> vstrace_core::Value {
     let (specific, composites) = tables(t);
     let mut comps: Vec<Named> = composites.to_vec();
     comps.extend_from_slice(STANDARD_COMPOSITES);
     let mut bits: Vec<Named> = specific.to_vec();
     bits.extend_from_slice(STANDARD);
-    render_flags(u64::from(mask), &comps, &bits, "0")
+    crate::flags::flags_v(u64::from(mask), &comps, &bits, "0")
 }
 
 #[cfg(test)]

@@ -4,16 +4,16 @@
 //! `before => after`).
 
 use vstrace_core::read;
-use vstrace_core::{Bitness, VirtMem};
+use vstrace_core::{Bitness, Value, VirtMem};
 
-use crate::access::access_mask_rights;
-use crate::flags::{render_dense, render_enum, render_flags, CREATE_RESULT};
+use crate::access::access_mask_v;
+use crate::flags::{dense_v, enum_v, flags_v, CREATE_RESULT};
 use crate::ntstatus::{format_status, Severity};
 use crate::proto::{Actual, ArgKind, Dir, Prototype, Render};
 use crate::structs::{
-    format_buffer, format_client_id, format_handle, format_handle_array, format_io_status_block,
-    format_large_integer, format_object_attributes, format_ptr, format_unicode_string,
-    read_io_status_block, word, Limits,
+    format_buffer, format_client_id, format_handle_array, format_io_status_block,
+    format_large_integer, handle_v, object_attributes_v, read_io_status_block, unicode_string_v,
+    word, Limits,
 };
 pub use vstrace_core::{ArgValue, DecodeOptions};
 
@@ -22,23 +22,26 @@ const STATUS_BUFFER_TOO_SMALL: u32 = 0xC000_0023;
 const STATUS_INFO_LENGTH_MISMATCH: u32 = 0xC000_0004;
 const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 
-fn render_scalar(v: u64, r: Render, b: Bitness) -> String {
+/// A scalar as `r` says, typed: handles, access rights as a list of
+/// names, flags, enumerations; NTSTATUS values keep their text.
+fn scalar_v(v: u64, r: Render, b: Bitness) -> Value {
     match r {
-        Render::Dec => v.to_string(),
-        Render::SDec => (v as u32 as i32).to_string(),
-        Render::Hex => format!("{v:#x}"),
-        Render::Ptr => format_ptr(v),
-        Render::Handle => format_handle(v, b),
+        Render::Dec => Value::dec(v),
+        Render::SDec => Value::dec(v as u32 as i32),
+        // `{:#x}`: `0x0` for zero, which the pointer form also prints.
+        Render::Hex => Value::Ptr(v),
+        Render::Ptr => Value::ptr(v),
+        Render::Handle => handle_v(v, b),
         Render::Bool => match v {
-            0 => "FALSE".to_string(),
-            1 => "TRUE".to_string(),
-            n => n.to_string(),
+            0 => Value::name("FALSE", 0),
+            1 => Value::name("TRUE", 1),
+            n => Value::dec(n),
         },
-        Render::Status => format_status(v as u32),
-        Render::Access(t) => access_mask_rights(v as u32, t),
-        Render::Flags(t) => render_flags(v, &[], t, "0"),
-        Render::Enum(t) => render_enum(v, t),
-        Render::Dense(t) => render_dense(v, t),
+        Render::Status => Value::Opaque(format_status(v as u32)),
+        Render::Access(t) => access_mask_v(v as u32, t),
+        Render::Flags(t) => flags_v(v, &[], t, "0"),
+        Render::Enum(t) => enum_v(v, t),
+        Render::Dense(t) => dense_v(v, t),
     }
 }
 
@@ -52,19 +55,19 @@ fn deref(
     b: Bitness,
     f: impl FnOnce(&mut dyn VirtMem, u64) -> Result<u64, vstrace_core::MemError>,
     r: Render,
-) -> String {
+) -> Value {
     if p == 0 {
-        return "NULL".to_string();
+        return Value::Null;
     }
     match f(mem, p) {
-        Ok(v) => format!("[{}]", render_scalar(v, r, b)),
-        Err(_) => format!("{p:#x} <unreadable>"),
+        Ok(v) => Value::boxed(scalar_v(v, r, b)),
+        Err(_) => Value::Opaque(format!("{p:#x} <unreadable>")),
     }
 }
 
-fn reg_data(mem: &mut dyn VirtMem, p: u64, ty: u64, len: u64, b: Bitness, o: &Limits) -> String {
+fn reg_data(mem: &mut dyn VirtMem, p: u64, ty: u64, len: u64, b: Bitness, o: &Limits) -> Value {
     if p == 0 {
-        return "NULL".to_string();
+        return Value::Null;
     }
     match ty {
         // REG_SZ, REG_EXPAND_SZ, REG_LINK, REG_MULTI_SZ: UTF-16.
@@ -72,13 +75,16 @@ fn reg_data(mem: &mut dyn VirtMem, p: u64, ty: u64, len: u64, b: Bitness, o: &Li
             let cap = (o.max_string as u64).saturating_mul(2).min(len) as usize;
             match read::read_utf16(mem, p, cap, cap) {
                 Ok(t) if t.fault.is_none() || !t.text.is_empty() => {
-                    let mut s = crate::structs::quote_wide(&t.text, o.max_string);
-                    if (cap as u64) < len {
-                        s.push_str("...");
+                    let s = crate::structs::wide_v(&t.text, o.max_string);
+                    match s {
+                        Value::Str(mut w) if (cap as u64) < len => {
+                            w.truncated = true;
+                            Value::Str(w)
+                        }
+                        s => s,
                     }
-                    s
                 }
-                _ => format!("{p:#x} <unreadable>"),
+                _ => Value::Opaque(format!("{p:#x} <unreadable>")),
             }
         }
         4 if len >= 4 => deref(
@@ -89,37 +95,44 @@ fn reg_data(mem: &mut dyn VirtMem, p: u64, ty: u64, len: u64, b: Bitness, o: &Li
             Render::Dec,
         ),
         11 if len >= 8 => deref(mem, p, b, read::read_u64, Render::Dec),
-        _ => format_buffer(mem, p, len, b, o),
+        _ => Value::Opaque(format_buffer(mem, p, len, b, o)),
     }
 }
 
-/// Renders argument `i` of `proto` from memory as it is now.
-fn render_arg(
+/// The typed value of argument `i` of `proto`, from memory as it is now:
+/// scalars, handles, access rights, flags, UNICODE_STRINGs and
+/// OBJECT_ATTRIBUTES typed, the other structures as their text.
+fn arg_value(
     proto: &Prototype,
     i: usize,
     b: Bitness,
     raw: &[u64],
     mem: &mut dyn VirtMem,
     o: &Limits,
-) -> Option<String> {
+) -> Option<Value> {
     let spec = proto.args.get(i)?;
     let v = raw.get(i).copied().unwrap_or(0);
     let p = word(v, b);
     Some(match spec.kind {
-        ArgKind::U32(r) => render_scalar(v & 0xffff_ffff, r, b),
-        ArgKind::Word(r) => render_scalar(p, r, b),
-        ArgKind::U8(r) => render_scalar(v & 0xff, r, b),
+        ArgKind::U32(r) => scalar_v(v & 0xffff_ffff, r, b),
+        ArgKind::Word(r) => scalar_v(p, r, b),
+        ArgKind::U8(r) => scalar_v(v & 0xff, r, b),
         ArgKind::PU32(r) => deref(mem, p, b, |m, a| read::read_u32(m, a).map(u64::from), r),
         ArgKind::PWord(r) => deref(mem, p, b, |m, a| read::read_ptr(m, a, b), r),
         ArgKind::PU8(r) => deref(mem, p, b, |m, a| read::read_u8(m, a).map(u64::from), r),
-        ArgKind::PI64(k) => format_large_integer(mem, p, b, k),
-        ArgKind::UnicodeString => format_unicode_string(mem, p, b, o),
-        ArgKind::ObjectAttributes => format_object_attributes(mem, p, b, o),
-        ArgKind::ClientId => format_client_id(mem, p, b),
-        ArgKind::IoStatus { create } => {
-            format_io_status_block(mem, p, b, create.then_some(CREATE_RESULT))
+        ArgKind::PI64(k) => Value::Opaque(format_large_integer(mem, p, b, k)),
+        ArgKind::UnicodeString => unicode_string_v(mem, p, b, o),
+        ArgKind::ObjectAttributes => object_attributes_v(mem, p, b, o),
+        ArgKind::ClientId => Value::Opaque(format_client_id(mem, p, b)),
+        ArgKind::IoStatus { create } => Value::Opaque(format_io_status_block(
+            mem,
+            p,
+            b,
+            create.then_some(CREATE_RESULT),
+        )),
+        ArgKind::BufIn { len } => {
+            Value::Opaque(format_buffer(mem, p, word(arg(raw, len), b), b, o))
         }
-        ArgKind::BufIn { len } => format_buffer(mem, p, word(arg(raw, len), b), b, o),
         ArgKind::BufOut { len, actual } => {
             let cap = word(arg(raw, len), b);
             let n = match actual {
@@ -130,13 +143,17 @@ fn render_arg(
                 Actual::PWord(j) => read::read_ptr(mem, word(arg(raw, j), b), b).ok(),
             };
             match n {
-                Some(n) => format_buffer(mem, p, n.min(cap), b, o),
-                None => format_ptr(p),
+                Some(n) => Value::Opaque(format_buffer(mem, p, n.min(cap), b, o)),
+                None => Value::ptr(p),
             }
         }
-        ArgKind::Handles { count } => {
-            format_handle_array(mem, p, arg(raw, count) & 0xffff_ffff, b, o)
-        }
+        ArgKind::Handles { count } => Value::Opaque(format_handle_array(
+            mem,
+            p,
+            arg(raw, count) & 0xffff_ffff,
+            b,
+            o,
+        )),
         ArgKind::RegData { ty, len } => reg_data(
             mem,
             p,
@@ -163,14 +180,15 @@ pub fn decode_enter(
         .args
         .iter()
         .enumerate()
-        .map(|(i, spec)| ArgValue {
-            name: spec.name.to_string(),
-            raw: raw.get(i).copied().unwrap_or(0),
-            text: if spec.dir.is_in() {
-                render_arg(proto, i, bitness, raw, mem, opts)
-            } else {
-                None
-            },
+        .map(|(i, spec)| {
+            let raw_i = raw.get(i).copied().unwrap_or(0);
+            match spec.dir.is_in() {
+                true => match arg_value(proto, i, bitness, raw, mem, opts) {
+                    Some(v) => ArgValue::typed(spec.name, raw_i, v),
+                    None => ArgValue::with_text(spec.name, raw_i, None),
+                },
+                false => ArgValue::with_text(spec.name, raw_i, None),
+            }
         })
         .collect()
 }
@@ -213,13 +231,18 @@ pub fn decode_exit(
         if !spec.dir.is_out() || !outputs_valid(&spec.kind, status) {
             continue;
         }
-        let Some(after) = render_arg(proto, i, bitness, raw, mem, opts) else {
+        let Some(after) = arg_value(proto, i, bitness, raw, mem, opts) else {
             continue;
         };
-        av.text = match (spec.dir, av.text.take()) {
-            (Dir::InOut, Some(before)) if before != after => Some(format!("{before} => {after}")),
-            _ => Some(after),
+        let before = av.value.take();
+        let v = match (spec.dir, av.text.take(), before) {
+            (Dir::InOut, Some(text), before) if text != after.render() => Value::Changed {
+                before: Box::new(before.unwrap_or(Value::Opaque(text))),
+                after: Box::new(after),
+            },
+            _ => after,
         };
+        av.set(v);
     }
 }
 

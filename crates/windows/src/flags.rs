@@ -3,72 +3,79 @@
 //! protections, allocation types, section attributes and information
 //! classes. Values are public constants of the Windows DDK/SDK headers.
 
+use vstrace_core::value::{Flag, Name};
+use vstrace_core::Value;
+
 /// A named bit set or composite value.
 pub type Named = (u64, &'static str);
 
-/// Renders `value` as `A|B|0x..`: composites first (each used when all its
-/// bits are set and it covers a bit not yet named), then single bits, then
-/// leftover bits in hex. `zero` names the value 0.
-pub fn render_flags(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> String {
-    let text = flags_abbrev(value, composites, bits, zero);
-    // -X: the number, or the number with the names (a zero value's text
-    // is a name unless it is the number).
-    let named = (value != 0 && text.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()))
-        || (value == 0 && text != "0");
-    let num = || match value {
-        0 => "0".to_string(),
-        v => format!("{v:#x}"),
-    };
-    vstrace_core::style::styled(num, named.then(|| text.clone()), || text)
+/// `value` as a flag set: composites first (each used when all its bits
+/// are set and it covers a bit not yet named), then single bits, then
+/// leftover bits. `zero` names the value 0 (`"0"`: no name).
+pub fn flags_v(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> Value {
+    vstrace_core::style::style_flags(value, flags_abbrev_v(value, composites, bits, zero))
 }
 
-/// [`render_flags`] with names (strace's default `-X abbrev`).
-fn flags_abbrev(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> String {
+/// [`flags_v`] with names whatever the `-X` style.
+fn flags_abbrev_v(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> Value {
     if value == 0 {
-        return zero.to_string();
+        return Value::Flags(match zero {
+            "0" => Vec::new(),
+            z => vec![Flag::Name(Name::Owned(z.to_string()))],
+        });
     }
-    let mut parts: Vec<&str> = Vec::new();
+    let mut parts: Vec<Flag> = Vec::new();
     let mut left = value;
     for &(v, name) in composites {
         if v != 0 && value & v == v && left & v != 0 {
-            parts.push(name);
+            parts.push(Flag::Name(Name::Borrowed(name)));
             left &= !v;
         }
     }
     for &(v, name) in bits {
         if v != 0 && left & v == v {
-            parts.push(name);
+            parts.push(Flag::Name(Name::Borrowed(name)));
             left &= !v;
         }
     }
-    let mut out = parts.join("|");
     if left != 0 {
-        if !out.is_empty() {
-            out.push('|');
-        }
-        out.push_str(&format!("{left:#x}"));
+        parts.push(Flag::Bits {
+            bits: left,
+            comment: None,
+        });
     }
-    out
+    Value::Flags(parts)
+}
+
+/// Renders `value` as `A|B|0x..` ([`flags_v`]'s text).
+pub fn render_flags(value: u64, composites: &[Named], bits: &[Named], zero: &str) -> String {
+    flags_v(value, composites, bits, zero).render()
+}
+
+/// An enumeration value: its name, or the number in decimal.
+pub fn enum_v(value: u64, table: &[Named]) -> Value {
+    match table.iter().find(|(v, _)| *v == value) {
+        Some((_, n)) => Value::name(*n, value),
+        None => Value::dec(value),
+    }
 }
 
 /// Name of an enumeration value, or the number in decimal.
 pub fn render_enum(value: u64, table: &[Named]) -> String {
-    let name = table
-        .iter()
-        .find(|(v, _)| *v == value)
-        .map(|(_, n)| n.to_string());
-    let num = || value.to_string();
-    vstrace_core::style::styled(num, name, num)
+    enum_v(value, table).render()
+}
+
+/// A dense enumeration value (index = value): its name, or the number.
+pub fn dense_v(value: u64, names: &[&'static str]) -> Value {
+    match usize::try_from(value).ok().and_then(|i| names.get(i)) {
+        Some(n) => Value::name(*n, value),
+        None => Value::dec(value),
+    }
 }
 
 /// Name of a dense enumeration (index = value), or the number.
-pub fn render_dense(value: u64, names: &[&str]) -> String {
-    let name = usize::try_from(value)
-        .ok()
-        .and_then(|i| names.get(i))
-        .map(|n| n.to_string());
-    let num = || value.to_string();
-    vstrace_core::style::styled(num, name, num)
+pub fn render_dense(value: u64, names: &[&'static str]) -> String {
+    dense_v(value, names).render()
 }
 
 /// NtCreateFile CreateDisposition values (`FILE_OPEN`...), an enumeration.

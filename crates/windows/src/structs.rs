@@ -9,9 +9,10 @@
 
 use serde::Serialize;
 use vstrace_core::read::{self, read_partial, read_unicode_string, UnicodeString};
-use vstrace_core::{Bitness, MemError, VirtMem};
+use vstrace_core::value::{Base, Bytes, Escape};
+use vstrace_core::{Bitness, MemError, StructBuilder, Value, VirtMem};
 
-use crate::flags::{render_flags, OBJ_ATTRIBUTES};
+use crate::flags::{flags_v, OBJ_ATTRIBUTES};
 use crate::ntstatus::format_status;
 
 /// Limits applied while rendering (all guest data is bounded by these):
@@ -88,6 +89,12 @@ pub fn format_ptr(v: u64) -> String {
 
 /// Handles in hex; pseudo-handles by name.
 pub fn format_handle(v: u64, b: Bitness) -> String {
+    handle_v(v, b).render()
+}
+
+/// A handle: NULL, a pseudo-handle by name (`NtCurrentProcess()`), or its
+/// number (hex in the text).
+pub fn handle_v(v: u64, b: Bitness) -> Value {
     let v = word(v, b);
     // Sign-extend so -1 is the same for 32 and 64 bits.
     let s = match b {
@@ -104,9 +111,9 @@ pub fn format_handle(v: u64, b: Bitness) -> String {
         _ => None,
     };
     match (v, pseudo) {
-        (0, _) => "NULL".to_string(),
-        (_, Some(p)) => p.to_string(),
-        _ => format!("{v:#x}"),
+        (0, _) => Value::Null,
+        (_, Some(p)) => Value::name(p, s),
+        _ => Value::int(v, Base::Hex),
     }
 }
 
@@ -117,29 +124,18 @@ fn unreadable(addr: u64) -> String {
 /// Quotes text as `L"..."`, escaping quotes, backslashes and control
 /// characters, cut at `max` characters.
 pub fn quote_wide(text: &str, max: usize) -> String {
-    let mut out = String::from("L\"");
-    let mut cut = false;
-    for (n, c) in text.chars().enumerate() {
-        if n >= max {
-            cut = true;
-            break;
-        }
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    if cut {
-        out.push_str("...");
-    }
-    out
+    wide_v(text, max).render()
+}
+
+/// A Windows string cut at `max` characters (JSON: a plain string).
+pub fn wide_v(text: &str, max: usize) -> Value {
+    let cut = text.char_indices().nth(max).map(|(i, _)| i);
+    let shown = &text[..cut.unwrap_or(text.len())];
+    Value::Str(Bytes {
+        bytes: shown.as_bytes().to_vec(),
+        truncated: cut.is_some(),
+        escape: Escape::Wide,
+    })
 }
 
 /// Quotes bytes strace-style (`"abc\n\x01"`), cut at `max` bytes.
@@ -178,13 +174,20 @@ pub fn read_unicode(
 /// Renders an already read UNICODE_STRING: the text, plus a comment for
 /// each hostile property.
 pub fn render_unicode(us: &UnicodeString, opts: &Limits) -> String {
+    unicode_v(us, opts).render()
+}
+
+/// An already read UNICODE_STRING, typed: the string (with a comment for
+/// each hostile property), or its fields when the buffer is NULL.
+pub fn unicode_v(us: &UnicodeString, opts: &Limits) -> Value {
     if us.null_buffer {
-        return format!(
-            "{{Length={}, MaximumLength={}, Buffer=NULL}}",
-            us.length, us.maximum_length
-        );
+        return StructBuilder::new()
+            .dec("Length", us.length)
+            .dec("MaximumLength", us.maximum_length)
+            .field("Buffer", Value::Null)
+            .done();
     }
-    let mut out = quote_wide(&us.text, opts.max_string);
+    let out = wide_v(&us.text, opts.max_string);
     let mut notes = Vec::new();
     if us.length_exceeds_max {
         notes.push(format!(
@@ -198,10 +201,14 @@ pub fn render_unicode(us: &UnicodeString, opts: &Limits) -> String {
     if let Some(f) = us.buffer_fault {
         notes.push(format!("Buffer={:#x} unreadable at {f:#x}", us.buffer));
     }
-    if !notes.is_empty() {
-        out.push_str(&format!(" /* {} */", notes.join(", ")));
+    if notes.is_empty() {
+        out
+    } else {
+        Value::Commented {
+            value: Box::new(out),
+            comment: notes.join(", "),
+        }
     }
-    out
 }
 
 /// Renders the UNICODE_STRING a pointer argument points at.
@@ -211,11 +218,16 @@ pub fn format_unicode_string(
     b: Bitness,
     opts: &Limits,
 ) -> String {
+    unicode_string_v(mem, addr, b, opts).render()
+}
+
+/// The UNICODE_STRING a pointer argument points at, typed.
+pub fn unicode_string_v(mem: &mut dyn VirtMem, addr: u64, b: Bitness, opts: &Limits) -> Value {
     let addr = word(addr, b);
     match read_unicode(mem, addr, b) {
-        Ok(us) => render_unicode(&us, opts),
-        Err(DecodeError::Null(_)) => "NULL".to_string(),
-        Err(DecodeError::Mem(_)) => unreadable(addr),
+        Ok(us) => unicode_v(&us, opts),
+        Err(DecodeError::Null(_)) => Value::Null,
+        Err(DecodeError::Mem(_)) => Value::Opaque(unreadable(addr)),
     }
 }
 
@@ -297,40 +309,40 @@ pub fn format_object_attributes(
     b: Bitness,
     opts: &Limits,
 ) -> String {
+    object_attributes_v(mem, addr, b, opts).render()
+}
+
+/// OBJECT_ATTRIBUTES, typed (JSON: `{"ObjectName": "\\??\\C:\\x",
+/// "Attributes": ["OBJ_CASE_INSENSITIVE"]}`).
+pub fn object_attributes_v(mem: &mut dyn VirtMem, addr: u64, b: Bitness, opts: &Limits) -> Value {
     let addr = word(addr, b);
     let oa = match read_object_attributes(mem, addr, b) {
         Ok(oa) => oa,
-        Err(DecodeError::Null(_)) => return "NULL".to_string(),
-        Err(DecodeError::Mem(_)) => return unreadable(addr),
+        Err(DecodeError::Null(_)) => return Value::Null,
+        Err(DecodeError::Mem(_)) => return Value::Opaque(unreadable(addr)),
     };
-    let mut parts = Vec::new();
+    let mut s = StructBuilder::new();
     if oa.length != ObjectAttributes::size(b) {
-        parts.push(format!("Length={}", oa.length));
+        s.dec("Length", oa.length);
     }
     if oa.root_directory != 0 {
-        parts.push(format!(
-            "RootDirectory={}",
-            format_handle(oa.root_directory, b)
-        ));
+        s.field("RootDirectory", handle_v(oa.root_directory, b));
     }
-    parts.push(format!(
-        "ObjectName={}",
-        format_unicode_string(mem, oa.object_name, b, opts)
-    ));
-    parts.push(format!(
-        "Attributes={}",
-        render_flags(u64::from(oa.attributes), &[], OBJ_ATTRIBUTES, "0")
-    ));
+    s.field("ObjectName", unicode_string_v(mem, oa.object_name, b, opts));
+    s.field(
+        "Attributes",
+        flags_v(u64::from(oa.attributes), &[], OBJ_ATTRIBUTES, "0"),
+    );
     if oa.security_descriptor != 0 {
-        parts.push(format!("SecurityDescriptor={:#x}", oa.security_descriptor));
+        s.field("SecurityDescriptor", Value::Ptr(oa.security_descriptor));
     }
     if oa.security_quality_of_service != 0 {
-        parts.push(format!(
-            "SecurityQualityOfService={:#x}",
-            oa.security_quality_of_service
-        ));
+        s.field(
+            "SecurityQualityOfService",
+            Value::Ptr(oa.security_quality_of_service),
+        );
     }
-    format!("{{{}}}", parts.join(", "))
+    s.done()
 }
 
 /// The object name an OBJECT_ATTRIBUTES pointer names (relative to its

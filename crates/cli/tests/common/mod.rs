@@ -147,12 +147,46 @@ pub fn replay(rec: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// Parses a JSON Lines trace.
+/// Parses a JSON Lines trace, every record checked against the schema.
 pub fn records(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).expect("trace file");
+    json_lines(&text)
+}
+
+/// Parses JSON Lines output, every record checked against
+/// docs/record.schema.json ([`check_record`]).
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .map(|l| {
+            let r = serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"));
+            check_record(&r);
+            r
+        })
         .collect()
+}
+
+/// The record schema (docs/record.schema.json), compiled once.
+pub fn record_schema() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let text = std::fs::read_to_string(repo().join("docs/record.schema.json"))
+            .expect("docs/record.schema.json");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("schema compiles")
+    })
+}
+
+/// Panics with the schema's complaints when record `r` does not follow
+/// docs/record.schema.json.
+pub fn check_record(r: &serde_json::Value) {
+    let errors: Vec<String> = record_schema()
+        .iter_errors(r)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "record {r} breaks the schema: {errors:?}"
+    );
 }
 
 pub fn name(r: &serde_json::Value) -> &str {
@@ -161,7 +195,7 @@ pub fn name(r: &serde_json::Value) -> &str {
 
 /// Decoded text of argument `i` (0-based).
 pub fn arg(r: &serde_json::Value, i: usize) -> String {
-    r["args"][i]["value"].as_str().unwrap_or("").to_string()
+    r["args"][i]["text"].as_str().unwrap_or("").to_string()
 }
 
 pub fn ret(r: &serde_json::Value) -> i64 {

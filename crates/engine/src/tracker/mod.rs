@@ -824,6 +824,7 @@ impl Tracker {
         if self.hooks.wants(&pending.info.name, Direction::Exit) {
             sc.process = pending.proc_info.clone();
             sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
+            sc.arg_values = pending.args.iter().map(|a| a.value.clone()).collect();
         }
         if let Some(action) = pending.inject {
             let v = match action {
@@ -855,6 +856,7 @@ impl Tracker {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
                     a.text = f.text;
+                    a.value = f.value;
                 } else if let (Some(at), Some(now)) = (&a.text, f.text) {
                     if paths.contains(&(i + 1)) && *at != now && !now.starts_with("0x") {
                         p.changed.push(crate::record::ArgChange {

@@ -109,11 +109,7 @@ impl Tracker {
         sig.abi = abi_tag(event.bitness, self.os_kind).to_string();
         sig.nr = u64::from(d.signo);
         sig.name = d.name;
-        sig.args = vec![ArgValue {
-            name: "siginfo".into(),
-            raw: d.info_addr,
-            text: Some(d.info),
-        }];
+        sig.args = vec![ArgValue::with_text("siginfo", d.info_addr, Some(d.info))];
         sig.state = CallState::Signal;
         match first {
             Some(call) => {

@@ -299,11 +299,12 @@ fn linux_input(
 ) -> Option<Vec<u8>> {
     let idx = linux_index(abi, name)?;
     let mut e = Encoder::new();
-    // abi, call, -s, -v, -x level (see targets::linux_decode_text).
+    // abi, call, -s, -v, -x level, -X style (see targets::linux_decode_text).
     e.u8((abi == LinuxAbi::I386) as u8)
         .u16(idx)
         .u16(32)
         .u8(0)
+        .u16(0)
         .u16(0);
     for r in raw {
         e.u64(r);
@@ -765,7 +766,7 @@ pub fn trace_seeds(trace: &str, per_name: usize) -> Vec<Seed> {
             .enumerate()
         {
             raw[i] = a["raw"].as_u64().unwrap_or(0);
-            if let Some(mut s) = a["value"].as_str().and_then(unquote) {
+            if let Some(mut s) = a["text"].as_str().and_then(unquote) {
                 s.push(0);
                 regions.push((raw[i], s));
             }

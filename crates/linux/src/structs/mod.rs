@@ -39,7 +39,7 @@ mod time;
 pub use fcntl::fcntl_struct;
 pub use resource::clock_t;
 use serde::{Deserialize, Serialize};
-use vstrace_core::{read, DecodeOptions, VirtMem};
+use vstrace_core::{read, DecodeOptions, Value, VirtMem};
 
 use crate::fmt;
 use crate::proto::{LinuxAbi, SyscallDesc};
@@ -339,6 +339,15 @@ impl Call<'_, '_> {
         read::read_struct(self.mem, va, len).map_err(|_| fmt::ptr(va))
     }
 
+    /// [`Call::fetch`] with the typed value of what cannot be shown
+    /// (`NULL`, or the address).
+    fn fetch_v(&mut self, va: u64, len: usize) -> Result<Vec<u8>, Value> {
+        if va == 0 {
+            return Err(Value::Null);
+        }
+        self.fetch(va, len).map_err(|_| Value::ptr(va))
+    }
+
     /// `len` bytes at `va` as a quoted string, at most `-s` of them
     /// (`...` after a cut); `NULL`, or the address when unreadable.
     fn quoted(&mut self, va: u64, len: u64) -> String {
@@ -465,11 +474,31 @@ impl<'b> Fields<'b> {
     }
     /// A NUL-terminated string in a fixed array, quoted (strace's
     /// `PRINT_FIELD_CSTRING`).
+    /// (Text form kept for text-only decoders.)
+    #[allow(dead_code)]
     fn cstring(&self, off: usize, n: usize) -> String {
+        self.cstring_v(off, n).render()
+    }
+
+    /// [`Fields::cstring`], typed.
+    fn cstring_v(&self, off: usize, n: usize) -> Value {
         let s = self.b.get(off..off.saturating_add(n)).unwrap_or(&[]);
         let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
-        fmt::quote(&s[..end], false)
+        Value::str(s[..end].to_vec(), false, 0)
     }
+}
+
+/// The typed value of structure argument `i` (raw value `v`) of `c`:
+/// the typed decoders, and the text of the others as
+/// [`Value::Opaque`].
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
+    if let Some(t) = time::value(c, kind, v) {
+        return t;
+    }
+    if let Some(r) = resource::value(c, kind, v) {
+        return r;
+    }
+    Value::Opaque(decode(c, kind, v))
 }
 
 /// Decodes structure argument `i` (raw value `v`) of `c`.

@@ -194,7 +194,7 @@ pub(crate) fn poll_detail(c: &mut Call<'_, '_>, ret: i64) -> Option<String> {
     }
     if let Some((ts, w, usec)) = timeout_of(c) {
         if ts != 0 {
-            let left = tv(c, ts, w, usec);
+            let left = tv(c, ts, w, usec).render();
             s.push_str(if s.is_empty() { "left " } else { ", left " });
             s.push_str(&left);
         }

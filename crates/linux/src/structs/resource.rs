@@ -2,7 +2,10 @@
 //! for i386 callers) and `rlimit64`, `struct rusage`, `struct sysinfo`,
 //! the utsname structures, `sched_param`, `sched_attr` and cpu sets.
 
-use super::time::{tv_at, Width};
+use vstrace_core::value::Base;
+use vstrace_core::{StructBuilder, Value};
+
+use super::time::{tv_at_v, Width};
 use super::{Call, Fields, StructKind, MAX_STRUCT};
 use crate::consts::Names;
 use crate::fmt;
@@ -37,32 +40,35 @@ pub(crate) fn xflags(v: u64, names: Names, unknown: &str) -> String {
 }
 
 /// A `clock_t` with its seconds in a comment: `35 /* 0.35 s */`.
-pub fn clock_t(v: u64) -> String {
-    if v == 0 || crate::xlat::style() == vstrace_core::ConstStyle::Raw {
-        return v.to_string();
+pub fn clock_t_v(v: u64) -> Value {
+    // -X raw: strace leaves the seconds comment out.
+    if v == 0 || vstrace_core::style::style() == vstrace_core::ConstStyle::Raw {
+        return Value::dec(v);
     }
-    format!("{v} /* {}.{:02} s */", v / USER_HZ, v % USER_HZ)
+    Value::Commented {
+        value: Box::new(Value::dec(v)),
+        comment: format!("{}.{:02} s", v / USER_HZ, v % USER_HZ),
+    }
+}
+
+/// Text of [`clock_t_v`].
+pub fn clock_t(v: u64) -> String {
+    clock_t_v(v).render()
 }
 
 /// A resource limit: `RLIM64_INFINITY`, `8192*1024`, or the number.
-fn rlim(v: u64, wide: bool) -> String {
+fn rlim(v: u64, wide: bool) -> Value {
     let inf = if wide { u64::MAX } else { u64::from(u32::MAX) };
-    let named = if v == inf {
-        Some(
-            if wide {
-                "RLIM64_INFINITY"
-            } else {
-                "RLIM_INFINITY"
-            }
-            .to_string(),
-        )
-    } else if v > 1024 && v % 1024 == 0 {
-        Some(format!("{}*1024", v / 1024))
+    if v == inf {
+        let name = if wide {
+            "RLIM64_INFINITY"
+        } else {
+            "RLIM_INFINITY"
+        };
+        Value::name(name, v)
     } else {
-        None
-    };
-    let num = || v.to_string();
-    crate::xlat::styled(num, named, num)
+        Value::int(v, Base::Kilo)
+    }
 }
 
 /// The 14 counters of `struct rusage` after its two timevals.
@@ -88,70 +94,75 @@ pub(crate) fn policy_name(ret: i64) -> Option<String> {
     crate::consts::lookup(SCHED_POLICIES, ret as u64).map(str::to_string)
 }
 
-fn rusage(c: &mut Call<'_, '_>, v: u64) -> String {
+fn rusage(c: &mut Call<'_, '_>, v: u64) -> Value {
     // wait4 fills it only when a child was reaped (a positive result).
     if c.name == "wait4" && c.ret == Some(0) {
-        return fmt::ptr(v);
+        return Value::ptr(v);
     }
     let n = c.long_size();
     let w = Width::Long(n);
-    let b = match c.fetch(v, 2 * w.pair() + 14 * n) {
+    let b = match c.fetch_v(v, 2 * w.pair() + 14 * n) {
         Ok(b) => b,
-        Err(s) => return s,
+        Err(v) => return v,
     };
-    let mut s = format!(
-        "{{ru_utime={}, ru_stime={}",
-        tv_at(&b, 0, w, true),
-        tv_at(&b, w.pair(), w, true)
-    );
+    let mut s = StructBuilder::new();
+    s.field("ru_utime", tv_at_v(&b, 0, w, true))
+        .field("ru_stime", tv_at_v(&b, w.pair(), w, true));
     if c.opts.verbose {
         let f = Fields::new(&b, n);
         for (k, name) in RUSAGE_COUNTERS.iter().enumerate() {
-            s.push_str(&format!(", {name}={}", f.ulong(2 * w.pair() + k * n)));
+            s.dec(*name, f.ulong(2 * w.pair() + k * n));
         }
+        s.done()
     } else {
-        s.push_str(", ...");
+        s.abbreviated()
     }
-    s.push('}');
-    s
 }
 
-fn sysinfo(c: &mut Call<'_, '_>, v: u64) -> String {
+fn sysinfo(c: &mut Call<'_, '_>, v: u64) -> Value {
     let n = c.long_size();
     // uptime, loads[3], six sizes, procs (u16) and its padding, two more
     // sizes, mem_unit (u32), and the padding to 64 bytes on i386.
     let procs_off = 10 * n;
     let high_off = procs_off + n.max(4);
     let size = high_off + 2 * n + 4;
-    let b = match c.fetch(v, size) {
+    let b = match c.fetch_v(v, size) {
         Ok(b) => b,
-        Err(s) => return s,
+        Err(v) => return v,
     };
     let f = Fields::new(&b, n);
     let u = |k: usize| f.ulong(k * n);
-    format!(
-        "{{uptime={}, loads=[{}, {}, {}], totalram={}, freeram={}, sharedram={}, bufferram={}, \
-         totalswap={}, freeswap={}, procs={}, totalhigh={}, freehigh={}, mem_unit={}}}",
-        f.long(0),
-        u(1),
-        u(2),
-        u(3),
-        u(4),
-        u(5),
-        u(6),
-        u(7),
-        u(8),
-        u(9),
-        f.u16(procs_off),
-        f.ulong(high_off),
-        f.ulong(high_off + n),
-        f.u32(high_off + 2 * n)
-    )
+    let mut s = StructBuilder::new();
+    s.dec("uptime", f.long(0)).field(
+        "loads",
+        Value::Array {
+            items: vec![Value::dec(u(1)), Value::dec(u(2)), Value::dec(u(3))],
+            more: false,
+        },
+    );
+    for (k, name) in [
+        "totalram",
+        "freeram",
+        "sharedram",
+        "bufferram",
+        "totalswap",
+        "freeswap",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.dec(name, u(4 + k));
+    }
+    s.dec("procs", f.u16(procs_off))
+        .dec("totalhigh", f.ulong(high_off))
+        .dec("freehigh", f.ulong(high_off + n))
+        .dec("mem_unit", f.u32(high_off + 2 * n))
+        .done()
 }
 
 /// utsname with `fields` strings of `len` bytes each (6 x 65, 5 x 65 or
 /// 5 x 9); abbreviated to sysname and nodename unless `-v`.
-fn utsname(c: &mut Call<'_, '_>, v: u64, fields: usize, len: usize) -> String {
+fn utsname(c: &mut Call<'_, '_>, v: u64, fields: usize, len: usize) -> Value {
     const NAMES: [&str; 6] = [
         "sysname",
         "nodename",
@@ -160,22 +171,21 @@ fn utsname(c: &mut Call<'_, '_>, v: u64, fields: usize, len: usize) -> String {
         "machine",
         "domainname",
     ];
-    let b = match c.fetch(v, fields * len) {
+    let b = match c.fetch_v(v, fields * len) {
         Ok(b) => b,
-        Err(s) => return s,
+        Err(v) => return v,
     };
     let f = Fields::new(&b, 8);
     let shown = if c.opts.verbose { fields } else { 2 };
-    let mut parts: Vec<String> = NAMES
-        .iter()
-        .take(shown)
-        .enumerate()
-        .map(|(k, name)| format!("{name}={}", f.cstring(k * len, len)))
-        .collect();
-    if shown < fields {
-        parts.push("...".into());
+    let mut s = StructBuilder::new();
+    for (k, name) in NAMES.iter().take(shown).enumerate() {
+        s.field(*name, f.cstring_v(k * len, len));
     }
-    format!("{{{}}}", parts.join(", "))
+    if shown < fields {
+        s.abbreviated()
+    } else {
+        s.done()
+    }
 }
 
 /// sched_setattr's attribute: at the entry; at an E2BIG exit, the entry
@@ -299,47 +309,7 @@ fn cpu_set(c: &mut Call<'_, '_>, v: u64, len: u64) -> String {
 /// Decodes the resource structures of [`super::decode`].
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     use StructKind as K;
-    let n = c.long_size();
     match kind {
-        K::Tms => match c.fetch(v, 4 * n) {
-            Ok(b) => {
-                let f = Fields::new(&b, n);
-                // clock_t is a signed long, shown as unsigned 64-bit.
-                let t = |k: usize| clock_t(f.long(k * n) as u64);
-                format!(
-                    "{{tms_utime={}, tms_stime={}, tms_cutime={}, tms_cstime={}}}",
-                    t(0),
-                    t(1),
-                    t(2),
-                    t(3)
-                )
-            }
-            Err(s) => s,
-        },
-        K::Rlimit | K::Rlimit64 => {
-            let wide = kind == K::Rlimit64 || n == 8;
-            let w = if wide { 8 } else { 4 };
-            match c.fetch(v, 2 * w) {
-                Ok(b) => {
-                    let f = Fields::new(&b, w);
-                    format!(
-                        "{{rlim_cur={}, rlim_max={}}}",
-                        rlim(f.ulong(0), wide),
-                        rlim(f.ulong(w), wide)
-                    )
-                }
-                Err(s) => s,
-            }
-        }
-        K::Rusage => rusage(c, v),
-        K::Sysinfo => sysinfo(c, v),
-        K::Utsname => utsname(c, v, 6, 65),
-        K::OldUtsname => utsname(c, v, 5, 65),
-        K::OldoldUtsname => utsname(c, v, 5, 9),
-        K::SchedParam => match c.fetch(v, 4) {
-            Ok(b) => format!("[{}]", Fields::new(&b, 4).i32(0)),
-            Err(s) => s,
-        },
         K::SchedAttr(None) => sched_setattr(c, v),
         K::SchedAttr(a) => sched_attr(c, v, a),
         K::CpuSet(a) => {
@@ -350,6 +320,54 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             };
             cpu_set(c, v, len)
         }
-        _ => fmt::ptr(v),
+        // The typed ones.
+        _ => value(c, kind, v).map_or_else(|| fmt::ptr(v), |t| t.render()),
     }
+}
+
+/// The typed resource structures (see [`super::value`]); `None` for
+/// the others.
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
+    use StructKind as K;
+    let n = c.long_size();
+    Some(match kind {
+        K::Tms => match c.fetch_v(v, 4 * n) {
+            Ok(b) => {
+                let f = Fields::new(&b, n);
+                // clock_t is a signed long, shown as unsigned 64-bit.
+                let t = |k: usize| clock_t_v(f.long(k * n) as u64);
+                StructBuilder::new()
+                    .field("tms_utime", t(0))
+                    .field("tms_stime", t(1))
+                    .field("tms_cutime", t(2))
+                    .field("tms_cstime", t(3))
+                    .done()
+            }
+            Err(v) => v,
+        },
+        K::Rlimit | K::Rlimit64 => {
+            let wide = kind == K::Rlimit64 || n == 8;
+            let w = if wide { 8 } else { 4 };
+            match c.fetch_v(v, 2 * w) {
+                Ok(b) => {
+                    let f = Fields::new(&b, w);
+                    StructBuilder::new()
+                        .field("rlim_cur", rlim(f.ulong(0), wide))
+                        .field("rlim_max", rlim(f.ulong(w), wide))
+                        .done()
+                }
+                Err(v) => v,
+            }
+        }
+        K::Rusage => rusage(c, v),
+        K::Sysinfo => sysinfo(c, v),
+        K::Utsname => utsname(c, v, 6, 65),
+        K::OldUtsname => utsname(c, v, 5, 65),
+        K::OldoldUtsname => utsname(c, v, 5, 9),
+        K::SchedParam => match c.fetch_v(v, 4) {
+            Ok(b) => Value::boxed(Value::dec(Fields::new(&b, 4).i32(0))),
+            Err(v) => v,
+        },
+        _ => return None,
+    })
 }

@@ -6,6 +6,8 @@
 
 use std::fmt::Write;
 
+use vstrace_core::{StructBuilder, Value};
+
 use super::{Call, Fields, StructKind};
 use crate::fmt;
 
@@ -164,21 +166,29 @@ impl Width {
 }
 
 /// `{tv_sec=S, tv_nsec=N}` (`part` is `tv_nsec` or `tv_usec`).
-pub(crate) fn two(sec: i64, frac: u64, part: &str) -> String {
-    format!("{{tv_sec={sec}, {part}={frac}}}")
+pub(crate) fn two_v(sec: i64, frac: u64, part: &'static str) -> Value {
+    StructBuilder::new()
+        .dec("tv_sec", sec)
+        .dec(part, frac)
+        .done()
 }
 
 /// A timespec (`usec`: a timeval) at `off` of `b`.
-pub(crate) fn tv_at(b: &[u8], off: usize, w: Width, usec: bool) -> String {
+pub(crate) fn tv_at_v(b: &[u8], off: usize, w: Width, usec: bool) -> Value {
     let (s, f) = w.read(b, off);
-    two(s, f, if usec { "tv_usec" } else { "tv_nsec" })
+    two_v(s, f, if usec { "tv_usec" } else { "tv_nsec" })
+}
+
+/// Text of [`tv_at_v`].
+pub(crate) fn tv_at(b: &[u8], off: usize, w: Width, usec: bool) -> String {
+    tv_at_v(b, off, w, usec).render()
 }
 
 /// A timespec (`usec`: a timeval) at `va`, or its address.
-pub(crate) fn tv(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> String {
-    match c.fetch(va, w.pair()) {
-        Ok(b) => tv_at(&b, 0, w, usec),
-        Err(s) => s,
+pub(crate) fn tv(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> Value {
+    match c.fetch_v(va, w.pair()) {
+        Ok(b) => tv_at_v(&b, 0, w, usec),
+        Err(v) => v,
     }
 }
 
@@ -266,22 +276,22 @@ fn pair(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> String {
 }
 
 /// `{it_interval={...}, it_value={...}}`.
-fn itimer(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> String {
-    match c.fetch(va, 2 * w.pair()) {
-        Ok(b) => format!(
-            "{{it_interval={}, it_value={}}}",
-            tv_at(&b, 0, w, usec),
-            tv_at(&b, w.pair(), w, usec)
-        ),
-        Err(s) => s,
+fn itimer(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> Value {
+    match c.fetch_v(va, 2 * w.pair()) {
+        Ok(b) => StructBuilder::new()
+            .field("it_interval", tv_at_v(&b, 0, w, usec))
+            .field("it_value", tv_at_v(&b, w.pair(), w, usec))
+            .done(),
+        Err(v) => v,
     }
 }
 
-/// Decodes the time structures of [`super::decode`].
-pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+/// The typed time structures (see [`super::value`]); `None` for the
+/// others.
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
     use StructKind as K;
     let native = Width::of(c, false);
-    match kind {
+    Some(match kind {
         K::Timespec => tv(c, v, native, false),
         K::Timespec64 => tv(c, v, Width::Wide, false),
         // Written by the kernel only when a signal interrupted the sleep.
@@ -290,23 +300,35 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             if c.interrupted() && !(c.name.starts_with("clock_nanosleep") && c.arg(1) != 0) {
                 tv(c, v, Width::of(c, kind == K::Timespec64Rem), false)
             } else {
-                fmt::ptr(v)
+                Value::ptr(v)
             }
         }
-        K::TimespecPair => pair(c, v, native, false),
-        K::Timespec64Pair => pair(c, v, Width::Wide, false),
         K::Timeval => tv(c, v, native, true),
-        K::TimevalPair => pair(c, v, native, true),
-        K::Timezone => match c.fetch(v, 8) {
+        K::Timezone => match c.fetch_v(v, 8) {
             Ok(b) => {
                 let f = Fields::new(&b, 4);
-                format!("{{tz_minuteswest={}, tz_dsttime={}}}", f.i32(0), f.i32(4))
+                StructBuilder::new()
+                    .dec("tz_minuteswest", f.i32(0))
+                    .dec("tz_dsttime", f.i32(4))
+                    .done()
             }
-            Err(s) => s,
+            Err(v) => v,
         },
         K::Itimerval => itimer(c, v, native, true),
         K::Itimerspec => itimer(c, v, native, false),
         K::Itimerspec64 => itimer(c, v, Width::Wide, false),
+        _ => return None,
+    })
+}
+
+/// Decodes the time structures of [`super::decode`].
+pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+    use StructKind as K;
+    let native = Width::of(c, false);
+    match kind {
+        K::TimespecPair => pair(c, v, native, false),
+        K::Timespec64Pair => pair(c, v, Width::Wide, false),
+        K::TimevalPair => pair(c, v, native, true),
         K::Utimbuf => {
             let n = c.long_size();
             match c.fetch(v, 2 * n) {
@@ -334,6 +356,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
                 Err(s) => s,
             }
         }
-        _ => fmt::ptr(v),
+        // The typed ones.
+        _ => value(c, kind, v).map_or_else(|| fmt::ptr(v), |t| t.render()),
     }
 }

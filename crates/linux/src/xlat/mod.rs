@@ -76,36 +76,16 @@ pub enum Radix {
     DecBare,
 }
 
-fn number(v: u64, radix: Radix) -> String {
-    match radix {
-        Radix::Hex if v == 0 => "0".into(),
-        Radix::Hex => format!("{v:#x}"),
-        Radix::Dec | Radix::DecBare => (v as u32 as i32).to_string(),
-        Radix::Udec => v.to_string(),
-    }
-}
-
 /// A named value (`RLIMIT_STACK`), or its number followed by the table's
 /// comment (`0x10 /* RLIMIT_??? */`), as strace's `printxval`.
 pub fn xval(abi: LinuxAbi, table: Table, v: u64, radix: Radix) -> String {
-    let x = table.xlat();
-    styled(
-        || number(v, radix),
-        x.lookup(abi, v).map(str::to_string),
-        || match radix {
-            Radix::DecBare => number(v, radix),
-            _ => format!("{} /* {} */", number(v, radix), x.dflt),
-        },
-    )
+    crate::fmt::xval_v(abi, table, v, radix).render()
 }
 
 /// A named value in strace's verbose style: the signed 32-bit number,
 /// then the name (or the table's default) in a comment.
 pub fn xval_verbose(abi: LinuxAbi, table: Table, v: u64) -> String {
-    let x = table.xlat();
-    let n = v as u32 as i32;
-    let name = x.lookup(abi, v).unwrap_or(x.dflt);
-    format!("{n} /* {name} */")
+    crate::fmt::xval_verbose_v(abi, table, v).render()
 }
 
 /// A flag set as strace's `printflags`: every name whose bits are all set
@@ -113,71 +93,19 @@ pub fn xval_verbose(abi: LinuxAbi, table: Table, v: u64) -> String {
 /// (or the name of a zero value the table has); the number with the
 /// table's comment when no name matches at all (`0x1 /* O_??? */`).
 pub fn flags(abi: LinuxAbi, table: Table, v: u64) -> String {
-    flags_with(abi, table.xlat(), v, true)
+    crate::fmt::xflags_v(abi, &[table], v, true, true).render()
 }
 
 /// [`flags`] without the `/* ... */` comment for unmatched bits (strace's
 /// `printflags` called with no default string).
 pub fn flags_plain(abi: LinuxAbi, table: Table, v: u64) -> String {
-    flags_with(abi, table.xlat(), v, false)
+    crate::fmt::xflags_v(abi, &[table], v, false, true).render()
 }
 
 /// [`flags`] over two tables, the first one's names first (strace's
 /// `printflags_ex` with two tables).
 pub fn flags2(abi: LinuxAbi, first: Table, second: Table, v: u64) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    let mut left = v;
-    for t in [first, second] {
-        for &(bits, name) in t.xlat().values(abi) {
-            if bits != 0 && left & bits == bits {
-                names.push(name);
-                left &= !bits;
-            }
-        }
-    }
-    let named = match (names.is_empty(), left) {
-        (true, _) => None,
-        (false, 0) => Some(names.join("|")),
-        (false, l) => Some(format!("{}|{l:#x}", names.join("|"))),
-    };
-    styled(
-        || number(v, Radix::Hex),
-        named,
-        || match left {
-            0 => "0".into(),
-            l => format!("{l:#x} /* {} */", first.xlat().dflt),
-        },
-    )
-}
-
-fn flags_with(abi: LinuxAbi, x: &Xlat, v: u64, comment: bool) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let mut left = v;
-    for &(bits, name) in x.values(abi) {
-        if (left == 0 && parts.is_empty() && bits == 0) || (bits != 0 && left & bits == bits) {
-            parts.push(name);
-            left &= !bits;
-        }
-        if left == 0 && !parts.is_empty() {
-            break;
-        }
-    }
-    let named = (!parts.is_empty()).then(|| {
-        let mut s = parts.join("|");
-        if left != 0 {
-            s.push_str(&format!("|{left:#x}"));
-        }
-        s
-    });
-    styled(
-        || number(v, Radix::Hex),
-        named,
-        || match (left, comment) {
-            (0, _) => "0".into(),
-            (l, true) => format!("{l:#x} /* {} */", x.dflt),
-            (l, false) => format!("{l:#x}"),
-        },
-    )
+    crate::fmt::xflags_v(abi, &[first, second], v, true, false).render()
 }
 
 fn ioctl_table(abi: LinuxAbi) -> &'static [(u32, &'static str)] {
