@@ -404,7 +404,14 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::IoctlArg => {
-                Value::Opaque(crate::structs::ioctl::decode(&mut self.struct_call(i), v))
+                let text = crate::structs::ioctl::decode(&mut self.struct_call(i), v);
+                // An argument shown as its address is a pointer value; the
+                // decoded structures are text-only yet.
+                if v != 0 && text == format!("{v:#x}") {
+                    Value::ptr(v)
+                } else {
+                    Value::Opaque(text)
+                }
             }
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
