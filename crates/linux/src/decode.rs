@@ -400,7 +400,13 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 if names.is_empty() {
                     Value::Opaque(xlat::ioctl_request(self.abi, v as u32))
                 } else {
-                    Value::name(names.join(" or "), v as u32)
+                    // -X raw/verbose print the request in hex.
+                    Value::Const(vstrace_core::value::Const {
+                        raw: i128::from(v as u32),
+                        base: Base::Hex,
+                        name: Some(names.join(" or ").into()),
+                        comment: None,
+                    })
                 }
             }
             ArgType::IoctlArg => {
