@@ -7,10 +7,11 @@ use vstrace_core::{ArgValue, Caller, FdPath, Modification};
 use crate::output::OutputOptions;
 
 /// How the call ended, as far as the tracer saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     /// Enter and exit seen.
+    #[default]
     Complete,
     /// The call never returns (exit, exit_group, a successful execve is
     /// reported complete when its return is seen).
@@ -34,7 +35,8 @@ pub enum CallState {
 /// absent (serde_with's `skip_serializing_none`: one rule instead of an
 /// attribute on each).
 #[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Default: an empty record, so that constructors name only what they set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Sequence number in output order.
     pub seq: u64,
@@ -348,13 +350,10 @@ mod tests {
 
     fn rec() -> Record {
         Record {
-            seq: 0,
-            vcpu: 0,
             ts_enter_ns: 1,
             ts_exit_ns: Some(2),
             pid: Some(42),
             tid: Some(42),
-            ppid: None,
             comm: Some("cat".into()),
             cr3: 0x1000,
             os: "linux".into(),
@@ -369,17 +368,7 @@ mod tests {
             ret: Some(-2),
             ret_text: Some("-1 ENOENT (No such file or directory)".into()),
             errno: Some("ENOENT".into()),
-            state: CallState::Complete,
-            modifications: vec![],
-            hook: Default::default(),
-            changed: vec![],
-            ip: None,
-            error: None,
-            fds: vec![],
-            caller: None,
-            stack: Vec::new(),
-            io: Vec::new(),
-            kernel32: false,
+            ..Default::default()
         }
     }
 

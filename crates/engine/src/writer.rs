@@ -157,7 +157,6 @@ fn run(shared: &Shared, mut sink: Sink) -> Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::CallState;
     use crate::Format;
     use std::io::Write;
 
@@ -175,35 +174,16 @@ mod tests {
 
     fn rec(i: u64) -> Record {
         Record {
-            seq: 0,
-            vcpu: 0,
             ts_enter_ns: i,
             ts_exit_ns: Some(i + 1),
-            pid: None,
-            tid: None,
-            ppid: None,
-            comm: None,
-            cr3: 0,
             os: "linux".into(),
             abi: "x86_64".into(),
             mechanism: "syscall".into(),
             nr: 39,
             name: "getpid".into(),
-            args: Vec::new(),
             ret: Some(i as i64),
             ret_text: Some(i.to_string()),
-            errno: None,
-            state: CallState::Complete,
-            modifications: Vec::new(),
-            hook: Default::default(),
-            changed: Vec::new(),
-            ip: None,
-            error: None,
-            fds: Vec::new(),
-            caller: None,
-            stack: Vec::new(),
-            io: Vec::new(),
-            kernel32: false,
+            ..Default::default()
         }
     }
 

@@ -16,35 +16,16 @@ impl Tracker {
     /// first return, a signal delivery), by `who`, for the caller to name.
     pub(super) fn instant_record(&self, event: &Event, now: u64, who: Option<ProcInfo>) -> Record {
         Record {
-            seq: 0,
             vcpu: event.vcpu,
             ts_enter_ns: now,
-            ts_exit_ns: None,
             pid: who.as_ref().map(|w| w.pid),
             tid: who.as_ref().map(|w| w.tid),
             ppid: who.as_ref().and_then(|w| w.ppid),
             comm: who.and_then(|w| w.comm),
             cr3: cr3_key(event.cr3),
             os: self.os_kind.name().to_string(),
-            abi: String::new(),
             mechanism: event.mechanism.name().to_string(),
-            nr: 0,
-            name: String::new(),
-            args: Vec::new(),
-            ret: None,
-            ret_text: None,
-            errno: None,
-            state: CallState::Complete,
-            modifications: Vec::new(),
-            hook: Default::default(),
-            changed: Vec::new(),
-            ip: None,
-            error: None,
-            fds: Vec::new(),
-            caller: None,
-            stack: Vec::new(),
-            io: Vec::new(),
-            kernel32: false,
+            ..Default::default()
         }
     }
 
