@@ -562,20 +562,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::Clockid => fmt::clockid_v(self.abi, w32),
-            ArgType::Struct(k) => crate::structs::value(
-                &mut crate::structs::Call {
-                    abi: self.abi,
-                    name: self.desc.name,
-                    raw: self.raw,
-                    mem: &mut *self.mem,
-                    opts: self.opts,
-                    ret: self.ret,
-                    entries: &self.entries,
-                    index: i,
-                },
-                k,
-                v,
-            ),
+            ArgType::Struct(k) => crate::structs::value(&mut self.struct_call(i), k, v),
             _ => Value::Opaque(self.decode(i)),
         }
     }
