@@ -34,11 +34,13 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
-use vstrace_core::cpu::CpuError;
-use vstrace_core::mem::PagingMode;
-use vstrace_core::{Bitness, Direction, Event, Mechanism, MemError, Reg, Regs, Space};
+use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
 
 use crate::cpu::Access;
+
+mod wire;
+
+use wire::*;
 
 /// First bytes of every trace file.
 pub const MAGIC: &[u8; 8] = b"VSTRACE\0";
@@ -134,83 +136,6 @@ pub struct TraceError {
     pub offset: u64,
     /// What is wrong there.
     pub kind: TraceErrorKind,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_varint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn put_mem_error(out: &mut Vec<u8>, e: &MemError) {
-    match e {
-        MemError::Unmapped(a) => {
-            out.push(0);
-            put_varint(out, *a);
-        }
-        MemError::BadPhys(a) => {
-            out.push(1);
-            put_varint(out, *a);
-        }
-        MemError::ReadOnly(a) => {
-            out.push(2);
-            put_varint(out, *a);
-        }
-        MemError::TooLong { addr, len, cap } => {
-            out.push(3);
-            put_varint(out, *addr);
-            put_varint(out, *len);
-            put_varint(out, *cap);
-        }
-        MemError::Other { addr, reason } => {
-            out.push(4);
-            put_varint(out, *addr);
-            put_str(out, reason);
-        }
-        MemError::NoOtherSpace(a) => {
-            out.push(5);
-            put_varint(out, *a);
-        }
-    }
-}
-
-fn put_space(out: &mut Vec<u8>, s: &Space) {
-    out.push(match s.mode {
-        PagingMode::Legacy32 => 0,
-        PagingMode::Pae => 1,
-        PagingMode::Long4 => 2,
-        PagingMode::Long5 => 3,
-    });
-    put_varint(out, s.root);
-}
-
-fn put_cpu_error(out: &mut Vec<u8>, e: &CpuError) {
-    match e {
-        CpuError::WriteUnsupported(s) => {
-            out.push(0);
-            put_str(out, s);
-        }
-        CpuError::WriteFailed { reg, reason } => {
-            out.push(1);
-            out.push(*reg as u8);
-            put_str(out, reason);
-        }
-    }
 }
 
 fn fields(r: &Regs) -> [u64; NFIELDS] {
@@ -603,99 +528,6 @@ const SPARE_MAX_CAPACITY: usize = 64 << 10;
 /// really arrive, so a lying length costs at most this much.
 const DIRECT_READ_MAX: u32 = 1 << 20;
 
-/// Bounded reading of one frame's payload.
-struct Cursor<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn remaining(&self) -> usize {
-        self.b.len()
-    }
-    fn u8(&mut self) -> Result<u8, TraceErrorKind> {
-        let (&v, rest) = self
-            .b
-            .split_first()
-            .ok_or(TraceErrorKind::Malformed("frame too short"))?;
-        self.b = rest;
-        Ok(v)
-    }
-    fn varint(&mut self) -> Result<u64, TraceErrorKind> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            let part = (b & 0x7f) as u64;
-            if shift == 63 && part > 1 {
-                return Err(TraceErrorKind::Malformed("varint overflow"));
-            }
-            v |= part << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(TraceErrorKind::Malformed("varint too long"))
-    }
-    fn bytes(&mut self, len: u64) -> Result<&'a [u8], TraceErrorKind> {
-        if len > self.b.len() as u64 {
-            return Err(TraceErrorKind::Malformed("length beyond the frame"));
-        }
-        let (h, t) = self.b.split_at(len as usize);
-        self.b = t;
-        Ok(h)
-    }
-    fn string(&mut self) -> Result<String, TraceErrorKind> {
-        let n = self.varint()?;
-        Ok(String::from_utf8_lossy(self.bytes(n)?).into_owned())
-    }
-    fn reg(&mut self) -> Result<Reg, TraceErrorKind> {
-        Reg::ALL
-            .get(self.u8()? as usize)
-            .copied()
-            .ok_or(TraceErrorKind::Malformed("register"))
-    }
-    fn mem_error(&mut self) -> Result<MemError, TraceErrorKind> {
-        Ok(match self.u8()? {
-            0 => MemError::Unmapped(self.varint()?),
-            1 => MemError::BadPhys(self.varint()?),
-            2 => MemError::ReadOnly(self.varint()?),
-            3 => MemError::TooLong {
-                addr: self.varint()?,
-                len: self.varint()?,
-                cap: self.varint()?,
-            },
-            4 => MemError::Other {
-                addr: self.varint()?,
-                reason: self.string()?,
-            },
-            5 => MemError::NoOtherSpace(self.varint()?),
-            _ => return Err(TraceErrorKind::Malformed("memory error kind")),
-        })
-    }
-    fn space(&mut self) -> Result<Space, TraceErrorKind> {
-        let mode = match self.u8()? {
-            0 => PagingMode::Legacy32,
-            1 => PagingMode::Pae,
-            2 => PagingMode::Long4,
-            3 => PagingMode::Long5,
-            _ => return Err(TraceErrorKind::Malformed("paging mode")),
-        };
-        Ok(Space {
-            mode,
-            root: self.varint()?,
-        })
-    }
-    fn cpu_error(&mut self) -> Result<CpuError, TraceErrorKind> {
-        Ok(match self.u8()? {
-            0 => CpuError::WriteUnsupported(self.string()?),
-            1 => CpuError::WriteFailed {
-                reg: self.reg()?,
-                reason: self.string()?,
-            },
-            _ => return Err(TraceErrorKind::Malformed("register error kind")),
-        })
-    }
-}
-
 fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&[kind]);
@@ -1040,6 +872,9 @@ fn parse(data: &[u8], check_crc: bool) -> (Vec<Record>, Option<TraceError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vstrace_core::cpu::CpuError;
+    use vstrace_core::mem::PagingMode;
+    use vstrace_core::{MemError, Reg, Space};
 
     fn regs(rax: u64, rip: u64) -> Regs {
         let mut r = Regs {

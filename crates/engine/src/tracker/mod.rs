@@ -11,6 +11,7 @@ mod attrib;
 pub mod early;
 mod fast;
 mod fork;
+mod inflight;
 mod records;
 mod scope;
 mod select;
@@ -644,115 +645,6 @@ impl Tracker {
         None
     }
 
-    fn insert(&mut self, key: ThreadKey, p: Pending) {
-        if self.npending >= MAX_PENDING {
-            self.evict_oldest();
-        }
-        let spare = &mut self.spare_slots;
-        let slot = self
-            .pending
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        // The same thread cannot be in two calls with the same return ip:
-        // an older entry means its return was missed.
-        if let Some(pos) = slot
-            .iter()
-            .position(|q| q.ret_ip == p.ret_ip && same_thread(q.thread, p.thread))
-        {
-            let old = slot.remove(pos);
-            self.npending -= 1;
-            // Calls tracked only for scoping or hooks are never recorded.
-            if old.shown {
-                let rec = self.record(old, CallState::Unfinished, None, None);
-                self.extra.push(rec);
-            }
-        }
-        let spare = &mut self.spare_slots;
-        let slot = self
-            .pending
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        slot.push(p);
-        self.npending += 1;
-    }
-
-    fn evict_oldest(&mut self) {
-        let oldest = self
-            .pending
-            .iter()
-            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (*k, i, p.order)))
-            .min_by_key(|x| x.2);
-        if let Some((k, i, _)) = oldest {
-            if let Some(v) = self.pending.get_mut(&k) {
-                let p = v.remove(i);
-                if v.is_empty() {
-                    self.drop_slot(k);
-                }
-                self.npending -= 1;
-                if p.shown {
-                    let rec = self.record(p, CallState::Unfinished, None, None);
-                    self.extra.push(rec);
-                }
-            }
-        }
-    }
-
-    /// Removes the emptied list of `key`, keeping it for reuse.
-    fn drop_slot(&mut self, key: ThreadKey) {
-        if let Some(v) = self.pending.remove(&key) {
-            if v.is_empty() && self.spare_slots.len() < MAX_SPARE_SLOTS {
-                self.spare_slots.push(v);
-            }
-        }
-    }
-
-    fn take(&mut self, key: ThreadKey, ip: u64, thread: Option<u64>) -> Option<Pending> {
-        let slot = self.pending.get_mut(&key)?;
-        let pos = slot
-            .iter()
-            .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
-        let p = slot.remove(pos);
-        if slot.is_empty() {
-            self.drop_slot(key);
-        }
-        self.npending -= 1;
-        Some(p)
-    }
-
-    /// Calls whose return does not come back to the trap's ip/sp:
-    /// a successful execve returns to a new image with every general
-    /// register but rsp and rip zeroed (ELF_PLAT_INIT); sigreturn returns
-    /// to the context it restores, in the same address space and, as the
-    /// thread was running there, on the same vCPU.
-    fn take_elsewhere(&mut self, event: &Event, thread: Option<u64>) -> Option<Pending> {
-        let r = &event.regs;
-        let zeroed = Reg::ALL
-            .iter()
-            .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
-            .all(|g| r.get(*g) == 0);
-        let cr3 = cr3_key(event.cr3);
-        // The oldest matching call, not the first in the map's order: a
-        // replay (another hash seed) must pick the same one.
-        let (k, i, _) = self
-            .pending
-            .iter()
-            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (k, i, p)))
-            .filter(|(_, _, p)| {
-                p.vcpu == event.vcpu
-                    && same_thread(p.thread, thread)
-                    && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
-            })
-            .map(|(k, i, p)| (*k, i, p.order))
-            .min_by_key(|x| x.2)?;
-        let v = self.pending.get_mut(&k)?;
-        let p = v.remove(i);
-        if v.is_empty() {
-            self.drop_slot(k);
-        }
-        self.npending -= 1;
-        Some(p)
-    }
-
     fn on_exit(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         self.os.observe_exit(event);
         let (ip, sp) = return_target(event, cpu)?;
@@ -1058,15 +950,6 @@ fn hook_error(
 /// The user part of `mem`, below `end` ([`Tracker::user_end`]).
 fn user(mem: &mut dyn VirtMem, end: u64) -> UserOnly<'_> {
     UserOnly { mem, end }
-}
-
-/// Whether two thread identities may be the same thread: equal, or one
-/// of them unknown (the layer could not read it at that trap).
-fn same_thread(a: Option<u64>, b: Option<u64>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    }
 }
 
 fn sp_of(v: u64, b: Bitness) -> u64 {
