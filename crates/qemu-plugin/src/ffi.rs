@@ -77,8 +77,7 @@ pub struct InstallCallbacks {
 }
 
 /// Registers the install-time callbacks the way this QEMU's ABI wants,
-/// the translation callback only when
-/// `translate` (a dormant plugin defers it, see `lazy.rs`). Valid inside
+/// the translation callback only when `translate`. Valid inside
 /// `qemu_plugin_install` or a reset callback, with the plugin's id.
 pub fn register_callbacks(id: sys::qemu_plugin_id_t, cbs: &InstallCallbacks, translate: bool) {
     let none = std::ptr::null_mut();

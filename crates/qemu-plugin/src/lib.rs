@@ -334,10 +334,9 @@ fn install(
         listen::start(l, args.allow_remote, hooks)?;
     }
 
-    // A listening plugin translates nothing until a client attaches.
-    lazy::install(
+    ffi::register_callbacks(
         id,
-        ffi::InstallCallbacks {
+        &ffi::InstallCallbacks {
             vcpu_init_v4: on_vcpu_init,
             vcpu_init_v7: on_vcpu_init_v7,
             tb_trans_v4: on_tb_trans,
@@ -345,8 +344,10 @@ fn install(
             atexit_v4: on_exit,
             atexit_v7: on_exit_v7,
         },
-        args.listen.is_some(),
+        true,
     );
+    // A listening plugin instruments no trap until a client attaches.
+    lazy::install(args.listen.is_some());
     Ok(())
 }
 
@@ -394,6 +395,10 @@ unsafe extern "C" fn on_tb_trans_v7(tb: *mut sys::qemu_plugin_tb, _udata: *mut c
 /// # Safety
 /// `tb` must be the block of the running translation callback.
 unsafe fn tb_trans(tb: *mut sys::qemu_plugin_tb) {
+    // Dormant: no trap callbacks (see lazy.rs).
+    if !lazy::instrumenting() {
+        return;
+    }
     let _ = catch_unwind(|| {
         let mut bytes = [0u8; 16];
         // SAFETY: `tb` is the block of this translation callback, and the

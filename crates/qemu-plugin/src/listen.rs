@@ -1,8 +1,10 @@
 //! The dormant plugin: `-plugin libvstrace_plugin.so,listen=unix:PATH`
 //! (or `listen=tcp:HOST:PORT`, loopback only unless `allow-remote=on`)
-//! loads with no engine; a trap costs one relaxed atomic load and returns
-//! ([`dormant`]); with `VSTRACE_PLUGIN_LAZY=1` nothing is instrumented
-//! until a client attaches (`lazy.rs`, opt-in). `vstrace attach --plugin unix:PATH` connects, sends its
+//! loads with no engine and instruments nothing until a client attaches
+//! (`lazy.rs`; with `VSTRACE_PLUGIN_LAZY=0`, or in a QEMU that does not
+//! export what the switch needs, traps stay instrumented and a dormant
+//! one costs one relaxed atomic load and returns, [`dormant`]).
+//! `vstrace attach --plugin unix:PATH` connects, sends its
 //! engine configuration and receives the trace over the socket
 //! (`vstrace_launch::wire`); the engine lives here, as under `vstrace
 //! run`. A detach (the client's Detach frame, or the client going away)
@@ -105,9 +107,33 @@ pub(crate) fn skip_enter(nr: u64, bitness: vstrace_core::Bitness, cr3: u64) -> b
         .is_some_and(|e| e.skip_enter(nr, bitness, cr3))
 }
 
-/// A client holds the session (attached, or still setting up or
-/// detaching): others are refused.
-static BUSY: AtomicBool = AtomicBool::new(false);
+/// No client holds the session.
+const FREE: u8 = 0;
+/// A client holds it (setting up or attached): others are refused.
+const HELD: u8 = 1;
+/// The client is being detached: the next one waits for the end of it
+/// (a client killed and started again must not be refused for it).
+const DETACHING: u8 = 2;
+/// Who holds the session: [`FREE`], [`HELD`] or [`DETACHING`].
+static BUSY: AtomicU8 = AtomicU8::new(FREE);
+/// How long a new client waits for a detach under way: the drain, the
+/// code-cache flush, and a margin.
+const DETACH_WAIT: Duration = Duration::from_secs(12);
+
+/// Takes the session for a new client, waiting for a detach under way
+/// to finish; false when another client holds it.
+fn claim() -> bool {
+    let start = Instant::now();
+    loop {
+        match BUSY.compare_exchange(FREE, HELD, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return true,
+            Err(DETACHING) if start.elapsed() < DETACH_WAIT => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(_) => return false,
+        }
+    }
+}
 /// The Unix socket to remove when QEMU exits.
 static SOCKET_PATH: OnceLock<PathBuf> = OnceLock::new();
 /// The current client's stream, for the exit callback's End frame.
@@ -251,6 +277,9 @@ pub(crate) fn at_exit() {
         return;
     }
     STATE.store(DORMANT, Ordering::SeqCst);
+    // A detach after this (the client closing on our End frame) must not
+    // queue work on vCPUs that QEMU is tearing down.
+    crate::lazy::stop();
     unpublish();
     let engine = lock(&SESSION).take();
     if let Some(mut e) = engine {
@@ -443,7 +472,7 @@ fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
                 continue;
             }
         };
-        if BUSY.swap(true, Ordering::SeqCst) {
+        if !claim() {
             refuse(
                 stream,
                 "another vstrace is attached to this VM; one client at a time (detach it first)",
@@ -465,10 +494,10 @@ fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
                 *lock(&SESSION) = None;
                 *lock(&DEFERRED) = None;
                 *lock(&CLIENT) = None;
-                BUSY.store(false, Ordering::SeqCst);
+                BUSY.store(FREE, Ordering::SeqCst);
             });
         if spawned.is_err() {
-            BUSY.store(false, Ordering::SeqCst);
+            BUSY.store(FREE, Ordering::SeqCst);
         }
     }
 }
@@ -590,6 +619,7 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
         Err(WireError::Closed) => Some("the client went away".to_string()),
         Err(e) => Some(e.to_string()),
     };
+    BUSY.store(DETACHING, Ordering::SeqCst);
     let (stats, pending) = detach();
     let end = format!(
         "detached after {} events, {} records{}",
@@ -640,6 +670,24 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_client_waits_for_a_detach_and_is_refused_by_an_attached_one() {
+        // Detaching: the new client gets the session once it ends.
+        BUSY.store(DETACHING, Ordering::SeqCst);
+        let t = std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            BUSY.store(FREE, Ordering::SeqCst);
+        });
+        assert!(claim());
+        assert_eq!(BUSY.load(Ordering::SeqCst), HELD);
+        t.join().unwrap();
+        // Held: refused at once.
+        let start = Instant::now();
+        assert!(!claim());
+        assert!(start.elapsed() < Duration::from_secs(1));
+        BUSY.store(FREE, Ordering::SeqCst);
+    }
 
     #[test]
     fn unix_socket_is_private_and_not_clobbering() {
