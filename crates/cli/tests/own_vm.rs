@@ -849,16 +849,170 @@ fn debian_dormant_on(qemu: Option<&Path>) {
             .all(|c| ["vstrace-workloa", "systemd", "(workload)"].contains(c)),
         "{comms:?}"
     );
-    let host = find(&recs, |r| {
+    let host = rewritten_cats(&recs, pid);
+    assert_eq!(host.len(), 1, "cat /etc/hostname, rewritten");
+    let _ = q.wait();
+    drop(kill_qemu);
+    assert!(!sock.exists(), "socket removed when QEMU exits");
+}
+
+/// The `openat` records of a `cat` child of `pid` whose path the rewrite
+/// /etc/hostname=/etc/os-release changed.
+fn rewritten_cats(recs: &[serde_json::Value], pid: i64) -> Vec<&serde_json::Value> {
+    find(recs, |r| {
         name(r) == "openat"
             && r["comm"] == "cat"
             && r["ppid"] == pid
             && serde_json::to_string(r)
                 .unwrap()
                 .contains("/etc/os-release")
+    })
+}
+
+on_both_qemus!(
+    debian_disk_image_serial_console_login_traced_with_attribution_and_a_path_rewrite,
+    debian_disk_image_serial_console_login_traced_with_attribution_and_a_path_rewrite_on_qemu_11,
+    debian_login_on
+);
+
+/// The Debian image under `vstrace qemu`, its workload typed at a serial
+/// console login as a user would: a payload disk (`run`: a long sleep)
+/// keeps the image's workload unit from powering the VM off; the test
+/// waits for systemd's getty on ttyS0 (QEMU's stdio), logs in as root
+/// (no password in this image), and types a command line that prints the
+/// shell's pid and `cat`s /etc/hostname to the second serial port, then
+/// powers off. The trace has the login chain (agetty, login, the shell
+/// under login) and the shell's `cat` with the path rewrite the guest saw.
+fn debian_login_on(qemu: Option<&Path>) {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let img = debian_image();
+    let label = per_qemu("debian-login", qemu);
+    let payload = tmp().join(format!("{label}-payload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&payload);
+    std::fs::create_dir_all(payload.join("fs")).unwrap();
+    let run = payload.join("fs/run");
+    std::fs::write(&run, "#!/bin/sh\nexec sleep 3600\n").unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let disk = payload.join("payload.img");
+    let st = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(payload.join("fs"))
+        .arg(&disk)
+        .arg("8M")
+        .status()
+        .expect("mkfs.ext4 runs");
+    assert!(st.success(), "mkfs.ext4 -d");
+    let vm = debian_vm(
+        &img,
+        &label,
+        qemu,
+        &[
+            "-drive".into(),
+            format!("file={},if=virtio,format=raw", disk.display()),
+        ],
+    );
+    let trace = trace_path(&label);
+    let mut child = vstrace()
+        .arg("qemu")
+        .args([
+            "--json",
+            "-o",
+            trace.to_str().unwrap(),
+            "--rewrite-path",
+            "/etc/hostname=/etc/os-release",
+            "--",
+        ])
+        .arg(&vm.program)
+        .args(&vm.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vstrace runs");
+    let kill = scopeguard(child.id());
+    let console = Arc::new(Mutex::new(String::new()));
+    let mut so = child.stdout.take().unwrap();
+    let reader = {
+        let console = console.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = so.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]);
+                console.lock().unwrap().push_str(&text);
+            }
+        })
+    };
+    let mut se = child.stderr.take().unwrap();
+    let errs = std::thread::spawn(move || {
+        let mut v = String::new();
+        let _ = se.read_to_string(&mut v);
+        v
     });
-    assert_eq!(host.len(), 1, "cat /etc/hostname, rewritten");
-    let _ = q.wait();
-    drop(kill_qemu);
-    assert!(!sock.exists(), "socket removed when QEMU exits");
+    let seen = |what: &str| console.lock().unwrap().contains(what);
+    let mut stdin = child.stdin.take().unwrap();
+    // The getty's prompt is `HOSTNAME login: `; the hostname is not
+    // vstrace-debian here: systemd read /etc/hostname through the rewrite.
+    wait_long(
+        || seen(" login: "),
+        "the serial console's login prompt",
+        600,
+    );
+    let before = console.lock().unwrap().len();
+    stdin.write_all(b"root\n").unwrap();
+    let after = |what: &str| console.lock().unwrap()[before..].contains(what);
+    wait_long(
+        || after("root@") || after("Password:"),
+        "the root shell's prompt",
+        300,
+    );
+    if !after("root@") {
+        // A login that asks anyway: the password is empty.
+        stdin.write_all(b"\n").unwrap();
+        wait_long(|| after("root@"), "the root shell's prompt", 300);
+    }
+    stdin
+        .write_all(
+            b"echo \"login shell pid=$$\" >/dev/ttyS1; cat /etc/hostname >/dev/ttyS1; \
+              systemctl poweroff\n",
+        )
+        .unwrap();
+    let status = wait_limited(&mut child, Duration::from_secs(600));
+    drop(kill);
+    let _ = reader.join();
+    let err = errs.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let g = vm.guest_stdout();
+    // The rewrite reached the guest: the shell's cat printed os-release.
+    assert!(g.contains("Debian GNU/Linux 12"), "{g}");
+    let pid = num(&g, "login shell pid=");
+    let recs = records(&trace);
+    // The login chain: systemd's getty, login, the shell under login.
+    assert!(
+        !find(&recs, |r| r["comm"] == "agetty").is_empty(),
+        "no record of agetty"
+    );
+    let login: std::collections::BTreeSet<u64> = find(&recs, |r| r["comm"] == "login")
+        .iter()
+        .filter_map(|r| r["pid"].as_u64())
+        .collect();
+    assert!(!login.is_empty(), "no record of login");
+    let shell = find(&recs, |r| r["pid"] == pid && r["comm"] == "bash");
+    assert!(
+        !shell.is_empty(),
+        "no record of the login shell (pid {pid})"
+    );
+    assert!(
+        shell
+            .iter()
+            .any(|r| r["ppid"].as_u64().is_some_and(|p| login.contains(&p))),
+        "the shell's parent is not login ({login:?}): {}",
+        shell[0]
+    );
+    let host = rewritten_cats(&recs, pid);
+    assert_eq!(host.len(), 1, "the shell's cat /etc/hostname, rewritten");
+    let _ = std::fs::remove_dir_all(&payload);
 }
