@@ -10,9 +10,10 @@
 # Variants:
 #   none      a user's own QEMU command line, no plugin
 #   dormant   the same with -plugin libvstrace_plugin.so,listen=unix:...
-#             (the default: no translation callback until a client attaches)
-#   eager     dormant with VSTRACE_PLUGIN_LAZY=0 (the translation callback
-#             stays registered; a trap costs a call and an atomic load)
+#             (the default: no trap callback in translated code until a
+#             client attaches)
+#   eager     dormant with VSTRACE_PLUGIN_LAZY=0 (the trap callbacks stay
+#             in translated code; a trap costs a call and an atomic load)
 #   attached  the dormant plugin with `vstrace attach --plugin -o /dev/null`
 #             attached from the boot on
 #   untraced  `vstrace run --untraced` (vstrace's own command line)
@@ -148,7 +149,7 @@ for v in $VARIANTS; do
     case $v in
     none) label="own command line, no plugin" ;;
     dormant) label="own command line, dormant plugin (listen=unix:...)" ;;
-    eager) label="dormant plugin, VSTRACE_PLUGIN_LAZY=0 (translation callback kept)" ;;
+    eager) label="dormant plugin, VSTRACE_PLUGIN_LAZY=0 (trap callbacks kept)" ;;
     attached) label="dormant plugin + vstrace attach --plugin -o /dev/null" ;;
     untraced) label="vstrace run --untraced" ;;
     run) label="vstrace run -o /dev/null" ;;
