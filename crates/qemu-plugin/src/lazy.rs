@@ -17,23 +17,26 @@
 //! load, see `listen::dormant`); so does `VSTRACE_PLUGIN_LAZY=0` in QEMU's
 //! environment.
 //!
-//! Why not `qemu_plugin_reset` (the plugin API's flush, used before):
-//! it unregisters every callback of the plugin and calls back, in the
-//! safe work, to register the wanted ones again, so the vCPUs' event
-//! masks lose and regain the translation event. Under load that crashed
-//! QEMU in its code generator, on a vCPU thread, 2 runs of 3 of the
-//! own_vm dormant test (kernel log: a general protection fault in TCG's
-//! register allocator on 10.0, a NULL dereference in `tcg_op_supported`
-//! on 11.1). The likely mechanism, from QEMU's source: the load/store
-//! generators emit plugin memory-callback pseudo-ops whenever
-//! `tcg_ctx->plugin_insn` is set, and only a translation with the
-//! translation event on resets it (`plugin_gen_tb_start`) and lowers
-//! those ops (`plugin_gen_inject`); a translation abandoned midway (an
-//! instruction fetch that faults, which demand paging makes common)
-//! leaves it set, and once the event is off the next block with a memory
-//! access carries pseudo-ops that no backend implements. Here the
-//! translation callback is never unregistered, so every translation
-//! goes through the plugin path; only the translated code changes.
+//! Why not `qemu_plugin_reset` (the plugin API's flush, used before): it
+//! unregisters every callback of the plugin and calls back, in the safe
+//! work, to register the wanted ones again, so the vCPUs' event masks
+//! lose and regain the translation event. That crashed QEMU in its code
+//! generator, on a vCPU thread: the kernel log has the three own_vm
+//! dormant test runs that made the mode opt-in (a general protection
+//! fault in TCG's register allocator on 10.0, each at the same address)
+//! and 2 of 3 runs of the busybox dormant test with the reset (the same
+//! fault on 10.0; a NULL dereference in `tcg_op_supported` on 11.1), none
+//! in 12 runs of the dormant tests since. The likely mechanism, from
+//! QEMU's source: the load/store generators emit plugin memory-callback
+//! pseudo-ops whenever `tcg_ctx->plugin_insn` is set, and only a
+//! translation with the translation event on resets it
+//! (`plugin_gen_tb_start`) and lowers those ops (`plugin_gen_inject`); a
+//! translation abandoned midway (an instruction fetch that faults, which
+//! demand paging makes common) leaves it set, and once the event is off
+//! the next block with a memory access carries pseudo-ops that no backend
+//! implements. Here the translation callback is never unregistered, so
+//! every translation goes through the plugin path; only the translated
+//! code changes.
 //!
 //! The request is queued on every vCPU: the first to run it does the
 //! switch, the others find it done; a halted vCPU can miss the wake-up
