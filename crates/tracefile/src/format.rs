@@ -34,7 +34,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
-use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
+use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs, Space};
 
 use crate::cpu::Access;
 
@@ -353,28 +353,38 @@ impl CodecState {
         }
     }
 
-    /// Decodes one event frame into `slot`, reusing its accesses' byte
-    /// buffers (and those in `spare`) so that steady-state decoding
-    /// allocates nothing. On error `slot` holds a partial event.
+    /// Decodes one event frame into `slot`, overwriting its accesses in
+    /// place and reusing their byte buffers (and those in `spare`), so
+    /// that steady-state decoding allocates nothing. On error `slot` holds
+    /// a partial event.
     fn decode_event_into(
         &mut self,
         p: &mut Cursor<'_>,
         slot: &mut EventRecord,
         spare: &mut Vec<Vec<u8>>,
     ) -> Result<(), TraceErrorKind> {
-        for a in slot.accesses.drain(..) {
+        let mut filled = 0;
+        let r = self.decode_event_in_place(p, slot, spare, &mut filled);
+        // Accesses past this event's: their buffers go back to the spares.
+        for a in slot.accesses.drain(filled..) {
             if let Access::Read { result: Ok(b), .. } = a {
                 if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
                     spare.push(b);
                 }
             }
         }
-        let mut bytes_of = |src: &[u8]| {
-            let mut b = spare.pop().unwrap_or_default();
-            b.clear();
-            b.extend_from_slice(src);
-            b
-        };
+        r
+    }
+
+    /// [`CodecState::decode_event_into`]'s work: writes the accesses into
+    /// `slot.accesses[..filled]`, counting them in `filled`.
+    fn decode_event_in_place(
+        &mut self,
+        p: &mut Cursor<'_>,
+        slot: &mut EventRecord,
+        spare: &mut Vec<Vec<u8>>,
+        filled: &mut usize,
+    ) -> Result<(), TraceErrorKind> {
         let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
         let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
         let flags = p.u8()?;
@@ -424,81 +434,75 @@ impl CodecState {
             if p.remaining() < 3 {
                 return Err(TraceErrorKind::Malformed("access count"));
             }
-            let a = match p.u8()? {
+            let i = *filled;
+            match p.u8()? {
                 0 => {
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     let src = p.bytes(len)?;
                     charge(len)?;
                     self.remember(addr, src);
-                    Access::Read {
-                        space: None,
-                        addr,
-                        len,
-                        result: Ok(bytes_of(src)),
-                    }
+                    set_read(&mut slot.accesses, i, spare, None, addr, src);
                 }
                 1 => {
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     charge(len)?;
-                    let bytes = self
+                    let src = self
                         .cached(addr, len)
-                        .map(&mut bytes_of)
                         .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
-                    Access::Read {
-                        space: None,
-                        addr,
-                        len,
-                        result: Ok(bytes),
-                    }
+                    set_read(&mut slot.accesses, i, spare, None, addr, src);
                 }
-                2 => Access::Read {
-                    space: None,
-                    addr: p.varint()?,
-                    len: p.varint()?,
-                    result: Err(p.mem_error()?),
-                },
-                3 => Access::Write {
-                    addr: p.varint()?,
-                    len: p.varint()?,
-                    result: match p.u8()? {
-                        0 => Ok(()),
-                        1 => Err(p.mem_error()?),
-                        _ => return Err(TraceErrorKind::Malformed("write outcome")),
-                    },
-                },
-                4 => Access::Reg {
-                    reg: p.reg()?,
-                    value: p.varint()?,
-                    result: match p.u8()? {
-                        0 => Ok(()),
-                        1 => Err(p.cpu_error()?),
-                        _ => return Err(TraceErrorKind::Malformed("register write outcome")),
-                    },
-                },
                 5 => {
                     let space = p.space()?;
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     let src = p.bytes(len)?;
                     charge(len)?;
-                    Access::Read {
-                        space: Some(space),
-                        addr,
-                        len,
-                        result: Ok(bytes_of(src)),
-                    }
+                    set_read(&mut slot.accesses, i, spare, Some(space), addr, src);
                 }
-                6 => Access::Read {
-                    space: Some(p.space()?),
-                    addr: p.varint()?,
-                    len: p.varint()?,
-                    result: Err(p.mem_error()?),
-                },
-                _ => return Err(TraceErrorKind::Malformed("access kind")),
-            };
-            slot.accesses.push(a);
+                k => {
+                    let a = match k {
+                        2 => Access::Read {
+                            space: None,
+                            addr: p.varint()?,
+                            len: p.varint()?,
+                            result: Err(p.mem_error()?),
+                        },
+                        3 => Access::Write {
+                            addr: p.varint()?,
+                            len: p.varint()?,
+                            result: match p.u8()? {
+                                0 => Ok(()),
+                                1 => Err(p.mem_error()?),
+                                _ => return Err(TraceErrorKind::Malformed("write outcome")),
+                            },
+                        },
+                        4 => Access::Reg {
+                            reg: p.reg()?,
+                            value: p.varint()?,
+                            result: match p.u8()? {
+                                0 => Ok(()),
+                                1 => Err(p.cpu_error()?),
+                                _ => {
+                                    return Err(TraceErrorKind::Malformed(
+                                        "register write outcome",
+                                    ))
+                                }
+                            },
+                        },
+                        6 => Access::Read {
+                            space: Some(p.space()?),
+                            addr: p.varint()?,
+                            len: p.varint()?,
+                            result: Err(p.mem_error()?),
+                        },
+                        _ => return Err(TraceErrorKind::Malformed("access kind")),
+                    };
+                    put_access(&mut slot.accesses, i, spare, a);
+                }
+            }
+            *filled += 1;
         }
         if p.remaining() != 0 {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
@@ -523,10 +527,66 @@ impl CodecState {
 /// bounds what a file with huge reads leaves allocated.
 const MAX_SPARE: usize = 64;
 const SPARE_MAX_CAPACITY: usize = 64 << 10;
-/// Frames up to this size are read straight into the payload buffer
-/// (sized to the claimed length); larger ones grow with the bytes that
-/// really arrive, so a lying length costs at most this much.
-const DIRECT_READ_MAX: u32 = 1 << 20;
+/// Sets access `i` of `list` (its length is at least `i`) to a
+/// successful read of `src` at `addr`, reusing the byte buffer already
+/// there, else a spare one.
+fn set_read(
+    list: &mut Vec<Access>,
+    i: usize,
+    spare: &mut Vec<Vec<u8>>,
+    space: Option<Space>,
+    addr: u64,
+    src: &[u8],
+) {
+    if let Some(Access::Read {
+        space: s,
+        addr: a,
+        len: l,
+        result: Ok(b),
+    }) = list.get_mut(i)
+    {
+        *s = space;
+        *a = addr;
+        *l = src.len() as u64;
+        b.clear();
+        b.extend_from_slice(src);
+        return;
+    }
+    let mut b = spare.pop().unwrap_or_default();
+    b.clear();
+    b.extend_from_slice(src);
+    put_access(
+        list,
+        i,
+        spare,
+        Access::Read {
+            space,
+            addr,
+            len: src.len() as u64,
+            result: Ok(b),
+        },
+    );
+}
+
+/// Sets access `i` of `list` (its length is at least `i`) to `a`; a byte
+/// buffer it replaces goes to the spares.
+fn put_access(list: &mut Vec<Access>, i: usize, spare: &mut Vec<Vec<u8>>, a: Access) {
+    match list.get_mut(i) {
+        Some(old) => {
+            if let Access::Read { result: Ok(b), .. } = std::mem::replace(old, a) {
+                if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
+                    spare.push(b);
+                }
+            }
+        }
+        None => list.push(a),
+    }
+}
+
+/// How much the reader asks its input for at once: large reads, few
+/// system calls; also what a frame's lying length can cost beyond the
+/// bytes that really arrive.
+const READ_CHUNK: usize = 1 << 20;
 
 fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
@@ -632,8 +692,13 @@ pub struct TraceReader<R: Read> {
     seen_config: bool,
     failed: bool,
     check_crc: bool,
-    /// The frame payload buffer, reused from frame to frame.
-    payload: Vec<u8>,
+    /// Bytes read from the input and not yet decoded start at `pos`:
+    /// frames are decoded in place, without a copy per frame.
+    buf: Vec<u8>,
+    /// Start of the unread bytes in `buf`.
+    pos: usize,
+    /// The input has ended.
+    eof: bool,
     /// Byte buffers of earlier events' reads, for the next ones.
     spare: Vec<Vec<u8>>,
 }
@@ -697,7 +762,9 @@ impl<R: Read> TraceReader<R> {
             seen_config: false,
             failed: false,
             check_crc: true,
-            payload: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
+            eof: false,
             spare: Vec::new(),
         })
     }
@@ -736,93 +803,87 @@ impl<R: Read> TraceReader<R> {
         let at = self.offset;
         let err = |kind| TraceError { offset: at, kind };
         let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
-        let mut head = [0u8; FRAME_HEAD];
-        let n = read_full(&mut self.input, &mut head).map_err(io)?;
+        let n = self.fill(FRAME_HEAD).map_err(io)?;
         if n == 0 {
             return Ok(None);
         }
         if n < FRAME_HEAD {
             return Err(err(TraceErrorKind::Truncated));
         }
-        let kind = head[0];
-        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
-        let crc = u32::from_le_bytes([head[5], head[6], head[7], head[8]]);
+        let h = &self.buf[self.pos..self.pos + FRAME_HEAD];
+        let kind = h[0];
+        let len = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+        let crc = u32::from_le_bytes([h[5], h[6], h[7], h[8]]);
         if len > MAX_FRAME {
             return Err(err(TraceErrorKind::TooLarge(len as u64)));
         }
-        // The buffer is reused across frames; past DIRECT_READ_MAX it
-        // grows with the bytes that really arrive, never to a length the
-        // file merely claims.
-        let mut payload = std::mem::take(&mut self.payload);
-        let read = if len <= DIRECT_READ_MAX {
-            payload.resize(len as usize, 0);
-            let r = read_full(&mut self.input, &mut payload);
-            if let Ok(got) = r {
-                payload.truncate(got);
-            }
-            r
-        } else {
-            payload.clear();
-            (&mut self.input).take(len as u64).read_to_end(&mut payload)
-        };
-        let rec = self.frame(kind, crc, len, payload, read, slot);
-        if let Ok(Some(_)) = &rec {
-            self.offset += FRAME_HEAD as u64 + len as u64;
-        }
-        rec
-    }
-
-    /// Decodes one frame of `kind` whose payload (`len` bytes claimed,
-    /// `read` says how reading it went) is in `payload`, which goes back
-    /// to the reader's buffer unless the record keeps it; an event goes
-    /// into `slot`.
-    fn frame(
-        &mut self,
-        kind: u8,
-        crc: u32,
-        len: u32,
-        payload: Vec<u8>,
-        read: io::Result<usize>,
-        slot: &mut EventRecord,
-    ) -> Result<Option<Next>, TraceError> {
-        let at = self.offset;
-        let err = |kind| TraceError { offset: at, kind };
-        let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
-        let keep = |me: &mut Self, payload: Vec<u8>| me.payload = payload;
-        if let Err(e) = read {
-            keep(self, payload);
-            return Err(io(e));
-        }
-        if payload.len() < len as usize {
-            keep(self, payload);
+        let total = FRAME_HEAD + len as usize;
+        if self.fill(total).map_err(io)? < total {
             return Err(err(TraceErrorKind::Truncated));
         }
-        if self.check_crc && frame_crc(kind, &payload) != crc {
-            keep(self, payload);
+        let start = self.pos + FRAME_HEAD;
+        let payload = &self.buf[start..start + len as usize];
+        if self.check_crc && frame_crc(kind, payload) != crc {
             return Err(err(TraceErrorKind::Checksum));
         }
         let rec = match kind {
             KIND_CONFIG if !self.seen_config => {
                 self.seen_config = true;
-                return Ok(Some(Next::Config(payload)));
+                Ok(Some(Next::Config(payload.to_vec())))
             }
             KIND_CONFIG => Err(err(TraceErrorKind::Malformed("second configuration"))),
             _ if !self.seen_config => Err(err(TraceErrorKind::NoConfig)),
             KIND_EVENT => {
-                let mut c = Cursor { b: &payload };
+                let mut c = Cursor { b: payload };
                 self.state
                     .decode_event_into(&mut c, slot, &mut self.spare)
                     .map(|()| Some(Next::Event))
                     .map_err(err)
             }
             KIND_END => {
-                let mut c = Cursor { b: &payload };
+                let mut c = Cursor { b: payload };
                 c.varint().map(|ts| Some(Next::End { ts })).map_err(err)
             }
             k => Err(err(TraceErrorKind::UnknownKind(k))),
         };
-        keep(self, payload);
+        if let Ok(Some(_)) = &rec {
+            self.pos += total;
+            self.offset += total as u64;
+        }
         rec
+    }
+
+    /// Makes at least `want` unread bytes available in the buffer, unless
+    /// the input ends first; returns how many are. Reads in chunks of
+    /// [`READ_CHUNK`] (one system call per many frames), and grows the
+    /// buffer only with bytes that really arrive, never to a length the
+    /// file merely claims.
+    fn fill(&mut self, want: usize) -> io::Result<usize> {
+        if self.buf.len() - self.pos >= want {
+            return Ok(self.buf.len() - self.pos);
+        }
+        // Move the unread tail to the front: the buffer stays about one
+        // chunk (or one frame) large.
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        while self.buf.len() < want && !self.eof {
+            let have = self.buf.len();
+            self.buf.resize(have + READ_CHUNK, 0);
+            let r = self.input.read(&mut self.buf[have..]);
+            match r {
+                Ok(0) => {
+                    self.buf.truncate(have);
+                    self.eof = true;
+                }
+                Ok(k) => self.buf.truncate(have + k),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(have),
+                Err(e) => {
+                    self.buf.truncate(have);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.buf.len())
     }
 }
 

@@ -95,6 +95,7 @@ impl<'a> Cursor<'a> {
     pub(super) fn remaining(&self) -> usize {
         self.b.len()
     }
+    #[inline]
     pub(super) fn u8(&mut self) -> Result<u8, TraceErrorKind> {
         let (&v, rest) = self
             .b
@@ -103,7 +104,18 @@ impl<'a> Cursor<'a> {
         self.b = rest;
         Ok(v)
     }
+    #[inline]
     pub(super) fn varint(&mut self) -> Result<u64, TraceErrorKind> {
+        // Most values (lengths, register deltas, counts) fit in one byte.
+        if let Some((&b, rest)) = self.b.split_first() {
+            if b < 0x80 {
+                self.b = rest;
+                return Ok(b as u64);
+            }
+        }
+        self.varint_long()
+    }
+    fn varint_long(&mut self) -> Result<u64, TraceErrorKind> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
