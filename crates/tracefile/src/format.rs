@@ -68,15 +68,39 @@ const SAME_MAX_LEN: u64 = 4096;
 const NFIELDS: usize = 27;
 
 /// One event as recorded: when the engine saw it, the event, and the
-/// guest accesses made while handling it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// guest accesses made while handling it ([`EventRecord::accesses`]).
+#[derive(Clone)]
 pub struct EventRecord {
     /// When the engine saw the event, in nanoseconds since the recording started.
     pub ts: u64,
     /// The event (trap kind, vCPU, registers).
     pub event: Event,
-    /// The guest accesses made while handling it, in order.
-    pub accesses: Vec<Access>,
+    /// The guest accesses made while handling it, in order: the first
+    /// `n`. The ones past them are earlier events' (a reused slot keeps
+    /// them, and their byte buffers, for the next events to overwrite).
+    log: Vec<Access>,
+    n: usize,
+    /// Per access of the first `n`: a read the file coded as a repeat
+    /// of the cached one (see [`crate::ReadHistory::add_record`]).
+    same: Vec<bool>,
+}
+
+impl PartialEq for EventRecord {
+    fn eq(&self, other: &EventRecord) -> bool {
+        self.ts == other.ts && self.event == other.event && self.accesses() == other.accesses()
+    }
+}
+
+impl Eq for EventRecord {}
+
+impl std::fmt::Debug for EventRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRecord")
+            .field("ts", &self.ts)
+            .field("event", &self.event)
+            .field("accesses", &self.accesses())
+            .finish()
+    }
 }
 
 /// One decoded frame.
@@ -365,13 +389,12 @@ impl CodecState {
     ) -> Result<(), TraceErrorKind> {
         let mut filled = 0;
         let r = self.decode_event_in_place(p, slot, spare, &mut filled);
-        // Accesses past this event's: their buffers go back to the spares.
-        for a in slot.accesses.drain(filled..) {
-            if let Access::Read { result: Ok(b), .. } = a {
-                if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
-                    spare.push(b);
-                }
-            }
+        slot.n = filled;
+        // Accesses past this event's stay for the next events to reuse,
+        // a bounded number of them.
+        if slot.log.len() > filled + MAX_STALE {
+            slot.log.truncate(filled + MAX_STALE);
+            slot.same.truncate(filled + MAX_STALE);
         }
         r
     }
@@ -442,7 +465,7 @@ impl CodecState {
                     let src = p.bytes(len)?;
                     charge(len)?;
                     self.remember(addr, src);
-                    set_read(&mut slot.accesses, i, spare, None, addr, src);
+                    set_read(slot, i, spare, None, addr, src, false);
                 }
                 1 => {
                     let addr = p.varint()?;
@@ -451,7 +474,7 @@ impl CodecState {
                     let src = self
                         .cached(addr, len)
                         .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
-                    set_read(&mut slot.accesses, i, spare, None, addr, src);
+                    set_read(slot, i, spare, None, addr, src, true);
                 }
                 5 => {
                     let space = p.space()?;
@@ -459,7 +482,7 @@ impl CodecState {
                     let len = p.varint()?;
                     let src = p.bytes(len)?;
                     charge(len)?;
-                    set_read(&mut slot.accesses, i, spare, Some(space), addr, src);
+                    set_read(slot, i, spare, Some(space), addr, src, false);
                 }
                 k => {
                     let a = match k {
@@ -499,7 +522,7 @@ impl CodecState {
                         },
                         _ => return Err(TraceErrorKind::Malformed("access kind")),
                     };
-                    put_access(&mut slot.accesses, i, spare, a);
+                    put_access(slot, i, spare, a, false);
                 }
             }
             *filled += 1;
@@ -527,59 +550,61 @@ impl CodecState {
 /// bounds what a file with huge reads leaves allocated.
 const MAX_SPARE: usize = 64;
 const SPARE_MAX_CAPACITY: usize = 64 << 10;
-/// Sets access `i` of `list` (its length is at least `i`) to a
-/// successful read of `src` at `addr`, reusing the byte buffer already
-/// there, else a spare one.
+/// Sets access `i` of `slot` (it holds at least `i`) to a successful
+/// read of `src` at `addr` (`same`: coded as a repeat), reusing the byte
+/// buffer already there, else a spare one.
 fn set_read(
-    list: &mut Vec<Access>,
+    slot: &mut EventRecord,
     i: usize,
     spare: &mut Vec<Vec<u8>>,
     space: Option<Space>,
     addr: u64,
     src: &[u8],
+    same: bool,
 ) {
     if let Some(Access::Read {
         space: s,
         addr: a,
         len: l,
         result: Ok(b),
-    }) = list.get_mut(i)
+    }) = slot.log.get_mut(i)
     {
         *s = space;
         *a = addr;
         *l = src.len() as u64;
         b.clear();
         b.extend_from_slice(src);
+        slot.same[i] = same;
         return;
     }
     let mut b = spare.pop().unwrap_or_default();
     b.clear();
     b.extend_from_slice(src);
-    put_access(
-        list,
-        i,
-        spare,
-        Access::Read {
-            space,
-            addr,
-            len: src.len() as u64,
-            result: Ok(b),
-        },
-    );
+    let a = Access::Read {
+        space,
+        addr,
+        len: src.len() as u64,
+        result: Ok(b),
+    };
+    put_access(slot, i, spare, a, same);
 }
 
-/// Sets access `i` of `list` (its length is at least `i`) to `a`; a byte
+/// Sets access `i` of `slot` (it holds at least `i`) to `a`; a byte
 /// buffer it replaces goes to the spares.
-fn put_access(list: &mut Vec<Access>, i: usize, spare: &mut Vec<Vec<u8>>, a: Access) {
-    match list.get_mut(i) {
+fn put_access(slot: &mut EventRecord, i: usize, spare: &mut Vec<Vec<u8>>, a: Access, same: bool) {
+    match slot.log.get_mut(i) {
         Some(old) => {
+            slot.same[i] = same;
             if let Access::Read { result: Ok(b), .. } = std::mem::replace(old, a) {
                 if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
                     spare.push(b);
                 }
             }
         }
-        None => list.push(a),
+        None => {
+            slot.log.push(a);
+            slot.same.push(same);
+        }
     }
 }
 
@@ -717,14 +742,40 @@ pub enum Next {
     },
 }
 
+/// Stale accesses a reused slot keeps past the current event's at most
+/// (a hostile frame may hold millions of tiny ones).
+const MAX_STALE: usize = 4096;
+
 impl EventRecord {
     /// An empty event slot for [`TraceReader::next_into`] to fill.
     pub fn empty() -> EventRecord {
+        EventRecord::new(
+            0,
+            Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default()),
+            Vec::new(),
+        )
+    }
+
+    /// An event at `ts` with the guest `accesses` made while handling it.
+    pub fn new(ts: u64, event: Event, accesses: Vec<Access>) -> EventRecord {
         EventRecord {
-            ts: 0,
-            event: Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default()),
-            accesses: Vec::new(),
+            ts,
+            event,
+            n: accesses.len(),
+            same: vec![false; accesses.len()],
+            log: accesses,
         }
+    }
+
+    /// The guest accesses made while handling the event, in order.
+    pub fn accesses(&self) -> &[Access] {
+        &self.log[..self.n.min(self.log.len())]
+    }
+
+    /// Whether access `i` is a read the file coded as equal to the
+    /// latest read of the same address and length (a "read same").
+    pub(crate) fn is_same(&self, i: usize) -> bool {
+        self.same.get(i).copied().unwrap_or(false)
     }
 }
 
@@ -1023,21 +1074,9 @@ mod tests {
         let bytes = w.into_inner();
         let recs = vec![
             Record::Config(b"{\"os\":\"linux\"}".to_vec()),
-            Record::Event(EventRecord {
-                ts: 100,
-                event: ev1,
-                accesses: acc1,
-            }),
-            Record::Event(EventRecord {
-                ts: 250,
-                event: ev2,
-                accesses: acc2,
-            }),
-            Record::Event(EventRecord {
-                ts: 240,
-                event: ev3,
-                accesses: vec![],
-            }),
+            Record::Event(EventRecord::new(100, ev1, acc1)),
+            Record::Event(EventRecord::new(250, ev2, acc2)),
+            Record::Event(EventRecord::new(240, ev3, vec![])),
             Record::End { ts: 300 },
         ];
         (bytes, recs)
