@@ -550,6 +550,23 @@ impl CodecState {
 /// bounds what a file with huge reads leaves allocated.
 const MAX_SPARE: usize = 64;
 const SPARE_MAX_CAPACITY: usize = 64 << 10;
+/// Makes `b` a copy of `src`. Most reads are a few bytes (a task's
+/// fields) into a buffer of the same length: those are copied in place
+/// with fixed-size moves, not a call to `memcpy`.
+#[inline]
+fn copy_bytes(b: &mut Vec<u8>, src: &[u8]) {
+    if b.len() == src.len() {
+        match src.len() {
+            8 => return b[..8].copy_from_slice(&src[..8]),
+            4 => return b[..4].copy_from_slice(&src[..4]),
+            1 => return b[0] = src[0],
+            _ => {}
+        }
+    }
+    b.clear();
+    b.extend_from_slice(src);
+}
+
 /// Sets access `i` of `slot` (it holds at least `i`) to a successful
 /// read of `src` at `addr` (`same`: coded as a repeat), reusing the byte
 /// buffer already there, else a spare one.
@@ -572,8 +589,7 @@ fn set_read(
         *s = space;
         *a = addr;
         *l = src.len() as u64;
-        b.clear();
-        b.extend_from_slice(src);
+        copy_bytes(b, src);
         slot.same[i] = same;
         return;
     }

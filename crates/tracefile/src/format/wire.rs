@@ -115,7 +115,24 @@ impl<'a> Cursor<'a> {
         }
         self.varint_long()
     }
+    /// A varint of more bytes than one (kernel addresses take ten):
+    /// without a bounds check per byte when the longest one fits.
     fn varint_long(&mut self) -> Result<u64, TraceErrorKind> {
+        if let Some(head) = self.b.first_chunk::<10>() {
+            let mut v = 0u64;
+            for (i, &b) in head.iter().enumerate() {
+                let part = (b & 0x7f) as u64;
+                if i == 9 && part > 1 {
+                    return Err(TraceErrorKind::Malformed("varint overflow"));
+                }
+                v |= part << (7 * i);
+                if b & 0x80 == 0 {
+                    self.b = &self.b[i + 1..];
+                    return Ok(v);
+                }
+            }
+            return Err(TraceErrorKind::Malformed("varint too long"));
+        }
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
