@@ -508,9 +508,7 @@ impl CodecState {
                                 0 => Ok(()),
                                 1 => Err(p.cpu_error()?),
                                 _ => {
-                                    return Err(TraceErrorKind::Malformed(
-                                        "register write outcome",
-                                    ))
+                                    return Err(TraceErrorKind::Malformed("register write outcome"))
                                 }
                             },
                         },
@@ -733,11 +731,14 @@ pub struct TraceReader<R: Read> {
     seen_config: bool,
     failed: bool,
     check_crc: bool,
-    /// Bytes read from the input and not yet decoded start at `pos`:
-    /// frames are decoded in place, without a copy per frame.
+    /// Bytes read from the input and not yet decoded are
+    /// `buf[pos..end]`: frames are decoded in place, without a copy per
+    /// frame.
     buf: Vec<u8>,
     /// Start of the unread bytes in `buf`.
     pos: usize,
+    /// End of the bytes read into `buf` (past it: room for the next read).
+    end: usize,
     /// The input has ended.
     eof: bool,
     /// Byte buffers of earlier events' reads, for the next ones.
@@ -831,6 +832,7 @@ impl<R: Read> TraceReader<R> {
             check_crc: true,
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             eof: false,
             spare: Vec::new(),
         })
@@ -926,31 +928,28 @@ impl<R: Read> TraceReader<R> {
     /// buffer only with bytes that really arrive, never to a length the
     /// file merely claims.
     fn fill(&mut self, want: usize) -> io::Result<usize> {
-        if self.buf.len() - self.pos >= want {
-            return Ok(self.buf.len() - self.pos);
+        if self.end - self.pos >= want {
+            return Ok(self.end - self.pos);
         }
         // Move the unread tail to the front: the buffer stays about one
         // chunk (or one frame) large.
-        self.buf.drain(..self.pos);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
         self.pos = 0;
-        while self.buf.len() < want && !self.eof {
-            let have = self.buf.len();
-            self.buf.resize(have + READ_CHUNK, 0);
-            let r = self.input.read(&mut self.buf[have..]);
-            match r {
-                Ok(0) => {
-                    self.buf.truncate(have);
-                    self.eof = true;
-                }
-                Ok(k) => self.buf.truncate(have + k),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(have),
-                Err(e) => {
-                    self.buf.truncate(have);
-                    return Err(e);
-                }
+        while self.end < want && !self.eof {
+            // Grown (and zeroed) only when the bytes wanted and one more
+            // chunk do not fit; reads land in bytes initialised before.
+            if self.buf.len() < self.end + READ_CHUNK {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
-        Ok(self.buf.len())
+        Ok(self.end)
     }
 }
 
