@@ -557,6 +557,9 @@ fn copy_bytes(b: &mut Vec<u8>, src: &[u8]) {
         match src.len() {
             8 => return b[..8].copy_from_slice(&src[..8]),
             4 => return b[..4].copy_from_slice(&src[..4]),
+            32 => return b[..32].copy_from_slice(&src[..32]),
+            16 => return b[..16].copy_from_slice(&src[..16]),
+            2 => return b[..2].copy_from_slice(&src[..2]),
             1 => return b[0] = src[0],
             _ => {}
         }
