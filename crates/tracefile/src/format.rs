@@ -34,12 +34,14 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
-use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs, Space};
+use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
 
 use crate::cpu::Access;
 
+mod slot;
 mod wire;
 
+use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
 
 /// First bytes of every trace file.
@@ -83,24 +85,6 @@ pub struct EventRecord {
     /// Per access of the first `n`: a read the file coded as a repeat
     /// of the cached one (see [`crate::ReadHistory::add_record`]).
     same: Vec<bool>,
-}
-
-impl PartialEq for EventRecord {
-    fn eq(&self, other: &EventRecord) -> bool {
-        self.ts == other.ts && self.event == other.event && self.accesses() == other.accesses()
-    }
-}
-
-impl Eq for EventRecord {}
-
-impl std::fmt::Debug for EventRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventRecord")
-            .field("ts", &self.ts)
-            .field("event", &self.event)
-            .field("accesses", &self.accesses())
-            .finish()
-    }
 }
 
 /// One decoded frame.
@@ -544,87 +528,6 @@ impl CodecState {
     }
 }
 
-/// Byte buffers of decoded reads kept for reuse, and the largest kept:
-/// bounds what a file with huge reads leaves allocated.
-const MAX_SPARE: usize = 64;
-const SPARE_MAX_CAPACITY: usize = 64 << 10;
-/// Makes `b` a copy of `src`. Most reads are a few bytes (a task's
-/// fields) into a buffer of the same length: those are copied in place
-/// with fixed-size moves, not a call to `memcpy`.
-#[inline]
-fn copy_bytes(b: &mut Vec<u8>, src: &[u8]) {
-    if b.len() == src.len() {
-        match src.len() {
-            8 => return b[..8].copy_from_slice(&src[..8]),
-            4 => return b[..4].copy_from_slice(&src[..4]),
-            32 => return b[..32].copy_from_slice(&src[..32]),
-            16 => return b[..16].copy_from_slice(&src[..16]),
-            2 => return b[..2].copy_from_slice(&src[..2]),
-            1 => return b[0] = src[0],
-            _ => {}
-        }
-    }
-    b.clear();
-    b.extend_from_slice(src);
-}
-
-/// Sets access `i` of `slot` (it holds at least `i`) to a successful
-/// read of `src` at `addr` (`same`: coded as a repeat), reusing the byte
-/// buffer already there, else a spare one.
-fn set_read(
-    slot: &mut EventRecord,
-    i: usize,
-    spare: &mut Vec<Vec<u8>>,
-    space: Option<Space>,
-    addr: u64,
-    src: &[u8],
-    same: bool,
-) {
-    if let Some(Access::Read {
-        space: s,
-        addr: a,
-        len: l,
-        result: Ok(b),
-    }) = slot.log.get_mut(i)
-    {
-        *s = space;
-        *a = addr;
-        *l = src.len() as u64;
-        copy_bytes(b, src);
-        slot.same[i] = same;
-        return;
-    }
-    let mut b = spare.pop().unwrap_or_default();
-    b.clear();
-    b.extend_from_slice(src);
-    let a = Access::Read {
-        space,
-        addr,
-        len: src.len() as u64,
-        result: Ok(b),
-    };
-    put_access(slot, i, spare, a, same);
-}
-
-/// Sets access `i` of `slot` (it holds at least `i`) to `a`; a byte
-/// buffer it replaces goes to the spares.
-fn put_access(slot: &mut EventRecord, i: usize, spare: &mut Vec<Vec<u8>>, a: Access, same: bool) {
-    match slot.log.get_mut(i) {
-        Some(old) => {
-            slot.same[i] = same;
-            if let Access::Read { result: Ok(b), .. } = std::mem::replace(old, a) {
-                if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
-                    spare.push(b);
-                }
-            }
-        }
-        None => {
-            slot.log.push(a);
-            slot.same.push(same);
-        }
-    }
-}
-
 /// How much the reader asks its input for at once: large reads, few
 /// system calls; also what a frame's lying length can cost beyond the
 /// bytes that really arrive.
@@ -760,43 +663,6 @@ pub enum Next {
         /// Nanoseconds since the recording started.
         ts: u64,
     },
-}
-
-/// Stale accesses a reused slot keeps past the current event's at most
-/// (a hostile frame may hold millions of tiny ones).
-const MAX_STALE: usize = 4096;
-
-impl EventRecord {
-    /// An empty event slot for [`TraceReader::next_into`] to fill.
-    pub fn empty() -> EventRecord {
-        EventRecord::new(
-            0,
-            Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default()),
-            Vec::new(),
-        )
-    }
-
-    /// An event at `ts` with the guest `accesses` made while handling it.
-    pub fn new(ts: u64, event: Event, accesses: Vec<Access>) -> EventRecord {
-        EventRecord {
-            ts,
-            event,
-            n: accesses.len(),
-            same: vec![false; accesses.len()],
-            log: accesses,
-        }
-    }
-
-    /// The guest accesses made while handling the event, in order.
-    pub fn accesses(&self) -> &[Access] {
-        &self.log[..self.n.min(self.log.len())]
-    }
-
-    /// Whether access `i` is a read the file coded as equal to the
-    /// latest read of the same address and length (a "read same").
-    pub(crate) fn is_same(&self, i: usize) -> bool {
-        self.same.get(i).copied().unwrap_or(false)
-    }
 }
 
 impl<R: Read> TraceReader<R> {
