@@ -53,7 +53,7 @@ variants=(
     "summary||-c -o $work/summary.txt"
     "text||-o /dev/null"
     "json||--json -o $work/trace.jsonl"
-    "record||--record $work/rec.vst -o /dev/null"
+    "record||--record $work/@KEY@.vst -o /dev/null"
     "caller||--caller -o /dev/null"
     "stack||-k -o /dev/null"
     "fdnames||-y -o /dev/null"
@@ -61,7 +61,8 @@ variants=(
 )
 
 run1() { # key, env, args, smp, workload...: appends the guest ns to $work/KEY
-    local key=$1 envs=$2 args=$3 smp=$4
+    # (@KEY@ in the arguments: the key, so each workload records its own file)
+    local key=$1 envs=$2 args=${3//@KEY@/$1} smp=$4
     shift 4
     local ns
     # shellcheck disable=SC2086 # the arguments are word lists on purpose
@@ -96,14 +97,17 @@ for r in $(seq "$REPEATS"); do
         run1 rw-pti-untraced "" "--untraced --append pti=on" 1 "${RW[@]}"
         run1 rw-pti-text "" "-o /dev/null --append pti=on" 1 "${RW[@]}"
     fi
-    # Replay of this round's recording of the read+write loop: ns and events.
+    # Replay of this round's recording of the read+write loop: wall ns,
+    # events, and CPU µs (user + sys: robust to a loaded machine).
+    rm -f "$work/pp-record.vst"
     for mode in summary text; do
         flag=$([ $mode = summary ] && echo -c || echo --text)
         t0=$(date +%s%N)
-        "$T/vstrace" replay $flag -d -o /dev/null "$work/rec.vst" 2>"$work/replay.err"
+        /usr/bin/time -f "%U %S" -o "$work/time" "$T/vstrace" replay $flag -d -o /dev/null "$work/rw-record.vst" 2>"$work/replay.err"
         t1=$(date +%s%N)
         ev=$(sed -n 's/.*replayed \([0-9]*\) events.*/\1/p' "$work/replay.err")
-        echo "$((t1 - t0)) $ev" >>"$work/replay-$mode"
+        cpu=$(awk 'END { printf "%d", ($1 + $2) * 1e6 }' "$work/time")
+        echo "$((t1 - t0)) $ev $cpu" >>"$work/replay-$mode"
     done
 done
 
@@ -170,14 +174,17 @@ read -r d _ < <(stat2 "$work/th2-untraced")
 awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" \
     'BEGIN { printf "\n2-vCPU ratio / 1-vCPU ratio = %.2f (target <= 1.10)\n", (c/d)/(a/b) }'
 echo
-echo "| replay of the read+write recording | events | median (min) events/s |"
-echo "|---|---|---|"
+echo "| replay of the read+write recording | events | median (min) events/s, wall | median (min) events/s, CPU |"
+echo "|---|---|---|---|"
 for mode in summary text; do
     ev=$(awk 'NR==1 {print $2}' "$work/replay-$mode")
     awk '{print $1}' "$work/replay-$mode" >"$work/replay-$mode.ns"
+    awk '{print $3}' "$work/replay-$mode" >"$work/replay-$mode.us"
     read -r m n < <(stat2 "$work/replay-$mode.ns")
-    awk -v e="$ev" -v m="$m" -v n="$n" -v l="$([ $mode = summary ] && echo '`replay -c`' || echo '`replay --text` -> /dev/null')" \
-        'BEGIN { printf "| %s | %d | %.2f M (%.2f M) |\n", l, e, e/m*1e3, e/n*1e3 }'
+    read -r cm cn < <(stat2 "$work/replay-$mode.us")
+    awk -v e="$ev" -v m="$m" -v n="$n" -v cm="$cm" -v cn="$cn" \
+        -v l="$([ $mode = summary ] && echo '`replay -c`' || echo '`replay --text` -> /dev/null')" \
+        'BEGIN { printf "| %s | %d | %.2f M (%.2f M) | %.2f M (%.2f M) |\n", l, e, e/m*1e3, e/n*1e3, e/(cm > 0 ? cm : 1), e/(cn > 0 ? cn : 1) }'
 done
 if [ "${BENCH_STRACE:-0}" = 1 ]; then
     echo

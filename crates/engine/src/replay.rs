@@ -231,11 +231,11 @@ impl<R: Read> Replay<R> {
                     // The same early-out as a live source: the calls the
                     // filter leaves out cost no decoding here either.
                     if !skip(engine, &ev.event) {
-                        let mut cpu = ReplayCpu::new(ev.event.regs.clone(), &ev.accesses)
+                        let mut cpu = ReplayCpu::new(ev.event.regs.clone(), ev.accesses())
                             .with_history(&history, ev.event.cr3);
                         engine.on_event_at(&ev.event, &mut cpu, ev.ts);
                     }
-                    history.add(ev.event.cr3, &ev.accesses);
+                    history.add_record(&ev);
                     last_ts = ev.ts;
                     events += 1;
                 }

@@ -121,23 +121,18 @@ impl Summary {
         if matches!(r.state, CallState::Signal | CallState::Exited) {
             return;
         }
-        // Looked up by reference first: the name is copied once per
-        // row, not once per call.
-        if !self.rows.contains_key(&r.name) {
-            self.rows.insert(
-                r.name.clone(),
-                Row {
-                    nr: r.nr,
-                    calls: 0,
-                    errors: 0,
-                    ns: 0,
-                    min_ns: u64::MAX,
-                    max_ns: 0,
-                },
-            );
-        }
-        let Some(row) = self.rows.get_mut(&r.name) else {
-            return;
+        // Looked up by reference: the name is copied once per row, not
+        // once per call, and a known row costs one lookup.
+        let row = match self.rows.get_mut(&r.name) {
+            Some(row) => row,
+            None => self.rows.entry(r.name.clone()).or_insert(Row {
+                nr: r.nr,
+                calls: 0,
+                errors: 0,
+                ns: 0,
+                min_ns: u64::MAX,
+                max_ns: 0,
+            }),
         };
         row.calls += 1;
         if r.errno.is_some() {

@@ -8,6 +8,8 @@ use vstrace_core::cpu::CpuError;
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
+use crate::format::EventRecord;
+
 /// One guest access made while an event was handled, with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
@@ -115,6 +117,9 @@ impl VirtMem for RecordingCpu<'_> {
 #[derive(Default)]
 pub struct ReadHistory {
     map: FastMap<(u64, u64, u64), Vec<u8>>,
+    /// The map was cleared at least once: entries added before may be
+    /// missing (see [`ReadHistory::add_record`]).
+    cleared: bool,
 }
 
 impl ReadHistory {
@@ -141,31 +146,57 @@ impl ReadHistory {
     /// Adds one replayed event's successful reads.
     pub fn add(&mut self, cr3: u64, log: &[Access]) {
         for a in log {
-            let Access::Read {
-                space,
-                addr,
-                len,
-                result: Ok(bytes),
-            } = a
-            else {
-                continue;
-            };
-            let key = match space {
-                None => Self::key(cr3, *addr, *len),
-                Some(s) => Self::key_in(*s, *addr, *len),
-            };
-            // The same read again (the common case: attribution reads the
-            // same task at every event) reuses its buffer.
-            if let Some(v) = self.map.get_mut(&key) {
-                v.clear();
-                v.extend_from_slice(bytes);
-                continue;
-            }
-            if self.map.len() >= Self::MAX_ENTRIES {
-                self.map.clear();
-            }
-            self.map.insert(key, bytes.clone());
+            self.add_one(cr3, a);
         }
+    }
+
+    /// [`ReadHistory::add`] for an event decoded by the trace reader,
+    /// skipping the reads that cannot change the history: a kernel-half
+    /// read in the trap's own space that the file coded as a repeat
+    /// ("read same") equals the latest read at that address and length,
+    /// which every earlier event's reads put here under the same key
+    /// (kernel keys do not depend on the address space) — unless the map
+    /// has been cleared since. Attribution reads the same task fields at
+    /// every event: this saves a hash update for nearly every access.
+    pub fn add_record(&mut self, rec: &EventRecord) {
+        let cr3 = rec.event.cr3;
+        for (i, a) in rec.accesses().iter().enumerate() {
+            let unchanged = !self.cleared
+                && rec.is_same(i)
+                && matches!(a, Access::Read { space: None, addr, .. } if addr >> 63 == 1);
+            if !unchanged {
+                self.add_one(cr3, a);
+            }
+        }
+    }
+
+    /// Adds one access if it is a successful read.
+    fn add_one(&mut self, cr3: u64, a: &Access) {
+        let Access::Read {
+            space,
+            addr,
+            len,
+            result: Ok(bytes),
+        } = a
+        else {
+            return;
+        };
+        let key = match space {
+            None => Self::key(cr3, *addr, *len),
+            Some(s) => Self::key_in(*s, *addr, *len),
+        };
+        // The same read again (the common case: attribution reads the
+        // same task at every event) reuses its buffer.
+        if let Some(v) = self.map.get_mut(&key) {
+            v.clear();
+            v.extend_from_slice(bytes);
+            return;
+        }
+        if self.map.len() >= Self::MAX_ENTRIES {
+            self.map.clear();
+            self.cleared = true;
+        }
+        self.map.insert(key, bytes.clone());
     }
 
     fn get(&self, cr3: u64, addr: u64, len: u64) -> Option<&[u8]> {
@@ -469,5 +500,62 @@ mod tests {
             .read_virt(0xffff_8000_0000_1000, &mut k)
             .unwrap();
         assert_eq!(&k, b"kern");
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+    use crate::format::{Next, TraceReader, TraceWriter};
+    use vstrace_core::{Bitness, Event, Mechanism};
+
+    /// The history built from decoded records (skipping repeated kernel
+    /// reads) equals the one built from every read, event by event: the
+    /// same kernel and user addresses read with changing and unchanging
+    /// bytes, in two address spaces, and a slot collision.
+    #[test]
+    fn add_record_builds_the_same_history_as_add() {
+        let read = |addr: u64, b: &[u8]| Access::Read {
+            space: None,
+            addr,
+            len: b.len() as u64,
+            result: Ok(b.to_vec()),
+        };
+        let mut file = Vec::new();
+        let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
+        for i in 0..300u64 {
+            let regs = Regs {
+                cr3: 0x1000 * (1 + i % 2),
+                ..Regs::default()
+            };
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
+            let acc = [
+                read(0xffff_8880_0000_1000, &[1; 8]),
+                read(0xffff_8880_0000_2000, &[(i / 7) as u8; 8]),
+                read(0xffff_8880_0000_1000 + 8 * (i % 5), &[i as u8; 4]),
+                read(0x7f00_0000, &[(i % 3) as u8; 8]),
+                read(0x7f00_0000 + 64 * (i % 4096), &[1; 8]),
+            ];
+            w.event(i, &ev, &acc).unwrap();
+        }
+        w.end(1000).unwrap();
+        drop(w);
+        let mut r = TraceReader::new(file.as_slice()).unwrap();
+        let mut slot = EventRecord::empty();
+        let (mut every, mut skipping) = (ReadHistory::default(), ReadHistory::default());
+        let mut events = 0;
+        let mut skipped_some = false;
+        while let Some(n) = r.next_into(&mut slot).unwrap() {
+            if n != Next::Event {
+                continue;
+            }
+            events += 1;
+            every.add(slot.event.cr3, slot.accesses());
+            skipping.add_record(&slot);
+            skipped_some |= (0..slot.accesses().len()).any(|i| slot.is_same(i));
+            assert_eq!(every.map, skipping.map, "after event {events}");
+        }
+        assert_eq!(events, 300);
+        assert!(skipped_some);
     }
 }

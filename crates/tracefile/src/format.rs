@@ -38,8 +38,10 @@ use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
 
 use crate::cpu::Access;
 
+mod slot;
 mod wire;
 
+use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
 
 /// First bytes of every trace file.
@@ -68,15 +70,21 @@ const SAME_MAX_LEN: u64 = 4096;
 const NFIELDS: usize = 27;
 
 /// One event as recorded: when the engine saw it, the event, and the
-/// guest accesses made while handling it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// guest accesses made while handling it ([`EventRecord::accesses`]).
+#[derive(Clone)]
 pub struct EventRecord {
     /// When the engine saw the event, in nanoseconds since the recording started.
     pub ts: u64,
     /// The event (trap kind, vCPU, registers).
     pub event: Event,
-    /// The guest accesses made while handling it, in order.
-    pub accesses: Vec<Access>,
+    /// The guest accesses made while handling it, in order: the first
+    /// `n`. The ones past them are earlier events' (a reused slot keeps
+    /// them, and their byte buffers, for the next events to overwrite).
+    log: Vec<Access>,
+    n: usize,
+    /// Per access of the first `n`: a read the file coded as a repeat
+    /// of the cached one (see [`crate::ReadHistory::add_record`]).
+    same: Vec<bool>,
 }
 
 /// One decoded frame.
@@ -353,28 +361,37 @@ impl CodecState {
         }
     }
 
-    /// Decodes one event frame into `slot`, reusing its accesses' byte
-    /// buffers (and those in `spare`) so that steady-state decoding
-    /// allocates nothing. On error `slot` holds a partial event.
+    /// Decodes one event frame into `slot`, overwriting its accesses in
+    /// place and reusing their byte buffers (and those in `spare`), so
+    /// that steady-state decoding allocates nothing. On error `slot` holds
+    /// a partial event.
     fn decode_event_into(
         &mut self,
         p: &mut Cursor<'_>,
         slot: &mut EventRecord,
         spare: &mut Vec<Vec<u8>>,
     ) -> Result<(), TraceErrorKind> {
-        for a in slot.accesses.drain(..) {
-            if let Access::Read { result: Ok(b), .. } = a {
-                if spare.len() < MAX_SPARE && b.capacity() <= SPARE_MAX_CAPACITY {
-                    spare.push(b);
-                }
-            }
+        let mut filled = 0;
+        let r = self.decode_event_in_place(p, slot, spare, &mut filled);
+        slot.n = filled;
+        // Accesses past this event's stay for the next events to reuse,
+        // a bounded number of them.
+        if slot.log.len() > filled + MAX_STALE {
+            slot.log.truncate(filled + MAX_STALE);
+            slot.same.truncate(filled + MAX_STALE);
         }
-        let mut bytes_of = |src: &[u8]| {
-            let mut b = spare.pop().unwrap_or_default();
-            b.clear();
-            b.extend_from_slice(src);
-            b
-        };
+        r
+    }
+
+    /// [`CodecState::decode_event_into`]'s work: writes the accesses into
+    /// `slot.accesses[..filled]`, counting them in `filled`.
+    fn decode_event_in_place(
+        &mut self,
+        p: &mut Cursor<'_>,
+        slot: &mut EventRecord,
+        spare: &mut Vec<Vec<u8>>,
+        filled: &mut usize,
+    ) -> Result<(), TraceErrorKind> {
         let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
         let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
         let flags = p.u8()?;
@@ -424,81 +441,73 @@ impl CodecState {
             if p.remaining() < 3 {
                 return Err(TraceErrorKind::Malformed("access count"));
             }
-            let a = match p.u8()? {
+            let i = *filled;
+            match p.u8()? {
                 0 => {
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     let src = p.bytes(len)?;
                     charge(len)?;
                     self.remember(addr, src);
-                    Access::Read {
-                        space: None,
-                        addr,
-                        len,
-                        result: Ok(bytes_of(src)),
-                    }
+                    set_read(slot, i, spare, None, addr, src, false);
                 }
                 1 => {
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     charge(len)?;
-                    let bytes = self
+                    let src = self
                         .cached(addr, len)
-                        .map(&mut bytes_of)
                         .ok_or(TraceErrorKind::Malformed("repeated read never seen"))?;
-                    Access::Read {
-                        space: None,
-                        addr,
-                        len,
-                        result: Ok(bytes),
-                    }
+                    set_read(slot, i, spare, None, addr, src, true);
                 }
-                2 => Access::Read {
-                    space: None,
-                    addr: p.varint()?,
-                    len: p.varint()?,
-                    result: Err(p.mem_error()?),
-                },
-                3 => Access::Write {
-                    addr: p.varint()?,
-                    len: p.varint()?,
-                    result: match p.u8()? {
-                        0 => Ok(()),
-                        1 => Err(p.mem_error()?),
-                        _ => return Err(TraceErrorKind::Malformed("write outcome")),
-                    },
-                },
-                4 => Access::Reg {
-                    reg: p.reg()?,
-                    value: p.varint()?,
-                    result: match p.u8()? {
-                        0 => Ok(()),
-                        1 => Err(p.cpu_error()?),
-                        _ => return Err(TraceErrorKind::Malformed("register write outcome")),
-                    },
-                },
                 5 => {
                     let space = p.space()?;
                     let addr = p.varint()?;
                     let len = p.varint()?;
                     let src = p.bytes(len)?;
                     charge(len)?;
-                    Access::Read {
-                        space: Some(space),
-                        addr,
-                        len,
-                        result: Ok(bytes_of(src)),
-                    }
+                    set_read(slot, i, spare, Some(space), addr, src, false);
                 }
-                6 => Access::Read {
-                    space: Some(p.space()?),
-                    addr: p.varint()?,
-                    len: p.varint()?,
-                    result: Err(p.mem_error()?),
-                },
-                _ => return Err(TraceErrorKind::Malformed("access kind")),
-            };
-            slot.accesses.push(a);
+                k => {
+                    let a = match k {
+                        2 => Access::Read {
+                            space: None,
+                            addr: p.varint()?,
+                            len: p.varint()?,
+                            result: Err(p.mem_error()?),
+                        },
+                        3 => Access::Write {
+                            addr: p.varint()?,
+                            len: p.varint()?,
+                            result: match p.u8()? {
+                                0 => Ok(()),
+                                1 => Err(p.mem_error()?),
+                                _ => return Err(TraceErrorKind::Malformed("write outcome")),
+                            },
+                        },
+                        4 => Access::Reg {
+                            reg: p.reg()?,
+                            value: p.varint()?,
+                            result: match p.u8()? {
+                                0 => Ok(()),
+                                1 => Err(p.cpu_error()?),
+                                _ => {
+                                    return Err(TraceErrorKind::Malformed("register write outcome"))
+                                }
+                            },
+                        },
+                        6 => Access::Read {
+                            space: Some(p.space()?),
+                            addr: p.varint()?,
+                            len: p.varint()?,
+                            result: Err(p.mem_error()?),
+                        },
+                        _ => return Err(TraceErrorKind::Malformed("access kind")),
+                    };
+                    put_access(slot, i, spare, a, false);
+                }
+            }
+            *filled += 1;
         }
         if p.remaining() != 0 {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
@@ -519,14 +528,10 @@ impl CodecState {
     }
 }
 
-/// Byte buffers of decoded reads kept for reuse, and the largest kept:
-/// bounds what a file with huge reads leaves allocated.
-const MAX_SPARE: usize = 64;
-const SPARE_MAX_CAPACITY: usize = 64 << 10;
-/// Frames up to this size are read straight into the payload buffer
-/// (sized to the claimed length); larger ones grow with the bytes that
-/// really arrive, so a lying length costs at most this much.
-const DIRECT_READ_MAX: u32 = 1 << 20;
+/// How much the reader asks its input for at once: large reads, few
+/// system calls; also what a frame's lying length can cost beyond the
+/// bytes that really arrive.
+const READ_CHUNK: usize = 1 << 20;
 
 fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
@@ -632,8 +637,16 @@ pub struct TraceReader<R: Read> {
     seen_config: bool,
     failed: bool,
     check_crc: bool,
-    /// The frame payload buffer, reused from frame to frame.
-    payload: Vec<u8>,
+    /// Bytes read from the input and not yet decoded are
+    /// `buf[pos..end]`: frames are decoded in place, without a copy per
+    /// frame.
+    buf: Vec<u8>,
+    /// Start of the unread bytes in `buf`.
+    pos: usize,
+    /// End of the bytes read into `buf` (past it: room for the next read).
+    end: usize,
+    /// The input has ended.
+    eof: bool,
     /// Byte buffers of earlier events' reads, for the next ones.
     spare: Vec<Vec<u8>>,
 }
@@ -650,17 +663,6 @@ pub enum Next {
         /// Nanoseconds since the recording started.
         ts: u64,
     },
-}
-
-impl EventRecord {
-    /// An empty event slot for [`TraceReader::next_into`] to fill.
-    pub fn empty() -> EventRecord {
-        EventRecord {
-            ts: 0,
-            event: Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default()),
-            accesses: Vec::new(),
-        }
-    }
 }
 
 impl<R: Read> TraceReader<R> {
@@ -697,7 +699,10 @@ impl<R: Read> TraceReader<R> {
             seen_config: false,
             failed: false,
             check_crc: true,
-            payload: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
+            end: 0,
+            eof: false,
             spare: Vec::new(),
         })
     }
@@ -736,93 +741,84 @@ impl<R: Read> TraceReader<R> {
         let at = self.offset;
         let err = |kind| TraceError { offset: at, kind };
         let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
-        let mut head = [0u8; FRAME_HEAD];
-        let n = read_full(&mut self.input, &mut head).map_err(io)?;
+        let n = self.fill(FRAME_HEAD).map_err(io)?;
         if n == 0 {
             return Ok(None);
         }
         if n < FRAME_HEAD {
             return Err(err(TraceErrorKind::Truncated));
         }
-        let kind = head[0];
-        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
-        let crc = u32::from_le_bytes([head[5], head[6], head[7], head[8]]);
+        let h = &self.buf[self.pos..self.pos + FRAME_HEAD];
+        let kind = h[0];
+        let len = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+        let crc = u32::from_le_bytes([h[5], h[6], h[7], h[8]]);
         if len > MAX_FRAME {
             return Err(err(TraceErrorKind::TooLarge(len as u64)));
         }
-        // The buffer is reused across frames; past DIRECT_READ_MAX it
-        // grows with the bytes that really arrive, never to a length the
-        // file merely claims.
-        let mut payload = std::mem::take(&mut self.payload);
-        let read = if len <= DIRECT_READ_MAX {
-            payload.resize(len as usize, 0);
-            let r = read_full(&mut self.input, &mut payload);
-            if let Ok(got) = r {
-                payload.truncate(got);
-            }
-            r
-        } else {
-            payload.clear();
-            (&mut self.input).take(len as u64).read_to_end(&mut payload)
-        };
-        let rec = self.frame(kind, crc, len, payload, read, slot);
-        if let Ok(Some(_)) = &rec {
-            self.offset += FRAME_HEAD as u64 + len as u64;
-        }
-        rec
-    }
-
-    /// Decodes one frame of `kind` whose payload (`len` bytes claimed,
-    /// `read` says how reading it went) is in `payload`, which goes back
-    /// to the reader's buffer unless the record keeps it; an event goes
-    /// into `slot`.
-    fn frame(
-        &mut self,
-        kind: u8,
-        crc: u32,
-        len: u32,
-        payload: Vec<u8>,
-        read: io::Result<usize>,
-        slot: &mut EventRecord,
-    ) -> Result<Option<Next>, TraceError> {
-        let at = self.offset;
-        let err = |kind| TraceError { offset: at, kind };
-        let io = |e: io::Error| err(TraceErrorKind::Io(e.to_string()));
-        let keep = |me: &mut Self, payload: Vec<u8>| me.payload = payload;
-        if let Err(e) = read {
-            keep(self, payload);
-            return Err(io(e));
-        }
-        if payload.len() < len as usize {
-            keep(self, payload);
+        let total = FRAME_HEAD + len as usize;
+        if self.fill(total).map_err(io)? < total {
             return Err(err(TraceErrorKind::Truncated));
         }
-        if self.check_crc && frame_crc(kind, &payload) != crc {
-            keep(self, payload);
+        let start = self.pos + FRAME_HEAD;
+        let payload = &self.buf[start..start + len as usize];
+        if self.check_crc && frame_crc(kind, payload) != crc {
             return Err(err(TraceErrorKind::Checksum));
         }
         let rec = match kind {
             KIND_CONFIG if !self.seen_config => {
                 self.seen_config = true;
-                return Ok(Some(Next::Config(payload)));
+                Ok(Some(Next::Config(payload.to_vec())))
             }
             KIND_CONFIG => Err(err(TraceErrorKind::Malformed("second configuration"))),
             _ if !self.seen_config => Err(err(TraceErrorKind::NoConfig)),
             KIND_EVENT => {
-                let mut c = Cursor { b: &payload };
+                let mut c = Cursor { b: payload };
                 self.state
                     .decode_event_into(&mut c, slot, &mut self.spare)
                     .map(|()| Some(Next::Event))
                     .map_err(err)
             }
             KIND_END => {
-                let mut c = Cursor { b: &payload };
+                let mut c = Cursor { b: payload };
                 c.varint().map(|ts| Some(Next::End { ts })).map_err(err)
             }
             k => Err(err(TraceErrorKind::UnknownKind(k))),
         };
-        keep(self, payload);
+        if let Ok(Some(_)) = &rec {
+            self.pos += total;
+            self.offset += total as u64;
+        }
         rec
+    }
+
+    /// Makes at least `want` unread bytes available in the buffer, unless
+    /// the input ends first; returns how many are. Reads in chunks of
+    /// [`READ_CHUNK`] (one system call per many frames), and grows the
+    /// buffer only with bytes that really arrive, never to a length the
+    /// file merely claims.
+    fn fill(&mut self, want: usize) -> io::Result<usize> {
+        if self.end - self.pos >= want {
+            return Ok(self.end - self.pos);
+        }
+        // Move the unread tail to the front: the buffer stays about one
+        // chunk (or one frame) large.
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        while self.end < want && !self.eof {
+            // Grown (and zeroed) only when the bytes wanted and one more
+            // chunk do not fit; reads land in bytes initialised before.
+            if self.buf.len() < self.end + READ_CHUNK {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end)
     }
 }
 
@@ -962,21 +958,9 @@ mod tests {
         let bytes = w.into_inner();
         let recs = vec![
             Record::Config(b"{\"os\":\"linux\"}".to_vec()),
-            Record::Event(EventRecord {
-                ts: 100,
-                event: ev1,
-                accesses: acc1,
-            }),
-            Record::Event(EventRecord {
-                ts: 250,
-                event: ev2,
-                accesses: acc2,
-            }),
-            Record::Event(EventRecord {
-                ts: 240,
-                event: ev3,
-                accesses: vec![],
-            }),
+            Record::Event(EventRecord::new(100, ev1, acc1)),
+            Record::Event(EventRecord::new(250, ev2, acc2)),
+            Record::Event(EventRecord::new(240, ev3, vec![])),
             Record::End { ts: 300 },
         ];
         (bytes, recs)

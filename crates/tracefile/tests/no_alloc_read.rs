@@ -1,12 +1,16 @@
 //! Replay's reading path allocates nothing per event in steady state:
 //! [`TraceReader::next_into`] decodes each event into one reused slot,
-//! its reads' bytes into reused buffers. A counting global allocator (per
+//! its reads' bytes into reused buffers; the read history takes each
+//! event's reads and a [`ReplayCpu`] serves them (the recorded ones and
+//! one from the history) without allocating either. A counting global allocator (per
 //! thread, so the test harness does not count) around events shaped like
 //! a traced read+write loop's: register deltas, fresh reads, repeated
 //! ("same") reads and a failed read.
 
-use vstrace_core::{Bitness, Event, Mechanism, MemError, Reg, Regs};
-use vstrace_tracefile::{Access, EventRecord, Next, TraceReader, TraceWriter};
+use vstrace_core::{Bitness, Event, Mechanism, MemError, Reg, Regs, VirtMem};
+use vstrace_tracefile::{
+    Access, EventRecord, Next, ReadHistory, ReplayCpu, TraceReader, TraceWriter,
+};
 
 mod counting;
 use counting::{allocs, Counting};
@@ -57,11 +61,33 @@ fn recording(n: u64) -> Vec<u8> {
     file
 }
 
+/// Serves `ev`'s recorded reads as the engine would ask for them, and
+/// one read the event did not record (the task field, on exits: from
+/// the history once an enter has read it).
+fn replay_reads(ev: &EventRecord, history: &ReadHistory) {
+    let mut cpu =
+        ReplayCpu::new(ev.event.regs.clone(), ev.accesses()).with_history(history, ev.event.cr3);
+    let mut buf = [0u8; 8];
+    for a in ev.accesses() {
+        if let Access::Read {
+            addr, len, result, ..
+        } = a
+        {
+            let got = cpu.read_virt(*addr, &mut buf[..*len as usize]);
+            assert_eq!(got.is_ok(), result.is_ok());
+        }
+    }
+    if ev.accesses().len() == 1 {
+        cpu.read_virt(0x7f00_0000, &mut buf[..1]).unwrap();
+    }
+}
+
 #[test]
 fn reading_events_into_a_slot_allocates_nothing() {
     let file = recording(2000);
     let mut r = TraceReader::new(file.as_slice()).unwrap();
     let mut slot = EventRecord::empty();
+    let mut history = ReadHistory::default();
     assert!(matches!(r.next_into(&mut slot), Ok(Some(Next::Config(_)))));
     let mut events = 0;
     let mut before = 0;
@@ -72,7 +98,11 @@ fn reading_events_into_a_slot_allocates_nothing() {
             before = allocs();
         }
         match r.next_into(&mut slot).unwrap() {
-            Some(Next::Event) => events += 1,
+            Some(Next::Event) => {
+                events += 1;
+                replay_reads(&slot, &history);
+                history.add_record(&slot);
+            }
             Some(Next::End { ts }) => assert_eq!(ts, 20_000),
             Some(Next::Config(_)) => panic!("a second configuration"),
             None => break,

@@ -95,6 +95,7 @@ impl<'a> Cursor<'a> {
     pub(super) fn remaining(&self) -> usize {
         self.b.len()
     }
+    #[inline]
     pub(super) fn u8(&mut self) -> Result<u8, TraceErrorKind> {
         let (&v, rest) = self
             .b
@@ -103,7 +104,35 @@ impl<'a> Cursor<'a> {
         self.b = rest;
         Ok(v)
     }
+    #[inline]
     pub(super) fn varint(&mut self) -> Result<u64, TraceErrorKind> {
+        // Most values (lengths, register deltas, counts) fit in one byte.
+        if let Some((&b, rest)) = self.b.split_first() {
+            if b < 0x80 {
+                self.b = rest;
+                return Ok(b as u64);
+            }
+        }
+        self.varint_long()
+    }
+    /// A varint of more bytes than one (kernel addresses take ten):
+    /// without a bounds check per byte when the longest one fits.
+    fn varint_long(&mut self) -> Result<u64, TraceErrorKind> {
+        if let Some(head) = self.b.first_chunk::<10>() {
+            let mut v = 0u64;
+            for (i, &b) in head.iter().enumerate() {
+                let part = (b & 0x7f) as u64;
+                if i == 9 && part > 1 {
+                    return Err(TraceErrorKind::Malformed("varint overflow"));
+                }
+                v |= part << (7 * i);
+                if b & 0x80 == 0 {
+                    self.b = &self.b[i + 1..];
+                    return Ok(v);
+                }
+            }
+            return Err(TraceErrorKind::Malformed("varint too long"));
+        }
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
