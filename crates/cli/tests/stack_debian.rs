@@ -2,7 +2,7 @@
 //! kernel and libc; scripts/debian-image.sh), traced with `vstrace qemu`:
 //! the test programs (guests/progs/stack.c: dynamic through libc's PLT,
 //! a dlopen'ed library, code in anonymous memory, a library file mapped
-//! by hand where that code was; and the static build) run from a second
+//! by hand where that code was, a signal handler; and the static build) run from a second
 //! disk, once under the guest's own `strace -k` and once plain. Each of
 //! vstrace's stacks must match the guest strace's for the same call,
 //! frame by frame (module, function, offsets), and a replay with `-k` of
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// The marker calls of stack.c.
-const CALLS: &str = "getppid,getuid,getgid,getegid";
+const CALLS: &str = "getppid,getuid,getgid,getegid,getsid";
 
 /// The Debian image, built (or rebuilt after a change of the script) by
 /// scripts/debian-image.sh, which returns at once when it is current.
@@ -249,7 +249,7 @@ fn stacks_and_callers_match_the_guest_s_own_strace_k() {
             .iter()
             .filter(|r| r["pid"] == pid && CALLS.split(',').any(|c| c == name(r)))
             .collect();
-        let want = if prog == "stack_dyn" { 4 } else { 2 };
+        let want = if prog == "stack_dyn" { 5 } else { 3 };
         assert_eq!(theirs.len(), want, "{prog}: guest strace: {theirs:?}");
         assert_eq!(ours.len(), want, "{prog}: vstrace: {ours:?}");
         for ((call, st), r) in theirs.iter().zip(&ours) {
@@ -282,6 +282,16 @@ fn stacks_and_callers_match_the_guest_s_own_strace_k() {
             assert!(f.iter().any(|l| l.contains("(main+")), "{f:?}");
             assert!(f.last().unwrap().contains("(_start+"), "{f:?}");
         }
+        // A call in a signal handler: the stack goes on past the
+        // kernel's signal frame into the code it interrupted (raise,
+        // called by signalled, called by main).
+        let f = frames(by("getsid"));
+        let at = |s: &str| f.iter().position(|l| l.contains(s));
+        let (h, sg, m) = (at("(on_usr1+"), at("(signalled+"), at("(main+"));
+        assert!(
+            h.is_some() && h < sg && sg < m && f.len() > m.unwrap() + 1,
+            "{f:?}"
+        );
         // Anonymous code: no module, strace's error line, and the
         // mapping that replaced it (same address) is seen as the file.
         let anon = by("getgid");

@@ -585,7 +585,8 @@ impl Tracker {
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
-        let attribute_shown = shown && (decode || info.exec || info.fork);
+        // Forks and execs the filter hides too: their process events.
+        let attribute_shown = (shown && decode) || info.exec || info.fork;
         let proc_info = match early_proc {
             Some(p) => Some(p),
             None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
@@ -857,7 +858,15 @@ impl Tracker {
             self.recent_forks.push_back(RecentFork::of(&p, sp));
         }
         if !p.shown {
-            return None;
+            // A fork or exec the filter hides still makes a process event
+            // (the record goes to the sink hidden, never printed).
+            if !(p.info.fork || p.info.exec) || p.root_exec {
+                return None;
+            }
+            let ret = self.os.record_return(ret);
+            let mut r = self.record(p, CallState::Complete, Some(ret), Some(now));
+            r.hidden = true;
+            return Some(r);
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))

@@ -129,6 +129,7 @@ impl Tracker {
             stack: p.stack,
             io: p.io,
             kernel32: p.kernel32,
+            hidden: false,
         }
     }
 }
