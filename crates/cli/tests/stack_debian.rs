@@ -92,7 +92,9 @@ fn payload(dir: &Path) -> (PathBuf, PathBuf) {
     (p, img)
 }
 
-/// The guest strace's stacks in `text` (its -o file): (call, frames).
+/// The guest strace's stacks of calls in `text` (its -o file): (call,
+/// frames). strace -k prints a stack under a signal's `--- SIG... ---`
+/// line too (where the signal was delivered): skipped.
 fn strace_stacks(text: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for l in text.lines() {
@@ -100,10 +102,13 @@ fn strace_stacks(text: &str) -> Vec<(String, Vec<String>)> {
             if let Some(last) = out.last_mut() {
                 last.1.push(format!(" > {f}"));
             }
+        } else if l.starts_with("--- ") {
+            out.push((String::new(), Vec::new()));
         } else if let Some(i) = l.find('(') {
             out.push((l[..i].to_string(), Vec::new()));
         }
     }
+    out.retain(|(call, _)| !call.is_empty());
     out
 }
 
@@ -303,7 +308,7 @@ fn stacks_and_callers_match_the_guest_s_own_strace_k() {
 /// `strace_stacks` reads strace's -k output.
 #[test]
 fn strace_k_output_is_parsed() {
-    let s = "getppid()                               = 1\n > /a(f+0x1) [0x10]\n > /b() [0x20]\ngetgid() = 0\n > unexpected_backtracing_error [0x7f]\n";
+    let s = "getppid()                               = 1\n > /a(f+0x1) [0x10]\n > /b() [0x20]\n--- SIGUSR1 {si_signo=SIGUSR1} ---\n > /c(g+0x2) [0x30]\ngetgid() = 0\n > unexpected_backtracing_error [0x7f]\n";
     let v = strace_stacks(s);
     assert_eq!(v.len(), 2);
     assert_eq!(v[0].0, "getppid");

@@ -231,6 +231,10 @@ impl OsLayer for LinuxLayer {
         Some((ret as u32, format!("killed by {name}{core}")))
     }
 
+    fn reaps(&self, info: &CallInfo) -> bool {
+        info.name == "wait4"
+    }
+
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {
@@ -457,7 +461,10 @@ impl OsLayer for LinuxLayer {
         let syms = map.syms.entry(base).or_insert_with(|| {
             // The same file at the same place in an earlier map (this
             // space's before an mmap, or a forked parent's): its table.
-            let key = module.clone().filter(|_| file != 0).map(|p| (p, file, base));
+            let key = module
+                .clone()
+                .filter(|_| file != 0)
+                .map(|p| (p, file, base));
             if let Some(t) = key.as_ref().and_then(|k| shared.get(k)) {
                 return Some(std::sync::Arc::clone(t));
             }

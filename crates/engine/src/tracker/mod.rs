@@ -444,6 +444,7 @@ impl Tracker {
             && !root_exec
             && !info.exec
             && !info.fork
+            && !self.os.reaps(&info)
             && !self.hooks.wants(&info.name, Direction::Enter)
             && !self.hooks.wants(&info.name, Direction::Exit)
         {
@@ -489,7 +490,13 @@ impl Tracker {
             shown = false;
             let hooked = self.hooks.wants(&info.name, Direction::Enter)
                 || self.hooks.wants(&info.name, Direction::Exit);
-            if !root_exec && !info.exec && !info.fork && !hooked && inject.is_none() {
+            if !root_exec
+                && !info.exec
+                && !info.fork
+                && !self.os.reaps(&info)
+                && !hooked
+                && inject.is_none()
+            {
                 return None;
             }
         }
@@ -585,8 +592,10 @@ impl Tracker {
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
-        // Forks and execs the filter hides too: their process events.
-        let attribute_shown = (shown && decode) || info.exec || info.fork;
+        // Forks, execs and waits the filter hides too: their process
+        // events.
+        let attribute_shown =
+            (shown && decode) || info.exec || info.fork || (self.os.reaps(&info) && !shown);
         let proc_info = match early_proc {
             Some(p) => Some(p),
             None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
