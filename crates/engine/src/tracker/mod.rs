@@ -442,9 +442,7 @@ impl Tracker {
         }
         if !shown
             && !root_exec
-            && !info.exec
-            && !info.fork
-            && !self.os.reaps(&info)
+            && !self.lifecycle(&info)
             && !self.hooks.wants(&info.name, Direction::Enter)
             && !self.hooks.wants(&info.name, Direction::Exit)
         {
@@ -490,13 +488,7 @@ impl Tracker {
             shown = false;
             let hooked = self.hooks.wants(&info.name, Direction::Enter)
                 || self.hooks.wants(&info.name, Direction::Exit);
-            if !root_exec
-                && !info.exec
-                && !info.fork
-                && !self.os.reaps(&info)
-                && !hooked
-                && inject.is_none()
-            {
+            if !root_exec && !self.lifecycle(&info) && !hooked && inject.is_none() {
                 return None;
             }
         }
@@ -867,15 +859,7 @@ impl Tracker {
             self.recent_forks.push_back(RecentFork::of(&p, sp));
         }
         if !p.shown {
-            // A fork or exec the filter hides still makes a process event
-            // (the record goes to the sink hidden, never printed).
-            if !(p.info.fork || p.info.exec) || p.root_exec {
-                return None;
-            }
-            let ret = self.os.record_return(ret);
-            let mut r = self.record(p, CallState::Complete, Some(ret), Some(now));
-            r.hidden = true;
-            return Some(r);
+            return self.hidden_record(p, ret, now);
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
@@ -1197,6 +1181,25 @@ mod tests {
         assert_eq!(left[0].name, "getpid");
     }
 
+    /// A fork the filter leaves out still reaches the sink, hidden (for
+    /// the process events and tree); a call it leaves out does not.
+    #[test]
+    fn filtered_forks_become_hidden_records() {
+        let cfg = EngineConfig {
+            trace: Some("getpid".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3);
+        let rec = r.sysret(88, 0x7fff_1000, CR3).0.expect("a hidden record");
+        assert!(rec.hidden);
+        assert_eq!((rec.name.as_str(), rec.ret), ("clone", Some(88)));
+        r.enter(110, &[], 0x7fff_1000, CR3); // getppid: left out
+        assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
+        r.enter(39, &[], 0x7fff_1000, CR3); // getpid: shown
+        assert!(!r.sysret(87, 0x7fff_1000, CR3).0.unwrap().hidden);
+    }
+
     #[test]
     fn inject_error_skips_the_call_and_sets_the_return() {
         let cfg = EngineConfig {
@@ -1236,8 +1239,8 @@ mod tests {
             assert!(r.enter(nr, &[0, 0, 0], 0x7fff_1000, CR3).0.is_none());
             assert!(!r.t.wants_exits(), "nr {nr} left a call in flight");
         }
-        // openat (shown), clone, execve, exit_group: the full path.
-        for nr in [257, 56, 59, 231] {
+        // openat (shown), clone, execve, exit_group, wait4: the full path.
+        for nr in [257, 56, 59, 231, 61] {
             assert!(!r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
         }
         // The same numbers in the 32-bit table are other calls: i386 3 is
