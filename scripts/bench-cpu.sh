@@ -12,7 +12,8 @@
 # of an older build; default: this tree's target/release). Workloads
 # (guests/progs/sysbench.c): the read+write loop (2 x ROUNDS calls) and
 # the getppid loop (2 x ROUNDS calls) on 1 vCPU, and 2 threads x ROUNDS
-# getppid on 2 vCPUs. Variants: untraced, `-c`, text -> /dev/null.
+# getppid on 2 vCPUs. Variants: untraced, `-c`, text -> /dev/null, and
+# text with `--caller` and with `-k` (issue 19's cost rows).
 # Runs are interleaved (each repeat runs every build and variant once);
 # the minimum over the repeats is reported. Not a test.
 set -euo pipefail
@@ -34,7 +35,8 @@ workloads=(
     "pp|1|/bin/sysbench $((2 * N)) getppid 1"
     "th2|2|/bin/sysbench $N getppid 2"
 )
-variants=("untraced|--untraced" "summary|-c -o $work/summary.txt" "text|-o /dev/null")
+variants=("untraced|--untraced" "summary|-c -o $work/summary.txt" "text|-o /dev/null"
+    "caller|--caller -o /dev/null" "stack|-k -o /dev/null")
 
 for r in $(seq "$REPEATS"); do
     echo "bench-cpu: round $r of $REPEATS" >&2
@@ -68,15 +70,17 @@ done
 min() { sort -n "$1" | head -1; }
 echo "host CPU per call added over untraced (min of $REPEATS runs; $((2 * N)) calls per run)"
 echo
-echo "| build | workload | untraced CPU s | -c µs/call | text µs/call |"
-echo "|---|---|---|---|---|"
+echo "| build | workload | untraced CPU s | -c µs/call | text µs/call | --caller µs/call | -k µs/call |"
+echo "|---|---|---|---|---|---|---|"
 for d in "${!dirs[@]}"; do
     for w in "${workloads[@]}"; do
         wname=${w%%|*}
         base=$(min "$work/$d-$wname-untraced")
         c=$(min "$work/$d-$wname-summary")
         t=$(min "$work/$d-$wname-text")
-        awk -v b="$base" -v c="$c" -v t="$t" -v n="$((2 * N))" -v d="${dirs[$d]}" -v w="$wname" \
-            'BEGIN { printf "| %s | %s | %.2f | %.2f | %.2f |\n", d, w, b/1e6, (c-b)/n, (t-b)/n }'
+        k=$(min "$work/$d-$wname-caller")
+        s=$(min "$work/$d-$wname-stack")
+        awk -v b="$base" -v c="$c" -v t="$t" -v k="$k" -v s="$s" -v n="$((2 * N))" -v d="${dirs[$d]}" -v w="$wname" \
+            'BEGIN { printf "| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", d, w, b/1e6, (c-b)/n, (t-b)/n, (k-b)/n, (s-b)/n }'
     done
 done

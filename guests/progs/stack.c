@@ -5,10 +5,14 @@
  *   getgid   from code copied into anonymous memory (no module)
  *   getegid  from the library's file mmap'ed again by hand where the
  *            anonymous code was (dynamic build): the map must be new.
+ *   getsid   from a signal handler (SIGUSR1 raised by main): the stack
+ *            goes on through the kernel's signal frame (glibc's
+ *            __restore_rt) into the interrupted code and main.
  * Built with -O2 -fno-inline -fno-optimize-sibling-calls (every function
  * keeps its frame); `-DSTATIC` for the static build. Prints its pid. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,6 +23,20 @@
 
 void leaf(void) { getppid(); }
 void middle(void) { leaf(); }
+
+void on_usr1(int sig) {
+    (void)sig;
+    getsid(0);
+}
+
+/* sigaction through libc: its restorer is glibc's __restore_rt. */
+void signalled(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+}
 
 /* mov eax, 104 (getgid); syscall; ret */
 static const unsigned char code[] = {0xb8, 0x68, 0, 0, 0, 0x0f, 0x05, 0xc3};
@@ -38,6 +56,7 @@ int main(int argc, char **argv) {
     printf("%s pid=%d\n", argv[0], getpid());
     fflush(stdout);
     middle();
+    signalled();
     void *at = anon_code();
 #ifndef STATIC
     const char *lib = argc > 1 ? argv[1] : "./libstackdl.so";

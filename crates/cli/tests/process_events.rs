@@ -180,6 +180,30 @@ fn fork_vfork_exec_exit_and_kill_events_and_the_tree_live_and_replayed() {
         let s = replay(&rec, &["-c"]);
         let s = stdout(&s) + &stderr(&s);
         assert!(s.ends_with(tree_text), "-c: {s}\nwant {tree_text}");
+        // A filter that shows none of the process calls loses no event
+        // and no branch of the tree, and prints no hidden call.
+        let filtered = replay(
+            &rec,
+            &["-e", "trace=getpid", "--json", "--process-events", "--tree"],
+        );
+        assert!(filtered.status.success(), "{}", stderr(&filtered));
+        let frecs: Vec<serde_json::Value> = stdout(&filtered)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let calls: Vec<&str> = frecs.iter().filter_map(|r| r["name"].as_str()).collect();
+        assert!(calls.iter().all(|&n| n == "getpid"), "{calls:?}");
+        let strip = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
+            v.iter()
+                .filter(|r| r.get("process_event").is_some() || r.get("process_tree").is_some())
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.as_object_mut().unwrap().remove("seq");
+                    r
+                })
+                .collect()
+        };
+        assert_eq!(strip(&frecs), strip(&recs), "{k:?}");
         // (Without the options the text stays strace's: the replay
         // fixtures test, whose recordings fork and exec, checks that.)
     }

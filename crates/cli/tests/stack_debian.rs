@@ -2,7 +2,7 @@
 //! kernel and libc; scripts/debian-image.sh), traced with `vstrace qemu`:
 //! the test programs (guests/progs/stack.c: dynamic through libc's PLT,
 //! a dlopen'ed library, code in anonymous memory, a library file mapped
-//! by hand where that code was; and the static build) run from a second
+//! by hand where that code was, a signal handler; and the static build) run from a second
 //! disk, once under the guest's own `strace -k` and once plain. Each of
 //! vstrace's stacks must match the guest strace's for the same call,
 //! frame by frame (module, function, offsets), and a replay with `-k` of
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// The marker calls of stack.c.
-const CALLS: &str = "getppid,getuid,getgid,getegid";
+const CALLS: &str = "getppid,getuid,getgid,getegid,getsid";
 
 /// The Debian image, built (or rebuilt after a change of the script) by
 /// scripts/debian-image.sh, which returns at once when it is current.
@@ -92,7 +92,9 @@ fn payload(dir: &Path) -> (PathBuf, PathBuf) {
     (p, img)
 }
 
-/// The guest strace's stacks in `text` (its -o file): (call, frames).
+/// The guest strace's stacks of calls in `text` (its -o file): (call,
+/// frames). strace -k prints a stack under a signal's `--- SIG... ---`
+/// line too (where the signal was delivered): skipped.
 fn strace_stacks(text: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for l in text.lines() {
@@ -100,10 +102,13 @@ fn strace_stacks(text: &str) -> Vec<(String, Vec<String>)> {
             if let Some(last) = out.last_mut() {
                 last.1.push(format!(" > {f}"));
             }
+        } else if l.starts_with("--- ") {
+            out.push((String::new(), Vec::new()));
         } else if let Some(i) = l.find('(') {
             out.push((l[..i].to_string(), Vec::new()));
         }
     }
+    out.retain(|(call, _)| !call.is_empty());
     out
 }
 
@@ -249,7 +254,7 @@ fn stacks_and_callers_match_the_guest_s_own_strace_k() {
             .iter()
             .filter(|r| r["pid"] == pid && CALLS.split(',').any(|c| c == name(r)))
             .collect();
-        let want = if prog == "stack_dyn" { 4 } else { 2 };
+        let want = if prog == "stack_dyn" { 5 } else { 3 };
         assert_eq!(theirs.len(), want, "{prog}: guest strace: {theirs:?}");
         assert_eq!(ours.len(), want, "{prog}: vstrace: {ours:?}");
         for ((call, st), r) in theirs.iter().zip(&ours) {
@@ -282,6 +287,16 @@ fn stacks_and_callers_match_the_guest_s_own_strace_k() {
             assert!(f.iter().any(|l| l.contains("(main+")), "{f:?}");
             assert!(f.last().unwrap().contains("(_start+"), "{f:?}");
         }
+        // A call in a signal handler: the stack goes on past the
+        // kernel's signal frame into the code it interrupted (raise,
+        // called by signalled, called by main).
+        let f = frames(by("getsid"));
+        let at = |s: &str| f.iter().position(|l| l.contains(s));
+        let (h, sg, m) = (at("(on_usr1+"), at("(signalled+"), at("(main+"));
+        assert!(
+            h.is_some() && h < sg && sg < m && f.len() > m.unwrap() + 1,
+            "{f:?}"
+        );
         // Anonymous code: no module, strace's error line, and the
         // mapping that replaced it (same address) is seen as the file.
         let anon = by("getgid");
@@ -293,7 +308,7 @@ fn stacks_and_callers_match_the_guest_s_own_strace_k() {
 /// `strace_stacks` reads strace's -k output.
 #[test]
 fn strace_k_output_is_parsed() {
-    let s = "getppid()                               = 1\n > /a(f+0x1) [0x10]\n > /b() [0x20]\ngetgid() = 0\n > unexpected_backtracing_error [0x7f]\n";
+    let s = "getppid()                               = 1\n > /a(f+0x1) [0x10]\n > /b() [0x20]\n--- SIGUSR1 {si_signo=SIGUSR1} ---\n > /c(g+0x2) [0x30]\ngetgid() = 0\n > unexpected_backtracing_error [0x7f]\n";
     let v = strace_stacks(s);
     assert_eq!(v.len(), 2);
     assert_eq!(v[0].0, "getppid");

@@ -384,6 +384,9 @@ pub trait OsLayer: Send {
     /// signal dies inside the kernel without returning to user mode, so
     /// its parent's wait is where its death shows from outside. `None`
     /// (the default) for anything else.
+    ///
+    /// Calls for which [`OsLayer::reaps`] is true are followed even when
+    /// `-e trace=` leaves them out, for these deaths.
     fn reaped_by_signal(
         &self,
         _c: CallArgs<'_>,
@@ -391,6 +394,12 @@ pub trait OsLayer: Send {
         _mem: &mut dyn VirtMem,
     ) -> Option<(u32, String)> {
         None
+    }
+    /// Whether `info` is a wait that may reap a child killed by a signal
+    /// ([`OsLayer::reaped_by_signal`]): such calls are process events'
+    /// business whatever the filter shows. `false` by default.
+    fn reaps(&self, _info: &CallInfo) -> bool {
+        false
     }
     /// The return value as records carry it (`ret`), from the value read
     /// at the call's width; Linux keeps it signed (-errno).

@@ -117,6 +117,11 @@ pub struct Record {
     /// native, not of another personality, and text marks them not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kernel32: bool,
+    /// Not shown: a fork or exec outside the `-e trace=` set (or `-P`),
+    /// passed on only so that the process events and tree do not depend
+    /// on the filter ([`crate::procs`]); the sink never prints it.
+    #[serde(skip)]
+    pub hidden: bool,
 }
 
 /// An argument that read differently at exit than at entry.

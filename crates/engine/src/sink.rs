@@ -171,7 +171,9 @@ impl Sink {
     /// summary); a failed write is counted, never fatal.
     pub fn write(&mut self, rec: Record) {
         let event = self.process_event(&rec);
-        self.write_record(rec);
+        if !rec.hidden {
+            self.write_record(rec);
+        }
         if let Some(e) = event {
             self.write_event(e);
         }

@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(g.syms.nearest(at::OUTER + 0x7f0), Some(("outer", 0x7f0)));
         assert_eq!(g.syms.nearest(at::LEAF - 1), None);
         let eh = g.eh.as_ref().unwrap();
-        assert_eq!(eh.table.len(), 2);
+        assert_eq!(eh.table.len(), 4);
         assert!(eh.fde_offset(at::OUTER + 3).is_some());
         let h = from_bytes(&testelf::image(), &testelf::BUILD_ID).unwrap();
         assert!(h.from_host);

@@ -231,6 +231,10 @@ impl OsLayer for LinuxLayer {
         Some((ret as u32, format!("killed by {name}{core}")))
     }
 
+    fn reaps(&self, info: &CallInfo) -> bool {
+        info.name == "wait4"
+    }
+
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {
@@ -438,8 +442,9 @@ impl OsLayer for LinuxLayer {
             return None;
         }
         let ip = event.regs.rip().wrapping_add(2);
-        let mut cache = self.maps.lock().unwrap_or_else(|e| e.into_inner());
-        let space = self.ensure_map(event, mem, &mut cache);
+        let mut guard = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let space = self.ensure_map(event, mem, &mut guard);
+        let cache = &mut *guard;
         let map = cache.maps.get_mut(&space)?;
         let Some(i) = lx::vma::find_index(&map.areas, ip) else {
             return Some(vstrace_core::Caller {
@@ -451,10 +456,29 @@ impl OsLayer for LinuxLayer {
         };
         let base = map.bases.get(i).copied().unwrap_or(map.areas[i].start);
         let module = map.areas[i].path.clone();
-        let syms = map
-            .syms
-            .entry(base)
-            .or_insert_with(|| lx::modmap::read_dynsym(mem, base).map(std::sync::Arc::new));
+        let file = map.areas[i].file;
+        let shared = &mut cache.syms;
+        let syms = map.syms.entry(base).or_insert_with(|| {
+            // The same file at the same place in an earlier map (this
+            // space's before an mmap, or a forked parent's): its table.
+            let key = module
+                .clone()
+                .filter(|_| file != 0)
+                .map(|p| (p, file, base));
+            if let Some(t) = key.as_ref().and_then(|k| shared.get(k)) {
+                return Some(std::sync::Arc::clone(t));
+            }
+            let t = lx::modmap::read_dynsym(mem, base).map(std::sync::Arc::new);
+            // Only tables read: a forked child's untouched pages may not
+            // be readable where its parent's are.
+            if let (Some(k), Some(t)) = (key, &t) {
+                if shared.len() >= lx::stack::MAX_MODULES {
+                    shared.clear();
+                }
+                shared.insert(k, std::sync::Arc::clone(t));
+            }
+            t
+        });
         let symbol = syms
             .as_ref()
             .and_then(|t| t.lookup(ip))

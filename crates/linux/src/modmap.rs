@@ -1,8 +1,9 @@
 //! Module maps and symbols for the caller of a call: each address
 //! space's file-backed areas ([`crate::vma`]), cached until a call that
-//! changes the map (mmap, munmap, mprotect, mremap, brk, execve,
-//! exit_group) returns, and each module's exported functions read from
-//! its ELF dynamic symbol table in guest memory.
+//! changes the map (mmap, munmap, mprotect, mremap, execve, exit_group)
+//! returns, and each module's exported functions read from its ELF
+//! dynamic symbol table in guest memory, cached across maps (a map is
+//! read again after every mmap; its modules' tables are not).
 //!
 //! The ELF image is hostile: the header, program headers, dynamic
 //! section and tables are read with bounded sizes ([`MAX_SYMS`],
@@ -87,6 +88,10 @@ pub struct MapCache {
     pub by_file: HashMap<(String, u64), Arc<crate::elfmod::Module>>,
     /// `-k`: the call frame interpreter's reusable state.
     pub unwinder: crate::unwind::Unwinder,
+    /// `--caller`: symbol tables by module (path, `struct file *`, load
+    /// base), shared by every map that maps the same file at the same
+    /// place (kept when maps are dropped; cleared when full).
+    pub syms: HashMap<(String, u64, u64), Arc<SymTab>>,
 }
 
 impl ModMap {
@@ -121,7 +126,11 @@ impl MapCache {
     }
 }
 
-/// Whether a call changes the caller's memory map.
+/// Whether a call changes the caller's memory map, as far as modules
+/// go: not `brk`, which moves only the end of the heap, an anonymous
+/// area that names no module (a stale heap bound gives the same answer:
+/// none), and which malloc calls often enough that reading the map again
+/// after each would cost every traced call.
 pub fn changes_map(name: &str) -> bool {
     matches!(
         name,
@@ -130,7 +139,6 @@ pub fn changes_map(name: &str) -> bool {
             | "munmap"
             | "mprotect"
             | "mremap"
-            | "brk"
             | "execve"
             | "execveat"
             | "exit_group"
@@ -238,6 +246,10 @@ mod tests {
         c.on_enter(1, "write");
         assert!(!c.maps.contains_key(&1));
         c.maps.insert(1, ModMap::default());
+        c.on_enter(1, "write");
+        assert!(c.maps.contains_key(&1));
+        // brk moves only the heap (anonymous): the map stays.
+        c.on_enter(1, "brk");
         c.on_enter(1, "write");
         assert!(c.maps.contains_key(&1));
     }

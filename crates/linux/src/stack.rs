@@ -53,8 +53,10 @@ fn walk_map(
 ) -> Vec<StackFrame> {
     let top = r.sp;
     let mut out = Vec::new();
-    for depth in 0..MAX_FRAMES {
-        let first = depth == 0;
+    // The first frame's ip is the call's own address, as is the ip of a
+    // frame a signal interrupted (after a signal frame).
+    let mut first = true;
+    for _ in 0..MAX_FRAMES {
         let Some(i) = crate::vma::find_index(&map.areas, r.ip)
             .filter(|&i| map.areas[i].exec && map.areas[i].path.is_some())
         else {
@@ -95,7 +97,10 @@ fn walk_map(
         });
         let m = module.as_ref().map(|(m, bias)| (m.as_ref(), *bias));
         match unwinder.step(mem, m, r, first, top) {
-            Some(next) => r = next,
+            Some(next) => {
+                r = next.regs;
+                first = next.exact;
+            }
             None => break,
         }
     }
@@ -217,6 +222,64 @@ mod tests {
         assert_eq!(c.modules.len(), 1);
         // No map for the space: no frames.
         assert!(walk(&mut m, &mut c, 2, r, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_signal_frame_leads_to_the_interrupted_code() {
+        let (mut m, mut c) = world();
+        // The handler (leaf) returns into the trampoline; above its
+        // return address, the kernel's ucontext: the interrupted rsp
+        // (+160), rip (+168, one byte into outer: after its push), rbp
+        // (+120).
+        let uc = SP + 8;
+        let interrupted_sp = SP + 0x400;
+        m.map(SP, &(BASE + at::SIGTRAMP).to_le_bytes());
+        m.map(uc + 120, &0x7ffd_0000_0900u64.to_le_bytes());
+        m.map(uc + 160, &interrupted_sp.to_le_bytes());
+        m.map(uc + 168, &(BASE + at::OUTER + 1).to_le_bytes());
+        // outer's frame after its push: [sp] = the saved rbp (a decoy
+        // address in the module), [sp + 8] = its return address. Only
+        // the exact pc (not a return address's pc - 1) reads the latter.
+        m.map(interrupted_sp, &(BASE + at::LEAF + 0x10).to_le_bytes());
+        m.map(interrupted_sp + 8, &0x40_2000u64.to_le_bytes());
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0,
+        };
+        let v = walk(&mut m, &mut c, 1, r, &[]);
+        let ips: Vec<u64> = v.iter().map(|f| f.ip).collect();
+        assert_eq!(
+            ips,
+            [
+                BASE + at::LEAF + 5,
+                BASE + at::SIGTRAMP,
+                BASE + at::OUTER + 1,
+                0x40_2000
+            ],
+            "{v:?}"
+        );
+        // The interrupted frame is named at its own address.
+        assert_eq!(v[2].symbol.as_deref(), Some("outer+0x1"));
+    }
+
+    #[test]
+    fn a_cfa_expression_is_evaluated() {
+        let (mut m, mut c) = world();
+        // In the PLT entry before its byte 11: CFA = rsp + 8; from it on
+        // (a push made): rsp + 16.
+        for (off, ra_at) in [(0u64, SP), (11, SP + 8)] {
+            m.map(ra_at, &0x40_3000u64.to_le_bytes());
+            let r = Regs {
+                ip: BASE + at::PLT + off,
+                sp: SP,
+                bp: 0,
+            };
+            let v = walk(&mut m, &mut c, 1, r, &[]);
+            assert_eq!(v.len(), 2, "{off}: {v:?}");
+            assert_eq!(v[1].ip, 0x40_3000, "{off}");
+            m.map(ra_at, &0u64.to_le_bytes());
+        }
     }
 
     #[test]

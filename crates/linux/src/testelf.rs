@@ -24,6 +24,14 @@ pub mod at {
     /// `outer`: a function that pushed rbp at its start (CFA = rsp + 16
     /// after its first instruction, rbp saved at CFA - 16).
     pub const OUTER: u64 = 0x1100;
+    /// `sigtramp`: a signal return trampoline as glibc's
+    /// `__restore_rt` describes it (CIE augmentation "zRS", FDE from the
+    /// byte before it): CFA = `[rsp + 160]`, rip at `rsp + 168`, rbp at
+    /// `rsp + 120` (the `ucontext` the kernel pushed), by expressions.
+    pub const SIGTRAMP: u64 = 0x1200;
+    /// `plt`: a PLT-like entry whose CFA is a DWARF expression (as the
+    /// linker's `.plt` FDE): rsp + 8, or rsp + 16 from its byte 11 on.
+    pub const PLT: u64 = 0x1300;
     /// Each function's size.
     pub const FUNC_LEN: u64 = 0x80;
     /// The image's size.
@@ -63,7 +71,7 @@ pub fn image() -> Vec<u8> {
     ph(&mut m, 0, 1, 5, 0, END);
     ph(&mut m, 1, 2, 6, DYNAMIC, 0x40);
     ph(&mut m, 2, 4, 4, NOTE, 16 + BUILD_ID.len() as u64);
-    ph(&mut m, 3, 0x6474_e550, 4, HDR, 0x20);
+    ph(&mut m, 3, 0x6474_e550, 4, HDR, 0x40);
     // The note: namesz 4, descsz 8, NT_GNU_BUILD_ID, "GNU\0", the id.
     put(&mut m, NOTE, &4u32.to_le_bytes());
     put(&mut m, NOTE + 4, &(BUILD_ID.len() as u32).to_le_bytes());
@@ -95,23 +103,46 @@ pub fn image() -> Vec<u8> {
     put(&mut m, FRAME, &(4 + cie.len() as u32).to_le_bytes());
     put(&mut m, FRAME + 4, &0u32.to_le_bytes());
     put(&mut m, FRAME + 8, &cie);
-    let mut fde_at = FRAME + 8 + cie.len() as u64;
+    // The signal frame's CIE: "zRS", no initial rules.
+    let sig_cie_at = FRAME + 8 + cie.len() as u64;
+    let sig_cie = [1, b'z', b'R', b'S', 0, 1, 0x78, 16, 1, 0x1b, 0, 0];
+    put(
+        &mut m,
+        sig_cie_at,
+        &(4 + sig_cie.len() as u32).to_le_bytes(),
+    );
+    put(&mut m, sig_cie_at + 4, &0u32.to_le_bytes());
+    put(&mut m, sig_cie_at + 8, &sig_cie);
+    let mut fde_at = sig_cie_at + 8 + sig_cie.len() as u64;
     let mut table = Vec::new();
     // leaf: nothing more; outer: after 1 byte, CFA = rsp + 16 and rbp at
     // CFA - 16 (push %rbp).
-    for (func, ins) in [
-        (LEAF, &[0u8, 0, 0, 0, 0, 0, 0][..]),
-        (OUTER, &[0x41, 0x0e, 16, 0x86, 2, 0, 0][..]),
+    // sigtramp: DW_CFA_def_cfa_expression (breg7 160; deref),
+    // DW_CFA_expression rip (breg7 168) and rbp (breg7 120).
+    let tramp: &[u8] = &[
+        0x0f, 4, 0x77, 0xa0, 0x01, 0x06, 0x10, 16, 3, 0x77, 0xa8, 0x01, 0x10, 6, 3, 0x77, 0xf8,
+        0x00, 0, 0,
+    ];
+    // plt: DW_CFA_def_cfa_expression (breg7 8; breg16 0; lit15; and;
+    // lit11; ge; lit3; shl; plus).
+    let plt: &[u8] = &[
+        0x0f, 11, 0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22, 0, 0, 0,
+    ];
+    for (cie_at, func, len_fn, ins) in [
+        (FRAME, LEAF, FUNC_LEN, &[0u8, 0, 0, 0, 0, 0, 0][..]),
+        (FRAME, OUTER, FUNC_LEN, &[0x41, 0x0e, 16, 0x86, 2, 0, 0][..]),
+        (sig_cie_at, SIGTRAMP - 1, FUNC_LEN + 1, tramp),
+        (FRAME, PLT, FUNC_LEN, plt),
     ] {
         let len = 4 + 4 + 4 + 1 + ins.len() as u32;
         put(&mut m, fde_at, &len.to_le_bytes());
         put(
             &mut m,
             fde_at + 4,
-            &((fde_at + 4 - FRAME) as u32).to_le_bytes(),
+            &((fde_at + 4 - cie_at) as u32).to_le_bytes(),
         );
         put(&mut m, fde_at + 8, &rel32(fde_at + 8, func));
-        put(&mut m, fde_at + 12, &(FUNC_LEN as u32).to_le_bytes());
+        put(&mut m, fde_at + 12, &(len_fn as u32).to_le_bytes());
         m[(fde_at + 16) as usize] = 0;
         put(&mut m, fde_at + 17, ins);
         table.push((func, fde_at));

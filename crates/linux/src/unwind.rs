@@ -9,8 +9,8 @@
 //! and at any unreadable word or rule it does not know. It never panics.
 
 use gimli::{
-    BaseAddresses, CfaRule, EhFrameOffset, LittleEndian, RegisterRule, UnwindContext,
-    UnwindSection, X86_64,
+    BaseAddresses, CfaRule, EhFrameOffset, EndianSlice, EvaluationResult, LittleEndian, Location,
+    RegisterRule, UnwindContext, UnwindSection, X86_64,
 };
 use vstrace_core::read::read_u64;
 use vstrace_core::VirtMem;
@@ -53,32 +53,52 @@ impl std::fmt::Debug for Unwinder {
     }
 }
 
+/// One unwind step's result: the caller's registers, and whether the
+/// frame stepped over was a signal trampoline (the kernel's
+/// `rt_sigframe`), whose "caller" is the interrupted code: its ip is
+/// where it was interrupted, not a return address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The caller's (or the interrupted code's) registers.
+    pub regs: Regs,
+    /// The next frame's ip is exact (it follows a signal frame).
+    pub exact: bool,
+}
+
+/// Most operations one CFI expression may run (they are tiny: glibc's
+/// signal trampoline and PLT entries take a handful).
+const MAX_EXPR_STEPS: u32 = 256;
+
 impl Unwinder {
-    /// The caller's registers of the frame `r` (`first`: the innermost
-    /// frame, whose ip is not a return address), in the module `module`
-    /// loaded with bias `bias`; `None` at the end of the stack or when
-    /// it cannot be unwound further. `top` is the first frame's stack
-    /// pointer.
+    /// The caller's registers of the frame `r` (`exact`: its ip is not a
+    /// return address: the innermost frame, or the one a signal
+    /// interrupted), in the module `module` loaded with bias `bias`;
+    /// `None` at the end of the stack or when it cannot be unwound
+    /// further. `top` is the first frame's stack pointer.
     pub fn step(
         &mut self,
         mem: &mut dyn VirtMem,
         module: Option<(&Module, u64)>,
         r: Regs,
-        first: bool,
+        exact: bool,
         top: u64,
-    ) -> Option<Regs> {
+    ) -> Option<Step> {
         // A return address is after the call: look up the call itself.
-        let pc = if first { r.ip } else { r.ip.wrapping_sub(1) };
+        let pc = if exact { r.ip } else { r.ip.wrapping_sub(1) };
         let fde = module.and_then(|(m, bias)| {
             let eh = m.eh.as_ref()?;
             Some((eh, bias, eh.fde_offset(pc.wrapping_sub(bias))?))
         });
         let next = match fde {
             Some((eh, bias, off)) => self.cfi_step(mem, eh, bias, off, pc, r)?,
-            None => frame_pointer_step(mem, r)?,
+            None => Step {
+                regs: frame_pointer_step(mem, r)?,
+                exact: false,
+            },
         };
-        let moved = next.sp > r.sp && next.sp.wrapping_sub(top) <= MAX_STACK_BYTES;
-        (moved && next.ip != 0).then_some(next)
+        let n = next.regs;
+        let moved = n.sp > r.sp && n.sp.wrapping_sub(top) <= MAX_STACK_BYTES;
+        (moved && n.ip != 0).then_some(next)
     }
 
     fn cfi_step(
@@ -89,7 +109,7 @@ impl Unwinder {
         off: usize,
         pc: u64,
         r: Regs,
-    ) -> Option<Regs> {
+    ) -> Option<Step> {
         let sec = gimli::EhFrame::new(&eh.bytes, LittleEndian);
         let bases = BaseAddresses::default()
             .set_eh_frame(eh.frame.wrapping_add(bias))
@@ -97,6 +117,7 @@ impl Unwinder {
         let fde = sec
             .fde_from_offset(&bases, EhFrameOffset(off), gimli::EhFrame::cie_from_offset)
             .ok()?;
+        let enc = fde.cie().encoding();
         let row = fde
             .unwind_info_for_address(&sec, &bases, &mut self.ctx, pc)
             .ok()?;
@@ -104,19 +125,80 @@ impl Unwinder {
             CfaRule::RegisterAndOffset { register, offset } => {
                 reg(r, *register)?.wrapping_add(*offset as u64)
             }
-            CfaRule::Expression(_) => return None,
+            // DW_CFA_def_cfa_expression (signal trampolines, PLT entries):
+            // the expression's value is the CFA.
+            CfaRule::Expression(e) => eval(mem, e.get(&sec).ok()?, enc, r, None)?,
         };
-        let ip = match row.register(X86_64::RA) {
-            RegisterRule::Offset(o) => read_u64(mem, cfa.wrapping_add(o as u64)).ok()?,
+        let mut restore = |rule: RegisterRule<usize>, same: Option<u64>| -> Option<u64> {
+            match rule {
+                RegisterRule::Offset(o) => read_u64(mem, cfa.wrapping_add(o as u64)).ok(),
+                RegisterRule::ValOffset(o) => Some(cfa.wrapping_add(o as u64)),
+                RegisterRule::Undefined | RegisterRule::SameValue => same,
+                RegisterRule::Register(n) => reg(r, n),
+                // DW_CFA_expression: the register is saved at the address
+                // the expression computes from the CFA.
+                RegisterRule::Expression(e) => {
+                    let at = eval(mem, e.get(&sec).ok()?, enc, r, Some(cfa))?;
+                    read_u64(mem, at).ok()
+                }
+                RegisterRule::ValExpression(e) => eval(mem, e.get(&sec).ok()?, enc, r, Some(cfa)),
+                _ => None,
+            }
+        };
+        // An undefined return address ends the stack (`_start`).
+        let ip = restore(row.register(X86_64::RA), None)?;
+        let bp = restore(row.register(X86_64::RBP), Some(r.bp))?;
+        Some(Step {
+            regs: Regs { ip, sp: cfa, bp },
+            // glibc's `__restore_rt` has CFI with the "S" augmentation.
+            exact: fde.is_signal_trampoline(),
+        })
+    }
+}
+
+/// The value of the DWARF expression `e` over the registers `r` and
+/// memory (`init`: the CFA, pushed first for a register rule): the
+/// address (or value) of its single piece. Bounded, never panics.
+fn eval(
+    mem: &mut dyn VirtMem,
+    e: gimli::Expression<EndianSlice<'_, LittleEndian>>,
+    enc: gimli::Encoding,
+    r: Regs,
+    init: Option<u64>,
+) -> Option<u64> {
+    let mut ev = e.evaluation(enc);
+    ev.set_max_iterations(MAX_EXPR_STEPS);
+    if let Some(v) = init {
+        ev.set_initial_value(v);
+    }
+    let mut res = ev.evaluate().ok()?;
+    loop {
+        res = match res {
+            EvaluationResult::Complete => break,
+            EvaluationResult::RequiresMemory { address, size, .. } => {
+                let mut b = [0u8; 8];
+                let n = usize::from(size).min(8);
+                mem.read_virt(address, &mut b[..n]).ok()?;
+                ev.resume_with_memory(gimli::Value::Generic(u64::from_le_bytes(b)))
+                    .ok()?
+            }
+            EvaluationResult::RequiresRegister { register, .. } => {
+                let v = match register {
+                    X86_64::RA => r.ip,
+                    n => reg(r, n)?,
+                };
+                ev.resume_with_register(gimli::Value::Generic(v)).ok()?
+            }
             _ => return None,
         };
-        let bp = match row.register(X86_64::RBP) {
-            RegisterRule::Offset(o) => read_u64(mem, cfa.wrapping_add(o as u64)).ok()?,
-            RegisterRule::ValOffset(o) => cfa.wrapping_add(o as u64),
-            RegisterRule::Undefined | RegisterRule::SameValue => r.bp,
-            _ => return None,
-        };
-        Some(Regs { ip, sp: cfa, bp })
+    }
+    match ev.as_result() {
+        [p] => match p.location {
+            Location::Address { address } => Some(address),
+            Location::Value { value } => value.to_u64(!0).ok(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -165,10 +247,10 @@ mod tests {
             sp,
             bp: sp + 0x100,
         };
-        let n = u.step(&mut m, None, r, true, sp).unwrap();
+        let n = u.step(&mut m, None, r, true, sp).unwrap().regs;
         assert_eq!(n.ip, 0x40_1234);
         assert_eq!(n.sp, sp + 0x110);
-        let n2 = u.step(&mut m, None, n, false, sp).unwrap();
+        let n2 = u.step(&mut m, None, n, false, sp).unwrap().regs;
         assert_eq!(n2.ip, 0x40_5678);
         // bp now below sp: no further step.
         assert!(u.step(&mut m, None, n2, false, sp).is_none());

@@ -83,6 +83,7 @@ impl Tracker {
             let full = self.trace.contains(&info.name)
                 || info.exec
                 || info.fork
+                || self.os.reaps(&info)
                 || info.ends_process
                 || info.returns_elsewhere;
             self.early.set_interest(

@@ -442,8 +442,7 @@ impl Tracker {
         }
         if !shown
             && !root_exec
-            && !info.exec
-            && !info.fork
+            && !self.lifecycle(&info)
             && !self.hooks.wants(&info.name, Direction::Enter)
             && !self.hooks.wants(&info.name, Direction::Exit)
         {
@@ -489,7 +488,7 @@ impl Tracker {
             shown = false;
             let hooked = self.hooks.wants(&info.name, Direction::Enter)
                 || self.hooks.wants(&info.name, Direction::Exit);
-            if !root_exec && !info.exec && !info.fork && !hooked && inject.is_none() {
+            if !root_exec && !self.lifecycle(&info) && !hooked && inject.is_none() {
                 return None;
             }
         }
@@ -585,7 +584,10 @@ impl Tracker {
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
-        let attribute_shown = shown && (decode || info.exec || info.fork);
+        // Forks, execs and waits the filter hides too: their process
+        // events.
+        let attribute_shown =
+            (shown && decode) || info.exec || info.fork || (self.os.reaps(&info) && !shown);
         let proc_info = match early_proc {
             Some(p) => Some(p),
             None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
@@ -857,7 +859,7 @@ impl Tracker {
             self.recent_forks.push_back(RecentFork::of(&p, sp));
         }
         if !p.shown {
-            return None;
+            return self.hidden_record(p, ret, now);
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
@@ -1179,6 +1181,25 @@ mod tests {
         assert_eq!(left[0].name, "getpid");
     }
 
+    /// A fork the filter leaves out still reaches the sink, hidden (for
+    /// the process events and tree); a call it leaves out does not.
+    #[test]
+    fn filtered_forks_become_hidden_records() {
+        let cfg = EngineConfig {
+            trace: Some("getpid".into()),
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3);
+        let rec = r.sysret(88, 0x7fff_1000, CR3).0.expect("a hidden record");
+        assert!(rec.hidden);
+        assert_eq!((rec.name.as_str(), rec.ret), ("clone", Some(88)));
+        r.enter(110, &[], 0x7fff_1000, CR3); // getppid: left out
+        assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
+        r.enter(39, &[], 0x7fff_1000, CR3); // getpid: shown
+        assert!(!r.sysret(87, 0x7fff_1000, CR3).0.unwrap().hidden);
+    }
+
     #[test]
     fn inject_error_skips_the_call_and_sets_the_return() {
         let cfg = EngineConfig {
@@ -1218,8 +1239,8 @@ mod tests {
             assert!(r.enter(nr, &[0, 0, 0], 0x7fff_1000, CR3).0.is_none());
             assert!(!r.t.wants_exits(), "nr {nr} left a call in flight");
         }
-        // openat (shown), clone, execve, exit_group: the full path.
-        for nr in [257, 56, 59, 231] {
+        // openat (shown), clone, execve, exit_group, wait4: the full path.
+        for nr in [257, 56, 59, 231, 61] {
             assert!(!r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
         }
         // The same numbers in the 32-bit table are other calls: i386 3 is

@@ -77,6 +77,24 @@ impl Tracker {
         self.extra.push(r);
     }
 
+    /// Whether `info` makes process events (fork, exec, a wait that may
+    /// reap a killed child): followed whatever `-e trace=` shows.
+    pub(super) fn lifecycle(&self, info: &CallInfo) -> bool {
+        info.exec || info.fork || self.os.reaps(info)
+    }
+
+    /// The record of a call the filter hides, when it makes a process
+    /// event (a fork or exec): passed to the sink hidden, never printed.
+    pub(super) fn hidden_record(&self, p: Pending, ret: i64, now: u64) -> Option<Record> {
+        if !(p.info.fork || p.info.exec) || p.root_exec {
+            return None;
+        }
+        let ret = self.os.record_return(ret);
+        let mut r = self.record(p, CallState::Complete, Some(ret), Some(now));
+        r.hidden = true;
+        Some(r)
+    }
+
     pub(super) fn record(
         &self,
         p: Pending,
@@ -129,6 +147,7 @@ impl Tracker {
             stack: p.stack,
             io: p.io,
             kernel32: p.kernel32,
+            hidden: false,
         }
     }
 }
