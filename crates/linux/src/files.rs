@@ -299,6 +299,31 @@ fn join(parts: &[Vec<u8>]) -> String {
     out
 }
 
+/// The address family and protocol of the socket descriptor `fd` of
+/// `task` refers to (`sock.skc_family`, `sock.sk_protocol`): `None` when
+/// `fd` is no socket or cannot be read. strace learns a netlink socket's
+/// protocol the same way, from the kernel (`/proc`), whatever the
+/// process did to get the descriptor.
+pub fn socket_protocol(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    fd: i64,
+) -> Option<(u16, u16)> {
+    let l = prof.files.as_ref()?;
+    let s = l.sock.as_ref()?;
+    let file = fd_file(mem, prof, task, fd)?;
+    let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    if fs_type(mem, prof, l, dentry)? != "sockfs" {
+        return None;
+    }
+    let socket = kptr(mem, prof, file.wrapping_add(l.file_private))?;
+    let sk = kptr(mem, prof, socket.wrapping_add(s.socket_sk))?;
+    let family = read_u16(mem, sk.wrapping_add(s.family)).ok()?;
+    let protocol = read_u16(mem, sk.wrapping_add(s.protocol)).ok()?;
+    Some((family, protocol))
+}
+
 /// `TCP:[127.0.0.1:80->127.0.0.1:41234]`-style details of a socket file
 /// (strace's `-yy`), from its `struct sock`.
 fn socket_details(

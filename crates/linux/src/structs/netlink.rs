@@ -1,0 +1,862 @@
+//! Netlink messages, decoded strace-style from a socket buffer: the
+//! `struct nlmsghdr` of each message (type and flags named by the
+//! socket's protocol), then its payload: `NLMSG_ERROR`'s `struct
+//! nlmsgerr` with the quoted request and its extended-ack attributes,
+//! `NLMSG_DONE`'s integer, and the protocol's own message (route,
+//! sock_diag, netfilter, selinux...; see [`super::netlink_route`] and
+//! [`super::netlink_diag`]); anything else in hex.
+//!
+//! How the protocol is known: strace asks the kernel (`/proc`) what the
+//! descriptor is. vstrace does the same from outside the guest: the
+//! descriptor's `struct file` → `struct socket` → `struct sock`
+//! (`skc_family`, `sk_protocol`) through the kernel's BTF
+//! ([`crate::files::socket_protocol`]), whatever created the descriptor
+//! (socket, accept, dup, inheritance). Those kernel reads are made when
+//! the call is decoded, so a recording keeps them and its replay decodes
+//! the same; without a kernel profile (no BTF) the buffer stays a string.
+//!
+//! Guest memory is hostile: every piece is read with a bounded size at
+//! its own address (an unreadable one prints as that address, as strace
+//! does), message and attribute lists end at the buffer's length and are
+//! cut after `-s` elements unless `-v`, and nested attributes are
+//! bounded in depth. Nothing here panics.
+
+use vstrace_core::value::{Base, Const, Name};
+use vstrace_core::{read, DecodeOptions, Value, VirtMem};
+
+use crate::fmt;
+use crate::proto::LinuxAbi;
+use crate::xlat::{Radix, Table as T};
+
+/// `sizeof(struct nlmsghdr)` (`NLMSG_HDRLEN`).
+pub(crate) const NLMSG_HDRLEN: u64 = 16;
+/// Message types below this are netlink's own control messages.
+const NLMSG_MIN_TYPE: u16 = 0x10;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+/// `NLM_F_REQUEST`: a request (sock_diag decodes requests and answers
+/// differently).
+pub(crate) const NLM_F_REQUEST: u16 = 1;
+/// `NLM_F_CAPPED` of an `NLMSG_ERROR`: the quoted request is its header
+/// only.
+const NLM_F_CAPPED: u16 = 0x100;
+/// Largest piece read at once: strings are cut at `-s` first; larger
+/// structures do not exist in these protocols.
+const MAX_READ: u64 = 1 << 16;
+
+/// `AF_NETLINK`.
+pub const AF_NETLINK: u16 = 16;
+
+/// Netlink protocols with decoders of their own.
+pub(crate) mod proto {
+    /// `NETLINK_ROUTE`.
+    pub const ROUTE: u16 = 0;
+    /// `NETLINK_SOCK_DIAG`.
+    pub const SOCK_DIAG: u16 = 4;
+    /// `NETLINK_SELINUX`.
+    pub const SELINUX: u16 = 7;
+    /// `NETLINK_AUDIT`.
+    pub const AUDIT: u16 = 9;
+    /// `NETLINK_NETFILTER`.
+    pub const NETFILTER: u16 = 12;
+    /// `NETLINK_XFRM`.
+    pub const XFRM: u16 = 6;
+    /// `NETLINK_KOBJECT_UEVENT`.
+    pub const KOBJECT_UEVENT: u16 = 15;
+    /// `NETLINK_GENERIC`.
+    pub const GENERIC: u16 = 16;
+    /// `NETLINK_CRYPTO`.
+    pub const CRYPTO: u16 = 21;
+}
+
+/// The socket buffer of a call that strace decodes by the socket's
+/// protocol: (argument index, address, length). sendto/send at the
+/// entry, with the length argument; recvfrom/recv at a successful exit,
+/// with the smaller of the return value and the buffer's size.
+pub fn sockbuf(name: &str, abi: LinuxAbi, raw: &[u64], ret: Option<i64>) -> Option<(usize, u64, u64)> {
+    let w = |v: u64| match abi {
+        LinuxAbi::X86_64 => v,
+        LinuxAbi::I386 => v & 0xffff_ffff,
+    };
+    let addr = w(*raw.get(1)?);
+    let len = w(*raw.get(2)?);
+    match (name, ret) {
+        ("sendto" | "send", None) => Some((1, addr, len)),
+        ("recvfrom" | "recv", Some(r)) if r >= 0 => Some((1, addr, len.min(r as u64))),
+        _ => None,
+    }
+}
+
+/// One buffer being decoded: the caller's memory, its ABI and options,
+/// the socket's protocol, and the text built so far.
+pub(crate) struct Nl<'a, 'm> {
+    /// The caller's memory (user space only).
+    pub mem: &'m mut dyn VirtMem,
+    /// The caller's ABI (constants of both ABIs are the same here).
+    pub abi: LinuxAbi,
+    /// `-s`, `-v`.
+    pub opts: &'a DecodeOptions,
+    /// The socket's netlink protocol (`NETLINK_ROUTE`...).
+    pub proto: u16,
+    /// The text so far.
+    pub out: String,
+    /// Nesting depth of attribute lists (bounded: hostile nesting).
+    pub depth: u32,
+    /// The address family of the message being decoded (its attributes'
+    /// addresses are of this family).
+    pub family: u8,
+}
+
+/// Decodes `len` bytes at `addr` sent to or received from a netlink
+/// socket of protocol `proto`: `None` when strace shows them otherwise
+/// (a kobject uevent is a plain string).
+pub fn decode(
+    mem: &mut dyn VirtMem,
+    abi: LinuxAbi,
+    opts: &DecodeOptions,
+    proto: u16,
+    addr: u64,
+    len: u64,
+) -> Option<Value> {
+    if proto == self::proto::KOBJECT_UEVENT {
+        return None;
+    }
+    let mut nl = Nl {
+        mem,
+        abi,
+        opts,
+        proto,
+        out: String::new(),
+        depth: 0,
+        family: 0,
+    };
+    nl.messages(addr, len);
+    Some(Value::Opaque(nl.out))
+}
+
+impl Nl<'_, '_> {
+    /// `len` bytes at `addr`, `None` when any of them is unreadable.
+    pub(crate) fn read(&mut self, addr: u64, len: u64) -> Option<Vec<u8>> {
+        if len > MAX_READ {
+            return None;
+        }
+        read::read_struct(self.mem, addr, len as usize).ok()
+    }
+
+    /// Appends `s`.
+    pub(crate) fn put(&mut self, s: &str) {
+        self.out.push_str(s);
+    }
+
+    /// An address (`NULL`, `0x...`).
+    pub(crate) fn addr(&mut self, addr: u64) {
+        let s = fmt::ptr(addr);
+        self.put(&s);
+    }
+
+    /// `... /* 0x... */`: a list element that could not be read.
+    pub(crate) fn more_at(&mut self, addr: u64) {
+        let s = format!("... /* {} */", fmt::ptr(addr));
+        self.put(&s);
+    }
+
+    /// Whether lists are cut after `-s` elements (no `-v`).
+    pub(crate) fn abbrev(&self) -> bool {
+        !self.opts.verbose
+    }
+
+    /// strace's `printstr_ex(..., QUOTE_FORCE_HEX)`: the first `-s`
+    /// bytes in `\x` escapes (`...` after a cut), or the address.
+    pub(crate) fn hex(&mut self, addr: u64, len: u64) {
+        if addr == 0 {
+            return self.put("NULL");
+        }
+        let n = len.min(self.opts.strsize as u64);
+        match self.read(addr, n) {
+            Some(b) => {
+                let s = fmt::quote_hex(&b, n < len);
+                self.put(&s);
+            }
+            None => self.addr(addr),
+        }
+    }
+
+    /// strace's `printstr_ex(..., QUOTE_OMIT_TRAILING_0 |
+    /// QUOTE_EXPECT_TRAILING_0)`: a string of `len` bytes whose NUL ends
+    /// it (none: `...`), with `-x` applied.
+    pub(crate) fn cstr(&mut self, addr: u64, len: u64) {
+        let n = len.min(self.opts.strsize as u64 + 1);
+        let Some(b) = self.read(addr, n) else {
+            return self.addr(addr);
+        };
+        let max = self.opts.strsize;
+        let (text, cut) = match b.iter().position(|&c| c == 0) {
+            Some(z) if z < max => (&b[..z], false),
+            Some(_) => (&b[..max.min(b.len())], true),
+            None => (&b[..max.min(b.len())], true),
+        };
+        let s = fmt::quote_x(text, cut, self.opts.strings_in_hex);
+        self.put(&s);
+    }
+
+    /// strace's `printstrn`: `len` bytes quoted (`-s` of them).
+    pub(crate) fn strn(&mut self, addr: u64, len: u64) {
+        let n = len.min(self.opts.strsize as u64);
+        match self.read(addr, n) {
+            Some(b) => {
+                let s = fmt::quote_x(&b, n < len, self.opts.strings_in_hex);
+                self.put(&s);
+            }
+            None => self.addr(addr),
+        }
+    }
+
+    /// A table value (`printxval`): the name, or hex with the table's
+    /// comment.
+    pub(crate) fn xval(&mut self, table: T, v: u64) {
+        let s = fmt::xval_v(self.abi, table, v, Radix::Hex).render();
+        self.put(&s);
+    }
+
+    /// A table value in decimal when unknown (`printxval_d`/`_u`).
+    pub(crate) fn xval_dec(&mut self, table: T, v: u64) {
+        let s = fmt::xval_v(self.abi, table, v, Radix::Udec).render();
+        self.put(&s);
+    }
+
+    /// A table value without a comment when unknown (strace's `printxval`
+    /// with a NULL default).
+    pub(crate) fn xval_bare(&mut self, table: T, v: u64) {
+        let name = table.xlat().lookup(self.abi, v);
+        let c = Value::Const(Const {
+            raw: i128::from(v),
+            base: Base::Hex,
+            name: name.map(Name::Borrowed),
+            comment: None,
+        });
+        self.put(&c.render());
+    }
+
+    /// A flag set (`printflags`) from one or two tables.
+    pub(crate) fn flags(&mut self, tables: &[T], v: u64) {
+        let s = fmt::xflags_v(self.abi, tables, v, true, false).render();
+        self.put(&s);
+    }
+
+    /// The message list: each message, `[...]` when there are several,
+    /// cut after `-s` of them unless `-v`.
+    fn messages(&mut self, mut addr: u64, mut len: u64) {
+        let mut is_array = false;
+        let mut elt = 0u64;
+        loop {
+            let Some(h) = self.fetch_header(addr, len, is_array) else {
+                break;
+            };
+            if self.abbrev() && elt == self.opts.strsize as u64 {
+                self.put("...");
+                break;
+            }
+            let aligned = (u64::from(h.len) + 3) & !3;
+            let mut next = None;
+            if u64::from(h.len) >= NLMSG_HDRLEN {
+                let next_len = len.saturating_sub(aligned);
+                if next_len > 0 && addr.checked_add(aligned).is_some() {
+                    next = Some((addr + aligned, next_len));
+                }
+            }
+            if !is_array && next.is_some() {
+                self.put("[");
+                is_array = true;
+            }
+            self.message(&h, addr, len);
+            let Some((a, l)) = next else {
+                break;
+            };
+            self.put(", ");
+            addr = a;
+            len = l;
+            elt += 1;
+        }
+        if is_array {
+            self.put("]");
+        }
+    }
+
+    /// A message header at `addr`, or what strace prints instead: the
+    /// bytes in hex when fewer than a header remain, the address (or
+    /// `... /* address */` in a list) when unreadable.
+    fn fetch_header(&mut self, addr: u64, len: u64, in_array: bool) -> Option<Header> {
+        if len < NLMSG_HDRLEN {
+            self.hex(addr, len);
+            return None;
+        }
+        match self.read(addr, NLMSG_HDRLEN) {
+            Some(b) => Some(Header::parse(&b)),
+            None => {
+                if in_array {
+                    self.more_at(addr);
+                } else {
+                    self.addr(addr);
+                }
+                None
+            }
+        }
+    }
+
+    /// One message: its header, and `[header, payload]` when its length
+    /// (bounded by the buffer's) leaves a payload.
+    fn message(&mut self, h: &Header, addr: u64, len: u64) {
+        let n = u64::from(h.len).min(len);
+        if n > NLMSG_HDRLEN {
+            self.put("[");
+        }
+        self.header(h);
+        if n > NLMSG_HDRLEN {
+            self.put(", ");
+            self.payload(h, addr + NLMSG_HDRLEN, n - NLMSG_HDRLEN);
+            self.put("]");
+        }
+    }
+
+    /// `{nlmsg_len=..., nlmsg_type=..., nlmsg_flags=..., nlmsg_seq=...,
+    /// nlmsg_pid=...}`.
+    fn header(&mut self, h: &Header) {
+        let s = format!("{{nlmsg_len={}, nlmsg_type=", h.len);
+        self.put(&s);
+        self.msg_type(h.ty);
+        self.put(", nlmsg_flags=");
+        self.msg_flags(h.flags, h.ty);
+        let s = format!(", nlmsg_seq={}, nlmsg_pid={}}}", h.seq, h.pid as i32);
+        self.put(&s);
+    }
+
+    /// The message type: netlink's own below `NLMSG_MIN_TYPE`, else the
+    /// protocol's (netfilter's as `SUBSYS<<8|TYPE`).
+    fn msg_type(&mut self, ty: u16) {
+        let v = u64::from(ty);
+        if ty < NLMSG_MIN_TYPE {
+            return self.xval(T::NetlinkTypes, v);
+        }
+        let table = match self.proto {
+            proto::AUDIT => T::NlAuditTypes,
+            proto::CRYPTO => T::NlCryptoTypes,
+            proto::ROUTE => T::NlRouteTypes,
+            proto::SELINUX => T::NlSelinuxTypes,
+            proto::SOCK_DIAG => T::NlSockDiagTypes,
+            proto::XFRM => T::NlXfrmTypes,
+            proto::NETFILTER => return self.netfilter_type(ty),
+            // strace names generic families by asking the kernel for
+            // them (its own socket); from outside, the number.
+            proto::GENERIC => {
+                let s = format!("{v:#x} /* GENERIC_FAMILY_??? */");
+                return self.put(&s);
+            }
+            _ => T::NetlinkTypes,
+        };
+        self.xval(table, v);
+    }
+
+    /// `NFNL_SUBSYS_CTNETLINK<<8|IPCTNL_MSG_CT_NEW`.
+    fn netfilter_type(&mut self, ty: u16) {
+        if let Some(name) = T::NlNetfilterMsgTypes.xlat().lookup(self.abi, u64::from(ty)) {
+            return self.put(name);
+        }
+        let (subsys, msg) = (u64::from(ty >> 8), u64::from(ty & 0xff));
+        self.xval(T::NlNetfilterSubsysIds, subsys);
+        self.put("<<8|");
+        match nf_msg_table(subsys) {
+            Some(t) => self.xval(t, msg),
+            None => {
+                let s = format!("{msg:#x}");
+                self.put(&s);
+            }
+        }
+    }
+
+    /// The flags: the common ones, then those of the message's kind
+    /// (get, new, delete, ack) as the protocol says.
+    fn msg_flags(&mut self, flags: u16, ty: u16) {
+        let kind = if ty < NLMSG_MIN_TYPE {
+            (ty == NLMSG_ERROR).then_some(T::NetlinkAckFlags)
+        } else {
+            match self.proto {
+                proto::CRYPTO => crypto_flags(ty),
+                proto::NETFILTER => netfilter_flags(ty),
+                proto::ROUTE => route_flags(ty),
+                proto::SOCK_DIAG => Some(T::NetlinkGetFlags),
+                proto::XFRM => xfrm_flags(ty),
+                _ => None,
+            }
+        };
+        match kind {
+            Some(k) => self.flags(&[T::NetlinkFlags, k], u64::from(flags)),
+            None => self.flags(&[T::NetlinkFlags], u64::from(flags)),
+        }
+    }
+
+    /// A message's payload of `len` bytes at `addr`.
+    fn payload(&mut self, h: &Header, addr: u64, len: u64) {
+        if h.ty == NLMSG_ERROR {
+            return self.nlmsgerr(addr, len, h.flags & NLM_F_CAPPED != 0);
+        }
+        if (h.ty >= NLMSG_MIN_TYPE || h.ty == NLMSG_DONE) && self.protocol_payload(h, addr, len) {
+            return;
+        }
+        if h.ty == NLMSG_DONE && len == 4 {
+            match self.read(addr, 4) {
+                Some(b) => {
+                    let s = i32::from_le_bytes([b[0], b[1], b[2], b[3]]).to_string();
+                    self.put(&s);
+                }
+                None => self.addr(addr),
+            }
+            return;
+        }
+        self.hex(addr, len);
+    }
+
+    /// The protocol's decoder of a payload; false when it has none for
+    /// this message (shown in hex then).
+    fn protocol_payload(&mut self, h: &Header, addr: u64, len: u64) -> bool {
+        if h.ty == NLMSG_DONE {
+            // No protocol decodes NLMSG_DONE differently (yet).
+            return false;
+        }
+        match self.proto {
+            proto::ROUTE => {
+                super::netlink_route::decode(self, h, addr, len);
+                true
+            }
+            proto::SOCK_DIAG => {
+                super::netlink_diag::decode(self, h, addr, len);
+                true
+            }
+            proto::NETFILTER => {
+                self.netfilter(h, addr, len);
+                true
+            }
+            proto::SELINUX => self.selinux(h, addr, len),
+            _ => false,
+        }
+    }
+
+    /// `struct nlmsgerr`: the error, the request it answers (its header,
+    /// or all of it unless capped), then extended-ack attributes.
+    fn nlmsgerr(&mut self, mut addr: u64, mut len: u64, capped: bool) {
+        const SIZE: u64 = 4 + NLMSG_HDRLEN;
+        if len < SIZE {
+            return self.hex(addr, len);
+        }
+        let Some(b) = self.read(addr, SIZE) else {
+            return self.addr(addr);
+        };
+        let error = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let msg = Header::parse(&b[4..]);
+        addr += 4;
+        len -= 4;
+        let msg_len = u64::from(msg.len).max(NLMSG_HDRLEN);
+        let payload = len.min(if capped { NLMSG_HDRLEN } else { msg_len });
+        if len > payload {
+            self.put("[");
+        }
+        self.put("{error=");
+        self.errno(error);
+        self.put(", msg=");
+        self.message(&msg, addr, payload);
+        self.put("}");
+        if len > payload {
+            self.put(", ");
+            super::nlattr::list(
+                self,
+                addr + payload,
+                len - payload,
+                &super::nlattr::Attrs::new(T::NlmsgerrAttrs, &NLMSGERR_ATTRS),
+            );
+            self.put("]");
+        }
+    }
+
+    /// An error code as strace's `PRINT_FIELD_ERR_D`: `-EACCES`, or the
+    /// number.
+    pub(crate) fn errno(&mut self, e: i32) {
+        let named = (e < 0)
+            .then(|| crate::consts::errno_name(-i64::from(e)))
+            .flatten();
+        let s = match (named, vstrace_core::style::style()) {
+            (Some(n), vstrace_core::os::ConstStyle::Abbrev) => format!("-{n}"),
+            (Some(n), vstrace_core::os::ConstStyle::Verbose) => format!("{e} /* -{n} */"),
+            _ => e.to_string(),
+        };
+        self.put(&s);
+    }
+
+    /// `struct nfgenmsg` and the attributes after it.
+    fn netfilter(&mut self, h: &Header, addr: u64, len: u64) {
+        const NFGENMSG: u64 = 4;
+        const SUBSYS_NFTABLES: u16 = 10;
+        if len < NFGENMSG {
+            return self.hex(addr, len);
+        }
+        let Some(b) = self.read(addr, NFGENMSG) else {
+            return self.addr(addr);
+        };
+        let subsys = h.ty >> 8;
+        let raw_res = u16::from_le_bytes([b[2], b[3]]);
+        let res = u16::from_be_bytes([b[2], b[3]]);
+        self.put("{nfgen_family=");
+        self.xval(T::Addrfams, u64::from(b[0]));
+        self.put(", version=");
+        self.xval(T::NetfilterVersions, u64::from(b[1]));
+        self.put(", res_id=");
+        if subsys == SUBSYS_NFTABLES && res == SUBSYS_NFTABLES {
+            self.put("htons(NFNL_SUBSYS_NFTABLES)");
+        } else if subsys == SUBSYS_NFTABLES && raw_res == SUBSYS_NFTABLES {
+            self.put("NFNL_SUBSYS_NFTABLES");
+        } else {
+            let s = format!("htons({res})");
+            self.put(&s);
+        }
+        self.put("}");
+        if len > NFGENMSG {
+            self.put(", ");
+            // NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END.
+            if (0x10..=0x11).contains(&h.ty) || h.ty < NLMSG_MIN_TYPE {
+                self.hex(addr + NFGENMSG, len - NFGENMSG);
+            } else {
+                super::nlattr::list(self, addr + NFGENMSG, len - NFGENMSG, &super::nlattr::Attrs::NONE);
+            }
+        }
+    }
+
+    /// SELinux's two messages: `{val=...}` and `{seqno=...}`.
+    fn selinux(&mut self, h: &Header, addr: u64, len: u64) -> bool {
+        // SELNL_MSG_SETENFORCE, SELNL_MSG_POLICYLOAD.
+        let field = match h.ty {
+            0x10 => "val",
+            0x11 => "seqno",
+            _ => return false,
+        };
+        if len < 4 {
+            self.hex(addr, len);
+            return true;
+        }
+        match self.read(addr, 4) {
+            Some(b) => {
+                let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let s = if field == "val" {
+                    format!("{{val={}}}", v as i32)
+                } else {
+                    format!("{{seqno={v}}}")
+                };
+                self.put(&s);
+            }
+            None => self.addr(addr),
+        }
+        true
+    }
+}
+
+/// One field of a fixed message header (after its one-byte family):
+/// its name, offset and how it is shown.
+#[derive(Clone, Copy)]
+pub(crate) enum F {
+    /// Unsigned decimal of 1, 2, 4 or 8 bytes.
+    U(&'static str, usize, usize),
+    /// Signed decimal.
+    D(&'static str, usize, usize),
+    /// Hex (`0` for zero).
+    X(&'static str, usize, usize),
+    /// A table value (the table's comment when unknown).
+    Xval(&'static str, usize, usize, T),
+    /// A table value, no comment when unknown.
+    XvalBare(&'static str, usize, usize, T),
+    /// A flag set.
+    Flags(&'static str, usize, usize, T),
+    /// A socket cookie: `[N, N]` of two `u32`.
+    Cookie(&'static str, usize),
+    /// A `struct inet_diag_sockid` of the family of the header.
+    Sockid(&'static str, usize),
+}
+
+/// Little-endian unsigned integer of `n` bytes at `off` (0 out of range).
+pub(crate) fn le(b: &[u8], off: usize, n: usize) -> u64 {
+    let mut x = [0u8; 8];
+    if let Some(s) = b.get(off..off.saturating_add(n)) {
+        x[..n.min(8)].copy_from_slice(&s[..n.min(8)]);
+    }
+    u64::from_le_bytes(x)
+}
+
+impl Nl<'_, '_> {
+    /// A message header starting with a one-byte address family (named
+    /// `fam`): `{fam=AF_..., fields...}` when `len` holds `size` bytes,
+    /// else `{fam=AF_..., ...}`; the rest unreadable: its address. True
+    /// when the fields were shown (attributes may follow).
+    pub(crate) fn family_struct(
+        &mut self,
+        fam: &str,
+        family: u8,
+        addr: u64,
+        len: u64,
+        size: usize,
+        fields: &[F],
+    ) -> bool {
+        let s = format!("{{{fam}=");
+        self.put(&s);
+        self.xval(T::Addrfams, u64::from(family));
+        self.put(", ");
+        let mut shown = false;
+        if len >= size as u64 {
+            match self.read(addr + 1, size as u64 - 1) {
+                Some(rest) => {
+                    let mut b = vec![family];
+                    b.extend_from_slice(&rest);
+                    self.fields(&b, fields);
+                    shown = true;
+                }
+                None => self.addr(addr + 1),
+            }
+        } else {
+            self.put("...");
+        }
+        self.put("}");
+        shown
+    }
+
+    /// `fields` of the structure `b`, separated by `, `.
+    pub(crate) fn fields(&mut self, b: &[u8], fields: &[F]) {
+        for (k, f) in fields.iter().enumerate() {
+            if k > 0 {
+                self.put(", ");
+            }
+            self.field(b, *f);
+        }
+    }
+
+    fn field(&mut self, b: &[u8], f: F) {
+        let name = match f {
+            F::U(n, ..)
+            | F::D(n, ..)
+            | F::X(n, ..)
+            | F::Xval(n, ..)
+            | F::XvalBare(n, ..)
+            | F::Flags(n, ..)
+            | F::Cookie(n, _)
+            | F::Sockid(n, _) => n,
+        };
+        self.put(name);
+        self.put("=");
+        match f {
+            F::U(_, o, n) => {
+                let s = le(b, o, n).to_string();
+                self.put(&s);
+            }
+            F::D(_, o, n) => {
+                let v = le(b, o, n);
+                let shift = 64 - 8 * n.clamp(1, 8) as u32;
+                let s = (((v << shift) as i64) >> shift).to_string();
+                self.put(&s);
+            }
+            F::X(_, o, n) => {
+                let v = le(b, o, n);
+                let s = if v == 0 { "0".into() } else { format!("{v:#x}") };
+                self.put(&s);
+            }
+            F::Xval(_, o, n, t) => self.xval(t, le(b, o, n)),
+            F::XvalBare(_, o, n, t) => self.xval_bare(t, le(b, o, n)),
+            F::Flags(_, o, n, t) => self.flags(&[t], le(b, o, n)),
+            F::Cookie(_, o) => {
+                let s = format!("[{}, {}]", le(b, o, 4), le(b, o + 4, 4));
+                self.put(&s);
+            }
+            F::Sockid(_, o) => self.sockid(b, o, b.first().copied().unwrap_or(0)),
+        }
+    }
+
+    /// `struct inet_diag_sockid` at `o` of `b`, addresses of `family`.
+    fn sockid(&mut self, b: &[u8], o: usize, family: u8) {
+        let port = |v: u64| format!("htons({})", (v as u16).swap_bytes());
+        let s = format!(
+            "{{idiag_sport={}, idiag_dport={}, ",
+            port(le(b, o, 2)),
+            port(le(b, o + 2, 2))
+        );
+        self.put(&s);
+        self.inet_addr(b.get(o + 4..o + 20).unwrap_or(&[]), family, "idiag_src");
+        self.put(", ");
+        self.inet_addr(b.get(o + 20..o + 36).unwrap_or(&[]), family, "idiag_dst");
+        let s = format!(
+            ", idiag_if={}, idiag_cookie=[{}, {}]}}",
+            le(b, o + 36, 4),
+            le(b, o + 40, 4),
+            le(b, o + 44, 4)
+        );
+        self.put(&s);
+    }
+
+    /// An address field of `family` (strace's `print_inet_addr`):
+    /// `name=inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1", &name)`,
+    /// or `name="\x.."` for other families.
+    pub(crate) fn inet_addr(&mut self, a: &[u8], family: u8, name: &str) {
+        const AF_INET: u8 = 2;
+        const AF_INET6: u8 = 10;
+        let s = match (family, a.len()) {
+            (AF_INET, n) if n >= 4 => format!(
+                "{name}=inet_addr(\"{}\")",
+                std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])
+            ),
+            (AF_INET6, 16) => {
+                let mut x = [0u8; 16];
+                x.copy_from_slice(a);
+                format!(
+                    "inet_pton(AF_INET6, \"{}\", &{name})",
+                    std::net::Ipv6Addr::from(x)
+                )
+            }
+            _ => format!("{name}={}", fmt::quote_hex(a, false)),
+        };
+        self.put(&s);
+    }
+}
+
+/// Extended-ack attributes of `NLMSG_ERROR`: the message, the offset of
+/// the offending attribute, the cookie (bytes).
+static NLMSGERR_ATTRS: [super::nlattr::Kind; 4] = {
+    use super::nlattr::Kind as K;
+    [K::Hex, K::Str, K::U32, K::U8Array]
+};
+
+/// A parsed `struct nlmsghdr`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Header {
+    /// `nlmsg_len`.
+    pub len: u32,
+    /// `nlmsg_type`.
+    pub ty: u16,
+    /// `nlmsg_flags`.
+    pub flags: u16,
+    /// `nlmsg_seq`.
+    pub seq: u32,
+    /// `nlmsg_pid`.
+    pub pid: u32,
+}
+
+impl Header {
+    fn parse(b: &[u8]) -> Header {
+        let u32_at = |o: usize| {
+            let mut x = [0u8; 4];
+            if let Some(s) = b.get(o..o + 4) {
+                x.copy_from_slice(s);
+            }
+            u32::from_le_bytes(x)
+        };
+        let w = u32_at(4);
+        Header {
+            len: u32_at(0),
+            ty: w as u16,
+            flags: (w >> 16) as u16,
+            seq: u32_at(8),
+            pid: u32_at(12),
+        }
+    }
+}
+
+/// The message-type table of netfilter subsystem `subsys`.
+fn nf_msg_table(subsys: u64) -> Option<T> {
+    Some(match subsys {
+        1 => T::NfCtnetlinkMsgTypes,
+        2 => T::NfCtnetlinkExpMsgTypes,
+        3 => T::NfQueueMsgTypes,
+        4 => T::NfUlogMsgTypes,
+        5 => T::NfOsfMsgTypes,
+        6 => T::NfIpsetMsgTypes,
+        7 => T::NfAcctMsgTypes,
+        8 => T::NfCttimeoutMsgTypes,
+        9 => T::NfCthelperMsgTypes,
+        10 => T::NfNftablesMsgTypes,
+        11 => T::NfNftCompatMsgTypes,
+        12 => T::NfHookMsgTypes,
+        _ => return None,
+    })
+}
+
+/// The flag kinds of the message kinds (`NLM_F_ROOT` for gets,
+/// `NLM_F_CREATE` for news, `NLM_F_NONREC` for deletes).
+const NEW: Option<T> = Some(T::NetlinkNewFlags);
+const GET: Option<T> = Some(T::NetlinkGetFlags);
+const DEL: Option<T> = Some(T::NetlinkDeleteFlags);
+
+/// Route messages come in fours: new, delete, get, set.
+fn route_flags(ty: u16) -> Option<T> {
+    // RTM_DELACTION takes the get flags.
+    if ty == 0x31 {
+        return GET;
+    }
+    match ty & 3 {
+        0 => NEW,
+        1 => DEL,
+        2 => GET,
+        _ => None,
+    }
+}
+
+fn crypto_flags(ty: u16) -> Option<T> {
+    match ty {
+        0x10 => NEW,
+        0x11 | 0x14 => DEL,
+        0x13 => GET,
+        _ => None,
+    }
+}
+
+fn xfrm_flags(ty: u16) -> Option<T> {
+    match ty {
+        // NEWSA, NEWPOLICY, NEWAE, NEWSADINFO, NEWSPDINFO.
+        0x10 | 0x13 | 0x1e | 0x22 | 0x24 => NEW,
+        // DELSA, DELPOLICY.
+        0x11 | 0x14 => DEL,
+        // GETSA, GETPOLICY, GETAE, GETSADINFO, GETSPDINFO.
+        0x12 | 0x15 | 0x1f | 0x23 | 0x25 => GET,
+        _ => None,
+    }
+}
+
+/// Netfilter: by subsystem and message.
+fn netfilter_flags(ty: u16) -> Option<T> {
+    let (subsys, msg) = (ty >> 8, ty & 0xff);
+    match (subsys, msg) {
+        // ctnetlink: NEW, GET, DELETE, GET_CTRZERO, GET_STATS_CPU,
+        // GET_STATS, GET_DYING, GET_UNCONFIRMED.
+        (1, 0) => NEW,
+        (1, 1 | 3 | 4 | 5 | 6 | 7) => GET,
+        (1, 2) => DEL,
+        // ctnetlink_exp: NEW, GET, DELETE, GET_STATS_CPU.
+        (2, 0) => NEW,
+        (2, 1 | 3) => GET,
+        (2, 2) => DEL,
+        // acct: NEW, GET, GET_CTRZERO, DEL.
+        (7, 0) => NEW,
+        (7, 1 | 2) => GET,
+        (7, 3) => DEL,
+        // cttimeout: NEW, GET, DELETE.
+        (8, 0) => NEW,
+        (8, 1) => GET,
+        (8, 2) => DEL,
+        // cthelper: NEW, GET, DEL.
+        (9, 0) => NEW,
+        (9, 1) => GET,
+        (9, 2) => DEL,
+        // nftables: NEWTABLE, NEWCHAIN, NEWRULE, NEWSET, NEWSETELEM,
+        // NEWGEN, NEWOBJ, NEWFLOWTABLE; the gets; the deletes.
+        (10, 0 | 3 | 6 | 9 | 12 | 15 | 18 | 22) => NEW,
+        (10, 1 | 4 | 7 | 10 | 13 | 16 | 19 | 21 | 23) => GET,
+        (10, 2 | 5 | 8 | 11 | 14 | 20 | 24) => DEL,
+        // nft_compat GET, hook GET.
+        (11, 0) | (12, 0) => GET,
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[path = "netlink_tests.rs"]
+mod tests;

@@ -1,0 +1,374 @@
+//! Netlink attribute lists (`struct nlattr` / `struct rtattr`): each
+//! attribute's `{nla_len=..., nla_type=...}` (the type named by the
+//! list's table, with `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`), then its
+//! data by the decoder the list gives for its type: integers, strings,
+//! addresses, flag sets, nested lists; anything else in hex.
+//!
+//! Lists end at their length, are cut after `-s` attributes unless `-v`,
+//! and nest at most [`MAX_DEPTH`] deep; an unreadable attribute prints
+//! as its address. Nothing here panics on guest input.
+
+use super::netlink::Nl;
+use crate::xlat::Table as T;
+
+/// `sizeof(struct nlattr)` (`NLA_HDRLEN`).
+pub(crate) const NLA_HDRLEN: u64 = 4;
+const NLA_F_NESTED: u16 = 0x8000;
+const NLA_F_NET_BYTEORDER: u16 = 0x4000;
+const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+/// Deepest nesting decoded: hostile nesting must not recurse without
+/// bound.
+pub(crate) const MAX_DEPTH: u32 = 16;
+
+/// How one attribute's data is shown.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    /// In hex (no decoder).
+    Hex,
+    /// A NUL-terminated string.
+    Str,
+    /// Bytes as a string (`printstrn`).
+    Strn,
+    /// Unsigned integers of 1, 2, 4, 8 bytes.
+    U8,
+    /// See [`Kind::U8`].
+    U16,
+    /// See [`Kind::U8`].
+    U32,
+    /// See [`Kind::U8`].
+    U64,
+    /// Signed integers.
+    S8,
+    /// See [`Kind::S8`].
+    S16,
+    /// See [`Kind::S8`].
+    S32,
+    /// See [`Kind::S8`].
+    S64,
+    /// Integers in hex.
+    X8,
+    /// See [`Kind::X8`].
+    X16,
+    /// See [`Kind::X8`].
+    X32,
+    /// See [`Kind::X8`].
+    X64,
+    /// A big-endian 16-bit number: `htons(N)`.
+    Be16,
+    /// A big-endian 64-bit number: `htobe64(N)`.
+    Be64,
+    /// An interface index (`u32`).
+    Ifindex,
+    /// A user or group id (`u32`; `-1` for `(uid_t) -1`).
+    Uid,
+    /// An IPv4 address: `inet_addr("1.2.3.4")`.
+    InAddr,
+    /// An IPv6 address: `inet_pton(AF_INET6, "::1")`.
+    In6Addr,
+    /// A value of a table, of at most 8 bytes (the table's comment
+    /// when unknown).
+    Xval(T),
+    /// Flags of a table, of at most 8 bytes.
+    Flags(T),
+    /// `u8` array (`[1, 2, 3]`).
+    U8Array,
+    /// `u32` array of socket memory counters (`SK_MEMINFO_*`).
+    MemInfo,
+    /// A nested list.
+    Nested(&'static Attrs),
+    /// A decoder of its own: false when it could not decode (hex then).
+    Custom(fn(&mut Nl<'_, '_>, u64, u64) -> bool),
+}
+
+/// An attribute list's type names and decoders (by type).
+pub(crate) struct Attrs {
+    /// The table naming the types (`None`: numbers, no comment).
+    pub table: Option<T>,
+    /// Decoders by type (missing: hex).
+    pub kinds: &'static [Kind],
+}
+
+impl Attrs {
+    /// Types as numbers, data in hex.
+    pub const NONE: Attrs = Attrs {
+        table: None,
+        kinds: &[],
+    };
+
+    /// A list named by `table`, decoded by `kinds`.
+    pub const fn new(table: T, kinds: &'static [Kind]) -> Attrs {
+        Attrs {
+            table: Some(table),
+            kinds,
+        }
+    }
+}
+
+/// The attribute list of `len` bytes at `addr`: one attribute, or
+/// `[...]` of several.
+pub(crate) fn list(nl: &mut Nl<'_, '_>, mut addr: u64, mut len: u64, attrs: &Attrs) {
+    if nl.depth >= MAX_DEPTH {
+        return nl.hex(addr, len);
+    }
+    nl.depth += 1;
+    let mut is_array = false;
+    let mut elt = 0u64;
+    loop {
+        if len < NLA_HDRLEN {
+            nl.hex(addr, len);
+            break;
+        }
+        let Some(b) = nl.read(addr, NLA_HDRLEN) else {
+            if is_array {
+                nl.more_at(addr);
+            } else {
+                nl.addr(addr);
+            }
+            break;
+        };
+        let nla_len = u16::from_le_bytes([b[0], b[1]]);
+        let nla_type = u16::from_le_bytes([b[2], b[3]]);
+        if nl.abbrev() && elt == nl.opts.strsize as u64 {
+            nl.put("...");
+            break;
+        }
+        let aligned = (u64::from(nla_len) + 3) & !3;
+        let mut next = None;
+        if u64::from(nla_len) >= NLA_HDRLEN {
+            let next_len = len.saturating_sub(aligned);
+            if next_len > 0 && addr.checked_add(aligned).is_some() {
+                next = Some((addr + aligned, next_len));
+            }
+        }
+        if !is_array && next.is_some() {
+            nl.put("[");
+            is_array = true;
+        }
+        one(nl, nla_len, nla_type, addr, len, attrs);
+        let Some((a, l)) = next else {
+            break;
+        };
+        nl.put(", ");
+        addr = a;
+        len = l;
+        elt += 1;
+    }
+    if is_array {
+        nl.put("]");
+    }
+    nl.depth -= 1;
+}
+
+/// One attribute: its header, and `[header, data]` when it has data.
+fn one(nl: &mut Nl<'_, '_>, nla_len: u16, nla_type: u16, addr: u64, len: u64, attrs: &Attrs) {
+    let n = u64::from(nla_len).min(len);
+    if n > NLA_HDRLEN {
+        nl.put("[");
+    }
+    let s = format!("{{nla_len={nla_len}, nla_type=");
+    nl.put(&s);
+    if nla_type & NLA_F_NESTED != 0 {
+        nl.put("NLA_F_NESTED|");
+    }
+    if nla_type & NLA_F_NET_BYTEORDER != 0 {
+        nl.put("NLA_F_NET_BYTEORDER|");
+    }
+    let ty = nla_type & NLA_TYPE_MASK;
+    match attrs.table {
+        Some(t) => nl.xval(t, u64::from(ty)),
+        None => {
+            let s = if ty == 0 {
+                "0".to_string()
+            } else {
+                format!("{ty:#x}")
+            };
+            nl.put(&s);
+        }
+    }
+    nl.put("}");
+    if n > NLA_HDRLEN {
+        nl.put(", ");
+        let (da, dl) = (addr + NLA_HDRLEN, n - NLA_HDRLEN);
+        let kind = attrs.kinds.get(usize::from(ty)).copied().unwrap_or(Kind::Hex);
+        if !data(nl, kind, da, dl) {
+            nl.hex(da, dl);
+        }
+        nl.put("]");
+    }
+}
+
+/// An integer of `size` bytes (little-endian) at `addr` when the data
+/// holds one: `None` when too short (hex then), `Some(None)` when
+/// unreadable (the address was printed).
+fn int(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64) -> Option<Option<u64>> {
+    if len < size {
+        return None;
+    }
+    match nl.read(addr, size) {
+        Some(b) => {
+            let mut x = [0u8; 8];
+            x[..b.len()].copy_from_slice(&b);
+            Some(Some(u64::from_le_bytes(x)))
+        }
+        None => {
+            nl.addr(addr);
+            Some(None)
+        }
+    }
+}
+
+/// A value of at most 8 bytes (strace's `umoven_to_uint64`): the whole
+/// data when it is no longer.
+fn small(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> Option<Option<u64>> {
+    if len > 8 {
+        return None;
+    }
+    int(nl, addr, len, len)
+}
+
+/// Shows one attribute's data by `kind`; false when the data does not
+/// fit it (shown in hex by the caller).
+pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool {
+    let num = |nl: &mut Nl<'_, '_>, size: u64, f: &dyn Fn(u64) -> String| -> bool {
+        match int(nl, addr, len, size) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                let s = f(v);
+                nl.put(&s);
+                true
+            }
+        }
+    };
+    match kind {
+        Kind::Hex => false,
+        Kind::Str => {
+            nl.cstr(addr, len);
+            true
+        }
+        Kind::Strn => {
+            nl.strn(addr, len);
+            true
+        }
+        Kind::U8 => num(nl, 1, &|v| v.to_string()),
+        Kind::U16 => num(nl, 2, &|v| v.to_string()),
+        Kind::U32 | Kind::Ifindex => num(nl, 4, &|v| v.to_string()),
+        Kind::U64 => num(nl, 8, &|v| v.to_string()),
+        Kind::S8 => num(nl, 1, &|v| (v as u8 as i8).to_string()),
+        Kind::S16 => num(nl, 2, &|v| (v as u16 as i16).to_string()),
+        Kind::S32 => num(nl, 4, &|v| (v as u32 as i32).to_string()),
+        Kind::S64 => num(nl, 8, &|v| (v as i64).to_string()),
+        Kind::X8 => num(nl, 1, &hex),
+        Kind::X16 => num(nl, 2, &hex),
+        Kind::X32 => num(nl, 4, &hex),
+        Kind::X64 => num(nl, 8, &hex),
+        Kind::Be16 => num(nl, 2, &|v| format!("htons({})", (v as u16).swap_bytes())),
+        Kind::Be64 => num(nl, 8, &|v| format!("htobe64({})", v.swap_bytes())),
+        Kind::Uid => num(nl, 4, &|v| {
+            if v == u64::from(u32::MAX) {
+                "-1".into()
+            } else {
+                v.to_string()
+            }
+        }),
+        Kind::InAddr => num(nl, 4, &|v| {
+            format!("inet_addr(\"{}\")", std::net::Ipv4Addr::from((v as u32).to_le_bytes()))
+        }),
+        Kind::In6Addr => {
+            if len < 16 {
+                return false;
+            }
+            match nl.read(addr, 16) {
+                Some(b) => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(&b);
+                    let s = format!("inet_pton(AF_INET6, \"{}\")", std::net::Ipv6Addr::from(a));
+                    nl.put(&s);
+                }
+                None => nl.addr(addr),
+            }
+            true
+        }
+        Kind::Xval(t) => match small(nl, addr, len) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.xval(t, v);
+                true
+            }
+        },
+        Kind::Flags(t) => match small(nl, addr, len) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.flags(&[t], v);
+                true
+            }
+        },
+        Kind::U8Array => {
+            u_array(nl, addr, len, 1, None);
+            true
+        }
+        Kind::MemInfo => {
+            if len < 4 {
+                return false;
+            }
+            u_array(nl, addr, len, 4, Some(T::NetlinkSkMeminfoIndices));
+            true
+        }
+        Kind::Nested(a) => {
+            list(nl, addr, len, a);
+            true
+        }
+        Kind::Custom(f) => f(nl, addr, len),
+    }
+}
+
+fn hex(v: u64) -> String {
+    if v == 0 {
+        "0".into()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// An array of unsigned integers of `size` bytes (`len / size` of them,
+/// `-s` of them unless `-v`), each prefixed with its index name from
+/// `index` when given (`[SK_MEMINFO_RMEM_ALLOC]=0`).
+pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index: Option<T>) {
+    let count = len / size;
+    if count == 0 {
+        return nl.put("[]");
+    }
+    nl.put("[");
+    for k in 0..count {
+        if k > 0 {
+            nl.put(", ");
+        }
+        if nl.abbrev() && k == nl.opts.strsize as u64 {
+            nl.put("...");
+            break;
+        }
+        let at = addr + k * size;
+        let Some(b) = nl.read(at, size) else {
+            if k == 0 {
+                // The whole array unreadable: its address alone.
+                nl.out.truncate(nl.out.len() - 1);
+                return nl.addr(addr);
+            }
+            nl.more_at(at);
+            break;
+        };
+        let mut x = [0u8; 8];
+        x[..b.len()].copy_from_slice(&b);
+        let v = u64::from_le_bytes(x);
+        if let Some(t) = index {
+            nl.put("[");
+            nl.xval(t, k);
+            nl.put("]=");
+        }
+        let s = v.to_string();
+        nl.put(&s);
+    }
+    nl.put("]");
+}
