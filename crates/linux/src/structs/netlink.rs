@@ -73,7 +73,12 @@ pub(crate) mod proto {
 /// protocol: (argument index, address, length). sendto/send at the
 /// entry, with the length argument; recvfrom/recv at a successful exit,
 /// with the smaller of the return value and the buffer's size.
-pub fn sockbuf(name: &str, abi: LinuxAbi, raw: &[u64], ret: Option<i64>) -> Option<(usize, u64, u64)> {
+pub fn sockbuf(
+    name: &str,
+    abi: LinuxAbi,
+    raw: &[u64],
+    ret: Option<i64>,
+) -> Option<(usize, u64, u64)> {
     let w = |v: u64| match abi {
         LinuxAbi::X86_64 => v,
         LinuxAbi::I386 => v & 0xffff_ffff,
@@ -105,7 +110,14 @@ pub(crate) struct Nl<'a, 'm> {
     /// The address family of the message being decoded (its attributes'
     /// addresses are of this family).
     pub family: u8,
+    /// Messages and attributes left to show: a hostile length with
+    /// nested lists must not make the text unbounded, even with `-v`.
+    pub budget: u32,
 }
+
+/// Most messages and attributes shown for one buffer (strace shows all
+/// with `-v`; past this, `...`).
+const MAX_ELEMENTS: u32 = 4096;
 
 /// Decodes `len` bytes at `addr` sent to or received from a netlink
 /// socket of protocol `proto`: `None` when strace shows them otherwise
@@ -129,6 +141,7 @@ pub fn decode(
         out: String::new(),
         depth: 0,
         family: 0,
+        budget: MAX_ELEMENTS,
     };
     nl.messages(addr, len);
     Some(Value::Opaque(nl.out))
@@ -163,6 +176,16 @@ impl Nl<'_, '_> {
     /// Whether lists are cut after `-s` elements (no `-v`).
     pub(crate) fn abbrev(&self) -> bool {
         !self.opts.verbose
+    }
+
+    /// Whether list element `elt` is cut: past `-s` without `-v`, or
+    /// past the buffer's budget. Counts the element shown.
+    pub(crate) fn cut(&mut self, elt: u64) -> bool {
+        if (self.abbrev() && elt == self.opts.strsize as u64) || self.budget == 0 {
+            return true;
+        }
+        self.budget -= 1;
+        false
     }
 
     /// strace's `printstr_ex(..., QUOTE_FORCE_HEX)`: the first `-s`
@@ -252,7 +275,7 @@ impl Nl<'_, '_> {
             let Some(h) = self.fetch_header(addr, len, is_array) else {
                 break;
             };
-            if self.abbrev() && elt == self.opts.strsize as u64 {
+            if self.cut(elt) {
                 self.put("...");
                 break;
             }
@@ -261,7 +284,7 @@ impl Nl<'_, '_> {
             if u64::from(h.len) >= NLMSG_HDRLEN {
                 let next_len = len.saturating_sub(aligned);
                 if next_len > 0 && addr.checked_add(aligned).is_some() {
-                    next = Some((addr + aligned, next_len));
+                    next = Some((addr.wrapping_add(aligned), next_len));
                 }
             }
             if !is_array && next.is_some() {
@@ -313,7 +336,7 @@ impl Nl<'_, '_> {
         self.header(h);
         if n > NLMSG_HDRLEN {
             self.put(", ");
-            self.payload(h, addr + NLMSG_HDRLEN, n - NLMSG_HDRLEN);
+            self.payload(h, addr.wrapping_add(NLMSG_HDRLEN), n - NLMSG_HDRLEN);
             self.put("]");
         }
     }
@@ -358,7 +381,10 @@ impl Nl<'_, '_> {
 
     /// `NFNL_SUBSYS_CTNETLINK<<8|IPCTNL_MSG_CT_NEW`.
     fn netfilter_type(&mut self, ty: u16) {
-        if let Some(name) = T::NlNetfilterMsgTypes.xlat().lookup(self.abi, u64::from(ty)) {
+        if let Some(name) = T::NlNetfilterMsgTypes
+            .xlat()
+            .lookup(self.abi, u64::from(ty))
+        {
             return self.put(name);
         }
         let (subsys, msg) = (u64::from(ty >> 8), u64::from(ty & 0xff));
@@ -452,7 +478,7 @@ impl Nl<'_, '_> {
         };
         let error = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         let msg = Header::parse(&b[4..]);
-        addr += 4;
+        addr = addr.wrapping_add(4);
         len -= 4;
         let msg_len = u64::from(msg.len).max(NLMSG_HDRLEN);
         let payload = len.min(if capped { NLMSG_HDRLEN } else { msg_len });
@@ -468,7 +494,7 @@ impl Nl<'_, '_> {
             self.put(", ");
             super::nlattr::list(
                 self,
-                addr + payload,
+                addr.wrapping_add(payload),
                 len - payload,
                 &super::nlattr::Attrs::new(T::NlmsgerrAttrs, &NLMSGERR_ATTRS),
             );
@@ -521,9 +547,14 @@ impl Nl<'_, '_> {
             self.put(", ");
             // NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END.
             if (0x10..=0x11).contains(&h.ty) || h.ty < NLMSG_MIN_TYPE {
-                self.hex(addr + NFGENMSG, len - NFGENMSG);
+                self.hex(addr.wrapping_add(NFGENMSG), len - NFGENMSG);
             } else {
-                super::nlattr::list(self, addr + NFGENMSG, len - NFGENMSG, &super::nlattr::Attrs::NONE);
+                super::nlattr::list(
+                    self,
+                    addr.wrapping_add(NFGENMSG),
+                    len - NFGENMSG,
+                    &super::nlattr::Attrs::NONE,
+                );
             }
         }
     }
@@ -607,14 +638,14 @@ impl Nl<'_, '_> {
         self.put(", ");
         let mut shown = false;
         if len >= size as u64 {
-            match self.read(addr + 1, size as u64 - 1) {
+            match self.read(addr.wrapping_add(1), size as u64 - 1) {
                 Some(rest) => {
                     let mut b = vec![family];
                     b.extend_from_slice(&rest);
                     self.fields(&b, fields);
                     shown = true;
                 }
-                None => self.addr(addr + 1),
+                None => self.addr(addr.wrapping_add(1)),
             }
         } else {
             self.put("...");
@@ -659,7 +690,11 @@ impl Nl<'_, '_> {
             }
             F::X(_, o, n) => {
                 let v = le(b, o, n);
-                let s = if v == 0 { "0".into() } else { format!("{v:#x}") };
+                let s = if v == 0 {
+                    "0".into()
+                } else {
+                    format!("{v:#x}")
+                };
                 self.put(&s);
             }
             F::Xval(_, o, n, t) => self.xval(t, le(b, o, n)),

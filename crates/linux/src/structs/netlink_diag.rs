@@ -48,17 +48,24 @@ pub(crate) fn family_data(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) 
     nl.xval(T::Addrfams, u64::from(family));
     if len > 1 {
         nl.put(", data=");
-        nl.hex(addr + 1, len - 1);
+        nl.hex(addr.wrapping_add(1), len - 1);
     }
     nl.put("}");
 }
 
 /// Attributes after a header of `size` bytes, when there are some.
-pub(crate) fn attrs_after(nl: &mut Nl<'_, '_>, shown: bool, addr: u64, len: u64, size: u64, attrs: &Attrs) {
+pub(crate) fn attrs_after(
+    nl: &mut Nl<'_, '_>,
+    shown: bool,
+    addr: u64,
+    len: u64,
+    size: u64,
+    attrs: &Attrs,
+) {
     let off = (size + 3) & !3;
     if shown && len > off {
         nl.put(", ");
-        nlattr::list(nl, addr + off, len - off, attrs);
+        nlattr::list(nl, addr.wrapping_add(off), len - off, attrs);
     }
 }
 
@@ -121,14 +128,17 @@ fn unix_vfs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     match nl.read(addr, 8) {
         Some(b) => {
             let dev = le(&b, 0, 4);
-            // The kernel's internal dev_t: 12 bits of major above 20.
+            // strace splits it as the C library's major()/minor() do.
+            let major = (dev >> 8) & 0xfff;
+            let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+            let x = |v: u64| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
             let s = format!(
-                "{{udiag_vfs_dev=makedev({:#x}, {:#x}), udiag_vfs_ino={}}}",
-                dev >> 20,
-                dev & 0xf_ffff,
+                "{{udiag_vfs_dev=makedev({}, {}), udiag_vfs_ino={}}}",
+                x(major),
+                x(minor),
                 le(&b, 4, 4)
             );
-            nl.put(&s.replace("(0x0,", "(0,").replace(", 0x0)", ", 0)"));
+            nl.put(&s);
         }
         None => nl.addr(addr),
     }
@@ -157,7 +167,12 @@ fn u32_list(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
 fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::InetDiagReqAttrs,
-        &[Kind::Hex, Kind::Hex, Kind::Hex, Kind::Xval(T::InetProtocols)],
+        &[
+            Kind::Hex,
+            Kind::Hex,
+            Kind::Hex,
+            Kind::Xval(T::InetProtocols),
+        ],
     );
     if h.ty == TCPDIAG_GETSOCK || h.ty == DCCPDIAG_GETSOCK {
         const FIELDS: &[F] = &[
@@ -169,7 +184,14 @@ fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
             F::U("idiag_dbs", 56, 4),
         ];
         let shown = nl.family_struct("idiag_family", family, addr, len, 60, FIELDS);
-        return attrs_after(nl, shown, addr, len, 60, &Attrs::new(T::InetDiagReqAttrs, &[]));
+        return attrs_after(
+            nl,
+            shown,
+            addr,
+            len,
+            60,
+            &Attrs::new(T::InetDiagReqAttrs, &[]),
+        );
     }
     const FIELDS: &[F] = &[
         F::Xval("sdiag_protocol", 1, 1, T::InetProtocols),
@@ -245,7 +267,7 @@ fn netlink_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
     nl.xval(T::Addrfams, u64::from(AF_NETLINK));
     nl.put(", ");
     if len >= 20 {
-        match nl.read(addr + 1, 19) {
+        match nl.read(addr.wrapping_add(1), 19) {
             Some(rest) => {
                 let mut b = vec![AF_NETLINK];
                 b.extend_from_slice(&rest);
@@ -259,7 +281,7 @@ fn netlink_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
                 nl.put(", ");
                 nl.fields(&b, FIELDS);
             }
-            None => nl.addr(addr + 1),
+            None => nl.addr(addr.wrapping_add(1)),
         }
     } else {
         nl.put("...");
@@ -304,11 +326,11 @@ fn groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
         if k > 0 {
             nl.put(", ");
         }
-        if nl.abbrev() && k == nl.opts.strsize as u64 {
+        if nl.cut(k) {
             nl.put("...");
             break;
         }
-        let at = addr + k * w;
+        let at = addr.wrapping_add(k * w);
         let Some(b) = nl.read(at, w) else {
             if k == 0 {
                 nl.out.pop();

@@ -40,68 +40,68 @@ fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::RtnlLinkAttrs,
         &[
-            K::Hex,                 // IFLA_UNSPEC
-            K::Custom(hwaddr),      // IFLA_ADDRESS
-            K::Custom(hwaddr),      // IFLA_BROADCAST
-            K::Str,                 // IFLA_IFNAME
-            K::U32,                 // IFLA_MTU
-            K::U32,                 // IFLA_LINK
-            K::Str,                 // IFLA_QDISC
-            K::Hex,                 // IFLA_STATS
-            K::Hex,                 // IFLA_COST
-            K::Hex,                 // IFLA_PRIORITY
-            K::U32,                 // IFLA_MASTER
-            K::Hex,                 // IFLA_WIRELESS
-            K::Hex,                 // IFLA_PROTINFO
-            K::U32,                 // IFLA_TXQLEN
-            K::Hex,                 // IFLA_MAP
-            K::U32,                 // IFLA_WEIGHT
-            K::U8,                  // IFLA_OPERSTATE
-            K::U8,                  // IFLA_LINKMODE
-            K::Hex,                 // IFLA_LINKINFO
-            K::U32,                 // IFLA_NET_NS_PID
-            K::Str,                 // IFLA_IFALIAS
-            K::U32,                 // IFLA_NUM_VF
-            K::Hex,                 // IFLA_VFINFO_LIST
-            K::Hex,                 // IFLA_STATS64
-            K::Hex,                 // IFLA_VF_PORTS
-            K::Hex,                 // IFLA_PORT_SELF
-            K::Hex,                 // IFLA_AF_SPEC
-            K::U32,                 // IFLA_GROUP
-            K::Hex,                 // IFLA_NET_NS_FD
-            K::Hex,                 // IFLA_EXT_MASK
-            K::U32,                 // IFLA_PROMISCUITY
-            K::U32,                 // IFLA_NUM_TX_QUEUES
-            K::U32,                 // IFLA_NUM_RX_QUEUES
-            K::U8,                  // IFLA_CARRIER
-            K::Hex,                 // IFLA_PHYS_PORT_ID
-            K::U32,                 // IFLA_CARRIER_CHANGES
-            K::Hex,                 // IFLA_PHYS_SWITCH_ID
-            K::S32,                 // IFLA_LINK_NETNSID
-            K::Str,                 // IFLA_PHYS_PORT_NAME
-            K::U8,                  // IFLA_PROTO_DOWN
-            K::U32,                 // IFLA_GSO_MAX_SEGS
-            K::U32,                 // IFLA_GSO_MAX_SIZE
-            K::Hex,                 // IFLA_PAD
-            K::Hex,                 // IFLA_XDP
-            K::Hex,                 // IFLA_EVENT
-            K::S32,                 // IFLA_NEW_NETNSID
-            K::S32,                 // IFLA_IF_NETNSID
-            K::U32,                 // IFLA_CARRIER_UP_COUNT
-            K::U32,                 // IFLA_CARRIER_DOWN_COUNT
-            K::Hex,                 // IFLA_NEW_IFINDEX
-            K::U32,                 // IFLA_MIN_MTU
-            K::U32,                 // IFLA_MAX_MTU
-            K::Hex,                 // IFLA_PROP_LIST
-            K::Str,                 // IFLA_ALT_IFNAME
-            K::Custom(hwaddr),      // IFLA_PERM_ADDRESS
-            K::Hex,                 // IFLA_PROTO_DOWN_REASON
-            K::Str,                 // IFLA_PARENT_DEV_NAME
-            K::Str,                 // IFLA_PARENT_DEV_BUS_NAME
-            K::U32,                 // IFLA_GRO_MAX_SIZE
-            K::U32,                 // IFLA_TSO_MAX_SIZE
-            K::U32,                 // IFLA_TSO_MAX_SEGS
-            K::U32,                 // IFLA_ALLMULTI
+            K::Hex,            // IFLA_UNSPEC
+            K::Custom(hwaddr), // IFLA_ADDRESS
+            K::Custom(hwaddr), // IFLA_BROADCAST
+            K::Str,            // IFLA_IFNAME
+            K::U32,            // IFLA_MTU
+            K::U32,            // IFLA_LINK
+            K::Str,            // IFLA_QDISC
+            K::Hex,            // IFLA_STATS
+            K::Hex,            // IFLA_COST
+            K::Hex,            // IFLA_PRIORITY
+            K::U32,            // IFLA_MASTER
+            K::Hex,            // IFLA_WIRELESS
+            K::Hex,            // IFLA_PROTINFO
+            K::U32,            // IFLA_TXQLEN
+            K::Hex,            // IFLA_MAP
+            K::U32,            // IFLA_WEIGHT
+            K::U8,             // IFLA_OPERSTATE
+            K::U8,             // IFLA_LINKMODE
+            K::Hex,            // IFLA_LINKINFO
+            K::U32,            // IFLA_NET_NS_PID
+            K::Str,            // IFLA_IFALIAS
+            K::U32,            // IFLA_NUM_VF
+            K::Hex,            // IFLA_VFINFO_LIST
+            K::Hex,            // IFLA_STATS64
+            K::Hex,            // IFLA_VF_PORTS
+            K::Hex,            // IFLA_PORT_SELF
+            K::Hex,            // IFLA_AF_SPEC
+            K::U32,            // IFLA_GROUP
+            K::Hex,            // IFLA_NET_NS_FD
+            K::Hex,            // IFLA_EXT_MASK
+            K::U32,            // IFLA_PROMISCUITY
+            K::U32,            // IFLA_NUM_TX_QUEUES
+            K::U32,            // IFLA_NUM_RX_QUEUES
+            K::U8,             // IFLA_CARRIER
+            K::Hex,            // IFLA_PHYS_PORT_ID
+            K::U32,            // IFLA_CARRIER_CHANGES
+            K::Hex,            // IFLA_PHYS_SWITCH_ID
+            K::S32,            // IFLA_LINK_NETNSID
+            K::Str,            // IFLA_PHYS_PORT_NAME
+            K::U8,             // IFLA_PROTO_DOWN
+            K::U32,            // IFLA_GSO_MAX_SEGS
+            K::U32,            // IFLA_GSO_MAX_SIZE
+            K::Hex,            // IFLA_PAD
+            K::Hex,            // IFLA_XDP
+            K::Hex,            // IFLA_EVENT
+            K::S32,            // IFLA_NEW_NETNSID
+            K::S32,            // IFLA_IF_NETNSID
+            K::U32,            // IFLA_CARRIER_UP_COUNT
+            K::U32,            // IFLA_CARRIER_DOWN_COUNT
+            K::Hex,            // IFLA_NEW_IFINDEX
+            K::U32,            // IFLA_MIN_MTU
+            K::U32,            // IFLA_MAX_MTU
+            K::Hex,            // IFLA_PROP_LIST
+            K::Str,            // IFLA_ALT_IFNAME
+            K::Custom(hwaddr), // IFLA_PERM_ADDRESS
+            K::Hex,            // IFLA_PROTO_DOWN_REASON
+            K::Str,            // IFLA_PARENT_DEV_NAME
+            K::Str,            // IFLA_PARENT_DEV_BUS_NAME
+            K::U32,            // IFLA_GRO_MAX_SIZE
+            K::U32,            // IFLA_TSO_MAX_SIZE
+            K::U32,            // IFLA_TSO_MAX_SEGS
+            K::U32,            // IFLA_ALLMULTI
         ],
     );
     let shown = nl.family_struct("ifi_family", family, addr, len, 16, FIELDS);
@@ -135,17 +135,17 @@ fn ifaddrmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::RtnlAddrAttrs,
         &[
-            K::Hex,              // IFA_UNSPEC
-            K::Custom(address),  // IFA_ADDRESS
-            K::Custom(address),  // IFA_LOCAL
-            K::Str,              // IFA_LABEL
-            K::Custom(address),  // IFA_BROADCAST
-            K::Custom(address),  // IFA_ANYCAST
-            K::Custom(cacheinfo), // IFA_CACHEINFO
-            K::Custom(address),  // IFA_MULTICAST
+            K::Hex,                   // IFA_UNSPEC
+            K::Custom(address),       // IFA_ADDRESS
+            K::Custom(address),       // IFA_LOCAL
+            K::Str,                   // IFA_LABEL
+            K::Custom(address),       // IFA_BROADCAST
+            K::Custom(address),       // IFA_ANYCAST
+            K::Custom(cacheinfo),     // IFA_CACHEINFO
+            K::Custom(address),       // IFA_MULTICAST
             K::Flags(T::Ifaddrflags), // IFA_FLAGS
-            K::U32,              // IFA_RT_PRIORITY
-            K::S32,              // IFA_TARGET_NETNSID
+            K::U32,                   // IFA_RT_PRIORITY
+            K::S32,                   // IFA_TARGET_NETNSID
         ],
     );
     let shown = nl.family_struct("ifa_family", family, addr, len, 8, FIELDS);
@@ -169,7 +169,10 @@ fn address(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
         return true;
     };
     let s = if size == 4 {
-        format!("inet_addr(\"{}\")", std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+        format!(
+            "inet_addr(\"{}\")",
+            std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])
+        )
     } else {
         let mut a = [0u8; 16];
         a.copy_from_slice(&b);

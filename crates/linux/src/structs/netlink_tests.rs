@@ -50,9 +50,15 @@ fn messages_headers_and_raw_payloads() {
     one.extend(b"abcd");
     let h = "{nlmsg_len=20, nlmsg_type=NLMSG_NOOP, nlmsg_flags=NLM_F_REQUEST|0x300, \
              nlmsg_seq=0, nlmsg_pid=0}";
-    assert_eq!(run(proto::SOCK_DIAG, &one), format!("[{h}, \"\\x61\\x62\\x63\\x64\"]"));
+    assert_eq!(
+        run(proto::SOCK_DIAG, &one),
+        format!("[{h}, \"\\x61\\x62\\x63\\x64\"]")
+    );
     // A header alone; a length under the header's (no payload shown).
-    assert_eq!(run(proto::SOCK_DIAG, &one[..16]).replace("=20", "=X"), h.replace("=20", "=X"));
+    assert_eq!(
+        run(proto::SOCK_DIAG, &one[..16]).replace("=20", "=X"),
+        h.replace("=20", "=X")
+    );
     // Two messages (the first padded to 4 bytes).
     let mut two = one.clone();
     two.extend(&one);
@@ -62,9 +68,16 @@ fn messages_headers_and_raw_payloads() {
     );
     // The second header unreadable: its address in a comment.
     let (mut m, at) = mem(&one);
-    let v = decode(&mut m, X, &DecodeOptions::default(), proto::SOCK_DIAG, at, 40)
-        .unwrap()
-        .render();
+    let v = decode(
+        &mut m,
+        X,
+        &DecodeOptions::default(),
+        proto::SOCK_DIAG,
+        at,
+        40,
+    )
+    .unwrap()
+    .render();
     assert_eq!(
         v,
         format!("[[{h}, \"\\x61\\x62\\x63\\x64\"], ... /* {END:#x} */]")
@@ -157,7 +170,9 @@ fn route_and_sock_diag_requests() {
         "{v}"
     );
     assert!(
-        v.ends_with("udiag_ino=0, udiag_show=UDIAG_SHOW_NAME, udiag_cookie=[4294967295, 4294967295]}]"),
+        v.ends_with(
+            "udiag_ino=0, udiag_show=UDIAG_SHOW_NAME, udiag_cookie=[4294967295, 4294967295]}]"
+        ),
         "{v}"
     );
     assert!(v.contains("nlmsg_type=SOCK_DIAG_BY_FAMILY, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP"));
@@ -187,9 +202,21 @@ fn hostile_attributes_end() {
 
 #[test]
 fn which_calls_carry_messages() {
-    assert_eq!(sockbuf("sendto", X, &[3, 0x1000, 20, 0, 0, 0], None), Some((1, 0x1000, 20)));
-    assert_eq!(sockbuf("sendto", X, &[3, 0x1000, 20, 0, 0, 0], Some(20)), None);
-    assert_eq!(sockbuf("recvfrom", X, &[3, 0x1000, 200, 0, 0, 0], Some(40)), Some((1, 0x1000, 40)));
-    assert_eq!(sockbuf("recvfrom", X, &[3, 0x1000, 200, 0, 0, 0], Some(-11)), None);
+    assert_eq!(
+        sockbuf("sendto", X, &[3, 0x1000, 20, 0, 0, 0], None),
+        Some((1, 0x1000, 20))
+    );
+    assert_eq!(
+        sockbuf("sendto", X, &[3, 0x1000, 20, 0, 0, 0], Some(20)),
+        None
+    );
+    assert_eq!(
+        sockbuf("recvfrom", X, &[3, 0x1000, 200, 0, 0, 0], Some(40)),
+        Some((1, 0x1000, 40))
+    );
+    assert_eq!(
+        sockbuf("recvfrom", X, &[3, 0x1000, 200, 0, 0, 0], Some(-11)),
+        None
+    );
     assert_eq!(sockbuf("write", X, &[3, 0x1000, 200], None), None);
 }

@@ -128,7 +128,7 @@ pub(crate) fn list(nl: &mut Nl<'_, '_>, mut addr: u64, mut len: u64, attrs: &Att
         };
         let nla_len = u16::from_le_bytes([b[0], b[1]]);
         let nla_type = u16::from_le_bytes([b[2], b[3]]);
-        if nl.abbrev() && elt == nl.opts.strsize as u64 {
+        if nl.cut(elt) {
             nl.put("...");
             break;
         }
@@ -137,7 +137,7 @@ pub(crate) fn list(nl: &mut Nl<'_, '_>, mut addr: u64, mut len: u64, attrs: &Att
         if u64::from(nla_len) >= NLA_HDRLEN {
             let next_len = len.saturating_sub(aligned);
             if next_len > 0 && addr.checked_add(aligned).is_some() {
-                next = Some((addr + aligned, next_len));
+                next = Some((addr.wrapping_add(aligned), next_len));
             }
         }
         if !is_array && next.is_some() {
@@ -188,8 +188,12 @@ fn one(nl: &mut Nl<'_, '_>, nla_len: u16, nla_type: u16, addr: u64, len: u64, at
     nl.put("}");
     if n > NLA_HDRLEN {
         nl.put(", ");
-        let (da, dl) = (addr + NLA_HDRLEN, n - NLA_HDRLEN);
-        let kind = attrs.kinds.get(usize::from(ty)).copied().unwrap_or(Kind::Hex);
+        let (da, dl) = (addr.wrapping_add(NLA_HDRLEN), n - NLA_HDRLEN);
+        let kind = attrs
+            .kinds
+            .get(usize::from(ty))
+            .copied()
+            .unwrap_or(Kind::Hex);
         if !data(nl, kind, da, dl) {
             nl.hex(da, dl);
         }
@@ -272,7 +276,10 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             }
         }),
         Kind::InAddr => num(nl, 4, &|v| {
-            format!("inet_addr(\"{}\")", std::net::Ipv4Addr::from((v as u32).to_le_bytes()))
+            format!(
+                "inet_addr(\"{}\")",
+                std::net::Ipv4Addr::from((v as u32).to_le_bytes())
+            )
         }),
         Kind::In6Addr => {
             if len < 16 {
@@ -345,11 +352,11 @@ pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index
         if k > 0 {
             nl.put(", ");
         }
-        if nl.abbrev() && k == nl.opts.strsize as u64 {
+        if nl.cut(k) {
             nl.put("...");
             break;
         }
-        let at = addr + k * size;
+        let at = addr.wrapping_add(k * size);
         let Some(b) = nl.read(at, size) else {
             if k == 0 {
                 // The whole array unreadable: its address alone.
