@@ -339,6 +339,7 @@ TABLES = [
     ("rtnl_family", "RTNL_FAMILY_???"),
     ("inet_diag_bytecodes", "INET_DIAG_BC_???"),
     ("ip_type_of_services", "IPTOS_TOS_???"),
+    ("ethernet_protocols", "ETH_P_???"),
 ]
 
 ARCHES = ("x86_64", "i386")

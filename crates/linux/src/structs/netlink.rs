@@ -222,28 +222,10 @@ impl Nl<'_, '_> {
         self.put(&s);
     }
 
-    /// strace's `printstrn`: `len` bytes quoted (`-s` of them).
-    pub(crate) fn strn(&mut self, addr: u64, len: u64) {
-        let n = len.min(self.opts.strsize as u64);
-        match self.read(addr, n) {
-            Some(b) => {
-                let s = fmt::quote_x(&b, n < len, self.opts.strings_in_hex);
-                self.put(&s);
-            }
-            None => self.addr(addr),
-        }
-    }
-
     /// A table value (`printxval`): the name, or hex with the table's
     /// comment.
     pub(crate) fn xval(&mut self, table: T, v: u64) {
         let s = fmt::xval_v(self.abi, table, v, Radix::Hex).render();
-        self.put(&s);
-    }
-
-    /// A table value in decimal when unknown (`printxval_d`/`_u`).
-    pub(crate) fn xval_dec(&mut self, table: T, v: u64) {
-        let s = fmt::xval_v(self.abi, table, v, Radix::Udec).render();
         self.put(&s);
     }
 
@@ -593,8 +575,6 @@ impl Nl<'_, '_> {
 pub(crate) enum F {
     /// Unsigned decimal of 1, 2, 4 or 8 bytes.
     U(&'static str, usize, usize),
-    /// Signed decimal.
-    D(&'static str, usize, usize),
     /// Hex (`0` for zero).
     X(&'static str, usize, usize),
     /// A table value (the table's comment when unknown).
@@ -605,8 +585,9 @@ pub(crate) enum F {
     Flags(&'static str, usize, usize, T),
     /// A socket cookie: `[N, N]` of two `u32`.
     Cookie(&'static str, usize),
-    /// A `struct inet_diag_sockid` of the family of the header.
-    Sockid(&'static str, usize),
+    /// A `struct inet_diag_sockid`, its addresses of the header's family
+    /// (the first byte) or of the one given.
+    Sockid(&'static str, usize, Option<u8>),
 }
 
 /// Little-endian unsigned integer of `n` bytes at `off` (0 out of range).
@@ -667,25 +648,18 @@ impl Nl<'_, '_> {
     fn field(&mut self, b: &[u8], f: F) {
         let name = match f {
             F::U(n, ..)
-            | F::D(n, ..)
             | F::X(n, ..)
             | F::Xval(n, ..)
             | F::XvalBare(n, ..)
             | F::Flags(n, ..)
             | F::Cookie(n, _)
-            | F::Sockid(n, _) => n,
+            | F::Sockid(n, ..) => n,
         };
         self.put(name);
         self.put("=");
         match f {
             F::U(_, o, n) => {
                 let s = le(b, o, n).to_string();
-                self.put(&s);
-            }
-            F::D(_, o, n) => {
-                let v = le(b, o, n);
-                let shift = 64 - 8 * n.clamp(1, 8) as u32;
-                let s = (((v << shift) as i64) >> shift).to_string();
                 self.put(&s);
             }
             F::X(_, o, n) => {
@@ -704,7 +678,10 @@ impl Nl<'_, '_> {
                 let s = format!("[{}, {}]", le(b, o, 4), le(b, o + 4, 4));
                 self.put(&s);
             }
-            F::Sockid(_, o) => self.sockid(b, o, b.first().copied().unwrap_or(0)),
+            F::Sockid(_, o, fam) => {
+                let family = fam.unwrap_or_else(|| b.first().copied().unwrap_or(0));
+                self.sockid(b, o, family)
+            }
         }
     }
 

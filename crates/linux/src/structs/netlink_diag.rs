@@ -13,6 +13,8 @@ const AF_UNIX: u8 = 1;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 const AF_NETLINK: u8 = 16;
+const AF_PACKET: u8 = 17;
+const AF_SMC: u8 = 43;
 /// `TCPDIAG_GETSOCK`, `DCCPDIAG_GETSOCK`: requests in the older
 /// `struct inet_diag_req` layout.
 const TCPDIAG_GETSOCK: u16 = 18;
@@ -35,6 +37,9 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
             (AF_INET | AF_INET6, false) => return inet_msg(nl, family, addr, len),
             (AF_NETLINK, true) => return netlink_req(nl, addr, len),
             (AF_NETLINK, false) => return netlink_msg(nl, addr, len),
+            (AF_PACKET, true) => return packet_req(nl, addr, len),
+            (AF_PACKET, false) => return packet_msg(nl, addr, len),
+            (AF_SMC, true) => return smc_req(nl, addr, len),
             _ => {}
         }
     }
@@ -131,7 +136,13 @@ fn unix_vfs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
             // strace splits it as the C library's major()/minor() do.
             let major = (dev >> 8) & 0xfff;
             let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-            let x = |v: u64| if v == 0 { "0".to_string() } else { format!("{v:#x}") };
+            let x = |v: u64| {
+                if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:#x}")
+                }
+            };
             let s = format!(
                 "{{udiag_vfs_dev=makedev({}, {}), udiag_vfs_ino={}}}",
                 x(major),
@@ -179,7 +190,7 @@ fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
             F::U("idiag_src_len", 1, 1),
             F::U("idiag_dst_len", 2, 1),
             F::Flags("idiag_ext", 3, 1, T::InetDiagExtendedFlags),
-            F::Sockid("id", 4),
+            F::Sockid("id", 4, None),
             F::Flags("idiag_states", 52, 4, T::TcpStateFlags),
             F::U("idiag_dbs", 56, 4),
         ];
@@ -197,7 +208,7 @@ fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
         F::Xval("sdiag_protocol", 1, 1, T::InetProtocols),
         F::Flags("idiag_ext", 2, 1, T::InetDiagExtendedFlags),
         F::Flags("idiag_states", 4, 4, T::TcpStateFlags),
-        F::Sockid("id", 8),
+        F::Sockid("id", 8, None),
     ];
     let shown = nl.family_struct("sdiag_family", family, addr, len, 56, FIELDS);
     attrs_after(nl, shown, addr, len, 56, &ATTRS);
@@ -208,7 +219,7 @@ fn inet_msg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
         F::Xval("idiag_state", 1, 1, T::TcpStates),
         F::U("idiag_timer", 2, 1),
         F::U("idiag_retrans", 3, 1),
-        F::Sockid("id", 4),
+        F::Sockid("id", 4, None),
         F::U("idiag_expires", 52, 4),
         F::U("idiag_rqueue", 56, 4),
         F::U("idiag_wqueue", 60, 4),
@@ -366,4 +377,35 @@ fn ring(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
             F::U("ndr_frame_nr", 12, 4),
         ],
     )
+}
+
+fn packet_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::X("sdiag_protocol", 1, 1),
+        F::U("pdiag_ino", 4, 4),
+        F::Flags("pdiag_show", 8, 4, T::PacketDiagShow),
+        F::Cookie("pdiag_cookie", 12),
+    ];
+    nl.family_struct("sdiag_family", AF_PACKET, addr, len, 20, FIELDS);
+}
+
+fn packet_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("pdiag_type", 1, 1, T::Socktypes),
+        F::Xval("pdiag_num", 2, 2, T::EthernetProtocols),
+        F::U("pdiag_ino", 4, 4),
+        F::Cookie("pdiag_cookie", 8),
+    ];
+    static ATTRS: Attrs = Attrs::new(T::PacketDiagAttrs, &[]);
+    let shown = nl.family_struct("pdiag_family", AF_PACKET, addr, len, 16, FIELDS);
+    attrs_after(nl, shown, addr, len, 16, &ATTRS);
+}
+
+fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Flags("diag_ext", 3, 1, T::SmcDiagExtendedFlags),
+        // The SMC handler keeps AF_INET socket addresses.
+        F::Sockid("id", 4, Some(AF_INET)),
+    ];
+    nl.family_struct("diag_family", AF_SMC, addr, len, 52, FIELDS);
 }

@@ -220,3 +220,48 @@ fn which_calls_carry_messages() {
     );
     assert_eq!(sockbuf("write", X, &[3, 0x1000, 200], None), None);
 }
+
+#[test]
+fn inet_packet_and_smc_diag() {
+    let mut req = vec![2u8, 6, 8, 0];
+    req.extend(0x80u32.to_le_bytes());
+    req.extend(52730u16.to_be_bytes());
+    req.extend(44510u16.to_be_bytes());
+    let addr = [12u8, 34, 56, 78, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    req.extend(addr);
+    req.extend(addr);
+    req.extend(7u32.to_le_bytes());
+    req.extend(0xdeadbeef_u32.to_le_bytes());
+    req.extend(0xbadc0ded_u32.to_le_bytes());
+    let mut b = hdr(16 + 56, 20, 1, 0, 0);
+    b.extend(&req);
+    let id = "id={idiag_sport=htons(52730), idiag_dport=htons(44510), \
+              idiag_src=inet_addr(\"12.34.56.78\"), idiag_dst=inet_addr(\"12.34.56.78\"), \
+              idiag_if=7, idiag_cookie=[3735928559, 3134983661]}";
+    assert!(
+        run(proto::SOCK_DIAG, &b).ends_with(&format!(
+            "{{sdiag_family=AF_INET, sdiag_protocol=IPPROTO_TCP, \
+             idiag_ext=1<<(INET_DIAG_CONG-1), idiag_states=1<<TCP_CLOSE, {id}}}]"
+        )),
+        "{}",
+        run(proto::SOCK_DIAG, &b)
+    );
+    // SMC: the same socket id after a flag byte, always AF_INET.
+    let mut b = hdr(16 + 52, 20, 1, 0, 0);
+    b.extend([43u8, 0, 0, 1]);
+    b.extend(&req[8..]);
+    assert!(run(proto::SOCK_DIAG, &b).ends_with(&format!(
+        "{{diag_family=AF_SMC, diag_ext=1<<(SMC_DIAG_CONNINFO-1), {id}}}]"
+    )));
+    // A packet socket answer.
+    let mut b = hdr(16 + 16, 20, 0, 0, 0);
+    b.extend([17u8, 1]);
+    b.extend(0x9100u16.to_le_bytes());
+    b.extend(0xfacefeed_u32.to_le_bytes());
+    b.extend(0xdeadbeef_u32.to_le_bytes());
+    b.extend(0xbadc0ded_u32.to_le_bytes());
+    assert!(run(proto::SOCK_DIAG, &b).ends_with(
+        "{pdiag_family=AF_PACKET, pdiag_type=SOCK_STREAM, pdiag_num=ETH_P_QINQ1, \
+         pdiag_ino=4207869677, pdiag_cookie=[3735928559, 3134983661]}]"
+    ));
+}

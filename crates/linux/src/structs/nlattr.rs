@@ -27,8 +27,6 @@ pub(crate) enum Kind {
     Hex,
     /// A NUL-terminated string.
     Str,
-    /// Bytes as a string (`printstrn`).
-    Strn,
     /// Unsigned integers of 1, 2, 4, 8 bytes.
     U8,
     /// See [`Kind::U8`].
@@ -37,34 +35,10 @@ pub(crate) enum Kind {
     U32,
     /// See [`Kind::U8`].
     U64,
-    /// Signed integers.
-    S8,
-    /// See [`Kind::S8`].
-    S16,
-    /// See [`Kind::S8`].
+    /// A signed 32-bit integer.
     S32,
-    /// See [`Kind::S8`].
-    S64,
-    /// Integers in hex.
-    X8,
-    /// See [`Kind::X8`].
-    X16,
-    /// See [`Kind::X8`].
-    X32,
-    /// See [`Kind::X8`].
-    X64,
-    /// A big-endian 16-bit number: `htons(N)`.
-    Be16,
-    /// A big-endian 64-bit number: `htobe64(N)`.
-    Be64,
-    /// An interface index (`u32`).
-    Ifindex,
     /// A user or group id (`u32`; `-1` for `(uid_t) -1`).
     Uid,
-    /// An IPv4 address: `inet_addr("1.2.3.4")`.
-    InAddr,
-    /// An IPv6 address: `inet_pton(AF_INET6, "::1")`.
-    In6Addr,
     /// A value of a table, of at most 8 bytes (the table's comment
     /// when unknown).
     Xval(T),
@@ -74,8 +48,6 @@ pub(crate) enum Kind {
     U8Array,
     /// `u32` array of socket memory counters (`SK_MEMINFO_*`).
     MemInfo,
-    /// A nested list.
-    Nested(&'static Attrs),
     /// A decoder of its own: false when it could not decode (hex then).
     Custom(fn(&mut Nl<'_, '_>, u64, u64) -> bool),
 }
@@ -250,24 +222,11 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             nl.cstr(addr, len);
             true
         }
-        Kind::Strn => {
-            nl.strn(addr, len);
-            true
-        }
         Kind::U8 => num(nl, 1, &|v| v.to_string()),
         Kind::U16 => num(nl, 2, &|v| v.to_string()),
-        Kind::U32 | Kind::Ifindex => num(nl, 4, &|v| v.to_string()),
+        Kind::U32 => num(nl, 4, &|v| v.to_string()),
         Kind::U64 => num(nl, 8, &|v| v.to_string()),
-        Kind::S8 => num(nl, 1, &|v| (v as u8 as i8).to_string()),
-        Kind::S16 => num(nl, 2, &|v| (v as u16 as i16).to_string()),
         Kind::S32 => num(nl, 4, &|v| (v as u32 as i32).to_string()),
-        Kind::S64 => num(nl, 8, &|v| (v as i64).to_string()),
-        Kind::X8 => num(nl, 1, &hex),
-        Kind::X16 => num(nl, 2, &hex),
-        Kind::X32 => num(nl, 4, &hex),
-        Kind::X64 => num(nl, 8, &hex),
-        Kind::Be16 => num(nl, 2, &|v| format!("htons({})", (v as u16).swap_bytes())),
-        Kind::Be64 => num(nl, 8, &|v| format!("htobe64({})", v.swap_bytes())),
         Kind::Uid => num(nl, 4, &|v| {
             if v == u64::from(u32::MAX) {
                 "-1".into()
@@ -275,27 +234,6 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
                 v.to_string()
             }
         }),
-        Kind::InAddr => num(nl, 4, &|v| {
-            format!(
-                "inet_addr(\"{}\")",
-                std::net::Ipv4Addr::from((v as u32).to_le_bytes())
-            )
-        }),
-        Kind::In6Addr => {
-            if len < 16 {
-                return false;
-            }
-            match nl.read(addr, 16) {
-                Some(b) => {
-                    let mut a = [0u8; 16];
-                    a.copy_from_slice(&b);
-                    let s = format!("inet_pton(AF_INET6, \"{}\")", std::net::Ipv6Addr::from(a));
-                    nl.put(&s);
-                }
-                None => nl.addr(addr),
-            }
-            true
-        }
         Kind::Xval(t) => match small(nl, addr, len) {
             None => false,
             Some(None) => true,
@@ -323,19 +261,7 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             u_array(nl, addr, len, 4, Some(T::NetlinkSkMeminfoIndices));
             true
         }
-        Kind::Nested(a) => {
-            list(nl, addr, len, a);
-            true
-        }
         Kind::Custom(f) => f(nl, addr, len),
-    }
-}
-
-fn hex(v: u64) -> String {
-    if v == 0 {
-        "0".into()
-    } else {
-        format!("{v:#x}")
     }
 }
 

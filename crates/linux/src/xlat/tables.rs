@@ -6037,6 +6037,115 @@ static IP_TYPE_OF_SERVICES: Xlat = Xlat {
     i386: IP_TYPE_OF_SERVICES_X86_64,
 };
 
+/// strace's `ethernet_protocols` on x86_64.
+pub(crate) const ETHERNET_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+    (0x1, "ETH_P_802_3"),
+    (0x2, "ETH_P_AX25"),
+    (0x3, "ETH_P_ALL"),
+    (0x4, "ETH_P_802_2"),
+    (0x5, "ETH_P_SNAP"),
+    (0x6, "ETH_P_DDCMP"),
+    (0x7, "ETH_P_WAN_PPP"),
+    (0x8, "ETH_P_PPP_MP"),
+    (0x9, "ETH_P_LOCALTALK"),
+    (0xc, "ETH_P_CAN"),
+    (0xd, "ETH_P_CANFD"),
+    (0xe, "ETH_P_CANXL"),
+    (0x10, "ETH_P_PPPTALK"),
+    (0x11, "ETH_P_TR_802_2"),
+    (0x15, "ETH_P_MOBITEX"),
+    (0x16, "ETH_P_CONTROL"),
+    (0x17, "ETH_P_IRDA"),
+    (0x18, "ETH_P_ECONET"),
+    (0x19, "ETH_P_HDLC"),
+    (0x1a, "ETH_P_ARCNET"),
+    (0x1b, "ETH_P_DSA"),
+    (0x1c, "ETH_P_TRAILER"),
+    (0x60, "ETH_P_LOOP"),
+    (0xf5, "ETH_P_PHONET"),
+    (0xf6, "ETH_P_IEEE802154"),
+    (0xf7, "ETH_P_CAIF"),
+    (0xf8, "ETH_P_XDSA"),
+    (0xf9, "ETH_P_MAP"),
+    (0xfa, "ETH_P_MCTP"),
+    (0x200, "ETH_P_PUP"),
+    (0x201, "ETH_P_PUPAT"),
+    (0x600, "ETH_P_802_3_MIN"),
+    (0x800, "ETH_P_IP"),
+    (0x805, "ETH_P_X25"),
+    (0x806, "ETH_P_ARP"),
+    (0x8ff, "ETH_P_BPQ"),
+    (0xa00, "ETH_P_IEEEPUP"),
+    (0xa01, "ETH_P_IEEEPUPAT"),
+    (0x22eb, "ETH_P_ERSPAN2"),
+    (0x22f0, "ETH_P_TSN"),
+    (0x4305, "ETH_P_BATMAN"),
+    (0x6000, "ETH_P_DEC"),
+    (0x6001, "ETH_P_DNA_DL"),
+    (0x6002, "ETH_P_DNA_RC"),
+    (0x6003, "ETH_P_DNA_RT"),
+    (0x6004, "ETH_P_LAT"),
+    (0x6005, "ETH_P_DIAG"),
+    (0x6006, "ETH_P_CUST"),
+    (0x6007, "ETH_P_SCA"),
+    (0x6558, "ETH_P_TEB"),
+    (0x8035, "ETH_P_RARP"),
+    (0x809b, "ETH_P_ATALK"),
+    (0x80f3, "ETH_P_AARP"),
+    (0x8100, "ETH_P_8021Q"),
+    (0x8137, "ETH_P_IPX"),
+    (0x86dd, "ETH_P_IPV6"),
+    (0x8808, "ETH_P_PAUSE"),
+    (0x8809, "ETH_P_SLOW"),
+    (0x883e, "ETH_P_WCCP"),
+    (0x8847, "ETH_P_MPLS_UC"),
+    (0x8848, "ETH_P_MPLS_MC"),
+    (0x884c, "ETH_P_ATMMPOA"),
+    (0x8863, "ETH_P_PPP_DISC"),
+    (0x8864, "ETH_P_PPP_SES"),
+    (0x886c, "ETH_P_LINK_CTL"),
+    (0x8884, "ETH_P_ATMFATE"),
+    (0x888e, "ETH_P_PAE"),
+    (0x8899, "ETH_P_REALTEK"),
+    (0x88a2, "ETH_P_AOE"),
+    (0x88a8, "ETH_P_8021AD"),
+    (0x88b5, "ETH_P_802_EX1"),
+    (0x88be, "ETH_P_ERSPAN"),
+    (0x88c7, "ETH_P_PREAUTH"),
+    (0x88ca, "ETH_P_TIPC"),
+    (0x88cc, "ETH_P_LLDP"),
+    (0x88e3, "ETH_P_MRP"),
+    (0x88e5, "ETH_P_MACSEC"),
+    (0x88e7, "ETH_P_8021AH"),
+    (0x88f5, "ETH_P_MVRP"),
+    (0x88f7, "ETH_P_1588"),
+    (0x88f8, "ETH_P_NCSI"),
+    (0x88fb, "ETH_P_PRP"),
+    (0x8902, "ETH_P_CFM"),
+    (0x8906, "ETH_P_FCOE"),
+    (0x890d, "ETH_P_TDLS"),
+    (0x8914, "ETH_P_FIP"),
+    (0x8915, "ETH_P_IBOE"),
+    (0x8917, "ETH_P_80221"),
+    (0x892f, "ETH_P_HSR"),
+    (0x894f, "ETH_P_NSH"),
+    (0x9000, "ETH_P_LOOPBACK"),
+    (0x9100, "ETH_P_QINQ1"),
+    (0x9200, "ETH_P_QINQ2"),
+    (0x9300, "ETH_P_QINQ3"),
+    (0xdada, "ETH_P_EDSA"),
+    (0xdadb, "ETH_P_DSA_8021Q"),
+    (0xe001, "ETH_P_DSA_A5PSW"),
+    (0xed3e, "ETH_P_IFE"),
+    (0xfbfb, "ETH_P_AF_IUCV"),
+];
+static ETHERNET_PROTOCOLS: Xlat = Xlat {
+    name: "ethernet_protocols",
+    dflt: "ETH_P_???",
+    x86_64: ETHERNET_PROTOCOLS_X86_64,
+    i386: ETHERNET_PROTOCOLS_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -6639,11 +6748,13 @@ pub enum Table {
     InetDiagBytecodes,
     /// strace's `ip_type_of_services` table.
     IpTypeOfServices,
+    /// strace's `ethernet_protocols` table.
+    EthernetProtocols,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 299] = [
+    pub const ALL: [Table; 300] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -6943,6 +7054,7 @@ impl Table {
         Table::RtnlFamily,
         Table::InetDiagBytecodes,
         Table::IpTypeOfServices,
+        Table::EthernetProtocols,
     ];
 
     /// The table's names and values.
@@ -7247,6 +7359,7 @@ impl Table {
             Table::RtnlFamily => &RTNL_FAMILY,
             Table::InetDiagBytecodes => &INET_DIAG_BYTECODES,
             Table::IpTypeOfServices => &IP_TYPE_OF_SERVICES,
+            Table::EthernetProtocols => &ETHERNET_PROTOCOLS,
         }
     }
 
@@ -7552,6 +7665,7 @@ impl Table {
             "rtnl_family" => Table::RtnlFamily,
             "inet_diag_bytecodes" => Table::InetDiagBytecodes,
             "ip_type_of_services" => Table::IpTypeOfServices,
+            "ethernet_protocols" => Table::EthernetProtocols,
             _ => return None,
         })
     }
