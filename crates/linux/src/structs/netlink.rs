@@ -130,9 +130,6 @@ pub fn decode(
     addr: u64,
     len: u64,
 ) -> Option<Value> {
-    if proto == self::proto::KOBJECT_UEVENT {
-        return None;
-    }
     let mut nl = Nl {
         mem,
         abi,
@@ -143,7 +140,14 @@ pub fn decode(
         family: 0,
         budget: MAX_ELEMENTS,
     };
-    nl.messages(addr, len);
+    if proto == self::proto::KOBJECT_UEVENT {
+        // Not netlink messages: udev's header, else a plain string.
+        if !nl.uevent(addr, len) {
+            return None;
+        }
+    } else {
+        nl.messages(addr, len);
+    }
     Some(Value::Opaque(nl.out))
 }
 
@@ -220,6 +224,67 @@ impl Nl<'_, '_> {
         };
         let s = fmt::quote_x(text, cut, self.opts.strings_in_hex);
         self.put(&s);
+    }
+
+    /// strace's `printstrn`: `len` bytes quoted (`-s` of them).
+    pub(crate) fn strn(&mut self, addr: u64, len: u64) {
+        let n = len.min(self.opts.strsize as u64);
+        match self.read(addr, n) {
+            Some(b) => {
+                let s = fmt::quote_x(&b, n < len, self.opts.strings_in_hex);
+                self.put(&s);
+            }
+            None => self.addr(addr),
+        }
+    }
+
+    /// udev's `struct udev_monitor_netlink_header` (prefix `libudev`)
+    /// and the properties after it; false when the buffer is no such
+    /// message (a plain string then).
+    fn uevent(&mut self, addr: u64, len: u64) -> bool {
+        const SIZE: u64 = 40;
+        if addr == 0 || len < SIZE {
+            return false;
+        }
+        let Some(b) = self.read(addr, SIZE) else {
+            return false;
+        };
+        if &b[..8] != b"libudev\0" {
+            return false;
+        }
+        let be = |o: usize| {
+            let v = u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+            // C's `%#x`: no prefix for zero.
+            if v == 0 {
+                "htonl(0)".to_string()
+            } else {
+                format!("htonl({v:#x})")
+            }
+        };
+        let u = |o: usize| le(&b, o, 4);
+        if len > SIZE {
+            self.put("[");
+        }
+        let s = format!(
+            "{{prefix=\"libudev\", magic={}, header_size={}, properties_off={}, \
+             properties_len={}, filter_subsystem_hash={}, filter_devtype_hash={}, \
+             filter_tag_bloom_hi={}, filter_tag_bloom_lo={}}}",
+            be(8),
+            u(12),
+            u(16),
+            u(20),
+            be(24),
+            be(28),
+            be(32),
+            be(36)
+        );
+        self.put(&s);
+        if len > SIZE {
+            self.put(", ");
+            self.strn(addr.wrapping_add(SIZE), len - SIZE);
+            self.put("]");
+        }
+        true
     }
 
     /// A table value (`printxval`): the name, or hex with the table's
@@ -351,9 +416,15 @@ impl Nl<'_, '_> {
             proto::XFRM => T::NlXfrmTypes,
             proto::NETFILTER => return self.netfilter_type(ty),
             // strace names generic families by asking the kernel for
-            // them (its own socket); from outside, the number.
+            // them (its own socket); from outside, the number, but for
+            // the controller's fixed id.
             proto::GENERIC => {
-                let s = format!("{v:#x} /* GENERIC_FAMILY_??? */");
+                // GENL_ID_CTRL, the one id the kernel fixes.
+                let s = if ty == 0x10 {
+                    "nlctrl".to_string()
+                } else {
+                    format!("{v:#x} /* GENERIC_FAMILY_??? */")
+                };
                 return self.put(&s);
             }
             _ => T::NetlinkTypes,

@@ -265,3 +265,39 @@ fn inet_packet_and_smc_diag() {
          pdiag_ino=4207869677, pdiag_cookie=[3735928559, 3134983661]}]"
     ));
 }
+
+#[test]
+fn udev_messages_and_generic_controller() {
+    let mut b = b"libudev\0".to_vec();
+    b.extend(0xfeedcafe_u32.to_be_bytes());
+    b.extend(40u32.to_le_bytes());
+    b.extend(40u32.to_le_bytes());
+    b.extend(3u32.to_le_bytes());
+    b.extend(0xc370b302_u32.to_be_bytes());
+    b.extend(0x10800000_u32.to_be_bytes());
+    b.extend(0x2000400_u32.to_be_bytes());
+    b.extend(0u32.to_be_bytes());
+    b.extend(b"A=1");
+    assert_eq!(
+        run(proto::KOBJECT_UEVENT, &b),
+        "[{prefix=\"libudev\", magic=htonl(0xfeedcafe), header_size=40, properties_off=40, \
+         properties_len=3, filter_subsystem_hash=htonl(0xc370b302), \
+         filter_devtype_hash=htonl(0x10800000), filter_tag_bloom_hi=htonl(0x2000400), \
+         filter_tag_bloom_lo=htonl(0)}, \"A=1\"]"
+    );
+    // Not udev's: left to the string decoder.
+    let (mut m, at) = mem(b"add@/devices/x\0");
+    assert!(decode(
+        &mut m,
+        X,
+        &DecodeOptions::default(),
+        proto::KOBJECT_UEVENT,
+        at,
+        15
+    )
+    .is_none());
+    let mut b = hdr(20, 0x10, 0x301, 0, 0);
+    b.extend([3, 0, 0, 0]);
+    assert!(run(proto::GENERIC, &b)
+        .starts_with("[{nlmsg_len=20, nlmsg_type=nlctrl, nlmsg_flags=NLM_F_REQUEST|0x300"));
+}
