@@ -408,10 +408,28 @@ impl OsLayer for LinuxLayer {
         if family != lx::structs::netlink::AF_NETLINK {
             return;
         }
-        let mut user = vstrace_core::mem::UserOnly { mem, end: user_end };
-        let v = crate::xlat::with_style(call.opts.const_style, || {
-            lx::structs::netlink::decode(&mut user, abi, call.opts, proto, addr, len)
-        });
+        let netlink = |mem: &mut dyn VirtMem, names: &[(u32, String)]| {
+            let mut user = vstrace_core::mem::UserOnly { mem, end: user_end };
+            crate::xlat::with_style(call.opts.const_style, || {
+                lx::structs::netlink::decode_named(
+                    &mut user, abi, call.opts, proto, addr, len, names,
+                )
+            })
+        };
+        let (mut v, wanted) = netlink(mem, &[]);
+        if !wanted.is_empty() {
+            // Interface indexes: named from the socket's namespace, then
+            // decoded again with the names.
+            let names = self
+                .in_task_space(event, mem, |m| {
+                    let task = self.task_in(event, m)?;
+                    Some(lx::files::socket_ifnames(m, prof, task, fd, &wanted))
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                v = netlink(mem, &names).0;
+            }
+        }
         if let Some(v) = v {
             slot.text = Some(v.render());
             slot.value = Some(v);

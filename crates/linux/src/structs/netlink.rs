@@ -113,6 +113,11 @@ pub(crate) struct Nl<'a, 'm> {
     /// Messages and attributes left to show: a hostile length with
     /// nested lists must not make the text unbounded, even with `-v`.
     pub budget: u32,
+    /// Interface names by index, from the kernel (see [`decode_named`]).
+    pub ifnames: &'a [(u32, String)],
+    /// Interface indexes shown without a name (a second pass may name
+    /// them).
+    pub wanted: Vec<u32>,
 }
 
 /// Most messages and attributes shown for one buffer (strace shows all
@@ -121,7 +126,7 @@ const MAX_ELEMENTS: u32 = 4096;
 
 /// Decodes `len` bytes at `addr` sent to or received from a netlink
 /// socket of protocol `proto`: `None` when strace shows them otherwise
-/// (a kobject uevent is a plain string).
+/// (a kobject uevent is a plain string). Interface indexes as numbers.
 pub fn decode(
     mem: &mut dyn VirtMem,
     abi: LinuxAbi,
@@ -130,6 +135,21 @@ pub fn decode(
     addr: u64,
     len: u64,
 ) -> Option<Value> {
+    decode_named(mem, abi, opts, proto, addr, len, &[]).0
+}
+
+/// [`decode`] with the names of interfaces by index (`ifnames`, read
+/// from the kernel by the caller); also returns the indexes shown that
+/// `ifnames` did not name, for the caller to look up and decode again.
+pub fn decode_named(
+    mem: &mut dyn VirtMem,
+    abi: LinuxAbi,
+    opts: &DecodeOptions,
+    proto: u16,
+    addr: u64,
+    len: u64,
+    ifnames: &[(u32, String)],
+) -> (Option<Value>, Vec<u32>) {
     let mut nl = Nl {
         mem,
         abi,
@@ -139,16 +159,21 @@ pub fn decode(
         depth: 0,
         family: 0,
         budget: MAX_ELEMENTS,
+        ifnames,
+        wanted: Vec::new(),
     };
     if proto == self::proto::KOBJECT_UEVENT {
         // Not netlink messages: udev's header, else a plain string.
         if !nl.uevent(addr, len) {
-            return None;
+            return (None, Vec::new());
         }
     } else {
         nl.messages(addr, len);
     }
-    Some(Value::Opaque(nl.out))
+    let mut wanted = nl.wanted;
+    wanted.sort_unstable();
+    wanted.dedup();
+    (Some(Value::Opaque(nl.out)), wanted)
 }
 
 impl Nl<'_, '_> {
@@ -285,6 +310,34 @@ impl Nl<'_, '_> {
             self.put("]");
         }
         true
+    }
+
+    /// An interface index as strace's `print_ifindex`:
+    /// `if_nametoindex("lo")` when it names an interface, else the number
+    /// (noted in [`Nl::wanted`]).
+    pub(crate) fn ifindex(&mut self, index: u32) {
+        use vstrace_core::os::ConstStyle;
+        let name = self
+            .ifnames
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, n)| n.clone());
+        if name.is_none() && index != 0 && !self.wanted.contains(&index) && self.wanted.len() < 64 {
+            self.wanted.push(index);
+        }
+        let s = match (name, vstrace_core::style::style()) {
+            (Some(n), ConstStyle::Abbrev) => {
+                format!("if_nametoindex({})", fmt::quote(n.as_bytes(), false))
+            }
+            (Some(n), ConstStyle::Verbose) => {
+                format!(
+                    "{index} /* if_nametoindex({}) */",
+                    fmt::quote(n.as_bytes(), false)
+                )
+            }
+            _ => index.to_string(),
+        };
+        self.put(&s);
     }
 
     /// A table value (`printxval`): the name, or hex with the table's
@@ -654,6 +707,8 @@ pub(crate) enum F {
     XvalBare(&'static str, usize, usize, T),
     /// A flag set.
     Flags(&'static str, usize, usize, T),
+    /// An interface index (`u32`).
+    Ifindex(&'static str, usize),
     /// A socket cookie: `[N, N]` of two `u32`.
     Cookie(&'static str, usize),
     /// A `struct inet_diag_sockid`, its addresses of the header's family
@@ -724,6 +779,7 @@ impl Nl<'_, '_> {
             | F::XvalBare(n, ..)
             | F::Flags(n, ..)
             | F::Cookie(n, _)
+            | F::Ifindex(n, _)
             | F::Sockid(n, ..) => n,
         };
         self.put(name);
@@ -745,6 +801,7 @@ impl Nl<'_, '_> {
             F::Xval(_, o, n, t) => self.xval(t, le(b, o, n)),
             F::XvalBare(_, o, n, t) => self.xval_bare(t, le(b, o, n)),
             F::Flags(_, o, n, t) => self.flags(&[t], le(b, o, n)),
+            F::Ifindex(_, o) => self.ifindex(le(b, o, 4) as u32),
             F::Cookie(_, o) => {
                 let s = format!("[{}, {}]", le(b, o, 4), le(b, o + 4, 4));
                 self.put(&s);
@@ -768,9 +825,10 @@ impl Nl<'_, '_> {
         self.inet_addr(b.get(o + 4..o + 20).unwrap_or(&[]), family, "idiag_src");
         self.put(", ");
         self.inet_addr(b.get(o + 20..o + 36).unwrap_or(&[]), family, "idiag_dst");
+        self.put(", idiag_if=");
+        self.ifindex(le(b, o + 36, 4) as u32);
         let s = format!(
-            ", idiag_if={}, idiag_cookie=[{}, {}]}}",
-            le(b, o + 36, 4),
+            ", idiag_cookie=[{}, {}]}}",
             le(b, o + 40, 4),
             le(b, o + 44, 4)
         );

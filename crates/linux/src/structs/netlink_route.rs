@@ -32,7 +32,7 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
 fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     const FIELDS: &[F] = &[
         F::Xval("ifi_type", 2, 2, T::ArpHardwareTypes),
-        F::U("ifi_index", 4, 4),
+        F::Ifindex("ifi_index", 4),
         F::Flags("ifi_flags", 8, 4, T::Iffflags),
         F::X("ifi_change", 12, 4),
     ];
@@ -129,7 +129,7 @@ fn ifaddrmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
         F::U("ifa_prefixlen", 1, 1),
         F::Flags("ifa_flags", 2, 1, T::Ifaddrflags),
         F::XvalBare("ifa_scope", 3, 1, T::RoutingScopes),
-        F::U("ifa_index", 4, 4),
+        F::Ifindex("ifa_index", 4),
     ];
     use Kind as K;
     static ATTRS: Attrs = Attrs::new(
@@ -221,8 +221,8 @@ fn rtmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
             K::Hex,             // RTA_UNSPEC
             K::Custom(address), // RTA_DST
             K::Custom(address), // RTA_SRC
-            K::U32,             // RTA_IIF
-            K::U32,             // RTA_OIF
+            K::Ifindex,         // RTA_IIF
+            K::Ifindex,         // RTA_OIF
             K::Custom(address), // RTA_GATEWAY
             K::U32,             // RTA_PRIORITY
             K::Custom(address), // RTA_PREFSRC

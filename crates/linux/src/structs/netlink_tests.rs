@@ -301,3 +301,18 @@ fn udev_messages_and_generic_controller() {
     assert!(run(proto::GENERIC, &b)
         .starts_with("[{nlmsg_len=20, nlmsg_type=nlctrl, nlmsg_flags=NLM_F_REQUEST|0x300"));
 }
+
+#[test]
+fn interface_indexes_named_from_the_kernel() {
+    let mut b = hdr(32, 0x10, 1, 0, 0);
+    b.extend([7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let o = DecodeOptions::default();
+    let (mut m, at) = mem(&b);
+    let (v, wanted) = super::decode_named(&mut m, X, &o, proto::ROUTE, at, 32, &[]);
+    assert!(v.unwrap().render().contains("ifi_index=1,"));
+    assert_eq!(wanted, vec![1]);
+    let names = [(1, "lo".to_string())];
+    let (v, wanted) = super::decode_named(&mut m, X, &o, proto::ROUTE, at, 32, &names);
+    assert!(v.unwrap().render().contains("ifi_index=if_nametoindex(\"lo\"),"));
+    assert!(wanted.is_empty());
+}

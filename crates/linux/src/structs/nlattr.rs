@@ -37,6 +37,8 @@ pub(crate) enum Kind {
     U64,
     /// A signed 32-bit integer.
     S32,
+    /// An interface index (`u32`): `if_nametoindex("lo")`.
+    Ifindex,
     /// A user or group id (`u32`; `-1` for `(uid_t) -1`).
     Uid,
     /// A value of a table, of at most 8 bytes (the table's comment
@@ -226,6 +228,14 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
         Kind::U16 => num(nl, 2, &|v| v.to_string()),
         Kind::U32 => num(nl, 4, &|v| v.to_string()),
         Kind::U64 => num(nl, 8, &|v| v.to_string()),
+        Kind::Ifindex => match int(nl, addr, len, 4) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.ifindex(v as u32);
+                true
+            }
+        },
         Kind::S32 => num(nl, 4, &|v| (v as u32 as i32).to_string()),
         Kind::Uid => num(nl, 4, &|v| {
             if v == u64::from(u32::MAX) {
