@@ -340,6 +340,7 @@ TABLES = [
     ("inet_diag_bytecodes", "INET_DIAG_BC_???"),
     ("ip_type_of_services", "IPTOS_TOS_???"),
     ("ethernet_protocols", "ETH_P_???"),
+    ("dcb_commands", "DCB_CMD_???"),
 ]
 
 ARCHES = ("x86_64", "i386")

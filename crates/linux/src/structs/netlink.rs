@@ -709,6 +709,8 @@ pub(crate) enum F {
     Flags(&'static str, usize, usize, T),
     /// An interface index (`u32`).
     Ifindex(&'static str, usize),
+    /// Hex, shown only when not zero (reserved bytes).
+    XNonZero(&'static str, usize, usize),
     /// A socket cookie: `[N, N]` of two `u32`.
     Cookie(&'static str, usize),
     /// A `struct inet_diag_sockid`, its addresses of the header's family
@@ -763,10 +765,17 @@ impl Nl<'_, '_> {
 
     /// `fields` of the structure `b`, separated by `, `.
     pub(crate) fn fields(&mut self, b: &[u8], fields: &[F]) {
-        for (k, f) in fields.iter().enumerate() {
-            if k > 0 {
+        let mut first = true;
+        for f in fields {
+            if let F::XNonZero(_, o, n) = *f {
+                if le(b, o, n) == 0 {
+                    continue;
+                }
+            }
+            if !first {
                 self.put(", ");
             }
+            first = false;
             self.field(b, *f);
         }
     }
@@ -775,6 +784,7 @@ impl Nl<'_, '_> {
         let name = match f {
             F::U(n, ..)
             | F::X(n, ..)
+            | F::XNonZero(n, ..)
             | F::Xval(n, ..)
             | F::XvalBare(n, ..)
             | F::Flags(n, ..)
@@ -789,7 +799,7 @@ impl Nl<'_, '_> {
                 let s = le(b, o, n).to_string();
                 self.put(&s);
             }
-            F::X(_, o, n) => {
+            F::X(_, o, n) | F::XNonZero(_, o, n) => {
                 let v = le(b, o, n);
                 let s = if v == 0 {
                     "0".into()

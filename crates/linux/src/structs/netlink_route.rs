@@ -25,9 +25,164 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
         0x14..=0x16 | 0x3a | 0x3e => ifaddrmsg(nl, family, addr, len),
         // RTM_{NEW,DEL,GET}ROUTE.
         0x18..=0x1a => rtmsg(nl, family, addr, len),
+        // RTM_GETNEIGH of AF_BRIDGE asks about links.
+        0x1e if family == AF_BRIDGE => ifinfomsg(nl, family, addr, len),
+        // RTM_{NEW,DEL,GET}NEIGH.
+        0x1c..=0x1e => header(nl, family, addr, len, &NDMSG),
+        // RTM_{NEW,DEL,GET}RULE.
+        0x20..=0x22 => header(nl, family, addr, len, &FIB_RULE_HDR),
+        // Queueing disciplines, classes, filters, chains.
+        0x24..=0x26 | 0x28..=0x2a | 0x2c..=0x2e | 0x64..=0x66 => {
+            header(nl, family, addr, len, &TCMSG)
+        }
+        // RTM_{NEW,DEL,GET}ACTION.
+        0x30..=0x32 => header(nl, family, addr, len, &TCAMSG),
+        // RTM_{NEW,GET,SET}NEIGHTBL.
+        0x40 | 0x42 | 0x43 => header(nl, family, addr, len, &NDTMSG),
+        // RTM_{NEW,DEL,GET}ADDRLABEL.
+        0x48..=0x4a => header(nl, family, addr, len, &IFADDRLBLMSG),
+        // RTM_GETDCB, RTM_SETDCB.
+        0x4e | 0x4f => header(nl, family, addr, len, &DCBMSG),
+        // RTM_{NEW,DEL,GET}NETCONF.
+        0x50..=0x52 => header(nl, family, addr, len, &NETCONFMSG),
+        // RTM_{NEW,DEL,GET}MDB.
+        0x54..=0x56 => header(nl, family, addr, len, &BR_PORT_MSG),
+        // RTM_{NEW,DEL,GET}NSID.
+        0x58..=0x5a => header(nl, family, addr, len, &NSID),
+        // RTM_{NEW,DEL,GET}NEXTHOP.
+        0x68..=0x6a => header(nl, family, addr, len, &NHMSG),
         _ => family_data(nl, family, addr, len),
     }
 }
+
+const AF_BRIDGE: u8 = 7;
+
+/// A route message header: its family field's name, its size, the fields
+/// after the family (`None`: the family alone is shown), its attributes.
+struct Hdr {
+    fam: &'static str,
+    size: u64,
+    fields: Option<&'static [F]>,
+    attrs: Attrs,
+}
+
+fn header(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64, h: &Hdr) {
+    let shown = match h.fields {
+        Some(fields) => nl.family_struct(h.fam, family, addr, len, h.size as usize, fields),
+        None => {
+            let s = format!("{{{}=", h.fam);
+            nl.put(&s);
+            nl.xval(T::Addrfams, u64::from(family));
+            nl.put("}");
+            true
+        }
+    };
+    attrs_after(nl, shown, addr, len, h.size, &h.attrs);
+}
+
+static NDMSG: Hdr = Hdr {
+    fam: "ndm_family",
+    size: 12,
+    fields: Some(&[
+        F::Ifindex("ndm_ifindex", 4),
+        F::Flags("ndm_state", 8, 2, T::NeighborCacheEntryStates),
+        F::Flags("ndm_flags", 10, 1, T::NeighborCacheEntryFlags),
+        F::Xval("ndm_type", 11, 1, T::RoutingTypes),
+    ]),
+    attrs: Attrs::new(T::RtnlNeighAttrs, &[]),
+};
+
+static FIB_RULE_HDR: Hdr = Hdr {
+    fam: "family",
+    size: 12,
+    fields: Some(&[
+        F::U("dst_len", 1, 1),
+        F::U("src_len", 2, 1),
+        F::Flags("tos", 3, 1, T::IpTypeOfServices),
+        F::Xval("table", 4, 1, T::RoutingTableIds),
+        F::Xval("action", 7, 1, T::FibRuleActions),
+        F::Flags("flags", 8, 4, T::FibRuleFlags),
+    ]),
+    attrs: Attrs::new(T::RtnlRuleAttrs, &[]),
+};
+
+static TCMSG: Hdr = Hdr {
+    fam: "tcm_family",
+    size: 20,
+    fields: Some(&[
+        F::Ifindex("tcm_ifindex", 4),
+        F::U("tcm_handle", 8, 4),
+        F::U("tcm_parent", 12, 4),
+        F::U("tcm_info", 16, 4),
+    ]),
+    attrs: Attrs::new(T::RtnlTcAttrs, &[]),
+};
+
+static TCAMSG: Hdr = Hdr {
+    fam: "tca_family",
+    size: 4,
+    fields: None,
+    attrs: Attrs::new(T::RtnlTcActionAttrs, &[]),
+};
+
+static NDTMSG: Hdr = Hdr {
+    fam: "ndtm_family",
+    size: 4,
+    fields: None,
+    attrs: Attrs::new(T::RtnlNeightblAttrs, &[]),
+};
+
+static IFADDRLBLMSG: Hdr = Hdr {
+    fam: "ifal_family",
+    size: 12,
+    fields: Some(&[
+        F::U("ifal_prefixlen", 2, 1),
+        F::U("ifal_flags", 3, 1),
+        F::Ifindex("ifal_index", 4),
+        F::U("ifal_seq", 8, 4),
+    ]),
+    attrs: Attrs::new(T::RtnlAddrlabelAttrs, &[]),
+};
+
+static DCBMSG: Hdr = Hdr {
+    fam: "dcb_family",
+    size: 4,
+    fields: Some(&[F::Xval("cmd", 1, 1, T::DcbCommands)]),
+    attrs: Attrs::new(T::RtnlDcbAttrs, &[]),
+};
+
+static NETCONFMSG: Hdr = Hdr {
+    fam: "ncm_family",
+    size: 1,
+    fields: None,
+    attrs: Attrs::new(T::RtnlNetconfAttrs, &[]),
+};
+
+static BR_PORT_MSG: Hdr = Hdr {
+    fam: "family",
+    size: 8,
+    fields: Some(&[F::Ifindex("ifindex", 4)]),
+    attrs: Attrs::new(T::RtnlMdbAttrs, &[]),
+};
+
+static NSID: Hdr = Hdr {
+    fam: "rtgen_family",
+    size: 1,
+    fields: None,
+    attrs: Attrs::new(T::RtnlNsidAttrs, &[]),
+};
+
+static NHMSG: Hdr = Hdr {
+    fam: "nh_family",
+    size: 8,
+    fields: Some(&[
+        F::XvalBare("nh_scope", 1, 1, T::RoutingScopes),
+        F::Xval("nh_protocol", 2, 1, T::RoutingProtocols),
+        F::XNonZero("resvd", 3, 1),
+        F::Flags("nh_flags", 4, 4, T::RouteNexthopFlags),
+    ]),
+    attrs: Attrs::new(T::RtnlNexthopAttrs, &[]),
+};
 
 fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     const FIELDS: &[F] = &[

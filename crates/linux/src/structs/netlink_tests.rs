@@ -313,6 +313,9 @@ fn interface_indexes_named_from_the_kernel() {
     assert_eq!(wanted, vec![1]);
     let names = [(1, "lo".to_string())];
     let (v, wanted) = super::decode_named(&mut m, X, &o, proto::ROUTE, at, 32, &names);
-    assert!(v.unwrap().render().contains("ifi_index=if_nametoindex(\"lo\"),"));
+    assert!(v
+        .unwrap()
+        .render()
+        .contains("ifi_index=if_nametoindex(\"lo\"),"));
     assert!(wanted.is_empty());
 }

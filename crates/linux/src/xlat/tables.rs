@@ -6146,6 +6146,44 @@ static ETHERNET_PROTOCOLS: Xlat = Xlat {
     i386: ETHERNET_PROTOCOLS_X86_64,
 };
 
+/// strace's `dcb_commands` on x86_64.
+pub(crate) const DCB_COMMANDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "DCB_CMD_UNDEFINED"),
+    (0x1, "DCB_CMD_GSTATE"),
+    (0x2, "DCB_CMD_SSTATE"),
+    (0x3, "DCB_CMD_PGTX_GCFG"),
+    (0x4, "DCB_CMD_PGTX_SCFG"),
+    (0x5, "DCB_CMD_PGRX_GCFG"),
+    (0x6, "DCB_CMD_PGRX_SCFG"),
+    (0x7, "DCB_CMD_PFC_GCFG"),
+    (0x8, "DCB_CMD_PFC_SCFG"),
+    (0x9, "DCB_CMD_SET_ALL"),
+    (0xa, "DCB_CMD_GPERM_HWADDR"),
+    (0xb, "DCB_CMD_GCAP"),
+    (0xc, "DCB_CMD_GNUMTCS"),
+    (0xd, "DCB_CMD_SNUMTCS"),
+    (0xe, "DCB_CMD_PFC_GSTATE"),
+    (0xf, "DCB_CMD_PFC_SSTATE"),
+    (0x10, "DCB_CMD_BCN_GCFG"),
+    (0x11, "DCB_CMD_BCN_SCFG"),
+    (0x12, "DCB_CMD_GAPP"),
+    (0x13, "DCB_CMD_SAPP"),
+    (0x14, "DCB_CMD_IEEE_SET"),
+    (0x15, "DCB_CMD_IEEE_GET"),
+    (0x16, "DCB_CMD_GDCBX"),
+    (0x17, "DCB_CMD_SDCBX"),
+    (0x18, "DCB_CMD_GFEATCFG"),
+    (0x19, "DCB_CMD_SFEATCFG"),
+    (0x1a, "DCB_CMD_CEE_GET"),
+    (0x1b, "DCB_CMD_IEEE_DEL"),
+];
+static DCB_COMMANDS: Xlat = Xlat {
+    name: "dcb_commands",
+    dflt: "DCB_CMD_???",
+    x86_64: DCB_COMMANDS_X86_64,
+    i386: DCB_COMMANDS_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -6750,11 +6788,13 @@ pub enum Table {
     IpTypeOfServices,
     /// strace's `ethernet_protocols` table.
     EthernetProtocols,
+    /// strace's `dcb_commands` table.
+    DcbCommands,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 300] = [
+    pub const ALL: [Table; 301] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -7055,6 +7095,7 @@ impl Table {
         Table::InetDiagBytecodes,
         Table::IpTypeOfServices,
         Table::EthernetProtocols,
+        Table::DcbCommands,
     ];
 
     /// The table's names and values.
@@ -7360,6 +7401,7 @@ impl Table {
             Table::InetDiagBytecodes => &INET_DIAG_BYTECODES,
             Table::IpTypeOfServices => &IP_TYPE_OF_SERVICES,
             Table::EthernetProtocols => &ETHERNET_PROTOCOLS,
+            Table::DcbCommands => &DCB_COMMANDS,
         }
     }
 
@@ -7666,6 +7708,7 @@ impl Table {
             "inet_diag_bytecodes" => Table::InetDiagBytecodes,
             "ip_type_of_services" => Table::IpTypeOfServices,
             "ethernet_protocols" => Table::EthernetProtocols,
+            "dcb_commands" => Table::DcbCommands,
             _ => return None,
         })
     }
