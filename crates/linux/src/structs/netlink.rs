@@ -368,20 +368,51 @@ impl Nl<'_, '_> {
 
     /// The message list: each message, `[...]` when there are several,
     /// cut after `-s` of them unless `-v`.
-    fn messages(&mut self, mut addr: u64, mut len: u64) {
+    fn messages(&mut self, addr: u64, len: u64) {
+        self.walk(addr, len, NLMSG_HDRLEN, |nl, b, addr, len| {
+            let h = Header::parse(b);
+            nl.message(&h, addr, len);
+        });
+    }
+
+    /// strace's walk over a list of length-prefixed records (messages,
+    /// attributes) of `len` bytes at `addr`, each with a header of
+    /// `hdr` bytes (the length first): `one` shows a record from its
+    /// header bytes, address and the bytes left. One record alone,
+    /// several in `[...]`; the bytes left after the last (fewer than a
+    /// header) in hex; an unreadable header as its address (`... /*
+    /// address */` in a list); cut after `-s` records unless `-v`.
+    pub(crate) fn walk(
+        &mut self,
+        mut addr: u64,
+        mut len: u64,
+        hdr: u64,
+        mut one: impl FnMut(&mut Self, &[u8], u64, u64),
+    ) {
         let mut is_array = false;
         let mut elt = 0u64;
         loop {
-            let Some(h) = self.fetch_header(addr, len, is_array) else {
+            if len < hdr {
+                self.hex(addr, len);
+                break;
+            }
+            let Some(b) = self.read(addr, hdr) else {
+                if is_array {
+                    self.more_at(addr);
+                } else {
+                    self.addr(addr);
+                }
                 break;
             };
             if self.cut(elt) {
                 self.put("...");
                 break;
             }
-            let aligned = (u64::from(h.len) + 3) & !3;
+            // The record's own length, read before it is shown.
+            let rec = le(&b, 0, if hdr == NLMSG_HDRLEN { 4 } else { 2 });
+            let aligned = (rec + 3) & !3;
             let mut next = None;
-            if u64::from(h.len) >= NLMSG_HDRLEN {
+            if rec >= hdr {
                 let next_len = len.saturating_sub(aligned);
                 if next_len > 0 && addr.checked_add(aligned).is_some() {
                     next = Some((addr.wrapping_add(aligned), next_len));
@@ -391,7 +422,7 @@ impl Nl<'_, '_> {
                 self.put("[");
                 is_array = true;
             }
-            self.message(&h, addr, len);
+            one(self, &b, addr, len);
             let Some((a, l)) = next else {
                 break;
             };
@@ -402,27 +433,6 @@ impl Nl<'_, '_> {
         }
         if is_array {
             self.put("]");
-        }
-    }
-
-    /// A message header at `addr`, or what strace prints instead: the
-    /// bytes in hex when fewer than a header remain, the address (or
-    /// `... /* address */` in a list) when unreadable.
-    fn fetch_header(&mut self, addr: u64, len: u64, in_array: bool) -> Option<Header> {
-        if len < NLMSG_HDRLEN {
-            self.hex(addr, len);
-            return None;
-        }
-        match self.read(addr, NLMSG_HDRLEN) {
-            Some(b) => Some(Header::parse(&b)),
-            None => {
-                if in_array {
-                    self.more_at(addr);
-                } else {
-                    self.addr(addr);
-                }
-                None
-            }
         }
     }
 

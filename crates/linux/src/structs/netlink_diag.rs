@@ -328,30 +328,11 @@ fn netlink_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
 /// Multicast group bits, in words of the caller's `long`.
 fn groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     let w = u64::from(nl.abi.word_size());
-    let count = len / w;
-    if count == 0 {
+    if len / w == 0 {
         return false;
     }
-    nl.put("[");
-    for k in 0..count {
-        if k > 0 {
-            nl.put(", ");
-        }
-        if nl.cut(k) {
-            nl.put("...");
-            break;
-        }
-        let at = addr.wrapping_add(k * w);
-        let Some(b) = nl.read(at, w) else {
-            if k == 0 {
-                nl.out.pop();
-                nl.addr(addr);
-                return true;
-            }
-            nl.more_at(at);
-            break;
-        };
-        let v = le(&b, 0, w as usize);
+    nlattr::array(nl, addr, len, w, |nl, _, v| {
+        // C's `%#0*x` with the word's width: zero has no `0x`.
         let width = 2 * w as usize + 2;
         let s = if v == 0 {
             "0".repeat(width)
@@ -359,8 +340,7 @@ fn groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
             format!("{v:#0width$x}")
         };
         nl.put(&s);
-    }
-    nl.put("]");
+    });
     true
 }
 

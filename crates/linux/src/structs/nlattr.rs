@@ -80,56 +80,16 @@ impl Attrs {
 
 /// The attribute list of `len` bytes at `addr`: one attribute, or
 /// `[...]` of several.
-pub(crate) fn list(nl: &mut Nl<'_, '_>, mut addr: u64, mut len: u64, attrs: &Attrs) {
+pub(crate) fn list(nl: &mut Nl<'_, '_>, addr: u64, len: u64, attrs: &Attrs) {
     if nl.depth >= MAX_DEPTH {
         return nl.hex(addr, len);
     }
     nl.depth += 1;
-    let mut is_array = false;
-    let mut elt = 0u64;
-    loop {
-        if len < NLA_HDRLEN {
-            nl.hex(addr, len);
-            break;
-        }
-        let Some(b) = nl.read(addr, NLA_HDRLEN) else {
-            if is_array {
-                nl.more_at(addr);
-            } else {
-                nl.addr(addr);
-            }
-            break;
-        };
+    nl.walk(addr, len, NLA_HDRLEN, |nl, b, addr, len| {
         let nla_len = u16::from_le_bytes([b[0], b[1]]);
         let nla_type = u16::from_le_bytes([b[2], b[3]]);
-        if nl.cut(elt) {
-            nl.put("...");
-            break;
-        }
-        let aligned = (u64::from(nla_len) + 3) & !3;
-        let mut next = None;
-        if u64::from(nla_len) >= NLA_HDRLEN {
-            let next_len = len.saturating_sub(aligned);
-            if next_len > 0 && addr.checked_add(aligned).is_some() {
-                next = Some((addr.wrapping_add(aligned), next_len));
-            }
-        }
-        if !is_array && next.is_some() {
-            nl.put("[");
-            is_array = true;
-        }
         one(nl, nla_len, nla_type, addr, len, attrs);
-        let Some((a, l)) = next else {
-            break;
-        };
-        nl.put(", ");
-        addr = a;
-        len = l;
-        elt += 1;
-    }
-    if is_array {
-        nl.put("]");
-    }
+    });
     nl.depth -= 1;
 }
 
@@ -279,7 +239,29 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
 /// `-s` of them unless `-v`), each prefixed with its index name from
 /// `index` when given (`[SK_MEMINFO_RMEM_ALLOC]=0`).
 pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index: Option<T>) {
-    let count = len / size;
+    array(nl, addr, len, size, |nl, k, v| {
+        if let Some(t) = index {
+            nl.put("[");
+            nl.xval(t, k);
+            nl.put("]=");
+        }
+        let s = v.to_string();
+        nl.put(&s);
+    });
+}
+
+/// strace's `print_array` over `len / size` little-endian integers of
+/// `size` bytes at `addr`, each shown by `each` (with its index): `-s`
+/// of them unless `-v`, an unreadable first one as the array's address,
+/// a later one as `... /* address */`.
+pub(crate) fn array(
+    nl: &mut Nl<'_, '_>,
+    addr: u64,
+    len: u64,
+    size: u64,
+    mut each: impl FnMut(&mut Nl<'_, '_>, u64, u64),
+) {
+    let count = len / size.max(1);
     if count == 0 {
         return nl.put("[]");
     }
@@ -302,16 +284,8 @@ pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index
             nl.more_at(at);
             break;
         };
-        let mut x = [0u8; 8];
-        x[..b.len()].copy_from_slice(&b);
-        let v = u64::from_le_bytes(x);
-        if let Some(t) = index {
-            nl.put("[");
-            nl.xval(t, k);
-            nl.put("]=");
-        }
-        let s = v.to_string();
-        nl.put(&s);
+        let v = super::netlink::le(&b, 0, b.len());
+        each(nl, k, v);
     }
     nl.put("]");
 }
