@@ -333,7 +333,7 @@ fn groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     }
     nlattr::array(nl, addr, len, w, |nl, _, v| {
         // C's `%#0*x` with the word's width: zero has no `0x`.
-        let width = 2 * w as usize + 2;
+        let width = 2 * w as usize;
         let s = if v == 0 {
             "0".repeat(width)
         } else {
