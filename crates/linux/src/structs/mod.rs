@@ -30,6 +30,7 @@ mod ipc;
 mod net;
 pub mod netlink;
 mod netlink_diag;
+mod netlink_fields;
 mod netlink_route;
 mod nlattr;
 mod poll;

@@ -5,7 +5,8 @@
 //! and whether the message is a request, with their attributes; other
 //! families as `{family=AF_..., data="\x.."}`.
 
-use super::netlink::{le, Header, Nl, F, NLM_F_REQUEST};
+use super::netlink::{Header, Nl, NLM_F_REQUEST};
+use super::netlink_fields::{le, F};
 use super::nlattr::{self, Attrs, Kind};
 use crate::xlat::Table as T;
 

@@ -3,8 +3,9 @@
 //! attributes; the other route messages as `{family=AF_..., data=...}`
 //! (their first byte is an address family).
 
-use super::netlink::{le, Header, Nl, F};
+use super::netlink::{Header, Nl};
 use super::netlink_diag::{attrs_after, family_data};
+use super::netlink_fields::{le, F};
 use super::nlattr::{Attrs, Kind};
 use crate::xlat::Table as T;
 

@@ -284,7 +284,7 @@ pub(crate) fn array(
             nl.more_at(at);
             break;
         };
-        let v = super::netlink::le(&b, 0, b.len());
+        let v = super::netlink_fields::le(&b, 0, b.len());
         each(nl, k, v);
     }
     nl.put("]");
