@@ -328,7 +328,7 @@ fn netlink_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
 
 /// Multicast group bits, in words of the caller's `long`.
 fn groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    let w = u64::from(nl.abi.word_size());
+    let w = nl.abi.word_size();
     if len / w == 0 {
         return false;
     }
