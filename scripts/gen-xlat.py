@@ -341,6 +341,8 @@ TABLES = [
     ("ip_type_of_services", "IPTOS_TOS_???"),
     ("ethernet_protocols", "ETH_P_???"),
     ("dcb_commands", "DCB_CMD_???"),
+    ("smc_diag_mode", "SMC_DIAG_MODE_???"),
+    ("ifstats_attr_flags", "1<<IFLA_STATS_???"),
 ]
 
 ARCHES = ("x86_64", "i386")

@@ -41,6 +41,7 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
             (AF_PACKET, true) => return packet_req(nl, addr, len),
             (AF_PACKET, false) => return packet_msg(nl, addr, len),
             (AF_SMC, true) => return smc_req(nl, addr, len),
+            (AF_SMC, false) => return smc_msg(nl, addr, len),
             _ => {}
         }
     }
@@ -133,7 +134,8 @@ fn unix_vfs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     }
     match nl.read(addr, 8) {
         Some(b) => {
-            let dev = le(&b, 0, 4);
+            // struct unix_diag_vfs: the inode first, then the device.
+            let dev = le(&b, 4, 4);
             // strace splits it as the C library's major()/minor() do.
             let major = (dev >> 8) & 0xfff;
             let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
@@ -148,7 +150,7 @@ fn unix_vfs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
                 "{{udiag_vfs_dev=makedev({}, {}), udiag_vfs_ino={}}}",
                 x(major),
                 x(minor),
-                le(&b, 4, 4)
+                le(&b, 0, 4)
             );
             nl.put(&s);
         }
@@ -319,7 +321,7 @@ fn netlink_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
             Kind::Custom(groups),
             Kind::Custom(ring),
             Kind::Custom(ring),
-            Kind::Flags(T::NetlinkSocketFlags),
+            Kind::Flags32(T::NetlinkSocketFlags),
         ],
     );
     let shown = nl.family_struct("ndiag_family", AF_NETLINK, addr, len, 28, FIELDS);
@@ -389,4 +391,18 @@ fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
         F::Sockid("id", 4, Some(AF_INET)),
     ];
     nl.family_struct("diag_family", AF_SMC, addr, len, 52, FIELDS);
+}
+
+fn smc_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("diag_state", 1, 1, T::SmcStates),
+        F::Xval("diag_fallback", 2, 1, T::SmcDiagMode),
+        F::U("diag_shutdown", 3, 1),
+        F::Sockid("id", 4, Some(AF_INET)),
+        F::U("diag_uid", 52, 4),
+        F::U("diag_inode", 56, 8),
+    ];
+    static ATTRS: Attrs = Attrs::new(T::SmcDiagAttrs, &[]);
+    let shown = nl.family_struct("diag_family", AF_SMC, addr, len, 64, FIELDS);
+    attrs_after(nl, shown, addr, len, 64, &ATTRS);
 }

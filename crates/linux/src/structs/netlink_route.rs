@@ -50,6 +50,22 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
         0x54..=0x56 => header(nl, family, addr, len, &BR_PORT_MSG),
         // RTM_{NEW,DEL,GET}NSID.
         0x58..=0x5a => header(nl, family, addr, len, &NSID),
+        // RTM_NEWSTATS, RTM_GETSTATS.
+        0x5c | 0x5e => header(nl, family, addr, len, &IF_STATS_MSG),
+        // RTM_NEWCACHEREPORT: a multicast routing family or an address
+        // family.
+        0x60 => {
+            nl.put("{rtgen_family=");
+            match T::RtnlFamily.xlat().lookup(nl.abi, u64::from(family)) {
+                Some(name) => nl.put(name),
+                None => nl.xval(T::Addrfams, u64::from(family)),
+            }
+            nl.put("}");
+            if len > 4 {
+                nl.put(", ");
+                nl.hex(addr.wrapping_add(4), len - 4);
+            }
+        }
         // RTM_{NEW,DEL,GET}NEXTHOP.
         0x68..=0x6a => header(nl, family, addr, len, &NHMSG),
         _ => family_data(nl, family, addr, len),
@@ -291,17 +307,17 @@ fn ifaddrmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::RtnlAddrAttrs,
         &[
-            K::Hex,                   // IFA_UNSPEC
-            K::Custom(address),       // IFA_ADDRESS
-            K::Custom(address),       // IFA_LOCAL
-            K::Str,                   // IFA_LABEL
-            K::Custom(address),       // IFA_BROADCAST
-            K::Custom(address),       // IFA_ANYCAST
-            K::Custom(cacheinfo),     // IFA_CACHEINFO
-            K::Custom(address),       // IFA_MULTICAST
-            K::Flags(T::Ifaddrflags), // IFA_FLAGS
-            K::U32,                   // IFA_RT_PRIORITY
-            K::S32,                   // IFA_TARGET_NETNSID
+            K::Hex,                     // IFA_UNSPEC
+            K::Custom(address),         // IFA_ADDRESS
+            K::Custom(address),         // IFA_LOCAL
+            K::Str,                     // IFA_LABEL
+            K::Custom(address),         // IFA_BROADCAST
+            K::Custom(address),         // IFA_ANYCAST
+            K::Custom(cacheinfo),       // IFA_CACHEINFO
+            K::Custom(address),         // IFA_MULTICAST
+            K::Flags32(T::Ifaddrflags), // IFA_FLAGS
+            K::U32,                     // IFA_RT_PRIORITY
+            K::S32,                     // IFA_TARGET_NETNSID
         ],
     );
     let shown = nl.family_struct("ifa_family", family, addr, len, 8, FIELDS);
@@ -409,3 +425,15 @@ fn rtmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     let shown = nl.family_struct("rtm_family", family, addr, len, 12, FIELDS);
     attrs_after(nl, shown, addr, len, 12, &ATTRS);
 }
+
+static IF_STATS_MSG: Hdr = Hdr {
+    fam: "family",
+    size: 12,
+    fields: Some(&[
+        F::XNonZero("pad1", 1, 1),
+        F::XNonZero("pad2", 2, 2),
+        F::Ifindex("ifindex", 4),
+        F::Flags("filter_mask", 8, 4, T::IfstatsAttrFlags),
+    ]),
+    attrs: Attrs::NONE,
+};

@@ -46,6 +46,8 @@ pub(crate) enum Kind {
     Xval(T),
     /// Flags of a table, of at most 8 bytes.
     Flags(T),
+    /// Flags of a table in a `u32` (shorter data: hex).
+    Flags32(T),
     /// `u8` array (`[1, 2, 3]`).
     U8Array,
     /// `u32` array of socket memory counters (`SK_MEMINFO_*`).
@@ -213,6 +215,14 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             }
         },
         Kind::Flags(t) => match small(nl, addr, len) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.flags(&[t], v);
+                true
+            }
+        },
+        Kind::Flags32(t) => match int(nl, addr, len, 4) {
             None => false,
             Some(None) => true,
             Some(Some(v)) => {

@@ -6184,6 +6184,35 @@ static DCB_COMMANDS: Xlat = Xlat {
     i386: DCB_COMMANDS_X86_64,
 };
 
+/// strace's `smc_diag_mode` on x86_64.
+pub(crate) const SMC_DIAG_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "SMC_DIAG_MODE_SMCR"),
+    (0x1, "SMC_DIAG_MODE_FALLBACK_TCP"),
+    (0x2, "SMC_DIAG_MODE_SMCD"),
+];
+static SMC_DIAG_MODE: Xlat = Xlat {
+    name: "smc_diag_mode",
+    dflt: "SMC_DIAG_MODE_???",
+    x86_64: SMC_DIAG_MODE_X86_64,
+    i386: SMC_DIAG_MODE_X86_64,
+};
+
+/// strace's `ifstats_attr_flags` on x86_64.
+pub(crate) const IFSTATS_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<IFLA_STATS_UNSPEC"),
+    (0x2, "1<<IFLA_STATS_LINK_64"),
+    (0x4, "1<<IFLA_STATS_LINK_XSTATS"),
+    (0x8, "1<<IFLA_STATS_LINK_XSTATS_SLAVE"),
+    (0x10, "1<<IFLA_STATS_LINK_OFFLOAD_XSTATS"),
+    (0x20, "1<<IFLA_STATS_AF_SPEC"),
+];
+static IFSTATS_ATTR_FLAGS: Xlat = Xlat {
+    name: "ifstats_attr_flags",
+    dflt: "1<<IFLA_STATS_???",
+    x86_64: IFSTATS_ATTR_FLAGS_X86_64,
+    i386: IFSTATS_ATTR_FLAGS_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -6790,11 +6819,15 @@ pub enum Table {
     EthernetProtocols,
     /// strace's `dcb_commands` table.
     DcbCommands,
+    /// strace's `smc_diag_mode` table.
+    SmcDiagMode,
+    /// strace's `ifstats_attr_flags` table.
+    IfstatsAttrFlags,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 301] = [
+    pub const ALL: [Table; 303] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -7096,6 +7129,8 @@ impl Table {
         Table::IpTypeOfServices,
         Table::EthernetProtocols,
         Table::DcbCommands,
+        Table::SmcDiagMode,
+        Table::IfstatsAttrFlags,
     ];
 
     /// The table's names and values.
@@ -7402,6 +7437,8 @@ impl Table {
             Table::IpTypeOfServices => &IP_TYPE_OF_SERVICES,
             Table::EthernetProtocols => &ETHERNET_PROTOCOLS,
             Table::DcbCommands => &DCB_COMMANDS,
+            Table::SmcDiagMode => &SMC_DIAG_MODE,
+            Table::IfstatsAttrFlags => &IFSTATS_ATTR_FLAGS,
         }
     }
 
@@ -7709,6 +7746,8 @@ impl Table {
             "ip_type_of_services" => Table::IpTypeOfServices,
             "ethernet_protocols" => Table::EthernetProtocols,
             "dcb_commands" => Table::DcbCommands,
+            "smc_diag_mode" => Table::SmcDiagMode,
+            "ifstats_attr_flags" => Table::IfstatsAttrFlags,
             _ => return None,
         })
     }
