@@ -319,3 +319,32 @@ fn interface_indexes_named_from_the_kernel() {
         .contains("ifi_index=if_nametoindex(\"lo\"),"));
     assert!(wanted.is_empty());
 }
+
+#[test]
+fn random_buffers_never_panic_and_stay_bounded() {
+    // A fixed pseudo-random sequence: lengths and types that point past
+    // the buffer, nest, and claim huge sizes.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let o = DecodeOptions {
+        verbose: true,
+        ..Default::default()
+    };
+    for round in 0..300 {
+        let n = (next() % 600) as usize;
+        let b: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+        let p = [0, 4, 7, 9, 12, 15, 16, 21, 6][round % 9];
+        let len = if round % 3 == 0 { next() } else { n as u64 };
+        let (mut m, at) = mem(&b);
+        // None: a uevent that is no udev message (a string elsewhere).
+        if let Some(v) = decode(&mut m, X, &o, p, at, len) {
+            let t = v.render();
+            assert!(t.len() < 4 << 20, "{} bytes", t.len());
+        }
+    }
+}
