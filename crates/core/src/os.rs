@@ -517,6 +517,25 @@ pub trait OsLayer: Send {
     ) -> Vec<FdPath> {
         Vec::new()
     }
+    /// Decodes again the arguments whose form depends on what a call's
+    /// descriptor is in the kernel, which the decoders of
+    /// [`OsLayer::decode_enter`] (user memory only) cannot see: strace
+    /// shows the buffer of sendto/recvfrom on a netlink socket as netlink
+    /// messages of the socket's protocol. At the entry (`ret` None) and at
+    /// the exit (after [`OsLayer::decode_exit`]). `mem` reads the kernel
+    /// half; the call's own buffers are read below `user_end` only. The
+    /// reads are made live and in a recording alike, so a replay decodes
+    /// the same. By default nothing.
+    fn decode_by_fd(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _user_end: u64,
+        _call: CallArgs<'_>,
+        _ret: Option<i64>,
+        _args: &mut [ArgValue],
+    ) {
+    }
     /// `-y`/`-Y` at a call's exit: names the fds the kernel wrote into
     /// out-arguments (`pipe2([3<pipe:[12]>, 4<pipe:[12]>], 0)`) and
     /// returns the suffix strace appends to a result that is an fd or a

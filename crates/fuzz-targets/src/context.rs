@@ -44,6 +44,7 @@ fn files_layout() -> FilesLayout {
         mount_parent: 16,
         mount_mountpoint: 24,
         vfsmount_root: 0,
+        netdev: None,
         sock: Some(SockLayout {
             socket_sk: 24,
             family: 16,

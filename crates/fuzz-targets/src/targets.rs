@@ -260,6 +260,13 @@ pub fn linux_decode_text(data: &[u8]) -> String {
     if mem.read_virt(raw[0], &mut sa).is_ok() {
         let _ = vstrace_linux::decode::format_sockaddr(&sa);
     }
+    // Netlink messages at the buffer argument, by a protocol from the
+    // fourth argument (the kernel's socket is not part of the input).
+    use vstrace_linux::structs::netlink;
+    if let Some((_, addr, len)) = netlink::sockbuf(desc.name, abi, &raw, Some(ret)) {
+        let _ = netlink::decode(&mut mem, abi, &opts, raw[3] as u16 % 32, addr, len);
+    }
+    let _ = netlink::decode(&mut mem, abi, &opts, raw[3] as u16 % 32, raw[1], raw[2]);
     text
 }
 

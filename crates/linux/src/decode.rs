@@ -505,6 +505,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     .map(|j| self.raw[j]);
                 match family {
                     Some(2) | Some(10) => fmt::enum_v(w32, consts::IP_PROTOCOLS, Base::Dec),
+                    // AF_NETLINK: NETLINK_ROUTE...
+                    Some(16) => fmt::xval_v(self.abi, T::NetlinkProtocols, w32, Radix::Hex),
                     _ => Value::dec(v as u32 as i32),
                 }
             }
@@ -979,7 +981,7 @@ mod tests {
         );
         assert_eq!(
             line(X, "socket", &[16, 3, 0], 3, &mut m),
-            "socket(AF_NETLINK, SOCK_RAW, 0) = 3"
+            "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) = 3"
         );
         m.map(0x1000, b"ping");
         assert_eq!(

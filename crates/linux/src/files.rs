@@ -299,6 +299,93 @@ fn join(parts: &[Vec<u8>]) -> String {
     out
 }
 
+/// The address family and protocol of the socket descriptor `fd` of
+/// `task` refers to (`sock.skc_family`, `sock.sk_protocol`): `None` when
+/// `fd` is no socket or cannot be read. strace learns a netlink socket's
+/// protocol the same way, from the kernel (`/proc`), whatever the
+/// process did to get the descriptor.
+pub fn socket_protocol(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    fd: i64,
+) -> Option<(u16, u16)> {
+    let l = prof.files.as_ref()?;
+    let s = l.sock.as_ref()?;
+    let file = fd_file(mem, prof, task, fd)?;
+    let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    if fs_type(mem, prof, l, dentry)? != "sockfs" {
+        return None;
+    }
+    let socket = kptr(mem, prof, file.wrapping_add(l.file_private))?;
+    let sk = kptr(mem, prof, socket.wrapping_add(s.socket_sk))?;
+    let family = read_u16(mem, sk.wrapping_add(s.family)).ok()?;
+    let protocol = read_u16(mem, sk.wrapping_add(s.protocol)).ok()?;
+    Some((family, protocol))
+}
+
+/// Most devices followed on one index hash chain (a looping or changing
+/// list ends the walk).
+const MAX_CHAIN: usize = 256;
+
+/// The names of the network interfaces `indexes` in the namespace of the
+/// socket descriptor `fd` of `task` (strace prints an interface index as
+/// `if_nametoindex("lo")` when the index names one): `sock.skc_net` →
+/// `net.dev_index_head[index & 255]` → the `net_device`s on that chain.
+/// Indexes without a device are left out.
+pub fn socket_ifnames(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    fd: i64,
+    indexes: &[u32],
+) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let Some(l) = prof.files.as_ref() else {
+        return out;
+    };
+    let (Some(s), Some(n)) = (l.sock.as_ref(), l.netdev.as_ref()) else {
+        return out;
+    };
+    let Some(file) = fd_file(mem, prof, task, fd) else {
+        return out;
+    };
+    let Some(socket) = kptr(mem, prof, file.wrapping_add(l.file_private)) else {
+        return out;
+    };
+    let Some(sk) = kptr(mem, prof, socket.wrapping_add(s.socket_sk)) else {
+        return out;
+    };
+    let Some(net) = kptr(mem, prof, sk.wrapping_add(n.sk_net)) else {
+        return out;
+    };
+    let Some(heads) = kptr(mem, prof, net.wrapping_add(n.dev_index_head)) else {
+        return out;
+    };
+    for &index in indexes {
+        let head = heads.wrapping_add(u64::from(index & 0xff) * 8);
+        let mut node = read_u64(mem, head).ok();
+        for _ in 0..MAX_CHAIN {
+            let Some(at) = node.filter(|&p| p >= prof.kernel_min && p % 8 == 0) else {
+                break;
+            };
+            let dev = at.wrapping_sub(n.index_hlist);
+            if read_u32(mem, dev.wrapping_add(n.ifindex)).ok() == Some(index) {
+                let mut name = [0u8; 16];
+                if mem.read_virt(dev.wrapping_add(n.name), &mut name).is_ok() {
+                    let end = name.iter().position(|&c| c == 0).unwrap_or(16);
+                    if let Ok(s) = std::str::from_utf8(&name[..end]) {
+                        out.push((index, s.to_string()));
+                    }
+                }
+                break;
+            }
+            node = read_u64(mem, at).ok();
+        }
+    }
+    out
+}
+
 /// `TCP:[127.0.0.1:80->127.0.0.1:41234]`-style details of a socket file
 /// (strace's `-yy`), from its `struct sock`.
 fn socket_details(
@@ -423,6 +510,7 @@ mod tests {
             mount_mountpoint: 0x18,
             vfsmount_root: 0,
             sock: None,
+            netdev: None,
         });
         p
     }

@@ -380,6 +380,66 @@ impl OsLayer for LinuxLayer {
         })
     }
 
+    fn decode_by_fd(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        user_end: u64,
+        call: CallArgs<'_>,
+        ret: Option<i64>,
+        args: &mut [ArgValue],
+    ) {
+        // strace decodes a netlink socket's buffer by the socket's
+        // protocol, which the kernel knows (see structs::netlink).
+        let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
+            return;
+        };
+        let abi = abi_of(call.info);
+        let Some((index, addr, len)) = lx::structs::netlink::sockbuf(d.name, abi, call.raw, ret)
+        else {
+            return;
+        };
+        let Some(slot) = args.get_mut(index) else {
+            return;
+        };
+        let fd = call.raw.first().map_or(-1, |&v| i64::from(v as u32 as i32));
+        let Some((family, proto)) = self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            lx::files::socket_protocol(m, prof, task, fd)
+        }) else {
+            return;
+        };
+        if family != lx::structs::netlink::AF_NETLINK {
+            return;
+        }
+        let netlink = |mem: &mut dyn VirtMem, names: &[(u32, String)]| {
+            let mut user = vstrace_core::mem::UserOnly { mem, end: user_end };
+            crate::xlat::with_style(call.opts.const_style, || {
+                lx::structs::netlink::decode_named(
+                    &mut user, abi, call.opts, proto, addr, len, names,
+                )
+            })
+        };
+        let (mut v, wanted) = netlink(mem, &[]);
+        if !wanted.is_empty() {
+            // Interface indexes: named from the socket's namespace, then
+            // decoded again with the names.
+            let names = self
+                .in_task_space(event, mem, |m| {
+                    let task = self.task_in(event, m)?;
+                    Some(lx::files::socket_ifnames(m, prof, task, fd, &wanted))
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                v = netlink(mem, &names).0;
+            }
+        }
+        if let Some(v) = v {
+            slot.text = Some(v.render());
+            slot.value = Some(v);
+        }
+    }
+
     fn fd_is_one_of(
         &self,
         event: &Event,

@@ -538,6 +538,17 @@ impl Tracker {
                 args = frame;
             }
         }
+        if shown && decode {
+            let call = CallArgs {
+                info: &info,
+                raw: &raw,
+                opts: &self.opts,
+            };
+            // What the descriptor is in the kernel (a netlink socket's
+            // protocol) shapes some arguments.
+            self.os
+                .decode_by_fd(event, sc.cpu().mem(), end, call, None, &mut args);
+        }
         let fds = if shown && self.names.any() {
             let call = CallArgs {
                 info: &info,
@@ -772,6 +783,10 @@ impl Tracker {
             p.ret_detail = self
                 .os
                 .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
+            if p.shown {
+                self.os
+                    .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
+            }
         }
         if let Some((child, how)) =
             self.os

@@ -84,6 +84,40 @@ pub struct FilesLayout {
     pub vfsmount_root: u64,
     /// Socket addresses for `-yy`, when BTF has them.
     pub sock: Option<SockLayout>,
+    /// Interface names by index in a socket's network namespace (netlink
+    /// messages show `if_nametoindex("lo")`), when BTF has them.
+    #[serde(default)]
+    pub netdev: Option<NetDevLayout>,
+}
+
+/// Byte offsets from a `struct sock` to the network devices of its
+/// namespace, by index: `sock.__sk_common.skc_net` → `net.dev_index_head`
+/// (256 hash chains) → each `net_device` by `index_hlist`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetDevLayout {
+    /// `sock.__sk_common.skc_net.net` (`struct net *`).
+    pub sk_net: u64,
+    /// `net.dev_index_head` (`struct hlist_head *`).
+    pub dev_index_head: u64,
+    /// `net_device.index_hlist` (`struct hlist_node`).
+    pub index_hlist: u64,
+    /// `net_device.ifindex` (`int`).
+    pub ifindex: u64,
+    /// `net_device.name` (`char[16]`).
+    pub name: u64,
+}
+
+impl NetDevLayout {
+    /// The layout from any source of member offsets.
+    pub fn from_offsets<T: MemberOffsets>(btf: &T) -> Result<NetDevLayout, T::Error> {
+        Ok(NetDevLayout {
+            sk_net: btf.member_offset("sock", "__sk_common.skc_net.net")?,
+            dev_index_head: btf.member_offset("net", "dev_index_head")?,
+            index_hlist: btf.member_offset("net_device", "index_hlist")?,
+            ifindex: btf.member_offset("net_device", "ifindex")?,
+            name: btf.member_offset("net_device", "name")?,
+        })
+    }
 }
 
 /// Byte offsets from a socket file's `struct socket` to its addresses.
@@ -147,6 +181,7 @@ impl FilesLayout {
             mount_mountpoint: o("mount", "mnt_mountpoint")?,
             vfsmount_root: o("vfsmount", "mnt_root")?,
             sock: SockLayout::from_offsets(btf).ok(),
+            netdev: NetDevLayout::from_offsets(btf).ok(),
         })
     }
 }

@@ -4438,6 +4438,1781 @@ static TERM_OFLAGS_FFDLY: Xlat = Xlat {
     i386: TERM_OFLAGS_FFDLY_X86_64,
 };
 
+/// strace's `netlink_types` on x86_64.
+pub(crate) const NETLINK_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "NLMSG_NOOP"),
+    (0x2, "NLMSG_ERROR"),
+    (0x3, "NLMSG_DONE"),
+    (0x4, "NLMSG_OVERRUN"),
+];
+static NETLINK_TYPES: Xlat = Xlat {
+    name: "netlink_types",
+    dflt: "NLMSG_???",
+    x86_64: NETLINK_TYPES_X86_64,
+    i386: NETLINK_TYPES_X86_64,
+};
+
+/// strace's `netlink_flags` on x86_64.
+pub(crate) const NETLINK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NLM_F_REQUEST"),
+    (0x2, "NLM_F_MULTI"),
+    (0x4, "NLM_F_ACK"),
+    (0x8, "NLM_F_ECHO"),
+    (0x10, "NLM_F_DUMP_INTR"),
+    (0x20, "NLM_F_DUMP_FILTERED"),
+];
+static NETLINK_FLAGS: Xlat = Xlat {
+    name: "netlink_flags",
+    dflt: "NLM_F_???",
+    x86_64: NETLINK_FLAGS_X86_64,
+    i386: NETLINK_FLAGS_X86_64,
+};
+
+/// strace's `netlink_get_flags` on x86_64.
+pub(crate) const NETLINK_GET_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x300, "NLM_F_DUMP"),
+    (0x100, "NLM_F_ROOT"),
+    (0x200, "NLM_F_MATCH"),
+    (0x400, "NLM_F_ATOMIC"),
+];
+static NETLINK_GET_FLAGS: Xlat = Xlat {
+    name: "netlink_get_flags",
+    dflt: "NLM_F_???",
+    x86_64: NETLINK_GET_FLAGS_X86_64,
+    i386: NETLINK_GET_FLAGS_X86_64,
+};
+
+/// strace's `netlink_new_flags` on x86_64.
+pub(crate) const NETLINK_NEW_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x100, "NLM_F_REPLACE"),
+    (0x200, "NLM_F_EXCL"),
+    (0x400, "NLM_F_CREATE"),
+    (0x800, "NLM_F_APPEND"),
+];
+static NETLINK_NEW_FLAGS: Xlat = Xlat {
+    name: "netlink_new_flags",
+    dflt: "NLM_F_???",
+    x86_64: NETLINK_NEW_FLAGS_X86_64,
+    i386: NETLINK_NEW_FLAGS_X86_64,
+};
+
+/// strace's `netlink_delete_flags` on x86_64.
+pub(crate) const NETLINK_DELETE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x100, "NLM_F_NONREC"),
+    (0x200, "NLM_F_BULK"),
+];
+static NETLINK_DELETE_FLAGS: Xlat = Xlat {
+    name: "netlink_delete_flags",
+    dflt: "NLM_F_???",
+    x86_64: NETLINK_DELETE_FLAGS_X86_64,
+    i386: NETLINK_DELETE_FLAGS_X86_64,
+};
+
+/// strace's `netlink_ack_flags` on x86_64.
+pub(crate) const NETLINK_ACK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x100, "NLM_F_CAPPED"),
+    (0x200, "NLM_F_ACK_TLVS"),
+];
+static NETLINK_ACK_FLAGS: Xlat = Xlat {
+    name: "netlink_ack_flags",
+    dflt: "NLM_F_???",
+    x86_64: NETLINK_ACK_FLAGS_X86_64,
+    i386: NETLINK_ACK_FLAGS_X86_64,
+};
+
+/// strace's `nlmsgerr_attrs` on x86_64.
+pub(crate) const NLMSGERR_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NLMSGERR_ATTR_UNUSED"),
+    (0x1, "NLMSGERR_ATTR_MSG"),
+    (0x2, "NLMSGERR_ATTR_OFFS"),
+    (0x3, "NLMSGERR_ATTR_COOKIE"),
+    (0x4, "NLMSGERR_ATTR_POLICY"),
+    (0x5, "NLMSGERR_ATTR_MISS_TYPE"),
+    (0x6, "NLMSGERR_ATTR_MISS_NEST"),
+];
+static NLMSGERR_ATTRS: Xlat = Xlat {
+    name: "nlmsgerr_attrs",
+    dflt: "NLMSGERR_ATTR_???",
+    x86_64: NLMSGERR_ATTRS_X86_64,
+    i386: NLMSGERR_ATTRS_X86_64,
+};
+
+/// strace's `nl_route_types` on x86_64.
+pub(crate) const NL_ROUTE_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x10, "RTM_NEWLINK"),
+    (0x11, "RTM_DELLINK"),
+    (0x12, "RTM_GETLINK"),
+    (0x13, "RTM_SETLINK"),
+    (0x14, "RTM_NEWADDR"),
+    (0x15, "RTM_DELADDR"),
+    (0x16, "RTM_GETADDR"),
+    (0x18, "RTM_NEWROUTE"),
+    (0x19, "RTM_DELROUTE"),
+    (0x1a, "RTM_GETROUTE"),
+    (0x1c, "RTM_NEWNEIGH"),
+    (0x1d, "RTM_DELNEIGH"),
+    (0x1e, "RTM_GETNEIGH"),
+    (0x20, "RTM_NEWRULE"),
+    (0x21, "RTM_DELRULE"),
+    (0x22, "RTM_GETRULE"),
+    (0x24, "RTM_NEWQDISC"),
+    (0x25, "RTM_DELQDISC"),
+    (0x26, "RTM_GETQDISC"),
+    (0x28, "RTM_NEWTCLASS"),
+    (0x29, "RTM_DELTCLASS"),
+    (0x2a, "RTM_GETTCLASS"),
+    (0x2c, "RTM_NEWTFILTER"),
+    (0x2d, "RTM_DELTFILTER"),
+    (0x2e, "RTM_GETTFILTER"),
+    (0x30, "RTM_NEWACTION"),
+    (0x31, "RTM_DELACTION"),
+    (0x32, "RTM_GETACTION"),
+    (0x34, "RTM_NEWPREFIX"),
+    (0x3a, "RTM_GETMULTICAST"),
+    (0x3e, "RTM_GETANYCAST"),
+    (0x40, "RTM_NEWNEIGHTBL"),
+    (0x42, "RTM_GETNEIGHTBL"),
+    (0x43, "RTM_SETNEIGHTBL"),
+    (0x44, "RTM_NEWNDUSEROPT"),
+    (0x48, "RTM_NEWADDRLABEL"),
+    (0x49, "RTM_DELADDRLABEL"),
+    (0x4a, "RTM_GETADDRLABEL"),
+    (0x4e, "RTM_GETDCB"),
+    (0x4f, "RTM_SETDCB"),
+    (0x50, "RTM_NEWNETCONF"),
+    (0x51, "RTM_DELNETCONF"),
+    (0x52, "RTM_GETNETCONF"),
+    (0x54, "RTM_NEWMDB"),
+    (0x55, "RTM_DELMDB"),
+    (0x56, "RTM_GETMDB"),
+    (0x58, "RTM_NEWNSID"),
+    (0x59, "RTM_DELNSID"),
+    (0x5a, "RTM_GETNSID"),
+    (0x5c, "RTM_NEWSTATS"),
+    (0x5e, "RTM_GETSTATS"),
+    (0x60, "RTM_NEWCACHEREPORT"),
+    (0x64, "RTM_NEWCHAIN"),
+    (0x65, "RTM_DELCHAIN"),
+    (0x66, "RTM_GETCHAIN"),
+    (0x68, "RTM_NEWNEXTHOP"),
+    (0x69, "RTM_DELNEXTHOP"),
+    (0x6a, "RTM_GETNEXTHOP"),
+    (0x6c, "RTM_NEWLINKPROP"),
+    (0x6d, "RTM_DELLINKPROP"),
+    (0x6e, "RTM_GETLINKPROP"),
+    (0x70, "RTM_NEWVLAN"),
+    (0x71, "RTM_DELVLAN"),
+    (0x72, "RTM_GETVLAN"),
+    (0x74, "RTM_NEWNEXTHOPBUCKET"),
+    (0x75, "RTM_DELNEXTHOPBUCKET"),
+    (0x76, "RTM_GETNEXTHOPBUCKET"),
+];
+static NL_ROUTE_TYPES: Xlat = Xlat {
+    name: "nl_route_types",
+    dflt: "RTM_???",
+    x86_64: NL_ROUTE_TYPES_X86_64,
+    i386: NL_ROUTE_TYPES_X86_64,
+};
+
+/// strace's `nl_audit_types` on x86_64.
+pub(crate) const NL_AUDIT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x3e8, "AUDIT_GET"),
+    (0x3e9, "AUDIT_SET"),
+    (0x3ea, "AUDIT_LIST"),
+    (0x3eb, "AUDIT_ADD"),
+    (0x3ec, "AUDIT_DEL"),
+    (0x3ed, "AUDIT_USER"),
+    (0x3ee, "AUDIT_LOGIN"),
+    (0x3ef, "AUDIT_WATCH_INS"),
+    (0x3f0, "AUDIT_WATCH_REM"),
+    (0x3f1, "AUDIT_WATCH_LIST"),
+    (0x3f2, "AUDIT_SIGNAL_INFO"),
+    (0x3f3, "AUDIT_ADD_RULE"),
+    (0x3f4, "AUDIT_DEL_RULE"),
+    (0x3f5, "AUDIT_LIST_RULES"),
+    (0x3f6, "AUDIT_TRIM"),
+    (0x3f7, "AUDIT_MAKE_EQUIV"),
+    (0x3f8, "AUDIT_TTY_GET"),
+    (0x3f9, "AUDIT_TTY_SET"),
+    (0x3fa, "AUDIT_SET_FEATURE"),
+    (0x3fb, "AUDIT_GET_FEATURE"),
+    (0x44c, "AUDIT_FIRST_USER_MSG"),
+    (0x453, "AUDIT_USER_AVC"),
+    (0x464, "AUDIT_USER_TTY"),
+    (0x4af, "AUDIT_LAST_USER_MSG"),
+    (0x4b0, "AUDIT_DAEMON_START"),
+    (0x4b1, "AUDIT_DAEMON_END"),
+    (0x4b2, "AUDIT_DAEMON_ABORT"),
+    (0x4b3, "AUDIT_DAEMON_CONFIG"),
+    (0x514, "AUDIT_SYSCALL"),
+    (0x515, "AUDIT_FS_WATCH"),
+    (0x516, "AUDIT_PATH"),
+    (0x517, "AUDIT_IPC"),
+    (0x518, "AUDIT_SOCKETCALL"),
+    (0x519, "AUDIT_CONFIG_CHANGE"),
+    (0x51a, "AUDIT_SOCKADDR"),
+    (0x51b, "AUDIT_CWD"),
+    (0x51d, "AUDIT_EXECVE"),
+    (0x51f, "AUDIT_IPC_SET_PERM"),
+    (0x520, "AUDIT_MQ_OPEN"),
+    (0x521, "AUDIT_MQ_SENDRECV"),
+    (0x522, "AUDIT_MQ_NOTIFY"),
+    (0x523, "AUDIT_MQ_GETSETATTR"),
+    (0x524, "AUDIT_KERNEL_OTHER"),
+    (0x525, "AUDIT_FD_PAIR"),
+    (0x526, "AUDIT_OBJ_PID"),
+    (0x527, "AUDIT_TTY"),
+    (0x528, "AUDIT_EOE"),
+    (0x529, "AUDIT_BPRM_FCAPS"),
+    (0x52a, "AUDIT_CAPSET"),
+    (0x52b, "AUDIT_MMAP"),
+    (0x52c, "AUDIT_NETFILTER_PKT"),
+    (0x52d, "AUDIT_NETFILTER_CFG"),
+    (0x52e, "AUDIT_SECCOMP"),
+    (0x52f, "AUDIT_PROCTITLE"),
+    (0x530, "AUDIT_FEATURE_CHANGE"),
+    (0x531, "AUDIT_REPLACE"),
+    (0x532, "AUDIT_KERN_MODULE"),
+    (0x533, "AUDIT_FANOTIFY"),
+    (0x534, "AUDIT_TIME_INJOFFSET"),
+    (0x535, "AUDIT_TIME_ADJNTPVAL"),
+    (0x536, "AUDIT_BPF"),
+    (0x537, "AUDIT_EVENT_LISTENER"),
+    (0x538, "AUDIT_URINGOP"),
+    (0x539, "AUDIT_OPENAT2"),
+    (0x53a, "AUDIT_DM_CTRL"),
+    (0x53b, "AUDIT_DM_EVENT"),
+    (0x578, "AUDIT_AVC"),
+    (0x579, "AUDIT_SELINUX_ERR"),
+    (0x57a, "AUDIT_AVC_PATH"),
+    (0x57b, "AUDIT_MAC_POLICY_LOAD"),
+    (0x57c, "AUDIT_MAC_STATUS"),
+    (0x57d, "AUDIT_MAC_CONFIG_CHANGE"),
+    (0x57e, "AUDIT_MAC_UNLBL_ALLOW"),
+    (0x57f, "AUDIT_MAC_CIPSOV4_ADD"),
+    (0x580, "AUDIT_MAC_CIPSOV4_DEL"),
+    (0x581, "AUDIT_MAC_MAP_ADD"),
+    (0x582, "AUDIT_MAC_MAP_DEL"),
+    (0x583, "AUDIT_MAC_IPSEC_ADDSA"),
+    (0x584, "AUDIT_MAC_IPSEC_DELSA"),
+    (0x585, "AUDIT_MAC_IPSEC_ADDSPD"),
+    (0x586, "AUDIT_MAC_IPSEC_DELSPD"),
+    (0x587, "AUDIT_MAC_IPSEC_EVENT"),
+    (0x588, "AUDIT_MAC_UNLBL_STCADD"),
+    (0x589, "AUDIT_MAC_UNLBL_STCDEL"),
+    (0x58a, "AUDIT_MAC_CALIPSO_ADD"),
+    (0x58b, "AUDIT_MAC_CALIPSO_DEL"),
+    (0x6a4, "AUDIT_ANOM_PROMISCUOUS"),
+    (0x6a5, "AUDIT_ANOM_ABEND"),
+    (0x6a6, "AUDIT_ANOM_LINK"),
+    (0x6a7, "AUDIT_ANOM_CREAT"),
+    (0x707, "AUDIT_LAST_KERN_ANOM_MSG"),
+    (0x708, "AUDIT_INTEGRITY_DATA"),
+    (0x709, "AUDIT_INTEGRITY_METADATA"),
+    (0x70a, "AUDIT_INTEGRITY_STATUS"),
+    (0x70b, "AUDIT_INTEGRITY_HASH"),
+    (0x70c, "AUDIT_INTEGRITY_PCR"),
+    (0x70d, "AUDIT_INTEGRITY_RULE"),
+    (0x70e, "AUDIT_INTEGRITY_EVM_XATTR"),
+    (0x70f, "AUDIT_INTEGRITY_POLICY_RULE"),
+    (0x7d0, "AUDIT_KERNEL"),
+    (0x834, "AUDIT_FIRST_USER_MSG2"),
+    (0xbb7, "AUDIT_LAST_USER_MSG2"),
+];
+static NL_AUDIT_TYPES: Xlat = Xlat {
+    name: "nl_audit_types",
+    dflt: "AUDIT_???",
+    x86_64: NL_AUDIT_TYPES_X86_64,
+    i386: NL_AUDIT_TYPES_X86_64,
+};
+
+/// strace's `nl_crypto_types` on x86_64.
+pub(crate) const NL_CRYPTO_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x10, "CRYPTO_MSG_NEWALG"),
+    (0x11, "CRYPTO_MSG_DELALG"),
+    (0x12, "CRYPTO_MSG_UPDATEALG"),
+    (0x13, "CRYPTO_MSG_GETALG"),
+    (0x14, "CRYPTO_MSG_DELRNG"),
+];
+static NL_CRYPTO_TYPES: Xlat = Xlat {
+    name: "nl_crypto_types",
+    dflt: "CRYPTO_MSG_???",
+    x86_64: NL_CRYPTO_TYPES_X86_64,
+    i386: NL_CRYPTO_TYPES_X86_64,
+};
+
+/// strace's `nl_selinux_types` on x86_64.
+pub(crate) const NL_SELINUX_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x10, "SELNL_MSG_SETENFORCE"),
+    (0x11, "SELNL_MSG_POLICYLOAD"),
+];
+static NL_SELINUX_TYPES: Xlat = Xlat {
+    name: "nl_selinux_types",
+    dflt: "SELNL_MSG_???",
+    x86_64: NL_SELINUX_TYPES_X86_64,
+    i386: NL_SELINUX_TYPES_X86_64,
+};
+
+/// strace's `nl_sock_diag_types` on x86_64.
+pub(crate) const NL_SOCK_DIAG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x12, "TCPDIAG_GETSOCK"),
+    (0x13, "DCCPDIAG_GETSOCK"),
+    (0x14, "SOCK_DIAG_BY_FAMILY"),
+    (0x15, "SOCK_DESTROY"),
+];
+static NL_SOCK_DIAG_TYPES: Xlat = Xlat {
+    name: "nl_sock_diag_types",
+    dflt: "SOCK_DIAG_???",
+    x86_64: NL_SOCK_DIAG_TYPES_X86_64,
+    i386: NL_SOCK_DIAG_TYPES_X86_64,
+};
+
+/// strace's `nl_xfrm_types` on x86_64.
+pub(crate) const NL_XFRM_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x10, "XFRM_MSG_NEWSA"),
+    (0x11, "XFRM_MSG_DELSA"),
+    (0x12, "XFRM_MSG_GETSA"),
+    (0x13, "XFRM_MSG_NEWPOLICY"),
+    (0x14, "XFRM_MSG_DELPOLICY"),
+    (0x15, "XFRM_MSG_GETPOLICY"),
+    (0x16, "XFRM_MSG_ALLOCSPI"),
+    (0x17, "XFRM_MSG_ACQUIRE"),
+    (0x18, "XFRM_MSG_EXPIRE"),
+    (0x19, "XFRM_MSG_UPDPOLICY"),
+    (0x1a, "XFRM_MSG_UPDSA"),
+    (0x1b, "XFRM_MSG_POLEXPIRE"),
+    (0x1c, "XFRM_MSG_FLUSHSA"),
+    (0x1d, "XFRM_MSG_FLUSHPOLICY"),
+    (0x1e, "XFRM_MSG_NEWAE"),
+    (0x1f, "XFRM_MSG_GETAE"),
+    (0x20, "XFRM_MSG_REPORT"),
+    (0x21, "XFRM_MSG_MIGRATE"),
+    (0x22, "XFRM_MSG_NEWSADINFO"),
+    (0x23, "XFRM_MSG_GETSADINFO"),
+    (0x24, "XFRM_MSG_NEWSPDINFO"),
+    (0x25, "XFRM_MSG_GETSPDINFO"),
+    (0x26, "XFRM_MSG_MAPPING"),
+    (0x27, "XFRM_MSG_SETDEFAULT"),
+    (0x28, "XFRM_MSG_GETDEFAULT"),
+];
+static NL_XFRM_TYPES: Xlat = Xlat {
+    name: "nl_xfrm_types",
+    dflt: "XFRM_MSG_???",
+    x86_64: NL_XFRM_TYPES_X86_64,
+    i386: NL_XFRM_TYPES_X86_64,
+};
+
+/// strace's `nl_netfilter_subsys_ids` on x86_64.
+pub(crate) const NL_NETFILTER_SUBSYS_IDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFNL_SUBSYS_NONE"),
+    (0x1, "NFNL_SUBSYS_CTNETLINK"),
+    (0x2, "NFNL_SUBSYS_CTNETLINK_EXP"),
+    (0x3, "NFNL_SUBSYS_QUEUE"),
+    (0x4, "NFNL_SUBSYS_ULOG"),
+    (0x5, "NFNL_SUBSYS_OSF"),
+    (0x6, "NFNL_SUBSYS_IPSET"),
+    (0x7, "NFNL_SUBSYS_ACCT"),
+    (0x8, "NFNL_SUBSYS_CTNETLINK_TIMEOUT"),
+    (0x9, "NFNL_SUBSYS_CTHELPER"),
+    (0xa, "NFNL_SUBSYS_NFTABLES"),
+    (0xb, "NFNL_SUBSYS_NFT_COMPAT"),
+    (0xc, "NFNL_SUBSYS_HOOK"),
+];
+static NL_NETFILTER_SUBSYS_IDS: Xlat = Xlat {
+    name: "nl_netfilter_subsys_ids",
+    dflt: "NFNL_SUBSYS_???",
+    x86_64: NL_NETFILTER_SUBSYS_IDS_X86_64,
+    i386: NL_NETFILTER_SUBSYS_IDS_X86_64,
+};
+
+/// strace's `nl_netfilter_msg_types` on x86_64.
+pub(crate) const NL_NETFILTER_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x10, "NFNL_MSG_BATCH_BEGIN"),
+    (0x11, "NFNL_MSG_BATCH_END"),
+];
+static NL_NETFILTER_MSG_TYPES: Xlat = Xlat {
+    name: "nl_netfilter_msg_types",
+    dflt: "NFNL_MSG_???",
+    x86_64: NL_NETFILTER_MSG_TYPES_X86_64,
+    i386: NL_NETFILTER_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_ctnetlink_msg_types` on x86_64.
+pub(crate) const NF_CTNETLINK_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPCTNL_MSG_CT_NEW"),
+    (0x1, "IPCTNL_MSG_CT_GET"),
+    (0x2, "IPCTNL_MSG_CT_DELETE"),
+    (0x3, "IPCTNL_MSG_CT_GET_CTRZERO"),
+    (0x4, "IPCTNL_MSG_CT_GET_STATS_CPU"),
+    (0x5, "IPCTNL_MSG_CT_GET_STATS"),
+    (0x6, "IPCTNL_MSG_CT_GET_DYING"),
+    (0x7, "IPCTNL_MSG_CT_GET_UNCONFIRMED"),
+];
+static NF_CTNETLINK_MSG_TYPES: Xlat = Xlat {
+    name: "nf_ctnetlink_msg_types",
+    dflt: "IPCTNL_MSG_CT_???",
+    x86_64: NF_CTNETLINK_MSG_TYPES_X86_64,
+    i386: NF_CTNETLINK_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_ctnetlink_exp_msg_types` on x86_64.
+pub(crate) const NF_CTNETLINK_EXP_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPCTNL_MSG_EXP_NEW"),
+    (0x1, "IPCTNL_MSG_EXP_GET"),
+    (0x2, "IPCTNL_MSG_EXP_DELETE"),
+    (0x3, "IPCTNL_MSG_EXP_GET_STATS_CPU"),
+];
+static NF_CTNETLINK_EXP_MSG_TYPES: Xlat = Xlat {
+    name: "nf_ctnetlink_exp_msg_types",
+    dflt: "IPCTNL_MSG_EXP_???",
+    x86_64: NF_CTNETLINK_EXP_MSG_TYPES_X86_64,
+    i386: NF_CTNETLINK_EXP_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_queue_msg_types` on x86_64.
+pub(crate) const NF_QUEUE_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFQNL_MSG_PACKET"),
+    (0x1, "NFQNL_MSG_VERDICT"),
+    (0x2, "NFQNL_MSG_CONFIG"),
+    (0x3, "NFQNL_MSG_VERDICT_BATCH"),
+];
+static NF_QUEUE_MSG_TYPES: Xlat = Xlat {
+    name: "nf_queue_msg_types",
+    dflt: "NFQNL_MSG_???",
+    x86_64: NF_QUEUE_MSG_TYPES_X86_64,
+    i386: NF_QUEUE_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_ulog_msg_types` on x86_64.
+pub(crate) const NF_ULOG_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFULNL_MSG_PACKET"),
+    (0x1, "NFULNL_MSG_CONFIG"),
+];
+static NF_ULOG_MSG_TYPES: Xlat = Xlat {
+    name: "nf_ulog_msg_types",
+    dflt: "NFULNL_MSG_???",
+    x86_64: NF_ULOG_MSG_TYPES_X86_64,
+    i386: NF_ULOG_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_osf_msg_types` on x86_64.
+pub(crate) const NF_OSF_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "OSF_MSG_ADD"),
+    (0x1, "OSF_MSG_REMOVE"),
+];
+static NF_OSF_MSG_TYPES: Xlat = Xlat {
+    name: "nf_osf_msg_types",
+    dflt: "OSF_MSG_???",
+    x86_64: NF_OSF_MSG_TYPES_X86_64,
+    i386: NF_OSF_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_ipset_msg_types` on x86_64.
+pub(crate) const NF_IPSET_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPSET_CMD_NONE"),
+    (0x1, "IPSET_CMD_PROTOCOL"),
+    (0x2, "IPSET_CMD_CREATE"),
+    (0x3, "IPSET_CMD_DESTROY"),
+    (0x4, "IPSET_CMD_FLUSH"),
+    (0x5, "IPSET_CMD_RENAME"),
+    (0x6, "IPSET_CMD_SWAP"),
+    (0x7, "IPSET_CMD_LIST"),
+    (0x8, "IPSET_CMD_SAVE"),
+    (0x9, "IPSET_CMD_ADD"),
+    (0xa, "IPSET_CMD_DEL"),
+    (0xb, "IPSET_CMD_TEST"),
+    (0xc, "IPSET_CMD_HEADER"),
+    (0xd, "IPSET_CMD_TYPE"),
+    (0x10, "IPSET_CMD_RESTORE"),
+    (0x11, "IPSET_CMD_HELP"),
+    (0x12, "IPSET_CMD_VERSION"),
+    (0x13, "IPSET_CMD_QUIT"),
+    (0x14, "IPSET_CMD_COMMIT"),
+];
+static NF_IPSET_MSG_TYPES: Xlat = Xlat {
+    name: "nf_ipset_msg_types",
+    dflt: "IPSET_CMD_???",
+    x86_64: NF_IPSET_MSG_TYPES_X86_64,
+    i386: NF_IPSET_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_acct_msg_types` on x86_64.
+pub(crate) const NF_ACCT_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFNL_MSG_ACCT_NEW"),
+    (0x1, "NFNL_MSG_ACCT_GET"),
+    (0x2, "NFNL_MSG_ACCT_GET_CTRZERO"),
+    (0x3, "NFNL_MSG_ACCT_DEL"),
+    (0x4, "NFNL_MSG_ACCT_OVERQUOTA"),
+];
+static NF_ACCT_MSG_TYPES: Xlat = Xlat {
+    name: "nf_acct_msg_types",
+    dflt: "NFNL_MSG_ACCT_???",
+    x86_64: NF_ACCT_MSG_TYPES_X86_64,
+    i386: NF_ACCT_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_cttimeout_msg_types` on x86_64.
+pub(crate) const NF_CTTIMEOUT_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPCTNL_MSG_TIMEOUT_NEW"),
+    (0x1, "IPCTNL_MSG_TIMEOUT_GET"),
+    (0x2, "IPCTNL_MSG_TIMEOUT_DELETE"),
+    (0x3, "IPCTNL_MSG_TIMEOUT_DEFAULT_SET"),
+    (0x4, "IPCTNL_MSG_TIMEOUT_DEFAULT_GET"),
+];
+static NF_CTTIMEOUT_MSG_TYPES: Xlat = Xlat {
+    name: "nf_cttimeout_msg_types",
+    dflt: "IPCTNL_MSG_TIMEOUT_???",
+    x86_64: NF_CTTIMEOUT_MSG_TYPES_X86_64,
+    i386: NF_CTTIMEOUT_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_cthelper_msg_types` on x86_64.
+pub(crate) const NF_CTHELPER_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFNL_MSG_CTHELPER_NEW"),
+    (0x1, "NFNL_MSG_CTHELPER_GET"),
+    (0x2, "NFNL_MSG_CTHELPER_DEL"),
+];
+static NF_CTHELPER_MSG_TYPES: Xlat = Xlat {
+    name: "nf_cthelper_msg_types",
+    dflt: "NFNL_MSG_CTHELPER_???",
+    x86_64: NF_CTHELPER_MSG_TYPES_X86_64,
+    i386: NF_CTHELPER_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_nftables_msg_types` on x86_64.
+pub(crate) const NF_NFTABLES_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFT_MSG_NEWTABLE"),
+    (0x1, "NFT_MSG_GETTABLE"),
+    (0x2, "NFT_MSG_DELTABLE"),
+    (0x3, "NFT_MSG_NEWCHAIN"),
+    (0x4, "NFT_MSG_GETCHAIN"),
+    (0x5, "NFT_MSG_DELCHAIN"),
+    (0x6, "NFT_MSG_NEWRULE"),
+    (0x7, "NFT_MSG_GETRULE"),
+    (0x8, "NFT_MSG_DELRULE"),
+    (0x9, "NFT_MSG_NEWSET"),
+    (0xa, "NFT_MSG_GETSET"),
+    (0xb, "NFT_MSG_DELSET"),
+    (0xc, "NFT_MSG_NEWSETELEM"),
+    (0xd, "NFT_MSG_GETSETELEM"),
+    (0xe, "NFT_MSG_DELSETELEM"),
+    (0xf, "NFT_MSG_NEWGEN"),
+    (0x10, "NFT_MSG_GETGEN"),
+    (0x11, "NFT_MSG_TRACE"),
+    (0x12, "NFT_MSG_NEWOBJ"),
+    (0x13, "NFT_MSG_GETOBJ"),
+    (0x14, "NFT_MSG_DELOBJ"),
+    (0x15, "NFT_MSG_GETOBJ_RESET"),
+    (0x16, "NFT_MSG_NEWFLOWTABLE"),
+    (0x17, "NFT_MSG_GETFLOWTABLE"),
+    (0x18, "NFT_MSG_DELFLOWTABLE"),
+];
+static NF_NFTABLES_MSG_TYPES: Xlat = Xlat {
+    name: "nf_nftables_msg_types",
+    dflt: "NFT_MSG_???",
+    x86_64: NF_NFTABLES_MSG_TYPES_X86_64,
+    i386: NF_NFTABLES_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_nft_compat_msg_types` on x86_64.
+pub(crate) const NF_NFT_COMPAT_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFNL_MSG_COMPAT_GET"),
+];
+static NF_NFT_COMPAT_MSG_TYPES: Xlat = Xlat {
+    name: "nf_nft_compat_msg_types",
+    dflt: "NFNL_MSG_COMPAT_???",
+    x86_64: NF_NFT_COMPAT_MSG_TYPES_X86_64,
+    i386: NF_NFT_COMPAT_MSG_TYPES_X86_64,
+};
+
+/// strace's `nf_hook_msg_types` on x86_64.
+pub(crate) const NF_HOOK_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFNL_MSG_HOOK_GET"),
+];
+static NF_HOOK_MSG_TYPES: Xlat = Xlat {
+    name: "nf_hook_msg_types",
+    dflt: "NFT_MSG_HOOK_???",
+    x86_64: NF_HOOK_MSG_TYPES_X86_64,
+    i386: NF_HOOK_MSG_TYPES_X86_64,
+};
+
+/// strace's `netfilter_versions` on x86_64.
+pub(crate) const NETFILTER_VERSIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFNETLINK_V0"),
+];
+static NETFILTER_VERSIONS: Xlat = Xlat {
+    name: "netfilter_versions",
+    dflt: "NFNETLINK_???",
+    x86_64: NETFILTER_VERSIONS_X86_64,
+    i386: NETFILTER_VERSIONS_X86_64,
+};
+
+/// strace's `iffflags` on x86_64.
+pub(crate) const IFFFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IFF_UP"),
+    (0x2, "IFF_BROADCAST"),
+    (0x4, "IFF_DEBUG"),
+    (0x8, "IFF_LOOPBACK"),
+    (0x10, "IFF_POINTOPOINT"),
+    (0x20, "IFF_NOTRAILERS"),
+    (0x40, "IFF_RUNNING"),
+    (0x80, "IFF_NOARP"),
+    (0x100, "IFF_PROMISC"),
+    (0x200, "IFF_ALLMULTI"),
+    (0x400, "IFF_MASTER"),
+    (0x800, "IFF_SLAVE"),
+    (0x1000, "IFF_MULTICAST"),
+    (0x2000, "IFF_PORTSEL"),
+    (0x4000, "IFF_AUTOMEDIA"),
+    (0x8000, "IFF_DYNAMIC"),
+    (0x10000, "IFF_LOWER_UP"),
+    (0x20000, "IFF_DORMANT"),
+    (0x40000, "IFF_ECHO"),
+];
+static IFFFLAGS: Xlat = Xlat {
+    name: "iffflags",
+    dflt: "IFF_???",
+    x86_64: IFFFLAGS_X86_64,
+    i386: IFFFLAGS_X86_64,
+};
+
+/// strace's `ifaddrflags` on x86_64.
+pub(crate) const IFADDRFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IFA_F_SECONDARY"),
+    (0x2, "IFA_F_NODAD"),
+    (0x4, "IFA_F_OPTIMISTIC"),
+    (0x8, "IFA_F_DADFAILED"),
+    (0x10, "IFA_F_HOMEADDRESS"),
+    (0x20, "IFA_F_DEPRECATED"),
+    (0x40, "IFA_F_TENTATIVE"),
+    (0x80, "IFA_F_PERMANENT"),
+    (0x100, "IFA_F_MANAGETEMPADDR"),
+    (0x200, "IFA_F_NOPREFIXROUTE"),
+    (0x400, "IFA_F_MCAUTOJOIN"),
+    (0x800, "IFA_F_STABLE_PRIVACY"),
+];
+static IFADDRFLAGS: Xlat = Xlat {
+    name: "ifaddrflags",
+    dflt: "IFA_F_???",
+    x86_64: IFADDRFLAGS_X86_64,
+    i386: IFADDRFLAGS_X86_64,
+};
+
+/// strace's `routing_scopes` on x86_64.
+pub(crate) const ROUTING_SCOPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "RT_SCOPE_UNIVERSE"),
+    (0xc8, "RT_SCOPE_SITE"),
+    (0xfd, "RT_SCOPE_LINK"),
+    (0xfe, "RT_SCOPE_HOST"),
+    (0xff, "RT_SCOPE_NOWHERE"),
+];
+static ROUTING_SCOPES: Xlat = Xlat {
+    name: "routing_scopes",
+    dflt: "RT_SCOPE_???",
+    x86_64: ROUTING_SCOPES_X86_64,
+    i386: ROUTING_SCOPES_X86_64,
+};
+
+/// strace's `routing_table_ids` on x86_64.
+pub(crate) const ROUTING_TABLE_IDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "RT_TABLE_UNSPEC"),
+    (0xfc, "RT_TABLE_COMPAT"),
+    (0xfd, "RT_TABLE_DEFAULT"),
+    (0xfe, "RT_TABLE_MAIN"),
+    (0xff, "RT_TABLE_LOCAL"),
+];
+static ROUTING_TABLE_IDS: Xlat = Xlat {
+    name: "routing_table_ids",
+    dflt: "RT_TABLE_???",
+    x86_64: ROUTING_TABLE_IDS_X86_64,
+    i386: ROUTING_TABLE_IDS_X86_64,
+};
+
+/// strace's `routing_protocols` on x86_64.
+pub(crate) const ROUTING_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTPROT_UNSPEC"),
+    (0x1, "RTPROT_REDIRECT"),
+    (0x2, "RTPROT_KERNEL"),
+    (0x3, "RTPROT_BOOT"),
+    (0x4, "RTPROT_STATIC"),
+    (0x8, "RTPROT_GATED"),
+    (0x9, "RTPROT_RA"),
+    (0xa, "RTPROT_MRT"),
+    (0xb, "RTPROT_ZEBRA"),
+    (0xc, "RTPROT_BIRD"),
+    (0xd, "RTPROT_DNROUTED"),
+    (0xe, "RTPROT_XORP"),
+    (0xf, "RTPROT_NTK"),
+    (0x10, "RTPROT_DHCP"),
+    (0x11, "RTPROT_MROUTED"),
+    (0x12, "RTPROT_KEEPALIVED"),
+    (0x2a, "RTPROT_BABEL"),
+    (0x63, "RTPROT_OPENR"),
+    (0xba, "RTPROT_BGP"),
+    (0xbb, "RTPROT_ISIS"),
+    (0xbc, "RTPROT_OSPF"),
+    (0xbd, "RTPROT_RIP"),
+    (0xc0, "RTPROT_EIGRP"),
+];
+static ROUTING_PROTOCOLS: Xlat = Xlat {
+    name: "routing_protocols",
+    dflt: "RTPROT_???",
+    x86_64: ROUTING_PROTOCOLS_X86_64,
+    i386: ROUTING_PROTOCOLS_X86_64,
+};
+
+/// strace's `routing_types` on x86_64.
+pub(crate) const ROUTING_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTN_UNSPEC"),
+    (0x1, "RTN_UNICAST"),
+    (0x2, "RTN_LOCAL"),
+    (0x3, "RTN_BROADCAST"),
+    (0x4, "RTN_ANYCAST"),
+    (0x5, "RTN_MULTICAST"),
+    (0x6, "RTN_BLACKHOLE"),
+    (0x7, "RTN_UNREACHABLE"),
+    (0x8, "RTN_PROHIBIT"),
+    (0x9, "RTN_THROW"),
+    (0xa, "RTN_NAT"),
+    (0xb, "RTN_XRESOLVE"),
+];
+static ROUTING_TYPES: Xlat = Xlat {
+    name: "routing_types",
+    dflt: "RTN_???",
+    x86_64: ROUTING_TYPES_X86_64,
+    i386: ROUTING_TYPES_X86_64,
+};
+
+/// strace's `routing_flags` on x86_64.
+pub(crate) const ROUTING_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x100, "RTM_F_NOTIFY"),
+    (0x200, "RTM_F_CLONED"),
+    (0x400, "RTM_F_EQUALIZE"),
+    (0x800, "RTM_F_PREFIX"),
+    (0x1000, "RTM_F_LOOKUP_TABLE"),
+    (0x2000, "RTM_F_FIB_MATCH"),
+    (0x4000, "RTM_F_OFFLOAD"),
+    (0x8000, "RTM_F_TRAP"),
+    (0x20000000, "RTM_F_OFFLOAD_FAILED"),
+];
+static ROUTING_FLAGS: Xlat = Xlat {
+    name: "routing_flags",
+    dflt: "RTM_F_???",
+    x86_64: ROUTING_FLAGS_X86_64,
+    i386: ROUTING_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_link_attrs` on x86_64.
+pub(crate) const RTNL_LINK_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_UNSPEC"),
+    (0x1, "IFLA_ADDRESS"),
+    (0x2, "IFLA_BROADCAST"),
+    (0x3, "IFLA_IFNAME"),
+    (0x4, "IFLA_MTU"),
+    (0x5, "IFLA_LINK"),
+    (0x6, "IFLA_QDISC"),
+    (0x7, "IFLA_STATS"),
+    (0x8, "IFLA_COST"),
+    (0x9, "IFLA_PRIORITY"),
+    (0xa, "IFLA_MASTER"),
+    (0xb, "IFLA_WIRELESS"),
+    (0xc, "IFLA_PROTINFO"),
+    (0xd, "IFLA_TXQLEN"),
+    (0xe, "IFLA_MAP"),
+    (0xf, "IFLA_WEIGHT"),
+    (0x10, "IFLA_OPERSTATE"),
+    (0x11, "IFLA_LINKMODE"),
+    (0x12, "IFLA_LINKINFO"),
+    (0x13, "IFLA_NET_NS_PID"),
+    (0x14, "IFLA_IFALIAS"),
+    (0x15, "IFLA_NUM_VF"),
+    (0x16, "IFLA_VFINFO_LIST"),
+    (0x17, "IFLA_STATS64"),
+    (0x18, "IFLA_VF_PORTS"),
+    (0x19, "IFLA_PORT_SELF"),
+    (0x1a, "IFLA_AF_SPEC"),
+    (0x1b, "IFLA_GROUP"),
+    (0x1c, "IFLA_NET_NS_FD"),
+    (0x1d, "IFLA_EXT_MASK"),
+    (0x1e, "IFLA_PROMISCUITY"),
+    (0x1f, "IFLA_NUM_TX_QUEUES"),
+    (0x20, "IFLA_NUM_RX_QUEUES"),
+    (0x21, "IFLA_CARRIER"),
+    (0x22, "IFLA_PHYS_PORT_ID"),
+    (0x23, "IFLA_CARRIER_CHANGES"),
+    (0x24, "IFLA_PHYS_SWITCH_ID"),
+    (0x25, "IFLA_LINK_NETNSID"),
+    (0x26, "IFLA_PHYS_PORT_NAME"),
+    (0x27, "IFLA_PROTO_DOWN"),
+    (0x28, "IFLA_GSO_MAX_SEGS"),
+    (0x29, "IFLA_GSO_MAX_SIZE"),
+    (0x2a, "IFLA_PAD"),
+    (0x2b, "IFLA_XDP"),
+    (0x2c, "IFLA_EVENT"),
+    (0x2d, "IFLA_NEW_NETNSID"),
+    (0x2e, "IFLA_IF_NETNSID"),
+    (0x2f, "IFLA_CARRIER_UP_COUNT"),
+    (0x30, "IFLA_CARRIER_DOWN_COUNT"),
+    (0x31, "IFLA_NEW_IFINDEX"),
+    (0x32, "IFLA_MIN_MTU"),
+    (0x33, "IFLA_MAX_MTU"),
+    (0x34, "IFLA_PROP_LIST"),
+    (0x35, "IFLA_ALT_IFNAME"),
+    (0x36, "IFLA_PERM_ADDRESS"),
+    (0x37, "IFLA_PROTO_DOWN_REASON"),
+    (0x38, "IFLA_PARENT_DEV_NAME"),
+    (0x39, "IFLA_PARENT_DEV_BUS_NAME"),
+    (0x3a, "IFLA_GRO_MAX_SIZE"),
+    (0x3b, "IFLA_TSO_MAX_SIZE"),
+    (0x3c, "IFLA_TSO_MAX_SEGS"),
+    (0x3d, "IFLA_ALLMULTI"),
+];
+static RTNL_LINK_ATTRS: Xlat = Xlat {
+    name: "rtnl_link_attrs",
+    dflt: "IFLA_???",
+    x86_64: RTNL_LINK_ATTRS_X86_64,
+    i386: RTNL_LINK_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_addr_attrs` on x86_64.
+pub(crate) const RTNL_ADDR_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFA_UNSPEC"),
+    (0x1, "IFA_ADDRESS"),
+    (0x2, "IFA_LOCAL"),
+    (0x3, "IFA_LABEL"),
+    (0x4, "IFA_BROADCAST"),
+    (0x5, "IFA_ANYCAST"),
+    (0x6, "IFA_CACHEINFO"),
+    (0x7, "IFA_MULTICAST"),
+    (0x8, "IFA_FLAGS"),
+    (0x9, "IFA_RT_PRIORITY"),
+    (0xa, "IFA_TARGET_NETNSID"),
+    (0xb, "IFA_PROTO"),
+];
+static RTNL_ADDR_ATTRS: Xlat = Xlat {
+    name: "rtnl_addr_attrs",
+    dflt: "IFA_???",
+    x86_64: RTNL_ADDR_ATTRS_X86_64,
+    i386: RTNL_ADDR_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_route_attrs` on x86_64.
+pub(crate) const RTNL_ROUTE_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTA_UNSPEC"),
+    (0x1, "RTA_DST"),
+    (0x2, "RTA_SRC"),
+    (0x3, "RTA_IIF"),
+    (0x4, "RTA_OIF"),
+    (0x5, "RTA_GATEWAY"),
+    (0x6, "RTA_PRIORITY"),
+    (0x7, "RTA_PREFSRC"),
+    (0x8, "RTA_METRICS"),
+    (0x9, "RTA_MULTIPATH"),
+    (0xa, "RTA_PROTOINFO"),
+    (0xb, "RTA_FLOW"),
+    (0xc, "RTA_CACHEINFO"),
+    (0xd, "RTA_SESSION"),
+    (0xe, "RTA_MP_ALGO"),
+    (0xf, "RTA_TABLE"),
+    (0x10, "RTA_MARK"),
+    (0x11, "RTA_MFC_STATS"),
+    (0x12, "RTA_VIA"),
+    (0x13, "RTA_NEWDST"),
+    (0x14, "RTA_PREF"),
+    (0x15, "RTA_ENCAP_TYPE"),
+    (0x16, "RTA_ENCAP"),
+    (0x17, "RTA_EXPIRES"),
+    (0x18, "RTA_PAD"),
+    (0x19, "RTA_UID"),
+    (0x1a, "RTA_TTL_PROPAGATE"),
+    (0x1b, "RTA_IP_PROTO"),
+    (0x1c, "RTA_SPORT"),
+    (0x1d, "RTA_DPORT"),
+    (0x1e, "RTA_NH_ID"),
+];
+static RTNL_ROUTE_ATTRS: Xlat = Xlat {
+    name: "rtnl_route_attrs",
+    dflt: "RTA_???",
+    x86_64: RTNL_ROUTE_ATTRS_X86_64,
+    i386: RTNL_ROUTE_ATTRS_X86_64,
+};
+
+/// strace's `unix_diag_show` on x86_64.
+pub(crate) const UNIX_DIAG_SHOW_X86_64: &[(u64, &str)] = &[
+    (0x1, "UDIAG_SHOW_NAME"),
+    (0x2, "UDIAG_SHOW_VFS"),
+    (0x4, "UDIAG_SHOW_PEER"),
+    (0x8, "UDIAG_SHOW_ICONS"),
+    (0x10, "UDIAG_SHOW_RQLEN"),
+    (0x20, "UDIAG_SHOW_MEMINFO"),
+    (0x40, "UDIAG_SHOW_UID"),
+];
+static UNIX_DIAG_SHOW: Xlat = Xlat {
+    name: "unix_diag_show",
+    dflt: "UDIAG_SHOW_???",
+    x86_64: UNIX_DIAG_SHOW_X86_64,
+    i386: UNIX_DIAG_SHOW_X86_64,
+};
+
+/// strace's `unix_diag_attrs` on x86_64.
+pub(crate) const UNIX_DIAG_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "UNIX_DIAG_NAME"),
+    (0x1, "UNIX_DIAG_VFS"),
+    (0x2, "UNIX_DIAG_PEER"),
+    (0x3, "UNIX_DIAG_ICONS"),
+    (0x4, "UNIX_DIAG_RQLEN"),
+    (0x5, "UNIX_DIAG_MEMINFO"),
+    (0x6, "UNIX_DIAG_SHUTDOWN"),
+    (0x7, "UNIX_DIAG_UID"),
+];
+static UNIX_DIAG_ATTRS: Xlat = Xlat {
+    name: "unix_diag_attrs",
+    dflt: "UNIX_DIAG_???",
+    x86_64: UNIX_DIAG_ATTRS_X86_64,
+    i386: UNIX_DIAG_ATTRS_X86_64,
+};
+
+/// strace's `tcp_states` on x86_64.
+pub(crate) const TCP_STATES_X86_64: &[(u64, &str)] = &[
+    (0x1, "TCP_ESTABLISHED"),
+    (0x2, "TCP_SYN_SENT"),
+    (0x3, "TCP_SYN_RECV"),
+    (0x4, "TCP_FIN_WAIT1"),
+    (0x5, "TCP_FIN_WAIT2"),
+    (0x6, "TCP_TIME_WAIT"),
+    (0x7, "TCP_CLOSE"),
+    (0x8, "TCP_CLOSE_WAIT"),
+    (0x9, "TCP_LAST_ACK"),
+    (0xa, "TCP_LISTEN"),
+    (0xb, "TCP_CLOSING"),
+    (0xc, "TCP_NEW_SYN_RECV"),
+];
+static TCP_STATES: Xlat = Xlat {
+    name: "tcp_states",
+    dflt: "TCP_???",
+    x86_64: TCP_STATES_X86_64,
+    i386: TCP_STATES_X86_64,
+};
+
+/// strace's `tcp_state_flags` on x86_64.
+pub(crate) const TCP_STATE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x2, "1<<TCP_ESTABLISHED"),
+    (0x4, "1<<TCP_SYN_SENT"),
+    (0x8, "1<<TCP_SYN_RECV"),
+    (0x10, "1<<TCP_FIN_WAIT1"),
+    (0x20, "1<<TCP_FIN_WAIT2"),
+    (0x40, "1<<TCP_TIME_WAIT"),
+    (0x80, "1<<TCP_CLOSE"),
+    (0x100, "1<<TCP_CLOSE_WAIT"),
+    (0x200, "1<<TCP_LAST_ACK"),
+    (0x400, "1<<TCP_LISTEN"),
+    (0x800, "1<<TCP_CLOSING"),
+    (0x1000, "1<<TCP_NEW_SYN_RECV"),
+];
+static TCP_STATE_FLAGS: Xlat = Xlat {
+    name: "tcp_state_flags",
+    dflt: "1<<TCP_???",
+    x86_64: TCP_STATE_FLAGS_X86_64,
+    i386: TCP_STATE_FLAGS_X86_64,
+};
+
+/// strace's `inet_diag_extended_flags` on x86_64.
+pub(crate) const INET_DIAG_EXTENDED_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<(INET_DIAG_MEMINFO-1)"),
+    (0x2, "1<<(INET_DIAG_INFO-1)"),
+    (0x4, "1<<(INET_DIAG_VEGASINFO-1)"),
+    (0x8, "1<<(INET_DIAG_CONG-1)"),
+    (0x10, "1<<(INET_DIAG_TOS-1)"),
+    (0x20, "1<<(INET_DIAG_TCLASS-1)"),
+    (0x40, "1<<(INET_DIAG_SKMEMINFO-1)"),
+    (0x80, "1<<(INET_DIAG_SHUTDOWN-1)"),
+    (0x100, "1<<(INET_DIAG_DCTCPINFO-1)"),
+    (0x200, "1<<(INET_DIAG_PROTOCOL-1)"),
+    (0x400, "1<<(INET_DIAG_SKV6ONLY-1)"),
+    (0x800, "1<<(INET_DIAG_LOCALS-1)"),
+    (0x1000, "1<<(INET_DIAG_PEERS-1)"),
+    (0x2000, "1<<(INET_DIAG_PAD-1)"),
+    (0x4000, "1<<(INET_DIAG_MARK-1)"),
+    (0x8000, "1<<(INET_DIAG_BBRINFO-1)"),
+    (0x10000, "1<<(INET_DIAG_CLASS_ID-1)"),
+    (0x20000, "1<<(INET_DIAG_MD5SIG-1)"),
+    (0x40000, "1<<(INET_DIAG_ULP_INFO-1)"),
+    (0x80000, "1<<(INET_DIAG_SK_BPF_STORAGES-1)"),
+    (0x100000, "1<<(INET_DIAG_CGROUP_ID-1)"),
+    (0x200000, "1<<(INET_DIAG_SOCKOPT-1)"),
+];
+static INET_DIAG_EXTENDED_FLAGS: Xlat = Xlat {
+    name: "inet_diag_extended_flags",
+    dflt: "1<<INET_DIAG_???",
+    x86_64: INET_DIAG_EXTENDED_FLAGS_X86_64,
+    i386: INET_DIAG_EXTENDED_FLAGS_X86_64,
+};
+
+/// strace's `inet_diag_req_attrs` on x86_64.
+pub(crate) const INET_DIAG_REQ_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "INET_DIAG_REQ_NONE"),
+    (0x1, "INET_DIAG_REQ_BYTECODE"),
+    (0x2, "INET_DIAG_REQ_SK_BPF_STORAGES"),
+    (0x3, "INET_DIAG_REQ_PROTOCOL"),
+];
+static INET_DIAG_REQ_ATTRS: Xlat = Xlat {
+    name: "inet_diag_req_attrs",
+    dflt: "INET_DIAG_REQ_???",
+    x86_64: INET_DIAG_REQ_ATTRS_X86_64,
+    i386: INET_DIAG_REQ_ATTRS_X86_64,
+};
+
+/// strace's `inet_diag_attrs` on x86_64.
+pub(crate) const INET_DIAG_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "INET_DIAG_NONE"),
+    (0x1, "INET_DIAG_MEMINFO"),
+    (0x2, "INET_DIAG_INFO"),
+    (0x3, "INET_DIAG_VEGASINFO"),
+    (0x4, "INET_DIAG_CONG"),
+    (0x5, "INET_DIAG_TOS"),
+    (0x6, "INET_DIAG_TCLASS"),
+    (0x7, "INET_DIAG_SKMEMINFO"),
+    (0x8, "INET_DIAG_SHUTDOWN"),
+    (0x9, "INET_DIAG_DCTCPINFO"),
+    (0xa, "INET_DIAG_PROTOCOL"),
+    (0xb, "INET_DIAG_SKV6ONLY"),
+    (0xc, "INET_DIAG_LOCALS"),
+    (0xd, "INET_DIAG_PEERS"),
+    (0xe, "INET_DIAG_PAD"),
+    (0xf, "INET_DIAG_MARK"),
+    (0x10, "INET_DIAG_BBRINFO"),
+    (0x11, "INET_DIAG_CLASS_ID"),
+    (0x12, "INET_DIAG_MD5SIG"),
+    (0x13, "INET_DIAG_ULP_INFO"),
+    (0x14, "INET_DIAG_SK_BPF_STORAGES"),
+    (0x15, "INET_DIAG_CGROUP_ID"),
+    (0x16, "INET_DIAG_SOCKOPT"),
+];
+static INET_DIAG_ATTRS: Xlat = Xlat {
+    name: "inet_diag_attrs",
+    dflt: "INET_DIAG_???",
+    x86_64: INET_DIAG_ATTRS_X86_64,
+    i386: INET_DIAG_ATTRS_X86_64,
+};
+
+/// strace's `netlink_diag_show` on x86_64.
+pub(crate) const NETLINK_DIAG_SHOW_X86_64: &[(u64, &str)] = &[
+    (0x1, "NDIAG_SHOW_MEMINFO"),
+    (0x2, "NDIAG_SHOW_GROUPS"),
+    (0x4, "NDIAG_SHOW_RING_CFG"),
+    (0x8, "NDIAG_SHOW_FLAGS"),
+];
+static NETLINK_DIAG_SHOW: Xlat = Xlat {
+    name: "netlink_diag_show",
+    dflt: "NDIAG_SHOW_???",
+    x86_64: NETLINK_DIAG_SHOW_X86_64,
+    i386: NETLINK_DIAG_SHOW_X86_64,
+};
+
+/// strace's `netlink_diag_attrs` on x86_64.
+pub(crate) const NETLINK_DIAG_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NETLINK_DIAG_MEMINFO"),
+    (0x1, "NETLINK_DIAG_GROUPS"),
+    (0x2, "NETLINK_DIAG_RX_RING"),
+    (0x3, "NETLINK_DIAG_TX_RING"),
+    (0x4, "NETLINK_DIAG_FLAGS"),
+];
+static NETLINK_DIAG_ATTRS: Xlat = Xlat {
+    name: "netlink_diag_attrs",
+    dflt: "NETLINK_DIAG_???",
+    x86_64: NETLINK_DIAG_ATTRS_X86_64,
+    i386: NETLINK_DIAG_ATTRS_X86_64,
+};
+
+/// strace's `netlink_states` on x86_64.
+pub(crate) const NETLINK_STATES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NETLINK_UNCONNECTED"),
+    (0x1, "NETLINK_CONNECTED"),
+    (0x7, "TCP_CLOSE"),
+];
+static NETLINK_STATES: Xlat = Xlat {
+    name: "netlink_states",
+    dflt: "NETLINK_???",
+    x86_64: NETLINK_STATES_X86_64,
+    i386: NETLINK_STATES_X86_64,
+};
+
+/// strace's `netlink_socket_flags` on x86_64.
+pub(crate) const NETLINK_SOCKET_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NDIAG_FLAG_CB_RUNNING"),
+    (0x2, "NDIAG_FLAG_PKTINFO"),
+    (0x4, "NDIAG_FLAG_BROADCAST_ERROR"),
+    (0x8, "NDIAG_FLAG_NO_ENOBUFS"),
+    (0x10, "NDIAG_FLAG_LISTEN_ALL_NSID"),
+    (0x20, "NDIAG_FLAG_CAP_ACK"),
+];
+static NETLINK_SOCKET_FLAGS: Xlat = Xlat {
+    name: "netlink_socket_flags",
+    dflt: "NDIAG_FLAG_???",
+    x86_64: NETLINK_SOCKET_FLAGS_X86_64,
+    i386: NETLINK_SOCKET_FLAGS_X86_64,
+};
+
+/// strace's `packet_diag_show` on x86_64.
+pub(crate) const PACKET_DIAG_SHOW_X86_64: &[(u64, &str)] = &[
+    (0x1, "PACKET_SHOW_INFO"),
+    (0x2, "PACKET_SHOW_MCLIST"),
+    (0x4, "PACKET_SHOW_RING_CFG"),
+    (0x8, "PACKET_SHOW_FANOUT"),
+    (0x10, "PACKET_SHOW_MEMINFO"),
+    (0x20, "PACKET_SHOW_FILTER"),
+];
+static PACKET_DIAG_SHOW: Xlat = Xlat {
+    name: "packet_diag_show",
+    dflt: "PACKET_SHOW_???",
+    x86_64: PACKET_DIAG_SHOW_X86_64,
+    i386: PACKET_DIAG_SHOW_X86_64,
+};
+
+/// strace's `packet_diag_attrs` on x86_64.
+pub(crate) const PACKET_DIAG_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "PACKET_DIAG_INFO"),
+    (0x1, "PACKET_DIAG_MCLIST"),
+    (0x2, "PACKET_DIAG_RX_RING"),
+    (0x3, "PACKET_DIAG_TX_RING"),
+    (0x4, "PACKET_DIAG_FANOUT"),
+    (0x5, "PACKET_DIAG_UID"),
+    (0x6, "PACKET_DIAG_MEMINFO"),
+    (0x7, "PACKET_DIAG_FILTER"),
+];
+static PACKET_DIAG_ATTRS: Xlat = Xlat {
+    name: "packet_diag_attrs",
+    dflt: "PACKET_DIAG_???",
+    x86_64: PACKET_DIAG_ATTRS_X86_64,
+    i386: PACKET_DIAG_ATTRS_X86_64,
+};
+
+/// strace's `smc_diag_extended_flags` on x86_64.
+pub(crate) const SMC_DIAG_EXTENDED_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<(SMC_DIAG_CONNINFO-1)"),
+    (0x2, "1<<(SMC_DIAG_LGRINFO-1)"),
+];
+static SMC_DIAG_EXTENDED_FLAGS: Xlat = Xlat {
+    name: "smc_diag_extended_flags",
+    dflt: "1<<SMC_DIAG_???",
+    x86_64: SMC_DIAG_EXTENDED_FLAGS_X86_64,
+    i386: SMC_DIAG_EXTENDED_FLAGS_X86_64,
+};
+
+/// strace's `smc_diag_attrs` on x86_64.
+pub(crate) const SMC_DIAG_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "SMC_DIAG_NONE"),
+    (0x1, "SMC_DIAG_CONNINFO"),
+    (0x2, "SMC_DIAG_LGRINFO"),
+    (0x3, "SMC_DIAG_SHUTDOWN"),
+    (0x4, "SMC_DIAG_DMBINFO"),
+    (0x5, "SMC_DIAG_FALLBACK"),
+];
+static SMC_DIAG_ATTRS: Xlat = Xlat {
+    name: "smc_diag_attrs",
+    dflt: "SMC_DIAG_???",
+    x86_64: SMC_DIAG_ATTRS_X86_64,
+    i386: SMC_DIAG_ATTRS_X86_64,
+};
+
+/// strace's `smc_states` on x86_64.
+pub(crate) const SMC_STATES_X86_64: &[(u64, &str)] = &[
+    (0x1, "SMC_ACTIVE"),
+    (0x2, "SMC_INIT"),
+    (0x7, "SMC_CLOSED"),
+    (0xa, "SMC_LISTEN"),
+    (0x14, "SMC_PEERCLOSEWAIT1"),
+    (0x15, "SMC_PEERCLOSEWAIT2"),
+    (0x18, "SMC_APPFINCLOSEWAIT"),
+    (0x16, "SMC_APPCLOSEWAIT1"),
+    (0x17, "SMC_APPCLOSEWAIT2"),
+    (0x19, "SMC_PEERFINCLOSEWAIT"),
+    (0x1a, "SMC_PEERABORTWAIT"),
+    (0x1b, "SMC_PROCESSABORT"),
+];
+static SMC_STATES: Xlat = Xlat {
+    name: "smc_states",
+    dflt: "SMC_???",
+    x86_64: SMC_STATES_X86_64,
+    i386: SMC_STATES_X86_64,
+};
+
+/// strace's `netlink_sk_meminfo_indices` on x86_64.
+pub(crate) const NETLINK_SK_MEMINFO_INDICES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SK_MEMINFO_RMEM_ALLOC"),
+    (0x1, "SK_MEMINFO_RCVBUF"),
+    (0x2, "SK_MEMINFO_WMEM_ALLOC"),
+    (0x3, "SK_MEMINFO_SNDBUF"),
+    (0x4, "SK_MEMINFO_FWD_ALLOC"),
+    (0x5, "SK_MEMINFO_WMEM_QUEUED"),
+    (0x6, "SK_MEMINFO_OPTMEM"),
+    (0x7, "SK_MEMINFO_BACKLOG"),
+    (0x8, "SK_MEMINFO_DROPS"),
+];
+static NETLINK_SK_MEMINFO_INDICES: Xlat = Xlat {
+    name: "netlink_sk_meminfo_indices",
+    dflt: "SK_MEMINFO_???",
+    x86_64: NETLINK_SK_MEMINFO_INDICES_X86_64,
+    i386: NETLINK_SK_MEMINFO_INDICES_X86_64,
+};
+
+/// strace's `neighbor_cache_entry_states` on x86_64.
+pub(crate) const NEIGHBOR_CACHE_ENTRY_STATES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NUD_NONE"),
+    (0x1, "NUD_INCOMPLETE"),
+    (0x2, "NUD_REACHABLE"),
+    (0x4, "NUD_STALE"),
+    (0x8, "NUD_DELAY"),
+    (0x10, "NUD_PROBE"),
+    (0x20, "NUD_FAILED"),
+    (0x40, "NUD_NOARP"),
+    (0x80, "NUD_PERMANENT"),
+];
+static NEIGHBOR_CACHE_ENTRY_STATES: Xlat = Xlat {
+    name: "neighbor_cache_entry_states",
+    dflt: "NUD_???",
+    x86_64: NEIGHBOR_CACHE_ENTRY_STATES_X86_64,
+    i386: NEIGHBOR_CACHE_ENTRY_STATES_X86_64,
+};
+
+/// strace's `neighbor_cache_entry_flags` on x86_64.
+pub(crate) const NEIGHBOR_CACHE_ENTRY_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NTF_USE"),
+    (0x2, "NTF_SELF"),
+    (0x4, "NTF_MASTER"),
+    (0x8, "NTF_PROXY"),
+    (0x10, "NTF_EXT_LEARNED"),
+    (0x20, "NTF_OFFLOADED"),
+    (0x40, "NTF_STICKY"),
+    (0x80, "NTF_ROUTER"),
+];
+static NEIGHBOR_CACHE_ENTRY_FLAGS: Xlat = Xlat {
+    name: "neighbor_cache_entry_flags",
+    dflt: "NTF_???",
+    x86_64: NEIGHBOR_CACHE_ENTRY_FLAGS_X86_64,
+    i386: NEIGHBOR_CACHE_ENTRY_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_neigh_attrs` on x86_64.
+pub(crate) const RTNL_NEIGH_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NDA_UNSPEC"),
+    (0x1, "NDA_DST"),
+    (0x2, "NDA_LLADDR"),
+    (0x3, "NDA_CACHEINFO"),
+    (0x4, "NDA_PROBES"),
+    (0x5, "NDA_VLAN"),
+    (0x6, "NDA_PORT"),
+    (0x7, "NDA_VNI"),
+    (0x8, "NDA_IFINDEX"),
+    (0x9, "NDA_MASTER"),
+    (0xa, "NDA_LINK_NETNSID"),
+    (0xb, "NDA_SRC_VNI"),
+    (0xc, "NDA_PROTOCOL"),
+    (0xd, "NDA_NH_ID"),
+    (0xe, "NDA_FDB_EXT_ATTRS"),
+    (0xf, "NDA_FLAGS_EXT"),
+    (0x10, "NDA_NDM_STATE_MASK"),
+    (0x11, "NDA_NDM_FLAGS_MASK"),
+];
+static RTNL_NEIGH_ATTRS: Xlat = Xlat {
+    name: "rtnl_neigh_attrs",
+    dflt: "NDA_???",
+    x86_64: RTNL_NEIGH_ATTRS_X86_64,
+    i386: RTNL_NEIGH_ATTRS_X86_64,
+};
+
+/// strace's `fib_rule_actions` on x86_64.
+pub(crate) const FIB_RULE_ACTIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "FR_ACT_UNSPEC"),
+    (0x1, "FR_ACT_TO_TBL"),
+    (0x2, "FR_ACT_GOTO"),
+    (0x3, "FR_ACT_NOP"),
+    (0x4, "FR_ACT_RES3"),
+    (0x5, "FR_ACT_RES4"),
+    (0x6, "FR_ACT_BLACKHOLE"),
+    (0x7, "FR_ACT_UNREACHABLE"),
+    (0x8, "FR_ACT_PROHIBIT"),
+];
+static FIB_RULE_ACTIONS: Xlat = Xlat {
+    name: "fib_rule_actions",
+    dflt: "FR_ACT_???",
+    x86_64: FIB_RULE_ACTIONS_X86_64,
+    i386: FIB_RULE_ACTIONS_X86_64,
+};
+
+/// strace's `fib_rule_flags` on x86_64.
+pub(crate) const FIB_RULE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FIB_RULE_PERMANENT"),
+    (0x2, "FIB_RULE_INVERT"),
+    (0x4, "FIB_RULE_UNRESOLVED"),
+    (0x8, "FIB_RULE_IIF_DETACHED"),
+    (0x10, "FIB_RULE_OIF_DETACHED"),
+    (0x10000, "FIB_RULE_FIND_SADDR"),
+];
+static FIB_RULE_FLAGS: Xlat = Xlat {
+    name: "fib_rule_flags",
+    dflt: "FIB_RULE_???",
+    x86_64: FIB_RULE_FLAGS_X86_64,
+    i386: FIB_RULE_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_rule_attrs` on x86_64.
+pub(crate) const RTNL_RULE_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "FRA_UNSPEC"),
+    (0x1, "FRA_DST"),
+    (0x2, "FRA_SRC"),
+    (0x3, "FRA_IIFNAME"),
+    (0x4, "FRA_GOTO"),
+    (0x5, "FRA_UNUSED2"),
+    (0x6, "FRA_PRIORITY"),
+    (0x7, "FRA_UNUSED3"),
+    (0x8, "FRA_UNUSED4"),
+    (0x9, "FRA_UNUSED5"),
+    (0xa, "FRA_FWMARK"),
+    (0xb, "FRA_FLOW"),
+    (0xc, "FRA_TUN_ID"),
+    (0xd, "FRA_SUPPRESS_IFGROUP"),
+    (0xe, "FRA_SUPPRESS_PREFIXLEN"),
+    (0xf, "FRA_TABLE"),
+    (0x10, "FRA_FWMASK"),
+    (0x11, "FRA_OIFNAME"),
+    (0x12, "FRA_PAD"),
+    (0x13, "FRA_L3MDEV"),
+    (0x14, "FRA_UID_RANGE"),
+    (0x15, "FRA_PROTOCOL"),
+    (0x16, "FRA_IP_PROTO"),
+    (0x17, "FRA_SPORT_RANGE"),
+    (0x18, "FRA_DPORT_RANGE"),
+];
+static RTNL_RULE_ATTRS: Xlat = Xlat {
+    name: "rtnl_rule_attrs",
+    dflt: "FRA_???",
+    x86_64: RTNL_RULE_ATTRS_X86_64,
+    i386: RTNL_RULE_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_neightbl_attrs` on x86_64.
+pub(crate) const RTNL_NEIGHTBL_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NDTA_UNSPEC"),
+    (0x1, "NDTA_NAME"),
+    (0x2, "NDTA_THRESH1"),
+    (0x3, "NDTA_THRESH2"),
+    (0x4, "NDTA_THRESH3"),
+    (0x5, "NDTA_CONFIG"),
+    (0x6, "NDTA_PARMS"),
+    (0x7, "NDTA_STATS"),
+    (0x8, "NDTA_GC_INTERVAL"),
+    (0x9, "NDTA_PAD"),
+];
+static RTNL_NEIGHTBL_ATTRS: Xlat = Xlat {
+    name: "rtnl_neightbl_attrs",
+    dflt: "NDTA_???",
+    x86_64: RTNL_NEIGHTBL_ATTRS_X86_64,
+    i386: RTNL_NEIGHTBL_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_addrlabel_attrs` on x86_64.
+pub(crate) const RTNL_ADDRLABEL_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IFAL_ADDRESS"),
+    (0x2, "IFAL_LABEL"),
+];
+static RTNL_ADDRLABEL_ATTRS: Xlat = Xlat {
+    name: "rtnl_addrlabel_attrs",
+    dflt: "IFAL_???",
+    x86_64: RTNL_ADDRLABEL_ATTRS_X86_64,
+    i386: RTNL_ADDRLABEL_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_dcb_attrs` on x86_64.
+pub(crate) const RTNL_DCB_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "DCB_ATTR_UNDEFINED"),
+    (0x1, "DCB_ATTR_IFNAME"),
+    (0x2, "DCB_ATTR_STATE"),
+    (0x3, "DCB_ATTR_PFC_STATE"),
+    (0x4, "DCB_ATTR_PFC_CFG"),
+    (0x5, "DCB_ATTR_NUM_TC"),
+    (0x6, "DCB_ATTR_PG_CFG"),
+    (0x7, "DCB_ATTR_SET_ALL"),
+    (0x8, "DCB_ATTR_PERM_HWADDR"),
+    (0x9, "DCB_ATTR_CAP"),
+    (0xa, "DCB_ATTR_NUMTCS"),
+    (0xb, "DCB_ATTR_BCN"),
+    (0xc, "DCB_ATTR_APP"),
+    (0xd, "DCB_ATTR_IEEE"),
+    (0xe, "DCB_ATTR_DCBX"),
+    (0xf, "DCB_ATTR_FEATCFG"),
+    (0x10, "DCB_ATTR_CEE"),
+];
+static RTNL_DCB_ATTRS: Xlat = Xlat {
+    name: "rtnl_dcb_attrs",
+    dflt: "DCB_ATTR_???",
+    x86_64: RTNL_DCB_ATTRS_X86_64,
+    i386: RTNL_DCB_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_netconf_attrs` on x86_64.
+pub(crate) const RTNL_NETCONF_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NETCONFA_UNSPEC"),
+    (0x1, "NETCONFA_IFINDEX"),
+    (0x2, "NETCONFA_FORWARDING"),
+    (0x3, "NETCONFA_RP_FILTER"),
+    (0x4, "NETCONFA_MC_FORWARDING"),
+    (0x5, "NETCONFA_PROXY_NEIGH"),
+    (0x6, "NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN"),
+    (0x7, "NETCONFA_INPUT"),
+    (0x8, "NETCONFA_BC_FORWARDING"),
+];
+static RTNL_NETCONF_ATTRS: Xlat = Xlat {
+    name: "rtnl_netconf_attrs",
+    dflt: "NETCONFA_???",
+    x86_64: RTNL_NETCONF_ATTRS_X86_64,
+    i386: RTNL_NETCONF_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_mdb_attrs` on x86_64.
+pub(crate) const RTNL_MDB_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDBA_UNSPEC"),
+    (0x1, "MDBA_MDB"),
+    (0x2, "MDBA_ROUTER"),
+];
+static RTNL_MDB_ATTRS: Xlat = Xlat {
+    name: "rtnl_mdb_attrs",
+    dflt: "MDBA_???",
+    x86_64: RTNL_MDB_ATTRS_X86_64,
+    i386: RTNL_MDB_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_nsid_attrs` on x86_64.
+pub(crate) const RTNL_NSID_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0xffffffffffffffff, "NETNSA_NSID_NOT_ASSIGNED"),
+    (0x0, "NETNSA_NONE"),
+    (0x1, "NETNSA_NSID"),
+    (0x2, "NETNSA_PID"),
+    (0x3, "NETNSA_FD"),
+    (0x4, "NETNSA_TARGET_NSID"),
+    (0x5, "NETNSA_CURRENT_NSID"),
+];
+static RTNL_NSID_ATTRS: Xlat = Xlat {
+    name: "rtnl_nsid_attrs",
+    dflt: "NETNSA_???",
+    x86_64: RTNL_NSID_ATTRS_X86_64,
+    i386: RTNL_NSID_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_nexthop_attrs` on x86_64.
+pub(crate) const RTNL_NEXTHOP_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NHA_UNSPEC"),
+    (0x1, "NHA_ID"),
+    (0x2, "NHA_GROUP"),
+    (0x3, "NHA_GROUP_TYPE"),
+    (0x4, "NHA_BLACKHOLE"),
+    (0x5, "NHA_OIF"),
+    (0x6, "NHA_GATEWAY"),
+    (0x7, "NHA_ENCAP_TYPE"),
+    (0x8, "NHA_ENCAP"),
+    (0x9, "NHA_GROUPS"),
+    (0xa, "NHA_MASTER"),
+    (0xb, "NHA_FDB"),
+    (0xc, "NHA_RES_GROUP"),
+    (0xd, "NHA_RES_BUCKET"),
+];
+static RTNL_NEXTHOP_ATTRS: Xlat = Xlat {
+    name: "rtnl_nexthop_attrs",
+    dflt: "NHA_???",
+    x86_64: RTNL_NEXTHOP_ATTRS_X86_64,
+    i386: RTNL_NEXTHOP_ATTRS_X86_64,
+};
+
+/// strace's `route_nexthop_flags` on x86_64.
+pub(crate) const ROUTE_NEXTHOP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RTNH_F_DEAD"),
+    (0x2, "RTNH_F_PERVASIVE"),
+    (0x4, "RTNH_F_ONLINK"),
+    (0x8, "RTNH_F_OFFLOAD"),
+    (0x10, "RTNH_F_LINKDOWN"),
+    (0x20, "RTNH_F_UNRESOLVED"),
+    (0x40, "RTNH_F_TRAP"),
+];
+static ROUTE_NEXTHOP_FLAGS: Xlat = Xlat {
+    name: "route_nexthop_flags",
+    dflt: "RTNH_F_???",
+    x86_64: ROUTE_NEXTHOP_FLAGS_X86_64,
+    i386: ROUTE_NEXTHOP_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_tc_attrs` on x86_64.
+pub(crate) const RTNL_TC_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCA_UNSPEC"),
+    (0x1, "TCA_KIND"),
+    (0x2, "TCA_OPTIONS"),
+    (0x3, "TCA_STATS"),
+    (0x4, "TCA_XSTATS"),
+    (0x5, "TCA_RATE"),
+    (0x6, "TCA_FCNT"),
+    (0x7, "TCA_STATS2"),
+    (0x8, "TCA_STAB"),
+    (0x9, "TCA_PAD"),
+    (0xa, "TCA_DUMP_INVISIBLE"),
+    (0xb, "TCA_CHAIN"),
+    (0xc, "TCA_HW_OFFLOAD"),
+    (0xd, "TCA_INGRESS_BLOCK"),
+    (0xe, "TCA_EGRESS_BLOCK"),
+    (0xf, "TCA_DUMP_FLAGS"),
+];
+static RTNL_TC_ATTRS: Xlat = Xlat {
+    name: "rtnl_tc_attrs",
+    dflt: "TCA_???",
+    x86_64: RTNL_TC_ATTRS_X86_64,
+    i386: RTNL_TC_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_tc_action_attrs` on x86_64.
+pub(crate) const RTNL_TC_ACTION_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCA_ACT_UNSPEC"),
+    (0x1, "TCA_ACT_KIND"),
+    (0x2, "TCA_ACT_OPTIONS"),
+    (0x3, "TCA_ACT_INDEX"),
+    (0x4, "TCA_ACT_STATS"),
+    (0x5, "TCA_ACT_PAD"),
+    (0x6, "TCA_ACT_COOKIE"),
+    (0x7, "TCA_ACT_FLAGS"),
+    (0x8, "TCA_ACT_HW_STATS"),
+    (0x9, "TCA_ACT_USED_HW_STATS"),
+    (0xa, "TCA_ACT_IN_HW_COUNT"),
+];
+static RTNL_TC_ACTION_ATTRS: Xlat = Xlat {
+    name: "rtnl_tc_action_attrs",
+    dflt: "TCA_ACT_???",
+    x86_64: RTNL_TC_ACTION_ATTRS_X86_64,
+    i386: RTNL_TC_ACTION_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_family` on x86_64.
+pub(crate) const RTNL_FAMILY_X86_64: &[(u64, &str)] = &[
+    (0x80, "RTNL_FAMILY_IPMR"),
+    (0x81, "RTNL_FAMILY_IP6MR"),
+];
+static RTNL_FAMILY: Xlat = Xlat {
+    name: "rtnl_family",
+    dflt: "RTNL_FAMILY_???",
+    x86_64: RTNL_FAMILY_X86_64,
+    i386: RTNL_FAMILY_X86_64,
+};
+
+/// strace's `inet_diag_bytecodes` on x86_64.
+pub(crate) const INET_DIAG_BYTECODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "INET_DIAG_BC_NOP"),
+    (0x1, "INET_DIAG_BC_JMP"),
+    (0x2, "INET_DIAG_BC_S_GE"),
+    (0x3, "INET_DIAG_BC_S_LE"),
+    (0x4, "INET_DIAG_BC_D_GE"),
+    (0x5, "INET_DIAG_BC_D_LE"),
+    (0x6, "INET_DIAG_BC_AUTO"),
+    (0x7, "INET_DIAG_BC_S_COND"),
+    (0x8, "INET_DIAG_BC_D_COND"),
+    (0x9, "INET_DIAG_BC_DEV_COND"),
+    (0xa, "INET_DIAG_BC_MARK_COND"),
+    (0xb, "INET_DIAG_BC_S_EQ"),
+    (0xc, "INET_DIAG_BC_D_EQ"),
+    (0xd, "INET_DIAG_BC_CGROUP_COND"),
+];
+static INET_DIAG_BYTECODES: Xlat = Xlat {
+    name: "inet_diag_bytecodes",
+    dflt: "INET_DIAG_BC_???",
+    x86_64: INET_DIAG_BYTECODES_X86_64,
+    i386: INET_DIAG_BYTECODES_X86_64,
+};
+
+/// strace's `ip_type_of_services` on x86_64.
+pub(crate) const IP_TYPE_OF_SERVICES_X86_64: &[(u64, &str)] = &[
+    (0x10, "IPTOS_LOWDELAY"),
+    (0x8, "IPTOS_THROUGHPUT"),
+    (0x4, "IPTOS_RELIABILITY"),
+    (0x2, "IPTOS_MINCOST"),
+];
+static IP_TYPE_OF_SERVICES: Xlat = Xlat {
+    name: "ip_type_of_services",
+    dflt: "IPTOS_TOS_???",
+    x86_64: IP_TYPE_OF_SERVICES_X86_64,
+    i386: IP_TYPE_OF_SERVICES_X86_64,
+};
+
+/// strace's `ethernet_protocols` on x86_64.
+pub(crate) const ETHERNET_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+    (0x1, "ETH_P_802_3"),
+    (0x2, "ETH_P_AX25"),
+    (0x3, "ETH_P_ALL"),
+    (0x4, "ETH_P_802_2"),
+    (0x5, "ETH_P_SNAP"),
+    (0x6, "ETH_P_DDCMP"),
+    (0x7, "ETH_P_WAN_PPP"),
+    (0x8, "ETH_P_PPP_MP"),
+    (0x9, "ETH_P_LOCALTALK"),
+    (0xc, "ETH_P_CAN"),
+    (0xd, "ETH_P_CANFD"),
+    (0xe, "ETH_P_CANXL"),
+    (0x10, "ETH_P_PPPTALK"),
+    (0x11, "ETH_P_TR_802_2"),
+    (0x15, "ETH_P_MOBITEX"),
+    (0x16, "ETH_P_CONTROL"),
+    (0x17, "ETH_P_IRDA"),
+    (0x18, "ETH_P_ECONET"),
+    (0x19, "ETH_P_HDLC"),
+    (0x1a, "ETH_P_ARCNET"),
+    (0x1b, "ETH_P_DSA"),
+    (0x1c, "ETH_P_TRAILER"),
+    (0x60, "ETH_P_LOOP"),
+    (0xf5, "ETH_P_PHONET"),
+    (0xf6, "ETH_P_IEEE802154"),
+    (0xf7, "ETH_P_CAIF"),
+    (0xf8, "ETH_P_XDSA"),
+    (0xf9, "ETH_P_MAP"),
+    (0xfa, "ETH_P_MCTP"),
+    (0x200, "ETH_P_PUP"),
+    (0x201, "ETH_P_PUPAT"),
+    (0x600, "ETH_P_802_3_MIN"),
+    (0x800, "ETH_P_IP"),
+    (0x805, "ETH_P_X25"),
+    (0x806, "ETH_P_ARP"),
+    (0x8ff, "ETH_P_BPQ"),
+    (0xa00, "ETH_P_IEEEPUP"),
+    (0xa01, "ETH_P_IEEEPUPAT"),
+    (0x22eb, "ETH_P_ERSPAN2"),
+    (0x22f0, "ETH_P_TSN"),
+    (0x4305, "ETH_P_BATMAN"),
+    (0x6000, "ETH_P_DEC"),
+    (0x6001, "ETH_P_DNA_DL"),
+    (0x6002, "ETH_P_DNA_RC"),
+    (0x6003, "ETH_P_DNA_RT"),
+    (0x6004, "ETH_P_LAT"),
+    (0x6005, "ETH_P_DIAG"),
+    (0x6006, "ETH_P_CUST"),
+    (0x6007, "ETH_P_SCA"),
+    (0x6558, "ETH_P_TEB"),
+    (0x8035, "ETH_P_RARP"),
+    (0x809b, "ETH_P_ATALK"),
+    (0x80f3, "ETH_P_AARP"),
+    (0x8100, "ETH_P_8021Q"),
+    (0x8137, "ETH_P_IPX"),
+    (0x86dd, "ETH_P_IPV6"),
+    (0x8808, "ETH_P_PAUSE"),
+    (0x8809, "ETH_P_SLOW"),
+    (0x883e, "ETH_P_WCCP"),
+    (0x8847, "ETH_P_MPLS_UC"),
+    (0x8848, "ETH_P_MPLS_MC"),
+    (0x884c, "ETH_P_ATMMPOA"),
+    (0x8863, "ETH_P_PPP_DISC"),
+    (0x8864, "ETH_P_PPP_SES"),
+    (0x886c, "ETH_P_LINK_CTL"),
+    (0x8884, "ETH_P_ATMFATE"),
+    (0x888e, "ETH_P_PAE"),
+    (0x8899, "ETH_P_REALTEK"),
+    (0x88a2, "ETH_P_AOE"),
+    (0x88a8, "ETH_P_8021AD"),
+    (0x88b5, "ETH_P_802_EX1"),
+    (0x88be, "ETH_P_ERSPAN"),
+    (0x88c7, "ETH_P_PREAUTH"),
+    (0x88ca, "ETH_P_TIPC"),
+    (0x88cc, "ETH_P_LLDP"),
+    (0x88e3, "ETH_P_MRP"),
+    (0x88e5, "ETH_P_MACSEC"),
+    (0x88e7, "ETH_P_8021AH"),
+    (0x88f5, "ETH_P_MVRP"),
+    (0x88f7, "ETH_P_1588"),
+    (0x88f8, "ETH_P_NCSI"),
+    (0x88fb, "ETH_P_PRP"),
+    (0x8902, "ETH_P_CFM"),
+    (0x8906, "ETH_P_FCOE"),
+    (0x890d, "ETH_P_TDLS"),
+    (0x8914, "ETH_P_FIP"),
+    (0x8915, "ETH_P_IBOE"),
+    (0x8917, "ETH_P_80221"),
+    (0x892f, "ETH_P_HSR"),
+    (0x894f, "ETH_P_NSH"),
+    (0x9000, "ETH_P_LOOPBACK"),
+    (0x9100, "ETH_P_QINQ1"),
+    (0x9200, "ETH_P_QINQ2"),
+    (0x9300, "ETH_P_QINQ3"),
+    (0xdada, "ETH_P_EDSA"),
+    (0xdadb, "ETH_P_DSA_8021Q"),
+    (0xe001, "ETH_P_DSA_A5PSW"),
+    (0xed3e, "ETH_P_IFE"),
+    (0xfbfb, "ETH_P_AF_IUCV"),
+];
+static ETHERNET_PROTOCOLS: Xlat = Xlat {
+    name: "ethernet_protocols",
+    dflt: "ETH_P_???",
+    x86_64: ETHERNET_PROTOCOLS_X86_64,
+    i386: ETHERNET_PROTOCOLS_X86_64,
+};
+
+/// strace's `dcb_commands` on x86_64.
+pub(crate) const DCB_COMMANDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "DCB_CMD_UNDEFINED"),
+    (0x1, "DCB_CMD_GSTATE"),
+    (0x2, "DCB_CMD_SSTATE"),
+    (0x3, "DCB_CMD_PGTX_GCFG"),
+    (0x4, "DCB_CMD_PGTX_SCFG"),
+    (0x5, "DCB_CMD_PGRX_GCFG"),
+    (0x6, "DCB_CMD_PGRX_SCFG"),
+    (0x7, "DCB_CMD_PFC_GCFG"),
+    (0x8, "DCB_CMD_PFC_SCFG"),
+    (0x9, "DCB_CMD_SET_ALL"),
+    (0xa, "DCB_CMD_GPERM_HWADDR"),
+    (0xb, "DCB_CMD_GCAP"),
+    (0xc, "DCB_CMD_GNUMTCS"),
+    (0xd, "DCB_CMD_SNUMTCS"),
+    (0xe, "DCB_CMD_PFC_GSTATE"),
+    (0xf, "DCB_CMD_PFC_SSTATE"),
+    (0x10, "DCB_CMD_BCN_GCFG"),
+    (0x11, "DCB_CMD_BCN_SCFG"),
+    (0x12, "DCB_CMD_GAPP"),
+    (0x13, "DCB_CMD_SAPP"),
+    (0x14, "DCB_CMD_IEEE_SET"),
+    (0x15, "DCB_CMD_IEEE_GET"),
+    (0x16, "DCB_CMD_GDCBX"),
+    (0x17, "DCB_CMD_SDCBX"),
+    (0x18, "DCB_CMD_GFEATCFG"),
+    (0x19, "DCB_CMD_SFEATCFG"),
+    (0x1a, "DCB_CMD_CEE_GET"),
+    (0x1b, "DCB_CMD_IEEE_DEL"),
+];
+static DCB_COMMANDS: Xlat = Xlat {
+    name: "dcb_commands",
+    dflt: "DCB_CMD_???",
+    x86_64: DCB_COMMANDS_X86_64,
+    i386: DCB_COMMANDS_X86_64,
+};
+
+/// strace's `smc_diag_mode` on x86_64.
+pub(crate) const SMC_DIAG_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "SMC_DIAG_MODE_SMCR"),
+    (0x1, "SMC_DIAG_MODE_FALLBACK_TCP"),
+    (0x2, "SMC_DIAG_MODE_SMCD"),
+];
+static SMC_DIAG_MODE: Xlat = Xlat {
+    name: "smc_diag_mode",
+    dflt: "SMC_DIAG_MODE_???",
+    x86_64: SMC_DIAG_MODE_X86_64,
+    i386: SMC_DIAG_MODE_X86_64,
+};
+
+/// strace's `ifstats_attr_flags` on x86_64.
+pub(crate) const IFSTATS_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<IFLA_STATS_UNSPEC"),
+    (0x2, "1<<IFLA_STATS_LINK_64"),
+    (0x4, "1<<IFLA_STATS_LINK_XSTATS"),
+    (0x8, "1<<IFLA_STATS_LINK_XSTATS_SLAVE"),
+    (0x10, "1<<IFLA_STATS_LINK_OFFLOAD_XSTATS"),
+    (0x20, "1<<IFLA_STATS_AF_SPEC"),
+];
+static IFSTATS_ATTR_FLAGS: Xlat = Xlat {
+    name: "ifstats_attr_flags",
+    dflt: "1<<IFLA_STATS_???",
+    x86_64: IFSTATS_ATTR_FLAGS_X86_64,
+    i386: IFSTATS_ATTR_FLAGS_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -4892,11 +6667,167 @@ pub enum Table {
     TermOflagsVtdly,
     /// strace's `term_oflags_ffdly` table.
     TermOflagsFfdly,
+    /// strace's `netlink_types` table.
+    NetlinkTypes,
+    /// strace's `netlink_flags` table.
+    NetlinkFlags,
+    /// strace's `netlink_get_flags` table.
+    NetlinkGetFlags,
+    /// strace's `netlink_new_flags` table.
+    NetlinkNewFlags,
+    /// strace's `netlink_delete_flags` table.
+    NetlinkDeleteFlags,
+    /// strace's `netlink_ack_flags` table.
+    NetlinkAckFlags,
+    /// strace's `nlmsgerr_attrs` table.
+    NlmsgerrAttrs,
+    /// strace's `nl_route_types` table.
+    NlRouteTypes,
+    /// strace's `nl_audit_types` table.
+    NlAuditTypes,
+    /// strace's `nl_crypto_types` table.
+    NlCryptoTypes,
+    /// strace's `nl_selinux_types` table.
+    NlSelinuxTypes,
+    /// strace's `nl_sock_diag_types` table.
+    NlSockDiagTypes,
+    /// strace's `nl_xfrm_types` table.
+    NlXfrmTypes,
+    /// strace's `nl_netfilter_subsys_ids` table.
+    NlNetfilterSubsysIds,
+    /// strace's `nl_netfilter_msg_types` table.
+    NlNetfilterMsgTypes,
+    /// strace's `nf_ctnetlink_msg_types` table.
+    NfCtnetlinkMsgTypes,
+    /// strace's `nf_ctnetlink_exp_msg_types` table.
+    NfCtnetlinkExpMsgTypes,
+    /// strace's `nf_queue_msg_types` table.
+    NfQueueMsgTypes,
+    /// strace's `nf_ulog_msg_types` table.
+    NfUlogMsgTypes,
+    /// strace's `nf_osf_msg_types` table.
+    NfOsfMsgTypes,
+    /// strace's `nf_ipset_msg_types` table.
+    NfIpsetMsgTypes,
+    /// strace's `nf_acct_msg_types` table.
+    NfAcctMsgTypes,
+    /// strace's `nf_cttimeout_msg_types` table.
+    NfCttimeoutMsgTypes,
+    /// strace's `nf_cthelper_msg_types` table.
+    NfCthelperMsgTypes,
+    /// strace's `nf_nftables_msg_types` table.
+    NfNftablesMsgTypes,
+    /// strace's `nf_nft_compat_msg_types` table.
+    NfNftCompatMsgTypes,
+    /// strace's `nf_hook_msg_types` table.
+    NfHookMsgTypes,
+    /// strace's `netfilter_versions` table.
+    NetfilterVersions,
+    /// strace's `iffflags` table.
+    Iffflags,
+    /// strace's `ifaddrflags` table.
+    Ifaddrflags,
+    /// strace's `routing_scopes` table.
+    RoutingScopes,
+    /// strace's `routing_table_ids` table.
+    RoutingTableIds,
+    /// strace's `routing_protocols` table.
+    RoutingProtocols,
+    /// strace's `routing_types` table.
+    RoutingTypes,
+    /// strace's `routing_flags` table.
+    RoutingFlags,
+    /// strace's `rtnl_link_attrs` table.
+    RtnlLinkAttrs,
+    /// strace's `rtnl_addr_attrs` table.
+    RtnlAddrAttrs,
+    /// strace's `rtnl_route_attrs` table.
+    RtnlRouteAttrs,
+    /// strace's `unix_diag_show` table.
+    UnixDiagShow,
+    /// strace's `unix_diag_attrs` table.
+    UnixDiagAttrs,
+    /// strace's `tcp_states` table.
+    TcpStates,
+    /// strace's `tcp_state_flags` table.
+    TcpStateFlags,
+    /// strace's `inet_diag_extended_flags` table.
+    InetDiagExtendedFlags,
+    /// strace's `inet_diag_req_attrs` table.
+    InetDiagReqAttrs,
+    /// strace's `inet_diag_attrs` table.
+    InetDiagAttrs,
+    /// strace's `netlink_diag_show` table.
+    NetlinkDiagShow,
+    /// strace's `netlink_diag_attrs` table.
+    NetlinkDiagAttrs,
+    /// strace's `netlink_states` table.
+    NetlinkStates,
+    /// strace's `netlink_socket_flags` table.
+    NetlinkSocketFlags,
+    /// strace's `packet_diag_show` table.
+    PacketDiagShow,
+    /// strace's `packet_diag_attrs` table.
+    PacketDiagAttrs,
+    /// strace's `smc_diag_extended_flags` table.
+    SmcDiagExtendedFlags,
+    /// strace's `smc_diag_attrs` table.
+    SmcDiagAttrs,
+    /// strace's `smc_states` table.
+    SmcStates,
+    /// strace's `netlink_sk_meminfo_indices` table.
+    NetlinkSkMeminfoIndices,
+    /// strace's `neighbor_cache_entry_states` table.
+    NeighborCacheEntryStates,
+    /// strace's `neighbor_cache_entry_flags` table.
+    NeighborCacheEntryFlags,
+    /// strace's `rtnl_neigh_attrs` table.
+    RtnlNeighAttrs,
+    /// strace's `fib_rule_actions` table.
+    FibRuleActions,
+    /// strace's `fib_rule_flags` table.
+    FibRuleFlags,
+    /// strace's `rtnl_rule_attrs` table.
+    RtnlRuleAttrs,
+    /// strace's `rtnl_neightbl_attrs` table.
+    RtnlNeightblAttrs,
+    /// strace's `rtnl_addrlabel_attrs` table.
+    RtnlAddrlabelAttrs,
+    /// strace's `rtnl_dcb_attrs` table.
+    RtnlDcbAttrs,
+    /// strace's `rtnl_netconf_attrs` table.
+    RtnlNetconfAttrs,
+    /// strace's `rtnl_mdb_attrs` table.
+    RtnlMdbAttrs,
+    /// strace's `rtnl_nsid_attrs` table.
+    RtnlNsidAttrs,
+    /// strace's `rtnl_nexthop_attrs` table.
+    RtnlNexthopAttrs,
+    /// strace's `route_nexthop_flags` table.
+    RouteNexthopFlags,
+    /// strace's `rtnl_tc_attrs` table.
+    RtnlTcAttrs,
+    /// strace's `rtnl_tc_action_attrs` table.
+    RtnlTcActionAttrs,
+    /// strace's `rtnl_family` table.
+    RtnlFamily,
+    /// strace's `inet_diag_bytecodes` table.
+    InetDiagBytecodes,
+    /// strace's `ip_type_of_services` table.
+    IpTypeOfServices,
+    /// strace's `ethernet_protocols` table.
+    EthernetProtocols,
+    /// strace's `dcb_commands` table.
+    DcbCommands,
+    /// strace's `smc_diag_mode` table.
+    SmcDiagMode,
+    /// strace's `ifstats_attr_flags` table.
+    IfstatsAttrFlags,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 225] = [
+    pub const ALL: [Table; 303] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -5122,6 +7053,84 @@ impl Table {
         Table::TermOflagsBsdly,
         Table::TermOflagsVtdly,
         Table::TermOflagsFfdly,
+        Table::NetlinkTypes,
+        Table::NetlinkFlags,
+        Table::NetlinkGetFlags,
+        Table::NetlinkNewFlags,
+        Table::NetlinkDeleteFlags,
+        Table::NetlinkAckFlags,
+        Table::NlmsgerrAttrs,
+        Table::NlRouteTypes,
+        Table::NlAuditTypes,
+        Table::NlCryptoTypes,
+        Table::NlSelinuxTypes,
+        Table::NlSockDiagTypes,
+        Table::NlXfrmTypes,
+        Table::NlNetfilterSubsysIds,
+        Table::NlNetfilterMsgTypes,
+        Table::NfCtnetlinkMsgTypes,
+        Table::NfCtnetlinkExpMsgTypes,
+        Table::NfQueueMsgTypes,
+        Table::NfUlogMsgTypes,
+        Table::NfOsfMsgTypes,
+        Table::NfIpsetMsgTypes,
+        Table::NfAcctMsgTypes,
+        Table::NfCttimeoutMsgTypes,
+        Table::NfCthelperMsgTypes,
+        Table::NfNftablesMsgTypes,
+        Table::NfNftCompatMsgTypes,
+        Table::NfHookMsgTypes,
+        Table::NetfilterVersions,
+        Table::Iffflags,
+        Table::Ifaddrflags,
+        Table::RoutingScopes,
+        Table::RoutingTableIds,
+        Table::RoutingProtocols,
+        Table::RoutingTypes,
+        Table::RoutingFlags,
+        Table::RtnlLinkAttrs,
+        Table::RtnlAddrAttrs,
+        Table::RtnlRouteAttrs,
+        Table::UnixDiagShow,
+        Table::UnixDiagAttrs,
+        Table::TcpStates,
+        Table::TcpStateFlags,
+        Table::InetDiagExtendedFlags,
+        Table::InetDiagReqAttrs,
+        Table::InetDiagAttrs,
+        Table::NetlinkDiagShow,
+        Table::NetlinkDiagAttrs,
+        Table::NetlinkStates,
+        Table::NetlinkSocketFlags,
+        Table::PacketDiagShow,
+        Table::PacketDiagAttrs,
+        Table::SmcDiagExtendedFlags,
+        Table::SmcDiagAttrs,
+        Table::SmcStates,
+        Table::NetlinkSkMeminfoIndices,
+        Table::NeighborCacheEntryStates,
+        Table::NeighborCacheEntryFlags,
+        Table::RtnlNeighAttrs,
+        Table::FibRuleActions,
+        Table::FibRuleFlags,
+        Table::RtnlRuleAttrs,
+        Table::RtnlNeightblAttrs,
+        Table::RtnlAddrlabelAttrs,
+        Table::RtnlDcbAttrs,
+        Table::RtnlNetconfAttrs,
+        Table::RtnlMdbAttrs,
+        Table::RtnlNsidAttrs,
+        Table::RtnlNexthopAttrs,
+        Table::RouteNexthopFlags,
+        Table::RtnlTcAttrs,
+        Table::RtnlTcActionAttrs,
+        Table::RtnlFamily,
+        Table::InetDiagBytecodes,
+        Table::IpTypeOfServices,
+        Table::EthernetProtocols,
+        Table::DcbCommands,
+        Table::SmcDiagMode,
+        Table::IfstatsAttrFlags,
     ];
 
     /// The table's names and values.
@@ -5352,6 +7361,84 @@ impl Table {
             Table::TermOflagsBsdly => &TERM_OFLAGS_BSDLY,
             Table::TermOflagsVtdly => &TERM_OFLAGS_VTDLY,
             Table::TermOflagsFfdly => &TERM_OFLAGS_FFDLY,
+            Table::NetlinkTypes => &NETLINK_TYPES,
+            Table::NetlinkFlags => &NETLINK_FLAGS,
+            Table::NetlinkGetFlags => &NETLINK_GET_FLAGS,
+            Table::NetlinkNewFlags => &NETLINK_NEW_FLAGS,
+            Table::NetlinkDeleteFlags => &NETLINK_DELETE_FLAGS,
+            Table::NetlinkAckFlags => &NETLINK_ACK_FLAGS,
+            Table::NlmsgerrAttrs => &NLMSGERR_ATTRS,
+            Table::NlRouteTypes => &NL_ROUTE_TYPES,
+            Table::NlAuditTypes => &NL_AUDIT_TYPES,
+            Table::NlCryptoTypes => &NL_CRYPTO_TYPES,
+            Table::NlSelinuxTypes => &NL_SELINUX_TYPES,
+            Table::NlSockDiagTypes => &NL_SOCK_DIAG_TYPES,
+            Table::NlXfrmTypes => &NL_XFRM_TYPES,
+            Table::NlNetfilterSubsysIds => &NL_NETFILTER_SUBSYS_IDS,
+            Table::NlNetfilterMsgTypes => &NL_NETFILTER_MSG_TYPES,
+            Table::NfCtnetlinkMsgTypes => &NF_CTNETLINK_MSG_TYPES,
+            Table::NfCtnetlinkExpMsgTypes => &NF_CTNETLINK_EXP_MSG_TYPES,
+            Table::NfQueueMsgTypes => &NF_QUEUE_MSG_TYPES,
+            Table::NfUlogMsgTypes => &NF_ULOG_MSG_TYPES,
+            Table::NfOsfMsgTypes => &NF_OSF_MSG_TYPES,
+            Table::NfIpsetMsgTypes => &NF_IPSET_MSG_TYPES,
+            Table::NfAcctMsgTypes => &NF_ACCT_MSG_TYPES,
+            Table::NfCttimeoutMsgTypes => &NF_CTTIMEOUT_MSG_TYPES,
+            Table::NfCthelperMsgTypes => &NF_CTHELPER_MSG_TYPES,
+            Table::NfNftablesMsgTypes => &NF_NFTABLES_MSG_TYPES,
+            Table::NfNftCompatMsgTypes => &NF_NFT_COMPAT_MSG_TYPES,
+            Table::NfHookMsgTypes => &NF_HOOK_MSG_TYPES,
+            Table::NetfilterVersions => &NETFILTER_VERSIONS,
+            Table::Iffflags => &IFFFLAGS,
+            Table::Ifaddrflags => &IFADDRFLAGS,
+            Table::RoutingScopes => &ROUTING_SCOPES,
+            Table::RoutingTableIds => &ROUTING_TABLE_IDS,
+            Table::RoutingProtocols => &ROUTING_PROTOCOLS,
+            Table::RoutingTypes => &ROUTING_TYPES,
+            Table::RoutingFlags => &ROUTING_FLAGS,
+            Table::RtnlLinkAttrs => &RTNL_LINK_ATTRS,
+            Table::RtnlAddrAttrs => &RTNL_ADDR_ATTRS,
+            Table::RtnlRouteAttrs => &RTNL_ROUTE_ATTRS,
+            Table::UnixDiagShow => &UNIX_DIAG_SHOW,
+            Table::UnixDiagAttrs => &UNIX_DIAG_ATTRS,
+            Table::TcpStates => &TCP_STATES,
+            Table::TcpStateFlags => &TCP_STATE_FLAGS,
+            Table::InetDiagExtendedFlags => &INET_DIAG_EXTENDED_FLAGS,
+            Table::InetDiagReqAttrs => &INET_DIAG_REQ_ATTRS,
+            Table::InetDiagAttrs => &INET_DIAG_ATTRS,
+            Table::NetlinkDiagShow => &NETLINK_DIAG_SHOW,
+            Table::NetlinkDiagAttrs => &NETLINK_DIAG_ATTRS,
+            Table::NetlinkStates => &NETLINK_STATES,
+            Table::NetlinkSocketFlags => &NETLINK_SOCKET_FLAGS,
+            Table::PacketDiagShow => &PACKET_DIAG_SHOW,
+            Table::PacketDiagAttrs => &PACKET_DIAG_ATTRS,
+            Table::SmcDiagExtendedFlags => &SMC_DIAG_EXTENDED_FLAGS,
+            Table::SmcDiagAttrs => &SMC_DIAG_ATTRS,
+            Table::SmcStates => &SMC_STATES,
+            Table::NetlinkSkMeminfoIndices => &NETLINK_SK_MEMINFO_INDICES,
+            Table::NeighborCacheEntryStates => &NEIGHBOR_CACHE_ENTRY_STATES,
+            Table::NeighborCacheEntryFlags => &NEIGHBOR_CACHE_ENTRY_FLAGS,
+            Table::RtnlNeighAttrs => &RTNL_NEIGH_ATTRS,
+            Table::FibRuleActions => &FIB_RULE_ACTIONS,
+            Table::FibRuleFlags => &FIB_RULE_FLAGS,
+            Table::RtnlRuleAttrs => &RTNL_RULE_ATTRS,
+            Table::RtnlNeightblAttrs => &RTNL_NEIGHTBL_ATTRS,
+            Table::RtnlAddrlabelAttrs => &RTNL_ADDRLABEL_ATTRS,
+            Table::RtnlDcbAttrs => &RTNL_DCB_ATTRS,
+            Table::RtnlNetconfAttrs => &RTNL_NETCONF_ATTRS,
+            Table::RtnlMdbAttrs => &RTNL_MDB_ATTRS,
+            Table::RtnlNsidAttrs => &RTNL_NSID_ATTRS,
+            Table::RtnlNexthopAttrs => &RTNL_NEXTHOP_ATTRS,
+            Table::RouteNexthopFlags => &ROUTE_NEXTHOP_FLAGS,
+            Table::RtnlTcAttrs => &RTNL_TC_ATTRS,
+            Table::RtnlTcActionAttrs => &RTNL_TC_ACTION_ATTRS,
+            Table::RtnlFamily => &RTNL_FAMILY,
+            Table::InetDiagBytecodes => &INET_DIAG_BYTECODES,
+            Table::IpTypeOfServices => &IP_TYPE_OF_SERVICES,
+            Table::EthernetProtocols => &ETHERNET_PROTOCOLS,
+            Table::DcbCommands => &DCB_COMMANDS,
+            Table::SmcDiagMode => &SMC_DIAG_MODE,
+            Table::IfstatsAttrFlags => &IFSTATS_ATTR_FLAGS,
         }
     }
 
@@ -5583,6 +7670,84 @@ impl Table {
             "term_oflags_bsdly" => Table::TermOflagsBsdly,
             "term_oflags_vtdly" => Table::TermOflagsVtdly,
             "term_oflags_ffdly" => Table::TermOflagsFfdly,
+            "netlink_types" => Table::NetlinkTypes,
+            "netlink_flags" => Table::NetlinkFlags,
+            "netlink_get_flags" => Table::NetlinkGetFlags,
+            "netlink_new_flags" => Table::NetlinkNewFlags,
+            "netlink_delete_flags" => Table::NetlinkDeleteFlags,
+            "netlink_ack_flags" => Table::NetlinkAckFlags,
+            "nlmsgerr_attrs" => Table::NlmsgerrAttrs,
+            "nl_route_types" => Table::NlRouteTypes,
+            "nl_audit_types" => Table::NlAuditTypes,
+            "nl_crypto_types" => Table::NlCryptoTypes,
+            "nl_selinux_types" => Table::NlSelinuxTypes,
+            "nl_sock_diag_types" => Table::NlSockDiagTypes,
+            "nl_xfrm_types" => Table::NlXfrmTypes,
+            "nl_netfilter_subsys_ids" => Table::NlNetfilterSubsysIds,
+            "nl_netfilter_msg_types" => Table::NlNetfilterMsgTypes,
+            "nf_ctnetlink_msg_types" => Table::NfCtnetlinkMsgTypes,
+            "nf_ctnetlink_exp_msg_types" => Table::NfCtnetlinkExpMsgTypes,
+            "nf_queue_msg_types" => Table::NfQueueMsgTypes,
+            "nf_ulog_msg_types" => Table::NfUlogMsgTypes,
+            "nf_osf_msg_types" => Table::NfOsfMsgTypes,
+            "nf_ipset_msg_types" => Table::NfIpsetMsgTypes,
+            "nf_acct_msg_types" => Table::NfAcctMsgTypes,
+            "nf_cttimeout_msg_types" => Table::NfCttimeoutMsgTypes,
+            "nf_cthelper_msg_types" => Table::NfCthelperMsgTypes,
+            "nf_nftables_msg_types" => Table::NfNftablesMsgTypes,
+            "nf_nft_compat_msg_types" => Table::NfNftCompatMsgTypes,
+            "nf_hook_msg_types" => Table::NfHookMsgTypes,
+            "netfilter_versions" => Table::NetfilterVersions,
+            "iffflags" => Table::Iffflags,
+            "ifaddrflags" => Table::Ifaddrflags,
+            "routing_scopes" => Table::RoutingScopes,
+            "routing_table_ids" => Table::RoutingTableIds,
+            "routing_protocols" => Table::RoutingProtocols,
+            "routing_types" => Table::RoutingTypes,
+            "routing_flags" => Table::RoutingFlags,
+            "rtnl_link_attrs" => Table::RtnlLinkAttrs,
+            "rtnl_addr_attrs" => Table::RtnlAddrAttrs,
+            "rtnl_route_attrs" => Table::RtnlRouteAttrs,
+            "unix_diag_show" => Table::UnixDiagShow,
+            "unix_diag_attrs" => Table::UnixDiagAttrs,
+            "tcp_states" => Table::TcpStates,
+            "tcp_state_flags" => Table::TcpStateFlags,
+            "inet_diag_extended_flags" => Table::InetDiagExtendedFlags,
+            "inet_diag_req_attrs" => Table::InetDiagReqAttrs,
+            "inet_diag_attrs" => Table::InetDiagAttrs,
+            "netlink_diag_show" => Table::NetlinkDiagShow,
+            "netlink_diag_attrs" => Table::NetlinkDiagAttrs,
+            "netlink_states" => Table::NetlinkStates,
+            "netlink_socket_flags" => Table::NetlinkSocketFlags,
+            "packet_diag_show" => Table::PacketDiagShow,
+            "packet_diag_attrs" => Table::PacketDiagAttrs,
+            "smc_diag_extended_flags" => Table::SmcDiagExtendedFlags,
+            "smc_diag_attrs" => Table::SmcDiagAttrs,
+            "smc_states" => Table::SmcStates,
+            "netlink_sk_meminfo_indices" => Table::NetlinkSkMeminfoIndices,
+            "neighbor_cache_entry_states" => Table::NeighborCacheEntryStates,
+            "neighbor_cache_entry_flags" => Table::NeighborCacheEntryFlags,
+            "rtnl_neigh_attrs" => Table::RtnlNeighAttrs,
+            "fib_rule_actions" => Table::FibRuleActions,
+            "fib_rule_flags" => Table::FibRuleFlags,
+            "rtnl_rule_attrs" => Table::RtnlRuleAttrs,
+            "rtnl_neightbl_attrs" => Table::RtnlNeightblAttrs,
+            "rtnl_addrlabel_attrs" => Table::RtnlAddrlabelAttrs,
+            "rtnl_dcb_attrs" => Table::RtnlDcbAttrs,
+            "rtnl_netconf_attrs" => Table::RtnlNetconfAttrs,
+            "rtnl_mdb_attrs" => Table::RtnlMdbAttrs,
+            "rtnl_nsid_attrs" => Table::RtnlNsidAttrs,
+            "rtnl_nexthop_attrs" => Table::RtnlNexthopAttrs,
+            "route_nexthop_flags" => Table::RouteNexthopFlags,
+            "rtnl_tc_attrs" => Table::RtnlTcAttrs,
+            "rtnl_tc_action_attrs" => Table::RtnlTcActionAttrs,
+            "rtnl_family" => Table::RtnlFamily,
+            "inet_diag_bytecodes" => Table::InetDiagBytecodes,
+            "ip_type_of_services" => Table::IpTypeOfServices,
+            "ethernet_protocols" => Table::EthernetProtocols,
+            "dcb_commands" => Table::DcbCommands,
+            "smc_diag_mode" => Table::SmcDiagMode,
+            "ifstats_attr_flags" => Table::IfstatsAttrFlags,
             _ => return None,
         })
     }

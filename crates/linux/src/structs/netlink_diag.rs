@@ -1,0 +1,408 @@
+//! `NETLINK_SOCK_DIAG` messages: the requests and answers of the socket
+//! families the kernel reports on (`unix_diag_req`/`unix_diag_msg`,
+//! `inet_diag_req_v2` and the older `inet_diag_req`, `inet_diag_msg`,
+//! `netlink_diag_req`/`netlink_diag_msg`), by the first byte's family
+//! and whether the message is a request, with their attributes; other
+//! families as `{family=AF_..., data="\x.."}`.
+
+use super::netlink::{Header, Nl, NLM_F_REQUEST};
+use super::netlink_fields::{le, F};
+use super::nlattr::{self, Attrs, Kind};
+use crate::xlat::Table as T;
+
+const AF_UNIX: u8 = 1;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const AF_NETLINK: u8 = 16;
+const AF_PACKET: u8 = 17;
+const AF_SMC: u8 = 43;
+/// `TCPDIAG_GETSOCK`, `DCCPDIAG_GETSOCK`: requests in the older
+/// `struct inet_diag_req` layout.
+const TCPDIAG_GETSOCK: u16 = 18;
+const DCCPDIAG_GETSOCK: u16 = 19;
+/// `NDIAG_PROTO_ALL`.
+const NDIAG_PROTO_ALL: u64 = 0xff;
+
+/// A sock_diag message of `len` bytes at `addr`.
+pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
+    let Some(b) = nl.read(addr, 1) else {
+        return nl.addr(addr);
+    };
+    let family = b[0];
+    let request = h.flags & NLM_F_REQUEST != 0;
+    if len > 1 {
+        match (family, request) {
+            (AF_UNIX, true) => return unix_req(nl, addr, len),
+            (AF_UNIX, false) => return unix_msg(nl, addr, len),
+            (AF_INET | AF_INET6, true) => return inet_req(nl, h, family, addr, len),
+            (AF_INET | AF_INET6, false) => return inet_msg(nl, family, addr, len),
+            (AF_NETLINK, true) => return netlink_req(nl, addr, len),
+            (AF_NETLINK, false) => return netlink_msg(nl, addr, len),
+            (AF_PACKET, true) => return packet_req(nl, addr, len),
+            (AF_PACKET, false) => return packet_msg(nl, addr, len),
+            (AF_SMC, true) => return smc_req(nl, addr, len),
+            (AF_SMC, false) => return smc_msg(nl, addr, len),
+            _ => {}
+        }
+    }
+    family_data(nl, family, addr, len);
+}
+
+/// `{family=AF_..., data="\x.."}`: a message of a family without a
+/// decoder (shared with route messages).
+pub(crate) fn family_data(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
+    nl.put("{family=");
+    nl.xval(T::Addrfams, u64::from(family));
+    if len > 1 {
+        nl.put(", data=");
+        nl.hex(addr.wrapping_add(1), len - 1);
+    }
+    nl.put("}");
+}
+
+/// Attributes after a header of `size` bytes, when there are some.
+pub(crate) fn attrs_after(
+    nl: &mut Nl<'_, '_>,
+    shown: bool,
+    addr: u64,
+    len: u64,
+    size: u64,
+    attrs: &Attrs,
+) {
+    let off = (size + 3) & !3;
+    if shown && len > off {
+        nl.put(", ");
+        nlattr::list(nl, addr.wrapping_add(off), len - off, attrs);
+    }
+}
+
+fn unix_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::U("sdiag_protocol", 1, 1),
+        F::Flags("udiag_states", 4, 4, T::TcpStateFlags),
+        F::U("udiag_ino", 8, 4),
+        F::Flags("udiag_show", 12, 4, T::UnixDiagShow),
+        F::Cookie("udiag_cookie", 16),
+    ];
+    nl.family_struct("sdiag_family", AF_UNIX, addr, len, 24, FIELDS);
+}
+
+fn unix_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("udiag_type", 1, 1, T::Socktypes),
+        F::Xval("udiag_state", 2, 1, T::TcpStates),
+        F::U("udiag_ino", 4, 4),
+        F::Cookie("udiag_cookie", 8),
+    ];
+    static ATTRS: Attrs = Attrs::new(
+        T::UnixDiagAttrs,
+        &[
+            Kind::Str,
+            Kind::Custom(unix_vfs),
+            Kind::U32,
+            Kind::Custom(u32_list),
+            Kind::Custom(unix_rqlen),
+            Kind::MemInfo,
+            Kind::U8,
+            Kind::Uid,
+        ],
+    );
+    let shown = nl.family_struct("udiag_family", AF_UNIX, addr, len, 16, FIELDS);
+    attrs_after(nl, shown, addr, len, 16, &ATTRS);
+}
+
+/// A fixed structure of `size` bytes shown by `fields` (false when the
+/// data is shorter: hex then).
+fn plain_struct(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, fields: &[F]) -> bool {
+    if len < size {
+        return false;
+    }
+    match nl.read(addr, size) {
+        Some(b) => {
+            nl.put("{");
+            nl.fields(&b, fields);
+            nl.put("}");
+        }
+        None => nl.addr(addr),
+    }
+    true
+}
+
+fn unix_vfs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 8 {
+        return false;
+    }
+    match nl.read(addr, 8) {
+        Some(b) => {
+            // struct unix_diag_vfs: the inode first, then the device.
+            let dev = le(&b, 4, 4);
+            // strace splits it as the C library's major()/minor() do.
+            let major = (dev >> 8) & 0xfff;
+            let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+            let x = |v: u64| {
+                if v == 0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:#x}")
+                }
+            };
+            let s = format!(
+                "{{udiag_vfs_dev=makedev({}, {}), udiag_vfs_ino={}}}",
+                x(major),
+                x(minor),
+                le(&b, 0, 4)
+            );
+            nl.put(&s);
+        }
+        None => nl.addr(addr),
+    }
+    true
+}
+
+fn unix_rqlen(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    plain_struct(
+        nl,
+        addr,
+        len,
+        8,
+        &[F::U("udiag_rqueue", 0, 4), F::U("udiag_wqueue", 4, 4)],
+    )
+}
+
+/// `u32` values as an array.
+fn u32_list(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 4 {
+        return false;
+    }
+    nlattr::u_array(nl, addr, len, 4, None);
+    true
+}
+
+fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
+    static ATTRS: Attrs = Attrs::new(
+        T::InetDiagReqAttrs,
+        &[
+            Kind::Hex,
+            Kind::Hex,
+            Kind::Hex,
+            Kind::Xval(T::InetProtocols),
+        ],
+    );
+    if h.ty == TCPDIAG_GETSOCK || h.ty == DCCPDIAG_GETSOCK {
+        const FIELDS: &[F] = &[
+            F::U("idiag_src_len", 1, 1),
+            F::U("idiag_dst_len", 2, 1),
+            F::Flags("idiag_ext", 3, 1, T::InetDiagExtendedFlags),
+            F::Sockid("id", 4, None),
+            F::Flags("idiag_states", 52, 4, T::TcpStateFlags),
+            F::U("idiag_dbs", 56, 4),
+        ];
+        let shown = nl.family_struct("idiag_family", family, addr, len, 60, FIELDS);
+        return attrs_after(
+            nl,
+            shown,
+            addr,
+            len,
+            60,
+            &Attrs::new(T::InetDiagReqAttrs, &[]),
+        );
+    }
+    const FIELDS: &[F] = &[
+        F::Xval("sdiag_protocol", 1, 1, T::InetProtocols),
+        F::Flags("idiag_ext", 2, 1, T::InetDiagExtendedFlags),
+        F::Flags("idiag_states", 4, 4, T::TcpStateFlags),
+        F::Sockid("id", 8, None),
+    ];
+    let shown = nl.family_struct("sdiag_family", family, addr, len, 56, FIELDS);
+    attrs_after(nl, shown, addr, len, 56, &ATTRS);
+}
+
+fn inet_msg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("idiag_state", 1, 1, T::TcpStates),
+        F::U("idiag_timer", 2, 1),
+        F::U("idiag_retrans", 3, 1),
+        F::Sockid("id", 4, None),
+        F::U("idiag_expires", 52, 4),
+        F::U("idiag_rqueue", 56, 4),
+        F::U("idiag_wqueue", 60, 4),
+        F::U("idiag_uid", 64, 4),
+        F::U("idiag_inode", 68, 4),
+    ];
+    static ATTRS: Attrs = Attrs::new(
+        T::InetDiagAttrs,
+        &[
+            Kind::Hex,
+            Kind::Custom(inet_meminfo),
+            Kind::Hex,
+            Kind::Hex,
+            Kind::Str,
+            Kind::U8,
+            Kind::U8,
+            Kind::MemInfo,
+            Kind::Flags(T::SockShutdownFlags),
+            Kind::Hex,
+            Kind::Xval(T::InetProtocols),
+            Kind::U8,
+            Kind::Hex,
+            Kind::Hex,
+            Kind::Hex,
+            Kind::U32,
+            Kind::Hex,
+            Kind::U32,
+        ],
+    );
+    let shown = nl.family_struct("idiag_family", family, addr, len, 72, FIELDS);
+    attrs_after(nl, shown, addr, len, 72, &ATTRS);
+}
+
+fn inet_meminfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    plain_struct(
+        nl,
+        addr,
+        len,
+        16,
+        &[
+            F::U("idiag_rmem", 0, 4),
+            F::U("idiag_wmem", 4, 4),
+            F::U("idiag_fmem", 8, 4),
+            F::U("idiag_tmem", 12, 4),
+        ],
+    )
+}
+
+fn netlink_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::U("ndiag_ino", 4, 4),
+        F::Flags("ndiag_show", 8, 4, T::NetlinkDiagShow),
+        F::Cookie("ndiag_cookie", 12),
+    ];
+    nl.put("{sdiag_family=");
+    nl.xval(T::Addrfams, u64::from(AF_NETLINK));
+    nl.put(", ");
+    if len >= 20 {
+        match nl.read(addr.wrapping_add(1), 19) {
+            Some(rest) => {
+                let mut b = vec![AF_NETLINK];
+                b.extend_from_slice(&rest);
+                nl.put("sdiag_protocol=");
+                let p = u64::from(b[1]);
+                if p == NDIAG_PROTO_ALL {
+                    nl.put("NDIAG_PROTO_ALL");
+                } else {
+                    nl.xval(T::NetlinkProtocols, p);
+                }
+                nl.put(", ");
+                nl.fields(&b, FIELDS);
+            }
+            None => nl.addr(addr.wrapping_add(1)),
+        }
+    } else {
+        nl.put("...");
+    }
+    nl.put("}");
+}
+
+fn netlink_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("ndiag_type", 1, 1, T::Socktypes),
+        F::Xval("ndiag_protocol", 2, 1, T::NetlinkProtocols),
+        F::Xval("ndiag_state", 3, 1, T::NetlinkStates),
+        F::U("ndiag_portid", 4, 4),
+        F::U("ndiag_dst_portid", 8, 4),
+        F::U("ndiag_dst_group", 12, 4),
+        F::U("ndiag_ino", 16, 4),
+        F::Cookie("ndiag_cookie", 20),
+    ];
+    static ATTRS: Attrs = Attrs::new(
+        T::NetlinkDiagAttrs,
+        &[
+            Kind::MemInfo,
+            Kind::Custom(groups),
+            Kind::Custom(ring),
+            Kind::Custom(ring),
+            Kind::Flags32(T::NetlinkSocketFlags),
+        ],
+    );
+    let shown = nl.family_struct("ndiag_family", AF_NETLINK, addr, len, 28, FIELDS);
+    attrs_after(nl, shown, addr, len, 28, &ATTRS);
+}
+
+/// Multicast group bits, in words of the caller's `long`.
+fn groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    let w = nl.abi.word_size();
+    if len / w == 0 {
+        return false;
+    }
+    nlattr::array(nl, addr, len, w, |nl, _, v| {
+        // C's `%#0*x` with the word's width: zero has no `0x`.
+        let width = 2 * w as usize;
+        let s = if v == 0 {
+            "0".repeat(width)
+        } else {
+            format!("{v:#0width$x}")
+        };
+        nl.put(&s);
+    });
+    true
+}
+
+fn ring(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    plain_struct(
+        nl,
+        addr,
+        len,
+        16,
+        &[
+            F::U("ndr_block_size", 0, 4),
+            F::U("ndr_block_nr", 4, 4),
+            F::U("ndr_frame_size", 8, 4),
+            F::U("ndr_frame_nr", 12, 4),
+        ],
+    )
+}
+
+fn packet_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::X("sdiag_protocol", 1, 1),
+        F::U("pdiag_ino", 4, 4),
+        F::Flags("pdiag_show", 8, 4, T::PacketDiagShow),
+        F::Cookie("pdiag_cookie", 12),
+    ];
+    nl.family_struct("sdiag_family", AF_PACKET, addr, len, 20, FIELDS);
+}
+
+fn packet_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("pdiag_type", 1, 1, T::Socktypes),
+        F::Xval("pdiag_num", 2, 2, T::EthernetProtocols),
+        F::U("pdiag_ino", 4, 4),
+        F::Cookie("pdiag_cookie", 8),
+    ];
+    static ATTRS: Attrs = Attrs::new(T::PacketDiagAttrs, &[]);
+    let shown = nl.family_struct("pdiag_family", AF_PACKET, addr, len, 16, FIELDS);
+    attrs_after(nl, shown, addr, len, 16, &ATTRS);
+}
+
+fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Flags("diag_ext", 3, 1, T::SmcDiagExtendedFlags),
+        // The SMC handler keeps AF_INET socket addresses.
+        F::Sockid("id", 4, Some(AF_INET)),
+    ];
+    nl.family_struct("diag_family", AF_SMC, addr, len, 52, FIELDS);
+}
+
+fn smc_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
+    const FIELDS: &[F] = &[
+        F::Xval("diag_state", 1, 1, T::SmcStates),
+        F::Xval("diag_fallback", 2, 1, T::SmcDiagMode),
+        F::U("diag_shutdown", 3, 1),
+        F::Sockid("id", 4, Some(AF_INET)),
+        F::U("diag_uid", 52, 4),
+        F::U("diag_inode", 56, 8),
+    ];
+    static ATTRS: Attrs = Attrs::new(T::SmcDiagAttrs, &[]);
+    let shown = nl.family_struct("diag_family", AF_SMC, addr, len, 64, FIELDS);
+    attrs_after(nl, shown, addr, len, 64, &ATTRS);
+}

@@ -1,0 +1,301 @@
+//! Netlink attribute lists (`struct nlattr` / `struct rtattr`): each
+//! attribute's `{nla_len=..., nla_type=...}` (the type named by the
+//! list's table, with `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`), then its
+//! data by the decoder the list gives for its type: integers, strings,
+//! addresses, flag sets, nested lists; anything else in hex.
+//!
+//! Lists end at their length, are cut after `-s` attributes unless `-v`,
+//! and nest at most [`MAX_DEPTH`] deep; an unreadable attribute prints
+//! as its address. Nothing here panics on guest input.
+
+use super::netlink::Nl;
+use crate::xlat::Table as T;
+
+/// `sizeof(struct nlattr)` (`NLA_HDRLEN`).
+pub(crate) const NLA_HDRLEN: u64 = 4;
+const NLA_F_NESTED: u16 = 0x8000;
+const NLA_F_NET_BYTEORDER: u16 = 0x4000;
+const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+/// Deepest nesting decoded: hostile nesting must not recurse without
+/// bound.
+pub(crate) const MAX_DEPTH: u32 = 16;
+
+/// How one attribute's data is shown.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    /// In hex (no decoder).
+    Hex,
+    /// A NUL-terminated string.
+    Str,
+    /// Unsigned integers of 1, 2, 4, 8 bytes.
+    U8,
+    /// See [`Kind::U8`].
+    U16,
+    /// See [`Kind::U8`].
+    U32,
+    /// See [`Kind::U8`].
+    U64,
+    /// A signed 32-bit integer.
+    S32,
+    /// An interface index (`u32`): `if_nametoindex("lo")`.
+    Ifindex,
+    /// A user or group id (`u32`; `-1` for `(uid_t) -1`).
+    Uid,
+    /// A value of a table, of at most 8 bytes (the table's comment
+    /// when unknown).
+    Xval(T),
+    /// Flags of a table, of at most 8 bytes.
+    Flags(T),
+    /// Flags of a table in a `u32` (shorter data: hex).
+    Flags32(T),
+    /// `u8` array (`[1, 2, 3]`).
+    U8Array,
+    /// `u32` array of socket memory counters (`SK_MEMINFO_*`).
+    MemInfo,
+    /// A decoder of its own: false when it could not decode (hex then).
+    Custom(fn(&mut Nl<'_, '_>, u64, u64) -> bool),
+}
+
+/// An attribute list's type names and decoders (by type).
+pub(crate) struct Attrs {
+    /// The table naming the types (`None`: numbers, no comment).
+    pub table: Option<T>,
+    /// Decoders by type (missing: hex).
+    pub kinds: &'static [Kind],
+}
+
+impl Attrs {
+    /// Types as numbers, data in hex.
+    pub const NONE: Attrs = Attrs {
+        table: None,
+        kinds: &[],
+    };
+
+    /// A list named by `table`, decoded by `kinds`.
+    pub const fn new(table: T, kinds: &'static [Kind]) -> Attrs {
+        Attrs {
+            table: Some(table),
+            kinds,
+        }
+    }
+}
+
+/// The attribute list of `len` bytes at `addr`: one attribute, or
+/// `[...]` of several.
+pub(crate) fn list(nl: &mut Nl<'_, '_>, addr: u64, len: u64, attrs: &Attrs) {
+    if nl.depth >= MAX_DEPTH {
+        return nl.hex(addr, len);
+    }
+    nl.depth += 1;
+    nl.walk(addr, len, NLA_HDRLEN, |nl, b, addr, len| {
+        let nla_len = u16::from_le_bytes([b[0], b[1]]);
+        let nla_type = u16::from_le_bytes([b[2], b[3]]);
+        one(nl, nla_len, nla_type, addr, len, attrs);
+    });
+    nl.depth -= 1;
+}
+
+/// One attribute: its header, and `[header, data]` when it has data.
+fn one(nl: &mut Nl<'_, '_>, nla_len: u16, nla_type: u16, addr: u64, len: u64, attrs: &Attrs) {
+    let n = u64::from(nla_len).min(len);
+    if n > NLA_HDRLEN {
+        nl.put("[");
+    }
+    let s = format!("{{nla_len={nla_len}, nla_type=");
+    nl.put(&s);
+    if nla_type & NLA_F_NESTED != 0 {
+        nl.put("NLA_F_NESTED|");
+    }
+    if nla_type & NLA_F_NET_BYTEORDER != 0 {
+        nl.put("NLA_F_NET_BYTEORDER|");
+    }
+    let ty = nla_type & NLA_TYPE_MASK;
+    match attrs.table {
+        Some(t) => nl.xval(t, u64::from(ty)),
+        None => {
+            let s = if ty == 0 {
+                "0".to_string()
+            } else {
+                format!("{ty:#x}")
+            };
+            nl.put(&s);
+        }
+    }
+    nl.put("}");
+    if n > NLA_HDRLEN {
+        nl.put(", ");
+        let (da, dl) = (addr.wrapping_add(NLA_HDRLEN), n - NLA_HDRLEN);
+        let kind = attrs
+            .kinds
+            .get(usize::from(ty))
+            .copied()
+            .unwrap_or(Kind::Hex);
+        if !data(nl, kind, da, dl) {
+            nl.hex(da, dl);
+        }
+        nl.put("]");
+    }
+}
+
+/// An integer of `size` bytes (little-endian) at `addr` when the data
+/// holds one: `None` when too short (hex then), `Some(None)` when
+/// unreadable (the address was printed).
+fn int(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64) -> Option<Option<u64>> {
+    if len < size {
+        return None;
+    }
+    match nl.read(addr, size) {
+        Some(b) => {
+            let mut x = [0u8; 8];
+            x[..b.len()].copy_from_slice(&b);
+            Some(Some(u64::from_le_bytes(x)))
+        }
+        None => {
+            nl.addr(addr);
+            Some(None)
+        }
+    }
+}
+
+/// A value of at most 8 bytes (strace's `umoven_to_uint64`): the whole
+/// data when it is no longer.
+fn small(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> Option<Option<u64>> {
+    if len > 8 {
+        return None;
+    }
+    int(nl, addr, len, len)
+}
+
+/// Shows one attribute's data by `kind`; false when the data does not
+/// fit it (shown in hex by the caller).
+pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool {
+    let num = |nl: &mut Nl<'_, '_>, size: u64, f: &dyn Fn(u64) -> String| -> bool {
+        match int(nl, addr, len, size) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                let s = f(v);
+                nl.put(&s);
+                true
+            }
+        }
+    };
+    match kind {
+        Kind::Hex => false,
+        Kind::Str => {
+            nl.cstr(addr, len);
+            true
+        }
+        Kind::U8 => num(nl, 1, &|v| v.to_string()),
+        Kind::U16 => num(nl, 2, &|v| v.to_string()),
+        Kind::U32 => num(nl, 4, &|v| v.to_string()),
+        Kind::U64 => num(nl, 8, &|v| v.to_string()),
+        Kind::Ifindex => match int(nl, addr, len, 4) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.ifindex(v as u32);
+                true
+            }
+        },
+        Kind::S32 => num(nl, 4, &|v| (v as u32 as i32).to_string()),
+        Kind::Uid => num(nl, 4, &|v| {
+            if v == u64::from(u32::MAX) {
+                "-1".into()
+            } else {
+                v.to_string()
+            }
+        }),
+        Kind::Xval(t) => match small(nl, addr, len) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.xval(t, v);
+                true
+            }
+        },
+        Kind::Flags(t) => match small(nl, addr, len) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.flags(&[t], v);
+                true
+            }
+        },
+        Kind::Flags32(t) => match int(nl, addr, len, 4) {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                nl.flags(&[t], v);
+                true
+            }
+        },
+        Kind::U8Array => {
+            u_array(nl, addr, len, 1, None);
+            true
+        }
+        Kind::MemInfo => {
+            if len < 4 {
+                return false;
+            }
+            u_array(nl, addr, len, 4, Some(T::NetlinkSkMeminfoIndices));
+            true
+        }
+        Kind::Custom(f) => f(nl, addr, len),
+    }
+}
+
+/// An array of unsigned integers of `size` bytes (`len / size` of them,
+/// `-s` of them unless `-v`), each prefixed with its index name from
+/// `index` when given (`[SK_MEMINFO_RMEM_ALLOC]=0`).
+pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index: Option<T>) {
+    array(nl, addr, len, size, |nl, k, v| {
+        if let Some(t) = index {
+            nl.put("[");
+            nl.xval(t, k);
+            nl.put("]=");
+        }
+        let s = v.to_string();
+        nl.put(&s);
+    });
+}
+
+/// strace's `print_array` over `len / size` little-endian integers of
+/// `size` bytes at `addr`, each shown by `each` (with its index): `-s`
+/// of them unless `-v`, an unreadable first one as the array's address,
+/// a later one as `... /* address */`.
+pub(crate) fn array(
+    nl: &mut Nl<'_, '_>,
+    addr: u64,
+    len: u64,
+    size: u64,
+    mut each: impl FnMut(&mut Nl<'_, '_>, u64, u64),
+) {
+    let count = len / size.max(1);
+    if count == 0 {
+        return nl.put("[]");
+    }
+    nl.put("[");
+    for k in 0..count {
+        if k > 0 {
+            nl.put(", ");
+        }
+        if nl.cut(k) {
+            nl.put("...");
+            break;
+        }
+        let at = addr.wrapping_add(k * size);
+        let Some(b) = nl.read(at, size) else {
+            if k == 0 {
+                // The whole array unreadable: its address alone.
+                nl.out.truncate(nl.out.len() - 1);
+                return nl.addr(addr);
+            }
+            nl.more_at(at);
+            break;
+        };
+        let v = super::netlink_fields::le(&b, 0, b.len());
+        each(nl, k, v);
+    }
+    nl.put("]");
+}
