@@ -280,7 +280,7 @@ TABLES = [
     ("loop_flags_options", "LO_FLAGS_???"),
     ("loop_crypt_type_options", "LO_CRYPT_???"),
     ("nbd_ioctl_flags", "NBD_IOC_FLAG_???"),
-    ("ubi_volume_types", "UBI_???"),
+    ("ubi_volume_types", "UBI_???_VOLUME"),
     ("ubi_volume_flags", "UBI_VOL_???"),
     ("ubi_volume_props", "UBI_VOL_PROP_???"),
     ("ubi_data_types", "UBI_???"),
@@ -291,6 +291,13 @@ TABLES = [
     ("mtd_otp_options", "MTD_OTP_???"),
     ("mtd_nandecc_options", "MTD_NANDECC_???"),
     ("perf_ioctl_flags", "PERF_IOC_FLAG_???"),
+    ("uffd_api_features", "UFFD_FEATURE_???"),
+    ("uffd_api_flags", "_UFFDIO_???"),
+    ("uffd_copy_flags", "UFFDIO_COPY_???"),
+    ("uffd_register_ioctl_flags", "UFFDIO_???"),
+    ("uffd_register_mode_flags", "UFFDIO_REGISTER_MODE_???"),
+    ("uffd_zeropage_flags", "UFFDIO_ZEROPAGE_???"),
+    ("audit_arch", "AUDIT_ARCH_???"),
 ]
 
 ARCHES = ("x86_64", "i386")

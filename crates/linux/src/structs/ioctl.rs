@@ -51,7 +51,10 @@ type Family = fn(&str) -> Option<Kind>;
 
 /// Families strace dispatches on the request's number rather than its
 /// name (requests whose size or number carries a parameter).
-const CODE_FAMILIES: &[fn(u32) -> Option<Kind>] = &[super::ioctl_evdev::kind_of_code];
+const CODE_FAMILIES: &[fn(u32) -> Option<Kind>] = &[
+    super::ioctl_evdev::kind_of_code,
+    super::ioctl_seccomp::kind_of_code,
+];
 
 /// The families beyond this file's.
 const FAMILIES: &[Family] = &[
@@ -63,11 +66,13 @@ const FAMILIES: &[Family] = &[
     super::ioctl_mtd::kind_of,
     super::ioctl_ubi::kind_of,
     super::ioctl_perf::kind_of,
+    super::ioctl_uffdio::kind_of,
+    super::ioctl_seccomp::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -202,6 +207,21 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
             }
         }
     }
+}
+
+/// Whether the third argument of request `code` is a descriptor (named
+/// under `-y`). These requests are `_IO`, the same number in both ABIs.
+pub(crate) fn arg_is_fd(code: u32) -> bool {
+    xlat::ioctl_names(LinuxAbi::X86_64, code).iter().any(|n| {
+        matches!(
+            *n,
+            "LOOP_SET_FD"
+                | "LOOP_CHANGE_FD"
+                | "NBD_SET_SOCK"
+                | "PERF_EVENT_IOC_SET_OUTPUT"
+                | "PERF_EVENT_IOC_SET_BPF"
+        )
+    })
 }
 
 /// Whether strace prints a third argument for request `code`. The

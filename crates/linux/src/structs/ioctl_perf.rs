@@ -16,7 +16,8 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
     use Kind::{InThen, InV, NoArg, OutV, ValV};
     Some(match name {
         "PERF_EVENT_IOC_ENABLE" | "PERF_EVENT_IOC_DISABLE" | "PERF_EVENT_IOC_RESET" => {
-            ValV(|c, v| fmt::xflags_v(c.abi, &[T::PerfIoctlFlags], v, true, false))
+            // strace prints them as an `unsigned int`.
+            ValV(|c, v| fmt::xflags_v(c.abi, &[T::PerfIoctlFlags], v & 0xffff_ffff, true, false))
         }
         "PERF_EVENT_IOC_REFRESH" => ValV(|_, v| Value::dec(v as u32 as i32)),
         "PERF_EVENT_IOC_PERIOD" => InV(u64_ptr),
@@ -116,7 +117,7 @@ mod tests {
         // PERF_EVENT_IOC_ENABLE _IO('$', 0).
         assert_eq!(
             line(0x2400, 0xdeadbeefbadc0ded, EBADF, &mut m),
-            format!("ioctl(-1, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP|0xdeadbeefbadc0dec) {e}")
+            format!("ioctl(-1, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP|0xbadc0dec) {e}")
         );
         m.map(0x1000, b"ab\0");
         // PERF_EVENT_IOC_SET_FILTER _IOW('$', 6, char *).

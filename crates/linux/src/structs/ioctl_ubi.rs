@@ -198,7 +198,7 @@ mod tests {
     fn ubi_requests() {
         let mut m = SparseVirt::new();
         let mut b = vec![0u8; 152];
-        b[16] = 5; // UBI_STATIC_VOLUME
+        b[16] = 4; // UBI_STATIC_VOLUME
         b[18] = 1; // name_len
         b[24..27].copy_from_slice(b"0ab");
         m.map(0x1000, &b);

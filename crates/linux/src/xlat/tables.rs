@@ -5387,7 +5387,7 @@ pub(crate) const UBI_VOLUME_TYPES_X86_64: &[(u64, &str)] = &[
 ];
 static UBI_VOLUME_TYPES: Xlat = Xlat {
     name: "ubi_volume_types",
-    dflt: "UBI_???",
+    dflt: "UBI_???_VOLUME",
     x86_64: UBI_VOLUME_TYPES_X86_64,
     i386: UBI_VOLUME_TYPES_X86_64,
 };
@@ -5524,6 +5524,157 @@ static PERF_IOCTL_FLAGS: Xlat = Xlat {
     dflt: "PERF_IOC_FLAG_???",
     x86_64: PERF_IOCTL_FLAGS_X86_64,
     i386: PERF_IOCTL_FLAGS_X86_64,
+};
+
+/// strace's `uffd_api_features` on x86_64.
+pub(crate) const UFFD_API_FEATURES_X86_64: &[(u64, &str)] = &[
+    (0x1, "UFFD_FEATURE_PAGEFAULT_FLAG_WP"),
+    (0x2, "UFFD_FEATURE_EVENT_FORK"),
+    (0x4, "UFFD_FEATURE_EVENT_REMAP"),
+    (0x8, "UFFD_FEATURE_EVENT_REMOVE"),
+    (0x10, "UFFD_FEATURE_MISSING_HUGETLBFS"),
+    (0x20, "UFFD_FEATURE_MISSING_SHMEM"),
+    (0x40, "UFFD_FEATURE_EVENT_UNMAP"),
+    (0x80, "UFFD_FEATURE_SIGBUS"),
+    (0x100, "UFFD_FEATURE_THREAD_ID"),
+    (0x200, "UFFD_FEATURE_MINOR_HUGETLBFS"),
+    (0x400, "UFFD_FEATURE_MINOR_SHMEM"),
+    (0x800, "UFFD_FEATURE_EXACT_ADDRESS"),
+    (0x1000, "UFFD_FEATURE_WP_HUGETLBFS_SHMEM"),
+];
+static UFFD_API_FEATURES: Xlat = Xlat {
+    name: "uffd_api_features",
+    dflt: "UFFD_FEATURE_???",
+    x86_64: UFFD_API_FEATURES_X86_64,
+    i386: UFFD_API_FEATURES_X86_64,
+};
+
+/// strace's `uffd_api_flags` on x86_64.
+pub(crate) const UFFD_API_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<_UFFDIO_REGISTER"),
+    (0x2, "1<<_UFFDIO_UNREGISTER"),
+    (0x8000000000000000, "1<<_UFFDIO_API"),
+];
+static UFFD_API_FLAGS: Xlat = Xlat {
+    name: "uffd_api_flags",
+    dflt: "_UFFDIO_???",
+    x86_64: UFFD_API_FLAGS_X86_64,
+    i386: UFFD_API_FLAGS_X86_64,
+};
+
+/// strace's `uffd_copy_flags` on x86_64.
+pub(crate) const UFFD_COPY_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "UFFDIO_COPY_MODE_DONTWAKE"),
+    (0x2, "UFFDIO_COPY_MODE_WP"),
+];
+static UFFD_COPY_FLAGS: Xlat = Xlat {
+    name: "uffd_copy_flags",
+    dflt: "UFFDIO_COPY_???",
+    x86_64: UFFD_COPY_FLAGS_X86_64,
+    i386: UFFD_COPY_FLAGS_X86_64,
+};
+
+/// strace's `uffd_register_ioctl_flags` on x86_64.
+pub(crate) const UFFD_REGISTER_IOCTL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x4, "1<<_UFFDIO_WAKE"),
+    (0x8, "1<<_UFFDIO_COPY"),
+    (0x10, "1<<_UFFDIO_ZEROPAGE"),
+    (0x40, "1<<_UFFDIO_WRITEPROTECT"),
+    (0x80, "1<<_UFFDIO_CONTINUE"),
+];
+static UFFD_REGISTER_IOCTL_FLAGS: Xlat = Xlat {
+    name: "uffd_register_ioctl_flags",
+    dflt: "UFFDIO_???",
+    x86_64: UFFD_REGISTER_IOCTL_FLAGS_X86_64,
+    i386: UFFD_REGISTER_IOCTL_FLAGS_X86_64,
+};
+
+/// strace's `uffd_register_mode_flags` on x86_64.
+pub(crate) const UFFD_REGISTER_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "UFFDIO_REGISTER_MODE_MISSING"),
+    (0x2, "UFFDIO_REGISTER_MODE_WP"),
+    (0x4, "UFFDIO_REGISTER_MODE_MINOR"),
+];
+static UFFD_REGISTER_MODE_FLAGS: Xlat = Xlat {
+    name: "uffd_register_mode_flags",
+    dflt: "UFFDIO_REGISTER_MODE_???",
+    x86_64: UFFD_REGISTER_MODE_FLAGS_X86_64,
+    i386: UFFD_REGISTER_MODE_FLAGS_X86_64,
+};
+
+/// strace's `uffd_zeropage_flags` on x86_64.
+pub(crate) const UFFD_ZEROPAGE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "UFFDIO_ZEROPAGE_MODE_DONTWAKE"),
+];
+static UFFD_ZEROPAGE_FLAGS: Xlat = Xlat {
+    name: "uffd_zeropage_flags",
+    dflt: "UFFDIO_ZEROPAGE_???",
+    x86_64: UFFD_ZEROPAGE_FLAGS_X86_64,
+    i386: UFFD_ZEROPAGE_FLAGS_X86_64,
+};
+
+/// strace's `audit_arch` on x86_64.
+pub(crate) const AUDIT_ARCH_X86_64: &[(u64, &str)] = &[
+    (0xc00000b7, "AUDIT_ARCH_AARCH64"),
+    (0xc0009026, "AUDIT_ARCH_ALPHA"),
+    (0x4000005d, "AUDIT_ARCH_ARCOMPACT"),
+    (0x5d, "AUDIT_ARCH_ARCOMPACTBE"),
+    (0x400000c3, "AUDIT_ARCH_ARCV2"),
+    (0xc3, "AUDIT_ARCH_ARCV2BE"),
+    (0x40000028, "AUDIT_ARCH_ARM"),
+    (0x28, "AUDIT_ARCH_ARMEB"),
+    (0x4000008c, "AUDIT_ARCH_C6X"),
+    (0x8c, "AUDIT_ARCH_C6XBE"),
+    (0x4000004c, "AUDIT_ARCH_CRIS"),
+    (0x400000fc, "AUDIT_ARCH_CSKY"),
+    (0x5441, "AUDIT_ARCH_FRV"),
+    (0x2e, "AUDIT_ARCH_H8300"),
+    (0xa4, "AUDIT_ARCH_HEXAGON"),
+    (0x40000003, "AUDIT_ARCH_I386"),
+    (0xc0000032, "AUDIT_ARCH_IA64"),
+    (0x40000102, "AUDIT_ARCH_LOONGARCH32"),
+    (0xc0000102, "AUDIT_ARCH_LOONGARCH64"),
+    (0x58, "AUDIT_ARCH_M32R"),
+    (0x4, "AUDIT_ARCH_M68K"),
+    (0xbd, "AUDIT_ARCH_MICROBLAZE"),
+    (0x8, "AUDIT_ARCH_MIPS"),
+    (0x80000008, "AUDIT_ARCH_MIPS64"),
+    (0xa0000008, "AUDIT_ARCH_MIPS64N32"),
+    (0x40000008, "AUDIT_ARCH_MIPSEL"),
+    (0xc0000008, "AUDIT_ARCH_MIPSEL64"),
+    (0xe0000008, "AUDIT_ARCH_MIPSEL64N32"),
+    (0x400000a7, "AUDIT_ARCH_NDS32"),
+    (0xa7, "AUDIT_ARCH_NDS32BE"),
+    (0x40000071, "AUDIT_ARCH_NIOS2"),
+    (0x5c, "AUDIT_ARCH_OPENRISC"),
+    (0xf, "AUDIT_ARCH_PARISC"),
+    (0x8000000f, "AUDIT_ARCH_PARISC64"),
+    (0x14, "AUDIT_ARCH_PPC"),
+    (0x80000015, "AUDIT_ARCH_PPC64"),
+    (0xc0000015, "AUDIT_ARCH_PPC64LE"),
+    (0x400000f3, "AUDIT_ARCH_RISCV32"),
+    (0xc00000f3, "AUDIT_ARCH_RISCV64"),
+    (0x16, "AUDIT_ARCH_S390"),
+    (0x80000016, "AUDIT_ARCH_S390X"),
+    (0x2a, "AUDIT_ARCH_SH"),
+    (0x8000002a, "AUDIT_ARCH_SH64"),
+    (0x4000002a, "AUDIT_ARCH_SHEL"),
+    (0xc000002a, "AUDIT_ARCH_SHEL64"),
+    (0x2, "AUDIT_ARCH_SPARC"),
+    (0x8000002b, "AUDIT_ARCH_SPARC64"),
+    (0xc00000bf, "AUDIT_ARCH_TILEGX"),
+    (0x400000bf, "AUDIT_ARCH_TILEGX32"),
+    (0x400000bc, "AUDIT_ARCH_TILEPRO"),
+    (0x4000006e, "AUDIT_ARCH_UNICORE"),
+    (0x40000057, "AUDIT_ARCH_V850"),
+    (0xc000003e, "AUDIT_ARCH_X86_64"),
+    (0x5e, "AUDIT_ARCH_XTENSA"),
+];
+static AUDIT_ARCH: Xlat = Xlat {
+    name: "audit_arch",
+    dflt: "AUDIT_ARCH_???",
+    x86_64: AUDIT_ARCH_X86_64,
+    i386: AUDIT_ARCH_X86_64,
 };
 
 /// A named-constant table, as named in `data/prototypes.txt`
@@ -6034,11 +6185,25 @@ pub enum Table {
     MtdNandeccOptions,
     /// strace's `perf_ioctl_flags` table.
     PerfIoctlFlags,
+    /// strace's `uffd_api_features` table.
+    UffdApiFeatures,
+    /// strace's `uffd_api_flags` table.
+    UffdApiFlags,
+    /// strace's `uffd_copy_flags` table.
+    UffdCopyFlags,
+    /// strace's `uffd_register_ioctl_flags` table.
+    UffdRegisterIoctlFlags,
+    /// strace's `uffd_register_mode_flags` table.
+    UffdRegisterModeFlags,
+    /// strace's `uffd_zeropage_flags` table.
+    UffdZeropageFlags,
+    /// strace's `audit_arch` table.
+    AuditArch,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 252] = [
+    pub const ALL: [Table; 259] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -6291,6 +6456,13 @@ impl Table {
         Table::MtdOtpOptions,
         Table::MtdNandeccOptions,
         Table::PerfIoctlFlags,
+        Table::UffdApiFeatures,
+        Table::UffdApiFlags,
+        Table::UffdCopyFlags,
+        Table::UffdRegisterIoctlFlags,
+        Table::UffdRegisterModeFlags,
+        Table::UffdZeropageFlags,
+        Table::AuditArch,
     ];
 
     /// The table's names and values.
@@ -6548,6 +6720,13 @@ impl Table {
             Table::MtdOtpOptions => &MTD_OTP_OPTIONS,
             Table::MtdNandeccOptions => &MTD_NANDECC_OPTIONS,
             Table::PerfIoctlFlags => &PERF_IOCTL_FLAGS,
+            Table::UffdApiFeatures => &UFFD_API_FEATURES,
+            Table::UffdApiFlags => &UFFD_API_FLAGS,
+            Table::UffdCopyFlags => &UFFD_COPY_FLAGS,
+            Table::UffdRegisterIoctlFlags => &UFFD_REGISTER_IOCTL_FLAGS,
+            Table::UffdRegisterModeFlags => &UFFD_REGISTER_MODE_FLAGS,
+            Table::UffdZeropageFlags => &UFFD_ZEROPAGE_FLAGS,
+            Table::AuditArch => &AUDIT_ARCH,
         }
     }
 
@@ -6806,6 +6985,13 @@ impl Table {
             "mtd_otp_options" => Table::MtdOtpOptions,
             "mtd_nandecc_options" => Table::MtdNandeccOptions,
             "perf_ioctl_flags" => Table::PerfIoctlFlags,
+            "uffd_api_features" => Table::UffdApiFeatures,
+            "uffd_api_flags" => Table::UffdApiFlags,
+            "uffd_copy_flags" => Table::UffdCopyFlags,
+            "uffd_register_ioctl_flags" => Table::UffdRegisterIoctlFlags,
+            "uffd_register_mode_flags" => Table::UffdRegisterModeFlags,
+            "uffd_zeropage_flags" => Table::UffdZeropageFlags,
+            "audit_arch" => Table::AuditArch,
             _ => return None,
         })
     }
