@@ -17,7 +17,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         "UFFDIO_API" => InThen(api_in, api_out),
         "UFFDIO_COPY" => InThen(copy_in, |c, v, b| close(c, v, b, 24, "copy")),
         "UFFDIO_REGISTER" => InThen(register_in, register_out),
-        "UFFDIO_ZEROPAGE" => InThen(zeropage_in, |c, v, b| close(c, v, b, 24, "zeropage")),
+        "UFFDIO_ZEROPAGE" => InThen(zeropage_in, |c, v, b| close(c, v, b, 16, "zeropage")),
         "UFFDIO_UNREGISTER" | "UFFDIO_WAKE" => In(|c, v| match c.fetch(v, 16) {
             Ok(b) => range(&Fields::new(&b, 8), 0),
             Err(s) => s,
@@ -98,8 +98,8 @@ fn copy_in(c: &mut Call<'_, '_>, v: u64) -> String {
     }
 }
 
-/// At a successful exit: the `__s64` result at `o` the kernel wrote
-/// (`copy`, `zeropage`); the structure closed.
+/// At a successful exit: the `__s64` result the kernel wrote after the
+/// `__u64 mode` at `o` (`copy`, `zeropage`); the structure closed.
 fn close(c: &mut Call<'_, '_>, v: u64, before: String, o: usize, name: &str) -> String {
     if !open(&before) {
         return before;
