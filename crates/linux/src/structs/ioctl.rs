@@ -271,6 +271,32 @@ fn undecoded(abi: LinuxAbi, code: u32, v: u64) -> String {
     }
 }
 
+/// `len` bytes at `v` rendered by `f` (with `long` of the call's ABI);
+/// NULL or the address when unreadable.
+pub(super) fn read_v(
+    c: &mut Call<'_, '_>,
+    v: u64,
+    len: usize,
+    f: impl FnOnce(&Call<'_, '_>, &Fields<'_>) -> V,
+) -> V {
+    match c.fetch_v(v, len) {
+        Ok(b) => {
+            let w = c.long_size();
+            f(c, &Fields::new(&b, w))
+        }
+        Err(e) => e,
+    }
+}
+
+/// A fixed char array as strace's `PRINT_FIELD_CSTRING`: up to its NUL,
+/// else all but the last byte and `...`.
+pub(super) fn cstring_v(b: &[u8]) -> V {
+    match b.iter().position(|&x| x == 0) {
+        Some(end) => V::str(b[..end].to_vec(), false, 0),
+        None => V::str(b[..b.len().saturating_sub(1)].to_vec(), true, 0),
+    }
+}
+
 /// The argument as a signed int (`PRINT_VAL_D((int) arg)`).
 fn dec(_: LinuxAbi, v: u64) -> String {
     (v as u32 as i32).to_string()

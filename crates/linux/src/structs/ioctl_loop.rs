@@ -8,7 +8,7 @@
 use vstrace_core::value::Base;
 use vstrace_core::{StructBuilder, Value};
 
-use super::ioctl::Kind;
+use super::ioctl::{cstring_v, Kind};
 use super::{Call, Fields};
 use crate::fmt;
 use crate::proto::LinuxAbi;
@@ -105,7 +105,7 @@ fn loop_info(c: &mut Call<'_, '_>, v: u64) -> Value {
         "lo_flags",
         fmt::xflags_v(c.abi, &[T::LoopFlagsOptions], f.u32(off + 12), true, false),
     )
-    .field("lo_name", cstring(&b[name..name + NAME]));
+    .field("lo_name", cstring_v(&b[name..name + NAME]));
     if full {
         s.field("lo_encrypt_key", key(c, &b, name + NAME, f.u32(off + 8)));
     }
@@ -115,15 +115,6 @@ fn loop_info(c: &mut Call<'_, '_>, v: u64) -> Value {
     s.field("lo_init", hex_array(&f, init, 2, w))
         .field("reserved", hex_array(&f, init + 2 * w, 4, 1))
         .done()
-}
-
-/// A fixed char array as strace's `PRINT_FIELD_CSTRING`: up to its NUL,
-/// else all but the last byte and `...`.
-fn cstring(b: &[u8]) -> Value {
-    match b.iter().position(|&x| x == 0) {
-        Some(end) => Value::str(b[..end].to_vec(), false, 0),
-        None => Value::str(b[..b.len().saturating_sub(1)].to_vec(), true, 0),
-    }
 }
 
 /// Size of `struct loop_info64` (the same in both ABIs).
@@ -157,9 +148,9 @@ fn info64_fields(c: &Call<'_, '_>, b: &[u8]) -> Value {
         "lo_flags",
         fmt::xflags_v(c.abi, &[T::LoopFlagsOptions], f.u32(52), true, false),
     )
-    .field("lo_file_name", cstring(&b[56..56 + NAME]));
+    .field("lo_file_name", cstring_v(&b[56..56 + NAME]));
     if full {
-        s.field("lo_crypt_name", cstring(&b[120..120 + NAME]))
+        s.field("lo_crypt_name", cstring_v(&b[120..120 + NAME]))
             .field("lo_encrypt_key", key(c, b, 184, f.u32(48)));
     }
     if !c.opts.verbose {

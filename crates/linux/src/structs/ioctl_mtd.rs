@@ -7,7 +7,7 @@
 use vstrace_core::value::Base;
 use vstrace_core::{StructBuilder, Value};
 
-use super::ioctl::Kind;
+use super::ioctl::{read_v, Kind};
 use super::{Call, Fields};
 use crate::fmt;
 use crate::proto::LinuxAbi;
@@ -21,7 +21,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
             InV(|c, v| hex32s(c, v, &["start", "length"]))
         }
         "MEMERASE64" => InV(|c, v| {
-            read(c, v, 16, |_, f| {
+            read_v(c, v, 16, |_, f| {
                 StructBuilder::new()
                     .field("start", x(f.u64(0)))
                     .field("length", x(f.u64(8)))
@@ -30,7 +30,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         }),
         "MEMWRITEOOB" | "MEMREADOOB" => InV(oob_buf),
         "MEMWRITEOOB64" | "MEMREADOOB64" => InV(|c, v| {
-            read(c, v, 24, |_, f| {
+            read_v(c, v, 24, |_, f| {
                 StructBuilder::new()
                     .field("start", x(f.u64(0)))
                     .field("length", x(f.u32(12)))
@@ -42,13 +42,13 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         "OTPGETREGIONINFO" => OutV(otp_info),
         "OTPLOCK" => InV(otp_info),
         "OTPSELECT" => InV(|c, v| {
-            read(c, v, 4, |c, f| {
+            read_v(c, v, 4, |c, f| {
                 Value::boxed(fmt::xval_v(c.abi, T::MtdOtpOptions, f.u32(0), Radix::Hex))
             })
         }),
         "MTDFILEMODE" => ValV(|c, v| fmt::xval_v(c.abi, T::MtdFileModeOptions, v, Radix::Hex)),
         "MEMGETBADBLOCK" | "MEMSETBADBLOCK" => {
-            InV(|c, v| read(c, v, 8, |_, f| Value::boxed(Value::dec(f.u64(0)))))
+            InV(|c, v| read_v(c, v, 8, |_, f| Value::boxed(Value::dec(f.u64(0)))))
         }
         "MEMGETINFO" => OutV(info_user),
         "MEMGETOOBSEL" => OutV(oobinfo),
@@ -57,10 +57,10 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
             OutV(|c, v| hex32s(c, v, &["corrected", "failed", "badblocks", "bbtblocks"]))
         }
         "OTPGETREGIONCOUNT" => {
-            OutV(|c, v| read(c, v, 4, |_, f| Value::boxed(Value::dec(f.u32(0)))))
+            OutV(|c, v| read_v(c, v, 4, |_, f| Value::boxed(Value::dec(f.u32(0)))))
         }
         "MEMGETREGIONCOUNT" => {
-            OutV(|c, v| read(c, v, 4, |_, f| Value::boxed(Value::dec(f.i32(0)))))
+            OutV(|c, v| read_v(c, v, 4, |_, f| Value::boxed(Value::dec(f.i32(0)))))
         }
         "MEMGETREGIONINFO" => InThen(region_index, region_info),
         _ => return None,
@@ -72,26 +72,9 @@ fn x(v: u64) -> Value {
     Value::int(v, Base::Hex)
 }
 
-/// `len` bytes at `v` rendered by `f`; NULL or the address when
-/// unreadable.
-fn read(
-    c: &mut Call<'_, '_>,
-    v: u64,
-    len: usize,
-    f: impl FnOnce(&Call<'_, '_>, &Fields<'_>) -> Value,
-) -> Value {
-    match c.fetch_v(v, len) {
-        Ok(b) => {
-            let w = c.long_size();
-            f(c, &Fields::new(&b, w))
-        }
-        Err(e) => e,
-    }
-}
-
 /// A structure of `__u32` fields, all in hex.
 fn hex32s(c: &mut Call<'_, '_>, v: u64, names: &[&'static str]) -> Value {
-    read(c, v, 4 * names.len(), |_, f| {
+    read_v(c, v, 4 * names.len(), |_, f| {
         let mut s = StructBuilder::new();
         for (i, n) in names.iter().enumerate() {
             s.field(*n, x(f.u32(4 * i)));
@@ -106,7 +89,7 @@ fn oob_buf(c: &mut Call<'_, '_>, v: u64) -> Value {
         LinuxAbi::X86_64 => 16,
         LinuxAbi::I386 => 12,
     };
-    read(c, v, len, |_, f| {
+    read_v(c, v, len, |_, f| {
         StructBuilder::new()
             .field("start", x(f.u32(0)))
             .field("length", x(f.u32(4)))
@@ -117,7 +100,7 @@ fn oob_buf(c: &mut Call<'_, '_>, v: u64) -> Value {
 
 /// `struct otp_info`.
 fn otp_info(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read(c, v, 12, |_, f| {
+    read_v(c, v, 12, |_, f| {
         StructBuilder::new()
             .field("start", x(f.u32(0)))
             .field("length", x(f.u32(4)))
@@ -128,7 +111,7 @@ fn otp_info(c: &mut Call<'_, '_>, v: u64) -> Value {
 
 /// `struct mtd_write_req`.
 fn write_req(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read(c, v, 48, |c, f| {
+    read_v(c, v, 48, |c, f| {
         StructBuilder::new()
             .field("start", x(f.u64(0)))
             .field("len", x(f.u64(8)))
@@ -145,7 +128,7 @@ fn write_req(c: &mut Call<'_, '_>, v: u64) -> Value {
 
 /// `struct mtd_info_user`.
 fn info_user(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read(c, v, 32, |c, f| {
+    read_v(c, v, 32, |c, f| {
         StructBuilder::new()
             .field(
                 "type",
@@ -180,7 +163,7 @@ fn local_array(c: &Call<'_, '_>, n: usize, mut one: impl FnMut(usize) -> Value) 
 
 /// `struct nand_oobinfo`.
 fn oobinfo(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read(c, v, 200, |c, f| {
+    read_v(c, v, 200, |c, f| {
         let oobfree = local_array(c, 8, |i| Value::Array {
             items: vec![x(f.u32(8 + 8 * i)), x(f.u32(12 + 8 * i))],
             more: false,
@@ -199,7 +182,7 @@ fn oobinfo(c: &mut Call<'_, '_>, v: u64) -> Value {
 
 /// `struct nand_ecclayout_user`.
 fn ecclayout(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read(c, v, 328, |c, f| {
+    read_v(c, v, 328, |c, f| {
         let oobfree = local_array(c, 8, |i| {
             StructBuilder::new()
                 .field("offset", x(f.u32(264 + 8 * i)))

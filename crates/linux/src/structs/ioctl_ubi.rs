@@ -7,7 +7,7 @@
 use vstrace_core::value::Base;
 use vstrace_core::{StructBuilder, Value};
 
-use super::ioctl::Kind;
+use super::ioctl::{cstring_v, read_v, Kind};
 use super::{Call, Fields};
 use crate::fmt;
 use crate::xlat::{Radix, Table as T};
@@ -19,7 +19,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         "UBI_IOCMKVOL" => InThen(|c, v| mkvol(c, v).render(), number_out),
         "UBI_IOCATT" => InThen(|c, v| attach(c, v).render(), number_out),
         "UBI_IOCRSVOL" => InV(|c, v| {
-            read(c, v, 12, |_, f| {
+            read_v(c, v, 12, |_, f| {
                 StructBuilder::new()
                     .dec("bytes", f.i64(0))
                     .dec("vol_id", f.i32(8))
@@ -28,7 +28,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         }),
         "UBI_IOCRNVOL" => InV(rnvol),
         "UBI_IOCEBCH" => InV(|c, v| {
-            read(c, v, 16, |c, f| {
+            read_v(c, v, 16, |c, f| {
                 StructBuilder::new()
                     .dec("lnum", f.i32(0))
                     .dec("bytes", f.i32(4))
@@ -37,7 +37,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
             })
         }),
         "UBI_IOCEBMAP" => InV(|c, v| {
-            read(c, v, 8, |c, f| {
+            read_v(c, v, 8, |c, f| {
                 StructBuilder::new()
                     .dec("lnum", f.i32(0))
                     .field("dtype", data_type(c, f.bytes(4, 1)))
@@ -45,7 +45,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
             })
         }),
         "UBI_IOCSETVOLPROP" => InV(|c, v| {
-            read(c, v, 16, |c, f| {
+            read_v(c, v, 16, |c, f| {
                 StructBuilder::new()
                     .field(
                         "property",
@@ -55,28 +55,14 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
                     .done()
             })
         }),
-        "UBI_IOCVOLUP" => InV(|c, v| read(c, v, 8, |_, f| Value::boxed(Value::dec(f.i64(0))))),
+        "UBI_IOCVOLUP" => InV(|c, v| read_v(c, v, 8, |_, f| Value::boxed(Value::dec(f.i64(0))))),
         "UBI_IOCDET" | "UBI_IOCEBER" | "UBI_IOCEBISMAP" | "UBI_IOCEBUNMAP" | "UBI_IOCRMVOL"
         | "UBI_IOCRPEB" | "UBI_IOCSPEB" => {
-            InV(|c, v| read(c, v, 4, |_, f| Value::boxed(Value::dec(f.i32(0)))))
+            InV(|c, v| read_v(c, v, 4, |_, f| Value::boxed(Value::dec(f.i32(0)))))
         }
         "UBI_IOCVOLCRBLK" | "UBI_IOCVOLRMBLK" => NoArg,
         _ => return None,
     })
-}
-
-/// `len` bytes at `v` rendered by `f`; NULL or the address when
-/// unreadable.
-fn read(
-    c: &mut Call<'_, '_>,
-    v: u64,
-    len: usize,
-    f: impl FnOnce(&Call<'_, '_>, &Fields<'_>) -> Value,
-) -> Value {
-    match c.fetch_v(v, len) {
-        Ok(b) => f(c, &Fields::new(&b, 8)),
-        Err(e) => e,
-    }
 }
 
 /// A data type byte (`UBI_LONGTERM`...).
@@ -89,11 +75,7 @@ fn data_type(c: &Call<'_, '_>, v: u64) -> Value {
 /// else cut with `...`.
 fn name(b: &[u8], o: usize, name_len: i64) -> Value {
     let size = 1 + name_len.clamp(0, 127) as usize;
-    let s = b.get(o..o + size).unwrap_or(&[]);
-    match s.iter().position(|&x| x == 0) {
-        Some(end) => Value::str(s[..end].to_vec(), false, 0),
-        None => Value::str(s[..s.len().saturating_sub(1)].to_vec(), true, 0),
-    }
+    cstring_v(b.get(o..o + size).unwrap_or(&[]))
 }
 
 /// `struct ubi_mkvol_req` (packed).
@@ -128,7 +110,7 @@ fn mkvol(c: &mut Call<'_, '_>, v: u64) -> Value {
 
 /// `struct ubi_attach_req`.
 fn attach(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read(c, v, 24, |_, f| {
+    read_v(c, v, 24, |_, f| {
         StructBuilder::new()
             .dec("ubi_num", f.i32(0))
             .dec("mtd_num", f.i32(4))

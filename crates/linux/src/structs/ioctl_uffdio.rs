@@ -16,8 +16,14 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
     Some(match name {
         "UFFDIO_API" => InThen(api_in, api_out),
         "UFFDIO_COPY" => InThen(copy_in, |c, v, b| close(c, v, b, 24, "copy")),
-        "UFFDIO_REGISTER" => InThen(register_in, register_out),
-        "UFFDIO_ZEROPAGE" => InThen(zeropage_in, |c, v, b| close(c, v, b, 16, "zeropage")),
+        "UFFDIO_REGISTER" => InThen(
+            |c, v| range_mode(c, v, T::UffdRegisterModeFlags),
+            register_out,
+        ),
+        "UFFDIO_ZEROPAGE" => InThen(
+            |c, v| range_mode(c, v, T::UffdZeropageFlags),
+            |c, v, b| close(c, v, b, 16, "zeropage"),
+        ),
         "UFFDIO_UNREGISTER" | "UFFDIO_WAKE" => In(|c, v| match c.fetch(v, 16) {
             Ok(b) => range(&Fields::new(&b, 8), 0),
             Err(s) => s,
@@ -111,15 +117,16 @@ fn close(c: &mut Call<'_, '_>, v: u64, before: String, o: usize, name: &str) -> 
     format!("{before}{rest}}}")
 }
 
-/// `struct uffdio_register` as the caller fills it (left open).
-fn register_in(c: &mut Call<'_, '_>, v: u64) -> String {
+/// `struct uffdio_register` or `struct uffdio_zeropage` as the caller
+/// fills it: a range and a mode of table `t` (left open).
+fn range_mode(c: &mut Call<'_, '_>, v: u64, t: T) -> String {
     match c.fetch(v, 32) {
         Ok(b) => {
             let f = Fields::new(&b, 8);
             format!(
                 "{{range={}, mode={}",
                 range(&f, 0),
-                xlat::flags(c.abi, T::UffdRegisterModeFlags, f.u64(16))
+                xlat::flags(c.abi, t, f.u64(16))
             )
         }
         Err(s) => s,
@@ -139,21 +146,6 @@ fn register_out(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
         _ => String::new(),
     };
     format!("{before}{rest}}}")
-}
-
-/// `struct uffdio_zeropage` as the caller fills it (left open).
-fn zeropage_in(c: &mut Call<'_, '_>, v: u64) -> String {
-    match c.fetch(v, 32) {
-        Ok(b) => {
-            let f = Fields::new(&b, 8);
-            format!(
-                "{{range={}, mode={}",
-                range(&f, 0),
-                xlat::flags(c.abi, T::UffdZeropageFlags, f.u64(16))
-            )
-        }
-        Err(s) => s,
-    }
 }
 
 #[cfg(test)]
