@@ -343,6 +343,40 @@ TABLES = [
     ("dcb_commands", "DCB_CMD_???"),
     ("smc_diag_mode", "SMC_DIAG_MODE_???"),
     ("ifstats_attr_flags", "1<<IFLA_STATS_???"),
+    ("evdev_abs", "ABS_???"),
+    ("evdev_ev", "EV_???"),
+    ("evdev_autorepeat", "REP_???"),
+    ("evdev_ff_status", "FF_STATUS_???"),
+    ("evdev_ff_types", "FF_???"),
+    ("evdev_keycode", "KEY_???"),
+    ("evdev_leds", "LED_???"),
+    ("evdev_misc", "MSC_???"),
+    ("evdev_mtslots", "ABS_MT_???"),
+    ("evdev_prop", "PROP_???"),
+    ("evdev_relative_axes", "REL_???"),
+    ("evdev_snd", "SND_???"),
+    ("evdev_switch", "SW_???"),
+    ("loop_flags_options", "LO_FLAGS_???"),
+    ("loop_crypt_type_options", "LO_CRYPT_???"),
+    ("nbd_ioctl_flags", "NBD_IOC_FLAG_???"),
+    ("ubi_volume_types", "UBI_???_VOLUME"),
+    ("ubi_volume_flags", "UBI_VOL_???"),
+    ("ubi_volume_props", "UBI_VOL_PROP_???"),
+    ("ubi_data_types", "UBI_???"),
+    ("mtd_flags_options", "MTD_???"),
+    ("mtd_type_options", "MTD_???"),
+    ("mtd_mode_options", "MTD_OPS_???"),
+    ("mtd_file_mode_options", "MTD_FILE_MODE_???"),
+    ("mtd_otp_options", "MTD_OTP_???"),
+    ("mtd_nandecc_options", "MTD_NANDECC_???"),
+    ("perf_ioctl_flags", "PERF_IOC_FLAG_???"),
+    ("uffd_api_features", "UFFD_FEATURE_???"),
+    ("uffd_api_flags", "_UFFDIO_???"),
+    ("uffd_copy_flags", "UFFDIO_COPY_???"),
+    ("uffd_register_ioctl_flags", "UFFDIO_???"),
+    ("uffd_register_mode_flags", "UFFDIO_REGISTER_MODE_???"),
+    ("uffd_zeropage_flags", "UFFDIO_ZEROPAGE_???"),
+    ("audit_arch", "AUDIT_ARCH_???"),
 ]
 
 ARCHES = ("x86_64", "i386")
@@ -367,6 +401,7 @@ HEADER_DIRS = [
     "/usr/include/x86_64-linux-gnu/asm",
     "/usr/include/linux",
     "/usr/include/asm-generic",
+    "/usr/include/mtd",
     "/usr/include/x86_64-linux-gnu/bits",
 ]
 
@@ -744,7 +779,17 @@ def gen_tables_rs(per_arch, src_version):
     return "\n".join(lines) + "\n"
 
 
-IOCTL_RE = re.compile(r'\{\s*"[^"]*",\s*"(\w+)",\s*([^,]+),\s*(0x[0-9a-fA-F]+),\s*(0x[0-9a-fA-F]+|0)\s*\}')
+IOCTL_RE = re.compile(r'\{\s*"[^"]*",\s*"(\w+)",\s*([^,]+),\s*([0-9a-fA-FxX()<>| ]+),\s*(0x[0-9a-fA-F]+|\d+)\s*\}')
+NUM_EXPR_RE = re.compile(r"^[0-9a-fA-FxX()<>| ]+$")
+
+
+def num_expr(text):
+    """The value of a type-and-number field: a hex number, or an
+    expression of numbers, shifts and ors (ioctls_zfs.h's
+    `(0x12 << 8) | 125`)."""
+    if not NUM_EXPR_RE.match(text):
+        raise ValueError(text)
+    return eval(text, {"__builtins__": {}})  # digits and operators only
 IOC_DIR = {"0": 0, "_IOC_NONE": 0, "_IOC_WRITE": 1, "_IOC_READ": 2}
 
 
@@ -756,15 +801,17 @@ def ioctl_entries(paths):
             dv = 0
             for part in d.split("|"):
                 dv |= IOC_DIR.get(part.strip(), 0)
-            code = (dv << 30) | (int(size, 16) << 16) | int(tnr, 16)
+            code = (dv << 30) | (int(size, 0) << 16) | num_expr(tnr)
             seen.setdefault((code, name), None)
     return sorted(seen)
 
 
 def gen_ioctls_rs(src, src_version):
     l = os.path.join(src, "src/linux")
-    x = ioctl_entries([os.path.join(l, "64/ioctls_inc.h"), os.path.join(l, "x86_64/ioctls_arch0.h")])
-    i = ioctl_entries([os.path.join(l, "32/ioctls_inc_align32.h"), os.path.join(l, "i386/ioctls_arch0.h")])
+    # OpenZFS's requests, which strace lists on every architecture.
+    zfs = os.path.join(src, "src/ioctls_zfs.h")
+    x = ioctl_entries([os.path.join(l, "64/ioctls_inc.h"), os.path.join(l, "x86_64/ioctls_arch0.h"), zfs])
+    i = ioctl_entries([os.path.join(l, "32/ioctls_inc_align32.h"), os.path.join(l, "i386/ioctls_arch0.h"), zfs])
     both = sorted(set(x) & set(i))
     only_x = sorted(set(x) - set(i))
     only_i = sorted(set(i) - set(x))

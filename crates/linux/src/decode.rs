@@ -398,29 +398,22 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 self.desc.name == "setsockopt",
             ),
             ArgType::IoctlCode | ArgType::IoctlReq => {
-                let names = xlat::ioctl_names(self.abi, v as u32);
-                if names.is_empty() {
-                    Value::Opaque(xlat::ioctl_request(self.abi, v as u32))
+                let names = crate::structs::ioctl::request_names(self.abi, v as u32);
+                let name = if names.is_empty() {
+                    xlat::ioctl_request(self.abi, v as u32)
                 } else {
-                    // -X raw/verbose print the request in hex.
-                    Value::Const(vstrace_core::value::Const {
-                        raw: i128::from(v as u32),
-                        base: Base::Hex,
-                        name: Some(names.join(" or ").into()),
-                        comment: None,
-                    })
-                }
+                    names.join(" or ")
+                };
+                // -X raw prints the request in hex, verbose the number
+                // and its name (or `_IOC(...)`) in a comment.
+                Value::Const(vstrace_core::value::Const {
+                    raw: i128::from(v as u32),
+                    base: Base::Hex,
+                    name: Some(name.into()),
+                    comment: None,
+                })
             }
-            ArgType::IoctlArg => {
-                let text = crate::structs::ioctl::decode(&mut self.struct_call(i), v);
-                // An argument shown as its address is a pointer value; the
-                // decoded structures are text-only yet.
-                if v != 0 && text == format!("{v:#x}") {
-                    Value::ptr(v)
-                } else {
-                    Value::Opaque(text)
-                }
-            }
+            ArgType::IoctlArg => crate::structs::ioctl::value(&mut self.struct_call(i), v),
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {

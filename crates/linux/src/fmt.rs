@@ -265,7 +265,8 @@ pub fn sockopt_name(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: boo
 /// A device number as `makedev(0x1, 0x3)` (glibc's major/minor split).
 pub fn makedev(dev: u64) -> String {
     let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    // glibc's minor(): 32 bits.
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xffff_ff00);
     format!("makedev({}, {})", hex0(major), hex0(minor))
 }
 

@@ -45,6 +45,20 @@ pub(crate) fn name_args(
                 n
             }
             ArgType::Dirfd if names.fd_path && v == AT_FDCWD => files::cwd(mem, prof, task),
+            // ioctl requests whose argument is a descriptor (LOOP_SET_FD).
+            ArgType::IoctlArg
+                if names.fds()
+                    && v >= 0
+                    && raw
+                        .get(1)
+                        .is_some_and(|&c| crate::structs::ioctl::arg_is_fd(c as u32)) =>
+            {
+                let n = files::fd_name(mem, prof, task, v, detail(names));
+                if let Some(p) = &n {
+                    out.push(fd_path(v, p));
+                }
+                n
+            }
             ArgType::Pid if names.pid_comm && v > 0 => {
                 let c = crate::tasks::pid_comm(mem, prof, task, v as i32);
                 if let (Some(c), Some(t)) = (c, arg.text.as_mut()) {

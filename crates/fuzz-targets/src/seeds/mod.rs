@@ -568,6 +568,54 @@ fn linux_decode_seeds() -> Vec<Seed> {
                 cat(&[&8u32.to_le_bytes(), &u32::MAX.to_le_bytes(), b"abc"]),
             )],
         ),
+        // The ioctl families of structs/ioctl_*.rs: evdev bit sets and
+        // force feedback, loop status, MTD layouts, UBI renames with a
+        // hostile count, perf BPF queries with a hostile program count.
+        (
+            "ioctl-evdev-bits",
+            "ioctl",
+            [3, 0x80604521, a, 0, 0, 0],
+            0x60,
+            vec![(a, vec![0xff; 0x60])],
+        ),
+        (
+            "ioctl-evdev-ff",
+            "ioctl",
+            [3, 0x40304580, a, 0, 0, 0],
+            -9,
+            vec![(a, cat(&[&[0x51, 0, 1, 0], &[0xab; 44]]))],
+        ),
+        (
+            "ioctl-loop-status64",
+            "ioctl",
+            [3, 0x4c04, a, 0, 0, 0],
+            0,
+            vec![(a, vec![0x41; 232])],
+        ),
+        (
+            "ioctl-mtd-ecclayout",
+            "ioctl",
+            [3, 0x81484d11, a, 0, 0, 0],
+            0,
+            vec![(a, vec![0x7f; 328])],
+        ),
+        (
+            "ioctl-ubi-rnvol",
+            "ioctl",
+            [3, 0x51106f03, a, 0, 0, 0],
+            -9,
+            vec![(a, cat(&[&u32::MAX.to_le_bytes(), &[0x30; 300]]))],
+        ),
+        (
+            "ioctl-perf-query-bpf",
+            "ioctl",
+            [3, 0xc008240a, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&4u32.to_le_bytes(), &u32::MAX.to_le_bytes(), &[1; 16]]),
+            )],
+        ),
         // Socket option values by level (structs/sockopt.rs, bpf.rs).
         (
             "setsockopt-attach-filter",

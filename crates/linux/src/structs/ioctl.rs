@@ -12,6 +12,8 @@
 //! Guest memory is hostile: every structure is read whole and bounded, an
 //! unreadable one prints as its address, and nothing here panics.
 
+use vstrace_core::Value as V;
+
 use super::{Call, Fields};
 use crate::fmt;
 use crate::proto::LinuxAbi;
@@ -35,10 +37,24 @@ pub(super) enum Kind {
         fn(&mut Call<'_, '_>, u64) -> String,
         fn(&mut Call<'_, '_>, u64, String) -> String,
     ),
+    /// Typed: the argument rendered from its value alone, at the entry.
+    ValV(fn(&mut Call<'_, '_>, u64) -> V),
+    /// Typed: a structure the kernel reads, rendered at the entry.
+    InV(fn(&mut Call<'_, '_>, u64) -> V),
+    /// Typed: a structure the kernel writes, its address until a
+    /// successful exit.
+    OutV(fn(&mut Call<'_, '_>, u64) -> V),
 }
 
 /// Decoders of one family of requests (a file per family).
 type Family = fn(&str) -> Option<Kind>;
+
+/// Families strace dispatches on the request's number rather than its
+/// name (requests whose size or number carries a parameter).
+const CODE_FAMILIES: &[fn(u32) -> Option<Kind>] = &[
+    super::ioctl_evdev::kind_of_code,
+    super::ioctl_seccomp::kind_of_code,
+];
 
 /// The families beyond this file's.
 const FAMILIES: &[Family] = &[
@@ -46,11 +62,17 @@ const FAMILIES: &[Family] = &[
     super::ioctl_rtc::kind_of,
     super::ioctl_hdio::kind_of,
     super::ioctl_term::kind_of,
+    super::ioctl_loop::kind_of,
+    super::ioctl_mtd::kind_of,
+    super::ioctl_ubi::kind_of,
+    super::ioctl_perf::kind_of,
+    super::ioctl_uffdio::kind_of,
+    super::ioctl_seccomp::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -104,7 +126,102 @@ fn kind_of(name: &str) -> Option<Kind> {
 
 /// The decoder of request `code` (the first of its names that has one).
 fn lookup(abi: LinuxAbi, code: u32) -> Option<Kind> {
-    xlat::ioctl_names(abi, code).into_iter().find_map(kind_of)
+    CODE_FAMILIES
+        .iter()
+        .find_map(|f| f(code))
+        .or_else(|| xlat::ioctl_names(abi, code).into_iter().find_map(kind_of))
+}
+
+/// The names strace prints for request `code`: a parameterised name
+/// (`EVIOCGBIT(EV_KEY, 8)`) first, then the table's names; empty when
+/// it has none (the caller prints `_IOC(...)`).
+pub(crate) fn request_names(abi: LinuxAbi, code: u32) -> Vec<String> {
+    let mut names: Vec<String> = super::ioctl_evdev::request_name(abi, code)
+        .or_else(|| param_name(code))
+        .into_iter()
+        .collect();
+    names.extend(xlat::ioctl_names(abi, code).into_iter().map(String::from));
+    names
+}
+
+/// The parameterised names strace gives requests of other types than
+/// evdev's: the sound mixer's `MIXER_READ(n)`/`MIXER_WRITE(n)`, HID and
+/// input names with their buffer size, seccomp's misdirected
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID`.
+fn param_name(code: u32) -> Option<String> {
+    let (dir, ty, nr, size) = (
+        code >> 30,
+        (code >> 8) & 0xff,
+        code & 0xff,
+        (code >> 16) & 0x3fff,
+    );
+    let (read, write, rw) = (dir == 2, dir == 1, dir == 3);
+    let name = match (ty as u8, nr) {
+        (b'!', 2) if read && size == 8 => {
+            return Some("SECCOMP_IOCTL_NOTIF_ID_VALID_WRONG_DIR".into())
+        }
+        (b'M', _) if write => return Some(format!("MIXER_WRITE({nr})")),
+        (b'M', _) if read => return Some(format!("MIXER_READ({nr})")),
+        (b'H', 0x04) if read => "HIDIOCGRAWNAME",
+        (b'H', 0x05) if read => "HIDIOCGRAWPHYS",
+        (b'H', 0x06) if read || rw => "HIDIOCSFEATURE",
+        (b'H', 0x07) if rw => "HIDIOCGFEATURE",
+        (b'H', 0x08) if read => "HIDIOCGRAWUNIQ",
+        (b'H', 0x12) if read => "HIDIOCGPHYS",
+        (b'U', 0x2c) if read => "UI_GET_SYSNAME",
+        (b'j', 0x13) if read => "JSIOCGNAME",
+        (b'k', 0) if write => "SPI_IOC_MESSAGE",
+        _ => return None,
+    };
+    Some(format!("{name}({size})"))
+}
+
+/// The typed value of ioctl's third argument (raw value `v`): the typed
+/// decoders' values, an address as a pointer, else the text.
+pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
+    let code = c.arg(1) as u32;
+    match lookup(c.abi, code) {
+        Some(Kind::ValV(f)) => f(c, v),
+        Some(Kind::InV(f)) => match c.entry().map(str::to_string) {
+            // What the entry showed (the memory may have changed since):
+            // typed again when it reads the same.
+            Some(t) if c.ret.is_some() => {
+                let now = f(c, v);
+                if now.render() == t {
+                    now
+                } else {
+                    V::Opaque(t)
+                }
+            }
+            _ => f(c, v),
+        },
+        Some(Kind::OutV(_)) if c.ret.is_none() || c.failed() => V::ptr(v),
+        Some(Kind::OutV(f)) => f(c, v),
+        _ => {
+            let text = decode(c, v);
+            // An argument shown as its address is a pointer value.
+            if v != 0 && text == format!("{v:#x}") {
+                V::ptr(v)
+            } else {
+                V::Opaque(text)
+            }
+        }
+    }
+}
+
+/// Whether the third argument of request `code` is a descriptor (named
+/// under `-y`). These requests are `_IO`, the same number in both ABIs.
+pub(crate) fn arg_is_fd(code: u32) -> bool {
+    xlat::ioctl_names(LinuxAbi::X86_64, code).iter().any(|n| {
+        matches!(
+            *n,
+            "LOOP_SET_FD"
+                | "LOOP_CHANGE_FD"
+                | "NBD_SET_SOCK"
+                | "PERF_EVENT_IOC_SET_OUTPUT"
+                | "PERF_EVENT_IOC_SET_BPF"
+        )
+    })
 }
 
 /// Whether strace prints a third argument for request `code`. The
@@ -138,6 +255,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
             };
             then(c, v, before)
         }
+        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) => value(c, v).render(),
     }
 }
 
@@ -150,6 +268,32 @@ fn undecoded(abi: LinuxAbi, code: u32, v: u64) -> String {
         fmt::hex0(v)
     } else {
         fmt::ptr(v)
+    }
+}
+
+/// `len` bytes at `v` rendered by `f` (with `long` of the call's ABI);
+/// NULL or the address when unreadable.
+pub(super) fn read_v(
+    c: &mut Call<'_, '_>,
+    v: u64,
+    len: usize,
+    f: impl FnOnce(&Call<'_, '_>, &Fields<'_>) -> V,
+) -> V {
+    match c.fetch_v(v, len) {
+        Ok(b) => {
+            let w = c.long_size();
+            f(c, &Fields::new(&b, w))
+        }
+        Err(e) => e,
+    }
+}
+
+/// A fixed char array as strace's `PRINT_FIELD_CSTRING`: up to its NUL,
+/// else all but the last byte and `...`.
+pub(super) fn cstring_v(b: &[u8]) -> V {
+    match b.iter().position(|&x| x == 0) {
+        Some(end) => V::str(b[..end].to_vec(), false, 0),
+        None => V::str(b[..b.len().saturating_sub(1)].to_vec(), true, 0),
     }
 }
 
@@ -308,7 +452,7 @@ fn counter_watch(c: &mut Call<'_, '_>, v: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use vstrace_core::testmem::SparseVirt;
 
     use super::*;
@@ -319,16 +463,28 @@ mod tests {
     const X: LinuxAbi = LinuxAbi::X86_64;
 
     /// The line strace prints for `ioctl(-1, code, v)` returning `ret`.
-    fn line(code: u32, v: u64, ret: i64, m: &mut SparseVirt) -> String {
-        let o = DecodeOptions::default();
-        let d = by_name(X, "ioctl").unwrap();
-        let raw = [u64::MAX, code as u64, v];
-        let mut a = decode_enter(d, X, &raw, m, &o);
-        decode_exit(d, X, &raw, ret, m, &o, &mut a);
-        format_call(d, &a, Some(&format_return(d, X, ret)))
+    pub(in crate::structs) fn line(code: u32, v: u64, ret: i64, m: &mut SparseVirt) -> String {
+        line_o(&DecodeOptions::default(), code, v, ret, m)
     }
 
-    const EBADF: i64 = -9;
+    /// [`line`] with options `o` (`-v`, `-X`).
+    pub(in crate::structs) fn line_o(
+        o: &DecodeOptions,
+        code: u32,
+        v: u64,
+        ret: i64,
+        m: &mut SparseVirt,
+    ) -> String {
+        let d = by_name(X, "ioctl").unwrap();
+        let raw = [u64::MAX, code as u64, v];
+        xlat::with_style(o.const_style, || {
+            let mut a = decode_enter(d, X, &raw, m, o);
+            decode_exit(d, X, &raw, ret, m, o, &mut a);
+            format_call(d, &a, Some(&format_return(d, X, ret)))
+        })
+    }
+
+    pub(in crate::structs) const EBADF: i64 = -9;
 
     #[test]
     fn winsize_in_at_entry_out_at_success() {

@@ -23,9 +23,16 @@ mod fcntl;
 mod futex;
 pub(crate) mod ioctl;
 mod ioctl_block;
+mod ioctl_evdev;
 mod ioctl_hdio;
+mod ioctl_loop;
+mod ioctl_mtd;
+mod ioctl_perf;
 mod ioctl_rtc;
+mod ioctl_seccomp;
 mod ioctl_term;
+mod ioctl_ubi;
+mod ioctl_uffdio;
 mod ipc;
 mod net;
 pub mod netlink;
@@ -624,6 +631,7 @@ pub fn return_detail(
         "adjtimex" => time::timex_state(&mut c, 0, ret),
         "sched_getscheduler" => resource::policy_name(ret),
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
+        "ioctl" => ioctl_perf::return_detail(&c, ret),
         _ => None,
     }
 }
