@@ -188,6 +188,38 @@ pub fn decode_exit(
     }
 }
 
+/// Whether an argument of type `ty` is a structure, array or number
+/// read from memory (strace's `umove_or_printaddr`/`tfetch_mem`, which
+/// `-e verbose=` turns off); strings and buffers are not.
+fn fetched(ty: ArgType) -> bool {
+    matches!(
+        ty,
+        ArgType::I64Ptr
+            | ArgType::U64Ptr
+            | ArgType::IntPtr
+            | ArgType::GidsIn(_)
+            | ArgType::GidsOut
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut
+            | ArgType::Sigaction
+            | ArgType::OldSigaction
+            | ArgType::Sigset
+            | ArgType::Sockaddr(_)
+            | ArgType::SockaddrOut(_)
+            | ArgType::IovecIn(_)
+            | ArgType::IovecOut(_)
+            | ArgType::Argv
+            | ArgType::Envp
+            | ArgType::PipeFds
+            | ArgType::StatOut
+            | ArgType::StatxOut
+            | ArgType::WaitStatus
+            | ArgType::DirentsOut
+            | ArgType::IoctlArg
+            | ArgType::Struct(_)
+    )
+}
+
 /// `[in => out]` for a value-result `[in]` that became `[out]`.
 fn changed_in_brackets(before: Value, now: Value) -> Option<Value> {
     let one = |v: Value| match v {
@@ -353,6 +385,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
         let ty = self.desc.args[i].ty;
         let v = self.raw[i];
         let w32 = v & 0xffff_ffff;
+        if !self.opts.structs && fetched(ty) {
+            // strace -e verbose=: outside the set, what its tfetch_mem
+            // would read prints as the address.
+            return Value::ptr(v);
+        }
         match ty {
             ArgType::Int | ArgType::Pid => Value::dec(v as u32 as i32),
             ArgType::Fd => Value::Fd {
