@@ -215,7 +215,6 @@ fn fetched(ty: ArgType) -> bool {
             | ArgType::StatxOut
             | ArgType::WaitStatus
             | ArgType::DirentsOut
-            | ArgType::IoctlArg
             | ArgType::Struct(_)
     )
 }
@@ -451,8 +450,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::IoctlArg => {
                 let text = crate::structs::ioctl::decode(&mut self.struct_call(i), v);
                 // An argument shown as its address is a pointer value; the
-                // decoded structures are text-only yet.
-                if v != 0 && text == format!("{v:#x}") {
+                // decoded structures are text-only yet. Outside -e
+                // verbose=, what was read from memory (a structure or an
+                // array) is its address; numbers stay.
+                let read = text.starts_with(['{', '[']);
+                if v != 0 && (text == format!("{v:#x}") || (read && !self.opts.structs)) {
                     Value::ptr(v)
                 } else {
                     Value::Opaque(text)
