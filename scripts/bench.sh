@@ -11,7 +11,8 @@
 # plugin's event source alone (VSTRACE_PLUGIN_ENGINE=off); `-e
 # trace=openat` (a filter that excludes everything the loops do); `-c`;
 # text -> /dev/null; --json -> file; --record (+ text -> /dev/null);
-# --caller, -k, -y, -P.
+# --caller, -k, -y, -P, -e trace-fds= (the last two match no call: their
+# cost on calls that do not match, against `-e trace=openat`).
 # Columns: the read+write loop (ROUNDS x (1-byte read + 1-byte write))
 # and the getppid loop (2 x ROUNDS getppid). Then 2 threads x ROUNDS
 # getppid on 1 and 2 vCPUs (text), and `vstrace replay` rates (-c, text)
@@ -58,6 +59,7 @@ variants=(
     "stack||-k -o /dev/null"
     "fdnames||-y -o /dev/null"
     "tracepath||-P /nonexistent -o /dev/null"
+    "tracefds||-e trace-fds=99 -o /dev/null"
 )
 
 run1() { # key, env, args, smp, workload...: appends the guest ns to $work/KEY
@@ -139,6 +141,7 @@ label() {
     stack) echo "\`-k\` (a user stack unwound per call) text -> /dev/null" ;;
     fdnames) echo "\`-y\` (a file-table walk per fd) text -> /dev/null" ;;
     tracepath) echo "\`-P /nonexistent\` (no call matches)" ;;
+    tracefds) echo "\`-e trace-fds=99\` (no call matches)" ;;
     esac
 }
 for v in "${variants[@]}"; do

@@ -79,7 +79,8 @@ pub struct ReplayArgs {
     #[arg(short = 'y', action = clap::ArgAction::Count)]
     decode_fds_level: u8,
     /// What to print for fds: path, socket, dev, pidfd, all, none.
-    #[arg(long = "decode-fds", value_name = "SET")]
+    #[arg(long = "decode-fds", value_name = "SET", num_args = 0..=1,
+          require_equals = true, default_missing_value = "path")]
     decode_fds: Option<String>,
     /// Print the command name after pids (-Y, --decode-pids=comm).
     #[arg(short = 'Y')]

@@ -215,7 +215,7 @@ fn attach_injects_return_values() {
     );
     require_success(&out, &mut run);
     let text = std::fs::read_to_string(&trace).unwrap();
-    assert!(text.contains("getpid() = 4242"), "trace:\n{text}");
+    assert!(has_call(&text, "getpid()", "4242"), "trace:\n{text}");
     loop_values(&mut run, "getpid");
 }
 

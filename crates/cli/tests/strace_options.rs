@@ -2,8 +2,10 @@
 //! under the guest's own strace once per option set, while vstrace
 //! records the whole run; each set is then replayed by vstrace with the
 //! same options for that very process (its comm and pid, the pid from the
-//! program's stderr) and the lines are compared: exactly, except the
-//! values of times (-tt, -T), whose format is checked. On the x86-64
+//! program's stderr) and the lines are compared: exactly (the alignment
+//! to strace's `-a` column too: each process's own file, `-ff`, has no
+//! `[pid N] ` prefix, as the guest's strace -o for one process), except
+//! the values of times (-tt, -T), whose format is checked. On the x86-64
 //! kernel the guest's strace is the host's (Debian's, added with
 //! `--add`); on the i386 (686) kernel it is a static 32-bit strace built
 //! from the same source by scripts/strace-i386.sh, and the program is
@@ -28,6 +30,8 @@ const SETS: &[&str] = &[
     "-xx",
     "-e status=failed -qq",
     "-z -a 20",
+    "-a 0 -n",
+    "-tt -a 60",
     "-ttt -r -q",
     "-e write=4 -e read=3",
     "-e write=all -e read=!3",
@@ -35,6 +39,8 @@ const SETS: &[&str] = &[
     "-X raw",
     "-X verbose",
     "--const-print-style=abbrev",
+    "-e verbose=none",
+    "-e verbose=!readv,pipe2 -e abbrev=none",
 ];
 
 /// Whether the option set has the word `opt`.
@@ -105,11 +111,9 @@ fn options_agree(g: &Guest, tag: &str) {
     let add_strace = format!("{}:/bin/strace", g.strace.display());
     let mut script = String::new();
     for (i, set) in SETS.iter().enumerate() {
-        // strace's default column is 40; vstrace's output is unaligned
-        // unless asked: both get it explicitly.
-        let a = if set.contains("-a ") { "" } else { "-a 40" };
+        // Both tracers with their defaults (strace's -a 40 among them).
         script.push_str(&format!(
-            "strace -o /tmp/s{i} {a} -e {CALLS} {set} /bin/straceopts 2>/tmp/p{i}; \
+            "strace -o /tmp/s{i} -e {CALLS} {set} /bin/straceopts 2>/tmp/p{i}; \
              echo @@SET {i}; cat /tmp/p{i} /tmp/s{i}; "
         ));
     }
@@ -149,30 +153,44 @@ fn options_agree(g: &Guest, tag: &str) {
             .filter(|l| !l.is_empty())
             .map(|l| mask_times(l, set))
             .collect();
-        let a = if set.contains("-a ") { "" } else { "-a 40" };
         // The program's calls only (its comm, from its exec on: before
-        // it the process is strace's child), of this run (its pid).
-        let args: Vec<String> = format!("--text --comm straceopts {a} -e {CALLS} {set}")
+        // it the process is strace's child), of this run (its pid), in
+        // its own file (-ff): lines without `[pid N] `, as the guest's
+        // strace -o prints them for one process, so that the alignment
+        // compares exactly too.
+        let base = tmp().join(format!("straceopts-{tag}-{i}-{}", std::process::id()));
+        let args: Vec<String> = format!("--text --comm straceopts -e {CALLS} {set} -ff -o")
             .split_whitespace()
             .map(str::to_string)
+            .chain([base.display().to_string()])
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = replay(&rec, &args);
         assert!(r.status.success(), "replay {args:?}: {}", stderr(&r));
-        let pid_tag = format!("[pid {pid:>5}] ");
-        // Its lines, and the dump lines that follow them.
+        let file = format!("{}.{pid}", base.display());
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{tag}: set {set:?}: {file}: {e}"));
+        // --comm took every run's program: one file for each.
+        let stem = base.file_name().unwrap().to_string_lossy().to_string() + ".";
+        for e in std::fs::read_dir(tmp()).unwrap().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&stem) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        // Its lines (from after its exec), and the dump lines that
+        // follow them.
         let mut ours = Vec::new();
         let mut mine = false;
-        for l in stdout(&r).lines() {
-            if let Some(rest) = l.strip_prefix(&pid_tag) {
-                mine = !rest.contains("execve(");
+        for l in text.lines() {
+            if is_dump(l) {
                 if mine {
-                    ours.push(mask_times(rest, set));
+                    ours.push(l.to_string());
                 }
-            } else if mine && is_dump(l) {
-                ours.push(l.to_string());
             } else {
-                mine = false;
+                mine = !l.contains("execve(");
+                if mine {
+                    ours.push(mask_times(l, set));
+                }
             }
         }
         let mut theirs_kept = Vec::new();
@@ -277,6 +295,13 @@ fn replay_writes_a_file_per_process_with_ff() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let read = |pid: u32| std::fs::read_to_string(format!("{}.{pid}", base.display())).unwrap();
-    assert_eq!(read(88), "exit_group(7) = ?\n+++ exited with 7 +++\n");
-    assert_eq!(read(87), "exit_group(0) = ?\n+++ exited with 0 +++\n");
+    // No `[pid N] ` in a process's own file: column 40 from the name.
+    assert_eq!(
+        read(88),
+        "exit_group(7)                           = ?\n+++ exited with 7 +++\n"
+    );
+    assert_eq!(
+        read(87),
+        "exit_group(0)                           = ?\n+++ exited with 0 +++\n"
+    );
 }

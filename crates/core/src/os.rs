@@ -104,6 +104,15 @@ pub struct DecodeOptions {
     /// How named constants and flags print (strace's `-X`).
     #[serde(default)]
     pub const_style: ConstStyle,
+    /// Read structures and arrays behind pointers (strace's `-e
+    /// verbose=`, on by default); off, they print as their addresses.
+    #[serde(default = "yes")]
+    pub structs: bool,
+}
+
+/// serde's default for [`DecodeOptions::structs`].
+fn yes() -> bool {
+    true
 }
 
 /// strace's `-X`/`--const-print-style`: how a named constant or flag set
@@ -127,6 +136,7 @@ impl Default for DecodeOptions {
             verbose: false,
             strings_in_hex: 0,
             const_style: ConstStyle::Abbrev,
+            structs: true,
         }
     }
 }

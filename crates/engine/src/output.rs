@@ -90,9 +90,9 @@ impl Default for SummaryOptions {
     }
 }
 
-/// Every strace output option; the defaults print as vstrace always did
-/// (strace's defaults, except `-a`: no alignment unless asked).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Every strace output option, with strace's defaults (among them `-a
+/// 40`: results aligned to column 40).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OutputOptions {
     /// Absolute timestamps (`-t`...), none by default.
@@ -106,7 +106,9 @@ pub struct OutputOptions {
     pub instruction_pointer: bool,
     /// `-n`: the syscall number, `[NNNN] `.
     pub syscall_number: bool,
-    /// `-a`: the column ` = RESULT` is aligned to (0: none).
+    /// `-a`: the column ` = RESULT` is aligned to, counted from the start
+    /// of the line as strace counts it (the `[pid N] ` prefix and the
+    /// timestamps included); 0: none. strace's default, 40.
     pub column: usize,
     /// `-e status=`: which statuses are printed (bits of [`status`]);
     /// all when absent.
@@ -122,8 +124,16 @@ pub struct OutputOptions {
     /// `-x` (1), `-xx` (2), `--strings-in-hex=non-ascii-chars` (3): how
     /// strings escape bytes (0: octal, strace's default).
     pub strings_in_hex: u8,
-    /// `-v`/`-e verbose=all`: structures and arrays unabbreviated.
+    /// `-v` (strace's `-e abbrev=none`): structures and arrays
+    /// unabbreviated, for every call.
     pub verbose: bool,
+    /// `-e abbrev=SET`: the calls whose structures and arrays are
+    /// abbreviated (the others print in full); every call when absent.
+    pub abbrev: Option<String>,
+    /// `-e verbose=SET`: the calls whose structures and arrays are read
+    /// and decoded (the others show their addresses); every call when
+    /// absent.
+    pub decoded: Option<String>,
     /// `-X raw|abbrev|verbose`: how named constants and flags print.
     pub const_style: vstrace_core::ConstStyle,
     /// The host's wall clock (ns since the Unix epoch) at engine time 0,
@@ -149,6 +159,40 @@ pub struct OutputOptions {
     /// `--tree`: the process tree at the end of the run (`-c` prints it
     /// too when the run created a process).
     pub tree: bool,
+}
+
+/// strace's default `-a` column.
+pub const DEFAULT_COLUMN: usize = 40;
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            timestamps: None,
+            relative: None,
+            syscall_times: None,
+            instruction_pointer: false,
+            syscall_number: false,
+            column: DEFAULT_COLUMN,
+            status: None,
+            quiet: 0,
+            signals: None,
+            raw: None,
+            strings_in_hex: 0,
+            verbose: false,
+            abbrev: None,
+            decoded: None,
+            const_style: Default::default(),
+            wall_start_ns: None,
+            separate: false,
+            append: false,
+            syscall_limit: None,
+            dump_reads: Default::default(),
+            dump_writes: Default::default(),
+            summary: Default::default(),
+            process_events: false,
+            tree: false,
+        }
+    }
 }
 
 impl OutputOptions {

@@ -144,14 +144,26 @@ impl Record {
     /// is the previous line's time (for `-r`), updated.
     pub fn to_text_with(&self, how: &Render<'_>, last: &mut Option<u64>, out: &mut String) {
         use std::fmt::Write;
+        // strace's -a column counts from the start of the line, pid and
+        // timestamps included, in bytes (its curcol).
+        let line_start = out.len();
         match self.tid.or(self.pid) {
             Some(pid) if !how.own_file => {
                 let _ = write!(out, "[pid {pid:>5}] ");
             }
             _ => {}
         }
-        let start = out.len();
         how.opts.prefix(self, last, out);
+        let align = |out: &mut String| {
+            // strace: ") ", then spaces up to the column, then "= ".
+            out.push(' ');
+            let col = out.len() - line_start;
+            // Bounded: a trace file's configuration is hostile input.
+            for _ in col..how.opts.column.min(MAX_COLUMN) {
+                out.push(' ');
+            }
+            out.push_str("= ");
+        };
         if self.state == CallState::Exited {
             // A death by signal has no status, and strace's words
             // ("killed by SIGKILL") as its text.
@@ -175,12 +187,10 @@ impl Record {
             return;
         }
         if self.state == CallState::ChildReturn {
-            let _ = write!(
-                out,
-                "<... {} resumed in child> = {}",
-                self.name,
-                self.ret.unwrap_or(0)
-            );
+            // Aligned as strace aligns its `<... NAME resumed>` lines.
+            let _ = write!(out, "<... {} resumed in child>", self.name);
+            align(out);
+            let _ = write!(out, "{}", self.ret.unwrap_or(0));
             return;
         }
         out.push_str(&self.name);
@@ -201,16 +211,6 @@ impl Record {
             }
         }
         out.push(')');
-        let align = |out: &mut String| {
-            // strace: ") ", then spaces up to the column, then "= ".
-            out.push(' ');
-            let col = out[start..].chars().count();
-            // Bounded: a trace file's configuration is hostile input.
-            for _ in col..how.opts.column.min(MAX_COLUMN) {
-                out.push(' ');
-            }
-            out.push_str("= ");
-        };
         match self.state {
             CallState::Complete | CallState::ChildReturn => {
                 align(out);
@@ -383,8 +383,68 @@ mod tests {
         rec().to_text(&mut s);
         assert_eq!(
             s,
-            "[pid    42] openat(AT_FDCWD, \"/x\") = -1 ENOENT (No such file or directory)"
+            "[pid    42] openat(AT_FDCWD, \"/x\")      = -1 ENOENT (No such file or directory)"
         );
+    }
+
+    /// strace's tabto(): the column counts the whole line (pid prefix and
+    /// timestamps included); a line past it gets one space; unfinished
+    /// calls, signals and exits are not padded; -a 0 pads nothing.
+    #[test]
+    fn alignment_is_straces() {
+        let text = |opts: &OutputOptions, own_file: bool, r: &Record| {
+            let how = Render {
+                opts,
+                raw: false,
+                own_file,
+            };
+            let mut s = String::new();
+            r.to_text_with(&how, &mut None, &mut s);
+            s
+        };
+        let d = OutputOptions::default();
+        let mut r = rec();
+        r.args.truncate(1);
+        r.ret = Some(3);
+        r.ret_text = None;
+        r.errno = None;
+        // "openat(AT_FDCWD) " is 17 bytes: 23 spaces to column 40.
+        assert_eq!(text(&d, true, &r).find('='), Some(40));
+        assert_eq!(text(&d, false, &r).find("= 3"), Some(40));
+        let stamped = OutputOptions {
+            timestamps: Some(crate::output::Timestamps {
+                unix: true,
+                digits: 6,
+            }),
+            ..Default::default()
+        };
+        // "1.000000 " counts too.
+        assert_eq!(text(&stamped, true, &r).find('='), Some(40));
+        let long = "x".repeat(60);
+        r.args[0].text = Some(long.clone());
+        assert!(text(&d, true, &r).ends_with(&format!("({long}) = 3")));
+        let none = OutputOptions {
+            column: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            text(&none, true, &rec()),
+            "openat(AT_FDCWD, \"/x\") = -1 ENOENT (No such file or directory)"
+        );
+        r.args[0].text = Some("AT_FDCWD".into());
+        r.state = CallState::Unfinished;
+        assert_eq!(text(&d, true, &r), "openat(AT_FDCWD) <unfinished ...>");
+        r.state = CallState::NoReturn;
+        assert_eq!(text(&d, true, &r).find("= ?"), Some(40));
+        r.state = CallState::ChildReturn;
+        r.ret = Some(0);
+        let child = text(&d, true, &r);
+        assert_eq!(
+            (child.find("= 0"), child.trim_end_matches("= 0").trim_end()),
+            (Some(40), "<... openat resumed in child>")
+        );
+        r.state = CallState::Exited;
+        assert_eq!(text(&d, true, &r), "+++ exited with 0 +++");
     }
 
     #[test]

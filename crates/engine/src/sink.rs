@@ -470,8 +470,10 @@ mod tests {
         let all = lines(OutputOptions::default(), sample());
         assert_eq!(
             all,
-            "[pid     7] chdir() = 0\n[pid     7] chdir() = -1 ENOENT (x)\n\
-             [pid     7] exit_group() = ?\n[pid     7] +++ exited with 3 +++\n"
+            "[pid     7] chdir()                     = 0\n\
+             [pid     7] chdir()                     = -1 ENOENT (x)\n\
+             [pid     7] exit_group()                = ?\n\
+             [pid     7] +++ exited with 3 +++\n"
         );
         let failed = OutputOptions {
             status: Some(status::FAILED),
@@ -480,18 +482,18 @@ mod tests {
         };
         assert_eq!(
             lines(failed, sample()),
-            "[pid     7] chdir() = -1 ENOENT (x)\n"
+            "[pid     7] chdir()                     = -1 ENOENT (x)\n"
         );
         let limited = OutputOptions {
             syscall_limit: Some(1),
             syscall_times: Some(6),
             syscall_number: true,
-            column: 20,
+            column: 30,
             ..Default::default()
         };
         assert_eq!(
             lines(limited, sample()),
-            "[pid     7] [  80] chdir()      = 0 <0.000002>\n[pid     7] [  80] +++ exited with 3 +++\n"
+            "[pid     7] [  80] chdir()    = 0 <0.000002>\n[pid     7] [  80] +++ exited with 3 +++\n"
         );
         let stamped = OutputOptions {
             timestamps: Some(crate::output::Timestamps {
@@ -522,7 +524,10 @@ mod tests {
         let f8 = std::fs::read_to_string(format!("{base}.8")).unwrap();
         assert_eq!(
             (f7.as_str(), f8.as_str()),
-            ("chdir() = 0\n", "getpid() = 8\n")
+            (
+                "chdir()                                 = 0\n",
+                "getpid()                                = 8\n"
+            )
         );
         // -A appends to what is there.
         let opts = OutputOptions {
@@ -555,7 +560,7 @@ mod tests {
         drop(s);
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
-            "[pid     7] chdir() = 0\n"
+            "[pid     7] chdir()                     = 0\n"
         );
         let _ = std::fs::remove_file(&out);
         assert!(is_pipe("!x") && !is_pipe("|") && !is_pipe("a|b"));

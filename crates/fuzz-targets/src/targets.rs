@@ -240,6 +240,8 @@ pub fn linux_decode_text(data: &[u8]) -> String {
             vstrace_core::ConstStyle::Raw,
             vstrace_core::ConstStyle::Verbose,
         ][c.u16() as usize % 3],
+        // (Not drawn from the input: the seeds' layout stays.)
+        structs: true,
     };
     let raw: Vec<u64> = (0..6).map(|_| c.u64()).collect();
     let ret = c.u64() as i64;

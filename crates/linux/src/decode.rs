@@ -188,6 +188,37 @@ pub fn decode_exit(
     }
 }
 
+/// Whether an argument of type `ty` is a structure, array or number
+/// read from memory (strace's `umove_or_printaddr`/`tfetch_mem`, which
+/// `-e verbose=` turns off); strings and buffers are not.
+fn fetched(ty: ArgType) -> bool {
+    matches!(
+        ty,
+        ArgType::I64Ptr
+            | ArgType::U64Ptr
+            | ArgType::IntPtr
+            | ArgType::GidsIn(_)
+            | ArgType::GidsOut
+            | ArgType::HexPtrOut
+            | ArgType::UlongPtrOut
+            | ArgType::Sigaction
+            | ArgType::OldSigaction
+            | ArgType::Sigset
+            | ArgType::Sockaddr(_)
+            | ArgType::SockaddrOut(_)
+            | ArgType::IovecIn(_)
+            | ArgType::IovecOut(_)
+            | ArgType::Argv
+            | ArgType::Envp
+            | ArgType::PipeFds
+            | ArgType::StatOut
+            | ArgType::StatxOut
+            | ArgType::WaitStatus
+            | ArgType::DirentsOut
+            | ArgType::Struct(_)
+    )
+}
+
 /// `[in => out]` for a value-result `[in]` that became `[out]`.
 fn changed_in_brackets(before: Value, now: Value) -> Option<Value> {
     let one = |v: Value| match v {
@@ -353,6 +384,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
         let ty = self.desc.args[i].ty;
         let v = self.raw[i];
         let w32 = v & 0xffff_ffff;
+        if !self.opts.structs && fetched(ty) {
+            // strace -e verbose=: outside the set, what its tfetch_mem
+            // would read prints as the address.
+            return Value::ptr(v);
+        }
         match ty {
             ArgType::Int | ArgType::Pid => Value::dec(v as u32 as i32),
             ArgType::Fd => Value::Fd {
@@ -413,7 +449,16 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     comment: None,
                 })
             }
-            ArgType::IoctlArg => crate::structs::ioctl::value(&mut self.struct_call(i), v),
+            ArgType::IoctlArg => {
+                let val = crate::structs::ioctl::value(&mut self.struct_call(i), v);
+                // Outside -e verbose=, what was read from memory (a
+                // structure or an array) is its address; numbers stay.
+                if v != 0 && !self.opts.structs && val.render().starts_with(['{', '[']) {
+                    Value::ptr(v)
+                } else {
+                    val
+                }
+            }
             ArgType::Dirfd => {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {

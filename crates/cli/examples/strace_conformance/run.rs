@@ -164,6 +164,12 @@ fn judge(
             Ok(raw) => break raw,
             Err(e) => {
                 let opt = refused_option(&e, m);
+                if options::outside_guest(&opt) {
+                    // Refused by design, with its reason: not a gap.
+                    let why = e.lines().find(|l| l.contains(&opt)).unwrap_or(&e);
+                    o.skip = Some(format!("no meaning outside the guest: {}", why.trim()));
+                    return Ok(o);
+                }
                 o.unsupported.push(opt.clone());
                 match without_option(&pass, &opt) {
                     Some(rest) if o.unsupported.len() < 8 => pass = rest,

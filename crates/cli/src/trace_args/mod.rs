@@ -93,8 +93,10 @@ pub struct TraceArgs {
     /// details (read from the calling task's file table).
     #[arg(short = 'y', action = clap::ArgAction::Count)]
     pub decode_fds_level: u8,
-    /// What to print for fds: path, socket, dev, pidfd, all, none.
-    #[arg(long = "decode-fds", value_name = "SET")]
+    /// What to print for fds: path, socket, dev, pidfd, all, none
+    /// (without a value: path, as strace).
+    #[arg(long = "decode-fds", value_name = "SET", num_args = 0..=1,
+          require_equals = true, default_missing_value = "path")]
     pub decode_fds: Option<String>,
     /// Print the command name after pids (-Y, --decode-pids=comm).
     #[arg(short = 'Y')]
@@ -394,6 +396,9 @@ mod tests {
         assert!(n.pid_comm && !n.fds());
         assert!(parse(&["--decode-fds=paths"]).names().is_err());
         assert!(parse(&["--decode-pids=pidns"]).names().is_err());
+        // strace: --decode-fds without a value is path.
+        let n = parse(&["--decode-fds"]).names().unwrap();
+        assert!(n.fd_path && !n.fd_socket);
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(trace_fds(&v(&["trace-fds=3,4"])).unwrap(), [3, 4]);
         assert!(trace_fds(&v(&["trace-fds=3", "trace-fds=all"]))

@@ -50,8 +50,8 @@ pub struct StraceOpts {
     /// The syscall number before each call.
     #[arg(short = 'n', long = "syscall-number")]
     pub nr: bool,
-    /// Align results (` = ...`) to this column (strace's default is 40;
-    /// vstrace's output is unaligned unless asked).
+    /// Align results (` = ...`) to this column, counted from the start
+    /// of the line (default 40, as strace; 0: no alignment).
     #[arg(short = 'a', long = "columns", value_name = "COLUMN")]
     pub column: Option<usize>,
     /// Print structures and environments unabbreviated.
@@ -90,10 +90,12 @@ pub struct StraceOpts {
     /// Print only these signals (= -e signal=SET).
     #[arg(long = "signal", visible_alias = "signals", value_name = "SET")]
     pub signal: Vec<String>,
-    /// Abbreviate output for the calls in SET: all or none (= -e abbrev=).
+    /// Abbreviate structures and arrays for the calls in SET only (= -e
+    /// abbrev=; -v is none).
     #[arg(long = "abbrev", value_name = "SET")]
     pub abbrev: Vec<String>,
-    /// Dereference structures for the calls in SET (= -e verbose=).
+    /// Decode structures for the calls in SET only; the others show
+    /// their addresses (= -e verbose=).
     #[arg(long = "verbose", value_name = "SET")]
     pub verbose_set: Vec<String>,
     /// Print the calls in SET undecoded, in hex (= -e raw=SET).
@@ -421,24 +423,24 @@ impl StraceOpts {
         if let Some(c) = self.column {
             d.column = c;
         }
+        // -v is strace's -e abbrev=none; each -e abbrev=/verbose=
+        // replaces the set (the last wins, as in strace); "all" keeps
+        // the default, "none" is the global switch.
         if self.verbose {
-            d.verbose = true;
+            (d.verbose, d.abbrev) = (true, None);
         }
         for a in x.abbrev.iter().chain(&self.abbrev) {
-            match a.as_str() {
-                "all" | "!none" => d.verbose = false,
-                "none" | "!all" => d.verbose = true,
-                _ => bail!(usage(format!(
-                    "-e abbrev={a}: only all or none (vstrace abbreviates every call alike)"
-                ))),
-            }
+            (d.verbose, d.abbrev) = match a.trim() {
+                "all" | "!none" => (false, None),
+                "none" | "!all" => (true, None),
+                set => (false, Some(set.to_string())),
+            };
         }
         for v in x.verbose.iter().chain(&self.verbose_set) {
-            if !matches!(v.as_str(), "all" | "!none") {
-                bail!(usage(format!(
-                    "-e verbose={v}: only all (vstrace's decoders always dereference structures)"
-                )));
-            }
+            d.decoded = match v.trim() {
+                "all" | "!none" => None,
+                set => Some(set.to_string()),
+            };
         }
         if self.x > 0 {
             d.strings_in_hex = self.x.min(2);
@@ -590,6 +592,14 @@ mod tests {
         let d = opts(&["--strings-in-hex=non-ascii-chars", "-e", "raw=read"]).unwrap();
         assert_eq!(d.strings_in_hex, 3);
         assert_eq!(d.raw.as_deref(), Some("read"));
+        // The last abbrev=/verbose= wins; -v is abbrev=none.
+        let d = opts(&["-v", "-e", "abbrev=read,write", "--verbose=!pipe"]).unwrap();
+        assert!(!d.verbose);
+        assert_eq!(d.abbrev.as_deref(), Some("read,write"));
+        assert_eq!(d.decoded.as_deref(), Some("!pipe"));
+        let d = opts(&["-e", "abbrev=read", "-e", "a=none", "-e", "v=all"]).unwrap();
+        assert!(d.verbose && d.abbrev.is_none() && d.decoded.is_none());
+        assert_eq!(opts(&[]).unwrap().column, 40);
     }
 
     #[test]

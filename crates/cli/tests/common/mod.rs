@@ -258,6 +258,24 @@ pub fn compat32() -> &'static Path {
     })
 }
 
+/// strace's default `-a` column, vstrace's too.
+pub const COLUMN: usize = 40;
+
+/// Whether `text` has a line with `head` (`name(args)`) then ` = ret`
+/// aligned exactly as strace aligns it: `head`, one space, spaces up to
+/// column 40 counted from the start of the line (its `[pid N] ` prefix
+/// included), `= ret`.
+#[allow(dead_code)]
+pub fn has_call(text: &str, head: &str, ret: &str) -> bool {
+    text.lines().any(|l| {
+        l.match_indices(head).any(|(i, _)| {
+            let col = i + head.len() + 1;
+            let pad = " ".repeat(1 + COLUMN.saturating_sub(col));
+            l[i..].starts_with(&format!("{head}{pad}= {ret}"))
+        })
+    })
+}
+
 /// The number (base `radix`, optional 0x) right after `key` in `out`.
 pub fn num_after(out: &str, key: &str, radix: u32) -> i64 {
     let i = out

@@ -192,6 +192,10 @@ pub(crate) struct Tracker {
     injects: Vec<InjectRule>,
     rewrites: Vec<PathRewrite>,
     opts: DecodeOptions,
+    /// `-e abbrev=SET` (calls outside it print unabbreviated).
+    abbrev: Option<SyscallSet>,
+    /// `-e verbose=SET` (calls outside it print structures as addresses).
+    decoded: Option<SyscallSet>,
     /// [`EngineConfig::names`].
     names: NameOptions,
     /// [`EngineConfig::trace_fds`] and [`EngineConfig::trace_paths`].
@@ -246,6 +250,12 @@ impl Tracker {
             Some(t) => SyscallSet::parse(t, os.as_ref())?,
             None => SyscallSet::all(),
         };
+        let set = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| SyscallSet::parse(s, os.as_ref()))
+                .transpose()
+        };
+        let (abbrev, decoded) = (set(&cfg.display.abbrev)?, set(&cfg.display.decoded)?);
         let injects = cfg
             .inject
             .iter()
@@ -284,7 +294,10 @@ impl Tracker {
                 verbose: cfg.display.verbose,
                 strings_in_hex: cfg.display.strings_in_hex,
                 const_style: cfg.display.const_style,
+                structs: true,
             },
+            abbrev,
+            decoded,
             names: cfg.names,
             trace_fds: cfg.trace_fds.clone(),
             trace_paths: cfg.trace_paths.clone(),
@@ -525,8 +538,9 @@ impl Tracker {
         }
         let end = self.user_end(event);
         let decode = self.decodes_call(&info);
+        let opts = self.call_opts(&info);
         let mut args = if decode {
-            self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &self.opts)
+            self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &opts)
         } else {
             Vec::new()
         };
@@ -553,7 +567,7 @@ impl Tracker {
             let call = CallArgs {
                 info: &info,
                 raw: &raw,
-                opts: &self.opts,
+                opts: &opts,
             };
             self.os
                 .name_args(event, sc.cpu().mem(), call, &self.names, &mut args)
@@ -562,7 +576,7 @@ impl Tracker {
                 let call = CallArgs {
                     info: &info,
                     raw: &raw,
-                    opts: &self.opts,
+                    opts: &opts,
                 };
                 // Read for the recording only; what is printed is unchanged.
                 let mut scratch = args.clone();
@@ -749,14 +763,14 @@ impl Tracker {
         // read is one of the two), and in-arguments unreadable at entry
         // (not faulted in yet) can be read now the kernel did.
         let decode = self.decodes_call(&p.info);
+        let opts = self.call_opts(&p.info);
         let paths = if decode && p.shown && self.pair_by_thread && !p.info.exec {
             self.os.path_args(&p.info)
         } else {
             Vec::new()
         };
         if decode && (p.retry || !paths.is_empty()) && !p.info.exec {
-            let fresh =
-                self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &self.opts);
+            let fresh = self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &opts);
             for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
@@ -775,7 +789,7 @@ impl Tracker {
         let call = CallArgs {
             info: &p.info,
             raw: &p.raw,
-            opts: &self.opts,
+            opts: &opts,
         };
         if decode {
             self.os
@@ -812,7 +826,7 @@ impl Tracker {
             let call = CallArgs {
                 info: &p.info,
                 raw: &p.raw,
-                opts: &self.opts,
+                opts: &opts,
             };
             let (suffix, fds) =
                 self.os
@@ -823,7 +837,7 @@ impl Tracker {
             let call = CallArgs {
                 info: &p.info,
                 raw: &p.raw,
-                opts: &self.opts,
+                opts: &opts,
             };
             // Read for the recording only (see `record_names`).
             let mut scratch = p.args.clone();
@@ -913,6 +927,27 @@ impl Tracker {
                 read: &NONE,
             },
         }
+    }
+
+    /// The decoding options for a call of `info`: `-e abbrev=` and `-e
+    /// verbose=` may change them per call.
+    fn call_opts(&self, info: &CallInfo) -> DecodeOptions {
+        let mut o = self.opts;
+        if self
+            .abbrev
+            .as_ref()
+            .is_some_and(|s| !s.contains_call(&info.name, info.abi))
+        {
+            o.verbose = true;
+        }
+        if self
+            .decoded
+            .as_ref()
+            .is_some_and(|s| !s.contains_call(&info.name, info.abi))
+        {
+            o.structs = false;
+        }
+        o
     }
 
     /// The arguments at enter, in hex when the layer has no prototype.

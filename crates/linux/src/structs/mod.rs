@@ -621,6 +621,15 @@ pub fn return_detail(
     if c.failed() {
         return None;
     }
+    // strace -e verbose=: outside the set, poll's revents and recvmmsg's
+    // time left are not read.
+    let read = matches!(
+        desc.name,
+        "poll" | "ppoll" | "ppoll_time64" | "recvmmsg" | "recvmmsg_time64"
+    );
+    if read && !opts.structs {
+        return None;
+    }
     match desc.name {
         "time" => time::date(ret, 0, 0),
         "poll" | "ppoll" | "ppoll_time64" => poll::poll_detail(&mut c, ret),
