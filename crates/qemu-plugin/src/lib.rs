@@ -37,7 +37,7 @@ compile_error!("vstrace-qemu-plugin needs a 64-bit host");
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 
 use qemu_plugin_sys as sys;
 use vstrace_core::{Bitness, Direction, Event, Mechanism, Reg, Regs};
@@ -120,7 +120,10 @@ fn mech_index(m: Mechanism) -> usize {
 struct Plugin {
     /// Per-vCPU state, filled by the vCPU-init callback.
     vcpus: Box<[Mutex<Option<VcpuState>>]>,
-    engine: Option<Mutex<Engine>>,
+    /// The engine: events take it shared (it has no global lock: the
+    /// vCPUs run through it at once, see `vstrace_engine`), the end of
+    /// the run exclusively.
+    engine: Option<RwLock<Engine>>,
     /// The engine's early-out state, checked without its lock.
     early: Option<Arc<EarlyOut>>,
     writes: Backend,
@@ -145,6 +148,12 @@ static PLUGIN: OnceLock<Plugin> = OnceLock::new();
 /// at the FFI boundary) must not stop tracing.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The engine, shared by the vCPU threads (a panic in one event, caught
+/// at the FFI boundary, poisons nothing: the engine's own locks recover).
+fn read(e: &RwLock<Engine>) -> RwLockReadGuard<'_, Engine> {
+    e.read().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The body of `qemu_plugin_install`, used by [`export_plugin!`].
@@ -269,7 +278,7 @@ fn install(
             if background {
                 e.write_in_background();
             }
-            Some(Mutex::new(e))
+            Some(RwLock::new(e))
         }
     };
     // First: everything below (register lists, writes) depends on it.
@@ -282,7 +291,7 @@ fn install(
     };
     let report = Reporter::new(args.status.as_deref());
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
-        if lock(e).modifies() {
+        if read(e).modifies() {
             report.message(format!(
                 "vstrace: warning: this QEMU cannot write guest registers or memory ({why}); \
                  --inject, --rewrite-path and hooks will not change the guest; tracing goes on"
@@ -311,8 +320,8 @@ fn install(
         && knobs.is_none()
         && engine
             .as_ref()
-            .is_some_and(|e| !lock(e).reads_all_registers());
-    let early = engine.as_ref().map(|e| lock(e).early_out());
+            .is_some_and(|e| !read(e).reads_all_registers());
+    let early = engine.as_ref().map(|e| read(e).early_out());
     let plugin = Plugin {
         early,
         skip: if light { cpu::LIGHT_SKIP } else { 0 },
@@ -547,7 +556,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
         if let (Some(e), Some(early)) = (&p.engine, &p.early) {
-            let ask = |nr, b, cr3| lock(e).skip_enter(nr, b, cr3);
+            let ask = |nr, b, cr3| read(e).skip_enter(nr, b, cr3);
             if early_out(p, ask, early, st, kind) {
                 return;
             }
@@ -577,7 +586,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
             k.apply(&event, &mut cpu, &mut last_nr);
         }
         if let Some(e) = &p.engine {
-            lock(e).on_event(&event, &mut cpu);
+            read(e).on_event(&event, &mut cpu);
         } else {
             listen::on_event(&event, &mut cpu);
         }
@@ -597,9 +606,9 @@ fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         listen::at_exit();
-        let scanned = listen::take_scanned_engine().map(Mutex::new);
+        let scanned = listen::take_scanned_engine().map(RwLock::new);
         if let Some(e) = p.engine.as_ref().or(scanned.as_ref()) {
-            let mut e = lock(e);
+            let mut e = e.write().unwrap_or_else(|p| p.into_inner());
             let stats = e.finish();
             if let Some(err) = e.output_error() {
                 p.report.output_error(err);

@@ -58,7 +58,7 @@ impl Tracker {
     /// The `+++ exited with N +++` record of a process ending with the
     /// call `info` (exit_group), queued after the call's own record.
     pub(super) fn exited(
-        &mut self,
+        &self,
         event: &Event,
         info: &CallInfo,
         cpu: &mut dyn Cpu,
@@ -74,7 +74,7 @@ impl Tracker {
         r.nr = info.nr;
         r.ret = Some(status as i64);
         r.state = CallState::Exited;
-        self.extra.push(r);
+        self.push_extra(r);
     }
 
     pub(super) fn record(
