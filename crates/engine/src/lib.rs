@@ -36,7 +36,7 @@ pub mod summary;
 mod tracker;
 pub mod writer;
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -270,14 +270,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// [`lock`] for the tracker, shared by concurrent events.
-fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(|p| p.into_inner())
+/// The tracker as the engine holds it (see the crate doc).
+enum TrackerCell {
+    /// Events of several threads run through it at once: no lock.
+    Shared(tracker::Tracker),
+    /// Events run one at a time, each with the tracker to itself.
+    Exclusive(Mutex<tracker::Tracker>),
 }
 
-/// [`lock`] for the tracker, to one event (see the crate doc).
-fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(|p| p.into_inner())
+impl TrackerCell {
+    /// Runs `f` on the tracker (locked when exclusive).
+    fn with<T>(&self, f: impl FnOnce(&tracker::Tracker) -> T) -> T {
+        match self {
+            TrackerCell::Shared(t) => f(t),
+            TrackerCell::Exclusive(m) => f(&lock(m)),
+        }
+    }
 }
 
 /// Where the engine's records go.
@@ -295,10 +303,9 @@ pub struct Engine {
     /// Whether this configuration changes the guest (injections,
     /// rewrites, hooks), so the source must be able to write.
     modifies: bool,
-    /// Whether events of several threads may run at once (see the crate
-    /// doc); when not, each takes the tracker's write lock.
-    concurrent: bool,
-    tracker: RwLock<tracker::Tracker>,
+    /// The tracker, shared or taken by one event at a time (see the
+    /// crate doc).
+    tracker: TrackerCell,
     out: Output,
     start: Instant,
     recorder: Mutex<Option<replay::Recorder>>,
@@ -376,11 +383,14 @@ impl Engine {
             // The trace file keeps every event.
             tracker.disable_early_out();
         }
-        let concurrent = !modifies && recorder.is_none() && !tracker.observes();
+        let tracker = if !modifies && recorder.is_none() && !tracker.observes() {
+            TrackerCell::Shared(tracker)
+        } else {
+            TrackerCell::Exclusive(Mutex::new(tracker))
+        };
         Ok(Engine {
             modifies,
-            concurrent,
-            tracker: RwLock::new(tracker),
+            tracker,
             out: Output::Inline(Mutex::new(Box::new(sink))),
             start: Instant::now(),
             recorder: Mutex::new(recorder),
@@ -410,13 +420,15 @@ impl Engine {
     /// started): replay passes the recorded time. May run on several
     /// threads at once (see the crate doc).
     pub fn on_event_at(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) {
-        if self.concurrent {
-            let t = read(&self.tracker);
-            let rec = t.on_event(event, cpu, now);
-            self.emit_all(&t, rec);
-            return;
-        }
-        let mut t = write(&self.tracker);
+        let m = match &self.tracker {
+            TrackerCell::Shared(t) => {
+                let rec = t.on_event(event, cpu, now);
+                self.emit_all(t, event.vcpu, rec);
+                return;
+            }
+            TrackerCell::Exclusive(m) => m,
+        };
+        let mut t = lock(m);
         let mut recorder = lock(&self.recorder);
         let rec = match recorder.as_mut().filter(|r| r.active()) {
             Some(r) => {
@@ -430,26 +442,27 @@ impl Engine {
             None => t.on_event_exclusive(event, cpu, now),
         };
         drop(recorder);
-        self.emit_all(&t, rec);
+        self.emit_all(&t, event.vcpu, rec);
     }
 
-    /// Writes the event's record `rec`, then the others it led to.
-    fn emit_all(&self, t: &tracker::Tracker, rec: Option<Record>) {
+    /// Writes the event's record `rec`, then the others it led to
+    /// (`vcpu`: the thread's, which picks its output buffer).
+    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, rec: Option<Record>) {
         if let Some(rec) = rec {
-            self.emit(rec);
+            self.emit(vcpu, rec);
         }
         if t.has_extra() {
             for rec in t.take_extra() {
-                self.emit(rec);
+                self.emit(vcpu, rec);
             }
         }
     }
 
     /// Writes `rec`, in place or through the writer thread.
-    fn emit(&self, rec: Record) {
+    fn emit(&self, vcpu: u32, rec: Record) {
         match &self.out {
             Output::Inline(s) => lock(s).write(rec),
-            Output::Background(w) => w.push(rec),
+            Output::Background(w) => w.push(vcpu, rec),
         }
     }
 
@@ -481,14 +494,14 @@ impl Engine {
     /// instead of calling [`Engine::on_event`]. Never while recording:
     /// the trace file keeps every event.
     pub fn skip_enter(&self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
-        read(&self.tracker).skip_enter(nr, bitness, cr3)
+        self.tracker.with(|t| t.skip_enter(nr, bitness, cr3))
     }
 
     /// The early-out state a source checks on any thread without the
     /// engine's lock ([`EarlyOut::check_enter`],
     /// [`EarlyOut::skip_sys_exit`]); the engine keeps it current.
     pub fn early_out(&self) -> std::sync::Arc<EarlyOut> {
-        read(&self.tracker).early()
+        self.tracker.with(|t| t.early())
     }
 
     /// The early-out for a sysret or sysexit, asked before reading any
@@ -497,7 +510,7 @@ impl Engine {
     /// signal: it always goes to [`Engine::on_event`].) Never while
     /// recording.
     pub fn skip_sys_exit(&self) -> bool {
-        read(&self.tracker).skip_sys_exit()
+        self.tracker.with(|t| t.skip_sys_exit())
     }
 
     /// Whether anything may look at registers beyond those a Linux call's
@@ -507,41 +520,39 @@ impl Engine {
     /// rflags, ss and fs_base from syscall enters and sysret/sysexit
     /// returns (they read as 0).
     pub fn reads_all_registers(&self) -> bool {
-        self.modifies || lock(&self.recorder).is_some() || !read(&self.tracker).is_linux()
+        self.modifies || lock(&self.recorder).is_some() || !self.tracker.with(|t| t.is_linux())
     }
 
     /// Flushes everything (unfinished calls, summary) at the end.
-    pub fn finish(&mut self) -> EngineStats {
+    pub fn finish(&self) -> EngineStats {
         let now = self.start.elapsed().as_nanos() as u64;
         self.finish_at(now)
     }
 
-    /// [`Engine::finish`] at engine time `now`.
-    pub fn finish_at(&mut self, now: u64) -> EngineStats {
+    /// [`Engine::finish`] at engine time `now`. After every event: the
+    /// records of events still running would come after the summary.
+    pub fn finish_at(&self, now: u64) -> EngineStats {
         if let Some(r) = lock(&self.recorder).as_mut() {
             r.end(now);
         }
-        let unfinished = read(&self.tracker).drain_unfinished(now);
+        let unfinished = self.tracker.with(|t| t.drain_unfinished(now));
         for rec in unfinished {
-            self.emit(rec);
+            self.emit(0, rec);
         }
-        let out = std::mem::replace(
-            &mut self.out,
-            Output::Inline(Mutex::new(Box::new(null_sink()))),
-        );
-        let mut sink = match out {
-            Output::Inline(s) => s.into_inner().unwrap_or_else(|p| p.into_inner()),
-            Output::Background(w) => Box::new(w.finish().unwrap_or_else(|| {
-                let mut s = null_sink();
-                s.first_error = Some("the output thread stopped".into());
-                s
-            })),
+        let (written, errors) = match &self.out {
+            Output::Inline(s) => {
+                let mut s = lock(s);
+                s.finish();
+                (s.written, s.errors)
+            }
+            Output::Background(w) => w.finish(|s| {
+                s.finish();
+                (s.written, s.errors)
+            }),
         };
-        sink.finish();
-        let mut stats = read(&self.tracker).stats();
-        stats.records = sink.written;
-        stats.write_errors = sink.errors;
-        self.out = Output::Inline(Mutex::new(sink));
+        let mut stats = self.tracker.with(|t| t.stats());
+        stats.records = written;
+        stats.write_errors = errors;
         stats
     }
 
@@ -549,20 +560,20 @@ impl Engine {
     /// false when no recorded or tracked call is in flight, e.g. between
     /// calls that `-e trace=` leaves out.
     pub fn wants_exits(&self) -> bool {
-        read(&self.tracker).wants_exits()
+        self.tracker.with(|t| t.wants_exits())
     }
 
     /// Whether a call in flight still needs its exit to complete a
     /// modification (see `Tracker::awaits_injected_returns`): a source
     /// must not stop tracing before.
     pub fn awaits_injected_returns(&self) -> bool {
-        read(&self.tracker).awaits_injected_returns()
+        self.tracker.with(|t| t.awaits_injected_returns())
     }
 
     /// Whether a fork's child may still make its first return (see
     /// `Tracker::awaits_child_return`).
     pub fn awaits_child_return(&self) -> bool {
-        read(&self.tracker).awaits_child_return()
+        self.tracker.with(|t| t.awaits_child_return())
     }
 
     /// The first output error, if writing failed (disk full, closed pipe).
@@ -574,8 +585,22 @@ impl Engine {
                 .first_error
                 .as_deref(),
             // Known once the writer is finished ([`Engine::finish`]).
-            Output::Background(_) => None,
+            Output::Background(w) => w.ended().and_then(|s| s.first_error.as_deref()),
         }
+    }
+
+    /// [`Engine::output_error`] and [`Engine::record_error`], copied,
+    /// for a caller that holds the engine shared (the QEMU plugin, whose
+    /// vCPU threads use it without a lock).
+    pub fn errors(&self) -> (Option<String>, Option<String>) {
+        let output = match &self.out {
+            Output::Inline(s) => lock(s).first_error.clone(),
+            Output::Background(w) => w.finish_error(),
+        };
+        let record = lock(&self.recorder)
+            .as_ref()
+            .and_then(|r| r.error().map(str::to_string));
+        (output, record)
     }
 
     /// The first error writing the trace file (`--record`), if any: the

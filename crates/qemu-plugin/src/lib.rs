@@ -37,7 +37,7 @@ compile_error!("vstrace-qemu-plugin needs a 64-bit host");
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use qemu_plugin_sys as sys;
 use vstrace_core::{Bitness, Direction, Event, Mechanism, Reg, Regs};
@@ -120,10 +120,9 @@ fn mech_index(m: Mechanism) -> usize {
 struct Plugin {
     /// Per-vCPU state, filled by the vCPU-init callback.
     vcpus: Box<[Mutex<Option<VcpuState>>]>,
-    /// The engine: events take it shared (it has no global lock: the
-    /// vCPUs run through it at once, see `vstrace_engine`), the end of
-    /// the run exclusively.
-    engine: Option<RwLock<Engine>>,
+    /// The engine, without a lock: the vCPUs run their events through it
+    /// at once (it has no global lock, see `vstrace_engine`).
+    engine: Option<Engine>,
     /// The engine's early-out state, checked without its lock.
     early: Option<Arc<EarlyOut>>,
     writes: Backend,
@@ -148,12 +147,6 @@ static PLUGIN: OnceLock<Plugin> = OnceLock::new();
 /// at the FFI boundary) must not stop tracing.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The engine, shared by the vCPU threads (a panic in one event, caught
-/// at the FFI boundary, poisons nothing: the engine's own locks recover).
-fn read(e: &RwLock<Engine>) -> RwLockReadGuard<'_, Engine> {
-    e.read().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The body of `qemu_plugin_install`, used by [`export_plugin!`].
@@ -278,7 +271,7 @@ fn install(
             if background {
                 e.write_in_background();
             }
-            Some(RwLock::new(e))
+            Some(e)
         }
     };
     // First: everything below (register lists, writes) depends on it.
@@ -291,7 +284,7 @@ fn install(
     };
     let report = Reporter::new(args.status.as_deref());
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
-        if read(e).modifies() {
+        if e.modifies() {
             report.message(format!(
                 "vstrace: warning: this QEMU cannot write guest registers or memory ({why}); \
                  --inject, --rewrite-path and hooks will not change the guest; tracing goes on"
@@ -316,12 +309,9 @@ fn install(
             if engine.is_some() { "on" } else { "off" }
         );
     }
-    let light = !debug
-        && knobs.is_none()
-        && engine
-            .as_ref()
-            .is_some_and(|e| !read(e).reads_all_registers());
-    let early = engine.as_ref().map(|e| read(e).early_out());
+    let light =
+        !debug && knobs.is_none() && engine.as_ref().is_some_and(|e| !e.reads_all_registers());
+    let early = engine.as_ref().map(|e| e.early_out());
     let plugin = Plugin {
         early,
         skip: if light { cpu::LIGHT_SKIP } else { 0 },
@@ -556,7 +546,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
         if let (Some(e), Some(early)) = (&p.engine, &p.early) {
-            let ask = |nr, b, cr3| read(e).skip_enter(nr, b, cr3);
+            let ask = |nr, b, cr3| e.skip_enter(nr, b, cr3);
             if early_out(p, ask, early, st, kind) {
                 return;
             }
@@ -586,7 +576,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
             k.apply(&event, &mut cpu, &mut last_nr);
         }
         if let Some(e) = &p.engine {
-            read(e).on_event(&event, &mut cpu);
+            e.on_event(&event, &mut cpu);
         } else {
             listen::on_event(&event, &mut cpu);
         }
@@ -606,15 +596,16 @@ fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         listen::at_exit();
-        let scanned = listen::take_scanned_engine().map(RwLock::new);
+        let scanned = listen::take_scanned_engine();
         if let Some(e) = p.engine.as_ref().or(scanned.as_ref()) {
-            let mut e = e.write().unwrap_or_else(|p| p.into_inner());
+            // QEMU ends the run with its vCPUs stopped: no event runs now.
             let stats = e.finish();
-            if let Some(err) = e.output_error() {
-                p.report.output_error(err);
+            let (output_error, record_error) = e.errors();
+            if let Some(err) = output_error {
+                p.report.output_error(&err);
             }
-            if let Some(err) = e.record_error() {
-                p.report.record_error(err);
+            if let Some(err) = record_error {
+                p.report.record_error(&err);
             }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");

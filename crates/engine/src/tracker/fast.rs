@@ -2,7 +2,7 @@
 //! calls cannot matter, what the lock-free checks may rely on, and the
 //! counters of what they dropped.
 
-use super::state::Stats;
+use super::state::Counter;
 use super::*;
 
 impl Tracker {
@@ -86,8 +86,8 @@ impl Tracker {
         if self.early.interest(i) != early::INTEREST_NONE {
             return false;
         }
-        Stats::add(&self.stats.events, 1);
-        Stats::add(&self.stats.enters, 1);
+        self.stats.add(0, Counter::Events, 1);
+        self.stats.add(0, Counter::Enters, 1);
         self.made_call_in(cr3_key(cr3));
         true
     }
@@ -117,9 +117,9 @@ impl Tracker {
         if !self.early.enabled.load(Ordering::Relaxed) || self.wants_exits() {
             return false;
         }
-        Stats::add(&self.stats.events, 1);
-        Stats::add(&self.stats.exits, 1);
-        Stats::add(&self.stats.unmatched_exits, 1);
+        self.stats.add(0, Counter::Events, 1);
+        self.stats.add(0, Counter::Exits, 1);
+        self.stats.add(0, Counter::UnmatchedExits, 1);
         true
     }
 }

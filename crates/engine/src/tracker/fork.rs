@@ -62,7 +62,7 @@ impl Tracker {
             f.fresh_children.insert(cr3);
             self.forks_changed(&f);
         }
-        let by_process = self.scope.as_ref().is_some_and(|s| read(s).by_process);
+        let by_process = self.scope_by_process();
         let mut who = None;
         if by_process || shown {
             who = self.os.attribute(event, cpu.mem());

@@ -36,7 +36,7 @@ use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 use scope::Scope;
-use state::{lock, read, write, Forks, Stats};
+use state::{lock, read, write, Counter, Forks, Stats};
 
 /// EFER's long-mode-active bit: clear under a 32-bit kernel.
 const EFER_LMA: u64 = 1 << 10;
@@ -382,15 +382,15 @@ impl Tracker {
     /// Handles one event, on any thread, while others handle theirs
     /// (the layer does not observe it: see [`Tracker::observes`]).
     pub fn on_event(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
-        Stats::add(&self.stats.events, 1);
+        self.stats.add(event.vcpu, Counter::Events, 1);
         attrib::next_event();
         match event.direction {
             Direction::Enter => {
-                Stats::add(&self.stats.enters, 1);
+                self.stats.add(event.vcpu, Counter::Enters, 1);
                 self.on_enter(event, cpu, now)
             }
             Direction::Exit => {
-                Stats::add(&self.stats.exits, 1);
+                self.stats.add(event.vcpu, Counter::Exits, 1);
                 self.on_exit(event, cpu, now)
             }
         }
@@ -417,7 +417,7 @@ impl Tracker {
             // be reused by any other process. A vfork child's exit leaves
             // its parent's space as it is.
             let who = match &self.scope {
-                Some(s) if read(s).by_process => self.who(event, cpu.mem()),
+                Some(_) if self.scope_by_process() => self.who(event, cpu.mem()),
                 _ => None,
             };
             if let Some(s) = &self.scope {
@@ -436,17 +436,21 @@ impl Tracker {
         };
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
-        if in_scope && self.scope.as_ref().is_some_and(|s| read(s).by_process) {
+        if in_scope && self.scope_by_process() {
             let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
             if wanted {
                 early_proc = self.who(event, cpu.mem());
+                // The steady state changes nothing: checked under the
+                // shared lock, the exclusive one only to change the scope.
                 if let (Some(s), Some(who)) = (&self.scope, &early_proc) {
-                    let mut s = write(s);
-                    if !s.admits(cr3, who) {
-                        // A freed space reused by a process outside the
-                        // command's tree.
-                        s.leave(cr3);
-                        return None;
+                    if !read(s).admitted(cr3, who) {
+                        let mut s = write(s);
+                        if !s.admits(cr3, who) {
+                            // A freed space reused by a process outside
+                            // the command's tree.
+                            s.leave(cr3);
+                            return None;
+                        }
                     }
                 }
             }
@@ -692,7 +696,7 @@ impl Tracker {
                     if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
                         return rec;
                     }
-                    Stats::add(&self.stats.unmatched_exits, 1);
+                    self.stats.add(event.vcpu, Counter::UnmatchedExits, 1);
                     return self.child_return(event, cpu, ip, sp, now);
                 }
             },

@@ -40,30 +40,72 @@ pub(super) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     m.write().unwrap_or_else(|p| p.into_inner())
 }
 
-/// [`EngineStats`] as counters any vCPU adds to.
+/// Stripes of [`Stats`]: more than two vCPUs rarely share one.
+const STAT_STRIPES: usize = 16;
+
+/// One vCPU's share of the counters, alone on its cache lines so that
+/// counting never moves a line between vCPUs.
 #[derive(Default)]
+#[repr(align(128))]
+struct Stripe {
+    events: AtomicU64,
+    enters: AtomicU64,
+    exits: AtomicU64,
+    unmatched_exits: AtomicU64,
+    decode_errors: AtomicU64,
+}
+
+/// A counter of [`Stats`].
+#[derive(Clone, Copy)]
+pub(super) enum Counter {
+    Events,
+    Enters,
+    Exits,
+    UnmatchedExits,
+    DecodeErrors,
+}
+
+/// [`EngineStats`] as counters any vCPU adds to, striped by vCPU.
 pub(super) struct Stats {
-    pub(super) events: AtomicU64,
-    pub(super) enters: AtomicU64,
-    pub(super) exits: AtomicU64,
-    pub(super) unmatched_exits: AtomicU64,
-    pub(super) decode_errors: AtomicU64,
+    stripes: Box<[Stripe]>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            stripes: (0..STAT_STRIPES).map(|_| Stripe::default()).collect(),
+        }
+    }
 }
 
 impl Stats {
-    /// Adds `n` to counter `c`.
-    pub(super) fn add(c: &AtomicU64, n: u64) {
-        c.fetch_add(n, Ordering::Relaxed);
+    /// Adds `n` to counter `c` in vCPU `vcpu`'s stripe.
+    pub(super) fn add(&self, vcpu: u32, c: Counter, n: u64) {
+        let s = &self.stripes[vcpu as usize % STAT_STRIPES];
+        let a = match c {
+            Counter::Events => &s.events,
+            Counter::Enters => &s.enters,
+            Counter::Exits => &s.exits,
+            Counter::UnmatchedExits => &s.unmatched_exits,
+            Counter::DecodeErrors => &s.decode_errors,
+        };
+        a.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The counts so far (records and write errors are the sink's).
     pub(super) fn snapshot(&self) -> EngineStats {
+        let sum = |f: fn(&Stripe) -> &AtomicU64| {
+            self.stripes
+                .iter()
+                .map(|s| f(s).load(Ordering::Relaxed))
+                .sum()
+        };
         EngineStats {
-            events: self.events.load(Ordering::Relaxed),
-            enters: self.enters.load(Ordering::Relaxed),
-            exits: self.exits.load(Ordering::Relaxed),
-            unmatched_exits: self.unmatched_exits.load(Ordering::Relaxed),
-            decode_errors: self.decode_errors.load(Ordering::Relaxed),
+            events: sum(|s| &s.events),
+            enters: sum(|s| &s.enters),
+            exits: sum(|s| &s.exits),
+            unmatched_exits: sum(|s| &s.unmatched_exits),
+            decode_errors: sum(|s| &s.decode_errors),
             ..Default::default()
         }
     }
@@ -131,8 +173,16 @@ impl Tracker {
             return Vec::new();
         }
         let failures = lock(&self.hooks).dispatch(name, sc);
-        Stats::add(&self.stats.decode_errors, failures.len() as u64);
+        self.stats
+            .add(sc.event.vcpu, Counter::DecodeErrors, failures.len() as u64);
         failures
+    }
+
+    /// Whether the scope follows processes, not only address spaces
+    /// (`Scope::by_process`, fixed at construction: read without the
+    /// scope's lock).
+    pub(super) fn scope_by_process(&self) -> bool {
+        self.scope.is_some() && self.pair_by_thread
     }
 
     /// Whether `pid` is in the `-p` set.
