@@ -17,9 +17,8 @@
 //! 50 ms background flush ([`crate::flush`]) promptly; a full stripe
 //! makes its pushing thread wait, bounding memory.
 
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -49,6 +48,8 @@ struct Shared {
     seq: AtomicU64,
     /// Set by [`Writer::finish`]: write what is queued, then stop.
     done: AtomicBool,
+    /// Pushers waiting for room (the writer wakes them only if any).
+    waiting: AtomicUsize,
     /// The writer sleeps on `wake` under this lock; pushers waiting for
     /// room sleep on it too.
     idle: Mutex<()>,
@@ -63,6 +64,7 @@ impl Default for Shared {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             seq: AtomicU64::new(0),
             done: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
             idle: Mutex::new(()),
             wake: Condvar::new(),
         }
@@ -116,11 +118,13 @@ impl Writer {
         let mut q = lock(&stripe.records);
         while q.len() >= MAX_QUEUED && !self.shared.done.load(Ordering::Acquire) {
             drop(q);
+            self.shared.waiting.fetch_add(1, Ordering::AcqRel);
             let idle = lock(&self.shared.idle);
             self.shared.wake.notify_all();
-            // Woken when the writer emptied the stripes (or after a poll
+            // Woken when the writer took the stripes (or after a poll
             // period: the notification may come before this wait).
             drop(self.shared.wake.wait_timeout(idle, POLL));
+            self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
             q = lock(&stripe.records);
         }
         let n = self.shared.seq.fetch_add(1, Ordering::Relaxed);
@@ -183,47 +187,75 @@ fn null_sink() -> Sink {
     Sink::from_writer(Box::new(std::io::sink()), crate::Format::Text, false)
 }
 
-/// The writer thread: takes every stripe's buffer at a time (swapping
-/// buffers, so steady state allocates little), merges by number and
+/// What the writer took from one stripe: records in number order, and
+/// how many of them are written.
+#[derive(Default)]
+struct Taken {
+    records: Vec<(u64, Record)>,
+    pos: usize,
+}
+
+impl Taken {
+    /// The number of the next record to write from here.
+    fn front(&self) -> Option<u64> {
+        self.records.get(self.pos).map(|r| r.0)
+    }
+}
+
+/// The writer thread: takes each stripe's buffer once it wrote what it
+/// took from there before (swapping buffers, so steady state allocates
+/// nothing), merges the stripes by number (each is in number order) and
 /// writes outside the locks, holding back what follows a number not
 /// pushed yet.
 fn run(shared: &Shared, mut sink: Sink) -> Sink {
-    let mut batch: Vec<(u64, Record)> = Vec::new();
-    let mut held: BTreeMap<u64, Record> = BTreeMap::new();
+    let mut taken: Vec<Taken> = (0..STRIPES).map(|_| Taken::default()).collect();
     let mut next = 0u64;
     loop {
         let done = shared.done.load(Ordering::Acquire);
         let mut any = false;
-        for s in shared.stripes.iter() {
+        for (s, t) in shared.stripes.iter().zip(taken.iter_mut()) {
+            if t.front().is_some() {
+                // Its queue comes after what is left here.
+                continue;
+            }
+            t.records.clear();
+            t.pos = 0;
             let mut q = lock(&s.records);
             if !q.is_empty() {
                 any = true;
-                std::mem::swap(&mut batch, &mut q);
-                drop(q);
-                held.extend(batch.drain(..));
+                std::mem::swap(&mut t.records, &mut q);
             }
         }
-        if any {
+        if any && shared.waiting.load(Ordering::Acquire) > 0 {
             // Pushers waiting for room may go on.
             let _idle = lock(&shared.idle);
             shared.wake.notify_all();
         }
         // In number order, up to the first number still missing (at the
         // end nothing is missing: every push is over).
-        while let Some(e) = held.first_entry() {
-            if *e.key() != next && !done {
+        loop {
+            let Some((i, n)) = taken
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.front().map(|n| (i, n)))
+                .min_by_key(|x| x.1)
+            else {
+                break;
+            };
+            if n != next && !done {
                 break;
             }
-            next = e.key() + 1;
-            let rec = e.remove();
+            next = n + 1;
+            let t = &mut taken[i];
+            let rec = std::mem::take(&mut t.records[t.pos].1);
+            t.pos += 1;
             // A record that fails to render is lost, not the trace.
             if catch_unwind(AssertUnwindSafe(|| sink.write(rec))).is_err() {
                 sink.errors += 1;
             }
         }
         if done {
-            let empty = shared.stripes.iter().all(|s| lock(&s.records).is_empty());
-            if empty && held.is_empty() {
+            if !any && taken.iter().all(|t| t.front().is_none()) {
                 return sink;
             }
             continue;
