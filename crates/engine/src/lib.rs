@@ -295,7 +295,7 @@ enum Output {
     /// events of several threads may write).
     Inline(Mutex<Box<Sink>>),
     /// Queued for the writer thread ([`Engine::write_in_background`]).
-    Background(writer::Writer),
+    Background(Box<writer::Writer>),
 }
 
 /// The engine. One per traced VM.
@@ -479,7 +479,7 @@ impl Engine {
             Output::Inline(sink) => {
                 let sink = sink.into_inner().unwrap_or_else(|p| p.into_inner());
                 match writer::Writer::start(*sink) {
-                    Ok(w) => Output::Background(w),
+                    Ok(w) => Output::Background(Box::new(w)),
                     Err(sink) => Output::Inline(Mutex::new(sink)),
                 }
             }

@@ -233,15 +233,12 @@ fn run(shared: &Shared, mut sink: Sink) -> Sink {
         }
         // In number order, up to the first number still missing (at the
         // end nothing is missing: every push is over).
-        loop {
-            let Some((i, n)) = taken
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| t.front().map(|n| (i, n)))
-                .min_by_key(|x| x.1)
-            else {
-                break;
-            };
+        while let Some((i, n)) = taken
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.front().map(|n| (i, n)))
+            .min_by_key(|x| x.1)
+        {
             if n != next && !done {
                 break;
             }

@@ -35,6 +35,7 @@ use crate::filter::SyscallSet;
 use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
+use records::hook_error;
 use scope::Scope;
 use state::{lock, read, write, Counter, Forks, Stats};
 
@@ -950,23 +951,6 @@ impl Tracker {
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
-}
-
-/// The record's `error`: what failing hooks said (`hook: message`), the
-/// enter's first, joined with `; `; `None` when every hook succeeded.
-fn hook_error(
-    before: Option<String>,
-    failures: &[vstrace_core::hooks::HookFailure],
-) -> Option<String> {
-    let mut parts: Vec<String> = before.into_iter().collect();
-    parts.extend(failures.iter().map(|f| {
-        if f.panicked {
-            format!("{} panicked: {}", f.hook, f.message)
-        } else {
-            format!("{}: {}", f.hook, f.message)
-        }
-    }));
-    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The user part of `mem`, below `end` ([`Tracker::user_end`]).

@@ -132,3 +132,20 @@ impl Tracker {
         }
     }
 }
+
+/// The record's `error`: what failing hooks said (`hook: message`), the
+/// enter's first, joined with `; `; `None` when every hook succeeded.
+pub(super) fn hook_error(
+    before: Option<String>,
+    failures: &[vstrace_core::hooks::HookFailure],
+) -> Option<String> {
+    let mut parts: Vec<String> = before.into_iter().collect();
+    parts.extend(failures.iter().map(|f| {
+        if f.panicked {
+            format!("{} panicked: {}", f.hook, f.message)
+        } else {
+            format!("{}: {}", f.hook, f.message)
+        }
+    }));
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
