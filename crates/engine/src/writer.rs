@@ -299,6 +299,25 @@ mod tests {
         }
     }
 
+    /// A writer thread writing text into `seen`.
+    fn started(seen: &Seen) -> Writer {
+        Writer::start(Sink::from_writer(
+            Box::new(seen.clone()),
+            Format::Text,
+            false,
+        ))
+        .ok()
+        .expect("writer thread")
+    }
+
+    /// Finishes `w`, giving the records written.
+    fn finished(w: &Writer) -> u64 {
+        w.finish(|s| {
+            s.finish();
+            s.written
+        })
+    }
+
     /// Many more records than the queue holds, from one thread: the same
     /// bytes as writing them in place, in order.
     #[test]
@@ -311,21 +330,11 @@ mod tests {
         }
         s.finish();
         let threaded = Seen::default();
-        let w = Writer::start(Sink::from_writer(
-            Box::new(threaded.clone()),
-            Format::Text,
-            false,
-        ))
-        .ok()
-        .expect("writer thread");
+        let w = started(&threaded);
         for i in 0..n {
             w.push(0, rec(i));
         }
-        let written = w.finish(|s| {
-            s.finish();
-            s.written
-        });
-        assert_eq!(written, n);
+        assert_eq!(finished(&w), n);
         let (a, b) = (inline.0.lock().unwrap(), threaded.0.lock().unwrap());
         assert!(!a.is_empty());
         assert!(*a == *b, "threaded output differs");
@@ -339,13 +348,7 @@ mod tests {
         const THREADS: u64 = 4;
         let per = MAX_QUEUED as u64 + 1000;
         let seen = Seen::default();
-        let w = Writer::start(Sink::from_writer(
-            Box::new(seen.clone()),
-            Format::Text,
-            false,
-        ))
-        .ok()
-        .expect("writer thread");
+        let w = started(&seen);
         std::thread::scope(|sc| {
             for t in 0..THREADS {
                 let w = &w;
@@ -356,11 +359,7 @@ mod tests {
                 });
             }
         });
-        let written = w.finish(|s| {
-            s.finish();
-            s.written
-        });
-        assert_eq!(written, THREADS * per);
+        assert_eq!(finished(&w), THREADS * per);
         let out = String::from_utf8(seen.0.lock().unwrap().clone()).unwrap();
         let mut last = vec![None; THREADS as usize];
         let mut n = 0;
