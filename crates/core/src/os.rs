@@ -340,7 +340,7 @@ pub struct CallArgs<'a> {
 
 /// An OS layer as the engine uses it: naming, decoding, error values,
 /// attribution and how path arguments are read and written.
-pub trait OsLayer: Send {
+pub trait OsLayer: Send + Sync {
     /// Which OS this layer decodes (also the records' `os` field, as
     /// `linux` / `windows`).
     fn os(&self) -> Os;

@@ -6,6 +6,20 @@
 //! writes records to a sink. It knows no OS: which layer a configuration
 //! asks for is `vstrace-layers`' business. It runs where the events are:
 //! inside the QEMU plugin, or in the CLI for the gdb and replay sources.
+//!
+//! No global lock: [`Engine::on_event`] takes `&self`, and the vCPU
+//! threads of one VM run their events through it at the same time. The
+//! tracker's state is split into short-held locks and atomics (calls in
+//! flight sharded by thread, see `tracker::state`), so a vCPU waits for
+//! another only when both touch the same part at the same instant.
+//! Configurations that must see one event at a time run their events
+//! one at a time (each under the engine's exclusive lock): hooks (Rust
+//! or Python: they get a consistent engine and guest), injections and
+//! path rewrites, a recording (its trace file is the sequence of
+//! events), and a layer that observes every event (any but Linux's, and
+//! Linux's with `--caller`). One thread's events (a replay, the gdb
+//! source, one vCPU) give the same records, in the same order, either
+//! way.
 
 #![forbid(unsafe_code)]
 
@@ -22,6 +36,7 @@ pub mod summary;
 mod tracker;
 pub mod writer;
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -249,13 +264,38 @@ pub struct EngineStats {
     pub write_errors: u64,
 }
 
+/// Locks, recovering from a poisoned lock: a panic in one event (caught
+/// at the source's boundary) must not stop tracing.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The tracker as the engine holds it (see the crate doc).
+enum TrackerCell {
+    /// Events of several threads run through it at once: no lock.
+    Shared(tracker::Tracker),
+    /// Events run one at a time, each with the tracker to itself.
+    Exclusive(Mutex<tracker::Tracker>),
+}
+
+impl TrackerCell {
+    /// Runs `f` on the tracker (locked when exclusive).
+    fn with<T>(&self, f: impl FnOnce(&tracker::Tracker) -> T) -> T {
+        match self {
+            TrackerCell::Shared(t) => f(t),
+            TrackerCell::Exclusive(m) => f(&lock(m)),
+        }
+    }
+}
+
 /// Where the engine's records go.
 enum Output {
     /// Rendered and written on the event's thread (boxed: the sink and
-    /// its options are large, the writer's handle is small).
-    Inline(Box<Sink>),
+    /// its options are large, the writer's handle is small; locked:
+    /// events of several threads may write).
+    Inline(Mutex<Box<Sink>>),
     /// Queued for the writer thread ([`Engine::write_in_background`]).
-    Background(writer::Writer),
+    Background(Box<writer::Writer>),
 }
 
 /// The engine. One per traced VM.
@@ -263,10 +303,12 @@ pub struct Engine {
     /// Whether this configuration changes the guest (injections,
     /// rewrites, hooks), so the source must be able to write.
     modifies: bool,
-    tracker: tracker::Tracker,
+    /// The tracker, shared or taken by one event at a time (see the
+    /// crate doc).
+    tracker: TrackerCell,
     out: Output,
     start: Instant,
-    recorder: Option<replay::Recorder>,
+    recorder: Mutex<Option<replay::Recorder>>,
 }
 
 impl Engine {
@@ -341,12 +383,17 @@ impl Engine {
             // The trace file keeps every event.
             tracker.disable_early_out();
         }
+        let tracker = if !modifies && recorder.is_none() && !tracker.observes() {
+            TrackerCell::Shared(tracker)
+        } else {
+            TrackerCell::Exclusive(Mutex::new(tracker))
+        };
         Ok(Engine {
             modifies,
             tracker,
-            out: Output::Inline(Box::new(sink)),
+            out: Output::Inline(Mutex::new(Box::new(sink))),
             start: Instant::now(),
-            recorder,
+            recorder: Mutex::new(recorder),
         })
     }
 
@@ -364,43 +411,58 @@ impl Engine {
 
     /// Handles one trap. Called on the vCPU thread that trapped; `cpu` is
     /// valid only during the call.
-    pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu) {
+    pub fn on_event(&self, event: &Event, cpu: &mut dyn Cpu) {
         let now = self.start.elapsed().as_nanos() as u64;
         self.on_event_at(event, cpu, now);
     }
 
     /// Handles one trap at engine time `now` (ns since the engine
-    /// started): replay passes the recorded time.
-    pub fn on_event_at(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) {
-        let rec = match self.recorder.as_mut().filter(|r| r.active()) {
+    /// started): replay passes the recorded time. May run on several
+    /// threads at once (see the crate doc).
+    pub fn on_event_at(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) {
+        let m = match &self.tracker {
+            TrackerCell::Shared(t) => {
+                let rec = t.on_event(event, cpu, now);
+                self.emit_all(t, event.vcpu, rec);
+                return;
+            }
+            TrackerCell::Exclusive(m) => m,
+        };
+        let mut t = lock(m);
+        let mut recorder = lock(&self.recorder);
+        let rec = match recorder.as_mut().filter(|r| r.active()) {
             Some(r) => {
                 let out = {
                     let mut rc = r.cpu(cpu);
-                    self.tracker.on_event(event, &mut rc, now)
+                    t.on_event_exclusive(event, &mut rc, now)
                 };
                 r.write_event(now, event);
                 out
             }
-            None => self.tracker.on_event(event, cpu, now),
+            None => t.on_event_exclusive(event, cpu, now),
         };
+        drop(recorder);
+        self.emit_all(&t, event.vcpu, rec);
+    }
+
+    /// Writes the event's record `rec`, then the others it led to
+    /// (`vcpu`: the thread's, which picks its output buffer).
+    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, rec: Option<Record>) {
         if let Some(rec) = rec {
-            self.emit(rec);
+            self.emit(vcpu, rec);
         }
-        if self.tracker.has_extra() {
-            for rec in self.tracker.take_extra() {
-                match &mut self.out {
-                    Output::Inline(s) => s.write(rec),
-                    Output::Background(w) => w.push(rec),
-                }
+        if t.has_extra() {
+            for rec in t.take_extra() {
+                self.emit(vcpu, rec);
             }
         }
     }
 
     /// Writes `rec`, in place or through the writer thread.
-    fn emit(&mut self, rec: Record) {
-        match &mut self.out {
-            Output::Inline(s) => s.write(rec),
-            Output::Background(w) => w.push(rec),
+    fn emit(&self, vcpu: u32, rec: Record) {
+        match &self.out {
+            Output::Inline(s) => lock(s).write(rec),
+            Output::Background(w) => w.push(vcpu, rec),
         }
     }
 
@@ -409,12 +471,18 @@ impl Engine {
     /// (the QEMU plugin's vCPU threads). The output is the same bytes.
     /// Stays in place if the thread cannot be started.
     pub fn write_in_background(&mut self) {
-        let out = std::mem::replace(&mut self.out, Output::Inline(Box::new(null_sink())));
+        let out = std::mem::replace(
+            &mut self.out,
+            Output::Inline(Mutex::new(Box::new(null_sink()))),
+        );
         self.out = match out {
-            Output::Inline(sink) => match writer::Writer::start(*sink) {
-                Ok(w) => Output::Background(w),
-                Err(sink) => Output::Inline(sink),
-            },
+            Output::Inline(sink) => {
+                let sink = sink.into_inner().unwrap_or_else(|p| p.into_inner());
+                match writer::Writer::start(*sink) {
+                    Ok(w) => Output::Background(Box::new(w)),
+                    Err(sink) => Output::Inline(Mutex::new(sink)),
+                }
+            }
             bg => bg,
         };
     }
@@ -425,15 +493,15 @@ impl Engine {
     /// (e.g. left out by `-e trace=`), and the source drops the event
     /// instead of calling [`Engine::on_event`]. Never while recording:
     /// the trace file keeps every event.
-    pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
-        self.tracker.skip_enter(nr, bitness, cr3)
+    pub fn skip_enter(&self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
+        self.tracker.with(|t| t.skip_enter(nr, bitness, cr3))
     }
 
     /// The early-out state a source checks on any thread without the
     /// engine's lock ([`EarlyOut::check_enter`],
     /// [`EarlyOut::skip_sys_exit`]); the engine keeps it current.
     pub fn early_out(&self) -> std::sync::Arc<EarlyOut> {
-        self.tracker.early()
+        self.tracker.with(|t| t.early())
     }
 
     /// The early-out for a sysret or sysexit, asked before reading any
@@ -441,8 +509,8 @@ impl Engine {
     /// awaited, so the return can match nothing. (An iret may deliver a
     /// signal: it always goes to [`Engine::on_event`].) Never while
     /// recording.
-    pub fn skip_sys_exit(&mut self) -> bool {
-        self.tracker.skip_sys_exit()
+    pub fn skip_sys_exit(&self) -> bool {
+        self.tracker.with(|t| t.skip_sys_exit())
     }
 
     /// Whether anything may look at registers beyond those a Linux call's
@@ -452,37 +520,39 @@ impl Engine {
     /// rflags, ss and fs_base from syscall enters and sysret/sysexit
     /// returns (they read as 0).
     pub fn reads_all_registers(&self) -> bool {
-        self.modifies || self.recorder.is_some() || !self.tracker.is_linux()
+        self.modifies || lock(&self.recorder).is_some() || !self.tracker.with(|t| t.is_linux())
     }
 
     /// Flushes everything (unfinished calls, summary) at the end.
-    pub fn finish(&mut self) -> EngineStats {
+    pub fn finish(&self) -> EngineStats {
         let now = self.start.elapsed().as_nanos() as u64;
         self.finish_at(now)
     }
 
-    /// [`Engine::finish`] at engine time `now`.
-    pub fn finish_at(&mut self, now: u64) -> EngineStats {
-        if let Some(r) = &mut self.recorder {
+    /// [`Engine::finish`] at engine time `now`. After every event: the
+    /// records of events still running would come after the summary.
+    pub fn finish_at(&self, now: u64) -> EngineStats {
+        if let Some(r) = lock(&self.recorder).as_mut() {
             r.end(now);
         }
-        for rec in self.tracker.drain_unfinished(now) {
-            self.emit(rec);
+        let unfinished = self.tracker.with(|t| t.drain_unfinished(now));
+        for rec in unfinished {
+            self.emit(0, rec);
         }
-        let out = std::mem::replace(&mut self.out, Output::Inline(Box::new(null_sink())));
-        let mut sink = match out {
-            Output::Inline(s) => s,
-            Output::Background(w) => Box::new(w.finish().unwrap_or_else(|| {
-                let mut s = null_sink();
-                s.first_error = Some("the output thread stopped".into());
-                s
-            })),
+        let (written, errors) = match &self.out {
+            Output::Inline(s) => {
+                let mut s = lock(s);
+                s.finish();
+                (s.written, s.errors)
+            }
+            Output::Background(w) => w.finish(|s| {
+                s.finish();
+                (s.written, s.errors)
+            }),
         };
-        sink.finish();
-        let mut stats = self.tracker.stats();
-        stats.records = sink.written;
-        stats.write_errors = sink.errors;
-        self.out = Output::Inline(sink);
+        let mut stats = self.tracker.with(|t| t.stats());
+        stats.records = written;
+        stats.write_errors = errors;
         stats
     }
 
@@ -490,34 +560,56 @@ impl Engine {
     /// false when no recorded or tracked call is in flight, e.g. between
     /// calls that `-e trace=` leaves out.
     pub fn wants_exits(&self) -> bool {
-        self.tracker.wants_exits()
+        self.tracker.with(|t| t.wants_exits())
     }
 
     /// Whether a call in flight still needs its exit to complete a
     /// modification (see `Tracker::awaits_injected_returns`): a source
     /// must not stop tracing before.
     pub fn awaits_injected_returns(&self) -> bool {
-        self.tracker.awaits_injected_returns()
+        self.tracker.with(|t| t.awaits_injected_returns())
     }
 
     /// Whether a fork's child may still make its first return (see
     /// `Tracker::awaits_child_return`).
     pub fn awaits_child_return(&self) -> bool {
-        self.tracker.awaits_child_return()
+        self.tracker.with(|t| t.awaits_child_return())
     }
 
     /// The first output error, if writing failed (disk full, closed pipe).
-    pub fn output_error(&self) -> Option<&str> {
-        match &self.out {
-            Output::Inline(s) => s.first_error.as_deref(),
+    pub fn output_error(&mut self) -> Option<&str> {
+        match &mut self.out {
+            Output::Inline(s) => s
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .first_error
+                .as_deref(),
             // Known once the writer is finished ([`Engine::finish`]).
-            Output::Background(_) => None,
+            Output::Background(w) => w.ended().and_then(|s| s.first_error.as_deref()),
         }
+    }
+
+    /// [`Engine::output_error`] and [`Engine::record_error`], copied,
+    /// for a caller that holds the engine shared (the QEMU plugin, whose
+    /// vCPU threads use it without a lock).
+    pub fn errors(&self) -> (Option<String>, Option<String>) {
+        let output = match &self.out {
+            Output::Inline(s) => lock(s).first_error.clone(),
+            Output::Background(w) => w.finish_error(),
+        };
+        let record = lock(&self.recorder)
+            .as_ref()
+            .and_then(|r| r.error().map(str::to_string));
+        (output, record)
     }
 
     /// The first error writing the trace file (`--record`), if any: the
     /// recording stopped there, the frames before it are intact.
-    pub fn record_error(&self) -> Option<&str> {
-        self.recorder.as_ref().and_then(|r| r.error())
+    pub fn record_error(&mut self) -> Option<&str> {
+        self.recorder
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|r| r.error())
     }
 }

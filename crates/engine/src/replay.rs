@@ -343,7 +343,7 @@ mod tests {
         regs.set(Reg::Rsi, 0x1000);
         regs.set(Reg::Rsp, 0x7fff_0000);
         regs.set(Reg::Rip, 0x40_1000);
-        let mut e = Engine::new(cfg, linux()).unwrap();
+        let e = Engine::new(cfg, linux()).unwrap();
         let enter = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
         e.on_event_at(
             &enter,

@@ -1,14 +1,24 @@
-//! Output off the event thread: records go into a queue that one writer
-//! thread renders ([`Sink::write`]: text, JSON or the summary) and writes,
-//! so a vCPU thread pays for a push under an uncontended lock instead of
-//! the rendering and the `write(2)`. The queue keeps the order records
-//! were pushed in, so the output is byte-identical to writing them in
-//! place. The writer looks at the queue every millisecond (and at once
-//! when it fills), so output still reaches the sink's 50 ms background
-//! flush ([`crate::flush`]) promptly; a full queue makes the pushing
-//! thread wait, bounding memory.
+//! Output off the event threads: each vCPU puts its records into a
+//! buffer of its own (a stripe, by vCPU number), stamped with a number
+//! from one counter taken as it pushes, and one writer thread takes the
+//! buffers, merges them in that order and renders ([`Sink::write`]:
+//! text, JSON or the summary) and writes them. A vCPU thread pays for a
+//! push under its own stripe's lock instead of the rendering and the
+//! `write(2)`, and vCPUs pushing at once do not wait for each other.
+//!
+//! The numbers give one total order, the order records were pushed in:
+//! for one pushing thread that is the order it pushed, so the output is
+//! byte-identical to writing in place; for several, records come out in
+//! the order their events were handled. A number is taken under its
+//! stripe's lock, so a number missing from a merge belongs to a push
+//! still in progress on another stripe: the records after it wait for
+//! the next round. The writer looks at the stripes every millisecond
+//! (and at once when one fills), so output still reaches the sink's
+//! 50 ms background flush ([`crate::flush`]) promptly; a full stripe
+//! makes its pushing thread wait, bounding memory.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,38 +26,63 @@ use std::time::Duration;
 use crate::record::Record;
 use crate::sink::Sink;
 
-/// Records queued before the writer is woken early.
+/// Records queued in a stripe before the writer is woken early.
 const WAKE_AT: usize = 256;
-/// Records queued before a pushing thread waits for the writer.
+/// Records queued in a stripe before its pushing thread waits.
 const MAX_QUEUED: usize = 1 << 14;
-/// How often the writer looks at the queue when not woken.
+/// How often the writer looks at the stripes when not woken.
 const POLL: Duration = Duration::from_millis(1);
+/// Stripes: vCPUs beyond this share them (still correct, only slower).
+const STRIPES: usize = 16;
 
+/// One vCPU's buffer, alone on its cache lines.
 #[derive(Default)]
-struct Queue {
-    records: Vec<Record>,
-    /// Set by [`Writer::finish`]: write what is queued, then stop.
-    done: bool,
+#[repr(align(128))]
+struct Stripe {
+    records: Mutex<Vec<(u64, Record)>>,
 }
 
-#[derive(Default)]
 struct Shared {
-    queue: Mutex<Queue>,
-    /// Signalled when the queue fills (to the writer) and when it was
-    /// emptied (to pushers waiting on a full queue).
-    changed: Condvar,
+    stripes: Box<[Stripe]>,
+    /// The next record's number.
+    seq: AtomicU64,
+    /// Set by [`Writer::finish`]: write what is queued, then stop.
+    done: AtomicBool,
+    /// Pushers waiting for room (the writer wakes them only if any).
+    waiting: AtomicUsize,
+    /// The writer sleeps on `wake` under this lock; pushers waiting for
+    /// room sleep on it too.
+    idle: Mutex<()>,
+    /// Signalled when a stripe fills (to the writer) and when the
+    /// stripes were emptied (to pushers waiting for room).
+    wake: Condvar,
 }
 
-fn lock(m: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            seq: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            idle: Mutex::new(()),
+            wake: Condvar::new(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves records still worth writing.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The writer thread and its queue. Dropping it without
-/// [`Writer::finish`] stops the thread after it wrote the queue.
+/// The writer thread and its stripes. Dropping it without
+/// [`Writer::finish`] stops the thread after it wrote what was queued.
 pub struct Writer {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<Sink>>,
+    thread: Mutex<Option<JoinHandle<Sink>>>,
+    /// The sink once the thread gave it back ([`Writer::finish`]).
+    ended: Mutex<Option<Sink>>,
 }
 
 impl Writer {
@@ -63,56 +98,85 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("vstrace-writer".into())
             .spawn(move || {
-                let sink = their_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let sink = lock(&their_slot).take();
                 run(&theirs, sink.unwrap_or_else(null_sink))
             });
         match spawned {
             Ok(thread) => Ok(Writer {
                 shared,
-                thread: Some(thread),
+                thread: Mutex::new(Some(thread)),
+                ended: Mutex::new(None),
             }),
-            Err(_) => Err(Box::new(
-                slot.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                    .unwrap_or_else(null_sink),
-            )),
+            Err(_) => Err(Box::new(lock(&slot).take().unwrap_or_else(null_sink))),
         }
     }
 
-    /// Queues `rec` for writing, in order.
-    pub fn push(&self, rec: Record) {
-        let mut q = lock(&self.shared.queue);
-        while q.records.len() >= MAX_QUEUED && !q.done {
-            self.shared.changed.notify_all();
-            q = self
-                .shared
-                .changed
-                .wait(q)
-                .unwrap_or_else(|p| p.into_inner());
+    /// Queues `rec`, pushed by vCPU `vcpu` (any number: it picks the
+    /// stripe), after every record pushed before it.
+    pub fn push(&self, vcpu: u32, rec: Record) {
+        let stripe = &self.shared.stripes[vcpu as usize % STRIPES];
+        let mut q = lock(&stripe.records);
+        while q.len() >= MAX_QUEUED && !self.shared.done.load(Ordering::Acquire) {
+            drop(q);
+            self.shared.waiting.fetch_add(1, Ordering::AcqRel);
+            let idle = lock(&self.shared.idle);
+            self.shared.wake.notify_all();
+            // Woken when the writer took the stripes (or after a poll
+            // period: the notification may come before this wait).
+            drop(self.shared.wake.wait_timeout(idle, POLL));
+            self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
+            q = lock(&stripe.records);
         }
-        q.records.push(rec);
-        if q.records.len() == WAKE_AT {
-            self.shared.changed.notify_all();
+        let n = self.shared.seq.fetch_add(1, Ordering::Relaxed);
+        q.push((n, rec));
+        if q.len() == WAKE_AT {
+            self.shared.wake.notify_all();
         }
     }
 
-    /// Writes everything queued, stops the thread and gives the sink back
-    /// (None if the thread died, which only a bug can make it do).
-    pub fn finish(mut self) -> Option<Sink> {
-        self.stop()
+    /// Writes everything queued, stops the thread and gives the sink to
+    /// `f` (if the thread died, which only a bug can make it do, an empty
+    /// sink whose error says so). Later calls see the same sink.
+    pub fn finish<T>(&self, f: impl FnOnce(&mut Sink) -> T) -> T {
+        let mut ended = lock(&self.ended);
+        let sink = ended.get_or_insert_with(|| {
+            self.stop().unwrap_or_else(|| {
+                let mut s = null_sink();
+                s.first_error = Some("the output thread stopped".into());
+                s
+            })
+        });
+        f(sink)
     }
 
-    fn stop(&mut self) -> Option<Sink> {
-        lock(&self.shared.queue).done = true;
-        self.shared.changed.notify_all();
-        self.thread.take()?.join().ok()
+    /// The sink's first error, once [`Writer::finish`] gave it back.
+    pub fn finish_error(&self) -> Option<String> {
+        lock(&self.ended).as_ref()?.first_error.clone()
+    }
+
+    /// The sink, once [`Writer::finish`] gave it back.
+    pub fn ended(&mut self) -> Option<&mut Sink> {
+        self.ended
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+    }
+
+    fn stop(&self) -> Option<Sink> {
+        self.shared.done.store(true, Ordering::Release);
+        {
+            let _idle = lock(&self.shared.idle);
+            self.shared.wake.notify_all();
+        }
+        lock(&self.thread).take()?.join().ok()
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let _ = self.stop();
+        if lock(&self.ended).is_none() {
+            let _ = self.stop();
+        }
     }
 }
 
@@ -123,33 +187,81 @@ fn null_sink() -> Sink {
     Sink::from_writer(Box::new(std::io::sink()), crate::Format::Text, false)
 }
 
-/// The writer thread: takes the whole queue at a time (swapping buffers,
-/// so steady state allocates nothing) and writes it outside the lock.
+/// What the writer took from one stripe: records in number order, and
+/// how many of them are written.
+#[derive(Default)]
+struct Taken {
+    records: Vec<(u64, Record)>,
+    pos: usize,
+}
+
+impl Taken {
+    /// The number of the next record to write from here.
+    fn front(&self) -> Option<u64> {
+        self.records.get(self.pos).map(|r| r.0)
+    }
+}
+
+/// The writer thread: takes each stripe's buffer once it wrote what it
+/// took from there before (swapping buffers, so steady state allocates
+/// nothing), merges the stripes by number (each is in number order) and
+/// writes outside the locks, holding back what follows a number not
+/// pushed yet.
 fn run(shared: &Shared, mut sink: Sink) -> Sink {
-    let mut batch: Vec<Record> = Vec::new();
+    let mut taken: Vec<Taken> = (0..STRIPES).map(|_| Taken::default()).collect();
+    let mut next = 0u64;
     loop {
-        let done = {
-            let mut q = lock(&shared.queue);
-            if q.records.is_empty() && !q.done {
-                q = shared
-                    .changed
-                    .wait_timeout(q, POLL)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|p| p.into_inner().0);
+        let done = shared.done.load(Ordering::Acquire);
+        let mut any = false;
+        for (s, t) in shared.stripes.iter().zip(taken.iter_mut()) {
+            if t.front().is_some() {
+                // Its queue comes after what is left here.
+                continue;
             }
-            std::mem::swap(&mut batch, &mut q.records);
-            q.done
-        };
-        // Pushers waiting on a full queue may go on.
-        shared.changed.notify_all();
-        for rec in batch.drain(..) {
+            t.records.clear();
+            t.pos = 0;
+            let mut q = lock(&s.records);
+            if !q.is_empty() {
+                any = true;
+                std::mem::swap(&mut t.records, &mut q);
+            }
+        }
+        if any && shared.waiting.load(Ordering::Acquire) > 0 {
+            // Pushers waiting for room may go on.
+            let _idle = lock(&shared.idle);
+            shared.wake.notify_all();
+        }
+        // In number order, up to the first number still missing (at the
+        // end nothing is missing: every push is over).
+        while let Some((i, n)) = taken
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.front().map(|n| (i, n)))
+            .min_by_key(|x| x.1)
+        {
+            if n != next && !done {
+                break;
+            }
+            next = n + 1;
+            let t = &mut taken[i];
+            let rec = std::mem::take(&mut t.records[t.pos].1);
+            t.pos += 1;
             // A record that fails to render is lost, not the trace.
             if catch_unwind(AssertUnwindSafe(|| sink.write(rec))).is_err() {
                 sink.errors += 1;
             }
         }
-        if done && lock(&shared.queue).records.is_empty() {
-            return sink;
+        if done {
+            if !any && taken.iter().all(|t| t.front().is_none()) {
+                return sink;
+            }
+            continue;
+        }
+        if !any {
+            let idle = lock(&shared.idle);
+            if !shared.done.load(Ordering::Acquire) {
+                drop(shared.wake.wait_timeout(idle, POLL));
+            }
         }
     }
 }
@@ -187,6 +299,25 @@ mod tests {
         }
     }
 
+    /// A writer thread writing text into `seen`.
+    fn started(seen: &Seen) -> Writer {
+        Writer::start(Sink::from_writer(
+            Box::new(seen.clone()),
+            Format::Text,
+            false,
+        ))
+        .ok()
+        .expect("writer thread")
+    }
+
+    /// Finishes `w`, giving the records written.
+    fn finished(w: &Writer) -> u64 {
+        w.finish(|s| {
+            s.finish();
+            s.written
+        })
+    }
+
     /// Many more records than the queue holds, from one thread: the same
     /// bytes as writing them in place, in order.
     #[test]
@@ -199,21 +330,49 @@ mod tests {
         }
         s.finish();
         let threaded = Seen::default();
-        let w = Writer::start(Sink::from_writer(
-            Box::new(threaded.clone()),
-            Format::Text,
-            false,
-        ))
-        .ok()
-        .expect("writer thread");
+        let w = started(&threaded);
         for i in 0..n {
-            w.push(rec(i));
+            w.push(0, rec(i));
         }
-        let mut s = w.finish().expect("sink back");
-        s.finish();
-        assert_eq!(s.written, n);
+        assert_eq!(finished(&w), n);
         let (a, b) = (inline.0.lock().unwrap(), threaded.0.lock().unwrap());
         assert!(!a.is_empty());
         assert!(*a == *b, "threaded output differs");
+    }
+
+    /// Several threads pushing at once, as vCPUs do: every record is
+    /// written once, and each thread's records in the order it pushed
+    /// them (the merge never reorders one pusher).
+    #[test]
+    fn merges_several_pushers_keeping_each_ones_order() {
+        const THREADS: u64 = 4;
+        let per = MAX_QUEUED as u64 + 1000;
+        let seen = Seen::default();
+        let w = started(&seen);
+        std::thread::scope(|sc| {
+            for t in 0..THREADS {
+                let w = &w;
+                sc.spawn(move || {
+                    for i in 0..per {
+                        w.push(t as u32, rec(t * 1_000_000 + i));
+                    }
+                });
+            }
+        });
+        assert_eq!(finished(&w), THREADS * per);
+        let out = String::from_utf8(seen.0.lock().unwrap().clone()).unwrap();
+        let mut last = vec![None; THREADS as usize];
+        let mut n = 0;
+        for line in out.lines() {
+            let v: u64 = line.rsplit("= ").next().unwrap().trim().parse().unwrap();
+            let (t, i) = ((v / 1_000_000) as usize, v % 1_000_000);
+            assert!(
+                last[t].is_none_or(|l| l < i),
+                "thread {t}: {i} after {last:?}"
+            );
+            last[t] = Some(i);
+            n += 1;
+        }
+        assert_eq!(n, THREADS * per);
     }
 }

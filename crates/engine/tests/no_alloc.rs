@@ -21,7 +21,7 @@ fn filtered_calls_and_their_returns_allocate_nothing() {
         ..Default::default()
     };
     let sink = Sink::from_writer(Box::new(std::io::sink()), Format::Text, false);
-    let mut e = Engine::with_sink(
+    let e = Engine::with_sink(
         cfg,
         Box::new(vstrace_linux::LinuxLayer::default()),
         Hooks::new(),

@@ -611,7 +611,7 @@ pub fn engine(data: &[u8]) {
     let Ok(os) = vstrace_layers::layer(&cfg) else {
         return;
     };
-    let Ok(mut engine) = Engine::new(cfg, os) else {
+    let Ok(engine) = Engine::new(cfg, os) else {
         return;
     };
     let n = (c.u8() as usize).min(MAX_EVENTS);

@@ -68,7 +68,7 @@ fn nt_open_file_decoded_attributed_and_rewritten() {
         ..Default::default()
     };
     let os = vstrace_layers::layer(&cfg).unwrap();
-    let mut e = Engine::new(cfg, os).unwrap();
+    let e = Engine::new(cfg, os).unwrap();
     let mut r = Regs {
         cs: 0x33,
         k_gs_base: kpcr,

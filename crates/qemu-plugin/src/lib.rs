@@ -120,7 +120,9 @@ fn mech_index(m: Mechanism) -> usize {
 struct Plugin {
     /// Per-vCPU state, filled by the vCPU-init callback.
     vcpus: Box<[Mutex<Option<VcpuState>>]>,
-    engine: Option<Mutex<Engine>>,
+    /// The engine, without a lock: the vCPUs run their events through it
+    /// at once (it has no global lock, see `vstrace_engine`).
+    engine: Option<Engine>,
     /// The engine's early-out state, checked without its lock.
     early: Option<Arc<EarlyOut>>,
     writes: Backend,
@@ -269,7 +271,7 @@ fn install(
             if background {
                 e.write_in_background();
             }
-            Some(Mutex::new(e))
+            Some(e)
         }
     };
     // First: everything below (register lists, writes) depends on it.
@@ -282,7 +284,7 @@ fn install(
     };
     let report = Reporter::new(args.status.as_deref());
     if let (Backend::Unsupported(why), Some(e)) = (&writes, &engine) {
-        if lock(e).modifies() {
+        if e.modifies() {
             report.message(format!(
                 "vstrace: warning: this QEMU cannot write guest registers or memory ({why}); \
                  --inject, --rewrite-path and hooks will not change the guest; tracing goes on"
@@ -307,12 +309,9 @@ fn install(
             if engine.is_some() { "on" } else { "off" }
         );
     }
-    let light = !debug
-        && knobs.is_none()
-        && engine
-            .as_ref()
-            .is_some_and(|e| !lock(e).reads_all_registers());
-    let early = engine.as_ref().map(|e| lock(e).early_out());
+    let light =
+        !debug && knobs.is_none() && engine.as_ref().is_some_and(|e| !e.reads_all_registers());
+    let early = engine.as_ref().map(|e| e.early_out());
     let plugin = Plugin {
         early,
         skip: if light { cpu::LIGHT_SKIP } else { 0 },
@@ -552,7 +551,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
         if let (Some(e), Some(early)) = (&p.engine, &p.early) {
-            let ask = |nr, b, cr3| lock(e).skip_enter(nr, b, cr3);
+            let ask = |nr, b, cr3| e.skip_enter(nr, b, cr3);
             if early_out(p, ask, early, st, kind) {
                 return;
             }
@@ -582,7 +581,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
             k.apply(&event, &mut cpu, &mut last_nr);
         }
         if let Some(e) = &p.engine {
-            lock(e).on_event(&event, &mut cpu);
+            e.on_event(&event, &mut cpu);
         } else {
             listen::on_event(&event, &mut cpu);
         }
@@ -602,15 +601,16 @@ fn at_exit() {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         listen::at_exit();
-        let scanned = listen::take_scanned_engine().map(Mutex::new);
+        let scanned = listen::take_scanned_engine();
         if let Some(e) = p.engine.as_ref().or(scanned.as_ref()) {
-            let mut e = lock(e);
+            // QEMU ends the run with its vCPUs stopped: no event runs now.
             let stats = e.finish();
-            if let Some(err) = e.output_error() {
-                p.report.output_error(err);
+            let (output_error, record_error) = e.errors();
+            if let Some(err) = output_error {
+                p.report.output_error(&err);
             }
-            if let Some(err) = e.record_error() {
-                p.report.record_error(err);
+            if let Some(err) = record_error {
+                p.report.record_error(&err);
             }
             if p.debug {
                 eprintln!("vstrace-plugin: engine stats: {stats:?}");

@@ -282,7 +282,7 @@ pub(crate) fn at_exit() {
     crate::lazy::stop();
     unpublish();
     let engine = lock(&SESSION).take();
-    if let Some(mut e) = engine {
+    if let Some(e) = engine {
         let stats = e.finish();
         drop(e);
         if let Some(c) = lock(&CLIENT).as_ref() {
@@ -662,7 +662,7 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
     *lock(&DEFERRED) = None;
     let engine = lock(&SESSION).take();
     match engine {
-        Some(mut e) => (e.finish(), pending),
+        Some(e) => (e.finish(), pending),
         None => (Default::default(), false),
     }
 }

@@ -12,9 +12,12 @@
 //! `/proc/PID/comm`, a parent killed outside the trace). Uses are counted
 //! per call, so a replay hits and misses exactly where the live run did.
 
+use std::cell::Cell;
+
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{CallInfo, Event, ProcInfo, VirtMem};
 
+use super::state::lock;
 use super::{cr3_key, Tracker};
 
 /// Uses of an entry before its task is read again.
@@ -22,25 +25,25 @@ pub(super) const MAX_USES: u32 = 64;
 /// Entries kept before the cache starts over.
 const MAX_ENTRIES: usize = 4096;
 
-/// The cached attributions, and this event's running task once read.
+/// The cached attributions, shared by every vCPU (a replay must hit and
+/// miss where the live run did, whatever vCPU each event came from); the
+/// lock is held for a lookup or an insert, never across a guest read.
 #[derive(Default)]
 pub(super) struct AttribCache {
     map: FastMap<(u64, u64), (ProcInfo, u32)>,
-    /// The running task of the event being handled (`Some(None)`: read,
-    /// and the layer has none); reset at every event.
-    task: Option<Option<u64>>,
 }
 
-impl AttribCache {
-    /// Forgets everything (a process event happened).
-    pub(super) fn clear(&mut self) {
-        self.map.clear();
-    }
+std::thread_local! {
+    /// The running task of the event this thread is handling
+    /// (`Some(None)`: read, and the layer has none); reset at every
+    /// event. Per thread, because each vCPU handles its own events at
+    /// the same time as the others, one event at a time.
+    static TASK: Cell<Option<Option<u64>>> = const { Cell::new(None) };
+}
 
-    /// A new event: its running task is not read yet.
-    pub(super) fn next_event(&mut self) {
-        self.task = None;
-    }
+/// A new event on this thread: its running task is not read yet.
+pub(super) fn next_event() {
+    TASK.with(|t| t.set(None));
 }
 
 /// Whether `info` is a call that changes what attribution reads: a
@@ -57,40 +60,46 @@ pub(super) fn changes_attribution(info: &CallInfo) -> bool {
 impl Tracker {
     /// The running task at `event` (the layer's thread identity), read
     /// once per event.
-    pub(super) fn running_task(&mut self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
-        if let Some(t) = self.attrib.task {
+    pub(super) fn running_task(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
+        if let Some(t) = TASK.with(Cell::get) {
             return t;
         }
         let t = self.os.current_thread(event, mem);
-        self.attrib.task = Some(t);
+        TASK.with(|c| c.set(Some(t)));
         t
+    }
+
+    /// Forgets every cached attribution (a process event happened).
+    pub(super) fn clear_attrib(&self) {
+        lock(&self.attrib).map.clear();
     }
 
     /// Who made the call at `event`: from the cache when its (address
     /// space, task) was attributed recently, else read through the layer.
     /// Without a thread identity (no OS profile) the layer is asked
     /// directly.
-    pub(super) fn who(&mut self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+    pub(super) fn who(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let Some(task) = self.running_task(event, mem) else {
             return self.os.attribute(event, mem);
         };
         let key = (cr3_key(event.cr3), task);
-        if let Some((p, uses)) = self.attrib.map.get_mut(&key) {
+        if let Some((p, uses)) = lock(&self.attrib).map.get_mut(&key) {
             if *uses < MAX_USES {
                 *uses += 1;
                 return Some(p.clone());
             }
         }
         let p = self.os.attribute(event, mem);
+        let mut cache = lock(&self.attrib);
         match &p {
             Some(p) => {
-                if self.attrib.map.len() >= MAX_ENTRIES {
-                    self.attrib.map.clear();
+                if cache.map.len() >= MAX_ENTRIES {
+                    cache.map.clear();
                 }
-                self.attrib.map.insert(key, (p.clone(), 1));
+                cache.map.insert(key, (p.clone(), 1));
             }
             None => {
-                self.attrib.map.remove(&key);
+                cache.map.remove(&key);
             }
         }
         p

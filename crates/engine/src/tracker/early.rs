@@ -1,7 +1,7 @@
 //! The early-out's shared state: what a source may ask without the
 //! engine's lock (see [`EarlyOut`]), kept up to date by the tracker.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use vstrace_core::Bitness;
 
@@ -41,8 +41,13 @@ pub struct EarlyOut {
     interest: Box<[AtomicU8]>,
     /// Fresh fork children or signal entries are waiting for a call.
     pub(super) fresh: AtomicBool,
-    /// A call is in flight or a fork child is awaited.
-    pub(super) wants_exits: AtomicBool,
+    /// Calls in flight (the sharded map's count, kept here so that a
+    /// source reads it without any lock, and so that it is a counter the
+    /// vCPUs add to, never a flag one of them could overwrite with a
+    /// stale value).
+    pub(super) inflight: AtomicUsize,
+    /// Parent-side fork returns whose child has not run yet.
+    pub(super) recent_forks: AtomicU64,
     /// Enters dropped without the lock.
     pub(super) dropped_enters: AtomicU64,
     /// sysret/sysexit returns dropped without the lock.
@@ -57,7 +62,8 @@ impl Default for EarlyOut {
                 .map(|_| AtomicU8::new(INTEREST_UNKNOWN))
                 .collect(),
             fresh: AtomicBool::new(false),
-            wants_exits: AtomicBool::new(true),
+            inflight: AtomicUsize::new(0),
+            recent_forks: AtomicU64::new(0),
             dropped_enters: AtomicU64::new(0),
             dropped_exits: AtomicU64::new(0),
         }
@@ -74,6 +80,12 @@ pub(super) fn slot(nr: u64, bitness: Bitness) -> Option<usize> {
 }
 
 impl EarlyOut {
+    /// A call is in flight or a fork child is awaited: a return may
+    /// match something.
+    pub(super) fn wants_exits(&self) -> bool {
+        self.inflight.load(Ordering::Acquire) > 0 || self.recent_forks.load(Ordering::Acquire) > 0
+    }
+
     /// The table entry at `slot`.
     pub(super) fn interest(&self, slot: usize) -> u8 {
         self.interest
@@ -111,7 +123,7 @@ impl EarlyOut {
     /// The lock-free check of a sysret or sysexit: true (dropped, counted)
     /// when no call is in flight and no fork child is awaited.
     pub fn skip_sys_exit(&self) -> bool {
-        if !self.enabled.load(Ordering::Relaxed) || self.wants_exits.load(Ordering::Acquire) {
+        if !self.enabled.load(Ordering::Relaxed) || self.wants_exits() {
             return false;
         }
         self.dropped_exits.fetch_add(1, Ordering::Relaxed);

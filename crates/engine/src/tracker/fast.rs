@@ -2,6 +2,7 @@
 //! calls cannot matter, what the lock-free checks may rely on, and the
 //! counters of what they dropped.
 
+use super::state::Counter;
 use super::*;
 
 impl Tracker {
@@ -9,8 +10,8 @@ impl Tracker {
     /// [`Tracker::early`]).
     pub(super) fn with_early_out(self) -> Tracker {
         let on = self.os_kind == Os::Linux
-            && self.hooks.is_empty()
-            && self.injects.is_empty()
+            && !self.has_hooks
+            && !self.has_injects
             && self.rewrites.is_empty()
             // --caller's module maps are invalidated by the mmap family
             // of calls, which the early-out would not let the layer see.
@@ -30,21 +31,9 @@ impl Tracker {
         self.early.enabled.store(false, Ordering::Relaxed);
     }
 
-    /// Publishes what the lock-free checks depend on; called after every
-    /// event the tracker handles.
-    pub(super) fn publish(&self) {
-        self.early.fresh.store(
-            !self.fresh_children.is_empty() || !self.fresh_signals.is_empty(),
-            Ordering::Release,
-        );
-        self.early
-            .wants_exits
-            .store(self.wants_exits(), Ordering::Release);
-    }
-
     /// The engine's counters, with the events dropped without the lock.
     pub fn stats(&self) -> EngineStats {
-        let mut s = self.stats.clone();
+        let mut s = self.stats.snapshot();
         let enters = self.early.dropped_enters.load(Ordering::Relaxed);
         let exits = self.early.dropped_exits.load(Ordering::Relaxed);
         s.events += enters + exits;
@@ -57,7 +46,7 @@ impl Tracker {
     /// Whether records carry decoded arguments: not for `-c`, which only
     /// counts calls, their errors and times; hooks see argument names.
     pub(super) fn decodes_args(&self) -> bool {
-        !self.summary || !self.hooks.is_empty()
+        !self.summary || self.has_hooks
     }
 
     /// The early-out for an enter: true when the call `nr` of width
@@ -66,7 +55,7 @@ impl Tracker {
     /// nothing), so the source can drop it before reading any other
     /// register or memory. Keeps what `on_event` keeps for such a call:
     /// the counters, and that a call was made in `cr3`.
-    pub fn skip_enter(&mut self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
+    pub fn skip_enter(&self, nr: u64, bitness: Bitness, cr3: u64) -> bool {
         if !self.early.enabled.load(Ordering::Relaxed) {
             return false;
         }
@@ -98,35 +87,40 @@ impl Tracker {
         if self.early.interest(i) != early::INTEREST_NONE {
             return false;
         }
-        self.stats.events += 1;
-        self.stats.enters += 1;
+        self.stats.add(0, Counter::Events, 1);
+        self.stats.add(0, Counter::Enters, 1);
         self.made_call_in(cr3_key(cr3));
-        self.publish();
         true
     }
 
     /// A call was made in address space `cr3`: its fresh fork child and
     /// signal handler entries are no longer fresh.
-    pub(super) fn made_call_in(&mut self, cr3: u64) {
-        if !self.fresh_children.is_empty() {
-            self.fresh_children.remove(&cr3);
+    pub(super) fn made_call_in(&self, cr3: u64) {
+        // Nothing fresh (the usual case): no lock.
+        if !self.early.fresh.load(Ordering::Acquire) {
+            return;
         }
-        if !self.fresh_signals.is_empty() {
-            self.fresh_signals.retain(|s| s.0 != cr3);
+        let mut f = self.forks();
+        if !f.fresh_children.is_empty() {
+            f.fresh_children.remove(&cr3);
         }
+        if !f.fresh_signals.is_empty() {
+            f.fresh_signals.retain(|s| s.0 != cr3);
+        }
+        self.forks_changed(&f);
     }
 
     /// The early-out for a sysret or sysexit (an iret may be a signal
     /// delivery): true when no call is in flight and no fork child is
     /// awaited, so the return can match nothing ([`Tracker::on_event`]
     /// would count it as unmatched and return nothing).
-    pub fn skip_sys_exit(&mut self) -> bool {
+    pub fn skip_sys_exit(&self) -> bool {
         if !self.early.enabled.load(Ordering::Relaxed) || self.wants_exits() {
             return false;
         }
-        self.stats.events += 1;
-        self.stats.exits += 1;
-        self.stats.unmatched_exits += 1;
+        self.stats.add(0, Counter::Events, 1);
+        self.stats.add(0, Counter::Exits, 1);
+        self.stats.add(0, Counter::UnmatchedExits, 1);
         true
     }
 }

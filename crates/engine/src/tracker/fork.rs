@@ -10,7 +10,7 @@ impl Tracker {
     /// address space, rax 0). It joins the scope and is recorded like
     /// strace's `<... clone resumed>` in the child.
     pub(super) fn child_return(
-        &mut self,
+        &self,
         event: &Event,
         cpu: &mut dyn Cpu,
         ip: u64,
@@ -21,48 +21,54 @@ impl Tracker {
             return None;
         }
         let cr3 = cr3_key(event.cr3);
-        if self.fresh_children.contains(&cr3) {
-            // An interrupt return to a child that already joined.
-            return None;
-        }
         // The parent usually returns first; otherwise its call is in flight.
-        let fork = if let Some(i) = self
-            .recent_forks
-            .iter()
-            .position(|f| f.sp == sp && f.cr3 != cr3 && f.ip.is_none_or(|r| r == ip))
-        {
-            self.recent_forks.remove(i)?
-        } else {
+        let recent = {
+            let mut f = self.forks();
+            if f.fresh_children.contains(&cr3) {
+                // An interrupt return to a child that already joined.
+                return None;
+            }
+            let i = f
+                .recent
+                .iter()
+                .position(|f| f.sp == sp && f.cr3 != cr3 && f.ip.is_none_or(|r| r == ip));
+            let recent = i.and_then(|i| f.recent.remove(i));
+            self.forks_changed(&f);
+            recent
+        };
+        let fork = match recent {
+            Some(f) => f,
             // The oldest such call, not the first in the map's order: a
             // replay (another hash seed) must pick the same one.
-            let p = self
-                .pending
-                .iter()
-                .filter(|(k, _)| k.sp == sp && k.cr3 != cr3)
-                .flat_map(|(_, v)| v.iter())
-                .filter(|p| p.info.fork && p.ret_ip == Some(ip))
-                .min_by_key(|p| p.order)?;
-            RecentFork::of(p, sp)
+            None => self.pending.oldest_with(
+                |k, p| k.sp == sp && k.cr3 != cr3 && p.info.fork && p.ret_ip == Some(ip),
+                |p| RecentFork::of(p, sp),
+            )?,
         };
         if self
             .scope
             .as_ref()
-            .is_some_and(|s| s.spaces.get(&fork.cr3) != Some(&true))
+            .is_some_and(|s| read(s).spaces.get(&fork.cr3) != Some(&true))
         {
             return None;
         }
         let (name, nr, abi, shown, mech) =
             (fork.name, fork.nr, fork.abi, fork.shown, fork.mechanism);
-        if self.fresh_children.len() >= MAX_FRESH_CHILDREN {
-            self.fresh_children.clear();
+        {
+            let mut f = self.forks();
+            if f.fresh_children.len() >= MAX_FRESH_CHILDREN {
+                f.fresh_children.clear();
+            }
+            f.fresh_children.insert(cr3);
+            self.forks_changed(&f);
         }
-        self.fresh_children.insert(cr3);
-        let by_process = self.scope.as_ref().is_some_and(|s| s.by_process);
+        let by_process = self.scope_by_process();
         let mut who = None;
         if by_process || shown {
             who = self.os.attribute(event, cpu.mem());
         }
-        if let Some(s) = &mut self.scope {
+        if let Some(s) = &self.scope {
+            let mut s = write(s);
             // A new process in a new space: whatever owned that page-table
             // root before is gone.
             s.owners.remove(&cr3);
@@ -71,14 +77,14 @@ impl Tracker {
         if !shown {
             return None;
         }
-        if !self.pids.is_empty() || !self.comms.is_empty() {
+        if self.by_proc {
             let Some(w) = &who else { return None };
-            let via_parent = self.follow_forks && w.ppid.is_some_and(|p| self.pids.contains(&p));
+            let via_parent = self.follow_forks && w.ppid.is_some_and(|p| self.pid_traced(p));
             if via_parent {
-                self.pids.insert(w.pid);
+                write(&self.pids).insert(w.pid);
             }
             let by_comm = self.comms.iter().any(|c| w.comm.as_deref() == Some(c));
-            if !self.pids.contains(&w.pid) && !by_comm {
+            if !self.pid_traced(w.pid) && !by_comm {
                 return None;
             }
         }

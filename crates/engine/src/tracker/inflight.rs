@@ -3,126 +3,230 @@
 //! Taking a call back at its exit is where pairing decides which call a
 //! return ends, so the order rules (oldest first, one thread never in two
 //! calls with the same return ip) live here.
+//!
+//! The map is sharded by the thread key's hash, each shard behind its own
+//! lock, so vCPUs entering and leaving calls of different threads do not
+//! wait for each other: a call may enter on one vCPU and return on
+//! another (a blocked call migrates), which rules out per-vCPU maps, but
+//! both ends compute the same key and so find the same shard. The few
+//! paths that look across threads (an exec's or sigreturn's return, a
+//! fork child's first run, eviction, the end) visit the shards one at a
+//! time and choose by the calls' order numbers, so what they pick does
+//! not depend on how the keys are spread.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard};
 
 use vstrace_core::event::Event;
+use vstrace_core::fasthash::FastMap;
 use vstrace_core::Reg;
 
-use super::{cr3_key, Pending, ThreadKey, Tracker, MAX_PENDING, MAX_SPARE_SLOTS};
+use super::{cr3_key, Pending, ThreadKey, Tracker, MAX_PENDING};
 use crate::record::CallState;
 
+/// Shards of the map: a power of two, enough that two or a few busy
+/// vCPUs rarely meet in one.
+const SHARDS: usize = 64;
+
+/// Emptied per-thread lists kept for reuse, per shard.
+const MAX_SPARE_SLOTS: usize = 8;
+
+#[derive(Default)]
+struct Shard {
+    calls: FastMap<ThreadKey, Vec<Pending>>,
+    /// Emptied per-thread lists kept for the next thread key: a `Pending`
+    /// is large, so a fresh list is a large allocation (and a malloc
+    /// consolidation) per call.
+    spare: Vec<Vec<Pending>>,
+}
+
+impl Shard {
+    /// Removes `key`'s list when it is empty, keeping it for reuse.
+    fn drop_if_empty(&mut self, key: ThreadKey) {
+        if self.calls.get(&key).is_some_and(Vec::is_empty) {
+            if let Some(v) = self.calls.remove(&key) {
+                if self.spare.len() < MAX_SPARE_SLOTS {
+                    self.spare.push(v);
+                }
+            }
+        }
+    }
+}
+
+/// The sharded map of calls in flight (see the module doc). Its count
+/// lives in the early-out state ([`super::early::EarlyOut::inflight`]),
+/// which sources read without any lock.
+pub(super) struct Inflight {
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl Default for Inflight {
+    fn default() -> Self {
+        Inflight {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic in one event (caught at the source's boundary) leaves the
+    // other threads' calls worth pairing.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Inflight {
+    fn shard(&self, key: ThreadKey) -> MutexGuard<'_, Shard> {
+        let h = (key.cr3 >> 12 ^ key.sp.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        lock(&self.shards[(h >> 58) as usize % SHARDS])
+    }
+
+    /// Whether any call in flight satisfies `f`.
+    pub(super) fn any(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> bool {
+        self.shards
+            .iter()
+            .any(|s| lock(s).calls.iter().any(|(k, v)| v.iter().any(|p| f(k, p))))
+    }
+
+    /// The order number of the oldest call satisfying `f`, with its key.
+    fn oldest(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> Option<(ThreadKey, u64)> {
+        self.shards
+            .iter()
+            .filter_map(|s| {
+                lock(s)
+                    .calls
+                    .iter()
+                    .flat_map(|(k, v)| v.iter().map(move |p| (*k, p)))
+                    .filter(|(k, p)| f(k, p))
+                    .map(|(k, p)| (k, p.order))
+                    .min_by_key(|x| x.1)
+            })
+            .min_by_key(|x| x.1)
+    }
+
+    /// Takes the call numbered `order` under `key` (None if another
+    /// thread took it meanwhile).
+    fn take_order(&self, key: ThreadKey, order: u64) -> Option<Pending> {
+        let mut s = self.shard(key);
+        let v = s.calls.get_mut(&key)?;
+        let pos = v.iter().position(|p| p.order == order)?;
+        let p = v.remove(pos);
+        s.drop_if_empty(key);
+        Some(p)
+    }
+
+    /// A copy of what `f` reads from the oldest call satisfying `pred`.
+    pub(super) fn oldest_with<T>(
+        &self,
+        pred: impl Fn(&ThreadKey, &Pending) -> bool,
+        f: impl FnOnce(&Pending) -> T,
+    ) -> Option<T> {
+        let (key, order) = self.oldest(&pred)?;
+        let s = self.shard(key);
+        let p = s.calls.get(&key)?.iter().find(|p| p.order == order)?;
+        Some(f(p))
+    }
+
+    /// Every call in flight, emptying the map.
+    pub(super) fn drain(&self) -> Vec<Pending> {
+        let mut all = Vec::new();
+        for s in self.shards.iter() {
+            let mut s = lock(s);
+            all.extend(s.calls.drain().flat_map(|(_, v)| v));
+        }
+        all
+    }
+}
+
 impl Tracker {
-    pub(super) fn insert(&mut self, key: ThreadKey, p: Pending) {
-        if self.npending >= MAX_PENDING {
+    /// Adds call `p` of thread `key`. A call of the same thread returning
+    /// to the same ip is stale (its return was missed): it is reported
+    /// unfinished.
+    pub(super) fn insert(&self, key: ThreadKey, p: Pending) {
+        if self.early.inflight.load(Ordering::Acquire) >= MAX_PENDING {
             self.evict_oldest();
         }
-        let spare = &mut self.spare_slots;
-        let slot = self
-            .pending
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        // The same thread cannot be in two calls with the same return ip:
-        // an older entry means its return was missed.
-        if let Some(pos) = slot
-            .iter()
-            .position(|q| q.ret_ip == p.ret_ip && same_thread(q.thread, p.thread))
-        {
-            let old = slot.remove(pos);
-            self.npending -= 1;
-            // Calls tracked only for scoping or hooks are never recorded.
-            if old.shown {
-                let rec = self.record(old, CallState::Unfinished, None, None);
-                self.extra.push(rec);
+        let old = {
+            let mut s = self.pending.shard(key);
+            let s = &mut *s;
+            let spare = &mut s.spare;
+            let slot = s
+                .calls
+                .entry(key)
+                .or_insert_with(|| spare.pop().unwrap_or_default());
+            let old = slot
+                .iter()
+                .position(|q| q.ret_ip == p.ret_ip && same_thread(q.thread, p.thread))
+                .map(|pos| slot.remove(pos));
+            slot.push(p);
+            if old.is_none() {
+                self.early.inflight.fetch_add(1, Ordering::AcqRel);
             }
+            old
+        };
+        if let Some(old) = old.filter(|o| o.shown) {
+            let rec = self.record(old, CallState::Unfinished, None, None);
+            self.push_extra(rec);
         }
-        let spare = &mut self.spare_slots;
-        let slot = self
-            .pending
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        slot.push(p);
-        self.npending += 1;
     }
 
-    pub(super) fn evict_oldest(&mut self) {
-        let oldest = self
-            .pending
-            .iter()
-            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (*k, i, p.order)))
-            .min_by_key(|x| x.2);
-        if let Some((k, i, _)) = oldest {
-            if let Some(v) = self.pending.get_mut(&k) {
-                let p = v.remove(i);
-                if v.is_empty() {
-                    self.drop_slot(k);
-                }
-                self.npending -= 1;
-                if p.shown {
-                    let rec = self.record(p, CallState::Unfinished, None, None);
-                    self.extra.push(rec);
-                }
+    /// Reports the oldest call in flight unfinished, making room.
+    pub(super) fn evict_oldest(&self) {
+        let Some((key, order)) = self.pending.oldest(|_, _| true) else {
+            return;
+        };
+        if let Some(p) = self.pending.take_order(key, order) {
+            self.early.inflight.fetch_sub(1, Ordering::AcqRel);
+            if p.shown {
+                let rec = self.record(p, CallState::Unfinished, None, None);
+                self.push_extra(rec);
             }
         }
     }
 
-    /// Removes the emptied list of `key`, keeping it for reuse.
-    pub(super) fn drop_slot(&mut self, key: ThreadKey) {
-        if let Some(v) = self.pending.remove(&key) {
-            if v.is_empty() && self.spare_slots.len() < MAX_SPARE_SLOTS {
-                self.spare_slots.push(v);
-            }
-        }
+    /// Whether a call of a known thread (read by the OS layer) is in
+    /// flight on stack `key`.
+    pub(super) fn thread_known(&self, key: ThreadKey) -> bool {
+        self.pending
+            .shard(key)
+            .calls
+            .get(&key)
+            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()))
     }
 
-    pub(super) fn take(&mut self, key: ThreadKey, ip: u64, thread: Option<u64>) -> Option<Pending> {
-        let slot = self.pending.get_mut(&key)?;
+    /// Takes the oldest call of thread `key` that returns to `ip`.
+    pub(super) fn take(&self, key: ThreadKey, ip: u64, thread: Option<u64>) -> Option<Pending> {
+        let mut s = self.pending.shard(key);
+        let slot = s.calls.get_mut(&key)?;
         let pos = slot
             .iter()
             .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
         let p = slot.remove(pos);
-        if slot.is_empty() {
-            self.drop_slot(key);
-        }
-        self.npending -= 1;
+        s.drop_if_empty(key);
+        self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
     }
 
-    /// Calls whose return does not come back to the trap's ip/sp:
-    /// a successful execve returns to a new image with every general
-    /// register but rsp and rip zeroed (ELF_PLAT_INIT); sigreturn returns
-    /// to the context it restores, in the same address space and, as the
-    /// thread was running there, on the same vCPU.
-    pub(super) fn take_elsewhere(&mut self, event: &Event, thread: Option<u64>) -> Option<Pending> {
+    /// A call that returns somewhere else than its trap: a successful
+    /// exec (the new image starts with zeroed registers) or a sigreturn
+    /// (to the context it restores), made on this vCPU by this thread.
+    pub(super) fn take_elsewhere(&self, event: &Event, thread: Option<u64>) -> Option<Pending> {
         let r = &event.regs;
         let zeroed = Reg::ALL
             .iter()
             .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
             .all(|g| r.get(*g) == 0);
         let cr3 = cr3_key(event.cr3);
-        // The oldest matching call, not the first in the map's order: a
-        // replay (another hash seed) must pick the same one.
-        let (k, i, _) = self
-            .pending
-            .iter()
-            .flat_map(|(k, v)| v.iter().enumerate().map(move |(i, p)| (k, i, p)))
-            .filter(|(_, _, p)| {
-                p.vcpu == event.vcpu
-                    && same_thread(p.thread, thread)
-                    && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
-            })
-            .map(|(k, i, p)| (*k, i, p.order))
-            .min_by_key(|x| x.2)?;
-        let v = self.pending.get_mut(&k)?;
-        let p = v.remove(i);
-        if v.is_empty() {
-            self.drop_slot(k);
-        }
-        self.npending -= 1;
+        let (key, order) = self.pending.oldest(|_, p| {
+            p.vcpu == event.vcpu
+                && same_thread(p.thread, thread)
+                && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
+        })?;
+        let p = self.pending.take_order(key, order)?;
+        self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
     }
 }
 
-/// Whether two thread identities may be the same thread: equal, or one
-/// of them unknown (the layer could not read it at that trap).
 fn same_thread(a: Option<u64>, b: Option<u64>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a == b,

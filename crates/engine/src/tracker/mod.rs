@@ -16,9 +16,11 @@ mod records;
 mod scope;
 mod select;
 mod signal;
+mod state;
 
-use std::sync::atomic::Ordering;
-use vstrace_core::fasthash::{FastMap, FastSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use vstrace_core::fasthash::FastSet;
 
 use vstrace_core::hooks::Hooks;
 use vstrace_core::mem::{user_space_end, UserOnly};
@@ -33,7 +35,9 @@ use crate::filter::SyscallSet;
 use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
+use records::hook_error;
 use scope::Scope;
+use state::{lock, read, write, Counter, Forks, Stats};
 
 /// EFER's long-mode-active bit: clear under a 32-bit kernel.
 const EFER_LMA: u64 = 1 << 10;
@@ -122,9 +126,6 @@ struct Pending {
     kernel32: bool,
 }
 
-/// Emptied per-thread lists of calls in flight kept for reuse.
-const MAX_SPARE_SLOTS: usize = 64;
-
 /// A clone/fork that returned in the parent and whose child has not been
 /// seen yet.
 struct RecentFork {
@@ -166,30 +167,38 @@ const MAX_FRESH_CHILDREN: usize = 256;
 pub(crate) struct Tracker {
     /// `-p` pids (grown by `-f` with children) and `--comm` names; when
     /// either is set, calls are attributed before anything else.
-    pids: FastSet<u32>,
+    pids: RwLock<FastSet<u32>>,
     comms: Vec<String>,
+    /// Either `-p` or `--comm` was given (the `-p` set only grows from
+    /// its members, so this never changes).
+    by_proc: bool,
     follow_forks: bool,
     /// [`EngineConfig::pair_by_thread`].
     pair_by_thread: bool,
-    scope: Option<Scope>,
-    recent_forks: std::collections::VecDeque<RecentFork>,
-    /// Address spaces whose fork child returned but made no call since.
-    /// An interrupt taken right at the child's first user instruction
-    /// (TCG delivers interrupts at block starts, and on SMP reschedule
-    /// and TLB IPIs follow a fork) returns to the same ip and sp with rax
-    /// still 0: it must not be taken for a sibling's first return.
-    fresh_children: FastSet<u64>,
-    /// Signal deliveries (address space, handler stack, handler ip) not
-    /// followed by a call in that space yet: an interrupt taken at the
-    /// handler's first instruction returns there with the same registers,
-    /// and must not be taken for a second delivery.
-    fresh_signals: FastSet<(u64, u64, u64)>,
+    scope: Option<RwLock<Scope>>,
+    /// Clones that returned in the parent only; address spaces whose
+    /// fork child returned but made no call since (an interrupt taken
+    /// right at the child's first user instruction (TCG delivers
+    /// interrupts at block starts, and on SMP reschedule and TLB IPIs
+    /// follow a fork) returns to the same ip and sp with rax still 0: it
+    /// must not be taken for a sibling's first return); signal deliveries
+    /// (address space, handler stack, handler ip) not followed by a call
+    /// in that space yet (an interrupt taken at the handler's first
+    /// instruction returns there with the same registers, and must not be
+    /// taken for a second delivery).
+    forks: Mutex<Forks>,
     os: Box<dyn OsLayer>,
     os_kind: Os,
-    /// The user's hooks, run at enter and exit of the calls they name.
-    hooks: Hooks,
+    /// The user's hooks, run at enter and exit of the calls they name
+    /// (locked: the engine runs events one at a time when there are any).
+    hooks: Mutex<Hooks>,
+    /// Any hook is registered (fixed at construction).
+    has_hooks: bool,
     trace: SyscallSet,
-    injects: Vec<InjectRule>,
+    /// `--inject` rules (locked: they count the calls they see).
+    injects: Mutex<Vec<InjectRule>>,
+    /// Any `--inject` rule was given.
+    has_injects: bool,
     rewrites: Vec<PathRewrite>,
     opts: DecodeOptions,
     /// `-e abbrev=SET` (calls outside it print unabbreviated).
@@ -210,21 +219,21 @@ pub(crate) struct Tracker {
     record_names: bool,
     /// [`EngineConfig::stack_trace`].
     stacks: bool,
-    pending: FastMap<ThreadKey, Vec<Pending>>,
-    /// Emptied per-thread lists kept for the next thread key: a `Pending`
-    /// is large, so a fresh list is a large allocation (and a malloc
-    /// consolidation) per call.
-    spare_slots: Vec<Vec<Pending>>,
-    npending: usize,
-    order: u64,
-    extra: Vec<Record>,
+    /// The calls in flight, sharded by thread (see [`inflight`]).
+    pending: inflight::Inflight,
+    /// The next call's order number (oldest first when it matters).
+    order: AtomicU64,
+    /// Records other than the events' own, waiting for the engine.
+    extra: Mutex<Vec<Record>>,
+    /// `extra` may hold records (checked without its lock).
+    has_extra: AtomicBool,
     /// `-i`: records carry the caller's instruction pointer.
     want_ip: bool,
     /// `-e write=` and `-e read=` (Linux guests only: the calls and
     /// structures are Linux's).
     dump_writes: crate::dump::FdSet,
     dump_reads: crate::dump::FdSet,
-    pub stats: EngineStats,
+    stats: Stats,
     /// `-c`: records only count, so no argument is decoded (see
     /// [`Tracker::decodes_args`]).
     summary: bool,
@@ -237,7 +246,7 @@ pub(crate) struct Tracker {
     /// steady state.
     early: std::sync::Arc<early::EarlyOut>,
     /// Attributions by (address space, running task) (see [`attrib`]).
-    attrib: attrib::AttribCache,
+    attrib: Mutex<attrib::AttribCache>,
 }
 
 impl Tracker {
@@ -274,20 +283,23 @@ impl Tracker {
             procs: Default::default(),
             by_process: cfg.pair_by_thread,
         });
+        let has_hooks = !hooks.is_empty();
+        let has_injects = !injects.is_empty();
         Ok(Tracker {
-            pids: cfg.pids.iter().copied().collect(),
+            pids: RwLock::new(cfg.pids.iter().copied().collect()),
             comms: cfg.comms.clone(),
+            by_proc: !cfg.pids.is_empty() || !cfg.comms.is_empty(),
             follow_forks: cfg.follow_forks,
             pair_by_thread: cfg.pair_by_thread,
-            scope,
-            recent_forks: Default::default(),
-            fresh_children: Default::default(),
-            fresh_signals: Default::default(),
+            scope: scope.map(RwLock::new),
+            forks: Default::default(),
             os,
             os_kind,
-            hooks,
+            hooks: Mutex::new(hooks),
+            has_hooks,
             trace,
-            injects,
+            injects: Mutex::new(injects),
+            has_injects,
             rewrites,
             opts: DecodeOptions {
                 strsize: cfg.strsize,
@@ -304,15 +316,14 @@ impl Tracker {
             callers: cfg.caller,
             record_names: cfg.record.is_some() && !cfg.summary,
             stacks: cfg.stack_trace,
-            pending: FastMap::default(),
-            spare_slots: Vec::new(),
-            npending: 0,
-            order: 0,
-            extra: Vec::new(),
+            pending: Default::default(),
+            order: AtomicU64::new(0),
+            extra: Default::default(),
+            has_extra: AtomicBool::new(false),
             want_ip: cfg.display.instruction_pointer,
             dump_writes: cfg.display.dump_writes.clone(),
             dump_reads: cfg.display.dump_reads.clone(),
-            stats: EngineStats::default(),
+            stats: Stats::default(),
             summary: cfg.summary,
             early: Default::default(),
             attrib: Default::default(),
@@ -324,7 +335,7 @@ impl Tracker {
     /// fork's child has not made its first return yet. When not, a source
     /// that pays for every trap (the gdb stub) may stop trapping exits.
     pub fn wants_exits(&self) -> bool {
-        self.npending > 0 || !self.recent_forks.is_empty()
+        self.early.wants_exits()
     }
 
     /// Whether a call in flight was skipped or will have its return
@@ -332,17 +343,14 @@ impl Tracker {
     /// tracing must see that exit first, or the guest gets the skipped
     /// call's -ENOSYS / STATUS_INVALID_SYSTEM_SERVICE.
     pub fn awaits_injected_returns(&self) -> bool {
-        self.pending
-            .values()
-            .any(|v| v.iter().any(|p| p.inject.is_some()))
+        self.pending.any(|_, p| p.inject.is_some())
     }
 
     /// Whether a fork's child may still make its first return (it comes
     /// back through the kernel's return-from-fork path, not the syscall
     /// path): a clone is in flight or returned in the parent only.
     pub fn awaits_child_return(&self) -> bool {
-        !self.recent_forks.is_empty()
-            || self.pending.values().any(|v| v.iter().any(|p| p.info.fork))
+        self.early.recent_forks.load(Ordering::Acquire) > 0 || self.pending.any(|_, p| p.info.fork)
     }
 
     /// Whether the layer is Linux's.
@@ -352,60 +360,82 @@ impl Tracker {
 
     /// Whether records other than the event's own are waiting.
     pub fn has_extra(&self) -> bool {
-        !self.extra.is_empty()
+        self.has_extra.load(Ordering::Acquire)
     }
 
-    pub fn take_extra(&mut self) -> std::vec::Drain<'_, Record> {
-        self.extra.drain(..)
+    /// Takes the records other than the events' own, oldest first.
+    pub fn take_extra(&self) -> Vec<Record> {
+        let mut x = lock(&self.extra);
+        self.has_extra.store(false, Ordering::Release);
+        std::mem::take(&mut *x)
     }
 
-    pub fn on_event(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
-        let r = self.on_event_inner(event, cpu, now);
-        self.publish();
-        r
+    /// Whether the layer must see every event ([`OsLayer::observe`]),
+    /// which needs it exclusively: any layer but Linux's, and Linux's
+    /// with `--caller` (it observes nothing else). Without it, events
+    /// may run through [`Tracker::on_event`] on several threads at once.
+    pub fn observes(&self) -> bool {
+        self.os_kind != Os::Linux || self.callers
     }
 
-    fn on_event_inner(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
-        self.stats.events += 1;
-        self.attrib.next_event();
+    /// Handles one event with the tracker to itself: the layer observes
+    /// it first (see [`Tracker::observes`]).
+    pub fn on_event_exclusive(
+        &mut self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+    ) -> Option<Record> {
+        match event.direction {
+            Direction::Enter => self.os.observe(event, cpu.mem()),
+            Direction::Exit => self.os.observe_exit(event),
+        }
+        self.on_event(event, cpu, now)
+    }
+
+    /// Handles one event, on any thread, while others handle theirs
+    /// (the layer does not observe it: see [`Tracker::observes`]).
+    pub fn on_event(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
+        self.stats.add(event.vcpu, Counter::Events, 1);
+        attrib::next_event();
         match event.direction {
             Direction::Enter => {
-                self.stats.enters += 1;
+                self.stats.add(event.vcpu, Counter::Enters, 1);
                 self.on_enter(event, cpu, now)
             }
             Direction::Exit => {
-                self.stats.exits += 1;
+                self.stats.add(event.vcpu, Counter::Exits, 1);
                 self.on_exit(event, cpu, now)
             }
         }
     }
 
-    fn on_enter(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
+    fn on_enter(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let regs = &event.regs;
         let mut nr = regs.rax();
         if event.bitness == Bitness::B32 {
             nr &= 0xffff_ffff;
         }
-        self.os.observe(event, cpu.mem());
         let info = self.os.identify(event, nr);
         if attrib::changes_attribution(&info) {
-            self.attrib.clear();
+            self.clear_attrib();
         }
         let cr3 = cr3_key(event.cr3);
         self.made_call_in(cr3);
         let state = match &self.scope {
             None => Some(true),
-            Some(s) => s.spaces.get(&cr3).copied(),
+            Some(s) => read(s).spaces.get(&cr3).copied(),
         };
         if info.ends_process && state.is_some() {
             // The address space dies with its process; its page tables may
             // be reused by any other process. A vfork child's exit leaves
             // its parent's space as it is.
             let who = match &self.scope {
-                Some(s) if s.by_process => self.who(event, cpu.mem()),
+                Some(_) if self.scope_by_process() => self.who(event, cpu.mem()),
                 _ => None,
             };
-            if let Some(s) = &mut self.scope {
+            if let Some(s) = &self.scope {
+                let mut s = write(s);
                 if s.owned_by(cr3, who.as_ref().map(|w| w.pid)) {
                     s.leave(cr3);
                 }
@@ -420,28 +450,32 @@ impl Tracker {
         };
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
-        if in_scope && self.scope.as_ref().is_some_and(|s| s.by_process) {
+        if in_scope && self.scope_by_process() {
             let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
             if wanted {
                 early_proc = self.who(event, cpu.mem());
-                if let (Some(s), Some(who)) = (&mut self.scope, &early_proc) {
-                    if !s.admits(cr3, who) {
-                        // A freed space reused by a process outside the
-                        // command's tree.
-                        s.leave(cr3);
-                        return None;
+                // The steady state changes nothing: checked under the
+                // shared lock, the exclusive one only to change the scope.
+                if let (Some(s), Some(who)) = (&self.scope, &early_proc) {
+                    if !read(s).admitted(cr3, who) {
+                        let mut s = write(s);
+                        if !s.admits(cr3, who) {
+                            // A freed space reused by a process outside
+                            // the command's tree.
+                            s.leave(cr3);
+                            return None;
+                        }
                     }
                 }
             }
         }
-        if in_scope && (!self.pids.is_empty() || !self.comms.is_empty()) {
+        if in_scope && self.by_proc {
             let who = match early_proc.take() {
                 Some(w) => Some(w),
                 None => self.who(event, cpu.mem()),
             };
             let wanted = who.as_ref().is_some_and(|p| {
-                self.pids.contains(&p.pid)
-                    || self.comms.iter().any(|c| p.comm.as_deref() == Some(c))
+                self.pid_traced(p.pid) || self.comms.iter().any(|c| p.comm.as_deref() == Some(c))
             });
             if !wanted {
                 return None;
@@ -456,16 +490,18 @@ impl Tracker {
         if !shown
             && !root_exec
             && !self.lifecycle(&info)
-            && !self.hooks.wants(&info.name, Direction::Enter)
-            && !self.hooks.wants(&info.name, Direction::Exit)
+            && !self.hook_wants(&info.name, Direction::Enter)
+            && !self.hook_wants(&info.name, Direction::Exit)
         {
             return None;
         }
         let mut inject = None;
         let tid = early_proc.as_ref().map(|p| p.tid);
-        for rule in self.injects.iter_mut().filter(|_| in_scope) {
-            if let Some(a) = rule.check(&info.name, tid) {
-                inject.get_or_insert(a);
+        if self.has_injects && in_scope {
+            for rule in lock(&self.injects).iter_mut() {
+                if let Some(a) = rule.check(&info.name, tid) {
+                    inject.get_or_insert(a);
+                }
             }
         }
         let key = ThreadKey {
@@ -484,7 +520,7 @@ impl Tracker {
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         // Names are for hooks (their by-name accessors and errors); skip
         // the allocations on the fast path when there are none.
-        if !self.hooks.is_empty() {
+        if self.has_hooks {
             sc.name = info.name.to_string();
             sc.arg_names = self
                 .os
@@ -499,8 +535,8 @@ impl Tracker {
             // -P / trace-fds=: not shown; still followed when scoping,
             // hooks or an injection need the call.
             shown = false;
-            let hooked = self.hooks.wants(&info.name, Direction::Enter)
-                || self.hooks.wants(&info.name, Direction::Exit);
+            let hooked = self.hook_wants(&info.name, Direction::Enter)
+                || self.hook_wants(&info.name, Direction::Exit);
             if !root_exec && !self.lifecycle(&info) && !hooked && inject.is_none() {
                 return None;
             }
@@ -513,15 +549,14 @@ impl Tracker {
                 }
             }
         }
-        if self.hooks.wants(&info.name, Direction::Enter) {
+        if self.hook_wants(&info.name, Direction::Enter) {
             // Hooks get the caller (a Python hook's `syscall.process`).
             sc.process = match &early_proc {
                 Some(p) => Some(p.clone()),
                 None => self.who(event, sc.cpu().mem()),
             };
         }
-        let failures = self.hooks.dispatch(&info.name, &mut sc);
-        self.stats.decode_errors += failures.len() as u64;
+        let failures = self.dispatch_hooks(&info.name, &mut sc);
         let error = hook_error(None, &failures);
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
@@ -645,7 +680,7 @@ impl Tracker {
             inject,
             modifications,
             hook,
-            order: self.order,
+            order: self.order.fetch_add(1, Ordering::Relaxed),
             retry,
             returns_elsewhere,
             shown,
@@ -664,7 +699,6 @@ impl Tracker {
             io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
         };
-        self.order += 1;
         if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
@@ -672,8 +706,7 @@ impl Tracker {
         None
     }
 
-    fn on_exit(&mut self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
-        self.os.observe_exit(event);
+    fn on_exit(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let (ip, sp) = return_target(event, cpu)?;
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
@@ -687,11 +720,11 @@ impl Tracker {
                 None => {
                     // A return of no call: a signal delivery or a fork
                     // child's first run may follow, both process events.
-                    self.attrib.clear();
+                    self.clear_attrib();
                     if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
                         return rec;
                     }
-                    self.stats.unmatched_exits += 1;
+                    self.stats.add(event.vcpu, Counter::UnmatchedExits, 1);
                     return self.child_return(event, cpu, ip, sp, now);
                 }
             },
@@ -703,11 +736,7 @@ impl Tracker {
     /// only when a call of a known thread is in flight there: it is what
     /// tells a vfork child's return from its parent's.
     fn thread_at(&self, key: ThreadKey, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
-        let known = self
-            .pending
-            .get(&key)
-            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()));
-        if known {
+        if self.thread_known(key) {
             self.os.current_thread(event, cpu.mem())
         } else {
             None
@@ -718,7 +747,7 @@ impl Tracker {
     /// returns to): hooks, out-arguments, exec and fork bookkeeping, and
     /// its record if it is shown.
     fn finish_call(
-        &mut self,
+        &self,
         pending: Pending,
         event: &Event,
         cpu: &mut dyn Cpu,
@@ -726,7 +755,7 @@ impl Tracker {
         sp: u64,
     ) -> Option<Record> {
         if attrib::changes_attribution(&pending.info) {
-            self.attrib.clear();
+            self.clear_attrib();
         }
         // The exit is handled with the call's own bitness and mechanism
         // so the return value is read at the caller's width.
@@ -734,13 +763,13 @@ impl Tracker {
         ev.bitness = pending.bitness;
         let end = self.user_end(event);
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
-        if !self.hooks.is_empty() {
+        if self.has_hooks {
             sc.name = pending.info.name.to_string();
             sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
         }
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
-        if self.hooks.wants(&pending.info.name, Direction::Exit) {
+        if self.hook_wants(&pending.info.name, Direction::Exit) {
             sc.process = pending.proc_info.clone();
             sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
             sc.arg_values = pending.args.iter().map(|a| a.value.clone()).collect();
@@ -751,8 +780,7 @@ impl Tracker {
             };
             let _ = sc.set_return_value(v);
         }
-        let failures = self.hooks.dispatch(&pending.info.name, &mut sc);
-        self.stats.decode_errors += failures.len() as u64;
+        let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
         let ret = sc.return_value().unwrap_or(0);
         let mut p = pending;
         p.error = hook_error(p.error.take(), &failures);
@@ -807,7 +835,7 @@ impl Tracker {
                 .reaped_by_signal(call, ret, &mut user(sc.cpu().mem(), end))
         {
             let r = self.killed(event, &p, child, how, now);
-            self.extra.push(r);
+            self.push_extra(r);
         }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);
@@ -850,7 +878,8 @@ impl Tracker {
                     .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
             }
             // The new image runs in a new address space.
-            if let Some(s) = &mut self.scope {
+            if let Some(s) = &self.scope {
+                let mut s = write(s);
                 let new = cr3_key(event.cr3);
                 let pid = p.proc_info.as_ref().map(|i| i.pid);
                 if p.root_exec {
@@ -874,18 +903,12 @@ impl Tracker {
         }
         if p.info.fork && ret > 0 && self.follow_forks {
             // -f: the child of a traced process is traced.
-            if p.proc_info
-                .as_ref()
-                .is_some_and(|i| self.pids.contains(&i.pid))
-            {
-                self.pids.insert(ret as u32);
+            if p.proc_info.as_ref().is_some_and(|i| self.pid_traced(i.pid)) {
+                write(&self.pids).insert(ret as u32);
             }
         }
         if p.info.fork && ret > 0 {
-            if self.recent_forks.len() >= MAX_RECENT_FORKS {
-                self.recent_forks.pop_front();
-            }
-            self.recent_forks.push_back(RecentFork::of(&p, sp));
+            self.push_recent_fork(RecentFork::of(&p, sp));
         }
         if !p.shown {
             return self.hidden_record(p, ret, now);
@@ -971,32 +994,15 @@ impl Tracker {
     }
 
     /// Calls still in flight, oldest first.
-    pub fn drain_unfinished(&mut self, _now: u64) -> Vec<Record> {
-        let mut all: Vec<Pending> = self.pending.drain().flat_map(|(_, v)| v).collect();
-        self.npending = 0;
+    pub fn drain_unfinished(&self, _now: u64) -> Vec<Record> {
+        let mut all = self.pending.drain();
+        self.early.inflight.store(0, Ordering::Release);
         all.sort_by_key(|p| p.order);
         all.into_iter()
             .filter(|p| p.shown)
             .map(|p| self.record(p, CallState::Unfinished, None, None))
             .collect()
     }
-}
-
-/// The record's `error`: what failing hooks said (`hook: message`), the
-/// enter's first, joined with `; `; `None` when every hook succeeded.
-fn hook_error(
-    before: Option<String>,
-    failures: &[vstrace_core::hooks::HookFailure],
-) -> Option<String> {
-    let mut parts: Vec<String> = before.into_iter().collect();
-    parts.extend(failures.iter().map(|f| {
-        if f.panicked {
-            format!("{} panicked: {}", f.hook, f.message)
-        } else {
-            format!("{}: {}", f.hook, f.message)
-        }
-    }));
-    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The user part of `mem`, below `end` ([`Tracker::user_end`]).
@@ -1102,9 +1108,9 @@ mod tests {
                 regs: ev.regs.clone(),
                 mem: &mut self.mem,
             };
-            let r = self.t.on_event(&ev, &mut cpu, self.now);
+            let r = self.t.on_event_exclusive(&ev, &mut cpu, self.now);
             let out = cpu.regs.clone();
-            let extra = self.t.take_extra().collect();
+            let extra = self.t.take_extra();
             (r, extra, out)
         }
         fn enter(&mut self, nr: u64, args: &[u64], sp: u64, cr3: u64) -> (Option<Record>, Regs) {
@@ -1192,7 +1198,7 @@ mod tests {
         assert_eq!((a.name.as_str(), a.ret), ("read", Some(0)));
         // An interrupt return with no call in flight is not a record.
         assert!(r.iret(5, 0x40_2000, 0x7fff_1000, CR3, false).is_none());
-        assert_eq!(r.t.stats.unmatched_exits, 1);
+        assert_eq!(r.t.stats().unmatched_exits, 1);
     }
 
     #[test]
@@ -1225,7 +1231,7 @@ mod tests {
         r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3); // clone, tracked
         r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3); // its return was missed
         r.enter(39, &[], 0x7fff_2000, CR3); // getpid, never returns
-        assert!(r.t.take_extra().next().is_none());
+        assert!(r.t.take_extra().is_empty());
         let left = r.t.drain_unfinished(0);
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].name, "getpid");
@@ -1303,11 +1309,14 @@ mod tests {
         // check asks (the call must clear it), the locked one drops.
         let early = r.t.early();
         assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Skip);
-        r.t.fresh_children.insert(cr3_key(CR3));
-        r.t.publish();
+        {
+            let mut f = r.t.forks();
+            f.fresh_children.insert(cr3_key(CR3));
+            r.t.forks_changed(&f);
+        }
         assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Ask);
         assert!(r.t.skip_enter(0, Bitness::B64, CR3));
-        assert!(r.t.fresh_children.is_empty());
+        assert!(r.t.forks().fresh_children.is_empty());
         assert_eq!(early.check_enter(0, Bitness::B64), early::EnterCheck::Skip);
         // No call in flight: a sysret can match nothing.
         assert!(r.t.skip_sys_exit());
@@ -1326,7 +1335,7 @@ mod tests {
             inject: vec!["getppid:error=EPERM".into()],
             ..Default::default()
         };
-        let mut r = rig(cfg);
+        let r = rig(cfg);
         assert!(!r.t.skip_enter(110, Bitness::B64, CR3));
     }
 

@@ -58,7 +58,7 @@ impl Tracker {
     /// The `+++ exited with N +++` record of a process ending with the
     /// call `info` (exit_group), queued after the call's own record.
     pub(super) fn exited(
-        &mut self,
+        &self,
         event: &Event,
         info: &CallInfo,
         cpu: &mut dyn Cpu,
@@ -74,7 +74,7 @@ impl Tracker {
         r.nr = info.nr;
         r.ret = Some(status as i64);
         r.state = CallState::Exited;
-        self.extra.push(r);
+        self.push_extra(r);
     }
 
     /// Whether `info` makes process events (fork, exec, a wait that may
@@ -150,4 +150,21 @@ impl Tracker {
             hidden: false,
         }
     }
+}
+
+/// The record's `error`: what failing hooks said (`hook: message`), the
+/// enter's first, joined with `; `; `None` when every hook succeeded.
+pub(super) fn hook_error(
+    before: Option<String>,
+    failures: &[vstrace_core::hooks::HookFailure],
+) -> Option<String> {
+    let mut parts: Vec<String> = before.into_iter().collect();
+    parts.extend(failures.iter().map(|f| {
+        if f.panicked {
+            format!("{} panicked: {}", f.hook, f.message)
+        } else {
+            format!("{}: {}", f.hook, f.message)
+        }
+    }));
+    (!parts.is_empty()).then(|| parts.join("; "))
 }

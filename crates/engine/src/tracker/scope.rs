@@ -73,6 +73,17 @@ impl Scope {
         }
     }
 
+    /// Whether [`Scope::admits`] would admit `who` in `cr3` and change
+    /// nothing (the steady state: the space's owner calls again): the
+    /// check the vCPUs make under a shared lock, taking the exclusive
+    /// one only when this says no.
+    pub(super) fn admitted(&self, cr3: u64, who: &ProcInfo) -> bool {
+        self.spaces.get(&cr3) == Some(&true)
+            && self.owners.get(&cr3) == Some(&who.pid)
+            && self.procs.contains(&who.pid)
+            && self.procs.len() < MAX_SCOPE_PROCS
+    }
+
     /// Whether a call by `who` in the traced space `cr3` belongs to the
     /// traced tree: its owner, a traced process, or a child of one (a
     /// vfork or CLONE_VM child). A descendant joins.

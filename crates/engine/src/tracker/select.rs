@@ -62,6 +62,6 @@ impl Tracker {
         let args = self.decode_enter(info, &raw, &mut user(sc.cpu().mem(), end), &opts);
         args.iter()
             .filter_map(|a| a.text.as_deref())
-            .any(|v| v.contains(scope.root_arg.as_str()))
+            .any(|v| v.contains(read(scope).root_arg.as_str()))
     }
 }

@@ -4,6 +4,7 @@
 
 use vstrace_core::{ArgValue, Bitness, Cpu, Event, Mechanism, Os, Reg};
 
+use super::state::read;
 use super::{cr3_key, ThreadKey, Tracker};
 use crate::record::{CallState, Record};
 
@@ -19,7 +20,7 @@ impl Tracker {
     /// `None` when the return is no delivery; `Some(record)` (the
     /// interrupted call's record, or the signal's) when it is.
     pub(super) fn signal(
-        &mut self,
+        &self,
         event: &Event,
         cpu: &mut dyn Cpu,
         now: u64,
@@ -33,15 +34,19 @@ impl Tracker {
         let cr3 = cr3_key(event.cr3);
         // The same handler entry again before any call: an interrupt
         // return, not a delivery.
-        if !self.fresh_signals.insert((cr3, sp, ip)) {
-            return Some(None);
-        }
-        if self.fresh_signals.len() > MAX_FRESH_SIGNALS {
-            self.fresh_signals.clear();
+        {
+            let mut f = self.forks();
+            if !f.fresh_signals.insert((cr3, sp, ip)) {
+                return Some(None);
+            }
+            if f.fresh_signals.len() > MAX_FRESH_SIGNALS {
+                f.fresh_signals.clear();
+            }
+            self.forks_changed(&f);
         }
         let traced = match &self.scope {
             None => true,
-            Some(s) => s.spaces.get(&cr3) == Some(&true),
+            Some(s) => read(s).spaces.get(&cr3) == Some(&true),
         };
         if !traced {
             return Some(None);
@@ -96,10 +101,9 @@ impl Tracker {
             }
         }
         let who = self.os.attribute(event, cpu.mem());
-        if !self.pids.is_empty() || !self.comms.is_empty() {
+        if self.by_proc {
             let wanted = who.as_ref().is_some_and(|w| {
-                self.pids.contains(&w.pid)
-                    || self.comms.iter().any(|c| w.comm.as_deref() == Some(c))
+                self.pid_traced(w.pid) || self.comms.iter().any(|c| w.comm.as_deref() == Some(c))
             });
             if !wanted {
                 return Some(first);
@@ -113,7 +117,7 @@ impl Tracker {
         sig.state = CallState::Signal;
         match first {
             Some(call) => {
-                self.extra.push(sig);
+                self.push_extra(sig);
                 Some(Some(call))
             }
             None => Some(Some(sig)),

@@ -1,0 +1,192 @@
+//! The tracker's mutable state, shared by the vCPU threads: each part
+//! behind its own short-held lock (or in atomics), so that events on
+//! several vCPUs run through the tracker at once instead of queueing for
+//! one engine lock. No lock here is held while another is taken, nor
+//! across a guest read or a hook, so they cannot deadlock, and a slow
+//! decode on one vCPU never holds up another.
+//!
+//! The counters are atomics; the calls in flight are sharded
+//! ([`super::inflight`]); the fork and signal bookkeeping, the scope, the
+//! `-p` set, the attribution cache and the records waiting to be written
+//! each have their own lock. Hooks and injection rules are behind a lock
+//! too, but a configuration with either runs its events one at a time
+//! (see `Engine`), so hooks always see one consistent engine.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use vstrace_core::fasthash::FastSet;
+use vstrace_core::hooks::HookFailure;
+use vstrace_core::{Direction, Syscall};
+
+use super::{RecentFork, Tracker, MAX_RECENT_FORKS};
+use crate::record::Record;
+use crate::EngineStats;
+
+/// Locks, recovering from a poisoned lock: a panic in one event (caught
+/// at the source's boundary) must not stop tracing on the other vCPUs.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// [`lock`] for reading a read-mostly value.
+pub(super) fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// [`lock`] for changing a read-mostly value.
+pub(super) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stripes of [`Stats`]: more than two vCPUs rarely share one.
+const STAT_STRIPES: usize = 16;
+
+/// One vCPU's share of the counters, alone on its cache lines so that
+/// counting never moves a line between vCPUs.
+#[derive(Default)]
+#[repr(align(128))]
+struct Stripe {
+    events: AtomicU64,
+    enters: AtomicU64,
+    exits: AtomicU64,
+    unmatched_exits: AtomicU64,
+    decode_errors: AtomicU64,
+}
+
+/// A counter of [`Stats`].
+#[derive(Clone, Copy)]
+pub(super) enum Counter {
+    Events,
+    Enters,
+    Exits,
+    UnmatchedExits,
+    DecodeErrors,
+}
+
+/// [`EngineStats`] as counters any vCPU adds to, striped by vCPU.
+pub(super) struct Stats {
+    stripes: Box<[Stripe]>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            stripes: (0..STAT_STRIPES).map(|_| Stripe::default()).collect(),
+        }
+    }
+}
+
+impl Stats {
+    /// Adds `n` to counter `c` in vCPU `vcpu`'s stripe.
+    pub(super) fn add(&self, vcpu: u32, c: Counter, n: u64) {
+        let s = &self.stripes[vcpu as usize % STAT_STRIPES];
+        let a = match c {
+            Counter::Events => &s.events,
+            Counter::Enters => &s.enters,
+            Counter::Exits => &s.exits,
+            Counter::UnmatchedExits => &s.unmatched_exits,
+            Counter::DecodeErrors => &s.decode_errors,
+        };
+        a.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The counts so far (records and write errors are the sink's).
+    pub(super) fn snapshot(&self) -> EngineStats {
+        let sum = |f: fn(&Stripe) -> &AtomicU64| {
+            self.stripes
+                .iter()
+                .map(|s| f(s).load(Ordering::Relaxed))
+                .sum()
+        };
+        EngineStats {
+            events: sum(|s| &s.events),
+            enters: sum(|s| &s.enters),
+            exits: sum(|s| &s.exits),
+            unmatched_exits: sum(|s| &s.unmatched_exits),
+            decode_errors: sum(|s| &s.decode_errors),
+            ..Default::default()
+        }
+    }
+}
+
+/// Fork and signal bookkeeping (see the fields of the same names that
+/// `Tracker` documents), under one lock: they change together, rarely.
+#[derive(Default)]
+pub(super) struct Forks {
+    /// Clones that returned in the parent, their child not seen yet.
+    pub(super) recent: VecDeque<RecentFork>,
+    /// Address spaces whose fork child returned but made no call since.
+    pub(super) fresh_children: FastSet<u64>,
+    /// Signal deliveries not followed by a call in their space yet.
+    pub(super) fresh_signals: FastSet<(u64, u64, u64)>,
+}
+
+impl Tracker {
+    /// The fork bookkeeping, locked. Callers publish what the lock-free
+    /// early-out reads with [`Tracker::forks_changed`] before unlocking.
+    pub(super) fn forks(&self) -> MutexGuard<'_, Forks> {
+        lock(&self.forks)
+    }
+
+    /// Publishes, while `f` is still locked, what the early-out reads of
+    /// it: whether a fresh child or signal makes an enter worth asking
+    /// about, and how many parent-side forks await their child.
+    pub(super) fn forks_changed(&self, f: &Forks) {
+        self.early.fresh.store(
+            !f.fresh_children.is_empty() || !f.fresh_signals.is_empty(),
+            Ordering::Release,
+        );
+        self.early
+            .recent_forks
+            .store(f.recent.len() as u64, Ordering::Release);
+    }
+
+    /// Remembers a clone that returned in the parent.
+    pub(super) fn push_recent_fork(&self, fork: RecentFork) {
+        let mut f = self.forks();
+        if f.recent.len() >= MAX_RECENT_FORKS {
+            f.recent.pop_front();
+        }
+        f.recent.push_back(fork);
+        self.forks_changed(&f);
+    }
+
+    /// Queues a record other than the event's own (an unfinished call
+    /// pushed out, an exit or kill line, a signal after its call).
+    pub(super) fn push_extra(&self, r: Record) {
+        let mut x = lock(&self.extra);
+        x.push(r);
+        self.has_extra.store(true, Ordering::Release);
+    }
+
+    /// Whether a hook wants call `name` in direction `d`.
+    pub(super) fn hook_wants(&self, name: &str, d: Direction) -> bool {
+        self.has_hooks && lock(&self.hooks).wants(name, d)
+    }
+
+    /// Runs the hooks for call `name` (none registered: nothing, no
+    /// lock), counting their failures.
+    pub(super) fn dispatch_hooks(&self, name: &str, sc: &mut Syscall<'_>) -> Vec<HookFailure> {
+        if !self.has_hooks {
+            return Vec::new();
+        }
+        let failures = lock(&self.hooks).dispatch(name, sc);
+        self.stats
+            .add(sc.event.vcpu, Counter::DecodeErrors, failures.len() as u64);
+        failures
+    }
+
+    /// Whether the scope follows processes, not only address spaces
+    /// (`Scope::by_process`, fixed at construction: read without the
+    /// scope's lock).
+    pub(super) fn scope_by_process(&self) -> bool {
+        self.scope.is_some() && self.pair_by_thread
+    }
+
+    /// Whether `pid` is in the `-p` set.
+    pub(super) fn pid_traced(&self, pid: u32) -> bool {
+        read(&self.pids).contains(&pid)
+    }
+}
