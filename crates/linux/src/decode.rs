@@ -29,6 +29,9 @@ pub use compound::{format_sockaddr, wait_status};
 pub const PATH_MAX: usize = 4096;
 /// Most array elements (argv strings, iovecs) printed before `...`.
 pub const MAX_ELEMENTS: usize = 32;
+/// Most iovec elements shown with `-v` (strace shows them all; a hostile
+/// count must not make the trace unbounded).
+const MAX_IOV_VERBOSE: u64 = 1024;
 /// Most environment entries counted for `envp`.
 pub const MAX_ENV_COUNT: usize = 4096;
 /// Largest socket address read (`sizeof(struct sockaddr_storage)`).
@@ -440,7 +443,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
             },
             ArgType::BufIn(n) => {
                 let len = self.arg(n);
-                self.buffer(v, len)
+                match self.desc.name {
+                    // A name longer than the kernel's 64-byte field is
+                    // refused unread: strace shows its address.
+                    "sethostname" | "setdomainname" if len & 0xffff_ffff > 64 => Value::ptr(v),
+                    _ => self.buffer(v, len),
+                }
             }
             ArgType::BufOut(from) => {
                 let len = match from {
@@ -511,14 +519,44 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::MsgFlags => fmt::xflags_v(self.abi, &[T::MsgFlags], w32, true, true),
             ArgType::IovecIn(n) => {
                 let count = self.arg(n);
-                self.iovec(v, count, None)
+                self.iovec(v, count, None, false)
+            }
+            ArgType::XattrVal(from) => {
+                let len = match from {
+                    LenFrom::Arg(n) => Some(self.arg(n)),
+                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| r as u64),
+                };
+                match len {
+                    // XATTR_SIZE_MAX: the kernel refuses longer values.
+                    Some(len) if len <= 65536 => {
+                        let mut b = self.buffer(v, len);
+                        // strace's QUOTE_OMIT_TRAILING_0: a NUL ending the
+                        // bytes shown is not printed (nor `...` after it).
+                        if let Value::Str(s) = &mut b {
+                            if s.bytes.last() == Some(&0) {
+                                s.bytes.pop();
+                                s.truncated = false;
+                            }
+                        }
+                        b
+                    }
+                    _ => Value::ptr(v),
+                }
+            }
+            ArgType::XattrList(n) => match self.ret {
+                Some(r) if r >= 0 && self.arg(n) != 0 => self.buffer(v, r as u64),
+                _ => Value::ptr(v),
+            },
+            ArgType::IovecAddr(n) => {
+                let count = self.arg(n);
+                self.iovec(v, count, None, true)
             }
             ArgType::IovecOut(n) => {
                 let count = self.arg(n);
                 match self.ret {
-                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
+                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64), false),
                     // Nothing was read: the buffers' addresses.
-                    Some(_) => self.iovec(v, count, None),
+                    Some(_) => self.iovec(v, count, None, false),
                     None => Value::ptr(v),
                 }
             }
@@ -687,6 +725,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::MsgFlags
             | ArgType::IovecIn(_)
             | ArgType::IovecOut(_)
+            | ArgType::IovecAddr(_)
+            | ArgType::XattrVal(_)
+            | ArgType::XattrList(_)
             | ArgType::Argv
             | ArgType::Envp
             | ArgType::FcntlCmd

@@ -235,6 +235,16 @@ pub enum ArgType {
     IovecIn(u8),
     /// An iovec array the kernel fills (data shown up to the return value).
     IovecOut(u8),
+    /// An extended attribute's value (strace's `print_xattr_val`): its
+    /// length in an argument (set) or the return value (get), a trailing
+    /// NUL left out, the address when longer than `XATTR_SIZE_MAX`.
+    XattrVal(LenFrom),
+    /// An extended attribute name list the kernel fills, its size in
+    /// this argument: the address when the size is 0 or the call failed.
+    XattrList(u8),
+    /// An iovec array shown with its buffers' addresses only (another
+    /// process's memory: process_vm_readv's remote vector).
+    IovecAddr(u8),
     /// `execve` argv: string array.
     Argv,
     /// `execve` envp: shown as a count.
@@ -288,6 +298,8 @@ impl ArgType {
             | ArgType::BufOut(_)
             | ArgType::SockaddrOut(_)
             | ArgType::IovecOut(_)
+            | ArgType::XattrVal(LenFrom::Ret)
+            | ArgType::XattrList(_)
             | ArgType::WaitStatus
             | ArgType::PipeFds
             | ArgType::StatOut
@@ -320,6 +332,10 @@ impl ArgType {
             ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
             ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
             ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            ("iovec_addr", p) => ArgType::IovecAddr(arg(p)?),
+            ("xattr_val", Some("ret")) => ArgType::XattrVal(LenFrom::Ret),
+            ("xattr_val", p) => ArgType::XattrVal(LenFrom::Arg(arg(p)?)),
+            ("xattr_list", p) => ArgType::XattrList(arg(p)?),
             ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
             ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
             ("xlat_verbose", Some(t)) => ArgType::XlatVerbose(XlatTable::from_name(t)?),
@@ -432,6 +448,9 @@ impl ArgType {
             | ArgType::SockaddrOut(n)
             | ArgType::IovecIn(n)
             | ArgType::IovecOut(n)
+            | ArgType::IovecAddr(n)
+            | ArgType::XattrVal(LenFrom::Arg(n))
+            | ArgType::XattrList(n)
             | ArgType::GidsIn(n) => Some(n),
             ArgType::Struct(k) => k.referenced_arg(),
             _ => None,

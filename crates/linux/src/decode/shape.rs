@@ -229,6 +229,64 @@ fn prctl_nargs(option: u64, raw: &[u64; 6]) -> usize {
     }
 }
 
+/// An SVE/SME vector length argument (`PR_SVE_SET_VL_ONEXEC|0xff`): the
+/// flag names, then the length in hex; the number alone with `-X raw`,
+/// the number and the decoding in a comment with `-X verbose` (when some
+/// flag bit is set).
+fn vector_length(abi: LinuxAbi, flags_table: Table, v: u64) -> String {
+    use vstrace_core::ConstStyle;
+    let style = xlat::style();
+    if style == ConstStyle::Raw {
+        return fmt::hex0(v);
+    }
+    let (len, flags) = (v & 0xffff, v & !0xffff);
+    let decoded = if flags == 0 {
+        fmt::hex0(len)
+    } else {
+        let names = xlat::with_style(ConstStyle::Abbrev, || {
+            fmt::xflags_v(abi, &[flags_table], flags, false, false).render()
+        });
+        format!("{names}|{}", fmt::hex0(len))
+    };
+    if flags != 0 && style == ConstStyle::Verbose {
+        format!("{} /* {decoded} */", fmt::hex0(v))
+    } else {
+        decoded
+    }
+}
+
+/// `PR_SET_TAGGED_ADDR_CTRL`'s argument: the enable bit, the MTE fault
+/// mode, the tag mask shifted, leftover bits (`PR_TAGGED_ADDR_ENABLE|
+/// PR_MTE_TCF_SYNC|0x1<<PR_MTE_TAG_SHIFT`); `-X raw` the number, `-X
+/// verbose` the number and the decoding in a comment.
+fn tagged_addr(abi: LinuxAbi, v: u64) -> String {
+    use vstrace_core::ConstStyle;
+    const TAG_SHIFT: u32 = 3;
+    const TAG_MASK: u64 = 0xffff << TAG_SHIFT;
+    let style = xlat::style();
+    if style == ConstStyle::Raw {
+        return fmt::hex0(v);
+    }
+    let decoded = xlat::with_style(ConstStyle::Abbrev, || {
+        let enabled = xlat::xval(abi, Table::PrTaggedAddrEnable, v & 1, Radix::Hex);
+        let tcf = xlat::xval(abi, Table::PrTaggedAddrMteTcf, v & 6, Radix::Hex);
+        let mut s = format!("{enabled}|{tcf}");
+        if v & TAG_MASK != 0 {
+            s.push_str(&format!("|{:#x}<<PR_MTE_TAG_SHIFT", (v & TAG_MASK) >> TAG_SHIFT));
+        }
+        let rest = v & !(1 | 6 | TAG_MASK);
+        if rest != 0 {
+            s.push_str(&format!("|{rest:#x}"));
+        }
+        s
+    });
+    if style == ConstStyle::Verbose {
+        format!("{} /* {decoded} */", fmt::hex0(v))
+    } else {
+        decoded
+    }
+}
+
 impl Ctx<'_, '_> {
     /// `prctl`'s argument `k` (1-based after the option, 1..=4).
     pub(super) fn prctl_arg(&mut self, k: u8) -> String {
@@ -245,6 +303,17 @@ impl Ctx<'_, '_> {
         };
         let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
         let failed = self.ret.is_some_and(|r| (-4095..0).contains(&r));
+        if is(&["PR_SVE_SET_VL", "PR_SME_SET_VL"]) && k == 1 {
+            let t = if is(&["PR_SVE_SET_VL"]) {
+                Table::PrSveVlFlags
+            } else {
+                Table::PrSmeVlFlags
+            };
+            return vector_length(abi, t, v);
+        }
+        if is(&["PR_SET_TAGGED_ADDR_CTRL"]) && k == 1 {
+            return tagged_addr(abi, v);
+        }
         if is(&["PR_SET_NAME"]) && k == 1 {
             return self.string_n(v, 15);
         }
@@ -393,10 +462,27 @@ impl Ctx<'_, '_> {
                 return fmt::ptr(v);
             }
         }
+        // PR_SET_VMA_ANON_NAME: the range's start and length, then the
+        // name (a string).
+        if is(&["PR_SET_VMA"]) && self.raw[1] == 0 && k >= 2 {
+            return match k {
+                2 => fmt::ptr(v),
+                3 => v.to_string(),
+                _ => self.string(v, self.opts.strsize).render(),
+            };
+        }
         if k == 3 && is(&["PR_SCHED_CORE"]) {
+            // The pid type: the number in hex and the name in a comment
+            // whatever the style (-X raw: the number alone).
             let n = (v & 0xffff_ffff) as u32 as u64;
             let name = Table::PrSchedCorePidtypes.xlat().lookup(abi, n);
-            return format!("{} /* {} */", n, name.unwrap_or("PIDTYPE_???"));
+            return vstrace_core::Value::Const(vstrace_core::value::Const {
+                raw: i128::from(n),
+                base: vstrace_core::value::Base::Hex,
+                name: name.map(Into::into),
+                comment: Some(name.unwrap_or("PIDTYPE_???").into()),
+            })
+            .render();
         }
         if k == 4 && is(&["PR_SCHED_CORE"]) {
             return fmt::ptr(v);
@@ -425,9 +511,18 @@ impl Ctx<'_, '_> {
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{v:#x}"))
         };
+        // The timeout the kernel reads: a `struct timespec` of the ABI
+        // (`__kernel_timespec` for futex_time64).
+        let kind = if self.desc.name.ends_with("_time64") {
+            crate::structs::StructKind::Timespec64
+        } else {
+            crate::structs::StructKind::Timespec
+        };
         match (cmd, k) {
-            (FUTEX_LOCK_PI | FUTEX_LOCK_PI2, 1) => fmt::ptr(timeout),
-            (FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI, 2) => fmt::ptr(timeout),
+            (FUTEX_LOCK_PI | FUTEX_LOCK_PI2, 1)
+            | (FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI, 2) => {
+                crate::structs::decode(&mut self.struct_call(3), kind, timeout)
+            }
             (FUTEX_WAIT_BITSET, 3) => bitset(val3),
             (FUTEX_WAKE_BITSET, 2) => bitset(val3),
             (FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_CMP_REQUEUE_PI | FUTEX_WAKE_OP, 2) => {

@@ -2213,6 +2213,44 @@ static PR_TAGGED_ADDR_ENABLE: Xlat = Xlat {
     i386: PR_TAGGED_ADDR_ENABLE_X86_64,
 };
 
+/// strace's `pr_tagged_addr_mte_tcf` on x86_64.
+pub(crate) const PR_TAGGED_ADDR_MTE_TCF_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_MTE_TCF_NONE"),
+    (0x2, "PR_MTE_TCF_SYNC"),
+    (0x4, "PR_MTE_TCF_ASYNC"),
+    (0x6, "PR_MTE_TCF_MASK"),
+];
+static PR_TAGGED_ADDR_MTE_TCF: Xlat = Xlat {
+    name: "pr_tagged_addr_mte_tcf",
+    dflt: "PR_MTE_TCF_???",
+    x86_64: PR_TAGGED_ADDR_MTE_TCF_X86_64,
+    i386: PR_TAGGED_ADDR_MTE_TCF_X86_64,
+};
+
+/// strace's `pr_sve_vl_flags` on x86_64.
+pub(crate) const PR_SVE_VL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x40000, "PR_SVE_SET_VL_ONEXEC"),
+    (0x20000, "PR_SVE_VL_INHERIT"),
+];
+static PR_SVE_VL_FLAGS: Xlat = Xlat {
+    name: "pr_sve_vl_flags",
+    dflt: "PR_SVE_???",
+    x86_64: PR_SVE_VL_FLAGS_X86_64,
+    i386: PR_SVE_VL_FLAGS_X86_64,
+};
+
+/// strace's `pr_sme_vl_flags` on x86_64.
+pub(crate) const PR_SME_VL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x40000, "PR_SME_SET_VL_ONEXEC"),
+    (0x20000, "PR_SME_VL_INHERIT"),
+];
+static PR_SME_VL_FLAGS: Xlat = Xlat {
+    name: "pr_sme_vl_flags",
+    dflt: "PR_SME_???",
+    x86_64: PR_SME_VL_FLAGS_X86_64,
+    i386: PR_SME_VL_FLAGS_X86_64,
+};
+
 /// strace's `pr_tsc` on x86_64.
 pub(crate) const PR_TSC_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_TSC_ENABLE"),
@@ -3523,7 +3561,6 @@ static USAGEWHO: Xlat = Xlat {
 /// strace's `wait4_options` on x86_64.
 pub(crate) const WAIT4_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "WNOHANG"),
-    (0x2, "WUNTRACED"),
     (0x4, "WEXITED"),
     (0x2, "WSTOPPED"),
     (0x8, "WCONTINUED"),
@@ -4678,6 +4715,12 @@ pub enum Table {
     PrSudCmds,
     /// strace's `pr_tagged_addr_enable` table.
     PrTaggedAddrEnable,
+    /// strace's `pr_tagged_addr_mte_tcf` table.
+    PrTaggedAddrMteTcf,
+    /// strace's `pr_sve_vl_flags` table.
+    PrSveVlFlags,
+    /// strace's `pr_sme_vl_flags` table.
+    PrSmeVlFlags,
     /// strace's `pr_tsc` table.
     PrTsc,
     /// strace's `pr_unalign_flags` table.
@@ -4896,7 +4939,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 225] = [
+    pub const ALL: [Table; 228] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -5015,6 +5058,9 @@ impl Table {
         Table::PrSpecSetStoreBypassFlags,
         Table::PrSudCmds,
         Table::PrTaggedAddrEnable,
+        Table::PrTaggedAddrMteTcf,
+        Table::PrSveVlFlags,
+        Table::PrSmeVlFlags,
         Table::PrTsc,
         Table::PrUnalignFlags,
         Table::PrctlOptions,
@@ -5245,6 +5291,9 @@ impl Table {
             Table::PrSpecSetStoreBypassFlags => &PR_SPEC_SET_STORE_BYPASS_FLAGS,
             Table::PrSudCmds => &PR_SUD_CMDS,
             Table::PrTaggedAddrEnable => &PR_TAGGED_ADDR_ENABLE,
+            Table::PrTaggedAddrMteTcf => &PR_TAGGED_ADDR_MTE_TCF,
+            Table::PrSveVlFlags => &PR_SVE_VL_FLAGS,
+            Table::PrSmeVlFlags => &PR_SME_VL_FLAGS,
             Table::PrTsc => &PR_TSC,
             Table::PrUnalignFlags => &PR_UNALIGN_FLAGS,
             Table::PrctlOptions => &PRCTL_OPTIONS,
@@ -5476,6 +5525,9 @@ impl Table {
             "pr_spec_set_store_bypass_flags" => Table::PrSpecSetStoreBypassFlags,
             "pr_sud_cmds" => Table::PrSudCmds,
             "pr_tagged_addr_enable" => Table::PrTaggedAddrEnable,
+            "pr_tagged_addr_mte_tcf" => Table::PrTaggedAddrMteTcf,
+            "pr_sve_vl_flags" => Table::PrSveVlFlags,
+            "pr_sme_vl_flags" => Table::PrSmeVlFlags,
             "pr_tsc" => Table::PrTsc,
             "pr_unalign_flags" => Table::PrUnalignFlags,
             "prctl_options" => Table::PrctlOptions,
