@@ -24,6 +24,7 @@ mod compound;
 mod shape;
 
 pub use compound::{format_sockaddr, wait_status};
+pub(crate) use shape::prctl_return;
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -358,6 +359,15 @@ impl<'a, 'm> Ctx<'a, 'm> {
         let w32 = v & 0xffff_ffff;
         match ty {
             ArgType::Int | ArgType::Pid => Value::dec(v as u32 as i32),
+            // kcmp's indexes are descriptors for KCMP_FILE (0) and
+            // KCMP_EPOLL_TFD (7) only; other types' are shown in hex.
+            ArgType::Fd
+                if self.desc.name == "kcmp"
+                    && i >= 3
+                    && !matches!(self.raw[2] & 0xffff_ffff, 0 | 7) =>
+            {
+                Value::int(v, Base::Hex)
+            }
             ArgType::Fd => Value::Fd {
                 fd: i64::from(v as u32 as i32),
                 path: None,
@@ -543,6 +553,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => Value::ptr(v),
                 }
             }
+            ArgType::StrMax(n) => self.string(v, self.opts.strsize.min(n as usize)),
+            ArgType::MountArg(k) => self.mount_arg(k),
             ArgType::XattrList(n) => match self.ret {
                 Some(r) if r >= 0 && self.arg(n) != 0 => self.buffer(v, r as u64),
                 _ => Value::ptr(v),
@@ -728,6 +740,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::IovecAddr(_)
             | ArgType::XattrVal(_)
             | ArgType::XattrList(_)
+            | ArgType::StrMax(_)
+            | ArgType::MountArg(_)
             | ArgType::Argv
             | ArgType::Envp
             | ArgType::FcntlCmd
@@ -1055,10 +1069,19 @@ mod tests {
             "readv(0, [{iov_base=\"abc\", iov_len=3}, {iov_base=\"d\", iov_len=3}], 2) = 4"
         );
         // Absurd count over an array that ends at an unmapped page: the
-        // address (nothing read past the cap of MAX_ELEMENTS entries).
+        // elements read, then strace's `... /* address */` where the
+        // array runs into the unmapped page.
         m.map(0x8000 - 32, &iov);
         let v = enter(X, "writev", &[1, 0x8000 - 32, u64::MAX], &mut m);
-        assert_eq!(v[1].text.as_deref(), Some("0x7fe0"));
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some(
+                "[{iov_base=\"abc\", iov_len=3}, {iov_base=\"def\", iov_len=3}, ... /* 0x8000 */]"
+            )
+        );
+        // An unreadable first element: the array's address.
+        let v = enter(X, "writev", &[1, 0x8000, 2], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x8000"));
         let v = enter(X, "writev", &[1, 0x8000 - 32, 2], &mut m);
         assert!(v[1]
             .text

@@ -242,6 +242,14 @@ pub enum ArgType {
     /// An extended attribute name list the kernel fills, its size in
     /// this argument: the address when the size is 0 or the call failed.
     XattrList(u8),
+    /// A string of at most this many bytes (strace's `printstr_ex` with a
+    /// length: memfd_create's name), at most `-s` of them shown.
+    StrMax(u16),
+    /// A `mount` argument after the target (2: the filesystem type, 3:
+    /// the flags, 4: the data), shaped by the flags as strace does
+    /// (`MS_MGC_VAL|`, the address of what `MS_REMOUNT`/`MS_BIND`... make
+    /// the kernel ignore).
+    MountArg(u8),
     /// An iovec array shown with its buffers' addresses only (another
     /// process's memory: process_vm_readv's remote vector).
     IovecAddr(u8),
@@ -336,6 +344,10 @@ impl ArgType {
             ("xattr_val", Some("ret")) => ArgType::XattrVal(LenFrom::Ret),
             ("xattr_val", p) => ArgType::XattrVal(LenFrom::Arg(arg(p)?)),
             ("xattr_list", p) => ArgType::XattrList(arg(p)?),
+            ("str_max", Some(n)) => ArgType::StrMax(n.parse().ok()?),
+            ("mount_arg", Some(n)) => {
+                ArgType::MountArg(n.parse().ok().filter(|n| (2..5).contains(n))?)
+            }
             ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
             ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
             ("xlat_verbose", Some(t)) => ArgType::XlatVerbose(XlatTable::from_name(t)?),

@@ -71,7 +71,7 @@ impl Ctx<'_, '_> {
     /// The smallest set size strace decodes for this call.
     pub(super) fn sigset_min(&self) -> u64 {
         match self.desc.name {
-            "rt_sigpending" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" => 1,
+            "rt_sigpending" => 1,
             _ => self.ptr_size(),
         }
     }

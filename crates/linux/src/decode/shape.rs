@@ -7,6 +7,7 @@ use super::Ctx;
 use crate::fmt;
 use crate::proto::{ArgType, LinuxAbi, SyscallDesc};
 use crate::xlat::{self, Radix, Table};
+use vstrace_core::Value;
 
 const O_CREAT: u64 = 0o100;
 const O_TMPFILE_BIT: u64 = 0o20000000;
@@ -229,6 +230,72 @@ fn prctl_nargs(option: u64, raw: &[u64; 6]) -> usize {
     }
 }
 
+/// A flag set as strace's `sprintflags_ex` with no default: the names,
+/// then the unknown bits in hex, `|`-joined; `None` for 0.
+fn aux_flags(abi: LinuxAbi, t: Table, v: u64) -> Option<String> {
+    (v != 0).then(|| {
+        xlat::with_style(vstrace_core::ConstStyle::Abbrev, || {
+            fmt::xflags_v(abi, &[t], v, false, false).render()
+        })
+    })
+}
+
+/// What strace shows of prctl's successful return `ret` for `option`
+/// (`arg2`: its second argument): whether the number is in hex, and the
+/// text in parentheses after it (`0xff (SECBIT_NOROOT|...)`,
+/// `0 (SUID_DUMP_DISABLE)`). Flag decodings are left out with `-X raw`.
+pub(crate) fn prctl_return(abi: LinuxAbi, option: u64, ret: i64) -> (bool, Option<String>) {
+    use vstrace_core::ConstStyle;
+    let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
+    let raw = xlat::style() == ConstStyle::Raw;
+    let r = ret as u64;
+    let lookup = |t: Table| t.xlat().lookup(abi, r).map(str::to_string);
+    if is(&["PR_GET_DUMPABLE"]) {
+        return (false, lookup(Table::PrDumpable));
+    }
+    if is(&["PR_MCE_KILL_GET"]) {
+        return (false, lookup(Table::PrMceKillPolicy));
+    }
+    let flags = |t: Table| if raw { None } else { aux_flags(abi, t, r) };
+    if is(&["PR_GET_SECUREBITS", "PR_GET_FP_MODE"]) {
+        if ret == 0 {
+            return (false, None);
+        }
+        let t = if is(&["PR_GET_SECUREBITS"]) {
+            Table::Secbits
+        } else {
+            Table::PrFpMode
+        };
+        return (true, flags(t));
+    }
+    if is(&["PR_PAC_GET_ENABLED_KEYS"]) {
+        return (true, flags(Table::PrPacEnabledKeys));
+    }
+    if is(&[
+        "PR_SVE_SET_VL",
+        "PR_SVE_GET_VL",
+        "PR_SME_SET_VL",
+        "PR_SME_GET_VL",
+    ]) {
+        if ret == 0 {
+            return (false, None);
+        }
+        let t = if is(&["PR_SVE_SET_VL", "PR_SVE_GET_VL"]) {
+            Table::PrSveVlFlags
+        } else {
+            Table::PrSmeVlFlags
+        };
+        let detail = (!raw && r & !0xffff != 0)
+            .then(|| xlat::with_style(ConstStyle::Abbrev, || vector_length(abi, t, r)));
+        return (true, detail);
+    }
+    if is(&["PR_GET_TAGGED_ADDR_CTRL"]) {
+        let detail = (!raw).then(|| xlat::with_style(ConstStyle::Abbrev, || tagged_addr(abi, r)));
+        return (true, detail);
+    }
+    (false, None)
+}
+
 /// An SVE/SME vector length argument (`PR_SVE_SET_VL_ONEXEC|0xff`): the
 /// flag names, then the length in hex; the number alone with `-X raw`,
 /// the number and the decoding in a comment with `-X verbose` (when some
@@ -272,7 +339,10 @@ fn tagged_addr(abi: LinuxAbi, v: u64) -> String {
         let tcf = xlat::xval(abi, Table::PrTaggedAddrMteTcf, v & 6, Radix::Hex);
         let mut s = format!("{enabled}|{tcf}");
         if v & TAG_MASK != 0 {
-            s.push_str(&format!("|{:#x}<<PR_MTE_TAG_SHIFT", (v & TAG_MASK) >> TAG_SHIFT));
+            s.push_str(&format!(
+                "|{:#x}<<PR_MTE_TAG_SHIFT",
+                (v & TAG_MASK) >> TAG_SHIFT
+            ));
         }
         let rest = v & !(1 | 6 | TAG_MASK);
         if rest != 0 {
@@ -634,6 +704,10 @@ impl Ctx<'_, '_> {
         if count > 65536 {
             return fmt::ptr(va);
         }
+        // print_array: NULL before an empty list.
+        if va == 0 {
+            return "NULL".into();
+        }
         if count == 0 {
             return "[]".into();
         }
@@ -770,6 +844,45 @@ impl Ctx<'_, '_> {
 
     /// A NUL-terminated string of at most `max` bytes, `...` only when no
     /// NUL came within them (strace's `QUOTE_0_TERMINATED`).
+    /// `mount`'s argument `k` (2: type, 3: flags, 4: data) as strace's
+    /// decoder shapes it: the old `MS_MGC_VAL` magic in the upper half
+    /// named apart; the type's address with `MS_REMOUNT`, the type's and
+    /// the data's with the bind/move/propagation flags (the kernel
+    /// ignores them then).
+    pub(super) fn mount_arg(&mut self, k: u8) -> Value {
+        const MS_MGC_VAL: u64 = 0xc0ed_0000;
+        const MS_MGC_MSK: u64 = 0xffff_0000;
+        const MS_REMOUNT: u64 = 32;
+        // MS_BIND | MS_MOVE | MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED
+        const IGNORE_DATA: u64 = 4096 | 8192 | (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20);
+        let mut flags = self.raw[3];
+        let magic = flags & MS_MGC_MSK == MS_MGC_VAL;
+        if magic {
+            flags &= !MS_MGC_MSK;
+        }
+        let ignore_data = flags & MS_REMOUNT == 0 && flags & IGNORE_DATA != 0;
+        let ignore_type = flags & MS_REMOUNT != 0 || ignore_data;
+        let v = self.raw[k as usize];
+        match k {
+            2 if ignore_type => Value::ptr(v),
+            4 if ignore_data => Value::ptr(v),
+            2 | 4 => self.string(v, self.opts.strsize),
+            _ => {
+                let named = fmt::xflags_v(self.abi, &[Table::MountFlags], flags, true, true);
+                if !magic {
+                    return named;
+                }
+                let mut parts = vec![vstrace_core::value::Flag::Name("MS_MGC_VAL".into())];
+                if flags != 0 {
+                    if let Value::Flags(p) = named {
+                        parts.extend(p);
+                    }
+                }
+                Value::Flags(parts)
+            }
+        }
+    }
+
     pub(super) fn string_n(&mut self, va: u64, max: usize) -> String {
         if va == 0 {
             return "NULL".into();

@@ -616,10 +616,30 @@ pub fn return_detail(
             poll::select_detail(&mut c, ret)
         }
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
+        "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, ret).1,
         "adjtimex" => time::timex_state(&mut c, 0, ret),
         "sched_getscheduler" => resource::policy_name(ret),
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
         _ => None,
+    }
+}
+
+/// Whether strace prints the successful return `ret` of this call in hex
+/// (its `RVAL_HEX`: prctl's flag words, `0xff (SECBIT_...)`).
+pub fn return_in_hex(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64], ret: i64) -> bool {
+    let ret = match abi {
+        LinuxAbi::X86_64 => ret,
+        LinuxAbi::I386 => ret as u32 as i32 as i64,
+    };
+    if ret < 0 {
+        return false;
+    }
+    match desc.name {
+        "prctl" => {
+            let option = raw.first().copied().unwrap_or(0) & 0xffff_ffff;
+            crate::decode::prctl_return(abi, option, ret).0
+        }
+        _ => false,
     }
 }
 
