@@ -174,6 +174,7 @@ TABLES = [
     ("schedulers", "SCHED_???"),
     ("seccomp_filter_flags", "SECCOMP_FILTER_FLAG_???"),
     ("seccomp_mode", "SECCOMP_MODE_???"),
+    ("seccomp_ret_action", "SECCOMP_RET_???"),
     ("seccomp_ops", "SECCOMP_SET_MODE_???"),
     ("secbits", "SECBIT_???"),
     ("semctl_flags", "SEM_???"),

@@ -24,7 +24,7 @@ mod compound;
 mod shape;
 
 pub use compound::{format_sockaddr, wait_status};
-pub(crate) use shape::prctl_return;
+pub(crate) use shape::{ioprio, prctl_return};
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -361,6 +361,10 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Int | ArgType::Pid => Value::dec(v as u32 as i32),
             // kcmp's indexes are descriptors for KCMP_FILE (0) and
             // KCMP_EPOLL_TFD (7) only; other types' are shown in hex.
+            // KCMP_EPOLL_TFD's second index points to a kcmp_epoll_slot.
+            ArgType::Fd if self.desc.name == "kcmp" && i == 4 && self.raw[2] & 0xffff_ffff == 7 => {
+                Value::ptr(v)
+            }
             ArgType::Fd
                 if self.desc.name == "kcmp"
                     && i >= 3
@@ -555,6 +559,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::StrMax(n) => self.string(v, self.opts.strsize.min(n as usize)),
             ArgType::MountArg(k) => self.mount_arg(k),
+            ArgType::Ioprio => Value::Opaque(shape::ioprio(self.abi, w32, true)),
             ArgType::XattrList(n) => match self.ret {
                 Some(r) if r >= 0 && self.arg(n) != 0 => self.buffer(v, r as u64),
                 _ => Value::ptr(v),
@@ -742,6 +747,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::XattrList(_)
             | ArgType::StrMax(_)
             | ArgType::MountArg(_)
+            | ArgType::Ioprio
             | ArgType::Argv
             | ArgType::Envp
             | ArgType::FcntlCmd

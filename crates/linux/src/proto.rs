@@ -242,6 +242,8 @@ pub enum ArgType {
     /// An extended attribute name list the kernel fills, its size in
     /// this argument: the address when the size is 0 or the call failed.
     XattrList(u8),
+    /// An I/O priority (`IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)`).
+    Ioprio,
     /// A string of at most this many bytes (strace's `printstr_ex` with a
     /// length: memfd_create's name), at most `-s` of them shown.
     StrMax(u16),
@@ -376,6 +378,7 @@ impl ArgType {
             }
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
+            ("ioprio", None) => ArgType::Ioprio,
             ("umode", None) => ArgType::Umode,
             ("sym_mode", None) => ArgType::SymMode,
             ("hex_int", None) => ArgType::HexInt,

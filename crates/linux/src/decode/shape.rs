@@ -58,6 +58,10 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
             {
                 return i + 1;
             }
+            // membarrier's cpu id only with MEMBARRIER_CMD_FLAG_CPU.
+            ArgType::Int if desc.name == "membarrier" && i == 2 && raw[1] & 1 == 0 => {
+                return i;
+            }
             ArgType::RebootArg if raw[i.saturating_sub(1)] & 0xffff_ffff != 0xa1b2_c3d4 => {
                 return i;
             }
@@ -233,11 +237,14 @@ fn prctl_nargs(option: u64, raw: &[u64; 6]) -> usize {
 /// A flag set as strace's `sprintflags_ex` with no default: the names,
 /// then the unknown bits in hex, `|`-joined; `None` for 0.
 fn aux_flags(abi: LinuxAbi, t: Table, v: u64) -> Option<String> {
-    (v != 0).then(|| {
-        xlat::with_style(vstrace_core::ConstStyle::Abbrev, || {
-            fmt::xflags_v(abi, &[t], v, false, false).render()
-        })
-    })
+    if v == 0 {
+        return None;
+    }
+    let s = xlat::with_style(vstrace_core::ConstStyle::Abbrev, || {
+        fmt::xflags_v(abi, &[t], v, false, false).render()
+    });
+    // No name matched: strace shows no decoding.
+    (!s.starts_with("0x")).then_some(s)
 }
 
 /// What strace shows of prctl's successful return `ret` for `option`
@@ -294,6 +301,28 @@ pub(crate) fn prctl_return(abi: LinuxAbi, option: u64, ret: i64) -> (bool, Optio
         return (true, detail);
     }
     (false, None)
+}
+
+/// An I/O priority as strace's `IOPRIO_PRIO_VALUE(class, data)` (the
+/// class the top bits of the 32-bit value, the data the low 13). As an
+/// argument (`arg`): `-X raw` the signed number, `-X verbose` the number
+/// and the decoding in a comment; as a return value's decoding the
+/// macro form in both those styles, the class named as the style says.
+pub(crate) fn ioprio(abi: LinuxAbi, v: u64, arg: bool) -> String {
+    use vstrace_core::ConstStyle;
+    let v = v & 0xffff_ffff;
+    let style = xlat::style();
+    let number = (v as u32 as i32).to_string();
+    if arg && style == ConstStyle::Raw {
+        return number;
+    }
+    let class = xlat::xval(abi, Table::IoprioClass, v >> 13, Radix::Hex);
+    let text = format!("IOPRIO_PRIO_VALUE({class}, {})", v & 0x1fff);
+    if arg && style == ConstStyle::Verbose {
+        format!("{number} /* {text} */")
+    } else {
+        text
+    }
 }
 
 /// An SVE/SME vector length argument (`PR_SVE_SET_VL_ONEXEC|0xff`): the

@@ -2580,6 +2580,24 @@ static SECCOMP_MODE: Xlat = Xlat {
     i386: SECCOMP_MODE_X86_64,
 };
 
+/// strace's `seccomp_ret_action` on x86_64.
+pub(crate) const SECCOMP_RET_ACTION_X86_64: &[(u64, &str)] = &[
+    (0x80000000, "SECCOMP_RET_KILL_PROCESS"),
+    (0x0, "SECCOMP_RET_KILL_THREAD"),
+    (0x30000, "SECCOMP_RET_TRAP"),
+    (0x50000, "SECCOMP_RET_ERRNO"),
+    (0x7fc00000, "SECCOMP_RET_USER_NOTIF"),
+    (0x7ff00000, "SECCOMP_RET_TRACE"),
+    (0x7ffc0000, "SECCOMP_RET_LOG"),
+    (0x7fff0000, "SECCOMP_RET_ALLOW"),
+];
+static SECCOMP_RET_ACTION: Xlat = Xlat {
+    name: "seccomp_ret_action",
+    dflt: "SECCOMP_RET_???",
+    x86_64: SECCOMP_RET_ACTION_X86_64,
+    i386: SECCOMP_RET_ACTION_X86_64,
+};
+
 /// strace's `seccomp_ops` on x86_64.
 pub(crate) const SECCOMP_OPS_X86_64: &[(u64, &str)] = &[
     (0x0, "SECCOMP_SET_MODE_STRICT"),
@@ -4751,6 +4769,8 @@ pub enum Table {
     SeccompFilterFlags,
     /// strace's `seccomp_mode` table.
     SeccompMode,
+    /// strace's `seccomp_ret_action` table.
+    SeccompRetAction,
     /// strace's `seccomp_ops` table.
     SeccompOps,
     /// strace's `secbits` table.
@@ -4939,7 +4959,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 228] = [
+    pub const ALL: [Table; 229] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -5076,6 +5096,7 @@ impl Table {
         Table::Schedulers,
         Table::SeccompFilterFlags,
         Table::SeccompMode,
+        Table::SeccompRetAction,
         Table::SeccompOps,
         Table::Secbits,
         Table::SemctlFlags,
@@ -5309,6 +5330,7 @@ impl Table {
             Table::Schedulers => &SCHEDULERS,
             Table::SeccompFilterFlags => &SECCOMP_FILTER_FLAGS,
             Table::SeccompMode => &SECCOMP_MODE,
+            Table::SeccompRetAction => &SECCOMP_RET_ACTION,
             Table::SeccompOps => &SECCOMP_OPS,
             Table::Secbits => &SECBITS,
             Table::SemctlFlags => &SEMCTL_FLAGS,
@@ -5543,6 +5565,7 @@ impl Table {
             "schedulers" => Table::Schedulers,
             "seccomp_filter_flags" => Table::SeccompFilterFlags,
             "seccomp_mode" => Table::SeccompMode,
+            "seccomp_ret_action" => Table::SeccompRetAction,
             "seccomp_ops" => Table::SeccompOps,
             "secbits" => Table::Secbits,
             "semctl_flags" => Table::SemctlFlags,
