@@ -1401,4 +1401,65 @@ mod tests {
             "copy_file_range(1, [-5], 2, NULL, 9, 0) = -1 EBADF (Bad file descriptor)"
         );
     }
+
+    #[test]
+    fn shapes_of_the_conformance_fixes() {
+        let mut m = SparseVirt::new();
+        // prctl: vector lengths, tagged-address control, VMA names.
+        assert_eq!(
+            line(X, "prctl", &[50, 0x600ff, 0, 0, 0], -22, &mut m),
+            "prctl(PR_SVE_SET_VL, PR_SVE_SET_VL_ONEXEC|PR_SVE_VL_INHERIT|0xff) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "prctl", &[55, 0xd, 1, 2, 3], -22, &mut m),
+            "prctl(PR_SET_TAGGED_ADDR_CTRL, PR_TAGGED_ADDR_ENABLE|PR_MTE_TCF_ASYNC|0x1<<PR_MTE_TAG_SHIFT, 0x1, 0x2, 0x3) = -1 EINVAL (Invalid argument)"
+        );
+        m.map(0x1000, b"anon\0");
+        assert_eq!(
+            line(X, "prctl", &[0x53564d41, 0, 0x2000, 1, 0x1000], -22, &mut m),
+            "prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x2000, 1, \"anon\") = -1 EINVAL (Invalid argument)"
+        );
+        // mount: the data as a string, the type's address on remount.
+        m.map(0x3000, b"src\0tgt\0ext4\0opts\0");
+        assert_eq!(
+            line(X, "mount", &[0x3000, 0x3004, 0x3008, 32, 0x300d], -2, &mut m),
+            "mount(\"src\", \"tgt\", 0x3008, MS_REMOUNT, \"opts\") = -1 ENOENT (No such file or directory)"
+        );
+        // xattr values: the trailing NUL left out, too long: the address.
+        m.map(0x4000, b"foo\0bar\0");
+        assert_eq!(
+            line(X, "fsetxattr", &[3, 0x3004, 0x4000, 8, 1], 0, &mut m),
+            "fsetxattr(3, \"tgt\", \"foo\\0bar\", 8, XATTR_CREATE) = 0"
+        );
+        assert_eq!(
+            line(X, "fsetxattr", &[3, 0x3004, 0x4000, 65537, 1], -7, &mut m),
+            "fsetxattr(3, \"tgt\", 0x4000, 65537, XATTR_CREATE) = -1 E2BIG (Argument list too long)"
+        );
+        // membarrier's cpu id only with MEMBARRIER_CMD_FLAG_CPU.
+        assert_eq!(
+            line(X, "membarrier", &[0, 0, 5], 0, &mut m),
+            "membarrier(MEMBARRIER_CMD_QUERY, 0) = 0"
+        );
+        // kcmp's indexes of a non-fd type in hex.
+        assert_eq!(
+            line(X, "kcmp", &[1, 2, 0xda7a_dead, 0xdec0ded3dec0ded4, 0], -1, &mut m),
+            "kcmp(1, 2, 0xda7adead /* KCMP_??? */, 0xdec0ded3dec0ded4, 0) = -1 EPERM (Operation not permitted)"
+        );
+    }
+
+    #[test]
+    fn prctl_returns_in_hex_with_their_names() {
+        let (hex, detail) = super::prctl_return(X, 27, 0x3);
+        assert!(hex);
+        assert_eq!(
+            detail.as_deref(),
+            Some("SECBIT_NOROOT|SECBIT_NOROOT_LOCKED")
+        );
+        // No name matched: no decoding.
+        assert_eq!(super::prctl_return(X, 27, 0x100), (true, None));
+        assert_eq!(
+            super::prctl_return(X, 3, 0),
+            (false, Some("SUID_DUMP_DISABLE".to_string()))
+        );
+    }
 }
