@@ -156,6 +156,9 @@ TABLES = [
     ("pr_spec_set_store_bypass_flags", "PR_SPEC_???"),
     ("pr_sud_cmds", "PR_SYS_DISPATCH_???"),
     ("pr_tagged_addr_enable", "PR_TAGGED_ADDR_???"),
+    ("pr_tagged_addr_mte_tcf", "PR_MTE_TCF_???"),
+    ("pr_sve_vl_flags", "PR_SVE_???"),
+    ("pr_sme_vl_flags", "PR_SME_???"),
     ("pr_tsc", "PR_TSC_???"),
     ("pr_unalign_flags", "PR_UNALIGN_???"),
     ("prctl_options", "PR_???"),
@@ -171,6 +174,7 @@ TABLES = [
     ("schedulers", "SCHED_???"),
     ("seccomp_filter_flags", "SECCOMP_FILTER_FLAG_???"),
     ("seccomp_mode", "SECCOMP_MODE_???"),
+    ("seccomp_ret_action", "SECCOMP_RET_???"),
     ("seccomp_ops", "SECCOMP_SET_MODE_???"),
     ("secbits", "SECBIT_???"),
     ("semctl_flags", "SEM_???"),
@@ -571,9 +575,15 @@ class Symbols:
 
 # ---- xlat files ----------------------------------------------------------
 
+# Macros the kernel's uapi headers define (filled by build_tables): an
+# xlat file's `#ifndef WSTOPPED` holds for a libc without the name only.
+HEADER_MACROS = set()
+
+
 def cond_true(cond, arch):
     """Evaluates an `#if` condition for `arch` (defined-tests only)."""
     defined = {"__x86_64__", "X86_64"} if arch == "x86_64" else {"__i386__", "I386"}
+    defined = defined | {m for m in HEADER_MACROS if not m.startswith("__")}
     c = re.sub(r"defined\s*\(\s*(\w+)\s*\)", r"defined \1", cond)
     c = re.sub(r"defined\s+(\w+)", lambda m: " 1 " if m.group(1) in defined else " 0 ", c)
     c = c.replace("&&", " and ").replace("||", " or ")
@@ -660,6 +670,7 @@ def build_tables(src, warnings):
     xdir = os.path.join(src, "src/xlat")
     headers, funcs = header_defines()
     FUNCS.update(funcs)
+    HEADER_MACROS.update(headers)
     per_arch = {}
     for arch in ARCHES:
         # First pass: every explicit value of every xlat file, for this arch.

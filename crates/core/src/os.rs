@@ -388,6 +388,13 @@ pub trait OsLayer: Send + Sync {
     ) -> Option<String> {
         None
     }
+    /// Whether the call `c`'s successful return `ret` is printed in hex
+    /// (strace's `RVAL_HEX`: flag words a call returns, `= 0xff
+    /// (SECBIT_...)`); `false`, the default, for the number as
+    /// [`OsLayer::format_return`] writes it.
+    fn return_in_hex(&self, _call: CallArgs<'_>, _ret: i64) -> bool {
+        false
+    }
     /// A child the call `c` reaped (it returned `ret`), when that child
     /// died of a signal: its pid and strace's words for it (`killed by
     /// SIGKILL`, `killed by SIGSEGV (core dumped)`). A task killed by a

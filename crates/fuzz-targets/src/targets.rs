@@ -252,6 +252,7 @@ pub fn linux_decode_text(data: &[u8]) -> String {
     if let Some(d) = vstrace_linux::structs::return_detail(desc, abi, &raw, ret, &mut mem, &opts) {
         r.text = format!("{} ({d})", r.text);
     }
+    let _ = vstrace_linux::structs::return_in_hex(desc, abi, &raw, ret);
     let text = vstrace_linux::format_call(desc, &args, Some(&r));
     for at in [None, Some(ret)] {
         let _ = vstrace_linux::structs::fcntl_struct(abi, raw[1], raw[2], &mut mem, &opts, at);

@@ -24,11 +24,15 @@ mod compound;
 mod shape;
 
 pub use compound::{format_sockaddr, wait_status};
+pub(crate) use shape::{ioprio, prctl_return};
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
 /// Most array elements (argv strings, iovecs) printed before `...`.
 pub const MAX_ELEMENTS: usize = 32;
+/// Most iovec elements shown with `-v` (strace shows them all; a hostile
+/// count must not make the trace unbounded).
+const MAX_IOV_VERBOSE: u64 = 1024;
 /// Most environment entries counted for `envp`.
 pub const MAX_ENV_COUNT: usize = 4096;
 /// Largest socket address read (`sizeof(struct sockaddr_storage)`).
@@ -391,6 +395,19 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         match ty {
             ArgType::Int | ArgType::Pid => Value::dec(v as u32 as i32),
+            // kcmp's indexes are descriptors for KCMP_FILE (0) and
+            // KCMP_EPOLL_TFD (7) only; other types' are shown in hex.
+            // KCMP_EPOLL_TFD's second index points to a kcmp_epoll_slot.
+            ArgType::Fd if self.desc.name == "kcmp" && i == 4 && self.raw[2] & 0xffff_ffff == 7 => {
+                Value::ptr(v)
+            }
+            ArgType::Fd
+                if self.desc.name == "kcmp"
+                    && i >= 3
+                    && !matches!(self.raw[2] & 0xffff_ffff, 0 | 7) =>
+            {
+                Value::int(v, Base::Hex)
+            }
             ArgType::Fd => Value::Fd {
                 fd: i64::from(v as u32 as i32),
                 path: None,
@@ -478,7 +495,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
             },
             ArgType::BufIn(n) => {
                 let len = self.arg(n);
-                self.buffer(v, len)
+                match self.desc.name {
+                    // A name longer than the kernel's 64-byte field is
+                    // refused unread: strace shows its address.
+                    "sethostname" | "setdomainname" if len & 0xffff_ffff > 64 => Value::ptr(v),
+                    _ => self.buffer(v, len),
+                }
             }
             ArgType::BufOut(from) => {
                 let len = match from {
@@ -551,14 +573,47 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::MsgFlags => fmt::xflags_v(self.abi, &[T::MsgFlags], w32, true, true),
             ArgType::IovecIn(n) => {
                 let count = self.arg(n);
-                self.iovec(v, count, None)
+                self.iovec(v, count, None, false)
+            }
+            ArgType::XattrVal(from) => {
+                let len = match from {
+                    LenFrom::Arg(n) => Some(self.arg(n)),
+                    LenFrom::Ret => self.ret.filter(|r| *r >= 0).map(|r| r as u64),
+                };
+                match len {
+                    // XATTR_SIZE_MAX: the kernel refuses longer values.
+                    Some(len) if len <= 65536 => {
+                        let mut b = self.buffer(v, len);
+                        // strace's QUOTE_OMIT_TRAILING_0: a NUL ending the
+                        // bytes shown is not printed (nor `...` after it).
+                        if let Value::Str(s) = &mut b {
+                            if s.bytes.last() == Some(&0) {
+                                s.bytes.pop();
+                                s.truncated = false;
+                            }
+                        }
+                        b
+                    }
+                    _ => Value::ptr(v),
+                }
+            }
+            ArgType::StrMax(n) => self.string(v, self.opts.strsize.min(n as usize)),
+            ArgType::MountArg(k) => self.mount_arg(k),
+            ArgType::Ioprio => Value::Opaque(shape::ioprio(self.abi, w32, true)),
+            ArgType::XattrList(n) => match self.ret {
+                Some(r) if r >= 0 && self.arg(n) != 0 => self.buffer(v, r as u64),
+                _ => Value::ptr(v),
+            },
+            ArgType::IovecAddr(n) => {
+                let count = self.arg(n);
+                self.iovec(v, count, None, true)
             }
             ArgType::IovecOut(n) => {
                 let count = self.arg(n);
                 match self.ret {
-                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64)),
+                    Some(r) if r >= 0 => self.iovec(v, count, Some(r as u64), false),
                     // Nothing was read: the buffers' addresses.
-                    Some(_) => self.iovec(v, count, None),
+                    Some(_) => self.iovec(v, count, None, false),
                     None => Value::ptr(v),
                 }
             }
@@ -727,6 +782,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::MsgFlags
             | ArgType::IovecIn(_)
             | ArgType::IovecOut(_)
+            | ArgType::IovecAddr(_)
+            | ArgType::XattrVal(_)
+            | ArgType::XattrList(_)
+            | ArgType::StrMax(_)
+            | ArgType::MountArg(_)
+            | ArgType::Ioprio
             | ArgType::Argv
             | ArgType::Envp
             | ArgType::FcntlCmd
@@ -1054,10 +1115,19 @@ mod tests {
             "readv(0, [{iov_base=\"abc\", iov_len=3}, {iov_base=\"d\", iov_len=3}], 2) = 4"
         );
         // Absurd count over an array that ends at an unmapped page: the
-        // address (nothing read past the cap of MAX_ELEMENTS entries).
+        // elements read, then strace's `... /* address */` where the
+        // array runs into the unmapped page.
         m.map(0x8000 - 32, &iov);
         let v = enter(X, "writev", &[1, 0x8000 - 32, u64::MAX], &mut m);
-        assert_eq!(v[1].text.as_deref(), Some("0x7fe0"));
+        assert_eq!(
+            v[1].text.as_deref(),
+            Some(
+                "[{iov_base=\"abc\", iov_len=3}, {iov_base=\"def\", iov_len=3}, ... /* 0x8000 */]"
+            )
+        );
+        // An unreadable first element: the array's address.
+        let v = enter(X, "writev", &[1, 0x8000, 2], &mut m);
+        assert_eq!(v[1].text.as_deref(), Some("0x8000"));
         let v = enter(X, "writev", &[1, 0x8000 - 32, 2], &mut m);
         assert!(v[1]
             .text

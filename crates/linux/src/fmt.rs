@@ -251,7 +251,13 @@ pub fn sockopt_name_v(abi: crate::proto::LinuxAbi, level: u64, name: u64, set: b
     };
     for t in tables {
         if let Some(n) = t.xlat().lookup(abi, name) {
-            return Value::name(n, name);
+            // -X raw prints an option name's number in hex.
+            return Value::Const(Const {
+                raw: i128::from(name),
+                base: Base::Hex,
+                name: Some(n.into()),
+                comment: None,
+            });
         }
     }
     xval_v(abi, tables[0], name, Radix::Hex)

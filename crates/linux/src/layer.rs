@@ -206,6 +206,13 @@ impl OsLayer for LinuxLayer {
         })
     }
 
+    fn return_in_hex(&self, c: CallArgs<'_>, ret: i64) -> bool {
+        let Some(d) = desc(c.info) else { return false };
+        crate::xlat::with_style(c.opts.const_style, || {
+            lx::structs::return_in_hex(d, abi_of(c.info), c.raw, ret)
+        })
+    }
+
     fn reaped_by_signal(
         &self,
         c: CallArgs<'_>,

@@ -235,6 +235,26 @@ pub enum ArgType {
     IovecIn(u8),
     /// An iovec array the kernel fills (data shown up to the return value).
     IovecOut(u8),
+    /// An extended attribute's value (strace's `print_xattr_val`): its
+    /// length in an argument (set) or the return value (get), a trailing
+    /// NUL left out, the address when longer than `XATTR_SIZE_MAX`.
+    XattrVal(LenFrom),
+    /// An extended attribute name list the kernel fills, its size in
+    /// this argument: the address when the size is 0 or the call failed.
+    XattrList(u8),
+    /// An I/O priority (`IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)`).
+    Ioprio,
+    /// A string of at most this many bytes (strace's `printstr_ex` with a
+    /// length: memfd_create's name), at most `-s` of them shown.
+    StrMax(u16),
+    /// A `mount` argument after the target (2: the filesystem type, 3:
+    /// the flags, 4: the data), shaped by the flags as strace does
+    /// (`MS_MGC_VAL|`, the address of what `MS_REMOUNT`/`MS_BIND`... make
+    /// the kernel ignore).
+    MountArg(u8),
+    /// An iovec array shown with its buffers' addresses only (another
+    /// process's memory: process_vm_readv's remote vector).
+    IovecAddr(u8),
     /// `execve` argv: string array.
     Argv,
     /// `execve` envp: shown as a count.
@@ -288,6 +308,8 @@ impl ArgType {
             | ArgType::BufOut(_)
             | ArgType::SockaddrOut(_)
             | ArgType::IovecOut(_)
+            | ArgType::XattrVal(LenFrom::Ret)
+            | ArgType::XattrList(_)
             | ArgType::WaitStatus
             | ArgType::PipeFds
             | ArgType::StatOut
@@ -320,6 +342,14 @@ impl ArgType {
             ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
             ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
             ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            ("iovec_addr", p) => ArgType::IovecAddr(arg(p)?),
+            ("xattr_val", Some("ret")) => ArgType::XattrVal(LenFrom::Ret),
+            ("xattr_val", p) => ArgType::XattrVal(LenFrom::Arg(arg(p)?)),
+            ("xattr_list", p) => ArgType::XattrList(arg(p)?),
+            ("str_max", Some(n)) => ArgType::StrMax(n.parse().ok()?),
+            ("mount_arg", Some(n)) => {
+                ArgType::MountArg(n.parse().ok().filter(|n| (2..5).contains(n))?)
+            }
             ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
             ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
             ("xlat_verbose", Some(t)) => ArgType::XlatVerbose(XlatTable::from_name(t)?),
@@ -348,6 +378,7 @@ impl ArgType {
             }
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
+            ("ioprio", None) => ArgType::Ioprio,
             ("umode", None) => ArgType::Umode,
             ("sym_mode", None) => ArgType::SymMode,
             ("hex_int", None) => ArgType::HexInt,
@@ -432,6 +463,9 @@ impl ArgType {
             | ArgType::SockaddrOut(n)
             | ArgType::IovecIn(n)
             | ArgType::IovecOut(n)
+            | ArgType::IovecAddr(n)
+            | ArgType::XattrVal(LenFrom::Arg(n))
+            | ArgType::XattrList(n)
             | ArgType::GidsIn(n) => Some(n),
             ArgType::Struct(k) => k.referenced_arg(),
             _ => None,

@@ -56,6 +56,9 @@ pub struct Job {
     pub strsize: u32,
     /// `-f`: the test's trace includes the program's children.
     pub follow: bool,
+    /// `-v`: the batch is recorded with `-v` (structures in full read
+    /// more memory; a replay can only show what the recording read).
+    pub verbose: bool,
     /// `--inject` specs (strace's `-e inject=` syntax): the job shares a
     /// guest run only with jobs of the same specs, traced by comm
     /// (`--comm`), so that the faults reach only programs that ask for
@@ -71,18 +74,19 @@ pub fn comm_of(prog: &str) -> String {
 /// Splits jobs into batches of at most `size` with the same `--inject`
 /// specs (a batch's rules reach all its programs; vstrace counts `when=`
 /// per thread, as strace does, so programs with the same specs can share
-/// a guest) and the same `-s` (what the recording reads is what a replay
-/// can show). A test's trace is replayed by its program's comm and cut to
+/// a guest) and the same `-s` and `-v` (what the recording reads is what
+/// a replay can show). A test's trace is replayed by its program's comm and cut to
 /// its pid, so programs of one name share a guest unless one of them
 /// follows its children (`-f`: their pids are not known in advance).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    type Slot = (Vec<String>, u32, BTreeSet<String>, Vec<Job>);
+    type Slot = ((Vec<String>, bool), u32, BTreeSet<String>, Vec<Job>);
     let mut out: Vec<Slot> = Vec::new();
     for j in jobs {
         let c = comm_of(&j.prog);
         let fits = |(inject, s, follow_comms, v): &&mut Slot| {
             v.len() < size
-                && *inject == j.inject
+                && inject.0 == j.inject
+                && inject.1 == j.verbose
                 && *s == j.strsize
                 && !follow_comms.contains(&c)
                 && !(j.follow && v.iter().any(|o| comm_of(&o.prog) == c))
@@ -100,7 +104,12 @@ pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
                 } else {
                     BTreeSet::new()
                 };
-                out.push((j.inject.clone(), j.strsize, follow_comms, vec![j]));
+                out.push((
+                    (j.inject.clone(), j.verbose),
+                    j.strsize,
+                    follow_comms,
+                    vec![j],
+                ));
             }
         }
     }
@@ -264,6 +273,9 @@ pub fn run_batch(
     {
         cmd.arg("--inject").arg(spec);
     }
+    if jobs.first().is_some_and(|j| j.verbose) {
+        cmd.arg("-v");
+    }
     cmd.args(["--memory", "1024", "--timeout"])
         .arg((PROG_TIMEOUT as usize * jobs.len() + 120).to_string())
         .args(["-s", &strsize.to_string(), "--record"])
@@ -351,6 +363,7 @@ mod tests {
             redirections: vec![],
             strsize: 32,
             follow: false,
+            verbose: false,
             inject: vec![],
         };
         let b = batches(
@@ -361,5 +374,9 @@ mod tests {
         let mut k = j("k");
         k.inject = vec!["ioctl:retval=1".into()];
         assert_eq!(batches(vec![j("a"), k, j("b")], 10).len(), 2);
+        // -v tests are recorded with -v, apart from the others.
+        let mut v = j("v");
+        v.verbose = true;
+        assert_eq!(batches(vec![j("a"), v, j("b")], 10).len(), 2);
     }
 }

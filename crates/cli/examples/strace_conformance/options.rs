@@ -17,6 +17,10 @@ pub struct Mapped {
     pub strsize: Option<u32>,
     /// `-f`/`-ff`: children are part of the expected output.
     pub follow: bool,
+    /// `-v`/`--no-abbrev`: structures in full. The recording must be made
+    /// with it too: the decoders read more of the guest's memory then
+    /// (a replay serves only the reads the live run made).
+    pub verbose: bool,
     /// `-e inject=`/`--inject=` specs (need a live run of their own).
     pub inject: Vec<String>,
     /// The options given to `vstrace replay`, as argv words.
@@ -112,6 +116,10 @@ pub fn map(opts: &[String]) -> Mapped {
                 ("inject", Some(v)) => m.inject.push(v),
                 ("fault", Some(v)) => m.inject.push(fault(&v)),
                 ("follow-forks", None) => m.follow = true,
+                ("no-abbrev", None) => {
+                    m.verbose = true;
+                    m.pass.push(o.to_string());
+                }
                 ("output-separately", None) => {}
                 ("output", Some(_)) => {}
                 _ => m.pass.push(o.to_string()),
@@ -139,6 +147,10 @@ pub fn map(opts: &[String]) -> Mapped {
             }
             match c {
                 'f' => m.follow = true,
+                'v' => {
+                    m.verbose = true;
+                    m.pass.push("-v".into());
+                }
                 _ => m.pass.push(format!("-{c}")),
             }
         }
@@ -201,6 +213,7 @@ mod tests {
         ]));
         assert_eq!(m.trace, ["foo", "bar"]);
         assert_eq!(m.strsize, Some(12));
+        assert!(m.verbose);
         assert_eq!(
             m.pass,
             [
@@ -230,6 +243,7 @@ mod tests {
         assert_eq!(m.inject, ["bpf:retval=42", "open:error=ENOSYS"]);
         assert_eq!(m.trace, ["bpf"]);
         assert!(m.follow);
+        assert!(!m.verbose);
         assert_eq!(m.pass, ["-e", "trace=bpf", "--trace-path=x"]);
         assert_eq!(option_key("-a30"), "-a");
         assert_eq!(option_key("-e signal=none"), "-e signal=");

@@ -411,6 +411,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     redirections: s.redirections.clone(),
                     strsize: m.strsize.unwrap_or(32),
                     follow: m.follow,
+                    verbose: m.verbose,
                     inject: m.inject.clone(),
                 });
                 mapped.insert(id, (t.name.clone(), k, s.clone(), m));

@@ -107,6 +107,9 @@ struct Pending {
     /// What the layer appends to the return value's text, read at the
     /// exit ([`vstrace_core::OsLayer::return_detail`]).
     ret_detail: Option<String>,
+    /// The return value is printed in hex
+    /// ([`vstrace_core::OsLayer::return_in_hex`]).
+    ret_hex: bool,
     /// What the call's failing hooks said (see [`hook_error`]).
     error: Option<String>,
     /// `-y`: the fds named (arguments at enter, the result at exit).
@@ -690,6 +693,7 @@ impl Tracker {
             changed: Vec::new(),
             ip: self.want_ip.then(|| self.user_ip(event)),
             ret_detail: None,
+            ret_hex: false,
             error,
             fds,
             ret_name: None,
@@ -829,6 +833,7 @@ impl Tracker {
                 self.os
                     .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
             }
+            p.ret_hex = self.os.return_in_hex(call, ret);
         }
         if let Some((child, how)) =
             self.os

@@ -105,6 +105,9 @@ impl Tracker {
         let (ret_text, errno) = match ret {
             Some(r) => {
                 let (mut t, e) = self.os.format_return(&p.info, r);
+                if p.ret_hex && e.is_none() && r > 0 {
+                    t = format!("{r:#x}");
+                }
                 if let Some(n) = &p.ret_name {
                     t.push_str(n);
                 }

@@ -360,6 +360,34 @@ fn linux_decode_seeds() -> Vec<Seed> {
     let a = 0x7fff_0000_0000u64;
     let x = LinuxAbi::X86_64;
     let crafted: Vec<Crafted> = vec![
+        // A seccomp filter program: sock_fprog {len, filter} and two
+        // instructions (a load, a return with SECCOMP_RET_ERRNO data).
+        (
+            "seccomp-filter",
+            "seccomp",
+            [1, 0, a, 0, 0, 0],
+            0,
+            vec![
+                (a, cat(&[&q(2), &q(a + 0x100)])),
+                (
+                    a + 0x100,
+                    vec![0x20, 0, 0, 0, 4, 0, 0, 0, 0x06, 0, 0, 0, 0x0d, 0, 0x05, 0],
+                ),
+            ],
+        ),
+        // process_vm_readv: a local iovec whose second element runs off
+        // the mapped memory, a remote one shown by address.
+        (
+            "process_vm_readv",
+            "process_vm_readv",
+            [1, a + 0xff0, 3, a + 0x200, 1, 0],
+            4,
+            vec![
+                (a + 0xff0, cat(&[&q(a + 0x300), &q(4)])),
+                (a + 0x200, cat(&[&q(a + 0x400), &q(8)])),
+                (a + 0x300, b"abcd".to_vec()),
+            ],
+        ),
         (
             "openat",
             "openat",

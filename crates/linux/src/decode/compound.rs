@@ -71,7 +71,7 @@ impl Ctx<'_, '_> {
     /// The smallest set size strace decodes for this call.
     pub(super) fn sigset_min(&self) -> u64 {
         match self.desc.name {
-            "rt_sigpending" | "rt_sigtimedwait" | "rt_sigtimedwait_time64" => 1,
+            "rt_sigpending" => 1,
             _ => self.ptr_size(),
         }
     }
@@ -80,10 +80,16 @@ impl Ctx<'_, '_> {
         if va == 0 {
             return Value::Null;
         }
-        // A 4-byte set (32-bit size argument) holds the first 32 signals.
-        if self.sigset_size().is_some_and(|n| n < 8) {
-            return match read::read_u32(self.mem, va) {
-                Ok(m) => fmt::sigset_v(m as u64),
+        // A set smaller than 8 bytes (a size argument of 1 to 7) holds
+        // the first signals only; the kernel reads just that many bytes,
+        // so no more are read here (the set may end a page).
+        if let Some(n) = self.sigset_size().filter(|n| (1..8).contains(n)) {
+            return match read::read_struct(self.mem, va, n as usize) {
+                Ok(b) => {
+                    let mut w = [0u8; 8];
+                    w[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+                    fmt::sigset_v(u64::from_le_bytes(w))
+                }
                 Err(_) => Value::ptr(va),
             };
         }
@@ -109,7 +115,13 @@ impl Ctx<'_, '_> {
 
     /// iovec array: data shown up to `strsize` per element, and in total
     /// up to `limit` bytes (the return value) for output vectors.
-    pub(super) fn iovec(&mut self, va: u64, count: u64, limit: Option<u64>) -> Value {
+    pub(super) fn iovec(
+        &mut self,
+        va: u64,
+        count: u64,
+        limit_bytes: Option<u64>,
+        addresses_only: bool,
+    ) -> Value {
         if va == 0 {
             return Value::Null;
         }
@@ -120,22 +132,40 @@ impl Ctx<'_, '_> {
                 more: false,
             };
         }
-        let shown = count.min(MAX_ELEMENTS as u64) as usize;
-        let raw = match read::read_struct(self.mem, va, shown * 2 * w as usize) {
-            Ok(r) => r,
-            Err(_) => return Value::ptr(va),
+        // strace's print_array: at most `-s` elements (all with `-v`),
+        // read one by one; an unreadable first element shows the
+        // array's address, a later one ends it with `... /* address */`.
+        let limit = if self.opts.verbose {
+            MAX_IOV_VERBOSE
+        } else {
+            self.opts.strsize as u64
         };
-        let word_at = |off: usize| -> u64 {
-            let mut b = [0u8; 8];
-            let n = w as usize;
-            b[..n].copy_from_slice(&raw[off..off + n]);
-            u64::from_le_bytes(b)
-        };
-        let mut left = limit;
-        let mut items = Vec::with_capacity(shown);
-        for k in 0..shown {
-            let base = word_at(k * 2 * w as usize);
-            let len = word_at(k * 2 * w as usize + w as usize);
+        let size = 2 * w;
+        let mut left = limit_bytes;
+        let failed = self.ret.is_some_and(|r| r < 0);
+        let mut items = Vec::new();
+        let mut more = false;
+        for k in 0..count {
+            if k >= limit {
+                more = true;
+                break;
+            }
+            let at = va.wrapping_add(k.wrapping_mul(size));
+            let Ok(raw) = read::read_struct(self.mem, at, size as usize) else {
+                if k == 0 {
+                    return Value::ptr(va);
+                }
+                items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(at))));
+                break;
+            };
+            let word_at = |off: usize| -> u64 {
+                let mut b = [0u8; 8];
+                let n = w as usize;
+                b[..n].copy_from_slice(&raw[off..off + n]);
+                u64::from_le_bytes(b)
+            };
+            let base = word_at(0);
+            let len = word_at(w as usize);
             let data_len = match left {
                 Some(l) => {
                     let d = len.min(l);
@@ -144,8 +174,7 @@ impl Ctx<'_, '_> {
                 }
                 None => len,
             };
-            let failed = self.ret.is_some_and(|r| r < 0);
-            let data = if failed {
+            let data = if failed || addresses_only {
                 Value::ptr(base)
             } else {
                 self.buffer(base, data_len)
@@ -157,10 +186,7 @@ impl Ctx<'_, '_> {
                     .done(),
             );
         }
-        Value::Array {
-            items,
-            more: count > shown as u64,
-        }
+        Value::Array { items, more }
     }
 
     /// A NULL-terminated array of string pointers (`argv`), as strace's

@@ -7,6 +7,7 @@ use super::Ctx;
 use crate::fmt;
 use crate::proto::{ArgType, LinuxAbi, SyscallDesc};
 use crate::xlat::{self, Radix, Table};
+use vstrace_core::Value;
 
 const O_CREAT: u64 = 0o100;
 const O_TMPFILE_BIT: u64 = 0o20000000;
@@ -56,6 +57,10 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
                 if matches!(raw[i] & 0xffff_ffff, 0 | 1 | 5 | 6 | 7 | 9 | 10) =>
             {
                 return i + 1;
+            }
+            // membarrier's cpu id only with MEMBARRIER_CMD_FLAG_CPU.
+            ArgType::Int if desc.name == "membarrier" && i == 2 && raw[1] & 1 == 0 => {
+                return i;
             }
             ArgType::RebootArg if raw[i.saturating_sub(1)] & 0xffff_ffff != 0xa1b2_c3d4 => {
                 return i;
@@ -229,6 +234,158 @@ fn prctl_nargs(option: u64, raw: &[u64; 6]) -> usize {
     }
 }
 
+/// A flag set as strace's `sprintflags_ex` with no default: the names,
+/// then the unknown bits in hex, `|`-joined; `None` for 0.
+fn aux_flags(abi: LinuxAbi, t: Table, v: u64) -> Option<String> {
+    if v == 0 {
+        return None;
+    }
+    let s = xlat::with_style(vstrace_core::ConstStyle::Abbrev, || {
+        fmt::xflags_v(abi, &[t], v, false, false).render()
+    });
+    // No name matched: strace shows no decoding.
+    (!s.starts_with("0x")).then_some(s)
+}
+
+/// What strace shows of prctl's successful return `ret` for `option`
+/// (`arg2`: its second argument): whether the number is in hex, and the
+/// text in parentheses after it (`0xff (SECBIT_NOROOT|...)`,
+/// `0 (SUID_DUMP_DISABLE)`). Flag decodings are left out with `-X raw`.
+pub(crate) fn prctl_return(abi: LinuxAbi, option: u64, ret: i64) -> (bool, Option<String>) {
+    use vstrace_core::ConstStyle;
+    let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
+    let raw = xlat::style() == ConstStyle::Raw;
+    let r = ret as u64;
+    let lookup = |t: Table| t.xlat().lookup(abi, r).map(str::to_string);
+    if is(&["PR_GET_DUMPABLE"]) {
+        return (false, lookup(Table::PrDumpable));
+    }
+    if is(&["PR_MCE_KILL_GET"]) {
+        return (false, lookup(Table::PrMceKillPolicy));
+    }
+    let flags = |t: Table| if raw { None } else { aux_flags(abi, t, r) };
+    if is(&["PR_GET_SECUREBITS", "PR_GET_FP_MODE"]) {
+        if ret == 0 {
+            return (false, None);
+        }
+        let t = if is(&["PR_GET_SECUREBITS"]) {
+            Table::Secbits
+        } else {
+            Table::PrFpMode
+        };
+        return (true, flags(t));
+    }
+    if is(&["PR_PAC_GET_ENABLED_KEYS"]) {
+        return (true, flags(Table::PrPacEnabledKeys));
+    }
+    if is(&[
+        "PR_SVE_SET_VL",
+        "PR_SVE_GET_VL",
+        "PR_SME_SET_VL",
+        "PR_SME_GET_VL",
+    ]) {
+        if ret == 0 {
+            return (false, None);
+        }
+        let t = if is(&["PR_SVE_SET_VL", "PR_SVE_GET_VL"]) {
+            Table::PrSveVlFlags
+        } else {
+            Table::PrSmeVlFlags
+        };
+        let detail = (!raw && r & !0xffff != 0)
+            .then(|| xlat::with_style(ConstStyle::Abbrev, || vector_length(abi, t, r)));
+        return (true, detail);
+    }
+    if is(&["PR_GET_TAGGED_ADDR_CTRL"]) {
+        let detail = (!raw).then(|| xlat::with_style(ConstStyle::Abbrev, || tagged_addr(abi, r)));
+        return (true, detail);
+    }
+    (false, None)
+}
+
+/// An I/O priority as strace's `IOPRIO_PRIO_VALUE(class, data)` (the
+/// class the top bits of the 32-bit value, the data the low 13). As an
+/// argument (`arg`): `-X raw` the signed number, `-X verbose` the number
+/// and the decoding in a comment; as a return value's decoding the
+/// macro form in both those styles, the class named as the style says.
+pub(crate) fn ioprio(abi: LinuxAbi, v: u64, arg: bool) -> String {
+    use vstrace_core::ConstStyle;
+    let v = v & 0xffff_ffff;
+    let style = xlat::style();
+    let number = (v as u32 as i32).to_string();
+    if arg && style == ConstStyle::Raw {
+        return number;
+    }
+    let class = xlat::xval(abi, Table::IoprioClass, v >> 13, Radix::Hex);
+    let text = format!("IOPRIO_PRIO_VALUE({class}, {})", v & 0x1fff);
+    if arg && style == ConstStyle::Verbose {
+        format!("{number} /* {text} */")
+    } else {
+        text
+    }
+}
+
+/// An SVE/SME vector length argument (`PR_SVE_SET_VL_ONEXEC|0xff`): the
+/// flag names, then the length in hex; the number alone with `-X raw`,
+/// the number and the decoding in a comment with `-X verbose` (when some
+/// flag bit is set).
+fn vector_length(abi: LinuxAbi, flags_table: Table, v: u64) -> String {
+    use vstrace_core::ConstStyle;
+    let style = xlat::style();
+    if style == ConstStyle::Raw {
+        return fmt::hex0(v);
+    }
+    let (len, flags) = (v & 0xffff, v & !0xffff);
+    let decoded = if flags == 0 {
+        fmt::hex0(len)
+    } else {
+        let names = xlat::with_style(ConstStyle::Abbrev, || {
+            fmt::xflags_v(abi, &[flags_table], flags, false, false).render()
+        });
+        format!("{names}|{}", fmt::hex0(len))
+    };
+    if flags != 0 && style == ConstStyle::Verbose {
+        format!("{} /* {decoded} */", fmt::hex0(v))
+    } else {
+        decoded
+    }
+}
+
+/// `PR_SET_TAGGED_ADDR_CTRL`'s argument: the enable bit, the MTE fault
+/// mode, the tag mask shifted, leftover bits (`PR_TAGGED_ADDR_ENABLE|
+/// PR_MTE_TCF_SYNC|0x1<<PR_MTE_TAG_SHIFT`); `-X raw` the number, `-X
+/// verbose` the number and the decoding in a comment.
+fn tagged_addr(abi: LinuxAbi, v: u64) -> String {
+    use vstrace_core::ConstStyle;
+    const TAG_SHIFT: u32 = 3;
+    const TAG_MASK: u64 = 0xffff << TAG_SHIFT;
+    let style = xlat::style();
+    if style == ConstStyle::Raw {
+        return fmt::hex0(v);
+    }
+    let decoded = xlat::with_style(ConstStyle::Abbrev, || {
+        let enabled = xlat::xval(abi, Table::PrTaggedAddrEnable, v & 1, Radix::Hex);
+        let tcf = xlat::xval(abi, Table::PrTaggedAddrMteTcf, v & 6, Radix::Hex);
+        let mut s = format!("{enabled}|{tcf}");
+        if v & TAG_MASK != 0 {
+            s.push_str(&format!(
+                "|{:#x}<<PR_MTE_TAG_SHIFT",
+                (v & TAG_MASK) >> TAG_SHIFT
+            ));
+        }
+        let rest = v & !(1 | 6 | TAG_MASK);
+        if rest != 0 {
+            s.push_str(&format!("|{rest:#x}"));
+        }
+        s
+    });
+    if style == ConstStyle::Verbose {
+        format!("{} /* {decoded} */", fmt::hex0(v))
+    } else {
+        decoded
+    }
+}
+
 impl Ctx<'_, '_> {
     /// `prctl`'s argument `k` (1-based after the option, 1..=4).
     pub(super) fn prctl_arg(&mut self, k: u8) -> String {
@@ -245,6 +402,17 @@ impl Ctx<'_, '_> {
         };
         let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
         let failed = self.ret.is_some_and(|r| (-4095..0).contains(&r));
+        if is(&["PR_SVE_SET_VL", "PR_SME_SET_VL"]) && k == 1 {
+            let t = if is(&["PR_SVE_SET_VL"]) {
+                Table::PrSveVlFlags
+            } else {
+                Table::PrSmeVlFlags
+            };
+            return vector_length(abi, t, v);
+        }
+        if is(&["PR_SET_TAGGED_ADDR_CTRL"]) && k == 1 {
+            return tagged_addr(abi, v);
+        }
         if is(&["PR_SET_NAME"]) && k == 1 {
             return self.string_n(v, 15);
         }
@@ -393,10 +561,27 @@ impl Ctx<'_, '_> {
                 return fmt::ptr(v);
             }
         }
+        // PR_SET_VMA_ANON_NAME: the range's start and length, then the
+        // name (a string).
+        if is(&["PR_SET_VMA"]) && self.raw[1] == 0 && k >= 2 {
+            return match k {
+                2 => fmt::ptr(v),
+                3 => v.to_string(),
+                _ => self.string(v, self.opts.strsize).render(),
+            };
+        }
         if k == 3 && is(&["PR_SCHED_CORE"]) {
+            // The pid type: the number in hex and the name in a comment
+            // whatever the style (-X raw: the number alone).
             let n = (v & 0xffff_ffff) as u32 as u64;
             let name = Table::PrSchedCorePidtypes.xlat().lookup(abi, n);
-            return format!("{} /* {} */", n, name.unwrap_or("PIDTYPE_???"));
+            return vstrace_core::Value::Const(vstrace_core::value::Const {
+                raw: i128::from(n),
+                base: vstrace_core::value::Base::Hex,
+                name: name.map(Into::into),
+                comment: Some(name.unwrap_or("PIDTYPE_???").into()),
+            })
+            .render();
         }
         if k == 4 && is(&["PR_SCHED_CORE"]) {
             return fmt::ptr(v);
@@ -425,9 +610,18 @@ impl Ctx<'_, '_> {
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{v:#x}"))
         };
+        // The timeout the kernel reads: a `struct timespec` of the ABI
+        // (`__kernel_timespec` for futex_time64).
+        let kind = if self.desc.name.ends_with("_time64") {
+            crate::structs::StructKind::Timespec64
+        } else {
+            crate::structs::StructKind::Timespec
+        };
         match (cmd, k) {
-            (FUTEX_LOCK_PI | FUTEX_LOCK_PI2, 1) => fmt::ptr(timeout),
-            (FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI, 2) => fmt::ptr(timeout),
+            (FUTEX_LOCK_PI | FUTEX_LOCK_PI2, 1)
+            | (FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI, 2) => {
+                crate::structs::decode(&mut self.struct_call(3), kind, timeout)
+            }
             (FUTEX_WAIT_BITSET, 3) => bitset(val3),
             (FUTEX_WAKE_BITSET, 2) => bitset(val3),
             (FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_CMP_REQUEUE_PI | FUTEX_WAKE_OP, 2) => {
@@ -538,6 +732,10 @@ impl Ctx<'_, '_> {
         // NGROUPS_MAX: a larger count is not a list the kernel accepts.
         if count > 65536 {
             return fmt::ptr(va);
+        }
+        // print_array: NULL before an empty list.
+        if va == 0 {
+            return "NULL".into();
         }
         if count == 0 {
             return "[]".into();
@@ -675,6 +873,45 @@ impl Ctx<'_, '_> {
 
     /// A NUL-terminated string of at most `max` bytes, `...` only when no
     /// NUL came within them (strace's `QUOTE_0_TERMINATED`).
+    /// `mount`'s argument `k` (2: type, 3: flags, 4: data) as strace's
+    /// decoder shapes it: the old `MS_MGC_VAL` magic in the upper half
+    /// named apart; the type's address with `MS_REMOUNT`, the type's and
+    /// the data's with the bind/move/propagation flags (the kernel
+    /// ignores them then).
+    pub(super) fn mount_arg(&mut self, k: u8) -> Value {
+        const MS_MGC_VAL: u64 = 0xc0ed_0000;
+        const MS_MGC_MSK: u64 = 0xffff_0000;
+        const MS_REMOUNT: u64 = 32;
+        // MS_BIND | MS_MOVE | MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED
+        const IGNORE_DATA: u64 = 4096 | 8192 | (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20);
+        let mut flags = self.raw[3];
+        let magic = flags & MS_MGC_MSK == MS_MGC_VAL;
+        if magic {
+            flags &= !MS_MGC_MSK;
+        }
+        let ignore_data = flags & MS_REMOUNT == 0 && flags & IGNORE_DATA != 0;
+        let ignore_type = flags & MS_REMOUNT != 0 || ignore_data;
+        let v = self.raw[k as usize];
+        match k {
+            2 if ignore_type => Value::ptr(v),
+            4 if ignore_data => Value::ptr(v),
+            2 | 4 => self.string(v, self.opts.strsize),
+            _ => {
+                let named = fmt::xflags_v(self.abi, &[Table::MountFlags], flags, true, true);
+                if !magic {
+                    return named;
+                }
+                let mut parts = vec![vstrace_core::value::Flag::Name("MS_MGC_VAL".into())];
+                if flags != 0 {
+                    if let Value::Flags(p) = named {
+                        parts.extend(p);
+                    }
+                }
+                Value::Flags(parts)
+            }
+        }
+    }
+
     pub(super) fn string_n(&mut self, va: u64, max: usize) -> String {
         if va == 0 {
             return "NULL".into();
@@ -1162,6 +1399,67 @@ mod tests {
         assert_eq!(
             line(X, "copy_file_range", &[1, 0x5000, 2, 0, 9, 0], -9, &mut m),
             "copy_file_range(1, [-5], 2, NULL, 9, 0) = -1 EBADF (Bad file descriptor)"
+        );
+    }
+
+    #[test]
+    fn shapes_of_the_conformance_fixes() {
+        let mut m = SparseVirt::new();
+        // prctl: vector lengths, tagged-address control, VMA names.
+        assert_eq!(
+            line(X, "prctl", &[50, 0x600ff, 0, 0, 0], -22, &mut m),
+            "prctl(PR_SVE_SET_VL, PR_SVE_SET_VL_ONEXEC|PR_SVE_VL_INHERIT|0xff) = -1 EINVAL (Invalid argument)"
+        );
+        assert_eq!(
+            line(X, "prctl", &[55, 0xd, 1, 2, 3], -22, &mut m),
+            "prctl(PR_SET_TAGGED_ADDR_CTRL, PR_TAGGED_ADDR_ENABLE|PR_MTE_TCF_ASYNC|0x1<<PR_MTE_TAG_SHIFT, 0x1, 0x2, 0x3) = -1 EINVAL (Invalid argument)"
+        );
+        m.map(0x1000, b"anon\0");
+        assert_eq!(
+            line(X, "prctl", &[0x53564d41, 0, 0x2000, 1, 0x1000], -22, &mut m),
+            "prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, 0x2000, 1, \"anon\") = -1 EINVAL (Invalid argument)"
+        );
+        // mount: the data as a string, the type's address on remount.
+        m.map(0x3000, b"src\0tgt\0ext4\0opts\0");
+        assert_eq!(
+            line(X, "mount", &[0x3000, 0x3004, 0x3008, 32, 0x300d], -2, &mut m),
+            "mount(\"src\", \"tgt\", 0x3008, MS_REMOUNT, \"opts\") = -1 ENOENT (No such file or directory)"
+        );
+        // xattr values: the trailing NUL left out, too long: the address.
+        m.map(0x4000, b"foo\0bar\0");
+        assert_eq!(
+            line(X, "fsetxattr", &[3, 0x3004, 0x4000, 8, 1], 0, &mut m),
+            "fsetxattr(3, \"tgt\", \"foo\\0bar\", 8, XATTR_CREATE) = 0"
+        );
+        assert_eq!(
+            line(X, "fsetxattr", &[3, 0x3004, 0x4000, 65537, 1], -7, &mut m),
+            "fsetxattr(3, \"tgt\", 0x4000, 65537, XATTR_CREATE) = -1 E2BIG (Argument list too long)"
+        );
+        // membarrier's cpu id only with MEMBARRIER_CMD_FLAG_CPU.
+        assert_eq!(
+            line(X, "membarrier", &[0, 0, 5], 0, &mut m),
+            "membarrier(MEMBARRIER_CMD_QUERY, 0) = 0"
+        );
+        // kcmp's indexes of a non-fd type in hex.
+        assert_eq!(
+            line(X, "kcmp", &[1, 2, 0xda7a_dead, 0xdec0ded3dec0ded4, 0], -1, &mut m),
+            "kcmp(1, 2, 0xda7adead /* KCMP_??? */, 0xdec0ded3dec0ded4, 0) = -1 EPERM (Operation not permitted)"
+        );
+    }
+
+    #[test]
+    fn prctl_returns_in_hex_with_their_names() {
+        let (hex, detail) = super::prctl_return(X, 27, 0x3);
+        assert!(hex);
+        assert_eq!(
+            detail.as_deref(),
+            Some("SECBIT_NOROOT|SECBIT_NOROOT_LOCKED")
+        );
+        // No name matched: no decoding.
+        assert_eq!(super::prctl_return(X, 27, 0x100), (true, None));
+        assert_eq!(
+            super::prctl_return(X, 3, 0),
+            (false, Some("SUID_DUMP_DISABLE".to_string()))
         );
     }
 }

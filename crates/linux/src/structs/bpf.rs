@@ -101,14 +101,50 @@ fn sock_k(abi: LinuxAbi, op: u16, k: u32) -> Option<String> {
             } else {
                 d.to_string()
             };
-            return Some(format!("{name}+{tail}"));
+            // -X raw: the offset's number; -X verbose: the number and
+            // its name in a comment.
+            let base = match xlat::style() {
+                vstrace_core::ConstStyle::Raw => format!("{off:#x}"),
+                vstrace_core::ConstStyle::Verbose => format!("{off:#x} /* {name} */"),
+                vstrace_core::ConstStyle::Abbrev => name.to_string(),
+            };
+            return Some(format!("{base}+{tail}"));
         }
     }
     None
 }
 
+/// Whose program a filter is: its `k` of a return names the seccomp
+/// action then.
+#[derive(Clone, Copy, PartialEq)]
+enum Flavour {
+    Socket,
+    Seccomp,
+}
+
+/// A seccomp filter's return value: the action (`SECCOMP_RET_ERRNO`),
+/// then its data in hex.
+fn seccomp_k(abi: LinuxAbi, op: u16, k: u32) -> Option<String> {
+    if op & 0x07 != BPF_RET {
+        return None;
+    }
+    let action = k & 0xffff_0000;
+    let data = k & !action;
+    let mut s = xlat::xval(abi, T::SeccompRetAction, action as u64, Radix::Hex);
+    if data != 0 {
+        s.push_str(&format!("|{data:#x}"));
+    }
+    Some(s)
+}
+
 /// One `struct sock_filter` (8 bytes).
+#[cfg(test)]
 fn insn(abi: LinuxAbi, b: &[u8]) -> String {
+    insn_of(abi, b, Flavour::Socket)
+}
+
+/// One instruction of a socket or seccomp filter.
+fn insn_of(abi: LinuxAbi, b: &[u8], flavour: Flavour) -> String {
     let f = Fields::new(b, 4);
     let op = f.u16(0) as u16;
     let (jt, jf, k) = (b[2], b[3], f.u32(4) as u32);
@@ -121,23 +157,74 @@ fn insn(abi: LinuxAbi, b: &[u8]) -> String {
             fmt::hex0(jf as u64)
         )
     } else {
-        let k = sock_k(abi, op, k).unwrap_or_else(|| fmt::hex0(k as u64));
+        let special = match flavour {
+            Flavour::Socket => sock_k(abi, op, k),
+            Flavour::Seccomp => seccomp_k(abi, op, k),
+        };
+        let k = special.unwrap_or_else(|| fmt::hex0(k as u64));
         format!("BPF_STMT({}, {k})", code(abi, op))
     }
 }
 
 /// `count` instructions at `v` (an address without `-v`).
 pub(super) fn filters(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
+    filters_of(c, v, count, Flavour::Socket)
+}
+
+/// `count` instructions of a `flavour` program at `v`.
+fn filters_of(c: &mut Call<'_, '_>, v: u64, count: u64, flavour: Flavour) -> String {
     if !c.opts.verbose {
         return fmt::ptr(v);
     }
     let abi = c.abi;
-    let s = c.array(v, count.min(MAX_INSNS), 8, |_, b| insn(abi, b));
+    let s = c.array(v, count.min(MAX_INSNS), 8, |_, b| insn_of(abi, b, flavour));
     super::more_follows(s, count > MAX_INSNS)
+}
+
+/// seccomp(2)'s third argument, by operation: the filter program
+/// (`SECCOMP_SET_MODE_FILTER`), `[SECCOMP_RET_...]`
+/// (`SECCOMP_GET_ACTION_AVAIL`), the notification sizes the kernel writes
+/// (`SECCOMP_GET_NOTIF_SIZES`, at a successful exit), else the address.
+pub(super) fn seccomp_args(c: &mut Call<'_, '_>, v: u64) -> String {
+    const SET_MODE_FILTER: u64 = 1;
+    const GET_ACTION_AVAIL: u64 = 2;
+    const GET_NOTIF_SIZES: u64 = 3;
+    let abi = c.abi;
+    match c.arg(0) & 0xffff_ffff {
+        SET_MODE_FILTER => fprog(c, v, Flavour::Seccomp),
+        GET_ACTION_AVAIL => match c.fetch(v, 4) {
+            Ok(b) => {
+                let act = Fields::new(&b, 4).u32(0);
+                format!(
+                    "[{}]",
+                    xlat::xval(abi, T::SeccompRetAction, act, Radix::Hex)
+                )
+            }
+            Err(s) => s,
+        },
+        GET_NOTIF_SIZES if c.ret.is_some() && !c.failed() => match c.fetch(v, 6) {
+            Ok(b) => {
+                let f = Fields::new(&b, 4);
+                format!(
+                    "{{seccomp_notif={}, seccomp_notif_resp={}, seccomp_data={}}}",
+                    f.u16(0),
+                    f.u16(2),
+                    f.u16(4)
+                )
+            }
+            Err(s) => s,
+        },
+        _ => fmt::ptr(v),
+    }
 }
 
 /// `struct sock_fprog`: `{len=N, filter=[...]}`.
 pub(super) fn sock_fprog(c: &mut Call<'_, '_>, v: u64) -> String {
+    fprog(c, v, Flavour::Socket)
+}
+
+/// A filter program of `flavour`.
+fn fprog(c: &mut Call<'_, '_>, v: u64, flavour: Flavour) -> String {
     let w = c.long_size();
     let b = match c.fetch(v, 2 * w) {
         Ok(b) => b,
@@ -145,7 +232,7 @@ pub(super) fn sock_fprog(c: &mut Call<'_, '_>, v: u64) -> String {
     };
     let f = Fields::new(&b, w);
     let len = f.u16(0);
-    let insns = filters(c, f.ulong(w), len);
+    let insns = filters_of(c, f.ulong(w), len, flavour);
     format!("{{len={len}, filter={insns}}}")
 }
 
@@ -176,5 +263,16 @@ mod tests {
         // BPF_STMT(BPF_LD|BPF_W|BPF_LEN, 0).
         let l = [0x80, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(insn(X, &l), "BPF_STMT(BPF_LD|BPF_W|BPF_LEN, 0)");
+        // A seccomp return names the action and keeps its data.
+        let e = [0x06, 0, 0, 0, 0x0d, 0, 0x05, 0];
+        assert_eq!(
+            insn_of(X, &e, Flavour::Seccomp),
+            "BPF_STMT(BPF_RET|BPF_K, SECCOMP_RET_ERRNO|0xd)"
+        );
+        let a = [0x06, 0, 0, 0, 0, 0, 0xff, 0x7f];
+        assert_eq!(
+            insn_of(X, &a, Flavour::Seccomp),
+            "BPF_STMT(BPF_RET|BPF_K, SECCOMP_RET_ALLOW)"
+        );
     }
 }

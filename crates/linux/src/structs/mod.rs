@@ -194,6 +194,9 @@ pub enum StructKind {
     SiginfoOut,
     /// `struct sigevent` (timer_create, mq_notify).
     Sigevent,
+    /// seccomp(2)'s third argument, by operation (a filter program, an
+    /// action, the notification sizes).
+    SeccompArgs,
     /// futex_waitv's `struct futex_waitv[]`, the count in this argument.
     FutexWaitv(u8),
 }
@@ -272,6 +275,7 @@ impl StructKind {
             ("siginfo", None) => K::Siginfo,
             ("siginfo_out", None) => K::SiginfoOut,
             ("sigevent", None) => K::Sigevent,
+            ("seccomp_args", None) => K::SeccompArgs,
             _ => return None,
         })
     }
@@ -564,6 +568,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::CapHeader | K::CapData => caps::decode(c, kind, v),
         K::IocbPtrs(_) | K::IocbHeader => aio::decode(c, kind, v),
         K::StackT | K::Siginfo | K::SiginfoOut | K::Sigevent => signal::decode(c, kind, v),
+        K::SeccompArgs => bpf::seccomp_args(c, v),
         K::FutexWaitv(n) => {
             let count = c.arg(n) & 0xffff_ffff;
             futex::waiters(c, v, count)
@@ -637,11 +642,50 @@ pub fn return_detail(
             poll::select_detail(&mut c, ret)
         }
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
+        "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, ret).1,
+        // The signal taken.
+        "rt_sigtimedwait" | "rt_sigtimedwait_time64" if ret > 0 => {
+            crate::consts::signal_name(ret as u64)
+        }
+        // MEMBARRIER_CMD_QUERY: the commands supported.
+        "membarrier" if c.arg(0) & 0xffff_ffff == 0 && ret > 0 => Some(
+            fmt::xflags_v(
+                abi,
+                &[crate::xlat::Table::MembarrierCmds],
+                ret as u64,
+                false,
+                false,
+            )
+            .render(),
+        ),
+        "ioprio_get" if crate::xlat::style() != vstrace_core::ConstStyle::Raw => {
+            Some(crate::decode::ioprio(abi, ret as u64, false))
+        }
         "adjtimex" => time::timex_state(&mut c, 0, ret),
         "sched_getscheduler" => resource::policy_name(ret),
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
         "ioctl" => ioctl_perf::return_detail(&c, ret),
         _ => None,
+    }
+}
+
+/// Whether strace prints the successful return `ret` of this call in hex
+/// (its `RVAL_HEX`: prctl's flag words, `0xff (SECBIT_...)`).
+pub fn return_in_hex(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64], ret: i64) -> bool {
+    let ret = match abi {
+        LinuxAbi::X86_64 => ret,
+        LinuxAbi::I386 => ret as u32 as i32 as i64,
+    };
+    if ret < 0 {
+        return false;
+    }
+    match desc.name {
+        "prctl" => {
+            let option = raw.first().copied().unwrap_or(0) & 0xffff_ffff;
+            crate::decode::prctl_return(abi, option, ret).0
+        }
+        "membarrier" => raw.first().copied().unwrap_or(0) & 0xffff_ffff == 0,
+        _ => false,
     }
 }
 

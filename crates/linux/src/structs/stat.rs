@@ -114,6 +114,30 @@ fn oct03(v: u64) -> String {
     format!("{s:0>3}")
 }
 
+/// A field strace prints by `-X` style: `num` with `-X raw`, `num` and
+/// the decoding in a comment with `-X verbose`, the decoding otherwise
+/// (the number alone when the decoding is the number: a mode without a
+/// known type).
+fn styled(num: String, decoded: String) -> String {
+    use vstrace_core::ConstStyle;
+    match crate::xlat::style() {
+        _ if decoded == num => num,
+        ConstStyle::Raw => num,
+        ConstStyle::Verbose => format!("{num} /* {decoded} */"),
+        ConstStyle::Abbrev => decoded,
+    }
+}
+
+/// [`symbolic_mode`] as the `-X` style shows it (raw: octal).
+fn styled_mode(mode: u64) -> String {
+    styled(oct03(mode), symbolic_mode(mode))
+}
+
+/// [`makedev`] as the `-X` style shows it (raw: the number in hex).
+fn styled_dev(dev: u64) -> String {
+    styled(hex0(dev), makedev(dev))
+}
+
 /// `makedev(0x1, 0x7)` from a kernel `dev_t` (the glibc encoding).
 pub(crate) fn makedev(dev: u64) -> String {
     let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
@@ -149,10 +173,10 @@ struct St {
 fn render(st: &St, verbose: bool) -> String {
     let mut p = Vec::new();
     if verbose {
-        p.push(format!("st_dev={}", makedev(st.dev)));
+        p.push(format!("st_dev={}", styled_dev(st.dev)));
         p.push(format!("st_ino={}", st.ino));
     }
-    p.push(format!("st_mode={}", symbolic_mode(st.mode)));
+    p.push(format!("st_mode={}", styled_mode(st.mode)));
     if verbose {
         p.push(format!("st_nlink={}", st.nlink));
         p.push(format!("st_uid={}", st.uid));
@@ -161,7 +185,7 @@ fn render(st: &St, verbose: bool) -> String {
         p.push(format!("st_blocks={}", st.blocks));
     }
     match st.mode & 0o170000 {
-        0o020000 | 0o060000 => p.push(format!("st_rdev={}", makedev(st.rdev))),
+        0o020000 | 0o060000 => p.push(format!("st_rdev={}", styled_dev(st.rdev))),
         _ => p.push(format!("st_size={}", st.size)),
     }
     if verbose {
@@ -350,7 +374,7 @@ fn statx(c: &mut Call<'_, '_>, v: u64) -> String {
         }
     }
     if has(0x1 | 0x2) {
-        p.push(format!("stx_mode={}", symbolic_mode(f.u16(28))));
+        p.push(format!("stx_mode={}", styled_mode(f.u16(28))));
     }
     if full && has(0x100) {
         p.push(format!("stx_ino={}", f.u64(32)));

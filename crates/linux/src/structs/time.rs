@@ -267,7 +267,13 @@ fn pair(c: &mut Call<'_, '_>, va: u64, w: Width, usec: bool) -> String {
             } else {
                 "UTIME_OMIT"
             };
-            parts.push(name.to_string());
+            // -X raw prints the structure, -X verbose the structure and
+            // the name in a comment.
+            parts.push(match crate::xlat::style() {
+                vstrace_core::ConstStyle::Raw => text,
+                vstrace_core::ConstStyle::Verbose => format!("{text} /* {name} */"),
+                vstrace_core::ConstStyle::Abbrev => name.to_string(),
+            });
         } else {
             parts.push(with_date(text, sec, frac, if usec { 6 } else { 9 }));
         }

@@ -2213,6 +2213,44 @@ static PR_TAGGED_ADDR_ENABLE: Xlat = Xlat {
     i386: PR_TAGGED_ADDR_ENABLE_X86_64,
 };
 
+/// strace's `pr_tagged_addr_mte_tcf` on x86_64.
+pub(crate) const PR_TAGGED_ADDR_MTE_TCF_X86_64: &[(u64, &str)] = &[
+    (0x0, "PR_MTE_TCF_NONE"),
+    (0x2, "PR_MTE_TCF_SYNC"),
+    (0x4, "PR_MTE_TCF_ASYNC"),
+    (0x6, "PR_MTE_TCF_MASK"),
+];
+static PR_TAGGED_ADDR_MTE_TCF: Xlat = Xlat {
+    name: "pr_tagged_addr_mte_tcf",
+    dflt: "PR_MTE_TCF_???",
+    x86_64: PR_TAGGED_ADDR_MTE_TCF_X86_64,
+    i386: PR_TAGGED_ADDR_MTE_TCF_X86_64,
+};
+
+/// strace's `pr_sve_vl_flags` on x86_64.
+pub(crate) const PR_SVE_VL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x40000, "PR_SVE_SET_VL_ONEXEC"),
+    (0x20000, "PR_SVE_VL_INHERIT"),
+];
+static PR_SVE_VL_FLAGS: Xlat = Xlat {
+    name: "pr_sve_vl_flags",
+    dflt: "PR_SVE_???",
+    x86_64: PR_SVE_VL_FLAGS_X86_64,
+    i386: PR_SVE_VL_FLAGS_X86_64,
+};
+
+/// strace's `pr_sme_vl_flags` on x86_64.
+pub(crate) const PR_SME_VL_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x40000, "PR_SME_SET_VL_ONEXEC"),
+    (0x20000, "PR_SME_VL_INHERIT"),
+];
+static PR_SME_VL_FLAGS: Xlat = Xlat {
+    name: "pr_sme_vl_flags",
+    dflt: "PR_SME_???",
+    x86_64: PR_SME_VL_FLAGS_X86_64,
+    i386: PR_SME_VL_FLAGS_X86_64,
+};
+
 /// strace's `pr_tsc` on x86_64.
 pub(crate) const PR_TSC_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_TSC_ENABLE"),
@@ -2540,6 +2578,24 @@ static SECCOMP_MODE: Xlat = Xlat {
     dflt: "SECCOMP_MODE_???",
     x86_64: SECCOMP_MODE_X86_64,
     i386: SECCOMP_MODE_X86_64,
+};
+
+/// strace's `seccomp_ret_action` on x86_64.
+pub(crate) const SECCOMP_RET_ACTION_X86_64: &[(u64, &str)] = &[
+    (0x80000000, "SECCOMP_RET_KILL_PROCESS"),
+    (0x0, "SECCOMP_RET_KILL_THREAD"),
+    (0x30000, "SECCOMP_RET_TRAP"),
+    (0x50000, "SECCOMP_RET_ERRNO"),
+    (0x7fc00000, "SECCOMP_RET_USER_NOTIF"),
+    (0x7ff00000, "SECCOMP_RET_TRACE"),
+    (0x7ffc0000, "SECCOMP_RET_LOG"),
+    (0x7fff0000, "SECCOMP_RET_ALLOW"),
+];
+static SECCOMP_RET_ACTION: Xlat = Xlat {
+    name: "seccomp_ret_action",
+    dflt: "SECCOMP_RET_???",
+    x86_64: SECCOMP_RET_ACTION_X86_64,
+    i386: SECCOMP_RET_ACTION_X86_64,
 };
 
 /// strace's `seccomp_ops` on x86_64.
@@ -3523,7 +3579,6 @@ static USAGEWHO: Xlat = Xlat {
 /// strace's `wait4_options` on x86_64.
 pub(crate) const WAIT4_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "WNOHANG"),
-    (0x2, "WUNTRACED"),
     (0x4, "WEXITED"),
     (0x2, "WSTOPPED"),
     (0x8, "WCONTINUED"),
@@ -7692,6 +7747,12 @@ pub enum Table {
     PrSudCmds,
     /// strace's `pr_tagged_addr_enable` table.
     PrTaggedAddrEnable,
+    /// strace's `pr_tagged_addr_mte_tcf` table.
+    PrTaggedAddrMteTcf,
+    /// strace's `pr_sve_vl_flags` table.
+    PrSveVlFlags,
+    /// strace's `pr_sme_vl_flags` table.
+    PrSmeVlFlags,
     /// strace's `pr_tsc` table.
     PrTsc,
     /// strace's `pr_unalign_flags` table.
@@ -7722,6 +7783,8 @@ pub enum Table {
     SeccompFilterFlags,
     /// strace's `seccomp_mode` table.
     SeccompMode,
+    /// strace's `seccomp_ret_action` table.
+    SeccompRetAction,
     /// strace's `seccomp_ops` table.
     SeccompOps,
     /// strace's `secbits` table.
@@ -8134,7 +8197,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 337] = [
+    pub const ALL: [Table; 341] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -8253,6 +8316,9 @@ impl Table {
         Table::PrSpecSetStoreBypassFlags,
         Table::PrSudCmds,
         Table::PrTaggedAddrEnable,
+        Table::PrTaggedAddrMteTcf,
+        Table::PrSveVlFlags,
+        Table::PrSmeVlFlags,
         Table::PrTsc,
         Table::PrUnalignFlags,
         Table::PrctlOptions,
@@ -8268,6 +8334,7 @@ impl Table {
         Table::Schedulers,
         Table::SeccompFilterFlags,
         Table::SeccompMode,
+        Table::SeccompRetAction,
         Table::SeccompOps,
         Table::Secbits,
         Table::SemctlFlags,
@@ -8595,6 +8662,9 @@ impl Table {
             Table::PrSpecSetStoreBypassFlags => &PR_SPEC_SET_STORE_BYPASS_FLAGS,
             Table::PrSudCmds => &PR_SUD_CMDS,
             Table::PrTaggedAddrEnable => &PR_TAGGED_ADDR_ENABLE,
+            Table::PrTaggedAddrMteTcf => &PR_TAGGED_ADDR_MTE_TCF,
+            Table::PrSveVlFlags => &PR_SVE_VL_FLAGS,
+            Table::PrSmeVlFlags => &PR_SME_VL_FLAGS,
             Table::PrTsc => &PR_TSC,
             Table::PrUnalignFlags => &PR_UNALIGN_FLAGS,
             Table::PrctlOptions => &PRCTL_OPTIONS,
@@ -8610,6 +8680,7 @@ impl Table {
             Table::Schedulers => &SCHEDULERS,
             Table::SeccompFilterFlags => &SECCOMP_FILTER_FLAGS,
             Table::SeccompMode => &SECCOMP_MODE,
+            Table::SeccompRetAction => &SECCOMP_RET_ACTION,
             Table::SeccompOps => &SECCOMP_OPS,
             Table::Secbits => &SECBITS,
             Table::SemctlFlags => &SEMCTL_FLAGS,
@@ -8938,6 +9009,9 @@ impl Table {
             "pr_spec_set_store_bypass_flags" => Table::PrSpecSetStoreBypassFlags,
             "pr_sud_cmds" => Table::PrSudCmds,
             "pr_tagged_addr_enable" => Table::PrTaggedAddrEnable,
+            "pr_tagged_addr_mte_tcf" => Table::PrTaggedAddrMteTcf,
+            "pr_sve_vl_flags" => Table::PrSveVlFlags,
+            "pr_sme_vl_flags" => Table::PrSmeVlFlags,
             "pr_tsc" => Table::PrTsc,
             "pr_unalign_flags" => Table::PrUnalignFlags,
             "prctl_options" => Table::PrctlOptions,
@@ -8953,6 +9027,7 @@ impl Table {
             "schedulers" => Table::Schedulers,
             "seccomp_filter_flags" => Table::SeccompFilterFlags,
             "seccomp_mode" => Table::SeccompMode,
+            "seccomp_ret_action" => Table::SeccompRetAction,
             "seccomp_ops" => Table::SeccompOps,
             "secbits" => Table::Secbits,
             "semctl_flags" => Table::SemctlFlags,
