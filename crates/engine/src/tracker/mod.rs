@@ -8,6 +8,7 @@
 //! preemption and migration between vCPUs without any OS profile.
 
 mod attrib;
+mod build;
 pub mod early;
 mod fast;
 mod fork;
@@ -253,87 +254,6 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(
-        cfg: &EngineConfig,
-        os: Box<dyn OsLayer>,
-        hooks: Hooks,
-    ) -> Result<Tracker, EngineError> {
-        let trace = match &cfg.trace {
-            Some(t) => SyscallSet::parse(t, os.as_ref())?,
-            None => SyscallSet::all(),
-        };
-        let set = |s: &Option<String>| {
-            s.as_deref()
-                .map(|s| SyscallSet::parse(s, os.as_ref()))
-                .transpose()
-        };
-        let (abbrev, decoded) = (set(&cfg.display.abbrev)?, set(&cfg.display.decoded)?);
-        let injects = cfg
-            .inject
-            .iter()
-            .map(|s| InjectRule::parse(s, os.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let rewrites = cfg
-            .rewrite_path
-            .iter()
-            .map(|s| PathRewrite::parse(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let os_kind = os.os();
-        let scope = cfg.follow_exec.as_ref().map(|a| Scope {
-            root_arg: a.clone(),
-            spaces: Default::default(),
-            owners: Default::default(),
-            procs: Default::default(),
-            by_process: cfg.pair_by_thread,
-        });
-        let has_hooks = !hooks.is_empty();
-        let has_injects = !injects.is_empty();
-        Ok(Tracker {
-            pids: RwLock::new(cfg.pids.iter().copied().collect()),
-            comms: cfg.comms.clone(),
-            by_proc: !cfg.pids.is_empty() || !cfg.comms.is_empty(),
-            follow_forks: cfg.follow_forks,
-            pair_by_thread: cfg.pair_by_thread,
-            scope: scope.map(RwLock::new),
-            forks: Default::default(),
-            os,
-            os_kind,
-            hooks: Mutex::new(hooks),
-            has_hooks,
-            trace,
-            injects: Mutex::new(injects),
-            has_injects,
-            rewrites,
-            opts: DecodeOptions {
-                strsize: cfg.strsize,
-                verbose: cfg.display.verbose,
-                strings_in_hex: cfg.display.strings_in_hex,
-                const_style: cfg.display.const_style,
-                structs: true,
-            },
-            abbrev,
-            decoded,
-            names: cfg.names,
-            trace_fds: cfg.trace_fds.clone(),
-            trace_paths: cfg.trace_paths.clone(),
-            callers: cfg.caller,
-            record_names: cfg.record.is_some() && !cfg.summary,
-            stacks: cfg.stack_trace,
-            pending: Default::default(),
-            order: AtomicU64::new(0),
-            extra: Default::default(),
-            has_extra: AtomicBool::new(false),
-            want_ip: cfg.display.instruction_pointer,
-            dump_writes: cfg.display.dump_writes.clone(),
-            dump_reads: cfg.display.dump_reads.clone(),
-            stats: Stats::default(),
-            summary: cfg.summary,
-            early: Default::default(),
-            attrib: Default::default(),
-        }
-        .with_early_out())
-    }
-
     /// Whether an exit event can still matter: a call is in flight, or a
     /// fork's child has not made its first return yet. When not, a source
     /// that pays for every trap (the gdb stub) may stop trapping exits.
