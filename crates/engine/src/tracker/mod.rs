@@ -374,7 +374,11 @@ impl Tracker {
         let in_scope = !root_exec && !pre_scope;
         let mut early_proc = None;
         if in_scope && self.scope_by_process() {
-            let wanted = self.trace.contains_call(&info.name, info.abi) || info.exec || info.fork;
+            // A process's end and lifecycle calls make events whatever
+            // the filter shows: they need the check as much as shown calls.
+            let wanted = self.trace.contains_call(&info.name, info.abi)
+                || info.ends_process
+                || self.lifecycle(&info);
             if wanted {
                 early_proc = self.who(event, cpu.mem());
                 // The steady state changes nothing: checked under the
