@@ -276,9 +276,9 @@ cargo_build() {
         exit 1
     }
 }
-if [ ! -x target/release/vstrace ] || [ ! -f target/release/libvstrace_plugin.so ]; then
-    cargo_build -p vstrace-cli -p vstrace-plugin
-fi
+# Always (a no-op when up to date): the plugin decodes and records live,
+# so a stale plugin would show the old decoders in every replay.
+cargo_build -p vstrace-cli -p vstrace-plugin
 cargo_build -p vstrace-cli --example strace_conformance
 out="$ROOT/target/conformance"
 [ "$arch" = x86_64 ] || out="$ROOT/target/conformance-$arch"
