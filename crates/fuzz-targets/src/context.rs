@@ -113,6 +113,7 @@ pub fn linux_context(data: &[u8]) {
     let all = files::FdDetail {
         socket: true,
         dev: true,
+        details_only: flags & 2 != 0,
     };
     let _ = files::fd_name(&mut mem, &prof, task, fd, all);
     let _ = files::cwd(&mut mem, &prof, task);

@@ -35,6 +35,10 @@ pub struct FdDetail {
     pub socket: bool,
     /// Device numbers of device files (`/dev/null<char 1:3>`).
     pub dev: bool,
+    /// Only the details asked for, no plain name (strace's
+    /// `--decode-fds=` without `path`: a socket without its details, a
+    /// pipe, a regular file get no name at all).
+    pub details_only: bool,
 }
 
 /// A kernel pointer checked against the profile's kernel range.
@@ -147,17 +151,21 @@ pub fn file_name(
                     return Some(s);
                 }
             }
-            Some(format!("socket:[{ino}]"))
+            (!detail.details_only).then(|| format!("socket:[{ino}]"))
         }
-        "pipefs" => Some(format!("pipe:[{}]", ino(mem)?)),
-        "anon_inodefs" => Some(format!("anon_inode:{}", dentry_name(mem, prof, l, dentry)?)),
+        _ if detail.details_only && !detail.dev => None,
+        "pipefs" if !detail.details_only => Some(format!("pipe:[{}]", ino(mem)?)),
+        "anon_inodefs" if !detail.details_only => {
+            Some(format!("anon_inode:{}", dentry_name(mem, prof, l, dentry)?))
+        }
+        "pipefs" | "anon_inodefs" => None,
         _ => {
             let path = dentry_path(mem, prof, l, task, mnt, dentry)?;
             match (detail.dev, inode) {
-                (true, Some(i)) => Some(match dev_suffix(mem, l, i) {
-                    Some(dev) => format!("{path}{DEV_MARK}{dev}"),
-                    None => path,
-                }),
+                (true, Some(i)) => match dev_suffix(mem, l, i) {
+                    Some(dev) => Some(format!("{path}{DEV_MARK}{dev}")),
+                    None => (!detail.details_only).then_some(path),
+                },
                 _ => Some(path),
             }
         }
@@ -646,6 +654,33 @@ mod tests {
         assert_eq!(
             angle_brackets("/dev/null\0<char 1:3>"),
             "</dev/null<char 1:3>>"
+        );
+    }
+
+    /// strace's `--decode-fds=socket` (or `dev`) without `path`: files
+    /// and pipes that have none of the details asked for get no name.
+    #[test]
+    fn details_only_names_nothing_without_the_detail() {
+        let (mut w, p, task) = world();
+        let m = &mut w.mem;
+        for (socket, dev) in [(true, false), (false, true), (true, true)] {
+            let d = FdDetail {
+                socket,
+                dev,
+                details_only: true,
+            };
+            for fd in [3, 4, 5] {
+                assert_eq!(fd_name(m, &p, task, fd, d), None, "fd {fd} {d:?}");
+            }
+        }
+        let with_path = FdDetail {
+            socket: true,
+            dev: true,
+            details_only: false,
+        };
+        assert_eq!(
+            fd_name(m, &p, task, 5, with_path).as_deref(),
+            Some("pipe:[1234]")
         );
     }
 

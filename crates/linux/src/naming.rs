@@ -16,6 +16,8 @@ fn detail(names: &NameOptions) -> FdDetail {
     FdDetail {
         socket: names.fd_socket,
         dev: names.fd_dev,
+        // strace prints the plain name only when `path` is asked for.
+        details_only: !names.fd_path,
     }
 }
 
