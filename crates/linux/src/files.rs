@@ -153,12 +153,12 @@ pub fn file_name(
             }
             (!detail.details_only).then(|| format!("socket:[{ino}]"))
         }
+        // Pipes and anonymous inodes have no socket or device detail.
+        "pipefs" | "anon_inodefs" if detail.details_only => None,
+        "pipefs" => Some(format!("pipe:[{}]", ino(mem)?)),
+        "anon_inodefs" => Some(format!("anon_inode:{}", dentry_name(mem, prof, l, dentry)?)),
+        // Only a device can have the one detail left: no path walk.
         _ if detail.details_only && !detail.dev => None,
-        "pipefs" if !detail.details_only => Some(format!("pipe:[{}]", ino(mem)?)),
-        "anon_inodefs" if !detail.details_only => {
-            Some(format!("anon_inode:{}", dentry_name(mem, prof, l, dentry)?))
-        }
-        "pipefs" | "anon_inodefs" => None,
         _ => {
             let path = dentry_path(mem, prof, l, task, mnt, dentry)?;
             match (detail.dev, inode) {
