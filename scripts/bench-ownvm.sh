@@ -81,7 +81,7 @@ user_variant() { # none|dormant|eager|attached: a user's own command line
     rm -f "$sock" "$work/stdout"
     local args=(-kernel "$KERNEL" -initrd "$CPIO"
         -append "console=ttyS0 quiet panic=-1 8250.nr_uarts=4 rdinit=/init"
-        -m 512M -cpu max,la57=off -display none -monitor none -no-reboot -accel tcg
+        -m 512M -cpu max,la57=off -display none -monitor none -no-reboot -accel tcg -nic none
         -serial "file:$work/console" -serial "file:$work/stdout"
         -serial "file:$work/stderr" -serial "file:$work/control")
     case $1 in
