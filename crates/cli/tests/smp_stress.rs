@@ -116,6 +116,20 @@ fn check(smp: u32, base: u32) {
             );
         }
     }
+    // Several vCPUs, one time order: a call's record is written when it
+    // returns, and the writer merges the vCPUs' records by that time.
+    let returns: Vec<u64> = recs
+        .iter()
+        .filter(|r| r["state"] == "complete")
+        .map(|r| r["ts_exit_ns"].as_u64().unwrap())
+        .collect();
+    if let Some(w) = returns.windows(2).position(|w| w[0] > w[1]) {
+        panic!(
+            "records out of time order: a return at {} ns written before one at {} ns",
+            returns[w],
+            returns[w + 1]
+        );
+    }
     let total: u64 = want.values().flat_map(|c| c.values()).sum();
     assert!(total > 4 * base as u64, "the workers made {total} calls");
     assert!(

@@ -412,23 +412,44 @@ impl Engine {
     /// Handles one trap. Called on the vCPU thread that trapped; `cpu` is
     /// valid only during the call.
     pub fn on_event(&self, event: &Event, cpu: &mut dyn Cpu) {
-        let now = self.start.elapsed().as_nanos() as u64;
-        self.on_event_at(event, cpu, now);
+        self.handle(event, cpu, None);
     }
 
     /// Handles one trap at engine time `now` (ns since the engine
     /// started): replay passes the recorded time. May run on several
     /// threads at once (see the crate doc).
     pub fn on_event_at(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) {
+        self.handle(event, cpu, Some(now));
+    }
+
+    /// Handles one trap at `at`, or at the time it is handled. With the
+    /// writer thread the event is stamped by the writer, which orders the
+    /// records of several vCPUs by that stamp (see [`writer`]); when
+    /// events take turns (the exclusive tracker), the stamp is taken in
+    /// their turn, so that turn order and time order agree.
+    fn handle(&self, event: &Event, cpu: &mut dyn Cpu, at: Option<u64>) {
+        let vcpu = event.vcpu;
+        let stamp = |out: &Output| match (out, at) {
+            (Output::Background(w), Some(now)) => {
+                w.begin_at(vcpu, now);
+                now
+            }
+            (Output::Background(w), None) => w.begin(vcpu),
+            (Output::Inline(_), Some(now)) => now,
+            (Output::Inline(_), None) => self.start.elapsed().as_nanos() as u64,
+        };
         let m = match &self.tracker {
             TrackerCell::Shared(t) => {
+                let now = stamp(&self.out);
                 let rec = t.on_event(event, cpu, now);
-                self.emit_all(t, event.vcpu, rec);
+                self.emit_all(t, vcpu, now, rec);
+                self.end(vcpu);
                 return;
             }
             TrackerCell::Exclusive(m) => m,
         };
         let mut t = lock(m);
+        let now = stamp(&self.out);
         let mut recorder = lock(&self.recorder);
         let rec = match recorder.as_mut().filter(|r| r.active()) {
             Some(r) => {
@@ -442,27 +463,37 @@ impl Engine {
             None => t.on_event_exclusive(event, cpu, now),
         };
         drop(recorder);
-        self.emit_all(&t, event.vcpu, rec);
+        self.emit_all(&t, vcpu, now, rec);
+        self.end(vcpu);
+    }
+
+    /// Marks `vcpu` idle for the writer thread, if there is one: the
+    /// records of its event are all pushed.
+    fn end(&self, vcpu: u32) {
+        if let Output::Background(w) = &self.out {
+            w.end(vcpu);
+        }
     }
 
     /// Writes the event's record `rec`, then the others it led to
-    /// (`vcpu`: the thread's, which picks its output buffer).
-    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, rec: Option<Record>) {
+    /// (`vcpu`: the thread's, which picks its output buffer; `now`: the
+    /// event's stamp, which orders the records of several vCPUs).
+    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, rec: Option<Record>) {
         if let Some(rec) = rec {
-            self.emit(vcpu, rec);
+            self.emit(vcpu, now, rec);
         }
         if t.has_extra() {
             for rec in t.take_extra() {
-                self.emit(vcpu, rec);
+                self.emit(vcpu, now, rec);
             }
         }
     }
 
     /// Writes `rec`, in place or through the writer thread.
-    fn emit(&self, vcpu: u32, rec: Record) {
+    fn emit(&self, vcpu: u32, now: u64, rec: Record) {
         match &self.out {
             Output::Inline(s) => lock(s).write(rec),
-            Output::Background(w) => w.push(vcpu, rec),
+            Output::Background(w) => w.push(vcpu, now, rec),
         }
     }
 
@@ -478,7 +509,7 @@ impl Engine {
         self.out = match out {
             Output::Inline(sink) => {
                 let sink = sink.into_inner().unwrap_or_else(|p| p.into_inner());
-                match writer::Writer::start(*sink) {
+                match writer::Writer::start(*sink, self.start) {
                     Ok(w) => Output::Background(Box::new(w)),
                     Err(sink) => Output::Inline(Mutex::new(sink)),
                 }
@@ -537,7 +568,8 @@ impl Engine {
         }
         let unfinished = self.tracker.with(|t| t.drain_unfinished(now));
         for rec in unfinished {
-            self.emit(0, rec);
+            // After every event: last in time order too.
+            self.emit(0, now, rec);
         }
         let (written, errors) = match &self.out {
             Output::Inline(s) => {

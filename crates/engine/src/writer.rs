@@ -1,27 +1,37 @@
 //! Output off the event threads: each vCPU puts its records into a
-//! buffer of its own (a stripe, by vCPU number), stamped with a number
-//! from one counter taken as it pushes, and one writer thread takes the
-//! buffers, merges them in that order and renders ([`Sink::write`]:
-//! text, JSON or the summary) and writes them. A vCPU thread pays for a
-//! push under its own stripe's lock instead of the rendering and the
-//! `write(2)`, and vCPUs pushing at once do not wait for each other.
+//! buffer of its own (a stripe, by vCPU number) and one writer thread
+//! takes the buffers, merges them in time order and renders
+//! ([`Sink::write`]: text, JSON or the summary) and writes them. A vCPU
+//! thread pays for a push under its own stripe's lock instead of the
+//! rendering and the `write(2)`, and vCPUs pushing at once do not wait
+//! for each other.
 //!
-//! The numbers give one total order, the order records were pushed in:
-//! for one pushing thread that is the order it pushed, so the output is
-//! byte-identical to writing in place; for several, records come out in
-//! the order their events were handled. A number is taken under its
-//! stripe's lock, so a number missing from a merge belongs to a push
-//! still in progress on another stripe: the records after it wait for
-//! the next round. The writer looks at the stripes every millisecond
-//! (and at once when one fills), so output still reaches the sink's
-//! 50 ms background flush ([`crate::flush`]) promptly; a full stripe
-//! makes its pushing thread wait, bounding memory.
+//! Time order: an event is stamped by [`Writer::begin`], which also
+//! marks its stripe busy since that time, and its records are pushed
+//! with that stamp as their key; [`Writer::end`] marks the stripe idle.
+//! The writer writes a record only when its key is below the watermark:
+//! the smallest stamp of the events still being handled, or its own
+//! clock when none is. It reads its clock before the busy marks, and a
+//! vCPU marks itself busy before it reads the clock, so an event the
+//! writer saw as idle gets a stamp at or after the watermark: nothing
+//! written later can have an earlier key. Records of one key keep the
+//! order they were pushed in (a number from one counter), so one
+//! pushing thread's output is byte-identical to writing in place. With
+//! more vCPUs than stripes, vCPUs share a stripe and the order among
+//! them is the order they pushed in, not time.
+//!
+//! The writer looks at the stripes every millisecond (and at once when
+//! one fills), so output still reaches the sink's 50 ms background
+//! flush ([`crate::flush`]) promptly; a full stripe makes its pushing
+//! thread wait, bounding memory. The stripe holding the watermark can
+//! always be written (its queued records are older than the event it
+//! handles), so a waiting pusher never waits for ever.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::record::Record;
 use crate::sink::Sink;
@@ -32,18 +42,38 @@ const WAKE_AT: usize = 256;
 const MAX_QUEUED: usize = 1 << 14;
 /// How often the writer looks at the stripes when not woken.
 const POLL: Duration = Duration::from_millis(1);
-/// Stripes: vCPUs beyond this share them (still correct, only slower).
-const STRIPES: usize = 16;
+/// Stripes: vCPUs beyond this share them (still correct, but ordered
+/// among themselves by push, not by time).
+const STRIPES: usize = 64;
+/// The busy mark of a stripe whose vCPU handles no event.
+const IDLE: u64 = u64::MAX;
 
 /// One vCPU's buffer, alone on its cache lines.
-#[derive(Default)]
 #[repr(align(128))]
 struct Stripe {
-    records: Mutex<Vec<(u64, Record)>>,
+    records: Mutex<Vec<Queued>>,
+    /// The stamp of the event its vCPU is handling ([`IDLE`] if none;
+    /// 0 while the stamp is being read).
+    busy: AtomicU64,
 }
+
+impl Default for Stripe {
+    fn default() -> Self {
+        Stripe {
+            records: Mutex::default(),
+            busy: AtomicU64::new(IDLE),
+        }
+    }
+}
+
+/// A queued record: its time key (the stamp of the event that made it),
+/// its push number and the record.
+type Queued = (u64, u64, Record);
 
 struct Shared {
     stripes: Box<[Stripe]>,
+    /// The clock stamps are read from (the engine's start).
+    start: Instant,
     /// The next record's number.
     seq: AtomicU64,
     /// Set by [`Writer::finish`]: write what is queued, then stop.
@@ -58,10 +88,11 @@ struct Shared {
     wake: Condvar,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
+impl Shared {
+    fn new(start: Instant) -> Self {
         Shared {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            start,
             seq: AtomicU64::new(0),
             done: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
@@ -86,10 +117,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread that writes to `sink`; gives the sink back when
-    /// the thread cannot be started.
-    pub fn start(sink: Sink) -> Result<Writer, Box<Sink>> {
-        let shared = Arc::new(Shared::default());
+    /// Starts the thread that writes to `sink`, with stamps read as the
+    /// time since `start`; gives the sink back when the thread cannot be
+    /// started.
+    pub fn start(sink: Sink, start: Instant) -> Result<Writer, Box<Sink>> {
+        let shared = Arc::new(Shared::new(start));
         let theirs = Arc::clone(&shared);
         // The sink moves into the thread through a slot, so that it can be
         // taken back if the thread does not start.
@@ -111,10 +143,39 @@ impl Writer {
         }
     }
 
-    /// Queues `rec`, pushed by vCPU `vcpu` (any number: it picks the
-    /// stripe), after every record pushed before it.
-    pub fn push(&self, vcpu: u32, rec: Record) {
-        let stripe = &self.shared.stripes[vcpu as usize % STRIPES];
+    /// Marks vCPU `vcpu` busy with an event and gives the event's stamp
+    /// (ns since the start). Every [`Writer::begin`] is followed by an
+    /// [`Writer::end`] on the same thread.
+    pub fn begin(&self, vcpu: u32) -> u64 {
+        let busy = &self.stripe(vcpu).busy;
+        // Busy before the clock is read (see the module doc).
+        busy.store(0, Ordering::SeqCst);
+        let now = self.shared.start.elapsed().as_nanos() as u64;
+        busy.store(now, Ordering::SeqCst);
+        now
+    }
+
+    /// Marks vCPU `vcpu` busy with an event of stamp `now` given by the
+    /// caller (which must not be earlier than any stamp [`Writer::begin`]
+    /// gave before).
+    pub fn begin_at(&self, vcpu: u32, now: u64) {
+        self.stripe(vcpu).busy.store(now, Ordering::SeqCst);
+    }
+
+    /// Marks vCPU `vcpu` idle: its event's records are all pushed.
+    pub fn end(&self, vcpu: u32) {
+        self.stripe(vcpu).busy.store(IDLE, Ordering::SeqCst);
+    }
+
+    fn stripe(&self, vcpu: u32) -> &Stripe {
+        &self.shared.stripes[vcpu as usize % STRIPES]
+    }
+
+    /// Queues `rec`, made by vCPU `vcpu` (any number: it picks the
+    /// stripe) while handling the event of stamp `key`, after every record
+    /// pushed before it with a key not above `key`.
+    pub fn push(&self, vcpu: u32, key: u64, rec: Record) {
+        let stripe = self.stripe(vcpu);
         let mut q = lock(&stripe.records);
         while q.len() >= MAX_QUEUED && !self.shared.done.load(Ordering::Acquire) {
             drop(q);
@@ -128,7 +189,7 @@ impl Writer {
             q = lock(&stripe.records);
         }
         let n = self.shared.seq.fetch_add(1, Ordering::Relaxed);
-        q.push((n, rec));
+        q.push((key, n, rec));
         if q.len() == WAKE_AT {
             self.shared.wake.notify_all();
         }
@@ -187,37 +248,49 @@ fn null_sink() -> Sink {
     Sink::from_writer(Box::new(std::io::sink()), crate::Format::Text, false)
 }
 
-/// What the writer took from one stripe: records in number order, and
-/// how many of them are written.
+/// What the writer took from one stripe: records in push order, and how
+/// many of them are written.
 #[derive(Default)]
 struct Taken {
-    records: Vec<(u64, Record)>,
+    records: Vec<Queued>,
     pos: usize,
+    /// Whether the stripe's whole queue was taken this round (not when
+    /// records taken before were still being written).
+    whole: bool,
 }
 
 impl Taken {
-    /// The number of the next record to write from here.
-    fn front(&self) -> Option<u64> {
-        self.records.get(self.pos).map(|r| r.0)
+    /// The key and number of the next record to write from here.
+    fn front(&self) -> Option<(u64, u64)> {
+        self.records.get(self.pos).map(|r| (r.0, r.1))
     }
 }
 
 /// The writer thread: takes each stripe's buffer once it wrote what it
 /// took from there before (swapping buffers, so steady state allocates
-/// nothing), merges the stripes by number (each is in number order) and
-/// writes outside the locks, holding back what follows a number not
-/// pushed yet.
+/// nothing), merges the stripes by key then number (each is in that
+/// order, one vCPU pushing it) and writes outside the locks, holding back
+/// what is not below the watermark (see the module doc).
 fn run(shared: &Shared, mut sink: Sink) -> Sink {
     let mut taken: Vec<Taken> = (0..STRIPES).map(|_| Taken::default()).collect();
-    let mut next = 0u64;
     loop {
         let done = shared.done.load(Ordering::Acquire);
+        // The clock first, then the busy marks, then the queues: a record
+        // pushed by an event seen idle here is in the queues taken below.
+        let clock = shared.start.elapsed().as_nanos() as u64;
+        let mark = shared
+            .stripes
+            .iter()
+            .map(|s| s.busy.load(Ordering::SeqCst))
+            .fold(clock, u64::min);
         let mut any = false;
         for (s, t) in shared.stripes.iter().zip(taken.iter_mut()) {
+            t.whole = false;
             if t.front().is_some() {
                 // Its queue comes after what is left here.
                 continue;
             }
+            t.whole = true;
             t.records.clear();
             t.pos = 0;
             let mut q = lock(&s.records);
@@ -231,28 +304,45 @@ fn run(shared: &Shared, mut sink: Sink) -> Sink {
             let _idle = lock(&shared.idle);
             shared.wake.notify_all();
         }
-        // In number order, up to the first number still missing (at the
-        // end nothing is missing: every push is over).
-        while let Some((i, n)) = taken
+        // In time order, up to the watermark (at the end, everything:
+        // every push is over).
+        let mut wrote = false;
+        while let Some((i, (key, _))) = taken
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| t.front().map(|n| (i, n)))
+            .filter_map(|(i, t)| t.front().map(|f| (i, f)))
             .min_by_key(|x| x.1)
         {
-            if n != next && !done {
+            if key >= mark && !done {
                 break;
             }
-            next = n + 1;
             let t = &mut taken[i];
-            let rec = std::mem::take(&mut t.records[t.pos].1);
+            let rec = std::mem::take(&mut t.records[t.pos].2);
             t.pos += 1;
+            wrote = true;
+            // A stripe whose queue was not taken this round may hold
+            // records older than the other stripes' next ones: the next
+            // round takes it first.
+            let stop = t.front().is_none() && !t.whole;
             // A record that fails to render is lost, not the trace.
             if catch_unwind(AssertUnwindSafe(|| sink.write(rec))).is_err() {
                 sink.errors += 1;
             }
+            if stop {
+                break;
+            }
+        }
+        if wrote && shared.waiting.load(Ordering::Acquire) > 0 {
+            // Room may come from records written, not only from queues
+            // taken: a pusher waiting on a full stripe looks again.
+            let _idle = lock(&shared.idle);
+            shared.wake.notify_all();
         }
         if done {
-            if !any && taken.iter().all(|t| t.front().is_none()) {
+            // A stripe with records left from an earlier round was not
+            // looked at this round: the end needs a round that wrote
+            // nothing and found every queue empty.
+            if !any && !wrote && taken.iter().all(|t| t.front().is_none()) {
                 return sink;
             }
             continue;
@@ -301,11 +391,10 @@ mod tests {
 
     /// A writer thread writing text into `seen`.
     fn started(seen: &Seen) -> Writer {
-        Writer::start(Sink::from_writer(
-            Box::new(seen.clone()),
-            Format::Text,
-            false,
-        ))
+        Writer::start(
+            Sink::from_writer(Box::new(seen.clone()), Format::Text, false),
+            Instant::now(),
+        )
         .ok()
         .expect("writer thread")
     }
@@ -332,7 +421,9 @@ mod tests {
         let threaded = Seen::default();
         let w = started(&threaded);
         for i in 0..n {
-            w.push(0, rec(i));
+            let key = w.begin(0);
+            w.push(0, key, rec(i));
+            w.end(0);
         }
         assert_eq!(finished(&w), n);
         let (a, b) = (inline.0.lock().unwrap(), threaded.0.lock().unwrap());
@@ -354,7 +445,9 @@ mod tests {
                 let w = &w;
                 sc.spawn(move || {
                     for i in 0..per {
-                        w.push(t as u32, rec(t * 1_000_000 + i));
+                        let key = w.begin(t as u32);
+                        w.push(t as u32, key, rec(t * 1_000_000 + i));
+                        w.end(t as u32);
                     }
                 });
             }
@@ -374,5 +467,46 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, THREADS * per);
+    }
+
+    /// Threads stamping and pushing at once, some slowly (a sleep between
+    /// the stamp and the push, as a vCPU decoding a large call): the
+    /// output is in stamp order all the same, with every record once.
+    #[test]
+    fn writes_in_stamp_order_across_pushers() {
+        const THREADS: u32 = 3;
+        const PER: u64 = 2_000;
+        let seen = Seen::default();
+        let w = started(&seen);
+        std::thread::scope(|sc| {
+            for t in 0..THREADS {
+                let w = &w;
+                sc.spawn(move || {
+                    for i in 0..PER {
+                        let key = w.begin(t);
+                        if t == 0 && i % 100 == 0 {
+                            std::thread::sleep(Duration::from_millis(3));
+                        }
+                        // The stamp is the record's return value, so the
+                        // output shows the order it was written in.
+                        let mut r = rec(i);
+                        r.ret_text = Some(key.to_string());
+                        w.push(t, key, r);
+                        w.end(t);
+                    }
+                });
+            }
+        });
+        assert_eq!(finished(&w), THREADS as u64 * PER);
+        let out = String::from_utf8(seen.0.lock().unwrap().clone()).unwrap();
+        let keys: Vec<u64> = out
+            .lines()
+            .map(|l| l.rsplit("= ").next().unwrap().trim().parse().unwrap())
+            .collect();
+        assert_eq!(keys.len() as u64, THREADS as u64 * PER);
+        assert!(
+            keys.windows(2).all(|k| k[0] <= k[1]),
+            "records out of stamp order"
+        );
     }
 }
