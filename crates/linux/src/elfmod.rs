@@ -417,7 +417,8 @@ pub struct EhFrame {
     pub frame: u64,
     /// `.eh_frame`'s bytes (bounded; holes zeroed).
     pub bytes: Vec<u8>,
-    /// Which pages of `bytes` were read (all for a host file).
+    /// Which image pages of `bytes` were read, the first being the page
+    /// holding `frame` (all for a host file).
     pub pages: Vec<bool>,
     /// (function start, FDE address), sorted by start.
     pub table: Vec<(u64, u64)>,
@@ -447,7 +448,9 @@ impl EhFrame {
         if len == 0 || len == 0xffff_ffff || end > self.bytes.len() {
             return None;
         }
-        let pg = |o: usize| o / PAGE as usize;
+        // Image pages counted from the one holding `frame`.
+        let first = (self.frame % PAGE) as usize;
+        let pg = |o: usize| (first + o) / PAGE as usize;
         (pg(off)..=pg(end - 1))
             .all(|p| self.pages.get(p).copied().unwrap_or(false))
             .then_some(())
@@ -455,25 +458,17 @@ impl EhFrame {
 }
 
 /// Reads `len` bytes at `vaddr` page by page: the bytes (holes zeroed)
-/// and which pages were read.
+/// and which pages of the image were read, the first being the page
+/// holding `vaddr` (one unreadable page marks only itself).
 fn read_pages(img: &mut dyn Image, vaddr: u64, len: u64) -> (Vec<u8>, Vec<bool>) {
     let mut bytes = vec![0u8; len as usize];
     let mut pages = Vec::new();
     let mut at = 0u64;
     while at < len {
-        // Chunks end on page boundaries of the image (and of `bytes`,
-        // which starts where the section does).
+        // Chunks end on page boundaries of the image.
         let n = (PAGE - (vaddr.wrapping_add(at) % PAGE)).min(len - at);
         let chunk = &mut bytes[at as usize..(at + n) as usize];
-        let ok = img.read(vaddr.wrapping_add(at), chunk);
-        // Page i of `bytes` covers [i*PAGE, (i+1)*PAGE): mark each it spans.
-        for p in (at / PAGE)..=((at + n - 1) / PAGE) {
-            if pages.len() <= p as usize {
-                pages.push(ok);
-            } else {
-                pages[p as usize] &= ok;
-            }
-        }
+        pages.push(img.read(vaddr.wrapping_add(at), chunk));
         at += n;
     }
     (bytes, pages)
@@ -554,7 +549,7 @@ pub fn eh_frame_scanned(frame: u64, bytes: &[u8], address_size: u8) -> Option<Eh
         hdr: 0,
         frame,
         bytes: bytes.to_vec(),
-        pages: vec![true; bytes.len().div_ceil(PAGE as usize)],
+        pages: vec![true; bytes.len().div_ceil(PAGE as usize) + 1],
         table,
         address_size,
     })
@@ -841,5 +836,19 @@ mod tests {
             let _ = crate::modmap::read_dynsym(&mut m, 0x5655_0000);
             let _ = from_bytes(&b, &testelf::BUILD_ID);
         }
+    }
+
+    #[test]
+    fn an_unread_later_page_hides_no_entry_of_the_first() {
+        // The vDSO's .eh_frame segment runs into a page the process never
+        // touched: the entries on the first page are still used.
+        let base = 0xf7f0_0000u64;
+        let mut m = SparseVirt::new();
+        m.map(base, &testelf::image32()[..0x1000]);
+        let p = probe(&mut m, base).unwrap();
+        let g = load(&mut m, &p, None, &[]);
+        let eh = g.eh.as_ref().unwrap();
+        assert_eq!(eh.pages, [true, false]);
+        assert!(eh.fde_offset(at::LEAF + 5).is_some());
     }
 }

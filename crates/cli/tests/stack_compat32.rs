@@ -1,0 +1,330 @@
+//! `-k` and `--caller` for 32-bit processes on the 64-bit Debian guest
+//! (compat mode), traced with `vstrace qemu` on an Intel CPU model (the
+//! vDSO's `__kernel_vsyscall` enters with `sysenter`). The programs
+//! (guests/progs/stack32.c, dynamic with the host's i386 libc and loader
+//! on the payload disk, and static) run from a second disk.
+//!
+//! The guest's strace prints no stack for a 32-bit tracee (it unwinds
+//! its own personality only), so the reference is the programs' files:
+//! every return address in a program's own code must follow a `call`
+//! whose target is the function of the frame below it, and each stack
+//! must name the chain of functions the program made the call through.
+//! A replay with `-k` of the recording must print the live text.
+
+#[macro_use]
+mod common;
+use common::*;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The marker calls of stack32.c.
+const CALLS: &str = "getppid,getgid,getsid,getuid32";
+
+/// Builds stack32.c with `flags` into `out`.
+fn cc32(flags: &[&str], out: &Path) {
+    let st = Command::new("gcc")
+        .args(["-m32", "-O2", "-fno-inline", "-fno-optimize-sibling-calls"])
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(repo().join("guests/progs/stack32.c"))
+        .status()
+        .expect("gcc runs");
+    assert!(st.success(), "gcc -m32 {flags:?} failed (gcc-multilib?)");
+}
+
+/// The payload (`dir/payload`: programs, the i386 loader and libc under
+/// lib32, the guest's `run`) and its ext4 image.
+fn payload(dir: &Path) -> PathBuf {
+    let p = dir.join("payload");
+    std::fs::create_dir_all(p.join("lib32")).unwrap();
+    for f in ["ld-linux.so.2", "libc.so.6"] {
+        std::fs::copy(Path::new("/usr/lib32").join(f), p.join("lib32").join(f))
+            .expect("the host's i386 libc (libc6-i386)");
+    }
+    cc32(&["-DLIB", "-shared", "-fPIC"], &p.join("libstack32.so"));
+    cc32(
+        &[
+            "-Wl,--dynamic-linker=/payload/lib32/ld-linux.so.2",
+            "-Wl,-rpath,/payload/lib32",
+        ],
+        &p.join("stack32_dyn"),
+    );
+    cc32(&["-static", "-DSTATIC"], &p.join("stack32_static"));
+    let run = p.join("run");
+    std::fs::write(
+        &run,
+        "#!/bin/bash\ncd /payload\n\
+         for p in stack32_dyn stack32_static; do ./$p /payload/libstack32.so; done\n\
+         echo '== payload done'\n",
+    )
+    .unwrap();
+    Command::new("chmod").arg("755").arg(&run).status().unwrap();
+    let img = dir.join("payload.img");
+    let st = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&p)
+        .arg(&img)
+        .arg("32M")
+        .status()
+        .expect("mkfs.ext4 runs");
+    assert!(st.success());
+    img
+}
+
+/// A program's function symbols (`nm`): name to link-time address.
+fn functions(file: &Path) -> HashMap<String, u64> {
+    let out = Command::new("nm").arg(file).output().expect("nm runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (v, t, n) = (w.next()?, w.next()?, w.next()?);
+            matches!(t, "T" | "t")
+                .then(|| Some((n.to_string(), u64::from_str_radix(v, 16).ok()?)))?
+        })
+        .collect()
+}
+
+/// (module, function, offset, file offset) of each frame.
+fn frames(r: &Value) -> Vec<(String, String, u64, u64)> {
+    r["stack"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no stack: {r}"))
+        .iter()
+        .map(|f| {
+            let sym = f["symbol"].as_str().unwrap_or("");
+            let (func, off) = sym.split_once('+').unwrap_or((sym, "0x0"));
+            let off = u64::from_str_radix(off.trim_start_matches("0x"), 16).unwrap_or(0);
+            (
+                f["module"].as_str().unwrap_or("?").to_string(),
+                func.to_string(),
+                off,
+                f["file_offset"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Each frame of `prog` whose frame below is in `prog` too returns after
+/// a direct `call` (e8 rel32) of that frame's function: read from the
+/// program's file at the frame's file offset. Returns how many.
+fn check_call_sites(prog: &Path, fr: &[(String, String, u64, u64)]) -> usize {
+    let bytes = std::fs::read(prog).unwrap();
+    let syms = functions(prog);
+    let name = format!("/payload/{}", prog.file_name().unwrap().to_str().unwrap());
+    let mut n = 0;
+    for w in fr.windows(2) {
+        let (below, f) = (&w[0], &w[1]);
+        if f.0 != name || below.0 != name {
+            continue;
+        }
+        let ret = syms[&f.1] + f.2;
+        let at = f.3 as usize;
+        assert_eq!(bytes[at - 5], 0xe8, "{f:?}: not after a call");
+        let rel = i32::from_le_bytes(bytes[at - 4..at].try_into().unwrap());
+        let target = ret.wrapping_add(rel as i64 as u64) & 0xffff_ffff;
+        assert_eq!(target, syms[&below.1], "{f:?} does not call {below:?}");
+        n += 1;
+    }
+    n
+}
+
+/// The position of the first frame in `module`'s `func` at or after
+/// `from`.
+fn pos(fr: &[(String, String, u64, u64)], from: usize, module: &str, func: &str) -> usize {
+    fr.iter()
+        .skip(from)
+        .position(|f| f.0.ends_with(module) && f.1 == func)
+        .map(|i| i + from)
+        .unwrap_or_else(|| panic!("no {module}({func}) after frame {from} in {fr:?}"))
+}
+
+#[test]
+fn stacks_and_callers_of_32_bit_programs_on_the_64_bit_kernel() {
+    let img = PathBuf::from(
+        String::from_utf8_lossy(
+            &Command::new("bash")
+                .arg(repo().join("scripts/debian-image.sh"))
+                .stdin(Stdio::null())
+                .output()
+                .expect("bash runs")
+                .stdout,
+        )
+        .trim(),
+    );
+    assert!(
+        img.join("disk.qcow2").is_file(),
+        "scripts/debian-image.sh failed"
+    );
+    let dir = tmp().join(format!("stack32-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let payload_img = payload(&dir);
+    let p = |n: &str| img.join(n).display().to_string();
+    let (log, text, rec) = (
+        dir.join("ttyS1.log"),
+        dir.join("trace.txt"),
+        dir.join("t.vst"),
+    );
+    let start = Instant::now();
+    let mut child = vstrace()
+        .arg("qemu")
+        .args(["-k", "--caller", "-e", &format!("trace={CALLS}"), "-o"])
+        .arg(&text)
+        .arg("--record")
+        .arg(&rec)
+        .arg("--symbol-dir")
+        .arg(dir.join("payload"))
+        .arg("--symbol-dir")
+        .arg(dir.join("payload/lib32"))
+        .args([
+            "--",
+            "qemu-system-x86_64",
+            "-cpu",
+            "max,vendor=GenuineIntel,la57=off",
+        ])
+        .args(["-kernel", &p("vmlinuz"), "-initrd", &p("initrd.img")])
+        .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
+        .arg("-drive")
+        .arg(format!("file={},if=virtio,format=qcow2", p("disk.qcow2")))
+        .arg("-drive")
+        .arg(format!(
+            "file={},if=virtio,format=raw,readonly=on",
+            payload_img.display()
+        ))
+        .args([
+            "-snapshot",
+            "-m",
+            "1G",
+            "-smp",
+            "2",
+            "-nographic",
+            "-no-reboot",
+        ])
+        .args(["-serial", "null", "-serial"])
+        .arg(format!("file:{}", log.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vstrace runs");
+    let mut err = child.stderr.take().unwrap();
+    let t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).ok();
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(900) {
+            let _ = child.kill();
+            panic!("the Debian guest did not finish in 900 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let err = t.join().unwrap();
+    eprintln!("guest run: {:?}", start.elapsed());
+    assert!(status.success(), "vstrace qemu: {status}: {err}");
+    let guest = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .replace('\r', "");
+    assert!(guest.contains("== payload done"), "{guest}\n{err}");
+
+    let replayed = dir.join("replay.txt");
+    let out = replay(&rec, &["-k", "-o", replayed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let live = std::fs::read_to_string(&text).unwrap();
+    assert_eq!(std::fs::read_to_string(&replayed).unwrap(), live);
+    let json = dir.join("replay.json");
+    let out = replay(&rec, &["--json", "-o", json.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&json);
+
+    let mut checked = 0;
+    for prog in ["stack32_dyn", "stack32_static"] {
+        let pid = num_after(&guest, &format!("./{prog} pid="), 10);
+        let ours: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["pid"] == pid && CALLS.split(',').any(|c| c == name(r)))
+            .collect();
+        let by = |c: &str| {
+            *ours
+                .iter()
+                .find(|r| name(r) == c)
+                .unwrap_or_else(|| panic!("{prog}: no {c}"))
+        };
+        let file = dir.join("payload").join(prog);
+        let me = format!("/payload/{prog}");
+        let libc = if prog == "stack32_dyn" {
+            "/payload/lib32/libc.so.6"
+        } else {
+            me.as_str()
+        };
+        let caller = |c: &str| {
+            let r = by(c);
+            (
+                r["caller"]["module"].as_str().unwrap_or("?").to_string(),
+                r["caller"]["symbol"].as_str().unwrap_or("").to_string(),
+            )
+        };
+        // getppid: through the vDSO (sysenter), libc, leaf, middle, main.
+        let f = frames(by("getppid"));
+        eprintln!("{prog} getppid: {f:#?}");
+        assert_eq!(
+            (f[0].0.as_str(), f[0].1.as_str()),
+            ("[vdso]", "__kernel_vsyscall")
+        );
+        assert_eq!(f[1].0, libc, "{f:?}");
+        assert!(f[1].1.ends_with("getppid"), "{f:?}");
+        let l = pos(&f, 2, &me, "leaf");
+        let m = pos(&f, l, &me, "middle");
+        let mn = pos(&f, m, &me, "main");
+        assert_eq!((l, m, mn), (2, 3, 4), "{f:?}");
+        checked += check_call_sites(&file, &f);
+        // The caller: libc's function (named from its .dynsym in guest
+        // memory; a static program has none), not the vDSO.
+        let (cm, cs) = caller("getppid");
+        assert_eq!(cm, libc);
+        assert!(
+            prog == "stack32_static" || cs.starts_with("getppid+"),
+            "{cs}"
+        );
+        // getgid: the program's own int $0x80, no vDSO.
+        let f = frames(by("getgid"));
+        assert_eq!(
+            (f[0].0.as_str(), f[0].1.as_str()),
+            (me.as_str(), "raw_int80"),
+            "{f:?}"
+        );
+        assert_eq!(f[1].1, "main", "{f:?}");
+        checked += check_call_sites(&file, &f);
+        assert_eq!(caller("getgid").0, me);
+        // getsid in the signal handler: on to the interrupted code.
+        let f = frames(by("getsid"));
+        eprintln!("{prog} getsid: {f:#?}");
+        let h = pos(&f, 0, &me, "on_usr1");
+        let s = pos(&f, h, &me, "signalled");
+        pos(&f, s, &me, "main");
+        checked += check_call_sites(&file, &f);
+        if prog == "stack32_dyn" {
+            // getuid32 from the dlopen'ed library.
+            let f = frames(by("getuid32"));
+            assert_eq!(f[0].0, "[vdso]", "{f:?}");
+            assert!(f[1].1.ends_with("getuid"), "{f:?}");
+            let i = pos(&f, 2, "/payload/libstack32.so", "inner");
+            pos(&f, i, "/payload/libstack32.so", "lib_call");
+            pos(&f, i, &me, "main");
+            assert_eq!(caller("getuid32").0, libc);
+        }
+    }
+    eprintln!("call sites checked: {checked}");
+    assert!(checked >= 8, "{checked}");
+}
