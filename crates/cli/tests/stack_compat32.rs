@@ -17,8 +17,7 @@ use common::*;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -235,96 +234,33 @@ fn check_program(recs: &[Value], pid: i64, file: &Path, guest: &str, libc: Optio
 
 #[test]
 fn stacks_and_callers_of_32_bit_programs_on_the_64_bit_kernel() {
-    let img = PathBuf::from(
-        String::from_utf8_lossy(
-            &Command::new("bash")
-                .arg(repo().join("scripts/debian-image.sh"))
-                .stdin(Stdio::null())
-                .output()
-                .expect("bash runs")
-                .stdout,
-        )
-        .trim(),
-    );
-    assert!(
-        img.join("disk.qcow2").is_file(),
-        "scripts/debian-image.sh failed"
-    );
     let dir = tmp().join(format!("stack32-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let payload_img = payload(&dir);
-    let p = |n: &str| img.join(n).display().to_string();
     let (log, text, rec) = (
         dir.join("ttyS1.log"),
         dir.join("trace.txt"),
         dir.join("t.vst"),
     );
-    let start = Instant::now();
-    let mut child = vstrace()
-        .arg("qemu")
-        .args(["-k", "--caller", "-e", &format!("trace={CALLS}"), "-o"])
-        .arg(&text)
-        .arg("--record")
-        .arg(&rec)
-        .arg("--symbol-dir")
-        .arg(dir.join("payload"))
-        .arg("--symbol-dir")
-        .arg(dir.join("payload/lib32"))
-        .args([
-            "--",
-            "qemu-system-x86_64",
-            "-cpu",
-            "max,vendor=GenuineIntel,la57=off",
-        ])
-        .args(["-kernel", &p("vmlinuz"), "-initrd", &p("initrd.img")])
-        .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
-        .arg("-drive")
-        .arg(format!("file={},if=virtio,format=qcow2", p("disk.qcow2")))
-        .arg("-drive")
-        .arg(format!(
-            "file={},if=virtio,format=raw,readonly=on",
-            payload_img.display()
-        ))
-        .args([
-            "-snapshot",
-            "-m",
-            "1G",
-            "-smp",
-            "2",
-            "-nographic",
-            "-no-reboot",
-        ])
-        .args(["-serial", "null", "-serial"])
-        .arg(format!("file:{}", log.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vstrace runs");
-    let mut err = child.stderr.take().unwrap();
-    let t = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).ok();
-        s
-    });
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > Duration::from_secs(900) {
-            let _ = child.kill();
-            panic!("the Debian guest did not finish in 900 s");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let err = t.join().unwrap();
-    eprintln!("guest run: {:?}", start.elapsed());
-    assert!(status.success(), "vstrace qemu: {status}: {err}");
-    let guest = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .replace('\r', "");
-    assert!(guest.contains("== payload done"), "{guest}\n{err}");
+    let (trace, lib32) = (format!("trace={CALLS}"), dir.join("payload/lib32"));
+    let payload_dir = dir.join("payload");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "-k".as_ref(),
+        "--caller".as_ref(),
+        "-e".as_ref(),
+        trace.as_ref(),
+        "-o".as_ref(),
+        text.as_os_str(),
+        "--record".as_ref(),
+        rec.as_os_str(),
+        "--symbol-dir".as_ref(),
+        payload_dir.as_os_str(),
+        "--symbol-dir".as_ref(),
+        lib32.as_os_str(),
+    ];
+    let cpu = "max,vendor=GenuineIntel,la57=off";
+    let guest = debian_payload_run(&args, &payload_img, &log, Some(cpu));
 
     let replayed = dir.join("replay.txt");
     let out = replay(&rec, &["-k", "-o", replayed.to_str().unwrap()]);
