@@ -326,18 +326,21 @@ mod tests {
             arch: crate::unwind::Arch::X86_64,
         };
         let v = walk(&mut m, &mut c, 1, r, &[]);
+        through_the_signal_frame(&v, BASE, 0x40_2000);
+    }
+
+    /// `v` went from leaf (in the module at `base`) through the signal
+    /// trampoline into outer, interrupted after its first byte (named at
+    /// its own address), and on to `last`.
+    fn through_the_signal_frame(v: &[StackFrame], base: u64, last: u64) {
         let ips: Vec<u64> = v.iter().map(|f| f.ip).collect();
-        assert_eq!(
-            ips,
-            [
-                BASE + at::LEAF + 5,
-                BASE + at::SIGTRAMP,
-                BASE + at::OUTER + 1,
-                0x40_2000
-            ],
-            "{v:?}"
-        );
-        // The interrupted frame is named at its own address.
+        let want = [
+            base + at::LEAF + 5,
+            base + at::SIGTRAMP,
+            base + at::OUTER + 1,
+            last,
+        ];
+        assert_eq!(ips, want, "{v:?}");
         assert_eq!(v[2].symbol.as_deref(), Some("outer+0x1"));
     }
 
@@ -518,18 +521,7 @@ mod tests {
         put32(&mut m, isp, BASE32 + at::LEAF + 0x10);
         put32(&mut m, isp + 4, 0x0804_2000);
         let v = walk(&mut m, &mut c, 1, regs32(BASE32 + at::LEAF + 5, 0), &[]);
-        let ips: Vec<u64> = v.iter().map(|f| f.ip).collect();
-        assert_eq!(
-            ips,
-            [
-                BASE32 + at::LEAF + 5,
-                BASE32 + at::SIGTRAMP,
-                BASE32 + at::OUTER + 1,
-                0x0804_2000
-            ],
-            "{v:?}"
-        );
-        assert_eq!(v[2].symbol.as_deref(), Some("outer+0x1"));
+        through_the_signal_frame(&v, BASE32, 0x0804_2000);
         // The PLT entry's CFA expression: esp + 4, from byte 11 esp + 8.
         for (off, ra_at) in [(0u64, SP32), (11, SP32 + 4)] {
             put32(&mut m, ra_at, 0x0804_3000);
