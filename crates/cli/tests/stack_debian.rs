@@ -13,29 +13,12 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
 /// The marker calls of stack.c.
 const CALLS: &str = "getppid,getuid,getgid,getegid,getsid";
-
-/// The Debian image, built (or rebuilt after a change of the script) by
-/// scripts/debian-image.sh, which returns at once when it is current.
-fn debian_image() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/debian-image.sh"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "scripts/debian-image.sh failed (it needs root)"
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
 
 fn gcc(args: &[&str], out: &Path, src: &str) {
     let st = Command::new("gcc")
@@ -165,74 +148,27 @@ fn section<'a>(log: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn stacks_and_callers_match_the_guest_s_own_strace_k() {
-    let img = debian_image();
     let dir = tmp().join(format!("stack-debian-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (payload_dir, payload_img) = payload(&dir);
-    let p = |n: &str| img.join(n).display().to_string();
     let log = dir.join("ttyS1.log");
     let text = dir.join("trace.txt");
     let rec = dir.join("trace.vst");
-    let start = Instant::now();
-    let mut child = vstrace()
-        .arg("qemu")
-        .args(["-k", "--caller", "-e", &format!("trace={CALLS}"), "-o"])
-        .arg(&text)
-        .arg("--record")
-        .arg(&rec)
-        .arg("--symbol-dir")
-        .arg(&payload_dir)
-        .arg("--")
-        .arg("qemu-system-x86_64")
-        .args(["-kernel", &p("vmlinuz"), "-initrd", &p("initrd.img")])
-        .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
-        .arg("-drive")
-        .arg(format!("file={},if=virtio,format=qcow2", p("disk.qcow2")))
-        .arg("-drive")
-        .arg(format!(
-            "file={},if=virtio,format=raw,readonly=on",
-            payload_img.display()
-        ))
-        .args([
-            "-snapshot",
-            "-m",
-            "1G",
-            "-smp",
-            "2",
-            "-nographic",
-            "-no-reboot",
-        ])
-        .args(["-serial", "mon:stdio", "-serial"])
-        .arg(format!("file:{}", log.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vstrace runs");
-    let mut err = child.stderr.take().unwrap();
-    let t = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).ok();
-        s
-    });
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > Duration::from_secs(900) {
-            let _ = child.kill();
-            panic!("the Debian guest did not finish in 900 s");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let err = t.join().unwrap();
-    assert!(status.success(), "vstrace qemu: {status}: {err}");
-    // The serial line ends lines with CR LF.
-    let guest = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .replace('\r', "");
-    assert!(guest.contains("== payload done"), "{guest}\n{err}");
+    let trace = format!("trace={CALLS}");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "-k".as_ref(),
+        "--caller".as_ref(),
+        "-e".as_ref(),
+        trace.as_ref(),
+        "-o".as_ref(),
+        text.as_os_str(),
+        "--record".as_ref(),
+        rec.as_os_str(),
+        "--symbol-dir".as_ref(),
+        payload_dir.as_os_str(),
+    ];
+    let guest = debian_payload_run(&args, &payload_img, &log, None);
 
     // The replay with -k prints the live text byte for byte.
     let replayed = dir.join("replay.txt");

@@ -94,6 +94,10 @@ pub const TARGETS: &[Target] = &[
         run: crate::unwind::linux_unwind,
     },
     Target {
+        name: "linux_unwind32",
+        run: crate::unwind::linux_unwind32,
+    },
+    Target {
         name: "isf",
         run: isf,
     },

@@ -52,9 +52,11 @@ pub struct Phdr {
     pub memsz: u64,
 }
 
-/// An ELF image's header as loaded: its type and program headers.
+/// An ELF image's header as loaded: its class, type and program headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// ELFCLASS64 (else ELFCLASS32: 4-byte addresses, 32-bit tables).
+    pub is64: bool,
     /// `e_type` (2 ET_EXEC, 3 ET_DYN).
     pub e_type: u16,
     /// The program headers (at most 64).
@@ -62,19 +64,30 @@ pub struct Header {
 }
 
 impl Header {
-    /// Parses an ELF64 little-endian header and its program headers;
-    /// `read(offset, buf)` reads the image's first bytes (the headers lie
-    /// in the first loaded page).
+    /// Parses an ELF64 or ELF32 little-endian header and its program
+    /// headers; `read(offset, buf)` reads the image's first bytes (the
+    /// headers lie in the first loaded page).
     pub fn parse(read: &mut dyn FnMut(u64, &mut [u8]) -> bool) -> Option<Header> {
         let mut h = [0u8; 64];
-        if !read(0, &mut h) || &h[..4] != b"\x7fELF" || h[4] != 2 || h[5] != 1 {
+        // An ELF32 header is 52 bytes: a tiny image may end before 64.
+        if !read(0, &mut h) && !read(0, &mut h[..52]) {
             return None;
         }
+        if &h[..4] != b"\x7fELF" || !(1..=2).contains(&h[4]) || h[5] != 1 {
+            return None;
+        }
+        let is64 = h[4] == 2;
+        let u16at = |o: usize| u64::from(u16::from_le_bytes([h[o], h[o + 1]]));
         let e_type = u16::from_le_bytes([h[16], h[17]]);
-        let phoff = u64::from_le_bytes(h[32..40].try_into().ok()?);
-        let phentsize = u64::from(u16::from_le_bytes([h[54], h[55]]));
-        let phnum = u64::from(u16::from_le_bytes([h[56], h[57]]));
-        if phentsize < 56 || phnum > MAX_PHDRS || phoff > PAGE {
+        // (e_phoff, e_phentsize, e_phnum) and the entry's size.
+        let (phoff, phentsize, phnum, min) = if is64 {
+            let off = u64::from_le_bytes(h[32..40].try_into().ok()?);
+            (off, u16at(54), u16at(56), 56)
+        } else {
+            let off = u64::from(u32::from_le_bytes(h[28..32].try_into().ok()?));
+            (off, u16at(42), u16at(44), 32)
+        };
+        if phentsize < min || phnum > MAX_PHDRS || phoff > PAGE {
             return None;
         }
         let mut raw = vec![0u8; (phnum * phentsize) as usize];
@@ -84,17 +97,32 @@ impl Header {
         let phdrs = raw
             .chunks_exact(phentsize as usize)
             .map(|p| {
+                let w = |o: usize| u32::from_le_bytes(p[o..o + 4].try_into().unwrap_or([0; 4]));
                 let q = |o: usize| u64::from_le_bytes(p[o..o + 8].try_into().unwrap_or([0; 8]));
-                Phdr {
-                    kind: u32::from_le_bytes(p[0..4].try_into().unwrap_or([0; 4])),
-                    offset: q(8),
-                    vaddr: q(16),
-                    filesz: q(32),
-                    memsz: q(40),
+                if is64 {
+                    Phdr {
+                        kind: w(0),
+                        offset: q(8),
+                        vaddr: q(16),
+                        filesz: q(32),
+                        memsz: q(40),
+                    }
+                } else {
+                    Phdr {
+                        kind: w(0),
+                        offset: u64::from(w(4)),
+                        vaddr: u64::from(w(8)),
+                        filesz: u64::from(w(16)),
+                        memsz: u64::from(w(20)),
+                    }
                 }
             })
             .collect();
-        Some(Header { e_type, phdrs })
+        Some(Header {
+            is64,
+            e_type,
+            phdrs,
+        })
     }
 
     /// The lowest loaded address (page-aligned): a module mapped at base
@@ -282,14 +310,19 @@ pub struct RawSym {
 /// loader rewrites them in place).
 pub fn dynsym(img: &mut dyn Image, h: &Header, bias: u64) -> Option<Vec<RawSym>> {
     let dynamic = h.find(PT_DYNAMIC).next()?.vaddr;
+    // Elf64_Dyn is two 8-byte words, Elf32_Dyn two 4-byte words;
+    // Elf64_Sym 24 bytes, Elf32_Sym 16.
+    let (word, sym_size) = if h.is64 { (8u64, 24u64) } else { (4, 16) };
     let (mut symtab, mut strtab, mut strsz, mut hash) = (0u64, 0u64, 0u64, 0u64);
     let mut e = [0u8; 16];
+    let e = &mut e[..2 * word as usize];
     for i in 0..MAX_DYN {
-        if !img.read(dynamic.wrapping_add(i * 16), &mut e) {
+        if !img.read(dynamic.wrapping_add(i * 2 * word), e) {
             return None;
         }
-        let val = u64::from_le_bytes(e[8..16].try_into().ok()?);
-        match u64::from_le_bytes(e[0..8].try_into().ok()?) {
+        let (tag, val) = e.split_at(word as usize);
+        let (tag, val) = (le_word(tag), le_word(val));
+        match tag {
             0 => break,
             4 => hash = val,
             5 => strtab = val,
@@ -310,7 +343,7 @@ pub fn dynsym(img: &mut dyn Image, h: &Header, bias: u64) -> Option<Vec<RawSym>>
     // DT_HASH's nchain is the count; with DT_GNU_HASH only, .dynsym is
     // followed by .dynstr in every common layout.
     let count = match hash {
-        0 if strtab > symtab => (strtab - symtab) / 24,
+        0 if strtab > symtab => (strtab - symtab) / sym_size,
         0 => return None,
         hv => {
             let mut n = [0u8; 4];
@@ -322,14 +355,29 @@ pub fn dynsym(img: &mut dyn Image, h: &Header, bias: u64) -> Option<Vec<RawSym>>
     }
     .min(MAX_SYMS);
     let mut strs = vec![0u8; strsz.min(MAX_STRTAB) as usize];
-    let mut raw = vec![0u8; (count * 24) as usize];
+    let mut raw = vec![0u8; (count * sym_size) as usize];
     if !img.read(strtab, &mut strs) || !img.read(symtab, &mut raw) {
         return None;
     }
     let mut out = Vec::new();
-    for s in raw.chunks_exact(24) {
+    for s in raw.chunks_exact(sym_size as usize) {
         let name = u32::from_le_bytes(s[0..4].try_into().ok()?) as usize;
-        let shndx = u16::from_le_bytes([s[6], s[7]]);
+        // (st_info, st_shndx, st_value, st_size) of each class.
+        let (info, shndx, value, size) = if h.is64 {
+            (
+                s[4],
+                u16::from_le_bytes([s[6], s[7]]),
+                le_word(&s[8..16]),
+                le_word(&s[16..24]),
+            )
+        } else {
+            (
+                s[12],
+                u16::from_le_bytes([s[14], s[15]]),
+                le_word(&s[4..8]),
+                le_word(&s[8..12]),
+            )
+        };
         if shndx == 0 {
             continue;
         }
@@ -341,13 +389,22 @@ pub fn dynsym(img: &mut dyn Image, h: &Header, bias: u64) -> Option<Vec<RawSym>>
             continue;
         }
         out.push(RawSym {
-            value: u64::from_le_bytes(s[8..16].try_into().ok()?),
-            size: u64::from_le_bytes(s[16..24].try_into().ok()?),
-            kind: s[4] & 0xf,
+            value,
+            size,
+            kind: info & 0xf,
             name: String::from_utf8_lossy(&tail[..end]).into_owned(),
         });
     }
     Some(out)
+}
+
+/// A little-endian word of 4 or 8 bytes (0 for another length).
+fn le_word(b: &[u8]) -> u64 {
+    match b.len() {
+        8 => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        4 => u64::from(u32::from_le_bytes(b.try_into().unwrap_or([0; 4]))),
+        _ => 0,
+    }
 }
 
 /// A module's `.eh_frame` and the search table of its `.eh_frame_hdr`,
@@ -360,10 +417,14 @@ pub struct EhFrame {
     pub frame: u64,
     /// `.eh_frame`'s bytes (bounded; holes zeroed).
     pub bytes: Vec<u8>,
-    /// Which pages of `bytes` were read (all for a host file).
+    /// Which image pages of `bytes` were read, the first being the page
+    /// holding `frame` (all for a host file).
     pub pages: Vec<bool>,
     /// (function start, FDE address), sorted by start.
     pub table: Vec<(u64, u64)>,
+    /// The module's address size (4 for ELF32, else 8): absolute
+    /// pointers in its entries have this many bytes.
+    pub address_size: u8,
 }
 
 impl EhFrame {
@@ -387,7 +448,9 @@ impl EhFrame {
         if len == 0 || len == 0xffff_ffff || end > self.bytes.len() {
             return None;
         }
-        let pg = |o: usize| o / PAGE as usize;
+        // Image pages counted from the one holding `frame`.
+        let first = (self.frame % PAGE) as usize;
+        let pg = |o: usize| (first + o) / PAGE as usize;
         (pg(off)..=pg(end - 1))
             .all(|p| self.pages.get(p).copied().unwrap_or(false))
             .then_some(())
@@ -395,25 +458,17 @@ impl EhFrame {
 }
 
 /// Reads `len` bytes at `vaddr` page by page: the bytes (holes zeroed)
-/// and which pages were read.
+/// and which pages of the image were read, the first being the page
+/// holding `vaddr` (one unreadable page marks only itself).
 fn read_pages(img: &mut dyn Image, vaddr: u64, len: u64) -> (Vec<u8>, Vec<bool>) {
     let mut bytes = vec![0u8; len as usize];
     let mut pages = Vec::new();
     let mut at = 0u64;
     while at < len {
-        // Chunks end on page boundaries of the image (and of `bytes`,
-        // which starts where the section does).
+        // Chunks end on page boundaries of the image.
         let n = (PAGE - (vaddr.wrapping_add(at) % PAGE)).min(len - at);
         let chunk = &mut bytes[at as usize..(at + n) as usize];
-        let ok = img.read(vaddr.wrapping_add(at), chunk);
-        // Page i of `bytes` covers [i*PAGE, (i+1)*PAGE): mark each it spans.
-        for p in (at / PAGE)..=((at + n - 1) / PAGE) {
-            if pages.len() <= p as usize {
-                pages.push(ok);
-            } else {
-                pages[p as usize] &= ok;
-            }
-        }
+        pages.push(img.read(vaddr.wrapping_add(at), chunk));
         at += n;
     }
     (bytes, pages)
@@ -460,18 +515,21 @@ pub fn eh_frame(img: &mut dyn Image, h: &Header) -> Option<EhFrame> {
         bytes,
         pages,
         table,
+        address_size: if h.is64 { 8 } else { 4 },
     })
 }
 
 /// An `.eh_frame` at `frame` without a search table (static programs
 /// are linked without `.eh_frame_hdr`): the table built by reading every
-/// entry (bounded by [`MAX_FDES`]).
-pub fn eh_frame_scanned(frame: u64, bytes: &[u8]) -> Option<EhFrame> {
+/// entry (bounded by [`MAX_FDES`]); `address_size` is the module's (4
+/// or 8).
+pub fn eh_frame_scanned(frame: u64, bytes: &[u8], address_size: u8) -> Option<EhFrame> {
     use gimli::UnwindSection;
     if bytes.len() as u64 > MAX_EH_FRAME {
         return None;
     }
-    let sec = gimli::EhFrame::new(bytes, gimli::LittleEndian);
+    let mut sec = gimli::EhFrame::new(bytes, gimli::LittleEndian);
+    sec.set_address_size(address_size);
     let bases = gimli::BaseAddresses::default().set_eh_frame(frame);
     let mut entries = sec.entries(&bases);
     let mut table = Vec::new();
@@ -491,8 +549,9 @@ pub fn eh_frame_scanned(frame: u64, bytes: &[u8]) -> Option<EhFrame> {
         hdr: 0,
         frame,
         bytes: bytes.to_vec(),
-        pages: vec![true; bytes.len().div_ceil(PAGE as usize)],
+        pages: vec![true; bytes.len().div_ceil(PAGE as usize) + 1],
         table,
+        address_size,
     })
 }
 
@@ -589,9 +648,26 @@ pub fn from_file(f: &Path, id: &[u8]) -> Option<Module> {
     from_bytes(&data, id)
 }
 
-/// The module in the ELF file `data`, when its build id is `id`.
+/// The module in the ELF file `data` (ELF64 or ELF32), when its build
+/// id is `id`.
 pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
-    let file = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data).ok()?;
+    use object::read::elf::{ElfFile32, ElfFile64};
+    if let Ok(f) = ElfFile64::<object::LittleEndian>::parse(data) {
+        return from_elf(&f, data, id);
+    }
+    from_elf(
+        &ElfFile32::<object::LittleEndian>::parse(data).ok()?,
+        data,
+        id,
+    )
+}
+
+/// [`from_bytes`] for one ELF class.
+fn from_elf<E>(file: &object::read::elf::ElfFile<'_, E>, data: &[u8], id: &[u8]) -> Option<Module>
+where
+    E: object::read::elf::FileHeader<Endian = object::LittleEndian>,
+{
+    use object::read::elf::Sym as _;
     if file.build_id().ok()?? != id {
         return None;
     }
@@ -628,9 +704,10 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
         funcs = functions(dynsym(&mut FileImage { data, header: &h }, &h, 0));
     }
     let eh = eh_frame(&mut FileImage { data, header: &h }, &h).or_else(|| {
-        let s = object::Object::section_by_name(&file, ".eh_frame")?;
+        let s = object::Object::section_by_name(file, ".eh_frame")?;
         let bytes = object::ObjectSection::data(&s).ok()?;
-        eh_frame_scanned(object::ObjectSection::address(&s), bytes)
+        let size = if h.is64 { 8 } else { 4 };
+        eh_frame_scanned(object::ObjectSection::address(&s), bytes, size)
     });
     Some(Module {
         first_vaddr: h.first_vaddr(),
@@ -713,5 +790,65 @@ mod tests {
             }
             let _ = from_bytes(&b, &testelf::BUILD_ID);
         }
+    }
+
+    #[test]
+    fn an_elf32_image_from_memory_and_from_a_file() {
+        let base = 0x5655_0000u64;
+        let mut m = SparseVirt::new();
+        m.map(base, &testelf::image32());
+        let p = probe(&mut m, base).unwrap();
+        assert!(!p.header.is64);
+        assert_eq!(p.header.phdrs.len(), 4);
+        assert_eq!(p.bias, base);
+        assert_eq!(p.build_id.as_deref(), Some(&testelf::BUILD_ID[..]));
+        let g = load(&mut m, &p, None, &[]);
+        assert_eq!(g.syms.len(), 2);
+        assert_eq!(g.syms.nearest(at::OUTER + 3), Some(("outer", 3)));
+        let eh = g.eh.as_ref().unwrap();
+        assert_eq!((eh.table.len(), eh.address_size), (4, 4));
+        assert!(eh.fde_offset(at::LEAF).is_some());
+        let h = from_bytes(&testelf::image32(), &testelf::BUILD_ID).unwrap();
+        assert_eq!((h.eh, h.syms), (g.eh, g.syms));
+        // The dynamic symbols as `--caller` reads them.
+        let t = crate::modmap::read_dynsym(&mut m, base).unwrap();
+        assert_eq!(t.lookup(base + at::LEAF + 4), Some(("leaf", 4)));
+    }
+
+    #[test]
+    fn hostile_elf32_images_never_panic() {
+        let img = testelf::image32();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut b = img.clone();
+            for _ in 0..1 + x % 8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b[(x % 0x800) as usize] = (x >> 32) as u8;
+            }
+            let mut m = SparseVirt::new();
+            m.map(0x5655_0000, &b);
+            if let Some(p) = probe(&mut m, 0x5655_0000) {
+                let g = load(&mut m, &p, None, &[]);
+                let _ = g.syms.nearest(at::OUTER);
+            }
+            let _ = crate::modmap::read_dynsym(&mut m, 0x5655_0000);
+            let _ = from_bytes(&b, &testelf::BUILD_ID);
+        }
+    }
+
+    #[test]
+    fn an_unread_later_page_hides_no_entry_of_the_first() {
+        // The vDSO's .eh_frame segment runs into a page the process never
+        // touched: the entries on the first page are still used.
+        let base = 0xf7f0_0000u64;
+        let mut m = SparseVirt::new();
+        m.map(base, &testelf::image32()[..0x1000]);
+        let p = probe(&mut m, base).unwrap();
+        let g = load(&mut m, &p, None, &[]);
+        let eh = g.eh.as_ref().unwrap();
+        assert_eq!(eh.pages, [true, false]);
+        assert!(eh.fde_offset(at::LEAF + 5).is_some());
     }
 }

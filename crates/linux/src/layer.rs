@@ -504,13 +504,16 @@ impl OsLayer for LinuxLayer {
     }
 
     fn caller(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<vstrace_core::Caller> {
-        // 64-bit `syscall` and `int 0x80` return after their 2 bytes.
-        if event.bitness != vstrace_core::Bitness::B64 {
-            return None;
-        }
-        let ip = event.regs.rip().wrapping_add(2);
+        let r = user_regs(event);
         let mut guard = self.maps.lock().unwrap_or_else(|e| e.into_inner());
         let space = self.ensure_map(event, mem, &mut guard);
+        // 32-bit calls: the caller of the vDSO's __kernel_vsyscall.
+        let ip = match r.arch {
+            lx::unwind::Arch::I386 => {
+                lx::stack::caller_ip(mem, &mut guard, space, r, &self.host_dirs)
+            }
+            lx::unwind::Arch::X86_64 => r.ip,
+        };
         let cache = &mut *guard;
         let map = cache.maps.get_mut(&space)?;
         let Some(i) = lx::vma::find_index(&map.areas, ip) else {
@@ -559,15 +562,7 @@ impl OsLayer for LinuxLayer {
     }
 
     fn stack(&self, event: &Event, mem: &mut dyn VirtMem) -> Vec<vstrace_core::StackFrame> {
-        // 64-bit processes only: 32-bit code has other unwind registers.
-        if event.bitness != vstrace_core::Bitness::B64 {
-            return Vec::new();
-        }
-        let regs = lx::unwind::Regs {
-            ip: event.regs.rip().wrapping_add(2),
-            sp: event.regs.rsp(),
-            bp: event.regs.get(vstrace_core::Reg::Rbp),
-        };
+        let regs = user_regs(event);
         let mut cache = self.maps.lock().unwrap_or_else(|e| e.into_inner());
         let space = self.ensure_map(event, mem, &mut cache);
         lx::stack::walk(mem, &mut cache, space, regs, &self.host_dirs)
@@ -613,6 +608,25 @@ fn kernel_space_under_pti(event: &Event) -> Option<Space> {
     const PTI_USER_PGD: u64 = 1 << 12;
     let cur = Space::current(&event.regs)?;
     (cur.root & PTI_USER_PGD != 0).then(|| cur.with_root(cur.root & !PTI_USER_PGD))
+}
+
+/// The first user frame of the trap's call: its return point, stack and
+/// frame pointers, in the width of the calling code.
+fn user_regs(event: &Event) -> lx::unwind::Regs {
+    let arch = match event.bitness {
+        vstrace_core::Bitness::B64 => lx::unwind::Arch::X86_64,
+        _ => lx::unwind::Arch::I386,
+    };
+    let m = match arch {
+        lx::unwind::Arch::X86_64 => u64::MAX,
+        lx::unwind::Arch::I386 => u64::from(u32::MAX),
+    };
+    lx::unwind::Regs {
+        ip: lx::stack::return_point(arch, event.mechanism, event.regs.rip()),
+        sp: event.regs.rsp() & m,
+        bp: event.regs.get(vstrace_core::Reg::Rbp) & m,
+        arch,
+    }
 }
 
 /// An address space's key in the map cache: CR3 without its PCID and

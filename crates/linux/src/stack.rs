@@ -6,6 +6,9 @@
 //! strace names a frame only in an executable file mapping and ends the
 //! stack at the first other one (`unexpected_backtracing_error`); so
 //! does this walk, so that the two stacks can be compared frame by frame.
+//! One exception, for 32-bit processes (which strace does not unwind):
+//! their calls enter through the vDSO's `__kernel_vsyscall`, whose frame
+//! is named `[vdso]` and unwound with the vDSO's own tables.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,7 +18,18 @@ use vstrace_core::{StackFrame, VirtMem};
 
 use crate::elfmod::{self, Module};
 use crate::modmap::{MapCache, ModMap};
-use crate::unwind::{Regs, Unwinder, MAX_FRAMES};
+use crate::unwind::{Arch, Regs, Unwinder, MAX_FRAMES};
+
+/// The name of the vDSO's frames (as `/proc/PID/maps` names its area).
+pub const VDSO: &str = "[vdso]";
+
+/// Whether the executable anonymous area `a` is the vDSO: an ELF image
+/// the kernel mapped (no file). Only 32-bit walks ask: their calls go
+/// through it; a 64-bit stack ends there as strace's does.
+pub fn is_vdso(mem: &mut dyn VirtMem, a: &crate::vma::Area) -> bool {
+    let mut magic = [0u8; 4];
+    a.path.is_none() && mem.read_virt(a.start, &mut magic).is_ok() && &magic == b"\x7fELF"
+}
 
 /// Most modules kept across maps (the cache is cleared when full).
 pub const MAX_MODULES: usize = 256;
@@ -57,9 +71,10 @@ fn walk_map(
     // frame a signal interrupted (after a signal frame).
     let mut first = true;
     for _ in 0..MAX_FRAMES {
-        let Some(i) = crate::vma::find_index(&map.areas, r.ip)
-            .filter(|&i| map.areas[i].exec && map.areas[i].path.is_some())
-        else {
+        let Some(i) = crate::vma::find_index(&map.areas, r.ip).filter(|&i| {
+            let a = &map.areas[i];
+            a.exec && (a.path.is_some() || (r.arch == Arch::I386 && is_vdso(mem, a)))
+        }) else {
             out.push(StackFrame {
                 ip: r.ip,
                 module: None,
@@ -71,13 +86,20 @@ fn walk_map(
         };
         let area = &map.areas[i];
         let base = map.bases.get(i).copied().unwrap_or(area.start);
-        let path = area.path.clone();
+        // A 32-bit call enters through the vDSO's __kernel_vsyscall: its
+        // frame is named as /proc/PID/maps names the area, and its own
+        // unwind table leads to the libc function that called it.
+        let vdso = area.path.is_none();
+        let path = area.path.clone().or_else(|| Some(VDSO.to_string()));
         let file = area.file;
         let file_offset = r.ip.wrapping_sub(area.start).wrapping_add(area.file_offset);
         let module = map
             .modules
             .entry(base)
-            .or_insert_with(|| module_at(mem, shared, base, path.as_deref(), file, dirs))
+            .or_insert_with(|| {
+                let p = path.as_deref().filter(|_| !vdso);
+                module_at(mem, shared, base, p, file, dirs)
+            })
             .clone();
         // The call's own address names the first frame; a return
         // address is looked up at the call before it (libunwind's rule).
@@ -105,6 +127,60 @@ fn walk_map(
         }
     }
     out
+}
+
+/// Where a call of a process of `arch` made by `mechanism` at `rip`
+/// returns to in user mode (the first frame's ip, as a tracer reads it
+/// at the call's stop): after the 2-byte `syscall` or `int $0x80`; for a
+/// 32-bit `sysenter` or compat `syscall` (made in the vDSO's
+/// `__kernel_vsyscall`), the kernel's landing pad after the `int $0x80`
+/// that follows them there.
+pub fn return_point(arch: Arch, mechanism: vstrace_core::Mechanism, rip: u64) -> u64 {
+    use vstrace_core::Mechanism::{Syscall, Sysenter};
+    match (arch, mechanism) {
+        (Arch::I386, Sysenter | Syscall) => rip.wrapping_add(4) & u64::from(u32::MAX),
+        (Arch::I386, _) => rip.wrapping_add(2) & u64::from(u32::MAX),
+        (Arch::X86_64, _) => rip.wrapping_add(2),
+    }
+}
+
+/// The caller of a 32-bit call whose first frame is `r`: `r.ip`, or,
+/// when that is in the vDSO, where its `__kernel_vsyscall` returns to
+/// (unwound with the vDSO's own tables), which is the libc function a
+/// user sees as the caller. `r.ip` when the map or tables are missing.
+pub fn caller_ip(
+    mem: &mut dyn VirtMem,
+    cache: &mut MapCache,
+    space: u64,
+    r: Regs,
+    dirs: &[PathBuf],
+) -> u64 {
+    let MapCache {
+        maps,
+        modules,
+        by_file,
+        unwinder,
+        ..
+    } = cache;
+    let Some(map) = maps.get_mut(&space) else {
+        return r.ip;
+    };
+    let Some(i) = crate::vma::find_index(&map.areas, r.ip)
+        .filter(|&i| map.areas[i].exec && is_vdso(mem, &map.areas[i]))
+    else {
+        return r.ip;
+    };
+    let base = map.bases.get(i).copied().unwrap_or(map.areas[i].start);
+    let mut shared = Shared { modules, by_file };
+    let module = map
+        .modules
+        .entry(base)
+        .or_insert_with(|| module_at(mem, &mut shared, base, None, 0, dirs))
+        .clone();
+    let m = module.as_ref().map(|(m, bias)| (m.as_ref(), *bias));
+    unwinder
+        .step(mem, m, r, true, r.sp)
+        .map_or(r.ip, |s| s.regs.ip)
 }
 
 /// The run's module caches (see [`MapCache::modules`] and
@@ -208,6 +284,7 @@ mod tests {
             ip: BASE + at::LEAF + 5,
             sp: SP,
             bp: 0x7ffd_0000_0300,
+            arch: crate::unwind::Arch::X86_64,
         };
         let v: Vec<String> = walk(&mut m, &mut c, 1, r, &[]).iter().map(text).collect();
         assert_eq!(
@@ -246,20 +323,24 @@ mod tests {
             ip: BASE + at::LEAF + 5,
             sp: SP,
             bp: 0,
+            arch: crate::unwind::Arch::X86_64,
         };
         let v = walk(&mut m, &mut c, 1, r, &[]);
+        through_the_signal_frame(&v, BASE, 0x40_2000);
+    }
+
+    /// `v` went from leaf (in the module at `base`) through the signal
+    /// trampoline into outer, interrupted after its first byte (named at
+    /// its own address), and on to `last`.
+    fn through_the_signal_frame(v: &[StackFrame], base: u64, last: u64) {
         let ips: Vec<u64> = v.iter().map(|f| f.ip).collect();
-        assert_eq!(
-            ips,
-            [
-                BASE + at::LEAF + 5,
-                BASE + at::SIGTRAMP,
-                BASE + at::OUTER + 1,
-                0x40_2000
-            ],
-            "{v:?}"
-        );
-        // The interrupted frame is named at its own address.
+        let want = [
+            base + at::LEAF + 5,
+            base + at::SIGTRAMP,
+            base + at::OUTER + 1,
+            last,
+        ];
+        assert_eq!(ips, want, "{v:?}");
         assert_eq!(v[2].symbol.as_deref(), Some("outer+0x1"));
     }
 
@@ -274,6 +355,7 @@ mod tests {
                 ip: BASE + at::PLT + off,
                 sp: SP,
                 bp: 0,
+                arch: crate::unwind::Arch::X86_64,
             };
             let v = walk(&mut m, &mut c, 1, r, &[]);
             assert_eq!(v.len(), 2, "{off}: {v:?}");
@@ -291,6 +373,7 @@ mod tests {
             ip: BASE + at::LEAF + 5,
             sp: SP,
             bp: 0,
+            arch: crate::unwind::Arch::X86_64,
         };
         let v = walk(&mut m, &mut c, 1, r, &[]);
         assert!(v.len() <= crate::unwind::MAX_FRAMES);
@@ -306,6 +389,7 @@ mod tests {
             ip: BASE + at::LEAF + 5,
             sp: SP,
             bp: 0,
+            arch: crate::unwind::Arch::X86_64,
         };
         assert_eq!(walk(&mut m, &mut c, 1, r, &[]).len(), 3);
         // The child's space: the same file mapped, its pages untouched
@@ -319,5 +403,143 @@ mod tests {
         let v = walk(&mut child, &mut c, 2, r, &[]);
         assert_eq!(v.len(), 3, "{v:?}");
         assert_eq!(v[1].symbol.as_deref(), Some("outer+0x10"));
+    }
+
+    const BASE32: u64 = 0x5655_0000;
+    const VDSO32: u64 = 0xf7f0_0000;
+    const SP32: u64 = 0xffd0_0100;
+
+    fn regs32(ip: u64, bp: u64) -> Regs {
+        Regs {
+            ip,
+            sp: SP32,
+            bp,
+            arch: Arch::I386,
+        }
+    }
+
+    /// The i386 image at [`BASE32`] (a file) and at [`VDSO32`] (an
+    /// anonymous executable area: the vDSO), a 32-bit stack at [`SP32`].
+    fn world32() -> (SparseVirt, MapCache) {
+        let mut m = SparseVirt::new();
+        m.map(BASE32, &testelf::image32());
+        m.map(VDSO32, &testelf::image32());
+        m.map_zeroed(SP32 - 0x100, 0x1000);
+        let mut c = MapCache::default();
+        let area = |start: u64, path: Option<&str>| Area {
+            start,
+            end: start + at::END,
+            file_offset: 0,
+            path: path.map(str::to_string),
+            file: u64::from(path.is_some()),
+            exec: true,
+        };
+        let areas = vec![area(BASE32, Some("/lib/libt32.so")), area(VDSO32, None)];
+        c.maps.insert(1, ModMap::new(areas));
+        (m, c)
+    }
+
+    fn put32(m: &mut SparseVirt, at: u64, v: u64) {
+        m.map(at, &(v as u32).to_le_bytes());
+    }
+
+    #[test]
+    fn a_32_bit_stack_unwinds_with_4_byte_words() {
+        let (mut m, mut c) = world32();
+        // leaf returns into outer (after its push of ebp): [SP] the
+        // return address, [SP + 4] the saved ebp, [SP + 8] outer's
+        // return address (in no file).
+        put32(&mut m, SP32, BASE32 + at::OUTER + 0x10);
+        put32(&mut m, SP32 + 4, 0xffd0_0400);
+        put32(&mut m, SP32 + 8, 0x0804_1000);
+        let r = regs32(BASE32 + at::LEAF + 5, 0xffd0_0300);
+        let v: Vec<String> = walk(&mut m, &mut c, 1, r, &[]).iter().map(text).collect();
+        assert_eq!(
+            v,
+            [
+                "/lib/libt32.so(leaf+0x5) [0x1005]",
+                "/lib/libt32.so(outer+0x10) [0x1110]",
+                "? [0x8041000]"
+            ]
+        );
+        // Without an FDE (ip outside any): the frame pointer chain, in
+        // 4-byte words: [ebp] the caller's ebp, [ebp + 4] its return.
+        let bp = SP32 + 0x20;
+        put32(&mut m, bp, SP32 + 0x40);
+        put32(&mut m, bp + 4, BASE32 + at::OUTER + 0x20);
+        let r = regs32(BASE32 + 0x900, bp);
+        let v = walk(&mut m, &mut c, 1, r, &[]);
+        // (outer's own CFI then finds a zero return address: the end.)
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[1].symbol.as_deref(), Some("outer+0x20"));
+    }
+
+    #[test]
+    fn a_32_bit_call_through_the_vdso_names_it_and_its_caller() {
+        let (mut m, mut c) = world32();
+        // __kernel_vsyscall (leaf of the vDSO image) returns into outer.
+        put32(&mut m, SP32, BASE32 + at::OUTER + 0x10);
+        put32(&mut m, SP32 + 8, 0x0804_1000);
+        let r = regs32(VDSO32 + at::LEAF + 5, 0);
+        let v: Vec<String> = walk(&mut m, &mut c, 1, r, &[]).iter().map(text).collect();
+        assert_eq!(
+            v,
+            [
+                "[vdso](leaf+0x5) [0x1005]",
+                "/lib/libt32.so(outer+0x10) [0x1110]",
+                "? [0x8041000]"
+            ]
+        );
+        assert_eq!(
+            caller_ip(&mut m, &mut c, 1, r, &[]),
+            BASE32 + at::OUTER + 0x10
+        );
+        // A call made in the program itself (int $0x80): its own address.
+        let own = regs32(BASE32 + at::LEAF + 5, 0);
+        assert_eq!(caller_ip(&mut m, &mut c, 1, own, &[]), own.ip);
+        // A 64-bit stack ends at an anonymous area, as strace's does.
+        let r64 = Regs {
+            arch: Arch::X86_64,
+            ..r
+        };
+        let v = walk(&mut m, &mut c, 1, r64, &[]);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].module, None);
+    }
+
+    #[test]
+    fn a_32_bit_signal_frame_and_plt_entry() {
+        let (mut m, mut c) = world32();
+        // The handler (leaf) returns into __restore; above the return
+        // address, the signal number and the sigcontext: esp at +32,
+        // eip at +60, ebp at +28 from the restorer's esp.
+        let isp = SP32 + 0x400;
+        put32(&mut m, SP32, BASE32 + at::SIGTRAMP);
+        put32(&mut m, SP32 + 4 + 28, 0xffd0_0900);
+        put32(&mut m, SP32 + 4 + 32, isp);
+        put32(&mut m, SP32 + 4 + 60, BASE32 + at::OUTER + 1);
+        put32(&mut m, isp, BASE32 + at::LEAF + 0x10);
+        put32(&mut m, isp + 4, 0x0804_2000);
+        let v = walk(&mut m, &mut c, 1, regs32(BASE32 + at::LEAF + 5, 0), &[]);
+        through_the_signal_frame(&v, BASE32, 0x0804_2000);
+        // The PLT entry's CFA expression: esp + 4, from byte 11 esp + 8.
+        for (off, ra_at) in [(0u64, SP32), (11, SP32 + 4)] {
+            put32(&mut m, ra_at, 0x0804_3000);
+            let v = walk(&mut m, &mut c, 1, regs32(BASE32 + at::PLT + off, 0), &[]);
+            assert_eq!(v.len(), 2, "{off}: {v:?}");
+            assert_eq!(v[1].ip, 0x0804_3000, "{off}");
+            put32(&mut m, ra_at, 0);
+        }
+    }
+
+    #[test]
+    fn return_points_of_each_mechanism() {
+        use vstrace_core::Mechanism::{Int80, Syscall, Sysenter};
+        assert_eq!(return_point(Arch::X86_64, Syscall, 0x7f00), 0x7f02);
+        assert_eq!(return_point(Arch::I386, Int80, 0x0804_1000), 0x0804_1002);
+        // sysenter and compat syscall return to the vDSO's landing pad,
+        // after the int $0x80 that follows them.
+        assert_eq!(return_point(Arch::I386, Sysenter, 0xf7f0_0578), 0xf7f0_057c);
+        assert_eq!(return_point(Arch::I386, Syscall, 0xffff_fffe), 2);
     }
 }

@@ -1,7 +1,9 @@
 //! `-k`: a user stack unwound from outside the guest, one frame at a
 //! time, with the call frame information of each module's `.eh_frame`
 //! ([`crate::elfmod`], parsed with `gimli`), and frame pointers where a
-//! module has no entry for the address.
+//! module has no entry for the address. 64-bit processes unwind with
+//! 8-byte words and x86-64's DWARF registers, 32-bit ones (compat or on
+//! an i386 kernel) with 4-byte words and i386's (esp 4, ebp 5, eip 8).
 //!
 //! The stack is hostile memory: the walk stops after [`MAX_FRAMES`]
 //! frames, when the stack pointer does not move up, when it leaves the
@@ -10,9 +12,8 @@
 
 use gimli::{
     BaseAddresses, CfaRule, EhFrameOffset, EndianSlice, EvaluationResult, LittleEndian, Location,
-    RegisterRule, UnwindContext, UnwindSection, X86_64,
+    RegisterRule, UnwindContext, UnwindSection, X86, X86_64,
 };
-use vstrace_core::read::read_u64;
 use vstrace_core::VirtMem;
 
 use crate::elfmod::Module;
@@ -22,7 +23,45 @@ pub const MAX_FRAMES: usize = 256;
 /// Most bytes of stack walked above the call's stack pointer.
 pub const MAX_STACK_BYTES: u64 = 8 << 20;
 
-/// The registers an unwind step needs (x86-64).
+/// The instruction set of the unwound process: its word size and its
+/// DWARF register numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Arch {
+    /// 64-bit code: 8-byte words, x86-64 registers.
+    #[default]
+    X86_64,
+    /// 32-bit code: 4-byte words, i386 registers.
+    I386,
+}
+
+impl Arch {
+    /// Bytes of a stack word (and of a return address).
+    pub fn word(self) -> u64 {
+        match self {
+            Arch::X86_64 => 8,
+            Arch::I386 => 4,
+        }
+    }
+
+    /// The DWARF numbers of (return address, stack pointer, frame
+    /// pointer).
+    fn dwarf(self) -> (gimli::Register, gimli::Register, gimli::Register) {
+        match self {
+            Arch::X86_64 => (X86_64::RA, X86_64::RSP, X86_64::RBP),
+            Arch::I386 => (X86::RA, X86::ESP, X86::EBP),
+        }
+    }
+}
+
+/// Reads one stack word of `arch` at `va`.
+pub fn read_word(mem: &mut dyn VirtMem, arch: Arch, va: u64) -> Option<u64> {
+    let mut b = [0u8; 8];
+    let n = arch.word() as usize;
+    mem.read_virt(va, &mut b[..n]).ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
+/// The registers an unwind step needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Regs {
     /// Instruction pointer: the trap's return address in the first
@@ -32,6 +71,8 @@ pub struct Regs {
     pub sp: u64,
     /// Frame pointer.
     pub bp: u64,
+    /// The process's instruction set.
+    pub arch: Arch,
 }
 
 /// Reusable state of the call frame interpreter.
@@ -110,7 +151,12 @@ impl Unwinder {
         pc: u64,
         r: Regs,
     ) -> Option<Step> {
-        let sec = gimli::EhFrame::new(&eh.bytes, LittleEndian);
+        let mut sec = gimli::EhFrame::new(&eh.bytes, LittleEndian);
+        if eh.address_size != 0 {
+            sec.set_address_size(eh.address_size);
+        }
+        let arch = r.arch;
+        let (ra, _, bp_reg) = arch.dwarf();
         let bases = BaseAddresses::default()
             .set_eh_frame(eh.frame.wrapping_add(bias))
             .set_eh_frame_hdr(eh.hdr.wrapping_add(bias));
@@ -131,7 +177,7 @@ impl Unwinder {
         };
         let mut restore = |rule: RegisterRule<usize>, same: Option<u64>| -> Option<u64> {
             match rule {
-                RegisterRule::Offset(o) => read_u64(mem, cfa.wrapping_add(o as u64)).ok(),
+                RegisterRule::Offset(o) => read_word(mem, arch, cfa.wrapping_add(o as u64)),
                 RegisterRule::ValOffset(o) => Some(cfa.wrapping_add(o as u64)),
                 RegisterRule::Undefined | RegisterRule::SameValue => same,
                 RegisterRule::Register(n) => reg(r, n),
@@ -139,17 +185,23 @@ impl Unwinder {
                 // the expression computes from the CFA.
                 RegisterRule::Expression(e) => {
                     let at = eval(mem, e.get(&sec).ok()?, enc, r, Some(cfa))?;
-                    read_u64(mem, at).ok()
+                    read_word(mem, arch, at)
                 }
                 RegisterRule::ValExpression(e) => eval(mem, e.get(&sec).ok()?, enc, r, Some(cfa)),
                 _ => None,
             }
         };
         // An undefined return address ends the stack (`_start`).
-        let ip = restore(row.register(X86_64::RA), None)?;
-        let bp = restore(row.register(X86_64::RBP), Some(r.bp))?;
+        let ip = restore(row.register(ra), None)?;
+        let bp = restore(row.register(bp_reg), Some(r.bp))?;
+        let m = mask(arch);
         Some(Step {
-            regs: Regs { ip, sp: cfa, bp },
+            regs: Regs {
+                ip: ip & m,
+                sp: cfa & m,
+                bp: bp & m,
+                arch,
+            },
             // glibc's `__restore_rt` has CFI with the "S" augmentation.
             exact: fde.is_signal_trampoline(),
         })
@@ -184,7 +236,7 @@ fn eval(
             }
             EvaluationResult::RequiresRegister { register, .. } => {
                 let v = match register {
-                    X86_64::RA => r.ip,
+                    n if n == r.arch.dwarf().0 => r.ip,
                     n => reg(r, n)?,
                 };
                 ev.resume_with_register(gimli::Value::Generic(v)).ok()?
@@ -205,23 +257,34 @@ fn eval(
 /// The value of DWARF register `n` in `r` (only the stack and frame
 /// pointers define a CFA in practice).
 fn reg(r: Regs, n: gimli::Register) -> Option<u64> {
+    let (_, sp, bp) = r.arch.dwarf();
     match n {
-        X86_64::RSP => Some(r.sp),
-        X86_64::RBP => Some(r.bp),
+        n if n == sp => Some(r.sp),
+        n if n == bp => Some(r.bp),
         _ => None,
     }
 }
 
+/// The mask of an address of `arch` (32-bit arithmetic wraps at 4 GiB).
+fn mask(arch: Arch) -> u64 {
+    match arch {
+        Arch::X86_64 => u64::MAX,
+        Arch::I386 => u64::from(u32::MAX),
+    }
+}
+
 /// One step through a frame-pointer chain: `[bp]` is the caller's bp,
-/// `[bp + 8]` the return address.
+/// `[bp + word]` the return address.
 fn frame_pointer_step(mem: &mut dyn VirtMem, r: Regs) -> Option<Regs> {
-    if r.bp < r.sp || r.bp - r.sp > MAX_STACK_BYTES || r.bp % 8 != 0 {
+    let w = r.arch.word();
+    if r.bp < r.sp || r.bp - r.sp > MAX_STACK_BYTES || r.bp % w != 0 {
         return None;
     }
     Some(Regs {
-        ip: read_u64(mem, r.bp.wrapping_add(8)).ok()?,
-        sp: r.bp.wrapping_add(16),
-        bp: read_u64(mem, r.bp).ok()?,
+        ip: read_word(mem, r.arch, r.bp.wrapping_add(w))?,
+        sp: r.bp.wrapping_add(2 * w),
+        bp: read_word(mem, r.arch, r.bp)?,
+        arch: r.arch,
     })
 }
 
@@ -246,6 +309,7 @@ mod tests {
             ip: 0x40_1000,
             sp,
             bp: sp + 0x100,
+            arch: Arch::X86_64,
         };
         let n = u.step(&mut m, None, r, true, sp).unwrap().regs;
         assert_eq!(n.ip, 0x40_1234);
@@ -257,5 +321,33 @@ mod tests {
         // Unmapped stack: none.
         let bad = Regs { bp: 0x1000, ..r };
         assert!(u.step(&mut m, None, bad, true, sp).is_none());
+    }
+
+    #[test]
+    fn a_32_bit_frame_pointer_chain_uses_4_byte_words() {
+        let mut m = SparseVirt::new();
+        let sp = 0xffd0_0000u64;
+        m.map_zeroed(sp, 0x1000);
+        m.map(sp + 0x100, &0xffd0_0200u32.to_le_bytes());
+        m.map(sp + 0x104, &0x0804_1234u32.to_le_bytes());
+        let r = Regs {
+            ip: 0x0804_1000,
+            sp,
+            bp: sp + 0x100,
+            arch: Arch::I386,
+        };
+        let n = Unwinder::default()
+            .step(&mut m, None, r, true, sp)
+            .unwrap()
+            .regs;
+        assert_eq!((n.ip, n.sp, n.bp), (0x0804_1234, sp + 0x108, 0xffd0_0200));
+        // A misaligned frame pointer ends the walk.
+        let bad = Regs {
+            bp: sp + 0x102,
+            ..r
+        };
+        assert!(Unwinder::default()
+            .step(&mut m, None, bad, true, sp)
+            .is_none());
     }
 }

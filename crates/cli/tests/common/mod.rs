@@ -403,3 +403,94 @@ pub fn vstrace_run_on(kernel: &Option<PathBuf>) -> Command {
     }
     cmd
 }
+
+/// The Debian bookworm image directory, built (or rebuilt after a change
+/// of the script) by scripts/debian-image.sh, which returns at once when
+/// it is current.
+pub fn debian_image() -> PathBuf {
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/debian-image.sh"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "scripts/debian-image.sh failed (it needs root)"
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Runs `vstrace qemu ARGS -- qemu-system-x86_64 ...` on the Debian image
+/// (`cpu`: a `-cpu` model, else QEMU's default) with the ext4 image
+/// `payload` as a second, read-only disk (the image's workload runs its
+/// `/payload/run`), the guest's ttyS1 written to `log`; fails after 900
+/// s. Returns the guest's ttyS1 text (LF line ends), which must hold
+/// `== payload done`.
+pub fn debian_payload_run(
+    args: &[&std::ffi::OsStr],
+    payload: &Path,
+    log: &Path,
+    cpu: Option<&str>,
+) -> String {
+    use std::process::Stdio;
+    let img = debian_image();
+    let p = |n: &str| img.join(n).display().to_string();
+    let start = Instant::now();
+    let mut cmd = vstrace();
+    cmd.arg("qemu")
+        .args(args)
+        .args(["--", "qemu-system-x86_64"]);
+    if let Some(cpu) = cpu {
+        cmd.args(["-cpu", cpu]);
+    }
+    let mut child = cmd
+        .args(["-kernel", &p("vmlinuz"), "-initrd", &p("initrd.img")])
+        .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
+        .arg("-drive")
+        .arg(format!("file={},if=virtio,format=qcow2", p("disk.qcow2")))
+        .arg("-drive")
+        .arg(format!(
+            "file={},if=virtio,format=raw,readonly=on",
+            payload.display()
+        ))
+        .args(["-snapshot", "-m", "1G", "-smp", "2"])
+        .args([
+            "-nographic",
+            "-no-reboot",
+            "-serial",
+            "mon:stdio",
+            "-serial",
+        ])
+        .arg(format!("file:{}", log.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vstrace runs");
+    let mut err = child.stderr.take().unwrap();
+    let t = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).ok();
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(900) {
+            let _ = child.kill();
+            panic!("the Debian guest did not finish in 900 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let err = t.join().unwrap();
+    eprintln!("Debian guest run: {:?}", start.elapsed());
+    assert!(status.success(), "vstrace qemu: {status}: {err}");
+    // The serial line ends lines with CR LF.
+    let guest = std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .replace('\r', "");
+    assert!(guest.contains("== payload done"), "{guest}\n{err}");
+    guest
+}

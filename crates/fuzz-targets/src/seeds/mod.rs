@@ -107,6 +107,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "gdb_rsp" => gdb_rsp_seeds(),
         "linux_context" => crate::context::linux_context_seeds(),
         "linux_unwind" => crate::unwind::linux_unwind_seeds(),
+        "linux_unwind32" => crate::unwind::linux_unwind32_seeds(),
         "isf" => isf_seeds(),
         _ => Vec::new(),
     }
