@@ -39,6 +39,7 @@ pub mod netlink;
 mod netlink_diag;
 mod netlink_fields;
 mod netlink_route;
+mod netlink_rtattrs;
 mod nlattr;
 mod poll;
 mod resource;

@@ -31,6 +31,33 @@ pub(crate) enum F {
     /// A `struct inet_diag_sockid`, its addresses of the header's family
     /// (the first byte) or of the one given.
     Sockid(&'static str, usize, Option<u8>),
+    /// Signed decimal of 1, 2, 4 or 8 bytes.
+    S(&'static str, usize, usize),
+    /// Hex zero-padded to the field's width (strace's `PRINT_FIELD_0X`).
+    X0(&'static str, usize, usize),
+    /// Shown by a function of its `n` bytes (nested structures,
+    /// addresses).
+    Fn(&'static str, usize, usize, fn(&mut Nl<'_, '_>, &[u8])),
+}
+
+impl F {
+    /// The offset just past the field in its structure.
+    pub(crate) fn end(&self) -> usize {
+        match *self {
+            F::U(_, o, n)
+            | F::X(_, o, n)
+            | F::Xval(_, o, n, _)
+            | F::XvalBare(_, o, n, _)
+            | F::Flags(_, o, n, _)
+            | F::XNonZero(_, o, n)
+            | F::S(_, o, n)
+            | F::X0(_, o, n)
+            | F::Fn(_, o, n, _) => o + n,
+            F::Ifindex(_, o) => o + 4,
+            F::Cookie(_, o) => o + 8,
+            F::Sockid(_, o, _) => o + 48,
+        }
+    }
 }
 
 /// Little-endian unsigned integer of `n` bytes at `off` (0 out of range).
@@ -105,7 +132,10 @@ impl Nl<'_, '_> {
             | F::Flags(n, ..)
             | F::Cookie(n, _)
             | F::Ifindex(n, _)
-            | F::Sockid(n, ..) => n,
+            | F::Sockid(n, ..)
+            | F::S(n, ..)
+            | F::X0(n, ..)
+            | F::Fn(n, ..) => n,
         };
         self.put(name);
         self.put("=");
@@ -123,6 +153,17 @@ impl Nl<'_, '_> {
                 };
                 self.put(&s);
             }
+            F::S(_, o, n) => {
+                let v = le(b, o, n);
+                let sh = 64 - 8 * n.clamp(1, 8) as u32;
+                let s = (((v << sh) as i64) >> sh).to_string();
+                self.put(&s);
+            }
+            F::X0(_, o, n) => {
+                let s = format!("{:#0w$x}", le(b, o, n), w = 2 * n + 2);
+                self.put(&s);
+            }
+            F::Fn(_, o, n, f) => f(self, b.get(o..o + n).unwrap_or(&[])),
             F::Xval(_, o, n, t) => self.xval(t, le(b, o, n)),
             F::XvalBare(_, o, n, t) => self.xval_bare(t, le(b, o, n)),
             F::Flags(_, o, n, t) => self.flags(&[t], le(b, o, n)),

@@ -6,6 +6,7 @@
 use super::netlink::{Header, Nl};
 use super::netlink_diag::{attrs_after, family_data};
 use super::netlink_fields::{le, F};
+use super::netlink_rtattrs as RT;
 use super::nlattr::{Attrs, Kind};
 use crate::xlat::Table as T;
 
@@ -80,7 +81,7 @@ struct Hdr {
     fam: &'static str,
     size: u64,
     fields: Option<&'static [F]>,
-    attrs: Attrs,
+    attrs: &'static Attrs,
 }
 
 fn header(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64, h: &Hdr) {
@@ -94,7 +95,7 @@ fn header(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64, h: &Hdr) {
             true
         }
     };
-    attrs_after(nl, shown, addr, len, h.size, &h.attrs);
+    attrs_after(nl, shown, addr, len, h.size, h.attrs);
 }
 
 static NDMSG: Hdr = Hdr {
@@ -106,7 +107,7 @@ static NDMSG: Hdr = Hdr {
         F::Flags("ndm_flags", 10, 1, T::NeighborCacheEntryFlags),
         F::Xval("ndm_type", 11, 1, T::RoutingTypes),
     ]),
-    attrs: Attrs::new(T::RtnlNeighAttrs, &[]),
+    attrs: &RT::NEIGH,
 };
 
 static FIB_RULE_HDR: Hdr = Hdr {
@@ -120,7 +121,7 @@ static FIB_RULE_HDR: Hdr = Hdr {
         F::Xval("action", 7, 1, T::FibRuleActions),
         F::Flags("flags", 8, 4, T::FibRuleFlags),
     ]),
-    attrs: Attrs::new(T::RtnlRuleAttrs, &[]),
+    attrs: &RT::RULE,
 };
 
 static TCMSG: Hdr = Hdr {
@@ -132,21 +133,21 @@ static TCMSG: Hdr = Hdr {
         F::U("tcm_parent", 12, 4),
         F::U("tcm_info", 16, 4),
     ]),
-    attrs: Attrs::new(T::RtnlTcAttrs, &[]),
+    attrs: &RT::TC,
 };
 
 static TCAMSG: Hdr = Hdr {
     fam: "tca_family",
     size: 4,
     fields: None,
-    attrs: Attrs::new(T::RtnlTcActionAttrs, &[]),
+    attrs: &RT::TC_ACTION,
 };
 
 static NDTMSG: Hdr = Hdr {
     fam: "ndtm_family",
     size: 4,
     fields: None,
-    attrs: Attrs::new(T::RtnlNeightblAttrs, &[]),
+    attrs: &RT::NEIGHTBL,
 };
 
 static IFADDRLBLMSG: Hdr = Hdr {
@@ -158,35 +159,35 @@ static IFADDRLBLMSG: Hdr = Hdr {
         F::Ifindex("ifal_index", 4),
         F::U("ifal_seq", 8, 4),
     ]),
-    attrs: Attrs::new(T::RtnlAddrlabelAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlAddrlabelAttrs, &[]),
 };
 
 static DCBMSG: Hdr = Hdr {
     fam: "dcb_family",
     size: 4,
     fields: Some(&[F::Xval("cmd", 1, 1, T::DcbCommands)]),
-    attrs: Attrs::new(T::RtnlDcbAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlDcbAttrs, &[]),
 };
 
 static NETCONFMSG: Hdr = Hdr {
     fam: "ncm_family",
     size: 1,
     fields: None,
-    attrs: Attrs::new(T::RtnlNetconfAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlNetconfAttrs, &[]),
 };
 
 static BR_PORT_MSG: Hdr = Hdr {
     fam: "family",
     size: 8,
     fields: Some(&[F::Ifindex("ifindex", 4)]),
-    attrs: Attrs::new(T::RtnlMdbAttrs, &[]),
+    attrs: &RT::MDB,
 };
 
 static NSID: Hdr = Hdr {
     fam: "rtgen_family",
     size: 1,
     fields: None,
-    attrs: Attrs::new(T::RtnlNsidAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlNsidAttrs, &[]),
 };
 
 static NHMSG: Hdr = Hdr {
@@ -198,7 +199,7 @@ static NHMSG: Hdr = Hdr {
         F::XNonZero("resvd", 3, 1),
         F::Flags("nh_flags", 4, 4, T::RouteNexthopFlags),
     ]),
-    attrs: Attrs::new(T::RtnlNexthopAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlNexthopAttrs, &[]),
 };
 
 fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
@@ -282,7 +283,7 @@ fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
 
 /// A hardware address: `XX:XX:...` (strace's `print_hwaddr`), at most
 /// 32 bytes.
-fn hwaddr(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+pub(crate) fn hwaddr(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     if len > 32 {
         return false;
     }
@@ -326,7 +327,7 @@ fn ifaddrmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
 
 /// An address of the message's family (strace's `decode_inet_addr`):
 /// `inet_addr("...")`, `inet_pton(AF_INET6, "...")`, else hex.
-fn address(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+pub(crate) fn address(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     let size = match nl.family {
         AF_INET => 4,
         AF_INET6 => 16,
@@ -386,44 +387,8 @@ fn rtmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
         F::Xval("rtm_type", 7, 1, T::RoutingTypes),
         F::Flags("rtm_flags", 8, 4, T::RoutingFlags),
     ];
-    use Kind as K;
-    static ATTRS: Attrs = Attrs::new(
-        T::RtnlRouteAttrs,
-        &[
-            K::Hex,             // RTA_UNSPEC
-            K::Custom(address), // RTA_DST
-            K::Custom(address), // RTA_SRC
-            K::Ifindex,         // RTA_IIF
-            K::Ifindex,         // RTA_OIF
-            K::Custom(address), // RTA_GATEWAY
-            K::U32,             // RTA_PRIORITY
-            K::Custom(address), // RTA_PREFSRC
-            K::Hex,             // RTA_METRICS
-            K::Hex,             // RTA_MULTIPATH
-            K::U32,             // RTA_PROTOINFO
-            K::U32,             // RTA_FLOW
-            K::Hex,             // RTA_CACHEINFO
-            K::Hex,             // RTA_SESSION
-            K::U32,             // RTA_MP_ALGO
-            K::Hex,             // RTA_TABLE
-            K::U32,             // RTA_MARK
-            K::Hex,             // RTA_MFC_STATS
-            K::Hex,             // RTA_VIA
-            K::Custom(address), // RTA_NEWDST
-            K::U8,              // RTA_PREF
-            K::Hex,             // RTA_ENCAP_TYPE
-            K::Hex,             // RTA_ENCAP
-            K::U64,             // RTA_EXPIRES
-            K::Hex,             // RTA_PAD
-            K::U32,             // RTA_UID
-            K::U8,              // RTA_TTL_PROPAGATE
-            K::U8,              // RTA_IP_PROTO
-            K::U16,             // RTA_SPORT
-            K::U16,             // RTA_DPORT
-        ],
-    );
     let shown = nl.family_struct("rtm_family", family, addr, len, 12, FIELDS);
-    attrs_after(nl, shown, addr, len, 12, &ATTRS);
+    attrs_after(nl, shown, addr, len, 12, &RT::ROUTE);
 }
 
 static IF_STATS_MSG: Hdr = Hdr {
@@ -435,5 +400,5 @@ static IF_STATS_MSG: Hdr = Hdr {
         F::Ifindex("ifindex", 4),
         F::Flags("filter_mask", 8, 4, T::IfstatsAttrFlags),
     ]),
-    attrs: Attrs::NONE,
+    attrs: &Attrs::NONE,
 };
