@@ -38,6 +38,7 @@ mod net;
 pub mod netlink;
 mod netlink_diag;
 mod netlink_fields;
+mod netlink_link;
 mod netlink_route;
 mod netlink_rtattrs;
 mod nlattr;

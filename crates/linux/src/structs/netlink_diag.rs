@@ -379,9 +379,84 @@ fn packet_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
         F::U("pdiag_ino", 4, 4),
         F::Cookie("pdiag_cookie", 8),
     ];
-    static ATTRS: Attrs = Attrs::new(T::PacketDiagAttrs, &[]);
+    use super::nlattr::{Kind as K, St};
+    static INFO: St = St::new(
+        24,
+        &[
+            F::Ifindex("pdi_index", 0),
+            F::Xval("pdi_version", 4, 4, T::AfPacketVersions),
+            F::U("pdi_reserve", 8, 4),
+            F::U("pdi_copy_thresh", 12, 4),
+            F::U("pdi_tstamp", 16, 4),
+            F::Flags("pdi_flags", 20, 4, T::PacketDiagInfoFlags),
+        ],
+    );
+    static RING: St = St::new(
+        28,
+        &[
+            F::U("pdr_block_size", 0, 4),
+            F::U("pdr_block_nr", 4, 4),
+            F::U("pdr_frame_size", 8, 4),
+            F::U("pdr_frame_nr", 12, 4),
+            F::U("pdr_retire_tmo", 16, 4),
+            F::U("pdr_sizeof_priv", 20, 4),
+            F::U("pdr_features", 24, 4),
+        ],
+    );
+    static ATTRS: Attrs = Attrs::new(
+        T::PacketDiagAttrs,
+        &[
+            K::Struct(&INFO),       // PACKET_DIAG_INFO
+            K::Custom(mclist),      // PACKET_DIAG_MCLIST
+            K::Struct(&RING),       // PACKET_DIAG_RX_RING
+            K::Struct(&RING),       // PACKET_DIAG_TX_RING
+            K::U32,                 // PACKET_DIAG_FANOUT
+            K::Uid,                 // PACKET_DIAG_UID
+            K::MemInfo,             // PACKET_DIAG_MEMINFO
+            K::Custom(sock_filter), // PACKET_DIAG_FILTER
+        ],
+    );
     let shown = nl.family_struct("pdiag_family", AF_PACKET, addr, len, 16, FIELDS);
     attrs_after(nl, shown, addr, len, 16, &ATTRS);
+}
+
+/// `PACKET_DIAG_MCLIST`: an array of `struct packet_diag_mclist`, each
+/// address cut at its length.
+fn mclist(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    const SIZE: u64 = 44;
+    if len < SIZE {
+        return false;
+    }
+    super::nlattr::array_of(nl, addr, len, SIZE, |nl, b| {
+        let alen = (le(b, 10, 2) as usize).min(32);
+        nl.put("{");
+        nl.fields(
+            b,
+            &[
+                F::Ifindex("pdmc_index", 0),
+                F::U("pdmc_count", 4, 4),
+                F::U("pdmc_type", 8, 2),
+                F::U("pdmc_alen", 10, 2),
+                F::HexStr("pdmc_addr", 12, alen),
+            ],
+        );
+        nl.put("}");
+    });
+    true
+}
+
+/// `PACKET_DIAG_FILTER`: socket filter instructions.
+fn sock_filter(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    let n = len / 8;
+    if n == 0 || n > u64::from(u16::MAX) {
+        return false;
+    }
+    let abi = nl.abi;
+    super::nlattr::array_of(nl, addr, n * 8, 8, |nl, b| {
+        let s = super::bpf::sock_insn(abi, b);
+        nl.put(&s);
+    });
+    true
 }
 
 fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {

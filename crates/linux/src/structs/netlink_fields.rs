@@ -35,6 +35,10 @@ pub(crate) enum F {
     S(&'static str, usize, usize),
     /// Hex zero-padded to the field's width (strace's `PRINT_FIELD_0X`).
     X0(&'static str, usize, usize),
+    /// Bytes in `\x` escapes (`"\x61\x62"`).
+    HexStr(&'static str, usize, usize),
+    /// [`F::HexStr`], shown only when not all zero (padding).
+    HexStrNonZero(&'static str, usize, usize),
     /// Shown by a function of its `n` bytes (nested structures,
     /// addresses).
     Fn(&'static str, usize, usize, fn(&mut Nl<'_, '_>, &[u8])),
@@ -52,6 +56,8 @@ impl F {
             | F::XNonZero(_, o, n)
             | F::S(_, o, n)
             | F::X0(_, o, n)
+            | F::HexStr(_, o, n)
+            | F::HexStrNonZero(_, o, n)
             | F::Fn(_, o, n, _) => o + n,
             F::Ifindex(_, o) => o + 4,
             F::Cookie(_, o) => o + 8,
@@ -114,6 +120,11 @@ impl Nl<'_, '_> {
                     continue;
                 }
             }
+            if let F::HexStrNonZero(_, o, n) = *f {
+                if b.get(o..o + n).is_none_or(|x| x.iter().all(|&c| c == 0)) {
+                    continue;
+                }
+            }
             if !first {
                 self.put(", ");
             }
@@ -135,6 +146,8 @@ impl Nl<'_, '_> {
             | F::Sockid(n, ..)
             | F::S(n, ..)
             | F::X0(n, ..)
+            | F::HexStr(n, ..)
+            | F::HexStrNonZero(n, ..)
             | F::Fn(n, ..) => n,
         };
         self.put(name);
@@ -161,6 +174,10 @@ impl Nl<'_, '_> {
             }
             F::X0(_, o, n) => {
                 let s = format!("{:#0w$x}", le(b, o, n), w = 2 * n + 2);
+                self.put(&s);
+            }
+            F::HexStr(_, o, n) | F::HexStrNonZero(_, o, n) => {
+                let s = fmt::quote_hex(b.get(o..o + n).unwrap_or(&[]), false);
                 self.put(&s);
             }
             F::Fn(_, o, n, f) => f(self, b.get(o..o + n).unwrap_or(&[])),
@@ -203,11 +220,21 @@ impl Nl<'_, '_> {
 
     /// An address field of `family` (strace's `print_inet_addr`):
     /// `name=inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1", &name)`,
-    /// or `name="\x.."` for other families.
+    /// or `name="\x.."` for other families; an empty `name`: the value
+    /// alone (`inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1")`).
     pub(crate) fn inet_addr(&mut self, a: &[u8], family: u8, name: &str) {
         const AF_INET: u8 = 2;
         const AF_INET6: u8 = 10;
         let s = match (family, a.len()) {
+            (AF_INET, n) if n >= 4 && name.is_empty() => format!(
+                "inet_addr(\"{}\")",
+                std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])
+            ),
+            (AF_INET6, 16) if name.is_empty() => {
+                let mut x = [0u8; 16];
+                x.copy_from_slice(a);
+                format!("inet_pton(AF_INET6, \"{}\")", std::net::Ipv6Addr::from(x))
+            }
             (AF_INET, n) if n >= 4 => format!(
                 "{name}=inet_addr(\"{}\")",
                 std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])

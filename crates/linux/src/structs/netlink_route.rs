@@ -57,14 +57,26 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
         // family.
         0x60 => {
             nl.put("{rtgen_family=");
-            match T::RtnlFamily.xlat().lookup(nl.abi, u64::from(family)) {
-                Some(name) => nl.put(name),
-                None => nl.xval(T::Addrfams, u64::from(family)),
+            // strace's printxvals over both tables: the first table's
+            // comment when neither names it.
+            let v = u64::from(family);
+            if T::RtnlFamily.xlat().lookup(nl.abi, v).is_none()
+                && T::Addrfams.xlat().lookup(nl.abi, v).is_some()
+            {
+                nl.xval(T::Addrfams, v);
+            } else {
+                nl.xval(T::RtnlFamily, v);
             }
             nl.put("}");
             if len > 4 {
                 nl.put(", ");
-                nl.hex(addr.wrapping_add(4), len - 4);
+                let (a, l) = (addr.wrapping_add(4), len - 4);
+                match family {
+                    // RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR.
+                    128 => super::nlattr::list(nl, a, l, &RT::IPMRA_CREPORT),
+                    129 => super::nlattr::list(nl, a, l, &RT::IP6MRA_CREPORT),
+                    _ => nl.hex(a, l),
+                }
             }
         }
         // RTM_{NEW,DEL,GET}NEXTHOP.
@@ -199,7 +211,7 @@ static NHMSG: Hdr = Hdr {
         F::XNonZero("resvd", 3, 1),
         F::Flags("nh_flags", 4, 4, T::RouteNexthopFlags),
     ]),
-    attrs: &Attrs::new(T::RtnlNexthopAttrs, &[]),
+    attrs: &RT::NEXTHOP,
 };
 
 fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
@@ -209,76 +221,8 @@ fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
         F::Flags("ifi_flags", 8, 4, T::Iffflags),
         F::X("ifi_change", 12, 4),
     ];
-    use Kind as K;
-    static ATTRS: Attrs = Attrs::new(
-        T::RtnlLinkAttrs,
-        &[
-            K::Hex,            // IFLA_UNSPEC
-            K::Custom(hwaddr), // IFLA_ADDRESS
-            K::Custom(hwaddr), // IFLA_BROADCAST
-            K::Str,            // IFLA_IFNAME
-            K::U32,            // IFLA_MTU
-            K::U32,            // IFLA_LINK
-            K::Str,            // IFLA_QDISC
-            K::Hex,            // IFLA_STATS
-            K::Hex,            // IFLA_COST
-            K::Hex,            // IFLA_PRIORITY
-            K::U32,            // IFLA_MASTER
-            K::Hex,            // IFLA_WIRELESS
-            K::Hex,            // IFLA_PROTINFO
-            K::U32,            // IFLA_TXQLEN
-            K::Hex,            // IFLA_MAP
-            K::U32,            // IFLA_WEIGHT
-            K::U8,             // IFLA_OPERSTATE
-            K::U8,             // IFLA_LINKMODE
-            K::Hex,            // IFLA_LINKINFO
-            K::U32,            // IFLA_NET_NS_PID
-            K::Str,            // IFLA_IFALIAS
-            K::U32,            // IFLA_NUM_VF
-            K::Hex,            // IFLA_VFINFO_LIST
-            K::Hex,            // IFLA_STATS64
-            K::Hex,            // IFLA_VF_PORTS
-            K::Hex,            // IFLA_PORT_SELF
-            K::Hex,            // IFLA_AF_SPEC
-            K::U32,            // IFLA_GROUP
-            K::Hex,            // IFLA_NET_NS_FD
-            K::Hex,            // IFLA_EXT_MASK
-            K::U32,            // IFLA_PROMISCUITY
-            K::U32,            // IFLA_NUM_TX_QUEUES
-            K::U32,            // IFLA_NUM_RX_QUEUES
-            K::U8,             // IFLA_CARRIER
-            K::Hex,            // IFLA_PHYS_PORT_ID
-            K::U32,            // IFLA_CARRIER_CHANGES
-            K::Hex,            // IFLA_PHYS_SWITCH_ID
-            K::S32,            // IFLA_LINK_NETNSID
-            K::Str,            // IFLA_PHYS_PORT_NAME
-            K::U8,             // IFLA_PROTO_DOWN
-            K::U32,            // IFLA_GSO_MAX_SEGS
-            K::U32,            // IFLA_GSO_MAX_SIZE
-            K::Hex,            // IFLA_PAD
-            K::Hex,            // IFLA_XDP
-            K::Hex,            // IFLA_EVENT
-            K::S32,            // IFLA_NEW_NETNSID
-            K::S32,            // IFLA_IF_NETNSID
-            K::U32,            // IFLA_CARRIER_UP_COUNT
-            K::U32,            // IFLA_CARRIER_DOWN_COUNT
-            K::Hex,            // IFLA_NEW_IFINDEX
-            K::U32,            // IFLA_MIN_MTU
-            K::U32,            // IFLA_MAX_MTU
-            K::Hex,            // IFLA_PROP_LIST
-            K::Str,            // IFLA_ALT_IFNAME
-            K::Custom(hwaddr), // IFLA_PERM_ADDRESS
-            K::Hex,            // IFLA_PROTO_DOWN_REASON
-            K::Str,            // IFLA_PARENT_DEV_NAME
-            K::Str,            // IFLA_PARENT_DEV_BUS_NAME
-            K::U32,            // IFLA_GRO_MAX_SIZE
-            K::U32,            // IFLA_TSO_MAX_SIZE
-            K::U32,            // IFLA_TSO_MAX_SEGS
-            K::U32,            // IFLA_ALLMULTI
-        ],
-    );
     let shown = nl.family_struct("ifi_family", family, addr, len, 16, FIELDS);
-    attrs_after(nl, shown, addr, len, 16, &ATTRS);
+    attrs_after(nl, shown, addr, len, 16, &super::netlink_link::LINK);
 }
 
 /// A hardware address: `XX:XX:...` (strace's `print_hwaddr`), at most

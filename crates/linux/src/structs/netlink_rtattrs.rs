@@ -364,20 +364,32 @@ static NDA_CACHEINFO: St = St::new(
 pub(crate) static NEIGH: Attrs = Attrs::new(
     T::RtnlNeighAttrs,
     &[
-        K::Hex,                                   // NDA_UNSPEC
-        K::Custom(super::netlink_route::address), // NDA_DST
-        K::Custom(super::netlink_route::hwaddr),  // NDA_LLADDR
-        K::Struct(&NDA_CACHEINFO),                // NDA_CACHEINFO
-        K::U32,                                   // NDA_PROBES
-        K::U16,                                   // NDA_VLAN
-        K::Be16,                                  // NDA_PORT
-        K::U32,                                   // NDA_VNI
-        K::Ifindex,                               // NDA_IFINDEX
-        K::Ifindex,                               // NDA_MASTER
-        K::U32,                                   // NDA_LINK_NETNSID
-        K::U32,                                   // NDA_SRC_VNI
-        K::Xval(T::InetProtocols),                // NDA_PROTOCOL
-        K::U32,                                   // NDA_NH_ID
+        K::Hex,                                      // NDA_UNSPEC
+        K::Custom(super::netlink_route::address),    // NDA_DST
+        K::Custom(super::netlink_route::hwaddr),     // NDA_LLADDR
+        K::Struct(&NDA_CACHEINFO),                   // NDA_CACHEINFO
+        K::U32,                                      // NDA_PROBES
+        K::U16,                                      // NDA_VLAN
+        K::Be16,                                     // NDA_PORT
+        K::U32,                                      // NDA_VNI
+        K::Ifindex,                                  // NDA_IFINDEX
+        K::Ifindex,                                  // NDA_MASTER
+        K::U32,                                      // NDA_LINK_NETNSID
+        K::U32,                                      // NDA_SRC_VNI
+        K::Xval(T::InetProtocols),                   // NDA_PROTOCOL
+        K::U32,                                      // NDA_NH_ID
+        K::Nested(&NDA_FDB_EXT),                     // NDA_FDB_EXT_ATTRS
+        K::FlagsN(T::NeighborCacheEntryExtFlags, 4), // NDA_FLAGS_EXT
+        K::FlagsN(T::NeighborCacheEntryStates, 2),   // NDA_NDM_STATE_MASK
+        K::FlagsN(T::NeighborCacheEntryFlags, 1),    // NDA_NDM_FLAGS_MASK
+    ],
+);
+
+static NDA_FDB_EXT: Attrs = Attrs::new(
+    T::RtnlNeighFdbExtAttrs,
+    &[
+        K::Hex,                          // NFEA_UNSPEC
+        K::FlagsN(T::FdbNotifyFlags, 1), // NFEA_ACTIVITY_NOTIFY
     ],
 );
 
@@ -561,5 +573,95 @@ pub(crate) static ROUTE: Attrs = Attrs::new(
         K::U8,                                    // RTA_IP_PROTO
         K::U16,                                   // RTA_SPORT
         K::U16,                                   // RTA_DPORT
+    ],
+);
+
+/// `struct nexthop_grp`s (reserved fields only when set).
+fn nh_groups(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 8 {
+        return false;
+    }
+    super::nlattr::array_of(nl, addr, len, 8, |nl, b| {
+        nl.put("{");
+        nl.fields(
+            b,
+            &[
+                F::U("id", 0, 4),
+                F::U("weight", 4, 1),
+                F::XNonZero("resvd1", 5, 1),
+                F::XNonZero("resvd2", 6, 2),
+            ],
+        );
+        nl.put("}");
+    });
+    true
+}
+
+static NHA_RES_GROUP: Attrs = Attrs::new(
+    T::RtnlNhaResGroupAttrs,
+    &[
+        K::Hex,    // NHA_RES_GROUP_PAD
+        K::U16,    // NHA_RES_GROUP_BUCKETS
+        K::ClockT, // NHA_RES_GROUP_IDLE_TIMER
+        K::ClockT, // NHA_RES_GROUP_UNBALANCED_TIMER
+        K::ClockT, // NHA_RES_GROUP_UNBALANCED_TIME
+    ],
+);
+
+static NHA_RES_BUCKET: Attrs = Attrs::new(
+    T::RtnlNhaResBucketAttrs,
+    &[
+        K::Hex,    // NHA_RES_BUCKET_PAD
+        K::U16,    // NHA_RES_BUCKET_INDEX
+        K::ClockT, // NHA_RES_BUCKET_IDLE_TIME
+        K::U32,    // NHA_RES_BUCKET_NH_ID
+    ],
+);
+
+/// `struct nhmsg`'s attributes.
+pub(crate) static NEXTHOP: Attrs = Attrs::new(
+    T::RtnlNexthopAttrs,
+    &[
+        K::Hex,                                   // NHA_UNSPEC
+        K::U32,                                   // NHA_ID
+        K::Custom(nh_groups),                     // NHA_GROUP
+        K::XvalN(T::RtnlNexthopGrpTypes, 2),      // NHA_GROUP_TYPE
+        K::U32,                                   // NHA_BLACKHOLE
+        K::Ifindex,                               // NHA_OIF
+        K::Custom(super::netlink_route::address), // NHA_GATEWAY
+        K::XvalN(T::LwtunnelEncapTypes, 2),       // NHA_ENCAP_TYPE
+        K::Hex,                                   // NHA_ENCAP
+        K::U32,                                   // NHA_GROUPS
+        K::Ifindex,                               // NHA_MASTER
+        K::U32,                                   // NHA_FDB
+        K::Nested(&NHA_RES_GROUP),                // NHA_RES_GROUP
+        K::Nested(&NHA_RES_BUCKET),               // NHA_RES_BUCKET
+    ],
+);
+
+/// `RTM_NEWCACHEREPORT` attributes of `RTNL_FAMILY_IPMR`.
+pub(crate) static IPMRA_CREPORT: Attrs = Attrs::new(
+    T::RtnlIpmraCreportAttr,
+    &[
+        K::Hex,                            // IPMRA_CREPORT_UNSPEC
+        K::XvalN(T::RtnlIpmraMsgTypes, 1), // IPMRA_CREPORT_MSGTYPE
+        K::U32,                            // IPMRA_CREPORT_VIF_ID
+        K::Inet(2),                        // IPMRA_CREPORT_SRC_ADDR
+        K::Inet(2),                        // IPMRA_CREPORT_DST_ADDR
+        K::Hex,                            // IPMRA_CREPORT_PKT
+        K::U32,                            // IPMRA_CREPORT_TABLE
+    ],
+);
+
+/// `RTM_NEWCACHEREPORT` attributes of `RTNL_FAMILY_IP6MR`.
+pub(crate) static IP6MRA_CREPORT: Attrs = Attrs::new(
+    T::RtnlIp6mraCreportAttr,
+    &[
+        K::Hex,                             // IP6MRA_CREPORT_UNSPEC
+        K::XvalN(T::RtnlIp6mraMsgTypes, 1), // IP6MRA_CREPORT_MSGTYPE
+        K::U32,                             // IP6MRA_CREPORT_MIF_ID
+        K::Inet(10),                        // IP6MRA_CREPORT_SRC_ADDR
+        K::Inet(10),                        // IP6MRA_CREPORT_DST_ADDR
+        K::Hex,                             // IP6MRA_CREPORT_PKT
     ],
 );

@@ -61,17 +61,8 @@ pub(crate) enum Kind {
     Struct(&'static St),
     /// An array of `u16` (`[1, 2]`).
     U16Array,
-    /// Hex integers of exactly 1, 2, 4 or 8 bytes (strace's
-    /// `decode_nla_xint`).
-    Xint,
     /// Unsigned hex of 4 bytes (`0xdeadbeef`).
     X32,
-    /// Signed integers of 1 and 2 bytes (`s32` is [`Kind::S32`]).
-    S8,
-    /// See [`Kind::S8`].
-    S16,
-    /// A 64-bit signed integer.
-    S64,
     /// Clock ticks of at most 8 bytes, with their seconds as a comment
     /// (`5700500 /* 57005.00 s */`).
     ClockT,
@@ -81,6 +72,9 @@ pub(crate) enum Kind {
     /// A value of a table in `n` bytes (shorter data: hex), no comment
     /// when unknown.
     XvalBareN(T, u64),
+    /// An IPv4 (`2`) or IPv6 (`10`) address of that family, whatever the
+    /// message's (strace's `decode_nla_in_addr`, `decode_nla_in6_addr`).
+    Inet(u8),
     /// A big-endian `u16`: `htons(N)`.
     Be16,
     /// A big-endian `u64`: `htobe64(N)`.
@@ -317,16 +311,7 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             u_array(nl, addr, len, 2, None);
             true
         }
-        Kind::Xint => {
-            if !matches!(len, 1 | 2 | 4 | 8) {
-                return false;
-            }
-            num(nl, len, &|v| format!("{v:#x}"))
-        }
         Kind::X32 => num(nl, 4, &|v| format!("{v:#x}")),
-        Kind::S8 => num(nl, 1, &|v| (v as u8 as i8).to_string()),
-        Kind::S16 => num(nl, 2, &|v| (v as u16 as i16).to_string()),
-        Kind::S64 => num(nl, 8, &|v| (v as i64).to_string()),
         Kind::ClockT => match small(nl, addr, len) {
             None => false,
             Some(None) => true,
@@ -352,6 +337,17 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
                 true
             }
         },
+        Kind::Inet(family) => {
+            let size = if family == 10 { 16 } else { 4 };
+            if len < size {
+                return false;
+            }
+            match nl.read(addr, size) {
+                Some(b) => nl.inet_addr(&b, family, ""),
+                None => nl.addr(addr),
+            }
+            true
+        }
         Kind::Be16 => num(nl, 2, &|v| format!("htons({})", (v as u16).swap_bytes())),
         Kind::Be64 => num(nl, 8, &|v| format!("htobe64({})", v.swap_bytes())),
         Kind::FlagsN(t, n) => {
@@ -378,6 +374,28 @@ pub(crate) fn clock_t(v: u64) -> String {
         return v.to_string();
     }
     format!("{v} /* {}.{:02} s */", v / HZ, v % HZ)
+}
+
+/// A structure that grew over kernel versions (strace's `min_size` /
+/// `def_size` dance): the largest of `sizes` when the data holds it,
+/// else exactly one of the smaller ones; its fields past the size read
+/// left out. False when the data fits none (hex then).
+pub(crate) fn versioned(
+    nl: &mut Nl<'_, '_>,
+    addr: u64,
+    len: u64,
+    sizes: &[u64],
+    fields: &'static [F],
+) -> bool {
+    let max = sizes.iter().copied().max().unwrap_or(0);
+    let size = if len >= max {
+        max
+    } else if sizes.contains(&len) {
+        len
+    } else {
+        return false;
+    };
+    structure(nl, addr, len, &St::new(size, fields))
 }
 
 /// A fixed structure (see [`St`]): false when the data is too short
@@ -427,15 +445,32 @@ pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index
 }
 
 /// strace's `print_array` over `len / size` little-endian integers of
-/// `size` bytes at `addr`, each shown by `each` (with its index): `-s`
-/// of them unless `-v`, an unreadable first one as the array's address,
-/// a later one as `... /* address */`.
+/// `size` bytes at `addr`, each shown by `each` (with its index).
 pub(crate) fn array(
     nl: &mut Nl<'_, '_>,
     addr: u64,
     len: u64,
     size: u64,
     mut each: impl FnMut(&mut Nl<'_, '_>, u64, u64),
+) {
+    let mut k = 0;
+    array_of(nl, addr, len, size, |nl, b| {
+        let v = super::netlink_fields::le(b, 0, b.len());
+        each(nl, k, v);
+        k += 1;
+    });
+}
+
+/// strace's `print_array` over `len / size` elements of `size` bytes at
+/// `addr`, each shown by `each` from its bytes: `-s` of them unless
+/// `-v`, an unreadable first one as the array's address, a later one as
+/// `... /* address */`.
+pub(crate) fn array_of(
+    nl: &mut Nl<'_, '_>,
+    addr: u64,
+    len: u64,
+    size: u64,
+    mut each: impl FnMut(&mut Nl<'_, '_>, &[u8]),
 ) {
     let count = len / size.max(1);
     if count == 0 {
@@ -460,8 +495,7 @@ pub(crate) fn array(
             nl.more_at(at);
             break;
         };
-        let v = super::netlink_fields::le(&b, 0, b.len());
-        each(nl, k, v);
+        each(nl, &b);
     }
     nl.put("]");
 }

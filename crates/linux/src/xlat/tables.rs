@@ -5642,6 +5642,34 @@ static PACKET_DIAG_ATTRS: Xlat = Xlat {
     i386: PACKET_DIAG_ATTRS_X86_64,
 };
 
+/// strace's `af_packet_versions` on x86_64.
+pub(crate) const AF_PACKET_VERSIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TPACKET_V1"),
+    (0x1, "TPACKET_V2"),
+    (0x2, "TPACKET_V3"),
+];
+static AF_PACKET_VERSIONS: Xlat = Xlat {
+    name: "af_packet_versions",
+    dflt: "TPACKET_???",
+    x86_64: AF_PACKET_VERSIONS_X86_64,
+    i386: AF_PACKET_VERSIONS_X86_64,
+};
+
+/// strace's `packet_diag_info_flags` on x86_64.
+pub(crate) const PACKET_DIAG_INFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PDI_RUNNING"),
+    (0x2, "PDI_AUXDATA"),
+    (0x4, "PDI_ORIGDEV"),
+    (0x8, "PDI_VNETHDR"),
+    (0x10, "PDI_LOSS"),
+];
+static PACKET_DIAG_INFO_FLAGS: Xlat = Xlat {
+    name: "packet_diag_info_flags",
+    dflt: "PDI_???",
+    x86_64: PACKET_DIAG_INFO_FLAGS_X86_64,
+    i386: PACKET_DIAG_INFO_FLAGS_X86_64,
+};
+
 /// strace's `smc_diag_extended_flags` on x86_64.
 pub(crate) const SMC_DIAG_EXTENDED_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "1<<(SMC_DIAG_CONNINFO-1)"),
@@ -6895,6 +6923,29 @@ static RTNL_NEIGH_FDB_EXT_ATTRS: Xlat = Xlat {
     dflt: "NFEA_???",
     x86_64: RTNL_NEIGH_FDB_EXT_ATTRS_X86_64,
     i386: RTNL_NEIGH_FDB_EXT_ATTRS_X86_64,
+};
+
+/// strace's `fdb_notify_flags` on x86_64.
+pub(crate) const FDB_NOTIFY_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FDB_NOTIFY_BIT"),
+    (0x2, "FDB_NOTIFY_INACTIVE_BIT"),
+];
+static FDB_NOTIFY_FLAGS: Xlat = Xlat {
+    name: "fdb_notify_flags",
+    dflt: "FDB_NOTIFY_???",
+    x86_64: FDB_NOTIFY_FLAGS_X86_64,
+    i386: FDB_NOTIFY_FLAGS_X86_64,
+};
+
+/// strace's `neighbor_cache_entry_ext_flags` on x86_64.
+pub(crate) const NEIGHBOR_CACHE_ENTRY_EXT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NTF_EXT_MANAGED"),
+];
+static NEIGHBOR_CACHE_ENTRY_EXT_FLAGS: Xlat = Xlat {
+    name: "neighbor_cache_entry_ext_flags",
+    dflt: "NTF_EXT_???",
+    x86_64: NEIGHBOR_CACHE_ENTRY_EXT_FLAGS_X86_64,
+    i386: NEIGHBOR_CACHE_ENTRY_EXT_FLAGS_X86_64,
 };
 
 /// strace's `ifstats_attrs` on x86_64.
@@ -8879,6 +8930,10 @@ pub enum Table {
     PacketDiagShow,
     /// strace's `packet_diag_attrs` table.
     PacketDiagAttrs,
+    /// strace's `af_packet_versions` table.
+    AfPacketVersions,
+    /// strace's `packet_diag_info_flags` table.
+    PacketDiagInfoFlags,
     /// strace's `smc_diag_extended_flags` table.
     SmcDiagExtendedFlags,
     /// strace's `smc_diag_attrs` table.
@@ -9009,6 +9064,10 @@ pub enum Table {
     RtnlNhaResBucketAttrs,
     /// strace's `rtnl_neigh_fdb_ext_attrs` table.
     RtnlNeighFdbExtAttrs,
+    /// strace's `fdb_notify_flags` table.
+    FdbNotifyFlags,
+    /// strace's `neighbor_cache_entry_ext_flags` table.
+    NeighborCacheEntryExtFlags,
     /// strace's `ifstats_attrs` table.
     IfstatsAttrs,
     /// strace's `ifstats_offload_attrs` table.
@@ -9099,7 +9158,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 388] = [
+    pub const ALL: [Table; 392] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9380,6 +9439,8 @@ impl Table {
         Table::NetlinkSocketFlags,
         Table::PacketDiagShow,
         Table::PacketDiagAttrs,
+        Table::AfPacketVersions,
+        Table::PacketDiagInfoFlags,
         Table::SmcDiagExtendedFlags,
         Table::SmcDiagAttrs,
         Table::SmcStates,
@@ -9445,6 +9506,8 @@ impl Table {
         Table::RtnlNhaResGroupAttrs,
         Table::RtnlNhaResBucketAttrs,
         Table::RtnlNeighFdbExtAttrs,
+        Table::FdbNotifyFlags,
+        Table::NeighborCacheEntryExtFlags,
         Table::IfstatsAttrs,
         Table::IfstatsOffloadAttrs,
         Table::IfstatsXstatsTypeAttrs,
@@ -9773,6 +9836,8 @@ impl Table {
             Table::NetlinkSocketFlags => &NETLINK_SOCKET_FLAGS,
             Table::PacketDiagShow => &PACKET_DIAG_SHOW,
             Table::PacketDiagAttrs => &PACKET_DIAG_ATTRS,
+            Table::AfPacketVersions => &AF_PACKET_VERSIONS,
+            Table::PacketDiagInfoFlags => &PACKET_DIAG_INFO_FLAGS,
             Table::SmcDiagExtendedFlags => &SMC_DIAG_EXTENDED_FLAGS,
             Table::SmcDiagAttrs => &SMC_DIAG_ATTRS,
             Table::SmcStates => &SMC_STATES,
@@ -9838,6 +9903,8 @@ impl Table {
             Table::RtnlNhaResGroupAttrs => &RTNL_NHA_RES_GROUP_ATTRS,
             Table::RtnlNhaResBucketAttrs => &RTNL_NHA_RES_BUCKET_ATTRS,
             Table::RtnlNeighFdbExtAttrs => &RTNL_NEIGH_FDB_EXT_ATTRS,
+            Table::FdbNotifyFlags => &FDB_NOTIFY_FLAGS,
+            Table::NeighborCacheEntryExtFlags => &NEIGHBOR_CACHE_ENTRY_EXT_FLAGS,
             Table::IfstatsAttrs => &IFSTATS_ATTRS,
             Table::IfstatsOffloadAttrs => &IFSTATS_OFFLOAD_ATTRS,
             Table::IfstatsXstatsTypeAttrs => &IFSTATS_XSTATS_TYPE_ATTRS,
@@ -10167,6 +10234,8 @@ impl Table {
             "netlink_socket_flags" => Table::NetlinkSocketFlags,
             "packet_diag_show" => Table::PacketDiagShow,
             "packet_diag_attrs" => Table::PacketDiagAttrs,
+            "af_packet_versions" => Table::AfPacketVersions,
+            "packet_diag_info_flags" => Table::PacketDiagInfoFlags,
             "smc_diag_extended_flags" => Table::SmcDiagExtendedFlags,
             "smc_diag_attrs" => Table::SmcDiagAttrs,
             "smc_states" => Table::SmcStates,
@@ -10232,6 +10301,8 @@ impl Table {
             "rtnl_nha_res_group_attrs" => Table::RtnlNhaResGroupAttrs,
             "rtnl_nha_res_bucket_attrs" => Table::RtnlNhaResBucketAttrs,
             "rtnl_neigh_fdb_ext_attrs" => Table::RtnlNeighFdbExtAttrs,
+            "fdb_notify_flags" => Table::FdbNotifyFlags,
+            "neighbor_cache_entry_ext_flags" => Table::NeighborCacheEntryExtFlags,
             "ifstats_attrs" => Table::IfstatsAttrs,
             "ifstats_offload_attrs" => Table::IfstatsOffloadAttrs,
             "ifstats_xstats_type_attrs" => Table::IfstatsXstatsTypeAttrs,

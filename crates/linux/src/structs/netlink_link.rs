@@ -1,0 +1,208 @@
+//! Attribute decoders of `NETLINK_ROUTE` link messages (`struct
+//! ifinfomsg`, `IFLA_*`): statistics structures of every kernel size
+//! (`rtnl_link_stats`, `rtnl_link_stats64`), `rtnl_link_ifmap`, and the
+//! nested lists strace decodes (`IFLA_XDP_*`, `IFLA_PORT_*`,
+//! `IFLA_VF_PORT_*`, `IFLA_PROTO_DOWN_REASON_*`, `IFLA_PROP_LIST`).
+
+use super::netlink::Nl;
+use super::netlink_fields::F;
+use super::nlattr::{versioned, Attrs, Kind as K, St};
+use crate::xlat::Table as T;
+
+/// The fields of `struct rtnl_link_stats` / `rtnl_link_stats64` of
+/// `n`-byte counters.
+macro_rules! link_stats {
+    ($n:expr) => {
+        &[
+            F::U("rx_packets", 0, $n),
+            F::U("tx_packets", $n, $n),
+            F::U("rx_bytes", 2 * $n, $n),
+            F::U("tx_bytes", 3 * $n, $n),
+            F::U("rx_errors", 4 * $n, $n),
+            F::U("tx_errors", 5 * $n, $n),
+            F::U("rx_dropped", 6 * $n, $n),
+            F::U("tx_dropped", 7 * $n, $n),
+            F::U("multicast", 8 * $n, $n),
+            F::U("collisions", 9 * $n, $n),
+            F::U("rx_length_errors", 10 * $n, $n),
+            F::U("rx_over_errors", 11 * $n, $n),
+            F::U("rx_crc_errors", 12 * $n, $n),
+            F::U("rx_frame_errors", 13 * $n, $n),
+            F::U("rx_fifo_errors", 14 * $n, $n),
+            F::U("rx_missed_errors", 15 * $n, $n),
+            F::U("tx_aborted_errors", 16 * $n, $n),
+            F::U("tx_carrier_errors", 17 * $n, $n),
+            F::U("tx_fifo_errors", 18 * $n, $n),
+            F::U("tx_heartbeat_errors", 19 * $n, $n),
+            F::U("tx_window_errors", 20 * $n, $n),
+            F::U("rx_compressed", 21 * $n, $n),
+            F::U("tx_compressed", 22 * $n, $n),
+            F::U("rx_nohandler", 23 * $n, $n),
+            F::U("rx_otherhost_dropped", 24 * $n, $n),
+        ]
+    };
+}
+
+/// `struct rtnl_link_stats`: 23 counters, then `rx_nohandler`.
+fn link_stats(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    static FIELDS: &[F] = link_stats!(4);
+    versioned(nl, addr, len, &[92, 96], FIELDS)
+}
+
+/// `struct rtnl_link_stats64`: 23 counters, then `rx_nohandler`, then
+/// `rx_otherhost_dropped`.
+pub(crate) fn link_stats64(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    static FIELDS: &[F] = link_stats!(8);
+    versioned(nl, addr, len, &[184, 192, 200], FIELDS)
+}
+
+/// `struct rtnl_link_ifmap` up to `port`.
+static IFMAP: St = St::new(
+    28,
+    &[
+        F::X("mem_start", 0, 8),
+        F::X("mem_end", 8, 8),
+        F::X("base_addr", 16, 8),
+        F::U("irq", 24, 2),
+        F::U("dma", 26, 1),
+        F::U("port", 27, 1),
+    ],
+);
+
+/// `struct ifla_port_vsi`.
+static PORT_VSI: St = St::new(
+    8,
+    &[
+        F::U("vsi_mgr_id", 0, 1),
+        F::HexStr("vsi_type_id", 1, 3),
+        F::U("vsi_type_version", 4, 1),
+        F::HexStrNonZero("pad", 5, 3),
+    ],
+);
+
+static PORT: Attrs = Attrs::new(
+    T::RtnlIflaPortAttrs,
+    &[
+        K::Hex,               // IFLA_PORT_UNSPEC
+        K::U32,               // IFLA_PORT_VF
+        K::Str,               // IFLA_PORT_PROFILE
+        K::Struct(&PORT_VSI), // IFLA_PORT_VSI_TYPE
+        K::Hex,               // IFLA_PORT_INSTANCE_UUID
+        K::Hex,               // IFLA_PORT_HOST_UUID
+        K::U8,                // IFLA_PORT_REQUEST
+        K::U16,               // IFLA_PORT_RESPONSE
+    ],
+);
+
+static VF_PORTS: Attrs = Attrs::new(
+    T::RtnlIflaVfPortAttrs,
+    &[
+        K::Hex,           // IFLA_VF_PORT_UNSPEC
+        K::Nested(&PORT), // IFLA_VF_PORT
+    ],
+);
+
+static XDP: Attrs = Attrs::new(
+    T::RtnlIflaXdpAttrs,
+    &[
+        K::Hex,                                  // IFLA_XDP_UNSPEC
+        K::S32,                                  // IFLA_XDP_FD
+        K::XvalN(T::RtnlIflaXdpAttachedMode, 1), // IFLA_XDP_ATTACHED
+        K::Flags32(T::XdpFlags),                 // IFLA_XDP_FLAGS
+        K::U32,                                  // IFLA_XDP_PROG_ID
+        K::U32,                                  // IFLA_XDP_DRV_PROG_ID
+        K::U32,                                  // IFLA_XDP_SKB_PROG_ID
+        K::U32,                                  // IFLA_XDP_HW_PROG_ID
+        K::S32,                                  // IFLA_XDP_EXPECTED_FD
+    ],
+);
+
+static PROTO_DOWN_REASON: Attrs = Attrs::new(
+    T::RtnlIflaProtoDownReasonAttrs,
+    &[
+        K::Hex, // IFLA_PROTO_DOWN_REASON_UNSPEC
+        K::X32, // IFLA_PROTO_DOWN_REASON_MASK
+        K::X32, // IFLA_PROTO_DOWN_REASON_VALUE
+    ],
+);
+
+/// `IFLA_PROP_LIST` holds link attributes of which only
+/// `IFLA_ALT_IFNAME` (53) is decoded.
+const fn prop_list_kinds() -> [K; 54] {
+    let mut k = [K::Hex; 54];
+    k[53] = K::Str;
+    k
+}
+
+static PROP_LIST_KINDS: [K; 54] = prop_list_kinds();
+
+static PROP_LIST: Attrs = Attrs::new(T::RtnlLinkAttrs, &PROP_LIST_KINDS);
+
+/// `struct ifinfomsg`'s attributes.
+pub(crate) static LINK: Attrs = Attrs::new(
+    T::RtnlLinkAttrs,
+    &[
+        K::Hex,                                  // IFLA_UNSPEC
+        K::Custom(super::netlink_route::hwaddr), // IFLA_ADDRESS
+        K::Custom(super::netlink_route::hwaddr), // IFLA_BROADCAST
+        K::Str,                                  // IFLA_IFNAME
+        K::U32,                                  // IFLA_MTU
+        K::U32,                                  // IFLA_LINK
+        K::Str,                                  // IFLA_QDISC
+        K::Custom(link_stats),                   // IFLA_STATS
+        K::Hex,                                  // IFLA_COST
+        K::Hex,                                  // IFLA_PRIORITY
+        K::U32,                                  // IFLA_MASTER
+        K::Hex,                                  // IFLA_WIRELESS
+        K::Hex,                                  // IFLA_PROTINFO
+        K::U32,                                  // IFLA_TXQLEN
+        K::Struct(&IFMAP),                       // IFLA_MAP
+        K::U32,                                  // IFLA_WEIGHT
+        K::U8,                                   // IFLA_OPERSTATE
+        K::U8,                                   // IFLA_LINKMODE
+        K::Hex,                                  // IFLA_LINKINFO
+        K::U32,                                  // IFLA_NET_NS_PID
+        K::Str,                                  // IFLA_IFALIAS
+        K::U32,                                  // IFLA_NUM_VF
+        K::Hex,                                  // IFLA_VFINFO_LIST
+        K::Custom(link_stats64),                 // IFLA_STATS64
+        K::Nested(&VF_PORTS),                    // IFLA_VF_PORTS
+        K::Nested(&PORT),                        // IFLA_PORT_SELF
+        K::Hex,                                  // IFLA_AF_SPEC
+        K::U32,                                  // IFLA_GROUP
+        K::S32,                                  // IFLA_NET_NS_FD
+        K::FlagsN(T::RtnlIflaExtFilterFlags, 4), // IFLA_EXT_MASK
+        K::U32,                                  // IFLA_PROMISCUITY
+        K::U32,                                  // IFLA_NUM_TX_QUEUES
+        K::U32,                                  // IFLA_NUM_RX_QUEUES
+        K::U8,                                   // IFLA_CARRIER
+        K::Hex,                                  // IFLA_PHYS_PORT_ID
+        K::U32,                                  // IFLA_CARRIER_CHANGES
+        K::Hex,                                  // IFLA_PHYS_SWITCH_ID
+        K::S32,                                  // IFLA_LINK_NETNSID
+        K::Str,                                  // IFLA_PHYS_PORT_NAME
+        K::U8,                                   // IFLA_PROTO_DOWN
+        K::U32,                                  // IFLA_GSO_MAX_SEGS
+        K::U32,                                  // IFLA_GSO_MAX_SIZE
+        K::Hex,                                  // IFLA_PAD
+        K::Nested(&XDP),                         // IFLA_XDP
+        K::XvalN(T::RtnlIflaEvents, 4),          // IFLA_EVENT
+        K::S32,                                  // IFLA_NEW_NETNSID
+        K::S32,                                  // IFLA_IF_NETNSID
+        K::U32,                                  // IFLA_CARRIER_UP_COUNT
+        K::U32,                                  // IFLA_CARRIER_DOWN_COUNT
+        K::Ifindex,                              // IFLA_NEW_IFINDEX
+        K::U32,                                  // IFLA_MIN_MTU
+        K::U32,                                  // IFLA_MAX_MTU
+        K::Nested(&PROP_LIST),                   // IFLA_PROP_LIST
+        K::Str,                                  // IFLA_ALT_IFNAME
+        K::Custom(super::netlink_route::hwaddr), // IFLA_PERM_ADDRESS
+        K::Nested(&PROTO_DOWN_REASON),           // IFLA_PROTO_DOWN_REASON
+        K::Str,                                  // IFLA_PARENT_DEV_NAME
+        K::Str,                                  // IFLA_PARENT_DEV_BUS_NAME
+        K::U32,                                  // IFLA_GRO_MAX_SIZE
+        K::U32,                                  // IFLA_TSO_MAX_SIZE
+        K::U32,                                  // IFLA_TSO_MAX_SEGS
+        K::U32,                                  // IFLA_ALLMULTI
+    ],
+);
