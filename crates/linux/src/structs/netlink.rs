@@ -235,20 +235,24 @@ impl Nl<'_, '_> {
     }
 
     /// strace's `printstr_ex(..., QUOTE_OMIT_TRAILING_0 |
-    /// QUOTE_EXPECT_TRAILING_0)`: a string of `len` bytes whose NUL ends
-    /// it (none: `...`), with `-x` applied.
+    /// QUOTE_EXPECT_TRAILING_0)`: the first `-s` of `len` bytes, a NUL
+    /// ending them left out, NULs inside shown (`\0`); no NUL at their
+    /// end: `...`. `-x` applies.
     pub(crate) fn cstr(&mut self, addr: u64, len: u64) {
-        let n = len.min(self.opts.strsize as u64 + 1);
+        if addr == 0 {
+            return self.put("NULL");
+        }
+        let max = self.opts.strsize as u64;
+        let n = len.min(max + 1);
         let Some(b) = self.read(addr, n) else {
             return self.addr(addr);
         };
-        let max = self.opts.strsize;
-        let (text, cut) = match b.iter().position(|&c| c == 0) {
-            Some(z) if z < max => (&b[..z], false),
-            Some(_) => (&b[..max.min(b.len())], true),
-            None => (&b[..max.min(b.len())], true),
+        let text = &b[..n.min(max) as usize];
+        let (text, ended) = match text.split_last() {
+            Some((0, rest)) => (rest, true),
+            _ => (text, false),
         };
-        let s = fmt::quote_x(text, cut, self.opts.strings_in_hex);
+        let s = fmt::quote_x(text, !ended && len > 0, self.opts.strings_in_hex);
         self.put(&s);
     }
 
@@ -363,7 +367,9 @@ impl Nl<'_, '_> {
 
     /// A flag set (`printflags`) from one or two tables.
     pub(crate) fn flags(&mut self, tables: &[T], v: u64) {
-        let s = fmt::xflags_v(self.abi, tables, v, true, false).render();
+        // strace's printflags names a zero value by a table's zero entry
+        // (`NUD_NONE`).
+        let s = fmt::xflags_v(self.abi, tables, v, true, true).render();
         self.put(&s);
     }
 

@@ -419,7 +419,10 @@ fn hostile_nesting_is_bounded() {
 
 #[test]
 fn clock_ticks_show_seconds() {
-    assert_eq!(super::super::nlattr::clock_t(5700500), "5700500 /* 57005.00 s */");
+    assert_eq!(
+        super::super::nlattr::clock_t(5700500),
+        "5700500 /* 57005.00 s */"
+    );
     assert_eq!(super::super::nlattr::clock_t(99), "99 /* 0.99 s */");
     assert_eq!(super::super::nlattr::clock_t(0), "0");
 }
