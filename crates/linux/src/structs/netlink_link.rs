@@ -138,6 +138,109 @@ static PROP_LIST_KINDS: [K; 54] = prop_list_kinds();
 
 static PROP_LIST: Attrs = Attrs::new(T::RtnlLinkAttrs, &PROP_LIST_KINDS);
 
+/// `struct ifla_bridge_id`: `{prio=[1, 2], addr=..:..}`.
+fn bridge_id(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 8 {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 8) else {
+        nl.addr(addr);
+        return true;
+    };
+    let mac: Vec<String> = b[2..8].iter().map(|x| format!("{x:02x}")).collect();
+    let s = format!("{{prio=[{}, {}], addr={}}}", b[0], b[1], mac.join(":"));
+    nl.put(&s);
+    true
+}
+
+/// Bridge port attributes (`IFLA_PROTINFO` of `AF_BRIDGE`, a bridge
+/// slave's `IFLA_INFO_SLAVE_DATA`).
+pub(crate) static BRPORT: Attrs = Attrs::new(
+    T::RtnlIflaBrportAttrs,
+    &[
+        K::Hex,               // IFLA_BRPORT_UNSPEC
+        K::U8,                // IFLA_BRPORT_STATE
+        K::U16,               // IFLA_BRPORT_PRIORITY
+        K::U32,               // IFLA_BRPORT_COST
+        K::U8,                // IFLA_BRPORT_MODE
+        K::U8,                // IFLA_BRPORT_GUARD
+        K::U8,                // IFLA_BRPORT_PROTECT
+        K::U8,                // IFLA_BRPORT_FAST_LEAVE
+        K::U8,                // IFLA_BRPORT_LEARNING
+        K::U8,                // IFLA_BRPORT_UNICAST_FLOOD
+        K::U8,                // IFLA_BRPORT_PROXYARP
+        K::U8,                // IFLA_BRPORT_LEARNING_SYNC
+        K::U8,                // IFLA_BRPORT_PROXYARP_WIFI
+        K::Custom(bridge_id), // IFLA_BRPORT_ROOT_ID
+        K::Custom(bridge_id), // IFLA_BRPORT_BRIDGE_ID
+        K::U16,               // IFLA_BRPORT_DESIGNATED_PORT
+        K::U16,               // IFLA_BRPORT_DESIGNATED_COST
+        K::U16,               // IFLA_BRPORT_ID
+        K::U16,               // IFLA_BRPORT_NO
+        K::U8,                // IFLA_BRPORT_TOPOLOGY_CHANGE_ACK
+        K::U8,                // IFLA_BRPORT_CONFIG_PENDING
+        K::ClockT,            // IFLA_BRPORT_MESSAGE_AGE_TIMER
+        K::ClockT,            // IFLA_BRPORT_FORWARD_DELAY_TIMER
+        K::ClockT,            // IFLA_BRPORT_HOLD_TIMER
+        K::Hex,               // IFLA_BRPORT_FLUSH
+        K::U8,                // IFLA_BRPORT_MULTICAST_ROUTER
+        K::Hex,               // IFLA_BRPORT_PAD
+        K::U8,                // IFLA_BRPORT_MCAST_FLOOD
+        K::U8,                // IFLA_BRPORT_MCAST_TO_UCAST
+        K::U8,                // IFLA_BRPORT_VLAN_TUNNEL
+        K::U8,                // IFLA_BRPORT_BCAST_FLOOD
+        K::X16,               // IFLA_BRPORT_GROUP_FWD_MASK
+        K::U8,                // IFLA_BRPORT_NEIGH_SUPPRESS
+        K::U8,                // IFLA_BRPORT_ISOLATED
+        K::Ifindex,           // IFLA_BRPORT_BACKUP_PORT
+        K::U8,                // IFLA_BRPORT_MRP_RING_OPEN
+        K::U8,                // IFLA_BRPORT_MRP_IN_OPEN
+        K::U32,               // IFLA_BRPORT_MCAST_EHT_HOSTS_LIMIT
+        K::U32,               // IFLA_BRPORT_MCAST_EHT_HOSTS_CNT
+        K::U8,                // IFLA_BRPORT_LOCKED
+    ],
+);
+
+/// `struct ifla_cacheinfo`.
+static IFLA_CACHEINFO: St = St::new(
+    16,
+    &[
+        F::U("max_reasm_len", 0, 4),
+        F::U("tstamp", 4, 4),
+        F::U("reachable_time", 8, 4),
+        F::U("retrans_time", 12, 4),
+    ],
+);
+
+/// `IFLA_INET6_*` attributes (`IFLA_PROTINFO` of `AF_INET6`, and
+/// `IFLA_AF_SPEC`'s `AF_INET6`).
+pub(crate) static INET6: Attrs = Attrs::new(
+    T::RtnlIflaAfSpecInet6Attrs,
+    &[
+        K::Hex,                                      // IFLA_INET6_UNSPEC
+        K::FlagsN(T::Inet6IfFlags, 4),               // IFLA_INET6_FLAGS
+        K::Indexed(4, T::Inet6DevconfIndices, true), // IFLA_INET6_CONF
+        K::Indexed(8, T::SnmpIpStats, false),        // IFLA_INET6_STATS
+        K::Hex,                                      // IFLA_INET6_MCAST
+        K::Struct(&IFLA_CACHEINFO),                  // IFLA_INET6_CACHEINFO
+        K::Indexed(8, T::SnmpIcmp6Stats, false),     // IFLA_INET6_ICMP6STATS
+        K::Inet(10),                                 // IFLA_INET6_TOKEN
+        K::XvalN(T::In6AddrGenMode, 1),              // IFLA_INET6_ADDR_GEN_MODE
+        K::U32,                                      // IFLA_INET6_RA_MTU
+    ],
+);
+
+/// `IFLA_PROTINFO` by the message's family: bridge port attributes for
+/// `AF_BRIDGE`, `IFLA_INET6_*` for `AF_INET6`, else hex.
+fn protinfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    match nl.family {
+        7 => super::nlattr::list(nl, addr, len, &BRPORT),
+        10 => super::nlattr::list(nl, addr, len, &INET6),
+        _ => nl.hex(addr, len),
+    }
+    true
+}
+
 /// `struct ifinfomsg`'s attributes.
 pub(crate) static LINK: Attrs = Attrs::new(
     T::RtnlLinkAttrs,
@@ -154,7 +257,7 @@ pub(crate) static LINK: Attrs = Attrs::new(
         K::Hex,                                  // IFLA_PRIORITY
         K::U32,                                  // IFLA_MASTER
         K::Hex,                                  // IFLA_WIRELESS
-        K::Hex,                                  // IFLA_PROTINFO
+        K::Custom(protinfo),                     // IFLA_PROTINFO
         K::U32,                                  // IFLA_TXQLEN
         K::Struct(&IFMAP),                       // IFLA_MAP
         K::U32,                                  // IFLA_WEIGHT

@@ -63,6 +63,11 @@ pub(crate) enum Kind {
     U16Array,
     /// Unsigned hex of 4 bytes (`0xdeadbeef`).
     X32,
+    /// Unsigned hex of 2 bytes.
+    X16,
+    /// An array of integers of `size` bytes (signed when `signed`), each
+    /// after its index named by the table (`[DEVCONF_MTU]=1280`).
+    Indexed(u64, T, bool),
     /// Clock ticks of at most 8 bytes, with their seconds as a comment
     /// (`5700500 /* 57005.00 s */`).
     ClockT,
@@ -312,6 +317,25 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             true
         }
         Kind::X32 => num(nl, 4, &|v| format!("{v:#x}")),
+        Kind::Indexed(size, t, signed) => {
+            if len < size {
+                return false;
+            }
+            array(nl, addr, len, size, |nl, k, v| {
+                nl.put("[");
+                nl.xval(t, k);
+                nl.put("]=");
+                let sh = 64 - 8 * size.clamp(1, 8) as u32;
+                let s = if signed {
+                    (((v << sh) as i64) >> sh).to_string()
+                } else {
+                    v.to_string()
+                };
+                nl.put(&s);
+            });
+            true
+        }
+        Kind::X16 => num(nl, 2, &|v| format!("{v:#x}")),
         Kind::ClockT => match small(nl, addr, len) {
             None => false,
             Some(None) => true,
@@ -321,6 +345,7 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
                 true
             }
         },
+        Kind::XvalN(..) if len > 8 => false,
         Kind::XvalN(t, n) => match int(nl, addr, len, n) {
             None => false,
             Some(None) => true,

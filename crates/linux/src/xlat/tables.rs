@@ -6871,6 +6871,137 @@ static IN6_ADDR_GEN_MODE: Xlat = Xlat {
     i386: IN6_ADDR_GEN_MODE_X86_64,
 };
 
+/// strace's `inet6_devconf_indices` on x86_64.
+pub(crate) const INET6_DEVCONF_INDICES_X86_64: &[(u64, &str)] = &[
+    (0x0, "DEVCONF_FORWARDING"),
+    (0x1, "DEVCONF_HOPLIMIT"),
+    (0x2, "DEVCONF_MTU6"),
+    (0x3, "DEVCONF_ACCEPT_RA"),
+    (0x4, "DEVCONF_ACCEPT_REDIRECTS"),
+    (0x5, "DEVCONF_AUTOCONF"),
+    (0x6, "DEVCONF_DAD_TRANSMITS"),
+    (0x7, "DEVCONF_RTR_SOLICITS"),
+    (0x8, "DEVCONF_RTR_SOLICIT_INTERVAL"),
+    (0x9, "DEVCONF_RTR_SOLICIT_DELAY"),
+    (0xa, "DEVCONF_USE_TEMPADDR"),
+    (0xb, "DEVCONF_TEMP_VALID_LFT"),
+    (0xc, "DEVCONF_TEMP_PREFERED_LFT"),
+    (0xd, "DEVCONF_REGEN_MAX_RETRY"),
+    (0xe, "DEVCONF_MAX_DESYNC_FACTOR"),
+    (0xf, "DEVCONF_MAX_ADDRESSES"),
+    (0x10, "DEVCONF_FORCE_MLD_VERSION"),
+    (0x11, "DEVCONF_ACCEPT_RA_DEFRTR"),
+    (0x12, "DEVCONF_ACCEPT_RA_PINFO"),
+    (0x13, "DEVCONF_ACCEPT_RA_RTR_PREF"),
+    (0x14, "DEVCONF_RTR_PROBE_INTERVAL"),
+    (0x15, "DEVCONF_ACCEPT_RA_RT_INFO_MAX_PLEN"),
+    (0x16, "DEVCONF_PROXY_NDP"),
+    (0x17, "DEVCONF_OPTIMISTIC_DAD"),
+    (0x18, "DEVCONF_ACCEPT_SOURCE_ROUTE"),
+    (0x19, "DEVCONF_MC_FORWARDING"),
+    (0x1a, "DEVCONF_DISABLE_IPV6"),
+    (0x1b, "DEVCONF_ACCEPT_DAD"),
+    (0x1c, "DEVCONF_FORCE_TLLAO"),
+    (0x1d, "DEVCONF_NDISC_NOTIFY"),
+    (0x1e, "DEVCONF_MLDV1_UNSOLICITED_REPORT_INTERVAL"),
+    (0x1f, "DEVCONF_MLDV2_UNSOLICITED_REPORT_INTERVAL"),
+    (0x20, "DEVCONF_SUPPRESS_FRAG_NDISC"),
+    (0x21, "DEVCONF_ACCEPT_RA_FROM_LOCAL"),
+    (0x22, "DEVCONF_USE_OPTIMISTIC"),
+    (0x23, "DEVCONF_ACCEPT_RA_MTU"),
+    (0x24, "DEVCONF_STABLE_SECRET"),
+    (0x25, "DEVCONF_USE_OIF_ADDRS_ONLY"),
+    (0x26, "DEVCONF_ACCEPT_RA_MIN_HOP_LIMIT"),
+    (0x27, "DEVCONF_IGNORE_ROUTES_WITH_LINKDOWN"),
+    (0x28, "DEVCONF_DROP_UNICAST_IN_L2_MULTICAST"),
+    (0x29, "DEVCONF_DROP_UNSOLICITED_NA"),
+    (0x2a, "DEVCONF_KEEP_ADDR_ON_DOWN"),
+    (0x2b, "DEVCONF_RTR_SOLICIT_MAX_INTERVAL"),
+    (0x2c, "DEVCONF_SEG6_ENABLED"),
+    (0x2d, "DEVCONF_SEG6_REQUIRE_HMAC"),
+    (0x2e, "DEVCONF_ENHANCED_DAD"),
+    (0x2f, "DEVCONF_ADDR_GEN_MODE"),
+    (0x30, "DEVCONF_DISABLE_POLICY"),
+    (0x31, "DEVCONF_ACCEPT_RA_RT_INFO_MIN_PLEN"),
+    (0x32, "DEVCONF_NDISC_TCLASS"),
+    (0x33, "DEVCONF_RPL_SEG_ENABLED"),
+    (0x34, "DEVCONF_RA_DEFRTR_METRIC"),
+    (0x35, "DEVCONF_IOAM6_ENABLED"),
+    (0x36, "DEVCONF_IOAM6_ID"),
+    (0x37, "DEVCONF_IOAM6_ID_WIDE"),
+    (0x38, "DEVCONF_NDISC_EVICT_NOCARRIER"),
+    (0x39, "DEVCONF_ACCEPT_UNTRACKED_NA"),
+];
+static INET6_DEVCONF_INDICES: Xlat = Xlat {
+    name: "inet6_devconf_indices",
+    dflt: "DEVCONF_???",
+    x86_64: INET6_DEVCONF_INDICES_X86_64,
+    i386: INET6_DEVCONF_INDICES_X86_64,
+};
+
+/// strace's `snmp_ip_stats` on x86_64.
+pub(crate) const SNMP_IP_STATS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPSTATS_MIB_NUM"),
+    (0x1, "IPSTATS_MIB_INPKTS"),
+    (0x2, "IPSTATS_MIB_INOCTETS"),
+    (0x3, "IPSTATS_MIB_INDELIVERS"),
+    (0x4, "IPSTATS_MIB_OUTFORWDATAGRAMS"),
+    (0x5, "IPSTATS_MIB_OUTPKTS"),
+    (0x6, "IPSTATS_MIB_OUTOCTETS"),
+    (0x7, "IPSTATS_MIB_INHDRERRORS"),
+    (0x8, "IPSTATS_MIB_INTOOBIGERRORS"),
+    (0x9, "IPSTATS_MIB_INNOROUTES"),
+    (0xa, "IPSTATS_MIB_INADDRERRORS"),
+    (0xb, "IPSTATS_MIB_INUNKNOWNPROTOS"),
+    (0xc, "IPSTATS_MIB_INTRUNCATEDPKTS"),
+    (0xd, "IPSTATS_MIB_INDISCARDS"),
+    (0xe, "IPSTATS_MIB_OUTDISCARDS"),
+    (0xf, "IPSTATS_MIB_OUTNOROUTES"),
+    (0x10, "IPSTATS_MIB_REASMTIMEOUT"),
+    (0x11, "IPSTATS_MIB_REASMREQDS"),
+    (0x12, "IPSTATS_MIB_REASMOKS"),
+    (0x13, "IPSTATS_MIB_REASMFAILS"),
+    (0x14, "IPSTATS_MIB_FRAGOKS"),
+    (0x15, "IPSTATS_MIB_FRAGFAILS"),
+    (0x16, "IPSTATS_MIB_FRAGCREATES"),
+    (0x17, "IPSTATS_MIB_INMCASTPKTS"),
+    (0x18, "IPSTATS_MIB_OUTMCASTPKTS"),
+    (0x19, "IPSTATS_MIB_INBCASTPKTS"),
+    (0x1a, "IPSTATS_MIB_OUTBCASTPKTS"),
+    (0x1b, "IPSTATS_MIB_INMCASTOCTETS"),
+    (0x1c, "IPSTATS_MIB_OUTMCASTOCTETS"),
+    (0x1d, "IPSTATS_MIB_INBCASTOCTETS"),
+    (0x1e, "IPSTATS_MIB_OUTBCASTOCTETS"),
+    (0x1f, "IPSTATS_MIB_CSUMERRORS"),
+    (0x20, "IPSTATS_MIB_NOECTPKTS"),
+    (0x21, "IPSTATS_MIB_ECT1PKTS"),
+    (0x22, "IPSTATS_MIB_ECT0PKTS"),
+    (0x23, "IPSTATS_MIB_CEPKTS"),
+    (0x24, "IPSTATS_MIB_REASM_OVERLAPS"),
+];
+static SNMP_IP_STATS: Xlat = Xlat {
+    name: "snmp_ip_stats",
+    dflt: "IPSTATS_MIB_???",
+    x86_64: SNMP_IP_STATS_X86_64,
+    i386: SNMP_IP_STATS_X86_64,
+};
+
+/// strace's `snmp_icmp6_stats` on x86_64.
+pub(crate) const SNMP_ICMP6_STATS_X86_64: &[(u64, &str)] = &[
+    (0x0, "ICMP6_MIB_NUM"),
+    (0x1, "ICMP6_MIB_INMSGS"),
+    (0x2, "ICMP6_MIB_INERRORS"),
+    (0x3, "ICMP6_MIB_OUTMSGS"),
+    (0x4, "ICMP6_MIB_OUTERRORS"),
+    (0x5, "ICMP6_MIB_CSUMERRORS"),
+];
+static SNMP_ICMP6_STATS: Xlat = Xlat {
+    name: "snmp_icmp6_stats",
+    dflt: "ICMP6_MIB_???",
+    x86_64: SNMP_ICMP6_STATS_X86_64,
+    i386: SNMP_ICMP6_STATS_X86_64,
+};
+
 /// strace's `rtnl_nexthop_grp_types` on x86_64.
 pub(crate) const RTNL_NEXTHOP_GRP_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "NEXTHOP_GRP_TYPE_MPATH"),
@@ -9056,6 +9187,12 @@ pub enum Table {
     Inet6IfFlags,
     /// strace's `in6_addr_gen_mode` table.
     In6AddrGenMode,
+    /// strace's `inet6_devconf_indices` table.
+    Inet6DevconfIndices,
+    /// strace's `snmp_ip_stats` table.
+    SnmpIpStats,
+    /// strace's `snmp_icmp6_stats` table.
+    SnmpIcmp6Stats,
     /// strace's `rtnl_nexthop_grp_types` table.
     RtnlNexthopGrpTypes,
     /// strace's `rtnl_nha_res_group_attrs` table.
@@ -9158,7 +9295,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 392] = [
+    pub const ALL: [Table; 395] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9502,6 +9639,9 @@ impl Table {
         Table::RtnlIflaAfSpecInet6Attrs,
         Table::Inet6IfFlags,
         Table::In6AddrGenMode,
+        Table::Inet6DevconfIndices,
+        Table::SnmpIpStats,
+        Table::SnmpIcmp6Stats,
         Table::RtnlNexthopGrpTypes,
         Table::RtnlNhaResGroupAttrs,
         Table::RtnlNhaResBucketAttrs,
@@ -9899,6 +10039,9 @@ impl Table {
             Table::RtnlIflaAfSpecInet6Attrs => &RTNL_IFLA_AF_SPEC_INET6_ATTRS,
             Table::Inet6IfFlags => &INET6_IF_FLAGS,
             Table::In6AddrGenMode => &IN6_ADDR_GEN_MODE,
+            Table::Inet6DevconfIndices => &INET6_DEVCONF_INDICES,
+            Table::SnmpIpStats => &SNMP_IP_STATS,
+            Table::SnmpIcmp6Stats => &SNMP_ICMP6_STATS,
             Table::RtnlNexthopGrpTypes => &RTNL_NEXTHOP_GRP_TYPES,
             Table::RtnlNhaResGroupAttrs => &RTNL_NHA_RES_GROUP_ATTRS,
             Table::RtnlNhaResBucketAttrs => &RTNL_NHA_RES_BUCKET_ATTRS,
@@ -10297,6 +10440,9 @@ impl Table {
             "rtnl_ifla_af_spec_inet6_attrs" => Table::RtnlIflaAfSpecInet6Attrs,
             "inet6_if_flags" => Table::Inet6IfFlags,
             "in6_addr_gen_mode" => Table::In6AddrGenMode,
+            "inet6_devconf_indices" => Table::Inet6DevconfIndices,
+            "snmp_ip_stats" => Table::SnmpIpStats,
+            "snmp_icmp6_stats" => Table::SnmpIcmp6Stats,
             "rtnl_nexthop_grp_types" => Table::RtnlNexthopGrpTypes,
             "rtnl_nha_res_group_attrs" => Table::RtnlNhaResGroupAttrs,
             "rtnl_nha_res_bucket_attrs" => Table::RtnlNhaResBucketAttrs,
