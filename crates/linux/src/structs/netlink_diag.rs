@@ -178,12 +178,99 @@ fn u32_list(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     true
 }
 
+/// `struct inet_diag_bc_op`'s fields.
+const BC_OP: &[F] = &[
+    F::Xval("code", 0, 1, T::InetDiagBytecodes),
+    F::U("yes", 1, 1),
+    F::U("no", 2, 2),
+];
+
+/// `INET_DIAG_REQ_BYTECODE`: an operation, then the data its code
+/// takes.
+fn bc_op(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 4 {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 4) else {
+        nl.addr(addr);
+        return true;
+    };
+    nl.put("{");
+    nl.fields(&b, BC_OP);
+    nl.put("}");
+    if len > 4 {
+        nl.put(", ");
+        bc_data(nl, addr.wrapping_add(4), len - 4, b[0]);
+    }
+    true
+}
+
+/// The data after a bytecode operation, by its code (strace's
+/// `decode_bytecode_data`); too short for it: hex.
+fn bc_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64, code: u8) {
+    // INET_DIAG_BC_S_COND, D_COND, DEV_COND, S_GE, S_LE, D_GE, D_LE,
+    // MARK_COND.
+    let size = match code {
+        7 | 8 => 8,
+        9 => 4,
+        2..=5 => 4,
+        10 => 8,
+        _ => return nl.hex(addr, len),
+    };
+    if len < size {
+        return nl.hex(addr, len);
+    }
+    let Some(b) = nl.read(addr, size) else {
+        return nl.addr(addr);
+    };
+    match code {
+        7 | 8 => {
+            // struct inet_diag_hostcond, then an address of its family.
+            nl.put("{family=");
+            nl.xval(T::Addrfams, u64::from(b[0]));
+            let s = format!(", prefix_len={}, port={}", b[1], le(&b, 4, 4));
+            nl.put(&s);
+            if len > size {
+                nl.put(", ");
+                let (a, l) = (addr.wrapping_add(size), len - size);
+                let asize = match b[0] {
+                    2 => 4,
+                    10 => 16,
+                    _ => 0,
+                };
+                match (asize > 0 && l >= asize).then(|| nl.read(a, asize)) {
+                    Some(Some(x)) => nl.inet_addr(&x, b[0], "addr"),
+                    Some(None) => {
+                        nl.put("addr=");
+                        nl.addr(a);
+                    }
+                    None => {
+                        nl.put("addr=");
+                        nl.hex(a, l);
+                    }
+                }
+            }
+            nl.put("}");
+        }
+        9 => nl.ifindex(le(&b, 0, 4) as u32),
+        10 => {
+            let s = format!("{{mark={}, mask={}}}", le(&b, 0, 4), le(&b, 4, 4));
+            nl.put(&s);
+        }
+        _ => {
+            nl.put("{");
+            nl.fields(&b, BC_OP);
+            nl.put("}");
+        }
+    }
+}
+
 fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::InetDiagReqAttrs,
         &[
             Kind::Hex,
-            Kind::Hex,
+            Kind::Custom(bc_op),
             Kind::Hex,
             Kind::Xval(T::InetProtocols),
         ],
