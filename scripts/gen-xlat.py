@@ -348,6 +348,8 @@ TABLES = [
     ("ethernet_protocols", "ETH_P_???"),
     ("dcb_commands", "DCB_CMD_???"),
     ("smc_diag_mode", "SMC_DIAG_MODE_???"),
+    ("smc_link_group_roles", "SMC_???"),
+    ("smc_decl_codes", "SMC_CLC_DECL_???"),
     ("ifstats_attr_flags", "1<<IFLA_STATS_???"),
     ("rtnl_mdba_mdb_attrs", "MDBA_MDB_???"),
     ("rtnl_mdba_mdb_entry_attrs", "MDBA_MDB_ENTRY_???"),

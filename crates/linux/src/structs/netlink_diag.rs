@@ -546,6 +546,84 @@ fn sock_filter(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     true
 }
 
+/// `struct smc_diag_cursor`.
+fn smc_cursor(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let s = format!(
+        "{{reserved={}, wrap={}, count={}}}",
+        le(b, 0, 2),
+        le(b, 2, 2),
+        le(b, 4, 4)
+    );
+    nl.put(&s);
+}
+
+/// A NUL-terminated string in a fixed array (strace's
+/// `PRINT_FIELD_CSTRING`): up to its NUL, `...` when it has none.
+fn fixed_cstr(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let (text, cut) = match b.iter().position(|&c| c == 0) {
+        Some(z) => (&b[..z], false),
+        None => (b, true),
+    };
+    let s = crate::fmt::quote_x(text, cut, nl.opts.strings_in_hex);
+    nl.put(&s);
+}
+
+/// `lnk[1]` of `struct smc_diag_lgrinfo`: one `struct smc_diag_linkinfo`.
+fn smc_links(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    if b.len() < 146 {
+        return;
+    }
+    let s = format!("[{{link_id={}, ibname=", b[0]);
+    nl.put(&s);
+    fixed_cstr(nl, &b[1..65]);
+    let s = format!(", ibport={}, gid=", b[65]);
+    nl.put(&s);
+    fixed_cstr(nl, &b[66..106]);
+    nl.put(", peer_gid=");
+    fixed_cstr(nl, &b[106..146]);
+    nl.put("}]");
+}
+
+/// An SMC decline code, always with its name as a comment (strace's
+/// `PRINT_FIELD_XVAL_VERBOSE`: the codes come from a kernel-internal
+/// header).
+fn smc_decl(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let v = le(b, 0, 4);
+    let table = T::SmcDeclCodes.xlat();
+    let name = table.lookup(nl.abi, v).unwrap_or(table.dflt);
+    let s = if v == 0 {
+        format!("0 /* {name} */")
+    } else {
+        format!("{v:#x} /* {name} */")
+    };
+    nl.put(&s);
+}
+
+/// `SMC_DIAG_SHUTDOWN`: shutdown flags of one byte, `???_SHUTDOWN` when
+/// none is named.
+fn smc_shutdown(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len > 8 {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 1) else {
+        nl.addr(addr);
+        return true;
+    };
+    let v = u64::from(b[0]);
+    let named = T::SockShutdownFlags
+        .xlat()
+        .values(nl.abi)
+        .iter()
+        .any(|&(bits, _)| bits != 0 && v & bits == bits);
+    if v != 0 && !named && vstrace_core::style::style() == vstrace_core::os::ConstStyle::Abbrev {
+        let s = format!("{v:#x} /* ???_SHUTDOWN */");
+        nl.put(&s);
+    } else {
+        nl.flags(&[T::SockShutdownFlags], v);
+    }
+    true
+}
+
 fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
     const FIELDS: &[F] = &[
         F::Flags("diag_ext", 3, 1, T::SmcDiagExtendedFlags),
@@ -564,7 +642,62 @@ fn smc_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
         F::U("diag_uid", 52, 4),
         F::U("diag_inode", 56, 8),
     ];
-    static ATTRS: Attrs = Attrs::new(T::SmcDiagAttrs, &[]);
+    use super::nlattr::{Kind as K, St};
+    static CONNINFO: St = St::new(
+        76,
+        &[
+            F::U("token", 0, 4),
+            F::U("sndbuf_size", 4, 4),
+            F::U("rmbe_size", 8, 4),
+            F::U("peer_rmbe_size", 12, 4),
+            F::Fn("rx_prod", 16, 8, smc_cursor),
+            F::Fn("rx_cons", 24, 8, smc_cursor),
+            F::Fn("tx_prod", 32, 8, smc_cursor),
+            F::Fn("tx_cons", 40, 8, smc_cursor),
+            F::X0("rx_prod_flags", 48, 1),
+            F::X0("rx_conn_state_flags", 49, 1),
+            F::X0("tx_prod_flags", 50, 1),
+            F::X0("tx_conn_state_flags", 51, 1),
+            F::Fn("tx_prep", 52, 8, smc_cursor),
+            F::Fn("tx_sent", 60, 8, smc_cursor),
+            F::Fn("tx_fin", 68, 8, smc_cursor),
+        ],
+    );
+    static LGRINFO: St = St::new(
+        147,
+        &[
+            F::Fn("lnk", 0, 146, smc_links),
+            F::Xval("role", 146, 1, T::SmcLinkGroupRoles),
+        ],
+    );
+    static DMBINFO: St = St::new(
+        40,
+        &[
+            F::U("linkid", 0, 4),
+            F::X("peer_gid", 8, 8),
+            F::X("my_gid", 16, 8),
+            F::X("token", 24, 8),
+            F::X("peer_token", 32, 8),
+        ],
+    );
+    static FALLBACK: St = St::new(
+        8,
+        &[
+            F::Fn("reason", 0, 4, smc_decl),
+            F::Fn("peer_diagnosis", 4, 4, smc_decl),
+        ],
+    );
+    static ATTRS: Attrs = Attrs::new(
+        T::SmcDiagAttrs,
+        &[
+            K::Hex,                  // SMC_DIAG_NONE
+            K::Struct(&CONNINFO),    // SMC_DIAG_CONNINFO
+            K::Struct(&LGRINFO),     // SMC_DIAG_LGRINFO
+            K::Custom(smc_shutdown), // SMC_DIAG_SHUTDOWN
+            K::Struct(&DMBINFO),     // SMC_DIAG_DMBINFO
+            K::Struct(&FALLBACK),    // SMC_DIAG_FALLBACK
+        ],
+    );
     let shown = nl.family_struct("diag_family", AF_SMC, addr, len, 64, FIELDS);
     attrs_after(nl, shown, addr, len, 64, &ATTRS);
 }

@@ -6280,6 +6280,44 @@ static SMC_DIAG_MODE: Xlat = Xlat {
     i386: SMC_DIAG_MODE_X86_64,
 };
 
+/// strace's `smc_link_group_roles` on x86_64.
+pub(crate) const SMC_LINK_GROUP_ROLES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SMC_CLNT"),
+    (0x1, "SMC_SERV"),
+];
+static SMC_LINK_GROUP_ROLES: Xlat = Xlat {
+    name: "smc_link_group_roles",
+    dflt: "SMC_???",
+    x86_64: SMC_LINK_GROUP_ROLES_X86_64,
+    i386: SMC_LINK_GROUP_ROLES_X86_64,
+};
+
+/// strace's `smc_decl_codes` on x86_64.
+pub(crate) const SMC_DECL_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1010000, "SMC_CLC_DECL_MEM"),
+    (0x2010000, "SMC_CLC_DECL_TIMEOUT_CL"),
+    (0x2020000, "SMC_CLC_DECL_TIMEOUT_AL"),
+    (0x3000000, "SMC_CLC_DECL_CNFERR"),
+    (0x3010000, "SMC_CLC_DECL_PEERNOSMC"),
+    (0x3020000, "SMC_CLC_DECL_IPSEC"),
+    (0x3030000, "SMC_CLC_DECL_NOSMCDEV"),
+    (0x3040000, "SMC_CLC_DECL_MODEUNSUPP"),
+    (0x3050000, "SMC_CLC_DECL_RMBE_EC"),
+    (0x3060000, "SMC_CLC_DECL_OPTUNSUPP"),
+    (0x4000000, "SMC_CLC_DECL_SYNCERR"),
+    (0x5000000, "SMC_CLC_DECL_PEERDECL"),
+    (0x99990000, "SMC_CLC_DECL_INTERR"),
+    (0x99990001, "SMC_CLC_DECL_ERR_RTOK"),
+    (0x99990002, "SMC_CLC_DECL_ERR_RDYLNK"),
+    (0x99990003, "SMC_CLC_DECL_ERR_REGRMB"),
+];
+static SMC_DECL_CODES: Xlat = Xlat {
+    name: "smc_decl_codes",
+    dflt: "SMC_CLC_DECL_???",
+    x86_64: SMC_DECL_CODES_X86_64,
+    i386: SMC_DECL_CODES_X86_64,
+};
+
 /// strace's `ifstats_attr_flags` on x86_64.
 pub(crate) const IFSTATS_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "1<<IFLA_STATS_UNSPEC"),
@@ -9117,6 +9155,10 @@ pub enum Table {
     DcbCommands,
     /// strace's `smc_diag_mode` table.
     SmcDiagMode,
+    /// strace's `smc_link_group_roles` table.
+    SmcLinkGroupRoles,
+    /// strace's `smc_decl_codes` table.
+    SmcDeclCodes,
     /// strace's `ifstats_attr_flags` table.
     IfstatsAttrFlags,
     /// strace's `rtnl_mdba_mdb_attrs` table.
@@ -9295,7 +9337,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 395] = [
+    pub const ALL: [Table; 397] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9604,6 +9646,8 @@ impl Table {
         Table::EthernetProtocols,
         Table::DcbCommands,
         Table::SmcDiagMode,
+        Table::SmcLinkGroupRoles,
+        Table::SmcDeclCodes,
         Table::IfstatsAttrFlags,
         Table::RtnlMdbaMdbAttrs,
         Table::RtnlMdbaMdbEntryAttrs,
@@ -10004,6 +10048,8 @@ impl Table {
             Table::EthernetProtocols => &ETHERNET_PROTOCOLS,
             Table::DcbCommands => &DCB_COMMANDS,
             Table::SmcDiagMode => &SMC_DIAG_MODE,
+            Table::SmcLinkGroupRoles => &SMC_LINK_GROUP_ROLES,
+            Table::SmcDeclCodes => &SMC_DECL_CODES,
             Table::IfstatsAttrFlags => &IFSTATS_ATTR_FLAGS,
             Table::RtnlMdbaMdbAttrs => &RTNL_MDBA_MDB_ATTRS,
             Table::RtnlMdbaMdbEntryAttrs => &RTNL_MDBA_MDB_ENTRY_ATTRS,
@@ -10405,6 +10451,8 @@ impl Table {
             "ethernet_protocols" => Table::EthernetProtocols,
             "dcb_commands" => Table::DcbCommands,
             "smc_diag_mode" => Table::SmcDiagMode,
+            "smc_link_group_roles" => Table::SmcLinkGroupRoles,
+            "smc_decl_codes" => Table::SmcDeclCodes,
             "ifstats_attr_flags" => Table::IfstatsAttrFlags,
             "rtnl_mdba_mdb_attrs" => Table::RtnlMdbaMdbAttrs,
             "rtnl_mdba_mdb_entry_attrs" => Table::RtnlMdbaMdbEntryAttrs,
