@@ -241,6 +241,107 @@ fn protinfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     true
 }
 
+/// A hardware address field: `xx:xx:...` of all its bytes.
+fn mac(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let s: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+    nl.put(&s.join(":"));
+}
+
+/// A big-endian ethernet protocol field: `htons(ETH_P_IP)`.
+fn eth_proto(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let v = u16::from_be_bytes([
+        b.first().copied().unwrap_or(0),
+        b.get(1).copied().unwrap_or(0),
+    ]);
+    nl.put("htons(");
+    nl.xval(T::EthernetProtocols, u64::from(v));
+    nl.put(")");
+}
+
+/// `struct ifla_vf_*` of a `vf` and one or two `u32` settings.
+macro_rules! vf_struct {
+    ($size:expr, $($f:expr),*) => {
+        St::new($size, &[F::U("vf", 0, 4), $($f),*])
+    };
+}
+
+static VF_MAC: St = vf_struct!(36, F::Fn("mac", 4, 32, mac));
+static VF_VLAN: St = vf_struct!(12, F::U("vlan", 4, 4), F::U("qos", 8, 4));
+static VF_TX_RATE: St = vf_struct!(8, F::U("rate", 4, 4));
+static VF_SETTING: St = vf_struct!(8, F::U("setting", 4, 4));
+static VF_LINK_STATE: St = vf_struct!(8, F::Xval("link_state", 4, 4, T::RtnlIflaVfLinkStates));
+static VF_RATE: St = vf_struct!(12, F::U("min_tx_rate", 4, 4), F::U("max_tx_rate", 8, 4));
+static VF_VLAN_INFO: St = vf_struct!(
+    16,
+    F::U("vlan", 4, 4),
+    F::U("qos", 8, 4),
+    F::Fn("vlan_proto", 12, 2, eth_proto)
+);
+static VF_BROADCAST: St = St::new(32, &[F::Fn("broadcast", 0, 32, mac)]);
+
+/// `struct ifla_vf_guid`: packed (12 bytes) or with its `guid` aligned
+/// (16 bytes); any other size in hex.
+fn vf_guid(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    static PACKED: St = vf_struct!(12, F::X("guid", 4, 8));
+    static ALIGNED: St = vf_struct!(16, F::X("guid", 8, 8));
+    match len {
+        12 => super::nlattr::structure(nl, addr, len, &PACKED),
+        16 => super::nlattr::structure(nl, addr, len, &ALIGNED),
+        _ => false,
+    }
+}
+
+static VF_STATS: Attrs = Attrs::new(
+    T::RtnlIflaVfStatsAttrs,
+    &[
+        K::U64, // IFLA_VF_STATS_RX_PACKETS
+        K::U64, // IFLA_VF_STATS_TX_PACKETS
+        K::U64, // IFLA_VF_STATS_RX_BYTES
+        K::U64, // IFLA_VF_STATS_TX_BYTES
+        K::U64, // IFLA_VF_STATS_BROADCAST
+        K::U64, // IFLA_VF_STATS_MULTICAST
+        K::Hex, // IFLA_VF_STATS_PAD
+        K::U64, // IFLA_VF_STATS_RX_DROPPED
+        K::U64, // IFLA_VF_STATS_TX_DROPPED
+    ],
+);
+
+static VF_VLAN_LIST: Attrs = Attrs::new(
+    T::RtnlIflaVfVlanListAttrs,
+    &[
+        K::Hex,                   // IFLA_VF_VLAN_INFO_UNSPEC
+        K::Struct(&VF_VLAN_INFO), // IFLA_VF_VLAN_INFO
+    ],
+);
+
+static VF_INFO: Attrs = Attrs::new(
+    T::RtnlIflaVfInfoAttrs,
+    &[
+        K::Hex,                    // IFLA_VF_UNSPEC
+        K::Struct(&VF_MAC),        // IFLA_VF_MAC
+        K::Struct(&VF_VLAN),       // IFLA_VF_VLAN
+        K::Struct(&VF_TX_RATE),    // IFLA_VF_TX_RATE
+        K::Struct(&VF_SETTING),    // IFLA_VF_SPOOFCHK
+        K::Struct(&VF_LINK_STATE), // IFLA_VF_LINK_STATE
+        K::Struct(&VF_RATE),       // IFLA_VF_RATE
+        K::Struct(&VF_SETTING),    // IFLA_VF_RSS_QUERY_EN
+        K::Nested(&VF_STATS),      // IFLA_VF_STATS
+        K::Struct(&VF_SETTING),    // IFLA_VF_TRUST
+        K::Custom(vf_guid),        // IFLA_VF_IB_NODE_GUID
+        K::Custom(vf_guid),        // IFLA_VF_IB_PORT_GUID
+        K::Nested(&VF_VLAN_LIST),  // IFLA_VF_VLAN_LIST
+        K::Struct(&VF_BROADCAST),  // IFLA_VF_BROADCAST
+    ],
+);
+
+static VFINFO_LIST: Attrs = Attrs::new(
+    T::RtnlIflaVfinfoListAttrs,
+    &[
+        K::Hex,              // IFLA_VF_INFO_UNSPEC
+        K::Nested(&VF_INFO), // IFLA_VF_INFO
+    ],
+);
+
 /// `struct ifinfomsg`'s attributes.
 pub(crate) static LINK: Attrs = Attrs::new(
     T::RtnlLinkAttrs,
@@ -267,7 +368,7 @@ pub(crate) static LINK: Attrs = Attrs::new(
         K::U32,                                  // IFLA_NET_NS_PID
         K::Str,                                  // IFLA_IFALIAS
         K::U32,                                  // IFLA_NUM_VF
-        K::Hex,                                  // IFLA_VFINFO_LIST
+        K::Nested(&VFINFO_LIST),                 // IFLA_VFINFO_LIST
         K::Custom(link_stats64),                 // IFLA_STATS64
         K::Nested(&VF_PORTS),                    // IFLA_VF_PORTS
         K::Nested(&PORT),                        // IFLA_PORT_SELF
