@@ -403,6 +403,7 @@ TABLES = [
     ("rtnl_ip6mra_msg_types", "MRT6MSG_???"),
     ("rtnl_ifla_info_data_bridge_attrs", "IFLA_BR_???"),
     ("rtnl_ifla_info_data_tun_attrs", "IFLA_TUN_???"),
+    ("tun_device_types", "IFF_???"),
     ("evdev_abs", "ABS_???"),
     ("evdev_ev", "EV_???"),
     ("evdev_autorepeat", "REP_???"),

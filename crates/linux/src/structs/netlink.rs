@@ -119,6 +119,11 @@ pub(crate) struct Nl<'a, 'm> {
     /// Interface indexes shown without a name (a second pass may name
     /// them).
     pub wanted: Vec<u32>,
+    /// The `IFLA_INFO_KIND` of the link info being decoded (its
+    /// `IFLA_INFO_DATA` is decoded by it), at most `IFNAMSIZ` bytes.
+    pub link_kind: Vec<u8>,
+    /// The `IFLA_INFO_SLAVE_KIND`, for `IFLA_INFO_SLAVE_DATA`.
+    pub slave_kind: Vec<u8>,
 }
 
 /// Most messages and attributes shown for one buffer (strace shows all
@@ -162,6 +167,8 @@ pub fn decode_named(
         budget: MAX_ELEMENTS,
         ifnames,
         wanted: Vec::new(),
+        link_kind: Vec::new(),
+        slave_kind: Vec::new(),
     };
     if proto == self::proto::KOBJECT_UEVENT {
         // Not netlink messages: udev's header, else a plain string.
@@ -253,6 +260,26 @@ impl Nl<'_, '_> {
             _ => (text, false),
         };
         let s = fmt::quote_x(text, !ended && len > 0, self.opts.strings_in_hex);
+        self.put(&s);
+    }
+
+    /// strace's `printstr_ex(..., QUOTE_0_TERMINATED)`: a string ending
+    /// at its first NUL within the first `-s` of `len` bytes (none:
+    /// `...`).
+    pub(crate) fn cstr0(&mut self, addr: u64, len: u64) {
+        if addr == 0 {
+            return self.put("NULL");
+        }
+        let max = self.opts.strsize;
+        let n = len.min(max as u64 + 1);
+        let Some(b) = self.read(addr, n) else {
+            return self.addr(addr);
+        };
+        let (text, cut) = match b.iter().position(|&c| c == 0) {
+            Some(z) if z < max => (&b[..z], false),
+            _ => (&b[..max.min(b.len())], true),
+        };
+        let s = fmt::quote_x(text, cut, self.opts.strings_in_hex);
         self.put(&s);
     }
 

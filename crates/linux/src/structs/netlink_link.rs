@@ -342,6 +342,111 @@ static VFINFO_LIST: Attrs = Attrs::new(
     ],
 );
 
+/// A link kind as strace keeps it (`update_ctx_str`): the string up to
+/// its NUL when the data is shorter than `IFNAMSIZ`, else empty.
+fn kind_of(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> Vec<u8> {
+    const IFNAMSIZ: u64 = 16;
+    if len >= IFNAMSIZ {
+        return Vec::new();
+    }
+    match nl.read(addr, len) {
+        Some(b) => b.split(|&c| c == 0).next().unwrap_or(&[]).to_vec(),
+        None => Vec::new(),
+    }
+}
+
+/// `IFLA_INFO_KIND`: remembered for `IFLA_INFO_DATA`.
+fn info_kind(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    nl.link_kind = kind_of(nl, addr, len);
+    nl.cstr0(addr, len);
+    true
+}
+
+/// `IFLA_INFO_SLAVE_KIND`: remembered for `IFLA_INFO_SLAVE_DATA`.
+fn info_slave_kind(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    nl.slave_kind = kind_of(nl, addr, len);
+    nl.cstr0(addr, len);
+    true
+}
+
+static TUN: Attrs = Attrs::new(
+    T::RtnlIflaInfoDataTunAttrs,
+    &[
+        K::Hex,                         // IFLA_TUN_UNSPEC
+        K::Uid,                         // IFLA_TUN_OWNER
+        K::Uid,                         // IFLA_TUN_GROUP
+        K::XvalN(T::TunDeviceTypes, 1), // IFLA_TUN_TYPE
+        K::U8,                          // IFLA_TUN_PI
+        K::U8,                          // IFLA_TUN_VNET_HDR
+        K::U8,                          // IFLA_TUN_PERSIST
+        K::U8,                          // IFLA_TUN_MULTI_QUEUE
+        K::U32,                         // IFLA_TUN_NUM_QUEUES
+        K::U32,                         // IFLA_TUN_NUM_DISABLED_QUEUES
+    ],
+);
+
+/// `IFLA_INFO_DATA` by the link's kind (`tun`; others in hex).
+fn info_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    match nl.link_kind.as_slice() {
+        b"tun" => {
+            super::nlattr::list(nl, addr, len, &TUN);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `IFLA_INFO_XSTATS` by the link's kind (`can`'s device statistics).
+fn info_xstats(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    static CAN: St = St::new(
+        24,
+        &[
+            F::U("bus_error", 0, 4),
+            F::U("error_warning", 4, 4),
+            F::U("error_passive", 8, 4),
+            F::U("bus_off", 12, 4),
+            F::U("arbitration_lost", 16, 4),
+            F::U("restarts", 20, 4),
+        ],
+    );
+    match nl.link_kind.as_slice() {
+        b"can" => super::nlattr::structure(nl, addr, len, &CAN),
+        _ => false,
+    }
+}
+
+/// `IFLA_INFO_SLAVE_DATA` by the slave kind (a bridge's port
+/// attributes).
+fn info_slave_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    match nl.slave_kind.as_slice() {
+        b"bridge" => {
+            super::nlattr::list(nl, addr, len, &BRPORT);
+            true
+        }
+        _ => false,
+    }
+}
+
+static LINKINFO_ATTRS: Attrs = Attrs::new(
+    T::RtnlIflaInfoAttrs,
+    &[
+        K::Hex,                     // IFLA_INFO_UNSPEC
+        K::Custom(info_kind),       // IFLA_INFO_KIND
+        K::Custom(info_data),       // IFLA_INFO_DATA
+        K::Custom(info_xstats),     // IFLA_INFO_XSTATS
+        K::Custom(info_slave_kind), // IFLA_INFO_SLAVE_KIND
+        K::Custom(info_slave_data), // IFLA_INFO_SLAVE_DATA
+    ],
+);
+
+/// `IFLA_LINKINFO`: its kinds start empty for each list.
+fn linkinfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    nl.link_kind.clear();
+    nl.slave_kind.clear();
+    super::nlattr::list(nl, addr, len, &LINKINFO_ATTRS);
+    true
+}
+
 /// `struct ifinfomsg`'s attributes.
 pub(crate) static LINK: Attrs = Attrs::new(
     T::RtnlLinkAttrs,
@@ -364,7 +469,7 @@ pub(crate) static LINK: Attrs = Attrs::new(
         K::U32,                                  // IFLA_WEIGHT
         K::U8,                                   // IFLA_OPERSTATE
         K::U8,                                   // IFLA_LINKMODE
-        K::Hex,                                  // IFLA_LINKINFO
+        K::Custom(linkinfo),                     // IFLA_LINKINFO
         K::U32,                                  // IFLA_NET_NS_PID
         K::Str,                                  // IFLA_IFALIAS
         K::U32,                                  // IFLA_NUM_VF

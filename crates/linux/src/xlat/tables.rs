@@ -7296,6 +7296,18 @@ static RTNL_IFLA_INFO_DATA_TUN_ATTRS: Xlat = Xlat {
     i386: RTNL_IFLA_INFO_DATA_TUN_ATTRS_X86_64,
 };
 
+/// strace's `tun_device_types` on x86_64.
+pub(crate) const TUN_DEVICE_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "IFF_TUN"),
+    (0x2, "IFF_TAP"),
+];
+static TUN_DEVICE_TYPES: Xlat = Xlat {
+    name: "tun_device_types",
+    dflt: "IFF_???",
+    x86_64: TUN_DEVICE_TYPES_X86_64,
+    i386: TUN_DEVICE_TYPES_X86_64,
+};
+
 /// strace's `evdev_abs` on x86_64.
 pub(crate) const EVDEV_ABS_X86_64: &[(u64, &str)] = &[
     (0x0, "ABS_X"),
@@ -9265,6 +9277,8 @@ pub enum Table {
     RtnlIflaInfoDataBridgeAttrs,
     /// strace's `rtnl_ifla_info_data_tun_attrs` table.
     RtnlIflaInfoDataTunAttrs,
+    /// strace's `tun_device_types` table.
+    TunDeviceTypes,
     /// strace's `evdev_abs` table.
     EvdevAbs,
     /// strace's `evdev_ev` table.
@@ -9337,7 +9351,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 397] = [
+    pub const ALL: [Table; 398] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9701,6 +9715,7 @@ impl Table {
         Table::RtnlIp6mraMsgTypes,
         Table::RtnlIflaInfoDataBridgeAttrs,
         Table::RtnlIflaInfoDataTunAttrs,
+        Table::TunDeviceTypes,
         Table::EvdevAbs,
         Table::EvdevEv,
         Table::EvdevAutorepeat,
@@ -10103,6 +10118,7 @@ impl Table {
             Table::RtnlIp6mraMsgTypes => &RTNL_IP6MRA_MSG_TYPES,
             Table::RtnlIflaInfoDataBridgeAttrs => &RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS,
             Table::RtnlIflaInfoDataTunAttrs => &RTNL_IFLA_INFO_DATA_TUN_ATTRS,
+            Table::TunDeviceTypes => &TUN_DEVICE_TYPES,
             Table::EvdevAbs => &EVDEV_ABS,
             Table::EvdevEv => &EVDEV_EV,
             Table::EvdevAutorepeat => &EVDEV_AUTOREPEAT,
@@ -10506,6 +10522,7 @@ impl Table {
             "rtnl_ip6mra_msg_types" => Table::RtnlIp6mraMsgTypes,
             "rtnl_ifla_info_data_bridge_attrs" => Table::RtnlIflaInfoDataBridgeAttrs,
             "rtnl_ifla_info_data_tun_attrs" => Table::RtnlIflaInfoDataTunAttrs,
+            "tun_device_types" => Table::TunDeviceTypes,
             "evdev_abs" => Table::EvdevAbs,
             "evdev_ev" => Table::EvdevEv,
             "evdev_autorepeat" => Table::EvdevAutorepeat,
