@@ -232,23 +232,7 @@ fn bc_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64, code: u8) {
             nl.put(&s);
             if len > size {
                 nl.put(", ");
-                let (a, l) = (addr.wrapping_add(size), len - size);
-                let asize = match b[0] {
-                    2 => 4,
-                    10 => 16,
-                    _ => 0,
-                };
-                match (asize > 0 && l >= asize).then(|| nl.read(a, asize)) {
-                    Some(Some(x)) => nl.inet_addr(&x, b[0], "addr"),
-                    Some(None) => {
-                        nl.put("addr=");
-                        nl.addr(a);
-                    }
-                    None => {
-                        nl.put("addr=");
-                        nl.hex(a, l);
-                    }
-                }
+                nl.inet_addr_at(addr.wrapping_add(size), len - size, b[0], "addr");
             }
             nl.put("}");
         }

@@ -218,6 +218,31 @@ impl Nl<'_, '_> {
         self.put(&s);
     }
 
+    /// strace's `decode_inet_addr` with a field name: the address of
+    /// `family` in `len` bytes at `addr` (`name=inet_addr(...)`), in hex
+    /// when not of `AF_INET`/`AF_INET6` or too short, its address when
+    /// unreadable.
+    pub(crate) fn inet_addr_at(&mut self, addr: u64, len: u64, family: u8, name: &str) {
+        let size = match family {
+            2 => 4,
+            10 => 16,
+            _ => 0,
+        };
+        match (size > 0 && len >= size).then(|| self.read(addr, size)) {
+            Some(Some(x)) => self.inet_addr(&x, family, name),
+            Some(None) => {
+                self.put(name);
+                self.put("=");
+                self.addr(addr);
+            }
+            None => {
+                self.put(name);
+                self.put("=");
+                self.hex(addr, len);
+            }
+        }
+    }
+
     /// An address field of `family` (strace's `print_inet_addr`):
     /// `name=inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1", &name)`,
     /// or `name="\x.."` for other families; an empty `name`: the value

@@ -455,23 +455,8 @@ fn rtvia(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     nl.xval(T::Addrfams, family);
     if len > 2 {
         nl.put(", ");
-        let (a, l) = (addr.wrapping_add(2), len - 2);
-        let size = match family {
-            2 => 4,
-            10 => 16,
-            _ => 0,
-        };
-        match (size > 0 && l >= size).then(|| nl.read(a, size)) {
-            Some(Some(x)) => nl.inet_addr(&x, family as u8, "rtvia_addr"),
-            Some(None) => {
-                nl.put("rtvia_addr=");
-                nl.addr(a);
-            }
-            None => {
-                nl.put("rtvia_addr=");
-                nl.hex(a, l);
-            }
-        }
+        let fam = u8::try_from(family).unwrap_or(0);
+        nl.inet_addr_at(addr.wrapping_add(2), len - 2, fam, "rtvia_addr");
     }
     nl.put("}");
     true
