@@ -379,6 +379,37 @@ impl Nl<'_, '_> {
         self.put(&s);
     }
 
+    /// A table value in unsigned decimal (strace's `XLAT_STYLE_FMT_U`:
+    /// array indexes).
+    pub(crate) fn xval_u(&mut self, table: T, v: u64) {
+        let s = fmt::xval_v(self.abi, table, v, Radix::Udec).render();
+        self.put(&s);
+    }
+
+    /// Bytes shown as strace's `print_mac_addr`: `xx:xx:..`, in `\x`
+    /// escapes with `-X raw`, both with `-X verbose`; more than 32 bytes
+    /// in escapes only.
+    pub(crate) fn mac(&mut self, b: &[u8]) {
+        use vstrace_core::os::ConstStyle;
+        let style = vstrace_core::style::style();
+        let long = b.len() > 32;
+        if style != ConstStyle::Abbrev || long {
+            let s = fmt::quote_hex(b, false);
+            self.put(&s);
+        }
+        if style == ConstStyle::Raw || long {
+            return;
+        }
+        let m: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+        let m = m.join(":");
+        if style == ConstStyle::Verbose {
+            let s = format!(" /* {m} */");
+            self.put(&s);
+        } else {
+            self.put(&m);
+        }
+    }
+
     /// A table value without a comment when unknown (strace's `printxval`
     /// with a NULL default).
     pub(crate) fn xval_bare(&mut self, table: T, v: u64) {

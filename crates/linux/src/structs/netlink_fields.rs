@@ -248,31 +248,50 @@ impl Nl<'_, '_> {
     /// or `name="\x.."` for other families; an empty `name`: the value
     /// alone (`inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1")`).
     pub(crate) fn inet_addr(&mut self, a: &[u8], family: u8, name: &str) {
+        use vstrace_core::os::ConstStyle;
         const AF_INET: u8 = 2;
         const AF_INET6: u8 = 10;
-        let s = match (family, a.len()) {
-            (AF_INET, n) if n >= 4 && name.is_empty() => format!(
-                "inet_addr(\"{}\")",
-                std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])
-            ),
-            (AF_INET6, 16) if name.is_empty() => {
-                let mut x = [0u8; 16];
-                x.copy_from_slice(a);
-                format!("inet_pton(AF_INET6, \"{}\")", std::net::Ipv6Addr::from(x))
-            }
+        let text = match (family, a.len()) {
             (AF_INET, n) if n >= 4 => format!(
-                "{name}=inet_addr(\"{}\")",
+                "inet_addr(\"{}\")",
                 std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])
             ),
             (AF_INET6, 16) => {
                 let mut x = [0u8; 16];
                 x.copy_from_slice(a);
-                format!(
-                    "inet_pton(AF_INET6, \"{}\", &{name})",
-                    std::net::Ipv6Addr::from(x)
-                )
+                format!("inet_pton(AF_INET6, \"{}\"", std::net::Ipv6Addr::from(x))
             }
-            _ => format!("{name}={}", fmt::quote_hex(a, false)),
+            _ => {
+                let s = format!("{name}={}", fmt::quote_hex(a, false));
+                return self.put(s.trim_start_matches('='));
+            }
+        };
+        let v6 = family == AF_INET6;
+        let style = vstrace_core::style::style();
+        // strace's print_inet_addr: the name first, but for an IPv6
+        // address in the default style (`&name` at the end instead).
+        if !name.is_empty() && (!v6 || style != ConstStyle::Abbrev) {
+            self.put(name);
+            self.put("=");
+        }
+        if style != ConstStyle::Abbrev {
+            let s = fmt::quote_hex(a, false);
+            self.put(&s);
+        }
+        if style == ConstStyle::Raw {
+            return;
+        }
+        let close = if !v6 {
+            String::new()
+        } else if !name.is_empty() && style == ConstStyle::Abbrev {
+            format!(", &{name})")
+        } else {
+            ")".to_string()
+        };
+        let s = if style == ConstStyle::Verbose {
+            format!(" /* {text}{close} */")
+        } else {
+            format!("{text}{close}")
         };
         self.put(&s);
     }

@@ -147,9 +147,10 @@ fn bridge_id(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
         nl.addr(addr);
         return true;
     };
-    let mac: Vec<String> = b[2..8].iter().map(|x| format!("{x:02x}")).collect();
-    let s = format!("{{prio=[{}, {}], addr={}}}", b[0], b[1], mac.join(":"));
+    let s = format!("{{prio=[{}, {}], addr=", b[0], b[1]);
     nl.put(&s);
+    nl.mac(&b[2..8]);
+    nl.put("}");
     true
 }
 
@@ -243,8 +244,7 @@ fn protinfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
 
 /// A hardware address field: `xx:xx:...` of all its bytes.
 fn mac(nl: &mut Nl<'_, '_>, b: &[u8]) {
-    let s: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
-    nl.put(&s.join(":"));
+    nl.mac(b);
 }
 
 /// A big-endian ethernet protocol field: `htons(ETH_P_IP)`.

@@ -232,10 +232,7 @@ pub(crate) fn hwaddr(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
         return false;
     }
     match nl.read(addr, len) {
-        Some(b) => {
-            let s: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
-            nl.put(&s.join(":"));
-        }
+        Some(b) => nl.mac(&b),
         None => nl.addr(addr),
     }
     true

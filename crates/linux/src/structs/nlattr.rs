@@ -316,14 +316,14 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             u_array(nl, addr, len, 2, None);
             true
         }
-        Kind::X32 => num(nl, 4, &|v| format!("{v:#x}")),
+        Kind::X32 => num(nl, 4, &fmt_x),
         Kind::Indexed(size, t, signed) => {
             if len < size {
                 return false;
             }
             array(nl, addr, len, size, |nl, k, v| {
                 nl.put("[");
-                nl.xval(t, k);
+                nl.xval_u(t, k);
                 nl.put("]=");
                 let sh = 64 - 8 * size.clamp(1, 8) as u32;
                 let s = if signed {
@@ -335,7 +335,7 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             });
             true
         }
-        Kind::X16 => num(nl, 2, &|v| format!("{v:#x}")),
+        Kind::X16 => num(nl, 2, &fmt_x),
         Kind::ClockT => match small(nl, addr, len) {
             None => false,
             Some(None) => true,
@@ -387,6 +387,15 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
                 }
             }
         }
+    }
+}
+
+/// C's `%#x`: `0` for zero.
+fn fmt_x(v: u64) -> String {
+    if v == 0 {
+        "0".into()
+    } else {
+        format!("{v:#x}")
     }
 }
 
@@ -461,7 +470,7 @@ pub(crate) fn u_array(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64, index
     array(nl, addr, len, size, |nl, k, v| {
         if let Some(t) = index {
             nl.put("[");
-            nl.xval(t, k);
+            nl.xval_u(t, k);
             nl.put("]=");
         }
         let s = v.to_string();
