@@ -218,7 +218,15 @@ impl Nl<'_, '_> {
         self.put(&s);
     }
 
-    /// strace's `decode_inet_addr` with a field name: the address of
+    /// `name=`, or nothing for an empty name.
+    fn field_name(&mut self, name: &str) {
+        if !name.is_empty() {
+            self.put(name);
+            self.put("=");
+        }
+    }
+
+    /// strace's `decode_inet_addr` with a field name (empty: none): the address of
     /// `family` in `len` bytes at `addr` (`name=inet_addr(...)`), in hex
     /// when not of `AF_INET`/`AF_INET6` or too short, its address when
     /// unreadable.
@@ -231,13 +239,11 @@ impl Nl<'_, '_> {
         match (size > 0 && len >= size).then(|| self.read(addr, size)) {
             Some(Some(x)) => self.inet_addr(&x, family, name),
             Some(None) => {
-                self.put(name);
-                self.put("=");
+                self.field_name(name);
                 self.addr(addr);
             }
             None => {
-                self.put(name);
-                self.put("=");
+                self.field_name(name);
                 self.hex(addr, len);
             }
         }

@@ -10,8 +10,6 @@ use super::netlink_rtattrs as RT;
 use super::nlattr::{Attrs, Kind};
 use crate::xlat::Table as T;
 
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
 
 /// A route message of `len` bytes at `addr`.
 pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
@@ -269,30 +267,8 @@ fn ifaddrmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
 /// An address of the message's family (strace's `decode_inet_addr`):
 /// `inet_addr("...")`, `inet_pton(AF_INET6, "...")`, else hex.
 pub(crate) fn address(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    let size = match nl.family {
-        AF_INET => 4,
-        AF_INET6 => 16,
-        _ => 0,
-    };
-    if size == 0 || len < size {
-        nl.hex(addr, len);
-        return true;
-    }
-    let Some(b) = nl.read(addr, size) else {
-        nl.addr(addr);
-        return true;
-    };
-    let s = if size == 4 {
-        format!(
-            "inet_addr(\"{}\")",
-            std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])
-        )
-    } else {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&b);
-        format!("inet_pton(AF_INET6, \"{}\")", std::net::Ipv6Addr::from(a))
-    };
-    nl.put(&s);
+    let family = nl.family;
+    nl.inet_addr_at(addr, len, family, "");
     true
 }
 
