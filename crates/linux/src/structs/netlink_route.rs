@@ -10,7 +10,6 @@ use super::netlink_rtattrs as RT;
 use super::nlattr::{Attrs, Kind};
 use crate::xlat::Table as T;
 
-
 /// A route message of `len` bytes at `addr`.
 pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
     let Some(b) = nl.read(addr, 1) else {
