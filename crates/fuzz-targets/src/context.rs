@@ -56,6 +56,7 @@ fn files_layout() -> FilesLayout {
             v6_rcv_saddr: Some(72),
             protocol: 516,
             sk_type: 514,
+            netlink_portid: Some(768),
         }),
     }
 }

@@ -414,6 +414,10 @@ fn socket_details(
     if family == AF_UNIX {
         return Some(format!("UNIX:[{ino}]"));
     }
+    const AF_NETLINK: u16 = 16;
+    if family == AF_NETLINK {
+        return Some(netlink_details(mem, s, sk, protocol, ino));
+    }
     let proto = match protocol {
         6 => "TCP",
         17 => "UDP",
@@ -446,6 +450,34 @@ fn socket_details(
     } else {
         format!("{proto}{v}:[{src}:{sport}->{dst}:{dport}]")
     })
+}
+
+/// A netlink socket's `-yy` details as strace gets them from
+/// `NETLINK_SOCK_DIAG`: `NETLINK:[ROUTE:1234]` (protocol and port id)
+/// once bound; an unbound socket (port id 0, not in the kernel's table)
+/// as `NETLINK:[inode]`.
+fn netlink_details(
+    mem: &mut dyn VirtMem,
+    s: &SockLayout,
+    sk: u64,
+    protocol: u16,
+    ino: u64,
+) -> String {
+    let portid = s
+        .netlink_portid
+        .and_then(|o| read_u32(mem, sk.wrapping_add(o)).ok())
+        .unwrap_or(0);
+    if portid == 0 {
+        return format!("NETLINK:[{ino}]");
+    }
+    // Netlink protocol numbers are the same for every ABI.
+    let name = crate::xlat::Table::NetlinkProtocols
+        .xlat()
+        .lookup(crate::proto::LinuxAbi::X86_64, u64::from(protocol));
+    match name {
+        Some(n) => format!("NETLINK:[{}:{portid}]", n.trim_start_matches("NETLINK_")),
+        None => format!("NETLINK:[{protocol}]"),
+    }
 }
 
 /// strace's `print_quoted_string_in_angle_brackets` for `-y`: `<path>`,

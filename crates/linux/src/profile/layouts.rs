@@ -143,6 +143,10 @@ pub struct SockLayout {
     pub protocol: u64,
     /// `sock.sk_type` (`u16`).
     pub sk_type: u64,
+    /// `netlink_sock.portid` (`u32`): a netlink socket's bound port id
+    /// (`-yy` shows `NETLINK:[ROUTE:1234]`).
+    #[serde(default)]
+    pub netlink_portid: Option<u64>,
 }
 
 impl FilesLayout {
@@ -206,6 +210,7 @@ impl SockLayout {
             v6_rcv_saddr: o("__sk_common.skc_v6_rcv_saddr").ok(),
             protocol: o("sk_protocol")?,
             sk_type: o("sk_type")?,
+            netlink_portid: btf.member_offset("netlink_sock", "portid").ok(),
         })
     }
 }

@@ -143,6 +143,12 @@ fn insn(abi: LinuxAbi, b: &[u8]) -> String {
     insn_of(abi, b, Flavour::Socket)
 }
 
+/// One socket filter instruction (`struct sock_filter`, 8 bytes), as
+/// netlink's `PACKET_DIAG_FILTER` shows them.
+pub(super) fn sock_insn(abi: LinuxAbi, b: &[u8]) -> String {
+    insn_of(abi, b, Flavour::Socket)
+}
+
 /// One instruction of a socket or seccomp filter.
 fn insn_of(abi: LinuxAbi, b: &[u8], flavour: Flavour) -> String {
     let f = Fields::new(b, 4);

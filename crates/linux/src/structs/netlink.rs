@@ -119,6 +119,11 @@ pub(crate) struct Nl<'a, 'm> {
     /// Interface indexes shown without a name (a second pass may name
     /// them).
     pub wanted: Vec<u32>,
+    /// The `IFLA_INFO_KIND` of the link info being decoded (its
+    /// `IFLA_INFO_DATA` is decoded by it), at most `IFNAMSIZ` bytes.
+    pub link_kind: Vec<u8>,
+    /// The `IFLA_INFO_SLAVE_KIND`, for `IFLA_INFO_SLAVE_DATA`.
+    pub slave_kind: Vec<u8>,
 }
 
 /// Most messages and attributes shown for one buffer (strace shows all
@@ -162,6 +167,8 @@ pub fn decode_named(
         budget: MAX_ELEMENTS,
         ifnames,
         wanted: Vec::new(),
+        link_kind: Vec::new(),
+        slave_kind: Vec::new(),
     };
     if proto == self::proto::KOBJECT_UEVENT {
         // Not netlink messages: udev's header, else a plain string.
@@ -235,18 +242,42 @@ impl Nl<'_, '_> {
     }
 
     /// strace's `printstr_ex(..., QUOTE_OMIT_TRAILING_0 |
-    /// QUOTE_EXPECT_TRAILING_0)`: a string of `len` bytes whose NUL ends
-    /// it (none: `...`), with `-x` applied.
+    /// QUOTE_EXPECT_TRAILING_0)`: the first `-s` of `len` bytes, a NUL
+    /// ending them left out, NULs inside shown (`\0`); no NUL at their
+    /// end: `...`. `-x` applies.
     pub(crate) fn cstr(&mut self, addr: u64, len: u64) {
-        let n = len.min(self.opts.strsize as u64 + 1);
+        if addr == 0 {
+            return self.put("NULL");
+        }
+        let max = self.opts.strsize as u64;
+        let n = len.min(max + 1);
         let Some(b) = self.read(addr, n) else {
             return self.addr(addr);
         };
+        let text = &b[..n.min(max) as usize];
+        let (text, ended) = match text.split_last() {
+            Some((0, rest)) => (rest, true),
+            _ => (text, false),
+        };
+        let s = fmt::quote_x(text, !ended && len > 0, self.opts.strings_in_hex);
+        self.put(&s);
+    }
+
+    /// strace's `printstr_ex(..., QUOTE_0_TERMINATED)`: a string ending
+    /// at its first NUL within the first `-s` of `len` bytes (none:
+    /// `...`).
+    pub(crate) fn cstr0(&mut self, addr: u64, len: u64) {
+        if addr == 0 {
+            return self.put("NULL");
+        }
         let max = self.opts.strsize;
+        let n = len.min(max as u64 + 1);
+        let Some(b) = self.read(addr, n) else {
+            return self.addr(addr);
+        };
         let (text, cut) = match b.iter().position(|&c| c == 0) {
             Some(z) if z < max => (&b[..z], false),
-            Some(_) => (&b[..max.min(b.len())], true),
-            None => (&b[..max.min(b.len())], true),
+            _ => (&b[..max.min(b.len())], true),
         };
         let s = fmt::quote_x(text, cut, self.opts.strings_in_hex);
         self.put(&s);
@@ -348,6 +379,37 @@ impl Nl<'_, '_> {
         self.put(&s);
     }
 
+    /// A table value in unsigned decimal (strace's `XLAT_STYLE_FMT_U`:
+    /// array indexes).
+    pub(crate) fn xval_u(&mut self, table: T, v: u64) {
+        let s = fmt::xval_v(self.abi, table, v, Radix::Udec).render();
+        self.put(&s);
+    }
+
+    /// Bytes shown as strace's `print_mac_addr`: `xx:xx:..`, in `\x`
+    /// escapes with `-X raw`, both with `-X verbose`; more than 32 bytes
+    /// in escapes only.
+    pub(crate) fn mac(&mut self, b: &[u8]) {
+        use vstrace_core::os::ConstStyle;
+        let style = vstrace_core::style::style();
+        let long = b.len() > 32;
+        if style != ConstStyle::Abbrev || long {
+            let s = fmt::quote_hex(b, false);
+            self.put(&s);
+        }
+        if style == ConstStyle::Raw || long {
+            return;
+        }
+        let m: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+        let m = m.join(":");
+        if style == ConstStyle::Verbose {
+            let s = format!(" /* {m} */");
+            self.put(&s);
+        } else {
+            self.put(&m);
+        }
+    }
+
     /// A table value without a comment when unknown (strace's `printxval`
     /// with a NULL default).
     pub(crate) fn xval_bare(&mut self, table: T, v: u64) {
@@ -363,7 +425,9 @@ impl Nl<'_, '_> {
 
     /// A flag set (`printflags`) from one or two tables.
     pub(crate) fn flags(&mut self, tables: &[T], v: u64) {
-        let s = fmt::xflags_v(self.abi, tables, v, true, false).render();
+        // strace's printflags names a zero value by a table's zero entry
+        // (`NUD_NONE`).
+        let s = fmt::xflags_v(self.abi, tables, v, true, true).render();
         self.put(&s);
     }
 

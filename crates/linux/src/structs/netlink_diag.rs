@@ -178,12 +178,83 @@ fn u32_list(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     true
 }
 
+/// `struct inet_diag_bc_op`'s fields.
+const BC_OP: &[F] = &[
+    F::Xval("code", 0, 1, T::InetDiagBytecodes),
+    F::U("yes", 1, 1),
+    F::U("no", 2, 2),
+];
+
+/// `INET_DIAG_REQ_BYTECODE`: an operation, then the data its code
+/// takes.
+fn bc_op(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 4 {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 4) else {
+        nl.addr(addr);
+        return true;
+    };
+    nl.put("{");
+    nl.fields(&b, BC_OP);
+    nl.put("}");
+    if len > 4 {
+        nl.put(", ");
+        bc_data(nl, addr.wrapping_add(4), len - 4, b[0]);
+    }
+    true
+}
+
+/// The data after a bytecode operation, by its code (strace's
+/// `decode_bytecode_data`); too short for it: hex.
+fn bc_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64, code: u8) {
+    // INET_DIAG_BC_S_COND, D_COND, DEV_COND, S_GE, S_LE, D_GE, D_LE,
+    // MARK_COND.
+    let size = match code {
+        7 | 8 => 8,
+        9 => 4,
+        2..=5 => 4,
+        10 => 8,
+        _ => return nl.hex(addr, len),
+    };
+    if len < size {
+        return nl.hex(addr, len);
+    }
+    let Some(b) = nl.read(addr, size) else {
+        return nl.addr(addr);
+    };
+    match code {
+        7 | 8 => {
+            // struct inet_diag_hostcond, then an address of its family.
+            nl.put("{family=");
+            nl.xval(T::Addrfams, u64::from(b[0]));
+            let s = format!(", prefix_len={}, port={}", b[1], le(&b, 4, 4));
+            nl.put(&s);
+            if len > size {
+                nl.put(", ");
+                nl.inet_addr_at(addr.wrapping_add(size), len - size, b[0], "addr");
+            }
+            nl.put("}");
+        }
+        9 => nl.ifindex(le(&b, 0, 4) as u32),
+        10 => {
+            let s = format!("{{mark={}, mask={}}}", le(&b, 0, 4), le(&b, 4, 4));
+            nl.put(&s);
+        }
+        _ => {
+            nl.put("{");
+            nl.fields(&b, BC_OP);
+            nl.put("}");
+        }
+    }
+}
+
 fn inet_req(nl: &mut Nl<'_, '_>, h: &Header, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::InetDiagReqAttrs,
         &[
             Kind::Hex,
-            Kind::Hex,
+            Kind::Custom(bc_op),
             Kind::Hex,
             Kind::Xval(T::InetProtocols),
         ],
@@ -379,9 +450,162 @@ fn packet_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
         F::U("pdiag_ino", 4, 4),
         F::Cookie("pdiag_cookie", 8),
     ];
-    static ATTRS: Attrs = Attrs::new(T::PacketDiagAttrs, &[]);
+    use super::nlattr::{Kind as K, St};
+    static INFO: St = St::new(
+        24,
+        &[
+            F::Ifindex("pdi_index", 0),
+            F::Xval("pdi_version", 4, 4, T::AfPacketVersions),
+            F::U("pdi_reserve", 8, 4),
+            F::U("pdi_copy_thresh", 12, 4),
+            F::U("pdi_tstamp", 16, 4),
+            F::Flags("pdi_flags", 20, 4, T::PacketDiagInfoFlags),
+        ],
+    );
+    static RING: St = St::new(
+        28,
+        &[
+            F::U("pdr_block_size", 0, 4),
+            F::U("pdr_block_nr", 4, 4),
+            F::U("pdr_frame_size", 8, 4),
+            F::U("pdr_frame_nr", 12, 4),
+            F::U("pdr_retire_tmo", 16, 4),
+            F::U("pdr_sizeof_priv", 20, 4),
+            F::U("pdr_features", 24, 4),
+        ],
+    );
+    static ATTRS: Attrs = Attrs::new(
+        T::PacketDiagAttrs,
+        &[
+            K::Struct(&INFO),       // PACKET_DIAG_INFO
+            K::Custom(mclist),      // PACKET_DIAG_MCLIST
+            K::Struct(&RING),       // PACKET_DIAG_RX_RING
+            K::Struct(&RING),       // PACKET_DIAG_TX_RING
+            K::U32,                 // PACKET_DIAG_FANOUT
+            K::Uid,                 // PACKET_DIAG_UID
+            K::MemInfo,             // PACKET_DIAG_MEMINFO
+            K::Custom(sock_filter), // PACKET_DIAG_FILTER
+        ],
+    );
     let shown = nl.family_struct("pdiag_family", AF_PACKET, addr, len, 16, FIELDS);
     attrs_after(nl, shown, addr, len, 16, &ATTRS);
+}
+
+/// `PACKET_DIAG_MCLIST`: an array of `struct packet_diag_mclist`, each
+/// address cut at its length.
+fn mclist(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    const SIZE: u64 = 44;
+    if len < SIZE {
+        return false;
+    }
+    super::nlattr::array_of(nl, addr, len, SIZE, |nl, b| {
+        let alen = (le(b, 10, 2) as usize).min(32);
+        nl.put("{");
+        nl.fields(
+            b,
+            &[
+                F::Ifindex("pdmc_index", 0),
+                F::U("pdmc_count", 4, 4),
+                F::U("pdmc_type", 8, 2),
+                F::U("pdmc_alen", 10, 2),
+                F::HexStr("pdmc_addr", 12, alen),
+            ],
+        );
+        nl.put("}");
+    });
+    true
+}
+
+/// `PACKET_DIAG_FILTER`: socket filter instructions.
+fn sock_filter(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    let n = len / 8;
+    if n == 0 || n > u64::from(u16::MAX) {
+        return false;
+    }
+    let abi = nl.abi;
+    super::nlattr::array_of(nl, addr, n * 8, 8, |nl, b| {
+        let s = super::bpf::sock_insn(abi, b);
+        nl.put(&s);
+    });
+    true
+}
+
+/// `struct smc_diag_cursor`.
+fn smc_cursor(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let s = format!(
+        "{{reserved={}, wrap={}, count={}}}",
+        le(b, 0, 2),
+        le(b, 2, 2),
+        le(b, 4, 4)
+    );
+    nl.put(&s);
+}
+
+/// A NUL-terminated string in a fixed array (strace's
+/// `PRINT_FIELD_CSTRING`): up to its NUL, `...` when it has none.
+fn fixed_cstr(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let (text, cut) = match b.iter().position(|&c| c == 0) {
+        Some(z) => (&b[..z], false),
+        None => (b, true),
+    };
+    let s = crate::fmt::quote_x(text, cut, nl.opts.strings_in_hex);
+    nl.put(&s);
+}
+
+/// `lnk[1]` of `struct smc_diag_lgrinfo`: one `struct smc_diag_linkinfo`.
+fn smc_links(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    if b.len() < 146 {
+        return;
+    }
+    let s = format!("[{{link_id={}, ibname=", b[0]);
+    nl.put(&s);
+    fixed_cstr(nl, &b[1..65]);
+    let s = format!(", ibport={}, gid=", b[65]);
+    nl.put(&s);
+    fixed_cstr(nl, &b[66..106]);
+    nl.put(", peer_gid=");
+    fixed_cstr(nl, &b[106..146]);
+    nl.put("}]");
+}
+
+/// An SMC decline code, always with its name as a comment (strace's
+/// `PRINT_FIELD_XVAL_VERBOSE`: the codes come from a kernel-internal
+/// header).
+fn smc_decl(nl: &mut Nl<'_, '_>, b: &[u8]) {
+    let v = le(b, 0, 4);
+    let table = T::SmcDeclCodes.xlat();
+    let name = table.lookup(nl.abi, v).unwrap_or(table.dflt);
+    let s = if v == 0 {
+        format!("0 /* {name} */")
+    } else {
+        format!("{v:#x} /* {name} */")
+    };
+    nl.put(&s);
+}
+
+/// `SMC_DIAG_SHUTDOWN`: shutdown flags of one byte, `???_SHUTDOWN` when
+/// none is named.
+fn smc_shutdown(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len > 8 {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 1) else {
+        nl.addr(addr);
+        return true;
+    };
+    let v = u64::from(b[0]);
+    let named = T::SockShutdownFlags
+        .xlat()
+        .values(nl.abi)
+        .iter()
+        .any(|&(bits, _)| bits != 0 && v & bits == bits);
+    if v != 0 && !named && vstrace_core::style::style() == vstrace_core::os::ConstStyle::Abbrev {
+        let s = format!("{v:#x} /* ???_SHUTDOWN */");
+        nl.put(&s);
+    } else {
+        nl.flags(&[T::SockShutdownFlags], v);
+    }
+    true
 }
 
 fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
@@ -402,7 +626,62 @@ fn smc_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
         F::U("diag_uid", 52, 4),
         F::U("diag_inode", 56, 8),
     ];
-    static ATTRS: Attrs = Attrs::new(T::SmcDiagAttrs, &[]);
+    use super::nlattr::{Kind as K, St};
+    static CONNINFO: St = St::new(
+        76,
+        &[
+            F::U("token", 0, 4),
+            F::U("sndbuf_size", 4, 4),
+            F::U("rmbe_size", 8, 4),
+            F::U("peer_rmbe_size", 12, 4),
+            F::Fn("rx_prod", 16, 8, smc_cursor),
+            F::Fn("rx_cons", 24, 8, smc_cursor),
+            F::Fn("tx_prod", 32, 8, smc_cursor),
+            F::Fn("tx_cons", 40, 8, smc_cursor),
+            F::X0("rx_prod_flags", 48, 1),
+            F::X0("rx_conn_state_flags", 49, 1),
+            F::X0("tx_prod_flags", 50, 1),
+            F::X0("tx_conn_state_flags", 51, 1),
+            F::Fn("tx_prep", 52, 8, smc_cursor),
+            F::Fn("tx_sent", 60, 8, smc_cursor),
+            F::Fn("tx_fin", 68, 8, smc_cursor),
+        ],
+    );
+    static LGRINFO: St = St::new(
+        147,
+        &[
+            F::Fn("lnk", 0, 146, smc_links),
+            F::Xval("role", 146, 1, T::SmcLinkGroupRoles),
+        ],
+    );
+    static DMBINFO: St = St::new(
+        40,
+        &[
+            F::U("linkid", 0, 4),
+            F::X("peer_gid", 8, 8),
+            F::X("my_gid", 16, 8),
+            F::X("token", 24, 8),
+            F::X("peer_token", 32, 8),
+        ],
+    );
+    static FALLBACK: St = St::new(
+        8,
+        &[
+            F::Fn("reason", 0, 4, smc_decl),
+            F::Fn("peer_diagnosis", 4, 4, smc_decl),
+        ],
+    );
+    static ATTRS: Attrs = Attrs::new(
+        T::SmcDiagAttrs,
+        &[
+            K::Hex,                  // SMC_DIAG_NONE
+            K::Struct(&CONNINFO),    // SMC_DIAG_CONNINFO
+            K::Struct(&LGRINFO),     // SMC_DIAG_LGRINFO
+            K::Custom(smc_shutdown), // SMC_DIAG_SHUTDOWN
+            K::Struct(&DMBINFO),     // SMC_DIAG_DMBINFO
+            K::Struct(&FALLBACK),    // SMC_DIAG_FALLBACK
+        ],
+    );
     let shown = nl.family_struct("diag_family", AF_SMC, addr, len, 64, FIELDS);
     attrs_after(nl, shown, addr, len, 64, &ATTRS);
 }

@@ -31,6 +31,39 @@ pub(crate) enum F {
     /// A `struct inet_diag_sockid`, its addresses of the header's family
     /// (the first byte) or of the one given.
     Sockid(&'static str, usize, Option<u8>),
+    /// Signed decimal of 1, 2, 4 or 8 bytes.
+    S(&'static str, usize, usize),
+    /// Hex zero-padded to the field's width (strace's `PRINT_FIELD_0X`).
+    X0(&'static str, usize, usize),
+    /// Bytes in `\x` escapes (`"\x61\x62"`).
+    HexStr(&'static str, usize, usize),
+    /// [`F::HexStr`], shown only when not all zero (padding).
+    HexStrNonZero(&'static str, usize, usize),
+    /// Shown by a function of its `n` bytes (nested structures,
+    /// addresses).
+    Fn(&'static str, usize, usize, fn(&mut Nl<'_, '_>, &[u8])),
+}
+
+impl F {
+    /// The offset just past the field in its structure.
+    pub(crate) fn end(&self) -> usize {
+        match *self {
+            F::U(_, o, n)
+            | F::X(_, o, n)
+            | F::Xval(_, o, n, _)
+            | F::XvalBare(_, o, n, _)
+            | F::Flags(_, o, n, _)
+            | F::XNonZero(_, o, n)
+            | F::S(_, o, n)
+            | F::X0(_, o, n)
+            | F::HexStr(_, o, n)
+            | F::HexStrNonZero(_, o, n)
+            | F::Fn(_, o, n, _) => o + n,
+            F::Ifindex(_, o) => o + 4,
+            F::Cookie(_, o) => o + 8,
+            F::Sockid(_, o, _) => o + 48,
+        }
+    }
 }
 
 /// Little-endian unsigned integer of `n` bytes at `off` (0 out of range).
@@ -87,6 +120,11 @@ impl Nl<'_, '_> {
                     continue;
                 }
             }
+            if let F::HexStrNonZero(_, o, n) = *f {
+                if b.get(o..o + n).is_none_or(|x| x.iter().all(|&c| c == 0)) {
+                    continue;
+                }
+            }
             if !first {
                 self.put(", ");
             }
@@ -105,7 +143,12 @@ impl Nl<'_, '_> {
             | F::Flags(n, ..)
             | F::Cookie(n, _)
             | F::Ifindex(n, _)
-            | F::Sockid(n, ..) => n,
+            | F::Sockid(n, ..)
+            | F::S(n, ..)
+            | F::X0(n, ..)
+            | F::HexStr(n, ..)
+            | F::HexStrNonZero(n, ..)
+            | F::Fn(n, ..) => n,
         };
         self.put(name);
         self.put("=");
@@ -123,6 +166,21 @@ impl Nl<'_, '_> {
                 };
                 self.put(&s);
             }
+            F::S(_, o, n) => {
+                let v = le(b, o, n);
+                let sh = 64 - 8 * n.clamp(1, 8) as u32;
+                let s = (((v << sh) as i64) >> sh).to_string();
+                self.put(&s);
+            }
+            F::X0(_, o, n) => {
+                let s = format!("{:#0w$x}", le(b, o, n), w = 2 * n + 2);
+                self.put(&s);
+            }
+            F::HexStr(_, o, n) | F::HexStrNonZero(_, o, n) => {
+                let s = fmt::quote_hex(b.get(o..o + n).unwrap_or(&[]), false);
+                self.put(&s);
+            }
+            F::Fn(_, o, n, f) => f(self, b.get(o..o + n).unwrap_or(&[])),
             F::Xval(_, o, n, t) => self.xval(t, le(b, o, n)),
             F::XvalBare(_, o, n, t) => self.xval_bare(t, le(b, o, n)),
             F::Flags(_, o, n, t) => self.flags(&[t], le(b, o, n)),
@@ -160,26 +218,86 @@ impl Nl<'_, '_> {
         self.put(&s);
     }
 
+    /// `name=`, or nothing for an empty name.
+    fn field_name(&mut self, name: &str) {
+        if !name.is_empty() {
+            self.put(name);
+            self.put("=");
+        }
+    }
+
+    /// strace's `decode_inet_addr` with a field name (empty: none): the address of
+    /// `family` in `len` bytes at `addr` (`name=inet_addr(...)`), in hex
+    /// when not of `AF_INET`/`AF_INET6` or too short, its address when
+    /// unreadable.
+    pub(crate) fn inet_addr_at(&mut self, addr: u64, len: u64, family: u8, name: &str) {
+        let size = match family {
+            2 => 4,
+            10 => 16,
+            _ => 0,
+        };
+        match (size > 0 && len >= size).then(|| self.read(addr, size)) {
+            Some(Some(x)) => self.inet_addr(&x, family, name),
+            Some(None) => {
+                self.field_name(name);
+                self.addr(addr);
+            }
+            None => {
+                self.field_name(name);
+                self.hex(addr, len);
+            }
+        }
+    }
+
     /// An address field of `family` (strace's `print_inet_addr`):
     /// `name=inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1", &name)`,
-    /// or `name="\x.."` for other families.
+    /// or `name="\x.."` for other families; an empty `name`: the value
+    /// alone (`inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1")`).
     pub(crate) fn inet_addr(&mut self, a: &[u8], family: u8, name: &str) {
+        use vstrace_core::os::ConstStyle;
         const AF_INET: u8 = 2;
         const AF_INET6: u8 = 10;
-        let s = match (family, a.len()) {
+        let text = match (family, a.len()) {
             (AF_INET, n) if n >= 4 => format!(
-                "{name}=inet_addr(\"{}\")",
+                "inet_addr(\"{}\")",
                 std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])
             ),
             (AF_INET6, 16) => {
                 let mut x = [0u8; 16];
                 x.copy_from_slice(a);
-                format!(
-                    "inet_pton(AF_INET6, \"{}\", &{name})",
-                    std::net::Ipv6Addr::from(x)
-                )
+                format!("inet_pton(AF_INET6, \"{}\"", std::net::Ipv6Addr::from(x))
             }
-            _ => format!("{name}={}", fmt::quote_hex(a, false)),
+            _ => {
+                let s = format!("{name}={}", fmt::quote_hex(a, false));
+                return self.put(s.trim_start_matches('='));
+            }
+        };
+        let v6 = family == AF_INET6;
+        let style = vstrace_core::style::style();
+        // strace's print_inet_addr: the name first, but for an IPv6
+        // address in the default style (`&name` at the end instead).
+        if !name.is_empty() && (!v6 || style != ConstStyle::Abbrev) {
+            self.put(name);
+            self.put("=");
+        }
+        if style != ConstStyle::Abbrev {
+            let s = fmt::quote_hex(a, false);
+            self.put(&s);
+        }
+        if style == ConstStyle::Raw {
+            return;
+        }
+        let close = if !v6 {
+            String::new()
+        } else if !name.is_empty() && style == ConstStyle::Abbrev {
+            format!(", &{name})")
+        } else {
+            ")".to_string()
+        };
+        let s = if style == ConstStyle::Verbose {
+            format!(" /* {text}{close} */")
+        } else {
+            format!("{text}{close}")
         };
         self.put(&s);
     }

@@ -6,11 +6,9 @@
 use super::netlink::{Header, Nl};
 use super::netlink_diag::{attrs_after, family_data};
 use super::netlink_fields::{le, F};
+use super::netlink_rtattrs as RT;
 use super::nlattr::{Attrs, Kind};
 use crate::xlat::Table as T;
-
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
 
 /// A route message of `len` bytes at `addr`.
 pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
@@ -56,14 +54,26 @@ pub(crate) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) {
         // family.
         0x60 => {
             nl.put("{rtgen_family=");
-            match T::RtnlFamily.xlat().lookup(nl.abi, u64::from(family)) {
-                Some(name) => nl.put(name),
-                None => nl.xval(T::Addrfams, u64::from(family)),
+            // strace's printxvals over both tables: the first table's
+            // comment when neither names it.
+            let v = u64::from(family);
+            if T::RtnlFamily.xlat().lookup(nl.abi, v).is_none()
+                && T::Addrfams.xlat().lookup(nl.abi, v).is_some()
+            {
+                nl.xval(T::Addrfams, v);
+            } else {
+                nl.xval(T::RtnlFamily, v);
             }
             nl.put("}");
             if len > 4 {
                 nl.put(", ");
-                nl.hex(addr.wrapping_add(4), len - 4);
+                let (a, l) = (addr.wrapping_add(4), len - 4);
+                match family {
+                    // RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR.
+                    128 => super::nlattr::list(nl, a, l, &RT::IPMRA_CREPORT),
+                    129 => super::nlattr::list(nl, a, l, &RT::IP6MRA_CREPORT),
+                    _ => nl.hex(a, l),
+                }
             }
         }
         // RTM_{NEW,DEL,GET}NEXTHOP.
@@ -80,7 +90,7 @@ struct Hdr {
     fam: &'static str,
     size: u64,
     fields: Option<&'static [F]>,
-    attrs: Attrs,
+    attrs: &'static Attrs,
 }
 
 fn header(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64, h: &Hdr) {
@@ -94,7 +104,7 @@ fn header(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64, h: &Hdr) {
             true
         }
     };
-    attrs_after(nl, shown, addr, len, h.size, &h.attrs);
+    attrs_after(nl, shown, addr, len, h.size, h.attrs);
 }
 
 static NDMSG: Hdr = Hdr {
@@ -106,7 +116,7 @@ static NDMSG: Hdr = Hdr {
         F::Flags("ndm_flags", 10, 1, T::NeighborCacheEntryFlags),
         F::Xval("ndm_type", 11, 1, T::RoutingTypes),
     ]),
-    attrs: Attrs::new(T::RtnlNeighAttrs, &[]),
+    attrs: &RT::NEIGH,
 };
 
 static FIB_RULE_HDR: Hdr = Hdr {
@@ -120,7 +130,7 @@ static FIB_RULE_HDR: Hdr = Hdr {
         F::Xval("action", 7, 1, T::FibRuleActions),
         F::Flags("flags", 8, 4, T::FibRuleFlags),
     ]),
-    attrs: Attrs::new(T::RtnlRuleAttrs, &[]),
+    attrs: &RT::RULE,
 };
 
 static TCMSG: Hdr = Hdr {
@@ -132,21 +142,21 @@ static TCMSG: Hdr = Hdr {
         F::U("tcm_parent", 12, 4),
         F::U("tcm_info", 16, 4),
     ]),
-    attrs: Attrs::new(T::RtnlTcAttrs, &[]),
+    attrs: &RT::TC,
 };
 
 static TCAMSG: Hdr = Hdr {
     fam: "tca_family",
     size: 4,
     fields: None,
-    attrs: Attrs::new(T::RtnlTcActionAttrs, &[]),
+    attrs: &RT::TC_ACTION,
 };
 
 static NDTMSG: Hdr = Hdr {
     fam: "ndtm_family",
     size: 4,
     fields: None,
-    attrs: Attrs::new(T::RtnlNeightblAttrs, &[]),
+    attrs: &RT::NEIGHTBL,
 };
 
 static IFADDRLBLMSG: Hdr = Hdr {
@@ -158,35 +168,35 @@ static IFADDRLBLMSG: Hdr = Hdr {
         F::Ifindex("ifal_index", 4),
         F::U("ifal_seq", 8, 4),
     ]),
-    attrs: Attrs::new(T::RtnlAddrlabelAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlAddrlabelAttrs, &[]),
 };
 
 static DCBMSG: Hdr = Hdr {
     fam: "dcb_family",
     size: 4,
     fields: Some(&[F::Xval("cmd", 1, 1, T::DcbCommands)]),
-    attrs: Attrs::new(T::RtnlDcbAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlDcbAttrs, &[]),
 };
 
 static NETCONFMSG: Hdr = Hdr {
     fam: "ncm_family",
     size: 1,
     fields: None,
-    attrs: Attrs::new(T::RtnlNetconfAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlNetconfAttrs, &[]),
 };
 
 static BR_PORT_MSG: Hdr = Hdr {
     fam: "family",
     size: 8,
     fields: Some(&[F::Ifindex("ifindex", 4)]),
-    attrs: Attrs::new(T::RtnlMdbAttrs, &[]),
+    attrs: &RT::MDB,
 };
 
 static NSID: Hdr = Hdr {
     fam: "rtgen_family",
     size: 1,
     fields: None,
-    attrs: Attrs::new(T::RtnlNsidAttrs, &[]),
+    attrs: &Attrs::new(T::RtnlNsidAttrs, &[]),
 };
 
 static NHMSG: Hdr = Hdr {
@@ -198,7 +208,7 @@ static NHMSG: Hdr = Hdr {
         F::XNonZero("resvd", 3, 1),
         F::Flags("nh_flags", 4, 4, T::RouteNexthopFlags),
     ]),
-    attrs: Attrs::new(T::RtnlNexthopAttrs, &[]),
+    attrs: &RT::NEXTHOP,
 };
 
 fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
@@ -208,89 +218,18 @@ fn ifinfomsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
         F::Flags("ifi_flags", 8, 4, T::Iffflags),
         F::X("ifi_change", 12, 4),
     ];
-    use Kind as K;
-    static ATTRS: Attrs = Attrs::new(
-        T::RtnlLinkAttrs,
-        &[
-            K::Hex,            // IFLA_UNSPEC
-            K::Custom(hwaddr), // IFLA_ADDRESS
-            K::Custom(hwaddr), // IFLA_BROADCAST
-            K::Str,            // IFLA_IFNAME
-            K::U32,            // IFLA_MTU
-            K::U32,            // IFLA_LINK
-            K::Str,            // IFLA_QDISC
-            K::Hex,            // IFLA_STATS
-            K::Hex,            // IFLA_COST
-            K::Hex,            // IFLA_PRIORITY
-            K::U32,            // IFLA_MASTER
-            K::Hex,            // IFLA_WIRELESS
-            K::Hex,            // IFLA_PROTINFO
-            K::U32,            // IFLA_TXQLEN
-            K::Hex,            // IFLA_MAP
-            K::U32,            // IFLA_WEIGHT
-            K::U8,             // IFLA_OPERSTATE
-            K::U8,             // IFLA_LINKMODE
-            K::Hex,            // IFLA_LINKINFO
-            K::U32,            // IFLA_NET_NS_PID
-            K::Str,            // IFLA_IFALIAS
-            K::U32,            // IFLA_NUM_VF
-            K::Hex,            // IFLA_VFINFO_LIST
-            K::Hex,            // IFLA_STATS64
-            K::Hex,            // IFLA_VF_PORTS
-            K::Hex,            // IFLA_PORT_SELF
-            K::Hex,            // IFLA_AF_SPEC
-            K::U32,            // IFLA_GROUP
-            K::Hex,            // IFLA_NET_NS_FD
-            K::Hex,            // IFLA_EXT_MASK
-            K::U32,            // IFLA_PROMISCUITY
-            K::U32,            // IFLA_NUM_TX_QUEUES
-            K::U32,            // IFLA_NUM_RX_QUEUES
-            K::U8,             // IFLA_CARRIER
-            K::Hex,            // IFLA_PHYS_PORT_ID
-            K::U32,            // IFLA_CARRIER_CHANGES
-            K::Hex,            // IFLA_PHYS_SWITCH_ID
-            K::S32,            // IFLA_LINK_NETNSID
-            K::Str,            // IFLA_PHYS_PORT_NAME
-            K::U8,             // IFLA_PROTO_DOWN
-            K::U32,            // IFLA_GSO_MAX_SEGS
-            K::U32,            // IFLA_GSO_MAX_SIZE
-            K::Hex,            // IFLA_PAD
-            K::Hex,            // IFLA_XDP
-            K::Hex,            // IFLA_EVENT
-            K::S32,            // IFLA_NEW_NETNSID
-            K::S32,            // IFLA_IF_NETNSID
-            K::U32,            // IFLA_CARRIER_UP_COUNT
-            K::U32,            // IFLA_CARRIER_DOWN_COUNT
-            K::Hex,            // IFLA_NEW_IFINDEX
-            K::U32,            // IFLA_MIN_MTU
-            K::U32,            // IFLA_MAX_MTU
-            K::Hex,            // IFLA_PROP_LIST
-            K::Str,            // IFLA_ALT_IFNAME
-            K::Custom(hwaddr), // IFLA_PERM_ADDRESS
-            K::Hex,            // IFLA_PROTO_DOWN_REASON
-            K::Str,            // IFLA_PARENT_DEV_NAME
-            K::Str,            // IFLA_PARENT_DEV_BUS_NAME
-            K::U32,            // IFLA_GRO_MAX_SIZE
-            K::U32,            // IFLA_TSO_MAX_SIZE
-            K::U32,            // IFLA_TSO_MAX_SEGS
-            K::U32,            // IFLA_ALLMULTI
-        ],
-    );
     let shown = nl.family_struct("ifi_family", family, addr, len, 16, FIELDS);
-    attrs_after(nl, shown, addr, len, 16, &ATTRS);
+    attrs_after(nl, shown, addr, len, 16, &super::netlink_link::LINK);
 }
 
 /// A hardware address: `XX:XX:...` (strace's `print_hwaddr`), at most
 /// 32 bytes.
-fn hwaddr(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+pub(crate) fn hwaddr(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     if len > 32 {
         return false;
     }
     match nl.read(addr, len) {
-        Some(b) => {
-            let s: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
-            nl.put(&s.join(":"));
-        }
+        Some(b) => nl.mac(&b),
         None => nl.addr(addr),
     }
     true
@@ -326,31 +265,9 @@ fn ifaddrmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
 
 /// An address of the message's family (strace's `decode_inet_addr`):
 /// `inet_addr("...")`, `inet_pton(AF_INET6, "...")`, else hex.
-fn address(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    let size = match nl.family {
-        AF_INET => 4,
-        AF_INET6 => 16,
-        _ => 0,
-    };
-    if size == 0 || len < size {
-        nl.hex(addr, len);
-        return true;
-    }
-    let Some(b) = nl.read(addr, size) else {
-        nl.addr(addr);
-        return true;
-    };
-    let s = if size == 4 {
-        format!(
-            "inet_addr(\"{}\")",
-            std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])
-        )
-    } else {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&b);
-        format!("inet_pton(AF_INET6, \"{}\")", std::net::Ipv6Addr::from(a))
-    };
-    nl.put(&s);
+pub(crate) fn address(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    let family = nl.family;
+    nl.inet_addr_at(addr, len, family, "");
     true
 }
 
@@ -386,44 +303,8 @@ fn rtmsg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
         F::Xval("rtm_type", 7, 1, T::RoutingTypes),
         F::Flags("rtm_flags", 8, 4, T::RoutingFlags),
     ];
-    use Kind as K;
-    static ATTRS: Attrs = Attrs::new(
-        T::RtnlRouteAttrs,
-        &[
-            K::Hex,             // RTA_UNSPEC
-            K::Custom(address), // RTA_DST
-            K::Custom(address), // RTA_SRC
-            K::Ifindex,         // RTA_IIF
-            K::Ifindex,         // RTA_OIF
-            K::Custom(address), // RTA_GATEWAY
-            K::U32,             // RTA_PRIORITY
-            K::Custom(address), // RTA_PREFSRC
-            K::Hex,             // RTA_METRICS
-            K::Hex,             // RTA_MULTIPATH
-            K::U32,             // RTA_PROTOINFO
-            K::U32,             // RTA_FLOW
-            K::Hex,             // RTA_CACHEINFO
-            K::Hex,             // RTA_SESSION
-            K::U32,             // RTA_MP_ALGO
-            K::Hex,             // RTA_TABLE
-            K::U32,             // RTA_MARK
-            K::Hex,             // RTA_MFC_STATS
-            K::Hex,             // RTA_VIA
-            K::Custom(address), // RTA_NEWDST
-            K::U8,              // RTA_PREF
-            K::Hex,             // RTA_ENCAP_TYPE
-            K::Hex,             // RTA_ENCAP
-            K::U64,             // RTA_EXPIRES
-            K::Hex,             // RTA_PAD
-            K::U32,             // RTA_UID
-            K::U8,              // RTA_TTL_PROPAGATE
-            K::U8,              // RTA_IP_PROTO
-            K::U16,             // RTA_SPORT
-            K::U16,             // RTA_DPORT
-        ],
-    );
     let shown = nl.family_struct("rtm_family", family, addr, len, 12, FIELDS);
-    attrs_after(nl, shown, addr, len, 12, &ATTRS);
+    attrs_after(nl, shown, addr, len, 12, &RT::ROUTE);
 }
 
 static IF_STATS_MSG: Hdr = Hdr {
@@ -435,5 +316,5 @@ static IF_STATS_MSG: Hdr = Hdr {
         F::Ifindex("ifindex", 4),
         F::Flags("filter_mask", 8, 4, T::IfstatsAttrFlags),
     ]),
-    attrs: Attrs::NONE,
+    attrs: &Attrs::NONE,
 };

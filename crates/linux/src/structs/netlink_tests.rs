@@ -348,3 +348,81 @@ fn random_buffers_never_panic_and_stay_bounded() {
         }
     }
 }
+
+/// A `RTM_GETQDISC` dump request (`struct tcmsg` of `lo`'s index 1)
+/// carrying `attrs`.
+fn tc_request(attrs: &[u8]) -> Vec<u8> {
+    let len = 16 + 20 + attrs.len() as u32;
+    let mut v = hdr(len, 0x26, 0x300, 0, 0);
+    v.push(1); // AF_UNIX
+    v.extend([0, 0, 0]);
+    v.extend(1u32.to_le_bytes());
+    v.extend([0; 12]);
+    v.extend(attrs);
+    v
+}
+
+#[test]
+fn route_attributes_nest_and_show_structures() {
+    let head = "{nlmsg_len=N, nlmsg_type=RTM_GETQDISC, nlmsg_flags=NLM_F_DUMP, \
+                nlmsg_seq=0, nlmsg_pid=0}, {tcm_family=AF_UNIX, tcm_ifindex=1, \
+                tcm_handle=0, tcm_parent=0, tcm_info=0}";
+    let norm = |s: String| {
+        let i = s.find("nlmsg_len=").unwrap() + 10;
+        let j = i + s[i..].find(',').unwrap();
+        format!("{}N{}", &s[..i], &s[j..])
+    };
+    // TCA_STATS2 { TCA_STATS_RATE_EST {bps, pps} }.
+    let mut a = nla(16, 7);
+    a.extend(nla(12, 2));
+    a.extend(7u32.to_le_bytes());
+    a.extend(9u32.to_le_bytes());
+    assert_eq!(
+        norm(run(proto::ROUTE, &tc_request(&a))),
+        format!(
+            "[{head}, [{{nla_len=16, nla_type=TCA_STATS2}}, [{{nla_len=12, \
+             nla_type=TCA_STATS_RATE_EST}}, {{bps=7, pps=9}}]]]"
+        )
+    );
+    // Too short for the structure: hex; TCA_RATE's signed interval.
+    let mut a = nla(6, 5);
+    a.extend([0xcd, 0xab]);
+    assert!(run(proto::ROUTE, &tc_request(&a)).ends_with("{interval=-51, ewma_log=171}]]"));
+    let mut a = nla(7, 5);
+    a.extend([0xcd, 0xab, 1]);
+    assert!(run(proto::ROUTE, &tc_request(&a)).contains("TCA_RATE}, {interval=-51"));
+    let mut a = nla(36, 3);
+    a.extend([0x61; 32]);
+    assert!(run(proto::ROUTE, &tc_request(&a)).contains("TCA_STATS}, \"\\x61"));
+}
+
+#[test]
+fn hostile_nesting_is_bounded() {
+    // 200 levels of TCA_STATS2 → TCA_STATS_BASIC... each nested list
+    // holding the next: decoding stops nesting at MAX_DEPTH.
+    let depth = 200usize;
+    let mut a = Vec::new();
+    for k in 0..depth {
+        let len = (4 * (depth - k)) as u16;
+        a.extend(nla(len, 7 | 0x8000));
+    }
+    let s = run(proto::ROUTE, &tc_request(&a));
+    assert!(s.matches("nla_len=").count() <= super::super::nlattr::MAX_DEPTH as usize + 1);
+    // A nexthop list whose lengths are zero ends.
+    let mut rt = hdr(16 + 12 + 12, 0x1a, 0x300, 0, 0);
+    rt.extend([2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    rt.extend(nla(12, 9));
+    rt.extend([0; 8]);
+    let s = run(proto::ROUTE, &rt);
+    assert!(s.contains("RTA_MULTIPATH}, [{rtnh_len=0"), "{s}");
+}
+
+#[test]
+fn clock_ticks_show_seconds() {
+    assert_eq!(
+        super::super::nlattr::clock_t(5700500),
+        "5700500 /* 57005.00 s */"
+    );
+    assert_eq!(super::super::nlattr::clock_t(99), "99 /* 0.99 s */");
+    assert_eq!(super::super::nlattr::clock_t(0), "0");
+}

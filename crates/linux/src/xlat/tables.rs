@@ -5642,6 +5642,34 @@ static PACKET_DIAG_ATTRS: Xlat = Xlat {
     i386: PACKET_DIAG_ATTRS_X86_64,
 };
 
+/// strace's `af_packet_versions` on x86_64.
+pub(crate) const AF_PACKET_VERSIONS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TPACKET_V1"),
+    (0x1, "TPACKET_V2"),
+    (0x2, "TPACKET_V3"),
+];
+static AF_PACKET_VERSIONS: Xlat = Xlat {
+    name: "af_packet_versions",
+    dflt: "TPACKET_???",
+    x86_64: AF_PACKET_VERSIONS_X86_64,
+    i386: AF_PACKET_VERSIONS_X86_64,
+};
+
+/// strace's `packet_diag_info_flags` on x86_64.
+pub(crate) const PACKET_DIAG_INFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PDI_RUNNING"),
+    (0x2, "PDI_AUXDATA"),
+    (0x4, "PDI_ORIGDEV"),
+    (0x8, "PDI_VNETHDR"),
+    (0x10, "PDI_LOSS"),
+];
+static PACKET_DIAG_INFO_FLAGS: Xlat = Xlat {
+    name: "packet_diag_info_flags",
+    dflt: "PDI_???",
+    x86_64: PACKET_DIAG_INFO_FLAGS_X86_64,
+    i386: PACKET_DIAG_INFO_FLAGS_X86_64,
+};
+
 /// strace's `smc_diag_extended_flags` on x86_64.
 pub(crate) const SMC_DIAG_EXTENDED_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "1<<(SMC_DIAG_CONNINFO-1)"),
@@ -6252,6 +6280,44 @@ static SMC_DIAG_MODE: Xlat = Xlat {
     i386: SMC_DIAG_MODE_X86_64,
 };
 
+/// strace's `smc_link_group_roles` on x86_64.
+pub(crate) const SMC_LINK_GROUP_ROLES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SMC_CLNT"),
+    (0x1, "SMC_SERV"),
+];
+static SMC_LINK_GROUP_ROLES: Xlat = Xlat {
+    name: "smc_link_group_roles",
+    dflt: "SMC_???",
+    x86_64: SMC_LINK_GROUP_ROLES_X86_64,
+    i386: SMC_LINK_GROUP_ROLES_X86_64,
+};
+
+/// strace's `smc_decl_codes` on x86_64.
+pub(crate) const SMC_DECL_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1010000, "SMC_CLC_DECL_MEM"),
+    (0x2010000, "SMC_CLC_DECL_TIMEOUT_CL"),
+    (0x2020000, "SMC_CLC_DECL_TIMEOUT_AL"),
+    (0x3000000, "SMC_CLC_DECL_CNFERR"),
+    (0x3010000, "SMC_CLC_DECL_PEERNOSMC"),
+    (0x3020000, "SMC_CLC_DECL_IPSEC"),
+    (0x3030000, "SMC_CLC_DECL_NOSMCDEV"),
+    (0x3040000, "SMC_CLC_DECL_MODEUNSUPP"),
+    (0x3050000, "SMC_CLC_DECL_RMBE_EC"),
+    (0x3060000, "SMC_CLC_DECL_OPTUNSUPP"),
+    (0x4000000, "SMC_CLC_DECL_SYNCERR"),
+    (0x5000000, "SMC_CLC_DECL_PEERDECL"),
+    (0x99990000, "SMC_CLC_DECL_INTERR"),
+    (0x99990001, "SMC_CLC_DECL_ERR_RTOK"),
+    (0x99990002, "SMC_CLC_DECL_ERR_RDYLNK"),
+    (0x99990003, "SMC_CLC_DECL_ERR_REGRMB"),
+];
+static SMC_DECL_CODES: Xlat = Xlat {
+    name: "smc_decl_codes",
+    dflt: "SMC_CLC_DECL_???",
+    x86_64: SMC_DECL_CODES_X86_64,
+    i386: SMC_DECL_CODES_X86_64,
+};
+
 /// strace's `ifstats_attr_flags` on x86_64.
 pub(crate) const IFSTATS_ATTR_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "1<<IFLA_STATS_UNSPEC"),
@@ -6266,6 +6332,980 @@ static IFSTATS_ATTR_FLAGS: Xlat = Xlat {
     dflt: "1<<IFLA_STATS_???",
     x86_64: IFSTATS_ATTR_FLAGS_X86_64,
     i386: IFSTATS_ATTR_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_mdba_mdb_attrs` on x86_64.
+pub(crate) const RTNL_MDBA_MDB_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDBA_MDB_UNSPEC"),
+    (0x1, "MDBA_MDB_ENTRY"),
+];
+static RTNL_MDBA_MDB_ATTRS: Xlat = Xlat {
+    name: "rtnl_mdba_mdb_attrs",
+    dflt: "MDBA_MDB_???",
+    x86_64: RTNL_MDBA_MDB_ATTRS_X86_64,
+    i386: RTNL_MDBA_MDB_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_mdba_mdb_entry_attrs` on x86_64.
+pub(crate) const RTNL_MDBA_MDB_ENTRY_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDBA_MDB_ENTRY_UNSPEC"),
+    (0x1, "MDBA_MDB_ENTRY_INFO"),
+];
+static RTNL_MDBA_MDB_ENTRY_ATTRS: Xlat = Xlat {
+    name: "rtnl_mdba_mdb_entry_attrs",
+    dflt: "MDBA_MDB_ENTRY_???",
+    x86_64: RTNL_MDBA_MDB_ENTRY_ATTRS_X86_64,
+    i386: RTNL_MDBA_MDB_ENTRY_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_mdba_mdb_eattr_attrs` on x86_64.
+pub(crate) const RTNL_MDBA_MDB_EATTR_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDBA_MDB_EATTR_UNSPEC"),
+    (0x1, "MDBA_MDB_EATTR_TIMER"),
+    (0x2, "MDBA_MDB_EATTR_SRC_LIST"),
+    (0x3, "MDBA_MDB_EATTR_GROUP_MODE"),
+    (0x4, "MDBA_MDB_EATTR_SOURCE"),
+    (0x5, "MDBA_MDB_EATTR_RTPROT"),
+];
+static RTNL_MDBA_MDB_EATTR_ATTRS: Xlat = Xlat {
+    name: "rtnl_mdba_mdb_eattr_attrs",
+    dflt: "MDBA_MDB_EATTR_???",
+    x86_64: RTNL_MDBA_MDB_EATTR_ATTRS_X86_64,
+    i386: RTNL_MDBA_MDB_EATTR_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_mdba_router_attrs` on x86_64.
+pub(crate) const RTNL_MDBA_ROUTER_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDBA_ROUTER_UNSPEC"),
+    (0x1, "MDBA_ROUTER_PORT"),
+];
+static RTNL_MDBA_ROUTER_ATTRS: Xlat = Xlat {
+    name: "rtnl_mdba_router_attrs",
+    dflt: "MDBA_ROUTER_???",
+    x86_64: RTNL_MDBA_ROUTER_ATTRS_X86_64,
+    i386: RTNL_MDBA_ROUTER_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_mdba_router_pattr_attrs` on x86_64.
+pub(crate) const RTNL_MDBA_ROUTER_PATTR_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDBA_ROUTER_PATTR_UNSPEC"),
+    (0x1, "MDBA_ROUTER_PATTR_TIMER"),
+    (0x2, "MDBA_ROUTER_PATTR_TYPE"),
+    (0x3, "MDBA_ROUTER_PATTR_INET_TIMER"),
+    (0x4, "MDBA_ROUTER_PATTR_INET6_TIMER"),
+];
+static RTNL_MDBA_ROUTER_PATTR_ATTRS: Xlat = Xlat {
+    name: "rtnl_mdba_router_pattr_attrs",
+    dflt: "MDBA_ROUTER_PATTR_???",
+    x86_64: RTNL_MDBA_ROUTER_PATTR_ATTRS_X86_64,
+    i386: RTNL_MDBA_ROUTER_PATTR_ATTRS_X86_64,
+};
+
+/// strace's `mdb_states` on x86_64.
+pub(crate) const MDB_STATES_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDB_TEMPORARY"),
+    (0x1, "MDB_PERMANENT"),
+];
+static MDB_STATES: Xlat = Xlat {
+    name: "mdb_states",
+    dflt: "MDB_???",
+    x86_64: MDB_STATES_X86_64,
+    i386: MDB_STATES_X86_64,
+};
+
+/// strace's `mdb_flags` on x86_64.
+pub(crate) const MDB_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "MDB_FLAGS_OFFLOAD"),
+    (0x2, "MDB_FLAGS_FAST_LEAVE"),
+    (0x4, "MDB_FLAGS_STAR_EXCL"),
+    (0x8, "MDB_FLAGS_BLOCKED"),
+];
+static MDB_FLAGS: Xlat = Xlat {
+    name: "mdb_flags",
+    dflt: "MDB_FLAGS_???",
+    x86_64: MDB_FLAGS_X86_64,
+    i386: MDB_FLAGS_X86_64,
+};
+
+/// strace's `multicast_router_types` on x86_64.
+pub(crate) const MULTICAST_ROUTER_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "MDB_RTR_TYPE_DISABLED"),
+    (0x1, "MDB_RTR_TYPE_TEMP_QUERY"),
+    (0x2, "MDB_RTR_TYPE_PERM"),
+    (0x3, "MDB_RTR_TYPE_TEMP"),
+];
+static MULTICAST_ROUTER_TYPES: Xlat = Xlat {
+    name: "multicast_router_types",
+    dflt: "MDB_RTR_TYPE_???",
+    x86_64: MULTICAST_ROUTER_TYPES_X86_64,
+    i386: MULTICAST_ROUTER_TYPES_X86_64,
+};
+
+/// strace's `rtnl_tca_stats_attrs` on x86_64.
+pub(crate) const RTNL_TCA_STATS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCA_STATS_UNSPEC"),
+    (0x1, "TCA_STATS_BASIC"),
+    (0x2, "TCA_STATS_RATE_EST"),
+    (0x3, "TCA_STATS_QUEUE"),
+    (0x4, "TCA_STATS_APP"),
+    (0x5, "TCA_STATS_RATE_EST64"),
+    (0x6, "TCA_STATS_PAD"),
+    (0x7, "TCA_STATS_BASIC_HW"),
+    (0x8, "TCA_STATS_PKT64"),
+];
+static RTNL_TCA_STATS_ATTRS: Xlat = Xlat {
+    name: "rtnl_tca_stats_attrs",
+    dflt: "TCA_STATS_???",
+    x86_64: RTNL_TCA_STATS_ATTRS_X86_64,
+    i386: RTNL_TCA_STATS_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_tca_stab_attrs` on x86_64.
+pub(crate) const RTNL_TCA_STAB_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TCA_STAB_UNSPEC"),
+    (0x1, "TCA_STAB_BASE"),
+    (0x2, "TCA_STAB_DATA"),
+];
+static RTNL_TCA_STAB_ATTRS: Xlat = Xlat {
+    name: "rtnl_tca_stab_attrs",
+    dflt: "TCA_STAB_???",
+    x86_64: RTNL_TCA_STAB_ATTRS_X86_64,
+    i386: RTNL_TCA_STAB_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_tca_act_flags` on x86_64.
+pub(crate) const RTNL_TCA_ACT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TCA_ACT_FLAGS_NO_PERCPU_STATS"),
+    (0x2, "TCA_ACT_FLAGS_SKIP_HW"),
+    (0x4, "TCA_ACT_FLAGS_SKIP_SW"),
+];
+static RTNL_TCA_ACT_FLAGS: Xlat = Xlat {
+    name: "rtnl_tca_act_flags",
+    dflt: "TCA_ACT_FLAGS_???",
+    x86_64: RTNL_TCA_ACT_FLAGS_X86_64,
+    i386: RTNL_TCA_ACT_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_tca_act_hw_stats` on x86_64.
+pub(crate) const RTNL_TCA_ACT_HW_STATS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TCA_ACT_HW_STATS_IMMEDIATE"),
+    (0x2, "TCA_ACT_HW_STATS_DELAYED"),
+];
+static RTNL_TCA_ACT_HW_STATS: Xlat = Xlat {
+    name: "rtnl_tca_act_hw_stats",
+    dflt: "TCA_ACT_HW_STATS_???",
+    x86_64: RTNL_TCA_ACT_HW_STATS_X86_64,
+    i386: RTNL_TCA_ACT_HW_STATS_X86_64,
+};
+
+/// strace's `rtnl_neightbl_parms_attrs` on x86_64.
+pub(crate) const RTNL_NEIGHTBL_PARMS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NDTPA_UNSPEC"),
+    (0x1, "NDTPA_IFINDEX"),
+    (0x2, "NDTPA_REFCNT"),
+    (0x3, "NDTPA_REACHABLE_TIME"),
+    (0x4, "NDTPA_BASE_REACHABLE_TIME"),
+    (0x5, "NDTPA_RETRANS_TIME"),
+    (0x6, "NDTPA_GC_STALETIME"),
+    (0x7, "NDTPA_DELAY_PROBE_TIME"),
+    (0x8, "NDTPA_QUEUE_LEN"),
+    (0x9, "NDTPA_APP_PROBES"),
+    (0xa, "NDTPA_UCAST_PROBES"),
+    (0xb, "NDTPA_MCAST_PROBES"),
+    (0xc, "NDTPA_ANYCAST_DELAY"),
+    (0xd, "NDTPA_PROXY_DELAY"),
+    (0xe, "NDTPA_PROXY_QLEN"),
+    (0xf, "NDTPA_LOCKTIME"),
+    (0x10, "NDTPA_QUEUE_LENBYTES"),
+    (0x11, "NDTPA_MCAST_REPROBES"),
+    (0x12, "NDTPA_PAD"),
+    (0x13, "NDTPA_INTERVAL_PROBE_TIME_MS"),
+];
+static RTNL_NEIGHTBL_PARMS_ATTRS: Xlat = Xlat {
+    name: "rtnl_neightbl_parms_attrs",
+    dflt: "NDTPA_???",
+    x86_64: RTNL_NEIGHTBL_PARMS_ATTRS_X86_64,
+    i386: RTNL_NEIGHTBL_PARMS_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_rta_metrics_attrs` on x86_64.
+pub(crate) const RTNL_RTA_METRICS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "RTAX_UNSPEC"),
+    (0x1, "RTAX_LOCK"),
+    (0x2, "RTAX_MTU"),
+    (0x3, "RTAX_WINDOW"),
+    (0x4, "RTAX_RTT"),
+    (0x5, "RTAX_RTTVAR"),
+    (0x6, "RTAX_SSTHRESH"),
+    (0x7, "RTAX_CWND"),
+    (0x8, "RTAX_ADVMSS"),
+    (0x9, "RTAX_REORDERING"),
+    (0xa, "RTAX_HOPLIMIT"),
+    (0xb, "RTAX_INITCWND"),
+    (0xc, "RTAX_FEATURES"),
+    (0xd, "RTAX_RTO_MIN"),
+    (0xe, "RTAX_INITRWND"),
+    (0xf, "RTAX_QUICKACK"),
+    (0x10, "RTAX_CC_ALGO"),
+    (0x11, "RTAX_FASTOPEN_NO_COOKIE"),
+];
+static RTNL_RTA_METRICS_ATTRS: Xlat = Xlat {
+    name: "rtnl_rta_metrics_attrs",
+    dflt: "RTAX_???",
+    x86_64: RTNL_RTA_METRICS_ATTRS_X86_64,
+    i386: RTNL_RTA_METRICS_ATTRS_X86_64,
+};
+
+/// strace's `lwtunnel_encap_types` on x86_64.
+pub(crate) const LWTUNNEL_ENCAP_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "LWTUNNEL_ENCAP_NONE"),
+    (0x1, "LWTUNNEL_ENCAP_MPLS"),
+    (0x2, "LWTUNNEL_ENCAP_IP"),
+    (0x3, "LWTUNNEL_ENCAP_ILA"),
+    (0x4, "LWTUNNEL_ENCAP_IP6"),
+    (0x5, "LWTUNNEL_ENCAP_SEG6"),
+    (0x6, "LWTUNNEL_ENCAP_BPF"),
+    (0x7, "LWTUNNEL_ENCAP_SEG6_LOCAL"),
+    (0x8, "LWTUNNEL_ENCAP_RPL"),
+];
+static LWTUNNEL_ENCAP_TYPES: Xlat = Xlat {
+    name: "lwtunnel_encap_types",
+    dflt: "LWTUNNEL_ENCAP_???",
+    x86_64: LWTUNNEL_ENCAP_TYPES_X86_64,
+    i386: LWTUNNEL_ENCAP_TYPES_X86_64,
+};
+
+/// strace's `rtnl_ifla_info_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_INFO_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_INFO_UNSPEC"),
+    (0x1, "IFLA_INFO_KIND"),
+    (0x2, "IFLA_INFO_DATA"),
+    (0x3, "IFLA_INFO_XSTATS"),
+    (0x4, "IFLA_INFO_SLAVE_KIND"),
+    (0x5, "IFLA_INFO_SLAVE_DATA"),
+];
+static RTNL_IFLA_INFO_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_info_attrs",
+    dflt: "IFLA_INFO_???",
+    x86_64: RTNL_IFLA_INFO_ATTRS_X86_64,
+    i386: RTNL_IFLA_INFO_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_port_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_PORT_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_PORT_UNSPEC"),
+    (0x1, "IFLA_PORT_VF"),
+    (0x2, "IFLA_PORT_PROFILE"),
+    (0x3, "IFLA_PORT_VSI_TYPE"),
+    (0x4, "IFLA_PORT_INSTANCE_UUID"),
+    (0x5, "IFLA_PORT_HOST_UUID"),
+    (0x6, "IFLA_PORT_REQUEST"),
+    (0x7, "IFLA_PORT_RESPONSE"),
+];
+static RTNL_IFLA_PORT_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_port_attrs",
+    dflt: "IFLA_VF_PORT_???",
+    x86_64: RTNL_IFLA_PORT_ATTRS_X86_64,
+    i386: RTNL_IFLA_PORT_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_vf_port_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_VF_PORT_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_VF_PORT_UNSPEC"),
+    (0x1, "IFLA_VF_PORT"),
+];
+static RTNL_IFLA_VF_PORT_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_vf_port_attrs",
+    dflt: "IFLA_VF_PORT_???",
+    x86_64: RTNL_IFLA_VF_PORT_ATTRS_X86_64,
+    i386: RTNL_IFLA_VF_PORT_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_xdp_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_XDP_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_XDP_UNSPEC"),
+    (0x1, "IFLA_XDP_FD"),
+    (0x2, "IFLA_XDP_ATTACHED"),
+    (0x3, "IFLA_XDP_FLAGS"),
+    (0x4, "IFLA_XDP_PROG_ID"),
+    (0x5, "IFLA_XDP_DRV_PROG_ID"),
+    (0x6, "IFLA_XDP_SKB_PROG_ID"),
+    (0x7, "IFLA_XDP_HW_PROG_ID"),
+    (0x8, "IFLA_XDP_EXPECTED_FD"),
+];
+static RTNL_IFLA_XDP_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_xdp_attrs",
+    dflt: "IFLA_XDP_???",
+    x86_64: RTNL_IFLA_XDP_ATTRS_X86_64,
+    i386: RTNL_IFLA_XDP_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_xdp_attached_mode` on x86_64.
+pub(crate) const RTNL_IFLA_XDP_ATTACHED_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "XDP_ATTACHED_NONE"),
+    (0x1, "XDP_ATTACHED_DRV"),
+    (0x2, "XDP_ATTACHED_SKB"),
+    (0x3, "XDP_ATTACHED_HW"),
+    (0x4, "XDP_ATTACHED_MULTI"),
+];
+static RTNL_IFLA_XDP_ATTACHED_MODE: Xlat = Xlat {
+    name: "rtnl_ifla_xdp_attached_mode",
+    dflt: "XDP_ATTACHED_???",
+    x86_64: RTNL_IFLA_XDP_ATTACHED_MODE_X86_64,
+    i386: RTNL_IFLA_XDP_ATTACHED_MODE_X86_64,
+};
+
+/// strace's `xdp_flags` on x86_64.
+pub(crate) const XDP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0xe, "XDP_FLAGS_MODES"),
+    (0x1, "XDP_FLAGS_UPDATE_IF_NOEXIST"),
+    (0x2, "XDP_FLAGS_SKB_MODE"),
+    (0x4, "XDP_FLAGS_DRV_MODE"),
+    (0x8, "XDP_FLAGS_HW_MODE"),
+    (0x10, "XDP_FLAGS_REPLACE"),
+];
+static XDP_FLAGS: Xlat = Xlat {
+    name: "xdp_flags",
+    dflt: "XDP_FLAGS_???",
+    x86_64: XDP_FLAGS_X86_64,
+    i386: XDP_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_ifla_proto_down_reason_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_PROTO_DOWN_REASON_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_PROTO_DOWN_REASON_UNSPEC"),
+    (0x1, "IFLA_PROTO_DOWN_REASON_MASK"),
+    (0x2, "IFLA_PROTO_DOWN_REASON_VALUE"),
+];
+static RTNL_IFLA_PROTO_DOWN_REASON_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_proto_down_reason_attrs",
+    dflt: "IFLA_PROTO_DOWN_REASON_???",
+    x86_64: RTNL_IFLA_PROTO_DOWN_REASON_ATTRS_X86_64,
+    i386: RTNL_IFLA_PROTO_DOWN_REASON_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_vfinfo_list_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_VFINFO_LIST_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_VF_INFO_UNSPEC"),
+    (0x1, "IFLA_VF_INFO"),
+];
+static RTNL_IFLA_VFINFO_LIST_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_vfinfo_list_attrs",
+    dflt: "IFLA_VF_INFO_???",
+    x86_64: RTNL_IFLA_VFINFO_LIST_ATTRS_X86_64,
+    i386: RTNL_IFLA_VFINFO_LIST_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_vf_info_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_VF_INFO_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_VF_UNSPEC"),
+    (0x1, "IFLA_VF_MAC"),
+    (0x2, "IFLA_VF_VLAN"),
+    (0x3, "IFLA_VF_TX_RATE"),
+    (0x4, "IFLA_VF_SPOOFCHK"),
+    (0x5, "IFLA_VF_LINK_STATE"),
+    (0x6, "IFLA_VF_RATE"),
+    (0x7, "IFLA_VF_RSS_QUERY_EN"),
+    (0x8, "IFLA_VF_STATS"),
+    (0x9, "IFLA_VF_TRUST"),
+    (0xa, "IFLA_VF_IB_NODE_GUID"),
+    (0xb, "IFLA_VF_IB_PORT_GUID"),
+    (0xc, "IFLA_VF_VLAN_LIST"),
+    (0xd, "IFLA_VF_BROADCAST"),
+];
+static RTNL_IFLA_VF_INFO_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_vf_info_attrs",
+    dflt: "IFLA_VF_???",
+    x86_64: RTNL_IFLA_VF_INFO_ATTRS_X86_64,
+    i386: RTNL_IFLA_VF_INFO_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_vf_stats_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_VF_STATS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_VF_STATS_RX_PACKETS"),
+    (0x1, "IFLA_VF_STATS_TX_PACKETS"),
+    (0x2, "IFLA_VF_STATS_RX_BYTES"),
+    (0x3, "IFLA_VF_STATS_TX_BYTES"),
+    (0x4, "IFLA_VF_STATS_BROADCAST"),
+    (0x5, "IFLA_VF_STATS_MULTICAST"),
+    (0x6, "IFLA_VF_STATS_PAD"),
+    (0x7, "IFLA_VF_STATS_RX_DROPPED"),
+    (0x8, "IFLA_VF_STATS_TX_DROPPED"),
+];
+static RTNL_IFLA_VF_STATS_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_vf_stats_attrs",
+    dflt: "IFLA_VF_STATS_???",
+    x86_64: RTNL_IFLA_VF_STATS_ATTRS_X86_64,
+    i386: RTNL_IFLA_VF_STATS_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_vf_vlan_list_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_VF_VLAN_LIST_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_VF_VLAN_INFO_UNSPEC"),
+    (0x1, "IFLA_VF_VLAN_INFO"),
+];
+static RTNL_IFLA_VF_VLAN_LIST_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_vf_vlan_list_attrs",
+    dflt: "IFLA_VF_VLAN_INFO_???",
+    x86_64: RTNL_IFLA_VF_VLAN_LIST_ATTRS_X86_64,
+    i386: RTNL_IFLA_VF_VLAN_LIST_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_vf_link_states` on x86_64.
+pub(crate) const RTNL_IFLA_VF_LINK_STATES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_VF_LINK_STATE_AUTO"),
+    (0x1, "IFLA_VF_LINK_STATE_ENABLE"),
+    (0x2, "IFLA_VF_LINK_STATE_DISABLE"),
+];
+static RTNL_IFLA_VF_LINK_STATES: Xlat = Xlat {
+    name: "rtnl_ifla_vf_link_states",
+    dflt: "IFLA_VF_LINK_STATE_???",
+    x86_64: RTNL_IFLA_VF_LINK_STATES_X86_64,
+    i386: RTNL_IFLA_VF_LINK_STATES_X86_64,
+};
+
+/// strace's `rtnl_ifla_brport_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_BRPORT_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_BRPORT_UNSPEC"),
+    (0x1, "IFLA_BRPORT_STATE"),
+    (0x2, "IFLA_BRPORT_PRIORITY"),
+    (0x3, "IFLA_BRPORT_COST"),
+    (0x4, "IFLA_BRPORT_MODE"),
+    (0x5, "IFLA_BRPORT_GUARD"),
+    (0x6, "IFLA_BRPORT_PROTECT"),
+    (0x7, "IFLA_BRPORT_FAST_LEAVE"),
+    (0x8, "IFLA_BRPORT_LEARNING"),
+    (0x9, "IFLA_BRPORT_UNICAST_FLOOD"),
+    (0xa, "IFLA_BRPORT_PROXYARP"),
+    (0xb, "IFLA_BRPORT_LEARNING_SYNC"),
+    (0xc, "IFLA_BRPORT_PROXYARP_WIFI"),
+    (0xd, "IFLA_BRPORT_ROOT_ID"),
+    (0xe, "IFLA_BRPORT_BRIDGE_ID"),
+    (0xf, "IFLA_BRPORT_DESIGNATED_PORT"),
+    (0x10, "IFLA_BRPORT_DESIGNATED_COST"),
+    (0x11, "IFLA_BRPORT_ID"),
+    (0x12, "IFLA_BRPORT_NO"),
+    (0x13, "IFLA_BRPORT_TOPOLOGY_CHANGE_ACK"),
+    (0x14, "IFLA_BRPORT_CONFIG_PENDING"),
+    (0x15, "IFLA_BRPORT_MESSAGE_AGE_TIMER"),
+    (0x16, "IFLA_BRPORT_FORWARD_DELAY_TIMER"),
+    (0x17, "IFLA_BRPORT_HOLD_TIMER"),
+    (0x18, "IFLA_BRPORT_FLUSH"),
+    (0x19, "IFLA_BRPORT_MULTICAST_ROUTER"),
+    (0x1a, "IFLA_BRPORT_PAD"),
+    (0x1b, "IFLA_BRPORT_MCAST_FLOOD"),
+    (0x1c, "IFLA_BRPORT_MCAST_TO_UCAST"),
+    (0x1d, "IFLA_BRPORT_VLAN_TUNNEL"),
+    (0x1e, "IFLA_BRPORT_BCAST_FLOOD"),
+    (0x1f, "IFLA_BRPORT_GROUP_FWD_MASK"),
+    (0x20, "IFLA_BRPORT_NEIGH_SUPPRESS"),
+    (0x21, "IFLA_BRPORT_ISOLATED"),
+    (0x22, "IFLA_BRPORT_BACKUP_PORT"),
+    (0x23, "IFLA_BRPORT_MRP_RING_OPEN"),
+    (0x24, "IFLA_BRPORT_MRP_IN_OPEN"),
+    (0x25, "IFLA_BRPORT_MCAST_EHT_HOSTS_LIMIT"),
+    (0x26, "IFLA_BRPORT_MCAST_EHT_HOSTS_CNT"),
+    (0x27, "IFLA_BRPORT_LOCKED"),
+];
+static RTNL_IFLA_BRPORT_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_brport_attrs",
+    dflt: "IFLA_BRPORT_???",
+    x86_64: RTNL_IFLA_BRPORT_ATTRS_X86_64,
+    i386: RTNL_IFLA_BRPORT_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_events` on x86_64.
+pub(crate) const RTNL_IFLA_EVENTS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_EVENT_NONE"),
+    (0x1, "IFLA_EVENT_REBOOT"),
+    (0x2, "IFLA_EVENT_FEATURES"),
+    (0x3, "IFLA_EVENT_BONDING_FAILOVER"),
+    (0x4, "IFLA_EVENT_NOTIFY_PEERS"),
+    (0x5, "IFLA_EVENT_IGMP_RESEND"),
+    (0x6, "IFLA_EVENT_BONDING_OPTIONS"),
+];
+static RTNL_IFLA_EVENTS: Xlat = Xlat {
+    name: "rtnl_ifla_events",
+    dflt: "IFLA_EVENT_???",
+    x86_64: RTNL_IFLA_EVENTS_X86_64,
+    i386: RTNL_IFLA_EVENTS_X86_64,
+};
+
+/// strace's `rtnl_ifla_ext_filter_flags` on x86_64.
+pub(crate) const RTNL_IFLA_EXT_FILTER_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RTEXT_FILTER_VF"),
+    (0x2, "RTEXT_FILTER_BRVLAN"),
+    (0x4, "RTEXT_FILTER_BRVLAN_COMPRESSED"),
+    (0x8, "RTEXT_FILTER_SKIP_STATS"),
+    (0x10, "RTEXT_FILTER_MRP"),
+    (0x20, "RTEXT_FILTER_CFM_CONFIG"),
+    (0x40, "RTEXT_FILTER_CFM_STATUS"),
+];
+static RTNL_IFLA_EXT_FILTER_FLAGS: Xlat = Xlat {
+    name: "rtnl_ifla_ext_filter_flags",
+    dflt: "RTEXT_FILTER_???",
+    x86_64: RTNL_IFLA_EXT_FILTER_FLAGS_X86_64,
+    i386: RTNL_IFLA_EXT_FILTER_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_ifla_af_spec_inet_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_AF_SPEC_INET_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_INET_UNSPEC"),
+    (0x1, "IFLA_INET_CONF"),
+];
+static RTNL_IFLA_AF_SPEC_INET_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_af_spec_inet_attrs",
+    dflt: "IFLA_INET_???",
+    x86_64: RTNL_IFLA_AF_SPEC_INET_ATTRS_X86_64,
+    i386: RTNL_IFLA_AF_SPEC_INET_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_af_spec_inet6_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_AF_SPEC_INET6_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_INET6_UNSPEC"),
+    (0x1, "IFLA_INET6_FLAGS"),
+    (0x2, "IFLA_INET6_CONF"),
+    (0x3, "IFLA_INET6_STATS"),
+    (0x4, "IFLA_INET6_MCAST"),
+    (0x5, "IFLA_INET6_CACHEINFO"),
+    (0x6, "IFLA_INET6_ICMP6STATS"),
+    (0x7, "IFLA_INET6_TOKEN"),
+    (0x8, "IFLA_INET6_ADDR_GEN_MODE"),
+    (0x9, "IFLA_INET6_RA_MTU"),
+];
+static RTNL_IFLA_AF_SPEC_INET6_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_af_spec_inet6_attrs",
+    dflt: "IFLA_INET6_???",
+    x86_64: RTNL_IFLA_AF_SPEC_INET6_ATTRS_X86_64,
+    i386: RTNL_IFLA_AF_SPEC_INET6_ATTRS_X86_64,
+};
+
+/// strace's `inet6_if_flags` on x86_64.
+pub(crate) const INET6_IF_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x10, "IF_RS_SENT"),
+    (0x20, "IF_RA_RCVD"),
+    (0x40, "IF_RA_MANAGED"),
+    (0x80, "IF_RA_OTHERCONF"),
+    (0x80000000, "IF_READY"),
+];
+static INET6_IF_FLAGS: Xlat = Xlat {
+    name: "inet6_if_flags",
+    dflt: "IF_???",
+    x86_64: INET6_IF_FLAGS_X86_64,
+    i386: INET6_IF_FLAGS_X86_64,
+};
+
+/// strace's `in6_addr_gen_mode` on x86_64.
+pub(crate) const IN6_ADDR_GEN_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "IN6_ADDR_GEN_MODE_EUI64"),
+    (0x1, "IN6_ADDR_GEN_MODE_NONE"),
+    (0x2, "IN6_ADDR_GEN_MODE_STABLE_PRIVACY"),
+    (0x3, "IN6_ADDR_GEN_MODE_RANDOM"),
+];
+static IN6_ADDR_GEN_MODE: Xlat = Xlat {
+    name: "in6_addr_gen_mode",
+    dflt: "IN6_ADDR_GEN_MODE_???",
+    x86_64: IN6_ADDR_GEN_MODE_X86_64,
+    i386: IN6_ADDR_GEN_MODE_X86_64,
+};
+
+/// strace's `inet6_devconf_indices` on x86_64.
+pub(crate) const INET6_DEVCONF_INDICES_X86_64: &[(u64, &str)] = &[
+    (0x0, "DEVCONF_FORWARDING"),
+    (0x1, "DEVCONF_HOPLIMIT"),
+    (0x2, "DEVCONF_MTU6"),
+    (0x3, "DEVCONF_ACCEPT_RA"),
+    (0x4, "DEVCONF_ACCEPT_REDIRECTS"),
+    (0x5, "DEVCONF_AUTOCONF"),
+    (0x6, "DEVCONF_DAD_TRANSMITS"),
+    (0x7, "DEVCONF_RTR_SOLICITS"),
+    (0x8, "DEVCONF_RTR_SOLICIT_INTERVAL"),
+    (0x9, "DEVCONF_RTR_SOLICIT_DELAY"),
+    (0xa, "DEVCONF_USE_TEMPADDR"),
+    (0xb, "DEVCONF_TEMP_VALID_LFT"),
+    (0xc, "DEVCONF_TEMP_PREFERED_LFT"),
+    (0xd, "DEVCONF_REGEN_MAX_RETRY"),
+    (0xe, "DEVCONF_MAX_DESYNC_FACTOR"),
+    (0xf, "DEVCONF_MAX_ADDRESSES"),
+    (0x10, "DEVCONF_FORCE_MLD_VERSION"),
+    (0x11, "DEVCONF_ACCEPT_RA_DEFRTR"),
+    (0x12, "DEVCONF_ACCEPT_RA_PINFO"),
+    (0x13, "DEVCONF_ACCEPT_RA_RTR_PREF"),
+    (0x14, "DEVCONF_RTR_PROBE_INTERVAL"),
+    (0x15, "DEVCONF_ACCEPT_RA_RT_INFO_MAX_PLEN"),
+    (0x16, "DEVCONF_PROXY_NDP"),
+    (0x17, "DEVCONF_OPTIMISTIC_DAD"),
+    (0x18, "DEVCONF_ACCEPT_SOURCE_ROUTE"),
+    (0x19, "DEVCONF_MC_FORWARDING"),
+    (0x1a, "DEVCONF_DISABLE_IPV6"),
+    (0x1b, "DEVCONF_ACCEPT_DAD"),
+    (0x1c, "DEVCONF_FORCE_TLLAO"),
+    (0x1d, "DEVCONF_NDISC_NOTIFY"),
+    (0x1e, "DEVCONF_MLDV1_UNSOLICITED_REPORT_INTERVAL"),
+    (0x1f, "DEVCONF_MLDV2_UNSOLICITED_REPORT_INTERVAL"),
+    (0x20, "DEVCONF_SUPPRESS_FRAG_NDISC"),
+    (0x21, "DEVCONF_ACCEPT_RA_FROM_LOCAL"),
+    (0x22, "DEVCONF_USE_OPTIMISTIC"),
+    (0x23, "DEVCONF_ACCEPT_RA_MTU"),
+    (0x24, "DEVCONF_STABLE_SECRET"),
+    (0x25, "DEVCONF_USE_OIF_ADDRS_ONLY"),
+    (0x26, "DEVCONF_ACCEPT_RA_MIN_HOP_LIMIT"),
+    (0x27, "DEVCONF_IGNORE_ROUTES_WITH_LINKDOWN"),
+    (0x28, "DEVCONF_DROP_UNICAST_IN_L2_MULTICAST"),
+    (0x29, "DEVCONF_DROP_UNSOLICITED_NA"),
+    (0x2a, "DEVCONF_KEEP_ADDR_ON_DOWN"),
+    (0x2b, "DEVCONF_RTR_SOLICIT_MAX_INTERVAL"),
+    (0x2c, "DEVCONF_SEG6_ENABLED"),
+    (0x2d, "DEVCONF_SEG6_REQUIRE_HMAC"),
+    (0x2e, "DEVCONF_ENHANCED_DAD"),
+    (0x2f, "DEVCONF_ADDR_GEN_MODE"),
+    (0x30, "DEVCONF_DISABLE_POLICY"),
+    (0x31, "DEVCONF_ACCEPT_RA_RT_INFO_MIN_PLEN"),
+    (0x32, "DEVCONF_NDISC_TCLASS"),
+    (0x33, "DEVCONF_RPL_SEG_ENABLED"),
+    (0x34, "DEVCONF_RA_DEFRTR_METRIC"),
+    (0x35, "DEVCONF_IOAM6_ENABLED"),
+    (0x36, "DEVCONF_IOAM6_ID"),
+    (0x37, "DEVCONF_IOAM6_ID_WIDE"),
+    (0x38, "DEVCONF_NDISC_EVICT_NOCARRIER"),
+    (0x39, "DEVCONF_ACCEPT_UNTRACKED_NA"),
+];
+static INET6_DEVCONF_INDICES: Xlat = Xlat {
+    name: "inet6_devconf_indices",
+    dflt: "DEVCONF_???",
+    x86_64: INET6_DEVCONF_INDICES_X86_64,
+    i386: INET6_DEVCONF_INDICES_X86_64,
+};
+
+/// strace's `snmp_ip_stats` on x86_64.
+pub(crate) const SNMP_IP_STATS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPSTATS_MIB_NUM"),
+    (0x1, "IPSTATS_MIB_INPKTS"),
+    (0x2, "IPSTATS_MIB_INOCTETS"),
+    (0x3, "IPSTATS_MIB_INDELIVERS"),
+    (0x4, "IPSTATS_MIB_OUTFORWDATAGRAMS"),
+    (0x5, "IPSTATS_MIB_OUTPKTS"),
+    (0x6, "IPSTATS_MIB_OUTOCTETS"),
+    (0x7, "IPSTATS_MIB_INHDRERRORS"),
+    (0x8, "IPSTATS_MIB_INTOOBIGERRORS"),
+    (0x9, "IPSTATS_MIB_INNOROUTES"),
+    (0xa, "IPSTATS_MIB_INADDRERRORS"),
+    (0xb, "IPSTATS_MIB_INUNKNOWNPROTOS"),
+    (0xc, "IPSTATS_MIB_INTRUNCATEDPKTS"),
+    (0xd, "IPSTATS_MIB_INDISCARDS"),
+    (0xe, "IPSTATS_MIB_OUTDISCARDS"),
+    (0xf, "IPSTATS_MIB_OUTNOROUTES"),
+    (0x10, "IPSTATS_MIB_REASMTIMEOUT"),
+    (0x11, "IPSTATS_MIB_REASMREQDS"),
+    (0x12, "IPSTATS_MIB_REASMOKS"),
+    (0x13, "IPSTATS_MIB_REASMFAILS"),
+    (0x14, "IPSTATS_MIB_FRAGOKS"),
+    (0x15, "IPSTATS_MIB_FRAGFAILS"),
+    (0x16, "IPSTATS_MIB_FRAGCREATES"),
+    (0x17, "IPSTATS_MIB_INMCASTPKTS"),
+    (0x18, "IPSTATS_MIB_OUTMCASTPKTS"),
+    (0x19, "IPSTATS_MIB_INBCASTPKTS"),
+    (0x1a, "IPSTATS_MIB_OUTBCASTPKTS"),
+    (0x1b, "IPSTATS_MIB_INMCASTOCTETS"),
+    (0x1c, "IPSTATS_MIB_OUTMCASTOCTETS"),
+    (0x1d, "IPSTATS_MIB_INBCASTOCTETS"),
+    (0x1e, "IPSTATS_MIB_OUTBCASTOCTETS"),
+    (0x1f, "IPSTATS_MIB_CSUMERRORS"),
+    (0x20, "IPSTATS_MIB_NOECTPKTS"),
+    (0x21, "IPSTATS_MIB_ECT1PKTS"),
+    (0x22, "IPSTATS_MIB_ECT0PKTS"),
+    (0x23, "IPSTATS_MIB_CEPKTS"),
+    (0x24, "IPSTATS_MIB_REASM_OVERLAPS"),
+];
+static SNMP_IP_STATS: Xlat = Xlat {
+    name: "snmp_ip_stats",
+    dflt: "IPSTATS_MIB_???",
+    x86_64: SNMP_IP_STATS_X86_64,
+    i386: SNMP_IP_STATS_X86_64,
+};
+
+/// strace's `snmp_icmp6_stats` on x86_64.
+pub(crate) const SNMP_ICMP6_STATS_X86_64: &[(u64, &str)] = &[
+    (0x0, "ICMP6_MIB_NUM"),
+    (0x1, "ICMP6_MIB_INMSGS"),
+    (0x2, "ICMP6_MIB_INERRORS"),
+    (0x3, "ICMP6_MIB_OUTMSGS"),
+    (0x4, "ICMP6_MIB_OUTERRORS"),
+    (0x5, "ICMP6_MIB_CSUMERRORS"),
+];
+static SNMP_ICMP6_STATS: Xlat = Xlat {
+    name: "snmp_icmp6_stats",
+    dflt: "ICMP6_MIB_???",
+    x86_64: SNMP_ICMP6_STATS_X86_64,
+    i386: SNMP_ICMP6_STATS_X86_64,
+};
+
+/// strace's `rtnl_nexthop_grp_types` on x86_64.
+pub(crate) const RTNL_NEXTHOP_GRP_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "NEXTHOP_GRP_TYPE_MPATH"),
+    (0x1, "NEXTHOP_GRP_TYPE_RES"),
+];
+static RTNL_NEXTHOP_GRP_TYPES: Xlat = Xlat {
+    name: "rtnl_nexthop_grp_types",
+    dflt: "NEXTHOP_GRP_TYPE_???",
+    x86_64: RTNL_NEXTHOP_GRP_TYPES_X86_64,
+    i386: RTNL_NEXTHOP_GRP_TYPES_X86_64,
+};
+
+/// strace's `rtnl_nha_res_group_attrs` on x86_64.
+pub(crate) const RTNL_NHA_RES_GROUP_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NHA_RES_GROUP_PAD"),
+    (0x1, "NHA_RES_GROUP_BUCKETS"),
+    (0x2, "NHA_RES_GROUP_IDLE_TIMER"),
+    (0x3, "NHA_RES_GROUP_UNBALANCED_TIMER"),
+    (0x4, "NHA_RES_GROUP_UNBALANCED_TIME"),
+];
+static RTNL_NHA_RES_GROUP_ATTRS: Xlat = Xlat {
+    name: "rtnl_nha_res_group_attrs",
+    dflt: "NHA_RES_GROUP_???",
+    x86_64: RTNL_NHA_RES_GROUP_ATTRS_X86_64,
+    i386: RTNL_NHA_RES_GROUP_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_nha_res_bucket_attrs` on x86_64.
+pub(crate) const RTNL_NHA_RES_BUCKET_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NHA_RES_BUCKET_PAD"),
+    (0x1, "NHA_RES_BUCKET_INDEX"),
+    (0x2, "NHA_RES_BUCKET_IDLE_TIME"),
+    (0x3, "NHA_RES_BUCKET_NH_ID"),
+];
+static RTNL_NHA_RES_BUCKET_ATTRS: Xlat = Xlat {
+    name: "rtnl_nha_res_bucket_attrs",
+    dflt: "NHA_RES_BUCKET_???",
+    x86_64: RTNL_NHA_RES_BUCKET_ATTRS_X86_64,
+    i386: RTNL_NHA_RES_BUCKET_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_neigh_fdb_ext_attrs` on x86_64.
+pub(crate) const RTNL_NEIGH_FDB_EXT_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "NFEA_UNSPEC"),
+    (0x1, "NFEA_ACTIVITY_NOTIFY"),
+    (0x2, "NFEA_DONT_REFRESH"),
+];
+static RTNL_NEIGH_FDB_EXT_ATTRS: Xlat = Xlat {
+    name: "rtnl_neigh_fdb_ext_attrs",
+    dflt: "NFEA_???",
+    x86_64: RTNL_NEIGH_FDB_EXT_ATTRS_X86_64,
+    i386: RTNL_NEIGH_FDB_EXT_ATTRS_X86_64,
+};
+
+/// strace's `fdb_notify_flags` on x86_64.
+pub(crate) const FDB_NOTIFY_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FDB_NOTIFY_BIT"),
+    (0x2, "FDB_NOTIFY_INACTIVE_BIT"),
+];
+static FDB_NOTIFY_FLAGS: Xlat = Xlat {
+    name: "fdb_notify_flags",
+    dflt: "FDB_NOTIFY_???",
+    x86_64: FDB_NOTIFY_FLAGS_X86_64,
+    i386: FDB_NOTIFY_FLAGS_X86_64,
+};
+
+/// strace's `neighbor_cache_entry_ext_flags` on x86_64.
+pub(crate) const NEIGHBOR_CACHE_ENTRY_EXT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NTF_EXT_MANAGED"),
+];
+static NEIGHBOR_CACHE_ENTRY_EXT_FLAGS: Xlat = Xlat {
+    name: "neighbor_cache_entry_ext_flags",
+    dflt: "NTF_EXT_???",
+    x86_64: NEIGHBOR_CACHE_ENTRY_EXT_FLAGS_X86_64,
+    i386: NEIGHBOR_CACHE_ENTRY_EXT_FLAGS_X86_64,
+};
+
+/// strace's `ifstats_attrs` on x86_64.
+pub(crate) const IFSTATS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_STATS_UNSPEC"),
+    (0x1, "IFLA_STATS_LINK_64"),
+    (0x2, "IFLA_STATS_LINK_XSTATS"),
+    (0x3, "IFLA_STATS_LINK_XSTATS_SLAVE"),
+    (0x4, "IFLA_STATS_LINK_OFFLOAD_XSTATS"),
+    (0x5, "IFLA_STATS_AF_SPEC"),
+];
+static IFSTATS_ATTRS: Xlat = Xlat {
+    name: "ifstats_attrs",
+    dflt: "IFLA_STATS_???",
+    x86_64: IFSTATS_ATTRS_X86_64,
+    i386: IFSTATS_ATTRS_X86_64,
+};
+
+/// strace's `ifstats_offload_attrs` on x86_64.
+pub(crate) const IFSTATS_OFFLOAD_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_OFFLOAD_XSTATS_UNSPEC"),
+    (0x1, "IFLA_OFFLOAD_XSTATS_CPU_HIT"),
+];
+static IFSTATS_OFFLOAD_ATTRS: Xlat = Xlat {
+    name: "ifstats_offload_attrs",
+    dflt: "IFLA_OFFLOAD_XSTATS_???",
+    x86_64: IFSTATS_OFFLOAD_ATTRS_X86_64,
+    i386: IFSTATS_OFFLOAD_ATTRS_X86_64,
+};
+
+/// strace's `ifstats_xstats_type_attrs` on x86_64.
+pub(crate) const IFSTATS_XSTATS_TYPE_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "LINK_XSTATS_TYPE_UNSPEC"),
+    (0x1, "LINK_XSTATS_TYPE_BRIDGE"),
+    (0x2, "LINK_XSTATS_TYPE_BOND"),
+];
+static IFSTATS_XSTATS_TYPE_ATTRS: Xlat = Xlat {
+    name: "ifstats_xstats_type_attrs",
+    dflt: "LINK_XSTATS_TYPE_???",
+    x86_64: IFSTATS_XSTATS_TYPE_ATTRS_X86_64,
+    i386: IFSTATS_XSTATS_TYPE_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ipmra_creport_attr` on x86_64.
+pub(crate) const RTNL_IPMRA_CREPORT_ATTR_X86_64: &[(u64, &str)] = &[
+    (0x0, "IPMRA_CREPORT_UNSPEC"),
+    (0x1, "IPMRA_CREPORT_MSGTYPE"),
+    (0x2, "IPMRA_CREPORT_VIF_ID"),
+    (0x3, "IPMRA_CREPORT_SRC_ADDR"),
+    (0x4, "IPMRA_CREPORT_DST_ADDR"),
+    (0x5, "IPMRA_CREPORT_PKT"),
+    (0x6, "IPMRA_CREPORT_TABLE"),
+];
+static RTNL_IPMRA_CREPORT_ATTR: Xlat = Xlat {
+    name: "rtnl_ipmra_creport_attr",
+    dflt: "IPMRA_CREPORT_???",
+    x86_64: RTNL_IPMRA_CREPORT_ATTR_X86_64,
+    i386: RTNL_IPMRA_CREPORT_ATTR_X86_64,
+};
+
+/// strace's `rtnl_ip6mra_creport_attr` on x86_64.
+pub(crate) const RTNL_IP6MRA_CREPORT_ATTR_X86_64: &[(u64, &str)] = &[
+    (0x0, "IP6MRA_CREPORT_UNSPEC"),
+    (0x1, "IP6MRA_CREPORT_MSGTYPE"),
+    (0x2, "IP6MRA_CREPORT_MIF_ID"),
+    (0x3, "IP6MRA_CREPORT_SRC_ADDR"),
+    (0x4, "IP6MRA_CREPORT_DST_ADDR"),
+    (0x5, "IP6MRA_CREPORT_PKT"),
+];
+static RTNL_IP6MRA_CREPORT_ATTR: Xlat = Xlat {
+    name: "rtnl_ip6mra_creport_attr",
+    dflt: "IP6MRA_CREPORT_???",
+    x86_64: RTNL_IP6MRA_CREPORT_ATTR_X86_64,
+    i386: RTNL_IP6MRA_CREPORT_ATTR_X86_64,
+};
+
+/// strace's `rtnl_ipmra_msg_types` on x86_64.
+pub(crate) const RTNL_IPMRA_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "IGMPMSG_NOCACHE"),
+    (0x2, "IGMPMSG_WRONGVIF"),
+    (0x3, "IGMPMSG_WHOLEPKT"),
+    (0x4, "IGMPMSG_WRVIFWHOLE"),
+];
+static RTNL_IPMRA_MSG_TYPES: Xlat = Xlat {
+    name: "rtnl_ipmra_msg_types",
+    dflt: "IGMPMSG_???",
+    x86_64: RTNL_IPMRA_MSG_TYPES_X86_64,
+    i386: RTNL_IPMRA_MSG_TYPES_X86_64,
+};
+
+/// strace's `rtnl_ip6mra_msg_types` on x86_64.
+pub(crate) const RTNL_IP6MRA_MSG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "MRT6MSG_NOCACHE"),
+    (0x2, "MRT6MSG_WRONGMIF"),
+    (0x3, "MRT6MSG_WHOLEPKT"),
+];
+static RTNL_IP6MRA_MSG_TYPES: Xlat = Xlat {
+    name: "rtnl_ip6mra_msg_types",
+    dflt: "MRT6MSG_???",
+    x86_64: RTNL_IP6MRA_MSG_TYPES_X86_64,
+    i386: RTNL_IP6MRA_MSG_TYPES_X86_64,
+};
+
+/// strace's `rtnl_ifla_info_data_bridge_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_BR_UNSPEC"),
+    (0x1, "IFLA_BR_FORWARD_DELAY"),
+    (0x2, "IFLA_BR_HELLO_TIME"),
+    (0x3, "IFLA_BR_MAX_AGE"),
+    (0x4, "IFLA_BR_AGEING_TIME"),
+    (0x5, "IFLA_BR_STP_STATE"),
+    (0x6, "IFLA_BR_PRIORITY"),
+    (0x7, "IFLA_BR_VLAN_FILTERING"),
+    (0x8, "IFLA_BR_VLAN_PROTOCOL"),
+    (0x9, "IFLA_BR_GROUP_FWD_MASK"),
+    (0xa, "IFLA_BR_ROOT_ID"),
+    (0xb, "IFLA_BR_BRIDGE_ID"),
+    (0xc, "IFLA_BR_ROOT_PORT"),
+    (0xd, "IFLA_BR_ROOT_PATH_COST"),
+    (0xe, "IFLA_BR_TOPOLOGY_CHANGE"),
+    (0xf, "IFLA_BR_TOPOLOGY_CHANGE_DETECTED"),
+    (0x10, "IFLA_BR_HELLO_TIMER"),
+    (0x11, "IFLA_BR_TCN_TIMER"),
+    (0x12, "IFLA_BR_TOPOLOGY_CHANGE_TIMER"),
+    (0x13, "IFLA_BR_GC_TIMER"),
+    (0x14, "IFLA_BR_GROUP_ADDR"),
+    (0x15, "IFLA_BR_FDB_FLUSH"),
+    (0x16, "IFLA_BR_MCAST_ROUTER"),
+    (0x17, "IFLA_BR_MCAST_SNOOPING"),
+    (0x18, "IFLA_BR_MCAST_QUERY_USE_IFADDR"),
+    (0x19, "IFLA_BR_MCAST_QUERIER"),
+    (0x1a, "IFLA_BR_MCAST_HASH_ELASTICITY"),
+    (0x1b, "IFLA_BR_MCAST_HASH_MAX"),
+    (0x1c, "IFLA_BR_MCAST_LAST_MEMBER_CNT"),
+    (0x1d, "IFLA_BR_MCAST_STARTUP_QUERY_CNT"),
+    (0x1e, "IFLA_BR_MCAST_LAST_MEMBER_INTVL"),
+    (0x1f, "IFLA_BR_MCAST_MEMBERSHIP_INTVL"),
+    (0x20, "IFLA_BR_MCAST_QUERIER_INTVL"),
+    (0x21, "IFLA_BR_MCAST_QUERY_INTVL"),
+    (0x22, "IFLA_BR_MCAST_QUERY_RESPONSE_INTVL"),
+    (0x23, "IFLA_BR_MCAST_STARTUP_QUERY_INTVL"),
+    (0x24, "IFLA_BR_NF_CALL_IPTABLES"),
+    (0x25, "IFLA_BR_NF_CALL_IP6TABLES"),
+    (0x26, "IFLA_BR_NF_CALL_ARPTABLES"),
+    (0x27, "IFLA_BR_VLAN_DEFAULT_PVID"),
+    (0x28, "IFLA_BR_PAD"),
+    (0x29, "IFLA_BR_VLAN_STATS_ENABLED"),
+    (0x2a, "IFLA_BR_MCAST_STATS_ENABLED"),
+    (0x2b, "IFLA_BR_MCAST_IGMP_VERSION"),
+    (0x2c, "IFLA_BR_MCAST_MLD_VERSION"),
+    (0x2d, "IFLA_BR_VLAN_STATS_PER_PORT"),
+    (0x2e, "IFLA_BR_MULTI_BOOLOPT"),
+    (0x2f, "IFLA_BR_MCAST_QUERIER_STATE"),
+];
+static RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_info_data_bridge_attrs",
+    dflt: "IFLA_BR_???",
+    x86_64: RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS_X86_64,
+    i386: RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS_X86_64,
+};
+
+/// strace's `rtnl_ifla_info_data_tun_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_INFO_DATA_TUN_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IFLA_TUN_UNSPEC"),
+    (0x1, "IFLA_TUN_OWNER"),
+    (0x2, "IFLA_TUN_GROUP"),
+    (0x3, "IFLA_TUN_TYPE"),
+    (0x4, "IFLA_TUN_PI"),
+    (0x5, "IFLA_TUN_VNET_HDR"),
+    (0x6, "IFLA_TUN_PERSIST"),
+    (0x7, "IFLA_TUN_MULTI_QUEUE"),
+    (0x8, "IFLA_TUN_NUM_QUEUES"),
+    (0x9, "IFLA_TUN_NUM_DISABLED_QUEUES"),
+];
+static RTNL_IFLA_INFO_DATA_TUN_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_info_data_tun_attrs",
+    dflt: "IFLA_TUN_???",
+    x86_64: RTNL_IFLA_INFO_DATA_TUN_ATTRS_X86_64,
+    i386: RTNL_IFLA_INFO_DATA_TUN_ATTRS_X86_64,
+};
+
+/// strace's `tun_device_types` on x86_64.
+pub(crate) const TUN_DEVICE_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "IFF_TUN"),
+    (0x2, "IFF_TAP"),
+];
+static TUN_DEVICE_TYPES: Xlat = Xlat {
+    name: "tun_device_types",
+    dflt: "IFF_???",
+    x86_64: TUN_DEVICE_TYPES_X86_64,
+    i386: TUN_DEVICE_TYPES_X86_64,
 };
 
 /// strace's `evdev_abs` on x86_64.
@@ -8071,6 +9111,10 @@ pub enum Table {
     PacketDiagShow,
     /// strace's `packet_diag_attrs` table.
     PacketDiagAttrs,
+    /// strace's `af_packet_versions` table.
+    AfPacketVersions,
+    /// strace's `packet_diag_info_flags` table.
+    PacketDiagInfoFlags,
     /// strace's `smc_diag_extended_flags` table.
     SmcDiagExtendedFlags,
     /// strace's `smc_diag_attrs` table.
@@ -8123,8 +9167,118 @@ pub enum Table {
     DcbCommands,
     /// strace's `smc_diag_mode` table.
     SmcDiagMode,
+    /// strace's `smc_link_group_roles` table.
+    SmcLinkGroupRoles,
+    /// strace's `smc_decl_codes` table.
+    SmcDeclCodes,
     /// strace's `ifstats_attr_flags` table.
     IfstatsAttrFlags,
+    /// strace's `rtnl_mdba_mdb_attrs` table.
+    RtnlMdbaMdbAttrs,
+    /// strace's `rtnl_mdba_mdb_entry_attrs` table.
+    RtnlMdbaMdbEntryAttrs,
+    /// strace's `rtnl_mdba_mdb_eattr_attrs` table.
+    RtnlMdbaMdbEattrAttrs,
+    /// strace's `rtnl_mdba_router_attrs` table.
+    RtnlMdbaRouterAttrs,
+    /// strace's `rtnl_mdba_router_pattr_attrs` table.
+    RtnlMdbaRouterPattrAttrs,
+    /// strace's `mdb_states` table.
+    MdbStates,
+    /// strace's `mdb_flags` table.
+    MdbFlags,
+    /// strace's `multicast_router_types` table.
+    MulticastRouterTypes,
+    /// strace's `rtnl_tca_stats_attrs` table.
+    RtnlTcaStatsAttrs,
+    /// strace's `rtnl_tca_stab_attrs` table.
+    RtnlTcaStabAttrs,
+    /// strace's `rtnl_tca_act_flags` table.
+    RtnlTcaActFlags,
+    /// strace's `rtnl_tca_act_hw_stats` table.
+    RtnlTcaActHwStats,
+    /// strace's `rtnl_neightbl_parms_attrs` table.
+    RtnlNeightblParmsAttrs,
+    /// strace's `rtnl_rta_metrics_attrs` table.
+    RtnlRtaMetricsAttrs,
+    /// strace's `lwtunnel_encap_types` table.
+    LwtunnelEncapTypes,
+    /// strace's `rtnl_ifla_info_attrs` table.
+    RtnlIflaInfoAttrs,
+    /// strace's `rtnl_ifla_port_attrs` table.
+    RtnlIflaPortAttrs,
+    /// strace's `rtnl_ifla_vf_port_attrs` table.
+    RtnlIflaVfPortAttrs,
+    /// strace's `rtnl_ifla_xdp_attrs` table.
+    RtnlIflaXdpAttrs,
+    /// strace's `rtnl_ifla_xdp_attached_mode` table.
+    RtnlIflaXdpAttachedMode,
+    /// strace's `xdp_flags` table.
+    XdpFlags,
+    /// strace's `rtnl_ifla_proto_down_reason_attrs` table.
+    RtnlIflaProtoDownReasonAttrs,
+    /// strace's `rtnl_ifla_vfinfo_list_attrs` table.
+    RtnlIflaVfinfoListAttrs,
+    /// strace's `rtnl_ifla_vf_info_attrs` table.
+    RtnlIflaVfInfoAttrs,
+    /// strace's `rtnl_ifla_vf_stats_attrs` table.
+    RtnlIflaVfStatsAttrs,
+    /// strace's `rtnl_ifla_vf_vlan_list_attrs` table.
+    RtnlIflaVfVlanListAttrs,
+    /// strace's `rtnl_ifla_vf_link_states` table.
+    RtnlIflaVfLinkStates,
+    /// strace's `rtnl_ifla_brport_attrs` table.
+    RtnlIflaBrportAttrs,
+    /// strace's `rtnl_ifla_events` table.
+    RtnlIflaEvents,
+    /// strace's `rtnl_ifla_ext_filter_flags` table.
+    RtnlIflaExtFilterFlags,
+    /// strace's `rtnl_ifla_af_spec_inet_attrs` table.
+    RtnlIflaAfSpecInetAttrs,
+    /// strace's `rtnl_ifla_af_spec_inet6_attrs` table.
+    RtnlIflaAfSpecInet6Attrs,
+    /// strace's `inet6_if_flags` table.
+    Inet6IfFlags,
+    /// strace's `in6_addr_gen_mode` table.
+    In6AddrGenMode,
+    /// strace's `inet6_devconf_indices` table.
+    Inet6DevconfIndices,
+    /// strace's `snmp_ip_stats` table.
+    SnmpIpStats,
+    /// strace's `snmp_icmp6_stats` table.
+    SnmpIcmp6Stats,
+    /// strace's `rtnl_nexthop_grp_types` table.
+    RtnlNexthopGrpTypes,
+    /// strace's `rtnl_nha_res_group_attrs` table.
+    RtnlNhaResGroupAttrs,
+    /// strace's `rtnl_nha_res_bucket_attrs` table.
+    RtnlNhaResBucketAttrs,
+    /// strace's `rtnl_neigh_fdb_ext_attrs` table.
+    RtnlNeighFdbExtAttrs,
+    /// strace's `fdb_notify_flags` table.
+    FdbNotifyFlags,
+    /// strace's `neighbor_cache_entry_ext_flags` table.
+    NeighborCacheEntryExtFlags,
+    /// strace's `ifstats_attrs` table.
+    IfstatsAttrs,
+    /// strace's `ifstats_offload_attrs` table.
+    IfstatsOffloadAttrs,
+    /// strace's `ifstats_xstats_type_attrs` table.
+    IfstatsXstatsTypeAttrs,
+    /// strace's `rtnl_ipmra_creport_attr` table.
+    RtnlIpmraCreportAttr,
+    /// strace's `rtnl_ip6mra_creport_attr` table.
+    RtnlIp6mraCreportAttr,
+    /// strace's `rtnl_ipmra_msg_types` table.
+    RtnlIpmraMsgTypes,
+    /// strace's `rtnl_ip6mra_msg_types` table.
+    RtnlIp6mraMsgTypes,
+    /// strace's `rtnl_ifla_info_data_bridge_attrs` table.
+    RtnlIflaInfoDataBridgeAttrs,
+    /// strace's `rtnl_ifla_info_data_tun_attrs` table.
+    RtnlIflaInfoDataTunAttrs,
+    /// strace's `tun_device_types` table.
+    TunDeviceTypes,
     /// strace's `evdev_abs` table.
     EvdevAbs,
     /// strace's `evdev_ev` table.
@@ -8197,7 +9351,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 341] = [
+    pub const ALL: [Table; 398] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -8478,6 +9632,8 @@ impl Table {
         Table::NetlinkSocketFlags,
         Table::PacketDiagShow,
         Table::PacketDiagAttrs,
+        Table::AfPacketVersions,
+        Table::PacketDiagInfoFlags,
         Table::SmcDiagExtendedFlags,
         Table::SmcDiagAttrs,
         Table::SmcStates,
@@ -8504,7 +9660,62 @@ impl Table {
         Table::EthernetProtocols,
         Table::DcbCommands,
         Table::SmcDiagMode,
+        Table::SmcLinkGroupRoles,
+        Table::SmcDeclCodes,
         Table::IfstatsAttrFlags,
+        Table::RtnlMdbaMdbAttrs,
+        Table::RtnlMdbaMdbEntryAttrs,
+        Table::RtnlMdbaMdbEattrAttrs,
+        Table::RtnlMdbaRouterAttrs,
+        Table::RtnlMdbaRouterPattrAttrs,
+        Table::MdbStates,
+        Table::MdbFlags,
+        Table::MulticastRouterTypes,
+        Table::RtnlTcaStatsAttrs,
+        Table::RtnlTcaStabAttrs,
+        Table::RtnlTcaActFlags,
+        Table::RtnlTcaActHwStats,
+        Table::RtnlNeightblParmsAttrs,
+        Table::RtnlRtaMetricsAttrs,
+        Table::LwtunnelEncapTypes,
+        Table::RtnlIflaInfoAttrs,
+        Table::RtnlIflaPortAttrs,
+        Table::RtnlIflaVfPortAttrs,
+        Table::RtnlIflaXdpAttrs,
+        Table::RtnlIflaXdpAttachedMode,
+        Table::XdpFlags,
+        Table::RtnlIflaProtoDownReasonAttrs,
+        Table::RtnlIflaVfinfoListAttrs,
+        Table::RtnlIflaVfInfoAttrs,
+        Table::RtnlIflaVfStatsAttrs,
+        Table::RtnlIflaVfVlanListAttrs,
+        Table::RtnlIflaVfLinkStates,
+        Table::RtnlIflaBrportAttrs,
+        Table::RtnlIflaEvents,
+        Table::RtnlIflaExtFilterFlags,
+        Table::RtnlIflaAfSpecInetAttrs,
+        Table::RtnlIflaAfSpecInet6Attrs,
+        Table::Inet6IfFlags,
+        Table::In6AddrGenMode,
+        Table::Inet6DevconfIndices,
+        Table::SnmpIpStats,
+        Table::SnmpIcmp6Stats,
+        Table::RtnlNexthopGrpTypes,
+        Table::RtnlNhaResGroupAttrs,
+        Table::RtnlNhaResBucketAttrs,
+        Table::RtnlNeighFdbExtAttrs,
+        Table::FdbNotifyFlags,
+        Table::NeighborCacheEntryExtFlags,
+        Table::IfstatsAttrs,
+        Table::IfstatsOffloadAttrs,
+        Table::IfstatsXstatsTypeAttrs,
+        Table::RtnlIpmraCreportAttr,
+        Table::RtnlIp6mraCreportAttr,
+        Table::RtnlIpmraMsgTypes,
+        Table::RtnlIp6mraMsgTypes,
+        Table::RtnlIflaInfoDataBridgeAttrs,
+        Table::RtnlIflaInfoDataTunAttrs,
+        Table::TunDeviceTypes,
         Table::EvdevAbs,
         Table::EvdevEv,
         Table::EvdevAutorepeat,
@@ -8824,6 +10035,8 @@ impl Table {
             Table::NetlinkSocketFlags => &NETLINK_SOCKET_FLAGS,
             Table::PacketDiagShow => &PACKET_DIAG_SHOW,
             Table::PacketDiagAttrs => &PACKET_DIAG_ATTRS,
+            Table::AfPacketVersions => &AF_PACKET_VERSIONS,
+            Table::PacketDiagInfoFlags => &PACKET_DIAG_INFO_FLAGS,
             Table::SmcDiagExtendedFlags => &SMC_DIAG_EXTENDED_FLAGS,
             Table::SmcDiagAttrs => &SMC_DIAG_ATTRS,
             Table::SmcStates => &SMC_STATES,
@@ -8850,7 +10063,62 @@ impl Table {
             Table::EthernetProtocols => &ETHERNET_PROTOCOLS,
             Table::DcbCommands => &DCB_COMMANDS,
             Table::SmcDiagMode => &SMC_DIAG_MODE,
+            Table::SmcLinkGroupRoles => &SMC_LINK_GROUP_ROLES,
+            Table::SmcDeclCodes => &SMC_DECL_CODES,
             Table::IfstatsAttrFlags => &IFSTATS_ATTR_FLAGS,
+            Table::RtnlMdbaMdbAttrs => &RTNL_MDBA_MDB_ATTRS,
+            Table::RtnlMdbaMdbEntryAttrs => &RTNL_MDBA_MDB_ENTRY_ATTRS,
+            Table::RtnlMdbaMdbEattrAttrs => &RTNL_MDBA_MDB_EATTR_ATTRS,
+            Table::RtnlMdbaRouterAttrs => &RTNL_MDBA_ROUTER_ATTRS,
+            Table::RtnlMdbaRouterPattrAttrs => &RTNL_MDBA_ROUTER_PATTR_ATTRS,
+            Table::MdbStates => &MDB_STATES,
+            Table::MdbFlags => &MDB_FLAGS,
+            Table::MulticastRouterTypes => &MULTICAST_ROUTER_TYPES,
+            Table::RtnlTcaStatsAttrs => &RTNL_TCA_STATS_ATTRS,
+            Table::RtnlTcaStabAttrs => &RTNL_TCA_STAB_ATTRS,
+            Table::RtnlTcaActFlags => &RTNL_TCA_ACT_FLAGS,
+            Table::RtnlTcaActHwStats => &RTNL_TCA_ACT_HW_STATS,
+            Table::RtnlNeightblParmsAttrs => &RTNL_NEIGHTBL_PARMS_ATTRS,
+            Table::RtnlRtaMetricsAttrs => &RTNL_RTA_METRICS_ATTRS,
+            Table::LwtunnelEncapTypes => &LWTUNNEL_ENCAP_TYPES,
+            Table::RtnlIflaInfoAttrs => &RTNL_IFLA_INFO_ATTRS,
+            Table::RtnlIflaPortAttrs => &RTNL_IFLA_PORT_ATTRS,
+            Table::RtnlIflaVfPortAttrs => &RTNL_IFLA_VF_PORT_ATTRS,
+            Table::RtnlIflaXdpAttrs => &RTNL_IFLA_XDP_ATTRS,
+            Table::RtnlIflaXdpAttachedMode => &RTNL_IFLA_XDP_ATTACHED_MODE,
+            Table::XdpFlags => &XDP_FLAGS,
+            Table::RtnlIflaProtoDownReasonAttrs => &RTNL_IFLA_PROTO_DOWN_REASON_ATTRS,
+            Table::RtnlIflaVfinfoListAttrs => &RTNL_IFLA_VFINFO_LIST_ATTRS,
+            Table::RtnlIflaVfInfoAttrs => &RTNL_IFLA_VF_INFO_ATTRS,
+            Table::RtnlIflaVfStatsAttrs => &RTNL_IFLA_VF_STATS_ATTRS,
+            Table::RtnlIflaVfVlanListAttrs => &RTNL_IFLA_VF_VLAN_LIST_ATTRS,
+            Table::RtnlIflaVfLinkStates => &RTNL_IFLA_VF_LINK_STATES,
+            Table::RtnlIflaBrportAttrs => &RTNL_IFLA_BRPORT_ATTRS,
+            Table::RtnlIflaEvents => &RTNL_IFLA_EVENTS,
+            Table::RtnlIflaExtFilterFlags => &RTNL_IFLA_EXT_FILTER_FLAGS,
+            Table::RtnlIflaAfSpecInetAttrs => &RTNL_IFLA_AF_SPEC_INET_ATTRS,
+            Table::RtnlIflaAfSpecInet6Attrs => &RTNL_IFLA_AF_SPEC_INET6_ATTRS,
+            Table::Inet6IfFlags => &INET6_IF_FLAGS,
+            Table::In6AddrGenMode => &IN6_ADDR_GEN_MODE,
+            Table::Inet6DevconfIndices => &INET6_DEVCONF_INDICES,
+            Table::SnmpIpStats => &SNMP_IP_STATS,
+            Table::SnmpIcmp6Stats => &SNMP_ICMP6_STATS,
+            Table::RtnlNexthopGrpTypes => &RTNL_NEXTHOP_GRP_TYPES,
+            Table::RtnlNhaResGroupAttrs => &RTNL_NHA_RES_GROUP_ATTRS,
+            Table::RtnlNhaResBucketAttrs => &RTNL_NHA_RES_BUCKET_ATTRS,
+            Table::RtnlNeighFdbExtAttrs => &RTNL_NEIGH_FDB_EXT_ATTRS,
+            Table::FdbNotifyFlags => &FDB_NOTIFY_FLAGS,
+            Table::NeighborCacheEntryExtFlags => &NEIGHBOR_CACHE_ENTRY_EXT_FLAGS,
+            Table::IfstatsAttrs => &IFSTATS_ATTRS,
+            Table::IfstatsOffloadAttrs => &IFSTATS_OFFLOAD_ATTRS,
+            Table::IfstatsXstatsTypeAttrs => &IFSTATS_XSTATS_TYPE_ATTRS,
+            Table::RtnlIpmraCreportAttr => &RTNL_IPMRA_CREPORT_ATTR,
+            Table::RtnlIp6mraCreportAttr => &RTNL_IP6MRA_CREPORT_ATTR,
+            Table::RtnlIpmraMsgTypes => &RTNL_IPMRA_MSG_TYPES,
+            Table::RtnlIp6mraMsgTypes => &RTNL_IP6MRA_MSG_TYPES,
+            Table::RtnlIflaInfoDataBridgeAttrs => &RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS,
+            Table::RtnlIflaInfoDataTunAttrs => &RTNL_IFLA_INFO_DATA_TUN_ATTRS,
+            Table::TunDeviceTypes => &TUN_DEVICE_TYPES,
             Table::EvdevAbs => &EVDEV_ABS,
             Table::EvdevEv => &EVDEV_EV,
             Table::EvdevAutorepeat => &EVDEV_AUTOREPEAT,
@@ -9171,6 +10439,8 @@ impl Table {
             "netlink_socket_flags" => Table::NetlinkSocketFlags,
             "packet_diag_show" => Table::PacketDiagShow,
             "packet_diag_attrs" => Table::PacketDiagAttrs,
+            "af_packet_versions" => Table::AfPacketVersions,
+            "packet_diag_info_flags" => Table::PacketDiagInfoFlags,
             "smc_diag_extended_flags" => Table::SmcDiagExtendedFlags,
             "smc_diag_attrs" => Table::SmcDiagAttrs,
             "smc_states" => Table::SmcStates,
@@ -9197,7 +10467,62 @@ impl Table {
             "ethernet_protocols" => Table::EthernetProtocols,
             "dcb_commands" => Table::DcbCommands,
             "smc_diag_mode" => Table::SmcDiagMode,
+            "smc_link_group_roles" => Table::SmcLinkGroupRoles,
+            "smc_decl_codes" => Table::SmcDeclCodes,
             "ifstats_attr_flags" => Table::IfstatsAttrFlags,
+            "rtnl_mdba_mdb_attrs" => Table::RtnlMdbaMdbAttrs,
+            "rtnl_mdba_mdb_entry_attrs" => Table::RtnlMdbaMdbEntryAttrs,
+            "rtnl_mdba_mdb_eattr_attrs" => Table::RtnlMdbaMdbEattrAttrs,
+            "rtnl_mdba_router_attrs" => Table::RtnlMdbaRouterAttrs,
+            "rtnl_mdba_router_pattr_attrs" => Table::RtnlMdbaRouterPattrAttrs,
+            "mdb_states" => Table::MdbStates,
+            "mdb_flags" => Table::MdbFlags,
+            "multicast_router_types" => Table::MulticastRouterTypes,
+            "rtnl_tca_stats_attrs" => Table::RtnlTcaStatsAttrs,
+            "rtnl_tca_stab_attrs" => Table::RtnlTcaStabAttrs,
+            "rtnl_tca_act_flags" => Table::RtnlTcaActFlags,
+            "rtnl_tca_act_hw_stats" => Table::RtnlTcaActHwStats,
+            "rtnl_neightbl_parms_attrs" => Table::RtnlNeightblParmsAttrs,
+            "rtnl_rta_metrics_attrs" => Table::RtnlRtaMetricsAttrs,
+            "lwtunnel_encap_types" => Table::LwtunnelEncapTypes,
+            "rtnl_ifla_info_attrs" => Table::RtnlIflaInfoAttrs,
+            "rtnl_ifla_port_attrs" => Table::RtnlIflaPortAttrs,
+            "rtnl_ifla_vf_port_attrs" => Table::RtnlIflaVfPortAttrs,
+            "rtnl_ifla_xdp_attrs" => Table::RtnlIflaXdpAttrs,
+            "rtnl_ifla_xdp_attached_mode" => Table::RtnlIflaXdpAttachedMode,
+            "xdp_flags" => Table::XdpFlags,
+            "rtnl_ifla_proto_down_reason_attrs" => Table::RtnlIflaProtoDownReasonAttrs,
+            "rtnl_ifla_vfinfo_list_attrs" => Table::RtnlIflaVfinfoListAttrs,
+            "rtnl_ifla_vf_info_attrs" => Table::RtnlIflaVfInfoAttrs,
+            "rtnl_ifla_vf_stats_attrs" => Table::RtnlIflaVfStatsAttrs,
+            "rtnl_ifla_vf_vlan_list_attrs" => Table::RtnlIflaVfVlanListAttrs,
+            "rtnl_ifla_vf_link_states" => Table::RtnlIflaVfLinkStates,
+            "rtnl_ifla_brport_attrs" => Table::RtnlIflaBrportAttrs,
+            "rtnl_ifla_events" => Table::RtnlIflaEvents,
+            "rtnl_ifla_ext_filter_flags" => Table::RtnlIflaExtFilterFlags,
+            "rtnl_ifla_af_spec_inet_attrs" => Table::RtnlIflaAfSpecInetAttrs,
+            "rtnl_ifla_af_spec_inet6_attrs" => Table::RtnlIflaAfSpecInet6Attrs,
+            "inet6_if_flags" => Table::Inet6IfFlags,
+            "in6_addr_gen_mode" => Table::In6AddrGenMode,
+            "inet6_devconf_indices" => Table::Inet6DevconfIndices,
+            "snmp_ip_stats" => Table::SnmpIpStats,
+            "snmp_icmp6_stats" => Table::SnmpIcmp6Stats,
+            "rtnl_nexthop_grp_types" => Table::RtnlNexthopGrpTypes,
+            "rtnl_nha_res_group_attrs" => Table::RtnlNhaResGroupAttrs,
+            "rtnl_nha_res_bucket_attrs" => Table::RtnlNhaResBucketAttrs,
+            "rtnl_neigh_fdb_ext_attrs" => Table::RtnlNeighFdbExtAttrs,
+            "fdb_notify_flags" => Table::FdbNotifyFlags,
+            "neighbor_cache_entry_ext_flags" => Table::NeighborCacheEntryExtFlags,
+            "ifstats_attrs" => Table::IfstatsAttrs,
+            "ifstats_offload_attrs" => Table::IfstatsOffloadAttrs,
+            "ifstats_xstats_type_attrs" => Table::IfstatsXstatsTypeAttrs,
+            "rtnl_ipmra_creport_attr" => Table::RtnlIpmraCreportAttr,
+            "rtnl_ip6mra_creport_attr" => Table::RtnlIp6mraCreportAttr,
+            "rtnl_ipmra_msg_types" => Table::RtnlIpmraMsgTypes,
+            "rtnl_ip6mra_msg_types" => Table::RtnlIp6mraMsgTypes,
+            "rtnl_ifla_info_data_bridge_attrs" => Table::RtnlIflaInfoDataBridgeAttrs,
+            "rtnl_ifla_info_data_tun_attrs" => Table::RtnlIflaInfoDataTunAttrs,
+            "tun_device_types" => Table::TunDeviceTypes,
             "evdev_abs" => Table::EvdevAbs,
             "evdev_ev" => Table::EvdevEv,
             "evdev_autorepeat" => Table::EvdevAutorepeat,
