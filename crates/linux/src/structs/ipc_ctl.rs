@@ -58,7 +58,7 @@ impl Layout {
 
 /// A uid or gid field: `-1` for the all-ones id, as strace's
 /// `PRINT_FIELD_ID`.
-fn id(v: u64) -> Value {
+pub(super) fn id(v: u64) -> Value {
     if v as u32 == u32::MAX {
         Value::dec(-1)
     } else {
@@ -97,7 +97,13 @@ fn cmd_is(c: &Call<'_, '_>, ctl: Ctl, cmd: u64, names: &[&str]) -> bool {
 /// The `*_ds` structure of `ctl` at `va`.
 fn ds(c: &mut Call<'_, '_>, ctl: Ctl, va: u64, set: bool) -> Value {
     let l = Layout::of(c.abi);
-    let (p, t, n) = (l.perm, l.time, l.long);
+    let (p, n) = (l.perm, l.long);
+    // x86's semid64_ds has a reserved word after each time on both
+    // ABIs; msqid64_ds and shmid64_ds only on i386.
+    let t = match ctl {
+        Ctl::Sem => 2 * n,
+        _ => l.time,
+    };
     let size = match ctl {
         // perm, 3 times, cbytes, qnum, qbytes, 2 pids, 2 unused.
         Ctl::Msg => p + 3 * t + 3 * n + 8 + 2 * n,
@@ -445,6 +451,17 @@ mod tests {
                 .render(),
             "{used_ids=2, shm_tot=9, shm_rss=0, shm_swp=0, swap_attempts=0, swap_successes=0}"
         );
+        // semid64_ds: a reserved word after each time on x86-64 too.
+        let mut d = vec![0u8; 104];
+        d[64..72].copy_from_slice(&5u64.to_le_bytes()); // sem_ctime
+        d[80..88].copy_from_slice(&1u64.to_le_bytes()); // sem_nsems
+        m.map(0x3000, &d);
+        let raw = [0, 0, 2, 0x3000, 0, 0];
+        let mut c = call("semctl", raw, &mut m, &o, Some(0), 3);
+        assert!(value(&mut c, StructKind::SemidBuf, 0x3000)
+            .unwrap()
+            .render()
+            .ends_with("sem_otime=0, sem_ctime=5, sem_nsems=1}"));
         let raw = [0, 0, 19, 0x1000, 0, 0];
         let mut c = call("semctl", raw, &mut m, &o, Some(0), 3);
         assert_eq!(

@@ -35,6 +35,7 @@ mod ioctl_ubi;
 mod ioctl_uffdio;
 mod ipc;
 mod ipc_ctl;
+mod ldt;
 mod net;
 pub mod netlink;
 mod netlink_diag;
@@ -214,6 +215,11 @@ pub enum StructKind {
     /// msgrcv's `struct msgbuf`, shown at the exit, the buffer's text size
     /// in this argument.
     MsgbufOut(u8),
+    /// `struct user_desc` the kernel reads (set_thread_area).
+    UserDesc,
+    /// `struct user_desc` of get_thread_area: the entry number at the
+    /// entry, the descriptor at a successful exit.
+    UserDescGet,
 }
 
 impl StructKind {
@@ -296,6 +302,8 @@ impl StructKind {
             ("msqid_buf", None) => K::MsqidBuf,
             ("shmid_buf", None) => K::ShmidBuf,
             ("semid_buf", None) => K::SemidBuf,
+            ("user_desc", None) => K::UserDesc,
+            ("user_desc_get", None) => K::UserDescGet,
             _ => return None,
         })
     }
@@ -547,6 +555,11 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
     if let Some(r) = ipc_ctl::value(c, kind, v) {
         return r;
     }
+    match kind {
+        StructKind::UserDesc => return ldt::user_desc(c, v),
+        StructKind::UserDescGet => return ldt::user_desc_get(c, v),
+        _ => {}
+    }
     Value::Opaque(decode(c, kind, v))
 }
 
@@ -609,6 +622,8 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::MsqidBuf | K::ShmidBuf | K::SemidBuf | K::Msgbuf(_) | K::MsgbufOut(_) => {
             ipc_ctl::value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render())
         }
+        K::UserDesc => ldt::user_desc(c, v).render(),
+        K::UserDescGet => ldt::user_desc_get(c, v).render(),
     }
 }
 
