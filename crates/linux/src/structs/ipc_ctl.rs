@@ -13,7 +13,6 @@ use vstrace_core::value::{Base, StructBuilder};
 use vstrace_core::Value;
 
 use super::{Call, Fields, StructKind};
-use crate::proto::LinuxAbi;
 use crate::xlat::Table;
 
 /// `IPC_64`: the "new layout" bit of the command, ignored here as by
@@ -28,32 +27,11 @@ enum Ctl {
     Shm,
 }
 
-/// Field offsets of one ABI's `*64_ds` layouts.
-struct Layout {
-    /// `long` width.
-    long: usize,
-    /// Size of `struct ipc64_perm`.
-    perm: usize,
-    /// Distance between two time fields (a reserved word follows each on
-    /// i386).
-    time: usize,
-}
-
-impl Layout {
-    fn of(abi: LinuxAbi) -> Layout {
-        match abi {
-            LinuxAbi::X86_64 => Layout {
-                long: 8,
-                perm: 48,
-                time: 8,
-            },
-            LinuxAbi::I386 => Layout {
-                long: 4,
-                perm: 36,
-                time: 8,
-            },
-        }
-    }
+/// Size of `struct ipc64_perm` for a `long` of `long` bytes: the key,
+/// four ids, the mode and sequence (4 bytes each, padded), then two
+/// reserved longs (aligned): 48 bytes on x86-64, 36 on i386.
+fn perm_size(long: usize) -> usize {
+    28usize.next_multiple_of(long) + 2 * long
 }
 
 /// A uid or gid field: `-1` for the all-ones id, as strace's
@@ -96,13 +74,14 @@ fn cmd_is(c: &Call<'_, '_>, ctl: Ctl, cmd: u64, names: &[&str]) -> bool {
 
 /// The `*_ds` structure of `ctl` at `va`.
 fn ds(c: &mut Call<'_, '_>, ctl: Ctl, va: u64, set: bool) -> Value {
-    let l = Layout::of(c.abi);
-    let (p, n) = (l.perm, l.long);
-    // x86's semid64_ds has a reserved word after each time on both
-    // ABIs; msqid64_ds and shmid64_ds only on i386.
+    let n = c.long_size();
+    let p = perm_size(n);
+    // Distance between two time fields: x86's semid64_ds has a reserved
+    // word after each time on both ABIs; msqid64_ds and shmid64_ds only
+    // on i386 (a 4-byte time and its high half): 8 bytes either way.
     let t = match ctl {
         Ctl::Sem => 2 * n,
-        _ => l.time,
+        _ => 8,
     };
     let size = match ctl {
         // perm, 3 times, cbytes, qnum, qbytes, 2 pids, 2 unused.
@@ -312,6 +291,7 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Va
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::LinuxAbi;
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::DecodeOptions;
 
@@ -351,54 +331,32 @@ mod tests {
         let mut m = SparseVirt::new();
         m.map(0x1000, &msqid_ds());
         let o = DecodeOptions::default();
-        let raw = [0, 2, 0x1000, 0, 0, 0];
-        let mut c = call("msgctl", raw, &mut m, &o, None, 2);
+        let mut msgctl = |cmd: u64, va: u64, ret: Option<i64>| {
+            let mut c = call("msgctl", [0, cmd, va, 0, 0, 0], &mut m, &o, ret, 2);
+            value(&mut c, StructKind::MsqidBuf, va).unwrap().render()
+        };
+        assert_eq!(msgctl(2, 0x1000, None), "0x1000");
         assert_eq!(
-            value(&mut c, StructKind::MsqidBuf, 0x1000)
-                .unwrap()
-                .render(),
-            "0x1000"
-        );
-        let mut c = call("msgctl", raw, &mut m, &o, Some(0), 2);
-        assert_eq!(
-            value(&mut c, StructKind::MsqidBuf, 0x1000)
-                .unwrap()
-                .render(),
+            msgctl(2, 0x1000, Some(0)),
             "{msg_perm={uid=-1, gid=0, mode=0600, key=7, cuid=0, cgid=0}, msg_stime=0, \
              msg_rtime=0, msg_ctime=1234, msg_qnum=0, msg_qbytes=16384, msg_lspid=42, \
              msg_lrpid=0}"
         );
-        let mut c = call("msgctl", raw, &mut m, &o, Some(-14), 2);
-        assert_eq!(
-            value(&mut c, StructKind::MsqidBuf, 0x1000)
-                .unwrap()
-                .render(),
-            "0x1000"
-        );
+        assert_eq!(msgctl(2, 0x1000, Some(-14)), "0x1000");
         // IPC_SET (with IPC_64): at the entry, the fields the kernel reads.
-        let raw = [0, 0x101, 0x1000, 0, 0, 0];
-        let mut c = call("msgctl", raw, &mut m, &o, None, 2);
         assert_eq!(
-            value(&mut c, StructKind::MsqidBuf, 0x1000)
-                .unwrap()
-                .render(),
+            msgctl(0x101, 0x1000, None),
             "{msg_perm={uid=-1, gid=0, mode=0600}, msg_qbytes=16384}"
         );
         // IPC_RMID: NULL; an unreadable buffer: its address.
-        let raw = [0, 0, 0, 0, 0, 0];
-        let mut c = call("msgctl", raw, &mut m, &o, Some(0), 2);
-        assert_eq!(
-            value(&mut c, StructKind::MsqidBuf, 0).unwrap().render(),
-            "NULL"
-        );
-        let raw = [0, 1, 0x9000, 0, 0, 0];
-        let mut c = call("msgctl", raw, &mut m, &o, None, 2);
-        assert_eq!(
-            value(&mut c, StructKind::MsqidBuf, 0x9000)
-                .unwrap()
-                .render(),
-            "0x9000"
-        );
+        assert_eq!(msgctl(0, 0, Some(0)), "NULL");
+        assert_eq!(msgctl(1, 0x9000, None), "0x9000");
+    }
+
+    #[test]
+    fn ipc64_perm_sizes_of_both_abis() {
+        assert_eq!(perm_size(8), 48);
+        assert_eq!(perm_size(4), 36);
     }
 
     #[test]
@@ -407,32 +365,21 @@ mod tests {
         let mut b = 5u64.to_le_bytes().to_vec();
         b.extend_from_slice(b"hello world\0");
         m.map(0x1000, &b);
-        let mut o = DecodeOptions::default();
-        let raw = [3, 0x1000, 5, 0, 0, 0];
-        let mut c = call("msgsnd", raw, &mut m, &o, None, 1);
-        assert_eq!(
+        let mut msgsnd = |len: u64, strsize: usize| {
+            let o = DecodeOptions {
+                strsize,
+                ..DecodeOptions::default()
+            };
+            let raw = [3, 0x1000, len, 0, 0, 0];
+            let mut c = call("msgsnd", raw, &mut m, &o, None, 1);
             value(&mut c, StructKind::Msgbuf(2), 0x1000)
                 .unwrap()
-                .render(),
-            "{mtype=5, mtext=\"hello\"}"
-        );
-        o.strsize = 4;
-        let mut c = call("msgsnd", raw, &mut m, &o, None, 1);
-        assert_eq!(
-            value(&mut c, StructKind::Msgbuf(2), 0x1000)
-                .unwrap()
-                .render(),
-            "{mtype=5, mtext=\"hell\"...}"
-        );
+                .render()
+        };
+        assert_eq!(msgsnd(5, 32), "{mtype=5, mtext=\"hello\"}");
+        assert_eq!(msgsnd(5, 4), "{mtype=5, mtext=\"hell\"...}");
         // A hostile count reads no more than the limit.
-        let raw = [3, 0x1000, u64::MAX, 0, 0, 0];
-        let mut c = call("msgsnd", raw, &mut m, &o, None, 1);
-        assert_eq!(
-            value(&mut c, StructKind::Msgbuf(2), 0x1000)
-                .unwrap()
-                .render(),
-            "{mtype=5, mtext=\"hell\"...}"
-        );
+        assert_eq!(msgsnd(u64::MAX, 4), "{mtype=5, mtext=\"hell\"...}");
     }
 
     #[test]
