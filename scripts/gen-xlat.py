@@ -166,6 +166,7 @@ TABLES = [
     ("ptrace_cmds", "PTRACE_???"),
     ("ptrace_events", "PTRACE_EVENT_???"),
     ("ptrace_setoptions_flags", "PTRACE_O_???"),
+    ("ptrace_syscall_info_op", "PTRACE_SYSCALL_INFO_???"),
     ("rename_flags", "RENAME_???"),
     ("resources", "RLIMIT_???"),
     ("rwf_flags", "RWF_???"),

@@ -50,6 +50,9 @@ pub enum Base {
     /// A multiple of 1024 above it as `N*1024` (strace's resource
     /// limits), decimal otherwise.
     Kilo,
+    /// strace's `%#08x` (`PRINT_FIELD_0X` of a 32-bit field): at least 8
+    /// characters, zero-padded (`00000000`, `0x000012`, `0x87868584`).
+    Hex08,
 }
 
 impl Base {
@@ -73,6 +76,10 @@ impl Base {
             }
             Base::Kilo => {
                 let _ = write!(out, "{v}");
+            }
+            Base::Hex08 if u == 0 => out.push_str("00000000"),
+            Base::Hex08 => {
+                let _ = write!(out, "{u:#08x}");
             }
             Base::Oct03 => {
                 let s = if u == 0 {

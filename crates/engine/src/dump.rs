@@ -298,6 +298,9 @@ impl<'a> Reader<'a> {
     /// bytes in all (strace's `dumpiov_upto`).
     fn iov(&mut self, addr: u64, count: u64, mut limit: u64) {
         let w = self.word();
+        // strace reads the whole array first: an array it cannot read
+        // to its end is not dumped at all.
+        let mut vecs = Vec::new();
         for i in 0..count.min(MAX_VEC) {
             let at = addr.wrapping_add(i * 2 * w);
             let (Ok(base), Ok(len)) = (
@@ -306,6 +309,9 @@ impl<'a> Reader<'a> {
             ) else {
                 return;
             };
+            vecs.push((base, len));
+        }
+        for (i, (base, len)) in vecs.into_iter().enumerate() {
             let len = len.min(limit);
             if len == 0 {
                 return;

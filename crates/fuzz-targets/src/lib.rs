@@ -136,6 +136,12 @@ mod tests {
         assert!(text("crafted-utimensat-pair").contains("UTIME_NOW"));
         assert!(text("crafted-sched_setattr").contains("sched_flags=SCHED_FLAG_RESET_ON_FORK"));
         assert!(text("crafted-timer_create-thread").contains("sigev_notify=SIGEV_THREAD"));
+        assert!(text("crafted-msgctl-stat").contains("msg_perm={uid=0, gid=0, mode=0600"));
+        assert!(text("crafted-shmctl-shm_info").contains("{used_ids=16843009, shm_tot="));
+        assert!(text("crafted-semctl-ipc_set").contains("{sem_perm={uid=0, gid=0, mode=000}}"));
+        assert!(text("crafted-msgsnd-text").contains("{mtype=7, mtext=\"STRACE_STRING\\0\"}"));
+        assert!(text("crafted-ptrace-get_syscall_info").contains("entry={nr=__NR_chdir"));
+        assert!(text("crafted-set_thread_area").contains("{entry_number=-1, base_addr=00000000"));
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for n in [
             "crafted-ppoll-revents",
@@ -144,6 +150,12 @@ mod tests {
             "crafted-utimensat-pair",
             "crafted-sched_setattr",
             "crafted-timer_create-thread",
+            "crafted-msgctl-stat",
+            "crafted-shmctl-shm_info",
+            "crafted-semctl-ipc_set",
+            "crafted-msgsnd-text",
+            "crafted-ptrace-get_syscall_info",
+            "crafted-set_thread_area",
         ] {
             let seed = get(n);
             for _ in 0..20_000 {

@@ -487,7 +487,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     }
                 }
             }
-            ArgType::Path => self.string(v, PATH_MAX),
+            ArgType::Path | ArgType::Name => self.string(v, PATH_MAX),
             ArgType::Str => self.string(v, self.opts.strsize),
             ArgType::StrOut => match self.ret {
                 Some(r) if r >= 0 => self.string(v, PATH_MAX),
@@ -759,6 +759,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::IoctlArg
             | ArgType::Dirfd
             | ArgType::Path
+            | ArgType::Name
             | ArgType::Str
             | ArgType::StrOut
             | ArgType::BufIn(_)

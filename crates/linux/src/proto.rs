@@ -184,6 +184,11 @@ pub enum ArgType {
     Dirfd,
     /// A path read from the guest (up to `PATH_MAX`).
     Path,
+    /// A name read as a path (up to `PATH_MAX`, the address when it is
+    /// not terminated before unreadable memory: strace's `printpath`)
+    /// that names no file (POSIX message queues): no `%file` class, no
+    /// path filter.
+    Name,
     /// A string read from the guest (up to `strsize`).
     Str,
     /// A string the kernel writes (shown at exit).
@@ -410,6 +415,7 @@ impl ArgType {
             ("fd", None) => ArgType::Fd,
             ("dirfd", None) => ArgType::Dirfd,
             ("path", None) => ArgType::Path,
+            ("name", None) => ArgType::Name,
             ("str", None) => ArgType::Str,
             ("str_out", None) => ArgType::StrOut,
             ("open_flags", None) => ArgType::OpenFlags,

@@ -734,6 +734,64 @@ fn linux_decode_seeds() -> Vec<Seed> {
                 (a + 0x100, vec![0; 4]),
             ],
         ),
+        // SysV IPC control buffers, msgbuf, ptrace's syscall info and
+        // user_desc (structs/ipc_ctl.rs, ptrace.rs, ldt.rs).
+        (
+            "msgctl-stat",
+            "msgctl",
+            [0, 2, a, 0, 0, 0],
+            0,
+            vec![(a, {
+                let mut v = vec![0u8; 120];
+                v[20] = 0x80;
+                v[21] = 1;
+                v
+            })],
+        ),
+        (
+            "shmctl-shm_info",
+            "shmctl",
+            [1, 14, a, 0, 0, 0],
+            1,
+            vec![(a, vec![1; 48])],
+        ),
+        (
+            "semctl-ipc_set",
+            "semctl",
+            [0, 0, 1, a, 0, 0],
+            0,
+            vec![(a, vec![0; 104])],
+        ),
+        (
+            "msgsnd-text",
+            "msgsnd",
+            [3, a, 14, 0, 0, 0],
+            0,
+            vec![(a, cat(&[&q(7), b"STRACE_STRING\0"]))],
+        ),
+        (
+            "ptrace-get_syscall_info",
+            "ptrace",
+            [0x420e, 1, 88, a, 0, 0],
+            80,
+            vec![(a, {
+                let mut v = vec![0u8; 88];
+                v[0] = 1;
+                v[4..8].copy_from_slice(&0xc000_003eu32.to_le_bytes());
+                v[24] = 80;
+                v
+            })],
+        ),
+        (
+            "set_thread_area",
+            "set_thread_area",
+            [a, 0, 0, 0, 0, 0],
+            -38,
+            vec![(
+                a,
+                cat(&[&u32::MAX.to_le_bytes(), &[0; 8], &[0x8b, 0, 0, 0]]),
+            )],
+        ),
         (
             "path-across-fault",
             "openat",

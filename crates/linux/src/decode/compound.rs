@@ -146,11 +146,8 @@ impl Ctx<'_, '_> {
         let mut items = Vec::new();
         let mut more = false;
         for k in 0..count {
-            if k >= limit {
-                more = true;
-                break;
-            }
             let at = va.wrapping_add(k.wrapping_mul(size));
+            // strace reads an element before it checks the `-s` limit.
             let Ok(raw) = read::read_struct(self.mem, at, size as usize) else {
                 if k == 0 {
                     return Value::ptr(va);
@@ -158,6 +155,10 @@ impl Ctx<'_, '_> {
                 items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(at))));
                 break;
             };
+            if k >= limit {
+                more = true;
+                break;
+            }
             let word_at = |off: usize| -> u64 {
                 let mut b = [0u8; 8];
                 let n = w as usize;

@@ -699,6 +699,27 @@ impl Ctx<'_, '_> {
                 Some(n) => n.to_string(),
                 None => fmt::hex0(v & 0xffff_ffff),
             },
+            // shmget: a huge page size as strace's `21<<SHM_HUGE_SHIFT`
+            // (the same 6 bits at 26 as mmap's MAP_HUGE_SHIFT).
+            ArgType::IpcFlags(t @ Table::ShmResourceFlags) => {
+                let v = v & 0xffff_ffff;
+                let huge = v & (0x3f << 26);
+                let rest = v & !0o777 & !huge;
+                let mut parts = Vec::new();
+                if rest != 0 || huge == 0 {
+                    parts.push(xlat::flags_plain(self.abi, t, rest));
+                }
+                if huge != 0 {
+                    parts.push(format!("{}<<SHM_HUGE_SHIFT", huge >> 26));
+                }
+                if rest != 0 || huge != 0 {
+                    parts.push(fmt::octal03(v & 0o777));
+                    parts.join("|")
+                } else {
+                    // strace prints flags 0 as nothing before the mode.
+                    fmt::octal03(v & 0o777)
+                }
+            }
             ArgType::IpcFlags(t) => {
                 let v = v & 0xffff_ffff;
                 let mode = fmt::octal03(v & 0o777);
@@ -777,6 +798,24 @@ impl Ctx<'_, '_> {
         let v = self.raw[k as usize];
         let req = |n: &str| Table::PtraceCmds.xlat().value_of(abi, n);
         let is = |names: &[&str]| names.iter().any(|n| req(n) == Some(self.raw[0]));
+        // PTRACE_GET_SYSCALL_INFO's buffer is shown at the exit (the
+        // data argument is in/out for that); every other request's data
+        // keeps what the entry showed.
+        if k == 3 && is(&["PTRACE_GET_SYSCALL_INFO"]) {
+            return match self.ret {
+                None => fmt::ptr(v),
+                Some(_) => {
+                    let user_len = self.raw[2];
+                    crate::structs::ptrace::syscall_info(&mut self.struct_call(3), v, user_len)
+                        .render()
+                }
+            };
+        }
+        if k == 3 && self.ret.is_some() {
+            if let Some(Some(t)) = self.entries.get(3) {
+                return t.clone();
+            }
+        }
         match k {
             1 => (v as u32 as i32).to_string(),
             2 if is(&[

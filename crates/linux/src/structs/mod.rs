@@ -34,6 +34,8 @@ mod ioctl_term;
 mod ioctl_ubi;
 mod ioctl_uffdio;
 mod ipc;
+mod ipc_ctl;
+mod ldt;
 mod net;
 pub mod netlink;
 mod netlink_diag;
@@ -43,6 +45,7 @@ mod netlink_route;
 mod netlink_rtattrs;
 mod nlattr;
 mod poll;
+pub(crate) mod ptrace;
 mod resource;
 mod signal;
 mod sockaddr;
@@ -201,6 +204,24 @@ pub enum StructKind {
     SeccompArgs,
     /// futex_waitv's `struct futex_waitv[]`, the count in this argument.
     FutexWaitv(u8),
+    /// msgctl's buffer, by command (`struct msqid_ds`, `struct msginfo`).
+    MsqidBuf,
+    /// shmctl's buffer, by command (`struct shmid_ds`, `shminfo`,
+    /// `shm_info`).
+    ShmidBuf,
+    /// semctl's fourth argument, by command (`struct semid_ds`,
+    /// `struct seminfo`, else the address).
+    SemidBuf,
+    /// msgsnd's `struct msgbuf`, the text's length in this argument.
+    Msgbuf(u8),
+    /// msgrcv's `struct msgbuf`, shown at the exit, the buffer's text size
+    /// in this argument.
+    MsgbufOut(u8),
+    /// `struct user_desc` the kernel reads (set_thread_area).
+    UserDesc,
+    /// `struct user_desc` of get_thread_area: the entry number at the
+    /// entry, the descriptor at a successful exit.
+    UserDescGet,
 }
 
 impl StructKind {
@@ -226,6 +247,8 @@ impl StructKind {
             ("sockopt_out", p) => K::SockoptOut(arg(p)?),
             ("saddr_out", p) => K::SockaddrOut(arg(p)?),
             ("futex_waitv", p) => K::FutexWaitv(arg(p)?),
+            ("msgbuf", p) => K::Msgbuf(arg(p)?),
+            ("msgbuf_out", p) => K::MsgbufOut(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
@@ -278,6 +301,11 @@ impl StructKind {
             ("siginfo_out", None) => K::SiginfoOut,
             ("sigevent", None) => K::Sigevent,
             ("seccomp_args", None) => K::SeccompArgs,
+            ("msqid_buf", None) => K::MsqidBuf,
+            ("shmid_buf", None) => K::ShmidBuf,
+            ("semid_buf", None) => K::SemidBuf,
+            ("user_desc", None) => K::UserDesc,
+            ("user_desc_get", None) => K::UserDescGet,
             _ => return None,
         })
     }
@@ -290,7 +318,9 @@ impl StructKind {
             StructKind::CpuSet(n)
             | StructKind::Pollfds(n)
             | StructKind::FdSet(n)
-            | StructKind::FutexWaitv(n) => Some(n),
+            | StructKind::FutexWaitv(n)
+            | StructKind::Msgbuf(n)
+            | StructKind::MsgbufOut(n) => Some(n),
             _ => None,
         }
     }
@@ -409,14 +439,22 @@ impl Call<'_, '_> {
         } else {
             self.opts.strsize as u64
         };
+        // An array that wraps around the address space is not read.
+        match count.checked_mul(size as u64) {
+            Some(total) if va.checked_add(total).is_some() => {}
+            _ => return fmt::ptr(va),
+        }
         let mut parts = Vec::new();
         for k in 0..count {
-            if k >= limit {
-                parts.push("...".to_string());
-                break;
-            }
             let at = va.wrapping_add(k.wrapping_mul(size as u64));
+            // strace reads an element before it checks the `-s` limit: an
+            // unreadable element past the limit still ends the array with
+            // its address.
             match read::read_struct(self.mem, at, size) {
+                Ok(_) if k >= limit => {
+                    parts.push("...".to_string());
+                    break;
+                }
                 Ok(b) => {
                     let text = one(self, &b);
                     parts.push(text);
@@ -516,6 +554,14 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
     if let Some(r) = resource::value(c, kind, v) {
         return r;
     }
+    if let Some(r) = ipc_ctl::value(c, kind, v) {
+        return r;
+    }
+    match kind {
+        StructKind::UserDesc => return ldt::user_desc(c, v),
+        StructKind::UserDescGet => return ldt::user_desc_get(c, v),
+        _ => {}
+    }
     Value::Opaque(decode(c, kind, v))
 }
 
@@ -575,6 +621,11 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             let count = c.arg(n) & 0xffff_ffff;
             futex::waiters(c, v, count)
         }
+        K::MsqidBuf | K::ShmidBuf | K::SemidBuf | K::Msgbuf(_) | K::MsgbufOut(_) => {
+            ipc_ctl::value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render())
+        }
+        K::UserDesc => ldt::user_desc(c, v).render(),
+        K::UserDescGet => ldt::user_desc_get(c, v).render(),
     }
 }
 

@@ -24,8 +24,14 @@ static SIGEV_NOTIFY: Names = &[
 
 /// Size of `siginfo_t` in both ABIs.
 const SIGINFO: usize = 128;
-/// Size of `struct sigevent` in both ABIs.
-const SIGEVENT: usize = 64;
+/// The part of `struct sigevent` strace reads (its own
+/// `struct_sigevent`): the value, signo, notify and the thread union's
+/// two words, `3 * long + 8` bytes (32 on x86-64, 20 on i386); the
+/// kernel's 64-byte padding is not read, so an event at the end of a
+/// page still shows.
+fn sigevent_size(long: usize) -> usize {
+    3 * long + 8
+}
 
 fn stack_t(c: &mut Call<'_, '_>, v: u64) -> String {
     let n = c.long_size();
@@ -59,7 +65,7 @@ fn siginfo(c: &mut Call<'_, '_>, v: u64) -> String {
 
 fn sigevent(c: &mut Call<'_, '_>, v: u64) -> String {
     let n = c.long_size();
-    let b = match c.fetch(v, SIGEVENT) {
+    let b = match c.fetch(v, sigevent_size(n)) {
         Ok(b) => b,
         Err(s) => return s,
     };

@@ -2450,6 +2450,20 @@ static PTRACE_SETOPTIONS_FLAGS: Xlat = Xlat {
     i386: PTRACE_SETOPTIONS_FLAGS_X86_64,
 };
 
+/// strace's `ptrace_syscall_info_op` on x86_64.
+pub(crate) const PTRACE_SYSCALL_INFO_OP_X86_64: &[(u64, &str)] = &[
+    (0x0, "PTRACE_SYSCALL_INFO_NONE"),
+    (0x1, "PTRACE_SYSCALL_INFO_ENTRY"),
+    (0x2, "PTRACE_SYSCALL_INFO_EXIT"),
+    (0x3, "PTRACE_SYSCALL_INFO_SECCOMP"),
+];
+static PTRACE_SYSCALL_INFO_OP: Xlat = Xlat {
+    name: "ptrace_syscall_info_op",
+    dflt: "PTRACE_SYSCALL_INFO_???",
+    x86_64: PTRACE_SYSCALL_INFO_OP_X86_64,
+    i386: PTRACE_SYSCALL_INFO_OP_X86_64,
+};
+
 /// strace's `rename_flags` on x86_64.
 pub(crate) const RENAME_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "RENAME_NOREPLACE"),
@@ -8807,6 +8821,8 @@ pub enum Table {
     PtraceEvents,
     /// strace's `ptrace_setoptions_flags` table.
     PtraceSetoptionsFlags,
+    /// strace's `ptrace_syscall_info_op` table.
+    PtraceSyscallInfoOp,
     /// strace's `rename_flags` table.
     RenameFlags,
     /// strace's `resources` table.
@@ -9351,7 +9367,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 398] = [
+    pub const ALL: [Table; 399] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9480,6 +9496,7 @@ impl Table {
         Table::PtraceCmds,
         Table::PtraceEvents,
         Table::PtraceSetoptionsFlags,
+        Table::PtraceSyscallInfoOp,
         Table::RenameFlags,
         Table::Resources,
         Table::RwfFlags,
@@ -9883,6 +9900,7 @@ impl Table {
             Table::PtraceCmds => &PTRACE_CMDS,
             Table::PtraceEvents => &PTRACE_EVENTS,
             Table::PtraceSetoptionsFlags => &PTRACE_SETOPTIONS_FLAGS,
+            Table::PtraceSyscallInfoOp => &PTRACE_SYSCALL_INFO_OP,
             Table::RenameFlags => &RENAME_FLAGS,
             Table::Resources => &RESOURCES,
             Table::RwfFlags => &RWF_FLAGS,
@@ -10287,6 +10305,7 @@ impl Table {
             "ptrace_cmds" => Table::PtraceCmds,
             "ptrace_events" => Table::PtraceEvents,
             "ptrace_setoptions_flags" => Table::PtraceSetoptionsFlags,
+            "ptrace_syscall_info_op" => Table::PtraceSyscallInfoOp,
             "rename_flags" => Table::RenameFlags,
             "resources" => Table::Resources,
             "rwf_flags" => Table::RwfFlags,
