@@ -883,17 +883,44 @@ fn build_table(abi: LinuxAbi, protos: &Protos) -> Table {
 struct Tables {
     x86_64: Table,
     i386: Table,
+    /// i386's socketcall and ipc sub-calls, by strace's numbers (see
+    /// [`crate::subcall`]): not in the kernel's table.
+    subcalls: Vec<SyscallDesc>,
     proto_errors: Vec<String>,
+}
+
+/// The descriptions of i386's sub-calls: the i386 prototype of each name
+/// (`send`, `recv` have only that), else the shared one.
+fn build_subcalls(protos: &Protos, errors: &mut Vec<String>) -> Vec<SyscallDesc> {
+    crate::subcall::all()
+        .filter_map(|(nr, name)| {
+            let p = protos.i386.get(name).or_else(|| protos.shared.get(name));
+            if p.is_none() {
+                errors.push(format!("i386: no prototype for the sub-call {name}"));
+            }
+            let p = p?;
+            Some(SyscallDesc {
+                nr,
+                name,
+                args: p.args.clone(),
+                ret: p.ret,
+                classes: p.classes,
+            })
+        })
+        .collect()
 }
 
 fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
         let protos = parse_protos();
+        let mut errors = protos.errors.clone();
+        let subcalls = build_subcalls(&protos, &mut errors);
         Tables {
             x86_64: build_table(LinuxAbi::X86_64, &protos),
             i386: build_table(LinuxAbi::I386, &protos),
-            proto_errors: protos.errors,
+            subcalls,
+            proto_errors: errors,
         }
     })
 }
@@ -918,8 +945,12 @@ pub fn data_errors() -> Vec<String> {
     e
 }
 
-/// The system call `nr` of `abi`.
+/// The system call `nr` of `abi`; for i386, strace's numbers of the
+/// socketcall and ipc sub-calls too (see [`crate::subcall`]).
 pub fn syscall(abi: LinuxAbi, nr: u64) -> Option<&'static SyscallDesc> {
+    if crate::subcall::is_subcall(abi, nr) {
+        return tables().subcalls.iter().find(|d| d.nr == nr);
+    }
     let t = table(abi);
     let idx = usize::try_from(nr).ok()?;
     let di = (*t.by_nr.get(idx)?)?;
@@ -961,7 +992,37 @@ pub fn class_members_abi(abi: LinuxAbi, class_name: &str) -> Vec<&'static str> {
     let Some(c) = Classes::from_name(class_name) else {
         return Vec::new();
     };
-    all(abi).filter(|d| d.in_class(c)).map(|d| d.name).collect()
+    let subcalls = match abi {
+        LinuxAbi::I386 => &tables().subcalls[..],
+        LinuxAbi::X86_64 => &[],
+    };
+    let mut v: Vec<&'static str> = all(abi).filter(|d| d.in_class(c)).map(|d| d.name).collect();
+    for d in subcalls.iter().filter(|d| d.in_class(c)) {
+        if !v.contains(&d.name) {
+            v.push(d.name);
+        }
+    }
+    v
+}
+
+/// The description of i386's socketcall or ipc sub-call `name` (see
+/// [`crate::subcall`]); `None` for other names and ABIs.
+pub fn subcall_by_name(abi: LinuxAbi, name: &str) -> Option<&'static SyscallDesc> {
+    if abi != LinuxAbi::I386 {
+        return None;
+    }
+    tables().subcalls.iter().find(|d| d.name == name)
+}
+
+/// The names of i386's socketcall and ipc sub-calls that are not calls
+/// of their own in either table (`send`, `recv`): names filters accept.
+pub fn subcall_only_names() -> Vec<&'static str> {
+    tables()
+        .subcalls
+        .iter()
+        .map(|d| d.name)
+        .filter(|n| by_name(LinuxAbi::I386, n).is_none() && by_name(LinuxAbi::X86_64, n).is_none())
+        .collect()
 }
 
 /// Names of the calls of either ABI in class `class_name`, sorted and
