@@ -122,7 +122,8 @@ fn call_info(
         bitness,
         nr: d.nr,
         name: d.name.into(),
-        nargs: d.args.len(),
+        // Registers to read (i386's 64-bit pairs take two).
+        nargs: d.regs(),
         noreturn: d.is_noreturn(),
         exec: d.is_exec(),
         fork: matches!(d.name, "clone" | "clone3" | "fork" | "vfork"),
@@ -414,7 +415,7 @@ impl OsLayer for LinuxLayer {
                     .iter()
                     .enumerate()
                     .filter(|(_, a)| matches!(a.ty, lx::ArgType::Fd | lx::ArgType::Dirfd))
-                    .map(|(i, _)| i + 1)
+                    .map(|(i, _)| d.reg_of(i) + 1)
                     .collect()
             })
             .unwrap_or_default()
@@ -519,8 +520,9 @@ impl OsLayer for LinuxLayer {
         };
         self.in_task_space(event, mem, |m| {
             let task = self.task_in(event, m)?;
+            let raw = lx::proto::logical_args(d, call.raw);
             Some(crate::naming::name_args(
-                m, prof, task, d, call.raw, names, args,
+                m, prof, task, d, &raw, names, args,
             ))
         })
         .unwrap_or_default()
@@ -627,7 +629,8 @@ impl OsLayer for LinuxLayer {
 
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {
         desc(info)
-            .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
+            // 1-based registers (after an i386 64-bit pair, one more).
+            .map(|d| d.path_args().into_iter().map(|i| d.reg_of(i) + 1).collect())
             .unwrap_or_default()
     }
 
