@@ -378,6 +378,13 @@ pub trait OsLayer: Send + Sync {
     ) -> Option<(CallInfo, Vec<u64>)> {
         None
     }
+    /// The result to show for a call split by [`OsLayer::split_call`]
+    /// that returned `ret`, when the sub-call returns through memory
+    /// (i386 ipc's shmat writes the address it attached); `None` (the
+    /// default) keeps `ret`.
+    fn split_return(&self, _call: CallArgs<'_>, _ret: i64, _mem: &mut dyn VirtMem) -> Option<i64> {
+        None
+    }
     /// Every syscall name this layer knows (for filter validation).
     fn all_names(&self) -> Vec<String>;
     /// Members of a class such as `file` (without the `%`), if known.

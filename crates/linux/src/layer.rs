@@ -192,6 +192,15 @@ impl OsLayer for LinuxLayer {
         Some((sub, args))
     }
 
+    fn split_return(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem) -> Option<i64> {
+        let d = desc(c.info)?;
+        if d.nr == c.info.nr {
+            // Not split.
+            return None;
+        }
+        lx::subcall::shmat_result(d.nr, c.raw, ret, mem)
+    }
+
     fn all_names(&self) -> Vec<String> {
         // Sorted once: every filter and inject rule asks for the list.
         static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();

@@ -155,17 +155,29 @@ pub fn split(
             let nr = IPC_BASE + call;
             let mut args: Vec<u64> = args;
             args.truncate(nargs(nr));
+            if call == SHMAT {
+                // Not an argument: where the result goes (see
+                // [`shmat_result`]).
+                args.push(a(2));
+            }
             Some((nr, args))
         }
         _ => None,
     }
 }
 
+/// ipc's SHMAT.
+const SHMAT: u64 = 21;
+
+/// The result strace shows for a sub-call that returns through memory:
 /// ipc's shmat returns 0 and writes the attached address to the word at
-/// its third argument: strace shows that address as the call's result.
-/// `third` is ipc's fourth register.
-pub fn shmat_result(mem: &mut dyn VirtMem, third: u64) -> Option<u64> {
-    read_u32(mem, third)
+/// its `third` argument, which [`split`] keeps after shmat's arguments
+/// (`raw`, as split). `None` for every other call.
+pub fn shmat_result(nr: u64, raw: &[u64], ret: i64, mem: &mut dyn VirtMem) -> Option<i64> {
+    if nr != IPC_BASE + SHMAT || ret != 0 || raw.len() != 4 {
+        return None;
+    }
+    read_u32(mem, raw[3]).map(|a| a as i64)
 }
 
 fn read_u32(mem: &mut dyn VirtMem, addr: u64) -> Option<u64> {
@@ -267,7 +279,11 @@ mod tests {
             ("msgget", vec![0x1234, 0o600])
         );
         assert_eq!(s(&[14, 5, 0, 0, 0x4000, 0]), ("msgctl", vec![5, 0, 0x4000]));
-        assert_eq!(s(&[21, 5, 0, 0x6000, 0, 0]), ("shmat", vec![5, 0, 0]));
+        // shmat keeps where its result goes after its arguments.
+        assert_eq!(
+            s(&[21, 5, 0, 0x6000, 0, 0]),
+            ("shmat", vec![5, 0, 0, 0x6000])
+        );
         assert_eq!(s(&[22, 0, 0, 0, 0x7000, 0]), ("shmdt", vec![0x7000]));
         assert_eq!(
             s(&[23, 0x1234, 4096, 0o600, 0, 0]),
@@ -286,6 +302,18 @@ mod tests {
         );
         // Unknown sub-calls stay whole.
         assert_eq!(split("ipc", &[5, 0, 0, 0, 0, 0], nargs, &mut mem), None);
+    }
+
+    #[test]
+    fn ipc_shmat_returns_the_address_it_wrote() {
+        let mut mem = SparseVirt::new();
+        mem.map(0x6000, &0xb7f0_0000u32.to_le_bytes());
+        let (nr, args) = split("ipc", &[21, 5, 0, 0x6000, 0, 0], nargs, &mut mem).unwrap();
+        assert_eq!(shmat_result(nr, &args, 0, &mut mem), Some(0xb7f0_0000));
+        // Failed, or the direct call (3 arguments): the register's value.
+        assert_eq!(shmat_result(nr, &args, -22, &mut mem), None);
+        assert_eq!(shmat_result(nr, &args[..3], 0, &mut mem), None);
+        assert_eq!(shmat_result(nr, &[5, 0, 0, 0x9000], 0, &mut mem), None);
     }
 
     #[test]

@@ -723,7 +723,20 @@ impl Tracker {
             let _ = sc.set_return_value(v);
         }
         let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
-        let ret = sc.return_value().unwrap_or(0);
+        let mut ret = sc.return_value().unwrap_or(0);
+        // A multiplexer's sub-call may return through memory (i386 ipc's
+        // shmat): the result strace shows.
+        let split = CallArgs {
+            info: &pending.info,
+            raw: &pending.raw,
+            opts: &self.opts,
+        };
+        if let Some(r) = self
+            .os
+            .split_return(split, ret, &mut user(sc.cpu().mem(), end))
+        {
+            ret = r;
+        }
         let mut p = pending;
         p.error = hook_error(p.error.take(), &failures);
         // A successful exec has replaced the address space: nothing of the
