@@ -234,21 +234,6 @@ fn options_agree_with_in_guest_strace() {
     options_agree(&g, "x86_64");
 }
 
-/// The static i386 strace (built once, cached, by the committed script).
-fn strace_i386() -> PathBuf {
-    let out = std::process::Command::new(repo().join("scripts/strace-i386.sh"))
-        .output()
-        .expect("scripts/strace-i386.sh runs");
-    assert!(
-        out.status.success(),
-        "scripts/strace-i386.sh failed: {}",
-        stderr(&out)
-    );
-    let p = PathBuf::from(stdout(&out).trim());
-    assert!(Path::new(&p).is_file(), "no i386 strace at {}", p.display());
-    p
-}
-
 #[test]
 fn options_agree_with_in_guest_strace_on_the_i386_kernel() {
     let g = Guest {

@@ -428,6 +428,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Err(_) => Value::ptr(v),
             },
             ArgType::PageOffset => Value::int(w32 << 12, Base::Hex),
+            ArgType::IndirectPtr => Value::boxed(Value::ptr(w32)),
             ArgType::LoHi64 | ArgType::HiLo64 => Value::dec(v as i64),
             ArgType::LoHiU64 => Value::dec(v),
             ArgType::LoHiFlags64(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
@@ -824,6 +825,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::Uid16
             | ArgType::Uid16PtrOut
             | ArgType::PageOffset
+            | ArgType::IndirectPtr
             | ArgType::LoHi64
             | ArgType::LoHiU64
             | ArgType::HiLo64

@@ -303,6 +303,9 @@ pub enum ArgType {
     Uid16,
     /// A pointer to a 16-bit id the kernel writes (getresuid16): `[0]`.
     Uid16PtrOut,
+    /// A pointer the caller passed by address (i386 ipc's semctl union,
+    /// read by [`crate::subcall::split`]): `[NULL]`, `[0x...]`.
+    IndirectPtr,
     /// mmap2's offset in 4096-byte pages: shown in bytes, in hex.
     PageOffset,
     /// A 64-bit signed number the i386 ABI passes in two registers, low
@@ -950,10 +953,18 @@ fn build_subcalls(protos: &Protos, errors: &mut Vec<String>) -> Vec<SyscallDesc>
                 errors.push(format!("i386: no prototype for the sub-call {name}"));
             }
             let p = p?;
+            let mut args = p.args.clone();
+            if name == "semctl" {
+                // ipc passes semctl's union by address: strace shows
+                // what it read there in brackets.
+                if let Some(a) = args.get_mut(3) {
+                    a.ty = ArgType::IndirectPtr;
+                }
+            }
             Some(SyscallDesc {
                 nr,
                 name,
-                args: p.args.clone(),
+                args,
                 ret: p.ret,
                 classes: p.classes,
             })

@@ -106,3 +106,21 @@ fn four_byte_signal_sets() {
         "rt_sigsuspend([HUP INT], 4) = -1 EINVAL (Invalid argument)"
     );
 }
+
+#[test]
+fn ipc_semctl_shows_its_union_in_brackets() {
+    let mut m = SparseVirt::new();
+    // ipc's semctl, split: the union's value read from memory.
+    let d = crate::syscall(I, crate::subcall::IPC_BASE + 3).unwrap();
+    let o = DecodeOptions::default();
+    let a = decode_enter(d, I, &[0, 0, 0x100, 0], &mut m, &o);
+    assert_eq!(
+        format_call(d, &a, Some(&format_return(d, I, 0))),
+        "semctl(0, 0, IPC_64|IPC_RMID, [NULL]) = 0"
+    );
+    // The direct call shows the value itself.
+    assert_eq!(
+        line("semctl", &[0, 0, 0x100, 0], 0, &mut m),
+        "semctl(0, 0, IPC_64|IPC_RMID, 0) = 0"
+    );
+}
