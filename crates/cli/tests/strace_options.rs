@@ -13,7 +13,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The calls compared (glibc's start-up calls are left out: their
 /// decoding is the decoders' tests' business).
