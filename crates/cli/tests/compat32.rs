@@ -38,3 +38,27 @@ fn intel_cpu_vdso_uses_sysenter() {
 fn amd_cpu_vdso_uses_compat_syscall() {
     check("AuthenticAMD", "syscall");
 }
+
+/// A 32-bit process's socketcall and ipc on the 64-bit kernel: split into
+/// their sub-calls by the same i386 decoding as on the i386 kernel, as the
+/// guest's (64-bit) strace shows them.
+#[test]
+fn compat_socketcall_and_ipc_split_as_strace() {
+    let strace = std::path::PathBuf::from("/usr/bin/strace");
+    let (ours, theirs) = multiplexed_under_both(&[], &strace, "compat");
+    assert!(
+        theirs.iter().any(|l| l.contains("socketpair(")),
+        "{theirs:#?}"
+    );
+    // vstrace marks a compat process's calls `[i386] ` (strace says it
+    // once, in the notice the helper leaves out); the calls are compared.
+    let ours: Vec<String> = ours
+        .iter()
+        .map(|l| match l.strip_prefix("[i386] ") {
+            Some(call) => call.to_string(),
+            None if l.starts_with("+++ ") => l.clone(),
+            None => panic!("no [i386] mark: {l}"),
+        })
+        .collect();
+    assert_eq!(ours, theirs, "vstrace (left) vs the guest's strace (right)");
+}

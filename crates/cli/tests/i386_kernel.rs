@@ -181,3 +181,38 @@ fn i386_kernel_signal_frames() {
         "{text}"
     );
 }
+
+/// i386's multiplexers as the guest's own 32-bit strace shows them: the
+/// program's socket and System V IPC calls go through socketcall(2) and
+/// ipc(2); strace prints each as the call it makes (`socket(...)`,
+/// `send(...)`, `semtimedop(...)`, shmat's attached address as its result) and
+/// `-e trace=%network,%ipc` selects them. vstrace's replay of the same
+/// process prints the same lines.
+#[test]
+fn i386_kernel_socketcall_and_ipc_split_as_strace() {
+    let (ours, theirs) = multiplexed_under_both(
+        &["--arch", "i386", "--timeout", "300"],
+        &strace_i386(),
+        "i386",
+    );
+    // The split happened (no multiplexer line) and every kind is there.
+    for call in [
+        "socketpair(",
+        "send(",
+        "recv(",
+        "getsockopt(",
+        "bind(",
+        "semtimedop(",
+        "semctl(",
+        "shmat(",
+    ] {
+        assert!(
+            theirs.iter().any(|l| l.starts_with(call)),
+            "{call}: {theirs:#?}"
+        );
+    }
+    assert!(!ours
+        .iter()
+        .any(|l| l.starts_with("socketcall(") || l.starts_with("ipc(")));
+    assert_eq!(ours, theirs, "vstrace (left) vs the guest's strace (right)");
+}

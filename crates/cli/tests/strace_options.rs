@@ -13,7 +13,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The calls compared (glibc's start-up calls are left out: their
 /// decoding is the decoders' tests' business).
@@ -232,21 +232,6 @@ fn options_agree_with_in_guest_strace() {
         prog: build_prog("straceopts", &[]),
     };
     options_agree(&g, "x86_64");
-}
-
-/// The static i386 strace (built once, cached, by the committed script).
-fn strace_i386() -> PathBuf {
-    let out = std::process::Command::new(repo().join("scripts/strace-i386.sh"))
-        .output()
-        .expect("scripts/strace-i386.sh runs");
-    assert!(
-        out.status.success(),
-        "scripts/strace-i386.sh failed: {}",
-        stderr(&out)
-    );
-    let p = PathBuf::from(stdout(&out).trim());
-    assert!(Path::new(&p).is_file(), "no i386 strace at {}", p.display());
-    p
 }
 
 #[test]

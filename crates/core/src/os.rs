@@ -360,6 +360,31 @@ pub trait OsLayer: Send + Sync {
     fn never_returns(&self, info: &CallInfo, _raw: &[u64]) -> bool {
         info.noreturn
     }
+    /// Whether `info` is a multiplexer whose real call is known only from
+    /// its arguments (i386's socketcall and ipc): the engine asks
+    /// [`OsLayer::split_call`] before filtering it. By default none is.
+    fn multiplexer(&self, _info: &CallInfo) -> bool {
+        false
+    }
+    /// The call the multiplexer `info` with register arguments `raw`
+    /// makes, as strace shows and filters it: its description and its
+    /// arguments (read from `mem` where the multiplexer keeps them).
+    /// `None` (the default) leaves the multiplexer as it is.
+    fn split_call(
+        &self,
+        _info: &CallInfo,
+        _raw: &[u64],
+        _mem: &mut dyn VirtMem,
+    ) -> Option<(CallInfo, Vec<u64>)> {
+        None
+    }
+    /// The result to show for a call split by [`OsLayer::split_call`]
+    /// that returned `ret`, when the sub-call returns through memory
+    /// (i386 ipc's shmat writes the address it attached); `None` (the
+    /// default) keeps `ret`.
+    fn split_return(&self, _call: CallArgs<'_>, _ret: i64, _mem: &mut dyn VirtMem) -> Option<i64> {
+        None
+    }
     /// Every syscall name this layer knows (for filter validation).
     fn all_names(&self) -> Vec<String>;
     /// Members of a class such as `file` (without the `%`), if known.

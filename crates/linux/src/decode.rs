@@ -21,6 +21,8 @@ use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
 use crate::xlat::{self, Radix, Table as T};
 
 mod compound;
+#[cfg(test)]
+mod i386_tests;
 mod shape;
 
 pub use compound::{format_sockaddr, wait_status};
@@ -205,6 +207,7 @@ fn fetched(ty: ArgType) -> bool {
             | ArgType::GidsOut
             | ArgType::HexPtrOut
             | ArgType::UlongPtrOut
+            | ArgType::Uid16PtrOut
             | ArgType::Sigaction
             | ArgType::OldSigaction
             | ArgType::Sigset
@@ -299,9 +302,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
         opts: &'a DecodeOptions,
         ret: Option<i64>,
     ) -> Self {
+        // One value per argument: i386's 64-bit register pairs joined.
+        let logical = crate::proto::logical_args(desc, raw);
         let mut r = [0u64; 6];
-        for (d, s) in r.iter_mut().zip(raw) {
-            *d = word(abi, *s);
+        for (i, (d, s)) in r.iter_mut().zip(logical.iter()).enumerate() {
+            let pair = desc.args.get(i).is_some_and(|a| a.ty.is_pair());
+            *d = if pair { *s } else { word(abi, *s) };
         }
         Ctx {
             abi,
@@ -413,6 +419,19 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 path: None,
             },
             ArgType::Uint => Value::dec(v as u32),
+            ArgType::Uid16 => match v & 0xffff {
+                0xffff => Value::dec(-1),
+                id => Value::dec(id),
+            },
+            ArgType::Uid16PtrOut => match read::read_u16(self.mem, v) {
+                Ok(id) => Value::boxed(Value::dec(id)),
+                Err(_) => Value::ptr(v),
+            },
+            ArgType::PageOffset => Value::int(w32 << 12, Base::Hex),
+            ArgType::IndirectPtr => Value::boxed(Value::ptr(w32)),
+            ArgType::LoHi64 | ArgType::HiLo64 => Value::dec(v as i64),
+            ArgType::LoHiU64 => Value::dec(v),
+            ArgType::LoHiFlags64(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
             ArgType::Long => Value::dec(self.signed(v)),
             ArgType::Ulong => Value::dec(v),
             ArgType::Uid | ArgType::Gid => {
@@ -804,6 +823,14 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::StatxOut
             | ArgType::IntPtr
             | ArgType::Clockid
+            | ArgType::Uid16
+            | ArgType::Uid16PtrOut
+            | ArgType::PageOffset
+            | ArgType::IndirectPtr
+            | ArgType::LoHi64
+            | ArgType::LoHiU64
+            | ArgType::HiLo64
+            | ArgType::LoHiFlags64(_)
             | ArgType::Struct(_) => self.value(i).render(),
         }
     }

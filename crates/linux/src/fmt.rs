@@ -431,6 +431,38 @@ pub fn sigset_v(mask: u64) -> Value {
     }
 }
 
+/// A signal set of `bytes` bytes (1 to 7: a size argument smaller than
+/// the kernel's 8, i386's 4), as strace's `sprintsigmask_n` shows it: in
+/// its whole 32-bit words, complemented (`~[...]`) when two thirds or more
+/// of their bits are set.
+pub fn sigset_sized_v(mask: u64, bytes: u64) -> Value {
+    let words = bytes.clamp(1, 8).div_ceil(4);
+    let bits = words * 32;
+    let all = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    let mask = mask & all;
+    if u64::from(mask.count_ones()) >= bits * 2 / 3 {
+        match sigset_v(!mask & all) {
+            Value::SigSet { names, .. } => Value::SigSet {
+                names,
+                complement: true,
+            },
+            v => v,
+        }
+    } else {
+        match sigset_v(mask) {
+            Value::SigSet { names, .. } => Value::SigSet {
+                names,
+                complement: false,
+            },
+            v => v,
+        }
+    }
+}
+
 /// Text of [`sigset_v`].
 pub fn sigset(mask: u64) -> String {
     sigset_v(mask).render()

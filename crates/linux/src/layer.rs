@@ -102,7 +102,34 @@ impl LinuxLayer {
 }
 
 fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
-    lx::syscall(abi_of(info), info.nr)
+    let abi = abi_of(info);
+    match lx::syscall(abi, info.nr) {
+        Some(d) if d.name == info.name => Some(d),
+        // A multiplexer's sub-call keeps the multiplexer's number (the
+        // kernel's, which strace's -n prints) and its own name.
+        _ => lx::proto::subcall_by_name(abi, &info.name),
+    }
+}
+
+/// The engine's description of the known call `d`.
+fn call_info(
+    tag: &'static str,
+    bitness: vstrace_core::Bitness,
+    d: &'static SyscallDesc,
+) -> CallInfo {
+    CallInfo {
+        abi: tag,
+        bitness,
+        nr: d.nr,
+        name: d.name.into(),
+        // Registers to read (i386's 64-bit pairs take two).
+        nargs: d.regs(),
+        noreturn: d.is_noreturn(),
+        exec: d.is_exec(),
+        fork: matches!(d.name, "clone" | "clone3" | "fork" | "vfork"),
+        ends_process: d.name == "exit_group",
+        returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
+    }
 }
 
 fn abi_of(info: &CallInfo) -> LinuxAbi {
@@ -137,21 +164,41 @@ impl OsLayer for LinuxLayer {
             LinuxAbi::X86_64 => "x86_64",
             LinuxAbi::I386 => "i386",
         };
-        match lx::syscall(abi, nr) {
-            Some(d) => CallInfo {
-                abi: tag,
-                bitness: event.bitness,
-                nr,
-                name: d.name.into(),
-                nargs: d.args.len(),
-                noreturn: d.is_noreturn(),
-                exec: d.is_exec(),
-                fork: matches!(d.name, "clone" | "clone3" | "fork" | "vfork"),
-                ends_process: d.name == "exit_group",
-                returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
-            },
+        // strace's numbers of i386's sub-calls are not the kernel's.
+        let known = lx::syscall(abi, nr).filter(|_| !lx::subcall::is_subcall(abi, nr));
+        match known {
+            Some(d) => call_info(tag, event.bitness, d),
             None => CallInfo::plain(tag, event.bitness, nr, format!("syscall_{nr:#x}"), 6),
         }
+    }
+
+    fn multiplexer(&self, info: &CallInfo) -> bool {
+        lx::subcall::is_multiplexer(abi_of(info), &info.name)
+    }
+
+    fn split_call(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+    ) -> Option<(CallInfo, Vec<u64>)> {
+        let abi = abi_of(info);
+        let nargs = |nr| lx::syscall(abi, nr).map_or(0, |d| d.args.len());
+        let (nr, args) = lx::subcall::split(&info.name, raw, nargs, mem)?;
+        let d = lx::syscall(abi, nr)?;
+        // The record keeps the number the kernel was given.
+        let mut sub = call_info(info.abi, info.bitness, d);
+        sub.nr = info.nr;
+        Some((sub, args))
+    }
+
+    fn split_return(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem) -> Option<i64> {
+        let d = desc(c.info)?;
+        if d.nr == c.info.nr {
+            // Not split.
+            return None;
+        }
+        lx::subcall::shmat_result(d.nr, c.raw, ret, mem)
     }
 
     fn all_names(&self) -> Vec<String> {
@@ -162,6 +209,11 @@ impl OsLayer for LinuxLayer {
                 let mut v: Vec<String> = lx::all(LinuxAbi::X86_64)
                     .chain(lx::all(LinuxAbi::I386))
                     .map(|d| d.name.to_string())
+                    .chain(
+                        lx::proto::subcall_only_names()
+                            .into_iter()
+                            .map(String::from),
+                    )
                     .collect();
                 v.sort();
                 v.dedup();
@@ -372,7 +424,7 @@ impl OsLayer for LinuxLayer {
                     .iter()
                     .enumerate()
                     .filter(|(_, a)| matches!(a.ty, lx::ArgType::Fd | lx::ArgType::Dirfd))
-                    .map(|(i, _)| i + 1)
+                    .map(|(i, _)| d.reg_of(i) + 1)
                     .collect()
             })
             .unwrap_or_default()
@@ -477,8 +529,9 @@ impl OsLayer for LinuxLayer {
         };
         self.in_task_space(event, mem, |m| {
             let task = self.task_in(event, m)?;
+            let raw = lx::proto::logical_args(d, call.raw);
             Some(crate::naming::name_args(
-                m, prof, task, d, call.raw, names, args,
+                m, prof, task, d, &raw, names, args,
             ))
         })
         .unwrap_or_default()
@@ -580,7 +633,8 @@ impl OsLayer for LinuxLayer {
 
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {
         desc(info)
-            .map(|d| d.path_args().into_iter().map(|i| i + 1).collect())
+            // 1-based registers (after an i386 64-bit pair, one more).
+            .map(|d| d.path_args().into_iter().map(|i| d.reg_of(i) + 1).collect())
             .unwrap_or_default()
     }
 

@@ -17,6 +17,8 @@
 //!   poll/select sets, signal stacks...) and return-value details.
 //! - [`profile`]: kernel profiles from the guest's vmlinux (BTF + exported
 //!   symbols) and the current process at a trap.
+//! - [`subcall`]: i386's socketcall and ipc split into the sub-calls
+//!   strace shows.
 //! - [`stack`], [`unwind`], [`elfmod`]: `-k`'s user stacks, unwound from
 //!   outside with each module's `.eh_frame` (guest memory or a host file
 //!   with the same build id), named as strace names frames; [`testelf`]:
@@ -37,6 +39,7 @@ pub mod proto;
 pub mod signal;
 pub mod stack;
 pub mod structs;
+pub mod subcall;
 pub mod tasks;
 pub mod testelf;
 pub mod unwind;

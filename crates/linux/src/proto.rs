@@ -303,6 +303,27 @@ pub enum ArgType {
     // Structures (structs/ module)
     /// A structure the call points to, decoded by [`crate::structs`].
     Struct(crate::structs::StructKind),
+    /// A 16-bit user or group id (i386's `*16` calls: chown, setuid,
+    /// setresgid...): the low 16 bits, `-1` for 0xffff, as strace prints.
+    Uid16,
+    /// A pointer to a 16-bit id the kernel writes (getresuid16): `[0]`.
+    Uid16PtrOut,
+    /// A pointer the caller passed by address (i386 ipc's semctl union,
+    /// read by [`crate::subcall::split`]): `[NULL]`, `[0x...]`.
+    IndirectPtr,
+    /// mmap2's offset in 4096-byte pages: shown in bytes, in hex.
+    PageOffset,
+    /// A 64-bit signed number the i386 ABI passes in two registers, low
+    /// word first (`loff_t` arguments: pread64's offset): one argument,
+    /// one decimal number, as strace shows it ([`logical_args`]).
+    LoHi64,
+    /// Like [`ArgType::LoHi64`], unsigned (truncate64's length).
+    LoHiU64,
+    /// Like [`ArgType::LoHi64`], high word first (`_llseek`'s offset).
+    HiLo64,
+    /// A 64-bit flag set in two registers, low word first
+    /// (fanotify_mark's mask).
+    LoHiFlags64(XlatTable),
 }
 
 impl ArgType {
@@ -322,6 +343,7 @@ impl ArgType {
             | ArgType::StatxOut
             | ArgType::HexPtrOut
             | ArgType::UlongPtrOut
+            | ArgType::Uid16PtrOut
             | ArgType::GidsOut
             | ArgType::DirentsOut => Dir::Out,
             // Some prctl options return through their argument.
@@ -378,11 +400,18 @@ impl ArgType {
                 ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
             }
             ("sockopt_name", p) => ArgType::SockOptName(arg(p)?),
+            ("lohi_flags", Some(t)) => ArgType::LoHiFlags64(XlatTable::from_name(t)?),
             (b, p) if crate::structs::StructKind::parse(b, p).is_some() => {
                 ArgType::Struct(crate::structs::StructKind::parse(b, p)?)
             }
             (_, Some(_)) => return None,
             ("int", None) => ArgType::Int,
+            ("uid16", None) => ArgType::Uid16,
+            ("uid16_ptr_out", None) => ArgType::Uid16PtrOut,
+            ("pgoff", None) => ArgType::PageOffset,
+            ("lohi64", None) => ArgType::LoHi64,
+            ("lohi_u64", None) => ArgType::LoHiU64,
+            ("hilo64", None) => ArgType::HiLo64,
             ("ioprio", None) => ArgType::Ioprio,
             ("umode", None) => ArgType::Umode,
             ("sym_mode", None) => ArgType::SymMode,
@@ -458,6 +487,14 @@ impl ArgType {
             _ => return None,
         };
         Some(t)
+    }
+
+    /// Whether the i386 ABI passes this argument in two registers.
+    pub fn is_pair(self) -> bool {
+        matches!(
+            self,
+            ArgType::LoHi64 | ArgType::LoHiU64 | ArgType::HiLo64 | ArgType::LoHiFlags64(_)
+        )
     }
 
     /// The argument index this type refers to, if any.
@@ -628,6 +665,23 @@ impl SyscallDesc {
     /// `execveat`): its exit comes from a new program.
     pub fn is_exec(&self) -> bool {
         self.args.iter().any(|a| a.ty == ArgType::Argv)
+    }
+
+    /// How many registers the arguments take (a 64-bit pair, two).
+    pub fn regs(&self) -> usize {
+        self.args
+            .iter()
+            .map(|a| 1 + usize::from(a.ty.is_pair()))
+            .sum()
+    }
+
+    /// The register (0-based) of argument `i`.
+    pub fn reg_of(&self, i: usize) -> usize {
+        self.args
+            .iter()
+            .take(i)
+            .map(|a| 1 + usize::from(a.ty.is_pair()))
+            .sum()
     }
 
     /// Indexes of the arguments that are guest paths (for path filters).
@@ -889,17 +943,52 @@ fn build_table(abi: LinuxAbi, protos: &Protos) -> Table {
 struct Tables {
     x86_64: Table,
     i386: Table,
+    /// i386's socketcall and ipc sub-calls, by strace's numbers (see
+    /// [`crate::subcall`]): not in the kernel's table.
+    subcalls: Vec<SyscallDesc>,
     proto_errors: Vec<String>,
+}
+
+/// The descriptions of i386's sub-calls: the i386 prototype of each name
+/// (`send`, `recv` have only that), else the shared one.
+fn build_subcalls(protos: &Protos, errors: &mut Vec<String>) -> Vec<SyscallDesc> {
+    crate::subcall::all()
+        .filter_map(|(nr, name)| {
+            let p = protos.i386.get(name).or_else(|| protos.shared.get(name));
+            if p.is_none() {
+                errors.push(format!("i386: no prototype for the sub-call {name}"));
+            }
+            let p = p?;
+            let mut args = p.args.clone();
+            if name == "semctl" {
+                // ipc passes semctl's union by address: strace shows
+                // what it read there in brackets.
+                if let Some(a) = args.get_mut(3) {
+                    a.ty = ArgType::IndirectPtr;
+                }
+            }
+            Some(SyscallDesc {
+                nr,
+                name,
+                args,
+                ret: p.ret,
+                classes: p.classes,
+            })
+        })
+        .collect()
 }
 
 fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
         let protos = parse_protos();
+        let mut errors = protos.errors.clone();
+        let subcalls = build_subcalls(&protos, &mut errors);
         Tables {
             x86_64: build_table(LinuxAbi::X86_64, &protos),
             i386: build_table(LinuxAbi::I386, &protos),
-            proto_errors: protos.errors,
+            subcalls,
+            proto_errors: errors,
         }
     })
 }
@@ -924,8 +1013,12 @@ pub fn data_errors() -> Vec<String> {
     e
 }
 
-/// The system call `nr` of `abi`.
+/// The system call `nr` of `abi`; for i386, strace's numbers of the
+/// socketcall and ipc sub-calls too (see [`crate::subcall`]).
 pub fn syscall(abi: LinuxAbi, nr: u64) -> Option<&'static SyscallDesc> {
+    if crate::subcall::is_subcall(abi, nr) {
+        return tables().subcalls.iter().find(|d| d.nr == nr);
+    }
     let t = table(abi);
     let idx = usize::try_from(nr).ok()?;
     let di = (*t.by_nr.get(idx)?)?;
@@ -967,7 +1060,58 @@ pub fn class_members_abi(abi: LinuxAbi, class_name: &str) -> Vec<&'static str> {
     let Some(c) = Classes::from_name(class_name) else {
         return Vec::new();
     };
-    all(abi).filter(|d| d.in_class(c)).map(|d| d.name).collect()
+    let subcalls = match abi {
+        LinuxAbi::I386 => &tables().subcalls[..],
+        LinuxAbi::X86_64 => &[],
+    };
+    let mut v: Vec<&'static str> = all(abi).filter(|d| d.in_class(c)).map(|d| d.name).collect();
+    for d in subcalls.iter().filter(|d| d.in_class(c)) {
+        if !v.contains(&d.name) {
+            v.push(d.name);
+        }
+    }
+    v
+}
+
+/// The arguments of `desc` from its registers `raw`: each 64-bit pair
+/// (see [`ArgType::LoHi64`]) becomes one value, so that argument `i` is
+/// element `i`; calls without pairs get `raw` as it is.
+pub fn logical_args<'r>(desc: &SyscallDesc, raw: &'r [u64]) -> std::borrow::Cow<'r, [u64]> {
+    if !desc.args.iter().any(|a| a.ty.is_pair()) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let reg = |j: usize| raw.get(j).copied().unwrap_or(0) & 0xffff_ffff;
+    let mut out = Vec::with_capacity(desc.args.len());
+    let mut j = 0;
+    for a in &desc.args {
+        match a.ty {
+            ArgType::HiLo64 => out.push(reg(j) << 32 | reg(j + 1)),
+            t if t.is_pair() => out.push(reg(j) | reg(j + 1) << 32),
+            _ => out.push(raw.get(j).copied().unwrap_or(0)),
+        }
+        j += 1 + usize::from(a.ty.is_pair());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The description of i386's socketcall or ipc sub-call `name` (see
+/// [`crate::subcall`]); `None` for other names and ABIs.
+pub fn subcall_by_name(abi: LinuxAbi, name: &str) -> Option<&'static SyscallDesc> {
+    if abi != LinuxAbi::I386 {
+        return None;
+    }
+    tables().subcalls.iter().find(|d| d.name == name)
+}
+
+/// The names of i386's socketcall and ipc sub-calls that are not calls
+/// of their own in either table (`send`, `recv`): names filters accept.
+pub fn subcall_only_names() -> Vec<&'static str> {
+    tables()
+        .subcalls
+        .iter()
+        .map(|d| d.name)
+        .filter(|n| by_name(LinuxAbi::I386, n).is_none() && by_name(LinuxAbi::X86_64, n).is_none())
+        .collect()
 }
 
 /// Names of the calls of either ABI in class `class_name`, sorted and
@@ -1052,7 +1196,8 @@ mod tests {
         assert_eq!(x("mmap").args.len(), 6);
         assert_eq!(i("mmap").args.len(), 1, "old_mmap takes a struct pointer");
         assert_eq!(i("mmap2").args[5].name, "pgoff");
-        assert_eq!(i("pread64").args.len(), 5, "i386 splits the offset");
+        assert_eq!(i("pread64").args.len(), 4, "one offset argument");
+        assert_eq!(i("pread64").regs(), 5, "i386 splits the offset");
         assert_eq!(x("pread64").args.len(), 4);
         assert_eq!(x("clone").args[3].name, "child_tidptr");
         assert_eq!(i("clone").args[3].name, "tls");

@@ -493,4 +493,72 @@ pub fn debian_payload_run(
         .replace('\r', "");
     assert!(guest.contains("== payload done"), "{guest}\n{err}");
     guest
+
+/// guests/progs/multiplexed.c (-m32: its socket and IPC calls go through
+/// socketcall and ipc) run under the guest's own `strace` (the binary at
+/// host path `strace`, added to the guest) while vstrace records, with
+/// `run_args` choosing the kernel; then the same process replayed by
+/// vstrace with the same filter. Returns (vstrace's lines, strace's lines),
+/// alignment spaces collapsed, strace's personality notices left out.
+pub fn multiplexed_under_both(
+    run_args: &[&str],
+    strace: &Path,
+    tag: &str,
+) -> (Vec<String>, Vec<String>) {
+    const CALLS: &str = "trace=%network,%ipc";
+    let prog = build_prog("multiplexed", &["-m32"]);
+    let rec = recording_path(&format!("multiplexed-{tag}"));
+    let script = format!("strace -o /tmp/s -e {CALLS} /bin/multiplexed; echo @@STRACE; cat /tmp/s");
+    let out = vstrace()
+        .arg("run")
+        .args(run_args)
+        .args(["--comm", "multiplexed", "--add"])
+        .arg(format!("{}:/bin/strace", strace.display()))
+        .arg("--add")
+        .arg(format!("{}:/bin/multiplexed", prog.display()))
+        .arg("--record")
+        .arg(&rec)
+        .args(["-o", "/dev/null", "--", "sh", "-c", &script])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out).replace('\r', "");
+    let theirs = text
+        .split_once("@@STRACE")
+        .unwrap_or_else(|| panic!("{tag}: no strace output: {text}"))
+        .1;
+    let squash = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let theirs: Vec<String> = theirs
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("[ Process PID="))
+        .map(squash)
+        .collect();
+    let r = replay(&rec, &["--text", "--comm", "multiplexed", "-e", CALLS]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    // One process: its pid prefix (the guest's strace -o prints none).
+    let unpid = |l: &str| match l.strip_prefix("[pid ") {
+        Some(rest) => rest.split_once("] ").map_or(l, |p| p.1).to_string(),
+        None => l.to_string(),
+    };
+    let ours: Vec<String> = stdout(&r)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| unpid(&squash(l)))
+        .collect();
+    (ours, theirs)
+}
+
+/// The static i386 strace (built once, cached, by the committed script).
+pub fn strace_i386() -> PathBuf {
+    let out = std::process::Command::new(repo().join("scripts/strace-i386.sh"))
+        .output()
+        .expect("scripts/strace-i386.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/strace-i386.sh failed: {}",
+        stderr(&out)
+    );
+    let p = PathBuf::from(stdout(&out).trim());
+    assert!(Path::new(&p).is_file(), "no i386 strace at {}", p.display());
+    p
 }

@@ -74,7 +74,9 @@ impl Tracker {
                 || info.fork
                 || self.os.reaps(&info)
                 || info.ends_process
-                || info.returns_elsewhere;
+                || info.returns_elsewhere
+                // What a multiplexer makes is known from its arguments.
+                || self.os.multiplexer(&info);
             self.early.set_interest(
                 i,
                 if full {

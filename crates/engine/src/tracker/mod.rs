@@ -339,7 +339,16 @@ impl Tracker {
         if event.bitness == Bitness::B32 {
             nr &= 0xffff_ffff;
         }
-        let info = self.os.identify(event, nr);
+        let mut info = self.os.identify(event, nr);
+        // A multiplexer (i386's socketcall, ipc) is shown, filtered and
+        // decoded as the call it makes, with that call's arguments.
+        let mut split_raw = None;
+        if self.os.multiplexer(&info) {
+            if let Some((sub, args)) = self.split_call(event, &info, cpu) {
+                info = sub;
+                split_raw = Some(args);
+            }
+        }
         if attrib::changes_attribution(&info) {
             self.clear_attrib();
         }
@@ -455,7 +464,11 @@ impl Tracker {
                 .unwrap_or_else(|| unknown_arg_names(info.nargs));
         }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
-        let mut raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        let split = split_raw.is_some();
+        let mut raw: Vec<u64> = match split_raw {
+            Some(r) => r,
+            None => (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect(),
+        };
         let mut shown = shown;
         let fd_pass = !(shown || pre_scope) || self.fd_filter_passes(event, &info, &raw, &mut sc);
         if shown && !fd_pass {
@@ -492,8 +505,9 @@ impl Tracker {
             let invalid = self.os.invalid_nr(&info);
             let _ = sc.set_number(invalid);
         }
-        // Arguments as the kernel will see them after hooks wrote them.
-        for (i, r) in raw.iter_mut().enumerate() {
+        // Arguments as the kernel will see them after hooks wrote them
+        // (a sub-call's are in memory, not in the registers).
+        for (i, r) in raw.iter_mut().enumerate().filter(|_| !split) {
             if let Ok(v) = sc.arg(i + 1) {
                 *r = v;
             }
@@ -709,7 +723,20 @@ impl Tracker {
             let _ = sc.set_return_value(v);
         }
         let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
-        let ret = sc.return_value().unwrap_or(0);
+        let mut ret = sc.return_value().unwrap_or(0);
+        // A multiplexer's sub-call may return through memory (i386 ipc's
+        // shmat): the result strace shows.
+        let split = CallArgs {
+            info: &pending.info,
+            raw: &pending.raw,
+            opts: &self.opts,
+        };
+        if let Some(r) = self
+            .os
+            .split_return(split, ret, &mut user(sc.cpu().mem(), end))
+        {
+            ret = r;
+        }
         let mut p = pending;
         p.error = hook_error(p.error.take(), &failures);
         // A successful exec has replaced the address space: nothing of the
@@ -844,6 +871,23 @@ impl Tracker {
         }
         let ret = self.os.record_return(ret);
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+
+    /// The call the multiplexer `info` makes (see
+    /// [`OsLayer::split_call`]), from its register arguments and the
+    /// caller's memory below the end of user space.
+    fn split_call(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+    ) -> Option<(CallInfo, Vec<u64>)> {
+        let end = self.user_end(event);
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
+        let regs: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        self.os
+            .split_call(info, &regs, &mut user(sc.cpu().mem(), end))
     }
 
     /// The user ip a call reports (`-i`): after the trap instruction;

@@ -25,6 +25,8 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             os: self.os_kind.name().to_string(),
             mechanism: event.mechanism.name().to_string(),
+            // A 32-bit kernel's records carry no `[i386]` mark (signals too).
+            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
             ..Default::default()
         }
     }

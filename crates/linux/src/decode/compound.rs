@@ -88,7 +88,7 @@ impl Ctx<'_, '_> {
                 Ok(b) => {
                     let mut w = [0u8; 8];
                     w[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
-                    fmt::sigset_v(u64::from_le_bytes(w))
+                    fmt::sigset_sized_v(u64::from_le_bytes(w), n)
                 }
                 Err(_) => Value::ptr(va),
             };

@@ -1,0 +1,126 @@
+//! The i386 ABI's own argument shapes, as strace prints them: 64-bit
+//! values in register pairs, 16-bit ids, mmap2's page offset, 4-byte
+//! signal sets.
+
+use super::*;
+use crate::proto::by_name;
+use vstrace_core::testmem::SparseVirt;
+
+const I: LinuxAbi = LinuxAbi::I386;
+
+fn line(name: &str, raw: &[u64], ret: i64, mem: &mut SparseVirt) -> String {
+    let d = by_name(I, name).unwrap();
+    let o = DecodeOptions::default();
+    let mut a = decode_enter(d, I, raw, mem, &o);
+    decode_exit(d, I, raw, ret, mem, &o, &mut a);
+    format_call(d, &a, Some(&format_return(d, I, ret)))
+}
+
+#[test]
+fn register_pairs_are_one_64_bit_argument() {
+    let mut m = SparseVirt::new();
+    let ebadf = -9i64 as u64 as i64;
+    // fadvise64(fd, offset_lo, offset_hi, len, advice)
+    assert_eq!(
+        line("fadvise64", &[0xbef0_00ce, 0xdead_beef, 0xbaad_f00d, 0xa7b0_0ce5, 0xdead_ca75], ebadf, &mut m),
+        "fadvise64(-1091567410, -4995072469322842385, 2813332709, 0xdeadca75 /* POSIX_FADV_??? */) = -1 EBADF (Bad file descriptor)"
+    );
+    // sync_file_range(fd, off_lo, off_hi, n_lo, n_hi, flags)
+    assert_eq!(
+        line("sync_file_range", &[u64::from(u32::MAX), 1, 0, 0xffff_fffe, 0xffff_ffff, 7], 0, &mut m),
+        "sync_file_range(-1, 1, -2, SYNC_FILE_RANGE_WAIT_BEFORE|SYNC_FILE_RANGE_WRITE|SYNC_FILE_RANGE_WAIT_AFTER) = 0"
+    );
+    // _llseek's offset is high word first; the result an unsigned [n].
+    m.map(0x3000, &0x1_0000_0005u64.to_le_bytes());
+    assert_eq!(
+        line("_llseek", &[3, 1, 5, 0x3000, 0], 0, &mut m),
+        "_llseek(3, 4294967301, [4294967301], SEEK_SET) = 0"
+    );
+    assert_eq!(
+        line("ftruncate64", &[3, 0xffff_ffff, 0xffff_ffff], 0, &mut m),
+        "ftruncate64(3, 18446744073709551615) = 0"
+    );
+    // The registers after a pair keep their meaning (fanotify_mark's dfd).
+    let d = by_name(I, "fanotify_mark").unwrap();
+    assert_eq!(d.regs(), 6);
+    assert_eq!(d.reg_of(3), 4);
+    m.map(0x4000, b"/x\0");
+    assert_eq!(
+        line(
+            "fanotify_mark",
+            &[3, 1, 1, 0, u64::from(u32::MAX) - 99, 0x4000],
+            0,
+            &mut m
+        ),
+        "fanotify_mark(3, FAN_MARK_ADD, FAN_ACCESS, AT_FDCWD, \"/x\") = 0"
+    );
+}
+
+#[test]
+fn sixteen_bit_ids_are_masked_and_minus_one_is_0xffff() {
+    let mut m = SparseVirt::new();
+    assert_eq!(line("setuid", &[0xffff_0000], 0, &mut m), "setuid(0) = 0");
+    assert_eq!(line("setuid", &[0xffff_ffff], 0, &mut m), "setuid(-1) = 0");
+    assert_eq!(
+        line("setresgid", &[0x1_ffff, 0xfffe, 0x10000], 0, &mut m),
+        "setresgid(-1, 65534, 0) = 0"
+    );
+    // The *32 calls keep full ids.
+    assert_eq!(
+        line("setuid32", &[0xffff_0000], 0, &mut m),
+        "setuid32(4294901760) = 0"
+    );
+    m.map(0x2000, &[1, 0, 2, 0, 3, 0]);
+    assert_eq!(
+        line("getresuid", &[0x2000, 0x2002, 0x2004], 0, &mut m),
+        "getresuid([1], [2], [3]) = 0"
+    );
+}
+
+#[test]
+fn mmap2_offset_is_in_pages() {
+    let mut m = SparseVirt::new();
+    assert_eq!(
+        line("mmap2", &[0, 4096, 1, 2, 3, 0xdbeef], 0xb7ef_e000, &mut m),
+        "mmap2(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0xdbeef000) = 0xb7efe000"
+    );
+}
+
+#[test]
+fn four_byte_signal_sets() {
+    let mut m = SparseVirt::new();
+    m.map(0x2000, &u32::MAX.to_le_bytes());
+    m.map(0x3000, &(!(1u32 << 9)).to_le_bytes());
+    m.map(0x4000, &3u32.to_le_bytes());
+    let einval = -22i64 as u64 as i64;
+    assert_eq!(
+        line("rt_sigsuspend", &[0x2000, 4], einval, &mut m),
+        "rt_sigsuspend(~[], 4) = -1 EINVAL (Invalid argument)"
+    );
+    assert_eq!(
+        line("rt_sigsuspend", &[0x3000, 4], einval, &mut m),
+        "rt_sigsuspend(~[USR1], 4) = -1 EINVAL (Invalid argument)"
+    );
+    assert_eq!(
+        line("rt_sigsuspend", &[0x4000, 4], einval, &mut m),
+        "rt_sigsuspend([HUP INT], 4) = -1 EINVAL (Invalid argument)"
+    );
+}
+
+#[test]
+fn ipc_semctl_shows_its_union_in_brackets() {
+    let mut m = SparseVirt::new();
+    // ipc's semctl, split: the union's value read from memory.
+    let d = crate::syscall(I, crate::subcall::IPC_BASE + 3).unwrap();
+    let o = DecodeOptions::default();
+    let a = decode_enter(d, I, &[0, 0, 0x100, 0], &mut m, &o);
+    assert_eq!(
+        format_call(d, &a, Some(&format_return(d, I, 0))),
+        "semctl(0, 0, IPC_64|IPC_RMID, [NULL]) = 0"
+    );
+    // The direct call shows the value itself.
+    assert_eq!(
+        line("semctl", &[0, 0, 0x100, 0], 0, &mut m),
+        "semctl(0, 0, IPC_64|IPC_RMID, 0) = 0"
+    );
+}
