@@ -158,6 +158,11 @@ pub struct NameOptions {
     pub fd_pidfd: bool,
     /// Command names after pids (`-Y`, `comm`): `42<sleep>`.
     pub pid_comm: bool,
+    /// A pid the calling task sees under another number than the guest's
+    /// initial PID namespace (the tracer's, as strace's own namespace is
+    /// strace's) gets that number in a comment (`--decode-pids=pidns`):
+    /// `3 /* 1234 in strace's PID NS */`.
+    pub pid_ns: bool,
 }
 
 impl NameOptions {
@@ -167,7 +172,7 @@ impl NameOptions {
     }
     /// Whether anything is asked at all.
     pub fn any(&self) -> bool {
-        self.fds() || self.pid_comm
+        self.fds() || self.pid_comm || self.pid_ns
     }
 }
 

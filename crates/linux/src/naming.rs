@@ -61,6 +61,14 @@ pub(crate) fn name_args(
                 }
                 n
             }
+            _ if names.pid_ns
+                && (a.ty == ArgType::Pid || crate::pidns::untyped_pid_arg(d.name, i)) =>
+            {
+                if let Some(t) = arg.text.as_mut() {
+                    pid_names(mem, prof, task, d.name, i, raw, names, t);
+                }
+                continue;
+            }
             ArgType::Pid if names.pid_comm && v > 0 => {
                 let c = crate::tasks::pid_comm(mem, prof, task, v as i32);
                 if let (Some(c), Some(t)) = (c, arg.text.as_mut()) {
@@ -126,6 +134,16 @@ pub(crate) fn name_exit(
                 angle_brackets(&n)
             })
         }
+        RetKind::Pid if names.pid_ns => {
+            let kind = crate::pidns::ret_pid(d.name);
+            match (kind, i32::try_from(ret)) {
+                (Some(kind), Ok(nr)) => {
+                    let s = pid_suffix(mem, prof, task, kind, nr, names.pid_comm);
+                    (!s.is_empty()).then_some(s)
+                }
+                _ => None,
+            }
+        }
         // strace names the pids of getpid, gettid, fork... but not the
         // thread id set_tid_address returns.
         RetKind::Pid if names.pid_comm && ret > 0 && d.name != "set_tid_address" => {
@@ -137,6 +155,65 @@ pub(crate) fn name_exit(
         _ => None,
     };
     (suffix, fds)
+}
+
+/// `--decode-pids=pidns` (with `comm` or not) on pid argument `i` of
+/// call `name`: its text `text`, when it is the plain number, gets what
+/// strace's `printpid` adds.
+#[allow(clippy::too_many_arguments)]
+fn pid_names(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    name: &str,
+    i: usize,
+    raw: &[u64],
+    names: &NameOptions,
+    text: &mut String,
+) {
+    let Some((kind, nr)) = crate::pidns::arg_pid(name, i, raw) else {
+        return;
+    };
+    // Only a number as printed is annotated (not `PR_SET_PTRACER_ANY`,
+    // not a hexadecimal form).
+    let shown = raw.get(i).map(|&r| r as u32 as i32).unwrap_or(0);
+    if *text != shown.to_string() {
+        return;
+    }
+    text.push_str(&pid_suffix(mem, prof, task, kind, nr, names.pid_comm));
+}
+
+/// What strace prints after pid `nr` of kind `kind` as task `task` sees
+/// it: the command (`comm`, processes and threads only) and the number
+/// in the tracer's namespace when it differs. The command is looked up
+/// by that number; nothing when the pid is not found from the caller's
+/// namespace; as before (`-Y` alone) when the namespaces cannot be read.
+fn pid_suffix(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    kind: crate::pidns::PidKind,
+    nr: i32,
+    comm: bool,
+) -> String {
+    use crate::pidns::PidKind;
+    let mut out = String::new();
+    let root = match crate::pidns::to_initial_ns(mem, prof, task, nr, kind) {
+        Some(r) => r,
+        None => Some(nr).filter(|&n| n > 0),
+    };
+    let Some(root) = root else {
+        return out;
+    };
+    if comm && matches!(kind, PidKind::Tid | PidKind::Tgid) && root > 0 {
+        if let Some(c) = crate::tasks::pid_comm(mem, prof, task, root) {
+            out.push('<');
+            out.push_str(&c);
+            out.push('>');
+        }
+    }
+    out.push_str(&crate::pidns::comment(nr, root));
+    out
 }
 
 /// The record's form of fd `fd` naming `name` (the device suffix, if

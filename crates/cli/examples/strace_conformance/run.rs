@@ -337,6 +337,31 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
             F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
             F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
             F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
+            F::DropPidsOfLastLines(n) => {
+                let pids: Vec<String> = v
+                    .iter()
+                    .rev()
+                    .take(*n)
+                    .map(|l| l.split(' ').next().unwrap_or("").to_string())
+                    .collect();
+                v.into_iter()
+                    .filter(|l| !pids.iter().any(|p| l.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with(' '))))
+                    .collect()
+            }
+            F::Ranges(start, end) => {
+                let mut out = Vec::new();
+                let mut inside = false;
+                for l in v {
+                    if inside {
+                        inside = !end.is_match(&l);
+                        out.push(l);
+                    } else if start.is_match(&l) {
+                        inside = true;
+                        out.push(l);
+                    }
+                }
+                out
+            }
             F::Uniq => {
                 let mut out: Vec<String> = Vec::new();
                 for l in v {
