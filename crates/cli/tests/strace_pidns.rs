@@ -16,7 +16,8 @@ use common::*;
 
 /// The calls compared: every pid-returning and pid-taking call the
 /// program makes (its start-up calls are the decoders' business).
-const CALLS: &str = "signal=none -e trace=getpid,getppid,gettid,getpgrp,getsid,setsid,kill,tkill,tgkill,\
+const CALLS: &str =
+    "signal=none -e trace=getpid,getppid,gettid,getpgrp,getsid,setsid,kill,tkill,tgkill,\
                      wait4,sched_getscheduler,getpriority,clone";
 
 /// The option sets, strace's spelling for both tracers.
@@ -35,7 +36,13 @@ fn strace_files(text: &str, i: usize) -> Vec<(String, Vec<String>)> {
         .map(|f| {
             let mut lines = f.lines();
             let pid = lines.next().unwrap_or("").trim().to_string();
-            (pid, lines.filter(|l| !l.is_empty()).map(str::to_string).collect())
+            (
+                pid,
+                lines
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )
         })
         .collect()
 }
@@ -56,7 +63,14 @@ fn pidns_translation_agrees_with_in_guest_strace() {
     let rec = recording_path("strace-pidns");
     let out = vstrace()
         .arg("run")
-        .args(["--comm", "pidnsprog", "--add", &add_strace, "--add", &add_prog])
+        .args([
+            "--comm",
+            "pidnsprog",
+            "--add",
+            &add_strace,
+            "--add",
+            &add_prog,
+        ])
         .arg("--record")
         .arg(&rec)
         .args(["-o", "/dev/null", "--", "sh", "-c", &script])

@@ -58,7 +58,12 @@ fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
 }
 
 /// The namespace (`numbers[level].ns`) and level of `pid`.
-fn pid_ns(mem: &mut dyn VirtMem, prof: &LinuxProfile, l: &PidsLayout, pid: u64) -> Option<(u64, u32)> {
+fn pid_ns(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &PidsLayout,
+    pid: u64,
+) -> Option<(u64, u32)> {
     let level = read_u32(mem, pid.wrapping_add(l.pid_level)).ok()?;
     if level > MAX_LEVEL {
         return None;
@@ -159,7 +164,11 @@ fn match_task(
 ) -> Option<i32> {
     let signal = kptr(mem, prof, leader.wrapping_add(l.task_signal))?;
     if let Some(i) = kind.signal_index() {
-        let pid = kptr(mem, prof, signal.wrapping_add(l.signal_pids).wrapping_add(i * 8))?;
+        let pid = kptr(
+            mem,
+            prof,
+            signal.wrapping_add(l.signal_pids).wrapping_add(i * 8),
+        )?;
         return root_nr_if(mem, prof, l, pid, ns, level, nr);
     }
     // A thread id: every thread of the process, round its thread list.
@@ -246,7 +255,10 @@ pub fn arg_pid(name: &str, i: usize, raw: &[u64]) -> Option<(PidKind, i32)> {
 pub fn untyped_pid_arg(name: &str, i: usize) -> bool {
     matches!(
         (name, i),
-        ("getpriority" | "setpriority" | "ioprio_get" | "ioprio_set", 1) | ("prctl", 1 | 2)
+        (
+            "getpriority" | "setpriority" | "ioprio_get" | "ioprio_set",
+            1
+        ) | ("prctl", 1 | 2)
     )
 }
 
@@ -365,7 +377,10 @@ mod tests {
         // Task 2 points back to task 1: the walk from task 1 never sees
         // task 0 again and stops at the bound.
         mem.map(t[2] + tasks, &(t[1] + tasks).to_le_bytes());
-        assert_eq!(to_initial_ns(&mut mem, &p, t[1], 99, PidKind::Tgid), Some(None));
+        assert_eq!(
+            to_initial_ns(&mut mem, &p, t[1], 99, PidKind::Tgid),
+            Some(None)
+        );
         // A user-space link ends the walk.
         mem.map(t[2] + tasks, &0x1000u64.to_le_bytes());
         assert_eq!(to_initial_ns(&mut mem, &p, t[1], 99, PidKind::Tgid), None);
@@ -374,7 +389,10 @@ mod tests {
     #[test]
     fn kinds_as_strace_prints_them() {
         assert_eq!(arg_pid("kill", 0, &[5, 0]), Some((PidKind::Tgid, 5)));
-        assert_eq!(arg_pid("kill", 0, &[(-5i64) as u64, 0]), Some((PidKind::Pgid, 5)));
+        assert_eq!(
+            arg_pid("kill", 0, &[(-5i64) as u64, 0]),
+            Some((PidKind::Pgid, 5))
+        );
         assert_eq!(arg_pid("kill", 0, &[(-1i64) as u64, 0]), None);
         assert_eq!(arg_pid("tgkill", 1, &[5, 6, 0]), Some((PidKind::Tid, 6)));
         assert_eq!(arg_pid("getpriority", 1, &[1, 7]), Some((PidKind::Pgid, 7)));

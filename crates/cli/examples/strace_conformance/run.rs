@@ -345,8 +345,35 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
                     .map(|l| l.split(' ').next().unwrap_or("").to_string())
                     .collect();
                 v.into_iter()
-                    .filter(|l| !pids.iter().any(|p| l.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with(' '))))
+                    .filter(|l| {
+                        !pids.iter().any(|p| {
+                            l.strip_prefix(p.as_str())
+                                .is_some_and(|r| r.starts_with(' '))
+                        })
+                    })
                     .collect()
+            }
+            F::DropMatchingPids(re) => {
+                let mut re = re.clone();
+                while let Some(at) = re.find(crate::script::PID_OF_LAST) {
+                    let rest = &re[at + crate::script::PID_OF_LAST.len()..];
+                    let Some((n, tail)) = rest.split_once('@') else {
+                        break;
+                    };
+                    let n: usize = n.parse().unwrap_or(0);
+                    let pid = v
+                        .len()
+                        .checked_sub(n)
+                        .and_then(|i| v.get(i))
+                        .and_then(|l| l.split(' ').next())
+                        .unwrap_or("")
+                        .to_string();
+                    re = format!("{}{}{}", &re[..at], regex::escape(&pid), tail);
+                }
+                match regex::Regex::new(&re) {
+                    Ok(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+                    Err(_) => v,
+                }
             }
             F::Ranges(start, end) => {
                 let mut out = Vec::new();

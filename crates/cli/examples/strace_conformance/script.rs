@@ -386,14 +386,24 @@ impl<'a> Shell<'a> {
         if writes.is_some_and(|w| w.starts_with(">>")) {
             return Err(format!("{cmd} appending (>>) not modelled"));
         }
-        let argv: Vec<&str> = argv
+        let mut argv: Vec<&str> = argv
             .iter()
             .map(String::as_str)
             .filter(|a| *a != "@LOG")
             .collect();
+        // `FILTER "$LOG" | uniq > "$OUT"`: the filter, then uniq.
+        let then_uniq = argv.ends_with(&["|", "uniq"]);
+        if then_uniq {
+            argv.truncate(argv.len() - 2);
+        }
         let f = match (cmd, argv.as_slice()) {
             ("uniq", []) => LogFilter::Uniq,
             ("grep", ["-v", re]) => LogFilter::DropMatching(bre(re)?),
+            ("grep", ["-E", "-v", re] | ["-v", "-E", re] | ["-Ev", re])
+                if re.contains(PID_OF_LAST) =>
+            {
+                LogFilter::DropMatchingPids(re.to_string())
+            }
             ("grep", ["-E", "-v", re] | ["-v", "-E", re] | ["-Ev", re]) => {
                 LogFilter::DropMatching(ere(re)?)
             }
@@ -414,6 +424,9 @@ impl<'a> Shell<'a> {
             _ => return Err(format!("{cmd} {} not modelled", argv.join(" "))),
         };
         p.filters.push(f);
+        if then_uniq {
+            p.filters.push(LogFilter::Uniq);
+        }
         Ok(())
     }
 
@@ -578,6 +591,11 @@ impl<'a> Shell<'a> {
             Some('(') => {
                 let end = find(c, ")").ok_or("unclosed $(")?;
                 let inner: String = c[2..end].iter().collect();
+                if let Some(n) = last_line_pid(&inner) {
+                    // Known only once the log is there: a placeholder the
+                    // filter fills in (LogFilter::DropMatchingPids).
+                    return one(format!("{PID_OF_LAST}{n}@"), end + 1);
+                }
                 match inner.trim().strip_prefix("echo ") {
                     Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
                     None => Err(format!("command substitution $({inner}) not modelled")),
@@ -715,6 +733,24 @@ fn split_redirs(words: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 /// The text between the slashes of a sed address `/RE/`.
+/// The placeholder for `$(tail -n N $LOG | head -n 1 | cut -d' ' -f1)`
+/// (the pid starting the log's Nth line from the end), `@PID_OF_LAST N@`.
+pub const PID_OF_LAST: &str = "@PID_OF_LAST ";
+
+/// N of `tail -n N $LOG | head -n 1 | cut -d' ' -f1` (with the quotes
+/// of the script: `-d' '`), the pidns tests' way to find the pids of the
+/// namespace's parent and init.
+fn last_line_pid(cmd: &str) -> Option<usize> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    match words.as_slice() {
+        ["tail", "-n", n, "$LOG", "|", "head", "-n", "1", "|", "cut", "-d'", "'", "-f1"] => {
+            n.parse().ok().filter(|&n| n > 0 && n < 100)
+        }
+        ["tail", "-n", "1", "$LOG", "|", "cut", "-d'", "'", "-f1"] => Some(1),
+        _ => None,
+    }
+}
+
 fn slashes(addr: &str) -> Result<&str, Skip> {
     addr.strip_prefix('/')
         .and_then(|a| a.strip_suffix('/'))

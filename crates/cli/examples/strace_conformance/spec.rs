@@ -35,6 +35,10 @@ pub enum LogFilter {
     /// test_pidns's `grep -E -v "^($parent_pid|$init_pid) "`: drop the
     /// lines of the processes whose pids start the log's last N lines.
     DropPidsOfLastLines(usize),
+    /// `grep -E -v RE` where RE holds [`crate::script::PID_OF_LAST`]
+    /// placeholders: each becomes the pid starting the log's Nth line
+    /// from the end before RE is compiled.
+    DropMatchingPids(String),
     /// `sed -n '/START/,/END/p'`: every range from a line matching START
     /// through the next line matching END (or the end).
     Ranges(Regex, Regex),
