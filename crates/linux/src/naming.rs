@@ -84,7 +84,43 @@ pub(crate) fn name_args(
             t.push_str(&angle_brackets(&n));
         }
     }
+    if names.pid_ns {
+        pid_fields(mem, prof, task, d, args);
+    }
     out
+}
+
+/// `--decode-pids=pidns` on the pids inside structures (siginfo's
+/// `si_pid`, `struct ucred`'s `pid`...), which strace prints as process
+/// ids: only for a caller in a child namespace (elsewhere every number
+/// is the tracer's already).
+fn pid_fields(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    d: &SyscallDesc,
+    args: &mut [ArgValue],
+) {
+    if crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
+        return;
+    }
+    for (a, arg) in d.args.iter().zip(args.iter_mut()) {
+        if a.ty == ArgType::Pid {
+            continue;
+        }
+        let Some(text) = arg.text.as_deref() else {
+            continue;
+        };
+        if !text.contains('{') {
+            continue;
+        }
+        let new = crate::pidns::annotate_fields(text, |nr| {
+            pid_suffix(mem, prof, task, crate::pidns::PidKind::Tgid, nr, false)
+        });
+        if let Some(t) = new {
+            arg.text = Some(t);
+        }
+    }
 }
 
 /// At the exit of call `d` that returned `ret`: names the fds written
@@ -126,6 +162,9 @@ pub(crate) fn name_exit(
             out.push(']');
             arg.text = Some(out);
         }
+    }
+    if names.pid_ns {
+        pid_fields(mem, prof, task, d, args);
     }
     let suffix = match d.ret {
         RetKind::Fd if names.fds() && ret >= 0 => {

@@ -189,6 +189,17 @@ fn match_task(
     None
 }
 
+/// Whether task `current` is in a PID namespace below the initial one
+/// (None: not readable).
+pub fn in_child_ns(mem: &mut dyn VirtMem, prof: &LinuxProfile, current: u64) -> Option<bool> {
+    let l = prof.pids.as_ref()?;
+    if prof.pointer_size != 8 {
+        return None;
+    }
+    let own = kptr(mem, prof, current.wrapping_add(l.task_thread_pid))?;
+    Some(pid_ns(mem, prof, l, own)?.1 > 0)
+}
+
 /// strace's comment for `nr` when it is `root` in the tracer's
 /// namespace; empty when the numbers are the same.
 pub fn comment(nr: i32, root: i32) -> String {
@@ -273,6 +284,62 @@ pub fn ret_pid(name: &str) -> Option<PidKind> {
         "set_tid_address" => return None,
         _ => PidKind::Tgid,
     })
+}
+
+/// The structure fields strace prints with `PRINT_FIELD_TGID` (a
+/// process id): siginfo's `si_pid`, `struct flock`'s `l_pid`, netlink's
+/// `nlmsg_pid` and `nl_pid`, shmid_ds's `shm_cpid`/`shm_lpid`, and the
+/// `pid` of `struct ucred`, capability headers, seccomp notifications.
+const PID_FIELDS: &[&str] = &[
+    "si_pid",
+    "l_pid",
+    "nlmsg_pid",
+    "nl_pid",
+    "shm_cpid",
+    "shm_lpid",
+    "pid",
+];
+
+/// `text` (a decoded structure) with `suffix(nr)` after each number of
+/// a [`PID_FIELDS`] field (`{si_pid=3, ...}` → `{si_pid=3 /* ... */,
+/// ...}`); None when nothing changed. A field is a name after `{` or
+/// `, ` whose `=` is followed by a decimal number ending at `,` or `}`;
+/// a number already annotated is left alone.
+pub fn annotate_fields(text: &str, mut suffix: impl FnMut(i32) -> String) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let (head, tail) = rest.split_at(eq);
+        out.push_str(head);
+        out.push('=');
+        let tail = &tail[1..];
+        let name_start = head
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let name = &head[name_start..];
+        let boundary = head[..name_start].ends_with('{') || head[..name_start].ends_with(", ");
+        let digits = tail
+            .char_indices()
+            .take_while(|&(i, c)| c.is_ascii_digit() || (i == 0 && c == '-'))
+            .count();
+        let ends = matches!(tail[digits..].chars().next(), Some(',' | '}'));
+        if boundary && digits > 0 && ends && PID_FIELDS.contains(&name) {
+            if let Ok(nr) = tail[..digits].parse::<i32>() {
+                let s = suffix(nr);
+                out.push_str(&tail[..digits]);
+                if !s.is_empty() {
+                    changed = true;
+                    out.push_str(&s);
+                }
+                rest = &tail[digits..];
+                continue;
+            }
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }
 
 #[cfg(test)]
@@ -384,6 +451,34 @@ mod tests {
         // A user-space link ends the walk.
         mem.map(t[2] + tasks, &0x1000u64.to_le_bytes());
         assert_eq!(to_initial_ns(&mut mem, &p, t[1], 99, PidKind::Tgid), None);
+    }
+
+    #[test]
+    fn annotates_pid_fields_only() {
+        let f = |nr: i32| {
+            if nr == 3 {
+                comment(3, 500)
+            } else {
+                String::new()
+            }
+        };
+        assert_eq!(
+            annotate_fields("{si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=3, si_uid=0}", f).as_deref(),
+            Some("{si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=3 /* 500 in strace's PID NS */, si_uid=0}")
+        );
+        assert_eq!(
+            annotate_fields("[{nlmsg_len=16, nlmsg_pid=3}, {pid=3, uid=0}]", f).as_deref(),
+            Some("[{nlmsg_len=16, nlmsg_pid=3 /* 500 in strace's PID NS */}, {pid=3 /* 500 in strace's PID NS */, uid=0}]")
+        );
+        // Other fields, other numbers, strings, unterminated: unchanged.
+        assert_eq!(annotate_fields("{si_uid=3, si_pid=4}", f), None);
+        assert_eq!(annotate_fields("\"pid=3,\"", f), None);
+        assert_eq!(annotate_fields("{xpid=3}", f), None);
+        assert_eq!(annotate_fields("{pid=3", f), None);
+        assert_eq!(
+            annotate_fields("{pid=3 /* 500 in strace's PID NS */}", f),
+            None
+        );
     }
 
     #[test]
