@@ -480,6 +480,18 @@ pub trait OsLayer: Send + Sync {
     ) -> Option<SignalDelivery> {
         None
     }
+    /// `--decode-pids=pidns` on the siginfo text of a signal delivered
+    /// at `event` (`{si_signo=..., si_pid=3, ...}`): the pids in it as
+    /// the receiving task sees them get the tracer's number. `mem` reads
+    /// the kernel half. Nothing by default.
+    fn name_siginfo(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _names: &NameOptions,
+        _text: &mut String,
+    ) {
+    }
     /// How a call a signal interrupted shows its result (the kernel's
     /// restart code, which the program never sees): the value, its text
     /// and its error name. `restarted`: the kernel rewound the call to run

@@ -90,6 +90,22 @@ pub(crate) fn name_args(
     out
 }
 
+/// `--decode-pids=pidns` on a delivered signal's siginfo `text` as
+/// task `task` (the receiver) sees it; None when nothing changes.
+pub(crate) fn name_siginfo(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    text: &str,
+) -> Option<String> {
+    if crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
+        return None;
+    }
+    crate::pidns::annotate_fields(text, |nr| {
+        pid_suffix(mem, prof, task, crate::pidns::PidKind::Tgid, nr, false)
+    })
+}
+
 /// `--decode-pids=pidns` on the pids inside structures (siginfo's
 /// `si_pid`, `struct ucred`'s `pid`...), which strace prints as process
 /// ids: only for a caller in a child namespace (elsewhere every number
@@ -126,16 +142,30 @@ fn pid_fields(
 /// At the exit of call `d` that returned `ret`: names the fds written
 /// into `int[2]` out-arguments (pipe, socketpair), and gives the suffix
 /// for a result that is an fd or a pid, with the fds named.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn name_exit(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     task: u64,
     d: &SyscallDesc,
+    raw: &[u64],
     ret: i64,
     names: &NameOptions,
     args: &mut [ArgValue],
 ) -> (Option<String>, Vec<FdPath>) {
     let mut fds = Vec::new();
+    if names.pid_ns {
+        // Arguments decoded at the exit (prctl's): those annotated at the
+        // entry are no plain number any more and stay as they are.
+        for (i, (a, arg)) in d.args.iter().zip(args.iter_mut()).enumerate() {
+            if a.ty != ArgType::Pid && !crate::pidns::untyped_pid_arg(d.name, i) {
+                continue;
+            }
+            if let Some(t) = arg.text.as_mut() {
+                pid_names(mem, prof, task, d.name, i, raw, names, t);
+            }
+        }
+    }
     if names.fds() && ret == 0 {
         for (a, arg) in d.args.iter().zip(args.iter_mut()) {
             if a.ty != ArgType::PipeFds {
