@@ -61,23 +61,7 @@ fn pidns_translation_agrees_with_in_guest_strace() {
         ));
     }
     let rec = recording_path("strace-pidns");
-    let out = vstrace()
-        .arg("run")
-        .args([
-            "--comm",
-            "pidnsprog",
-            "--add",
-            &add_strace,
-            "--add",
-            &add_prog,
-        ])
-        .arg("--record")
-        .arg(&rec)
-        .args(["-o", "/dev/null", "--", "sh", "-c", &script])
-        .output()
-        .expect("vstrace runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out).replace('\r', "");
+    let text = record_script(&[], "pidnsprog", &[&add_strace, &add_prog], &rec, &script);
     for (i, set) in SETS.iter().enumerate() {
         let theirs = strace_files(&text, i);
         // The program, the namespace's init and its child.
@@ -90,14 +74,7 @@ fn pidns_translation_agrees_with_in_guest_strace() {
             "set {set}: strace translated nothing: {theirs:#?}"
         );
         let base = tmp().join(format!("pidns-{i}-{}", std::process::id()));
-        let args: Vec<String> = format!("--text --comm pidnsprog -e {CALLS} {set} -ff -o")
-            .split_whitespace()
-            .map(str::to_string)
-            .chain([base.display().to_string()])
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = replay(&rec, &args);
-        assert!(r.status.success(), "replay {args:?}: {}", stderr(&r));
+        replay_per_process(&rec, "pidnsprog", &format!("-e {CALLS} {set}"), &base);
         for (pid, lines) in &theirs {
             let file = format!("{}.{pid}", base.display());
             let ours: Vec<String> = std::fs::read_to_string(&file)
@@ -112,12 +89,7 @@ fn pidns_translation_agrees_with_in_guest_strace() {
             );
         }
         // --comm took every run's program: one file for each.
-        let stem = base.file_name().unwrap().to_string_lossy().to_string() + ".";
-        for e in std::fs::read_dir(tmp()).unwrap().flatten() {
-            if e.file_name().to_string_lossy().starts_with(&stem) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+        remove_per_process(&base);
     }
     let _ = std::fs::remove_file(&rec);
     let _ = std::fs::remove_file(&prog);

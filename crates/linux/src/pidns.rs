@@ -10,7 +10,7 @@
 //! kind (thread, process, group, session) has the same number in that
 //! namespace gives `numbers[0].nr`. A caller in the initial namespace
 //! needs nothing (three reads tell). The walk over the task list is
-//! bounded ([`crate::tasks::MAX_TASKS`] tasks, [`MAX_THREADS`] threads
+//! bounded ([`crate::tasks::MAX_TASKS`] processes, [`MAX_THREADS`] threads
 //! each); every pointer is checked to be a kernel address.
 
 use vstrace_core::read::{read_u32, read_u64};
@@ -18,7 +18,6 @@ use vstrace_core::VirtMem;
 
 use crate::profile::layouts::PidsLayout;
 use crate::profile::LinuxProfile;
-use crate::tasks::MAX_TASKS;
 
 /// Most threads of one process visited for a thread id.
 pub const MAX_THREADS: usize = 4_096;
@@ -128,25 +127,9 @@ pub fn to_initial_ns(
     if nr <= 0 {
         return Some(None);
     }
-    let t = &prof.task;
-    let tasks = t.tasks?;
-    // Only group leaders are on the list.
-    let start = match t.group_leader {
-        Some(off) => kptr(mem, prof, current.wrapping_add(off))?,
-        None => current,
-    };
-    let mut task = start;
-    for _ in 0..MAX_TASKS {
-        if let Some(found) = match_task(mem, prof, l, task, ns, level, nr, kind) {
-            return Some(Some(found));
-        }
-        let next = kptr(mem, prof, task.wrapping_add(tasks))?.wrapping_sub(tasks);
-        if next == start {
-            break;
-        }
-        task = next;
-    }
-    Some(None)
+    crate::tasks::find_process(mem, prof, current, |m, task| {
+        match_task(m, prof, l, task, ns, level, nr, kind)
+    })
 }
 
 /// The initial-namespace number of the pid of kind `kind` that process
