@@ -263,8 +263,9 @@ pub fn ret_pid(name: &str) -> Option<PidKind> {
     Some(match name {
         "gettid" | "clone" | "clone3" => PidKind::Tid,
         "getpgrp" | "getpgid" => PidKind::Pgid,
-        "getsid" | "setsid" => PidKind::Sid,
-        "set_tid_address" => return None,
+        "getsid" => PidKind::Sid,
+        // strace prints setsid's new session id as a plain number.
+        "setsid" | "set_tid_address" => return None,
         _ => PidKind::Tgid,
     })
 }
@@ -477,5 +478,6 @@ mod tests {
         assert_eq!(arg_pid("getpriority", 1, &[2, 7]), None);
         assert_eq!(ret_pid("getsid"), Some(PidKind::Sid));
         assert_eq!(ret_pid("set_tid_address"), None);
+        assert_eq!(ret_pid("setsid"), None);
     }
 }
