@@ -85,9 +85,13 @@ pub struct ReplayArgs {
     /// Print the command name after pids (-Y, --decode-pids=comm).
     #[arg(short = 'Y')]
     decode_pids_comm: bool,
-    /// What to print for pids: comm (none: nothing).
+    /// What to print for pids: comm, pidns (the guest's initial-namespace
+    /// number of a pid seen under another), all, none.
     #[arg(long = "decode-pids", value_name = "SET")]
     decode_pids: Option<String>,
+    /// strace's older spelling of `--decode-pids=pidns`.
+    #[arg(long = "pidns-translation")]
+    pidns_translation: bool,
     /// Show only calls that access PATH (a path argument, or an fd
     /// argument naming it); repeatable. Replaces the recorded set.
     #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
@@ -131,15 +135,17 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
     }
     cfg.summary |= a.summary;
     // -y/-Y/-P/trace-fds=: given ones replace the recorded ones.
-    let names = crate::trace_args::name_options(
+    let mut names = crate::trace_args::name_options(
         a.decode_fds_level,
         a.decode_fds.as_deref(),
         a.decode_pids_comm,
         a.decode_pids.as_deref(),
         &a.expr,
     )?;
+    names.pid_ns |= a.pidns_translation;
     let names_given = a.decode_fds_level > 0
         || a.decode_pids_comm
+        || a.pidns_translation
         || a.decode_fds.is_some()
         || a.decode_pids.is_some()
         || names != Default::default();

@@ -118,26 +118,13 @@ fn options_agree(g: &Guest, tag: &str) {
         ));
     }
     let rec = recording_path(&format!("strace-options-{tag}"));
-    let out = vstrace()
-        .arg("run")
-        .args(g.run_args)
-        // Attributed live as in the replays (on the i386 kernel, without
-        // BTF, a replay can attribute only what the live run did).
-        .args([
-            "--comm",
-            "straceopts",
-            "--add",
-            &add_strace,
-            "--add",
-            &add_prog,
-        ])
-        .arg("--record")
-        .arg(&rec)
-        .args(["-o", "/dev/null", "--", "sh", "-c", &script])
-        .output()
-        .expect("vstrace runs");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out).replace('\r', "");
+    let text = record_script(
+        g.run_args,
+        "straceopts",
+        &[&add_strace, &add_prog],
+        &rec,
+        &script,
+    );
     let mut sections = text.split("@@SET ").skip(1);
     for (i, set) in SETS.iter().enumerate() {
         let sec = sections
@@ -159,24 +146,12 @@ fn options_agree(g: &Guest, tag: &str) {
         // strace -o prints them for one process, so that the alignment
         // compares exactly too.
         let base = tmp().join(format!("straceopts-{tag}-{i}-{}", std::process::id()));
-        let args: Vec<String> = format!("--text --comm straceopts -e {CALLS} {set} -ff -o")
-            .split_whitespace()
-            .map(str::to_string)
-            .chain([base.display().to_string()])
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = replay(&rec, &args);
-        assert!(r.status.success(), "replay {args:?}: {}", stderr(&r));
+        replay_per_process(&rec, "straceopts", &format!("-e {CALLS} {set}"), &base);
         let file = format!("{}.{pid}", base.display());
         let text = std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("{tag}: set {set:?}: {file}: {e}"));
         // --comm took every run's program: one file for each.
-        let stem = base.file_name().unwrap().to_string_lossy().to_string() + ".";
-        for e in std::fs::read_dir(tmp()).unwrap().flatten() {
-            if e.file_name().to_string_lossy().starts_with(&stem) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+        remove_per_process(&base);
         // Its lines (from after its exec), and the dump lines that
         // follow them.
         let mut ours = Vec::new();

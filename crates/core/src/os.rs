@@ -158,6 +158,11 @@ pub struct NameOptions {
     pub fd_pidfd: bool,
     /// Command names after pids (`-Y`, `comm`): `42<sleep>`.
     pub pid_comm: bool,
+    /// A pid the calling task sees under another number than the guest's
+    /// initial PID namespace (the tracer's, as strace's own namespace is
+    /// strace's) gets that number in a comment (`--decode-pids=pidns`):
+    /// `3 /* 1234 in strace's PID NS */`.
+    pub pid_ns: bool,
 }
 
 impl NameOptions {
@@ -167,7 +172,7 @@ impl NameOptions {
     }
     /// Whether anything is asked at all.
     pub fn any(&self) -> bool {
-        self.fds() || self.pid_comm
+        self.fds() || self.pid_comm || self.pid_ns
     }
 }
 
@@ -499,6 +504,18 @@ pub trait OsLayer: Send + Sync {
         _mem: &mut dyn VirtMem,
     ) -> Option<SignalDelivery> {
         None
+    }
+    /// `--decode-pids=pidns` on the siginfo text of a signal delivered
+    /// at `event` (`{si_signo=..., si_pid=3, ...}`): the pids in it as
+    /// the receiving task sees them get the tracer's number. `mem` reads
+    /// the kernel half. Nothing by default.
+    fn name_siginfo(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _names: &NameOptions,
+        _text: &mut String,
+    ) {
     }
     /// How a call a signal interrupted shows its result (the kernel's
     /// restart code, which the program never sees): the value, its text

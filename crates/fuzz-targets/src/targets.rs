@@ -374,6 +374,7 @@ pub(crate) fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfil
         layout_source: "btf".into(),
         files: None,
         mm: None,
+        pids: None,
     }
 }
 

@@ -551,9 +551,33 @@ impl OsLayer for LinuxLayer {
         };
         self.in_task_space(event, mem, |m| {
             let task = self.task_in(event, m)?;
-            Some(crate::naming::name_exit(m, prof, task, d, ret, names, args))
+            Some(crate::naming::name_exit(
+                m, prof, task, d, call.raw, ret, names, args,
+            ))
         })
         .unwrap_or_default()
+    }
+
+    fn name_siginfo(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        names: &NameOptions,
+        text: &mut String,
+    ) {
+        let Some(prof) = self.profile.as_ref() else {
+            return;
+        };
+        if !names.pid_ns {
+            return;
+        }
+        let new = self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            crate::naming::name_siginfo(m, prof, task, text)
+        });
+        if let Some(t) = new {
+            *text = t;
+        }
     }
 
     fn caller(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<vstrace_core::Caller> {

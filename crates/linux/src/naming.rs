@@ -61,6 +61,14 @@ pub(crate) fn name_args(
                 }
                 n
             }
+            _ if names.pid_ns
+                && (a.ty == ArgType::Pid || crate::pidns::untyped_pid_arg(d.name, i)) =>
+            {
+                if let Some(t) = arg.text.as_mut() {
+                    pid_names(mem, prof, task, d.name, i, raw, names, t);
+                }
+                continue;
+            }
             ArgType::Pid if names.pid_comm && v > 0 => {
                 let c = crate::tasks::pid_comm(mem, prof, task, v as i32);
                 if let (Some(c), Some(t)) = (c, arg.text.as_mut()) {
@@ -76,22 +84,88 @@ pub(crate) fn name_args(
             t.push_str(&angle_brackets(&n));
         }
     }
+    if names.pid_ns {
+        pid_fields(mem, prof, task, d, args);
+    }
     out
+}
+
+/// `--decode-pids=pidns` on a delivered signal's siginfo `text` as
+/// task `task` (the receiver) sees it; None when nothing changes.
+pub(crate) fn name_siginfo(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    text: &str,
+) -> Option<String> {
+    if crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
+        return None;
+    }
+    crate::pidns::annotate_fields(text, |nr| {
+        pid_suffix(mem, prof, task, crate::pidns::PidKind::Tgid, nr, false)
+    })
+}
+
+/// `--decode-pids=pidns` on the pids inside structures (siginfo's
+/// `si_pid`, `struct ucred`'s `pid`...), which strace prints as process
+/// ids: only for a caller in a child namespace (elsewhere every number
+/// is the tracer's already).
+fn pid_fields(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    d: &SyscallDesc,
+    args: &mut [ArgValue],
+) {
+    if crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
+        return;
+    }
+    for (a, arg) in d.args.iter().zip(args.iter_mut()) {
+        if a.ty == ArgType::Pid {
+            continue;
+        }
+        let Some(text) = arg.text.as_deref() else {
+            continue;
+        };
+        if !text.contains('{') {
+            continue;
+        }
+        let new = crate::pidns::annotate_fields(text, |nr| {
+            pid_suffix(mem, prof, task, crate::pidns::PidKind::Tgid, nr, false)
+        });
+        if let Some(t) = new {
+            arg.text = Some(t);
+        }
+    }
 }
 
 /// At the exit of call `d` that returned `ret`: names the fds written
 /// into `int[2]` out-arguments (pipe, socketpair), and gives the suffix
 /// for a result that is an fd or a pid, with the fds named.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn name_exit(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     task: u64,
     d: &SyscallDesc,
+    raw: &[u64],
     ret: i64,
     names: &NameOptions,
     args: &mut [ArgValue],
 ) -> (Option<String>, Vec<FdPath>) {
     let mut fds = Vec::new();
+    if names.pid_ns {
+        // Arguments decoded at the exit (prctl's): those annotated at the
+        // entry are no plain number any more and stay as they are.
+        for (i, (a, arg)) in d.args.iter().zip(args.iter_mut()).enumerate() {
+            if a.ty != ArgType::Pid && !crate::pidns::untyped_pid_arg(d.name, i) {
+                continue;
+            }
+            if let Some(t) = arg.text.as_mut() {
+                pid_names(mem, prof, task, d.name, i, raw, names, t);
+            }
+        }
+    }
     if names.fds() && ret == 0 {
         for (a, arg) in d.args.iter().zip(args.iter_mut()) {
             if a.ty != ArgType::PipeFds {
@@ -119,12 +193,25 @@ pub(crate) fn name_exit(
             arg.text = Some(out);
         }
     }
+    if names.pid_ns {
+        pid_fields(mem, prof, task, d, args);
+    }
     let suffix = match d.ret {
         RetKind::Fd if names.fds() && ret >= 0 => {
             files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
                 fds.push(fd_path(ret, &n));
                 angle_brackets(&n)
             })
+        }
+        RetKind::Pid if names.pid_ns => {
+            let kind = crate::pidns::ret_pid(d.name);
+            match (kind, i32::try_from(ret)) {
+                (Some(kind), Ok(nr)) => {
+                    let s = pid_suffix(mem, prof, task, kind, nr, names.pid_comm);
+                    (!s.is_empty()).then_some(s)
+                }
+                _ => None,
+            }
         }
         // strace names the pids of getpid, gettid, fork... but not the
         // thread id set_tid_address returns.
@@ -137,6 +224,65 @@ pub(crate) fn name_exit(
         _ => None,
     };
     (suffix, fds)
+}
+
+/// `--decode-pids=pidns` (with `comm` or not) on pid argument `i` of
+/// call `name`: its text `text`, when it is the plain number, gets what
+/// strace's `printpid` adds.
+#[allow(clippy::too_many_arguments)]
+fn pid_names(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    name: &str,
+    i: usize,
+    raw: &[u64],
+    names: &NameOptions,
+    text: &mut String,
+) {
+    let Some((kind, nr)) = crate::pidns::arg_pid(name, i, raw) else {
+        return;
+    };
+    // Only a number as printed is annotated (not `PR_SET_PTRACER_ANY`,
+    // not a hexadecimal form).
+    let shown = raw.get(i).map(|&r| r as u32 as i32).unwrap_or(0);
+    if *text != shown.to_string() {
+        return;
+    }
+    text.push_str(&pid_suffix(mem, prof, task, kind, nr, names.pid_comm));
+}
+
+/// What strace prints after pid `nr` of kind `kind` as task `task` sees
+/// it: the command (`comm`, processes and threads only) and the number
+/// in the tracer's namespace when it differs. The command is looked up
+/// by that number; nothing when the pid is not found from the caller's
+/// namespace; as before (`-Y` alone) when the namespaces cannot be read.
+fn pid_suffix(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    kind: crate::pidns::PidKind,
+    nr: i32,
+    comm: bool,
+) -> String {
+    use crate::pidns::PidKind;
+    let mut out = String::new();
+    let root = match crate::pidns::to_initial_ns(mem, prof, task, nr, kind) {
+        Some(r) => r,
+        None => Some(nr).filter(|&n| n > 0),
+    };
+    let Some(root) = root else {
+        return out;
+    };
+    if comm && matches!(kind, PidKind::Tid | PidKind::Tgid) && root > 0 {
+        if let Some(c) = crate::tasks::pid_comm(mem, prof, task, root) {
+            out.push('<');
+            out.push_str(&c);
+            out.push('>');
+        }
+    }
+    out.push_str(&crate::pidns::comment(nr, root));
+    out
 }
 
 /// The record's form of fd `fd` naming `name` (the device suffix, if

@@ -30,6 +30,28 @@ pub fn pid_comm(
     if prof.pointer_size != 8 || pid <= 0 {
         return None;
     }
+    let tgid = prof.task.tgid;
+    find_process(mem, prof, current, |m, task| {
+        let t = read_u32(m, task.wrapping_add(tgid)).ok()? as i32;
+        if t == pid {
+            comm(m, prof, task)
+        } else {
+            None
+        }
+    })
+    .flatten()
+}
+
+/// The first `Some` that `f` gives for a process (a thread-group leader,
+/// the task list from `current`'s leader round): None when the list
+/// cannot be read, `Some(None)` when no process gave one (the whole
+/// list, or [`MAX_TASKS`] of it, seen).
+pub fn find_process<T>(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    current: u64,
+    mut f: impl FnMut(&mut dyn VirtMem, u64) -> Option<T>,
+) -> Option<Option<T>> {
     let t = &prof.task;
     let tasks = t.tasks?;
     // Only group leaders are on the list.
@@ -39,17 +61,16 @@ pub fn pid_comm(
     };
     let mut task = start;
     for _ in 0..MAX_TASKS {
-        let tgid = read_u32(mem, task.wrapping_add(t.tgid)).ok()? as i32;
-        if tgid == pid {
-            return comm(mem, prof, task);
+        if let Some(v) = f(mem, task) {
+            return Some(Some(v));
         }
         let next = kptr(mem, prof, task.wrapping_add(tasks))?.wrapping_sub(tasks);
         if next == start {
-            return None;
+            break;
         }
         task = next;
     }
-    None
+    Some(None)
 }
 
 /// `task->comm`, at most 16 bytes, lossy UTF-8.

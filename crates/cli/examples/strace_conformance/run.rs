@@ -337,6 +337,58 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
             F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
             F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
             F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
+            F::DropPidsOfLastLines(n) => {
+                let pids: Vec<String> = v
+                    .iter()
+                    .rev()
+                    .take(*n)
+                    .map(|l| l.split(' ').next().unwrap_or("").to_string())
+                    .collect();
+                v.into_iter()
+                    .filter(|l| {
+                        !pids.iter().any(|p| {
+                            l.strip_prefix(p.as_str())
+                                .is_some_and(|r| r.starts_with(' '))
+                        })
+                    })
+                    .collect()
+            }
+            F::DropMatchingPids(re) => {
+                let mut re = re.clone();
+                while let Some(at) = re.find(crate::script::PID_OF_LAST) {
+                    let rest = &re[at + crate::script::PID_OF_LAST.len()..];
+                    let Some((n, tail)) = rest.split_once('@') else {
+                        break;
+                    };
+                    let n: usize = n.parse().unwrap_or(0);
+                    let pid = v
+                        .len()
+                        .checked_sub(n)
+                        .and_then(|i| v.get(i))
+                        .and_then(|l| l.split(' ').next())
+                        .unwrap_or("")
+                        .to_string();
+                    re = format!("{}{}{}", &re[..at], regex::escape(&pid), tail);
+                }
+                match regex::Regex::new(&re) {
+                    Ok(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+                    Err(_) => v,
+                }
+            }
+            F::Ranges(start, end) => {
+                let mut out = Vec::new();
+                let mut inside = false;
+                for l in v {
+                    if inside {
+                        inside = !end.is_match(&l);
+                        out.push(l);
+                    } else if start.is_match(&l) {
+                        inside = true;
+                        out.push(l);
+                    }
+                }
+                out
+            }
             F::Uniq => {
                 let mut out: Vec<String> = Vec::new();
                 for l in v {

@@ -191,7 +191,10 @@ impl<'a> Shell<'a> {
         let args = &words[1..];
         match cmd {
             ":" | "true" | "check_prog" | "check_gawk" | "require_min_nproc" => Ok(()),
-            "require_min_kernel_version_or_skip" => Ok(()),
+            // init.sh's check that the host kernel lets strace change a
+            // call's number (scno_tampering.sh's, as a function): a check
+            // of strace's host, nothing to check outside the guest.
+            "require_min_kernel_version_or_skip" | "check_scno_tampering" => Ok(()),
             "exit" => {
                 self.done = true;
                 Ok(())
@@ -234,9 +237,7 @@ impl<'a> Shell<'a> {
                 self.name
             )),
             "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
-            "test_pidns" => Err(
-                "test_pidns: needs --decode-pids=pidns (PID namespace translation), which vstrace does not support".into(),
-            ),
+            "test_pidns" => self.test_pidns(args),
             "test_trace_expr" | "test_prog_set" | "test_pure_prog_set" => Err(format!(
                 "{cmd} (every program of {}.in and of pure_executables.list in turn) not modelled",
                 self.name
@@ -295,6 +296,54 @@ impl<'a> Shell<'a> {
         Ok(())
     }
 
+    /// init.sh's `test_pidns ARGS`: the program (which moves its children
+    /// into a new PID namespace itself, `pidns_test_init`) traced with
+    /// `--decode-pids=pidns --status=!unavailable -f ARGS`, the lines of
+    /// the namespace's parent and init process (the pids of the log's
+    /// last two lines) dropped, cut at the `QUIRK:START-OF-TEST-OUTPUT`
+    /// ranges, and compared with its stdout. init.sh then runs the same
+    /// with strace itself in a nested namespace (`unshare -Urpf
+    /// $STRACE`): a tracer outside the guest has no namespace of its own
+    /// (its "strace's PID NS" is always the guest's initial one), so that
+    /// second run has no counterpart here and is not modelled.
+    fn test_pidns(&mut self, args: &[String]) -> Result<(), Skip> {
+        let mut options: Vec<String> = ["--decode-pids=pidns", "--status=!unavailable", "-f"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut prog_args = Vec::new();
+        let mut start = None;
+        for a in args {
+            if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT:") {
+                start = Some(regex::Regex::new(&regex::escape(s)).map_err(|e| e.to_string())?);
+            } else if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT-REGEX:") {
+                start = Some(bre(s)?);
+            } else if let Some(s) = a.strip_prefix("QUIRK:PROG-ARGS:") {
+                prog_args = crate::spec::shell_words(s);
+            } else {
+                options.push(a.clone());
+            }
+        }
+        let mut filters = vec![LogFilter::DropPidsOfLastLines(2)];
+        if let Some(start) = start {
+            filters.push(LogFilter::Ranges(
+                start,
+                bre("^[1-9][0-9]* .*+++ exited with 0 +++$")?,
+            ));
+        }
+        self.steps.push(Step {
+            prog: self.name.clone(),
+            prog_args,
+            redirections: Vec::new(),
+            options,
+            filters,
+            require: Vec::new(),
+            matcher: Matcher::Diff,
+            want: Want::Stdout,
+        });
+        Ok(())
+    }
+
     /// init.sh's `run_strace_match_diff`/`_grep ARGS`.
     fn match_test(&mut self, args: &[String], grep: bool) -> Result<(), Skip> {
         let mut s = crate::spec::match_diff_step(&self.name, args.to_vec(), true)?;
@@ -337,14 +386,24 @@ impl<'a> Shell<'a> {
         if writes.is_some_and(|w| w.starts_with(">>")) {
             return Err(format!("{cmd} appending (>>) not modelled"));
         }
-        let argv: Vec<&str> = argv
+        let mut argv: Vec<&str> = argv
             .iter()
             .map(String::as_str)
             .filter(|a| *a != "@LOG")
             .collect();
+        // `FILTER "$LOG" | uniq > "$OUT"`: the filter, then uniq.
+        let then_uniq = argv.ends_with(&["|", "uniq"]);
+        if then_uniq {
+            argv.truncate(argv.len() - 2);
+        }
         let f = match (cmd, argv.as_slice()) {
             ("uniq", []) => LogFilter::Uniq,
             ("grep", ["-v", re]) => LogFilter::DropMatching(bre(re)?),
+            ("grep", ["-E", "-v", re] | ["-v", "-E", re] | ["-Ev", re])
+                if re.contains(PID_OF_LAST) =>
+            {
+                LogFilter::DropMatchingPids(re.to_string())
+            }
             ("grep", ["-E", "-v", re] | ["-v", "-E", re] | ["-Ev", re]) => {
                 LogFilter::DropMatching(ere(re)?)
             }
@@ -365,6 +424,9 @@ impl<'a> Shell<'a> {
             _ => return Err(format!("{cmd} {} not modelled", argv.join(" "))),
         };
         p.filters.push(f);
+        if then_uniq {
+            p.filters.push(LogFilter::Uniq);
+        }
         Ok(())
     }
 
@@ -529,6 +591,11 @@ impl<'a> Shell<'a> {
             Some('(') => {
                 let end = find(c, ")").ok_or("unclosed $(")?;
                 let inner: String = c[2..end].iter().collect();
+                if let Some(n) = last_line_pid(&inner) {
+                    // Known only once the log is there: a placeholder the
+                    // filter fills in (LogFilter::DropMatchingPids).
+                    return one(format!("{PID_OF_LAST}{n}@"), end + 1);
+                }
                 match inner.trim().strip_prefix("echo ") {
                     Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
                     None => Err(format!("command substitution $({inner}) not modelled")),
@@ -666,6 +733,24 @@ fn split_redirs(words: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 /// The text between the slashes of a sed address `/RE/`.
+/// The placeholder for `$(tail -n N $LOG | head -n 1 | cut -d' ' -f1)`
+/// (the pid starting the log's Nth line from the end), `@PID_OF_LAST N@`.
+pub const PID_OF_LAST: &str = "@PID_OF_LAST ";
+
+/// N of `tail -n N $LOG | head -n 1 | cut -d' ' -f1` (with the quotes
+/// of the script: `-d' '`), the pidns tests' way to find the pids of the
+/// namespace's parent and init.
+fn last_line_pid(cmd: &str) -> Option<usize> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    match words.as_slice() {
+        ["tail", "-n", n, "$LOG", "|", "head", "-n", "1", "|", "cut", "-d'", "'", "-f1"] => {
+            n.parse().ok().filter(|&n| n > 0 && n < 100)
+        }
+        ["tail", "-n", "1", "$LOG", "|", "cut", "-d'", "'", "-f1"] => Some(1),
+        _ => None,
+    }
+}
+
 fn slashes(addr: &str) -> Result<&str, Skip> {
     addr.strip_prefix('/')
         .and_then(|a| a.strip_suffix('/'))

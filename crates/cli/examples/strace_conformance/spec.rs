@@ -32,6 +32,16 @@ pub enum LogFilter {
     KeepContaining(String),
     /// `uniq`: repeated adjacent lines once.
     Uniq,
+    /// test_pidns's `grep -E -v "^($parent_pid|$init_pid) "`: drop the
+    /// lines of the processes whose pids start the log's last N lines.
+    DropPidsOfLastLines(usize),
+    /// `grep -E -v RE` where RE holds [`crate::script::PID_OF_LAST`]
+    /// placeholders: each becomes the pid starting the log's Nth line
+    /// from the end before RE is compiled.
+    DropMatchingPids(String),
+    /// `sed -n '/START/,/END/p'`: every range from a line matching START
+    /// through the next line matching END (or the end).
+    Ranges(Regex, Regex),
 }
 
 /// How the cut log is judged.
@@ -341,9 +351,6 @@ fn interpret(tests: &Path, name: &str, arch: &str, text: &str, pos: Vec<String>)
     match Shell::new(tests, name, arch).run(text, pos) {
         Ok(steps) => t.steps = steps,
         Err(why) => {
-            if why.contains("--decode-pids=pidns") {
-                t.unsupported.push("--decode-pids=pidns".into());
-            }
             t.skip = Some(why);
         }
     }

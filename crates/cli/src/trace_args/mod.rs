@@ -101,9 +101,13 @@ pub struct TraceArgs {
     /// Print the command name after pids (-Y, --decode-pids=comm).
     #[arg(short = 'Y')]
     pub decode_pids_comm: bool,
-    /// What to print for pids: comm (none: nothing).
+    /// What to print for pids: comm, pidns (the guest's initial-namespace
+    /// number of a pid seen under another), all, none.
     #[arg(long = "decode-pids", value_name = "SET")]
     pub decode_pids: Option<String>,
+    /// strace's older spelling of `--decode-pids=pidns`.
+    #[arg(long = "pidns-translation")]
+    pub pidns_translation: bool,
     /// Trace only calls that access PATH (a path argument, or an fd
     /// argument naming it); repeatable.
     #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
@@ -226,13 +230,15 @@ impl TraceArgs {
     /// engine's [`NameOptions`] (the long forms win, as the last given in
     /// strace).
     pub fn names(&self) -> Result<NameOptions> {
-        name_options(
+        let mut n = name_options(
             self.decode_fds_level,
             self.decode_fds.as_deref(),
             self.decode_pids_comm,
             self.decode_pids.as_deref(),
             &self.expr,
-        )
+        )?;
+        n.pid_ns |= self.pidns_translation;
+        Ok(n)
     }
 }
 
@@ -253,6 +259,7 @@ pub(crate) fn name_options(
         fd_dev: level >= 2,
         fd_pidfd: level >= 2,
         pid_comm: pids_comm,
+        pid_ns: false,
     };
     // `-e decode-fds=SET` is the same as `--decode-fds=SET`.
     let from_e = |keys: &[&str]| {
@@ -267,8 +274,12 @@ pub(crate) fn name_options(
     let decode_pids =
         from_e(&["decode-pids", "decode-pid"]).or_else(|| decode_pids.map(str::to_string));
     if let Some(set) = &decode_fds {
-        let (p, c) = (n.pid_comm, NameOptions::default());
-        n = NameOptions { pid_comm: p, ..c };
+        let (p, ns, c) = (n.pid_comm, n.pid_ns, NameOptions::default());
+        n = NameOptions {
+            pid_comm: p,
+            pid_ns: ns,
+            ..c
+        };
         for w in set.split(',') {
             match w {
                 "path" => n.fd_path = true,
@@ -287,12 +298,13 @@ pub(crate) fn name_options(
         n.pid_comm = false;
         for w in set.split(',') {
             match w {
-                "comm" | "all" => n.pid_comm = true,
+                "comm" => n.pid_comm = true,
+                // Outside the guest, "strace's PID NS" is the guest's
+                // initial namespace (the numbers vstrace's [pid N] shows).
+                "pidns" => n.pid_ns = true,
+                "all" => (n.pid_comm, n.pid_ns) = (true, true),
                 "none" => {}
-                "pidns" => {
-                    bail!("--decode-pids=pidns: PID namespace translation is not supported")
-                }
-                _ => bail!("--decode-pids={set}: unknown {w:?} (comm, none)"),
+                _ => bail!("--decode-pids={set}: unknown {w:?} (comm, pidns, all, none)"),
             }
         }
     }
@@ -395,7 +407,15 @@ mod tests {
         let n = parse(&["--decode-pids=comm"]).names().unwrap();
         assert!(n.pid_comm && !n.fds());
         assert!(parse(&["--decode-fds=paths"]).names().is_err());
-        assert!(parse(&["--decode-pids=pidns"]).names().is_err());
+        let n = parse(&["--decode-pids=pidns"]).names().unwrap();
+        assert!(n.pid_ns && !n.pid_comm);
+        let n = parse(&["--decode-pids=comm,pidns"]).names().unwrap();
+        assert!(n.pid_ns && n.pid_comm);
+        let n = parse(&["-Y", "--pidns-translation"]).names().unwrap();
+        assert!(n.pid_ns && n.pid_comm);
+        let n = parse(&["-e", "decode-pids=all"]).names().unwrap();
+        assert!(n.pid_ns && n.pid_comm);
+        assert!(parse(&["--decode-pids=pidnz"]).names().is_err());
         // strace: --decode-fds without a value is path.
         let n = parse(&["--decode-fds"]).names().unwrap();
         assert!(n.fd_path && !n.fd_socket);

@@ -133,6 +133,56 @@ pub fn recording_path(name: &str) -> PathBuf {
     tmp().join(format!("{name}-{}.vst", std::process::id()))
 }
 
+/// `vstrace run RUN_ARGS --comm COMM --add A... --record REC -o /dev/null
+/// -- sh -c SCRIPT`: a guest script recorded whole, COMM attributed live
+/// (on the i386 kernel, without BTF, a replay can attribute only what the
+/// live run did); its stdout with the console's `\r` removed, after
+/// checking that the run succeeded.
+pub fn record_script(
+    run_args: &[&str],
+    comm: &str,
+    adds: &[&str],
+    rec: &Path,
+    script: &str,
+) -> String {
+    let mut cmd = vstrace();
+    cmd.arg("run").args(run_args).args(["--comm", comm]);
+    for a in adds {
+        cmd.args(["--add", a]);
+    }
+    let out = cmd
+        .arg("--record")
+        .arg(rec)
+        .args(["-o", "/dev/null", "--", "sh", "-c", script])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).replace('\r', "")
+}
+
+/// `vstrace replay REC --text --comm COMM OPTS -ff -o BASE` (OPTS split at
+/// white space), checked to succeed: one file `BASE.PID` per process.
+pub fn replay_per_process(rec: &Path, comm: &str, opts: &str, base: &Path) {
+    let args: Vec<String> = format!("--text --comm {comm} {opts} -ff -o")
+        .split_whitespace()
+        .map(str::to_string)
+        .chain([base.display().to_string()])
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = replay(rec, &args);
+    assert!(r.status.success(), "replay {args:?}: {}", stderr(&r));
+}
+
+/// Removes the files [`replay_per_process`] wrote for `base`.
+pub fn remove_per_process(base: &Path) {
+    let stem = base.file_name().unwrap().to_string_lossy().to_string() + ".";
+    for e in std::fs::read_dir(tmp()).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&stem) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// `vstrace replay REC ARGS...`.
 pub fn replay(rec: &Path, args: &[&str]) -> Output {
     let out = vstrace()

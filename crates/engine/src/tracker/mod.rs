@@ -55,6 +55,7 @@ const ALL_NAMES: NameOptions = NameOptions {
     fd_dev: true,
     fd_pidfd: true,
     pid_comm: true,
+    pid_ns: true,
 };
 
 /// Masks PCID (bits 0-11), the PTI user/kernel PGD bit (12) and the

@@ -113,7 +113,17 @@ impl Tracker {
         sig.abi = abi_tag(event.bitness, self.os_kind).to_string();
         sig.nr = u64::from(d.signo);
         sig.name = d.name;
-        sig.args = vec![ArgValue::with_text("siginfo", d.info_addr, Some(d.info))];
+        let mut info = d.info;
+        if self.names.pid_ns {
+            self.os
+                .name_siginfo(event, cpu.mem(), &self.names, &mut info);
+        } else if self.record_names {
+            // Read for the recording only (see `record_names`).
+            let mut scratch = info.clone();
+            self.os
+                .name_siginfo(event, cpu.mem(), &super::ALL_NAMES, &mut scratch);
+        }
+        sig.args = vec![ArgValue::with_text("siginfo", d.info_addr, Some(info))];
         sig.state = CallState::Signal;
         match first {
             Some(call) => {

@@ -102,6 +102,7 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
         layout_source: "isf".into(),
         files: FilesLayout::from_offsets(isf).ok(),
         mm: MmLayout::from_offsets(isf).ok(),
+        pids: None,
     })
 }
 

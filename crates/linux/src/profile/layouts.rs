@@ -283,6 +283,59 @@ impl MmLayout {
     }
 }
 
+/// Byte offsets for `--decode-pids=pidns`: task → `struct pid` (its
+/// thread's, and through `signal_struct` its process's, group's and
+/// session's) → `level` and `numbers[level]` (`struct upid`: the number
+/// and the namespace at each level, 0 the initial namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidsLayout {
+    /// `task_struct.thread_pid` (`struct pid *`): the thread's id.
+    pub task_thread_pid: u64,
+    /// `task_struct.signal` (`struct signal_struct *`).
+    pub task_signal: u64,
+    /// `task_struct.thread_node` (`struct list_head`, on the process's
+    /// `signal_struct.thread_head`).
+    pub task_thread_node: u64,
+    /// `signal_struct.pids` (`struct pid *[PIDTYPE_MAX]`, indexed by
+    /// `enum pid_type`: TGID 1, PGID 2, SID 3).
+    pub signal_pids: u64,
+    /// `signal_struct.thread_head` (`struct list_head`).
+    pub signal_thread_head: u64,
+    /// `pid.level` (`unsigned int`): the depth of the namespace it was
+    /// made in.
+    pub pid_level: u64,
+    /// `pid.numbers` (`struct upid[]`, `level + 1` entries).
+    pub pid_numbers: u64,
+    /// `sizeof(struct upid)`.
+    pub upid_size: u64,
+    /// `upid.nr` (`int`).
+    pub upid_nr: u64,
+    /// `upid.ns` (`struct pid_namespace *`).
+    pub upid_ns: u64,
+}
+
+impl PidsLayout {
+    /// The layout from `btf` (4.19+: `thread_pid` and `signal->pids`).
+    pub fn from_btf(btf: &Btf) -> Result<PidsLayout, BtfError> {
+        let o = |s: &str, p: &str| btf.member_offset(s, p);
+        let upid = btf
+            .find_struct("upid")
+            .ok_or_else(|| BtfError::NoStruct("upid".into()))?;
+        Ok(PidsLayout {
+            task_thread_pid: o("task_struct", "thread_pid")?,
+            task_signal: o("task_struct", "signal")?,
+            task_thread_node: o("task_struct", "thread_node")?,
+            signal_pids: o("signal_struct", "pids")?,
+            signal_thread_head: o("signal_struct", "thread_head")?,
+            pid_level: o("pid", "level")?,
+            pid_numbers: o("pid", "numbers")?,
+            upid_size: btf.size_of(upid)?,
+            upid_nr: o("upid", "nr")?,
+            upid_ns: o("upid", "ns")?,
+        })
+    }
+}
+
 /// A hand-made x86_64 profile for walker tests on synthetic memory
 /// (only the pointer size and kernel range matter to the walkers).
 #[cfg(test)]
@@ -317,6 +370,7 @@ pub(crate) fn synthetic_profile() -> super::LinuxProfile {
         layout_source: "btf".into(),
         files: None,
         mm: None,
+        pids: None,
     }
 }
 
@@ -343,5 +397,10 @@ mod tests {
         assert!(m.mt_root.is_some(), "6.1+: maple tree");
         assert_eq!((m.range_pivot, m.range_slot), (8, 128));
         assert_eq!((m.arange_pivot, m.arange_slot), (8, 80));
+        let pl = p.pids.expect("pids layout");
+        eprintln!("{pl:#?}");
+        // struct upid is { int nr; struct pid_namespace *ns; }.
+        assert_eq!((pl.upid_nr, pl.upid_ns, pl.upid_size), (0, 8, 16));
+        assert!(pl.pid_numbers > pl.pid_level);
     }
 }

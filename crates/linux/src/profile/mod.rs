@@ -183,6 +183,10 @@ pub struct LinuxProfile {
     /// The memory map's layout (caller module, stacks), when BTF has it.
     #[serde(default)]
     pub mm: Option<layouts::MmLayout>,
+    /// The pid structures' layout (`--decode-pids=pidns`), when BTF has
+    /// it.
+    #[serde(default)]
+    pub pids: Option<layouts::PidsLayout>,
 }
 
 impl LinuxProfile {
@@ -268,6 +272,7 @@ impl LinuxProfile {
             layout_source: "init_task".into(),
             files: None,
             mm: None,
+            pids: None,
         })
     }
 
@@ -309,6 +314,7 @@ impl LinuxProfile {
             layout_source: default_source(),
             files: layouts::FilesLayout::from_btf(btf).ok(),
             mm: layouts::MmLayout::from_btf(btf).ok(),
+            pids: layouts::PidsLayout::from_btf(btf).ok(),
         })
     }
 

@@ -356,6 +356,7 @@ mod tests {
             layout_source: "btf".into(),
             files: None,
             mm: None,
+            pids: None,
         }
     }
 
