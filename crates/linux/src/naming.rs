@@ -16,6 +16,7 @@ fn detail(names: &NameOptions) -> FdDetail {
     FdDetail {
         socket: names.fd_socket,
         dev: names.fd_dev,
+        pidfd: names.fd_pidfd,
         // strace prints the plain name only when `path` is asked for.
         details_only: !names.fd_path,
     }
