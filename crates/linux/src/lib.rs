@@ -32,6 +32,7 @@ pub mod fmt;
 pub mod layer;
 pub mod modmap;
 mod naming;
+pub mod pathtrace;
 pub mod profile;
 pub mod proto;
 pub mod signal;
