@@ -149,7 +149,12 @@ impl Record {
         let line_start = out.len();
         match self.tid.or(self.pid) {
             Some(pid) if !how.own_file => {
-                let _ = write!(out, "[pid {pid:>5}] ");
+                let _ = write!(out, "[pid {pid:>5}");
+                // -Y: strace's `[pid  1234<comm>] `.
+                if let (true, Some(c)) = (how.opts.pid_comm, &self.comm) {
+                    vstrace_core::value::comm_in_angle_brackets(c, out);
+                }
+                out.push_str("] ");
             }
             _ => {}
         }
