@@ -17,11 +17,11 @@ use std::path::PathBuf;
 
 /// The calls compared (glibc's start-up calls are left out: their
 /// decoding is the decoders' tests' business).
-const CALLS: &str =
-    "trace=execve,getpid,chdir,openat,write,close,exit_group,pipe,pipe2,read,readv,writev";
+const CALLS: &str = "trace=execve,getpid,chdir,getcwd,openat,write,close,exit_group,pipe,pipe2,\
+                     read,readv,writev,ppoll,pidfd_open";
 
-/// The option sets: strace's spelling, used for both tracers. The pipe's
-/// ends are 3 (read) and 4 (write).
+/// The option sets: strace's spelling, used for both tracers. /dev/null
+/// is fd 3, the pipe's ends are 4 (read) and 5 (write).
 const SETS: &[&str] = &[
     "",
     "-tt -T",
@@ -33,14 +33,24 @@ const SETS: &[&str] = &[
     "-a 0 -n",
     "-tt -a 60",
     "-ttt -r -q",
-    "-e write=4 -e read=3",
-    "-e write=all -e read=!3",
-    "--write=2,4 --read=all",
+    "-e write=5 -e read=4",
+    "-e write=all -e read=!4",
+    "--write=2,5 --read=all",
     "-X raw",
     "-X verbose",
     "--const-print-style=abbrev",
     "-e verbose=none",
     "-e verbose=!readv,pipe2 -e abbrev=none",
+];
+
+/// The sets that need the kernel's structures (BTF, which the i386
+/// kernel lacks): -P matching fds inside ppoll's array, pidfds named
+/// `<pid:N>`, -Y's command names.
+const SETS_BTF: &[&str] = &[
+    "-P /dev/null",
+    "--trace-path=/dev/null -P /nonexistent",
+    "--decode-fds=pidfd",
+    "-Y",
 ];
 
 /// Whether the option set has the word `opt`.
@@ -106,11 +116,11 @@ struct Guest {
 
 /// Runs every option set under the guest's strace in `g`, replays each
 /// with vstrace and compares.
-fn options_agree(g: &Guest, tag: &str) {
+fn options_agree(g: &Guest, tag: &str, sets: &[&str]) {
     let add_prog = format!("{}:/bin/straceopts", g.prog.display());
     let add_strace = format!("{}:/bin/strace", g.strace.display());
     let mut script = String::new();
-    for (i, set) in SETS.iter().enumerate() {
+    for (i, set) in sets.iter().enumerate() {
         // Both tracers with their defaults (strace's -a 40 among them).
         script.push_str(&format!(
             "strace -o /tmp/s{i} -e {CALLS} {set} /bin/straceopts 2>/tmp/p{i}; \
@@ -126,7 +136,7 @@ fn options_agree(g: &Guest, tag: &str) {
         &script,
     );
     let mut sections = text.split("@@SET ").skip(1);
-    for (i, set) in SETS.iter().enumerate() {
+    for (i, set) in sets.iter().enumerate() {
         let sec = sections
             .next()
             .unwrap_or_else(|| panic!("{tag}: no output for set {i}: {text}"));
@@ -206,7 +216,8 @@ fn options_agree_with_in_guest_strace() {
         strace: "/usr/bin/strace".into(),
         prog: build_prog("straceopts", &[]),
     };
-    options_agree(&g, "x86_64");
+    let sets: Vec<&str> = SETS.iter().chain(SETS_BTF).copied().collect();
+    options_agree(&g, "x86_64", &sets);
 }
 
 #[test]
@@ -216,7 +227,7 @@ fn options_agree_with_in_guest_strace_on_the_i386_kernel() {
         strace: strace_i386(),
         prog: build_prog("straceopts", &["-m32"]),
     };
-    options_agree(&g, "i386");
+    options_agree(&g, "i386", SETS);
 }
 
 #[test]
@@ -264,4 +275,67 @@ fn replay_writes_a_file_per_process_with_ff() {
         read(87),
         "exit_group(0)                           = ?\n+++ exited with 0 +++\n"
     );
+}
+
+/// strace's poke injection (`-e inject=SET:poke_enter=`/`poke_exit=`),
+/// live: the guest's strace pokes into one copy of the program while
+/// vstrace, from outside, pokes into another copy (traced by its comm)
+/// with the same rules; their lines must agree: the poked path is what
+/// chdir reads (it succeeds into /tmp), the poked cwd what the caller
+/// gets, both marked ` (INJECTED: args)`.
+#[test]
+fn pokes_agree_with_in_guest_strace() {
+    let prog = build_prog("straceopts", &[]);
+    let rules = [
+        "chdir:poke_enter=@arg1=2f746d7000:when=1",
+        "getcwd:poke_exit=@arg1=2e00",
+    ];
+    let calls = "trace=chdir,getcwd";
+    let script = format!(
+        "strace -o /tmp/s -e {calls} -e inject={} -e inject={} /bin/straceopts 2>/dev/null; \
+         /bin/pokeopts 2>/dev/null; echo @@STRACE; cat /tmp/s",
+        rules[0], rules[1]
+    );
+    let base = tmp().join(format!("pokeopts-{}", std::process::id()));
+    let mut cmd = vstrace();
+    cmd.args(["run", "--comm", "pokeopts", "--add"])
+        .arg("/usr/bin/strace:/bin/strace")
+        .arg("--add")
+        .arg(format!("{}:/bin/straceopts", prog.display()))
+        .arg("--add")
+        .arg(format!("{}:/bin/pokeopts", prog.display()))
+        .args(["-e", calls, "-ff", "-o"])
+        .arg(&base);
+    for r in rules {
+        cmd.args(["--inject", r]);
+    }
+    let out = cmd
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out).replace('\r', "");
+    let theirs: Vec<&str> = text
+        .split_once("@@STRACE")
+        .unwrap_or_else(|| panic!("no strace output: {text}"))
+        .1
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect();
+    let stem = base.file_name().unwrap().to_string_lossy().to_string() + ".";
+    let mut ours = String::new();
+    for e in std::fs::read_dir(tmp()).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&stem) {
+            ours.push_str(&std::fs::read_to_string(e.path()).unwrap());
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let ours: Vec<&str> = ours.lines().collect();
+    assert!(
+        theirs
+            .iter()
+            .any(|l| l.starts_with("chdir(\"/tmp\")") && l.ends_with("= 0 (INJECTED: args)")),
+        "strace did not poke: {theirs:#?}"
+    );
+    assert_eq!(ours, theirs, "vstrace (left) vs the guest's strace (right)");
 }

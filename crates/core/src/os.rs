@@ -544,6 +544,21 @@ pub trait OsLayer: Send + Sync {
     fn fd_args(&self, _info: &CallInfo) -> Vec<usize> {
         Vec::new()
     }
+    /// What `-P`/`trace-fds=` match call `info` (arguments `raw`) by, when
+    /// the layer knows better than its typed fd and path arguments
+    /// (strace's pathtrace: descriptors inside arrays and sets read
+    /// through `mem`, the caller's user memory; places that depend on
+    /// another argument): the descriptors and the 1-based path
+    /// arguments. `None`: the typed ones ([`OsLayer::fd_args`],
+    /// [`OsLayer::path_args`]).
+    fn trace_targets(
+        &self,
+        _info: &CallInfo,
+        _raw: &[u64],
+        _mem: &mut dyn VirtMem,
+    ) -> Option<(Vec<i64>, Vec<usize>)> {
+        None
+    }
     /// What descriptor `fd` of the thread at the trap names (`-P`
     /// matching), read from the kernel; `None` when unknown. `mem` reads
     /// the kernel half (not [`crate::mem::UserOnly`]).

@@ -459,6 +459,25 @@ impl From<String> for Value {
 pub fn quote_into(bytes: &[u8], truncated: bool, hex: bool, hex_escapes: bool, s: &mut String) {
     s.reserve(bytes.len() + 2);
     s.push('"');
+    quote_body(bytes, hex, hex_escapes, b"", s);
+    s.push('"');
+    if truncated {
+        s.push_str("...");
+    }
+}
+
+/// A process name as strace's `-Y` prints it after a pid: `<comm>`, the
+/// name quoted as a string without its quotes and with `<` and `>`
+/// escaped in octal (strace's `print_comm_str`): `42<foo\74bar\76>`.
+pub fn comm_in_angle_brackets(comm: &str, out: &mut String) {
+    out.push('<');
+    quote_body(comm.as_bytes(), false, false, b"<>", out);
+    out.push('>');
+}
+
+/// [`quote_into`] without the quotes; the bytes of `escape` are escaped
+/// in octal as unprintable ones are.
+fn quote_body(bytes: &[u8], hex: bool, hex_escapes: bool, escape: &[u8], s: &mut String) {
     for (i, &b) in bytes.iter().enumerate() {
         if hex {
             let _ = write!(s, "\\x{b:02x}");
@@ -472,7 +491,7 @@ pub fn quote_into(bytes: &[u8], truncated: bool, hex: bool, hex_escapes: bool, s
             0x0b => s.push_str("\\v"),
             0x0c => s.push_str("\\f"),
             b'\r' => s.push_str("\\r"),
-            0x20..=0x7e => s.push(b as char),
+            0x20..=0x7e if !escape.contains(&b) => s.push(b as char),
             _ if hex_escapes => {
                 let _ = write!(s, "\\x{b:02x}");
             }
@@ -485,10 +504,6 @@ pub fn quote_into(bytes: &[u8], truncated: bool, hex: bool, hex_escapes: bool, s
                 }
             }
         }
-    }
-    s.push('"');
-    if truncated {
-        s.push_str("...");
     }
 }
 
@@ -717,6 +732,20 @@ mod tests {
             "\"a\\xe9\""
         );
         assert_eq!(Value::str(b"a".to_vec(), false, 2).render(), "\"\\x61\"");
+    }
+
+    /// strace's `-Y` names (its strace--decode-pids-comm test's).
+    #[test]
+    fn comms_quote_as_strace() {
+        let q = |c: &str| {
+            let mut s = String::new();
+            comm_in_angle_brackets(c, &mut s);
+            s
+        };
+        assert_eq!(q("sh"), "<sh>");
+        assert_eq!(q("foo\x1b[2Jbar"), "<foo\\33[2Jbar>");
+        assert_eq!(q("foo<bar>"), "<foo\\74bar\\76>");
+        assert_eq!(q("a<1"), "<a\\0741>");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! strace's `--inject=SET:error=E|retval=N[:when=EXPR]` rules and path
-//! rewrites.
+//! strace's `--inject=SET:error=E|retval=N[:poke_enter=@argN=HEX,...]
+//! [:poke_exit=...][:delay_enter=T][:delay_exit=T][:when=EXPR]` rules and
+//! path rewrites.
 
 use crate::filter::{FilterError, SyscallSet};
-use vstrace_core::{OsLayer, Syscall};
+use vstrace_core::{Modification, OsLayer, Syscall, VirtMem};
 
 /// Error parsing an injection rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +34,114 @@ pub enum InjectAction {
     Error(i64),
     /// Skip the call and return this value.
     Retval(i64),
+}
+
+/// Most bytes one `@argN=` item writes (strace's limit: 2048 hex digits).
+pub const MAX_POKE_LEN: usize = 1024;
+
+/// One `poke_enter=`/`poke_exit=` item, `@argN=HEXBYTES`: the bytes are
+/// written to the guest memory argument N points to, at the call's enter
+/// (before the kernel reads them and before they are decoded) or at its
+/// exit (before the caller sees them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poke {
+    /// The argument holding the pointer, 1..=7 as strace allows.
+    pub arg: usize,
+    /// The bytes written there (1..=[`MAX_POKE_LEN`]).
+    pub data: Vec<u8>,
+    /// Written at the exit (`poke_exit=`) rather than the enter.
+    pub at_exit: bool,
+}
+
+impl Poke {
+    /// Parses the list after `poke_enter=`/`poke_exit=`:
+    /// `@argN=HEX[,@argM=HEX...]` (N in 1..=7, an even number of hex
+    /// digits); an argument named twice is refused, as strace does.
+    pub fn parse_list(s: &str, at_exit: bool) -> Result<Vec<Poke>, String> {
+        let mut out: Vec<Poke> = Vec::new();
+        if s.is_empty() {
+            return Err("empty poke list".into());
+        }
+        for item in s.split(',') {
+            let rest = item
+                .strip_prefix("@arg")
+                .ok_or_else(|| format!("poke item {item:?}: expected @argN=HEXBYTES"))?;
+            let (n, hex) = rest
+                .split_once('=')
+                .ok_or_else(|| format!("poke item {item:?}: expected @argN=HEXBYTES"))?;
+            let arg = match n.as_bytes() {
+                [d @ b'1'..=b'7'] => usize::from(d - b'0'),
+                _ => {
+                    return Err(format!(
+                        "poke item {item:?}: the argument must be @arg1..@arg7"
+                    ))
+                }
+            };
+            if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 2 * MAX_POKE_LEN {
+                return Err(format!(
+                    "poke item {item:?}: the data must be 1..{MAX_POKE_LEN} bytes as pairs of hex digits"
+                ));
+            }
+            let data = (0..hex.len())
+                .step_by(2)
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|b| u8::from_str_radix(b, 16).ok())
+                        .ok_or_else(|| format!("poke item {item:?}: bad hex digits"))
+                })
+                .collect::<Result<Vec<u8>, String>>()?;
+            if out.iter().any(|p| p.arg == arg) {
+                return Err(format!("poke item {item:?}: @arg{arg} given twice"));
+            }
+            out.push(Poke { arg, data, at_exit });
+        }
+        Ok(out)
+    }
+}
+
+/// What one hit of the rules does to a call (see [`InjectRule::check`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Injection {
+    /// The fault or success value (`error=`, `retval=`), if any.
+    pub action: Option<InjectAction>,
+    /// The `poke_enter=` and `poke_exit=` items of the rules hit.
+    pub pokes: Vec<Poke>,
+    /// `delay_enter=`: microseconds the caller is held at the enter.
+    pub delay_enter_us: u64,
+    /// `delay_exit=`: microseconds the caller is held at the exit.
+    pub delay_exit_us: u64,
+}
+
+impl Injection {
+    /// Whether the hit does anything.
+    pub fn is_empty(&self) -> bool {
+        self.action.is_none()
+            && self.pokes.is_empty()
+            && self.delay_enter_us == 0
+            && self.delay_exit_us == 0
+    }
+}
+
+/// Longest `delay_enter=`/`delay_exit=` accepted (strace's limit is
+/// larger; a vCPU held longer than this stalls the whole guest).
+const MAX_DELAY_US: u64 = 60_000_000;
+
+/// strace's time specification for delays: `NUMBER[s|ms|us|ns]`,
+/// microseconds without a unit.
+fn parse_delay(v: &str) -> Option<u64> {
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let us = match unit {
+        "" | "us" => n,
+        "s" => n * 1e6,
+        "ms" => n * 1e3,
+        "ns" => n / 1e3,
+        _ => return None,
+    };
+    (us.is_finite() && us >= 0.0 && us <= MAX_DELAY_US as f64).then_some(us as u64)
 }
 
 /// `when=FIRST[..LAST][+[STEP]]`: which matching invocations (1-based) are
@@ -110,8 +219,14 @@ impl When {
 pub struct InjectRule {
     /// The calls the rule applies to.
     pub set: SyscallSet,
-    /// What it does to them.
-    pub action: InjectAction,
+    /// The fault it injects (`error=`/`retval=`), if any.
+    pub action: Option<InjectAction>,
+    /// Its `poke_enter=`/`poke_exit=` items.
+    pub pokes: Vec<Poke>,
+    /// `delay_enter=` in microseconds (0: none).
+    pub delay_enter_us: u64,
+    /// `delay_exit=` in microseconds (0: none).
+    pub delay_exit_us: u64,
     /// Which of their invocations it affects.
     pub when: When,
     /// Matching invocations seen so far (what `when` counts) by threads
@@ -128,7 +243,10 @@ pub struct InjectRule {
 const MAX_COUNTED_THREADS: usize = 1 << 14;
 
 impl InjectRule {
-    /// Parses `SET:error=ENOENT[:when=2]` or `SET:retval=N[:when=...]`.
+    /// Parses `SET:error=ENOENT[:when=2]`, `SET:retval=N[:when=...]`,
+    /// `SET:poke_enter=@arg1=HEX[:poke_exit=@arg2=HEX]`,
+    /// `SET:delay_enter=10ms` and their combinations (at least one of
+    /// them; `error=` and `retval=` exclude each other).
     pub fn parse(spec: &str, os: &dyn OsLayer) -> Result<InjectRule, InjectError> {
         let bad = |reason: String| InjectError::Bad {
             spec: spec.to_string(),
@@ -139,6 +257,8 @@ impl InjectRule {
         let set = SyscallSet::parse(set_spec, os)?;
         let mut action = None;
         let mut when = When::ALWAYS;
+        let mut pokes: Vec<Poke> = Vec::new();
+        let (mut delay_enter_us, mut delay_exit_us) = (0, 0);
         for p in parts {
             let (k, v) = p
                 .split_once('=')
@@ -163,28 +283,71 @@ impl InjectRule {
                     action = Some(InjectAction::Retval(n));
                 }
                 "when" => when = When::parse(v).map_err(bad)?,
+                "poke_enter" | "poke_exit" => {
+                    let at_exit = k == "poke_exit";
+                    if pokes.iter().any(|p| p.at_exit == at_exit) {
+                        return Err(bad(format!("{k}= given twice")));
+                    }
+                    pokes.extend(Poke::parse_list(v, at_exit).map_err(bad)?);
+                }
+                "delay_enter" | "delay_exit" => {
+                    let us = parse_delay(v).ok_or_else(|| {
+                        bad(format!(
+                            "bad {k}={v:?} (NUMBER[s|ms|us|ns], at most {} s)",
+                            MAX_DELAY_US / 1_000_000
+                        ))
+                    })?;
+                    if k == "delay_enter" {
+                        delay_enter_us = us;
+                    } else {
+                        delay_exit_us = us;
+                    }
+                }
+                "signal" => {
+                    return Err(bad(
+                        "signal= is not supported: vstrace cannot queue a signal to a guest task \
+                         from outside the guest"
+                            .into(),
+                    ))
+                }
+                "syscall" => {
+                    return Err(bad(
+                        "syscall= is not supported: the call is skipped with an invalid number"
+                            .into(),
+                    ))
+                }
                 _ => {
                     return Err(bad(format!(
-                        "unsupported key {k:?} (error=, retval=, when=)"
+                        "unsupported key {k:?} (error=, retval=, poke_enter=, poke_exit=, \
+                         delay_enter=, delay_exit=, when=)"
                     )))
                 }
             }
         }
-        let action = action.ok_or_else(|| bad("needs error= or retval=".to_string()))?;
+        if action.is_none() && pokes.is_empty() && delay_enter_us == 0 && delay_exit_us == 0 {
+            return Err(bad(
+                "needs error=, retval=, poke_enter=, poke_exit=, delay_enter= or delay_exit="
+                    .to_string(),
+            ));
+        }
         Ok(InjectRule {
             set,
             action,
+            pokes,
+            delay_enter_us,
+            delay_exit_us,
             when,
             seen: 0,
             seen_by_thread: Default::default(),
         })
     }
 
-    /// Counts an invocation of `name` by thread `tid` (None: not known);
-    /// returns the action if this one is hit.
-    pub fn check(&mut self, name: &str, tid: Option<u32>) -> Option<InjectAction> {
+    /// Counts an invocation of `name` by thread `tid` (None: not known)
+    /// and adds what the rule does to `hit` if this one is hit (the first
+    /// rule's fault wins; pokes and delays add up).
+    pub fn check(&mut self, name: &str, tid: Option<u32>, hit: &mut Injection) {
         if !self.set.contains(name) {
-            return None;
+            return;
         }
         let n = match tid {
             Some(t) => {
@@ -202,8 +365,122 @@ impl InjectRule {
                 self.seen
             }
         };
-        self.when.hits(n).then_some(self.action)
+        if !self.when.hits(n) {
+            return;
+        }
+        if hit.action.is_none() {
+            hit.action = self.action;
+        }
+        for p in &self.pokes {
+            if !hit
+                .pokes
+                .iter()
+                .any(|q| q.arg == p.arg && q.at_exit == p.at_exit)
+            {
+                hit.pokes.push(p.clone());
+            }
+        }
+        hit.delay_enter_us = hit.delay_enter_us.max(self.delay_enter_us);
+        hit.delay_exit_us = hit.delay_exit_us.max(self.delay_exit_us);
     }
+}
+
+/// Guest pages are written one at a time, so that a buffer running into
+/// an unmapped page gets its mapped head (strace's partial
+/// `process_vm_writev`).
+const PAGE: u64 = 4096;
+
+/// Writes `data` at `addr` page by page up to the first page that cannot
+/// be written; returns the bytes written and the bytes they replaced
+/// (where they could be read first).
+fn write_prefix(mem: &mut dyn VirtMem, addr: u64, data: &[u8]) -> (usize, Vec<u8>) {
+    let mut done = 0usize;
+    let mut before = Vec::with_capacity(data.len());
+    while done < data.len() {
+        let at = addr.wrapping_add(done as u64);
+        let room = (PAGE - at % PAGE) as usize;
+        let chunk = &data[done..(done + room).min(data.len())];
+        let mut old = vec![0u8; chunk.len()];
+        let readable = mem.read_virt(at, &mut old).is_ok();
+        if mem.write_virt(at, chunk).is_err() {
+            break;
+        }
+        if readable {
+            before.extend_from_slice(&old);
+        }
+        done += chunk.len();
+    }
+    (done, before)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first 8 bytes of `b` as a little-endian number (a record's
+/// `before`/`after`; the full bytes are in its texts).
+fn head_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// Writes the `pokes` of one side of a call (`at_exit`) where its
+/// arguments `raw` point, through `mem` (the caller's user memory: a
+/// pointer into the kernel is refused there), as strace's `poke_tcb`:
+/// each write is noted in `mods` (target `@argN`, the memory address,
+/// the bytes before and after in hex); what could not be done is
+/// returned as strace words it ("Failed to tamper with process N: ...").
+pub fn apply_pokes(
+    mem: &mut dyn VirtMem,
+    call: &str,
+    raw: &[u64],
+    pid: Option<u32>,
+    pokes: &[Poke],
+    at_exit: bool,
+    mods: &mut Vec<Modification>,
+) -> Vec<String> {
+    let who = pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let mut errors = Vec::new();
+    for p in pokes.iter().filter(|p| p.at_exit == at_exit) {
+        let Some(&addr) = raw.get(p.arg - 1) else {
+            errors.push(format!(
+                "Failed to tamper with process {who}: requested to tamper with argument #{}, \
+                 but system call '{call}' has only {} arguments",
+                p.arg,
+                raw.len()
+            ));
+            continue;
+        };
+        let (n, before) = write_prefix(mem, addr, &p.data);
+        if n == 0 {
+            errors.push(format!(
+                "Failed to tamper with process {who}: couldn't poke"
+            ));
+            continue;
+        }
+        let written = &p.data[..n];
+        mods.push(Modification {
+            target: format!("@arg{}", p.arg),
+            location: format!("mem:{addr:#x}"),
+            before: head_u64(&before),
+            after: head_u64(written),
+            before_text: (before.len() == n).then(|| hex(&before)),
+            after_text: Some(hex(written)),
+        });
+    }
+    errors
+}
+
+/// Whether modification `m` is a poke (strace's ` (INJECTED: args)`).
+pub fn is_poke(m: &Modification) -> bool {
+    m.target.starts_with("@arg")
+}
+
+/// Whether modification `m` is a delay (strace's ` (DELAYED)`).
+pub fn is_delay(m: &Modification) -> bool {
+    matches!(m.target.as_str(), "delay_enter" | "delay_exit")
 }
 
 fn parse_int(v: &str) -> Option<i64> {
@@ -284,6 +561,111 @@ mod tests {
         assert!(PathRewrite::parse("=x").is_err());
         let e = PathRewrite::parse("noequals").unwrap_err().to_string();
         assert!(e.starts_with("--rewrite-path \"noequals\""), "{e}");
+    }
+
+    #[test]
+    fn pokes_parse_as_strace() {
+        let os = vstrace_linux::layer::LinuxLayer::new(None);
+        let r = InjectRule::parse(
+            "chdir:poke_enter=@arg1=3f00,@arg2=ff:poke_exit=@arg1=00:when=2+",
+            &os,
+        )
+        .unwrap();
+        assert_eq!(r.action, None);
+        assert_eq!(
+            r.pokes,
+            [
+                Poke {
+                    arg: 1,
+                    data: vec![0x3f, 0],
+                    at_exit: false
+                },
+                Poke {
+                    arg: 2,
+                    data: vec![0xff],
+                    at_exit: false
+                },
+                Poke {
+                    arg: 1,
+                    data: vec![0],
+                    at_exit: true
+                },
+            ]
+        );
+        for bad in [
+            "chdir:poke_enter=@arg8=00",
+            "chdir:poke_enter=@arg0=00",
+            "chdir:poke_enter=@arg1=0",
+            "chdir:poke_enter=@arg1=",
+            "chdir:poke_enter=@arg1=zz",
+            "chdir:poke_enter=arg1=00",
+            "chdir:poke_enter=@arg1=00,@arg1=01",
+            "chdir:poke_enter=@arg1=00:poke_enter=@arg2=00",
+            "chdir:when=2",
+            "chdir:signal=SIGUSR1",
+        ] {
+            assert!(InjectRule::parse(bad, &os).is_err(), "{bad}");
+        }
+        let long = format!("chdir:poke_enter=@arg1={}", "00".repeat(MAX_POKE_LEN + 1));
+        assert!(InjectRule::parse(&long, &os).is_err());
+        let r = InjectRule::parse("chdir:delay_enter=1ms:delay_exit=2", &os).unwrap();
+        assert_eq!((r.delay_enter_us, r.delay_exit_us), (1000, 2));
+        assert!(InjectRule::parse("chdir:delay_enter=1h", &os).is_err());
+    }
+
+    #[test]
+    fn pokes_write_up_to_the_first_unmapped_page() {
+        use vstrace_core::testmem::SparseVirt;
+        let mut mem = SparseVirt::new();
+        mem.map(0x1000, &[0xaa; 0x1000]);
+        let pokes = Poke::parse_list("@arg1=0102030405060708", false).unwrap();
+        let mut mods = Vec::new();
+        // Two bytes before the end of the mapped page: two written.
+        let errs = apply_pokes(
+            &mut mem,
+            "chdir",
+            &[0x1ffe],
+            Some(7),
+            &pokes,
+            false,
+            &mut mods,
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(mods[0].after_text.as_deref(), Some("0102"));
+        assert_eq!(mods[0].before_text.as_deref(), Some("aaaa"));
+        let mut b = [0u8; 2];
+        mem.read_virt(0x1ffe, &mut b).unwrap();
+        assert_eq!(b, [1, 2]);
+        // Nothing mapped, and an argument the call does not have.
+        let errs = apply_pokes(
+            &mut mem,
+            "chdir",
+            &[0x5000],
+            Some(7),
+            &pokes,
+            false,
+            &mut mods,
+        );
+        assert_eq!(errs, ["Failed to tamper with process 7: couldn't poke"]);
+        let two = Poke::parse_list("@arg2=00", false).unwrap();
+        let errs = apply_pokes(
+            &mut mem,
+            "chdir",
+            &[0x1000],
+            Some(7),
+            &two,
+            false,
+            &mut mods,
+        );
+        assert!(
+            errs[0].ends_with("system call 'chdir' has only 1 arguments"),
+            "{errs:?}"
+        );
+        // Exit pokes are not written at the enter.
+        let exit = Poke::parse_list("@arg1=00", true).unwrap();
+        let n = mods.len();
+        apply_pokes(&mut mem, "chdir", &[0x1000], None, &exit, false, &mut mods);
+        assert_eq!(mods.len(), n);
     }
 
     #[test]

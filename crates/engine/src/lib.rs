@@ -327,6 +327,8 @@ impl Engine {
         let mut cfg = cfg;
         cfg.start_wall_clock();
         let (raw, signals) = display_sets(&cfg, os.as_ref())?;
+        // -Y names the process in the line's prefix too.
+        cfg.display.pid_comm |= cfg.names.pid_comm;
         let sink = Sink::open_with(
             cfg.output.as_deref(),
             cfg.format,

@@ -121,6 +121,10 @@ pub struct OutputOptions {
     /// `-e raw=`: calls whose arguments print undecoded, in hex (a
     /// syscall set, as `-e trace=`).
     pub raw: Option<String>,
+    /// `-Y`/`--decode-pids=comm`: the `[pid N<comm>]` prefix names the
+    /// process's command, as strace's printleader does (set from the
+    /// engine's name options).
+    pub pid_comm: bool,
     /// `-x` (1), `-xx` (2), `--strings-in-hex=non-ascii-chars` (3): how
     /// strings escape bytes (0: octal, strace's default).
     pub strings_in_hex: u8,
@@ -177,6 +181,7 @@ impl Default for OutputOptions {
             quiet: 0,
             signals: None,
             raw: None,
+            pid_comm: false,
             strings_in_hex: 0,
             verbose: false,
             abbrev: None,

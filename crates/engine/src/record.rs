@@ -149,7 +149,12 @@ impl Record {
         let line_start = out.len();
         match self.tid.or(self.pid) {
             Some(pid) if !how.own_file => {
-                let _ = write!(out, "[pid {pid:>5}] ");
+                let _ = write!(out, "[pid {pid:>5}");
+                // -Y: strace's `[pid  1234<comm>] `.
+                if let (true, Some(c)) = (how.opts.pid_comm, &self.comm) {
+                    vstrace_core::value::comm_in_angle_brackets(c, out);
+                }
+                out.push_str("] ");
             }
             _ => {}
         }
@@ -239,11 +244,23 @@ impl Record {
         // skip) reads as strace's injection: ` (INJECTED)`, the nr and
         // retval writes that did it left to the JSON record.
         let injected = self.modifications.iter().any(|m| m.target == "nr");
-        if injected {
-            out.push_str(" (INJECTED)");
+        // strace's marks for `poke_enter=`/`poke_exit=` and `delay_*=`.
+        let poked = self.modifications.iter().any(crate::inject::is_poke);
+        let delayed = self.modifications.iter().any(crate::inject::is_delay);
+        match (injected, poked) {
+            (true, true) => out.push_str(" (INJECTED: args, retval)"),
+            (false, true) => out.push_str(" (INJECTED: args)"),
+            (true, false) => out.push_str(" (INJECTED)"),
+            (false, false) => {}
+        }
+        if delayed {
+            out.push_str(" (DELAYED)");
         }
         for m in &self.modifications {
             if injected && matches!(m.target.as_str(), "nr" | "retval") {
+                continue;
+            }
+            if crate::inject::is_poke(m) || crate::inject::is_delay(m) {
                 continue;
             }
             match (&m.before_text, &m.after_text) {

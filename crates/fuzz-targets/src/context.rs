@@ -45,6 +45,7 @@ fn files_layout() -> FilesLayout {
         mount_mountpoint: 24,
         vfsmount_root: 0,
         netdev: None,
+        pidfd_nr: Some(96),
         sock: Some(SockLayout {
             socket_sk: 24,
             family: 16,
@@ -114,6 +115,7 @@ pub fn linux_context(data: &[u8]) {
     let all = files::FdDetail {
         socket: true,
         dev: true,
+        pidfd: true,
         details_only: flags & 2 != 0,
     };
     let _ = files::fd_name(&mut mem, &prof, task, fd, all);

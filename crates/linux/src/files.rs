@@ -35,6 +35,8 @@ pub struct FdDetail {
     pub socket: bool,
     /// Device numbers of device files (`/dev/null<char 1:3>`).
     pub dev: bool,
+    /// The process a pidfd refers to (`pid:42`).
+    pub pidfd: bool,
     /// Only the details asked for, no plain name (strace's
     /// `--decode-fds=` without `path`: a socket without its details, a
     /// pipe, a regular file get no name at all).
@@ -143,6 +145,19 @@ pub fn file_name(
     let fstype = fs_type(mem, prof, l, dentry).unwrap_or_default();
     let ino =
         |mem: &mut dyn VirtMem| inode.and_then(|i| read_u64(mem, i.wrapping_add(l.inode_ino)).ok());
+    // strace's printpidfd: a pidfd names its process, or says it is a
+    // pidfd when that cannot be read (pidfs since 6.9, an anonymous
+    // inode before).
+    if detail.pidfd
+        && (fstype == "pidfs"
+            || (fstype == "anon_inodefs"
+                && dentry_name_bytes(mem, prof, l, dentry).as_deref() == Some(b"[pidfd]")))
+    {
+        return Some(match pidfd_pid(mem, prof, l, file) {
+            Some(pid) => format!("pid:{pid}"),
+            None => "anon_inode:[pidfd]".to_string(),
+        });
+    }
     match fstype.as_str() {
         "sockfs" => {
             let ino = ino(mem)?;
@@ -170,6 +185,20 @@ pub fn file_name(
             }
         }
     }
+}
+
+/// The pid (initial namespace, as strace's `/proc/PID/fdinfo` `Pid:`)
+/// of the process pidfd `file` refers to: `file->private_data` is its
+/// `struct pid`.
+fn pidfd_pid(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    file: u64,
+) -> Option<i32> {
+    let pid = kptr(mem, prof, file.wrapping_add(l.file_private))?;
+    let nr = read_u32(mem, pid.wrapping_add(l.pidfd_nr?)).ok()? as i32;
+    (nr > 0).then_some(nr)
 }
 
 /// The task's working directory (`fs->pwd`), as `/proc/PID/cwd` says it.
@@ -551,6 +580,7 @@ mod tests {
             vfsmount_root: 0,
             sock: None,
             netdev: None,
+            pidfd_nr: Some(0x60),
         });
         p
     }
@@ -637,8 +667,15 @@ mod tests {
         let f3 = file(&mut w, m0, passwd, 10);
         let f4 = file(&mut w, m1, f, 11);
         let f5 = file(&mut w, m0, pd, 1234);
+        // fd 7: a pidfd of process 204.
+        let anon = sb_of(&mut w, "anon_inodefs");
+        let pidfd = w.dentry(&l, "[pidfd]", None, anon);
+        let f7 = file(&mut w, m0, pidfd, 99);
+        let pid = w.alloc(0x100);
+        w.mem.map(pid + l.pidfd_nr.unwrap(), &204u32.to_le_bytes());
+        w.put(f7 + l.file_private, pid);
         let arr = w.alloc(64);
-        for (i, fl) in [(3, f3), (4, f4), (5, f5)] {
+        for (i, fl) in [(3, f3), (4, f4), (5, f5), (7, f7)] {
             w.put(arr + i * 8, fl);
         }
         let fdt = w.alloc(0x40);
@@ -699,6 +736,7 @@ mod tests {
             let d = FdDetail {
                 socket,
                 dev,
+                pidfd: false,
                 details_only: true,
             };
             for fd in [3, 4, 5] {
@@ -708,11 +746,41 @@ mod tests {
         let with_path = FdDetail {
             socket: true,
             dev: true,
+            pidfd: false,
             details_only: false,
         };
         assert_eq!(
             fd_name(m, &p, task, 5, with_path).as_deref(),
             Some("pipe:[1234]")
+        );
+    }
+
+    /// strace's printpidfd: `pid:N` with `pidfd`, else the anonymous
+    /// inode's name with `path` only; the pid unreadable: the name.
+    #[test]
+    fn pidfds_name_their_process() {
+        let (mut w, p, task) = world();
+        let pidfd = FdDetail {
+            pidfd: true,
+            details_only: true,
+            ..FdDetail::default()
+        };
+        let m = &mut w.mem;
+        assert_eq!(fd_name(m, &p, task, 7, pidfd).as_deref(), Some("pid:204"));
+        let path = FdDetail::default();
+        assert_eq!(
+            fd_name(m, &p, task, 7, path).as_deref(),
+            Some("anon_inode:[pidfd]")
+        );
+        // Other files get no name from `pidfd` alone.
+        for fd in [3, 4, 5] {
+            assert_eq!(fd_name(m, &p, task, fd, pidfd), None, "fd {fd}");
+        }
+        let mut q = p.clone();
+        q.files.as_mut().unwrap().pidfd_nr = None;
+        assert_eq!(
+            fd_name(m, &q, task, 7, pidfd).as_deref(),
+            Some("anon_inode:[pidfd]")
         );
     }
 

@@ -430,6 +430,16 @@ impl OsLayer for LinuxLayer {
             .unwrap_or_default()
     }
 
+    fn trace_targets(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+    ) -> Option<(Vec<i64>, Vec<usize>)> {
+        let t = lx::pathtrace::targets(desc(info)?, abi_of(info), raw, mem);
+        Some((t.fds, t.paths))
+    }
+
     fn fd_path(&self, event: &Event, mem: &mut dyn VirtMem, fd: i64) -> Option<String> {
         let prof = self.profile.as_ref()?;
         let detail = lx::files::FdDetail::default();

@@ -34,6 +34,7 @@ pub mod fmt;
 pub mod layer;
 pub mod modmap;
 mod naming;
+pub mod pathtrace;
 pub mod pidns;
 pub mod profile;
 pub mod proto;

@@ -16,6 +16,7 @@ fn detail(names: &NameOptions) -> FdDetail {
     FdDetail {
         socket: names.fd_socket,
         dev: names.fd_dev,
+        pidfd: names.fd_pidfd,
         // strace prints the plain name only when `path` is asked for.
         details_only: !names.fd_path,
     }
@@ -72,9 +73,7 @@ pub(crate) fn name_args(
             ArgType::Pid if names.pid_comm && v > 0 => {
                 let c = crate::tasks::pid_comm(mem, prof, task, v as i32);
                 if let (Some(c), Some(t)) = (c, arg.text.as_mut()) {
-                    t.push('<');
-                    t.push_str(&c);
-                    t.push('>');
+                    vstrace_core::value::comm_in_angle_brackets(&c, t);
                 }
                 continue;
             }
@@ -219,7 +218,11 @@ pub(crate) fn name_exit(
             i32::try_from(ret)
                 .ok()
                 .and_then(|pid| crate::tasks::pid_comm(mem, prof, task, pid))
-                .map(|c| format!("<{c}>"))
+                .map(|c| {
+                    let mut s = String::new();
+                    vstrace_core::value::comm_in_angle_brackets(&c, &mut s);
+                    s
+                })
         }
         _ => None,
     };

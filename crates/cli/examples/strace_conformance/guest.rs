@@ -64,6 +64,22 @@ pub struct Job {
     /// (`--comm`), so that the faults reach only programs that ask for
     /// them.
     pub inject: Vec<String>,
+    /// With `inject`: the test's `-e trace=` sets, which the live run
+    /// traces alone (strace tampers only with the calls it traces: an
+    /// `all:poke_enter=` must not write into the program's start-up).
+    pub trace: Vec<String>,
+}
+
+impl Job {
+    /// The `-e trace=` sets the live run needs: the test's when it
+    /// injects, none else (everything is recorded).
+    fn live_trace(&self) -> Vec<String> {
+        if self.inject.is_empty() {
+            Vec::new()
+        } else {
+            self.trace.clone()
+        }
+    }
 }
 
 /// The name the guest kernel gives the program's process (15 bytes).
@@ -79,13 +95,19 @@ pub fn comm_of(prog: &str) -> String {
 /// its pid, so programs of one name share a guest unless one of them
 /// follows its children (`-f`: their pids are not known in advance).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    type Slot = ((Vec<String>, bool), u32, BTreeSet<String>, Vec<Job>);
+    type Slot = (
+        (Vec<String>, bool, Vec<String>),
+        u32,
+        BTreeSet<String>,
+        Vec<Job>,
+    );
     let mut out: Vec<Slot> = Vec::new();
     for j in jobs {
         let c = comm_of(&j.prog);
         let fits = |(inject, s, follow_comms, v): &&mut Slot| {
             v.len() < size
                 && inject.0 == j.inject
+                && inject.2 == j.live_trace()
                 && inject.1 == j.verbose
                 && *s == j.strsize
                 && !follow_comms.contains(&c)
@@ -105,7 +127,7 @@ pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
                     BTreeSet::new()
                 };
                 out.push((
-                    (j.inject.clone(), j.verbose),
+                    (j.inject.clone(), j.verbose, j.live_trace()),
                     j.strsize,
                     follow_comms,
                     vec![j],
@@ -273,6 +295,11 @@ pub fn run_batch(
     {
         cmd.arg("--inject").arg(spec);
     }
+    if let Some(j) = jobs.first() {
+        for t in j.live_trace() {
+            cmd.arg("-e").arg(format!("trace={t}"));
+        }
+    }
     if jobs.first().is_some_and(|j| j.verbose) {
         cmd.arg("-v");
     }
@@ -365,6 +392,7 @@ mod tests {
             follow: false,
             verbose: false,
             inject: vec![],
+            trace: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],

@@ -465,6 +465,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     follow: m.follow,
                     verbose: m.verbose,
                     inject: m.inject.clone(),
+                    trace: m.trace.clone(),
                 });
                 mapped.insert(id, (t.name.clone(), k, s.clone(), m));
             }

@@ -76,7 +76,7 @@ pub struct TraceArgs {
     /// JSON Lines output: one merged record per call.
     #[arg(long)]
     pub json: bool,
-    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:when=FIRST[..LAST][+STEP]].
+    /// Fault injection, strace style: SET:error=ENOENT|retval=N[:poke_enter=@argN=HEX,...][:poke_exit=...][:delay_enter=T][:delay_exit=T][:when=FIRST[..LAST][+STEP]].
     #[arg(long, value_name = "SPEC")]
     pub inject: Vec<String>,
     /// Rewrite a path argument: FROM=TO.

@@ -18,6 +18,7 @@ mod scope;
 mod select;
 mod signal;
 mod state;
+mod tamper;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
@@ -33,7 +34,7 @@ use vstrace_core::{
 };
 
 use crate::filter::SyscallSet;
-use crate::inject::{rewrite_path, InjectAction, InjectRule, PathRewrite};
+use crate::inject::{apply_pokes, rewrite_path, InjectAction, InjectRule, Injection, PathRewrite};
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 use records::hook_error;
@@ -85,6 +86,10 @@ struct Pending {
     cr3: u64,
     ts: u64,
     inject: Option<InjectAction>,
+    /// `poke_exit=` items of the `--inject` rules hit at the enter.
+    pokes_exit: Vec<crate::inject::Poke>,
+    /// `delay_exit=` of the rules hit at the enter (microseconds).
+    delay_exit_us: u64,
     modifications: Vec<vstrace_core::Modification>,
     hook: serde_json::Map<String, serde_json::Value>,
     order: u64,
@@ -267,7 +272,8 @@ impl Tracker {
     /// tracing must see that exit first, or the guest gets the skipped
     /// call's -ENOSYS / STATUS_INVALID_SYSTEM_SERVICE.
     pub fn awaits_injected_returns(&self) -> bool {
-        self.pending.any(|_, p| p.inject.is_some())
+        self.pending
+            .any(|_, p| p.inject.is_some() || !p.pokes_exit.is_empty() || p.delay_exit_us > 0)
     }
 
     /// Whether a fork's child may still make its first return (it comes
@@ -432,15 +438,15 @@ impl Tracker {
         {
             return None;
         }
-        let mut inject = None;
         let tid = early_proc.as_ref().map(|p| p.tid);
-        if self.has_injects && in_scope {
+        let mut hit = Injection::default();
+        // strace tampers only with the calls it traces (`-e trace=`).
+        if self.has_injects && in_scope && shown {
             for rule in lock(&self.injects).iter_mut() {
-                if let Some(a) = rule.check(&info.name, tid) {
-                    inject.get_or_insert(a);
-                }
+                rule.check(&info.name, tid, &mut hit);
             }
         }
+        let mut inject = hit.action;
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
             sp: sp_of(regs.rsp(), event.bitness),
@@ -473,12 +479,15 @@ impl Tracker {
         let mut shown = shown;
         let fd_pass = !(shown || pre_scope) || self.fd_filter_passes(event, &info, &raw, &mut sc);
         if shown && !fd_pass {
-            // -P / trace-fds=: not shown; still followed when scoping,
-            // hooks or an injection need the call.
+            // -P / trace-fds=: not shown, and not tampered with (strace
+            // filters before it injects); still followed when scoping or
+            // hooks need the call.
             shown = false;
+            hit = Injection::default();
+            inject = None;
             let hooked = self.hook_wants(&info.name, Direction::Enter)
                 || self.hook_wants(&info.name, Direction::Exit);
-            if !root_exec && !self.lifecycle(&info) && !hooked && inject.is_none() {
+            if !root_exec && !self.lifecycle(&info) && !hooked && hit.is_empty() {
                 return None;
             }
         }
@@ -514,6 +523,9 @@ impl Tracker {
             }
         }
         let end = self.user_end(event);
+        // strace pokes after the fault and before decoding: the line
+        // shows what the kernel reads.
+        let error = self.tamper(&mut sc, &info.name, &raw, tid, &hit, false, end, error);
         let decode = self.decodes_call(&info);
         let opts = self.call_opts(&info);
         let mut args = if decode {
@@ -620,6 +632,8 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             ts: now,
             inject,
+            pokes_exit: hit.pokes.into_iter().filter(|p| p.at_exit).collect(),
+            delay_exit_us: hit.delay_exit_us,
             modifications,
             hook,
             order: self.order.fetch_add(1, Ordering::Relaxed),
@@ -642,7 +656,10 @@ impl Tracker {
             io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
         };
-        if self.os.never_returns(&pending.info, &pending.raw) && inject.is_none() {
+        if self.os.never_returns(&pending.info, &pending.raw)
+            && inject.is_none()
+            && pending.pokes_exit.is_empty()
+        {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
         self.insert(key, pending);
@@ -740,6 +757,24 @@ impl Tracker {
         }
         let mut p = pending;
         p.error = hook_error(p.error.take(), &failures);
+        if !p.pokes_exit.is_empty() || p.delay_exit_us > 0 {
+            let exit_hit = Injection {
+                pokes: std::mem::take(&mut p.pokes_exit),
+                delay_exit_us: p.delay_exit_us,
+                ..Injection::default()
+            };
+            let tid = p.proc_info.as_ref().map(|i| i.tid);
+            p.error = self.tamper(
+                &mut sc,
+                &p.info.name,
+                &p.raw,
+                tid,
+                &exit_hit,
+                true,
+                end,
+                p.error.take(),
+            );
+        }
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
         // Path arguments are read again at the exit: another thread may
@@ -1251,6 +1286,80 @@ mod tests {
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
+    }
+
+    /// strace's poke_enter=/poke_exit=: bytes written where an argument
+    /// points, before the line is decoded; the call itself runs unless a
+    /// fault is asked for too, and the line says ` (INJECTED: args)`.
+    #[test]
+    fn pokes_write_guest_memory_at_enter_and_exit() {
+        let cfg = EngineConfig {
+            inject: vec![
+                "chdir:poke_enter=@arg1=2f746d7000".into(),
+                "getcwd:poke_exit=@arg1=2f787900:when=2".into(),
+            ],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        // chdir("/etc/passwd") becomes chdir("/tmp") before the kernel reads it.
+        let (_, out) = r.enter(80, &[0x60_0000], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), 80, "the call is not skipped");
+        let mut buf = [0u8; 5];
+        r.mem.read_virt(0x60_0000, &mut buf).unwrap();
+        assert_eq!(&buf, b"/tmp\0");
+        let rec = r.sysret(0, 0x7fff_1000, CR3).0.unwrap();
+        assert_eq!(rec.args[0].text.as_deref(), Some("\"/tmp\""));
+        let mut line = String::new();
+        rec.to_text(&mut line);
+        assert!(line.ends_with("= 0 (INJECTED: args)"), "{line}");
+        let m = &rec.modifications[0];
+        assert_eq!(
+            (m.target.as_str(), m.location.as_str()),
+            ("@arg1", "mem:0x600000")
+        );
+        assert_eq!(m.before_text.as_deref(), Some("2f6574632f"));
+        assert_eq!(m.after_text.as_deref(), Some("2f746d7000"));
+        // getcwd: the first call untouched, the second's buffer written at exit.
+        let buf_at = 0x7fff_2000;
+        r.enter(79, &[buf_at, 64], 0x7fff_1000, CR3);
+        r.mem.write_virt(buf_at, b"/root\0").unwrap();
+        let rec = r.sysret(6, 0x7fff_1000, CR3).0.unwrap();
+        assert!(rec.modifications.is_empty());
+        r.enter(79, &[buf_at, 64], 0x7fff_1000, CR3);
+        assert!(r.t.awaits_injected_returns(), "the exit's poke is pending");
+        r.mem.write_virt(buf_at, b"/root\0").unwrap();
+        let rec = r.sysret(6, 0x7fff_1000, CR3).0.unwrap();
+        let mut b = [0u8; 4];
+        r.mem.read_virt(buf_at, &mut b).unwrap();
+        assert_eq!(&b, b"/xy\0");
+        assert_eq!(rec.modifications.len(), 1, "{:?}", rec.modifications);
+        // Combined with a fault: both marks.
+        let cfg = EngineConfig {
+            inject: vec!["chdir:error=ENOENT:poke_enter=@arg1=41".into()],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(80, &[0x60_0000], 0x7fff_1000, CR3);
+        let rec = r.sysret((-38i64) as u64, 0x7fff_1000, CR3).0.unwrap();
+        let mut line = String::new();
+        rec.to_text(&mut line);
+        assert!(line.ends_with(" (INJECTED: args, retval)"), "{line}");
+        // A pointer to nothing: the call goes on, the failure is said.
+        let cfg = EngineConfig {
+            inject: vec!["chdir:poke_enter=@arg1=41".into()],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        r.enter(80, &[0x90_0000], 0x7fff_1000, CR3);
+        let rec = r.sysret((-14i64) as u64, 0x7fff_1000, CR3).0.unwrap();
+        assert!(rec.modifications.is_empty());
+        assert!(
+            rec.error
+                .as_deref()
+                .is_some_and(|e| e.contains("couldn't poke")),
+            "{:?}",
+            rec.error
+        );
     }
 
     /// The early-out drops exactly the enters the full path would drop

@@ -18,20 +18,30 @@ impl Tracker {
         if self.trace_fds.is_empty() && self.trace_paths.is_empty() {
             return true;
         }
-        let fd_of = |i: usize| raw.get(i - 1).map(|&v| i64::from(v as u32 as i32));
-        let fds: Vec<i64> = self
+        let end = self.user_end(event);
+        let (fds, paths) = match self
             .os
-            .fd_args(info)
-            .into_iter()
-            .filter_map(fd_of)
-            .collect();
+            .trace_targets(info, raw, &mut user(sc.cpu().mem(), end))
+        {
+            Some(t) => t,
+            None => {
+                let fd_of = |i: usize| raw.get(i - 1).map(|&v| i64::from(v as u32 as i32));
+                let fds = self
+                    .os
+                    .fd_args(info)
+                    .into_iter()
+                    .filter_map(fd_of)
+                    .collect();
+                (fds, self.os.path_args(info))
+            }
+        };
         if fds.iter().any(|fd| self.trace_fds.contains(fd)) {
             return true;
         }
         if self.trace_paths.is_empty() {
             return false;
         }
-        for idx in self.os.path_args(info) {
+        for idx in paths {
             if idx <= raw.len() {
                 let p = self.os.read_path(sc, idx);
                 if p.is_some_and(|p| self.trace_paths.contains(&p)) {

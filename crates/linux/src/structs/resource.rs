@@ -32,7 +32,10 @@ pub(crate) fn xval(v: u64, names: Names, unknown: &str) -> String {
 /// `/* X_??? */` when no bit has a name.
 pub(crate) fn xflags(v: u64, names: Names, unknown: &str) -> String {
     let text = fmt::flags(v, names, "0");
-    if v != 0 && text.starts_with("0x") {
+    // -X raw: every value is hex, none is unknown (strace adds no comment).
+    let raw = vstrace_core::style::style() == vstrace_core::ConstStyle::Raw;
+    // -X verbose names the bits in a comment of its own.
+    if v != 0 && text.starts_with("0x") && !raw && !text.contains("/*") {
         format!("{text} /* {unknown} */")
     } else {
         text

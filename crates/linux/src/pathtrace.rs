@@ -1,0 +1,330 @@
+//! What `-P PATH` / `-e trace-fds=` match a call by, as strace's
+//! pathtrace.c does: for most calls the first argument (a path, or a
+//! descriptor); for the calls it lists, the descriptors and paths at
+//! their places (`openat`'s dirfd and path, `dup2`'s two fds, `mmap`'s
+//! fd, `epoll_ctl`'s target fd, `fsconfig`'s by command), the
+//! descriptors inside memory (`poll`/`ppoll` arrays, `select` fd sets,
+//! the i386 argument blocks of `oldselect` and `old_mmap`), and none for
+//! calls that only create descriptors (`socket`, `pipe`, `accept`...).
+//!
+//! Guest memory is hostile: the arrays and sets read are bounded
+//! ([`MAX_FDS`] descriptors, [`MAX_NFDS`] bits), and an unreadable part
+//! ends the scan.
+
+use vstrace_core::read::{read_u32, read_u64};
+use vstrace_core::VirtMem;
+
+use crate::{ArgType, LinuxAbi, SyscallDesc};
+
+/// Most descriptors taken from one call's memory (a `poll` array's
+/// entries); strace reads up to 1M, each costing a file lookup here.
+pub const MAX_FDS: usize = 1 << 16;
+/// Highest `nfds` of a `select` scanned (its sets are read up to it).
+pub const MAX_NFDS: i32 = 1 << 16;
+
+/// The descriptors (values) and path arguments (1-based) a call is
+/// matched by.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Targets {
+    /// Descriptors, compared with `trace-fds=` and named for `-P`.
+    pub fds: Vec<i64>,
+    /// Path arguments (1-based), read and compared with `-P`.
+    pub paths: Vec<usize>,
+}
+
+/// Calls strace never matches: they have descriptors only as results.
+const NO_TARGETS: &[&str] = &[
+    "accept",
+    "accept4",
+    "bpf",
+    "epoll_create",
+    "epoll_create1",
+    "eventfd",
+    "eventfd2",
+    "fanotify_init",
+    "fsmount",
+    "fsopen",
+    "inotify_init",
+    "inotify_init1",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "landlock_add_rule",
+    "landlock_create_ruleset",
+    "landlock_restrict_self",
+    "memfd_create",
+    "memfd_secret",
+    "mq_getsetattr",
+    "mq_notify",
+    "mq_open",
+    "mq_timedreceive",
+    "mq_timedreceive_time64",
+    "mq_timedsend",
+    "mq_timedsend_time64",
+    "perf_event_open",
+    "pidfd_open",
+    "pipe",
+    "pipe2",
+    "signalfd",
+    "signalfd4",
+    "socket",
+    "socketpair",
+    "timerfd_create",
+    "timerfd_gettime",
+    "timerfd_gettime64",
+    "timerfd_settime",
+    "timerfd_settime64",
+    "userfaultfd",
+];
+
+/// A call argument (1-based) as the `int` descriptor the kernel reads.
+fn fd_at(raw: &[u64], i: usize) -> Option<i64> {
+    raw.get(i.wrapping_sub(1))
+        .map(|&v| i64::from(v as u32 as i32))
+}
+
+/// What call `d` with arguments `raw` (abi `abi`, memory `mem`) is
+/// matched by, strace's way.
+pub fn targets(d: &SyscallDesc, abi: LinuxAbi, raw: &[u64], mem: &mut dyn VirtMem) -> Targets {
+    let fds = |idx: &[usize]| idx.iter().filter_map(|&i| fd_at(raw, i)).collect();
+    let t = |f: &[usize], p: &[usize]| Targets {
+        fds: fds(f),
+        paths: p.iter().copied().filter(|&i| i <= raw.len()).collect(),
+    };
+    match d.name {
+        n if NO_TARGETS.contains(&n) => Targets::default(),
+        "dup2" | "dup3" | "kexec_file_load" | "sendfile" | "sendfile64" | "tee" => t(&[1, 2], &[]),
+        "execveat" | "faccessat" | "faccessat2" | "fchmodat" | "fchownat" | "fspick"
+        | "fstatat64" | "futimesat" | "inotify_add_watch" | "mkdirat" | "mknodat"
+        | "mount_setattr" | "name_to_handle_at" | "newfstatat" | "open_tree" | "openat"
+        | "openat2" | "readlinkat" | "statx" | "unlinkat" | "utimensat" | "utimensat_time64" => {
+            t(&[1], &[2])
+        }
+        "link" | "mount" | "pivot_root" => t(&[], &[1, 2]),
+        "quotactl" | "symlink" => t(&[], &[2]),
+        "linkat" | "move_mount" | "renameat" | "renameat2" => t(&[1, 3], &[2, 4]),
+        "symlinkat" => t(&[2], &[3]),
+        "copy_file_range" | "splice" => t(&[1, 3], &[]),
+        "epoll_ctl" => t(&[3], &[]),
+        // The 64-bit mask takes two i386 arguments.
+        "fanotify_mark" if abi == LinuxAbi::I386 => t(&[5], &[6]),
+        "fanotify_mark" => t(&[4], &[5]),
+        // i386's old_mmap and oldselect: one pointer to their arguments.
+        "mmap" if d.args.len() == 1 => Targets {
+            fds: indirect(mem, abi, raw, 6)
+                .and_then(|a| fd_at(&a, 5))
+                .into_iter()
+                .collect(),
+            paths: Vec::new(),
+        },
+        "select" if d.args.len() == 1 => Targets {
+            fds: indirect(mem, abi, raw, 5)
+                .map(|a| select_fds(mem, abi, &a))
+                .unwrap_or_default(),
+            paths: Vec::new(),
+        },
+        "mmap" | "mmap2" => t(&[5], &[]),
+        "select" | "_newselect" | "pselect6" | "pselect6_time64" => Targets {
+            fds: select_fds(mem, abi, raw),
+            paths: Vec::new(),
+        },
+        "poll" | "ppoll" | "ppoll_time64" => Targets {
+            fds: poll_fds(mem, raw),
+            paths: Vec::new(),
+        },
+        "fsconfig" => match raw.get(1).map(|&c| c as u32) {
+            // FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY: aux is a dirfd
+            // for the path in value.
+            Some(3 | 4) => t(&[5], &[4]),
+            // FSCONFIG_SET_FD: aux is the descriptor.
+            Some(5) => t(&[5], &[]),
+            _ => Targets::default(),
+        },
+        // The first argument: a path, or a descriptor.
+        _ => match d.args.first().map(|a| a.ty) {
+            Some(ArgType::Path) => t(&[], &[1]),
+            Some(ArgType::Fd | ArgType::Dirfd) => t(&[1], &[]),
+            _ => Targets::default(),
+        },
+    }
+}
+
+/// The `n` arguments an i386 call reads from the block its first
+/// argument points to.
+fn indirect(mem: &mut dyn VirtMem, abi: LinuxAbi, raw: &[u64], n: usize) -> Option<Vec<u64>> {
+    let base = *raw.first()?;
+    let w = abi.word_size();
+    (0..n as u64)
+        .map(|i| {
+            let at = base.wrapping_add(i * w);
+            match abi {
+                LinuxAbi::I386 => read_u32(mem, at).ok().map(u64::from),
+                LinuxAbi::X86_64 => read_u64(mem, at).ok(),
+            }
+        })
+        .collect()
+}
+
+/// The descriptors set in `select`'s three sets (arguments 2-4, each
+/// `nfds` bits, read in words as the kernel does).
+fn select_fds(mem: &mut dyn VirtMem, abi: LinuxAbi, args: &[u64]) -> Vec<i64> {
+    let Some(&n) = args.first() else {
+        return Vec::new();
+    };
+    // The kernel takes nfds as an int and refuses a negative one.
+    let nfds = (n as u32 as i32).min(MAX_NFDS);
+    if nfds <= 0 {
+        return Vec::new();
+    }
+    let w = abi.word_size() as usize;
+    let size = (nfds as usize).div_ceil(8).div_ceil(w) * w;
+    let mut out = Vec::new();
+    let mut set = vec![0u8; size];
+    for &ptr in args.iter().skip(1).take(3) {
+        if ptr == 0 || mem.read_virt(ptr, &mut set).is_err() {
+            continue;
+        }
+        for fd in 0..nfds as usize {
+            if set[fd / 8] & (1 << (fd % 8)) != 0 {
+                out.push(fd as i64);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The descriptors of `poll`'s `struct pollfd` array (argument 1, the
+/// count argument 2), up to the first unreadable entry.
+fn poll_fds(mem: &mut dyn VirtMem, raw: &[u64]) -> Vec<i64> {
+    let (Some(&start), Some(&n)) = (raw.first(), raw.get(1)) else {
+        return Vec::new();
+    };
+    let n = (n as u32 as usize).min(MAX_FDS);
+    let mut out = Vec::new();
+    // Read a page's worth of entries at a time.
+    const CHUNK: usize = 512;
+    let mut buf = vec![0u8; CHUNK * 8];
+    let mut i = 0;
+    while i < n {
+        let k = CHUNK.min(n - i);
+        let at = start.wrapping_add(i as u64 * 8);
+        if mem.read_virt(at, &mut buf[..k * 8]).is_err() {
+            // The last readable entries, one by one.
+            for j in 0..k {
+                match read_u32(mem, at.wrapping_add(j as u64 * 8)) {
+                    Ok(fd) => out.push(i64::from(fd as i32)),
+                    Err(_) => break,
+                }
+            }
+            break;
+        }
+        out.extend(
+            buf[..k * 8]
+                .chunks_exact(8)
+                .map(|e| i64::from(i32::from_le_bytes([e[0], e[1], e[2], e[3]]))),
+        );
+        i += k;
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::testmem::SparseVirt;
+
+    fn desc(abi: LinuxAbi, name: &str) -> &'static SyscallDesc {
+        crate::proto::by_name(abi, name).unwrap_or_else(|| panic!("{name}"))
+    }
+
+    #[test]
+    fn places_as_strace() {
+        let mut m = SparseVirt::new();
+        let x = LinuxAbi::X86_64;
+        let tg = |m: &mut SparseVirt, n: &str, raw: &[u64]| targets(desc(x, n), x, raw, m);
+        assert_eq!(tg(&mut m, "read", &[3, 0, 0]).fds, [3]);
+        assert_eq!(
+            tg(&mut m, "openat", &[5, 0x10, 0]),
+            Targets {
+                fds: vec![5],
+                paths: vec![2]
+            }
+        );
+        assert_eq!(tg(&mut m, "epoll_ctl", &[5, 1, 9, 0]).fds, [9]);
+        assert_eq!(tg(&mut m, "dup2", &[9, 3]).fds, [9, 3]);
+        assert_eq!(tg(&mut m, "mmap", &[0, 4096, 1, 2, 7, 0]).fds, [7]);
+        assert_eq!(tg(&mut m, "socket", &[2, 1, 0]), Targets::default());
+        assert_eq!(tg(&mut m, "accept4", &[3, 0, 0, 0]), Targets::default());
+        assert_eq!(tg(&mut m, "rename", &[0x10, 0x20]).paths, [1]);
+        assert_eq!(tg(&mut m, "symlink", &[0x10, 0x20]).paths, [2]);
+        assert_eq!(
+            tg(&mut m, "fsconfig", &[3, 3, 0, 0x10, 9]),
+            Targets {
+                fds: vec![9],
+                paths: vec![4]
+            }
+        );
+        assert_eq!(tg(&mut m, "fsconfig", &[3, 5, 0, 0, 9]).fds, [9]);
+        assert_eq!(tg(&mut m, "fsconfig", &[3, 1, 0, 0, 9]), Targets::default());
+        assert_eq!(tg(&mut m, "getpid", &[]), Targets::default());
+    }
+
+    #[test]
+    fn poll_arrays_and_select_sets() {
+        let mut m = SparseVirt::new();
+        let x = LinuxAbi::X86_64;
+        // Three pollfds {fd, events, revents}, then the page ends.
+        let mut a = Vec::new();
+        for fd in [4i32, 9, 4] {
+            a.extend(fd.to_le_bytes());
+            a.extend([0u8; 4]);
+        }
+        m.map(0x1000 - 24, &a);
+        assert_eq!(
+            targets(desc(x, "poll"), x, &[0x1000 - 24, 3, 0], &mut m).fds,
+            [4, 9]
+        );
+        // A count past the mapped entries: the readable ones.
+        assert_eq!(
+            targets(desc(x, "ppoll"), x, &[0x1000 - 24, 1000, 0, 0, 8], &mut m).fds,
+            [4, 9]
+        );
+        // select(10, {3,9}, NULL, {4}).
+        m.map(0x3000, &(1u64 << 3 | 1 << 9).to_le_bytes());
+        m.map(0x3100, &(1u64 << 4 | 1 << 12).to_le_bytes());
+        let t = targets(desc(x, "select"), x, &[10, 0x3000, 0, 0x3100, 0], &mut m);
+        assert_eq!(t.fds, [3, 4, 9], "bits past nfds are not read as fds");
+        assert!(targets(
+            desc(x, "select"),
+            x,
+            &[(-1i64) as u64, 0x3000, 0, 0, 0],
+            &mut m
+        )
+        .fds
+        .is_empty());
+        // i386 oldselect: the five arguments in a block.
+        let i = LinuxAbi::I386;
+        let block: Vec<u8> = [10u32, 0x3000, 0, 0, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        m.map(0x4000, &block);
+        let old = desc(i, "select");
+        assert_eq!(old.args.len(), 1);
+        assert_eq!(targets(old, i, &[0x4000], &mut m).fds, [3, 9]);
+        // i386 old_mmap: fd is the fifth word.
+        let block: Vec<u8> = [0u32, 4096, 1, 2, 7, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        m.map(0x5000, &block);
+        assert_eq!(targets(desc(i, "mmap"), i, &[0x5000], &mut m).fds, [7]);
+        assert!(targets(desc(i, "mmap"), i, &[0x9000], &mut m)
+            .fds
+            .is_empty());
+    }
+}
