@@ -425,6 +425,12 @@ pub trait OsLayer: Send + Sync {
     }
     /// The return value as text, and the error name if it is an error.
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
+    /// The error name of return `ret` if it is an error, without the
+    /// return's text: what `-c` needs (it counts errors and prints no
+    /// return). A layer overrides it to render nothing for successes.
+    fn error_name(&self, info: &CallInfo, ret: i64) -> Option<String> {
+        self.format_return(info, ret).1
+    }
     /// Value to return for an injected error name (e.g. ENOENT -> -2, or an
     /// NTSTATUS name -> its code).
     fn error_value(&self, name: &str) -> Option<i64>;
