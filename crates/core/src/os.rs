@@ -256,8 +256,9 @@ pub struct SignalDelivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgValue {
     /// The prototype's parameter name (`filename`, `ObjectAttributes`),
-    /// or `argN` (1-based) for a call without a prototype.
-    pub name: String,
+    /// or `argN` (1-based) for a call without a prototype. Borrowed from
+    /// the layer's prototype table: decoding allocates no name.
+    pub name: std::borrow::Cow<'static, str>,
     /// Raw value as the kernel saw it (after any modification); i386
     /// decoders truncate it to 32 bits.
     pub raw: u64,
@@ -277,7 +278,7 @@ pub struct ArgValue {
 impl ArgValue {
     /// An argument decoded to the typed value `v` (its text rendered
     /// from it).
-    pub fn typed(name: impl Into<String>, raw: u64, v: Value) -> ArgValue {
+    pub fn typed(name: impl Into<std::borrow::Cow<'static, str>>, raw: u64, v: Value) -> ArgValue {
         ArgValue {
             name: name.into(),
             raw,
@@ -288,7 +289,8 @@ impl ArgValue {
 
     /// An argument from a text-only decoder (or none yet: `None`): its
     /// value is the text, [`Value::Opaque`].
-    pub fn with_text(name: impl Into<String>, raw: u64, text: Option<String>) -> ArgValue {
+    pub fn with_text(
+        name: impl Into<std::borrow::Cow<'static, str>>, raw: u64, text: Option<String>) -> ArgValue {
         ArgValue {
             name: name.into(),
             raw,

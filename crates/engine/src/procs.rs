@@ -525,7 +525,7 @@ mod tests {
         r.args = args
             .iter()
             .map(|a| ArgValue {
-                name: String::new(),
+                name: Default::default(),
                 raw: 0,
                 text: Some(a.to_string()),
                 value: None,

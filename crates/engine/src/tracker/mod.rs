@@ -750,7 +750,7 @@ impl Tracker {
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         if self.has_hooks {
             sc.name = pending.info.name.to_string();
-            sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
+            sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
         }
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
