@@ -290,7 +290,10 @@ impl ArgValue {
     /// An argument from a text-only decoder (or none yet: `None`): its
     /// value is the text, [`Value::Opaque`].
     pub fn with_text(
-        name: impl Into<std::borrow::Cow<'static, str>>, raw: u64, text: Option<String>) -> ArgValue {
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        raw: u64,
+        text: Option<String>,
+    ) -> ArgValue {
         ArgValue {
             name: name.into(),
             raw,

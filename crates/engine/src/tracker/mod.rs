@@ -1191,10 +1191,7 @@ mod tests {
     fn exit_group_is_no_return_and_unfinished_calls_drain() {
         let mut r = rig(EngineConfig::default());
         let rec = r.enter(231, &[7], 0x7fff_1000, CR3).0.unwrap();
-        assert_eq!(
-            (&*rec.name, rec.state),
-            ("exit_group", CallState::NoReturn)
-        );
+        assert_eq!((&*rec.name, rec.state), ("exit_group", CallState::NoReturn));
         assert_eq!(rec.args[0].text.as_deref(), Some("7"));
         r.enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_1000, CR3); // wait4 never returns
         let left = r.t.drain_unfinished(0);
