@@ -261,8 +261,9 @@ pub struct SignalDelivery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgValue {
     /// The prototype's parameter name (`filename`, `ObjectAttributes`),
-    /// or `argN` (1-based) for a call without a prototype.
-    pub name: String,
+    /// or `argN` (1-based) for a call without a prototype. Borrowed from
+    /// the layer's prototype table: decoding allocates no name.
+    pub name: std::borrow::Cow<'static, str>,
     /// Raw value as the kernel saw it (after any modification); i386
     /// decoders truncate it to 32 bits.
     pub raw: u64,
@@ -282,7 +283,7 @@ pub struct ArgValue {
 impl ArgValue {
     /// An argument decoded to the typed value `v` (its text rendered
     /// from it).
-    pub fn typed(name: impl Into<String>, raw: u64, v: Value) -> ArgValue {
+    pub fn typed(name: impl Into<std::borrow::Cow<'static, str>>, raw: u64, v: Value) -> ArgValue {
         ArgValue {
             name: name.into(),
             raw,
@@ -293,7 +294,11 @@ impl ArgValue {
 
     /// An argument from a text-only decoder (or none yet: `None`): its
     /// value is the text, [`Value::Opaque`].
-    pub fn with_text(name: impl Into<String>, raw: u64, text: Option<String>) -> ArgValue {
+    pub fn with_text(
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        raw: u64,
+        text: Option<String>,
+    ) -> ArgValue {
         ArgValue {
             name: name.into(),
             raw,
@@ -455,6 +460,12 @@ pub trait OsLayer: Send + Sync {
     }
     /// The return value as text, and the error name if it is an error.
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
+    /// The error name of return `ret` if it is an error, without the
+    /// return's text: what `-c` needs (it counts errors and prints no
+    /// return). A layer overrides it to render nothing for successes.
+    fn error_name(&self, info: &CallInfo, ret: i64) -> Option<String> {
+        self.format_return(info, ret).1
+    }
     /// Value to return for an injected error name (e.g. ENOENT -> -2, or an
     /// NTSTATUS name -> its code).
     fn error_value(&self, name: &str) -> Option<i64>;

@@ -251,7 +251,7 @@ impl OutputOptions {
             let _ = write!(out, "[{:4}] ", r.nr);
         }
         if self.instruction_pointer {
-            let wide = !matches!(r.abi.as_str(), "i386" | "nt32");
+            let wide = !matches!(r.abi.as_ref(), "i386" | "nt32");
             match r.ip {
                 Some(ip) if wide => {
                     let _ = write!(out, "[{ip:016x}] ");

@@ -110,13 +110,13 @@ impl ProcessEvent {
     /// The event `r` is, if any.
     pub fn of(r: &Record) -> Option<ProcessEvent> {
         let arg = |i: usize| r.args.get(i).and_then(|a| a.text.as_deref());
-        match (r.state, r.name.as_str()) {
+        match (r.state, r.name.as_ref()) {
             (CallState::Complete, "clone" | "clone3" | "fork" | "vfork") => {
                 let child = u32::try_from(r.ret?).ok().filter(|&c| c > 0)?;
                 if r.errno.is_some() {
                     return None;
                 }
-                let flags = match r.name.as_str() {
+                let flags = match r.name.as_ref() {
                     "clone" => arg(0).map(str::to_string),
                     "clone3" => arg(0).and_then(clone3_flags),
                     _ => None,
@@ -525,7 +525,7 @@ mod tests {
         r.args = args
             .iter()
             .map(|a| ArgValue {
-                name: String::new(),
+                name: Default::default(),
                 raw: 0,
                 text: Some(a.to_string()),
                 value: None,

@@ -1,6 +1,8 @@
 //! The record: one merged syscall (enter + exit), the unit every sink
 //! writes and every trace file replays to.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use vstrace_core::{ArgValue, Caller, FdPath, Modification};
 
@@ -58,15 +60,15 @@ pub struct Record {
     /// Address space (CR3, PCID bits masked) of the caller.
     pub cr3: u64,
     /// The guest OS (`linux`, `windows`).
-    pub os: String,
+    pub os: Cow<'static, str>,
     /// ABI of the call: x86_64, i386, nt64, nt32.
-    pub abi: String,
+    pub abi: Cow<'static, str>,
     /// The trap instruction (`syscall`, `sysenter`, `int80`, ...).
-    pub mechanism: String,
+    pub mechanism: Cow<'static, str>,
     /// The service number.
     pub nr: u64,
     /// The call's name.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// The arguments, decoded as far as the OS layer could.
     pub args: Vec<ArgValue>,
     /// The return value (signed -errno on Linux, the NTSTATUS as an

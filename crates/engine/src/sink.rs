@@ -43,6 +43,9 @@ pub struct Sink {
     format: Format,
     summary: Option<Summary>,
     line: String,
+    /// A JSON line's bytes before they join `line`: reused, so that
+    /// serializing a record allocates nothing once it has grown.
+    json: Vec<u8>,
     seq: u64,
     /// Records written (or counted into the summary).
     pub written: u64,
@@ -141,6 +144,7 @@ impl Sink {
             format,
             summary: summary.then(Summary::default),
             line: String::with_capacity(512),
+            json: Vec::with_capacity(1024),
             seq: 0,
             written: 0,
             errors: 0,
@@ -210,8 +214,8 @@ impl Sink {
         let own_file = self.split_base.is_some() && e.pid.is_some();
         match self.format {
             Format::Text => e.to_text(own_file, &mut self.line),
-            Format::Json => match serde_json::to_string(&e) {
-                Ok(j) => self.line.push_str(&j),
+            Format::Json => match json_line(&mut self.json, &e, &mut self.line) {
+                Ok(()) => {}
                 Err(err) => {
                     self.fail(format!("serializing a process event: {err}"));
                     return;
@@ -267,8 +271,8 @@ impl Sink {
                     self.line.pop();
                 }
             }
-            Format::Json => match serde_json::to_string(&rec) {
-                Ok(j) => self.line.push_str(&j),
+            Format::Json => match json_line(&mut self.json, &rec, &mut self.line) {
+                Ok(()) => {}
                 Err(e) => {
                     self.fail(format!("serializing a record: {e}"));
                     return;
@@ -370,6 +374,23 @@ impl Sink {
 }
 
 /// Opens an output file: created, and truncated unless `append` (`-A`).
+/// Appends the JSON of `value` to `line`, serialized through `buf`
+/// (cleared first, its capacity kept from one line to the next).
+fn json_line(
+    buf: &mut Vec<u8>,
+    value: &impl Serialize,
+    line: &mut String,
+) -> Result<(), serde_json::Error> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, value)?;
+    // serde_json writes UTF-8 only: this never fails.
+    match std::str::from_utf8(buf) {
+        Ok(s) => line.push_str(s),
+        Err(e) => return Err(serde::ser::Error::custom(e)),
+    }
+    Ok(())
+}
+
 fn open_file(p: &str, append: bool) -> Result<File, EngineError> {
     OpenOptions::new()
         .write(true)

@@ -123,9 +123,9 @@ impl Summary {
         }
         // Looked up by reference: the name is copied once per row, not
         // once per call, and a known row costs one lookup.
-        let row = match self.rows.get_mut(&r.name) {
+        let row = match self.rows.get_mut(r.name.as_ref()) {
             Some(row) => row,
-            None => self.rows.entry(r.name.clone()).or_insert(Row {
+            None => self.rows.entry(r.name.to_string()).or_insert(Row {
                 nr: r.nr,
                 calls: 0,
                 errors: 0,

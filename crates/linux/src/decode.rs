@@ -138,7 +138,17 @@ pub fn decode_exit(
     let ret = normalize_ret(abi, ret);
     let failed = (-4095..=-1).contains(&ret);
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, Some(ret));
-    ctx.entries = args.iter().map(|a| a.text.clone()).collect();
+    // Only the structure decoders (`struct_call`) read the entry texts:
+    // other calls copy none at every exit.
+    let reads_entries = desc.args.iter().any(|a| {
+        matches!(
+            a.ty,
+            ArgType::Struct(_) | ArgType::IoctlArg | ArgType::FutexArg(_)
+        )
+    });
+    if reads_entries {
+        ctx.entries = args.iter().map(|a| a.text.clone()).collect();
+    }
     for (i, a) in args.iter().enumerate().take(6) {
         ctx.entry_len[i] = a
             .text

@@ -315,6 +315,20 @@ impl OsLayer for LinuxLayer {
         }
     }
 
+    fn error_name(&self, info: &CallInfo, ret: i64) -> Option<String> {
+        // Errors are -4095..-1 at the call's width: any other return is
+        // no error, and costs no text.
+        let v = match abi_of(info) {
+            LinuxAbi::X86_64 => ret,
+            LinuxAbi::I386 => ret as u32 as i32 as i64,
+        };
+        if (-4095..0).contains(&v) {
+            self.format_return(info, ret).1
+        } else {
+            None
+        }
+    }
+
     fn error_value(&self, name: &str) -> Option<i64> {
         lx::errno_by_name(name).map(|e| -e)
     }

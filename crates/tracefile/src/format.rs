@@ -245,8 +245,7 @@ impl CodecState {
             let e = &mut self.same[slot(addr, len)];
             e.0 = addr;
             e.1 = len;
-            e.2.clear();
-            e.2.extend_from_slice(bytes);
+            slot::copy_bytes(&mut e.2, bytes);
         }
     }
 
@@ -1140,6 +1139,26 @@ mod tests {
         for v in [0i64, -1, 1, i64::MIN, i64::MAX] {
             assert_eq!(unzigzag(zigzag(v)), v);
         }
+        // Every length, on the word path (padding after it) and the
+        // byte-by-byte one (nothing after it).
+        for k in 0..64 {
+            for v in [1u64 << k, (1u64 << k) - 1, (1u64 << k) | 1, !0 >> k] {
+                let mut b = Vec::new();
+                put_varint(&mut b, v);
+                let n = b.len();
+                assert_eq!(Cursor { b: &b }.varint(), Ok(v), "{v:#x}");
+                b.extend_from_slice(&[0xff; 12]);
+                let mut c = Cursor { b: &b };
+                assert_eq!(c.varint(), Ok(v), "{v:#x} padded");
+                assert_eq!(c.remaining(), 12, "{v:#x} length {n}");
+            }
+        }
+        // A tenth byte above 1 overflows; a continuation past it is too long.
+        let mut over = [0xffu8; 12];
+        over[9] = 0x02;
+        assert!(Cursor { b: &over }.varint().is_err());
+        over[9] = 0x81;
+        assert!(Cursor { b: &over }.varint().is_err());
         assert!(Cursor { b: &[0xff; 11] }.varint().is_err());
         assert!(Cursor { b: &[0x80] }.varint().is_err());
     }

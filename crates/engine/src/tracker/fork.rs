@@ -90,8 +90,8 @@ impl Tracker {
         }
         let mut r = self.instant_record(event, now, who);
         r.ts_exit_ns = Some(now);
-        r.abi = abi.to_string();
-        r.mechanism = mech.name().to_string();
+        r.abi = Cow::Borrowed(abi);
+        r.mechanism = Cow::Borrowed(mech.name());
         r.nr = nr;
         r.name = name;
         r.ret = Some(0);

@@ -20,6 +20,7 @@ mod signal;
 mod state;
 mod tamper;
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use vstrace_core::fasthash::FastSet;
@@ -80,7 +81,7 @@ struct Pending {
     info: CallInfo,
     bitness: Bitness,
     mechanism: Mechanism,
-    raw: Vec<u64>,
+    raw: RawArgs,
     args: Vec<ArgValue>,
     vcpu: u32,
     cr3: u64,
@@ -136,13 +137,66 @@ struct Pending {
     kernel32: bool,
 }
 
+/// Raw arguments kept inline: every Linux call has at most 6.
+const RAW_INLINE: usize = 6;
+
+/// A call's raw arguments, read once at enter: inline up to
+/// [`RAW_INLINE`] (no allocation per call), on the heap beyond (NT calls
+/// take up to 17).
+#[derive(Clone)]
+pub(crate) struct RawArgs {
+    n: usize,
+    inline: [u64; RAW_INLINE],
+    heap: Vec<u64>,
+}
+
+impl RawArgs {
+    /// Arguments 1..=`nargs`, each from `arg(i)`.
+    pub(crate) fn read(nargs: usize, mut arg: impl FnMut(usize) -> u64) -> RawArgs {
+        let mut r = RawArgs {
+            n: nargs,
+            inline: [0; RAW_INLINE],
+            heap: Vec::new(),
+        };
+        if nargs <= RAW_INLINE {
+            for (i, v) in r.inline[..nargs].iter_mut().enumerate() {
+                *v = arg(i + 1);
+            }
+        } else {
+            r.heap = (1..=nargs).map(arg).collect();
+        }
+        r
+    }
+}
+
+impl std::ops::Deref for RawArgs {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        if self.n <= RAW_INLINE {
+            &self.inline[..self.n]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+impl std::ops::DerefMut for RawArgs {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        if self.n <= RAW_INLINE {
+            &mut self.inline[..self.n]
+        } else {
+            &mut self.heap
+        }
+    }
+}
+
 /// A clone/fork that returned in the parent and whose child has not been
 /// seen yet.
 struct RecentFork {
     cr3: u64,
     sp: u64,
     ip: Option<u64>,
-    name: String,
+    name: Cow<'static, str>,
     nr: u64,
     abi: &'static str,
     shown: bool,
@@ -157,7 +211,7 @@ impl RecentFork {
             cr3: p.cr3,
             sp,
             ip: p.ret_ip,
-            name: p.info.name.to_string(),
+            name: p.info.name.clone(),
             nr: p.info.nr,
             abi: p.info.abi,
             shown: p.shown,
@@ -247,6 +301,9 @@ pub(crate) struct Tracker {
     /// `-c`: records only count, so no argument is decoded (see
     /// [`Tracker::decodes_args`]).
     summary: bool,
+    /// `-c` without `-C`: records are only counted, never printed, so
+    /// their return needs no text (see `Tracker::record`).
+    count_only: bool,
     /// The early-out's table and flags, shared with sources that check
     /// without the lock. Enabled (see [`Tracker::with_early_out`]) for a
     /// Linux guest (its layer names a call from its number and width
@@ -472,9 +529,9 @@ impl Tracker {
         }
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let split = split_raw.is_some();
-        let mut raw: Vec<u64> = match split_raw {
-            Some(r) => r,
-            None => (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect(),
+        let mut raw = match split_raw {
+            Some(r) => RawArgs::read(r.len(), |i| r.get(i - 1).copied().unwrap_or(0)),
+            None => RawArgs::read(nargs, |i| sc.arg(i).unwrap_or(0)),
         };
         let mut shown = shown;
         let fd_pass = !(shown || pre_scope) || self.fd_filter_passes(event, &info, &raw, &mut sc);
@@ -725,7 +782,7 @@ impl Tracker {
         let mut sc = Syscall::new(ev, self.os_kind, cpu);
         if self.has_hooks {
             sc.name = pending.info.name.to_string();
-            sc.arg_names = pending.args.iter().map(|a| a.name.clone()).collect();
+            sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
         }
         sc.modifications = pending.modifications.clone();
         sc.hook = pending.hook.clone();
@@ -1201,10 +1258,10 @@ mod tests {
         r.enter(0, &[3, 0x7fff_2000, 10], 0x7fff_1000, CR3); // read, thread A
         r.enter(39, &[], 0x7fff_3000, CR3); // getpid, thread B
         let b = r.sysret(77, 0x7fff_3000, CR3).0.unwrap();
-        assert_eq!((b.name.as_str(), b.ret), ("getpid", Some(77)));
+        assert_eq!((&*b.name, b.ret), ("getpid", Some(77)));
         // Thread A returns through iret (after a reschedule).
         let a = r.iret(0, RIP + 2, 0x7fff_1000, CR3, false).unwrap();
-        assert_eq!((a.name.as_str(), a.ret), ("read", Some(0)));
+        assert_eq!((&*a.name, a.ret), ("read", Some(0)));
         // An interrupt return with no call in flight is not a record.
         assert!(r.iret(5, 0x40_2000, 0x7fff_1000, CR3, false).is_none());
         assert_eq!(r.t.stats().unmatched_exits, 1);
@@ -1214,16 +1271,13 @@ mod tests {
     fn exit_group_is_no_return_and_unfinished_calls_drain() {
         let mut r = rig(EngineConfig::default());
         let rec = r.enter(231, &[7], 0x7fff_1000, CR3).0.unwrap();
-        assert_eq!(
-            (rec.name.as_str(), rec.state),
-            ("exit_group", CallState::NoReturn)
-        );
+        assert_eq!((&*rec.name, rec.state), ("exit_group", CallState::NoReturn));
         assert_eq!(rec.args[0].text.as_deref(), Some("7"));
         r.enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_1000, CR3); // wait4 never returns
         let left = r.t.drain_unfinished(0);
         assert_eq!(left.len(), 1);
         assert_eq!(
-            (left[0].name.as_str(), left[0].state),
+            (&*left[0].name, left[0].state),
             ("wait4", CallState::Unfinished)
         );
     }
@@ -1258,7 +1312,7 @@ mod tests {
         r.enter(56, &[0x11, 0, 0, 0, 0], 0x7fff_1000, CR3);
         let rec = r.sysret(88, 0x7fff_1000, CR3).0.expect("a hidden record");
         assert!(rec.hidden);
-        assert_eq!((rec.name.as_str(), rec.ret), ("clone", Some(88)));
+        assert_eq!((&*rec.name, rec.ret), ("clone", Some(88)));
         r.enter(110, &[], 0x7fff_1000, CR3); // getppid: left out
         assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
         r.enter(39, &[], 0x7fff_1000, CR3); // getpid: shown
@@ -1478,7 +1532,7 @@ mod tests {
         r.enter(59, &[0x60_0000, argv, 0], 0x7fff_e000, launcher);
         let cmd = 0x3000_0000;
         let exec = r.iret(0, 0x40_0000, 0x7fff_d000, cmd, true).unwrap();
-        assert_eq!((exec.name.as_str(), exec.ret), ("execve", Some(0)));
+        assert_eq!((&*exec.name, exec.ret), ("execve", Some(0)));
         // fork: the parent returns the pid, the child's first return joins.
         r.enter(56, &[0x1200011, 0, 0, 0, 0], 0x7fff_c000, cmd);
         let parent = r.sysret(99, 0x7fff_c000, cmd).0.unwrap();
@@ -1486,7 +1540,7 @@ mod tests {
         let child = 0x4000_0000;
         let first = r.iret(0, RIP + 2, 0x7fff_c000, child, false).unwrap();
         assert_eq!(
-            (first.name.as_str(), first.state),
+            (&*first.name, first.state),
             ("clone", CallState::ChildReturn)
         );
         r.enter(39, &[], 0x7fff_c000, child);

@@ -23,8 +23,8 @@ impl Tracker {
             ppid: who.as_ref().and_then(|w| w.ppid),
             comm: who.and_then(|w| w.comm),
             cr3: cr3_key(event.cr3),
-            os: self.os_kind.name().to_string(),
-            mechanism: event.mechanism.name().to_string(),
+            os: Cow::Borrowed(self.os_kind.name()),
+            mechanism: Cow::Borrowed(event.mechanism.name()),
             // A 32-bit kernel's records carry no `[i386]` mark (signals too).
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
             ..Default::default()
@@ -49,8 +49,8 @@ impl Tracker {
             comm: None,
         };
         let mut r = self.instant_record(event, now, Some(who));
-        r.abi = p.info.abi.to_string();
-        r.name = p.info.name.to_string();
+        r.abi = Cow::Borrowed(p.info.abi);
+        r.name = p.info.name.clone();
         r.nr = p.info.nr;
         r.ret_text = Some(how);
         r.state = CallState::Exited;
@@ -71,8 +71,8 @@ impl Tracker {
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         let status = sc.arg(1).unwrap_or(0) & 0xff;
         let mut r = self.instant_record(event, now, who);
-        r.abi = info.abi.to_string();
-        r.name = info.name.to_string();
+        r.abi = Cow::Borrowed(info.abi);
+        r.name = info.name.clone();
         r.nr = info.nr;
         r.ret = Some(status as i64);
         r.state = CallState::Exited;
@@ -105,6 +105,8 @@ impl Tracker {
         exit_ts: Option<u64>,
     ) -> Record {
         let (ret_text, errno) = match ret {
+            // -c counts errors and prints no return: no text to render.
+            Some(r) if self.count_only => (None, self.os.error_name(&p.info, r)),
             Some(r) => {
                 let (mut t, e) = self.os.format_return(&p.info, r);
                 if p.ret_hex && e.is_none() && r > 0 {
@@ -132,11 +134,11 @@ impl Tracker {
             ppid: p.proc_info.as_ref().and_then(|i| i.ppid),
             comm: p.proc_info.and_then(|i| i.comm),
             cr3: p.cr3,
-            os: self.os_kind.name().to_string(),
-            abi: p.info.abi.to_string(),
-            mechanism: p.mechanism.name().to_string(),
+            os: Cow::Borrowed(self.os_kind.name()),
+            abi: Cow::Borrowed(p.info.abi),
+            mechanism: Cow::Borrowed(p.mechanism.name()),
             nr: p.info.nr,
-            name: p.info.name.into_owned(),
+            name: p.info.name,
             args: p.args,
             ret,
             ret_text,

@@ -62,7 +62,7 @@ impl Tracker {
         };
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
-        let raw: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        let raw = RawArgs::read(nargs, |i| sc.arg(i).unwrap_or(0));
         // Decoded in full, whatever -s says.
         let opts = DecodeOptions {
             strsize: 4096,

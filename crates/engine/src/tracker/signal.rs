@@ -110,9 +110,9 @@ impl Tracker {
             }
         }
         let mut sig = self.instant_record(event, now, who);
-        sig.abi = abi_tag(event.bitness, self.os_kind).to_string();
+        sig.abi = std::borrow::Cow::Borrowed(abi_tag(event.bitness, self.os_kind));
         sig.nr = u64::from(d.signo);
-        sig.name = d.name;
+        sig.name = d.name.into();
         let mut info = d.info;
         if self.names.pid_ns {
             self.os
