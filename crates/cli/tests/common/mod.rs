@@ -543,6 +543,7 @@ pub fn debian_payload_run(
         .replace('\r', "");
     assert!(guest.contains("== payload done"), "{guest}\n{err}");
     guest
+}
 
 /// guests/progs/multiplexed.c (-m32: its socket and IPC calls go through
 /// socketcall and ipc) run under the guest's own `strace` (the binary at
