@@ -118,9 +118,10 @@ fn ipc_semctl_shows_its_union_in_brackets() {
         format_call(d, &a, Some(&format_return(d, I, 0))),
         "semctl(0, 0, IPC_64|IPC_RMID, [NULL]) = 0"
     );
-    // The direct call shows the value itself.
+    // The direct call shows the argument as an address (strace's
+    // printaddr).
     assert_eq!(
         line("semctl", &[0, 0, 0x100, 0], 0, &mut m),
-        "semctl(0, 0, IPC_64|IPC_RMID, 0) = 0"
+        "semctl(0, 0, IPC_64|IPC_RMID, NULL) = 0"
     );
 }

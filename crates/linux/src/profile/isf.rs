@@ -15,7 +15,7 @@ use std::path::Path;
 use vstrace_isf::{Isf, IsfError};
 
 use super::ksymtab::Ksymtab;
-use super::layouts::{FilesLayout, MemberOffsets, MmLayout};
+use super::layouts::{FilesLayout, MemberOffsets, MmLayout, PidsLayout};
 use super::{
     current_task_with, default_kernel_min, init_task_64, LinuxProfile, PerCpuMode, ProfileError,
     TaskLayout, PROFILE_VERSION,
@@ -102,7 +102,10 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
         layout_source: "isf".into(),
         files: FilesLayout::from_offsets(isf).ok(),
         mm: MmLayout::from_offsets(isf).ok(),
-        pids: None,
+        pids: isf
+            .type_size("upid")
+            .ok()
+            .and_then(|n| PidsLayout::from_offsets(isf, n).ok()),
     })
 }
 

@@ -327,10 +327,16 @@ pub struct PidsLayout {
 impl PidsLayout {
     /// The layout from `btf` (4.19+: `thread_pid` and `signal->pids`).
     pub fn from_btf(btf: &Btf) -> Result<PidsLayout, BtfError> {
-        let o = |s: &str, p: &str| btf.member_offset(s, p);
         let upid = btf
             .find_struct("upid")
             .ok_or_else(|| BtfError::NoStruct("upid".into()))?;
+        Self::from_offsets(btf, btf.size_of(upid)?)
+    }
+
+    /// The layout from any table of member offsets (BTF, a symbol table
+    /// file), `upid_size` being `sizeof(struct upid)` there.
+    pub fn from_offsets<T: MemberOffsets>(t: &T, upid_size: u64) -> Result<PidsLayout, T::Error> {
+        let o = |s: &str, p: &str| t.member_offset(s, p);
         Ok(PidsLayout {
             task_thread_pid: o("task_struct", "thread_pid")?,
             task_signal: o("task_struct", "signal")?,
@@ -339,7 +345,7 @@ impl PidsLayout {
             signal_thread_head: o("signal_struct", "thread_head")?,
             pid_level: o("pid", "level")?,
             pid_numbers: o("pid", "numbers")?,
-            upid_size: btf.size_of(upid)?,
+            upid_size,
             upid_nr: o("upid", "nr")?,
             upid_ns: o("upid", "ns")?,
         })
