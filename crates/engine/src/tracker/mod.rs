@@ -12,6 +12,7 @@ mod build;
 pub mod early;
 mod fast;
 mod fork;
+mod frame;
 mod inflight;
 mod records;
 mod scope;
@@ -26,18 +27,18 @@ use std::sync::{Mutex, RwLock};
 use vstrace_core::fasthash::FastSet;
 
 use vstrace_core::hooks::Hooks;
-use vstrace_core::mem::{user_space_end, UserOnly};
+use vstrace_core::mem::user_space_end;
 use vstrace_core::os::unknown_arg_names;
-use vstrace_core::read;
 use vstrace_core::{
     ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism,
-    NameOptions, Os, OsLayer, ProcInfo, Reg, Syscall, VirtMem,
+    NameOptions, Os, OsLayer, ProcInfo, Syscall, VirtMem,
 };
 
 use crate::filter::SyscallSet;
 use crate::inject::{apply_pokes, rewrite_path, InjectAction, InjectRule, Injection, PathRewrite};
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
+use frame::{return_target, sp_of, user, RawArgs};
 use records::hook_error;
 use scope::Scope;
 use state::{lock, read, write, Counter, Forks, Stats};
@@ -135,59 +136,6 @@ struct Pending {
     io: Vec<crate::dump::IoItem>,
     /// Made to a 32-bit kernel (EFER.LMA clear): see [`Record::kernel32`].
     kernel32: bool,
-}
-
-/// Raw arguments kept inline: every Linux call has at most 6.
-const RAW_INLINE: usize = 6;
-
-/// A call's raw arguments, read once at enter: inline up to
-/// [`RAW_INLINE`] (no allocation per call), on the heap beyond (NT calls
-/// take up to 17).
-#[derive(Clone)]
-pub(crate) struct RawArgs {
-    n: usize,
-    inline: [u64; RAW_INLINE],
-    heap: Vec<u64>,
-}
-
-impl RawArgs {
-    /// Arguments 1..=`nargs`, each from `arg(i)`.
-    pub(crate) fn read(nargs: usize, mut arg: impl FnMut(usize) -> u64) -> RawArgs {
-        let mut r = RawArgs {
-            n: nargs,
-            inline: [0; RAW_INLINE],
-            heap: Vec::new(),
-        };
-        if nargs <= RAW_INLINE {
-            for (i, v) in r.inline[..nargs].iter_mut().enumerate() {
-                *v = arg(i + 1);
-            }
-        } else {
-            r.heap = (1..=nargs).map(arg).collect();
-        }
-        r
-    }
-}
-
-impl std::ops::Deref for RawArgs {
-    type Target = [u64];
-    fn deref(&self) -> &[u64] {
-        if self.n <= RAW_INLINE {
-            &self.inline[..self.n]
-        } else {
-            &self.heap
-        }
-    }
-}
-
-impl std::ops::DerefMut for RawArgs {
-    fn deref_mut(&mut self) -> &mut [u64] {
-        if self.n <= RAW_INLINE {
-            &mut self.inline[..self.n]
-        } else {
-            &mut self.heap
-        }
-    }
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -1071,60 +1019,13 @@ impl Tracker {
     }
 }
 
-/// The user part of `mem`, below `end` ([`Tracker::user_end`]).
-fn user(mem: &mut dyn VirtMem, end: u64) -> UserOnly<'_> {
-    UserOnly { mem, end }
-}
-
-fn sp_of(v: u64, b: Bitness) -> u64 {
-    match b {
-        Bitness::B32 => v & 0xffff_ffff,
-        Bitness::B64 => v,
-    }
-}
-
-/// Where an exit returns to in user mode: (ip, sp).
-fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u64)> {
-    let r = &event.regs;
-    match event.mechanism {
-        Mechanism::Sysret => {
-            // sysretq returns to rcx with the user rsp already loaded;
-            // sysretl (compat) to ecx/esp.
-            // The source reports the bitness of the code returned to.
-            if event.bitness == Bitness::B64 {
-                Some((r.get(Reg::Rcx), r.rsp()))
-            } else {
-                Some((r.get(Reg::Rcx) & 0xffff_ffff, r.rsp() & 0xffff_ffff))
-            }
-        }
-        Mechanism::Sysexit => Some((r.get(Reg::Rdx) & 0xffff_ffff, r.get(Reg::Rcx) & 0xffff_ffff)),
-        Mechanism::Iret => {
-            // The frame's slot size is the kernel's (iretq in long mode),
-            // whatever mode the user code returned to runs in.
-            let sp = r.rsp();
-            let mem = cpu.mem();
-            let wide = r.efer & vstrace_core::event::EFER_LMA != 0;
-            if wide {
-                let ip = read::read_u64(mem, sp).ok()?;
-                let usp = read::read_u64(mem, sp.wrapping_add(24)).ok()?;
-                Some((sp_of(ip, event.bitness), sp_of(usp, event.bitness)))
-            } else {
-                let ip = read::read_u32(mem, sp).ok()? as u64;
-                let usp = read::read_u32(mem, sp.wrapping_add(12)).ok()? as u64;
-                Some((ip, usp))
-            }
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! Pairing, scoping and injection on synthetic events and memory.
 
     use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::testmem::SparseVirt;
-    use vstrace_core::{Regs, VirtMem};
+    use vstrace_core::{Reg, Regs, VirtMem};
 
     use super::*;
     use vstrace_linux::LinuxLayer;
