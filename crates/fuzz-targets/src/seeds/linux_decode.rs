@@ -1,0 +1,548 @@
+//! Seeds of the `linux_decode` target: calls of both ABIs with their
+//! arguments' memory laid out as a guest would, and hostile variants.
+
+use super::*;
+
+/// A `linux_decode` input.
+pub(super) fn linux_input(
+    abi: LinuxAbi,
+    name: &str,
+    raw: [u64; 6],
+    ret: i64,
+    regions: &[(u64, Vec<u8>)],
+    fill: Option<&[u8]>,
+) -> Option<Vec<u8>> {
+    let idx = linux_index(abi, name)?;
+    let mut e = Encoder::new();
+    // abi, call, -s, -v, -x level, -X style (see targets::linux_decode_text).
+    e.u8((abi == LinuxAbi::I386) as u8)
+        .u16(idx)
+        .u16(32)
+        .u8(0)
+        .u16(0)
+        .u16(0);
+    for r in raw {
+        e.u64(r);
+    }
+    e.u64(ret as u64);
+    mem(&mut e, regions, fill);
+    Some(e.out)
+}
+
+/// Bytes a pointer argument of any type can start decoding from: a
+/// pointer to a path, a plausible length, then the path.
+fn generic_region(at: u64, ptr32: bool) -> Vec<u8> {
+    let s = at + 0x40;
+    let mut v = if ptr32 {
+        cat(&[&(s as u32).to_le_bytes(), &14u32.to_le_bytes(), &[0; 8]])
+    } else {
+        cat(&[&q(s), &q(14)])
+    };
+    // sockaddr_in-looking bytes after the pointer pair.
+    v.extend_from_slice(&[2, 0, 0, 9, 127, 0, 0, 1]);
+    v.resize(0x40, 0);
+    v.extend_from_slice(b"/tmp/vst/a.txt\0");
+    v.resize(0x100, 0);
+    v
+}
+
+/// A hand-made call: seed tag, call name, raw arguments, return value,
+/// memory regions.
+type Crafted = (
+    &'static str,
+    &'static str,
+    [u64; 6],
+    i64,
+    Vec<(u64, Vec<u8>)>,
+);
+
+pub(super) fn linux_decode_seeds() -> Vec<Seed> {
+    let mut out = Vec::new();
+    // One seed per call and ABI: every argument that can be a pointer
+    // points at its own generic region.
+    for (abi, tag, base, p32) in [
+        (LinuxAbi::X86_64, "x64", 0x7fff_0000_0000u64, false),
+        (LinuxAbi::I386, "i386", 0x0900_0000, true),
+    ] {
+        for d in vstrace_linux::all(abi) {
+            let raw: [u64; 6] = std::array::from_fn(|i| base + 0x1000 * i as u64);
+            let regions: Vec<_> = raw.iter().map(|&a| (a, generic_region(a, p32))).collect();
+            if let Some(s) = linux_input(abi, d.name, raw, 14, &regions, None) {
+                out.push((format!("{tag}-{}", d.name), s));
+            }
+        }
+    }
+    let a = 0x7fff_0000_0000u64;
+    let x = LinuxAbi::X86_64;
+    let crafted: Vec<Crafted> = vec![
+        // A seccomp filter program: sock_fprog {len, filter} and two
+        // instructions (a load, a return with SECCOMP_RET_ERRNO data).
+        (
+            "seccomp-filter",
+            "seccomp",
+            [1, 0, a, 0, 0, 0],
+            0,
+            vec![
+                (a, cat(&[&q(2), &q(a + 0x100)])),
+                (
+                    a + 0x100,
+                    vec![0x20, 0, 0, 0, 4, 0, 0, 0, 0x06, 0, 0, 0, 0x0d, 0, 0x05, 0],
+                ),
+            ],
+        ),
+        // process_vm_readv: a local iovec whose second element runs off
+        // the mapped memory, a remote one shown by address.
+        (
+            "process_vm_readv",
+            "process_vm_readv",
+            [1, a + 0xff0, 3, a + 0x200, 1, 0],
+            4,
+            vec![
+                (a + 0xff0, cat(&[&q(a + 0x300), &q(4)])),
+                (a + 0x200, cat(&[&q(a + 0x400), &q(8)])),
+                (a + 0x300, b"abcd".to_vec()),
+            ],
+        ),
+        (
+            "openat",
+            "openat",
+            [(-100i64) as u64, a, 0x80000, 0, 0, 0],
+            3,
+            vec![(a, b"/etc/passwd\0".to_vec())],
+        ),
+        (
+            "execve",
+            "execve",
+            [a, a + 0x100, a + 0x200, 0, 0, 0],
+            0,
+            vec![
+                (a, b"/bin/sh\0-c\0echo hi\0PATH=/bin\0".to_vec()),
+                (a + 0x100, cat(&[&q(a), &q(a + 8), &q(a + 11), &q(0)])),
+                (a + 0x200, cat(&[&q(a + 19), &q(0)])),
+            ],
+        ),
+        (
+            "execve-argv-loop",
+            "execve",
+            [a, a + 0x100, a + 0x100, 0, 0, 0],
+            0,
+            // argv points at itself: every element is the array's address.
+            vec![
+                (a, b"/bin/sh\0".to_vec()),
+                (a + 0x100, q(a + 0x100).repeat(64)),
+            ],
+        ),
+        (
+            "connect-inet",
+            "connect",
+            [3, a, 16, 0, 0, 0],
+            -101,
+            vec![(a, vec![2, 0, 0, 9, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])],
+        ),
+        (
+            "connect-inet6",
+            "connect",
+            [3, a, 28, 0, 0, 0],
+            -101,
+            vec![(a, {
+                let mut v = vec![10, 0, 0, 80, 0, 0, 0, 0];
+                v.extend_from_slice(&[0; 15]);
+                v.push(1);
+                v.extend_from_slice(&[0; 4]);
+                v
+            })],
+        ),
+        (
+            "connect-unix",
+            "connect",
+            [3, a, 110, 0, 0, 0],
+            -2,
+            vec![(a, cat(&[&[1, 0], b"/tmp/vst/sock\0"]))],
+        ),
+        // Option-shaped prctl arguments read from guest memory.
+        (
+            "prctl-set-name",
+            "prctl",
+            [15, a, 0, 0, 0, 0],
+            0,
+            vec![(a, b"0123456789abcdefghij\0".to_vec())],
+        ),
+        (
+            "prctl-get-name",
+            "prctl",
+            [16, a, 0, 0, 0, 0],
+            0,
+            vec![(a, b"vstrace\0".to_vec())],
+        ),
+        (
+            "prctl-get-pdeathsig",
+            "prctl",
+            [2, a, 0, 0, 0, 0],
+            0,
+            vec![(a, 9u32.to_le_bytes().to_vec())],
+        ),
+        (
+            "writev",
+            "writev",
+            [1, a + 0x100, 2, 0, 0, 0],
+            10,
+            vec![
+                (a, b"writev-ok\n".to_vec()),
+                (a + 0x100, cat(&[&q(a), &q(7), &q(a + 7), &q(3)])),
+            ],
+        ),
+        (
+            "readv-huge-count",
+            "readv",
+            [3, a + 0x100, 0x7fff_ffff, 0, 0, 0],
+            5,
+            vec![
+                (a, b"hello".to_vec()),
+                (a + 0x100, cat(&[&q(a), &q(u64::MAX)])),
+            ],
+        ),
+        (
+            "read",
+            "read",
+            [3, a, 64, 0, 0, 0],
+            14,
+            vec![(a, b"hello vstrace\n".to_vec())],
+        ),
+        (
+            "newfstatat",
+            "newfstatat",
+            [(-100i64) as u64, a, a + 0x100, 0, 0, 0],
+            0,
+            vec![
+                (a, b"/etc\0".to_vec()),
+                (a + 0x100, {
+                    let mut st = vec![0u8; 144];
+                    st[24..28].copy_from_slice(&0o40755u32.to_le_bytes());
+                    st[48..56].copy_from_slice(&4096u64.to_le_bytes());
+                    st
+                }),
+            ],
+        ),
+        (
+            "rt_sigaction",
+            "rt_sigaction",
+            [2, a, a + 0x100, 8, 0, 0],
+            0,
+            vec![
+                (
+                    a,
+                    cat(&[&q(0x40_1000), &q(0x0400_0004), &q(0x40_2000), &q(1 << 1)]),
+                ),
+                (a + 0x100, vec![0; 32]),
+            ],
+        ),
+        (
+            "wait4",
+            "wait4",
+            [u64::MAX, a, 0, 0, 0, 0],
+            88,
+            vec![(a, 0x700u32.to_le_bytes().to_vec())],
+        ),
+        (
+            "pipe2",
+            "pipe2",
+            [a, 0x80000, 0, 0, 0, 0],
+            0,
+            vec![(a, cat(&[&3u32.to_le_bytes(), &4u32.to_le_bytes()]))],
+        ),
+        (
+            "ppoll-revents",
+            "ppoll",
+            [a, 2, a + 0x100, 0, 8, 0],
+            1,
+            vec![
+                (
+                    a,
+                    cat(&[
+                        &3u32.to_le_bytes(),
+                        &[1, 0, 1, 0],
+                        &4u32.to_le_bytes(),
+                        &[4, 0, 0, 0],
+                    ]),
+                ),
+                (a + 0x100, cat(&[&q(1), &q(500)])),
+            ],
+        ),
+        (
+            "pselect6-sets",
+            "pselect6",
+            [5, a, a + 8, 0, a + 0x100, a + 0x200],
+            2,
+            vec![
+                (a, cat(&[&q(0x18), &q(0x10)])),
+                (a + 0x100, cat(&[&q(0), &q(123)])),
+                (a + 0x200, cat(&[&q(a + 0x300), &q(8)])),
+                (a + 0x300, q(1 << 16 | 1)),
+            ],
+        ),
+        // ioctl arguments by request (structs/ioctl.rs).
+        (
+            "ioctl-tiocgwinsz",
+            "ioctl",
+            [1, 0x5413, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&24u16.to_le_bytes(), &80u16.to_le_bytes(), &[0; 4]]),
+            )],
+        ),
+        (
+            "ioctl-fiemap",
+            "ioctl",
+            [3, 0xc020660b, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&q(0), &q(u64::MAX), &1u32.to_le_bytes(), &[0; 12]]),
+            )],
+        ),
+        (
+            "ioctl-rndaddentropy-huge",
+            "ioctl",
+            [3, 0x40085203, a, 0, 0, 0],
+            -9,
+            vec![(
+                a,
+                cat(&[&8u32.to_le_bytes(), &u32::MAX.to_le_bytes(), b"abc"]),
+            )],
+        ),
+        // The ioctl families of structs/ioctl_*.rs: evdev bit sets and
+        // force feedback, loop status, MTD layouts, UBI renames with a
+        // hostile count, perf BPF queries with a hostile program count.
+        (
+            "ioctl-evdev-bits",
+            "ioctl",
+            [3, 0x80604521, a, 0, 0, 0],
+            0x60,
+            vec![(a, vec![0xff; 0x60])],
+        ),
+        (
+            "ioctl-evdev-ff",
+            "ioctl",
+            [3, 0x40304580, a, 0, 0, 0],
+            -9,
+            vec![(a, cat(&[&[0x51, 0, 1, 0], &[0xab; 44]]))],
+        ),
+        (
+            "ioctl-loop-status64",
+            "ioctl",
+            [3, 0x4c04, a, 0, 0, 0],
+            0,
+            vec![(a, vec![0x41; 232])],
+        ),
+        (
+            "ioctl-mtd-ecclayout",
+            "ioctl",
+            [3, 0x81484d11, a, 0, 0, 0],
+            0,
+            vec![(a, vec![0x7f; 328])],
+        ),
+        (
+            "ioctl-ubi-rnvol",
+            "ioctl",
+            [3, 0x51106f03, a, 0, 0, 0],
+            -9,
+            vec![(a, cat(&[&u32::MAX.to_le_bytes(), &[0x30; 300]]))],
+        ),
+        (
+            "ioctl-perf-query-bpf",
+            "ioctl",
+            [3, 0xc008240a, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&4u32.to_le_bytes(), &u32::MAX.to_le_bytes(), &[1; 16]]),
+            )],
+        ),
+        // Socket option values by level (structs/sockopt.rs, bpf.rs).
+        (
+            "setsockopt-attach-filter",
+            "setsockopt",
+            [3, 1, 26, a, 16, 0],
+            0,
+            vec![
+                (a, cat(&[&q(0xffff), &q(a + 0x100)])),
+                (
+                    a + 0x100,
+                    cat(&[&[0x30, 0, 0, 0], &0xfffff000u32.to_le_bytes()]).repeat(4),
+                ),
+            ],
+        ),
+        (
+            "setsockopt-icmp-filter",
+            "setsockopt",
+            [3, 255, 1, a, 8, 0],
+            -9,
+            vec![(a, 0x1fu32.to_le_bytes().to_vec())],
+        ),
+        (
+            "getsockopt-peercred",
+            "getsockopt",
+            [3, 1, 17, a, a + 0x100, 0],
+            0,
+            vec![
+                (a, vec![0xff; 12]),
+                (a + 0x100, 7u32.to_le_bytes().to_vec()),
+            ],
+        ),
+        (
+            "futex_waitv",
+            "futex_waitv",
+            [a, 200, 0, 0, 1, 0],
+            -22,
+            vec![(
+                a,
+                cat(&[&q(1), &q(a), &0x82u32.to_le_bytes(), &[0; 4]]).repeat(3),
+            )],
+        ),
+        (
+            "nanosleep-interrupted",
+            "nanosleep",
+            [a, a + 0x10, 0, 0, 0, 0],
+            -516,
+            vec![(a, cat(&[&q(1), &q(999_999_999), &q(0), &q(5)]))],
+        ),
+        (
+            "utimensat-pair",
+            "utimensat",
+            [(-100i64) as u64, a + 0x100, a, 0, 0, 0],
+            -2,
+            vec![
+                (
+                    a,
+                    cat(&[&q(1492358706), &q(123456789), &q(0), &q((1 << 30) - 1)]),
+                ),
+                (a + 0x100, b"f\0".to_vec()),
+            ],
+        ),
+        (
+            "sched_setattr",
+            "sched_setattr",
+            [0, a, 0, 0, 0, 0],
+            0,
+            vec![(a, {
+                let mut v = vec![0u8; 56];
+                v[0] = 56;
+                v[8] = 1;
+                v
+            })],
+        ),
+        (
+            "timer_create-thread",
+            "timer_create",
+            [0, a, a + 0x100, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 64];
+                    v[..8].copy_from_slice(&q(0xdead_beef));
+                    v[8] = 14;
+                    v[12] = 2;
+                    v
+                }),
+                (a + 0x100, vec![0; 4]),
+            ],
+        ),
+        // SysV IPC control buffers, msgbuf, ptrace's syscall info and
+        // user_desc (structs/ipc_ctl.rs, ptrace.rs, ldt.rs).
+        (
+            "msgctl-stat",
+            "msgctl",
+            [0, 2, a, 0, 0, 0],
+            0,
+            vec![(a, {
+                let mut v = vec![0u8; 120];
+                v[20] = 0x80;
+                v[21] = 1;
+                v
+            })],
+        ),
+        (
+            "shmctl-shm_info",
+            "shmctl",
+            [1, 14, a, 0, 0, 0],
+            1,
+            vec![(a, vec![1; 48])],
+        ),
+        (
+            "semctl-ipc_set",
+            "semctl",
+            [0, 0, 1, a, 0, 0],
+            0,
+            vec![(a, vec![0; 104])],
+        ),
+        (
+            "msgsnd-text",
+            "msgsnd",
+            [3, a, 14, 0, 0, 0],
+            0,
+            vec![(a, cat(&[&q(7), b"STRACE_STRING\0"]))],
+        ),
+        (
+            "ptrace-get_syscall_info",
+            "ptrace",
+            [0x420e, 1, 88, a, 0, 0],
+            80,
+            vec![(a, {
+                let mut v = vec![0u8; 88];
+                v[0] = 1;
+                v[4..8].copy_from_slice(&0xc000_003eu32.to_le_bytes());
+                v[24] = 80;
+                v
+            })],
+        ),
+        (
+            "set_thread_area",
+            "set_thread_area",
+            [a, 0, 0, 0, 0, 0],
+            -38,
+            vec![(
+                a,
+                cat(&[&u32::MAX.to_le_bytes(), &[0; 8], &[0x8b, 0, 0, 0]]),
+            )],
+        ),
+        (
+            "path-across-fault",
+            "openat",
+            [(-100i64) as u64, a + 0xffa, 0, 0, 0, 0],
+            -2,
+            // The path runs into an unmapped page.
+            vec![(a + 0xffa, b"/tmp/x".to_vec())],
+        ),
+    ];
+    for (tag, name, raw, ret, regions) in crafted {
+        if let Some(s) = linux_input(x, name, raw, ret, &regions, None) {
+            out.push((format!("crafted-{tag}"), s));
+        }
+    }
+    // Every pointer readable, nothing terminated.
+    for name in ["execve", "writev", "poll", "select", "sendmsg", "recvmsg"] {
+        let raw = [a, a + 0x10, a + 0x20, a + 0x30, a + 0x40, a + 0x50];
+        if let Some(s) = linux_input(x, name, raw, 1, &[], Some(&q(a))) {
+            out.push((format!("fill-{name}"), s));
+        }
+    }
+    let i = LinuxAbi::I386;
+    let b = 0x0900_0000u64;
+    let argv32 = cat(&[
+        &(b as u32).to_le_bytes(),
+        &(b as u32 + 8).to_le_bytes(),
+        &0u32.to_le_bytes(),
+    ]);
+    if let Some(s) = linux_input(
+        i,
+        "execve",
+        [b, b + 0x100, b + 0x100, 0, 0, 0],
+        0,
+        &[(b, b"/bin/sh\0-x\0".to_vec()), (b + 0x100, argv32)],
+        None,
+    ) {
+        out.push(("crafted-i386-execve".into(), s));
+    }
+    out
+}
