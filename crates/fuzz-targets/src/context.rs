@@ -8,7 +8,7 @@
 //! then memory ([`FuzzMem`]: with a fill, every pointer lands on fuzzed
 //! bytes, so lists and trees can loop).
 
-use vstrace_linux::profile::layouts::{FilesLayout, MmLayout, SockLayout};
+use vstrace_linux::profile::layouts::{FilesLayout, MmLayout, PidsLayout, SockLayout};
 use vstrace_linux::profile::{LinuxProfile, TaskLayout};
 use vstrace_linux::{files, modmap, tasks, vma};
 
@@ -45,7 +45,6 @@ fn files_layout() -> FilesLayout {
         mount_mountpoint: 24,
         vfsmount_root: 0,
         netdev: None,
-        pidfd_nr: Some(96),
         sock: Some(SockLayout {
             socket_sk: 24,
             family: 16,
@@ -100,6 +99,21 @@ fn profile(list: bool) -> LinuxProfile {
     );
     p.files = Some(files_layout());
     p.mm = Some(mm_layout(list));
+    // `struct pid` as 6.1 lays it out (`numbers` at 96, `upid.nr` first):
+    // what a pidfd's name reads. The task-side offsets are not read by
+    // this target's walkers.
+    p.pids = Some(PidsLayout {
+        task_thread_pid: 0x5f0,
+        task_signal: 0x7a0,
+        task_thread_node: 0x628,
+        signal_pids: 0x150,
+        signal_thread_head: 0x10,
+        pid_level: 4,
+        pid_numbers: 96,
+        upid_size: 16,
+        upid_nr: 0,
+        upid_ns: 8,
+    });
     p
 }
 

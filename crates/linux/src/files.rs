@@ -189,15 +189,19 @@ pub fn file_name(
 
 /// The pid (initial namespace, as strace's `/proc/PID/fdinfo` `Pid:`)
 /// of the process pidfd `file` refers to: `file->private_data` is its
-/// `struct pid`.
+/// `struct pid`, whose `numbers[0].nr` the pid layout places.
 fn pidfd_pid(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     l: &FilesLayout,
     file: u64,
 ) -> Option<i32> {
+    let pids = prof.pids.as_ref()?;
     let pid = kptr(mem, prof, file.wrapping_add(l.file_private))?;
-    let nr = read_u32(mem, pid.wrapping_add(l.pidfd_nr?)).ok()? as i32;
+    let at = pid
+        .wrapping_add(pids.pid_numbers)
+        .wrapping_add(pids.upid_nr);
+    let nr = read_u32(mem, at).ok()? as i32;
     (nr > 0).then_some(nr)
 }
 
@@ -580,7 +584,19 @@ mod tests {
             vfsmount_root: 0,
             sock: None,
             netdev: None,
-            pidfd_nr: Some(0x60),
+        });
+        // numbers[0].nr at 0x60, where the pidfd test puts the pid.
+        p.pids = Some(crate::profile::layouts::PidsLayout {
+            task_thread_pid: 0x60,
+            task_signal: 0x68,
+            task_thread_node: 0x70,
+            signal_pids: 0x10,
+            signal_thread_head: 0x40,
+            pid_level: 4,
+            pid_numbers: 0x50,
+            upid_size: 16,
+            upid_nr: 0x10,
+            upid_ns: 0x18,
         });
         p
     }
@@ -672,7 +688,9 @@ mod tests {
         let pidfd = w.dentry(&l, "[pidfd]", None, anon);
         let f7 = file(&mut w, m0, pidfd, 99);
         let pid = w.alloc(0x100);
-        w.mem.map(pid + l.pidfd_nr.unwrap(), &204u32.to_le_bytes());
+        let pl = p.pids.clone().unwrap();
+        w.mem
+            .map(pid + pl.pid_numbers + pl.upid_nr, &204u32.to_le_bytes());
         w.put(f7 + l.file_private, pid);
         let arr = w.alloc(64);
         for (i, fl) in [(3, f3), (4, f4), (5, f5), (7, f7)] {
@@ -777,7 +795,7 @@ mod tests {
             assert_eq!(fd_name(m, &p, task, fd, pidfd), None, "fd {fd}");
         }
         let mut q = p.clone();
-        q.files.as_mut().unwrap().pidfd_nr = None;
+        q.pids = None;
         assert_eq!(
             fd_name(m, &q, task, 7, pidfd).as_deref(),
             Some("anon_inode:[pidfd]")

@@ -88,11 +88,6 @@ pub struct FilesLayout {
     /// messages show `if_nametoindex("lo")`), when BTF has them.
     #[serde(default)]
     pub netdev: Option<NetDevLayout>,
-    /// Offset of `numbers[0].nr` in `struct pid` (the pid in the initial
-    /// namespace): what a pidfd's file (`private_data`) refers to,
-    /// strace's `<pid:N>` (`--decode-fds=pidfd`, `-yy`).
-    #[serde(default)]
-    pub pidfd_nr: Option<u64>,
 }
 
 /// Byte offsets from a `struct sock` to the network devices of its
@@ -191,11 +186,6 @@ impl FilesLayout {
             vfsmount_root: o("vfsmount", "mnt_root")?,
             sock: SockLayout::from_offsets(btf).ok(),
             netdev: NetDevLayout::from_offsets(btf).ok(),
-            pidfd_nr: btf
-                .member_offset("pid", "numbers")
-                .ok()
-                .zip(btf.member_offset("upid", "nr").ok())
-                .map(|(n, nr)| n + nr),
         })
     }
 }
