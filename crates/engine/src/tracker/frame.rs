@@ -36,6 +36,11 @@ impl RawArgs {
         }
         r
     }
+
+    /// The arguments in `args` (a split call's, already read).
+    pub(crate) fn from_slice(args: &[u64]) -> RawArgs {
+        RawArgs::read(args.len(), |i| args[i - 1])
+    }
 }
 
 impl std::ops::Deref for RawArgs {

@@ -478,7 +478,7 @@ impl Tracker {
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let split = split_raw.is_some();
         let mut raw = match split_raw {
-            Some(r) => RawArgs::read(r.len(), |i| r.get(i - 1).copied().unwrap_or(0)),
+            Some(r) => RawArgs::from_slice(&r),
             None => RawArgs::read(nargs, |i| sc.arg(i).unwrap_or(0)),
         };
         let mut shown = shown;
