@@ -38,8 +38,11 @@ use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
 
 use crate::cpu::Access;
 
+pub(crate) mod lazy;
 mod slot;
 mod wire;
+
+pub use lazy::{AccessLog, LazyLog};
 
 use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
@@ -85,6 +88,9 @@ pub struct EventRecord {
     /// Per access of the first `n`: a read the file coded as a repeat
     /// of the cached one (see [`crate::ReadHistory::add_record`]).
     same: Vec<bool>,
+    /// The accesses were left coded in the reader
+    /// ([`TraceReader::next_lazy_into`]; `n` is 0).
+    lazy: bool,
 }
 
 /// One decoded frame.
@@ -371,6 +377,7 @@ impl CodecState {
         spare: &mut Vec<Vec<u8>>,
     ) -> Result<(), TraceErrorKind> {
         let mut filled = 0;
+        slot.lazy = false;
         let r = self.decode_event_in_place(p, slot, spare, &mut filled);
         slot.n = filled;
         // Accesses past this event's stay for the next events to reuse,
@@ -391,37 +398,7 @@ impl CodecState {
         spare: &mut Vec<Vec<u8>>,
         filled: &mut usize,
     ) -> Result<(), TraceErrorKind> {
-        let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
-        let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
-        let flags = p.u8()?;
-        let mechanism = *Mechanism::ALL
-            .get((flags & 7) as usize)
-            .ok_or(TraceErrorKind::Malformed("mechanism"))?;
-        if flags & 0xc0 != 0 {
-            return Err(TraceErrorKind::Malformed("event flags"));
-        }
-        let bitness = if flags & (1 << 3) != 0 {
-            Bitness::B64
-        } else {
-            Bitness::B32
-        };
-        let direction = if flags & (1 << 4) != 0 {
-            Direction::Exit
-        } else {
-            Direction::Enter
-        };
-        let cr3_own = (flags & (1 << 5) != 0).then(|| p.varint()).transpose()?;
-        let mask = p.varint()?;
-        if mask >> NFIELDS != 0 {
-            return Err(TraceErrorKind::Malformed("register mask"));
-        }
-        let mut f = self.last_regs(vcpu);
-        for (i, v) in f.iter_mut().enumerate() {
-            if mask & (1 << i) != 0 {
-                *v = p.varint()?;
-            }
-        }
-        let regs = from_fields(&f)?;
+        let head = self.decode_head(p)?;
         let n = p.varint()?;
         let mut expanded = 0u64;
         let mut charge = |len: u64| {
@@ -511,20 +488,75 @@ impl CodecState {
         if p.remaining() != 0 {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
         }
-        self.last_ts = ts;
-        self.set_regs(vcpu, f);
-        let cr3 = cr3_own.unwrap_or(regs.cr3);
-        slot.ts = ts;
-        slot.event = Event {
-            vcpu,
-            direction,
-            mechanism,
-            bitness,
-            regs,
-            cr3,
-        };
+        self.commit(head, slot);
         Ok(())
     }
+
+    /// Decodes an event frame's fields before its accesses (time, vCPU,
+    /// trap, registers), changing no state: see [`CodecState::commit`].
+    fn decode_head(&self, p: &mut Cursor<'_>) -> Result<Head, TraceErrorKind> {
+        let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
+        let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
+        let flags = p.u8()?;
+        let mechanism = *Mechanism::ALL
+            .get((flags & 7) as usize)
+            .ok_or(TraceErrorKind::Malformed("mechanism"))?;
+        if flags & 0xc0 != 0 {
+            return Err(TraceErrorKind::Malformed("event flags"));
+        }
+        let bitness = if flags & (1 << 3) != 0 {
+            Bitness::B64
+        } else {
+            Bitness::B32
+        };
+        let direction = if flags & (1 << 4) != 0 {
+            Direction::Exit
+        } else {
+            Direction::Enter
+        };
+        let cr3_own = (flags & (1 << 5) != 0).then(|| p.varint()).transpose()?;
+        let mask = p.varint()?;
+        if mask >> NFIELDS != 0 {
+            return Err(TraceErrorKind::Malformed("register mask"));
+        }
+        let mut f = self.last_regs(vcpu);
+        for (i, v) in f.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                *v = p.varint()?;
+            }
+        }
+        let regs = from_fields(&f)?;
+        Ok(Head {
+            ts,
+            event: Event {
+                vcpu,
+                direction,
+                mechanism,
+                bitness,
+                cr3: cr3_own.unwrap_or(regs.cr3),
+                regs,
+            },
+            fields: f,
+        })
+    }
+
+    /// Makes a whole decoded event the state the next frames are decoded
+    /// against, and puts it in `slot`.
+    fn commit(&mut self, head: Head, slot: &mut EventRecord) {
+        self.last_ts = head.ts;
+        self.set_regs(head.event.vcpu, head.fields);
+        slot.ts = head.ts;
+        slot.event = head.event;
+    }
+}
+
+/// An event frame's fields before its accesses, decoded but not yet
+/// committed (the frame's accesses may still be malformed).
+struct Head {
+    ts: u64,
+    event: Event,
+    /// The register fields, the vCPU's delta base for its next event.
+    fields: [u64; NFIELDS],
 }
 
 /// How much the reader asks its input for at once: large reads, few
@@ -648,6 +680,15 @@ pub struct TraceReader<R: Read> {
     eof: bool,
     /// Byte buffers of earlier events' reads, for the next ones.
     spare: Vec<Vec<u8>>,
+    /// The frame being read may leave its accesses coded
+    /// ([`TraceReader::next_lazy_into`]).
+    lazy: bool,
+    /// Where the last event's accesses were left coded, if they were.
+    section: Option<lazy::Section>,
+    /// That event's reads of an uncommon shape (offsets in its accesses).
+    slow: Vec<u32>,
+    /// Looking at that event's accesses found damage.
+    late_damage: std::cell::Cell<bool>,
 }
 
 /// What [`TraceReader::next_into`] found.
@@ -703,6 +744,10 @@ impl<R: Read> TraceReader<R> {
             end: 0,
             eof: false,
             spare: Vec::new(),
+            lazy: false,
+            section: None,
+            slow: Vec::new(),
+            late_damage: std::cell::Cell::new(false),
         })
     }
 
@@ -728,6 +773,10 @@ impl<R: Read> TraceReader<R> {
     pub fn next_into(&mut self, slot: &mut EventRecord) -> Result<Option<Next>, TraceError> {
         if self.failed {
             return Ok(None);
+        }
+        if let Some(e) = self.late_damage() {
+            self.failed = true;
+            return Err(e);
         }
         let r = self.read_frame(slot);
         if r.is_err() {
@@ -770,6 +819,10 @@ impl<R: Read> TraceReader<R> {
             }
             KIND_CONFIG => Err(err(TraceErrorKind::Malformed("second configuration"))),
             _ if !self.seen_config => Err(err(TraceErrorKind::NoConfig)),
+            KIND_EVENT if self.lazy => self
+                .decode_lazy(start, len as usize, at, slot)
+                .map(|()| Some(Next::Event))
+                .map_err(err),
             KIND_EVENT => {
                 let mut c = Cursor { b: payload };
                 self.state

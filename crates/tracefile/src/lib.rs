@@ -25,6 +25,6 @@ pub mod format;
 
 pub use cpu::{Access, ReadHistory, RecordingCpu, ReplayCpu};
 pub use format::{
-    parse_trace, parse_trace_unchecked, EventRecord, Next, Record, TraceError, TraceErrorKind,
-    TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
+    parse_trace, parse_trace_unchecked, AccessLog, EventRecord, LazyLog, Next, Record, TraceError,
+    TraceErrorKind, TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
 };
