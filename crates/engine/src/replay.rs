@@ -234,8 +234,9 @@ impl<R: Read> Replay<R> {
                     // The same early-out as a live source: the calls the
                     // filter leaves out cost no decoding here either.
                     if !skip(engine, &ev.event) {
-                        let mut cpu = ReplayCpu::with_log(ev.event.regs.clone(), log)
-                            .with_history(&history, ev.event.cr3);
+                        let regs = std::borrow::Cow::Borrowed(&ev.event.regs);
+                        let mut cpu =
+                            ReplayCpu::borrowing(regs, log).with_history(&history, ev.event.cr3);
                         engine.on_event_at(&ev.event, &mut cpu, ev.ts);
                     }
                     history.add_log(ev.event.cr3, log);

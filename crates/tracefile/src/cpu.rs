@@ -256,7 +256,8 @@ impl ReadHistory {
 /// is given, and otherwise fails as unmapped; any other write fails as not
 /// recorded.
 pub struct ReplayCpu<'a> {
-    regs: Regs,
+    /// The event's registers, copied only if a register write changes them.
+    regs: std::borrow::Cow<'a, Regs>,
     log: AccessLog<'a>,
     history: Option<(&'a ReadHistory, u64)>,
     /// Next log index to look at for reads, memory writes, register
@@ -274,6 +275,12 @@ impl<'a> ReplayCpu<'a> {
     /// accesses as the trace reader gives them (see
     /// [`crate::TraceReader::log`]: decoded as they are looked at).
     pub fn with_log(regs: Regs, log: AccessLog<'a>) -> ReplayCpu<'a> {
+        Self::borrowing(std::borrow::Cow::Owned(regs), log)
+    }
+
+    /// [`ReplayCpu::with_log`] reading the event's registers where they
+    /// are (replay's path: no copy of them per event).
+    pub fn borrowing(regs: std::borrow::Cow<'a, Regs>, log: AccessLog<'a>) -> ReplayCpu<'a> {
         ReplayCpu {
             regs,
             log,
@@ -334,7 +341,7 @@ impl Cpu for ReplayCpu<'_> {
             ))
         });
         if r.is_ok() {
-            self.regs.set(reg, value);
+            self.regs.to_mut().set(reg, value);
         }
         r
     }

@@ -167,22 +167,21 @@ fn fields(r: &Regs) -> [u64; NFIELDS] {
     f
 }
 
-fn from_fields(f: &[u64; NFIELDS]) -> Result<Regs, TraceErrorKind> {
+/// Sets `r` to the register fields `f` (no copy of a whole `Regs`: this
+/// runs once per event read).
+fn fill_regs(f: &[u64; NFIELDS], r: &mut Regs) -> Result<(), TraceErrorKind> {
     let seg = |v: u64| u16::try_from(v).map_err(|_| TraceErrorKind::Malformed("segment > 16 bits"));
-    let mut gpr = [0u64; 18];
-    gpr.copy_from_slice(&f[..18]);
-    Ok(Regs {
-        gpr,
-        cs: seg(f[18])?,
-        ss: seg(f[19])?,
-        fs_base: f[20],
-        gs_base: f[21],
-        k_gs_base: f[22],
-        cr0: f[23],
-        cr3: f[24],
-        cr4: f[25],
-        efer: f[26],
-    })
+    r.cs = seg(f[18])?;
+    r.ss = seg(f[19])?;
+    r.gpr.copy_from_slice(&f[..18]);
+    r.fs_base = f[20];
+    r.gs_base = f[21];
+    r.k_gs_base = f[22];
+    r.cr0 = f[23];
+    r.cr3 = f[24];
+    r.cr4 = f[25];
+    r.efer = f[26];
+    Ok(())
 }
 
 /// Delta state shared by the writer's and the reader's view of the stream.
@@ -194,6 +193,8 @@ struct CodecState {
     /// The same for higher numbers (a hostile file may use any).
     regs: HashMap<u32, [u64; NFIELDS]>,
     same: Vec<(u64, u64, Vec<u8>)>,
+    /// The event frame being decoded.
+    pending: Pending,
 }
 
 /// vCPU numbers whose register state lives in a plain vector.
@@ -206,6 +207,7 @@ impl Default for CodecState {
             dense: Vec::new(),
             regs: HashMap::new(),
             same: vec![(0, u64::MAX, Vec::new()); SAME_SLOTS],
+            pending: Pending::default(),
         }
     }
 }
@@ -216,6 +218,20 @@ fn slot(addr: u64, len: u64) -> usize {
 }
 
 impl CodecState {
+    /// Loads the register fields of `vcpu`'s previous event (zeros
+    /// before its first) into the pending event.
+    fn load_regs(&mut self, vcpu: u32) {
+        let last = if vcpu < DENSE_VCPUS {
+            self.dense.get(vcpu as usize).and_then(Option::as_ref)
+        } else {
+            self.regs.get(&vcpu)
+        };
+        match last {
+            Some(f) => self.pending.fields = *f,
+            None => self.pending.fields = [0; NFIELDS],
+        }
+    }
+
     /// The register fields of `vcpu`'s previous event (zeros before its first).
     fn last_regs(&self, vcpu: u32) -> [u64; NFIELDS] {
         if vcpu < DENSE_VCPUS {
@@ -398,7 +414,7 @@ impl CodecState {
         spare: &mut Vec<Vec<u8>>,
         filled: &mut usize,
     ) -> Result<(), TraceErrorKind> {
-        let head = self.decode_head(p)?;
+        self.decode_head(p, slot)?;
         let n = p.varint()?;
         let mut expanded = 0u64;
         let mut charge = |len: u64| {
@@ -488,13 +504,19 @@ impl CodecState {
         if p.remaining() != 0 {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
         }
-        self.commit(head, slot);
+        self.commit();
         Ok(())
     }
 
     /// Decodes an event frame's fields before its accesses (time, vCPU,
-    /// trap, registers), changing no state: see [`CodecState::commit`].
-    fn decode_head(&self, p: &mut Cursor<'_>) -> Result<Head, TraceErrorKind> {
+    /// trap, registers) into `slot`, changing no state but the pending
+    /// event's: see [`CodecState::commit`]. Written in place, never
+    /// moved: an event is a few hundred bytes.
+    fn decode_head(
+        &mut self,
+        p: &mut Cursor<'_>,
+        slot: &mut EventRecord,
+    ) -> Result<(), TraceErrorKind> {
         let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
         let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
         let flags = p.u8()?;
@@ -519,43 +541,41 @@ impl CodecState {
         if mask >> NFIELDS != 0 {
             return Err(TraceErrorKind::Malformed("register mask"));
         }
-        let mut f = self.last_regs(vcpu);
+        self.load_regs(vcpu);
+        let f = &mut self.pending.fields;
         for (i, v) in f.iter_mut().enumerate() {
             if mask & (1 << i) != 0 {
                 *v = p.varint()?;
             }
         }
-        let regs = from_fields(&f)?;
-        Ok(Head {
-            ts,
-            event: Event {
-                vcpu,
-                direction,
-                mechanism,
-                bitness,
-                cr3: cr3_own.unwrap_or(regs.cr3),
-                regs,
-            },
-            fields: f,
-        })
+        let ev = &mut slot.event;
+        fill_regs(f, &mut ev.regs)?;
+        ev.vcpu = vcpu;
+        ev.direction = direction;
+        ev.mechanism = mechanism;
+        ev.bitness = bitness;
+        ev.cr3 = cr3_own.unwrap_or(ev.regs.cr3);
+        slot.ts = ts;
+        self.pending.ts = ts;
+        self.pending.vcpu = vcpu;
+        Ok(())
     }
 
-    /// Makes a whole decoded event the state the next frames are decoded
-    /// against, and puts it in `slot`.
-    fn commit(&mut self, head: Head, slot: &mut EventRecord) {
-        self.last_ts = head.ts;
-        self.set_regs(head.event.vcpu, head.fields);
-        slot.ts = head.ts;
-        slot.event = head.event;
+    /// Makes the event [`CodecState::decode_head`] decoded, now whole, the
+    /// state the next frames are decoded against.
+    fn commit(&mut self) {
+        self.last_ts = self.pending.ts;
+        let (vcpu, f) = (self.pending.vcpu, self.pending.fields);
+        self.set_regs(vcpu, f);
     }
 }
 
-/// An event frame's fields before its accesses, decoded but not yet
-/// committed (the frame's accesses may still be malformed).
-struct Head {
+/// The event being decoded: its time, vCPU and register fields, the
+/// delta base of that vCPU's next event once the frame is whole.
+#[derive(Default)]
+struct Pending {
     ts: u64,
-    event: Event,
-    /// The register fields, the vCPU's delta base for its next event.
+    vcpu: u32,
     fields: [u64; NFIELDS],
 }
 

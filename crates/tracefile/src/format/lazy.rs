@@ -66,7 +66,7 @@ impl CodecState {
         slow: &mut Vec<u32>,
     ) -> Result<Option<usize>, TraceErrorKind> {
         let mut p = Cursor { b: payload };
-        let head = self.decode_head(&mut p)?;
+        self.decode_head(&mut p, slot)?;
         let n = p.varint()?;
         let start = payload.len() - p.remaining();
         slow.clear();
@@ -112,7 +112,7 @@ impl CodecState {
         if !b.is_empty() {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
         }
-        self.commit(head, slot);
+        self.commit();
         slot.n = 0;
         slot.lazy = true;
         Ok(Some(start))
