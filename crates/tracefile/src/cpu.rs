@@ -542,18 +542,22 @@ mod history_tests {
     use crate::format::{Next, TraceReader, TraceWriter};
     use vstrace_core::{Bitness, Event, Mechanism};
 
+    /// A successful read of `b` at `addr` in the trap's space.
+    fn read(addr: u64, b: &[u8]) -> Access {
+        Access::Read {
+            space: None,
+            addr,
+            len: b.len() as u64,
+            result: Ok(b.to_vec()),
+        }
+    }
+
     /// The history built from decoded records (skipping repeated kernel
     /// reads) equals the one built from every read, event by event: the
     /// same kernel and user addresses read with changing and unchanging
     /// bytes, in two address spaces, and a slot collision.
     #[test]
     fn add_record_builds_the_same_history_as_add() {
-        let read = |addr: u64, b: &[u8]| Access::Read {
-            space: None,
-            addr,
-            len: b.len() as u64,
-            result: Ok(b.to_vec()),
-        };
         let mut file = Vec::new();
         let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
         for i in 0..300u64 {
@@ -600,12 +604,6 @@ mod history_tests {
     /// repeat a read after changing it (decoded whole).
     #[test]
     fn lazy_reading_replays_as_the_full_decoding() {
-        let read = |addr: u64, b: &[u8]| Access::Read {
-            space: None,
-            addr,
-            len: b.len() as u64,
-            result: Ok(b.to_vec()),
-        };
         let mut file = Vec::new();
         let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
         for i in 0..400u64 {

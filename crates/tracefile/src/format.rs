@@ -417,16 +417,7 @@ impl CodecState {
         self.decode_head(p, slot)?;
         let n = p.varint()?;
         let mut expanded = 0u64;
-        let mut charge = |len: u64| {
-            expanded = expanded.saturating_add(len);
-            if expanded > MAX_EVENT_BYTES {
-                Err(TraceErrorKind::Malformed(
-                    "event reads exceed the size limit",
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let mut charge = |len: u64| charge(&mut expanded, len);
         for _ in 0..n {
             // Each access takes at least 3 bytes: a hostile count cannot
             // make us loop or allocate past the frame's real size.
@@ -567,6 +558,19 @@ impl CodecState {
         self.last_ts = self.pending.ts;
         let (vcpu, f) = (self.pending.vcpu, self.pending.fields);
         self.set_regs(vcpu, f);
+    }
+}
+
+/// Adds a read of `len` bytes to an event's `expanded` total (repeated
+/// reads count: decoded, each is a copy), failing past [`MAX_EVENT_BYTES`].
+fn charge(expanded: &mut u64, len: u64) -> Result<(), TraceErrorKind> {
+    *expanded = expanded.saturating_add(len);
+    if *expanded > MAX_EVENT_BYTES {
+        Err(TraceErrorKind::Malformed(
+            "event reads exceed the size limit",
+        ))
+    } else {
+        Ok(())
     }
 }
 

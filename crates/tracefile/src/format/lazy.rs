@@ -22,9 +22,7 @@ use std::io::Read;
 use vstrace_core::{MemError, Space};
 
 use super::wire::Cursor;
-use super::{
-    CodecState, EventRecord, Next, TraceError, TraceErrorKind, TraceReader, MAX_EVENT_BYTES,
-};
+use super::{CodecState, EventRecord, Next, TraceError, TraceErrorKind, TraceReader};
 use crate::cpu::Access;
 
 /// Where the accesses of the event [`TraceReader::next_lazy_into`] left
@@ -71,16 +69,7 @@ impl CodecState {
         let start = payload.len() - p.remaining();
         slow.clear();
         let mut expanded = 0u64;
-        let mut charge = |len: u64| {
-            expanded = expanded.saturating_add(len);
-            if expanded > MAX_EVENT_BYTES {
-                Err(TraceErrorKind::Malformed(
-                    "event reads exceed the size limit",
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let mut charge = |len: u64| super::charge(&mut expanded, len);
         let mut b = p.b;
         for _ in 0..n {
             // As in the full decoding: a hostile count cannot make us loop
