@@ -15,7 +15,7 @@
 # cost on calls that do not match, against `-e trace=openat`).
 # Columns: the read+write loop (ROUNDS x (1-byte read + 1-byte write))
 # and the getppid loop (2 x ROUNDS getppid). Then 2 threads x ROUNDS
-# getppid on 1 and 2 vCPUs (text), and `vstrace replay` rates (-c, text)
+# getppid on 1 and 2 vCPUs (text), and `vstrace replay` rates (-c, text, JSON)
 # on the recording of the read+write loop.
 #
 #   scripts/bench.sh [ROUNDS] [REPEATS]
@@ -102,8 +102,8 @@ for r in $(seq "$REPEATS"); do
     # Replay of this round's recording of the read+write loop: wall ns,
     # events, and CPU µs (user + sys: robust to a loaded machine).
     rm -f "$work/pp-record.vst"
-    for mode in summary text; do
-        flag=$([ $mode = summary ] && echo -c || echo --text)
+    for mode in summary text json; do
+        case $mode in summary) flag=-c ;; text) flag=--text ;; json) flag=--json ;; esac
         t0=$(date +%s%N)
         /usr/bin/time -f "%U %S" -o "$work/time" "$T/vstrace" replay $flag -d -o /dev/null "$work/rw-record.vst" 2>"$work/replay.err"
         t1=$(date +%s%N)
@@ -179,14 +179,14 @@ awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" \
 echo
 echo "| replay of the read+write recording | events | median (min) events/s, wall | median (min) events/s, CPU |"
 echo "|---|---|---|---|"
-for mode in summary text; do
+for mode in summary text json; do
     ev=$(awk 'NR==1 {print $2}' "$work/replay-$mode")
     awk '{print $1}' "$work/replay-$mode" >"$work/replay-$mode.ns"
     awk '{print $3}' "$work/replay-$mode" >"$work/replay-$mode.us"
     read -r m n < <(stat2 "$work/replay-$mode.ns")
     read -r cm cn < <(stat2 "$work/replay-$mode.us")
     awk -v e="$ev" -v m="$m" -v n="$n" -v cm="$cm" -v cn="$cn" \
-        -v l="$([ $mode = summary ] && echo '`replay -c`' || echo '`replay --text` -> /dev/null')" \
+        -v l="$(case $mode in summary) echo '`replay -c`' ;; text) echo '`replay --text` -> /dev/null' ;; json) echo '`replay --json` -> /dev/null' ;; esac)" \
         'BEGIN { printf "| %s | %d | %.2f M (%.2f M) | %.2f M (%.2f M) |\n", l, e, e/m*1e3, e/n*1e3, e/(cm > 0 ? cm : 1), e/(cn > 0 ? cn : 1) }'
 done
 if [ "${BENCH_STRACE:-0}" = 1 ]; then

@@ -226,16 +226,20 @@ impl<R: Read> Replay<R> {
             if stop.load(Ordering::Relaxed) {
                 break None;
             }
-            match self.reader.next_into(&mut ev) {
+            // The accesses of most events stay coded in the reader until
+            // the engine asks for them (a replay asks for few of them).
+            match self.reader.next_lazy_into(&mut ev) {
                 Ok(Some(Next::Event)) => {
+                    let log = self.reader.log(&ev);
                     // The same early-out as a live source: the calls the
                     // filter leaves out cost no decoding here either.
                     if !skip(engine, &ev.event) {
-                        let mut cpu = ReplayCpu::new(ev.event.regs.clone(), ev.accesses())
-                            .with_history(&history, ev.event.cr3);
+                        let regs = std::borrow::Cow::Borrowed(&ev.event.regs);
+                        let mut cpu =
+                            ReplayCpu::borrowing(regs, log).with_history(&history, ev.event.cr3);
                         engine.on_event_at(&ev.event, &mut cpu, ev.ts);
                     }
-                    history.add_record(&ev);
+                    history.add_log(ev.event.cr3, log);
                     last_ts = ev.ts;
                     events += 1;
                 }

@@ -8,7 +8,8 @@ use vstrace_core::cpu::CpuError;
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
-use crate::format::EventRecord;
+use crate::format::lazy::Outcome;
+use crate::format::{AccessLog, EventRecord};
 
 /// One guest access made while an event was handled, with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,13 +160,49 @@ impl ReadHistory {
     /// has been cleared since. Attribution reads the same task fields at
     /// every event: this saves a hash update for nearly every access.
     pub fn add_record(&mut self, rec: &EventRecord) {
-        let cr3 = rec.event.cr3;
-        for (i, a) in rec.accesses().iter().enumerate() {
-            let unchanged = !self.cleared
-                && rec.is_same(i)
-                && matches!(a, Access::Read { space: None, addr, .. } if addr >> 63 == 1);
-            if !unchanged {
-                self.add_one(cr3, a);
+        self.add_log(rec.event.cr3, rec.log());
+    }
+
+    /// [`ReadHistory::add_record`] for an event's [`AccessLog`] (`cr3`:
+    /// its address space): accesses the reader left coded are all
+    /// repeats, so only those not of the common kernel shape are decoded
+    /// (all of them once the map has been cleared).
+    pub fn add_log(&mut self, cr3: u64, log: AccessLog<'_>) {
+        match log {
+            AccessLog::Decoded(log, same) => {
+                for (i, a) in log.iter().enumerate() {
+                    let unchanged = !self.cleared
+                        && same.get(i).copied().unwrap_or(false)
+                        && matches!(a, Access::Read { space: None, addr, .. } if addr >> 63 == 1);
+                    if !unchanged {
+                        self.add_one(cr3, a);
+                    }
+                }
+            }
+            AccessLog::Lazy(l) => {
+                // Where every access must be added from: the start once
+                // the map has been cleared, or past the read that clears it.
+                let mut from = self.cleared.then_some(0);
+                if from.is_none() {
+                    for at in l.slow() {
+                        let Some(r) = l.read_at(at) else { continue };
+                        let Some(b) = r.bytes.filter(|_| r.addr >> 63 == 0) else {
+                            continue;
+                        };
+                        self.add_bytes(Self::key(cr3, r.addr, r.len), b);
+                        if self.cleared {
+                            from = Some(r.next);
+                            break;
+                        }
+                    }
+                }
+                let Some(mut at) = from else { return };
+                while let Some(r) = l.read_at(at) {
+                    if let Some(b) = r.bytes {
+                        self.add_bytes(Self::key(cr3, r.addr, r.len), b);
+                    }
+                    at = r.next;
+                }
             }
         }
     }
@@ -185,6 +222,11 @@ impl ReadHistory {
             None => Self::key(cr3, *addr, *len),
             Some(s) => Self::key_in(*s, *addr, *len),
         };
+        self.add_bytes(key, bytes);
+    }
+
+    /// Makes `bytes` the latest read at `key`.
+    fn add_bytes(&mut self, key: (u64, u64, u64), bytes: &[u8]) {
         // The same read again (the common case: attribution reads the
         // same task at every event) reuses its buffer.
         if let Some(v) = self.map.get_mut(&key) {
@@ -196,7 +238,7 @@ impl ReadHistory {
             self.map.clear();
             self.cleared = true;
         }
-        self.map.insert(key, bytes.clone());
+        self.map.insert(key, bytes.to_vec());
     }
 
     fn get(&self, cr3: u64, addr: u64, len: u64) -> Option<&[u8]> {
@@ -214,8 +256,9 @@ impl ReadHistory {
 /// is given, and otherwise fails as unmapped; any other write fails as not
 /// recorded.
 pub struct ReplayCpu<'a> {
-    regs: Regs,
-    log: &'a [Access],
+    /// The event's registers, copied only if a register write changes them.
+    regs: std::borrow::Cow<'a, Regs>,
+    log: AccessLog<'a>,
     history: Option<(&'a ReadHistory, u64)>,
     /// Next log index to look at for reads, memory writes, register
     /// writes, reads in other spaces.
@@ -225,6 +268,19 @@ pub struct ReplayCpu<'a> {
 impl<'a> ReplayCpu<'a> {
     /// Replays one event with its registers `regs` and its recorded accesses `log`.
     pub fn new(regs: Regs, log: &'a [Access]) -> ReplayCpu<'a> {
+        Self::with_log(regs, AccessLog::decoded(log))
+    }
+
+    /// Replays one event with its registers `regs` and its recorded
+    /// accesses as the trace reader gives them (see
+    /// [`crate::TraceReader::log`]: decoded as they are looked at).
+    pub fn with_log(regs: Regs, log: AccessLog<'a>) -> ReplayCpu<'a> {
+        Self::borrowing(std::borrow::Cow::Owned(regs), log)
+    }
+
+    /// [`ReplayCpu::with_log`] reading the event's registers where they
+    /// are (replay's path: no copy of them per event).
+    pub fn borrowing(regs: std::borrow::Cow<'a, Regs>, log: AccessLog<'a>) -> ReplayCpu<'a> {
         ReplayCpu {
             regs,
             log,
@@ -242,8 +298,12 @@ impl<'a> ReplayCpu<'a> {
 
     /// Finds the next log entry of kind `k` from the cursor that `m`
     /// accepts, and moves the cursor past it.
+    /// Accesses left coded are all reads in the trap's space: no write
+    /// is found there.
     fn take<T>(&mut self, k: usize, m: impl Fn(&'a Access) -> Option<T>) -> Option<T> {
-        let log = self.log;
+        let AccessLog::Decoded(log, _) = self.log else {
+            return None;
+        };
         let start = self.next[k].min(log.len());
         for (i, a) in log[start..].iter().enumerate() {
             if let Some(t) = m(a) {
@@ -281,7 +341,7 @@ impl Cpu for ReplayCpu<'_> {
             ))
         });
         if r.is_ok() {
-            self.regs.set(reg, value);
+            self.regs.to_mut().set(reg, value);
         }
         r
     }
@@ -298,47 +358,20 @@ impl ReplayCpu<'_> {
     fn serve(&mut self, space: Option<Space>, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let len = buf.len() as u64;
         let cursor = if space.is_some() { 3 } else { 0 };
-        let exact = self.take(cursor, |a| match a {
-            Access::Read {
-                space: s,
-                addr: a,
-                len: l,
-                result,
-            } if *s == space && *a == addr && *l == len => Some(result),
-            _ => None,
-        });
-        match exact {
-            Some(Ok(bytes)) if bytes.len() == buf.len() => {
-                buf.copy_from_slice(bytes);
-                return Ok(());
+        if let Some((out, next)) = self.log.next_read(self.next[cursor], space, addr, len) {
+            self.next[cursor] = next;
+            match out {
+                Outcome::Bytes(bytes) if bytes.len() == buf.len() => {
+                    buf.copy_from_slice(bytes);
+                    return Ok(());
+                }
+                Outcome::Fault(e) => return Err(e.clone()),
+                Outcome::Bytes(_) => {}
             }
-            Some(Err(e)) => return Err(e.clone()),
-            _ => {}
         }
-        let base = |s: Option<Space>| s.map(Space::base);
-        for a in self.log.iter().rev() {
-            let Access::Read {
-                space: s,
-                addr: a,
-                result: Ok(bytes),
-                ..
-            } = a
-            else {
-                continue;
-            };
-            if base(*s) != base(space) {
-                continue;
-            }
-            let Some(off) = addr.checked_sub(*a).and_then(|o| usize::try_from(o).ok()) else {
-                continue;
-            };
-            if let Some(src) = off
-                .checked_add(buf.len())
-                .and_then(|end| bytes.get(off..end))
-            {
-                buf.copy_from_slice(src);
-                return Ok(());
-            }
+        if let Some(src) = self.log.covering(space, addr, buf.len()) {
+            buf.copy_from_slice(src);
+            return Ok(());
         }
         let from_history = self.history.and_then(|(h, cr3)| match space {
             None => h.get(cr3, addr, len),
@@ -509,18 +542,22 @@ mod history_tests {
     use crate::format::{Next, TraceReader, TraceWriter};
     use vstrace_core::{Bitness, Event, Mechanism};
 
+    /// A successful read of `b` at `addr` in the trap's space.
+    fn read(addr: u64, b: &[u8]) -> Access {
+        Access::Read {
+            space: None,
+            addr,
+            len: b.len() as u64,
+            result: Ok(b.to_vec()),
+        }
+    }
+
     /// The history built from decoded records (skipping repeated kernel
     /// reads) equals the one built from every read, event by event: the
     /// same kernel and user addresses read with changing and unchanging
     /// bytes, in two address spaces, and a slot collision.
     #[test]
     fn add_record_builds_the_same_history_as_add() {
-        let read = |addr: u64, b: &[u8]| Access::Read {
-            space: None,
-            addr,
-            len: b.len() as u64,
-            result: Ok(b.to_vec()),
-        };
         let mut file = Vec::new();
         let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
         for i in 0..300u64 {
@@ -557,5 +594,159 @@ mod history_tests {
         }
         assert_eq!(events, 300);
         assert!(skipped_some);
+    }
+
+    /// Replay's lazy reading ([`TraceReader::next_lazy_into`] and
+    /// [`TraceReader::log`]) gives every event, every served read (in
+    /// order, sub-ranges, from the history, missing) and the history
+    /// exactly as the full decoding does: repeated kernel and user reads
+    /// (left coded), events that also read fresh bytes, fail, write or
+    /// repeat a read after changing it (decoded whole).
+    #[test]
+    fn lazy_reading_replays_as_the_full_decoding() {
+        let mut file = Vec::new();
+        let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
+        for i in 0..400u64 {
+            let regs = Regs {
+                cr3: 0x1000 * (1 + i % 3),
+                ..Regs::default()
+            };
+            let ev = Event::new((i % 2) as u32, Mechanism::Syscall, Bitness::B64, regs);
+            let mut acc = vec![
+                read(0xffff_8880_0000_1000, &[1; 8]),
+                read(0xffff_8880_0000_2000, &[(i / 50) as u8; 8]),
+                read(0xffff_8880_0000_3000, &[2; 200]),
+                read(0x7f00_0000 + 64 * (i % 4), &[(i % 4) as u8; 8]),
+                read(0xffff_8880_0000_1000, &[1; 8]),
+            ];
+            match i % 23 {
+                5 => acc.push(Access::Write {
+                    addr: 0x7f00_0000,
+                    len: 1,
+                    result: Ok(()),
+                }),
+                7 => acc.push(Access::Read {
+                    space: None,
+                    addr: 0x10,
+                    len: 4,
+                    result: Err(MemError::Unmapped(0x10)),
+                }),
+                // A read changed, then repeated within the event.
+                11 => {
+                    acc.push(read(0xffff_8880_0000_1000, &[i as u8; 8]));
+                    acc.push(read(0xffff_8880_0000_1000, &[i as u8; 8]));
+                }
+                _ => {}
+            }
+            w.event(i, &ev, &acc).unwrap();
+        }
+        w.end(1000).unwrap();
+        drop(w);
+        let mut full = TraceReader::new(file.as_slice()).unwrap();
+        let mut lazy = TraceReader::new(file.as_slice()).unwrap();
+        let (mut a, mut b) = (EventRecord::empty(), EventRecord::empty());
+        let (mut ha, mut hb) = (ReadHistory::default(), ReadHistory::default());
+        let (mut events, mut coded) = (0, 0);
+        loop {
+            let (na, nb) = (
+                full.next_into(&mut a).unwrap(),
+                lazy.next_lazy_into(&mut b).unwrap(),
+            );
+            assert_eq!(na, nb);
+            match na {
+                None => break,
+                Some(Next::Event) => {}
+                Some(_) => continue,
+            }
+            events += 1;
+            assert_eq!((a.ts, &a.event), (b.ts, &b.event));
+            let log = lazy.log(&b);
+            coded += matches!(log, AccessLog::Lazy(_)) as u32;
+            let cr3 = a.event.cr3;
+            let mut ca = ReplayCpu::new(a.event.regs.clone(), a.accesses()).with_history(&ha, cr3);
+            let mut cb = ReplayCpu::with_log(b.event.regs.clone(), log).with_history(&hb, cr3);
+            let mut asks: Vec<(u64, usize)> = a
+                .accesses()
+                .iter()
+                .filter_map(|x| match x {
+                    Access::Read { addr, len, .. } => Some((*addr, *len as usize)),
+                    _ => None,
+                })
+                .collect();
+            // Not recorded as such: a sub-range, earlier events' reads
+            // (the history), nothing.
+            asks.extend([
+                (0xffff_8880_0000_3010, 16),
+                (0x7f00_0040, 8),
+                (0x7f00_00c0, 8),
+                (0x9000, 8),
+            ]);
+            for (addr, len) in asks {
+                let (mut x, mut y) = (vec![0u8; len], vec![0u8; len]);
+                let rx = ca.read_virt(addr, &mut x);
+                let ry = cb.read_virt(addr, &mut y);
+                assert_eq!((rx, x), (ry, y), "event {events} read {addr:#x}/{len}");
+            }
+            assert_eq!(
+                ca.write_virt(0x7f00_0000, b"x").is_ok(),
+                matches!(a.accesses().last(), Some(Access::Write { .. }))
+            );
+            ha.add_record(&a);
+            hb.add_log(cr3, log);
+            assert_eq!(ha.map, hb.map, "after event {events}");
+        }
+        assert_eq!(events, 400);
+        assert!(coded > 300 && coded < 400, "{coded} events left coded");
+    }
+
+    /// A repeated read the file never held, in the common kernel shape the
+    /// lazy scan does not check: found when the read is looked at, and
+    /// reported as that frame's damage before the next frame.
+    #[test]
+    fn lazy_reading_reports_a_repeat_never_seen() {
+        let mut file = Vec::new();
+        let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
+        let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default());
+        w.event(1, &ev, &[]).unwrap();
+        drop(w);
+        let at = file.len() as u64;
+        // An event frame by hand: ts +1, vCPU 0, flags 8, no register
+        // changed, one "read same" of 8 bytes at a kernel address.
+        let mut payload = vec![2, 0, 8, 0, 1, 1];
+        put_varint_for_test(&mut payload, 0xffff_8880_0000_1000);
+        payload.push(8);
+        file.push(2);
+        file.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&[2]);
+        h.update(&payload);
+        file.extend_from_slice(&h.finalize().to_le_bytes());
+        file.extend_from_slice(&payload);
+        let (_, err) = crate::parse_trace(&file);
+        assert_eq!(err.map(|e| e.offset), Some(at));
+        let mut r = TraceReader::new(file.as_slice()).unwrap();
+        let mut slot = EventRecord::empty();
+        assert!(matches!(
+            r.next_lazy_into(&mut slot),
+            Ok(Some(Next::Config(_)))
+        ));
+        assert_eq!(r.next_lazy_into(&mut slot), Ok(Some(Next::Event)));
+        assert_eq!(r.next_lazy_into(&mut slot), Ok(Some(Next::Event)));
+        {
+            let mut cpu = ReplayCpu::with_log(Regs::default(), r.log(&slot));
+            let mut b = [0u8; 8];
+            assert!(cpu.read_virt(0xffff_8880_0000_1000, &mut b).is_err());
+        }
+        let e = r.next_lazy_into(&mut slot).unwrap_err();
+        assert_eq!(e.offset, at);
+        assert_eq!(r.next_lazy_into(&mut slot), Ok(None));
+    }
+
+    fn put_varint_for_test(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
     }
 }

@@ -38,8 +38,11 @@ use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
 
 use crate::cpu::Access;
 
+pub(crate) mod lazy;
 mod slot;
 mod wire;
+
+pub use lazy::{AccessLog, LazyLog};
 
 use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
@@ -85,6 +88,9 @@ pub struct EventRecord {
     /// Per access of the first `n`: a read the file coded as a repeat
     /// of the cached one (see [`crate::ReadHistory::add_record`]).
     same: Vec<bool>,
+    /// The accesses were left coded in the reader
+    /// ([`TraceReader::next_lazy_into`]; `n` is 0).
+    lazy: bool,
 }
 
 /// One decoded frame.
@@ -161,22 +167,21 @@ fn fields(r: &Regs) -> [u64; NFIELDS] {
     f
 }
 
-fn from_fields(f: &[u64; NFIELDS]) -> Result<Regs, TraceErrorKind> {
+/// Sets `r` to the register fields `f` (no copy of a whole `Regs`: this
+/// runs once per event read).
+fn fill_regs(f: &[u64; NFIELDS], r: &mut Regs) -> Result<(), TraceErrorKind> {
     let seg = |v: u64| u16::try_from(v).map_err(|_| TraceErrorKind::Malformed("segment > 16 bits"));
-    let mut gpr = [0u64; 18];
-    gpr.copy_from_slice(&f[..18]);
-    Ok(Regs {
-        gpr,
-        cs: seg(f[18])?,
-        ss: seg(f[19])?,
-        fs_base: f[20],
-        gs_base: f[21],
-        k_gs_base: f[22],
-        cr0: f[23],
-        cr3: f[24],
-        cr4: f[25],
-        efer: f[26],
-    })
+    r.cs = seg(f[18])?;
+    r.ss = seg(f[19])?;
+    r.gpr.copy_from_slice(&f[..18]);
+    r.fs_base = f[20];
+    r.gs_base = f[21];
+    r.k_gs_base = f[22];
+    r.cr0 = f[23];
+    r.cr3 = f[24];
+    r.cr4 = f[25];
+    r.efer = f[26];
+    Ok(())
 }
 
 /// Delta state shared by the writer's and the reader's view of the stream.
@@ -188,6 +193,8 @@ struct CodecState {
     /// The same for higher numbers (a hostile file may use any).
     regs: HashMap<u32, [u64; NFIELDS]>,
     same: Vec<(u64, u64, Vec<u8>)>,
+    /// The event frame being decoded.
+    pending: Pending,
 }
 
 /// vCPU numbers whose register state lives in a plain vector.
@@ -200,6 +207,7 @@ impl Default for CodecState {
             dense: Vec::new(),
             regs: HashMap::new(),
             same: vec![(0, u64::MAX, Vec::new()); SAME_SLOTS],
+            pending: Pending::default(),
         }
     }
 }
@@ -210,6 +218,20 @@ fn slot(addr: u64, len: u64) -> usize {
 }
 
 impl CodecState {
+    /// Loads the register fields of `vcpu`'s previous event (zeros
+    /// before its first) into the pending event.
+    fn load_regs(&mut self, vcpu: u32) {
+        let last = if vcpu < DENSE_VCPUS {
+            self.dense.get(vcpu as usize).and_then(Option::as_ref)
+        } else {
+            self.regs.get(&vcpu)
+        };
+        match last {
+            Some(f) => self.pending.fields = *f,
+            None => self.pending.fields = [0; NFIELDS],
+        }
+    }
+
     /// The register fields of `vcpu`'s previous event (zeros before its first).
     fn last_regs(&self, vcpu: u32) -> [u64; NFIELDS] {
         if vcpu < DENSE_VCPUS {
@@ -371,6 +393,7 @@ impl CodecState {
         spare: &mut Vec<Vec<u8>>,
     ) -> Result<(), TraceErrorKind> {
         let mut filled = 0;
+        slot.lazy = false;
         let r = self.decode_event_in_place(p, slot, spare, &mut filled);
         slot.n = filled;
         // Accesses past this event's stay for the next events to reuse,
@@ -391,49 +414,10 @@ impl CodecState {
         spare: &mut Vec<Vec<u8>>,
         filled: &mut usize,
     ) -> Result<(), TraceErrorKind> {
-        let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
-        let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
-        let flags = p.u8()?;
-        let mechanism = *Mechanism::ALL
-            .get((flags & 7) as usize)
-            .ok_or(TraceErrorKind::Malformed("mechanism"))?;
-        if flags & 0xc0 != 0 {
-            return Err(TraceErrorKind::Malformed("event flags"));
-        }
-        let bitness = if flags & (1 << 3) != 0 {
-            Bitness::B64
-        } else {
-            Bitness::B32
-        };
-        let direction = if flags & (1 << 4) != 0 {
-            Direction::Exit
-        } else {
-            Direction::Enter
-        };
-        let cr3_own = (flags & (1 << 5) != 0).then(|| p.varint()).transpose()?;
-        let mask = p.varint()?;
-        if mask >> NFIELDS != 0 {
-            return Err(TraceErrorKind::Malformed("register mask"));
-        }
-        let mut f = self.last_regs(vcpu);
-        for (i, v) in f.iter_mut().enumerate() {
-            if mask & (1 << i) != 0 {
-                *v = p.varint()?;
-            }
-        }
-        let regs = from_fields(&f)?;
+        self.decode_head(p, slot)?;
         let n = p.varint()?;
         let mut expanded = 0u64;
-        let mut charge = |len: u64| {
-            expanded = expanded.saturating_add(len);
-            if expanded > MAX_EVENT_BYTES {
-                Err(TraceErrorKind::Malformed(
-                    "event reads exceed the size limit",
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let mut charge = |len: u64| charge(&mut expanded, len);
         for _ in 0..n {
             // Each access takes at least 3 bytes: a hostile count cannot
             // make us loop or allocate past the frame's real size.
@@ -511,20 +495,92 @@ impl CodecState {
         if p.remaining() != 0 {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
         }
-        self.last_ts = ts;
-        self.set_regs(vcpu, f);
-        let cr3 = cr3_own.unwrap_or(regs.cr3);
-        slot.ts = ts;
-        slot.event = Event {
-            vcpu,
-            direction,
-            mechanism,
-            bitness,
-            regs,
-            cr3,
-        };
+        self.commit();
         Ok(())
     }
+
+    /// Decodes an event frame's fields before its accesses (time, vCPU,
+    /// trap, registers) into `slot`, changing no state but the pending
+    /// event's: see [`CodecState::commit`]. Written in place, never
+    /// moved: an event is a few hundred bytes.
+    fn decode_head(
+        &mut self,
+        p: &mut Cursor<'_>,
+        slot: &mut EventRecord,
+    ) -> Result<(), TraceErrorKind> {
+        let ts = self.last_ts.wrapping_add(unzigzag(p.varint()?) as u64);
+        let vcpu = u32::try_from(p.varint()?).map_err(|_| TraceErrorKind::Malformed("vcpu"))?;
+        let flags = p.u8()?;
+        let mechanism = *Mechanism::ALL
+            .get((flags & 7) as usize)
+            .ok_or(TraceErrorKind::Malformed("mechanism"))?;
+        if flags & 0xc0 != 0 {
+            return Err(TraceErrorKind::Malformed("event flags"));
+        }
+        let bitness = if flags & (1 << 3) != 0 {
+            Bitness::B64
+        } else {
+            Bitness::B32
+        };
+        let direction = if flags & (1 << 4) != 0 {
+            Direction::Exit
+        } else {
+            Direction::Enter
+        };
+        let cr3_own = (flags & (1 << 5) != 0).then(|| p.varint()).transpose()?;
+        let mask = p.varint()?;
+        if mask >> NFIELDS != 0 {
+            return Err(TraceErrorKind::Malformed("register mask"));
+        }
+        self.load_regs(vcpu);
+        let f = &mut self.pending.fields;
+        for (i, v) in f.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                *v = p.varint()?;
+            }
+        }
+        let ev = &mut slot.event;
+        fill_regs(f, &mut ev.regs)?;
+        ev.vcpu = vcpu;
+        ev.direction = direction;
+        ev.mechanism = mechanism;
+        ev.bitness = bitness;
+        ev.cr3 = cr3_own.unwrap_or(ev.regs.cr3);
+        slot.ts = ts;
+        self.pending.ts = ts;
+        self.pending.vcpu = vcpu;
+        Ok(())
+    }
+
+    /// Makes the event [`CodecState::decode_head`] decoded, now whole, the
+    /// state the next frames are decoded against.
+    fn commit(&mut self) {
+        self.last_ts = self.pending.ts;
+        let (vcpu, f) = (self.pending.vcpu, self.pending.fields);
+        self.set_regs(vcpu, f);
+    }
+}
+
+/// Adds a read of `len` bytes to an event's `expanded` total (repeated
+/// reads count: decoded, each is a copy), failing past [`MAX_EVENT_BYTES`].
+fn charge(expanded: &mut u64, len: u64) -> Result<(), TraceErrorKind> {
+    *expanded = expanded.saturating_add(len);
+    if *expanded > MAX_EVENT_BYTES {
+        Err(TraceErrorKind::Malformed(
+            "event reads exceed the size limit",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The event being decoded: its time, vCPU and register fields, the
+/// delta base of that vCPU's next event once the frame is whole.
+#[derive(Default)]
+struct Pending {
+    ts: u64,
+    vcpu: u32,
+    fields: [u64; NFIELDS],
 }
 
 /// How much the reader asks its input for at once: large reads, few
@@ -648,6 +704,15 @@ pub struct TraceReader<R: Read> {
     eof: bool,
     /// Byte buffers of earlier events' reads, for the next ones.
     spare: Vec<Vec<u8>>,
+    /// The frame being read may leave its accesses coded
+    /// ([`TraceReader::next_lazy_into`]).
+    lazy: bool,
+    /// Where the last event's accesses were left coded, if they were.
+    section: Option<lazy::Section>,
+    /// That event's reads of an uncommon shape (offsets in its accesses).
+    slow: Vec<u32>,
+    /// Looking at that event's accesses found damage.
+    late_damage: std::cell::Cell<bool>,
 }
 
 /// What [`TraceReader::next_into`] found.
@@ -703,6 +768,10 @@ impl<R: Read> TraceReader<R> {
             end: 0,
             eof: false,
             spare: Vec::new(),
+            lazy: false,
+            section: None,
+            slow: Vec::new(),
+            late_damage: std::cell::Cell::new(false),
         })
     }
 
@@ -728,6 +797,10 @@ impl<R: Read> TraceReader<R> {
     pub fn next_into(&mut self, slot: &mut EventRecord) -> Result<Option<Next>, TraceError> {
         if self.failed {
             return Ok(None);
+        }
+        if let Some(e) = self.late_damage() {
+            self.failed = true;
+            return Err(e);
         }
         let r = self.read_frame(slot);
         if r.is_err() {
@@ -770,6 +843,10 @@ impl<R: Read> TraceReader<R> {
             }
             KIND_CONFIG => Err(err(TraceErrorKind::Malformed("second configuration"))),
             _ if !self.seen_config => Err(err(TraceErrorKind::NoConfig)),
+            KIND_EVENT if self.lazy => self
+                .decode_lazy(start, len as usize, at, slot)
+                .map(|()| Some(Next::Event))
+                .map_err(err),
             KIND_EVENT => {
                 let mut c = Cursor { b: payload };
                 self.state

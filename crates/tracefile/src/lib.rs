@@ -13,7 +13,10 @@
 //! Trace files are hostile input: [`TraceReader`] never panics, never
 //! allocates more than a frame's real bytes past 1 MiB (a frame is at most
 //! [`format::MAX_FRAME`]), and stops at the first damage with its offset;
-//! the records before it stay usable. [`parse_trace`] and
+//! the records before it stay usable. Replay reads with
+//! [`TraceReader::next_lazy_into`]: an event's accesses stay coded in the
+//! reader until a [`ReplayCpu`] looks at them ([`AccessLog`]), since a
+//! replay asks for few of the reads a live run recorded. [`parse_trace`] and
 //! [`parse_trace_unchecked`] (checksums ignored) are the entry points for
 //! fuzzing the reader; `vstrace_engine::replay::fuzz_replay` fuzzes replay
 //! through the engine.
@@ -25,6 +28,6 @@ pub mod format;
 
 pub use cpu::{Access, ReadHistory, RecordingCpu, ReplayCpu};
 pub use format::{
-    parse_trace, parse_trace_unchecked, EventRecord, Next, Record, TraceError, TraceErrorKind,
-    TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
+    parse_trace, parse_trace_unchecked, AccessLog, EventRecord, LazyLog, Next, Record, TraceError,
+    TraceErrorKind, TraceReader, TraceWriter, FORMAT_VERSION, MAGIC,
 };

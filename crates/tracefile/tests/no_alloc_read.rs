@@ -9,7 +9,7 @@
 
 use vstrace_core::{Bitness, Event, Mechanism, MemError, Reg, Regs, VirtMem};
 use vstrace_tracefile::{
-    Access, EventRecord, Next, ReadHistory, ReplayCpu, TraceReader, TraceWriter,
+    Access, AccessLog, EventRecord, Next, ReadHistory, ReplayCpu, TraceReader, TraceWriter,
 };
 
 mod counting;
@@ -119,4 +119,46 @@ fn reading_events_into_a_slot_allocates_nothing() {
         last = Some(e);
     }
     assert_eq!(last, Some(slot));
+}
+
+/// Replay's lazy reading allocates nothing either: events whose reads
+/// all repeat earlier ones (the exits here) stay coded and are served
+/// from the reader's cache, the others are decoded into the slot; the
+/// registers are borrowed, the reads served, the history kept.
+#[test]
+fn lazy_reading_allocates_nothing() {
+    let file = recording(2000);
+    let mut r = TraceReader::new(file.as_slice()).unwrap();
+    let mut slot = EventRecord::empty();
+    let mut history = ReadHistory::default();
+    let (mut events, mut coded, mut before) = (0, 0, 0);
+    loop {
+        if events == 100 {
+            before = allocs();
+        }
+        match r.next_lazy_into(&mut slot).unwrap() {
+            Some(Next::Event) => {
+                events += 1;
+                let log = r.log(&slot);
+                coded += matches!(log, AccessLog::Lazy(_)) as u32;
+                let regs = std::borrow::Cow::Borrowed(&slot.event.regs);
+                let mut cpu =
+                    ReplayCpu::borrowing(regs, log).with_history(&history, slot.event.cr3);
+                let mut task = [0u8; 8];
+                cpu.read_virt(0xffff_8880_0000_1000, &mut task).unwrap();
+                assert_eq!(task, [slot.event.vcpu as u8; 8]);
+                cpu.read_virt(0x7f00_0000, &mut task[..1]).unwrap();
+                history.add_log(slot.event.cr3, log);
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert_eq!(events, 4000);
+    assert_eq!(coded, 2000, "the exits stay coded");
+    assert_eq!(
+        allocs() - before,
+        0,
+        "allocations while reading 3900 events"
+    );
 }

@@ -5,7 +5,7 @@
 
 use vstrace_core::{Bitness, Event, Mechanism, Regs, Space};
 
-use super::EventRecord;
+use super::{AccessLog, EventRecord};
 use crate::cpu::Access;
 
 impl PartialEq for EventRecord {
@@ -135,6 +135,7 @@ impl EventRecord {
             n: accesses.len(),
             same: vec![false; accesses.len()],
             log: accesses,
+            lazy: false,
         }
     }
 
@@ -143,8 +144,18 @@ impl EventRecord {
         &self.log[..self.n.min(self.log.len())]
     }
 
+    /// The decoded accesses as an [`AccessLog`] (with the reads the file
+    /// coded as repeats): empty for an event whose accesses
+    /// [`super::TraceReader::next_lazy_into`] left coded (see
+    /// [`super::TraceReader::log`]).
+    pub fn log(&self) -> AccessLog<'_> {
+        let n = self.n.min(self.log.len());
+        AccessLog::Decoded(&self.log[..n], &self.same[..n.min(self.same.len())])
+    }
+
     /// Whether access `i` is a read the file coded as equal to the
     /// latest read of the same address and length (a "read same").
+    #[cfg(test)]
     pub(crate) fn is_same(&self, i: usize) -> bool {
         self.same.get(i).copied().unwrap_or(false)
     }

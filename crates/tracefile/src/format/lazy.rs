@@ -1,0 +1,336 @@
+//! Replay's fast reading path: an event's accesses decoded only when the
+//! engine asks for them.
+//!
+//! A replay asks for about one recorded read per event (the running
+//! task), while a live run records twenty or more (attribution, scope and
+//! pairing re-read the same task fields; almost all of them are coded as
+//! "read same"). [`TraceReader::next_lazy_into`] checks an event frame's
+//! accesses with a cheap scan and leaves them coded in the reader's
+//! buffer; an [`AccessLog`] then decodes the ones a [`crate::ReplayCpu`]
+//! looks at. This is exact only while the "read same" cache cannot change
+//! within the event, so only events whose accesses are all "read same" are
+//! left coded; any other event is decoded whole, as [`TraceReader::next_into`]
+//! does. The scan checks everything the full decoding checks except that
+//! each repeated kernel read of the common shape (a 10-byte address, a
+//! 1-byte length) was seen before: that is checked when the read is
+//! decoded, and a miss is reported as the frame's damage at the next
+//! [`TraceReader::next_lazy_into`].
+
+use std::cell::Cell;
+use std::io::Read;
+
+use vstrace_core::{MemError, Space};
+
+use super::wire::Cursor;
+use super::{CodecState, EventRecord, Next, TraceError, TraceErrorKind, TraceReader};
+use crate::cpu::Access;
+
+/// Where the accesses of the event [`TraceReader::next_lazy_into`] left
+/// coded are, in the reader's buffer.
+#[derive(Clone, Copy)]
+pub(super) struct Section {
+    /// Byte range of the coded accesses in the reader's buffer.
+    start: usize,
+    end: usize,
+    /// Byte offset of the event's frame in the file (for late damage).
+    frame: u64,
+}
+
+/// The shape of nearly every recorded access: a repeated read (kind 1)
+/// of a kernel address (a 10-byte varint whose last byte is 1: bit 63
+/// set) of fewer than 128 bytes. Returns the length read.
+#[inline]
+fn kernel_same(b: &[u8]) -> Option<u8> {
+    let h = b.first_chunk::<12>()?;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&h[1..9]);
+    let cont = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+    (h[0] == 1 && cont == 0x8080_8080_8080_8080 && h[9] & 0x80 != 0 && h[10] == 1 && h[11] < 0x80)
+        .then_some(h[11])
+}
+
+impl CodecState {
+    /// Scans the accesses of an event frame (`payload`) without decoding
+    /// them: `Ok(Some(start))` (the offset of the first access in
+    /// `payload`) when they are all "read same" and the event is
+    /// committed into `slot` (its accesses left coded; `slow` gets the
+    /// offsets, in the accesses, of those not of the [`kernel_same`]
+    /// shape); `Ok(None)` when
+    /// the event needs the full decoding (nothing was changed).
+    fn scan_event(
+        &mut self,
+        payload: &[u8],
+        slot: &mut EventRecord,
+        slow: &mut Vec<u32>,
+    ) -> Result<Option<usize>, TraceErrorKind> {
+        let mut p = Cursor { b: payload };
+        self.decode_head(&mut p, slot)?;
+        let n = p.varint()?;
+        let start = payload.len() - p.remaining();
+        slow.clear();
+        let mut expanded = 0u64;
+        let mut charge = |len: u64| super::charge(&mut expanded, len);
+        let mut b = p.b;
+        for _ in 0..n {
+            // As in the full decoding: a hostile count cannot make us loop
+            // past the frame's real size.
+            if b.len() < 3 {
+                return Err(TraceErrorKind::Malformed("access count"));
+            }
+            if let Some(len) = kernel_same(b) {
+                charge(len as u64)?;
+                b = &b[12..];
+                continue;
+            }
+            if b[0] != 1 {
+                return Ok(None);
+            }
+            let at = payload.len() - b.len() - start;
+            let mut c = Cursor { b: &b[1..] };
+            let addr = c.varint()?;
+            let len = c.varint()?;
+            charge(len)?;
+            if self.cached(addr, len).is_none() {
+                return Err(TraceErrorKind::Malformed("repeated read never seen"));
+            }
+            // Offsets in the accesses; a frame is at most MAX_FRAME (32
+            // MiB) long.
+            slow.push(at as u32);
+            b = c.b;
+        }
+        if !b.is_empty() {
+            return Err(TraceErrorKind::Malformed("trailing bytes in event"));
+        }
+        self.commit();
+        slot.n = 0;
+        slot.lazy = true;
+        Ok(Some(start))
+    }
+}
+
+impl<R: Read> TraceReader<R> {
+    /// [`TraceReader::next_into`] for replay: an event's accesses may be
+    /// left coded in the reader (`slot`'s [`EventRecord::accesses`] is
+    /// then empty); [`TraceReader::log`] gives them, decoded as they are
+    /// looked at. Valid until the next call.
+    pub fn next_lazy_into(&mut self, slot: &mut EventRecord) -> Result<Option<Next>, TraceError> {
+        self.lazy = true;
+        let r = self.next_into(slot);
+        self.lazy = false;
+        r
+    }
+
+    /// The damage a lazily decoded event's accesses showed once looked
+    /// at (a repeated read the file never held), reported once the
+    /// event is done with.
+    pub(super) fn late_damage(&mut self) -> Option<TraceError> {
+        let s = self.section.take()?;
+        self.late_damage.get().then_some(TraceError {
+            offset: s.frame,
+            kind: TraceErrorKind::Malformed("repeated read never seen"),
+        })
+    }
+
+    /// Decodes the event frame whose payload is `buf[payload_at..]`
+    /// (`payload_len` bytes; the frame is at `frame` in the file) lazily
+    /// when it can, else whole.
+    pub(super) fn decode_lazy(
+        &mut self,
+        payload_at: usize,
+        payload_len: usize,
+        frame: u64,
+        slot: &mut EventRecord,
+    ) -> Result<(), TraceErrorKind> {
+        let payload = &self.buf[payload_at..payload_at + payload_len];
+        if let Some(start) = self.state.scan_event(payload, slot, &mut self.slow)? {
+            self.section = Some(Section {
+                start: payload_at + start,
+                end: payload_at + payload_len,
+                frame,
+            });
+            self.late_damage.set(false);
+            return Ok(());
+        }
+        let mut c = Cursor { b: payload };
+        self.state.decode_event_into(&mut c, slot, &mut self.spare)
+    }
+
+    /// The accesses of the event last read into `slot`: left coded by
+    /// [`TraceReader::next_lazy_into`], or decoded in `slot`.
+    pub fn log<'a>(&'a self, slot: &'a EventRecord) -> AccessLog<'a> {
+        match self.section {
+            Some(s) if slot.lazy => AccessLog::Lazy(LazyLog {
+                raw: &self.buf[s.start..s.end],
+                state: &self.state,
+                slow: &self.slow,
+                damaged: &self.late_damage,
+            }),
+            _ => slot.log(),
+        }
+    }
+}
+
+/// One event's recorded accesses, as [`crate::ReplayCpu`] and
+/// [`crate::ReadHistory`] look at them: decoded ([`EventRecord::log`], or
+/// a plain list), or still coded in the reader's buffer
+/// ([`TraceReader::log`]).
+#[derive(Clone, Copy)]
+pub enum AccessLog<'a> {
+    /// Decoded accesses, and which reads the file coded as repeats (may
+    /// be shorter: the missing ones are not repeats).
+    Decoded(&'a [Access], &'a [bool]),
+    /// Accesses left coded: all successful reads in the trap's space.
+    Lazy(LazyLog<'a>),
+}
+
+/// Coded accesses (see [`AccessLog::Lazy`]): every one a "read same",
+/// whose bytes are the reader's cached ones.
+#[derive(Clone, Copy)]
+pub struct LazyLog<'a> {
+    /// The coded accesses.
+    raw: &'a [u8],
+    state: &'a CodecState,
+    slow: &'a [u32],
+    damaged: &'a Cell<bool>,
+}
+
+/// One coded read: address, length, and the offset of the next access.
+pub(crate) struct CodedRead<'a> {
+    /// The guest virtual address.
+    pub(crate) addr: u64,
+    /// The number of bytes read.
+    pub(crate) len: u64,
+    /// The bytes, None when the file never held them (damage).
+    pub(crate) bytes: Option<&'a [u8]>,
+    /// Offset of the next access in the coded accesses.
+    pub(crate) next: usize,
+}
+
+impl<'a> LazyLog<'a> {
+    /// The read coded at offset `at` (None at the end). Every access was
+    /// checked to be a "read same" with well-formed varints by the scan.
+    pub(crate) fn read_at(&self, at: usize) -> Option<CodedRead<'a>> {
+        let b = self.raw.get(at..)?;
+        let (_, rest) = b.split_first()?;
+        let mut c = Cursor { b: rest };
+        let addr = c.varint().ok()?;
+        let len = c.varint().ok()?;
+        let bytes = self.state.cached(addr, len);
+        if bytes.is_none() {
+            self.damaged.set(true);
+        }
+        Some(CodedRead {
+            addr,
+            len,
+            bytes,
+            next: self.raw.len() - c.remaining(),
+        })
+    }
+
+    /// The offsets of the reads not of the common kernel shape (see
+    /// `kernel_same`): those [`crate::ReadHistory`] may need.
+    pub(crate) fn slow(&self) -> impl Iterator<Item = usize> + 'a {
+        self.slow.iter().map(|o| *o as usize)
+    }
+}
+
+impl<'a> AccessLog<'a> {
+    /// A plain list of decoded accesses (no repeats known).
+    pub fn decoded(log: &'a [Access]) -> AccessLog<'a> {
+        AccessLog::Decoded(log, &[])
+    }
+}
+
+/// What a recorded read gave, as [`AccessLog`] finds it.
+pub(crate) enum Outcome<'a> {
+    /// The bytes read.
+    Bytes(&'a [u8]),
+    /// The fault.
+    Fault(&'a MemError),
+}
+
+impl<'a> AccessLog<'a> {
+    /// The first recorded read of (`space`, `addr`, `len`) at or after
+    /// the cursor `from`: its outcome and the cursor past it.
+    pub(crate) fn next_read(
+        &self,
+        from: usize,
+        space: Option<Space>,
+        addr: u64,
+        len: u64,
+    ) -> Option<(Outcome<'a>, usize)> {
+        match *self {
+            AccessLog::Decoded(log, _) => {
+                let start = from.min(log.len());
+                log[start..].iter().enumerate().find_map(|(i, a)| match a {
+                    Access::Read {
+                        space: s,
+                        addr: a,
+                        len: l,
+                        result,
+                    } if *s == space && *a == addr && *l == len => Some((
+                        match result {
+                            Ok(b) => Outcome::Bytes(b),
+                            Err(e) => Outcome::Fault(e),
+                        },
+                        start + i + 1,
+                    )),
+                    _ => None,
+                })
+            }
+            AccessLog::Lazy(l) => {
+                if space.is_some() {
+                    return None;
+                }
+                let mut at = from;
+                while let Some(r) = l.read_at(at) {
+                    if r.addr == addr && r.len == len {
+                        // A repeat the file never held: the frame is
+                        // damaged (reported by the reader), the read
+                        // is not served from it.
+                        return r.bytes.map(|b| (Outcome::Bytes(b), r.next));
+                    }
+                    at = r.next;
+                }
+                None
+            }
+        }
+    }
+
+    /// The bytes of the latest successful recorded read in the space of
+    /// `space` (None: the trap's) that holds all of `addr..addr+len`.
+    pub(crate) fn covering(&self, space: Option<Space>, addr: u64, len: usize) -> Option<&'a [u8]> {
+        let within = |a: u64, bytes: &'a [u8]| {
+            let off = usize::try_from(addr.checked_sub(a)?).ok()?;
+            bytes.get(off..off.checked_add(len)?)
+        };
+        match *self {
+            AccessLog::Decoded(log, _) => {
+                let base = |s: Option<Space>| s.map(Space::base);
+                log.iter().rev().find_map(|a| match a {
+                    Access::Read {
+                        space: s,
+                        addr: a,
+                        result: Ok(bytes),
+                        ..
+                    } if base(*s) == base(space) => within(*a, bytes),
+                    _ => None,
+                })
+            }
+            AccessLog::Lazy(l) => {
+                if space.is_some() {
+                    return None;
+                }
+                let mut found = None;
+                let mut at = 0;
+                while let Some(r) = l.read_at(at) {
+                    if let Some(b) = r.bytes.and_then(|b| within(r.addr, b)) {
+                        found = Some(b);
+                    }
+                    at = r.next;
+                }
+                found
+            }
+        }
+    }
+}
