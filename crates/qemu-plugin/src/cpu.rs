@@ -162,30 +162,27 @@ pub struct QemuMem<'a> {
     phys: PhysReader,
     ram: Option<&'a RamRanges>,
     /// Translations made during this event, of other spaces and of the
-    /// current one's kernel half (made on the first such read: most
-    /// events never need one).
+    /// current one (made on the first such read: most events never need
+    /// one).
     walks: Option<WalkCache>,
-    /// The trapping vCPU's own space when its kernel-half reads may go
-    /// through [`QemuMem::walks`] (long mode, physical reads available
-    /// and bounded by a RAM map); None: every read takes QEMU's path.
-    kernel_walk: Option<Space>,
+    /// The trapping vCPU's own space when its reads may go through
+    /// [`QemuMem::walks`] (long mode, physical reads available and
+    /// bounded by a RAM map); None: every read takes QEMU's path.
+    own_space: Option<Space>,
 }
 
 impl QemuMem<'_> {
-    /// Reads kernel-half `addr` of the current space through this
-    /// event's walk cache: the engine's kernel reads (attribution, fd
-    /// names, the recording's names) touch a few structures many times,
-    /// and QEMU's `cpu_memory_rw_debug` walks the page tables again for
-    /// each one. The page tables cannot change during the callback, so a
-    /// translation made in this event is exact for the rest of it. None:
-    /// not such an address, or the walk failed (the caller then takes
-    /// QEMU's path, so failures read as they always did).
-    fn read_kernel_walked(&mut self, addr: u64, buf: &mut [u8]) -> Option<()> {
-        let space = self.kernel_walk?;
-        // The upper (kernel) half of a canonical long-mode address.
-        if (addr as i64) >= 0 {
-            return None;
-        }
+    /// Reads `addr` of the current space through this event's walk cache:
+    /// the engine's reads (attribution, fd names, the recording's names,
+    /// argument buffers) touch a few pages many times, and QEMU's
+    /// `cpu_memory_rw_debug` walks the page tables again for each one.
+    /// Both walks ignore access rights and read the same tables, and the
+    /// trapping vCPU does not run during the callback, so the bytes are
+    /// those QEMU's path would read. None: no such space, or the walk
+    /// failed (the caller then takes QEMU's path, so failures read as
+    /// they always did).
+    fn read_walked(&mut self, addr: u64, buf: &mut [u8]) -> Option<()> {
+        let space = self.own_space?;
         let mut phys = QemuPhys {
             reader: self.phys,
             ram: self.ram,
@@ -200,7 +197,7 @@ impl QemuMem<'_> {
 
 impl VirtMem for QemuMem<'_> {
     fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
-        if self.read_kernel_walked(addr, buf).is_some() {
+        if self.read_walked(addr, buf).is_some() {
             return Ok(());
         }
         let mut off = 0;
@@ -264,7 +261,7 @@ impl<'a> QemuCpu<'a> {
         ram: Option<&'a RamRanges>,
     ) -> QemuCpu<'a> {
         let physical = ram.is_some() && !matches!(phys, PhysReader::Unsupported(_));
-        let kernel_walk = Space::current(&regs)
+        let own_space = Space::current(&regs)
             .filter(|s| physical && matches!(s.mode, PagingMode::Long4 | PagingMode::Long5));
         QemuCpu {
             vcpu,
@@ -278,7 +275,7 @@ impl<'a> QemuCpu<'a> {
                 phys,
                 ram,
                 walks: None,
-                kernel_walk,
+                own_space,
             },
         }
     }
