@@ -183,15 +183,7 @@ impl QemuMem<'_> {
     /// they always did).
     fn read_walked(&mut self, addr: u64, buf: &mut [u8]) -> Option<()> {
         let space = self.own_space?;
-        let mut phys = QemuPhys {
-            reader: self.phys,
-            ram: self.ram,
-            scratch: self.buf,
-        };
-        self.walks
-            .get_or_insert_with(WalkCache::default)
-            .read(&mut phys, space, addr, buf)
-            .ok()
+        self.read_virt_in(space, addr, buf).ok()
     }
 }
 
