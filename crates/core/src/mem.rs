@@ -146,6 +146,15 @@ impl WalkCache {
         addr: u64,
         buf: &mut [u8],
     ) -> Result<(), MemError> {
+        // Within one page (nearly every read): no list of pieces to
+        // allocate; the same translation, the same error.
+        if !buf.is_empty() && buf.len() as u64 <= MAX_ACCESS {
+            let t = self.translate(phys, space, addr)?;
+            let in_page = t.page_size - (addr & (t.page_size - 1));
+            if buf.len() as u64 <= in_page {
+                return phys.read_phys(t.pa, buf);
+            }
+        }
         let pieces = split_pieces(addr, buf.len(), |a| self.translate(phys, space, a))?;
         read_pieces(phys, pieces, buf)
     }

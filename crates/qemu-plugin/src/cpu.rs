@@ -7,7 +7,7 @@
 //! register and memory functions act on the vCPU running the callback.
 
 use vstrace_core::cpu::CpuError;
-use vstrace_core::mem::{WalkCache, MAX_ACCESS};
+use vstrace_core::mem::{PagingMode, WalkCache, MAX_ACCESS};
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 use crate::ffi::{self, ByteArray, RegHandle};
@@ -161,13 +161,37 @@ pub struct QemuMem<'a> {
     writes: &'a Backend,
     phys: PhysReader,
     ram: Option<&'a RamRanges>,
-    /// Translations of other spaces made during this event (made on the
-    /// first such read: most events never need one).
+    /// Translations made during this event, of other spaces and of the
+    /// current one (made on the first such read: most events never need
+    /// one).
     walks: Option<WalkCache>,
+    /// The trapping vCPU's own space when its reads may go through
+    /// [`QemuMem::walks`] (long mode, physical reads available and
+    /// bounded by a RAM map); None: every read takes QEMU's path.
+    own_space: Option<Space>,
+}
+
+impl QemuMem<'_> {
+    /// Reads `addr` of the current space through this event's walk cache:
+    /// the engine's reads (attribution, fd names, the recording's names,
+    /// argument buffers) touch a few pages many times, and QEMU's
+    /// `cpu_memory_rw_debug` walks the page tables again for each one.
+    /// Both walks ignore access rights and read the same tables, and the
+    /// trapping vCPU does not run during the callback, so the bytes are
+    /// those QEMU's path would read. None: no such space, or the walk
+    /// failed (the caller then takes QEMU's path, so failures read as
+    /// they always did).
+    fn read_walked(&mut self, addr: u64, buf: &mut [u8]) -> Option<()> {
+        let space = self.own_space?;
+        self.read_virt_in(space, addr, buf).ok()
+    }
 }
 
 impl VirtMem for QemuMem<'_> {
     fn read_virt(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        if self.read_walked(addr, buf).is_some() {
+            return Ok(());
+        }
         let mut off = 0;
         for piece in page_pieces(addr, buf.len())? {
             let (a, n) = piece?;
@@ -228,6 +252,9 @@ impl<'a> QemuCpu<'a> {
         phys: PhysReader,
         ram: Option<&'a RamRanges>,
     ) -> QemuCpu<'a> {
+        let physical = ram.is_some() && !matches!(phys, PhysReader::Unsupported(_));
+        let own_space = Space::current(&regs)
+            .filter(|s| physical && matches!(s.mode, PagingMode::Long4 | PagingMode::Long5));
         QemuCpu {
             vcpu,
             regs,
@@ -240,6 +267,7 @@ impl<'a> QemuCpu<'a> {
                 phys,
                 ram,
                 walks: None,
+                own_space,
             },
         }
     }

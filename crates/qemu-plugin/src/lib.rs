@@ -22,6 +22,7 @@ mod args;
 mod classify;
 mod cpu;
 mod debug;
+mod direct;
 mod ffi;
 mod lazy;
 mod listen;

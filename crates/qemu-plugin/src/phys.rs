@@ -133,6 +133,9 @@ impl PhysMem for QemuPhys<'_> {
                 Ok(())
             }
             PhysReader::Internal(f) => {
+                if crate::direct::DirectRam::get(ram).is_some_and(|d| d.read(pa, buf)) {
+                    return Ok(());
+                }
                 // SAFETY: `buf` is valid for `len` bytes that QEMU writes on
                 // a read; the range is guest RAM (checked above).
                 unsafe { f(pa, buf.as_mut_ptr().cast(), buf.len() as u64, false) };
