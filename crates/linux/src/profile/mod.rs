@@ -22,6 +22,7 @@
 //! not slid (they are relative to the per-cpu area).
 
 pub mod btf;
+pub mod dwarf;
 pub mod infer;
 pub mod isf;
 pub mod ksymtab;
