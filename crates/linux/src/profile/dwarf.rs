@@ -152,11 +152,7 @@ pub fn isf_from_dwarf(elf: &[u8]) -> Result<(Value, Option<String>), DwarfError>
             }
         }
     }
-    let build_id = file
-        .build_id()
-        .ok()
-        .flatten()
-        .map(|id| id.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let build_id = super::build_id(elf);
     let isf = json!({
         "metadata": {
             "format": "6.2.0",
@@ -446,9 +442,7 @@ fn member_location(v: Option<AttributeValue<R<'_>>>) -> Option<u64> {
 pub fn profile_from_dwarf(elf: &[u8]) -> Result<super::LinuxProfile, super::ProfileError> {
     let (isf, _) = isf_from_dwarf(elf).map_err(|e| super::ProfileError::Isf(e.to_string()))?;
     let text = serde_json::to_vec(&isf).unwrap_or_default();
-    let isf = vstrace_isf::Isf::parse(&text, "debug info")
-        .map_err(|e| super::ProfileError::Isf(e.to_string()))?;
-    super::isf::from_isf(&isf)
+    super::isf::parse(&text, "debug info")
 }
 
 #[cfg(test)]

@@ -47,6 +47,13 @@ pub fn load(path: &Path) -> Result<LinuxProfile, ProfileError> {
     })
 }
 
+/// The profile from symbol table JSON text; `source` names it in
+/// messages.
+pub fn parse(json: &[u8], source: &str) -> Result<LinuxProfile, ProfileError> {
+    let isf = Isf::parse(json, source).map_err(|e| ProfileError::Isf(e.to_string()))?;
+    from_isf(&isf)
+}
+
 /// The profile from a parsed symbol table.
 pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
     let err = |e: IsfError| ProfileError::Isf(e.to_string());

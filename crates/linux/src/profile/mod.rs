@@ -330,6 +330,14 @@ impl LinuxProfile {
     }
 }
 
+/// The GNU build id of an ELF file (hex), which a kernel image and its
+/// debug-info vmlinux share: what names a cached profile table.
+pub fn build_id(elf: &[u8]) -> Option<String> {
+    let file = object::File::parse(elf).ok()?;
+    let id = file.build_id().ok()??;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The link address of `init_task`, which on x86_64 is in the kernel half.
 pub(crate) fn init_task_64(syms: &Ksymtab) -> Result<u64, ProfileError> {
     let init_task = syms
