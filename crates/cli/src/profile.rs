@@ -62,6 +62,8 @@ pub(crate) fn profile(a: ProfileArgs) -> Result<u8> {
         has(prof.mm.is_some(), ", module map"),
         has(prof.pids.is_some(), ", pid namespaces"),
     );
+    // The file written, alone on stdout, for scripts.
+    println!("{}", out.display());
     Ok(0)
 }
 

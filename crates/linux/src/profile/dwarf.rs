@@ -365,10 +365,12 @@ impl<'a> Builder<'_, 'a> {
                 let anonymous = name.is_none();
                 let name = name.unwrap_or_else(|| format!("unnamed_{global:x}"));
                 let decl = e.attr_value(dw::DW_AT_declaration)?.is_some();
-                if embed && !decl && !self.types.contains_key(&name) {
-                    if !anonymous || self.done.insert(global) {
-                        work.push((off, name.clone()));
-                    }
+                if embed
+                    && !decl
+                    && !self.types.contains_key(&name)
+                    && (!anonymous || self.done.insert(global))
+                {
+                    work.push((off, name.clone()));
                 }
                 json!({"kind": kind, "name": name})
             }
