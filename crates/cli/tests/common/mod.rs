@@ -600,6 +600,21 @@ pub fn multiplexed_under_both(
     (ours, theirs)
 }
 
+/// Makes sure the i386 kernel's profile (from its debug info: fd names,
+/// pid namespaces, module map) is in the cache, as the committed script
+/// makes it once (fetching the kernel's -dbg package the first time).
+pub fn i386_profile() {
+    let out = std::process::Command::new(repo().join("scripts/i386-profile.sh"))
+        .env("VSTRACE_BIN", env!("CARGO_BIN_EXE_vstrace"))
+        .output()
+        .expect("scripts/i386-profile.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/i386-profile.sh failed: {}",
+        stderr(&out)
+    );
+}
+
 /// The static i386 strace (built once, cached, by the committed script).
 pub fn strace_i386() -> PathBuf {
     let out = std::process::Command::new(repo().join("scripts/strace-i386.sh"))
