@@ -458,6 +458,21 @@ mod tests {
         std::fs::read(std::env::var_os(env)?).ok()
     }
 
+    #[test]
+    fn images_without_debug_info_are_clear_errors() {
+        assert!(matches!(isf_from_dwarf(b""), Err(DwarfError::Elf(_))));
+        assert!(matches!(
+            isf_from_dwarf(b"\x7fELF\x02\x01\x01\0garbage"),
+            Err(DwarfError::Elf(_))
+        ));
+        // The kernel image itself (stripped: BTF at most, no DWARF).
+        if let Some(elf) = crate::profile::test_vmlinux32() {
+            let e = isf_from_dwarf(&elf).unwrap_err();
+            assert!(matches!(e, DwarfError::NoDebugInfo), "{e}");
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+
     /// The strongest check there is: on the same x86_64 kernel, the
     /// profile from the -dbg package's DWARF equals the one from the
     /// image's BTF and ksymtab, every layout of every feature (but where

@@ -189,6 +189,32 @@ mod tests {
         assert_eq!(p.per_cpu_offset, Some(0xffff_ffff_8241_8800));
     }
 
+    /// A 4-byte-pointer table (what `vstrace profile --from-dwarf` writes
+    /// for an i386 kernel): per-cpu symbols at link addresses, the kernel
+    /// above `_text` rounded down.
+    #[test]
+    fn profile_from_an_i386_table() {
+        let mut v = sample();
+        v["base_types"]["pointer"]["size"] = json!(4);
+        v["symbols"] = json!({
+            "init_task": {"address": 0xc1a0_c2c0_u64},
+            "current_task": {"address": 0xc1b1_0014_u64},
+            "__per_cpu_offset": {"address": 0xc1a5_3200_u64},
+            "_text": {"address": 0xc100_0000_u64}
+        });
+        let p = profile(&v).unwrap();
+        assert_eq!((p.pointer_size, p.percpu_mode), (4, PerCpuMode::Linked));
+        assert_eq!(
+            (p.kernel_min, p.text_base),
+            (0xc000_0000, Some(0xc100_0000))
+        );
+        assert_eq!(p.current_task.offset, 0xc1b1_0014);
+        assert_eq!((p.task.pid, p.layout_source.as_str()), (0x5a0, "isf"));
+        // A 64-bit address in a 32-bit table is refused.
+        v["symbols"]["init_task"]["address"] = json!(0xffff_ffff_8261_4940_u64);
+        assert!(matches!(profile(&v), Err(ProfileError::BadSymbol { .. })));
+    }
+
     #[test]
     fn broken_tables_are_clear_errors() {
         let mut v = sample();
