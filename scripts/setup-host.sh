@@ -131,6 +131,13 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
         echo "vstrace setup: i386 busybox -> $CACHE/busybox-i386" >&2
     fi
 fi
+# The i386 kernel has no BTF: its profile (fd names, pid namespaces, module
+# map) is made once from its -dbg package (scripts/i386-profile.sh; about
+# 800 MB fetched, nothing kept but the profile). VSTRACE_SKIP_I386_PROFILE=1
+# skips it (the i386 guest then has pids and names only).
+if [ -s "$CACHE/vmlinuz-i386" ] && [ -z "${VSTRACE_SKIP_I386_PROFILE:-}" ]; then
+    bash "$(dirname "$0")/i386-profile.sh"
+fi
 # QEMU 11.1 (plugin API v7) from Debian 13: its .debs and the few newer
 # libraries it needs (glibc among them) from trixie, fetched with a private
 # apt configuration in the cache and unpacked into a private prefix; the

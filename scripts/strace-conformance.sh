@@ -280,6 +280,11 @@ cargo_build() {
 # so a stale plugin would show the old decoders in every replay.
 cargo_build -p vstrace-cli -p vstrace-plugin
 cargo_build -p vstrace-cli --example strace_conformance
+# The i386 kernel's fd names, pid namespaces and module map come from its
+# debug info: the profile is made once (a no-op when cached).
+if [ "$arch" = i386 ]; then
+    VSTRACE_BIN="$ROOT/target/release/vstrace" bash "$ROOT/scripts/i386-profile.sh"
+fi
 out="$ROOT/target/conformance"
 [ "$arch" = x86_64 ] || out="$ROOT/target/conformance-$arch"
 nice -n 10 target/release/examples/strace_conformance \

@@ -23,6 +23,7 @@ macro_rules! say {
 mod attach;
 mod exit;
 mod plugin_attach;
+mod profile;
 mod python;
 mod qemu;
 mod replay;
@@ -60,6 +61,9 @@ enum Command {
     Qemu(qemu::QemuArgs),
     /// Decode a trace file recorded with --record, offline.
     Replay(replay::ReplayArgs),
+    /// Make a kernel profile from a vmlinux with DWARF debug info (for
+    /// kernels without BTF): `--from-dwarf VMLINUX [-o FILE]`.
+    Profile(profile::ProfileArgs),
 }
 
 /// Parses the command line and runs it; `hooks` builds the Rust hooks
@@ -79,6 +83,7 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
         Command::Attach(a) => attach::attach(a, hooks()),
         Command::Qemu(a) => qemu::qemu(a),
         Command::Replay(a) => replay::replay(a),
+        Command::Profile(a) => profile::profile(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -119,7 +119,15 @@ pub(crate) fn profile_from_vmlinux(elf: &[u8]) -> Result<vstrace_linux::profile:
     if btf_disabled() {
         bail!("VSTRACE_NO_BTF is set: the kernel's BTF is not read; pass --linux-profile");
     }
-    Ok(vstrace_linux::profile::LinuxProfile::from_vmlinux(elf)?)
+    let p = vstrace_linux::profile::LinuxProfile::from_vmlinux(elf)?;
+    // A kernel without BTF: a table made from its debug info
+    // (`vstrace profile --from-dwarf`) gives the layouts BTF would.
+    if p.files.is_none() || p.mm.is_none() || p.pids.is_none() {
+        if let Some(t) = crate::profile::cached_table(elf, &p) {
+            return Ok(t);
+        }
+    }
+    Ok(p)
 }
 
 /// Finds the plugin built alongside this binary.

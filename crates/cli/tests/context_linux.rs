@@ -129,49 +129,79 @@ fn fd_and_pid_names_match_the_guests_strace() {
             true,
             "strace -y -Y -o /tmp/s.txt /bin/ctx >/dev/null && cat /tmp/s.txt",
         );
-        let theirs = named_calls(
-            out.lines()
-                .skip_while(|l| !l.starts_with("execve("))
-                .skip(1)
-                .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
-                .map(str::to_string),
-        );
-        let ctx: Vec<&Value> = recs
-            .iter()
-            .filter(|r| r["comm"] == "ctx" && r["state"] == "complete" && name(r) != "execve")
-            .collect();
-        let pid = ctx.first().map(|r| r["pid"].clone());
-        let ours = named_calls(
-            ctx.iter()
-                .filter(|r| r["pid"] == pid.clone().unwrap())
-                .map(|r| text_of(r)),
-        );
-        assert!(theirs.len() >= 15, "{k:?}: {out}");
-        assert_eq!(ours, theirs, "{k:?}");
-        // The names a test can know without the guest's strace.
-        let flat: Vec<String> = ours.iter().flat_map(|c| c.1.clone()).collect();
-        for want in [
-            "</bin/busybox>",
-            "</tmp/ctx>",
-            "</tmp/ctx/f.txt>",
-            "<pipe:[",
-            "<socket:[",
-        ] {
-            assert!(
-                flat.iter().any(|n| n.contains(want)),
-                "{k:?}: no {want} in {flat:?}"
-            );
-        }
-        assert!(flat.iter().any(|n| n == "1</dev/null>"), "{k:?}: {flat:?}");
-        // JSON: the fds and what they name, without text options.
-        let openat = ctx
-            .iter()
-            .find(|r| name(r) == "openat" && arg(r, 1) == "\"f.txt\"")
-            .expect("openat f.txt");
-        let fds = openat["fds"].as_array().expect("fds");
-        let paths: Vec<&str> = fds.iter().filter_map(|f| f["path"].as_str()).collect();
-        assert_eq!(paths, ["/tmp/ctx", "/tmp/ctx/f.txt"], "{k:?}: {openat}");
+        check_names(&format!("{k:?}"), &out, &recs);
     }
+}
+
+/// The guest's `strace -y -Y` output `out` (after its program's execve)
+/// against the JSON records `recs` of the same run (see
+/// [`fd_and_pid_names_match_the_guests_strace`]); `k` names the kernel.
+fn check_names(k: &str, out: &str, recs: &[Value]) {
+    let theirs = named_calls(
+        out.lines()
+            .skip_while(|l| !l.starts_with("execve("))
+            .skip(1)
+            .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
+            .map(str::to_string),
+    );
+    let ctx: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["comm"] == "ctx" && r["state"] == "complete" && name(r) != "execve")
+        .collect();
+    let pid = ctx.first().map(|r| r["pid"].clone());
+    let ours = named_calls(
+        ctx.iter()
+            .filter(|r| r["pid"] == pid.clone().unwrap())
+            .map(|r| text_of(r)),
+    );
+    assert!(theirs.len() >= 15, "{k}: {out}");
+    assert_eq!(ours, theirs, "{k}");
+    // The names a test can know without the guest's strace.
+    let flat: Vec<String> = ours.iter().flat_map(|c| c.1.clone()).collect();
+    for want in [
+        "</bin/busybox>",
+        "</tmp/ctx>",
+        "</tmp/ctx/f.txt>",
+        "<pipe:[",
+        "<socket:[",
+    ] {
+        assert!(
+            flat.iter().any(|n| n.contains(want)),
+            "{k}: no {want} in {flat:?}"
+        );
+    }
+    assert!(flat.iter().any(|n| n == "1</dev/null>"), "{k}: {flat:?}");
+    // JSON: the fds and what they name, without text options.
+    let openat = ctx
+        .iter()
+        .find(|r| name(r) == "openat" && arg(r, 1) == "\"f.txt\"")
+        .expect("openat f.txt");
+    let fds = openat["fds"].as_array().expect("fds");
+    let paths: Vec<&str> = fds.iter().filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(paths, ["/tmp/ctx", "/tmp/ctx/f.txt"], "{k}: {openat}");
+}
+
+/// The same on the i386 (686) kernel, which has no BTF: fd and pid names
+/// come from the profile made from its debug info (scripts/i386-profile.sh),
+/// against the guest's own 32-bit strace.
+#[test]
+fn fd_and_pid_names_match_the_guests_strace_on_the_i386_kernel() {
+    i386_profile();
+    let bin = build_prog("context", &["-m32"]);
+    let t = trace_path("ctx-y-i386");
+    let out = vstrace()
+        .args(["run", "--arch", "i386", "--add"])
+        .arg(format!("{}:/bin/ctx", bin.display()))
+        .arg("--add")
+        .arg(format!("{}:/bin/strace", strace_i386().display()))
+        .args(["--timeout", "300", "--json", "-o"])
+        .arg(&t)
+        .args(["-y", "-Y", "--", "sh", "-c"])
+        .arg("strace -y -Y -o /tmp/s.txt /bin/ctx >/dev/null && cat /tmp/s.txt")
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{:?}\n{}", out.status, stderr(&out));
+    check_names("i386", &stdout(&out), &records(&t));
 }
 
 /// `-P PATH` shows only the calls that name the path or an fd open on

@@ -284,20 +284,20 @@ fn stacks_and_callers_of_32_bit_programs_on_the_64_bit_kernel() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The static program on the busybox guest with an AMD CPU model: the
-/// vDSO enters with compat `syscall` (same landing pad as `sysenter`).
-#[test]
-fn static_32_bit_program_through_compat_syscall() {
-    let dir = tmp().join(format!("stack32-amd-{}", std::process::id()));
+/// Runs the static program with `-k --caller` on the guest `guest` asks
+/// for (run options), checks its stacks and callers against its file,
+/// and returns its records.
+fn static_program(tag: &str, guest: &[&str]) -> Vec<Value> {
+    let dir = tmp().join(format!("stack32-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let bin = dir.join("stack32");
     cc32(&["-static", "-DSTATIC"], &bin);
     let trace = dir.join("trace.json");
     let add = format!("{}:/bin/stack32", bin.display());
-    let out = run(&[
-        "--cpu",
-        "max,vendor=AuthenticAMD,la57=off",
+    let trace_set = format!("trace={CALLS}");
+    let mut args: Vec<&str> = guest.to_vec();
+    args.extend([
         "--add",
         &add,
         "-k",
@@ -305,19 +305,38 @@ fn static_32_bit_program_through_compat_syscall() {
         "--symbol-dir",
         dir.to_str().unwrap(),
         "-e",
-        &format!("trace={CALLS}"),
+        &trace_set,
         "--json",
         "-o",
         trace.to_str().unwrap(),
         "--",
         "/bin/stack32",
     ]);
+    let out = run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let pid = num_after(&stdout(&out), "pid=", 10);
     let recs = records(&trace);
+    let n = check_program(&recs, pid, &bin, "/bin/stack32", None);
+    assert!(n >= 4, "{tag}: {n}");
+    let _ = std::fs::remove_dir_all(&dir);
+    recs
+}
+
+/// The static program on the i386 (686) kernel, which has no BTF: the
+/// module map comes from the profile made from the kernel's debug info
+/// (scripts/i386-profile.sh), so stacks and callers name the program's
+/// functions as on the 64-bit kernel.
+#[test]
+fn static_program_on_the_i386_kernel() {
+    i386_profile();
+    static_program("i386", &["--arch", "i386"]);
+}
+
+/// The static program on the busybox guest with an AMD CPU model: the
+/// vDSO enters with compat `syscall` (same landing pad as `sysenter`).
+#[test]
+fn static_32_bit_program_through_compat_syscall() {
+    let recs = static_program("amd", &["--cpu", "max,vendor=AuthenticAMD,la57=off"]);
     let getppid = recs.iter().find(|r| name(r) == "getppid").unwrap();
     assert_eq!(getppid["mechanism"], "syscall", "{getppid}");
-    let n = check_program(&recs, pid, &bin, "/bin/stack32", None);
-    assert!(n >= 4, "{n}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

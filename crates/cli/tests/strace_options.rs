@@ -43,10 +43,13 @@ const SETS: &[&str] = &[
     "-e verbose=!readv,pipe2 -e abbrev=none",
 ];
 
-/// The sets that need the kernel's structures (BTF, which the i386
-/// kernel lacks): -P matching fds inside ppoll's array, pidfds named
-/// `<pid:N>`, -Y's command names.
-const SETS_BTF: &[&str] = &[
+/// The sets that need the kernel's structures (its BTF; the i386 kernel
+/// has none: there, the profile made from its debug info by
+/// scripts/i386-profile.sh): -P matching fds inside ppoll's array, pidfds
+/// named `<pid:N>`, -Y's command names. (`-y` itself is compared in
+/// context_linux.rs: here ppoll's array would differ, vstrace does not
+/// name the fds inside structures yet.)
+const SETS_KERNEL: &[&str] = &[
     "-P /dev/null",
     "--trace-path=/dev/null -P /nonexistent",
     "--decode-fds=pidfd",
@@ -216,7 +219,7 @@ fn options_agree_with_in_guest_strace() {
         strace: "/usr/bin/strace".into(),
         prog: build_prog("straceopts", &[]),
     };
-    let sets: Vec<&str> = SETS.iter().chain(SETS_BTF).copied().collect();
+    let sets: Vec<&str> = SETS.iter().chain(SETS_KERNEL).copied().collect();
     options_agree(&g, "x86_64", &sets);
 }
 
@@ -227,7 +230,9 @@ fn options_agree_with_in_guest_strace_on_the_i386_kernel() {
         strace: strace_i386(),
         prog: build_prog("straceopts", &["-m32"]),
     };
-    options_agree(&g, "i386", SETS);
+    i386_profile();
+    let sets: Vec<&str> = SETS.iter().chain(SETS_KERNEL).copied().collect();
+    options_agree(&g, "i386", &sets);
 }
 
 #[test]

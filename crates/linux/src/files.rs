@@ -9,8 +9,10 @@
 //! to `PATH_MAX` and the walk to [`MAX_STEPS`] dentries and mounts, so a
 //! looping or changing structure ends the walk with `None`, never a hang.
 
-use vstrace_core::read::{read_u16, read_u32, read_u64};
+use vstrace_core::read::{read_u16, read_u32};
 use vstrace_core::VirtMem;
+
+use crate::profile::runtime::{kernel_ptr as kptr, read_ptr};
 
 use crate::profile::layouts::{FilesLayout, SockLayout};
 use crate::profile::LinuxProfile;
@@ -43,17 +45,11 @@ pub struct FdDetail {
     pub details_only: bool,
 }
 
-/// A kernel pointer checked against the profile's kernel range.
-fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
-    let p = read_u64(mem, va).ok()?;
-    (p >= prof.kernel_min && p % 8 == 0).then_some(p)
-}
-
 /// The `struct file *` of descriptor `fd` in `task`'s table, `None` when
 /// closed, out of range or unreadable.
 pub fn fd_file(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, fd: i64) -> Option<u64> {
     let l = prof.files.as_ref()?;
-    if prof.pointer_size != 8 || !(0..MAX_FDS as i64).contains(&fd) {
+    if !(0..MAX_FDS as i64).contains(&fd) {
         return None;
     }
     let files = kptr(mem, prof, task.wrapping_add(l.task_files))?;
@@ -63,7 +59,7 @@ pub fn fd_file(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, fd: i64) -
         return None;
     }
     let arr = kptr(mem, prof, fdt.wrapping_add(l.fdt_fd))?;
-    kptr(mem, prof, arr.wrapping_add(fd as u64 * 8))
+    kptr(mem, prof, arr.wrapping_add(fd as u64 * prof.pointer_size))
 }
 
 /// Whether descriptor `fd` of `task` names one of `paths`: the file's own
@@ -143,8 +139,9 @@ pub fn file_name(
     let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
     let inode = kptr(mem, prof, file.wrapping_add(l.file_inode));
     let fstype = fs_type(mem, prof, l, dentry).unwrap_or_default();
-    let ino =
-        |mem: &mut dyn VirtMem| inode.and_then(|i| read_u64(mem, i.wrapping_add(l.inode_ino)).ok());
+    let ino = |mem: &mut dyn VirtMem| {
+        inode.and_then(|i| read_ptr(mem, prof, i.wrapping_add(l.inode_ino)).ok())
+    };
     // strace's printpidfd: a pidfd names its process, or says it is a
     // pidfd when that cannot be read (pidfs since 6.9, an anonymous
     // inode before).
@@ -208,9 +205,6 @@ fn pidfd_pid(
 /// The task's working directory (`fs->pwd`), as `/proc/PID/cwd` says it.
 pub fn cwd(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<String> {
     let l = prof.files.as_ref()?;
-    if prof.pointer_size != 8 {
-        return None;
-    }
     let fs = kptr(mem, prof, task.wrapping_add(l.task_fs))?;
     let m = kptr(mem, prof, fs.wrapping_add(l.fs_pwd + l.path_mnt))?;
     let d = kptr(mem, prof, fs.wrapping_add(l.fs_pwd + l.path_dentry))?;
@@ -244,7 +238,7 @@ fn fs_type(
 ) -> Option<String> {
     let sb = kptr(mem, prof, dentry.wrapping_add(l.dentry_sb))?;
     let ty = kptr(mem, prof, sb.wrapping_add(l.sb_type))?;
-    let name = read_u64(mem, ty.wrapping_add(l.fstype_name)).ok()?;
+    let name = read_ptr(mem, prof, ty.wrapping_add(l.fstype_name)).ok()?;
     if name < prof.kernel_min {
         return None;
     }
@@ -260,7 +254,7 @@ fn dentry_name_bytes(
     dentry: u64,
 ) -> Option<Vec<u8>> {
     let len = read_u32(mem, dentry.wrapping_add(l.dentry_len)).ok()? as usize;
-    let ptr = read_u64(mem, dentry.wrapping_add(l.dentry_name)).ok()?;
+    let ptr = read_ptr(mem, prof, dentry.wrapping_add(l.dentry_name)).ok()?;
     if len > NAME_MAX || ptr < prof.kernel_min {
         return None;
     }
@@ -404,10 +398,12 @@ pub fn socket_ifnames(
         return out;
     };
     for &index in indexes {
-        let head = heads.wrapping_add(u64::from(index & 0xff) * 8);
-        let mut node = read_u64(mem, head).ok();
+        let head = heads.wrapping_add(u64::from(index & 0xff) * prof.pointer_size);
+        let mut node = read_ptr(mem, prof, head).ok();
         for _ in 0..MAX_CHAIN {
-            let Some(at) = node.filter(|&p| p >= prof.kernel_min && p % 8 == 0) else {
+            let Some(at) =
+                node.filter(|&p| p >= prof.kernel_min && p % prof.pointer_size.max(1) == 0)
+            else {
                 break;
             };
             let dev = at.wrapping_sub(n.index_hlist);
@@ -421,7 +417,7 @@ pub fn socket_ifnames(
                 }
                 break;
             }
-            node = read_u64(mem, at).ok();
+            node = read_ptr(mem, prof, at).ok();
         }
     }
     out
@@ -809,8 +805,9 @@ mod tests {
         // Make etc's parent passwd and passwd's parent etc: a cycle with
         // no root, the mount root never reached.
         let f3 = fd_file(&mut w.mem, &p, task, 3).unwrap();
-        let passwd = read_u64(&mut w.mem, f3 + l.file_path + l.path_dentry).unwrap();
-        let etc = read_u64(&mut w.mem, passwd + l.dentry_parent).unwrap();
+        let passwd =
+            vstrace_core::read::read_u64(&mut w.mem, f3 + l.file_path + l.path_dentry).unwrap();
+        let etc = vstrace_core::read::read_u64(&mut w.mem, passwd + l.dentry_parent).unwrap();
         w.put(etc + l.dentry_parent, passwd);
         assert_eq!(fd_name(&mut w.mem, &p, task, 3, FdDetail::default()), None);
     }

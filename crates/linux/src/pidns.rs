@@ -13,10 +13,11 @@
 //! bounded ([`crate::tasks::MAX_TASKS`] processes, [`MAX_THREADS`] threads
 //! each); every pointer is checked to be a kernel address.
 
-use vstrace_core::read::{read_u32, read_u64};
+use vstrace_core::read::read_u32;
 use vstrace_core::VirtMem;
 
 use crate::profile::layouts::PidsLayout;
+use crate::profile::runtime::kernel_ptr as kptr;
 use crate::profile::LinuxProfile;
 
 /// Most threads of one process visited for a thread id.
@@ -49,11 +50,6 @@ impl PidKind {
             PidKind::Sid => Some(3),
         }
     }
-}
-
-fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
-    let p = read_u64(mem, va).ok()?;
-    (p >= prof.kernel_min && p % 8 == 0).then_some(p)
 }
 
 /// The namespace (`numbers[level].ns`) and level of `pid`.
@@ -116,9 +112,6 @@ pub fn to_initial_ns(
     kind: PidKind,
 ) -> Option<Option<i32>> {
     let l = prof.pids.as_ref()?;
-    if prof.pointer_size != 8 {
-        return None;
-    }
     let own = kptr(mem, prof, current.wrapping_add(l.task_thread_pid))?;
     let (ns, level) = pid_ns(mem, prof, l, own)?;
     if level == 0 {
@@ -150,7 +143,9 @@ fn match_task(
         let pid = kptr(
             mem,
             prof,
-            signal.wrapping_add(l.signal_pids).wrapping_add(i * 8),
+            signal
+                .wrapping_add(l.signal_pids)
+                .wrapping_add(i * prof.pointer_size),
         )?;
         return root_nr_if(mem, prof, l, pid, ns, level, nr);
     }
@@ -176,9 +171,6 @@ fn match_task(
 /// (None: not readable).
 pub fn in_child_ns(mem: &mut dyn VirtMem, prof: &LinuxProfile, current: u64) -> Option<bool> {
     let l = prof.pids.as_ref()?;
-    if prof.pointer_size != 8 {
-        return None;
-    }
     let own = kptr(mem, prof, current.wrapping_add(l.task_thread_pid))?;
     Some(pid_ns(mem, prof, l, own)?.1 > 0)
 }

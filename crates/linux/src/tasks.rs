@@ -5,19 +5,15 @@
 //! The list is hostile memory: each link is checked to be a kernel
 //! address and the walk stops after [`MAX_TASKS`] steps.
 
-use vstrace_core::read::{read_u32, read_u64};
+use vstrace_core::read::read_u32;
 use vstrace_core::VirtMem;
 
+use crate::profile::runtime::kernel_ptr as kptr;
 use crate::profile::LinuxProfile;
 
 /// Most tasks visited for one lookup (the default `pid_max` is 32768;
 /// a looping list ends here).
 pub const MAX_TASKS: usize = 32_768;
-
-fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
-    let p = read_u64(mem, va).ok()?;
-    (p >= prof.kernel_min && p % 8 == 0).then_some(p)
-}
 
 /// The command name (`comm`) of the process `pid` (a thread-group id),
 /// looked up from `current` (any task of the guest).
@@ -27,7 +23,7 @@ pub fn pid_comm(
     current: u64,
     pid: i32,
 ) -> Option<String> {
-    if prof.pointer_size != 8 || pid <= 0 {
+    if pid <= 0 {
         return None;
     }
     let tgid = prof.task.tgid;

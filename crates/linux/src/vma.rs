@@ -8,11 +8,11 @@
 //! of [`MAX_DEPTH`] and keeps at most [`MAX_AREAS`] areas; anything else
 //! ends that branch, never the process.
 
-use vstrace_core::read::read_u64;
 use vstrace_core::VirtMem;
 
 use crate::files::{self, FdDetail};
 use crate::profile::layouts::MmLayout;
+use crate::profile::runtime::{kernel_ptr as kptr, read_ptr};
 use crate::profile::LinuxProfile;
 
 /// Most tree nodes (or list elements) visited for one map.
@@ -50,11 +50,6 @@ pub struct Area {
 /// `vm_flags` bit of an executable mapping.
 const VM_EXEC: u64 = 0x4;
 
-fn kptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
-    let p = read_u64(mem, va).ok()?;
-    (p >= prof.kernel_min && p % 8 == 0).then_some(p)
-}
-
 /// The `mm_struct` of `task` (`None` for kernel threads).
 pub fn task_mm(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<u64> {
     kptr(mem, prof, task.wrapping_add(prof.task.mm?))
@@ -64,13 +59,10 @@ pub fn task_mm(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<
 /// from), sorted by address.
 pub fn areas(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, mm: u64) -> Option<Vec<Area>> {
     let l = prof.mm.as_ref()?;
-    if prof.pointer_size != 8 {
-        return None;
-    }
     let mut vmas = Vec::new();
     let mut budget = MAX_NODES;
     if let Some(root) = l.mt_root {
-        let entry = read_u64(mem, mm.wrapping_add(root)).ok()?;
+        let entry = read_ptr(mem, prof, mm.wrapping_add(root)).ok()?;
         walk_maple(mem, prof, l, entry, 0, &mut budget, &mut vmas);
     } else {
         let mut v = kptr(mem, prof, mm.wrapping_add(l.mmap?));
@@ -107,13 +99,14 @@ fn area(
     vma: u64,
     paths: &mut Vec<(u64, Option<String>)>,
 ) -> Option<Area> {
-    let start = read_u64(mem, vma.wrapping_add(l.vm_start)).ok()?;
-    let end = read_u64(mem, vma.wrapping_add(l.vm_end)).ok()?;
-    if start >= end || read_u64(mem, vma.wrapping_add(l.vm_mm)).ok()? != mm {
+    let word = |mem: &mut dyn VirtMem, off: u64| read_ptr(mem, prof, vma.wrapping_add(off)).ok();
+    let start = word(mem, l.vm_start)?;
+    let end = word(mem, l.vm_end)?;
+    if start >= end || word(mem, l.vm_mm)? != mm {
         return None;
     }
-    let pgoff = read_u64(mem, vma.wrapping_add(l.vm_pgoff)).ok()?;
-    let flags = read_u64(mem, vma.wrapping_add(l.vm_flags)).unwrap_or(0);
+    let pgoff = word(mem, l.vm_pgoff)?;
+    let flags = word(mem, l.vm_flags).unwrap_or(0);
     let file = kptr(mem, prof, vma.wrapping_add(l.vm_file)).unwrap_or(0);
     let path = if file == 0 {
         None
@@ -150,12 +143,13 @@ fn walk_maple(
         return;
     }
     *budget -= 1;
+    let psize = prof.pointer_size.clamp(4, 8);
     // The root is a node when it is an internal entry (xa_is_node: low
     // bits 10, MAPLE_ROOT_NODE); a tree of one entry holds it in the root
     // itself. Below the root every slot of a non-leaf is an encoded node
     // (node | type << 3 | MAPLE_ENODE_NULL).
     if depth == 0 && (entry & 3 != 2 || entry <= 4096) {
-        if entry >= prof.kernel_min && entry % 8 == 0 {
+        if entry >= prof.kernel_min && entry % psize == 0 {
             out.push(entry);
         }
         return;
@@ -165,26 +159,36 @@ fn walk_maple(
         return;
     }
     let ty = (entry >> 3) & 0xf;
-    let (slot_off, nslots) = match ty {
-        MAPLE_LEAF_64 | MAPLE_RANGE_64 => (l.range_slot, 16),
-        MAPLE_ARANGE_64 => (l.arange_slot, 10),
+    // MAPLE_RANGE64_SLOTS / MAPLE_ARANGE64_SLOTS: 16 / 10 with 8-byte
+    // pointers, 32 / 21 with 4-byte ones (a node is 256 bytes either way).
+    let (slot_off, nslots) = match (ty, psize) {
+        (MAPLE_LEAF_64 | MAPLE_RANGE_64, 8) => (l.range_slot, 16),
+        (MAPLE_ARANGE_64, 8) => (l.arange_slot, 10),
+        (MAPLE_LEAF_64 | MAPLE_RANGE_64, _) => (l.range_slot, 32),
+        (MAPLE_ARANGE_64, _) => (l.arange_slot, 21),
         _ => return,
     };
-    let mut raw = [0u8; 16 * 8];
-    let buf = &mut raw[..nslots * 8];
+    let mut raw = [0u8; 128];
+    let Some(buf) = raw.get_mut(..nslots * psize as usize) else {
+        return;
+    };
     if mem.read_virt(node.wrapping_add(slot_off), buf).is_err() {
         return;
     }
     let slots: Vec<u64> = buf
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .chunks_exact(psize as usize)
+        .map(|c| match *c {
+            [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+            _ => u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+        })
         .collect();
     for s in slots {
         if s == 0 {
             continue;
         }
         if ty == MAPLE_LEAF_64 {
-            if s >= prof.kernel_min && s % 8 == 0 && out.len() < MAX_AREAS && !out.contains(&s) {
+            if s >= prof.kernel_min && s % psize == 0 && out.len() < MAX_AREAS && !out.contains(&s)
+            {
                 out.push(s);
             }
         } else {

@@ -600,16 +600,34 @@ pub fn multiplexed_under_both(
     (ours, theirs)
 }
 
-/// The static i386 strace (built once, cached, by the committed script).
-pub fn strace_i386() -> PathBuf {
-    let out = std::process::Command::new(repo().join("scripts/strace-i386.sh"))
+/// Runs the committed script `scripts/NAME` (with `env`), which must
+/// succeed; its output.
+fn script(name: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let out = std::process::Command::new(repo().join("scripts").join(name))
+        .envs(env.iter().copied())
         .output()
-        .expect("scripts/strace-i386.sh runs");
+        .unwrap_or_else(|e| panic!("scripts/{name} does not run: {e}"));
     assert!(
         out.status.success(),
-        "scripts/strace-i386.sh failed: {}",
+        "scripts/{name} failed: {}",
         stderr(&out)
     );
+    out
+}
+
+/// Makes sure the i386 kernel's profile (from its debug info: fd names,
+/// pid namespaces, module map) is in the cache, as the committed script
+/// makes it once (fetching the kernel's -dbg package the first time).
+pub fn i386_profile() {
+    script(
+        "i386-profile.sh",
+        &[("VSTRACE_BIN", env!("CARGO_BIN_EXE_vstrace"))],
+    );
+}
+
+/// The static i386 strace (built once, cached, by the committed script).
+pub fn strace_i386() -> PathBuf {
+    let out = script("strace-i386.sh", &[]);
     let p = PathBuf::from(stdout(&out).trim());
     assert!(Path::new(&p).is_file(), "no i386 strace at {}", p.display());
     p

@@ -29,7 +29,7 @@ impl MemberOffsets for Isf {
 }
 
 /// The symbols a profile needs, copied from the table.
-const SYMBOLS: [&str; 6] = [
+pub(crate) const SYMBOLS: [&str; 6] = [
     "init_task",
     "current_task",
     "pcpu_hot",
@@ -47,14 +47,21 @@ pub fn load(path: &Path) -> Result<LinuxProfile, ProfileError> {
     })
 }
 
+/// The profile from symbol table JSON text; `source` names it in
+/// messages.
+pub fn parse(json: &[u8], source: &str) -> Result<LinuxProfile, ProfileError> {
+    let isf = Isf::parse(json, source).map_err(|e| ProfileError::Isf(e.to_string()))?;
+    from_isf(&isf)
+}
+
 /// The profile from a parsed symbol table.
 pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
     let err = |e: IsfError| ProfileError::Isf(e.to_string());
-    if isf.pointer_size().is_some_and(|p| p != 8) {
+    let psize = isf.pointer_size().unwrap_or(8);
+    if psize != 8 && psize != 4 {
         return Err(ProfileError::Isf(format!(
-            "{}: a {}-byte pointer table: only x86_64 kernel tables are read",
+            "{}: a {psize}-byte pointer table: only x86_64 and i386 kernel tables are read",
             isf.source(),
-            isf.pointer_size().unwrap_or(0)
         )));
     }
     let mut syms = Ksymtab::default();
@@ -63,8 +70,6 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
             syms.insert(name, a);
         }
     }
-    let init_task = init_task_64(&syms)?;
-    let current_task = current_task_with(&syms, |s, p| isf.field_offset(s, p).ok())?;
     let off = |path: &str| isf.field_offset("task_struct", path);
     let opt = |path: &str| off(path).ok();
     let task = TaskLayout {
@@ -87,6 +92,25 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
             task.comm_len
         )));
     }
+    let files = FilesLayout::from_offsets(isf).ok();
+    let mm = MmLayout::from_offsets(isf).ok();
+    let pids = isf
+        .type_size("upid")
+        .ok()
+        .and_then(|n| PidsLayout::from_offsets(isf, n).ok());
+    if psize == 4 {
+        // i386: per-cpu symbols at their link addresses, kernel above
+        // PAGE_OFFSET (where `_text` is, rounded down).
+        let kmin = syms.get("_text").unwrap_or(0xc000_0000) & 0xf000_0000;
+        let mut p = LinuxProfile::from_symbols_32(&syms, task, kmin)?;
+        p.text_base = syms.get("_text");
+        p.mm_pgd = isf.field_offset("mm_struct", "pgd").ok();
+        p.layout_source = "isf".into();
+        (p.files, p.mm, p.pids) = (files, mm, pids);
+        return Ok(p);
+    }
+    let init_task = init_task_64(&syms)?;
+    let current_task = current_task_with(&syms, |s, p| isf.field_offset(s, p).ok())?;
     Ok(LinuxProfile {
         version: PROFILE_VERSION,
         banner: None,
@@ -100,12 +124,9 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
         kernel_min: default_kernel_min(),
         percpu_mode: PerCpuMode::GsOffset,
         layout_source: "isf".into(),
-        files: FilesLayout::from_offsets(isf).ok(),
-        mm: MmLayout::from_offsets(isf).ok(),
-        pids: isf
-            .type_size("upid")
-            .ok()
-            .and_then(|n| PidsLayout::from_offsets(isf, n).ok()),
+        files,
+        mm,
+        pids,
     })
 }
 
@@ -166,6 +187,32 @@ mod tests {
         );
         assert_eq!((t.comm_len, t.flags, t.mm), (16, Some(0x2c), None));
         assert_eq!(p.per_cpu_offset, Some(0xffff_ffff_8241_8800));
+    }
+
+    /// A 4-byte-pointer table (what `vstrace profile --from-dwarf` writes
+    /// for an i386 kernel): per-cpu symbols at link addresses, the kernel
+    /// above `_text` rounded down.
+    #[test]
+    fn profile_from_an_i386_table() {
+        let mut v = sample();
+        v["base_types"]["pointer"]["size"] = json!(4);
+        v["symbols"] = json!({
+            "init_task": {"address": 0xc1a0_c2c0_u64},
+            "current_task": {"address": 0xc1b1_0014_u64},
+            "__per_cpu_offset": {"address": 0xc1a5_3200_u64},
+            "_text": {"address": 0xc100_0000_u64}
+        });
+        let p = profile(&v).unwrap();
+        assert_eq!((p.pointer_size, p.percpu_mode), (4, PerCpuMode::Linked));
+        assert_eq!(
+            (p.kernel_min, p.text_base),
+            (0xc000_0000, Some(0xc100_0000))
+        );
+        assert_eq!(p.current_task.offset, 0xc1b1_0014);
+        assert_eq!((p.task.pid, p.layout_source.as_str()), (0x5a0, "isf"));
+        // A 64-bit address in a 32-bit table is refused.
+        v["symbols"]["init_task"]["address"] = json!(0xffff_ffff_8261_4940_u64);
+        assert!(matches!(profile(&v), Err(ProfileError::BadSymbol { .. })));
     }
 
     #[test]

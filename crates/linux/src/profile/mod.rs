@@ -22,6 +22,7 @@
 //! not slid (they are relative to the per-cpu area).
 
 pub mod btf;
+pub mod dwarf;
 pub mod infer;
 pub mod isf;
 pub mod ksymtab;
@@ -327,6 +328,14 @@ impl LinuxProfile {
     pub fn from_json(s: &str) -> Result<LinuxProfile, serde_json::Error> {
         serde_json::from_str(s)
     }
+}
+
+/// The GNU build id of an ELF file (hex), which a kernel image and its
+/// debug-info vmlinux share: what names a cached profile table.
+pub fn build_id(elf: &[u8]) -> Option<String> {
+    let file = object::File::parse(elf).ok()?;
+    let id = file.build_id().ok()??;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The link address of `init_task`, which on x86_64 is in the kernel half.

@@ -97,13 +97,25 @@ fn is_kernel_for(prof: &LinuxProfile, addr: u64) -> bool {
     addr >= prof.kernel_min && (prof.pointer_size == 8 || addr <= u64::from(u32::MAX))
 }
 
-/// A kernel pointer of the profile's size.
-fn read_ptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Result<u64, MemError> {
+/// A kernel pointer (or `unsigned long`) of the profile's size.
+pub(crate) fn read_ptr(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    va: u64,
+) -> Result<u64, MemError> {
     if prof.pointer_size == 4 {
         read_u32(mem, va).map(u64::from)
     } else {
         read_u64(mem, va)
     }
+}
+
+/// A pointer at `va` to a kernel object: of the profile's size, inside
+/// its kernel range and aligned to a pointer (what every structure the
+/// walkers follow is); None otherwise.
+pub(crate) fn kernel_ptr(mem: &mut dyn VirtMem, prof: &LinuxProfile, va: u64) -> Option<u64> {
+    let p = read_ptr(mem, prof, va).ok()?;
+    (is_kernel_for(prof, p) && p % prof.pointer_size.max(1) == 0).then_some(p)
 }
 
 /// i386: the per-cpu base of `cpu` for [`current_task`]:

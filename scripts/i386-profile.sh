@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The i386 (686) guest kernel has no BTF: vstrace reads its fd table
+# (-y, -P), pid namespaces and memory map (--caller, -k) with a profile
+# made from its debug info. This fetches the kernel's -dbg package with
+# the host's apt (as setup-host.sh fetches the kernel), extracts only the
+# vmlinux, makes the profile once with `vstrace profile --from-dwarf` into
+# the cache (profiles/BUILD-ID.json, which vstrace finds by the kernel's
+# build id with no option) and deletes the rest. Idempotent: a no-op when
+# the cached kernel's profile is there. Needs the i386 kernel in the cache
+# (setup-host.sh); VSTRACE_BIN names a built vstrace (else it is built).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
+[ -s "$CACHE/vmlinuz-i386.package" ] || {
+    echo "vstrace i386 profile: no i386 kernel in $CACHE (run scripts/setup-host.sh)" >&2
+    exit 1
+}
+pkg=$(cat "$CACHE/vmlinuz-i386.package") # linux-image-6.1.0-57-686:i386
+stamp="$CACHE/vmlinuz-i386.profile"      # the package, then the profile's path
+if [ -s "$stamp" ] && [ "$(sed -n 1p "$stamp")" = "$pkg" ] && [ -s "$(sed -n 2p "$stamp")" ]; then
+    exit 0
+fi
+image=${pkg%:i386}
+release=${image#linux-image-}
+start=$(date +%s)
+tmp=$(mktemp -d "$CACHE/dbg.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+echo "vstrace i386 profile: fetching $image-dbg (about 800 MB, once)" >&2
+(cd "$tmp" && apt-get download -qq "$image-dbg:i386")
+dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" "./usr/lib/debug/boot/vmlinux-$release"
+rm -f "$tmp"/*.deb
+bin=${VSTRACE_BIN:-}
+if [ -z "$bin" ]; then
+    cargo build --release -q -p vstrace-cli
+    bin=target/release/vstrace
+fi
+out=$("$bin" profile --from-dwarf "$tmp/usr/lib/debug/boot/vmlinux-$release")
+printf '%s\n%s\n' "$pkg" "$out" >"$stamp.tmp"
+mv "$stamp.tmp" "$stamp"
+echo "vstrace i386 profile: $out ($(($(date +%s) - start)) s)" >&2
