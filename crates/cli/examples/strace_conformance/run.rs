@@ -159,6 +159,11 @@ fn judge(
     // the test runs with the rest (it usually fails then, which is what
     // the measurement must show).
     let mut pass = m.pass.clone();
+    if m.follow {
+        // strace -f: the program's children too, whatever they rename
+        // themselves to (--comm alone picks processes by their comm).
+        pass.insert(0, "-f".to_string());
+    }
     let raw = loop {
         match guest::replay(&args.vstrace, rec, &comm, strsize, &pass) {
             Ok(raw) => break raw,
