@@ -307,6 +307,12 @@ pub fn run_batch(
     if jobs.first().is_some_and(|j| j.verbose) {
         cmd.arg("-v");
     }
+    if jobs.iter().any(|j| j.follow) {
+        // strace -f: the children stay traced (and their reads recorded)
+        // whatever they rename themselves to; --comm alone would drop
+        // them at the rename.
+        cmd.arg("-f");
+    }
     cmd.args(["--memory", "1024", "--timeout"])
         .arg((PROG_TIMEOUT as usize * jobs.len() + 120).to_string())
         .args(["-s", &strsize.to_string(), "--record"])
