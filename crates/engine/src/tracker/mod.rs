@@ -912,8 +912,12 @@ impl Tracker {
             }
         }
         if p.info.fork && ret > 0 && self.follow_forks {
-            // -f: the child of a traced process is traced.
-            if p.proc_info.as_ref().is_some_and(|i| self.pid_traced(i.pid)) {
+            // -f: the child of a traced process is traced (one picked by
+            // its comm too: the child stays traced when it renames itself).
+            let traced = |i: &ProcInfo| {
+                self.pid_traced(i.pid) || self.comms.iter().any(|c| i.comm.as_deref() == Some(c))
+            };
+            if p.proc_info.as_ref().is_some_and(traced) {
                 write(&self.pids).insert(ret as u32);
             }
         }
