@@ -570,6 +570,13 @@ pub trait OsLayer: Send + Sync {
     ) -> Option<(Vec<i64>, Vec<usize>)> {
         None
     }
+    /// Whether call `info` can match `-P`/`trace-fds=` at all, whatever
+    /// its arguments (it has a descriptor or a path to match): when not,
+    /// the filters drop it before anything is read (the early-out). By
+    /// default: it has a typed fd or path argument.
+    fn may_match_targets(&self, info: &CallInfo) -> bool {
+        !self.fd_args(info).is_empty() || !self.path_args(info).is_empty()
+    }
     /// What descriptor `fd` of the thread at the trap names (`-P`
     /// matching), read from the kernel; `None` when unknown. `mem` reads
     /// the kernel half (not [`crate::mem::UserOnly`]).

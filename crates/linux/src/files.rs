@@ -63,9 +63,9 @@ pub fn fd_file(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, fd: i64) -
 }
 
 /// Whether descriptor `fd` of `task` names one of `paths`: the file's own
-/// name is compared with the paths' last components first, so that the
-/// whole path is walked only for a likely match (`-P` on calls that do
-/// not match costs a few reads).
+/// name (its length, then its bytes) is compared with the paths' last
+/// components first, so that the whole path is walked only for a likely
+/// match (`-P` on calls that do not match costs a few reads).
 pub fn fd_is_one_of(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
@@ -76,6 +76,11 @@ pub fn fd_is_one_of(
     let l = prof.files.as_ref()?;
     let file = fd_file(mem, prof, task, fd)?;
     let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    // The name's length first (one read): most files differ there.
+    let len = read_u32(mem, dentry.wrapping_add(l.dentry_len)).ok()? as usize;
+    if !paths.iter().any(|p| last_component(p).len() == len) {
+        return Some(false);
+    }
     let own = dentry_name_bytes(mem, prof, l, dentry)?;
     if !paths
         .iter()

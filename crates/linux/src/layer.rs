@@ -454,6 +454,11 @@ impl OsLayer for LinuxLayer {
         Some((t.fds, t.paths))
     }
 
+    fn may_match_targets(&self, info: &CallInfo) -> bool {
+        // Unknown calls: matched by their typed arguments (none).
+        desc(info).is_some_and(|d| lx::pathtrace::may_match(d, abi_of(info)))
+    }
+
     fn fd_path(&self, event: &Event, mem: &mut dyn VirtMem, fd: i64) -> Option<String> {
         let prof = self.profile.as_ref()?;
         let detail = lx::files::FdDetail::default();

@@ -83,6 +83,71 @@ fn fd_at(raw: &[u64], i: usize) -> Option<i64> {
         .map(|&v| i64::from(v as u32 as i32))
 }
 
+/// Where a call's targets are: which places [`targets`] reads, known
+/// from the call alone (no argument value), so that a filter can tell
+/// that a call can never match before it reads anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// No descriptor or path to match (`getpid`, `socket`, `pipe`...).
+    None,
+    /// Descriptors and path arguments (1-based) in registers.
+    Args(&'static [usize], &'static [usize]),
+    /// i386 `old_mmap`: the fd in the argument block.
+    OldMmap,
+    /// i386 `oldselect`: the sets named in the argument block.
+    OldSelect,
+    /// `select`'s three fd sets.
+    Select,
+    /// `poll`'s `struct pollfd` array.
+    Poll,
+    /// `fsconfig`: aux and value by command.
+    Fsconfig,
+}
+
+/// Where call `d` (abi `abi`) is matched, strace's way.
+pub fn shape(d: &SyscallDesc, abi: LinuxAbi) -> Shape {
+    match d.name {
+        n if NO_TARGETS.contains(&n) => Shape::None,
+        "dup2" | "dup3" | "kexec_file_load" | "sendfile" | "sendfile64" | "tee" => {
+            Shape::Args(&[1, 2], &[])
+        }
+        "execveat" | "faccessat" | "faccessat2" | "fchmodat" | "fchownat" | "fspick"
+        | "fstatat64" | "futimesat" | "inotify_add_watch" | "mkdirat" | "mknodat"
+        | "mount_setattr" | "name_to_handle_at" | "newfstatat" | "open_tree" | "openat"
+        | "openat2" | "readlinkat" | "statx" | "unlinkat" | "utimensat" | "utimensat_time64" => {
+            Shape::Args(&[1], &[2])
+        }
+        "link" | "mount" | "pivot_root" => Shape::Args(&[], &[1, 2]),
+        "quotactl" | "symlink" => Shape::Args(&[], &[2]),
+        "linkat" | "move_mount" | "renameat" | "renameat2" => Shape::Args(&[1, 3], &[2, 4]),
+        "symlinkat" => Shape::Args(&[2], &[3]),
+        "copy_file_range" | "splice" => Shape::Args(&[1, 3], &[]),
+        "epoll_ctl" => Shape::Args(&[3], &[]),
+        // The 64-bit mask takes two i386 arguments.
+        "fanotify_mark" if abi == LinuxAbi::I386 => Shape::Args(&[5], &[6]),
+        "fanotify_mark" => Shape::Args(&[4], &[5]),
+        // i386's old_mmap and oldselect: one pointer to their arguments.
+        "mmap" if d.args.len() == 1 => Shape::OldMmap,
+        "select" if d.args.len() == 1 => Shape::OldSelect,
+        "mmap" | "mmap2" => Shape::Args(&[5], &[]),
+        "select" | "_newselect" | "pselect6" | "pselect6_time64" => Shape::Select,
+        "poll" | "ppoll" | "ppoll_time64" => Shape::Poll,
+        "fsconfig" => Shape::Fsconfig,
+        // The first argument: a path, or a descriptor.
+        _ => match d.args.first().map(|a| a.ty) {
+            Some(ArgType::Path) => Shape::Args(&[], &[1]),
+            Some(ArgType::Fd | ArgType::Dirfd) => Shape::Args(&[1], &[]),
+            _ => Shape::None,
+        },
+    }
+}
+
+/// Whether call `d` can match `-P`/`trace-fds=` at all, whatever its
+/// arguments: when not, a filter drops it without reading anything.
+pub fn may_match(d: &SyscallDesc, abi: LinuxAbi) -> bool {
+    shape(d, abi) != Shape::None
+}
+
 /// What call `d` with arguments `raw` (abi `abi`, memory `mem`) is
 /// matched by, strace's way.
 pub fn targets(d: &SyscallDesc, abi: LinuxAbi, raw: &[u64], mem: &mut dyn VirtMem) -> Targets {
@@ -91,59 +156,32 @@ pub fn targets(d: &SyscallDesc, abi: LinuxAbi, raw: &[u64], mem: &mut dyn VirtMe
         fds: fds(f),
         paths: p.iter().copied().filter(|&i| i <= raw.len()).collect(),
     };
-    match d.name {
-        n if NO_TARGETS.contains(&n) => Targets::default(),
-        "dup2" | "dup3" | "kexec_file_load" | "sendfile" | "sendfile64" | "tee" => t(&[1, 2], &[]),
-        "execveat" | "faccessat" | "faccessat2" | "fchmodat" | "fchownat" | "fspick"
-        | "fstatat64" | "futimesat" | "inotify_add_watch" | "mkdirat" | "mknodat"
-        | "mount_setattr" | "name_to_handle_at" | "newfstatat" | "open_tree" | "openat"
-        | "openat2" | "readlinkat" | "statx" | "unlinkat" | "utimensat" | "utimensat_time64" => {
-            t(&[1], &[2])
-        }
-        "link" | "mount" | "pivot_root" => t(&[], &[1, 2]),
-        "quotactl" | "symlink" => t(&[], &[2]),
-        "linkat" | "move_mount" | "renameat" | "renameat2" => t(&[1, 3], &[2, 4]),
-        "symlinkat" => t(&[2], &[3]),
-        "copy_file_range" | "splice" => t(&[1, 3], &[]),
-        "epoll_ctl" => t(&[3], &[]),
-        // The 64-bit mask takes two i386 arguments.
-        "fanotify_mark" if abi == LinuxAbi::I386 => t(&[5], &[6]),
-        "fanotify_mark" => t(&[4], &[5]),
-        // i386's old_mmap and oldselect: one pointer to their arguments.
-        "mmap" if d.args.len() == 1 => Targets {
-            fds: indirect(mem, abi, raw, 6)
+    let only_fds = |fds: Vec<i64>| Targets {
+        fds,
+        paths: Vec::new(),
+    };
+    match shape(d, abi) {
+        Shape::None => Targets::default(),
+        Shape::Args(f, p) => t(f, p),
+        Shape::OldMmap => only_fds(
+            indirect(mem, abi, raw, 6)
                 .and_then(|a| fd_at(&a, 5))
                 .into_iter()
                 .collect(),
-            paths: Vec::new(),
-        },
-        "select" if d.args.len() == 1 => Targets {
-            fds: indirect(mem, abi, raw, 5)
+        ),
+        Shape::OldSelect => only_fds(
+            indirect(mem, abi, raw, 5)
                 .map(|a| select_fds(mem, abi, &a))
                 .unwrap_or_default(),
-            paths: Vec::new(),
-        },
-        "mmap" | "mmap2" => t(&[5], &[]),
-        "select" | "_newselect" | "pselect6" | "pselect6_time64" => Targets {
-            fds: select_fds(mem, abi, raw),
-            paths: Vec::new(),
-        },
-        "poll" | "ppoll" | "ppoll_time64" => Targets {
-            fds: poll_fds(mem, raw),
-            paths: Vec::new(),
-        },
-        "fsconfig" => match raw.get(1).map(|&c| c as u32) {
+        ),
+        Shape::Select => only_fds(select_fds(mem, abi, raw)),
+        Shape::Poll => only_fds(poll_fds(mem, raw)),
+        Shape::Fsconfig => match raw.get(1).map(|&c| c as u32) {
             // FSCONFIG_SET_PATH, FSCONFIG_SET_PATH_EMPTY: aux is a dirfd
             // for the path in value.
             Some(3 | 4) => t(&[5], &[4]),
             // FSCONFIG_SET_FD: aux is the descriptor.
             Some(5) => t(&[5], &[]),
-            _ => Targets::default(),
-        },
-        // The first argument: a path, or a descriptor.
-        _ => match d.args.first().map(|a| a.ty) {
-            Some(ArgType::Path) => t(&[], &[1]),
-            Some(ArgType::Fd | ArgType::Dirfd) => t(&[1], &[]),
             _ => Targets::default(),
         },
     }
@@ -181,6 +219,11 @@ fn select_fds(mem: &mut dyn VirtMem, abi: LinuxAbi, args: &[u64]) -> Vec<i64> {
     let mut out = Vec::new();
     let mut set = vec![0u8; size];
     for &ptr in args.iter().skip(1).take(3) {
+        // Read whole, as strace does: a set that runs into memory that
+        // cannot be read is not matched at all (a set in pages the
+        // program never touched, which the kernel would read as zeros,
+        // is not told apart from one past the end of a mapping: no
+        // match either).
         if ptr == 0 || mem.read_virt(ptr, &mut set).is_err() {
             continue;
         }
@@ -274,6 +317,35 @@ mod tests {
     }
 
     #[test]
+    fn calls_without_places_never_match() {
+        let x = LinuxAbi::X86_64;
+        for n in [
+            "getpid",
+            "getppid",
+            "socket",
+            "pipe2",
+            "accept4",
+            "exit_group",
+        ] {
+            assert!(!may_match(desc(x, n), x), "{n}");
+        }
+        for n in [
+            "read",
+            "write",
+            "openat",
+            "select",
+            "ppoll",
+            "fsconfig",
+            "epoll_ctl",
+        ] {
+            assert!(may_match(desc(x, n), x), "{n}");
+        }
+        let i = LinuxAbi::I386;
+        assert!(may_match(desc(i, "select"), i));
+        assert!(may_match(desc(i, "mmap"), i));
+    }
+
+    #[test]
     fn poll_arrays_and_select_sets() {
         let mut m = SparseVirt::new();
         let x = LinuxAbi::X86_64;
@@ -306,6 +378,11 @@ mod tests {
         )
         .fds
         .is_empty());
+        // A set that runs into an unmapped page: not matched (strace
+        // reads it whole).
+        m.map(0x7000 - 8, &(1u64 << 9).to_le_bytes());
+        let t = targets(desc(x, "select"), x, &[1025, 0x7000 - 8, 0, 0, 0], &mut m);
+        assert!(t.fds.is_empty());
         // i386 oldselect: the five arguments in a block.
         let i = LinuxAbi::I386;
         let block: Vec<u8> = [10u32, 0x3000, 0, 0, 0]

@@ -143,17 +143,21 @@ fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The guest script of a batch.
+/// The guest script of a batch. Each program runs as a test script runs
+/// it under strace: its parent is a process named `strace` (a subshell
+/// that renamed itself and waits for it), which is what `-Y` tests print
+/// for their parent.
 fn script(jobs: &[Job]) -> String {
     let mut s = String::from("mkdir -p /w\n");
     for j in jobs {
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
         s.push_str(&format!(
-            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n\
-             sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args} \
+            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\nrm -f /w/{t}.pid\n\
+             ( printf strace > /proc/self/comm; \
+             sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
-             p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $p ) 2>/dev/null &\nw=$!\n\
+             p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $(cat /w/{t}.pid) $p ) 2>/dev/null &\nw=$!\n\
              wait $p\nrc=$?\nkill $w 2>/dev/null\n\
              cd /\necho \"@@VSC-RESULT rc=$rc pid=$(cat /w/{t}.pid)\"\n\
              sz=$(wc -c < /w/{t}.out)\n\
@@ -302,6 +306,12 @@ pub fn run_batch(
     }
     if jobs.first().is_some_and(|j| j.verbose) {
         cmd.arg("-v");
+    }
+    if jobs.iter().any(|j| j.follow) {
+        // strace -f: the children stay traced (and their reads recorded)
+        // whatever they rename themselves to; --comm alone would drop
+        // them at the rename.
+        cmd.arg("-f");
     }
     cmd.args(["--memory", "1024", "--timeout"])
         .arg((PROG_TIMEOUT as usize * jobs.len() + 120).to_string())

@@ -159,7 +159,24 @@ fn judge(
     // the test runs with the rest (it usually fails then, which is what
     // the measurement must show).
     let mut pass = m.pass.clone();
+    if m.follow {
+        // strace -f: the program's children too, whatever they rename
+        // themselves to (--comm alone picks processes by their comm).
+        pass.insert(0, "-f".to_string());
+    }
     let raw = loop {
+        if step.of_stderr {
+            // The tracer's own messages (a failed tamper's): vstrace's
+            // stderr of the live run, less the lines about the batch's
+            // other processes.
+            let text = std::fs::read_to_string(rec.with_file_name("stderr")).unwrap_or_default();
+            let own = format!("process {}:", r.pid);
+            break text
+                .lines()
+                .filter(|l| !l.contains("process ") || l.contains(&own))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>();
+        }
         match guest::replay(&args.vstrace, rec, &comm, strsize, &pass) {
             Ok(raw) => break raw,
             Err(e) => {

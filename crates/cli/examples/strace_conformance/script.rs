@@ -35,6 +35,9 @@ pub struct Shell<'a> {
     pos: Vec<String>,
     /// The `run_strace` whose log is being filtered and matched.
     pending: Option<Step>,
+    /// The last matched `run_strace`, when it sent strace's stderr to
+    /// `$LOG.err` (a later `match_grep "$LOG.err" FILE` checks that).
+    stderr_run: Option<Step>,
     /// Whether the pending run's log was already cut by a filter into
     /// `$OUT` (a later `match_diff "$LOG"` compares the uncut log).
     steps: Vec<Step>,
@@ -70,6 +73,7 @@ impl<'a> Shell<'a> {
             vars,
             pos: Vec::new(),
             pending: None,
+            stderr_run: None,
             steps: Vec::new(),
             done: false,
             count: 0,
@@ -283,6 +287,7 @@ impl<'a> Shell<'a> {
             _ => Want::File(self.tests.join(format!("{}.expected", self.name))),
         };
         let prog = argv[at].trim_start_matches("../").to_string();
+        let to_log_err = redirs.iter().any(|r| r == "2>@LOG.err");
         self.pending = Some(Step {
             prog,
             prog_args: argv[at + 1..].to_vec(),
@@ -292,6 +297,7 @@ impl<'a> Shell<'a> {
             require: Vec::new(),
             matcher: Matcher::Diff,
             want,
+            of_stderr: to_log_err,
         });
         Ok(())
     }
@@ -340,6 +346,7 @@ impl<'a> Shell<'a> {
             require: Vec::new(),
             matcher: Matcher::Diff,
             want: Want::Stdout,
+            of_stderr: false,
         });
         Ok(())
     }
@@ -432,10 +439,17 @@ impl<'a> Shell<'a> {
 
     /// `match_diff [OUT [EXP]]` / `match_grep [LOG [EXP]]`.
     fn matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
+        if self.pending.is_none() && args.first().is_some_and(|a| a == "@LOG.err") {
+            return self.stderr_matcher(grep, args);
+        }
         let mut p = self
             .pending
             .take()
             .ok_or("match_diff/match_grep without a run_strace before it")?;
+        // Its log is matched here; its stderr, if kept, by a later
+        // matcher of `$LOG.err`.
+        self.stderr_run = p.of_stderr.then(|| p.clone());
+        p.of_stderr = false;
         if args.first().is_some_and(|a| a == "@LOG") {
             // The uncut log.
             p.filters.clear();
@@ -453,6 +467,35 @@ impl<'a> Shell<'a> {
             Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),
         }
         p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
+        self.steps.push(p);
+        Ok(())
+    }
+
+    /// `match_grep "$LOG.err" FILE`: the last run's stderr (strace's own
+    /// messages) against the patterns of a file of the suite. The run is
+    /// made again for it (a step of its own).
+    fn stderr_matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
+        let mut p = self
+            .stderr_run
+            .take()
+            .ok_or("a match of $LOG.err without a run_strace writing it")?;
+        if !grep {
+            return Err("match_diff of strace's stderr not modelled".into());
+        }
+        match args.get(1).map(String::as_str) {
+            Some(f) if !f.starts_with('@') && !f.contains("$") => {
+                p.want = Want::File(self.tests.join(f.trim_start_matches("./")));
+            }
+            _ => {
+                return Err(
+                    "strace's stderr matched with a file the program writes not modelled".into(),
+                )
+            }
+        }
+        p.of_stderr = true;
+        p.filters.clear();
+        p.require.clear();
+        p.matcher = Matcher::Grep;
         self.steps.push(p);
         Ok(())
     }
@@ -934,6 +977,29 @@ mod tests {
         assert_eq!(s.expand(r#"run "$@" x"#).unwrap(), ["run", "x"]);
         s.vars.insert("i".into(), "error=EPERM".into());
         assert_eq!(s.expand("${i#error=}").unwrap(), ["EPERM"]);
+    }
+
+    /// `poke-range.test`: the log against the program's output, then
+    /// strace's stderr against the suite's patterns (a step of its own);
+    /// a pattern file the program writes is not modelled.
+    #[test]
+    fn stderr_greps_become_steps() {
+        let text = "#!/bin/sh\n. \"${srcdir=.}/init.sh\"\nrun_prog ../chdir > /dev/null\n\
+                    run_strace -a10 -e trace=chdir -einject=chdir:poke_enter=@arg2=00 \\\n\
+                    $args >\"$EXP\" 2>\"$LOG.err\"\n\
+                    match_diff \"$LOG\" \"$EXP\"\n\
+                    match_grep \"$LOG.err\" \"$srcdir/foo.expected\"\n";
+        let steps = shell().run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 2);
+        assert!(!steps[0].of_stderr && steps[1].of_stderr);
+        assert_eq!(steps[1].prog, "chdir");
+        assert_eq!(steps[1].matcher, Matcher::Grep);
+        assert!(matches!(&steps[1].want, Want::File(f) if f.ends_with("foo.expected")));
+        let own = text.replace("\"$srcdir/foo.expected\"", "\"$EXP.err\"");
+        assert!(shell().run(&own, vec![]).is_err());
+        // Without 2>"$LOG.err", nothing to match.
+        let none = text.replace(" 2>\"$LOG.err\"", "");
+        assert!(shell().run(&none, vec![]).is_err());
     }
 
     #[test]

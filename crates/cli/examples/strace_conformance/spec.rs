@@ -83,6 +83,10 @@ pub struct Step {
     pub matcher: Matcher,
     /// What they are compared with.
     pub want: Want,
+    /// The lines compared are the tracer's own stderr, not its log
+    /// (`run_strace ... 2>"$LOG.err"; match_grep "$LOG.err" FILE`: strace's
+    /// messages, such as a failed tamper's).
+    pub of_stderr: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -211,6 +215,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         require: Vec::new(),
         matcher: Matcher::Diff,
         want: Want::Stdout,
+        of_stderr: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

@@ -69,7 +69,9 @@ impl Tracker {
             };
             let ev = Event::new(0, Mechanism::Syscall, bitness, Default::default());
             let info = self.os.identify(&ev, nr);
-            let full = self.trace.contains(&info.name)
+            // -P / trace-fds= drop a call without a descriptor or path
+            // whatever its arguments: as if the trace set left it out.
+            let full = (self.trace.contains(&info.name) && self.fd_filter_may_pass(&info))
                 || info.exec
                 || info.fork
                 || self.os.reaps(&info)

@@ -393,6 +393,16 @@ impl Tracker {
             _ => return None,
         };
         let in_scope = !root_exec && !pre_scope;
+        // -P / trace-fds= before the caller is attributed: a call they
+        // drop costs no task walk.
+        let fd_first = if in_scope && self.trace.contains_call(&info.name, info.abi) {
+            self.fd_filter_first(event, &info, split_raw.as_deref(), cpu)
+        } else {
+            None
+        };
+        if fd_first == Some(false) {
+            return None;
+        }
         let mut early_proc = None;
         if in_scope && self.scope_by_process() {
             // A process's end and lifecycle calls make events whatever
@@ -482,7 +492,8 @@ impl Tracker {
             None => RawArgs::read(nargs, |i| sc.arg(i).unwrap_or(0)),
         };
         let mut shown = shown;
-        let fd_pass = !(shown || pre_scope) || self.fd_filter_passes(event, &info, &raw, &mut sc);
+        let fd_pass = !(shown || pre_scope)
+            || fd_first.unwrap_or_else(|| self.fd_filter_passes(event, &info, &raw, &mut sc));
         if shown && !fd_pass {
             // -P / trace-fds=: not shown, and not tampered with (strace
             // filters before it injects); still followed when scoping or
@@ -574,8 +585,10 @@ impl Tracker {
                 };
                 // Read for the recording only; what is printed is unchanged.
                 let mut scratch = args.clone();
-                self.os
-                    .name_args(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch);
+                let named =
+                    self.os
+                        .name_args(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch);
+                self.record_targets(event, &info, &raw, &mut sc, &named);
             }
             Vec::new()
         };
@@ -899,8 +912,12 @@ impl Tracker {
             }
         }
         if p.info.fork && ret > 0 && self.follow_forks {
-            // -f: the child of a traced process is traced.
-            if p.proc_info.as_ref().is_some_and(|i| self.pid_traced(i.pid)) {
+            // -f: the child of a traced process is traced (one picked by
+            // its comm too: the child stays traced when it renames itself).
+            let traced = |i: &ProcInfo| {
+                self.pid_traced(i.pid) || self.comms.iter().any(|c| i.comm.as_deref() == Some(c))
+            };
+            if p.proc_info.as_ref().is_some_and(traced) {
                 write(&self.pids).insert(ret as u32);
             }
         }
@@ -1363,6 +1380,41 @@ mod tests {
         assert!(!r.t.skip_sys_exit(), "openat in flight");
         assert!(!early.skip_sys_exit(), "openat in flight");
         assert_eq!(r.sysret(3, 0x7fff_1000, CR3).0.unwrap().name, "openat");
+    }
+
+    /// `-P` / `trace-fds=`: a call without a descriptor or path can
+    /// never pass them, so the early-out drops it as a call the trace set
+    /// leaves out; a call with one takes the full path, and one that does
+    /// not match leaves nothing in flight.
+    #[test]
+    fn early_out_drops_calls_the_fd_filters_can_never_pass() {
+        let by_fd = EngineConfig {
+            trace_fds: vec![9],
+            ..Default::default()
+        };
+        let by_path = EngineConfig {
+            trace_paths: vec!["/nonexistent".into()],
+            ..Default::default()
+        };
+        for cfg in [by_fd.clone(), by_path] {
+            let mut r = rig(cfg);
+            // getppid, getpid, socket.
+            for nr in [110, 39, 41] {
+                assert!(r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
+            }
+            // read, write, openat, execve, exit_group.
+            for nr in [0, 1, 257, 59, 231] {
+                assert!(!r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
+            }
+            assert!(r
+                .enter(0, &[3, 0x7fff_1000, 1], 0x7fff_1000, CR3)
+                .0
+                .is_none());
+            assert!(!r.t.wants_exits(), "a dropped read left a call in flight");
+        }
+        let mut r = rig(by_fd);
+        r.enter(0, &[9, 0x7fff_1000, 1], 0x7fff_1000, CR3);
+        assert_eq!(r.sysret(1, 0x7fff_1000, CR3).0.unwrap().name, "read");
     }
 
     /// Hooks and injections may act on any call: no early-out.

@@ -55,6 +55,81 @@ impl Tracker {
         })
     }
 
+    /// Whether `-P` / `trace-fds=` can let call `info` through at all
+    /// (true without them): a call with no descriptor or path to match
+    /// never can, whatever its arguments.
+    pub(super) fn fd_filter_may_pass(&self, info: &CallInfo) -> bool {
+        (self.trace_fds.is_empty() && self.trace_paths.is_empty())
+            || self.os.may_match_targets(info)
+    }
+
+    /// The `-P` / `trace-fds=` verdict taken before the caller is
+    /// attributed, for a call that is dropped when it fails (nothing but
+    /// its showing depends on it: no process end, exec, fork or reap, no
+    /// hook): `Some(false)` drops it without the attribution's task walk.
+    /// `None` when the filter is off or the call needs the full path
+    /// anyway.
+    pub(super) fn fd_filter_first(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        split_raw: Option<&[u64]>,
+        cpu: &mut dyn Cpu,
+    ) -> Option<bool> {
+        if (self.trace_fds.is_empty() && self.trace_paths.is_empty())
+            || info.ends_process
+            || info.returns_elsewhere
+            || self.lifecycle(info)
+            || self.hook_wants(&info.name, Direction::Enter)
+            || self.hook_wants(&info.name, Direction::Exit)
+        {
+            return None;
+        }
+        if !self.os.may_match_targets(info) {
+            return Some(false);
+        }
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let raw = match split_raw {
+            Some(r) => RawArgs::read(r.len(), |i| r.get(i - 1).copied().unwrap_or(0)),
+            None => {
+                let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
+                RawArgs::read(nargs, |i| sc.arg(i).unwrap_or(0))
+            }
+        };
+        Some(self.fd_filter_passes(event, info, &raw, &mut sc))
+    }
+
+    /// For a recording: makes the reads `-P` / `trace-fds=` would make
+    /// for a shown call (the descriptors in its sets and arrays, what
+    /// each names in the kernel, its path arguments), so that a replay
+    /// given those options after the fact filters as the live run would.
+    /// `named`: descriptors already read for `-y` (not read again).
+    pub(super) fn record_targets(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        raw: &[u64],
+        sc: &mut Syscall<'_>,
+        named: &[vstrace_core::FdPath],
+    ) {
+        let end = self.user_end(event);
+        let Some((fds, paths)) = self
+            .os
+            .trace_targets(info, raw, &mut user(sc.cpu().mem(), end))
+        else {
+            return;
+        };
+        for idx in paths.into_iter().filter(|&i| i <= raw.len()) {
+            let _ = self.os.read_path(sc, idx);
+        }
+        for fd in fds
+            .into_iter()
+            .filter(|&fd| fd >= 0 && !named.iter().any(|n| n.fd == fd))
+        {
+            let _ = self.os.fd_path(event, sc.cpu().mem(), fd);
+        }
+    }
+
     /// Whether an exec's arguments name the scope's root command.
     pub(super) fn names_root(&self, event: &Event, info: &CallInfo, cpu: &mut dyn Cpu) -> bool {
         let Some(scope) = &self.scope else {
