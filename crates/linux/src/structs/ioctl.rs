@@ -44,6 +44,13 @@ pub(super) enum Kind {
     /// Typed: a structure the kernel writes, its address until a
     /// successful exit.
     OutV(fn(&mut Call<'_, '_>, u64) -> V),
+    /// Typed: what the kernel reads, shown at the entry; at a
+    /// successful exit the second function gives what it wrote back,
+    /// shown after ` => ` (`None`: nothing more is shown).
+    InOutV(
+        fn(&mut Call<'_, '_>, u64) -> V,
+        fn(&mut Call<'_, '_>, u64) -> Option<V>,
+    ),
 }
 
 /// Decoders of one family of requests (a file per family).
@@ -68,11 +75,12 @@ const FAMILIES: &[Family] = &[
     super::ioctl_perf::kind_of,
     super::ioctl_uffdio::kind_of,
     super::ioctl_seccomp::kind_of,
+    super::ioctl_gpio::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -197,6 +205,31 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
         },
         Some(Kind::OutV(_)) if c.ret.is_none() || c.failed() => V::ptr(v),
         Some(Kind::OutV(f)) => f(c, v),
+        Some(Kind::InOutV(f, _)) if c.ret.is_none() => f(c, v),
+        Some(Kind::InOutV(f, then)) => {
+            let before = match c.entry().map(str::to_string) {
+                Some(t) => {
+                    let now = f(c, v);
+                    if now.render() == t {
+                        now
+                    } else {
+                        V::Opaque(t)
+                    }
+                }
+                None => f(c, v),
+            };
+            // Only a structure the entry could read gets its answer.
+            if matches!(before, V::Ptr(_) | V::Null) || c.failed() {
+                return before;
+            }
+            match then(c, v) {
+                Some(after) => V::Changed {
+                    before: Box::new(before),
+                    after: Box::new(after),
+                },
+                _ => before,
+            }
+        }
         _ => {
             let text = decode(c, v);
             // An argument shown as its address is a pointer value.
@@ -255,7 +288,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
             };
             then(c, v, before)
         }
-        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) => value(c, v).render(),
+        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) | Kind::InOutV(..) => value(c, v).render(),
     }
 }
 

@@ -24,6 +24,7 @@ mod futex;
 pub(crate) mod ioctl;
 mod ioctl_block;
 mod ioctl_evdev;
+mod ioctl_gpio;
 mod ioctl_hdio;
 mod ioctl_loop;
 mod ioctl_mtd;
