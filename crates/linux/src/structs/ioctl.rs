@@ -51,6 +51,13 @@ pub(super) enum Kind {
         fn(&mut Call<'_, '_>, u64) -> V,
         fn(&mut Call<'_, '_>, u64) -> Option<V>,
     ),
+    /// Typed: a structure the kernel reads (shown at the entry) and
+    /// completes: at the exit the second function gives the fields
+    /// strace adds after the entry's, in the same braces.
+    InMoreV(
+        fn(&mut Call<'_, '_>, u64) -> V,
+        fn(&mut Call<'_, '_>, u64) -> Vec<(vstrace_core::value::Name, V)>,
+    ),
 }
 
 /// Decoders of one family of requests (a file per family).
@@ -76,11 +83,13 @@ const FAMILIES: &[Family] = &[
     super::ioctl_uffdio::kind_of,
     super::ioctl_seccomp::kind_of,
     super::ioctl_gpio::kind_of,
+    super::ioctl_ptp::kind_of,
+    super::ioctl_lirc::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -205,19 +214,19 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
         },
         Some(Kind::OutV(_)) if c.ret.is_none() || c.failed() => V::ptr(v),
         Some(Kind::OutV(f)) => f(c, v),
-        Some(Kind::InOutV(f, _)) if c.ret.is_none() => f(c, v),
+        Some(Kind::InOutV(f, _) | Kind::InMoreV(f, _)) if c.ret.is_none() => f(c, v),
+        Some(Kind::InMoreV(f, more)) => match entry_again(c, v, f) {
+            V::Struct {
+                mut fields,
+                more: m,
+            } => {
+                fields.extend(more(c, v));
+                V::Struct { fields, more: m }
+            }
+            before => before,
+        },
         Some(Kind::InOutV(f, then)) => {
-            let before = match c.entry().map(str::to_string) {
-                Some(t) => {
-                    let now = f(c, v);
-                    if now.render() == t {
-                        now
-                    } else {
-                        V::Opaque(t)
-                    }
-                }
-                None => f(c, v),
-            };
+            let before = entry_again(c, v, f);
             // Only a structure the entry could read gets its answer.
             if matches!(before, V::Ptr(_) | V::Null) || c.failed() {
                 return before;
@@ -239,6 +248,22 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
                 V::Opaque(text)
             }
         }
+    }
+}
+
+/// At the exit, the value the entry showed: decoded again when the
+/// memory still reads the same, else the entry's text.
+fn entry_again(c: &mut Call<'_, '_>, v: u64, f: fn(&mut Call<'_, '_>, u64) -> V) -> V {
+    match c.entry().map(str::to_string) {
+        Some(t) => {
+            let now = f(c, v);
+            if now.render() == t {
+                now
+            } else {
+                V::Opaque(t)
+            }
+        }
+        None => f(c, v),
     }
 }
 
@@ -288,7 +313,9 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
             };
             then(c, v, before)
         }
-        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) | Kind::InOutV(..) => value(c, v).render(),
+        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) | Kind::InOutV(..) | Kind::InMoreV(..) => {
+            value(c, v).render()
+        }
     }
 }
 
