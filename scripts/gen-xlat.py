@@ -448,6 +448,7 @@ TABLES = [
     ("ptp_pin_funcs", "PTP_PF_???"),
     ("lirc_features", "LIRC_CAN_???"),
     ("lirc_modes", "LIRC_MODE_???"),
+    ("fiemap_extent_flags", "FIEMAP_EXTENT_???"),
     ("audit_arch", "AUDIT_ARCH_???"),
 ]
 

@@ -85,11 +85,12 @@ const FAMILIES: &[Family] = &[
     super::ioctl_gpio::kind_of,
     super::ioctl_ptp::kind_of,
     super::ioctl_lirc::kind_of,
+    super::ioctl_sock::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -198,7 +199,9 @@ fn param_name(code: u32) -> Option<String> {
 pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
     let code = c.arg(1) as u32;
     match lookup(c.abi, code) {
-        Some(Kind::ValV(f)) => f(c, v),
+        // At the exit, what the entry showed (with `-y` names) when the
+        // value reads otherwise now.
+        Some(Kind::ValV(f)) => entry_again(c, v, f),
         Some(Kind::InV(f)) => match c.entry().map(str::to_string) {
             // What the entry showed (the memory may have changed since):
             // typed again when it reads the same.
@@ -457,6 +460,8 @@ fn fsxattr(c: &mut Call<'_, '_>, v: u64, get: bool) -> String {
 
 /// Size of `struct fiemap` without its extents.
 const FIEMAP_SIZE: usize = 32;
+/// Size of one `struct fiemap_extent`.
+const FIEMAP_EXTENT_SIZE: usize = 56;
 
 /// `struct fiemap` as the caller fills it.
 fn fiemap_in(c: &mut Call<'_, '_>, v: u64) -> String {
@@ -485,10 +490,27 @@ fn fiemap_out(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
         return before;
     };
     let f = Fields::new(&b, 8);
+    let mapped = f.u32(20);
+    // The extents in full with `-v` only (strace's `abbrev`).
+    let extents = if c.opts.verbose {
+        let at = v.wrapping_add(FIEMAP_SIZE as u64);
+        let list = c.array(at, mapped, FIEMAP_EXTENT_SIZE, |c, e| {
+            let e = Fields::new(e, 8);
+            format!(
+                "{{fe_logical={}, fe_physical={}, fe_length={}, fe_flags={}}}",
+                e.u64(0),
+                e.u64(8),
+                e.u64(16),
+                xlat::flags(c.abi, T::FiemapExtentFlags, e.u32(40))
+            )
+        });
+        format!("fm_extents={list}")
+    } else {
+        "...".to_string()
+    };
     format!(
-        "{before} => {{fm_flags={}, fm_mapped_extents={}, ...}}",
+        "{before} => {{fm_flags={}, fm_mapped_extents={mapped}, {extents}}}",
         xlat::flags(c.abi, T::FiemapFlags, f.u32(16)),
-        f.u32(20)
     )
 }
 

@@ -33,6 +33,7 @@ mod ioctl_perf;
 mod ioctl_ptp;
 mod ioctl_rtc;
 mod ioctl_seccomp;
+mod ioctl_sock;
 mod ioctl_term;
 mod ioctl_ubi;
 mod ioctl_uffdio;

@@ -8662,6 +8662,27 @@ static LIRC_MODES: Xlat = Xlat {
     i386: LIRC_MODES_X86_64,
 };
 
+/// strace's `fiemap_extent_flags` on x86_64.
+pub(crate) const FIEMAP_EXTENT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FIEMAP_EXTENT_LAST"),
+    (0x2, "FIEMAP_EXTENT_UNKNOWN"),
+    (0x4, "FIEMAP_EXTENT_DELALLOC"),
+    (0x8, "FIEMAP_EXTENT_ENCODED"),
+    (0x80, "FIEMAP_EXTENT_DATA_ENCRYPTED"),
+    (0x100, "FIEMAP_EXTENT_NOT_ALIGNED"),
+    (0x200, "FIEMAP_EXTENT_DATA_INLINE"),
+    (0x400, "FIEMAP_EXTENT_DATA_TAIL"),
+    (0x800, "FIEMAP_EXTENT_UNWRITTEN"),
+    (0x1000, "FIEMAP_EXTENT_MERGED"),
+    (0x2000, "FIEMAP_EXTENT_SHARED"),
+];
+static FIEMAP_EXTENT_FLAGS: Xlat = Xlat {
+    name: "fiemap_extent_flags",
+    dflt: "FIEMAP_EXTENT_???",
+    x86_64: FIEMAP_EXTENT_FLAGS_X86_64,
+    i386: FIEMAP_EXTENT_FLAGS_X86_64,
+};
+
 /// strace's `audit_arch` on x86_64.
 pub(crate) const AUDIT_ARCH_X86_64: &[(u64, &str)] = &[
     (0xc00000b7, "AUDIT_ARCH_AARCH64"),
@@ -9546,13 +9567,15 @@ pub enum Table {
     LircFeatures,
     /// strace's `lirc_modes` table.
     LircModes,
+    /// strace's `fiemap_extent_flags` table.
+    FiemapExtentFlags,
     /// strace's `audit_arch` table.
     AuditArch,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 409] = [
+    pub const ALL: [Table; 410] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9961,6 +9984,7 @@ impl Table {
         Table::PtpPinFuncs,
         Table::LircFeatures,
         Table::LircModes,
+        Table::FiemapExtentFlags,
         Table::AuditArch,
     ];
 
@@ -10375,6 +10399,7 @@ impl Table {
             Table::PtpPinFuncs => &PTP_PIN_FUNCS,
             Table::LircFeatures => &LIRC_FEATURES,
             Table::LircModes => &LIRC_MODES,
+            Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
             Table::AuditArch => &AUDIT_ARCH,
         }
     }
@@ -10790,6 +10815,7 @@ impl Table {
             "ptp_pin_funcs" => Table::PtpPinFuncs,
             "lirc_features" => Table::LircFeatures,
             "lirc_modes" => Table::LircModes,
+            "fiemap_extent_flags" => Table::FiemapExtentFlags,
             "audit_arch" => Table::AuditArch,
             _ => return None,
         })
