@@ -449,6 +449,7 @@ TABLES = [
     ("lirc_features", "LIRC_CAN_???"),
     ("lirc_modes", "LIRC_MODE_???"),
     ("fiemap_extent_flags", "FIEMAP_EXTENT_???"),
+    ("sg_scsi_reset", "SG_SCSI_RESET_???"),
     ("audit_arch", "AUDIT_ARCH_???"),
 ]
 

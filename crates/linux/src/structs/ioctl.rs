@@ -86,6 +86,7 @@ const FAMILIES: &[Family] = &[
     super::ioctl_ptp::kind_of,
     super::ioctl_lirc::kind_of,
     super::ioctl_sock::kind_of,
+    super::ioctl_scsi::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in

@@ -21,6 +21,10 @@ use crate::xlat::{Radix, Table as T};
 const MAX_SAMPLES: u64 = 25;
 /// Size of `struct ptp_clock_time`.
 const TIME: usize = 16;
+/// Size of `struct ptp_sys_offset`.
+const SYS_OFFSET: usize = 832;
+/// Size of `struct ptp_sys_offset_extended`.
+const EXTENDED: usize = 1216;
 
 /// The decoder of PTP request `name`, if strace has one.
 pub(super) fn kind_of(name: &str) -> Option<Kind> {
@@ -32,8 +36,12 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         "PTP_PEROUT_REQUEST" => InV(|c, v| perout(c, v, false)),
         "PTP_PEROUT_REQUEST2" => InV(|c, v| perout(c, v, true)),
         "PTP_ENABLE_PPS" | "PTP_ENABLE_PPS2" => ValV(|_, v| Value::int(v, Base::Hex)),
-        "PTP_SYS_OFFSET" | "PTP_SYS_OFFSET2" => InMoreV(samples_in, sys_offset_out),
-        "PTP_SYS_OFFSET_EXTENDED" | "PTP_SYS_OFFSET_EXTENDED2" => InMoreV(samples_in, extended_out),
+        "PTP_SYS_OFFSET" | "PTP_SYS_OFFSET2" => {
+            InMoreV(|c, v| samples_in(c, v, SYS_OFFSET), sys_offset_out)
+        }
+        "PTP_SYS_OFFSET_EXTENDED" | "PTP_SYS_OFFSET_EXTENDED2" => {
+            InMoreV(|c, v| samples_in(c, v, EXTENDED), extended_out)
+        }
         "PTP_SYS_OFFSET_PRECISE" | "PTP_SYS_OFFSET_PRECISE2" => OutV(precise),
         "PTP_PIN_GETFUNC" => InMoreV(|c, v| pin_in(c, v, false), pin_out),
         "PTP_PIN_GETFUNC2" => InMoreV(|c, v| pin_in(c, v, true), pin_out),
@@ -146,9 +154,10 @@ fn perout(c: &mut Call<'_, '_>, v: u64, v2: bool) -> Value {
     })
 }
 
-/// The offset requests at the entry: the samples asked for.
-fn samples_in(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read_v(c, v, 16, |c, f| {
+/// The offset requests at the entry: the samples asked for (strace
+/// reads the whole structure of `size` bytes).
+fn samples_in(c: &mut Call<'_, '_>, v: u64, size: usize) -> Value {
+    read_v(c, v, size, |c, f| {
         let mut b = StructBuilder::new();
         b.dec("n_samples", f.u32(0));
         rsv(&mut b, c, f, 4, 3);
@@ -185,7 +194,7 @@ fn sys_offset_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
     samples_out(
         c,
         v,
-        832,
+        SYS_OFFSET,
         |n| 2 * n as usize + 1,
         |f, i| clock_time(f, 16 + TIME * i, true),
     )
@@ -196,7 +205,7 @@ fn extended_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
     samples_out(
         c,
         v,
-        1216,
+        EXTENDED,
         |n| n as usize,
         |f, i| Value::Array {
             items: (0..3)
@@ -234,7 +243,7 @@ fn pin_in(c: &mut Call<'_, '_>, v: u64, v2: bool) -> Value {
 
 /// The pin's function, as `func=`.
 fn pin_func(c: &Call<'_, '_>, f: &Fields<'_>) -> Value {
-    fmt::xval_v(c.abi, T::PtpPinFuncs, f.u32(68), Radix::Udec)
+    fmt::xval_v(c.abi, T::PtpPinFuncs, f.u32(68), Radix::Hex)
 }
 
 /// A getter's pin at a successful exit: its name, function and channel.

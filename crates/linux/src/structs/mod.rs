@@ -32,6 +32,7 @@ mod ioctl_mtd;
 mod ioctl_perf;
 mod ioctl_ptp;
 mod ioctl_rtc;
+mod ioctl_scsi;
 mod ioctl_seccomp;
 mod ioctl_sock;
 mod ioctl_term;

@@ -8683,6 +8683,22 @@ static FIEMAP_EXTENT_FLAGS: Xlat = Xlat {
     i386: FIEMAP_EXTENT_FLAGS_X86_64,
 };
 
+/// strace's `sg_scsi_reset` on x86_64.
+pub(crate) const SG_SCSI_RESET_X86_64: &[(u64, &str)] = &[
+    (0x0, "SG_SCSI_RESET_NOTHING"),
+    (0x1, "SG_SCSI_RESET_DEVICE"),
+    (0x2, "SG_SCSI_RESET_BUS"),
+    (0x3, "SG_SCSI_RESET_HOST"),
+    (0x4, "SG_SCSI_RESET_TARGET"),
+    (0x100, "SG_SCSI_RESET_NO_ESCALATE"),
+];
+static SG_SCSI_RESET: Xlat = Xlat {
+    name: "sg_scsi_reset",
+    dflt: "SG_SCSI_RESET_???",
+    x86_64: SG_SCSI_RESET_X86_64,
+    i386: SG_SCSI_RESET_X86_64,
+};
+
 /// strace's `audit_arch` on x86_64.
 pub(crate) const AUDIT_ARCH_X86_64: &[(u64, &str)] = &[
     (0xc00000b7, "AUDIT_ARCH_AARCH64"),
@@ -9569,13 +9585,15 @@ pub enum Table {
     LircModes,
     /// strace's `fiemap_extent_flags` table.
     FiemapExtentFlags,
+    /// strace's `sg_scsi_reset` table.
+    SgScsiReset,
     /// strace's `audit_arch` table.
     AuditArch,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 410] = [
+    pub const ALL: [Table; 411] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9985,6 +10003,7 @@ impl Table {
         Table::LircFeatures,
         Table::LircModes,
         Table::FiemapExtentFlags,
+        Table::SgScsiReset,
         Table::AuditArch,
     ];
 
@@ -10400,6 +10419,7 @@ impl Table {
             Table::LircFeatures => &LIRC_FEATURES,
             Table::LircModes => &LIRC_MODES,
             Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
+            Table::SgScsiReset => &SG_SCSI_RESET,
             Table::AuditArch => &AUDIT_ARCH,
         }
     }
@@ -10816,6 +10836,7 @@ impl Table {
             "lirc_features" => Table::LircFeatures,
             "lirc_modes" => Table::LircModes,
             "fiemap_extent_flags" => Table::FiemapExtentFlags,
+            "sg_scsi_reset" => Table::SgScsiReset,
             "audit_arch" => Table::AuditArch,
             _ => return None,
         })
