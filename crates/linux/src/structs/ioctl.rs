@@ -203,19 +203,9 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
         // At the exit, what the entry showed (with `-y` names) when the
         // value reads otherwise now.
         Some(Kind::ValV(f)) => entry_again(c, v, f),
-        Some(Kind::InV(f)) => match c.entry().map(str::to_string) {
-            // What the entry showed (the memory may have changed since):
-            // typed again when it reads the same.
-            Some(t) if c.ret.is_some() => {
-                let now = f(c, v);
-                if now.render() == t {
-                    now
-                } else {
-                    V::Opaque(t)
-                }
-            }
-            _ => f(c, v),
-        },
+        // What the entry showed (the memory may have changed since):
+        // typed again when it reads the same.
+        Some(Kind::InV(f)) => entry_again(c, v, f),
         Some(Kind::OutV(_)) if c.ret.is_none() || c.failed() => V::ptr(v),
         Some(Kind::OutV(f)) => f(c, v),
         Some(Kind::InOutV(f, _) | Kind::InMoreV(f, _)) if c.ret.is_none() => f(c, v),

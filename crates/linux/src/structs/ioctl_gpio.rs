@@ -212,7 +212,7 @@ fn v2_attr_fields(c: &Call<'_, '_>, f: &Fields<'_>, o: usize) -> (bool, StructBu
     let mut b = StructBuilder::new();
     let known = pad == 0 && (1..=3).contains(&id);
     if known {
-        match T::GpioV2LineAttrIds.xlat().lookup(c.abi, u64::from(id)) {
+        match T::GpioV2LineAttrIds.xlat().lookup(c.abi, id) {
             Some("GPIO_V2_LINE_ATTR_ID_FLAGS") => {
                 b.field("flags", flags(c, T::GpioV2LineFlags, data));
             }
