@@ -438,6 +438,18 @@ TABLES = [
     ("uffd_register_ioctl_flags", "UFFDIO_???"),
     ("uffd_register_mode_flags", "UFFDIO_REGISTER_MODE_???"),
     ("uffd_zeropage_flags", "UFFDIO_ZEROPAGE_???"),
+    ("gpio_line_flags", "GPIOLINE_FLAG_???"),
+    ("gpio_handle_flags", "GPIOHANDLE_REQUEST_???"),
+    ("gpio_event_flags", "GPIOEVENT_REQUEST_???"),
+    ("gpio_v2_line_flags", "GPIO_V2_LINE_FLAG_???"),
+    ("gpio_v2_line_attr_ids", "GPIO_V2_LINE_ATTR_ID_???"),
+    ("ptp_extts_flags", "PTP_???"),
+    ("ptp_perout_flags", "PTP_PEROUT_???"),
+    ("ptp_pin_funcs", "PTP_PF_???"),
+    ("lirc_features", "LIRC_CAN_???"),
+    ("lirc_modes", "LIRC_MODE_???"),
+    ("fiemap_extent_flags", "FIEMAP_EXTENT_???"),
+    ("sg_scsi_reset", "SG_SCSI_RESET_???"),
     ("audit_arch", "AUDIT_ARCH_???"),
 ]
 
@@ -542,7 +554,11 @@ def expand_funcs(expr):
             if len(args) != len(params):
                 continue
             for p, a in zip(params, args):
-                body = re.sub(r"\b%s\b" % re.escape(p), "(%s)" % a, body)
+                # A plain token goes in bare, so that a macro it is passed
+                # on to (`_AC(x, ULL)`) still sees an argument list
+                # without nested parentheses.
+                bare = re.fullmatch(r"\w+", a)
+                body = re.sub(r"\b%s\b" % re.escape(p), a if bare else "(%s)" % a, body)
             expr = expr[: m.start()] + "(" + body + ")" + expr[m.end():]
             changed = True
             break

@@ -3,7 +3,7 @@
 //! runs (`42<sleep>`), strace's way, read from the calling task's kernel
 //! structures ([`crate::files`], [`crate::tasks`]).
 
-use vstrace_core::{ArgValue, FdPath, NameOptions, VirtMem};
+use vstrace_core::{ArgValue, FdPath, NameOptions, Value, VirtMem};
 
 use crate::files::{self, angle_brackets, FdDetail};
 use crate::profile::LinuxProfile;
@@ -48,6 +48,14 @@ pub(crate) fn name_args(
                 n
             }
             ArgType::Dirfd if names.fd_path && v == AT_FDCWD => files::cwd(mem, prof, task),
+            // Descriptors in a typed ioctl argument: the argument itself
+            // (LOOP_SET_FD) or a structure's field (`srcfd=`).
+            ArgType::IoctlArg
+                if names.fds() && arg.value.as_ref().is_some_and(|v| !v.is_opaque()) =>
+            {
+                name_value_fds(mem, prof, task, names, arg, &mut out);
+                continue;
+            }
             // ioctl requests whose argument is a descriptor (LOOP_SET_FD).
             ArgType::IoctlArg
                 if names.fds()
@@ -87,6 +95,57 @@ pub(crate) fn name_args(
         pid_fields(mem, prof, task, d, args);
     }
     out
+}
+
+/// Names the descriptors of typed argument `arg` that have no name yet
+/// (the argument itself or fields of its structures), and renders its
+/// text again when one was named.
+fn name_value_fds(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    names: &NameOptions,
+    arg: &mut ArgValue,
+    out: &mut Vec<FdPath>,
+) {
+    let Some(v) = arg.value.as_mut() else {
+        return;
+    };
+    let mut named = false;
+    visit_fds(v, &mut |fd, path| {
+        if path.is_some() || fd < 0 {
+            return;
+        }
+        if let Some(n) = files::fd_name(mem, prof, task, fd, detail(names)) {
+            // The value renders `<path>` around it: the escaped name.
+            let quoted = angle_brackets(&n);
+            *path = quoted
+                .strip_prefix('<')
+                .and_then(|q| q.strip_suffix('>'))
+                .map(str::to_string);
+            out.push(fd_path(fd, &n));
+            named = true;
+        }
+    });
+    if named {
+        arg.text = Some(v.render());
+    }
+}
+
+/// Calls `f` on every descriptor inside `v` (the values are the
+/// decoders' own, finite trees).
+fn visit_fds(v: &mut Value, f: &mut dyn FnMut(i64, &mut Option<String>)) {
+    match v {
+        Value::Fd { fd, path } => f(*fd, path),
+        Value::Struct { fields, .. } => fields.iter_mut().for_each(|(_, x)| visit_fds(x, f)),
+        Value::Array { items, .. } => items.iter_mut().for_each(|x| visit_fds(x, f)),
+        Value::Changed { before, after } => {
+            visit_fds(before, f);
+            visit_fds(after, f);
+        }
+        Value::Commented { value, .. } => visit_fds(value, f),
+        _ => {}
+    }
 }
 
 /// `--decode-pids=pidns` on a delivered signal's siginfo `text` as

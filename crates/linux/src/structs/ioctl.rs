@@ -44,6 +44,20 @@ pub(super) enum Kind {
     /// Typed: a structure the kernel writes, its address until a
     /// successful exit.
     OutV(fn(&mut Call<'_, '_>, u64) -> V),
+    /// Typed: what the kernel reads, shown at the entry; at a
+    /// successful exit the second function gives what it wrote back,
+    /// shown after ` => ` (`None`: nothing more is shown).
+    InOutV(
+        fn(&mut Call<'_, '_>, u64) -> V,
+        fn(&mut Call<'_, '_>, u64) -> Option<V>,
+    ),
+    /// Typed: a structure the kernel reads (shown at the entry) and
+    /// completes: at the exit the second function gives the fields
+    /// strace adds after the entry's, in the same braces.
+    InMoreV(
+        fn(&mut Call<'_, '_>, u64) -> V,
+        fn(&mut Call<'_, '_>, u64) -> Vec<(vstrace_core::value::Name, V)>,
+    ),
 }
 
 /// Decoders of one family of requests (a file per family).
@@ -68,11 +82,16 @@ const FAMILIES: &[Family] = &[
     super::ioctl_perf::kind_of,
     super::ioctl_uffdio::kind_of,
     super::ioctl_seccomp::kind_of,
+    super::ioctl_gpio::kind_of,
+    super::ioctl_ptp::kind_of,
+    super::ioctl_lirc::kind_of,
+    super::ioctl_sock::kind_of,
+    super::ioctl_scsi::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -181,22 +200,39 @@ fn param_name(code: u32) -> Option<String> {
 pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
     let code = c.arg(1) as u32;
     match lookup(c.abi, code) {
-        Some(Kind::ValV(f)) => f(c, v),
-        Some(Kind::InV(f)) => match c.entry().map(str::to_string) {
-            // What the entry showed (the memory may have changed since):
-            // typed again when it reads the same.
-            Some(t) if c.ret.is_some() => {
-                let now = f(c, v);
-                if now.render() == t {
-                    now
-                } else {
-                    V::Opaque(t)
-                }
-            }
-            _ => f(c, v),
-        },
+        // At the exit, what the entry showed (with `-y` names) when the
+        // value reads otherwise now.
+        Some(Kind::ValV(f)) => entry_again(c, v, f),
+        // What the entry showed (the memory may have changed since):
+        // typed again when it reads the same.
+        Some(Kind::InV(f)) => entry_again(c, v, f),
         Some(Kind::OutV(_)) if c.ret.is_none() || c.failed() => V::ptr(v),
         Some(Kind::OutV(f)) => f(c, v),
+        Some(Kind::InOutV(f, _) | Kind::InMoreV(f, _)) if c.ret.is_none() => f(c, v),
+        Some(Kind::InMoreV(f, more)) => match entry_again(c, v, f) {
+            V::Struct {
+                mut fields,
+                more: m,
+            } => {
+                fields.extend(more(c, v));
+                V::Struct { fields, more: m }
+            }
+            before => before,
+        },
+        Some(Kind::InOutV(f, then)) => {
+            let before = entry_again(c, v, f);
+            // Only a structure the entry could read gets its answer.
+            if matches!(before, V::Ptr(_) | V::Null) || c.failed() {
+                return before;
+            }
+            match then(c, v) {
+                Some(after) => V::Changed {
+                    before: Box::new(before),
+                    after: Box::new(after),
+                },
+                _ => before,
+            }
+        }
         _ => {
             let text = decode(c, v);
             // An argument shown as its address is a pointer value.
@@ -206,6 +242,22 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
                 V::Opaque(text)
             }
         }
+    }
+}
+
+/// At the exit, the value the entry showed: decoded again when the
+/// memory still reads the same, else the entry's text.
+fn entry_again(c: &mut Call<'_, '_>, v: u64, f: fn(&mut Call<'_, '_>, u64) -> V) -> V {
+    match c.entry().map(str::to_string) {
+        Some(t) => {
+            let now = f(c, v);
+            if now.render() == t {
+                now
+            } else {
+                V::Opaque(t)
+            }
+        }
+        None => f(c, v),
     }
 }
 
@@ -255,7 +307,9 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
             };
             then(c, v, before)
         }
-        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) => value(c, v).render(),
+        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) | Kind::InOutV(..) | Kind::InMoreV(..) => {
+            value(c, v).render()
+        }
     }
 }
 
@@ -397,6 +451,8 @@ fn fsxattr(c: &mut Call<'_, '_>, v: u64, get: bool) -> String {
 
 /// Size of `struct fiemap` without its extents.
 const FIEMAP_SIZE: usize = 32;
+/// Size of one `struct fiemap_extent`.
+const FIEMAP_EXTENT_SIZE: usize = 56;
 
 /// `struct fiemap` as the caller fills it.
 fn fiemap_in(c: &mut Call<'_, '_>, v: u64) -> String {
@@ -425,10 +481,27 @@ fn fiemap_out(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
         return before;
     };
     let f = Fields::new(&b, 8);
+    let mapped = f.u32(20);
+    // The extents in full with `-v` only (strace's `abbrev`).
+    let extents = if c.opts.verbose {
+        let at = v.wrapping_add(FIEMAP_SIZE as u64);
+        let list = c.array(at, mapped, FIEMAP_EXTENT_SIZE, |c, e| {
+            let e = Fields::new(e, 8);
+            format!(
+                "{{fe_logical={}, fe_physical={}, fe_length={}, fe_flags={}}}",
+                e.u64(0),
+                e.u64(8),
+                e.u64(16),
+                xlat::flags(c.abi, T::FiemapExtentFlags, e.u32(40))
+            )
+        });
+        format!("fm_extents={list}")
+    } else {
+        "...".to_string()
+    };
     format!(
-        "{before} => {{fm_flags={}, fm_mapped_extents={}, ...}}",
+        "{before} => {{fm_flags={}, fm_mapped_extents={mapped}, {extents}}}",
         xlat::flags(c.abi, T::FiemapFlags, f.u32(16)),
-        f.u32(20)
     )
 }
 

@@ -149,7 +149,11 @@ fn info_user(c: &mut Call<'_, '_>, v: u64) -> Value {
 
 /// `n` elements of `each` bytes at `o` rendered by `one`, at most `-s`
 /// of them unless `-v` (strace's array of a structure's field).
-fn local_array(c: &Call<'_, '_>, n: usize, mut one: impl FnMut(usize) -> Value) -> Value {
+pub(super) fn local_array(
+    c: &Call<'_, '_>,
+    n: usize,
+    mut one: impl FnMut(usize) -> Value,
+) -> Value {
     let limit = if c.opts.verbose {
         n
     } else {

@@ -148,7 +148,7 @@ fn hex(c: &mut Call<'_, '_>, v: u64, len: usize) -> String {
 /// An interface index: loopback is always index 1 in a network
 /// namespace (the kernel's `LOOPBACK_IFINDEX`); other names are the
 /// guest's and unknown here.
-fn ifindex(i: u64) -> String {
+pub(super) fn ifindex(i: u64) -> String {
     if i == 1 {
         "if_nametoindex(\"lo\")".into()
     } else {

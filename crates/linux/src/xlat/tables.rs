@@ -8497,6 +8497,208 @@ static UFFD_ZEROPAGE_FLAGS: Xlat = Xlat {
     i386: UFFD_ZEROPAGE_FLAGS_X86_64,
 };
 
+/// strace's `gpio_line_flags` on x86_64.
+pub(crate) const GPIO_LINE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "GPIOLINE_FLAG_KERNEL"),
+    (0x2, "GPIOLINE_FLAG_IS_OUT"),
+    (0x4, "GPIOLINE_FLAG_ACTIVE_LOW"),
+    (0x8, "GPIOLINE_FLAG_OPEN_DRAIN"),
+    (0x10, "GPIOLINE_FLAG_OPEN_SOURCE"),
+    (0x20, "GPIOLINE_FLAG_BIAS_PULL_UP"),
+    (0x40, "GPIOLINE_FLAG_BIAS_PULL_DOWN"),
+    (0x80, "GPIOLINE_FLAG_BIAS_DISABLE"),
+];
+static GPIO_LINE_FLAGS: Xlat = Xlat {
+    name: "gpio_line_flags",
+    dflt: "GPIOLINE_FLAG_???",
+    x86_64: GPIO_LINE_FLAGS_X86_64,
+    i386: GPIO_LINE_FLAGS_X86_64,
+};
+
+/// strace's `gpio_handle_flags` on x86_64.
+pub(crate) const GPIO_HANDLE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "GPIOHANDLE_REQUEST_INPUT"),
+    (0x2, "GPIOHANDLE_REQUEST_OUTPUT"),
+    (0x4, "GPIOHANDLE_REQUEST_ACTIVE_LOW"),
+    (0x8, "GPIOHANDLE_REQUEST_OPEN_DRAIN"),
+    (0x10, "GPIOHANDLE_REQUEST_OPEN_SOURCE"),
+    (0x20, "GPIOHANDLE_REQUEST_BIAS_PULL_UP"),
+    (0x40, "GPIOHANDLE_REQUEST_BIAS_PULL_DOWN"),
+    (0x80, "GPIOHANDLE_REQUEST_BIAS_DISABLE"),
+];
+static GPIO_HANDLE_FLAGS: Xlat = Xlat {
+    name: "gpio_handle_flags",
+    dflt: "GPIOHANDLE_REQUEST_???",
+    x86_64: GPIO_HANDLE_FLAGS_X86_64,
+    i386: GPIO_HANDLE_FLAGS_X86_64,
+};
+
+/// strace's `gpio_event_flags` on x86_64.
+pub(crate) const GPIO_EVENT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x3, "GPIOEVENT_REQUEST_BOTH_EDGES"),
+    (0x1, "GPIOEVENT_REQUEST_RISING_EDGE"),
+    (0x2, "GPIOEVENT_REQUEST_FALLING_EDGE"),
+];
+static GPIO_EVENT_FLAGS: Xlat = Xlat {
+    name: "gpio_event_flags",
+    dflt: "GPIOEVENT_REQUEST_???",
+    x86_64: GPIO_EVENT_FLAGS_X86_64,
+    i386: GPIO_EVENT_FLAGS_X86_64,
+};
+
+/// strace's `gpio_v2_line_flags` on x86_64.
+pub(crate) const GPIO_V2_LINE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "GPIO_V2_LINE_FLAG_USED"),
+    (0x2, "GPIO_V2_LINE_FLAG_ACTIVE_LOW"),
+    (0x4, "GPIO_V2_LINE_FLAG_INPUT"),
+    (0x8, "GPIO_V2_LINE_FLAG_OUTPUT"),
+    (0x10, "GPIO_V2_LINE_FLAG_EDGE_RISING"),
+    (0x20, "GPIO_V2_LINE_FLAG_EDGE_FALLING"),
+    (0x40, "GPIO_V2_LINE_FLAG_OPEN_DRAIN"),
+    (0x80, "GPIO_V2_LINE_FLAG_OPEN_SOURCE"),
+    (0x100, "GPIO_V2_LINE_FLAG_BIAS_PULL_UP"),
+    (0x200, "GPIO_V2_LINE_FLAG_BIAS_PULL_DOWN"),
+    (0x400, "GPIO_V2_LINE_FLAG_BIAS_DISABLED"),
+    (0x800, "GPIO_V2_LINE_FLAG_EVENT_CLOCK_REALTIME"),
+    (0x1000, "GPIO_V2_LINE_FLAG_EVENT_CLOCK_HTE"),
+];
+static GPIO_V2_LINE_FLAGS: Xlat = Xlat {
+    name: "gpio_v2_line_flags",
+    dflt: "GPIO_V2_LINE_FLAG_???",
+    x86_64: GPIO_V2_LINE_FLAGS_X86_64,
+    i386: GPIO_V2_LINE_FLAGS_X86_64,
+};
+
+/// strace's `gpio_v2_line_attr_ids` on x86_64.
+pub(crate) const GPIO_V2_LINE_ATTR_IDS_X86_64: &[(u64, &str)] = &[
+    (0x1, "GPIO_V2_LINE_ATTR_ID_FLAGS"),
+    (0x2, "GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES"),
+    (0x3, "GPIO_V2_LINE_ATTR_ID_DEBOUNCE"),
+];
+static GPIO_V2_LINE_ATTR_IDS: Xlat = Xlat {
+    name: "gpio_v2_line_attr_ids",
+    dflt: "GPIO_V2_LINE_ATTR_ID_???",
+    x86_64: GPIO_V2_LINE_ATTR_IDS_X86_64,
+    i386: GPIO_V2_LINE_ATTR_IDS_X86_64,
+};
+
+/// strace's `ptp_extts_flags` on x86_64.
+pub(crate) const PTP_EXTTS_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PTP_ENABLE_FEATURE"),
+    (0x2, "PTP_RISING_EDGE"),
+    (0x4, "PTP_FALLING_EDGE"),
+    (0x8, "PTP_STRICT_FLAGS"),
+];
+static PTP_EXTTS_FLAGS: Xlat = Xlat {
+    name: "ptp_extts_flags",
+    dflt: "PTP_???",
+    x86_64: PTP_EXTTS_FLAGS_X86_64,
+    i386: PTP_EXTTS_FLAGS_X86_64,
+};
+
+/// strace's `ptp_perout_flags` on x86_64.
+pub(crate) const PTP_PEROUT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PTP_PEROUT_ONE_SHOT"),
+    (0x2, "PTP_PEROUT_DUTY_CYCLE"),
+    (0x4, "PTP_PEROUT_PHASE"),
+];
+static PTP_PEROUT_FLAGS: Xlat = Xlat {
+    name: "ptp_perout_flags",
+    dflt: "PTP_PEROUT_???",
+    x86_64: PTP_PEROUT_FLAGS_X86_64,
+    i386: PTP_PEROUT_FLAGS_X86_64,
+};
+
+/// strace's `ptp_pin_funcs` on x86_64.
+pub(crate) const PTP_PIN_FUNCS_X86_64: &[(u64, &str)] = &[
+    (0x0, "PTP_PF_NONE"),
+    (0x1, "PTP_PF_EXTTS"),
+    (0x2, "PTP_PF_PEROUT"),
+    (0x3, "PTP_PF_PHYSYNC"),
+];
+static PTP_PIN_FUNCS: Xlat = Xlat {
+    name: "ptp_pin_funcs",
+    dflt: "PTP_PF_???",
+    x86_64: PTP_PIN_FUNCS_X86_64,
+    i386: PTP_PIN_FUNCS_X86_64,
+};
+
+/// strace's `lirc_features` on x86_64.
+pub(crate) const LIRC_FEATURES_X86_64: &[(u64, &str)] = &[
+    (0x2, "LIRC_CAN_SEND_PULSE"),
+    (0x10, "LIRC_CAN_SEND_LIRCCODE"),
+    (0x100, "LIRC_CAN_SET_SEND_CARRIER"),
+    (0x200, "LIRC_CAN_SET_SEND_DUTY_CYCLE"),
+    (0x400, "LIRC_CAN_SET_TRANSMITTER_MASK"),
+    (0x40000, "LIRC_CAN_REC_MODE2"),
+    (0x80000, "LIRC_CAN_REC_SCANCODE"),
+    (0x100000, "LIRC_CAN_REC_LIRCCODE"),
+    (0x1000000, "LIRC_CAN_SET_REC_CARRIER"),
+    (0x2000000, "LIRC_CAN_MEASURE_CARRIER"),
+    (0x4000000, "LIRC_CAN_USE_WIDEBAND_RECEIVER"),
+    (0x10000000, "LIRC_CAN_SET_REC_TIMEOUT"),
+    (0x20000000, "LIRC_CAN_GET_REC_RESOLUTION"),
+    (0x80000000, "LIRC_CAN_SET_REC_CARRIER_RANGE"),
+];
+static LIRC_FEATURES: Xlat = Xlat {
+    name: "lirc_features",
+    dflt: "LIRC_CAN_???",
+    x86_64: LIRC_FEATURES_X86_64,
+    i386: LIRC_FEATURES_X86_64,
+};
+
+/// strace's `lirc_modes` on x86_64.
+pub(crate) const LIRC_MODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "LIRC_MODE_RAW"),
+    (0x2, "LIRC_MODE_PULSE"),
+    (0x4, "LIRC_MODE_MODE2"),
+    (0x8, "LIRC_MODE_SCANCODE"),
+    (0x10, "LIRC_MODE_LIRCCODE"),
+];
+static LIRC_MODES: Xlat = Xlat {
+    name: "lirc_modes",
+    dflt: "LIRC_MODE_???",
+    x86_64: LIRC_MODES_X86_64,
+    i386: LIRC_MODES_X86_64,
+};
+
+/// strace's `fiemap_extent_flags` on x86_64.
+pub(crate) const FIEMAP_EXTENT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FIEMAP_EXTENT_LAST"),
+    (0x2, "FIEMAP_EXTENT_UNKNOWN"),
+    (0x4, "FIEMAP_EXTENT_DELALLOC"),
+    (0x8, "FIEMAP_EXTENT_ENCODED"),
+    (0x80, "FIEMAP_EXTENT_DATA_ENCRYPTED"),
+    (0x100, "FIEMAP_EXTENT_NOT_ALIGNED"),
+    (0x200, "FIEMAP_EXTENT_DATA_INLINE"),
+    (0x400, "FIEMAP_EXTENT_DATA_TAIL"),
+    (0x800, "FIEMAP_EXTENT_UNWRITTEN"),
+    (0x1000, "FIEMAP_EXTENT_MERGED"),
+    (0x2000, "FIEMAP_EXTENT_SHARED"),
+];
+static FIEMAP_EXTENT_FLAGS: Xlat = Xlat {
+    name: "fiemap_extent_flags",
+    dflt: "FIEMAP_EXTENT_???",
+    x86_64: FIEMAP_EXTENT_FLAGS_X86_64,
+    i386: FIEMAP_EXTENT_FLAGS_X86_64,
+};
+
+/// strace's `sg_scsi_reset` on x86_64.
+pub(crate) const SG_SCSI_RESET_X86_64: &[(u64, &str)] = &[
+    (0x0, "SG_SCSI_RESET_NOTHING"),
+    (0x1, "SG_SCSI_RESET_DEVICE"),
+    (0x2, "SG_SCSI_RESET_BUS"),
+    (0x3, "SG_SCSI_RESET_HOST"),
+    (0x4, "SG_SCSI_RESET_TARGET"),
+    (0x100, "SG_SCSI_RESET_NO_ESCALATE"),
+];
+static SG_SCSI_RESET: Xlat = Xlat {
+    name: "sg_scsi_reset",
+    dflt: "SG_SCSI_RESET_???",
+    x86_64: SG_SCSI_RESET_X86_64,
+    i386: SG_SCSI_RESET_X86_64,
+};
+
 /// strace's `audit_arch` on x86_64.
 pub(crate) const AUDIT_ARCH_X86_64: &[(u64, &str)] = &[
     (0xc00000b7, "AUDIT_ARCH_AARCH64"),
@@ -9361,13 +9563,37 @@ pub enum Table {
     UffdRegisterModeFlags,
     /// strace's `uffd_zeropage_flags` table.
     UffdZeropageFlags,
+    /// strace's `gpio_line_flags` table.
+    GpioLineFlags,
+    /// strace's `gpio_handle_flags` table.
+    GpioHandleFlags,
+    /// strace's `gpio_event_flags` table.
+    GpioEventFlags,
+    /// strace's `gpio_v2_line_flags` table.
+    GpioV2LineFlags,
+    /// strace's `gpio_v2_line_attr_ids` table.
+    GpioV2LineAttrIds,
+    /// strace's `ptp_extts_flags` table.
+    PtpExttsFlags,
+    /// strace's `ptp_perout_flags` table.
+    PtpPeroutFlags,
+    /// strace's `ptp_pin_funcs` table.
+    PtpPinFuncs,
+    /// strace's `lirc_features` table.
+    LircFeatures,
+    /// strace's `lirc_modes` table.
+    LircModes,
+    /// strace's `fiemap_extent_flags` table.
+    FiemapExtentFlags,
+    /// strace's `sg_scsi_reset` table.
+    SgScsiReset,
     /// strace's `audit_arch` table.
     AuditArch,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 399] = [
+    pub const ALL: [Table; 411] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9766,6 +9992,18 @@ impl Table {
         Table::UffdRegisterIoctlFlags,
         Table::UffdRegisterModeFlags,
         Table::UffdZeropageFlags,
+        Table::GpioLineFlags,
+        Table::GpioHandleFlags,
+        Table::GpioEventFlags,
+        Table::GpioV2LineFlags,
+        Table::GpioV2LineAttrIds,
+        Table::PtpExttsFlags,
+        Table::PtpPeroutFlags,
+        Table::PtpPinFuncs,
+        Table::LircFeatures,
+        Table::LircModes,
+        Table::FiemapExtentFlags,
+        Table::SgScsiReset,
         Table::AuditArch,
     ];
 
@@ -10170,6 +10408,18 @@ impl Table {
             Table::UffdRegisterIoctlFlags => &UFFD_REGISTER_IOCTL_FLAGS,
             Table::UffdRegisterModeFlags => &UFFD_REGISTER_MODE_FLAGS,
             Table::UffdZeropageFlags => &UFFD_ZEROPAGE_FLAGS,
+            Table::GpioLineFlags => &GPIO_LINE_FLAGS,
+            Table::GpioHandleFlags => &GPIO_HANDLE_FLAGS,
+            Table::GpioEventFlags => &GPIO_EVENT_FLAGS,
+            Table::GpioV2LineFlags => &GPIO_V2_LINE_FLAGS,
+            Table::GpioV2LineAttrIds => &GPIO_V2_LINE_ATTR_IDS,
+            Table::PtpExttsFlags => &PTP_EXTTS_FLAGS,
+            Table::PtpPeroutFlags => &PTP_PEROUT_FLAGS,
+            Table::PtpPinFuncs => &PTP_PIN_FUNCS,
+            Table::LircFeatures => &LIRC_FEATURES,
+            Table::LircModes => &LIRC_MODES,
+            Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
+            Table::SgScsiReset => &SG_SCSI_RESET,
             Table::AuditArch => &AUDIT_ARCH,
         }
     }
@@ -10575,6 +10825,18 @@ impl Table {
             "uffd_register_ioctl_flags" => Table::UffdRegisterIoctlFlags,
             "uffd_register_mode_flags" => Table::UffdRegisterModeFlags,
             "uffd_zeropage_flags" => Table::UffdZeropageFlags,
+            "gpio_line_flags" => Table::GpioLineFlags,
+            "gpio_handle_flags" => Table::GpioHandleFlags,
+            "gpio_event_flags" => Table::GpioEventFlags,
+            "gpio_v2_line_flags" => Table::GpioV2LineFlags,
+            "gpio_v2_line_attr_ids" => Table::GpioV2LineAttrIds,
+            "ptp_extts_flags" => Table::PtpExttsFlags,
+            "ptp_perout_flags" => Table::PtpPeroutFlags,
+            "ptp_pin_funcs" => Table::PtpPinFuncs,
+            "lirc_features" => Table::LircFeatures,
+            "lirc_modes" => Table::LircModes,
+            "fiemap_extent_flags" => Table::FiemapExtentFlags,
+            "sg_scsi_reset" => Table::SgScsiReset,
             "audit_arch" => Table::AuditArch,
             _ => return None,
         })
