@@ -46,6 +46,7 @@ mod netlink_rtattrs;
 mod nlattr;
 mod poll;
 pub(crate) mod ptrace;
+pub(crate) mod ptrace_regs;
 mod resource;
 mod signal;
 mod sockaddr;
@@ -627,6 +628,12 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::UserDesc => ldt::user_desc(c, v).render(),
         K::UserDescGet => ldt::user_desc_get(c, v).render(),
     }
+}
+
+/// A seccomp filter program of `count` instructions at `v` (strace's
+/// `print_seccomp_fprog`: the address without `-v`).
+pub(crate) fn seccomp_filter(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
+    bpf::seccomp_filter(c, v, count)
 }
 
 /// A word the kernel writes through a pointer: `[0x...]` or `[N]`.

@@ -1816,6 +1816,95 @@ static NETLINK_PROTOCOLS: Xlat = Xlat {
     i386: NETLINK_PROTOCOLS_X86_64,
 };
 
+/// strace's `nt_descriptor_types` on x86_64.
+pub(crate) const NT_DESCRIPTOR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "NT_PRSTATUS"),
+    (0x2, "NT_FPREGSET"),
+    (0x3, "NT_PRPSINFO"),
+    (0x4, "NT_PRXREG"),
+    (0x5, "NT_PLATFORM"),
+    (0x6, "NT_AUXV"),
+    (0x7, "NT_GWINDOWS"),
+    (0x8, "NT_ASRS"),
+    (0xa, "NT_PSTATUS"),
+    (0xd, "NT_PSINFO"),
+    (0xe, "NT_PRCRED"),
+    (0xf, "NT_UTSNAME"),
+    (0x10, "NT_LWPSTATUS"),
+    (0x11, "NT_LWPSINFO"),
+    (0x14, "NT_PRFPXREG"),
+    (0x100, "NT_PPC_VMX"),
+    (0x101, "NT_PPC_SPE"),
+    (0x102, "NT_PPC_VSX"),
+    (0x103, "NT_PPC_TAR"),
+    (0x104, "NT_PPC_PPR"),
+    (0x105, "NT_PPC_DSCR"),
+    (0x106, "NT_PPC_EBB"),
+    (0x107, "NT_PPC_PMU"),
+    (0x108, "NT_PPC_TM_CGPR"),
+    (0x109, "NT_PPC_TM_CFPR"),
+    (0x10a, "NT_PPC_TM_CVMX"),
+    (0x10b, "NT_PPC_TM_CVSX"),
+    (0x10c, "NT_PPC_TM_SPR"),
+    (0x10d, "NT_PPC_TM_CTAR"),
+    (0x10e, "NT_PPC_TM_CPPR"),
+    (0x10f, "NT_PPC_TM_CDSCR"),
+    (0x110, "NT_PPC_PKEY"),
+    (0x200, "NT_386_TLS"),
+    (0x201, "NT_386_IOPERM"),
+    (0x202, "NT_X86_XSTATE"),
+    (0x300, "NT_S390_HIGH_GPRS"),
+    (0x301, "NT_S390_TIMER"),
+    (0x302, "NT_S390_TODCMP"),
+    (0x303, "NT_S390_TODPREG"),
+    (0x304, "NT_S390_CTRS"),
+    (0x305, "NT_S390_PREFIX"),
+    (0x306, "NT_S390_LAST_BREAK"),
+    (0x307, "NT_S390_SYSTEM_CALL"),
+    (0x308, "NT_S390_TDB"),
+    (0x309, "NT_S390_VXRS_LOW"),
+    (0x30a, "NT_S390_VXRS_HIGH"),
+    (0x30b, "NT_S390_GS_CB"),
+    (0x30c, "NT_S390_GS_BC"),
+    (0x30d, "NT_S390_RI_CB"),
+    (0x30e, "NT_S390_PV_CPU_DATA"),
+    (0x400, "NT_ARM_VFP"),
+    (0x401, "NT_ARM_TLS"),
+    (0x402, "NT_ARM_HW_BREAK"),
+    (0x403, "NT_ARM_HW_WATCH"),
+    (0x404, "NT_ARM_SYSTEM_CALL"),
+    (0x405, "NT_ARM_SVE"),
+    (0x406, "NT_ARM_PAC_MASK"),
+    (0x407, "NT_ARM_PACA_KEYS"),
+    (0x408, "NT_ARM_PACG_KEYS"),
+    (0x409, "NT_ARM_TAGGED_ADDR_CTRL"),
+    (0x40a, "NT_ARM_PAC_ENABLED_KEYS"),
+    (0x40b, "NT_ARM_SSVE"),
+    (0x40c, "NT_ARM_ZA"),
+    (0x500, "NT_METAG_CBUF"),
+    (0x501, "NT_METAG_RPIPE"),
+    (0x502, "NT_METAG_TLS"),
+    (0x600, "NT_ARC_V2"),
+    (0x700, "NT_VMCOREDD"),
+    (0x800, "NT_MIPS_DSP"),
+    (0x801, "NT_MIPS_FP_MODE"),
+    (0x802, "NT_MIPS_MSA"),
+    (0xa00, "NT_LOONGARCH_CPUCFG"),
+    (0xa01, "NT_LOONGARCH_CSR"),
+    (0xa02, "NT_LOONGARCH_LSX"),
+    (0xa03, "NT_LOONGARCH_LASX"),
+    (0xa04, "NT_LOONGARCH_LBT"),
+    (0x46494c45, "NT_FILE"),
+    (0x46e62b7f, "NT_PRXFPREG"),
+    (0x53494749, "NT_SIGINFO"),
+];
+static NT_DESCRIPTOR_TYPES: Xlat = Xlat {
+    name: "nt_descriptor_types",
+    dflt: "NT_???",
+    x86_64: NT_DESCRIPTOR_TYPES_X86_64,
+    i386: NT_DESCRIPTOR_TYPES_X86_64,
+};
+
 /// strace's `open_access_modes` on x86_64.
 pub(crate) const OPEN_ACCESS_MODES_X86_64: &[(u64, &str)] = &[
     (0x0, "O_RDONLY"),
@@ -2428,6 +2517,17 @@ static PTRACE_EVENTS: Xlat = Xlat {
     dflt: "PTRACE_EVENT_???",
     x86_64: PTRACE_EVENTS_X86_64,
     i386: PTRACE_EVENTS_X86_64,
+};
+
+/// strace's `ptrace_peeksiginfo_flags` on x86_64.
+pub(crate) const PTRACE_PEEKSIGINFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PTRACE_PEEKSIGINFO_SHARED"),
+];
+static PTRACE_PEEKSIGINFO_FLAGS: Xlat = Xlat {
+    name: "ptrace_peeksiginfo_flags",
+    dflt: "PTRACE_PEEKSIGINFO_???",
+    x86_64: PTRACE_PEEKSIGINFO_FLAGS_X86_64,
+    i386: PTRACE_PEEKSIGINFO_FLAGS_X86_64,
 };
 
 /// strace's `ptrace_setoptions_flags` on x86_64.
@@ -8751,6 +8851,8 @@ pub enum Table {
     NameToHandleAtFlags,
     /// strace's `netlink_protocols` table.
     NetlinkProtocols,
+    /// strace's `nt_descriptor_types` table.
+    NtDescriptorTypes,
     /// strace's `open_access_modes` table.
     OpenAccessModes,
     /// strace's `open_mode_flags` table.
@@ -8819,6 +8921,8 @@ pub enum Table {
     PtraceCmds,
     /// strace's `ptrace_events` table.
     PtraceEvents,
+    /// strace's `ptrace_peeksiginfo_flags` table.
+    PtracePeeksiginfoFlags,
     /// strace's `ptrace_setoptions_flags` table.
     PtraceSetoptionsFlags,
     /// strace's `ptrace_syscall_info_op` table.
@@ -9367,7 +9471,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 399] = [
+    pub const ALL: [Table; 401] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9461,6 +9565,7 @@ impl Table {
         Table::MctlSync,
         Table::NameToHandleAtFlags,
         Table::NetlinkProtocols,
+        Table::NtDescriptorTypes,
         Table::OpenAccessModes,
         Table::OpenModeFlags,
         Table::OpenTreeFlags,
@@ -9495,6 +9600,7 @@ impl Table {
         Table::Priorities,
         Table::PtraceCmds,
         Table::PtraceEvents,
+        Table::PtracePeeksiginfoFlags,
         Table::PtraceSetoptionsFlags,
         Table::PtraceSyscallInfoOp,
         Table::RenameFlags,
@@ -9865,6 +9971,7 @@ impl Table {
             Table::MctlSync => &MCTL_SYNC,
             Table::NameToHandleAtFlags => &NAME_TO_HANDLE_AT_FLAGS,
             Table::NetlinkProtocols => &NETLINK_PROTOCOLS,
+            Table::NtDescriptorTypes => &NT_DESCRIPTOR_TYPES,
             Table::OpenAccessModes => &OPEN_ACCESS_MODES,
             Table::OpenModeFlags => &OPEN_MODE_FLAGS,
             Table::OpenTreeFlags => &OPEN_TREE_FLAGS,
@@ -9899,6 +10006,7 @@ impl Table {
             Table::Priorities => &PRIORITIES,
             Table::PtraceCmds => &PTRACE_CMDS,
             Table::PtraceEvents => &PTRACE_EVENTS,
+            Table::PtracePeeksiginfoFlags => &PTRACE_PEEKSIGINFO_FLAGS,
             Table::PtraceSetoptionsFlags => &PTRACE_SETOPTIONS_FLAGS,
             Table::PtraceSyscallInfoOp => &PTRACE_SYSCALL_INFO_OP,
             Table::RenameFlags => &RENAME_FLAGS,
@@ -10270,6 +10378,7 @@ impl Table {
             "mctl_sync" => Table::MctlSync,
             "name_to_handle_at_flags" => Table::NameToHandleAtFlags,
             "netlink_protocols" => Table::NetlinkProtocols,
+            "nt_descriptor_types" => Table::NtDescriptorTypes,
             "open_access_modes" => Table::OpenAccessModes,
             "open_mode_flags" => Table::OpenModeFlags,
             "open_tree_flags" => Table::OpenTreeFlags,
@@ -10304,6 +10413,7 @@ impl Table {
             "priorities" => Table::Priorities,
             "ptrace_cmds" => Table::PtraceCmds,
             "ptrace_events" => Table::PtraceEvents,
+            "ptrace_peeksiginfo_flags" => Table::PtracePeeksiginfoFlags,
             "ptrace_setoptions_flags" => Table::PtraceSetoptionsFlags,
             "ptrace_syscall_info_op" => Table::PtraceSyscallInfoOp,
             "rename_flags" => Table::RenameFlags,
