@@ -48,6 +48,7 @@ mod poll;
 pub(crate) mod ptrace;
 pub(crate) mod ptrace_regs;
 mod resource;
+mod siginfo;
 mod signal;
 mod sockaddr;
 mod sockopt;

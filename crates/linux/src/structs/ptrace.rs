@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use vstrace_core::value::{Base, Const, StructBuilder};
 use vstrace_core::Value;
 
-use super::ptrace_regs;
+use super::{ptrace_regs, siginfo};
 use super::{Call, Fields};
 use crate::fmt;
 use crate::proto::LinuxAbi;
@@ -33,7 +33,7 @@ const SECCOMP_SIZE: u64 = 84;
 
 /// `nr=__NR_chdir`: a system call number by the table of the ABI that
 /// `arch` names; the number alone for another arch or an unknown call.
-fn syscall_nr(abi: LinuxAbi, arch: u64, nr: u64) -> Value {
+pub(super) fn syscall_nr(abi: LinuxAbi, arch: u64, nr: u64) -> Value {
     let table = match T::AuditArch.xlat().lookup(abi, arch) {
         Some("AUDIT_ARCH_X86_64") => Some(LinuxAbi::X86_64),
         Some("AUDIT_ARCH_I386") => Some(LinuxAbi::I386),
@@ -132,8 +132,6 @@ pub(crate) fn syscall_info(c: &mut Call<'_, '_>, va: u64, user_len: u64) -> Valu
     s.done()
 }
 
-/// `sizeof(siginfo_t)` in both ABIs.
-const SIGINFO: u64 = 128;
 /// `sizeof(struct __ptrace_peeksiginfo_args)`: u64 off, u32 flags, s32 nr.
 const PEEKSIGINFO_ARGS: usize = 16;
 /// `sizeof(struct seccomp_metadata)`: u64 filter_off, u64 flags.
@@ -186,51 +184,19 @@ pub(crate) fn word(c: &mut Call<'_, '_>, va: u64, as_ptr: bool) -> String {
 /// The `siginfo_t` at `va` in the caller's layout (read whole: an
 /// unreadable one is its address).
 pub(crate) fn siginfo(c: &mut Call<'_, '_>, va: u64) -> String {
-    if let Err(s) = c.fetch(va, SIGINFO as usize) {
-        return s;
+    match c.fetch_v(va, siginfo::SIZE) {
+        Ok(b) => siginfo::siginfo_v(c.abi, &b).render(),
+        Err(v) => v.render(),
     }
-    let wide = c.abi == LinuxAbi::X86_64;
-    crate::signal::format_siginfo_abi(c.mem, va, wide).unwrap_or_else(|| fmt::ptr(va))
 }
 
 /// `count` `siginfo_t`s at `va` (PTRACE_PEEKSIGINFO's answer), as
 /// strace's `print_array`: at most `-s` of them unless `-v`.
 pub(crate) fn siginfo_array(c: &mut Call<'_, '_>, va: u64, count: u64) -> String {
-    if va == 0 {
-        return "NULL".into();
-    }
-    if count == 0 {
-        return "[]".into();
-    }
-    let limit = if c.opts.verbose {
-        1024
-    } else {
-        c.opts.strsize as u64
-    };
-    let wide = c.abi == LinuxAbi::X86_64;
-    let mut parts = Vec::new();
-    // The kernel answers at most a bounded count; the loop is bounded
-    // by the limit above either way.
-    for k in 0..count.min(limit.saturating_add(1)) {
-        let at = va.wrapping_add(k.wrapping_mul(SIGINFO));
-        let ok = c.fetch(at, SIGINFO as usize).is_ok();
-        match ok {
-            true if k >= limit => {
-                parts.push("...".to_string());
-                break;
-            }
-            true => match crate::signal::format_siginfo_abi(c.mem, at, wide) {
-                Some(s) => parts.push(s),
-                None => return fmt::ptr(va),
-            },
-            false if k == 0 => return fmt::ptr(va),
-            false => {
-                parts.push(format!("... /* {} */", fmt::ptr(at)));
-                break;
-            }
-        }
-    }
-    format!("[{}]", parts.join(", "))
+    let abi = c.abi;
+    c.array(va, count, siginfo::SIZE, |_, b| {
+        siginfo::siginfo_v(abi, b).render()
+    })
 }
 
 /// PTRACE_[GS]ETSIGMASK's set of `len` bytes at `va` (strace's

@@ -2960,6 +2960,119 @@ static SIGALTSTACK_FLAGS: Xlat = Xlat {
     i386: SIGALTSTACK_FLAGS_X86_64,
 };
 
+/// strace's `sigbus_codes` on x86_64.
+pub(crate) const SIGBUS_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "BUS_ADRALN"),
+    (0x2, "BUS_ADRERR"),
+    (0x3, "BUS_OBJERR"),
+    (0x4, "BUS_MCEERR_AR"),
+    (0x5, "BUS_MCEERR_AO"),
+];
+static SIGBUS_CODES: Xlat = Xlat {
+    name: "sigbus_codes",
+    dflt: "BUS_???",
+    x86_64: SIGBUS_CODES_X86_64,
+    i386: SIGBUS_CODES_X86_64,
+};
+
+/// strace's `sigchld_codes` on x86_64.
+pub(crate) const SIGCHLD_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "CLD_EXITED"),
+    (0x2, "CLD_KILLED"),
+    (0x3, "CLD_DUMPED"),
+    (0x4, "CLD_TRAPPED"),
+    (0x5, "CLD_STOPPED"),
+    (0x6, "CLD_CONTINUED"),
+];
+static SIGCHLD_CODES: Xlat = Xlat {
+    name: "sigchld_codes",
+    dflt: "CLD_???",
+    x86_64: SIGCHLD_CODES_X86_64,
+    i386: SIGCHLD_CODES_X86_64,
+};
+
+/// strace's `sigfpe_codes` on x86_64.
+pub(crate) const SIGFPE_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "FPE_INTDIV"),
+    (0x2, "FPE_INTOVF"),
+    (0x3, "FPE_FLTDIV"),
+    (0x4, "FPE_FLTOVF"),
+    (0x5, "FPE_FLTUND"),
+    (0x6, "FPE_FLTRES"),
+    (0x7, "FPE_FLTINV"),
+    (0x8, "FPE_FLTSUB"),
+    (0x9, "__FPE_DECOVF"),
+    (0xa, "__FPE_DECDIV"),
+    (0xb, "__FPE_DECERR"),
+    (0xc, "__FPE_INVASC"),
+    (0xd, "__FPE_INVDEC"),
+    (0xe, "FPE_FLTUNK"),
+    (0xf, "FPE_CONDTRAP"),
+];
+static SIGFPE_CODES: Xlat = Xlat {
+    name: "sigfpe_codes",
+    dflt: "FPE_???",
+    x86_64: SIGFPE_CODES_X86_64,
+    i386: SIGFPE_CODES_X86_64,
+};
+
+/// strace's `sigill_codes` on x86_64.
+pub(crate) const SIGILL_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "ILL_ILLOPC"),
+    (0x2, "ILL_ILLOPN"),
+    (0x3, "ILL_ILLADR"),
+    (0x4, "ILL_ILLTRP"),
+    (0x5, "ILL_PRVOPC"),
+    (0x6, "ILL_PRVREG"),
+    (0x7, "ILL_COPROC"),
+    (0x8, "ILL_BADSTK"),
+    (0x9, "ILL_BADIADDR"),
+    (0xa, "__ILL_BREAK"),
+    (0xb, "__ILL_BNDMOD"),
+];
+static SIGILL_CODES: Xlat = Xlat {
+    name: "sigill_codes",
+    dflt: "ILL_???",
+    x86_64: SIGILL_CODES_X86_64,
+    i386: SIGILL_CODES_X86_64,
+};
+
+/// strace's `siginfo_codes` on x86_64.
+pub(crate) const SIGINFO_CODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SI_USER"),
+    (0x80, "SI_KERNEL"),
+    (0xffffffffffffffff, "SI_QUEUE"),
+    (0xfffffffffffffffe, "SI_TIMER"),
+    (0xfffffffffffffffd, "SI_MESGQ"),
+    (0xfffffffffffffffc, "SI_ASYNCIO"),
+    (0xfffffffffffffffb, "SI_SIGIO"),
+    (0xfffffffffffffffa, "SI_TKILL"),
+    (0xfffffffffffffff9, "SI_DETHREAD"),
+    (0xffffffffffffffc4, "SI_ASYNCNL"),
+];
+static SIGINFO_CODES: Xlat = Xlat {
+    name: "siginfo_codes",
+    dflt: "SI_???",
+    x86_64: SIGINFO_CODES_X86_64,
+    i386: SIGINFO_CODES_X86_64,
+};
+
+/// strace's `sigpoll_codes` on x86_64.
+pub(crate) const SIGPOLL_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "POLL_IN"),
+    (0x2, "POLL_OUT"),
+    (0x3, "POLL_MSG"),
+    (0x4, "POLL_ERR"),
+    (0x5, "POLL_PRI"),
+    (0x6, "POLL_HUP"),
+];
+static SIGPOLL_CODES: Xlat = Xlat {
+    name: "sigpoll_codes",
+    dflt: "POLL_???",
+    x86_64: SIGPOLL_CODES_X86_64,
+    i386: SIGPOLL_CODES_X86_64,
+};
+
 /// strace's `sigprocmaskcmds` on x86_64.
 pub(crate) const SIGPROCMASKCMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "SIG_BLOCK"),
@@ -2971,6 +3084,54 @@ static SIGPROCMASKCMDS: Xlat = Xlat {
     dflt: "SIG_???",
     x86_64: SIGPROCMASKCMDS_X86_64,
     i386: SIGPROCMASKCMDS_X86_64,
+};
+
+/// strace's `sigsegv_codes` on x86_64.
+pub(crate) const SIGSEGV_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "SEGV_MAPERR"),
+    (0x2, "SEGV_ACCERR"),
+    (0x3, "SEGV_BNDERR"),
+    (0x4, "__SEGV_PSTKOVF"),
+    (0x4, "SEGV_PKUERR"),
+    (0x5, "SEGV_ACCADI"),
+    (0x6, "SEGV_ADIDERR"),
+    (0x7, "SEGV_ADIPERR"),
+    (0x8, "SEGV_MTEAERR"),
+    (0x9, "SEGV_MTESERR"),
+];
+static SIGSEGV_CODES: Xlat = Xlat {
+    name: "sigsegv_codes",
+    dflt: "SEGV_???",
+    x86_64: SIGSEGV_CODES_X86_64,
+    i386: SIGSEGV_CODES_X86_64,
+};
+
+/// strace's `sigsys_codes` on x86_64.
+pub(crate) const SIGSYS_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "SYS_SECCOMP"),
+    (0x2, "SYS_USER_DISPATCH"),
+];
+static SIGSYS_CODES: Xlat = Xlat {
+    name: "sigsys_codes",
+    dflt: "SYS_???",
+    x86_64: SIGSYS_CODES_X86_64,
+    i386: SIGSYS_CODES_X86_64,
+};
+
+/// strace's `sigtrap_codes` on x86_64.
+pub(crate) const SIGTRAP_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "TRAP_BRKPT"),
+    (0x2, "TRAP_TRACE"),
+    (0x3, "TRAP_BRANCH"),
+    (0x4, "TRAP_HWBKPT"),
+    (0x5, "TRAP_UNK"),
+    (0x6, "TRAP_PERF"),
+];
+static SIGTRAP_CODES: Xlat = Xlat {
+    name: "sigtrap_codes",
+    dflt: "TRAP_???",
+    x86_64: SIGTRAP_CODES_X86_64,
+    i386: SIGTRAP_CODES_X86_64,
 };
 
 /// strace's `sock_ip_options` on x86_64.
@@ -8975,8 +9136,26 @@ pub enum Table {
     SigactFlags,
     /// strace's `sigaltstack_flags` table.
     SigaltstackFlags,
+    /// strace's `sigbus_codes` table.
+    SigbusCodes,
+    /// strace's `sigchld_codes` table.
+    SigchldCodes,
+    /// strace's `sigfpe_codes` table.
+    SigfpeCodes,
+    /// strace's `sigill_codes` table.
+    SigillCodes,
+    /// strace's `siginfo_codes` table.
+    SiginfoCodes,
+    /// strace's `sigpoll_codes` table.
+    SigpollCodes,
     /// strace's `sigprocmaskcmds` table.
     Sigprocmaskcmds,
+    /// strace's `sigsegv_codes` table.
+    SigsegvCodes,
+    /// strace's `sigsys_codes` table.
+    SigsysCodes,
+    /// strace's `sigtrap_codes` table.
+    SigtrapCodes,
     /// strace's `sock_ip_options` table.
     SockIpOptions,
     /// strace's `sock_ipv6_options` table.
@@ -9471,7 +9650,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 401] = [
+    pub const ALL: [Table; 410] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9627,7 +9806,16 @@ impl Table {
         Table::ShutdownModes,
         Table::SigactFlags,
         Table::SigaltstackFlags,
+        Table::SigbusCodes,
+        Table::SigchldCodes,
+        Table::SigfpeCodes,
+        Table::SigillCodes,
+        Table::SiginfoCodes,
+        Table::SigpollCodes,
         Table::Sigprocmaskcmds,
+        Table::SigsegvCodes,
+        Table::SigsysCodes,
+        Table::SigtrapCodes,
         Table::SockIpOptions,
         Table::SockIpv6Options,
         Table::SockNetlinkOptions,
@@ -10033,7 +10221,16 @@ impl Table {
             Table::ShutdownModes => &SHUTDOWN_MODES,
             Table::SigactFlags => &SIGACT_FLAGS,
             Table::SigaltstackFlags => &SIGALTSTACK_FLAGS,
+            Table::SigbusCodes => &SIGBUS_CODES,
+            Table::SigchldCodes => &SIGCHLD_CODES,
+            Table::SigfpeCodes => &SIGFPE_CODES,
+            Table::SigillCodes => &SIGILL_CODES,
+            Table::SiginfoCodes => &SIGINFO_CODES,
+            Table::SigpollCodes => &SIGPOLL_CODES,
             Table::Sigprocmaskcmds => &SIGPROCMASKCMDS,
+            Table::SigsegvCodes => &SIGSEGV_CODES,
+            Table::SigsysCodes => &SIGSYS_CODES,
+            Table::SigtrapCodes => &SIGTRAP_CODES,
             Table::SockIpOptions => &SOCK_IP_OPTIONS,
             Table::SockIpv6Options => &SOCK_IPV6_OPTIONS,
             Table::SockNetlinkOptions => &SOCK_NETLINK_OPTIONS,
@@ -10440,7 +10637,16 @@ impl Table {
             "shutdown_modes" => Table::ShutdownModes,
             "sigact_flags" => Table::SigactFlags,
             "sigaltstack_flags" => Table::SigaltstackFlags,
+            "sigbus_codes" => Table::SigbusCodes,
+            "sigchld_codes" => Table::SigchldCodes,
+            "sigfpe_codes" => Table::SigfpeCodes,
+            "sigill_codes" => Table::SigillCodes,
+            "siginfo_codes" => Table::SiginfoCodes,
+            "sigpoll_codes" => Table::SigpollCodes,
             "sigprocmaskcmds" => Table::Sigprocmaskcmds,
+            "sigsegv_codes" => Table::SigsegvCodes,
+            "sigsys_codes" => Table::SigsysCodes,
+            "sigtrap_codes" => Table::SigtrapCodes,
             "sock_ip_options" => Table::SockIpOptions,
             "sock_ipv6_options" => Table::SockIpv6Options,
             "sock_netlink_options" => Table::SockNetlinkOptions,
