@@ -384,10 +384,17 @@ impl<'a, 'm> Ctx<'a, 'm> {
             return Value::Null;
         }
         let show = len.min(self.opts.strsize as u64) as usize;
-        match read::read_struct(self.mem, va, show) {
+        // strace's printstr reads one byte past `-s` (its quoting looks
+        // ahead): a longer buffer whose `-s`+1 bytes are not all readable
+        // is its address.
+        let fetch = len.min(self.opts.strsize as u64 + 1) as usize;
+        match read::read_struct(self.mem, va, fetch) {
             // strace shows random bytes in hex.
-            Ok(b) => Value::Str(Bytes {
-                bytes: b,
+            Ok(mut b) => Value::Str(Bytes {
+                bytes: {
+                    b.truncate(show);
+                    b
+                },
                 truncated: len > show as u64,
                 escape: if self.desc.name == "getrandom" {
                     Escape::AllHex

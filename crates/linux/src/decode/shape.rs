@@ -681,8 +681,10 @@ impl Ctx<'_, '_> {
                 },
                 _ => fmt::ptr(v),
             },
+            // A key in hex; IPC_PRIVATE (0) by name, `0 /* IPC_PRIVATE */`
+            // with -X verbose, `0` with -X raw.
             ArgType::IpcKey => match Table::IpcPrivate.xlat().lookup(self.abi, v & 0xffff_ffff) {
-                Some(n) => n.to_string(),
+                Some(n) => Value::name(n, v & 0xffff_ffff).render(),
                 None => fmt::hex0(v & 0xffff_ffff),
             },
             // shmget: a huge page size as strace's `21<<SHM_HUGE_SHIFT`
@@ -696,7 +698,10 @@ impl Ctx<'_, '_> {
                     parts.push(xlat::flags_plain(self.abi, t, rest));
                 }
                 if huge != 0 {
-                    parts.push(format!("{}<<SHM_HUGE_SHIFT", huge >> 26));
+                    // `21<<SHM_HUGE_SHIFT`, `21<<26` (-X raw),
+                    // `21<<26 /* SHM_HUGE_SHIFT */` (-X verbose).
+                    let shift = Value::name("SHM_HUGE_SHIFT", 26).render();
+                    parts.push(format!("{}<<{shift}", huge >> 26));
                 }
                 if rest != 0 || huge != 0 {
                     parts.push(fmt::octal03(v & 0o777));
@@ -713,8 +718,11 @@ impl Ctx<'_, '_> {
                     0 => mode,
                     rest => {
                         let names = xlat::flags_plain(self.abi, t, rest);
-                        // strace prints no `|` when no name matched.
-                        let sep = if names.starts_with("0x") { "" } else { "|" };
+                        // strace prints no `|` when no name matched, but
+                        // always with -X raw and -X verbose.
+                        let glued = xlat::style() == vstrace_core::ConstStyle::Abbrev
+                            && names.starts_with("0x");
+                        let sep = if glued { "" } else { "|" };
                         format!("{names}{sep}{mode}")
                     }
                 }
@@ -723,7 +731,13 @@ impl Ctx<'_, '_> {
                 let v = v & 0xffff_ffff;
                 let cmd = xlat::xval(self.abi, t, v & !0x100, Radix::Hex);
                 if v & 0x100 != 0 {
-                    format!("IPC_64|{cmd}")
+                    let ipc64 = Value::Const(vstrace_core::value::Const {
+                        raw: 0x100,
+                        base: vstrace_core::value::Base::Hex,
+                        name: Some("IPC_64".into()),
+                        comment: None,
+                    });
+                    format!("{}|{cmd}", ipc64.render())
                 } else {
                     cmd
                 }
