@@ -228,6 +228,7 @@ TABLES = [
     ("unshare_flags", "CLONE_???"),
     ("uring_enter_flags", "IORING_ENTER_???"),
     ("uring_register_opcodes", "IORING_REGISTER_???"),
+    ("uring_setup_features", "IORING_FEAT_???"),
     ("uring_setup_flags", "IORING_SETUP_???"),
     ("usagewho", "RUSAGE_???"),
     ("wait4_options", "W???"),

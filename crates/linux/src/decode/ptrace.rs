@@ -168,3 +168,133 @@ impl Ctx<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode_enter, decode_exit, format_call, format_return};
+    use crate::proto::{by_name, LinuxAbi};
+    use vstrace_core::testmem::SparseVirt;
+    use vstrace_core::DecodeOptions;
+
+    const X: LinuxAbi = LinuxAbi::X86_64;
+
+    /// The line of a ptrace call whose memory `exit` changes between the
+    /// entry and the exit (what the kernel wrote).
+    fn line(
+        raw: &[u64],
+        ret: i64,
+        mem: &mut SparseVirt,
+        exit: impl FnOnce(&mut SparseVirt),
+    ) -> String {
+        let d = by_name(X, "ptrace").unwrap();
+        let o = DecodeOptions::default();
+        let mut a = decode_enter(d, X, raw, mem, &o);
+        exit(mem);
+        decode_exit(d, X, raw, ret, mem, &o, &mut a);
+        format_call(d, &a, Some(&format_return(d, X, ret)))
+    }
+
+    fn words(ws: &[u64]) -> Vec<u8> {
+        ws.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn register_requests_show_the_buffer_third() {
+        let mut m = SparseVirt::new();
+        m.map_zeroed(0x2000, 216);
+        // PTRACE_GETREGS (12): the registers the kernel wrote, at the exit.
+        let regs: Vec<u64> = (1..=27).collect();
+        let l = line(&[12, 7, 0xdead, 0x2000], 0, &mut m, |m| {
+            m.map(0x2000, &words(&regs))
+        });
+        assert!(
+            l.starts_with("ptrace(PTRACE_GETREGS, 7, {r15=0x1, r14=0x2, "),
+            "{l}"
+        );
+        assert!(l.ends_with("fs=0x1a, gs=0x1b}) = 0"), "{l}");
+        assert_eq!(
+            line(&[12, 7, 0, 0x2000], -14, &mut m, |_| {}),
+            "ptrace(PTRACE_GETREGS, 7, 0x2000) = -1 EFAULT (Bad address)"
+        );
+        // PTRACE_SETFPREGS (15): read at the entry.
+        let l = line(&[15, 7, 0, 0x2000], -3, &mut m, |_| {});
+        assert!(
+            l.starts_with("ptrace(PTRACE_SETFPREGS, 7, {cwd=0x1, swd=0, ftw=0, fop=0, rip=0x2"),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn regsets_in_their_iovec() {
+        let mut m = SparseVirt::new();
+        m.map(0x2000, &words(&[0x3000, 16]));
+        m.map(0x3000, &words(&[0x47f127, 0x47f0c6, 5]));
+        // PTRACE_GETREGSET (0x4204), NT_PRSTATUS: the kernel shortened it.
+        assert_eq!(
+            line(&[0x4204, 7, 1, 0x2000], 0, &mut m, |m| m.map(0x2008, &8u64.to_le_bytes())),
+            "ptrace(PTRACE_GETREGSET, 7, NT_PRSTATUS, {iov_base={r15=0x47f127}, iov_len=16 => 8}) = 0"
+        );
+        // Failed: the buffer's address.
+        assert_eq!(
+            line(&[0x4204, 7, 2, 0x2000], -22, &mut m, |_| {}),
+            "ptrace(PTRACE_GETREGSET, 7, NT_FPREGSET, {iov_base=0x3000, iov_len=8}) = -1 EINVAL (Invalid argument)"
+        );
+        // PTRACE_SETREGSET (0x4205): the registers at the entry.
+        m.map(0x2008, &16u64.to_le_bytes());
+        assert_eq!(
+            line(&[0x4205, 7, 1, 0x2000], 0, &mut m, |_| {}),
+            "ptrace(PTRACE_SETREGSET, 7, NT_PRSTATUS, {iov_base={r15=0x47f127, r14=0x47f0c6}, iov_len=16}) = 0"
+        );
+        // An unknown set: the buffer's address; an unreadable iovec: its.
+        assert_eq!(
+            line(&[0x4205, 7, 0x202, 0x2000], -3, &mut m, |_| {}),
+            "ptrace(PTRACE_SETREGSET, 7, NT_X86_XSTATE, {iov_base=0x3000, iov_len=16}) = -1 ESRCH (No such process)"
+        );
+        assert_eq!(
+            line(&[0x4204, 7, 1, 0x9000], -3, &mut m, |_| {}),
+            "ptrace(PTRACE_GETREGSET, 7, NT_PRSTATUS, 0x9000) = -1 ESRCH (No such process)"
+        );
+    }
+
+    #[test]
+    fn siginfo_words_and_metadata() {
+        let mut m = SparseVirt::new();
+        // PTRACE_PEEKSIGINFO (0x4209): the arguments, then the answer.
+        m.map(0x2000, &words(&[0, 4 << 32]));
+        let mut si = vec![0u8; 256];
+        si[0] = 10; // SIGUSR1
+        si[8..12].copy_from_slice(&(-6i32).to_le_bytes()); // SI_TKILL
+        si[16] = 42;
+        si[128] = 12; // SIGUSR2
+        si[136..140].copy_from_slice(&(-6i32).to_le_bytes());
+        m.map(0x3000, &si);
+        assert_eq!(
+            line(&[0x4209, 7, 0x2000, 0x3000], 2, &mut m, |_| {}),
+            "ptrace(PTRACE_PEEKSIGINFO, 7, {off=0, flags=0, nr=4}, [{si_signo=SIGUSR1, \
+             si_code=SI_TKILL, si_pid=42, si_uid=0}, {si_signo=SIGUSR2, si_code=SI_TKILL, \
+             si_pid=0, si_uid=0}]) = 2"
+        );
+        // PTRACE_PEEKDATA (2): the word read.
+        m.map(0x4000, &0x1234u64.to_le_bytes());
+        assert_eq!(
+            line(&[2, 7, 0x5000, 0x4000], 0, &mut m, |_| {}),
+            "ptrace(PTRACE_PEEKDATA, 7, 0x5000, [0x1234]) = 0"
+        );
+        // PTRACE_SECCOMP_GET_METADATA (0x420d): the index, then the flags.
+        m.map(0x6000, &words(&[3, 1]));
+        assert_eq!(
+            line(&[0x420d, 7, 16, 0x6000], 16, &mut m, |_| {}),
+            "ptrace(PTRACE_SECCOMP_GET_METADATA, 7, 16, {filter_off=3, flags=SECCOMP_FILTER_FLAG_TSYNC}) = 16"
+        );
+        assert_eq!(
+            line(&[0x420d, 7, 7, 0x6000], -3, &mut m, |_| {}),
+            "ptrace(PTRACE_SECCOMP_GET_METADATA, 7, 7, 0x6000) = -1 ESRCH (No such process)"
+        );
+        // PTRACE_SETSIGMASK (0x420b): the set of `addr` bytes.
+        m.map(0x7000, &(1u64 << 9).to_le_bytes());
+        assert_eq!(
+            line(&[0x420b, 7, 8, 0x7000], -3, &mut m, |_| {}),
+            "ptrace(PTRACE_SETSIGMASK, 7, 8, [USR1]) = -1 ESRCH (No such process)"
+        );
+    }
+}

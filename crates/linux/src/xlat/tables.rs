@@ -3815,6 +3815,29 @@ static URING_REGISTER_OPCODES: Xlat = Xlat {
     i386: URING_REGISTER_OPCODES_X86_64,
 };
 
+/// strace's `uring_setup_features` on x86_64.
+pub(crate) const URING_SETUP_FEATURES_X86_64: &[(u64, &str)] = &[
+    (0x1, "IORING_FEAT_SINGLE_MMAP"),
+    (0x2, "IORING_FEAT_NODROP"),
+    (0x4, "IORING_FEAT_SUBMIT_STABLE"),
+    (0x8, "IORING_FEAT_RW_CUR_POS"),
+    (0x10, "IORING_FEAT_CUR_PERSONALITY"),
+    (0x20, "IORING_FEAT_FAST_POLL"),
+    (0x40, "IORING_FEAT_POLL_32BITS"),
+    (0x80, "IORING_FEAT_SQPOLL_NONFIXED"),
+    (0x100, "IORING_FEAT_EXT_ARG"),
+    (0x200, "IORING_FEAT_NATIVE_WORKERS"),
+    (0x400, "IORING_FEAT_RSRC_TAGS"),
+    (0x800, "IORING_FEAT_CQE_SKIP"),
+    (0x1000, "IORING_FEAT_LINKED_FILE"),
+];
+static URING_SETUP_FEATURES: Xlat = Xlat {
+    name: "uring_setup_features",
+    dflt: "IORING_FEAT_???",
+    x86_64: URING_SETUP_FEATURES_X86_64,
+    i386: URING_SETUP_FEATURES_X86_64,
+};
+
 /// strace's `uring_setup_flags` on x86_64.
 pub(crate) const URING_SETUP_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "IORING_SETUP_IOPOLL"),
@@ -9206,6 +9229,8 @@ pub enum Table {
     UringEnterFlags,
     /// strace's `uring_register_opcodes` table.
     UringRegisterOpcodes,
+    /// strace's `uring_setup_features` table.
+    UringSetupFeatures,
     /// strace's `uring_setup_flags` table.
     UringSetupFlags,
     /// strace's `usagewho` table.
@@ -9650,7 +9675,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 410] = [
+    pub const ALL: [Table; 411] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -9841,6 +9866,7 @@ impl Table {
         Table::UnshareFlags,
         Table::UringEnterFlags,
         Table::UringRegisterOpcodes,
+        Table::UringSetupFeatures,
         Table::UringSetupFlags,
         Table::Usagewho,
         Table::Wait4Options,
@@ -10256,6 +10282,7 @@ impl Table {
             Table::UnshareFlags => &UNSHARE_FLAGS,
             Table::UringEnterFlags => &URING_ENTER_FLAGS,
             Table::UringRegisterOpcodes => &URING_REGISTER_OPCODES,
+            Table::UringSetupFeatures => &URING_SETUP_FEATURES,
             Table::UringSetupFlags => &URING_SETUP_FLAGS,
             Table::Usagewho => &USAGEWHO,
             Table::Wait4Options => &WAIT4_OPTIONS,
@@ -10672,6 +10699,7 @@ impl Table {
             "unshare_flags" => Table::UnshareFlags,
             "uring_enter_flags" => Table::UringEnterFlags,
             "uring_register_opcodes" => Table::UringRegisterOpcodes,
+            "uring_setup_features" => Table::UringSetupFeatures,
             "uring_setup_flags" => Table::UringSetupFlags,
             "usagewho" => Table::Usagewho,
             "wait4_options" => Table::Wait4Options,
