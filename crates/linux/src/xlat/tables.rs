@@ -3091,7 +3091,6 @@ pub(crate) const SIGSEGV_CODES_X86_64: &[(u64, &str)] = &[
     (0x1, "SEGV_MAPERR"),
     (0x2, "SEGV_ACCERR"),
     (0x3, "SEGV_BNDERR"),
-    (0x4, "__SEGV_PSTKOVF"),
     (0x4, "SEGV_PKUERR"),
     (0x5, "SEGV_ACCADI"),
     (0x6, "SEGV_ADIDERR"),
