@@ -137,10 +137,8 @@ impl Ctx<'_, '_> {
             | "PTRACE_GETSIGMASK"
             | "PTRACE_PEEKSIGINFO"
             | "PTRACE_SECCOMP_GET_FILTER" => fmt::ptr(data),
-            _ => {
-                drop(c);
-                entry.unwrap_or_else(|| self.ptrace_data_entry(req, addr, data))
-            }
+            // What the entry showed (the borrow of `c` has ended).
+            _ => entry.unwrap_or_else(|| self.ptrace_data_entry(req, addr, data)),
         }
     }
 

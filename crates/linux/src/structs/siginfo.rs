@@ -109,6 +109,17 @@ pub(crate) fn siginfo_v(abi: LinuxAbi, b: &[u8]) -> Value {
         s.dec("si_int", f.i32(u + 8));
         s.field("si_ptr", Value::ptr(f.ulong(u + 8)));
     };
+    // SIGIO's band and descriptor.
+    let poll = |s: &mut StructBuilder| {
+        s.dec("si_band", f.long(u));
+        s.field(
+            "si_fd",
+            Value::Fd {
+                fd: f.i32(u + w),
+                path: None,
+            },
+        );
+    };
     let generic = code_name(abi, None, code);
     if code <= 0 {
         match generic {
@@ -118,16 +129,7 @@ pub(crate) fn siginfo_v(abi: LinuxAbi, b: &[u8]) -> Value {
                 s.dec("si_overrun", uid as i32);
                 sigval(&mut s);
             }
-            Some("SI_SIGIO") => {
-                s.dec("si_band", f.long(u));
-                s.field(
-                    "si_fd",
-                    Value::Fd {
-                        fd: f.i32(u + w),
-                        path: None,
-                    },
-                );
-            }
+            Some("SI_SIGIO") => poll(&mut s),
             _ => {
                 source(&mut s);
                 if f.ulong(u + 8) != 0 {
@@ -185,14 +187,7 @@ pub(crate) fn siginfo_v(abi: LinuxAbi, b: &[u8]) -> Value {
                 own,
                 Some("POLL_IN" | "POLL_OUT" | "POLL_MSG" | "POLL_ERR" | "POLL_PRI" | "POLL_HUP")
             ) {
-                s.dec("si_band", f.long(u));
-                s.field(
-                    "si_fd",
-                    Value::Fd {
-                        fd: f.i32(u + w),
-                        path: None,
-                    },
-                );
+                poll(&mut s);
             }
         }
         Some("SIGSYS") => {
