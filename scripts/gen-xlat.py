@@ -131,6 +131,7 @@ TABLES = [
     ("mctl_sync", "MS_???"),
     ("name_to_handle_at_flags", "AT_???"),
     ("netlink_protocols", "NETLINK_???"),
+    ("nt_descriptor_types", "NT_???"),
     ("open_access_modes", "O_???"),
     ("open_mode_flags", "O_???"),
     ("open_tree_flags", "OPEN_TREE_???"),
@@ -165,6 +166,7 @@ TABLES = [
     ("priorities", "PRIO_???"),
     ("ptrace_cmds", "PTRACE_???"),
     ("ptrace_events", "PTRACE_EVENT_???"),
+    ("ptrace_peeksiginfo_flags", "PTRACE_PEEKSIGINFO_???"),
     ("ptrace_setoptions_flags", "PTRACE_O_???"),
     ("ptrace_syscall_info_op", "PTRACE_SYSCALL_INFO_???"),
     ("rename_flags", "RENAME_???"),
@@ -191,7 +193,16 @@ TABLES = [
     ("shutdown_modes", "SHUT_???"),
     ("sigact_flags", "SA_???"),
     ("sigaltstack_flags", "SS_???"),
+    ("sigbus_codes", "BUS_???"),
+    ("sigchld_codes", "CLD_???"),
+    ("sigfpe_codes", "FPE_???"),
+    ("sigill_codes", "ILL_???"),
+    ("siginfo_codes", "SI_???"),
+    ("sigpoll_codes", "POLL_???"),
     ("sigprocmaskcmds", "SIG_???"),
+    ("sigsegv_codes", "SEGV_???"),
+    ("sigsys_codes", "SYS_???"),
+    ("sigtrap_codes", "TRAP_???"),
     ("sock_ip_options", "IP_???"),
     ("sock_ipv6_options", "IPV6_???"),
     ("sock_netlink_options", "NETLINK_???"),
@@ -217,6 +228,7 @@ TABLES = [
     ("unshare_flags", "CLONE_???"),
     ("uring_enter_flags", "IORING_ENTER_???"),
     ("uring_register_opcodes", "IORING_REGISTER_???"),
+    ("uring_setup_features", "IORING_FEAT_???"),
     ("uring_setup_flags", "IORING_SETUP_???"),
     ("usagewho", "RUSAGE_???"),
     ("wait4_options", "W???"),
@@ -491,6 +503,25 @@ def strip_comments(text):
 FUNC_DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\(([\w\s,]*)\)\s+(.+?)\s*$")
 
 
+# Architecture macros of the kernel headers that are never x86's.
+FOREIGN_ARCHES = ("__ia64__", "__mips__", "__sparc__", "__alpha__", "__hppa__",
+                  "__powerpc__", "__powerpc64__", "__s390__", "__s390x__",
+                  "__arm__", "__aarch64__", "__bfin__", "__riscv", "__loongarch__",
+                  "__sh__", "__m68k__", "__xtensa__", "__arc__", "__csky__")
+
+
+def foreign_arch_cond(kw, arg):
+    """True when an `#if`/`#ifdef` holds only on another architecture,
+    None when it is not (or cannot be) decided here."""
+    arg = arg.strip()
+    if kw == "ifdef" and arg in FOREIGN_ARCHES:
+        return True
+    m = re.match(r"^defined\s*\(?\s*(\w+)\s*\)?$", arg)
+    if kw == "if" and m and m.group(1) in FOREIGN_ARCHES:
+        return True
+    return None
+
+
 def header_defines():
     """(NAME -> expression text, NAME -> (params, body) of function-like
     macros), first definition in HEADER_DIRS order."""
@@ -507,7 +538,24 @@ def header_defines():
             except OSError:
                 continue
             text = text.replace("\\\n", " ")
+            # Definitions under another architecture's branch (asm-generic's
+            # `#ifdef __ia64__ ... #else ... #endif`) are not x86's.
+            stack = []
             for line in text.splitlines():
+                d = re.match(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$", line)
+                if d:
+                    kw, arg = d.group(1), d.group(2).strip()
+                    if kw in ("if", "ifdef", "ifndef"):
+                        foreign = foreign_arch_cond(kw, arg)
+                        stack.append(foreign)
+                    elif kw in ("elif", "else") and stack:
+                        # The branch after a foreign one is x86's (or unknown).
+                        stack[-1] = False if stack[-1] else None
+                    elif kw == "endif" and stack:
+                        stack.pop()
+                    continue
+                if any(stack):
+                    continue
                 m = DEFINE_RE.match(line)
                 if m and m.group(1) not in defs and m.group(2) != m.group(1):
                     defs[m.group(1)] = m.group(2)

@@ -23,6 +23,7 @@ use crate::xlat::{self, Radix, Table as T};
 mod compound;
 #[cfg(test)]
 mod i386_tests;
+mod ptrace;
 mod shape;
 
 pub use compound::{format_sockaddr, wait_status};
@@ -113,7 +114,7 @@ pub fn decode_enter(
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, None);
     // Arguments strace leaves out (an open mode without O_CREAT, fcntl's
     // argument for F_GETFD...) are not in the list.
-    (0..shape::shown_args(desc, &ctx.raw))
+    (0..shape::shown_args(desc, abi, &ctx.raw))
         .map(|i| {
             let a = desc.args[i];
             match a.dir {
@@ -143,7 +144,7 @@ pub fn decode_exit(
     let reads_entries = desc.args.iter().any(|a| {
         matches!(
             a.ty,
-            ArgType::Struct(_) | ArgType::IoctlArg | ArgType::FutexArg(_)
+            ArgType::Struct(_) | ArgType::IoctlArg | ArgType::FutexArg(_) | ArgType::PtraceArg(_)
         )
     });
     if reads_entries {
@@ -383,10 +384,17 @@ impl<'a, 'm> Ctx<'a, 'm> {
             return Value::Null;
         }
         let show = len.min(self.opts.strsize as u64) as usize;
-        match read::read_struct(self.mem, va, show) {
+        // strace's printstr reads one byte past `-s` (its quoting looks
+        // ahead): a longer buffer whose `-s`+1 bytes are not all readable
+        // is its address.
+        let fetch = len.min(self.opts.strsize as u64 + 1) as usize;
+        match read::read_struct(self.mem, va, fetch) {
             // strace shows random bytes in hex.
-            Ok(b) => Value::Str(Bytes {
-                bytes: b,
+            Ok(mut b) => Value::Str(Bytes {
+                bytes: {
+                    b.truncate(show);
+                    b
+                },
                 truncated: len > show as u64,
                 escape: if self.desc.name == "getrandom" {
                     Escape::AllHex

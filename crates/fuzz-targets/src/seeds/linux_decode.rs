@@ -496,6 +496,55 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 v
             })],
         ),
+        // ptrace's register sets in their iovec, siginfo, the siginfo
+        // queue (decode/ptrace.rs, structs/ptrace_regs.rs, siginfo.rs),
+        // and io_uring_setup's parameters (structs/io_uring.rs).
+        (
+            "ptrace-getregset",
+            "ptrace",
+            [0x4204, 1, 1, a, 0, 0],
+            0,
+            vec![
+                (a, cat(&[&q(a + 0x100), &q(216)])),
+                (a + 0x100, vec![0x5a; 216]),
+            ],
+        ),
+        (
+            "ptrace-getfpregs",
+            "ptrace",
+            [14, 1, 0, a, 0, 0],
+            0,
+            vec![(a, vec![0x11; 512])],
+        ),
+        (
+            "ptrace-setsiginfo",
+            "ptrace",
+            [0x4203, 1, 0, a, 0, 0],
+            -3,
+            vec![(a, {
+                let mut v = vec![0u8; 128];
+                v[0] = 11;
+                v[8] = 3;
+                v
+            })],
+        ),
+        (
+            "ptrace-peeksiginfo",
+            "ptrace",
+            [0x4209, 1, a, a + 0x100, 0, 0],
+            2,
+            vec![
+                (a, cat(&[&q(0), &q(4 << 32)])),
+                (a + 0x100, vec![0x1d; 256]),
+            ],
+        ),
+        (
+            "io_uring_setup",
+            "io_uring_setup",
+            [2, a, 0, 0, 0, 0],
+            4,
+            vec![(a, vec![0x21; 120])],
+        ),
         (
             "set_thread_area",
             "set_thread_area",

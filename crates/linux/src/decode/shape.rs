@@ -36,7 +36,7 @@ fn fcntl_cmd(name: &str) -> u64 {
 
 /// How many of `desc`'s arguments are shown, given the raw values (the
 /// arguments after them are left out, as strace leaves them out).
-pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
+pub(super) fn shown_args(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> usize {
     let n = desc.args.len();
     for (i, a) in desc.args.iter().enumerate() {
         match a.ty {
@@ -103,14 +103,7 @@ pub(super) fn shown_args(desc: &SyscallDesc, raw: &[u64; 6]) -> usize {
             }
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
-            ArgType::PtraceArg(1) => {
-                let more = match raw[0] {
-                    PTRACE_TRACEME => 0,
-                    PTRACE_KILL | PTRACE_ATTACH | PTRACE_INTERRUPT | PTRACE_LISTEN => 1,
-                    _ => 3,
-                };
-                return (i + more).min(n);
-            }
+            ArgType::PtraceArg(1) => return (i + super::ptrace::nargs(abi, raw)).min(n),
             _ => {}
         }
     }
@@ -132,13 +125,6 @@ const FUTEX_WAKE_BITSET: u64 = 10;
 const FUTEX_WAIT_REQUEUE_PI: u64 = 11;
 const FUTEX_CMP_REQUEUE_PI: u64 = 12;
 const FUTEX_LOCK_PI2: u64 = 13;
-
-// ptrace requests (uapi linux/ptrace.h).
-const PTRACE_TRACEME: u64 = 0;
-const PTRACE_KILL: u64 = 8;
-const PTRACE_ATTACH: u64 = 16;
-const PTRACE_INTERRUPT: u64 = 0x4207;
-const PTRACE_LISTEN: u64 = 0x4208;
 
 /// Arguments strace prints after `futex`'s operation, by command.
 fn futex_nargs(cmd: u64) -> usize {
@@ -695,8 +681,10 @@ impl Ctx<'_, '_> {
                 },
                 _ => fmt::ptr(v),
             },
+            // A key in hex; IPC_PRIVATE (0) by name, `0 /* IPC_PRIVATE */`
+            // with -X verbose, `0` with -X raw.
             ArgType::IpcKey => match Table::IpcPrivate.xlat().lookup(self.abi, v & 0xffff_ffff) {
-                Some(n) => n.to_string(),
+                Some(n) => Value::name(n, v & 0xffff_ffff).render(),
                 None => fmt::hex0(v & 0xffff_ffff),
             },
             // shmget: a huge page size as strace's `21<<SHM_HUGE_SHIFT`
@@ -710,7 +698,10 @@ impl Ctx<'_, '_> {
                     parts.push(xlat::flags_plain(self.abi, t, rest));
                 }
                 if huge != 0 {
-                    parts.push(format!("{}<<SHM_HUGE_SHIFT", huge >> 26));
+                    // `21<<SHM_HUGE_SHIFT`, `21<<26` (-X raw),
+                    // `21<<26 /* SHM_HUGE_SHIFT */` (-X verbose).
+                    let shift = Value::name("SHM_HUGE_SHIFT", 26).render();
+                    parts.push(format!("{}<<{shift}", huge >> 26));
                 }
                 if rest != 0 || huge != 0 {
                     parts.push(fmt::octal03(v & 0o777));
@@ -727,8 +718,11 @@ impl Ctx<'_, '_> {
                     0 => mode,
                     rest => {
                         let names = xlat::flags_plain(self.abi, t, rest);
-                        // strace prints no `|` when no name matched.
-                        let sep = if names.starts_with("0x") { "" } else { "|" };
+                        // strace prints no `|` when no name matched, but
+                        // always with -X raw and -X verbose.
+                        let glued = xlat::style() == vstrace_core::ConstStyle::Abbrev
+                            && names.starts_with("0x");
+                        let sep = if glued { "" } else { "|" };
                         format!("{names}{sep}{mode}")
                     }
                 }
@@ -737,7 +731,13 @@ impl Ctx<'_, '_> {
                 let v = v & 0xffff_ffff;
                 let cmd = xlat::xval(self.abi, t, v & !0x100, Radix::Hex);
                 if v & 0x100 != 0 {
-                    format!("IPC_64|{cmd}")
+                    let ipc64 = Value::Const(vstrace_core::value::Const {
+                        raw: 0x100,
+                        base: vstrace_core::value::Base::Hex,
+                        name: Some("IPC_64".into()),
+                        comment: None,
+                    });
+                    format!("{}|{cmd}", ipc64.render())
                 } else {
                     cmd
                 }
@@ -789,62 +789,6 @@ impl Ctx<'_, '_> {
             parts.push("...".into());
         }
         format!("[{}]", parts.join(", "))
-    }
-
-    /// `ptrace`'s argument `k` after the request (1: pid, 2: addr,
-    /// 3: data), by request as strace prints them.
-    pub(super) fn ptrace_arg(&mut self, k: u8) -> String {
-        let abi = self.abi;
-        let v = self.raw[k as usize];
-        let req = |n: &str| Table::PtraceCmds.xlat().value_of(abi, n);
-        let is = |names: &[&str]| names.iter().any(|n| req(n) == Some(self.raw[0]));
-        // PTRACE_GET_SYSCALL_INFO's buffer is shown at the exit (the
-        // data argument is in/out for that); every other request's data
-        // keeps what the entry showed.
-        if k == 3 && is(&["PTRACE_GET_SYSCALL_INFO"]) {
-            return match self.ret {
-                None => fmt::ptr(v),
-                Some(_) => {
-                    let user_len = self.raw[2];
-                    crate::structs::ptrace::syscall_info(&mut self.struct_call(3), v, user_len)
-                        .render()
-                }
-            };
-        }
-        if k == 3 && self.ret.is_some() {
-            if let Some(Some(t)) = self.entries.get(3) {
-                return t.clone();
-            }
-        }
-        match k {
-            1 => (v as u32 as i32).to_string(),
-            2 if is(&[
-                "PTRACE_GETSIGMASK",
-                "PTRACE_SETSIGMASK",
-                "PTRACE_SECCOMP_GET_FILTER",
-                "PTRACE_SECCOMP_GET_METADATA",
-                "PTRACE_GET_SYSCALL_INFO",
-            ]) =>
-            {
-                v.to_string()
-            }
-            3 if is(&[
-                "PTRACE_CONT",
-                "PTRACE_DETACH",
-                "PTRACE_SYSCALL",
-                "PTRACE_SINGLESTEP",
-                "PTRACE_SINGLEBLOCK",
-                "PTRACE_SYSEMU",
-                "PTRACE_SYSEMU_SINGLESTEP",
-            ]) =>
-            {
-                fmt::signal(v & 0xffff_ffff)
-            }
-            3 if is(&["PTRACE_SEIZE", "PTRACE_SETOPTIONS", "PTRACE_OLDSETOPTIONS"]) => {
-                xlat::flags(abi, Table::PtraceSetoptionsFlags, v)
-            }
-            _ => fmt::ptr(v),
-        }
     }
 
     /// `0x4aa2e0 /* 3 entries */`: the entries of a `getdents` buffer of

@@ -177,6 +177,11 @@ pub(super) fn filters(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
     filters_of(c, v, count, Flavour::Socket)
 }
 
+/// `count` seccomp filter instructions at `v` (an address without `-v`).
+pub(super) fn seccomp_filter(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
+    filters_of(c, v, count, Flavour::Seccomp)
+}
+
 /// `count` instructions of a `flavour` program at `v`.
 fn filters_of(c: &mut Call<'_, '_>, v: u64, count: u64, flavour: Flavour) -> String {
     if !c.opts.verbose {

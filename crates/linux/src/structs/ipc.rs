@@ -28,7 +28,9 @@ fn sembuf(b: &[u8]) -> String {
 /// `struct mq_attr`: four longs (and four reserved).
 fn mq_attr(c: &mut Call<'_, '_>, v: u64, named: bool) -> String {
     let n = c.long_size();
-    let b = match c.fetch(v, 4 * n) {
+    // The whole structure with its four reserved longs, as strace reads
+    // it: an attribute block that ends a page early is its address.
+    let b = match c.fetch(v, 8 * n) {
         Ok(b) => b,
         Err(s) => return s,
     };

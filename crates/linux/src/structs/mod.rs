@@ -21,6 +21,7 @@ mod bpf;
 mod caps;
 mod fcntl;
 mod futex;
+mod io_uring;
 pub(crate) mod ioctl;
 mod ioctl_block;
 mod ioctl_evdev;
@@ -51,7 +52,9 @@ mod netlink_rtattrs;
 mod nlattr;
 mod poll;
 pub(crate) mod ptrace;
+pub(crate) mod ptrace_regs;
 mod resource;
+mod siginfo;
 mod signal;
 mod sockaddr;
 mod sockopt;
@@ -227,6 +230,9 @@ pub enum StructKind {
     /// `struct user_desc` of get_thread_area: the entry number at the
     /// entry, the descriptor at a successful exit.
     UserDescGet,
+    /// io_uring_setup's `struct io_uring_params`: the caller's part at
+    /// the entry, the rings the kernel set up at a successful exit.
+    UringParams,
 }
 
 impl StructKind {
@@ -311,6 +317,7 @@ impl StructKind {
             ("semid_buf", None) => K::SemidBuf,
             ("user_desc", None) => K::UserDesc,
             ("user_desc_get", None) => K::UserDescGet,
+            ("uring_params", None) => K::UringParams,
             _ => return None,
         })
     }
@@ -565,6 +572,7 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
     match kind {
         StructKind::UserDesc => return ldt::user_desc(c, v),
         StructKind::UserDescGet => return ldt::user_desc_get(c, v),
+        StructKind::UringParams => return io_uring::params(c, v),
         _ => {}
     }
     Value::Opaque(decode(c, kind, v))
@@ -631,7 +639,14 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         }
         K::UserDesc => ldt::user_desc(c, v).render(),
         K::UserDescGet => ldt::user_desc_get(c, v).render(),
+        K::UringParams => io_uring::params(c, v).render(),
     }
+}
+
+/// A seccomp filter program of `count` instructions at `v` (strace's
+/// `print_seccomp_fprog`: the address without `-v`).
+pub(crate) fn seccomp_filter(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
+    bpf::seccomp_filter(c, v, count)
 }
 
 /// A word the kernel writes through a pointer: `[0x...]` or `[N]`.

@@ -1,12 +1,16 @@
 //! ptrace(2) structures: `struct ptrace_syscall_info` of
 //! PTRACE_GET_SYSCALL_INFO, shown at the exit as strace does, up to the
-//! size both the caller's buffer and the kernel's answer cover.
+//! size both the caller's buffer and the kernel's answer cover; the
+//! regset iovecs of PTRACE_GETREGSET/SETREGSET, PTRACE_PEEKSIGINFO's
+//! arguments and answer, seccomp filter metadata, peeked words, siginfo
+//! and signal masks. The register sets are in [`super::ptrace_regs`].
 
 use std::borrow::Cow;
 
 use vstrace_core::value::{Base, Const, StructBuilder};
 use vstrace_core::Value;
 
+use super::{ptrace_regs, siginfo};
 use super::{Call, Fields};
 use crate::fmt;
 use crate::proto::LinuxAbi;
@@ -29,7 +33,7 @@ const SECCOMP_SIZE: u64 = 84;
 
 /// `nr=__NR_chdir`: a system call number by the table of the ABI that
 /// `arch` names; the number alone for another arch or an unknown call.
-fn syscall_nr(abi: LinuxAbi, arch: u64, nr: u64) -> Value {
+pub(super) fn syscall_nr(abi: LinuxAbi, arch: u64, nr: u64) -> Value {
     let table = match T::AuditArch.xlat().lookup(abi, arch) {
         Some("AUDIT_ARCH_X86_64") => Some(LinuxAbi::X86_64),
         Some("AUDIT_ARCH_I386") => Some(LinuxAbi::I386),
@@ -126,6 +130,238 @@ pub(crate) fn syscall_info(c: &mut Call<'_, '_>, va: u64, user_len: u64) -> Valu
         }
     }
     s.done()
+}
+
+/// `sizeof(struct __ptrace_peeksiginfo_args)`: u64 off, u32 flags, s32 nr.
+const PEEKSIGINFO_ARGS: usize = 16;
+/// `sizeof(struct seccomp_metadata)`: u64 filter_off, u64 flags.
+const SECCOMP_METADATA: i64 = 16;
+
+/// The general registers (`gp`) or the FPU state at `va`, `size` bytes.
+pub(crate) fn regs(c: &mut Call<'_, '_>, gp: bool, va: u64, size: u64) -> Value {
+    if gp {
+        ptrace_regs::prstatus(c, va, size)
+    } else {
+        ptrace_regs::fpregset(c, va, size)
+    }
+}
+
+/// PTRACE_PEEKSIGINFO's `struct __ptrace_peeksiginfo_args`:
+/// `{off=N, flags=PTRACE_PEEKSIGINFO_SHARED, nr=N}`.
+pub(crate) fn peeksiginfo_args(c: &mut Call<'_, '_>, va: u64) -> Value {
+    let b = match c.fetch_v(va, PEEKSIGINFO_ARGS) {
+        Ok(b) => b,
+        Err(v) => return v,
+    };
+    let f = Fields::new(&b, 8);
+    let mut s = StructBuilder::new();
+    s.dec("off", f.u64(0));
+    s.field(
+        "flags",
+        fmt::xflags_v(c.abi, &[T::PtracePeeksiginfoFlags], f.u32(8), true, true),
+    );
+    s.dec("nr", f.u32(12));
+    s.done()
+}
+
+/// A word the kernel stored at `va` (PTRACE_PEEK*: a pointer-sized
+/// `[0x...]`; PTRACE_GETEVENTMSG: an unsigned long `[N]`).
+pub(crate) fn word(c: &mut Call<'_, '_>, va: u64, as_ptr: bool) -> String {
+    let n = c.long_size();
+    match c.fetch(va, n) {
+        Ok(b) => {
+            let w = Fields::new(&b, n).ulong(0);
+            if as_ptr {
+                format!("[{}]", fmt::ptr(w))
+            } else {
+                format!("[{w}]")
+            }
+        }
+        Err(s) => s,
+    }
+}
+
+/// The `siginfo_t` at `va` in the caller's layout (read whole: an
+/// unreadable one is its address).
+pub(crate) fn siginfo(c: &mut Call<'_, '_>, va: u64) -> String {
+    match c.fetch_v(va, siginfo::SIZE) {
+        Ok(b) => siginfo::siginfo_v(c.abi, &b).render(),
+        Err(v) => v.render(),
+    }
+}
+
+/// `count` `siginfo_t`s at `va` (PTRACE_PEEKSIGINFO's answer), as
+/// strace's `print_array`: at most `-s` of them unless `-v`.
+pub(crate) fn siginfo_array(c: &mut Call<'_, '_>, va: u64, count: u64) -> String {
+    let abi = c.abi;
+    c.array(va, count, siginfo::SIZE, |_, b| {
+        siginfo::siginfo_v(abi, b).render()
+    })
+}
+
+/// PTRACE_[GS]ETSIGMASK's set of `len` bytes at `va` (strace's
+/// `print_sigset_addr_len`: only a size from a word to the kernel's 8
+/// bytes is read).
+pub(crate) fn sigmask(c: &mut Call<'_, '_>, va: u64, len: u64) -> String {
+    if va == 0 {
+        return "NULL".into();
+    }
+    if len > 8 || len < c.long_size() as u64 {
+        return fmt::ptr(va);
+    }
+    match c.fetch(va, len as usize) {
+        Ok(b) => {
+            let mask = Fields::new(&b, 8).bytes(0, b.len());
+            if len == 8 {
+                fmt::sigset_v(mask).render()
+            } else {
+                fmt::sigset_sized_v(mask, len).render()
+            }
+        }
+        Err(s) => s,
+    }
+}
+
+/// PTRACE_SECCOMP_GET_METADATA at the entry: the filter index the
+/// kernel reads, `{filter_off=N` (closed at the exit), for a size of at
+/// least its 8 bytes.
+pub(crate) fn seccomp_metadata_entry(c: &mut Call<'_, '_>, va: u64, size: u64) -> String {
+    if size < 8 {
+        return fmt::ptr(va);
+    }
+    match c.fetch(va, 8) {
+        Ok(b) => format!("{{filter_off={}}}", Fields::new(&b, 8).u64(0)),
+        Err(s) => s,
+    }
+}
+
+/// PTRACE_SECCOMP_GET_METADATA at the exit: the flags the kernel wrote
+/// (as many bytes as it returned), after the entry's `filter_off`.
+pub(crate) fn seccomp_metadata_exit(
+    c: &mut Call<'_, '_>,
+    entry: String,
+    va: u64,
+    ret: i64,
+) -> String {
+    let Some(body) = entry
+        .strip_prefix("{filter_off=")
+        .and_then(|b| b.strip_suffix('}'))
+    else {
+        return entry;
+    };
+    let mut s = format!("{{filter_off={body}");
+    if !c.failed() && ret > 8 {
+        let flags = if ret < SECCOMP_METADATA {
+            None
+        } else {
+            c.fetch(va.wrapping_add(8), 8).ok()
+        };
+        match flags {
+            Some(b) => {
+                let v = Fields::new(&b, 8).u64(0);
+                s.push_str(", flags=");
+                s.push_str(&crate::xlat::flags(c.abi, T::SeccompFilterFlags, v));
+                if ret > SECCOMP_METADATA {
+                    s.push_str(", ...");
+                }
+            }
+            None => s.push_str(", ???"),
+        }
+    }
+    s.push('}');
+    s
+}
+
+/// The caller's `struct iovec` at `va`: base and length.
+fn iovec(c: &mut Call<'_, '_>, va: u64) -> Option<(u64, u64)> {
+    let n = c.long_size();
+    let b = c.fetch(va, 2 * n).ok()?;
+    let f = Fields::new(&b, n);
+    Some((f.ulong(0), f.ulong(n)))
+}
+
+/// The registers of regset `nt` at `base`, `len` bytes (strace decodes
+/// NT_PRSTATUS and NT_FPREGSET; other sets are their address).
+fn regset(c: &mut Call<'_, '_>, nt: u64, base: u64, len: u64) -> Value {
+    match T::NtDescriptorTypes.xlat().lookup(c.abi, nt) {
+        Some("NT_PRSTATUS") => ptrace_regs::prstatus(c, base, len),
+        Some("NT_FPREGSET") => ptrace_regs::fpregset(c, base, len),
+        _ => Value::ptr(base),
+    }
+}
+
+/// `{iov_base=..., iov_len=N}`.
+fn iovec_text(base: &str, len: &str) -> String {
+    format!("{{iov_base={base}, iov_len={len}}}")
+}
+
+/// The entry's `iov_len` in an iovec text this module made.
+fn entry_len(entry: &str) -> Option<u64> {
+    entry
+        .rsplit_once("iov_len=")?
+        .1
+        .strip_suffix('}')?
+        .parse()
+        .ok()
+}
+
+/// PTRACE_GETREGSET at the entry: the iovec as given (its registers
+/// are shown at the exit), or its address when unreadable.
+pub(crate) fn getregset_entry(c: &mut Call<'_, '_>, va: u64) -> String {
+    match iovec(c, va) {
+        Some((base, len)) => iovec_text(&fmt::ptr(base), &len.to_string()),
+        None => fmt::ptr(va),
+    }
+}
+
+/// PTRACE_GETREGSET at the exit: the registers the kernel wrote, and
+/// `iov_len=N => M` when it shortened the length.
+pub(crate) fn getregset_exit(
+    c: &mut Call<'_, '_>,
+    entry: Option<&str>,
+    nt: u64,
+    va: u64,
+) -> String {
+    let Some(old) = entry.and_then(entry_len) else {
+        // The iovec was unreadable at the entry: its address.
+        return entry.map_or_else(|| fmt::ptr(va), str::to_string);
+    };
+    let Some((base, len)) = iovec(c, va) else {
+        return fmt::ptr(va);
+    };
+    let regs = regset(c, nt, base, len).render();
+    let len = if len == old {
+        len.to_string()
+    } else {
+        format!("{old} => {len}")
+    };
+    iovec_text(&regs, &len)
+}
+
+/// PTRACE_SETREGSET at the entry: the registers the kernel reads.
+pub(crate) fn setregset_entry(c: &mut Call<'_, '_>, nt: u64, va: u64) -> String {
+    match iovec(c, va) {
+        Some((base, len)) => {
+            let regs = regset(c, nt, base, len).render();
+            iovec_text(&regs, &len.to_string())
+        }
+        None => fmt::ptr(va),
+    }
+}
+
+/// PTRACE_SETREGSET at the exit: the entry's text, with `=> M` when the
+/// kernel changed the length.
+pub(crate) fn setregset_exit(c: &mut Call<'_, '_>, entry: String, va: u64) -> String {
+    let Some(old) = entry_len(&entry) else {
+        return entry;
+    };
+    match iovec(c, va) {
+        Some((_, len)) if len != old => match entry.strip_suffix('}') {
+            Some(body) => format!("{body} => {len}}}"),
+            None => entry,
+        },
+        _ => entry,
+    }
 }
 
 #[cfg(test)]

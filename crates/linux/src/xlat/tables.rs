@@ -1816,6 +1816,95 @@ static NETLINK_PROTOCOLS: Xlat = Xlat {
     i386: NETLINK_PROTOCOLS_X86_64,
 };
 
+/// strace's `nt_descriptor_types` on x86_64.
+pub(crate) const NT_DESCRIPTOR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "NT_PRSTATUS"),
+    (0x2, "NT_FPREGSET"),
+    (0x3, "NT_PRPSINFO"),
+    (0x4, "NT_PRXREG"),
+    (0x5, "NT_PLATFORM"),
+    (0x6, "NT_AUXV"),
+    (0x7, "NT_GWINDOWS"),
+    (0x8, "NT_ASRS"),
+    (0xa, "NT_PSTATUS"),
+    (0xd, "NT_PSINFO"),
+    (0xe, "NT_PRCRED"),
+    (0xf, "NT_UTSNAME"),
+    (0x10, "NT_LWPSTATUS"),
+    (0x11, "NT_LWPSINFO"),
+    (0x14, "NT_PRFPXREG"),
+    (0x100, "NT_PPC_VMX"),
+    (0x101, "NT_PPC_SPE"),
+    (0x102, "NT_PPC_VSX"),
+    (0x103, "NT_PPC_TAR"),
+    (0x104, "NT_PPC_PPR"),
+    (0x105, "NT_PPC_DSCR"),
+    (0x106, "NT_PPC_EBB"),
+    (0x107, "NT_PPC_PMU"),
+    (0x108, "NT_PPC_TM_CGPR"),
+    (0x109, "NT_PPC_TM_CFPR"),
+    (0x10a, "NT_PPC_TM_CVMX"),
+    (0x10b, "NT_PPC_TM_CVSX"),
+    (0x10c, "NT_PPC_TM_SPR"),
+    (0x10d, "NT_PPC_TM_CTAR"),
+    (0x10e, "NT_PPC_TM_CPPR"),
+    (0x10f, "NT_PPC_TM_CDSCR"),
+    (0x110, "NT_PPC_PKEY"),
+    (0x200, "NT_386_TLS"),
+    (0x201, "NT_386_IOPERM"),
+    (0x202, "NT_X86_XSTATE"),
+    (0x300, "NT_S390_HIGH_GPRS"),
+    (0x301, "NT_S390_TIMER"),
+    (0x302, "NT_S390_TODCMP"),
+    (0x303, "NT_S390_TODPREG"),
+    (0x304, "NT_S390_CTRS"),
+    (0x305, "NT_S390_PREFIX"),
+    (0x306, "NT_S390_LAST_BREAK"),
+    (0x307, "NT_S390_SYSTEM_CALL"),
+    (0x308, "NT_S390_TDB"),
+    (0x309, "NT_S390_VXRS_LOW"),
+    (0x30a, "NT_S390_VXRS_HIGH"),
+    (0x30b, "NT_S390_GS_CB"),
+    (0x30c, "NT_S390_GS_BC"),
+    (0x30d, "NT_S390_RI_CB"),
+    (0x30e, "NT_S390_PV_CPU_DATA"),
+    (0x400, "NT_ARM_VFP"),
+    (0x401, "NT_ARM_TLS"),
+    (0x402, "NT_ARM_HW_BREAK"),
+    (0x403, "NT_ARM_HW_WATCH"),
+    (0x404, "NT_ARM_SYSTEM_CALL"),
+    (0x405, "NT_ARM_SVE"),
+    (0x406, "NT_ARM_PAC_MASK"),
+    (0x407, "NT_ARM_PACA_KEYS"),
+    (0x408, "NT_ARM_PACG_KEYS"),
+    (0x409, "NT_ARM_TAGGED_ADDR_CTRL"),
+    (0x40a, "NT_ARM_PAC_ENABLED_KEYS"),
+    (0x40b, "NT_ARM_SSVE"),
+    (0x40c, "NT_ARM_ZA"),
+    (0x500, "NT_METAG_CBUF"),
+    (0x501, "NT_METAG_RPIPE"),
+    (0x502, "NT_METAG_TLS"),
+    (0x600, "NT_ARC_V2"),
+    (0x700, "NT_VMCOREDD"),
+    (0x800, "NT_MIPS_DSP"),
+    (0x801, "NT_MIPS_FP_MODE"),
+    (0x802, "NT_MIPS_MSA"),
+    (0xa00, "NT_LOONGARCH_CPUCFG"),
+    (0xa01, "NT_LOONGARCH_CSR"),
+    (0xa02, "NT_LOONGARCH_LSX"),
+    (0xa03, "NT_LOONGARCH_LASX"),
+    (0xa04, "NT_LOONGARCH_LBT"),
+    (0x46494c45, "NT_FILE"),
+    (0x46e62b7f, "NT_PRXFPREG"),
+    (0x53494749, "NT_SIGINFO"),
+];
+static NT_DESCRIPTOR_TYPES: Xlat = Xlat {
+    name: "nt_descriptor_types",
+    dflt: "NT_???",
+    x86_64: NT_DESCRIPTOR_TYPES_X86_64,
+    i386: NT_DESCRIPTOR_TYPES_X86_64,
+};
+
 /// strace's `open_access_modes` on x86_64.
 pub(crate) const OPEN_ACCESS_MODES_X86_64: &[(u64, &str)] = &[
     (0x0, "O_RDONLY"),
@@ -2430,6 +2519,17 @@ static PTRACE_EVENTS: Xlat = Xlat {
     i386: PTRACE_EVENTS_X86_64,
 };
 
+/// strace's `ptrace_peeksiginfo_flags` on x86_64.
+pub(crate) const PTRACE_PEEKSIGINFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "PTRACE_PEEKSIGINFO_SHARED"),
+];
+static PTRACE_PEEKSIGINFO_FLAGS: Xlat = Xlat {
+    name: "ptrace_peeksiginfo_flags",
+    dflt: "PTRACE_PEEKSIGINFO_???",
+    x86_64: PTRACE_PEEKSIGINFO_FLAGS_X86_64,
+    i386: PTRACE_PEEKSIGINFO_FLAGS_X86_64,
+};
+
 /// strace's `ptrace_setoptions_flags` on x86_64.
 pub(crate) const PTRACE_SETOPTIONS_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "PTRACE_O_TRACESYSGOOD"),
@@ -2860,6 +2960,119 @@ static SIGALTSTACK_FLAGS: Xlat = Xlat {
     i386: SIGALTSTACK_FLAGS_X86_64,
 };
 
+/// strace's `sigbus_codes` on x86_64.
+pub(crate) const SIGBUS_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "BUS_ADRALN"),
+    (0x2, "BUS_ADRERR"),
+    (0x3, "BUS_OBJERR"),
+    (0x4, "BUS_MCEERR_AR"),
+    (0x5, "BUS_MCEERR_AO"),
+];
+static SIGBUS_CODES: Xlat = Xlat {
+    name: "sigbus_codes",
+    dflt: "BUS_???",
+    x86_64: SIGBUS_CODES_X86_64,
+    i386: SIGBUS_CODES_X86_64,
+};
+
+/// strace's `sigchld_codes` on x86_64.
+pub(crate) const SIGCHLD_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "CLD_EXITED"),
+    (0x2, "CLD_KILLED"),
+    (0x3, "CLD_DUMPED"),
+    (0x4, "CLD_TRAPPED"),
+    (0x5, "CLD_STOPPED"),
+    (0x6, "CLD_CONTINUED"),
+];
+static SIGCHLD_CODES: Xlat = Xlat {
+    name: "sigchld_codes",
+    dflt: "CLD_???",
+    x86_64: SIGCHLD_CODES_X86_64,
+    i386: SIGCHLD_CODES_X86_64,
+};
+
+/// strace's `sigfpe_codes` on x86_64.
+pub(crate) const SIGFPE_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "FPE_INTDIV"),
+    (0x2, "FPE_INTOVF"),
+    (0x3, "FPE_FLTDIV"),
+    (0x4, "FPE_FLTOVF"),
+    (0x5, "FPE_FLTUND"),
+    (0x6, "FPE_FLTRES"),
+    (0x7, "FPE_FLTINV"),
+    (0x8, "FPE_FLTSUB"),
+    (0x9, "__FPE_DECOVF"),
+    (0xa, "__FPE_DECDIV"),
+    (0xb, "__FPE_DECERR"),
+    (0xc, "__FPE_INVASC"),
+    (0xd, "__FPE_INVDEC"),
+    (0xe, "FPE_FLTUNK"),
+    (0xf, "FPE_CONDTRAP"),
+];
+static SIGFPE_CODES: Xlat = Xlat {
+    name: "sigfpe_codes",
+    dflt: "FPE_???",
+    x86_64: SIGFPE_CODES_X86_64,
+    i386: SIGFPE_CODES_X86_64,
+};
+
+/// strace's `sigill_codes` on x86_64.
+pub(crate) const SIGILL_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "ILL_ILLOPC"),
+    (0x2, "ILL_ILLOPN"),
+    (0x3, "ILL_ILLADR"),
+    (0x4, "ILL_ILLTRP"),
+    (0x5, "ILL_PRVOPC"),
+    (0x6, "ILL_PRVREG"),
+    (0x7, "ILL_COPROC"),
+    (0x8, "ILL_BADSTK"),
+    (0x9, "ILL_BADIADDR"),
+    (0xa, "__ILL_BREAK"),
+    (0xb, "__ILL_BNDMOD"),
+];
+static SIGILL_CODES: Xlat = Xlat {
+    name: "sigill_codes",
+    dflt: "ILL_???",
+    x86_64: SIGILL_CODES_X86_64,
+    i386: SIGILL_CODES_X86_64,
+};
+
+/// strace's `siginfo_codes` on x86_64.
+pub(crate) const SIGINFO_CODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "SI_USER"),
+    (0x80, "SI_KERNEL"),
+    (0xffffffffffffffff, "SI_QUEUE"),
+    (0xfffffffffffffffe, "SI_TIMER"),
+    (0xfffffffffffffffd, "SI_MESGQ"),
+    (0xfffffffffffffffc, "SI_ASYNCIO"),
+    (0xfffffffffffffffb, "SI_SIGIO"),
+    (0xfffffffffffffffa, "SI_TKILL"),
+    (0xfffffffffffffff9, "SI_DETHREAD"),
+    (0xffffffffffffffc4, "SI_ASYNCNL"),
+];
+static SIGINFO_CODES: Xlat = Xlat {
+    name: "siginfo_codes",
+    dflt: "SI_???",
+    x86_64: SIGINFO_CODES_X86_64,
+    i386: SIGINFO_CODES_X86_64,
+};
+
+/// strace's `sigpoll_codes` on x86_64.
+pub(crate) const SIGPOLL_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "POLL_IN"),
+    (0x2, "POLL_OUT"),
+    (0x3, "POLL_MSG"),
+    (0x4, "POLL_ERR"),
+    (0x5, "POLL_PRI"),
+    (0x6, "POLL_HUP"),
+];
+static SIGPOLL_CODES: Xlat = Xlat {
+    name: "sigpoll_codes",
+    dflt: "POLL_???",
+    x86_64: SIGPOLL_CODES_X86_64,
+    i386: SIGPOLL_CODES_X86_64,
+};
+
 /// strace's `sigprocmaskcmds` on x86_64.
 pub(crate) const SIGPROCMASKCMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "SIG_BLOCK"),
@@ -2871,6 +3084,53 @@ static SIGPROCMASKCMDS: Xlat = Xlat {
     dflt: "SIG_???",
     x86_64: SIGPROCMASKCMDS_X86_64,
     i386: SIGPROCMASKCMDS_X86_64,
+};
+
+/// strace's `sigsegv_codes` on x86_64.
+pub(crate) const SIGSEGV_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "SEGV_MAPERR"),
+    (0x2, "SEGV_ACCERR"),
+    (0x3, "SEGV_BNDERR"),
+    (0x4, "SEGV_PKUERR"),
+    (0x5, "SEGV_ACCADI"),
+    (0x6, "SEGV_ADIDERR"),
+    (0x7, "SEGV_ADIPERR"),
+    (0x8, "SEGV_MTEAERR"),
+    (0x9, "SEGV_MTESERR"),
+];
+static SIGSEGV_CODES: Xlat = Xlat {
+    name: "sigsegv_codes",
+    dflt: "SEGV_???",
+    x86_64: SIGSEGV_CODES_X86_64,
+    i386: SIGSEGV_CODES_X86_64,
+};
+
+/// strace's `sigsys_codes` on x86_64.
+pub(crate) const SIGSYS_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "SYS_SECCOMP"),
+    (0x2, "SYS_USER_DISPATCH"),
+];
+static SIGSYS_CODES: Xlat = Xlat {
+    name: "sigsys_codes",
+    dflt: "SYS_???",
+    x86_64: SIGSYS_CODES_X86_64,
+    i386: SIGSYS_CODES_X86_64,
+};
+
+/// strace's `sigtrap_codes` on x86_64.
+pub(crate) const SIGTRAP_CODES_X86_64: &[(u64, &str)] = &[
+    (0x1, "TRAP_BRKPT"),
+    (0x2, "TRAP_TRACE"),
+    (0x3, "TRAP_BRANCH"),
+    (0x4, "TRAP_HWBKPT"),
+    (0x5, "TRAP_UNK"),
+    (0x6, "TRAP_PERF"),
+];
+static SIGTRAP_CODES: Xlat = Xlat {
+    name: "sigtrap_codes",
+    dflt: "TRAP_???",
+    x86_64: SIGTRAP_CODES_X86_64,
+    i386: SIGTRAP_CODES_X86_64,
 };
 
 /// strace's `sock_ip_options` on x86_64.
@@ -3552,6 +3812,29 @@ static URING_REGISTER_OPCODES: Xlat = Xlat {
     dflt: "IORING_REGISTER_???",
     x86_64: URING_REGISTER_OPCODES_X86_64,
     i386: URING_REGISTER_OPCODES_X86_64,
+};
+
+/// strace's `uring_setup_features` on x86_64.
+pub(crate) const URING_SETUP_FEATURES_X86_64: &[(u64, &str)] = &[
+    (0x1, "IORING_FEAT_SINGLE_MMAP"),
+    (0x2, "IORING_FEAT_NODROP"),
+    (0x4, "IORING_FEAT_SUBMIT_STABLE"),
+    (0x8, "IORING_FEAT_RW_CUR_POS"),
+    (0x10, "IORING_FEAT_CUR_PERSONALITY"),
+    (0x20, "IORING_FEAT_FAST_POLL"),
+    (0x40, "IORING_FEAT_POLL_32BITS"),
+    (0x80, "IORING_FEAT_SQPOLL_NONFIXED"),
+    (0x100, "IORING_FEAT_EXT_ARG"),
+    (0x200, "IORING_FEAT_NATIVE_WORKERS"),
+    (0x400, "IORING_FEAT_RSRC_TAGS"),
+    (0x800, "IORING_FEAT_CQE_SKIP"),
+    (0x1000, "IORING_FEAT_LINKED_FILE"),
+];
+static URING_SETUP_FEATURES: Xlat = Xlat {
+    name: "uring_setup_features",
+    dflt: "IORING_FEAT_???",
+    x86_64: URING_SETUP_FEATURES_X86_64,
+    i386: URING_SETUP_FEATURES_X86_64,
 };
 
 /// strace's `uring_setup_flags` on x86_64.
@@ -8953,6 +9236,8 @@ pub enum Table {
     NameToHandleAtFlags,
     /// strace's `netlink_protocols` table.
     NetlinkProtocols,
+    /// strace's `nt_descriptor_types` table.
+    NtDescriptorTypes,
     /// strace's `open_access_modes` table.
     OpenAccessModes,
     /// strace's `open_mode_flags` table.
@@ -9021,6 +9306,8 @@ pub enum Table {
     PtraceCmds,
     /// strace's `ptrace_events` table.
     PtraceEvents,
+    /// strace's `ptrace_peeksiginfo_flags` table.
+    PtracePeeksiginfoFlags,
     /// strace's `ptrace_setoptions_flags` table.
     PtraceSetoptionsFlags,
     /// strace's `ptrace_syscall_info_op` table.
@@ -9073,8 +9360,26 @@ pub enum Table {
     SigactFlags,
     /// strace's `sigaltstack_flags` table.
     SigaltstackFlags,
+    /// strace's `sigbus_codes` table.
+    SigbusCodes,
+    /// strace's `sigchld_codes` table.
+    SigchldCodes,
+    /// strace's `sigfpe_codes` table.
+    SigfpeCodes,
+    /// strace's `sigill_codes` table.
+    SigillCodes,
+    /// strace's `siginfo_codes` table.
+    SiginfoCodes,
+    /// strace's `sigpoll_codes` table.
+    SigpollCodes,
     /// strace's `sigprocmaskcmds` table.
     Sigprocmaskcmds,
+    /// strace's `sigsegv_codes` table.
+    SigsegvCodes,
+    /// strace's `sigsys_codes` table.
+    SigsysCodes,
+    /// strace's `sigtrap_codes` table.
+    SigtrapCodes,
     /// strace's `sock_ip_options` table.
     SockIpOptions,
     /// strace's `sock_ipv6_options` table.
@@ -9125,6 +9430,8 @@ pub enum Table {
     UringEnterFlags,
     /// strace's `uring_register_opcodes` table.
     UringRegisterOpcodes,
+    /// strace's `uring_setup_features` table.
+    UringSetupFeatures,
     /// strace's `uring_setup_flags` table.
     UringSetupFlags,
     /// strace's `usagewho` table.
@@ -9687,6 +9994,7 @@ impl Table {
         Table::MctlSync,
         Table::NameToHandleAtFlags,
         Table::NetlinkProtocols,
+        Table::NtDescriptorTypes,
         Table::OpenAccessModes,
         Table::OpenModeFlags,
         Table::OpenTreeFlags,
@@ -9721,6 +10029,7 @@ impl Table {
         Table::Priorities,
         Table::PtraceCmds,
         Table::PtraceEvents,
+        Table::PtracePeeksiginfoFlags,
         Table::PtraceSetoptionsFlags,
         Table::PtraceSyscallInfoOp,
         Table::RenameFlags,
@@ -9747,7 +10056,16 @@ impl Table {
         Table::ShutdownModes,
         Table::SigactFlags,
         Table::SigaltstackFlags,
+        Table::SigbusCodes,
+        Table::SigchldCodes,
+        Table::SigfpeCodes,
+        Table::SigillCodes,
+        Table::SiginfoCodes,
+        Table::SigpollCodes,
         Table::Sigprocmaskcmds,
+        Table::SigsegvCodes,
+        Table::SigsysCodes,
+        Table::SigtrapCodes,
         Table::SockIpOptions,
         Table::SockIpv6Options,
         Table::SockNetlinkOptions,
@@ -9773,6 +10091,7 @@ impl Table {
         Table::UnshareFlags,
         Table::UringEnterFlags,
         Table::UringRegisterOpcodes,
+        Table::UringSetupFeatures,
         Table::UringSetupFlags,
         Table::Usagewho,
         Table::Wait4Options,
@@ -10103,6 +10422,7 @@ impl Table {
             Table::MctlSync => &MCTL_SYNC,
             Table::NameToHandleAtFlags => &NAME_TO_HANDLE_AT_FLAGS,
             Table::NetlinkProtocols => &NETLINK_PROTOCOLS,
+            Table::NtDescriptorTypes => &NT_DESCRIPTOR_TYPES,
             Table::OpenAccessModes => &OPEN_ACCESS_MODES,
             Table::OpenModeFlags => &OPEN_MODE_FLAGS,
             Table::OpenTreeFlags => &OPEN_TREE_FLAGS,
@@ -10137,6 +10457,7 @@ impl Table {
             Table::Priorities => &PRIORITIES,
             Table::PtraceCmds => &PTRACE_CMDS,
             Table::PtraceEvents => &PTRACE_EVENTS,
+            Table::PtracePeeksiginfoFlags => &PTRACE_PEEKSIGINFO_FLAGS,
             Table::PtraceSetoptionsFlags => &PTRACE_SETOPTIONS_FLAGS,
             Table::PtraceSyscallInfoOp => &PTRACE_SYSCALL_INFO_OP,
             Table::RenameFlags => &RENAME_FLAGS,
@@ -10163,7 +10484,16 @@ impl Table {
             Table::ShutdownModes => &SHUTDOWN_MODES,
             Table::SigactFlags => &SIGACT_FLAGS,
             Table::SigaltstackFlags => &SIGALTSTACK_FLAGS,
+            Table::SigbusCodes => &SIGBUS_CODES,
+            Table::SigchldCodes => &SIGCHLD_CODES,
+            Table::SigfpeCodes => &SIGFPE_CODES,
+            Table::SigillCodes => &SIGILL_CODES,
+            Table::SiginfoCodes => &SIGINFO_CODES,
+            Table::SigpollCodes => &SIGPOLL_CODES,
             Table::Sigprocmaskcmds => &SIGPROCMASKCMDS,
+            Table::SigsegvCodes => &SIGSEGV_CODES,
+            Table::SigsysCodes => &SIGSYS_CODES,
+            Table::SigtrapCodes => &SIGTRAP_CODES,
             Table::SockIpOptions => &SOCK_IP_OPTIONS,
             Table::SockIpv6Options => &SOCK_IPV6_OPTIONS,
             Table::SockNetlinkOptions => &SOCK_NETLINK_OPTIONS,
@@ -10189,6 +10519,7 @@ impl Table {
             Table::UnshareFlags => &UNSHARE_FLAGS,
             Table::UringEnterFlags => &URING_ENTER_FLAGS,
             Table::UringRegisterOpcodes => &URING_REGISTER_OPCODES,
+            Table::UringSetupFeatures => &URING_SETUP_FEATURES,
             Table::UringSetupFlags => &URING_SETUP_FLAGS,
             Table::Usagewho => &USAGEWHO,
             Table::Wait4Options => &WAIT4_OPTIONS,
@@ -10520,6 +10851,7 @@ impl Table {
             "mctl_sync" => Table::MctlSync,
             "name_to_handle_at_flags" => Table::NameToHandleAtFlags,
             "netlink_protocols" => Table::NetlinkProtocols,
+            "nt_descriptor_types" => Table::NtDescriptorTypes,
             "open_access_modes" => Table::OpenAccessModes,
             "open_mode_flags" => Table::OpenModeFlags,
             "open_tree_flags" => Table::OpenTreeFlags,
@@ -10554,6 +10886,7 @@ impl Table {
             "priorities" => Table::Priorities,
             "ptrace_cmds" => Table::PtraceCmds,
             "ptrace_events" => Table::PtraceEvents,
+            "ptrace_peeksiginfo_flags" => Table::PtracePeeksiginfoFlags,
             "ptrace_setoptions_flags" => Table::PtraceSetoptionsFlags,
             "ptrace_syscall_info_op" => Table::PtraceSyscallInfoOp,
             "rename_flags" => Table::RenameFlags,
@@ -10580,7 +10913,16 @@ impl Table {
             "shutdown_modes" => Table::ShutdownModes,
             "sigact_flags" => Table::SigactFlags,
             "sigaltstack_flags" => Table::SigaltstackFlags,
+            "sigbus_codes" => Table::SigbusCodes,
+            "sigchld_codes" => Table::SigchldCodes,
+            "sigfpe_codes" => Table::SigfpeCodes,
+            "sigill_codes" => Table::SigillCodes,
+            "siginfo_codes" => Table::SiginfoCodes,
+            "sigpoll_codes" => Table::SigpollCodes,
             "sigprocmaskcmds" => Table::Sigprocmaskcmds,
+            "sigsegv_codes" => Table::SigsegvCodes,
+            "sigsys_codes" => Table::SigsysCodes,
+            "sigtrap_codes" => Table::SigtrapCodes,
             "sock_ip_options" => Table::SockIpOptions,
             "sock_ipv6_options" => Table::SockIpv6Options,
             "sock_netlink_options" => Table::SockNetlinkOptions,
@@ -10606,6 +10948,7 @@ impl Table {
             "unshare_flags" => Table::UnshareFlags,
             "uring_enter_flags" => Table::UringEnterFlags,
             "uring_register_opcodes" => Table::UringRegisterOpcodes,
+            "uring_setup_features" => Table::UringSetupFeatures,
             "uring_setup_flags" => Table::UringSetupFlags,
             "usagewho" => Table::Usagewho,
             "wait4_options" => Table::Wait4Options,
