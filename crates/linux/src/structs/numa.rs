@@ -1,0 +1,159 @@
+//! NUMA memory policy calls (mbind, set_mempolicy, get_mempolicy,
+//! migrate_pages, move_pages): the policy mode with its mode flags, node
+//! masks as arrays of words, and move_pages' page, node and status
+//! arrays, typed as strace prints them.
+
+use vstrace_core::value::{Base, Const, Flag, Name};
+use vstrace_core::{read, ConstStyle, Value};
+
+use super::Call;
+use crate::fmt;
+use crate::xlat::{Radix, Table};
+
+/// The mode flags the kernel ORs into a policy mode
+/// (`MPOL_F_STATIC_NODES|MPOL_F_RELATIVE_NODES|MPOL_F_NUMA_BALANCING`).
+const MODE_FLAGS: u64 = (1 << 15) | (1 << 14) | (1 << 13);
+
+/// Most elements of an array shown with `-v` (a hostile count must not
+/// make the trace unbounded).
+const MAX_VERBOSE: u64 = 1024;
+
+/// A policy mode argument (strace's `print_mode`): the mode by name, its
+/// flags after it (`MPOL_PREFERRED|MPOL_F_RELATIVE_NODES`); an unknown
+/// mode with flags is a flag set, without flags a table value.
+pub(super) fn mode(c: &Call<'_, '_>, v: u64) -> Value {
+    let flags = v & MODE_FLAGS;
+    if flags == 0 {
+        return fmt::xval_v(c.abi, Table::MpolModes, v, Radix::Hex);
+    }
+    let Some(name) = Table::MpolModes.xlat().lookup(c.abi, v & !MODE_FLAGS) else {
+        return fmt::xflags_v(c.abi, &[Table::MpolModeFlags], v, true, false);
+    };
+    let mut parts = vec![Flag::Name(Name::Borrowed(name))];
+    let named = vstrace_core::style::with_style(ConstStyle::Abbrev, || {
+        fmt::xflags_v(c.abi, &[Table::MpolModeFlags], flags, false, false)
+    });
+    if let Value::Flags(p) = named {
+        parts.extend(p);
+    }
+    vstrace_core::style::style_flags(v, Value::Flags(parts))
+}
+
+/// get_mempolicy's `int *mode`, written by the kernel: `[MPOL_BIND]`.
+pub(super) fn mode_out(c: &mut Call<'_, '_>, v: u64) -> Value {
+    match c.fetch_v(v, 4) {
+        Ok(b) => {
+            let mode = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            Value::boxed(fmt::xval_v(
+                c.abi,
+                Table::MpolModes,
+                mode.into(),
+                Radix::Hex,
+            ))
+        }
+        Err(e) => e,
+    }
+}
+
+/// A node mask of `maxnode` bits (strace's `print_nodemask`): the words
+/// as `%#0*lx` (16 digits, 8 for i386 callers), or the address when the
+/// count overflows.
+pub(super) fn nodemask(c: &mut Call<'_, '_>, v: u64, maxnode: u64) -> Value {
+    let word = c.long_size() as u64;
+    let bits = 8 * word;
+    let nmemb = maxnode.wrapping_add(bits - 2) / bits;
+    if nmemb < maxnode / bits || (maxnode != 0 && nmemb == 0) {
+        return Value::ptr(v);
+    }
+    let base = if word == 8 { Base::Hex016 } else { Base::Hex08 };
+    array(c, v, nmemb, word as usize, |_, b| {
+        let mut x = [0u8; 8];
+        x[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+        Value::int(u64::from_le_bytes(x), base)
+    })
+}
+
+/// move_pages' `void *pages[]`: addresses.
+pub(super) fn pages(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
+    let word = c.long_size();
+    array(c, v, count, word, |_, b| {
+        let mut x = [0u8; 8];
+        x[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+        Value::ptr(u64::from_le_bytes(x))
+    })
+}
+
+/// move_pages' `int nodes[]`.
+pub(super) fn ints(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
+    array(c, v, count, 4, |_, b| Value::dec(le_i32(b)))
+}
+
+/// move_pages' `int status[]`, written by the kernel: a node, or a
+/// negated error by name (`-EFAULT`; strace's `print_err`).
+pub(super) fn status(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
+    array(c, v, count, 4, |_, b| {
+        let s = le_i32(b);
+        match (s < 0)
+            .then(|| crate::consts::errno_name(-i64::from(s)))
+            .flatten()
+        {
+            Some(n) => Value::Const(Const {
+                raw: s.into(),
+                base: Base::Dec,
+                name: Some(Name::Owned(format!("-{n}"))),
+                comment: None,
+            }),
+            None => Value::dec(s),
+        }
+    })
+}
+
+fn le_i32(b: &[u8]) -> i32 {
+    let mut x = [0u8; 4];
+    x[..b.len().min(4)].copy_from_slice(&b[..b.len().min(4)]);
+    i32::from_le_bytes(x)
+}
+
+/// strace's `print_array`, typed: `count` elements of `size` bytes at
+/// `va`, at most `-s` of them unless `-v` (then `...`); an unreadable
+/// first element shows the address, a later one `... /* address */`.
+fn array(
+    c: &mut Call<'_, '_>,
+    va: u64,
+    count: u64,
+    size: usize,
+    mut one: impl FnMut(&mut Call<'_, '_>, &[u8]) -> Value,
+) -> Value {
+    if va == 0 {
+        return Value::Null;
+    }
+    let limit = if c.opts.verbose {
+        MAX_VERBOSE
+    } else {
+        c.opts.strsize as u64
+    };
+    // An array that wraps around the address space is not read.
+    match count.checked_mul(size as u64) {
+        Some(total) if va.checked_add(total).is_some() => {}
+        _ => return Value::ptr(va),
+    }
+    let mut items = Vec::new();
+    let mut more = false;
+    for k in 0..count.min(limit.saturating_add(1)) {
+        let at = va.wrapping_add(k.wrapping_mul(size as u64));
+        // strace reads an element before it checks the limit.
+        match read::read_struct(c.mem, at, size) {
+            Ok(_) if k >= limit => {
+                more = true;
+                break;
+            }
+            Ok(b) => items.push(one(c, &b)),
+            Err(_) if k == 0 => return Value::ptr(va),
+            Err(_) => {
+                items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(at))));
+                break;
+            }
+        }
+    }
+    Value::Array { items, more }
+}
