@@ -240,6 +240,9 @@ pub enum StructKind {
     /// move_pages' `int status[]` the kernel writes (nodes, or negated
     /// errors by name), the count in this argument.
     PageStatus(u8),
+    /// mincore's vector the kernel writes, the length in bytes of the
+    /// range in this argument.
+    MincoreVec(u8),
     /// openat2's `struct open_how`, its size in this argument.
     OpenHow(u8),
     /// clone3's `struct clone_args`, its size in this argument (in/out:
@@ -285,6 +288,7 @@ impl StructKind {
             ("page_addrs", p) => K::PageAddrs(arg(p)?),
             ("int_array", p) => K::IntArray(arg(p)?),
             ("page_status", p) => K::PageStatus(arg(p)?),
+            ("mincore_vec", p) => K::MincoreVec(arg(p)?),
             ("open_how", p) => K::OpenHow(arg(p)?),
             ("clone_args", p) => K::CloneArgs(arg(p)?),
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
@@ -371,6 +375,7 @@ impl StructKind {
             | StructKind::PageAddrs(n)
             | StructKind::IntArray(n)
             | StructKind::PageStatus(n)
+            | StructKind::MincoreVec(n)
             | StructKind::OpenHow(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
@@ -687,6 +692,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::PageAddrs(_)
         | K::IntArray(_)
         | K::PageStatus(_)
+        | K::MincoreVec(_)
         | K::OpenHow(_)
         | K::CloneArgs(_)
         | K::Persona
@@ -724,6 +730,10 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::PageStatus(n) => {
             let count = c.arg(n);
             numa::status(c, v, count)
+        }
+        K::MincoreVec(n) => {
+            let len = c.arg(n);
+            numa::mincore_vec(c, v, len)
         }
         K::OpenHow(n) => {
             let size = c.arg(n);

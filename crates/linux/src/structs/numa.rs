@@ -1,7 +1,7 @@
 //! NUMA memory policy calls (mbind, set_mempolicy, get_mempolicy,
 //! migrate_pages, move_pages): the policy mode with its mode flags, node
 //! masks as arrays of words, and move_pages' page, node and status
-//! arrays, typed as strace prints them.
+//! arrays, typed as strace prints them; and mincore's page vector.
 
 use vstrace_core::value::{Base, Const, Flag, Name};
 use vstrace_core::{read, ConstStyle, Value};
@@ -105,6 +105,16 @@ pub(super) fn status(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
             }),
             None => Value::dec(s),
         }
+    })
+}
+
+/// mincore's vector, written by the kernel: a byte a page of the
+/// `len` bytes, each shown as its residency bit (`[1, 0, 1]`).
+pub(super) fn mincore_vec(c: &mut Call<'_, '_>, v: u64, len: u64) -> Value {
+    const PAGE: u64 = 4096;
+    let count = len / PAGE + u64::from(len % PAGE != 0);
+    array(c, v, count, 1, |_, b| {
+        Value::dec(b.first().copied().unwrap_or(0) & 1)
     })
 }
 

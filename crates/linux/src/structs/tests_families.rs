@@ -113,6 +113,20 @@ fn move_pages_arrays() {
 }
 
 #[test]
+fn mincore_pages() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &[1, 0x81, 0]);
+    assert_eq!(
+        line(X, "mincore", &[0x7000, 8193, 0x1000], 0, &mut m),
+        "mincore(0x7000, 8193, [1, 1, 0]) = 0"
+    );
+    assert_eq!(
+        line(X, "mincore", &[0x7000, 1, 0x1000], -12, &mut m),
+        "mincore(0x7000, 1, 0x1000) = -1 ENOMEM (Cannot allocate memory)"
+    );
+}
+
+#[test]
 fn open_how_with_its_tail() {
     let mut m = SparseVirt::new();
     let mut how = le64(&[0o100 | 1, 0o777, 1]);
