@@ -237,6 +237,7 @@ fn fetched(ty: ArgType) -> bool {
         ty,
         ArgType::Struct(
             crate::structs::StructKind::MpolMode
+                | crate::structs::StructKind::MpolModeInt
                 | crate::structs::StructKind::Persona
                 | crate::structs::StructKind::MemfdFlags
                 | crate::structs::StructKind::StatxFlags

@@ -53,7 +53,7 @@ fn tail(c: &mut Call<'_, '_>, va: u64, start: u64, end: u64) -> Option<(Name, Va
     if b.iter().all(|&x| x == 0) {
         return None;
     }
-    let show = len.min(c.opts.strsize as usize);
+    let show = len.min(c.opts.strsize);
     Some((
         Name::Owned(format!("/* bytes {}..{} */", start, end - 1)),
         Value::Str(Bytes {

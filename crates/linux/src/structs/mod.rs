@@ -60,6 +60,7 @@ pub use fcntl::fcntl_struct;
 pub use resource::clock_t;
 pub(crate) use scalars::kcmp_epoll_slot;
 use serde::{Deserialize, Serialize};
+pub(crate) use sockaddr::scope_id;
 use vstrace_core::{read, DecodeOptions, Value, VirtMem};
 
 use crate::fmt;
@@ -229,6 +230,9 @@ pub enum StructKind {
     /// A NUMA policy mode with its mode flags (a number, not a pointer:
     /// mbind, set_mempolicy).
     MpolMode,
+    /// A NUMA policy mode passed as an `int` (set_mempolicy): the low 32
+    /// bits.
+    MpolModeInt,
     /// get_mempolicy's `int *` policy mode the kernel writes.
     MpolModeOut,
     /// A node mask, its size in bits (`maxnode`) in this argument.
@@ -353,6 +357,7 @@ impl StructKind {
             ("user_desc_get", None) => K::UserDescGet,
             ("mpol_mode", None) => K::MpolMode,
             ("mpol_mode_out", None) => K::MpolModeOut,
+            ("mpol_mode_int", None) => K::MpolModeInt,
             ("persona", None) => K::Persona,
             ("memfd_flags", None) => K::MemfdFlags,
             ("statx_flags", None) => K::StatxFlags,
@@ -687,6 +692,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             ipc_ctl::value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render())
         }
         K::MpolMode
+        | K::MpolModeInt
         | K::MpolModeOut
         | K::Nodemask(_)
         | K::PageAddrs(_)
@@ -711,6 +717,7 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
     use StructKind as K;
     Some(match kind {
         K::MpolMode => numa::mode(c, v),
+        K::MpolModeInt => numa::mode(c, v & 0xffff_ffff),
         K::Persona => scalars::persona(c.abi, v, true),
         K::MemfdFlags => scalars::memfd_flags(c.abi, v),
         K::StatxFlags => scalars::statx_flags(c.abi, v),

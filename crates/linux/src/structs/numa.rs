@@ -89,8 +89,13 @@ pub(super) fn ints(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
 }
 
 /// move_pages' `int status[]`, written by the kernel: a node, or a
-/// negated error by name (`-EFAULT`; strace's `print_err`).
+/// negated error by name (`-EFAULT`; strace's `print_err`), at the
+/// exit. A failed call's array is its address, but an empty one is `[]`
+/// (strace reads no element of it).
 pub(super) fn status(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
+    if c.ret.is_none() || (c.failed() && count != 0) {
+        return Value::ptr(v);
+    }
     array(c, v, count, 4, |_, b| {
         let s = le_i32(b);
         match (s < 0)

@@ -37,8 +37,9 @@ fn styled(s: ConstStyle, f: impl FnOnce() -> String) -> String {
 #[test]
 fn policy_modes_with_their_flags() {
     let mut m = SparseVirt::new();
+    // set_mempolicy's mode is an int.
     assert_eq!(
-        line(X, "set_mempolicy", &[0x8000, 0, 0], 0, &mut m),
+        line(X, "set_mempolicy", &[0xdefaced0_0000_8000, 0, 0], 0, &mut m),
         "set_mempolicy(MPOL_DEFAULT|MPOL_F_STATIC_NODES, NULL, 0) = 0"
     );
     assert_eq!(
@@ -109,6 +110,20 @@ fn move_pages_arrays() {
             &mut m
         ),
         "move_pages(1, 0, [], [], [], MPOL_MF_MOVE_ALL) = 0"
+    );
+    assert_eq!(
+        line(
+            X,
+            "move_pages",
+            &[1, 0, 0x1000, 0x3000, 0x2000, 4],
+            -1,
+            &mut m
+        ),
+        "move_pages(1, 0, [], [], [], MPOL_MF_MOVE_ALL) = -1 EPERM (Operation not permitted)"
+    );
+    assert_eq!(
+        line(X, "move_pages", &[1, 1, 0x1000, 0, 0x2000, 2], -19, &mut m),
+        "move_pages(1, 1, [0x7000], NULL, 0x2000, MPOL_MF_MOVE) = -1 ENODEV (No such device)"
     );
 }
 
