@@ -202,9 +202,9 @@ fn clone_args_entry(c: &mut Call<'_, '_>, v: u64, b: &[u8], size: u64, fetch: u6
         let t = if set_tid == 0 || set_tid_size == 0 || set_tid_size > MAX_SET_TID {
             addr64(set_tid)
         } else {
-            Value::Opaque(c.array(set_tid, set_tid_size, 4, |_, e| {
-                Fields::new(e, 8).i32(0).to_string()
-            }))
+            c.array_v(set_tid, set_tid_size, 4, |_, e| {
+                Value::dec(Fields::new(e, 8).i32(0))
+            })
         };
         s.field("set_tid", t);
         s.field("set_tid_size", Value::dec(set_tid_size));

@@ -492,11 +492,20 @@ impl Call<'_, '_> {
         size: usize,
         mut one: impl FnMut(&mut Self, &[u8]) -> String,
     ) -> String {
+        self.array_v(va, count, size, |c, b| Value::Opaque(one(c, b)))
+            .render()
+    }
+
+    /// [`Call::array`], typed.
+    fn array_v(
+        &mut self,
+        va: u64,
+        count: u64,
+        size: usize,
+        mut one: impl FnMut(&mut Self, &[u8]) -> Value,
+    ) -> Value {
         if va == 0 {
-            return "NULL".into();
-        }
-        if count == 0 {
-            return "[]".into();
+            return Value::Null;
         }
         let limit = if self.opts.verbose {
             MAX_ARRAY_VERBOSE
@@ -506,31 +515,29 @@ impl Call<'_, '_> {
         // An array that wraps around the address space is not read.
         match count.checked_mul(size as u64) {
             Some(total) if va.checked_add(total).is_some() => {}
-            _ => return fmt::ptr(va),
+            _ => return Value::ptr(va),
         }
-        let mut parts = Vec::new();
-        for k in 0..count {
+        let mut items = Vec::new();
+        let mut more = false;
+        for k in 0..count.min(limit.saturating_add(1)) {
             let at = va.wrapping_add(k.wrapping_mul(size as u64));
             // strace reads an element before it checks the `-s` limit: an
             // unreadable element past the limit still ends the array with
             // its address.
             match read::read_struct(self.mem, at, size) {
                 Ok(_) if k >= limit => {
-                    parts.push("...".to_string());
+                    more = true;
                     break;
                 }
-                Ok(b) => {
-                    let text = one(self, &b);
-                    parts.push(text);
-                }
-                Err(_) if k == 0 => return fmt::ptr(va),
+                Ok(b) => items.push(one(self, &b)),
+                Err(_) if k == 0 => return Value::ptr(va),
                 Err(_) => {
-                    parts.push(format!("... /* {} */", fmt::ptr(at)));
+                    items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(at))));
                     break;
                 }
             }
         }
-        format!("[{}]", parts.join(", "))
+        Value::Array { items, more }
     }
 }
 

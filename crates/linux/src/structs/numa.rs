@@ -4,7 +4,7 @@
 //! arrays, typed as strace prints them; and mincore's page vector.
 
 use vstrace_core::value::{Base, Const, Flag, Name};
-use vstrace_core::{read, ConstStyle, Value};
+use vstrace_core::{ConstStyle, Value};
 
 use super::Call;
 use crate::fmt;
@@ -13,10 +13,6 @@ use crate::xlat::{Radix, Table};
 /// The mode flags the kernel ORs into a policy mode
 /// (`MPOL_F_STATIC_NODES|MPOL_F_RELATIVE_NODES|MPOL_F_NUMA_BALANCING`).
 const MODE_FLAGS: u64 = (1 << 15) | (1 << 14) | (1 << 13);
-
-/// Most elements of an array shown with `-v` (a hostile count must not
-/// make the trace unbounded).
-const MAX_VERBOSE: u64 = 1024;
 
 /// A policy mode argument (strace's `print_mode`): the mode by name, its
 /// flags after it (`MPOL_PREFERRED|MPOL_F_RELATIVE_NODES`); an unknown
@@ -66,7 +62,7 @@ pub(super) fn nodemask(c: &mut Call<'_, '_>, v: u64, maxnode: u64) -> Value {
         return Value::ptr(v);
     }
     let base = if word == 8 { Base::Hex016 } else { Base::Hex08 };
-    array(c, v, nmemb, word as usize, |_, b| {
+    c.array_v(v, nmemb, word as usize, |_, b| {
         let mut x = [0u8; 8];
         x[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
         Value::int(u64::from_le_bytes(x), base)
@@ -76,7 +72,7 @@ pub(super) fn nodemask(c: &mut Call<'_, '_>, v: u64, maxnode: u64) -> Value {
 /// move_pages' `void *pages[]`: addresses.
 pub(super) fn pages(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
     let word = c.long_size();
-    array(c, v, count, word, |_, b| {
+    c.array_v(v, count, word, |_, b| {
         let mut x = [0u8; 8];
         x[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
         Value::ptr(u64::from_le_bytes(x))
@@ -85,7 +81,7 @@ pub(super) fn pages(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
 
 /// move_pages' `int nodes[]`.
 pub(super) fn ints(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
-    array(c, v, count, 4, |_, b| Value::dec(le_i32(b)))
+    c.array_v(v, count, 4, |_, b| Value::dec(le_i32(b)))
 }
 
 /// move_pages' `int status[]`, written by the kernel: a node, or a
@@ -96,7 +92,7 @@ pub(super) fn status(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
     if c.ret.is_none() || (c.failed() && count != 0) {
         return Value::ptr(v);
     }
-    array(c, v, count, 4, |_, b| {
+    c.array_v(v, count, 4, |_, b| {
         let s = le_i32(b);
         match (s < 0)
             .then(|| crate::consts::errno_name(-i64::from(s)))
@@ -118,7 +114,7 @@ pub(super) fn status(c: &mut Call<'_, '_>, v: u64, count: u64) -> Value {
 pub(super) fn mincore_vec(c: &mut Call<'_, '_>, v: u64, len: u64) -> Value {
     const PAGE: u64 = 4096;
     let count = len / PAGE + u64::from(len % PAGE != 0);
-    array(c, v, count, 1, |_, b| {
+    c.array_v(v, count, 1, |_, b| {
         Value::dec(b.first().copied().unwrap_or(0) & 1)
     })
 }
@@ -127,48 +123,4 @@ fn le_i32(b: &[u8]) -> i32 {
     let mut x = [0u8; 4];
     x[..b.len().min(4)].copy_from_slice(&b[..b.len().min(4)]);
     i32::from_le_bytes(x)
-}
-
-/// strace's `print_array`, typed: `count` elements of `size` bytes at
-/// `va`, at most `-s` of them unless `-v` (then `...`); an unreadable
-/// first element shows the address, a later one `... /* address */`.
-fn array(
-    c: &mut Call<'_, '_>,
-    va: u64,
-    count: u64,
-    size: usize,
-    mut one: impl FnMut(&mut Call<'_, '_>, &[u8]) -> Value,
-) -> Value {
-    if va == 0 {
-        return Value::Null;
-    }
-    let limit = if c.opts.verbose {
-        MAX_VERBOSE
-    } else {
-        c.opts.strsize as u64
-    };
-    // An array that wraps around the address space is not read.
-    match count.checked_mul(size as u64) {
-        Some(total) if va.checked_add(total).is_some() => {}
-        _ => return Value::ptr(va),
-    }
-    let mut items = Vec::new();
-    let mut more = false;
-    for k in 0..count.min(limit.saturating_add(1)) {
-        let at = va.wrapping_add(k.wrapping_mul(size as u64));
-        // strace reads an element before it checks the limit.
-        match read::read_struct(c.mem, at, size) {
-            Ok(_) if k >= limit => {
-                more = true;
-                break;
-            }
-            Ok(b) => items.push(one(c, &b)),
-            Err(_) if k == 0 => return Value::ptr(va),
-            Err(_) => {
-                items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(at))));
-                break;
-            }
-        }
-    }
-    Value::Array { items, more }
 }
