@@ -39,7 +39,13 @@ fn policy_modes_with_their_flags() {
     let mut m = SparseVirt::new();
     // set_mempolicy's mode is an int.
     assert_eq!(
-        line(X, "set_mempolicy", &[0xdefa_ced0_0000_8000, 0, 0], 0, &mut m),
+        line(
+            X,
+            "set_mempolicy",
+            &[0xdefa_ced0_0000_8000, 0, 0],
+            0,
+            &mut m
+        ),
         "set_mempolicy(MPOL_DEFAULT|MPOL_F_STATIC_NODES, NULL, 0) = 0"
     );
     assert_eq!(
