@@ -30,6 +30,10 @@
 # (a Debian version of the strace source package to use instead),
 # STRACE_CONFORMANCE_PROGRAMS (a file of program names: unless the full
 # build is already there, build only those).
+# KEEP_RECORDINGS=1 keeps every batch's recording (rec.vst);
+# REUSE_RECORDINGS=1 also keeps them and replays a batch whose script is
+# unchanged from its kept recording instead of running the guest again
+# (decoder changes measured without guest runs).
 # The project ships no strace code: the source is fetched here.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -53,6 +53,9 @@ pub enum Base {
     /// strace's `%#08x` (`PRINT_FIELD_0X` of a 32-bit field): at least 8
     /// characters, zero-padded (`00000000`, `0x000012`, `0x87868584`).
     Hex08,
+    /// strace's `%#0*llx` of a 64-bit word (`PRINT_VAL_0X`): at least 16
+    /// characters, zero-padded (`0000000000000000`, `0x00000000000001`).
+    Hex016,
 }
 
 impl Base {
@@ -80,6 +83,10 @@ impl Base {
             Base::Hex08 if u == 0 => out.push_str("00000000"),
             Base::Hex08 => {
                 let _ = write!(out, "{u:#08x}");
+            }
+            Base::Hex016 if u == 0 => out.push_str("0000000000000000"),
+            Base::Hex016 => {
+                let _ = write!(out, "{u:#016x}");
             }
             Base::Oct03 => {
                 let s = if u == 0 {
@@ -181,7 +188,10 @@ pub enum Value {
     Const(Const),
     /// A structure: named fields in order, `, ...` when strace abbreviates.
     Struct {
-        /// The fields shown.
+        /// The fields shown. A field of an empty name prints its value
+        /// alone (strace's `???` for an unreadable tail), one named by a
+        /// comment (`/* bytes 24..31 */`) prints the comment, a space and
+        /// its value.
         fields: Vec<(Name, Value)>,
         /// strace left fields out (`, ...}`).
         more: bool,
@@ -388,8 +398,16 @@ impl Value {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    out.push_str(n);
-                    out.push('=');
+                    // A field strace prints without a name: `???` for an
+                    // unreadable tail (empty name), `/* bytes 24..31 */
+                    // "\x80..."` for its nonzero bytes (a comment name).
+                    if n.starts_with("/*") {
+                        out.push_str(n);
+                        out.push(' ');
+                    } else if !n.is_empty() {
+                        out.push_str(n);
+                        out.push('=');
+                    }
                     v.render_into(out);
                 }
                 if *more {

@@ -234,6 +234,15 @@ fn fetched(ty: ArgType) -> bool {
             | ArgType::WaitStatus
             | ArgType::DirentsOut
             | ArgType::Struct(_)
+    ) && !matches!(
+        ty,
+        ArgType::Struct(
+            crate::structs::StructKind::MpolMode
+                | crate::structs::StructKind::MpolModeInt
+                | crate::structs::StructKind::Persona
+                | crate::structs::StructKind::MemfdFlags
+                | crate::structs::StructKind::StatxFlags
+        )
     )
 }
 
@@ -423,7 +432,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             // KCMP_EPOLL_TFD (7) only; other types' are shown in hex.
             // KCMP_EPOLL_TFD's second index points to a kcmp_epoll_slot.
             ArgType::Fd if self.desc.name == "kcmp" && i == 4 && self.raw[2] & 0xffff_ffff == 7 => {
-                Value::ptr(v)
+                if self.opts.structs {
+                    crate::structs::kcmp_epoll_slot(self.mem, v)
+                } else {
+                    Value::ptr(v)
+                }
             }
             ArgType::Fd
                 if self.desc.name == "kcmp"
@@ -517,6 +530,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 let fd = v as u32 as i32;
                 if fd == consts::AT_FDCWD {
                     Value::name("AT_FDCWD", fd)
+                } else if fd == -1 && self.desc.name == "fanotify_mark" {
+                    // FAN_NOFD: the mark is on the path alone.
+                    Value::name("FAN_NOFD", fd)
                 } else {
                     Value::Fd {
                         fd: i64::from(fd),

@@ -255,6 +255,13 @@ pub(crate) fn name_exit(
         pid_fields(mem, prof, task, d, args);
     }
     let suffix = match d.ret {
+        // LANDLOCK_CREATE_RULESET_VERSION: the return is the ABI version.
+        RetKind::Fd
+            if d.name == "landlock_create_ruleset"
+                && args.get(2).is_some_and(|a| a.raw & 1 != 0) =>
+        {
+            None
+        }
         RetKind::Fd if names.fds() && ret >= 0 => {
             files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
                 fds.push(fd_path(ret, &n));

@@ -554,7 +554,10 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             pending.extend(guest::batches(again, args.batch));
         }
         // Recordings are large; keep them only for batches with failures.
-        if run.interrupted.is_none() && std::env::var_os("KEEP_RECORDINGS").is_none() {
+        if run.interrupted.is_none()
+            && std::env::var_os("KEEP_RECORDINGS").is_none()
+            && std::env::var_os("REUSE_RECORDINGS").is_none()
+        {
             let _ = std::fs::remove_file(&run.recording);
         }
     }

@@ -384,7 +384,8 @@ pub fn format_sockaddr(b: &[u8]) -> String {
                 be32(4)
             );
             if b.len() >= 28 {
-                let _ = write!(s, ", sin6_scope_id={}", le32(24));
+                let scope = crate::structs::scope_id(&a, le32(24).into());
+                let _ = write!(s, ", sin6_scope_id={scope}");
             }
             s.push('}');
             s

@@ -766,27 +766,35 @@ impl Ctx<'_, '_> {
         } else {
             4
         };
-        let shown = count.min(self.opts.strsize as u64) as usize;
-        let Ok(b) = vstrace_core::read::read_struct(self.mem, va, shown * size) else {
-            return fmt::ptr(va);
-        };
-        let mut parts: Vec<String> = b
-            .chunks_exact(size)
-            .map(|c| {
-                let g = if size == 2 {
-                    u16::from_le_bytes([c[0], c[1]]) as u32
-                } else {
-                    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
-                };
-                if (size == 2 && g == 0xffff) || g == u32::MAX {
-                    "-1".to_string()
-                } else {
-                    g.to_string()
+        // strace's print_array: each element is read before the `-s`
+        // limit is checked; an unreadable one ends the list with `...`
+        // and its address (the first one: the list's address).
+        let limit = self.opts.strsize as u64;
+        let mut parts: Vec<String> = Vec::new();
+        for k in 0..count.min(limit + 1) {
+            let at = va.wrapping_add(k * size as u64);
+            let c = match vstrace_core::read::read_struct(self.mem, at, size) {
+                Ok(_) if k >= limit => {
+                    parts.push("...".into());
+                    break;
                 }
-            })
-            .collect();
-        if count > shown as u64 {
-            parts.push("...".into());
+                Ok(c) => c,
+                Err(_) if k == 0 => return fmt::ptr(va),
+                Err(_) => {
+                    parts.push(format!("... /* {} */", fmt::ptr(at)));
+                    break;
+                }
+            };
+            let g = if size == 2 {
+                u16::from_le_bytes([c[0], c[1]]) as u32
+            } else {
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+            };
+            parts.push(if (size == 2 && g == 0xffff) || g == u32::MAX {
+                "-1".to_string()
+            } else {
+                g.to_string()
+            });
         }
         format!("[{}]", parts.join(", "))
     }

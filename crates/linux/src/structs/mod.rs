@@ -19,6 +19,7 @@
 mod aio;
 mod bpf;
 mod caps;
+mod extensible;
 mod fcntl;
 mod futex;
 mod io_uring;
@@ -50,10 +51,12 @@ mod netlink_link;
 mod netlink_route;
 mod netlink_rtattrs;
 mod nlattr;
+mod numa;
 mod poll;
 pub(crate) mod ptrace;
 pub(crate) mod ptrace_regs;
 mod resource;
+mod scalars;
 mod siginfo;
 mod signal;
 mod sockaddr;
@@ -63,7 +66,9 @@ mod time;
 
 pub use fcntl::fcntl_struct;
 pub use resource::clock_t;
+pub(crate) use scalars::kcmp_epoll_slot;
 use serde::{Deserialize, Serialize};
+pub(crate) use sockaddr::scope_id;
 use vstrace_core::{read, DecodeOptions, Value, VirtMem};
 
 use crate::fmt;
@@ -233,6 +238,41 @@ pub enum StructKind {
     /// io_uring_setup's `struct io_uring_params`: the caller's part at
     /// the entry, the rings the kernel set up at a successful exit.
     UringParams,
+    /// A NUMA policy mode with its mode flags (a number, not a pointer:
+    /// mbind, set_mempolicy).
+    MpolMode,
+    /// A NUMA policy mode passed as an `int` (set_mempolicy): the low 32
+    /// bits.
+    MpolModeInt,
+    /// get_mempolicy's `int *` policy mode the kernel writes.
+    MpolModeOut,
+    /// A node mask, its size in bits (`maxnode`) in this argument.
+    Nodemask(u8),
+    /// move_pages' array of page addresses, the count in this argument.
+    PageAddrs(u8),
+    /// An array of `int` the kernel reads, the count in this argument.
+    IntArray(u8),
+    /// move_pages' `int status[]` the kernel writes (nodes, or negated
+    /// errors by name), the count in this argument.
+    PageStatus(u8),
+    /// mincore's vector the kernel writes, the length in bytes of the
+    /// range in this argument.
+    MincoreVec(u8),
+    /// openat2's `struct open_how`, its size in this argument.
+    OpenHow(u8),
+    /// clone3's `struct clone_args`, its size in this argument (in/out:
+    /// what the kernel wrote through its pointers at the exit).
+    CloneArgs(u8),
+    /// personality(2)'s persona (a number, not a pointer).
+    Persona,
+    /// memfd_create's flags (a number, not a pointer).
+    MemfdFlags,
+    /// statx's flags (a number, not a pointer).
+    StatxFlags,
+    /// `struct landlock_ruleset_attr`, its size in this argument.
+    LandlockRuleset(u8),
+    /// landlock_add_rule's rule, its type in this argument.
+    LandlockRule(u8),
 }
 
 impl StructKind {
@@ -259,6 +299,15 @@ impl StructKind {
             ("saddr_out", p) => K::SockaddrOut(arg(p)?),
             ("futex_waitv", p) => K::FutexWaitv(arg(p)?),
             ("msgbuf", p) => K::Msgbuf(arg(p)?),
+            ("nodemask", p) => K::Nodemask(arg(p)?),
+            ("page_addrs", p) => K::PageAddrs(arg(p)?),
+            ("int_array", p) => K::IntArray(arg(p)?),
+            ("page_status", p) => K::PageStatus(arg(p)?),
+            ("mincore_vec", p) => K::MincoreVec(arg(p)?),
+            ("open_how", p) => K::OpenHow(arg(p)?),
+            ("clone_args", p) => K::CloneArgs(arg(p)?),
+            ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
+            ("landlock_rule", p) => K::LandlockRule(arg(p)?),
             ("msgbuf_out", p) => K::MsgbufOut(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
@@ -318,6 +367,12 @@ impl StructKind {
             ("user_desc", None) => K::UserDesc,
             ("user_desc_get", None) => K::UserDescGet,
             ("uring_params", None) => K::UringParams,
+            ("mpol_mode", None) => K::MpolMode,
+            ("mpol_mode_out", None) => K::MpolModeOut,
+            ("mpol_mode_int", None) => K::MpolModeInt,
+            ("persona", None) => K::Persona,
+            ("memfd_flags", None) => K::MemfdFlags,
+            ("statx_flags", None) => K::StatxFlags,
             _ => return None,
         })
     }
@@ -332,7 +387,16 @@ impl StructKind {
             | StructKind::FdSet(n)
             | StructKind::FutexWaitv(n)
             | StructKind::Msgbuf(n)
-            | StructKind::MsgbufOut(n) => Some(n),
+            | StructKind::MsgbufOut(n)
+            | StructKind::Nodemask(n)
+            | StructKind::PageAddrs(n)
+            | StructKind::IntArray(n)
+            | StructKind::PageStatus(n)
+            | StructKind::MincoreVec(n)
+            | StructKind::OpenHow(n)
+            | StructKind::CloneArgs(n)
+            | StructKind::LandlockRuleset(n)
+            | StructKind::LandlockRule(n) => Some(n),
             _ => None,
         }
     }
@@ -440,11 +504,20 @@ impl Call<'_, '_> {
         size: usize,
         mut one: impl FnMut(&mut Self, &[u8]) -> String,
     ) -> String {
+        self.array_v(va, count, size, |c, b| Value::Opaque(one(c, b)))
+            .render()
+    }
+
+    /// [`Call::array`], typed.
+    fn array_v(
+        &mut self,
+        va: u64,
+        count: u64,
+        size: usize,
+        mut one: impl FnMut(&mut Self, &[u8]) -> Value,
+    ) -> Value {
         if va == 0 {
-            return "NULL".into();
-        }
-        if count == 0 {
-            return "[]".into();
+            return Value::Null;
         }
         let limit = if self.opts.verbose {
             MAX_ARRAY_VERBOSE
@@ -454,31 +527,29 @@ impl Call<'_, '_> {
         // An array that wraps around the address space is not read.
         match count.checked_mul(size as u64) {
             Some(total) if va.checked_add(total).is_some() => {}
-            _ => return fmt::ptr(va),
+            _ => return Value::ptr(va),
         }
-        let mut parts = Vec::new();
-        for k in 0..count {
+        let mut items = Vec::new();
+        let mut more = false;
+        for k in 0..count.min(limit.saturating_add(1)) {
             let at = va.wrapping_add(k.wrapping_mul(size as u64));
             // strace reads an element before it checks the `-s` limit: an
             // unreadable element past the limit still ends the array with
             // its address.
             match read::read_struct(self.mem, at, size) {
                 Ok(_) if k >= limit => {
-                    parts.push("...".to_string());
+                    more = true;
                     break;
                 }
-                Ok(b) => {
-                    let text = one(self, &b);
-                    parts.push(text);
-                }
-                Err(_) if k == 0 => return fmt::ptr(va),
+                Ok(b) => items.push(one(self, &b)),
+                Err(_) if k == 0 => return Value::ptr(va),
                 Err(_) => {
-                    parts.push(format!("... /* {} */", fmt::ptr(at)));
+                    items.push(Value::Opaque(format!("... /* {} */", fmt::ptr(at))));
                     break;
                 }
             }
         }
-        format!("[{}]", parts.join(", "))
+        Value::Array { items, more }
     }
 }
 
@@ -569,6 +640,9 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
     if let Some(r) = ipc_ctl::value(c, kind, v) {
         return r;
     }
+    if let Some(n) = typed_value(c, kind, v) {
+        return n;
+    }
     match kind {
         StructKind::UserDesc => return ldt::user_desc(c, v),
         StructKind::UserDescGet => return ldt::user_desc_get(c, v),
@@ -637,6 +711,21 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::MsqidBuf | K::ShmidBuf | K::SemidBuf | K::Msgbuf(_) | K::MsgbufOut(_) => {
             ipc_ctl::value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render())
         }
+        K::MpolMode
+        | K::MpolModeInt
+        | K::MpolModeOut
+        | K::Nodemask(_)
+        | K::PageAddrs(_)
+        | K::IntArray(_)
+        | K::PageStatus(_)
+        | K::MincoreVec(_)
+        | K::OpenHow(_)
+        | K::CloneArgs(_)
+        | K::Persona
+        | K::MemfdFlags
+        | K::StatxFlags
+        | K::LandlockRuleset(_)
+        | K::LandlockRule(_) => typed_value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render()),
         K::UserDesc => ldt::user_desc(c, v).render(),
         K::UserDescGet => ldt::user_desc_get(c, v).render(),
         K::UringParams => io_uring::params(c, v).render(),
@@ -647,6 +736,57 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
 /// `print_seccomp_fprog`: the address without `-v`).
 pub(crate) fn seccomp_filter(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
     bpf::seccomp_filter(c, v, count)
+}
+
+/// The typed values of the NUMA kinds ([`numa`]) and the extensible
+/// structures ([`extensible`]).
+fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
+    use StructKind as K;
+    Some(match kind {
+        K::MpolMode => numa::mode(c, v),
+        K::MpolModeInt => numa::mode(c, v & 0xffff_ffff),
+        K::Persona => scalars::persona(c.abi, v, true),
+        K::MemfdFlags => scalars::memfd_flags(c.abi, v),
+        K::StatxFlags => scalars::statx_flags(c.abi, v),
+        K::MpolModeOut => numa::mode_out(c, v),
+        K::Nodemask(n) => {
+            let maxnode = c.arg(n);
+            numa::nodemask(c, v, maxnode)
+        }
+        K::PageAddrs(n) => {
+            let count = c.arg(n);
+            numa::pages(c, v, count)
+        }
+        K::IntArray(n) => {
+            let count = c.arg(n);
+            numa::ints(c, v, count)
+        }
+        K::PageStatus(n) => {
+            let count = c.arg(n);
+            numa::status(c, v, count)
+        }
+        K::MincoreVec(n) => {
+            let len = c.arg(n);
+            numa::mincore_vec(c, v, len)
+        }
+        K::OpenHow(n) => {
+            let size = c.arg(n);
+            extensible::open_how(c, v, size)
+        }
+        K::LandlockRuleset(n) => {
+            let size = c.arg(n);
+            extensible::ruleset_attr(c, v, size)
+        }
+        K::LandlockRule(n) => {
+            let ty = c.arg(n);
+            extensible::rule_attr(c, v, ty)
+        }
+        K::CloneArgs(n) => {
+            let size = c.arg(n);
+            extensible::clone_args(c, v, size)
+        }
+        _ => return None,
+    })
 }
 
 /// A word the kernel writes through a pointer: `[0x...]` or `[N]`.
@@ -736,6 +876,7 @@ pub fn return_detail(
         }
         "adjtimex" => time::timex_state(&mut c, 0, ret),
         "sched_getscheduler" => resource::policy_name(ret),
+        "personality" => scalars::return_detail(abi, ret),
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
         "ioctl" => ioctl_perf::return_detail(&c, ret),
         _ => None,
@@ -758,9 +899,12 @@ pub fn return_in_hex(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64], ret: i64) -
             crate::decode::prctl_return(abi, option, ret).0
         }
         "membarrier" => raw.first().copied().unwrap_or(0) & 0xffff_ffff == 0,
+        "personality" => true,
         _ => false,
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_families;

@@ -55,7 +55,7 @@ pub(crate) fn format(b: &[u8]) -> String {
                     Ipv6Addr::from(a)
                 ));
                 if len >= 28 {
-                    s.push_str(&format!(", sin6_scope_id={}", f.u32(24)));
+                    s.push_str(&format!(", sin6_scope_id={}", scope_id(&a, f.u32(24))));
                 }
             }
             16 if len >= 12 => {
@@ -122,5 +122,22 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             }
         }
         _ => fmt::ptr(v),
+    }
+}
+
+/// An IPv6 address's scope id as strace prints it: for a link-local
+/// unicast (`fe80::/10`) or multicast (`ff02::/16`-like) address the
+/// interface (`if_nametoindex("lo")` for the loopback, index 1 in every
+/// Linux network namespace), otherwise the number.
+pub(crate) fn scope_id(a: &[u8; 16], id: u64) -> String {
+    let link_local = (a[0] == 0xfe && a[1] & 0xc0 == 0x80) || (a[0] == 0xff && a[1] & 0x0f == 0x02);
+    if !link_local || id != 1 {
+        return id.to_string();
+    }
+    let name = "if_nametoindex(\"lo\")";
+    match vstrace_core::style::style() {
+        vstrace_core::ConstStyle::Abbrev => name.to_string(),
+        vstrace_core::ConstStyle::Raw => id.to_string(),
+        vstrace_core::ConstStyle::Verbose => format!("{id} /* {name} */"),
     }
 }

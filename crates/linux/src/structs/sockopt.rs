@@ -261,15 +261,20 @@ fn set_known(c: &mut Call<'_, '_>, v: u64, len: i64, level: u64, name: u64) -> O
 fn packet_mreq(c: &mut Call<'_, '_>, b: &[u8]) -> String {
     let f = Fields::new(b, 4);
     let alen = f.u16(6) as usize;
-    let mac: Vec<String> = b[8..8 + alen.min(8)]
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect();
+    let addr = b.get(8..8 + alen.min(8)).unwrap_or(&[]);
+    // strace's print_mac_addr: `xx:xx:..`; in `\x` escapes with -X raw,
+    // both with -X verbose.
+    let mac: Vec<String> = addr.iter().map(|x| format!("{x:02x}")).collect();
+    let mac = mac.join(":");
+    let mac = match vstrace_core::style::style() {
+        vstrace_core::ConstStyle::Abbrev => mac,
+        vstrace_core::ConstStyle::Raw => fmt::quote_hex(addr, false),
+        vstrace_core::ConstStyle::Verbose => format!("{} /* {mac} */", fmt::quote_hex(addr, false)),
+    };
     format!(
-        "{{mr_ifindex={}, mr_type={}, mr_alen={alen}, mr_address={}}}",
+        "{{mr_ifindex={}, mr_type={}, mr_alen={alen}, mr_address={mac}}}",
         ifindex(f.u32(0)),
         xlat::xval(c.abi, T::PacketMreqType, f.u16(4), Radix::Hex),
-        mac.join(":")
     )
 }
 

@@ -210,6 +210,20 @@ static AT_FLAGS: Xlat = Xlat {
     i386: AT_FLAGS_X86_64,
 };
 
+/// strace's `at_statx_sync_types` on x86_64.
+pub(crate) const AT_STATX_SYNC_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "AT_STATX_SYNC_AS_STAT"),
+    (0x2000, "AT_STATX_FORCE_SYNC"),
+    (0x4000, "AT_STATX_DONT_SYNC"),
+    (0x6000, "AT_STATX_SYNC_TYPE"),
+];
+static AT_STATX_SYNC_TYPES: Xlat = Xlat {
+    name: "at_statx_sync_types",
+    dflt: "AT_STATX_SYNC_???",
+    x86_64: AT_STATX_SYNC_TYPES_X86_64,
+    i386: AT_STATX_SYNC_TYPES_X86_64,
+};
+
 /// strace's `bootflags1` on x86_64.
 pub(crate) const BOOTFLAGS1_X86_64: &[(u64, &str)] = &[
     (0xfee1dead, "LINUX_REBOOT_MAGIC1"),
@@ -1320,6 +1334,30 @@ static LANDLOCK_RULE_TYPES: Xlat = Xlat {
     i386: LANDLOCK_RULE_TYPES_X86_64,
 };
 
+/// strace's `landlock_ruleset_access_fs` on x86_64.
+pub(crate) const LANDLOCK_RULESET_ACCESS_FS_X86_64: &[(u64, &str)] = &[
+    (0x1, "LANDLOCK_ACCESS_FS_EXECUTE"),
+    (0x2, "LANDLOCK_ACCESS_FS_WRITE_FILE"),
+    (0x4, "LANDLOCK_ACCESS_FS_READ_FILE"),
+    (0x8, "LANDLOCK_ACCESS_FS_READ_DIR"),
+    (0x10, "LANDLOCK_ACCESS_FS_REMOVE_DIR"),
+    (0x20, "LANDLOCK_ACCESS_FS_REMOVE_FILE"),
+    (0x40, "LANDLOCK_ACCESS_FS_MAKE_CHAR"),
+    (0x80, "LANDLOCK_ACCESS_FS_MAKE_DIR"),
+    (0x100, "LANDLOCK_ACCESS_FS_MAKE_REG"),
+    (0x200, "LANDLOCK_ACCESS_FS_MAKE_SOCK"),
+    (0x400, "LANDLOCK_ACCESS_FS_MAKE_FIFO"),
+    (0x800, "LANDLOCK_ACCESS_FS_MAKE_BLOCK"),
+    (0x1000, "LANDLOCK_ACCESS_FS_MAKE_SYM"),
+    (0x2000, "LANDLOCK_ACCESS_FS_REFER"),
+];
+static LANDLOCK_RULESET_ACCESS_FS: Xlat = Xlat {
+    name: "landlock_ruleset_access_fs",
+    dflt: "LANDLOCK_ACCESS_FS_???",
+    x86_64: LANDLOCK_RULESET_ACCESS_FS_X86_64,
+    i386: LANDLOCK_RULESET_ACCESS_FS_X86_64,
+};
+
 /// strace's `lockfcmds` on x86_64.
 pub(crate) const LOCKFCMDS_X86_64: &[(u64, &str)] = &[
     (0x0, "F_RDLCK"),
@@ -1946,6 +1984,22 @@ static OPEN_MODE_FLAGS: Xlat = Xlat {
     dflt: "O_???",
     x86_64: OPEN_MODE_FLAGS_X86_64,
     i386: OPEN_MODE_FLAGS_X86_64,
+};
+
+/// strace's `open_resolve_flags` on x86_64.
+pub(crate) const OPEN_RESOLVE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "RESOLVE_NO_XDEV"),
+    (0x2, "RESOLVE_NO_MAGICLINKS"),
+    (0x4, "RESOLVE_NO_SYMLINKS"),
+    (0x8, "RESOLVE_BENEATH"),
+    (0x10, "RESOLVE_IN_ROOT"),
+    (0x20, "RESOLVE_CACHED"),
+];
+static OPEN_RESOLVE_FLAGS: Xlat = Xlat {
+    name: "open_resolve_flags",
+    dflt: "RESOLVE_???",
+    x86_64: OPEN_RESOLVE_FLAGS_X86_64,
+    i386: OPEN_RESOLVE_FLAGS_X86_64,
 };
 
 /// strace's `open_tree_flags` on x86_64.
@@ -9062,6 +9116,8 @@ pub enum Table {
     Archvals,
     /// strace's `at_flags` table.
     AtFlags,
+    /// strace's `at_statx_sync_types` table.
+    AtStatxSyncTypes,
     /// strace's `bootflags1` table.
     Bootflags1,
     /// strace's `bootflags2` table.
@@ -9180,6 +9236,8 @@ pub enum Table {
     LandlockCreateRulesetFlags,
     /// strace's `landlock_rule_types` table.
     LandlockRuleTypes,
+    /// strace's `landlock_ruleset_access_fs` table.
+    LandlockRulesetAccessFs,
     /// strace's `lockfcmds` table.
     Lockfcmds,
     /// strace's `madvise_cmds` table.
@@ -9242,6 +9300,8 @@ pub enum Table {
     OpenAccessModes,
     /// strace's `open_mode_flags` table.
     OpenModeFlags,
+    /// strace's `open_resolve_flags` table.
+    OpenResolveFlags,
     /// strace's `open_tree_flags` table.
     OpenTreeFlags,
     /// strace's `perf_event_open_flags` table.
@@ -9900,13 +9960,14 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 411] = [
+    pub const ALL: [Table; 426] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
         Table::ArpHardwareTypes,
         Table::Archvals,
         Table::AtFlags,
+        Table::AtStatxSyncTypes,
         Table::Bootflags1,
         Table::Bootflags2,
         Table::Bootflags3,
@@ -9966,6 +10027,7 @@ impl Table {
         Table::KeyctlCommands,
         Table::LandlockCreateRulesetFlags,
         Table::LandlockRuleTypes,
+        Table::LandlockRulesetAccessFs,
         Table::Lockfcmds,
         Table::MadviseCmds,
         Table::MbindFlags,
@@ -9997,6 +10059,7 @@ impl Table {
         Table::NtDescriptorTypes,
         Table::OpenAccessModes,
         Table::OpenModeFlags,
+        Table::OpenResolveFlags,
         Table::OpenTreeFlags,
         Table::PerfEventOpenFlags,
         Table::PersonalityFlags,
@@ -10335,6 +10398,7 @@ impl Table {
             Table::ArpHardwareTypes => &ARP_HARDWARE_TYPES,
             Table::Archvals => &ARCHVALS,
             Table::AtFlags => &AT_FLAGS,
+            Table::AtStatxSyncTypes => &AT_STATX_SYNC_TYPES,
             Table::Bootflags1 => &BOOTFLAGS1,
             Table::Bootflags2 => &BOOTFLAGS2,
             Table::Bootflags3 => &BOOTFLAGS3,
@@ -10394,6 +10458,7 @@ impl Table {
             Table::KeyctlCommands => &KEYCTL_COMMANDS,
             Table::LandlockCreateRulesetFlags => &LANDLOCK_CREATE_RULESET_FLAGS,
             Table::LandlockRuleTypes => &LANDLOCK_RULE_TYPES,
+            Table::LandlockRulesetAccessFs => &LANDLOCK_RULESET_ACCESS_FS,
             Table::Lockfcmds => &LOCKFCMDS,
             Table::MadviseCmds => &MADVISE_CMDS,
             Table::MbindFlags => &MBIND_FLAGS,
@@ -10425,6 +10490,7 @@ impl Table {
             Table::NtDescriptorTypes => &NT_DESCRIPTOR_TYPES,
             Table::OpenAccessModes => &OPEN_ACCESS_MODES,
             Table::OpenModeFlags => &OPEN_MODE_FLAGS,
+            Table::OpenResolveFlags => &OPEN_RESOLVE_FLAGS,
             Table::OpenTreeFlags => &OPEN_TREE_FLAGS,
             Table::PerfEventOpenFlags => &PERF_EVENT_OPEN_FLAGS,
             Table::PersonalityFlags => &PERSONALITY_FLAGS,
@@ -10764,6 +10830,7 @@ impl Table {
             "arp_hardware_types" => Table::ArpHardwareTypes,
             "archvals" => Table::Archvals,
             "at_flags" => Table::AtFlags,
+            "at_statx_sync_types" => Table::AtStatxSyncTypes,
             "bootflags1" => Table::Bootflags1,
             "bootflags2" => Table::Bootflags2,
             "bootflags3" => Table::Bootflags3,
@@ -10823,6 +10890,7 @@ impl Table {
             "keyctl_commands" => Table::KeyctlCommands,
             "landlock_create_ruleset_flags" => Table::LandlockCreateRulesetFlags,
             "landlock_rule_types" => Table::LandlockRuleTypes,
+            "landlock_ruleset_access_fs" => Table::LandlockRulesetAccessFs,
             "lockfcmds" => Table::Lockfcmds,
             "madvise_cmds" => Table::MadviseCmds,
             "mbind_flags" => Table::MbindFlags,
@@ -10854,6 +10922,7 @@ impl Table {
             "nt_descriptor_types" => Table::NtDescriptorTypes,
             "open_access_modes" => Table::OpenAccessModes,
             "open_mode_flags" => Table::OpenModeFlags,
+            "open_resolve_flags" => Table::OpenResolveFlags,
             "open_tree_flags" => Table::OpenTreeFlags,
             "perf_event_open_flags" => Table::PerfEventOpenFlags,
             "personality_flags" => Table::PersonalityFlags,
