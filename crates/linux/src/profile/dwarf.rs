@@ -548,7 +548,7 @@ mod tests {
         );
         let f = got.files.expect("files layout");
         assert_eq!((f.path_mnt, f.path_dentry), (0, 4));
-        assert!(f.sock.is_some() && f.pidfd_nr.is_some());
+        assert!(f.sock.is_some() && got.pids.is_some());
         let m = got.mm.expect("mm layout");
         // 32-bit maple nodes: 31 pivots and 32 slots, 20 and 21.
         assert_eq!((m.range_pivot, m.range_slot), (4, 128));
