@@ -586,19 +586,9 @@ mod tests {
             sock: None,
             netdev: None,
         });
-        // numbers[0].nr at 0x60, where the pidfd test puts the pid.
-        p.pids = Some(crate::profile::layouts::PidsLayout {
-            task_thread_pid: 0x60,
-            task_signal: 0x68,
-            task_thread_node: 0x70,
-            signal_pids: 0x10,
-            signal_thread_head: 0x40,
-            pid_level: 4,
-            pid_numbers: 0x50,
-            upid_size: 16,
-            upid_nr: 0x10,
-            upid_ns: 0x18,
-        });
+        // The pid layout of the pid-namespace tests: a pidfd names its pid
+        // through it.
+        p.pids = Some(crate::pidns::tests::layout());
         p
     }
 

@@ -319,11 +319,12 @@ pub fn annotate_fields(text: &str, mut suffix: impl FnMut(i32) -> String) -> Opt
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use vstrace_core::testmem::SparseVirt;
 
-    fn layout() -> PidsLayout {
+    /// A small pid layout the tests of this crate share.
+    pub(crate) fn layout() -> PidsLayout {
         PidsLayout {
             task_thread_pid: 0x60,
             task_signal: 0x68,
