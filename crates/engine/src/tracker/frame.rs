@@ -1,10 +1,12 @@
 //! What a call's record is built from at its two ends: its raw
 //! arguments, read once at the enter, and where its exit returns to in
-//! user mode (the key that pairs the exit with its enter).
+//! user mode (the key that pairs the exit with its enter); the ip a call
+//! reports, where user space ends for its decoders, and the call a
+//! multiplexer makes, read from the caller's registers and memory.
 
-use vstrace_core::mem::UserOnly;
+use vstrace_core::mem::{user_space_end, UserOnly};
 use vstrace_core::read;
-use vstrace_core::{Bitness, Cpu, Event, Mechanism, Reg, VirtMem};
+use vstrace_core::{Bitness, CallInfo, Cpu, Event, Mechanism, Os, Reg, Syscall, VirtMem};
 
 /// Raw arguments kept inline: every Linux call has at most 6.
 const RAW_INLINE: usize = 6;
@@ -109,5 +111,48 @@ pub(super) fn return_target(event: &Event, cpu: &mut dyn Cpu) -> Option<(u64, u6
             }
         }
         _ => None,
+    }
+}
+
+/// The user-mode side of a trap, as the tracker sees it.
+impl super::Tracker {
+    /// The call the multiplexer `info` makes (see
+    /// [`OsLayer::split_call`]), from its register arguments and the
+    /// caller's memory below the end of user space.
+    pub(super) fn split_call(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+    ) -> Option<(CallInfo, Vec<u64>)> {
+        let end = self.user_end(event);
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
+        let regs: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
+        self.os
+            .split_call(info, &regs, &mut user(sc.cpu().mem(), end))
+    }
+
+    /// The user ip a call reports (`-i`): after the trap instruction;
+    /// for Linux's 32-bit vDSO fast paths (`sysenter`, compat `syscall`)
+    /// the kernel's landing pad after the `int $0x80` that follows the
+    /// trap, as the kernel (and so strace) reports it.
+    pub(super) fn user_ip(&self, event: &Event) -> u64 {
+        let fast32 = matches!(
+            (event.mechanism, event.bitness),
+            (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32)
+        );
+        let len = if fast32 && self.os_kind == Os::Linux {
+            4
+        } else {
+            2
+        };
+        sp_of(event.regs.rip().wrapping_add(len), event.bitness)
+    }
+
+    /// Where user space ends for the trap `event`: decoders of its call's
+    /// arguments read below it only (see [`UserOnly`]).
+    pub(super) fn user_end(&self, event: &Event) -> u64 {
+        user_space_end(&event.regs, self.os.user_space_end_32())
     }
 }

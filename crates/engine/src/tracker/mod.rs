@@ -27,7 +27,6 @@ use std::sync::{Mutex, RwLock};
 use vstrace_core::fasthash::FastSet;
 
 use vstrace_core::hooks::Hooks;
-use vstrace_core::mem::user_space_end;
 use vstrace_core::os::unknown_arg_names;
 use vstrace_core::{
     ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism,
@@ -931,40 +930,6 @@ impl Tracker {
         Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
     }
 
-    /// The call the multiplexer `info` makes (see
-    /// [`OsLayer::split_call`]), from its register arguments and the
-    /// caller's memory below the end of user space.
-    fn split_call(
-        &self,
-        event: &Event,
-        info: &CallInfo,
-        cpu: &mut dyn Cpu,
-    ) -> Option<(CallInfo, Vec<u64>)> {
-        let end = self.user_end(event);
-        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
-        let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
-        let regs: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
-        self.os
-            .split_call(info, &regs, &mut user(sc.cpu().mem(), end))
-    }
-
-    /// The user ip a call reports (`-i`): after the trap instruction;
-    /// for Linux's 32-bit vDSO fast paths (`sysenter`, compat `syscall`)
-    /// the kernel's landing pad after the `int $0x80` that follows the
-    /// trap, as the kernel (and so strace) reports it.
-    fn user_ip(&self, event: &Event) -> u64 {
-        let fast32 = matches!(
-            (event.mechanism, event.bitness),
-            (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32)
-        );
-        let len = if fast32 && self.os_kind == Os::Linux {
-            4
-        } else {
-            2
-        };
-        sp_of(event.regs.rip().wrapping_add(len), event.bitness)
-    }
-
     /// The `-e write=`/`-e read=` sets, for a Linux guest (none else).
     fn dumps(&self) -> crate::dump::Dumps<'_> {
         static NONE: crate::dump::FdSet = crate::dump::FdSet {
@@ -1016,12 +981,6 @@ impl Tracker {
         self.os
             .decode_enter(call, mem)
             .unwrap_or_else(|| ArgValue::unknown(raw))
-    }
-
-    /// Where user space ends for the trap `event`: decoders of its call's
-    /// arguments read below it only (see [`UserOnly`]).
-    fn user_end(&self, event: &Event) -> u64 {
-        user_space_end(&event.regs, self.os.user_space_end_32())
     }
 
     /// Calls still in flight, oldest first.
