@@ -21,29 +21,22 @@ impl Tracker {
             return None;
         }
         let cr3 = cr3_key(event.cr3);
-        // The parent usually returns first; otherwise its call is in flight.
-        let recent = {
-            let mut f = self.forks();
-            if f.fresh_children.contains(&cr3) {
-                // An interrupt return to a child that already joined.
-                return None;
-            }
-            let i = f
-                .recent
-                .iter()
-                .position(|f| f.sp == sp && f.cr3 != cr3 && f.ip.is_none_or(|r| r == ip));
-            let recent = i.and_then(|i| f.recent.remove(i));
-            self.forks_changed(&f);
-            recent
-        };
-        let fork = match recent {
+        // The parent usually returns first; otherwise its call is in
+        // flight. It moves from flight to the recent forks (under the
+        // call's shard lock, see `take_at_return`) while this runs on
+        // another vCPU: looking at the recent forks again after the
+        // calls in flight finds it in one of the two.
+        let fork = match self.recent_fork_of(cr3, ip, sp)? {
             Some(f) => f,
             // The oldest such call, not the first in the map's order: a
             // replay (another hash seed) must pick the same one.
-            None => self.pending.oldest_with(
+            None => match self.pending.oldest_with(
                 |k, p| k.sp == sp && k.cr3 != cr3 && p.info.fork && p.ret_ip == Some(ip),
                 |p| RecentFork::of(p, sp),
-            )?,
+            ) {
+                Some(f) => f,
+                None => self.recent_fork_of(cr3, ip, sp)??,
+            },
         };
         if self
             .scope
@@ -98,5 +91,22 @@ impl Tracker {
         r.ret_text = Some("0".into());
         r.state = CallState::ChildReturn;
         Some(r)
+    }
+
+    /// Takes the recent fork whose child returns to `ip` on stack `sp` in
+    /// the new space `cr3`. `None`: `cr3` is a child that already joined
+    /// (an interrupt return, not a first run); `Some(None)`: no such fork.
+    fn recent_fork_of(&self, cr3: u64, ip: u64, sp: u64) -> Option<Option<RecentFork>> {
+        let mut f = self.forks();
+        if f.fresh_children.contains(&cr3) {
+            return None;
+        }
+        let i = f
+            .recent
+            .iter()
+            .position(|f| f.sp == sp && f.cr3 != cr3 && f.ip.is_none_or(|r| r == ip));
+        let recent = i.and_then(|i| f.recent.remove(i));
+        self.forks_changed(&f);
+        Some(recent)
     }
 }

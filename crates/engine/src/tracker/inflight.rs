@@ -19,9 +19,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use vstrace_core::event::Event;
 use vstrace_core::fasthash::FastMap;
-use vstrace_core::Reg;
+use vstrace_core::{Bitness, Reg};
 
-use super::{cr3_key, Pending, ThreadKey, Tracker, MAX_PENDING};
+use super::{cr3_key, Pending, RecentFork, ThreadKey, Tracker, MAX_PENDING};
 use crate::record::CallState;
 
 /// Shards of the map: a power of two, enough that two or a few busy
@@ -195,12 +195,54 @@ impl Tracker {
 
     /// Takes the oldest call of thread `key` that returns to `ip`.
     pub(super) fn take(&self, key: ThreadKey, ip: u64, thread: Option<u64>) -> Option<Pending> {
+        self.take_announcing(key, ip, thread, None)
+    }
+
+    /// [`Tracker::take`] at a call's own return, whose kernel return
+    /// value is `rax`. A fork that made a child is remembered for that
+    /// child (a [`RecentFork`]) before the shard is unlocked: the child
+    /// may make its first return on another vCPU at once, and it looks
+    /// for its parent's call in flight, then among the recent forks, so
+    /// the call must be in one of the two at every moment (a gap between
+    /// them lost every call of a child under `--smp 4`). Returns the call
+    /// and whether it was so remembered.
+    pub(super) fn take_at_return(
+        &self,
+        key: ThreadKey,
+        ip: u64,
+        thread: Option<u64>,
+        rax: u64,
+    ) -> Option<(Pending, bool)> {
+        let mut announced = false;
+        let p = self.take_announcing(key, ip, thread, Some((rax, &mut announced)))?;
+        Some((p, announced))
+    }
+
+    fn take_announcing(
+        &self,
+        key: ThreadKey,
+        ip: u64,
+        thread: Option<u64>,
+        announce: Option<(u64, &mut bool)>,
+    ) -> Option<Pending> {
         let mut s = self.pending.shard(key);
         let slot = s.calls.get_mut(&key)?;
         let pos = slot
             .iter()
             .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
         let p = slot.remove(pos);
+        if let Some((rax, announced)) = announce {
+            // The kernel's own return, at the call's width: a child
+            // exists whatever a hook or injection makes the parent see.
+            let ret = match p.bitness {
+                Bitness::B32 => rax as u32 as i32 as i64,
+                Bitness::B64 => rax as i64,
+            };
+            if p.info.fork && ret > 0 {
+                self.push_recent_fork(RecentFork::of(&p, key.sp));
+                *announced = true;
+            }
+        }
         s.drop_if_empty(key);
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)

@@ -284,7 +284,11 @@ impl Tracker {
     /// back through the kernel's return-from-fork path, not the syscall
     /// path): a clone is in flight or returned in the parent only.
     pub fn awaits_child_return(&self) -> bool {
-        self.early.recent_forks.load(Ordering::Acquire) > 0 || self.pending.any(|_, p| p.info.fork)
+        // Recent forks again after the calls in flight: a fork's call
+        // moves from the second to the first (see `take_at_return`), so
+        // one of the three looks sees it.
+        let recent = || self.early.recent_forks.load(Ordering::Acquire) > 0;
+        recent() || self.pending.any(|_, p| p.info.fork) || recent()
     }
 
     /// Whether the layer is Linux's.
@@ -690,10 +694,10 @@ impl Tracker {
             sp,
         };
         let thread = self.thread_at(key, event, cpu);
-        let pending = match self.take(key, ip, thread) {
+        let (pending, announced) = match self.take_at_return(key, ip, thread, event.regs.rax()) {
             Some(p) => p,
             None => match self.take_elsewhere(event, thread) {
-                Some(p) => p,
+                Some(p) => (p, false),
                 None => {
                     // A return of no call: a signal delivery or a fork
                     // child's first run may follow, both process events.
@@ -706,7 +710,7 @@ impl Tracker {
                 }
             },
         };
-        self.finish_call(pending, event, cpu, now, sp)
+        self.finish_call(pending, event, cpu, now, sp, announced)
     }
 
     /// The running thread's identity for a return to the stack `key`, read
@@ -722,7 +726,8 @@ impl Tracker {
 
     /// Ends call `pending` at its return `event` (`sp`: the user stack it
     /// returns to): hooks, out-arguments, exec and fork bookkeeping, and
-    /// its record if it is shown.
+    /// its record if it is shown. `announced`: a fork's child was already
+    /// remembered as the call was taken (see [`Tracker::take_at_return`]).
     fn finish_call(
         &self,
         pending: Pending,
@@ -730,6 +735,7 @@ impl Tracker {
         cpu: &mut dyn Cpu,
         now: u64,
         sp: u64,
+        announced: bool,
     ) -> Option<Record> {
         if attrib::changes_attribution(&pending.info) {
             self.clear_attrib();
@@ -920,7 +926,7 @@ impl Tracker {
                 write(&self.pids).insert(ret as u32);
             }
         }
-        if p.info.fork && ret > 0 {
+        if p.info.fork && ret > 0 && !announced {
             self.push_recent_fork(RecentFork::of(&p, sp));
         }
         if !p.shown {

@@ -94,7 +94,7 @@ impl Tracker {
                 regs: ev.regs.clone(),
                 mem: cpu.mem(),
             };
-            first = self.finish_call(p, &ev, &mut saved, now, d.resume_sp);
+            first = self.finish_call(p, &ev, &mut saved, now, d.resume_sp, false);
             if let (Some((_, text, name)), Some(r)) = (shown, first.as_mut()) {
                 r.ret_text = Some(text);
                 r.errno = Some(name);
