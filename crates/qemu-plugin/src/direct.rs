@@ -16,6 +16,14 @@
 //! ([`RamRanges`]) are looked up, so no device is ever read here that the
 //! old path would not read.
 //!
+//! Memory that can go away is never direct. The RAM map holds only the
+//! machine's initial RAM (`-m SIZE`, laid out by [`crate::phys`]'s
+//! `ram_for_machine`), which QEMU cannot unplug; hot-pluggable memory
+//! (`pc-dimm`, `nvdimm`, `virtio-mem`) sits in the machine's device
+//! memory region, which QEMU places above the end of that RAM (rounded up
+//! to 1 GiB), so none of its chunks passes the map check in `look_up`
+//! and a DIMM's unplug cannot leave a stale pointer here.
+//!
 //! The lookups are QEMU internals that Debian's 10.0 binary exports,
 //! resolved once with `dlsym` like [`crate::writes`]; without them every
 //! read takes the old path.
