@@ -186,7 +186,7 @@ pub fn decode_exit(
                 slot.set(changed.unwrap_or(now));
             }
             // sendfile's offset: `[before] => [after]` when data moved.
-            Dir::InOut if a.ty == ArgType::U64Ptr => {
+            Dir::InOut if matches!(a.ty, ArgType::U64Ptr | ArgType::OffPtr) => {
                 if failed || ret == 0 || slot.text.is_none() || ctx.raw[i] == 0 {
                     continue;
                 }
@@ -213,6 +213,7 @@ fn fetched(ty: ArgType) -> bool {
         ty,
         ArgType::I64Ptr
             | ArgType::U64Ptr
+            | ArgType::OffPtr
             | ArgType::IntPtr
             | ArgType::GidsIn(_)
             | ArgType::GidsOut
@@ -459,7 +460,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Err(_) => Value::ptr(v),
             },
             ArgType::PageOffset => Value::int(w32 << 12, Base::Hex),
-            ArgType::IndirectPtr => Value::boxed(Value::ptr(w32)),
             ArgType::LoHi64 | ArgType::HiLo64 => Value::dec(v as i64),
             ArgType::LoHiU64 => Value::dec(v),
             ArgType::LoHiFlags64(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
@@ -486,6 +486,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::I64Ptr | ArgType::U64Ptr => match read::read_u64(self.mem, v) {
                 _ if v == 0 => Value::Null,
                 Ok(n) if ty == ArgType::I64Ptr => Value::boxed(Value::dec(n as i64)),
+                Ok(n) => Value::boxed(Value::dec(n)),
+                Err(_) => Value::ptr(v),
+            },
+            ArgType::OffPtr => match read::read_ptr(self.mem, v, self.abi.bitness()) {
+                _ if v == 0 => Value::Null,
                 Ok(n) => Value::boxed(Value::dec(n)),
                 Err(_) => Value::ptr(v),
             },
@@ -802,6 +807,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::SymMode
             | ArgType::I64Ptr
             | ArgType::U64Ptr
+            | ArgType::OffPtr
             | ArgType::OpenMode(_)
             | ArgType::HexInt
             | ArgType::HexUint
@@ -860,7 +866,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::Uid16
             | ArgType::Uid16PtrOut
             | ArgType::PageOffset
-            | ArgType::IndirectPtr
             | ArgType::LoHi64
             | ArgType::LoHiU64
             | ArgType::HiLo64
