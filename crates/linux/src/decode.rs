@@ -223,6 +223,7 @@ fn fetched(ty: ArgType) -> bool {
             | ArgType::Sigaction
             | ArgType::OldSigaction
             | ArgType::Sigset
+            | ArgType::OldSigset
             | ArgType::Sockaddr(_)
             | ArgType::SockaddrOut(_)
             | ArgType::IovecIn(_)
@@ -595,6 +596,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Some(n) if n > 8 || n < self.sigset_min() => Value::ptr(v),
                 _ => self.sigset(v),
             },
+            ArgType::OldSigset => match read::read_u32(self.mem, v) {
+                _ if v == 0 => Value::Null,
+                Ok(m) => fmt::sigset_sized_v(u64::from(m), 4),
+                Err(_) => Value::ptr(v),
+            },
             ArgType::SigprocmaskHow => fmt::xval_v(self.abi, T::Sigprocmaskcmds, w32, Radix::Hex),
             ArgType::SockFamily => fmt::xval_v(self.abi, T::Addrfams, w32, Radix::Hex),
             ArgType::SockType => {
@@ -835,6 +841,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::Sigaction
             | ArgType::OldSigaction
             | ArgType::Sigset
+            | ArgType::OldSigset
             | ArgType::SigprocmaskHow
             | ArgType::SockFamily
             | ArgType::SockType

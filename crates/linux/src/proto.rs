@@ -227,6 +227,9 @@ pub enum ArgType {
     OldSigaction,
     /// A pointer to a 64-bit signal set.
     Sigset,
+    /// A pointer to i386's 4-byte `old_sigset_t` (sigprocmask,
+    /// sigpending).
+    OldSigset,
     /// `rt_sigprocmask` `how` (`SIG_BLOCK`...).
     SigprocmaskHow,
     /// A socket address the kernel reads, length in an argument.
@@ -463,6 +466,7 @@ impl ArgType {
             ("sigaction", None) => ArgType::Sigaction,
             ("old_sigaction", None) => ArgType::OldSigaction,
             ("sigset", None) => ArgType::Sigset,
+            ("old_sigset", None) => ArgType::OldSigset,
             ("sigprocmask_how", None) => ArgType::SigprocmaskHow,
             ("sock_family", None) => ArgType::SockFamily,
             ("sock_type", None) => ArgType::SockType,

@@ -201,3 +201,22 @@ fn sendfile_s_offset_is_a_4_byte_off_t() {
         "sendfile(4, 5, [4207869677], 1) = -1 EINVAL (Invalid argument)"
     );
 }
+
+#[test]
+fn old_sigsets_are_4_bytes_and_setfsuid_returns_unsigned() {
+    let mut m = SparseVirt::new();
+    // The last 4 bytes of a page.
+    m.map(0x1ffc, &1u32.to_le_bytes());
+    assert_eq!(
+        line("sigpending", &[0x1ffc], 0, &mut m),
+        "sigpending([HUP]) = 0"
+    );
+    assert_eq!(
+        line("sigprocmask", &[0, 0x1ffc, 0], 0, &mut m),
+        "sigprocmask(SIG_BLOCK, [HUP], NULL) = 0"
+    );
+    assert_eq!(
+        line("setfsuid32", &[0], 0xffff_0000, &mut m),
+        "setfsuid32(0) = 4294901760"
+    );
+}
