@@ -127,14 +127,7 @@ pub fn split(
                 return None;
             }
             let nr = SOCKET_BASE + call as u64;
-            let n = nargs(nr).min(6);
-            let mut buf = [0u8; 24];
-            mem.read_virt(arg(1), &mut buf[..n * 4]).ok()?;
-            let args = buf[..n * 4]
-                .chunks_exact(4)
-                .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect();
-            Some((nr, args))
+            Some((nr, read_words(mem, arg(1), nargs(nr))?))
         }
         "ipc" => {
             // ipc(call, first, second, third, ptr, fifth); the high half
@@ -189,13 +182,7 @@ pub fn split(
         _ => {
             // old_mmap, oldselect: every word of the block, or nothing.
             let i = BLOCK_CALLS.iter().position(|&(n, _)| n == name)?;
-            let words = BLOCK_CALLS[i].1;
-            let mut buf = [0u8; 24];
-            mem.read_virt(arg(0), &mut buf[..words * 4]).ok()?;
-            let args = buf[..words * 4]
-                .chunks_exact(4)
-                .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect();
+            let args = read_words(mem, arg(0), BLOCK_CALLS[i].1)?;
             Some((BLOCK_BASE + i as u64, args))
         }
     }
@@ -213,6 +200,19 @@ pub fn shmat_result(nr: u64, raw: &[u64], ret: i64, mem: &mut dyn VirtMem) -> Op
         return None;
     }
     read_u32(mem, raw[3]).map(|a| a as i64)
+}
+
+/// `n` (at most 6) 4-byte words at `addr`, all or nothing.
+fn read_words(mem: &mut dyn VirtMem, addr: u64, n: usize) -> Option<Vec<u64>> {
+    let n = n.min(6);
+    let mut buf = [0u8; 24];
+    mem.read_virt(addr, &mut buf[..n * 4]).ok()?;
+    Some(
+        buf[..n * 4]
+            .chunks_exact(4)
+            .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+    )
 }
 
 fn read_u32(mem: &mut dyn VirtMem, addr: u64) -> Option<u64> {
