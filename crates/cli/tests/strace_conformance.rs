@@ -6,7 +6,11 @@
 //! crates/cli/examples/strace_conformance, whose modules are compiled into
 //! this test), and every test of the subset that the last full run found
 //! passing (crates/cli/tests/data/strace-conformance-passing.txt, written
-//! by that run) must still pass at the same level.
+//! by that run) must still pass at the same level. The i386 guard does
+//! the same with the programs built with `-m32` on the i386 (686)
+//! kernel's guest: every test of
+//! crates/cli/tests/data/strace-conformance-i386-ci.txt (measured passing
+//! there) must still pass.
 
 #[allow(dead_code)]
 #[path = "../examples/strace_conformance/compare.rs"]
@@ -38,11 +42,12 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs scripts/strace-conformance.sh with `flag` and returns its
+/// Runs scripts/strace-conformance.sh with `args` and `flag` and returns its
 /// `KEY=VALUE` lines' value for `key`.
-fn script(flag: &str, env: Option<(&str, &Path)>, key: &str) -> String {
+fn script(flag: &str, args: &[&str], env: Option<(&str, &Path)>, key: &str) -> String {
     let mut cmd = Command::new("bash");
     cmd.arg(repo().join("scripts/strace-conformance.sh"))
+        .args(args)
         .arg(flag);
     if let Some((k, v)) = env {
         cmd.env(k, v);
@@ -60,33 +65,33 @@ fn script(flag: &str, env: Option<(&str, &Path)>, key: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn strace_suite_subset_still_passes() {
-    let data = repo().join("crates/cli/tests/data");
-    let subset: BTreeSet<String> = std::fs::read_to_string(data.join("strace-conformance-ci.txt"))
-        .expect("the CI subset list")
+/// The test names of a data file (`NAME ...` lines, `#` comments).
+fn names(file: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
-        .collect();
-    assert!(
-        subset.len() >= 150,
-        "the CI subset lists {} tests",
-        subset.len()
-    );
+        .collect()
+}
 
-    // Fetch the source, then build only the subset's programs (unless a
-    // full build is cached).
-    let src = PathBuf::from(script("--fetch-only", None, "SRC"));
-    let tests = spec::load(&src, "x86_64").expect("strace's tests/gen_tests.in");
+/// Builds the programs of `subset` for `arch` (unless a full build is
+/// cached), runs them through the comparer and writes its report into a
+/// fresh directory; the results and that directory.
+fn run_subset(
+    arch: &str,
+    subset: &BTreeSet<String>,
+) -> (std::collections::BTreeMap<String, run::TestResult>, PathBuf) {
+    let src = PathBuf::from(script("--fetch-only", &[], None, "SRC"));
+    let tests = spec::load(&src, arch).expect("strace's tests/gen_tests.in");
     let progs: BTreeSet<String> = tests
         .iter()
         .filter(|t| subset.contains(&t.name))
         .flat_map(|t| t.progs())
         .collect();
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("conformance-{}", std::process::id()));
+        .join(format!("conformance-{arch}-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let list = tmp.join("programs.txt");
     std::fs::write(
@@ -96,10 +101,11 @@ fn strace_suite_subset_still_passes() {
     .unwrap();
     let build = PathBuf::from(script(
         "--build-only",
+        &["--arch", arch],
         Some(("STRACE_CONFORMANCE_PROGRAMS", &list)),
         "BUILD",
     ));
-    let version = script("--fetch-only", None, "VERSION");
+    let version = script("--fetch-only", &[], None, "VERSION");
 
     let cfg = run::Config {
         src,
@@ -110,7 +116,7 @@ fn strace_suite_subset_still_passes() {
         families: repo().join("scripts/strace-conformance-families.txt"),
         only: Some(subset.clone()),
         batch: 40,
-        arch: "x86_64".into(),
+        arch: arch.into(),
     };
     let results = run::run(&cfg).expect("the conformance run");
     report::write(&cfg, &results).expect("the report");
@@ -119,6 +125,19 @@ fn strace_suite_subset_still_passes() {
         subset.len(),
         "every listed test is in the suite"
     );
+    (results, tmp)
+}
+
+#[test]
+fn strace_suite_subset_still_passes() {
+    let data = repo().join("crates/cli/tests/data");
+    let subset = names(&data.join("strace-conformance-ci.txt"));
+    assert!(
+        subset.len() >= 150,
+        "the CI subset lists {} tests",
+        subset.len()
+    );
+    let (results, tmp) = run_subset("x86_64", &subset);
     let ran = results.values().filter(|r| r.status != "skipped").count();
     assert!(
         ran >= 100,
@@ -126,5 +145,27 @@ fn strace_suite_subset_still_passes() {
         tmp.display()
     );
     report::check_passing(&data.join("strace-conformance-passing.txt"), &results)
+        .unwrap_or_else(|e| panic!("{e:#}\n(diffs in {})", tmp.join("diffs").display()));
+}
+
+/// The i386 guard: the programs built with `-m32` on the i386 (686)
+/// kernel's guest (its profile from the kernel's debug info, made once by
+/// the committed script). Every test of the list (measured passing on
+/// i386, spread over the families, small enough for one or two guest
+/// boots) must pass at its level.
+#[test]
+fn strace_suite_i386_subset_still_passes() {
+    let data = repo().join("crates/cli/tests/data");
+    let file = data.join("strace-conformance-i386-ci.txt");
+    let subset = names(&file);
+    let status = Command::new(repo().join("scripts/i386-profile.sh"))
+        .env("VSTRACE_BIN", env!("CARGO_BIN_EXE_vstrace"))
+        .status()
+        .expect("scripts/i386-profile.sh runs");
+    assert!(status.success(), "scripts/i386-profile.sh failed");
+    let (results, tmp) = run_subset("i386", &subset);
+    let ran = results.values().filter(|r| r.status != "skipped").count();
+    assert_eq!(ran, subset.len(), "a test of the i386 subset was skipped");
+    report::check_passing(&file, &results)
         .unwrap_or_else(|e| panic!("{e:#}\n(diffs in {})", tmp.join("diffs").display()));
 }

@@ -186,7 +186,7 @@ pub fn decode_exit(
                 slot.set(changed.unwrap_or(now));
             }
             // sendfile's offset: `[before] => [after]` when data moved.
-            Dir::InOut if a.ty == ArgType::U64Ptr => {
+            Dir::InOut if matches!(a.ty, ArgType::U64Ptr | ArgType::OffPtr) => {
                 if failed || ret == 0 || slot.text.is_none() || ctx.raw[i] == 0 {
                     continue;
                 }
@@ -213,6 +213,7 @@ fn fetched(ty: ArgType) -> bool {
         ty,
         ArgType::I64Ptr
             | ArgType::U64Ptr
+            | ArgType::OffPtr
             | ArgType::IntPtr
             | ArgType::GidsIn(_)
             | ArgType::GidsOut
@@ -222,6 +223,7 @@ fn fetched(ty: ArgType) -> bool {
             | ArgType::Sigaction
             | ArgType::OldSigaction
             | ArgType::Sigset
+            | ArgType::OldSigset
             | ArgType::Sockaddr(_)
             | ArgType::SockaddrOut(_)
             | ArgType::IovecIn(_)
@@ -459,7 +461,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Err(_) => Value::ptr(v),
             },
             ArgType::PageOffset => Value::int(w32 << 12, Base::Hex),
-            ArgType::IndirectPtr => Value::boxed(Value::ptr(w32)),
             ArgType::LoHi64 | ArgType::HiLo64 => Value::dec(v as i64),
             ArgType::LoHiU64 => Value::dec(v),
             ArgType::LoHiFlags64(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
@@ -486,6 +487,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::I64Ptr | ArgType::U64Ptr => match read::read_u64(self.mem, v) {
                 _ if v == 0 => Value::Null,
                 Ok(n) if ty == ArgType::I64Ptr => Value::boxed(Value::dec(n as i64)),
+                Ok(n) => Value::boxed(Value::dec(n)),
+                Err(_) => Value::ptr(v),
+            },
+            ArgType::OffPtr => match read::read_ptr(self.mem, v, self.abi.bitness()) {
+                _ if v == 0 => Value::Null,
                 Ok(n) => Value::boxed(Value::dec(n)),
                 Err(_) => Value::ptr(v),
             },
@@ -589,6 +595,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 // strace shows the set only for a size the kernel accepts.
                 Some(n) if n > 8 || n < self.sigset_min() => Value::ptr(v),
                 _ => self.sigset(v),
+            },
+            ArgType::OldSigset => match read::read_u32(self.mem, v) {
+                _ if v == 0 => Value::Null,
+                Ok(m) => fmt::sigset_sized_v(u64::from(m), 4),
+                Err(_) => Value::ptr(v),
             },
             ArgType::SigprocmaskHow => fmt::xval_v(self.abi, T::Sigprocmaskcmds, w32, Radix::Hex),
             ArgType::SockFamily => fmt::xval_v(self.abi, T::Addrfams, w32, Radix::Hex),
@@ -802,6 +813,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::SymMode
             | ArgType::I64Ptr
             | ArgType::U64Ptr
+            | ArgType::OffPtr
             | ArgType::OpenMode(_)
             | ArgType::HexInt
             | ArgType::HexUint
@@ -829,6 +841,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::Sigaction
             | ArgType::OldSigaction
             | ArgType::Sigset
+            | ArgType::OldSigset
             | ArgType::SigprocmaskHow
             | ArgType::SockFamily
             | ArgType::SockType
@@ -860,7 +873,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::Uid16
             | ArgType::Uid16PtrOut
             | ArgType::PageOffset
-            | ArgType::IndirectPtr
             | ArgType::LoHi64
             | ArgType::LoHiU64
             | ArgType::HiLo64

@@ -104,7 +104,9 @@ impl LinuxLayer {
 fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
     let abi = abi_of(info);
     match lx::syscall(abi, info.nr) {
-        Some(d) if d.name == info.name => Some(d),
+        // (old_mmap split into mmap's six arguments keeps its name and
+        // number: the register count tells them apart.)
+        Some(d) if d.name == info.name && d.regs() == info.nargs => Some(d),
         // A multiplexer's sub-call keeps the multiplexer's number (the
         // kernel's, which strace's -n prints) and its own name.
         _ => lx::proto::subcall_by_name(abi, &info.name),

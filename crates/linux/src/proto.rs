@@ -117,6 +117,9 @@ pub enum ArgType {
     I64Ptr,
     /// A pointer to a 64-bit unsigned number, shown as `[n]`.
     U64Ptr,
+    /// A pointer to an `off_t`, the ABI's long (i386's sendfile), shown
+    /// as `[n]` unsigned, as [`ArgType::U64Ptr`].
+    OffPtr,
     /// `fanotify_init` flags: the notification class, then the flags.
     FanInitFlags,
     /// `mknod`'s device (`makedev(0x1, 0x3)`), shown only when the mode
@@ -224,6 +227,9 @@ pub enum ArgType {
     OldSigaction,
     /// A pointer to a 64-bit signal set.
     Sigset,
+    /// A pointer to i386's 4-byte `old_sigset_t` (sigprocmask,
+    /// sigpending).
+    OldSigset,
     /// `rt_sigprocmask` `how` (`SIG_BLOCK`...).
     SigprocmaskHow,
     /// A socket address the kernel reads, length in an argument.
@@ -311,9 +317,6 @@ pub enum ArgType {
     Uid16,
     /// A pointer to a 16-bit id the kernel writes (getresuid16): `[0]`.
     Uid16PtrOut,
-    /// A pointer the caller passed by address (i386 ipc's semctl union,
-    /// read by [`crate::subcall::split`]): `[NULL]`, `[0x...]`.
-    IndirectPtr,
     /// mmap2's offset in 4096-byte pages: shown in bytes, in hex.
     PageOffset,
     /// A 64-bit signed number the i386 ABI passes in two registers, low
@@ -434,6 +437,7 @@ impl ArgType {
             ("ulong_ptr_out", None) => ArgType::UlongPtrOut,
             ("i64_ptr", None) => ArgType::I64Ptr,
             ("u64_ptr", None) => ArgType::U64Ptr,
+            ("off_ptr", None) => ArgType::OffPtr,
             ("fan_init_flags", None) => ArgType::FanInitFlags,
             ("fcntl_arg", None) => ArgType::FcntlArg,
             ("sock_level", None) => ArgType::SockLevel,
@@ -462,6 +466,7 @@ impl ArgType {
             ("sigaction", None) => ArgType::Sigaction,
             ("old_sigaction", None) => ArgType::OldSigaction,
             ("sigset", None) => ArgType::Sigset,
+            ("old_sigset", None) => ArgType::OldSigset,
             ("sigprocmask_how", None) => ArgType::SigprocmaskHow,
             ("sock_family", None) => ArgType::SockFamily,
             ("sock_type", None) => ArgType::SockType,
@@ -789,7 +794,13 @@ struct Tables {
 fn build_subcalls(protos: &Protos, errors: &mut Vec<String>) -> Vec<SyscallDesc> {
     crate::subcall::all()
         .filter_map(|(nr, name)| {
-            let p = protos.i386.get(name).or_else(|| protos.shared.get(name));
+            // A block call is the direct call of its name, whose i386
+            // prototype is the one-pointer form.
+            let p = if crate::subcall::is_block_call(nr) {
+                protos.shared.get(name)
+            } else {
+                protos.i386.get(name).or_else(|| protos.shared.get(name))
+            };
             if p.is_none() {
                 errors.push(format!("i386: no prototype for the sub-call {name}"));
             }
@@ -797,9 +808,9 @@ fn build_subcalls(protos: &Protos, errors: &mut Vec<String>) -> Vec<SyscallDesc>
             let mut args = p.args.clone();
             if name == "semctl" {
                 // ipc passes semctl's union by address: strace shows
-                // what it read there in brackets.
+                // the structure it points to, or the address in brackets.
                 if let Some(a) = args.get_mut(3) {
-                    a.ty = ArgType::IndirectPtr;
+                    a.ty = ArgType::Struct(crate::structs::StructKind::SemidBufIndirect);
                 }
             }
             Some(SyscallDesc {

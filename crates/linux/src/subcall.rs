@@ -6,8 +6,9 @@
 //! a number of its own, strace's (`SYS_socket_subcall` 500 + call,
 //! `SYS_ipc_subcall` 521 + call), outside the kernel's table, and its
 //! arguments in the layout of the direct call, so the direct call's
-//! decoder applies. Guest memory is hostile: a short read leaves the call
-//! whole, as strace does.
+//! decoder applies. old_mmap and oldselect, whose one argument points to
+//! their arguments, are split the same way. Guest memory is hostile: a
+//! short read leaves the call whole, as strace does.
 
 use vstrace_core::VirtMem;
 
@@ -17,8 +18,18 @@ use crate::proto::LinuxAbi;
 pub const SOCKET_BASE: u64 = 500;
 /// strace's number of ipc's first sub-call (`SYS_ipc_subcall`).
 pub const IPC_BASE: u64 = SOCKET_BASE + SOCKET_CALLS.len() as u64;
+/// The number of i386's first call with its arguments in a block (see
+/// [`BLOCK_CALLS`]), after ipc's sub-calls.
+pub const BLOCK_BASE: u64 = IPC_BASE + 25;
 /// One past the last sub-call number.
-pub const END: u64 = IPC_BASE + 25;
+pub const END: u64 = BLOCK_BASE + BLOCK_CALLS.len() as u64;
+
+/// i386's calls whose one argument points to a block of their real
+/// arguments (old_mmap's `struct mmap_arg_struct`, oldselect's
+/// `struct sel_arg_struct`), with the number of 4-byte words: strace
+/// shows them as the direct call of the same name with the block's words
+/// as its arguments (the address alone when the block cannot be read).
+pub const BLOCK_CALLS: [(&str, usize); 2] = [("mmap", 6), ("select", 5)];
 
 /// socketcall's sub-calls by call number (`SYS_SOCKET` = 1 ...).
 pub const SOCKET_CALLS: [&str; 21] = [
@@ -69,6 +80,18 @@ pub fn all() -> impl Iterator<Item = (u64, &'static str)> {
         .skip(1)
         .map(|(i, n)| (SOCKET_BASE + i as u64, *n))
         .chain(IPC_CALLS.iter().map(|&(c, n)| (IPC_BASE + c, n)))
+        .chain(
+            BLOCK_CALLS
+                .iter()
+                .enumerate()
+                .map(|(i, &(n, _))| (BLOCK_BASE + i as u64, n)),
+        )
+}
+
+/// Whether `nr` is one of the calls of [`BLOCK_CALLS`] (their direct
+/// call's prototype, not i386's one-argument one, describes them).
+pub fn is_block_call(nr: u64) -> bool {
+    (BLOCK_BASE..END).contains(&nr)
 }
 
 /// Whether `nr` is one of the sub-call numbers (not a kernel number:
@@ -80,7 +103,8 @@ pub fn is_subcall(abi: LinuxAbi, nr: u64) -> bool {
 /// Whether the call `name` of `abi` is a multiplexer that
 /// [`split`] may turn into a sub-call.
 pub fn is_multiplexer(abi: LinuxAbi, name: &str) -> bool {
-    abi == LinuxAbi::I386 && matches!(name, "socketcall" | "ipc")
+    abi == LinuxAbi::I386
+        && (matches!(name, "socketcall" | "ipc") || BLOCK_CALLS.iter().any(|&(n, _)| n == name))
 }
 
 /// The sub-call that `name` (socketcall or ipc) with register arguments
@@ -103,14 +127,7 @@ pub fn split(
                 return None;
             }
             let nr = SOCKET_BASE + call as u64;
-            let n = nargs(nr).min(6);
-            let mut buf = [0u8; 24];
-            mem.read_virt(arg(1), &mut buf[..n * 4]).ok()?;
-            let args = buf[..n * 4]
-                .chunks_exact(4)
-                .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect();
-            Some((nr, args))
+            Some((nr, read_words(mem, arg(1), nargs(nr))?))
         }
         "ipc" => {
             // ipc(call, first, second, third, ptr, fifth); the high half
@@ -162,7 +179,12 @@ pub fn split(
             }
             Some((nr, args))
         }
-        _ => None,
+        _ => {
+            // old_mmap, oldselect: every word of the block, or nothing.
+            let i = BLOCK_CALLS.iter().position(|&(n, _)| n == name)?;
+            let args = read_words(mem, arg(0), BLOCK_CALLS[i].1)?;
+            Some((BLOCK_BASE + i as u64, args))
+        }
     }
 }
 
@@ -178,6 +200,19 @@ pub fn shmat_result(nr: u64, raw: &[u64], ret: i64, mem: &mut dyn VirtMem) -> Op
         return None;
     }
     read_u32(mem, raw[3]).map(|a| a as i64)
+}
+
+/// `n` (at most 6) 4-byte words at `addr`, all or nothing.
+fn read_words(mem: &mut dyn VirtMem, addr: u64, n: usize) -> Option<Vec<u64>> {
+    let n = n.min(6);
+    let mut buf = [0u8; 24];
+    mem.read_virt(addr, &mut buf[..n * 4]).ok()?;
+    Some(
+        buf[..n * 4]
+            .chunks_exact(4)
+            .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+    )
 }
 
 fn read_u32(mem: &mut dyn VirtMem, addr: u64) -> Option<u64> {
@@ -212,6 +247,29 @@ mod tests {
         let (nr, args) = split("socketcall", &[9, 0x1000], nargs, &mut mem).unwrap();
         assert_eq!(crate::syscall(LinuxAbi::I386, nr).unwrap().name, "send");
         assert_eq!(args.len(), 4);
+    }
+
+    #[test]
+    fn old_mmap_and_oldselect_read_their_argument_blocks() {
+        let mut mem = SparseVirt::new();
+        let words: Vec<u8> = [0u32, 4096, 3, 0x22, u32::MAX, 0xfaced000]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        mem.map(0x1000, &words);
+        let (nr, args) = split("mmap", &[0x1000], nargs, &mut mem).unwrap();
+        let d = crate::syscall(LinuxAbi::I386, nr).unwrap();
+        assert_eq!((d.name, d.args.len()), ("mmap", 6));
+        assert_eq!(args, [0, 4096, 3, 0x22, 0xffff_ffff, 0xfaced000]);
+        let (nr, args) = split("select", &[0x1004], nargs, &mut mem).unwrap();
+        let d = crate::syscall(LinuxAbi::I386, nr).unwrap();
+        assert_eq!((d.name, d.args.len()), ("select", 5));
+        assert_eq!(args.len(), 5);
+        // A block that cannot be read: the call stays whole.
+        assert_eq!(split("mmap", &[0xdead_0000], nargs, &mut mem), None);
+        assert_eq!(split("select", &[0], nargs, &mut mem), None);
+        assert!(is_multiplexer(LinuxAbi::I386, "mmap"));
+        assert!(!is_multiplexer(LinuxAbi::X86_64, "mmap"));
     }
 
     #[test]

@@ -118,10 +118,105 @@ fn ipc_semctl_shows_its_union_in_brackets() {
         format_call(d, &a, Some(&format_return(d, I, 0))),
         "semctl(0, 0, IPC_64|IPC_RMID, [NULL]) = 0"
     );
+    // A command with a structure shows the structure the union points
+    // to, unbracketed (i386's semid64_ds: 4-byte times, each with a high
+    // word after it); one the kernel did not fill stays an address.
+    let mut ds = vec![0u8; 64];
+    ds[52..56].copy_from_slice(&7u32.to_le_bytes()); // sem_nsems
+    ds[44..48].copy_from_slice(&5u32.to_le_bytes()); // sem_ctime
+    m.map(0x5000, &ds);
+    let a = |m: &mut SparseVirt, ret: i64| {
+        let raw = [0, 0, 0x102, 0x5000];
+        let mut a = decode_enter(d, I, &raw, m, &o);
+        decode_exit(d, I, &raw, ret, m, &o, &mut a);
+        format_call(d, &a, Some(&format_return(d, I, ret)))
+    };
+    assert_eq!(
+        a(&mut m, 0),
+        "semctl(0, 0, IPC_64|IPC_STAT, {sem_perm={uid=0, gid=0, mode=000, key=0, cuid=0, cgid=0}, \
+         sem_otime=0, sem_ctime=5, sem_nsems=7}) = 0"
+    );
+    assert_eq!(
+        a(&mut m, -22i64 as u32 as i64),
+        "semctl(0, 0, IPC_64|IPC_STAT, [0x5000]) = -1 EINVAL (Invalid argument)"
+    );
     // The direct call shows the argument as an address (strace's
     // printaddr).
     assert_eq!(
         line("semctl", &[0, 0, 0x100, 0], 0, &mut m),
         "semctl(0, 0, IPC_64|IPC_RMID, NULL) = 0"
+    );
+}
+
+#[test]
+fn old_kernel_stat_has_16_bit_fields_and_no_nanoseconds() {
+    let mut m = SparseVirt::new();
+    let mut b = vec![0u8; 32];
+    for (k, v) in [5u16, 7, 0o20666, 1, 0, 0, 0x107].iter().enumerate() {
+        b[2 * k..2 * k + 2].copy_from_slice(&v.to_le_bytes());
+    }
+    b[20..24].copy_from_slice(&(-10843i32).to_le_bytes());
+    m.map(0x2000, &b);
+    let d = by_name(I, "oldfstat").unwrap();
+    let o = DecodeOptions {
+        verbose: true,
+        ..DecodeOptions::default()
+    };
+    let mut a = decode_enter(d, I, &[0, 0x2000], &mut m, &o);
+    decode_exit(d, I, &[0, 0x2000], 0, &mut m, &o, &mut a);
+    assert_eq!(
+        format_call(d, &a, Some(&format_return(d, I, 0))),
+        "oldfstat(0, {st_dev=makedev(0, 0x5), st_ino=7, st_mode=S_IFCHR|0666, st_nlink=1, \
+         st_uid=0, st_gid=0, st_blksize=0, st_blocks=0, st_rdev=makedev(0x1, 0x7), \
+         st_atime=-10843 /* 1969-12-31T20:59:17+0000 */, st_mtime=0, st_ctime=0}) = 0"
+    );
+}
+
+#[test]
+fn fcntl64_shows_its_lock_structures() {
+    let mut m = SparseVirt::new();
+    // struct flock (4-byte start and length) for F_SETLK.
+    let mut b = vec![0u8; 24];
+    b[4..8].copy_from_slice(&0xface_feedu32.to_le_bytes());
+    b[8..12].copy_from_slice(&0x1000u32.to_le_bytes());
+    m.map(0x3000, &b);
+    assert_eq!(
+        line("fcntl64", &[0, 6, 0x3000], 0, &mut m),
+        "fcntl64(0, F_SETLK, {l_type=F_RDLCK, l_whence=SEEK_SET, l_start=-87097619, l_len=4096}) = 0"
+    );
+    // F_GETLK64: flock64 (8-byte start at 4), shown at the exit.
+    assert_eq!(
+        line("fcntl64", &[0, 12, 0x3000], 0, &mut m),
+        "fcntl64(0, F_GETLK64, {l_type=F_RDLCK, l_whence=SEEK_SET, l_start=17596393914093, l_len=0, l_pid=0}) = 0"
+    );
+}
+
+#[test]
+fn sendfile_s_offset_is_a_4_byte_off_t() {
+    let mut m = SparseVirt::new();
+    // The last 4 bytes of a page: an 8-byte read would fail.
+    m.map(0x1ffc, &0xface_feedu32.to_le_bytes());
+    assert_eq!(
+        line("sendfile", &[4, 5, 0x1ffc, 1], -22i64 as u32 as i64, &mut m),
+        "sendfile(4, 5, [4207869677], 1) = -1 EINVAL (Invalid argument)"
+    );
+}
+
+#[test]
+fn old_sigsets_are_4_bytes_and_setfsuid_returns_unsigned() {
+    let mut m = SparseVirt::new();
+    // The last 4 bytes of a page.
+    m.map(0x1ffc, &1u32.to_le_bytes());
+    assert_eq!(
+        line("sigpending", &[0x1ffc], 0, &mut m),
+        "sigpending([HUP]) = 0"
+    );
+    assert_eq!(
+        line("sigprocmask", &[0, 0x1ffc, 0], 0, &mut m),
+        "sigprocmask(SIG_BLOCK, [HUP], NULL) = 0"
+    );
+    assert_eq!(
+        line("setfsuid32", &[0], 0xffff_0000, &mut m),
+        "setfsuid32(0) = 4294901760"
     );
 }

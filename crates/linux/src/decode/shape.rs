@@ -826,11 +826,16 @@ impl Ctx<'_, '_> {
         format!("{} /* {n} {entries} */", fmt::ptr(va))
     }
 
-    /// `fcntl`'s third argument, by command.
+    /// `fcntl`'s third argument, by command: the lock and owner
+    /// structures as [`crate::structs::fcntl_struct`] shows them (a
+    /// `GETLK`'s at the exit: the argument is decoded at both ends).
     pub(super) fn fcntl_arg(&mut self) -> String {
         let abi = self.abi;
         let cmd = self.raw[1] & 0xffff_ffff;
         let v = self.raw[2];
+        if let Some(s) = crate::structs::fcntl_struct(abi, cmd, v, self.mem, self.opts, self.ret) {
+            return s;
+        }
         let is = |names: &[&str]| names.iter().any(|n| fcntl_cmd(n) == cmd);
         if is(&["F_SETFD"]) {
             xlat::flags(abi, Table::Fdflags, v & 0xffff_ffff)

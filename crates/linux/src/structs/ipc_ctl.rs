@@ -271,6 +271,12 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Va
         StructKind::MsqidBuf => ctl_buf(c, Ctl::Msg, 1, v),
         StructKind::ShmidBuf => ctl_buf(c, Ctl::Shm, 1, v),
         StructKind::SemidBuf => ctl_buf(c, Ctl::Sem, 2, v),
+        // The union's value is an address the ipc caller passed by
+        // address: strace brackets it when it shows no structure.
+        StructKind::SemidBufIndirect => match ctl_buf(c, Ctl::Sem, 2, v) {
+            a @ (Value::Ptr(_) | Value::Null) => Value::boxed(a),
+            s => s,
+        },
         StructKind::Msgbuf(n) => {
             let count = c.arg(n);
             msgbuf(c, v, count)

@@ -158,6 +158,8 @@ pub enum StructKind {
     Stat,
     /// i386 `struct stat64`.
     Stat64,
+    /// i386 `struct __old_kernel_stat` (oldstat, oldfstat, oldlstat).
+    OldStat,
     /// `struct statx`.
     Statx,
     /// `struct statfs` of the ABI.
@@ -225,6 +227,10 @@ pub enum StructKind {
     /// semctl's fourth argument, by command (`struct semid_ds`,
     /// `struct seminfo`, else the address).
     SemidBuf,
+    /// The same through i386's ipc multiplexer, which passes the union by
+    /// address (read by [`crate::subcall::split`]): a structure as
+    /// [`StructKind::SemidBuf`] shows it, an address in brackets.
+    SemidBufIndirect,
     /// msgsnd's `struct msgbuf`, the text's length in this argument.
     Msgbuf(u8),
     /// msgrcv's `struct msgbuf`, shown at the exit, the buffer's text size
@@ -312,6 +318,7 @@ impl StructKind {
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
+            ("old_stat", None) => K::OldStat,
             ("statx", None) => K::Statx,
             ("statfs", None) => K::Statfs,
             ("timespec", None) => K::Timespec,
@@ -689,7 +696,9 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::Pollfds(_) | K::FdSet(_) | K::EpollEvent | K::EpollEvents | K::PselectSigmask => {
             poll::decode(c, kind, v)
         }
-        K::Stat | K::Stat64 | K::Statx | K::Statfs | K::Statfs64(_) => stat::decode(c, kind, v),
+        K::Stat | K::Stat64 | K::OldStat | K::Statx | K::Statfs | K::Statfs64(_) => {
+            stat::decode(c, kind, v)
+        }
         K::Sockaddr(_) | K::SockaddrOut(_) | K::Socklen => sockaddr::decode(c, kind, v),
         K::Msghdr
         | K::MsghdrRecv
@@ -708,9 +717,12 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
             let count = c.arg(n) & 0xffff_ffff;
             futex::waiters(c, v, count)
         }
-        K::MsqidBuf | K::ShmidBuf | K::SemidBuf | K::Msgbuf(_) | K::MsgbufOut(_) => {
-            ipc_ctl::value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render())
-        }
+        K::MsqidBuf
+        | K::ShmidBuf
+        | K::SemidBuf
+        | K::SemidBufIndirect
+        | K::Msgbuf(_)
+        | K::MsgbufOut(_) => ipc_ctl::value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render()),
         K::MpolMode
         | K::MpolModeInt
         | K::MpolModeOut

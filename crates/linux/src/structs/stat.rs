@@ -1,4 +1,5 @@
-//! File status: `struct stat` of both ABIs and i386's `stat64`
+//! File status: `struct stat` of both ABIs and i386's `stat64` and
+//! `__old_kernel_stat`
 //! (abbreviated `{st_mode=..., st_size=..., ...}`, in full with `-v`),
 //! and `struct statfs` / `statfs64`.
 
@@ -170,7 +171,39 @@ struct St {
     times: [(i64, u64); 3],
 }
 
+/// i386's `struct __old_kernel_stat`: 16-bit ids, numbers and devices,
+/// 4-byte size and times (seconds only, signed as `time_t`), no block
+/// fields (strace shows them as 0).
+fn old_stat(c: &mut Call<'_, '_>, v: u64) -> String {
+    let b = match c.fetch(v, 32) {
+        Ok(b) => b,
+        Err(s) => return s,
+    };
+    let f = Fields::new(&b, 4);
+    let h = |k: usize| f.bytes(2 * k, 2);
+    let time = |k: usize| (f.i32(20 + 4 * k), 0);
+    let st = St {
+        dev: h(0),
+        ino: h(1),
+        mode: h(2),
+        nlink: h(3),
+        uid: h(4),
+        gid: h(5),
+        rdev: h(6),
+        size: f.bytes(16, 4),
+        blksize: 0,
+        blocks: 0,
+        times: [time(0), time(1), time(2)],
+    };
+    render_times(&st, c.opts.verbose, false)
+}
+
 fn render(st: &St, verbose: bool) -> String {
+    render_times(st, verbose, true)
+}
+
+/// [`render`]; `nsec`: the times have `_nsec` fields.
+fn render_times(st: &St, verbose: bool, with_nsec: bool) -> String {
     let mut p = Vec::new();
     if verbose {
         p.push(format!("st_dev={}", styled_dev(st.dev)));
@@ -195,7 +228,9 @@ fn render(st: &St, verbose: bool) -> String {
                 f.push_str(&format!(" /* {d} */"));
             }
             p.push(f);
-            p.push(format!("{name}_nsec={nsec}"));
+            if with_nsec {
+                p.push(format!("{name}_nsec={nsec}"));
+            }
         }
     } else {
         p.push("...".into());
@@ -427,6 +462,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     match kind {
         StructKind::Stat => stat(c, v, false),
         StructKind::Stat64 => stat(c, v, true),
+        StructKind::OldStat => old_stat(c, v),
         StructKind::Statx => statx(c, v),
         StructKind::Statfs => statfs(c, v, false),
         StructKind::Statfs64(_) => statfs(c, v, true),
