@@ -299,14 +299,23 @@ fn filestat(f: &Fields<'_>, off: usize) -> Value {
     s.done()
 }
 
-/// XFS's `struct fs_quota_stat`: its `fs_qfilestat` members are 24 bytes
-/// on x86-64 and 20 on i386 (a `__u64` aligns to 4 there), which moves
-/// every field after them.
-fn quota_stat(c: &mut Call<'_, '_>, v: u64) -> Value {
-    let (qfs, size) = match c.abi {
-        LinuxAbi::X86_64 => (24, 80),
-        LinuxAbi::I386 => (20, 68),
-    };
+/// XFS's time and warning limits of `fs_quota_stat(v)`, from `off`.
+fn limits(s: &mut StructBuilder, f: &Fields<'_>, off: usize) {
+    s.dec("qs_btimelimit", f.i32(off));
+    s.dec("qs_itimelimit", f.i32(off + 4));
+    s.dec("qs_rtbtimelimit", f.i32(off + 8));
+    s.dec("qs_bwarnlimit", f.u16(off + 12));
+    s.dec("qs_iwarnlimit", f.u16(off + 14));
+}
+
+/// An XFS quota state of `size` bytes: the version, then (with `-v`) the
+/// flags and what `body` adds.
+fn xfs_stat(
+    c: &mut Call<'_, '_>,
+    v: u64,
+    size: usize,
+    body: impl FnOnce(&Fields<'_>, &mut StructBuilder),
+) -> Value {
     let b = match c.fetch_v(v, size) {
         Ok(b) => b,
         Err(e) => return e,
@@ -318,39 +327,34 @@ fn quota_stat(c: &mut Call<'_, '_>, v: u64) -> Value {
         return s.abbreviated();
     }
     s.field("qs_flags", flags(c.abi, T::XfsQuotaFlags, f.u16(2)));
-    s.field("qs_uquota", filestat(&f, 8));
-    s.field("qs_gquota", filestat(&f, 8 + qfs));
-    let rest = 8 + 2 * qfs;
-    s.dec("qs_incoredqs", f.u32(rest));
-    s.dec("qs_btimelimit", f.i32(rest + 4));
-    s.dec("qs_itimelimit", f.i32(rest + 8));
-    s.dec("qs_rtbtimelimit", f.i32(rest + 12));
-    s.dec("qs_bwarnlimit", f.u16(rest + 16));
-    s.dec("qs_iwarnlimit", f.u16(rest + 18));
+    body(&f, &mut s);
     s.done()
+}
+
+/// XFS's `struct fs_quota_stat`: its `fs_qfilestat` members are 24 bytes
+/// on x86-64 and 20 on i386 (a `__u64` aligns to 4 there), which moves
+/// every field after them.
+fn quota_stat(c: &mut Call<'_, '_>, v: u64) -> Value {
+    let (qfs, size) = match c.abi {
+        LinuxAbi::X86_64 => (24, 80),
+        LinuxAbi::I386 => (20, 68),
+    };
+    xfs_stat(c, v, size, |f, s| {
+        s.field("qs_uquota", filestat(f, 8));
+        s.field("qs_gquota", filestat(f, 8 + qfs));
+        let rest = 8 + 2 * qfs;
+        s.dec("qs_incoredqs", f.u32(rest));
+        limits(s, f, rest + 4);
+    })
 }
 
 /// XFS's `struct fs_quota_statv` (the same layout in both ABIs).
 fn quota_statv(c: &mut Call<'_, '_>, v: u64) -> Value {
-    let b = match c.fetch_v(v, QUOTA_STATV) {
-        Ok(b) => b,
-        Err(e) => return e,
-    };
-    let f = Fields::new(&b, 8);
-    let mut s = StructBuilder::new();
-    s.dec("qs_version", f.bytes(0, 1) as u8 as i8);
-    if !c.opts.verbose {
-        return s.abbreviated();
-    }
-    s.field("qs_flags", flags(c.abi, T::XfsQuotaFlags, f.u16(2)));
-    s.dec("qs_incoredqs", f.u32(4));
-    s.field("qs_uquota", filestat(&f, 8));
-    s.field("qs_gquota", filestat(&f, 32));
-    s.field("qs_pquota", filestat(&f, 56));
-    s.dec("qs_btimelimit", f.i32(80));
-    s.dec("qs_itimelimit", f.i32(84));
-    s.dec("qs_rtbtimelimit", f.i32(88));
-    s.dec("qs_bwarnlimit", f.u16(92));
-    s.dec("qs_iwarnlimit", f.u16(94));
-    s.done()
+    xfs_stat(c, v, QUOTA_STATV, |f, s| {
+        s.dec("qs_incoredqs", f.u32(4));
+        s.field("qs_uquota", filestat(f, 8));
+        s.field("qs_gquota", filestat(f, 32));
+        s.field("qs_pquota", filestat(f, 56));
+        limits(s, f, 80);
+    })
 }

@@ -335,3 +335,34 @@ fn quota_commands_shape_their_arguments() {
         "quotactl(QCMD(Q_XQUOTARM, PRJQUOTA), NULL, [FS_USER_QUOTA|FS_GROUP_QUOTA]) = 0"
     );
 }
+
+#[test]
+fn xfs_quota_state_in_the_i386_layout() {
+    let o = DecodeOptions {
+        verbose: true,
+        ..DecodeOptions::default()
+    };
+    // fs_quota_stat on i386: 20-byte fs_qfilestat members.
+    let mut b = vec![1u8, 0, 3, 0, 0, 0, 0, 0];
+    for (ino, nblks, ext) in [(1u64, 2u64, 3u32), (4, 5, 6)] {
+        b.extend_from_slice(&ino.to_le_bytes());
+        b.extend_from_slice(&nblks.to_le_bytes());
+        b.extend_from_slice(&ext.to_le_bytes());
+    }
+    for v in [7u32, 8, 9, 10] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&11u16.to_le_bytes());
+    b.extend_from_slice(&12u16.to_le_bytes());
+    assert_eq!(b.len(), 68);
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &b);
+    let raw = [0x0058_0500, 0, 0, 0x1000];
+    let d = by_name(I, "quotactl").unwrap();
+    let mut a = decode_enter(d, I, &raw, &mut m, &o);
+    decode_exit(d, I, &raw, 0, &mut m, &o, &mut a);
+    assert_eq!(
+        format_call(d, &a, Some(&format_return(d, I, 0))),
+        "quotactl(QCMD(Q_XGETQSTAT, USRQUOTA), NULL, {qs_version=1, qs_flags=FS_QUOTA_UDQ_ACCT|FS_QUOTA_UDQ_ENFD, qs_uquota={qfs_ino=1, qfs_nblks=2, qfs_nextents=3}, qs_gquota={qfs_ino=4, qfs_nblks=5, qfs_nextents=6}, qs_incoredqs=7, qs_btimelimit=8, qs_itimelimit=9, qs_rtbtimelimit=10, qs_bwarnlimit=11, qs_iwarnlimit=12}) = 0"
+    );
+}
