@@ -366,3 +366,24 @@ fn xfs_quota_state_in_the_i386_layout() {
         "quotactl(QCMD(Q_XGETQSTAT, USRQUOTA), NULL, {qs_version=1, qs_flags=FS_QUOTA_UDQ_ACCT|FS_QUOTA_UDQ_ENFD, qs_uquota={qfs_ino=1, qfs_nblks=2, qfs_nextents=3}, qs_gquota={qfs_ino=4, qfs_nblks=5, qfs_nextents=6}, qs_incoredqs=7, qs_btimelimit=8, qs_itimelimit=9, qs_rtbtimelimit=10, qs_bwarnlimit=11, qs_iwarnlimit=12}) = 0"
     );
 }
+
+#[test]
+fn argv_is_whole_with_v() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, b"a\0b\0c\0");
+    m.map(0x2000, &le64(&[0x1000, 0x1002, 0x1004, 0]));
+    let d = by_name(X, "execve").unwrap();
+    let raw = [0x1000, 0x2000, 0, 0, 0, 0];
+    let text = |verbose: bool, m: &mut SparseVirt| {
+        let o = DecodeOptions {
+            verbose,
+            strsize: 2,
+            ..DecodeOptions::default()
+        };
+        let mut a = decode_enter(d, X, &raw, m, &o);
+        decode_exit(d, X, &raw, -2, m, &o, &mut a);
+        a[1].text.clone().unwrap_or_default()
+    };
+    assert_eq!(text(false, &mut m), "[\"a\", \"b\", ...]");
+    assert_eq!(text(true, &mut m), "[\"a\", \"b\", \"c\"]");
+}
