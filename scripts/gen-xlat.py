@@ -238,6 +238,15 @@ TABLES = [
     ("waitid_types", "P_???"),
     ("whence_codes", "SEEK_???"),
     ("xattrflags", "XATTR_???"),
+    # quotactl (structs/quota.rs).
+    ("quotacmds", "Q_???"),
+    ("quotatypes", "???QUOTA"),
+    ("quota_formats", "QFMT_VFS_???"),
+    ("xfs_quota_flags", "FS_QUOTA_???"),
+    ("xfs_dqblk_flags", "FS_???_QUOTA"),
+    ("if_dqblk_valid", "QIF_???"),
+    ("if_dqinfo_flags", "DQF_???"),
+    ("if_dqinfo_valid", "IIF_???"),
     # ioctl, socket option and futex_waitv decoders (structs/ioctl*.rs, net).
     ("modem_flags", "TIOCM_???"),
     ("fs_ioc_flags", "FS_???_FL"),
@@ -620,7 +629,7 @@ def expand_funcs(expr):
 
 # ---- expression evaluation -------------------------------------------------
 
-TOKEN_RE = re.compile(r"0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|<<|>>|\S")
+TOKEN_RE = re.compile(r"'[^'\\]'|0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|<<|>>|\S")
 
 
 class Unresolved(Exception):
@@ -636,7 +645,10 @@ def evaluate(expr, lookup, depth=0):
     i = 0
     while i < len(toks):
         t = toks[i]
-        if re.match(r"0[xX]", t):
+        if len(t) == 3 and t[0] == "'" and t[2] == "'":
+            # A character constant (`XQM_CMD(x)` is `('X'<<8)+(x)`).
+            out.append(str(ord(t[1])))
+        elif re.match(r"0[xX]", t):
             out.append(str(int(t.rstrip("uUlL"), 16)))
         elif t[0].isdigit():
             t = t.rstrip("uUlL")
@@ -791,10 +803,35 @@ def common_prefix_dflt(names):
     return p[: cut + 1] + "???" if cut > 0 else ""
 
 
+def decoder_funcs(src):
+    """NAME -> (params, body) of the function-like macros of strace's
+    decoders (src/*.c), for the xlat values written with them."""
+    funcs = {}
+    sdir = os.path.join(src, "src")
+    for fn in sorted(os.listdir(sdir)):
+        if not fn.endswith(".c"):
+            continue
+        try:
+            text = strip_comments(open(os.path.join(sdir, fn), encoding="latin-1").read())
+        except OSError:
+            continue
+        for line in text.replace("\\\n", " ").splitlines():
+            m = FUNC_DEFINE_RE.match(line)
+            if m and m.group(1).endswith("_CMD") and m.group(1) not in funcs:
+                params = [a.strip() for a in m.group(2).split(",") if a.strip()]
+                funcs[m.group(1)] = (params, m.group(3))
+    return funcs
+
+
 def build_tables(src, warnings):
     xdir = os.path.join(src, "src/xlat")
     headers, funcs = header_defines()
     FUNCS.update(funcs)
+    # Function-like macros an xlat file uses that the decoder including it
+    # defines, not a header (quotacmds' OLD_CMD/NEW_CMD: the encodings of
+    # the old and the new quota commands): facts of strace's source too.
+    for name, f in decoder_funcs(src).items():
+        FUNCS.setdefault(name, f)
     HEADER_MACROS.update(headers)
     per_arch = {}
     for arch in ARCHES:

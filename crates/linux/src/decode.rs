@@ -113,8 +113,10 @@ pub fn decode_enter(
 ) -> Vec<ArgValue> {
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, None);
     // Arguments strace leaves out (an open mode without O_CREAT, fcntl's
-    // argument for F_GETFD...) are not in the list.
-    (0..shape::shown_args(desc, abi, &ctx.raw))
+    // argument for F_GETFD, quotactl's id for Q_GETFMT...) are not in the
+    // list.
+    shape::shown(desc, abi, &ctx.raw)
+        .into_iter()
         .map(|i| {
             let a = desc.args[i];
             match a.dir {
@@ -147,17 +149,28 @@ pub fn decode_exit(
             ArgType::Struct(_) | ArgType::IoctlArg | ArgType::FutexArg(_) | ArgType::PtraceArg(_)
         )
     });
+    // The argument index of each entry of `args` (a left-out argument in
+    // the middle shifts the ones after it).
+    let shown = shape::shown(desc, abi, &ctx.raw);
     if reads_entries {
-        ctx.entries = args.iter().map(|a| a.text.clone()).collect();
+        ctx.entries = vec![None; desc.args.len()];
+        for (k, a) in args.iter().enumerate() {
+            if let Some(e) = shown.get(k).and_then(|&i| ctx.entries.get_mut(i)) {
+                *e = a.text.clone();
+            }
+        }
     }
-    for (i, a) in args.iter().enumerate().take(6) {
-        ctx.entry_len[i] = a
-            .text
-            .as_deref()
-            .and_then(|t| t.strip_prefix('[')?.strip_suffix(']')?.parse().ok());
+    for (k, a) in args.iter().enumerate() {
+        if let Some(l) = shown.get(k).and_then(|&i| ctx.entry_len.get_mut(i)) {
+            *l = a
+                .text
+                .as_deref()
+                .and_then(|t| t.strip_prefix('[')?.strip_suffix(']')?.parse().ok());
+        }
     }
-    for (i, a) in desc.args.iter().enumerate() {
-        let Some(slot) = args.get_mut(i) else { break };
+    for (k, &i) in shown.iter().enumerate() {
+        let a = &desc.args[i];
+        let Some(slot) = args.get_mut(k) else { break };
         match a.dir {
             Dir::In => {
                 if slot.text.is_none() {
@@ -244,6 +257,9 @@ fn fetched(ty: ArgType) -> bool {
                 | crate::structs::StructKind::Persona
                 | crate::structs::StructKind::MemfdFlags
                 | crate::structs::StructKind::StatxFlags
+                | crate::structs::StructKind::QuotaCmd
+                | crate::structs::StructKind::QuotaId(_)
+                | crate::structs::StructKind::QuotaData(_)
         )
     )
 }

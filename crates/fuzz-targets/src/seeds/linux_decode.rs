@@ -563,6 +563,23 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
             // The path runs into an unmapped page.
             vec![(a + 0xffa, b"/tmp/x".to_vec())],
         ),
+        // quotactl Q_GETNEXTQUOTA: an if_nextdqblk the kernel wrote, cut
+        // short by the end of the mapped memory.
+        (
+            "quotactl-nextdqblk",
+            "quotactl",
+            [0x8000_0900, a, 0, a + 0xfc0, 0, 0],
+            0,
+            vec![(a, b"/dev/sda1\0".to_vec()), (a + 0xfc0, vec![0x5a; 0x40])],
+        ),
+        // quotactl_fd Q_XGETQSTATV: an fs_quota_statv.
+        (
+            "quotactl-statv",
+            "quotactl_fd",
+            [3, 0x0058_0800, 0, a, 0, 0],
+            0,
+            vec![(a, vec![0xa5; 160])],
+        ),
     ];
     for (tag, name, raw, ret, regions) in crafted {
         if let Some(s) = linux_input(x, name, raw, ret, &regions, None) {

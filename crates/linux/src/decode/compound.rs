@@ -191,14 +191,19 @@ impl Ctx<'_, '_> {
     }
 
     /// A NULL-terminated array of string pointers (`argv`), as strace's
-    /// `printargv`: at most `strsize` elements (then `...`), and an
+    /// `printargv`: at most `strsize` elements (then `...`; all of them
+    /// with `-v`, up to a bound against a hostile array), and an
     /// unreadable slot ends the array with `... /* its address */`.
     pub(super) fn string_array(&mut self, va: u64) -> Value {
         if va == 0 {
             return Value::Null;
         }
         let w = self.ptr_size();
-        let max = self.opts.strsize.min(MAX_ENV_COUNT) as u64;
+        let max = if self.opts.verbose {
+            MAX_ENV_COUNT
+        } else {
+            self.opts.strsize.min(MAX_ENV_COUNT)
+        } as u64;
         let mut items = Vec::new();
         let mut more = false;
         for k in 0..=max {

@@ -6,6 +6,7 @@
 use super::Ctx;
 use crate::fmt;
 use crate::proto::{ArgType, LinuxAbi, SyscallDesc};
+use crate::structs::{QuotaShape, StructKind};
 use crate::xlat::{self, Radix, Table};
 use vstrace_core::Value;
 
@@ -32,6 +33,20 @@ fn fcntl_cmd(name: &str) -> u64 {
         .xlat()
         .value_of(crate::proto::LinuxAbi::X86_64, name)
         .unwrap_or(u64::MAX)
+}
+
+/// The indexes of `desc`'s arguments that are shown: the first
+/// [`shown_args`], less quotactl's id for the commands that take none
+/// but an address (`Q_GETFMT`, `Q_XQUOTAON`...).
+pub(super) fn shown(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> Vec<usize> {
+    (0..shown_args(desc, abi, raw))
+        .filter(|&i| match desc.args[i].ty {
+            ArgType::Struct(StructKind::QuotaId(c)) => {
+                crate::structs::quota_shape(abi, raw[c as usize]) != QuotaShape::AddrOnly
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// How many of `desc`'s arguments are shown, given the raw values (the
@@ -100,6 +115,12 @@ pub(super) fn shown_args(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> u
                 if whole {
                     return i + 1;
                 }
+            }
+            // quotactl's commands without an id or an address.
+            ArgType::Struct(StructKind::QuotaId(c))
+                if crate::structs::quota_shape(abi, raw[c as usize]) == QuotaShape::Nothing =>
+            {
+                return i;
             }
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),

@@ -55,6 +55,7 @@ mod numa;
 mod poll;
 pub(crate) mod ptrace;
 pub(crate) mod ptrace_regs;
+mod quota;
 mod resource;
 mod scalars;
 mod siginfo;
@@ -65,6 +66,7 @@ mod stat;
 mod time;
 
 pub use fcntl::fcntl_struct;
+pub(crate) use quota::Shape as QuotaShape;
 pub use resource::clock_t;
 pub(crate) use scalars::kcmp_epoll_slot;
 use serde::{Deserialize, Serialize};
@@ -279,6 +281,14 @@ pub enum StructKind {
     LandlockRuleset(u8),
     /// landlock_add_rule's rule, its type in this argument.
     LandlockRule(u8),
+    /// quotactl's command word (a number: `QCMD(Q_SYNC, USRQUOTA)`).
+    QuotaCmd,
+    /// quotactl's id, the command in this argument (a number: a quota
+    /// format for `Q_QUOTAON`).
+    QuotaId(u8),
+    /// quotactl's address, by the command in this argument (a structure,
+    /// a path, a format or flags).
+    QuotaData(u8),
 }
 
 impl StructKind {
@@ -315,6 +325,8 @@ impl StructKind {
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
             ("landlock_rule", p) => K::LandlockRule(arg(p)?),
             ("msgbuf_out", p) => K::MsgbufOut(arg(p)?),
+            ("quota_id", p) => K::QuotaId(arg(p)?),
+            ("quota_data", p) => K::QuotaData(arg(p)?),
             (_, Some(_)) => return None,
             ("stat", None) => K::Stat,
             ("stat64", None) => K::Stat64,
@@ -380,6 +392,7 @@ impl StructKind {
             ("persona", None) => K::Persona,
             ("memfd_flags", None) => K::MemfdFlags,
             ("statx_flags", None) => K::StatxFlags,
+            ("quota_cmd", None) => K::QuotaCmd,
             _ => return None,
         })
     }
@@ -403,7 +416,9 @@ impl StructKind {
             | StructKind::OpenHow(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
-            | StructKind::LandlockRule(n) => Some(n),
+            | StructKind::LandlockRule(n)
+            | StructKind::QuotaId(n)
+            | StructKind::QuotaData(n) => Some(n),
             _ => None,
         }
     }
@@ -737,7 +752,10 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::MemfdFlags
         | K::StatxFlags
         | K::LandlockRuleset(_)
-        | K::LandlockRule(_) => typed_value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render()),
+        | K::LandlockRule(_)
+        | K::QuotaCmd
+        | K::QuotaId(_)
+        | K::QuotaData(_) => typed_value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render()),
         K::UserDesc => ldt::user_desc(c, v).render(),
         K::UserDescGet => ldt::user_desc_get(c, v).render(),
         K::UringParams => io_uring::params(c, v).render(),
@@ -797,8 +815,17 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
             let size = c.arg(n);
             extensible::clone_args(c, v, size)
         }
+        K::QuotaCmd => quota::qcmd(c.abi, v),
+        K::QuotaId(n) => quota::id(c, n, v),
+        K::QuotaData(n) => quota::data(c, n, v),
         _ => return None,
     })
+}
+
+/// How quotactl's command word `qcmd` shapes the id and the address
+/// after it.
+pub(crate) fn quota_shape(abi: LinuxAbi, qcmd: u64) -> quota::Shape {
+    quota::shape(abi, qcmd)
 }
 
 /// A word the kernel writes through a pointer: `[0x...]` or `[N]`.

@@ -262,3 +262,128 @@ fn landlock_rules_and_statx_flags() {
         "statx(AT_FDCWD, \"f\", AT_STATX_FORCE_SYNC|AT_SYMLINK_NOFOLLOW, 0, NULL) = -1 EFAULT (Bad address)"
     );
 }
+
+#[test]
+fn quota_commands_shape_their_arguments() {
+    let mut m = SparseVirt::new();
+    m.map(0x2000, b"/dev/sda1\0");
+    // QCMD(Q_SYNC, USRQUOTA): neither the id nor the address.
+    let sync = 0x8000_0100;
+    assert_eq!(
+        line(X, "quotactl", &[sync, 0, 7, 8], 0, &mut m),
+        "quotactl(QCMD(Q_SYNC, USRQUOTA), NULL) = 0"
+    );
+    assert_eq!(
+        styled(ConstStyle::Verbose, || line(
+            X,
+            "quotactl",
+            &[sync, 0, 7, 8],
+            0,
+            &mut m
+        )),
+        "quotactl(2147483904 /* QCMD(Q_SYNC, USRQUOTA) */, NULL) = 0"
+    );
+    assert_eq!(
+        styled(ConstStyle::Raw, || line(
+            X,
+            "quotactl",
+            &[sync, 0, 7, 8],
+            0,
+            &mut m
+        )),
+        "quotactl(2147483904, NULL) = 0"
+    );
+    // Q_GETQUOTA: the id, and the structure the kernel wrote.
+    let q: Vec<u8> = le64(&[1, 2, 3, 4, 5, 6, 7, 8])
+        .into_iter()
+        .chain(0x3fu32.to_le_bytes())
+        .collect();
+    m.map(0x1000, &q);
+    assert_eq!(
+        line(X, "quotactl", &[0x8000_0700, 0x2000, 0xffff_ffff, 0x1000], 0, &mut m),
+        "quotactl(QCMD(Q_GETQUOTA, USRQUOTA), \"/dev/sda1\", -1, {dqb_bhardlimit=1, dqb_bsoftlimit=2, dqb_curspace=3, dqb_ihardlimit=4, dqb_isoftlimit=5, dqb_curinodes=6, ...}) = 0"
+    );
+    assert_eq!(
+        line(X, "quotactl", &[0x8000_0701, 0, 0, 0x1000], -2, &mut m),
+        "quotactl(QCMD(Q_GETQUOTA, GRPQUOTA), NULL, 0, 0x1000) = -1 ENOENT (No such file or directory)"
+    );
+    // Q_GETFMT: no id; the format the kernel wrote.
+    m.map(0x3000, &2u32.to_le_bytes());
+    assert_eq!(
+        line(X, "quotactl", &[0x8000_0401, 0, 5, 0x3000], 0, &mut m),
+        "quotactl(QCMD(Q_GETFMT, GRPQUOTA), NULL, [QFMT_VFS_V0]) = 0"
+    );
+    // Q_QUOTAON: a quota format and the quota file.
+    assert_eq!(
+        line(X, "quotactl", &[0x8000_0200, 0, 1, 0x2000], -2, &mut m),
+        "quotactl(QCMD(Q_QUOTAON, USRQUOTA), NULL, QFMT_VFS_OLD, \"/dev/sda1\") = -1 ENOENT (No such file or directory)"
+    );
+    // Unknown commands and types.
+    assert_eq!(
+        line(X, "quotactl", &[0x3, 0, 0, 0], -22, &mut m),
+        "quotactl(QCMD(0 /* Q_??? */, 0x3 /* ???QUOTA */), NULL, 0, NULL) = -1 EINVAL (Invalid argument)"
+    );
+    // quotactl_fd: the fd first, the same shapes after the command.
+    assert_eq!(
+        line(I, "quotactl_fd", &[3, 0x8000_0500, 9, 0x1000], -22, &mut m),
+        "quotactl_fd(3, QCMD(Q_GETINFO, USRQUOTA), 0x1000) = -1 EINVAL (Invalid argument)"
+    );
+    // XFS: Q_XQUOTARM's flags the kernel reads.
+    m.map(0x4000, &5u32.to_le_bytes());
+    assert_eq!(
+        line(X, "quotactl", &[0x0058_0602, 0, 0, 0x4000], 0, &mut m),
+        "quotactl(QCMD(Q_XQUOTARM, PRJQUOTA), NULL, [FS_USER_QUOTA|FS_GROUP_QUOTA]) = 0"
+    );
+}
+
+#[test]
+fn xfs_quota_state_in_the_i386_layout() {
+    let o = DecodeOptions {
+        verbose: true,
+        ..DecodeOptions::default()
+    };
+    // fs_quota_stat on i386: 20-byte fs_qfilestat members.
+    let mut b = vec![1u8, 0, 3, 0, 0, 0, 0, 0];
+    for (ino, nblks, ext) in [(1u64, 2u64, 3u32), (4, 5, 6)] {
+        b.extend_from_slice(&ino.to_le_bytes());
+        b.extend_from_slice(&nblks.to_le_bytes());
+        b.extend_from_slice(&ext.to_le_bytes());
+    }
+    for v in [7u32, 8, 9, 10] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&11u16.to_le_bytes());
+    b.extend_from_slice(&12u16.to_le_bytes());
+    assert_eq!(b.len(), 68);
+    let mut m = SparseVirt::new();
+    m.map(0x1000, &b);
+    let raw = [0x0058_0500, 0, 0, 0x1000];
+    let d = by_name(I, "quotactl").unwrap();
+    let mut a = decode_enter(d, I, &raw, &mut m, &o);
+    decode_exit(d, I, &raw, 0, &mut m, &o, &mut a);
+    assert_eq!(
+        format_call(d, &a, Some(&format_return(d, I, 0))),
+        "quotactl(QCMD(Q_XGETQSTAT, USRQUOTA), NULL, {qs_version=1, qs_flags=FS_QUOTA_UDQ_ACCT|FS_QUOTA_UDQ_ENFD, qs_uquota={qfs_ino=1, qfs_nblks=2, qfs_nextents=3}, qs_gquota={qfs_ino=4, qfs_nblks=5, qfs_nextents=6}, qs_incoredqs=7, qs_btimelimit=8, qs_itimelimit=9, qs_rtbtimelimit=10, qs_bwarnlimit=11, qs_iwarnlimit=12}) = 0"
+    );
+}
+
+#[test]
+fn argv_is_whole_with_v() {
+    let mut m = SparseVirt::new();
+    m.map(0x1000, b"a\0b\0c\0");
+    m.map(0x2000, &le64(&[0x1000, 0x1002, 0x1004, 0]));
+    let d = by_name(X, "execve").unwrap();
+    let raw = [0x1000, 0x2000, 0, 0, 0, 0];
+    let text = |verbose: bool, m: &mut SparseVirt| {
+        let o = DecodeOptions {
+            verbose,
+            strsize: 2,
+            ..DecodeOptions::default()
+        };
+        let mut a = decode_enter(d, X, &raw, m, &o);
+        decode_exit(d, X, &raw, -2, m, &o, &mut a);
+        a[1].text.clone().unwrap_or_default()
+    };
+    assert_eq!(text(false, &mut m), "[\"a\", \"b\", ...]");
+    assert_eq!(text(true, &mut m), "[\"a\", \"b\", \"c\"]");
+}

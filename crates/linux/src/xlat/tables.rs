@@ -3986,6 +3986,148 @@ static XATTRFLAGS: Xlat = Xlat {
     i386: XATTRFLAGS_X86_64,
 };
 
+/// strace's `quotacmds` on x86_64.
+pub(crate) const QUOTACMDS_X86_64: &[(u64, &str)] = &[
+    (0x100, "Q_V1_QUOTAON"),
+    (0x200, "Q_V1_QUOTAOFF"),
+    (0x300, "Q_V1_GETQUOTA"),
+    (0x400, "Q_V1_SETQUOTA"),
+    (0x500, "Q_V1_SETUSE"),
+    (0x600, "Q_V1_SYNC"),
+    (0x700, "Q_SETQLIM"),
+    (0x800, "Q_V1_GETSTATS"),
+    (0x1000, "Q_V1_RSQUASH"),
+    (0xd00, "Q_V2_GETQUOTA"),
+    (0xe00, "Q_V2_SETQUOTA"),
+    (0xf00, "Q_V2_SETUSE"),
+    (0x900, "Q_V2_GETINFO"),
+    (0xa00, "Q_V2_SETINFO"),
+    (0xb00, "Q_V2_SETGRACE"),
+    (0xc00, "Q_V2_SETFLAGS"),
+    (0x1100, "Q_V2_GETSTATS"),
+    (0x800001, "Q_SYNC"),
+    (0x800002, "Q_QUOTAON"),
+    (0x800003, "Q_QUOTAOFF"),
+    (0x800004, "Q_GETFMT"),
+    (0x800005, "Q_GETINFO"),
+    (0x800006, "Q_SETINFO"),
+    (0x800007, "Q_GETQUOTA"),
+    (0x800008, "Q_SETQUOTA"),
+    (0x800009, "Q_GETNEXTQUOTA"),
+    (0x5801, "Q_XQUOTAON"),
+    (0x5802, "Q_XQUOTAOFF"),
+    (0x5803, "Q_XGETQUOTA"),
+    (0x5804, "Q_XSETQLIM"),
+    (0x5805, "Q_XGETQSTAT"),
+    (0x5806, "Q_XQUOTARM"),
+    (0x5807, "Q_XQUOTASYNC"),
+    (0x5808, "Q_XGETQSTATV"),
+    (0x5809, "Q_XGETNEXTQUOTA"),
+];
+static QUOTACMDS: Xlat = Xlat {
+    name: "quotacmds",
+    dflt: "Q_???",
+    x86_64: QUOTACMDS_X86_64,
+    i386: QUOTACMDS_X86_64,
+};
+
+/// strace's `quotatypes` on x86_64.
+pub(crate) const QUOTATYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "USRQUOTA"),
+    (0x1, "GRPQUOTA"),
+    (0x2, "PRJQUOTA"),
+];
+static QUOTATYPES: Xlat = Xlat {
+    name: "quotatypes",
+    dflt: "???QUOTA",
+    x86_64: QUOTATYPES_X86_64,
+    i386: QUOTATYPES_X86_64,
+};
+
+/// strace's `quota_formats` on x86_64.
+pub(crate) const QUOTA_FORMATS_X86_64: &[(u64, &str)] = &[
+    (0x1, "QFMT_VFS_OLD"),
+    (0x2, "QFMT_VFS_V0"),
+    (0x3, "QFMT_OCFS2"),
+    (0x4, "QFMT_VFS_V1"),
+];
+static QUOTA_FORMATS: Xlat = Xlat {
+    name: "quota_formats",
+    dflt: "QFMT_VFS_???",
+    x86_64: QUOTA_FORMATS_X86_64,
+    i386: QUOTA_FORMATS_X86_64,
+};
+
+/// strace's `xfs_quota_flags` on x86_64.
+pub(crate) const XFS_QUOTA_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FS_QUOTA_UDQ_ACCT"),
+    (0x2, "FS_QUOTA_UDQ_ENFD"),
+    (0x4, "FS_QUOTA_GDQ_ACCT"),
+    (0x8, "FS_QUOTA_GDQ_ENFD"),
+    (0x10, "FS_QUOTA_PDQ_ACCT"),
+    (0x20, "FS_QUOTA_PDQ_ENFD"),
+];
+static XFS_QUOTA_FLAGS: Xlat = Xlat {
+    name: "xfs_quota_flags",
+    dflt: "FS_QUOTA_???",
+    x86_64: XFS_QUOTA_FLAGS_X86_64,
+    i386: XFS_QUOTA_FLAGS_X86_64,
+};
+
+/// strace's `xfs_dqblk_flags` on x86_64.
+pub(crate) const XFS_DQBLK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "FS_USER_QUOTA"),
+    (0x2, "FS_PROJ_QUOTA"),
+    (0x4, "FS_GROUP_QUOTA"),
+];
+static XFS_DQBLK_FLAGS: Xlat = Xlat {
+    name: "xfs_dqblk_flags",
+    dflt: "FS_???_QUOTA",
+    x86_64: XFS_DQBLK_FLAGS_X86_64,
+    i386: XFS_DQBLK_FLAGS_X86_64,
+};
+
+/// strace's `if_dqblk_valid` on x86_64.
+pub(crate) const IF_DQBLK_VALID_X86_64: &[(u64, &str)] = &[
+    (0x1, "QIF_BLIMITS"),
+    (0x2, "QIF_SPACE"),
+    (0x4, "QIF_ILIMITS"),
+    (0x8, "QIF_INODES"),
+    (0x10, "QIF_BTIME"),
+    (0x20, "QIF_ITIME"),
+];
+static IF_DQBLK_VALID: Xlat = Xlat {
+    name: "if_dqblk_valid",
+    dflt: "QIF_???",
+    x86_64: IF_DQBLK_VALID_X86_64,
+    i386: IF_DQBLK_VALID_X86_64,
+};
+
+/// strace's `if_dqinfo_flags` on x86_64.
+pub(crate) const IF_DQINFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "DQF_ROOT_SQUASH"),
+    (0x10000, "DQF_SYS_FILE"),
+];
+static IF_DQINFO_FLAGS: Xlat = Xlat {
+    name: "if_dqinfo_flags",
+    dflt: "DQF_???",
+    x86_64: IF_DQINFO_FLAGS_X86_64,
+    i386: IF_DQINFO_FLAGS_X86_64,
+};
+
+/// strace's `if_dqinfo_valid` on x86_64.
+pub(crate) const IF_DQINFO_VALID_X86_64: &[(u64, &str)] = &[
+    (0x1, "IIF_BGRACE"),
+    (0x2, "IIF_IGRACE"),
+    (0x4, "IIF_FLAGS"),
+];
+static IF_DQINFO_VALID: Xlat = Xlat {
+    name: "if_dqinfo_valid",
+    dflt: "IIF_???",
+    x86_64: IF_DQINFO_VALID_X86_64,
+    i386: IF_DQINFO_VALID_X86_64,
+};
+
 /// strace's `modem_flags` on x86_64.
 pub(crate) const MODEM_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "TIOCM_LE"),
@@ -9504,6 +9646,22 @@ pub enum Table {
     WhenceCodes,
     /// strace's `xattrflags` table.
     Xattrflags,
+    /// strace's `quotacmds` table.
+    Quotacmds,
+    /// strace's `quotatypes` table.
+    Quotatypes,
+    /// strace's `quota_formats` table.
+    QuotaFormats,
+    /// strace's `xfs_quota_flags` table.
+    XfsQuotaFlags,
+    /// strace's `xfs_dqblk_flags` table.
+    XfsDqblkFlags,
+    /// strace's `if_dqblk_valid` table.
+    IfDqblkValid,
+    /// strace's `if_dqinfo_flags` table.
+    IfDqinfoFlags,
+    /// strace's `if_dqinfo_valid` table.
+    IfDqinfoValid,
     /// strace's `modem_flags` table.
     ModemFlags,
     /// strace's `fs_ioc_flags` table.
@@ -9960,7 +10118,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 426] = [
+    pub const ALL: [Table; 434] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -10161,6 +10319,14 @@ impl Table {
         Table::WaitidTypes,
         Table::WhenceCodes,
         Table::Xattrflags,
+        Table::Quotacmds,
+        Table::Quotatypes,
+        Table::QuotaFormats,
+        Table::XfsQuotaFlags,
+        Table::XfsDqblkFlags,
+        Table::IfDqblkValid,
+        Table::IfDqinfoFlags,
+        Table::IfDqinfoValid,
         Table::ModemFlags,
         Table::FsIocFlags,
         Table::FiemapFlags,
@@ -10592,6 +10758,14 @@ impl Table {
             Table::WaitidTypes => &WAITID_TYPES,
             Table::WhenceCodes => &WHENCE_CODES,
             Table::Xattrflags => &XATTRFLAGS,
+            Table::Quotacmds => &QUOTACMDS,
+            Table::Quotatypes => &QUOTATYPES,
+            Table::QuotaFormats => &QUOTA_FORMATS,
+            Table::XfsQuotaFlags => &XFS_QUOTA_FLAGS,
+            Table::XfsDqblkFlags => &XFS_DQBLK_FLAGS,
+            Table::IfDqblkValid => &IF_DQBLK_VALID,
+            Table::IfDqinfoFlags => &IF_DQINFO_FLAGS,
+            Table::IfDqinfoValid => &IF_DQINFO_VALID,
             Table::ModemFlags => &MODEM_FLAGS,
             Table::FsIocFlags => &FS_IOC_FLAGS,
             Table::FiemapFlags => &FIEMAP_FLAGS,
@@ -11024,6 +11198,14 @@ impl Table {
             "waitid_types" => Table::WaitidTypes,
             "whence_codes" => Table::WhenceCodes,
             "xattrflags" => Table::Xattrflags,
+            "quotacmds" => Table::Quotacmds,
+            "quotatypes" => Table::Quotatypes,
+            "quota_formats" => Table::QuotaFormats,
+            "xfs_quota_flags" => Table::XfsQuotaFlags,
+            "xfs_dqblk_flags" => Table::XfsDqblkFlags,
+            "if_dqblk_valid" => Table::IfDqblkValid,
+            "if_dqinfo_flags" => Table::IfDqinfoFlags,
+            "if_dqinfo_valid" => Table::IfDqinfoValid,
             "modem_flags" => Table::ModemFlags,
             "fs_ioc_flags" => Table::FsIocFlags,
             "fiemap_flags" => Table::FiemapFlags,
