@@ -169,6 +169,37 @@ mod tests {
         }
     }
 
+    /// The VT and SG_IO seeds reach their decoders, and mutations of
+    /// them (hostile counts, lengths and pointers) never panic.
+    #[test]
+    fn vt_and_sg_io_seeds_decode_and_survive_mutations() {
+        let s = seeds("linux_decode", &Kernel::default());
+        let get = |n: &str| s.iter().find(|(name, _)| name == n).expect(n).1.clone();
+        let text = |n: &str| targets::linux_decode_text(&get(n));
+        assert!(text("crafted-ioctl-kd-diacr-huge").contains("{kb_cnt=4294967295, kbdiacruc=["));
+        assert!(text("crafted-ioctl-kd-fontop").contains("op=KD_FONT_OP_GET"));
+        assert!(text("crafted-ioctl-sg-io-v3").contains("dxfer_direction=SG_DXFER_TO_FROM_DEV"));
+        assert!(text("crafted-ioctl-sg-io-v4").contains("{guard='Q', protocol="));
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for n in [
+            "crafted-ioctl-kd-diacr-huge",
+            "crafted-ioctl-kd-unimap",
+            "crafted-ioctl-kd-fontop",
+            "crafted-ioctl-sg-io-v3",
+            "crafted-ioctl-sg-io-v4",
+        ] {
+            let seed = get(n);
+            for _ in 0..5_000 {
+                let mut m = seed.clone();
+                for _ in 0..1 + rng.next() % 16 {
+                    let i = (rng.next() % m.len() as u64) as usize;
+                    m[i] = rng.next() as u8;
+                }
+                let _ = targets::linux_decode_text(&m);
+            }
+        }
+    }
+
     /// The trace-file seeds are valid recordings that replay.
     #[test]
     fn trace_file_seeds_parse_and_replay() {
