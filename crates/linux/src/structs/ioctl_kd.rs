@@ -88,10 +88,10 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
             })
         }),
         "KDSKBMODE" => ValV(|c, v| fmt::xval_v(c.abi, T::KdKbdModes, v, Radix::Dec)),
-        "KDGKBENT" => InMoreV(key_entry_in, key_value_out),
-        "KDSKBENT" => InV(key_entry_set),
-        "KDGKBSENT" => InMoreV(func_key_in, func_string_out),
-        "KDSKBSENT" => InV(func_key_set),
+        "KDGKBENT" => InMoreV(key_entry_in, |c, v| last_out(c, v, key_value_field)),
+        "KDSKBENT" => InV(|c, v| whole(c, v, key_entry_in, key_value_field)),
+        "KDGKBSENT" => InMoreV(func_key_in, |c, v| last_out(c, v, func_string)),
+        "KDSKBSENT" => InV(|c, v| whole(c, v, func_key_in, func_string)),
         "KDGKBDIACR" => OutV(|c, v| diacritics(c, v, false)),
         "KDSKBDIACR" => InV(|c, v| diacritics(c, v, false)),
         "KDGKBDIACRUC" => OutV(|c, v| diacritics(c, v, true)),
@@ -308,19 +308,30 @@ fn key_value_field(c: &mut Call<'_, '_>, v: u64) -> (Name, Value) {
     (Name::Borrowed("kb_value"), k)
 }
 
-/// `KDGKBENT` at a successful exit: the key code the kernel wrote.
-fn key_value_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
+/// A getter's last field at a successful exit (`KDGKBENT`'s key code,
+/// `KDGKBSENT`'s string): what the kernel wrote after what it read.
+fn last_out(
+    c: &mut Call<'_, '_>,
+    v: u64,
+    last: fn(&mut Call<'_, '_>, u64) -> (Name, Value),
+) -> Vec<(Name, Value)> {
     if c.failed() {
         return Vec::new();
     }
-    vec![key_value_field(c, v)]
+    vec![last(c, v)]
 }
 
-/// `KDSKBENT`: the whole `struct kbentry`.
-fn key_entry_set(c: &mut Call<'_, '_>, v: u64) -> Value {
-    match key_entry_in(c, v) {
+/// A setter's whole structure (`KDSKBENT`, `KDSKBSENT`): the fields its
+/// getter shows at the entry, then the last one.
+fn whole(
+    c: &mut Call<'_, '_>,
+    v: u64,
+    head: fn(&mut Call<'_, '_>, u64) -> Value,
+    last: fn(&mut Call<'_, '_>, u64) -> (Name, Value),
+) -> Value {
+    match head(c, v) {
         Value::Struct { mut fields, more } => {
-            fields.push(key_value_field(c, v));
+            fields.push(last(c, v));
             Value::Struct { fields, more }
         }
         other => other,
@@ -355,25 +366,6 @@ fn func_string(c: &mut Call<'_, '_>, v: u64) -> (Name, Value) {
         _ => Value::Opaque("???".into()),
     };
     (Name::Borrowed("kb_string"), s)
-}
-
-/// `KDGKBSENT` at a successful exit: the string the kernel wrote.
-fn func_string_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
-    if c.failed() {
-        return Vec::new();
-    }
-    vec![func_string(c, v)]
-}
-
-/// `KDSKBSENT`: the whole `struct kbsentry`.
-fn func_key_set(c: &mut Call<'_, '_>, v: u64) -> Value {
-    match func_key_in(c, v) {
-        Value::Struct { mut fields, more } => {
-            fields.push(func_string(c, v));
-            Value::Struct { fields, more }
-        }
-        other => other,
-    }
 }
 
 /// `struct kbdiacrs` (characters) or `struct kbdiacrsuc` (Unicode
