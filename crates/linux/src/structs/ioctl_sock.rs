@@ -22,9 +22,13 @@ const IFNAMSIZ: usize = 16;
 /// Size of `struct sockaddr` in the union.
 const SOCKADDR: usize = 16;
 
-/// `sizeof(struct ifreq)` in the call's ABI.
+/// `sizeof(struct ifreq)` in the call's ABI: the name and a union whose
+/// largest members are a `struct sockaddr` and a `struct ifmap` (two
+/// `unsigned long`, an `unsigned short` and three bytes, padded to a
+/// `long`): 40 bytes on x86-64, 32 on i386.
 fn ifreq_size(c: &Call<'_, '_>) -> usize {
-    IFNAMSIZ + 3 * c.long_size()
+    let w = c.long_size();
+    IFNAMSIZ + SOCKADDR.max((2 * w + 5).next_multiple_of(w))
 }
 
 /// The decoder of socket request `name`, if strace has one.
