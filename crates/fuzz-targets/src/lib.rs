@@ -157,15 +157,43 @@ mod tests {
             "crafted-ptrace-get_syscall_info",
             "crafted-set_thread_area",
         ] {
-            let seed = get(n);
-            for _ in 0..20_000 {
-                let mut m = seed.clone();
-                for _ in 0..1 + rng.next() % 16 {
-                    let i = (rng.next() % m.len() as u64) as usize;
-                    m[i] = rng.next() as u8;
-                }
-                let _ = targets::linux_decode_text(&m);
+            mutate_and_decode(&get(n), &mut rng, 20_000);
+        }
+    }
+
+    /// Decodes `rounds` mutations of `seed` (1 to 16 random bytes
+    /// changed each): hostile memory and registers must never panic.
+    fn mutate_and_decode(seed: &[u8], rng: &mut Rng, rounds: usize) {
+        for _ in 0..rounds {
+            let mut m = seed.to_vec();
+            for _ in 0..1 + rng.next() % 16 {
+                let i = (rng.next() % m.len() as u64) as usize;
+                m[i] = rng.next() as u8;
             }
+            let _ = targets::linux_decode_text(&m);
+        }
+    }
+
+    /// The VT and SG_IO seeds reach their decoders, and mutations of
+    /// them (hostile counts, lengths and pointers) never panic.
+    #[test]
+    fn vt_and_sg_io_seeds_decode_and_survive_mutations() {
+        let s = seeds("linux_decode", &Kernel::default());
+        let get = |n: &str| s.iter().find(|(name, _)| name == n).expect(n).1.clone();
+        let text = |n: &str| targets::linux_decode_text(&get(n));
+        assert!(text("crafted-ioctl-kd-diacr-huge").contains("{kb_cnt=4294967295, kbdiacruc=["));
+        assert!(text("crafted-ioctl-kd-fontop").contains("op=KD_FONT_OP_GET"));
+        assert!(text("crafted-ioctl-sg-io-v3").contains("dxfer_direction=SG_DXFER_TO_FROM_DEV"));
+        assert!(text("crafted-ioctl-sg-io-v4").contains("{guard='Q', protocol="));
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for n in [
+            "crafted-ioctl-kd-diacr-huge",
+            "crafted-ioctl-kd-unimap",
+            "crafted-ioctl-kd-fontop",
+            "crafted-ioctl-sg-io-v3",
+            "crafted-ioctl-sg-io-v4",
+        ] {
+            mutate_and_decode(&get(n), &mut rng, 5_000);
         }
     }
 

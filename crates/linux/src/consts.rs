@@ -247,11 +247,13 @@ static SIGNALS: [&str; 32] = [
     "SIGSYS",
 ];
 
-/// The name of signal `sig` (1..=31 classic, 32..=64 as `SIGRT_n`).
+/// The name of signal `sig` (1..=31 classic, 32 `SIGRTMIN` as the
+/// kernel's signal table names it, 33..=64 as `SIGRT_n`).
 pub fn signal_name(sig: u64) -> Option<String> {
     match sig {
         1..=31 => Some(SIGNALS[sig as usize].to_string()),
-        32..=64 => Some(format!("SIGRT_{}", sig - 32)),
+        32 => Some("SIGRTMIN".into()),
+        33..=64 => Some(format!("SIGRT_{}", sig - 32)),
         _ => None,
     }
 }

@@ -359,6 +359,70 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 cat(&[&4u32.to_le_bytes(), &u32::MAX.to_le_bytes(), &[1; 16]]),
             )],
         ),
+        // VT requests (structs/ioctl_kd.rs): a diacritics table with a
+        // hostile count, a Unicode map and a font operation whose
+        // pointers lead nowhere.
+        (
+            "ioctl-kd-diacr-huge",
+            "ioctl",
+            [3, 0x4bfa, a, 0, 0, 0],
+            0,
+            vec![(a, cat(&[&u32::MAX.to_le_bytes(), &[0x61; 36]]))],
+        ),
+        (
+            "ioctl-kd-unimap",
+            "ioctl",
+            [3, 0x4b66, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[&u16::MAX.to_le_bytes(), &[0; 6], &q(a + 16), &[0xab; 64]]),
+            )],
+        ),
+        (
+            "ioctl-kd-fontop",
+            "ioctl",
+            [3, 0x4b72, a, 0, 0, 0],
+            0,
+            vec![(
+                a,
+                cat(&[
+                    &1u32.to_le_bytes(),
+                    &[0xff; 16],
+                    &[0; 4],
+                    &q(a + 32),
+                    &[0x41; 64],
+                ]),
+            )],
+        ),
+        // SG_IO (structs/ioctl_sg_io.rs): version 3 with an iovec count
+        // and version 4 with hostile lengths.
+        (
+            "ioctl-sg-io-v3",
+            "ioctl",
+            [3, 0x2285, a, 0, 0, 0],
+            -9,
+            vec![(
+                a,
+                cat(&[
+                    &(b'S' as u32).to_le_bytes(),
+                    &(-4i32).to_le_bytes(),
+                    &[6, 32, 3, 0],
+                    &u32::MAX.to_le_bytes(),
+                    &q(a + 88),
+                    &q(a),
+                    &q(a),
+                    &[0xee; 56],
+                ]),
+            )],
+        ),
+        (
+            "ioctl-sg-io-v4",
+            "ioctl",
+            [3, 0x2285, a, 0, 0, 0],
+            0,
+            vec![(a, cat(&[&(b'Q' as u32).to_le_bytes(), &[0xff; 156]]))],
+        ),
         // Socket option values by level (structs/sockopt.rs, bpf.rs).
         (
             "setsockopt-attach-filter",

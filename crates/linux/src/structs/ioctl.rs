@@ -58,6 +58,13 @@ pub(super) enum Kind {
         fn(&mut Call<'_, '_>, u64) -> V,
         fn(&mut Call<'_, '_>, u64) -> Vec<(vstrace_core::value::Name, V)>,
     ),
+    /// Typed: the first function gives what the entry shows; at the exit
+    /// the second gives the whole value, for structures where what the
+    /// kernel wrote shows inside the braces (`{entry_ct=1 => 0, ...}`).
+    EntryExitV(
+        fn(&mut Call<'_, '_>, u64) -> V,
+        fn(&mut Call<'_, '_>, u64) -> V,
+    ),
 }
 
 /// Decoders of one family of requests (a file per family).
@@ -87,11 +94,13 @@ const FAMILIES: &[Family] = &[
     super::ioctl_lirc::kind_of,
     super::ioctl_sock::kind_of,
     super::ioctl_scsi::kind_of,
+    super::ioctl_kd::kind_of,
+    super::ioctl_sg_io::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89K";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -208,7 +217,12 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
         Some(Kind::InV(f)) => entry_again(c, v, f),
         Some(Kind::OutV(_)) if c.ret.is_none() || c.failed() => V::ptr(v),
         Some(Kind::OutV(f)) => f(c, v),
-        Some(Kind::InOutV(f, _) | Kind::InMoreV(f, _)) if c.ret.is_none() => f(c, v),
+        Some(Kind::InOutV(f, _) | Kind::InMoreV(f, _) | Kind::EntryExitV(f, _))
+            if c.ret.is_none() =>
+        {
+            f(c, v)
+        }
+        Some(Kind::EntryExitV(_, exit)) => exit(c, v),
         Some(Kind::InMoreV(f, more)) => match entry_again(c, v, f) {
             V::Struct {
                 mut fields,
@@ -307,9 +321,12 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, v: u64) -> String {
             };
             then(c, v, before)
         }
-        Kind::ValV(_) | Kind::InV(_) | Kind::OutV(_) | Kind::InOutV(..) | Kind::InMoreV(..) => {
-            value(c, v).render()
-        }
+        Kind::ValV(_)
+        | Kind::InV(_)
+        | Kind::OutV(_)
+        | Kind::InOutV(..)
+        | Kind::InMoreV(..)
+        | Kind::EntryExitV(..) => value(c, v).render(),
     }
 }
 

@@ -22,16 +22,20 @@ const IFNAMSIZ: usize = 16;
 /// Size of `struct sockaddr` in the union.
 const SOCKADDR: usize = 16;
 
-/// `sizeof(struct ifreq)` in the call's ABI.
+/// `sizeof(struct ifreq)` in the call's ABI: the name and a union whose
+/// largest members are a `struct sockaddr` and a `struct ifmap` (two
+/// `unsigned long`, an `unsigned short` and three bytes, padded to a
+/// `long`): 40 bytes on x86-64, 32 on i386.
 fn ifreq_size(c: &Call<'_, '_>) -> usize {
-    IFNAMSIZ + 3 * c.long_size()
+    let w = c.long_size();
+    IFNAMSIZ + SOCKADDR.max((2 * w + 5).next_multiple_of(w))
 }
 
 /// The decoder of socket request `name`, if strace has one.
 pub(super) fn kind_of(name: &str) -> Option<Kind> {
-    use Kind::{In, InMoreV, InThen, InV, Out, ValV};
+    use Kind::{EntryExitV, In, InMoreV, InV, Out, ValV};
     Some(match name {
-        "SIOCGIFCONF" => InThen(ifconf_in, ifconf_out),
+        "SIOCGIFCONF" => EntryExitV(ifconf_in, ifconf_out),
         "SIOCBRADDBR" | "SIOCBRDELBR" => In(bridge_name),
         "FIOGETOWN" | "SIOCATMARK" | "SIOCGIFENCAP" | "SIOCGPGRP" | "SIOCOUTQNSD" => Out(int),
         "FIOSETOWN" | "SIOCSIFENCAP" | "SIOCSPGRP" => In(int),
@@ -248,71 +252,88 @@ fn get_ifreq_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
 
 /// `ifc_len` as strace prints it: with `/* N * sizeof(struct ifreq) */`
 /// when it is a whole number of them.
-fn ifc_len(c: &Call<'_, '_>, len: i32) -> String {
+fn ifc_len(c: &Call<'_, '_>, len: i32) -> Value {
     let size = ifreq_size(c) as u32;
     let n = len as u32 / size;
     if len > 0 && n * size == len as u32 {
-        format!("{len} /* {n} * sizeof(struct ifreq) */")
+        Value::Commented {
+            value: Box::new(Value::dec(len)),
+            comment: format!("{n} * sizeof(struct ifreq)"),
+        }
     } else {
-        len.to_string()
+        Value::dec(len)
     }
 }
 
 /// `(ifc_len, ifc_buf)` of the `struct ifconf` at `v`.
-fn read_ifconf(c: &mut Call<'_, '_>, v: u64) -> Result<(i32, u64), String> {
+fn read_ifconf(c: &mut Call<'_, '_>, v: u64) -> Result<(i32, u64), Value> {
     let w = c.long_size();
-    let b = c.fetch(v, 2 * w)?;
+    let b = c.fetch_v(v, 2 * w)?;
     let f = Fields::new(&b, w);
     Ok((f.i32(0) as i32, f.ulong(w)))
 }
 
-/// `struct ifconf` at the entry (left open): the length given with a
-/// buffer.
-fn ifconf_in(c: &mut Call<'_, '_>, v: u64) -> String {
+/// `struct ifconf` at the entry: the length given with a buffer (none
+/// without one: the kernel then only says how much room it needs).
+fn ifconf_in(c: &mut Call<'_, '_>, v: u64) -> Value {
     match read_ifconf(c, v) {
-        Ok((len, buf)) if buf != 0 => format!("{{ifc_len={}", ifc_len(c, len)),
-        Ok(_) => "{ifc_len=".to_string(),
-        Err(s) => s,
+        Ok((len, buf)) if buf != 0 => StructBuilder::new()
+            .field("ifc_len", ifc_len(c, len))
+            .done(),
+        Ok(_) => StructBuilder::new().done(),
+        Err(e) => e,
     }
 }
 
-/// `struct ifconf` at the exit: the length the kernel returned, then
-/// the interfaces it listed (or the buffer's address).
-fn ifconf_out(c: &mut Call<'_, '_>, v: u64, before: String) -> String {
-    let Some(given) = before.strip_prefix("{ifc_len=") else {
-        return before;
+/// `struct ifconf` at the exit: the length the kernel returned (after
+/// the one given, when it changed), then the interfaces it listed (or
+/// the buffer's address).
+fn ifconf_out(c: &mut Call<'_, '_>, v: u64) -> Value {
+    let entry = match c.entry() {
+        Some(t) => t.to_string(),
+        None => ifconf_in(c, v).render(),
     };
+    if !entry.starts_with('{') {
+        return Value::Opaque(entry);
+    }
+    // The length the entry showed (only with a buffer).
+    let given: Option<i32> = entry
+        .strip_prefix("{ifc_len=")
+        .and_then(|t| t.split([' ', '}']).next())
+        .and_then(|n| n.parse().ok());
     let Ok((len, buf)) = read_ifconf(c, v) else {
-        return format!("{before}}}");
+        return Value::Opaque(entry);
     };
-    // The entry showed the length only with a buffer.
-    let entry_len: Option<i32> = given.split(' ').next().and_then(|n| n.parse().ok());
-    let mut s = before.clone();
-    let changed = entry_len.is_some_and(|l| l != len);
-    if changed {
-        s.push_str(" => ");
-    }
-    if entry_len.is_none() || changed {
-        s.push_str(&ifc_len(c, len));
-    }
-    s.push_str(", ifc_buf=");
-    if entry_len.is_none() || c.failed() {
-        s.push_str(&fmt::ptr(buf));
+    let mut s = StructBuilder::new();
+    match given {
+        Some(g) if g != len => s.field(
+            "ifc_len",
+            Value::Changed {
+                before: Box::new(ifc_len(c, g)),
+                after: Box::new(ifc_len(c, len)),
+            },
+        ),
+        _ => s.field("ifc_len", ifc_len(c, len)),
+    };
+    let list = if given.is_none() || c.failed() {
+        Value::ptr(buf)
     } else {
         let size = ifreq_size(c);
         let count = (len as u32 / size as u32) as u64;
-        let list = c.array(buf, count, size, |_, e| {
+        c.array_v(buf, count, size, |_, e| {
             let f = Fields::new(e, 8);
-            format!(
-                "{{ifr_name={}, ifr_addr={}}}",
-                cstr(&f, 0).render(),
-                sockaddr::format(e.get(IFNAMSIZ..IFNAMSIZ + SOCKADDR).unwrap_or(&[]))
-            )
-        });
-        s.push_str(&list);
-    }
-    s.push('}');
-    s
+            StructBuilder::new()
+                .field("ifr_name", cstr(&f, 0))
+                .field(
+                    "ifr_addr",
+                    Value::Opaque(sockaddr::format(
+                        e.get(IFNAMSIZ..IFNAMSIZ + SOCKADDR).unwrap_or(&[]),
+                    )),
+                )
+                .done()
+        })
+    };
+    s.field("ifc_buf", list).done()
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ fn parse(b: &[u8], n: usize) -> Msghdr {
 
 /// `[{iov_base="...", iov_len=N}, ...]`, data shown up to `limit` bytes
 /// in all (`None`: no limit), each at most `-s` bytes.
-fn iovec(c: &mut Call<'_, '_>, va: u64, count: u64, limit: Option<u64>) -> String {
+pub(super) fn iovec(c: &mut Call<'_, '_>, va: u64, count: u64, limit: Option<u64>) -> String {
     let n = c.long_size();
     let mut left = limit;
     c.array(va, count, 2 * n, |c, b| {
