@@ -57,7 +57,7 @@ pub(crate) mod ptrace;
 pub(crate) mod ptrace_regs;
 mod resource;
 mod scalars;
-mod siginfo;
+pub(crate) mod siginfo;
 mod signal;
 mod sockaddr;
 mod sockopt;
