@@ -63,6 +63,14 @@ fn records_that_break_the_schema_are_refused() {
     let mut opaque_with_more = good.clone();
     opaque_with_more["args"][0]["value"] = json!({"text": "x", "truncated": true});
     assert!(!v.is_valid(&opaque_with_more));
+    // The typed return: error name and message; no other key.
+    let mut failed = good.clone();
+    failed["ret"] = json!(-2);
+    failed["ret_value"] = json!({"error": "ENOENT", "message": "No such file or directory"});
+    check_record(&failed);
+    let mut odd_ret = failed.clone();
+    odd_ret["ret_value"]["code"] = json!(2);
+    assert!(!v.is_valid(&odd_ret));
     let mut bad_state = good;
     bad_state["state"] = json!("done");
     assert!(!v.is_valid(&bad_state));

@@ -243,6 +243,8 @@ pub struct SignalDelivery {
     pub info_addr: u64,
     /// The siginfo, strace-style (`{si_signo=SIGALRM, si_code=SI_KERNEL}`).
     pub info: String,
+    /// The siginfo as a typed value (`info` is its rendering).
+    pub info_value: Value,
     /// User instruction pointer of the interrupted context (what the
     /// handler's sigreturn resumes).
     pub resume_ip: u64,
@@ -465,6 +467,12 @@ pub trait OsLayer: Send + Sync {
     /// return). A layer overrides it to render nothing for successes.
     fn error_name(&self, info: &CallInfo, ret: i64) -> Option<String> {
         self.format_return(info, ret).1
+    }
+    /// The message of error return `ret` (`No such file or directory`),
+    /// for the record's typed return value; `None` for a success or when
+    /// the layer has no text for it.
+    fn error_message(&self, _info: &CallInfo, _ret: i64) -> Option<String> {
+        None
     }
     /// Value to return for an injected error name (e.g. ENOENT -> -2, or an
     /// NTSTATUS name -> its code).

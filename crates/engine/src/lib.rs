@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 pub use vstrace_core::hooks::Hooks;
 use vstrace_core::{Bitness, Cpu, Event, OsLayer};
 
-pub use record::{CallState, Record};
+pub use record::{CallState, Record, RetValue};
 pub use sink::{Format, Sink};
 pub use tracker::early::{EarlyOut, EnterCheck};
 

@@ -78,6 +78,10 @@ pub struct Record {
     pub ret_text: Option<String>,
     /// The error's name (`ENOENT`, `STATUS_ACCESS_DENIED`) when it failed.
     pub errno: Option<String>,
+    /// The return value's parts, typed: what `ret_text` renders beside
+    /// the number (absent without an exit, with `-c`, and for a plain
+    /// number).
+    pub ret_value: Option<RetValue>,
     /// How the call ended.
     pub state: CallState,
     /// What vstrace changed (injections, rewrites, hook writes).
@@ -124,6 +128,33 @@ pub struct Record {
     /// on the filter ([`crate::procs`]); the sink never prints it.
     #[serde(skip)]
     pub hidden: bool,
+}
+
+/// The typed parts of a return value (JSON: `ret_value`), so that a
+/// consumer never parses `ret_text`: `-1 ENOENT (No such file or
+/// directory)` is `{"error": "ENOENT", "message": "No such file or
+/// directory"}`, `? ERESTARTSYS (...)` adds `"restart": true`, `3</etc/passwd>`
+/// is `{"names": "/etc/passwd"}`, `0 (Timeout)` is `{"detail": "Timeout"}`.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetValue {
+    /// The error's name, when the call failed.
+    pub error: Option<String>,
+    /// The error's message (`No such file or directory`).
+    pub message: Option<String>,
+    /// A restart code (ERESTARTSYS..): the kernel restarts or converts
+    /// the call; the program never sees this value.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
+    /// Printed in hex (an address: mmap, brk).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hex: bool,
+    /// What the returned descriptor or pid names (`-y`, `-Y`), without
+    /// strace's angle brackets.
+    pub names: Option<String>,
+    /// strace's parenthesised decoration of the value (`Timeout`, a
+    /// time, `out [4], left {...}`), without the parentheses.
+    pub detail: Option<String>,
 }
 
 /// An argument that read differently at exit than at entry.

@@ -296,6 +296,19 @@ impl OsLayer for LinuxLayer {
         info.name == "wait4"
     }
 
+    fn error_message(&self, info: &CallInfo, ret: i64) -> Option<String> {
+        // The error as the call's width reads it (i386 sign-extended).
+        let value = match desc(info) {
+            Some(d) => lx::format_return(d, abi_of(info), ret).value,
+            None => ret,
+        };
+        if (-4095..0).contains(&value) {
+            lx::errno_message(-value).map(str::to_string)
+        } else {
+            None
+        }
+    }
+
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
         match desc(info) {
             Some(d) => {

@@ -2,8 +2,8 @@
 //! user stack before it returns to a handler (x86-64 `rt_sigframe`; for
 //! 32-bit code, on the i386 kernel or a compat process, `rt_sigframe_ia32`
 //! or, for handlers without SA_SIGINFO, the older `sigframe_ia32`), read at
-//! that return, and strace's rendering of its siginfo
-//! (`{si_signo=SIGALRM, si_code=SI_KERNEL}`).
+//! that return, with its siginfo (decoded by [`crate::structs::siginfo`],
+//! the one `siginfo_t` decoder: `{si_signo=SIGALRM, si_code=SI_KERNEL}`).
 //!
 //! A tracer inside the guest is told of a signal by ptrace; from outside,
 //! the one trace a delivery leaves is the return to user mode at the
@@ -13,10 +13,13 @@
 //! system call in flight: its result (saved rax), or a restart (saved rip
 //! rewound onto the `syscall` instruction).
 
-use vstrace_core::read::{read_u32, read_u64};
-use vstrace_core::{Reg, Regs, SignalDelivery, VirtMem};
+use vstrace_core::read::{read_struct, read_u32, read_u64};
+use vstrace_core::value::StructBuilder;
+use vstrace_core::{Reg, Regs, SignalDelivery, Value, VirtMem};
 
 use crate::consts::{errno_name, signal_name};
+use crate::proto::LinuxAbi;
+use crate::structs::siginfo;
 
 /// Size of the kernel's x86-64 `struct ucontext`: uc_flags, uc_link,
 /// uc_stack (24 bytes), uc_mcontext (`struct sigcontext`, 256 bytes),
@@ -73,33 +76,81 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         return None;
     }
     let name = signal_name(signo)?;
-    let info = frame_siginfo(mem, info_addr, signo, &name, true)?;
+    let info = frame_siginfo(mem, info_addr, signo, LinuxAbi::X86_64)?;
     let mc = uc + MCONTEXT;
     Some(SignalDelivery {
         signo: signo as u32,
         name,
         info_addr,
-        info,
+        info: info.render(),
+        info_value: info,
         resume_ip: read_u64(mem, mc + SC_RIP).ok()?,
         resume_sp: read_u64(mem, mc + SC_RSP).ok()?,
         saved_ret: read_u64(mem, mc + SC_RAX).ok()?,
     })
 }
 
-/// The siginfo text of a frame: the kernel copies the siginfo into the
-/// frame only for SA_SIGINFO handlers (a tracer inside the guest asks
-/// ptrace for it); without one, only the number is known from outside.
+/// The siginfo of a frame in the layout of `abi`: the kernel copies the
+/// siginfo into the frame only for SA_SIGINFO handlers (a tracer inside
+/// the guest asks ptrace for it); without one, only the number is known
+/// from outside. `None` when the frame's siginfo does not read.
 fn frame_siginfo(
     mem: &mut dyn VirtMem,
     info_addr: u64,
     signo: u64,
-    name: &str,
-    wide: bool,
-) -> Option<String> {
+    abi: LinuxAbi,
+) -> Option<Value> {
     match read_u32(mem, info_addr) {
-        Ok(s) if u64::from(s) == signo => format_siginfo_abi(mem, info_addr, wide),
-        _ => Some(format!("{{si_signo={name}}}")),
+        Ok(s) if u64::from(s) == signo => {
+            let b = read_siginfo(mem, info_addr, abi)?;
+            Some(siginfo::siginfo_v(abi, &b))
+        }
+        _ => Some(signo_only(signo)),
     }
+}
+
+/// The frame's `siginfo_t`, read whole. Recordings made before it was
+/// read whole hold only the words read one by one then (the header, the
+/// sender, the value, the child's times): those are replayed into a
+/// zeroed buffer, so older recordings still show their deliveries.
+fn read_siginfo(mem: &mut dyn VirtMem, addr: u64, abi: LinuxAbi) -> Option<Vec<u8>> {
+    if let Ok(b) = read_struct(mem, addr, siginfo::SIZE) {
+        return Some(b);
+    }
+    let wide = abi == LinuxAbi::X86_64;
+    let (u, w) = if wide { (16, 8) } else { (12, 4) };
+    let mut b = vec![0u8; siginfo::SIZE];
+    for off in [0, 4, 8] {
+        let v = read_u32(mem, addr.wrapping_add(off as u64)).ok()?;
+        b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    for off in [u, u + 4] {
+        if let Ok(v) = read_u32(mem, addr.wrapping_add(off as u64)) {
+            b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    // The value (or status), then a child's two clock_t.
+    let ut = if wide { u + 16 } else { u + 12 };
+    for off in [u + 8, ut, ut + w] {
+        let a = addr.wrapping_add(off as u64);
+        // A word, or (SIGCHLD's status) an int.
+        match read_u64(mem, a) {
+            Ok(v) if wide => b[off..off + 8].copy_from_slice(&v.to_le_bytes()),
+            _ => {
+                if let Ok(v) = read_u32(mem, a) {
+                    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+    }
+    Some(b)
+}
+
+/// `{si_signo=SIGUSR1}`: what is known of a siginfo the frame lacks.
+fn signo_only(signo: u64) -> Value {
+    let mut s = StructBuilder::new();
+    s.field("si_signo", crate::fmt::signal_v(signo));
+    s.done()
 }
 
 /// Recognises a return to 32-bit user code entering a signal handler (see
@@ -129,16 +180,17 @@ pub fn delivery_32(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         if word(mem, sp + 8)? != info_reg || word(mem, sp + 12)? != uc_reg {
             return None;
         }
-        let info = frame_siginfo(mem, info_reg, signo, &name, false)?;
+        let info = frame_siginfo(mem, info_reg, signo, LinuxAbi::I386)?;
         (uc_reg + UC32_MCONTEXT, info_reg, info)
     } else {
-        (sp + SF32_SC, 0, format!("{{si_signo={name}}}"))
+        (sp + SF32_SC, 0, signo_only(signo))
     };
     Some(SignalDelivery {
         signo: signo as u32,
         name,
         info_addr,
-        info,
+        info: info.render(),
+        info_value: info,
         resume_ip: word(mem, sc + SC32_IP)?,
         resume_sp: word(mem, sc + SC32_SP)?,
         // Sign-extended, as the engine compares it with -EINTR.
@@ -214,219 +266,6 @@ pub fn interrupted_text(code: i64) -> String {
     let name = errno_name(code).unwrap_or("ERESTARTSYS");
     let desc = crate::consts::errno_message(code).unwrap_or("Interrupted");
     format!("? {name} ({desc})")
-}
-
-const SI_USER: i32 = 0;
-const SI_KERNEL: i32 = 0x80;
-const SI_QUEUE: i32 = -1;
-const SI_TIMER: i32 = -2;
-const SI_MESGQ: i32 = -3;
-const SI_ASYNCIO: i32 = -4;
-const SI_SIGIO: i32 = -5;
-const SI_TKILL: i32 = -6;
-const SI_DETHREAD: i32 = -7;
-const SI_ASYNCNL: i32 = -60;
-
-/// The name of `code` for signal `signo`, as strace prints si_code.
-fn si_code_name(signo: u32, code: i32) -> Option<&'static str> {
-    let generic = match code {
-        SI_USER => Some("SI_USER"),
-        SI_KERNEL => Some("SI_KERNEL"),
-        SI_QUEUE => Some("SI_QUEUE"),
-        SI_TIMER => Some("SI_TIMER"),
-        SI_MESGQ => Some("SI_MESGQ"),
-        SI_ASYNCIO => Some("SI_ASYNCIO"),
-        SI_SIGIO => Some("SI_SIGIO"),
-        SI_TKILL => Some("SI_TKILL"),
-        SI_DETHREAD => Some("SI_DETHREAD"),
-        SI_ASYNCNL => Some("SI_ASYNCNL"),
-        _ => None,
-    };
-    if generic.is_some() || code <= 0 {
-        return generic;
-    }
-    let table: &[&str] = match signo {
-        4 => &[
-            "ILL_ILLOPC",
-            "ILL_ILLOPN",
-            "ILL_ILLADR",
-            "ILL_ILLTRP",
-            "ILL_PRVOPC",
-            "ILL_PRVREG",
-            "ILL_COPROC",
-            "ILL_BADSTK",
-            "ILL_BADIADDR",
-        ],
-        8 => &[
-            "FPE_INTDIV",
-            "FPE_INTOVF",
-            "FPE_FLTDIV",
-            "FPE_FLTOVF",
-            "FPE_FLTUND",
-            "FPE_FLTRES",
-            "FPE_FLTINV",
-            "FPE_FLTSUB",
-            "FPE_FLTUNK",
-            "FPE_CONDTRAP",
-        ],
-        11 => &[
-            "SEGV_MAPERR",
-            "SEGV_ACCERR",
-            "SEGV_BNDERR",
-            "SEGV_PKUERR",
-            "SEGV_ACCADI",
-            "SEGV_ADIDERR",
-            "SEGV_ADIPERR",
-            "SEGV_MTEAERR",
-            "SEGV_MTESERR",
-            "SEGV_CPERR",
-        ],
-        7 => &[
-            "BUS_ADRALN",
-            "BUS_ADRERR",
-            "BUS_OBJERR",
-            "BUS_MCEERR_AR",
-            "BUS_MCEERR_AO",
-        ],
-        5 => &[
-            "TRAP_BRKPT",
-            "TRAP_TRACE",
-            "TRAP_BRANCH",
-            "TRAP_HWBKPT",
-            "TRAP_UNK",
-            "TRAP_PERF",
-        ],
-        17 => &[
-            "CLD_EXITED",
-            "CLD_KILLED",
-            "CLD_DUMPED",
-            "CLD_TRAPPED",
-            "CLD_STOPPED",
-            "CLD_CONTINUED",
-        ],
-        29 => &[
-            "POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP",
-        ],
-        31 => &["SYS_SECCOMP", "SYS_USER_DISPATCH"],
-        _ => &[],
-    };
-    table.get(code as usize - 1).copied()
-}
-
-/// A user pointer as strace prints it: `NULL` or hex.
-fn ptr(v: u64) -> String {
-    if v == 0 {
-        "NULL".into()
-    } else {
-        format!("{v:#x}")
-    }
-}
-
-/// strace's rendering of the `siginfo_t` at `addr` (x86-64 layout: signo,
-/// errno, code, then the union at offset 16), or `None` if unreadable.
-pub fn format_siginfo(mem: &mut dyn VirtMem, addr: u64) -> Option<String> {
-    format_siginfo_abi(mem, addr, true)
-}
-
-/// [`format_siginfo`] for either layout: `wide` is x86-64's (union at 16,
-/// 8-byte pointers and clock_t), else the 32-bit `compat_siginfo` (union
-/// at 12, 4-byte words).
-pub fn format_siginfo_abi(mem: &mut dyn VirtMem, addr: u64, wide: bool) -> Option<String> {
-    use std::fmt::Write;
-    let (u, w) = if wide { (16, 8) } else { (12, 4) };
-    let rdw = |mem: &mut dyn VirtMem, off: u64| -> Option<u64> {
-        let a = addr.wrapping_add(off);
-        if wide {
-            read_u64(mem, a).ok()
-        } else {
-            read_u32(mem, a).ok().map(u64::from)
-        }
-    };
-    let rd32 = |mem: &mut dyn VirtMem, off: u64| read_u32(mem, addr.wrapping_add(off)).ok();
-    let signo = rd32(mem, 0)?;
-    let errno = rd32(mem, 4)? as i32;
-    let code = rd32(mem, 8)? as i32;
-    let mut s = String::from("{si_signo=");
-    s.push_str(&signal_name(u64::from(signo)).unwrap_or_else(|| signo.to_string()));
-    s.push_str(", si_code=");
-    match si_code_name(signo, code) {
-        Some(n) => s.push_str(n),
-        None => {
-            let _ = write!(s, "{code}");
-        }
-    }
-    // strace prints the error after the code.
-    if errno != 0 {
-        let e = i64::from(errno);
-        let _ = write!(
-            s,
-            ", si_errno={}",
-            errno_name(e).map_or_else(|| errno.to_string(), str::to_string)
-        );
-    }
-    let pid = rd32(mem, u)?;
-    let uid = rd32(mem, u + 4)?;
-    let source = |s: &mut String| {
-        let _ = write!(s, ", si_pid={pid}, si_uid={uid}");
-    };
-    let sigval = |s: &mut String, mem: &mut dyn VirtMem| -> Option<()> {
-        let v = rdw(mem, u + 8)?;
-        let _ = write!(s, ", si_int={}, si_ptr={}", v as u32 as i32, ptr(v));
-        Some(())
-    };
-    if code <= 0 {
-        match code {
-            SI_USER | SI_TKILL => source(&mut s),
-            SI_TIMER => {
-                let _ = write!(s, ", si_timerid={pid:#x}, si_overrun={uid}");
-                sigval(&mut s, mem)?;
-            }
-            _ => {
-                source(&mut s);
-                sigval(&mut s, mem)?;
-            }
-        }
-    } else {
-        match signo {
-            17 => {
-                source(&mut s);
-                let status = rd32(mem, u + 8)? as i32;
-                if code == 1 {
-                    let _ = write!(s, ", si_status={status}");
-                } else {
-                    let _ = write!(
-                        s,
-                        ", si_status={}",
-                        signal_name(status as u64).unwrap_or_else(|| status.to_string())
-                    );
-                }
-                // clock_t is a long: after the int status, aligned (and
-                // signed: a 32-bit one is sign-extended).
-                let ut = if wide { u + 16 } else { u + 12 };
-                let clock = |v: u64| if wide { v } else { v as u32 as i32 as u64 };
-                let utime = clock(rdw(mem, ut)?);
-                let stime = clock(rdw(mem, ut + w)?);
-                // Clock ticks, with their seconds as strace comments them.
-                let _ = write!(
-                    s,
-                    ", si_utime={}, si_stime={}",
-                    crate::structs::clock_t(utime),
-                    crate::structs::clock_t(stime)
-                );
-            }
-            4 | 7 | 8 | 11 => {
-                let a = rdw(mem, u)?;
-                let _ = write!(s, ", si_addr={}", ptr(a));
-            }
-            _ => {
-                if pid != 0 || uid != 0 {
-                    source(&mut s);
-                }
-            }
-        }
-    }
-    s.push('}');
-    Some(s)
 }
 
 #[cfg(test)]
@@ -557,42 +396,41 @@ mod tests {
         assert_eq!(delivery_32(&r2, sp, &mut m), None);
     }
 
-    #[test]
-    fn compat_siginfo_as_strace_prints_it() {
+    /// The text of a siginfo made of these 32-bit words, in `abi`'s
+    /// layout, as a frame's reader decodes it.
+    fn siginfo_text(words: &[u32], abi: LinuxAbi) -> Option<String> {
         let mut m = SparseVirt::default();
-        let w = [17u32, 0, 1, 91, 0, 7, 3, 5];
-        let b: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        b.resize(siginfo::SIZE, 0);
         m.map(0x5000, &b);
+        frame_siginfo(&mut m, 0x5000, u64::from(words[0]), abi).map(|v| v.render())
+    }
+
+    #[test]
+    fn frame_siginfo_as_strace_prints_it() {
+        let x = LinuxAbi::X86_64;
         assert_eq!(
-            format_siginfo_abi(&mut m, 0x5000, false).unwrap(),
+            siginfo_text(&[17, 0, 1, 91, 0, 7, 3, 5], LinuxAbi::I386).unwrap(),
             "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3 /* 0.03 s */, si_stime=5 /* 0.05 s */}"
         );
-    }
-
-    /// strace's text for a siginfo made of these 32-bit words.
-    fn siginfo_text(words: &[u32]) -> Option<String> {
-        let mut m = SparseVirt::default();
-        let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        m.map(0x5000, &b);
-        format_siginfo(&mut m, 0x5000)
-    }
-
-    #[test]
-    fn siginfo_as_strace_prints_it() {
         assert_eq!(
-            siginfo_text(&[10, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 0]).unwrap(),
+            siginfo_text(&[10, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 0], x).unwrap(),
             "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=0}"
         );
         assert_eq!(
-            siginfo_text(&[17, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0]).unwrap(),
+            siginfo_text(&[17, 0, 1, 0, 91, 0, 7, 0, 3, 0, 5, 0], x).unwrap(),
             "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=91, si_uid=0, si_status=7, si_utime=3 /* 0.03 s */, si_stime=5 /* 0.05 s */}"
         );
         assert_eq!(
-            siginfo_text(&[11, 0, 1, 0, 0, 0, 0, 0]).unwrap(),
+            siginfo_text(&[11, 0, 1, 0, 0, 0, 0, 0], x).unwrap(),
             "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
         );
-        // Unreadable: no text, no panic.
-        assert_eq!(siginfo_text(&[]), None);
+        // Unreadable: the signal only, no panic.
+        let mut m = SparseVirt::default();
+        assert_eq!(
+            frame_siginfo(&mut m, 0x5000, 10, x).map(|v| v.render()),
+            Some("{si_signo=SIGUSR1}".into())
+        );
     }
 
     #[test]

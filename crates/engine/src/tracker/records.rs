@@ -104,12 +104,13 @@ impl Tracker {
         ret: Option<i64>,
         exit_ts: Option<u64>,
     ) -> Record {
-        let (ret_text, errno) = match ret {
+        let (ret_text, errno, ret_value) = match ret {
             // -c counts errors and prints no return: no text to render.
-            Some(r) if self.count_only => (None, self.os.error_name(&p.info, r)),
+            Some(r) if self.count_only => (None, self.os.error_name(&p.info, r), None),
             Some(r) => {
                 let (mut t, e) = self.os.format_return(&p.info, r);
-                if p.ret_hex && e.is_none() && r > 0 {
+                let hex = p.ret_hex && e.is_none() && r > 0;
+                if hex {
                     t = format!("{r:#x}");
                 }
                 if let Some(n) = &p.ret_name {
@@ -120,9 +121,23 @@ impl Tracker {
                     t.push_str(d);
                     t.push(')');
                 }
-                (Some(t), e)
+                let v = crate::record::RetValue {
+                    message: e.as_ref().and_then(|_| self.os.error_message(&p.info, r)),
+                    // The restart codes print as `?`, not as `-1`.
+                    restart: e.is_some() && t.starts_with('?'),
+                    error: e.clone(),
+                    hex,
+                    names: p.ret_name.as_deref().map(|n| {
+                        let n = n.strip_prefix('<').unwrap_or(n);
+                        n.strip_suffix('>').unwrap_or(n).to_string()
+                    }),
+                    detail: p.ret_detail.clone(),
+                };
+                // A plain number has nothing beyond `ret`.
+                let v = (v != crate::record::RetValue::default()).then_some(v);
+                (Some(t), e, v)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         Record {
             seq: 0,
@@ -143,6 +158,7 @@ impl Tracker {
             ret,
             ret_text,
             errno,
+            ret_value,
             state,
             modifications: p.modifications,
             hook: p.hook,

@@ -123,7 +123,14 @@ impl Tracker {
             self.os
                 .name_siginfo(event, cpu.mem(), &super::ALL_NAMES, &mut scratch);
         }
-        sig.args = vec![ArgValue::with_text("siginfo", d.info_addr, Some(info))];
+        // The typed value is the siginfo as read (pid namespaces name
+        // pids in the text only).
+        sig.args = vec![ArgValue {
+            name: "siginfo".into(),
+            raw: d.info_addr,
+            text: Some(info),
+            value: Some(d.info_value),
+        }];
         sig.state = CallState::Signal;
         match first {
             Some(call) => {

@@ -60,7 +60,7 @@ pub(crate) mod ptrace_regs;
 mod quota;
 mod resource;
 mod scalars;
-mod siginfo;
+pub(crate) mod siginfo;
 mod signal;
 mod sockaddr;
 mod sockopt;

@@ -5,7 +5,6 @@
 use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
-use crate::proto::LinuxAbi;
 
 /// `ss_flags` bits. TODO: generated table.
 static SS_FLAGS: Names = &[
@@ -22,8 +21,6 @@ static SIGEV_NOTIFY: Names = &[
     (4, "SIGEV_THREAD_ID"),
 ];
 
-/// Size of `siginfo_t` in both ABIs.
-const SIGINFO: usize = 128;
 /// The part of `struct sigevent` strace reads (its own
 /// `struct_sigevent`): the value, signo, notify and the thread union's
 /// two words, `3 * long + 8` bytes (32 on x86-64, 20 on i386); the
@@ -51,16 +48,13 @@ fn stack_t(c: &mut Call<'_, '_>, v: u64) -> String {
 
 fn siginfo(c: &mut Call<'_, '_>, v: u64) -> String {
     // Read whole first: an unreadable siginfo is its address.
-    let b = match c.fetch(v, SIGINFO) {
+    let b = match c.fetch(v, super::siginfo::SIZE) {
         Ok(b) => b,
         Err(s) => return s,
     };
-    if Fields::new(&b, 4).u32(0) == 0 {
-        // Nothing was waiting (waitid with WNOHANG): the kernel zeroes it.
-        return "{}".into();
-    }
-    let wide = c.abi == LinuxAbi::X86_64;
-    crate::signal::format_siginfo_abi(c.mem, v, wide).unwrap_or_else(|| fmt::ptr(v))
+    // Nothing was waiting (waitid with WNOHANG): the kernel zeroes it, and
+    // the decoder shows `{}`.
+    super::siginfo::siginfo_v(c.abi, &b).render()
 }
 
 fn sigevent(c: &mut Call<'_, '_>, v: u64) -> String {
