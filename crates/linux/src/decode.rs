@@ -21,6 +21,7 @@ use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
 use crate::xlat::{self, Radix, Table as T};
 
 mod compound;
+pub(crate) mod fsconfig;
 #[cfg(test)]
 mod i386_tests;
 mod ptrace;
@@ -418,8 +419,14 @@ impl<'a, 'm> Ctx<'a, 'm> {
     /// The typed value of argument `i`; decoders not converted yet give
     /// their text ([`Value::Opaque`], from [`Ctx::decode`]).
     fn value(&mut self, i: usize) -> Value {
-        let ty = self.desc.args[i].ty;
         let v = self.raw[i];
+        let ty = match self.desc.args[i].ty {
+            ArgType::FsconfigArg(k) => match fsconfig::shape(k, &self.raw) {
+                fsconfig::Shape::As(t) => t,
+                fsconfig::Shape::Blob => return self.fsconfig_blob(v),
+            },
+            t => t,
+        };
         let w32 = v & 0xffff_ffff;
         if !self.opts.structs && fetched(ty) {
             // strace -e verbose=: outside the set, what its tfetch_mem
@@ -841,6 +848,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::XattrList(_)
             | ArgType::StrMax(_)
             | ArgType::MountArg(_)
+            | ArgType::FsconfigArg(_)
             | ArgType::Ioprio
             | ArgType::Argv
             | ArgType::Envp

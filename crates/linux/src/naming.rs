@@ -7,7 +7,7 @@ use vstrace_core::{ArgValue, FdPath, NameOptions, Value, VirtMem};
 
 use crate::files::{self, angle_brackets, FdDetail};
 use crate::profile::LinuxProfile;
-use crate::{ArgType, RetKind, SyscallDesc};
+use crate::{ArgType, Dir, RetKind, SyscallDesc};
 
 /// `AT_FDCWD` as the kernel reads it (an `int`).
 const AT_FDCWD: i64 = -100;
@@ -39,7 +39,9 @@ pub(crate) fn name_args(
             break;
         };
         let v = i64::from(r as u32 as i32);
-        let name = match a.ty {
+        // fsconfig's auxiliary argument is a descriptor by command.
+        let ty = crate::decode::fsconfig::effective(a.ty, raw);
+        let name = match ty {
             ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 => {
                 let n = files::fd_name(mem, prof, task, v, detail(names));
                 if let Some(p) = &n {
@@ -50,9 +52,7 @@ pub(crate) fn name_args(
             ArgType::Dirfd if names.fd_path && v == AT_FDCWD => files::cwd(mem, prof, task),
             // Descriptors in a typed ioctl argument: the argument itself
             // (LOOP_SET_FD) or a structure's field (`srcfd=`).
-            ArgType::IoctlArg
-                if names.fds() && arg.value.as_ref().is_some_and(|v| !v.is_opaque()) =>
-            {
+            ArgType::IoctlArg if names.fds() && typed(arg) => {
                 name_value_fds(mem, prof, task, names, arg, &mut out);
                 continue;
             }
@@ -71,7 +71,7 @@ pub(crate) fn name_args(
                 n
             }
             _ if names.pid_ns
-                && (a.ty == ArgType::Pid || crate::pidns::untyped_pid_arg(d.name, i)) =>
+                && (ty == ArgType::Pid || crate::pidns::untyped_pid_arg(d.name, i)) =>
             {
                 if let Some(t) = arg.text.as_mut() {
                     pid_names(mem, prof, task, d.name, i, raw, names, t);
@@ -85,6 +85,13 @@ pub(crate) fn name_args(
                 }
                 continue;
             }
+            // Descriptors inside structures and arrays (poll's `fd=`,
+            // landlock's `parent_fd=`, io_uring's `wq_fd=`...): strace
+            // names every descriptor it prints, wherever it is.
+            _ if names.fds() && typed(arg) => {
+                name_value_fds(mem, prof, task, names, arg, &mut out);
+                continue;
+            }
             _ => continue,
         };
         if let (Some(n), Some(t)) = (name, arg.text.as_mut()) {
@@ -95,6 +102,12 @@ pub(crate) fn name_args(
         pid_fields(mem, prof, task, d, args);
     }
     out
+}
+
+/// Whether argument `arg` has a typed value (one whose descriptors can
+/// be found and named).
+fn typed(arg: &ArgValue) -> bool {
+    arg.value.as_ref().is_some_and(|v| !v.is_opaque())
 }
 
 /// Names the descriptors of typed argument `arg` that have no name yet
@@ -224,31 +237,15 @@ pub(crate) fn name_exit(
             }
         }
     }
-    if names.fds() && ret == 0 {
+    if names.fds() {
+        // What the kernel wrote at the exit (pipe's `[3, 4]`, waitid's
+        // siginfo `si_fd`): the arguments decoded again then. Those
+        // read at the entry keep the names of the entry (dup2's target
+        // was not open yet).
         for (a, arg) in d.args.iter().zip(args.iter_mut()) {
-            if a.ty != ArgType::PipeFds {
-                continue;
+            if a.dir != Dir::In && typed(arg) {
+                name_value_fds(mem, prof, task, names, arg, &mut fds);
             }
-            let Some(text) = arg.text.as_deref() else {
-                continue;
-            };
-            let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else {
-                continue;
-            };
-            let mut out = String::from("[");
-            for (i, v) in inner.split(", ").enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(v);
-                let Ok(fd) = v.parse::<i64>() else { continue };
-                if let Some(n) = files::fd_name(mem, prof, task, fd, detail(names)) {
-                    out.push_str(&angle_brackets(&n));
-                    fds.push(fd_path(fd, &n));
-                }
-            }
-            out.push(']');
-            arg.text = Some(out);
         }
     }
     if names.pid_ns {
