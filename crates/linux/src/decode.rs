@@ -388,6 +388,22 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
     }
 
+    /// A NUL-terminated string read with a length bound (strace's
+    /// `printstr_ex` with a length and `QUOTE_0_TERMINATED`): `...` when
+    /// no NUL came within the `max` bytes, even right after them (unlike
+    /// [`Ctx::string`], whose bound is `-s`'s look-ahead).
+    fn string_max(&mut self, va: u64, max: usize) -> Value {
+        if va == 0 {
+            return Value::Null;
+        }
+        match read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => {
+                Value::str(s.bytes, s.truncated, self.opts.strings_in_hex)
+            }
+            _ => Value::ptr(va),
+        }
+    }
+
     /// `len` bytes at `va`, at most `strsize` of them printed.
     fn buffer(&mut self, va: u64, len: u64) -> Value {
         if va == 0 {
@@ -427,6 +443,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
             },
             t => t,
         };
+        if ty == ArgType::PtraceArg(3) {
+            if let Some(s) = self.ptrace_siginfo() {
+                return s;
+            }
+        }
         let w32 = v & 0xffff_ffff;
         if !self.opts.structs && fetched(ty) {
             // strace -e verbose=: outside the set, what its tfetch_mem
@@ -657,7 +678,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => Value::ptr(v),
                 }
             }
-            ArgType::StrMax(n) => self.string(v, self.opts.strsize.min(n as usize)),
+            ArgType::StrMax(n) => self.string_max(v, self.opts.strsize.min(n as usize)),
             ArgType::MountArg(k) => self.mount_arg(k),
             ArgType::Ioprio => Value::Opaque(shape::ioprio(self.abi, w32, true)),
             ArgType::XattrList(n) => match self.ret {

@@ -98,8 +98,8 @@ pub(crate) fn name_args(
             t.push_str(&angle_brackets(&n));
         }
     }
-    if names.pid_ns {
-        pid_fields(mem, prof, task, d, args);
+    if names.pid_ns || names.pid_comm {
+        pid_fields(mem, prof, task, d, names, args);
     }
     out
 }
@@ -177,18 +177,22 @@ pub(crate) fn name_siginfo(
     })
 }
 
-/// `--decode-pids=pidns` on the pids inside structures (siginfo's
-/// `si_pid`, `struct ucred`'s `pid`...), which strace prints as process
-/// ids: only for a caller in a child namespace (elsewhere every number
-/// is the tracer's already).
+/// `-Y` and `--decode-pids=pidns` on the pids inside structures
+/// (siginfo's `si_pid`, `struct ucred`'s `pid`...), which strace prints
+/// as process ids: the command of a process that still exists
+/// (`si_pid=148<sleep>`), and the namespace comment for a caller in a
+/// child namespace (elsewhere every number is the tracer's already).
 fn pid_fields(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     task: u64,
     d: &SyscallDesc,
+    names: &NameOptions,
     args: &mut [ArgValue],
 ) {
-    if crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
+    // The namespace comment only for a caller in a child namespace; the
+    // command (`-Y`) wherever the process still exists.
+    if !names.pid_comm && crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
         return;
     }
     for (a, arg) in d.args.iter().zip(args.iter_mut()) {
@@ -202,7 +206,16 @@ fn pid_fields(
             continue;
         }
         let new = crate::pidns::annotate_fields(text, |nr| {
-            pid_suffix(mem, prof, task, crate::pidns::PidKind::Tgid, nr, false)
+            if names.pid_ns {
+                let kind = crate::pidns::PidKind::Tgid;
+                return pid_suffix(mem, prof, task, kind, nr, names.pid_comm);
+            }
+            let mut out = String::new();
+            let comm = (nr > 0).then(|| crate::tasks::pid_comm(mem, prof, task, nr));
+            if let Some(c) = comm.flatten() {
+                vstrace_core::value::comm_in_angle_brackets(&c, &mut out);
+            }
+            out
         });
         if let Some(t) = new {
             arg.text = Some(t);
@@ -225,6 +238,13 @@ pub(crate) fn name_exit(
     args: &mut [ArgValue],
 ) -> (Option<String>, Vec<FdPath>) {
     let mut fds = Vec::new();
+    if ret < 0 {
+        // A failed call: its arguments decoded at the exit are still
+        // printed with their descriptors named (io_uring_setup's
+        // `wq_fd=`); nothing else.
+        name_written(mem, prof, task, d, names, args, &mut fds);
+        return (None, fds);
+    }
     if names.pid_ns {
         // Arguments decoded at the exit (prctl's): those annotated at the
         // entry are no plain number any more and stay as they are.
@@ -237,19 +257,9 @@ pub(crate) fn name_exit(
             }
         }
     }
-    if names.fds() {
-        // What the kernel wrote at the exit (pipe's `[3, 4]`, waitid's
-        // siginfo `si_fd`): the arguments decoded again then. Those
-        // read at the entry keep the names of the entry (dup2's target
-        // was not open yet).
-        for (a, arg) in d.args.iter().zip(args.iter_mut()) {
-            if a.dir != Dir::In && typed(arg) {
-                name_value_fds(mem, prof, task, names, arg, &mut fds);
-            }
-        }
-    }
-    if names.pid_ns {
-        pid_fields(mem, prof, task, d, args);
+    name_written(mem, prof, task, d, names, args, &mut fds);
+    if names.pid_ns || names.pid_comm {
+        pid_fields(mem, prof, task, d, names, args);
     }
     let suffix = match d.ret {
         // LANDLOCK_CREATE_RULESET_VERSION: the return is the ABI version.
@@ -290,6 +300,29 @@ pub(crate) fn name_exit(
         _ => None,
     };
     (suffix, fds)
+}
+
+/// Names the descriptors in the arguments of `d` decoded at the exit
+/// (what the kernel wrote: pipe's `[3, 4]`, io_uring_setup's params).
+/// Those read at the entry keep the names of the entry (dup2's target
+/// was not open yet).
+fn name_written(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    d: &SyscallDesc,
+    names: &NameOptions,
+    args: &mut [ArgValue],
+    fds: &mut Vec<FdPath>,
+) {
+    if !names.fds() {
+        return;
+    }
+    for (a, arg) in d.args.iter().zip(args.iter_mut()) {
+        if a.dir != Dir::In && typed(arg) {
+            name_value_fds(mem, prof, task, names, arg, fds);
+        }
+    }
 }
 
 /// `--decode-pids=pidns` (with `comm` or not) on pid argument `i` of
