@@ -568,7 +568,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     }
                 }
             }
-            ArgType::Path | ArgType::Name => self.string(v, PATH_MAX),
+            // strace's printpath: at most PATH_MAX - 1 bytes, `...` when no NUL
+            // ends them.
+            ArgType::Path | ArgType::Name => self.string(v, PATH_MAX - 1),
             ArgType::Str => self.string(v, self.opts.strsize),
             ArgType::StrOut => match self.ret {
                 Some(r) if r >= 0 => self.string(v, PATH_MAX),
