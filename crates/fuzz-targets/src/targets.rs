@@ -101,6 +101,10 @@ pub const TARGETS: &[Target] = &[
         name: "isf",
         run: isf,
     },
+    Target {
+        name: "dwarf",
+        run: dwarf,
+    },
 ];
 
 /// The target named `name`.
@@ -522,6 +526,18 @@ pub fn isf(data: &[u8]) {
         );
     }
     let _ = vstrace_windows::isf::parse(data, "fuzz.json");
+}
+
+/// Format: an ELF file with DWARF debug info (a vmlinux built with
+/// `-g`): the profile built from it, and the symbol table it writes read
+/// back as the ISF reader reads a saved one.
+pub fn dwarf(data: &[u8]) {
+    if let Ok((t, _)) = vstrace_linux::profile::dwarf::isf_from_dwarf(data) {
+        if let Ok(s) = serde_json::to_vec(&t) {
+            isf(&s);
+        }
+    }
+    let _ = vstrace_linux::profile::dwarf::profile_from_dwarf(data);
 }
 
 /// Engine configurations the engine target picks from.

@@ -21,6 +21,7 @@ use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
 use crate::xlat::{self, Radix, Table as T};
 
 mod compound;
+pub(crate) mod fsconfig;
 #[cfg(test)]
 mod i386_tests;
 mod ptrace;
@@ -405,6 +406,22 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
     }
 
+    /// A NUL-terminated string read with a length bound (strace's
+    /// `printstr_ex` with a length and `QUOTE_0_TERMINATED`): `...` when
+    /// no NUL came within the `max` bytes, even right after them (unlike
+    /// [`Ctx::string`], whose bound is `-s`'s look-ahead).
+    fn string_max(&mut self, va: u64, max: usize) -> Value {
+        if va == 0 {
+            return Value::Null;
+        }
+        match read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => {
+                Value::str(s.bytes, s.truncated, self.opts.strings_in_hex)
+            }
+            _ => Value::ptr(va),
+        }
+    }
+
     /// `len` bytes at `va`, at most `strsize` of them printed.
     fn buffer(&mut self, va: u64, len: u64) -> Value {
         if va == 0 {
@@ -436,8 +453,19 @@ impl<'a, 'm> Ctx<'a, 'm> {
     /// The typed value of argument `i`; decoders not converted yet give
     /// their text ([`Value::Opaque`], from [`Ctx::decode`]).
     fn value(&mut self, i: usize) -> Value {
-        let ty = self.desc.args[i].ty;
         let v = self.raw[i];
+        let ty = match self.desc.args[i].ty {
+            ArgType::FsconfigArg(k) => match fsconfig::shape(k, &self.raw) {
+                fsconfig::Shape::As(t) => t,
+                fsconfig::Shape::Blob => return self.fsconfig_blob(v),
+            },
+            t => t,
+        };
+        if ty == ArgType::PtraceArg(3) {
+            if let Some(s) = self.ptrace_siginfo() {
+                return s;
+            }
+        }
         let w32 = v & 0xffff_ffff;
         if !self.opts.structs && fetched(ty) {
             // strace -e verbose=: outside the set, what its tfetch_mem
@@ -562,7 +590,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     }
                 }
             }
-            ArgType::Path | ArgType::Name => self.string(v, PATH_MAX),
+            // strace's printpath: at most PATH_MAX - 1 bytes, `...` when no NUL
+            // ends them.
+            ArgType::Path | ArgType::Name => self.string(v, PATH_MAX - 1),
             ArgType::Str => self.string(v, self.opts.strsize),
             ArgType::StrOut => match self.ret {
                 Some(r) if r >= 0 => self.string(v, PATH_MAX),
@@ -677,7 +707,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     _ => Value::ptr(v),
                 }
             }
-            ArgType::StrMax(n) => self.string(v, self.opts.strsize.min(n as usize)),
+            ArgType::StrMax(n) => self.string_max(v, self.opts.strsize.min(n as usize)),
             ArgType::MountArg(k) => self.mount_arg(k),
             ArgType::Ioprio => Value::Opaque(shape::ioprio(self.abi, w32, true)),
             ArgType::XattrList(n) => match self.ret {
@@ -870,6 +900,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::XattrList(_)
             | ArgType::StrMax(_)
             | ArgType::MountArg(_)
+            | ArgType::FsconfigArg(_)
             | ArgType::Ioprio
             | ArgType::Argv
             | ArgType::Envp

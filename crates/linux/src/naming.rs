@@ -7,7 +7,7 @@ use vstrace_core::{ArgValue, FdPath, NameOptions, Value, VirtMem};
 
 use crate::files::{self, angle_brackets, FdDetail};
 use crate::profile::LinuxProfile;
-use crate::{ArgType, RetKind, SyscallDesc};
+use crate::{ArgType, Dir, RetKind, SyscallDesc};
 
 /// `AT_FDCWD` as the kernel reads it (an `int`).
 const AT_FDCWD: i64 = -100;
@@ -39,7 +39,9 @@ pub(crate) fn name_args(
             break;
         };
         let v = i64::from(r as u32 as i32);
-        let name = match a.ty {
+        // fsconfig's auxiliary argument is a descriptor by command.
+        let ty = crate::decode::fsconfig::effective(a.ty, raw);
+        let name = match ty {
             ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 => {
                 let n = files::fd_name(mem, prof, task, v, detail(names));
                 if let Some(p) = &n {
@@ -50,9 +52,7 @@ pub(crate) fn name_args(
             ArgType::Dirfd if names.fd_path && v == AT_FDCWD => files::cwd(mem, prof, task),
             // Descriptors in a typed ioctl argument: the argument itself
             // (LOOP_SET_FD) or a structure's field (`srcfd=`).
-            ArgType::IoctlArg
-                if names.fds() && arg.value.as_ref().is_some_and(|v| !v.is_opaque()) =>
-            {
+            ArgType::IoctlArg if names.fds() && typed(arg) => {
                 name_value_fds(mem, prof, task, names, arg, &mut out);
                 continue;
             }
@@ -71,7 +71,7 @@ pub(crate) fn name_args(
                 n
             }
             _ if names.pid_ns
-                && (a.ty == ArgType::Pid || crate::pidns::untyped_pid_arg(d.name, i)) =>
+                && (ty == ArgType::Pid || crate::pidns::untyped_pid_arg(d.name, i)) =>
             {
                 if let Some(t) = arg.text.as_mut() {
                     pid_names(mem, prof, task, d.name, i, raw, names, t);
@@ -85,16 +85,29 @@ pub(crate) fn name_args(
                 }
                 continue;
             }
+            // Descriptors inside structures and arrays (poll's `fd=`,
+            // landlock's `parent_fd=`, io_uring's `wq_fd=`...): strace
+            // names every descriptor it prints, wherever it is.
+            _ if names.fds() && typed(arg) => {
+                name_value_fds(mem, prof, task, names, arg, &mut out);
+                continue;
+            }
             _ => continue,
         };
         if let (Some(n), Some(t)) = (name, arg.text.as_mut()) {
             t.push_str(&angle_brackets(&n));
         }
     }
-    if names.pid_ns {
-        pid_fields(mem, prof, task, d, args);
+    if names.pid_ns || names.pid_comm {
+        pid_fields(mem, prof, task, d, names, args);
     }
     out
+}
+
+/// Whether argument `arg` has a typed value (one whose descriptors can
+/// be found and named).
+fn typed(arg: &ArgValue) -> bool {
+    arg.value.as_ref().is_some_and(|v| !v.is_opaque())
 }
 
 /// Names the descriptors of typed argument `arg` that have no name yet
@@ -164,18 +177,22 @@ pub(crate) fn name_siginfo(
     })
 }
 
-/// `--decode-pids=pidns` on the pids inside structures (siginfo's
-/// `si_pid`, `struct ucred`'s `pid`...), which strace prints as process
-/// ids: only for a caller in a child namespace (elsewhere every number
-/// is the tracer's already).
+/// `-Y` and `--decode-pids=pidns` on the pids inside structures
+/// (siginfo's `si_pid`, `struct ucred`'s `pid`...), which strace prints
+/// as process ids: the command of a process that still exists
+/// (`si_pid=148<sleep>`), and the namespace comment for a caller in a
+/// child namespace (elsewhere every number is the tracer's already).
 fn pid_fields(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     task: u64,
     d: &SyscallDesc,
+    names: &NameOptions,
     args: &mut [ArgValue],
 ) {
-    if crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
+    // The namespace comment only for a caller in a child namespace; the
+    // command (`-Y`) wherever the process still exists.
+    if !names.pid_comm && crate::pidns::in_child_ns(mem, prof, task) != Some(true) {
         return;
     }
     for (a, arg) in d.args.iter().zip(args.iter_mut()) {
@@ -189,7 +206,16 @@ fn pid_fields(
             continue;
         }
         let new = crate::pidns::annotate_fields(text, |nr| {
-            pid_suffix(mem, prof, task, crate::pidns::PidKind::Tgid, nr, false)
+            if names.pid_ns {
+                let kind = crate::pidns::PidKind::Tgid;
+                return pid_suffix(mem, prof, task, kind, nr, names.pid_comm);
+            }
+            let mut out = String::new();
+            let comm = (nr > 0).then(|| crate::tasks::pid_comm(mem, prof, task, nr));
+            if let Some(c) = comm.flatten() {
+                vstrace_core::value::comm_in_angle_brackets(&c, &mut out);
+            }
+            out
         });
         if let Some(t) = new {
             arg.text = Some(t);
@@ -212,6 +238,13 @@ pub(crate) fn name_exit(
     args: &mut [ArgValue],
 ) -> (Option<String>, Vec<FdPath>) {
     let mut fds = Vec::new();
+    if ret < 0 {
+        // A failed call: its arguments decoded at the exit are still
+        // printed with their descriptors named (io_uring_setup's
+        // `wq_fd=`); nothing else.
+        name_written(mem, prof, task, d, names, args, &mut fds);
+        return (None, fds);
+    }
     if names.pid_ns {
         // Arguments decoded at the exit (prctl's): those annotated at the
         // entry are no plain number any more and stay as they are.
@@ -224,35 +257,9 @@ pub(crate) fn name_exit(
             }
         }
     }
-    if names.fds() && ret == 0 {
-        for (a, arg) in d.args.iter().zip(args.iter_mut()) {
-            if a.ty != ArgType::PipeFds {
-                continue;
-            }
-            let Some(text) = arg.text.as_deref() else {
-                continue;
-            };
-            let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else {
-                continue;
-            };
-            let mut out = String::from("[");
-            for (i, v) in inner.split(", ").enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(v);
-                let Ok(fd) = v.parse::<i64>() else { continue };
-                if let Some(n) = files::fd_name(mem, prof, task, fd, detail(names)) {
-                    out.push_str(&angle_brackets(&n));
-                    fds.push(fd_path(fd, &n));
-                }
-            }
-            out.push(']');
-            arg.text = Some(out);
-        }
-    }
-    if names.pid_ns {
-        pid_fields(mem, prof, task, d, args);
+    name_written(mem, prof, task, d, names, args, &mut fds);
+    if names.pid_ns || names.pid_comm {
+        pid_fields(mem, prof, task, d, names, args);
     }
     let suffix = match d.ret {
         // LANDLOCK_CREATE_RULESET_VERSION: the return is the ABI version.
@@ -293,6 +300,29 @@ pub(crate) fn name_exit(
         _ => None,
     };
     (suffix, fds)
+}
+
+/// Names the descriptors in the arguments of `d` decoded at the exit
+/// (what the kernel wrote: pipe's `[3, 4]`, io_uring_setup's params).
+/// Those read at the entry keep the names of the entry (dup2's target
+/// was not open yet).
+fn name_written(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    d: &SyscallDesc,
+    names: &NameOptions,
+    args: &mut [ArgValue],
+    fds: &mut Vec<FdPath>,
+) {
+    if !names.fds() {
+        return;
+    }
+    for (a, arg) in d.args.iter().zip(args.iter_mut()) {
+        if a.dir != Dir::In && typed(arg) {
+            name_value_fds(mem, prof, task, names, arg, fds);
+        }
+    }
 }
 
 /// `--decode-pids=pidns` (with `comm` or not) on pid argument `i` of

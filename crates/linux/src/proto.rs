@@ -266,6 +266,10 @@ pub enum ArgType {
     /// (`MS_MGC_VAL|`, the address of what `MS_REMOUNT`/`MS_BIND`... make
     /// the kernel ignore).
     MountArg(u8),
+    /// An `fsconfig` argument after the command (2: the key, 3: the
+    /// value, 4: the auxiliary number), shaped by the command
+    /// ([`crate::decode::fsconfig`]).
+    FsconfigArg(u8),
     /// An iovec array shown with its buffers' addresses only (another
     /// process's memory: process_vm_readv's remote vector).
     IovecAddr(u8),
@@ -382,6 +386,9 @@ impl ArgType {
             ("str_max", Some(n)) => ArgType::StrMax(n.parse().ok()?),
             ("mount_arg", Some(n)) => {
                 ArgType::MountArg(n.parse().ok().filter(|n| (2..5).contains(n))?)
+            }
+            ("fsconfig_arg", Some(n)) => {
+                ArgType::FsconfigArg(n.parse().ok().filter(|n| (2..5).contains(n))?)
             }
             ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
             ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),

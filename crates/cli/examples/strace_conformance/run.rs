@@ -198,10 +198,16 @@ fn judge(
             }
         }
     };
-    let pid_tag = format!("[pid {:>5}]", r.pid);
+    // `[pid   144]`, or with -Y `[pid   144<comm>]` (the program's
+    // command after its pid, as strace's prefix has it).
+    let pid_tag = format!("[pid {:>5}", r.pid);
+    let ours = |l: &str| {
+        l.strip_prefix(pid_tag.as_str())
+            .is_some_and(|t| t.starts_with(']') || t.starts_with('<'))
+    };
     let mut actual: Vec<String> = raw
         .lines()
-        .filter(|l| m.follow || !l.starts_with("[pid ") || l.starts_with(&pid_tag))
+        .filter(|l| m.follow || !l.starts_with("[pid ") || ours(l))
         .map(|l| compare::normalize(l, m.follow))
         .filter(|l| !l.is_empty())
         .collect();

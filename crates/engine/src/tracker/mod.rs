@@ -865,7 +865,7 @@ impl Tracker {
             );
             p.io.extend(io);
         }
-        if p.shown && self.names.any() && ret >= 0 {
+        if p.shown && self.names.any() {
             let call = CallArgs {
                 info: &p.info,
                 raw: &p.raw,
@@ -876,7 +876,7 @@ impl Tracker {
                     .name_exit(event, sc.cpu().mem(), call, ret, &self.names, &mut p.args);
             p.ret_name = suffix;
             p.fds.extend(fds);
-        } else if p.shown && self.record_names && ret >= 0 {
+        } else if p.shown && self.record_names {
             let call = CallArgs {
                 info: &p.info,
                 raw: &p.raw,

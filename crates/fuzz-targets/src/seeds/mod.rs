@@ -21,6 +21,7 @@ use crate::fuzzmem::FuzzMem;
 use crate::input::Encoder;
 use crate::targets::{linux_index, windows_index};
 
+mod dwarf;
 mod kernel;
 mod linux_decode;
 use kernel::{btf_blob, btf_loop, kernel_image_seeds};
@@ -111,6 +112,7 @@ pub fn seeds(name: &str, k: &Kernel) -> Vec<Seed> {
         "linux_unwind" => crate::unwind::linux_unwind_seeds(),
         "linux_unwind32" => crate::unwind::linux_unwind32_seeds(),
         "isf" => isf_seeds(),
+        "dwarf" => dwarf::dwarf_seeds(),
         _ => Vec::new(),
     }
 }

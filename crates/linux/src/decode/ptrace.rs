@@ -11,6 +11,7 @@ use crate::fmt;
 use crate::proto::LinuxAbi;
 use crate::structs::ptrace as st;
 use crate::xlat::{self, Radix, Table};
+use vstrace_core::Value;
 
 /// The request's name in the caller's table (`""` for an unknown one).
 fn request(abi: LinuxAbi, raw: &[u64; 6]) -> &'static str {
@@ -39,6 +40,20 @@ impl Ctx<'_, '_> {
             2 => self.ptrace_addr(req),
             _ => self.ptrace_data(req),
         }
+    }
+
+    /// ptrace's `data` as a typed siginfo (PTRACE_SETSIGINFO at the
+    /// entry, PTRACE_GETSIGINFO when the kernel wrote it), so that `-y`
+    /// names its `si_fd`; `None` for the other requests.
+    pub(super) fn ptrace_siginfo(&mut self) -> Option<Value> {
+        let req = request(self.abi, &self.raw);
+        let data = self.raw[3];
+        let read = match (req, self.ret) {
+            ("PTRACE_SETSIGINFO", None) => true,
+            ("PTRACE_GETSIGINFO", Some(r)) => !(-4095..=-1).contains(&r) && self.opts.structs,
+            _ => false,
+        };
+        read.then(|| st::siginfo_value(&mut self.struct_call(3), data))
     }
 
     /// What this argument showed at the entry, at the exit.

@@ -667,6 +667,9 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
     if let Some(n) = typed_value(c, kind, v) {
         return n;
     }
+    if let Some(p) = poll::value(c, kind, v) {
+        return p;
+    }
     match kind {
         StructKind::UserDesc => return ldt::user_desc(c, v),
         StructKind::UserDescGet => return ldt::user_desc_get(c, v),

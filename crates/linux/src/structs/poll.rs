@@ -7,6 +7,7 @@ use super::time::{tv, Width};
 use super::{Call, Fields, StructKind};
 use crate::consts::Names;
 use crate::fmt;
+use vstrace_core::{StructBuilder, Value};
 
 /// `poll` event bits (x86 values).
 pub(crate) static POLL_FLAGS: Names = crate::xlat::tables::POLLFLAGS_X86_64;
@@ -26,14 +27,31 @@ const MAX_NFDS: i64 = 1024 * 1024;
 /// The largest fd_set read: `MAX_NFDS` bits.
 const MAX_FDSET: usize = (MAX_NFDS / 8) as usize;
 
-fn pollfd(b: &[u8]) -> String {
+/// One `struct pollfd` as strace prints it at the entry; its descriptor
+/// typed, so that `-y` names it (`{fd=3</dev/null>, events=POLLIN}`).
+fn pollfd(b: &[u8]) -> Value {
     let f = Fields::new(b, 4);
     let fd = f.i32(0);
-    if fd < 0 {
-        return format!("{{fd={fd}}}");
+    let mut s = StructBuilder::new();
+    s.field("fd", Value::Fd { fd, path: None });
+    // A negative descriptor is ignored by the kernel: strace shows no events.
+    if fd >= 0 {
+        let ev = super::resource::xflags(f.u16(4), POLL_FLAGS, "POLL???");
+        s.field("events", Value::Opaque(ev));
     }
-    let ev = super::resource::xflags(f.u16(4), POLL_FLAGS, "POLL???");
-    format!("{{fd={fd}, events={ev}}}")
+    s.done()
+}
+
+/// The typed values of [`decode`]'s kinds that carry descriptors (poll's
+/// array), `None` for the others.
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
+    match kind {
+        StructKind::Pollfds(a) => {
+            let n = c.arg(a) & 0xffff_ffff;
+            Some(c.array_v(v, n, POLLFD, |_, b| pollfd(b)))
+        }
+        _ => None,
+    }
 }
 
 fn epoll_event(b: &[u8]) -> String {
@@ -100,10 +118,7 @@ fn pselect_sigmask(c: &mut Call<'_, '_>, v: u64) -> String {
 pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     use StructKind as K;
     match kind {
-        K::Pollfds(a) => {
-            let n = c.arg(a) & 0xffff_ffff;
-            c.array(v, n, POLLFD, |_, b| pollfd(b))
-        }
+        K::Pollfds(_) => value(c, kind, v).map_or_else(|| fmt::ptr(v), |x| x.render()),
         K::FdSet(a) => {
             let nfds = c.arg(a) as u32 as i32 as i64;
             fd_set(c, v, nfds)

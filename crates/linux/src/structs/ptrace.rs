@@ -184,9 +184,14 @@ pub(crate) fn word(c: &mut Call<'_, '_>, va: u64, as_ptr: bool) -> String {
 /// The `siginfo_t` at `va` in the caller's layout (read whole: an
 /// unreadable one is its address).
 pub(crate) fn siginfo(c: &mut Call<'_, '_>, va: u64) -> String {
+    siginfo_value(c, va).render()
+}
+
+/// [`siginfo`], typed (its `si_fd` a descriptor `-y` names).
+pub(crate) fn siginfo_value(c: &mut Call<'_, '_>, va: u64) -> Value {
     match c.fetch_v(va, siginfo::SIZE) {
-        Ok(b) => siginfo::siginfo_v(c.abi, &b).render(),
-        Err(v) => v.render(),
+        Ok(b) => siginfo::siginfo_v(c.abi, &b),
+        Err(v) => v,
     }
 }
 

@@ -383,6 +383,20 @@ fn poll_with_revents_and_timeout() {
         line(X, "poll", &[0x1000, 1, 0], 0, &mut m),
         "poll([{fd=3, events=POLLIN|POLLPRI|POLLRDNORM|POLLRDBAND}], 1, 0) = 0 (Timeout)"
     );
+    // The descriptors are typed, for -y to name them like arguments.
+    let d = by_name(X, "poll").unwrap();
+    let a = decode_enter(d, X, &[0x1000, 3, 0], &mut m, &DecodeOptions::default());
+    let mut fds_seen = Vec::new();
+    if let Some(vstrace_core::Value::Array { items, .. }) = &a[0].value {
+        for it in items {
+            if let vstrace_core::Value::Struct { fields, .. } = it {
+                if let Some((_, vstrace_core::Value::Fd { fd, .. })) = fields.first() {
+                    fds_seen.push(*fd);
+                }
+            }
+        }
+    }
+    assert_eq!(fds_seen, [3, 4, -1]);
     // -s 2: two elements, then "...".
     let o = DecodeOptions {
         strsize: 2,
