@@ -71,22 +71,25 @@ impl Tracker {
             let info = self.os.identify(&ev, nr);
             // -P / trace-fds= drop a call without a descriptor or path
             // whatever its arguments: as if the trace set left it out.
-            let full = (self.trace.contains(&info.name) && self.fd_filter_may_pass(&info))
-                || info.exec
+            let shown = self.trace.contains(&info.name) && self.fd_filter_may_pass(&info);
+            let special = info.exec
                 || info.fork
                 || self.os.reaps(&info)
                 || info.ends_process
                 || info.returns_elsewhere
                 // What a multiplexer makes is known from its arguments.
                 || self.os.multiplexer(&info);
-            self.early.set_interest(
-                i,
-                if full {
-                    early::INTEREST_FULL
-                } else {
-                    early::INTEREST_NONE
-                },
-            );
+            let v = if special {
+                early::INTEREST_FULL
+            } else if shown && info.nargs <= early::MAX_REG_ARGS {
+                // Only its arguments are read (see `EarlyOut::enter_args`).
+                early::INTEREST_ARGS + info.nargs as u8
+            } else if shown {
+                early::INTEREST_FULL
+            } else {
+                early::INTEREST_NONE
+            };
+            self.early.set_interest(i, v);
         }
         if self.early.interest(i) != early::INTEREST_NONE {
             return false;
