@@ -49,6 +49,17 @@ impl Tracker {
         !self.summary || self.has_hooks
     }
 
+    /// Whether no argument of a plain call is ever read: `-c` without
+    /// `-C` counts calls by name and return, and neither a descriptor
+    /// filter (`-P`, `trace-fds=`) nor `-y` looks at them (hooks turn the
+    /// early-out off).
+    fn reads_no_args(&self) -> bool {
+        self.count_only
+            && self.trace_fds.is_empty()
+            && self.trace_paths.is_empty()
+            && !self.names.any()
+    }
+
     /// The early-out for an enter: true when the call `nr` of width
     /// `bitness` in address space `cr3` cannot lead to a record or to any
     /// bookkeeping ([`Tracker::on_event`] would return nothing and keep
@@ -82,8 +93,10 @@ impl Tracker {
             let v = if special {
                 early::INTEREST_FULL
             } else if shown && info.nargs <= early::MAX_REG_ARGS {
-                // Only its arguments are read (see `EarlyOut::enter_args`).
-                early::INTEREST_ARGS + info.nargs as u8
+                // Only its arguments are read (see `EarlyOut::enter_args`),
+                // and none when they are never looked at.
+                let n = if self.reads_no_args() { 0 } else { info.nargs };
+                early::INTEREST_ARGS + n as u8
             } else if shown {
                 early::INTEREST_FULL
             } else {

@@ -1329,6 +1329,15 @@ mod tests {
         }
         assert_eq!(early.enter_args(257, Bitness::B32), None);
         assert!(early.lazy_sysret());
+        // -c reads no argument of a plain call.
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            summary: true,
+            ..Default::default()
+        };
+        let r2 = rig(cfg);
+        assert!(!r2.t.skip_enter(257, Bitness::B64, CR3));
+        assert_eq!(r2.t.early().enter_args(257, Bitness::B64), Some(0));
         // The same numbers in the 32-bit table are other calls: i386 3 is
         // read (dropped), 11 execve (kept); the high half of eax is ignored.
         assert!(r.t.skip_enter(0xdead_0000_0003, Bitness::B32, CR3));
