@@ -27,6 +27,11 @@ pub struct VcpuState {
     pub scratch: ByteArray,
     /// Last syscall number entered on this vCPU (debug test knobs only).
     pub last_nr: Option<u64>,
+    /// Slots already read during the current event (bit per slot), with
+    /// their values in [`VcpuState::known`]: the early-out's reads are
+    /// not made again by the snapshot.
+    read: u32,
+    known: [u64; NSLOTS],
 }
 
 impl VcpuState {
@@ -43,6 +48,8 @@ impl VcpuState {
             buf: ByteArray::new(),
             scratch: ByteArray::new(),
             last_nr: None,
+            read: 0,
+            known: [0; NSLOTS],
         }
     }
 
@@ -54,13 +61,24 @@ impl VcpuState {
             .collect()
     }
 
-    /// Reads one slot (vCPU callback context only).
+    /// A new event: the registers read for the last one are stale.
+    pub fn begin_event(&mut self) {
+        self.read = 0;
+    }
+
+    /// Reads one slot (vCPU callback context only), once per event.
     pub fn read_slot(&mut self, slot: usize) -> Option<u64> {
+        if self.read & (1 << slot) != 0 {
+            return self.known.get(slot).copied();
+        }
         let h = self.handles.get(slot).copied().flatten()?;
         self.buf.clear();
         let n = ffi::read_register(h, &mut self.buf)?;
         let b = self.buf.as_slice();
-        Some(regmap::decode_le(&b[..n.min(b.len())]))
+        let v = regmap::decode_le(&b[..n.min(b.len())]);
+        self.known[slot] = v;
+        self.read |= 1 << slot;
+        Some(v)
     }
 
     /// Reads the snapshot (vCPU callback context only), with the
@@ -68,13 +86,14 @@ impl VcpuState {
     /// translation, and rip read mid-block is stale (see
     /// [`crate::classify::real_pc`]). All registers are appended to one
     /// buffer cleared once. Slots whose bit is set in `skip` are not read
-    /// and stay 0 (see [`LIGHT_SKIP`]).
+    /// and stay 0 (see [`LIGHT_SKIP`]); slots [`VcpuState::read_slot`]
+    /// already read for this event keep that value.
     pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind, skip: u32) -> Regs {
         let mut regs = Regs::default();
         self.buf.clear();
         let mut sizes = [0usize; NSLOTS];
         for (slot, size) in sizes.iter_mut().enumerate() {
-            if skip & (1 << slot) != 0 {
+            if (skip | self.read) & (1 << slot) != 0 {
                 continue;
             }
             if let Some(h) = self.handles[slot] {
@@ -87,6 +106,8 @@ impl VcpuState {
             let end = (off + n).min(b.len());
             if n > 0 {
                 regmap::store(&mut regs, slot, regmap::decode_le(&b[off.min(end)..end]));
+            } else if self.read & (1 << slot) != 0 {
+                regmap::store(&mut regs, slot, self.known[slot]);
             }
             off = end;
         }
@@ -119,6 +140,29 @@ pub const LIGHT_SKIP: u32 = (1 << Reg::R11 as u32)
     | (1 << Reg::Rflags as u32)
     | (1 << regmap::SLOT_SS)
     | (1 << regmap::SLOT_FS_BASE);
+
+/// The general registers a 64-bit syscall enter may leave out beyond
+/// [`LIGHT_SKIP`] when the engine reads only its `nargs` register
+/// arguments (see `EarlyOut::enter_args`): rbx, rcx, rbp and the argument
+/// registers past the last argument (rdi, rsi, rdx, r10, r8, r9 in order).
+pub fn enter_skip(nargs: usize) -> u32 {
+    const ARGS: [Reg; 6] = [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10, Reg::R8, Reg::R9];
+    let unused = ARGS.iter().skip(nargs).fold(0, |m, r| m | 1 << *r as u32);
+    LIGHT_SKIP | unused | 1 << Reg::Rbx as u32 | 1 << Reg::Rcx as u32 | 1 << Reg::Rbp as u32
+}
+
+/// The general registers a 64-bit sysret may leave out beyond
+/// [`LIGHT_SKIP`] when the engine allows it (see `EarlyOut::lazy_sysret`):
+/// a return reads rax, rcx and rsp of them.
+pub const SYSRET_SKIP: u32 = LIGHT_SKIP
+    | (1 << Reg::Rbx as u32)
+    | (1 << Reg::Rdx as u32)
+    | (1 << Reg::Rsi as u32)
+    | (1 << Reg::Rdi as u32)
+    | (1 << Reg::Rbp as u32)
+    | (1 << Reg::R8 as u32)
+    | (1 << Reg::R9 as u32)
+    | (1 << Reg::R10 as u32);
 
 /// Page size used to split accesses, so a failure names the first page
 /// that failed.
@@ -318,6 +362,38 @@ mod tests {
 
     fn pieces(addr: u64, len: usize) -> Result<Vec<(u64, usize)>, MemError> {
         page_pieces(addr, len)?.collect()
+    }
+
+    #[test]
+    fn lazy_masks_keep_what_a_call_reads() {
+        let kept = |m: u32, r: Reg| m & (1 << r as u32) == 0;
+        // getppid: no argument register.
+        let m = enter_skip(0);
+        for r in [Reg::Rax, Reg::Rsp, Reg::Rip] {
+            assert!(kept(m, r), "{r:?}");
+        }
+        for r in [Reg::Rdi, Reg::R9, Reg::Rbx, Reg::Rcx, Reg::Rbp, Reg::R11] {
+            assert!(!kept(m, r), "{r:?}");
+        }
+        // openat: rdi, rsi, rdx, r10.
+        let m = enter_skip(4);
+        for r in [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10] {
+            assert!(kept(m, r), "{r:?}");
+        }
+        assert!(!kept(m, Reg::R8) && !kept(m, Reg::R9));
+        assert_eq!(enter_skip(6) & (1 << Reg::R9 as u32), 0);
+        for r in [Reg::Rax, Reg::Rcx, Reg::Rsp, Reg::Rip] {
+            assert!(kept(SYSRET_SKIP, r), "{r:?}");
+        }
+        // The system state is never left out.
+        for s in [
+            regmap::SLOT_CS,
+            regmap::SLOT_CR3,
+            regmap::SLOT_EFER,
+            regmap::SLOT_GS_BASE,
+        ] {
+            assert!(enter_skip(0) & (1 << s) == 0 && SYSRET_SKIP & (1 << s) == 0);
+        }
     }
 
     #[test]

@@ -536,6 +536,31 @@ fn early_out(
     }
 }
 
+/// The slots a light snapshot of this event may leave out, from what
+/// the engine says it reads: a 64-bit syscall enter only its register
+/// arguments (`EarlyOut::enter_args`, from the call number and code
+/// width the early-out has read already), a 64-bit sysret only rax, rcx
+/// and rsp of the general registers; anything else [`cpu::LIGHT_SKIP`].
+fn lazy_skip(early: &EarlyOut, st: &mut VcpuState, kind: Kind) -> u32 {
+    match kind {
+        Kind::Syscall => {
+            let (Some(cs), Some(efer), Some(nr)) = (
+                st.read_slot(regmap::SLOT_CS),
+                st.read_slot(regmap::SLOT_EFER),
+                st.read_slot(Reg::Rax as usize),
+            ) else {
+                return cpu::LIGHT_SKIP;
+            };
+            match early.enter_args(nr, regmap::bitness(efer, cs as u16)) {
+                Some(n) => cpu::enter_skip(n),
+                None => cpu::LIGHT_SKIP,
+            }
+        }
+        Kind::Sysret64 if early.lazy_sysret() => cpu::SYSRET_SKIP,
+        _ => cpu::LIGHT_SKIP,
+    }
+}
+
 fn on_trap_inner(vcpu: u32, udata: u64) {
     if listen::dormant() {
         return;
@@ -549,6 +574,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     };
     let mut guard = lock(slot);
     let Some(st) = guard.as_mut() else { return };
+    st.begin_event();
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
         if let (Some(e), Some(early)) = (&p.engine, &p.early) {
@@ -564,7 +590,17 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
         }
     }
     let light = p.engine.is_none() && !p.debug && p.knobs.is_none() && listen::light();
-    let p_skip = if light { cpu::LIGHT_SKIP } else { p.skip };
+    let mut p_skip = if light { cpu::LIGHT_SKIP } else { p.skip };
+    if p_skip == cpu::LIGHT_SKIP {
+        let attached = if p.engine.is_none() {
+            listen::early()
+        } else {
+            None
+        };
+        if let Some(early) = p.early.as_deref().or(attached.as_deref()) {
+            p_skip = lazy_skip(early, st, kind);
+        }
+    }
     let Some((regs, bitness)) = capture(p, p_skip, st, kind, pc) else {
         return;
     };

@@ -10,8 +10,16 @@ pub(super) const INTEREST_UNKNOWN: u8 = 0;
 /// A call the enter path would drop (not shown, no exec, fork, exit or
 /// sigreturn bookkeeping).
 pub(super) const INTEREST_NONE: u8 = 1;
-/// A call the full enter path must see.
+/// A call the full enter path must see, with every register.
 pub(super) const INTEREST_FULL: u8 = 2;
+/// A call the full enter path must see whose enter reads only its
+/// register arguments (`INTEREST_ARGS + n` for `n` of them, up to
+/// [`MAX_REG_ARGS`]), the stack pointer and the system state: a shown
+/// call with no exec, fork, reap, process end, sigreturn or multiplexer
+/// bookkeeping (see [`EarlyOut::enter_args`]).
+pub(super) const INTEREST_ARGS: u8 = 3;
+/// Most register arguments of a call.
+pub(super) const MAX_REG_ARGS: usize = 6;
 /// Call numbers the interest table covers; larger ones take the full path.
 pub(super) const INTEREST_MAX_NR: u64 = 4096;
 
@@ -111,13 +119,39 @@ impl EarlyOut {
             return EnterCheck::Full;
         };
         match self.interest(i) {
-            INTEREST_FULL => EnterCheck::Full,
+            v if v >= INTEREST_FULL => EnterCheck::Full,
             INTEREST_NONE if !self.fresh.load(Ordering::Acquire) => {
                 self.dropped_enters.fetch_add(1, Ordering::Relaxed);
                 EnterCheck::Skip
             }
             _ => EnterCheck::Ask,
         }
+    }
+
+    /// How many register arguments the enter of call `nr` by a 64-bit
+    /// caller reads, when that is all it reads of the general registers
+    /// beyond rax, rsp and rip (see [`INTEREST_ARGS`]); None: every
+    /// register may be read (the early-out is off: hooks, modifications,
+    /// callers or stacks may look at any of them; a 32-bit caller, whose
+    /// stack and frame registers double as arguments; a call not looked
+    /// up yet or with bookkeeping of its own). A source may leave the
+    /// other argument registers and rbx, rcx and rbp out of the enter's
+    /// snapshot (they read as 0).
+    pub fn enter_args(&self, nr: u64, bitness: Bitness) -> Option<usize> {
+        if bitness != Bitness::B64 || !self.enabled.load(Ordering::Relaxed) {
+            return None;
+        }
+        let v = self.interest(slot(nr, bitness)?);
+        (v >= INTEREST_ARGS).then(|| usize::from(v - INTEREST_ARGS).min(MAX_REG_ARGS))
+    }
+
+    /// Whether a 64-bit sysret may be read without the registers no
+    /// return looks at while the early-out is on (rbx, rdx, rsi, rdi,
+    /// rbp, r8-r10: a return reads rax, rcx and rsp, the stack and
+    /// system state; signal deliveries and exec returns come by iret,
+    /// which is always read whole).
+    pub fn lazy_sysret(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
     }
 
     /// The lock-free check of a sysret or sysexit: true (dropped, counted)

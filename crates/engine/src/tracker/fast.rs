@@ -49,6 +49,17 @@ impl Tracker {
         !self.summary || self.has_hooks
     }
 
+    /// Whether no argument of a plain call is ever read: `-c` without
+    /// `-C` counts calls by name and return, and neither a descriptor
+    /// filter (`-P`, `trace-fds=`) nor `-y` looks at them (hooks turn the
+    /// early-out off).
+    fn reads_no_args(&self) -> bool {
+        self.count_only
+            && self.trace_fds.is_empty()
+            && self.trace_paths.is_empty()
+            && !self.names.any()
+    }
+
     /// The early-out for an enter: true when the call `nr` of width
     /// `bitness` in address space `cr3` cannot lead to a record or to any
     /// bookkeeping ([`Tracker::on_event`] would return nothing and keep
@@ -71,22 +82,27 @@ impl Tracker {
             let info = self.os.identify(&ev, nr);
             // -P / trace-fds= drop a call without a descriptor or path
             // whatever its arguments: as if the trace set left it out.
-            let full = (self.trace.contains(&info.name) && self.fd_filter_may_pass(&info))
-                || info.exec
+            let shown = self.trace.contains(&info.name) && self.fd_filter_may_pass(&info);
+            let special = info.exec
                 || info.fork
                 || self.os.reaps(&info)
                 || info.ends_process
                 || info.returns_elsewhere
                 // What a multiplexer makes is known from its arguments.
                 || self.os.multiplexer(&info);
-            self.early.set_interest(
-                i,
-                if full {
-                    early::INTEREST_FULL
-                } else {
-                    early::INTEREST_NONE
-                },
-            );
+            let v = if special {
+                early::INTEREST_FULL
+            } else if shown && info.nargs <= early::MAX_REG_ARGS {
+                // Only its arguments are read (see `EarlyOut::enter_args`),
+                // and none when they are never looked at.
+                let n = if self.reads_no_args() { 0 } else { info.nargs };
+                early::INTEREST_ARGS + n as u8
+            } else if shown {
+                early::INTEREST_FULL
+            } else {
+                early::INTEREST_NONE
+            };
+            self.early.set_interest(i, v);
         }
         if self.early.interest(i) != early::INTEREST_NONE {
             return false;

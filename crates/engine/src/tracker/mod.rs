@@ -1319,6 +1319,25 @@ mod tests {
         for nr in [257, 56, 59, 231, 61] {
             assert!(!r.t.skip_enter(nr, Bitness::B64, CR3), "nr {nr}");
         }
+        // Of those, only openat reads nothing but its 4 register
+        // arguments; the others' registers are all read. Left-out and
+        // unseen calls have no argument count, nor has a 32-bit caller.
+        let early = r.t.early();
+        assert_eq!(early.enter_args(257, Bitness::B64), Some(4));
+        for nr in [56, 59, 231, 61, 0, 2] {
+            assert_eq!(early.enter_args(nr, Bitness::B64), None, "nr {nr}");
+        }
+        assert_eq!(early.enter_args(257, Bitness::B32), None);
+        assert!(early.lazy_sysret());
+        // -c reads no argument of a plain call.
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            summary: true,
+            ..Default::default()
+        };
+        let r2 = rig(cfg);
+        assert!(!r2.t.skip_enter(257, Bitness::B64, CR3));
+        assert_eq!(r2.t.early().enter_args(257, Bitness::B64), Some(0));
         // The same numbers in the 32-bit table are other calls: i386 3 is
         // read (dropped), 11 execve (kept); the high half of eax is ignored.
         assert!(r.t.skip_enter(0xdead_0000_0003, Bitness::B32, CR3));
