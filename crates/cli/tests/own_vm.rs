@@ -44,7 +44,7 @@ impl UserVm {
             "-initrd",
             initrd.to_str().unwrap(),
             "-append",
-            "console=ttyS0 quiet panic=-1 8250.nr_uarts=4 rdinit=/init",
+            "console=ttyS0 quiet no_timer_check panic=-1 8250.nr_uarts=4 rdinit=/init",
             "-m",
             "512M",
             "-smp",
@@ -641,7 +641,7 @@ fn debian_vm(img: &Path, label: &str, qemu: Option<&Path>, extra: &[String]) -> 
         "-initrd".into(),
         p("initrd.img"),
         "-append".into(),
-        "root=/dev/vda rw console=ttyS0 quiet".into(),
+        "root=/dev/vda rw console=ttyS0 quiet no_timer_check".into(),
         "-drive".into(),
         format!("file={},if=virtio,format=qcow2", p("disk.qcow2")),
         // The image stays as built.

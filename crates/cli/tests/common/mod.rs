@@ -497,7 +497,10 @@ pub fn debian_payload_run(
     }
     let mut child = cmd
         .args(["-kernel", &p("vmlinuz"), "-initrd", &p("initrd.img")])
-        .args(["-append", "root=/dev/vda rw console=ttyS0 quiet"])
+        .args([
+            "-append",
+            "root=/dev/vda rw console=ttyS0 quiet no_timer_check",
+        ])
         .arg("-drive")
         .arg(format!("file={},if=virtio,format=qcow2", p("disk.qcow2")))
         .arg("-drive")
