@@ -482,7 +482,14 @@ impl Engine {
     /// event's stamp, which orders the records of several vCPUs).
     fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, rec: Option<Record>) {
         if let Some(rec) = rec {
-            self.emit(vcpu, now, rec);
+            match &self.out {
+                // Written in place: its buffers go back to the tracker.
+                Output::Inline(s) => {
+                    let rec = lock(s).write_back(rec);
+                    t.recycle(rec);
+                }
+                Output::Background(w) => w.push(vcpu, now, rec),
+            }
         }
         if t.has_extra() {
             for rec in t.take_extra() {
