@@ -312,11 +312,13 @@ impl ArgValue {
     /// Sets the typed value and its text (rendered into the old text's
     /// buffer, if any).
     pub fn set(&mut self, v: Value) {
-        let mut t = self.text.take().unwrap_or_default();
+        let mut t = self.text.take().unwrap_or_else(crate::spare::text);
         t.clear();
         v.render_into(&mut t);
         self.text = Some(t);
-        self.value = Some(v);
+        if let Some(old) = self.value.replace(v) {
+            crate::spare::give_value(old);
+        }
     }
 
     /// Makes this entry (the argument of an earlier call, kept for its
@@ -330,8 +332,13 @@ impl ArgValue {
         match value {
             Some(v) => self.set(v),
             None => {
-                self.text = None;
-                self.value = None;
+                // Kept for this thread's next decode (see `spare`).
+                if let Some(t) = self.text.take() {
+                    crate::spare::give_text(t);
+                }
+                if let Some(old) = self.value.take() {
+                    crate::spare::give_value(old);
+                }
             }
         }
     }
