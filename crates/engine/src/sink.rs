@@ -173,21 +173,20 @@ impl Sink {
 
     /// Numbers `rec` in output order and writes it (or adds it to the
     /// summary); a failed write is counted, never fatal.
-    pub fn write(&mut self, rec: Record) {
-        self.write_back(rec);
+    pub fn write(&mut self, mut rec: Record) {
+        self.write_mut(&mut rec);
     }
 
-    /// [`Sink::write`], handing the record back once written: its
-    /// buffers (argument list and texts) serve the next calls.
-    pub fn write_back(&mut self, mut rec: Record) -> Record {
-        let event = self.process_event(&rec);
+    /// [`Sink::write`] leaving the record with the caller (no move of
+    /// it): its buffers (argument list and texts) serve the next calls.
+    pub fn write_mut(&mut self, rec: &mut Record) {
+        let event = self.process_event(rec);
         if !rec.hidden {
-            self.write_record(&mut rec);
+            self.write_record(rec);
         }
         if let Some(e) = event {
             self.write_event(e);
         }
-        rec
     }
 
     /// The process event `rec` is, noted in the tree (which is kept only

@@ -210,7 +210,7 @@ impl Tracker {
     /// Keeps `rec`'s argument list (with the entries' text buffers) and
     /// return text for the next calls ([`Tracker::spare_args`],
     /// [`Tracker::spare_text`]); the rest of it is dropped.
-    pub(crate) fn recycle(&self, mut rec: Record) {
+    pub(crate) fn recycle(&self, rec: &mut Record) {
         let args = std::mem::take(&mut rec.args);
         let text = rec.ret_text.take();
         let mut s = lock(&self.spare);
