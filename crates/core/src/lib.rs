@@ -21,6 +21,7 @@ pub mod mem;
 pub mod os;
 pub mod read;
 pub mod regs;
+pub mod spare;
 pub mod style;
 pub mod syscall;
 pub mod testmem;

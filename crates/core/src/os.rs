@@ -309,10 +309,38 @@ impl ArgValue {
         }
     }
 
-    /// Sets the typed value and its text.
+    /// Sets the typed value and its text (rendered into the old text's
+    /// buffer, if any).
     pub fn set(&mut self, v: Value) {
-        self.text = Some(v.render());
-        self.value = Some(v);
+        let mut t = self.text.take().unwrap_or_else(crate::spare::text);
+        t.clear();
+        v.render_into(&mut t);
+        self.text = Some(t);
+        if let Some(old) = self.value.replace(v) {
+            crate::spare::give_value(old);
+        }
+    }
+
+    /// Makes this entry (the argument of an earlier call, kept for its
+    /// buffers) the argument `name` = `raw` decoded to `value`, or not
+    /// decoded yet (`None`: an out-argument at enter). Equal to
+    /// [`ArgValue::typed`] / [`ArgValue::with_text`] with `None`, but the
+    /// text is rendered into the old one's buffer.
+    pub fn reset(&mut self, name: &'static str, raw: u64, value: Option<Value>) {
+        self.name = std::borrow::Cow::Borrowed(name);
+        self.raw = raw;
+        match value {
+            Some(v) => self.set(v),
+            None => {
+                // Kept for this thread's next decode (see `spare`).
+                if let Some(t) = self.text.take() {
+                    crate::spare::give_text(t);
+                }
+                if let Some(old) = self.value.take() {
+                    crate::spare::give_value(old);
+                }
+            }
+        }
     }
 
     /// Sets the text of a text-only decoder (the value becomes that
@@ -411,6 +439,25 @@ pub trait OsLayer: Send + Sync {
     /// `None`: the layer has no prototype for this call, and the engine
     /// shows the raw values ([`ArgValue::unknown`]).
     fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>>;
+    /// [`OsLayer::decode_enter`] into `out`, which holds an earlier
+    /// call's arguments kept for their buffers (the layer may reuse them
+    /// and must leave exactly the new arguments); `false` (and `out`
+    /// unspecified) when the layer has no prototype. The default decodes
+    /// into a new list.
+    fn decode_enter_into(
+        &self,
+        call: CallArgs<'_>,
+        mem: &mut dyn VirtMem,
+        out: &mut Vec<ArgValue>,
+    ) -> bool {
+        match self.decode_enter(call, mem) {
+            Some(v) => {
+                *out = v;
+                true
+            }
+            None => false,
+        }
+    }
     /// Decodes out-arguments at exit, completing `args` (from
     /// [`OsLayer::decode_enter`]) once the call `c` returned `ret`.
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]);
@@ -462,6 +509,14 @@ pub trait OsLayer: Send + Sync {
     }
     /// The return value as text, and the error name if it is an error.
     fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>);
+    /// [`OsLayer::format_return`] appending the text to `out` (a reused
+    /// buffer); returns the error name. The default renders through
+    /// `format_return`.
+    fn format_return_into(&self, info: &CallInfo, ret: i64, out: &mut String) -> Option<String> {
+        let (t, e) = self.format_return(info, ret);
+        out.push_str(&t);
+        e
+    }
     /// The error name of return `ret` if it is an error, without the
     /// return's text: what `-c` needs (it counts errors and prints no
     /// return). A layer overrides it to render nothing for successes.

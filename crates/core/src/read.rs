@@ -65,7 +65,8 @@ pub fn read_ptr(mem: &mut dyn VirtMem, va: u64, bitness: Bitness) -> Result<u64,
 /// Reads `len` bytes (a structure, a buffer) at `va`; all or nothing.
 pub fn read_struct(mem: &mut dyn VirtMem, va: u64, len: usize) -> Result<Vec<u8>, MemError> {
     cap(va, len as u64)?;
-    let mut v = vec![0u8; len];
+    // A kept buffer (see `spare`): a decoded buffer argument's bytes.
+    let mut v = crate::spare::zeroed(len);
     mem.read_virt(va, &mut v)?;
     Ok(v)
 }

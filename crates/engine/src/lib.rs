@@ -481,8 +481,15 @@ impl Engine {
     /// (`vcpu`: the thread's, which picks its output buffer; `now`: the
     /// event's stamp, which orders the records of several vCPUs).
     fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, rec: Option<Record>) {
-        if let Some(rec) = rec {
-            self.emit(vcpu, now, rec);
+        if let Some(mut rec) = rec {
+            match &self.out {
+                // Written in place: its buffers go back to the tracker.
+                Output::Inline(s) => {
+                    lock(s).write_mut(&mut rec);
+                    t.recycle(&mut rec);
+                }
+                Output::Background(w) => w.push(vcpu, now, rec),
+            }
         }
         if t.has_extra() {
             for rec in t.take_extra() {

@@ -173,8 +173,14 @@ impl Sink {
 
     /// Numbers `rec` in output order and writes it (or adds it to the
     /// summary); a failed write is counted, never fatal.
-    pub fn write(&mut self, rec: Record) {
-        let event = self.process_event(&rec);
+    pub fn write(&mut self, mut rec: Record) {
+        self.write_mut(&mut rec);
+    }
+
+    /// [`Sink::write`] leaving the record with the caller (no move of
+    /// it): its buffers (argument list and texts) serve the next calls.
+    pub fn write_mut(&mut self, rec: &mut Record) {
+        let event = self.process_event(rec);
         if !rec.hidden {
             self.write_record(rec);
         }
@@ -225,7 +231,7 @@ impl Sink {
         self.end_line(e.pid);
     }
 
-    fn write_record(&mut self, mut rec: Record) {
+    fn write_record(&mut self, rec: &mut Record) {
         let is_call = !matches!(rec.state, CallState::Signal | CallState::Exited);
         if is_call {
             if self.opts.syscall_limit.is_some_and(|n| self.calls >= n) {
@@ -233,11 +239,11 @@ impl Sink {
             }
             self.calls += 1;
         }
-        if !self.selects(&rec) {
+        if !self.selects(rec) {
             return;
         }
         if let Some(s) = &mut self.summary {
-            s.add(&rec);
+            s.add(rec);
             // -c: the table only; -C: the records too.
             if !self.opts.summary.with_records {
                 return;

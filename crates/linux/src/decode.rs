@@ -112,20 +112,43 @@ pub fn decode_enter(
     mem: &mut dyn VirtMem,
     opts: &DecodeOptions,
 ) -> Vec<ArgValue> {
+    let mut out = Vec::new();
+    decode_enter_into(desc, abi, raw, mem, opts, &mut out);
+    out
+}
+
+/// [`decode_enter`] into `out`, reusing its entries (their text buffers)
+/// and its capacity: the engine hands back the argument list of a
+/// written record, so decoding a call allocates nothing for its plain
+/// arguments once warm.
+pub fn decode_enter_into(
+    desc: &SyscallDesc,
+    abi: LinuxAbi,
+    raw: &[u64],
+    mem: &mut dyn VirtMem,
+    opts: &DecodeOptions,
+    out: &mut Vec<ArgValue>,
+) {
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, None);
     // Arguments strace leaves out (an open mode without O_CREAT, fcntl's
     // argument for F_GETFD, quotactl's id for Q_GETFMT...) are not in the
     // list.
-    shape::shown(desc, abi, &ctx.raw)
-        .into_iter()
-        .map(|i| {
-            let a = desc.args[i];
-            match a.dir {
-                Dir::Out => ArgValue::with_text(a.name, ctx.raw[i], None),
-                Dir::In | Dir::InOut => ArgValue::typed(a.name, ctx.raw[i], ctx.value(i)),
-            }
-        })
-        .collect()
+    let shown = shape::shown(desc, abi, &ctx.raw);
+    out.truncate(shown.len());
+    for (k, &i) in shown.iter().enumerate() {
+        let a = desc.args[i];
+        let value = match a.dir {
+            Dir::Out => None,
+            Dir::In | Dir::InOut => Some(ctx.value(i)),
+        };
+        match out.get_mut(k) {
+            Some(slot) => slot.reset(a.name, ctx.raw[i], value),
+            None => out.push(match value {
+                Some(v) => ArgValue::typed(a.name, ctx.raw[i], v),
+                None => ArgValue::with_text(a.name, ctx.raw[i], None),
+            }),
+        }
+    }
 }
 
 /// Decodes the output arguments at syscall exit, filling `args` (as
@@ -279,31 +302,51 @@ fn changed_in_brackets(before: Value, now: Value) -> Option<Value> {
 
 /// Formats a return value (`ret` as found in rax/eax: `-errno` on error).
 pub fn format_return(desc: &SyscallDesc, abi: LinuxAbi, ret: i64) -> ReturnValue {
+    let mut text = String::new();
+    let errno = format_return_into(desc, abi, ret, &mut text);
+    ReturnValue {
+        value: normalize_ret(abi, ret),
+        text,
+        errno,
+    }
+}
+
+/// [`format_return`]'s text appended to `out` (a reused buffer: a
+/// successful return's number allocates nothing); returns the errno
+/// name when the call failed.
+pub fn format_return_into(
+    desc: &SyscallDesc,
+    abi: LinuxAbi,
+    ret: i64,
+    out: &mut String,
+) -> Option<&'static str> {
     let value = normalize_ret(abi, ret);
     if (-4095..=-1).contains(&value) {
         let e = -value;
         let errno = consts::errno_name(e);
-        let text = match (errno, consts::errno_message(e)) {
+        let _ = match (errno, consts::errno_message(e)) {
             // Restart codes never reach the program: strace shows "?".
-            (Some(n), Some(m)) if (512..=516).contains(&e) => format!("? {n} ({m})"),
-            (Some(n), Some(m)) => format!("-1 {n} ({m})"),
-            _ => format!("-1 (errno {e})"),
+            (Some(n), Some(m)) if (512..=516).contains(&e) => write!(out, "? {n} ({m})"),
+            (Some(n), Some(m)) => write!(out, "-1 {n} ({m})"),
+            _ => write!(out, "-1 (errno {e})"),
         };
-        return ReturnValue { value, text, errno };
+        return errno;
     }
     let unsigned = word(abi, value as u64);
-    let text = match desc.ret {
-        RetKind::Long | RetKind::Fd | RetKind::Pid => value.to_string(),
-        RetKind::Ulong | RetKind::Uid | RetKind::Gid => unsigned.to_string(),
-        RetKind::Hex => format!("{unsigned:#x}"),
-        RetKind::Octal => fmt::octal03(unsigned),
-        RetKind::None => "?".to_string(),
+    let _ = match desc.ret {
+        RetKind::Long | RetKind::Fd | RetKind::Pid => write!(out, "{value}"),
+        RetKind::Ulong | RetKind::Uid | RetKind::Gid => write!(out, "{unsigned}"),
+        RetKind::Hex => write!(out, "{unsigned:#x}"),
+        RetKind::Octal => {
+            Value::int(unsigned, Base::Oct03).render_into(out);
+            Ok(())
+        }
+        RetKind::None => {
+            out.push('?');
+            Ok(())
+        }
     };
-    ReturnValue {
-        value,
-        text,
-        errno: None,
-    }
+    None
 }
 
 /// One strace-like line: `name(arg, ...) = ret`. Arguments not decoded

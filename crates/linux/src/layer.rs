@@ -245,6 +245,19 @@ impl OsLayer for LinuxLayer {
         })
     }
 
+    fn decode_enter_into(
+        &self,
+        c: CallArgs<'_>,
+        mem: &mut dyn VirtMem,
+        out: &mut Vec<ArgValue>,
+    ) -> bool {
+        let Some(d) = desc(c.info) else { return false };
+        crate::xlat::with_style(c.opts.const_style, || {
+            lx::decode_enter_into(d, abi_of(c.info), c.raw, mem, c.opts, out)
+        });
+        true
+    }
+
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
         if let Some(d) = desc(c.info) {
             crate::xlat::with_style(c.opts.const_style, || {
@@ -326,6 +339,17 @@ impl OsLayer for LinuxLayer {
                 } else {
                     (format!("{ret:#x}"), None)
                 }
+            }
+        }
+    }
+
+    fn format_return_into(&self, info: &CallInfo, ret: i64, out: &mut String) -> Option<String> {
+        match desc(info) {
+            Some(d) => lx::format_return_into(d, abi_of(info), ret, out).map(str::to_string),
+            None => {
+                let (t, e) = self.format_return(info, ret);
+                out.push_str(&t);
+                e
             }
         }
     }

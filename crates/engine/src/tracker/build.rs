@@ -76,6 +76,7 @@ impl Tracker {
             order: AtomicU64::new(0),
             extra: Default::default(),
             has_extra: AtomicBool::new(false),
+            spare: Default::default(),
             want_ip: cfg.display.instruction_pointer,
             dump_writes: cfg.display.dump_writes.clone(),
             dump_reads: cfg.display.dump_reads.clone(),

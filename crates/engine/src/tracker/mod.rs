@@ -38,7 +38,7 @@ use crate::inject::{apply_pokes, rewrite_path, InjectAction, InjectRule, Injecti
 use crate::record::{CallState, Record};
 use crate::{EngineConfig, EngineError, EngineStats};
 use frame::{return_target, sp_of, user, RawArgs};
-use records::hook_error;
+use records::{hook_error, Spare};
 use scope::Scope;
 use state::{lock, read, write, Counter, Forks, Stats};
 
@@ -238,6 +238,10 @@ pub(crate) struct Tracker {
     extra: Mutex<Vec<Record>>,
     /// `extra` may hold records (checked without its lock).
     has_extra: AtomicBool,
+    /// Buffers of written records (argument lists with their texts,
+    /// return texts) kept for the next calls: decoding and rendering
+    /// into them allocates nothing once warm (see [`Tracker::recycle`]).
+    spare: Mutex<Spare>,
     /// `-i`: records carry the caller's instruction pointer.
     want_ip: bool,
     /// `-e write=` and `-e read=` (Linux guests only: the calls and
@@ -975,7 +979,8 @@ impl Tracker {
         o
     }
 
-    /// The arguments at enter, in hex when the layer has no prototype.
+    /// The arguments at enter, in hex when the layer has no prototype;
+    /// decoded into a written record's list when one is spare.
     fn decode_enter(
         &self,
         info: &CallInfo,
@@ -984,9 +989,11 @@ impl Tracker {
         opts: &DecodeOptions,
     ) -> Vec<ArgValue> {
         let call = CallArgs { info, raw, opts };
-        self.os
-            .decode_enter(call, mem)
-            .unwrap_or_else(|| ArgValue::unknown(raw))
+        let mut args = self.spare_args();
+        if !self.os.decode_enter_into(call, mem, &mut args) {
+            args = ArgValue::unknown(raw);
+        }
+        args
     }
 
     /// Calls still in flight, oldest first.

@@ -3,6 +3,7 @@
 //! first return, a signal delivery, a process's exit).
 
 use super::*;
+use std::fmt::Write as _;
 
 impl Tracker {
     /// Whether the arguments of `info` are decoded: every call's unless
@@ -108,10 +109,12 @@ impl Tracker {
             // -c counts errors and prints no return: no text to render.
             Some(r) if self.count_only => (None, self.os.error_name(&p.info, r), None),
             Some(r) => {
-                let (mut t, e) = self.os.format_return(&p.info, r);
+                let mut t = self.spare_text();
+                let e = self.os.format_return_into(&p.info, r, &mut t);
                 let hex = p.ret_hex && e.is_none() && r > 0;
                 if hex {
-                    t = format!("{r:#x}");
+                    t.clear();
+                    let _ = write!(t, "{r:#x}");
                 }
                 if let Some(n) = &p.ret_name {
                     t.push_str(n);
@@ -190,4 +193,47 @@ pub(super) fn hook_error(
         }
     }));
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Written records' buffers kept per kind, at most [`MAX_SPARE`] each.
+#[derive(Default)]
+pub(super) struct Spare {
+    args: Vec<Vec<ArgValue>>,
+    texts: Vec<String>,
+}
+
+/// Enough for the records one event writes (its own and a few extra);
+/// more would only hold memory.
+const MAX_SPARE: usize = 8;
+
+impl Tracker {
+    /// Keeps `rec`'s argument list (with the entries' text buffers) and
+    /// return text for the next calls ([`Tracker::spare_args`],
+    /// [`Tracker::spare_text`]); the rest of it is dropped.
+    pub(crate) fn recycle(&self, rec: &mut Record) {
+        let args = std::mem::take(&mut rec.args);
+        let text = rec.ret_text.take();
+        let mut s = lock(&self.spare);
+        if args.capacity() > 0 && s.args.len() < MAX_SPARE {
+            s.args.push(args);
+        }
+        if let Some(t) = text.filter(|t| t.capacity() > 0) {
+            if s.texts.len() < MAX_SPARE {
+                s.texts.push(t);
+            }
+        }
+    }
+
+    /// A written record's argument list, or a new empty one: the layer
+    /// decodes into it ([`vstrace_core::OsLayer::decode_enter_into`]).
+    pub(super) fn spare_args(&self) -> Vec<ArgValue> {
+        lock(&self.spare).args.pop().unwrap_or_default()
+    }
+
+    /// An empty string with a written record's return text's buffer.
+    pub(super) fn spare_text(&self) -> String {
+        let mut t = lock(&self.spare).texts.pop().unwrap_or_default();
+        t.clear();
+        t
+    }
 }

@@ -38,15 +38,36 @@ fn fcntl_cmd(name: &str) -> u64 {
 /// The indexes of `desc`'s arguments that are shown: the first
 /// [`shown_args`], less quotactl's id for the commands that take none
 /// but an address (`Q_GETFMT`, `Q_XQUOTAON`...).
-pub(super) fn shown(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> Vec<usize> {
-    (0..shown_args(desc, abi, raw))
-        .filter(|&i| match desc.args[i].ty {
+pub(super) fn shown(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> Shown {
+    let mut out = Shown::default();
+    for i in 0..shown_args(desc, abi, raw) {
+        let keep = match desc.args[i].ty {
             ArgType::Struct(StructKind::QuotaId(c)) => {
                 crate::structs::quota_shape(abi, raw[c as usize]) != QuotaShape::AddrOnly
             }
             _ => true,
-        })
-        .collect()
+        };
+        if keep && out.n < out.idx.len() {
+            out.idx[out.n] = i;
+            out.n += 1;
+        }
+    }
+    out
+}
+
+/// The shown argument indexes ([`shown`]), inline: computed at every
+/// enter and exit, so no allocation (a call has at most 6 arguments).
+#[derive(Default, Clone, Copy)]
+pub(super) struct Shown {
+    idx: [usize; 6],
+    n: usize,
+}
+
+impl std::ops::Deref for Shown {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.idx[..self.n]
+    }
 }
 
 /// How many of `desc`'s arguments are shown, given the raw values (the
