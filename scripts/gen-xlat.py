@@ -683,12 +683,18 @@ def expand_funcs(expr):
             args = [a.strip() for a in m.group(2).split(",")]
             if len(args) != len(params):
                 continue
-            for p, a in zip(params, args):
-                # A plain token goes in bare, so that a macro it is passed
-                # on to (`_AC(x, ULL)`) still sees an argument list
-                # without nested parentheses.
-                bare = re.fullmatch(r"\w+", a)
-                body = re.sub(r"\b%s\b" % re.escape(p), a if bare else "(%s)" % a, body)
+            # A plain token or a character constant goes in bare, so that
+            # a macro it is passed on to (`_AC(x, ULL)`, `v4l2_fourcc`)
+            # still sees an argument list without nested parentheses. All
+            # parameters are replaced in one pass: an argument (`'b'`) is
+            # never taken for a later parameter's name.
+            subst = {
+                p: a if re.fullmatch(r"\w+|'[^'\\]'", a) else "(%s)" % a
+                for p, a in zip(params, args)
+            }
+            if subst:
+                names = "|".join(re.escape(p) for p in subst)
+                body = re.sub(r"(?<!')\b(%s)\b(?!')" % names, lambda x: subst[x.group(1)], body)
             expr = expr[: m.start()] + "(" + body + ")" + expr[m.end():]
             changed = True
             break

@@ -46,11 +46,11 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         "VIDIOC_S_PARM" => InOutV(|c, v| fmts::parm_in(c, v, false), fmts::parm_set_out),
         "VIDIOC_G_STD" => OutV(std_id),
         "VIDIOC_S_STD" => InV(std_id),
-        "VIDIOC_ENUMSTD" => InMoreV(index, standard_out),
-        "VIDIOC_ENUMINPUT" => InMoreV(index, input_out),
+        "VIDIOC_ENUMSTD" => InMoreV(|c, v| index(c, v, standard_size(c.abi)), standard_out),
+        "VIDIOC_ENUMINPUT" => InMoreV(|c, v| index(c, v, input_size(c.abi)), input_out),
         "VIDIOC_G_CTRL" => InMoreV(|c, v| control(c, v, false), control_get_out),
         "VIDIOC_S_CTRL" => EntryExitV(|c, v| control(c, v, true), control_set_out),
-        "VIDIOC_G_TUNER" => InMoreV(index, |c, v| tuner_out(c, v, true)),
+        "VIDIOC_G_TUNER" => InMoreV(|c, v| index(c, v, 84), |c, v| tuner_out(c, v, true)),
         "VIDIOC_S_TUNER" => InOutV(tuner_in, |c, v| {
             tuner_after(c, v).map(|f| Value::Struct {
                 fields: f,
@@ -236,11 +236,29 @@ fn capability(c: &mut Call<'_, '_>, v: u64) -> Value {
     })
 }
 
-/// The first fields of a structure that starts with `index`.
-fn index(c: &mut Call<'_, '_>, v: u64) -> Value {
-    read_v(c, v, 4, |_, f| {
+/// The index of a structure of `size` bytes that starts with it (strace
+/// reads it whole).
+fn index(c: &mut Call<'_, '_>, v: u64, size: usize) -> Value {
+    read_v(c, v, size, |_, f| {
         StructBuilder::new().dec("index", f.u32(0)).done()
     })
+}
+
+/// Size of `struct v4l2_standard` (its `u64 id` aligns it to 8 bytes on
+/// x86_64 only).
+fn standard_size(abi: LinuxAbi) -> usize {
+    match abi {
+        LinuxAbi::X86_64 => 72,
+        LinuxAbi::I386 => 64,
+    }
+}
+
+/// Size of `struct v4l2_input`.
+fn input_size(abi: LinuxAbi) -> usize {
+    match abi {
+        LinuxAbi::X86_64 => 80,
+        LinuxAbi::I386 => 76,
+    }
 }
 
 /// A structure of `size` bytes that starts with a buffer type.
@@ -335,8 +353,8 @@ fn changed_last(before: Value, after: Vec<(Name, Value)>) -> Value {
 /// `struct v4l2_framebuffer`: the capabilities, flags and base address.
 fn framebuffer(c: &mut Call<'_, '_>, v: u64) -> Value {
     let size = match c.abi {
-        LinuxAbi::X86_64 => 64,
-        LinuxAbi::I386 => 60,
+        LinuxAbi::X86_64 => 48,
+        LinuxAbi::I386 => 44,
     };
     read_v(c, v, size, |_, f| {
         StructBuilder::new()
@@ -367,10 +385,8 @@ fn uint_ptr(c: &mut Call<'_, '_>, v: u64) -> Value {
 /// `struct v4l2_standard` at the exit (its `u64 id` aligns the rest to
 /// 8 bytes on x86_64 only).
 fn standard_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
-    let (size, name) = match c.abi {
-        LinuxAbi::X86_64 => (72, 16),
-        LinuxAbi::I386 => (64, 12),
-    };
+    let size = standard_size(c.abi);
+    let name = size - 56;
     exit_fields(c, v, size, |_, f| {
         vec![
             ("name".into(), cstring_v(&f.b[name..name + 24])),
@@ -382,11 +398,7 @@ fn standard_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
 
 /// `struct v4l2_input` at the exit.
 fn input_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
-    let size = match c.abi {
-        LinuxAbi::X86_64 => 80,
-        LinuxAbi::I386 => 76,
-    };
-    exit_fields(c, v, size, |c, f| {
+    exit_fields(c, v, input_size(c.abi), |c, f| {
         vec![
             ("name".into(), cstring_v(&f.b[4..36])),
             ("type".into(), xval(c, T::V4l2InputTypes, f.u32(36))),
@@ -811,6 +823,19 @@ mod tests {
         assert_eq!(
             line(0xc0d05605, 0x9000, EBADF, &mut m),
             format!("ioctl(-1, VIDIOC_S_FMT, 0x9000) {E}")
+        );
+    }
+
+    #[test]
+    fn framebuffer() {
+        let mut m = SparseVirt::new();
+        m.map(0x1fd0, &[0xd0; 48]);
+        assert_eq!(
+            line(0x4030560b, 0x1fd0, EBADF, &mut m),
+            format!(
+                "ioctl(-1, VIDIOC_S_FBUF, {{capability=0xd0d0d0d0, flags=0xd0d0d0d0, \
+                 base=0xd0d0d0d0d0d0d0d0}}) {E}"
+            )
         );
     }
 
