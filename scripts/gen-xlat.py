@@ -505,6 +505,47 @@ TABLES = [
     ("audit_arch", "AUDIT_ARCH_???"),
 ]
 
+
+# Video4Linux2 (ioctl type 'V'): the tables of strace's v4l2 decoder.
+V4L2_TABLES = [
+    ("v4l2_buf_flags", "V4L2_BUF_FLAG_???"),
+    ("v4l2_buf_flags_ts_src", "V4L2_BUF_FLAG_TSTAMP_SRC_???"),
+    ("v4l2_buf_flags_ts_type", "V4L2_BUF_FLAG_TIMESTAMP_???"),
+    ("v4l2_buf_types", "V4L2_BUF_TYPE_???"),
+    ("v4l2_capture_modes", "V4L2_MODE_???"),
+    ("v4l2_colorspaces", "V4L2_COLORSPACE_???"),
+    ("v4l2_control_classes", "V4L2_CTRL_CLASS_???"),
+    ("v4l2_control_flags", "V4L2_CTRL_FLAG_???"),
+    ("v4l2_control_ids", "V4L2_CID_???"),
+    ("v4l2_control_query_flags", "V4L2_CTRL_FLAG_NEXT_???"),
+    ("v4l2_control_types", "V4L2_CTRL_TYPE_???"),
+    ("v4l2_device_capabilities_flags", "V4L2_CAP_???"),
+    ("v4l2_fields", "V4L2_FIELD_???"),
+    ("v4l2_format_description_flags", "V4L2_FMT_FLAG_???"),
+    ("v4l2_frameinterval_types", "V4L2_FRMIVAL_TYPE_???"),
+    ("v4l2_framesize_types", "V4L2_FRMSIZE_TYPE_???"),
+    ("v4l2_input_types", "V4L2_INPUT_TYPE_???"),
+    ("v4l2_memories", "V4L2_MEMORY_???"),
+    ("v4l2_meta_fmts", None),
+    ("v4l2_pix_fmts", None),
+    ("v4l2_sdr_fmts", None),
+    ("v4l2_sliced_flags", "V4L2_SLICED_???"),
+    ("v4l2_streaming_capabilities", "V4L2_CAP_???"),
+    ("v4l2_tuner_audmodes", "V4L2_TUNER_MODE_???"),
+    ("v4l2_tuner_capabilities", "V4L2_TUNER_CAP_???"),
+    ("v4l2_tuner_rxsubchanses", "V4L2_TUNER_SUB_???"),
+    ("v4l2_tuner_types", "V4L2_TUNER_???"),
+    ("v4l2_vbi_flags", "V4L2_VBI_???"),
+]
+TABLES += V4L2_TABLES
+
+# Tables of header constants that no xlat file lists (the names only; the
+# values come from the uapi headers): the bit fields strace masks with.
+HEADER_ONLY_TABLES = {
+    "v4l2_buf_flag_masks": ["V4L2_BUF_FLAG_TIMESTAMP_MASK", "V4L2_BUF_FLAG_TSTAMP_SRC_MASK"],
+}
+TABLES += [(t, None) for t in HEADER_ONLY_TABLES]
+
 ARCHES = ("x86_64", "i386")
 
 
@@ -642,12 +683,18 @@ def expand_funcs(expr):
             args = [a.strip() for a in m.group(2).split(",")]
             if len(args) != len(params):
                 continue
-            for p, a in zip(params, args):
-                # A plain token goes in bare, so that a macro it is passed
-                # on to (`_AC(x, ULL)`) still sees an argument list
-                # without nested parentheses.
-                bare = re.fullmatch(r"\w+", a)
-                body = re.sub(r"\b%s\b" % re.escape(p), a if bare else "(%s)" % a, body)
+            # A plain token or a character constant goes in bare, so that
+            # a macro it is passed on to (`_AC(x, ULL)`, `v4l2_fourcc`)
+            # still sees an argument list without nested parentheses. All
+            # parameters are replaced in one pass: an argument (`'b'`) is
+            # never taken for a later parameter's name.
+            subst = {
+                p: a if re.fullmatch(r"\w+|'[^'\\]'", a) else "(%s)" % a
+                for p, a in zip(params, args)
+            }
+            if subst:
+                names = "|".join(re.escape(p) for p in subst)
+                body = re.sub(r"(?<!')\b(%s)\b(?!')" % names, lambda x: subst[x.group(1)], body)
             expr = expr[: m.start()] + "(" + body + ")" + expr[m.end():]
             changed = True
             break
@@ -875,6 +922,8 @@ def build_tables(src, warnings):
             for name, expr in ents:
                 if expr is not None and re.match(r"^[A-Za-z_]\w*$", name):
                     values.setdefault(name, expr)
+        for table, names in HEADER_ONLY_TABLES.items():
+            parsed[table] = [(n, None) for n in names]
         syms = Symbols(values, headers)
         tabs = {}
         for table, _ in TABLES:

@@ -96,11 +96,12 @@ const FAMILIES: &[Family] = &[
     super::ioctl_scsi::kind_of,
     super::ioctl_kd::kind_of,
     super::ioctl_sg_io::kind_of,
+    super::ioctl_v4l2::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89K";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89KV";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {

@@ -42,6 +42,8 @@ mod ioctl_sock;
 mod ioctl_term;
 mod ioctl_ubi;
 mod ioctl_uffdio;
+mod ioctl_v4l2;
+mod ioctl_v4l2_fmt;
 mod ipc;
 mod ipc_ctl;
 mod ldt;
@@ -922,7 +924,7 @@ pub fn return_detail(
         "sched_getscheduler" => resource::policy_name(ret),
         "personality" => scalars::return_detail(abi, ret),
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
-        "ioctl" => ioctl_perf::return_detail(&c, ret),
+        "ioctl" => ioctl_perf::return_detail(&c, ret).or_else(|| ioctl_v4l2::return_detail(&mut c)),
         _ => None,
     }
 }
