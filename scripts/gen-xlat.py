@@ -505,6 +505,12 @@ TABLES = [
     ("audit_arch", "AUDIT_ARCH_???"),
 ]
 
+# fcntl's F_NOTIFY argument (decode/shape.rs).
+TABLES += [
+    ("notifyflags", "DN_???"),
+    ("dirent_types", "DT_???"),
+]
+
 ARCHES = ("x86_64", "i386")
 
 
@@ -531,6 +537,10 @@ HEADER_DIRS = [
     "/usr/include/scsi",
     "/usr/include/x86_64-linux-gnu/bits",
 ]
+
+# getdents' d_type values: glibc's <dirent.h> (the kernel's uapi has
+# none), after every directory so that it decides no other name.
+HEADER_DIRS += ["/usr/include/dirent.h"]
 
 DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*$")
 ENUM_RE = re.compile(r"\benum\b[^{;]*\{([^}]*)\}", re.S)
@@ -570,7 +580,7 @@ def header_defines():
     funcs = {}
     enums = {}
     for d in HEADER_DIRS:
-        files = []
+        files = [d] if os.path.isfile(d) else []
         for dirpath, _, names in os.walk(d):
             files += [os.path.join(dirpath, n) for n in names if n.endswith(".h")]
         for f in sorted(files):

@@ -10246,6 +10246,42 @@ static AUDIT_ARCH: Xlat = Xlat {
     i386: AUDIT_ARCH_X86_64,
 };
 
+/// strace's `notifyflags` on x86_64.
+pub(crate) const NOTIFYFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "DN_ACCESS"),
+    (0x2, "DN_MODIFY"),
+    (0x4, "DN_CREATE"),
+    (0x8, "DN_DELETE"),
+    (0x10, "DN_RENAME"),
+    (0x20, "DN_ATTRIB"),
+    (0x80000000, "DN_MULTISHOT"),
+];
+static NOTIFYFLAGS: Xlat = Xlat {
+    name: "notifyflags",
+    dflt: "DN_???",
+    x86_64: NOTIFYFLAGS_X86_64,
+    i386: NOTIFYFLAGS_X86_64,
+};
+
+/// strace's `dirent_types` on x86_64.
+pub(crate) const DIRENT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "DT_UNKNOWN"),
+    (0x1, "DT_FIFO"),
+    (0x2, "DT_CHR"),
+    (0x4, "DT_DIR"),
+    (0x6, "DT_BLK"),
+    (0x8, "DT_REG"),
+    (0xa, "DT_LNK"),
+    (0xc, "DT_SOCK"),
+    (0xe, "DT_WHT"),
+];
+static DIRENT_TYPES: Xlat = Xlat {
+    name: "dirent_types",
+    dflt: "DT_???",
+    x86_64: DIRENT_TYPES_X86_64,
+    i386: DIRENT_TYPES_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -11174,11 +11210,15 @@ pub enum Table {
     SgScsiReset,
     /// strace's `audit_arch` table.
     AuditArch,
+    /// strace's `notifyflags` table.
+    Notifyflags,
+    /// strace's `dirent_types` table.
+    DirentTypes,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 462] = [
+    pub const ALL: [Table; 464] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -11641,6 +11681,8 @@ impl Table {
         Table::FiemapExtentFlags,
         Table::SgScsiReset,
         Table::AuditArch,
+        Table::Notifyflags,
+        Table::DirentTypes,
     ];
 
     /// The table's names and values.
@@ -12108,6 +12150,8 @@ impl Table {
             Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
             Table::SgScsiReset => &SG_SCSI_RESET,
             Table::AuditArch => &AUDIT_ARCH,
+            Table::Notifyflags => &NOTIFYFLAGS,
+            Table::DirentTypes => &DIRENT_TYPES,
         }
     }
 
@@ -12576,6 +12620,8 @@ impl Table {
             "fiemap_extent_flags" => Table::FiemapExtentFlags,
             "sg_scsi_reset" => Table::SgScsiReset,
             "audit_arch" => Table::AuditArch,
+            "notifyflags" => Table::Notifyflags,
+            "dirent_types" => Table::DirentTypes,
             _ => return None,
         })
     }
