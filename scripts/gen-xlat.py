@@ -545,6 +545,11 @@ HEADER_ONLY_TABLES = {
     "v4l2_buf_flag_masks": ["V4L2_BUF_FLAG_TIMESTAMP_MASK", "V4L2_BUF_FLAG_TSTAMP_SRC_MASK"],
 }
 TABLES += [(t, None) for t in HEADER_ONLY_TABLES]
+# fcntl's F_NOTIFY argument (decode/shape.rs).
+TABLES += [
+    ("notifyflags", "DN_???"),
+    ("dirent_types", "DT_???"),
+]
 
 ARCHES = ("x86_64", "i386")
 
@@ -572,6 +577,10 @@ HEADER_DIRS = [
     "/usr/include/scsi",
     "/usr/include/x86_64-linux-gnu/bits",
 ]
+
+# getdents' d_type values: glibc's <dirent.h> (the kernel's uapi has
+# none), after every directory so that it decides no other name.
+HEADER_DIRS += ["/usr/include/dirent.h"]
 
 DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*$")
 ENUM_RE = re.compile(r"\benum\b[^{;]*\{([^}]*)\}", re.S)
@@ -611,7 +620,7 @@ def header_defines():
     funcs = {}
     enums = {}
     for d in HEADER_DIRS:
-        files = []
+        files = [d] if os.path.isfile(d) else []
         for dirpath, _, names in os.walk(d):
             files += [os.path.join(dirpath, n) for n in names if n.endswith(".h")]
         for f in sorted(files):

@@ -21,6 +21,7 @@ use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
 use crate::xlat::{self, Radix, Table as T};
 
 mod compound;
+mod dirents;
 pub(crate) mod fsconfig;
 #[cfg(test)]
 mod i386_tests;
@@ -28,7 +29,7 @@ mod ptrace;
 mod shape;
 
 pub use compound::{format_sockaddr, wait_status};
-pub(crate) use shape::{ioprio, prctl_return};
+pub(crate) use shape::{fcntl_return, ioprio, prctl_return};
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;

@@ -317,7 +317,10 @@ fn dentry_path(
         }
         let name = dentry_name_bytes(mem, prof, l, dentry)?;
         total += name.len() + 1;
-        if total > PATH_MAX {
+        // The kernel's d_path writes the path and its NUL into PATH_MAX
+        // bytes: a longer one fails (`readlink` of /proc/PID/cwd gives
+        // ENAMETOOLONG) and strace shows no name.
+        if total >= PATH_MAX {
             return None;
         }
         parts.push(name);

@@ -205,9 +205,14 @@ fn pid_fields(
         if !text.contains('{') {
             continue;
         }
+        // f_owner_ex's pid is a thread, process or group by its type.
+        let kind = if d.name.starts_with("fcntl") {
+            crate::pidns::owner_pid_kind(text)
+        } else {
+            crate::pidns::PidKind::Tgid
+        };
         let new = crate::pidns::annotate_fields(text, |nr| {
             if names.pid_ns {
-                let kind = crate::pidns::PidKind::Tgid;
                 return pid_suffix(mem, prof, task, kind, nr, names.pid_comm);
             }
             let mut out = String::new();
@@ -274,6 +279,17 @@ pub(crate) fn name_exit(
                 fds.push(fd_path(ret, &n));
                 angle_brackets(&n)
             })
+        }
+        // fcntl's F_GETOWN returns the owner's pid.
+        RetKind::Long if names.pid_ns && d.name.starts_with("fcntl") => {
+            let cmd = raw.get(1).copied().unwrap_or(0);
+            match (crate::pidns::fcntl_ret_pid(cmd, ret), i32::try_from(ret)) {
+                (Some(kind), Ok(nr)) => {
+                    let s = pid_suffix(mem, prof, task, kind, nr, names.pid_comm);
+                    (!s.is_empty()).then_some(s)
+                }
+                _ => None,
+            }
         }
         RetKind::Pid if names.pid_ns => {
             let kind = crate::pidns::ret_pid(d.name);

@@ -225,6 +225,8 @@ pub fn arg_pid(name: &str, i: usize, raw: &[u64]) -> Option<(PidKind, i32)> {
             _ => None,
         },
         ("prctl", _) => None,
+        ("fcntl" | "fcntl64", 2) if Some(v(1)? as u64) == fcntl_cmd("F_SETOWN") => tgid_pgid(x),
+        ("fcntl" | "fcntl64", _) => None,
         // idtype: P_PID, P_PGID.
         ("waitid", 1) => match v(0)? {
             1 => Some((PidKind::Tgid, x)),
@@ -245,7 +247,34 @@ pub fn untyped_pid_arg(name: &str, i: usize) -> bool {
             "getpriority" | "setpriority" | "ioprio_get" | "ioprio_set",
             1
         ) | ("prctl", 1 | 2)
+            | ("fcntl" | "fcntl64", 2)
     )
+}
+
+/// fcntl command `name`'s number (x86's, the generated table).
+fn fcntl_cmd(name: &str) -> Option<u64> {
+    crate::xlat::Table::Fcntlcmds
+        .xlat()
+        .value_of(crate::proto::LinuxAbi::X86_64, name)
+}
+
+/// The kind of pid fcntl's return value is (`F_GETOWN`: a process, or a
+/// group when negative, which strace shows untranslated), for its
+/// command `cmd`.
+pub fn fcntl_ret_pid(cmd: u64, ret: i64) -> Option<PidKind> {
+    (Some(cmd & 0xffff_ffff) == fcntl_cmd("F_GETOWN") && ret > 0).then_some(PidKind::Tgid)
+}
+
+/// The kind of pid in the `pid` field of fcntl's `struct f_owner_ex`
+/// as decoded in `text` (`{type=F_OWNER_PGRP, pid=4}`): by its type.
+pub fn owner_pid_kind(text: &str) -> PidKind {
+    if text.contains("type=F_OWNER_PGRP") {
+        PidKind::Pgid
+    } else if text.contains("type=F_OWNER_TID") {
+        PidKind::Tid
+    } else {
+        PidKind::Tgid
+    }
 }
 
 /// The kind of pid call `name` returns, as strace prints it (`RVAL_TID`,

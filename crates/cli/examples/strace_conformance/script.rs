@@ -129,6 +129,20 @@ impl<'a> Shell<'a> {
                 i = end + 1;
                 continue;
             }
+            if let Some(head) = l.strip_prefix("case ") {
+                // case WORD in PATTERN[|PATTERN]) COMMANDS ;; ... esac
+                let word = head
+                    .strip_suffix(" in")
+                    .ok_or("a `case` without `in` on its line")?;
+                let word = self.expand(word)?.join(" ");
+                let end =
+                    matching(lines, i, &["case "], "esac").ok_or("a `case` without `esac`")?;
+                if let Some(body) = case_arm(&lines[i..end], &word) {
+                    self.block(&body, depth)?;
+                }
+                i = end + 1;
+                continue;
+            }
             if l.ends_with("|| {") {
                 // `"../$NAME" > /dev/null || { rc=$?; case ... }`: the
                 // untraced run that may exit 1; the traced run decides.
@@ -907,6 +921,70 @@ fn matching(lines: &[String], from: usize, openers: &[&str], close: &str) -> Opt
     None
 }
 
+/// The commands of the first arm of a `case` (its lines between `in`
+/// and `esac`) whose pattern matches `word`; `None` when none does.
+fn case_arm(lines: &[String], word: &str) -> Option<Vec<String>> {
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i].trim();
+        i += 1;
+        let Some((pats, rest)) = l.split_once(')') else {
+            continue;
+        };
+        let hit = pats
+            .trim_start_matches('(')
+            .split('|')
+            .any(|p| glob(p.trim().trim_matches(|c| c == '"' || c == '\''), word));
+        // The arm's commands: up to the line ending in `;;`.
+        let mut body = Vec::new();
+        let mut cur = rest.trim().to_string();
+        loop {
+            let last = cur.trim_end().ends_with(";;");
+            let cmd = cur.trim_end().trim_end_matches(";;").trim().to_string();
+            if !cmd.is_empty() {
+                body.push(cmd);
+            }
+            if last || i >= lines.len() {
+                break;
+            }
+            cur = lines[i].trim().to_string();
+            i += 1;
+        }
+        if hit {
+            return Some(body);
+        }
+    }
+    None
+}
+
+/// Whether `s` matches the shell pattern `p` (`*` and `?`; other
+/// characters literally).
+fn glob(p: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (p.chars().collect(), s.chars().collect());
+    // Iterative matching with backtracking to the last `*`.
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
 /// The `}` closing a `{` opened on the line before `from`.
 fn matching_brace(lines: &[String], from: usize) -> Option<usize> {
     let mut depth = 0;
@@ -1000,6 +1078,27 @@ mod tests {
         // Without 2>"$LOG.err", nothing to match.
         let none = text.replace(" 2>\"$LOG.err\"", "");
         assert!(shell().run(&none, vec![]).is_err());
+    }
+
+    #[test]
+    fn case_runs_the_first_matching_arm() {
+        let lines: Vec<String> = [
+            "alpha|ia64) syscall=umount ;;",
+            "*)",
+            "syscall=umount2",
+            ";;",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(case_arm(&lines, "ia64").unwrap(), ["syscall=umount"]);
+        assert_eq!(case_arm(&lines, "x86_64").unwrap(), ["syscall=umount2"]);
+        assert!(glob("mips:%creds", "mips:%creds"));
+        assert!(glob("x86*", "x86_64") && !glob("x86?", "x86_64"));
+        let mut sh = shell();
+        let text = "case \"$STRACE_ARCH\" in\n\talpha) s=a ;;\n\t*) s=b ;;\nesac\n";
+        sh.block(&logical_lines(text), 0).unwrap();
+        assert_eq!(sh.var("s"), "b");
     }
 
     #[test]

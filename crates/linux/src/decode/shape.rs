@@ -331,6 +331,43 @@ pub(crate) fn prctl_return(abi: LinuxAbi, option: u64, ret: i64) -> (bool, Optio
     (false, None)
 }
 
+/// What strace shows of fcntl's successful return `ret` for command
+/// `cmd`: whether the number is in hex, and the text in parentheses
+/// after it (`0x1 (flags FD_CLOEXEC)`, `0x2 (F_UNLCK)`, `1 (SIGHUP)`).
+/// The decodings are left out with `-X raw`.
+pub(crate) fn fcntl_return(abi: LinuxAbi, cmd: u64, ret: i64) -> (bool, Option<String>) {
+    use vstrace_core::ConstStyle;
+    let cmd = cmd & 0xffff_ffff;
+    let is = |names: &[&str]| names.iter().any(|n| fcntl_cmd(n) == cmd);
+    let raw = xlat::style() == ConstStyle::Raw;
+    let r = ret as u64;
+    let abbrev = |f: &dyn Fn() -> String| xlat::with_style(ConstStyle::Abbrev, f);
+    if is(&["F_GETFD", "F_GET_SEALS"]) {
+        if ret == 0 {
+            return (false, None);
+        }
+        let (prefix, t) = if is(&["F_GETFD"]) {
+            ("flags", Table::Fdflags)
+        } else {
+            ("seals", Table::FSeals)
+        };
+        let text = abbrev(&|| fmt::xflags_v(abi, &[t], r, false, false).render());
+        return (true, (!raw).then(|| format!("{prefix} {text}")));
+    }
+    if is(&["F_GETFL"]) {
+        let text = abbrev(&|| fmt::open_flags(r));
+        return (true, (!raw).then(|| format!("flags {text}")));
+    }
+    if is(&["F_GETLEASE"]) {
+        let name = Table::Lockfcmds.xlat().lookup(abi, r).map(str::to_string);
+        return (true, name.filter(|_| !raw));
+    }
+    if is(&["F_GETSIG"]) && ret != 0 {
+        return (false, crate::consts::signal_name(r).filter(|_| !raw));
+    }
+    (false, None)
+}
+
 /// An I/O priority as strace's `IOPRIO_PRIO_VALUE(class, data)` (the
 /// class the top bits of the 32-bit value, the data the low 13). As an
 /// argument (`arg`): `-X raw` the signed number, `-X verbose` the number
@@ -670,6 +707,15 @@ impl Ctx<'_, '_> {
         match ty {
             ArgType::Dev => fmt::makedev(v & 0xffff_ffff),
             ArgType::DirentsOut => match self.ret {
+                // -v: the records; not when the kernel claims more bytes
+                // than the buffer holds.
+                Some(r) if r >= 0 && self.opts.verbose => {
+                    if r as u64 > self.raw[2] & 0xffff_ffff {
+                        fmt::ptr(v)
+                    } else {
+                        self.dirents_v(v, r as u64).render()
+                    }
+                }
                 Some(r) if r >= 0 => self.dirents(v, r as u64),
                 _ => fmt::ptr(v),
             },
@@ -885,6 +931,8 @@ impl Ctx<'_, '_> {
             (v as u32 as i32).to_string()
         } else if is(&["F_SETFL"]) {
             fmt::open_flags(v & 0xffff_ffff)
+        } else if is(&["F_NOTIFY"]) {
+            xlat::flags(abi, Table::Notifyflags, v & 0xffff_ffff)
         } else if is(&["F_SETLEASE"]) {
             xlat::xval(abi, Table::Lockfcmds, v, Radix::Hex)
         } else if is(&["F_ADD_SEALS"]) {
@@ -939,10 +987,25 @@ impl Ctx<'_, '_> {
                 if !magic {
                     return named;
                 }
-                let mut parts = vec![vstrace_core::value::Flag::Name("MS_MGC_VAL".into())];
+                // The magic is a value of its own, styled apart from the
+                // flags: `0xc0ed0000 /* MS_MGC_VAL */|0xf /* MS_RDONLY|... */`.
+                use vstrace_core::value::Flag;
+                let magic = match xlat::style() {
+                    vstrace_core::ConstStyle::Abbrev => Flag::Name("MS_MGC_VAL".into()),
+                    vstrace_core::ConstStyle::Raw => Flag::Bits {
+                        bits: MS_MGC_VAL,
+                        comment: None,
+                    },
+                    vstrace_core::ConstStyle::Verbose => Flag::Bits {
+                        bits: MS_MGC_VAL,
+                        comment: Some("MS_MGC_VAL".into()),
+                    },
+                };
+                let mut parts = vec![magic];
                 if flags != 0 {
-                    if let Value::Flags(p) = named {
-                        parts.extend(p);
+                    match named {
+                        Value::Flags(p) => parts.extend(p),
+                        other => parts.push(Flag::Text(other.render())),
                     }
                 }
                 Value::Flags(parts)

@@ -97,6 +97,57 @@ pub(super) fn open_how(c: &mut Call<'_, '_>, v: u64, size: u64) -> Value {
     s.done()
 }
 
+/// `MOUNT_ATTR_SIZE_VER0`: the first `struct mount_attr`.
+const MOUNT_ATTR_SIZE: u64 = 32;
+/// `MOUNT_ATTR_IDMAP`: `userns_fd` is a descriptor only with it.
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// mount_setattr's `struct mount_attr`, its size in argument `size`
+/// (strace's `print_mount_attr`): the address when the size is under the
+/// first version's; the user namespace as a descriptor only when an
+/// attribute asks for an ID mapping (a number otherwise, as the kernel
+/// ignores it then).
+pub(super) fn mount_attr(c: &mut Call<'_, '_>, v: u64, size: u64) -> Value {
+    if size < MOUNT_ATTR_SIZE {
+        return Value::ptr(v);
+    }
+    let b = match c.fetch_v(v, MOUNT_ATTR_SIZE as usize) {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    let f = Fields::new(&b, 8);
+    let (set, clr, userns) = (f.u64(0), f.u64(8), f.u64(24));
+    let attrs = |x: u64| fmt::xflags_v(c.abi, &[Table::MountAttrAttr], x, true, false);
+    let mut s = StructBuilder::new();
+    s.field("attr_set", attrs(set));
+    s.field("attr_clr", attrs(clr));
+    s.field(
+        "propagation",
+        fmt::xval_v(
+            c.abi,
+            Table::MountAttrPropagation,
+            f.u64(16),
+            crate::xlat::Radix::Hex,
+        ),
+    );
+    let fd = userns <= i32::MAX as u64 && (set | clr) & MOUNT_ATTR_IDMAP != 0;
+    s.field(
+        "userns_fd",
+        if fd {
+            Value::Fd {
+                fd: userns as i64,
+                path: None,
+            }
+        } else {
+            Value::int(userns, Base::Dec)
+        },
+    );
+    if let Some((n, t)) = tail(c, v, MOUNT_ATTR_SIZE, size.min(PAGE)) {
+        s.field(n, t);
+    }
+    s.done()
+}
+
 /// clone3's `struct clone_args`, its size in argument `size` (strace's
 /// `clone3` decoder): at the entry the fields its flags use; at a
 /// successful exit `{...} => {parent_tid=[tid]}` with what the kernel

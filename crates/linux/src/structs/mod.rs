@@ -21,6 +21,7 @@ mod bpf;
 mod caps;
 mod extensible;
 mod fcntl;
+mod file_handle;
 mod futex;
 mod io_uring;
 pub(crate) mod ioctl;
@@ -272,6 +273,10 @@ pub enum StructKind {
     MincoreVec(u8),
     /// openat2's `struct open_how`, its size in this argument.
     OpenHow(u8),
+    /// mount_setattr's `struct mount_attr`, its size in this argument.
+    MountAttr(u8),
+    /// `struct file_handle` (name_to_handle_at, open_by_handle_at).
+    FileHandle,
     /// clone3's `struct clone_args`, its size in this argument (in/out:
     /// what the kernel wrote through its pointers at the exit).
     CloneArgs(u8),
@@ -325,6 +330,7 @@ impl StructKind {
             ("page_status", p) => K::PageStatus(arg(p)?),
             ("mincore_vec", p) => K::MincoreVec(arg(p)?),
             ("open_how", p) => K::OpenHow(arg(p)?),
+            ("mount_attr", p) => K::MountAttr(arg(p)?),
             ("clone_args", p) => K::CloneArgs(arg(p)?),
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
             ("landlock_rule", p) => K::LandlockRule(arg(p)?),
@@ -394,6 +400,7 @@ impl StructKind {
             ("mpol_mode_out", None) => K::MpolModeOut,
             ("mpol_mode_int", None) => K::MpolModeInt,
             ("persona", None) => K::Persona,
+            ("file_handle", None) => K::FileHandle,
             ("memfd_flags", None) => K::MemfdFlags,
             ("statx_flags", None) => K::StatxFlags,
             ("quota_cmd", None) => K::QuotaCmd,
@@ -418,6 +425,7 @@ impl StructKind {
             | StructKind::PageStatus(n)
             | StructKind::MincoreVec(n)
             | StructKind::OpenHow(n)
+            | StructKind::MountAttr(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
             | StructKind::LandlockRule(n)
@@ -754,6 +762,8 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::PageStatus(_)
         | K::MincoreVec(_)
         | K::OpenHow(_)
+        | K::MountAttr(_)
+        | K::FileHandle
         | K::CloneArgs(_)
         | K::Persona
         | K::MemfdFlags
@@ -809,6 +819,11 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::OpenHow(n) => {
             let size = c.arg(n);
             extensible::open_how(c, v, size)
+        }
+        K::FileHandle => file_handle::file_handle(c, v),
+        K::MountAttr(n) => {
+            let size = c.arg(n);
+            extensible::mount_attr(c, v, size)
         }
         K::LandlockRuleset(n) => {
             let size = c.arg(n);
@@ -902,6 +917,7 @@ pub fn return_detail(
         }
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
         "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, ret).1,
+        "fcntl" | "fcntl64" => crate::decode::fcntl_return(abi, c.arg(1), ret).1,
         // The signal taken.
         "rt_sigtimedwait" | "rt_sigtimedwait_time64" if ret > 0 => {
             crate::consts::signal_name(ret as u64)
@@ -943,6 +959,10 @@ pub fn return_in_hex(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64], ret: i64) -
         "prctl" => {
             let option = raw.first().copied().unwrap_or(0) & 0xffff_ffff;
             crate::decode::prctl_return(abi, option, ret).0
+        }
+        "fcntl" | "fcntl64" => {
+            let cmd = raw.get(1).copied().unwrap_or(0);
+            crate::decode::fcntl_return(abi, cmd, ret).0
         }
         "membarrier" => raw.first().copied().unwrap_or(0) & 0xffff_ffff == 0,
         "personality" => true,

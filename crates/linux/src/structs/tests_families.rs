@@ -387,3 +387,97 @@ fn argv_is_whole_with_v() {
     assert_eq!(text(false, &mut m), "[\"a\", \"b\", ...]");
     assert_eq!(text(true, &mut m), "[\"a\", \"b\", \"c\"]");
 }
+
+#[test]
+fn mount_attr_with_its_tail() {
+    let mut m = SparseVirt::new();
+    // attr_set MOUNT_ATTR_NOSUID|MOUNT_ATTR_IDMAP, MS_SLAVE, userns_fd 9.
+    let mut attr = le64(&[0x2 | 0x10_0000, 0, 1 << 19, 9]);
+    attr.extend([0x80; 8]);
+    m.map(0x1fd8, &attr);
+    m.map(0x5000, b"/d\0");
+    let l = |m: &mut SparseVirt, size: u64| {
+        line(
+            X,
+            "mount_setattr",
+            &[u32::MAX as u64, 0x5000, 0, 0x1fd8, size],
+            -22,
+            m,
+        )
+    };
+    let body = "attr_set=MOUNT_ATTR_NOSUID|MOUNT_ATTR_IDMAP, attr_clr=0, propagation=MS_SLAVE, userns_fd=9";
+    assert_eq!(
+        l(&mut m, 32),
+        format!("mount_setattr(-1, \"/d\", 0, {{{body}}}, 32) = -1 EINVAL (Invalid argument)")
+    );
+    assert!(l(&mut m, 40).contains("userns_fd=9, /* bytes 32..39 */ \"\\x80"));
+    assert!(l(&mut m, 31).contains(", 0x1fd8, 31)"));
+}
+
+#[test]
+fn file_handles_in_and_out() {
+    let mut m = SparseVirt::new();
+    let mut h = vec![4, 0, 0, 0, 1, 0, 0, 0];
+    h.extend([0xb7, 0x9a, 0x6a, 0xa8]);
+    m.map(0x3000, &h);
+    m.map(0x5000, b".\0");
+    m.map(0x6000, &[1, 0, 0, 0]);
+    let out = line(
+        X,
+        "name_to_handle_at",
+        &[-100i64 as u64, 0x5000, 0x3000, 0x6000, 0x400],
+        0,
+        &mut m,
+    );
+    assert_eq!(
+        out,
+        "name_to_handle_at(AT_FDCWD, \".\", {handle_bytes=4, handle_type=1, f_handle=\"\\xb7\\x9a\\x6a\\xa8\"}, [1], AT_SYMLINK_FOLLOW) = 0"
+    );
+    let by = line(
+        X,
+        "open_by_handle_at",
+        &[u32::MAX as u64, 0x3000, 0],
+        -9,
+        &mut m,
+    );
+    assert!(
+        by.starts_with("open_by_handle_at(-1, {handle_bytes=4, handle_type=1, f_handle=\"\\xb7"),
+        "{by}"
+    );
+    let failed = line(
+        X,
+        "name_to_handle_at",
+        &[-100i64 as u64, 0x5000, 0x3000, 0x6000, 0],
+        -22,
+        &mut m,
+    );
+    assert!(failed.contains("{handle_bytes=4}, 0x6000, 0)"), "{failed}");
+}
+
+#[test]
+fn fcntl_notify_and_returns() {
+    let mut m = SparseVirt::new();
+    assert_eq!(
+        line(X, "fcntl", &[0, 1026, 1], -20, &mut m),
+        "fcntl(0, F_NOTIFY, DN_ACCESS) = -1 ENOTDIR (Not a directory)"
+    );
+    assert_eq!(
+        line(X, "fcntl", &[0, 1, 0], 1, &mut m),
+        "fcntl(0, F_GETFD) = 1 (flags FD_CLOEXEC)"
+    );
+    assert_eq!(
+        line(X, "fcntl", &[1, 1025, 0], 2, &mut m),
+        "fcntl(1, F_GETLEASE) = 2 (F_UNLCK)"
+    );
+    assert_eq!(
+        line(X, "fcntl", &[1, 11, 0], 1, &mut m),
+        "fcntl(1, F_GETSIG) = 1 (SIGHUP)"
+    );
+    assert_eq!(
+        line(X, "fcntl", &[1, 11, 0], 0, &mut m),
+        "fcntl(1, F_GETSIG) = 0"
+    );
+    let d = by_name(X, "fcntl").unwrap();
+    assert!(crate::structs::return_in_hex(d, X, &[0, 1, 0], 1));
+    assert!(!crate::structs::return_in_hex(d, X, &[0, 11, 0], 1));
+}
