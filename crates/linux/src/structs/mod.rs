@@ -18,6 +18,7 @@
 
 mod aio;
 mod bpf;
+mod bpf_attr;
 mod caps;
 mod extensible;
 mod fcntl;
@@ -134,6 +135,8 @@ pub enum StructKind {
     Rusage,
     /// `struct sysinfo`.
     Sysinfo,
+    /// `struct __sysctl_args` (_sysctl).
+    SysctlArgs,
     /// `struct new_utsname` (uname).
     Utsname,
     /// `struct old_utsname` (i386 olduname: no domainname).
@@ -270,6 +273,9 @@ pub enum StructKind {
     MincoreVec(u8),
     /// openat2's `struct open_how`, its size in this argument.
     OpenHow(u8),
+    /// bpf(2)'s `union bpf_attr` by command (the first argument), its
+    /// size in this argument.
+    BpfAttr(u8),
     /// clone3's `struct clone_args`, its size in this argument (in/out:
     /// what the kernel wrote through its pointers at the exit).
     CloneArgs(u8),
@@ -323,6 +329,7 @@ impl StructKind {
             ("page_status", p) => K::PageStatus(arg(p)?),
             ("mincore_vec", p) => K::MincoreVec(arg(p)?),
             ("open_how", p) => K::OpenHow(arg(p)?),
+            ("bpf_attr", p) => K::BpfAttr(arg(p)?),
             ("clone_args", p) => K::CloneArgs(arg(p)?),
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
             ("landlock_rule", p) => K::LandlockRule(arg(p)?),
@@ -358,6 +365,7 @@ impl StructKind {
             ("rlimit64", None) => K::Rlimit64,
             ("rusage", None) => K::Rusage,
             ("sysinfo", None) => K::Sysinfo,
+            ("sysctl_args", None) => K::SysctlArgs,
             ("utsname", None) => K::Utsname,
             ("old_utsname", None) => K::OldUtsname,
             ("oldold_utsname", None) => K::OldoldUtsname,
@@ -416,6 +424,7 @@ impl StructKind {
             | StructKind::PageStatus(n)
             | StructKind::MincoreVec(n)
             | StructKind::OpenHow(n)
+            | StructKind::BpfAttr(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
             | StructKind::LandlockRule(n)
@@ -707,6 +716,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::Rlimit64
         | K::Rusage
         | K::Sysinfo
+        | K::SysctlArgs
         | K::Utsname
         | K::OldUtsname
         | K::OldoldUtsname
@@ -752,6 +762,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::PageStatus(_)
         | K::MincoreVec(_)
         | K::OpenHow(_)
+        | K::BpfAttr(_)
         | K::CloneArgs(_)
         | K::Persona
         | K::MemfdFlags
@@ -807,6 +818,10 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::OpenHow(n) => {
             let size = c.arg(n);
             extensible::open_how(c, v, size)
+        }
+        K::BpfAttr(n) => {
+            let (cmd, size) = (c.arg(0), c.arg(n));
+            bpf_attr::attr(c, v, cmd, size)
         }
         K::LandlockRuleset(n) => {
             let size = c.arg(n);

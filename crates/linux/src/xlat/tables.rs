@@ -4749,7 +4749,7 @@ pub(crate) const SYSLOG_CONSOLE_LEVELS_X86_64: &[(u64, &str)] = &[
     (0x5, "LOGLEVEL_NOTICE"),
     (0x6, "LOGLEVEL_INFO"),
     (0x7, "LOGLEVEL_DEBUG"),
-    (0x7, "LOGLEVEL_DEBUG+1"),
+    (0x8, "LOGLEVEL_DEBUG+1"),
 ];
 static SYSLOG_CONSOLE_LEVELS: Xlat = Xlat {
     name: "syslog_console_levels",
@@ -10246,6 +10246,117 @@ static AUDIT_ARCH: Xlat = Xlat {
     i386: AUDIT_ARCH_X86_64,
 };
 
+/// strace's `bpf_prog_types` on x86_64.
+pub(crate) const BPF_PROG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_PROG_TYPE_UNSPEC"),
+    (0x1, "BPF_PROG_TYPE_SOCKET_FILTER"),
+    (0x2, "BPF_PROG_TYPE_KPROBE"),
+    (0x3, "BPF_PROG_TYPE_SCHED_CLS"),
+    (0x4, "BPF_PROG_TYPE_SCHED_ACT"),
+    (0x5, "BPF_PROG_TYPE_TRACEPOINT"),
+    (0x6, "BPF_PROG_TYPE_XDP"),
+    (0x7, "BPF_PROG_TYPE_PERF_EVENT"),
+    (0x8, "BPF_PROG_TYPE_CGROUP_SKB"),
+    (0x9, "BPF_PROG_TYPE_CGROUP_SOCK"),
+    (0xa, "BPF_PROG_TYPE_LWT_IN"),
+    (0xb, "BPF_PROG_TYPE_LWT_OUT"),
+    (0xc, "BPF_PROG_TYPE_LWT_XMIT"),
+    (0xd, "BPF_PROG_TYPE_SOCK_OPS"),
+    (0xe, "BPF_PROG_TYPE_SK_SKB"),
+    (0xf, "BPF_PROG_TYPE_CGROUP_DEVICE"),
+    (0x10, "BPF_PROG_TYPE_SK_MSG"),
+    (0x11, "BPF_PROG_TYPE_RAW_TRACEPOINT"),
+    (0x12, "BPF_PROG_TYPE_CGROUP_SOCK_ADDR"),
+    (0x13, "BPF_PROG_TYPE_LWT_SEG6LOCAL"),
+    (0x14, "BPF_PROG_TYPE_LIRC_MODE2"),
+    (0x15, "BPF_PROG_TYPE_SK_REUSEPORT"),
+    (0x16, "BPF_PROG_TYPE_FLOW_DISSECTOR"),
+    (0x17, "BPF_PROG_TYPE_CGROUP_SYSCTL"),
+    (0x18, "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE"),
+    (0x19, "BPF_PROG_TYPE_CGROUP_SOCKOPT"),
+    (0x1a, "BPF_PROG_TYPE_TRACING"),
+    (0x1b, "BPF_PROG_TYPE_STRUCT_OPS"),
+    (0x1c, "BPF_PROG_TYPE_EXT"),
+    (0x1d, "BPF_PROG_TYPE_LSM"),
+    (0x1e, "BPF_PROG_TYPE_SK_LOOKUP"),
+    (0x1f, "BPF_PROG_TYPE_SYSCALL"),
+];
+static BPF_PROG_TYPES: Xlat = Xlat {
+    name: "bpf_prog_types",
+    dflt: "BPF_PROG_TYPE_???",
+    x86_64: BPF_PROG_TYPES_X86_64,
+    i386: BPF_PROG_TYPES_X86_64,
+};
+
+/// strace's `bpf_prog_flags` on x86_64.
+pub(crate) const BPF_PROG_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_STRICT_ALIGNMENT"),
+    (0x2, "BPF_F_ANY_ALIGNMENT"),
+    (0x4, "BPF_F_TEST_RND_HI32"),
+    (0x8, "BPF_F_TEST_STATE_FREQ"),
+    (0x10, "BPF_F_SLEEPABLE"),
+];
+static BPF_PROG_FLAGS: Xlat = Xlat {
+    name: "bpf_prog_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_PROG_FLAGS_X86_64,
+    i386: BPF_PROG_FLAGS_X86_64,
+};
+
+/// strace's `bpf_attach_type` on x86_64.
+pub(crate) const BPF_ATTACH_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_CGROUP_INET_INGRESS"),
+    (0x1, "BPF_CGROUP_INET_EGRESS"),
+    (0x2, "BPF_CGROUP_INET_SOCK_CREATE"),
+    (0x3, "BPF_CGROUP_SOCK_OPS"),
+    (0x4, "BPF_SK_SKB_STREAM_PARSER"),
+    (0x5, "BPF_SK_SKB_STREAM_VERDICT"),
+    (0x6, "BPF_CGROUP_DEVICE"),
+    (0x7, "BPF_SK_MSG_VERDICT"),
+    (0x8, "BPF_CGROUP_INET4_BIND"),
+    (0x9, "BPF_CGROUP_INET6_BIND"),
+    (0xa, "BPF_CGROUP_INET4_CONNECT"),
+    (0xb, "BPF_CGROUP_INET6_CONNECT"),
+    (0xc, "BPF_CGROUP_INET4_POST_BIND"),
+    (0xd, "BPF_CGROUP_INET6_POST_BIND"),
+    (0xe, "BPF_CGROUP_UDP4_SENDMSG"),
+    (0xf, "BPF_CGROUP_UDP6_SENDMSG"),
+    (0x10, "BPF_LIRC_MODE2"),
+    (0x11, "BPF_FLOW_DISSECTOR"),
+    (0x12, "BPF_CGROUP_SYSCTL"),
+    (0x13, "BPF_CGROUP_UDP4_RECVMSG"),
+    (0x14, "BPF_CGROUP_UDP6_RECVMSG"),
+    (0x15, "BPF_CGROUP_GETSOCKOPT"),
+    (0x16, "BPF_CGROUP_SETSOCKOPT"),
+    (0x17, "BPF_TRACE_RAW_TP"),
+    (0x18, "BPF_TRACE_FENTRY"),
+    (0x19, "BPF_TRACE_FEXIT"),
+    (0x1a, "BPF_MODIFY_RETURN"),
+    (0x1b, "BPF_LSM_MAC"),
+    (0x1c, "BPF_TRACE_ITER"),
+    (0x1d, "BPF_CGROUP_INET4_GETPEERNAME"),
+    (0x1e, "BPF_CGROUP_INET6_GETPEERNAME"),
+    (0x1f, "BPF_CGROUP_INET4_GETSOCKNAME"),
+    (0x20, "BPF_CGROUP_INET6_GETSOCKNAME"),
+    (0x21, "BPF_XDP_DEVMAP"),
+    (0x22, "BPF_CGROUP_INET_SOCK_RELEASE"),
+    (0x23, "BPF_XDP_CPUMAP"),
+    (0x24, "BPF_SK_LOOKUP"),
+    (0x25, "BPF_XDP"),
+    (0x26, "BPF_SK_SKB_VERDICT"),
+    (0x27, "BPF_SK_REUSEPORT_SELECT"),
+    (0x28, "BPF_SK_REUSEPORT_SELECT_OR_MIGRATE"),
+    (0x29, "BPF_PERF_EVENT"),
+    (0x2a, "BPF_TRACE_KPROBE_MULTI"),
+    (0x2b, "BPF_LSM_CGROUP"),
+];
+static BPF_ATTACH_TYPE: Xlat = Xlat {
+    name: "bpf_attach_type",
+    dflt: "BPF_???",
+    x86_64: BPF_ATTACH_TYPE_X86_64,
+    i386: BPF_ATTACH_TYPE_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -11174,11 +11285,17 @@ pub enum Table {
     SgScsiReset,
     /// strace's `audit_arch` table.
     AuditArch,
+    /// strace's `bpf_prog_types` table.
+    BpfProgTypes,
+    /// strace's `bpf_prog_flags` table.
+    BpfProgFlags,
+    /// strace's `bpf_attach_type` table.
+    BpfAttachType,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 462] = [
+    pub const ALL: [Table; 465] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -11641,6 +11758,9 @@ impl Table {
         Table::FiemapExtentFlags,
         Table::SgScsiReset,
         Table::AuditArch,
+        Table::BpfProgTypes,
+        Table::BpfProgFlags,
+        Table::BpfAttachType,
     ];
 
     /// The table's names and values.
@@ -12108,6 +12228,9 @@ impl Table {
             Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
             Table::SgScsiReset => &SG_SCSI_RESET,
             Table::AuditArch => &AUDIT_ARCH,
+            Table::BpfProgTypes => &BPF_PROG_TYPES,
+            Table::BpfProgFlags => &BPF_PROG_FLAGS,
+            Table::BpfAttachType => &BPF_ATTACH_TYPE,
         }
     }
 
@@ -12576,6 +12699,9 @@ impl Table {
             "fiemap_extent_flags" => Table::FiemapExtentFlags,
             "sg_scsi_reset" => Table::SgScsiReset,
             "audit_arch" => Table::AuditArch,
+            "bpf_prog_types" => Table::BpfProgTypes,
+            "bpf_prog_flags" => Table::BpfProgFlags,
+            "bpf_attach_type" => Table::BpfAttachType,
             _ => return None,
         })
     }
