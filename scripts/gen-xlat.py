@@ -549,6 +549,11 @@ TABLES += [(t, None) for t in HEADER_ONLY_TABLES]
 TABLES += [
     ("notifyflags", "DN_???"),
     ("dirent_types", "DT_???"),
+# bpf(2)'s attribute fields (structs/bpf_attr.rs).
+TABLES += [
+    ("bpf_prog_types", "BPF_PROG_TYPE_???"),
+    ("bpf_prog_flags", "BPF_F_???"),
+    ("bpf_attach_type", "BPF_???"),
 ]
 
 ARCHES = ("x86_64", "i386")
@@ -908,6 +913,28 @@ def decoder_funcs(src):
     return funcs
 
 
+def expression_entry(name, expr, lookup):
+    """The value of an entry named by an expression (`LOGLEVEL_DEBUG+1  7`,
+    `IPV4_DEVCONF_FORWARDING-1  1`): as strace's generator reads it, the
+    value column defines the name's identifier, and the entry is worth the
+    name's expression (8 and 0 here, not 7 and 1)."""
+    ident = re.search(r"[A-Za-z_]\w*", name)
+    if ident is None:
+        return evaluate(expr, lookup)
+    ident = ident.group(0)
+
+    def with_ident(n, depth=0):
+        v = lookup(n, depth)
+        if v is None and n == ident:
+            return evaluate(expr, lookup)
+        return v
+
+    try:
+        return evaluate(name, with_ident)
+    except Unresolved:
+        return evaluate(expr, lookup)
+
+
 def build_tables(src, warnings):
     xdir = os.path.join(src, "src/xlat")
     headers, funcs = header_defines()
@@ -942,7 +969,9 @@ def build_tables(src, warnings):
             out = []
             for name, expr in parsed[table]:
                 try:
-                    if expr is not None:
+                    if expr is not None and not re.match(r"^[A-Za-z_]\w*$", name):
+                        v = expression_entry(name, expr, syms.lookup)
+                    elif expr is not None:
                         v = evaluate(expr, syms.lookup)
                     elif re.match(r"^[A-Za-z_]\w*$", name):
                         v = syms.lookup(name)

@@ -189,6 +189,26 @@ pub fn file_name(
     }
 }
 
+/// The process (its pid in the initial namespace) that descriptor
+/// `fd` of `task` refers to when it is a pidfd; `None` for any other
+/// descriptor or when that cannot be read.
+pub fn pidfd_target(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, fd: i64) -> Option<i32> {
+    let l = prof.files.as_ref()?;
+    let file = fd_file(mem, prof, task, fd)?;
+    let dentry = kptr(mem, prof, file.wrapping_add(l.file_path + l.path_dentry))?;
+    let is_pidfd = match fs_type(mem, prof, l, dentry).as_deref() {
+        Some("pidfs") => true,
+        Some("anon_inodefs") => {
+            dentry_name_bytes(mem, prof, l, dentry).as_deref() == Some(b"[pidfd]")
+        }
+        _ => false,
+    };
+    if !is_pidfd {
+        return None;
+    }
+    pidfd_pid(mem, prof, l, file)
+}
+
 /// The pid (initial namespace, as strace's `/proc/PID/fdinfo` `Pid:`)
 /// of the process pidfd `file` refers to: `file->private_data` is its
 /// `struct pid`, whose `numbers[0].nr` the pid layout places.

@@ -50,6 +50,16 @@ pub(crate) fn name_args(
                 n
             }
             ArgType::Dirfd if names.fd_path && v == AT_FDCWD => files::cwd(mem, prof, task),
+            // pidfd_getfd's descriptor belongs to the process its pidfd
+            // (the first argument) refers to: named in that process.
+            ArgType::Int if d.name == "pidfd_getfd" && i == 1 && names.fds() && v >= 0 => {
+                let pidfd = raw.first().map_or(-1, |&p| i64::from(p as u32 as i32));
+                let n = files::pidfd_target(mem, prof, task, pidfd)
+                    .and_then(|pid| crate::tasks::process_task(mem, prof, task, pid))
+                    .and_then(|target| files::fd_name(mem, prof, target, v, detail(names)));
+                // Not one of the caller's descriptors: not in its fd list.
+                n
+            }
             // Descriptors in a typed ioctl argument: the argument itself
             // (LOOP_SET_FD) or a structure's field (`srcfd=`).
             ArgType::IoctlArg if names.fds() && typed(arg) => {

@@ -38,6 +38,25 @@ pub fn pid_comm(
     .flatten()
 }
 
+/// The task of process `pid` (a thread-group leader whose tgid, as the
+/// initial namespace numbers it, is `pid`), found from `current`.
+pub fn process_task(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    current: u64,
+    pid: i32,
+) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let tgid = prof.task.tgid;
+    find_process(mem, prof, current, |m, task| {
+        let t = read_u32(m, task.wrapping_add(tgid)).ok()? as i32;
+        (t == pid).then_some(task)
+    })
+    .flatten()
+}
+
 /// The first `Some` that `f` gives for a process (a thread-group leader,
 /// the task list from `current`'s leader round): None when the list
 /// cannot be read, `Some(None)` when no process gave one (the whole

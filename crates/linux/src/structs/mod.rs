@@ -18,6 +18,7 @@
 
 mod aio;
 mod bpf;
+mod bpf_attr;
 mod caps;
 mod extensible;
 mod fcntl;
@@ -137,6 +138,8 @@ pub enum StructKind {
     Rusage,
     /// `struct sysinfo`.
     Sysinfo,
+    /// `struct __sysctl_args` (_sysctl).
+    SysctlArgs,
     /// `struct new_utsname` (uname).
     Utsname,
     /// `struct old_utsname` (i386 olduname: no domainname).
@@ -277,6 +280,9 @@ pub enum StructKind {
     MountAttr(u8),
     /// `struct file_handle` (name_to_handle_at, open_by_handle_at).
     FileHandle,
+    /// bpf(2)'s `union bpf_attr` by command (the first argument), its
+    /// size in this argument.
+    BpfAttr(u8),
     /// clone3's `struct clone_args`, its size in this argument (in/out:
     /// what the kernel wrote through its pointers at the exit).
     CloneArgs(u8),
@@ -331,6 +337,7 @@ impl StructKind {
             ("mincore_vec", p) => K::MincoreVec(arg(p)?),
             ("open_how", p) => K::OpenHow(arg(p)?),
             ("mount_attr", p) => K::MountAttr(arg(p)?),
+            ("bpf_attr", p) => K::BpfAttr(arg(p)?),
             ("clone_args", p) => K::CloneArgs(arg(p)?),
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
             ("landlock_rule", p) => K::LandlockRule(arg(p)?),
@@ -366,6 +373,7 @@ impl StructKind {
             ("rlimit64", None) => K::Rlimit64,
             ("rusage", None) => K::Rusage,
             ("sysinfo", None) => K::Sysinfo,
+            ("sysctl_args", None) => K::SysctlArgs,
             ("utsname", None) => K::Utsname,
             ("old_utsname", None) => K::OldUtsname,
             ("oldold_utsname", None) => K::OldoldUtsname,
@@ -426,6 +434,7 @@ impl StructKind {
             | StructKind::MincoreVec(n)
             | StructKind::OpenHow(n)
             | StructKind::MountAttr(n)
+            | StructKind::BpfAttr(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
             | StructKind::LandlockRule(n)
@@ -717,6 +726,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::Rlimit64
         | K::Rusage
         | K::Sysinfo
+        | K::SysctlArgs
         | K::Utsname
         | K::OldUtsname
         | K::OldoldUtsname
@@ -764,6 +774,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::OpenHow(_)
         | K::MountAttr(_)
         | K::FileHandle
+        | K::BpfAttr(_)
         | K::CloneArgs(_)
         | K::Persona
         | K::MemfdFlags
@@ -824,6 +835,9 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::MountAttr(n) => {
             let size = c.arg(n);
             extensible::mount_attr(c, v, size)
+        K::BpfAttr(n) => {
+            let (cmd, size) = (c.arg(0), c.arg(n));
+            bpf_attr::attr(c, v, cmd, size)
         }
         K::LandlockRuleset(n) => {
             let size = c.arg(n);

@@ -163,6 +163,27 @@ fn sysinfo(c: &mut Call<'_, '_>, v: u64) -> Value {
         .done()
 }
 
+/// `struct __sysctl_args`: the pointers and lengths _sysctl was given
+/// (the kernel reads the whole structure, reserved words included).
+fn sysctl_args(c: &mut Call<'_, '_>, v: u64) -> Value {
+    let n = c.long_size();
+    // name, nlen (an int padded to a long), oldval, oldlenp, newval,
+    // newlen, then __unused[4].
+    let b = match c.fetch_v(v, 10 * n) {
+        Ok(b) => b,
+        Err(v) => return v,
+    };
+    let f = Fields::new(&b, n);
+    StructBuilder::new()
+        .field("name", Value::ptr(f.ulong(0)))
+        .dec("nlen", f.i32(n))
+        .field("oldval", Value::ptr(f.ulong(2 * n)))
+        .field("oldlenp", Value::ptr(f.ulong(3 * n)))
+        .field("newval", Value::ptr(f.ulong(4 * n)))
+        .dec("newlen", f.ulong(5 * n))
+        .done()
+}
+
 /// utsname with `fields` strings of `len` bytes each (6 x 65, 5 x 65 or
 /// 5 x 9); abbreviated to sysname and nodename unless `-v`.
 fn utsname(c: &mut Call<'_, '_>, v: u64, fields: usize, len: usize) -> Value {
@@ -364,6 +385,7 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Va
         }
         K::Rusage => rusage(c, v),
         K::Sysinfo => sysinfo(c, v),
+        K::SysctlArgs => sysctl_args(c, v),
         K::Utsname => utsname(c, v, 6, 65),
         K::OldUtsname => utsname(c, v, 5, 65),
         K::OldoldUtsname => utsname(c, v, 5, 9),
