@@ -3379,6 +3379,57 @@ static PR_UNALIGN_FLAGS: Xlat = Xlat {
     i386: PR_UNALIGN_FLAGS_X86_64,
 };
 
+/// strace's `x86_xfeature_bits` on x86_64.
+pub(crate) const X86_XFEATURE_BITS_X86_64: &[(u64, &str)] = &[
+    (0x0, "XFEATURE_FP"),
+    (0x1, "XFEATURE_SSE"),
+    (0x2, "XFEATURE_YMM"),
+    (0x3, "XFEATURE_BNDREGS"),
+    (0x4, "XFEATURE_BNDCSR"),
+    (0x5, "XFEATURE_OPMASK"),
+    (0x6, "XFEATURE_ZMM_Hi256"),
+    (0x7, "XFEATURE_Hi16_ZMM"),
+    (0x8, "XFEATURE_PT_UNIMPLEMENTED_SO_FAR"),
+    (0x9, "XFEATURE_PKRU"),
+    (0xa, "XFEATURE_PASID"),
+    (0xf, "XFEATURE_LBR"),
+    (0x11, "XFEATURE_XTILE_CFG"),
+    (0x12, "XFEATURE_XTILE_DATA"),
+];
+static X86_XFEATURE_BITS: Xlat = Xlat {
+    name: "x86_xfeature_bits",
+    dflt: "XFEATURE_???",
+    x86_64: X86_XFEATURE_BITS_X86_64,
+    i386: X86_XFEATURE_BITS_X86_64,
+};
+
+/// strace's `x86_xfeatures` on x86_64.
+pub(crate) const X86_XFEATURES_X86_64: &[(u64, &str)] = &[
+    (0x3, "XFEATURE_MASK_FPSSE"),
+    (0x1, "XFEATURE_MASK_FP"),
+    (0x2, "XFEATURE_MASK_SSE"),
+    (0x4, "XFEATURE_MASK_YMM"),
+    (0x8, "XFEATURE_MASK_BNDREGS"),
+    (0x10, "XFEATURE_MASK_BNDCSR"),
+    (0xe0, "XFEATURE_MASK_AVX512"),
+    (0x20, "XFEATURE_MASK_OPMASK"),
+    (0x40, "XFEATURE_MASK_ZMM_Hi256"),
+    (0x80, "XFEATURE_MASK_Hi16_ZMM"),
+    (0x100, "XFEATURE_MASK_PT"),
+    (0x200, "XFEATURE_MASK_PKRU"),
+    (0x400, "XFEATURE_MASK_PASID"),
+    (0x8000, "XFEATURE_MASK_LBR"),
+    (0x60000, "XFEATURE_MASK_XTILE"),
+    (0x20000, "XFEATURE_MASK_XTILE_CFG"),
+    (0x40000, "XFEATURE_MASK_XTILE_DATA"),
+];
+static X86_XFEATURES: Xlat = Xlat {
+    name: "x86_xfeatures",
+    dflt: "XFEATURE_MASK_???",
+    x86_64: X86_XFEATURES_X86_64,
+    i386: X86_XFEATURES_X86_64,
+};
+
 /// strace's `prctl_options` on x86_64.
 pub(crate) const PRCTL_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_SET_PDEATHSIG"),
@@ -10554,6 +10605,10 @@ pub enum Table {
     PrTsc,
     /// strace's `pr_unalign_flags` table.
     PrUnalignFlags,
+    /// strace's `x86_xfeature_bits` table.
+    X86XfeatureBits,
+    /// strace's `x86_xfeatures` table.
+    X86Xfeatures,
     /// strace's `prctl_options` table.
     PrctlOptions,
     /// strace's `priorities` table.
@@ -11178,7 +11233,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 462] = [
+    pub const ALL: [Table; 464] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -11331,6 +11386,8 @@ impl Table {
         Table::PrSmeVlFlags,
         Table::PrTsc,
         Table::PrUnalignFlags,
+        Table::X86XfeatureBits,
+        Table::X86Xfeatures,
         Table::PrctlOptions,
         Table::Priorities,
         Table::PtraceCmds,
@@ -11798,6 +11855,8 @@ impl Table {
             Table::PrSmeVlFlags => &PR_SME_VL_FLAGS,
             Table::PrTsc => &PR_TSC,
             Table::PrUnalignFlags => &PR_UNALIGN_FLAGS,
+            Table::X86XfeatureBits => &X86_XFEATURE_BITS,
+            Table::X86Xfeatures => &X86_XFEATURES,
             Table::PrctlOptions => &PRCTL_OPTIONS,
             Table::Priorities => &PRIORITIES,
             Table::PtraceCmds => &PTRACE_CMDS,
@@ -12266,6 +12325,8 @@ impl Table {
             "pr_sme_vl_flags" => Table::PrSmeVlFlags,
             "pr_tsc" => Table::PrTsc,
             "pr_unalign_flags" => Table::PrUnalignFlags,
+            "x86_xfeature_bits" => Table::X86XfeatureBits,
+            "x86_xfeatures" => Table::X86Xfeatures,
             "prctl_options" => Table::PrctlOptions,
             "priorities" => Table::Priorities,
             "ptrace_cmds" => Table::PtraceCmds,
