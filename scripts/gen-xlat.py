@@ -190,6 +190,10 @@ TABLES = [
     ("pr_sme_vl_flags", "PR_SME_???"),
     ("pr_tsc", "PR_TSC_???"),
     ("pr_unalign_flags", "PR_UNALIGN_???"),
+    # arch_prctl's x86 extended-state components (decode/shape.rs): the
+    # XFEATURE_* numbers and the XFEATURE_MASK_* bit masks.
+    ("x86_xfeature_bits", "XFEATURE_???"),
+    ("x86_xfeatures", "XFEATURE_MASK_???"),
     ("prctl_options", "PR_???"),
     ("priorities", "PRIO_???"),
     ("ptrace_cmds", "PTRACE_???"),

@@ -20,6 +20,7 @@ use crate::fmt;
 use crate::proto::{ArgType, Dir, LenFrom, LinuxAbi, RetKind, SyscallDesc};
 use crate::xlat::{self, Radix, Table as T};
 
+mod arch_prctl;
 mod compound;
 mod dirents;
 pub(crate) mod fsconfig;
@@ -28,6 +29,7 @@ mod i386_tests;
 mod ptrace;
 mod shape;
 
+pub(crate) use arch_prctl::arch_prctl_return;
 pub use compound::{format_sockaddr, wait_status};
 pub(crate) use shape::{fcntl_return, ioprio, prctl_return};
 
@@ -839,6 +841,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::PrctlArg(k) => self.prctl_arg(k),
+            ArgType::ArchPrctlArg => self.arch_prctl_arg(),
             ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::PtraceArg(k) => self.ptrace_arg(k),
             ArgType::Dev

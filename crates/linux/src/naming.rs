@@ -253,16 +253,10 @@ pub(crate) fn name_exit(
     args: &mut [ArgValue],
 ) -> (Option<String>, Vec<FdPath>) {
     let mut fds = Vec::new();
-    if ret < 0 {
-        // A failed call: its arguments decoded at the exit are still
-        // printed with their descriptors named (io_uring_setup's
-        // `wq_fd=`); nothing else.
-        name_written(mem, prof, task, d, names, args, &mut fds);
-        return (None, fds);
-    }
     if names.pid_ns {
-        // Arguments decoded at the exit (prctl's): those annotated at the
-        // entry are no plain number any more and stay as they are.
+        // Arguments decoded again at the exit (prctl's), whether the call
+        // succeeded or not: those annotated at the entry are no plain
+        // number any more and stay as they are.
         for (i, (a, arg)) in d.args.iter().zip(args.iter_mut()).enumerate() {
             if a.ty != ArgType::Pid && !crate::pidns::untyped_pid_arg(d.name, i) {
                 continue;
@@ -271,6 +265,13 @@ pub(crate) fn name_exit(
                 pid_names(mem, prof, task, d.name, i, raw, names, t);
             }
         }
+    }
+    if ret < 0 {
+        // A failed call: its arguments decoded at the exit are still
+        // printed with their descriptors named (io_uring_setup's
+        // `wq_fd=`); nothing else.
+        name_written(mem, prof, task, d, names, args, &mut fds);
+        return (None, fds);
     }
     name_written(mem, prof, task, d, names, args, &mut fds);
     if names.pid_ns || names.pid_comm {

@@ -130,6 +130,9 @@ pub enum ArgType {
     /// A `prctl` argument after the option: shown as the option needs
     /// (a string, a signal, a number) or left out.
     PrctlArg(u8),
+    /// arch_prctl's second argument: shown as the code needs (the word
+    /// the kernel stores, a component mask or number) or left out.
+    ArchPrctlArg,
     /// A `futex` argument after the operation (1-based, 1..=4: the
     /// registers of val, timeout/val2, uaddr2, val3), shown as the
     /// operation needs or left out.
@@ -357,7 +360,7 @@ impl ArgType {
             | ArgType::GidsOut
             | ArgType::DirentsOut => Dir::Out,
             // Some prctl options return through their argument.
-            ArgType::PrctlArg(_) => Dir::InOut,
+            ArgType::PrctlArg(_) | ArgType::ArchPrctlArg => Dir::InOut,
             _ => Dir::In,
         }
     }
@@ -483,6 +486,7 @@ impl ArgType {
             ("envp", None) => ArgType::Envp,
             ("fcntl_cmd", None) => ArgType::FcntlCmd,
             ("arch_prctl_code", None) => ArgType::ArchPrctlCode,
+            ("arch_prctl_arg", None) => ArgType::ArchPrctlArg,
             ("prctl_option", None) => ArgType::PrctlOption,
             ("grnd_flags", None) => ArgType::GrndFlags,
             ("ioctl_req", None) => ArgType::IoctlReq,

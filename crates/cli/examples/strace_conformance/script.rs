@@ -302,10 +302,20 @@ impl<'a> Shell<'a> {
         };
         let prog = argv[at].trim_start_matches("../").to_string();
         let to_log_err = redirs.iter().any(|r| r == "2>@LOG.err");
+        // Descriptors the test opens for strace and so for the program
+        // (`7> /dev/null`: the fd an injected return names).
+        let inherited = redirs
+            .iter()
+            .filter(|r| {
+                let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
+                digits.parse::<u32>().is_ok_and(|fd| fd >= 3) && !r.contains('@')
+            })
+            .cloned()
+            .collect();
         self.pending = Some(Step {
             prog,
             prog_args: argv[at + 1..].to_vec(),
-            redirections: Vec::new(),
+            redirections: inherited,
             options: argv[..at].to_vec(),
             filters: Vec::new(),
             require: Vec::new(),

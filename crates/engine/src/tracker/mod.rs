@@ -440,7 +440,17 @@ impl Tracker {
                 None => self.who(event, cpu.mem()),
             };
             let wanted = who.as_ref().is_some_and(|p| {
-                self.pid_traced(p.pid) || self.comms.iter().any(|c| p.comm.as_deref() == Some(c))
+                if self.pid_traced(p.pid) {
+                    return true;
+                }
+                let by_comm = self.comms.iter().any(|c| p.comm.as_deref() == Some(c));
+                if by_comm {
+                    // A process picked by its name stays traced when it
+                    // renames itself (prctl PR_SET_NAME), as strace keeps
+                    // tracing the process it started.
+                    write(&self.pids).insert(p.pid);
+                }
+                by_comm
             });
             if !wanted {
                 return None;

@@ -146,6 +146,7 @@ pub(super) fn shown_args(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> u
             ArgType::Prctl => return (i + 1 + prctl_nargs(raw[i] & 0xffff_ffff, raw)).min(n),
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
             ArgType::PtraceArg(1) => return (i + super::ptrace::nargs(abi, raw)).min(n),
+            ArgType::ArchPrctlArg => return (i + super::arch_prctl::nargs(abi, raw)).min(n),
             _ => {}
         }
     }
@@ -263,10 +264,13 @@ fn prctl_nargs(option: u64, raw: &[u64; 6]) -> usize {
 }
 
 /// A flag set as strace's `sprintflags_ex` with no default: the names,
-/// then the unknown bits in hex, `|`-joined; `None` for 0.
+/// then the unknown bits in hex, `|`-joined; for 0 the name of the
+/// table's zero value when it has one (`PR_SPEC_NOT_AFFECTED`), else
+/// `None`.
 fn aux_flags(abi: LinuxAbi, t: Table, v: u64) -> Option<String> {
     if v == 0 {
-        return None;
+        let first = t.xlat().values(abi).first();
+        return first.filter(|(b, _)| *b == 0).map(|(_, n)| n.to_string());
     }
     let s = xlat::with_style(vstrace_core::ConstStyle::Abbrev, || {
         fmt::xflags_v(abi, &[t], v, false, false).render()
@@ -279,7 +283,12 @@ fn aux_flags(abi: LinuxAbi, t: Table, v: u64) -> Option<String> {
 /// (`arg2`: its second argument): whether the number is in hex, and the
 /// text in parentheses after it (`0xff (SECBIT_NOROOT|...)`,
 /// `0 (SUID_DUMP_DISABLE)`). Flag decodings are left out with `-X raw`.
-pub(crate) fn prctl_return(abi: LinuxAbi, option: u64, ret: i64) -> (bool, Option<String>) {
+pub(crate) fn prctl_return(
+    abi: LinuxAbi,
+    option: u64,
+    arg2: u64,
+    ret: i64,
+) -> (bool, Option<String>) {
     use vstrace_core::ConstStyle;
     let is = |names: &[&str]| names.iter().any(|n| pr(n) == option);
     let raw = xlat::style() == ConstStyle::Raw;
@@ -305,6 +314,19 @@ pub(crate) fn prctl_return(abi: LinuxAbi, option: u64, ret: i64) -> (bool, Optio
     }
     if is(&["PR_PAC_GET_ENABLED_KEYS"]) {
         return (true, flags(Table::PrPacEnabledKeys));
+    }
+    // The speculation controls whose state is a flag set (the other
+    // controls' returns are plain numbers).
+    if is(&["PR_GET_SPECULATION_CTRL"]) {
+        let spec = |n: &str| Table::PrSpecCmds.xlat().value_of(abi, n) == Some(arg2);
+        let flagged = ["PR_SPEC_STORE_BYPASS", "PR_SPEC_INDIRECT_BRANCH"]
+            .iter()
+            .chain(&["PR_SPEC_L1D_FLUSH"])
+            .any(|n| spec(n));
+        return match flagged {
+            true => (true, flags(Table::PrSpecGetStoreBypassFlags)),
+            false => (false, None),
+        };
     }
     if is(&[
         "PR_SVE_SET_VL",
@@ -566,10 +588,18 @@ impl Ctx<'_, '_> {
                 };
             }
             if is(&["PR_SET_PTRACER"]) {
-                return if v as u32 as i32 == -1 {
-                    "PR_SET_PTRACER_ANY".into()
-                } else {
-                    (v as u32 as i32).to_string()
+                // -1 is PR_SET_PTRACER_ANY: the name, the number with
+                // -X raw, both with -X verbose.
+                let n = v as u32 as i32;
+                return match n {
+                    -1 => Value::Const(vstrace_core::value::Const {
+                        raw: i128::from(n),
+                        base: vstrace_core::value::Base::Dec,
+                        name: Some("PR_SET_PTRACER_ANY".into()),
+                        comment: None,
+                    })
+                    .render(),
+                    _ => n.to_string(),
                 };
             }
             if is(&["PR_SET_SECCOMP"]) {
@@ -607,7 +637,13 @@ impl Ctx<'_, '_> {
             }
         }
         if k == 2 {
-            if is(&["PR_CAP_AMBIENT"]) && (2..=4).contains(&self.raw[1]) {
+            // The commands that name a capability.
+            let ambient = |n: &str| Table::PrCapAmbient.xlat().value_of(abi, n);
+            let names_cap = ["PR_CAP_AMBIENT_RAISE", "PR_CAP_AMBIENT_LOWER"]
+                .iter()
+                .chain(&["PR_CAP_AMBIENT_IS_SET"])
+                .any(|n| ambient(n) == Some(self.raw[1]));
+            if is(&["PR_CAP_AMBIENT"]) && names_cap {
                 return xlat::xval(abi, Table::Cap, v, Radix::Hex);
             }
             if is(&["PR_MCE_KILL"]) && self.raw[1] == 1 {
@@ -622,8 +658,9 @@ impl Ctx<'_, '_> {
             if is(&["PR_SCHED_CORE"]) {
                 return (v as u32 as i32).to_string();
             }
+            // SECCOMP_MODE_FILTER: the filter program.
             if is(&["PR_SET_SECCOMP"]) && self.raw[1] == 2 {
-                return fmt::ptr(v);
+                return crate::structs::seccomp_fprog(&mut self.struct_call(k), v);
             }
         }
         // PR_SET_VMA_ANON_NAME: the range's start and length, then the
@@ -649,6 +686,16 @@ impl Ctx<'_, '_> {
             .render();
         }
         if k == 4 && is(&["PR_SCHED_CORE"]) {
+            // PR_SCHED_CORE_GET: the cookie the kernel wrote, at the exit.
+            let get = Table::PrSchedCoreCmds
+                .xlat()
+                .value_of(abi, "PR_SCHED_CORE_GET")
+                == Some(self.raw[1] & 0xffff_ffff);
+            if get && self.ret.is_some() && !failed && v != 0 {
+                if let Ok(cookie) = vstrace_core::read::read_u64(self.mem, v) {
+                    return format!("[{}]", fmt::hex0(cookie));
+                }
+            }
             return fmt::ptr(v);
         }
         if k == 4 && is(&["PR_SET_SYSCALL_USER_DISPATCH"]) {
@@ -1550,17 +1597,111 @@ mod tests {
 
     #[test]
     fn prctl_returns_in_hex_with_their_names() {
-        let (hex, detail) = super::prctl_return(X, 27, 0x3);
+        let (hex, detail) = super::prctl_return(X, 27, 0, 0x3);
         assert!(hex);
         assert_eq!(
             detail.as_deref(),
             Some("SECBIT_NOROOT|SECBIT_NOROOT_LOCKED")
         );
         // No name matched: no decoding.
-        assert_eq!(super::prctl_return(X, 27, 0x100), (true, None));
+        assert_eq!(super::prctl_return(X, 27, 0, 0x100), (true, None));
         assert_eq!(
-            super::prctl_return(X, 3, 0),
+            super::prctl_return(X, 3, 0, 0),
             (false, Some("SUID_DUMP_DISABLE".to_string()))
         );
+    }
+
+    #[test]
+    fn prctl_options_by_subcommand() {
+        let mut m = SparseVirt::new();
+        m.map(0x3000, &0xdead_c0de_badc_0dedu64.to_le_bytes());
+        // PR_CAP_AMBIENT: a capability for RAISE/LOWER/IS_SET only.
+        assert_eq!(
+            line(X, "prctl", &[47, 1, 13, 0, 0], 0, &mut m),
+            "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_RAW, 0, 0) = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[47, 4, 0, 0, 0], 0, &mut m),
+            "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) = 0"
+        );
+        // PR_SCHED_CORE_GET: the cookie at a successful exit.
+        assert_eq!(
+            line(X, "prctl", &[62, 0, 5, 1, 0x3000], 0, &mut m),
+            "prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, 5, 0x1 /* PIDTYPE_TGID */, [0xdeadc0debadc0ded]) = 0"
+        );
+        assert_eq!(
+            line(X, "prctl", &[62, 0, 5, 1, 0x3000], -3, &mut m),
+            "prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, 5, 0x1 /* PIDTYPE_TGID */, 0x3000) = -1 ESRCH (No such process)"
+        );
+        // PR_SET_PTRACER_ANY by style.
+        let ptracer = |m: &mut SparseVirt| line(X, "prctl", &[0x5961_6d61, u64::MAX], 0, m);
+        assert_eq!(ptracer(&mut m), "prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY) = 0");
+        let raw = crate::xlat::with_style(vstrace_core::ConstStyle::Raw, || ptracer(&mut m));
+        assert_eq!(raw, "prctl(0x59616d61, -1) = 0");
+        // PR_GET_SPECULATION_CTRL: the state as flags, in hex.
+        assert_eq!(
+            line(X, "prctl", &[52, 0], 0, &mut m),
+            "prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS) = 0 (PR_SPEC_NOT_AFFECTED)"
+        );
+        assert_eq!(
+            line(X, "prctl", &[52, 0], 3, &mut m),
+            "prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS) = 0x3 (PR_SPEC_PRCTL|PR_SPEC_ENABLE)"
+        );
+        assert_eq!(
+            line(X, "prctl", &[52, 7], 3, &mut m),
+            "prctl(PR_GET_SPECULATION_CTRL, 0x7 /* PR_SPEC_??? */) = 3"
+        );
+    }
+
+    #[test]
+    fn arch_prctl_by_code() {
+        let mut m = SparseVirt::new();
+        m.map(0x3000, &0x21fu64.to_le_bytes());
+        m.map(0x4000, &0x7f00_0000_1000u64.to_le_bytes());
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1004, 0x4000], 0, &mut m),
+            "arch_prctl(ARCH_GET_GS, [0x7f0000001000]) = 0"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1004, 0], -14, &mut m),
+            "arch_prctl(ARCH_GET_GS, NULL) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1004, 0x4000], -14, &mut m),
+            "arch_prctl(ARCH_GET_GS, 0x4000) = -1 EFAULT (Bad address)"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1011, 0xdead], 1, &mut m),
+            "arch_prctl(ARCH_GET_CPUID) = 1"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1021, 0x3000], 0, &mut m),
+            "arch_prctl(ARCH_GET_XCOMP_SUPP, [0x21f /* XFEATURE_MASK_FPSSE|XFEATURE_MASK_YMM|XFEATURE_MASK_BNDREGS|XFEATURE_MASK_BNDCSR|XFEATURE_MASK_PKRU */]) = 0"
+        );
+        // Unreadable: the address.
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1021, 0x9000], 0, &mut m),
+            "arch_prctl(ARCH_GET_XCOMP_SUPP, 0x9000) = 0"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1023, 0x12], -95, &mut m),
+            "arch_prctl(ARCH_REQ_XCOMP_PERM, 0x12 /* XFEATURE_XTILE_DATA */) = -1 EOPNOTSUPP (Operation not supported)"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1023, 0xb], -95, &mut m),
+            "arch_prctl(ARCH_REQ_XCOMP_PERM, 0xb /* XFEATURE_??? */) = -1 EOPNOTSUPP (Operation not supported)"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1023, 0x12], 0x60000, &mut m),
+            "arch_prctl(ARCH_REQ_XCOMP_PERM, 0x12 /* XFEATURE_XTILE_DATA */) = 0x60000 (XFEATURE_MASK_XTILE)"
+        );
+        assert_eq!(
+            line(X, "arch_prctl", &[0x1002, 0], 0, &mut m),
+            "arch_prctl(ARCH_SET_FS, 0) = 0"
+        );
+        let raw = crate::xlat::with_style(vstrace_core::ConstStyle::Raw, || {
+            line(X, "arch_prctl", &[0x1021, 0x3000], 0, &mut m)
+        });
+        assert_eq!(raw, "arch_prctl(0x1021, [0x21f]) = 0");
     }
 }

@@ -234,6 +234,12 @@ pub(super) fn sock_fprog(c: &mut Call<'_, '_>, v: u64) -> String {
     fprog(c, v, Flavour::Socket)
 }
 
+/// A seccomp filter program (`struct sock_fprog`: prctl's
+/// `PR_SET_SECCOMP`, `SECCOMP_MODE_FILTER`).
+pub(crate) fn seccomp_fprog(c: &mut Call<'_, '_>, v: u64) -> String {
+    fprog(c, v, Flavour::Seccomp)
+}
+
 /// A filter program of `flavour`.
 fn fprog(c: &mut Call<'_, '_>, v: u64, flavour: Flavour) -> String {
     let w = c.long_size();

@@ -71,6 +71,7 @@ mod sockopt;
 mod stat;
 mod time;
 
+pub(crate) use bpf::seccomp_fprog;
 pub use fcntl::fcntl_struct;
 pub(crate) use quota::Shape as QuotaShape;
 pub use resource::clock_t;
@@ -932,6 +933,8 @@ pub fn return_detail(
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
         "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, ret).1,
         "fcntl" | "fcntl64" => crate::decode::fcntl_return(abi, c.arg(1), ret).1,
+        "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, c.arg(1), ret).1,
+        "arch_prctl" => crate::decode::arch_prctl_return(abi, c.arg(0), ret).1,
         // The signal taken.
         "rt_sigtimedwait" | "rt_sigtimedwait_time64" if ret > 0 => {
             crate::consts::signal_name(ret as u64)
@@ -972,7 +975,12 @@ pub fn return_in_hex(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64], ret: i64) -
     match desc.name {
         "prctl" => {
             let option = raw.first().copied().unwrap_or(0) & 0xffff_ffff;
-            crate::decode::prctl_return(abi, option, ret).0
+            let arg2 = raw.get(1).copied().unwrap_or(0);
+            crate::decode::prctl_return(abi, option, arg2, ret).0
+        }
+        "arch_prctl" => {
+            let code = raw.first().copied().unwrap_or(0);
+            crate::decode::arch_prctl_return(abi, code, ret).0
         }
         "fcntl" | "fcntl64" => {
             let cmd = raw.get(1).copied().unwrap_or(0);
