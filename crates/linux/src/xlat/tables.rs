@@ -10246,6 +10246,279 @@ static AUDIT_ARCH: Xlat = Xlat {
     i386: AUDIT_ARCH_X86_64,
 };
 
+/// strace's `af_packet_types` on x86_64.
+pub(crate) const AF_PACKET_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "PACKET_HOST"),
+    (0x1, "PACKET_BROADCAST"),
+    (0x2, "PACKET_MULTICAST"),
+    (0x3, "PACKET_OTHERHOST"),
+    (0x4, "PACKET_OUTGOING"),
+    (0x5, "PACKET_LOOPBACK"),
+    (0x6, "PACKET_USER"),
+    (0x7, "PACKET_KERNEL"),
+];
+static AF_PACKET_TYPES: Xlat = Xlat {
+    name: "af_packet_types",
+    dflt: "PACKET_???",
+    x86_64: AF_PACKET_TYPES_X86_64,
+    i386: AF_PACKET_TYPES_X86_64,
+};
+
+/// strace's `rxrpc_services` on x86_64.
+pub(crate) const RXRPC_SERVICES_X86_64: &[(u64, &str)] = &[
+    (0x1, "CM_SERVICE"),
+    (0x9c4, "YFS_FS_SERVICE"),
+    (0x9c5, "YFS_CM_SERVICE"),
+    (0x9c7, "YFS_VL_SERVICE"),
+];
+static RXRPC_SERVICES: Xlat = Xlat {
+    name: "rxrpc_services",
+    dflt: "???_SERVICE",
+    x86_64: RXRPC_SERVICES_X86_64,
+    i386: RXRPC_SERVICES_X86_64,
+};
+
+/// strace's `ieee802154_addr_types` on x86_64.
+pub(crate) const IEEE802154_ADDR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IEEE802154_ADDR_NONE"),
+    (0x2, "IEEE802154_ADDR_SHORT"),
+    (0x3, "IEEE802154_ADDR_LONG"),
+];
+static IEEE802154_ADDR_TYPES: Xlat = Xlat {
+    name: "ieee802154_addr_types",
+    dflt: "IEEE802154_ADDR_???",
+    x86_64: IEEE802154_ADDR_TYPES_X86_64,
+    i386: IEEE802154_ADDR_TYPES_X86_64,
+};
+
+/// strace's `ieee802154_pan_ids` on x86_64.
+pub(crate) const IEEE802154_PAN_IDS_X86_64: &[(u64, &str)] = &[
+    (0xffff, "IEEE802154_PANID_BROADCAST"),
+];
+static IEEE802154_PAN_IDS: Xlat = Xlat {
+    name: "ieee802154_pan_ids",
+    dflt: "IEEE802154_PANID_???",
+    x86_64: IEEE802154_PAN_IDS_X86_64,
+    i386: IEEE802154_PAN_IDS_X86_64,
+};
+
+/// strace's `ieee802154_addrs` on x86_64.
+pub(crate) const IEEE802154_ADDRS_X86_64: &[(u64, &str)] = &[
+    (0xfffe, "IEEE802154_ADDR_UNDEF"),
+    (0xffff, "IEEE802154_ADDR_BROADCAST"),
+];
+static IEEE802154_ADDRS: Xlat = Xlat {
+    name: "ieee802154_addrs",
+    dflt: "IEEE802154_ADDR_???",
+    x86_64: IEEE802154_ADDRS_X86_64,
+    i386: IEEE802154_ADDRS_X86_64,
+};
+
+/// strace's `alg_sockaddr_flags` on x86_64.
+pub(crate) const ALG_SOCKADDR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1000, "CRYPTO_ALG_KERN_DRIVER_ONLY"),
+];
+static ALG_SOCKADDR_FLAGS: Xlat = Xlat {
+    name: "alg_sockaddr_flags",
+    dflt: "CRYPTO_ALG_???",
+    x86_64: ALG_SOCKADDR_FLAGS_X86_64,
+    i386: ALG_SOCKADDR_FLAGS_X86_64,
+};
+
+/// strace's `nfc_sockaddr_protocols` on x86_64.
+pub(crate) const NFC_SOCKADDR_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NFC_PROTO_JEWEL"),
+    (0x2, "NFC_PROTO_MIFARE"),
+    (0x3, "NFC_PROTO_FELICA"),
+    (0x4, "NFC_PROTO_ISO14443"),
+    (0x5, "NFC_PROTO_NFC_DEP"),
+    (0x6, "NFC_PROTO_ISO14443_B"),
+    (0x7, "NFC_PROTO_ISO15693"),
+];
+static NFC_SOCKADDR_PROTOCOLS: Xlat = Xlat {
+    name: "nfc_sockaddr_protocols",
+    dflt: "NFC_PROTO_???",
+    x86_64: NFC_SOCKADDR_PROTOCOLS_X86_64,
+    i386: NFC_SOCKADDR_PROTOCOLS_X86_64,
+};
+
+/// strace's `nfc_saps` on x86_64.
+pub(crate) const NFC_SAPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "LLCP_SAP_SDP"),
+    (0x2, "LLCP_SAP_IP"),
+    (0x3, "LLCP_SAP_OBEX"),
+    (0x4, "LLCP_SAP_SNEP"),
+    (0xff, "LLCP_SAP_MAX"),
+];
+static NFC_SAPS: Xlat = Xlat {
+    name: "nfc_saps",
+    dflt: "LLCP_SAP_???",
+    x86_64: NFC_SAPS_X86_64,
+    i386: NFC_SAPS_X86_64,
+};
+
+/// strace's `vsock_cids` on x86_64.
+pub(crate) const VSOCK_CIDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "VMADDR_CID_HYPERVISOR"),
+    (0x1, "VMADDR_CID_LOCAL"),
+    (0x2, "VMADDR_CID_HOST"),
+    (0xffffffff, "VMADDR_CID_ANY"),
+];
+static VSOCK_CIDS: Xlat = Xlat {
+    name: "vsock_cids",
+    dflt: "VMADDR_CID_???",
+    x86_64: VSOCK_CIDS_X86_64,
+    i386: VSOCK_CIDS_X86_64,
+};
+
+/// strace's `vsock_ports` on x86_64.
+pub(crate) const VSOCK_PORTS_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "VMADDR_PORT_ANY"),
+];
+static VSOCK_PORTS: Xlat = Xlat {
+    name: "vsock_ports",
+    dflt: "VMADDR_PORT_???",
+    x86_64: VSOCK_PORTS_X86_64,
+    i386: VSOCK_PORTS_X86_64,
+};
+
+/// strace's `vsock_flags` on x86_64.
+pub(crate) const VSOCK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "VMADDR_FLAG_TO_HOST"),
+];
+static VSOCK_FLAGS: Xlat = Xlat {
+    name: "vsock_flags",
+    dflt: "VMADDR_FLAG_???",
+    x86_64: VSOCK_FLAGS_X86_64,
+    i386: VSOCK_FLAGS_X86_64,
+};
+
+/// strace's `qipcrtr_nodes` on x86_64.
+pub(crate) const QIPCRTR_NODES_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "QRTR_NODE_BCAST"),
+];
+static QIPCRTR_NODES: Xlat = Xlat {
+    name: "qipcrtr_nodes",
+    dflt: "QRTR_NODE_???",
+    x86_64: QIPCRTR_NODES_X86_64,
+    i386: QIPCRTR_NODES_X86_64,
+};
+
+/// strace's `qipcrtr_ports` on x86_64.
+pub(crate) const QIPCRTR_PORTS_X86_64: &[(u64, &str)] = &[
+    (0xfffffffe, "QRTR_PORT_CTRL"),
+];
+static QIPCRTR_PORTS: Xlat = Xlat {
+    name: "qipcrtr_ports",
+    dflt: "QRTR_PORT_???",
+    x86_64: QIPCRTR_PORTS_X86_64,
+    i386: QIPCRTR_PORTS_X86_64,
+};
+
+/// strace's `xdp_sockaddr_flags` on x86_64.
+pub(crate) const XDP_SOCKADDR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "XDP_SHARED_UMEM"),
+    (0x2, "XDP_COPY"),
+    (0x4, "XDP_ZEROCOPY"),
+    (0x8, "XDP_USE_NEED_WAKEUP"),
+];
+static XDP_SOCKADDR_FLAGS: Xlat = Xlat {
+    name: "xdp_sockaddr_flags",
+    dflt: "XDP_???",
+    x86_64: XDP_SOCKADDR_FLAGS_X86_64,
+    i386: XDP_SOCKADDR_FLAGS_X86_64,
+};
+
+/// strace's `mctp_nets` on x86_64.
+pub(crate) const MCTP_NETS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MCTP_NET_ANY"),
+];
+static MCTP_NETS: Xlat = Xlat {
+    name: "mctp_nets",
+    dflt: "MCTP_NET_???",
+    x86_64: MCTP_NETS_X86_64,
+    i386: MCTP_NETS_X86_64,
+};
+
+/// strace's `mctp_addrs` on x86_64.
+pub(crate) const MCTP_ADDRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MCTP_ADDR_NULL"),
+    (0xff, "MCTP_ADDR_ANY"),
+];
+static MCTP_ADDRS: Xlat = Xlat {
+    name: "mctp_addrs",
+    dflt: "MCTP_ADDR_???",
+    x86_64: MCTP_ADDRS_X86_64,
+    i386: MCTP_ADDRS_X86_64,
+};
+
+/// strace's `hci_channels` on x86_64.
+pub(crate) const HCI_CHANNELS_X86_64: &[(u64, &str)] = &[
+    (0x0, "HCI_CHANNEL_RAW"),
+    (0x1, "HCI_CHANNEL_USER"),
+    (0x2, "HCI_CHANNEL_MONITOR"),
+    (0x3, "HCI_CHANNEL_CONTROL"),
+    (0x4, "HCI_CHANNEL_LOGGING"),
+];
+static HCI_CHANNELS: Xlat = Xlat {
+    name: "hci_channels",
+    dflt: "HCI_CHANNEL_???",
+    x86_64: HCI_CHANNELS_X86_64,
+    i386: HCI_CHANNELS_X86_64,
+};
+
+/// strace's `bdaddr_types` on x86_64.
+pub(crate) const BDADDR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BDADDR_BREDR"),
+    (0x1, "BDADDR_LE_PUBLIC"),
+    (0x2, "BDADDR_LE_RANDOM"),
+];
+static BDADDR_TYPES: Xlat = Xlat {
+    name: "bdaddr_types",
+    dflt: "BDADDR_???",
+    x86_64: BDADDR_TYPES_X86_64,
+    i386: BDADDR_TYPES_X86_64,
+};
+
+/// strace's `bluetooth_l2_psm` on x86_64.
+pub(crate) const BLUETOOTH_L2_PSM_X86_64: &[(u64, &str)] = &[
+    (0x1, "L2CAP_PSM_SDP"),
+    (0x3, "L2CAP_PSM_RFCOMM"),
+    (0x21, "L2CAP_PSM_3DSP"),
+    (0x23, "L2CAP_PSM_IPSP"),
+    (0x80, "L2CAP_PSM_LE_DYN_START"),
+    (0xff, "L2CAP_PSM_LE_DYN_END"),
+    (0x1001, "L2CAP_PSM_DYN_START"),
+    (0x10ff, "L2CAP_PSM_AUTO_END"),
+    (0xffff, "L2CAP_PSM_DYN_END"),
+];
+static BLUETOOTH_L2_PSM: Xlat = Xlat {
+    name: "bluetooth_l2_psm",
+    dflt: "L2CAP_PSM_???",
+    x86_64: BLUETOOTH_L2_PSM_X86_64,
+    i386: BLUETOOTH_L2_PSM_X86_64,
+};
+
+/// strace's `bluetooth_l2_cid` on x86_64.
+pub(crate) const BLUETOOTH_L2_CID_X86_64: &[(u64, &str)] = &[
+    (0x1, "L2CAP_CID_SIGNALING"),
+    (0x2, "L2CAP_CID_CONN_LESS"),
+    (0x3, "L2CAP_CID_A2MP"),
+    (0x4, "L2CAP_CID_ATT"),
+    (0x5, "L2CAP_CID_LE_SIGNALING"),
+    (0x6, "L2CAP_CID_SMP"),
+    (0x7, "L2CAP_CID_SMP_BREDR"),
+    (0x40, "L2CAP_CID_DYN_START"),
+    (0x7f, "L2CAP_CID_LE_DYN_END"),
+    (0xffff, "L2CAP_CID_DYN_END"),
+];
+static BLUETOOTH_L2_CID: Xlat = Xlat {
+    name: "bluetooth_l2_cid",
+    dflt: "L2CAP_CID_???",
+    x86_64: BLUETOOTH_L2_CID_X86_64,
+    i386: BLUETOOTH_L2_CID_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -11174,11 +11447,51 @@ pub enum Table {
     SgScsiReset,
     /// strace's `audit_arch` table.
     AuditArch,
+    /// strace's `af_packet_types` table.
+    AfPacketTypes,
+    /// strace's `rxrpc_services` table.
+    RxrpcServices,
+    /// strace's `ieee802154_addr_types` table.
+    Ieee802154AddrTypes,
+    /// strace's `ieee802154_pan_ids` table.
+    Ieee802154PanIds,
+    /// strace's `ieee802154_addrs` table.
+    Ieee802154Addrs,
+    /// strace's `alg_sockaddr_flags` table.
+    AlgSockaddrFlags,
+    /// strace's `nfc_sockaddr_protocols` table.
+    NfcSockaddrProtocols,
+    /// strace's `nfc_saps` table.
+    NfcSaps,
+    /// strace's `vsock_cids` table.
+    VsockCids,
+    /// strace's `vsock_ports` table.
+    VsockPorts,
+    /// strace's `vsock_flags` table.
+    VsockFlags,
+    /// strace's `qipcrtr_nodes` table.
+    QipcrtrNodes,
+    /// strace's `qipcrtr_ports` table.
+    QipcrtrPorts,
+    /// strace's `xdp_sockaddr_flags` table.
+    XdpSockaddrFlags,
+    /// strace's `mctp_nets` table.
+    MctpNets,
+    /// strace's `mctp_addrs` table.
+    MctpAddrs,
+    /// strace's `hci_channels` table.
+    HciChannels,
+    /// strace's `bdaddr_types` table.
+    BdaddrTypes,
+    /// strace's `bluetooth_l2_psm` table.
+    BluetoothL2Psm,
+    /// strace's `bluetooth_l2_cid` table.
+    BluetoothL2Cid,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 462] = [
+    pub const ALL: [Table; 482] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -11641,6 +11954,26 @@ impl Table {
         Table::FiemapExtentFlags,
         Table::SgScsiReset,
         Table::AuditArch,
+        Table::AfPacketTypes,
+        Table::RxrpcServices,
+        Table::Ieee802154AddrTypes,
+        Table::Ieee802154PanIds,
+        Table::Ieee802154Addrs,
+        Table::AlgSockaddrFlags,
+        Table::NfcSockaddrProtocols,
+        Table::NfcSaps,
+        Table::VsockCids,
+        Table::VsockPorts,
+        Table::VsockFlags,
+        Table::QipcrtrNodes,
+        Table::QipcrtrPorts,
+        Table::XdpSockaddrFlags,
+        Table::MctpNets,
+        Table::MctpAddrs,
+        Table::HciChannels,
+        Table::BdaddrTypes,
+        Table::BluetoothL2Psm,
+        Table::BluetoothL2Cid,
     ];
 
     /// The table's names and values.
@@ -12108,6 +12441,26 @@ impl Table {
             Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
             Table::SgScsiReset => &SG_SCSI_RESET,
             Table::AuditArch => &AUDIT_ARCH,
+            Table::AfPacketTypes => &AF_PACKET_TYPES,
+            Table::RxrpcServices => &RXRPC_SERVICES,
+            Table::Ieee802154AddrTypes => &IEEE802154_ADDR_TYPES,
+            Table::Ieee802154PanIds => &IEEE802154_PAN_IDS,
+            Table::Ieee802154Addrs => &IEEE802154_ADDRS,
+            Table::AlgSockaddrFlags => &ALG_SOCKADDR_FLAGS,
+            Table::NfcSockaddrProtocols => &NFC_SOCKADDR_PROTOCOLS,
+            Table::NfcSaps => &NFC_SAPS,
+            Table::VsockCids => &VSOCK_CIDS,
+            Table::VsockPorts => &VSOCK_PORTS,
+            Table::VsockFlags => &VSOCK_FLAGS,
+            Table::QipcrtrNodes => &QIPCRTR_NODES,
+            Table::QipcrtrPorts => &QIPCRTR_PORTS,
+            Table::XdpSockaddrFlags => &XDP_SOCKADDR_FLAGS,
+            Table::MctpNets => &MCTP_NETS,
+            Table::MctpAddrs => &MCTP_ADDRS,
+            Table::HciChannels => &HCI_CHANNELS,
+            Table::BdaddrTypes => &BDADDR_TYPES,
+            Table::BluetoothL2Psm => &BLUETOOTH_L2_PSM,
+            Table::BluetoothL2Cid => &BLUETOOTH_L2_CID,
         }
     }
 
@@ -12576,6 +12929,26 @@ impl Table {
             "fiemap_extent_flags" => Table::FiemapExtentFlags,
             "sg_scsi_reset" => Table::SgScsiReset,
             "audit_arch" => Table::AuditArch,
+            "af_packet_types" => Table::AfPacketTypes,
+            "rxrpc_services" => Table::RxrpcServices,
+            "ieee802154_addr_types" => Table::Ieee802154AddrTypes,
+            "ieee802154_pan_ids" => Table::Ieee802154PanIds,
+            "ieee802154_addrs" => Table::Ieee802154Addrs,
+            "alg_sockaddr_flags" => Table::AlgSockaddrFlags,
+            "nfc_sockaddr_protocols" => Table::NfcSockaddrProtocols,
+            "nfc_saps" => Table::NfcSaps,
+            "vsock_cids" => Table::VsockCids,
+            "vsock_ports" => Table::VsockPorts,
+            "vsock_flags" => Table::VsockFlags,
+            "qipcrtr_nodes" => Table::QipcrtrNodes,
+            "qipcrtr_ports" => Table::QipcrtrPorts,
+            "xdp_sockaddr_flags" => Table::XdpSockaddrFlags,
+            "mctp_nets" => Table::MctpNets,
+            "mctp_addrs" => Table::MctpAddrs,
+            "hci_channels" => Table::HciChannels,
+            "bdaddr_types" => Table::BdaddrTypes,
+            "bluetooth_l2_psm" => Table::BluetoothL2Psm,
+            "bluetooth_l2_cid" => Table::BluetoothL2Cid,
             _ => return None,
         })
     }
