@@ -559,6 +559,31 @@ TABLES += [
     ("bpf_prog_flags", "BPF_F_???"),
     ("bpf_attach_type", "BPF_???"),
 ]
+# The socket address families' fields (connect, bind, accept...:
+# crates/linux/src/structs/sockaddr_fam.rs), kept in a block of their own.
+SOCKADDR_TABLES = [
+    ("af_packet_types", "PACKET_???"),
+    ("rxrpc_services", "???_SERVICE"),
+    ("ieee802154_addr_types", "IEEE802154_ADDR_???"),
+    ("ieee802154_pan_ids", None),
+    ("ieee802154_addrs", None),
+    ("alg_sockaddr_flags", "CRYPTO_ALG_???"),
+    ("nfc_sockaddr_protocols", "NFC_PROTO_???"),
+    ("nfc_saps", None),
+    ("vsock_cids", None),
+    ("vsock_ports", None),
+    ("vsock_flags", "VMADDR_FLAG_???"),
+    ("qipcrtr_nodes", None),
+    ("qipcrtr_ports", None),
+    ("xdp_sockaddr_flags", "XDP_???"),
+    ("mctp_nets", None),
+    ("mctp_addrs", None),
+    ("hci_channels", "HCI_CHANNEL_???"),
+    ("bdaddr_types", "BDADDR_???"),
+    ("bluetooth_l2_psm", "L2CAP_PSM_???"),
+    ("bluetooth_l2_cid", "L2CAP_CID_???"),
+]
+TABLES += SOCKADDR_TABLES
 
 ARCHES = ("x86_64", "i386")
 

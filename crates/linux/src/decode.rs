@@ -551,7 +551,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Err(_) => Value::ptr(v),
             },
             ArgType::PageOffset => Value::int(w32 << 12, Base::Hex),
-            ArgType::LoHi64 | ArgType::HiLo64 => Value::dec(v as i64),
+            ArgType::LoHi64 | ArgType::HiLo64 | ArgType::PosPair => Value::dec(v as i64),
             ArgType::LoHiU64 => Value::dec(v),
             ArgType::LoHiFlags64(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
             ArgType::Long => Value::dec(self.signed(v)),
@@ -969,6 +969,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::PageOffset
             | ArgType::LoHi64
             | ArgType::LoHiU64
+            | ArgType::PosPair
             | ArgType::HiLo64
             | ArgType::LoHiFlags64(_)
             | ArgType::Struct(_) => self.value(i).render(),

@@ -337,6 +337,11 @@ pub enum ArgType {
     /// A 64-bit flag set in two registers, low word first
     /// (fanotify_mark's mask).
     LoHiFlags64(XlatTable),
+    /// An offset the kernel takes as two native words, low word first
+    /// (preadv2's `pos_l`, `pos_h`): on a 64-bit ABI the low word is the
+    /// whole signed offset and the high one, which strace does not show,
+    /// is left out.
+    PosPair,
 }
 
 impl ArgType {
@@ -427,6 +432,7 @@ impl ArgType {
             ("pgoff", None) => ArgType::PageOffset,
             ("lohi64", None) => ArgType::LoHi64,
             ("lohi_u64", None) => ArgType::LoHiU64,
+            ("pos_pair", None) => ArgType::PosPair,
             ("hilo64", None) => ArgType::HiLo64,
             ("ioprio", None) => ArgType::Ioprio,
             ("umode", None) => ArgType::Umode,
@@ -512,7 +518,11 @@ impl ArgType {
     pub fn is_pair(self) -> bool {
         matches!(
             self,
-            ArgType::LoHi64 | ArgType::LoHiU64 | ArgType::HiLo64 | ArgType::LoHiFlags64(_)
+            ArgType::LoHi64
+                | ArgType::LoHiU64
+                | ArgType::HiLo64
+                | ArgType::LoHiFlags64(_)
+                | ArgType::PosPair
         )
     }
 
@@ -943,6 +953,7 @@ pub fn logical_args<'r>(desc: &SyscallDesc, raw: &'r [u64]) -> std::borrow::Cow<
     for a in &desc.args {
         match a.ty {
             ArgType::HiLo64 => out.push(reg(j) << 32 | reg(j + 1)),
+            ArgType::PosPair => out.push(raw.get(j).copied().unwrap_or(0)),
             t if t.is_pair() => out.push(reg(j) | reg(j + 1) << 32),
             _ => out.push(raw.get(j).copied().unwrap_or(0)),
         }

@@ -720,7 +720,7 @@ impl Ctx<'_, '_> {
                 .xlat()
                 .lookup(abi, v)
                 .map(str::to_string)
-                .unwrap_or_else(|| format!("{v:#x}"))
+                .unwrap_or_else(|| fmt::hex0(v))
         };
         // The timeout the kernel reads: a `struct timespec` of the ABI
         // (`__kernel_timespec` for futex_time64).

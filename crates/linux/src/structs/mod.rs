@@ -67,6 +67,7 @@ mod scalars;
 pub(crate) mod siginfo;
 mod signal;
 mod sockaddr;
+mod sockaddr_fam;
 mod sockopt;
 mod stat;
 mod time;
@@ -689,6 +690,9 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
     }
     if let Some(p) = poll::value(c, kind, v) {
         return p;
+    }
+    if let Some(a) = sockaddr::value(c, kind, v) {
+        return a;
     }
     match kind {
         StructKind::UserDesc => return ldt::user_desc(c, v),

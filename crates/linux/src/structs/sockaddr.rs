@@ -5,82 +5,67 @@
 //! in/out address lengths of accept, getsockname, recvfrom...
 //! (`[110 => 24]`).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use super::{Call, Fields, StructKind};
-use crate::consts;
+use super::{sockaddr_fam, Call, Fields, StructKind};
 use crate::fmt;
+use crate::proto::LinuxAbi;
+use crate::xlat::{Radix, Table};
+use vstrace_core::value::Name;
+use vstrace_core::Value;
 
 /// `sizeof(struct sockaddr_storage)`: the most strace reads.
 const SOCKADDR_MAX: usize = 128;
-/// `sizeof(struct sockaddr_un)`.
-const SOCKADDR_UN: usize = 110;
 
 /// A socket address from its bytes (`b.len()` is the length given).
 pub(crate) fn format(b: &[u8]) -> String {
-    let f = Fields::new(b, 4);
-    let family = f.u16(0);
-    let mut s = format!(
-        "{{sa_family={}",
-        super::resource::xval(family, consts::ADDRESS_FAMILIES, "AF_???")
-    );
+    value_abi(LinuxAbi::X86_64, b).render()
+}
+
+/// A socket address of `abi` from its bytes: the family, its fields as
+/// text, and a descriptor field of their own (`AF_XDP`'s shared umem).
+pub(crate) fn value_abi(abi: LinuxAbi, b: &[u8]) -> Value {
     let len = b.len();
+    // As the kernel sees a short address: zeros past its length.
+    let mut padded = b.to_vec();
+    padded.resize(len.max(SOCKADDR_MAX + 1), 0);
+    let family = Fields::new(&padded, 4).u16(0);
+    let mut fields: Vec<(Name, Value)> = vec![(
+        Name::Borrowed("sa_family"),
+        fmt::xval_v(abi, Table::Addrfams, family, Radix::Hex),
+    )];
     if len > 2 {
-        s.push_str(", ");
-        let be16 = |o: usize| u16::from_be_bytes([b[o], b[o + 1]]);
-        match family {
-            1 => {
-                let path = &b[2..len.min(SOCKADDR_UN)];
-                if path.first().is_some_and(|&c| c != 0) {
-                    let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
-                    s.push_str(&format!("sun_path={}", fmt::quote(&path[..end], false)));
-                } else {
-                    s.push_str(&format!("sun_path=@{}", fmt::quote(&path[1..], false)));
-                }
+        let text = sockaddr_fam::fields(abi, family as u16, &padded, len)
+            .unwrap_or_else(|| sockaddr_fam::raw(&padded, len));
+        fields.push((Name::Borrowed(""), Value::Opaque(text)));
+        if len >= 16 {
+            if let Some(fd) = sockaddr_fam::xdp_fd(&padded) {
+                fields.push((Name::Borrowed("sxdp_shared_umem_fd"), Value::Fd { fd, path: None }));
             }
-            2 if len >= 16 => {
-                let ip = Ipv4Addr::new(b[4], b[5], b[6], b[7]);
-                s.push_str(&format!(
-                    "sin_port=htons({}), sin_addr=inet_addr(\"{ip}\")",
-                    be16(2)
-                ));
-            }
-            10 if len >= 24 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&b[8..24]);
-                let flow = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
-                s.push_str(&format!(
-                    "sin6_port=htons({}), sin6_flowinfo=htonl({flow}), inet_pton(AF_INET6, \"{}\", &sin6_addr)",
-                    be16(2),
-                    Ipv6Addr::from(a)
-                ));
-                if len >= 28 {
-                    s.push_str(&format!(", sin6_scope_id={}", scope_id(&a, f.u32(24))));
-                }
-            }
-            16 if len >= 12 => {
-                s.push_str(&format!("nl_pid={}, nl_groups={:08x}", f.u32(4), f.u32(8)));
-            }
-            _ => s.push_str(&format!("sa_data={}", fmt::quote(&b[2..], false))),
         }
     }
-    s.push('}');
-    s
+    Value::Struct {
+        fields,
+        more: false,
+    }
 }
 
 /// The socket address of `len` bytes at `va` (strace's
 /// `decode_sockaddr`: the address when shorter than a family).
-pub(crate) fn at(c: &mut Call<'_, '_>, va: u64, len: i64) -> String {
+pub(crate) fn at_v(c: &mut Call<'_, '_>, va: u64, len: i64) -> Value {
     if va == 0 {
-        return "NULL".into();
+        return Value::Null;
     }
     if len < 2 {
-        return fmt::ptr(va);
+        return Value::ptr(va);
     }
-    match c.fetch(va, (len as usize).min(SOCKADDR_MAX)) {
-        Ok(b) => format(&b),
-        Err(s) => s,
+    match c.fetch_v(va, (len as usize).min(SOCKADDR_MAX)) {
+        Ok(b) => value_abi(c.abi, &b),
+        Err(v) => v,
     }
+}
+
+/// Text of [`at_v`].
+pub(crate) fn at(c: &mut Call<'_, '_>, va: u64, len: i64) -> String {
+    at_v(c, va, len).render()
 }
 
 /// `[N]` as an in/out length shows at the entry.
@@ -88,27 +73,37 @@ fn parse_len(text: Option<&str>) -> Option<i64> {
     text?.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
 }
 
-/// Decodes the socket address kinds of [`super::decode`].
-pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+/// The typed socket addresses of [`super::value`].
+pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> {
     match kind {
         StructKind::Sockaddr(a) => {
             let len = c.arg(a) as u32 as i32 as i64;
-            at(c, v, len)
+            Some(at_v(c, v, len))
         }
         // Written by the kernel: as long as both the caller's buffer and
         // the kernel's address (strace shows no more than it offered).
         StructKind::SockaddrOut(a) => {
             let lp = c.arg(a);
             let Ok(b) = c.fetch(lp, 4) else {
-                return fmt::ptr(v);
+                return Some(Value::ptr(v));
             };
             let kernel = Fields::new(&b, 4).i32(0);
             let len = match parse_len(c.entry_of(a as usize)) {
                 Some(user) if user < kernel => user,
                 _ => kernel,
             };
-            at(c, v, len)
+            Some(at_v(c, v, len))
         }
+        _ => None,
+    }
+}
+
+/// Decodes the socket address kinds of [`super::decode`].
+pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
+    if let Some(x) = value(c, kind, v) {
+        return x.render();
+    }
+    match kind {
         StructKind::Socklen => {
             let now = match c.fetch(v, 4) {
                 Ok(b) => Fields::new(&b, 4).i32(0),
@@ -131,13 +126,8 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
 /// Linux network namespace), otherwise the number.
 pub(crate) fn scope_id(a: &[u8; 16], id: u64) -> String {
     let link_local = (a[0] == 0xfe && a[1] & 0xc0 == 0x80) || (a[0] == 0xff && a[1] & 0x0f == 0x02);
-    if !link_local || id != 1 {
+    if !link_local {
         return id.to_string();
     }
-    let name = "if_nametoindex(\"lo\")";
-    match vstrace_core::style::style() {
-        vstrace_core::ConstStyle::Abbrev => name.to_string(),
-        vstrace_core::ConstStyle::Raw => id.to_string(),
-        vstrace_core::ConstStyle::Verbose => format!("{id} /* {name} */"),
-    }
+    sockaddr_fam::ifindex(id)
 }
