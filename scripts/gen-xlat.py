@@ -553,6 +553,7 @@ TABLES += [(t, None) for t in HEADER_ONLY_TABLES]
 TABLES += [
     ("notifyflags", "DN_???"),
     ("dirent_types", "DT_???"),
+]
 # bpf(2)'s attribute fields (structs/bpf_attr.rs).
 TABLES += [
     ("bpf_prog_types", "BPF_PROG_TYPE_???"),

@@ -3379,6 +3379,57 @@ static PR_UNALIGN_FLAGS: Xlat = Xlat {
     i386: PR_UNALIGN_FLAGS_X86_64,
 };
 
+/// strace's `x86_xfeature_bits` on x86_64.
+pub(crate) const X86_XFEATURE_BITS_X86_64: &[(u64, &str)] = &[
+    (0x0, "XFEATURE_FP"),
+    (0x1, "XFEATURE_SSE"),
+    (0x2, "XFEATURE_YMM"),
+    (0x3, "XFEATURE_BNDREGS"),
+    (0x4, "XFEATURE_BNDCSR"),
+    (0x5, "XFEATURE_OPMASK"),
+    (0x6, "XFEATURE_ZMM_Hi256"),
+    (0x7, "XFEATURE_Hi16_ZMM"),
+    (0x8, "XFEATURE_PT_UNIMPLEMENTED_SO_FAR"),
+    (0x9, "XFEATURE_PKRU"),
+    (0xa, "XFEATURE_PASID"),
+    (0xf, "XFEATURE_LBR"),
+    (0x11, "XFEATURE_XTILE_CFG"),
+    (0x12, "XFEATURE_XTILE_DATA"),
+];
+static X86_XFEATURE_BITS: Xlat = Xlat {
+    name: "x86_xfeature_bits",
+    dflt: "XFEATURE_???",
+    x86_64: X86_XFEATURE_BITS_X86_64,
+    i386: X86_XFEATURE_BITS_X86_64,
+};
+
+/// strace's `x86_xfeatures` on x86_64.
+pub(crate) const X86_XFEATURES_X86_64: &[(u64, &str)] = &[
+    (0x3, "XFEATURE_MASK_FPSSE"),
+    (0x1, "XFEATURE_MASK_FP"),
+    (0x2, "XFEATURE_MASK_SSE"),
+    (0x4, "XFEATURE_MASK_YMM"),
+    (0x8, "XFEATURE_MASK_BNDREGS"),
+    (0x10, "XFEATURE_MASK_BNDCSR"),
+    (0xe0, "XFEATURE_MASK_AVX512"),
+    (0x20, "XFEATURE_MASK_OPMASK"),
+    (0x40, "XFEATURE_MASK_ZMM_Hi256"),
+    (0x80, "XFEATURE_MASK_Hi16_ZMM"),
+    (0x100, "XFEATURE_MASK_PT"),
+    (0x200, "XFEATURE_MASK_PKRU"),
+    (0x400, "XFEATURE_MASK_PASID"),
+    (0x8000, "XFEATURE_MASK_LBR"),
+    (0x60000, "XFEATURE_MASK_XTILE"),
+    (0x20000, "XFEATURE_MASK_XTILE_CFG"),
+    (0x40000, "XFEATURE_MASK_XTILE_DATA"),
+];
+static X86_XFEATURES: Xlat = Xlat {
+    name: "x86_xfeatures",
+    dflt: "XFEATURE_MASK_???",
+    x86_64: X86_XFEATURES_X86_64,
+    i386: X86_XFEATURES_X86_64,
+};
+
 /// strace's `prctl_options` on x86_64.
 pub(crate) const PRCTL_OPTIONS_X86_64: &[(u64, &str)] = &[
     (0x1, "PR_SET_PDEATHSIG"),
@@ -4749,7 +4800,7 @@ pub(crate) const SYSLOG_CONSOLE_LEVELS_X86_64: &[(u64, &str)] = &[
     (0x5, "LOGLEVEL_NOTICE"),
     (0x6, "LOGLEVEL_INFO"),
     (0x7, "LOGLEVEL_DEBUG"),
-    (0x7, "LOGLEVEL_DEBUG+1"),
+    (0x8, "LOGLEVEL_DEBUG+1"),
 ];
 static SYSLOG_CONSOLE_LEVELS: Xlat = Xlat {
     name: "syslog_console_levels",
@@ -11316,6 +11367,426 @@ static V4L2_BUF_FLAG_MASKS: Xlat = Xlat {
     i386: V4L2_BUF_FLAG_MASKS_X86_64,
 };
 
+/// strace's `notifyflags` on x86_64.
+pub(crate) const NOTIFYFLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "DN_ACCESS"),
+    (0x2, "DN_MODIFY"),
+    (0x4, "DN_CREATE"),
+    (0x8, "DN_DELETE"),
+    (0x10, "DN_RENAME"),
+    (0x20, "DN_ATTRIB"),
+    (0x80000000, "DN_MULTISHOT"),
+];
+static NOTIFYFLAGS: Xlat = Xlat {
+    name: "notifyflags",
+    dflt: "DN_???",
+    x86_64: NOTIFYFLAGS_X86_64,
+    i386: NOTIFYFLAGS_X86_64,
+};
+
+/// strace's `dirent_types` on x86_64.
+pub(crate) const DIRENT_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "DT_UNKNOWN"),
+    (0x1, "DT_FIFO"),
+    (0x2, "DT_CHR"),
+    (0x4, "DT_DIR"),
+    (0x6, "DT_BLK"),
+    (0x8, "DT_REG"),
+    (0xa, "DT_LNK"),
+    (0xc, "DT_SOCK"),
+    (0xe, "DT_WHT"),
+];
+static DIRENT_TYPES: Xlat = Xlat {
+    name: "dirent_types",
+    dflt: "DT_???",
+    x86_64: DIRENT_TYPES_X86_64,
+    i386: DIRENT_TYPES_X86_64,
+};
+
+/// strace's `bpf_prog_types` on x86_64.
+pub(crate) const BPF_PROG_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_PROG_TYPE_UNSPEC"),
+    (0x1, "BPF_PROG_TYPE_SOCKET_FILTER"),
+    (0x2, "BPF_PROG_TYPE_KPROBE"),
+    (0x3, "BPF_PROG_TYPE_SCHED_CLS"),
+    (0x4, "BPF_PROG_TYPE_SCHED_ACT"),
+    (0x5, "BPF_PROG_TYPE_TRACEPOINT"),
+    (0x6, "BPF_PROG_TYPE_XDP"),
+    (0x7, "BPF_PROG_TYPE_PERF_EVENT"),
+    (0x8, "BPF_PROG_TYPE_CGROUP_SKB"),
+    (0x9, "BPF_PROG_TYPE_CGROUP_SOCK"),
+    (0xa, "BPF_PROG_TYPE_LWT_IN"),
+    (0xb, "BPF_PROG_TYPE_LWT_OUT"),
+    (0xc, "BPF_PROG_TYPE_LWT_XMIT"),
+    (0xd, "BPF_PROG_TYPE_SOCK_OPS"),
+    (0xe, "BPF_PROG_TYPE_SK_SKB"),
+    (0xf, "BPF_PROG_TYPE_CGROUP_DEVICE"),
+    (0x10, "BPF_PROG_TYPE_SK_MSG"),
+    (0x11, "BPF_PROG_TYPE_RAW_TRACEPOINT"),
+    (0x12, "BPF_PROG_TYPE_CGROUP_SOCK_ADDR"),
+    (0x13, "BPF_PROG_TYPE_LWT_SEG6LOCAL"),
+    (0x14, "BPF_PROG_TYPE_LIRC_MODE2"),
+    (0x15, "BPF_PROG_TYPE_SK_REUSEPORT"),
+    (0x16, "BPF_PROG_TYPE_FLOW_DISSECTOR"),
+    (0x17, "BPF_PROG_TYPE_CGROUP_SYSCTL"),
+    (0x18, "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE"),
+    (0x19, "BPF_PROG_TYPE_CGROUP_SOCKOPT"),
+    (0x1a, "BPF_PROG_TYPE_TRACING"),
+    (0x1b, "BPF_PROG_TYPE_STRUCT_OPS"),
+    (0x1c, "BPF_PROG_TYPE_EXT"),
+    (0x1d, "BPF_PROG_TYPE_LSM"),
+    (0x1e, "BPF_PROG_TYPE_SK_LOOKUP"),
+    (0x1f, "BPF_PROG_TYPE_SYSCALL"),
+];
+static BPF_PROG_TYPES: Xlat = Xlat {
+    name: "bpf_prog_types",
+    dflt: "BPF_PROG_TYPE_???",
+    x86_64: BPF_PROG_TYPES_X86_64,
+    i386: BPF_PROG_TYPES_X86_64,
+};
+
+/// strace's `bpf_prog_flags` on x86_64.
+pub(crate) const BPF_PROG_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_STRICT_ALIGNMENT"),
+    (0x2, "BPF_F_ANY_ALIGNMENT"),
+    (0x4, "BPF_F_TEST_RND_HI32"),
+    (0x8, "BPF_F_TEST_STATE_FREQ"),
+    (0x10, "BPF_F_SLEEPABLE"),
+];
+static BPF_PROG_FLAGS: Xlat = Xlat {
+    name: "bpf_prog_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_PROG_FLAGS_X86_64,
+    i386: BPF_PROG_FLAGS_X86_64,
+};
+
+/// strace's `bpf_attach_type` on x86_64.
+pub(crate) const BPF_ATTACH_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_CGROUP_INET_INGRESS"),
+    (0x1, "BPF_CGROUP_INET_EGRESS"),
+    (0x2, "BPF_CGROUP_INET_SOCK_CREATE"),
+    (0x3, "BPF_CGROUP_SOCK_OPS"),
+    (0x4, "BPF_SK_SKB_STREAM_PARSER"),
+    (0x5, "BPF_SK_SKB_STREAM_VERDICT"),
+    (0x6, "BPF_CGROUP_DEVICE"),
+    (0x7, "BPF_SK_MSG_VERDICT"),
+    (0x8, "BPF_CGROUP_INET4_BIND"),
+    (0x9, "BPF_CGROUP_INET6_BIND"),
+    (0xa, "BPF_CGROUP_INET4_CONNECT"),
+    (0xb, "BPF_CGROUP_INET6_CONNECT"),
+    (0xc, "BPF_CGROUP_INET4_POST_BIND"),
+    (0xd, "BPF_CGROUP_INET6_POST_BIND"),
+    (0xe, "BPF_CGROUP_UDP4_SENDMSG"),
+    (0xf, "BPF_CGROUP_UDP6_SENDMSG"),
+    (0x10, "BPF_LIRC_MODE2"),
+    (0x11, "BPF_FLOW_DISSECTOR"),
+    (0x12, "BPF_CGROUP_SYSCTL"),
+    (0x13, "BPF_CGROUP_UDP4_RECVMSG"),
+    (0x14, "BPF_CGROUP_UDP6_RECVMSG"),
+    (0x15, "BPF_CGROUP_GETSOCKOPT"),
+    (0x16, "BPF_CGROUP_SETSOCKOPT"),
+    (0x17, "BPF_TRACE_RAW_TP"),
+    (0x18, "BPF_TRACE_FENTRY"),
+    (0x19, "BPF_TRACE_FEXIT"),
+    (0x1a, "BPF_MODIFY_RETURN"),
+    (0x1b, "BPF_LSM_MAC"),
+    (0x1c, "BPF_TRACE_ITER"),
+    (0x1d, "BPF_CGROUP_INET4_GETPEERNAME"),
+    (0x1e, "BPF_CGROUP_INET6_GETPEERNAME"),
+    (0x1f, "BPF_CGROUP_INET4_GETSOCKNAME"),
+    (0x20, "BPF_CGROUP_INET6_GETSOCKNAME"),
+    (0x21, "BPF_XDP_DEVMAP"),
+    (0x22, "BPF_CGROUP_INET_SOCK_RELEASE"),
+    (0x23, "BPF_XDP_CPUMAP"),
+    (0x24, "BPF_SK_LOOKUP"),
+    (0x25, "BPF_XDP"),
+    (0x26, "BPF_SK_SKB_VERDICT"),
+    (0x27, "BPF_SK_REUSEPORT_SELECT"),
+    (0x28, "BPF_SK_REUSEPORT_SELECT_OR_MIGRATE"),
+    (0x29, "BPF_PERF_EVENT"),
+    (0x2a, "BPF_TRACE_KPROBE_MULTI"),
+    (0x2b, "BPF_LSM_CGROUP"),
+];
+static BPF_ATTACH_TYPE: Xlat = Xlat {
+    name: "bpf_attach_type",
+    dflt: "BPF_???",
+    x86_64: BPF_ATTACH_TYPE_X86_64,
+    i386: BPF_ATTACH_TYPE_X86_64,
+};
+
+/// strace's `af_packet_types` on x86_64.
+pub(crate) const AF_PACKET_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "PACKET_HOST"),
+    (0x1, "PACKET_BROADCAST"),
+    (0x2, "PACKET_MULTICAST"),
+    (0x3, "PACKET_OTHERHOST"),
+    (0x4, "PACKET_OUTGOING"),
+    (0x5, "PACKET_LOOPBACK"),
+    (0x6, "PACKET_USER"),
+    (0x7, "PACKET_KERNEL"),
+];
+static AF_PACKET_TYPES: Xlat = Xlat {
+    name: "af_packet_types",
+    dflt: "PACKET_???",
+    x86_64: AF_PACKET_TYPES_X86_64,
+    i386: AF_PACKET_TYPES_X86_64,
+};
+
+/// strace's `rxrpc_services` on x86_64.
+pub(crate) const RXRPC_SERVICES_X86_64: &[(u64, &str)] = &[
+    (0x1, "CM_SERVICE"),
+    (0x9c4, "YFS_FS_SERVICE"),
+    (0x9c5, "YFS_CM_SERVICE"),
+    (0x9c7, "YFS_VL_SERVICE"),
+];
+static RXRPC_SERVICES: Xlat = Xlat {
+    name: "rxrpc_services",
+    dflt: "???_SERVICE",
+    x86_64: RXRPC_SERVICES_X86_64,
+    i386: RXRPC_SERVICES_X86_64,
+};
+
+/// strace's `ieee802154_addr_types` on x86_64.
+pub(crate) const IEEE802154_ADDR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IEEE802154_ADDR_NONE"),
+    (0x2, "IEEE802154_ADDR_SHORT"),
+    (0x3, "IEEE802154_ADDR_LONG"),
+];
+static IEEE802154_ADDR_TYPES: Xlat = Xlat {
+    name: "ieee802154_addr_types",
+    dflt: "IEEE802154_ADDR_???",
+    x86_64: IEEE802154_ADDR_TYPES_X86_64,
+    i386: IEEE802154_ADDR_TYPES_X86_64,
+};
+
+/// strace's `ieee802154_pan_ids` on x86_64.
+pub(crate) const IEEE802154_PAN_IDS_X86_64: &[(u64, &str)] = &[
+    (0xffff, "IEEE802154_PANID_BROADCAST"),
+];
+static IEEE802154_PAN_IDS: Xlat = Xlat {
+    name: "ieee802154_pan_ids",
+    dflt: "IEEE802154_PANID_???",
+    x86_64: IEEE802154_PAN_IDS_X86_64,
+    i386: IEEE802154_PAN_IDS_X86_64,
+};
+
+/// strace's `ieee802154_addrs` on x86_64.
+pub(crate) const IEEE802154_ADDRS_X86_64: &[(u64, &str)] = &[
+    (0xfffe, "IEEE802154_ADDR_UNDEF"),
+    (0xffff, "IEEE802154_ADDR_BROADCAST"),
+];
+static IEEE802154_ADDRS: Xlat = Xlat {
+    name: "ieee802154_addrs",
+    dflt: "IEEE802154_ADDR_???",
+    x86_64: IEEE802154_ADDRS_X86_64,
+    i386: IEEE802154_ADDRS_X86_64,
+};
+
+/// strace's `alg_sockaddr_flags` on x86_64.
+pub(crate) const ALG_SOCKADDR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1000, "CRYPTO_ALG_KERN_DRIVER_ONLY"),
+];
+static ALG_SOCKADDR_FLAGS: Xlat = Xlat {
+    name: "alg_sockaddr_flags",
+    dflt: "CRYPTO_ALG_???",
+    x86_64: ALG_SOCKADDR_FLAGS_X86_64,
+    i386: ALG_SOCKADDR_FLAGS_X86_64,
+};
+
+/// strace's `nfc_sockaddr_protocols` on x86_64.
+pub(crate) const NFC_SOCKADDR_PROTOCOLS_X86_64: &[(u64, &str)] = &[
+    (0x1, "NFC_PROTO_JEWEL"),
+    (0x2, "NFC_PROTO_MIFARE"),
+    (0x3, "NFC_PROTO_FELICA"),
+    (0x4, "NFC_PROTO_ISO14443"),
+    (0x5, "NFC_PROTO_NFC_DEP"),
+    (0x6, "NFC_PROTO_ISO14443_B"),
+    (0x7, "NFC_PROTO_ISO15693"),
+];
+static NFC_SOCKADDR_PROTOCOLS: Xlat = Xlat {
+    name: "nfc_sockaddr_protocols",
+    dflt: "NFC_PROTO_???",
+    x86_64: NFC_SOCKADDR_PROTOCOLS_X86_64,
+    i386: NFC_SOCKADDR_PROTOCOLS_X86_64,
+};
+
+/// strace's `nfc_saps` on x86_64.
+pub(crate) const NFC_SAPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "LLCP_SAP_SDP"),
+    (0x2, "LLCP_SAP_IP"),
+    (0x3, "LLCP_SAP_OBEX"),
+    (0x4, "LLCP_SAP_SNEP"),
+    (0xff, "LLCP_SAP_MAX"),
+];
+static NFC_SAPS: Xlat = Xlat {
+    name: "nfc_saps",
+    dflt: "LLCP_SAP_???",
+    x86_64: NFC_SAPS_X86_64,
+    i386: NFC_SAPS_X86_64,
+};
+
+/// strace's `vsock_cids` on x86_64.
+pub(crate) const VSOCK_CIDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "VMADDR_CID_HYPERVISOR"),
+    (0x1, "VMADDR_CID_LOCAL"),
+    (0x2, "VMADDR_CID_HOST"),
+    (0xffffffff, "VMADDR_CID_ANY"),
+];
+static VSOCK_CIDS: Xlat = Xlat {
+    name: "vsock_cids",
+    dflt: "VMADDR_CID_???",
+    x86_64: VSOCK_CIDS_X86_64,
+    i386: VSOCK_CIDS_X86_64,
+};
+
+/// strace's `vsock_ports` on x86_64.
+pub(crate) const VSOCK_PORTS_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "VMADDR_PORT_ANY"),
+];
+static VSOCK_PORTS: Xlat = Xlat {
+    name: "vsock_ports",
+    dflt: "VMADDR_PORT_???",
+    x86_64: VSOCK_PORTS_X86_64,
+    i386: VSOCK_PORTS_X86_64,
+};
+
+/// strace's `vsock_flags` on x86_64.
+pub(crate) const VSOCK_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "VMADDR_FLAG_TO_HOST"),
+];
+static VSOCK_FLAGS: Xlat = Xlat {
+    name: "vsock_flags",
+    dflt: "VMADDR_FLAG_???",
+    x86_64: VSOCK_FLAGS_X86_64,
+    i386: VSOCK_FLAGS_X86_64,
+};
+
+/// strace's `qipcrtr_nodes` on x86_64.
+pub(crate) const QIPCRTR_NODES_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "QRTR_NODE_BCAST"),
+];
+static QIPCRTR_NODES: Xlat = Xlat {
+    name: "qipcrtr_nodes",
+    dflt: "QRTR_NODE_???",
+    x86_64: QIPCRTR_NODES_X86_64,
+    i386: QIPCRTR_NODES_X86_64,
+};
+
+/// strace's `qipcrtr_ports` on x86_64.
+pub(crate) const QIPCRTR_PORTS_X86_64: &[(u64, &str)] = &[
+    (0xfffffffe, "QRTR_PORT_CTRL"),
+];
+static QIPCRTR_PORTS: Xlat = Xlat {
+    name: "qipcrtr_ports",
+    dflt: "QRTR_PORT_???",
+    x86_64: QIPCRTR_PORTS_X86_64,
+    i386: QIPCRTR_PORTS_X86_64,
+};
+
+/// strace's `xdp_sockaddr_flags` on x86_64.
+pub(crate) const XDP_SOCKADDR_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "XDP_SHARED_UMEM"),
+    (0x2, "XDP_COPY"),
+    (0x4, "XDP_ZEROCOPY"),
+    (0x8, "XDP_USE_NEED_WAKEUP"),
+];
+static XDP_SOCKADDR_FLAGS: Xlat = Xlat {
+    name: "xdp_sockaddr_flags",
+    dflt: "XDP_???",
+    x86_64: XDP_SOCKADDR_FLAGS_X86_64,
+    i386: XDP_SOCKADDR_FLAGS_X86_64,
+};
+
+/// strace's `mctp_nets` on x86_64.
+pub(crate) const MCTP_NETS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MCTP_NET_ANY"),
+];
+static MCTP_NETS: Xlat = Xlat {
+    name: "mctp_nets",
+    dflt: "MCTP_NET_???",
+    x86_64: MCTP_NETS_X86_64,
+    i386: MCTP_NETS_X86_64,
+};
+
+/// strace's `mctp_addrs` on x86_64.
+pub(crate) const MCTP_ADDRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MCTP_ADDR_NULL"),
+    (0xff, "MCTP_ADDR_ANY"),
+];
+static MCTP_ADDRS: Xlat = Xlat {
+    name: "mctp_addrs",
+    dflt: "MCTP_ADDR_???",
+    x86_64: MCTP_ADDRS_X86_64,
+    i386: MCTP_ADDRS_X86_64,
+};
+
+/// strace's `hci_channels` on x86_64.
+pub(crate) const HCI_CHANNELS_X86_64: &[(u64, &str)] = &[
+    (0x0, "HCI_CHANNEL_RAW"),
+    (0x1, "HCI_CHANNEL_USER"),
+    (0x2, "HCI_CHANNEL_MONITOR"),
+    (0x3, "HCI_CHANNEL_CONTROL"),
+    (0x4, "HCI_CHANNEL_LOGGING"),
+];
+static HCI_CHANNELS: Xlat = Xlat {
+    name: "hci_channels",
+    dflt: "HCI_CHANNEL_???",
+    x86_64: HCI_CHANNELS_X86_64,
+    i386: HCI_CHANNELS_X86_64,
+};
+
+/// strace's `bdaddr_types` on x86_64.
+pub(crate) const BDADDR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BDADDR_BREDR"),
+    (0x1, "BDADDR_LE_PUBLIC"),
+    (0x2, "BDADDR_LE_RANDOM"),
+];
+static BDADDR_TYPES: Xlat = Xlat {
+    name: "bdaddr_types",
+    dflt: "BDADDR_???",
+    x86_64: BDADDR_TYPES_X86_64,
+    i386: BDADDR_TYPES_X86_64,
+};
+
+/// strace's `bluetooth_l2_psm` on x86_64.
+pub(crate) const BLUETOOTH_L2_PSM_X86_64: &[(u64, &str)] = &[
+    (0x1, "L2CAP_PSM_SDP"),
+    (0x3, "L2CAP_PSM_RFCOMM"),
+    (0x21, "L2CAP_PSM_3DSP"),
+    (0x23, "L2CAP_PSM_IPSP"),
+    (0x80, "L2CAP_PSM_LE_DYN_START"),
+    (0xff, "L2CAP_PSM_LE_DYN_END"),
+    (0x1001, "L2CAP_PSM_DYN_START"),
+    (0x10ff, "L2CAP_PSM_AUTO_END"),
+    (0xffff, "L2CAP_PSM_DYN_END"),
+];
+static BLUETOOTH_L2_PSM: Xlat = Xlat {
+    name: "bluetooth_l2_psm",
+    dflt: "L2CAP_PSM_???",
+    x86_64: BLUETOOTH_L2_PSM_X86_64,
+    i386: BLUETOOTH_L2_PSM_X86_64,
+};
+
+/// strace's `bluetooth_l2_cid` on x86_64.
+pub(crate) const BLUETOOTH_L2_CID_X86_64: &[(u64, &str)] = &[
+    (0x1, "L2CAP_CID_SIGNALING"),
+    (0x2, "L2CAP_CID_CONN_LESS"),
+    (0x3, "L2CAP_CID_A2MP"),
+    (0x4, "L2CAP_CID_ATT"),
+    (0x5, "L2CAP_CID_LE_SIGNALING"),
+    (0x6, "L2CAP_CID_SMP"),
+    (0x7, "L2CAP_CID_SMP_BREDR"),
+    (0x40, "L2CAP_CID_DYN_START"),
+    (0x7f, "L2CAP_CID_LE_DYN_END"),
+    (0xffff, "L2CAP_CID_DYN_END"),
+];
+static BLUETOOTH_L2_CID: Xlat = Xlat {
+    name: "bluetooth_l2_cid",
+    dflt: "L2CAP_CID_???",
+    x86_64: BLUETOOTH_L2_CID_X86_64,
+    i386: BLUETOOTH_L2_CID_X86_64,
+};
+
 /// A named-constant table, as named in `data/prototypes.txt`
 /// (`xlat(resources)`): one per strace xlat file generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -11624,6 +12095,10 @@ pub enum Table {
     PrTsc,
     /// strace's `pr_unalign_flags` table.
     PrUnalignFlags,
+    /// strace's `x86_xfeature_bits` table.
+    X86XfeatureBits,
+    /// strace's `x86_xfeatures` table.
+    X86Xfeatures,
     /// strace's `prctl_options` table.
     PrctlOptions,
     /// strace's `priorities` table.
@@ -12302,11 +12777,61 @@ pub enum Table {
     V4l2VbiFlags,
     /// strace's `v4l2_buf_flag_masks` table.
     V4l2BufFlagMasks,
+    /// strace's `notifyflags` table.
+    Notifyflags,
+    /// strace's `dirent_types` table.
+    DirentTypes,
+    /// strace's `bpf_prog_types` table.
+    BpfProgTypes,
+    /// strace's `bpf_prog_flags` table.
+    BpfProgFlags,
+    /// strace's `bpf_attach_type` table.
+    BpfAttachType,
+    /// strace's `af_packet_types` table.
+    AfPacketTypes,
+    /// strace's `rxrpc_services` table.
+    RxrpcServices,
+    /// strace's `ieee802154_addr_types` table.
+    Ieee802154AddrTypes,
+    /// strace's `ieee802154_pan_ids` table.
+    Ieee802154PanIds,
+    /// strace's `ieee802154_addrs` table.
+    Ieee802154Addrs,
+    /// strace's `alg_sockaddr_flags` table.
+    AlgSockaddrFlags,
+    /// strace's `nfc_sockaddr_protocols` table.
+    NfcSockaddrProtocols,
+    /// strace's `nfc_saps` table.
+    NfcSaps,
+    /// strace's `vsock_cids` table.
+    VsockCids,
+    /// strace's `vsock_ports` table.
+    VsockPorts,
+    /// strace's `vsock_flags` table.
+    VsockFlags,
+    /// strace's `qipcrtr_nodes` table.
+    QipcrtrNodes,
+    /// strace's `qipcrtr_ports` table.
+    QipcrtrPorts,
+    /// strace's `xdp_sockaddr_flags` table.
+    XdpSockaddrFlags,
+    /// strace's `mctp_nets` table.
+    MctpNets,
+    /// strace's `mctp_addrs` table.
+    MctpAddrs,
+    /// strace's `hci_channels` table.
+    HciChannels,
+    /// strace's `bdaddr_types` table.
+    BdaddrTypes,
+    /// strace's `bluetooth_l2_psm` table.
+    BluetoothL2Psm,
+    /// strace's `bluetooth_l2_cid` table.
+    BluetoothL2Cid,
 }
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 491] = [
+    pub const ALL: [Table; 518] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -12459,6 +12984,8 @@ impl Table {
         Table::PrSmeVlFlags,
         Table::PrTsc,
         Table::PrUnalignFlags,
+        Table::X86XfeatureBits,
+        Table::X86Xfeatures,
         Table::PrctlOptions,
         Table::Priorities,
         Table::PtraceCmds,
@@ -12798,6 +13325,31 @@ impl Table {
         Table::V4l2TunerTypes,
         Table::V4l2VbiFlags,
         Table::V4l2BufFlagMasks,
+        Table::Notifyflags,
+        Table::DirentTypes,
+        Table::BpfProgTypes,
+        Table::BpfProgFlags,
+        Table::BpfAttachType,
+        Table::AfPacketTypes,
+        Table::RxrpcServices,
+        Table::Ieee802154AddrTypes,
+        Table::Ieee802154PanIds,
+        Table::Ieee802154Addrs,
+        Table::AlgSockaddrFlags,
+        Table::NfcSockaddrProtocols,
+        Table::NfcSaps,
+        Table::VsockCids,
+        Table::VsockPorts,
+        Table::VsockFlags,
+        Table::QipcrtrNodes,
+        Table::QipcrtrPorts,
+        Table::XdpSockaddrFlags,
+        Table::MctpNets,
+        Table::MctpAddrs,
+        Table::HciChannels,
+        Table::BdaddrTypes,
+        Table::BluetoothL2Psm,
+        Table::BluetoothL2Cid,
     ];
 
     /// The table's names and values.
@@ -12955,6 +13507,8 @@ impl Table {
             Table::PrSmeVlFlags => &PR_SME_VL_FLAGS,
             Table::PrTsc => &PR_TSC,
             Table::PrUnalignFlags => &PR_UNALIGN_FLAGS,
+            Table::X86XfeatureBits => &X86_XFEATURE_BITS,
+            Table::X86Xfeatures => &X86_XFEATURES,
             Table::PrctlOptions => &PRCTL_OPTIONS,
             Table::Priorities => &PRIORITIES,
             Table::PtraceCmds => &PTRACE_CMDS,
@@ -13294,6 +13848,31 @@ impl Table {
             Table::V4l2TunerTypes => &V4L2_TUNER_TYPES,
             Table::V4l2VbiFlags => &V4L2_VBI_FLAGS,
             Table::V4l2BufFlagMasks => &V4L2_BUF_FLAG_MASKS,
+            Table::Notifyflags => &NOTIFYFLAGS,
+            Table::DirentTypes => &DIRENT_TYPES,
+            Table::BpfProgTypes => &BPF_PROG_TYPES,
+            Table::BpfProgFlags => &BPF_PROG_FLAGS,
+            Table::BpfAttachType => &BPF_ATTACH_TYPE,
+            Table::AfPacketTypes => &AF_PACKET_TYPES,
+            Table::RxrpcServices => &RXRPC_SERVICES,
+            Table::Ieee802154AddrTypes => &IEEE802154_ADDR_TYPES,
+            Table::Ieee802154PanIds => &IEEE802154_PAN_IDS,
+            Table::Ieee802154Addrs => &IEEE802154_ADDRS,
+            Table::AlgSockaddrFlags => &ALG_SOCKADDR_FLAGS,
+            Table::NfcSockaddrProtocols => &NFC_SOCKADDR_PROTOCOLS,
+            Table::NfcSaps => &NFC_SAPS,
+            Table::VsockCids => &VSOCK_CIDS,
+            Table::VsockPorts => &VSOCK_PORTS,
+            Table::VsockFlags => &VSOCK_FLAGS,
+            Table::QipcrtrNodes => &QIPCRTR_NODES,
+            Table::QipcrtrPorts => &QIPCRTR_PORTS,
+            Table::XdpSockaddrFlags => &XDP_SOCKADDR_FLAGS,
+            Table::MctpNets => &MCTP_NETS,
+            Table::MctpAddrs => &MCTP_ADDRS,
+            Table::HciChannels => &HCI_CHANNELS,
+            Table::BdaddrTypes => &BDADDR_TYPES,
+            Table::BluetoothL2Psm => &BLUETOOTH_L2_PSM,
+            Table::BluetoothL2Cid => &BLUETOOTH_L2_CID,
         }
     }
 
@@ -13452,6 +14031,8 @@ impl Table {
             "pr_sme_vl_flags" => Table::PrSmeVlFlags,
             "pr_tsc" => Table::PrTsc,
             "pr_unalign_flags" => Table::PrUnalignFlags,
+            "x86_xfeature_bits" => Table::X86XfeatureBits,
+            "x86_xfeatures" => Table::X86Xfeatures,
             "prctl_options" => Table::PrctlOptions,
             "priorities" => Table::Priorities,
             "ptrace_cmds" => Table::PtraceCmds,
@@ -13791,6 +14372,31 @@ impl Table {
             "v4l2_tuner_types" => Table::V4l2TunerTypes,
             "v4l2_vbi_flags" => Table::V4l2VbiFlags,
             "v4l2_buf_flag_masks" => Table::V4l2BufFlagMasks,
+            "notifyflags" => Table::Notifyflags,
+            "dirent_types" => Table::DirentTypes,
+            "bpf_prog_types" => Table::BpfProgTypes,
+            "bpf_prog_flags" => Table::BpfProgFlags,
+            "bpf_attach_type" => Table::BpfAttachType,
+            "af_packet_types" => Table::AfPacketTypes,
+            "rxrpc_services" => Table::RxrpcServices,
+            "ieee802154_addr_types" => Table::Ieee802154AddrTypes,
+            "ieee802154_pan_ids" => Table::Ieee802154PanIds,
+            "ieee802154_addrs" => Table::Ieee802154Addrs,
+            "alg_sockaddr_flags" => Table::AlgSockaddrFlags,
+            "nfc_sockaddr_protocols" => Table::NfcSockaddrProtocols,
+            "nfc_saps" => Table::NfcSaps,
+            "vsock_cids" => Table::VsockCids,
+            "vsock_ports" => Table::VsockPorts,
+            "vsock_flags" => Table::VsockFlags,
+            "qipcrtr_nodes" => Table::QipcrtrNodes,
+            "qipcrtr_ports" => Table::QipcrtrPorts,
+            "xdp_sockaddr_flags" => Table::XdpSockaddrFlags,
+            "mctp_nets" => Table::MctpNets,
+            "mctp_addrs" => Table::MctpAddrs,
+            "hci_channels" => Table::HciChannels,
+            "bdaddr_types" => Table::BdaddrTypes,
+            "bluetooth_l2_psm" => Table::BluetoothL2Psm,
+            "bluetooth_l2_cid" => Table::BluetoothL2Cid,
             _ => return None,
         })
     }
