@@ -840,6 +840,7 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::MountAttr(n) => {
             let size = c.arg(n);
             extensible::mount_attr(c, v, size)
+        }
         K::BpfAttr(n) => {
             let (cmd, size) = (c.arg(0), c.arg(n));
             bpf_attr::attr(c, v, cmd, size)
@@ -935,7 +936,6 @@ pub fn return_detail(
             poll::select_detail(&mut c, ret)
         }
         "recvmmsg" | "recvmmsg_time64" => poll::left_detail(&mut c, 4),
-        "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, ret).1,
         "fcntl" | "fcntl64" => crate::decode::fcntl_return(abi, c.arg(1), ret).1,
         "prctl" => crate::decode::prctl_return(abi, c.arg(0) & 0xffff_ffff, c.arg(1), ret).1,
         "arch_prctl" => crate::decode::arch_prctl_return(abi, c.arg(0), ret).1,
