@@ -1635,7 +1635,10 @@ mod tests {
         );
         // PR_SET_PTRACER_ANY by style.
         let ptracer = |m: &mut SparseVirt| line(X, "prctl", &[0x5961_6d61, u64::MAX], 0, m);
-        assert_eq!(ptracer(&mut m), "prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY) = 0");
+        assert_eq!(
+            ptracer(&mut m),
+            "prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY) = 0"
+        );
         let raw = crate::xlat::with_style(vstrace_core::ConstStyle::Raw, || ptracer(&mut m));
         assert_eq!(raw, "prctl(0x59616d61, -1) = 0");
         // PR_GET_SPECULATION_CTRL: the state as flags, in hex.

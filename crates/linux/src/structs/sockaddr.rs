@@ -38,7 +38,10 @@ pub(crate) fn value_abi(abi: LinuxAbi, b: &[u8]) -> Value {
         fields.push((Name::Borrowed(""), Value::Opaque(text)));
         if len >= 16 {
             if let Some(fd) = sockaddr_fam::xdp_fd(&padded) {
-                fields.push((Name::Borrowed("sxdp_shared_umem_fd"), Value::Fd { fd, path: None }));
+                fields.push((
+                    Name::Borrowed("sxdp_shared_umem_fd"),
+                    Value::Fd { fd, path: None },
+                ));
             }
         }
     }

@@ -14,7 +14,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use vstrace_core::value::{Base, Const, Name};
 use vstrace_core::{ConstStyle, Value};
 
-
 use super::Fields;
 use crate::fmt;
 use crate::proto::LinuxAbi;
@@ -149,12 +148,22 @@ fn sl(b: &[u8], o: usize, n: usize) -> &[u8] {
 }
 
 fn be16(b: &[u8], o: usize) -> u16 {
-    u16::from_be_bytes([b.get(o).copied().unwrap_or(0), b.get(o + 1).copied().unwrap_or(0)])
+    u16::from_be_bytes([
+        b.get(o).copied().unwrap_or(0),
+        b.get(o + 1).copied().unwrap_or(0),
+    ])
 }
 
 fn be32(b: &[u8], o: usize) -> u32 {
     let mut a = [0u8; 4];
-    a.copy_from_slice(&sl(b, o, 4).iter().copied().chain([0; 4]).take(4).collect::<Vec<_>>());
+    a.copy_from_slice(
+        &sl(b, o, 4)
+            .iter()
+            .copied()
+            .chain([0; 4])
+            .take(4)
+            .collect::<Vec<_>>(),
+    );
     u32::from_be_bytes(a)
 }
 
@@ -165,7 +174,10 @@ pub(crate) fn un(b: &[u8], len: usize) -> String {
         let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
         format!("sun_path={}", fmt::quote(&path[..end], false))
     } else {
-        format!("sun_path=@{}", fmt::quote(path.get(1..).unwrap_or(&[]), false))
+        format!(
+            "sun_path=@{}",
+            fmt::quote(path.get(1..).unwrap_or(&[]), false)
+        )
     }
 }
 
@@ -201,14 +213,20 @@ pub(crate) fn inet6(b: &[u8], len: usize) -> String {
         net(sl(b, 4, 4), &format!("htonl({flow})"))
     );
     if len > 24 {
-        let id = u64::from(Fields::new(b, 4).u32(24));
-        s.push_str(&format!(", sin6_scope_id={}", super::sockaddr::scope_id(&a, id)));
+        let id = Fields::new(b, 4).u32(24);
+        s.push_str(&format!(
+            ", sin6_scope_id={}",
+            super::sockaddr::scope_id(&a, id)
+        ));
     }
     s
 }
 
 fn ipx(b: &[u8]) -> String {
-    let node: Vec<String> = sl(b, 8, 6).iter().map(|&x| val0x(u64::from(x), 1)).collect();
+    let node: Vec<String> = sl(b, 8, 6)
+        .iter()
+        .map(|&x| val0x(u64::from(x), 1))
+        .collect();
     let mut s = format!(
         "sipx_port={}, sipx_network=htonl({}), sipx_node=[{}], sipx_type={}",
         net(sl(b, 2, 2), &format!("htons({})", be16(b, 2))),
@@ -230,11 +248,7 @@ fn netlink(b: &[u8]) -> String {
     } else {
         String::new()
     };
-    format!(
-        "{pad}nl_pid={}, nl_groups={}",
-        f.u32(4),
-        val0x(u64::from(f.u32(8)), 4)
-    )
+    format!("{pad}nl_pid={}, nl_groups={}", f.u32(4), val0x(f.u32(8), 4))
 }
 
 fn packet(abi: LinuxAbi, b: &[u8], len: usize) -> String {
@@ -254,8 +268,8 @@ fn packet(abi: LinuxAbi, b: &[u8], len: usize) -> String {
     let halen = usize::from(b[11]);
     let mut s = format!(
         "sll_protocol={proto}, sll_ifindex={}, sll_hatype={}, sll_pkttype={}, sll_halen={halen}",
-        ifindex(u64::from(f.u32(4))),
-        xv(abi, T::ArpHardwareTypes, u64::from(f.u16(8)), true),
+        ifindex(f.u32(4)),
+        xv(abi, T::ArpHardwareTypes, f.u16(8), true),
         xv(abi, T::AfPacketTypes, u64::from(b[10]), true),
     );
     if halen != 0 {
@@ -275,18 +289,24 @@ fn packet(abi: LinuxAbi, b: &[u8], len: usize) -> String {
 
 /// The raw data of an address no printer covers.
 pub(crate) fn raw(b: &[u8], len: usize) -> String {
-    format!("sa_data={}", fmt::quote(sl(b, 2, len.saturating_sub(2)), false))
+    format!(
+        "sa_data={}",
+        fmt::quote(sl(b, 2, len.saturating_sub(2)), false)
+    )
 }
 
 /// Bluetooth addresses by length: HCI, SCO, RFCOMM, L2CAP.
 fn bluetooth(abi: LinuxAbi, b: &[u8], len: usize) -> String {
     let f = Fields::new(b, 4);
-    let le16 = |o: usize| u64::from(f.u16(o));
+    let le16 = |o: usize| f.u16(o);
     match len {
         4 | 6 => {
             let mut s = format!("hci_dev=htobs({})", le16(2));
             if len == 6 {
-                s.push_str(&format!(", hci_channel={}", xv(abi, T::HciChannels, le16(4), true)));
+                s.push_str(&format!(
+                    ", hci_channel={}",
+                    xv(abi, T::HciChannels, le16(4), true)
+                ));
             }
             s
         }
@@ -300,7 +320,10 @@ fn bluetooth(abi: LinuxAbi, b: &[u8], len: usize) -> String {
                 l2_num(abi, le16(10), T::BluetoothL2Cid)
             );
             if len == 14 {
-                s.push_str(&format!(", l2_bdaddr_type={}", xv(abi, T::BdaddrTypes, u64::from(b[12]), true)));
+                s.push_str(&format!(
+                    ", l2_bdaddr_type={}",
+                    xv(abi, T::BdaddrTypes, u64::from(b[12]), true)
+                ));
             }
             s
         }
@@ -322,7 +345,9 @@ fn l2_num(abi: LinuxAbi, v: u64, t: T) -> String {
             Some(e) => x.values(abi).iter().find(|(_, n)| *n == e)?.0,
             None => u64::MAX,
         };
-        (lo..=hi).contains(&v).then(|| format!("{start}+{}", v - lo))
+        (lo..=hi)
+            .contains(&v)
+            .then(|| format!("{start}+{}", v - lo))
     };
     let named = name.or_else(|| match t {
         T::BluetoothL2Psm => range("L2CAP_PSM_LE_DYN_START", Some("L2CAP_PSM_LE_DYN_END"))
@@ -346,9 +371,7 @@ fn rxrpc(abi: LinuxAbi, b: &[u8], len: usize) -> String {
     let shown = tlen.min(len.saturating_sub(8));
     let rest = shown.saturating_sub(2);
     let tb = sl(b, 8, 28);
-    let fam = |name: &str| {
-        format!("{name}={}", xv(abi, T::Addrfams, u64::from(family), true))
-    };
+    let fam = |name: &str| format!("{name}={}", xv(abi, T::Addrfams, family, true));
     let tail = |s: &mut String| {
         if rest > 0 {
             s.push_str(&format!(", {}", fmt::quote(sl(b, 10, rest), false)));
@@ -381,8 +404,8 @@ fn rxrpc(abi: LinuxAbi, b: &[u8], len: usize) -> String {
     };
     format!(
         "srx_service={}, transport_type={}, transport_len={tlen}, transport={{{transport}}}",
-        xv_verbose(abi, T::RxrpcServices, u64::from(f.u16(2)), true),
-        xv(abi, T::Socktypes, u64::from(f.u16(4)), true),
+        xv_verbose(abi, T::RxrpcServices, f.u16(2), true),
+        xv(abi, T::Socktypes, f.u16(4), true),
     )
 }
 
@@ -391,14 +414,14 @@ fn ieee802154(abi: LinuxAbi, b: &[u8]) -> String {
     let kind = f.u32(4);
     let mut s = format!(
         "addr={{addr_type={}, pan_id={}",
-        xv_verbose(abi, T::Ieee802154AddrTypes, u64::from(kind), true),
-        xv_verbose(abi, T::Ieee802154PanIds, u64::from(f.u16(8)), false)
+        xv_verbose(abi, T::Ieee802154AddrTypes, kind, true),
+        xv_verbose(abi, T::Ieee802154PanIds, f.u16(8), false)
     );
     match kind {
         0 => {}
         2 => s.push_str(&format!(
             ", short_addr={}",
-            xv_verbose(abi, T::Ieee802154Addrs, u64::from(f.u16(10)), false)
+            xv_verbose(abi, T::Ieee802154Addrs, f.u16(10), false)
         )),
         _ => s.push_str(&format!(", hwaddr={}", hwaddr(sl(b, 10, 8)))),
     }
@@ -410,8 +433,8 @@ fn alg(abi: LinuxAbi, b: &[u8], len: usize) -> String {
     format!(
         "salg_type={}, salg_feat={}, salg_mask={}, salg_name={}",
         cstring(sl(b, 2, 14), 14),
-        flags_verbose(abi, T::AlgSockaddrFlags, u64::from(f.u32(16))),
-        flags_verbose(abi, T::AlgSockaddrFlags, u64::from(f.u32(20))),
+        flags_verbose(abi, T::AlgSockaddrFlags, f.u32(16)),
+        flags_verbose(abi, T::AlgSockaddrFlags, f.u32(20)),
         cstring(sl(b, 24, len.saturating_sub(24)), len.saturating_sub(24))
     )
 }
@@ -420,9 +443,9 @@ fn nfc(abi: LinuxAbi, b: &[u8], len: usize) -> String {
     let f = Fields::new(b, 4);
     let mut s = format!(
         "dev_idx={}, target_idx={}, nfc_protocol={}",
-        ifindex(u64::from(f.u32(4))),
-        fmt::hex0(u64::from(f.u32(8))),
-        xv(abi, T::NfcSockaddrProtocols, u64::from(f.u32(12)), true)
+        ifindex(f.u32(4)),
+        fmt::hex0(f.u32(8)),
+        xv(abi, T::NfcSockaddrProtocols, f.u32(12), true)
     );
     // sockaddr_nfc_llcp: 2 SAPs and a 63-byte name after the 16 bytes,
     // then the name's length, a size_t (aligned to its width).
@@ -434,7 +457,7 @@ fn nfc(abi: LinuxAbi, b: &[u8], len: usize) -> String {
         }
         return s;
     }
-    let snsz = if wide { f.u64(at) } else { u64::from(f.u32(at)) };
+    let snsz = if wide { f.u64(at) } else { f.u32(at) };
     s.push_str(&format!(
         ", dsap={}, ssap={}, service_name={}, service_name_len={snsz}",
         xv_verbose(abi, T::NfcSaps, u64::from(b[16]), false),
@@ -452,8 +475,8 @@ fn vsock(abi: LinuxAbi, b: &[u8]) -> String {
     }
     s.push_str(&format!(
         "svm_cid={}, svm_port={}, svm_flags={}",
-        xv(abi, T::VsockCids, u64::from(f.u32(8)), false),
-        xv(abi, T::VsockPorts, u64::from(f.u32(4)), false),
+        xv(abi, T::VsockCids, f.u32(8), false),
+        xv(abi, T::VsockPorts, f.u32(4), false),
         flags(abi, T::VsockFlags, u64::from(b[12]))
     ));
     let zero = sl(b, 13, 3);
@@ -467,8 +490,8 @@ fn qrtr(abi: LinuxAbi, b: &[u8]) -> String {
     let f = Fields::new(b, 4);
     format!(
         "sq_node={}, sq_port={}",
-        xv(abi, T::QipcrtrNodes, u64::from(f.u32(4)), false),
-        xv(abi, T::QipcrtrPorts, u64::from(f.u32(8)), false)
+        xv(abi, T::QipcrtrNodes, f.u32(4), false),
+        xv(abi, T::QipcrtrPorts, f.u32(8), false)
     )
 }
 
@@ -508,7 +531,7 @@ fn mctp(abi: LinuxAbi, b: &[u8]) -> String {
     }
     s.push_str(&format!(
         "smctp_network={}, smctp_addr={{s_addr={}}}, smctp_type={}, smctp_tag={}",
-        xv(abi, T::MctpNets, u64::from(f.u32(4)), false),
+        xv(abi, T::MctpNets, f.u32(4), false),
         xv(abi, T::MctpAddrs, u64::from(b[8]), false),
         fmt::hex0(u64::from(b[9])),
         fmt::hex0(u64::from(b[10]))
@@ -546,7 +569,10 @@ fn ax25_style(call: &[u8]) -> Option<ConstStyle> {
 /// A callsign as text: its letters (trailing spaces cut), `-` and the
 /// SSID; `*` for an empty one.
 fn ax25_name(call: &[u8]) -> String {
-    let end = (0..6).rev().find(|&i| call[i] >> 1 != b' ').map_or(0, |i| i + 1);
+    let end = (0..6)
+        .rev()
+        .find(|&i| call[i] >> 1 != b' ')
+        .map_or(0, |i| i + 1);
     let mut s: String = call[..end].iter().map(|&b| char::from(b >> 1)).collect();
     s.push_str(&format!("-{}", (call[6] >> 1) & 0xf));
     if s == "-0" {
@@ -573,7 +599,10 @@ fn ax25(b: &[u8], len: usize) -> String {
     const MAX_DIGIS: usize = 8;
     let ndigis = Fields::new(b, 4).u32(12) as i32;
     let full = ndigis != 0 || len > 16;
-    let head = format!("sax25_call={}, sax25_ndigis={ndigis}", ax25_addr(sl(b, 2, DIGI)));
+    let head = format!(
+        "sax25_call={}, sax25_ndigis={ndigis}",
+        ax25_addr(sl(b, 2, DIGI))
+    );
     if !full {
         return head;
     }
@@ -599,12 +628,16 @@ fn x25(b: &[u8]) -> String {
     format!("sx25_addr={{x25_addr={}}}", cstring(sl(b, 2, 16), 16))
 }
 
+/// A family's printer of the fields after `sa_family` (ABI, zero-padded
+/// bytes, length).
+type FamilyPrinter = fn(LinuxAbi, &[u8], usize) -> String;
+
 /// The fields after `sa_family` of the address `b` (zero-padded to at
 /// least 129 bytes) of `len` bytes, or `None` when its family has no
 /// printer or the length is below the family's minimum.
 pub(crate) fn fields(abi: LinuxAbi, family: u16, b: &[u8], len: usize) -> Option<String> {
     let nfc_min = 16;
-    let (min, text): (usize, fn(LinuxAbi, &[u8], usize) -> String) = match family {
+    let (min, text): (usize, FamilyPrinter) = match family {
         1 => (3, |_, b, l| un(b, l)),
         2 => (16, |_, b, _| inet(b)),
         3 => (16, |_, b, l| ax25(b, l)),
