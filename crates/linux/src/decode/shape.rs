@@ -1085,7 +1085,16 @@ mod tests {
         let o = DecodeOptions::default();
         let mut a = decode_enter(d, abi, raw, mem, &o);
         decode_exit(d, abi, raw, ret, mem, &o, &mut a);
-        format_call(d, &a, Some(&format_return(d, abi, ret)))
+        // The return as the engine renders it: in hex where strace uses
+        // hex, then the detail in parentheses.
+        let mut r = format_return(d, abi, ret);
+        if ret > 0 && crate::structs::return_in_hex(d, abi, raw, ret) {
+            r.text = format!("{ret:#x}");
+        }
+        if let Some(x) = crate::structs::return_detail(d, abi, raw, ret, mem, &o) {
+            r.text = format!("{} ({x})", r.text);
+        }
+        format_call(d, &a, Some(&r))
     }
 
     #[test]
@@ -1455,7 +1464,7 @@ mod tests {
         let mut m = SparseVirt::new();
         assert_eq!(
             line(X, "fcntl", &[3, 1, 0xdead], 1, &mut m),
-            "fcntl(3, F_GETFD) = 1"
+            "fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)"
         );
         assert_eq!(
             line(X, "fcntl", &[3, 2, 1], 0, &mut m),
