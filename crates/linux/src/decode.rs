@@ -816,6 +816,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             }
             ArgType::Clockid => fmt::clockid_v(self.abi, w32),
             ArgType::Struct(k) => crate::structs::value(&mut self.struct_call(i), k, v),
+            ArgType::ArchPrctlArg => self.arch_prctl_arg(),
             _ => Value::Opaque(self.decode(i)),
         }
     }
@@ -841,7 +842,6 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 }
             }
             ArgType::PrctlArg(k) => self.prctl_arg(k),
-            ArgType::ArchPrctlArg => self.arch_prctl_arg(),
             ArgType::FutexArg(k) => self.futex_arg(k),
             ArgType::PtraceArg(k) => self.ptrace_arg(k),
             ArgType::Dev
@@ -972,6 +972,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::PosPair
             | ArgType::HiLo64
             | ArgType::LoHiFlags64(_)
+            | ArgType::ArchPrctlArg
             | ArgType::Struct(_) => self.value(i).render(),
         }
     }

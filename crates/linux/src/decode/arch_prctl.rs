@@ -9,6 +9,7 @@ use super::Ctx;
 use crate::fmt;
 use crate::proto::LinuxAbi;
 use crate::xlat::{self, Radix, Table};
+use vstrace_core::value::Base;
 use vstrace_core::{read, ConstStyle, Value};
 
 /// The name of code `code` in the arch_prctl table (`""` when unknown).
@@ -56,36 +57,40 @@ pub(crate) fn arch_prctl_return(abi: LinuxAbi, code: u64, ret: i64) -> (bool, Op
 }
 
 impl Ctx<'_, '_> {
-    /// arch_prctl's second argument, by code.
-    pub(super) fn arch_prctl_arg(&mut self) -> String {
+    /// arch_prctl's second argument, by code, as a typed value (an
+    /// address or a number where strace prints one, so that JSON carries
+    /// it as such).
+    pub(super) fn arch_prctl_arg(&mut self) -> Value {
         let abi = self.abi;
         let v = self.raw[1];
         let failed = self.ret.is_some_and(|r| (-4095..0).contains(&r));
         let done = self.ret.is_some() && !failed;
         match code_name(abi, self.raw[0]) {
             "ARCH_GET_FS" | "ARCH_GET_GS" => match self.read_word(v) {
-                _ if v == 0 => Value::Null.render(),
-                Some(w) if done => format!("[{}]", Value::ptr(w).render()),
-                _ => fmt::ptr(v),
+                _ if v == 0 => Value::Null,
+                Some(w) if done => Value::boxed(Value::ptr(w)),
+                _ => Value::ptr(v),
             },
             "ARCH_GET_XCOMP_SUPP" | "ARCH_GET_XCOMP_PERM" | "ARCH_GET_XCOMP_GUEST_PERM" => {
                 match read::read_u64(self.mem, v) {
-                    _ if v == 0 => Value::Null.render(),
+                    _ if v == 0 => Value::Null,
                     Ok(mask) if done => {
+                        // Rendered here: the names' style (a comment
+                        // after the number) is not the call's.
                         let flags = xlat::with_style(xfeature_style(), || {
                             fmt::xflags_v(abi, &[Table::X86Xfeatures], mask, true, false).render()
                         });
-                        format!("[{flags}]")
+                        Value::boxed(Value::Opaque(flags))
                     }
-                    _ => fmt::ptr(v),
+                    _ => Value::ptr(v),
                 }
             }
             "ARCH_REQ_XCOMP_PERM" | "ARCH_REQ_XCOMP_GUEST_PERM" => {
-                xlat::with_style(xfeature_style(), || {
+                Value::Opaque(xlat::with_style(xfeature_style(), || {
                     xlat::xval(abi, Table::X86XfeatureBits, v, Radix::Hex)
-                })
+                }))
             }
-            _ => fmt::hex0(v),
+            _ => Value::int(v, Base::Hex),
         }
     }
 }

@@ -35,7 +35,7 @@ pub(crate) fn value_abi(abi: LinuxAbi, b: &[u8]) -> Value {
     if len > 2 {
         let text = sockaddr_fam::fields(abi, family as u16, &padded, len)
             .unwrap_or_else(|| sockaddr_fam::raw(&padded, len));
-        fields.push((Name::Borrowed(""), Value::Opaque(text)));
+        named_fields(&text, &mut fields);
         if len >= 16 {
             if let Some(fd) = sockaddr_fam::xdp_fd(&padded) {
                 fields.push((
@@ -49,6 +49,63 @@ pub(crate) fn value_abi(abi: LinuxAbi, b: &[u8]) -> Value {
         fields,
         more: false,
     }
+}
+
+/// The family's fields of `text` (strace's `name=value, ...`) as named
+/// fields, so that JSON has one key per field (`sin_addr`); the values
+/// stay strace's text. A part without a name (`inet_pton(...)`, `...`)
+/// stays with the field before it, so the rendering is `text` again.
+fn named_fields(text: &str, fields: &mut Vec<(Name, Value)>) {
+    let first = fields.len();
+    for part in split_top(text) {
+        let name = part
+            .split_once('=')
+            .map(|(n, _)| n)
+            .filter(|n| !n.is_empty() && n.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()));
+        match (name, fields.len() > first) {
+            (Some(n), _) => {
+                let value = &part[n.len() + 1..];
+                fields.push((Name::Owned(n.to_string()), Value::Opaque(value.to_string())));
+            }
+            (None, true) => {
+                if let Some((_, Value::Opaque(t))) = fields.last_mut() {
+                    t.push_str(", ");
+                    t.push_str(part);
+                }
+            }
+            (None, false) => fields.push((Name::Borrowed(""), Value::Opaque(part.to_string()))),
+        }
+    }
+}
+
+/// `text` split at the `, ` outside quotes, brackets and braces.
+fn split_top(text: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut quoted, mut escaped, mut start) =
+        (Vec::new(), 0i32, false, false, 0);
+    let b = text.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => quoted = true,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b',' if depth == 0 && b.get(i + 1) == Some(&b' ') => {
+                parts.push(&text[start..i]);
+                start = i + 2;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 /// The socket address of `len` bytes at `va` (strace's
@@ -133,4 +190,27 @@ pub(crate) fn scope_id(a: &[u8; 16], id: u64) -> String {
         return id.to_string();
     }
     sockaddr_fam::ifindex(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_fields_are_named_and_render_as_before() {
+        let mut b = vec![2, 0, 0, 9, 127, 0, 0, 1];
+        b.resize(16, 0);
+        let v = value_abi(LinuxAbi::X86_64, &b);
+        let text = "{sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr(\"127.0.0.1\")}";
+        assert_eq!(v.render(), text);
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["sa_family"], "AF_INET");
+        assert_eq!(json["sin_addr"]["text"], "inet_addr(\"127.0.0.1\")");
+        // A quoted `, ` and a part without a name stay in their field.
+        let mut f = Vec::new();
+        named_fields("sun_path=\"a, b=c\", x=f(1, 2), ...", &mut f);
+        let names: Vec<&str> = f.iter().map(|(n, _)| n.as_ref()).collect();
+        assert_eq!(names, ["sun_path", "x"]);
+        assert_eq!(f[1].1.render(), "f(1, 2), ...");
+    }
 }
