@@ -258,13 +258,23 @@ EOF
     touch "$BUILD/.built"
 }
 
+# Runs at once (CI's x86-64 and i386 subsets, in parallel test threads)
+# share the cache: the fetch (its apt lists and sources.list.new) is done
+# under a lock, and so is each architecture's build.
+mkdir -p "$WORK"
+exec 9>"$WORK/.fetch.lock"
+flock 9
 fetch_source
+flock -u 9
 log "strace source $VERSION in $SRC"
 if [ "$fetch_only" = 1 ]; then
     printf 'SRC=%s\nVERSION=%s\n' "$SRC" "$VERSION"
     exit 0
 fi
+exec 8>"$WORK/.build-$arch.lock"
+flock 8
 build_tests
+flock -u 8
 log "test programs in $BUILD/tests"
 if [ "$build_only" = 1 ]; then
     printf 'SRC=%s\nBUILD=%s\nVERSION=%s\n' "$SRC" "$BUILD" "$VERSION"

@@ -437,15 +437,22 @@ impl<'a, 'm> Ctx<'a, 'm> {
         }
         match read::read_cstring(self.mem, va, max) {
             Ok(s) if s.fault.is_none() => {
-                // A string of exactly `max` bytes ends with its NUL just
-                // after them and is not truncated (no `...`). The byte is
-                // read on its own so that the reads of shorter strings stay
-                // the same (recorded traces replay them).
-                let cut = s.truncated
-                    && !matches!(
-                        read::read_struct(self.mem, va.wrapping_add(max as u64), 1).as_deref(),
-                        Ok([0])
-                    );
+                // strace reads one byte more than it prints (umovestr of
+                // `max + 1`): a string of exactly `max` bytes ends with its
+                // NUL there and is not truncated (no `...`); when that byte
+                // cannot be read, strace's read failed and it prints the
+                // address. The byte is read on its own so that the reads
+                // of shorter strings stay the same (recorded traces replay
+                // them).
+                let cut = if s.truncated {
+                    match read::read_struct(self.mem, va.wrapping_add(max as u64), 1).as_deref() {
+                        Ok([0]) => false,
+                        Ok(_) => true,
+                        Err(_) => return Value::ptr(va),
+                    }
+                } else {
+                    false
+                };
                 Value::str(s.bytes, cut, self.opts.strings_in_hex)
             }
             _ => Value::ptr(va),
