@@ -161,6 +161,57 @@ mod tests {
         }
     }
 
+    /// The seeds of the newer structure decoders (file handles, mount
+    /// attributes, bpf attributes, socket address families, v4l2,
+    /// arch_prctl's masks) reach them, and mutations never panic.
+    #[test]
+    fn newer_structure_seeds_decode_and_survive_mutations() {
+        let s = seeds("linux_decode", &Kernel::default());
+        let get = |n: &str| s.iter().find(|(name, _)| name == n).expect(n).1.clone();
+        let text = |n: &str| targets::linux_decode_text(&get(n));
+        let expect = [
+            (
+                "crafted-name_to_handle_at",
+                "{handle_bytes=8, handle_type=1, f_handle=",
+            ),
+            (
+                "crafted-mount_setattr",
+                "propagation=MS_SHARED, userns_fd=5}",
+            ),
+            (
+                "crafted-bpf-prog_load",
+                "{prog_type=BPF_PROG_TYPE_SOCKET_FILTER, insn_cnt=2,",
+            ),
+            (
+                "crafted-connect-packet",
+                "sll_protocol=htons(ETH_P_IP), sll_ifindex=2",
+            ),
+            (
+                "crafted-connect-vsock",
+                "svm_cid=VMADDR_CID_HOST, svm_port=0x4d2",
+            ),
+            (
+                "crafted-connect-bluetooth",
+                "l2_cid=htobs(L2CAP_CID_DYN_START)",
+            ),
+            (
+                "crafted-ioctl-v4l2-querycap",
+                "VIDIOC_QUERYCAP, {driver=\"AAAA",
+            ),
+            (
+                "crafted-arch_prctl-xcomp_supp",
+                "[0x2021f /* XFEATURE_MASK_FPSSE|",
+            ),
+        ];
+        for (n, want) in expect {
+            assert!(text(n).contains(want), "{n}: {}", text(n));
+        }
+        let mut rng = Rng(0x1b87_3593_cc9e_2d51);
+        for (n, _) in expect {
+            mutate_and_decode(&get(n), &mut rng, 5_000);
+        }
+    }
+
     /// Decodes `rounds` mutations of `seed` (1 to 16 random bytes
     /// changed each): hostile memory and registers must never panic.
     fn mutate_and_decode(seed: &[u8], rng: &mut Rng, rounds: usize) {

@@ -644,6 +644,120 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
             0,
             vec![(a, vec![0xa5; 160])],
         ),
+        // name_to_handle_at: a struct file_handle whose handle_bytes
+        // the kernel filled in (hostile: a huge count when mutated).
+        (
+            "name_to_handle_at",
+            "name_to_handle_at",
+            [(-100i64) as u64, a, a + 0x100, a + 0x200, 0x400, 0],
+            0,
+            vec![
+                (a, b"/tmp\0".to_vec()),
+                (
+                    a + 0x100,
+                    cat(&[&8u32.to_le_bytes(), &1i32.to_le_bytes(), &[0xab; 8]]),
+                ),
+                (a + 0x200, 42i32.to_le_bytes().to_vec()),
+            ],
+        ),
+        // mount_setattr: a struct mount_attr of its size argument.
+        (
+            "mount_setattr",
+            "mount_setattr",
+            [3, a, 0x8000, a + 0x100, 32, 0],
+            0,
+            vec![
+                (a, b"\0".to_vec()),
+                (
+                    a + 0x100,
+                    cat(&[&q(0x10_0002), &q(0), &q(0x0010_0000), &q(5)]),
+                ),
+            ],
+        ),
+        // bpf BPF_PROG_LOAD: the union bpf_attr by command.
+        (
+            "bpf-prog_load",
+            "bpf",
+            [5, a, 0x90, 0, 0, 0],
+            3,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 0x90];
+                    v[0] = 1;
+                    v[4] = 2;
+                    v[8..16].copy_from_slice(&(a + 0x200).to_le_bytes());
+                    v
+                }),
+                (a + 0x200, vec![0x95; 16]),
+            ],
+        ),
+        // connect: the socket address families beyond inet and unix
+        // (AF_PACKET, AF_VSOCK, AF_BLUETOOTH), fields and lengths hostile
+        // when mutated.
+        (
+            "connect-packet",
+            "connect",
+            [3, a, 20, 0, 0, 0],
+            -22,
+            vec![(
+                a,
+                cat(&[
+                    &17u16.to_le_bytes(),
+                    &[8, 0],
+                    &2u32.to_le_bytes(),
+                    &[0, 1, 4, 6],
+                    &[0x11; 8],
+                ]),
+            )],
+        ),
+        (
+            "connect-vsock",
+            "connect",
+            [3, a, 16, 0, 0, 0],
+            -22,
+            vec![(
+                a,
+                cat(&[
+                    &40u16.to_le_bytes(),
+                    &[0, 0],
+                    &1234u32.to_le_bytes(),
+                    &2u32.to_le_bytes(),
+                    &[1, 0, 0, 0],
+                ]),
+            )],
+        ),
+        (
+            "connect-bluetooth",
+            "connect",
+            [3, a, 14, 0, 0, 0],
+            -22,
+            vec![(
+                a,
+                cat(&[
+                    &31u16.to_le_bytes(),
+                    &[1, 2, 3, 4, 5, 6],
+                    &[1, 0],
+                    &[0x40, 0],
+                    &[0, 0],
+                ]),
+            )],
+        ),
+        // ioctl VIDIOC_QUERYCAP: a struct v4l2_capability at the exit.
+        (
+            "ioctl-v4l2-querycap",
+            "ioctl",
+            [3, 0x8068_5600, a, 0, 0, 0],
+            0,
+            vec![(a, vec![0x41; 0x68])],
+        ),
+        // arch_prctl ARCH_GET_XCOMP_SUPP: the component mask written.
+        (
+            "arch_prctl-xcomp_supp",
+            "arch_prctl",
+            [0x1021, a, 0, 0, 0, 0],
+            0,
+            vec![(a, q(0x2_021f))],
+        ),
     ];
     for (tag, name, raw, ret, regions) in crafted {
         if let Some(s) = linux_input(x, name, raw, ret, &regions, None) {
