@@ -52,6 +52,24 @@ pub fn normalize(line: &str, follow: bool) -> String {
     out
 }
 
+/// `line` with only vstrace's `[pid N] ` prefix removed (as
+/// [`normalize`] does) and its own whitespace kept: what a `grep`
+/// pattern of strace's sees (`[ ]{5}0\.0{6} execve`: `-r`'s padding).
+pub fn unprefixed(line: &str, follow: bool) -> String {
+    let l = line.trim_end_matches('\r');
+    if let Some(rest) = l.strip_prefix("[pid ") {
+        if let Some((pid, tail)) = rest.split_once(']') {
+            let tail = tail.strip_prefix(' ').unwrap_or(tail);
+            return if follow {
+                format!("{} {tail}", pid.trim())
+            } else {
+                tail.to_string()
+            };
+        }
+    }
+    l.to_string()
+}
+
 /// Exit and signal lines (`+++ ... +++`, `--- ... ---`), with or without a
 /// pid in front.
 pub fn is_exit_or_signal(l: &str) -> bool {
@@ -148,7 +166,7 @@ pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
 /// `match_grep`: every pattern (an extended regular expression, `!RE`
 /// negated) must match a whole trace line (none, negated). A pattern
 /// Rust's regex engine does not take is compared as a literal line.
-pub fn grep(patterns: &[&str], actual: &[String]) -> Outcome {
+pub fn grep(patterns: &[&str], actual: &[String], raw: &[String]) -> Outcome {
     let mut diff = String::new();
     let (mut matched, mut calls) = (0, true);
     for p in patterns {
@@ -157,9 +175,12 @@ pub fn grep(patterns: &[&str], actual: &[String]) -> Outcome {
             None => (false, *p),
         };
         let found = match regex::Regex::new(&format!("^(?:{body})$")) {
-            Ok(re) => actual
-                .iter()
-                .any(|l| re.is_match(l) || re.is_match(&normalize(l, false))),
+            Ok(re) => {
+                actual
+                    .iter()
+                    .any(|l| re.is_match(l) || re.is_match(&normalize(l, false)))
+                    || raw.iter().any(|l| re.is_match(l))
+            }
             Err(_) => actual.iter().any(|l| l == &normalize(body, false)),
         };
         if found != neg {

@@ -56,6 +56,10 @@ pub struct Job {
     pub strsize: u32,
     /// `-f`: the test's trace includes the program's children.
     pub follow: bool,
+    /// The test's output depends on every line of the replayed stream
+    /// (`-r`, `-c`/`-C`): like `-f`, no other program of its name may
+    /// share its guest run.
+    pub stream_wide: bool,
     /// `-v`: the batch is recorded with `-v` (structures in full read
     /// more memory; a replay can only show what the recording read).
     pub verbose: bool,
@@ -71,6 +75,12 @@ pub struct Job {
 }
 
 impl Job {
+    /// Whether no other program of this job's comm may share its run
+    /// (see [`Job::follow`], [`Job::stream_wide`]).
+    fn own_comm(&self) -> bool {
+        self.follow || self.stream_wide
+    }
+
     /// The `-e trace=` sets the live run needs: the test's when it
     /// injects, none else (everything is recorded).
     fn live_trace(&self) -> Vec<String> {
@@ -93,7 +103,8 @@ pub fn comm_of(prog: &str) -> String {
 /// a guest) and the same `-s` and `-v` (what the recording reads is what
 /// a replay can show). A test's trace is replayed by its program's comm and cut to
 /// its pid, so programs of one name share a guest unless one of them
-/// follows its children (`-f`: their pids are not known in advance).
+/// follows its children (`-f`: their pids are not known in advance) or
+/// prints what depends on the whole stream (`-r`, `-c`/`-C`).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
     type Slot = (
         (Vec<String>, bool, Vec<String>),
@@ -111,17 +122,17 @@ pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
                 && inject.1 == j.verbose
                 && *s == j.strsize
                 && !follow_comms.contains(&c)
-                && !(j.follow && v.iter().any(|o| comm_of(&o.prog) == c))
+                && !(j.own_comm() && v.iter().any(|o| comm_of(&o.prog) == c))
         };
         match out.iter_mut().find(|slot| fits(slot)) {
             Some((_, _, follow_comms, v)) => {
-                if j.follow {
+                if j.own_comm() {
                     follow_comms.insert(c);
                 }
                 v.push(j);
             }
             None => {
-                let follow_comms = if j.follow {
+                let follow_comms = if j.own_comm() {
                     BTreeSet::from([c])
                 } else {
                     BTreeSet::new()
@@ -419,6 +430,7 @@ mod tests {
             redirections: vec![],
             strsize: 32,
             follow: false,
+            stream_wide: false,
             verbose: false,
             inject: vec![],
             trace: vec![],

@@ -30,6 +30,28 @@ pub struct Mapped {
     pub unsupported: Vec<String>,
 }
 
+impl Mapped {
+    /// Whether the step's output depends on every line of the stream,
+    /// not only on its program's: relative timestamps (`-r`: the time
+    /// since the previous line) and summaries (`-c`/`-C`: the counts of
+    /// all traced processes). Such a program shares no guest run with
+    /// programs of its name.
+    pub fn stream_wide(&self) -> bool {
+        self.pass.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "-r" | "-c" | "-C" | "--summary" | "--summary-only"
+            ) || w.starts_with("--relative-timestamps")
+                || w.starts_with("--summary-wall-clock")
+                || (w.starts_with('-')
+                    && !w.starts_with("--")
+                    && w.len() > 1
+                    && w[1..].bytes().all(|c| c.is_ascii_alphabetic())
+                    && w[1..].bytes().any(|c| matches!(c, b'r' | b'c' | b'C')))
+        })
+    }
+}
+
 /// The key an unsupported option is counted under in the totals
 /// (`-a30` -> `-a`, `-e signal=none` -> `-e signal=`).
 pub fn option_key(opt: &str) -> String {

@@ -220,6 +220,15 @@ fn judge(
         }
     }
     actual = apply_filters(actual, &step.filters);
+    // The same lines with their whitespace, for grep patterns that
+    // match strace's padding.
+    let raw_lines: Vec<String> = raw
+        .lines()
+        .filter(|l| m.follow || !l.starts_with("[pid ") || ours(l))
+        .map(|l| compare::unprefixed(l, m.follow))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let raw_lines = apply_filters(raw_lines, &step.filters);
     let want = want_text(step, r)?;
     let c = match step.matcher {
         spec::Matcher::Diff => {
@@ -232,7 +241,7 @@ fn judge(
         }
         spec::Matcher::Grep => {
             let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
-            compare::grep(&patterns, &actual)
+            compare::grep(&patterns, &actual, &raw_lines)
         }
     };
     o.exact = c.exact;
@@ -486,6 +495,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     redirections: s.redirections.clone(),
                     strsize: m.strsize.unwrap_or(32),
                     follow: m.follow,
+                    stream_wide: m.stream_wide(),
                     verbose: m.verbose,
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),

@@ -81,7 +81,6 @@ impl Tracker {
             dump_writes: cfg.display.dump_writes.clone(),
             dump_reads: cfg.display.dump_reads.clone(),
             stats: Stats::default(),
-            summary: cfg.summary,
             count_only: cfg.summary && !cfg.display.summary.with_records,
             early: Default::default(),
             attrib: Default::default(),

@@ -44,9 +44,10 @@ impl Tracker {
     }
 
     /// Whether records carry decoded arguments: not for `-c`, which only
-    /// counts calls, their errors and times; hooks see argument names.
+    /// counts calls, their errors and times (`-C` prints the calls as
+    /// well: decoded); hooks see argument names.
     pub(super) fn decodes_args(&self) -> bool {
-        !self.summary || self.has_hooks
+        !self.count_only || self.has_hooks
     }
 
     /// Whether no argument of a plain call is ever read: `-c` without

@@ -106,6 +106,11 @@ struct Pending {
     root_exec: bool,
     /// An exec made by the armed launcher: the user's command.
     pre_scope: bool,
+    /// An exec by a process that `--comm` does not pick: shown if the
+    /// program it runs has one of those names (decided at the exit, when
+    /// the kernel has renamed the task), as strace shows the execve of
+    /// the command it starts.
+    comm_exec: bool,
     /// Who made the call, read at enter.
     proc_info: Option<ProcInfo>,
     /// Path arguments that read differently at exit.
@@ -249,11 +254,9 @@ pub(crate) struct Tracker {
     dump_writes: crate::dump::FdSet,
     dump_reads: crate::dump::FdSet,
     stats: Stats,
-    /// `-c`: records only count, so no argument is decoded (see
-    /// [`Tracker::decodes_args`]).
-    summary: bool,
     /// `-c` without `-C`: records are only counted, never printed, so
-    /// their return needs no text (see `Tracker::record`).
+    /// no argument is decoded (see [`Tracker::decodes_args`]) and their
+    /// return needs no text (see `Tracker::record`).
     count_only: bool,
     /// The early-out's table and flags, shared with sources that check
     /// without the lock. Enabled (see [`Tracker::with_early_out`]) for a
@@ -411,6 +414,7 @@ impl Tracker {
             return None;
         }
         let mut early_proc = None;
+        let mut comm_exec = false;
         if in_scope && self.scope_by_process() {
             // A process's end and lifecycle calls make events whatever
             // the filter shows: they need the check as much as shown calls.
@@ -453,11 +457,14 @@ impl Tracker {
                 by_comm
             });
             if !wanted {
-                return None;
+                if !(info.exec && !self.comms.is_empty() && who.is_some()) {
+                    return None;
+                }
+                comm_exec = true;
             }
             early_proc = who;
         }
-        let shown = in_scope && self.trace.contains_call(&info.name, info.abi);
+        let shown = in_scope && !comm_exec && self.trace.contains_call(&info.name, info.abi);
         if in_scope && info.ends_process {
             // strace's `+++ exited with N +++`, whatever `-e trace=` shows.
             self.exited(event, &info, cpu, now, early_proc.clone());
@@ -509,7 +516,7 @@ impl Tracker {
             None => RawArgs::read(nargs, |i| sc.arg(i).unwrap_or(0)),
         };
         let mut shown = shown;
-        let fd_pass = !(shown || pre_scope)
+        let fd_pass = !(shown || pre_scope || comm_exec)
             || fd_first.unwrap_or_else(|| self.fd_filter_passes(event, &info, &raw, &mut sc));
         if shown && !fd_pass {
             // -P / trace-fds=: not shown, and not tampered with (strace
@@ -677,6 +684,7 @@ impl Tracker {
             shown,
             root_exec,
             pre_scope,
+            comm_exec,
             proc_info,
             changed: Vec::new(),
             ip: self.want_ip.then(|| self.user_ip(event)),
@@ -942,6 +950,25 @@ impl Tracker {
         }
         if p.info.fork && ret > 0 && !announced {
             self.push_recent_fork(RecentFork::of(&p, sp));
+        }
+        if p.comm_exec {
+            // The exec's new program: picked by its name now (the kernel
+            // renamed the task before returning), else never tracked.
+            let who = if ret == 0 {
+                self.who(event, sc.cpu().mem())
+            } else {
+                None
+            };
+            let named = who
+                .as_ref()
+                .is_some_and(|w| self.comms.iter().any(|c| w.comm.as_deref() == Some(c)));
+            if !named {
+                return None;
+            }
+            if let Some(w) = &who {
+                write(&self.pids).insert(w.pid);
+            }
+            p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
         }
         if !p.shown {
             return self.hidden_record(p, ret, now);
