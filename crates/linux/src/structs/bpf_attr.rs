@@ -6,6 +6,7 @@
 //! The attribute is read at the entry, whatever the call returns.
 //! Commands without a decoder here show the address.
 
+use super::ioctl_v4l2::kernel_version;
 use vstrace_core::value::{Base, Const, Name};
 use vstrace_core::{read, StructBuilder, Value};
 
@@ -105,22 +106,6 @@ fn ifindex(i: u64) -> Value {
         raw: 1,
         base: Base::Dec,
         name: Some(Name::Borrowed("if_nametoindex(\"lo\")")),
-        comment: None,
-    })
-}
-
-/// A kernel version word as `KERNEL_VERSION(major, minor, patch)`
-/// (the hexadecimal number in the raw and verbose styles).
-fn kernel_version(v: u64) -> Value {
-    Value::Const(Const {
-        raw: i128::from(v),
-        base: Base::Hex,
-        name: Some(Name::Owned(format!(
-            "KERNEL_VERSION({}, {}, {})",
-            v >> 16,
-            (v >> 8) & 0xff,
-            v & 0xff
-        ))),
         comment: None,
     })
 }

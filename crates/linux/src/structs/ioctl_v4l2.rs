@@ -198,8 +198,9 @@ pub(super) fn cid(c: &Call<'_, '_>, id: u64, next: bool) -> Value {
     }
 }
 
-/// The kernel version a driver reports: `KERNEL_VERSION(5, 10, 0)`.
-fn kernel_version(v: u64) -> Value {
+/// A kernel version word as `KERNEL_VERSION(major, minor, patch)` (a
+/// driver's, bpf's `kern_version`; the number in the raw style).
+pub(super) fn kernel_version(v: u64) -> Value {
     Value::Const(vstrace_core::value::Const {
         raw: i128::from(v),
         base: Base::Hex,
