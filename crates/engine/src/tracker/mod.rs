@@ -968,6 +968,10 @@ impl Tracker {
             if let Some(w) = &who {
                 write(&self.pids).insert(w.pid);
             }
+            // The record is the named program's, as its other calls are.
+            if who.is_some() {
+                p.proc_info = who;
+            }
             p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
         }
         if !p.shown {
