@@ -32,17 +32,11 @@ pub struct Outcome {
 
 /// One line normalised as documented above.
 pub fn normalize(line: &str, follow: bool) -> String {
-    let mut l = line.trim_end_matches('\r');
-    let mut pid_prefix = String::new();
-    if let Some(rest) = l.strip_prefix("[pid ") {
-        if let Some((pid, tail)) = rest.split_once(']') {
-            if follow {
-                pid_prefix = format!("{} ", pid.trim());
-            }
-            l = tail;
-        }
-    }
-    let mut out = pid_prefix;
+    let (pid, l) = split_pid(line);
+    let mut out = match pid {
+        Some(pid) if follow => format!("{pid} "),
+        _ => String::new(),
+    };
     for (i, w) in l.split_whitespace().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -56,18 +50,27 @@ pub fn normalize(line: &str, follow: bool) -> String {
 /// [`normalize`] does) and its own whitespace kept: what a `grep`
 /// pattern of strace's sees (`[ ]{5}0\.0{6} execve`: `-r`'s padding).
 pub fn unprefixed(line: &str, follow: bool) -> String {
-    let l = line.trim_end_matches('\r');
-    if let Some(rest) = l.strip_prefix("[pid ") {
-        if let Some((pid, tail)) = rest.split_once(']') {
+    match split_pid(line) {
+        (Some(pid), tail) => {
             let tail = tail.strip_prefix(' ').unwrap_or(tail);
-            return if follow {
-                format!("{} {tail}", pid.trim())
+            if follow {
+                format!("{pid} {tail}")
             } else {
                 tail.to_string()
-            };
+            }
         }
+        (None, l) => l.to_string(),
     }
-    l.to_string()
+}
+
+/// `line` without its `\r`, split into the pid of vstrace's `[pid N]`
+/// prefix (when it has one) and the rest after the `]`.
+fn split_pid(line: &str) -> (Option<&str>, &str) {
+    let l = line.trim_end_matches('\r');
+    match l.strip_prefix("[pid ").and_then(|r| r.split_once(']')) {
+        Some((pid, tail)) => (Some(pid.trim()), tail),
+        None => (None, l),
+    }
 }
 
 /// Exit and signal lines (`+++ ... +++`, `--- ... ---`), with or without a

@@ -205,9 +205,10 @@ fn judge(
         l.strip_prefix(pid_tag.as_str())
             .is_some_and(|t| t.starts_with(']') || t.starts_with('<'))
     };
+    let kept = |l: &&str| m.follow || !l.starts_with("[pid ") || ours(l);
     let mut actual: Vec<String> = raw
         .lines()
-        .filter(|l| m.follow || !l.starts_with("[pid ") || ours(l))
+        .filter(kept)
         .map(|l| compare::normalize(l, m.follow))
         .filter(|l| !l.is_empty())
         .collect();
@@ -224,7 +225,7 @@ fn judge(
     // match strace's padding.
     let raw_lines: Vec<String> = raw
         .lines()
-        .filter(|l| m.follow || !l.starts_with("[pid ") || ours(l))
+        .filter(kept)
         .map(|l| compare::unprefixed(l, m.follow))
         .filter(|l| !l.trim().is_empty())
         .collect();

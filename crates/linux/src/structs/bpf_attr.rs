@@ -6,6 +6,7 @@
 //! The attribute is read at the entry, whatever the call returns.
 //! Commands without a decoder here show the address.
 
+use super::fd;
 use super::ioctl_v4l2::kernel_version;
 use vstrace_core::value::{Base, Const, Name};
 use vstrace_core::{read, StructBuilder, Value};
@@ -108,14 +109,6 @@ fn ifindex(i: u64) -> Value {
         name: Some(Name::Borrowed("if_nametoindex(\"lo\")")),
         comment: None,
     })
-}
-
-/// A descriptor field.
-fn fd(v: u64) -> Value {
-    Value::Fd {
-        fd: i64::from(v as u32 as i32),
-        path: None,
-    }
 }
 
 /// `BPF_PROG_LOAD`'s member, `len` bytes of it given (`b` zero-filled

@@ -8,6 +8,7 @@
 use vstrace_core::value::Base;
 use vstrace_core::{StructBuilder, Value};
 
+use super::fd;
 use super::ioctl::{cstring_v, Kind};
 use super::{Call, Fields};
 use crate::fmt;
@@ -40,14 +41,6 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         | "NBD_CLEAR_SOCK" | "NBD_DO_IT" | "NBD_CLEAR_QUE" | "NBD_PRINT_DEBUG" => NoArg,
         _ => return None,
     })
-}
-
-/// A descriptor argument.
-fn fd(v: u64) -> Value {
-    Value::Fd {
-        fd: i64::from(v as u32 as i32),
-        path: None,
-    }
 }
 
 /// A `dev_t` as `makedev(major, minor)`.

@@ -795,6 +795,14 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     }
 }
 
+/// A descriptor field of a structure (an `int`: its low 32 bits, signed).
+pub(super) fn fd(v: u64) -> Value {
+    Value::Fd {
+        fd: i64::from(v as u32 as i32),
+        path: None,
+    }
+}
+
 /// A seccomp filter program of `count` instructions at `v` (strace's
 /// `print_seccomp_fprog`: the address without `-v`).
 pub(crate) fn seccomp_filter(c: &mut Call<'_, '_>, v: u64, count: u64) -> String {
