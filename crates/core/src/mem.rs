@@ -836,8 +836,9 @@ mod tests {
                 assert_eq!(t.page_size, size.bytes());
                 assert!(t.writable && t.user);
             }
-            // Just past the page: nothing mapped there.
-            let past = va + size.bytes();
+            // Just past the page: nothing mapped there (a page at the top
+            // of the address space has its "past" wrap to 0).
+            let past = va.wrapping_add(size.bytes());
             assert_eq!(
                 translate(&mut b.phys, mode, cr3, past),
                 Err(MemError::Unmapped(past))

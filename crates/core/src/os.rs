@@ -565,6 +565,14 @@ pub trait OsLayer: Send + Sync {
     fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
         None
     }
+    /// The system CPU time, in nanoseconds, the thread running at the
+    /// trap has used, as the guest kernel accounts it: strace `-c`'s time
+    /// column is its growth over a call (the tracee's `ru_stime`), not the
+    /// wall-clock time (`-w`). `None` when the layer cannot read it (the
+    /// table then shows wall-clock time).
+    fn thread_cpu_ns(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+        None
+    }
     /// Recognises a return to user mode (at `ip` with stack `sp`, as the
     /// return frame gives them) that enters a signal handler, and reads
     /// what the kernel saved for it. `None` by default and for any other

@@ -72,9 +72,9 @@ pub struct SummaryOptions {
     /// `-O`: nanoseconds subtracted from each call's time as tracing
     /// overhead.
     pub overhead_ns: u64,
-    /// `-w`: wall-clock latency (vstrace has no other: it is always the
-    /// host time between a call's enter and exit, so this only records
-    /// that the user asked).
+    /// `-w`: the table's time is the wall-clock time between a call's
+    /// enter and exit (host time), not the system CPU time the guest
+    /// kernel accounted to the thread during the call.
     pub wall_clock: bool,
 }
 

@@ -123,6 +123,11 @@ pub struct Record {
     /// native, not of another personality, and text marks them not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kernel32: bool,
+    /// `-c`/`-C` without `-w`: the system CPU time the calling thread
+    /// used during the call, in nanoseconds, as the guest kernel accounts
+    /// it (the column strace's table shows by default); absent when not
+    /// asked for or not readable.
+    pub cpu_ns: Option<u64>,
     /// Not shown: a fork or exec outside the `-e trace=` set (or `-P`),
     /// passed on only so that the process events and tree do not depend
     /// on the filter ([`crate::procs`]); the sink never prints it.

@@ -138,19 +138,23 @@ impl Summary {
         if r.errno.is_some() {
             row.errors += 1;
         }
-        let ns = match (r.state, r.ts_exit_ns) {
-            (CallState::Complete, Some(exit)) => exit
-                .saturating_sub(r.ts_enter_ns)
-                .saturating_sub(self.opts.overhead_ns),
+        // strace's column: the system CPU time the call used, or with
+        // `-w` the wall-clock time between its enter and exit (also when
+        // the guest's account cannot be read).
+        let ns = match (r.state, r.ts_exit_ns, r.cpu_ns) {
+            (CallState::Complete, Some(_), Some(cpu)) if !self.opts.wall_clock => cpu,
+            (CallState::Complete, Some(exit), _) => exit.saturating_sub(r.ts_enter_ns),
             _ => 0,
-        };
+        }
+        .saturating_sub(self.opts.overhead_ns);
         row.ns += ns;
         row.min_ns = row.min_ns.min(ns);
         row.max_ns = row.max_ns.max(ns);
     }
 
     /// Renders the table, sorted by `-S` (default: time, then calls,
-    /// then name), like `strace -c`. Time is host time spent between
+    /// then name), like `strace -c`. Time is the calls' system CPU time
+    /// in the guest, or (`-w`, or unreadable) the host time between
     /// enter and exit.
     pub fn render(&self) -> String {
         use std::fmt::Write;
@@ -307,6 +311,38 @@ mod tests {
             r.errno = Some("ENOENT".into());
         }
         r
+    }
+
+    /// The table's time is the system CPU time a call used when the
+    /// guest's account was read; `-w` (or no account) the wall clock.
+    #[test]
+    fn system_time_unless_wall_clock() {
+        let mut sleep = rec("nanosleep", 1_000_000_000, false);
+        sleep.cpu_ns = Some(20_000);
+        let mut nocpu = rec("read", 3_000, false);
+        nocpu.cpu_ns = None;
+        let mut s = Summary::default();
+        s.add(&sleep);
+        s.add(&nocpu);
+        let t = s.render();
+        assert!(
+            t.contains("0.000020          20         1           nanosleep"),
+            "{t}"
+        );
+        assert!(
+            t.contains("0.000003           3         1           read"),
+            "{t}"
+        );
+        let mut s = Summary::with_options(SummaryOptions {
+            wall_clock: true,
+            ..Default::default()
+        });
+        s.add(&sleep);
+        let t = s.render();
+        assert!(
+            t.contains("1.000000     1000000         1           nanosleep"),
+            "{t}"
+        );
     }
 
     #[test]

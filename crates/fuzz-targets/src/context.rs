@@ -95,6 +95,7 @@ fn profile(list: bool) -> LinuxProfile {
             mm: Some(0x470),
             flags: Some(0x2c),
             tasks: Some(0x4a8),
+            stime: None,
         },
     );
     p.files = Some(files_layout());

@@ -162,8 +162,8 @@ mod tests {
     }
 
     /// The seeds of the newer structure decoders (file handles, mount
-    /// attributes, bpf attributes, socket address families, v4l2,
-    /// arch_prctl's masks) reach them, and mutations never panic.
+    /// attributes, bpf attributes, io_uring_register's arguments, socket
+    /// address families, v4l2, arch_prctl's masks) reach them, and mutations never panic.
     #[test]
     fn newer_structure_seeds_decode_and_survive_mutations() {
         let s = seeds("linux_decode", &Kernel::default());
@@ -181,6 +181,18 @@ mod tests {
             (
                 "crafted-bpf-prog_load",
                 "{prog_type=BPF_PROG_TYPE_SOCKET_FILTER, insn_cnt=2,",
+            ),
+            (
+                "crafted-io_uring_register-probe",
+                "{last_op=47 /* IORING_OP_??? */, ops_len=4, ops=[{op=IORING_OP_READV",
+            ),
+            (
+                "crafted-io_uring_register-files2",
+                "{nr=2, flags=IORING_RSRC_REGISTER_SPARSE, data=[4, -2], tags=[0x1337, 0],",
+            ),
+            (
+                "crafted-io_uring_register-restrictions",
+                "register_op=IORING_UNREGISTER_PBUF_RING}",
             ),
             (
                 "crafted-connect-packet",

@@ -405,6 +405,7 @@ pub fn linux_attribution(data: &[u8]) {
             mm: pick(2, mm),
             flags: pick(3, flags),
             tasks: pick(4, tasks),
+            stime: None,
         },
     );
     if opt & 0x40 != 0 {
@@ -579,6 +580,7 @@ fn engine_config(sel: u8, prof_off: u16) -> EngineConfig {
                     mm: None,
                     flags: Some(0x10),
                     tasks: None,
+                    stime: None,
                 },
             );
             // A profile of numbers always stores; were it not, the

@@ -240,6 +240,11 @@ pub fn decode_exit(
                     after: Box::new(now),
                 });
             }
+            // An argument the kernel does not write for this call
+            // (io_uring_register's but for a probe): as at the entry.
+            Dir::InOut
+                if slot.text.is_some()
+                    && matches!(a.ty, ArgType::Struct(k) if !k.decoded_at_exit(&ctx.raw)) => {}
             Dir::Out | Dir::InOut => slot.set(ctx.value(i)),
         }
     }

@@ -420,6 +420,14 @@ impl OsLayer for LinuxLayer {
         self.in_task_space(event, mem, |m| self.task_in(event, m))
     }
 
+    fn thread_cpu_ns(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
+        let off = self.profile.as_ref()?.task.stime?;
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            vstrace_core::read::read_u64(m, task.wrapping_add(off)).ok()
+        })
+    }
+
     fn user_space_end_32(&self) -> u64 {
         // Debian's 686 kernels: the 3 GiB / 1 GiB split (PAGE_OFFSET).
         0xc000_0000

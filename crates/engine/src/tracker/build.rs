@@ -82,6 +82,7 @@ impl Tracker {
             dump_reads: cfg.display.dump_reads.clone(),
             stats: Stats::default(),
             count_only: cfg.summary && !cfg.display.summary.with_records,
+            cpu_time: cfg.summary && !cfg.display.summary.wall_clock,
             early: Default::default(),
             attrib: Default::default(),
         }

@@ -140,6 +140,10 @@ struct Pending {
     io: Vec<crate::dump::IoItem>,
     /// Made to a 32-bit kernel (EFER.LMA clear): see [`Record::kernel32`].
     kernel32: bool,
+    /// `-c` without `-w`: the thread's system CPU time at the enter.
+    cpu_at_enter: Option<u64>,
+    /// The system CPU time the call used, known at its exit.
+    cpu_used: Option<u64>,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -258,6 +262,9 @@ pub(crate) struct Tracker {
     /// no argument is decoded (see [`Tracker::decodes_args`]) and their
     /// return needs no text (see `Tracker::record`).
     count_only: bool,
+    /// `-c`/`-C` without `-w`: the table's time is the calls' system CPU
+    /// time ([`vstrace_core::OsLayer::thread_cpu_ns`]).
+    cpu_time: bool,
     /// The early-out's table and flags, shared with sources that check
     /// without the lock. Enabled (see [`Tracker::with_early_out`]) for a
     /// Linux guest (its layer names a call from its number and width
@@ -698,6 +705,12 @@ impl Tracker {
             stack,
             io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+            cpu_used: None,
+            cpu_at_enter: if self.cpu_time && shown {
+                self.os.thread_cpu_ns(event, sc.cpu().mem())
+            } else {
+                None
+            },
         };
         if self.os.never_returns(&pending.info, &pending.raw)
             && inject.is_none()
@@ -759,8 +772,17 @@ impl Tracker {
         sp: u64,
         announced: bool,
     ) -> Option<Record> {
+        let mut pending = pending;
         if attrib::changes_attribution(&pending.info) {
             self.clear_attrib();
+        }
+        // The time the call ran on a CPU in the kernel: the growth of the
+        // thread's account since the enter.
+        if let Some(at_enter) = pending.cpu_at_enter {
+            pending.cpu_used = self
+                .os
+                .thread_cpu_ns(event, cpu.mem())
+                .map(|now| now.saturating_sub(at_enter));
         }
         // The exit is handled with the call's own bitness and mechanism
         // so the return value is read at the caller's width.

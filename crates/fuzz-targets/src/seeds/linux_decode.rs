@@ -691,6 +691,62 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 (a + 0x200, vec![0x95; 16]),
             ],
         ),
+        // io_uring_register: the probe the kernel fills (a hostile
+        // ops_len and op count when mutated), a resource register with
+        // its data and tags arrays, the restrictions array.
+        (
+            "io_uring_register-probe",
+            "io_uring_register",
+            [3, 8, a, 4, 0, 0],
+            0,
+            vec![(a, {
+                let mut v = vec![0u8; 16 + 4 * 8];
+                v[0] = 47;
+                v[1] = 4;
+                v[16] = 1;
+                v[18] = 1;
+                v
+            })],
+        ),
+        (
+            "io_uring_register-files2",
+            "io_uring_register",
+            [3, 13, a, 40, 0, 0],
+            0,
+            vec![
+                (
+                    a,
+                    cat(&[
+                        &2u32.to_le_bytes(),
+                        &1u32.to_le_bytes(),
+                        &q(0),
+                        &q(a + 0x100),
+                        &q(a + 0x200),
+                        &[0xa0; 8],
+                    ]),
+                ),
+                (
+                    a + 0x100,
+                    cat(&[&4i32.to_le_bytes(), &(-2i32).to_le_bytes()]),
+                ),
+                (a + 0x200, cat(&[&q(0x1337), &q(0)])),
+            ],
+        ),
+        (
+            "io_uring_register-restrictions",
+            "io_uring_register",
+            [3, 11, a, 3, 0, 0],
+            -22,
+            vec![(a, {
+                let mut v = vec![0u8; 48];
+                v[2] = 23;
+                v[16] = 1;
+                v[18] = 0xff;
+                v[32] = 2;
+                v[34] = 0xc0;
+                v
+            })],
+        ),
         // connect: the socket address families beyond inet and unix
         // (AF_PACKET, AF_VSOCK, AF_BLUETOOTH), fields and lengths hostile
         // when mutated.

@@ -119,6 +119,7 @@ pub fn task_layout(
         mm: None,
         flags,
         tasks: None,
+        stime: None,
     })
 }
 

@@ -84,6 +84,7 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
         mm: opt("mm"),
         flags: opt("flags"),
         tasks: opt("tasks"),
+        stime: opt("stime"),
     };
     if task.comm_len == 0 || task.comm_len > 64 {
         return Err(ProfileError::Isf(format!(

@@ -368,6 +368,7 @@ pub(crate) fn synthetic_profile() -> super::LinuxProfile {
             mm: Some(0x20),
             flags: None,
             tasks: Some(0x50),
+            stime: None,
         },
         mm_pgd: None,
         pointer_size: 8,

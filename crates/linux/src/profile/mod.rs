@@ -143,6 +143,10 @@ pub struct TaskLayout {
     pub flags: Option<u64>,
     /// `struct list_head tasks`.
     pub tasks: Option<u64>,
+    /// `u64 stime`: the system CPU time the task has used, in
+    /// nanoseconds, as the kernel accounts it (`-c`'s time column).
+    #[serde(default)]
+    pub stime: Option<u64>,
 }
 
 /// Everything process attribution needs about one kernel build.
@@ -299,6 +303,7 @@ impl LinuxProfile {
             mm: opt("mm"),
             flags: opt("flags"),
             tasks: opt("tasks"),
+            stime: opt("stime"),
         };
         Ok(LinuxProfile {
             version: PROFILE_VERSION,

@@ -360,6 +360,7 @@ mod tests {
                 mm: Some(0x470),
                 flags: Some(0x2c),
                 tasks: None,
+                stime: None,
             },
             mm_pgd: None,
             pointer_size: 8,

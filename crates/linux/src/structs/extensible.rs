@@ -42,7 +42,7 @@ const CLONE_INTO_CGROUP: u64 = 0x200000000;
 /// strace's `print_nonzero_bytes`: the bytes `start..end` of the
 /// structure at `va` as a nameless field, when any of them is not zero
 /// (`???` when they cannot be read); `None` when all are zero.
-fn tail(c: &mut Call<'_, '_>, va: u64, start: u64, end: u64) -> Option<(Name, Value)> {
+pub(super) fn tail(c: &mut Call<'_, '_>, va: u64, start: u64, end: u64) -> Option<(Name, Value)> {
     if start >= end {
         return None;
     }

@@ -25,6 +25,7 @@ mod fcntl;
 mod file_handle;
 mod futex;
 mod io_uring;
+mod io_uring_register;
 pub(crate) mod ioctl;
 mod ioctl_block;
 mod ioctl_evdev;
@@ -285,6 +286,9 @@ pub enum StructKind {
     /// bpf(2)'s `union bpf_attr` by command (the first argument), its
     /// size in this argument.
     BpfAttr(u8),
+    /// io_uring_register's argument by opcode (the second argument), its
+    /// `nr_args` in this argument.
+    UringRegisterArg(u8),
     /// clone3's `struct clone_args`, its size in this argument (in/out:
     /// what the kernel wrote through its pointers at the exit).
     CloneArgs(u8),
@@ -340,6 +344,7 @@ impl StructKind {
             ("open_how", p) => K::OpenHow(arg(p)?),
             ("mount_attr", p) => K::MountAttr(arg(p)?),
             ("bpf_attr", p) => K::BpfAttr(arg(p)?),
+            ("uring_register_arg", p) => K::UringRegisterArg(arg(p)?),
             ("clone_args", p) => K::CloneArgs(arg(p)?),
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
             ("landlock_rule", p) => K::LandlockRule(arg(p)?),
@@ -418,6 +423,18 @@ impl StructKind {
         })
     }
 
+    /// Whether an in/out argument of this kind is decoded again at the
+    /// exit of a call with raw arguments `raw` (the kernel may have
+    /// written it); when not, the entry's value stands.
+    pub(crate) fn decoded_at_exit(self, raw: &[u64]) -> bool {
+        match self {
+            StructKind::UringRegisterArg(_) => {
+                io_uring_register::written_back(raw.get(1).copied().unwrap_or(0))
+            }
+            _ => true,
+        }
+    }
+
     /// The argument index this kind refers to, if any (checked against
     /// the prototype's length when the data is parsed).
     pub(crate) fn referenced_arg(self) -> Option<u8> {
@@ -437,6 +454,7 @@ impl StructKind {
             | StructKind::OpenHow(n)
             | StructKind::MountAttr(n)
             | StructKind::BpfAttr(n)
+            | StructKind::UringRegisterArg(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
             | StructKind::LandlockRule(n)
@@ -780,6 +798,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::MountAttr(_)
         | K::FileHandle
         | K::BpfAttr(_)
+        | K::UringRegisterArg(_)
         | K::CloneArgs(_)
         | K::Persona
         | K::MemfdFlags
@@ -852,6 +871,10 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::BpfAttr(n) => {
             let (cmd, size) = (c.arg(0), c.arg(n));
             bpf_attr::attr(c, v, cmd, size)
+        }
+        K::UringRegisterArg(n) => {
+            let (opcode, nr) = (c.arg(1), c.arg(n));
+            io_uring_register::arg(c, v, opcode, nr)
         }
         K::LandlockRuleset(n) => {
             let size = c.arg(n);

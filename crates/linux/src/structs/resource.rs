@@ -302,7 +302,7 @@ fn sched_attr(c: &mut Call<'_, '_>, v: u64, usize_arg: Option<u8>) -> String {
 }
 
 /// A cpu set of `len` bytes: the cpus whose bit is set, `[0 1]`.
-fn cpu_set(c: &mut Call<'_, '_>, v: u64, len: u64) -> String {
+pub(super) fn cpu_set(c: &mut Call<'_, '_>, v: u64, len: u64) -> String {
     if v == 0 {
         return "NULL".into();
     }

@@ -4889,6 +4889,97 @@ static URING_ENTER_FLAGS: Xlat = Xlat {
     i386: URING_ENTER_FLAGS_X86_64,
 };
 
+/// strace's `uring_files_update_fds` on x86_64.
+pub(crate) const URING_FILES_UPDATE_FDS_X86_64: &[(u64, &str)] = &[
+    (0xfffffffffffffffe, "IORING_REGISTER_FILES_SKIP"),
+];
+static URING_FILES_UPDATE_FDS: Xlat = Xlat {
+    name: "uring_files_update_fds",
+    dflt: "IORING_REGISTER_FILES_???",
+    x86_64: URING_FILES_UPDATE_FDS_X86_64,
+    i386: URING_FILES_UPDATE_FDS_X86_64,
+};
+
+/// strace's `uring_iowq_acct` on x86_64.
+pub(crate) const URING_IOWQ_ACCT_X86_64: &[(u64, &str)] = &[
+    (0x0, "IO_WQ_BOUND"),
+    (0x1, "IO_WQ_UNBOUND"),
+];
+static URING_IOWQ_ACCT: Xlat = Xlat {
+    name: "uring_iowq_acct",
+    dflt: "IO_WQ_???",
+    x86_64: URING_IOWQ_ACCT_X86_64,
+    i386: URING_IOWQ_ACCT_X86_64,
+};
+
+/// strace's `uring_op_flags` on x86_64.
+pub(crate) const URING_OP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IO_URING_OP_SUPPORTED"),
+];
+static URING_OP_FLAGS: Xlat = Xlat {
+    name: "uring_op_flags",
+    dflt: "IO_URING_OP_???",
+    x86_64: URING_OP_FLAGS_X86_64,
+    i386: URING_OP_FLAGS_X86_64,
+};
+
+/// strace's `uring_ops` on x86_64.
+pub(crate) const URING_OPS_X86_64: &[(u64, &str)] = &[
+    (0x0, "IORING_OP_NOP"),
+    (0x1, "IORING_OP_READV"),
+    (0x2, "IORING_OP_WRITEV"),
+    (0x3, "IORING_OP_FSYNC"),
+    (0x4, "IORING_OP_READ_FIXED"),
+    (0x5, "IORING_OP_WRITE_FIXED"),
+    (0x6, "IORING_OP_POLL_ADD"),
+    (0x7, "IORING_OP_POLL_REMOVE"),
+    (0x8, "IORING_OP_SYNC_FILE_RANGE"),
+    (0x9, "IORING_OP_SENDMSG"),
+    (0xa, "IORING_OP_RECVMSG"),
+    (0xb, "IORING_OP_TIMEOUT"),
+    (0xc, "IORING_OP_TIMEOUT_REMOVE"),
+    (0xd, "IORING_OP_ACCEPT"),
+    (0xe, "IORING_OP_ASYNC_CANCEL"),
+    (0xf, "IORING_OP_LINK_TIMEOUT"),
+    (0x10, "IORING_OP_CONNECT"),
+    (0x11, "IORING_OP_FALLOCATE"),
+    (0x12, "IORING_OP_OPENAT"),
+    (0x13, "IORING_OP_CLOSE"),
+    (0x14, "IORING_OP_FILES_UPDATE"),
+    (0x15, "IORING_OP_STATX"),
+    (0x16, "IORING_OP_READ"),
+    (0x17, "IORING_OP_WRITE"),
+    (0x18, "IORING_OP_FADVISE"),
+    (0x19, "IORING_OP_MADVISE"),
+    (0x1a, "IORING_OP_SEND"),
+    (0x1b, "IORING_OP_RECV"),
+    (0x1c, "IORING_OP_OPENAT2"),
+    (0x1d, "IORING_OP_EPOLL_CTL"),
+    (0x1e, "IORING_OP_SPLICE"),
+    (0x1f, "IORING_OP_PROVIDE_BUFFERS"),
+    (0x20, "IORING_OP_REMOVE_BUFFERS"),
+    (0x21, "IORING_OP_TEE"),
+    (0x22, "IORING_OP_SHUTDOWN"),
+    (0x23, "IORING_OP_RENAMEAT"),
+    (0x24, "IORING_OP_UNLINKAT"),
+    (0x25, "IORING_OP_MKDIRAT"),
+    (0x26, "IORING_OP_SYMLINKAT"),
+    (0x27, "IORING_OP_LINKAT"),
+    (0x28, "IORING_OP_MSG_RING"),
+    (0x29, "IORING_OP_FSETXATTR"),
+    (0x2a, "IORING_OP_SETXATTR"),
+    (0x2b, "IORING_OP_FGETXATTR"),
+    (0x2c, "IORING_OP_GETXATTR"),
+    (0x2d, "IORING_OP_SOCKET"),
+    (0x2e, "IORING_OP_URING_CMD"),
+];
+static URING_OPS: Xlat = Xlat {
+    name: "uring_ops",
+    dflt: "IORING_OP_???",
+    x86_64: URING_OPS_X86_64,
+    i386: URING_OPS_X86_64,
+};
+
 /// strace's `uring_register_opcodes` on x86_64.
 pub(crate) const URING_REGISTER_OPCODES_X86_64: &[(u64, &str)] = &[
     (0x0, "IORING_REGISTER_BUFFERS"),
@@ -4921,6 +5012,48 @@ static URING_REGISTER_OPCODES: Xlat = Xlat {
     dflt: "IORING_REGISTER_???",
     x86_64: URING_REGISTER_OPCODES_X86_64,
     i386: URING_REGISTER_OPCODES_X86_64,
+};
+
+/// strace's `uring_register_rsrc_flags` on x86_64.
+pub(crate) const URING_REGISTER_RSRC_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IORING_RSRC_REGISTER_SPARSE"),
+];
+static URING_REGISTER_RSRC_FLAGS: Xlat = Xlat {
+    name: "uring_register_rsrc_flags",
+    dflt: "IORING_RSRC_REGISTER_???",
+    x86_64: URING_REGISTER_RSRC_FLAGS_X86_64,
+    i386: URING_REGISTER_RSRC_FLAGS_X86_64,
+};
+
+/// strace's `uring_restriction_opcodes` on x86_64.
+pub(crate) const URING_RESTRICTION_OPCODES_X86_64: &[(u64, &str)] = &[
+    (0x0, "IORING_RESTRICTION_REGISTER_OP"),
+    (0x1, "IORING_RESTRICTION_SQE_OP"),
+    (0x2, "IORING_RESTRICTION_SQE_FLAGS_ALLOWED"),
+    (0x3, "IORING_RESTRICTION_SQE_FLAGS_REQUIRED"),
+];
+static URING_RESTRICTION_OPCODES: Xlat = Xlat {
+    name: "uring_restriction_opcodes",
+    dflt: "IORING_RESTRICTION_???",
+    x86_64: URING_RESTRICTION_OPCODES_X86_64,
+    i386: URING_RESTRICTION_OPCODES_X86_64,
+};
+
+/// strace's `uring_sqe_flags` on x86_64.
+pub(crate) const URING_SQE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "IOSQE_FIXED_FILE"),
+    (0x2, "IOSQE_IO_DRAIN"),
+    (0x4, "IOSQE_IO_LINK"),
+    (0x8, "IOSQE_IO_HARDLINK"),
+    (0x10, "IOSQE_ASYNC"),
+    (0x20, "IOSQE_BUFFER_SELECT"),
+    (0x40, "IOSQE_CQE_SKIP_SUCCESS"),
+];
+static URING_SQE_FLAGS: Xlat = Xlat {
+    name: "uring_sqe_flags",
+    dflt: "IOSQE_???",
+    x86_64: URING_SQE_FLAGS_X86_64,
+    i386: URING_SQE_FLAGS_X86_64,
 };
 
 /// strace's `uring_setup_features` on x86_64.
@@ -12235,8 +12368,22 @@ pub enum Table {
     UnshareFlags,
     /// strace's `uring_enter_flags` table.
     UringEnterFlags,
+    /// strace's `uring_files_update_fds` table.
+    UringFilesUpdateFds,
+    /// strace's `uring_iowq_acct` table.
+    UringIowqAcct,
+    /// strace's `uring_op_flags` table.
+    UringOpFlags,
+    /// strace's `uring_ops` table.
+    UringOps,
     /// strace's `uring_register_opcodes` table.
     UringRegisterOpcodes,
+    /// strace's `uring_register_rsrc_flags` table.
+    UringRegisterRsrcFlags,
+    /// strace's `uring_restriction_opcodes` table.
+    UringRestrictionOpcodes,
+    /// strace's `uring_sqe_flags` table.
+    UringSqeFlags,
     /// strace's `uring_setup_features` table.
     UringSetupFeatures,
     /// strace's `uring_setup_flags` table.
@@ -12831,7 +12978,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 518] = [
+    pub const ALL: [Table; 525] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -13054,7 +13201,14 @@ impl Table {
         Table::UmountFlags,
         Table::UnshareFlags,
         Table::UringEnterFlags,
+        Table::UringFilesUpdateFds,
+        Table::UringIowqAcct,
+        Table::UringOpFlags,
+        Table::UringOps,
         Table::UringRegisterOpcodes,
+        Table::UringRegisterRsrcFlags,
+        Table::UringRestrictionOpcodes,
+        Table::UringSqeFlags,
         Table::UringSetupFeatures,
         Table::UringSetupFlags,
         Table::Usagewho,
@@ -13577,7 +13731,14 @@ impl Table {
             Table::UmountFlags => &UMOUNT_FLAGS,
             Table::UnshareFlags => &UNSHARE_FLAGS,
             Table::UringEnterFlags => &URING_ENTER_FLAGS,
+            Table::UringFilesUpdateFds => &URING_FILES_UPDATE_FDS,
+            Table::UringIowqAcct => &URING_IOWQ_ACCT,
+            Table::UringOpFlags => &URING_OP_FLAGS,
+            Table::UringOps => &URING_OPS,
             Table::UringRegisterOpcodes => &URING_REGISTER_OPCODES,
+            Table::UringRegisterRsrcFlags => &URING_REGISTER_RSRC_FLAGS,
+            Table::UringRestrictionOpcodes => &URING_RESTRICTION_OPCODES,
+            Table::UringSqeFlags => &URING_SQE_FLAGS,
             Table::UringSetupFeatures => &URING_SETUP_FEATURES,
             Table::UringSetupFlags => &URING_SETUP_FLAGS,
             Table::Usagewho => &USAGEWHO,
@@ -14101,7 +14262,14 @@ impl Table {
             "umount_flags" => Table::UmountFlags,
             "unshare_flags" => Table::UnshareFlags,
             "uring_enter_flags" => Table::UringEnterFlags,
+            "uring_files_update_fds" => Table::UringFilesUpdateFds,
+            "uring_iowq_acct" => Table::UringIowqAcct,
+            "uring_op_flags" => Table::UringOpFlags,
+            "uring_ops" => Table::UringOps,
             "uring_register_opcodes" => Table::UringRegisterOpcodes,
+            "uring_register_rsrc_flags" => Table::UringRegisterRsrcFlags,
+            "uring_restriction_opcodes" => Table::UringRestrictionOpcodes,
+            "uring_sqe_flags" => Table::UringSqeFlags,
             "uring_setup_features" => Table::UringSetupFeatures,
             "uring_setup_flags" => Table::UringSetupFlags,
             "usagewho" => Table::Usagewho,
