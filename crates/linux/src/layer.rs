@@ -603,14 +603,18 @@ impl OsLayer for LinuxLayer {
         let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
             return Vec::new();
         };
-        self.in_task_space(event, mem, |m| {
-            let task = self.task_in(event, m)?;
-            let raw = lx::proto::logical_args(d, call.raw);
-            Some(crate::naming::name_args(
-                m, prof, task, d, &raw, names, args,
-            ))
+        // Arguments whose descriptors get names are rendered again: in
+        // the call's -X style, as at their decoding.
+        crate::xlat::with_style(call.opts.const_style, || {
+            self.in_task_space(event, mem, |m| {
+                let task = self.task_in(event, m)?;
+                let raw = lx::proto::logical_args(d, call.raw);
+                Some(crate::naming::name_args(
+                    m, prof, task, d, &raw, names, args,
+                ))
+            })
+            .unwrap_or_default()
         })
-        .unwrap_or_default()
     }
 
     fn name_exit(
@@ -625,13 +629,15 @@ impl OsLayer for LinuxLayer {
         let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
             return (None, Vec::new());
         };
-        self.in_task_space(event, mem, |m| {
-            let task = self.task_in(event, m)?;
-            Some(crate::naming::name_exit(
-                m, prof, task, d, call.raw, ret, names, args,
-            ))
+        crate::xlat::with_style(call.opts.const_style, || {
+            self.in_task_space(event, mem, |m| {
+                let task = self.task_in(event, m)?;
+                Some(crate::naming::name_exit(
+                    m, prof, task, d, call.raw, ret, names, args,
+                ))
+            })
+            .unwrap_or_default()
         })
-        .unwrap_or_default()
     }
 
     fn name_siginfo(

@@ -83,6 +83,7 @@ impl Tracker {
             stats: Stats::default(),
             count_only: cfg.summary && !cfg.display.summary.with_records,
             cpu_time: cfg.summary && !cfg.display.summary.wall_clock,
+            cpu_read: cfg.record.is_some() || (cfg.summary && !cfg.display.summary.wall_clock),
             early: Default::default(),
             attrib: Default::default(),
         }

@@ -265,6 +265,10 @@ pub(crate) struct Tracker {
     /// `-c`/`-C` without `-w`: the table's time is the calls' system CPU
     /// time ([`vstrace_core::OsLayer::thread_cpu_ns`]).
     cpu_time: bool,
+    /// The system CPU time is read at shown calls' enters and exits: for
+    /// `cpu_time`, and in a recording (so that a replay can show `-c`'s
+    /// table, as strace shows it, after the fact).
+    cpu_read: bool,
     /// The early-out's table and flags, shared with sources that check
     /// without the lock. Enabled (see [`Tracker::with_early_out`]) for a
     /// Linux guest (its layer names a call from its number and width
@@ -706,7 +710,7 @@ impl Tracker {
             io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
             cpu_used: None,
-            cpu_at_enter: if self.cpu_time && shown {
+            cpu_at_enter: if self.cpu_read && shown {
                 self.os.thread_cpu_ns(event, sc.cpu().mem())
             } else {
                 None

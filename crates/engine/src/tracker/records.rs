@@ -173,7 +173,7 @@ impl Tracker {
             stack: p.stack,
             io: p.io,
             kernel32: p.kernel32,
-            cpu_ns: p.cpu_used,
+            cpu_ns: p.cpu_used.filter(|_| self.cpu_time),
             hidden: false,
         }
     }
