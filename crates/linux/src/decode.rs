@@ -26,12 +26,14 @@ mod dirents;
 pub(crate) mod fsconfig;
 #[cfg(test)]
 mod i386_tests;
+mod prctl;
 mod ptrace;
 mod shape;
 
 pub(crate) use arch_prctl::arch_prctl_return;
 pub use compound::{format_sockaddr, wait_status};
-pub(crate) use shape::{fcntl_return, ioprio, prctl_return};
+pub(crate) use prctl::prctl_return;
+pub(crate) use shape::{fcntl_return, ioprio};
 
 /// Longest path printed (the kernel's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;

@@ -9,6 +9,10 @@
 //! makes the test skipped with that command named: a test is never
 //! counted on a part of its script.
 
+// (`#[path]`: this file is also included by the CI test, from tests/.)
+#[path = "script/expand.rs"]
+mod expand;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -523,260 +527,11 @@ impl<'a> Shell<'a> {
         self.steps.push(p);
         Ok(())
     }
-
-    /// Expands and splits a statement into words as `sh` does.
-    fn expand(&mut self, s: &str) -> Result<Vec<String>, Skip> {
-        let mut words: Vec<String> = Vec::new();
-        let mut cur = String::new();
-        let mut in_word = false;
-        let c: Vec<char> = s.chars().collect();
-        let mut i = 0;
-        while i < c.len() {
-            match c[i] {
-                '\'' => {
-                    in_word = true;
-                    i += 1;
-                    while i < c.len() && c[i] != '\'' {
-                        cur.push(c[i]);
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                '"' if !in_word && c[i..].starts_with(&['"', '$', '@', '"']) => {
-                    // "$@" alone: one word per positional argument, none
-                    // when there are none.
-                    words.extend(self.pos.iter().cloned());
-                    i += 4;
-                }
-                '"' => {
-                    in_word = true;
-                    i += 1;
-                    while i < c.len() && c[i] != '"' {
-                        if c[i] == '\\'
-                            && i + 1 < c.len()
-                            && matches!(c[i + 1], '"' | '\\' | '$' | '`')
-                        {
-                            cur.push(c[i + 1]);
-                            i += 2;
-                        } else if c[i] == '$' {
-                            let (vals, n) = self.dollar(&c[i..], true)?;
-                            i += n;
-                            // "$@": one word per positional argument.
-                            let mut it = vals.into_iter();
-                            if let Some(first) = it.next() {
-                                cur.push_str(&first);
-                                for v in it {
-                                    words.push(std::mem::take(&mut cur));
-                                    cur.push_str(&v);
-                                }
-                            }
-                        } else if c[i] == '`' {
-                            return Err("command substitution (backquotes) not modelled".into());
-                        } else {
-                            cur.push(c[i]);
-                            i += 1;
-                        }
-                    }
-                    i += 1;
-                }
-                '\\' => {
-                    in_word = true;
-                    if i + 1 < c.len() {
-                        cur.push(c[i + 1]);
-                    }
-                    i += 2;
-                }
-                '$' => {
-                    let (vals, n) = self.dollar(&c[i..], false)?;
-                    i += n;
-                    // Unquoted: the value is split into words.
-                    let joined = vals.join(" ");
-                    let mut parts = joined.split_whitespace().peekable();
-                    if joined.starts_with(char::is_whitespace) && in_word {
-                        words.push(std::mem::take(&mut cur));
-                        in_word = false;
-                    }
-                    while let Some(p) = parts.next() {
-                        cur.push_str(p);
-                        in_word = true;
-                        if parts.peek().is_some() {
-                            words.push(std::mem::take(&mut cur));
-                        }
-                    }
-                    if joined.ends_with(char::is_whitespace) && in_word {
-                        words.push(std::mem::take(&mut cur));
-                        in_word = false;
-                    }
-                }
-                '`' => return Err("command substitution (backquotes) not modelled".into()),
-                ch if ch.is_whitespace() => {
-                    if in_word {
-                        words.push(std::mem::take(&mut cur));
-                        in_word = false;
-                    }
-                    i += 1;
-                }
-                ch => {
-                    in_word = true;
-                    cur.push(ch);
-                    i += 1;
-                }
-            }
-        }
-        if in_word {
-            words.push(cur);
-        }
-        Ok(join_redirections(words))
-    }
-
-    /// One `$...` expansion at the start of `c`: its values (several
-    /// only for `$@`) and how many characters it took.
-    fn dollar(&mut self, c: &[char], quoted: bool) -> Result<(Vec<String>, usize), Skip> {
-        let _ = quoted;
-        let one = |s: String, n: usize| Ok((vec![s], n));
-        match c.get(1) {
-            Some('@') => Ok((self.pos.clone(), 2)),
-            Some('*') => one(self.pos.join(" "), 2),
-            Some('#') => one(self.pos.len().to_string(), 2),
-            Some('?') => one("0".into(), 2),
-            Some(d) if d.is_ascii_digit() => {
-                let n = d.to_digit(10).unwrap_or(0) as usize;
-                let v = if n == 0 {
-                    self.name.clone()
-                } else {
-                    self.pos.get(n - 1).cloned().unwrap_or_default()
-                };
-                one(v, 2)
-            }
-            Some('(') if c.get(2) == Some(&'(') => {
-                let end = find(c, "))").ok_or("unclosed $((")?;
-                let inner: String = c[3..end].iter().collect();
-                let v = self.expand(&inner)?.join(" ");
-                let n = parse_int(v.trim()).ok_or(format!("$(({inner})) not modelled"))?;
-                one(n.to_string(), end + 2)
-            }
-            Some('(') => {
-                let end = find(c, ")").ok_or("unclosed $(")?;
-                let inner: String = c[2..end].iter().collect();
-                if let Some(n) = last_line_pid(&inner) {
-                    // Known only once the log is there: a placeholder the
-                    // filter fills in (LogFilter::DropMatchingPids).
-                    return one(format!("{PID_OF_LAST}{n}@"), end + 1);
-                }
-                match inner.trim().strip_prefix("echo ") {
-                    Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
-                    None => Err(format!("command substitution $({inner}) not modelled")),
-                }
-            }
-            Some('{') => {
-                let end = c.iter().position(|&x| x == '}').ok_or("unclosed ${")?;
-                let inner: String = c[2..end].iter().collect();
-                let v = self.brace(&inner)?;
-                if inner == "@" {
-                    return Ok((self.pos.clone(), end + 1));
-                }
-                one(v, end + 1)
-            }
-            Some(ch) if ch.is_ascii_alphabetic() || *ch == '_' => {
-                let n = c[1..]
-                    .iter()
-                    .take_while(|x| x.is_ascii_alphanumeric() || **x == '_')
-                    .count();
-                let k: String = c[1..1 + n].iter().collect();
-                one(self.var(&k), 1 + n)
-            }
-            _ => one("$".into(), 1),
-        }
-    }
-
-    fn var(&self, k: &str) -> String {
-        if let Ok(n) = k.parse::<usize>() {
-            return match n {
-                0 => self.name.clone(),
-                n => self.pos.get(n - 1).cloned().unwrap_or_default(),
-            };
-        }
-        match k {
-            "@" | "*" => self.pos.join(" "),
-            "#" => self.pos.len().to_string(),
-            _ => self.vars.get(k).cloned().unwrap_or_default(),
-        }
-    }
-
-    fn is_set(&self, k: &str) -> bool {
-        match k.parse::<usize>() {
-            Ok(n) => n >= 1 && n <= self.pos.len(),
-            Err(_) => matches!(k, "@" | "*") && !self.pos.is_empty() || self.vars.contains_key(k),
-        }
-    }
-
-    /// `${VAR}`, `${VAR=D}`, `${VAR:=D}`, `${VAR-D}`, `${VAR:-D}`,
-    /// `${VAR#PREFIX}`.
-    fn brace(&mut self, inner: &str) -> Result<String, Skip> {
-        let name_len = match inner.chars().next() {
-            Some('@' | '*' | '#') => 1,
-            _ => inner
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .count(),
-        };
-        let (k, op) = inner.split_at(name_len);
-        let set = self.is_set(k);
-        let nonempty = set && !self.var(k).is_empty();
-        let default = |s: &mut Self, d: &str| s.expand(d).map(|w| w.join(" "));
-        Ok(match op {
-            "" => self.var(k),
-            _ if op.starts_with(":=") || op.starts_with('=') => {
-                let colon = op.starts_with(':');
-                let d = &op[if colon { 2 } else { 1 }..];
-                if (colon && !nonempty) || (!colon && !set) {
-                    let v = default(self, d)?;
-                    self.vars.insert(k.to_string(), v.clone());
-                    v
-                } else {
-                    self.var(k)
-                }
-            }
-            _ if op.starts_with(":-") || op.starts_with('-') => {
-                let colon = op.starts_with(':');
-                let d = &op[if colon { 2 } else { 1 }..];
-                if (colon && !nonempty) || (!colon && !set) {
-                    default(self, d)?
-                } else {
-                    self.var(k)
-                }
-            }
-            _ if op.starts_with('#') && !op.starts_with("##") => {
-                let p = default(self, &op[1..])?;
-                let v = self.var(k);
-                v.strip_prefix(p.as_str()).map(str::to_string).unwrap_or(v)
-            }
-            _ => return Err(format!("${{{inner}}} not modelled")),
-        })
-    }
-}
-
-/// An integer as sh's arithmetic reads it (decimal, 0x hex, sign).
-fn parse_int(s: &str) -> Option<i64> {
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    let v = match s.strip_prefix("0x").or(s.strip_prefix("0X")) {
-        Some(h) => i64::from_str_radix(h, 16).ok()?,
-        None => s.parse().ok()?,
-    };
-    Some(if neg { -v } else { v })
-}
-
-fn find(c: &[char], pat: &str) -> Option<usize> {
-    let p: Vec<char> = pat.chars().collect();
-    (0..c.len()).find(|&i| c[i..].starts_with(&p))
 }
 
 /// Joins `>` `FILE` / `<` `FILE` pairs into one word and marks
 /// redirections: `>@EXP`, `<@LOG`, `2>/dev/null`.
-fn join_redirections(words: Vec<String>) -> Vec<String> {
+pub(super) fn join_redirections(words: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut it = words.into_iter().peekable();
     while let Some(w) = it.next() {
@@ -807,7 +562,7 @@ pub const PID_OF_LAST: &str = "@PID_OF_LAST ";
 /// N of `tail -n N $LOG | head -n 1 | cut -d' ' -f1` (with the quotes
 /// of the script: `-d' '`), the pidns tests' way to find the pids of the
 /// namespace's parent and init.
-fn last_line_pid(cmd: &str) -> Option<usize> {
+pub(super) fn last_line_pid(cmd: &str) -> Option<usize> {
     let words: Vec<&str> = cmd.split_whitespace().collect();
     match words.as_slice() {
         ["tail", "-n", n, "$LOG", "|", "head", "-n", "1", "|", "cut", "-d'", "'", "-f1"] => {

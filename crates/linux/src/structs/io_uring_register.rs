@@ -641,7 +641,7 @@ mod tests {
     fn ring_descriptors_and_buffer_rings() {
         let mut b = Vec::new();
         b.extend(le32(&[u32::MAX, 0]));
-        b.extend(0xbadc0ded_0000_0004u64.to_le_bytes());
+        b.extend(0xbadc_0ded_0000_0004_u64.to_le_bytes());
         b.extend(le32(&[2, 0x0101_0101]));
         b.extend(0u64.to_le_bytes());
         let mut m = mem_with(&b);

@@ -1,0 +1,251 @@
+//! The end of a call: its return paired with the call in flight, hooks
+//! at the exit, out-arguments decoded, exec and fork bookkeeping, and the
+//! record.
+
+use super::*;
+
+impl Tracker {
+    /// Ends call `pending` at its return `event` (`sp`: the user stack it
+    /// returns to): hooks, out-arguments, exec and fork bookkeeping, and
+    /// its record if it is shown. `announced`: a fork's child was already
+    /// remembered as the call was taken (see [`Tracker::take_at_return`]).
+    pub(super) fn finish_call(
+        &self,
+        pending: Pending,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        sp: u64,
+        announced: bool,
+    ) -> Option<Record> {
+        let mut pending = pending;
+        if attrib::changes_attribution(&pending.info) {
+            self.clear_attrib();
+        }
+        // The time the call ran on a CPU in the kernel: the growth of the
+        // thread's account since the enter.
+        if let Some(at_enter) = pending.cpu_at_enter {
+            pending.cpu_used = self
+                .os
+                .thread_cpu_ns(event, cpu.mem())
+                .map(|now| now.saturating_sub(at_enter));
+        }
+        // The exit is handled with the call's own bitness and mechanism
+        // so the return value is read at the caller's width.
+        let mut ev = event.clone();
+        ev.bitness = pending.bitness;
+        let end = self.user_end(event);
+        let mut sc = Syscall::new(ev, self.os_kind, cpu);
+        if self.has_hooks {
+            sc.name = pending.info.name.to_string();
+            sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
+        }
+        sc.modifications = pending.modifications.clone();
+        sc.hook = pending.hook.clone();
+        if self.hook_wants(&pending.info.name, Direction::Exit) {
+            sc.process = pending.proc_info.clone();
+            sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
+            sc.arg_values = pending.args.iter().map(|a| a.value.clone()).collect();
+        }
+        if let Some(action) = pending.inject {
+            let v = match action {
+                InjectAction::Error(e) | InjectAction::Retval(e) => e,
+            };
+            let _ = sc.set_return_value(v);
+        }
+        let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
+        let mut ret = sc.return_value().unwrap_or(0);
+        // A multiplexer's sub-call may return through memory (i386 ipc's
+        // shmat): the result strace shows.
+        let split = CallArgs {
+            info: &pending.info,
+            raw: &pending.raw,
+            opts: &self.opts,
+        };
+        if let Some(r) = self
+            .os
+            .split_return(split, ret, &mut user(sc.cpu().mem(), end))
+        {
+            ret = r;
+        }
+        let mut p = pending;
+        p.error = hook_error(p.error.take(), &failures);
+        if !p.pokes_exit.is_empty() || p.delay_exit_us > 0 {
+            let exit_hit = Injection {
+                pokes: std::mem::take(&mut p.pokes_exit),
+                delay_exit_us: p.delay_exit_us,
+                ..Injection::default()
+            };
+            let tid = p.proc_info.as_ref().map(|i| i.tid);
+            p.error = self.tamper(
+                &mut sc,
+                &p.info.name,
+                &p.raw,
+                tid,
+                &exit_hit,
+                true,
+                end,
+                p.error.take(),
+            );
+        }
+        // A successful exec has replaced the address space: nothing of the
+        // old one can be read again.
+        // Path arguments are read again at the exit: another thread may
+        // have rewritten the buffer while the call ran (what the kernel
+        // read is one of the two), and in-arguments unreadable at entry
+        // (not faulted in yet) can be read now the kernel did.
+        let decode = self.decodes_call(&p.info);
+        let opts = self.call_opts(&p.info);
+        let paths = if decode && p.shown && self.pair_by_thread && !p.info.exec {
+            self.os.path_args(&p.info)
+        } else {
+            Vec::new()
+        };
+        if decode && (p.retry || !paths.is_empty()) && !p.info.exec {
+            let fresh = self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &opts);
+            for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
+                let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
+                if failed && f.text.is_some() {
+                    a.text = f.text;
+                    a.value = f.value;
+                } else if let (Some(at), Some(now)) = (&a.text, f.text) {
+                    if paths.contains(&(i + 1)) && *at != now && !now.starts_with("0x") {
+                        p.changed.push(crate::record::ArgChange {
+                            arg: i,
+                            at_exit: now,
+                        });
+                    }
+                }
+            }
+        }
+        let call = CallArgs {
+            info: &p.info,
+            raw: &p.raw,
+            opts: &opts,
+        };
+        if decode {
+            self.os
+                .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
+            p.ret_detail = self
+                .os
+                .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
+            if p.shown {
+                self.os
+                    .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
+            }
+            p.ret_hex = self.os.return_in_hex(call, ret);
+        }
+        if let Some((child, how)) =
+            self.os
+                .reaped_by_signal(call, ret, &mut user(sc.cpu().mem(), end))
+        {
+            let r = self.killed(event, &p, child, how, now);
+            self.push_extra(r);
+        }
+        p.modifications = std::mem::take(&mut sc.modifications);
+        p.hook = std::mem::take(&mut sc.hook);
+        let dumps = self.dumps();
+        if p.shown && decode && dumps.any() && !p.info.exec {
+            let io = dumps.at_exit(
+                &p.info.name,
+                &p.raw,
+                ret,
+                p.bitness,
+                &mut user(sc.cpu().mem(), end),
+            );
+            p.io.extend(io);
+        }
+        if p.shown && self.names.any() {
+            let call = CallArgs {
+                info: &p.info,
+                raw: &p.raw,
+                opts: &opts,
+            };
+            let (suffix, fds) =
+                self.os
+                    .name_exit(event, sc.cpu().mem(), call, ret, &self.names, &mut p.args);
+            p.ret_name = suffix;
+            p.fds.extend(fds);
+        } else if p.shown && self.record_names {
+            let call = CallArgs {
+                info: &p.info,
+                raw: &p.raw,
+                opts: &opts,
+            };
+            // Read for the recording only (see `record_names`).
+            let mut scratch = p.args.clone();
+            self.os
+                .name_exit(event, sc.cpu().mem(), call, ret, &ALL_NAMES, &mut scratch);
+        }
+        if p.info.exec && ret == 0 {
+            if decode {
+                self.os
+                    .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
+            }
+            // The new image runs in a new address space.
+            if let Some(s) = &self.scope {
+                let mut s = write(s);
+                let new = cr3_key(event.cr3);
+                let pid = p.proc_info.as_ref().map(|i| i.pid);
+                if p.root_exec {
+                    s.spaces.insert(new, false);
+                } else if p.pre_scope {
+                    // The launcher became the command: its old address
+                    // space is freed and may be reused by anyone.
+                    s.leave(p.cr3);
+                    s.join(new, pid);
+                    p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
+                } else if s.spaces.get(&p.cr3) == Some(&true) {
+                    // The old space is freed unless it was borrowed (a
+                    // vfork child execs out of its parent's space).
+                    if s.by_process && pid.is_some() && s.owned_by(p.cr3, pid) {
+                        s.leave(p.cr3);
+                    }
+                    s.owners.remove(&new);
+                    s.join(new, pid);
+                }
+            }
+        }
+        if p.info.fork && ret > 0 && self.follow_forks {
+            // -f: the child of a traced process is traced (one picked by
+            // its comm too: the child stays traced when it renames itself).
+            let traced = |i: &ProcInfo| {
+                self.pid_traced(i.pid) || self.comms.iter().any(|c| i.comm.as_deref() == Some(c))
+            };
+            if p.proc_info.as_ref().is_some_and(traced) {
+                write(&self.pids).insert(ret as u32);
+            }
+        }
+        if p.info.fork && ret > 0 && !announced {
+            self.push_recent_fork(RecentFork::of(&p, sp));
+        }
+        if p.comm_exec {
+            // The exec's new program: picked by its name now (the kernel
+            // renamed the task before returning), else never tracked.
+            let who = if ret == 0 {
+                self.who(event, sc.cpu().mem())
+            } else {
+                None
+            };
+            let named = who
+                .as_ref()
+                .is_some_and(|w| self.comms.iter().any(|c| w.comm.as_deref() == Some(c)));
+            if !named {
+                return None;
+            }
+            if let Some(w) = &who {
+                write(&self.pids).insert(w.pid);
+            }
+            // The record is the named program's, as its other calls are.
+            if who.is_some() {
+                p.proc_info = who;
+            }
+            p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
+        }
+        if !p.shown {
+            return self.hidden_record(p, ret, now);
+        }
+        let ret = self.os.record_return(ret);
+        Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+    }
+}
