@@ -35,6 +35,7 @@ fn files_layout() -> FilesLayout {
         dentry_name: 40,
         dentry_len: 36,
         dentry_sb: 104,
+        dentry_hash_pprev: Some(16),
         sb_type: 40,
         fstype_name: 0,
         inode_ino: 64,
@@ -217,6 +218,7 @@ fn world(list: bool) -> (Vec<(u64, Vec<u8>)>, u64, u64, u64) {
         put(d + l.dentry_len, len);
         put(d + l.dentry_name, k + name);
         put(d + l.dentry_sb, k + sb);
+        put(d + 16, k + d);
     }
     put(strs, u64::from_le_bytes(*b"/\0\0\0\0\0\0\0"));
     put(strs + 8, u64::from_le_bytes(*b"etc\0\0\0\0\0"));

@@ -310,6 +310,17 @@ fn changed_in_brackets(before: Value, now: Value) -> Option<Value> {
     }))
 }
 
+/// The error of a call whose `int` result the kernel clips to 32 bits
+/// (x86-64's modify_ldt: `-ENOSYS` comes back as 0xffffffda): strace
+/// reads a clipped -4095..-1 as that error and prints the number as it
+/// came, then the error. `None` for every other call and value.
+pub fn clipped_errno(desc: &SyscallDesc, abi: LinuxAbi, value: i64) -> Option<i64> {
+    let clipped = abi == LinuxAbi::X86_64
+        && desc.name == "modify_ldt"
+        && (0xffff_f000..=0xffff_ffff).contains(&value);
+    clipped.then(|| -i64::from(value as u32 as i32))
+}
+
 /// Formats a return value (`ret` as found in rax/eax: `-errno` on error).
 pub fn format_return(desc: &SyscallDesc, abi: LinuxAbi, ret: i64) -> ReturnValue {
     let mut text = String::new();
@@ -331,6 +342,14 @@ pub fn format_return_into(
     out: &mut String,
 ) -> Option<&'static str> {
     let value = normalize_ret(abi, ret);
+    if let Some(e) = clipped_errno(desc, abi, value) {
+        let errno = consts::errno_name(e);
+        let _ = match (errno, consts::errno_message(e)) {
+            (Some(n), Some(m)) => write!(out, "{value} {n} ({m})"),
+            _ => write!(out, "{value} (errno {e})"),
+        };
+        return errno;
+    }
     if (-4095..=-1).contains(&value) {
         let e = -value;
         let errno = consts::errno_name(e);

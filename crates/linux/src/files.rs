@@ -89,7 +89,9 @@ pub fn fd_is_one_of(
         return Some(false);
     }
     let full = file_name(mem, prof, task, file, FdDetail::default())?;
-    Some(paths.iter().any(|p| path_names(p, &full)))
+    // A deleted file is matched by its path (strace strips the mark).
+    let full = full.strip_suffix(DELETED).unwrap_or(&full);
+    Some(paths.iter().any(|p| path_names(p, full)))
 }
 
 /// Whether `-P` path `p` names the file at absolute path `full`: equal,
@@ -178,13 +180,19 @@ pub fn file_name(
         _ if detail.details_only && !detail.dev => None,
         _ => {
             let path = dentry_path(mem, prof, l, task, mnt, dentry)?;
-            match (detail.dev, inode) {
+            let mut name = match (detail.dev, inode) {
                 (true, Some(i)) => match dev_suffix(mem, l, i) {
-                    Some(dev) => Some(format!("{path}{DEV_MARK}{dev}")),
-                    None => (!detail.details_only).then_some(path),
+                    Some(dev) => format!("{path}{DEV_MARK}{dev}"),
+                    None if detail.details_only => return None,
+                    None => path,
                 },
-                _ => Some(path),
+                _ => path,
+            };
+            // What the kernel's d_path (/proc/PID/fd) marks ` (deleted)`.
+            if unlinked(mem, prof, l, dentry) {
+                name.push_str(DELETED);
             }
+            Some(name)
         }
     }
 }
@@ -295,6 +303,23 @@ fn dentry_name(
     dentry: u64,
 ) -> Option<String> {
     dentry_name_bytes(mem, prof, l, dentry).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// Marks a deleted file in what [`fd_name`] returns, after the path (and
+/// device suffix): strace's `(deleted)` after the brackets. A NUL, as
+/// [`DEV_MARK`]: no path holds one, so a file named `x (deleted)` is not
+/// taken for a deleted one.
+const DELETED: &str = "\0(deleted)";
+
+/// Whether `dentry` was unlinked (the kernel's `d_unlinked`: unhashed
+/// and not a root); false when that cannot be read.
+fn unlinked(mem: &mut dyn VirtMem, prof: &LinuxProfile, l: &FilesLayout, dentry: u64) -> bool {
+    let Some(pprev) = l.dentry_hash_pprev else {
+        return false;
+    };
+    let parent = kptr(mem, prof, dentry.wrapping_add(l.dentry_parent));
+    let hashed = read_ptr(mem, prof, dentry.wrapping_add(pprev)).map(|p| p != 0);
+    matches!((parent, hashed), (Some(p), Ok(false)) if p != dentry)
 }
 
 /// The absolute path of (`vfsmnt`, `dentry`) as the task sees it: names
@@ -537,26 +562,46 @@ fn netlink_details(
     }
 }
 
-/// strace's `print_quoted_string_in_angle_brackets` for `-y`: `<path>`,
-/// with non-printable bytes and the closing bracket escaped.
+/// strace's `print_quoted_string_in_angle_brackets` for `-y`: `<path>`
+/// quoted as strace quotes strings (C escapes, `\"`, `\\`; `<`, `>`,
+/// DEL and every byte outside printable ASCII in octal, three digits when
+/// an octal digit follows), and a deleted file's `(deleted)` after it.
 pub fn angle_brackets(name: &str) -> String {
+    let (name, deleted) = match name.strip_suffix(DELETED) {
+        Some(n) => (n, true),
+        None => (name, false),
+    };
     let (name, dev) = name.split_once(DEV_MARK).unwrap_or((name, ""));
-    let mut out = String::with_capacity(name.len() + dev.len() + 2);
+    let b = name.as_bytes();
+    let mut out = String::with_capacity(b.len() + dev.len() + 12);
     out.push('<');
-    for c in name.chars() {
+    for (i, &c) in b.iter().enumerate() {
         match c {
-            '>' | '\\' => {
+            b'"' | b'\\' => {
                 out.push('\\');
-                out.push(c);
+                out.push(c as char);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\{:o}", c as u32));
+            0x0c => out.push_str("\\f"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x0b => out.push_str("\\v"),
+            0x20..=0x7e if c != b'<' && c != b'>' => out.push(c as char),
+            _ => {
+                let digit_follows = b.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                if digit_follows {
+                    out.push_str(&format!("\\{c:03o}"));
+                } else {
+                    out.push_str(&format!("\\{c:o}"));
+                }
             }
-            c => out.push(c),
         }
     }
     out.push_str(dev);
     out.push('>');
+    if deleted {
+        out.push_str("(deleted)");
+    }
     out
 }
 
@@ -597,6 +642,7 @@ mod tests {
             dentry_name: 0x28,
             dentry_len: 0x24,
             dentry_sb: 0x30,
+            dentry_hash_pprev: Some(0x10),
             sb_type: 0x28,
             fstype_name: 0,
             inode_ino: 0x40,
@@ -645,6 +691,8 @@ mod tests {
             self.mem
                 .map(d + l.dentry_len, &(name.len() as u32).to_le_bytes());
             self.put(d + l.dentry_sb, sb);
+            // Hashed (the pprev of a dentry in the hash table).
+            self.put(d + 0x10, d);
             d
         }
     }
@@ -751,7 +799,25 @@ mod tests {
         for fd in [-1, 0, 6, 8, 1 << 40] {
             assert_eq!(fd_name(m, &p, task, fd, d), None, "fd {fd}");
         }
-        assert_eq!(angle_brackets("/a>b\n"), "</a\\>b\\12>");
+        // Unlinked (unhashed): the kernel's ` (deleted)`; -P still matches.
+        let f3 = fd_file(m, &p, task, 3).unwrap();
+        let dentry = read_ptr(m, &p, f3 + 0x10 + 8).unwrap();
+        m.map(dentry + 0x10, &0u64.to_le_bytes());
+        assert_eq!(
+            fd_name(m, &p, task, 3, d).as_deref(),
+            Some("/etc/passwd\0(deleted)")
+        );
+        assert_eq!(
+            fd_is_one_of(m, &p, task, 3, &paths(&["/etc/passwd"])),
+            Some(true)
+        );
+        // strace 6.1's quoting: `<`/`>` in octal (three digits before an
+        // octal digit), C escapes, a deleted file's mark after the path.
+        assert_eq!(angle_brackets("/a>b\n"), "</a\\76b\\n>");
+        assert_eq!(angle_brackets("/\u{2}0\"<8"), "</\\0020\\\"\\748>");
+        assert_eq!(angle_brackets("/é"), "</\\303\\251>");
+        assert_eq!(angle_brackets("/d/f\0(deleted)"), "</d/f>(deleted)");
+        assert_eq!(angle_brackets("/d/f (deleted)"), "</d/f (deleted)>");
         assert_eq!(
             angle_brackets("/dev/null\0<char 1:3>"),
             "</dev/null<char 1:3>>"

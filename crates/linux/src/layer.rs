@@ -315,6 +315,9 @@ impl OsLayer for LinuxLayer {
             Some(d) => lx::format_return(d, abi_of(info), ret).value,
             None => ret,
         };
+        if let Some(e) = desc(info).and_then(|d| lx::clipped_errno(d, abi_of(info), value)) {
+            return lx::errno_message(e).map(str::to_string);
+        }
         if (-4095..0).contains(&value) {
             lx::errno_message(-value).map(str::to_string)
         } else {
@@ -361,7 +364,8 @@ impl OsLayer for LinuxLayer {
             LinuxAbi::X86_64 => ret,
             LinuxAbi::I386 => ret as u32 as i32 as i64,
         };
-        if (-4095..0).contains(&v) {
+        let clipped = desc(info).and_then(|d| lx::clipped_errno(d, abi_of(info), v));
+        if (-4095..0).contains(&v) || clipped.is_some() {
             self.format_return(info, ret).1
         } else {
             None

@@ -50,8 +50,8 @@ pub mod xlat;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
 pub use decode::{
-    decode_enter, decode_enter_into, decode_exit, error_of, format_call, format_return,
-    format_return_into, invalid_nr, ArgValue, DecodeOptions, ReturnValue,
+    clipped_errno, decode_enter, decode_enter_into, decode_exit, error_of, format_call,
+    format_return, format_return_into, invalid_nr, ArgValue, DecodeOptions, ReturnValue,
 };
 pub use layer::LinuxLayer;
 pub use proto::{

@@ -64,6 +64,10 @@ pub struct FilesLayout {
     pub dentry_len: u64,
     /// `dentry.d_sb` (`struct super_block *`).
     pub dentry_sb: u64,
+    /// `dentry.d_hash.pprev`: NULL when the dentry is unhashed (a
+    /// deleted file's: the kernel's `d_path` adds ` (deleted)`).
+    #[serde(default)]
+    pub dentry_hash_pprev: Option<u64>,
     /// `super_block.s_type` (`struct file_system_type *`).
     pub sb_type: u64,
     /// `file_system_type.name` (`const char *`): pipefs, sockfs...
@@ -175,6 +179,7 @@ impl FilesLayout {
             dentry_name: o("dentry", "d_name.name")?,
             dentry_len: o("dentry", "d_name.len")?,
             dentry_sb: o("dentry", "d_sb")?,
+            dentry_hash_pprev: o("dentry", "d_hash.pprev").ok(),
             sb_type: o("super_block", "s_type")?,
             fstype_name: o("file_system_type", "name")?,
             inode_ino: o("inode", "i_ino")?,

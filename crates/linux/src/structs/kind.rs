@@ -206,6 +206,11 @@ pub enum StructKind {
     /// io_uring_register's argument by opcode (the second argument), its
     /// `nr_args` in this argument.
     UringRegisterArg(u8),
+    /// modify_ldt's `struct user_desc` when the byte count in this
+    /// argument is its size (else the address).
+    LdtDesc(u8),
+    /// kexec_load's segments, their count in this argument.
+    KexecSegments(u8),
     /// clone3's `struct clone_args`, its size in this argument (in/out:
     /// what the kernel wrote through its pointers at the exit).
     CloneArgs(u8),
@@ -262,6 +267,8 @@ impl StructKind {
             ("mount_attr", p) => K::MountAttr(arg(p)?),
             ("bpf_attr", p) => K::BpfAttr(arg(p)?),
             ("uring_register_arg", p) => K::UringRegisterArg(arg(p)?),
+            ("ldt_desc", p) => K::LdtDesc(arg(p)?),
+            ("kexec_segments", p) => K::KexecSegments(arg(p)?),
             ("clone_args", p) => K::CloneArgs(arg(p)?),
             ("landlock_ruleset", p) => K::LandlockRuleset(arg(p)?),
             ("landlock_rule", p) => K::LandlockRule(arg(p)?),
@@ -372,6 +379,8 @@ impl StructKind {
             | StructKind::MountAttr(n)
             | StructKind::BpfAttr(n)
             | StructKind::UringRegisterArg(n)
+            | StructKind::LdtDesc(n)
+            | StructKind::KexecSegments(n)
             | StructKind::CloneArgs(n)
             | StructKind::LandlockRuleset(n)
             | StructKind::LandlockRule(n)

@@ -1,7 +1,7 @@
-//! `struct user_desc` (set_thread_area, get_thread_area), as strace's
-//! `print_user_desc`: the whole descriptor when the kernel reads it, the
-//! entry number at the entry and the rest at a successful exit when the
-//! kernel writes it.
+//! `struct user_desc` (set_thread_area, get_thread_area, modify_ldt), as
+//! strace's `print_user_desc`: the whole descriptor when the kernel reads
+//! it, the entry number at the entry and the rest at a successful exit
+//! when the kernel writes it.
 
 use vstrace_core::value::{Base, StructBuilder};
 use vstrace_core::Value;
@@ -10,7 +10,7 @@ use super::ipc_ctl::id;
 use super::{Call, Fields};
 
 /// Size of `struct user_desc` (both ABIs).
-const USER_DESC: usize = 16;
+pub(super) const USER_DESC: usize = 16;
 
 /// strace's `PRINT_FIELD_0X` of a 32-bit field: `%#08x` (so `00000000`
 /// for zero, `0x000012` for 0x12).

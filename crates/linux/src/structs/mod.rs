@@ -49,6 +49,7 @@ mod ioctl_v4l2;
 mod ioctl_v4l2_fmt;
 mod ipc;
 mod ipc_ctl;
+mod kexec;
 mod kind;
 mod ldt;
 mod net;
@@ -424,6 +425,8 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::FileHandle
         | K::BpfAttr(_)
         | K::UringRegisterArg(_)
+        | K::LdtDesc(_)
+        | K::KexecSegments(_)
         | K::CloneArgs(_)
         | K::Persona
         | K::MemfdFlags
@@ -496,6 +499,17 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
         K::BpfAttr(n) => {
             let (cmd, size) = (c.arg(0), c.arg(n));
             bpf_attr::attr(c, v, cmd, size)
+        }
+        K::KexecSegments(n) => {
+            let count = c.arg(n);
+            kexec::segments(c, v, count)
+        }
+        K::LdtDesc(n) => {
+            if c.arg(n) == ldt::USER_DESC as u64 {
+                ldt::user_desc(c, v)
+            } else {
+                Value::ptr(v)
+            }
         }
         K::UringRegisterArg(n) => {
             let (opcode, nr) = (c.arg(1), c.arg(n));
