@@ -602,10 +602,12 @@ pub trait OsLayer: Send + Sync {
     /// How a call a signal interrupted shows its result (the kernel's
     /// restart code, which the program never sees): the value, its text
     /// and its error name. `restarted`: the kernel rewound the call to run
-    /// it again after the handler. `None`: shown as it returned.
+    /// it again after the handler; `raw`: the call's arguments (the code
+    /// may depend on them). `None`: shown as it returned.
     fn interrupted_return(
         &self,
         _info: &CallInfo,
+        _raw: &[u64],
         _restarted: bool,
     ) -> Option<(i64, String, String)> {
         None

@@ -455,9 +455,10 @@ impl OsLayer for LinuxLayer {
     fn interrupted_return(
         &self,
         info: &CallInfo,
+        raw: &[u64],
         restarted: bool,
     ) -> Option<(i64, String, String)> {
-        let code = lx::signal::interrupted_code(&info.name, restarted);
+        let code = lx::signal::interrupted_code(&info.name, raw, restarted);
         let name = lx::errno_name(code)?.to_string();
         Some((-code, lx::signal::interrupted_text(code), name))
     }

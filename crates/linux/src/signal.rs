@@ -238,17 +238,27 @@ fn mask_text(mask: u64) -> String {
 /// How strace shows the result of a call a signal interrupted: the
 /// kernel's restart code (never seen by the program), inferred because
 /// only the converted result (-EINTR, or a rewound ip) is visible from
-/// outside: calls that sleep with a timeout restart through a restart
-/// block, the pause/sigsuspend/select family never restarts after a
-/// handler, everything else restarts if the handler has SA_RESTART.
-pub fn interrupted_code(name: &str, restarted: bool) -> i64 {
+/// outside: calls that sleep with a relative timeout restart through a
+/// restart block (an absolute clock_nanosleep, and poll without a
+/// timeout, do not), the pause/sigsuspend/select family never restarts
+/// after a handler, everything else restarts if the handler has
+/// SA_RESTART. `raw`: the call's arguments.
+pub fn interrupted_code(name: &str, raw: &[u64], restarted: bool) -> i64 {
     const ERESTARTSYS: i64 = 512;
     const ERESTARTNOHAND: i64 = 514;
     const ERESTART_RESTARTBLOCK: i64 = 516;
     if restarted {
         return ERESTARTSYS;
     }
+    let arg = |i: usize| raw.get(i).copied().unwrap_or(0);
+    const TIMER_ABSTIME: u64 = 1;
     match name {
+        // hrtimer_nanosleep: an absolute sleep is simply started again.
+        "clock_nanosleep" | "clock_nanosleep_time64" if arg(1) & TIMER_ABSTIME != 0 => {
+            ERESTARTNOHAND
+        }
+        // do_sys_poll: only a poll with a timeout has a restart block.
+        "poll" if (arg(2) as u32 as i32) < 0 => ERESTARTNOHAND,
         "nanosleep" | "clock_nanosleep" | "clock_nanosleep_time64" | "poll" => {
             ERESTART_RESTARTBLOCK
         }
@@ -441,9 +451,19 @@ mod tests {
             sigreturn_mask_64(&mut m, 0x9000).unwrap(),
             "{mask=[HUP INT]}"
         );
-        assert_eq!(interrupted_code("nanosleep", false), 516);
-        assert_eq!(interrupted_code("read", true), 512);
-        assert_eq!(interrupted_code("pause", false), 514);
+        assert_eq!(interrupted_code("nanosleep", &[0x1000, 0], false), 516);
+        assert_eq!(
+            interrupted_code("clock_nanosleep", &[0, 0, 0x1000], false),
+            516
+        );
+        assert_eq!(
+            interrupted_code("clock_nanosleep", &[0, 1, 0x1000], false),
+            514
+        );
+        assert_eq!(interrupted_code("poll", &[0x1000, 1, 100], false), 516);
+        assert_eq!(interrupted_code("poll", &[0x1000, 1, u64::MAX], false), 514);
+        assert_eq!(interrupted_code("read", &[], true), 512);
+        assert_eq!(interrupted_code("pause", &[], false), 514);
         assert_eq!(
             interrupted_text(516),
             "? ERESTART_RESTARTBLOCK (Interrupted by signal)"

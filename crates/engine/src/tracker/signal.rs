@@ -80,7 +80,7 @@ impl Tracker {
             // (The layer sign-extends a 32-bit frame's eax.)
             let eintr = d.saved_ret as i64 == -4;
             let shown = if restarted || eintr {
-                self.os.interrupted_return(&p.info, restarted)
+                self.os.interrupted_return(&p.info, &p.raw, restarted)
             } else {
                 None
             };
