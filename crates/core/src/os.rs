@@ -185,6 +185,9 @@ pub struct FdPath {
     pub fd: i64,
     /// What it names (`/etc/passwd`, `socket:[1234]`, `pipe:[56]`).
     pub path: String,
+    /// The file was deleted (strace's `<path>(deleted)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// Who made a call in user space: the address the call returns to, the

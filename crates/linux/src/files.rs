@@ -311,6 +311,11 @@ fn dentry_name(
 /// taken for a deleted one.
 const DELETED: &str = "\0(deleted)";
 
+/// Whether what [`fd_name`] returned names a deleted file.
+pub fn is_deleted(name: &str) -> bool {
+    name.ends_with(DELETED)
+}
+
 /// Whether `dentry` was unlinked (the kernel's `d_unlinked`: unhashed
 /// and not a root); false when that cannot be read.
 fn unlinked(mem: &mut dyn VirtMem, prof: &LinuxProfile, l: &FilesLayout, dentry: u64) -> bool {
@@ -807,6 +812,7 @@ mod tests {
             fd_name(m, &p, task, 3, d).as_deref(),
             Some("/etc/passwd\0(deleted)")
         );
+        assert!(is_deleted("/etc/passwd\0(deleted)") && !is_deleted("/x (deleted)"));
         assert_eq!(
             fd_is_one_of(m, &p, task, 3, &paths(&["/etc/passwd"])),
             Some(true)

@@ -412,11 +412,12 @@ fn pid_suffix(
 }
 
 /// The record's form of fd `fd` naming `name` (the device suffix, if
-/// any, left out of the path).
+/// any, left out of the path; a deleted file's mark as a flag).
 fn fd_path(fd: i64, name: &str) -> FdPath {
     let path = name.split(files::DEV_MARK).next().unwrap_or(name);
     FdPath {
         fd,
         path: path.to_string(),
+        deleted: files::is_deleted(name),
     }
 }
