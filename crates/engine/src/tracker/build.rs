@@ -41,6 +41,7 @@ impl Tracker {
         });
         let has_hooks = !hooks.is_empty();
         let has_injects = !injects.is_empty();
+        let cpu_time = cfg.summary && !cfg.display.summary.wall_clock;
         Ok(Tracker {
             pids: RwLock::new(cfg.pids.iter().copied().collect()),
             comms: cfg.comms.clone(),
@@ -82,8 +83,8 @@ impl Tracker {
             dump_reads: cfg.display.dump_reads.clone(),
             stats: Stats::default(),
             count_only: cfg.summary && !cfg.display.summary.with_records,
-            cpu_time: cfg.summary && !cfg.display.summary.wall_clock,
-            cpu_read: cfg.record.is_some() || (cfg.summary && !cfg.display.summary.wall_clock),
+            cpu_time,
+            cpu_read: cpu_time || cfg.record.is_some(),
             early: Default::default(),
             attrib: Default::default(),
         }

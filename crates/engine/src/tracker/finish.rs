@@ -11,14 +11,13 @@ impl Tracker {
     /// remembered as the call was taken (see [`Tracker::take_at_return`]).
     pub(super) fn finish_call(
         &self,
-        pending: Pending,
+        mut pending: Pending,
         event: &Event,
         cpu: &mut dyn Cpu,
         now: u64,
         sp: u64,
         announced: bool,
     ) -> Option<Record> {
-        let mut pending = pending;
         if attrib::changes_attribution(&pending.info) {
             self.clear_attrib();
         }
