@@ -216,10 +216,7 @@ fn probe_struct(c: &Call<'_, '_>, b: &[u8], nr: u64, exiting: bool) -> Value {
     if f.u16(2) != 0 {
         s.field("resv", Value::int(f.u16(2), Base::Hex));
     }
-    let resv2: Vec<u64> = (0..3).map(|i| f.u32(4 + 4 * i)).collect();
-    if resv2.iter().any(|&r| r != 0) {
-        s.field("resv2", hex_array(&resv2));
-    }
+    reserved(&mut s, "resv2", (0..3).map(|i| f.u32(4 + 4 * i)));
     let count = if exiting { ops_len.min(nr) } else { nr };
     let limit = if c.opts.verbose {
         u64::MAX
@@ -237,11 +234,15 @@ fn probe_struct(c: &Call<'_, '_>, b: &[u8], nr: u64, exiting: bool) -> Value {
     s.done()
 }
 
-/// `[0, 0x..]`: strace's `print_xint_array_member`.
-fn hex_array(v: &[u64]) -> Value {
-    Value::Array {
-        items: v.iter().map(|&x| Value::int(x, Base::Hex)).collect(),
-        more: false,
+/// A reserved array field, shown only when some word is set, as `[0,
+/// 0x..]` (strace's `IS_ARRAY_ZERO` then `print_xint_array_member`).
+fn reserved(s: &mut StructBuilder, name: &'static str, words: impl Iterator<Item = u64>) {
+    let items: Vec<Value> = words.map(|x| Value::int(x, Base::Hex)).collect();
+    if items
+        .iter()
+        .any(|v| !matches!(v, Value::Int { value: 0, .. }))
+    {
+        s.field(name, Value::Array { items, more: false });
     }
 }
 
@@ -279,10 +280,7 @@ fn restriction(c: &mut Call<'_, '_>, b: &[u8]) -> Value {
     if f.bytes(3, 1) != 0 {
         s.field("resv", Value::int(f.bytes(3, 1), Base::Hex));
     }
-    let resv2: Vec<u64> = (0..3).map(|i| f.u32(4 + 4 * i)).collect();
-    if resv2.iter().any(|&r| r != 0) {
-        s.field("resv2", hex_array(&resv2));
-    }
+    reserved(&mut s, "resv2", (0..3).map(|i| f.u32(4 + 4 * i)));
     s.done()
 }
 
@@ -411,10 +409,7 @@ fn buf_reg(c: &mut Call<'_, '_>, v: u64) -> Value {
     if f.u16(14) != 0 {
         s.field("pad", Value::int(f.u16(14), Base::Hex));
     }
-    let resv: Vec<u64> = (0..3).map(|i| f.u64(16 + 8 * i)).collect();
-    if resv.iter().any(|&r| r != 0) {
-        s.field("resv", hex_array(&resv));
-    }
+    reserved(&mut s, "resv", (0..3).map(|i| f.u64(16 + 8 * i)));
     s.done()
 }
 
