@@ -571,9 +571,11 @@ pub trait OsLayer: Send + Sync {
     /// The system CPU time, in nanoseconds, the thread running at the
     /// trap has used, as the guest kernel accounts it: strace `-c`'s time
     /// column is its growth over a call (the tracee's `ru_stime`), not the
-    /// wall-clock time (`-w`). `None` when the layer cannot read it (the
-    /// table then shows wall-clock time).
-    fn thread_cpu_ns(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+    /// wall-clock time (`-w`). `thread` is the running thread's identity
+    /// as [`OsLayer::current_thread`] read it for this event (read once,
+    /// not again here). `None` when the layer cannot read it (the table
+    /// then shows wall-clock time).
+    fn thread_cpu_ns(&self, _event: &Event, _thread: u64, _mem: &mut dyn VirtMem) -> Option<u64> {
         None
     }
     /// Recognises a return to user mode (at `ip` with stack `sp`, as the

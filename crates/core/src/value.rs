@@ -237,6 +237,16 @@ pub enum Value {
         /// The comment, without `/* */`.
         comment: String,
     },
+    /// A 64-bit address a 32-bit caller passed that its pointers cannot
+    /// hold (an `__u64` field of a compat structure): strace's
+    /// `0x8f8e8d8c00001000 or [1]`, `value` being what the address cut
+    /// to 32 bits holds, as the kernel's compat path reads it.
+    WideAddr {
+        /// The whole 64-bit address.
+        addr: u64,
+        /// The value at its low 32 bits.
+        value: Box<Value>,
+    },
     /// Text from a decoder not converted to typed values yet: the strace
     /// text itself.
     Opaque(String),
@@ -449,6 +459,10 @@ impl Value {
             Value::Commented { value, comment } => {
                 value.render_into(out);
                 let _ = write!(out, " /* {comment} */");
+            }
+            Value::WideAddr { addr, value } => {
+                let _ = write!(out, "{addr:#x} or ");
+                value.render_into(out);
             }
             Value::Opaque(t) => out.push_str(t),
         }
@@ -669,6 +683,12 @@ impl Serialize for Value {
                 m.end()
             }
             Value::Commented { value, .. } => value.serialize(s),
+            Value::WideAddr { addr, value } => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("wide_addr", &hex_string(*addr))?;
+                m.serialize_entry("value", value)?;
+                m.end()
+            }
             Value::Opaque(t) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("text", t)?;

@@ -26,6 +26,7 @@ mod dirents;
 pub(crate) mod fsconfig;
 #[cfg(test)]
 mod i386_tests;
+mod keyctl;
 mod prctl;
 mod ptrace;
 mod shape;
@@ -850,6 +851,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::Clockid => fmt::clockid_v(self.abi, w32),
             ArgType::Struct(k) => crate::structs::value(&mut self.struct_call(i), k, v),
             ArgType::ArchPrctlArg => self.arch_prctl_arg(),
+            ArgType::KeyctlArg(k) => self.keyctl_arg(k),
             _ => Value::Opaque(self.decode(i)),
         }
     }
@@ -1006,6 +1008,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::HiLo64
             | ArgType::LoHiFlags64(_)
             | ArgType::ArchPrctlArg
+            | ArgType::KeyctlArg(_)
             | ArgType::Struct(_) => self.value(i).render(),
         }
     }

@@ -424,10 +424,9 @@ impl OsLayer for LinuxLayer {
         self.in_task_space(event, mem, |m| self.task_in(event, m))
     }
 
-    fn thread_cpu_ns(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
+    fn thread_cpu_ns(&self, event: &Event, task: u64, mem: &mut dyn VirtMem) -> Option<u64> {
         let off = self.profile.as_ref()?.task.stime?;
         self.in_task_space(event, mem, |m| {
-            let task = self.task_in(event, m)?;
             vstrace_core::read::read_u64(m, task.wrapping_add(off)).ok()
         })
     }

@@ -166,7 +166,7 @@ fn visit_fds(v: &mut Value, f: &mut dyn FnMut(i64, &mut Option<String>)) {
             visit_fds(before, f);
             visit_fds(after, f);
         }
-        Value::Commented { value, .. } => visit_fds(value, f),
+        Value::Commented { value, .. } | Value::WideAddr { value, .. } => visit_fds(value, f),
         _ => {}
     }
 }

@@ -130,6 +130,8 @@ pub enum ArgType {
     /// A `prctl` argument after the option: shown as the option needs
     /// (a string, a signal, a number) or left out.
     PrctlArg(u8),
+    /// keyctl's argument N (1-4: arg2..arg5), by its command.
+    KeyctlArg(u8),
     /// arch_prctl's second argument: shown as the code needs (the word
     /// the kernel stores, a component mask or number) or left out.
     ArchPrctlArg,
@@ -365,7 +367,7 @@ impl ArgType {
             | ArgType::GidsOut
             | ArgType::DirentsOut => Dir::Out,
             // Some prctl options return through their argument.
-            ArgType::PrctlArg(_) | ArgType::ArchPrctlArg => Dir::InOut,
+            ArgType::PrctlArg(_) | ArgType::KeyctlArg(_) | ArgType::ArchPrctlArg => Dir::InOut,
             _ => Dir::In,
         }
     }
@@ -417,6 +419,9 @@ impl ArgType {
             }
             ("ipc_flags", Some(t)) => ArgType::IpcFlags(XlatTable::from_name(t)?),
             ("ipc_cmd", Some(t)) => ArgType::IpcCmd(XlatTable::from_name(t)?),
+            ("keyctl_arg", Some(n)) => {
+                ArgType::KeyctlArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
+            }
             ("prctl_arg", Some(n)) => {
                 ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
             }

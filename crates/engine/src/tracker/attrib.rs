@@ -69,6 +69,14 @@ impl Tracker {
         t
     }
 
+    /// The running thread's system CPU time at `event`
+    /// ([`vstrace_core::OsLayer::thread_cpu_ns`]), its task read once per
+    /// event with the attribution's.
+    pub(super) fn thread_cpu_ns(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
+        let task = self.running_task(event, mem)?;
+        self.os.thread_cpu_ns(event, task, mem)
+    }
+
     /// Forgets every cached attribution (a process event happened).
     pub(super) fn clear_attrib(&self) {
         lock(&self.attrib).map.clear();

@@ -25,7 +25,6 @@ impl Tracker {
         // thread's account since the enter.
         if let Some(at_enter) = pending.cpu_at_enter {
             pending.cpu_used = self
-                .os
                 .thread_cpu_ns(event, cpu.mem())
                 .map(|now| now.saturating_sub(at_enter));
         }

@@ -712,7 +712,7 @@ impl Tracker {
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
             cpu_used: None,
             cpu_at_enter: if self.cpu_read && shown {
-                self.os.thread_cpu_ns(event, sc.cpu().mem())
+                self.thread_cpu_ns(event, sc.cpu().mem())
             } else {
                 None
             },

@@ -140,6 +140,7 @@ pub(super) fn shown_args(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> u
             ArgType::FutexArg(1) => return (i + futex_nargs(raw[1] & 127)).min(n),
             ArgType::PtraceArg(1) => return (i + super::ptrace::nargs(abi, raw)).min(n),
             ArgType::ArchPrctlArg => return (i + super::arch_prctl::nargs(abi, raw)).min(n),
+            ArgType::KeyctlArg(1) => return (i + super::keyctl::nargs(abi, raw)).min(n),
             _ => {}
         }
     }

@@ -103,7 +103,10 @@ fn big_addr(c: &Call<'_, '_>, a: u64) -> (Option<u64>, u64) {
 /// `v` preceded by `0x... or ` when the address was truncated.
 fn or_big(big: Option<u64>, v: Value) -> Value {
     match big {
-        Some(a) => Value::Opaque(format!("{} or {}", fmt::hex0(a), v.render())),
+        Some(addr) => Value::WideAddr {
+            addr,
+            value: Box::new(v),
+        },
         None => v,
     }
 }

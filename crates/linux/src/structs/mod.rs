@@ -59,6 +59,7 @@ mod netlink_fields;
 mod netlink_link;
 mod netlink_route;
 mod netlink_rtattrs;
+mod netlink_stats;
 mod nlattr;
 mod numa;
 mod poll;

@@ -316,5 +316,5 @@ static IF_STATS_MSG: Hdr = Hdr {
         F::Ifindex("ifindex", 4),
         F::Flags("filter_mask", 8, 4, T::IfstatsAttrFlags),
     ]),
-    attrs: &Attrs::NONE,
+    attrs: &super::netlink_stats::STATS,
 };

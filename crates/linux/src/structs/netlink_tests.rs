@@ -426,3 +426,77 @@ fn clock_ticks_show_seconds() {
     assert_eq!(super::super::nlattr::clock_t(99), "99 /* 0.99 s */");
     assert_eq!(super::super::nlattr::clock_t(0), "0");
 }
+
+/// An `RTM_GETSTATS` dump request of `if_stats_msg` for ifindex 1 with
+/// the attributes `a`.
+fn stats_request(a: &[u8]) -> Vec<u8> {
+    let mut b = hdr(16 + 12 + a.len() as u32, 0x5e, 0x300, 0, 0);
+    b.extend([0, 0, 0, 0]);
+    b.extend(1u32.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend(a);
+    b
+}
+
+#[test]
+fn stats_attributes_nest_by_kind_and_family() {
+    let tail = |s: String| s[s.find("filter_mask=0}, ").unwrap() + 16..].to_string();
+    // IFLA_STATS_LINK_XSTATS { LINK_XSTATS_TYPE_BRIDGE { BRIDGE_XSTATS_VLAN
+    // {...}, 4 more bytes } }.
+    let mut a = nla(4 + 4 + 4 + 44, 2);
+    a.extend(nla(4 + 4 + 44, 1));
+    a.extend(nla(4 + 44, 1));
+    for v in [1u64, 2, 3, 4] {
+        a.extend(v.to_le_bytes());
+    }
+    a.extend(7u16.to_le_bytes());
+    a.extend(0x42u16.to_le_bytes());
+    a.extend(0xbadc0dedu32.to_le_bytes());
+    a.extend(b"abcd");
+    assert_eq!(
+        tail(run(proto::ROUTE, &stats_request(&a))),
+        "[{nla_len=56, nla_type=IFLA_STATS_LINK_XSTATS}, [{nla_len=52, \
+         nla_type=LINK_XSTATS_TYPE_BRIDGE}, [{nla_len=48, nla_type=BRIDGE_XSTATS_VLAN}, \
+         {rx_bytes=1, rx_packets=2, tx_bytes=3, tx_packets=4, vid=7, \
+         flags=BRIDGE_VLAN_INFO_PVID|BRIDGE_VLAN_INFO_ONLY_OPTS, pad2=0xbadc0ded}, \
+         \"\\x61\\x62\\x63\\x64\"]]]]"
+    );
+    // IFLA_STATS_AF_SPEC { AF_MPLS { MPLS_STATS_LINK {...} } }; another
+    // family's data in hex.
+    let mut a = nla(4 + 4 + 4 + 72, 5);
+    a.extend(nla(4 + 4 + 72, 28));
+    a.extend(nla(4 + 72, 1));
+    for v in 0..9u64 {
+        a.extend(v.to_le_bytes());
+    }
+    assert_eq!(
+        tail(run(proto::ROUTE, &stats_request(&a))),
+        "[{nla_len=84, nla_type=IFLA_STATS_AF_SPEC}, [{nla_len=80, nla_type=AF_MPLS}, \
+         [{nla_len=76, nla_type=MPLS_STATS_LINK}, {rx_packets=0, tx_packets=1, \
+         rx_bytes=2, tx_bytes=3, rx_errors=4, tx_errors=5, rx_dropped=6, \
+         tx_dropped=7, rx_noroute=8}]]]]"
+    );
+    let mut a = nla(4 + 4 + 4 + 4, 5);
+    a.extend(nla(12, 2));
+    a.extend(nla(8, 1));
+    a.extend(b"wxyz");
+    assert!(tail(run(proto::ROUTE, &stats_request(&a)))
+        .contains("nla_type=AF_INET}, \"\\x08\\x00\\x01\\x00\\x77"));
+    // A bridge's multicast counters by direction; too short: hex.
+    let mut a = nla(4 + 4 + 4 + 240, 2);
+    a.extend(nla(4 + 4 + 240, 1));
+    a.extend(nla(4 + 240, 2));
+    a.extend([0u8; 240]);
+    let s = tail(run(proto::ROUTE, &stats_request(&a)));
+    assert!(s.contains(
+        "nla_type=BRIDGE_XSTATS_MCAST}, {igmp_v1queries=[[BR_MCAST_DIR_RX]=0, \
+         [BR_MCAST_DIR_TX]=0], "
+    ));
+    assert!(s.contains("igmp_parse_errors=0, mld_v1queries="));
+    let mut a = nla(4 + 4 + 4 + 8, 2);
+    a.extend(nla(4 + 4 + 8, 1));
+    a.extend(nla(4 + 8, 4));
+    a.extend([0x61u8; 8]);
+    assert!(tail(run(proto::ROUTE, &stats_request(&a)))
+        .contains("nla_type=BRIDGE_XSTATS_STP}, \"\\x61"));
+}

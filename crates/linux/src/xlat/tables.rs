@@ -2273,6 +2273,119 @@ static KEYCTL_COMMANDS: Xlat = Xlat {
     i386: KEYCTL_COMMANDS_X86_64,
 };
 
+/// strace's `key_perms` on x86_64.
+pub(crate) const KEY_PERMS_X86_64: &[(u64, &str)] = &[
+    (0x1000000, "KEY_POS_VIEW"),
+    (0x2000000, "KEY_POS_READ"),
+    (0x4000000, "KEY_POS_WRITE"),
+    (0x8000000, "KEY_POS_SEARCH"),
+    (0x10000000, "KEY_POS_LINK"),
+    (0x20000000, "KEY_POS_SETATTR"),
+    (0x3f000000, "KEY_POS_ALL"),
+    (0x10000, "KEY_USR_VIEW"),
+    (0x20000, "KEY_USR_READ"),
+    (0x40000, "KEY_USR_WRITE"),
+    (0x80000, "KEY_USR_SEARCH"),
+    (0x100000, "KEY_USR_LINK"),
+    (0x200000, "KEY_USR_SETATTR"),
+    (0x3f0000, "KEY_USR_ALL"),
+    (0x100, "KEY_GRP_VIEW"),
+    (0x200, "KEY_GRP_READ"),
+    (0x400, "KEY_GRP_WRITE"),
+    (0x800, "KEY_GRP_SEARCH"),
+    (0x1000, "KEY_GRP_LINK"),
+    (0x2000, "KEY_GRP_SETATTR"),
+    (0x3f00, "KEY_GRP_ALL"),
+    (0x1, "KEY_OTH_VIEW"),
+    (0x2, "KEY_OTH_READ"),
+    (0x4, "KEY_OTH_WRITE"),
+    (0x8, "KEY_OTH_SEARCH"),
+    (0x10, "KEY_OTH_LINK"),
+    (0x20, "KEY_OTH_SETATTR"),
+    (0x3f, "KEY_OTH_ALL"),
+];
+static KEY_PERMS: Xlat = Xlat {
+    name: "key_perms",
+    dflt: "KEY_???",
+    x86_64: KEY_PERMS_X86_64,
+    i386: KEY_PERMS_X86_64,
+};
+
+/// strace's `key_reqkeys` on x86_64.
+pub(crate) const KEY_REQKEYS_X86_64: &[(u64, &str)] = &[
+    (0xffffffffffffffff, "KEY_REQKEY_DEFL_NO_CHANGE"),
+    (0x0, "KEY_REQKEY_DEFL_DEFAULT"),
+    (0x1, "KEY_REQKEY_DEFL_THREAD_KEYRING"),
+    (0x2, "KEY_REQKEY_DEFL_PROCESS_KEYRING"),
+    (0x3, "KEY_REQKEY_DEFL_SESSION_KEYRING"),
+    (0x4, "KEY_REQKEY_DEFL_USER_KEYRING"),
+    (0x5, "KEY_REQKEY_DEFL_USER_SESSION_KEYRING"),
+    (0x6, "KEY_REQKEY_DEFL_GROUP_KEYRING"),
+    (0x7, "KEY_REQKEY_DEFL_REQUESTOR_KEYRING"),
+];
+static KEY_REQKEYS: Xlat = Xlat {
+    name: "key_reqkeys",
+    dflt: "KEY_REQKEY_DEFL_???",
+    x86_64: KEY_REQKEYS_X86_64,
+    i386: KEY_REQKEYS_X86_64,
+};
+
+/// strace's `keyctl_caps0` on x86_64.
+pub(crate) const KEYCTL_CAPS0_X86_64: &[(u64, &str)] = &[
+    (0x1, "KEYCTL_CAPS0_CAPABILITIES"),
+    (0x2, "KEYCTL_CAPS0_PERSISTENT_KEYRINGS"),
+    (0x4, "KEYCTL_CAPS0_DIFFIE_HELLMAN"),
+    (0x8, "KEYCTL_CAPS0_PUBLIC_KEY"),
+    (0x10, "KEYCTL_CAPS0_BIG_KEY"),
+    (0x20, "KEYCTL_CAPS0_INVALIDATE"),
+    (0x40, "KEYCTL_CAPS0_RESTRICT_KEYRING"),
+    (0x80, "KEYCTL_CAPS0_MOVE"),
+];
+static KEYCTL_CAPS0: Xlat = Xlat {
+    name: "keyctl_caps0",
+    dflt: "KEYCTL_CAPS0_???",
+    x86_64: KEYCTL_CAPS0_X86_64,
+    i386: KEYCTL_CAPS0_X86_64,
+};
+
+/// strace's `keyctl_caps1` on x86_64.
+pub(crate) const KEYCTL_CAPS1_X86_64: &[(u64, &str)] = &[
+    (0x1, "KEYCTL_CAPS1_NS_KEYRING_NAME"),
+    (0x2, "KEYCTL_CAPS1_NS_KEY_TAG"),
+    (0x4, "KEYCTL_CAPS1_NOTIFICATIONS"),
+];
+static KEYCTL_CAPS1: Xlat = Xlat {
+    name: "keyctl_caps1",
+    dflt: "KEYCTL_CAPS1_???",
+    x86_64: KEYCTL_CAPS1_X86_64,
+    i386: KEYCTL_CAPS1_X86_64,
+};
+
+/// strace's `keyctl_move_flags` on x86_64.
+pub(crate) const KEYCTL_MOVE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "KEYCTL_MOVE_EXCL"),
+];
+static KEYCTL_MOVE_FLAGS: Xlat = Xlat {
+    name: "keyctl_move_flags",
+    dflt: "KEYCTL_MOVE_???",
+    x86_64: KEYCTL_MOVE_FLAGS_X86_64,
+    i386: KEYCTL_MOVE_FLAGS_X86_64,
+};
+
+/// strace's `keyctl_pkey_ops` on x86_64.
+pub(crate) const KEYCTL_PKEY_OPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "KEYCTL_SUPPORTS_ENCRYPT"),
+    (0x2, "KEYCTL_SUPPORTS_DECRYPT"),
+    (0x4, "KEYCTL_SUPPORTS_SIGN"),
+    (0x8, "KEYCTL_SUPPORTS_VERIFY"),
+];
+static KEYCTL_PKEY_OPS: Xlat = Xlat {
+    name: "keyctl_pkey_ops",
+    dflt: "KEYCTL_SUPPORTS_???",
+    x86_64: KEYCTL_PKEY_OPS_X86_64,
+    i386: KEYCTL_PKEY_OPS_X86_64,
+};
+
 /// strace's `landlock_create_ruleset_flags` on x86_64.
 pub(crate) const LANDLOCK_CREATE_RULESET_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "LANDLOCK_CREATE_RULESET_VERSION"),
@@ -8839,6 +8952,94 @@ static IFSTATS_XSTATS_TYPE_ATTRS: Xlat = Xlat {
     i386: IFSTATS_XSTATS_TYPE_ATTRS_X86_64,
 };
 
+/// strace's `ifstats_xstats_bridge_attrs` on x86_64.
+pub(crate) const IFSTATS_XSTATS_BRIDGE_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BRIDGE_XSTATS_UNSPEC"),
+    (0x1, "BRIDGE_XSTATS_VLAN"),
+    (0x2, "BRIDGE_XSTATS_MCAST"),
+    (0x3, "BRIDGE_XSTATS_PAD"),
+    (0x4, "BRIDGE_XSTATS_STP"),
+];
+static IFSTATS_XSTATS_BRIDGE_ATTRS: Xlat = Xlat {
+    name: "ifstats_xstats_bridge_attrs",
+    dflt: "BRIDGE_XSTATS_???",
+    x86_64: IFSTATS_XSTATS_BRIDGE_ATTRS_X86_64,
+    i386: IFSTATS_XSTATS_BRIDGE_ATTRS_X86_64,
+};
+
+/// strace's `ifstats_xstats_bridge_mcast_indices` on x86_64.
+pub(crate) const IFSTATS_XSTATS_BRIDGE_MCAST_INDICES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BR_MCAST_DIR_RX"),
+    (0x1, "BR_MCAST_DIR_TX"),
+];
+static IFSTATS_XSTATS_BRIDGE_MCAST_INDICES: Xlat = Xlat {
+    name: "ifstats_xstats_bridge_mcast_indices",
+    dflt: "BR_MCAST_DIR_???",
+    x86_64: IFSTATS_XSTATS_BRIDGE_MCAST_INDICES_X86_64,
+    i386: IFSTATS_XSTATS_BRIDGE_MCAST_INDICES_X86_64,
+};
+
+/// strace's `ifstats_xstats_bond_attrs` on x86_64.
+pub(crate) const IFSTATS_XSTATS_BOND_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BOND_XSTATS_UNSPEC"),
+    (0x1, "BOND_XSTATS_3AD"),
+];
+static IFSTATS_XSTATS_BOND_ATTRS: Xlat = Xlat {
+    name: "ifstats_xstats_bond_attrs",
+    dflt: "BOND_XSTATS_???",
+    x86_64: IFSTATS_XSTATS_BOND_ATTRS_X86_64,
+    i386: IFSTATS_XSTATS_BOND_ATTRS_X86_64,
+};
+
+/// strace's `ifstats_xstats_bond_3ad_attrs` on x86_64.
+pub(crate) const IFSTATS_XSTATS_BOND_3AD_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BOND_3AD_STAT_LACPDU_RX"),
+    (0x1, "BOND_3AD_STAT_LACPDU_TX"),
+    (0x2, "BOND_3AD_STAT_LACPDU_UNKNOWN_RX"),
+    (0x3, "BOND_3AD_STAT_LACPDU_ILLEGAL_RX"),
+    (0x4, "BOND_3AD_STAT_MARKER_RX"),
+    (0x5, "BOND_3AD_STAT_MARKER_TX"),
+    (0x6, "BOND_3AD_STAT_MARKER_RESP_RX"),
+    (0x7, "BOND_3AD_STAT_MARKER_RESP_TX"),
+    (0x8, "BOND_3AD_STAT_MARKER_UNKNOWN_RX"),
+    (0x9, "BOND_3AD_STAT_PAD"),
+];
+static IFSTATS_XSTATS_BOND_3AD_ATTRS: Xlat = Xlat {
+    name: "ifstats_xstats_bond_3ad_attrs",
+    dflt: "BOND_XSTATS_???",
+    x86_64: IFSTATS_XSTATS_BOND_3AD_ATTRS_X86_64,
+    i386: IFSTATS_XSTATS_BOND_3AD_ATTRS_X86_64,
+};
+
+/// strace's `ifstats_af_spec_mpls_attrs` on x86_64.
+pub(crate) const IFSTATS_AF_SPEC_MPLS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MPLS_STATS_UNSPEC"),
+    (0x1, "MPLS_STATS_LINK"),
+];
+static IFSTATS_AF_SPEC_MPLS_ATTRS: Xlat = Xlat {
+    name: "ifstats_af_spec_mpls_attrs",
+    dflt: "MPLS_STATS_???",
+    x86_64: IFSTATS_AF_SPEC_MPLS_ATTRS_X86_64,
+    i386: IFSTATS_AF_SPEC_MPLS_ATTRS_X86_64,
+};
+
+/// strace's `nl_bridge_vlan_flags` on x86_64.
+pub(crate) const NL_BRIDGE_VLAN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BRIDGE_VLAN_INFO_MASTER"),
+    (0x2, "BRIDGE_VLAN_INFO_PVID"),
+    (0x4, "BRIDGE_VLAN_INFO_UNTAGGED"),
+    (0x8, "BRIDGE_VLAN_INFO_RANGE_BEGIN"),
+    (0x10, "BRIDGE_VLAN_INFO_RANGE_END"),
+    (0x20, "BRIDGE_VLAN_INFO_BRENTRY"),
+    (0x40, "BRIDGE_VLAN_INFO_ONLY_OPTS"),
+];
+static NL_BRIDGE_VLAN_FLAGS: Xlat = Xlat {
+    name: "nl_bridge_vlan_flags",
+    dflt: "BRIDGE_VLAN_INFO_???",
+    x86_64: NL_BRIDGE_VLAN_FLAGS_X86_64,
+    i386: NL_BRIDGE_VLAN_FLAGS_X86_64,
+};
+
 /// strace's `rtnl_ipmra_creport_attr` on x86_64.
 pub(crate) const RTNL_IPMRA_CREPORT_ATTR_X86_64: &[(u64, &str)] = &[
     (0x0, "IPMRA_CREPORT_UNSPEC"),
@@ -12102,6 +12303,18 @@ pub enum Table {
     KdModes,
     /// strace's `keyctl_commands` table.
     KeyctlCommands,
+    /// strace's `key_perms` table.
+    KeyPerms,
+    /// strace's `key_reqkeys` table.
+    KeyReqkeys,
+    /// strace's `keyctl_caps0` table.
+    KeyctlCaps0,
+    /// strace's `keyctl_caps1` table.
+    KeyctlCaps1,
+    /// strace's `keyctl_move_flags` table.
+    KeyctlMoveFlags,
+    /// strace's `keyctl_pkey_ops` table.
+    KeyctlPkeyOps,
     /// strace's `landlock_create_ruleset_flags` table.
     LandlockCreateRulesetFlags,
     /// strace's `landlock_rule_types` table.
@@ -12760,6 +12973,18 @@ pub enum Table {
     IfstatsOffloadAttrs,
     /// strace's `ifstats_xstats_type_attrs` table.
     IfstatsXstatsTypeAttrs,
+    /// strace's `ifstats_xstats_bridge_attrs` table.
+    IfstatsXstatsBridgeAttrs,
+    /// strace's `ifstats_xstats_bridge_mcast_indices` table.
+    IfstatsXstatsBridgeMcastIndices,
+    /// strace's `ifstats_xstats_bond_attrs` table.
+    IfstatsXstatsBondAttrs,
+    /// strace's `ifstats_xstats_bond_3ad_attrs` table.
+    IfstatsXstatsBond3adAttrs,
+    /// strace's `ifstats_af_spec_mpls_attrs` table.
+    IfstatsAfSpecMplsAttrs,
+    /// strace's `nl_bridge_vlan_flags` table.
+    NlBridgeVlanFlags,
     /// strace's `rtnl_ipmra_creport_attr` table.
     RtnlIpmraCreportAttr,
     /// strace's `rtnl_ip6mra_creport_attr` table.
@@ -12978,7 +13203,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 525] = [
+    pub const ALL: [Table; 537] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -13068,6 +13293,12 @@ impl Table {
         Table::KdMetaVals,
         Table::KdModes,
         Table::KeyctlCommands,
+        Table::KeyPerms,
+        Table::KeyReqkeys,
+        Table::KeyctlCaps0,
+        Table::KeyctlCaps1,
+        Table::KeyctlMoveFlags,
+        Table::KeyctlPkeyOps,
         Table::LandlockCreateRulesetFlags,
         Table::LandlockRuleTypes,
         Table::LandlockRulesetAccessFs,
@@ -13397,6 +13628,12 @@ impl Table {
         Table::IfstatsAttrs,
         Table::IfstatsOffloadAttrs,
         Table::IfstatsXstatsTypeAttrs,
+        Table::IfstatsXstatsBridgeAttrs,
+        Table::IfstatsXstatsBridgeMcastIndices,
+        Table::IfstatsXstatsBondAttrs,
+        Table::IfstatsXstatsBond3adAttrs,
+        Table::IfstatsAfSpecMplsAttrs,
+        Table::NlBridgeVlanFlags,
         Table::RtnlIpmraCreportAttr,
         Table::RtnlIp6mraCreportAttr,
         Table::RtnlIpmraMsgTypes,
@@ -13598,6 +13835,12 @@ impl Table {
             Table::KdMetaVals => &KD_META_VALS,
             Table::KdModes => &KD_MODES,
             Table::KeyctlCommands => &KEYCTL_COMMANDS,
+            Table::KeyPerms => &KEY_PERMS,
+            Table::KeyReqkeys => &KEY_REQKEYS,
+            Table::KeyctlCaps0 => &KEYCTL_CAPS0,
+            Table::KeyctlCaps1 => &KEYCTL_CAPS1,
+            Table::KeyctlMoveFlags => &KEYCTL_MOVE_FLAGS,
+            Table::KeyctlPkeyOps => &KEYCTL_PKEY_OPS,
             Table::LandlockCreateRulesetFlags => &LANDLOCK_CREATE_RULESET_FLAGS,
             Table::LandlockRuleTypes => &LANDLOCK_RULE_TYPES,
             Table::LandlockRulesetAccessFs => &LANDLOCK_RULESET_ACCESS_FS,
@@ -13927,6 +14170,12 @@ impl Table {
             Table::IfstatsAttrs => &IFSTATS_ATTRS,
             Table::IfstatsOffloadAttrs => &IFSTATS_OFFLOAD_ATTRS,
             Table::IfstatsXstatsTypeAttrs => &IFSTATS_XSTATS_TYPE_ATTRS,
+            Table::IfstatsXstatsBridgeAttrs => &IFSTATS_XSTATS_BRIDGE_ATTRS,
+            Table::IfstatsXstatsBridgeMcastIndices => &IFSTATS_XSTATS_BRIDGE_MCAST_INDICES,
+            Table::IfstatsXstatsBondAttrs => &IFSTATS_XSTATS_BOND_ATTRS,
+            Table::IfstatsXstatsBond3adAttrs => &IFSTATS_XSTATS_BOND_3AD_ATTRS,
+            Table::IfstatsAfSpecMplsAttrs => &IFSTATS_AF_SPEC_MPLS_ATTRS,
+            Table::NlBridgeVlanFlags => &NL_BRIDGE_VLAN_FLAGS,
             Table::RtnlIpmraCreportAttr => &RTNL_IPMRA_CREPORT_ATTR,
             Table::RtnlIp6mraCreportAttr => &RTNL_IP6MRA_CREPORT_ATTR,
             Table::RtnlIpmraMsgTypes => &RTNL_IPMRA_MSG_TYPES,
@@ -14129,6 +14378,12 @@ impl Table {
             "kd_meta_vals" => Table::KdMetaVals,
             "kd_modes" => Table::KdModes,
             "keyctl_commands" => Table::KeyctlCommands,
+            "key_perms" => Table::KeyPerms,
+            "key_reqkeys" => Table::KeyReqkeys,
+            "keyctl_caps0" => Table::KeyctlCaps0,
+            "keyctl_caps1" => Table::KeyctlCaps1,
+            "keyctl_move_flags" => Table::KeyctlMoveFlags,
+            "keyctl_pkey_ops" => Table::KeyctlPkeyOps,
             "landlock_create_ruleset_flags" => Table::LandlockCreateRulesetFlags,
             "landlock_rule_types" => Table::LandlockRuleTypes,
             "landlock_ruleset_access_fs" => Table::LandlockRulesetAccessFs,
@@ -14458,6 +14713,12 @@ impl Table {
             "ifstats_attrs" => Table::IfstatsAttrs,
             "ifstats_offload_attrs" => Table::IfstatsOffloadAttrs,
             "ifstats_xstats_type_attrs" => Table::IfstatsXstatsTypeAttrs,
+            "ifstats_xstats_bridge_attrs" => Table::IfstatsXstatsBridgeAttrs,
+            "ifstats_xstats_bridge_mcast_indices" => Table::IfstatsXstatsBridgeMcastIndices,
+            "ifstats_xstats_bond_attrs" => Table::IfstatsXstatsBondAttrs,
+            "ifstats_xstats_bond_3ad_attrs" => Table::IfstatsXstatsBond3adAttrs,
+            "ifstats_af_spec_mpls_attrs" => Table::IfstatsAfSpecMplsAttrs,
+            "nl_bridge_vlan_flags" => Table::NlBridgeVlanFlags,
             "rtnl_ipmra_creport_attr" => Table::RtnlIpmraCreportAttr,
             "rtnl_ip6mra_creport_attr" => Table::RtnlIp6mraCreportAttr,
             "rtnl_ipmra_msg_types" => Table::RtnlIpmraMsgTypes,

@@ -49,6 +49,23 @@ fn kernel_same(b: &[u8]) -> Option<u8> {
         .then_some(h[11])
 }
 
+/// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
+/// `out`; false when the read is not of that shape.
+fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
+    if addr >> 63 == 0 || len >= 0x80 {
+        return false;
+    }
+    out[0] = 1;
+    let mut v = addr;
+    for o in &mut out[1..10] {
+        *o = (v as u8) | 0x80;
+        v >>= 7;
+    }
+    out[10] = v as u8;
+    out[11] = len as u8;
+    true
+}
+
 impl CodecState {
     /// Scans the accesses of an event frame (`payload`) without decoding
     /// them: `Ok(Some(start))` (the offset of the first access in
@@ -227,6 +244,32 @@ impl<'a> LazyLog<'a> {
         })
     }
 
+    /// The offset of the first coded read of (`addr`, `len`) at or after
+    /// `from`, found without decoding the others: reads of the
+    /// [`kernel_same`] shape (nearly all) are compared as coded bytes
+    /// against the wanted read's coding, the rest decoded.
+    fn find(&self, from: usize, addr: u64, len: u64) -> Option<usize> {
+        let mut want = [0u8; 12];
+        let coded = kernel_coding(addr, len, &mut want);
+        let mut at = from;
+        while let Some(b) = self.raw.get(at..).filter(|b| !b.is_empty()) {
+            if kernel_same(b).is_some() {
+                if coded && b[..12] == want {
+                    return Some(at);
+                }
+                at += 12;
+                continue;
+            }
+            let mut c = Cursor { b: b.get(1..)? };
+            let (a, l) = (c.varint().ok()?, c.varint().ok()?);
+            if a == addr && l == len {
+                return Some(at);
+            }
+            at = self.raw.len() - c.remaining();
+        }
+        None
+    }
+
     /// The offsets of the reads not of the common kernel shape (see
     /// `kernel_same`): those [`crate::ReadHistory`] may need.
     pub(crate) fn slow(&self) -> impl Iterator<Item = usize> + 'a {
@@ -282,17 +325,11 @@ impl<'a> AccessLog<'a> {
                 if space.is_some() {
                     return None;
                 }
-                let mut at = from;
-                while let Some(r) = l.read_at(at) {
-                    if r.addr == addr && r.len == len {
-                        // A repeat the file never held: the frame is
-                        // damaged (reported by the reader), the read
-                        // is not served from it.
-                        return r.bytes.map(|b| (Outcome::Bytes(b), r.next));
-                    }
-                    at = r.next;
-                }
-                None
+                let at = l.find(from, addr, len)?;
+                let r = l.read_at(at)?;
+                // A repeat the file never held: the frame is damaged
+                // (reported by the reader), the read is not served from it.
+                r.bytes.map(|b| (Outcome::Bytes(b), r.next))
             }
         }
     }
@@ -332,5 +369,31 @@ impl<'a> AccessLog<'a> {
                 found
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::wire::put_varint;
+
+    #[test]
+    fn kernel_coding_is_the_coding_kernel_same_finds() {
+        for (addr, len) in [
+            (0xffff_8880_05fe_2b68u64, 8u64),
+            (0x8000_0000_0000_0000, 0),
+            (u64::MAX, 127),
+        ] {
+            let mut want = [0u8; 12];
+            assert!(kernel_coding(addr, len, &mut want));
+            let mut coded = vec![1u8];
+            put_varint(&mut coded, addr);
+            put_varint(&mut coded, len);
+            assert_eq!(coded, want);
+            assert_eq!(kernel_same(&want), Some(len as u8));
+        }
+        let mut want = [0u8; 12];
+        assert!(!kernel_coding(0x7fff_ffff_f000, 8, &mut want));
+        assert!(!kernel_coding(0xffff_8880_0000_0000, 128, &mut want));
     }
 }
