@@ -3,7 +3,7 @@
 //! runs (`42<sleep>`), strace's way, read from the calling task's kernel
 //! structures ([`crate::files`], [`crate::tasks`]).
 
-use vstrace_core::{ArgValue, FdPath, NameOptions, Value, VirtMem};
+use vstrace_core::{read, ArgValue, FdPath, NameOptions, Value, VirtMem};
 
 use crate::files::{self, angle_brackets, FdDetail};
 use crate::profile::LinuxProfile;
@@ -39,6 +39,13 @@ pub(crate) fn name_args(
             break;
         };
         let v = i64::from(r as u32 as i32);
+        // kcmp's descriptors are the processes' its pids name.
+        if d.name == "kcmp" && (i == 3 || i == 4) {
+            if names.fds() && typed(arg) {
+                name_kcmp_fds(mem, prof, task, raw, i, names, arg, &mut out);
+            }
+            continue;
+        }
         // fsconfig's auxiliary argument is a descriptor by command.
         let ty = crate::decode::fsconfig::effective(a.ty, raw);
         let name = match ty {
@@ -152,6 +159,43 @@ fn name_value_fds(
     });
     if named {
         arg.text = Some(v.render());
+    }
+}
+
+/// kcmp's descriptor argument `i` (3: `idx1`, 4: `idx2` or the epoll
+/// slot's `efd`/`tfd`) named in the process that holds it: `pid1`'s for
+/// `idx1`, `pid2`'s for the others (strace's `printfd_pid_tracee_ns`),
+/// the pid read in the caller's namespace; no name when no process has
+/// that pid. Only the caller's own process's descriptors join its fd
+/// list.
+#[allow(clippy::too_many_arguments)]
+fn name_kcmp_fds(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    raw: &[u64],
+    i: usize,
+    names: &NameOptions,
+    arg: &mut ArgValue,
+    out: &mut Vec<FdPath>,
+) {
+    let Some(&p) = raw.get(if i == 3 { 0 } else { 1 }) else {
+        return;
+    };
+    let kind = crate::pidns::PidKind::Tgid;
+    let Some(Some(pid)) = crate::pidns::to_initial_ns(mem, prof, task, p as u32 as i32, kind)
+    else {
+        return;
+    };
+    let Some(owner) = crate::tasks::process_task(mem, prof, task, pid) else {
+        return;
+    };
+    let tgid = |m: &mut dyn VirtMem, t: u64| read::read_u32(m, t.wrapping_add(prof.task.tgid)).ok();
+    let own = tgid(mem, task).is_some_and(|a| Some(a) == tgid(mem, owner));
+    let mut found = Vec::new();
+    name_value_fds(mem, prof, owner, names, arg, &mut found);
+    if own {
+        out.extend(found);
     }
 }
 

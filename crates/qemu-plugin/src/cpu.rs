@@ -10,6 +10,7 @@ use vstrace_core::cpu::CpuError;
 use vstrace_core::mem::{PagingMode, WalkCache, MAX_ACCESS};
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
+use crate::envregs;
 use crate::ffi::{self, ByteArray, RegHandle};
 use crate::phys::{PhysReader, QemuPhys};
 use crate::regmap::{self, NSLOTS};
@@ -32,11 +33,23 @@ pub struct VcpuState {
     /// not made again by the snapshot.
     read: u32,
     known: [u64; NSLOTS],
+    /// The vCPU's index (QEMU's `cpu_index`).
+    vcpu: u32,
+    /// The address of this vCPU's `env->regs` once found
+    /// ([`crate::envregs`]): general registers are read there.
+    env: Option<usize>,
+    /// A place found for `env->regs`, used once a later event confirms
+    /// it (all sixteen registers equal through both paths).
+    candidate: Option<usize>,
+    /// Attempts to find it so far.
+    tries: u8,
+    /// Events seen (when to look for `env->regs` and check it).
+    events: u32,
 }
 
 impl VcpuState {
     /// Maps QEMU's register list onto snapshot slots.
-    pub fn new(regs: &[ffi::RegDesc]) -> VcpuState {
+    pub fn new(vcpu: u32, regs: &[ffi::RegDesc]) -> VcpuState {
         let mut handles = [None; NSLOTS];
         for d in regs {
             if let Some(s) = regmap::slot_for_name(&d.name) {
@@ -50,6 +63,11 @@ impl VcpuState {
             last_nr: None,
             read: 0,
             known: [0; NSLOTS],
+            vcpu,
+            env: None,
+            candidate: None,
+            tries: 0,
+            events: 0,
         }
     }
 
@@ -64,12 +82,119 @@ impl VcpuState {
     /// A new event: the registers read for the last one are stale.
     pub fn begin_event(&mut self) {
         self.read = 0;
+        self.events = self.events.wrapping_add(1);
+        match self.env {
+            Some(regs) if self.events % envregs::CHECK_EVERY == 0 => self.check(regs),
+            Some(_) => {}
+            // Looked for now and then (not every event: a search reads
+            // the vCPU object through /proc/self/mem).
+            None if self.tries < envregs::MAX_TRIES && self.events % 64 == 1 => {
+                self.tries += 1;
+                if !envregs::enabled() {
+                    return;
+                }
+                self.env = match self.candidate.take() {
+                    Some(c) if self.confirms(c) => Some(c),
+                    Some(_) => None,
+                    None => {
+                        self.candidate = self.locate_env();
+                        None
+                    }
+                };
+            }
+            None => {}
+        }
+    }
+
+    /// A general register slot (below 16) through the gdb path.
+    fn gdb_gpr(&mut self, slot: usize) -> Option<u64> {
+        let h = self.handles.get(slot).copied().flatten()?;
+        self.buf.clear();
+        let n = ffi::read_register(h, &mut self.buf)?;
+        let b = self.buf.as_slice();
+        Some(regmap::decode_le(&b[..n.min(b.len())]))
+    }
+
+    /// Where this vCPU's `env->regs` is, from the sixteen general
+    /// registers read through the gdb path now.
+    fn locate_env(&mut self) -> Option<usize> {
+        // In 32-bit code the gdb path shows halves: nothing to match.
+        if !self.wide()? {
+            return None;
+        }
+        let mut slots = [0u64; 16];
+        for (slot, v) in slots.iter_mut().enumerate() {
+            *v = self.gdb_gpr(slot)?;
+        }
+        let cpu = envregs::cpu_object(self.vcpu)?;
+        envregs::locate(cpu, &envregs::env_order(&slots))
+    }
+
+    /// Whether `regs` holds the sixteen general registers the gdb path
+    /// gives now (64-bit code only: elsewhere it shows halves).
+    fn confirms(&mut self, regs: usize) -> bool {
+        if self.wide() != Some(true) {
+            return false;
+        }
+        (0..16).all(|slot| {
+            // SAFETY: `regs` was found in this vCPU's object by
+            // `locate_env`, in this vCPU's callback; slot < 16.
+            let direct = unsafe { envregs::read(regs, slot, true) };
+            self.gdb_gpr(slot) == Some(direct)
+        })
+    }
+
+    /// Compares the direct reads with the gdb path (a few registers that
+    /// change often); a difference turns the direct reads off.
+    fn check(&mut self, regs: usize) {
+        let Some(wide) = self.wide() else { return };
+        for slot in [
+            Reg::Rax as usize,
+            Reg::Rsp as usize,
+            Reg::Rcx as usize,
+            Reg::R11 as usize,
+        ] {
+            // SAFETY: `regs` is this vCPU's env->regs (found by
+            // `locate_env` in this vCPU's callback), slot < 16.
+            let direct = unsafe { envregs::read(regs, slot, wide) };
+            if self.gdb_gpr(slot).is_some_and(|g| g != direct) {
+                envregs::disable();
+            }
+        }
+        if !envregs::enabled() {
+            self.env = None;
+            self.tries = envregs::MAX_TRIES;
+        }
+    }
+
+    /// Whether the vCPU runs 64-bit code now (the gdb path shows the
+    /// general registers whole then, else their low halves and no
+    /// r8-r15).
+    fn wide(&mut self) -> Option<bool> {
+        let cs = self.read_slot(regmap::SLOT_CS)?;
+        let efer = self.read_slot(regmap::SLOT_EFER)?;
+        Some(regmap::bitness(efer, cs as u16) == vstrace_core::Bitness::B64)
+    }
+
+    /// The direct `env->regs` address and the code width, when general
+    /// registers are read there.
+    fn direct(&mut self) -> Option<(usize, bool)> {
+        let regs = self.env.filter(|_| envregs::enabled())?;
+        Some((regs, self.wide()?))
     }
 
     /// Reads one slot (vCPU callback context only), once per event.
     pub fn read_slot(&mut self, slot: usize) -> Option<u64> {
         if self.read & (1 << slot) != 0 {
             return self.known.get(slot).copied();
+        }
+        // (Only general registers: `direct` itself reads cs and efer.)
+        if let Some((regs, wide)) = if slot < 16 { self.direct() } else { None } {
+            // SAFETY: `regs` is this vCPU's env->regs, slot < 16.
+            let v = unsafe { envregs::read(regs, slot, wide) };
+            self.known[slot] = v;
+            self.read |= 1 << slot;
+            return Some(v);
         }
         let h = self.handles.get(slot).copied().flatten()?;
         self.buf.clear();
@@ -90,6 +215,17 @@ impl VcpuState {
     /// already read for this event keep that value.
     pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind, skip: u32) -> Regs {
         let mut regs = Regs::default();
+        // General registers straight from env->regs when found: they
+        // count as read, and the gdb path below skips them.
+        if let Some((env, wide)) = self.direct() {
+            for slot in 0..16 {
+                if (skip | self.read) & (1 << slot) == 0 {
+                    // SAFETY: `env` is this vCPU's env->regs, slot < 16.
+                    self.known[slot] = unsafe { envregs::read(env, slot, wide) };
+                    self.read |= 1 << slot;
+                }
+            }
+        }
         self.buf.clear();
         let mut sizes = [0usize; NSLOTS];
         for (slot, size) in sizes.iter_mut().enumerate() {

@@ -23,6 +23,7 @@ mod classify;
 mod cpu;
 mod debug;
 mod direct;
+mod envregs;
 mod ffi;
 mod lazy;
 mod listen;
@@ -363,7 +364,7 @@ fn vcpu_init(vcpu: c_uint) {
     let _ = catch_unwind(|| {
         let Some(p) = PLUGIN.get() else { return };
         let regs = ffi::get_registers();
-        let st = VcpuState::new(&regs);
+        let st = VcpuState::new(vcpu, &regs);
         if p.debug && !p.printed_regs.swap(true, Ordering::Relaxed) {
             let names: Vec<&str> = regs.iter().map(|d| d.name.as_str()).collect();
             eprintln!("vstrace-plugin: vcpu {vcpu} registers: {}", names.join(" "));

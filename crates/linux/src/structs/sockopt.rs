@@ -239,6 +239,15 @@ fn set_known(c: &mut Call<'_, '_>, v: u64, len: i64, level: u64, name: u64) -> O
                 ifindex(Fields::new(b, 4).u32(16))
             )
         }),
+        // struct group_req: the interface, then a sockaddr_storage
+        // aligned as the caller's pointers.
+        (SOL_IP | SOL_IPV6, "MCAST_JOIN_GROUP" | "MCAST_LEAVE_GROUP") => {
+            if c.long_size() == 4 {
+                need(c, 132, group_req::<4>)
+            } else {
+                need(c, 136, group_req::<8>)
+            }
+        }
         (SOL_PACKET, "PACKET_RX_RING" | "PACKET_TX_RING") => exact(c, 16, |_, b| {
             let f = Fields::new(b, 4);
             format!(
@@ -255,6 +264,17 @@ fn set_known(c: &mut Call<'_, '_>, v: u64, len: i64, level: u64, name: u64) -> O
         (SOL_RAW, "ICMP_FILTER") => icmp_filter(c, v, len),
         _ => return None,
     })
+}
+
+/// `struct group_req` whose `gr_group` is at `OFF`:
+/// `{gr_interface=..., gr_group={sa_family=...}}`.
+fn group_req<const OFF: usize>(_: &mut Call<'_, '_>, b: &[u8]) -> String {
+    let group = b.get(OFF..OFF + 128).unwrap_or_default();
+    format!(
+        "{{gr_interface={}, gr_group={}}}",
+        ifindex(Fields::new(b, 4).u32(0)),
+        super::sockaddr::format(group)
+    )
 }
 
 /// `struct packet_mreq`: interface, type, address length and address.
