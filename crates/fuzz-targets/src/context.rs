@@ -58,6 +58,12 @@ fn files_layout() -> FilesLayout {
             protocol: 516,
             sk_type: 514,
             netlink_portid: Some(768),
+            sk_socket: Some(784),
+            socket_inode: Some(48),
+            unix_peer: Some(800),
+            unix_addr: Some(808),
+            unix_addr_len: Some(4),
+            unix_addr_name: Some(8),
         }),
     }
 }

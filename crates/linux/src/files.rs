@@ -166,8 +166,14 @@ pub fn file_name(
         "sockfs" => {
             let ino = ino(mem)?;
             if detail.socket {
-                if let Some(s) = socket_details(mem, prof, l, file, ino) {
-                    return Some(s);
+                if let Some(s) = details_cache::get(ino) {
+                    return Some(format!("{RAW_MARK}{s}"));
+                }
+                if let Some((s, keep)) = socket_details(mem, prof, l, file, ino) {
+                    if keep {
+                        details_cache::put(ino, &s);
+                    }
+                    return Some(format!("{RAW_MARK}{s}"));
                 }
             }
             (!detail.details_only).then(|| format!("socket:[{ino}]"))
@@ -248,6 +254,11 @@ pub fn cwd(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<Stri
 /// [`fd_name`] returns (a NUL: no path component holds one), so that
 /// [`angle_brackets`] escapes the path but not the suffix.
 pub const DEV_MARK: char = '\0';
+
+/// Starts what [`fd_name`] returns for a socket's `-yy` details, which
+/// strace prints as they are (`UNIX-STREAM:[12->13,"/tmp/s"]`), not
+/// quoted as a path: no path starts with it.
+pub const RAW_MARK: char = '\u{1}';
 
 /// `<char 1:3>` for device files (strace's `-yy` device detail).
 fn dev_suffix(mem: &mut dyn VirtMem, l: &FilesLayout, inode: u64) -> Option<String> {
@@ -482,14 +493,16 @@ pub fn socket_ifnames(
 }
 
 /// `TCP:[127.0.0.1:80->127.0.0.1:41234]`-style details of a socket file
-/// (strace's `-yy`), from its `struct sock`.
+/// (strace's `-yy`), from its `struct sock`, and whether strace's
+/// socket diagnostics would have given them (then it keeps them: see
+/// [`details_cache`]); its fallback `PROTO:[inode]` is not kept.
 fn socket_details(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     l: &FilesLayout,
     file: u64,
     ino: u64,
-) -> Option<String> {
+) -> Option<(String, bool)> {
     let s: &SockLayout = l.sock.as_ref()?;
     let socket = kptr(mem, prof, file.wrapping_add(l.file_private))?;
     let sk = kptr(mem, prof, socket.wrapping_add(s.socket_sk))?;
@@ -499,11 +512,16 @@ fn socket_details(
     const AF_INET: u16 = 2;
     const AF_INET6: u16 = 10;
     if family == AF_UNIX {
-        return Some(format!("UNIX:[{ino}]"));
+        let d = unix_details(mem, prof, l, sk, ino);
+        // Neither a peer nor an address: UNIX_DIAG gives nothing.
+        let keep = d.contains("->") || d.contains(',');
+        return Some((d, keep));
     }
     const AF_NETLINK: u16 = 16;
     if family == AF_NETLINK {
-        return Some(netlink_details(mem, s, sk, protocol, ino));
+        let d = netlink_details(mem, s, sk, protocol, ino);
+        let keep = d != format!("NETLINK:[{ino}]");
+        return Some((d, keep));
     }
     let proto = match protocol {
         6 => "TCP",
@@ -532,11 +550,109 @@ fn socket_details(
     };
     let v = if v6 { "v6" } else { "" };
     let unconnected = dport == 0 && (dst == "0.0.0.0" || dst == "[::]");
-    Some(if unconnected {
+    let d = if unconnected {
         format!("{proto}{v}:[{src}:{sport}]")
     } else {
         format!("{proto}{v}:[{src}:{sport}->{dst}:{dport}]")
-    })
+    };
+    // What INET_DIAG lists: a connected TCP socket (a listening one's
+    // details do not change), a bound UDP one.
+    let keep = if protocol == 6 { dport != 0 } else { sport != 0 };
+    Some((d, keep))
+}
+
+/// strace keeps the `-yy` details of a socket by inode the first time
+/// its socket diagnostics give them (a small table indexed by the inode,
+/// a newer inode of the same slot replacing an older one) and shows those
+/// from then on: a connection's peer stays shown after the peer closed,
+/// an address after a later bind. vstrace reads the guest kernel instead
+/// of asking it, and keeps them the same way so its lines are strace's.
+mod details_cache {
+    use std::sync::Mutex;
+
+    /// Slots of the table (strace's is of the same order).
+    const SLOTS: usize = 1024;
+
+    static TABLE: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+
+    fn slot(ino: u64) -> usize {
+        (ino % SLOTS as u64) as usize
+    }
+
+    /// The details kept for socket inode `ino`.
+    pub(super) fn get(ino: u64) -> Option<String> {
+        let t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
+        t.get(slot(ino))
+            .filter(|(i, _)| *i == ino && ino != 0)
+            .map(|(_, d)| d.clone())
+    }
+
+    /// Keeps `details` for socket inode `ino`.
+    pub(super) fn put(ino: u64, details: &str) {
+        let mut t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
+        if t.is_empty() {
+            t.resize(SLOTS, (0, String::new()));
+        }
+        t[slot(ino)] = (ino, details.to_string());
+    }
+}
+
+/// A unix socket's `-yy` details as strace gets them from `UNIX_DIAG`:
+/// the kernel's protocol name (`UNIX-STREAM` for stream sockets, `UNIX`
+/// for the others), the inode, the peer's inode and the bound address
+/// (an abstract one with `@`): `UNIX-STREAM:[1234->1235,"/tmp/sock"]`.
+fn unix_details(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &FilesLayout,
+    sk: u64,
+    ino: u64,
+) -> String {
+    const SOCK_STREAM: u16 = 1;
+    let Some(s) = l.sock.as_ref() else {
+        return format!("UNIX:[{ino}]");
+    };
+    let name = match read_u16(mem, sk.wrapping_add(s.sk_type)) {
+        Ok(SOCK_STREAM) => "UNIX-STREAM",
+        _ => "UNIX",
+    };
+    // The peer's inode: peer sock -> its socket -> the inode allocated
+    // with it.
+    let peer = (|| {
+        let peer = kptr(mem, prof, sk.wrapping_add(s.unix_peer?))?;
+        let socket = kptr(mem, prof, peer.wrapping_add(s.sk_socket?))?;
+        let inode = socket.wrapping_add(s.socket_inode?);
+        read_ptr(mem, prof, inode.wrapping_add(l.inode_ino)).ok()
+    })()
+    .filter(|&p| p != 0);
+    let path = (|| {
+        let addr = kptr(mem, prof, sk.wrapping_add(s.unix_addr?))?;
+        let len = read_u32(mem, addr.wrapping_add(s.unix_addr_len?)).ok()? as usize;
+        // sockaddr_un: the family, then at most 108 bytes of path.
+        let n = len.checked_sub(2)?.min(108);
+        let mut b = vec![0u8; n];
+        mem.read_virt(addr.wrapping_add(s.unix_addr_name? + 2), &mut b)
+            .ok()?;
+        Some(b)
+    })()
+    .filter(|b| !b.is_empty());
+    let mut out = format!("{name}:[{ino}");
+    if let Some(p) = peer {
+        out.push_str(&format!("->{p}"));
+    }
+    if let Some(b) = path {
+        let upto_nul = |b: &[u8]| b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())].to_vec();
+        out.push(',');
+        match b.split_first() {
+            Some((0, rest)) => {
+                out.push('@');
+                out.push_str(&crate::fmt::quote(&upto_nul(rest), false));
+            }
+            _ => out.push_str(&crate::fmt::quote(&upto_nul(&b), false)),
+        }
+    }
+    out.push(']');
+    out
 }
 
 /// A netlink socket's `-yy` details as strace gets them from
@@ -572,6 +688,9 @@ fn netlink_details(
 /// DEL and every byte outside printable ASCII in octal, three digits when
 /// an octal digit follows), and a deleted file's `(deleted)` after it.
 pub fn angle_brackets(name: &str) -> String {
+    if let Some(raw) = name.strip_prefix(RAW_MARK) {
+        return format!("<{raw}>");
+    }
     let (name, deleted) = match name.strip_suffix(DELETED) {
         Some(n) => (n, true),
         None => (name, false),
@@ -900,5 +1019,68 @@ mod tests {
         let etc = vstrace_core::read::read_u64(&mut w.mem, passwd + l.dentry_parent).unwrap();
         w.put(etc + l.dentry_parent, passwd);
         assert_eq!(fd_name(&mut w.mem, &p, task, 3, FdDetail::default()), None);
+    }
+
+    #[test]
+    fn unix_socket_details_show_type_peer_and_address() {
+        let mut p = prof();
+        let mut l = p.files.clone().unwrap();
+        l.sock = Some(SockLayout {
+            socket_sk: 0,
+            family: 0x10,
+            daddr: 0,
+            rcv_saddr: 0,
+            dport: 0,
+            num: 0,
+            v6_daddr: None,
+            v6_rcv_saddr: None,
+            protocol: 0x12,
+            sk_type: 0x14,
+            netlink_portid: None,
+            sk_socket: Some(0x20),
+            socket_inode: Some(0x100),
+            unix_peer: Some(0x28),
+            unix_addr: Some(0x30),
+            unix_addr_len: Some(4),
+            unix_addr_name: Some(8),
+        });
+        p.files = Some(l.clone());
+        let k = 0xffff_8880_0000_0000u64;
+        let (sk, peer, peer_socket, addr) = (k + 0x1000, k + 0x2000, k + 0x3000, k + 0x4000);
+        let mut m = SparseVirt::new();
+        let mut page = |at: u64, fill: &[(u64, &[u8])]| {
+            let mut b = vec![0u8; 0x200];
+            for (off, v) in fill {
+                b[*off as usize..*off as usize + v.len()].copy_from_slice(v);
+            }
+            m.map(at, &b);
+        };
+        let mut sun = 3u32.to_le_bytes().to_vec(); // refcount, then len
+        sun.extend(21u32.to_le_bytes());
+        sun.extend(1u16.to_le_bytes());
+        sun.extend(b"net-yy-unix.socket\0");
+        page(
+            sk,
+            &[
+                (0x14, &1u16.to_le_bytes()),
+                (0x28, &peer.to_le_bytes()),
+                (0x30, &addr.to_le_bytes()),
+            ],
+        );
+        page(peer, &[(0x20, &peer_socket.to_le_bytes())]);
+        page(peer_socket, &[(0x140, &9979u64.to_le_bytes())]);
+        page(addr, &[(0, &sun)]);
+        let d = unix_details(&mut m, &p, &l, sk, 9981);
+        assert_eq!(d, "UNIX-STREAM:[9981->9979,\"net-yy-unix.socket\"]");
+        assert_eq!(angle_brackets(&format!("{RAW_MARK}{d}")), format!("<{d}>"));
+        // A datagram socket, no peer; an abstract address.
+        let mut abs = 3u32.to_le_bytes().to_vec();
+        abs.extend(6u32.to_le_bytes());
+        abs.extend(1u16.to_le_bytes());
+        abs.extend(b"\0ab\0");
+        m.map(sk + 0x14, &2u16.to_le_bytes());
+        m.map(sk + 0x28, &0u64.to_le_bytes());
+        m.map(addr, &abs);
+        assert_eq!(unix_details(&mut m, &p, &l, sk, 5), "UNIX:[5,@\"ab\"]");
     }
 }

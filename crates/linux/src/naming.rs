@@ -458,6 +458,7 @@ fn pid_suffix(
 /// The record's form of fd `fd` naming `name` (the device suffix, if
 /// any, left out of the path; a deleted file's mark as a flag).
 fn fd_path(fd: i64, name: &str) -> FdPath {
+    let name = name.strip_prefix(files::RAW_MARK).unwrap_or(name);
     let path = name.split(files::DEV_MARK).next().unwrap_or(name);
     FdPath {
         fd,

@@ -151,6 +151,25 @@ pub struct SockLayout {
     /// (`-yy` shows `NETLINK:[ROUTE:1234]`).
     #[serde(default)]
     pub netlink_portid: Option<u64>,
+    /// `sock.sk_socket` (`struct socket *`): a peer's socket, for its
+    /// inode number.
+    #[serde(default)]
+    pub sk_socket: Option<u64>,
+    /// `socket_alloc.vfs_inode`: the inode allocated with a socket.
+    #[serde(default)]
+    pub socket_inode: Option<u64>,
+    /// `unix_sock.peer` (`struct sock *`).
+    #[serde(default)]
+    pub unix_peer: Option<u64>,
+    /// `unix_sock.addr` (`struct unix_address *`): the bound address.
+    #[serde(default)]
+    pub unix_addr: Option<u64>,
+    /// `unix_address.len` (`int`): the address length, family included.
+    #[serde(default)]
+    pub unix_addr_len: Option<u64>,
+    /// `unix_address.name` (`struct sockaddr_un[]`).
+    #[serde(default)]
+    pub unix_addr_name: Option<u64>,
 }
 
 impl FilesLayout {
@@ -216,6 +235,12 @@ impl SockLayout {
             protocol: o("sk_protocol")?,
             sk_type: o("sk_type")?,
             netlink_portid: btf.member_offset("netlink_sock", "portid").ok(),
+            sk_socket: o("sk_socket").ok(),
+            socket_inode: btf.member_offset("socket_alloc", "vfs_inode").ok(),
+            unix_peer: btf.member_offset("unix_sock", "peer").ok(),
+            unix_addr: btf.member_offset("unix_sock", "addr").ok(),
+            unix_addr_len: btf.member_offset("unix_address", "len").ok(),
+            unix_addr_name: btf.member_offset("unix_address", "name").ok(),
         })
     }
 }
