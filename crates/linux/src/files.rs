@@ -557,7 +557,11 @@ fn socket_details(
     };
     // What INET_DIAG lists: a connected TCP socket (a listening one's
     // details do not change), a bound UDP one.
-    let keep = if protocol == 6 { dport != 0 } else { sport != 0 };
+    let keep = if protocol == 6 {
+        dport != 0
+    } else {
+        sport != 0
+    };
     Some((d, keep))
 }
 
