@@ -390,17 +390,26 @@ fn dentry_path(
     None
 }
 
-/// `/a/b` from the components collected leaf first; `/` for none.
+/// `/a/b` from the components collected leaf first; `/` for none. A
+/// path that is not UTF-8 comes quoted already, after a [`RAW_MARK`]:
+/// its bytes as strace prints them (`\377`), not lost to U+FFFD.
 fn join(parts: &[Vec<u8>]) -> String {
     if parts.is_empty() {
         return "/".into();
     }
-    let mut out = String::new();
+    let mut bytes = Vec::new();
     for p in parts.iter().rev() {
-        out.push('/');
-        out.push_str(&String::from_utf8_lossy(p));
+        bytes.push(b'/');
+        bytes.extend_from_slice(p);
     }
-    out
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut out = String::from(RAW_MARK);
+            quote_name_into(e.as_bytes(), &mut out);
+            out
+        }
+    }
 }
 
 /// The address family and protocol of the socket descriptor `fd` of
@@ -692,17 +701,27 @@ fn netlink_details(
 /// DEL and every byte outside printable ASCII in octal, three digits when
 /// an octal digit follows), and a deleted file's `(deleted)` after it.
 pub fn angle_brackets(name: &str) -> String {
-    if let Some(raw) = name.strip_prefix(RAW_MARK) {
-        return format!("<{raw}>");
-    }
     let (name, deleted) = match name.strip_suffix(DELETED) {
         Some(n) => (n, true),
         None => (name, false),
     };
     let (name, dev) = name.split_once(DEV_MARK).unwrap_or((name, ""));
-    let b = name.as_bytes();
-    let mut out = String::with_capacity(b.len() + dev.len() + 12);
+    let mut out = String::with_capacity(name.len() + dev.len() + 12);
     out.push('<');
+    match name.strip_prefix(RAW_MARK) {
+        Some(raw) => out.push_str(raw),
+        None => quote_name_into(name.as_bytes(), &mut out),
+    }
+    out.push_str(dev);
+    out.push('>');
+    if deleted {
+        out.push_str("(deleted)");
+    }
+    out
+}
+
+/// A name's bytes quoted as [`angle_brackets`] shows them, onto `out`.
+fn quote_name_into(b: &[u8], out: &mut String) {
     for (i, &c) in b.iter().enumerate() {
         match c {
             b'"' | b'\\' => {
@@ -725,12 +744,6 @@ pub fn angle_brackets(name: &str) -> String {
             }
         }
     }
-    out.push_str(dev);
-    out.push('>');
-    if deleted {
-        out.push_str("(deleted)");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1086,5 +1099,17 @@ mod tests {
         m.map(sk + 0x28, &0u64.to_le_bytes());
         m.map(addr, &abs);
         assert_eq!(unix_details(&mut m, &p, &l, sk, 5), "UNIX:[5,@\"ab\"]");
+    }
+
+    #[test]
+    fn paths_that_are_not_utf8_keep_their_bytes() {
+        let parts = vec![b"a\xff\xfe>".to_vec(), b"d".to_vec()];
+        let name = join(&parts);
+        assert_eq!(angle_brackets(&name), "</d/a\\377\\376\\76>");
+        assert_eq!(
+            angle_brackets(&format!("{name}{DELETED}")),
+            "</d/a\\377\\376\\76>(deleted)"
+        );
+        assert_eq!(join(&[b"x".to_vec()]), "/x");
     }
 }
