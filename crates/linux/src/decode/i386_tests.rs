@@ -220,3 +220,27 @@ fn old_sigsets_are_4_bytes_and_setfsuid_returns_unsigned() {
         "setfsuid32(0) = 4294901760"
     );
 }
+
+#[test]
+fn old_readdir_shows_the_entry_read() {
+    let mut m = SparseVirt::new();
+    // d_ino, d_off, d_reclen (the name's length), the name.
+    let mut d = 475u32.to_le_bytes().to_vec();
+    d.extend(0u32.to_le_bytes());
+    d.extend(1u16.to_le_bytes());
+    d.extend(b".\0");
+    m.map(0x5000, &d);
+    assert_eq!(
+        line("readdir", &[0, 0x5000, 1], 1, &mut m),
+        "readdir(0, {d_ino=475, d_off=0, d_reclen=1, d_name=\".\"}) = 1"
+    );
+    // The end of the directory, and a count other than 1.
+    assert_eq!(
+        line("readdir", &[0, 0x5000, 1], 0, &mut m),
+        "readdir(0, 0x5000) = 0"
+    );
+    assert_eq!(
+        line("readdir", &[0, 0x5000, 2], -9, &mut m),
+        "readdir(0, 0x5000, 2) = -1 EBADF (Bad file descriptor)"
+    );
+}

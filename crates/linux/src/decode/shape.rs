@@ -87,6 +87,10 @@ pub(super) fn shown_args(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> u
             {
                 return i + 1;
             }
+            // readdir's count is always 1: strace shows it only when not.
+            ArgType::Uint if desc.name == "readdir" && i == 2 && raw[2] & 0xffff_ffff == 1 => {
+                return i;
+            }
             // membarrier's cpu id only with MEMBARRIER_CMD_FLAG_CPU.
             ArgType::Int if desc.name == "membarrier" && i == 2 && raw[1] & 1 == 0 => {
                 return i;

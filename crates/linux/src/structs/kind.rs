@@ -92,6 +92,8 @@ pub enum StructKind {
     OldStat,
     /// `struct statx`.
     Statx,
+    /// i386 readdir's `struct old_linux_dirent`, read at the exit.
+    OldDirent,
     /// `struct statfs` of the ABI.
     Statfs,
     /// `struct statfs64` (i386 layout; its size in this argument).
@@ -280,6 +282,7 @@ impl StructKind {
             ("stat64", None) => K::Stat64,
             ("old_stat", None) => K::OldStat,
             ("statx", None) => K::Statx,
+            ("old_dirent", None) => K::OldDirent,
             ("statfs", None) => K::Statfs,
             ("timespec", None) => K::Timespec,
             ("timespec64", None) => K::Timespec64,

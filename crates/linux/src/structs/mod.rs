@@ -340,6 +340,7 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Value {
         return a;
     }
     match kind {
+        StructKind::OldDirent => return stat::old_dirent(c, v),
         StructKind::UserDesc => return ldt::user_desc(c, v),
         StructKind::UserDescGet => return ldt::user_desc_get(c, v),
         StructKind::UringParams => return io_uring::params(c, v),
@@ -389,6 +390,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         K::Stat | K::Stat64 | K::OldStat | K::Statx | K::Statfs | K::Statfs64(_) => {
             stat::decode(c, kind, v)
         }
+        K::OldDirent => stat::old_dirent(c, v).render(),
         K::Sockaddr(_) | K::SockaddrOut(_) | K::Socklen => sockaddr::decode(c, kind, v),
         K::Msghdr
         | K::MsghdrRecv
@@ -631,6 +633,13 @@ pub fn return_detail(
         "adjtimex" => time::timex_state(&mut c, 0, ret),
         "sched_getscheduler" => resource::policy_name(ret),
         "personality" => scalars::return_detail(abi, ret),
+        // The GDT entry the kernel chose (written back into user_desc).
+        "set_thread_area" if opts.structs => {
+            let at = c.arg(0);
+            vstrace_core::read::read_u32(c.mem, at)
+                .ok()
+                .map(|n| format!("entry_number={n}"))
+        }
         "clock_adjtime" | "clock_adjtime64" => time::timex_state(&mut c, 1, ret),
         "ioctl" => ioctl_perf::return_detail(&c, ret).or_else(|| ioctl_v4l2::return_detail(&mut c)),
         _ => None,

@@ -8,6 +8,8 @@ use super::{Call, Fields, StructKind};
 use crate::consts::{self, Names};
 use crate::fmt;
 use crate::proto::LinuxAbi;
+use vstrace_core::value::StructBuilder;
+use vstrace_core::Value;
 
 /// Filesystem magic numbers (`f_type`). TODO: generated table.
 static FS_MAGIC: Names = &[
@@ -455,6 +457,43 @@ fn statx(c: &mut Call<'_, '_>, v: u64) -> String {
         p.push("...".into());
     }
     format!("{{{}}}", p.join(", "))
+}
+
+/// i386 readdir's `struct old_linux_dirent` (inode, offset, name
+/// length, name), as strace shows it: `d_reclen` is the name's length,
+/// the name a path of at most that many bytes (`...` when no NUL ends
+/// it there). The address at the end of the directory (0 returned) or
+/// when the call failed.
+pub(crate) fn old_dirent(c: &mut Call<'_, '_>, v: u64) -> Value {
+    if c.failed() || c.ret == Some(0) {
+        return Value::ptr(v);
+    }
+    let w = c.long_size();
+    let head = 2 * w + 2;
+    let b = match c.fetch_v(v, head) {
+        Ok(b) => b,
+        Err(a) => return a,
+    };
+    let f = Fields::new(&b, w);
+    let reclen = f.u16(2 * w);
+    // strace's printpathn: one byte more than the name's bound, to see
+    // whether a NUL ends it there.
+    let n = (reclen as usize).min(256);
+    let name_at = v.wrapping_add(head as u64);
+    let name = match c.fetch(name_at, n + 1) {
+        Ok(mut s) => {
+            let nul = s.iter().position(|&ch| ch == 0);
+            s.truncate(nul.unwrap_or(n));
+            Value::str(s, nul.is_none(), c.opts.strings_in_hex)
+        }
+        Err(_) => Value::ptr(name_at),
+    };
+    StructBuilder::new()
+        .dec("d_ino", f.ulong(0))
+        .dec("d_off", f.ulong(w))
+        .dec("d_reclen", reclen)
+        .field("d_name", name)
+        .done()
 }
 
 /// Decodes the file status structures of [`super::decode`].
