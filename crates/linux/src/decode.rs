@@ -299,6 +299,17 @@ fn fetched(ty: ArgType) -> bool {
     )
 }
 
+/// strace's `QUOTE_OMIT_TRAILING_0` on a buffer [`Ctx::buffer`] read: a
+/// NUL ending the bytes shown is not printed (nor `...` after it).
+fn omit_trailing_nul(v: &mut Value) {
+    if let Value::Str(s) = v {
+        if s.bytes.last() == Some(&0) {
+            s.bytes.pop();
+            s.truncated = false;
+        }
+    }
+}
+
 /// `[in => out]` for a value-result `[in]` that became `[out]`.
 fn changed_in_brackets(before: Value, now: Value) -> Option<Value> {
     let one = |v: Value| match v {
@@ -774,14 +785,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     // XATTR_SIZE_MAX: the kernel refuses longer values.
                     Some(len) if len <= 65536 => {
                         let mut b = self.buffer(v, len);
-                        // strace's QUOTE_OMIT_TRAILING_0: a NUL ending the
-                        // bytes shown is not printed (nor `...` after it).
-                        if let Value::Str(s) = &mut b {
-                            if s.bytes.last() == Some(&0) {
-                                s.bytes.pop();
-                                s.truncated = false;
-                            }
-                        }
+                        omit_trailing_nul(&mut b);
                         b
                     }
                     _ => Value::ptr(v),

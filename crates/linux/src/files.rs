@@ -521,16 +521,11 @@ fn socket_details(
     const AF_INET: u16 = 2;
     const AF_INET6: u16 = 10;
     if family == AF_UNIX {
-        let d = unix_details(mem, prof, l, sk, ino);
-        // Neither a peer nor an address: UNIX_DIAG gives nothing.
-        let keep = d.contains("->") || d.contains(',');
-        return Some((d, keep));
+        return Some(unix_details(mem, prof, l, sk, ino));
     }
     const AF_NETLINK: u16 = 16;
     if family == AF_NETLINK {
-        let d = netlink_details(mem, s, sk, protocol, ino);
-        let keep = d != format!("NETLINK:[{ino}]");
-        return Some((d, keep));
+        return Some(netlink_details(mem, s, sk, protocol, ino));
     }
     let proto = match protocol {
         6 => "TCP",
@@ -613,17 +608,18 @@ mod details_cache {
 /// A unix socket's `-yy` details as strace gets them from `UNIX_DIAG`:
 /// the kernel's protocol name (`UNIX-STREAM` for stream sockets, `UNIX`
 /// for the others), the inode, the peer's inode and the bound address
-/// (an abstract one with `@`): `UNIX-STREAM:[1234->1235,"/tmp/sock"]`.
+/// (an abstract one with `@`): `UNIX-STREAM:[1234->1235,"/tmp/sock"]`;
+/// and whether `UNIX_DIAG` would give them (a peer or an address).
 fn unix_details(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
     l: &FilesLayout,
     sk: u64,
     ino: u64,
-) -> String {
+) -> (String, bool) {
     const SOCK_STREAM: u16 = 1;
     let Some(s) = l.sock.as_ref() else {
-        return format!("UNIX:[{ino}]");
+        return (format!("UNIX:[{ino}]"), false);
     };
     let name = match read_u16(mem, sk.wrapping_add(s.sk_type)) {
         Ok(SOCK_STREAM) => "UNIX-STREAM",
@@ -649,23 +645,24 @@ fn unix_details(
         Some(b)
     })()
     .filter(|b| !b.is_empty());
+    let keep = peer.is_some() || path.is_some();
     let mut out = format!("{name}:[{ino}");
     if let Some(p) = peer {
         out.push_str(&format!("->{p}"));
     }
     if let Some(b) = path {
-        let upto_nul = |b: &[u8]| b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())].to_vec();
+        // Up to its NUL; an abstract address (a NUL first) after `@`.
+        let (at, name) = match b.split_first() {
+            Some((0, rest)) => ("@", rest),
+            _ => ("", b.as_slice()),
+        };
+        let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
         out.push(',');
-        match b.split_first() {
-            Some((0, rest)) => {
-                out.push('@');
-                out.push_str(&crate::fmt::quote(&upto_nul(rest), false));
-            }
-            _ => out.push_str(&crate::fmt::quote(&upto_nul(&b), false)),
-        }
+        out.push_str(at);
+        out.push_str(&crate::fmt::quote(&name[..end], false));
     }
     out.push(']');
-    out
+    (out, keep)
 }
 
 /// A netlink socket's `-yy` details as strace gets them from
@@ -678,22 +675,23 @@ fn netlink_details(
     sk: u64,
     protocol: u16,
     ino: u64,
-) -> String {
+) -> (String, bool) {
     let portid = s
         .netlink_portid
         .and_then(|o| read_u32(mem, sk.wrapping_add(o)).ok())
         .unwrap_or(0);
     if portid == 0 {
-        return format!("NETLINK:[{ino}]");
+        return (format!("NETLINK:[{ino}]"), false);
     }
     // Netlink protocol numbers are the same for every ABI.
     let name = crate::xlat::Table::NetlinkProtocols
         .xlat()
         .lookup(crate::proto::LinuxAbi::X86_64, u64::from(protocol));
-    match name {
+    let d = match name {
         Some(n) => format!("NETLINK:[{}:{portid}]", n.trim_start_matches("NETLINK_")),
         None => format!("NETLINK:[{protocol}]"),
-    }
+    };
+    (d, true)
 }
 
 /// strace's `print_quoted_string_in_angle_brackets` for `-y`: `<path>`
@@ -1087,8 +1085,9 @@ mod tests {
         page(peer, &[(0x20, &peer_socket.to_le_bytes())]);
         page(peer_socket, &[(0x140, &9979u64.to_le_bytes())]);
         page(addr, &[(0, &sun)]);
-        let d = unix_details(&mut m, &p, &l, sk, 9981);
+        let (d, keep) = unix_details(&mut m, &p, &l, sk, 9981);
         assert_eq!(d, "UNIX-STREAM:[9981->9979,\"net-yy-unix.socket\"]");
+        assert!(keep);
         assert_eq!(angle_brackets(&format!("{RAW_MARK}{d}")), format!("<{d}>"));
         // A datagram socket, no peer; an abstract address.
         let mut abs = 3u32.to_le_bytes().to_vec();
@@ -1098,7 +1097,16 @@ mod tests {
         m.map(sk + 0x14, &2u16.to_le_bytes());
         m.map(sk + 0x28, &0u64.to_le_bytes());
         m.map(addr, &abs);
-        assert_eq!(unix_details(&mut m, &p, &l, sk, 5), "UNIX:[5,@\"ab\"]");
+        assert_eq!(
+            unix_details(&mut m, &p, &l, sk, 5),
+            ("UNIX:[5,@\"ab\"]".to_string(), true)
+        );
+        // Neither peer nor address: strace's diag gives nothing to keep.
+        m.map(sk + 0x30, &0u64.to_le_bytes());
+        assert_eq!(
+            unix_details(&mut m, &p, &l, sk, 5),
+            ("UNIX:[5]".to_string(), false)
+        );
     }
 
     #[test]

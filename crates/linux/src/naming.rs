@@ -190,8 +190,8 @@ fn name_kcmp_fds(
     let Some(owner) = crate::tasks::process_task(mem, prof, task, pid) else {
         return;
     };
-    let tgid = |m: &mut dyn VirtMem, t: u64| read::read_u32(m, t.wrapping_add(prof.task.tgid)).ok();
-    let own = tgid(mem, task).is_some_and(|a| Some(a) == tgid(mem, owner));
+    // `owner` is the process whose tgid is `pid`.
+    let own = read::read_u32(mem, task.wrapping_add(prof.task.tgid)).ok() == Some(pid as u32);
     let mut found = Vec::new();
     name_value_fds(mem, prof, owner, names, arg, &mut found);
     if own {

@@ -106,8 +106,8 @@ impl VcpuState {
         }
     }
 
-    /// A general register slot (below 16) through the gdb path.
-    fn gdb_gpr(&mut self, slot: usize) -> Option<u64> {
+    /// A register slot through the gdb path (not remembered).
+    fn gdb_read(&mut self, slot: usize) -> Option<u64> {
         let h = self.handles.get(slot).copied().flatten()?;
         self.buf.clear();
         let n = ffi::read_register(h, &mut self.buf)?;
@@ -124,7 +124,7 @@ impl VcpuState {
         }
         let mut slots = [0u64; 16];
         for (slot, v) in slots.iter_mut().enumerate() {
-            *v = self.gdb_gpr(slot)?;
+            *v = self.gdb_read(slot)?;
         }
         let cpu = envregs::cpu_object(self.vcpu)?;
         envregs::locate(cpu, &envregs::env_order(&slots))
@@ -140,7 +140,7 @@ impl VcpuState {
             // SAFETY: `regs` was found in this vCPU's object by
             // `locate_env`, in this vCPU's callback; slot < 16.
             let direct = unsafe { envregs::read(regs, slot, true) };
-            self.gdb_gpr(slot) == Some(direct)
+            self.gdb_read(slot) == Some(direct)
         })
     }
 
@@ -157,7 +157,7 @@ impl VcpuState {
             // SAFETY: `regs` is this vCPU's env->regs (found by
             // `locate_env` in this vCPU's callback), slot < 16.
             let direct = unsafe { envregs::read(regs, slot, wide) };
-            if self.gdb_gpr(slot).is_some_and(|g| g != direct) {
+            if self.gdb_read(slot).is_some_and(|g| g != direct) {
                 envregs::disable();
             }
         }
@@ -189,18 +189,11 @@ impl VcpuState {
             return self.known.get(slot).copied();
         }
         // (Only general registers: `direct` itself reads cs and efer.)
-        if let Some((regs, wide)) = if slot < 16 { self.direct() } else { None } {
+        let v = match if slot < 16 { self.direct() } else { None } {
             // SAFETY: `regs` is this vCPU's env->regs, slot < 16.
-            let v = unsafe { envregs::read(regs, slot, wide) };
-            self.known[slot] = v;
-            self.read |= 1 << slot;
-            return Some(v);
-        }
-        let h = self.handles.get(slot).copied().flatten()?;
-        self.buf.clear();
-        let n = ffi::read_register(h, &mut self.buf)?;
-        let b = self.buf.as_slice();
-        let v = regmap::decode_le(&b[..n.min(b.len())]);
+            Some((regs, wide)) => unsafe { envregs::read(regs, slot, wide) },
+            None => self.gdb_read(slot)?,
+        };
         self.known[slot] = v;
         self.read |= 1 << slot;
         Some(v)

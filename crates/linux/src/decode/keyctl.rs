@@ -10,6 +10,7 @@
 use super::Ctx;
 use crate::fmt;
 use crate::proto::LinuxAbi;
+use crate::structs::{reserved, Fields};
 use crate::xlat::{Radix, Table};
 use vstrace_core::value::{Base, Const, Name, StructBuilder};
 use vstrace_core::{read, Value};
@@ -140,32 +141,9 @@ fn serial(abi: LinuxAbi, v: u64) -> Value {
     fmt::xval_v(abi, Table::KeySpec, v & 0xffff_ffff, Radix::DecBare)
 }
 
-/// An array of `n` 32-bit words at `off` of `b` in hex (`__spare`),
-/// or None when all are zero (strace leaves the field out then).
-fn spare(b: &[u8], off: usize, n: usize) -> Option<Value> {
-    let words: Vec<u64> = (0..n).map(|k| u64::from(le32(b, off + 4 * k))).collect();
-    words.iter().any(|w| *w != 0).then(|| Value::Array {
-        items: words
-            .into_iter()
-            .map(|w| Value::int(w, Base::Hex))
-            .collect(),
-        more: false,
-    })
-}
-
-fn le32(b: &[u8], off: usize) -> u32 {
-    let mut w = [0u8; 4];
-    if let Some(s) = b.get(off..off + 4) {
-        w.copy_from_slice(s);
-    }
-    u32::from_le_bytes(w)
-}
-
-fn le16(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([
-        b.get(off).copied().unwrap_or(0),
-        b.get(off + 1).copied().unwrap_or(0),
-    ])
+/// `__spare`: `n` 32-bit words at `off`, shown only when one is set.
+fn spare(s: &mut StructBuilder, f: &Fields<'_>, off: usize, n: usize) {
+    reserved(s, "__spare", (0..n).map(|k| f.u32(off + 4 * k)));
 }
 
 /// `struct keyctl_pkey_params`' size.
@@ -196,11 +174,8 @@ impl Ctx<'_, '_> {
                 Some(r) => {
                     // What the kernel wrote: never more than the buffer.
                     let mut b = self.buffer(v, (r as u64).min(self.raw[n]));
-                    if let (true, Value::Str(s)) = (omit_nul, &mut b) {
-                        if s.bytes.last() == Some(&0) {
-                            s.bytes.pop();
-                            s.truncated = false;
-                        }
+                    if omit_nul {
+                        super::omit_trailing_nul(&mut b);
                     }
                     b
                 }
@@ -231,11 +206,14 @@ impl Ctx<'_, '_> {
             }
             Arg::DhParams => match read::read_struct(self.mem, v, 12) {
                 _ if v == 0 => Value::Null,
-                Ok(b) => StructBuilder::new()
-                    .field("private", serial(abi, u64::from(le32(&b, 0))))
-                    .field("prime", serial(abi, u64::from(le32(&b, 4))))
-                    .field("base", serial(abi, u64::from(le32(&b, 8))))
-                    .done(),
+                Ok(b) => {
+                    let f = Fields::new(&b, 4);
+                    StructBuilder::new()
+                        .field("private", serial(abi, f.u32(0)))
+                        .field("prime", serial(abi, f.u32(4)))
+                        .field("base", serial(abi, f.u32(8)))
+                        .done()
+                }
                 Err(_) => Value::ptr(v),
             },
             Arg::Kdf => match self.ret {
@@ -248,13 +226,12 @@ impl Ctx<'_, '_> {
             },
             Arg::PkeyParams(out) => match self.pkey_params(self.raw[1]) {
                 Some(b) => {
+                    let f = Fields::new(&b, 4);
                     let mut s = StructBuilder::new();
-                    s.field("key_id", serial(abi, u64::from(le32(&b, 0))))
-                        .dec("in_len", le32(&b, 4))
-                        .dec(if out { "out_len" } else { "in2_len" }, le32(&b, 8));
-                    if let Some(a) = spare(&b, 12, 7) {
-                        s.field("__spare", a);
-                    }
+                    s.field("key_id", serial(abi, f.u32(0)))
+                        .dec("in_len", f.u32(4))
+                        .dec(if out { "out_len" } else { "in2_len" }, f.u32(8));
+                    spare(&mut s, &f, 12, 7);
                     s.done()
                 }
                 None => Value::ptr(v),
@@ -264,14 +241,12 @@ impl Ctx<'_, '_> {
                 let Some(b) = self.pkey_params(self.raw[1]) else {
                     return Value::ptr(v);
                 };
-                match (second, out) {
-                    (false, _) => self.buffer(v, u64::from(le32(&b, 4))),
-                    (true, false) => self.buffer(v, u64::from(le32(&b, 8))),
+                // in_len, then out_len or in2_len.
+                let len = Fields::new(&b, 4).u32(if second { 8 } else { 4 });
+                match (second, out, done) {
                     // The output: the address until the kernel wrote it.
-                    (true, true) => match done {
-                        Some(_) => self.buffer(v, u64::from(le32(&b, 8))),
-                        None => Value::ptr(v),
-                    },
+                    (true, true, None) => Value::ptr(v),
+                    _ => self.buffer(v, len),
                 }
             }
             Arg::Caps => match done {
@@ -303,25 +278,19 @@ impl Ctx<'_, '_> {
         let Ok(b) = read::read_struct(self.mem, addr, size) else {
             return Value::ptr(addr);
         };
-        let word = |off: usize| {
-            let mut x = [0u8; 8];
-            x[..w].copy_from_slice(&b[off..off + w]);
-            u64::from_le_bytes(x)
-        };
-        let (hashname, otherinfo) = (word(0), word(w));
-        let len = le32(&b, 2 * w);
+        let f = Fields::new(&b, w);
+        let (hashname, otherinfo) = (f.ulong(0), f.ulong(w));
+        let len = f.u32(2 * w);
         let mut s = StructBuilder::new();
         s.field("hashname", self.string(hashname, self.opts.strsize));
         // The kernel does not read otherinfo when its length is zero.
         let other = if len != 0 {
-            self.buffer(otherinfo, u64::from(len))
+            self.buffer(otherinfo, len)
         } else {
             Value::ptr(otherinfo)
         };
         s.field("otherinfo", other).dec("otherinfolen", len);
-        if let Some(a) = spare(&b, 2 * w + 4, 8) {
-            s.field("__spare", a);
-        }
+        spare(&mut s, &f, 2 * w + 4, 8);
         s.done()
     }
 
@@ -333,20 +302,18 @@ impl Ctx<'_, '_> {
         let Ok(b) = read::read_struct(self.mem, addr, 56) else {
             return Value::ptr(addr);
         };
-        let ops = u64::from(le32(&b, 0));
+        let f = Fields::new(&b, 4);
         let mut s = StructBuilder::new();
         s.field(
             "supported_ops",
-            fmt::xflags_v(self.abi, &[Table::KeyctlPkeyOps], ops, true, true),
+            fmt::xflags_v(self.abi, &[Table::KeyctlPkeyOps], f.u32(0), true, true),
         )
-        .dec("key_size", le32(&b, 4))
-        .dec("max_data_size", le16(&b, 8))
-        .dec("max_sig_size", le16(&b, 10))
-        .dec("max_enc_size", le16(&b, 12))
-        .dec("max_dec_size", le16(&b, 14));
-        if let Some(a) = spare(&b, 16, 10) {
-            s.field("__spare", a);
-        }
+        .dec("key_size", f.u32(4))
+        .dec("max_data_size", f.u16(8))
+        .dec("max_sig_size", f.u16(10))
+        .dec("max_enc_size", f.u16(12))
+        .dec("max_dec_size", f.u16(14));
+        spare(&mut s, &f, 16, 10);
         s.done()
     }
 

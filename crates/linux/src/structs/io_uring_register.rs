@@ -15,7 +15,7 @@
 use vstrace_core::value::Base;
 use vstrace_core::{StructBuilder, Value};
 
-use super::{Call, Fields};
+use super::{reserved, Call, Fields};
 use crate::fmt;
 use crate::xlat::{Radix, Table as T};
 
@@ -235,18 +235,6 @@ fn probe_struct(c: &Call<'_, '_>, b: &[u8], nr: u64, exiting: bool) -> Value {
     let more = count > limit || (exiting && nr < ops_len);
     s.field("ops", Value::Array { items, more });
     s.done()
-}
-
-/// A reserved array field, shown only when some word is set, as `[0,
-/// 0x..]` (strace's `IS_ARRAY_ZERO` then `print_xint_array_member`).
-fn reserved(s: &mut StructBuilder, name: &'static str, words: impl Iterator<Item = u64>) {
-    let items: Vec<Value> = words.map(|x| Value::int(x, Base::Hex)).collect();
-    if items
-        .iter()
-        .any(|v| !matches!(v, Value::Int { value: 0, .. }))
-    {
-        s.field(name, Value::Array { items, more: false });
-    }
 }
 
 /// One `struct io_uring_restriction`: its opcode, then the byte the

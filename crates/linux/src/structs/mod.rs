@@ -83,7 +83,8 @@ pub(crate) use quota::Shape as QuotaShape;
 pub use resource::clock_t;
 pub(crate) use scalars::kcmp_epoll_slot;
 pub(crate) use sockaddr::scope_id;
-use vstrace_core::{read, DecodeOptions, Value, VirtMem};
+use vstrace_core::value::Base;
+use vstrace_core::{read, DecodeOptions, StructBuilder, Value, VirtMem};
 
 use crate::fmt;
 use crate::proto::{LinuxAbi, SyscallDesc};
@@ -253,6 +254,22 @@ fn more_follows(s: String, cut: bool) -> String {
     }
 }
 
+/// A reserved array field, shown only when some word is set, as `[0,
+/// 0x..]` (strace's `IS_ARRAY_ZERO` then `print_xint_array_member`).
+pub(crate) fn reserved(
+    s: &mut StructBuilder,
+    name: &'static str,
+    words: impl Iterator<Item = u64>,
+) {
+    let items: Vec<Value> = words.map(|x| Value::int(x, Base::Hex)).collect();
+    if items
+        .iter()
+        .any(|v| !matches!(v, Value::Int { value: 0, .. }))
+    {
+        s.field(name, Value::Array { items, more: false });
+    }
+}
+
 /// Little-endian fields of a structure read from the guest; offsets out
 /// of range read as 0 (the decoders read whole structures, so this only
 /// guards against a layout mistake, never a panic).
@@ -263,7 +280,7 @@ pub(crate) struct Fields<'b> {
 }
 
 impl<'b> Fields<'b> {
-    fn new(b: &'b [u8], long: usize) -> Fields<'b> {
+    pub(crate) fn new(b: &'b [u8], long: usize) -> Fields<'b> {
         Fields { b, long }
     }
 
@@ -275,10 +292,10 @@ impl<'b> Fields<'b> {
         u64::from_le_bytes(x)
     }
 
-    fn u16(&self, off: usize) -> u64 {
+    pub(crate) fn u16(&self, off: usize) -> u64 {
         self.bytes(off, 2)
     }
-    fn u32(&self, off: usize) -> u64 {
+    pub(crate) fn u32(&self, off: usize) -> u64 {
         self.bytes(off, 4)
     }
     fn i32(&self, off: usize) -> i64 {
@@ -291,7 +308,7 @@ impl<'b> Fields<'b> {
         self.bytes(off, 8) as i64
     }
     /// An unsigned `long` of the layout.
-    fn ulong(&self, off: usize) -> u64 {
+    pub(crate) fn ulong(&self, off: usize) -> u64 {
         self.bytes(off, self.long)
     }
     /// A signed `long` of the layout.
