@@ -43,6 +43,15 @@ pub struct VcpuState {
     candidate: Option<usize>,
     /// Attempts to find it so far.
     tries: u8,
+    /// Where the other slots lie from `env->regs`, once confirmed (0:
+    /// through the gdb path), see [`envregs::find_sys`].
+    sys: envregs::SysOffsets,
+    /// Places found for them, used once a later event confirms them.
+    sys_candidate: Option<envregs::SysOffsets>,
+    /// Attempts to find them so far.
+    sys_tries: u8,
+    /// An attempt is due (made at the next event in 64-bit user code).
+    sys_due: bool,
     /// Events seen (when to look for `env->regs` and check it).
     events: u32,
 }
@@ -67,6 +76,10 @@ impl VcpuState {
             env: None,
             candidate: None,
             tries: 0,
+            sys: [0; NSLOTS],
+            sys_candidate: None,
+            sys_tries: 0,
+            sys_due: false,
             events: 0,
         }
     }
@@ -85,6 +98,29 @@ impl VcpuState {
         self.events = self.events.wrapping_add(1);
         match self.env {
             Some(regs) if self.events % envregs::CHECK_EVERY == 0 => self.check(regs),
+            // The other registers, once the general ones are known: due
+            // now and then, looked for at the next event in 64-bit user
+            // code (see `locate_sys`).
+            Some(regs)
+                if self.sys_tries < envregs::MAX_TRIES
+                    && (self.sys_due || self.events % 64 == 1) =>
+            {
+                self.sys_due = true;
+                if !self.user64() {
+                    return;
+                }
+                self.sys_due = false;
+                self.sys_tries += 1;
+                match self.sys_candidate.take() {
+                    Some(c) if self.confirms_sys(regs, &c) => {
+                        self.sys = c;
+                        self.sys_tries = envregs::MAX_TRIES;
+                        envregs::note_sys_slots(c.iter().filter(|o| **o != 0).count() as u32);
+                    }
+                    Some(_) => {}
+                    None => self.sys_candidate = self.locate_sys(regs),
+                }
+            }
             Some(_) => {}
             // Looked for now and then (not every event: a search reads
             // the vCPU object through /proc/self/mem).
@@ -130,6 +166,43 @@ impl VcpuState {
         envregs::locate(cpu, &envregs::env_order(&slots))
     }
 
+    /// Where the other slots lie in this vCPU's state (from `env->regs`
+    /// at `regs`), from their values through the gdb path now, in 64-bit
+    /// user code ([`VcpuState::user64`]).
+    fn locate_sys(&mut self, regs: usize) -> Option<envregs::SysOffsets> {
+        let mut vals = [None; NSLOTS];
+        for (slot, v) in vals.iter_mut().enumerate().skip(16) {
+            *v = self.gdb_read(slot);
+        }
+        let hay = envregs::state_bytes(regs)?;
+        let found = envregs::find_sys(&hay, &vals);
+        found.iter().any(|o| *o != 0).then_some(found)
+    }
+
+    /// Whether the vCPU runs 64-bit user code now: where the other
+    /// registers are looked for and confirmed (elsewhere rip shows its low
+    /// half; in the kernel ss is null and the gs bases are swapped, which
+    /// leaves less to tell the fields apart).
+    fn user64(&mut self) -> bool {
+        self.wide() == Some(true)
+            && self
+                .read_slot(regmap::SLOT_CS)
+                .is_some_and(|cs| cs & 3 == 3)
+    }
+
+    /// Whether every slot of `sys` reads in place what the gdb path gives now.
+    fn confirms_sys(&mut self, regs: usize, sys: &envregs::SysOffsets) -> bool {
+        let Some(wide) = self.wide() else {
+            return false;
+        };
+        (16..NSLOTS).filter(|s| sys[*s] != 0).all(|slot| {
+            // SAFETY: `regs` is this vCPU's env->regs and `sys[slot]` an
+            // offset `find_sys` found in its state, in this vCPU's callback.
+            let direct = unsafe { envregs::read_sys(regs, sys[slot], slot, wide) };
+            self.gdb_read(slot) == Some(direct)
+        })
+    }
+
     /// Whether `regs` holds the sixteen general registers the gdb path
     /// gives now (64-bit code only: elsewhere it shows halves).
     fn confirms(&mut self, regs: usize) -> bool {
@@ -161,6 +234,22 @@ impl VcpuState {
                 envregs::disable();
             }
         }
+        for slot in [
+            envregs::SLOT_RIP,
+            regmap::SLOT_CS,
+            regmap::SLOT_CR3,
+            regmap::SLOT_EFER,
+            regmap::SLOT_FS_BASE,
+            regmap::SLOT_GS_BASE,
+            regmap::SLOT_K_GS_BASE,
+        ] {
+            let Some(direct) = self.direct_sys(slot) else {
+                continue;
+            };
+            if self.gdb_read(slot).is_some_and(|g| g != direct) {
+                envregs::disable();
+            }
+        }
         if !envregs::enabled() {
             self.env = None;
             self.tries = envregs::MAX_TRIES;
@@ -183,16 +272,40 @@ impl VcpuState {
         Some((regs, self.wide()?))
     }
 
+    /// A slot other than the general registers read in place, when its
+    /// place is known (rip needs the code width: cs and efer are read
+    /// first, in place too when they can be).
+    fn direct_sys(&mut self, slot: usize) -> Option<u64> {
+        let regs = self.env.filter(|_| envregs::enabled())?;
+        let off = *self.sys.get(slot).filter(|o| **o != 0)?;
+        let wide = if slot == envregs::SLOT_RIP {
+            self.wide()?
+        } else {
+            true
+        };
+        // SAFETY: `regs` is this vCPU's env->regs and `off` the confirmed
+        // offset of `slot` in its state; we run in this vCPU's callback.
+        Some(unsafe { envregs::read_sys(regs, off, slot, wide) })
+    }
+
     /// Reads one slot (vCPU callback context only), once per event.
     pub fn read_slot(&mut self, slot: usize) -> Option<u64> {
         if self.read & (1 << slot) != 0 {
             return self.known.get(slot).copied();
         }
-        // (Only general registers: `direct` itself reads cs and efer.)
-        let v = match if slot < 16 { self.direct() } else { None } {
-            // SAFETY: `regs` is this vCPU's env->regs, slot < 16.
-            Some((regs, wide)) => unsafe { envregs::read(regs, slot, wide) },
-            None => self.gdb_read(slot)?,
+        // (General registers through `direct`, which reads cs and efer
+        // with `direct_sys`.)
+        let v = if slot < 16 {
+            match self.direct() {
+                // SAFETY: `regs` is this vCPU's env->regs, slot < 16.
+                Some((regs, wide)) => unsafe { envregs::read(regs, slot, wide) },
+                None => self.gdb_read(slot)?,
+            }
+        } else {
+            match self.direct_sys(slot) {
+                Some(v) => v,
+                None => self.gdb_read(slot)?,
+            }
         };
         self.known[slot] = v;
         self.read |= 1 << slot;
@@ -215,6 +328,15 @@ impl VcpuState {
                 if (skip | self.read) & (1 << slot) == 0 {
                     // SAFETY: `env` is this vCPU's env->regs, slot < 16.
                     self.known[slot] = unsafe { envregs::read(env, slot, wide) };
+                    self.read |= 1 << slot;
+                }
+            }
+            for slot in 16..NSLOTS {
+                if (skip | self.read) & (1 << slot) == 0 && self.sys[slot] != 0 {
+                    // SAFETY: `env` is this vCPU's env->regs and the
+                    // offset the confirmed place of `slot` in its state.
+                    self.known[slot] =
+                        unsafe { envregs::read_sys(env, self.sys[slot], slot, wide) };
                     self.read |= 1 << slot;
                 }
             }

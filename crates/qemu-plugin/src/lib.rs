@@ -672,6 +672,7 @@ fn at_exit() {
                 p.counts[COUNT_IRET_KERNEL].load(Ordering::Relaxed),
                 p.counts[COUNT_ENTER_KERNEL].load(Ordering::Relaxed),
             );
+            eprintln!("vstrace-plugin: {}", envregs::describe());
         }
     });
 }

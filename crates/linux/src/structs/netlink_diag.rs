@@ -7,7 +7,7 @@
 
 use super::netlink::{Header, Nl, NLM_F_REQUEST};
 use super::netlink_fields::{le, F};
-use super::nlattr::{self, Attrs, Kind};
+use super::nlattr::{self, Attrs, Kind, St};
 use crate::xlat::Table as T;
 
 const AF_UNIX: u8 = 1;
@@ -303,28 +303,276 @@ fn inet_msg(nl: &mut Nl<'_, '_>, family: u8, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::InetDiagAttrs,
         &[
-            Kind::Hex,
-            Kind::Custom(inet_meminfo),
-            Kind::Hex,
-            Kind::Hex,
-            Kind::Str,
-            Kind::U8,
-            Kind::U8,
-            Kind::MemInfo,
-            Kind::Flags(T::SockShutdownFlags),
-            Kind::Hex,
-            Kind::Xval(T::InetProtocols),
-            Kind::U8,
-            Kind::Hex,
-            Kind::Hex,
-            Kind::Hex,
-            Kind::U32,
-            Kind::Hex,
-            Kind::U32,
+            Kind::Hex,                     // INET_DIAG_NONE
+            Kind::Custom(inet_meminfo),    // INET_DIAG_MEMINFO
+            Kind::Hex,                     // INET_DIAG_INFO
+            Kind::Struct(&TCPVEGAS_INFO),  // INET_DIAG_VEGASINFO
+            Kind::Str,                     // INET_DIAG_CONG
+            Kind::U8,                      // INET_DIAG_TOS
+            Kind::U8,                      // INET_DIAG_TCLASS
+            Kind::MemInfo,                 // INET_DIAG_SKMEMINFO
+            Kind::Custom(shutdown),        // INET_DIAG_SHUTDOWN
+            Kind::Struct(&TCP_DCTCP_INFO), // INET_DIAG_DCTCPINFO
+            Kind::Xval(T::InetProtocols),  // INET_DIAG_PROTOCOL
+            Kind::U8,                      // INET_DIAG_SKV6ONLY
+            Kind::Custom(sockaddrs),       // INET_DIAG_LOCALS
+            Kind::Custom(sockaddrs),       // INET_DIAG_PEERS
+            Kind::Hex,                     // INET_DIAG_PAD
+            Kind::U32,                     // INET_DIAG_MARK
+            Kind::Struct(&TCP_BBR_INFO),   // INET_DIAG_BBRINFO
+            Kind::U32,                     // INET_DIAG_CLASS_ID
+            Kind::Custom(md5sigs),         // INET_DIAG_MD5SIG
+            Kind::Nested(&ULP_INFO),       // INET_DIAG_ULP_INFO
+            Kind::Nested(&BPF_STORAGES),   // INET_DIAG_SK_BPF_STORAGES
+            Kind::U64,                     // INET_DIAG_CGROUP_ID
+            Kind::Custom(sockopt),         // INET_DIAG_SOCKOPT
         ],
     );
     let shown = nl.family_struct("idiag_family", family, addr, len, 72, FIELDS);
     attrs_after(nl, shown, addr, len, 72, &ATTRS);
+}
+
+/// `struct tcpvegas_info` (`INET_DIAG_VEGASINFO`).
+static TCPVEGAS_INFO: St = St::new(
+    16,
+    &[
+        F::U("tcpv_enabled", 0, 4),
+        F::U("tcpv_rttcnt", 4, 4),
+        F::U("tcpv_rtt", 8, 4),
+        F::U("tcpv_minrtt", 12, 4),
+    ],
+);
+
+/// `struct tcp_dctcp_info` (`INET_DIAG_DCTCPINFO`).
+static TCP_DCTCP_INFO: St = St::new(
+    16,
+    &[
+        F::U("dctcp_enabled", 0, 2),
+        F::U("dctcp_ce_state", 2, 2),
+        F::U("dctcp_alpha", 4, 4),
+        F::U("dctcp_ab_ecn", 8, 4),
+        F::U("dctcp_ab_tot", 12, 4),
+    ],
+);
+
+/// `struct tcp_bbr_info` (`INET_DIAG_BBRINFO`).
+static TCP_BBR_INFO: St = St::new(
+    20,
+    &[
+        F::X("bbr_bw_lo", 0, 4),
+        F::X("bbr_bw_hi", 4, 4),
+        F::U("bbr_min_rtt", 8, 4),
+        F::U("bbr_pacing_gain", 12, 4),
+        F::U("bbr_cwnd_gain", 16, 4),
+    ],
+);
+
+/// TLS's upper-layer protocol information (`INET_ULP_INFO_TLS`).
+static ULP_TLS: Attrs = Attrs::new(
+    T::InetDiagUlpInfoTlsAttrs,
+    &[
+        Kind::Hex,                          // TLS_INFO_UNSPEC
+        Kind::XvalN(T::TlsInfoVersions, 2), // TLS_INFO_VERSION
+        Kind::XvalN(T::TlsInfoCiphers, 2),  // TLS_INFO_CIPHER
+        Kind::XvalN(T::TlsInfoConfigs, 2),  // TLS_INFO_TXCONF
+        Kind::XvalN(T::TlsInfoConfigs, 2),  // TLS_INFO_RXCONF
+    ],
+);
+
+/// An MPTCP subflow's information (`INET_ULP_INFO_MPTCP`).
+static ULP_MPTCP: Attrs = Attrs::new(
+    T::InetDiagUlpInfoMptcpAttrs,
+    &[
+        Kind::Hex,                             // MPTCP_SUBFLOW_ATTR_UNSPEC
+        Kind::X32,                             // MPTCP_SUBFLOW_ATTR_TOKEN_REM
+        Kind::X32,                             // MPTCP_SUBFLOW_ATTR_TOKEN_LOC
+        Kind::U32,                             // MPTCP_SUBFLOW_ATTR_RELWRITE_SEQ
+        Kind::U64,                             // MPTCP_SUBFLOW_ATTR_MAP_SEQ
+        Kind::U32,                             // MPTCP_SUBFLOW_ATTR_MAP_SFSEQ
+        Kind::U32,                             // MPTCP_SUBFLOW_ATTR_SSN_OFFSET
+        Kind::U16,                             // MPTCP_SUBFLOW_ATTR_MAP_DATALEN
+        Kind::FlagsN(T::MptcpSubflowFlags, 4), // MPTCP_SUBFLOW_ATTR_FLAGS
+        Kind::U8,                              // MPTCP_SUBFLOW_ATTR_ID_REM
+        Kind::U8,                              // MPTCP_SUBFLOW_ATTR_ID_LOC
+    ],
+);
+
+/// `INET_DIAG_ULP_INFO`: the upper-layer protocol's name and its own
+/// attributes (each ULP has attribute types of its own, as strace
+/// relies on).
+static ULP_INFO: Attrs = Attrs::new(
+    T::InetDiagUlpInfoAttrs,
+    &[
+        Kind::Hex,                // INET_ULP_INFO_UNSPEC
+        Kind::Str,                // INET_ULP_INFO_NAME
+        Kind::Nested(&ULP_TLS),   // INET_ULP_INFO_TLS
+        Kind::Nested(&ULP_MPTCP), // INET_ULP_INFO_MPTCP
+    ],
+);
+
+/// One socket-local BPF storage (`SK_DIAG_BPF_STORAGE`).
+static BPF_STORAGE: Attrs = Attrs::new(
+    T::InetDiagBpfStorageAttrs,
+    &[
+        Kind::Hex,          // SK_DIAG_BPF_STORAGE_NONE
+        Kind::Hex,          // SK_DIAG_BPF_STORAGE_PAD
+        Kind::U32,          // SK_DIAG_BPF_STORAGE_MAP_ID
+        Kind::Custom(xint), // SK_DIAG_BPF_STORAGE_MAP_VALUE
+    ],
+);
+
+/// `INET_DIAG_SK_BPF_STORAGES`.
+static BPF_STORAGES: Attrs = Attrs::new(
+    T::InetDiagBpfStoragesAttrs,
+    &[
+        Kind::Hex,                  // SK_DIAG_BPF_STORAGE_REP_NONE
+        Kind::Nested(&BPF_STORAGE), // SK_DIAG_BPF_STORAGE
+    ],
+);
+
+/// `INET_DIAG_SOCKOPT`: `struct inet_diag_sockopt`'s bit fields (the
+/// zero ones left out unless `-v`), then any non-zero bytes after its
+/// two as strace's `print_nonzero_bytes` (`/* bytes 2..3 */ "\x.."`).
+fn sockopt(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    const BITS: [&str; 11] = [
+        "recverr",
+        "is_icsk",
+        "freebind",
+        "hdrincl",
+        "mc_loop",
+        "transparent",
+        "mc_all",
+        "nodefrag",
+        "bind_address_no_port",
+        "recverr_rfc4884",
+        "defer_connect",
+    ];
+    if len < 2 {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 2) else {
+        nl.addr(addr);
+        return true;
+    };
+    let v = u16::from_le_bytes([b[0], b[1]]);
+    let mut parts = Vec::new();
+    for (i, name) in BITS.iter().enumerate() {
+        let bit = (v >> i) & 1;
+        if !nl.abbrev() || bit != 0 {
+            parts.push(format!("{name}={bit}"));
+        }
+    }
+    let unused = v >> 11;
+    if !nl.abbrev() || unused != 0 {
+        parts.push(format!("unused={unused:#x} /* bits 3..8 */"));
+    }
+    let s = format!("{{{}}}", parts.join(", "));
+    nl.put(&s);
+    // The bytes past the structure, up to a page, when any is not zero.
+    let total = len.min(4096);
+    if total > 2 {
+        let rest = addr.wrapping_add(2);
+        match nl.read(rest, total - 2) {
+            Some(r) if r.iter().all(|&c| c == 0) => {}
+            Some(r) => {
+                let n = r.len().min(nl.opts.strsize);
+                let s = format!(
+                    ", /* bytes 2..{} */ {}",
+                    total - 1,
+                    crate::fmt::quote_hex(&r[..n], n < r.len())
+                );
+                nl.put(&s);
+            }
+            None => nl.put(", ???"),
+        }
+    }
+    true
+}
+
+/// An integer of its length (1, 2, 4 or 8 bytes) in hex (strace's
+/// `decode_nla_xint`); other lengths in hex bytes.
+fn xint(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if !matches!(len, 1 | 2 | 4 | 8) {
+        return false;
+    }
+    match nl.read(addr, len) {
+        Some(b) => {
+            let v = super::netlink_fields::le(&b, 0, b.len());
+            let s = if v == 0 {
+                "0".into()
+            } else {
+                format!("{v:#x}")
+            };
+            nl.put(&s);
+        }
+        None => nl.addr(addr),
+    }
+    true
+}
+
+/// `INET_DIAG_LOCALS`, `INET_DIAG_PEERS` (SCTP): an array of
+/// `sockaddr_storage`s, each shown as a socket address of its 128 bytes;
+/// less than one in hex.
+fn sockaddrs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    const SIZE: u64 = 128;
+    if len < SIZE {
+        return false;
+    }
+    nlattr::array_of(nl, addr, len, SIZE, |nl, b| {
+        let s = super::sockaddr::value_abi(nl.abi, b).render();
+        nl.put(&s);
+    });
+    true
+}
+
+/// `INET_DIAG_MD5SIG`: an array of `struct tcp_diag_md5sig` (family,
+/// prefix length, key length, an address of the family, the key bytes
+/// up to the key length); less than one in hex.
+fn md5sigs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    const SIZE: u64 = 100;
+    if len < SIZE {
+        return false;
+    }
+    nlattr::array_of(nl, addr, len, SIZE, |nl, b| {
+        let family = b[0];
+        let keylen = usize::from(u16::from_le_bytes([b[2], b[3]]));
+        nl.put("{tcpm_family=");
+        nl.xval(T::Addrfams, u64::from(family));
+        let s = format!(", tcpm_prefixlen={}, tcpm_keylen={keylen}, ", b[1]);
+        nl.put(&s);
+        nl.inet_addr(&b[4..20], family, "tcpm_addr");
+        let key = &b[20..20 + keylen.min(80)];
+        let s = format!(", tcpm_key={}}}", crate::fmt::quote_hex(key, false));
+        nl.put(&s);
+    });
+    true
+}
+
+/// `INET_DIAG_SHUTDOWN`: one byte of `RCV_SHUTDOWN|SEND_SHUTDOWN` in
+/// strace's verbose style whatever `-X` says (`0x3 /*
+/// RCV_SHUTDOWN|SEND_SHUTDOWN */`, `0x4 /* ???_SHUTDOWN */`, `0`).
+fn shutdown(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if !(1..=8).contains(&len) {
+        return false;
+    }
+    let Some(b) = nl.read(addr, 1) else {
+        nl.addr(addr);
+        return true;
+    };
+    let v = u64::from(b[0]);
+    let t = T::SockShutdownFlags;
+    let known = t.xlat().values(nl.abi).iter().any(|(bit, _)| v & bit != 0);
+    let s = if v == 0 {
+        "0".to_string()
+    } else if known {
+        format!("{v:#x} /* {} */", crate::xlat::flags_plain(nl.abi, t, v))
+    } else {
+        // strace's decoder names unknown bits its own way, not as the
+        // shutdown(2) table's default.
+        format!("{v:#x} /* ???_SHUTDOWN */")
+    };
+    nl.put(&s);
+    true
 }
 
 fn inet_meminfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {

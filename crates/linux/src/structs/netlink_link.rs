@@ -385,15 +385,107 @@ static TUN: Attrs = Attrs::new(
     ],
 );
 
-/// `IFLA_INFO_DATA` by the link's kind (`tun`; others in hex).
-fn info_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    match nl.link_kind.as_slice() {
-        b"tun" => {
-            super::nlattr::list(nl, addr, len, &TUN);
-            true
-        }
-        _ => false,
+/// `struct br_boolopt_multi` (`IFLA_BR_MULTI_BOOLOPT`).
+static BR_BOOLOPT_MULTI: St = St::new(
+    8,
+    &[
+        F::Flags("optval", 0, 4, T::RtnlIflaBrBooloptFlags),
+        F::Flags("optmask", 4, 4, T::RtnlIflaBrBooloptFlags),
+    ],
+);
+
+/// A bridge's multicast querier state (`IFLA_BR_MCAST_QUERIER_STATE`).
+static BR_MCAST_QUERIER: Attrs = Attrs::new(
+    T::RtnlIflaBrMcastQuerierAttrs,
+    &[
+        K::Hex,      // BRIDGE_QUERIER_UNSPEC
+        K::Inet(2),  // BRIDGE_QUERIER_IP_ADDRESS
+        K::Ifindex,  // BRIDGE_QUERIER_IP_PORT
+        K::ClockT,   // BRIDGE_QUERIER_IP_OTHER_TIMER
+        K::Hex,      // BRIDGE_QUERIER_PAD
+        K::Inet(10), // BRIDGE_QUERIER_IPV6_ADDRESS
+        K::Ifindex,  // BRIDGE_QUERIER_IPV6_PORT
+        K::ClockT,   // BRIDGE_QUERIER_IPV6_OTHER_TIMER
+    ],
+);
+
+/// A bridge's attributes (`IFLA_INFO_DATA` of kind `bridge`).
+static BRIDGE: Attrs = Attrs::new(
+    T::RtnlIflaInfoDataBridgeAttrs,
+    &[
+        K::Hex,                                  // IFLA_BR_UNSPEC
+        K::ClockT,                               // IFLA_BR_FORWARD_DELAY
+        K::ClockT,                               // IFLA_BR_HELLO_TIME
+        K::ClockT,                               // IFLA_BR_MAX_AGE
+        K::ClockT,                               // IFLA_BR_AGEING_TIME
+        K::U32,                                  // IFLA_BR_STP_STATE
+        K::U16,                                  // IFLA_BR_PRIORITY
+        K::U8,                                   // IFLA_BR_VLAN_FILTERING
+        K::Custom(vlan_protocol),                // IFLA_BR_VLAN_PROTOCOL
+        K::X16,                                  // IFLA_BR_GROUP_FWD_MASK
+        K::Custom(bridge_id),                    // IFLA_BR_ROOT_ID
+        K::Custom(bridge_id),                    // IFLA_BR_BRIDGE_ID
+        K::U16,                                  // IFLA_BR_ROOT_PORT
+        K::U32,                                  // IFLA_BR_ROOT_PATH_COST
+        K::U8,                                   // IFLA_BR_TOPOLOGY_CHANGE
+        K::U8,                                   // IFLA_BR_TOPOLOGY_CHANGE_DETECTED
+        K::ClockT,                               // IFLA_BR_HELLO_TIMER
+        K::ClockT,                               // IFLA_BR_TCN_TIMER
+        K::ClockT,                               // IFLA_BR_TOPOLOGY_CHANGE_TIMER
+        K::ClockT,                               // IFLA_BR_GC_TIMER
+        K::Custom(super::netlink_route::hwaddr), // IFLA_BR_GROUP_ADDR
+        K::Hex,                                  // IFLA_BR_FDB_FLUSH
+        K::U8,                                   // IFLA_BR_MCAST_ROUTER
+        K::U8,                                   // IFLA_BR_MCAST_SNOOPING
+        K::U8,                                   // IFLA_BR_MCAST_QUERY_USE_IFADDR
+        K::U8,                                   // IFLA_BR_MCAST_QUERIER
+        K::U32,                                  // IFLA_BR_MCAST_HASH_ELASTICITY
+        K::U32,                                  // IFLA_BR_MCAST_HASH_MAX
+        K::U32,                                  // IFLA_BR_MCAST_LAST_MEMBER_CNT
+        K::U32,                                  // IFLA_BR_MCAST_STARTUP_QUERY_CNT
+        K::ClockT,                               // IFLA_BR_MCAST_LAST_MEMBER_INTVL
+        K::ClockT,                               // IFLA_BR_MCAST_MEMBERSHIP_INTVL
+        K::ClockT,                               // IFLA_BR_MCAST_QUERIER_INTVL
+        K::ClockT,                               // IFLA_BR_MCAST_QUERY_INTVL
+        K::ClockT,                               // IFLA_BR_MCAST_QUERY_RESPONSE_INTVL
+        K::ClockT,                               // IFLA_BR_MCAST_STARTUP_QUERY_INTVL
+        K::U8,                                   // IFLA_BR_NF_CALL_IPTABLES
+        K::U8,                                   // IFLA_BR_NF_CALL_IP6TABLES
+        K::U8,                                   // IFLA_BR_NF_CALL_ARPTABLES
+        K::U16,                                  // IFLA_BR_VLAN_DEFAULT_PVID
+        K::Hex,                                  // IFLA_BR_PAD
+        K::U8,                                   // IFLA_BR_VLAN_STATS_ENABLED
+        K::U8,                                   // IFLA_BR_MCAST_STATS_ENABLED
+        K::U8,                                   // IFLA_BR_MCAST_IGMP_VERSION
+        K::U8,                                   // IFLA_BR_MCAST_MLD_VERSION
+        K::U8,                                   // IFLA_BR_VLAN_STATS_PER_PORT
+        K::Struct(&BR_BOOLOPT_MULTI),            // IFLA_BR_MULTI_BOOLOPT
+        K::Nested(&BR_MCAST_QUERIER),            // IFLA_BR_MCAST_QUERIER_STATE
+    ],
+);
+
+/// `IFLA_BR_VLAN_PROTOCOL`: a big-endian ethernet protocol of 2 bytes
+/// (`htons(ETH_P_8021Q)`), shorter data in hex.
+fn vlan_protocol(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    if len < 2 {
+        return false;
     }
+    match nl.read(addr, 2) {
+        Some(b) => eth_proto(nl, &b),
+        None => nl.addr(addr),
+    }
+    true
+}
+
+/// `IFLA_INFO_DATA` by the link's kind (`tun`, `bridge`; others in hex).
+fn info_data(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
+    let attrs = match nl.link_kind.as_slice() {
+        b"tun" => &TUN,
+        b"bridge" => &BRIDGE,
+        _ => return false,
+    };
+    super::nlattr::list(nl, addr, len, attrs);
+    true
 }
 
 /// `IFLA_INFO_XSTATS` by the link's kind (`can`'s device statistics).

@@ -500,3 +500,45 @@ fn stats_attributes_nest_by_kind_and_family() {
     assert!(tail(run(proto::ROUTE, &stats_request(&a)))
         .contains("nla_type=BRIDGE_XSTATS_STP}, \"\\x61"));
 }
+
+#[test]
+fn bridge_link_data_by_kind() {
+    // RTM_GETLINK, ifinfomsg, IFLA_LINKINFO { IFLA_INFO_KIND "bridge",
+    // IFLA_INFO_DATA { MULTI_BOOLOPT, VLAN_PROTOCOL, PRIORITY, ROOT_ID } }.
+    let mut data = nla(12, 46);
+    data.extend(1u32.to_le_bytes());
+    data.extend(0x8000_0002u32.to_le_bytes());
+    data.extend(nla(6, 8));
+    data.extend([0x88, 0xc7, 0, 0]);
+    data.extend(nla(6, 6));
+    data.extend([0xed, 0xde, 0, 0]);
+    data.extend(nla(12, 10));
+    data.extend([0xbe, 0xef, 0xfa, 0xce, 0xde, 0xc0, 0xde, 0xad]);
+    let mut info = nla(11, 1);
+    info.extend(b"bridge\0\0");
+    info.extend(nla(4 + data.len() as u16, 2));
+    info.extend(&data);
+    let mut attrs = nla(4 + info.len() as u16, 18);
+    attrs.extend(&info);
+    let mut msg = hdr(16 + 16 + attrs.len() as u32, 18, 0x301, 0, 0);
+    msg.extend([0u8; 16]);
+    msg.extend(&attrs);
+    let out = run(proto::ROUTE, &msg);
+    assert!(
+        out.contains(
+            "[{nla_len=12, nla_type=IFLA_BR_MULTI_BOOLOPT}, \
+             {optval=1<<BR_BOOLOPT_NO_LL_LEARN, \
+             optmask=1<<BR_BOOLOPT_MCAST_VLAN_SNOOPING|0x80000000}]"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("IFLA_BR_VLAN_PROTOCOL}, htons(ETH_P_PREAUTH)]"),
+        "{out}"
+    );
+    assert!(out.contains("IFLA_BR_PRIORITY}, 57069]"), "{out}");
+    assert!(
+        out.contains("IFLA_BR_ROOT_ID}, {prio=[190, 239], addr=fa:ce:de:c0:de:ad}]"),
+        "{out}"
+    );
+}

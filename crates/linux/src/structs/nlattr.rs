@@ -45,8 +45,6 @@ pub(crate) enum Kind {
     /// A value of a table, of at most 8 bytes (the table's comment
     /// when unknown).
     Xval(T),
-    /// Flags of a table, of at most 8 bytes.
-    Flags(T),
     /// Flags of a table in a `u32` (shorter data: hex).
     Flags32(T),
     /// `u8` array (`[1, 2, 3]`).
@@ -273,14 +271,6 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             Some(None) => true,
             Some(Some(v)) => {
                 nl.xval(t, v);
-                true
-            }
-        },
-        Kind::Flags(t) => match small(nl, addr, len) {
-            None => false,
-            Some(None) => true,
-            Some(Some(v)) => {
-                nl.flags(&[t], v);
                 true
             }
         },

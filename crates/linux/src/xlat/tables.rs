@@ -9158,6 +9158,179 @@ static RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS: Xlat = Xlat {
     i386: RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS_X86_64,
 };
 
+/// strace's `rtnl_ifla_br_boolopt_flags` on x86_64.
+pub(crate) const RTNL_IFLA_BR_BOOLOPT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "1<<BR_BOOLOPT_NO_LL_LEARN"),
+    (0x2, "1<<BR_BOOLOPT_MCAST_VLAN_SNOOPING"),
+    (0x4, "1<<BR_BOOLOPT_MST_ENABLE"),
+];
+static RTNL_IFLA_BR_BOOLOPT_FLAGS: Xlat = Xlat {
+    name: "rtnl_ifla_br_boolopt_flags",
+    dflt: "1<<BR_BOOLOPT_???",
+    x86_64: RTNL_IFLA_BR_BOOLOPT_FLAGS_X86_64,
+    i386: RTNL_IFLA_BR_BOOLOPT_FLAGS_X86_64,
+};
+
+/// strace's `rtnl_ifla_br_mcast_querier_attrs` on x86_64.
+pub(crate) const RTNL_IFLA_BR_MCAST_QUERIER_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BRIDGE_QUERIER_UNSPEC"),
+    (0x1, "BRIDGE_QUERIER_IP_ADDRESS"),
+    (0x2, "BRIDGE_QUERIER_IP_PORT"),
+    (0x3, "BRIDGE_QUERIER_IP_OTHER_TIMER"),
+    (0x4, "BRIDGE_QUERIER_PAD"),
+    (0x5, "BRIDGE_QUERIER_IPV6_ADDRESS"),
+    (0x6, "BRIDGE_QUERIER_IPV6_PORT"),
+    (0x7, "BRIDGE_QUERIER_IPV6_OTHER_TIMER"),
+];
+static RTNL_IFLA_BR_MCAST_QUERIER_ATTRS: Xlat = Xlat {
+    name: "rtnl_ifla_br_mcast_querier_attrs",
+    dflt: "BRIDGE_QUERIER_???",
+    x86_64: RTNL_IFLA_BR_MCAST_QUERIER_ATTRS_X86_64,
+    i386: RTNL_IFLA_BR_MCAST_QUERIER_ATTRS_X86_64,
+};
+
+/// strace's `inet_diag_ulp_info_attrs` on x86_64.
+pub(crate) const INET_DIAG_ULP_INFO_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "INET_ULP_INFO_UNSPEC"),
+    (0x1, "INET_ULP_INFO_NAME"),
+    (0x2, "INET_ULP_INFO_TLS"),
+    (0x3, "INET_ULP_INFO_MPTCP"),
+];
+static INET_DIAG_ULP_INFO_ATTRS: Xlat = Xlat {
+    name: "inet_diag_ulp_info_attrs",
+    dflt: "INET_ULP_INFO_???",
+    x86_64: INET_DIAG_ULP_INFO_ATTRS_X86_64,
+    i386: INET_DIAG_ULP_INFO_ATTRS_X86_64,
+};
+
+/// strace's `inet_diag_ulp_info_tls_attrs` on x86_64.
+pub(crate) const INET_DIAG_ULP_INFO_TLS_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "TLS_INFO_UNSPEC"),
+    (0x1, "TLS_INFO_VERSION"),
+    (0x2, "TLS_INFO_CIPHER"),
+    (0x3, "TLS_INFO_TXCONF"),
+    (0x4, "TLS_INFO_RXCONF"),
+    (0x5, "TLS_INFO_ZC_RO_TX"),
+    (0x6, "TLS_INFO_RX_NO_PAD"),
+];
+static INET_DIAG_ULP_INFO_TLS_ATTRS: Xlat = Xlat {
+    name: "inet_diag_ulp_info_tls_attrs",
+    dflt: "TLS_INFO_???",
+    x86_64: INET_DIAG_ULP_INFO_TLS_ATTRS_X86_64,
+    i386: INET_DIAG_ULP_INFO_TLS_ATTRS_X86_64,
+};
+
+/// strace's `inet_diag_ulp_info_mptcp_attrs` on x86_64.
+pub(crate) const INET_DIAG_ULP_INFO_MPTCP_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "MPTCP_SUBFLOW_ATTR_UNSPEC"),
+    (0x1, "MPTCP_SUBFLOW_ATTR_TOKEN_REM"),
+    (0x2, "MPTCP_SUBFLOW_ATTR_TOKEN_LOC"),
+    (0x3, "MPTCP_SUBFLOW_ATTR_RELWRITE_SEQ"),
+    (0x4, "MPTCP_SUBFLOW_ATTR_MAP_SEQ"),
+    (0x5, "MPTCP_SUBFLOW_ATTR_MAP_SFSEQ"),
+    (0x6, "MPTCP_SUBFLOW_ATTR_SSN_OFFSET"),
+    (0x7, "MPTCP_SUBFLOW_ATTR_MAP_DATALEN"),
+    (0x8, "MPTCP_SUBFLOW_ATTR_FLAGS"),
+    (0x9, "MPTCP_SUBFLOW_ATTR_ID_REM"),
+    (0xa, "MPTCP_SUBFLOW_ATTR_ID_LOC"),
+    (0xb, "MPTCP_SUBFLOW_ATTR_PAD"),
+];
+static INET_DIAG_ULP_INFO_MPTCP_ATTRS: Xlat = Xlat {
+    name: "inet_diag_ulp_info_mptcp_attrs",
+    dflt: "MPTCP_SUBFLOW_ATTR_???",
+    x86_64: INET_DIAG_ULP_INFO_MPTCP_ATTRS_X86_64,
+    i386: INET_DIAG_ULP_INFO_MPTCP_ATTRS_X86_64,
+};
+
+/// strace's `tls_info_versions` on x86_64.
+pub(crate) const TLS_INFO_VERSIONS_X86_64: &[(u64, &str)] = &[
+    (0x303, "TLS_1_2_VERSION"),
+    (0x304, "TLS_1_3_VERSION"),
+];
+static TLS_INFO_VERSIONS: Xlat = Xlat {
+    name: "tls_info_versions",
+    dflt: "TLS_???_VERSION",
+    x86_64: TLS_INFO_VERSIONS_X86_64,
+    i386: TLS_INFO_VERSIONS_X86_64,
+};
+
+/// strace's `tls_info_ciphers` on x86_64.
+pub(crate) const TLS_INFO_CIPHERS_X86_64: &[(u64, &str)] = &[
+    (0x33, "TLS_CIPHER_AES_GCM_128"),
+    (0x34, "TLS_CIPHER_AES_GCM_256"),
+    (0x35, "TLS_CIPHER_AES_CCM_128"),
+    (0x36, "TLS_CIPHER_CHACHA20_POLY1305"),
+    (0x37, "TLS_CIPHER_SM4_GCM"),
+    (0x38, "TLS_CIPHER_SM4_CCM"),
+    (0x39, "TLS_CIPHER_ARIA_GCM_128"),
+    (0x3a, "TLS_CIPHER_ARIA_GCM_256"),
+];
+static TLS_INFO_CIPHERS: Xlat = Xlat {
+    name: "tls_info_ciphers",
+    dflt: "TLS_CIPHER_???",
+    x86_64: TLS_INFO_CIPHERS_X86_64,
+    i386: TLS_INFO_CIPHERS_X86_64,
+};
+
+/// strace's `tls_info_configs` on x86_64.
+pub(crate) const TLS_INFO_CONFIGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TLS_CONF_BASE"),
+    (0x2, "TLS_CONF_SW"),
+    (0x3, "TLS_CONF_HW"),
+    (0x4, "TLS_CONF_HW_RECORD"),
+];
+static TLS_INFO_CONFIGS: Xlat = Xlat {
+    name: "tls_info_configs",
+    dflt: "TLS_CONF_???",
+    x86_64: TLS_INFO_CONFIGS_X86_64,
+    i386: TLS_INFO_CONFIGS_X86_64,
+};
+
+/// strace's `mptcp_subflow_flags` on x86_64.
+pub(crate) const MPTCP_SUBFLOW_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "MPTCP_SUBFLOW_FLAG_MCAP_REM"),
+    (0x2, "MPTCP_SUBFLOW_FLAG_MCAP_LOC"),
+    (0x4, "MPTCP_SUBFLOW_FLAG_JOIN_REM"),
+    (0x8, "MPTCP_SUBFLOW_FLAG_JOIN_LOC"),
+    (0x10, "MPTCP_SUBFLOW_FLAG_BKUP_REM"),
+    (0x20, "MPTCP_SUBFLOW_FLAG_BKUP_LOC"),
+    (0x40, "MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED"),
+    (0x80, "MPTCP_SUBFLOW_FLAG_CONNECTED"),
+    (0x100, "MPTCP_SUBFLOW_FLAG_MAPVALID"),
+];
+static MPTCP_SUBFLOW_FLAGS: Xlat = Xlat {
+    name: "mptcp_subflow_flags",
+    dflt: "MPTCP_SUBFLOW_FLAG_???",
+    x86_64: MPTCP_SUBFLOW_FLAGS_X86_64,
+    i386: MPTCP_SUBFLOW_FLAGS_X86_64,
+};
+
+/// strace's `inet_diag_bpf_storage_attrs` on x86_64.
+pub(crate) const INET_DIAG_BPF_STORAGE_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "SK_DIAG_BPF_STORAGE_NONE"),
+    (0x1, "SK_DIAG_BPF_STORAGE_PAD"),
+    (0x2, "SK_DIAG_BPF_STORAGE_MAP_ID"),
+    (0x3, "SK_DIAG_BPF_STORAGE_MAP_VALUE"),
+];
+static INET_DIAG_BPF_STORAGE_ATTRS: Xlat = Xlat {
+    name: "inet_diag_bpf_storage_attrs",
+    dflt: "SK_DIAG_BPF_STORAGE_???",
+    x86_64: INET_DIAG_BPF_STORAGE_ATTRS_X86_64,
+    i386: INET_DIAG_BPF_STORAGE_ATTRS_X86_64,
+};
+
+/// strace's `inet_diag_bpf_storages_attrs` on x86_64.
+pub(crate) const INET_DIAG_BPF_STORAGES_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "SK_DIAG_BPF_STORAGE_REP_NONE"),
+    (0x1, "SK_DIAG_BPF_STORAGE"),
+];
+static INET_DIAG_BPF_STORAGES_ATTRS: Xlat = Xlat {
+    name: "inet_diag_bpf_storages_attrs",
+    dflt: "SK_DIAG_BPF_STORAGE_???",
+    x86_64: INET_DIAG_BPF_STORAGES_ATTRS_X86_64,
+    i386: INET_DIAG_BPF_STORAGES_ATTRS_X86_64,
+};
+
 /// strace's `rtnl_ifla_info_data_tun_attrs` on x86_64.
 pub(crate) const RTNL_IFLA_INFO_DATA_TUN_ATTRS_X86_64: &[(u64, &str)] = &[
     (0x0, "IFLA_TUN_UNSPEC"),
@@ -12995,6 +13168,28 @@ pub enum Table {
     RtnlIp6mraMsgTypes,
     /// strace's `rtnl_ifla_info_data_bridge_attrs` table.
     RtnlIflaInfoDataBridgeAttrs,
+    /// strace's `rtnl_ifla_br_boolopt_flags` table.
+    RtnlIflaBrBooloptFlags,
+    /// strace's `rtnl_ifla_br_mcast_querier_attrs` table.
+    RtnlIflaBrMcastQuerierAttrs,
+    /// strace's `inet_diag_ulp_info_attrs` table.
+    InetDiagUlpInfoAttrs,
+    /// strace's `inet_diag_ulp_info_tls_attrs` table.
+    InetDiagUlpInfoTlsAttrs,
+    /// strace's `inet_diag_ulp_info_mptcp_attrs` table.
+    InetDiagUlpInfoMptcpAttrs,
+    /// strace's `tls_info_versions` table.
+    TlsInfoVersions,
+    /// strace's `tls_info_ciphers` table.
+    TlsInfoCiphers,
+    /// strace's `tls_info_configs` table.
+    TlsInfoConfigs,
+    /// strace's `mptcp_subflow_flags` table.
+    MptcpSubflowFlags,
+    /// strace's `inet_diag_bpf_storage_attrs` table.
+    InetDiagBpfStorageAttrs,
+    /// strace's `inet_diag_bpf_storages_attrs` table.
+    InetDiagBpfStoragesAttrs,
     /// strace's `rtnl_ifla_info_data_tun_attrs` table.
     RtnlIflaInfoDataTunAttrs,
     /// strace's `tun_device_types` table.
@@ -13203,7 +13398,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 537] = [
+    pub const ALL: [Table; 548] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -13639,6 +13834,17 @@ impl Table {
         Table::RtnlIpmraMsgTypes,
         Table::RtnlIp6mraMsgTypes,
         Table::RtnlIflaInfoDataBridgeAttrs,
+        Table::RtnlIflaBrBooloptFlags,
+        Table::RtnlIflaBrMcastQuerierAttrs,
+        Table::InetDiagUlpInfoAttrs,
+        Table::InetDiagUlpInfoTlsAttrs,
+        Table::InetDiagUlpInfoMptcpAttrs,
+        Table::TlsInfoVersions,
+        Table::TlsInfoCiphers,
+        Table::TlsInfoConfigs,
+        Table::MptcpSubflowFlags,
+        Table::InetDiagBpfStorageAttrs,
+        Table::InetDiagBpfStoragesAttrs,
         Table::RtnlIflaInfoDataTunAttrs,
         Table::TunDeviceTypes,
         Table::EvdevAbs,
@@ -14181,6 +14387,17 @@ impl Table {
             Table::RtnlIpmraMsgTypes => &RTNL_IPMRA_MSG_TYPES,
             Table::RtnlIp6mraMsgTypes => &RTNL_IP6MRA_MSG_TYPES,
             Table::RtnlIflaInfoDataBridgeAttrs => &RTNL_IFLA_INFO_DATA_BRIDGE_ATTRS,
+            Table::RtnlIflaBrBooloptFlags => &RTNL_IFLA_BR_BOOLOPT_FLAGS,
+            Table::RtnlIflaBrMcastQuerierAttrs => &RTNL_IFLA_BR_MCAST_QUERIER_ATTRS,
+            Table::InetDiagUlpInfoAttrs => &INET_DIAG_ULP_INFO_ATTRS,
+            Table::InetDiagUlpInfoTlsAttrs => &INET_DIAG_ULP_INFO_TLS_ATTRS,
+            Table::InetDiagUlpInfoMptcpAttrs => &INET_DIAG_ULP_INFO_MPTCP_ATTRS,
+            Table::TlsInfoVersions => &TLS_INFO_VERSIONS,
+            Table::TlsInfoCiphers => &TLS_INFO_CIPHERS,
+            Table::TlsInfoConfigs => &TLS_INFO_CONFIGS,
+            Table::MptcpSubflowFlags => &MPTCP_SUBFLOW_FLAGS,
+            Table::InetDiagBpfStorageAttrs => &INET_DIAG_BPF_STORAGE_ATTRS,
+            Table::InetDiagBpfStoragesAttrs => &INET_DIAG_BPF_STORAGES_ATTRS,
             Table::RtnlIflaInfoDataTunAttrs => &RTNL_IFLA_INFO_DATA_TUN_ATTRS,
             Table::TunDeviceTypes => &TUN_DEVICE_TYPES,
             Table::EvdevAbs => &EVDEV_ABS,
@@ -14724,6 +14941,17 @@ impl Table {
             "rtnl_ipmra_msg_types" => Table::RtnlIpmraMsgTypes,
             "rtnl_ip6mra_msg_types" => Table::RtnlIp6mraMsgTypes,
             "rtnl_ifla_info_data_bridge_attrs" => Table::RtnlIflaInfoDataBridgeAttrs,
+            "rtnl_ifla_br_boolopt_flags" => Table::RtnlIflaBrBooloptFlags,
+            "rtnl_ifla_br_mcast_querier_attrs" => Table::RtnlIflaBrMcastQuerierAttrs,
+            "inet_diag_ulp_info_attrs" => Table::InetDiagUlpInfoAttrs,
+            "inet_diag_ulp_info_tls_attrs" => Table::InetDiagUlpInfoTlsAttrs,
+            "inet_diag_ulp_info_mptcp_attrs" => Table::InetDiagUlpInfoMptcpAttrs,
+            "tls_info_versions" => Table::TlsInfoVersions,
+            "tls_info_ciphers" => Table::TlsInfoCiphers,
+            "tls_info_configs" => Table::TlsInfoConfigs,
+            "mptcp_subflow_flags" => Table::MptcpSubflowFlags,
+            "inet_diag_bpf_storage_attrs" => Table::InetDiagBpfStorageAttrs,
+            "inet_diag_bpf_storages_attrs" => Table::InetDiagBpfStoragesAttrs,
             "rtnl_ifla_info_data_tun_attrs" => Table::RtnlIflaInfoDataTunAttrs,
             "tun_device_types" => Table::TunDeviceTypes,
             "evdev_abs" => Table::EvdevAbs,
