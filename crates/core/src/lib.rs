@@ -17,6 +17,7 @@ pub mod event;
 pub mod fasthash;
 pub mod gdbregs;
 pub mod hooks;
+pub mod kernel_pages;
 pub mod mem;
 pub mod os;
 pub mod read;

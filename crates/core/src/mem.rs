@@ -116,7 +116,9 @@ pub struct WalkCache {
 const WALK_CACHE: usize = 8;
 
 impl WalkCache {
-    fn translate(
+    /// The translation of `va` in `space`, from this event's cache or a
+    /// walk (kept for the rest of the event).
+    pub fn translate(
         &mut self,
         phys: &mut dyn PhysMem,
         space: Space,

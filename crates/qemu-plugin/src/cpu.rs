@@ -7,7 +7,8 @@
 //! register and memory functions act on the vCPU running the callback.
 
 use vstrace_core::cpu::CpuError;
-use vstrace_core::mem::{PagingMode, WalkCache, MAX_ACCESS};
+use vstrace_core::kernel_pages::KernelPages;
+use vstrace_core::mem::{PagingMode, PhysMem, WalkCache, MAX_ACCESS};
 use vstrace_core::{Cpu, MemError, Reg, Regs, Space, VirtMem};
 
 use crate::envregs;
@@ -54,6 +55,9 @@ pub struct VcpuState {
     sys_due: bool,
     /// Events seen (when to look for `env->regs` and check it).
     events: u32,
+    /// Kernel large-page translations kept across this vCPU's events
+    /// (used when [`QemuCpu::new`] is told the kernel half is shared).
+    kernel_pages: KernelPages,
 }
 
 impl VcpuState {
@@ -81,6 +85,7 @@ impl VcpuState {
             sys_tries: 0,
             sys_due: false,
             events: 0,
+            kernel_pages: KernelPages::default(),
         }
     }
 
@@ -464,6 +469,9 @@ pub struct QemuMem<'a> {
     /// [`QemuMem::walks`] (long mode, physical reads available and
     /// bounded by a RAM map); None: every read takes QEMU's path.
     own_space: Option<Space>,
+    /// Kernel large pages kept across events (a guest whose kernel half
+    /// is the same in every space: Linux); None: walked every event.
+    kernel: Option<&'a mut KernelPages>,
 }
 
 impl QemuMem<'_> {
@@ -524,9 +532,18 @@ impl VirtMem for QemuMem<'_> {
             ram: self.ram,
             scratch: self.buf,
         };
-        self.walks
-            .get_or_insert_with(WalkCache::default)
-            .read(&mut phys, space, addr, buf)
+        let walks = self.walks.get_or_insert_with(WalkCache::default);
+        if let Some(k) = self.kernel.as_deref_mut() {
+            if let Some(pa) = k.lookup(space.mode, addr, buf.len()) {
+                return phys.read_phys(pa, buf);
+            }
+            if k.keeps(space.mode, addr) {
+                if let Ok(t) = walks.translate(&mut phys, space, addr) {
+                    k.offer(space.mode, addr, &t);
+                }
+            }
+        }
+        walks.read(&mut phys, space, addr, buf)
     }
 }
 
@@ -539,6 +556,9 @@ pub struct QemuCpu<'a> {
 }
 
 impl<'a> QemuCpu<'a> {
+    /// `shared_kernel`: the guest's kernel half is the same in every
+    /// address space and its large pages stay put (Linux), so their
+    /// translations are kept across events ([`KernelPages`]).
     pub fn new(
         vcpu: u32,
         regs: Regs,
@@ -546,6 +566,7 @@ impl<'a> QemuCpu<'a> {
         writes: &'a Backend,
         phys: PhysReader,
         ram: Option<&'a RamRanges>,
+        shared_kernel: bool,
     ) -> QemuCpu<'a> {
         let physical = ram.is_some() && !matches!(phys, PhysReader::Unsupported(_));
         let own_space = Space::current(&regs)
@@ -563,6 +584,7 @@ impl<'a> QemuCpu<'a> {
                 ram,
                 walks: None,
                 own_space,
+                kernel: shared_kernel.then_some(&mut st.kernel_pages),
             },
         }
     }

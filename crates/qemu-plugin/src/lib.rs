@@ -141,6 +141,9 @@ struct Plugin {
     /// when nothing can look at them (see [`Engine::reads_all_registers`]),
     /// else none.
     skip: u32,
+    /// The guest is Linux: its kernel half's large pages are kept across
+    /// events ([`vstrace_core::kernel_pages`]).
+    shared_kernel: bool,
 }
 
 static PLUGIN: OnceLock<Plugin> = OnceLock::new();
@@ -229,6 +232,7 @@ fn install(
     }
     let no_engine =
         args.no_engine || args::engine_off(std::env::var("VSTRACE_PLUGIN_ENGINE").ok().as_deref());
+    let mut shared_kernel = false;
     let engine = if no_engine || args.listen.is_some() {
         None
     } else {
@@ -248,6 +252,7 @@ fn install(
         // (measured: 936 vs 735 plugin samples per 400k getppid calls in
         // text). `-c` renders nothing per record.
         let background = !cfg.summary && nvcpus > 1;
+        shared_kernel = cfg.os == "linux";
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
         let mut hooks = hooks();
         // `--hooks FILE.py`: Python hooks, run inside QEMU.
@@ -317,6 +322,7 @@ fn install(
     let plugin = Plugin {
         early,
         skip: if light { cpu::LIGHT_SKIP } else { 0 },
+        shared_kernel,
         vcpus: (0..nvcpus).map(|_| Mutex::new(None)).collect(),
         engine,
         writes,
@@ -611,7 +617,15 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
 
     let mut last_nr = st.last_nr;
     {
-        let mut cpu = QemuCpu::new(vcpu, regs, st, &p.writes, p.phys, p.ram.as_ref());
+        let mut cpu = QemuCpu::new(
+            vcpu,
+            regs,
+            st,
+            &p.writes,
+            p.phys,
+            p.ram.as_ref(),
+            p.shared_kernel,
+        );
         if p.debug {
             eprintln!("{}", debug::event_line(&event, &mut cpu));
         }

@@ -982,6 +982,57 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupt_inside_a_handler_is_not_a_second_delivery() {
+        let mut r = rig(EngineConfig::default());
+        let user_sp = 0x7fff_1000u64;
+        r.enter(130, &[0x7fff_2000, 8], user_sp, CR3); // rt_sigsuspend
+                                                       // The handler's frame: restorer, ucontext (the interrupted
+                                                       // context: rip, rsp, -EINTR), the SIGCHLD siginfo.
+        let frame = 0x7fff_4000u64;
+        let uc = frame + 8;
+        let mc = uc + 40;
+        let info = uc + 304;
+        let put = |r: &mut Rig, a: u64, v: u64| r.mem.write_virt(a, &v.to_le_bytes()).unwrap();
+        put(&mut r, frame, 0x40_3000);
+        put(&mut r, mc + 13 * 8, (-4i64) as u64);
+        put(&mut r, mc + 15 * 8, user_sp);
+        put(&mut r, mc + 16 * 8, RIP + 2);
+        put(&mut r, info, 17); // si_signo=SIGCHLD, si_errno=0
+        put(&mut r, info + 8, 1); // si_code=CLD_EXITED
+        let deliver = |r: &mut Rig, ip: u64| {
+            let kstack = 0x7fff_8000;
+            let f: Vec<u8> = [ip, 0x33, 0x202, frame, 0x2b]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            r.mem.write_virt(kstack, &f).unwrap();
+            let mut regs = Regs {
+                cr3: CR3,
+                cs: 0x10,
+                efer: vstrace_core::event::EFER_LMA,
+                ..Default::default()
+            };
+            regs.set(Reg::Rdi, 17);
+            regs.set(Reg::Rsi, info);
+            regs.set(Reg::Rdx, uc);
+            regs.set(Reg::Rsp, kstack);
+            let (rec, extra, _) = r.event(Event::new(0, Mechanism::Iret, Bitness::B64, regs));
+            (rec, extra)
+        };
+        let (call, extra) = deliver(&mut r, 0x40_2000);
+        assert_eq!(
+            call.map(|c| c.name.to_string()).as_deref(),
+            Some("rt_sigsuspend")
+        );
+        assert_eq!(extra.len(), 1);
+        assert_eq!(&*extra[0].name, "SIGCHLD");
+        // A timer interrupt after the handler's first instruction returns
+        // into the same frame, registers untouched: no second line.
+        let (again, extra) = deliver(&mut r, 0x40_2004);
+        assert!(again.is_none() && extra.is_empty());
+    }
+
+    #[test]
     fn exit_group_is_no_return_and_unfinished_calls_drain() {
         let mut r = rig(EngineConfig::default());
         let rec = r.enter(231, &[7], 0x7fff_1000, CR3).0.unwrap();

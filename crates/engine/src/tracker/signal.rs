@@ -32,11 +32,14 @@ impl Tracker {
         }
         let d = self.os.signal_delivery(event, ip, sp, cpu.mem())?;
         let cr3 = cr3_key(event.cr3);
-        // The same handler entry again before any call: an interrupt
-        // return, not a delivery.
+        // The same frame again before any call: an interrupt return into
+        // the handler, not a delivery. The frame is known by its stack
+        // pointer, not the ip: an interrupt after the handler's first
+        // instructions (which leave the stack and the argument registers
+        // as the kernel set them) returns to a later ip in the same frame.
         {
             let mut f = self.forks();
-            if !f.fresh_signals.insert((cr3, sp, ip)) {
+            if !f.fresh_signals.insert((cr3, sp)) {
                 return Some(None);
             }
             if f.fresh_signals.len() > MAX_FRESH_SIGNALS {

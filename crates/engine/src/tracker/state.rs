@@ -120,7 +120,7 @@ pub(super) struct Forks {
     /// Address spaces whose fork child returned but made no call since.
     pub(super) fresh_children: FastSet<u64>,
     /// Signal deliveries not followed by a call in their space yet.
-    pub(super) fresh_signals: FastSet<(u64, u64, u64)>,
+    pub(super) fresh_signals: FastSet<(u64, u64)>,
 }
 
 impl Tracker {
