@@ -920,6 +920,22 @@ mod tests {
             cr3: u64,
             zero_regs: bool,
         ) -> Option<Record> {
+            self.iret_with(ip, sp, cr3, |r| {
+                if !zero_regs {
+                    r.set(Reg::Rbx, 1);
+                }
+                r.set(Reg::Rax, rax);
+            })
+            .0
+        }
+        /// iretq to `ip` and `sp` with the general registers `set` makes.
+        fn iret_with(
+            &mut self,
+            ip: u64,
+            sp: u64,
+            cr3: u64,
+            set: impl FnOnce(&mut Regs),
+        ) -> (Option<Record>, Vec<Record>) {
             let kstack = 0x7fff_8000;
             let frame: Vec<u8> = [ip, 0x33, 0x202, sp, 0x2b]
                 .iter()
@@ -932,13 +948,10 @@ mod tests {
                 efer: vstrace_core::event::EFER_LMA,
                 ..Default::default()
             };
-            if !zero_regs {
-                r.set(Reg::Rbx, 1);
-            }
-            r.set(Reg::Rax, rax);
+            set(&mut r);
             r.set(Reg::Rsp, kstack);
-            self.event(Event::new(0, Mechanism::Iret, Bitness::B64, r))
-                .0
+            let (rec, extra, _) = self.event(Event::new(0, Mechanism::Iret, Bitness::B64, r));
+            (rec, extra)
         }
     }
 
@@ -1000,24 +1013,11 @@ mod tests {
         put(&mut r, info, 17); // si_signo=SIGCHLD, si_errno=0
         put(&mut r, info + 8, 1); // si_code=CLD_EXITED
         let deliver = |r: &mut Rig, ip: u64| {
-            let kstack = 0x7fff_8000;
-            let f: Vec<u8> = [ip, 0x33, 0x202, frame, 0x2b]
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
-            r.mem.write_virt(kstack, &f).unwrap();
-            let mut regs = Regs {
-                cr3: CR3,
-                cs: 0x10,
-                efer: vstrace_core::event::EFER_LMA,
-                ..Default::default()
-            };
-            regs.set(Reg::Rdi, 17);
-            regs.set(Reg::Rsi, info);
-            regs.set(Reg::Rdx, uc);
-            regs.set(Reg::Rsp, kstack);
-            let (rec, extra, _) = r.event(Event::new(0, Mechanism::Iret, Bitness::B64, regs));
-            (rec, extra)
+            r.iret_with(ip, frame, CR3, |regs| {
+                regs.set(Reg::Rdi, 17);
+                regs.set(Reg::Rsi, info);
+                regs.set(Reg::Rdx, uc);
+            })
         };
         let (call, extra) = deliver(&mut r, 0x40_2000);
         assert_eq!(
