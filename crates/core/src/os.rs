@@ -655,6 +655,15 @@ pub trait OsLayer: Send + Sync {
     fn may_match_targets(&self, info: &CallInfo) -> bool {
         !self.fd_args(info).is_empty() || !self.path_args(info).is_empty()
     }
+    /// The register arguments (1-based) that hold every descriptor
+    /// `trace-fds=` matches call `info` by, when they are all in
+    /// registers (an early-out then compares them without reading
+    /// memory); None when the layer reads memory for them (fd sets,
+    /// `pollfd` arrays, argument blocks) or does not know. By default:
+    /// None.
+    fn register_fd_targets(&self, _info: &CallInfo) -> Option<Vec<usize>> {
+        None
+    }
     /// What descriptor `fd` of the thread at the trap names (`-P`
     /// matching), read from the kernel; `None` when unknown. `mem` reads
     /// the kernel half (not [`crate::mem::UserOnly`]).

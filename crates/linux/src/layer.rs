@@ -505,6 +505,10 @@ impl OsLayer for LinuxLayer {
         Some((t.fds, t.paths))
     }
 
+    fn register_fd_targets(&self, info: &CallInfo) -> Option<Vec<usize>> {
+        lx::pathtrace::register_fds(desc(info)?, abi_of(info))
+    }
+
     fn may_match_targets(&self, info: &CallInfo) -> bool {
         // Unknown calls: matched by their typed arguments (none).
         desc(info).is_some_and(|d| lx::pathtrace::may_match(d, abi_of(info)))

@@ -148,6 +148,17 @@ pub fn may_match(d: &SyscallDesc, abi: LinuxAbi) -> bool {
     shape(d, abi) != Shape::None
 }
 
+/// The register arguments (1-based) holding every descriptor call `d`
+/// is matched by, when they are all in registers (none for a call with
+/// no target); None when matching it reads memory.
+pub fn register_fds(d: &SyscallDesc, abi: LinuxAbi) -> Option<Vec<usize>> {
+    match shape(d, abi) {
+        Shape::None => Some(Vec::new()),
+        Shape::Args(fds, _) => Some(fds.to_vec()),
+        _ => None,
+    }
+}
+
 /// What call `d` with arguments `raw` (abi `abi`, memory `mem`) is
 /// matched by, strace's way.
 pub fn targets(d: &SyscallDesc, abi: LinuxAbi, raw: &[u64], mem: &mut dyn VirtMem) -> Targets {

@@ -528,6 +528,10 @@ fn early_out(
             match early.check_enter(nr, bitness) {
                 EnterCheck::Skip => true,
                 EnterCheck::Full => false,
+                EnterCheck::Fds(mask) => match fd_args(st, bitness, mask) {
+                    Some(args) => !early.fds_pass(mask, &args),
+                    None => false,
+                },
                 EnterCheck::Ask => match st.read_slot(regmap::SLOT_CR3) {
                     Some(cr3) => ask(nr, bitness, cr3),
                     None => false,
@@ -541,6 +545,26 @@ fn early_out(
             _ => false,
         },
     }
+}
+
+/// The register arguments of a call enter that `mask` names (bit `k`:
+/// argument `k + 1`; the others read as 0), in the order the caller's
+/// ABI passes them: rdi, rsi, rdx, r10, r8, r9 for 64-bit code, ebx,
+/// ecx, edx, esi, edi, ebp for 32-bit code. None when one cannot be read.
+fn fd_args(st: &mut VcpuState, bitness: Bitness, mask: u8) -> Option<[u64; 6]> {
+    const B64: [Reg; 6] = [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10, Reg::R8, Reg::R9];
+    const B32: [Reg; 6] = [Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp];
+    let regs = match bitness {
+        Bitness::B64 => &B64,
+        Bitness::B32 => &B32,
+    };
+    let mut out = [0u64; 6];
+    for (k, r) in regs.iter().enumerate() {
+        if mask & (1 << k) != 0 {
+            out[k] = st.read_slot(*r as usize)?;
+        }
+    }
+    Some(out)
 }
 
 /// The slots a light snapshot of this event may leave out, from what

@@ -39,6 +39,34 @@ pub struct ProgResult {
     pub stderr: Vec<u8>,
     /// The size of its stdout when over [`MAX_STDOUT`] (not transferred).
     pub too_big: Option<u64>,
+    /// The host's clock (seconds since the epoch) before and after its
+    /// batch ran: what the strace-t*.test scripts bracket a run with.
+    pub window: (u64, u64),
+}
+
+/// The host's clock in seconds since the epoch.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Sets the batch's clock window on each of its results.
+fn with_window(
+    mut results: BTreeMap<String, ProgResult>,
+    w: (u64, u64),
+) -> BTreeMap<String, ProgResult> {
+    for r in results.values_mut() {
+        r.window = w;
+    }
+    results
+}
+
+/// The window kept beside a batch's recording (`s0 s1`), for a replay of it.
+fn read_window(dir: &Path) -> Option<(u64, u64)> {
+    let t = std::fs::read_to_string(dir.join("window")).ok()?;
+    let mut w = t.split_whitespace().map(|x| x.parse::<u64>().ok());
+    Some((w.next()??, w.next()??))
 }
 
 /// One program run in a batch.
@@ -295,9 +323,10 @@ pub fn run_batch(
     {
         if let Ok(stdout) = std::fs::read(dir.join("stdout")) {
             let (results, interrupted) = parse_output(&String::from_utf8_lossy(&stdout));
+            let window = read_window(dir).unwrap_or_default();
             return Ok(BatchRun {
                 recording,
-                results,
+                results: with_window(results, window),
                 interrupted,
                 status: Some(0),
                 error: None,
@@ -359,13 +388,16 @@ pub fn run_batch(
     cmd.arg("--add")
         .arg(format!("{}:/w/run.sh", script_path.display()))
         .args(["--", "sh", "/w/run.sh"]);
+    let s0 = now_secs();
     let out = cmd.output().context("running vstrace")?;
+    let window = (s0, now_secs());
     std::fs::write(dir.join("stdout"), &out.stdout)?;
     std::fs::write(dir.join("stderr"), &out.stderr)?;
+    std::fs::write(dir.join("window"), format!("{} {}\n", window.0, window.1))?;
     let (results, interrupted) = parse_output(&String::from_utf8_lossy(&out.stdout));
     Ok(BatchRun {
         recording,
-        results,
+        results: with_window(results, window),
         interrupted,
         status: out.status.code(),
         error: String::from_utf8_lossy(&out.stderr)

@@ -61,6 +61,20 @@ pub enum Want {
     Stdout,
     /// A file of the test suite (`NAME.expected`).
     File(PathBuf),
+    /// strace-t.test, strace-tt.test, strace-ttt.test: `../sleep 0`'s
+    /// execve line (and with `exit`, its exit line) stamped with a time
+    /// within the run, as the scripts bracket the run with the host's
+    /// `date +%s`: the time of day (`HH:MM:SS`, UTC) or, with `unix`,
+    /// seconds since the epoch, then `digits` of a fraction (none: no
+    /// fraction).
+    Clock {
+        /// Seconds since the epoch instead of the time of day.
+        unix: bool,
+        /// Digits of the fraction of a second.
+        digits: Option<u8>,
+        /// The `+++ exited with 0 +++` line is stamped and expected too.
+        exit: bool,
+    },
 }
 
 /// One traced run of a test and its comparison.
@@ -255,6 +269,9 @@ pub fn modelled_script(file: &str) -> Option<&'static str> {
         "getuid.test" => Some("-qq -a9 -eNAME or -e%creds, then uniq"),
         "prctl-success.sh" => Some("one injected run per retval, log cut at the marker"),
         "mmap.test" => Some("mmap and its family from the PROT_NONE mmap on"),
+        "strace-t.test" | "strace-tt.test" | "strace-ttt.test" => {
+            Some("../sleep 0 with the options and -eexecve, stamped within the run")
+        }
         _ => None,
     }
 }
@@ -333,8 +350,69 @@ fn modelled_steps(name: &str, arch: &str, file: &str, args: &[String]) -> Result
             ))?));
             Ok(vec![step])
         }
+        "strace-t.test" | "strace-tt.test" | "strace-ttt.test" => {
+            // `precision="${1:-6}"; [ x0 = "x$#" ] || shift;
+            // opts="${*:--tt}"` (strace-t.test: no precision).
+            let t = file == "strace-t.test";
+            let (digits, opts) = match (t, args.split_first()) {
+                (true, _) => (None, args),
+                (false, None) => (Some(6), args),
+                (false, Some((p, rest))) => {
+                    let p = p
+                        .parse::<u8>()
+                        .map_err(|_| format!("precision {p} not modelled"))?;
+                    (Some(p).filter(|p| *p > 0), rest)
+                }
+            };
+            let default = match file {
+                "strace-t.test" => "-t",
+                "strace-tt.test" => "-tt",
+                _ => "-ttt",
+            };
+            step.prog = "sleep".into();
+            step.prog_args = vec!["0".into()];
+            step.options = if opts.is_empty() {
+                vec![default.into()]
+            } else {
+                opts.to_vec()
+            };
+            step.options.push("-eexecve".into());
+            step.matcher = Matcher::Grep;
+            step.want = Want::Clock {
+                unix: file == "strace-ttt.test",
+                digits,
+                exit: t,
+            };
+            Ok(vec![step])
+        }
         _ => Err(format!("test script {file} not modelled by the comparer")),
     }
+}
+
+/// The lines a [`Want::Clock`] step expects of a run between the host
+/// times `s0` and `s1` (seconds since the epoch), as the strace-t*.test
+/// scripts write them: every second of the run as an alternative.
+pub fn clock_patterns(unix: bool, digits: Option<u8>, exit: bool, s0: u64, s1: u64) -> String {
+    let secs: Vec<String> = (s0..=s1.max(s0))
+        .map(|s| {
+            if unix {
+                s.to_string()
+            } else {
+                let d = s % 86_400;
+                format!("{:02}:{:02}:{:02}", d / 3600, d / 60 % 60, d % 60)
+            }
+        })
+        .collect();
+    let t = format!("({})", secs.join("|"));
+    let frac = digits.map_or(String::new(), |d| format!("\\.[[:digit:]]{{{d}}}"));
+    let mut out = format!(
+        "{t}{frac} execve\\(\"\\.\\./sleep\", \\[\"\\.\\./sleep\", \"0\"\\], \
+         0x[[:xdigit:]]* /\\* [[:digit:]]+ vars \\*/\\) = 0\n"
+    );
+    if exit {
+        out.push_str(&format!("{t}{frac} \\+\\+\\+ exited with 0 \\+\\+\\+\n"));
+    }
+    out
 }
 
 /// An integer as the scripts' `$((i))` reads it.
@@ -549,6 +627,51 @@ mod tests {
         };
         assert!(re.is_match(
             "prctl(0xffffffff /* PR_??? */, 0xfffffffe, 0xfffffffd, 0xfffffffc, 0xfffffffb) = 0 (x)"
+        ));
+    }
+
+    #[test]
+    fn timestamp_scripts_expect_a_time_within_the_run() {
+        let args = shell_words("3 --timestamps=unix,ms");
+        let s = modelled_steps(
+            "strace--timestamps-unix-ms",
+            "x86_64",
+            "strace-ttt.test",
+            &args,
+        )
+        .unwrap();
+        assert_eq!(s[0].options, ["--timestamps=unix,ms", "-eexecve"]);
+        assert_eq!((s[0].prog.as_str(), s[0].matcher), ("sleep", Matcher::Grep));
+        let Want::Clock { unix, digits, exit } = s[0].want else {
+            panic!("a clock")
+        };
+        let p = clock_patterns(unix, digits, exit, 1_796_278_010, 1_796_278_011);
+        let re = Regex::new(&format!("^(?:{})$", p.lines().next().unwrap())).unwrap();
+        let line = r#"execve("../sleep", ["../sleep", "0"], 0x7ffd1234 /* 6 vars */) = 0"#;
+        assert!(re.is_match(&format!("1796278011.123 {line}")));
+        assert!(!re.is_match(&format!("1796278012.123 {line}")));
+        assert!(!re.is_match(&format!("1796278011.12 {line}")));
+        // strace-t.test: the time of day (UTC), the exit line stamped too.
+        let s = modelled_steps("strace-t", "x86_64", "strace-t.test", &[]).unwrap();
+        assert_eq!(s[0].options, ["-t", "-eexecve"]);
+        let Want::Clock { unix, digits, exit } = s[0].want else {
+            panic!("a clock")
+        };
+        let p = clock_patterns(unix, digits, exit, 1_796_278_010, 1_796_278_010);
+        let lines: Vec<&str> = p.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let re = Regex::new(&format!("^(?:{})$", lines[1])).unwrap();
+        assert!(re.is_match("06:06:50 +++ exited with 0 +++"));
+        // strace-tt.test with no arguments: -tt, microseconds.
+        let s = modelled_steps("strace-tt", "x86_64", "strace-tt.test", &[]).unwrap();
+        assert_eq!(s[0].options, ["-tt", "-eexecve"]);
+        assert!(matches!(
+            s[0].want,
+            Want::Clock {
+                unix: false,
+                digits: Some(6),
+                exit: false
+            }
         ));
     }
 }

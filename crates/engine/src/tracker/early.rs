@@ -2,6 +2,7 @@
 //! engine's lock (see [`EarlyOut`]), kept up to date by the tracker.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use vstrace_core::Bitness;
 
@@ -34,6 +35,12 @@ pub enum EnterCheck {
     /// the call was never seen, or a fork child or signal handler entry
     /// waits for its space's next call.
     Ask,
+    /// `trace-fds=` decides from registers alone: the call is dropped
+    /// unless one of the register arguments of this mask (bit `k`:
+    /// argument `k + 1`) is one of the descriptors
+    /// ([`EarlyOut::fds_pass`]); a source that cannot read them takes
+    /// the full path.
+    Fds(u8),
 }
 
 /// The early-out decisions a source can make on any vCPU thread without
@@ -60,6 +67,13 @@ pub struct EarlyOut {
     pub(super) dropped_enters: AtomicU64,
     /// sysret/sysexit returns dropped without the lock.
     pub(super) dropped_exits: AtomicU64,
+    /// Per table entry: the register arguments `trace-fds=` matches the
+    /// call by (bit `k`: argument `k + 1`), when that is all it matches
+    /// by (0: not decided from registers).
+    fd_masks: Box<[AtomicU8]>,
+    /// `trace-fds=`'s descriptors, when it alone filters by descriptor
+    /// (no `-P`): set once by the tracker.
+    trace_fds: OnceLock<Vec<i64>>,
 }
 
 impl Default for EarlyOut {
@@ -74,6 +88,8 @@ impl Default for EarlyOut {
             recent_forks: AtomicU64::new(0),
             dropped_enters: AtomicU64::new(0),
             dropped_exits: AtomicU64::new(0),
+            fd_masks: (0..2 * INTEREST_MAX_NR).map(|_| AtomicU8::new(0)).collect(),
+            trace_fds: OnceLock::new(),
         }
     }
 }
@@ -108,6 +124,19 @@ impl EarlyOut {
         }
     }
 
+    /// Sets `trace-fds=`'s descriptors for [`EarlyOut::fds_pass`].
+    pub(super) fn set_trace_fds(&self, fds: Vec<i64>) {
+        let _ = self.trace_fds.set(fds);
+    }
+
+    /// Records that the call at `slot` is matched by `trace-fds=` through
+    /// the register arguments of `mask` alone.
+    pub(super) fn set_fd_mask(&self, slot: usize, mask: u8) {
+        if let Some(a) = self.fd_masks.get(slot) {
+            a.store(mask, Ordering::Relaxed);
+        }
+    }
+
     /// The lock-free check of an enter of call `nr` by a caller of width
     /// `bitness`: [`EnterCheck::Skip`] only when the engine under its
     /// lock would drop it without keeping anything.
@@ -119,13 +148,43 @@ impl EarlyOut {
             return EnterCheck::Full;
         };
         match self.interest(i) {
-            v if v >= INTEREST_FULL => EnterCheck::Full,
+            v if v >= INTEREST_FULL => {
+                let mask = self
+                    .fd_masks
+                    .get(i)
+                    .map_or(0, |m| m.load(Ordering::Relaxed));
+                if mask != 0 && !self.fresh.load(Ordering::Acquire) {
+                    EnterCheck::Fds(mask)
+                } else {
+                    EnterCheck::Full
+                }
+            }
             INTEREST_NONE if !self.fresh.load(Ordering::Acquire) => {
                 self.dropped_enters.fetch_add(1, Ordering::Relaxed);
                 EnterCheck::Skip
             }
             _ => EnterCheck::Ask,
         }
+    }
+
+    /// After [`EnterCheck::Fds`]: whether the call goes on (one of the
+    /// register arguments `args` (in order, as the call's ABI passes
+    /// them) that `mask` names is one of `trace-fds=`'s descriptors, as
+    /// the filter reads a descriptor: its low 32 bits, signed). When not,
+    /// the call is dropped and counted, as the full path would drop it.
+    pub fn fds_pass(&self, mask: u8, args: &[u64; 6]) -> bool {
+        let Some(fds) = self.trace_fds.get() else {
+            return true;
+        };
+        let hit = args
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| mask & (1 << k) != 0)
+            .any(|(_, &v)| fds.contains(&i64::from(v as u32 as i32)));
+        if !hit {
+            self.dropped_enters.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
     }
 
     /// How many register arguments the enter of call `nr` by a 64-bit

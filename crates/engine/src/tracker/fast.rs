@@ -18,6 +18,11 @@ impl Tracker {
             && !self.callers
             && !self.stacks;
         self.early.enabled.store(on, Ordering::Relaxed);
+        // trace-fds= without -P: decided from the registers of the calls
+        // whose descriptors are all register arguments.
+        if self.trace_paths.is_empty() && !self.trace_fds.is_empty() {
+            self.early.set_trace_fds(self.trace_fds.clone());
+        }
         self
     }
 
@@ -91,6 +96,9 @@ impl Tracker {
                 || info.returns_elsewhere
                 // What a multiplexer makes is known from its arguments.
                 || self.os.multiplexer(&info);
+            if shown && !special && !self.lifecycle(&info) {
+                self.early.set_fd_mask(i, self.register_fd_mask(&info));
+            }
             let v = if special {
                 early::INTEREST_FULL
             } else if shown && info.nargs <= early::MAX_REG_ARGS {
@@ -112,6 +120,24 @@ impl Tracker {
         self.stats.add(0, Counter::Enters, 1);
         self.made_call_in(cr3_key(cr3));
         true
+    }
+
+    /// The register arguments (bit `k`: argument `k + 1`) by which
+    /// `trace-fds=` alone (no `-P`) matches call `info`, when every
+    /// descriptor it is matched by is one of them; 0 otherwise (the full
+    /// path decides).
+    fn register_fd_mask(&self, info: &CallInfo) -> u8 {
+        if !self.trace_paths.is_empty() || self.trace_fds.is_empty() {
+            return 0;
+        }
+        match self.os.register_fd_targets(info) {
+            // (No call has a descriptor in its sixth argument, which a
+            // 32-bit sysenter caller passes on its stack.)
+            Some(args) if !args.is_empty() && args.iter().all(|a| (1..=5).contains(a)) => {
+                args.iter().fold(0u8, |m, a| m | 1 << (a - 1))
+            }
+            _ => 0,
+        }
     }
 
     /// A call was made in address space `cr3`: its fresh fork child and

@@ -1283,6 +1283,56 @@ mod tests {
         assert_eq!(r.sysret(1, 0x7fff_1000, CR3).0.unwrap().name, "read");
     }
 
+    /// `trace-fds=` alone: a call whose descriptors are register
+    /// arguments is decided lock-free from those registers (read's fd,
+    /// splice's two); with `-P`, or for a call whose descriptors are in
+    /// memory (poll), the full path decides.
+    #[test]
+    fn trace_fds_alone_is_decided_from_registers() {
+        let cfg = EngineConfig {
+            trace_fds: vec![9],
+            ..Default::default()
+        };
+        let r = rig(cfg);
+        let early = r.t.early();
+        // read, splice, poll: looked up once, under the lock.
+        for nr in [0, 275, 7] {
+            assert!(!r.t.skip_enter(nr, Bitness::B64, CR3));
+        }
+        assert_eq!(
+            early.check_enter(0, Bitness::B64),
+            early::EnterCheck::Fds(0b1)
+        );
+        assert_eq!(
+            early.check_enter(275, Bitness::B64),
+            early::EnterCheck::Fds(0b101)
+        );
+        assert_eq!(early.check_enter(7, Bitness::B64), early::EnterCheck::Full);
+        let before = r.t.stats().enters;
+        assert!(early.fds_pass(0b1, &[9, 0, 0, 0, 0, 0]));
+        // The fd's low 32 bits, signed: 9 whatever the high half holds.
+        assert!(early.fds_pass(0b1, &[0xffff_ffff_0000_0009, 0, 0, 0, 0, 0]));
+        assert!(!early.fds_pass(0b1, &[3, 9, 0, 0, 0, 0]));
+        assert!(early.fds_pass(0b101, &[3, 0, 9, 0, 0, 0]));
+        assert_eq!(
+            r.t.stats().enters,
+            before + 1,
+            "the dropped read is counted"
+        );
+        // -P as well: no register-only decision.
+        let cfg = EngineConfig {
+            trace_fds: vec![9],
+            trace_paths: vec!["/nonexistent".into()],
+            ..Default::default()
+        };
+        let r = rig(cfg);
+        assert!(!r.t.skip_enter(0, Bitness::B64, CR3));
+        assert_eq!(
+            r.t.early().check_enter(0, Bitness::B64),
+            early::EnterCheck::Full
+        );
+    }
+
     /// Hooks and injections may act on any call: no early-out.
     #[test]
     fn no_early_out_with_injections() {
