@@ -251,18 +251,32 @@ impl Tracker {
     /// A call that returns somewhere else than its trap: a successful
     /// exec (the new image starts with zeroed registers) or a sigreturn
     /// (to the context it restores), made on this vCPU by this thread.
-    pub(super) fn take_elsewhere(&self, event: &Event, thread: Option<u64>) -> Option<Pending> {
+    /// `thread`: the returning thread when known; else `read_thread`
+    /// reads it, only when such a call is in flight (two processes'
+    /// execs in flight on one vCPU are told apart by it).
+    pub(super) fn take_elsewhere(
+        &self,
+        event: &Event,
+        thread: Option<u64>,
+        read_thread: impl FnOnce() -> Option<u64>,
+    ) -> Option<Pending> {
         let r = &event.regs;
         let zeroed = Reg::ALL
             .iter()
             .filter(|g| !matches!(g, Reg::Rsp | Reg::Rip | Reg::Rflags))
             .all(|g| r.get(*g) == 0);
         let cr3 = cr3_key(event.cr3);
-        let (key, order) = self.pending.oldest(|_, p| {
+        let candidate = |p: &Pending| {
             p.vcpu == event.vcpu
-                && same_thread(p.thread, thread)
                 && ((p.info.exec && zeroed) || (p.returns_elsewhere && p.cr3 == cr3))
-        })?;
+        };
+        if !self.pending.any(|_, p| candidate(p)) {
+            return None;
+        }
+        let thread = thread.or_else(read_thread);
+        let (key, order) = self
+            .pending
+            .oldest(|_, p| candidate(p) && same_thread(p.thread, thread))?;
         let p = self.pending.take_order(key, order)?;
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)

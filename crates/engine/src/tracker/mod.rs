@@ -736,19 +736,26 @@ impl Tracker {
         let thread = self.thread_at(key, event, cpu);
         let (pending, announced) = match self.take_at_return(key, ip, thread, event.regs.rax()) {
             Some(p) => p,
-            None => match self.take_elsewhere(event, thread) {
-                Some(p) => (p, false),
-                None => {
-                    // A return of no call: a signal delivery or a fork
-                    // child's first run may follow, both process events.
-                    self.clear_attrib();
-                    if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
-                        return rec;
+            // A return to no call of its stack (an exec's new image, a
+            // sigreturn, a fork child, a signal delivery): which thread
+            // returns is read now, so that one process's exec does not end
+            // another's exec in flight on this vCPU (two execs at once: a
+            // program and a watchdog started beside it).
+            None => {
+                match self.take_elsewhere(event, thread, || self.running_task(event, cpu.mem())) {
+                    Some(p) => (p, false),
+                    None => {
+                        // A return of no call: a signal delivery or a fork
+                        // child's first run may follow, both process events.
+                        self.clear_attrib();
+                        if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
+                            return rec;
+                        }
+                        self.stats.add(event.vcpu, Counter::UnmatchedExits, 1);
+                        return self.child_return(event, cpu, ip, sp, now);
                     }
-                    self.stats.add(event.vcpu, Counter::UnmatchedExits, 1);
-                    return self.child_return(event, cpu, ip, sp, now);
                 }
-            },
+            }
         };
         self.finish_call(pending, event, cpu, now, sp, announced)
     }
