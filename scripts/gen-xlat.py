@@ -250,7 +250,8 @@ TABLES = [
     ("sock_options", "SO_???"),
     ("sock_packet_options", "PACKET_???"),
     ("sock_raw_options", "RAW_???"),
-    ("sock_shutdown_flags", "SHUT_???"),
+    # Its decoders (SMC_DIAG_SHUTDOWN, INET_DIAG_SHUTDOWN) name unknown bits so.
+    ("sock_shutdown_flags", "???_SHUTDOWN"),
     ("sock_tcp_options", "TCP_???"),
     ("sock_type_flags", "SOCK_???"),
     ("sock_udp_options", "UDP_???"),

@@ -528,7 +528,7 @@ fn early_out(
             match early.check_enter(nr, bitness) {
                 EnterCheck::Skip => true,
                 EnterCheck::Full => false,
-                EnterCheck::Fds(mask) => match fd_args(st, bitness, mask) {
+                EnterCheck::Fds(mask) => match fd_args(st, kind.mechanism(), bitness, mask) {
                     Some(args) => !early.fds_pass(mask, &args),
                     None => false,
                 },
@@ -547,21 +547,22 @@ fn early_out(
     }
 }
 
-/// The register arguments of a call enter that `mask` names (bit `k`:
-/// argument `k + 1`; the others read as 0), in the order the caller's
-/// ABI passes them: rdi, rsi, rdx, r10, r8, r9 for 64-bit code, ebx,
-/// ecx, edx, esi, edi, ebp for 32-bit code. None when one cannot be read.
-fn fd_args(st: &mut VcpuState, bitness: Bitness, mask: u8) -> Option<[u64; 6]> {
-    const B64: [Reg; 6] = [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10, Reg::R8, Reg::R9];
-    const B32: [Reg; 6] = [Reg::Rbx, Reg::Rcx, Reg::Rdx, Reg::Rsi, Reg::Rdi, Reg::Rbp];
-    let regs = match bitness {
-        Bitness::B64 => &B64,
-        Bitness::B32 => &B32,
-    };
+/// The arguments of a call enter that `mask` names (bit `k`: argument
+/// `k + 1`; the others read as 0), from where the ABI table puts them for
+/// this trap (`vstrace_core::abi`: the early-out runs for Linux only; a
+/// compat `syscall` passes its second argument in ebp, not ecx). None
+/// when one is not in a register or cannot be read: the full path
+/// decides then.
+fn fd_args(st: &mut VcpuState, m: Mechanism, bitness: Bitness, mask: u8) -> Option<[u64; 6]> {
+    let row = vstrace_core::abi::row(vstrace_core::Os::Linux, m, bitness).ok()?;
     let mut out = [0u64; 6];
-    for (k, r) in regs.iter().enumerate() {
-        if mask & (1 << k) != 0 {
-            out[k] = st.read_slot(*r as usize)?;
+    for (k, v) in out.iter_mut().enumerate() {
+        if mask & (1 << k) == 0 {
+            continue;
+        }
+        match row.location(k + 1).ok()? {
+            vstrace_core::ArgLocation::Reg { reg, .. } => *v = st.read_slot(reg as usize)?,
+            vstrace_core::ArgLocation::Mem { .. } => return None,
         }
     }
     Some(out)

@@ -38,7 +38,8 @@ pub enum EnterCheck {
     /// `trace-fds=` decides from registers alone: the call is dropped
     /// unless one of the register arguments of this mask (bit `k`:
     /// argument `k + 1`) is one of the descriptors
-    /// ([`EarlyOut::fds_pass`]); a source that cannot read them takes
+    /// ([`EarlyOut::fds_pass`]); a source that cannot read them from
+    /// registers (an argument the trap's ABI passes on the stack) takes
     /// the full path.
     Fds(u8),
 }

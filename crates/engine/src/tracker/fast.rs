@@ -131,9 +131,9 @@ impl Tracker {
             return 0;
         }
         match self.os.register_fd_targets(info) {
-            // (No call has a descriptor in its sixth argument, which a
-            // 32-bit sysenter caller passes on its stack.)
-            Some(args) if !args.is_empty() && args.iter().all(|a| (1..=5).contains(a)) => {
+            // (Where each is for the trap, a register or the stack, is the
+            // source's to read: see `EnterCheck::Fds`.)
+            Some(args) if !args.is_empty() && args.iter().all(|a| (1..=6).contains(a)) => {
                 args.iter().fold(0u8, |m, a| m | 1 << (a - 1))
             }
             _ => 0,

@@ -414,10 +414,10 @@ static ULP_INFO: Attrs = Attrs::new(
 static BPF_STORAGE: Attrs = Attrs::new(
     T::InetDiagBpfStorageAttrs,
     &[
-        Kind::Hex,          // SK_DIAG_BPF_STORAGE_NONE
-        Kind::Hex,          // SK_DIAG_BPF_STORAGE_PAD
-        Kind::U32,          // SK_DIAG_BPF_STORAGE_MAP_ID
-        Kind::Custom(xint), // SK_DIAG_BPF_STORAGE_MAP_VALUE
+        Kind::Hex,  // SK_DIAG_BPF_STORAGE_NONE
+        Kind::Hex,  // SK_DIAG_BPF_STORAGE_PAD
+        Kind::U32,  // SK_DIAG_BPF_STORAGE_MAP_ID
+        Kind::XInt, // SK_DIAG_BPF_STORAGE_MAP_VALUE
     ],
 );
 
@@ -489,27 +489,6 @@ fn sockopt(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     true
 }
 
-/// An integer of its length (1, 2, 4 or 8 bytes) in hex (strace's
-/// `decode_nla_xint`); other lengths in hex bytes.
-fn xint(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    if !matches!(len, 1 | 2 | 4 | 8) {
-        return false;
-    }
-    match nl.read(addr, len) {
-        Some(b) => {
-            let v = super::netlink_fields::le(&b, 0, b.len());
-            let s = if v == 0 {
-                "0".into()
-            } else {
-                format!("{v:#x}")
-            };
-            nl.put(&s);
-        }
-        None => nl.addr(addr),
-    }
-    true
-}
-
 /// `INET_DIAG_LOCALS`, `INET_DIAG_PEERS` (SCTP): an array of
 /// `sockaddr_storage`s, each shown as a socket address of its 128 bytes;
 /// less than one in hex.
@@ -548,31 +527,19 @@ fn md5sigs(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
     true
 }
 
-/// `INET_DIAG_SHUTDOWN`: one byte of `RCV_SHUTDOWN|SEND_SHUTDOWN` in
-/// strace's verbose style whatever `-X` says (`0x3 /*
-/// RCV_SHUTDOWN|SEND_SHUTDOWN */`, `0x4 /* ???_SHUTDOWN */`, `0`).
+/// `INET_DIAG_SHUTDOWN`: one byte of `RCV_SHUTDOWN|SEND_SHUTDOWN`, the
+/// number first whatever `-X` says (`0x3 /* RCV_SHUTDOWN|SEND_SHUTDOWN
+/// */`, `0x4 /* ???_SHUTDOWN */`, `0`; `-X raw`: the number): strace's
+/// decoder forces that style, the names not being part of the uapi.
 fn shutdown(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    if !(1..=8).contains(&len) {
-        return false;
-    }
-    let Some(b) = nl.read(addr, 1) else {
-        nl.addr(addr);
-        return true;
+    use vstrace_core::os::ConstStyle;
+    let style = match crate::xlat::style() {
+        ConstStyle::Raw => ConstStyle::Raw,
+        _ => ConstStyle::Verbose,
     };
-    let v = u64::from(b[0]);
-    let t = T::SockShutdownFlags;
-    let known = t.xlat().values(nl.abi).iter().any(|(bit, _)| v & bit != 0);
-    let s = if v == 0 {
-        "0".to_string()
-    } else if known {
-        format!("{v:#x} /* {} */", crate::xlat::flags_plain(nl.abi, t, v))
-    } else {
-        // strace's decoder names unknown bits its own way, not as the
-        // shutdown(2) table's default.
-        format!("{v:#x} /* ???_SHUTDOWN */")
-    };
-    nl.put(&s);
-    true
+    crate::xlat::with_style(style, || {
+        nlattr::data(nl, Kind::FlagsN(T::SockShutdownFlags, 1), addr, len)
+    })
 }
 
 fn inet_meminfo(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
@@ -831,31 +798,6 @@ fn smc_decl(nl: &mut Nl<'_, '_>, b: &[u8]) {
     nl.put(&s);
 }
 
-/// `SMC_DIAG_SHUTDOWN`: shutdown flags of one byte, `???_SHUTDOWN` when
-/// none is named.
-fn smc_shutdown(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
-    if len > 8 {
-        return false;
-    }
-    let Some(b) = nl.read(addr, 1) else {
-        nl.addr(addr);
-        return true;
-    };
-    let v = u64::from(b[0]);
-    let named = T::SockShutdownFlags
-        .xlat()
-        .values(nl.abi)
-        .iter()
-        .any(|&(bits, _)| bits != 0 && v & bits == bits);
-    if v != 0 && !named && vstrace_core::style::style() == vstrace_core::os::ConstStyle::Abbrev {
-        let s = format!("{v:#x} /* ???_SHUTDOWN */");
-        nl.put(&s);
-    } else {
-        nl.flags(&[T::SockShutdownFlags], v);
-    }
-    true
-}
-
 fn smc_req(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
     const FIELDS: &[F] = &[
         F::Flags("diag_ext", 3, 1, T::SmcDiagExtendedFlags),
@@ -922,12 +864,12 @@ fn smc_msg(nl: &mut Nl<'_, '_>, addr: u64, len: u64) {
     static ATTRS: Attrs = Attrs::new(
         T::SmcDiagAttrs,
         &[
-            K::Hex,                  // SMC_DIAG_NONE
-            K::Struct(&CONNINFO),    // SMC_DIAG_CONNINFO
-            K::Struct(&LGRINFO),     // SMC_DIAG_LGRINFO
-            K::Custom(smc_shutdown), // SMC_DIAG_SHUTDOWN
-            K::Struct(&DMBINFO),     // SMC_DIAG_DMBINFO
-            K::Struct(&FALLBACK),    // SMC_DIAG_FALLBACK
+            K::Hex,                             // SMC_DIAG_NONE
+            K::Struct(&CONNINFO),               // SMC_DIAG_CONNINFO
+            K::Struct(&LGRINFO),                // SMC_DIAG_LGRINFO
+            K::FlagsN(T::SockShutdownFlags, 1), // SMC_DIAG_SHUTDOWN
+            K::Struct(&DMBINFO),                // SMC_DIAG_DMBINFO
+            K::Struct(&FALLBACK),               // SMC_DIAG_FALLBACK
         ],
     );
     let shown = nl.family_struct("diag_family", AF_SMC, addr, len, 64, FIELDS);

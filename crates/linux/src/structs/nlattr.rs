@@ -63,6 +63,9 @@ pub(crate) enum Kind {
     X32,
     /// Unsigned hex of 2 bytes.
     X16,
+    /// Unsigned hex of the data's own size, 1, 2, 4 or 8 bytes (strace's
+    /// `decode_nla_xint`; other sizes in hex bytes).
+    XInt,
     /// An array of integers of `size` bytes (signed when `signed`), each
     /// after its index named by the table (`[DEVCONF_MTU]=1280`).
     Indexed(u64, T, bool),
@@ -326,6 +329,8 @@ pub(crate) fn data(nl: &mut Nl<'_, '_>, kind: Kind, addr: u64, len: u64) -> bool
             true
         }
         Kind::X16 => num(nl, 2, &fmt_x),
+        Kind::XInt if matches!(len, 1 | 2 | 4 | 8) => num(nl, len, &fmt_x),
+        Kind::XInt => false,
         Kind::ClockT => match small(nl, addr, len) {
             None => false,
             Some(None) => true,

@@ -4638,7 +4638,7 @@ pub(crate) const SOCK_SHUTDOWN_FLAGS_X86_64: &[(u64, &str)] = &[
 ];
 static SOCK_SHUTDOWN_FLAGS: Xlat = Xlat {
     name: "sock_shutdown_flags",
-    dflt: "SHUT_???",
+    dflt: "???_SHUTDOWN",
     x86_64: SOCK_SHUTDOWN_FLAGS_X86_64,
     i386: SOCK_SHUTDOWN_FLAGS_X86_64,
 };
