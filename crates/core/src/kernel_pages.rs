@@ -9,10 +9,19 @@
 //! frames (splitting one into small pages for new permissions keeps its
 //! frames). Keeping those translations saves a four-level walk per read.
 //!
+//! Small pages of those two linear maps are kept too: where the direct
+//! map meets a hole in RAM (the top of RAM next to firmware tables, where
+//! memblock puts the per-CPU areas and so `current_task`) or where
+//! permissions split it, its 4 KiB pages map the same frames at the same
+//! offset. A small page is kept only when its virtual-to-physical offset
+//! is one a large page of the kernel half has shown: a linear map's.
+//! vmalloc'd memory (stacks, module text, tables) lies outside both maps'
+//! ranges, so its pages never have their offset, and is never kept; nor
+//! is the user half.
+//!
 //! What could still change under a kept translation (a huge vmalloc
 //! mapping freed and its range reused) is bounded: an entry serves
-//! [`MAX_USES`] reads and is then walked again. Small pages (vmalloc'd
-//! stacks and tables) and the user half are never kept.
+//! [`MAX_USES`] reads and is then walked again.
 
 use crate::mem::{PagingMode, Translation};
 
@@ -22,9 +31,15 @@ pub const MAX_USES: u32 = 256;
 /// Translations kept (a tracer touches the direct map and the image).
 const ENTRIES: usize = 8;
 
-/// Smallest page kept: 2 MiB (4 MiB pages of 32-bit paging are not
-/// kept: only long-mode tables are shared this way).
+/// Smallest page kept on its own: 2 MiB (4 MiB pages of 32-bit paging
+/// are not kept: only long-mode tables are shared this way).
 const LARGE: u64 = 2 << 20;
+
+/// Linear maps remembered (the direct map and the kernel image).
+const LINEAR: usize = 4;
+
+/// Size of a small page.
+const SMALL: u64 = 4096;
 
 #[derive(Debug, Clone, Copy)]
 struct Kept {
@@ -42,6 +57,10 @@ struct Kept {
 pub struct KernelPages {
     entries: [Option<Kept>; ENTRIES],
     next: usize,
+    /// Virtual-minus-physical offsets of the large pages seen, per mode:
+    /// the linear maps whose small pages are kept too.
+    linear: [Option<(PagingMode, u64)>; LINEAR],
+    next_linear: usize,
 }
 
 /// Whether `va` lies in the kernel half of a long-mode space.
@@ -85,11 +104,17 @@ impl KernelPages {
     /// Keeps the translation `t` of `va` walked in a space of `mode`, when
     /// it is a large page of the kernel half.
     pub fn offer(&mut self, mode: PagingMode, va: u64, t: &Translation) {
-        if !kernel_half(mode, va) || t.page_size < LARGE || !t.page_size.is_power_of_two() {
+        if !kernel_half(mode, va) || !t.page_size.is_power_of_two() {
             return;
         }
         let page = va & !(t.page_size - 1);
         let pa = t.pa & !(t.page_size - 1);
+        let offset = page.wrapping_sub(pa);
+        if t.page_size >= LARGE {
+            self.learn_linear(mode, offset);
+        } else if t.page_size != SMALL || !self.linear.contains(&Some((mode, offset))) {
+            return;
+        }
         // Replaces a stale entry for the same page.
         let slot = self
             .entries
@@ -107,6 +132,17 @@ impl KernelPages {
             pa,
             uses: 0,
         });
+    }
+}
+
+impl KernelPages {
+    /// Remembers the offset of a linear map a large page belongs to.
+    fn learn_linear(&mut self, mode: PagingMode, offset: u64) {
+        if self.linear.contains(&Some((mode, offset))) {
+            return;
+        }
+        self.linear[self.next_linear] = Some((mode, offset));
+        self.next_linear = (self.next_linear + 1) % LINEAR;
     }
 }
 
@@ -152,6 +188,9 @@ mod tests {
         let m = PagingMode::Long4;
         k.offer(m, DIRECT + 0x1000, &t(0x9000, 4096));
         assert_eq!(k.lookup(m, DIRECT + 0x1000, 8), None);
+        // Even at the direct map's offset before a large page showed it.
+        k.offer(m, DIRECT + 0x1000, &t(0x1000, 4096));
+        assert_eq!(k.lookup(m, DIRECT + 0x1000, 8), None);
         k.offer(m, 0x7f00_0000_0000, &t(0x20_0000, 2 << 20));
         assert_eq!(k.lookup(m, 0x7f00_0000_0000, 8), None);
         k.offer(PagingMode::Pae, 0xc000_0000, &t(0x20_0000, 2 << 20));
@@ -159,5 +198,27 @@ mod tests {
         // A 2 MiB page of the kernel image.
         k.offer(m, 0xffff_ffff_8120_0010, &t(0x0120_0010, 2 << 20));
         assert_eq!(k.lookup(m, 0xffff_ffff_8120_0100, 4), Some(0x0120_0100));
+    }
+
+    #[test]
+    fn small_pages_of_a_linear_map_are_kept() {
+        let mut k = KernelPages::default();
+        let m = PagingMode::Long4;
+        // A 2 MiB page of the direct map shows its offset...
+        k.offer(m, DIRECT + 0x20_0000, &t(0x20_0000, 2 << 20));
+        // ...so a 4 KiB page at the same offset (the top of RAM, split
+        // around firmware tables) is kept,
+        k.offer(m, DIRECT + 0x7ffe_1b80, &t(0x7ffe_1b80, 4096));
+        assert_eq!(k.lookup(m, DIRECT + 0x7ffe_1000, 8), Some(0x7ffe_1000));
+        // within its page only,
+        assert_eq!(k.lookup(m, DIRECT + 0x7ffe_0ff8, 8), None);
+        assert_eq!(k.lookup(m, DIRECT + 0x7ffe_1ffc, 8), None);
+        // and a vmalloc'd page, at no linear map's offset, is not.
+        let vmalloc = 0xffff_c900_0001_2000;
+        k.offer(m, vmalloc, &t(0x7ffe_1000, 4096));
+        assert_eq!(k.lookup(m, vmalloc, 8), None);
+        // Nor a small page at that offset in another mode.
+        k.offer(PagingMode::Long5, DIRECT + 0x3000, &t(0x3000, 4096));
+        assert_eq!(k.lookup(PagingMode::Long5, DIRECT + 0x3000, 8), None);
     }
 }

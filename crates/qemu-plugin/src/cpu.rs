@@ -346,6 +346,24 @@ impl VcpuState {
                 }
             }
         }
+        // Everything asked for read in place (the steady state once the
+        // vCPU's state is located): only the read slots to copy, by bit.
+        let left = (0..NSLOTS).fold(0u32, |m, slot| {
+            if (skip | self.read) & (1 << slot) == 0 && self.handles[slot].is_some() {
+                m | 1 << slot
+            } else {
+                m
+            }
+        });
+        if left == 0 {
+            let mut bits = self.read & ((1u32 << NSLOTS) - 1);
+            while bits != 0 {
+                let slot = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                regmap::store(&mut regs, slot, self.known[slot]);
+            }
+            return self.with_real_pc(regs, pc, kind);
+        }
         self.buf.clear();
         let mut sizes = [0usize; NSLOTS];
         for (slot, size) in sizes.iter_mut().enumerate() {
@@ -367,6 +385,12 @@ impl VcpuState {
             }
             off = end;
         }
+        self.with_real_pc(regs, pc, kind)
+    }
+
+    /// `regs` with the trapping instruction's real address as rip (see
+    /// [`VcpuState::snapshot`]).
+    fn with_real_pc(&mut self, mut regs: Regs, pc: u64, kind: crate::classify::Kind) -> Regs {
         let rip = regs.rip();
         let buf = &mut self.buf;
         let real = crate::classify::real_pc(pc, rip, |cand| {

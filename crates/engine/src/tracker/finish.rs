@@ -11,7 +11,7 @@ impl Tracker {
     /// remembered as the call was taken (see [`Tracker::take_at_return`]).
     pub(super) fn finish_call(
         &self,
-        mut pending: Pending,
+        mut pending: Box<Pending>,
         event: &Event,
         cpu: &mut dyn Cpu,
         now: u64,

@@ -33,11 +33,10 @@ const MAX_SPARE_SLOTS: usize = 8;
 
 #[derive(Default)]
 struct Shard {
-    calls: FastMap<ThreadKey, Vec<Pending>>,
-    /// Emptied per-thread lists kept for the next thread key: a `Pending`
-    /// is large, so a fresh list is a large allocation (and a malloc
-    /// consolidation) per call.
-    spare: Vec<Vec<Pending>>,
+    calls: FastMap<ThreadKey, Vec<Box<Pending>>>,
+    /// Emptied per-thread lists kept for the next thread key (a fresh
+    /// list is an allocation per call).
+    spare: Vec<Vec<Box<Pending>>>,
 }
 
 impl Shard {
@@ -105,7 +104,7 @@ impl Inflight {
 
     /// Takes the call numbered `order` under `key` (None if another
     /// thread took it meanwhile).
-    fn take_order(&self, key: ThreadKey, order: u64) -> Option<Pending> {
+    fn take_order(&self, key: ThreadKey, order: u64) -> Option<Box<Pending>> {
         let mut s = self.shard(key);
         let v = s.calls.get_mut(&key)?;
         let pos = v.iter().position(|p| p.order == order)?;
@@ -127,7 +126,7 @@ impl Inflight {
     }
 
     /// Every call in flight, emptying the map.
-    pub(super) fn drain(&self) -> Vec<Pending> {
+    pub(super) fn drain(&self) -> Vec<Box<Pending>> {
         let mut all = Vec::new();
         for s in self.shards.iter() {
             let mut s = lock(s);
@@ -141,7 +140,7 @@ impl Tracker {
     /// Adds call `p` of thread `key`. A call of the same thread returning
     /// to the same ip is stale (its return was missed): it is reported
     /// unfinished.
-    pub(super) fn insert(&self, key: ThreadKey, p: Pending) {
+    pub(super) fn insert(&self, key: ThreadKey, p: Box<Pending>) {
         if self.early.inflight.load(Ordering::Acquire) >= MAX_PENDING {
             self.evict_oldest();
         }
@@ -194,7 +193,12 @@ impl Tracker {
     }
 
     /// Takes the oldest call of thread `key` that returns to `ip`.
-    pub(super) fn take(&self, key: ThreadKey, ip: u64, thread: Option<u64>) -> Option<Pending> {
+    pub(super) fn take(
+        &self,
+        key: ThreadKey,
+        ip: u64,
+        thread: Option<u64>,
+    ) -> Option<Box<Pending>> {
         self.take_announcing(key, ip, thread, None)
     }
 
@@ -212,7 +216,7 @@ impl Tracker {
         ip: u64,
         thread: Option<u64>,
         rax: u64,
-    ) -> Option<(Pending, bool)> {
+    ) -> Option<(Box<Pending>, bool)> {
         let mut announced = false;
         let p = self.take_announcing(key, ip, thread, Some((rax, &mut announced)))?;
         Some((p, announced))
@@ -224,7 +228,7 @@ impl Tracker {
         ip: u64,
         thread: Option<u64>,
         announce: Option<(u64, &mut bool)>,
-    ) -> Option<Pending> {
+    ) -> Option<Box<Pending>> {
         let mut s = self.pending.shard(key);
         let slot = s.calls.get_mut(&key)?;
         let pos = slot
@@ -259,7 +263,7 @@ impl Tracker {
         event: &Event,
         thread: Option<u64>,
         read_thread: impl FnOnce() -> Option<u64>,
-    ) -> Option<Pending> {
+    ) -> Option<Box<Pending>> {
         let r = &event.regs;
         let zeroed = Reg::ALL
             .iter()

@@ -674,7 +674,7 @@ impl Tracker {
         } else {
             None
         };
-        let pending = Pending {
+        let pending = records::boxed_pending(Pending {
             ret_ip,
             thread,
             info,
@@ -716,7 +716,7 @@ impl Tracker {
             } else {
                 None
             },
-        };
+        });
         if self.os.never_returns(&pending.info, &pending.raw)
             && inject.is_none()
             && pending.pokes_exit.is_empty()

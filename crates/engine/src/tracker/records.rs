@@ -88,8 +88,9 @@ impl Tracker {
 
     /// The record of a call the filter hides, when it makes a process
     /// event (a fork or exec): passed to the sink hidden, never printed.
-    pub(super) fn hidden_record(&self, p: Pending, ret: i64, now: u64) -> Option<Record> {
+    pub(super) fn hidden_record(&self, p: Box<Pending>, ret: i64, now: u64) -> Option<Record> {
         if !(p.info.fork || p.info.exec) || p.root_exec {
+            recycle_pending(p);
             return None;
         }
         let ret = self.os.record_return(ret);
@@ -100,7 +101,7 @@ impl Tracker {
 
     pub(super) fn record(
         &self,
-        p: Pending,
+        mut p: Box<Pending>,
         state: CallState,
         ret: Option<i64>,
         exit_ts: Option<u64>,
@@ -142,40 +143,43 @@ impl Tracker {
             }
             None => (None, None, None),
         };
-        Record {
+        let proc_info = p.proc_info.take();
+        let rec = Record {
             seq: 0,
             vcpu: p.vcpu,
             ts_enter_ns: p.ts,
             ts_exit_ns: exit_ts,
-            pid: p.proc_info.as_ref().map(|i| i.pid),
-            tid: p.proc_info.as_ref().map(|i| i.tid),
-            ppid: p.proc_info.as_ref().and_then(|i| i.ppid),
-            comm: p.proc_info.and_then(|i| i.comm),
+            pid: proc_info.as_ref().map(|i| i.pid),
+            tid: proc_info.as_ref().map(|i| i.tid),
+            ppid: proc_info.as_ref().and_then(|i| i.ppid),
+            comm: proc_info.and_then(|i| i.comm),
             cr3: p.cr3,
             os: Cow::Borrowed(self.os_kind.name()),
             abi: Cow::Borrowed(p.info.abi),
             mechanism: Cow::Borrowed(p.mechanism.name()),
             nr: p.info.nr,
-            name: p.info.name,
-            args: p.args,
+            name: std::mem::replace(&mut p.info.name, Cow::Borrowed("")),
+            args: std::mem::take(&mut p.args),
             ret,
             ret_text,
             errno,
             ret_value,
             state,
-            modifications: p.modifications,
-            hook: p.hook,
-            changed: p.changed,
+            modifications: std::mem::take(&mut p.modifications),
+            hook: std::mem::take(&mut p.hook),
+            changed: std::mem::take(&mut p.changed),
             ip: p.ip,
-            error: p.error,
-            fds: p.fds,
-            caller: p.caller,
-            stack: p.stack,
-            io: p.io,
+            error: p.error.take(),
+            fds: std::mem::take(&mut p.fds),
+            caller: p.caller.take(),
+            stack: std::mem::take(&mut p.stack),
+            io: std::mem::take(&mut p.io),
             kernel32: p.kernel32,
             cpu_ns: p.cpu_used.filter(|_| self.cpu_time),
             hidden: false,
-        }
+        };
+        recycle_pending(p);
+        rec
     }
 }
 
@@ -194,6 +198,39 @@ pub(super) fn hook_error(
         }
     }));
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+std::thread_local! {
+    /// Emptied calls in flight kept per thread for the next calls, at
+    /// most [`MAX_SPARE`]: a call in flight is large (its arguments,
+    /// hooks' data, names, stack...), so it lives in a box that moves by
+    /// pointer from the enter to the record, and the box is reused, not
+    /// allocated per call. Per thread: the vCPU that ends a call keeps
+    /// its box for its next enter, with no lock.
+    static SPARE_PENDING: std::cell::RefCell<Vec<Box<Pending>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `p` in a box, a kept one when there is one.
+pub(super) fn boxed_pending(p: Pending) -> Box<Pending> {
+    match SPARE_PENDING.with(|s| s.borrow_mut().pop()) {
+        Some(mut b) => {
+            *b = p;
+            b
+        }
+        None => Box::new(p),
+    }
+}
+
+/// Keeps the box of a call whose record took what it held (see
+/// [`boxed_pending`]).
+pub(super) fn recycle_pending(p: Box<Pending>) {
+    SPARE_PENDING.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < MAX_SPARE {
+            s.push(p);
+        }
+    });
 }
 
 /// Written records' buffers kept per kind, at most [`MAX_SPARE`] each.
