@@ -13,6 +13,11 @@
 //! fork child's first run, eviction, the end) visit the shards one at a
 //! time and choose by the calls' order numbers, so what they pick does
 //! not depend on how the keys are spread.
+//!
+//! Calls are boxed in the lists (clippy's `vec_box` notwithstanding): a
+//! call in flight is large and moves from its enter through these lists
+//! to its record; by pointer it moves once (see `records::boxed_pending`).
+#![allow(clippy::vec_box)]
 
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};

@@ -207,6 +207,7 @@ std::thread_local! {
     /// pointer from the enter to the record, and the box is reused, not
     /// allocated per call. Per thread: the vCPU that ends a call keeps
     /// its box for its next enter, with no lock.
+    #[allow(clippy::vec_box)]
     static SPARE_PENDING: std::cell::RefCell<Vec<Box<Pending>>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
