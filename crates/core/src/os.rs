@@ -403,6 +403,13 @@ pub trait OsLayer: Send + Sync {
     fn never_returns(&self, info: &CallInfo, _raw: &[u64]) -> bool {
         info.noreturn
     }
+    /// Whether the call `info` (one that never returns but does not end
+    /// its process by itself, Linux's `exit`), made at `event`, ends the
+    /// process all the same: the caller is its last live thread. `false`
+    /// by default (and when it cannot be read).
+    fn ends_last_thread(&self, _info: &CallInfo, _event: &Event, _mem: &mut dyn VirtMem) -> bool {
+        false
+    }
     /// Whether `info` is a multiplexer whose real call is known only from
     /// its arguments (i386's socketcall and ipc): the engine asks
     /// [`OsLayer::split_call`] before filtering it. By default none is.

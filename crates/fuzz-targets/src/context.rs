@@ -116,6 +116,7 @@ fn profile(list: bool) -> LinuxProfile {
         task_thread_node: 0x628,
         signal_pids: 0x150,
         signal_thread_head: 0x10,
+        signal_live: None,
         pid_level: 4,
         pid_numbers: 96,
         upid_size: 16,

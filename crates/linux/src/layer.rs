@@ -420,6 +420,30 @@ impl OsLayer for LinuxLayer {
         p
     }
 
+    fn ends_last_thread(&self, info: &CallInfo, event: &Event, mem: &mut dyn VirtMem) -> bool {
+        // exit(2) ends the thread; the process ends with its last live
+        // thread (`signal->live` reaching 0 in do_exit), as exit_group
+        // would end it: strace's `+++ exited with N +++`.
+        if info.name != "exit" {
+            return false;
+        }
+        let Some(prof) = self.profile.as_ref() else {
+            return false;
+        };
+        let Some(l) = prof.pids.as_ref() else {
+            return false;
+        };
+        let Some(live) = l.signal_live else {
+            return false;
+        };
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            let signal =
+                lx::profile::runtime::kernel_ptr(m, prof, task.wrapping_add(l.task_signal))?;
+            vstrace_core::read::read_u32(m, signal.wrapping_add(live)).ok()
+        }) == Some(1)
+    }
+
     fn current_thread(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
         self.in_task_space(event, mem, |m| self.task_in(event, m))
     }

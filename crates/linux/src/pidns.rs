@@ -360,6 +360,7 @@ pub(crate) mod tests {
             task_thread_node: 0x70,
             signal_pids: 0x10,
             signal_thread_head: 0x40,
+            signal_live: Some(0x48),
             pid_level: 4,
             pid_numbers: 0x20,
             upid_size: 16,

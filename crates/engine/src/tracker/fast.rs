@@ -93,6 +93,8 @@ impl Tracker {
                 || info.fork
                 || self.os.reaps(&info)
                 || info.ends_process
+                // A thread's exit may be its process's (the last thread).
+                || info.noreturn
                 || info.returns_elsewhere
                 // What a multiplexer makes is known from its arguments.
                 || self.os.multiplexer(&info);

@@ -383,6 +383,10 @@ impl Tracker {
                 split_raw = Some(args);
             }
         }
+        if info.noreturn && !info.ends_process && self.os.ends_last_thread(&info, event, cpu.mem())
+        {
+            info.ends_process = true;
+        }
         if attrib::changes_attribution(&info) {
             self.clear_attrib();
         }

@@ -331,6 +331,10 @@ pub struct PidsLayout {
     pub signal_pids: u64,
     /// `signal_struct.thread_head` (`struct list_head`).
     pub signal_thread_head: u64,
+    /// `signal_struct.live` (`atomic_t`): the process's threads that have
+    /// not started exiting.
+    #[serde(default)]
+    pub signal_live: Option<u64>,
     /// `pid.level` (`unsigned int`): the depth of the namespace it was
     /// made in.
     pub pid_level: u64,
@@ -363,6 +367,7 @@ impl PidsLayout {
             task_thread_node: o("task_struct", "thread_node")?,
             signal_pids: o("signal_struct", "pids")?,
             signal_thread_head: o("signal_struct", "thread_head")?,
+            signal_live: o("signal_struct", "live").ok(),
             pid_level: o("pid", "level")?,
             pid_numbers: o("pid", "numbers")?,
             upid_size,
