@@ -27,6 +27,7 @@ pub mod style;
 pub mod syscall;
 pub mod testmem;
 pub mod value;
+pub mod zerofill;
 
 pub use abi::{ArgLocation, Os};
 pub use cpu::Cpu;

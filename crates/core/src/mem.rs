@@ -393,7 +393,40 @@ pub fn translate(
     cr3: u64,
     va: u64,
 ) -> Result<Translation, MemError> {
-    let unmapped = MemError::Unmapped(va);
+    match walk(phys, mode, cr3, va)? {
+        WalkEnd::Mapped(t) => Ok(t),
+        WalkEnd::NotPresent { .. } => Err(MemError::Unmapped(va)),
+    }
+}
+
+/// Where a page walk ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkEnd {
+    /// A present leaf maps the address.
+    Mapped(Translation),
+    /// The walk stopped at a non-present entry: what an OS keeps there
+    /// (nothing at all, or a swap or migration entry) tells why.
+    NotPresent {
+        /// The entry's raw value (4 bytes zero-extended in legacy mode).
+        entry: u64,
+        /// Bytes of address space the entry covers (4 KiB for a page
+        /// table entry, 2 or 4 MiB for a directory's, up to 256 TiB for a
+        /// PML5 entry), aligned at that size.
+        span: u64,
+    },
+}
+
+/// Walks the page tables rooted at `cr3` for `va`: the translation, or
+/// the non-present entry the walk stopped at. Non-canonical (or, in
+/// 32-bit modes, >4 GiB) addresses give `MemError::Unmapped(va)`, as do
+/// tables outside guest RAM through the physical source's error.
+pub fn walk(
+    phys: &mut dyn PhysMem,
+    mode: PagingMode,
+    cr3: u64,
+    va: u64,
+) -> Result<WalkEnd, MemError> {
+    let stop = |entry: u64, span: u64| Ok(WalkEnd::NotPresent { entry, span });
     let mut w = Walk::new();
     match mode {
         PagingMode::Long4 | PagingMode::Long5 => {
@@ -401,86 +434,96 @@ pub fn translate(
             // Canonical: bits 63..47 (63..56 with 5 levels) all equal.
             let top = (va as i64) >> if five { 56 } else { 47 };
             if top != 0 && top != -1 {
-                return Err(unmapped);
+                return Err(MemError::Unmapped(va));
             }
             // Low 12 bits are PCID (or PWT/PCD), bit 63 is no-flush.
             let mut table = cr3 & ADDR_MASK;
             if five {
                 let e = entry64(phys, table + ((va >> 48) & 0x1ff) * 8)?;
                 if e & PTE_P == 0 {
-                    return Err(unmapped);
+                    return stop(e, 1 << 48);
                 }
                 w.add(e);
                 table = e & ADDR_MASK;
             }
             let e = entry64(phys, table + ((va >> 39) & 0x1ff) * 8)?;
             if e & PTE_P == 0 {
-                return Err(unmapped);
+                return stop(e, 1 << 39);
             }
             w.add(e);
             let e = entry64(phys, (e & ADDR_MASK) + ((va >> 30) & 0x1ff) * 8)?;
             if e & PTE_P == 0 {
-                return Err(unmapped);
+                return stop(e, GIB1);
             }
             w.add(e);
             if e & PTE_PS != 0 {
-                return Ok(w.done((e & ADDR_MASK & !(GIB1 - 1)) | (va & (GIB1 - 1)), GIB1));
+                let pa = (e & ADDR_MASK & !(GIB1 - 1)) | (va & (GIB1 - 1));
+                return Ok(WalkEnd::Mapped(w.done(pa, GIB1)));
             }
             pd_pt64(phys, e & ADDR_MASK, va, w)
         }
         PagingMode::Pae => {
             if va > u32::MAX as u64 {
-                return Err(unmapped);
+                return Err(MemError::Unmapped(va));
             }
             let pdpt = cr3 & 0xffff_ffe0;
             let e = entry64(phys, pdpt + ((va >> 30) & 3) * 8)?;
             if e & PTE_P == 0 {
-                return Err(unmapped);
+                return stop(e, GIB1);
             }
             // PAE PDPTEs carry no R/W or U/S bits.
             pd_pt64(phys, e & ADDR_MASK, va, w)
         }
         PagingMode::Legacy32 => {
             if va > u32::MAX as u64 {
-                return Err(unmapped);
+                return Err(MemError::Unmapped(va));
             }
             let pd = cr3 & 0xffff_f000;
             let e = entry32(phys, pd + (va >> 22) * 4)?;
             if e & PTE_P == 0 {
-                return Err(unmapped);
+                return stop(e, MIB4);
             }
             w.add(e);
             if e & PTE_PS != 0 {
                 // PSE-36: PDE bits 20..13 are physical address bits 39..32.
                 let base = (e & 0xffc0_0000) | (((e >> 13) & 0xff) << 32);
-                return Ok(w.done(base | (va & (MIB4 - 1)), MIB4));
+                return Ok(WalkEnd::Mapped(w.done(base | (va & (MIB4 - 1)), MIB4)));
             }
             let e = entry32(phys, (e & 0xffff_f000) + ((va >> 12) & 0x3ff) * 4)?;
             if e & PTE_P == 0 {
-                return Err(unmapped);
+                return stop(e, KIB4);
             }
             w.add(e);
-            Ok(w.done((e & 0xffff_f000) | (va & (KIB4 - 1)), KIB4))
+            let pa = (e & 0xffff_f000) | (va & (KIB4 - 1));
+            Ok(WalkEnd::Mapped(w.done(pa, KIB4)))
         }
     }
 }
 
 /// The page-directory and page-table levels shared by PAE and long mode.
-fn pd_pt64(phys: &mut dyn PhysMem, pd: u64, va: u64, mut w: Walk) -> Result<Translation, MemError> {
+fn pd_pt64(phys: &mut dyn PhysMem, pd: u64, va: u64, mut w: Walk) -> Result<WalkEnd, MemError> {
     let e = entry64(phys, pd + ((va >> 21) & 0x1ff) * 8)?;
     if e & PTE_P == 0 {
-        return Err(MemError::Unmapped(va));
+        return Ok(WalkEnd::NotPresent {
+            entry: e,
+            span: MIB2,
+        });
     }
     w.add(e);
     if e & PTE_PS != 0 {
-        return Ok(w.done((e & ADDR_MASK & !(MIB2 - 1)) | (va & (MIB2 - 1)), MIB2));
+        let pa = (e & ADDR_MASK & !(MIB2 - 1)) | (va & (MIB2 - 1));
+        return Ok(WalkEnd::Mapped(w.done(pa, MIB2)));
     }
     let e = entry64(phys, (e & ADDR_MASK) + ((va >> 12) & 0x1ff) * 8)?;
     if e & PTE_P == 0 {
-        return Err(MemError::Unmapped(va));
+        return Ok(WalkEnd::NotPresent {
+            entry: e,
+            span: KIB4,
+        });
     }
     w.add(e);
-    Ok(w.done((e & ADDR_MASK) | (va & (KIB4 - 1)), KIB4))
+    let pa = (e & ADDR_MASK) | (va & (KIB4 - 1));
+    Ok(WalkEnd::Mapped(w.done(pa, KIB4)))
 }
 
 /// Guest virtual memory of the address space rooted at `cr3`, read and
@@ -875,6 +918,48 @@ mod tests {
             let t = b.virt().translate(va).unwrap();
             assert!(!t.writable && t.user, "{mode:?} {size:?}");
         }
+    }
+
+    /// Where a walk stops: the non-present entry's raw value and the
+    /// span it covers, at every level of every mode.
+    #[test]
+    fn walks_report_the_entry_they_stop_at() {
+        let stop = |mode, b: &mut PageTableBuilder, va| {
+            let cr3 = b.cr3();
+            match walk(&mut b.phys, mode, cr3, va).unwrap() {
+                WalkEnd::NotPresent { entry, span } => (entry, span),
+                WalkEnd::Mapped(t) => panic!("{mode:?} {va:#x} mapped at {t:?}"),
+            }
+        };
+        for (mode, va, spans) in [
+            (PagingMode::Long4, 0x7f00_0000_0000u64, (1u64 << 39, MIB2)),
+            (PagingMode::Pae, 0x4000_0000, (GIB1, MIB2)),
+            (PagingMode::Legacy32, 0x4000_0000, (MIB4, MIB4)),
+        ] {
+            let mut b = builder(mode);
+            // Nothing at all: the top level's empty entry.
+            assert_eq!(stop(mode, &mut b, va), (0, spans.0), "{mode:?}");
+            // A leaf beside: the walk reaches the empty PTE next to it.
+            b.map(va, 0x20_0000, PageSize::K4, RWU).unwrap();
+            assert_eq!(stop(mode, &mut b, va + 0x1000), (0, KIB4), "{mode:?}");
+            // A non-present, non-empty leaf (a swap entry's kind).
+            b.map(va + 0x2000, 0x12_3000, PageSize::K4, 0).unwrap();
+            assert_eq!(stop(mode, &mut b, va + 0x2000), (0x12_3000, KIB4));
+            let cr3 = b.cr3();
+            assert!(matches!(
+                walk(&mut b.phys, mode, cr3, va + 5),
+                Ok(WalkEnd::Mapped(t)) if t.pa == 0x20_0005
+            ));
+            // Another directory's empty entry (long mode: the PD's).
+            if mode != PagingMode::Legacy32 {
+                assert_eq!(stop(mode, &mut b, va + (8 << 20)), (0, spans.1));
+            }
+        }
+        let mut b = builder(PagingMode::Long5);
+        assert_eq!(
+            stop(PagingMode::Long5, &mut b, 0x00ff_0000_0000_0000),
+            (0, 1 << 48)
+        );
     }
 
     #[test]

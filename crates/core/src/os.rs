@@ -567,6 +567,22 @@ pub trait OsLayer: Send + Sync {
     fn user_space_end_32(&self) -> u64 {
         0x8000_0000
     }
+    /// A read of the calling process's user memory failed at `addr`, its
+    /// page not present: where the range from `addr` that would read as
+    /// zeros had the process read it itself ends (a page it never touched
+    /// in memory the OS fills with zeros on first use), or `None` when
+    /// the failure stands. Asked only after a failed read (see
+    /// [`crate::zerofill::ZeroFilled`]); `mem` is the trap's memory, and
+    /// every read the answer needs goes through it (so a recording holds
+    /// them).
+    fn untouched_zero_end(
+        &self,
+        _event: &Event,
+        _mem: &mut dyn VirtMem,
+        _addr: u64,
+    ) -> Option<u64> {
+        None
+    }
     /// An opaque identity of the thread running at the trap (the kernel's
     /// task or thread object address), if the layer can read it; cheaper
     /// than [`OsLayer::attribute`]. It pairs a return with its call where

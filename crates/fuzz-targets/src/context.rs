@@ -80,6 +80,7 @@ fn mm_layout(list: bool) -> MmLayout {
         vm_pgoff: 104,
         vm_file: 112,
         vm_flags: 32,
+        vm_ops: Some(96),
         range_pivot: 8,
         range_slot: 128,
         arange_pivot: 8,

@@ -455,6 +455,27 @@ impl OsLayer for LinuxLayer {
         })
     }
 
+    fn untouched_zero_end(&self, event: &Event, mem: &mut dyn VirtMem, addr: u64) -> Option<u64> {
+        let prof = self.profile.as_ref()?;
+        prof.mm.as_ref()?;
+        prof.mm_pgd?;
+        let mode = Space::current(&event.regs)?.mode;
+        // Some(None): the task was read, the failure stands (not to be
+        // tried again in the other space).
+        self.in_task_space(event, mem, |m| {
+            let task = self.task_in(event, m)?;
+            Some(lx::untouched::zero_end(
+                m,
+                prof,
+                task,
+                event.regs.cr3,
+                mode,
+                addr,
+            ))
+        })
+        .flatten()
+    }
+
     fn user_space_end_32(&self) -> u64 {
         // Debian's 686 kernels: the 3 GiB / 1 GiB split (PAGE_OFFSET).
         0xc000_0000

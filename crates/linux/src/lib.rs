@@ -44,6 +44,7 @@ pub mod structs;
 pub mod subcall;
 pub mod tasks;
 pub mod testelf;
+pub mod untouched;
 pub mod unwind;
 pub mod vma;
 pub mod xlat;

@@ -231,10 +231,9 @@ fn select_fds(mem: &mut dyn VirtMem, abi: LinuxAbi, args: &[u64]) -> Vec<i64> {
     let mut set = vec![0u8; size];
     for &ptr in args.iter().skip(1).take(3) {
         // Read whole, as strace does: a set that runs into memory that
-        // cannot be read is not matched at all (a set in pages the
-        // program never touched, which the kernel would read as zeros,
-        // is not told apart from one past the end of a mapping: no
-        // match either).
+        // cannot be read is not matched at all (pages the program never
+        // touched read as zeros where the engine's user memory knows
+        // them, as strace's reads see them).
         if ptr == 0 || mem.read_virt(ptr, &mut set).is_err() {
             continue;
         }

@@ -59,6 +59,28 @@ pub fn task_mm(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64) -> Option<
 /// from), sorted by address.
 pub fn areas(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, mm: u64) -> Option<Vec<Area>> {
     let l = prof.mm.as_ref()?;
+    let vmas = vma_pointers(mem, prof, l, mm)?;
+    let mut out: Vec<Area> = Vec::new();
+    let mut paths: Vec<(u64, Option<String>)> = Vec::new();
+    for vma in vmas {
+        let Some(a) = area(mem, prof, l, task, mm, vma, &mut paths) else {
+            continue;
+        };
+        out.push(a);
+    }
+    out.sort_by_key(|a| a.start);
+    out.dedup_by_key(|a| a.start);
+    Some(out)
+}
+
+/// The `vm_area_struct` pointers of `mm`, unchecked, in tree (or list)
+/// order.
+fn vma_pointers(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    l: &MmLayout,
+    mm: u64,
+) -> Option<Vec<u64>> {
     let mut vmas = Vec::new();
     let mut budget = MAX_NODES;
     if let Some(root) = l.mt_root {
@@ -75,17 +97,74 @@ pub fn areas(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, mm: u64) -> 
             v = kptr(mem, prof, vma.wrapping_add(l.vm_next?));
         }
     }
-    let mut out: Vec<Area> = Vec::new();
-    let mut paths: Vec<(u64, Option<String>)> = Vec::new();
-    for vma in vmas {
-        let Some(a) = area(mem, prof, l, task, mm, vma, &mut paths) else {
-            continue;
+    Some(vmas)
+}
+
+/// What the kernel keeps about one area beyond its range: enough to tell
+/// how a page of it nobody touched yet would read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vma {
+    /// First address.
+    pub start: u64,
+    /// First address past the end.
+    pub end: u64,
+    /// `vm_flags`.
+    pub flags: u64,
+    /// The `struct file *` (0: no file).
+    pub file: u64,
+    /// The `vm_operations_struct *` (None: the layout does not say).
+    pub ops: Option<u64>,
+}
+
+/// The area of `mm` holding `addr` (only its own: `vm_mm` is checked),
+/// without its file's name: one read per area until found, no path walk.
+pub fn vma_at(mem: &mut dyn VirtMem, prof: &LinuxProfile, mm: u64, addr: u64) -> Option<Vma> {
+    let l = prof.mm.as_ref()?;
+    let word =
+        |mem: &mut dyn VirtMem, vma: u64, off: u64| read_ptr(mem, prof, vma.wrapping_add(off)).ok();
+    let psize = prof.pointer_size.clamp(4, 8) as usize;
+    // vm_start and vm_end side by side (as every kernel has them): one
+    // read per area.
+    let lo = l.vm_start.min(l.vm_end);
+    let pair = l.vm_start.abs_diff(l.vm_end) == psize as u64;
+    for vma in vma_pointers(mem, prof, l, mm)? {
+        let (start, end) = if pair {
+            let mut b = [0u8; 16];
+            if mem
+                .read_virt(vma.wrapping_add(lo), &mut b[..2 * psize])
+                .is_err()
+            {
+                continue;
+            }
+            let w = |i: usize| {
+                let mut v = [0u8; 8];
+                v[..psize].copy_from_slice(&b[i * psize..(i + 1) * psize]);
+                u64::from_le_bytes(v)
+            };
+            let first = usize::from(l.vm_start > l.vm_end);
+            (w(first), w(1 - first))
+        } else {
+            let (Some(start), Some(end)) = (word(mem, vma, l.vm_start), word(mem, vma, l.vm_end))
+            else {
+                continue;
+            };
+            (start, end)
         };
-        out.push(a);
+        if !(start..end).contains(&addr) || word(mem, vma, l.vm_mm) != Some(mm) {
+            continue;
+        }
+        return Some(Vma {
+            start,
+            end,
+            flags: word(mem, vma, l.vm_flags)?,
+            file: word(mem, vma, l.vm_file)?,
+            ops: match l.vm_ops {
+                Some(off) => Some(word(mem, vma, off)?),
+                None => None,
+            },
+        });
     }
-    out.sort_by_key(|a| a.start);
-    out.dedup_by_key(|a| a.start);
-    Some(out)
+    None
 }
 
 /// Reads one `vm_area_struct`, checked to belong to `mm`; `paths`
@@ -241,6 +320,7 @@ mod tests {
             vm_pgoff: 104,
             vm_file: 112,
             vm_flags: 32,
+            vm_ops: Some(96),
             range_pivot: 8,
             range_slot: 128,
             arange_pivot: 8,

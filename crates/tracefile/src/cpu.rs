@@ -354,7 +354,8 @@ impl ReplayCpu<'_> {
     /// Serves a read in `space` (None: the trap's own) from the log: the
     /// next identical recorded read gives its outcome; otherwise any
     /// recorded read of this event in the same space holding all the
-    /// bytes (latest first), then the history; otherwise unmapped.
+    /// bytes (latest first), then the history, then the fault of an
+    /// identical read anywhere in the event; otherwise unmapped.
     fn serve(&mut self, space: Option<Space>, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let len = buf.len() as u64;
         let cursor = if space.is_some() { 3 } else { 0 };
@@ -383,6 +384,11 @@ impl ReplayCpu<'_> {
         if let Some(b) = from_history.filter(|b| b.len() == buf.len()) {
             buf.copy_from_slice(b);
             return Ok(());
+        }
+        // The same read failed elsewhere in the event: its fault (where a
+        // multi-page read stopped), not just the start.
+        if let Some(e) = self.log.fault(space, addr, len) {
+            return Err(e.clone());
         }
         Err(MemError::Unmapped(addr))
     }
@@ -464,6 +470,58 @@ mod tests {
         r2.read_virt_in(space, 0xffff_f800_0000_0000, &mut c)
             .unwrap();
         assert_eq!(&c, b"kpcr");
+    }
+
+    /// A user read zero-filled past an untouched page (the decider's own
+    /// reads going through the same memory) replays alike, in the
+    /// recorded order or after the same reads were made elsewhere in the
+    /// event (another option set's order): a failed read made out of
+    /// order keeps its recorded fault address.
+    #[test]
+    fn zero_filled_reads_replay_in_any_order() {
+        use vstrace_core::zerofill::{ZeroFilled, ZeroPages};
+        /// The page at 0x2000 reads as zeros when the "kernel" says so.
+        struct Decider;
+        impl ZeroPages for Decider {
+            fn zero_end(&self, mem: &mut dyn VirtMem, addr: u64) -> Option<u64> {
+                let mut k = [0u8; 1];
+                mem.read_virt(0xffff_8000_0000_0000, &mut k).ok()?;
+                (k[0] == 1 && (0x2000..0x3000).contains(&addr)).then_some(0x3000)
+            }
+        }
+        let mut mem = SparseVirt::new();
+        mem.map(0x1ff0, b"0123456789abcdef");
+        mem.map(0x3000, b"tail");
+        mem.map(0xffff_8000_0000_0000, &[1]);
+        let mut live = SnapshotCpu {
+            regs: Regs::default(),
+            mem: &mut mem,
+        };
+        let read = |m: &mut dyn VirtMem, len: usize| {
+            let mut b = vec![0u8; len];
+            ZeroFilled::new(m, 1 << 47, Some(Decider))
+                .read_virt(0x1ff0, &mut b)
+                .map(|()| b)
+        };
+        let mut log = Vec::new();
+        let (short, long) = {
+            let mut rec = RecordingCpu::new(&mut live, &mut log);
+            (
+                read(rec.mem(), 0x20).unwrap(),
+                read(rec.mem(), 0x1014).unwrap(),
+            )
+        };
+        assert_eq!(&short[..16], b"0123456789abcdef");
+        assert_eq!(short[16..], [0; 16]);
+        assert_eq!(&long[0x1010..], b"tail");
+        let mut r = ReplayCpu::new(Regs::default(), &log);
+        assert_eq!(read(r.mem(), 0x20).unwrap(), short);
+        assert_eq!(read(r.mem(), 0x1014).unwrap(), long);
+        // The other way round: the long read first moves the cursor past
+        // the short read's accesses.
+        let mut r = ReplayCpu::new(Regs::default(), &log);
+        assert_eq!(read(r.mem(), 0x1014).unwrap(), long);
+        assert_eq!(read(r.mem(), 0x20).unwrap(), short);
     }
 
     #[test]

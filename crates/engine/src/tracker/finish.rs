@@ -60,9 +60,9 @@ impl Tracker {
             raw: &pending.raw,
             opts: &self.opts,
         };
-        if let Some(r) = self
-            .os
-            .split_return(split, ret, &mut user(sc.cpu().mem(), end))
+        if let Some(r) =
+            self.os
+                .split_return(split, ret, &mut self.user(event, sc.cpu().mem(), end))
         {
             ret = r;
         }
@@ -100,7 +100,12 @@ impl Tracker {
             Vec::new()
         };
         if decode && (p.retry || !paths.is_empty()) && !p.info.exec {
-            let fresh = self.decode_enter(&p.info, &p.raw, &mut user(sc.cpu().mem(), end), &opts);
+            let fresh = self.decode_enter(
+                &p.info,
+                &p.raw,
+                &mut self.user(event, sc.cpu().mem(), end),
+                &opts,
+            );
             for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
@@ -122,11 +127,15 @@ impl Tracker {
             opts: &opts,
         };
         if decode {
-            self.os
-                .decode_exit(call, ret, &mut user(sc.cpu().mem(), end), &mut p.args);
-            p.ret_detail = self
-                .os
-                .return_detail(call, ret, &mut user(sc.cpu().mem(), end));
+            self.os.decode_exit(
+                call,
+                ret,
+                &mut self.user(event, sc.cpu().mem(), end),
+                &mut p.args,
+            );
+            p.ret_detail =
+                self.os
+                    .return_detail(call, ret, &mut self.user(event, sc.cpu().mem(), end));
             if p.shown {
                 self.os
                     .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
@@ -135,7 +144,7 @@ impl Tracker {
         }
         if let Some((child, how)) =
             self.os
-                .reaped_by_signal(call, ret, &mut user(sc.cpu().mem(), end))
+                .reaped_by_signal(call, ret, &mut self.user(event, sc.cpu().mem(), end))
         {
             let r = self.killed(event, &p, child, how, now);
             self.push_extra(r);
@@ -149,7 +158,7 @@ impl Tracker {
                 &p.raw,
                 ret,
                 p.bitness,
-                &mut user(sc.cpu().mem(), end),
+                &mut self.user(event, sc.cpu().mem(), end),
             );
             p.io.extend(io);
         }
@@ -177,8 +186,12 @@ impl Tracker {
         }
         if p.info.exec && ret == 0 {
             if decode {
-                self.os
-                    .exec_fixup(call, sp, &mut user(sc.cpu().mem(), end), &mut p.args);
+                self.os.exec_fixup(
+                    call,
+                    sp,
+                    &mut self.user(event, sc.cpu().mem(), end),
+                    &mut p.args,
+                );
             }
             // The new image runs in a new address space.
             if let Some(s) = &self.scope {

@@ -4,9 +4,10 @@
 //! reports, where user space ends for its decoders, and the call a
 //! multiplexer makes, read from the caller's registers and memory.
 
-use vstrace_core::mem::{user_space_end, UserOnly};
+use vstrace_core::mem::user_space_end;
 use vstrace_core::read;
-use vstrace_core::{Bitness, CallInfo, Cpu, Event, Mechanism, Os, Reg, Syscall, VirtMem};
+use vstrace_core::zerofill::{ZeroFilled, ZeroPages};
+use vstrace_core::{Bitness, CallInfo, Cpu, Event, Mechanism, Os, OsLayer, Reg, Syscall, VirtMem};
 
 /// Raw arguments kept inline: every Linux call has at most 6.
 const RAW_INLINE: usize = 6;
@@ -66,9 +67,26 @@ impl std::ops::DerefMut for RawArgs {
     }
 }
 
-/// The user part of `mem`, below `end` ([`Tracker::user_end`]).
-pub(super) fn user(mem: &mut dyn VirtMem, end: u64) -> UserOnly<'_> {
-    UserOnly { mem, end }
+/// The OS layer's answer for the trap `event`'s never-touched pages
+/// (see [`OsLayer::untouched_zero_end`]).
+pub(super) struct LayerPages<'a> {
+    os: &'a dyn OsLayer,
+    event: &'a Event,
+}
+
+impl ZeroPages for LayerPages<'_> {
+    fn zero_end(&self, mem: &mut dyn VirtMem, addr: u64) -> Option<u64> {
+        self.os.untouched_zero_end(self.event, mem, addr)
+    }
+}
+
+/// A call's user memory as its decoders read it.
+pub(super) type UserMem<'a> = ZeroFilled<'a, LayerPages<'a>>;
+
+/// The user part of `mem`, below `end` ([`Tracker::user_end`]), read
+/// as is: for writes (pokes), where a page never touched stays a fault.
+pub(super) fn user(mem: &mut dyn VirtMem, end: u64) -> UserMem<'_> {
+    ZeroFilled::new(mem, end, None)
 }
 
 /// `v` as a stack pointer of code of bitness `b`.
@@ -130,7 +148,7 @@ impl super::Tracker {
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let regs: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
         self.os
-            .split_call(info, &regs, &mut user(sc.cpu().mem(), end))
+            .split_call(info, &regs, &mut self.user(event, sc.cpu().mem(), end))
     }
 
     /// The user ip a call reports (`-i`): after the trap instruction;
@@ -150,8 +168,25 @@ impl super::Tracker {
         sp_of(event.regs.rip().wrapping_add(len), event.bitness)
     }
 
+    /// The user part of `mem`, below `end` ([`Tracker::user_end`]), as
+    /// the call's decoders read it: a page the calling process never
+    /// touched reads as zeros where the OS layer says it would (strace's
+    /// own reads fault such pages in), every other fault stands.
+    pub(super) fn user<'a>(
+        &'a self,
+        event: &'a Event,
+        mem: &'a mut dyn VirtMem,
+        end: u64,
+    ) -> UserMem<'a> {
+        let pages = LayerPages {
+            os: &*self.os,
+            event,
+        };
+        ZeroFilled::new(mem, end, Some(pages))
+    }
+
     /// Where user space ends for the trap `event`: decoders of its call's
-    /// arguments read below it only (see [`UserOnly`]).
+    /// arguments read below it only (see [`vstrace_core::mem::UserOnly`]).
     pub(super) fn user_end(&self, event: &Event) -> u64 {
         user_space_end(&event.regs, self.os.user_space_end_32())
     }

@@ -585,14 +585,19 @@ impl Tracker {
         let decode = self.decodes_call(&info);
         let opts = self.call_opts(&info);
         let mut args = if decode {
-            self.decode_enter(&info, &raw, &mut user(sc.cpu().mem(), end), &opts)
+            self.decode_enter(
+                &info,
+                &raw,
+                &mut self.user(event, sc.cpu().mem(), end),
+                &opts,
+            )
         } else {
             Vec::new()
         };
         if decode && args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
-            if let Some(frame) = self
-                .os
-                .frame_args(&info, event, &mut user(sc.cpu().mem(), end))
+            if let Some(frame) =
+                self.os
+                    .frame_args(&info, event, &mut self.user(event, sc.cpu().mem(), end))
             {
                 args = frame;
             }
@@ -648,7 +653,7 @@ impl Tracker {
                 &info.name,
                 &raw,
                 event.bitness,
-                &mut user(sc.cpu().mem(), end),
+                &mut self.user(event, sc.cpu().mem(), end),
             )
         } else {
             Vec::new()

@@ -19,22 +19,23 @@ impl Tracker {
             return true;
         }
         let end = self.user_end(event);
-        let (fds, paths) = match self
-            .os
-            .trace_targets(info, raw, &mut user(sc.cpu().mem(), end))
-        {
-            Some(t) => t,
-            None => {
-                let fd_of = |i: usize| raw.get(i - 1).map(|&v| i64::from(v as u32 as i32));
-                let fds = self
-                    .os
-                    .fd_args(info)
-                    .into_iter()
-                    .filter_map(fd_of)
-                    .collect();
-                (fds, self.os.path_args(info))
-            }
-        };
+        let (fds, paths) =
+            match self
+                .os
+                .trace_targets(info, raw, &mut self.user(event, sc.cpu().mem(), end))
+            {
+                Some(t) => t,
+                None => {
+                    let fd_of = |i: usize| raw.get(i - 1).map(|&v| i64::from(v as u32 as i32));
+                    let fds = self
+                        .os
+                        .fd_args(info)
+                        .into_iter()
+                        .filter_map(fd_of)
+                        .collect();
+                    (fds, self.os.path_args(info))
+                }
+            };
         if fds.iter().any(|fd| self.trace_fds.contains(fd)) {
             return true;
         }
@@ -113,9 +114,9 @@ impl Tracker {
         named: &[vstrace_core::FdPath],
     ) {
         let end = self.user_end(event);
-        let Some((fds, paths)) = self
-            .os
-            .trace_targets(info, raw, &mut user(sc.cpu().mem(), end))
+        let Some((fds, paths)) =
+            self.os
+                .trace_targets(info, raw, &mut self.user(event, sc.cpu().mem(), end))
         else {
             return;
         };
@@ -144,7 +145,12 @@ impl Tracker {
             ..Default::default()
         };
         let end = self.user_end(event);
-        let args = self.decode_enter(info, &raw, &mut user(sc.cpu().mem(), end), &opts);
+        let args = self.decode_enter(
+            info,
+            &raw,
+            &mut self.user(event, sc.cpu().mem(), end),
+            &opts,
+        );
         args.iter()
             .filter_map(|a| a.text.as_deref())
             .any(|v| v.contains(read(scope).root_arg.as_str()))

@@ -267,6 +267,10 @@ pub struct MmLayout {
     pub vm_file: u64,
     /// `vm_area_struct.vm_flags`.
     pub vm_flags: u64,
+    /// `vm_area_struct.vm_ops` (NULL in an anonymous area: what
+    /// `vma_is_anonymous` tests), when known.
+    #[serde(default)]
+    pub vm_ops: Option<u64>,
     /// `maple_range_64.pivot` (range and leaf nodes).
     pub range_pivot: u64,
     /// `maple_range_64.slot`.
@@ -305,6 +309,7 @@ impl MmLayout {
             vm_pgoff: o("vm_area_struct", "vm_pgoff")?,
             vm_file: o("vm_area_struct", "vm_file")?,
             vm_flags: o("vm_area_struct", "vm_flags")?,
+            vm_ops: o("vm_area_struct", "vm_ops").ok(),
             range_pivot: mt("maple_range_64", "pivot")?,
             range_slot: mt("maple_range_64", "slot")?,
             arange_pivot: mt("maple_arange_64", "pivot")?,

@@ -334,6 +334,26 @@ impl<'a> AccessLog<'a> {
         }
     }
 
+    /// The fault of the latest recorded read of (`space`, `addr`, `len`)
+    /// that failed, wherever it is in the event: what a read made out of
+    /// the recorded order (another option set's) fails with, its fault
+    /// address included (the page a multi-page read stopped at, which a
+    /// user read's zero filling goes on from). Lazy logs hold no faults.
+    pub(crate) fn fault(&self, space: Option<Space>, addr: u64, len: u64) -> Option<&'a MemError> {
+        match *self {
+            AccessLog::Decoded(log, _) => log.iter().rev().find_map(|a| match a {
+                Access::Read {
+                    space: s,
+                    addr: a,
+                    len: l,
+                    result: Err(e),
+                } if *s == space && *a == addr && *l == len => Some(e),
+                _ => None,
+            }),
+            AccessLog::Lazy(_) => None,
+        }
+    }
+
     /// The bytes of the latest successful recorded read in the space of
     /// `space` (None: the trap's) that holds all of `addr..addr+len`.
     pub(crate) fn covering(&self, space: Option<Space>, addr: u64, len: usize) -> Option<&'a [u8]> {
