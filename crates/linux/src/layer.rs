@@ -939,3 +939,65 @@ impl LinuxLayer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::testmem::SparseVirt;
+    use vstrace_core::{Bitness, Mechanism, Regs};
+
+    const PERCPU: u64 = 0xffff_8880_3ea0_0000;
+    const TASK: u64 = 0xffff_8880_0100_0000;
+    const SIGNAL: u64 = 0xffff_8880_0200_0000;
+
+    /// A layer whose running task's process has `live` live threads
+    /// (`signal_live` None: a profile without that member).
+    fn layer(live_at: Option<u64>) -> LinuxLayer {
+        let mut p = lx::profile::layouts::synthetic_profile();
+        p.pids = Some(lx::profile::layouts::PidsLayout {
+            task_thread_pid: 0x5f0,
+            task_signal: 0x7a0,
+            task_thread_node: 0x628,
+            signal_pids: 0x150,
+            signal_thread_head: 0x10,
+            signal_live: live_at,
+            pid_level: 4,
+            pid_numbers: 96,
+            upid_size: 16,
+            upid_nr: 0,
+            upid_ns: 8,
+        });
+        LinuxLayer::new(Some(p))
+    }
+
+    #[test]
+    fn exit_ends_the_process_only_from_its_last_live_thread() {
+        let mut regs = Regs {
+            cs: 0x33,
+            k_gs_base: PERCPU,
+            ..Regs::default()
+        };
+        regs.set(vstrace_core::Reg::Rax, 60);
+        let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
+        let exit = CallInfo::plain("x86_64", Bitness::B64, 60, "exit", 1);
+        let exit_group = CallInfo::plain("x86_64", Bitness::B64, 231, "exit_group", 1);
+        let mut m = SparseVirt::new();
+        m.map(PERCPU + 0x1fbc0, &TASK.to_le_bytes());
+        m.map(TASK + 0x7a0, &SIGNAL.to_le_bytes());
+        let l = layer(Some(0x24));
+        for (live, last) in [(1u32, true), (2, false), (0, false)] {
+            m.map(SIGNAL + 0x24, &live.to_le_bytes());
+            assert_eq!(
+                l.ends_last_thread(&exit, &event, &mut m),
+                last,
+                "live={live}"
+            );
+        }
+        m.map(SIGNAL + 0x24, &1u32.to_le_bytes());
+        // Only exit(2) is asked about; a profile without `live`, or
+        // memory that does not read, says no.
+        assert!(!l.ends_last_thread(&exit_group, &event, &mut m));
+        assert!(!layer(None).ends_last_thread(&exit, &event, &mut m));
+        assert!(!l.ends_last_thread(&exit, &event, &mut SparseVirt::new()));
+    }
+}
