@@ -180,8 +180,10 @@ impl Call<'_, '_> {
 }
 
 /// Most elements of an array printed with `-v` (strace prints them all;
-/// a hostile count must not make the trace unbounded).
-const MAX_ARRAY_VERBOSE: u64 = 1024;
+/// a hostile count must not make the trace unbounded): the kernel's
+/// largest bounded array strace prints whole, a classic BPF program of
+/// `BPF_MAXINSNS` instructions (a seccomp filter).
+const MAX_ARRAY_VERBOSE: u64 = 4096;
 
 impl Call<'_, '_> {
     /// strace's `print_array`: `count` elements of `size` bytes at `va`,

@@ -9,6 +9,10 @@ use crate::consts::Names;
 use crate::fmt;
 use vstrace_core::{StructBuilder, Value};
 
+/// Most `pollfd`s read at a poll's exit (every one is read to find the
+/// ones the kernel set, within this cap).
+const MAX_POLL_SCAN: u64 = 65_536;
+
 /// `poll` event bits (x86 values).
 pub(crate) static POLL_FLAGS: Names = crate::xlat::tables::POLLFLAGS_X86_64;
 
@@ -181,7 +185,7 @@ pub(crate) fn poll_detail(c: &mut Call<'_, '_>, ret: i64) -> Option<String> {
     let mut printed = 0u64;
     // Bounded: every element is read (the kernel wrote all of them), but
     // no more than a cap of them.
-    for k in 0..n.min(super::MAX_ARRAY_VERBOSE * 64) {
+    for k in 0..n.min(MAX_POLL_SCAN) {
         let at = va.wrapping_add(k * POLLFD as u64);
         let Ok(b) = c.fetch(at, POLLFD) else {
             parts.push(fmt::ptr(at));
