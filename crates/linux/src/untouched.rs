@@ -125,7 +125,6 @@ impl PhysMem for DirectMap<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::layouts::MmLayout;
     use vstrace_core::testmem::{FlatPhys, PageSize, PageTableBuilder, SparseVirt, PRESENT, USER};
 
     /// The direct map (1 GiB aligned, as KASLR places it).
@@ -155,22 +154,7 @@ mod tests {
     fn prof() -> LinuxProfile {
         let mut p = crate::profile::layouts::synthetic_profile();
         p.mm_pgd = Some(0x50);
-        p.mm = Some(MmLayout {
-            mt_root: Some(0x8),
-            mmap: None,
-            vm_next: None,
-            vm_start: 0,
-            vm_end: 8,
-            vm_mm: 16,
-            vm_pgoff: 104,
-            vm_file: 112,
-            vm_flags: 32,
-            vm_ops: Some(96),
-            range_pivot: 8,
-            range_slot: 128,
-            arange_pivot: 8,
-            arange_slot: 80,
-        });
+        p.mm = Some(crate::vma::tests::mm_layout());
         p
     }
 

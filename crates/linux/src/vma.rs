@@ -302,7 +302,7 @@ pub fn module_base(areas: &[Area], a: &Area) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use vstrace_core::testmem::SparseVirt;
 
@@ -310,7 +310,15 @@ mod tests {
 
     fn prof() -> LinuxProfile {
         let mut p = crate::profile::layouts::synthetic_profile();
-        p.mm = Some(MmLayout {
+        p.mm = Some(mm_layout());
+        p
+    }
+
+    /// The memory map's layout of the synthetic trees here (6.1's
+    /// `vm_area_struct`, maple nodes), shared with the other walkers'
+    /// tests.
+    pub(crate) fn mm_layout() -> MmLayout {
+        MmLayout {
             mt_root: Some(0x8),
             mmap: None,
             vm_next: None,
@@ -325,8 +333,7 @@ mod tests {
             range_slot: 128,
             arange_pivot: 8,
             arange_slot: 80,
-        });
-        p
+        }
     }
 
     /// An mm whose maple root is an arange node over two leaves holding
