@@ -133,9 +133,7 @@ impl KernelPages {
             uses: 0,
         });
     }
-}
 
-impl KernelPages {
     /// Remembers the offset of a linear map a large page belongs to.
     fn learn_linear(&mut self, mode: PagingMode, offset: u64) {
         if self.linear.contains(&Some((mode, offset))) {

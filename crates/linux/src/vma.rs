@@ -117,38 +117,15 @@ pub struct Vma {
 }
 
 /// The area of `mm` holding `addr` (only its own: `vm_mm` is checked),
-/// without its file's name: one read per area until found, no path walk.
+/// without its file's name: no path walk.
 pub fn vma_at(mem: &mut dyn VirtMem, prof: &LinuxProfile, mm: u64, addr: u64) -> Option<Vma> {
     let l = prof.mm.as_ref()?;
     let word =
         |mem: &mut dyn VirtMem, vma: u64, off: u64| read_ptr(mem, prof, vma.wrapping_add(off)).ok();
-    let psize = prof.pointer_size.clamp(4, 8) as usize;
-    // vm_start and vm_end side by side (as every kernel has them): one
-    // read per area.
-    let lo = l.vm_start.min(l.vm_end);
-    let pair = l.vm_start.abs_diff(l.vm_end) == psize as u64;
     for vma in vma_pointers(mem, prof, l, mm)? {
-        let (start, end) = if pair {
-            let mut b = [0u8; 16];
-            if mem
-                .read_virt(vma.wrapping_add(lo), &mut b[..2 * psize])
-                .is_err()
-            {
-                continue;
-            }
-            let w = |i: usize| {
-                let mut v = [0u8; 8];
-                v[..psize].copy_from_slice(&b[i * psize..(i + 1) * psize]);
-                u64::from_le_bytes(v)
-            };
-            let first = usize::from(l.vm_start > l.vm_end);
-            (w(first), w(1 - first))
-        } else {
-            let (Some(start), Some(end)) = (word(mem, vma, l.vm_start), word(mem, vma, l.vm_end))
-            else {
-                continue;
-            };
-            (start, end)
+        let (Some(start), Some(end)) = (word(mem, vma, l.vm_start), word(mem, vma, l.vm_end))
+        else {
+            continue;
         };
         if !(start..end).contains(&addr) || word(mem, vma, l.vm_mm) != Some(mm) {
             continue;

@@ -60,9 +60,9 @@ impl Tracker {
             raw: &pending.raw,
             opts: &self.opts,
         };
-        if let Some(r) =
-            self.os
-                .split_return(split, ret, &mut self.user(event, sc.cpu().mem(), end))
+        if let Some(r) = self
+            .os
+            .split_return(split, ret, &mut self.user(event, sc.cpu().mem()))
         {
             ret = r;
         }
@@ -103,7 +103,7 @@ impl Tracker {
             let fresh = self.decode_enter(
                 &p.info,
                 &p.raw,
-                &mut self.user(event, sc.cpu().mem(), end),
+                &mut self.user(event, sc.cpu().mem()),
                 &opts,
             );
             for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
@@ -130,12 +130,12 @@ impl Tracker {
             self.os.decode_exit(
                 call,
                 ret,
-                &mut self.user(event, sc.cpu().mem(), end),
+                &mut self.user(event, sc.cpu().mem()),
                 &mut p.args,
             );
-            p.ret_detail =
-                self.os
-                    .return_detail(call, ret, &mut self.user(event, sc.cpu().mem(), end));
+            p.ret_detail = self
+                .os
+                .return_detail(call, ret, &mut self.user(event, sc.cpu().mem()));
             if p.shown {
                 self.os
                     .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
@@ -144,7 +144,7 @@ impl Tracker {
         }
         if let Some((child, how)) =
             self.os
-                .reaped_by_signal(call, ret, &mut self.user(event, sc.cpu().mem(), end))
+                .reaped_by_signal(call, ret, &mut self.user(event, sc.cpu().mem()))
         {
             let r = self.killed(event, &p, child, how, now);
             self.push_extra(r);
@@ -158,7 +158,7 @@ impl Tracker {
                 &p.raw,
                 ret,
                 p.bitness,
-                &mut self.user(event, sc.cpu().mem(), end),
+                &mut self.user(event, sc.cpu().mem()),
             );
             p.io.extend(io);
         }
@@ -186,12 +186,8 @@ impl Tracker {
         }
         if p.info.exec && ret == 0 {
             if decode {
-                self.os.exec_fixup(
-                    call,
-                    sp,
-                    &mut self.user(event, sc.cpu().mem(), end),
-                    &mut p.args,
-                );
+                self.os
+                    .exec_fixup(call, sp, &mut self.user(event, sc.cpu().mem()), &mut p.args);
             }
             // The new image runs in a new address space.
             if let Some(s) = &self.scope {

@@ -143,12 +143,11 @@ impl super::Tracker {
         info: &CallInfo,
         cpu: &mut dyn Cpu,
     ) -> Option<(CallInfo, Vec<u64>)> {
-        let end = self.user_end(event);
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
         let regs: Vec<u64> = (1..=nargs).map(|i| sc.arg(i).unwrap_or(0)).collect();
         self.os
-            .split_call(info, &regs, &mut self.user(event, sc.cpu().mem(), end))
+            .split_call(info, &regs, &mut self.user(event, sc.cpu().mem()))
     }
 
     /// The user ip a call reports (`-i`): after the trap instruction;
@@ -168,21 +167,17 @@ impl super::Tracker {
         sp_of(event.regs.rip().wrapping_add(len), event.bitness)
     }
 
-    /// The user part of `mem`, below `end` ([`Tracker::user_end`]), as
-    /// the call's decoders read it: a page the calling process never
-    /// touched reads as zeros where the OS layer says it would (strace's
-    /// own reads fault such pages in), every other fault stands.
-    pub(super) fn user<'a>(
-        &'a self,
-        event: &'a Event,
-        mem: &'a mut dyn VirtMem,
-        end: u64,
-    ) -> UserMem<'a> {
+    /// The user part of `mem` for the trap `event` (below
+    /// [`Tracker::user_end`]), as the call's decoders read it: a page the
+    /// calling process never touched reads as zeros where the OS layer
+    /// says it would (strace's own reads fault such pages in), every
+    /// other fault stands.
+    pub(super) fn user<'a>(&'a self, event: &'a Event, mem: &'a mut dyn VirtMem) -> UserMem<'a> {
         let pages = LayerPages {
             os: &*self.os,
             event,
         };
-        ZeroFilled::new(mem, end, Some(pages))
+        ZeroFilled::new(mem, self.user_end(event), Some(pages))
     }
 
     /// Where user space ends for the trap `event`: decoders of its call's

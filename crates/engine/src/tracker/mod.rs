@@ -585,19 +585,14 @@ impl Tracker {
         let decode = self.decodes_call(&info);
         let opts = self.call_opts(&info);
         let mut args = if decode {
-            self.decode_enter(
-                &info,
-                &raw,
-                &mut self.user(event, sc.cpu().mem(), end),
-                &opts,
-            )
+            self.decode_enter(&info, &raw, &mut self.user(event, sc.cpu().mem()), &opts)
         } else {
             Vec::new()
         };
         if decode && args.is_empty() && info.returns_elsewhere && self.pair_by_thread {
             if let Some(frame) =
                 self.os
-                    .frame_args(&info, event, &mut self.user(event, sc.cpu().mem(), end))
+                    .frame_args(&info, event, &mut self.user(event, sc.cpu().mem()))
             {
                 args = frame;
             }
@@ -653,7 +648,7 @@ impl Tracker {
                 &info.name,
                 &raw,
                 event.bitness,
-                &mut self.user(event, sc.cpu().mem(), end),
+                &mut self.user(event, sc.cpu().mem()),
             )
         } else {
             Vec::new()

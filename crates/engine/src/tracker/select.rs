@@ -18,11 +18,10 @@ impl Tracker {
         if self.trace_fds.is_empty() && self.trace_paths.is_empty() {
             return true;
         }
-        let end = self.user_end(event);
         let (fds, paths) =
             match self
                 .os
-                .trace_targets(info, raw, &mut self.user(event, sc.cpu().mem(), end))
+                .trace_targets(info, raw, &mut self.user(event, sc.cpu().mem()))
             {
                 Some(t) => t,
                 None => {
@@ -113,10 +112,9 @@ impl Tracker {
         sc: &mut Syscall<'_>,
         named: &[vstrace_core::FdPath],
     ) {
-        let end = self.user_end(event);
         let Some((fds, paths)) =
             self.os
-                .trace_targets(info, raw, &mut self.user(event, sc.cpu().mem(), end))
+                .trace_targets(info, raw, &mut self.user(event, sc.cpu().mem()))
         else {
             return;
         };
@@ -144,13 +142,7 @@ impl Tracker {
             strsize: 4096,
             ..Default::default()
         };
-        let end = self.user_end(event);
-        let args = self.decode_enter(
-            info,
-            &raw,
-            &mut self.user(event, sc.cpu().mem(), end),
-            &opts,
-        );
+        let args = self.decode_enter(info, &raw, &mut self.user(event, sc.cpu().mem()), &opts);
         args.iter()
             .filter_map(|a| a.text.as_deref())
             .any(|v| v.contains(read(scope).root_arg.as_str()))
