@@ -87,7 +87,9 @@ impl Tracker {
             cpu_read: cpu_time || cfg.record.is_some(),
             early: Default::default(),
             attrib: Default::default(),
+            count_lane: false,
         }
+        .with_count_lane()
         .with_early_out())
     }
 }

@@ -18,6 +18,9 @@ impl Tracker {
         sp: u64,
         announced: bool,
     ) -> Option<Record> {
+        if self.took_count_lane(&pending) {
+            return Some(self.count_finish(pending, event, cpu, now));
+        }
         if attrib::changes_attribution(&pending.info) {
             self.clear_attrib();
         }

@@ -15,7 +15,7 @@ const RAW_INLINE: usize = 6;
 /// A call's raw arguments, read once at enter: inline up to
 /// [`RAW_INLINE`] (no allocation per call), on the heap beyond (NT calls
 /// take up to 17).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct RawArgs {
     n: usize,
     inline: [u64; RAW_INLINE],

@@ -9,6 +9,7 @@
 
 mod attrib;
 mod build;
+mod count;
 pub mod early;
 mod fast;
 mod finish;
@@ -280,6 +281,8 @@ pub(crate) struct Tracker {
     early: std::sync::Arc<early::EarlyOut>,
     /// Attributions by (address space, running task) (see [`attrib`]).
     attrib: Mutex<attrib::AttribCache>,
+    /// Plain calls under `-c` take the counting lane (see [`count`]).
+    count_lane: bool,
 }
 
 impl Tracker {
@@ -493,15 +496,6 @@ impl Tracker {
         {
             return None;
         }
-        let tid = early_proc.as_ref().map(|p| p.tid);
-        let mut hit = Injection::default();
-        // strace tampers only with the calls it traces (`-e trace=`).
-        if self.has_injects && in_scope && shown {
-            for rule in lock(&self.injects).iter_mut() {
-                rule.check(&info.name, tid, &mut hit);
-            }
-        }
-        let mut inject = hit.action;
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
             sp: sp_of(regs.rsp(), event.bitness),
@@ -515,6 +509,31 @@ impl Tracker {
             (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32) => None,
             _ => Some(sp_of(regs.rip().wrapping_add(2), event.bitness)),
         };
+        if shown
+            && !root_exec
+            && !pre_scope
+            && !comm_exec
+            && split_raw.is_none()
+            && self.counts_plainly(&info)
+        {
+            // -c's lane: the caller as the general path would have it.
+            let proc_info = match early_proc {
+                Some(p) => Some(p),
+                None if self.follow_forks => self.who(event, cpu.mem()),
+                None => None,
+            };
+            self.count_enter(event, cpu, info, key, ret_ip, proc_info, now);
+            return None;
+        }
+        let tid = early_proc.as_ref().map(|p| p.tid);
+        let mut hit = Injection::default();
+        // strace tampers only with the calls it traces (`-e trace=`).
+        if self.has_injects && in_scope && shown {
+            for rule in lock(&self.injects).iter_mut() {
+                rule.check(&info.name, tid, &mut hit);
+            }
+        }
+        let mut inject = hit.action;
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         // Names are for hooks (their by-name accessors and errors); skip
         // the allocations on the fast path when there are none.

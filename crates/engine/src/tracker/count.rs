@@ -1,0 +1,256 @@
+//! `-c`'s lane: a plain call that is only counted (no argument, no return
+//! text, no hook, rule or name that could look at it) goes from its enter
+//! to its record without the general path's work, which decodes, runs
+//! hooks, reads names and keeps a modifiable `Syscall` per event. The
+//! summary needs a call's name, its error or not, and its time; the
+//! record built here carries exactly that, and the sink counts it as it
+//! counts any other (issue 18: "`-c` reads only the number, the return
+//! value and the time").
+//!
+//! Calls that make process events (fork, exec, exit, waits), calls that
+//! return elsewhere (sigreturn) or never, and multiplexers stay on the
+//! general path: the process tree and the scope need what it reads.
+
+use super::*;
+
+impl Tracker {
+    /// Decides once whether `-c`'s lane is open (see
+    /// [`Tracker::count_lane_enabled`]).
+    pub(super) fn with_count_lane(mut self) -> Tracker {
+        self.count_lane = self.count_lane_enabled();
+        self
+    }
+
+    /// Whether calls may take the lane at all (fixed at construction): a
+    /// Linux guest under `-c` without `-C`, with nothing that reads or
+    /// changes arguments, names or returns.
+    pub(super) fn count_lane_enabled(&self) -> bool {
+        self.count_only
+            && self.os_kind == Os::Linux
+            && !self.has_hooks
+            && !self.has_injects
+            && self.rewrites.is_empty()
+            && self.trace_fds.is_empty()
+            && self.trace_paths.is_empty()
+            && !self.names.any()
+            && !self.callers
+            && !self.stacks
+            && !self.want_ip
+            && !self.record_names
+            && !self.dumps().any()
+    }
+
+    /// Whether the call `info`, shown by the filter, is a plain one for
+    /// the lane (see the module doc).
+    pub(super) fn counts_plainly(&self, info: &CallInfo) -> bool {
+        self.count_lane
+            && !info.exec
+            && !info.fork
+            && !info.noreturn
+            && !info.ends_process
+            && !info.returns_elsewhere
+            && !self.os.reaps(info)
+            && !self.os.multiplexer(info)
+            && !attrib::changes_attribution(info)
+    }
+
+    /// The lane's enter: the call in flight with only what its count and
+    /// its pairing need (`key`, `ret_ip` and `thread` as the general path
+    /// reads them; the caller as the scope check read it).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn count_enter(
+        &self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        info: CallInfo,
+        key: ThreadKey,
+        ret_ip: Option<u64>,
+        proc_info: Option<ProcInfo>,
+        now: u64,
+    ) {
+        let thread = if self.pair_by_thread {
+            self.running_task(event, cpu.mem())
+        } else {
+            None
+        };
+        let cpu_at_enter = if self.cpu_read {
+            self.thread_cpu_ns(event, cpu.mem())
+        } else {
+            None
+        };
+        let pending = records::boxed_pending(Pending {
+            ret_ip,
+            thread,
+            info,
+            bitness: event.bitness,
+            mechanism: event.mechanism,
+            raw: RawArgs::default(),
+            args: Vec::new(),
+            vcpu: event.vcpu,
+            cr3: cr3_key(event.cr3),
+            ts: now,
+            inject: None,
+            pokes_exit: Vec::new(),
+            delay_exit_us: 0,
+            modifications: Vec::new(),
+            hook: Default::default(),
+            order: self.order.fetch_add(1, Ordering::Relaxed),
+            retry: false,
+            returns_elsewhere: false,
+            shown: true,
+            root_exec: false,
+            pre_scope: false,
+            comm_exec: false,
+            proc_info,
+            changed: Vec::new(),
+            ip: None,
+            ret_detail: None,
+            ret_hex: false,
+            error: None,
+            fds: Vec::new(),
+            ret_name: None,
+            fd_pass: true,
+            caller: None,
+            stack: Vec::new(),
+            io: Vec::new(),
+            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+            cpu_at_enter,
+            cpu_used: None,
+        });
+        self.insert(key, pending);
+    }
+
+    /// Whether the call in flight `p` took the lane at its enter (and so
+    /// may end through [`Tracker::count_finish`]).
+    pub(super) fn took_count_lane(&self, p: &Pending) -> bool {
+        self.count_lane
+            && p.shown
+            && p.inject.is_none()
+            && p.pokes_exit.is_empty()
+            && p.delay_exit_us == 0
+            && !p.root_exec
+            && !p.pre_scope
+            && !p.comm_exec
+            && self.counts_plainly(&p.info)
+    }
+
+    /// The lane's exit: the call's time and return, and its record for
+    /// the summary.
+    pub(super) fn count_finish(
+        &self,
+        mut p: Box<Pending>,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+        now: u64,
+    ) -> Record {
+        if let Some(at_enter) = p.cpu_at_enter {
+            p.cpu_used = self
+                .thread_cpu_ns(event, cpu.mem())
+                .map(|now| now.saturating_sub(at_enter));
+        }
+        // Read at the call's own width, as `Syscall::return_value` reads
+        // it for the general path.
+        let rax = cpu.regs().rax();
+        let ret = match p.bitness {
+            Bitness::B32 => rax as u32 as i32 as i64,
+            Bitness::B64 => rax as i64,
+        };
+        let ret = self.os.record_return(ret);
+        self.record(p, CallState::Complete, Some(ret), Some(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The lane's records against the general path's, on synthetic events.
+
+    use vstrace_core::cpu::SnapshotCpu;
+    use vstrace_core::hooks::Hooks;
+    use vstrace_core::testmem::SparseVirt;
+    use vstrace_core::{Reg, Regs};
+    use vstrace_linux::LinuxLayer;
+
+    use super::*;
+
+    const CR3: u64 = 0x1234_5000;
+    const RIP: u64 = 0x40_1000;
+    const SP: u64 = 0x7fff_1000;
+
+    /// getppid (110) and a failing close(-1) (3), each entered and
+    /// returned by sysret, through a tracker for `cfg`: the two records.
+    fn two_calls(cfg: &EngineConfig) -> (bool, Vec<Record>) {
+        let mut t = Tracker::new(cfg, Box::new(LinuxLayer::default()), Hooks::new()).unwrap();
+        let mut mem = SparseVirt::new();
+        let mut now = 0;
+        let mut out = Vec::new();
+        for (nr, arg, ret) in [(110u64, 0u64, 42u64), (3, u64::MAX, (-9i64) as u64)] {
+            let mut enter = Regs {
+                cr3: CR3,
+                cs: 0x33,
+                ..Default::default()
+            };
+            enter.set(Reg::Rax, nr);
+            enter.set(Reg::Rdi, arg);
+            enter.set(Reg::Rsp, SP);
+            enter.set(Reg::Rip, RIP);
+            let mut exit = Regs {
+                cr3: CR3,
+                cs: 0x10,
+                ..Default::default()
+            };
+            exit.set(Reg::Rax, ret);
+            exit.set(Reg::Rcx, RIP + 2);
+            exit.set(Reg::Rsp, SP);
+            for (m, regs) in [(Mechanism::Syscall, enter), (Mechanism::Sysret, exit)] {
+                now += 10;
+                let ev = Event::new(0, m, Bitness::B64, regs.clone());
+                let mut cpu = SnapshotCpu {
+                    regs,
+                    mem: &mut mem,
+                };
+                out.extend(t.on_event_exclusive(&ev, &mut cpu, now));
+            }
+        }
+        (t.count_lane, out)
+    }
+
+    #[test]
+    fn counted_calls_take_the_lane_and_carry_what_the_summary_reads() {
+        let counted = EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        };
+        let (lane, recs) = two_calls(&counted);
+        assert!(lane);
+        let (general_lane, general) = two_calls(&EngineConfig::default());
+        assert!(!general_lane);
+        assert_eq!(recs.len(), 2);
+        for (r, g) in recs.iter().zip(&general) {
+            assert_eq!(r.name, g.name);
+            assert_eq!(r.nr, g.nr);
+            assert_eq!(r.ret, g.ret);
+            assert_eq!(r.errno, g.errno);
+            assert_eq!(r.state, CallState::Complete);
+            assert_eq!((r.ts_enter_ns, r.ts_exit_ns), (g.ts_enter_ns, g.ts_exit_ns));
+            // Nothing decoded for a count.
+            assert!(r.args.is_empty() && r.ret_text.is_none());
+        }
+        assert_eq!(recs[1].errno.as_deref(), Some("EBADF"));
+    }
+
+    #[test]
+    fn hooks_rules_and_names_close_the_lane() {
+        let with = |f: fn(&mut EngineConfig)| {
+            let mut c = EngineConfig {
+                summary: true,
+                ..EngineConfig::default()
+            };
+            f(&mut c);
+            two_calls(&c).0
+        };
+        assert!(!with(|c| c.inject = vec!["getppid:error=EPERM".into()]));
+        assert!(!with(|c| c.trace_fds = vec![3]));
+        assert!(!with(|c| c.display.summary.with_records = true));
+        assert!(!with(|c| c.names.fd_path = true));
+    }
+}
