@@ -128,6 +128,13 @@ pub struct Record {
     /// it (the column strace's table shows by default); absent when not
     /// asked for or not readable.
     pub cpu_ns: Option<u64>,
+    /// A successful exec by a thread other than its process's leader:
+    /// the thread id it returned with (the kernel gives the exec'ing
+    /// thread the leader's id and ends the others). strace's `<pid changed
+    /// to N ...>`, `+++ superseded by execve in pid M +++` and `<...
+    /// execve resumed>` lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_tid: Option<u32>,
     /// Not shown: a fork or exec outside the `-e trace=` set (or `-P`),
     /// passed on only so that the process events and tree do not depend
     /// on the filter ([`crate::procs`]); the sink never prints it.
@@ -184,20 +191,10 @@ impl Record {
         use std::fmt::Write;
         // strace's -a column counts from the start of the line, pid and
         // timestamps included, in bytes (its curcol).
-        let line_start = out.len();
-        match self.tid.or(self.pid) {
-            Some(pid) if !how.own_file => {
-                let _ = write!(out, "[pid {pid:>5}");
-                // -Y: strace's `[pid  1234<comm>] `.
-                if let (true, Some(c)) = (how.opts.pid_comm, &self.comm) {
-                    vstrace_core::value::comm_in_angle_brackets(c, out);
-                }
-                out.push_str("] ");
-            }
-            _ => {}
-        }
+        let mut line_start = out.len();
+        self.pid_prefix(self.tid.or(self.pid), how, out);
         how.opts.prefix(self, last, out);
-        let align = |out: &mut String| {
+        let align = |out: &mut String, line_start: usize| {
             // strace: ") ", then spaces up to the column, then "= ".
             out.push(' ');
             let col = out.len() - line_start;
@@ -232,7 +229,7 @@ impl Record {
         if self.state == CallState::ChildReturn {
             // Aligned as strace aligns its `<... NAME resumed>` lines.
             let _ = write!(out, "<... {} resumed in child>", self.name);
-            align(out);
+            align(out, line_start);
             let _ = write!(out, "{}", self.ret.unwrap_or(0));
             return;
         }
@@ -253,10 +250,13 @@ impl Record {
                 let _ = write!(out, " /* changed during the call: {} at exit */", c.at_exit);
             }
         }
+        if let (CallState::Complete, Some(new)) = (self.state, self.new_tid) {
+            line_start = self.pid_changed(new, how, last, out);
+        }
         out.push(')');
         match self.state {
             CallState::Complete | CallState::ChildReturn => {
-                align(out);
+                align(out, line_start);
                 match (&self.ret_text, self.ret) {
                     // strace -e raw=: the error number, or the value in hex.
                     (_, Some(r)) if how.raw && self.errno.is_some() => {
@@ -272,7 +272,7 @@ impl Record {
                 }
             }
             CallState::NoReturn => {
-                align(out);
+                align(out, line_start);
                 out.push('?');
             }
             CallState::Unfinished => out.push_str(" <unfinished ...>"),
@@ -329,6 +329,64 @@ impl Record {
             out.push('\n');
             stack_text(f, out);
         }
+    }
+}
+
+impl Record {
+    /// strace's `[pid N] ` (`-Y`: `[pid N<comm>] `), unless the line goes
+    /// to the process's own file.
+    fn pid_prefix(&self, tid: Option<u32>, how: &Render<'_>, out: &mut String) {
+        use std::fmt::Write;
+        match tid {
+            Some(pid) if !how.own_file => {
+                let _ = write!(out, "[pid {pid:>5}");
+                // -Y: strace's `[pid  1234<comm>] `.
+                if let (true, Some(c)) = (how.opts.pid_comm, &self.comm) {
+                    vstrace_core::value::comm_in_angle_brackets(c, out);
+                }
+                out.push_str("] ");
+            }
+            _ => {}
+        }
+    }
+
+    /// An exec by a non-leader thread that returned as thread `new` (see
+    /// [`Record::new_tid`]), as strace tells it: the call's line ends
+    /// with `<pid changed to NEW ...>`, the leader's `+++ superseded by
+    /// execve in pid OLD +++` follows (unless `--quiet=thread-execve`),
+    /// and the call resumes under the new id. Returns where the resumed
+    /// line starts (its `= ` column counts from there).
+    fn pid_changed(
+        &self,
+        new: u32,
+        how: &Render<'_>,
+        last: &mut Option<u64>,
+        out: &mut String,
+    ) -> usize {
+        use std::fmt::Write;
+        let old = self.tid.or(self.pid).unwrap_or(0);
+        let _ = write!(out, " <pid changed to {new} ...>");
+        // The later lines are stamped at the return.
+        let at_exit = Record {
+            ts_enter_ns: self.ts_exit_ns.unwrap_or(self.ts_enter_ns),
+            nr: self.nr,
+            abi: self.abi.clone(),
+            ip: self.ip,
+            state: self.state,
+            ..Record::default()
+        };
+        if how.opts.quiet & crate::output::quiet::THREAD_EXECVE == 0 {
+            out.push('\n');
+            self.pid_prefix(Some(new), how, out);
+            how.opts.prefix(&at_exit, last, out);
+            let _ = write!(out, "+++ superseded by execve in pid {old} +++");
+        }
+        out.push('\n');
+        let start = out.len();
+        self.pid_prefix(Some(new), how, out);
+        how.opts.prefix(&at_exit, last, out);
+        let _ = write!(out, "<... {} resumed>", self.name);
+        start
     }
 }
 
@@ -439,6 +497,48 @@ mod tests {
         assert_eq!(
             s,
             "[pid    42] openat(AT_FDCWD, \"/x\")      = -1 ENOENT (No such file or directory)"
+        );
+    }
+
+    /// A thread's exec that returned as its leader: three lines, as
+    /// strace prints them, the superseded one left out by
+    /// `--quiet=thread-execve`, the `= ` column counted on the last line.
+    #[test]
+    fn exec_by_a_thread_changes_its_pid() {
+        let mut r = rec();
+        r.tid = Some(43);
+        r.name = "execveat".into();
+        r.nr = 322;
+        r.args.truncate(1);
+        r.ret = Some(0);
+        r.ret_text = Some("0".into());
+        r.errno = None;
+        r.new_tid = Some(42);
+        let text = |opts: &OutputOptions| {
+            let how = Render {
+                opts,
+                raw: false,
+                own_file: false,
+            };
+            let mut s = String::new();
+            r.to_text_with(&how, &mut None, &mut s);
+            s
+        };
+        let d = OutputOptions::default();
+        assert_eq!(
+            text(&d),
+            "[pid    43] execveat(AT_FDCWD <pid changed to 42 ...>\n\
+             [pid    42] +++ superseded by execve in pid 43 +++\n\
+             [pid    42] <... execveat resumed>)     = 0"
+        );
+        let quiet = OutputOptions {
+            quiet: crate::output::quiet::THREAD_EXECVE,
+            ..OutputOptions::default()
+        };
+        assert_eq!(
+            text(&quiet),
+            "[pid    43] execveat(AT_FDCWD <pid changed to 42 ...>\n\
+             [pid    42] <... execveat resumed>)     = 0"
         );
     }
 

@@ -187,7 +187,9 @@ impl Tracker {
             self.os
                 .name_exit(event, sc.cpu().mem(), call, ret, &ALL_NAMES, &mut scratch);
         }
+        let mut new_tid = None;
         if p.info.exec && ret == 0 {
+            new_tid = self.exec_switched_thread(event, sc.cpu().mem(), &p);
             if decode {
                 self.os
                     .exec_fixup(call, sp, &mut self.user(event, sc.cpu().mem()), &mut p.args);
@@ -256,6 +258,25 @@ impl Tracker {
             return self.hidden_record(p, ret, now);
         }
         let ret = self.os.record_return(ret);
-        Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+        let mut rec = self.record(p, CallState::Complete, Some(ret), Some(now));
+        rec.new_tid = new_tid;
+        Some(rec)
+    }
+
+    /// After a successful exec `p`: the thread id the caller returned
+    /// with, when it was not its process's leader (the kernel moved it to
+    /// the leader's id; see [`Record::new_tid`]).
+    fn exec_switched_thread(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        p: &Pending,
+    ) -> Option<u32> {
+        let before = p.proc_info.as_ref()?;
+        if before.tid == before.pid {
+            return None;
+        }
+        let after = self.who(event, mem)?;
+        (after.tid != before.tid).then_some(after.tid)
     }
 }

@@ -176,6 +176,7 @@ impl Tracker {
             io: std::mem::take(&mut p.io),
             kernel32: p.kernel32,
             cpu_ns: p.cpu_used.filter(|_| self.cpu_time),
+            new_tid: None,
             hidden: false,
         };
         recycle_pending(p);
