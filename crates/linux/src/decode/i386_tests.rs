@@ -189,6 +189,11 @@ fn fcntl64_shows_its_lock_structures() {
         line("fcntl64", &[0, 12, 0x3000], 0, &mut m),
         "fcntl64(0, F_GETLK64, {l_type=F_RDLCK, l_whence=SEEK_SET, l_start=17596393914093, l_len=0, l_pid=0}) = 0"
     );
+    // fcntl (not fcntl64) takes no *LK64 command: the argument in hex.
+    assert_eq!(
+        line("fcntl", &[0, 13, 0x3000], -22i64 as u32 as i64, &mut m),
+        "fcntl(0, F_SETLK64, 0x3000) = -1 EINVAL (Invalid argument)"
+    );
 }
 
 #[test]
@@ -242,5 +247,38 @@ fn old_readdir_shows_the_entry_read() {
     assert_eq!(
         line("readdir", &[0, 0x5000, 2], -9, &mut m),
         "readdir(0, 0x5000, 2) = -1 EBADF (Bad file descriptor)"
+    );
+}
+
+#[test]
+fn v4l2_layouts_are_i386s() {
+    let mut m = SparseVirt::new();
+    // struct v4l2_standard: the u64 id at 4 (no padding), name at 12.
+    let mut b = vec![0u8; 64];
+    b[12..15].copy_from_slice(b"PAL");
+    b[36] = 1; // frameperiod.numerator
+    b[40] = 25; // frameperiod.denominator
+    b[44..48].copy_from_slice(&625u32.to_le_bytes());
+    m.map(0x1000, &b);
+    assert_eq!(
+        line("ioctl", &[3, 0xc0405619, 0x1000], 0, &mut m),
+        "ioctl(3, VIDIOC_ENUMSTD, {index=0, name=\"PAL\", frameperiod=1/25, framelines=625}) = 0"
+    );
+    // struct v4l2_buffer with the 64-bit time stamp (76 bytes: the size
+    // in VIDIOC_DQBUF's number): memory at 56, m at 60, length at 64.
+    let mut b = vec![0u8; 76];
+    b[4] = 1; // V4L2_BUF_TYPE_VIDEO_CAPTURE
+    b[20..28].copy_from_slice(&0x1_0000_0000u64.to_le_bytes());
+    b[28] = 7; // tv_usec
+    b[56] = 1; // V4L2_MEMORY_MMAP
+    b[60..64].copy_from_slice(&0xfacefeedu32.to_le_bytes());
+    b[64] = 9; // length
+    m.map(0x2000, &b);
+    assert_eq!(
+        line("ioctl", &[3, 0xc04c5611, 0x2000], 0, &mut m),
+        "ioctl(3, VIDIOC_DQBUF, {type=V4L2_BUF_TYPE_VIDEO_CAPTURE, index=0, \
+         memory=V4L2_MEMORY_MMAP, m.offset=0xfacefeed, length=9, bytesused=0, \
+         flags=V4L2_BUF_FLAG_TIMESTAMP_UNKNOWN|V4L2_BUF_FLAG_TSTAMP_SRC_EOF, \
+         timestamp={tv_sec=4294967296, tv_usec=7}, ...}) = 0"
     );
 }

@@ -523,8 +523,16 @@ impl Ctx<'_, '_> {
         let abi = self.abi;
         let cmd = self.raw[1] & 0xffff_ffff;
         let v = self.raw[2];
-        if let Some(s) = crate::structs::fcntl_struct(abi, cmd, v, self.mem, self.opts, self.ret) {
-            return s;
+        // i386's fcntl (unlike fcntl64) takes no `*LK64` command: strace
+        // prints its argument as it prints any command it does not decode.
+        let lk64_in_fcntl =
+            abi == LinuxAbi::I386 && self.desc.name == "fcntl" && (12..=14).contains(&cmd);
+        if !lk64_in_fcntl {
+            if let Some(s) =
+                crate::structs::fcntl_struct(abi, cmd, v, self.mem, self.opts, self.ret)
+            {
+                return s;
+            }
         }
         let is = |names: &[&str]| names.iter().any(|n| fcntl_cmd(n) == cmd);
         if is(&["F_SETFD"]) {

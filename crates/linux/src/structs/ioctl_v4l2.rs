@@ -387,7 +387,11 @@ fn uint_ptr(c: &mut Call<'_, '_>, v: u64) -> Value {
 /// 8 bytes on x86_64 only).
 fn standard_out(c: &mut Call<'_, '_>, v: u64) -> Vec<(Name, Value)> {
     let size = standard_size(c.abi);
-    let name = size - 56;
+    // After `u32 index` and `u64 id` (at 8 on x86_64, at 4 on i386).
+    let name = match c.abi {
+        LinuxAbi::X86_64 => 16,
+        LinuxAbi::I386 => 12,
+    };
     exit_fields(c, v, size, |_, f| {
         vec![
             ("name".into(), cstring_v(&f.b[name..name + 24])),

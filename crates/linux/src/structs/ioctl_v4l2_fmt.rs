@@ -277,18 +277,25 @@ pub(super) fn create_buffers(c: &mut Call<'_, '_>, v: u64) -> Value {
 }
 
 /// Size of `struct v4l2_buffer`, the offset of its timestamp and that
-/// of its `memory` (the `m` union follows it, then `length`).
-fn buffer_layout(abi: LinuxAbi) -> (usize, usize, usize) {
-    match abi {
-        LinuxAbi::X86_64 => (88, 24, 60),
-        LinuxAbi::I386 => (68, 20, 48),
+/// of its `memory` (the `m` union follows it, then `length`), and the
+/// timestamp's fields.
+fn buffer_layout(c: &Call<'_, '_>) -> (usize, usize, usize, Width) {
+    // The size in the request's number picks i386's layout: the kernel
+    // takes both the 64-bit time stamp (`VIDIOC_QUERYBUF`..., 76 bytes:
+    // two 64-bit fields, 4-byte aligned) and the old `long` one (the
+    // `_TIME32` requests, 68 bytes).
+    let size_in_request = (c.raw[1] >> 16) & 0x3fff;
+    match c.abi {
+        LinuxAbi::X86_64 => (88, 24, 60, Width::Long(8)),
+        LinuxAbi::I386 if size_in_request == 76 => (76, 20, 56, Width::Wide),
+        LinuxAbi::I386 => (68, 20, 48, Width::Long(4)),
     }
 }
 
 /// `struct v4l2_buffer` at the entry: the type, and the index but for
 /// `VIDIOC_DQBUF` (the kernel chooses it).
 pub(super) fn buffer_in(c: &mut Call<'_, '_>, v: u64, with_index: bool) -> Value {
-    let (size, _, _) = buffer_layout(c.abi);
+    let (size, _, _, _) = buffer_layout(c);
     read_v(c, v, size, |c, f| {
         let mut s = StructBuilder::new();
         s.field("type", xval(c, T::V4l2BufTypes, f.u32(4)));
@@ -303,7 +310,7 @@ pub(super) fn buffer_in(c: &mut Call<'_, '_>, v: u64, with_index: bool) -> Value
 /// the lengths and flags (and for `VIDIOC_DQBUF` the index and the
 /// time stamp), then `...`.
 pub(super) fn buffer_out(c: &mut Call<'_, '_>, v: u64, dq: bool) -> Vec<(Name, Value)> {
-    let (size, ts, mem) = buffer_layout(c.abi);
+    let (size, ts, mem, ts_width) = buffer_layout(c);
     let w = c.long_size();
     exit_fields(c, v, size, |c, f| {
         let mut out: Vec<(Name, Value)> = Vec::new();
@@ -324,7 +331,7 @@ pub(super) fn buffer_out(c: &mut Call<'_, '_>, v: u64, dq: bool) -> Vec<(Name, V
         out.push(("bytesused".into(), Value::dec(f.u32(8))));
         out.push(("flags".into(), buffer_flags(c, f.u32(12))));
         if dq {
-            out.push(("timestamp".into(), tv_at_v(f.b, ts, Width::Long(w), true)));
+            out.push(("timestamp".into(), tv_at_v(f.b, ts, ts_width, true)));
         }
         out.push(("".into(), Value::Opaque("...".into())));
         out
