@@ -124,6 +124,23 @@ pub fn hex0(v: u64) -> String {
     Value::int(v, Base::Hex).render()
 }
 
+/// i386 ipc's call word as strace prints it: `42<<16|SEMCTL` (the
+/// version only when set), the call by its name when it has one, else
+/// in unsigned decimal.
+pub fn ipc_call_v(abi: crate::proto::LinuxAbi, v: u64) -> Value {
+    let version = (v >> 16) & 0xffff;
+    // strace's printxval_u with no default: an unknown call is a bare
+    // number.
+    let call = match Table::Ipccalls.xlat().lookup(abi, v & 0xffff) {
+        Some(_) => xval_v(abi, Table::Ipccalls, v & 0xffff, Radix::Udec),
+        None => Value::dec(v & 0xffff),
+    };
+    if version == 0 {
+        return call;
+    }
+    Value::Opaque(format!("{version}<<16|{}", call.render()))
+}
+
 /// A table value (strace's `printxval`): the name, or the number in
 /// `radix` with the table's `/* X_??? */` comment (none for
 /// [`Radix::DecBare`]).

@@ -93,6 +93,9 @@ pub enum ArgType {
     XlatDn(XlatTable),
     /// A word-sized named constant (`long` arguments: ptrace requests).
     XlatLong(XlatTable),
+    /// i386 ipc's first argument: `VERSION<<16|CALL`, the call named
+    /// when known (an ipc line shows only a call it could not split).
+    IpcCall,
     /// A 32-bit flag set from a generated table (`EFD_CLOEXEC|0x10`).
     Flags(XlatTable),
     /// A 32-bit flag set whose unknown bits strace prints without a
@@ -468,6 +471,7 @@ impl ArgType {
             ("long", None) => ArgType::Long,
             ("ulong", None) => ArgType::Ulong,
             ("hex", None) => ArgType::Hex,
+            ("ipc_call", None) => ArgType::IpcCall,
             ("ptr", None) => ArgType::Ptr,
             ("fd", None) => ArgType::Fd,
             ("dirfd", None) => ArgType::Dirfd,

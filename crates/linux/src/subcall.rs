@@ -142,7 +142,8 @@ pub fn split(
                 // semop(semid, sops, nsops)
                 1 => vec![a(0), a(3), a(1)],
                 // semctl(semid, semnum, cmd, arg): the union is passed by
-                // address; unreadable, the address itself is shown.
+                // address; unreadable, the address itself is shown (and
+                // said so after the arguments: see below).
                 3 => vec![a(0), a(1), a(2), read_u32(mem, a(3)).unwrap_or(a(3))],
                 // semtimedop(semid, sops, nsops, timeout)
                 4 => vec![a(0), a(3), a(1), a(4)],
@@ -177,6 +178,14 @@ pub fn split(
                 // [`shmat_result`]).
                 args.push(a(2));
             }
+            if call == SEMCTL {
+                // Not an argument: whether the union's address could not
+                // be read, so that the fourth is that address (strace
+                // prints it bare) rather than the union's value (which it
+                // brackets). See [`SEMUN_UNREAD`].
+                let unread = read_u32(mem, a(3)).is_none();
+                args.push(if unread { SEMUN_UNREAD } else { 0 });
+            }
             Some((nr, args))
         }
         _ => {
@@ -190,6 +199,13 @@ pub fn split(
 
 /// ipc's SHMAT.
 const SHMAT: u64 = 21;
+
+/// ipc's SEMCTL.
+const SEMCTL: u64 = 3;
+
+/// The word after a split semctl's arguments when its union's address
+/// could not be read.
+pub(crate) const SEMUN_UNREAD: u64 = 1;
 
 /// The result strace shows for a sub-call that returns through memory:
 /// ipc's shmat returns 0 and writes the attached address to the word at
@@ -312,9 +328,14 @@ mod tests {
             s(&[2, 0x1234, 1, 0o600, 0, 0]),
             ("semget", vec![0x1234, 1, 0o600])
         );
+        // (After semctl's arguments: whether the union was unreadable.)
         assert_eq!(
             s(&[3, 5, 0, 2, 0x2000, 0]),
-            ("semctl", vec![5, 0, 2, 0x3000])
+            ("semctl", vec![5, 0, 2, 0x3000, 0])
+        );
+        assert_eq!(
+            s(&[3, 5, 0, 0, 0x9000, 0]),
+            ("semctl", vec![5, 0, 0, 0x9000, SEMUN_UNREAD])
         );
         assert_eq!(
             s(&[4, 5, 2, 0, 0x4000, 0x5000]),

@@ -282,3 +282,24 @@ fn v4l2_layouts_are_i386s() {
          timestamp={tv_sec=4294967296, tv_usec=7}, ...}) = 0"
     );
 }
+
+#[test]
+fn multiplexers_they_could_not_split_print_as_strace_prints_them() {
+    let mut m = SparseVirt::new();
+    assert_eq!(
+        line("ipc", &[42 << 16 | 10, 0, 0, 0, 0x1000, 0], -38, &mut m),
+        "ipc(42<<16|10, 0, 0, 0, 0x1000, 0) = -1 ENOSYS (Function not implemented)"
+    );
+    assert_eq!(
+        line("ipc", &[42 << 16 | 3, 0, 0, 0, 0, 0], -38, &mut m),
+        "ipc(42<<16|SEMCTL, 0, 0, 0, 0, 0) = -1 ENOSYS (Function not implemented)"
+    );
+    assert_eq!(
+        line("socketcall", &[1, 0x1000], -14, &mut m),
+        "socketcall(SYS_SOCKET, 0x1000) = -1 EFAULT (Bad address)"
+    );
+    assert_eq!(
+        line("socketcall", &[(-2i64) as u32 as u64, 0], -22, &mut m),
+        "socketcall(-2, NULL) = -1 EINVAL (Invalid argument)"
+    );
+}

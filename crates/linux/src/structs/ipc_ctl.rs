@@ -273,6 +273,9 @@ pub(crate) fn value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Va
         StructKind::SemidBuf => ctl_buf(c, Ctl::Sem, 2, v),
         // The union's value is an address the ipc caller passed by
         // address: strace brackets it when it shows no structure.
+        // (An unreadable union's address is shown bare, as strace shows
+        // it when it cannot read the union.)
+        StructKind::SemidBufIndirect if c.arg(4) == crate::subcall::SEMUN_UNREAD => Value::ptr(v),
         StructKind::SemidBufIndirect => match ctl_buf(c, Ctl::Sem, 2, v) {
             a @ (Value::Ptr(_) | Value::Null) => Value::boxed(a),
             s => s,
