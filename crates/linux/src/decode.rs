@@ -615,6 +615,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::XlatDn(t) => fmt::xval_v(self.abi, t, w32, Radix::DecBare),
             ArgType::XlatLong(t) => fmt::xval_v(self.abi, t, v, Radix::Hex),
             ArgType::IpcCall => fmt::ipc_call_v(self.abi, w32),
+            ArgType::OldSigmaskVal => fmt::sigset_sized_v(w32, 4),
             ArgType::Flags(t) => fmt::xflags_v(self.abi, &[t], w32, true, true),
             ArgType::FlagsLong(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
             ArgType::FlagsPlain(t) => fmt::xflags_v(self.abi, &[t], w32, false, true),
@@ -940,6 +941,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::XlatDn(_)
             | ArgType::XlatLong(_)
             | ArgType::IpcCall
+            | ArgType::OldSigmaskVal
             | ArgType::Flags(_)
             | ArgType::FlagsLong(_)
             | ArgType::FlagsPlain(_)

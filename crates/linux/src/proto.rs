@@ -93,6 +93,8 @@ pub enum ArgType {
     XlatDn(XlatTable),
     /// A word-sized named constant (`long` arguments: ptrace requests).
     XlatLong(XlatTable),
+    /// An old-style (4-byte) signal mask passed by value (ssetmask).
+    OldSigmaskVal,
     /// i386 ipc's first argument: `VERSION<<16|CALL`, the call named
     /// when known (an ipc line shows only a call it could not split).
     IpcCall,
@@ -472,6 +474,7 @@ impl ArgType {
             ("ulong", None) => ArgType::Ulong,
             ("hex", None) => ArgType::Hex,
             ("ipc_call", None) => ArgType::IpcCall,
+            ("old_sigmask_val", None) => ArgType::OldSigmaskVal,
             ("ptr", None) => ArgType::Ptr,
             ("fd", None) => ArgType::Fd,
             ("dirfd", None) => ArgType::Dirfd,

@@ -303,3 +303,24 @@ fn multiplexers_they_could_not_split_print_as_strace_prints_them() {
         "socketcall(-2, NULL) = -1 EINVAL (Invalid argument)"
     );
 }
+
+#[test]
+fn old_signal_masks_by_value() {
+    let mut m = SparseVirt::new();
+    let o = DecodeOptions::default();
+    assert_eq!(
+        line("ssetmask", &[0xa00], 0x200, &mut m),
+        "ssetmask([USR1 USR2]) = 0x200"
+    );
+    let detail = |name: &str, raw: &[u64], ret: i64, m: &mut SparseVirt| {
+        crate::structs::return_detail(by_name(I, name).unwrap(), I, raw, ret, m, &o)
+    };
+    assert_eq!(
+        detail("ssetmask", &[0xa00], 0x200, &mut m).as_deref(),
+        Some("old mask [USR1]")
+    );
+    assert_eq!(
+        detail("sgetmask", &[], 0xa00, &mut m).as_deref(),
+        Some("mask [USR1 USR2]")
+    );
+}

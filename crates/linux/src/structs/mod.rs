@@ -623,6 +623,15 @@ pub fn return_detail(
     }
     match desc.name {
         "time" => time::date(ret, 0, 0),
+        // The mask before (ssetmask) or now (sgetmask), 4 bytes.
+        "ssetmask" => Some(format!(
+            "old mask {}",
+            fmt::sigset_sized_v(ret as u32 as u64, 4).render()
+        )),
+        "sgetmask" => Some(format!(
+            "mask {}",
+            fmt::sigset_sized_v(ret as u32 as u64, 4).render()
+        )),
         "poll" | "ppoll" | "ppoll_time64" => poll::poll_detail(&mut c, ret),
         "select" | "_newselect" | "pselect6" | "pselect6_time64" => {
             poll::select_detail(&mut c, ret)
