@@ -377,6 +377,8 @@ pub fn format_return_into(
     let _ = match desc.ret {
         RetKind::Long | RetKind::Fd | RetKind::Pid => write!(out, "{value}"),
         RetKind::Ulong | RetKind::Uid | RetKind::Gid => write!(out, "{unsigned}"),
+        // C's `%#lx`: zero without the prefix.
+        RetKind::Hex if unsigned == 0 => write!(out, "0"),
         RetKind::Hex => write!(out, "{unsigned:#x}"),
         RetKind::Octal => {
             Value::int(unsigned, Base::Oct03).render_into(out);
@@ -616,6 +618,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
             ArgType::XlatLong(t) => fmt::xval_v(self.abi, t, v, Radix::Hex),
             ArgType::IpcCall => fmt::ipc_call_v(self.abi, w32),
             ArgType::OldSigmaskVal => fmt::sigset_sized_v(w32, 4),
+            ArgType::SaHandler => fmt::sa_handler_v(self.abi, v),
+            ArgType::Unshown => Value::int(v, Base::Hex),
             ArgType::Flags(t) => fmt::xflags_v(self.abi, &[t], w32, true, true),
             ArgType::FlagsLong(t) => fmt::xflags_v(self.abi, &[t], v, true, true),
             ArgType::FlagsPlain(t) => fmt::xflags_v(self.abi, &[t], w32, false, true),
@@ -942,6 +946,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
             | ArgType::XlatLong(_)
             | ArgType::IpcCall
             | ArgType::OldSigmaskVal
+            | ArgType::SaHandler
+            | ArgType::Unshown
             | ArgType::Flags(_)
             | ArgType::FlagsLong(_)
             | ArgType::FlagsPlain(_)

@@ -124,6 +124,29 @@ pub fn hex0(v: u64) -> String {
     Value::int(v, Base::Hex).render()
 }
 
+/// A signal handler as strace prints one: `SIG_DFL`, `SIG_IGN`,
+/// `SIG_ERR` (-1 at the caller's width), else its address.
+pub fn sa_handler_v(abi: crate::proto::LinuxAbi, v: u64) -> Value {
+    match sa_handler_name(abi, v) {
+        Some(n) => Value::name(n, if n == "SIG_ERR" { -1 } else { i128::from(v) }),
+        None => Value::Ptr(v),
+    }
+}
+
+/// The name strace gives a signal handler value, if it has one.
+pub fn sa_handler_name(abi: crate::proto::LinuxAbi, v: u64) -> Option<&'static str> {
+    let err = match abi {
+        crate::proto::LinuxAbi::X86_64 => u64::MAX,
+        crate::proto::LinuxAbi::I386 => u64::from(u32::MAX),
+    };
+    match v {
+        0 => Some("SIG_DFL"),
+        1 => Some("SIG_IGN"),
+        _ if v == err => Some("SIG_ERR"),
+        _ => None,
+    }
+}
+
 /// i386 ipc's call word as strace prints it: `42<<16|SEMCTL` (the
 /// version only when set), the call by its name when it has one, else
 /// in unsigned decimal.

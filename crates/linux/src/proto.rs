@@ -95,6 +95,11 @@ pub enum ArgType {
     XlatLong(XlatTable),
     /// An old-style (4-byte) signal mask passed by value (ssetmask).
     OldSigmaskVal,
+    /// A signal handler: `SIG_DFL`, `SIG_IGN`, `SIG_ERR` or its address.
+    SaHandler,
+    /// An argument strace never prints (i386 sigsuspend's two words
+    /// before the mask): kept for its position, left out of the line.
+    Unshown,
     /// i386 ipc's first argument: `VERSION<<16|CALL`, the call named
     /// when known (an ipc line shows only a call it could not split).
     IpcCall,
@@ -475,6 +480,8 @@ impl ArgType {
             ("hex", None) => ArgType::Hex,
             ("ipc_call", None) => ArgType::IpcCall,
             ("old_sigmask_val", None) => ArgType::OldSigmaskVal,
+            ("sa_handler", None) => ArgType::SaHandler,
+            ("unshown", None) => ArgType::Unshown,
             ("ptr", None) => ArgType::Ptr,
             ("fd", None) => ArgType::Fd,
             ("dirfd", None) => ArgType::Dirfd,

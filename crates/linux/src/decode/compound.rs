@@ -48,7 +48,16 @@ impl Ctx<'_, '_> {
         };
         let mut s = StructBuilder::new();
         s.field("sa_handler", h)
-            .field("sa_mask", fmt::sigset_v(mask))
+            // The old structure's mask is 4 bytes: its complement form
+            // (`~[HUP]`) counts 32 signals.
+            .field(
+                "sa_mask",
+                if old {
+                    fmt::sigset_sized_v(mask, 4)
+                } else {
+                    fmt::sigset_v(mask)
+                },
+            )
             .field(
                 "sa_flags",
                 fmt::flags_v(flags & 0xffff_ffff, consts::SA_FLAGS, "0"),

@@ -324,3 +324,36 @@ fn old_signal_masks_by_value() {
         Some("mask [USR1 USR2]")
     );
 }
+
+#[test]
+fn signal_names_its_handlers() {
+    let mut m = SparseVirt::new();
+    let o = DecodeOptions::default();
+    assert_eq!(
+        line("signal", &[10, 1], 0, &mut m),
+        "signal(SIGUSR1, SIG_IGN) = 0"
+    );
+    assert_eq!(
+        line("signal", &[10, 0xdead_beef], 1, &mut m),
+        "signal(SIGUSR1, 0xdeadbeef) = 0x1"
+    );
+    let detail = |ret: i64, m: &mut SparseVirt| {
+        crate::structs::return_detail(by_name(I, "signal").unwrap(), I, &[10, 1], ret, m, &o)
+    };
+    assert_eq!(detail(1, &mut m).as_deref(), Some("SIG_IGN"));
+    assert_eq!(detail(0xdead_beef, &mut m), None);
+}
+
+#[test]
+fn sigsuspend_shows_only_its_mask() {
+    let mut m = SparseVirt::new();
+    assert_eq!(
+        line(
+            "sigsuspend",
+            &[0xffff_fdff, 0xdead_beef, 0xffff_f7ff],
+            -514,
+            &mut m
+        ),
+        "sigsuspend(~[USR2]) = ? ERESTARTNOHAND (To be restarted if no handler)"
+    );
+}

@@ -38,6 +38,7 @@ pub(super) fn shown(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64; 6]) -> Shown 
             ArgType::Struct(StructKind::QuotaId(c)) => {
                 crate::structs::quota_shape(abi, raw[c as usize]) != QuotaShape::AddrOnly
             }
+            ArgType::Unshown => false,
             _ => true,
         };
         if keep && out.n < out.idx.len() {

@@ -623,6 +623,14 @@ pub fn return_detail(
     }
     match desc.name {
         "time" => time::date(ret, 0, 0),
+        // The handler replaced, by its name when it has one.
+        "signal" => {
+            let word = match abi {
+                LinuxAbi::X86_64 => ret as u64,
+                LinuxAbi::I386 => ret as u64 & 0xffff_ffff,
+            };
+            fmt::sa_handler_name(abi, word).map(str::to_string)
+        }
         // The mask before (ssetmask) or now (sgetmask), 4 bytes.
         "ssetmask" => Some(format!(
             "old mask {}",
