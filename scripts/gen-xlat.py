@@ -592,6 +592,23 @@ TABLES += [
     ("bpf_prog_types", "BPF_PROG_TYPE_???"),
     ("bpf_prog_flags", "BPF_F_???"),
     ("bpf_attach_type", "BPF_???"),
+    ("bpf_map_types", "BPF_MAP_TYPE_???"),
+    ("bpf_map_flags", "BPF_F_???"),
+    ("bpf_map_lookup_elem_flags", "BPF_???"),
+    ("bpf_map_update_elem_flags", "BPF_???"),
+    ("bpf_file_mode_flags", "BPF_F_???"),
+    ("bpf_attach_flags", "BPF_F_???"),
+    ("bpf_query_flags", "BPF_F_QUERY_???"),
+    ("bpf_task_fd_type", "BPF_FD_TYPE_???"),
+    ("bpf_test_run_flags", "BPF_F_???"),
+    ("bpf_link_create_kprobe_multi_flags", "BPF_F_???"),
+    ("ebpf_class", "BPF_???"),
+    ("ebpf_size", "BPF_???"),
+    ("ebpf_mode", "BPF_???"),
+    ("ebpf_op_alu", "BPF_???"),
+    ("ebpf_op_jmp", "BPF_???"),
+    ("ebpf_regs", "BPF_REG_???"),
+    ("numa_node", None),
 ]
 # The socket address families' fields (connect, bind, accept...:
 # crates/linux/src/structs/sockaddr_fam.rs), kept in a block of their own.
@@ -795,6 +812,9 @@ def evaluate(expr, lookup, depth=0):
     out = []
     expr = CAST_RE.sub(" ", expand_funcs(expr))
     toks = TOKEN_RE.findall(expr)
+    # An `unsigned int` literal (`-1U`, numa_node's NUMA_NO_NODE) makes
+    # the expression unsigned int: a negative result wraps to 32 bits.
+    unsigned32 = any(re.fullmatch(r"(0[xX][0-9a-fA-F]+|\d+)[uU]", t) for t in toks)
     i = 0
     while i < len(toks):
         t = toks[i]
@@ -836,6 +856,8 @@ def evaluate(expr, lookup, depth=0):
         raise Unresolved("%s (%s)" % (expr, e))
     if isinstance(v, bool):
         v = int(v)
+    if unsigned32 and v < 0:
+        v &= 0xFFFFFFFF
     return v
 
 

@@ -183,6 +183,14 @@ mod tests {
                 "{prog_type=BPF_PROG_TYPE_SOCKET_FILTER, insn_cnt=2,",
             ),
             (
+                "crafted-bpf-link_create",
+                "kprobe_multi={flags=0, cnt=2, syms=[\"sym_a\", \"sym_b\"], addrs=[0xffffffff81000000, 0x7],",
+            ),
+            (
+                "crafted-bpf-prog_query",
+                "attach_flags=0, prog_ids=[1, 2, 3], prog_cnt=3}}",
+            ),
+            (
                 "crafted-io_uring_register-probe",
                 "{last_op=47 /* IORING_OP_??? */, ops_len=4, ops=[{op=IORING_OP_READV",
             ),

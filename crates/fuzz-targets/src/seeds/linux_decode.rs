@@ -691,6 +691,48 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 (a + 0x200, vec![0x95; 16]),
             ],
         ),
+        // bpf BPF_LINK_CREATE of a kprobe_multi link: its arrays of
+        // symbol names, addresses and cookies (a hostile count when
+        // mutated).
+        (
+            "bpf-link_create",
+            "bpf",
+            [28, a, 48, 0, 0, 0],
+            3,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 48];
+                    v[8] = 42;
+                    v[20] = 2;
+                    v[24..32].copy_from_slice(&(a + 0x200).to_le_bytes());
+                    v[32..40].copy_from_slice(&(a + 0x300).to_le_bytes());
+                    v[40..48].copy_from_slice(&(a + 0x300).to_le_bytes());
+                    v
+                }),
+                (a + 0x200, cat(&[&q(a + 0x400), &q(a + 0x408)])),
+                (a + 0x400, b"sym_a\0\0\0sym_b\0".to_vec()),
+                (a + 0x300, cat(&[&q(0xffff_ffff_8100_0000), &q(7)])),
+            ],
+        ),
+        // bpf BPF_PROG_QUERY: finished at the exit with the ids the
+        // kernel wrote (their count hostile when mutated).
+        (
+            "bpf-prog_query",
+            "bpf",
+            [16, a, 28, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 28];
+                    v[0..4].copy_from_slice(&(-1i32).to_le_bytes());
+                    v[8] = 1;
+                    v[16..24].copy_from_slice(&(a + 0x200).to_le_bytes());
+                    v[24] = 3;
+                    v
+                }),
+                (a + 0x200, cat(&[&q(0x0000_0002_0000_0001), &q(3)])),
+            ],
+        ),
         // io_uring_register: the probe the kernel fills (a hostile
         // ops_len and op count when mutated), a resource register with
         // its data and tags arrays, the restrictions array.

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bpf_attr;
 use super::io_uring_register;
 
 /// A structure argument, by layout and meaning. Parameters are 0-based
@@ -358,6 +359,7 @@ impl StructKind {
             StructKind::UringRegisterArg(_) => {
                 io_uring_register::written_back(raw.get(1).copied().unwrap_or(0))
             }
+            StructKind::BpfAttr(_) => bpf_attr::decoded_at_exit(raw.first().copied().unwrap_or(0)),
             _ => true,
         }
     }

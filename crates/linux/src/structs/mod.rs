@@ -19,6 +19,8 @@
 mod aio;
 mod bpf;
 mod bpf_attr;
+mod bpf_cmds;
+mod bpf_query;
 mod caps;
 mod extensible;
 mod fcntl;

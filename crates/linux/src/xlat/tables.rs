@@ -12021,6 +12021,280 @@ static BPF_ATTACH_TYPE: Xlat = Xlat {
     i386: BPF_ATTACH_TYPE_X86_64,
 };
 
+/// strace's `bpf_map_types` on x86_64.
+pub(crate) const BPF_MAP_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_MAP_TYPE_UNSPEC"),
+    (0x1, "BPF_MAP_TYPE_HASH"),
+    (0x2, "BPF_MAP_TYPE_ARRAY"),
+    (0x3, "BPF_MAP_TYPE_PROG_ARRAY"),
+    (0x4, "BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+    (0x5, "BPF_MAP_TYPE_PERCPU_HASH"),
+    (0x6, "BPF_MAP_TYPE_PERCPU_ARRAY"),
+    (0x7, "BPF_MAP_TYPE_STACK_TRACE"),
+    (0x8, "BPF_MAP_TYPE_CGROUP_ARRAY"),
+    (0x9, "BPF_MAP_TYPE_LRU_HASH"),
+    (0xa, "BPF_MAP_TYPE_LRU_PERCPU_HASH"),
+    (0xb, "BPF_MAP_TYPE_LPM_TRIE"),
+    (0xc, "BPF_MAP_TYPE_ARRAY_OF_MAPS"),
+    (0xd, "BPF_MAP_TYPE_HASH_OF_MAPS"),
+    (0xe, "BPF_MAP_TYPE_DEVMAP"),
+    (0xf, "BPF_MAP_TYPE_SOCKMAP"),
+    (0x10, "BPF_MAP_TYPE_CPUMAP"),
+    (0x11, "BPF_MAP_TYPE_XSKMAP"),
+    (0x12, "BPF_MAP_TYPE_SOCKHASH"),
+    (0x13, "BPF_MAP_TYPE_CGROUP_STORAGE"),
+    (0x14, "BPF_MAP_TYPE_REUSEPORT_SOCKARRAY"),
+    (0x15, "BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE"),
+    (0x16, "BPF_MAP_TYPE_QUEUE"),
+    (0x17, "BPF_MAP_TYPE_STACK"),
+    (0x18, "BPF_MAP_TYPE_SK_STORAGE"),
+    (0x19, "BPF_MAP_TYPE_DEVMAP_HASH"),
+    (0x1a, "BPF_MAP_TYPE_STRUCT_OPS"),
+    (0x1b, "BPF_MAP_TYPE_RINGBUF"),
+    (0x1c, "BPF_MAP_TYPE_INODE_STORAGE"),
+    (0x1d, "BPF_MAP_TYPE_TASK_STORAGE"),
+    (0x1e, "BPF_MAP_TYPE_BLOOM_FILTER"),
+    (0x1f, "BPF_MAP_TYPE_USER_RINGBUF"),
+];
+static BPF_MAP_TYPES: Xlat = Xlat {
+    name: "bpf_map_types",
+    dflt: "BPF_MAP_TYPE_???",
+    x86_64: BPF_MAP_TYPES_X86_64,
+    i386: BPF_MAP_TYPES_X86_64,
+};
+
+/// strace's `bpf_map_flags` on x86_64.
+pub(crate) const BPF_MAP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_NO_PREALLOC"),
+    (0x2, "BPF_F_NO_COMMON_LRU"),
+    (0x4, "BPF_F_NUMA_NODE"),
+    (0x8, "BPF_F_RDONLY"),
+    (0x10, "BPF_F_WRONLY"),
+    (0x20, "BPF_F_STACK_BUILD_ID"),
+    (0x40, "BPF_F_ZERO_SEED"),
+    (0x80, "BPF_F_RDONLY_PROG"),
+    (0x100, "BPF_F_WRONLY_PROG"),
+    (0x200, "BPF_F_CLONE"),
+    (0x400, "BPF_F_MMAPABLE"),
+    (0x800, "BPF_F_PRESERVE_ELEMS"),
+    (0x1000, "BPF_F_INNER_MAP"),
+];
+static BPF_MAP_FLAGS: Xlat = Xlat {
+    name: "bpf_map_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_MAP_FLAGS_X86_64,
+    i386: BPF_MAP_FLAGS_X86_64,
+};
+
+/// strace's `bpf_map_lookup_elem_flags` on x86_64.
+pub(crate) const BPF_MAP_LOOKUP_ELEM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_ANY"),
+    (0x4, "BPF_F_LOCK"),
+];
+static BPF_MAP_LOOKUP_ELEM_FLAGS: Xlat = Xlat {
+    name: "bpf_map_lookup_elem_flags",
+    dflt: "BPF_???",
+    x86_64: BPF_MAP_LOOKUP_ELEM_FLAGS_X86_64,
+    i386: BPF_MAP_LOOKUP_ELEM_FLAGS_X86_64,
+};
+
+/// strace's `bpf_map_update_elem_flags` on x86_64.
+pub(crate) const BPF_MAP_UPDATE_ELEM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_ANY"),
+    (0x1, "BPF_NOEXIST"),
+    (0x2, "BPF_EXIST"),
+    (0x4, "BPF_F_LOCK"),
+];
+static BPF_MAP_UPDATE_ELEM_FLAGS: Xlat = Xlat {
+    name: "bpf_map_update_elem_flags",
+    dflt: "BPF_???",
+    x86_64: BPF_MAP_UPDATE_ELEM_FLAGS_X86_64,
+    i386: BPF_MAP_UPDATE_ELEM_FLAGS_X86_64,
+};
+
+/// strace's `bpf_file_mode_flags` on x86_64.
+pub(crate) const BPF_FILE_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x8, "BPF_F_RDONLY"),
+    (0x10, "BPF_F_WRONLY"),
+];
+static BPF_FILE_MODE_FLAGS: Xlat = Xlat {
+    name: "bpf_file_mode_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_FILE_MODE_FLAGS_X86_64,
+    i386: BPF_FILE_MODE_FLAGS_X86_64,
+};
+
+/// strace's `bpf_attach_flags` on x86_64.
+pub(crate) const BPF_ATTACH_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_ALLOW_OVERRIDE"),
+    (0x2, "BPF_F_ALLOW_MULTI"),
+    (0x4, "BPF_F_REPLACE"),
+];
+static BPF_ATTACH_FLAGS: Xlat = Xlat {
+    name: "bpf_attach_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_ATTACH_FLAGS_X86_64,
+    i386: BPF_ATTACH_FLAGS_X86_64,
+};
+
+/// strace's `bpf_query_flags` on x86_64.
+pub(crate) const BPF_QUERY_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_QUERY_EFFECTIVE"),
+];
+static BPF_QUERY_FLAGS: Xlat = Xlat {
+    name: "bpf_query_flags",
+    dflt: "BPF_F_QUERY_???",
+    x86_64: BPF_QUERY_FLAGS_X86_64,
+    i386: BPF_QUERY_FLAGS_X86_64,
+};
+
+/// strace's `bpf_task_fd_type` on x86_64.
+pub(crate) const BPF_TASK_FD_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_FD_TYPE_RAW_TRACEPOINT"),
+    (0x1, "BPF_FD_TYPE_TRACEPOINT"),
+    (0x2, "BPF_FD_TYPE_KPROBE"),
+    (0x3, "BPF_FD_TYPE_KRETPROBE"),
+    (0x4, "BPF_FD_TYPE_UPROBE"),
+    (0x5, "BPF_FD_TYPE_URETPROBE"),
+];
+static BPF_TASK_FD_TYPE: Xlat = Xlat {
+    name: "bpf_task_fd_type",
+    dflt: "BPF_FD_TYPE_???",
+    x86_64: BPF_TASK_FD_TYPE_X86_64,
+    i386: BPF_TASK_FD_TYPE_X86_64,
+};
+
+/// strace's `bpf_test_run_flags` on x86_64.
+pub(crate) const BPF_TEST_RUN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_TEST_RUN_ON_CPU"),
+    (0x2, "BPF_F_TEST_XDP_LIVE_FRAMES"),
+];
+static BPF_TEST_RUN_FLAGS: Xlat = Xlat {
+    name: "bpf_test_run_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_TEST_RUN_FLAGS_X86_64,
+    i386: BPF_TEST_RUN_FLAGS_X86_64,
+};
+
+/// strace's `bpf_link_create_kprobe_multi_flags` on x86_64.
+pub(crate) const BPF_LINK_CREATE_KPROBE_MULTI_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_KPROBE_MULTI_RETURN"),
+];
+static BPF_LINK_CREATE_KPROBE_MULTI_FLAGS: Xlat = Xlat {
+    name: "bpf_link_create_kprobe_multi_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_LINK_CREATE_KPROBE_MULTI_FLAGS_X86_64,
+    i386: BPF_LINK_CREATE_KPROBE_MULTI_FLAGS_X86_64,
+};
+
+/// strace's `ebpf_class` on x86_64.
+pub(crate) const EBPF_CLASS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_LD"),
+    (0x1, "BPF_LDX"),
+    (0x2, "BPF_ST"),
+    (0x3, "BPF_STX"),
+    (0x4, "BPF_ALU"),
+    (0x5, "BPF_JMP"),
+    (0x6, "BPF_JMP32"),
+    (0x7, "BPF_ALU64"),
+];
+static EBPF_CLASS: Xlat = Xlat {
+    name: "ebpf_class",
+    dflt: "BPF_???",
+    x86_64: EBPF_CLASS_X86_64,
+    i386: EBPF_CLASS_X86_64,
+};
+
+/// strace's `ebpf_size` on x86_64.
+pub(crate) const EBPF_SIZE_X86_64: &[(u64, &str)] = &[
+    (0x18, "BPF_DW"),
+];
+static EBPF_SIZE: Xlat = Xlat {
+    name: "ebpf_size",
+    dflt: "BPF_???",
+    x86_64: EBPF_SIZE_X86_64,
+    i386: EBPF_SIZE_X86_64,
+};
+
+/// strace's `ebpf_mode` on x86_64.
+pub(crate) const EBPF_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_IMM"),
+    (0x20, "BPF_ABS"),
+    (0x40, "BPF_IND"),
+    (0x60, "BPF_MEM"),
+    (0xc0, "BPF_XADD"),
+];
+static EBPF_MODE: Xlat = Xlat {
+    name: "ebpf_mode",
+    dflt: "BPF_???",
+    x86_64: EBPF_MODE_X86_64,
+    i386: EBPF_MODE_X86_64,
+};
+
+/// strace's `ebpf_op_alu` on x86_64.
+pub(crate) const EBPF_OP_ALU_X86_64: &[(u64, &str)] = &[
+    (0xb0, "BPF_MOV"),
+    (0xc0, "BPF_ARSH"),
+    (0xd0, "BPF_END"),
+];
+static EBPF_OP_ALU: Xlat = Xlat {
+    name: "ebpf_op_alu",
+    dflt: "BPF_???",
+    x86_64: EBPF_OP_ALU_X86_64,
+    i386: EBPF_OP_ALU_X86_64,
+};
+
+/// strace's `ebpf_op_jmp` on x86_64.
+pub(crate) const EBPF_OP_JMP_X86_64: &[(u64, &str)] = &[
+    (0x50, "BPF_JNE"),
+    (0x60, "BPF_JSGT"),
+    (0x70, "BPF_JSGE"),
+    (0x80, "BPF_CALL"),
+    (0x90, "BPF_EXIT"),
+    (0xa0, "BPF_JLT"),
+    (0xb0, "BPF_JLE"),
+    (0xc0, "BPF_JSLT"),
+    (0xd0, "BPF_JSLE"),
+];
+static EBPF_OP_JMP: Xlat = Xlat {
+    name: "ebpf_op_jmp",
+    dflt: "BPF_???",
+    x86_64: EBPF_OP_JMP_X86_64,
+    i386: EBPF_OP_JMP_X86_64,
+};
+
+/// strace's `ebpf_regs` on x86_64.
+pub(crate) const EBPF_REGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_REG_0"),
+    (0x1, "BPF_REG_1"),
+    (0x2, "BPF_REG_2"),
+    (0x3, "BPF_REG_3"),
+    (0x4, "BPF_REG_4"),
+    (0x5, "BPF_REG_5"),
+    (0x6, "BPF_REG_6"),
+    (0x7, "BPF_REG_7"),
+    (0x8, "BPF_REG_8"),
+    (0x9, "BPF_REG_9"),
+    (0xa, "BPF_REG_10"),
+];
+static EBPF_REGS: Xlat = Xlat {
+    name: "ebpf_regs",
+    dflt: "BPF_REG_???",
+    x86_64: EBPF_REGS_X86_64,
+    i386: EBPF_REGS_X86_64,
+};
+
+/// strace's `numa_node` on x86_64.
+pub(crate) const NUMA_NODE_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "NUMA_NO_NODE"),
+];
+static NUMA_NODE: Xlat = Xlat {
+    name: "numa_node",
+    dflt: "NUMA_NO_???",
+    x86_64: NUMA_NODE_X86_64,
+    i386: NUMA_NODE_X86_64,
+};
+
 /// strace's `af_packet_types` on x86_64.
 pub(crate) const AF_PACKET_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "PACKET_HOST"),
@@ -13354,6 +13628,40 @@ pub enum Table {
     BpfProgFlags,
     /// strace's `bpf_attach_type` table.
     BpfAttachType,
+    /// strace's `bpf_map_types` table.
+    BpfMapTypes,
+    /// strace's `bpf_map_flags` table.
+    BpfMapFlags,
+    /// strace's `bpf_map_lookup_elem_flags` table.
+    BpfMapLookupElemFlags,
+    /// strace's `bpf_map_update_elem_flags` table.
+    BpfMapUpdateElemFlags,
+    /// strace's `bpf_file_mode_flags` table.
+    BpfFileModeFlags,
+    /// strace's `bpf_attach_flags` table.
+    BpfAttachFlags,
+    /// strace's `bpf_query_flags` table.
+    BpfQueryFlags,
+    /// strace's `bpf_task_fd_type` table.
+    BpfTaskFdType,
+    /// strace's `bpf_test_run_flags` table.
+    BpfTestRunFlags,
+    /// strace's `bpf_link_create_kprobe_multi_flags` table.
+    BpfLinkCreateKprobeMultiFlags,
+    /// strace's `ebpf_class` table.
+    EbpfClass,
+    /// strace's `ebpf_size` table.
+    EbpfSize,
+    /// strace's `ebpf_mode` table.
+    EbpfMode,
+    /// strace's `ebpf_op_alu` table.
+    EbpfOpAlu,
+    /// strace's `ebpf_op_jmp` table.
+    EbpfOpJmp,
+    /// strace's `ebpf_regs` table.
+    EbpfRegs,
+    /// strace's `numa_node` table.
+    NumaNode,
     /// strace's `af_packet_types` table.
     AfPacketTypes,
     /// strace's `rxrpc_services` table.
@@ -13398,7 +13706,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 548] = [
+    pub const ALL: [Table; 565] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -13927,6 +14235,23 @@ impl Table {
         Table::BpfProgTypes,
         Table::BpfProgFlags,
         Table::BpfAttachType,
+        Table::BpfMapTypes,
+        Table::BpfMapFlags,
+        Table::BpfMapLookupElemFlags,
+        Table::BpfMapUpdateElemFlags,
+        Table::BpfFileModeFlags,
+        Table::BpfAttachFlags,
+        Table::BpfQueryFlags,
+        Table::BpfTaskFdType,
+        Table::BpfTestRunFlags,
+        Table::BpfLinkCreateKprobeMultiFlags,
+        Table::EbpfClass,
+        Table::EbpfSize,
+        Table::EbpfMode,
+        Table::EbpfOpAlu,
+        Table::EbpfOpJmp,
+        Table::EbpfRegs,
+        Table::NumaNode,
         Table::AfPacketTypes,
         Table::RxrpcServices,
         Table::Ieee802154AddrTypes,
@@ -14480,6 +14805,23 @@ impl Table {
             Table::BpfProgTypes => &BPF_PROG_TYPES,
             Table::BpfProgFlags => &BPF_PROG_FLAGS,
             Table::BpfAttachType => &BPF_ATTACH_TYPE,
+            Table::BpfMapTypes => &BPF_MAP_TYPES,
+            Table::BpfMapFlags => &BPF_MAP_FLAGS,
+            Table::BpfMapLookupElemFlags => &BPF_MAP_LOOKUP_ELEM_FLAGS,
+            Table::BpfMapUpdateElemFlags => &BPF_MAP_UPDATE_ELEM_FLAGS,
+            Table::BpfFileModeFlags => &BPF_FILE_MODE_FLAGS,
+            Table::BpfAttachFlags => &BPF_ATTACH_FLAGS,
+            Table::BpfQueryFlags => &BPF_QUERY_FLAGS,
+            Table::BpfTaskFdType => &BPF_TASK_FD_TYPE,
+            Table::BpfTestRunFlags => &BPF_TEST_RUN_FLAGS,
+            Table::BpfLinkCreateKprobeMultiFlags => &BPF_LINK_CREATE_KPROBE_MULTI_FLAGS,
+            Table::EbpfClass => &EBPF_CLASS,
+            Table::EbpfSize => &EBPF_SIZE,
+            Table::EbpfMode => &EBPF_MODE,
+            Table::EbpfOpAlu => &EBPF_OP_ALU,
+            Table::EbpfOpJmp => &EBPF_OP_JMP,
+            Table::EbpfRegs => &EBPF_REGS,
+            Table::NumaNode => &NUMA_NODE,
             Table::AfPacketTypes => &AF_PACKET_TYPES,
             Table::RxrpcServices => &RXRPC_SERVICES,
             Table::Ieee802154AddrTypes => &IEEE802154_ADDR_TYPES,
@@ -15034,6 +15376,23 @@ impl Table {
             "bpf_prog_types" => Table::BpfProgTypes,
             "bpf_prog_flags" => Table::BpfProgFlags,
             "bpf_attach_type" => Table::BpfAttachType,
+            "bpf_map_types" => Table::BpfMapTypes,
+            "bpf_map_flags" => Table::BpfMapFlags,
+            "bpf_map_lookup_elem_flags" => Table::BpfMapLookupElemFlags,
+            "bpf_map_update_elem_flags" => Table::BpfMapUpdateElemFlags,
+            "bpf_file_mode_flags" => Table::BpfFileModeFlags,
+            "bpf_attach_flags" => Table::BpfAttachFlags,
+            "bpf_query_flags" => Table::BpfQueryFlags,
+            "bpf_task_fd_type" => Table::BpfTaskFdType,
+            "bpf_test_run_flags" => Table::BpfTestRunFlags,
+            "bpf_link_create_kprobe_multi_flags" => Table::BpfLinkCreateKprobeMultiFlags,
+            "ebpf_class" => Table::EbpfClass,
+            "ebpf_size" => Table::EbpfSize,
+            "ebpf_mode" => Table::EbpfMode,
+            "ebpf_op_alu" => Table::EbpfOpAlu,
+            "ebpf_op_jmp" => Table::EbpfOpJmp,
+            "ebpf_regs" => Table::EbpfRegs,
+            "numa_node" => Table::NumaNode,
             "af_packet_types" => Table::AfPacketTypes,
             "rxrpc_services" => Table::RxrpcServices,
             "ieee802154_addr_types" => Table::Ieee802154AddrTypes,
