@@ -610,6 +610,21 @@ TABLES += [
     ("ebpf_regs", "BPF_REG_???"),
     ("numa_node", None),
 ]
+# perf_event_open's and PERF_EVENT_IOC_MODIFY_ATTRIBUTES' struct
+# perf_event_attr (structs/perf_attr.rs).
+TABLES += [
+    ("perf_type_id", "PERF_TYPE_???"),
+    ("perf_attr_size", "PERF_ATTR_SIZE_???"),
+    ("perf_hw_id", "PERF_COUNT_HW_???"),
+    ("perf_sw_ids", "PERF_COUNT_SW_???"),
+    ("perf_hw_cache_id", "PERF_COUNT_HW_CACHE_???"),
+    ("perf_hw_cache_op_id", "PERF_COUNT_HW_CACHE_OP_???"),
+    ("perf_hw_cache_op_result_id", "PERF_COUNT_HW_CACHE_RESULT_???"),
+    ("perf_event_sample_format", "PERF_SAMPLE_???"),
+    ("perf_event_read_format", "PERF_FORMAT_???"),
+    ("perf_branch_sample_type", "PERF_SAMPLE_BRANCH_???"),
+    ("hw_breakpoint_type", "HW_BREAKPOINT_???"),
+]
 # The socket address families' fields (connect, bind, accept...:
 # crates/linux/src/structs/sockaddr_fam.rs), kept in a block of their own.
 SOCKADDR_TABLES = [

@@ -187,6 +187,10 @@ mod tests {
                 "kprobe_multi={flags=0, cnt=2, syms=[\"sym_a\", \"sym_b\"], addrs=[0xffffffff81000000, 0x7],",
             ),
             (
+                "crafted-perf_event_open",
+                "{type=PERF_TYPE_HW_CACHE, size=PERF_ATTR_SIZE_VER5, config=0x5a5a5a5a<<32|",
+            ),
+            (
                 "crafted-bpf-prog_query",
                 "attach_flags=0, prog_ids=[1, 2, 3], prog_cnt=3}}",
             ),

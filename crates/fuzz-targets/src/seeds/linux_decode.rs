@@ -714,6 +714,19 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 (a + 0x300, cat(&[&q(0xffff_ffff_8100_0000), &q(7)])),
             ],
         ),
+        // perf_event_open: struct perf_event_attr of the size it declares
+        // (a hostile size and type when mutated).
+        (
+            "perf_event_open",
+            "perf_event_open",
+            [a, 0, u64::MAX, u64::MAX, 8, 0],
+            -22,
+            vec![(a, {
+                let mut v = vec![0x5au8; 128];
+                v[0..8].copy_from_slice(&cat(&[&3u32.to_le_bytes(), &0x70u32.to_le_bytes()]));
+                v
+            })],
+        ),
         // bpf BPF_PROG_QUERY: finished at the exit with the ids the
         // kernel wrote (their count hostile when mutated).
         (

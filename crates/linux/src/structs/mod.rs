@@ -64,6 +64,7 @@ mod netlink_rtattrs;
 mod netlink_stats;
 mod nlattr;
 mod numa;
+mod perf_attr;
 mod poll;
 pub(crate) mod ptrace;
 pub(crate) mod ptrace_regs;
@@ -448,6 +449,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::MountAttr(_)
         | K::FileHandle
         | K::BpfAttr(_)
+        | K::PerfEventAttr
         | K::UringRegisterArg(_)
         | K::LdtDesc(_)
         | K::KexecSegments(_)
@@ -516,6 +518,8 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
             extensible::open_how(c, v, size)
         }
         K::FileHandle => file_handle::file_handle(c, v),
+        K::PerfEventAttr if c.ret.is_some() => perf_attr::attr_exit(c, v),
+        K::PerfEventAttr => perf_attr::attr(c, v),
         K::MountAttr(n) => {
             let size = c.arg(n);
             extensible::mount_attr(c, v, size)

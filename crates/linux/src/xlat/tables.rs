@@ -12295,6 +12295,218 @@ static NUMA_NODE: Xlat = Xlat {
     i386: NUMA_NODE_X86_64,
 };
 
+/// strace's `perf_type_id` on x86_64.
+pub(crate) const PERF_TYPE_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_TYPE_HARDWARE"),
+    (0x1, "PERF_TYPE_SOFTWARE"),
+    (0x2, "PERF_TYPE_TRACEPOINT"),
+    (0x3, "PERF_TYPE_HW_CACHE"),
+    (0x4, "PERF_TYPE_RAW"),
+    (0x5, "PERF_TYPE_BREAKPOINT"),
+];
+static PERF_TYPE_ID: Xlat = Xlat {
+    name: "perf_type_id",
+    dflt: "PERF_TYPE_???",
+    x86_64: PERF_TYPE_ID_X86_64,
+    i386: PERF_TYPE_ID_X86_64,
+};
+
+/// strace's `perf_attr_size` on x86_64.
+pub(crate) const PERF_ATTR_SIZE_X86_64: &[(u64, &str)] = &[
+    (0x40, "PERF_ATTR_SIZE_VER0"),
+    (0x48, "PERF_ATTR_SIZE_VER1"),
+    (0x50, "PERF_ATTR_SIZE_VER2"),
+    (0x60, "PERF_ATTR_SIZE_VER3"),
+    (0x68, "PERF_ATTR_SIZE_VER4"),
+    (0x70, "PERF_ATTR_SIZE_VER5"),
+    (0x78, "PERF_ATTR_SIZE_VER6"),
+    (0x80, "PERF_ATTR_SIZE_VER7"),
+];
+static PERF_ATTR_SIZE: Xlat = Xlat {
+    name: "perf_attr_size",
+    dflt: "PERF_ATTR_SIZE_???",
+    x86_64: PERF_ATTR_SIZE_X86_64,
+    i386: PERF_ATTR_SIZE_X86_64,
+};
+
+/// strace's `perf_hw_id` on x86_64.
+pub(crate) const PERF_HW_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CPU_CYCLES"),
+    (0x1, "PERF_COUNT_HW_INSTRUCTIONS"),
+    (0x2, "PERF_COUNT_HW_CACHE_REFERENCES"),
+    (0x3, "PERF_COUNT_HW_CACHE_MISSES"),
+    (0x4, "PERF_COUNT_HW_BRANCH_INSTRUCTIONS"),
+    (0x5, "PERF_COUNT_HW_BRANCH_MISSES"),
+    (0x6, "PERF_COUNT_HW_BUS_CYCLES"),
+    (0x7, "PERF_COUNT_HW_STALLED_CYCLES_FRONTEND"),
+    (0x8, "PERF_COUNT_HW_STALLED_CYCLES_BACKEND"),
+    (0x9, "PERF_COUNT_HW_REF_CPU_CYCLES"),
+];
+static PERF_HW_ID: Xlat = Xlat {
+    name: "perf_hw_id",
+    dflt: "PERF_COUNT_HW_???",
+    x86_64: PERF_HW_ID_X86_64,
+    i386: PERF_HW_ID_X86_64,
+};
+
+/// strace's `perf_sw_ids` on x86_64.
+pub(crate) const PERF_SW_IDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_SW_CPU_CLOCK"),
+    (0x1, "PERF_COUNT_SW_TASK_CLOCK"),
+    (0x2, "PERF_COUNT_SW_PAGE_FAULTS"),
+    (0x3, "PERF_COUNT_SW_CONTEXT_SWITCHES"),
+    (0x4, "PERF_COUNT_SW_CPU_MIGRATIONS"),
+    (0x5, "PERF_COUNT_SW_PAGE_FAULTS_MIN"),
+    (0x6, "PERF_COUNT_SW_PAGE_FAULTS_MAJ"),
+    (0x7, "PERF_COUNT_SW_ALIGNMENT_FAULTS"),
+    (0x8, "PERF_COUNT_SW_EMULATION_FAULTS"),
+    (0x9, "PERF_COUNT_SW_DUMMY"),
+    (0xa, "PERF_COUNT_SW_BPF_OUTPUT"),
+    (0xb, "PERF_COUNT_SW_CGROUP_SWITCHES"),
+];
+static PERF_SW_IDS: Xlat = Xlat {
+    name: "perf_sw_ids",
+    dflt: "PERF_COUNT_SW_???",
+    x86_64: PERF_SW_IDS_X86_64,
+    i386: PERF_SW_IDS_X86_64,
+};
+
+/// strace's `perf_hw_cache_id` on x86_64.
+pub(crate) const PERF_HW_CACHE_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CACHE_L1D"),
+    (0x1, "PERF_COUNT_HW_CACHE_L1I"),
+    (0x2, "PERF_COUNT_HW_CACHE_LL"),
+    (0x3, "PERF_COUNT_HW_CACHE_DTLB"),
+    (0x4, "PERF_COUNT_HW_CACHE_ITLB"),
+    (0x5, "PERF_COUNT_HW_CACHE_BPU"),
+    (0x6, "PERF_COUNT_HW_CACHE_NODE"),
+];
+static PERF_HW_CACHE_ID: Xlat = Xlat {
+    name: "perf_hw_cache_id",
+    dflt: "PERF_COUNT_HW_CACHE_???",
+    x86_64: PERF_HW_CACHE_ID_X86_64,
+    i386: PERF_HW_CACHE_ID_X86_64,
+};
+
+/// strace's `perf_hw_cache_op_id` on x86_64.
+pub(crate) const PERF_HW_CACHE_OP_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CACHE_OP_READ"),
+    (0x1, "PERF_COUNT_HW_CACHE_OP_WRITE"),
+    (0x2, "PERF_COUNT_HW_CACHE_OP_PREFETCH"),
+];
+static PERF_HW_CACHE_OP_ID: Xlat = Xlat {
+    name: "perf_hw_cache_op_id",
+    dflt: "PERF_COUNT_HW_CACHE_OP_???",
+    x86_64: PERF_HW_CACHE_OP_ID_X86_64,
+    i386: PERF_HW_CACHE_OP_ID_X86_64,
+};
+
+/// strace's `perf_hw_cache_op_result_id` on x86_64.
+pub(crate) const PERF_HW_CACHE_OP_RESULT_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CACHE_RESULT_ACCESS"),
+    (0x1, "PERF_COUNT_HW_CACHE_RESULT_MISS"),
+];
+static PERF_HW_CACHE_OP_RESULT_ID: Xlat = Xlat {
+    name: "perf_hw_cache_op_result_id",
+    dflt: "PERF_COUNT_HW_CACHE_RESULT_???",
+    x86_64: PERF_HW_CACHE_OP_RESULT_ID_X86_64,
+    i386: PERF_HW_CACHE_OP_RESULT_ID_X86_64,
+};
+
+/// strace's `perf_event_sample_format` on x86_64.
+pub(crate) const PERF_EVENT_SAMPLE_FORMAT_X86_64: &[(u64, &str)] = &[
+    (0x1, "PERF_SAMPLE_IP"),
+    (0x2, "PERF_SAMPLE_TID"),
+    (0x4, "PERF_SAMPLE_TIME"),
+    (0x8, "PERF_SAMPLE_ADDR"),
+    (0x10, "PERF_SAMPLE_READ"),
+    (0x20, "PERF_SAMPLE_CALLCHAIN"),
+    (0x40, "PERF_SAMPLE_ID"),
+    (0x80, "PERF_SAMPLE_CPU"),
+    (0x100, "PERF_SAMPLE_PERIOD"),
+    (0x200, "PERF_SAMPLE_STREAM_ID"),
+    (0x400, "PERF_SAMPLE_RAW"),
+    (0x800, "PERF_SAMPLE_BRANCH_STACK"),
+    (0x1000, "PERF_SAMPLE_REGS_USER"),
+    (0x2000, "PERF_SAMPLE_STACK_USER"),
+    (0x4000, "PERF_SAMPLE_WEIGHT"),
+    (0x8000, "PERF_SAMPLE_DATA_SRC"),
+    (0x10000, "PERF_SAMPLE_IDENTIFIER"),
+    (0x20000, "PERF_SAMPLE_TRANSACTION"),
+    (0x40000, "PERF_SAMPLE_REGS_INTR"),
+    (0x80000, "PERF_SAMPLE_PHYS_ADDR"),
+    (0x100000, "PERF_SAMPLE_AUX"),
+    (0x200000, "PERF_SAMPLE_CGROUP"),
+    (0x400000, "PERF_SAMPLE_DATA_PAGE_SIZE"),
+    (0x800000, "PERF_SAMPLE_CODE_PAGE_SIZE"),
+    (0x1000000, "PERF_SAMPLE_WEIGHT_STRUCT"),
+];
+static PERF_EVENT_SAMPLE_FORMAT: Xlat = Xlat {
+    name: "perf_event_sample_format",
+    dflt: "PERF_SAMPLE_???",
+    x86_64: PERF_EVENT_SAMPLE_FORMAT_X86_64,
+    i386: PERF_EVENT_SAMPLE_FORMAT_X86_64,
+};
+
+/// strace's `perf_event_read_format` on x86_64.
+pub(crate) const PERF_EVENT_READ_FORMAT_X86_64: &[(u64, &str)] = &[
+    (0x1, "PERF_FORMAT_TOTAL_TIME_ENABLED"),
+    (0x2, "PERF_FORMAT_TOTAL_TIME_RUNNING"),
+    (0x4, "PERF_FORMAT_ID"),
+    (0x8, "PERF_FORMAT_GROUP"),
+    (0x10, "PERF_FORMAT_LOST"),
+];
+static PERF_EVENT_READ_FORMAT: Xlat = Xlat {
+    name: "perf_event_read_format",
+    dflt: "PERF_FORMAT_???",
+    x86_64: PERF_EVENT_READ_FORMAT_X86_64,
+    i386: PERF_EVENT_READ_FORMAT_X86_64,
+};
+
+/// strace's `perf_branch_sample_type` on x86_64.
+pub(crate) const PERF_BRANCH_SAMPLE_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x1, "PERF_SAMPLE_BRANCH_USER"),
+    (0x2, "PERF_SAMPLE_BRANCH_KERNEL"),
+    (0x4, "PERF_SAMPLE_BRANCH_HV"),
+    (0x8, "PERF_SAMPLE_BRANCH_ANY"),
+    (0x10, "PERF_SAMPLE_BRANCH_ANY_CALL"),
+    (0x20, "PERF_SAMPLE_BRANCH_ANY_RETURN"),
+    (0x40, "PERF_SAMPLE_BRANCH_IND_CALL"),
+    (0x80, "PERF_SAMPLE_BRANCH_ABORT_TX"),
+    (0x100, "PERF_SAMPLE_BRANCH_IN_TX"),
+    (0x200, "PERF_SAMPLE_BRANCH_NO_TX"),
+    (0x400, "PERF_SAMPLE_BRANCH_COND"),
+    (0x800, "PERF_SAMPLE_BRANCH_CALL_STACK"),
+    (0x1000, "PERF_SAMPLE_BRANCH_IND_JUMP"),
+    (0x2000, "PERF_SAMPLE_BRANCH_CALL"),
+    (0x4000, "PERF_SAMPLE_BRANCH_NO_FLAGS"),
+    (0x8000, "PERF_SAMPLE_BRANCH_NO_CYCLES"),
+    (0x10000, "PERF_SAMPLE_BRANCH_TYPE_SAVE"),
+    (0x20000, "PERF_SAMPLE_BRANCH_HW_INDEX"),
+    (0x40000, "PERF_SAMPLE_BRANCH_PRIV_SAVE"),
+];
+static PERF_BRANCH_SAMPLE_TYPE: Xlat = Xlat {
+    name: "perf_branch_sample_type",
+    dflt: "PERF_SAMPLE_BRANCH_???",
+    x86_64: PERF_BRANCH_SAMPLE_TYPE_X86_64,
+    i386: PERF_BRANCH_SAMPLE_TYPE_X86_64,
+};
+
+/// strace's `hw_breakpoint_type` on x86_64.
+pub(crate) const HW_BREAKPOINT_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "HW_BREAKPOINT_EMPTY"),
+    (0x1, "HW_BREAKPOINT_R"),
+    (0x2, "HW_BREAKPOINT_W"),
+    (0x3, "HW_BREAKPOINT_RW"),
+    (0x4, "HW_BREAKPOINT_X"),
+];
+static HW_BREAKPOINT_TYPE: Xlat = Xlat {
+    name: "hw_breakpoint_type",
+    dflt: "HW_BREAKPOINT_???",
+    x86_64: HW_BREAKPOINT_TYPE_X86_64,
+    i386: HW_BREAKPOINT_TYPE_X86_64,
+};
+
 /// strace's `af_packet_types` on x86_64.
 pub(crate) const AF_PACKET_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "PACKET_HOST"),
@@ -13662,6 +13874,28 @@ pub enum Table {
     EbpfRegs,
     /// strace's `numa_node` table.
     NumaNode,
+    /// strace's `perf_type_id` table.
+    PerfTypeId,
+    /// strace's `perf_attr_size` table.
+    PerfAttrSize,
+    /// strace's `perf_hw_id` table.
+    PerfHwId,
+    /// strace's `perf_sw_ids` table.
+    PerfSwIds,
+    /// strace's `perf_hw_cache_id` table.
+    PerfHwCacheId,
+    /// strace's `perf_hw_cache_op_id` table.
+    PerfHwCacheOpId,
+    /// strace's `perf_hw_cache_op_result_id` table.
+    PerfHwCacheOpResultId,
+    /// strace's `perf_event_sample_format` table.
+    PerfEventSampleFormat,
+    /// strace's `perf_event_read_format` table.
+    PerfEventReadFormat,
+    /// strace's `perf_branch_sample_type` table.
+    PerfBranchSampleType,
+    /// strace's `hw_breakpoint_type` table.
+    HwBreakpointType,
     /// strace's `af_packet_types` table.
     AfPacketTypes,
     /// strace's `rxrpc_services` table.
@@ -13706,7 +13940,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 565] = [
+    pub const ALL: [Table; 576] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -14252,6 +14486,17 @@ impl Table {
         Table::EbpfOpJmp,
         Table::EbpfRegs,
         Table::NumaNode,
+        Table::PerfTypeId,
+        Table::PerfAttrSize,
+        Table::PerfHwId,
+        Table::PerfSwIds,
+        Table::PerfHwCacheId,
+        Table::PerfHwCacheOpId,
+        Table::PerfHwCacheOpResultId,
+        Table::PerfEventSampleFormat,
+        Table::PerfEventReadFormat,
+        Table::PerfBranchSampleType,
+        Table::HwBreakpointType,
         Table::AfPacketTypes,
         Table::RxrpcServices,
         Table::Ieee802154AddrTypes,
@@ -14822,6 +15067,17 @@ impl Table {
             Table::EbpfOpJmp => &EBPF_OP_JMP,
             Table::EbpfRegs => &EBPF_REGS,
             Table::NumaNode => &NUMA_NODE,
+            Table::PerfTypeId => &PERF_TYPE_ID,
+            Table::PerfAttrSize => &PERF_ATTR_SIZE,
+            Table::PerfHwId => &PERF_HW_ID,
+            Table::PerfSwIds => &PERF_SW_IDS,
+            Table::PerfHwCacheId => &PERF_HW_CACHE_ID,
+            Table::PerfHwCacheOpId => &PERF_HW_CACHE_OP_ID,
+            Table::PerfHwCacheOpResultId => &PERF_HW_CACHE_OP_RESULT_ID,
+            Table::PerfEventSampleFormat => &PERF_EVENT_SAMPLE_FORMAT,
+            Table::PerfEventReadFormat => &PERF_EVENT_READ_FORMAT,
+            Table::PerfBranchSampleType => &PERF_BRANCH_SAMPLE_TYPE,
+            Table::HwBreakpointType => &HW_BREAKPOINT_TYPE,
             Table::AfPacketTypes => &AF_PACKET_TYPES,
             Table::RxrpcServices => &RXRPC_SERVICES,
             Table::Ieee802154AddrTypes => &IEEE802154_ADDR_TYPES,
@@ -15393,6 +15649,17 @@ impl Table {
             "ebpf_op_jmp" => Table::EbpfOpJmp,
             "ebpf_regs" => Table::EbpfRegs,
             "numa_node" => Table::NumaNode,
+            "perf_type_id" => Table::PerfTypeId,
+            "perf_attr_size" => Table::PerfAttrSize,
+            "perf_hw_id" => Table::PerfHwId,
+            "perf_sw_ids" => Table::PerfSwIds,
+            "perf_hw_cache_id" => Table::PerfHwCacheId,
+            "perf_hw_cache_op_id" => Table::PerfHwCacheOpId,
+            "perf_hw_cache_op_result_id" => Table::PerfHwCacheOpResultId,
+            "perf_event_sample_format" => Table::PerfEventSampleFormat,
+            "perf_event_read_format" => Table::PerfEventReadFormat,
+            "perf_branch_sample_type" => Table::PerfBranchSampleType,
+            "hw_breakpoint_type" => Table::HwBreakpointType,
             "af_packet_types" => Table::AfPacketTypes,
             "rxrpc_services" => Table::RxrpcServices,
             "ieee802154_addr_types" => Table::Ieee802154AddrTypes,
