@@ -625,6 +625,10 @@ TABLES += [
     ("perf_branch_sample_type", "PERF_SAMPLE_BRANCH_???"),
     ("hw_breakpoint_type", "HW_BREAKPOINT_???"),
 ]
+# Device-mapper ioctls' struct dm_ioctl (structs/ioctl_dm.rs).
+TABLES += [
+    ("dm_flags", "DM_???"),
+]
 # The socket address families' fields (connect, bind, accept...:
 # crates/linux/src/structs/sockaddr_fam.rs), kept in a block of their own.
 SOCKADDR_TABLES = [
@@ -1013,6 +1017,27 @@ def decoder_funcs(src):
     return funcs
 
 
+def decoder_values(src, names):
+    """NAME -> value of the object-like macros of strace's decoders
+    (src/*.c) for the xlat names `names` no header defines (dm_flags'
+    DM_EXISTS_FLAG, which dm.c takes from lvm2): facts of strace's source,
+    a plain number only."""
+    values = {}
+    sdir = os.path.join(src, "src")
+    for fn in sorted(os.listdir(sdir)):
+        if not fn.endswith(".c"):
+            continue
+        try:
+            text = strip_comments(open(os.path.join(sdir, fn), encoding="latin-1").read())
+        except OSError:
+            continue
+        for line in text.splitlines():
+            m = DEFINE_RE.match(line)
+            if m and m.group(1) in names and re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", m.group(2)):
+                values.setdefault(m.group(1), m.group(2))
+    return values
+
+
 def expression_entry(name, expr, lookup):
     """The value of an entry named by an expression (`LOGLEVEL_DEBUG+1  7`,
     `IPV4_DEVCONF_FORWARDING-1  1`): as strace's generator reads it, the
@@ -1060,6 +1085,10 @@ def build_tables(src, warnings):
                     values.setdefault(name, expr)
         for table, names in HEADER_ONLY_TABLES.items():
             parsed[table] = [(n, None) for n in names]
+        wanted = {n for table, _ in TABLES for n, e in parsed.get(table, []) if e is None}
+        missing = {n for n in wanted if n not in headers and n not in values}
+        for n, v in decoder_values(src, missing).items():
+            values.setdefault(n, v)
         syms = Symbols(values, headers)
         tabs = {}
         for table, _ in TABLES:

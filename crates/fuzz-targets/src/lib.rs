@@ -223,6 +223,10 @@ mod tests {
                 "VIDIOC_QUERYCAP, {driver=\"AAAA",
             ),
             (
+                "crafted-ioctl-dm-table_load",
+                "DM_TABLE_LOAD, [{version=[4, 1, 2], data_size=440, data_start=312, name=\"dev\", target_count=2, flags=0}",
+            ),
+            (
                 "crafted-arch_prctl-xcomp_supp",
                 "[0x2021f /* XFEATURE_MASK_FPSSE|",
             ),

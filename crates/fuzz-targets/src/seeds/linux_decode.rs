@@ -861,6 +861,33 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
             0,
             vec![(a, vec![0x41; 0x68])],
         ),
+        // Device-mapper DM_TABLE_LOAD: the header and the target
+        // specifications chained by offsets (hostile ones when mutated).
+        (
+            "ioctl-dm-table_load",
+            "ioctl",
+            [3, 0xc138_fd09, a, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 312];
+                    for (i, x) in [4u32, 1, 2, 440, 312, 2].iter().enumerate() {
+                        v[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
+                    }
+                    v[48..51].copy_from_slice(b"dev");
+                    v
+                }),
+                (a + 312, {
+                    let mut v = vec![0u8; 128];
+                    v[0] = 8;
+                    v[20] = 48;
+                    v[24..30].copy_from_slice(b"linear");
+                    v[40..48].copy_from_slice(b"8:1 0\0\0\0");
+                    v[88..94].copy_from_slice(b"stripe");
+                    v
+                }),
+            ],
+        ),
         // arch_prctl ARCH_GET_XCOMP_SUPP: the component mask written.
         (
             "arch_prctl-xcomp_supp",

@@ -30,6 +30,7 @@ mod io_uring;
 mod io_uring_register;
 pub(crate) mod ioctl;
 mod ioctl_block;
+mod ioctl_dm;
 mod ioctl_evdev;
 mod ioctl_gpio;
 mod ioctl_hdio;

@@ -12507,6 +12507,35 @@ static HW_BREAKPOINT_TYPE: Xlat = Xlat {
     i386: HW_BREAKPOINT_TYPE_X86_64,
 };
 
+/// strace's `dm_flags` on x86_64.
+pub(crate) const DM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "DM_READONLY_FLAG"),
+    (0x2, "DM_SUSPEND_FLAG"),
+    (0x4, "DM_EXISTS_FLAG"),
+    (0x8, "DM_PERSISTENT_DEV_FLAG"),
+    (0x10, "DM_STATUS_TABLE_FLAG"),
+    (0x20, "DM_ACTIVE_PRESENT_FLAG"),
+    (0x40, "DM_INACTIVE_PRESENT_FLAG"),
+    (0x100, "DM_BUFFER_FULL_FLAG"),
+    (0x200, "DM_SKIP_BDGET_FLAG"),
+    (0x400, "DM_SKIP_LOCKFS_FLAG"),
+    (0x800, "DM_NOFLUSH_FLAG"),
+    (0x1000, "DM_QUERY_INACTIVE_TABLE_FLAG"),
+    (0x2000, "DM_UEVENT_GENERATED_FLAG"),
+    (0x4000, "DM_UUID_FLAG"),
+    (0x8000, "DM_SECURE_DATA_FLAG"),
+    (0x10000, "DM_DATA_OUT_FLAG"),
+    (0x20000, "DM_DEFERRED_REMOVE"),
+    (0x40000, "DM_INTERNAL_SUSPEND_FLAG"),
+    (0x80000, "DM_IMA_MEASUREMENT_FLAG"),
+];
+static DM_FLAGS: Xlat = Xlat {
+    name: "dm_flags",
+    dflt: "DM_???",
+    x86_64: DM_FLAGS_X86_64,
+    i386: DM_FLAGS_X86_64,
+};
+
 /// strace's `af_packet_types` on x86_64.
 pub(crate) const AF_PACKET_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "PACKET_HOST"),
@@ -13896,6 +13925,8 @@ pub enum Table {
     PerfBranchSampleType,
     /// strace's `hw_breakpoint_type` table.
     HwBreakpointType,
+    /// strace's `dm_flags` table.
+    DmFlags,
     /// strace's `af_packet_types` table.
     AfPacketTypes,
     /// strace's `rxrpc_services` table.
@@ -13940,7 +13971,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 576] = [
+    pub const ALL: [Table; 577] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -14497,6 +14528,7 @@ impl Table {
         Table::PerfEventReadFormat,
         Table::PerfBranchSampleType,
         Table::HwBreakpointType,
+        Table::DmFlags,
         Table::AfPacketTypes,
         Table::RxrpcServices,
         Table::Ieee802154AddrTypes,
@@ -15078,6 +15110,7 @@ impl Table {
             Table::PerfEventReadFormat => &PERF_EVENT_READ_FORMAT,
             Table::PerfBranchSampleType => &PERF_BRANCH_SAMPLE_TYPE,
             Table::HwBreakpointType => &HW_BREAKPOINT_TYPE,
+            Table::DmFlags => &DM_FLAGS,
             Table::AfPacketTypes => &AF_PACKET_TYPES,
             Table::RxrpcServices => &RXRPC_SERVICES,
             Table::Ieee802154AddrTypes => &IEEE802154_ADDR_TYPES,
@@ -15660,6 +15693,7 @@ impl Table {
             "perf_event_read_format" => Table::PerfEventReadFormat,
             "perf_branch_sample_type" => Table::PerfBranchSampleType,
             "hw_breakpoint_type" => Table::HwBreakpointType,
+            "dm_flags" => Table::DmFlags,
             "af_packet_types" => Table::AfPacketTypes,
             "rxrpc_services" => Table::RxrpcServices,
             "ieee802154_addr_types" => Table::Ieee802154AddrTypes,
