@@ -222,18 +222,7 @@ pub(super) fn path(c: &mut Call<'_, '_>, va: u64) -> Value {
 /// A buffer of `size` bytes holding a NUL-terminated string (strace's
 /// `printstr_ex(..., QUOTE_0_TERMINATED)`).
 pub(super) fn bounded_string(c: &mut Call<'_, '_>, va: u64, size: u64) -> Value {
-    if va == 0 {
-        return Value::Null;
-    }
-    let max = size.min(c.opts.strsize as u64) as usize;
-    match c.fetch_v(va, max) {
-        Ok(b) => match b.iter().position(|&x| x == 0) {
-            Some(end) => Value::str(b[..end].to_vec(), false, c.opts.strings_in_hex),
-            // No NUL in the buffer: the string is not terminated.
-            None => Value::str(b, true, c.opts.strings_in_hex),
-        },
-        Err(e) => e,
-    }
+    c.str0_v(va, size)
 }
 
 /// `size` bytes at `va` (strace's `printstrn`): at most `-s` of them.

@@ -246,17 +246,9 @@ struct Data {
 }
 
 /// The string of up to `len` bytes at `va` (strace's `printstr_ex` with
-/// `QUOTE_0_TERMINATED`): at most `-s` of them, `...` when no NUL ends
-/// it there; the address when unreadable.
+/// `QUOTE_0_TERMINATED`).
 fn str0(c: &mut Call<'_, '_>, va: u64, len: u32) -> V {
-    let max = (len as usize).min(c.opts.strsize);
-    if len == 0 {
-        return V::str(Vec::new(), false, c.opts.strings_in_hex);
-    }
-    match read::read_cstring(c.mem, va, max) {
-        Ok(s) if s.fault.is_none() => V::str(s.bytes, s.truncated, c.opts.strings_in_hex),
-        _ => V::ptr(va),
-    }
+    c.str0_v(va, u64::from(len))
 }
 
 /// The target specifications after `data_start` (`target_count` of

@@ -177,6 +177,26 @@ impl Call<'_, '_> {
         }
     }
 
+    /// A string of up to `len` bytes at `va` ending at its NUL (strace's
+    /// `printstr_ex(..., QUOTE_0_TERMINATED)`): at most `-s` bytes, `...`
+    /// when no NUL ends it within them; `NULL`, or the address when the
+    /// bytes before the NUL cannot be read.
+    fn str0_v(&mut self, va: u64, len: u64) -> Value {
+        if va == 0 {
+            return Value::Null;
+        }
+        if len == 0 {
+            return Value::str(Vec::new(), false, self.opts.strings_in_hex);
+        }
+        let max = len.min(self.opts.strsize as u64) as usize;
+        match read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => {
+                Value::str(s.bytes, s.truncated, self.opts.strings_in_hex)
+            }
+            _ => Value::ptr(va),
+        }
+    }
+
     /// The width of `long` for this call.
     fn long_size(&self) -> usize {
         self.abi.word_size() as usize
