@@ -592,6 +592,42 @@ TABLES += [
     ("bpf_prog_types", "BPF_PROG_TYPE_???"),
     ("bpf_prog_flags", "BPF_F_???"),
     ("bpf_attach_type", "BPF_???"),
+    ("bpf_map_types", "BPF_MAP_TYPE_???"),
+    ("bpf_map_flags", "BPF_F_???"),
+    ("bpf_map_lookup_elem_flags", "BPF_???"),
+    ("bpf_map_update_elem_flags", "BPF_???"),
+    ("bpf_file_mode_flags", "BPF_F_???"),
+    ("bpf_attach_flags", "BPF_F_???"),
+    ("bpf_query_flags", "BPF_F_QUERY_???"),
+    ("bpf_task_fd_type", "BPF_FD_TYPE_???"),
+    ("bpf_test_run_flags", "BPF_F_???"),
+    ("bpf_link_create_kprobe_multi_flags", "BPF_F_???"),
+    ("ebpf_class", "BPF_???"),
+    ("ebpf_size", "BPF_???"),
+    ("ebpf_mode", "BPF_???"),
+    ("ebpf_op_alu", "BPF_???"),
+    ("ebpf_op_jmp", "BPF_???"),
+    ("ebpf_regs", "BPF_REG_???"),
+    ("numa_node", None),
+]
+# perf_event_open's and PERF_EVENT_IOC_MODIFY_ATTRIBUTES' struct
+# perf_event_attr (structs/perf_attr.rs).
+TABLES += [
+    ("perf_type_id", "PERF_TYPE_???"),
+    ("perf_attr_size", "PERF_ATTR_SIZE_???"),
+    ("perf_hw_id", "PERF_COUNT_HW_???"),
+    ("perf_sw_ids", "PERF_COUNT_SW_???"),
+    ("perf_hw_cache_id", "PERF_COUNT_HW_CACHE_???"),
+    ("perf_hw_cache_op_id", "PERF_COUNT_HW_CACHE_OP_???"),
+    ("perf_hw_cache_op_result_id", "PERF_COUNT_HW_CACHE_RESULT_???"),
+    ("perf_event_sample_format", "PERF_SAMPLE_???"),
+    ("perf_event_read_format", "PERF_FORMAT_???"),
+    ("perf_branch_sample_type", "PERF_SAMPLE_BRANCH_???"),
+    ("hw_breakpoint_type", "HW_BREAKPOINT_???"),
+]
+# Device-mapper ioctls' struct dm_ioctl (structs/ioctl_dm.rs).
+TABLES += [
+    ("dm_flags", "DM_???"),
 ]
 # The socket address families' fields (connect, bind, accept...:
 # crates/linux/src/structs/sockaddr_fam.rs), kept in a block of their own.
@@ -795,6 +831,9 @@ def evaluate(expr, lookup, depth=0):
     out = []
     expr = CAST_RE.sub(" ", expand_funcs(expr))
     toks = TOKEN_RE.findall(expr)
+    # An `unsigned int` literal (`-1U`, numa_node's NUMA_NO_NODE) makes
+    # the expression unsigned int: a negative result wraps to 32 bits.
+    unsigned32 = any(re.fullmatch(r"(0[xX][0-9a-fA-F]+|\d+)[uU]", t) for t in toks)
     i = 0
     while i < len(toks):
         t = toks[i]
@@ -836,6 +875,8 @@ def evaluate(expr, lookup, depth=0):
         raise Unresolved("%s (%s)" % (expr, e))
     if isinstance(v, bool):
         v = int(v)
+    if unsigned32 and v < 0:
+        v &= 0xFFFFFFFF
     return v
 
 
@@ -976,6 +1017,27 @@ def decoder_funcs(src):
     return funcs
 
 
+def decoder_values(src, names):
+    """NAME -> value of the object-like macros of strace's decoders
+    (src/*.c) for the xlat names `names` no header defines (dm_flags'
+    DM_EXISTS_FLAG, which dm.c takes from lvm2): facts of strace's source,
+    a plain number only."""
+    values = {}
+    sdir = os.path.join(src, "src")
+    for fn in sorted(os.listdir(sdir)):
+        if not fn.endswith(".c"):
+            continue
+        try:
+            text = strip_comments(open(os.path.join(sdir, fn), encoding="latin-1").read())
+        except OSError:
+            continue
+        for line in text.splitlines():
+            m = DEFINE_RE.match(line)
+            if m and m.group(1) in names and re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", m.group(2)):
+                values.setdefault(m.group(1), m.group(2))
+    return values
+
+
 def expression_entry(name, expr, lookup):
     """The value of an entry named by an expression (`LOGLEVEL_DEBUG+1  7`,
     `IPV4_DEVCONF_FORWARDING-1  1`): as strace's generator reads it, the
@@ -1023,6 +1085,10 @@ def build_tables(src, warnings):
                     values.setdefault(name, expr)
         for table, names in HEADER_ONLY_TABLES.items():
             parsed[table] = [(n, None) for n in names]
+        wanted = {n for table, _ in TABLES for n, e in parsed.get(table, []) if e is None}
+        missing = {n for n in wanted if n not in headers and n not in values}
+        for n, v in decoder_values(src, missing).items():
+            values.setdefault(n, v)
         syms = Symbols(values, headers)
         tabs = {}
         for table, _ in TABLES:

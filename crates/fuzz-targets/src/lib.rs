@@ -183,6 +183,18 @@ mod tests {
                 "{prog_type=BPF_PROG_TYPE_SOCKET_FILTER, insn_cnt=2,",
             ),
             (
+                "crafted-bpf-link_create",
+                "kprobe_multi={flags=0, cnt=2, syms=[\"sym_a\", \"sym_b\"], addrs=[0xffffffff81000000, 0x7],",
+            ),
+            (
+                "crafted-perf_event_open",
+                "{type=PERF_TYPE_HW_CACHE, size=PERF_ATTR_SIZE_VER5, config=0x5a5a5a5a<<32|",
+            ),
+            (
+                "crafted-bpf-prog_query",
+                "attach_flags=0, prog_ids=[1, 2, 3], prog_cnt=3}}",
+            ),
+            (
                 "crafted-io_uring_register-probe",
                 "{last_op=47 /* IORING_OP_??? */, ops_len=4, ops=[{op=IORING_OP_READV",
             ),
@@ -209,6 +221,10 @@ mod tests {
             (
                 "crafted-ioctl-v4l2-querycap",
                 "VIDIOC_QUERYCAP, {driver=\"AAAA",
+            ),
+            (
+                "crafted-ioctl-dm-table_load",
+                "DM_TABLE_LOAD, [{version=[4, 1, 2], data_size=440, data_start=312, name=\"dev\", target_count=2, flags=0}",
             ),
             (
                 "crafted-arch_prctl-xcomp_supp",

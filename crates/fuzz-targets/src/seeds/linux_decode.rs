@@ -691,6 +691,61 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 (a + 0x200, vec![0x95; 16]),
             ],
         ),
+        // bpf BPF_LINK_CREATE of a kprobe_multi link: its arrays of
+        // symbol names, addresses and cookies (a hostile count when
+        // mutated).
+        (
+            "bpf-link_create",
+            "bpf",
+            [28, a, 48, 0, 0, 0],
+            3,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 48];
+                    v[8] = 42;
+                    v[20] = 2;
+                    v[24..32].copy_from_slice(&(a + 0x200).to_le_bytes());
+                    v[32..40].copy_from_slice(&(a + 0x300).to_le_bytes());
+                    v[40..48].copy_from_slice(&(a + 0x300).to_le_bytes());
+                    v
+                }),
+                (a + 0x200, cat(&[&q(a + 0x400), &q(a + 0x408)])),
+                (a + 0x400, b"sym_a\0\0\0sym_b\0".to_vec()),
+                (a + 0x300, cat(&[&q(0xffff_ffff_8100_0000), &q(7)])),
+            ],
+        ),
+        // perf_event_open: struct perf_event_attr of the size it declares
+        // (a hostile size and type when mutated).
+        (
+            "perf_event_open",
+            "perf_event_open",
+            [a, 0, u64::MAX, u64::MAX, 8, 0],
+            -22,
+            vec![(a, {
+                let mut v = vec![0x5au8; 128];
+                v[0..8].copy_from_slice(&cat(&[&3u32.to_le_bytes(), &0x70u32.to_le_bytes()]));
+                v
+            })],
+        ),
+        // bpf BPF_PROG_QUERY: finished at the exit with the ids the
+        // kernel wrote (their count hostile when mutated).
+        (
+            "bpf-prog_query",
+            "bpf",
+            [16, a, 28, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 28];
+                    v[0..4].copy_from_slice(&(-1i32).to_le_bytes());
+                    v[8] = 1;
+                    v[16..24].copy_from_slice(&(a + 0x200).to_le_bytes());
+                    v[24] = 3;
+                    v
+                }),
+                (a + 0x200, cat(&[&q(0x0000_0002_0000_0001), &q(3)])),
+            ],
+        ),
         // io_uring_register: the probe the kernel fills (a hostile
         // ops_len and op count when mutated), a resource register with
         // its data and tags arrays, the restrictions array.
@@ -805,6 +860,33 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
             [3, 0x8068_5600, a, 0, 0, 0],
             0,
             vec![(a, vec![0x41; 0x68])],
+        ),
+        // Device-mapper DM_TABLE_LOAD: the header and the target
+        // specifications chained by offsets (hostile ones when mutated).
+        (
+            "ioctl-dm-table_load",
+            "ioctl",
+            [3, 0xc138_fd09, a, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 312];
+                    for (i, x) in [4u32, 1, 2, 440, 312, 2].iter().enumerate() {
+                        v[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
+                    }
+                    v[48..51].copy_from_slice(b"dev");
+                    v
+                }),
+                (a + 312, {
+                    let mut v = vec![0u8; 128];
+                    v[0] = 8;
+                    v[20] = 48;
+                    v[24..30].copy_from_slice(b"linear");
+                    v[40..48].copy_from_slice(b"8:1 0\0\0\0");
+                    v[88..94].copy_from_slice(b"stripe");
+                    v
+                }),
+            ],
         ),
         // arch_prctl ARCH_GET_XCOMP_SUPP: the component mask written.
         (

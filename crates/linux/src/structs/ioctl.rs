@@ -97,11 +97,12 @@ const FAMILIES: &[Family] = &[
     super::ioctl_kd::kind_of,
     super::ioctl_sg_io::kind_of,
     super::ioctl_v4l2::kind_of,
+    super::ioctl_dm::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89KV";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89KV\xfd";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {

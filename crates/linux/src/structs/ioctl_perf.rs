@@ -29,8 +29,7 @@ pub(super) fn kind_of(name: &str) -> Option<Kind> {
         "PERF_EVENT_IOC_PAUSE_OUTPUT" => ValV(|_, v| Value::dec(v)),
         "PERF_EVENT_IOC_SET_FILTER" => InV(filter),
         "PERF_EVENT_IOC_QUERY_BPF" => InThen(query_bpf, query_bpf_out),
-        // `struct perf_event_attr` is not decoded yet: its address.
-        "PERF_EVENT_IOC_MODIFY_ATTRIBUTES" => InV(|_, v| Value::ptr(v)),
+        "PERF_EVENT_IOC_MODIFY_ATTRIBUTES" => InV(super::perf_attr::attr),
         "NS_GET_USERNS" | "NS_GET_PARENT" | "NS_GET_NSTYPE" => NoArg,
         "NS_GET_OWNER_UID" => OutV(|c, v| match c.fetch_v(v, 4) {
             Ok(b) => Value::boxed(Value::dec(Fields::new(&b, 4).u32(0))),

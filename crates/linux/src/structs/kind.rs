@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bpf_attr;
 use super::io_uring_register;
 
 /// A structure argument, by layout and meaning. Parameters are 0-based
@@ -205,6 +206,10 @@ pub enum StructKind {
     /// bpf(2)'s `union bpf_attr` by command (the first argument), its
     /// size in this argument.
     BpfAttr(u8),
+    /// `struct perf_event_attr` (perf_event_open): read at the entry,
+    /// printed again at the exit with the size the kernel wrote back
+    /// after `E2BIG`.
+    PerfEventAttr,
     /// io_uring_register's argument by opcode (the second argument), its
     /// `nr_args` in this argument.
     UringRegisterArg(u8),
@@ -268,6 +273,7 @@ impl StructKind {
             ("open_how", p) => K::OpenHow(arg(p)?),
             ("mount_attr", p) => K::MountAttr(arg(p)?),
             ("bpf_attr", p) => K::BpfAttr(arg(p)?),
+            ("perf_event_attr", None) => K::PerfEventAttr,
             ("uring_register_arg", p) => K::UringRegisterArg(arg(p)?),
             ("ldt_desc", p) => K::LdtDesc(arg(p)?),
             ("kexec_segments", p) => K::KexecSegments(arg(p)?),
@@ -358,6 +364,7 @@ impl StructKind {
             StructKind::UringRegisterArg(_) => {
                 io_uring_register::written_back(raw.get(1).copied().unwrap_or(0))
             }
+            StructKind::BpfAttr(_) => bpf_attr::decoded_at_exit(raw.first().copied().unwrap_or(0)),
             _ => true,
         }
     }

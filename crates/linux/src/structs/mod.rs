@@ -19,6 +19,8 @@
 mod aio;
 mod bpf;
 mod bpf_attr;
+mod bpf_cmds;
+mod bpf_query;
 mod caps;
 mod extensible;
 mod fcntl;
@@ -28,6 +30,7 @@ mod io_uring;
 mod io_uring_register;
 pub(crate) mod ioctl;
 mod ioctl_block;
+mod ioctl_dm;
 mod ioctl_evdev;
 mod ioctl_gpio;
 mod ioctl_hdio;
@@ -62,6 +65,7 @@ mod netlink_rtattrs;
 mod netlink_stats;
 mod nlattr;
 mod numa;
+mod perf_attr;
 mod poll;
 pub(crate) mod ptrace;
 pub(crate) mod ptrace_regs;
@@ -170,6 +174,26 @@ impl Call<'_, '_> {
         match self.fetch(va, max) {
             Ok(d) => fmt::quote(&d, len > max as u64),
             Err(s) => s,
+        }
+    }
+
+    /// A string of up to `len` bytes at `va` ending at its NUL (strace's
+    /// `printstr_ex(..., QUOTE_0_TERMINATED)`): at most `-s` bytes, `...`
+    /// when no NUL ends it within them; `NULL`, or the address when the
+    /// bytes before the NUL cannot be read.
+    fn str0_v(&mut self, va: u64, len: u64) -> Value {
+        if va == 0 {
+            return Value::Null;
+        }
+        if len == 0 {
+            return Value::str(Vec::new(), false, self.opts.strings_in_hex);
+        }
+        let max = len.min(self.opts.strsize as u64) as usize;
+        match read::read_cstring(self.mem, va, max) {
+            Ok(s) if s.fault.is_none() => {
+                Value::str(s.bytes, s.truncated, self.opts.strings_in_hex)
+            }
+            _ => Value::ptr(va),
         }
     }
 
@@ -446,6 +470,7 @@ pub(crate) fn decode(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
         | K::MountAttr(_)
         | K::FileHandle
         | K::BpfAttr(_)
+        | K::PerfEventAttr
         | K::UringRegisterArg(_)
         | K::LdtDesc(_)
         | K::KexecSegments(_)
@@ -514,6 +539,8 @@ fn typed_value(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> Option<Value> 
             extensible::open_how(c, v, size)
         }
         K::FileHandle => file_handle::file_handle(c, v),
+        K::PerfEventAttr if c.ret.is_some() => perf_attr::attr_exit(c, v),
+        K::PerfEventAttr => perf_attr::attr(c, v),
         K::MountAttr(n) => {
             let size = c.arg(n);
             extensible::mount_attr(c, v, size)

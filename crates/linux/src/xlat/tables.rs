@@ -12021,6 +12021,521 @@ static BPF_ATTACH_TYPE: Xlat = Xlat {
     i386: BPF_ATTACH_TYPE_X86_64,
 };
 
+/// strace's `bpf_map_types` on x86_64.
+pub(crate) const BPF_MAP_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_MAP_TYPE_UNSPEC"),
+    (0x1, "BPF_MAP_TYPE_HASH"),
+    (0x2, "BPF_MAP_TYPE_ARRAY"),
+    (0x3, "BPF_MAP_TYPE_PROG_ARRAY"),
+    (0x4, "BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+    (0x5, "BPF_MAP_TYPE_PERCPU_HASH"),
+    (0x6, "BPF_MAP_TYPE_PERCPU_ARRAY"),
+    (0x7, "BPF_MAP_TYPE_STACK_TRACE"),
+    (0x8, "BPF_MAP_TYPE_CGROUP_ARRAY"),
+    (0x9, "BPF_MAP_TYPE_LRU_HASH"),
+    (0xa, "BPF_MAP_TYPE_LRU_PERCPU_HASH"),
+    (0xb, "BPF_MAP_TYPE_LPM_TRIE"),
+    (0xc, "BPF_MAP_TYPE_ARRAY_OF_MAPS"),
+    (0xd, "BPF_MAP_TYPE_HASH_OF_MAPS"),
+    (0xe, "BPF_MAP_TYPE_DEVMAP"),
+    (0xf, "BPF_MAP_TYPE_SOCKMAP"),
+    (0x10, "BPF_MAP_TYPE_CPUMAP"),
+    (0x11, "BPF_MAP_TYPE_XSKMAP"),
+    (0x12, "BPF_MAP_TYPE_SOCKHASH"),
+    (0x13, "BPF_MAP_TYPE_CGROUP_STORAGE"),
+    (0x14, "BPF_MAP_TYPE_REUSEPORT_SOCKARRAY"),
+    (0x15, "BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE"),
+    (0x16, "BPF_MAP_TYPE_QUEUE"),
+    (0x17, "BPF_MAP_TYPE_STACK"),
+    (0x18, "BPF_MAP_TYPE_SK_STORAGE"),
+    (0x19, "BPF_MAP_TYPE_DEVMAP_HASH"),
+    (0x1a, "BPF_MAP_TYPE_STRUCT_OPS"),
+    (0x1b, "BPF_MAP_TYPE_RINGBUF"),
+    (0x1c, "BPF_MAP_TYPE_INODE_STORAGE"),
+    (0x1d, "BPF_MAP_TYPE_TASK_STORAGE"),
+    (0x1e, "BPF_MAP_TYPE_BLOOM_FILTER"),
+    (0x1f, "BPF_MAP_TYPE_USER_RINGBUF"),
+];
+static BPF_MAP_TYPES: Xlat = Xlat {
+    name: "bpf_map_types",
+    dflt: "BPF_MAP_TYPE_???",
+    x86_64: BPF_MAP_TYPES_X86_64,
+    i386: BPF_MAP_TYPES_X86_64,
+};
+
+/// strace's `bpf_map_flags` on x86_64.
+pub(crate) const BPF_MAP_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_NO_PREALLOC"),
+    (0x2, "BPF_F_NO_COMMON_LRU"),
+    (0x4, "BPF_F_NUMA_NODE"),
+    (0x8, "BPF_F_RDONLY"),
+    (0x10, "BPF_F_WRONLY"),
+    (0x20, "BPF_F_STACK_BUILD_ID"),
+    (0x40, "BPF_F_ZERO_SEED"),
+    (0x80, "BPF_F_RDONLY_PROG"),
+    (0x100, "BPF_F_WRONLY_PROG"),
+    (0x200, "BPF_F_CLONE"),
+    (0x400, "BPF_F_MMAPABLE"),
+    (0x800, "BPF_F_PRESERVE_ELEMS"),
+    (0x1000, "BPF_F_INNER_MAP"),
+];
+static BPF_MAP_FLAGS: Xlat = Xlat {
+    name: "bpf_map_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_MAP_FLAGS_X86_64,
+    i386: BPF_MAP_FLAGS_X86_64,
+};
+
+/// strace's `bpf_map_lookup_elem_flags` on x86_64.
+pub(crate) const BPF_MAP_LOOKUP_ELEM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_ANY"),
+    (0x4, "BPF_F_LOCK"),
+];
+static BPF_MAP_LOOKUP_ELEM_FLAGS: Xlat = Xlat {
+    name: "bpf_map_lookup_elem_flags",
+    dflt: "BPF_???",
+    x86_64: BPF_MAP_LOOKUP_ELEM_FLAGS_X86_64,
+    i386: BPF_MAP_LOOKUP_ELEM_FLAGS_X86_64,
+};
+
+/// strace's `bpf_map_update_elem_flags` on x86_64.
+pub(crate) const BPF_MAP_UPDATE_ELEM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_ANY"),
+    (0x1, "BPF_NOEXIST"),
+    (0x2, "BPF_EXIST"),
+    (0x4, "BPF_F_LOCK"),
+];
+static BPF_MAP_UPDATE_ELEM_FLAGS: Xlat = Xlat {
+    name: "bpf_map_update_elem_flags",
+    dflt: "BPF_???",
+    x86_64: BPF_MAP_UPDATE_ELEM_FLAGS_X86_64,
+    i386: BPF_MAP_UPDATE_ELEM_FLAGS_X86_64,
+};
+
+/// strace's `bpf_file_mode_flags` on x86_64.
+pub(crate) const BPF_FILE_MODE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x8, "BPF_F_RDONLY"),
+    (0x10, "BPF_F_WRONLY"),
+];
+static BPF_FILE_MODE_FLAGS: Xlat = Xlat {
+    name: "bpf_file_mode_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_FILE_MODE_FLAGS_X86_64,
+    i386: BPF_FILE_MODE_FLAGS_X86_64,
+};
+
+/// strace's `bpf_attach_flags` on x86_64.
+pub(crate) const BPF_ATTACH_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_ALLOW_OVERRIDE"),
+    (0x2, "BPF_F_ALLOW_MULTI"),
+    (0x4, "BPF_F_REPLACE"),
+];
+static BPF_ATTACH_FLAGS: Xlat = Xlat {
+    name: "bpf_attach_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_ATTACH_FLAGS_X86_64,
+    i386: BPF_ATTACH_FLAGS_X86_64,
+};
+
+/// strace's `bpf_query_flags` on x86_64.
+pub(crate) const BPF_QUERY_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_QUERY_EFFECTIVE"),
+];
+static BPF_QUERY_FLAGS: Xlat = Xlat {
+    name: "bpf_query_flags",
+    dflt: "BPF_F_QUERY_???",
+    x86_64: BPF_QUERY_FLAGS_X86_64,
+    i386: BPF_QUERY_FLAGS_X86_64,
+};
+
+/// strace's `bpf_task_fd_type` on x86_64.
+pub(crate) const BPF_TASK_FD_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_FD_TYPE_RAW_TRACEPOINT"),
+    (0x1, "BPF_FD_TYPE_TRACEPOINT"),
+    (0x2, "BPF_FD_TYPE_KPROBE"),
+    (0x3, "BPF_FD_TYPE_KRETPROBE"),
+    (0x4, "BPF_FD_TYPE_UPROBE"),
+    (0x5, "BPF_FD_TYPE_URETPROBE"),
+];
+static BPF_TASK_FD_TYPE: Xlat = Xlat {
+    name: "bpf_task_fd_type",
+    dflt: "BPF_FD_TYPE_???",
+    x86_64: BPF_TASK_FD_TYPE_X86_64,
+    i386: BPF_TASK_FD_TYPE_X86_64,
+};
+
+/// strace's `bpf_test_run_flags` on x86_64.
+pub(crate) const BPF_TEST_RUN_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_TEST_RUN_ON_CPU"),
+    (0x2, "BPF_F_TEST_XDP_LIVE_FRAMES"),
+];
+static BPF_TEST_RUN_FLAGS: Xlat = Xlat {
+    name: "bpf_test_run_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_TEST_RUN_FLAGS_X86_64,
+    i386: BPF_TEST_RUN_FLAGS_X86_64,
+};
+
+/// strace's `bpf_link_create_kprobe_multi_flags` on x86_64.
+pub(crate) const BPF_LINK_CREATE_KPROBE_MULTI_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BPF_F_KPROBE_MULTI_RETURN"),
+];
+static BPF_LINK_CREATE_KPROBE_MULTI_FLAGS: Xlat = Xlat {
+    name: "bpf_link_create_kprobe_multi_flags",
+    dflt: "BPF_F_???",
+    x86_64: BPF_LINK_CREATE_KPROBE_MULTI_FLAGS_X86_64,
+    i386: BPF_LINK_CREATE_KPROBE_MULTI_FLAGS_X86_64,
+};
+
+/// strace's `ebpf_class` on x86_64.
+pub(crate) const EBPF_CLASS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_LD"),
+    (0x1, "BPF_LDX"),
+    (0x2, "BPF_ST"),
+    (0x3, "BPF_STX"),
+    (0x4, "BPF_ALU"),
+    (0x5, "BPF_JMP"),
+    (0x6, "BPF_JMP32"),
+    (0x7, "BPF_ALU64"),
+];
+static EBPF_CLASS: Xlat = Xlat {
+    name: "ebpf_class",
+    dflt: "BPF_???",
+    x86_64: EBPF_CLASS_X86_64,
+    i386: EBPF_CLASS_X86_64,
+};
+
+/// strace's `ebpf_size` on x86_64.
+pub(crate) const EBPF_SIZE_X86_64: &[(u64, &str)] = &[
+    (0x18, "BPF_DW"),
+];
+static EBPF_SIZE: Xlat = Xlat {
+    name: "ebpf_size",
+    dflt: "BPF_???",
+    x86_64: EBPF_SIZE_X86_64,
+    i386: EBPF_SIZE_X86_64,
+};
+
+/// strace's `ebpf_mode` on x86_64.
+pub(crate) const EBPF_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_IMM"),
+    (0x20, "BPF_ABS"),
+    (0x40, "BPF_IND"),
+    (0x60, "BPF_MEM"),
+    (0xc0, "BPF_XADD"),
+];
+static EBPF_MODE: Xlat = Xlat {
+    name: "ebpf_mode",
+    dflt: "BPF_???",
+    x86_64: EBPF_MODE_X86_64,
+    i386: EBPF_MODE_X86_64,
+};
+
+/// strace's `ebpf_op_alu` on x86_64.
+pub(crate) const EBPF_OP_ALU_X86_64: &[(u64, &str)] = &[
+    (0xb0, "BPF_MOV"),
+    (0xc0, "BPF_ARSH"),
+    (0xd0, "BPF_END"),
+];
+static EBPF_OP_ALU: Xlat = Xlat {
+    name: "ebpf_op_alu",
+    dflt: "BPF_???",
+    x86_64: EBPF_OP_ALU_X86_64,
+    i386: EBPF_OP_ALU_X86_64,
+};
+
+/// strace's `ebpf_op_jmp` on x86_64.
+pub(crate) const EBPF_OP_JMP_X86_64: &[(u64, &str)] = &[
+    (0x50, "BPF_JNE"),
+    (0x60, "BPF_JSGT"),
+    (0x70, "BPF_JSGE"),
+    (0x80, "BPF_CALL"),
+    (0x90, "BPF_EXIT"),
+    (0xa0, "BPF_JLT"),
+    (0xb0, "BPF_JLE"),
+    (0xc0, "BPF_JSLT"),
+    (0xd0, "BPF_JSLE"),
+];
+static EBPF_OP_JMP: Xlat = Xlat {
+    name: "ebpf_op_jmp",
+    dflt: "BPF_???",
+    x86_64: EBPF_OP_JMP_X86_64,
+    i386: EBPF_OP_JMP_X86_64,
+};
+
+/// strace's `ebpf_regs` on x86_64.
+pub(crate) const EBPF_REGS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BPF_REG_0"),
+    (0x1, "BPF_REG_1"),
+    (0x2, "BPF_REG_2"),
+    (0x3, "BPF_REG_3"),
+    (0x4, "BPF_REG_4"),
+    (0x5, "BPF_REG_5"),
+    (0x6, "BPF_REG_6"),
+    (0x7, "BPF_REG_7"),
+    (0x8, "BPF_REG_8"),
+    (0x9, "BPF_REG_9"),
+    (0xa, "BPF_REG_10"),
+];
+static EBPF_REGS: Xlat = Xlat {
+    name: "ebpf_regs",
+    dflt: "BPF_REG_???",
+    x86_64: EBPF_REGS_X86_64,
+    i386: EBPF_REGS_X86_64,
+};
+
+/// strace's `numa_node` on x86_64.
+pub(crate) const NUMA_NODE_X86_64: &[(u64, &str)] = &[
+    (0xffffffff, "NUMA_NO_NODE"),
+];
+static NUMA_NODE: Xlat = Xlat {
+    name: "numa_node",
+    dflt: "NUMA_NO_???",
+    x86_64: NUMA_NODE_X86_64,
+    i386: NUMA_NODE_X86_64,
+};
+
+/// strace's `perf_type_id` on x86_64.
+pub(crate) const PERF_TYPE_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_TYPE_HARDWARE"),
+    (0x1, "PERF_TYPE_SOFTWARE"),
+    (0x2, "PERF_TYPE_TRACEPOINT"),
+    (0x3, "PERF_TYPE_HW_CACHE"),
+    (0x4, "PERF_TYPE_RAW"),
+    (0x5, "PERF_TYPE_BREAKPOINT"),
+];
+static PERF_TYPE_ID: Xlat = Xlat {
+    name: "perf_type_id",
+    dflt: "PERF_TYPE_???",
+    x86_64: PERF_TYPE_ID_X86_64,
+    i386: PERF_TYPE_ID_X86_64,
+};
+
+/// strace's `perf_attr_size` on x86_64.
+pub(crate) const PERF_ATTR_SIZE_X86_64: &[(u64, &str)] = &[
+    (0x40, "PERF_ATTR_SIZE_VER0"),
+    (0x48, "PERF_ATTR_SIZE_VER1"),
+    (0x50, "PERF_ATTR_SIZE_VER2"),
+    (0x60, "PERF_ATTR_SIZE_VER3"),
+    (0x68, "PERF_ATTR_SIZE_VER4"),
+    (0x70, "PERF_ATTR_SIZE_VER5"),
+    (0x78, "PERF_ATTR_SIZE_VER6"),
+    (0x80, "PERF_ATTR_SIZE_VER7"),
+];
+static PERF_ATTR_SIZE: Xlat = Xlat {
+    name: "perf_attr_size",
+    dflt: "PERF_ATTR_SIZE_???",
+    x86_64: PERF_ATTR_SIZE_X86_64,
+    i386: PERF_ATTR_SIZE_X86_64,
+};
+
+/// strace's `perf_hw_id` on x86_64.
+pub(crate) const PERF_HW_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CPU_CYCLES"),
+    (0x1, "PERF_COUNT_HW_INSTRUCTIONS"),
+    (0x2, "PERF_COUNT_HW_CACHE_REFERENCES"),
+    (0x3, "PERF_COUNT_HW_CACHE_MISSES"),
+    (0x4, "PERF_COUNT_HW_BRANCH_INSTRUCTIONS"),
+    (0x5, "PERF_COUNT_HW_BRANCH_MISSES"),
+    (0x6, "PERF_COUNT_HW_BUS_CYCLES"),
+    (0x7, "PERF_COUNT_HW_STALLED_CYCLES_FRONTEND"),
+    (0x8, "PERF_COUNT_HW_STALLED_CYCLES_BACKEND"),
+    (0x9, "PERF_COUNT_HW_REF_CPU_CYCLES"),
+];
+static PERF_HW_ID: Xlat = Xlat {
+    name: "perf_hw_id",
+    dflt: "PERF_COUNT_HW_???",
+    x86_64: PERF_HW_ID_X86_64,
+    i386: PERF_HW_ID_X86_64,
+};
+
+/// strace's `perf_sw_ids` on x86_64.
+pub(crate) const PERF_SW_IDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_SW_CPU_CLOCK"),
+    (0x1, "PERF_COUNT_SW_TASK_CLOCK"),
+    (0x2, "PERF_COUNT_SW_PAGE_FAULTS"),
+    (0x3, "PERF_COUNT_SW_CONTEXT_SWITCHES"),
+    (0x4, "PERF_COUNT_SW_CPU_MIGRATIONS"),
+    (0x5, "PERF_COUNT_SW_PAGE_FAULTS_MIN"),
+    (0x6, "PERF_COUNT_SW_PAGE_FAULTS_MAJ"),
+    (0x7, "PERF_COUNT_SW_ALIGNMENT_FAULTS"),
+    (0x8, "PERF_COUNT_SW_EMULATION_FAULTS"),
+    (0x9, "PERF_COUNT_SW_DUMMY"),
+    (0xa, "PERF_COUNT_SW_BPF_OUTPUT"),
+    (0xb, "PERF_COUNT_SW_CGROUP_SWITCHES"),
+];
+static PERF_SW_IDS: Xlat = Xlat {
+    name: "perf_sw_ids",
+    dflt: "PERF_COUNT_SW_???",
+    x86_64: PERF_SW_IDS_X86_64,
+    i386: PERF_SW_IDS_X86_64,
+};
+
+/// strace's `perf_hw_cache_id` on x86_64.
+pub(crate) const PERF_HW_CACHE_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CACHE_L1D"),
+    (0x1, "PERF_COUNT_HW_CACHE_L1I"),
+    (0x2, "PERF_COUNT_HW_CACHE_LL"),
+    (0x3, "PERF_COUNT_HW_CACHE_DTLB"),
+    (0x4, "PERF_COUNT_HW_CACHE_ITLB"),
+    (0x5, "PERF_COUNT_HW_CACHE_BPU"),
+    (0x6, "PERF_COUNT_HW_CACHE_NODE"),
+];
+static PERF_HW_CACHE_ID: Xlat = Xlat {
+    name: "perf_hw_cache_id",
+    dflt: "PERF_COUNT_HW_CACHE_???",
+    x86_64: PERF_HW_CACHE_ID_X86_64,
+    i386: PERF_HW_CACHE_ID_X86_64,
+};
+
+/// strace's `perf_hw_cache_op_id` on x86_64.
+pub(crate) const PERF_HW_CACHE_OP_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CACHE_OP_READ"),
+    (0x1, "PERF_COUNT_HW_CACHE_OP_WRITE"),
+    (0x2, "PERF_COUNT_HW_CACHE_OP_PREFETCH"),
+];
+static PERF_HW_CACHE_OP_ID: Xlat = Xlat {
+    name: "perf_hw_cache_op_id",
+    dflt: "PERF_COUNT_HW_CACHE_OP_???",
+    x86_64: PERF_HW_CACHE_OP_ID_X86_64,
+    i386: PERF_HW_CACHE_OP_ID_X86_64,
+};
+
+/// strace's `perf_hw_cache_op_result_id` on x86_64.
+pub(crate) const PERF_HW_CACHE_OP_RESULT_ID_X86_64: &[(u64, &str)] = &[
+    (0x0, "PERF_COUNT_HW_CACHE_RESULT_ACCESS"),
+    (0x1, "PERF_COUNT_HW_CACHE_RESULT_MISS"),
+];
+static PERF_HW_CACHE_OP_RESULT_ID: Xlat = Xlat {
+    name: "perf_hw_cache_op_result_id",
+    dflt: "PERF_COUNT_HW_CACHE_RESULT_???",
+    x86_64: PERF_HW_CACHE_OP_RESULT_ID_X86_64,
+    i386: PERF_HW_CACHE_OP_RESULT_ID_X86_64,
+};
+
+/// strace's `perf_event_sample_format` on x86_64.
+pub(crate) const PERF_EVENT_SAMPLE_FORMAT_X86_64: &[(u64, &str)] = &[
+    (0x1, "PERF_SAMPLE_IP"),
+    (0x2, "PERF_SAMPLE_TID"),
+    (0x4, "PERF_SAMPLE_TIME"),
+    (0x8, "PERF_SAMPLE_ADDR"),
+    (0x10, "PERF_SAMPLE_READ"),
+    (0x20, "PERF_SAMPLE_CALLCHAIN"),
+    (0x40, "PERF_SAMPLE_ID"),
+    (0x80, "PERF_SAMPLE_CPU"),
+    (0x100, "PERF_SAMPLE_PERIOD"),
+    (0x200, "PERF_SAMPLE_STREAM_ID"),
+    (0x400, "PERF_SAMPLE_RAW"),
+    (0x800, "PERF_SAMPLE_BRANCH_STACK"),
+    (0x1000, "PERF_SAMPLE_REGS_USER"),
+    (0x2000, "PERF_SAMPLE_STACK_USER"),
+    (0x4000, "PERF_SAMPLE_WEIGHT"),
+    (0x8000, "PERF_SAMPLE_DATA_SRC"),
+    (0x10000, "PERF_SAMPLE_IDENTIFIER"),
+    (0x20000, "PERF_SAMPLE_TRANSACTION"),
+    (0x40000, "PERF_SAMPLE_REGS_INTR"),
+    (0x80000, "PERF_SAMPLE_PHYS_ADDR"),
+    (0x100000, "PERF_SAMPLE_AUX"),
+    (0x200000, "PERF_SAMPLE_CGROUP"),
+    (0x400000, "PERF_SAMPLE_DATA_PAGE_SIZE"),
+    (0x800000, "PERF_SAMPLE_CODE_PAGE_SIZE"),
+    (0x1000000, "PERF_SAMPLE_WEIGHT_STRUCT"),
+];
+static PERF_EVENT_SAMPLE_FORMAT: Xlat = Xlat {
+    name: "perf_event_sample_format",
+    dflt: "PERF_SAMPLE_???",
+    x86_64: PERF_EVENT_SAMPLE_FORMAT_X86_64,
+    i386: PERF_EVENT_SAMPLE_FORMAT_X86_64,
+};
+
+/// strace's `perf_event_read_format` on x86_64.
+pub(crate) const PERF_EVENT_READ_FORMAT_X86_64: &[(u64, &str)] = &[
+    (0x1, "PERF_FORMAT_TOTAL_TIME_ENABLED"),
+    (0x2, "PERF_FORMAT_TOTAL_TIME_RUNNING"),
+    (0x4, "PERF_FORMAT_ID"),
+    (0x8, "PERF_FORMAT_GROUP"),
+    (0x10, "PERF_FORMAT_LOST"),
+];
+static PERF_EVENT_READ_FORMAT: Xlat = Xlat {
+    name: "perf_event_read_format",
+    dflt: "PERF_FORMAT_???",
+    x86_64: PERF_EVENT_READ_FORMAT_X86_64,
+    i386: PERF_EVENT_READ_FORMAT_X86_64,
+};
+
+/// strace's `perf_branch_sample_type` on x86_64.
+pub(crate) const PERF_BRANCH_SAMPLE_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x1, "PERF_SAMPLE_BRANCH_USER"),
+    (0x2, "PERF_SAMPLE_BRANCH_KERNEL"),
+    (0x4, "PERF_SAMPLE_BRANCH_HV"),
+    (0x8, "PERF_SAMPLE_BRANCH_ANY"),
+    (0x10, "PERF_SAMPLE_BRANCH_ANY_CALL"),
+    (0x20, "PERF_SAMPLE_BRANCH_ANY_RETURN"),
+    (0x40, "PERF_SAMPLE_BRANCH_IND_CALL"),
+    (0x80, "PERF_SAMPLE_BRANCH_ABORT_TX"),
+    (0x100, "PERF_SAMPLE_BRANCH_IN_TX"),
+    (0x200, "PERF_SAMPLE_BRANCH_NO_TX"),
+    (0x400, "PERF_SAMPLE_BRANCH_COND"),
+    (0x800, "PERF_SAMPLE_BRANCH_CALL_STACK"),
+    (0x1000, "PERF_SAMPLE_BRANCH_IND_JUMP"),
+    (0x2000, "PERF_SAMPLE_BRANCH_CALL"),
+    (0x4000, "PERF_SAMPLE_BRANCH_NO_FLAGS"),
+    (0x8000, "PERF_SAMPLE_BRANCH_NO_CYCLES"),
+    (0x10000, "PERF_SAMPLE_BRANCH_TYPE_SAVE"),
+    (0x20000, "PERF_SAMPLE_BRANCH_HW_INDEX"),
+    (0x40000, "PERF_SAMPLE_BRANCH_PRIV_SAVE"),
+];
+static PERF_BRANCH_SAMPLE_TYPE: Xlat = Xlat {
+    name: "perf_branch_sample_type",
+    dflt: "PERF_SAMPLE_BRANCH_???",
+    x86_64: PERF_BRANCH_SAMPLE_TYPE_X86_64,
+    i386: PERF_BRANCH_SAMPLE_TYPE_X86_64,
+};
+
+/// strace's `hw_breakpoint_type` on x86_64.
+pub(crate) const HW_BREAKPOINT_TYPE_X86_64: &[(u64, &str)] = &[
+    (0x0, "HW_BREAKPOINT_EMPTY"),
+    (0x1, "HW_BREAKPOINT_R"),
+    (0x2, "HW_BREAKPOINT_W"),
+    (0x3, "HW_BREAKPOINT_RW"),
+    (0x4, "HW_BREAKPOINT_X"),
+];
+static HW_BREAKPOINT_TYPE: Xlat = Xlat {
+    name: "hw_breakpoint_type",
+    dflt: "HW_BREAKPOINT_???",
+    x86_64: HW_BREAKPOINT_TYPE_X86_64,
+    i386: HW_BREAKPOINT_TYPE_X86_64,
+};
+
+/// strace's `dm_flags` on x86_64.
+pub(crate) const DM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "DM_READONLY_FLAG"),
+    (0x2, "DM_SUSPEND_FLAG"),
+    (0x4, "DM_EXISTS_FLAG"),
+    (0x8, "DM_PERSISTENT_DEV_FLAG"),
+    (0x10, "DM_STATUS_TABLE_FLAG"),
+    (0x20, "DM_ACTIVE_PRESENT_FLAG"),
+    (0x40, "DM_INACTIVE_PRESENT_FLAG"),
+    (0x100, "DM_BUFFER_FULL_FLAG"),
+    (0x200, "DM_SKIP_BDGET_FLAG"),
+    (0x400, "DM_SKIP_LOCKFS_FLAG"),
+    (0x800, "DM_NOFLUSH_FLAG"),
+    (0x1000, "DM_QUERY_INACTIVE_TABLE_FLAG"),
+    (0x2000, "DM_UEVENT_GENERATED_FLAG"),
+    (0x4000, "DM_UUID_FLAG"),
+    (0x8000, "DM_SECURE_DATA_FLAG"),
+    (0x10000, "DM_DATA_OUT_FLAG"),
+    (0x20000, "DM_DEFERRED_REMOVE"),
+    (0x40000, "DM_INTERNAL_SUSPEND_FLAG"),
+    (0x80000, "DM_IMA_MEASUREMENT_FLAG"),
+];
+static DM_FLAGS: Xlat = Xlat {
+    name: "dm_flags",
+    dflt: "DM_???",
+    x86_64: DM_FLAGS_X86_64,
+    i386: DM_FLAGS_X86_64,
+};
+
 /// strace's `af_packet_types` on x86_64.
 pub(crate) const AF_PACKET_TYPES_X86_64: &[(u64, &str)] = &[
     (0x0, "PACKET_HOST"),
@@ -13354,6 +13869,64 @@ pub enum Table {
     BpfProgFlags,
     /// strace's `bpf_attach_type` table.
     BpfAttachType,
+    /// strace's `bpf_map_types` table.
+    BpfMapTypes,
+    /// strace's `bpf_map_flags` table.
+    BpfMapFlags,
+    /// strace's `bpf_map_lookup_elem_flags` table.
+    BpfMapLookupElemFlags,
+    /// strace's `bpf_map_update_elem_flags` table.
+    BpfMapUpdateElemFlags,
+    /// strace's `bpf_file_mode_flags` table.
+    BpfFileModeFlags,
+    /// strace's `bpf_attach_flags` table.
+    BpfAttachFlags,
+    /// strace's `bpf_query_flags` table.
+    BpfQueryFlags,
+    /// strace's `bpf_task_fd_type` table.
+    BpfTaskFdType,
+    /// strace's `bpf_test_run_flags` table.
+    BpfTestRunFlags,
+    /// strace's `bpf_link_create_kprobe_multi_flags` table.
+    BpfLinkCreateKprobeMultiFlags,
+    /// strace's `ebpf_class` table.
+    EbpfClass,
+    /// strace's `ebpf_size` table.
+    EbpfSize,
+    /// strace's `ebpf_mode` table.
+    EbpfMode,
+    /// strace's `ebpf_op_alu` table.
+    EbpfOpAlu,
+    /// strace's `ebpf_op_jmp` table.
+    EbpfOpJmp,
+    /// strace's `ebpf_regs` table.
+    EbpfRegs,
+    /// strace's `numa_node` table.
+    NumaNode,
+    /// strace's `perf_type_id` table.
+    PerfTypeId,
+    /// strace's `perf_attr_size` table.
+    PerfAttrSize,
+    /// strace's `perf_hw_id` table.
+    PerfHwId,
+    /// strace's `perf_sw_ids` table.
+    PerfSwIds,
+    /// strace's `perf_hw_cache_id` table.
+    PerfHwCacheId,
+    /// strace's `perf_hw_cache_op_id` table.
+    PerfHwCacheOpId,
+    /// strace's `perf_hw_cache_op_result_id` table.
+    PerfHwCacheOpResultId,
+    /// strace's `perf_event_sample_format` table.
+    PerfEventSampleFormat,
+    /// strace's `perf_event_read_format` table.
+    PerfEventReadFormat,
+    /// strace's `perf_branch_sample_type` table.
+    PerfBranchSampleType,
+    /// strace's `hw_breakpoint_type` table.
+    HwBreakpointType,
+    /// strace's `dm_flags` table.
+    DmFlags,
     /// strace's `af_packet_types` table.
     AfPacketTypes,
     /// strace's `rxrpc_services` table.
@@ -13398,7 +13971,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 548] = [
+    pub const ALL: [Table; 577] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -13927,6 +14500,35 @@ impl Table {
         Table::BpfProgTypes,
         Table::BpfProgFlags,
         Table::BpfAttachType,
+        Table::BpfMapTypes,
+        Table::BpfMapFlags,
+        Table::BpfMapLookupElemFlags,
+        Table::BpfMapUpdateElemFlags,
+        Table::BpfFileModeFlags,
+        Table::BpfAttachFlags,
+        Table::BpfQueryFlags,
+        Table::BpfTaskFdType,
+        Table::BpfTestRunFlags,
+        Table::BpfLinkCreateKprobeMultiFlags,
+        Table::EbpfClass,
+        Table::EbpfSize,
+        Table::EbpfMode,
+        Table::EbpfOpAlu,
+        Table::EbpfOpJmp,
+        Table::EbpfRegs,
+        Table::NumaNode,
+        Table::PerfTypeId,
+        Table::PerfAttrSize,
+        Table::PerfHwId,
+        Table::PerfSwIds,
+        Table::PerfHwCacheId,
+        Table::PerfHwCacheOpId,
+        Table::PerfHwCacheOpResultId,
+        Table::PerfEventSampleFormat,
+        Table::PerfEventReadFormat,
+        Table::PerfBranchSampleType,
+        Table::HwBreakpointType,
+        Table::DmFlags,
         Table::AfPacketTypes,
         Table::RxrpcServices,
         Table::Ieee802154AddrTypes,
@@ -14480,6 +15082,35 @@ impl Table {
             Table::BpfProgTypes => &BPF_PROG_TYPES,
             Table::BpfProgFlags => &BPF_PROG_FLAGS,
             Table::BpfAttachType => &BPF_ATTACH_TYPE,
+            Table::BpfMapTypes => &BPF_MAP_TYPES,
+            Table::BpfMapFlags => &BPF_MAP_FLAGS,
+            Table::BpfMapLookupElemFlags => &BPF_MAP_LOOKUP_ELEM_FLAGS,
+            Table::BpfMapUpdateElemFlags => &BPF_MAP_UPDATE_ELEM_FLAGS,
+            Table::BpfFileModeFlags => &BPF_FILE_MODE_FLAGS,
+            Table::BpfAttachFlags => &BPF_ATTACH_FLAGS,
+            Table::BpfQueryFlags => &BPF_QUERY_FLAGS,
+            Table::BpfTaskFdType => &BPF_TASK_FD_TYPE,
+            Table::BpfTestRunFlags => &BPF_TEST_RUN_FLAGS,
+            Table::BpfLinkCreateKprobeMultiFlags => &BPF_LINK_CREATE_KPROBE_MULTI_FLAGS,
+            Table::EbpfClass => &EBPF_CLASS,
+            Table::EbpfSize => &EBPF_SIZE,
+            Table::EbpfMode => &EBPF_MODE,
+            Table::EbpfOpAlu => &EBPF_OP_ALU,
+            Table::EbpfOpJmp => &EBPF_OP_JMP,
+            Table::EbpfRegs => &EBPF_REGS,
+            Table::NumaNode => &NUMA_NODE,
+            Table::PerfTypeId => &PERF_TYPE_ID,
+            Table::PerfAttrSize => &PERF_ATTR_SIZE,
+            Table::PerfHwId => &PERF_HW_ID,
+            Table::PerfSwIds => &PERF_SW_IDS,
+            Table::PerfHwCacheId => &PERF_HW_CACHE_ID,
+            Table::PerfHwCacheOpId => &PERF_HW_CACHE_OP_ID,
+            Table::PerfHwCacheOpResultId => &PERF_HW_CACHE_OP_RESULT_ID,
+            Table::PerfEventSampleFormat => &PERF_EVENT_SAMPLE_FORMAT,
+            Table::PerfEventReadFormat => &PERF_EVENT_READ_FORMAT,
+            Table::PerfBranchSampleType => &PERF_BRANCH_SAMPLE_TYPE,
+            Table::HwBreakpointType => &HW_BREAKPOINT_TYPE,
+            Table::DmFlags => &DM_FLAGS,
             Table::AfPacketTypes => &AF_PACKET_TYPES,
             Table::RxrpcServices => &RXRPC_SERVICES,
             Table::Ieee802154AddrTypes => &IEEE802154_ADDR_TYPES,
@@ -15034,6 +15665,35 @@ impl Table {
             "bpf_prog_types" => Table::BpfProgTypes,
             "bpf_prog_flags" => Table::BpfProgFlags,
             "bpf_attach_type" => Table::BpfAttachType,
+            "bpf_map_types" => Table::BpfMapTypes,
+            "bpf_map_flags" => Table::BpfMapFlags,
+            "bpf_map_lookup_elem_flags" => Table::BpfMapLookupElemFlags,
+            "bpf_map_update_elem_flags" => Table::BpfMapUpdateElemFlags,
+            "bpf_file_mode_flags" => Table::BpfFileModeFlags,
+            "bpf_attach_flags" => Table::BpfAttachFlags,
+            "bpf_query_flags" => Table::BpfQueryFlags,
+            "bpf_task_fd_type" => Table::BpfTaskFdType,
+            "bpf_test_run_flags" => Table::BpfTestRunFlags,
+            "bpf_link_create_kprobe_multi_flags" => Table::BpfLinkCreateKprobeMultiFlags,
+            "ebpf_class" => Table::EbpfClass,
+            "ebpf_size" => Table::EbpfSize,
+            "ebpf_mode" => Table::EbpfMode,
+            "ebpf_op_alu" => Table::EbpfOpAlu,
+            "ebpf_op_jmp" => Table::EbpfOpJmp,
+            "ebpf_regs" => Table::EbpfRegs,
+            "numa_node" => Table::NumaNode,
+            "perf_type_id" => Table::PerfTypeId,
+            "perf_attr_size" => Table::PerfAttrSize,
+            "perf_hw_id" => Table::PerfHwId,
+            "perf_sw_ids" => Table::PerfSwIds,
+            "perf_hw_cache_id" => Table::PerfHwCacheId,
+            "perf_hw_cache_op_id" => Table::PerfHwCacheOpId,
+            "perf_hw_cache_op_result_id" => Table::PerfHwCacheOpResultId,
+            "perf_event_sample_format" => Table::PerfEventSampleFormat,
+            "perf_event_read_format" => Table::PerfEventReadFormat,
+            "perf_branch_sample_type" => Table::PerfBranchSampleType,
+            "hw_breakpoint_type" => Table::HwBreakpointType,
+            "dm_flags" => Table::DmFlags,
             "af_packet_types" => Table::AfPacketTypes,
             "rxrpc_services" => Table::RxrpcServices,
             "ieee802154_addr_types" => Table::Ieee802154AddrTypes,
