@@ -209,17 +209,29 @@ impl SyscallSet {
 
     /// Whether the call named `name` is in the set (whatever its ABI).
     pub fn contains(&self, name: &str) -> bool {
-        self.names.contains(name) != self.negated
+        unnumbered(name) || self.names.contains(name) != self.negated
     }
 
     /// Whether the call named `name` of ABI `abi` (a record's `abi`) is
     /// in the set.
     pub fn contains_call(&self, name: &str, abi: &str) -> bool {
+        if unnumbered(name) {
+            return true;
+        }
         let found = self.names.contains(name)
             || (!self.abi_names.is_empty()
                 && self.abi_names.iter().any(|(n, a)| n == name && *a == abi));
         found != self.negated
     }
+}
+
+/// Whether `name` is the OS layer's name of a number outside its table
+/// (`syscall_0x1c3`): no set can name such a call, and strace traces it
+/// whatever `-e trace=` says (its flags are the default ones, with
+/// `raw`), so every set holds it.
+fn unnumbered(name: &str) -> bool {
+    name.strip_prefix("syscall_0x")
+        .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The calls of a class: the OS layer's, else (Linux) strace's fixed
@@ -296,6 +308,8 @@ mod tests {
         ));
         let s = SyscallSet::parse("getpid@64,read@32", &os).unwrap();
         assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));
+        // A number outside the table is in every set, as strace traces it.
+        assert!(s.contains_call("syscall_0x1c3", "x86_64") && s.contains("syscall_0x1c3"));
         assert!(s.contains_call("read", "i386") && !s.contains_call("read", "x86_64"));
         let s = SyscallSet::parse("!getpid@32", &os).unwrap();
         assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));

@@ -370,6 +370,12 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
                 Some(i) => v.split_off(i + 1),
                 None => Vec::new(),
             },
+            F::DropLine(n) => {
+                if *n >= 1 && *n <= v.len() {
+                    v.remove(n - 1);
+                }
+                v
+            }
             F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
             F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
             F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),

@@ -30,6 +30,8 @@ pub enum LogFilter {
     KeepMatching(Regex),
     /// `grep -F STRING`.
     KeepContaining(String),
+    /// `sed Nd`: the Nth line (from 1) dropped.
+    DropLine(usize),
     /// `uniq`: repeated adjacent lines once.
     Uniq,
     /// test_pidns's `grep -E -v "^($parent_pid|$init_pid) "`: drop the
