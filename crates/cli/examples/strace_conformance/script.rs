@@ -1,13 +1,15 @@
 //! A small model of the shell that strace's test scripts are written in:
 //! enough of `sh` (words, quotes, `$VAR`/`${VAR=...}`/`"$@"` expansion,
-//! `for` loops over words, `set --`, `shift`, assignments, sourcing the
-//! shared scripts) and of init.sh's functions (`run_prog`, `run_strace`,
-//! `run_strace_match_diff`/`_grep`, `match_diff`, `match_grep`) and of the
-//! filters they put between strace's log and the comparison (`grep -v`,
-//! `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`, `uniq`) to turn a test
-//! script into the steps the comparer runs. Anything else in a script
-//! makes the test skipped with that command named: a test is never
-//! counted on a part of its script.
+//! `$((...))`, `for` loops over words, `case`, `set --`, `shift`,
+//! assignments, sourcing the shared scripts; control.rs: and-or lists,
+//! `[`/`test`, `if`, `while`, functions; host.rs: the host commands that
+//! are harmless in the model) and of init.sh's functions (`run_prog`,
+//! `run_strace`, `run_strace_match_diff`/`_grep`, `match_diff`,
+//! `match_grep`) and of the filters they put between strace's log and the
+//! comparison (`grep -v`, `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`,
+//! `sed Nd`, `uniq`) to turn a test script into the steps the comparer
+//! runs. Anything else in a script makes the test skipped with that
+//! command named: a test is never counted on a part of its script.
 
 // (`#[path]`: this file is also included by the CI test, from tests/.)
 #[path = "script/control.rs"]
@@ -66,6 +68,11 @@ pub struct Shell<'a> {
     /// Variables the script exported (in the traced program's
     /// environment).
     exported: Vec<String>,
+    /// `$?`: the last command's status; `None` after a traced run (the
+    /// program's exit status, known only once it has run).
+    last: Option<i32>,
+    /// The command being run is a traced run (for [`Shell::last`]).
+    traced: bool,
 }
 
 /// How the blocks being run are left.
@@ -124,6 +131,8 @@ impl<'a> Shell<'a> {
             ret: 0,
             renamed: BTreeMap::new(),
             exported: Vec::new(),
+            last: Some(0),
+            traced: false,
         }
     }
 
@@ -445,6 +454,7 @@ impl<'a> Shell<'a> {
 
     /// `run_strace OPTIONS... ../PROG ARGS... [> "$EXP"]`.
     fn run_strace(&mut self, args: &[String]) -> Result<(), Skip> {
+        self.traced = true;
         if !self.exported.is_empty() {
             return Err(format!(
                 "variables exported into the traced program's environment ({}) not modelled",

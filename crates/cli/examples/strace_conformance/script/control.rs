@@ -45,6 +45,7 @@ impl Shell<'_> {
                 _ => None,
             };
             status = self.pipeline(cmd, depth)?;
+            self.last = (!std::mem::take(&mut self.traced)).then_some(status);
             if self.done || self.flow != Flow::Normal {
                 break;
             }

@@ -123,7 +123,10 @@ impl Shell<'_> {
             Some('@') => Ok((self.pos.clone(), 2)),
             Some('*') => one(self.pos.join(" "), 2),
             Some('#') => one(self.pos.len().to_string(), 2),
-            Some('?') => one("0".into(), 2),
+            Some('?') => match self.last {
+                Some(s) => one(s.to_string(), 2),
+                None => Err("the traced program's exit status ($?) not modelled".into()),
+            },
             Some('$') => one(self.var("$"), 2),
             Some(d) if d.is_ascii_digit() => {
                 let n = d.to_digit(10).unwrap_or(0) as usize;
