@@ -73,6 +73,11 @@ pub struct Shell<'a> {
     last: Option<i32>,
     /// The command being run is a traced run (for [`Shell::last`]).
     traced: bool,
+    /// Runs whose outputs a later run's are appended to (`>> "$EXP"`),
+    /// matched with it.
+    appended: Vec<Step>,
+    /// The pending run's log was cut by a filter into `$OUT`.
+    cut: bool,
 }
 
 /// How the blocks being run are left.
@@ -133,6 +138,8 @@ impl<'a> Shell<'a> {
             exported: Vec::new(),
             last: Some(0),
             traced: false,
+            appended: Vec::new(),
+            cut: false,
         }
     }
 
@@ -468,6 +475,16 @@ impl<'a> Shell<'a> {
             .ok_or("run_strace without a ../PROG")?;
         let want = match redirs.iter().find(|r| r.starts_with('>')) {
             Some(r) if r == ">@EXP" => Want::Stdout,
+            Some(r) if r == ">>@EXP" && self.pending.is_some() && self.cut => {
+                // `run_strace ... >> "$EXP"` after a run cut into `$OUT`:
+                // the two runs' outputs are compared as one (`FILTER
+                // >> "$OUT"; match_diff`), here each part with its own
+                // (equal halves make equal wholes; a part that differs
+                // fails either way).
+                let first = self.pending.take().unwrap_or_else(|| unreachable!());
+                self.appended.push(first);
+                Want::Stdout
+            }
             Some(r) if r.starts_with(">>") => {
                 return Err("run_strace appending to the expected output (>>) not modelled".into())
             }
@@ -486,6 +503,7 @@ impl<'a> Shell<'a> {
             })
             .cloned()
             .collect();
+        self.cut = false;
         self.pending = Some(Step {
             prog,
             prog_args: argv[at + 1..].to_vec(),
@@ -588,7 +606,9 @@ impl<'a> Shell<'a> {
             }
             return Ok(());
         }
-        if writes.is_some_and(|w| w.starts_with(">>")) {
+        if writes
+            .is_some_and(|w| w.starts_with(">>") && (w != ">>@OUT" || self.appended.is_empty()))
+        {
             return Err(format!("{cmd} appending (>>) not modelled"));
         }
         let mut argv: Vec<&str> = argv
@@ -636,6 +656,7 @@ impl<'a> Shell<'a> {
         if then_uniq {
             p.filters.push(LogFilter::Uniq);
         }
+        self.cut = true;
         Ok(())
     }
 
@@ -671,6 +692,13 @@ impl<'a> Shell<'a> {
             Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),
         }
         p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
+        for mut a in std::mem::take(&mut self.appended) {
+            if grep || !self.cut {
+                return Err("a match of appended runs' outputs not modelled".into());
+            }
+            a.matcher = Matcher::Diff;
+            self.steps.push(a);
+        }
         self.steps.push(p);
         Ok(())
     }
@@ -1025,6 +1053,29 @@ mod tests {
         // Without 2>"$LOG.err", nothing to match.
         let none = text.replace(" 2>\"$LOG.err\"", "");
         assert!(shell().run(&none, vec![]).is_err());
+    }
+
+    /// uname.test's shape: a second run appended to the first's
+    /// expected output and cut log, both matched at once.
+    #[test]
+    fn appended_runs_are_matched_each() {
+        let text = "run_strace -v -euname $args > \"$EXP\"\nuniq < \"$LOG\" > \"$OUT\"\n\
+                    run_prog \"../$NAME\" abbrev > /dev/null\n\
+                    run_strace -euname $args >> \"$EXP\"\nuniq < \"$LOG\" >> \"$OUT\"\n\
+                    match_diff \"$OUT\" \"$EXP\"\n";
+        let steps = shell()
+            .run(&format!("run_prog > /dev/null\n{text}"), vec![])
+            .unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].options, ["-v", "-euname"]);
+        assert_eq!(
+            (steps[1].prog_args.as_slice(), steps[1].filters.len()),
+            (&["abbrev".to_string()][..], 1)
+        );
+        // Appending to a log not cut first is not modelled.
+        let uncut = "run_strace -euname ../foo > \"$EXP\"\nrun_strace -euname ../foo >> \"$EXP\"\n\
+                     match_diff \"$LOG\" \"$EXP\"\n";
+        assert!(shell().run(uncut, vec![]).is_err());
     }
 
     #[test]

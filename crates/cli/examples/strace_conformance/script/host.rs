@@ -206,5 +206,13 @@ mod tests {
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].options, ["-a21", "-f"]);
         assert_eq!(steps[0].filters.len(), 1);
+        // The traced program's exit status is not known to the model.
+        let rc = "run_strace ../foo\nrc=$?\nmatch_diff\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        assert!(sh.run(rc, vec![]).unwrap_err().contains("exit status"));
+        let rc = "[ 1 = 2 ] || x=$?\nrun_strace ../foo\nmatch_diff\n";
+        let mut sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        sh.block(&super::super::logical_lines(rc), 0).unwrap();
+        assert_eq!(sh.var("x"), "1");
     }
 }
