@@ -410,6 +410,18 @@ impl<'a> Shell<'a> {
                 Ok(0)
             }
             "run_strace" => self.run_strace(args).map(|()| 0),
+            // init.sh's `run_strace -ff -tt ARGS` then strace-log-merge of
+            // the per-process logs into `$LOG`: a `-f` log whose calls are
+            // whole (each process's own file has no interleaving).
+            "run_strace_merge" => {
+                let mut a = vec!["-ff".to_string(), "-tt".to_string()];
+                a.extend(args.iter().cloned());
+                self.run_strace(&a)?;
+                if let Some(p) = self.pending.as_mut() {
+                    p.filters.push(LogFilter::JoinResumed);
+                }
+                Ok(0)
+            }
             "run_strace_match_diff" | "run_strace_match_grep" => {
                 let grep = cmd.ends_with("grep");
                 self.match_test(args, grep).map(|()| 0)
@@ -680,12 +692,12 @@ impl<'a> Shell<'a> {
         p.of_stderr = false;
         if args.first().is_some_and(|a| a == "@LOG") {
             // The uncut log.
-            p.filters.clear();
+            p.filters.retain(rewrites_log);
         }
         match args.get(1).map(String::as_str) {
             None => {
                 if args.is_empty() {
-                    p.filters.clear();
+                    p.filters.retain(rewrites_log);
                 }
                 if matches!(p.want, Want::Stdout) && args.is_empty() {
                     p.want = Want::File(self.tests.join(format!("{}.expected", self.name)));
@@ -778,6 +790,12 @@ pub(super) fn last_line_pid(cmd: &str) -> Option<usize> {
         ["tail", "-n", "1", "$LOG", "|", "cut", "-d'", "'", "-f1"] => Some(1),
         _ => None,
     }
+}
+
+/// Whether a filter stands for a rewrite of `$LOG` itself (what
+/// run_strace_merge leaves there), kept when the uncut log is matched.
+fn rewrites_log(f: &LogFilter) -> bool {
+    matches!(f, LogFilter::JoinResumed)
 }
 
 fn is_number(s: &str) -> bool {

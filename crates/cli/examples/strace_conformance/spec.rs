@@ -32,6 +32,9 @@ pub enum LogFilter {
     KeepContaining(String),
     /// `sed Nd`: the Nth line (from 1) dropped.
     DropLine(usize),
+    /// init.sh's `run_strace_merge` (`-ff -tt` and strace-log-merge):
+    /// each call whole on one line, at its start.
+    JoinResumed,
     /// `uniq`: repeated adjacent lines once.
     Uniq,
     /// test_pidns's `grep -E -v "^($parent_pid|$init_pid) "`: drop the
