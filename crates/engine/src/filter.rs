@@ -178,6 +178,24 @@ impl SyscallSet {
                     return Err(FilterError::UnknownName(format!("/{}", re.as_str())));
                 }
                 m
+            } else if let (Ok(nr), None) = (item.parse::<u64>(), abi) {
+                // A number: that call of every personality that has one,
+                // as strace reads it (x86-64's 42 is connect, i386's pipe).
+                let mut by_abi = Vec::new();
+                for a in ["x86_64", "i386"] {
+                    if let Some(n) = os.name_of_number(a, nr) {
+                        by_abi.push((n, a));
+                    }
+                }
+                if by_abi.is_empty() && !optional {
+                    return Err(FilterError::UnknownName(item.to_string()));
+                }
+                if minus {
+                    removed_abi.extend(by_abi);
+                } else {
+                    abi_names.extend(by_abi);
+                }
+                continue;
             } else if known_set.contains(item) || optional {
                 vec![item.to_string()]
             } else {
@@ -271,6 +289,13 @@ mod tests {
         assert!(s.contains("read") && !s.contains("write"));
         let s = SyscallSet::parse("none", &os).unwrap();
         assert!(!s.contains("read"));
+        // A number names the call of that number in each personality.
+        let s = SyscallSet::parse("42", &os).unwrap();
+        assert!(s.contains_call("connect", "x86_64") && s.contains_call("pipe", "i386"));
+        assert!(!s.contains_call("pipe", "x86_64") && !s.contains_call("connect", "i386"));
+        let s = SyscallSet::parse("!42", &os).unwrap();
+        assert!(!s.contains_call("connect", "x86_64") && s.contains_call("read", "x86_64"));
+        assert!(SyscallSet::parse("100000", &os).is_err());
         assert!(SyscallSet::parse("%network", &os)
             .unwrap()
             .contains("connect"));

@@ -1422,6 +1422,32 @@ mod tests {
         };
         let v = decode_enter(d, X, &[0, argv, envp], &mut m, &verbose);
         assert_eq!(v[2].text.as_deref(), Some("[\"A=1\", \"B=2\", \"C=3\"]"));
+        // A memory that serves word reads only (a replay of a -v run,
+        // which read the array word by word): still counted.
+        struct Words<'a>(&'a mut SparseVirt);
+        impl VirtMem for Words<'_> {
+            fn read_virt(
+                &mut self,
+                addr: u64,
+                buf: &mut [u8],
+            ) -> Result<(), vstrace_core::MemError> {
+                if buf.len() > 8 && (0x20000..0x21000).contains(&addr) {
+                    return Err(vstrace_core::MemError::Unmapped(addr));
+                }
+                self.0.read_virt(addr, buf)
+            }
+            fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), vstrace_core::MemError> {
+                self.0.write_virt(addr, data)
+            }
+        }
+        let v = decode_enter(
+            d,
+            X,
+            &[0, argv, envp],
+            &mut Words(&mut m),
+            &DecodeOptions::default(),
+        );
+        assert_eq!(v[2].text.as_deref(), Some("0x20000 /* 3 vars */"));
         // 32-bit pointer arrays.
         let argv32 = put_strings(&mut m, 0x40000, &["sh", "-c", "true"], I);
         let v = enter(I, "execve", &[0, argv32, 0], &mut m);

@@ -137,6 +137,7 @@ fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
     Ok(match &step.want {
         spec::Want::Stdout => String::from_utf8_lossy(&r.stdout).into_owned(),
         spec::Want::File(p) => String::from_utf8_lossy(&std::fs::read(p)?).into_owned(),
+        spec::Want::Text(t) => t.clone(),
         spec::Want::Clock { unix, digits, exit } => {
             spec::clock_patterns(*unix, *digits, *exit, r.window.0, r.window.1)
         }

@@ -12,6 +12,8 @@
 //! command named: a test is never counted on a part of its script.
 
 // (`#[path]`: this file is also included by the CI test, from tests/.)
+#[path = "script/checks.rs"]
+mod checks;
 #[path = "script/control.rs"]
 mod control;
 #[path = "script/expand.rs"]
@@ -81,6 +83,14 @@ pub struct Shell<'a> {
     appended: Vec<Step>,
     /// The pending run's log was cut by a filter into `$OUT`.
     cut: bool,
+    /// What the script does on the status of the command being run
+    /// (`grep ... || fail`, `grep ... && fail`).
+    on_status: checks::OnStatus,
+    /// A `|| { ... fail ... }` block follows the and-or list being run.
+    fail_block: bool,
+    /// The pending run was judged by a check of its log (`grep ... ||
+    /// fail`), so it needs no matcher after it.
+    checked: bool,
 }
 
 /// How the blocks being run are left.
@@ -143,6 +153,9 @@ impl<'a> Shell<'a> {
             traced: false,
             appended: Vec::new(),
             cut: false,
+            on_status: checks::OnStatus::Nothing,
+            fail_block: false,
+            checked: false,
         }
     }
 
@@ -151,7 +164,7 @@ impl<'a> Shell<'a> {
     pub fn run(mut self, text: &str, pos: Vec<String>) -> Result<Vec<Step>, Skip> {
         self.pos = pos;
         self.block(&logical_lines(text), 0)?;
-        if let Some(p) = self.pending.take() {
+        if let Some(p) = self.pending.take().filter(|_| !self.checked) {
             return Err(format!(
                 "a run_strace of ../{} without match_diff/match_grep after it",
                 p.prog
@@ -281,8 +294,12 @@ impl<'a> Shell<'a> {
                 if lines[end].trim() != "}" {
                     return Err("redirections of a `{` block not modelled".into());
                 }
+                let fails = lines[i..end].iter().any(|l| l.contains("fail"));
                 for stmt in split_statements(left) {
-                    if self.and_or(&stmt, depth)? != 0 {
+                    self.fail_block = fails;
+                    let status = self.and_or(&stmt, depth);
+                    self.fail_block = false;
+                    if status? != 0 {
                         self.block(&lines[i..end], depth)?;
                     }
                 }
@@ -426,6 +443,7 @@ impl<'a> Shell<'a> {
                 let grep = cmd.ends_with("grep");
                 self.match_test(args, grep).map(|()| 0)
             }
+            "grep" if self.on_status != checks::OnStatus::Nothing => self.grep_check(args),
             "grep" | "sed" | "uniq" => self.filter(cmd, args).map(|()| 0),
             "match_diff" | "match_grep" => {
                 let args: Vec<String> = args.iter().map(|a| self.file(a)).collect();
@@ -519,6 +537,7 @@ impl<'a> Shell<'a> {
             .cloned()
             .collect();
         self.cut = false;
+        self.checked = false;
         self.pending = Some(Step {
             prog,
             prog_args: argv[at + 1..].to_vec(),
@@ -810,6 +829,11 @@ fn slashes(addr: &str) -> Result<&str, Skip> {
 
 /// A POSIX basic regular expression (grep, sed) as a Rust regex.
 pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
+    regex::Regex::new(&bre_text(re)).map_err(|e| format!("regex {re:?}: {e}"))
+}
+
+/// A POSIX basic regular expression as the text of a Rust regex.
+pub(super) fn bre_text(re: &str) -> String {
     let mut out = String::new();
     let mut c = re.chars().peekable();
     let mut in_class = false;
@@ -858,7 +882,7 @@ pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
             _ => out.push(ch),
         }
     }
-    regex::Regex::new(&out).map_err(|e| format!("regex {re:?}: {e}"))
+    out
 }
 
 /// A POSIX extended regular expression (grep -E) as a Rust regex.

@@ -66,6 +66,8 @@ pub enum Want {
     Stdout,
     /// A file of the test suite (`NAME.expected`).
     File(PathBuf),
+    /// Lines the script itself gives (a check's pattern).
+    Text(String),
     /// strace-t.test, strace-tt.test, strace-ttt.test: `../sleep 0`'s
     /// execve line (and with `exit`, its exit line) stamped with a time
     /// within the run, as the scripts bracket the run with the host's

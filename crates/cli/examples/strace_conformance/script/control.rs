@@ -44,7 +44,10 @@ impl Shell<'_> {
                 ),
                 _ => None,
             };
-            status = self.pipeline(cmd, depth)?;
+            self.on_status = super::checks::on_status(parts.get(k + 1), self.fail_block);
+            let r = self.pipeline(cmd, depth);
+            self.on_status = super::checks::OnStatus::Nothing;
+            status = r?;
             self.last = (!std::mem::take(&mut self.traced)).then_some(status);
             if self.done || self.flow != Flow::Normal {
                 break;
@@ -266,14 +269,14 @@ pub(super) fn function_header(l: &str) -> Option<(&str, bool)> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
+pub(super) enum Op {
     First,
     And,
     Or,
 }
 
 /// Splits a statement at `&&`/`||` outside quotes.
-fn split_and_or(s: &str) -> Vec<(Op, String)> {
+pub(super) fn split_and_or(s: &str) -> Vec<(Op, String)> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut op = Op::First;
