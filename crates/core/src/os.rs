@@ -437,6 +437,12 @@ pub trait OsLayer: Send + Sync {
     }
     /// Every syscall name this layer knows (for filter validation).
     fn all_names(&self) -> Vec<String>;
+    /// The name of call number `nr` of ABI `abi` (a record's `abi`:
+    /// `x86_64`, `i386`), for sets that name calls by number (`-e
+    /// trace=42`); None when the ABI has no such call.
+    fn name_of_number(&self, _abi: &str, _nr: u64) -> Option<String> {
+        None
+    }
     /// Members of a class such as `file` (without the `%`), if known.
     fn class_members(&self, class: &str) -> Option<Vec<String>>;
     /// The name of signal number `sig` (`SIGALRM`), for `-e signal=`

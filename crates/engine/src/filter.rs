@@ -178,6 +178,24 @@ impl SyscallSet {
                     return Err(FilterError::UnknownName(format!("/{}", re.as_str())));
                 }
                 m
+            } else if let (Ok(nr), None) = (item.parse::<u64>(), abi) {
+                // A number: that call of every personality that has one,
+                // as strace reads it (x86-64's 42 is connect, i386's pipe).
+                let mut by_abi = Vec::new();
+                for a in ["x86_64", "i386"] {
+                    if let Some(n) = os.name_of_number(a, nr) {
+                        by_abi.push((n, a));
+                    }
+                }
+                if by_abi.is_empty() && !optional {
+                    return Err(FilterError::UnknownName(item.to_string()));
+                }
+                if minus {
+                    removed_abi.extend(by_abi);
+                } else {
+                    abi_names.extend(by_abi);
+                }
+                continue;
             } else if known_set.contains(item) || optional {
                 vec![item.to_string()]
             } else {
@@ -209,17 +227,29 @@ impl SyscallSet {
 
     /// Whether the call named `name` is in the set (whatever its ABI).
     pub fn contains(&self, name: &str) -> bool {
-        self.names.contains(name) != self.negated
+        unnumbered(name) || self.names.contains(name) != self.negated
     }
 
     /// Whether the call named `name` of ABI `abi` (a record's `abi`) is
     /// in the set.
     pub fn contains_call(&self, name: &str, abi: &str) -> bool {
+        if unnumbered(name) {
+            return true;
+        }
         let found = self.names.contains(name)
             || (!self.abi_names.is_empty()
                 && self.abi_names.iter().any(|(n, a)| n == name && *a == abi));
         found != self.negated
     }
+}
+
+/// Whether `name` is the OS layer's name of a number outside its table
+/// (`syscall_0x1c3`): no set can name such a call, and strace traces it
+/// whatever `-e trace=` says (its flags are the default ones, with
+/// `raw`), so every set holds it.
+fn unnumbered(name: &str) -> bool {
+    name.strip_prefix("syscall_0x")
+        .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The calls of a class: the OS layer's, else (Linux) strace's fixed
@@ -259,6 +289,13 @@ mod tests {
         assert!(s.contains("read") && !s.contains("write"));
         let s = SyscallSet::parse("none", &os).unwrap();
         assert!(!s.contains("read"));
+        // A number names the call of that number in each personality.
+        let s = SyscallSet::parse("42", &os).unwrap();
+        assert!(s.contains_call("connect", "x86_64") && s.contains_call("pipe", "i386"));
+        assert!(!s.contains_call("pipe", "x86_64") && !s.contains_call("connect", "i386"));
+        let s = SyscallSet::parse("!42", &os).unwrap();
+        assert!(!s.contains_call("connect", "x86_64") && s.contains_call("read", "x86_64"));
+        assert!(SyscallSet::parse("100000", &os).is_err());
         assert!(SyscallSet::parse("%network", &os)
             .unwrap()
             .contains("connect"));
@@ -296,6 +333,8 @@ mod tests {
         ));
         let s = SyscallSet::parse("getpid@64,read@32", &os).unwrap();
         assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));
+        // A number outside the table is in every set, as strace traces it.
+        assert!(s.contains_call("syscall_0x1c3", "x86_64") && s.contains("syscall_0x1c3"));
         assert!(s.contains_call("read", "i386") && !s.contains_call("read", "x86_64"));
         let s = SyscallSet::parse("!getpid@32", &os).unwrap();
         assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));

@@ -333,6 +333,35 @@ pub fn clipped_errno(desc: &SyscallDesc, abi: LinuxAbi, value: i64) -> Option<i6
     clipped.then(|| -i64::from(value as u32 as i32))
 }
 
+/// The calls strace marks as never failing (`NF` in its syscall tables):
+/// it does not read their -4095..-1 as an error, so an injected
+/// `retval=-2` prints as the number (`geteuid() = 18446744073709551614`).
+/// (vstrace cannot tell such a value from an injected `error=`, which
+/// strace would print as the error: no test injects errors into these.)
+fn never_fails(desc: &SyscallDesc) -> bool {
+    matches!(
+        desc.name,
+        "getegid"
+            | "getegid32"
+            | "geteuid"
+            | "geteuid32"
+            | "getgid"
+            | "getgid32"
+            | "getpgrp"
+            | "getpid"
+            | "getppid"
+            | "gettid"
+            | "getuid"
+            | "getuid32"
+            | "personality"
+            | "setfsgid"
+            | "setfsgid32"
+            | "setfsuid"
+            | "setfsuid32"
+            | "umask"
+    )
+}
+
 /// Formats a return value (`ret` as found in rax/eax: `-errno` on error).
 pub fn format_return(desc: &SyscallDesc, abi: LinuxAbi, ret: i64) -> ReturnValue {
     let mut text = String::new();
@@ -362,7 +391,7 @@ pub fn format_return_into(
         };
         return errno;
     }
-    if (-4095..=-1).contains(&value) {
+    if (-4095..=-1).contains(&value) && !never_fails(desc) {
         let e = -value;
         let errno = consts::errno_name(e);
         let _ = match (errno, consts::errno_message(e)) {
@@ -718,8 +747,13 @@ impl<'a, 'm> Ctx<'a, 'm> {
                     }),
                     LenFrom::Arg(n) => Some(self.arg(n)),
                 };
+                // syslog fills the buffer only for the READ actions
+                // (READ, READ_ALL, READ_CLEAR): strace shows the
+                // others' (and unknown actions') buffer as an address.
+                let unread =
+                    self.desc.name == "syslog" && !matches!(self.raw[0] & 0xffff_ffff, 2..=4);
                 match len {
-                    Some(len) if self.ret.is_some() => self.buffer(v, len),
+                    Some(len) if self.ret.is_some() && !unread => self.buffer(v, len),
                     _ => Value::ptr(v),
                 }
             }
@@ -1398,6 +1432,32 @@ mod tests {
         };
         let v = decode_enter(d, X, &[0, argv, envp], &mut m, &verbose);
         assert_eq!(v[2].text.as_deref(), Some("[\"A=1\", \"B=2\", \"C=3\"]"));
+        // A memory that serves word reads only (a replay of a -v run,
+        // which read the array word by word): still counted.
+        struct Words<'a>(&'a mut SparseVirt);
+        impl VirtMem for Words<'_> {
+            fn read_virt(
+                &mut self,
+                addr: u64,
+                buf: &mut [u8],
+            ) -> Result<(), vstrace_core::MemError> {
+                if buf.len() > 8 && (0x20000..0x21000).contains(&addr) {
+                    return Err(vstrace_core::MemError::Unmapped(addr));
+                }
+                self.0.read_virt(addr, buf)
+            }
+            fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), vstrace_core::MemError> {
+                self.0.write_virt(addr, data)
+            }
+        }
+        let v = decode_enter(
+            d,
+            X,
+            &[0, argv, envp],
+            &mut Words(&mut m),
+            &DecodeOptions::default(),
+        );
+        assert_eq!(v[2].text.as_deref(), Some("0x20000 /* 3 vars */"));
         // 32-bit pointer arrays.
         let argv32 = put_strings(&mut m, 0x40000, &["sh", "-c", "true"], I);
         let v = enter(I, "execve", &[0, argv32, 0], &mut m);
@@ -1563,6 +1623,10 @@ mod tests {
         );
         assert_eq!(format_return(d, X, -4000).text, "-1 (errno 4000)");
         assert_eq!(format_return(d, X, -4096).text, "-4096");
+        // A call that never fails: -2 is a number, not ENOENT.
+        let euid = by_name(X, "geteuid").unwrap();
+        let r = format_return(euid, X, -2);
+        assert_eq!((r.text.as_str(), r.errno), ("18446744073709551614", None));
         assert_eq!(error_of(X, -2), Some(2));
         assert_eq!(error_of(I, 0xffff_fffe), Some(2));
         assert_eq!(error_of(X, 0xffff_fffe), None);

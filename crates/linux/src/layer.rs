@@ -203,6 +203,17 @@ impl OsLayer for LinuxLayer {
         lx::subcall::shmat_result(d.nr, c.raw, ret, mem)
     }
 
+    fn name_of_number(&self, abi: &str, nr: u64) -> Option<String> {
+        let abi = match abi {
+            "x86_64" => LinuxAbi::X86_64,
+            "i386" => LinuxAbi::I386,
+            _ => return None,
+        };
+        lx::syscall(abi, nr)
+            .filter(|_| !lx::subcall::is_subcall(abi, nr))
+            .map(|d| d.name.to_string())
+    }
+
     fn all_names(&self) -> Vec<String> {
         // Sorted once: every filter and inject rule asks for the list.
         static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();

@@ -138,6 +138,10 @@ pub fn map(opts: &[String]) -> Mapped {
                 ("inject", Some(v)) => m.inject.push(v),
                 ("fault", Some(v)) => m.inject.push(fault(&v)),
                 ("follow-forks", None) => m.follow = true,
+                ("abbrev", Some(v)) => {
+                    m.verbose |= unabbreviates(&v);
+                    m.pass.push(o.to_string());
+                }
                 ("no-abbrev", None) => {
                     m.verbose = true;
                     m.pass.push(o.to_string());
@@ -180,6 +184,13 @@ pub fn map(opts: &[String]) -> Mapped {
     m
 }
 
+/// Whether `-e abbrev=SET` leaves some call unabbreviated (`all` is the
+/// default): such a call is printed in full, as with `-v`, so the
+/// recording must read what `-v` reads.
+fn unabbreviates(set: &str) -> bool {
+    set != "all"
+}
+
 /// `-e fault=SET[:error=E]`: inject with ENOSYS unless an error is named.
 fn fault(v: &str) -> String {
     if v.contains(":error=") {
@@ -204,6 +215,7 @@ fn apply_arg(m: &mut Mapped, c: char, arg: &str) {
                 m.inject.push(fault(v));
                 return;
             }
+            Some(("abbrev" | "a", v)) => m.verbose |= unabbreviates(v),
             Some(_) => {}
         },
         'o' | 'p' => return,
@@ -219,6 +231,14 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn unabbreviated_calls_are_recorded_in_full() {
+        assert!(map(&s(&["-e", "abbrev=!execve"])).verbose);
+        assert!(map(&s(&["--abbrev=none", "--trace=execve"])).verbose);
+        assert!(!map(&s(&["-e", "abbrev=all"])).verbose);
+        assert_eq!(map(&s(&["--abbrev=chdir"])).pass, ["--abbrev=chdir"]);
     }
 
     #[test]

@@ -137,6 +137,7 @@ fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
     Ok(match &step.want {
         spec::Want::Stdout => String::from_utf8_lossy(&r.stdout).into_owned(),
         spec::Want::File(p) => String::from_utf8_lossy(&std::fs::read(p)?).into_owned(),
+        spec::Want::Text(t) => t.clone(),
         spec::Want::Clock { unix, digits, exit } => {
             spec::clock_patterns(*unix, *digits, *exit, r.window.0, r.window.1)
         }
@@ -370,6 +371,12 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
                 Some(i) => v.split_off(i + 1),
                 None => Vec::new(),
             },
+            F::DropLine(n) => {
+                if *n >= 1 && *n <= v.len() {
+                    v.remove(n - 1);
+                }
+                v
+            }
             F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
             F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
             F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
@@ -434,9 +441,51 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
                 }
                 out
             }
+            F::JoinResumed => join_resumed(v),
         };
     }
     v
+}
+
+/// strace-log-merge's view of a `-f` log: each call whole on one line at
+/// its start (`PID [TIME] CALL(ARGS <unfinished ...>` joined with the
+/// same pid's `<... CALL resumed>REST`), as `-ff` writes a process's own
+/// file; the lines stay in the order of their starts (the merge sorts
+/// the files' lines by time).
+fn join_resumed(v: Vec<String>) -> Vec<String> {
+    const UNFINISHED: &str = " <unfinished ...>";
+    // pid -> index in `out` of its unfinished line.
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out: Vec<String> = Vec::with_capacity(v.len());
+    for l in v {
+        let pid = l.split(' ').next().unwrap_or("").to_string();
+        let rest = l[pid.len()..].trim_start();
+        // The body after an optional timestamp (`12:00:00.123456`).
+        let body = match rest.split_once(' ') {
+            Some((t, b))
+                if t.chars()
+                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.') =>
+            {
+                b
+            }
+            _ => rest,
+        };
+        if let Some(after) = body.strip_prefix("<... ") {
+            if let (Some(i), Some((_, tail))) = (open.remove(&pid), after.split_once(" resumed>")) {
+                let head = out[i]
+                    .strip_suffix(UNFINISHED)
+                    .unwrap_or(&out[i])
+                    .to_string();
+                out[i] = format!("{head}{tail}");
+                continue;
+            }
+        }
+        if l.ends_with(UNFINISHED) {
+            open.insert(pid, out.len());
+        }
+        out.push(l);
+    }
+    out
 }
 
 /// The job name of step `k` of test `name` with `n` steps.
@@ -588,6 +637,27 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_logs_have_whole_calls() {
+        let v: Vec<String> = [
+            "10 12:00:00.000001 accept(0,  <unfinished ...>",
+            "11 12:00:00.000002 connect(1, {sa_family=AF_UNIX}, 19) = 0",
+            "10 12:00:00.000003 <... accept resumed>{sa_family=AF_UNIX}, [19]) = 1",
+            "11 12:00:00.000004 +++ exited with 0 +++",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            join_resumed(v),
+            [
+                "10 12:00:00.000001 accept(0, {sa_family=AF_UNIX}, [19]) = 1",
+                "11 12:00:00.000002 connect(1, {sa_family=AF_UNIX}, 19) = 0",
+                "11 12:00:00.000004 +++ exited with 0 +++",
+            ]
+        );
+    }
 
     #[test]
     fn refused_options_are_left_out() {

@@ -1,22 +1,33 @@
 //! A small model of the shell that strace's test scripts are written in:
 //! enough of `sh` (words, quotes, `$VAR`/`${VAR=...}`/`"$@"` expansion,
-//! `for` loops over words, `set --`, `shift`, assignments, sourcing the
-//! shared scripts) and of init.sh's functions (`run_prog`, `run_strace`,
-//! `run_strace_match_diff`/`_grep`, `match_diff`, `match_grep`) and of the
-//! filters they put between strace's log and the comparison (`grep -v`,
-//! `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`, `uniq`) to turn a test
-//! script into the steps the comparer runs. Anything else in a script
-//! makes the test skipped with that command named: a test is never
-//! counted on a part of its script.
+//! `$((...))`, `for` loops over words, `case`, `set --`, `shift`,
+//! assignments, sourcing the shared scripts; control.rs: and-or lists,
+//! `[`/`test`, `if`, `while`, functions; host.rs: the host commands that
+//! are harmless in the model) and of init.sh's functions (`run_prog`,
+//! `run_strace`, `run_strace_match_diff`/`_grep`, `match_diff`,
+//! `match_grep`) and of the filters they put between strace's log and the
+//! comparison (`grep -v`, `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`,
+//! `sed Nd`, `uniq`) to turn a test script into the steps the comparer
+//! runs. Anything else in a script makes the test skipped with that
+//! command named: a test is never counted on a part of its script.
 
 // (`#[path]`: this file is also included by the CI test, from tests/.)
+#[path = "script/checks.rs"]
+mod checks;
+#[path = "script/control.rs"]
+mod control;
 #[path = "script/expand.rs"]
 mod expand;
+#[path = "script/host.rs"]
+mod host;
+#[path = "script/lines.rs"]
+mod lines;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::spec::{LogFilter, Matcher, Step, Want};
+use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
 
 /// Most statements interpreted per test (loops are unrolled).
 const MAX_STATEMENTS: usize = 2_000;
@@ -49,6 +60,46 @@ pub struct Shell<'a> {
     count: usize,
     /// The `|| skip_ MSG` of the statement being run.
     skip_msg: Option<String>,
+    /// The functions the script defined: their bodies' lines.
+    funcs: BTreeMap<String, Vec<String>>,
+    /// Per function call being run, its `local` variables' old values.
+    locals: Vec<Vec<(String, Option<String>)>>,
+    /// A `break`, `continue` or `return` leaving the blocks it is in.
+    flow: Flow,
+    /// The status of the last `return`.
+    ret: i32,
+    /// Files the script renamed (`mv "$LOG" "$LOG.0"`): new name, old.
+    renamed: BTreeMap<String, String>,
+    /// Variables the script exported (in the traced program's
+    /// environment).
+    exported: Vec<String>,
+    /// `$?`: the last command's status; `None` after a traced run (the
+    /// program's exit status, known only once it has run).
+    last: Option<i32>,
+    /// The command being run is a traced run (for [`Shell::last`]).
+    traced: bool,
+    /// Runs whose outputs a later run's are appended to (`>> "$EXP"`),
+    /// matched with it.
+    appended: Vec<Step>,
+    /// The pending run's log was cut by a filter into `$OUT`.
+    cut: bool,
+    /// What the script does on the status of the command being run
+    /// (`grep ... || fail`, `grep ... && fail`).
+    on_status: checks::OnStatus,
+    /// A `|| { ... fail ... }` block follows the and-or list being run.
+    fail_block: bool,
+    /// The pending run was judged by a check of its log (`grep ... ||
+    /// fail`), so it needs no matcher after it.
+    checked: bool,
+}
+
+/// How the blocks being run are left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+    Return,
 }
 
 impl<'a> Shell<'a> {
@@ -68,6 +119,16 @@ impl<'a> Shell<'a> {
             ("STRACE_NATIVE_ARCH", arch),
             ("SIZEOF_LONG", if arch == "i386" { "4" } else { "8" }),
             ("ME_", name),
+            (
+                "SIZEOF_KERNEL_LONG_T",
+                if arch == "i386" { "4" } else { "8" },
+            ),
+            ("MIPS_ABI", ""),
+            // init.sh's default.
+            ("TIMEOUT_DURATION", "1500"),
+            ("SLEEP_A_BIT", "sleep 0.01"),
+            // The shell's pid ($$), a pid of the host.
+            ("$", "1"),
         ] {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -82,6 +143,19 @@ impl<'a> Shell<'a> {
             done: false,
             count: 0,
             skip_msg: None,
+            funcs: BTreeMap::new(),
+            locals: Vec::new(),
+            flow: Flow::Normal,
+            ret: 0,
+            renamed: BTreeMap::new(),
+            exported: Vec::new(),
+            last: Some(0),
+            traced: false,
+            appended: Vec::new(),
+            cut: false,
+            on_status: checks::OnStatus::Nothing,
+            fail_block: false,
+            checked: false,
         }
     }
 
@@ -90,7 +164,7 @@ impl<'a> Shell<'a> {
     pub fn run(mut self, text: &str, pos: Vec<String>) -> Result<Vec<Step>, Skip> {
         self.pos = pos;
         self.block(&logical_lines(text), 0)?;
-        if let Some(p) = self.pending.take() {
+        if let Some(p) = self.pending.take().filter(|_| !self.checked) {
             return Err(format!(
                 "a run_strace of ../{} without match_diff/match_grep after it",
                 p.prog
@@ -102,16 +176,69 @@ impl<'a> Shell<'a> {
         Ok(self.steps)
     }
 
-    /// Runs logical lines, expanding `for` loops and skipping the
-    /// "run the program untraced, accept exit 1" blocks.
+    /// Runs logical lines: compound commands (`for`, `while`, `if`,
+    /// `case`, function definitions) and and-or lists of commands.
     fn block(&mut self, lines: &[String], depth: usize) -> Result<(), Skip> {
         let mut i = 0;
-        while i < lines.len() && !self.done {
+        while i < lines.len() && !self.done && self.flow == Flow::Normal {
             let l = lines[i].trim();
             i += 1;
+            if let Some((name, brace)) = control::function_header(l) {
+                // NAME() {, or NAME() then `{` on the next line.
+                let open = if brace { i } else { i + 1 };
+                if !brace && lines.get(i).map(|s| s.trim()) != Some("{") {
+                    return Err(format!("function {name}'s body not modelled"));
+                }
+                let end = matching_brace(lines, open).ok_or("an unclosed function body")?;
+                if lines[end].trim() != "}" {
+                    return Err(format!("redirections of function {name} not modelled"));
+                }
+                self.funcs
+                    .insert(name.to_string(), lines[open..end].to_vec());
+                i = end + 1;
+                continue;
+            }
+            if l.starts_with("if ") && l.ends_with("; fi") {
+                // `if A; then B; fi` on one line: as lines.
+                let mut parts = Vec::new();
+                for p in split_statements(l) {
+                    let p = p.trim();
+                    if let Some(rest) = p.strip_prefix("else ") {
+                        parts.push("else".to_string());
+                        parts.push(rest.to_string());
+                        continue;
+                    }
+                    match p.strip_prefix("then ") {
+                        Some(rest) => parts.push(rest.to_string()),
+                        None if p.starts_with("if ") || p.starts_with("elif ") => {
+                            parts.push(format!("{p}; then"));
+                        }
+                        None if p == "then" => {}
+                        None => parts.push(p.to_string()),
+                    }
+                }
+                self.if_block(&parts, 0, depth)?;
+                continue;
+            }
+            if l.starts_with("if ") {
+                i = self.if_block(lines, i - 1, depth)?;
+                continue;
+            }
+            if l.starts_with("while ") || l.starts_with("until ") {
+                i = self.while_block(lines, i - 1, depth)?;
+                continue;
+            }
             if let Some(head) = l.strip_prefix("for ") {
                 // for VAR in WORDS; do  ... done
-                let (var, rest) = head.split_once(" in ").ok_or("a `for` without `in`")?;
+                // `for VAR; do`: over "$@".
+                let (var, rest) = match head.split_once(" in ") {
+                    Some((v, r)) => (v, r.to_string()),
+                    None => match head.split_once(';') {
+                        Some((v, r)) => (v, format!("\"$@\";{r}")),
+                        None => return Err("a `for` without `in`".into()),
+                    },
+                };
+                let rest = rest.as_str();
                 let words_text = rest
                     .trim_end_matches("; do")
                     .trim_end_matches(";do")
@@ -123,12 +250,23 @@ impl<'a> Shell<'a> {
                     }
                     body_start += 1;
                 }
-                let end = matching(lines, body_start, &["for ", "while "], "done")
+                let end = matching(lines, body_start, &["for ", "while ", "until "], "done")
                     .ok_or("a `for` without `done`")?;
                 let words = self.expand(words_text)?;
                 for w in words {
                     self.vars.insert(var.trim().to_string(), w);
                     self.block(&lines[body_start..end], depth)?;
+                    match self.flow {
+                        Flow::Break => {
+                            self.flow = Flow::Normal;
+                            break;
+                        }
+                        Flow::Continue => self.flow = Flow::Normal,
+                        _ => {}
+                    }
+                    if self.done || self.flow == Flow::Return {
+                        break;
+                    }
                 }
                 i = end + 1;
                 continue;
@@ -147,16 +285,30 @@ impl<'a> Shell<'a> {
                 i = end + 1;
                 continue;
             }
-            if l.ends_with("|| {") {
-                // `"../$NAME" > /dev/null || { rc=$?; case ... }`: the
-                // untraced run that may exit 1; the traced run decides.
+            if let Some(left) = l.strip_suffix("|| {") {
+                // `CMD || { ... }`: the block runs when CMD fails; in the
+                // model commands succeed (the traced run decides), so
+                // only CMD runs: a direct strace run, or the untraced
+                // run of the program that may exit 1.
                 let end = matching_brace(lines, i).ok_or("an unclosed `{` block")?;
+                if lines[end].trim() != "}" {
+                    return Err("redirections of a `{` block not modelled".into());
+                }
+                let fails = lines[i..end].iter().any(|l| l.contains("fail"));
+                for stmt in split_statements(left) {
+                    self.fail_block = fails;
+                    let status = self.and_or(&stmt, depth);
+                    self.fail_block = false;
+                    if status? != 0 {
+                        self.block(&lines[i..end], depth)?;
+                    }
+                }
                 i = end + 1;
                 continue;
             }
             for stmt in split_statements(l) {
                 self.statement(&stmt, depth)?;
-                if self.done {
+                if self.done || self.flow != Flow::Normal {
                     break;
                 }
             }
@@ -173,64 +325,91 @@ impl<'a> Shell<'a> {
         if stmt.is_empty() {
             return Ok(());
         }
-        // `cmd || skip_ ...`: checks of the host or of strace's log that
-        // would skip the test; the left side alone is modelled.
-        let (stmt, skip_msg) = match stmt.split_once("||") {
-            Some((l, r)) if r.trim().starts_with("skip_") || r.trim().starts_with(':') => {
-                (l.trim(), Some(r.trim().trim_start_matches("skip_").trim()))
-            }
-            Some((l, r)) if r.trim().starts_with("framework_skip_") => (l.trim(), None),
-            _ => (stmt, None),
-        };
-        self.skip_msg = skip_msg.map(|m| m.trim_matches(|c| c == '\'' || c == '"').to_string());
         let first = stmt.split_whitespace().next().unwrap_or("");
         for kw in [
-            "if", "case", "while", "until", "elif", "else", "fi", "esac", "{", "}",
+            "case", "while", "until", "elif", "else", "fi", "esac", "then", "do", "done",
         ] {
             if first == kw {
                 return Err(format!("shell `{kw}` in the script not modelled"));
             }
         }
+        if stmt.ends_with('&') && !stmt.ends_with("&&") {
+            return Err("a command run in the background (`&`) not modelled".into());
+        }
+        if stmt.starts_with('(') || stmt.starts_with('{') {
+            return Err("a subshell or `{` group not modelled".into());
+        }
+        self.and_or(stmt, depth).map(|_| ())
+    }
+
+    /// A simple command of an and-or list: assignments, then the
+    /// command; its status.
+    fn simple(&mut self, stmt: &str, depth: usize) -> Result<i32, Skip> {
         let words = self.expand(stmt)?;
         let Some(cmd) = words.first().cloned() else {
-            return Ok(());
+            return Ok(0);
         };
         // VAR=value (alone) or as a prefix (LC_ALL=C grep ...).
         if let Some((k, v)) = cmd.split_once('=') {
             if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 if words.len() == 1 {
                     self.vars.insert(k.to_string(), v.to_string());
-                    return Ok(());
+                    return Ok(0);
                 }
                 return self.command(&words[1..], depth);
             }
         }
+        if cmd == "[" || cmd == "test" {
+            return self.test_expr(&words).map(|t| i32::from(!t));
+        }
+        if self.funcs.contains_key(&cmd) {
+            let (argv, _) = split_redirs(&words[1..]);
+            return self.call(&cmd, &argv, depth);
+        }
         self.command(&words, depth)
     }
 
-    fn command(&mut self, words: &[String], depth: usize) -> Result<(), Skip> {
+    fn command(&mut self, words: &[String], depth: usize) -> Result<i32, Skip> {
+        if let Some(s) = self.host_command(words)? {
+            return Ok(s);
+        }
         let cmd = words[0].as_str();
         let args = &words[1..];
         match cmd {
-            ":" | "true" | "check_prog" | "check_gawk" | "require_min_nproc" => Ok(()),
+            ":" | "true" | "check_prog" | "check_gawk" | "require_min_nproc" => Ok(0),
+            "false" => Ok(1),
             // init.sh's check that the host kernel lets strace change a
             // call's number (scno_tampering.sh's, as a function): a check
             // of strace's host, nothing to check outside the guest.
-            "require_min_kernel_version_or_skip" | "check_scno_tampering" => Ok(()),
+            "require_min_kernel_version_or_skip" | "check_scno_tampering" => Ok(0),
             "exit" => {
                 self.done = true;
-                Ok(())
+                Ok(0)
             }
+            "return" => {
+                self.ret = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+                self.flow = Flow::Return;
+                Ok(self.ret)
+            }
+            "break" => {
+                self.flow = Flow::Break;
+                Ok(0)
+            }
+            "continue" => {
+                self.flow = Flow::Continue;
+                Ok(0)
+            }
+            "local" => self.local(args).map(|()| 0),
             "shift" => {
                 let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
                 self.pos.drain(..n.min(self.pos.len()));
-                Ok(())
+                Ok(0)
             }
             "set" if args.first().map(String::as_str) == Some("--") => {
                 self.pos = args[1..].to_vec();
-                Ok(())
+                Ok(0)
             }
-            "." | "source" => self.source(args, depth),
+            "." | "source" => self.source(args, depth).map(|()| 0),
             "run_prog" | "run_prog_skip_if_failed" | "try_run_prog" => {
                 let (argv, _) = split_redirs(args);
                 let argv = if argv.is_empty() {
@@ -245,24 +424,48 @@ impl<'a> Shell<'a> {
                     ));
                 }
                 self.vars.insert("args".into(), argv.join(" "));
-                Ok(())
+                Ok(0)
             }
-            "run_strace" => self.run_strace(args),
+            "run_strace" => self.run_strace(args).map(|()| 0),
+            // init.sh's `run_strace -ff -tt ARGS` then strace-log-merge of
+            // the per-process logs into `$LOG`: a `-f` log whose calls are
+            // whole (each process's own file has no interleaving).
+            "run_strace_merge" => {
+                let mut a = vec!["-ff".to_string(), "-tt".to_string()];
+                a.extend(args.iter().cloned());
+                self.run_strace(&a)?;
+                if let Some(p) = self.pending.as_mut() {
+                    p.filters.push(LogFilter::JoinResumed);
+                }
+                Ok(0)
+            }
             "run_strace_match_diff" | "run_strace_match_grep" => {
                 let grep = cmd.ends_with("grep");
-                self.match_test(args, grep)
+                self.match_test(args, grep).map(|()| 0)
             }
-            "grep" | "sed" | "uniq" => self.filter(cmd, args),
-            "match_diff" | "match_grep" => self.matcher(cmd == "match_grep", args),
+            "grep" if self.on_status != checks::OnStatus::Nothing => self.grep_check(args),
+            "grep" | "sed" | "uniq" => self.filter(cmd, args).map(|()| 0),
+            "match_diff" | "match_grep" => {
+                let args: Vec<String> = args.iter().map(|a| self.file(a)).collect();
+                self.matcher(cmd == "match_grep", &args).map(|()| 0)
+            }
             "match_awk" => Err(format!(
                 "match_awk (the gawk program {}.awk as the matcher) not modelled",
                 self.name
             )),
             "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
-            "test_pidns" => self.test_pidns(args),
+            "fail_" | "dump_log_and_fail_with" => Err(format!(
+                "the script fails in the model ({}): its condition is the host's",
+                args.join(" ")
+            )),
+            "test_pidns" => self.test_pidns(args).map(|()| 0),
+            // init.sh's functions tracing every program of `$NAME.in`
+            // and (test_trace_expr) each of the other ~800 programs of
+            // pure_executables.list in turn, a traced run each: more
+            // guest runs than a conformance run can give one test.
             "test_trace_expr" | "test_prog_set" | "test_pure_prog_set" => Err(format!(
                 "{cmd} (every program of {}.in and of pure_executables.list in turn) not modelled",
-                self.name
+                self.var("NAME")
             )),
             "@STRACE" => Err(format!(
                 "a direct strace invocation ({}) not modelled",
@@ -291,6 +494,13 @@ impl<'a> Shell<'a> {
 
     /// `run_strace OPTIONS... ../PROG ARGS... [> "$EXP"]`.
     fn run_strace(&mut self, args: &[String]) -> Result<(), Skip> {
+        self.traced = true;
+        if !self.exported.is_empty() {
+            return Err(format!(
+                "variables exported into the traced program's environment ({}) not modelled",
+                self.exported.join(" ")
+            ));
+        }
         let (argv, redirs) = split_redirs(args);
         let at = argv
             .iter()
@@ -298,6 +508,16 @@ impl<'a> Shell<'a> {
             .ok_or("run_strace without a ../PROG")?;
         let want = match redirs.iter().find(|r| r.starts_with('>')) {
             Some(r) if r == ">@EXP" => Want::Stdout,
+            Some(r) if r == ">>@EXP" && self.pending.is_some() && self.cut => {
+                // `run_strace ... >> "$EXP"` after a run cut into `$OUT`:
+                // the two runs' outputs are compared as one (`FILTER
+                // >> "$OUT"; match_diff`), here each part with its own
+                // (equal halves make equal wholes; a part that differs
+                // fails either way).
+                let first = self.pending.take().unwrap_or_else(|| unreachable!());
+                self.appended.push(first);
+                Want::Stdout
+            }
             Some(r) if r.starts_with(">>") => {
                 return Err("run_strace appending to the expected output (>>) not modelled".into())
             }
@@ -316,6 +536,8 @@ impl<'a> Shell<'a> {
             })
             .cloned()
             .collect();
+        self.cut = false;
+        self.checked = false;
         self.pending = Some(Step {
             prog,
             prog_args: argv[at + 1..].to_vec(),
@@ -418,7 +640,9 @@ impl<'a> Shell<'a> {
             }
             return Ok(());
         }
-        if writes.is_some_and(|w| w.starts_with(">>")) {
+        if writes
+            .is_some_and(|w| w.starts_with(">>") && (w != ">>@OUT" || self.appended.is_empty()))
+        {
             return Err(format!("{cmd} appending (>>) not modelled"));
         }
         let mut argv: Vec<&str> = argv
@@ -450,6 +674,10 @@ impl<'a> Shell<'a> {
                     None => return Err(format!("sed -n '{script}' not modelled")),
                 }
             }
+            ("sed", [script]) if script.strip_suffix('d').is_some_and(is_number) => {
+                let n = script.trim_end_matches('d').parse().unwrap_or(1);
+                LogFilter::DropLine(n)
+            }
             ("sed", [script]) => {
                 match script.strip_prefix("0,").and_then(|s| s.strip_suffix('d')) {
                     Some(addr) => LogFilter::DropThrough(bre(slashes(addr)?)?),
@@ -462,6 +690,7 @@ impl<'a> Shell<'a> {
         if then_uniq {
             p.filters.push(LogFilter::Uniq);
         }
+        self.cut = true;
         Ok(())
     }
 
@@ -470,22 +699,24 @@ impl<'a> Shell<'a> {
         if self.pending.is_none() && args.first().is_some_and(|a| a == "@LOG.err") {
             return self.stderr_matcher(grep, args);
         }
-        let mut p = self
-            .pending
-            .take()
-            .ok_or("match_diff/match_grep without a run_strace before it")?;
+        let mut p = self.pending.take().ok_or_else(|| match args {
+            [out, exp, ..] => {
+                format!("a match of {out} with {exp} (not the log of a run_strace) not modelled")
+            }
+            _ => "match_diff/match_grep without a run_strace before it".to_string(),
+        })?;
         // Its log is matched here; its stderr, if kept, by a later
         // matcher of `$LOG.err`.
         self.stderr_run = p.of_stderr.then(|| p.clone());
         p.of_stderr = false;
         if args.first().is_some_and(|a| a == "@LOG") {
             // The uncut log.
-            p.filters.clear();
+            p.filters.retain(rewrites_log);
         }
         match args.get(1).map(String::as_str) {
             None => {
                 if args.is_empty() {
-                    p.filters.clear();
+                    p.filters.retain(rewrites_log);
                 }
                 if matches!(p.want, Want::Stdout) && args.is_empty() {
                     p.want = Want::File(self.tests.join(format!("{}.expected", self.name)));
@@ -495,6 +726,13 @@ impl<'a> Shell<'a> {
             Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),
         }
         p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
+        for mut a in std::mem::take(&mut self.appended) {
+            if grep || !self.cut {
+                return Err("a match of appended runs' outputs not modelled".into());
+            }
+            a.matcher = Matcher::Diff;
+            self.steps.push(a);
+        }
         self.steps.push(p);
         Ok(())
     }
@@ -573,6 +811,16 @@ pub(super) fn last_line_pid(cmd: &str) -> Option<usize> {
     }
 }
 
+/// Whether a filter stands for a rewrite of `$LOG` itself (what
+/// run_strace_merge leaves there), kept when the uncut log is matched.
+fn rewrites_log(f: &LogFilter) -> bool {
+    matches!(f, LogFilter::JoinResumed)
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+}
+
 fn slashes(addr: &str) -> Result<&str, Skip> {
     addr.strip_prefix('/')
         .and_then(|a| a.strip_suffix('/'))
@@ -581,6 +829,11 @@ fn slashes(addr: &str) -> Result<&str, Skip> {
 
 /// A POSIX basic regular expression (grep, sed) as a Rust regex.
 pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
+    regex::Regex::new(&bre_text(re)).map_err(|e| format!("regex {re:?}: {e}"))
+}
+
+/// A POSIX basic regular expression as the text of a Rust regex.
+pub(super) fn bre_text(re: &str) -> String {
     let mut out = String::new();
     let mut c = re.chars().peekable();
     let mut in_class = false;
@@ -629,7 +882,7 @@ pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
             _ => out.push(ch),
         }
     }
-    regex::Regex::new(&out).map_err(|e| format!("regex {re:?}: {e}"))
+    out
 }
 
 /// A POSIX extended regular expression (grep -E) as a Rust regex.
@@ -637,162 +890,9 @@ pub fn ere(re: &str) -> Result<regex::Regex, Skip> {
     regex::Regex::new(re).map_err(|e| format!("regex {re:?}: {e}"))
 }
 
-/// The script as logical lines: comments dropped, `\` continuations and
-/// lines ending in `||`/`&&`/`|` joined.
-fn logical_lines(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for raw in text.lines() {
-        let l = raw.trim();
-        if cur.is_empty() && (l.starts_with('#') || l.is_empty()) {
-            continue;
-        }
-        if let Some(s) = l.strip_suffix('\\') {
-            cur.push_str(s);
-            cur.push(' ');
-            continue;
-        }
-        cur.push_str(l);
-        if l.ends_with("||") || l.ends_with("&&") || l.ends_with('|') && !l.ends_with("||") {
-            cur.push(' ');
-            continue;
-        }
-        out.push(std::mem::take(&mut cur));
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// The index of the line closing a block opened before `from` (`done`
-/// for loops), counting nested openers.
-fn matching(lines: &[String], from: usize, openers: &[&str], close: &str) -> Option<usize> {
-    let mut depth = 0;
-    for (i, l) in lines.iter().enumerate().skip(from) {
-        let l = l.trim();
-        if openers.iter().any(|o| l.starts_with(o)) {
-            depth += 1;
-        } else if l == close
-            || l.starts_with(&format!("{close};"))
-            || l.starts_with(&format!("{close} "))
-        {
-            if depth == 0 {
-                return Some(i);
-            }
-            depth -= 1;
-        }
-    }
-    None
-}
-
-/// The commands of the first arm of a `case` (its lines between `in`
-/// and `esac`) whose pattern matches `word`; `None` when none does.
-fn case_arm(lines: &[String], word: &str) -> Option<Vec<String>> {
-    let mut i = 0;
-    while i < lines.len() {
-        let l = lines[i].trim();
-        i += 1;
-        let Some((pats, rest)) = l.split_once(')') else {
-            continue;
-        };
-        let hit = pats
-            .trim_start_matches('(')
-            .split('|')
-            .any(|p| glob(p.trim().trim_matches(|c| c == '"' || c == '\''), word));
-        // The arm's commands: up to the line ending in `;;`.
-        let mut body = Vec::new();
-        let mut cur = rest.trim().to_string();
-        loop {
-            let last = cur.trim_end().ends_with(";;");
-            let cmd = cur.trim_end().trim_end_matches(";;").trim().to_string();
-            if !cmd.is_empty() {
-                body.push(cmd);
-            }
-            if last || i >= lines.len() {
-                break;
-            }
-            cur = lines[i].trim().to_string();
-            i += 1;
-        }
-        if hit {
-            return Some(body);
-        }
-    }
-    None
-}
-
-/// Whether `s` matches the shell pattern `p` (`*` and `?`; other
-/// characters literally).
-fn glob(p: &str, s: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (p.chars().collect(), s.chars().collect());
-    // Iterative matching with backtracking to the last `*`.
-    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
-/// The `}` closing a `{` opened on the line before `from`.
-fn matching_brace(lines: &[String], from: usize) -> Option<usize> {
-    let mut depth = 0;
-    for (i, l) in lines.iter().enumerate().skip(from) {
-        let l = l.trim();
-        if l.ends_with('{') {
-            depth += 1;
-        } else if l == "}" || l.starts_with("} ") {
-            if depth == 0 {
-                return Some(i);
-            }
-            depth -= 1;
-        }
-    }
-    None
-}
-
-/// Splits a logical line at `;` outside quotes (not `;;`).
-fn split_statements(l: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let (mut sq, mut dq) = (false, false);
-    let mut prev = ' ';
-    for ch in l.chars() {
-        match ch {
-            '\'' if !dq => sq = !sq,
-            '"' if !sq && prev != '\\' => dq = !dq,
-            ';' if !sq && !dq => {
-                out.push(std::mem::take(&mut cur));
-                prev = ch;
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(ch);
-        prev = ch;
-    }
-    out.push(cur);
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::lines::glob;
     use super::*;
 
     fn shell() -> Shell<'static> {
@@ -843,6 +943,29 @@ mod tests {
         // Without 2>"$LOG.err", nothing to match.
         let none = text.replace(" 2>\"$LOG.err\"", "");
         assert!(shell().run(&none, vec![]).is_err());
+    }
+
+    /// uname.test's shape: a second run appended to the first's
+    /// expected output and cut log, both matched at once.
+    #[test]
+    fn appended_runs_are_matched_each() {
+        let text = "run_strace -v -euname $args > \"$EXP\"\nuniq < \"$LOG\" > \"$OUT\"\n\
+                    run_prog \"../$NAME\" abbrev > /dev/null\n\
+                    run_strace -euname $args >> \"$EXP\"\nuniq < \"$LOG\" >> \"$OUT\"\n\
+                    match_diff \"$OUT\" \"$EXP\"\n";
+        let steps = shell()
+            .run(&format!("run_prog > /dev/null\n{text}"), vec![])
+            .unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].options, ["-v", "-euname"]);
+        assert_eq!(
+            (steps[1].prog_args.as_slice(), steps[1].filters.len()),
+            (&["abbrev".to_string()][..], 1)
+        );
+        // Appending to a log not cut first is not modelled.
+        let uncut = "run_strace -euname ../foo > \"$EXP\"\nrun_strace -euname ../foo >> \"$EXP\"\n\
+                     match_diff \"$LOG\" \"$EXP\"\n";
+        assert!(shell().run(uncut, vec![]).is_err());
     }
 
     #[test]

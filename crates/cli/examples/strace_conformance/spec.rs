@@ -30,6 +30,11 @@ pub enum LogFilter {
     KeepMatching(Regex),
     /// `grep -F STRING`.
     KeepContaining(String),
+    /// `sed Nd`: the Nth line (from 1) dropped.
+    DropLine(usize),
+    /// init.sh's `run_strace_merge` (`-ff -tt` and strace-log-merge):
+    /// each call whole on one line, at its start.
+    JoinResumed,
     /// `uniq`: repeated adjacent lines once.
     Uniq,
     /// test_pidns's `grep -E -v "^($parent_pid|$init_pid) "`: drop the
@@ -61,6 +66,8 @@ pub enum Want {
     Stdout,
     /// A file of the test suite (`NAME.expected`).
     File(PathBuf),
+    /// Lines the script itself gives (a check's pattern).
+    Text(String),
     /// strace-t.test, strace-tt.test, strace-ttt.test: `../sleep 0`'s
     /// execve line (and with `exit`, its exit line) stamped with a time
     /// within the run, as the scripts bracket the run with the host's

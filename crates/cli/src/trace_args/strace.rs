@@ -336,8 +336,9 @@ fn digits(opt: &str, p: &str) -> Result<u8> {
 
 /// `NUMBER[s|ms|us|ns]` (microseconds by default) in nanoseconds.
 fn overhead_ns(s: &str) -> Result<u64> {
+    // strtod's number (`4.5e-1s`, `+8e8ns`): no unit has an `e`.
     let end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(end);
     let v: f64 = num
@@ -589,6 +590,11 @@ mod tests {
         assert_eq!(d.status, Some(status::FAILED));
         assert!(d.separate);
         assert_eq!(d.summary.overhead_ns, 2_000_000);
+        // strtod's numbers, as strace reads them.
+        assert_eq!(overhead_ns("4.5e2ms").unwrap(), 450_000_000);
+        assert_eq!(overhead_ns("4.5e-1s").unwrap(), 450_000_000);
+        assert_eq!(overhead_ns("456789012ns").unwrap(), 456_789_012);
+        assert!(overhead_ns("1h").is_err());
         let d = opts(&["--strings-in-hex=non-ascii-chars", "-e", "raw=read"]).unwrap();
         assert_eq!(d.strings_in_hex, 3);
         assert_eq!(d.raw.as_deref(), Some("read"));

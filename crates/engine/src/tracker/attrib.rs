@@ -160,6 +160,9 @@ mod tests {
         fn all_names(&self) -> Vec<String> {
             self.inner.all_names()
         }
+        fn name_of_number(&self, abi: &str, nr: u64) -> Option<String> {
+            self.inner.name_of_number(abi, nr)
+        }
         fn class_members(&self, class: &str) -> Option<Vec<String>> {
             self.inner.class_members(class)
         }

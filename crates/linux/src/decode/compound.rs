@@ -256,7 +256,12 @@ impl Ctx<'_, '_> {
             let a = va.wrapping_add(n as u64 * w);
             let room = ((4096 - (a & 4095)) / w).max(1) as usize;
             let chunk = room.min(64).min(MAX_ENV_COUNT - n);
-            let Ok(raw) = read::read_struct(self.mem, a, chunk * w as usize) else {
+            // A chunk refused: one word (a replay serves only the reads
+            // the live run made, and a -v run read the array word by
+            // word; live, the word fails as the chunk did).
+            let raw = read::read_struct(self.mem, a, chunk * w as usize)
+                .or_else(|_| read::read_struct(self.mem, a, w as usize));
+            let Ok(raw) = raw else {
                 if n == 0 {
                     return Value::ptr(va);
                 }

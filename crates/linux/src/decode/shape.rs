@@ -845,6 +845,17 @@ mod tests {
             line(X, "syslog", &[0xdead, 0, 3], -22, &mut m),
             "syslog(57005 /* SYSLOG_ACTION_??? */, NULL, 3) = -1 EINVAL (Invalid argument)"
         );
+        // An action that does not read: the buffer's address, even when
+        // the call returns 0 (an injected success).
+        m.map(0x1000, b"abc");
+        assert_eq!(
+            line(X, "syslog", &[0xfeed_beef, 0x1000, 64], 0, &mut m),
+            "syslog(-17973521 /* SYSLOG_ACTION_??? */, 0x1000, 64) = 0"
+        );
+        assert_eq!(
+            line(X, "syslog", &[3, 0x1000, 64], 3, &mut m),
+            "syslog(3 /* SYSLOG_ACTION_READ_ALL */, \"abc\", 64) = 3"
+        );
     }
 
     #[test]

@@ -123,7 +123,11 @@ impl Shell<'_> {
             Some('@') => Ok((self.pos.clone(), 2)),
             Some('*') => one(self.pos.join(" "), 2),
             Some('#') => one(self.pos.len().to_string(), 2),
-            Some('?') => one("0".into(), 2),
+            Some('?') => match self.last {
+                Some(s) => one(s.to_string(), 2),
+                None => Err("the traced program's exit status ($?) not modelled".into()),
+            },
+            Some('$') => one(self.var("$"), 2),
             Some(d) if d.is_ascii_digit() => {
                 let n = d.to_digit(10).unwrap_or(0) as usize;
                 let v = if n == 0 {
@@ -137,7 +141,9 @@ impl Shell<'_> {
                 let end = find(c, "))").ok_or("unclosed $((")?;
                 let inner: String = c[3..end].iter().collect();
                 let v = self.expand(&inner)?.join(" ");
-                let n = parse_int(v.trim()).ok_or(format!("$(({inner})) not modelled"))?;
+                let n = self
+                    .arith(v.trim())
+                    .ok_or(format!("$(({inner})) not modelled"))?;
                 one(n.to_string(), end + 2)
             }
             Some('(') => {
@@ -147,6 +153,9 @@ impl Shell<'_> {
                     // Known only once the log is there: a placeholder the
                     // filter fills in (LogFilter::DropMatchingPids).
                     return one(format!("{PID_OF_LAST}{n}@"), end + 1);
+                }
+                if let Some(v) = self.host_output(inner.trim()) {
+                    return one(v, end + 1);
                 }
                 match inner.trim().strip_prefix("echo ") {
                     Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
@@ -239,6 +248,104 @@ impl Shell<'_> {
             _ => return Err(format!("${{{inner}}} not modelled")),
         })
     }
+}
+
+impl Shell<'_> {
+    /// `$((EXPR))` of expanded text: integers, variable names, `+ - * /
+    /// %`, comparisons, unary `-` and `!`, parentheses (sh's precedence).
+    fn arith(&self, s: &str) -> Option<i64> {
+        let toks = arith_tokens(s)?;
+        let mut i = 0;
+        let v = self.arith_binary(&toks, &mut i, 0)?;
+        (i == toks.len()).then_some(v)
+    }
+
+    fn arith_binary(&self, t: &[String], i: &mut usize, min: u8) -> Option<i64> {
+        let mut v = self.arith_unary(t, i)?;
+        while let Some(op) = t.get(*i) {
+            let prec = match op.as_str() {
+                "*" | "/" | "%" => 4,
+                "+" | "-" => 3,
+                "<" | "<=" | ">" | ">=" => 2,
+                "==" | "!=" => 1,
+                _ => return None,
+            };
+            if prec < min.max(1) {
+                break;
+            }
+            let op = op.clone();
+            *i += 1;
+            let r = self.arith_binary(t, i, prec + 1)?;
+            v = match op.as_str() {
+                "*" => v.wrapping_mul(r),
+                "/" => v.checked_div(r)?,
+                "%" => v.checked_rem(r)?,
+                "+" => v.wrapping_add(r),
+                "-" => v.wrapping_sub(r),
+                "<" => i64::from(v < r),
+                "<=" => i64::from(v <= r),
+                ">" => i64::from(v > r),
+                ">=" => i64::from(v >= r),
+                "==" => i64::from(v == r),
+                _ => i64::from(v != r),
+            };
+        }
+        Some(v)
+    }
+
+    fn arith_unary(&self, t: &[String], i: &mut usize) -> Option<i64> {
+        let tok = t.get(*i)?.clone();
+        *i += 1;
+        match tok.as_str() {
+            "-" => Some(self.arith_unary(t, i)?.wrapping_neg()),
+            "+" => self.arith_unary(t, i),
+            "!" => Some(i64::from(self.arith_unary(t, i)? == 0)),
+            "(" => {
+                let v = self.arith_binary(t, i, 0)?;
+                (t.get(*i)? == ")").then(|| *i += 1)?;
+                Some(v)
+            }
+            w if w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
+                // A variable's value (empty: 0).
+                let v = self.var(w);
+                if v.trim().is_empty() {
+                    Some(0)
+                } else {
+                    parse_int(v.trim())
+                }
+            }
+            w => parse_int(w),
+        }
+    }
+}
+
+/// The tokens of an arithmetic expression.
+fn arith_tokens(s: &str) -> Option<Vec<String>> {
+    let c: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        if ch.is_whitespace() {
+            i += 1;
+        } else if ch.is_ascii_alphanumeric() || ch == '_' {
+            let n = c[i..]
+                .iter()
+                .take_while(|x| x.is_ascii_alphanumeric() || **x == '_')
+                .count();
+            out.push(c[i..i + n].iter().collect());
+            i += n;
+        } else if matches!(ch, '<' | '>' | '=' | '!') && c.get(i + 1) == Some(&'=') {
+            out.push(format!("{ch}="));
+            i += 2;
+        } else if "+-*/%()<>!".contains(ch) {
+            out.push(ch.to_string());
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 /// An integer as sh's arithmetic reads it (decimal, 0x hex, sign).

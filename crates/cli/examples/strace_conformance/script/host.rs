@@ -1,0 +1,218 @@
+//! The shell model's commands of the host that a test script runs around
+//! strace: those harmless in the model (`kill -0 $$` and `date` checked
+//! by `run_prog_skip_if_failed`, `$(date +%s)`), files of the test itself
+//! (`> "$LOG"`, `rm -f "$LOG".*`, `mv "$LOG" "$LOG.0"`), `export`, `diff`
+//! of the expected output and the log (init.sh's `match_diff` without
+//! the function), and `$STRACE -o "$LOG" ...` run directly (what
+//! init.sh's `run_strace` does).
+
+use super::{split_redirs, Shell, Skip};
+
+impl Shell<'_> {
+    /// A host command the model knows, with its status; `None` when
+    /// `words` is not one (the caller goes on with the test framework's).
+    pub(super) fn host_command(&mut self, words: &[String]) -> Result<Option<i32>, Skip> {
+        let (argv, redirs) = split_redirs(words);
+        let Some(cmd) = argv.first().map(String::as_str) else {
+            // Only redirections (`> "$LOG"`): a file of the test made
+            // empty, as run_strace does before each run anyway.
+            for r in &redirs {
+                let target = r.trim_start_matches(|c: char| c.is_ascii_digit() || c == '>');
+                if !own_file(target) {
+                    return Err(format!("writing {target} not modelled"));
+                }
+            }
+            return Ok(Some(0));
+        };
+        let args = &argv[1..];
+        match cmd {
+            "run_prog_skip_if_failed" if harmless(args) => Ok(Some(0)),
+            "export" => {
+                for a in args {
+                    let k = match a.split_once('=') {
+                        Some((k, v)) => {
+                            self.vars.insert(k.to_string(), v.to_string());
+                            k
+                        }
+                        None => a.as_str(),
+                    };
+                    self.exported.push(k.to_string());
+                }
+                Ok(Some(0))
+            }
+            "rm" => {
+                let files = args.iter().filter(|a| !a.starts_with('-'));
+                for f in files {
+                    if !own_file(f) {
+                        return Err(format!("rm {f} (not a file of the test) not modelled"));
+                    }
+                }
+                Ok(Some(0))
+            }
+            // `cat FILE >&2`: the test's own file shown in the test's
+            // log, for whoever reads a failure.
+            "cat" if redirs == [">&2"] && args.iter().all(|f| own_file(f)) => Ok(Some(0)),
+            "mv" => match args {
+                [from, to] if own_file(from) && own_file(to) => {
+                    let from = self.file(from);
+                    self.renamed.insert(to.clone(), from);
+                    Ok(Some(0))
+                }
+                _ => Err(format!("mv {} not modelled", args.join(" "))),
+            },
+            "diff" => {
+                // `diff [-u] [--] EXPECTED OUTPUT`: match_diff OUTPUT
+                // EXPECTED (a difference is the test's failure).
+                let files: Vec<String> = args
+                    .iter()
+                    .filter(|a| !a.starts_with('-'))
+                    .map(|a| self.file(a))
+                    .collect();
+                match files.as_slice() {
+                    [exp, out] if self.pending.is_some() => {
+                        self.matcher(false, &[out.clone(), exp.clone()])?;
+                        Ok(Some(0))
+                    }
+                    _ => Err(format!("diff {} not modelled", args.join(" "))),
+                }
+            }
+            "@STRACE" => {
+                // `$STRACE -o "$LOG" ARGS`: init.sh's run_strace.
+                let rest = match args {
+                    [o, log, rest @ ..] if o == "-o" && log == "@LOG" => rest,
+                    [o, rest @ ..] if o == "--output=@LOG" => rest,
+                    _ => return Ok(None),
+                };
+                if rest.iter().any(|a| a == "@STRACE") {
+                    return Err("strace tracing strace not modelled".into());
+                }
+                let mut a = rest.to_vec();
+                a.extend(redirs);
+                self.run_strace(&a)?;
+                Ok(Some(0))
+            }
+            _ if cmd.starts_with("../") && redirs.iter().all(|r| r.ends_with("/dev/null")) => {
+                // The program run untraced, its output dropped: the
+                // traced run that follows decides.
+                Ok(Some(0))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A file name as the script's renames leave it (`mv A B`: B is A).
+    pub(super) fn file(&self, f: &str) -> String {
+        let mut f = f.to_string();
+        while let Some(old) = self.renamed.get(&f) {
+            f = old.clone();
+        }
+        f
+    }
+
+    /// `$(CMD)` of a host command the model knows: its output.
+    pub(super) fn host_output(&self, cmd: &str) -> Option<String> {
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match words.as_slice() {
+            ["date", "+%s"] => Some(now.to_string()),
+            ["date", "+%Y"] => Some(year_of(now).to_string()),
+            // init.sh's function: the guest runs the arch's native
+            // personality.
+            ["print_current_personality_designator"] => Some(
+                if self.var("SIZEOF_LONG") == "4" {
+                    "32"
+                } else {
+                    "64"
+                }
+                .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Host commands that `run_prog_skip_if_failed` checks and that succeed
+/// on any host the suite runs on: `kill -0 $$` (signalling the shell
+/// itself), `date +%s`/`date +%Y`.
+fn harmless(args: &[String]) -> bool {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    matches!(a.as_slice(), ["kill", "-0", _] | ["date", "+%s" | "+%Y"])
+}
+
+/// Whether a file is the test's own (`$LOG`, `$OUT`, `$EXP` and names
+/// derived from them, or a name in its work directory).
+fn own_file(f: &str) -> bool {
+    f.starts_with('@') || !f.is_empty() && !f.contains('/') && !f.starts_with('-')
+}
+
+/// The calendar year (UTC) of a time in seconds since the epoch.
+fn year_of(secs: u64) -> i64 {
+    // Howard Hinnant's civil_from_days.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(month <= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn years() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(1_796_278_010), 2026);
+        assert_eq!(year_of(951_782_400), 2000); // 2000-02-29
+        assert_eq!(year_of(978_307_199), 2000); // 2000-12-31T23:59:59
+    }
+
+    /// syslog-success.test's shape: the log renamed, then matched.
+    #[test]
+    fn files_of_the_test() {
+        let text = "for i in 0 23; do\n\
+                    run_strace -a35 -e trace=syslog ../syslog-success \"${i}\" > \"$EXP.$i\"\n\
+                    mv \"$LOG\" \"$LOG.$i\"\n\
+                    match_diff \"$LOG.$i\" \"$EXP.$i\"\ndone\n\
+                    > \"$OUT\"\nrm -f -- \"$LOG\".[0-9]*\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        let steps = sh.run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[1].prog_args, ["23"]);
+        let bad = "rm -f /etc/x\nrun_strace ../foo\nmatch_diff\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        assert!(sh.run(bad, vec![]).is_err());
+    }
+
+    /// The threads-execve.test shape: host checks, a direct strace run,
+    /// the log cut by `sed 1d` and compared by `diff && exit 0`.
+    #[test]
+    fn host_checks_and_direct_runs() {
+        let text = "run_prog_skip_if_failed date +%s > /dev/null\ns0=\"$(date +%s)\"\n\
+                    run_prog_skip_if_failed kill -0 $$\n\
+                    set -- -a21 -f ../foo\nwhile :; do\n\
+                    > \"$LOG\" || fail_ 'no log'\n\
+                    $STRACE -o \"$LOG\" \"$@\" > \"$EXP\" || {\n\tcat < \"$LOG\" >&2\n}\n\
+                    sed 1d < \"$LOG\" > \"$OUT\"\ndiff -- \"$EXP\" \"$OUT\" && exit 0\n\
+                    s1=\"$(date +%s)\"\ndone\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        let steps = sh.run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].options, ["-a21", "-f"]);
+        assert_eq!(steps[0].filters.len(), 1);
+        // The traced program's exit status is not known to the model.
+        let rc = "run_strace ../foo\nrc=$?\nmatch_diff\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        assert!(sh.run(rc, vec![]).unwrap_err().contains("exit status"));
+        let rc = "[ 1 = 2 ] || x=$?\nrun_strace ../foo\nmatch_diff\n";
+        let mut sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        sh.block(&super::super::logical_lines(rc), 0).unwrap();
+        assert_eq!(sh.var("x"), "1");
+    }
+}
