@@ -231,6 +231,33 @@ impl Call<'_, '_> {
         va: u64,
         count: u64,
         size: usize,
+        one: impl FnMut(&mut Self, &[u8]) -> Value,
+    ) -> Value {
+        self.array_max_v(va, count, size, u64::MAX, one)
+    }
+
+    /// [`Call::array`] of which at most `max` elements are ever printed,
+    /// even with `-v` (strace's printers of some arrays stop by
+    /// themselves: an mmsghdr vector after `IOV_MAX`).
+    fn array_max(
+        &mut self,
+        va: u64,
+        count: u64,
+        size: usize,
+        max: u64,
+        mut one: impl FnMut(&mut Self, &[u8]) -> String,
+    ) -> String {
+        self.array_max_v(va, count, size, max, |c, b| Value::Opaque(one(c, b)))
+            .render()
+    }
+
+    /// [`Call::array_max`], typed.
+    fn array_max_v(
+        &mut self,
+        va: u64,
+        count: u64,
+        size: usize,
+        max: u64,
         mut one: impl FnMut(&mut Self, &[u8]) -> Value,
     ) -> Value {
         if va == 0 {
@@ -240,7 +267,8 @@ impl Call<'_, '_> {
             MAX_ARRAY_VERBOSE
         } else {
             self.opts.strsize as u64
-        };
+        }
+        .min(max);
         // An array that wraps around the address space is not read.
         match count.checked_mul(size as u64) {
             Some(total) if va.checked_add(total).is_some() => {}

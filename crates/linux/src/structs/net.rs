@@ -259,7 +259,8 @@ fn mmsgvec(c: &mut Call<'_, '_>, v: u64, count: u64, with_len: u64, recv: bool) 
         _ => Vec::new(),
     };
     let mut k = 0u64;
-    c.array(v, count, size, |c, b| {
+    // strace's mmsghdr printer stops after IOV_MAX (1024) elements.
+    c.array_max(v, count, size, 1024, |c, b| {
         let m = parse(b, n);
         let data = if recv {
             Some(Fields::new(b, n).u32(msghdr_size(n)))
