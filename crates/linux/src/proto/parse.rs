@@ -172,3 +172,158 @@ pub(super) fn parse_protos() -> Protos {
     }
     p
 }
+
+impl ArgType {
+    /// The argument type a prototype names (`fd`, `xlat(resources)`,
+    /// `buf_in(arg2)`...); `None` for an unknown one.
+    pub(super) fn parse(s: &str) -> Option<ArgType> {
+        let (base, param) = match s.find('(') {
+            Some(i) => (&s[..i], Some(s[i + 1..].strip_suffix(')')?)),
+            None => (s, None),
+        };
+        let arg = |p: Option<&str>| -> Option<u8> {
+            let n: u8 = p?.strip_prefix("arg")?.parse().ok()?;
+            (n < 6).then_some(n)
+        };
+        let t = match (base, param) {
+            ("buf_in", p) => ArgType::BufIn(arg(p)?),
+            ("buf_out", Some("ret")) => ArgType::BufOut(LenFrom::Ret),
+            ("buf_out", p) => ArgType::BufOut(LenFrom::Arg(arg(p)?)),
+            ("sockaddr", p) => ArgType::Sockaddr(arg(p)?),
+            ("sockaddr_out", p) => ArgType::SockaddrOut(arg(p)?),
+            ("iovec_in", p) => ArgType::IovecIn(arg(p)?),
+            ("iovec_out", p) => ArgType::IovecOut(arg(p)?),
+            ("iovec_addr", p) => ArgType::IovecAddr(arg(p)?),
+            ("xattr_val", Some("ret")) => ArgType::XattrVal(LenFrom::Ret),
+            ("xattr_val", p) => ArgType::XattrVal(LenFrom::Arg(arg(p)?)),
+            ("xattr_list", p) => ArgType::XattrList(arg(p)?),
+            ("str_max", Some(n)) => ArgType::StrMax(n.parse().ok()?),
+            ("mount_arg", Some(n)) => {
+                ArgType::MountArg(n.parse().ok().filter(|n| (2..5).contains(n))?)
+            }
+            ("fsconfig_arg", Some(n)) => {
+                ArgType::FsconfigArg(n.parse().ok().filter(|n| (2..5).contains(n))?)
+            }
+            ("xlat", Some(t)) => ArgType::Xlat(XlatTable::from_name(t)?),
+            ("xlat_d", Some(t)) => ArgType::XlatD(XlatTable::from_name(t)?),
+            ("xlat_verbose", Some(t)) => ArgType::XlatVerbose(XlatTable::from_name(t)?),
+            ("xlat_dn", Some(t)) => ArgType::XlatDn(XlatTable::from_name(t)?),
+            ("xlat_long", Some(t)) => ArgType::XlatLong(XlatTable::from_name(t)?),
+            ("flags", Some(t)) => ArgType::Flags(XlatTable::from_name(t)?),
+            ("flags_plain", Some(t)) => ArgType::FlagsPlain(XlatTable::from_name(t)?),
+            ("flags_long", Some(t)) => ArgType::FlagsLong(XlatTable::from_name(t)?),
+            ("open_mode", p) => ArgType::OpenMode(arg(p)?),
+            ("gids_in", p) => ArgType::GidsIn(arg(p)?),
+            ("mknod_dev", p) => ArgType::MknodDev(arg(p)?),
+            ("ptrace_arg", Some(n)) => {
+                ArgType::PtraceArg(n.parse().ok().filter(|n| (1..4).contains(n))?)
+            }
+            ("futex_arg", Some(n)) => {
+                ArgType::FutexArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
+            }
+            ("ipc_flags", Some(t)) => ArgType::IpcFlags(XlatTable::from_name(t)?),
+            ("ipc_cmd", Some(t)) => ArgType::IpcCmd(XlatTable::from_name(t)?),
+            ("keyctl_arg", Some(n)) => {
+                ArgType::KeyctlArg(n.parse().ok().filter(|n| (1..5).contains(n))?)
+            }
+            ("prctl_arg", Some(n)) => {
+                ArgType::PrctlArg(n.parse().ok().filter(|n| (1..6).contains(n))?)
+            }
+            ("sockopt_name", p) => ArgType::SockOptName(arg(p)?),
+            ("lohi_flags", Some(t)) => ArgType::LoHiFlags64(XlatTable::from_name(t)?),
+            (b, p) if crate::structs::StructKind::parse(b, p).is_some() => {
+                ArgType::Struct(crate::structs::StructKind::parse(b, p)?)
+            }
+            (_, Some(_)) => return None,
+            ("int", None) => ArgType::Int,
+            ("uid16", None) => ArgType::Uid16,
+            ("uid16_ptr_out", None) => ArgType::Uid16PtrOut,
+            ("pgoff", None) => ArgType::PageOffset,
+            ("lohi64", None) => ArgType::LoHi64,
+            ("lohi_u64", None) => ArgType::LoHiU64,
+            ("pos_pair", None) => ArgType::PosPair,
+            ("hilo64", None) => ArgType::HiLo64,
+            ("ioprio", None) => ArgType::Ioprio,
+            ("umode", None) => ArgType::Umode,
+            ("sym_mode", None) => ArgType::SymMode,
+            ("hex_int", None) => ArgType::HexInt,
+            ("hex_uint", None) => ArgType::HexUint,
+            ("prctl", None) => ArgType::Prctl,
+            ("ipc_key", None) => ArgType::IpcKey,
+            ("dev", None) => ArgType::Dev,
+            ("dirents_out", None) => ArgType::DirentsOut,
+            ("reboot_arg", None) => ArgType::RebootArg,
+            ("syslog_len", None) => ArgType::SyslogLen,
+            ("kexec_flags", None) => ArgType::KexecFlags,
+            ("gids_out", None) => ArgType::GidsOut,
+            ("swap_flags", None) => ArgType::SwapFlags,
+            ("seccomp_flags", None) => ArgType::SeccompFlags,
+            ("hex_ptr_out", None) => ArgType::HexPtrOut,
+            ("ulong_ptr_out", None) => ArgType::UlongPtrOut,
+            ("i64_ptr", None) => ArgType::I64Ptr,
+            ("u64_ptr", None) => ArgType::U64Ptr,
+            ("off_ptr", None) => ArgType::OffPtr,
+            ("fan_init_flags", None) => ArgType::FanInitFlags,
+            ("fcntl_arg", None) => ArgType::FcntlArg,
+            ("sock_level", None) => ArgType::SockLevel,
+            ("ioctl_code", None) => ArgType::IoctlCode,
+            ("ioctl_arg", None) => ArgType::IoctlArg,
+            ("uint", None) => ArgType::Uint,
+            ("long", None) => ArgType::Long,
+            ("ulong", None) => ArgType::Ulong,
+            ("hex", None) => ArgType::Hex,
+            ("ipc_call", None) => ArgType::IpcCall,
+            ("old_sigmask_val", None) => ArgType::OldSigmaskVal,
+            ("sa_handler", None) => ArgType::SaHandler,
+            ("unshown", None) => ArgType::Unshown,
+            ("ptr", None) => ArgType::Ptr,
+            ("fd", None) => ArgType::Fd,
+            ("dirfd", None) => ArgType::Dirfd,
+            ("path", None) => ArgType::Path,
+            ("name", None) => ArgType::Name,
+            ("str", None) => ArgType::Str,
+            ("str_out", None) => ArgType::StrOut,
+            ("open_flags", None) => ArgType::OpenFlags,
+            ("mode", None) => ArgType::Mode,
+            ("access_mode", None) => ArgType::AccessMode,
+            ("at_flags", None) => ArgType::AtFlags,
+            ("mmap_prot", None) => ArgType::MmapProt,
+            ("mmap_flags", None) => ArgType::MmapFlags,
+            ("mremap_flags", None) => ArgType::MremapFlags,
+            ("clone_flags", None) => ArgType::CloneFlags,
+            ("signal", None) => ArgType::Signal,
+            ("sigaction", None) => ArgType::Sigaction,
+            ("old_sigaction", None) => ArgType::OldSigaction,
+            ("sigset", None) => ArgType::Sigset,
+            ("old_sigset", None) => ArgType::OldSigset,
+            ("sigprocmask_how", None) => ArgType::SigprocmaskHow,
+            ("sock_family", None) => ArgType::SockFamily,
+            ("sock_type", None) => ArgType::SockType,
+            ("sock_proto", None) => ArgType::SockProto,
+            ("msg_flags", None) => ArgType::MsgFlags,
+            ("argv", None) => ArgType::Argv,
+            ("envp", None) => ArgType::Envp,
+            ("fcntl_cmd", None) => ArgType::FcntlCmd,
+            ("arch_prctl_code", None) => ArgType::ArchPrctlCode,
+            ("arch_prctl_arg", None) => ArgType::ArchPrctlArg,
+            ("prctl_option", None) => ArgType::PrctlOption,
+            ("grnd_flags", None) => ArgType::GrndFlags,
+            ("ioctl_req", None) => ArgType::IoctlReq,
+            ("whence", None) => ArgType::Whence,
+            ("wait_options", None) => ArgType::WaitOptions,
+            ("wait_status", None) => ArgType::WaitStatus,
+            ("pipefd", None) => ArgType::PipeFds,
+            ("stat_out", None) => ArgType::StatOut,
+            ("stat64_out", None) => ArgType::Stat64Out,
+            ("statx_out", None) => ArgType::StatxOut,
+            ("int_ptr", None) => ArgType::IntPtr,
+            ("pid", None) => ArgType::Pid,
+            ("uid", None) => ArgType::Uid,
+            ("gid", None) => ArgType::Gid,
+            ("time_ptr", None) => ArgType::TimePtr,
+            ("clockid", None) => ArgType::Clockid,
+            _ => return None,
+        };
+        Some(t)
+    }
+}
