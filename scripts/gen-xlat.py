@@ -997,18 +997,24 @@ def common_prefix_dflt(names):
     return p[: cut + 1] + "???" if cut > 0 else ""
 
 
-def decoder_funcs(src):
-    """NAME -> (params, body) of the function-like macros of strace's
-    decoders (src/*.c), for the xlat values written with them."""
-    funcs = {}
+def decoder_sources(src):
+    """The text of each of strace's decoders (src/*.c), comments
+    stripped, in name order."""
     sdir = os.path.join(src, "src")
     for fn in sorted(os.listdir(sdir)):
         if not fn.endswith(".c"):
             continue
         try:
-            text = strip_comments(open(os.path.join(sdir, fn), encoding="latin-1").read())
+            yield strip_comments(open(os.path.join(sdir, fn), encoding="latin-1").read())
         except OSError:
             continue
+
+
+def decoder_funcs(src):
+    """NAME -> (params, body) of the function-like macros of strace's
+    decoders (src/*.c), for the xlat values written with them."""
+    funcs = {}
+    for text in decoder_sources(src):
         for line in text.replace("\\\n", " ").splitlines():
             m = FUNC_DEFINE_RE.match(line)
             if m and m.group(1).endswith("_CMD") and m.group(1) not in funcs:
@@ -1023,14 +1029,7 @@ def decoder_values(src, names):
     DM_EXISTS_FLAG, which dm.c takes from lvm2): facts of strace's source,
     a plain number only."""
     values = {}
-    sdir = os.path.join(src, "src")
-    for fn in sorted(os.listdir(sdir)):
-        if not fn.endswith(".c"):
-            continue
-        try:
-            text = strip_comments(open(os.path.join(sdir, fn), encoding="latin-1").read())
-        except OSError:
-            continue
+    for text in decoder_sources(src):
         for line in text.splitlines():
             m = DEFINE_RE.match(line)
             if m and m.group(1) in names and re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", m.group(2)):
