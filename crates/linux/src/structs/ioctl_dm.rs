@@ -296,24 +296,45 @@ fn target_specs(c: &mut Call<'_, '_>, d: &Data, p: &mut Payload) {
     }
 }
 
-/// `DM_TABLE_DEPS`' answer: the count and the devices.
-fn deps(c: &mut Call<'_, '_>, d: &Data, p: &mut Payload) {
+/// The fixed head (`len` bytes) of a payload that is one `what`
+/// structure at `data_start`, and where the head ends: `None` when there
+/// is no payload, without `-v` (`...`), when the head does not fit the
+/// data (`??? /* misplaced what */`) or cannot be read (its address).
+fn payload_head(
+    c: &mut Call<'_, '_>,
+    d: &Data,
+    p: &mut Payload,
+    len: u32,
+    what: &str,
+) -> Option<(Vec<u8>, u32)> {
     if d.start == d.size {
-        return;
+        return None;
     }
     if !c.opts.verbose {
         p.more = true;
-        return;
+        return None;
     }
-    let end = d.start.wrapping_add(DEPS_DEV);
+    let end = d.start.wrapping_add(len);
     if end <= d.start || end > d.size {
-        return p.misplaced("struct dm_target_deps");
+        p.misplaced(what);
+        return None;
     }
     let at = d.v.wrapping_add(u64::from(d.start));
-    let count = match read::read_struct(c.mem, at, DEPS_DEV as usize) {
-        Ok(b) => Fields::new(&b, 8).u32(0),
-        Err(_) => return p.items.push(V::ptr(at)),
+    match read::read_struct(c.mem, at, len as usize) {
+        Ok(b) => Some((b, end)),
+        Err(_) => {
+            p.items.push(V::ptr(at));
+            None
+        }
+    }
+}
+
+/// `DM_TABLE_DEPS`' answer: the count and the devices.
+fn deps(c: &mut Call<'_, '_>, d: &Data, p: &mut Payload) {
+    let Some((b, end)) = payload_head(c, d, p, DEPS_DEV, "struct dm_target_deps") else {
+        return;
     };
+    let count = Fields::new(&b, 8).u32(0);
     if count > u64::from((d.size - end) / 8) {
         return p.misplaced("struct dm_target_deps");
     }
@@ -419,22 +440,10 @@ fn target_versions(c: &mut Call<'_, '_>, d: &Data, p: &mut Payload) {
 
 /// `DM_TARGET_MSG`'s message: the sector and the text.
 fn target_msg(c: &mut Call<'_, '_>, d: &Data, p: &mut Payload) {
-    if d.start == d.size {
+    let Some((b, end)) = payload_head(c, d, p, MSG_MESSAGE, "struct dm_target_msg") else {
         return;
-    }
-    if !c.opts.verbose {
-        p.more = true;
-        return;
-    }
-    let end = d.start.wrapping_add(MSG_MESSAGE);
-    if end <= d.start || end > d.size {
-        return p.misplaced("struct dm_target_msg");
-    }
-    let at = d.v.wrapping_add(u64::from(d.start));
-    let sector = match read::read_struct(c.mem, at, MSG_MESSAGE as usize) {
-        Ok(b) => Fields::new(&b, 8).u64(0),
-        Err(_) => return p.items.push(V::ptr(at)),
     };
+    let sector = Fields::new(&b, 8).u64(0);
     let message = str0(c, d.v.wrapping_add(u64::from(end)), d.size - end);
     let mut s = StructBuilder::new();
     s.dec("sector", sector).field("message", message);
