@@ -43,6 +43,7 @@ fn area(start: u64, path: Option<&str>) -> Area {
         file_offset: 0,
         path: path.map(str::to_string),
         file: u64::from(path.is_some()),
+        inode: u64::from(path.is_some()),
         exec: true,
     }
 }

@@ -628,6 +628,29 @@ fn functions(syms: Option<Vec<RawSym>>) -> Vec<FuncSym> {
         .collect()
 }
 
+/// The module in a host copy of `path` (where [`load`] looks) whose
+/// bytes at `file_offset` are the guest's `code`: for a mapping whose
+/// headers the guest never touched (a file mapped again by hand), so no
+/// build id can be read; the page the guest runs from proves the copy.
+pub fn load_matching(
+    path: &str,
+    dirs: &[PathBuf],
+    file_offset: u64,
+    code: &[u8],
+) -> Option<Module> {
+    if code.is_empty() {
+        return None;
+    }
+    host_candidates(path, dirs).find_map(|f| {
+        let data = read_host(&f)?;
+        let at = usize::try_from(file_offset).ok()?;
+        if data.get(at..at.checked_add(code.len())?)? != code {
+            return None;
+        }
+        from_any(&data, None)
+    })
+}
+
 /// The host files that may be the guest's `path`.
 fn host_candidates<'a>(path: &'a str, dirs: &'a [PathBuf]) -> impl Iterator<Item = PathBuf> + 'a {
     let rel = path.trim_start_matches('/');
@@ -641,16 +664,26 @@ fn host_candidates<'a>(path: &'a str, dirs: &'a [PathBuf]) -> impl Iterator<Item
 
 /// The module in host file `f`, when its build id is `id`.
 pub fn from_file(f: &Path, id: &[u8]) -> Option<Module> {
-    if std::fs::metadata(f).ok()?.len() > MAX_FILE {
+    from_bytes(&read_host(f)?, id)
+}
+
+/// Host file `f`'s bytes, when a regular file of at most [`MAX_FILE`].
+fn read_host(f: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::metadata(f).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE {
         return None;
     }
-    let data = std::fs::read(f).ok()?;
-    from_bytes(&data, id)
+    std::fs::read(f).ok()
 }
 
 /// The module in the ELF file `data` (ELF64 or ELF32), when its build
 /// id is `id`.
 pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
+    from_any(data, Some(id))
+}
+
+/// [`from_bytes`], with no build id to check when `id` is `None`.
+fn from_any(data: &[u8], id: Option<&[u8]>) -> Option<Module> {
     use object::read::elf::{ElfFile32, ElfFile64};
     if let Ok(f) = ElfFile64::<object::LittleEndian>::parse(data) {
         return from_elf(&f, data, id);
@@ -662,14 +695,20 @@ pub fn from_bytes(data: &[u8], id: &[u8]) -> Option<Module> {
     )
 }
 
-/// [`from_bytes`] for one ELF class.
-fn from_elf<E>(file: &object::read::elf::ElfFile<'_, E>, data: &[u8], id: &[u8]) -> Option<Module>
+/// [`from_any`] for one ELF class.
+fn from_elf<E>(
+    file: &object::read::elf::ElfFile<'_, E>,
+    data: &[u8],
+    id: Option<&[u8]>,
+) -> Option<Module>
 where
     E: object::read::elf::FileHeader<Endian = object::LittleEndian>,
 {
     use object::read::elf::Sym as _;
-    if file.build_id().ok()?? != id {
-        return None;
+    if let Some(id) = id {
+        if file.build_id().ok()?? != id {
+            return None;
+        }
     }
     let h = Header::parse(&mut |off, buf| match data
         .get(off as usize..(off as usize).saturating_add(buf.len()))

@@ -82,9 +82,11 @@ pub struct MapCache {
     /// `-k`: modules by path and build id, shared by every map that
     /// maps them (kept when maps are dropped; cleared when full).
     pub modules: HashMap<(String, Vec<u8>), Arc<crate::elfmod::Module>>,
-    /// `-k`: the same modules by path and `struct file *`: a forked
+    /// `-k`: the same modules by path and `struct inode *`: a forked
     /// child's areas share the parent's file, but not its page-table
-    /// entries, so its module headers may be unreadable until touched.
+    /// entries, and a file mapped again (a library mmap'ed by hand)
+    /// has entries only for the pages touched since, so a module's
+    /// headers may be unreadable where its code runs.
     pub by_file: HashMap<(String, u64), Arc<crate::elfmod::Module>>,
     /// `-k`: the call frame interpreter's reusable state.
     pub unwinder: crate::unwind::Unwinder,

@@ -91,14 +91,20 @@ fn walk_map(
         // unwind table leads to the libc function that called it.
         let vdso = area.path.is_none();
         let path = area.path.clone().or_else(|| Some(VDSO.to_string()));
-        let file = area.file;
         let file_offset = r.ip.wrapping_sub(area.start).wrapping_add(area.file_offset);
+        let code = CodeAt {
+            ip: r.ip,
+            area_start: area.start,
+            area_end: area.end,
+            area_offset: area.file_offset,
+        };
+        let inode = area.inode;
         let module = map
             .modules
             .entry(base)
             .or_insert_with(|| {
                 let p = path.as_deref().filter(|_| !vdso);
-                module_at(mem, shared, base, p, file, dirs)
+                module_at(mem, shared, base, p, inode, Some(code), dirs)
             })
             .clone();
         // The call's own address names the first frame; a return
@@ -175,7 +181,7 @@ pub fn caller_ip(
     let module = map
         .modules
         .entry(base)
-        .or_insert_with(|| module_at(mem, &mut shared, base, None, 0, dirs))
+        .or_insert_with(|| module_at(mem, &mut shared, base, None, 0, None, dirs))
         .clone();
     let m = module.as_ref().map(|(m, bias)| (m.as_ref(), *bias));
     unwinder
@@ -190,22 +196,61 @@ struct Shared<'a> {
     by_file: &'a mut HashMap<(String, u64), Arc<Module>>,
 }
 
-/// The module mapped at `base` (from `file`), from the shared caches
-/// when its build id, or else its file, is known; else read (and cached
-/// when it has a build id).
+/// Where a frame's code runs in its file-backed area.
+#[derive(Debug, Clone, Copy)]
+struct CodeAt {
+    ip: u64,
+    area_start: u64,
+    area_end: u64,
+    /// The area's offset in its file.
+    area_offset: u64,
+}
+
+impl CodeAt {
+    /// The page of code at `ip` (readable: the guest runs it) and its
+    /// offset in the file.
+    fn page(&self, mem: &mut dyn VirtMem) -> Option<(u64, Vec<u8>)> {
+        let start = (self.ip & !0xfff).max(self.area_start);
+        let end = ((self.ip | 0xfff).wrapping_add(1)).min(self.area_end);
+        let mut buf = vec![0; usize::try_from(end.checked_sub(start)?).ok()?.min(4096)];
+        mem.read_virt(start, &mut buf).ok()?;
+        let off = start
+            .wrapping_sub(self.area_start)
+            .checked_add(self.area_offset)?;
+        Some((off, buf))
+    }
+}
+
+/// The module mapped at `base` (from the file with `inode`), from the
+/// shared caches when its build id, or else its file, is known; else
+/// read (and cached when it has a build id).
 fn module_at(
     mem: &mut dyn VirtMem,
     shared: &mut Shared<'_>,
     base: u64,
     path: Option<&str>,
-    file: u64,
+    inode: u64,
+    code: Option<CodeAt>,
     dirs: &[PathBuf],
 ) -> Option<(Arc<Module>, u64)> {
-    let fkey = path.filter(|_| file != 0).map(|p| (p.to_string(), file));
+    let fkey = path.filter(|_| inode != 0).map(|p| (p.to_string(), inode));
     let Some(p) = elfmod::probe(mem, base) else {
-        // Headers not readable here (a forked child's untouched pages):
-        // the module another process mapped from the same file.
-        let m = fkey.and_then(|k| shared.by_file.get(&k).cloned())?;
+        // Headers not readable here (a forked child's untouched pages, a
+        // file mapped again whose first page nobody read): the module
+        // another mapping of the same file gave, else a host copy whose
+        // bytes are the code running here.
+        if let Some(m) = fkey.as_ref().and_then(|k| shared.by_file.get(k).cloned()) {
+            let bias = base.wrapping_sub(m.first_vaddr);
+            return Some((m, bias));
+        }
+        let (off, page) = code?.page(mem)?;
+        let m = Arc::new(elfmod::load_matching(path?, dirs, off, &page)?);
+        if let Some(k) = fkey {
+            if shared.by_file.len() >= MAX_MODULES {
+                shared.by_file.clear();
+            }
+            shared.by_file.insert(k, Arc::clone(&m));
+        }
         let bias = base.wrapping_sub(m.first_vaddr);
         return Some((m, bias));
     };
@@ -261,6 +306,7 @@ mod tests {
             file_offset: 0,
             path: Some("/lib/libt.so".into()),
             file: 1,
+            inode: 1,
             exec: true,
         };
         c.maps.insert(1, ModMap::new(vec![area]));
@@ -405,6 +451,43 @@ mod tests {
         assert_eq!(v[1].symbol.as_deref(), Some("outer+0x10"));
     }
 
+    #[test]
+    fn a_file_mapped_again_with_unread_headers_uses_a_matching_host_copy() {
+        let (_, mut c) = world();
+        let r = Regs {
+            ip: BASE + at::LEAF + 5,
+            sp: SP,
+            bp: 0,
+            arch: crate::unwind::Arch::X86_64,
+        };
+        // Only the page the call runs from (and the stack) is readable:
+        // no header, no build id.
+        let img = testelf::image();
+        let page = (at::LEAF & !0xfff) as usize;
+        let mut m = SparseVirt::new();
+        m.map(BASE + page as u64, &img[page..img.len().min(page + 0x1000)]);
+        m.map_zeroed(SP - 0x100, 0x1000);
+        m.map(SP, &(BASE + at::OUTER + 0x10).to_le_bytes());
+        m.map(SP + 16, &0x40_1000u64.to_le_bytes());
+        let dir = std::env::temp_dir().join(format!("vstrace-stack-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("lib")).unwrap();
+        // A host copy whose code differs proves nothing: no symbols.
+        let mut other = img.clone();
+        other[at::LEAF as usize] ^= 0xff;
+        std::fs::write(dir.join("lib/libt.so"), &other).unwrap();
+        let v = walk(&mut m, &mut c, 1, r, std::slice::from_ref(&dir));
+        assert_eq!(v[0].symbol, None, "{v:?}");
+        // The same bytes: its symbols and unwind tables.
+        c.maps.get_mut(&1).unwrap().modules.clear();
+        std::fs::write(dir.join("lib/libt.so"), &img).unwrap();
+        let v = walk(&mut m, &mut c, 1, r, std::slice::from_ref(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(v[0].symbol.as_deref(), Some("leaf+0x5"), "{v:?}");
+        assert_eq!(v[1].symbol.as_deref(), Some("outer+0x10"), "{v:?}");
+        // Cached by file for the next mapping of it.
+        assert_eq!(c.by_file.len(), 1);
+    }
+
     const BASE32: u64 = 0x5655_0000;
     const VDSO32: u64 = 0xf7f0_0000;
     const SP32: u64 = 0xffd0_0100;
@@ -432,6 +515,7 @@ mod tests {
             file_offset: 0,
             path: path.map(str::to_string),
             file: u64::from(path.is_some()),
+            inode: u64::from(path.is_some()),
             exec: true,
         };
         let areas = vec![area(BASE32, Some("/lib/libt32.so")), area(VDSO32, None)];

@@ -42,6 +42,10 @@ pub struct Area {
     pub path: Option<String>,
     /// The `struct file *` (areas of one module share it, or its inode).
     pub file: u64,
+    /// The file's `struct inode *` (0: none or unreadable): the same for
+    /// every mapping of one file, whichever `open` made it (a library
+    /// mapped again by hand, a forked child's areas).
+    pub inode: u64,
     /// `VM_EXEC`: the area is mapped executable (strace names stack
     /// frames only in executable file mappings).
     pub exec: bool,
@@ -61,7 +65,7 @@ pub fn areas(mem: &mut dyn VirtMem, prof: &LinuxProfile, task: u64, mm: u64) -> 
     let l = prof.mm.as_ref()?;
     let vmas = vma_pointers(mem, prof, l, mm)?;
     let mut out: Vec<Area> = Vec::new();
-    let mut paths: Vec<(u64, Option<String>)> = Vec::new();
+    let mut paths: Vec<(u64, Option<String>, u64)> = Vec::new();
     for vma in vmas {
         let Some(a) = area(mem, prof, l, task, mm, vma, &mut paths) else {
             continue;
@@ -145,7 +149,7 @@ pub fn vma_at(mem: &mut dyn VirtMem, prof: &LinuxProfile, mm: u64, addr: u64) ->
 }
 
 /// Reads one `vm_area_struct`, checked to belong to `mm`; `paths`
-/// remembers the files already named in this map.
+/// remembers the files already named in this map, with their inodes.
 fn area(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
@@ -153,7 +157,7 @@ fn area(
     task: u64,
     mm: u64,
     vma: u64,
-    paths: &mut Vec<(u64, Option<String>)>,
+    paths: &mut Vec<(u64, Option<String>, u64)>,
 ) -> Option<Area> {
     let word = |mem: &mut dyn VirtMem, off: u64| read_ptr(mem, prof, vma.wrapping_add(off)).ok();
     let start = word(mem, l.vm_start)?;
@@ -164,16 +168,21 @@ fn area(
     let pgoff = word(mem, l.vm_pgoff)?;
     let flags = word(mem, l.vm_flags).unwrap_or(0);
     let file = kptr(mem, prof, vma.wrapping_add(l.vm_file)).unwrap_or(0);
-    let path = if file == 0 {
-        None
-    } else if let Some((_, p)) = paths.iter().find(|(f, _)| *f == file) {
-        p.clone()
+    let (path, inode) = if file == 0 {
+        (None, 0)
+    } else if let Some((_, p, i)) = paths.iter().find(|(f, ..)| *f == file) {
+        (p.clone(), *i)
     } else {
         let p = files::file_name(mem, prof, task, file, FdDetail::default());
+        let i = prof
+            .files
+            .as_ref()
+            .and_then(|l| kptr(mem, prof, file.wrapping_add(l.file_inode)))
+            .unwrap_or(0);
         if paths.len() < MAX_AREAS {
-            paths.push((file, p.clone()));
+            paths.push((file, p.clone(), i));
         }
-        p
+        (p, i)
     };
     Some(Area {
         start,
@@ -181,6 +190,7 @@ fn area(
         file_offset: pgoff.wrapping_mul(4096),
         path,
         file,
+        inode,
         exec: flags & VM_EXEC != 0,
     })
 }
