@@ -527,12 +527,14 @@ impl<'a> Shell<'a> {
         let prog = argv[at].trim_start_matches("../").to_string();
         let to_log_err = redirs.iter().any(|r| r == "2>@LOG.err");
         // Descriptors the test opens for strace and so for the program
-        // (`7> /dev/null`: the fd an injected return names).
+        // (`7> /dev/null`: the fd an injected return names; `< /dev/full`:
+        // the stdin whose path `-y` prints).
         let inherited = redirs
             .iter()
             .filter(|r| {
                 let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
-                digits.parse::<u32>().is_ok_and(|fd| fd >= 3) && !r.contains('@')
+                let stdin = (digits.is_empty() || digits == "0") && r[digits.len()..].starts_with('<');
+                (stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3)) && !r.contains('@')
             })
             .cloned()
             .collect();
