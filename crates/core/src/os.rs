@@ -445,6 +445,12 @@ pub trait OsLayer: Send + Sync {
     }
     /// Members of a class such as `file` (without the `%`), if known.
     fn class_members(&self, class: &str) -> Option<Vec<String>>;
+    /// The number of call `name` in ABI `abi` (`x86_64`, `i386`): what
+    /// `-e inject=...:syscall=NAME` makes the kernel run instead. None
+    /// when the ABI has no such call, and by default.
+    fn number_of_name(&self, _abi: &str, _name: &str) -> Option<u64> {
+        None
+    }
     /// The name of signal number `sig` (`SIGALRM`), for `-e signal=`
     /// sets; None for an OS without signals or a number it has no name
     /// for.

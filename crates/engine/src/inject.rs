@@ -110,6 +110,9 @@ pub struct Injection {
     pub delay_enter_us: u64,
     /// `delay_exit=`: microseconds the caller is held at the exit.
     pub delay_exit_us: u64,
+    /// `syscall=NAME` of the rule whose fault is made: the call the
+    /// kernel runs instead (a pure one), in place of an invalid number.
+    pub substitute: Option<String>,
 }
 
 impl Injection {
@@ -227,6 +230,8 @@ pub struct InjectRule {
     pub delay_enter_us: u64,
     /// `delay_exit=` in microseconds (0: none).
     pub delay_exit_us: u64,
+    /// `syscall=NAME`: the pure call run instead of the faulted one.
+    pub substitute: Option<String>,
     /// Which of their invocations it affects.
     pub when: When,
     /// Matching invocations seen so far (what `when` counts) by threads
@@ -259,6 +264,7 @@ impl InjectRule {
         let mut when = When::ALWAYS;
         let mut pokes: Vec<Poke> = Vec::new();
         let (mut delay_enter_us, mut delay_exit_us) = (0, 0);
+        let mut substitute = None;
         for p in parts {
             let (k, v) = p
                 .split_once('=')
@@ -311,15 +317,15 @@ impl InjectRule {
                     ))
                 }
                 "syscall" => {
-                    return Err(bad(
-                        "syscall= is not supported: the call is skipped with an invalid number"
-                            .into(),
-                    ))
+                    if substitute.is_some() {
+                        return Err(bad("syscall= given twice".into()));
+                    }
+                    substitute = Some(pure_call(v, os).map_err(bad)?);
                 }
                 _ => {
                     return Err(bad(format!(
-                        "unsupported key {k:?} (error=, retval=, poke_enter=, poke_exit=, \
-                         delay_enter=, delay_exit=, when=)"
+                        "unsupported key {k:?} (error=, retval=, syscall=, poke_enter=, \
+                         poke_exit=, delay_enter=, delay_exit=, when=)"
                     )))
                 }
             }
@@ -333,6 +339,8 @@ impl InjectRule {
         Ok(InjectRule {
             set,
             action,
+            // As strace: without a fault to make, syscall= does nothing.
+            substitute: substitute.filter(|_| action.is_some()),
             pokes,
             delay_enter_us,
             delay_exit_us,
@@ -370,6 +378,7 @@ impl InjectRule {
         }
         if hit.action.is_none() {
             hit.action = self.action;
+            hit.substitute.clone_from(&self.substitute);
         }
         for p in &self.pokes {
             if !hit
@@ -383,6 +392,25 @@ impl InjectRule {
         hit.delay_enter_us = hit.delay_enter_us.max(self.delay_enter_us);
         hit.delay_exit_us = hit.delay_exit_us.max(self.delay_exit_us);
     }
+}
+
+/// `syscall=NAME`'s call, checked as strace checks it: known to every
+/// ABI of the OS and free of side effects (`%pure`: getpid, gettid...),
+/// so that running it instead of the faulted call changes nothing.
+fn pure_call(name: &str, os: &dyn OsLayer) -> Result<String, String> {
+    let pure = SyscallSet::parse("%pure", os).map_err(|e| format!("syscall={name}: {e}"))?;
+    if !pure.contains(name) {
+        return Err(format!(
+            "syscall={name}: not a call without side effects (%pure)"
+        ));
+    }
+    if ["x86_64", "i386"]
+        .iter()
+        .any(|abi| os.number_of_name(abi, name).is_none())
+    {
+        return Err(format!("syscall={name}: not a call of every ABI"));
+    }
+    Ok(name.to_string())
 }
 
 /// Guest pages are written one at a time, so that a buffer running into
@@ -666,6 +694,31 @@ mod tests {
         let n = mods.len();
         apply_pokes(&mut mem, "chdir", &[0x1000], None, &exit, false, &mut mods);
         assert_eq!(mods.len(), n);
+    }
+
+    #[test]
+    fn syscall_names_a_pure_call_run_instead() {
+        let os = vstrace_linux::layer::LinuxLayer::new(None);
+        let r = InjectRule::parse("chdir:retval=42:syscall=gettid", &os).unwrap();
+        assert_eq!(r.substitute.as_deref(), Some("gettid"));
+        let mut hit = Injection::default();
+        let mut r = r;
+        r.check("chdir", Some(7), &mut hit);
+        assert_eq!(hit.action, Some(InjectAction::Retval(42)));
+        assert_eq!(hit.substitute.as_deref(), Some("gettid"));
+        assert_eq!(os.number_of_name("x86_64", "gettid"), Some(186));
+        assert_eq!(os.number_of_name("i386", "gettid"), Some(224));
+        // Only calls without side effects, once, and known.
+        for bad in [
+            "chdir:error=ENOENT:syscall=unlink",
+            "chdir:error=ENOENT:syscall=gettid:syscall=getpid",
+            "chdir:error=ENOENT:syscall=nosuchcall",
+        ] {
+            assert!(InjectRule::parse(bad, &os).is_err(), "{bad}");
+        }
+        // Without a fault to make it does nothing (as strace).
+        let r = InjectRule::parse("chdir:delay_enter=1us:syscall=getpid", &os).unwrap();
+        assert_eq!(r.substitute, None);
     }
 
     #[test]

@@ -214,6 +214,17 @@ impl OsLayer for LinuxLayer {
             .map(|d| d.name.to_string())
     }
 
+    fn number_of_name(&self, abi: &str, name: &str) -> Option<u64> {
+        let abi = match abi {
+            "x86_64" => LinuxAbi::X86_64,
+            "i386" => LinuxAbi::I386,
+            _ => return None,
+        };
+        lx::all(abi)
+            .find(|d| d.name == name && !lx::subcall::is_subcall(abi, d.nr))
+            .map(|d| d.nr)
+    }
+
     fn all_names(&self) -> Vec<String> {
         // Sorted once: every filter and inject rule asks for the list.
         static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();

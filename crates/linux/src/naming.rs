@@ -335,6 +335,22 @@ pub(crate) fn name_exit(
                 angle_brackets(&n)
             })
         }
+        // The bpf commands that make a descriptor (strace's RVAL_FD),
+        // when their attribute was read (a decoded `{...}`).
+        RetKind::Long
+            if names.fds()
+                && d.name == "bpf"
+                && bpf_returns_fd(raw.first().map_or(u32::MAX, |&c| c as u32))
+                && args
+                    .get(1)
+                    .and_then(|a| a.text.as_deref())
+                    .is_some_and(|t| t.starts_with('{')) =>
+        {
+            files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
+                fds.push(fd_path(ret, &n));
+                angle_brackets(&n)
+            })
+        }
         // fcntl's F_GETOWN returns the owner's pid.
         RetKind::Long if names.pid_ns && d.name.starts_with("fcntl") => {
             let cmd = raw.get(1).copied().unwrap_or(0);
@@ -465,4 +481,11 @@ fn fd_path(fd: i64, name: &str) -> FdPath {
         path: path.to_string(),
         deleted: files::is_deleted(name),
     }
+}
+
+/// The bpf commands whose return strace names as a descriptor: map and
+/// program creation, pinned-object get (and pin, which strace's shared
+/// decoder marks too), get-by-id, BTF loads and links.
+fn bpf_returns_fd(cmd: u32) -> bool {
+    matches!(cmd, 0 | 5 | 6 | 7 | 13 | 14 | 18 | 19 | 28 | 30)
 }

@@ -533,7 +533,8 @@ impl<'a> Shell<'a> {
             .iter()
             .filter(|r| {
                 let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
-                let stdin = (digits.is_empty() || digits == "0") && r[digits.len()..].starts_with('<');
+                let stdin =
+                    (digits.is_empty() || digits == "0") && r[digits.len()..].starts_with('<');
                 (stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3)) && !r.contains('@')
             })
             .cloned()

@@ -587,8 +587,13 @@ impl Tracker {
             inject = sc.take_skip().map(InjectAction::Retval);
         }
         if inject.is_some() {
-            let invalid = self.os.invalid_nr(&info);
-            let _ = sc.set_number(invalid);
+            // syscall=NAME: the kernel runs that pure call; else none.
+            let nr = hit
+                .substitute
+                .as_deref()
+                .and_then(|n| self.os.number_of_name(info.abi, n))
+                .unwrap_or_else(|| self.os.invalid_nr(&info));
+            let _ = sc.set_number(nr);
         }
         // Arguments as the kernel will see them after hooks wrote them
         // (a sub-call's are in memory, not in the registers).
