@@ -244,28 +244,40 @@ impl<'a> LazyLog<'a> {
         })
     }
 
-    /// The offset of the first coded read of (`addr`, `len`) at or after
-    /// `from`, found without decoding the others: reads of the
-    /// [`kernel_same`] shape (nearly all) are compared as coded bytes
-    /// against the wanted read's coding, the rest decoded.
+    /// The offset past the first coded read of (`addr`, `len`) at or
+    /// after `from` (an access's start), found without decoding the others:
+    /// between the reads the scan listed as `slow`, every read is of the
+    /// [`kernel_same`] shape, 12 bytes long, and is compared as coded bytes
+    /// against the wanted read's coding; the slow ones are decoded.
     fn find(&self, from: usize, addr: u64, len: u64) -> Option<usize> {
         let mut want = [0u8; 12];
         let coded = kernel_coding(addr, len, &mut want);
         let mut at = from;
-        while let Some(b) = self.raw.get(at..).filter(|b| !b.is_empty()) {
-            if kernel_same(b).is_some() {
-                if coded && b[..12] == want {
-                    return Some(at);
+        let mut slow = self.slow.partition_point(|o| (*o as usize) < from);
+        while at < self.raw.len() {
+            let run_end = self.slow.get(slow).map_or(self.raw.len(), |o| *o as usize);
+            if at < run_end {
+                let run = self.raw.get(at..run_end)?;
+                if coded {
+                    let hit = run
+                        .chunks_exact(12)
+                        .position(|c| c.first_chunk::<12>() == Some(&want));
+                    if let Some(i) = hit {
+                        return Some(at + 12 * (i + 1));
+                    }
                 }
-                at += 12;
+                at = run_end;
                 continue;
             }
-            let mut c = Cursor { b: b.get(1..)? };
+            let mut c = Cursor {
+                b: self.raw.get(at + 1..)?,
+            };
             let (a, l) = (c.varint().ok()?, c.varint().ok()?);
+            at = self.raw.len() - c.remaining();
             if a == addr && l == len {
                 return Some(at);
             }
-            at = self.raw.len() - c.remaining();
+            slow += 1;
         }
         None
     }
@@ -325,11 +337,16 @@ impl<'a> AccessLog<'a> {
                 if space.is_some() {
                     return None;
                 }
-                let at = l.find(from, addr, len)?;
-                let r = l.read_at(at)?;
-                // A repeat the file never held: the frame is damaged
-                // (reported by the reader), the read is not served from it.
-                r.bytes.map(|b| (Outcome::Bytes(b), r.next))
+                let next = l.find(from, addr, len)?;
+                // The read found is of (addr, len): its bytes are the
+                // cached ones, no need to decode it again. A repeat the
+                // file never held: the frame is damaged (reported by the
+                // reader), the read is not served from it.
+                let bytes = l.state.cached(addr, len);
+                if bytes.is_none() {
+                    l.damaged.set(true);
+                }
+                bytes.map(|b| (Outcome::Bytes(b), next))
             }
         }
     }
