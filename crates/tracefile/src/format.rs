@@ -176,11 +176,15 @@ fn merge_regs(
     changed: &[u64; NFIELDS],
     r: &mut Regs,
 ) -> Result<(), TraceErrorKind> {
+    // Branch-free: the changed fields differ from one event to the next
+    // (enter, exit), a branch per field would be mispredicted.
     let mut k = 0;
     let mut field = |i: usize| {
-        if mask & (1 << i) != 0 {
-            k += 1;
-            changed[k - 1]
+        let take = (mask >> i) & 1;
+        let new = changed[k.min(NFIELDS - 1)];
+        k += take as usize;
+        if take != 0 {
+            new
         } else {
             prev[i]
         }
@@ -586,12 +590,14 @@ impl CodecState {
         } else {
             self.regs.entry(vcpu).or_insert([0; NFIELDS])
         };
-        let mut k = 0;
-        for (i, v) in f.iter_mut().enumerate() {
-            if mask & (1 << i) != 0 {
-                *v = self.pending.changed[k];
-                k += 1;
+        // Only the changed fields, by their set bits.
+        let mut m = mask;
+        for v in &self.pending.changed {
+            if m == 0 {
+                break;
             }
+            f[m.trailing_zeros() as usize] = *v;
+            m &= m - 1;
         }
     }
 }
@@ -626,10 +632,24 @@ struct Pending {
 const READ_CHUNK: usize = 1 << 20;
 
 fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&[kind]);
+    // The kind byte's CRC by hand, then the payload's from it: one
+    // update call per frame, not two (one of them a byte long).
+    let mut h = crc32fast::Hasher::new_with_initial(byte_crc(kind));
     h.update(payload);
     h.finalize()
+}
+
+/// The CRC-32 (IEEE, as `crc32fast`) of the one byte `b`.
+fn byte_crc(b: u8) -> u32 {
+    let mut c = !0u32 ^ b as u32;
+    for _ in 0..8 {
+        c = if c & 1 != 0 {
+            (c >> 1) ^ 0xedb8_8320
+        } else {
+            c >> 1
+        };
+    }
+    !c
 }
 
 /// Writes a trace file, each frame with one `write_all` call: give it a
@@ -1241,6 +1261,17 @@ mod tests {
         let mut v = bytes[..HEADER_LEN].to_vec();
         v.extend_from_slice(&bytes[HEADER_LEN + FRAME_HEAD + cfg_len..]);
         assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::NoConfig);
+    }
+
+    #[test]
+    fn frame_crc_is_the_crc_of_kind_and_payload() {
+        for k in 0..=255u8 {
+            assert_eq!(byte_crc(k), crc32fast::hash(&[k]), "{k}");
+            let payload = [k, 1, 2, 3, k.wrapping_mul(7)];
+            let mut whole = vec![k];
+            whole.extend_from_slice(&payload);
+            assert_eq!(frame_crc(k, &payload), crc32fast::hash(&whole), "{k}");
+        }
     }
 
     #[test]

@@ -49,6 +49,34 @@ fn kernel_same(b: &[u8]) -> Option<u8> {
         .then_some(h[11])
 }
 
+/// Whether `accesses` is exactly `n` accesses of the [`kernel_same`]
+/// shape within the size limit: the common event, which the scan then
+/// accepts as a whole. Checked without a branch per access (the loop
+/// below it finds the same, access by access, and reports any damage in
+/// order; this only skips it when there is none).
+fn all_kernel_same(accesses: &[u8], n: u64) -> bool {
+    let Some(len) = n.checked_mul(12) else {
+        return false;
+    };
+    if accesses.len() as u64 != len {
+        return false;
+    }
+    let mut ok = true;
+    let mut total = 0u64;
+    for h in accesses.chunks_exact(12) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&h[1..9]);
+        let cont = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        ok &= (h[0] == 1)
+            & (cont == 0x8080_8080_8080_8080)
+            & (h[9] & 0x80 != 0)
+            & (h[10] == 1)
+            & (h[11] < 0x80);
+        total += h[11] as u64;
+    }
+    ok && total <= super::MAX_EVENT_BYTES
+}
+
 /// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
 /// `out`; false when the read is not of that shape.
 fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
@@ -85,6 +113,12 @@ impl CodecState {
         let n = p.varint()?;
         let start = payload.len() - p.remaining();
         slow.clear();
+        if all_kernel_same(p.b, n) {
+            self.commit();
+            slot.n = 0;
+            slot.lazy = true;
+            return Ok(Some(start));
+        }
         let mut expanded = 0u64;
         let mut charge = |len: u64| super::charge(&mut expanded, len);
         let mut b = p.b;
