@@ -77,6 +77,17 @@ fn all_kernel_same(accesses: &[u8], n: u64) -> bool {
     ok && total <= super::MAX_EVENT_BYTES
 }
 
+/// The 12 bytes at the start of `c` (it holds at least 12) as a word and
+/// a half-word: coded reads compared in two steps.
+#[inline]
+fn words(c: &[u8]) -> (u64, u32) {
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 4];
+    a.copy_from_slice(&c[..8]);
+    b.copy_from_slice(&c[8..12]);
+    (u64::from_le_bytes(a), u32::from_le_bytes(b))
+}
+
 /// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
 /// `out`; false when the read is not of that shape.
 fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
@@ -293,9 +304,9 @@ impl<'a> LazyLog<'a> {
             if at < run_end {
                 let run = self.raw.get(at..run_end)?;
                 if coded {
-                    let hit = run
-                        .chunks_exact(12)
-                        .position(|c| c.first_chunk::<12>() == Some(&want));
+                    // Compared as two words, not a byte comparison call.
+                    let (w0, w1) = words(&want);
+                    let hit = run.chunks_exact(12).position(|c| words(c) == (w0, w1));
                     if let Some(i) = hit {
                         return Some(at + 12 * (i + 1));
                     }
