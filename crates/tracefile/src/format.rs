@@ -559,10 +559,7 @@ impl CodecState {
             *v = p.varint()?;
         }
         pending.mask = mask;
-        let prev = match self.regs_of(vcpu) {
-            Some(f) => f,
-            None => &[0; NFIELDS],
-        };
+        let prev = self.regs_of(vcpu).unwrap_or(&[0; NFIELDS]);
         merge_regs(prev, mask, &self.pending.changed, &mut slot.event.regs)?;
         let ev = &mut slot.event;
         ev.vcpu = vcpu;
