@@ -478,4 +478,35 @@ mod tests {
         assert!(!kernel_coding(0x7fff_ffff_f000, 8, &mut want));
         assert!(!kernel_coding(0xffff_8880_0000_0000, 128, &mut want));
     }
+
+    /// The scan's one-pass check takes exactly the events the access by
+    /// access loop would accept without a slow read: `n` kernel-shaped
+    /// repeats, nothing after them, within the size limit.
+    #[test]
+    fn all_kernel_same_is_exact() {
+        let mut one = [0u8; 12];
+        assert!(kernel_coding(0xffff_8880_05fe_2b68, 8, &mut one));
+        let three = one.repeat(3);
+        assert!(all_kernel_same(&three, 3));
+        assert!(all_kernel_same(&[], 0));
+        // Count and bytes disagree; trailing bytes; a huge count.
+        assert!(!all_kernel_same(&three, 2));
+        assert!(!all_kernel_same(&three, 4));
+        assert!(!all_kernel_same(&three[..35], 3));
+        assert!(!all_kernel_same(&three, u64::MAX));
+        // Any byte of any access changed off the shape.
+        for (i, v) in [(0, 0u8), (3, 0x01), (9, 0x7f), (10, 2), (11, 0x80)] {
+            for k in 0..3 {
+                let mut b = three.clone();
+                b[12 * k + i] = v;
+                assert!(!all_kernel_same(&b, 3), "byte {i} of access {k}");
+            }
+        }
+        // Over the size limit: 127 bytes each.
+        let mut big = [0u8; 12];
+        assert!(kernel_coding(0xffff_8880_0000_0000, 127, &mut big));
+        let n = super::super::MAX_EVENT_BYTES / 127 + 1;
+        assert!(!all_kernel_same(&big.repeat(n as usize), n));
+        assert!(all_kernel_same(&big.repeat(n as usize - 1), n - 1));
+    }
 }
