@@ -13,6 +13,7 @@
 
 pub mod abi;
 pub mod cpu;
+pub mod decimal;
 pub mod event;
 pub mod fasthash;
 pub mod gdbregs;

@@ -58,28 +58,33 @@ pub enum Base {
     Hex016,
 }
 
+/// `v` in decimal: most values fit 64 bits, written without `core::fmt`
+/// (`i128`'s formatting divides in 128 bits).
+fn dec(v: i128, out: &mut String) {
+    match i64::try_from(v) {
+        Ok(v) => crate::decimal::push_i64(out, v),
+        Err(_) => {
+            let _ = write!(out, "{v}");
+        }
+    }
+}
+
 impl Base {
     /// `v` written in this base (hex and octal of a negative number show
     /// its 64-bit two's complement).
     pub fn format(self, v: i128, out: &mut String) {
         let u = v as u64;
         match self {
-            Base::Dec => {
-                let _ = write!(out, "{v}");
-            }
+            Base::Dec => dec(v, out),
             Base::Hex | Base::Oct if v == 0 => out.push('0'),
-            Base::Hex => {
-                let _ = write!(out, "{u:#x}");
-            }
+            Base::Hex => crate::decimal::push_hex(out, u),
             Base::Oct => {
                 let _ = write!(out, "0{u:o}");
             }
             Base::Kilo if v > 1024 && v % 1024 == 0 => {
                 let _ = write!(out, "{}*1024", v / 1024);
             }
-            Base::Kilo => {
-                let _ = write!(out, "{v}");
-            }
+            Base::Kilo => dec(v, out),
             Base::Hex08 if u == 0 => out.push_str("00000000"),
             Base::Hex08 => {
                 let _ = write!(out, "{u:#08x}");
@@ -438,12 +443,10 @@ impl Value {
                 }
                 out.push(']');
             }
-            Value::Ptr(p) => {
-                let _ = write!(out, "{p:#x}");
-            }
+            Value::Ptr(p) => crate::decimal::push_hex(out, *p),
             Value::Null => out.push_str("NULL"),
             Value::Fd { fd, path } => {
-                let _ = write!(out, "{fd}");
+                crate::decimal::push_i64(out, *fd);
                 if let Some(p) = path {
                     let _ = write!(out, "<{p}>");
                 }

@@ -336,10 +336,10 @@ impl Record {
     /// strace's `[pid N] ` (`-Y`: `[pid N<comm>] `), unless the line goes
     /// to the process's own file.
     fn pid_prefix(&self, tid: Option<u32>, how: &Render<'_>, out: &mut String) {
-        use std::fmt::Write;
         match tid {
             Some(pid) if !how.own_file => {
-                let _ = write!(out, "[pid {pid:>5}");
+                out.push_str("[pid ");
+                vstrace_core::decimal::push_u64_right(out, pid.into(), 5);
                 // -Y: strace's `[pid  1234<comm>] `.
                 if let (true, Some(c)) = (how.opts.pid_comm, &self.comm) {
                     vstrace_core::value::comm_in_angle_brackets(c, out);

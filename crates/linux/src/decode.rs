@@ -404,8 +404,14 @@ pub fn format_return_into(
     }
     let unsigned = word(abi, value as u64);
     let _ = match desc.ret {
-        RetKind::Long | RetKind::Fd | RetKind::Pid => write!(out, "{value}"),
-        RetKind::Ulong | RetKind::Uid | RetKind::Gid => write!(out, "{unsigned}"),
+        RetKind::Long | RetKind::Fd | RetKind::Pid => {
+            vstrace_core::decimal::push_i64(out, value);
+            Ok(())
+        }
+        RetKind::Ulong | RetKind::Uid | RetKind::Gid => {
+            vstrace_core::decimal::push_u64(out, unsigned);
+            Ok(())
+        }
         // C's `%#lx`: zero without the prefix.
         RetKind::Hex if unsigned == 0 => write!(out, "0"),
         RetKind::Hex => write!(out, "{unsigned:#x}"),

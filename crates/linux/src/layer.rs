@@ -106,11 +106,18 @@ fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
     match lx::syscall(abi, info.nr) {
         // (old_mmap split into mmap's six arguments keeps its name and
         // number: the register count tells them apart.)
-        Some(d) if d.name == info.name && d.regs() == info.nargs => Some(d),
+        Some(d) if same_name(d.name, &info.name) && d.regs() == info.nargs => Some(d),
         // A multiplexer's sub-call keeps the multiplexer's number (the
         // kernel's, which strace's -n prints) and its own name.
         _ => lx::proto::subcall_by_name(abi, &info.name),
     }
+}
+
+/// Whether two call names are equal, by address first: a known call's
+/// [`CallInfo`] borrows its descriptor's name (see [`call_info`]), and
+/// this runs several times per call.
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// The engine's description of the known call `d`.

@@ -167,20 +167,41 @@ fn fields(r: &Regs) -> [u64; NFIELDS] {
     f
 }
 
-/// Sets `r` to the register fields `f` (no copy of a whole `Regs`: this
-/// runs once per event read).
-fn fill_regs(f: &[u64; NFIELDS], r: &mut Regs) -> Result<(), TraceErrorKind> {
+/// Sets `r` to the register fields `prev` with those in `mask` replaced
+/// by `changed` (in field order), in one pass: this runs once per event
+/// read.
+fn merge_regs(
+    prev: &[u64; NFIELDS],
+    mask: u64,
+    changed: &[u64; NFIELDS],
+    r: &mut Regs,
+) -> Result<(), TraceErrorKind> {
+    // Branch-free: the changed fields differ from one event to the next
+    // (enter, exit), a branch per field would be mispredicted.
+    let mut k = 0;
+    let mut field = |i: usize| {
+        let take = (mask >> i) & 1;
+        let new = changed[k.min(NFIELDS - 1)];
+        k += take as usize;
+        if take != 0 {
+            new
+        } else {
+            prev[i]
+        }
+    };
+    for (i, g) in r.gpr.iter_mut().enumerate() {
+        *g = field(i);
+    }
     let seg = |v: u64| u16::try_from(v).map_err(|_| TraceErrorKind::Malformed("segment > 16 bits"));
-    r.cs = seg(f[18])?;
-    r.ss = seg(f[19])?;
-    r.gpr.copy_from_slice(&f[..18]);
-    r.fs_base = f[20];
-    r.gs_base = f[21];
-    r.k_gs_base = f[22];
-    r.cr0 = f[23];
-    r.cr3 = f[24];
-    r.cr4 = f[25];
-    r.efer = f[26];
+    r.cs = seg(field(18))?;
+    r.ss = seg(field(19))?;
+    r.fs_base = field(20);
+    r.gs_base = field(21);
+    r.k_gs_base = field(22);
+    r.cr0 = field(23);
+    r.cr3 = field(24);
+    r.cr4 = field(25);
+    r.efer = field(26);
     Ok(())
 }
 
@@ -218,17 +239,13 @@ fn slot(addr: u64, len: u64) -> usize {
 }
 
 impl CodecState {
-    /// Loads the register fields of `vcpu`'s previous event (zeros
-    /// before its first) into the pending event.
-    fn load_regs(&mut self, vcpu: u32) {
-        let last = if vcpu < DENSE_VCPUS {
+    /// The register fields of `vcpu`'s previous event, where they are
+    /// (None before its first).
+    fn regs_of(&self, vcpu: u32) -> Option<&[u64; NFIELDS]> {
+        if vcpu < DENSE_VCPUS {
             self.dense.get(vcpu as usize).and_then(Option::as_ref)
         } else {
             self.regs.get(&vcpu)
-        };
-        match last {
-            Some(f) => self.pending.fields = *f,
-            None => self.pending.fields = [0; NFIELDS],
         }
     }
 
@@ -532,15 +549,19 @@ impl CodecState {
         if mask >> NFIELDS != 0 {
             return Err(TraceErrorKind::Malformed("register mask"));
         }
-        self.load_regs(vcpu);
-        let f = &mut self.pending.fields;
-        for (i, v) in f.iter_mut().enumerate() {
-            if mask & (1 << i) != 0 {
-                *v = p.varint()?;
-            }
+        // Only the changed values are kept (in order): the event's
+        // registers are the previous ones merged with them in one pass,
+        // and the vCPU's state takes them at the commit. No copy of the
+        // whole field array per event.
+        let pending = &mut self.pending;
+        let changed = mask.count_ones() as usize;
+        for v in &mut pending.changed[..changed] {
+            *v = p.varint()?;
         }
+        pending.mask = mask;
+        let prev = self.regs_of(vcpu).unwrap_or(&[0; NFIELDS]);
+        merge_regs(prev, mask, &self.pending.changed, &mut slot.event.regs)?;
         let ev = &mut slot.event;
-        fill_regs(f, &mut ev.regs)?;
         ev.vcpu = vcpu;
         ev.direction = direction;
         ev.mechanism = mechanism;
@@ -556,8 +577,25 @@ impl CodecState {
     /// state the next frames are decoded against.
     fn commit(&mut self) {
         self.last_ts = self.pending.ts;
-        let (vcpu, f) = (self.pending.vcpu, self.pending.fields);
-        self.set_regs(vcpu, f);
+        let (vcpu, mask) = (self.pending.vcpu, self.pending.mask);
+        let f = if vcpu < DENSE_VCPUS {
+            let i = vcpu as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i].get_or_insert([0; NFIELDS])
+        } else {
+            self.regs.entry(vcpu).or_insert([0; NFIELDS])
+        };
+        // Only the changed fields, by their set bits.
+        let mut m = mask;
+        for v in &self.pending.changed {
+            if m == 0 {
+                break;
+            }
+            f[m.trailing_zeros() as usize] = *v;
+            m &= m - 1;
+        }
     }
 }
 
@@ -574,13 +612,15 @@ fn charge(expanded: &mut u64, len: u64) -> Result<(), TraceErrorKind> {
     }
 }
 
-/// The event being decoded: its time, vCPU and register fields, the
-/// delta base of that vCPU's next event once the frame is whole.
+/// The event being decoded: its time, vCPU and changed register fields
+/// (`mask`, and their values in field order), the delta base of that
+/// vCPU's next event once the frame is whole.
 #[derive(Default)]
 struct Pending {
     ts: u64,
     vcpu: u32,
-    fields: [u64; NFIELDS],
+    mask: u64,
+    changed: [u64; NFIELDS],
 }
 
 /// How much the reader asks its input for at once: large reads, few
@@ -589,10 +629,24 @@ struct Pending {
 const READ_CHUNK: usize = 1 << 20;
 
 fn frame_crc(kind: u8, payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&[kind]);
+    // The kind byte's CRC by hand, then the payload's from it: one
+    // update call per frame, not two (one of them a byte long).
+    let mut h = crc32fast::Hasher::new_with_initial(byte_crc(kind));
     h.update(payload);
     h.finalize()
+}
+
+/// The CRC-32 (IEEE, as `crc32fast`) of the one byte `b`.
+fn byte_crc(b: u8) -> u32 {
+    let mut c = !0u32 ^ b as u32;
+    for _ in 0..8 {
+        c = if c & 1 != 0 {
+            (c >> 1) ^ 0xedb8_8320
+        } else {
+            c >> 1
+        };
+    }
+    !c
 }
 
 /// Writes a trace file, each frame with one `write_all` call: give it a
@@ -1204,6 +1258,17 @@ mod tests {
         let mut v = bytes[..HEADER_LEN].to_vec();
         v.extend_from_slice(&bytes[HEADER_LEN + FRAME_HEAD + cfg_len..]);
         assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::NoConfig);
+    }
+
+    #[test]
+    fn frame_crc_is_the_crc_of_kind_and_payload() {
+        for k in 0..=255u8 {
+            assert_eq!(byte_crc(k), crc32fast::hash(&[k]), "{k}");
+            let payload = [k, 1, 2, 3, k.wrapping_mul(7)];
+            let mut whole = vec![k];
+            whole.extend_from_slice(&payload);
+            assert_eq!(frame_crc(k, &payload), crc32fast::hash(&whole), "{k}");
+        }
     }
 
     #[test]

@@ -49,6 +49,45 @@ fn kernel_same(b: &[u8]) -> Option<u8> {
         .then_some(h[11])
 }
 
+/// Whether `accesses` is exactly `n` accesses of the [`kernel_same`]
+/// shape within the size limit: the common event, which the scan then
+/// accepts as a whole. Checked without a branch per access (the loop
+/// below it finds the same, access by access, and reports any damage in
+/// order; this only skips it when there is none).
+fn all_kernel_same(accesses: &[u8], n: u64) -> bool {
+    let Some(len) = n.checked_mul(12) else {
+        return false;
+    };
+    if accesses.len() as u64 != len {
+        return false;
+    }
+    let mut ok = true;
+    let mut total = 0u64;
+    for h in accesses.chunks_exact(12) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&h[1..9]);
+        let cont = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        ok &= (h[0] == 1)
+            & (cont == 0x8080_8080_8080_8080)
+            & (h[9] & 0x80 != 0)
+            & (h[10] == 1)
+            & (h[11] < 0x80);
+        total += h[11] as u64;
+    }
+    ok && total <= super::MAX_EVENT_BYTES
+}
+
+/// The 12 bytes at the start of `c` (it holds at least 12) as a word and
+/// a half-word: coded reads compared in two steps.
+#[inline]
+fn words(c: &[u8]) -> (u64, u32) {
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 4];
+    a.copy_from_slice(&c[..8]);
+    b.copy_from_slice(&c[8..12]);
+    (u64::from_le_bytes(a), u32::from_le_bytes(b))
+}
+
 /// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
 /// `out`; false when the read is not of that shape.
 fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
@@ -85,6 +124,12 @@ impl CodecState {
         let n = p.varint()?;
         let start = payload.len() - p.remaining();
         slow.clear();
+        if all_kernel_same(p.b, n) {
+            self.commit();
+            slot.n = 0;
+            slot.lazy = true;
+            return Ok(Some(start));
+        }
         let mut expanded = 0u64;
         let mut charge = |len: u64| super::charge(&mut expanded, len);
         let mut b = p.b;
@@ -244,28 +289,40 @@ impl<'a> LazyLog<'a> {
         })
     }
 
-    /// The offset of the first coded read of (`addr`, `len`) at or after
-    /// `from`, found without decoding the others: reads of the
-    /// [`kernel_same`] shape (nearly all) are compared as coded bytes
-    /// against the wanted read's coding, the rest decoded.
+    /// The offset past the first coded read of (`addr`, `len`) at or
+    /// after `from` (an access's start), found without decoding the others:
+    /// between the reads the scan listed as `slow`, every read is of the
+    /// [`kernel_same`] shape, 12 bytes long, and is compared as coded bytes
+    /// against the wanted read's coding; the slow ones are decoded.
     fn find(&self, from: usize, addr: u64, len: u64) -> Option<usize> {
         let mut want = [0u8; 12];
         let coded = kernel_coding(addr, len, &mut want);
         let mut at = from;
-        while let Some(b) = self.raw.get(at..).filter(|b| !b.is_empty()) {
-            if kernel_same(b).is_some() {
-                if coded && b[..12] == want {
-                    return Some(at);
+        let mut slow = self.slow.partition_point(|o| (*o as usize) < from);
+        while at < self.raw.len() {
+            let run_end = self.slow.get(slow).map_or(self.raw.len(), |o| *o as usize);
+            if at < run_end {
+                let run = self.raw.get(at..run_end)?;
+                if coded {
+                    // Compared as two words, not a byte comparison call.
+                    let (w0, w1) = words(&want);
+                    let hit = run.chunks_exact(12).position(|c| words(c) == (w0, w1));
+                    if let Some(i) = hit {
+                        return Some(at + 12 * (i + 1));
+                    }
                 }
-                at += 12;
+                at = run_end;
                 continue;
             }
-            let mut c = Cursor { b: b.get(1..)? };
+            let mut c = Cursor {
+                b: self.raw.get(at + 1..)?,
+            };
             let (a, l) = (c.varint().ok()?, c.varint().ok()?);
+            at = self.raw.len() - c.remaining();
             if a == addr && l == len {
                 return Some(at);
             }
-            at = self.raw.len() - c.remaining();
+            slow += 1;
         }
         None
     }
@@ -325,11 +382,16 @@ impl<'a> AccessLog<'a> {
                 if space.is_some() {
                     return None;
                 }
-                let at = l.find(from, addr, len)?;
-                let r = l.read_at(at)?;
-                // A repeat the file never held: the frame is damaged
-                // (reported by the reader), the read is not served from it.
-                r.bytes.map(|b| (Outcome::Bytes(b), r.next))
+                let next = l.find(from, addr, len)?;
+                // The read found is of (addr, len): its bytes are the
+                // cached ones, no need to decode it again. A repeat the
+                // file never held: the frame is damaged (reported by the
+                // reader), the read is not served from it.
+                let bytes = l.state.cached(addr, len);
+                if bytes.is_none() {
+                    l.damaged.set(true);
+                }
+                bytes.map(|b| (Outcome::Bytes(b), next))
             }
         }
     }
@@ -415,5 +477,36 @@ mod tests {
         let mut want = [0u8; 12];
         assert!(!kernel_coding(0x7fff_ffff_f000, 8, &mut want));
         assert!(!kernel_coding(0xffff_8880_0000_0000, 128, &mut want));
+    }
+
+    /// The scan's one-pass check takes exactly the events the access by
+    /// access loop would accept without a slow read: `n` kernel-shaped
+    /// repeats, nothing after them, within the size limit.
+    #[test]
+    fn all_kernel_same_is_exact() {
+        let mut one = [0u8; 12];
+        assert!(kernel_coding(0xffff_8880_05fe_2b68, 8, &mut one));
+        let three = one.repeat(3);
+        assert!(all_kernel_same(&three, 3));
+        assert!(all_kernel_same(&[], 0));
+        // Count and bytes disagree; trailing bytes; a huge count.
+        assert!(!all_kernel_same(&three, 2));
+        assert!(!all_kernel_same(&three, 4));
+        assert!(!all_kernel_same(&three[..35], 3));
+        assert!(!all_kernel_same(&three, u64::MAX));
+        // Any byte of any access changed off the shape.
+        for (i, v) in [(0, 0u8), (3, 0x01), (9, 0x7f), (10, 2), (11, 0x80)] {
+            for k in 0..3 {
+                let mut b = three.clone();
+                b[12 * k + i] = v;
+                assert!(!all_kernel_same(&b, 3), "byte {i} of access {k}");
+            }
+        }
+        // Over the size limit: 127 bytes each.
+        let mut big = [0u8; 12];
+        assert!(kernel_coding(0xffff_8880_0000_0000, 127, &mut big));
+        let n = super::super::MAX_EVENT_BYTES / 127 + 1;
+        assert!(!all_kernel_same(&big.repeat(n as usize), n));
+        assert!(all_kernel_same(&big.repeat(n as usize - 1), n - 1));
     }
 }

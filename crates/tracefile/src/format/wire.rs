@@ -128,7 +128,9 @@ impl<'a> Cursor<'a> {
     /// A varint of more bytes than one (kernel addresses take ten):
     /// when the longest one fits, its first 8 bytes are decoded as one
     /// word (the end found from their continuation bits, the 7-bit
-    /// groups packed with shifts), without a branch per byte.
+    /// groups packed with shifts), without a branch per byte. Inlined:
+    /// a register delta or an address is one per changed field.
+    #[inline]
     fn varint_long(&mut self) -> Result<u64, TraceErrorKind> {
         if let Some(head) = self.b.first_chunk::<10>() {
             let mut word = [0u8; 8];
@@ -161,6 +163,12 @@ impl<'a> Cursor<'a> {
             self.b = &self.b[10..];
             return Ok(low | ((b8 & 0x7f) as u64) << 56 | (b9 as u64) << 63);
         }
+        self.varint_tail()
+    }
+    /// A varint near the end of the frame (fewer than 10 bytes left),
+    /// byte by byte.
+    #[cold]
+    fn varint_tail(&mut self) -> Result<u64, TraceErrorKind> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
