@@ -181,7 +181,9 @@ impl Sink {
     /// it): its buffers (argument list and texts) serve the next calls.
     pub fn write_mut(&mut self, rec: &mut Record) {
         let event = self.process_event(rec);
-        if !rec.hidden {
+        if rec.hidden {
+            self.write_aftermath(rec);
+        } else {
             self.write_record(rec);
         }
         if let Some(e) = event {
@@ -240,6 +242,7 @@ impl Sink {
             self.calls += 1;
         }
         if !self.selects(rec) {
+            self.write_aftermath(rec);
             return;
         }
         if let Some(s) = &mut self.summary {
@@ -286,6 +289,31 @@ impl Sink {
             },
         }
         self.end_line(rec.pid);
+    }
+
+    /// The lines of a successful exec that strace prints even when the
+    /// exec's own line is not (hidden by `-e trace=`, `-e status=`): the
+    /// superseded leader's, the ends of the calls it ended
+    /// ([`Record::exec_aftermath`]). Text only: in JSON the records tell
+    /// it.
+    fn write_aftermath(&mut self, rec: &Record) {
+        if rec.new_tid.is_none() && rec.ended.is_empty() {
+            return;
+        }
+        if self.format != Format::Text || self.summary.is_some() && !self.opts.summary.with_records
+        {
+            return;
+        }
+        self.line.clear();
+        let how = Render {
+            opts: &self.opts,
+            raw: false,
+            own_file: self.split_base.is_some() && rec.pid.is_some(),
+        };
+        rec.exec_aftermath(&how, &mut self.last_ts, &mut self.line);
+        if !self.line.is_empty() {
+            self.end_line(rec.pid);
+        }
     }
 
     /// Ends the line and writes it: to `pid`'s own file with `-ff`.

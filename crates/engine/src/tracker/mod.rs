@@ -11,6 +11,8 @@ mod attrib;
 mod build;
 mod count;
 pub mod early;
+#[cfg(test)]
+mod exec_tests;
 mod fast;
 mod finish;
 mod fork;

@@ -177,6 +177,9 @@ impl Tracker {
             kernel32: p.kernel32,
             cpu_ns: p.cpu_used.filter(|_| self.cpu_time),
             new_tid: None,
+            ended_by_exec: None,
+            first_exit_arg: None,
+            ended: Vec::new(),
             hidden: false,
         };
         recycle_pending(p);
