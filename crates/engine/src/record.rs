@@ -156,6 +156,17 @@ pub struct Record {
     /// lines. Text only: in JSON they are records of their own.
     #[serde(skip)]
     pub ended: Vec<Record>,
+    /// Not a record: a call's entry, announced for text output as strace
+    /// prints it when the call is made (`NAME(ARGS <unfinished ...>` if
+    /// another thread prints before the call ends; see
+    /// [`crate::sink`]). Never written itself.
+    #[serde(skip)]
+    pub entry_only: bool,
+    /// Text only: the call's entry line was printed already (another
+    /// thread printed while it ran), so its line is strace's `<...
+    /// NAME resumed>` with the arguments left for the exit.
+    #[serde(skip)]
+    pub resumed: bool,
     /// Not shown: a fork or exec outside the `-e trace=` set (or `-P`),
     /// passed on only so that the process events and tree do not depend
     /// on the filter ([`crate::procs`]); the sink never prints it.
@@ -245,17 +256,25 @@ impl Record {
             let _ = write!(out, "{}", self.ret.unwrap_or(0));
             return;
         }
-        if self.ended_by_exec.is_some() && self.state == CallState::Unfinished {
-            self.ended_text(how, line_start, last, out);
+        if self.entry_only {
+            self.ended_text(false, how, line_start, last, out);
             return;
         }
-        out.push_str(&self.name);
-        out.push('(');
-        self.write_args(self.args.len(), how, out);
-        if self.state == CallState::Complete && !self.ended.is_empty() && how.splits_lines() {
-            line_start = self.exec_ended_calls(how, last, out);
-        } else if let (CallState::Complete, Some(new)) = (self.state, self.new_tid) {
-            line_start = self.pid_changed(new, how, last, out);
+        if self.ended_by_exec.is_some() && self.state == CallState::Unfinished {
+            self.ended_text(!how.splits_lines(), how, line_start, last, out);
+            return;
+        }
+        if self.resumed && self.state == CallState::Complete {
+            line_start = self.resumed_head(line_start, how, last, out);
+        } else {
+            out.push_str(&self.name);
+            out.push('(');
+            self.write_args(self.args.len(), how, out);
+            if self.state == CallState::Complete && !self.ended.is_empty() && how.splits_lines() {
+                line_start = self.exec_ended_calls(how, last, out);
+            } else if let (CallState::Complete, Some(new)) = (self.state, self.new_tid) {
+                line_start = self.pid_changed(new, how, last, out);
+            }
         }
         out.push(')');
         match self.state {
@@ -339,9 +358,14 @@ impl Record {
 impl Record {
     /// The first `n` arguments, comma-separated, as text shows them.
     fn write_args(&self, n: usize, how: &Render<'_>, out: &mut String) {
+        self.write_arg_range(0, n, how, out)
+    }
+
+    /// Arguments `from..to`, comma-separated, as text shows them.
+    fn write_arg_range(&self, from: usize, to: usize, how: &Render<'_>, out: &mut String) {
         use std::fmt::Write;
-        for (i, a) in self.args.iter().take(n).enumerate() {
-            if i > 0 {
+        for (i, a) in self.args.iter().enumerate().take(to).skip(from) {
+            if i > from {
                 out.push_str(", ");
             }
             match &a.text {

@@ -19,6 +19,8 @@ use crate::record::{CallState, Record, Render};
 use crate::summary::Summary;
 use crate::EngineError;
 
+mod lines;
+
 /// Most per-process files `-ff` keeps open at once (the oldest is closed
 /// and reopened for appending when needed again).
 const MAX_OPEN_SPLIT: usize = 64;
@@ -72,6 +74,8 @@ pub struct Sink {
     child: Option<std::process::Child>,
     /// The processes seen, for `--tree` and `-c`.
     tree: ProcessTree,
+    /// strace's split lines in a shared text log.
+    lines: lines::Lines,
 }
 
 impl Sink {
@@ -159,6 +163,7 @@ impl Sink {
             split_seen: HashSet::new(),
             child: None,
             tree: ProcessTree::default(),
+            lines: lines::Lines::default(),
         }
     }
 
@@ -180,6 +185,23 @@ impl Sink {
     /// [`Sink::write`] leaving the record with the caller (no move of
     /// it): its buffers (argument list and texts) serve the next calls.
     pub fn write_mut(&mut self, rec: &mut Record) {
+        if rec.entry_only || self.keeps_lines() {
+            if !self.keeps_lines() {
+                return;
+            }
+            let shown = !rec.hidden && self.selects(rec);
+            let mut lines = std::mem::take(&mut self.lines);
+            let next = lines.next(rec, shown, &mut |o| self.write_entry(o));
+            self.lines = lines;
+            match next {
+                lines::Next::Write => {}
+                lines::Next::Done => return,
+                lines::Next::Whole => {
+                    self.write_whole_ended(rec);
+                    return;
+                }
+            }
+        }
         let event = self.process_event(rec);
         if rec.hidden {
             self.write_aftermath(rec);
@@ -288,6 +310,49 @@ impl Sink {
                 }
             },
         }
+        self.end_line(rec.pid);
+    }
+
+    /// Whether strace's split lines are kept ([`lines`]): text in one
+    /// shared log, calls printed as they are made (no `-e status=`, which
+    /// makes strace print each call whole), records printed (not `-c`).
+    fn keeps_lines(&self) -> bool {
+        self.format == Format::Text
+            && self.split_base.is_none()
+            && self
+                .opts
+                .status
+                .is_none_or(|s| s == crate::output::status::ALL)
+            && (self.summary.is_none() || self.opts.summary.with_records)
+    }
+
+    /// An announced entry's line, `NAME(ARGS <unfinished ...>`: another
+    /// thread printed before the call's end.
+    fn write_entry(&mut self, entry: &Record) {
+        self.seq += 1;
+        self.line.clear();
+        let how = Render {
+            opts: &self.opts,
+            raw: self
+                .raw
+                .as_ref()
+                .is_some_and(|s| s.contains_call(&entry.name, &entry.abi)),
+            own_file: false,
+        };
+        entry.to_text_with(&how, &mut self.last_ts, &mut self.line);
+        self.end_line(entry.pid);
+    }
+
+    /// A call an exec ended that continues its own open line: whole.
+    fn write_whole_ended(&mut self, rec: &Record) {
+        self.seq += 1;
+        self.line.clear();
+        let how = Render {
+            opts: &self.opts,
+            raw: false,
+            own_file: false,
+        };
+        rec.ended_whole_text(&how, &mut self.last_ts, &mut self.line);
         self.end_line(rec.pid);
     }
 

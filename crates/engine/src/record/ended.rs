@@ -63,6 +63,7 @@ impl Record {
     /// the exit), and the thread's exit.
     pub(super) fn ended_text(
         &self,
+        whole: bool,
         how: &Render<'_>,
         line_start: usize,
         last: &mut Option<u64>,
@@ -71,7 +72,7 @@ impl Record {
         out.push_str(&self.name);
         out.push('(');
         let exit_part = self.entry_args(how, out);
-        if how.splits_lines() {
+        if !whole {
             out.push_str(" <unfinished ...>");
             return;
         }
@@ -82,6 +83,57 @@ impl Record {
         align(out, line_start, how);
         out.push('?');
         self.thread_exited(self.ts_enter_ns, how, last, out);
+    }
+
+    /// The whole line of a call an exec ended (`NAME(ARGS) = ?`, see
+    /// [`Record::ended_by_exec`]) even where lines are split: strace
+    /// continues the call's own line when nothing else was printed since
+    /// its entry.
+    pub fn ended_whole_text(&self, how: &Render<'_>, last: &mut Option<u64>, out: &mut String) {
+        let line_start = out.len();
+        self.pid_prefix(self.tid.or(self.pid), how, out);
+        how.opts.prefix(self, last, out);
+        if (self.abi == "i386" || self.abi == "nt32") && !self.kernel32 {
+            let _ = write!(out, "[{}] ", self.abi);
+        }
+        self.ended_text(true, how, line_start, last, out);
+    }
+
+    /// The head of a call's line whose entry was printed already (see
+    /// [`Record::resumed`]): `<... NAME resumed>` and the arguments left
+    /// for the exit. An exec's starts with the ends of the calls it ended
+    /// and the superseded leader's line, and resumes under the id it
+    /// returned with (strace: its line was ended, so no `<pid changed to
+    /// N ...>`). Returns where the resumed line starts.
+    pub(super) fn resumed_head(
+        &self,
+        line_start: usize,
+        how: &Render<'_>,
+        last: &mut Option<u64>,
+        out: &mut String,
+    ) -> usize {
+        if self.new_tid.is_some() || !self.ended.is_empty() {
+            out.truncate(line_start);
+            let mut s = String::new();
+            self.exec_aftermath(how, last, &mut s);
+            if !s.is_empty() {
+                out.push_str(&s);
+                out.push('\n');
+            }
+            let start = out.len();
+            self.pid_prefix(self.new_tid.or(self.tid).or(self.pid), how, out);
+            how.opts.prefix(&self.at_exit(), last, out);
+            if (self.abi == "i386" || self.abi == "nt32") && !self.kernel32 {
+                let _ = write!(out, "[{}] ", self.abi);
+            }
+            let _ = write!(out, "<... {} resumed>", self.name);
+            return start;
+        }
+        let _ = write!(out, "<... {} resumed>", self.name);
+        if let Some(k) = self.first_exit_arg {
+            self.write_arg_range(k, self.args.len(), how, out);
+        }
+        line_start
     }
 
     /// The exec's lines when it ended calls of other threads and lines

@@ -125,7 +125,11 @@ impl Rig {
             mem: &mut self.mem,
         };
         let r = self.t.on_event_exclusive(&ev, &mut cpu, self.now);
-        r.into_iter().chain(self.t.take_extra()).collect()
+        // Entry announcements (text of a -f log) aside: the records.
+        r.into_iter()
+            .chain(self.t.take_extra())
+            .filter(|r| !r.entry_only)
+            .collect()
     }
 
     fn enter(&mut self, nr: u64, args: &[u64], sp: u64, cr3: u64) -> Vec<Record> {
