@@ -225,7 +225,12 @@ impl Record {
         // timestamps included, in bytes (its curcol).
         let mut line_start = out.len();
         self.pid_prefix(self.tid.or(self.pid), how, out);
-        how.opts.prefix(self, last, out);
+        if self.resumed && self.state == CallState::Complete {
+            // strace stamps a `<... NAME resumed>` line at the return.
+            how.opts.prefix(&self.at_exit(), last, out);
+        } else {
+            how.opts.prefix(self, last, out);
+        }
         let align = |out: &mut String, line_start: usize| align(out, line_start, how);
         if self.state == CallState::Exited {
             // A death by signal has no status, and strace's words

@@ -52,6 +52,10 @@ impl Lines {
             return Next::Done;
         }
         let exec_lines = rec.new_tid.is_some() || !rec.ended.is_empty();
+        if exec_lines && !self.whole.is_empty() {
+            let whole = &mut self.whole;
+            rec.ended.retain(|e| !whole.remove(&e.tid.or(e.pid)));
+        }
         if !shown {
             // An exec's lines that are printed whatever the filters.
             if exec_lines {
@@ -78,10 +82,6 @@ impl Lines {
         }
         if rec.state == CallState::Complete && self.printed.remove(&t) {
             rec.resumed = true;
-        }
-        if exec_lines && !self.whole.is_empty() {
-            let whole = &mut self.whole;
-            rec.ended.retain(|e| !whole.remove(&e.tid.or(e.pid)));
         }
         Next::Write
     }
