@@ -403,6 +403,15 @@ pub trait OsLayer: Send + Sync {
     fn never_returns(&self, info: &CallInfo, _raw: &[u64]) -> bool {
         info.noreturn
     }
+    /// The index of the first argument strace prints only at the call's
+    /// exit (an out-argument: read's buffer, nanosleep's remaining time),
+    /// when there is one: a call that never returns shows the arguments
+    /// before it only (`nanosleep({tv_sec=1, tv_nsec=0},  <unfinished
+    /// ...>) = ?`). `None` (the default): every argument is printed at the
+    /// entry.
+    fn first_exit_arg(&self, _info: &CallInfo) -> Option<usize> {
+        None
+    }
     /// Whether the call `info` (one that never returns but does not end
     /// its process by itself, Linux's `exit`), made at `event`, ends the
     /// process all the same: the caller is its last live thread. `false`

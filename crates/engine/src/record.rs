@@ -8,6 +8,8 @@ use vstrace_core::{ArgValue, Caller, FdPath, Modification};
 
 use crate::output::OutputOptions;
 
+mod ended;
+
 /// How the call ended, as far as the tracer saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,6 +137,36 @@ pub struct Record {
     /// execve resumed>` lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_tid: Option<u32>,
+    /// A call that never returned because another thread of its process
+    /// made a successful exec, which ends every other thread (the
+    /// kernel's de_thread): that thread's id before the exec. The state
+    /// is [`CallState::Unfinished`], with no return and no exit time.
+    /// strace's `<... NAME resumed>) = ?` among the exec's lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by_exec: Option<u32>,
+    /// With `ended_by_exec`: the first argument strace prints only at the
+    /// exit ([`vstrace_core::OsLayer::first_exit_arg`]), which the call
+    /// never reached: the text shows the arguments before it, then
+    /// `<unfinished ...>`. Text only.
+    #[serde(skip)]
+    pub first_exit_arg: Option<usize>,
+    /// On a successful exec's record: the records of the calls it ended
+    /// in the process's other threads (each with `ended_by_exec`; they
+    /// precede this one), whose ends strace prints between the exec's
+    /// lines. Text only: in JSON they are records of their own.
+    #[serde(skip)]
+    pub ended: Vec<Record>,
+    /// Not a record: a call's entry, announced for text output as strace
+    /// prints it when the call is made (`NAME(ARGS <unfinished ...>` if
+    /// another thread prints before the call ends; see
+    /// [`crate::sink`]). Never written itself.
+    #[serde(skip)]
+    pub entry_only: bool,
+    /// Text only: the call's entry line was printed already (another
+    /// thread printed while it ran), so its line is strace's `<...
+    /// NAME resumed>` with the arguments left for the exit.
+    #[serde(skip)]
+    pub resumed: bool,
     /// Not shown: a fork or exec outside the `-e trace=` set (or `-P`),
     /// passed on only so that the process events and tree do not depend
     /// on the filter ([`crate::procs`]); the sink never prints it.
@@ -193,17 +225,13 @@ impl Record {
         // timestamps included, in bytes (its curcol).
         let mut line_start = out.len();
         self.pid_prefix(self.tid.or(self.pid), how, out);
-        how.opts.prefix(self, last, out);
-        let align = |out: &mut String, line_start: usize| {
-            // strace: ") ", then spaces up to the column, then "= ".
-            out.push(' ');
-            let col = out.len() - line_start;
-            // Bounded: a trace file's configuration is hostile input.
-            for _ in col..how.opts.column.min(MAX_COLUMN) {
-                out.push(' ');
-            }
-            out.push_str("= ");
-        };
+        if self.resumed && self.state == CallState::Complete {
+            // strace stamps a `<... NAME resumed>` line at the return.
+            how.opts.prefix(&self.at_exit(), last, out);
+        } else {
+            how.opts.prefix(self, last, out);
+        }
+        let align = |out: &mut String, line_start: usize| align(out, line_start, how);
         if self.state == CallState::Exited {
             // A death by signal has no status, and strace's words
             // ("killed by SIGKILL") as its text.
@@ -233,25 +261,25 @@ impl Record {
             let _ = write!(out, "{}", self.ret.unwrap_or(0));
             return;
         }
-        out.push_str(&self.name);
-        out.push('(');
-        for (i, a) in self.args.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            match &a.text {
-                Some(v) if !how.raw => out.push_str(v),
-                _ if a.raw == 0 && how.raw => out.push('0'),
-                _ => {
-                    let _ = write!(out, "{:#x}", a.raw);
-                }
-            }
-            if let Some(c) = self.changed.iter().find(|c| c.arg == i) {
-                let _ = write!(out, " /* changed during the call: {} at exit */", c.at_exit);
-            }
+        if self.entry_only {
+            self.ended_text(false, how, line_start, last, out);
+            return;
         }
-        if let (CallState::Complete, Some(new)) = (self.state, self.new_tid) {
-            line_start = self.pid_changed(new, how, last, out);
+        if self.ended_by_exec.is_some() && self.state == CallState::Unfinished {
+            self.ended_text(!how.splits_lines(), how, line_start, last, out);
+            return;
+        }
+        if self.resumed && self.state == CallState::Complete {
+            line_start = self.resumed_head(line_start, how, last, out);
+        } else {
+            out.push_str(&self.name);
+            out.push('(');
+            self.write_args(self.args.len(), how, out);
+            if self.state == CallState::Complete && !self.ended.is_empty() && how.splits_lines() {
+                line_start = self.exec_ended_calls(how, last, out);
+            } else if let (CallState::Complete, Some(new)) = (self.state, self.new_tid) {
+                line_start = self.pid_changed(new, how, last, out);
+            }
         }
         out.push(')');
         match self.state {
@@ -333,9 +361,34 @@ impl Record {
 }
 
 impl Record {
+    /// The first `n` arguments, comma-separated, as text shows them.
+    fn write_args(&self, n: usize, how: &Render<'_>, out: &mut String) {
+        self.write_arg_range(0, n, how, out)
+    }
+
+    /// Arguments `from..to`, comma-separated, as text shows them.
+    fn write_arg_range(&self, from: usize, to: usize, how: &Render<'_>, out: &mut String) {
+        use std::fmt::Write;
+        for (i, a) in self.args.iter().enumerate().take(to).skip(from) {
+            if i > from {
+                out.push_str(", ");
+            }
+            match &a.text {
+                Some(v) if !how.raw => out.push_str(v),
+                _ if a.raw == 0 && how.raw => out.push('0'),
+                _ => {
+                    let _ = write!(out, "{:#x}", a.raw);
+                }
+            }
+            if let Some(c) = self.changed.iter().find(|c| c.arg == i) {
+                let _ = write!(out, " /* changed during the call: {} at exit */", c.at_exit);
+            }
+        }
+    }
+
     /// strace's `[pid N] ` (`-Y`: `[pid N<comm>] `), unless the line goes
     /// to the process's own file.
-    fn pid_prefix(&self, tid: Option<u32>, how: &Render<'_>, out: &mut String) {
+    pub(crate) fn pid_prefix(&self, tid: Option<u32>, how: &Render<'_>, out: &mut String) {
         match tid {
             Some(pid) if !how.own_file => {
                 out.push_str("[pid ");
@@ -364,23 +417,10 @@ impl Record {
         out: &mut String,
     ) -> usize {
         use std::fmt::Write;
-        let old = self.tid.or(self.pid).unwrap_or(0);
         let _ = write!(out, " <pid changed to {new} ...>");
         // The later lines are stamped at the return.
-        let at_exit = Record {
-            ts_enter_ns: self.ts_exit_ns.unwrap_or(self.ts_enter_ns),
-            nr: self.nr,
-            abi: self.abi.clone(),
-            ip: self.ip,
-            state: self.state,
-            ..Record::default()
-        };
-        if how.opts.quiet & crate::output::quiet::THREAD_EXECVE == 0 {
-            out.push('\n');
-            self.pid_prefix(Some(new), how, out);
-            how.opts.prefix(&at_exit, last, out);
-            let _ = write!(out, "+++ superseded by execve in pid {old} +++");
-        }
+        let at_exit = self.at_exit();
+        self.superseded(new, how, last, out);
         out.push('\n');
         let start = out.len();
         self.pid_prefix(Some(new), how, out);
@@ -411,6 +451,19 @@ pub fn stack_text(f: &vstrace_core::StackFrame, out: &mut String) {
 
 /// The widest `-a` column honoured.
 pub const MAX_COLUMN: usize = 4096;
+
+/// strace's tabto() before a result: ") " written by the caller up to the
+/// `)`, then a space, spaces up to the `-a` column counted from
+/// `line_start`, then "= ".
+fn align(out: &mut String, line_start: usize, how: &Render<'_>) {
+    out.push(' ');
+    let col = out.len() - line_start;
+    // Bounded: a trace file's configuration is hostile input.
+    for _ in col..how.opts.column.min(MAX_COLUMN) {
+        out.push(' ');
+    }
+    out.push_str("= ");
+}
 
 /// How a record becomes text: the output options, and whether this
 /// record's call is in `-e raw=`.

@@ -19,6 +19,8 @@ use crate::record::{CallState, Record, Render};
 use crate::summary::Summary;
 use crate::EngineError;
 
+mod lines;
+
 /// Most per-process files `-ff` keeps open at once (the oldest is closed
 /// and reopened for appending when needed again).
 const MAX_OPEN_SPLIT: usize = 64;
@@ -72,6 +74,8 @@ pub struct Sink {
     child: Option<std::process::Child>,
     /// The processes seen, for `--tree` and `-c`.
     tree: ProcessTree,
+    /// strace's split lines in a shared text log.
+    lines: lines::Lines,
 }
 
 impl Sink {
@@ -159,6 +163,7 @@ impl Sink {
             split_seen: HashSet::new(),
             child: None,
             tree: ProcessTree::default(),
+            lines: lines::Lines::default(),
         }
     }
 
@@ -180,8 +185,27 @@ impl Sink {
     /// [`Sink::write`] leaving the record with the caller (no move of
     /// it): its buffers (argument list and texts) serve the next calls.
     pub fn write_mut(&mut self, rec: &mut Record) {
+        if rec.entry_only || self.keeps_lines() {
+            if !self.keeps_lines() {
+                return;
+            }
+            let shown = !rec.hidden && self.selects(rec);
+            let mut lines = std::mem::take(&mut self.lines);
+            let next = lines.next(rec, shown, &mut |o| self.write_entry(o));
+            self.lines = lines;
+            match next {
+                lines::Next::Write => {}
+                lines::Next::Done => return,
+                lines::Next::Whole => {
+                    self.write_whole_ended(rec);
+                    return;
+                }
+            }
+        }
         let event = self.process_event(rec);
-        if !rec.hidden {
+        if rec.hidden {
+            self.write_aftermath(rec);
+        } else {
             self.write_record(rec);
         }
         if let Some(e) = event {
@@ -240,6 +264,7 @@ impl Sink {
             self.calls += 1;
         }
         if !self.selects(rec) {
+            self.write_aftermath(rec);
             return;
         }
         if let Some(s) = &mut self.summary {
@@ -286,6 +311,74 @@ impl Sink {
             },
         }
         self.end_line(rec.pid);
+    }
+
+    /// Whether strace's split lines are kept ([`lines`]): text in one
+    /// shared log, calls printed as they are made (no `-e status=`, which
+    /// makes strace print each call whole), records printed (not `-c`).
+    fn keeps_lines(&self) -> bool {
+        self.format == Format::Text
+            && self.split_base.is_none()
+            && self
+                .opts
+                .status
+                .is_none_or(|s| s == crate::output::status::ALL)
+            && (self.summary.is_none() || self.opts.summary.with_records)
+    }
+
+    /// An announced entry's line, `NAME(ARGS <unfinished ...>`: another
+    /// thread printed before the call's end.
+    fn write_entry(&mut self, entry: &Record) {
+        self.seq += 1;
+        self.line.clear();
+        let how = Render {
+            opts: &self.opts,
+            raw: self
+                .raw
+                .as_ref()
+                .is_some_and(|s| s.contains_call(&entry.name, &entry.abi)),
+            own_file: false,
+        };
+        entry.to_text_with(&how, &mut self.last_ts, &mut self.line);
+        self.end_line(entry.pid);
+    }
+
+    /// A call an exec ended that continues its own open line: whole.
+    fn write_whole_ended(&mut self, rec: &Record) {
+        self.seq += 1;
+        self.line.clear();
+        let how = Render {
+            opts: &self.opts,
+            raw: false,
+            own_file: false,
+        };
+        rec.ended_whole_text(&how, &mut self.last_ts, &mut self.line);
+        self.end_line(rec.pid);
+    }
+
+    /// The lines of a successful exec that strace prints even when the
+    /// exec's own line is not (hidden by `-e trace=`, `-e status=`): the
+    /// superseded leader's, the ends of the calls it ended
+    /// ([`Record::exec_aftermath`]). Text only: in JSON the records tell
+    /// it.
+    fn write_aftermath(&mut self, rec: &Record) {
+        if rec.new_tid.is_none() && rec.ended.is_empty() {
+            return;
+        }
+        if self.format != Format::Text || self.summary.is_some() && !self.opts.summary.with_records
+        {
+            return;
+        }
+        self.line.clear();
+        let how = Render {
+            opts: &self.opts,
+            raw: false,
+            own_file: self.split_base.is_some() && rec.pid.is_some(),
+        };
+        rec.exec_aftermath(&how, &mut self.last_ts, &mut self.line);
+        if !self.line.is_empty() {
+            self.end_line(rec.pid);
+        }
     }
 
     /// Ends the line and writes it: to `pid`'s own file with `-ff`.

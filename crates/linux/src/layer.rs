@@ -819,6 +819,13 @@ impl OsLayer for LinuxLayer {
         )
     }
 
+    fn first_exit_arg(&self, info: &CallInfo) -> Option<usize> {
+        desc(info)?
+            .args
+            .iter()
+            .position(|a| a.dir != lx::proto::Dir::In)
+    }
+
     fn path_args(&self, info: &CallInfo) -> Vec<usize> {
         desc(info)
             // 1-based registers (after an i386 64-bit pair, one more).

@@ -48,6 +48,14 @@ impl Tracker {
             by_proc: !cfg.pids.is_empty() || !cfg.comms.is_empty(),
             follow_forks: cfg.follow_forks,
             pair_by_thread: cfg.pair_by_thread,
+            announce_entries: cfg.follow_forks
+                && cfg.format == crate::Format::Text
+                && (!cfg.summary || cfg.display.summary.with_records)
+                && !cfg.display.separate
+                && cfg
+                    .display
+                    .status
+                    .is_none_or(|s| s == crate::output::status::ALL),
             scope: scope.map(RwLock::new),
             forks: Default::default(),
             os,

@@ -188,8 +188,12 @@ impl Tracker {
                 .name_exit(event, sc.cpu().mem(), call, ret, &ALL_NAMES, &mut scratch);
         }
         let mut new_tid = None;
+        let mut ended = Vec::new();
         if p.info.exec && ret == 0 {
             new_tid = self.exec_switched_thread(event, sc.cpu().mem(), &p);
+            if let Some(me) = &p.proc_info {
+                ended = self.end_other_threads(me.pid, me.tid);
+            }
             if decode {
                 self.os
                     .exec_fixup(call, sp, &mut self.user(event, sc.cpu().mem()), &mut p.args);
@@ -254,13 +258,30 @@ impl Tracker {
             }
             p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
         }
-        if !p.shown {
-            return self.hidden_record(p, ret, now);
+        let mut rec = if p.shown {
+            let ret = self.os.record_return(ret);
+            Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
+        } else {
+            self.hidden_record(p, ret, now)
+        };
+        if let Some(r) = &mut rec {
+            r.new_tid = new_tid;
         }
-        let ret = self.os.record_return(ret);
-        let mut rec = self.record(p, CallState::Complete, Some(ret), Some(now));
-        rec.new_tid = new_tid;
-        Some(rec)
+        if ended.is_empty() {
+            return rec;
+        }
+        // The ended calls' records come first (their threads ended before
+        // the exec returned), the exec's after them: its text tells their
+        // ends among its own lines, as strace does.
+        if let Some(r) = &mut rec {
+            r.ended = ended.clone();
+        }
+        let mut ended = ended.into_iter();
+        let first = ended.next();
+        for r in ended.chain(rec) {
+            self.push_extra(r);
+        }
+        first
     }
 
     /// After a successful exec `p`: the thread id the caller returned

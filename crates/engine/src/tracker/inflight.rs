@@ -130,6 +130,29 @@ impl Inflight {
         Some(f(p))
     }
 
+    /// Takes every call satisfying `f`.
+    fn take_where(&self, f: impl Fn(&Pending) -> bool) -> Vec<Box<Pending>> {
+        let mut all = Vec::new();
+        for s in self.shards.iter() {
+            let mut s = lock(s);
+            let keys: Vec<ThreadKey> = s
+                .calls
+                .iter()
+                .filter(|(_, v)| v.iter().any(|p| f(p)))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in keys {
+                if let Some(v) = s.calls.get_mut(&k) {
+                    let (take, keep) = std::mem::take(v).into_iter().partition(|p| f(p));
+                    *v = keep;
+                    all.extend::<Vec<_>>(take);
+                }
+                s.drop_if_empty(k);
+            }
+        }
+        all
+    }
+
     /// Every call in flight, emptying the map.
     pub(super) fn drain(&self) -> Vec<Box<Pending>> {
         let mut all = Vec::new();
@@ -289,6 +312,40 @@ impl Tracker {
         let p = self.pending.take_order(key, order)?;
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
+    }
+}
+
+impl Tracker {
+    /// After a successful exec by thread `tid` of process `pid`: the calls
+    /// in flight in the process's other threads, which the exec ended (the
+    /// kernel kills every other thread; a vfork parent waiting on the
+    /// exec'ing child is another process and keeps its call), taken out,
+    /// oldest first: the shown ones become records (unfinished, with
+    /// [`crate::record::Record::ended_by_exec`]), the others are dropped.
+    pub(super) fn end_other_threads(&self, pid: u32, tid: u32) -> Vec<crate::record::Record> {
+        let mut ended = self.pending.take_where(|p| {
+            p.proc_info
+                .as_ref()
+                .is_some_and(|i| i.pid == pid && i.tid != tid)
+        });
+        if ended.is_empty() {
+            return Vec::new();
+        }
+        self.early.inflight.fetch_sub(ended.len(), Ordering::AcqRel);
+        ended.sort_by_key(|p| p.order);
+        let mut out = Vec::new();
+        for p in ended {
+            if !p.shown {
+                super::records::recycle_pending(p);
+                continue;
+            }
+            let first_exit_arg = self.os.first_exit_arg(&p.info);
+            let mut r = self.record(p, CallState::Unfinished, None, None);
+            r.ended_by_exec = Some(tid);
+            r.first_exit_arg = first_exit_arg;
+            out.push(r);
+        }
+        out
     }
 }
 

@@ -11,6 +11,8 @@ mod attrib;
 mod build;
 mod count;
 pub mod early;
+#[cfg(test)]
+mod exec_tests;
 mod fast;
 mod finish;
 mod fork;
@@ -197,6 +199,12 @@ pub(crate) struct Tracker {
     follow_forks: bool,
     /// [`EngineConfig::pair_by_thread`].
     pair_by_thread: bool,
+    /// Each shown call's entry is announced to the sink (a record with
+    /// [`Record::entry_only`]) for strace's split lines: text of a shared
+    /// `-f` log, where strace prints a call's entry when it is made and
+    /// ends it `<unfinished ...>` when another thread prints meanwhile
+    /// (with `-e status=` and `-ff` it prints calls whole).
+    announce_entries: bool,
     scope: Option<RwLock<Scope>>,
     /// Clones that returned in the parent only; address spaces whose
     /// fork child returned but made no call since (an interrupt taken
@@ -751,8 +759,9 @@ impl Tracker {
         {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
+        let entry = (self.announce_entries && pending.shown).then(|| self.entry_record(&pending));
         self.insert(key, pending);
-        None
+        entry
     }
 
     fn on_exit(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {

@@ -99,6 +99,35 @@ impl Tracker {
         Some(r)
     }
 
+    /// The announcement of shown call `p`'s entry (see
+    /// [`Tracker::announce_entries`]): what strace prints when the call is
+    /// made, for the sink to print if another thread's line comes before
+    /// the call's end.
+    pub(super) fn entry_record(&self, p: &Pending) -> Record {
+        let who = p.proc_info.as_ref();
+        Record {
+            vcpu: p.vcpu,
+            ts_enter_ns: p.ts,
+            pid: who.map(|i| i.pid),
+            tid: who.map(|i| i.tid),
+            ppid: who.and_then(|i| i.ppid),
+            comm: who.and_then(|i| i.comm.clone()),
+            cr3: p.cr3,
+            os: Cow::Borrowed(self.os_kind.name()),
+            abi: Cow::Borrowed(p.info.abi),
+            mechanism: Cow::Borrowed(p.mechanism.name()),
+            nr: p.info.nr,
+            name: p.info.name.clone(),
+            args: p.args.clone(),
+            state: CallState::Unfinished,
+            ip: p.ip,
+            kernel32: p.kernel32,
+            first_exit_arg: self.os.first_exit_arg(&p.info),
+            entry_only: true,
+            ..Record::default()
+        }
+    }
+
     pub(super) fn record(
         &self,
         mut p: Box<Pending>,
@@ -144,6 +173,12 @@ impl Tracker {
             None => (None, None, None),
         };
         let proc_info = p.proc_info.take();
+        // A split line's end shows the arguments left for the exit.
+        let first_exit_arg = if self.announce_entries {
+            self.os.first_exit_arg(&p.info)
+        } else {
+            None
+        };
         let rec = Record {
             seq: 0,
             vcpu: p.vcpu,
@@ -177,6 +212,11 @@ impl Tracker {
             kernel32: p.kernel32,
             cpu_ns: p.cpu_used.filter(|_| self.cpu_time),
             new_tid: None,
+            ended_by_exec: None,
+            first_exit_arg,
+            ended: Vec::new(),
+            entry_only: false,
+            resumed: false,
             hidden: false,
         };
         recycle_pending(p);

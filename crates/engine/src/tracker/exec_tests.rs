@@ -1,0 +1,259 @@
+//! Tests of a successful exec in a process of several threads, on
+//! synthetic events: the calls in flight in the other threads end with
+//! it (the kernel kills those threads), as records of their own before
+//! the exec's.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::EngineConfig;
+use vstrace_core::cpu::SnapshotCpu;
+use vstrace_core::hooks::Hooks;
+use vstrace_core::testmem::SparseVirt;
+use vstrace_core::{ArgValue, CallArgs, Mechanism, Os, OsLayer, Reg, Regs, Syscall};
+use vstrace_linux::LinuxLayer;
+
+/// Linux's layer with the running thread the test sets: its task
+/// pointer and its (pid, tid).
+struct Threads {
+    inner: LinuxLayer,
+    now: Arc<Mutex<(u64, u32, u32)>>,
+}
+
+impl OsLayer for Threads {
+    fn os(&self) -> Os {
+        self.inner.os()
+    }
+    fn identify(&self, event: &Event, nr: u64) -> CallInfo {
+        self.inner.identify(event, nr)
+    }
+    fn all_names(&self) -> Vec<String> {
+        self.inner.all_names()
+    }
+    fn class_members(&self, class: &str) -> Option<Vec<String>> {
+        self.inner.class_members(class)
+    }
+    fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
+        self.inner.decode_enter(call, mem)
+    }
+    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
+        self.inner.decode_exit(c, ret, mem, args)
+    }
+    fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
+        self.inner.format_return(info, ret)
+    }
+    fn error_value(&self, name: &str) -> Option<i64> {
+        self.inner.error_value(name)
+    }
+    fn invalid_nr(&self, info: &CallInfo) -> u64 {
+        self.inner.invalid_nr(info)
+    }
+    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
+        self.inner.arg_names(info)
+    }
+    fn path_args(&self, info: &CallInfo) -> Vec<usize> {
+        self.inner.path_args(info)
+    }
+    fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
+        self.inner.read_path(sc, idx)
+    }
+    fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
+        self.inner.write_path(sc, idx, from, to)
+    }
+    fn first_exit_arg(&self, info: &CallInfo) -> Option<usize> {
+        self.inner.first_exit_arg(info)
+    }
+    fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
+        Some(self.now.lock().unwrap().0)
+    }
+    fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
+        let (_, pid, tid) = *self.now.lock().unwrap();
+        Some(ProcInfo {
+            pid,
+            tid,
+            ppid: Some(1),
+            comm: Some("t".into()),
+        })
+    }
+}
+
+const CR3: u64 = 0x1234_5000;
+const RIP: u64 = 0x40_1000;
+
+struct Rig {
+    t: Tracker,
+    mem: SparseVirt,
+    thread: Arc<Mutex<(u64, u32, u32)>>,
+    now: u64,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let cfg = EngineConfig {
+            follow_forks: true,
+            ..Default::default()
+        };
+        let thread = Arc::new(Mutex::new((0, 0, 0)));
+        let os = Threads {
+            inner: LinuxLayer::default(),
+            now: thread.clone(),
+        };
+        let mut mem = SparseVirt::new();
+        mem.map_zeroed(0x7fff_0000, 0x10000);
+        mem.map(0x60_0000, b"/bin/x\0");
+        // struct timespec {123, 0} for nanosleep.
+        let ts: Vec<u8> = [123u64, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        mem.map(0x61_0000, &ts);
+        Rig {
+            t: Tracker::new(&cfg, Box::new(os), Hooks::new()).unwrap(),
+            mem,
+            thread,
+            now: 0,
+        }
+    }
+
+    /// Makes thread `tid` of process `pid` (task `tid * 0x1000`) the
+    /// running one.
+    fn on(&mut self, pid: u32, tid: u32) {
+        *self.thread.lock().unwrap() = (u64::from(tid) * 0x1000, pid, tid);
+    }
+
+    fn event(&mut self, ev: Event) -> Vec<Record> {
+        self.now += 10;
+        let mut cpu = SnapshotCpu {
+            regs: ev.regs.clone(),
+            mem: &mut self.mem,
+        };
+        let r = self.t.on_event_exclusive(&ev, &mut cpu, self.now);
+        // Entry announcements (text of a -f log) aside: the records.
+        r.into_iter()
+            .chain(self.t.take_extra())
+            .filter(|r| !r.entry_only)
+            .collect()
+    }
+
+    fn enter(&mut self, nr: u64, args: &[u64], sp: u64, cr3: u64) -> Vec<Record> {
+        let mut r = Regs {
+            cr3,
+            cs: 0x33,
+            ..Default::default()
+        };
+        r.set(Reg::Rax, nr);
+        for (reg, v) in [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10].iter().zip(args) {
+            r.set(*reg, *v);
+        }
+        r.set(Reg::Rsp, sp);
+        r.set(Reg::Rip, RIP);
+        self.event(Event::new(0, Mechanism::Syscall, Bitness::B64, r))
+    }
+
+    /// A new image's first return (iretq, general registers zeroed) in
+    /// address space `cr3`.
+    fn exec_return(&mut self, cr3: u64) -> Vec<Record> {
+        let kstack = 0x7fff_8000;
+        let frame: Vec<u8> = [0x40_0000u64, 0x33, 0x202, 0x7fff_e000, 0x2b]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        self.mem.write_virt(kstack, &frame).unwrap();
+        let mut r = Regs {
+            cr3,
+            cs: 0x10,
+            efer: vstrace_core::event::EFER_LMA,
+            ..Default::default()
+        };
+        r.set(Reg::Rsp, kstack);
+        self.event(Event::new(0, Mechanism::Iret, Bitness::B64, r))
+    }
+}
+
+/// A thread's exec ends the leader's nanosleep and another thread's
+/// read: their records (unfinished, `ended_by_exec`, oldest first) come
+/// before the exec's, which lists them for its text; a vfork-like call
+/// of another process in the same space keeps going.
+#[test]
+fn an_exec_ends_the_calls_of_the_other_threads() {
+    let mut r = Rig::new();
+    r.on(100, 100);
+    assert!(r.enter(35, &[0x61_0000, 0], 0x7fff_1000, CR3).is_empty());
+    r.on(100, 102);
+    assert!(r
+        .enter(0, &[3, 0x7fff_5000, 16], 0x7fff_3000, CR3)
+        .is_empty());
+    // Another process sharing the space (a vfork parent) waits.
+    r.on(200, 200);
+    assert!(r
+        .enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_4000, CR3)
+        .is_empty());
+    r.on(100, 101);
+    assert!(r.enter(59, &[0x60_0000, 0, 0], 0x7fff_2000, CR3).is_empty());
+    // The exec returns as the leader: the same task, the leader's id.
+    *r.thread.lock().unwrap() = (101 * 0x1000, 100, 100);
+    let out = r.exec_return(0x2000_0000);
+    let names: Vec<_> = out.iter().map(|x| (&*x.name, x.state)).collect();
+    assert_eq!(
+        names,
+        [
+            ("nanosleep", CallState::Unfinished),
+            ("read", CallState::Unfinished),
+            ("execve", CallState::Complete)
+        ]
+    );
+    let (sleep, read, exec) = (&out[0], &out[1], &out[2]);
+    assert_eq!((sleep.tid, sleep.ended_by_exec), (Some(100), Some(101)));
+    assert_eq!((read.tid, read.ended_by_exec), (Some(102), Some(101)));
+    assert!(sleep.ret.is_none() && sleep.ts_exit_ns.is_none());
+    // nanosleep prints its remaining time at the exit, read its buffer.
+    assert_eq!(
+        (sleep.first_exit_arg, read.first_exit_arg),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (exec.tid, exec.new_tid, exec.ret),
+        (Some(101), Some(100), Some(0))
+    );
+    assert_eq!(exec.ended, [sleep.clone(), read.clone()]);
+    // JSON: the ended calls say so; the exec's copy of them is text only.
+    let j = serde_json::to_string(sleep).unwrap();
+    assert!(
+        j.contains(r#""state":"unfinished","ended_by_exec":101"#),
+        "{j}"
+    );
+    assert!(!serde_json::to_string(exec).unwrap().contains("ended"));
+    // The other process's wait is still in flight; nothing else is.
+    let left = r.t.drain_unfinished(0);
+    assert_eq!(left.len(), 1);
+    assert_eq!((&*left[0].name, left[0].pid), ("wait4", Some(200)));
+}
+
+/// An exec in a process with no other call in flight ends nothing; a
+/// failed exec ends nothing either.
+#[test]
+fn an_exec_alone_or_failing_ends_nothing() {
+    let mut r = Rig::new();
+    r.on(100, 100);
+    r.enter(35, &[0x61_0000, 0], 0x7fff_1000, CR3);
+    r.on(100, 101);
+    r.enter(59, &[0x60_0000, 0, 0], 0x7fff_2000, CR3);
+    // ENOENT: back to the caller by sysretq.
+    let mut regs = Regs {
+        cr3: CR3,
+        cs: 0x10,
+        ..Default::default()
+    };
+    regs.set(Reg::Rax, (-2i64) as u64);
+    regs.set(Reg::Rcx, RIP + 2);
+    regs.set(Reg::Rsp, 0x7fff_2000);
+    let out = r.event(Event::new(0, Mechanism::Sysret, Bitness::B64, regs));
+    assert_eq!(out.len(), 1);
+    assert!(out[0].ended.is_empty() && out[0].errno.is_some());
+    // The leader alone execs: its own call is the only one.
+    r.on(100, 100);
+    let left = r.t.drain_unfinished(0);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "nanosleep");
+    r.enter(59, &[0x60_0000, 0, 0], 0x7fff_1000, CR3);
+    let out = r.exec_return(0x2000_0000);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].ended.is_empty() && out[0].new_tid.is_none());
+}
