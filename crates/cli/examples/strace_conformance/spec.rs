@@ -108,6 +108,15 @@ pub struct Step {
     /// (`run_strace ... 2>"$LOG.err"; match_grep "$LOG.err" FILE`: strace's
     /// messages, such as a failed tamper's).
     pub of_stderr: bool,
+    /// init.sh's `try_run_prog ../PROG || continue` (test_pure_prog_set):
+    /// a program that skips itself (77) or fails in the guest drops this
+    /// step only, not the test.
+    pub optional: bool,
+    /// A step of test_trace_expr's negative set: no line expected of the
+    /// program's plain run (`../PROG`, no arguments), judged on the
+    /// recording of any plain run of it in the measurement (see run.rs)
+    /// rather than a guest run of its own.
+    pub negative: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -237,6 +246,8 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         matcher: Matcher::Diff,
         want: Want::Stdout,
         of_stderr: false,
+        optional: false,
+        negative: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
