@@ -770,7 +770,9 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         n += 1;
         let dir = args.out.join("batches").join(n.to_string());
         eprintln!("strace-conformance: batch {n}: {} programs", batch.len());
+        let t0 = std::time::Instant::now();
         let run = guest::run_batch(&args.vstrace, &progs, &dir, &batch, &args.arch)?;
+        let t1 = std::time::Instant::now();
         let mut again = Vec::new();
         for j in &batch {
             let got: std::result::Result<&guest::ProgResult, StepOutcome> = match run
@@ -840,6 +842,12 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                 }
             }
         }
+        // The split of the time, for whoever weighs the measurement's cost.
+        eprintln!(
+            "strace-conformance: batch {n}: guest run {:.0} s, replays {:.0} s",
+            (t1 - t0).as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
         if !again.is_empty() {
             pending.extend(guest::batches(again, args.batch));
         }
