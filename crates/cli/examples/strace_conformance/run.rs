@@ -888,6 +888,35 @@ mod tests {
         );
     }
 
+    /// Negative steps that differ only in their trace set share a replay;
+    /// a negated set or several sets do not.
+    #[test]
+    fn union_keys() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = options::map(&w(&["-qq", "-esignal=none", "-e%stat", "-v", "-P", "x"]));
+        let b = options::map(&w(&[
+            "-qq",
+            "-esignal=none",
+            "-e",
+            "trace=/^stat",
+            "-v",
+            "-P",
+            "x",
+        ]));
+        let c = options::map(&w(&["-qq", "-esignal=none", "--trace=getcwd@64"]));
+        assert_eq!(union_key(&a), union_key(&b));
+        assert_eq!(
+            union_key(&a).unwrap(),
+            w(&["-q", "-q", "-e", "signal=none", "-v", "-P", "x"])
+        );
+        assert_eq!(
+            union_key(&c).unwrap(),
+            w(&["-q", "-q", "-e", "signal=none"])
+        );
+        assert!(union_key(&options::map(&w(&["-e", "trace=!open"]))).is_none());
+        assert!(union_key(&options::map(&w(&["-eopen", "-eclose"]))).is_none());
+    }
+
     #[test]
     fn refused_options_are_left_out() {
         let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
