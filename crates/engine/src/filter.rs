@@ -196,6 +196,16 @@ impl SyscallSet {
                     abi_names.extend(by_abi);
                 }
                 continue;
+            } else if let (Ok(nr), Some(a)) = (item.parse::<u64>(), abi) {
+                // `79@64`: the call of that number in that personality
+                // (strace's trace_personality_number tests). x32 numbers
+                // are valid to strace but vstrace decodes no x32 call:
+                // such an item matches nothing, as `getpid@x32` does.
+                let n = os.name_of_number(a, nr);
+                if n.is_none() && a != "x32" && !optional {
+                    return Err(FilterError::UnknownName(format!("{item}@{a}")));
+                }
+                n.into_iter().collect()
             } else if known_set.contains(item) || optional {
                 vec![item.to_string()]
             } else {
@@ -340,6 +350,15 @@ mod tests {
         assert!(s.contains_call("getpid", "x86_64") && !s.contains_call("getpid", "i386"));
         let s = SyscallSet::parse("all@64", &os).unwrap();
         assert!(s.contains_call("write", "x86_64") && !s.contains_call("write", "i386"));
+        // A number with a personality: that personality's call only.
+        let s = SyscallSet::parse("79@64", &os).unwrap();
+        assert!(s.contains_call("getcwd", "x86_64") && !s.contains_call("getcwd", "i386"));
+        let s = SyscallSet::parse("183@32", &os).unwrap();
+        assert!(s.contains_call("getcwd", "i386") && !s.contains_call("getcwd", "x86_64"));
+        assert!(!SyscallSet::parse("79@x32", &os)
+            .unwrap()
+            .contains_call("getcwd", "x86_64"));
+        assert!(SyscallSet::parse("100000@64", &os).is_err());
         assert!(!SyscallSet::parse("getpid@x32", &os)
             .unwrap()
             .contains_call("getpid", "x86_64"));

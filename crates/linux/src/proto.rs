@@ -964,6 +964,20 @@ mod tests {
         assert!(x("clock_gettime").in_class(Classes::CLOCK));
         assert!(x("msgget").in_class(Classes::IPC));
         assert_eq!(classes(x("openat")), vec!["%file", "%desc"]);
+        // strace 6.1's syscallent flags (TCL, TC, TP, TN, TM, TI), which
+        // its trace_clock/trace_creds tests hold vstrace's classes to:
+        // the sleeps and times() are no %clock calls, prctl is %creds
+        // and not %process, the mq_* calls are no %ipc.
+        for n in ["nanosleep", "clock_nanosleep", "times"] {
+            assert!(!x(n).in_class(Classes::CLOCK), "{n}");
+        }
+        assert!(x("prctl").in_class(Classes::CREDS) && !x("prctl").in_class(Classes::PROCESS));
+        assert!(x("rt_sigqueueinfo").in_class(Classes::PROCESS));
+        assert!(x("sendfile").in_class(Classes::NETWORK));
+        assert!(
+            x("io_setup").in_class(Classes::MEMORY) && !x("pkey_alloc").in_class(Classes::MEMORY)
+        );
+        assert!(!x("mq_open").in_class(Classes::IPC) && !x("unshare").in_class(Classes::PROCESS));
 
         let file = class_members("%file");
         assert!(file.contains(&"open") && file.contains(&"stat64"));

@@ -116,10 +116,20 @@ fn prog_skip(r: &guest::ProgResult) -> Option<String> {
 }
 
 /// What one step of a test gave.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct StepOutcome {
     /// Why the step did not run (the program skipped or failed).
     skip: Option<String>,
+    /// The skip is the program's own (it exited 77 or failed in the
+    /// guest, or was not built): what init.sh's `try_run_prog || continue`
+    /// passes over.
+    prog_skip: bool,
+    /// A step of an optional program (`Step::optional`) that skipped:
+    /// left out of the verdict.
+    dropped: bool,
+    /// The step for the diff's header (`../PROG`, and for a negative step
+    /// that strace prints nothing of it).
+    label: String,
     /// Why it failed without a comparison (the replay failed).
     error: Option<String>,
     exact: bool,
@@ -155,6 +165,7 @@ fn judge(
     let mut o = StepOutcome::default();
     if let Some(reason) = prog_skip(r) {
         o.skip = Some(reason);
+        o.prog_skip = true;
         return Ok(o);
     }
     let comm = guest::comm_of(&step.prog);
@@ -265,39 +276,180 @@ fn judge(
     Ok(o)
 }
 
-/// A test's verdict from its steps' outcomes (all must match).
-fn verdict(args: &Config, outs: &[StepOutcome], res: &mut TestResult) -> Result<()> {
-    for o in outs {
+/// A test's verdict from its steps' outcomes (all must match; the
+/// optional programs that skipped themselves are passed over, as
+/// init.sh's `try_run_prog || continue` does).
+fn verdict(args: &Config, all: &[StepOutcome], res: &mut TestResult) -> Result<()> {
+    for o in all {
         for u in &o.unsupported {
             if !res.unsupported.contains(u) {
                 res.unsupported.push(u.clone());
             }
         }
     }
-    if let Some(s) = outs.iter().find_map(|o| o.skip.clone()) {
+    let outs: Vec<(usize, &StepOutcome)> =
+        all.iter().enumerate().filter(|(_, o)| !o.dropped).collect();
+    let dropped = all.len() - outs.len();
+    let first_drop = || {
+        all.iter()
+            .find_map(|o| {
+                o.dropped
+                    .then(|| format!("{}: {}", o.label, o.skip.clone().unwrap_or_default()))
+            })
+            .unwrap_or_default()
+    };
+    if outs.is_empty() {
+        res.reason = format!(
+            "every program of the set skips itself in the guest (e.g. {})",
+            first_drop()
+        );
+        return Ok(());
+    }
+    if let Some(s) = outs.iter().find_map(|(_, o)| o.skip.clone()) {
         res.reason = s;
         return Ok(());
     }
-    if let Some(e) = outs.iter().find_map(|o| o.error.clone()) {
+    if let Some(e) = outs.iter().find_map(|(_, o)| o.error.clone()) {
         res.status = "failed";
         res.reason = e;
         return Ok(());
     }
-    let exact = outs.iter().all(|o| o.exact);
+    let exact = outs.iter().all(|(_, o)| o.exact);
     res.status = if exact { "passed" } else { "failed" };
-    res.calls_ok = outs.iter().all(|o| o.calls);
-    res.expected = outs.iter().map(|o| o.expected).sum();
-    res.matched = outs.iter().map(|o| o.matched).sum();
+    res.calls_ok = outs.iter().all(|(_, o)| o.calls);
+    res.expected = outs.iter().map(|(_, o)| o.expected).sum();
+    res.matched = outs.iter().map(|(_, o)| o.matched).sum();
+    if dropped > 0 {
+        // Said for a passed test too: what its verdict is made of.
+        res.reason = format!(
+            "{} of {} programs compared; {dropped} passed over as try_run_prog does (e.g. {})",
+            outs.len(),
+            all.len(),
+            first_drop()
+        );
+    }
     if !exact {
         let dir = args.out.join("diffs");
         std::fs::create_dir_all(&dir)?;
         let mut text = format!("# {}\n", res.name);
-        for (k, o) in outs.iter().enumerate().filter(|(_, o)| !o.exact) {
-            text.push_str(&format!("# step {}\n{}", k + 1, o.diff));
+        for (k, o) in outs.iter().filter(|(_, o)| !o.exact) {
+            text.push_str(&format!("# step {}: {}\n{}", k + 1, o.label, o.diff));
         }
         std::fs::write(dir.join(format!("{}.diff", res.name)), text)?;
     }
     Ok(())
+}
+
+/// Records a step's outcome; the test's verdict once all its steps have
+/// one.
+fn settle(
+    args: &Config,
+    mapped: &BTreeMap<String, (String, usize, spec::Step, options::Mapped)>,
+    outcomes: &mut BTreeMap<String, Vec<Option<StepOutcome>>>,
+    results: &mut BTreeMap<String, TestResult>,
+    id: &str,
+    mut o: StepOutcome,
+) -> Result<()> {
+    let (test, k, step, _) = &mapped[id];
+    o.dropped = step.optional && o.prog_skip;
+    o.label = if step.negative {
+        format!(
+            "../{} (negative set: strace prints no line of it)",
+            step.prog
+        )
+    } else {
+        format!("../{} {}", step.prog, step.prog_args.join(" "))
+    };
+    let slots = outcomes.get_mut(test).expect("every job has a test");
+    slots[*k] = Some(o);
+    if slots.iter().all(Option::is_some) {
+        let outs: Vec<StepOutcome> = slots.drain(..).flatten().collect();
+        let res = results.get_mut(test).expect("every test has a result");
+        verdict(args, &outs, res)?;
+    }
+    Ok(())
+}
+
+/// A program run with no arguments, redirections or faults: what a
+/// negative step of test_trace_expr (`../PROG` traced) is judged on.
+fn plain(j: &guest::Job) -> bool {
+    j.args.is_empty() && j.redirections.is_empty() && j.inject.is_empty()
+}
+
+/// The options of a negative step without its one `-e trace=` set, when
+/// its set can be joined with others' (no `!`, which a union would
+/// turn around; no `-f`): the key of the steps judged by one replay.
+fn union_key(m: &options::Mapped) -> Option<Vec<String>> {
+    let [t] = m.trace.as_slice() else { return None };
+    if t.is_empty() || t.contains('!') || m.follow || !m.inject.is_empty() {
+        return None;
+    }
+    let is_trace = |v: &str| match v.split_once('=') {
+        None => true,
+        Some((q, _)) => q == "trace" || q == "t",
+    };
+    let mut key = Vec::new();
+    let mut i = 0;
+    while i < m.pass.len() {
+        let w = &m.pass[i];
+        if w == "-e" && m.pass.get(i + 1).is_some_and(|v| is_trace(v)) {
+            i += 2;
+            continue;
+        }
+        if !w.starts_with("--trace=") {
+            key.push(w.clone());
+        }
+        i += 1;
+    }
+    Some(key)
+}
+
+/// The negative steps of one program (each: strace prints nothing of
+/// its plain run with the test's options), judged on a plain run's
+/// recording. The steps whose options differ only in their `-e trace=`
+/// set are replayed once with the union of their sets (`-e
+/// trace=A,B,...`, what a comma means in strace's expression): no line
+/// then means no line for each. Any line (or a replay error) sends each
+/// step of the group to a replay of its own, so a failure names its test
+/// and program exactly as a replay per step would. ~28 tests x ~800
+/// programs: this keeps it to ~2 replays per program.
+fn judge_negatives(
+    args: &Config,
+    steps: &[(&spec::Step, &options::Mapped)],
+    rec: &Path,
+    r: &guest::ProgResult,
+) -> Result<Vec<StepOutcome>> {
+    let mut outs: Vec<Option<StepOutcome>> = vec![None; steps.len()];
+    let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+    for (i, (_, m)) in steps.iter().enumerate() {
+        if let Some(key) = union_key(m) {
+            groups.entry(key).or_default().push(i);
+        }
+    }
+    if prog_skip(r).is_none() {
+        for (key, idx) in groups.iter().filter(|(_, v)| v.len() > 1) {
+            let sets: Vec<&str> = idx.iter().map(|&i| steps[i].1.trace[0].as_str()).collect();
+            let mut m = steps[idx[0]].1.clone();
+            m.trace = vec![sets.join(",")];
+            m.pass = key.clone();
+            m.pass
+                .extend(["-e".to_string(), format!("trace={}", m.trace[0])]);
+            let o = judge(args, steps[idx[0]].0, &m, rec, r)?;
+            if o.exact && o.skip.is_none() && o.error.is_none() && o.unsupported.is_empty() {
+                for &i in idx {
+                    outs[i] = Some(o.clone());
+                }
+            }
+        }
+    }
+    steps
+        .iter()
+        .zip(outs)
+        .map(|((s, m), o)| match o {
+            Some(o) => Ok(o),
+            None => judge(args, s, m, rec, r),
+        })
+        .collect()
 }
 
 /// The option a failed replay refused, from its error message: clap's
@@ -521,6 +673,10 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     let mut mapped = BTreeMap::new();
     // Test -> its steps' outcomes, filled as their runs come back.
     let mut outcomes: BTreeMap<String, Vec<Option<StepOutcome>>> = BTreeMap::new();
+    // Program -> the negative steps waiting for a plain run of it.
+    let mut waiting: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Steps of optional programs not built: (job id, why).
+    let mut unbuilt = Vec::new();
     for t in &tests {
         let maps: Vec<options::Mapped> = t.steps.iter().map(|s| options::map(&s.options)).collect();
         let mut unsupported = t.unsupported.clone();
@@ -528,7 +684,11 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             unsupported.extend(m.unsupported.iter().cloned());
         }
         let mut r = TestResult::new(t, families.of(&t.name), unsupported);
-        let missing = t.steps.iter().find(|s| !progs.join(&s.prog).is_file());
+        // An optional program not built is passed over (see below).
+        let missing = t
+            .steps
+            .iter()
+            .find(|s| !s.optional && !progs.join(&s.prog).is_file());
         if let Some(s) = &t.skip {
             r.reason = s.clone();
         } else if let Some(s) = missing {
@@ -541,6 +701,19 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             outcomes.insert(t.name.clone(), (0..n).map(|_| None).collect());
             for (k, (s, m)) in t.steps.iter().zip(maps).enumerate() {
                 let id = step_id(&t.name, k, n);
+                mapped.insert(id.clone(), (t.name.clone(), k, s.clone(), m.clone()));
+                if !progs.join(&s.prog).is_file() {
+                    let why = build_skips
+                        .get(&s.prog)
+                        .cloned()
+                        .unwrap_or_else(|| format!("program {} not built", s.prog));
+                    unbuilt.push((id, why));
+                    continue;
+                }
+                if s.negative {
+                    waiting.entry(s.prog.clone()).or_default().push(id);
+                    continue;
+                }
                 jobs.push(guest::Job {
                     test: id.clone(),
                     prog: s.prog.clone(),
@@ -553,10 +726,39 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
                 });
-                mapped.insert(id, (t.name.clone(), k, s.clone(), m));
             }
         }
         results.insert(t.name.clone(), r);
+    }
+    for (id, why) in unbuilt {
+        let o = StepOutcome {
+            skip: Some(why),
+            prog_skip: true,
+            ..Default::default()
+        };
+        settle(args, &mapped, &mut outcomes, &mut results, &id, o)?;
+    }
+    // The negative steps' programs: judged on the first plain run of each
+    // in the measurement (a test's own `../PROG` run), or on one added
+    // for them.
+    let have: BTreeSet<String> = jobs
+        .iter()
+        .filter(|j| plain(j))
+        .map(|j| j.prog.clone())
+        .collect();
+    for prog in waiting.keys().filter(|p| !have.contains(*p)) {
+        jobs.push(guest::Job {
+            test: format!("{prog}.plain"),
+            prog: prog.clone(),
+            args: Vec::new(),
+            redirections: Vec::new(),
+            strsize: 32,
+            follow: false,
+            stream_wide: false,
+            verbose: false,
+            inject: Vec::new(),
+            trace: Vec::new(),
+        });
     }
 
     // Guest runs; steps not reached because a run stopped early get one
@@ -568,12 +770,16 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         n += 1;
         let dir = args.out.join("batches").join(n.to_string());
         eprintln!("strace-conformance: batch {n}: {} programs", batch.len());
+        let t0 = std::time::Instant::now();
         let run = guest::run_batch(&args.vstrace, &progs, &dir, &batch, &args.arch)?;
+        let t1 = std::time::Instant::now();
         let mut again = Vec::new();
         for j in &batch {
-            let (test, k, step, m) = &mapped[&j.test];
-            let out = match run.results.get(&j.test) {
-                Some(r) => judge(args, step, m, &run.recording, r)?,
+            let got: std::result::Result<&guest::ProgResult, StepOutcome> = match run
+                .results
+                .get(&j.test)
+            {
+                Some(r) => Ok(r),
                 // The guest never ran the script: vstrace refused the run
                 // (e.g. an --inject spec it does not accept).
                 // A guest that ran nothing (a boot that failed under
@@ -585,7 +791,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     again.push(j.clone());
                     continue;
                 }
-                None if run.results.is_empty() && run.interrupted.is_none() => StepOutcome {
+                None if run.results.is_empty() && run.interrupted.is_none() => Err(StepOutcome {
                     error: Some(format!(
                         "vstrace run failed (status {:?}): {}",
                         run.status,
@@ -593,32 +799,55 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     )),
                     unsupported: j.inject.iter().map(|s| format!("-e inject={s}")).collect(),
                     ..Default::default()
-                },
-                None if run.interrupted.as_deref() == Some(j.test.as_str()) => StepOutcome {
+                }),
+                None if run.interrupted.as_deref() == Some(j.test.as_str()) => Err(StepOutcome {
                     error: Some(format!(
                         "the guest run stopped in this test (vstrace status {:?}, see {})",
                         run.status,
                         dir.display()
                     )),
                     ..Default::default()
-                },
+                }),
                 None if retried.insert(j.test.clone()) => {
                     again.push(j.clone());
                     continue;
                 }
-                None => StepOutcome {
+                None => Err(StepOutcome {
                     skip: Some("not reached: the guest runs stopped early twice".into()),
                     ..Default::default()
-                },
+                }),
             };
-            let slots = outcomes.get_mut(test).expect("every job has a test");
-            slots[*k] = Some(out);
-            if slots.iter().all(Option::is_some) {
-                let outs: Vec<StepOutcome> = slots.drain(..).flatten().collect();
-                let res = results.get_mut(test).expect("every test has a result");
-                verdict(args, &outs, res)?;
+            // The job's own step (an added plain run has none).
+            if let Some((_, _, step, m)) = mapped.get(&j.test) {
+                let out = match got {
+                    Ok(r) => judge(args, step, m, &run.recording, r)?,
+                    Err(ref o) => o.clone(),
+                };
+                settle(args, &mapped, &mut outcomes, &mut results, &j.test, out)?;
+            }
+            // The negative steps waiting for this program's plain run.
+            if plain(j) {
+                if let Some(ids) = waiting.remove(&j.prog) {
+                    let steps: Vec<(&spec::Step, &options::Mapped)> = ids
+                        .iter()
+                        .map(|id| (&mapped[id].2, &mapped[id].3))
+                        .collect();
+                    let outs = match got {
+                        Ok(r) => judge_negatives(args, &steps, &run.recording, r)?,
+                        Err(ref o) => vec![o.clone(); ids.len()],
+                    };
+                    for (id, o) in ids.iter().zip(outs) {
+                        settle(args, &mapped, &mut outcomes, &mut results, id, o)?;
+                    }
+                }
             }
         }
+        // The split of the time, for whoever weighs the measurement's cost.
+        eprintln!(
+            "strace-conformance: batch {n}: guest run {:.0} s, replays {:.0} s",
+            (t1 - t0).as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
         if !again.is_empty() {
             pending.extend(guest::batches(again, args.batch));
         }
@@ -657,6 +886,35 @@ mod tests {
                 "11 12:00:00.000004 +++ exited with 0 +++",
             ]
         );
+    }
+
+    /// Negative steps that differ only in their trace set share a replay;
+    /// a negated set or several sets do not.
+    #[test]
+    fn union_keys() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = options::map(&w(&["-qq", "-esignal=none", "-e%stat", "-v", "-P", "x"]));
+        let b = options::map(&w(&[
+            "-qq",
+            "-esignal=none",
+            "-e",
+            "trace=/^stat",
+            "-v",
+            "-P",
+            "x",
+        ]));
+        let c = options::map(&w(&["-qq", "-esignal=none", "--trace=getcwd@64"]));
+        assert_eq!(union_key(&a), union_key(&b));
+        assert_eq!(
+            union_key(&a).unwrap(),
+            w(&["-q", "-q", "-e", "signal=none", "-v", "-P", "x"])
+        );
+        assert_eq!(
+            union_key(&c).unwrap(),
+            w(&["-q", "-q", "-e", "signal=none"])
+        );
+        assert!(union_key(&options::map(&w(&["-e", "trace=!open"]))).is_none());
+        assert!(union_key(&options::map(&w(&["-eopen", "-eclose"]))).is_none());
     }
 
     #[test]

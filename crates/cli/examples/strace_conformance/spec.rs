@@ -108,6 +108,15 @@ pub struct Step {
     /// (`run_strace ... 2>"$LOG.err"; match_grep "$LOG.err" FILE`: strace's
     /// messages, such as a failed tamper's).
     pub of_stderr: bool,
+    /// init.sh's `try_run_prog ../PROG || continue` (test_pure_prog_set):
+    /// a program that skips itself (77) or fails in the guest drops this
+    /// step only, not the test.
+    pub optional: bool,
+    /// A step of test_trace_expr's negative set: no line expected of the
+    /// program's plain run (`../PROG`, no arguments), judged on the
+    /// recording of any plain run of it in the measurement (see run.rs)
+    /// rather than a guest run of its own.
+    pub negative: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -237,6 +246,8 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         matcher: Matcher::Diff,
         want: Want::Stdout,
         of_stderr: false,
+        optional: false,
+        negative: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
@@ -481,7 +492,13 @@ pub fn load(src: &Path, arch: &str) -> std::io::Result<Vec<Test>> {
                 // splits the .in line.
                 let script = format!(". \"${{srcdir=.}}/{}\"\n", &w[1..]);
                 let pos = words[1..].to_vec();
-                if pos.iter().any(|a| a.ends_with(';')) {
+                let args_text = rest.split_once(char::is_whitespace).map_or("", |(_, a)| a);
+                if args_text.contains("$(") {
+                    // gen_tests.sh's `set -- ARGS`: the shell expands
+                    // them (`"$(${srcdir=.}/print_scno_getcwd.sh)"`).
+                    let text = format!("set -- {args_text}\n{script}");
+                    interpret(&tests, name, arch, &text, Vec::new())
+                } else if pos.iter().any(|a| a.ends_with(';')) {
                     skipped(name, "shell commands in the test's line not modelled")
                 } else {
                     interpret(&tests, name, arch, &script, pos)

@@ -88,7 +88,9 @@ impl Tracker {
             let info = self.os.identify(&ev, nr);
             // -P / trace-fds= drop a call without a descriptor or path
             // whatever its arguments: as if the trace set left it out.
-            let shown = self.trace.contains(&info.name) && self.fd_filter_may_pass(&info);
+            // (By ABI: `getcwd@64` holds x86-64's getcwd, not i386's.)
+            let shown =
+                self.trace.contains_call(&info.name, info.abi) && self.fd_filter_may_pass(&info);
             let special = info.exec
                 || info.fork
                 || self.os.reaps(&info)

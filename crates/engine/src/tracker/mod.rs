@@ -1225,6 +1225,20 @@ mod tests {
         );
     }
 
+    /// A trace set of one personality (`getcwd@64`, strace's
+    /// trace_personality tests) keeps that personality's call from the
+    /// early-out and drops the other's.
+    #[test]
+    fn early_out_reads_personality_sets() {
+        let cfg = EngineConfig {
+            trace: Some("getcwd@64".into()),
+            ..Default::default()
+        };
+        let r = rig(cfg);
+        assert!(!r.t.skip_enter(79, Bitness::B64, CR3));
+        assert!(r.t.skip_enter(183, Bitness::B32, CR3));
+    }
+
     /// The early-out drops exactly the enters the full path would drop
     /// without a trace: calls `-e trace=` leaves out, but never execs,
     /// forks or exits (scope bookkeeping), and never a shown call.
