@@ -145,6 +145,15 @@ fn abi_of(info: &CallInfo) -> LinuxAbi {
     LinuxAbi::from_bitness(info.bitness)
 }
 
+/// The Linux ABI of a record's ABI tag (`x86_64`, `i386`).
+fn abi_named(tag: &str) -> Option<LinuxAbi> {
+    match tag {
+        "x86_64" => Some(LinuxAbi::X86_64),
+        "i386" => Some(LinuxAbi::I386),
+        _ => None,
+    }
+}
+
 impl OsLayer for LinuxLayer {
     fn os(&self) -> Os {
         Os::Linux
@@ -211,25 +220,14 @@ impl OsLayer for LinuxLayer {
     }
 
     fn name_of_number(&self, abi: &str, nr: u64) -> Option<String> {
-        let abi = match abi {
-            "x86_64" => LinuxAbi::X86_64,
-            "i386" => LinuxAbi::I386,
-            _ => return None,
-        };
+        let abi = abi_named(abi)?;
         lx::syscall(abi, nr)
             .filter(|_| !lx::subcall::is_subcall(abi, nr))
             .map(|d| d.name.to_string())
     }
 
     fn number_of_name(&self, abi: &str, name: &str) -> Option<u64> {
-        let abi = match abi {
-            "x86_64" => LinuxAbi::X86_64,
-            "i386" => LinuxAbi::I386,
-            _ => return None,
-        };
-        lx::all(abi)
-            .find(|d| d.name == name && !lx::subcall::is_subcall(abi, d.nr))
-            .map(|d| d.nr)
+        lx::by_name(abi_named(abi)?, name).map(|d| d.nr)
     }
 
     fn all_names(&self) -> Vec<String> {

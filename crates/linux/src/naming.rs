@@ -322,30 +322,7 @@ pub(crate) fn name_exit(
         pid_fields(mem, prof, task, d, names, args);
     }
     let suffix = match d.ret {
-        // LANDLOCK_CREATE_RULESET_VERSION: the return is the ABI version.
-        RetKind::Fd
-            if d.name == "landlock_create_ruleset"
-                && args.get(2).is_some_and(|a| a.raw & 1 != 0) =>
-        {
-            None
-        }
-        RetKind::Fd if names.fds() && ret >= 0 => {
-            files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
-                fds.push(fd_path(ret, &n));
-                angle_brackets(&n)
-            })
-        }
-        // The bpf commands that make a descriptor (strace's RVAL_FD),
-        // when their attribute was read (a decoded `{...}`).
-        RetKind::Long
-            if names.fds()
-                && d.name == "bpf"
-                && bpf_returns_fd(raw.first().map_or(u32::MAX, |&c| c as u32))
-                && args
-                    .get(1)
-                    .and_then(|a| a.text.as_deref())
-                    .is_some_and(|t| t.starts_with('{')) =>
-        {
+        _ if names.fds() && ret >= 0 && returns_fd(d, raw, args) => {
             files::fd_name(mem, prof, task, ret, detail(names)).map(|n| {
                 fds.push(fd_path(ret, &n));
                 angle_brackets(&n)
@@ -480,6 +457,28 @@ fn fd_path(fd: i64, name: &str) -> FdPath {
         fd,
         path: path.to_string(),
         deleted: files::is_deleted(name),
+    }
+}
+
+/// Whether call `d`'s return is a descriptor strace names (its
+/// RVAL_FD): a call returning one, but landlock_create_ruleset's version
+/// query (LANDLOCK_CREATE_RULESET_VERSION: the return is the ABI
+/// version); and the bpf commands that make one, when their attribute
+/// was read (a decoded `{...}`).
+fn returns_fd(d: &SyscallDesc, raw: &[u64], args: &[ArgValue]) -> bool {
+    match d.ret {
+        RetKind::Fd => {
+            !(d.name == "landlock_create_ruleset" && args.get(2).is_some_and(|a| a.raw & 1 != 0))
+        }
+        RetKind::Long => {
+            d.name == "bpf"
+                && bpf_returns_fd(raw.first().map_or(u32::MAX, |&c| c as u32))
+                && args
+                    .get(1)
+                    .and_then(|a| a.text.as_deref())
+                    .is_some_and(|t| t.starts_with('{'))
+        }
+        _ => false,
     }
 }
 

@@ -239,18 +239,17 @@ fn module_at(
         // file mapped again whose first page nobody read): the module
         // another mapping of the same file gave, else a host copy whose
         // bytes are the code running here.
-        if let Some(m) = fkey.as_ref().and_then(|k| shared.by_file.get(k).cloned()) {
-            let bias = base.wrapping_sub(m.first_vaddr);
-            return Some((m, bias));
-        }
-        let (off, page) = code?.page(mem)?;
-        let m = Arc::new(elfmod::load_matching(path?, dirs, off, &page)?);
-        if let Some(k) = fkey {
-            if shared.by_file.len() >= MAX_MODULES {
-                shared.by_file.clear();
+        let m = match fkey.as_ref().and_then(|k| shared.by_file.get(k).cloned()) {
+            Some(m) => m,
+            None => {
+                let (off, page) = code?.page(mem)?;
+                let m = Arc::new(elfmod::load_matching(path?, dirs, off, &page)?);
+                if let Some(k) = fkey {
+                    remember(shared.by_file, k, &m);
+                }
+                m
             }
-            shared.by_file.insert(k, Arc::clone(&m));
-        }
+        };
         let bias = base.wrapping_sub(m.first_vaddr);
         return Some((m, bias));
     };
@@ -263,21 +262,24 @@ fn module_at(
         None => {
             let m = Arc::new(elfmod::load(mem, &p, path, dirs));
             if let Some(k) = key {
-                if shared.modules.len() >= MAX_MODULES {
-                    shared.modules.clear();
-                }
-                shared.modules.insert(k, Arc::clone(&m));
+                remember(shared.modules, k, &m);
             }
             m
         }
     };
     if let (Some(k), true) = (fkey, p.build_id.is_some()) {
-        if shared.by_file.len() >= MAX_MODULES {
-            shared.by_file.clear();
-        }
-        shared.by_file.insert(k, Arc::clone(&m));
+        remember(shared.by_file, k, &m);
     }
     Some((m, p.bias))
+}
+
+/// Caches module `m` under `k` in one of the run's module caches, which
+/// start over when full (bounded: keys come from guest memory).
+fn remember<K: std::hash::Hash + Eq>(cache: &mut HashMap<K, Arc<Module>>, k: K, m: &Arc<Module>) {
+    if cache.len() >= MAX_MODULES {
+        cache.clear();
+    }
+    cache.insert(k, Arc::clone(m));
 }
 
 #[cfg(test)]
