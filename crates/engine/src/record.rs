@@ -516,8 +516,31 @@ pub fn caller_text(c: &Caller, out: &mut String) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An argument shown as `text` (raw 1), for synthetic records.
+    pub(crate) fn text_arg(text: &str) -> ArgValue {
+        ArgValue {
+            name: "a".into(),
+            raw: 1,
+            text: Some(text.into()),
+            value: None,
+        }
+    }
+
+    /// `r`'s text line(s) with `opts`, in a shared log or (`own_file`)
+    /// its process's own file.
+    pub(crate) fn render(r: &Record, opts: &OutputOptions, own_file: bool) -> String {
+        let how = Render {
+            opts,
+            raw: false,
+            own_file,
+        };
+        let mut s = String::new();
+        r.to_text_with(&how, &mut None, &mut s);
+        s
+    }
 
     fn rec() -> Record {
         Record {
@@ -600,16 +623,7 @@ mod tests {
     /// calls, signals and exits are not padded; -a 0 pads nothing.
     #[test]
     fn alignment_is_straces() {
-        let text = |opts: &OutputOptions, own_file: bool, r: &Record| {
-            let how = Render {
-                opts,
-                raw: false,
-                own_file,
-            };
-            let mut s = String::new();
-            r.to_text_with(&how, &mut None, &mut s);
-            s
-        };
+        let text = |opts: &OutputOptions, own_file: bool, r: &Record| render(r, opts, own_file);
         let d = OutputOptions::default();
         let mut r = rec();
         r.args.truncate(1);

@@ -253,17 +253,8 @@ impl Record {
 mod tests {
     use super::*;
     use crate::output::OutputOptions;
+    use crate::record::tests::{render as text, text_arg as arg};
     use crate::record::CallState;
-    use vstrace_core::ArgValue;
-
-    fn arg(text: &str) -> ArgValue {
-        ArgValue {
-            name: "a".into(),
-            raw: 1,
-            text: Some(text.into()),
-            value: None,
-        }
-    }
 
     /// The leader's nanosleep (its remaining time printed at the exit)
     /// that thread 43's exec ended.
@@ -294,17 +285,6 @@ mod tests {
             ended,
             ..Record::default()
         }
-    }
-
-    fn text(r: &Record, opts: &OutputOptions, own_file: bool) -> String {
-        let how = Render {
-            opts,
-            raw: false,
-            own_file,
-        };
-        let mut s = String::new();
-        r.to_text_with(&how, &mut None, &mut s);
-        s
     }
 
     fn opts(column: usize, quiet: u8, status: Option<u8>) -> OutputOptions {

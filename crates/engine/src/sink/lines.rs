@@ -101,18 +101,9 @@ impl Lines {
 #[cfg(test)]
 mod tests {
     use crate::output::{status, OutputOptions};
+    use crate::record::tests::text_arg as arg;
     use crate::record::{CallState, Record};
     use crate::sink::{Format, Sink};
-    use vstrace_core::ArgValue;
-
-    fn arg(text: &str) -> ArgValue {
-        ArgValue {
-            name: "a".into(),
-            raw: 1,
-            text: Some(text.into()),
-            value: None,
-        }
-    }
 
     /// Call `name(args)` of thread `tid` (process 42) returning `ret`.
     fn call(

@@ -116,16 +116,14 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
 
     use super::*;
     use crate::EngineConfig;
     use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::hooks::Hooks;
     use vstrace_core::testmem::SparseVirt;
-    use vstrace_core::{ArgValue, Bitness, CallArgs, Mechanism, Os, OsLayer, Reg, Regs, Syscall};
-    use vstrace_linux::LinuxLayer;
+    use vstrace_core::{Bitness, Mechanism, Reg, Regs};
 
     #[test]
     fn calls_that_change_attribution() {
@@ -141,95 +139,20 @@ mod tests {
         assert!(changes_attribution(&fork));
     }
 
-    /// Linux's layer, with a running task and attribution the test sets
-    /// (`task`, `pid`) and counts (`reads`).
-    struct Counted {
-        inner: LinuxLayer,
-        task: Arc<AtomicU64>,
-        pid: Arc<AtomicU64>,
-        reads: Arc<AtomicU64>,
-    }
-
-    impl OsLayer for Counted {
-        fn os(&self) -> Os {
-            self.inner.os()
-        }
-        fn identify(&self, event: &Event, nr: u64) -> CallInfo {
-            self.inner.identify(event, nr)
-        }
-        fn all_names(&self) -> Vec<String> {
-            self.inner.all_names()
-        }
-        fn name_of_number(&self, abi: &str, nr: u64) -> Option<String> {
-            self.inner.name_of_number(abi, nr)
-        }
-        fn class_members(&self, class: &str) -> Option<Vec<String>> {
-            self.inner.class_members(class)
-        }
-        fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
-            self.inner.decode_enter(call, mem)
-        }
-        fn decode_exit(
-            &self,
-            c: CallArgs<'_>,
-            ret: i64,
-            mem: &mut dyn VirtMem,
-            args: &mut [ArgValue],
-        ) {
-            self.inner.decode_exit(c, ret, mem, args)
-        }
-        fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
-            self.inner.format_return(info, ret)
-        }
-        fn error_value(&self, name: &str) -> Option<i64> {
-            self.inner.error_value(name)
-        }
-        fn invalid_nr(&self, info: &CallInfo) -> u64 {
-            self.inner.invalid_nr(info)
-        }
-        fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
-            self.inner.arg_names(info)
-        }
-        fn path_args(&self, info: &CallInfo) -> Vec<usize> {
-            self.inner.path_args(info)
-        }
-        fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
-            self.inner.read_path(sc, idx)
-        }
-        fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
-            self.inner.write_path(sc, idx, from, to)
-        }
-        fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
-            Some(self.task.load(Ordering::Relaxed))
-        }
-        fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
-            self.reads.fetch_add(1, Ordering::Relaxed);
-            let pid = self.pid.load(Ordering::Relaxed) as u32;
-            Some(ProcInfo {
-                pid,
-                tid: pid,
-                ppid: Some(1),
-                comm: Some("t".into()),
-            })
-        }
-    }
-
     /// Attribution is read once per (space, task), again after MAX_USES
     /// calls, and after a call that changes it; each record carries the
     /// right pid.
     #[test]
     fn attribution_is_cached_per_space_and_task() {
-        let (task, pid, reads) = (
-            Arc::new(AtomicU64::new(0xffff_8880_0000_1000)),
-            Arc::new(AtomicU64::new(100)),
-            Arc::new(AtomicU64::new(0)),
-        );
-        let os = Counted {
-            inner: LinuxLayer::default(),
-            task: task.clone(),
-            pid: pid.clone(),
-            reads: reads.clone(),
+        let (os, running, reads) = super::super::test_os::Scripted::new();
+        // The running task and its pid (which is also its thread id).
+        let task = |t: u64| running.lock().unwrap().0 = t;
+        let pid = |p: u32| {
+            let mut r = running.lock().unwrap();
+            (r.1, r.2) = (p, p);
         };
+        task(0xffff_8880_0000_1000);
+        pid(100);
         let mut t = Tracker::new(&EngineConfig::default(), Box::new(os), Hooks::new()).unwrap();
         let mut mem = SparseVirt::new();
         let mut now = 0;
@@ -268,7 +191,7 @@ mod tests {
         assert_eq!(call(&mut t, 110, 0x5000), Some(100));
         assert_eq!(reads.load(Ordering::Relaxed), 1);
         // Another process in the same space cannot be the same task...
-        pid.store(200, Ordering::Relaxed);
+        pid(200);
         for _ in 1..MAX_USES {
             assert_eq!(call(&mut t, 110, 0x5000), Some(100), "cached");
         }
@@ -277,15 +200,15 @@ mod tests {
         assert_eq!(call(&mut t, 110, 0x5000), Some(200));
         assert_eq!(reads.load(Ordering::Relaxed), 2);
         // Another task, or another space: read.
-        task.store(0xffff_8880_0000_2000, Ordering::Relaxed);
-        pid.store(300, Ordering::Relaxed);
+        task(0xffff_8880_0000_2000);
+        pid(300);
         assert_eq!(call(&mut t, 110, 0x5000), Some(300));
-        pid.store(400, Ordering::Relaxed);
+        pid(400);
         assert_eq!(call(&mut t, 110, 0x6000), Some(400));
         assert_eq!(call(&mut t, 110, 0x6000), Some(400));
         assert_eq!(reads.load(Ordering::Relaxed), 4);
         // prctl may rename the task: read at its enter and after it.
-        pid.store(500, Ordering::Relaxed);
+        pid(500);
         assert_eq!(call(&mut t, 157, 0x6000), Some(500));
         assert_eq!(call(&mut t, 110, 0x6000), Some(500));
         assert_eq!(reads.load(Ordering::Relaxed), 6);

@@ -3,79 +3,13 @@
 //! it (the kernel kills those threads), as records of their own before
 //! the exec's.
 
-use std::sync::{Arc, Mutex};
-
+use super::test_os::{Running, Scripted};
 use super::*;
 use crate::EngineConfig;
 use vstrace_core::cpu::SnapshotCpu;
 use vstrace_core::hooks::Hooks;
 use vstrace_core::testmem::SparseVirt;
-use vstrace_core::{ArgValue, CallArgs, Mechanism, Os, OsLayer, Reg, Regs, Syscall};
-use vstrace_linux::LinuxLayer;
-
-/// Linux's layer with the running thread the test sets: its task
-/// pointer and its (pid, tid).
-struct Threads {
-    inner: LinuxLayer,
-    now: Arc<Mutex<(u64, u32, u32)>>,
-}
-
-impl OsLayer for Threads {
-    fn os(&self) -> Os {
-        self.inner.os()
-    }
-    fn identify(&self, event: &Event, nr: u64) -> CallInfo {
-        self.inner.identify(event, nr)
-    }
-    fn all_names(&self) -> Vec<String> {
-        self.inner.all_names()
-    }
-    fn class_members(&self, class: &str) -> Option<Vec<String>> {
-        self.inner.class_members(class)
-    }
-    fn decode_enter(&self, call: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
-        self.inner.decode_enter(call, mem)
-    }
-    fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
-        self.inner.decode_exit(c, ret, mem, args)
-    }
-    fn format_return(&self, info: &CallInfo, ret: i64) -> (String, Option<String>) {
-        self.inner.format_return(info, ret)
-    }
-    fn error_value(&self, name: &str) -> Option<i64> {
-        self.inner.error_value(name)
-    }
-    fn invalid_nr(&self, info: &CallInfo) -> u64 {
-        self.inner.invalid_nr(info)
-    }
-    fn arg_names(&self, info: &CallInfo) -> Option<Vec<String>> {
-        self.inner.arg_names(info)
-    }
-    fn path_args(&self, info: &CallInfo) -> Vec<usize> {
-        self.inner.path_args(info)
-    }
-    fn read_path(&self, sc: &mut Syscall<'_>, idx: usize) -> Option<String> {
-        self.inner.read_path(sc, idx)
-    }
-    fn write_path(&self, sc: &mut Syscall<'_>, idx: usize, from: &str, to: &str) -> Option<()> {
-        self.inner.write_path(sc, idx, from, to)
-    }
-    fn first_exit_arg(&self, info: &CallInfo) -> Option<usize> {
-        self.inner.first_exit_arg(info)
-    }
-    fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
-        Some(self.now.lock().unwrap().0)
-    }
-    fn attribute(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<ProcInfo> {
-        let (_, pid, tid) = *self.now.lock().unwrap();
-        Some(ProcInfo {
-            pid,
-            tid,
-            ppid: Some(1),
-            comm: Some("t".into()),
-        })
-    }
-}
+use vstrace_core::{Mechanism, Reg, Regs};
 
 const CR3: u64 = 0x1234_5000;
 const RIP: u64 = 0x40_1000;
@@ -83,7 +17,7 @@ const RIP: u64 = 0x40_1000;
 struct Rig {
     t: Tracker,
     mem: SparseVirt,
-    thread: Arc<Mutex<(u64, u32, u32)>>,
+    thread: Running,
     now: u64,
 }
 
@@ -93,11 +27,7 @@ impl Rig {
             follow_forks: true,
             ..Default::default()
         };
-        let thread = Arc::new(Mutex::new((0, 0, 0)));
-        let os = Threads {
-            inner: LinuxLayer::default(),
-            now: thread.clone(),
-        };
+        let (os, thread, _) = Scripted::new();
         let mut mem = SparseVirt::new();
         mem.map_zeroed(0x7fff_0000, 0x10000);
         mem.map(0x60_0000, b"/bin/x\0");

@@ -24,6 +24,8 @@ mod select;
 mod signal;
 mod state;
 mod tamper;
+#[cfg(test)]
+mod test_os;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
