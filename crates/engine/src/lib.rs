@@ -311,6 +311,18 @@ pub struct Engine {
     recorder: Mutex<Option<replay::Recorder>>,
 }
 
+/// The display options the sink gets. Without -f strace follows only the
+/// thread it started, so it never sees another thread's exec take the
+/// leader's id: no superseded line. (The sink's copy only: a recording
+/// keeps the choices made, and its replay with -f shows the line.)
+fn sink_display(cfg: &EngineConfig) -> output::OutputOptions {
+    let mut display = cfg.display.clone();
+    if !cfg.follow_forks {
+        display.quiet |= output::quiet::THREAD_EXECVE;
+    }
+    display
+}
+
 impl Engine {
     /// An engine for `cfg` decoding through `os` (the layer `cfg.os`
     /// names, built by `vstrace_layers::layer`), writing to `cfg.output`.
@@ -333,7 +345,7 @@ impl Engine {
             cfg.output.as_deref(),
             cfg.format,
             cfg.summary,
-            cfg.display.clone(),
+            sink_display(&cfg),
             raw,
             signals,
         )?;
@@ -652,5 +664,25 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .and_then(|r| r.error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without -f the superseded line is left out (strace, following
+    /// only its first thread, never sees the switch); with -f it is
+    /// printed unless quieted, and the config itself is left as given.
+    #[test]
+    fn superseded_line_needs_follow_forks() {
+        let mut cfg = EngineConfig::default();
+        let quiet = |c: &EngineConfig| sink_display(c).quiet & output::quiet::THREAD_EXECVE;
+        assert_ne!(quiet(&cfg), 0);
+        assert_eq!(cfg.display.quiet, 0);
+        cfg.follow_forks = true;
+        assert_eq!(quiet(&cfg), 0);
+        cfg.display.quiet = output::quiet::THREAD_EXECVE;
+        assert_ne!(quiet(&cfg), 0);
     }
 }
