@@ -147,3 +147,87 @@ fn rust_hooks_plugin_truncates_redirects_and_fakes_on(qemu: Option<&std::path::P
     assert_eq!(w.len(), 1, "hook data in the record");
     assert_eq!(w[0]["args"][2]["raw"], 16);
 }
+
+/// `--inject=chdir:signal=USR1`, as the guest program sees it: the call
+/// runs and returns its own result, then the handler runs with a
+/// kernel-sent siginfo (SI_KERNEL, 128); a blocked signal stays pending
+/// until the unblock; with `error=` the call is faked and the signal
+/// follows. On the x86-64 kernel (64-bit and compat programs: sysret and
+/// iret returns) and on the i386 kernel (sysexit returns).
+#[test]
+fn inject_signal_follows_the_call() {
+    let prog64 = build_prog("sigject", &[]);
+    let prog32 = build_prog("sigject", &["-m32"]);
+    for (prog, arch) in [(&prog64, None), (&prog32, None), (&prog32, Some("i386"))] {
+        let add = format!("{}:/bin/sigject", prog.display());
+        let mut args = vec!["run"];
+        if let Some(a) = arch {
+            args.extend(["--arch", a]);
+        }
+        let signal_only = [
+            "--inject=chdir:signal=USR1:when=2+",
+            "-e",
+            "trace=chdir,rt_sigprocmask",
+            "--",
+            "/bin/sigject",
+            "i",
+        ];
+        let out = vstrace()
+            .args(&args)
+            .args(["--add", &add])
+            .args(signal_only)
+            .output()
+            .unwrap();
+        let (g, e) = (stdout(&out), stderr(&out));
+        assert!(out.status.success(), "{arch:?} {e}");
+        assert!(g.contains("chdir1=0 got=0 code=0"), "{arch:?} {g}");
+        assert!(g.contains("chdir2=0 got=10 code=128"), "{arch:?} {g}");
+        assert!(g.contains("blocked=0 got=0"), "{arch:?} {g}");
+        assert!(g.contains("unblocked got=10"), "{arch:?} {g}");
+        assert!(g.contains("last=-1 got=10"), "{arch:?} {g}");
+        // strace's lines: no mark on the call, the signal after it.
+        let lines: Vec<&str> = e
+            .lines()
+            .filter(|l| l.contains("chdir(") || l.contains("SIGUSR1 {"))
+            .collect();
+        let signal = "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_KERNEL} ---";
+        assert!(lines.len() == 7, "{arch:?} {e}");
+        assert!(
+            lines[1].ends_with("= 0") && lines[2].ends_with(signal),
+            "{arch:?} {e}"
+        );
+        assert!(
+            lines[3].ends_with("= 0") && lines[4].ends_with(signal),
+            "{arch:?} {e}"
+        );
+        assert!(
+            lines[5].contains("ENOENT") && lines[6].ends_with(signal),
+            "{arch:?} {e}"
+        );
+
+        let faked = [
+            "--inject=chdir:error=EIO:signal=USR1:when=2",
+            "-e",
+            "trace=chdir",
+            "--",
+            "/bin/sigject",
+            "i",
+        ];
+        let out = vstrace()
+            .args(&args)
+            .args(["--add", &add])
+            .args(faked)
+            .output()
+            .unwrap();
+        let (g, e) = (stdout(&out), stderr(&out));
+        assert!(out.status.success(), "{arch:?} {e}");
+        assert!(g.contains("chdir1=0 got=0"), "{arch:?} {g}");
+        assert!(g.contains("chdir2=-1 got=10 code=128"), "{arch:?} {g}");
+        assert!(g.contains("last=-1 got=0"), "{arch:?} {g}");
+        assert!(
+            e.contains("EIO (Input/output error) (INJECTED)"),
+            "{arch:?} {e}"
+        );
+        assert!(e.contains(signal), "{arch:?} {e}");
+    }
+}

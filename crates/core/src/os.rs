@@ -257,6 +257,12 @@ pub struct SignalDelivery {
     /// number when the kernel restarts the call (`resume_ip` rewound onto
     /// the trap instruction).
     pub saved_ret: u64,
+    /// Guest address of the interrupted context's saved general
+    /// registers (the frame's sigcontext; what the handler's sigreturn
+    /// restores), 0 when unknown; see [`OsLayer::saved_reg`].
+    pub context: u64,
+    /// The saved context is a 64-bit one (8-byte slots), not ia32's.
+    pub context_wide: bool,
 }
 
 /// One argument of a call: produced by the OS decoders, carried as is in
@@ -464,6 +470,26 @@ pub trait OsLayer: Send + Sync {
     /// sets; None for an OS without signals or a number it has no name
     /// for.
     fn signal_name(&self, _sig: u64) -> Option<String> {
+        None
+    }
+    /// The number of signal `name` as strace's `signal=` takes it
+    /// (`USR1`, `SIGUSR1` or a number), for `--inject=SET:signal=`;
+    /// None for an OS without signals or a name it does not know.
+    fn signal_number(&self, _name: &str) -> Option<u64> {
+        None
+    }
+    /// How a thread queues signal `sig` to itself as strace's injection
+    /// does (a kernel-sent siginfo, `si_code=SI_KERNEL`): the call number
+    /// for ABI `abi` (`rt_tgsigqueueinfo`, whose arguments are the
+    /// thread group, the thread, the signal and the siginfo) and the
+    /// siginfo's bytes. None for an OS without signals.
+    fn self_signal(&self, _abi: &str, _sig: u64) -> Option<(u64, Vec<u8>)> {
+        None
+    }
+    /// Where delivery `d`'s frame saved register `reg` of the interrupted
+    /// context (address, width in bytes): a write there is what the
+    /// program has after its handler returns. None by default.
+    fn saved_reg(&self, _d: &SignalDelivery, _reg: crate::Reg) -> Option<(u64, usize)> {
         None
     }
     /// Decodes arguments at enter; out-arguments may be left undecoded.

@@ -113,12 +113,15 @@ pub struct Injection {
     /// `syscall=NAME` of the rule whose fault is made: the call the
     /// kernel runs instead (a pure one), in place of an invalid number.
     pub substitute: Option<String>,
+    /// `signal=`: the signal the caller gets when the call returns.
+    pub signal: Option<u64>,
 }
 
 impl Injection {
     /// Whether the hit does anything.
     pub fn is_empty(&self) -> bool {
         self.action.is_none()
+            && self.signal.is_none()
             && self.pokes.is_empty()
             && self.delay_enter_us == 0
             && self.delay_exit_us == 0
@@ -232,6 +235,9 @@ pub struct InjectRule {
     pub delay_exit_us: u64,
     /// `syscall=NAME`: the pure call run instead of the faulted one.
     pub substitute: Option<String>,
+    /// `signal=SIG`: the signal delivered to the caller as the call
+    /// returns (strace's; the guest sees a kernel-sent one, SI_KERNEL).
+    pub signal: Option<u64>,
     /// Which of their invocations it affects.
     pub when: When,
     /// Matching invocations seen so far (what `when` counts) by threads
@@ -265,6 +271,7 @@ impl InjectRule {
         let mut pokes: Vec<Poke> = Vec::new();
         let (mut delay_enter_us, mut delay_exit_us) = (0, 0);
         let mut substitute = None;
+        let mut signal = None;
         for p in parts {
             let (k, v) = p
                 .split_once('=')
@@ -310,11 +317,13 @@ impl InjectRule {
                     }
                 }
                 "signal" => {
-                    return Err(bad(
-                        "signal= is not supported: vstrace cannot queue a signal to a guest task \
-                         from outside the guest"
-                            .into(),
-                    ))
+                    if signal.is_some() {
+                        return Err(bad("signal= given twice".into()));
+                    }
+                    let n = os
+                        .signal_number(v)
+                        .ok_or_else(|| bad(format!("unknown signal {v:?}")))?;
+                    signal = Some(n);
                 }
                 "syscall" => {
                     if substitute.is_some() {
@@ -324,15 +333,21 @@ impl InjectRule {
                 }
                 _ => {
                     return Err(bad(format!(
-                        "unsupported key {k:?} (error=, retval=, syscall=, poke_enter=, \
-                         poke_exit=, delay_enter=, delay_exit=, when=)"
+                        "unsupported key {k:?} (error=, retval=, signal=, syscall=, \
+                         poke_enter=, poke_exit=, delay_enter=, delay_exit=, when=)"
                     )))
                 }
             }
         }
-        if action.is_none() && pokes.is_empty() && delay_enter_us == 0 && delay_exit_us == 0 {
+        if action.is_none()
+            && signal.is_none()
+            && pokes.is_empty()
+            && delay_enter_us == 0
+            && delay_exit_us == 0
+        {
             return Err(bad(
-                "needs error=, retval=, poke_enter=, poke_exit=, delay_enter= or delay_exit="
+                "needs error=, retval=, signal=, poke_enter=, poke_exit=, delay_enter= or \
+                 delay_exit="
                     .to_string(),
             ));
         }
@@ -341,6 +356,7 @@ impl InjectRule {
             action,
             // As strace: without a fault to make, syscall= does nothing.
             substitute: substitute.filter(|_| action.is_some()),
+            signal,
             pokes,
             delay_enter_us,
             delay_exit_us,
@@ -379,6 +395,9 @@ impl InjectRule {
         if hit.action.is_none() {
             hit.action = self.action;
             hit.substitute.clone_from(&self.substitute);
+        }
+        if hit.signal.is_none() {
+            hit.signal = self.signal;
         }
         for p in &self.pokes {
             if !hit
@@ -506,6 +525,12 @@ pub fn is_poke(m: &Modification) -> bool {
     m.target.starts_with("@arg")
 }
 
+/// Whether modification `m` is a `signal=` injection (strace marks
+/// nothing: the signal's own line tells it).
+pub fn is_signal(m: &Modification) -> bool {
+    m.target == "signal"
+}
+
 /// Whether modification `m` is a delay (strace's ` (DELAYED)`).
 pub fn is_delay(m: &Modification) -> bool {
     matches!(m.target.as_str(), "delay_enter" | "delay_exit")
@@ -630,9 +655,24 @@ mod tests {
             "chdir:poke_enter=@arg1=00,@arg1=01",
             "chdir:poke_enter=@arg1=00:poke_enter=@arg2=00",
             "chdir:when=2",
-            "chdir:signal=SIGUSR1",
+            "chdir:signal=SIGNOPE",
+            "chdir:signal=0",
+            "chdir:signal=65",
+            "chdir:signal=USR1:signal=USR2",
         ] {
             assert!(InjectRule::parse(bad, &os).is_err(), "{bad}");
+        }
+        for (spec, sig) in [
+            ("chdir:signal=SIGUSR1", 10),
+            ("chdir:signal=USR1", 10),
+            ("chdir:signal=9", 9),
+            ("chdir:error=EIO:signal=ALRM", 14),
+        ] {
+            assert_eq!(
+                InjectRule::parse(spec, &os).unwrap().signal,
+                Some(sig),
+                "{spec}"
+            );
         }
         let long = format!("chdir:poke_enter=@arg1={}", "00".repeat(MAX_POKE_LEN + 1));
         assert!(InjectRule::parse(&long, &os).is_err());

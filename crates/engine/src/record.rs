@@ -326,7 +326,10 @@ impl Record {
             if injected && matches!(m.target.as_str(), "nr" | "retval") {
                 continue;
             }
-            if crate::inject::is_poke(m) || crate::inject::is_delay(m) {
+            if crate::inject::is_poke(m)
+                || crate::inject::is_delay(m)
+                || crate::inject::is_signal(m)
+            {
                 continue;
             }
             match (&m.before_text, &m.after_text) {

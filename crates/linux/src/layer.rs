@@ -255,6 +255,26 @@ impl OsLayer for LinuxLayer {
         lx::signal_name(sig)
     }
 
+    fn signal_number(&self, name: &str) -> Option<u64> {
+        match name.parse::<u64>() {
+            Ok(n) => (1..=64).contains(&n).then_some(n),
+            Err(_) => lx::consts::signal_by_name(name).filter(|n| (1..=64).contains(n)),
+        }
+    }
+
+    fn self_signal(&self, abi: &str, sig: u64) -> Option<(u64, Vec<u8>)> {
+        let nr = self.number_of_name(abi, "rt_tgsigqueueinfo")?;
+        Some((nr, lx::signal::kernel_siginfo(sig)))
+    }
+
+    fn saved_reg(
+        &self,
+        d: &vstrace_core::SignalDelivery,
+        reg: vstrace_core::Reg,
+    ) -> Option<(u64, usize)> {
+        lx::signal::saved_reg(d, reg)
+    }
+
     fn class_members(&self, class: &str) -> Option<Vec<String>> {
         lx::Classes::from_name(class)?;
         Some(

@@ -87,6 +87,8 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         resume_ip: read_u64(mem, mc + SC_RIP).ok()?,
         resume_sp: read_u64(mem, mc + SC_RSP).ok()?,
         saved_ret: read_u64(mem, mc + SC_RAX).ok()?,
+        context: mc,
+        context_wide: true,
     })
 }
 
@@ -195,7 +197,65 @@ pub fn delivery_32(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         resume_sp: word(mem, sc + SC32_SP)?,
         // Sign-extended, as the engine compares it with -EINTR.
         saved_ret: read_u32(mem, sc + SC32_AX).ok()? as i32 as i64 as u64,
+        context: sc,
+        context_wide: false,
     })
+}
+
+/// Where a delivery's frame saved `reg` of the interrupted context
+/// (address, width): `struct sigcontext` (x86-64: r8..r15, rdi, rsi, rbp,
+/// rbx, rdx, rax, rcx, rsp, rip, 8 bytes each) or `struct sigcontext_32`
+/// (gs, fs, es, ds, edi, esi, ebp, esp, ebx, edx, ecx, eax, 4 bytes each).
+/// None for a register the context does not hold or an unknown context.
+pub fn saved_reg(d: &SignalDelivery, reg: Reg) -> Option<(u64, usize)> {
+    if d.context == 0 {
+        return None;
+    }
+    let (slot, width) = if d.context_wide {
+        let slot = match reg {
+            Reg::R8 => 0,
+            Reg::R9 => 1,
+            Reg::R10 => 2,
+            Reg::R11 => 3,
+            Reg::R12 => 4,
+            Reg::R13 => 5,
+            Reg::R14 => 6,
+            Reg::R15 => 7,
+            Reg::Rdi => 8,
+            Reg::Rsi => 9,
+            Reg::Rbp => 10,
+            Reg::Rbx => 11,
+            Reg::Rdx => 12,
+            Reg::Rax => 13,
+            Reg::Rcx => 14,
+            _ => return None,
+        };
+        (slot, 8)
+    } else {
+        let slot = match reg {
+            Reg::Rdi => 4,
+            Reg::Rsi => 5,
+            Reg::Rbp => 6,
+            Reg::Rbx => 8,
+            Reg::Rdx => 9,
+            Reg::Rcx => 10,
+            Reg::Rax => 11,
+            _ => return None,
+        };
+        (slot, 4)
+    };
+    Some((d.context.wrapping_add(slot * width), width as usize))
+}
+
+/// strace's injected signal: `si_signo`, `si_errno` 0 and `si_code`
+/// SI_KERNEL, the rest zero; `siginfo_t`'s 128 bytes (the same header on
+/// every ABI), what `rt_tgsigqueueinfo` copies in.
+pub fn kernel_siginfo(sig: u64) -> Vec<u8> {
+    const SI_KERNEL: u32 = 0x80;
+    let mut b = vec![0u8; siginfo::SIZE];
+    b[0..4].copy_from_slice(&(sig as u32).to_le_bytes());
+    b[8..12].copy_from_slice(&SI_KERNEL.to_le_bytes());
+    b
 }
 
 /// The signal mask an `rt_sigreturn` restores, strace-style (`{mask=[]}`,

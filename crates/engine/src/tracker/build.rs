@@ -83,6 +83,7 @@ impl Tracker {
             stacks: cfg.stack_trace,
             pending: Default::default(),
             order: AtomicU64::new(0),
+            signal_markers: Default::default(),
             extra: Default::default(),
             has_extra: AtomicBool::new(false),
             spare: Default::default(),

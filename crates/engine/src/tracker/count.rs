@@ -116,6 +116,8 @@ impl Tracker {
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
             cpu_at_enter,
             cpu_used: None,
+            signal: None,
+            delivered: false,
         });
         self.insert(key, pending);
     }

@@ -2,6 +2,7 @@
 //! at the exit, out-arguments decoded, exec and fork bookkeeping, and the
 //! record.
 
+use super::sigject::SignalInject;
 use super::*;
 
 impl Tracker {
@@ -18,6 +19,12 @@ impl Tracker {
         sp: u64,
         announced: bool,
     ) -> Option<Record> {
+        if let Some(SignalInject::Marker(r)) = &pending.signal {
+            // vstrace's own queueing call of a `signal=` injection.
+            self.signal_marker_exit(cpu, r, pending.delivered);
+            records::recycle_pending(pending);
+            return None;
+        }
         if self.took_count_lane(&pending) {
             return Some(self.count_finish(pending, event, cpu, now));
         }
@@ -53,6 +60,9 @@ impl Tracker {
                 InjectAction::Error(e) | InjectAction::Retval(e) => e,
             };
             let _ = sc.set_return_value(v);
+        }
+        if let Some(SignalInject::Restore(r)) = &pending.signal {
+            self.signal_restore(sc.cpu(), r, pending.delivered);
         }
         let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
         let mut ret = sc.return_value().unwrap_or(0);
@@ -151,6 +161,24 @@ impl Tracker {
         {
             let r = self.killed(event, &p, child, how, now);
             self.push_extra(r);
+        }
+        if let Some(SignalInject::After(sig)) = p.signal {
+            // Last of what the exit changes: the caller is rewound onto
+            // the queueing call, its result kept for the marker.
+            let key = ThreadKey {
+                cr3: cr3_key(event.cr3),
+                sp,
+            };
+            let mut mods = std::mem::take(&mut sc.modifications);
+            if let Err(e) = self.signal_after(sig, &p, event, sc.cpu(), key, p.delivered, &mut mods)
+            {
+                eprintln!("vstrace: {e}");
+                p.error = Some(match p.error.take() {
+                    Some(x) => format!("{x}; {e}"),
+                    None => e,
+                });
+            }
+            sc.modifications = mods;
         }
         p.modifications = std::mem::take(&mut sc.modifications);
         p.hook = std::mem::take(&mut sc.hook);

@@ -91,6 +91,18 @@ impl Inflight {
             .any(|s| lock(s).calls.iter().any(|(k, v)| v.iter().any(|p| f(k, p))))
     }
 
+    /// The first `Some` that `f` gives for a call in flight under `key`.
+    pub(super) fn find_under<T>(
+        &self,
+        key: ThreadKey,
+        f: impl Fn(&Pending) -> Option<T>,
+    ) -> Option<T> {
+        self.shard(key)
+            .calls
+            .get(&key)
+            .and_then(|v| v.iter().find_map(|p| f(p)))
+    }
+
     /// The order number of the oldest call satisfying `f`, with its key.
     fn oldest(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> Option<(ThreadKey, u64)> {
         self.shards

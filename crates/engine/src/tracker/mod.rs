@@ -21,6 +21,7 @@ mod inflight;
 mod records;
 mod scope;
 mod select;
+mod sigject;
 mod signal;
 mod state;
 mod tamper;
@@ -150,6 +151,11 @@ struct Pending {
     cpu_at_enter: Option<u64>,
     /// The system CPU time the call used, known at its exit.
     cpu_used: Option<u64>,
+    /// `--inject=...:signal=`: what is left to do (see [`sigject`]).
+    signal: Option<sigject::SignalInject>,
+    /// The call's end is a signal delivery: its registers are the
+    /// context saved in the frame.
+    delivered: bool,
 }
 
 /// A clone/fork that returned in the parent and whose child has not been
@@ -255,6 +261,9 @@ pub(crate) struct Tracker {
     pending: inflight::Inflight,
     /// The next call's order number (oldest first when it matters).
     order: AtomicU64,
+    /// Queueing calls of `signal=` in flight (see [`sigject`]): while
+    /// there are none, enters need no check for them.
+    signal_markers: std::sync::atomic::AtomicUsize,
     /// Records other than the events' own, waiting for the engine.
     extra: Mutex<Vec<Record>>,
     /// `extra` may hold records (checked without its lock).
@@ -382,6 +391,14 @@ impl Tracker {
 
     fn on_enter(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let regs = &event.regs;
+        // The queueing call of a `signal=` injection is vstrace's own.
+        let key = ThreadKey {
+            cr3: cr3_key(event.cr3),
+            sp: sp_of(regs.rsp(), event.bitness),
+        };
+        if self.queueing_enter(key, cpu) {
+            return None;
+        }
         let mut nr = regs.rax();
         if event.bitness == Bitness::B32 {
             nr &= 0xffff_ffff;
@@ -687,6 +704,29 @@ impl Tracker {
         } else {
             Vec::new()
         };
+        // signal=: loaded last, so that everything above read the call's
+        // own registers.
+        let mut signal = None;
+        let mut error = error;
+        if let Some(sig) = hit.signal {
+            let ids = match &early_proc {
+                Some(p) => Some((p.pid, p.tid)),
+                None => self.who(event, sc.cpu().mem()).map(|w| (w.pid, w.tid)),
+            };
+            let faked = inject.is_some() && hit.substitute.is_none();
+            let mut mods = std::mem::take(&mut sc.modifications);
+            match self.signal_at_enter(sig, faked, event, sc.cpu(), info.abi, ids, &mut mods) {
+                Ok(s) => signal = Some(s),
+                Err(e) => {
+                    eprintln!("vstrace: {e}");
+                    error = Some(match error {
+                        Some(x) => format!("{x}; {e}"),
+                        None => e,
+                    });
+                }
+            }
+            sc.modifications = mods;
+        }
         let modifications = std::mem::take(&mut sc.modifications);
         let hook = std::mem::take(&mut sc.hook);
         // -c shows no process; execs and forks need theirs for the scope.
@@ -749,6 +789,8 @@ impl Tracker {
             io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
             cpu_used: None,
+            signal,
+            delivered: false,
             cpu_at_enter: if self.cpu_read && shown {
                 self.thread_cpu_ns(event, sc.cpu().mem())
             } else {

@@ -8,6 +8,21 @@ use super::state::read;
 use super::{cr3_key, ThreadKey, Tracker};
 use crate::record::{CallState, Record};
 
+/// The registers a call's end may change (its result, its arguments)
+/// that a delivery's frame saves.
+const SAVED_REGS: [Reg; 10] = [
+    Reg::Rax,
+    Reg::Rdi,
+    Reg::Rsi,
+    Reg::Rdx,
+    Reg::R10,
+    Reg::R8,
+    Reg::R9,
+    Reg::Rbx,
+    Reg::Rcx,
+    Reg::Rbp,
+];
+
 /// Most handler entries remembered while waiting for their thread's next
 /// call (the set is cleared when full).
 const MAX_FRESH_SIGNALS: usize = 256;
@@ -91,13 +106,25 @@ impl Tracker {
             let ret = shown.as_ref().map_or(d.saved_ret, |(v, _, _)| *v as u64);
             ev.regs.set(Reg::Rax, ret);
             // The call's end is seen through the saved context: hooks read
-            // its result there, and what they write stays there (the
-            // handler's sigreturn restores the guest's own).
+            // its result there, and what they (or an injection) write goes
+            // to the frame, which the handler's sigreturn loads.
             let mut saved = vstrace_core::cpu::SnapshotCpu {
                 regs: ev.regs.clone(),
                 mem: cpu.mem(),
             };
+            let mut p = p;
+            p.delivered = true;
             first = self.finish_call(p, &ev, &mut saved, now, d.resume_sp, false);
+            let written = saved.regs;
+            for reg in SAVED_REGS {
+                let v = written.get(reg);
+                if v == ev.regs.get(reg) {
+                    continue;
+                }
+                if let Some((addr, width)) = self.os.saved_reg(&d, reg) {
+                    let _ = cpu.mem().write_virt(addr, &v.to_le_bytes()[..width.min(8)]);
+                }
+            }
             if let (Some((_, text, name)), Some(r)) = (shown, first.as_mut()) {
                 r.ret_text = Some(text);
                 r.errno = Some(name);
