@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
 use crate::{compare, guest, options, spec};
@@ -146,7 +146,10 @@ struct StepOutcome {
 fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
     Ok(match &step.want {
         spec::Want::Stdout => String::from_utf8_lossy(&r.stdout).into_owned(),
-        spec::Want::File(p) => String::from_utf8_lossy(&std::fs::read(p)?).into_owned(),
+        spec::Want::File(p) => String::from_utf8_lossy(
+            &std::fs::read(p).with_context(|| format!("the expected output {}", p.display()))?,
+        )
+        .into_owned(),
         spec::Want::Text(t) => t.clone(),
         spec::Want::Clock { unix, digits, exit } => {
             spec::clock_patterns(*unix, *digits, *exit, r.window.0, r.window.1)
@@ -245,7 +248,15 @@ fn judge(
         .filter(|l| !l.trim().is_empty())
         .collect();
     let raw_lines = apply_filters(raw_lines, &step.filters);
-    let want = want_text(step, r)?;
+    // A test whose expected output cannot be read fails alone (the
+    // model named a file the suite does not have): the run goes on.
+    let want = match want_text(step, r) {
+        Ok(w) => w,
+        Err(e) => {
+            o.error = Some(format!("{e:#}"));
+            return Ok(o);
+        }
+    };
     let c = match step.matcher {
         spec::Matcher::Diff => {
             let expected: Vec<String> = want

@@ -416,7 +416,7 @@ impl<'a> Shell<'a> {
             "run_prog" | "run_prog_skip_if_failed" | "try_run_prog" => {
                 let (argv, _) = split_redirs(args);
                 let argv = if argv.is_empty() {
-                    vec![format!("../{}", self.name)]
+                    vec![format!("../{}", self.var("NAME"))]
                 } else {
                     argv
                 };
@@ -520,7 +520,7 @@ impl<'a> Shell<'a> {
                 return Err("run_strace appending to the expected output (>>) not modelled".into())
             }
             Some(r) if r.starts_with(">@EXP") => Want::Stdout,
-            _ => Want::File(self.tests.join(format!("{}.expected", self.name))),
+            _ => Want::File(self.tests.join(format!("{}.expected", self.var("NAME")))),
         };
         let prog = argv[at].trim_start_matches("../").to_string();
         let to_log_err = redirs.iter().any(|r| r == "2>@LOG.err");
@@ -608,7 +608,7 @@ impl<'a> Shell<'a> {
 
     /// init.sh's `run_strace_match_diff`/`_grep ARGS`.
     fn match_test(&mut self, args: &[String], grep: bool) -> Result<(), Skip> {
-        let mut s = crate::spec::match_diff_step(&self.name, args.to_vec(), true)?;
+        let mut s = crate::spec::match_diff_step(&self.var("NAME"), args.to_vec(), true)?;
         if grep {
             s.matcher = Matcher::Grep;
         }
@@ -724,7 +724,7 @@ impl<'a> Shell<'a> {
                     p.filters.retain(rewrites_log);
                 }
                 if matches!(p.want, Want::Stdout) && args.is_empty() {
-                    p.want = Want::File(self.tests.join(format!("{}.expected", self.name)));
+                    p.want = Want::File(self.tests.join(format!("{}.expected", self.var("NAME"))));
                 }
             }
             Some(e) if e.starts_with("@EXP") => {}
