@@ -69,6 +69,14 @@ pub struct Space {
 }
 
 impl Space {
+    /// Guest physical memory, untranslated: `read_virt_in(Space::PHYSICAL,
+    /// pa, buf)` reads RAM at `pa` where the source can (a recording
+    /// keeps such reads as it keeps any other).
+    pub const PHYSICAL: Space = Space {
+        mode: PagingMode::Physical,
+        root: 0,
+    };
+
     /// The trapping vCPU's own space (None: paging off or 5-level).
     pub fn current(regs: &crate::Regs) -> Option<Space> {
         PagingMode::from_regs(regs.cr0, regs.cr4, regs.efer).map(|mode| Space {
@@ -88,6 +96,7 @@ impl Space {
             PagingMode::Long4 | PagingMode::Long5 => self.root & ADDR_MASK,
             PagingMode::Pae => self.root & 0xffff_ffe0,
             PagingMode::Legacy32 => self.root & 0xffff_f000,
+            PagingMode::Physical => 0,
         }
     }
 
@@ -291,6 +300,10 @@ pub enum PagingMode {
     /// 5-level long-mode paging (CR4.LA57): a PML5 above the PML4, 57-bit
     /// virtual addresses; the same page sizes.
     Long5,
+    /// No translation: the address is guest-physical (a source's read
+    /// of RAM the kernel does not map, such as an i386 kernel's highmem
+    /// page tables; see [`Space::PHYSICAL`]).
+    Physical,
 }
 
 const CR0_PG: u64 = 1 << 31;
@@ -429,6 +442,12 @@ pub fn walk(
     let stop = |entry: u64, span: u64| Ok(WalkEnd::NotPresent { entry, span });
     let mut w = Walk::new();
     match mode {
+        PagingMode::Physical => Ok(WalkEnd::Mapped(Translation {
+            pa: va,
+            page_size: KIB4,
+            writable: true,
+            user: true,
+        })),
         PagingMode::Long4 | PagingMode::Long5 => {
             let five = mode == PagingMode::Long5;
             // Canonical: bits 63..47 (63..56 with 5 levels) all equal.
@@ -672,6 +691,19 @@ mod tests {
             mode,
             cr3,
         }
+    }
+
+    /// The physical "space" reads RAM as it is, across pages.
+    #[test]
+    fn the_physical_space_is_untranslated() {
+        let mut phys = FlatPhys::new(0x4000);
+        phys.write_phys(0x1ffe, b"abcd").unwrap();
+        let mut b = [0u8; 4];
+        Space::PHYSICAL.read(&mut phys, 0x1ffe, &mut b).unwrap();
+        assert_eq!(&b, b"abcd");
+        let t = translate(&mut phys, PagingMode::Physical, 0x1234_5000, 0x2001).unwrap();
+        assert_eq!((t.pa, t.page_size), (0x2001, 0x1000));
+        assert!(Space::PHYSICAL.read(&mut phys, 0x3fff, &mut b).is_err());
     }
 
     #[test]

@@ -165,10 +165,11 @@ const MAX_RAM: usize = 1 << 20;
 /// registers for `PagingMode::from_regs`, then the physical RAM.
 pub fn page_walk(data: &[u8]) {
     let mut c = Cursor::new(data);
-    let mode = match c.u8() % 3 {
+    let mode = match c.u8() % 5 {
         0 => PagingMode::Legacy32,
         1 => PagingMode::Pae,
         3 => PagingMode::Long5,
+        4 => PagingMode::Physical,
         _ => PagingMode::Long4,
     };
     let cr3 = c.u64();

@@ -48,6 +48,11 @@ const ERRATUM_BITS: u64 = (1 << 5) | (1 << 6);
 /// randomized in 1 GiB steps, i386's `PAGE_OFFSET` a multiple of 256 MiB).
 const DIRECT_MAP_ALIGN: u64 = 4 << 20;
 
+/// The most low memory a 32-bit kernel maps (the 3G/1G split less the
+/// default 128 MiB vmalloc reserve): above it, offset + pa is no longer
+/// the direct map.
+const LOWMEM_32: u64 = 896 << 20;
+
 /// Under PTI CR3 holds the user half of an 8 KiB PGD pair; `mm->pgd` is
 /// the kernel half, the page below.
 const PTI_USER_PGD: u64 = 1 << 12;
@@ -109,13 +114,25 @@ struct DirectMap<'a> {
 }
 
 impl PhysMem for DirectMap<'_> {
+    /// A 32-bit kernel maps only its low memory (at most 896 MiB) and
+    /// may keep page tables in high memory (`CONFIG_HIGHPTE`), which it
+    /// maps only while it uses them: its tables are read physically where
+    /// the source can, through the direct map otherwise. A 64-bit kernel
+    /// maps all RAM: the direct map first.
     fn read_phys(&mut self, pa: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let narrow = self.prof.pointer_size == 4;
+        if narrow && self.mem.read_virt_in(Space::PHYSICAL, pa, buf).is_ok() {
+            return Ok(());
+        }
         let va = self
             .offset
             .checked_add(pa)
-            .filter(|&va| self.prof.pointer_size != 4 || va <= u64::from(u32::MAX))
+            .filter(|&va| !narrow || (va <= u64::from(u32::MAX) && pa < LOWMEM_32))
             .ok_or(MemError::BadPhys(pa))?;
-        self.mem.read_virt(va, buf)
+        match self.mem.read_virt(va, buf) {
+            Err(_) if !narrow => self.mem.read_virt_in(Space::PHYSICAL, pa, buf),
+            r => r,
+        }
     }
     fn write_phys(&mut self, pa: u64, _data: &[u8]) -> Result<(), MemError> {
         Err(MemError::ReadOnly(pa))
@@ -172,7 +189,10 @@ mod tests {
 
     /// The kernel's view of a process: its task, mm, areas, and page
     /// tables in the direct map. Returns (memory, CR3).
-    fn world(p: &LinuxProfile) -> (SparseVirt, u64) {
+    /// `direct_all`: the direct map shows every table; else only the
+    /// PGD, the others being readable physically alone (an i386 kernel's
+    /// highmem page tables).
+    fn world(p: &LinuxProfile, direct_all: bool) -> (SparseVirt, u64) {
         let l = p.mm.clone().unwrap();
         let mut b =
             PageTableBuilder::new(PagingMode::Long4, FlatPhys::new(0x40_0000), TABLES).unwrap();
@@ -192,7 +212,13 @@ mod tests {
             .unwrap();
         let cr3 = b.cr3();
         let mut mem = SparseVirt::new();
-        mem.map(DIRECT, &b.phys.ram[..0x40_000]);
+        if direct_all {
+            mem.map(DIRECT, &b.phys.ram[..0x40_000]);
+        } else {
+            let pgd = (cr3 & !0xfff) as usize;
+            mem.map(DIRECT + pgd as u64, &b.phys.ram[pgd..pgd + 0x1000]);
+            mem.space_mut(0).map(0, &b.phys.ram[..0x40_000]);
+        }
         mem.map_zeroed(TASK, 0x100);
         mem.map(TASK + p.task.mm.unwrap(), &MM.to_le_bytes());
         mem.map_zeroed(MM, 0x100);
@@ -224,7 +250,7 @@ mod tests {
     #[test]
     fn a_never_touched_anonymous_page_reads_as_zeros() {
         let p = prof();
-        let (mut mem, cr3) = world(&p);
+        let (mut mem, cr3) = world(&p, true);
         // The empty PTE: this page only.
         assert_eq!(ask(&mut mem, &p, cr3, ANON + 0x1008), Some(ANON + 0x2000));
         // Past the page table's mapped neighbours: empty entries too.
@@ -240,10 +266,21 @@ mod tests {
         }
     }
 
+    /// Tables the direct map does not show (high memory) are read
+    /// physically: the same answers.
+    #[test]
+    fn tables_outside_the_direct_map_are_read_physically() {
+        let p = prof();
+        let (mut mem, cr3) = world(&p, false);
+        assert_eq!(ask(&mut mem, &p, cr3, ANON + 0x1008), Some(ANON + 0x2000));
+        assert_eq!(ask(&mut mem, &p, cr3, BIG + 0x1000), Some(BIG + 0x20_0000));
+        assert_eq!(ask(&mut mem, &p, cr3, ANON + 0x2000), None);
+    }
+
     #[test]
     fn a_swapped_out_page_stays_a_failure() {
         let p = prof();
-        let (mut mem, cr3) = world(&p);
+        let (mut mem, cr3) = world(&p, true);
         // Not present but not empty: the contents are elsewhere.
         assert_eq!(ask(&mut mem, &p, cr3, ANON + 0x2000), None);
         // Present: the read failed for another reason.
@@ -253,7 +290,7 @@ mod tests {
     #[test]
     fn file_backed_shared_unreadable_and_special_areas_stay_failures() {
         let p = prof();
-        let (mut mem, cr3) = world(&p);
+        let (mut mem, cr3) = world(&p, true);
         for a in [FILE, SHARED, NOREAD, SPECIAL] {
             assert_eq!(ask(&mut mem, &p, cr3, a), None, "{a:#x}");
         }
@@ -271,7 +308,7 @@ mod tests {
     #[test]
     fn hostile_or_missing_structures_answer_no() {
         let p = prof();
-        let (mem0, cr3) = world(&p);
+        let (mem0, cr3) = world(&p, true);
         // CR3 that is not mm->pgd's table: no aligned direct map.
         let mut mem = mem0.clone();
         assert_eq!(ask(&mut mem, &p, cr3 + 0x3000, ANON + 0x1000), None);

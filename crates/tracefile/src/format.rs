@@ -1072,6 +1072,13 @@ mod tests {
                 len: 4,
                 result: Err(MemError::NoOtherSpace(0x8000_0000)),
             },
+            // A physical read (an i386 kernel's highmem page table).
+            Access::Read {
+                space: Some(Space::PHYSICAL),
+                addr: 0x3f00_0ff8,
+                len: 4,
+                result: Ok(vec![0, 0, 0, 0]),
+            },
         ];
         // The same read again: coded as "same".
         let acc2 = vec![Access::Read {

@@ -51,6 +51,8 @@ fn plausible(v: u64, current: Space) -> bool {
         PagingMode::Long4 | PagingMode::Long5 => v & 0x7ff0_0000_0000_0000 == 0,
         PagingMode::Pae => v <= u32::MAX as u64 && v & 0x1f == 0,
         PagingMode::Legacy32 => v <= u32::MAX as u64 && v & 0xfff == 0,
+        // No table at all: nothing is a CR3.
+        PagingMode::Physical => false,
     };
     let s = current.with_root(v);
     ok && s.base() != 0 && s.base() != current.base()

@@ -256,6 +256,7 @@ fn page_walk_seeds() -> Vec<Seed> {
             PagingMode::Pae => 1,
             PagingMode::Long4 => 2,
             PagingMode::Long5 => 3,
+            PagingMode::Physical => 4,
         })
         .u64(cr3);
         for (a, l) in [

@@ -68,6 +68,7 @@ pub(super) fn put_space(out: &mut Vec<u8>, s: &Space) {
         PagingMode::Pae => 1,
         PagingMode::Long4 => 2,
         PagingMode::Long5 => 3,
+        PagingMode::Physical => 4,
     });
     put_varint(out, s.root);
 }
@@ -225,6 +226,7 @@ impl<'a> Cursor<'a> {
             1 => PagingMode::Pae,
             2 => PagingMode::Long4,
             3 => PagingMode::Long5,
+            4 => PagingMode::Physical,
             _ => return Err(TraceErrorKind::Malformed("paging mode")),
         };
         Ok(Space {
