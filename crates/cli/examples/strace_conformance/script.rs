@@ -950,6 +950,19 @@ mod tests {
         assert!(shell().run(&none, vec![]).is_err());
     }
 
+    /// qual_inject-signal-syscall.test's shape: `$NAME` overridden to
+    /// the program it shares, whose expected output and program the
+    /// default match_diff takes.
+    #[test]
+    fn an_overridden_name_picks_the_program_and_its_expected_output() {
+        let text = "name_override=chdir\n\
+                    [ -z \"${name_override-}\" ] || NAME=\"$name_override\"\n\
+                    run_strace -a12 -echdir ../$NAME\nmatch_diff\n";
+        let steps = shell().run(text, vec![]).unwrap();
+        assert_eq!(steps[0].prog, "chdir");
+        assert!(matches!(&steps[0].want, Want::File(f) if f.ends_with("chdir.expected")));
+    }
+
     /// uname.test's shape: a second run appended to the first's
     /// expected output and cut log, both matched at once.
     #[test]
