@@ -403,3 +403,45 @@ fn a_hooks_file_that_fails_to_import_stops_before_the_guest() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no such file"), "{}", stderr(&out));
 }
+
+/// `syscall.signal(sig)`: at the exit the call ran and the signal
+/// follows; at the enter with `skip` the call is denied, then the signal
+/// (guests/progs/sigject.c prints what its SIGUSR1 handler saw).
+#[test]
+fn python_hooks_send_signals() {
+    let prog = build_prog("sigject", &[]);
+    let add = format!("{}:/bin/sigject", prog.display());
+    let h = hooks_file(
+        "signal",
+        r#"
+def enter_chdir(syscall):
+    if syscall.arg_string(1) == '/nonexistent':
+        syscall.skip(-13)
+        syscall.signal(10)
+
+def exit_chdir(syscall):
+    if syscall.return_value == 0:
+        syscall.signal(10)
+"#,
+    );
+    let out = run(&[
+        "--add",
+        &add,
+        "--hooks",
+        h.to_str().unwrap(),
+        "-e",
+        "trace=chdir",
+        "--",
+        "/bin/sigject",
+        "i",
+    ]);
+    let (g, e) = (stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{e}");
+    assert!(g.contains("chdir1=0 got=10 code=128"), "{g}");
+    assert!(g.contains("chdir2=0 got=10 code=128"), "{g}");
+    assert!(g.contains("blocked=0 got=0\nunblocked got=10"), "{g}");
+    // Denied with EACCES, then the signal.
+    assert!(g.contains("last=-1 got=10"), "{g}");
+    assert!(e.contains("chdir(\"/nonexistent\")"), "{e}");
+    assert!(e.contains("EACCES"), "{e}");
+}

@@ -29,6 +29,9 @@ pub enum SyscallError {
         /// The argument name that was asked for.
         arg: String,
     },
+    /// [`Syscall::signal`] was given a number that is no signal.
+    #[error("{0} is not a signal number (1..=64)")]
+    BadSignal(u32),
     /// The operation needs the other direction (e.g. a return value on enter).
     #[error("{what} is only available on {needed:?}, this is {actual:?}")]
     WrongDirection {
@@ -141,6 +144,9 @@ pub struct Syscall<'c> {
     pub arg_names: Vec<String>,
     /// Set by [`Syscall::skip`]: the call must not run and returns this.
     skip: Option<i64>,
+    /// Set by [`Syscall::signal`]: the signal the caller gets as the
+    /// call returns.
+    signal: Option<u32>,
     /// The calling process, when the engine attributed the call before
     /// its hooks ran (it does so only for calls a hook wants, since
     /// attribution reads guest memory); `None` when it could not.
@@ -169,6 +175,7 @@ impl<'c> Syscall<'c> {
             name: String::new(),
             arg_names: Vec::new(),
             skip: None,
+            signal: None,
             process: None,
             arg_text: Vec::new(),
             arg_values: Vec::new(),
@@ -482,6 +489,46 @@ impl<'c> Syscall<'c> {
     /// The value requested by [`Syscall::skip`], consumed by the engine.
     pub fn take_skip(&mut self) -> Option<i64> {
         self.skip.take()
+    }
+
+    /// Delivers signal `sig` (1..=64) to the calling thread as the call
+    /// returns, as strace's `--inject=SET:signal=SIG` does (a Linux
+    /// guest; the siginfo says the kernel sent it, `SI_KERNEL`). At the
+    /// enter with [`Syscall::skip`], the call is denied and the signal
+    /// follows (a seccomp-like kill with `SIGSYS`); without, the call
+    /// runs first. At the exit, the call has run. The engine queues the
+    /// signal through the caller itself (see the engine's `--inject`
+    /// documentation); the record notes it.
+    ///
+    /// ```
+    /// # use vstrace_core::cpu::SnapshotCpu;
+    /// # use vstrace_core::testmem::SparseVirt;
+    /// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs, Syscall};
+    /// // ptrace(PTRACE_TRACEME) on Linux x86-64: deny it and send SIGSYS.
+    /// let mut regs = Regs::default();
+    /// regs.set(Reg::Rax, 101);
+    /// # let mut mem = SparseVirt::new();
+    /// # let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+    /// # let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+    /// let mut sc = Syscall::new(event, Os::Linux, &mut cpu);
+    ///
+    /// sc.skip(-1)?;
+    /// sc.signal(31)?;
+    /// assert_eq!(sc.take_signal(), Some(31)); // what the engine does next
+    /// assert!(sc.signal(65).is_err());
+    /// # Ok::<(), vstrace_core::SyscallError>(())
+    /// ```
+    pub fn signal(&mut self, sig: u32) -> Result<(), SyscallError> {
+        if !(1..=64).contains(&sig) {
+            return Err(SyscallError::BadSignal(sig));
+        }
+        self.signal = Some(sig);
+        Ok(())
+    }
+
+    /// The signal requested by [`Syscall::signal`], consumed by the engine.
+    pub fn take_signal(&mut self) -> Option<u32> {
+        self.signal.take()
     }
 
     /// Reads argument `index` as a pointer to a NUL-terminated string

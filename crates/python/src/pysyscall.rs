@@ -190,6 +190,14 @@ impl PySyscall {
         self.live.with(|sc| sc.skip(v).map_err(py_err))
     }
 
+    /// The caller gets signal `sig` (1..=64) as the call returns (at the
+    /// enter with `skip`: the call is denied, then the signal), as
+    /// `--inject=SET:signal=SIG` does.
+    fn signal(&self, sig: u32) -> PyResult<()> {
+        self.writable("signal")?;
+        self.live.with(|sc| sc.signal(sig).map_err(py_err))
+    }
+
     /// The registers at the trap, by name (`rax` ... `r15`, `rip`).
     #[getter]
     fn regs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

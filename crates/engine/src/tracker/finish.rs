@@ -65,6 +65,12 @@ impl Tracker {
             self.signal_restore(sc.cpu(), r, pending.delivered);
         }
         let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
+        if let Some(sig) = sc.take_signal() {
+            // A hook's Syscall::signal at the exit: after the call.
+            if pending.signal.is_none() {
+                pending.signal = Some(SignalInject::After(u64::from(sig)));
+            }
+        }
         let mut ret = sc.return_value().unwrap_or(0);
         // A multiplexer's sub-call may return through memory (i386 ipc's
         // shmat): the result strace shows.

@@ -613,6 +613,10 @@ impl Tracker {
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
         }
+        if let Some(sig) = sc.take_signal() {
+            // A hook's Syscall::signal: as `--inject=...:signal=`.
+            hit.signal = hit.signal.or(Some(u64::from(sig)));
+        }
         if inject.is_some() {
             // syscall=NAME: the kernel runs that pure call; else none.
             let nr = hit
