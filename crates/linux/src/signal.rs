@@ -598,6 +598,19 @@ mod tests {
             d.info,
             "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=1000}"
         );
+        // A compat process on a 64-bit kernel: an ia32 frame, the
+        // kernel's siginfo in the x86-64 layout (union at 16).
+        let mut regs = regs;
+        regs.efer = vstrace_core::event::EFER_LMA;
+        let mut c = Probed {
+            mem: c.mem,
+            probe: Some(kinfo(10, &[10, 0, 0, 0, 88, 1000], 48)),
+            asked: 0,
+        };
+        assert_eq!(
+            delivery_32(&regs, sp, &mut c).unwrap().info,
+            "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=1000}"
+        );
         // A segfault's address, as segv_accerr shows it.
         let v = probed_siginfo(Some(kinfo(11, &[11, 0, 2, 0, 0x1000, 0], 48)), 11, true);
         assert_eq!(

@@ -389,12 +389,7 @@ impl CodecState {
                         Err(e) => put_mem_error(out, e),
                     }
                 }
-                Access::Signal(p) => {
-                    out.push(7);
-                    put_varint(out, u64::from(p.signo));
-                    put_varint(out, p.info.len() as u64);
-                    out.extend_from_slice(&p.info);
-                }
+                Access::Signal(p) => put_probed(out, p),
                 Access::Reg { reg, value, result } => {
                     out.push(4);
                     out.push(*reg as u8);
@@ -515,14 +510,9 @@ impl CodecState {
                             result: Err(p.mem_error()?),
                         },
                         7 if self.version >= 3 => {
-                            let signo = u32::try_from(p.varint()?)
-                                .map_err(|_| TraceErrorKind::Malformed("probed signal number"))?;
-                            let len = p.varint()?;
-                            charge(len)?;
-                            Access::Signal(vstrace_core::ProbedSignal {
-                                signo,
-                                info: p.bytes(len)?.to_vec(),
-                            })
+                            let s = p.probed()?;
+                            charge(s.info.len() as u64)?;
+                            Access::Signal(s)
                         }
                         _ => return Err(TraceErrorKind::Malformed("access kind")),
                     };
