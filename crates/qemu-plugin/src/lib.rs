@@ -448,6 +448,10 @@ unsafe extern "C" fn on_trap(vcpu: c_uint, udata: *mut c_void) {
 /// instruction's address.
 unsafe extern "C" fn on_probe(vcpu: c_uint, udata: *mut c_void) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
+        let pc = udata as usize as u64;
+        if !sigprobe::may_hit(pc) {
+            return;
+        }
         let Some(p) = PLUGIN.get() else { return };
         let Some(slot) = p.vcpus.get(vcpu as usize) else {
             return;
@@ -456,7 +460,7 @@ unsafe extern "C" fn on_probe(vcpu: c_uint, udata: *mut c_void) {
         let Some(st) = guard.as_mut() else { return };
         // Registers read at the last event are stale here.
         st.forget_reads();
-        sigprobe::hit(st, udata as usize as u64);
+        sigprobe::hit(st, pc);
     }));
 }
 

@@ -209,6 +209,21 @@ pub fn wants(vaddr: u64) -> bool {
         .is_some_and(|p| p.candidate(vaddr, SLIDE.load(Ordering::Relaxed)))
 }
 
+/// Whether the callback at `pc` has work: the probed address, or a
+/// candidate not refuted yet while the slide is unknown. Checked before
+/// the vCPU's state is locked: blocks translated before the slide was
+/// known keep their callback on wrong candidates.
+pub fn may_hit(pc: u64) -> bool {
+    let Some(p) = PROBE.get() else { return false };
+    match SLIDE.load(Ordering::Relaxed) {
+        UNKNOWN => !REFUTED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&pc),
+        slide => pc == p.link.wrapping_add(slide),
+    }
+}
+
 /// The callback's work on the vCPU `st` at the candidate `pc`: checks
 /// the address, then stashes what it reads (vCPU callback context only).
 pub fn hit(st: &mut VcpuState, pc: u64) {
@@ -216,15 +231,6 @@ pub fn hit(st: &mut VcpuState, pc: u64) {
     let slide = SLIDE.load(Ordering::Relaxed);
     if slide == UNKNOWN {
         let cand = pc.wrapping_sub(p.link);
-        let refuted = || {
-            REFUTED
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&pc)
-        };
-        if refuted() {
-            return;
-        }
         let mut read = |a: u64, n: usize| {
             ffi::read_memory_vaddr(a, n, &mut st.buf).then(|| st.buf.as_slice()[..n].to_vec())
         };
