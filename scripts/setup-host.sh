@@ -138,6 +138,45 @@ fi
 if [ -s "$CACHE/vmlinuz-i386" ] && [ -z "${VSTRACE_SKIP_I386_PROFILE:-}" ]; then
     bash "$(dirname "$0")/i386-profile.sh"
 fi
+# Each cached kernel's System.map (its full symbol table), kept beside it
+# as $CACHE/NAME.System.map, where vstrace looks for it: the link address
+# of signal_setup_done, where the signal probe sits (the siginfo of a
+# handler without SA_SIGINFO, crates/qemu-plugin/src/sigprobe.rs). A
+# kernel without one is traced as before, without the probe. The image
+# package's /boot/System.map is a one-line stub on Debian; the real one is
+# in the -dbg package (about 1 GB fetched per kernel, once; only the map
+# is unpacked). The package is the one the kernel came from (its .package
+# file); vstrace checks a map against the image and ignores one that does
+# not match (a package rebuilt on the mirror since).
+# VSTRACE_SKIP_SYSTEM_MAP=1 skips this.
+if [ -z "${VSTRACE_SKIP_SYSTEM_MAP:-}" ]; then
+    for kp in "$CACHE"/vmlinuz*.package; do
+        [ -e "$kp" ] || continue
+        k=$(basename "$kp" .package)
+        [ -s "$CACHE/$k" ] && [ ! -s "$CACHE/$k.System.map" ] || continue
+        apt_update
+        pkgm=$(cat "$kp")              # linux-image-6.1.0-57-686:i386
+        arch=""
+        case "$pkgm" in *:*) arch=":${pkgm##*:}" ;; esac
+        image=${pkgm%:*}
+        tmpm=$(mktemp -d "$CACHE/dbg.XXXXXX")
+        echo "vstrace setup: fetching $image-dbg$arch for its System.map (once)" >&2
+        # The backports kernel is only in bookworm-backports.
+        if (cd "$tmpm" && { apt-get download -qq "$image-dbg$arch" 2>/dev/null ||
+            apt-get download -qq -t bookworm-backports "$image-dbg$arch"; }); then
+            dpkg-deb --fsys-tarfile "$tmpm"/*.deb |
+                tar -x -C "$tmpm" --wildcards './usr/lib/debug/boot/System.map-*'
+            map=$(ls "$tmpm"/usr/lib/debug/boot/System.map-* | head -1)
+            cp "$map" "$CACHE/$k.System.map.tmp"
+            mv "$CACHE/$k.System.map.tmp" "$CACHE/$k.System.map"
+            echo "vstrace setup: System.map of $image -> $CACHE/$k.System.map" >&2
+        else
+            echo "vstrace setup: warning: cannot fetch $image-dbg$arch (no signal probe for $k)" >&2
+        fi
+        rm -rf "$tmpm"
+    done
+fi
+
 # QEMU 11.1 (plugin API v7) from Debian 13: its .debs and the few newer
 # libraries it needs (glibc among them) from trixie, fetched with a private
 # apt configuration in the cache and unpacked into a private prefix; the

@@ -97,7 +97,8 @@ pub fn attach(
         let vmlinux = vstrace_launch::extract_vmlinux_cached(k)
             .with_context(|| format!("--kernel {}", k.display()))?;
         let elf = std::fs::read(&vmlinux)?;
-        let p = crate::run::profile_from_vmlinux(&elf)?;
+        let mut p = crate::run::profile_from_vmlinux(&elf)?;
+        crate::profile::add_system_map(&mut p, k, &elf);
         vstrace_layers::set_linux_profile(&mut cfg, &p)?;
     }
     // Without --kernel the plugin finds the profile in guest memory.

@@ -99,3 +99,48 @@ fn table_for(path: &Path, image: &LinuxProfile) -> Result<LinuxProfile> {
     p.text_base = image.text_base;
     Ok(p)
 }
+
+/// The kernel's `System.map` beside the image `kernel`: `KERNEL.System.map`
+/// (how scripts/setup-host.sh keeps it in the cache), else, for Debian's
+/// /boot naming, `System.map-VERSION` beside `vmlinuz-VERSION` (or
+/// `vmlinux-VERSION`).
+fn system_map_for(kernel: &Path) -> Option<PathBuf> {
+    let name = kernel.file_name()?.to_str()?;
+    let dir = kernel.parent().unwrap_or(Path::new(""));
+    let mut c = vec![dir.join(format!("{name}.System.map"))];
+    if let Some(v) = name
+        .strip_prefix("vmlinuz-")
+        .or_else(|| name.strip_prefix("vmlinux-"))
+    {
+        c.push(dir.join(format!("System.map-{v}")));
+    }
+    c.into_iter().find(|p| p.is_file())
+}
+
+/// Adds the signal probe (see [`vstrace_linux::profile::sysmap`]) to the
+/// profile of the kernel image `kernel` (decompressed: `elf`) from the
+/// `System.map` beside it. Without one the profile has no probe and
+/// tracing is as before: a handler without SA_SIGINFO shows the signal's
+/// number only. A map that is not this kernel's is said and ignored;
+/// Debian's image-package stub (no symbols) silently so.
+pub(crate) fn add_system_map(p: &mut LinuxProfile, kernel: &Path, elf: &[u8]) {
+    use vstrace_linux::profile::sysmap::SysMapError;
+    let Some(path) = system_map_for(kernel) else {
+        return;
+    };
+    let text = match std::fs::read(&path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            say!("vstrace: warning: {}: {e}", path.display());
+            return;
+        }
+    };
+    let btf = vstrace_linux::profile::image_btf(elf);
+    match p.add_system_map(&text, btf.as_ref()) {
+        Ok(()) | Err(SysMapError::Missing(_)) => {}
+        Err(e) => say!(
+            "vstrace: warning: {}: no signal probe ({e})",
+            path.display()
+        ),
+    }
+}

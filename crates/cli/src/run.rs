@@ -95,7 +95,9 @@ pub(crate) fn linux_profile(kernel: &Path) -> Option<vstrace_linux::profile::Lin
     let build = || -> Result<_> {
         let vmlinux = vstrace_launch::extract_vmlinux_cached(kernel)?;
         let elf = std::fs::read(&vmlinux)?;
-        profile_from_vmlinux(&elf)
+        let mut p = profile_from_vmlinux(&elf)?;
+        crate::profile::add_system_map(&mut p, kernel, &elf);
+        Ok(p)
     };
     match build() {
         Ok(p) => Some(p),

@@ -31,6 +31,27 @@ pub trait Cpu {
     fn write_reg(&mut self, reg: Reg, value: u64) -> Result<(), CpuError>;
     /// Guest virtual memory in the trap's address space.
     fn mem(&mut self) -> &mut dyn VirtMem;
+    /// What a kernel probe saw of the signal being delivered on this vCPU
+    /// since its previous return to user mode, if the source has such a
+    /// probe (the QEMU plugin's at Linux's `signal_setup_done`) and it
+    /// fired: the kernel's own siginfo, which a handler without
+    /// SA_SIGINFO does not get in its frame. Only meaningful at a return
+    /// to user mode; `None` by default.
+    fn probed_signal(&mut self) -> Option<ProbedSignal> {
+        None
+    }
+}
+
+/// A signal's kernel-side siginfo as a probe read it while the kernel set
+/// up the delivery (see [`Cpu::probed_signal`]). Raw guest bytes: the OS
+/// layer decodes them, and checks them against the frame it finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbedSignal {
+    /// The signal number the kernel was delivering.
+    pub signo: u32,
+    /// The kernel's siginfo, as laid out in guest memory (on Linux the
+    /// `kernel_siginfo`: 48 bytes on x86-64, 32 on i386).
+    pub info: Vec<u8>,
 }
 
 /// Convenience: a `Cpu` made of a register snapshot and a memory, for

@@ -31,7 +31,7 @@ pub mod value;
 pub mod zerofill;
 
 pub use abi::{ArgLocation, Os};
-pub use cpu::Cpu;
+pub use cpu::{Cpu, ProbedSignal};
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{

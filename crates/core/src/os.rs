@@ -652,13 +652,15 @@ pub trait OsLayer: Send + Sync {
     /// return frame gives them) that enters a signal handler, and reads
     /// what the kernel saved for it. `None` by default and for any other
     /// return; implementations check the registers before reading memory,
-    /// since most returns are from interrupts and page faults.
+    /// since most returns are from interrupts and page faults. `cpu` is
+    /// the trapping vCPU: its memory, and what a kernel probe saw of the
+    /// delivery ([`crate::Cpu::probed_signal`]) when the frame lacks it.
     fn signal_delivery(
         &self,
         _event: &Event,
         _ip: u64,
         _sp: u64,
-        _mem: &mut dyn VirtMem,
+        _cpu: &mut dyn crate::Cpu,
     ) -> Option<SignalDelivery> {
         None
     }

@@ -380,6 +380,7 @@ pub(crate) fn x86_64_profile(current_task: u64, task: TaskLayout) -> LinuxProfil
         files: None,
         mm: None,
         pids: None,
+        signal_probe: None,
     }
 }
 

@@ -533,13 +533,15 @@ impl OsLayer for LinuxLayer {
         event: &Event,
         _ip: u64,
         sp: u64,
-        mem: &mut dyn VirtMem,
+        cpu: &mut dyn vstrace_core::Cpu,
     ) -> Option<vstrace_core::SignalDelivery> {
         // The frame's layout is that of the code the handler runs in: ia32
         // frames for compat processes and on the i386 kernel.
+        // (A handler without SA_SIGINFO: the siginfo is what the signal
+        // probe saw, asked for only then.)
         match event.bitness {
-            vstrace_core::Bitness::B64 => lx::signal::delivery_64(&event.regs, sp, mem),
-            vstrace_core::Bitness::B32 => lx::signal::delivery_32(&event.regs, sp, mem),
+            vstrace_core::Bitness::B64 => lx::signal::delivery_64(&event.regs, sp, cpu),
+            vstrace_core::Bitness::B32 => lx::signal::delivery_32(&event.regs, sp, cpu),
         }
     }
 

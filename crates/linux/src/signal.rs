@@ -12,10 +12,16 @@
 //! frame also holds the interrupted context, which says what became of a
 //! system call in flight: its result (saved rax), or a restart (saved rip
 //! rewound onto the `syscall` instruction).
+//!
+//! A handler without SA_SIGINFO gets no siginfo in its frame; the kernel's
+//! own copy is then taken from what the signal probe (at
+//! `signal_setup_done`, see [`crate::profile::sysmap`]) saw of this
+//! delivery, when the event source has one ([`Cpu::probed_signal`]);
+//! without it only the number is known.
 
 use vstrace_core::read::{read_struct, read_u32, read_u64};
 use vstrace_core::value::StructBuilder;
-use vstrace_core::{Reg, Regs, SignalDelivery, Value, VirtMem};
+use vstrace_core::{Cpu, ProbedSignal, Reg, Regs, SignalDelivery, Value, VirtMem};
 
 use crate::consts::{errno_name, signal_name};
 use crate::proto::LinuxAbi;
@@ -59,7 +65,7 @@ const UC_SIGMASK: u64 = MCONTEXT + 256;
 /// that the many returns from interrupts and page faults cost no read.
 /// `None` for anything else, and for a frame that does not read back
 /// consistently (a hostile or torn stack).
-pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<SignalDelivery> {
+pub fn delivery_64(regs: &Regs, sp: u64, cpu: &mut dyn Cpu) -> Option<SignalDelivery> {
     let signo = regs.get(Reg::Rdi);
     let uc = regs.get(Reg::Rdx);
     let info_addr = regs.get(Reg::Rsi);
@@ -70,13 +76,18 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
     {
         return None;
     }
+    let mem = cpu.mem();
     // The return address the handler returns to (its sa_restorer, which
     // calls rt_sigreturn) heads the frame.
     if read_u64(mem, sp).ok()? == 0 {
         return None;
     }
     let name = signal_name(signo)?;
-    let info = frame_siginfo(mem, info_addr, signo, LinuxAbi::X86_64)?;
+    let info = match frame_siginfo(mem, info_addr, signo, LinuxAbi::X86_64)? {
+        Some(v) => v,
+        None => probed_or_signo(cpu, regs, signo),
+    };
+    let mem = cpu.mem();
     let mc = uc + MCONTEXT;
     Some(SignalDelivery {
         signo: signo as u32,
@@ -94,21 +105,54 @@ pub fn delivery_64(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
 
 /// The siginfo of a frame in the layout of `abi`: the kernel copies the
 /// siginfo into the frame only for SA_SIGINFO handlers (a tracer inside
-/// the guest asks ptrace for it); without one, only the number is known
-/// from outside. `None` when the frame's siginfo does not read.
+/// the guest asks ptrace for it). `Some(None)` when the frame has none;
+/// `None` when the frame's siginfo does not read.
 fn frame_siginfo(
     mem: &mut dyn VirtMem,
     info_addr: u64,
     signo: u64,
     abi: LinuxAbi,
-) -> Option<Value> {
+) -> Option<Option<Value>> {
     match read_u32(mem, info_addr) {
         Ok(s) if u64::from(s) == signo => {
             let b = read_siginfo(mem, info_addr, abi)?;
-            Some(siginfo::siginfo_v(abi, &b))
+            Some(Some(siginfo::siginfo_v(abi, &b)))
         }
-        _ => Some(signo_only(signo)),
+        _ => Some(None),
     }
+}
+
+/// The siginfo of a delivery whose frame has none: the kernel's, as the
+/// signal probe read it (see [`probed_siginfo`]), else the number only.
+fn probed_or_signo(cpu: &mut dyn Cpu, regs: &Regs, signo: u64) -> Value {
+    // The kernel's siginfo is in the kernel's layout, whatever the
+    // handler's code: x86-64 in long mode (a compat process's too).
+    let kernel64 = regs.efer & vstrace_core::event::EFER_LMA != 0;
+    probed_siginfo(cpu.probed_signal(), signo, kernel64).unwrap_or_else(|| signo_only(signo))
+}
+
+/// Decodes what the signal probe saw of the delivery of `signo`, when it
+/// is that signal's: the event source keeps only what the kernel set up
+/// since the vCPU's last return to user mode (the same thread's delivery),
+/// and the number is checked twice (the `ksignal`'s and the siginfo's
+/// own), so a torn or foreign read gives `None`, never another signal's
+/// text. `kernel64`: the siginfo has the x86-64 layout (else i386's).
+pub fn probed_siginfo(p: Option<ProbedSignal>, signo: u64, kernel64: bool) -> Option<Value> {
+    let p = p?;
+    let own = p.info.first_chunk::<4>().map(|b| u32::from_le_bytes(*b));
+    if u64::from(p.signo) != signo || own.map(u64::from) != Some(signo) {
+        return None;
+    }
+    let abi = if kernel64 {
+        LinuxAbi::X86_64
+    } else {
+        LinuxAbi::I386
+    };
+    // The decoder reads a full siginfo_t: the kernel_siginfo is its
+    // head, and the padding after it is zeros.
+    let mut b = p.info;
+    b.resize(siginfo::SIZE, 0);
+    Some(siginfo::siginfo_v(abi, &b))
 }
 
 /// The frame's `siginfo_t`, read whole. Recordings made before it was
@@ -161,7 +205,7 @@ fn signo_only(signo: u64) -> Value {
 /// &frame.uc; for the older `sigframe_ia32`, edx = ecx = 0. The frame
 /// repeats the signal (and the two pointers), which is checked: a frame
 /// that does not read back consistently is no delivery.
-pub fn delivery_32(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<SignalDelivery> {
+pub fn delivery_32(regs: &Regs, sp: u64, cpu: &mut dyn Cpu) -> Option<SignalDelivery> {
     let signo = regs.rax() & 0xffff_ffff;
     let info_reg = regs.get(Reg::Rdx) & 0xffff_ffff;
     let uc_reg = regs.get(Reg::Rcx) & 0xffff_ffff;
@@ -174,6 +218,7 @@ pub fn delivery_32(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         return None;
     }
     let word = |mem: &mut dyn VirtMem, a: u64| read_u32(mem, a).ok().map(u64::from);
+    let mem = cpu.mem();
     if word(mem, sp)? == 0 || word(mem, sp + 4)? != signo {
         return None;
     }
@@ -182,11 +227,15 @@ pub fn delivery_32(regs: &Regs, sp: u64, mem: &mut dyn VirtMem) -> Option<Signal
         if word(mem, sp + 8)? != info_reg || word(mem, sp + 12)? != uc_reg {
             return None;
         }
-        let info = frame_siginfo(mem, info_reg, signo, LinuxAbi::I386)?;
+        let info = match frame_siginfo(mem, info_reg, signo, LinuxAbi::I386)? {
+            Some(v) => v,
+            None => probed_or_signo(cpu, regs, signo),
+        };
         (uc_reg + UC32_MCONTEXT, info_reg, info)
     } else {
-        (sp + SF32_SC, 0, signo_only(signo))
+        (sp + SF32_SC, 0, probed_or_signo(cpu, regs, signo))
     };
+    let mem = cpu.mem();
     Some(SignalDelivery {
         signo: signo as u32,
         name,
@@ -341,7 +390,46 @@ pub fn interrupted_text(code: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::testmem::SparseVirt;
+
+    /// A vCPU of this memory without a signal probe.
+    fn cpu(m: &mut SparseVirt) -> SnapshotCpu<'_> {
+        SnapshotCpu {
+            regs: Regs::default(),
+            mem: m,
+        }
+    }
+
+    /// A vCPU whose signal probe saw `probe`, counting the questions.
+    struct Probed<'m> {
+        mem: &'m mut SparseVirt,
+        probe: Option<ProbedSignal>,
+        asked: u32,
+    }
+
+    impl Cpu for Probed<'_> {
+        fn regs(&self) -> &Regs {
+            unreachable!("not read by the frame readers")
+        }
+        fn write_reg(&mut self, _: Reg, _: u64) -> Result<(), vstrace_core::cpu::CpuError> {
+            unreachable!()
+        }
+        fn mem(&mut self) -> &mut dyn VirtMem {
+            self.mem
+        }
+        fn probed_signal(&mut self) -> Option<ProbedSignal> {
+            self.asked += 1;
+            self.probe.take()
+        }
+    }
+
+    /// A kernel_siginfo of `words` (x86-64: 48 bytes; i386: 32).
+    fn kinfo(signo: u32, words: &[u32], len: usize) -> ProbedSignal {
+        let mut info: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        info.resize(len, 0);
+        ProbedSignal { signo, info }
+    }
 
     /// A frame as `setup_rt_frame` leaves it at `sp`, with `info` words.
     fn frame(mem: &mut SparseVirt, sp: u64, info: &[u32], rip: u64, rsp: u64, rax: u64) -> Regs {
@@ -374,7 +462,7 @@ mod tests {
             0x7fff_0000_2000,
             (-4i64) as u64,
         );
-        let d = delivery_64(&regs, sp, &mut m).expect("a delivery");
+        let d = delivery_64(&regs, sp, &mut cpu(&mut m)).expect("a delivery");
         assert_eq!(d.name, "SIGALRM");
         assert_eq!(d.info, "{si_signo=SIGALRM, si_code=SI_KERNEL}");
         assert_eq!(
@@ -382,21 +470,21 @@ mod tests {
             (0x401234, 0x7fff_0000_2000, -4)
         );
         // Not a handler entry: another stack pointer, a non-zero rax.
-        assert_eq!(delivery_64(&regs, sp + 16, &mut m), None);
+        assert_eq!(delivery_64(&regs, sp + 16, &mut cpu(&mut m)), None);
         let mut r2 = regs.clone();
         r2.set(Reg::Rax, 1);
-        assert_eq!(delivery_64(&r2, sp, &mut m), None);
+        assert_eq!(delivery_64(&r2, sp, &mut cpu(&mut m)), None);
         // A handler without SA_SIGINFO gets no siginfo in its frame: only
         // the number is known.
         let mut r3 = regs.clone();
         r3.set(Reg::Rdi, 10);
         assert_eq!(
-            delivery_64(&r3, sp, &mut m).unwrap().info,
+            delivery_64(&r3, sp, &mut cpu(&mut m)).unwrap().info,
             "{si_signo=SIGUSR1}"
         );
         // No return address at the top: not a frame.
         m.map(sp, &[0u8; 8]);
-        assert_eq!(delivery_64(&regs, sp, &mut m), None);
+        assert_eq!(delivery_64(&regs, sp, &mut cpu(&mut m)), None);
     }
 
     /// An `rt_sigframe_ia32` (`rt`) or a `sigframe_ia32` at `sp`, as the
@@ -432,7 +520,7 @@ mod tests {
         let sp = 0xbfff_e000;
         // SA_SIGINFO handler: the compat siginfo (union at 12).
         let regs = frame32(&mut m, sp, 14, true, &[14, 0, 0x80, 0, 0]);
-        let d = delivery_32(&regs, sp, &mut m).expect("an rt delivery");
+        let d = delivery_32(&regs, sp, &mut cpu(&mut m)).expect("an rt delivery");
         assert_eq!(d.info, "{si_signo=SIGALRM, si_code=SI_KERNEL}");
         assert_eq!(
             (d.resume_ip, d.resume_sp, d.saved_ret as i64),
@@ -446,12 +534,12 @@ mod tests {
         );
         // A frame that does not repeat the signal is no delivery.
         m.map(sp + 4, &15u32.to_le_bytes());
-        assert_eq!(delivery_32(&regs, sp, &mut m), None);
+        assert_eq!(delivery_32(&regs, sp, &mut cpu(&mut m)), None);
 
         // Plain handler: the old frame, no siginfo, mask split in two.
         let mut m = SparseVirt::default();
         let regs = frame32(&mut m, sp, 10, false, &[]);
-        let d = delivery_32(&regs, sp, &mut m).expect("a delivery");
+        let d = delivery_32(&regs, sp, &mut cpu(&mut m)).expect("a delivery");
         assert_eq!(d.info, "{si_signo=SIGUSR1}");
         assert_eq!(d.resume_ip, 0x0804_1234);
         m.map(sp + SF32_SC + SC32_OLDMASK, &1u32.to_le_bytes());
@@ -463,7 +551,7 @@ mod tests {
         // Registers of no frame shape: edx set but not the rt layout.
         let mut r2 = regs.clone();
         r2.set(Reg::Rdx, 4);
-        assert_eq!(delivery_32(&r2, sp, &mut m), None);
+        assert_eq!(delivery_32(&r2, sp, &mut cpu(&mut m)), None);
     }
 
     /// The text of a siginfo made of these 32-bit words, in `abi`'s
@@ -473,7 +561,9 @@ mod tests {
         let mut b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         b.resize(siginfo::SIZE, 0);
         m.map(0x5000, &b);
-        frame_siginfo(&mut m, 0x5000, u64::from(words[0]), abi).map(|v| v.render())
+        frame_siginfo(&mut m, 0x5000, u64::from(words[0]), abi)
+            .flatten()
+            .map(|v| v.render())
     }
 
     #[test]
@@ -495,11 +585,97 @@ mod tests {
             siginfo_text(&[11, 0, 1, 0, 0, 0, 0, 0], x).unwrap(),
             "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL}"
         );
-        // Unreadable: the signal only, no panic.
+        // Unreadable: no siginfo in the frame, no panic.
         let mut m = SparseVirt::default();
+        assert_eq!(frame_siginfo(&mut m, 0x5000, 10, x), Some(None));
+    }
+
+    #[test]
+    fn a_frame_without_siginfo_takes_the_probed_one() {
+        let mut m = SparseVirt::default();
+        let sp = 0x7fff_0000_1000;
+        // A plain handler's frame: no siginfo where rsi points.
+        let mut regs = frame(&mut m, sp, &[0, 0, 0, 0], 0x401234, 0x7fff_0000_2000, 0);
+        regs.set(Reg::Rdi, 14);
+        regs.efer = vstrace_core::event::EFER_LMA;
+        let mut c = Probed {
+            mem: &mut m,
+            probe: Some(kinfo(14, &[14, 0, 0x80], 48)),
+            asked: 0,
+        };
+        let d = delivery_64(&regs, sp, &mut c).expect("a delivery");
+        assert_eq!(d.info, "{si_signo=SIGALRM, si_code=SI_KERNEL}");
+        assert_eq!((d.resume_ip, c.asked), (0x401234, 1));
+        // Consumed: the same frame again shows the number only.
+        let d = delivery_64(&regs, sp, &mut c).expect("a delivery");
+        assert_eq!(d.info, "{si_signo=SIGALRM}");
+        // Another signal's probe (or a torn read) is not this one's.
+        c.probe = Some(kinfo(10, &[10, 0, 0x80], 48));
         assert_eq!(
-            frame_siginfo(&mut m, 0x5000, 10, x).map(|v| v.render()),
-            Some("{si_signo=SIGUSR1}".into())
+            delivery_64(&regs, sp, &mut c).unwrap().info,
+            "{si_signo=SIGALRM}"
+        );
+        c.probe = Some(kinfo(14, &[10, 0, 0x80], 48));
+        assert_eq!(
+            delivery_64(&regs, sp, &mut c).unwrap().info,
+            "{si_signo=SIGALRM}"
+        );
+        // Too short to hold the number: nothing.
+        assert_eq!(probed_siginfo(Some(kinfo(14, &[], 2)), 14, true), None);
+        // A frame with its siginfo does not ask the probe.
+        let regs = frame(&mut m, sp, &[14, 0, 0x80, 0], 0x401234, 0x7fff_0000_2000, 0);
+        let mut c = Probed {
+            mem: &mut m,
+            probe: Some(kinfo(14, &[14, 0, 0], 48)),
+            asked: 0,
+        };
+        let d = delivery_64(&regs, sp, &mut c).unwrap();
+        assert_eq!(
+            (d.info.as_str(), c.asked),
+            ("{si_signo=SIGALRM, si_code=SI_KERNEL}", 0)
+        );
+    }
+
+    #[test]
+    fn probed_siginfo_in_the_kernels_layout() {
+        // A sender's pid and uid (SI_USER), x86-64 union at 16.
+        let v = probed_siginfo(Some(kinfo(10, &[10, 0, 0, 0, 88, 1000], 48)), 10, true);
+        assert_eq!(
+            v.unwrap().render(),
+            "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=1000}"
+        );
+        // i386 kernel: union at 12; an old-style frame (no siginfo).
+        let mut m = SparseVirt::default();
+        let sp = 0xbfff_e000;
+        let regs = frame32(&mut m, sp, 10, false, &[]);
+        let mut c = Probed {
+            mem: &mut m,
+            probe: Some(kinfo(10, &[10, 0, 0, 88, 1000], 32)),
+            asked: 0,
+        };
+        let d = delivery_32(&regs, sp, &mut c).expect("a delivery");
+        assert_eq!(
+            d.info,
+            "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=1000}"
+        );
+        // A compat process on a 64-bit kernel: an ia32 frame, the
+        // kernel's siginfo in the x86-64 layout (union at 16).
+        let mut regs = regs;
+        regs.efer = vstrace_core::event::EFER_LMA;
+        let mut c = Probed {
+            mem: c.mem,
+            probe: Some(kinfo(10, &[10, 0, 0, 0, 88, 1000], 48)),
+            asked: 0,
+        };
+        assert_eq!(
+            delivery_32(&regs, sp, &mut c).unwrap().info,
+            "{si_signo=SIGUSR1, si_code=SI_USER, si_pid=88, si_uid=1000}"
+        );
+        // A segfault's address, as segv_accerr shows it.
+        let v = probed_siginfo(Some(kinfo(11, &[11, 0, 2, 0, 0x1000, 0], 48)), 11, true);
+        assert_eq!(
+            v.unwrap().render(),
+            "{si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x1000}"
         );
     }
 

@@ -58,6 +58,9 @@ pub struct VcpuState {
     /// Kernel large-page translations kept across this vCPU's events
     /// (used when [`QemuCpu::new`] is told the kernel half is shared).
     kernel_pages: KernelPages,
+    /// What the signal probe read since this vCPU's last return to user
+    /// mode ([`crate::sigprobe`]).
+    pub sig_stash: Option<crate::sigprobe::Stash>,
 }
 
 impl VcpuState {
@@ -86,6 +89,7 @@ impl VcpuState {
             sys_due: false,
             events: 0,
             kernel_pages: KernelPages::default(),
+            sig_stash: None,
         }
     }
 
@@ -95,6 +99,12 @@ impl VcpuState {
             .filter(|s| self.handles[*s].is_none())
             .map(|s| regmap::SLOT_NAMES[s])
             .collect()
+    }
+
+    /// Registers read before are stale (a callback that is no event:
+    /// the signal probe's), without counting an event.
+    pub fn forget_reads(&mut self) {
+        self.read = 0;
     }
 
     /// A new event: the registers read for the last one are stale.
@@ -577,6 +587,8 @@ pub struct QemuCpu<'a> {
     regs: Regs,
     handles: &'a [Option<RegHandle>; NSLOTS],
     mem: QemuMem<'a>,
+    /// What the signal probe saw before this return to user mode.
+    probed: Option<crate::sigprobe::Stash>,
 }
 
 impl<'a> QemuCpu<'a> {
@@ -610,7 +622,14 @@ impl<'a> QemuCpu<'a> {
                 own_space,
                 kernel: shared_kernel.then_some(&mut st.kernel_pages),
             },
+            probed: None,
         }
+    }
+
+    /// This event hands the engine what the signal probe saw (see
+    /// [`crate::sigprobe::take_at_return`]).
+    pub fn set_probed(&mut self, probed: Option<crate::sigprobe::Stash>) {
+        self.probed = probed;
     }
 }
 
@@ -650,6 +669,10 @@ impl Cpu for QemuCpu<'_> {
 
     fn mem(&mut self) -> &mut dyn VirtMem {
         &mut self.mem
+    }
+
+    fn probed_signal(&mut self) -> Option<vstrace_core::ProbedSignal> {
+        self.probed.take().map(crate::sigprobe::Stash::to_probed)
     }
 }
 

@@ -311,3 +311,25 @@ pub unsafe fn register_insn_exec_rw(
         );
     }
 }
+
+/// Registers `cb` to run before `insn` executes, reading registers only
+/// (cheaper than [`register_insn_exec_rw`]: nothing is written back).
+///
+/// # Safety
+/// `insn` must be a handle of the current translation callback.
+pub unsafe fn register_insn_exec_r(
+    insn: *mut sys::qemu_plugin_insn,
+    cb: unsafe extern "C" fn(c_uint, *mut c_void),
+    udata: u64,
+) {
+    // SAFETY: caller guarantees `insn`; udata is an integer token, never
+    // dereferenced.
+    unsafe {
+        sys::qemu_plugin_register_vcpu_insn_exec_cb(
+            insn,
+            Some(cb),
+            sys::qemu_plugin_cb_flags::QEMU_PLUGIN_CB_R_REGS,
+            udata as usize as *mut c_void,
+        );
+    }
+}

@@ -13,6 +13,9 @@
 //! the registers, builds a [`vstrace_core::Event`] and hands it, with the
 //! trapping vCPU as a [`vstrace_core::Cpu`], to the engine.
 //!
+//! A Linux profile with a signal probe adds one more callback, on the
+//! kernel's `signal_setup_done` ([`sigprobe`]).
+//!
 //! Debugging: `VSTRACE_PLUGIN_DEBUG=1` prints every event, the register
 //! list and a per-mechanism count at exit; `VSTRACE_PLUGIN_TEST=...` turns
 //! on the test knobs of [`debug`].
@@ -30,6 +33,7 @@ mod listen;
 mod phys;
 mod regmap;
 mod report;
+mod sigprobe;
 mod writes;
 
 // Userdata packs a 57-bit address (see classify::pack) into a pointer.
@@ -254,6 +258,14 @@ fn install(
         let background = !cfg.summary && nvcpus > 1;
         shared_kernel = cfg.os == "linux";
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
+        if shared_kernel {
+            // (A listening plugin takes it from its client's profile;
+            // one that scans guest memory for its profile has no probe.)
+            let prof = vstrace_layers::linux_profile(&cfg).map_err(|e| e.to_string())?;
+            if sigprobe::install(prof.as_ref(), debug) && debug {
+                eprintln!("vstrace-plugin: signal probe on");
+            }
+        }
         let mut hooks = hooks();
         // `--hooks FILE.py`: Python hooks, run inside QEMU.
         vstrace_python::add_hooks(&mut hooks, &cfg.python_hooks, vstrace_python::Mode::Live)
@@ -413,9 +425,13 @@ unsafe fn tb_trans(tb: *mut sys::qemu_plugin_tb) {
         unsafe {
             for insn in ffi::tb_insns(tb) {
                 let n = ffi::insn_data(insn, &mut bytes);
+                let vaddr = ffi::insn_vaddr(insn);
                 if let Some(kind) = classify::classify(&bytes[..n]) {
-                    let udata = classify::pack(kind, ffi::insn_vaddr(insn));
+                    let udata = classify::pack(kind, vaddr);
                     ffi::register_insn_exec_rw(insn, on_trap, udata);
+                }
+                if sigprobe::wants(vaddr) {
+                    ffi::register_insn_exec_r(insn, on_probe, vaddr);
                 }
             }
         }
@@ -425,6 +441,26 @@ unsafe fn tb_trans(tb: *mut sys::qemu_plugin_tb) {
 unsafe extern "C" fn on_trap(vcpu: c_uint, udata: *mut c_void) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         on_trap_inner(vcpu, udata as usize as u64)
+    }));
+}
+
+/// The signal probe's callback (see [`sigprobe`]); `udata` is the
+/// instruction's address.
+unsafe extern "C" fn on_probe(vcpu: c_uint, udata: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let pc = udata as usize as u64;
+        if !sigprobe::may_hit(pc) {
+            return;
+        }
+        let Some(p) = PLUGIN.get() else { return };
+        let Some(slot) = p.vcpus.get(vcpu as usize) else {
+            return;
+        };
+        let mut guard = lock(slot);
+        let Some(st) = guard.as_mut() else { return };
+        // Registers read at the last event are stale here.
+        st.forget_reads();
+        sigprobe::hit(st, pc);
     }));
 }
 
@@ -607,6 +643,12 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     let mut guard = lock(slot);
     let Some(st) = guard.as_mut() else { return };
     st.begin_event();
+    // Any return to user mode ends what the signal probe kept: a sysret
+    // or sysexit here (the early-out may drop it), an iret into user mode
+    // below, once capture has told it from one to the kernel.
+    if matches!(kind.mechanism(), Mechanism::Sysret | Mechanism::Sysexit) {
+        sigprobe::take_at_return(&mut st.sig_stash, kind, true);
+    }
     // Debugging and the test knobs see every event.
     if !p.debug && p.knobs.is_none() {
         if let (Some(e), Some(early)) = (&p.engine, &p.early) {
@@ -636,6 +678,8 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     let Some((regs, bitness)) = capture(p, p_skip, st, kind, pc) else {
         return;
     };
+    // (capture drops irets to the kernel: this one returns to user.)
+    let probed = sigprobe::take_at_return(&mut st.sig_stash, kind, true);
     let m = kind.mechanism();
     p.counts[mech_index(m)].fetch_add(1, Ordering::Relaxed);
     let event = Event::new(vcpu, m, bitness, regs.clone());
@@ -651,6 +695,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
             p.ram.as_ref(),
             p.shared_kernel,
         );
+        cpu.set_probed(probed);
         if p.debug {
             eprintln!("{}", debug::event_line(&event, &mut cpu));
         }

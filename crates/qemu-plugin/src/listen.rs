@@ -521,6 +521,14 @@ fn engine_for(
     cfg.output = None;
     cfg.start_wall_clock();
     let os = vstrace_layers::layer(&cfg).map_err(|e| format!("bad configuration: {e}"))?;
+    if cfg.os == "linux" {
+        // The signal probe, for a client's profile that has one (the
+        // code cache is flushed after this: blocks translated again get
+        // it). Set once: the VM's kernel does not change between clients.
+        if let Ok(Some(p)) = vstrace_layers::linux_profile(&cfg) {
+            crate::sigprobe::install(Some(&p), false);
+        }
+    }
     // strace's output options (timestamps, -T, -e raw=/signal=...) apply
     // to the lines sent as they do to a file.
     let (raw, signals) = vstrace_engine::display_sets(&cfg, os.as_ref())

@@ -36,6 +36,10 @@ pub enum Access {
         /// Whether the write succeeded.
         result: Result<(), MemError>,
     },
+    /// What a kernel probe saw of the signal being delivered
+    /// ([`Cpu::probed_signal`]), when it saw one: asked only at returns
+    /// that enter a handler whose frame lacks the siginfo.
+    Signal(vstrace_core::ProbedSignal),
     /// A register write.
     Reg {
         /// The register written.
@@ -75,6 +79,13 @@ impl Cpu for RecordingCpu<'_> {
     }
     fn mem(&mut self) -> &mut dyn VirtMem {
         self
+    }
+    fn probed_signal(&mut self) -> Option<vstrace_core::ProbedSignal> {
+        // Only a probe that saw something is logged: replay answers None
+        // for an event without one, as the live vCPU did.
+        let p = self.inner.probed_signal()?;
+        self.log.push(Access::Signal(p.clone()));
+        Some(p)
     }
 }
 
@@ -261,8 +272,8 @@ pub struct ReplayCpu<'a> {
     log: AccessLog<'a>,
     history: Option<(&'a ReadHistory, u64)>,
     /// Next log index to look at for reads, memory writes, register
-    /// writes, reads in other spaces.
-    next: [usize; 4],
+    /// writes, reads in other spaces, probed signals.
+    next: [usize; 5],
 }
 
 impl<'a> ReplayCpu<'a> {
@@ -285,7 +296,7 @@ impl<'a> ReplayCpu<'a> {
             regs,
             log,
             history: None,
-            next: [0; 4],
+            next: [0; 5],
         }
     }
 
@@ -347,6 +358,12 @@ impl Cpu for ReplayCpu<'_> {
     }
     fn mem(&mut self) -> &mut dyn VirtMem {
         self
+    }
+    fn probed_signal(&mut self) -> Option<vstrace_core::ProbedSignal> {
+        self.take(4, |a| match a {
+            Access::Signal(p) => Some(p.clone()),
+            _ => None,
+        })
     }
 }
 
@@ -470,6 +487,45 @@ mod tests {
         r2.read_virt_in(space, 0xffff_f800_0000_0000, &mut c)
             .unwrap();
         assert_eq!(&c, b"kpcr");
+    }
+
+    /// A vCPU whose signal probe saw one signal.
+    struct Probing(Option<vstrace_core::ProbedSignal>, SparseVirt);
+    impl Cpu for Probing {
+        fn regs(&self) -> &Regs {
+            unreachable!()
+        }
+        fn write_reg(&mut self, _: Reg, _: u64) -> Result<(), CpuError> {
+            unreachable!()
+        }
+        fn mem(&mut self) -> &mut dyn VirtMem {
+            &mut self.1
+        }
+        fn probed_signal(&mut self) -> Option<vstrace_core::ProbedSignal> {
+            self.0.take()
+        }
+    }
+
+    #[test]
+    fn a_probed_signal_is_recorded_and_replayed_once() {
+        let p = vstrace_core::ProbedSignal {
+            signo: 14,
+            info: vec![14, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0],
+        };
+        let mut live = Probing(Some(p.clone()), SparseVirt::new());
+        let mut log = Vec::new();
+        {
+            let mut rec = RecordingCpu::new(&mut live, &mut log);
+            assert_eq!(rec.probed_signal(), Some(p.clone()));
+            // Nothing more: not logged.
+            assert_eq!(rec.probed_signal(), None);
+        }
+        assert_eq!(log, vec![Access::Signal(p.clone())]);
+        let mut r = ReplayCpu::new(Regs::default(), &log);
+        assert_eq!(r.probed_signal(), Some(p));
+        assert_eq!(r.probed_signal(), None);
+        // An event recorded without one (and older recordings) has none.
+        assert_eq!(ReplayCpu::new(Regs::default(), &[]).probed_signal(), None);
     }
 
     /// A user read zero-filled past an untouched page (the decider's own

@@ -20,9 +20,11 @@
 //!          5 read in ok  mode: u8 (0 32-bit, 1 PAE, 2 4-level), root, addr,
 //!                        len, bytes[len]  (a read in another address space)
 //!          6 read in fault  mode, root, addr, len, MemError
+//!          7 probed signal  signo, len, bytes[len]  (the kernel's siginfo
+//!                        a probe read, see `Cpu::probed_signal`)
 //! ```
-//! Version 2 added access kinds 5 and 6 and memory error kind 5; version 1
-//! files are read as well.
+//! Version 2 added access kinds 5 and 6 and memory error kind 5; version 3
+//! added access kind 7; version 1 and 2 files are read as well.
 //! Integers are LEB128 varints unless a width is given. The register and
 //! "read same" state lives in the writer and the reader alike, so a frame
 //! can only be decoded after the ones before it: the reader stops at the
@@ -50,7 +52,7 @@ use wire::*;
 /// First bytes of every trace file.
 pub const MAGIC: &[u8; 8] = b"VSTRACE\0";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this crate reads.
 pub const MIN_FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 12;
@@ -216,6 +218,9 @@ struct CodecState {
     same: Vec<(u64, u64, Vec<u8>)>,
     /// The event frame being decoded.
     pending: Pending,
+    /// The file's format version (the reader's): an access kind newer
+    /// than it is damage.
+    version: u16,
 }
 
 /// vCPU numbers whose register state lives in a plain vector.
@@ -229,6 +234,7 @@ impl Default for CodecState {
             regs: HashMap::new(),
             same: vec![(0, u64::MAX, Vec::new()); SAME_SLOTS],
             pending: Pending::default(),
+            version: FORMAT_VERSION,
         }
     }
 }
@@ -383,6 +389,7 @@ impl CodecState {
                         Err(e) => put_mem_error(out, e),
                     }
                 }
+                Access::Signal(p) => put_probed(out, p),
                 Access::Reg { reg, value, result } => {
                     out.push(4);
                     out.push(*reg as u8);
@@ -502,6 +509,11 @@ impl CodecState {
                             len: p.varint()?,
                             result: Err(p.mem_error()?),
                         },
+                        7 if self.version >= 3 => {
+                            let s = p.probed()?;
+                            charge(s.info.len() as u64)?;
+                            Access::Signal(s)
+                        }
                         _ => return Err(TraceErrorKind::Malformed("access kind")),
                     };
                     put_access(slot, i, spare, a, false);
@@ -813,7 +825,10 @@ impl<R: Read> TraceReader<R> {
         Ok(TraceReader {
             input,
             offset: HEADER_LEN as u64,
-            state: CodecState::default(),
+            state: CodecState {
+                version,
+                ..CodecState::default()
+            },
             seen_config: false,
             failed: false,
             check_crc: true,
@@ -1079,6 +1094,10 @@ mod tests {
                 len: 4,
                 result: Ok(vec![0, 0, 0, 0]),
             },
+            Access::Signal(vstrace_core::ProbedSignal {
+                signo: 14,
+                info: vec![14, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0],
+            }),
         ];
         // The same read again: coded as "same".
         let acc2 = vec![Access::Read {
@@ -1253,12 +1272,30 @@ mod tests {
         assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::Version(9));
         v[8] = 0;
         assert_eq!(parse_trace(&v).1.unwrap().kind, TraceErrorKind::Version(0));
-        // A version 1 header is still accepted.
+        // A version 1 or 2 header is still accepted, for the accesses
+        // those versions have (the sample's first event has a probed
+        // signal, new in version 3: damage in an older file).
         let (mut bytes, recs) = sample();
-        bytes[8] = 1;
-        let (got, err) = parse_trace(&bytes);
+        for v in [1, 2] {
+            bytes[8] = v;
+            let (got, err) = parse_trace(&bytes);
+            assert_eq!(err.unwrap().kind, TraceErrorKind::Malformed("access kind"));
+            assert_eq!(got, recs[..1]);
+        }
+        let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs(1, 0x401000));
+        let acc = vec![Access::Read {
+            space: None,
+            addr: 0x7fff_0000,
+            len: 4,
+            result: Ok(b"abcd".to_vec()),
+        }];
+        let mut w = TraceWriter::new(Vec::new(), b"{}").unwrap();
+        w.event(100, &ev, &acc).unwrap();
+        let mut old = w.into_inner();
+        old[8] = 1;
+        let (got, err) = parse_trace(&old);
         assert_eq!(err, None);
-        assert_eq!(got, recs);
+        assert_eq!(got[1], Record::Event(EventRecord::new(100, ev, acc)));
         // An event before the configuration.
         let (bytes, _) = sample();
         let cfg_len = u32::from_le_bytes(bytes[13..17].try_into().unwrap()) as usize;

@@ -445,6 +445,26 @@ pub fn test_kernels() -> Vec<Option<PathBuf>> {
     vec![None, Some(newest)]
 }
 
+/// Whether `vstrace run` on `kernel` (None: the default, `$VSTRACE_KERNEL`
+/// or the cached one for `arch`) has the signal probe: the kernel's
+/// System.map is beside it (`KERNEL.System.map`, as
+/// scripts/setup-host.sh keeps it). Deliveries to handlers without
+/// SA_SIGINFO then show the kernel's siginfo, as strace does; without it
+/// the signal's number only.
+pub fn has_signal_probe(kernel: &Option<PathBuf>, arch: vstrace_launch::GuestArch) -> bool {
+    let k = kernel
+        .clone()
+        .or_else(|| {
+            (arch == vstrace_launch::GuestArch::X86_64)
+                .then(|| std::env::var_os("VSTRACE_KERNEL").map(PathBuf::from))
+                .flatten()
+        })
+        .unwrap_or_else(|| arch.cached_kernel());
+    let mut map = k.into_os_string();
+    map.push(".System.map");
+    std::fs::read_to_string(map).is_ok_and(|m| m.contains(" signal_setup_done\n"))
+}
+
 /// `vstrace run`, on `kernel` when one is given (else the default).
 pub fn vstrace_run_on(kernel: &Option<PathBuf>) -> Command {
     let mut cmd = vstrace();

@@ -45,7 +45,7 @@ impl Tracker {
         if !self.pair_by_thread || event.mechanism != Mechanism::Iret {
             return None;
         }
-        let d = self.os.signal_delivery(event, ip, sp, cpu.mem())?;
+        let d = self.os.signal_delivery(event, ip, sp, cpu)?;
         let cr3 = cr3_key(event.cr3);
         // The same frame again before any call: an interrupt return into
         // the handler, not a delivery. The frame is known by its stack

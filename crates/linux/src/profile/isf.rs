@@ -128,6 +128,7 @@ pub fn from_isf(isf: &Isf) -> Result<LinuxProfile, ProfileError> {
         files,
         mm,
         pids,
+        signal_probe: None,
     })
 }
 

@@ -418,6 +418,7 @@ pub(crate) fn synthetic_profile() -> super::LinuxProfile {
         files: None,
         mm: None,
         pids: None,
+        signal_probe: None,
     }
 }
 

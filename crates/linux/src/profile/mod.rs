@@ -29,6 +29,7 @@ pub mod ksymtab;
 pub mod layouts;
 pub mod runtime;
 pub mod scan;
+pub mod sysmap;
 
 use serde::{Deserialize, Serialize};
 
@@ -192,6 +193,10 @@ pub struct LinuxProfile {
     /// it.
     #[serde(default)]
     pub pids: Option<layouts::PidsLayout>,
+    /// Where a kernel probe reads the siginfo of a signal being delivered
+    /// (see [`sysmap`]), when the kernel's `System.map` was given.
+    #[serde(default)]
+    pub signal_probe: Option<sysmap::SignalProbe>,
 }
 
 impl LinuxProfile {
@@ -278,6 +283,7 @@ impl LinuxProfile {
             files: None,
             mm: None,
             pids: None,
+            signal_probe: None,
         })
     }
 
@@ -321,6 +327,7 @@ impl LinuxProfile {
             files: layouts::FilesLayout::from_btf(btf).ok(),
             mm: layouts::MmLayout::from_btf(btf).ok(),
             pids: layouts::PidsLayout::from_btf(btf).ok(),
+            signal_probe: None,
         })
     }
 
@@ -333,6 +340,13 @@ impl LinuxProfile {
     pub fn from_json(s: &str) -> Result<LinuxProfile, serde_json::Error> {
         serde_json::from_str(s)
     }
+}
+
+/// The `.BTF` of a vmlinux image, when it has a readable one.
+pub fn image_btf(elf: &[u8]) -> Option<Btf> {
+    let file = object::File::parse(elf).ok()?;
+    let data = file.section_by_name(".BTF")?.data().ok()?;
+    Btf::parse(data).ok()
 }
 
 /// The GNU build id of an ELF file (hex), which a kernel image and its

@@ -370,6 +370,7 @@ mod tests {
             files: None,
             mm: None,
             pids: None,
+            signal_probe: None,
         }
     }
 

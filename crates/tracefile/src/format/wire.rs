@@ -5,7 +5,7 @@
 
 use vstrace_core::cpu::CpuError;
 use vstrace_core::mem::PagingMode;
-use vstrace_core::{MemError, Reg, Space};
+use vstrace_core::{MemError, ProbedSignal, Reg, Space};
 
 use super::TraceErrorKind;
 
@@ -85,6 +85,14 @@ pub(super) fn put_cpu_error(out: &mut Vec<u8>, e: &CpuError) {
             put_str(out, reason);
         }
     }
+}
+
+/// Access kind 7, a probed signal: signo, len, the siginfo's bytes.
+pub(super) fn put_probed(out: &mut Vec<u8>, p: &ProbedSignal) {
+    out.push(7);
+    put_varint(out, u64::from(p.signo));
+    put_varint(out, p.info.len() as u64);
+    out.extend_from_slice(&p.info);
 }
 
 /// Bounded reading of one frame's payload.
@@ -232,6 +240,16 @@ impl<'a> Cursor<'a> {
         Ok(Space {
             mode,
             root: self.varint()?,
+        })
+    }
+    /// A probed signal after its kind byte (see [`put_probed`]).
+    pub(super) fn probed(&mut self) -> Result<ProbedSignal, TraceErrorKind> {
+        let signo = u32::try_from(self.varint()?)
+            .map_err(|_| TraceErrorKind::Malformed("probed signal number"))?;
+        let len = self.varint()?;
+        Ok(ProbedSignal {
+            signo,
+            info: self.bytes(len)?.to_vec(),
         })
     }
     pub(super) fn cpu_error(&mut self) -> Result<CpuError, TraceErrorKind> {
