@@ -28,8 +28,15 @@ tmp=$(mktemp -d "$CACHE/dbg.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "vstrace i386 profile: fetching $image-dbg (about 800 MB, once)" >&2
 (cd "$tmp" && apt-get download -qq "$image-dbg:i386")
-dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" "./usr/lib/debug/boot/vmlinux-$release"
+dpkg-deb --fsys-tarfile "$tmp"/*.deb |
+    tar -x -C "$tmp" "./usr/lib/debug/boot/vmlinux-$release" "./usr/lib/debug/boot/System.map-$release"
 rm -f "$tmp"/*.deb
+# The same package's System.map, for the signal probe (setup-host.sh
+# would otherwise fetch the package again for it).
+if [ -s "$tmp/usr/lib/debug/boot/System.map-$release" ] && [ ! -s "$CACHE/vmlinuz-i386.System.map" ]; then
+    cp "$tmp/usr/lib/debug/boot/System.map-$release" "$CACHE/vmlinuz-i386.System.map.tmp"
+    mv "$CACHE/vmlinuz-i386.System.map.tmp" "$CACHE/vmlinuz-i386.System.map"
+fi
 bin=${VSTRACE_BIN:-}
 if [ -z "$bin" ]; then
     cargo build --release -q -p vstrace-cli
