@@ -542,6 +542,46 @@ TABLES = [
     ("audit_arch", "AUDIT_ARCH_???"),
 ]
 
+# btrfs (ioctl type 0x94: structs/ioctl_btrfs.rs) and TEE (type 0xa4:
+# structs/ioctl_tee.rs). btrfs_features_compat names nothing (the kernel
+# defines no compat feature): its decoder prints the bits alone.
+TABLES += [
+    ("btrfs_balance_args", "BTRFS_BALANCE_ARGS_???"),
+    ("btrfs_balance_ctl_cmds", "BTRFS_BALANCE_CTL_???"),
+    ("btrfs_balance_flags", "BTRFS_BALANCE_???"),
+    ("btrfs_balance_state", "BTRFS_BALANCE_STATE_???"),
+    ("btrfs_compress_types", "BTRFS_COMPRESS_???"),
+    ("btrfs_cont_reading_from_srcdev_mode", "BTRFS_IOCTL_DEV_REPLACE_CONT_READING_FROM_SRCDEV_MODE_???"),
+    ("btrfs_csum_types", "BTRFS_CSUM_TYPE_???"),
+    ("btrfs_defrag_flags", "BTRFS_DEFRAG_RANGE_???"),
+    ("btrfs_dev_replace_cmds", "BTRFS_IOCTL_DEV_REPLACE_CMD_???"),
+    ("btrfs_dev_replace_results", "BTRFS_IOCTL_DEV_REPLACE_RESULT_???"),
+    ("btrfs_dev_replace_state", "BTRFS_IOCTL_DEV_REPLACE_STATE_???"),
+    ("btrfs_dev_stats_flags", "BTRFS_DEV_STATS_???"),
+    ("btrfs_dev_stats_values", None),
+    ("btrfs_features_compat_ro", "BTRFS_FEATURE_COMPAT_RO_???"),
+    ("btrfs_features_incompat", "BTRFS_FEATURE_INCOMPAT_???"),
+    ("btrfs_fs_info_flags", "BTRFS_FS_INFO_FLAG_???"),
+    ("btrfs_key_types", None),
+    ("btrfs_logical_ino_args_flags", "BTRFS_LOGICAL_INO_ARGS_???"),
+    ("btrfs_qgroup_ctl_cmds", "BTRFS_QUOTA_CTL_???"),
+    ("btrfs_qgroup_inherit_flags", "BTRFS_QGROUP_INHERIT_???"),
+    ("btrfs_qgroup_limit_flags", "BTRFS_QGROUP_LIMIT_???"),
+    ("btrfs_qgroup_status_flags", "BTRFS_QGROUP_STATUS_FLAG_???"),
+    ("btrfs_scrub_flags", "BTRFS_SCRUB_???"),
+    ("btrfs_send_flags", "BTRFS_SEND_FLAGS_???"),
+    ("btrfs_snap_flags_v2", "BTRFS_SUBVOL_???"),
+    ("btrfs_space_info_flags", "BTRFS_SPACE_INFO_???"),
+    ("btrfs_tree_objectids", None),
+    ("tee_ioctl_gen_caps", "TEE_GEN_CAP_???"),
+    ("tee_ioctl_impl_ids", "TEE_IMPL_ID_???"),
+    ("tee_ioctl_login_types", "TEE_IOCTL_LOGIN_???"),
+    ("tee_ioctl_optee_caps", "TEE_OPTEE_CAP_???"),
+    ("tee_ioctl_origins", "TEEC_ORIGIN_???"),
+    ("tee_ioctl_param_attr_types", "TEE_IOCTL_PARAM_ATTR_???"),
+    ("tee_ioctl_shm_flags", "TEE_IOCTL_SHM_???"),
+]
+
 
 # Video4Linux2 (ioctl type 'V'): the tables of strace's v4l2 decoder.
 V4L2_TABLES = [
@@ -821,6 +861,10 @@ def expand_funcs(expr):
 TOKEN_RE = re.compile(r"'[^'\\]'|0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|<<|>>|\S")
 
 
+# <stdint.h> limits an xlat file may name (see Lookup.lookup).
+C_LIMITS = {"UINT32_MAX": 2**32 - 1, "UINT64_MAX": 2**64 - 1}
+
+
 class Unresolved(Exception):
     pass
 
@@ -895,7 +939,10 @@ class Symbols:
         if expr is None:
             expr = self.headers.get(name)
         if expr is None:
-            return None
+            # <stdint.h>'s limits, which btrfs' tables list by name
+            # (btrfs_key_types' UINT32_MAX, btrfs_tree_objectids'
+            # UINT64_MAX): no uapi header defines them.
+            return C_LIMITS.get(name)
         try:
             v = evaluate(expr, self.lookup, depth)
         except Unresolved:

@@ -227,6 +227,26 @@ mod tests {
                 "DM_TABLE_LOAD, [{version=[4, 1, 2], data_size=440, data_start=312, name=\"dev\", target_count=2, flags=0}",
             ),
             (
+                "crafted-ioctl-btrfs-tree_search_v2",
+                "BTRFS_IOC_TREE_SEARCH_V2, {key={tree_id=BTRFS_FS_TREE_OBJECTID, min_objectid=0, max_objectid=UINT64_MAX,",
+            ),
+            (
+                "crafted-ioctl-btrfs-tree_search_v2-v",
+                "buf=[{transid=0, objectid=0, offset=0, type=BTRFS_INODE_ITEM_KEY, len=8}, {transid=0, objectid=0, offset=0, type=BTRFS_INODE_REF_KEY, len=0}]",
+            ),
+            (
+                "crafted-ioctl-btrfs-snap_create_v2-v",
+                "qgroup_inherit={flags=0, num_qgroups=2, num_ref_copies=0, num_excl_copies=0, lim={flags=0, max_rfer=0, max_excl=0, rsv_rfer=0, rsv_excl=0}, qgroups=[5, 6]}, name=\"snap\"}",
+            ),
+            (
+                "crafted-ioctl-btrfs-logical_ino-v",
+                "inodes={bytes_left=0, bytes_missing=0, elem_cnt=6, elem_missed=0, val=[{inum=17, offset=0, root=0}, {inum=0, offset=0, root=0}]}",
+            ),
+            (
+                "crafted-ioctl-tee-open_session",
+                "{buf_len=120, buf_ptr={uuid=deadbeef-0000-0000-0000-000000000000, clnt_login=TEE_IOCTL_LOGIN_GROUP, clnt_uuid=0,",
+            ),
+            (
                 "crafted-arch_prctl-xcomp_supp",
                 "[0x2021f /* XFEATURE_MASK_FPSSE|",
             ),

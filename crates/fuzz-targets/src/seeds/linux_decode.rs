@@ -888,6 +888,93 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
                 }),
             ],
         ),
+        // btrfs BTRFS_IOC_TREE_SEARCH_V2 at a successful exit: the key,
+        // the buffer size and two item headers walked by their lengths
+        // (hostile lengths and counts when mutated).
+        (
+            "ioctl-btrfs-tree_search_v2",
+            "ioctl",
+            [3, 0xc070_9411, a, 0, 0, 0],
+            0,
+            vec![(a, {
+                let mut v = vec![0u8; 112 + 96];
+                v[0] = 5; // tree_id BTRFS_FS_TREE_OBJECTID
+                v[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+                v[64] = 2; // nr_items
+                v[104..112].copy_from_slice(&96u64.to_le_bytes());
+                v[112 + 24] = 1; // type BTRFS_INODE_ITEM_KEY
+                v[112 + 28] = 8; // len
+                v[112 + 40 + 24] = 12; // type BTRFS_INODE_REF_KEY
+                v
+            })],
+        ),
+        // btrfs BTRFS_IOC_SNAP_CREATE_V2 inheriting quota groups (the
+        // ids after the inherit structure).
+        (
+            "ioctl-btrfs-snap_create_v2",
+            "ioctl",
+            [3, 0x5000_9417, a, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 4096];
+                    v[16] = 4; // BTRFS_SUBVOL_QGROUP_INHERIT
+                    v[24] = 88; // size
+                    v[32..40].copy_from_slice(&(a + 0x2000).to_le_bytes());
+                    v[56..60].copy_from_slice(b"snap");
+                    v
+                }),
+                (a + 0x2000, {
+                    let mut v = vec![0u8; 88];
+                    v[8] = 2; // num_qgroups
+                    v[72] = 5;
+                    v[80] = 6;
+                    v
+                }),
+            ],
+        ),
+        // btrfs BTRFS_IOC_LOGICAL_INO at a successful exit: the inodes
+        // container and its triples.
+        (
+            "ioctl-btrfs-logical_ino",
+            "ioctl",
+            [3, 0xc038_9424, a, 0, 0, 0],
+            0,
+            vec![
+                (a, {
+                    let mut v = vec![0u8; 56];
+                    v[48..56].copy_from_slice(&(a + 0x1000).to_le_bytes());
+                    v
+                }),
+                (a + 0x1000, {
+                    let mut v = vec![0u8; 16 + 48];
+                    v[8] = 6; // elem_cnt: two triples
+                    v[16] = 0x11;
+                    v
+                }),
+            ],
+        ),
+        // TEE_IOC_OPEN_SESSION: the buffer descriptor, the argument and
+        // two parameters after it (hostile lengths and counts when
+        // mutated).
+        (
+            "ioctl-tee-open_session",
+            "ioctl",
+            [3, 0x8010_a402, a, 0, 0, 0],
+            0,
+            vec![
+                (a, cat(&[&q(a + 0x100), &q(56 + 64)])),
+                (a + 0x100, {
+                    let mut v = vec![0u8; 56 + 64];
+                    v[0..4].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+                    v[32] = 2; // TEE_IOCTL_LOGIN_GROUP
+                    v[52] = 2; // num_params
+                    v[56] = 5; // TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_INPUT
+                    v[88] = 1; // TEE_IOCTL_PARAM_ATTR_TYPE_VALUE_INPUT
+                    v
+                }),
+            ],
+        ),
         // arch_prctl ARCH_GET_XCOMP_SUPP: the component mask written.
         (
             "arch_prctl-xcomp_supp",
@@ -898,8 +985,14 @@ pub(super) fn linux_decode_seeds() -> Vec<Seed> {
         ),
     ];
     for (tag, name, raw, ret, regions) in crafted {
-        if let Some(s) = linux_input(x, name, raw, ret, &regions, None) {
-            out.push((format!("crafted-{tag}"), s));
+        if let Some(mut s) = linux_input(x, name, raw, ret, &regions, None) {
+            out.push((format!("crafted-{tag}"), s.clone()));
+            // The btrfs and TEE arrays print in full with -v only: a
+            // verbose twin reaches them.
+            if tag.starts_with("ioctl-btrfs") || tag.starts_with("ioctl-tee") {
+                s[5] = 1;
+                out.push((format!("crafted-{tag}-v"), s));
+            }
         }
     }
     // Every pointer readable, nothing terminated.

@@ -75,6 +75,7 @@ type Family = fn(&str) -> Option<Kind>;
 const CODE_FAMILIES: &[fn(u32) -> Option<Kind>] = &[
     super::ioctl_evdev::kind_of_code,
     super::ioctl_seccomp::kind_of_code,
+    super::ioctl_tee::kind_of_code,
 ];
 
 /// The families beyond this file's.
@@ -98,11 +99,13 @@ const FAMILIES: &[Family] = &[
     super::ioctl_sg_io::kind_of,
     super::ioctl_v4l2::kind_of,
     super::ioctl_dm::kind_of,
+    super::ioctl_tee::kind_of,
+    super::ioctl_btrfs::kind_of,
 ];
 
 /// The request types whose strace family decoder is modelled here in
 /// full: a request of these types without a decoder prints in hex.
-const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89KV\xfd";
+const FULL_FAMILIES: &[u8] = b"TWRIX>p\x12\x03L\xabMoO$\xb7\xaa!\xb4=i\x89KV\xfd\x94\xa4";
 
 /// The decoder of request `name`, if strace has one.
 fn kind_of(name: &str) -> Option<Kind> {
@@ -263,7 +266,7 @@ pub(crate) fn value(c: &mut Call<'_, '_>, v: u64) -> V {
 
 /// At the exit, the value the entry showed: decoded again when the
 /// memory still reads the same, else the entry's text.
-fn entry_again(c: &mut Call<'_, '_>, v: u64, f: fn(&mut Call<'_, '_>, u64) -> V) -> V {
+pub(super) fn entry_again(c: &mut Call<'_, '_>, v: u64, f: fn(&mut Call<'_, '_>, u64) -> V) -> V {
     match c.entry().map(str::to_string) {
         Some(t) => {
             let now = f(c, v);

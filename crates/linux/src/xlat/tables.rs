@@ -10804,6 +10804,538 @@ static AUDIT_ARCH: Xlat = Xlat {
     i386: AUDIT_ARCH_X86_64,
 };
 
+/// strace's `btrfs_balance_args` on x86_64.
+pub(crate) const BTRFS_BALANCE_ARGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_BALANCE_ARGS_PROFILES"),
+    (0x2, "BTRFS_BALANCE_ARGS_USAGE"),
+    (0x4, "BTRFS_BALANCE_ARGS_DEVID"),
+    (0x8, "BTRFS_BALANCE_ARGS_DRANGE"),
+    (0x10, "BTRFS_BALANCE_ARGS_VRANGE"),
+    (0x20, "BTRFS_BALANCE_ARGS_LIMIT"),
+    (0x40, "BTRFS_BALANCE_ARGS_LIMIT_RANGE"),
+    (0x80, "BTRFS_BALANCE_ARGS_STRIPES_RANGE"),
+    (0x100, "BTRFS_BALANCE_ARGS_CONVERT"),
+    (0x200, "BTRFS_BALANCE_ARGS_SOFT"),
+    (0x400, "BTRFS_BALANCE_ARGS_USAGE_RANGE"),
+];
+static BTRFS_BALANCE_ARGS: Xlat = Xlat {
+    name: "btrfs_balance_args",
+    dflt: "BTRFS_BALANCE_ARGS_???",
+    x86_64: BTRFS_BALANCE_ARGS_X86_64,
+    i386: BTRFS_BALANCE_ARGS_X86_64,
+};
+
+/// strace's `btrfs_balance_ctl_cmds` on x86_64.
+pub(crate) const BTRFS_BALANCE_CTL_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_BALANCE_CTL_PAUSE"),
+    (0x2, "BTRFS_BALANCE_CTL_CANCEL"),
+];
+static BTRFS_BALANCE_CTL_CMDS: Xlat = Xlat {
+    name: "btrfs_balance_ctl_cmds",
+    dflt: "BTRFS_BALANCE_CTL_???",
+    x86_64: BTRFS_BALANCE_CTL_CMDS_X86_64,
+    i386: BTRFS_BALANCE_CTL_CMDS_X86_64,
+};
+
+/// strace's `btrfs_balance_flags` on x86_64.
+pub(crate) const BTRFS_BALANCE_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_BALANCE_DATA"),
+    (0x2, "BTRFS_BALANCE_SYSTEM"),
+    (0x4, "BTRFS_BALANCE_METADATA"),
+    (0x8, "BTRFS_BALANCE_FORCE"),
+    (0x10, "BTRFS_BALANCE_RESUME"),
+];
+static BTRFS_BALANCE_FLAGS: Xlat = Xlat {
+    name: "btrfs_balance_flags",
+    dflt: "BTRFS_BALANCE_???",
+    x86_64: BTRFS_BALANCE_FLAGS_X86_64,
+    i386: BTRFS_BALANCE_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_balance_state` on x86_64.
+pub(crate) const BTRFS_BALANCE_STATE_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_BALANCE_STATE_RUNNING"),
+    (0x2, "BTRFS_BALANCE_STATE_PAUSE_REQ"),
+    (0x4, "BTRFS_BALANCE_STATE_CANCEL_REQ"),
+];
+static BTRFS_BALANCE_STATE: Xlat = Xlat {
+    name: "btrfs_balance_state",
+    dflt: "BTRFS_BALANCE_STATE_???",
+    x86_64: BTRFS_BALANCE_STATE_X86_64,
+    i386: BTRFS_BALANCE_STATE_X86_64,
+};
+
+/// strace's `btrfs_compress_types` on x86_64.
+pub(crate) const BTRFS_COMPRESS_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_COMPRESS_NONE"),
+    (0x1, "BTRFS_COMPRESS_ZLIB"),
+    (0x2, "BTRFS_COMPRESS_LZO"),
+    (0x3, "BTRFS_COMPRESS_ZSTD"),
+];
+static BTRFS_COMPRESS_TYPES: Xlat = Xlat {
+    name: "btrfs_compress_types",
+    dflt: "BTRFS_COMPRESS_???",
+    x86_64: BTRFS_COMPRESS_TYPES_X86_64,
+    i386: BTRFS_COMPRESS_TYPES_X86_64,
+};
+
+/// strace's `btrfs_cont_reading_from_srcdev_mode` on x86_64.
+pub(crate) const BTRFS_CONT_READING_FROM_SRCDEV_MODE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_IOCTL_DEV_REPLACE_CONT_READING_FROM_SRCDEV_MODE_ALWAYS"),
+    (0x1, "BTRFS_IOCTL_DEV_REPLACE_CONT_READING_FROM_SRCDEV_MODE_AVOID"),
+];
+static BTRFS_CONT_READING_FROM_SRCDEV_MODE: Xlat = Xlat {
+    name: "btrfs_cont_reading_from_srcdev_mode",
+    dflt: "BTRFS_IOCTL_DEV_REPLACE_CONT_READING_FROM_SRCDEV_MODE_???",
+    x86_64: BTRFS_CONT_READING_FROM_SRCDEV_MODE_X86_64,
+    i386: BTRFS_CONT_READING_FROM_SRCDEV_MODE_X86_64,
+};
+
+/// strace's `btrfs_csum_types` on x86_64.
+pub(crate) const BTRFS_CSUM_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_CSUM_TYPE_CRC32"),
+    (0x1, "BTRFS_CSUM_TYPE_XXHASH"),
+    (0x2, "BTRFS_CSUM_TYPE_SHA256"),
+    (0x3, "BTRFS_CSUM_TYPE_BLAKE2"),
+];
+static BTRFS_CSUM_TYPES: Xlat = Xlat {
+    name: "btrfs_csum_types",
+    dflt: "BTRFS_CSUM_TYPE_???",
+    x86_64: BTRFS_CSUM_TYPES_X86_64,
+    i386: BTRFS_CSUM_TYPES_X86_64,
+};
+
+/// strace's `btrfs_defrag_flags` on x86_64.
+pub(crate) const BTRFS_DEFRAG_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_DEFRAG_RANGE_COMPRESS"),
+    (0x2, "BTRFS_DEFRAG_RANGE_START_IO"),
+];
+static BTRFS_DEFRAG_FLAGS: Xlat = Xlat {
+    name: "btrfs_defrag_flags",
+    dflt: "BTRFS_DEFRAG_RANGE_???",
+    x86_64: BTRFS_DEFRAG_FLAGS_X86_64,
+    i386: BTRFS_DEFRAG_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_dev_replace_cmds` on x86_64.
+pub(crate) const BTRFS_DEV_REPLACE_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_IOCTL_DEV_REPLACE_CMD_START"),
+    (0x1, "BTRFS_IOCTL_DEV_REPLACE_CMD_STATUS"),
+    (0x2, "BTRFS_IOCTL_DEV_REPLACE_CMD_CANCEL"),
+];
+static BTRFS_DEV_REPLACE_CMDS: Xlat = Xlat {
+    name: "btrfs_dev_replace_cmds",
+    dflt: "BTRFS_IOCTL_DEV_REPLACE_CMD_???",
+    x86_64: BTRFS_DEV_REPLACE_CMDS_X86_64,
+    i386: BTRFS_DEV_REPLACE_CMDS_X86_64,
+};
+
+/// strace's `btrfs_dev_replace_results` on x86_64.
+pub(crate) const BTRFS_DEV_REPLACE_RESULTS_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_IOCTL_DEV_REPLACE_RESULT_NO_ERROR"),
+    (0x1, "BTRFS_IOCTL_DEV_REPLACE_RESULT_NOT_STARTED"),
+    (0x2, "BTRFS_IOCTL_DEV_REPLACE_RESULT_ALREADY_STARTED"),
+    (0x3, "BTRFS_IOCTL_DEV_REPLACE_RESULT_SCRUB_INPROGRESS"),
+];
+static BTRFS_DEV_REPLACE_RESULTS: Xlat = Xlat {
+    name: "btrfs_dev_replace_results",
+    dflt: "BTRFS_IOCTL_DEV_REPLACE_RESULT_???",
+    x86_64: BTRFS_DEV_REPLACE_RESULTS_X86_64,
+    i386: BTRFS_DEV_REPLACE_RESULTS_X86_64,
+};
+
+/// strace's `btrfs_dev_replace_state` on x86_64.
+pub(crate) const BTRFS_DEV_REPLACE_STATE_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_IOCTL_DEV_REPLACE_STATE_NEVER_STARTED"),
+    (0x1, "BTRFS_IOCTL_DEV_REPLACE_STATE_STARTED"),
+    (0x2, "BTRFS_IOCTL_DEV_REPLACE_STATE_FINISHED"),
+    (0x3, "BTRFS_IOCTL_DEV_REPLACE_STATE_CANCELED"),
+    (0x4, "BTRFS_IOCTL_DEV_REPLACE_STATE_SUSPENDED"),
+];
+static BTRFS_DEV_REPLACE_STATE: Xlat = Xlat {
+    name: "btrfs_dev_replace_state",
+    dflt: "BTRFS_IOCTL_DEV_REPLACE_STATE_???",
+    x86_64: BTRFS_DEV_REPLACE_STATE_X86_64,
+    i386: BTRFS_DEV_REPLACE_STATE_X86_64,
+};
+
+/// strace's `btrfs_dev_stats_flags` on x86_64.
+pub(crate) const BTRFS_DEV_STATS_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_DEV_STATS_RESET"),
+];
+static BTRFS_DEV_STATS_FLAGS: Xlat = Xlat {
+    name: "btrfs_dev_stats_flags",
+    dflt: "BTRFS_DEV_STATS_???",
+    x86_64: BTRFS_DEV_STATS_FLAGS_X86_64,
+    i386: BTRFS_DEV_STATS_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_dev_stats_values` on x86_64.
+pub(crate) const BTRFS_DEV_STATS_VALUES_X86_64: &[(u64, &str)] = &[
+    (0x0, "BTRFS_DEV_STAT_WRITE_ERRS"),
+    (0x1, "BTRFS_DEV_STAT_READ_ERRS"),
+    (0x2, "BTRFS_DEV_STAT_FLUSH_ERRS"),
+    (0x3, "BTRFS_DEV_STAT_CORRUPTION_ERRS"),
+    (0x4, "BTRFS_DEV_STAT_GENERATION_ERRS"),
+];
+static BTRFS_DEV_STATS_VALUES: Xlat = Xlat {
+    name: "btrfs_dev_stats_values",
+    dflt: "BTRFS_DEV_STAT_???",
+    x86_64: BTRFS_DEV_STATS_VALUES_X86_64,
+    i386: BTRFS_DEV_STATS_VALUES_X86_64,
+};
+
+/// strace's `btrfs_features_compat_ro` on x86_64.
+pub(crate) const BTRFS_FEATURES_COMPAT_RO_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE"),
+    (0x2, "BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID"),
+    (0x4, "BTRFS_FEATURE_COMPAT_RO_VERITY"),
+    (0x8, "BTRFS_FEATURE_COMPAT_RO_BLOCK_GROUP_TREE"),
+];
+static BTRFS_FEATURES_COMPAT_RO: Xlat = Xlat {
+    name: "btrfs_features_compat_ro",
+    dflt: "BTRFS_FEATURE_COMPAT_RO_???",
+    x86_64: BTRFS_FEATURES_COMPAT_RO_X86_64,
+    i386: BTRFS_FEATURES_COMPAT_RO_X86_64,
+};
+
+/// strace's `btrfs_features_incompat` on x86_64.
+pub(crate) const BTRFS_FEATURES_INCOMPAT_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_FEATURE_INCOMPAT_MIXED_BACKREF"),
+    (0x2, "BTRFS_FEATURE_INCOMPAT_DEFAULT_SUBVOL"),
+    (0x4, "BTRFS_FEATURE_INCOMPAT_MIXED_GROUPS"),
+    (0x8, "BTRFS_FEATURE_INCOMPAT_COMPRESS_LZO"),
+    (0x10, "BTRFS_FEATURE_INCOMPAT_COMPRESS_ZSTD"),
+    (0x20, "BTRFS_FEATURE_INCOMPAT_BIG_METADATA"),
+    (0x40, "BTRFS_FEATURE_INCOMPAT_EXTENDED_IREF"),
+    (0x80, "BTRFS_FEATURE_INCOMPAT_RAID56"),
+    (0x100, "BTRFS_FEATURE_INCOMPAT_SKINNY_METADATA"),
+    (0x200, "BTRFS_FEATURE_INCOMPAT_NO_HOLES"),
+    (0x400, "BTRFS_FEATURE_INCOMPAT_METADATA_UUID"),
+    (0x800, "BTRFS_FEATURE_INCOMPAT_RAID1C34"),
+    (0x1000, "BTRFS_FEATURE_INCOMPAT_ZONED"),
+    (0x2000, "BTRFS_FEATURE_INCOMPAT_EXTENT_TREE_V2"),
+];
+static BTRFS_FEATURES_INCOMPAT: Xlat = Xlat {
+    name: "btrfs_features_incompat",
+    dflt: "BTRFS_FEATURE_INCOMPAT_???",
+    x86_64: BTRFS_FEATURES_INCOMPAT_X86_64,
+    i386: BTRFS_FEATURES_INCOMPAT_X86_64,
+};
+
+/// strace's `btrfs_fs_info_flags` on x86_64.
+pub(crate) const BTRFS_FS_INFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_FS_INFO_FLAG_CSUM_INFO"),
+    (0x2, "BTRFS_FS_INFO_FLAG_GENERATION"),
+    (0x4, "BTRFS_FS_INFO_FLAG_METADATA_UUID"),
+];
+static BTRFS_FS_INFO_FLAGS: Xlat = Xlat {
+    name: "btrfs_fs_info_flags",
+    dflt: "BTRFS_FS_INFO_FLAG_???",
+    x86_64: BTRFS_FS_INFO_FLAGS_X86_64,
+    i386: BTRFS_FS_INFO_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_key_types` on x86_64.
+pub(crate) const BTRFS_KEY_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_INODE_ITEM_KEY"),
+    (0xc, "BTRFS_INODE_REF_KEY"),
+    (0xd, "BTRFS_INODE_EXTREF_KEY"),
+    (0x18, "BTRFS_XATTR_ITEM_KEY"),
+    (0x24, "BTRFS_VERITY_DESC_ITEM_KEY"),
+    (0x25, "BTRFS_VERITY_MERKLE_ITEM_KEY"),
+    (0x30, "BTRFS_ORPHAN_ITEM_KEY"),
+    (0x3c, "BTRFS_DIR_LOG_ITEM_KEY"),
+    (0x48, "BTRFS_DIR_LOG_INDEX_KEY"),
+    (0x54, "BTRFS_DIR_ITEM_KEY"),
+    (0x60, "BTRFS_DIR_INDEX_KEY"),
+    (0x6c, "BTRFS_EXTENT_DATA_KEY"),
+    (0x80, "BTRFS_EXTENT_CSUM_KEY"),
+    (0x84, "BTRFS_ROOT_ITEM_KEY"),
+    (0x90, "BTRFS_ROOT_BACKREF_KEY"),
+    (0x9c, "BTRFS_ROOT_REF_KEY"),
+    (0xa8, "BTRFS_EXTENT_ITEM_KEY"),
+    (0xa9, "BTRFS_METADATA_ITEM_KEY"),
+    (0xb0, "BTRFS_TREE_BLOCK_REF_KEY"),
+    (0xb2, "BTRFS_EXTENT_DATA_REF_KEY"),
+    (0xb4, "BTRFS_EXTENT_REF_V0_KEY"),
+    (0xb6, "BTRFS_SHARED_BLOCK_REF_KEY"),
+    (0xb8, "BTRFS_SHARED_DATA_REF_KEY"),
+    (0xc0, "BTRFS_BLOCK_GROUP_ITEM_KEY"),
+    (0xc6, "BTRFS_FREE_SPACE_INFO_KEY"),
+    (0xc7, "BTRFS_FREE_SPACE_EXTENT_KEY"),
+    (0xc8, "BTRFS_FREE_SPACE_BITMAP_KEY"),
+    (0xcc, "BTRFS_DEV_EXTENT_KEY"),
+    (0xd8, "BTRFS_DEV_ITEM_KEY"),
+    (0xe4, "BTRFS_CHUNK_ITEM_KEY"),
+    (0xf0, "BTRFS_QGROUP_STATUS_KEY"),
+    (0xf2, "BTRFS_QGROUP_INFO_KEY"),
+    (0xf4, "BTRFS_QGROUP_LIMIT_KEY"),
+    (0xf6, "BTRFS_QGROUP_RELATION_KEY"),
+    (0xf8, "BTRFS_TEMPORARY_ITEM_KEY"),
+    (0xf9, "BTRFS_PERSISTENT_ITEM_KEY"),
+    (0xfa, "BTRFS_DEV_REPLACE_KEY"),
+    (0xfb, "BTRFS_UUID_KEY_SUBVOL"),
+    (0xfc, "BTRFS_UUID_KEY_RECEIVED_SUBVOL"),
+    (0xfd, "BTRFS_STRING_ITEM_KEY"),
+    (0xffffffff, "UINT32_MAX"),
+];
+static BTRFS_KEY_TYPES: Xlat = Xlat {
+    name: "btrfs_key_types",
+    dflt: "???",
+    x86_64: BTRFS_KEY_TYPES_X86_64,
+    i386: BTRFS_KEY_TYPES_X86_64,
+};
+
+/// strace's `btrfs_logical_ino_args_flags` on x86_64.
+pub(crate) const BTRFS_LOGICAL_INO_ARGS_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_LOGICAL_INO_ARGS_IGNORE_OFFSET"),
+];
+static BTRFS_LOGICAL_INO_ARGS_FLAGS: Xlat = Xlat {
+    name: "btrfs_logical_ino_args_flags",
+    dflt: "BTRFS_LOGICAL_INO_ARGS_???",
+    x86_64: BTRFS_LOGICAL_INO_ARGS_FLAGS_X86_64,
+    i386: BTRFS_LOGICAL_INO_ARGS_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_qgroup_ctl_cmds` on x86_64.
+pub(crate) const BTRFS_QGROUP_CTL_CMDS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_QUOTA_CTL_ENABLE"),
+    (0x2, "BTRFS_QUOTA_CTL_DISABLE"),
+    (0x3, "BTRFS_QUOTA_CTL_RESCAN__NOTUSED"),
+];
+static BTRFS_QGROUP_CTL_CMDS: Xlat = Xlat {
+    name: "btrfs_qgroup_ctl_cmds",
+    dflt: "BTRFS_QUOTA_CTL_???",
+    x86_64: BTRFS_QGROUP_CTL_CMDS_X86_64,
+    i386: BTRFS_QGROUP_CTL_CMDS_X86_64,
+};
+
+/// strace's `btrfs_qgroup_inherit_flags` on x86_64.
+pub(crate) const BTRFS_QGROUP_INHERIT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_QGROUP_INHERIT_SET_LIMITS"),
+];
+static BTRFS_QGROUP_INHERIT_FLAGS: Xlat = Xlat {
+    name: "btrfs_qgroup_inherit_flags",
+    dflt: "BTRFS_QGROUP_INHERIT_???",
+    x86_64: BTRFS_QGROUP_INHERIT_FLAGS_X86_64,
+    i386: BTRFS_QGROUP_INHERIT_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_qgroup_limit_flags` on x86_64.
+pub(crate) const BTRFS_QGROUP_LIMIT_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_QGROUP_LIMIT_MAX_RFER"),
+    (0x2, "BTRFS_QGROUP_LIMIT_MAX_EXCL"),
+    (0x4, "BTRFS_QGROUP_LIMIT_RSV_RFER"),
+    (0x8, "BTRFS_QGROUP_LIMIT_RSV_EXCL"),
+    (0x10, "BTRFS_QGROUP_LIMIT_RFER_CMPR"),
+    (0x20, "BTRFS_QGROUP_LIMIT_EXCL_CMPR"),
+];
+static BTRFS_QGROUP_LIMIT_FLAGS: Xlat = Xlat {
+    name: "btrfs_qgroup_limit_flags",
+    dflt: "BTRFS_QGROUP_LIMIT_???",
+    x86_64: BTRFS_QGROUP_LIMIT_FLAGS_X86_64,
+    i386: BTRFS_QGROUP_LIMIT_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_qgroup_status_flags` on x86_64.
+pub(crate) const BTRFS_QGROUP_STATUS_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_QGROUP_STATUS_FLAG_ON"),
+    (0x2, "BTRFS_QGROUP_STATUS_FLAG_RESCAN"),
+];
+static BTRFS_QGROUP_STATUS_FLAGS: Xlat = Xlat {
+    name: "btrfs_qgroup_status_flags",
+    dflt: "BTRFS_QGROUP_STATUS_FLAG_???",
+    x86_64: BTRFS_QGROUP_STATUS_FLAGS_X86_64,
+    i386: BTRFS_QGROUP_STATUS_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_scrub_flags` on x86_64.
+pub(crate) const BTRFS_SCRUB_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_SCRUB_READONLY"),
+];
+static BTRFS_SCRUB_FLAGS: Xlat = Xlat {
+    name: "btrfs_scrub_flags",
+    dflt: "BTRFS_SCRUB_???",
+    x86_64: BTRFS_SCRUB_FLAGS_X86_64,
+    i386: BTRFS_SCRUB_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_send_flags` on x86_64.
+pub(crate) const BTRFS_SEND_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_SEND_FLAG_NO_FILE_DATA"),
+    (0x2, "BTRFS_SEND_FLAG_OMIT_STREAM_HEADER"),
+    (0x4, "BTRFS_SEND_FLAG_OMIT_END_CMD"),
+    (0x8, "BTRFS_SEND_FLAG_VERSION"),
+    (0x10, "BTRFS_SEND_FLAG_COMPRESSED"),
+];
+static BTRFS_SEND_FLAGS: Xlat = Xlat {
+    name: "btrfs_send_flags",
+    dflt: "BTRFS_SEND_FLAGS_???",
+    x86_64: BTRFS_SEND_FLAGS_X86_64,
+    i386: BTRFS_SEND_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_snap_flags_v2` on x86_64.
+pub(crate) const BTRFS_SNAP_FLAGS_V2_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_SUBVOL_CREATE_ASYNC"),
+    (0x2, "BTRFS_SUBVOL_RDONLY"),
+    (0x4, "BTRFS_SUBVOL_QGROUP_INHERIT"),
+];
+static BTRFS_SNAP_FLAGS_V2: Xlat = Xlat {
+    name: "btrfs_snap_flags_v2",
+    dflt: "BTRFS_SUBVOL_???",
+    x86_64: BTRFS_SNAP_FLAGS_V2_X86_64,
+    i386: BTRFS_SNAP_FLAGS_V2_X86_64,
+};
+
+/// strace's `btrfs_space_info_flags` on x86_64.
+pub(crate) const BTRFS_SPACE_INFO_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_BLOCK_GROUP_DATA"),
+    (0x2, "BTRFS_BLOCK_GROUP_SYSTEM"),
+    (0x4, "BTRFS_BLOCK_GROUP_METADATA"),
+    (0x8, "BTRFS_BLOCK_GROUP_RAID0"),
+    (0x10, "BTRFS_BLOCK_GROUP_RAID1"),
+    (0x20, "BTRFS_BLOCK_GROUP_DUP"),
+    (0x40, "BTRFS_BLOCK_GROUP_RAID10"),
+    (0x80, "BTRFS_BLOCK_GROUP_RAID5"),
+    (0x100, "BTRFS_BLOCK_GROUP_RAID6"),
+    (0x1000000000000, "BTRFS_AVAIL_ALLOC_BIT_SINGLE"),
+    (0x2000000000000, "BTRFS_SPACE_INFO_GLOBAL_RSV"),
+];
+static BTRFS_SPACE_INFO_FLAGS: Xlat = Xlat {
+    name: "btrfs_space_info_flags",
+    dflt: "BTRFS_SPACE_INFO_???",
+    x86_64: BTRFS_SPACE_INFO_FLAGS_X86_64,
+    i386: BTRFS_SPACE_INFO_FLAGS_X86_64,
+};
+
+/// strace's `btrfs_tree_objectids` on x86_64.
+pub(crate) const BTRFS_TREE_OBJECTIDS_X86_64: &[(u64, &str)] = &[
+    (0x1, "BTRFS_ROOT_TREE_OBJECTID"),
+    (0x2, "BTRFS_EXTENT_TREE_OBJECTID"),
+    (0x3, "BTRFS_CHUNK_TREE_OBJECTID"),
+    (0x4, "BTRFS_DEV_TREE_OBJECTID"),
+    (0x5, "BTRFS_FS_TREE_OBJECTID"),
+    (0x6, "BTRFS_ROOT_TREE_DIR_OBJECTID"),
+    (0x7, "BTRFS_CSUM_TREE_OBJECTID"),
+    (0x8, "BTRFS_QUOTA_TREE_OBJECTID"),
+    (0x9, "BTRFS_UUID_TREE_OBJECTID"),
+    (0xa, "BTRFS_FREE_SPACE_TREE_OBJECTID"),
+    (0xb, "BTRFS_BLOCK_GROUP_TREE_OBJECTID"),
+    (0x100, "BTRFS_FIRST_FREE_OBJECTID"),
+    (0xffffffffffffff00, "BTRFS_LAST_FREE_OBJECTID"),
+    (0xffffffffffffffff, "UINT64_MAX"),
+];
+static BTRFS_TREE_OBJECTIDS: Xlat = Xlat {
+    name: "btrfs_tree_objectids",
+    dflt: "???",
+    x86_64: BTRFS_TREE_OBJECTIDS_X86_64,
+    i386: BTRFS_TREE_OBJECTIDS_X86_64,
+};
+
+/// strace's `tee_ioctl_gen_caps` on x86_64.
+pub(crate) const TEE_IOCTL_GEN_CAPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TEE_GEN_CAP_GP"),
+    (0x2, "TEE_GEN_CAP_PRIVILEGED"),
+    (0x4, "TEE_GEN_CAP_REG_MEM"),
+    (0x8, "TEE_GEN_CAP_MEMREF_NULL"),
+];
+static TEE_IOCTL_GEN_CAPS: Xlat = Xlat {
+    name: "tee_ioctl_gen_caps",
+    dflt: "TEE_GEN_CAP_???",
+    x86_64: TEE_IOCTL_GEN_CAPS_X86_64,
+    i386: TEE_IOCTL_GEN_CAPS_X86_64,
+};
+
+/// strace's `tee_ioctl_impl_ids` on x86_64.
+pub(crate) const TEE_IOCTL_IMPL_IDS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TEE_IMPL_ID_OPTEE"),
+    (0x2, "TEE_IMPL_ID_AMDTEE"),
+];
+static TEE_IOCTL_IMPL_IDS: Xlat = Xlat {
+    name: "tee_ioctl_impl_ids",
+    dflt: "TEE_IMPL_ID_???",
+    x86_64: TEE_IOCTL_IMPL_IDS_X86_64,
+    i386: TEE_IOCTL_IMPL_IDS_X86_64,
+};
+
+/// strace's `tee_ioctl_login_types` on x86_64.
+pub(crate) const TEE_IOCTL_LOGIN_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "TEE_IOCTL_LOGIN_PUBLIC"),
+    (0x1, "TEE_IOCTL_LOGIN_USER"),
+    (0x2, "TEE_IOCTL_LOGIN_GROUP"),
+    (0x4, "TEE_IOCTL_LOGIN_APPLICATION"),
+    (0x5, "TEE_IOCTL_LOGIN_USER_APPLICATION"),
+    (0x6, "TEE_IOCTL_LOGIN_GROUP_APPLICATION"),
+];
+static TEE_IOCTL_LOGIN_TYPES: Xlat = Xlat {
+    name: "tee_ioctl_login_types",
+    dflt: "TEE_IOCTL_LOGIN_???",
+    x86_64: TEE_IOCTL_LOGIN_TYPES_X86_64,
+    i386: TEE_IOCTL_LOGIN_TYPES_X86_64,
+};
+
+/// strace's `tee_ioctl_optee_caps` on x86_64.
+pub(crate) const TEE_IOCTL_OPTEE_CAPS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TEE_OPTEE_CAP_TZ"),
+];
+static TEE_IOCTL_OPTEE_CAPS: Xlat = Xlat {
+    name: "tee_ioctl_optee_caps",
+    dflt: "TEE_OPTEE_CAP_???",
+    x86_64: TEE_IOCTL_OPTEE_CAPS_X86_64,
+    i386: TEE_IOCTL_OPTEE_CAPS_X86_64,
+};
+
+/// strace's `tee_ioctl_origins` on x86_64.
+pub(crate) const TEE_IOCTL_ORIGINS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TEEC_ORIGIN_API"),
+    (0x2, "TEEC_ORIGIN_COMMS"),
+    (0x3, "TEEC_ORIGIN_TEE"),
+    (0x4, "TEEC_ORIGIN_TRUSTED_APP"),
+];
+static TEE_IOCTL_ORIGINS: Xlat = Xlat {
+    name: "tee_ioctl_origins",
+    dflt: "TEEC_ORIGIN_???",
+    x86_64: TEE_IOCTL_ORIGINS_X86_64,
+    i386: TEE_IOCTL_ORIGINS_X86_64,
+};
+
+/// strace's `tee_ioctl_param_attr_types` on x86_64.
+pub(crate) const TEE_IOCTL_PARAM_ATTR_TYPES_X86_64: &[(u64, &str)] = &[
+    (0x0, "TEE_IOCTL_PARAM_ATTR_TYPE_NONE"),
+    (0x1, "TEE_IOCTL_PARAM_ATTR_TYPE_VALUE_INPUT"),
+    (0x2, "TEE_IOCTL_PARAM_ATTR_TYPE_VALUE_OUTPUT"),
+    (0x3, "TEE_IOCTL_PARAM_ATTR_TYPE_VALUE_INOUT"),
+    (0x5, "TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_INPUT"),
+    (0x6, "TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_OUTPUT"),
+    (0x7, "TEE_IOCTL_PARAM_ATTR_TYPE_MEMREF_INOUT"),
+    (0x100, "TEE_IOCTL_PARAM_ATTR_META"),
+];
+static TEE_IOCTL_PARAM_ATTR_TYPES: Xlat = Xlat {
+    name: "tee_ioctl_param_attr_types",
+    dflt: "TEE_IOCTL_PARAM_ATTR_???",
+    x86_64: TEE_IOCTL_PARAM_ATTR_TYPES_X86_64,
+    i386: TEE_IOCTL_PARAM_ATTR_TYPES_X86_64,
+};
+
+/// strace's `tee_ioctl_shm_flags` on x86_64.
+pub(crate) const TEE_IOCTL_SHM_FLAGS_X86_64: &[(u64, &str)] = &[
+    (0x1, "TEE_IOCTL_SHM_MAPPED"),
+    (0x2, "TEE_IOCTL_SHM_DMA_BUF"),
+    (0x4, "TEE_IOCTL_SHM_EXT_DMA_BUF"),
+    (0x8, "TEE_IOCTL_SHM_REGISTER"),
+    (0x10, "TEE_IOCTL_SHM_USER_MAPPED"),
+    (0x20, "TEE_IOCTL_SHM_POOL"),
+    (0x40, "TEE_IOCTL_SHM_KERNEL_MAPPED"),
+];
+static TEE_IOCTL_SHM_FLAGS: Xlat = Xlat {
+    name: "tee_ioctl_shm_flags",
+    dflt: "TEE_IOCTL_SHM_???",
+    x86_64: TEE_IOCTL_SHM_FLAGS_X86_64,
+    i386: TEE_IOCTL_SHM_FLAGS_X86_64,
+};
+
 /// strace's `v4l2_buf_flags` on x86_64.
 pub(crate) const V4L2_BUF_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x1, "V4L2_BUF_FLAG_MAPPED"),
@@ -13801,6 +14333,74 @@ pub enum Table {
     SgScsiReset,
     /// strace's `audit_arch` table.
     AuditArch,
+    /// strace's `btrfs_balance_args` table.
+    BtrfsBalanceArgs,
+    /// strace's `btrfs_balance_ctl_cmds` table.
+    BtrfsBalanceCtlCmds,
+    /// strace's `btrfs_balance_flags` table.
+    BtrfsBalanceFlags,
+    /// strace's `btrfs_balance_state` table.
+    BtrfsBalanceState,
+    /// strace's `btrfs_compress_types` table.
+    BtrfsCompressTypes,
+    /// strace's `btrfs_cont_reading_from_srcdev_mode` table.
+    BtrfsContReadingFromSrcdevMode,
+    /// strace's `btrfs_csum_types` table.
+    BtrfsCsumTypes,
+    /// strace's `btrfs_defrag_flags` table.
+    BtrfsDefragFlags,
+    /// strace's `btrfs_dev_replace_cmds` table.
+    BtrfsDevReplaceCmds,
+    /// strace's `btrfs_dev_replace_results` table.
+    BtrfsDevReplaceResults,
+    /// strace's `btrfs_dev_replace_state` table.
+    BtrfsDevReplaceState,
+    /// strace's `btrfs_dev_stats_flags` table.
+    BtrfsDevStatsFlags,
+    /// strace's `btrfs_dev_stats_values` table.
+    BtrfsDevStatsValues,
+    /// strace's `btrfs_features_compat_ro` table.
+    BtrfsFeaturesCompatRo,
+    /// strace's `btrfs_features_incompat` table.
+    BtrfsFeaturesIncompat,
+    /// strace's `btrfs_fs_info_flags` table.
+    BtrfsFsInfoFlags,
+    /// strace's `btrfs_key_types` table.
+    BtrfsKeyTypes,
+    /// strace's `btrfs_logical_ino_args_flags` table.
+    BtrfsLogicalInoArgsFlags,
+    /// strace's `btrfs_qgroup_ctl_cmds` table.
+    BtrfsQgroupCtlCmds,
+    /// strace's `btrfs_qgroup_inherit_flags` table.
+    BtrfsQgroupInheritFlags,
+    /// strace's `btrfs_qgroup_limit_flags` table.
+    BtrfsQgroupLimitFlags,
+    /// strace's `btrfs_qgroup_status_flags` table.
+    BtrfsQgroupStatusFlags,
+    /// strace's `btrfs_scrub_flags` table.
+    BtrfsScrubFlags,
+    /// strace's `btrfs_send_flags` table.
+    BtrfsSendFlags,
+    /// strace's `btrfs_snap_flags_v2` table.
+    BtrfsSnapFlagsV2,
+    /// strace's `btrfs_space_info_flags` table.
+    BtrfsSpaceInfoFlags,
+    /// strace's `btrfs_tree_objectids` table.
+    BtrfsTreeObjectids,
+    /// strace's `tee_ioctl_gen_caps` table.
+    TeeIoctlGenCaps,
+    /// strace's `tee_ioctl_impl_ids` table.
+    TeeIoctlImplIds,
+    /// strace's `tee_ioctl_login_types` table.
+    TeeIoctlLoginTypes,
+    /// strace's `tee_ioctl_optee_caps` table.
+    TeeIoctlOpteeCaps,
+    /// strace's `tee_ioctl_origins` table.
+    TeeIoctlOrigins,
+    /// strace's `tee_ioctl_param_attr_types` table.
+    TeeIoctlParamAttrTypes,
+    /// strace's `tee_ioctl_shm_flags` table.
+    TeeIoctlShmFlags,
     /// strace's `v4l2_buf_flags` table.
     V4l2BufFlags,
     /// strace's `v4l2_buf_flags_ts_src` table.
@@ -13971,7 +14571,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 577] = [
+    pub const ALL: [Table; 611] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -14466,6 +15066,40 @@ impl Table {
         Table::FiemapExtentFlags,
         Table::SgScsiReset,
         Table::AuditArch,
+        Table::BtrfsBalanceArgs,
+        Table::BtrfsBalanceCtlCmds,
+        Table::BtrfsBalanceFlags,
+        Table::BtrfsBalanceState,
+        Table::BtrfsCompressTypes,
+        Table::BtrfsContReadingFromSrcdevMode,
+        Table::BtrfsCsumTypes,
+        Table::BtrfsDefragFlags,
+        Table::BtrfsDevReplaceCmds,
+        Table::BtrfsDevReplaceResults,
+        Table::BtrfsDevReplaceState,
+        Table::BtrfsDevStatsFlags,
+        Table::BtrfsDevStatsValues,
+        Table::BtrfsFeaturesCompatRo,
+        Table::BtrfsFeaturesIncompat,
+        Table::BtrfsFsInfoFlags,
+        Table::BtrfsKeyTypes,
+        Table::BtrfsLogicalInoArgsFlags,
+        Table::BtrfsQgroupCtlCmds,
+        Table::BtrfsQgroupInheritFlags,
+        Table::BtrfsQgroupLimitFlags,
+        Table::BtrfsQgroupStatusFlags,
+        Table::BtrfsScrubFlags,
+        Table::BtrfsSendFlags,
+        Table::BtrfsSnapFlagsV2,
+        Table::BtrfsSpaceInfoFlags,
+        Table::BtrfsTreeObjectids,
+        Table::TeeIoctlGenCaps,
+        Table::TeeIoctlImplIds,
+        Table::TeeIoctlLoginTypes,
+        Table::TeeIoctlOpteeCaps,
+        Table::TeeIoctlOrigins,
+        Table::TeeIoctlParamAttrTypes,
+        Table::TeeIoctlShmFlags,
         Table::V4l2BufFlags,
         Table::V4l2BufFlagsTsSrc,
         Table::V4l2BufFlagsTsType,
@@ -15048,6 +15682,40 @@ impl Table {
             Table::FiemapExtentFlags => &FIEMAP_EXTENT_FLAGS,
             Table::SgScsiReset => &SG_SCSI_RESET,
             Table::AuditArch => &AUDIT_ARCH,
+            Table::BtrfsBalanceArgs => &BTRFS_BALANCE_ARGS,
+            Table::BtrfsBalanceCtlCmds => &BTRFS_BALANCE_CTL_CMDS,
+            Table::BtrfsBalanceFlags => &BTRFS_BALANCE_FLAGS,
+            Table::BtrfsBalanceState => &BTRFS_BALANCE_STATE,
+            Table::BtrfsCompressTypes => &BTRFS_COMPRESS_TYPES,
+            Table::BtrfsContReadingFromSrcdevMode => &BTRFS_CONT_READING_FROM_SRCDEV_MODE,
+            Table::BtrfsCsumTypes => &BTRFS_CSUM_TYPES,
+            Table::BtrfsDefragFlags => &BTRFS_DEFRAG_FLAGS,
+            Table::BtrfsDevReplaceCmds => &BTRFS_DEV_REPLACE_CMDS,
+            Table::BtrfsDevReplaceResults => &BTRFS_DEV_REPLACE_RESULTS,
+            Table::BtrfsDevReplaceState => &BTRFS_DEV_REPLACE_STATE,
+            Table::BtrfsDevStatsFlags => &BTRFS_DEV_STATS_FLAGS,
+            Table::BtrfsDevStatsValues => &BTRFS_DEV_STATS_VALUES,
+            Table::BtrfsFeaturesCompatRo => &BTRFS_FEATURES_COMPAT_RO,
+            Table::BtrfsFeaturesIncompat => &BTRFS_FEATURES_INCOMPAT,
+            Table::BtrfsFsInfoFlags => &BTRFS_FS_INFO_FLAGS,
+            Table::BtrfsKeyTypes => &BTRFS_KEY_TYPES,
+            Table::BtrfsLogicalInoArgsFlags => &BTRFS_LOGICAL_INO_ARGS_FLAGS,
+            Table::BtrfsQgroupCtlCmds => &BTRFS_QGROUP_CTL_CMDS,
+            Table::BtrfsQgroupInheritFlags => &BTRFS_QGROUP_INHERIT_FLAGS,
+            Table::BtrfsQgroupLimitFlags => &BTRFS_QGROUP_LIMIT_FLAGS,
+            Table::BtrfsQgroupStatusFlags => &BTRFS_QGROUP_STATUS_FLAGS,
+            Table::BtrfsScrubFlags => &BTRFS_SCRUB_FLAGS,
+            Table::BtrfsSendFlags => &BTRFS_SEND_FLAGS,
+            Table::BtrfsSnapFlagsV2 => &BTRFS_SNAP_FLAGS_V2,
+            Table::BtrfsSpaceInfoFlags => &BTRFS_SPACE_INFO_FLAGS,
+            Table::BtrfsTreeObjectids => &BTRFS_TREE_OBJECTIDS,
+            Table::TeeIoctlGenCaps => &TEE_IOCTL_GEN_CAPS,
+            Table::TeeIoctlImplIds => &TEE_IOCTL_IMPL_IDS,
+            Table::TeeIoctlLoginTypes => &TEE_IOCTL_LOGIN_TYPES,
+            Table::TeeIoctlOpteeCaps => &TEE_IOCTL_OPTEE_CAPS,
+            Table::TeeIoctlOrigins => &TEE_IOCTL_ORIGINS,
+            Table::TeeIoctlParamAttrTypes => &TEE_IOCTL_PARAM_ATTR_TYPES,
+            Table::TeeIoctlShmFlags => &TEE_IOCTL_SHM_FLAGS,
             Table::V4l2BufFlags => &V4L2_BUF_FLAGS,
             Table::V4l2BufFlagsTsSrc => &V4L2_BUF_FLAGS_TS_SRC,
             Table::V4l2BufFlagsTsType => &V4L2_BUF_FLAGS_TS_TYPE,
@@ -15631,6 +16299,40 @@ impl Table {
             "fiemap_extent_flags" => Table::FiemapExtentFlags,
             "sg_scsi_reset" => Table::SgScsiReset,
             "audit_arch" => Table::AuditArch,
+            "btrfs_balance_args" => Table::BtrfsBalanceArgs,
+            "btrfs_balance_ctl_cmds" => Table::BtrfsBalanceCtlCmds,
+            "btrfs_balance_flags" => Table::BtrfsBalanceFlags,
+            "btrfs_balance_state" => Table::BtrfsBalanceState,
+            "btrfs_compress_types" => Table::BtrfsCompressTypes,
+            "btrfs_cont_reading_from_srcdev_mode" => Table::BtrfsContReadingFromSrcdevMode,
+            "btrfs_csum_types" => Table::BtrfsCsumTypes,
+            "btrfs_defrag_flags" => Table::BtrfsDefragFlags,
+            "btrfs_dev_replace_cmds" => Table::BtrfsDevReplaceCmds,
+            "btrfs_dev_replace_results" => Table::BtrfsDevReplaceResults,
+            "btrfs_dev_replace_state" => Table::BtrfsDevReplaceState,
+            "btrfs_dev_stats_flags" => Table::BtrfsDevStatsFlags,
+            "btrfs_dev_stats_values" => Table::BtrfsDevStatsValues,
+            "btrfs_features_compat_ro" => Table::BtrfsFeaturesCompatRo,
+            "btrfs_features_incompat" => Table::BtrfsFeaturesIncompat,
+            "btrfs_fs_info_flags" => Table::BtrfsFsInfoFlags,
+            "btrfs_key_types" => Table::BtrfsKeyTypes,
+            "btrfs_logical_ino_args_flags" => Table::BtrfsLogicalInoArgsFlags,
+            "btrfs_qgroup_ctl_cmds" => Table::BtrfsQgroupCtlCmds,
+            "btrfs_qgroup_inherit_flags" => Table::BtrfsQgroupInheritFlags,
+            "btrfs_qgroup_limit_flags" => Table::BtrfsQgroupLimitFlags,
+            "btrfs_qgroup_status_flags" => Table::BtrfsQgroupStatusFlags,
+            "btrfs_scrub_flags" => Table::BtrfsScrubFlags,
+            "btrfs_send_flags" => Table::BtrfsSendFlags,
+            "btrfs_snap_flags_v2" => Table::BtrfsSnapFlagsV2,
+            "btrfs_space_info_flags" => Table::BtrfsSpaceInfoFlags,
+            "btrfs_tree_objectids" => Table::BtrfsTreeObjectids,
+            "tee_ioctl_gen_caps" => Table::TeeIoctlGenCaps,
+            "tee_ioctl_impl_ids" => Table::TeeIoctlImplIds,
+            "tee_ioctl_login_types" => Table::TeeIoctlLoginTypes,
+            "tee_ioctl_optee_caps" => Table::TeeIoctlOpteeCaps,
+            "tee_ioctl_origins" => Table::TeeIoctlOrigins,
+            "tee_ioctl_param_attr_types" => Table::TeeIoctlParamAttrTypes,
+            "tee_ioctl_shm_flags" => Table::TeeIoctlShmFlags,
             "v4l2_buf_flags" => Table::V4l2BufFlags,
             "v4l2_buf_flags_ts_src" => Table::V4l2BufFlagsTsSrc,
             "v4l2_buf_flags_ts_type" => Table::V4l2BufFlagsTsType,
