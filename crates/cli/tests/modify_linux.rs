@@ -172,14 +172,17 @@ fn inject_signal_follows_the_call() {
             "/bin/sigject",
             "i",
         ];
-        let out = vstrace()
-            .args(&args)
-            .args(["--add", &add])
-            .args(signal_only)
-            .output()
-            .unwrap();
-        let (g, e) = (stdout(&out), stderr(&out));
-        assert!(out.status.success(), "{arch:?} {e}");
+        let run = |opts: &[&str]| {
+            let out = vstrace()
+                .args(&args)
+                .args(["--add", &add])
+                .args(opts)
+                .output()
+                .unwrap();
+            (out.status.success(), stdout(&out), stderr(&out))
+        };
+        let (ok, g, e) = run(&signal_only);
+        assert!(ok, "{arch:?} {e}");
         assert!(g.contains("chdir1=0 got=0 code=0"), "{arch:?} {g}");
         assert!(g.contains("chdir2=0 got=10 code=128"), "{arch:?} {g}");
         assert!(g.contains("blocked=0 got=0"), "{arch:?} {g}");
@@ -213,14 +216,8 @@ fn inject_signal_follows_the_call() {
             "/bin/sigject",
             "i",
         ];
-        let out = vstrace()
-            .args(&args)
-            .args(["--add", &add])
-            .args(faked)
-            .output()
-            .unwrap();
-        let (g, e) = (stdout(&out), stderr(&out));
-        assert!(out.status.success(), "{arch:?} {e}");
+        let (ok, g, e) = run(&faked);
+        assert!(ok, "{arch:?} {e}");
         assert!(g.contains("chdir1=0 got=0"), "{arch:?} {g}");
         assert!(g.contains("chdir2=-1 got=10 code=128"), "{arch:?} {g}");
         assert!(g.contains("last=-1 got=0"), "{arch:?} {g}");

@@ -254,6 +254,63 @@ std::thread_local! {
 }
 
 /// `p` in a box, a kept one when there is one.
+impl Pending {
+    /// A call in flight with nothing decoded, attributed, injected or
+    /// kept beyond what its pairing and its record's head need, not shown
+    /// (`-c`'s lane and `signal=`'s marker start from it): `info` entered
+    /// at `event` (its width, trap, vCPU and space) at engine time `ts`.
+    pub(super) fn bare(
+        info: CallInfo,
+        event: &Event,
+        order: u64,
+        ret_ip: Option<u64>,
+        thread: Option<u64>,
+        ts: u64,
+    ) -> Pending {
+        Pending {
+            ret_ip,
+            thread,
+            info,
+            bitness: event.bitness,
+            mechanism: event.mechanism,
+            raw: RawArgs::default(),
+            args: Vec::new(),
+            vcpu: event.vcpu,
+            cr3: cr3_key(event.cr3),
+            ts,
+            inject: None,
+            pokes_exit: Vec::new(),
+            delay_exit_us: 0,
+            modifications: Vec::new(),
+            hook: Default::default(),
+            order,
+            retry: false,
+            returns_elsewhere: false,
+            shown: false,
+            root_exec: false,
+            pre_scope: false,
+            comm_exec: false,
+            proc_info: None,
+            changed: Vec::new(),
+            ip: None,
+            ret_detail: None,
+            ret_hex: false,
+            error: None,
+            fds: Vec::new(),
+            ret_name: None,
+            fd_pass: true,
+            caller: None,
+            stack: Vec::new(),
+            io: Vec::new(),
+            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+            cpu_at_enter: None,
+            cpu_used: None,
+            signal: None,
+            delivered: false,
+        }
+    }
+}
+
 pub(super) fn boxed_pending(p: Pending) -> Box<Pending> {
     match SPARE_PENDING.with(|s| s.borrow_mut().pop()) {
         Some(mut b) => {

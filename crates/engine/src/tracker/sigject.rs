@@ -288,7 +288,7 @@ impl Tracker {
         // rax is given back as the call's result, not as it was before.
         restore.regs.retain(|(r, _)| *r != Reg::Rax);
         restore.ret = Some(ret);
-        let marker = self.signal_marker(p, mechanism, restore);
+        let marker = self.signal_marker(p, event, mechanism, restore);
         self.insert(key, marker);
         self.signal_markers
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -297,49 +297,29 @@ impl Tracker {
 
     /// The marker in flight for the queueing call run after `p`: shown
     /// nowhere, paired as `p` was (same thread, same return ip).
-    fn signal_marker(&self, p: &Pending, mechanism: Mechanism, restore: Restore) -> Box<Pending> {
+    fn signal_marker(
+        &self,
+        p: &Pending,
+        event: &Event,
+        mechanism: Mechanism,
+        restore: Restore,
+    ) -> Box<Pending> {
         super::records::boxed_pending(Pending {
-            ret_ip: p.ret_ip,
-            thread: p.thread,
-            info: p.info.clone(),
             bitness: p.bitness,
             mechanism,
-            raw: Default::default(),
-            args: Vec::new(),
             vcpu: p.vcpu,
             cr3: p.cr3,
-            ts: p.ts,
-            inject: None,
-            pokes_exit: Vec::new(),
-            delay_exit_us: 0,
-            modifications: Vec::new(),
-            hook: Default::default(),
-            order: self
-                .order
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            retry: false,
-            returns_elsewhere: false,
-            shown: false,
-            root_exec: false,
-            pre_scope: false,
-            comm_exec: false,
-            proc_info: None,
-            changed: Vec::new(),
-            ip: None,
-            ret_detail: None,
-            ret_hex: false,
-            error: None,
-            fds: Vec::new(),
-            ret_name: None,
-            fd_pass: true,
-            caller: None,
-            stack: Vec::new(),
-            io: Vec::new(),
             kernel32: p.kernel32,
-            cpu_at_enter: None,
-            cpu_used: None,
             signal: Some(SignalInject::Marker(restore)),
-            delivered: false,
+            ..Pending::bare(
+                p.info.clone(),
+                event,
+                self.order
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                p.ret_ip,
+                p.thread,
+                p.ts,
+            )
         })
     }
 
