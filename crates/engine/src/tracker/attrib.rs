@@ -57,6 +57,16 @@ pub(super) fn changes_attribution(info: &CallInfo) -> bool {
         || matches!(&*info.name, "prctl" | "wait4" | "waitid" | "waitpid")
 }
 
+/// Clears the attribution cache when dropped: the end of an enter of a
+/// call that changes what it keeps (see [`changes_attribution`]).
+pub(super) struct ClearAtEnd<'a>(pub(super) &'a Tracker);
+
+impl Drop for ClearAtEnd<'_> {
+    fn drop(&mut self) {
+        self.0.clear_attrib();
+    }
+}
+
 impl Tracker {
     /// The running task at `event` (the layer's thread identity), read
     /// once per event.

@@ -99,7 +99,9 @@ impl Tracker {
                 || info.noreturn
                 || info.returns_elsewhere
                 // What a multiplexer makes is known from its arguments.
-                || self.os.multiplexer(&info);
+                || self.os.multiplexer(&info)
+                // The attribution cache must see it (prctl renames).
+                || attrib::changes_attribution(&info);
             if shown && !special && !self.lifecycle(&info) {
                 self.early.set_fd_mask(i, self.register_fd_mask(&info));
             }

@@ -417,9 +417,14 @@ impl Tracker {
         {
             info.ends_process = true;
         }
-        if attrib::changes_attribution(&info) {
+        // Cleared at the entry, and again when this enter is done with:
+        // attributing the call itself (its record, -p/--comm) fills the
+        // cache with what the call is about to change (a prctl rename),
+        // which the next call must not take.
+        let _reclear = attrib::changes_attribution(&info).then(|| {
             self.clear_attrib();
-        }
+            attrib::ClearAtEnd(self)
+        });
         let cr3 = cr3_key(event.cr3);
         self.made_call_in(cr3);
         let state = match &self.scope {
