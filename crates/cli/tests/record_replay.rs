@@ -129,13 +129,30 @@ fn check_damaged(live: &Path, damaged: &Path, what: &str) {
     }
 }
 
+/// The offset of a payload byte in the middle of the frame that holds
+/// offset `near` (after the 12-byte header, each frame is a kind byte, a
+/// u32 length, a u32 CRC and the payload): flipping it is a checksum
+/// failure and cutting there a torn frame, whatever the recording's
+/// frame boundaries (a flipped length byte reads as a truncation).
+fn payload_byte(bytes: &[u8], near: usize) -> usize {
+    let mut pos = 12;
+    loop {
+        let len = u32::from_le_bytes(bytes[pos + 1..pos + 5].try_into().unwrap()) as usize;
+        let next = pos + 9 + len;
+        if next > near && len > 1 {
+            return pos + 9 + len / 2;
+        }
+        pos = next;
+    }
+}
+
 #[test]
 fn truncated_and_corrupted_recordings_keep_the_records_before_the_damage() {
     let (live, rec) = recording();
     let bytes = std::fs::read(rec).unwrap();
     // Most of a recording is the guest's boot scripts; the workload's
     // calls are in the last quarter: damage them in the middle.
-    let at = bytes.len() - bytes.len() / 8;
+    let at = payload_byte(&bytes, bytes.len() - bytes.len() / 8);
     let cut = tmp().join(format!("rr-truncated-{}.vst", std::process::id()));
     std::fs::write(&cut, &bytes[..at]).unwrap();
     check_damaged(live, &cut, "truncated");
