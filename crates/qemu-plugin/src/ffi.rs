@@ -300,15 +300,14 @@ pub unsafe fn register_insn_exec_rw(
     cb: unsafe extern "C" fn(c_uint, *mut c_void),
     udata: u64,
 ) {
-    // SAFETY: caller guarantees `insn`; udata is an integer token, never
-    // dereferenced.
+    // SAFETY: the caller's guarantee, passed on.
     unsafe {
-        sys::qemu_plugin_register_vcpu_insn_exec_cb(
+        register_insn_exec(
             insn,
-            Some(cb),
+            cb,
+            udata,
             sys::qemu_plugin_cb_flags::QEMU_PLUGIN_CB_RW_REGS,
-            udata as usize as *mut c_void,
-        );
+        )
     }
 }
 
@@ -322,13 +321,34 @@ pub unsafe fn register_insn_exec_r(
     cb: unsafe extern "C" fn(c_uint, *mut c_void),
     udata: u64,
 ) {
+    // SAFETY: the caller's guarantee, passed on.
+    unsafe {
+        register_insn_exec(
+            insn,
+            cb,
+            udata,
+            sys::qemu_plugin_cb_flags::QEMU_PLUGIN_CB_R_REGS,
+        )
+    }
+}
+
+/// The registration both of the above make, with their register access.
+///
+/// # Safety
+/// `insn` must be a handle of the current translation callback.
+unsafe fn register_insn_exec(
+    insn: *mut sys::qemu_plugin_insn,
+    cb: unsafe extern "C" fn(c_uint, *mut c_void),
+    udata: u64,
+    flags: sys::qemu_plugin_cb_flags,
+) {
     // SAFETY: caller guarantees `insn`; udata is an integer token, never
     // dereferenced.
     unsafe {
         sys::qemu_plugin_register_vcpu_insn_exec_cb(
             insn,
             Some(cb),
-            sys::qemu_plugin_cb_flags::QEMU_PLUGIN_CB_R_REGS,
+            flags,
             udata as usize as *mut c_void,
         );
     }
