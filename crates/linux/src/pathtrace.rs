@@ -104,8 +104,16 @@ pub enum Shape {
     Fsconfig,
 }
 
-/// Where call `d` (abi `abi`) is matched, strace's way.
-pub fn shape(d: &SyscallDesc, abi: LinuxAbi) -> Shape {
+/// Where call `d` (abi `abi`) is matched, strace's way: worked out once
+/// per call description, when its table is built (this runs for every
+/// call a `-P` filter sees, and working it out matches the name against
+/// the lists here).
+pub fn shape(d: &SyscallDesc, _abi: LinuxAbi) -> Shape {
+    d.trace_shape
+}
+
+/// [`shape`] worked out (each description belongs to one ABI's table).
+pub(crate) fn shape_of(d: &SyscallDesc, abi: LinuxAbi) -> Shape {
     match d.name {
         n if NO_TARGETS.contains(&n) => Shape::None,
         "dup2" | "dup3" | "kexec_file_load" | "sendfile" | "sendfile64" | "tee" => {

@@ -545,6 +545,10 @@ pub struct SyscallDesc {
     pub ret: RetKind,
     /// The strace classes the call belongs to.
     pub classes: Classes,
+    /// Where `-P` / `trace-fds=` match it (worked out once here: the
+    /// filter asks for every call it sees).
+    #[serde(skip)]
+    pub(crate) trace_shape: crate::pathtrace::Shape,
 }
 
 impl SyscallDesc {
@@ -658,13 +662,16 @@ fn build_table(abi: LinuxAbi, protos: &Protos) -> Table {
         let di = t.descs.len() as u32;
         t.by_nr[idx] = Some(di);
         t.by_name.insert(name, di);
-        t.descs.push(SyscallDesc {
+        let mut d = SyscallDesc {
             nr,
             name,
             args,
             ret,
             classes,
-        });
+            trace_shape: crate::pathtrace::Shape::None,
+        };
+        d.trace_shape = crate::pathtrace::shape_of(&d, abi);
+        t.descs.push(d);
     }
     t
 }
@@ -702,13 +709,16 @@ fn build_subcalls(protos: &Protos, errors: &mut Vec<String>) -> Vec<SyscallDesc>
                     a.ty = ArgType::Struct(crate::structs::StructKind::SemidBufIndirect);
                 }
             }
-            Some(SyscallDesc {
+            let mut d = SyscallDesc {
                 nr,
                 name,
                 args,
                 ret: p.ret,
                 classes: p.classes,
-            })
+                trace_shape: crate::pathtrace::Shape::None,
+            };
+            d.trace_shape = crate::pathtrace::shape_of(&d, LinuxAbi::I386);
+            Some(d)
         })
         .collect()
 }
