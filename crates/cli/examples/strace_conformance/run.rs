@@ -808,7 +808,15 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                         run.status,
                         run.error.as_deref().unwrap_or("see the batch's stderr")
                     )),
-                    unsupported: j.inject.iter().map(|s| format!("-e inject={s}")).collect(),
+                    // Unsupported only when vstrace refused the spec; a
+                    // run that failed otherwise (a guest that did not
+                    // boot twice on a loaded machine) is a failure of
+                    // its own, not a missing option.
+                    unsupported: if refused_options(run.status, run.error.as_deref()) {
+                        j.inject.iter().map(|s| format!("-e inject={s}")).collect()
+                    } else {
+                        Vec::new()
+                    },
                     ..Default::default()
                 }),
                 None if run.interrupted.as_deref() == Some(j.test.as_str()) => Err(StepOutcome {
@@ -874,9 +882,33 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     Ok(results)
 }
 
+/// Whether vstrace refused the run's options before any guest started:
+/// a usage error (status 2: an option the command line does not know)
+/// or `invalid tracing options: ...` as its first error line.
+fn refused_options(status: Option<i32>, error: Option<&str>) -> bool {
+    status == Some(2) || error.is_some_and(|e| e.contains("invalid tracing options"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_refusal_makes_an_inject_spec_unsupported() {
+        let refusal =
+            "vstrace: error: invalid tracing options: --inject \"x:bogus=1\": unsupported key";
+        assert!(refused_options(Some(1), Some(refusal)));
+        assert!(refused_options(
+            Some(2),
+            Some("error: unexpected argument '--x' found")
+        ));
+        // A guest that did not boot is not an option vstrace lacks.
+        assert!(!refused_options(
+            Some(70),
+            Some("vstrace: error: the guest kernel panicked")
+        ));
+        assert!(!refused_options(Some(1), None));
+    }
 
     #[test]
     fn merged_logs_have_whole_calls() {
