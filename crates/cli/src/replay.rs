@@ -96,6 +96,13 @@ pub struct ReplayArgs {
     /// argument naming it); repeatable. Replaces the recorded set.
     #[arg(short = 'P', long = "trace-path", value_name = "PATH")]
     trace_paths: Vec<String>,
+    /// Refused with its reason (a replay cannot change what the guest
+    /// did): accepted as `run` spells it, so that the error says why.
+    #[arg(long, value_name = "SPEC")]
+    inject: Vec<String>,
+    /// Refused with its reason, as `--inject`.
+    #[arg(long = "rewrite-path", value_name = "FROM=TO")]
+    rewrite_path: Vec<String>,
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
@@ -120,9 +127,14 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         }
         cfg.trace = x.trace.clone();
     }
-    if !x.inject.is_empty() {
+    if !x.inject.is_empty() || !a.inject.is_empty() {
         return Err(usage(
-            "-e inject=/fault=: a replay cannot change what the guest did; inject in a live run",
+            "-e inject=/fault=/--inject: a replay cannot change what the guest did; inject in a live run",
+        ));
+    }
+    if !a.rewrite_path.is_empty() {
+        return Err(usage(
+            "--rewrite-path: a replay cannot change what the guest did; rewrite in a live run",
         ));
     }
     a.strace
