@@ -58,6 +58,7 @@ TABLES = [
     ("clocknames", "CLOCK_???"),
     ("clone3_flags", "CLONE_???"),
     ("clone_flags", "CLONE_???"),
+    ("crypto_nl_attrs", "CRYPTOCFGA_???"),
     ("close_range_flags", "CLOSE_RANGE_???"),
     ("delete_module_flags", "O_???"),
     ("efd_flags", "EFD_???"),

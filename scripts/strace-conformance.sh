@@ -258,6 +258,59 @@ EOF
     touch "$BUILD/.built"
 }
 
+# The guest kernel's netlink modules: NETLINK_NETFILTER, NETLINK_XFRM
+# and NETLINK_CRYPTO are modules in Debian's kernels, and the tests that
+# talk to them (netlink_netfilter, nfnetlink_*, netlink_xfrm,
+# netlink_crypto, nlattr_crypto_user_alg) skip themselves where the
+# socket cannot be made. The modules come from the package the cached
+# guest kernel was extracted from (its name in the cache's .package
+# file), only those files unpacked, into $WORK/modules/PACKAGE; the
+# build tree's guest-modules link names them for the comparer (which
+# loads them, in the order of load-order, before a batch's programs
+# run). Without the package (an offline machine, a kernel the mirror
+# no longer has) the tests skip themselves as before.
+GUEST_MODULES="nfnetlink xfrm_algo xfrm_user crypto_user"
+fetch_modules() {
+    local pkgfile="$CACHE/vmlinuz.package" link="$BUILD/guest-modules"
+    [ "$arch" = i386 ] && pkgfile="$CACHE/vmlinuz-i386.package"
+    if [ ! -s "$pkgfile" ]; then
+        rm -f "$link"
+        return 0
+    fi
+    local pkg dir tmp m
+    pkg=$(cat "$pkgfile")
+    dir="$WORK/modules/${pkg%%:*}"
+    if [ ! -s "$dir/load-order" ]; then
+        tmp=$(mktemp -d)
+        if (cd "$tmp" && apt-get download -qq "$pkg") >/dev/null 2>&1; then
+            mkdir -p "$tmp/x"
+            # shellcheck disable=SC2046 # one pattern per module
+            dpkg-deb --fsys-tarfile "$tmp"/*.deb |
+                tar -x -C "$tmp/x" --wildcards --no-anchored $(for m in $GUEST_MODULES; do echo "*/$m.ko"; done) 2>/dev/null || true
+            mkdir -p "$dir"
+            : >"$tmp/order"
+            for m in $GUEST_MODULES; do
+                local f
+                f=$(find "$tmp/x" -name "$m.ko" | head -1)
+                if [ -n "$f" ]; then
+                    cp "$f" "$dir/$m.ko"
+                    echo "$m" >>"$tmp/order"
+                fi
+            done
+            mv "$tmp/order" "$dir/load-order"
+            log "guest kernel modules ($(tr '\n' ' ' <"$dir/load-order")) from $pkg in $dir"
+        else
+            log "cannot download $pkg: no guest kernel modules (the netlink tests skip themselves)"
+        fi
+        rm -rf "$tmp"
+    fi
+    if [ -s "$dir/load-order" ]; then
+        ln -sfn "$dir" "$link"
+    else
+        rm -f "$link"
+    fi
+}
+
 # Runs at once (CI's x86-64 and i386 subsets, in parallel test threads)
 # share the cache: the fetch (its apt lists and sources.list.new) is done
 # under a lock, and so is each architecture's build.
@@ -274,6 +327,7 @@ fi
 exec 8>"$WORK/.build-$arch.lock"
 flock 8
 build_tests
+fetch_modules
 flock -u 8
 log "test programs in $BUILD/tests"
 if [ "$build_only" = 1 ]; then

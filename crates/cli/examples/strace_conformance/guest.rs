@@ -302,6 +302,27 @@ pub struct BatchRun {
     pub error: Option<String>,
 }
 
+/// The guest kernel modules a batch loads first, in their load order:
+/// `guest-modules/load-order` beside the build's `tests` directory
+/// (scripts/strace-conformance.sh puts the netlink families' modules of
+/// the cached guest kernel's package there; none when absent). Each is
+/// (file name in the guest, file on the host).
+fn modules(progs: &Path) -> Vec<(String, PathBuf)> {
+    let Some(dir) = progs.parent().map(|b| b.join("guest-modules")) else {
+        return Vec::new();
+    };
+    let Ok(order) = std::fs::read_to_string(dir.join("load-order")) else {
+        return Vec::new();
+    };
+    order
+        .split_whitespace()
+        // Module names only: they become guest paths and shell words.
+        .filter(|m| m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(|m| (format!("{m}.ko"), dir.join(format!("{m}.ko"))))
+        .filter(|(_, f)| f.is_file())
+        .collect()
+}
+
 /// Boots one guest for a batch and collects its output.
 pub fn run_batch(
     vstrace: &Path,
@@ -385,9 +406,25 @@ pub fn run_batch(
                 .arg(format!("{}:/w/{}", progs.join(&j.prog).display(), j.prog));
         }
     }
+    // The guest kernel's modules (see `modules`), loaded before the
+    // programs run: untraced (only the programs' names are).
+    let mods = modules(progs);
+    for m in &mods {
+        cmd.arg("--add")
+            .arg(format!("{}:/m/{}", m.1.display(), m.0));
+    }
+    let run = if mods.is_empty() {
+        "sh /w/run.sh".to_string()
+    } else {
+        let names: Vec<&str> = mods.iter().map(|m| m.0.as_str()).collect();
+        format!(
+            "for m in {}; do insmod /m/$m 2>/dev/null; done; sh /w/run.sh",
+            names.join(" ")
+        )
+    };
     cmd.arg("--add")
         .arg(format!("{}:/w/run.sh", script_path.display()))
-        .args(["--", "sh", "/w/run.sh"]);
+        .args(["--", "sh", "-c", &run]);
     let s0 = now_secs();
     let out = cmd.output().context("running vstrace")?;
     let window = (s0, now_secs());

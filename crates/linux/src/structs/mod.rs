@@ -60,6 +60,7 @@ mod kind;
 mod ldt;
 mod net;
 pub mod netlink;
+mod netlink_crypto;
 mod netlink_diag;
 mod netlink_fields;
 mod netlink_link;

@@ -643,6 +643,7 @@ impl Nl<'_, '_> {
                 true
             }
             proto::SELINUX => self.selinux(h, addr, len),
+            proto::CRYPTO => super::netlink_crypto::decode(self, h, addr, len),
             _ => false,
         }
     }

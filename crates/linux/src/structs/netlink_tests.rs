@@ -542,3 +542,59 @@ fn bridge_link_data_by_kind() {
         "{out}"
     );
 }
+
+#[test]
+fn crypto_algorithms_and_their_reports() {
+    // CRYPTO_MSG_NEWALG with a crypto_user_alg whose names fill their
+    // buffers or end early, then a hash report and a larval name.
+    let mut alg = vec![0u8; 208];
+    alg[..4].copy_from_slice(b"abcd");
+    alg[64..128].fill(b'x');
+    alg[128..132].copy_from_slice(b"dcba");
+    alg[192..196].copy_from_slice(&0xabcd_fabcu32.to_le_bytes());
+    alg[200..204].copy_from_slice(&3u32.to_le_bytes());
+    let mut hash = nla(4 + 72, 3);
+    let mut report = vec![0u8; 72];
+    report[..4].copy_from_slice(b"efgh");
+    report[64..68].copy_from_slice(&16u32.to_le_bytes());
+    report[68..72].copy_from_slice(&32u32.to_le_bytes());
+    hash.extend(report);
+    let mut b = hdr(16 + 208 + 76, 0x10, 1, 0, 0);
+    b.extend(&alg);
+    b.extend(&hash);
+    let v = run(proto::CRYPTO, &b);
+    let xs = "x".repeat(63);
+    assert_eq!(
+        v,
+        format!(
+            "[{{nlmsg_len=300, nlmsg_type=CRYPTO_MSG_NEWALG, nlmsg_flags=NLM_F_REQUEST, \
+             nlmsg_seq=0, nlmsg_pid=0}}, {{cru_name=\"abcd\", cru_driver_name=\"{xs}\"..., \
+             cru_module_name=\"dcba\", cru_type=0xabcdfabc, cru_mask=0, cru_refcnt=3, \
+             cru_flags=0}}, [{{nla_len=76, nla_type=CRYPTOCFGA_REPORT_HASH}}, \
+             {{type=\"efgh\", blocksize=16, digestsize=32}}]]"
+        )
+    );
+    // A short payload is a string; a short report too.
+    let mut b = hdr(20, 0x13, 1, 0, 0);
+    b.extend(b"wxyz");
+    assert!(
+        run(proto::CRYPTO, &b).ends_with("}, \"wxyz\"]"),
+        "{}",
+        run(proto::CRYPTO, &b)
+    );
+    let mut b = hdr(16 + 208 + 8, 0x13, 1, 0, 0);
+    b.extend(&alg);
+    b.extend(nla(8, 2));
+    b.extend(b"des\0");
+    assert!(
+        run(proto::CRYPTO, &b).ends_with("nla_type=CRYPTOCFGA_REPORT_LARVAL}, {type=\"des\"}]]")
+    );
+    // A message cut by the unmapped page: its address.
+    let mut b = hdr(16 + 208, 0x10, 1, 0, 0);
+    b.extend(&alg[..100]);
+    let (mut m, at) = mem(&b);
+    let v = decode(&mut m, X, &DecodeOptions::default(), proto::CRYPTO, at, 224)
+        .unwrap()
+        .render();
+    assert!(v.ends_with(&format!("}}, {:#x}]", at + 16)), "{v}");
+}

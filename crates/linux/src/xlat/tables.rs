@@ -492,6 +492,28 @@ static CLONE_FLAGS: Xlat = Xlat {
     i386: CLONE_FLAGS_X86_64,
 };
 
+/// strace's `crypto_nl_attrs` on x86_64.
+pub(crate) const CRYPTO_NL_ATTRS_X86_64: &[(u64, &str)] = &[
+    (0x0, "CRYPTOCFGA_UNSPEC"),
+    (0x1, "CRYPTOCFGA_PRIORITY_VAL"),
+    (0x2, "CRYPTOCFGA_REPORT_LARVAL"),
+    (0x3, "CRYPTOCFGA_REPORT_HASH"),
+    (0x4, "CRYPTOCFGA_REPORT_BLKCIPHER"),
+    (0x5, "CRYPTOCFGA_REPORT_AEAD"),
+    (0x6, "CRYPTOCFGA_REPORT_COMPRESS"),
+    (0x7, "CRYPTOCFGA_REPORT_RNG"),
+    (0x8, "CRYPTOCFGA_REPORT_CIPHER"),
+    (0x9, "CRYPTOCFGA_REPORT_AKCIPHER"),
+    (0xa, "CRYPTOCFGA_REPORT_KPP"),
+    (0xb, "CRYPTOCFGA_REPORT_ACOMP"),
+];
+static CRYPTO_NL_ATTRS: Xlat = Xlat {
+    name: "crypto_nl_attrs",
+    dflt: "CRYPTOCFGA_???",
+    x86_64: CRYPTO_NL_ATTRS_X86_64,
+    i386: CRYPTO_NL_ATTRS_X86_64,
+};
+
 /// strace's `close_range_flags` on x86_64.
 pub(crate) const CLOSE_RANGE_FLAGS_X86_64: &[(u64, &str)] = &[
     (0x2, "CLOSE_RANGE_UNSHARE"),
@@ -13385,6 +13407,8 @@ pub enum Table {
     Clone3Flags,
     /// strace's `clone_flags` table.
     CloneFlags,
+    /// strace's `crypto_nl_attrs` table.
+    CryptoNlAttrs,
     /// strace's `close_range_flags` table.
     CloseRangeFlags,
     /// strace's `delete_module_flags` table.
@@ -14571,7 +14595,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 611] = [
+    pub const ALL: [Table; 612] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -14592,6 +14616,7 @@ impl Table {
         Table::Clocknames,
         Table::Clone3Flags,
         Table::CloneFlags,
+        Table::CryptoNlAttrs,
         Table::CloseRangeFlags,
         Table::DeleteModuleFlags,
         Table::EfdFlags,
@@ -15208,6 +15233,7 @@ impl Table {
             Table::Clocknames => &CLOCKNAMES,
             Table::Clone3Flags => &CLONE3_FLAGS,
             Table::CloneFlags => &CLONE_FLAGS,
+            Table::CryptoNlAttrs => &CRYPTO_NL_ATTRS,
             Table::CloseRangeFlags => &CLOSE_RANGE_FLAGS,
             Table::DeleteModuleFlags => &DELETE_MODULE_FLAGS,
             Table::EfdFlags => &EFD_FLAGS,
@@ -15825,6 +15851,7 @@ impl Table {
             "clocknames" => Table::Clocknames,
             "clone3_flags" => Table::Clone3Flags,
             "clone_flags" => Table::CloneFlags,
+            "crypto_nl_attrs" => Table::CryptoNlAttrs,
             "close_range_flags" => Table::CloseRangeFlags,
             "delete_module_flags" => Table::DeleteModuleFlags,
             "efd_flags" => Table::EfdFlags,
