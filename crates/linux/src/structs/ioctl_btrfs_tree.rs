@@ -247,25 +247,13 @@ fn ino_paths_in(c: &mut Call<'_, '_>, v: u64) -> V {
 /// `BTRFS_IOC_INO_PATHS` at the exit: the paths container, the paths
 /// (each at its offset from the values) with `-v` only.
 fn ino_paths_out(c: &mut Call<'_, '_>, v: u64) -> V {
-    let b = match read(c, v) {
-        Ok(b) => b,
-        Err(e) => return e,
-    };
-    let at = Fields::new(&b, 8).u64(48);
-    let inner = match container(c, at) {
-        Err(e) => e,
-        Ok(mut s) if !c.opts.verbose => s.abbreviated(),
-        Ok(mut s) => {
-            let cnt = Fields::new(&c.fetch(at, 16).unwrap_or_default(), 4).u32(8);
-            let vals = at.wrapping_add(16);
-            let paths = c.array_v(vals, cnt, 8, |c, e| {
-                let p = vals.wrapping_add(Fields::new(e, 8).u64(0));
-                c.str0_v(p, 4096)
-            });
-            s.field("val", paths).done()
-        }
-    };
-    StructBuilder::new().field("fspath", inner).done()
+    // The paths: offsets from the values' start.
+    container_out(c, v, "fspath", |c, vals, cnt| {
+        c.array_v(vals, cnt, 8, |c, e| {
+            let p = vals.wrapping_add(Fields::new(e, 8).u64(0));
+            c.str0_v(p, 4096)
+        })
+    })
 }
 
 /// `struct btrfs_ioctl_logical_ino_args` as the caller fills it.
@@ -286,6 +274,28 @@ fn logical_ino_in(c: &mut Call<'_, '_>, v: u64) -> V {
 /// `BTRFS_IOC_LOGICAL_INO` at the exit: the inodes container, its
 /// (inode, offset, root) triples with `-v` only.
 fn logical_ino_out(c: &mut Call<'_, '_>, v: u64) -> V {
+    container_out(c, v, "inodes", |c, vals, cnt| {
+        c.array_v(vals, cnt / 3, 24, |_, e| {
+            let e = Fields::new(e, 8);
+            StructBuilder::new()
+                .dec("inum", e.u64(0))
+                .dec("offset", e.u64(8))
+                .dec("root", e.u64(16))
+                .done()
+        })
+    })
+}
+
+/// An ioctl's argument at the exit whose field `name` (at offset 48)
+/// points to a `struct btrfs_data_container`: the container, and its
+/// values with `-v` only, by `values(call, address of the values,
+/// elem_cnt)`.
+fn container_out(
+    c: &mut Call<'_, '_>,
+    v: u64,
+    name: &'static str,
+    values: impl FnOnce(&mut Call<'_, '_>, u64, u64) -> V,
+) -> V {
     let b = match read(c, v) {
         Ok(b) => b,
         Err(e) => return e,
@@ -296,18 +306,11 @@ fn logical_ino_out(c: &mut Call<'_, '_>, v: u64) -> V {
         Ok(mut s) if !c.opts.verbose => s.abbreviated(),
         Ok(mut s) => {
             let cnt = Fields::new(&c.fetch(at, 16).unwrap_or_default(), 4).u32(8);
-            let triples = c.array_v(at.wrapping_add(16), cnt / 3, 24, |_, e| {
-                let e = Fields::new(e, 8);
-                StructBuilder::new()
-                    .dec("inum", e.u64(0))
-                    .dec("offset", e.u64(8))
-                    .dec("root", e.u64(16))
-                    .done()
-            });
-            s.field("val", triples).done()
+            let vals = values(c, at.wrapping_add(16), cnt);
+            s.field("val", vals).done()
         }
     };
-    StructBuilder::new().field("inodes", inner).done()
+    StructBuilder::new().field(name, inner).done()
 }
 
 /// `struct btrfs_ioctl_space_args` as the caller fills it.
