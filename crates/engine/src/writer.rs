@@ -317,17 +317,19 @@ fn run(shared: &Shared, mut sink: Sink) -> Sink {
                 break;
             }
             let t = &mut taken[i];
-            let rec = std::mem::take(&mut t.records[t.pos].2);
+            // Written where it lies (no move of the large record out of
+            // the queue); dropped with the queue's next clearing.
+            let rec = &mut t.records[t.pos].2;
+            // A record that fails to render is lost, not the trace.
+            if catch_unwind(AssertUnwindSafe(|| sink.write_mut(rec))).is_err() {
+                sink.errors += 1;
+            }
             t.pos += 1;
             wrote = true;
             // A stripe whose queue was not taken this round may hold
             // records older than the other stripes' next ones: the next
             // round takes it first.
             let stop = t.front().is_none() && !t.whole;
-            // A record that fails to render is lost, not the trace.
-            if catch_unwind(AssertUnwindSafe(|| sink.write(rec))).is_err() {
-                sink.errors += 1;
-            }
             if stop {
                 break;
             }
