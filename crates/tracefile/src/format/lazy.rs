@@ -203,7 +203,7 @@ impl<R: Read> TraceReader<R> {
         frame: u64,
         slot: &mut EventRecord,
     ) -> Result<(), TraceErrorKind> {
-        let payload = &self.buf[payload_at..payload_at + payload_len];
+        let payload = &self.store.bytes()[payload_at..payload_at + payload_len];
         if let Some(start) = self.state.scan_event(payload, slot, &mut self.slow)? {
             self.section = Some(Section {
                 start: payload_at + start,
@@ -222,7 +222,7 @@ impl<R: Read> TraceReader<R> {
     pub fn log<'a>(&'a self, slot: &'a EventRecord) -> AccessLog<'a> {
         match self.section {
             Some(s) if slot.lazy => AccessLog::Lazy(LazyLog {
-                raw: &self.buf[s.start..s.end],
+                raw: &self.store.bytes()[s.start..s.end],
                 state: &self.state,
                 slow: &self.slow,
                 damaged: &self.late_damage,
