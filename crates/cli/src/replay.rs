@@ -11,8 +11,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use vstrace_engine::replay::{Replay, ReplayError};
-use vstrace_tracefile::TraceReader;
 use vstrace_engine::{Engine, Format};
+use vstrace_tracefile::TraceReader;
 
 use crate::exit;
 use crate::trace_args::strace::usage;
@@ -110,7 +110,10 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         Some(m) => TraceReader::from_bytes(Box::new(m)),
         None => TraceReader::new(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn Read>),
     };
-    let rep = match reader.map_err(ReplayError::from).and_then(Replay::from_reader) {
+    let rep = match reader
+        .map_err(ReplayError::from)
+        .and_then(Replay::from_reader)
+    {
         Ok(r) => r,
         Err(e) => {
             say!("vstrace: error: {}: {e}", a.file.display());

@@ -1160,7 +1160,11 @@ mod tests {
         let (bytes, recs) = sample();
         assert_eq!(parse_whole(&bytes), (recs, None));
         for cut in 0..bytes.len() {
-            assert_eq!(parse_whole(&bytes[..cut]), parse_trace(&bytes[..cut]), "cut {cut}");
+            assert_eq!(
+                parse_whole(&bytes[..cut]),
+                parse_trace(&bytes[..cut]),
+                "cut {cut}"
+            );
         }
         for i in 0..bytes.len() {
             let mut b = bytes.clone();

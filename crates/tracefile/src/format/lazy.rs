@@ -83,8 +83,10 @@ fn kernel_run(accesses: &[u8], max: u64) -> (u64, u64) {
 /// a half-word: coded reads compared in two steps.
 #[inline]
 fn words(c: &[u8]) -> (u64, u32) {
-    let (Some(a), Some(b)) = (c.first_chunk::<8>(), c.get(8..).and_then(|c| c.first_chunk::<4>()))
-    else {
+    let (Some(a), Some(b)) = (
+        c.first_chunk::<8>(),
+        c.get(8..).and_then(|c| c.first_chunk::<4>()),
+    ) else {
         return (0, 0);
     };
     (u64::from_le_bytes(*a), u32::from_le_bytes(*b))
@@ -496,7 +498,14 @@ mod tests {
         assert_eq!(kernel_run(&three[..35], 3), (2, 16));
         assert_eq!(kernel_run(&three, u64::MAX), (3, 24));
         // Any byte of any access changed off the shape ends the run there.
-        for (i, v) in [(0, 0u8), (3, 0x01), (8, 0x01), (9, 0x7f), (10, 2), (11, 0x80)] {
+        for (i, v) in [
+            (0, 0u8),
+            (3, 0x01),
+            (8, 0x01),
+            (9, 0x7f),
+            (10, 2),
+            (11, 0x80),
+        ] {
             for k in 0..3 {
                 let mut b = three.clone();
                 b[12 * k + i] = v;
