@@ -26,3 +26,22 @@ pub fn map(file: &File) -> Option<memmap2::Mmap> {
     // overwriting the recording being replayed would).
     unsafe { memmap2::MmapOptions::new().map(file) }.ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_files_map_and_others_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        std::fs::write(&path, b"VSTRACE\0 bytes").unwrap();
+        let m = map(&File::open(&path).unwrap()).expect("a regular file maps");
+        assert_eq!(&m[..], b"VSTRACE\0 bytes");
+        // Empty: nothing to map (the reader reports it as no trace file).
+        std::fs::write(&path, b"").unwrap();
+        assert!(map(&File::open(&path).unwrap()).is_none());
+        // A directory is no regular file.
+        assert!(map(&File::open(dir.path()).unwrap()).is_none());
+    }
+}
