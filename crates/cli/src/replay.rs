@@ -101,11 +101,11 @@ pub struct ReplayArgs {
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
     let f = File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    // A regular file is mapped and decoded in place; anything else (a
+    // pipe, a device) or a file that does not map is read in chunks.
     // A file that opens but is no readable recording (empty, random, a
     // damaged header or configuration) is a damaged trace file: status 65,
     // as damage further in is.
-    // A regular file is mapped and decoded in place; anything else (a
-    // pipe, a device) or a file that does not map is read in chunks.
     let reader = match crate::mapped::map(&f) {
         Some(m) => TraceReader::from_bytes(Box::new(m)),
         None => TraceReader::new(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn Read>),
