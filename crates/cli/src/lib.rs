@@ -22,6 +22,7 @@ macro_rules! say {
 
 mod attach;
 mod exit;
+mod mapped;
 mod plugin_attach;
 mod profile;
 mod python;

@@ -3,15 +3,16 @@
 //! without the guest or its kernel image.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use vstrace_engine::replay::Replay;
+use vstrace_engine::replay::{Replay, ReplayError};
 use vstrace_engine::{Engine, Format};
+use vstrace_tracefile::TraceReader;
 
 use crate::exit;
 use crate::trace_args::strace::usage;
@@ -107,10 +108,19 @@ pub struct ReplayArgs {
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
     let f = File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    // A regular file is mapped and decoded in place; anything else (a
+    // pipe, a device) or a file that does not map is read in chunks.
     // A file that opens but is no readable recording (empty, random, a
     // damaged header or configuration) is a damaged trace file: status 65,
     // as damage further in is.
-    let rep = match Replay::open(BufReader::with_capacity(1 << 16, f)) {
+    let reader = match crate::mapped::map(&f) {
+        Some(m) => TraceReader::from_bytes(Box::new(m)),
+        None => TraceReader::new(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn Read>),
+    };
+    let rep = match reader
+        .map_err(ReplayError::from)
+        .and_then(Replay::from_reader)
+    {
         Ok(r) => r,
         Err(e) => {
             say!("vstrace: error: {}: {e}", a.file.display());

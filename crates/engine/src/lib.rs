@@ -492,16 +492,21 @@ impl Engine {
     /// Writes the event's record `rec`, then the others it led to
     /// (`vcpu`: the thread's, which picks its output buffer; `now`: the
     /// event's stamp, which orders the records of several vCPUs).
-    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, rec: Option<Record>) {
-        if let Some(mut rec) = rec {
-            match &self.out {
-                // Written in place: its buffers go back to the tracker.
-                Output::Inline(s) => {
-                    lock(s).write_mut(&mut rec);
-                    t.recycle(&mut rec);
-                }
-                Output::Background(w) => w.push(vcpu, now, rec),
+    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, mut rec: Option<Record>) {
+        match (&self.out, rec.as_mut()) {
+            // Written in place, where it lies (not moved out of the
+            // option: a record is several hundred bytes); its buffers go
+            // back to the tracker.
+            (Output::Inline(s), Some(r)) => {
+                lock(s).write_mut(r);
+                t.recycle(r);
             }
+            (Output::Background(w), Some(_)) => {
+                if let Some(r) = rec {
+                    w.push(vcpu, now, r);
+                }
+            }
+            (_, None) => {}
         }
         if t.has_extra() {
             for rec in t.take_extra() {

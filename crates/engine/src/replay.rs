@@ -189,7 +189,9 @@ impl<R: Read> Replay<R> {
         Self::from_reader(TraceReader::new(input)?)
     }
 
-    fn from_reader(mut reader: TraceReader<R>) -> Result<Replay<R>, ReplayError> {
+    /// [`Replay::open`] for a reader made elsewhere (a mapped file's,
+    /// [`TraceReader::from_bytes`]): reads the recorded configuration.
+    pub fn from_reader(mut reader: TraceReader<R>) -> Result<Replay<R>, ReplayError> {
         let at = reader.offset();
         let config = match reader.next_record()? {
             Some(vstrace_tracefile::Record::Config(bytes)) => {

@@ -2,19 +2,27 @@
 //! the way replay reads it (accesses left coded where they can be) or
 //! decoded whole (`--full`), and added to the read history as replay
 //! does:
-//! `cargo run --release -p vstrace-tracefile --example read_rate -- FILE [--full]`.
+//! `cargo run --release -p vstrace-tracefile --example read_rate -- FILE [--full | --memory]`
+//! (`--memory`: the file read into memory first and decoded there, as
+//! replay decodes a mapped file, without the cost of reading it).
 use std::time::Instant;
 use vstrace_tracefile::{EventRecord, Next, ReadHistory, TraceReader};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: read_rate FILE [--full]");
+        eprintln!("usage: read_rate FILE [--full | --memory]");
         std::process::exit(2);
     };
-    let full = args.next().as_deref() == Some("--full");
-    let file = std::fs::File::open(&path).expect("open the trace file");
-    let mut r = TraceReader::new(file).expect("a trace file");
+    let opt = args.next();
+    let full = opt.as_deref() == Some("--full");
+    let mut r = if opt.as_deref() == Some("--memory") {
+        let bytes = std::fs::read(&path).expect("read the trace file");
+        TraceReader::from_bytes(Box::new(bytes)).expect("a trace file")
+    } else {
+        let file = std::fs::File::open(&path).expect("open the trace file");
+        TraceReader::new(Box::new(file) as Box<dyn std::io::Read>).expect("a trace file")
+    };
     let mut slot = EventRecord::empty();
     let mut history = ReadHistory::default();
     let mut events = 0u64;

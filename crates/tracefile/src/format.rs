@@ -665,16 +665,17 @@ fn byte_crc(b: u8) -> u32 {
 
 /// Reads a trace file frame by frame; see [`TraceReader::next_record`].
 pub struct TraceReader<R: Read> {
-    input: R,
+    /// The input, read in chunks (None: the whole file is in `store`).
+    input: Option<R>,
     offset: u64,
     state: CodecState,
     seen_config: bool,
     failed: bool,
     check_crc: bool,
     /// Bytes read from the input and not yet decoded are
-    /// `buf[pos..end]`: frames are decoded in place, without a copy per
+    /// `store[pos..end]`: frames are decoded in place, without a copy per
     /// frame.
-    buf: Vec<u8>,
+    store: Store,
     /// Start of the unread bytes in `buf`.
     pos: usize,
     /// End of the bytes read into `buf` (past it: room for the next read).
@@ -708,6 +709,42 @@ pub enum Next {
     },
 }
 
+/// Where the reader's bytes are.
+enum Store {
+    /// A buffer the input is read into, about a chunk (or a frame) large.
+    Buffered(Vec<u8>),
+    /// The whole file, already in memory (a mapped file): frames are
+    /// decoded where they are, with no read and no copy at all.
+    Whole(Box<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl Store {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Store::Buffered(b) => b,
+            Store::Whole(w) => (**w).as_ref(),
+        }
+    }
+}
+
+/// Checks a trace file's header (its first bytes, `n` of them read):
+/// the file's format version.
+fn check_header(head: &[u8]) -> Result<u16, TraceError> {
+    let err = |kind| TraceError { offset: 0, kind };
+    if head.len() < MAGIC.len() || &head[..8] != MAGIC {
+        return Err(err(TraceErrorKind::BadMagic));
+    }
+    if head.len() < HEADER_LEN {
+        return Err(err(TraceErrorKind::Truncated));
+    }
+    let version = u16::from_le_bytes([head[8], head[9]]);
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
+        return Err(err(TraceErrorKind::Version(version)));
+    }
+    Ok(version)
+}
+
 impl<R: Read> TraceReader<R> {
     /// Accepts frames whatever their checksum: for fuzzing, so that
     /// mutated input reaches the frame decoders (and, through replay, the
@@ -724,18 +761,33 @@ impl<R: Read> TraceReader<R> {
             offset: 0,
             kind: TraceErrorKind::Io(e.to_string()),
         })?;
-        let err = |kind| TraceError { offset: 0, kind };
-        if n < MAGIC.len() || &head[..8] != MAGIC {
-            return Err(err(TraceErrorKind::BadMagic));
-        }
-        if n < HEADER_LEN {
-            return Err(err(TraceErrorKind::Truncated));
-        }
-        let version = u16::from_le_bytes([head[8], head[9]]);
-        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
-            return Err(err(TraceErrorKind::Version(version)));
-        }
-        Ok(TraceReader {
+        let version = check_header(&head[..n])?;
+        Ok(Self::with_store(
+            Some(input),
+            Store::Buffered(Vec::new()),
+            version,
+        ))
+    }
+
+    /// Reads a whole trace file already in memory (a mapped file):
+    /// frames are decoded where they lie, without reading or copying
+    /// them; the same records and the same damage as [`TraceReader::new`]
+    /// reading the same bytes. Checks the header.
+    pub fn from_bytes(
+        bytes: Box<dyn AsRef<[u8]> + Send + Sync>,
+    ) -> Result<TraceReader<R>, TraceError> {
+        let b = (*bytes).as_ref();
+        let version = check_header(&b[..b.len().min(HEADER_LEN)])?;
+        let len = b.len();
+        let mut r = Self::with_store(None, Store::Whole(bytes), version);
+        r.pos = HEADER_LEN;
+        r.end = len;
+        r.eof = true;
+        Ok(r)
+    }
+
+    fn with_store(input: Option<R>, store: Store, version: u16) -> TraceReader<R> {
+        TraceReader {
             input,
             offset: HEADER_LEN as u64,
             state: CodecState {
@@ -745,7 +797,7 @@ impl<R: Read> TraceReader<R> {
             seen_config: false,
             failed: false,
             check_crc: true,
-            buf: Vec::new(),
+            store,
             pos: 0,
             end: 0,
             eof: false,
@@ -754,7 +806,7 @@ impl<R: Read> TraceReader<R> {
             section: None,
             slow: Vec::new(),
             late_damage: std::cell::Cell::new(false),
-        })
+        }
     }
 
     /// Byte offset of the next frame.
@@ -802,7 +854,7 @@ impl<R: Read> TraceReader<R> {
         if n < FRAME_HEAD {
             return Err(err(TraceErrorKind::Truncated));
         }
-        let h = &self.buf[self.pos..self.pos + FRAME_HEAD];
+        let h = &self.store.bytes()[self.pos..self.pos + FRAME_HEAD];
         let kind = h[0];
         let len = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
         let crc = u32::from_le_bytes([h[5], h[6], h[7], h[8]]);
@@ -814,7 +866,7 @@ impl<R: Read> TraceReader<R> {
             return Err(err(TraceErrorKind::Truncated));
         }
         let start = self.pos + FRAME_HEAD;
-        let payload = &self.buf[start..start + len as usize];
+        let payload = &self.store.bytes()[start..start + len as usize];
         if self.check_crc && frame_crc(kind, payload) != crc {
             return Err(err(TraceErrorKind::Checksum));
         }
@@ -858,18 +910,22 @@ impl<R: Read> TraceReader<R> {
         if self.end - self.pos >= want {
             return Ok(self.end - self.pos);
         }
+        // A whole file in memory has no more bytes to give.
+        let (Store::Buffered(buf), Some(input)) = (&mut self.store, &mut self.input) else {
+            return Ok(self.end - self.pos);
+        };
         // Move the unread tail to the front: the buffer stays about one
         // chunk (or one frame) large.
-        self.buf.copy_within(self.pos..self.end, 0);
+        buf.copy_within(self.pos..self.end, 0);
         self.end -= self.pos;
         self.pos = 0;
         while self.end < want && !self.eof {
             // Grown (and zeroed) only when the bytes wanted and one more
             // chunk do not fit; reads land in bytes initialised before.
-            if self.buf.len() < self.end + READ_CHUNK {
-                self.buf.resize(self.end + READ_CHUNK, 0);
+            if buf.len() < self.end + READ_CHUNK {
+                buf.resize(self.end + READ_CHUNK, 0);
             }
-            match self.input.read(&mut self.buf[self.end..]) {
+            match input.read(&mut buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -1079,6 +1135,41 @@ mod tests {
                     assert!(recs.starts_with(&got), "flip at {i}: {e}");
                 }
             }
+        }
+    }
+
+    /// [`parse`] through [`TraceReader::from_bytes`]: the whole file in
+    /// memory, as a mapped one is read.
+    fn parse_whole(data: &[u8]) -> (Vec<Record>, Option<TraceError>) {
+        let mut out = Vec::new();
+        let mut r = match TraceReader::<std::io::Empty>::from_bytes(Box::new(data.to_vec())) {
+            Ok(r) => r,
+            Err(e) => return (out, Some(e)),
+        };
+        loop {
+            match r.next_record() {
+                Ok(Some(rec)) => out.push(rec),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_in_memory_reads_as_the_same_file_streamed() {
+        let (bytes, recs) = sample();
+        assert_eq!(parse_whole(&bytes), (recs, None));
+        for cut in 0..bytes.len() {
+            assert_eq!(
+                parse_whole(&bytes[..cut]),
+                parse_trace(&bytes[..cut]),
+                "cut {cut}"
+            );
+        }
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x10;
+            assert_eq!(parse_whole(&b), parse_trace(&b), "flip at {i}");
         }
     }
 

@@ -13,7 +13,9 @@
 //! Trace files are hostile input: [`TraceReader`] never panics, never
 //! allocates more than a frame's real bytes past 1 MiB (a frame is at most
 //! [`format::MAX_FRAME`]), and stops at the first damage with its offset;
-//! the records before it stay usable. Replay reads with
+//! the records before it stay usable. A file already in memory (replay
+//! maps a regular file) is read in place with [`TraceReader::from_bytes`],
+//! to the same records and the same damage. Replay reads with
 //! [`TraceReader::next_lazy_into`]: an event's accesses stay coded in the
 //! reader until a [`ReplayCpu`] looks at them ([`AccessLog`]), since a
 //! replay asks for few of the reads a live run recorded. [`parse_trace`] and

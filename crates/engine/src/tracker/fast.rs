@@ -122,7 +122,6 @@ impl Tracker {
         if self.early.interest(i) != early::INTEREST_NONE {
             return false;
         }
-        self.stats.add(0, Counter::Events, 1);
         self.stats.add(0, Counter::Enters, 1);
         self.made_call_in(cr3_key(cr3));
         true
@@ -171,7 +170,6 @@ impl Tracker {
         if !self.early.enabled.load(Ordering::Relaxed) || self.wants_exits() {
             return false;
         }
-        self.stats.add(0, Counter::Events, 1);
         self.stats.add(0, Counter::Exits, 1);
         self.stats.add(0, Counter::UnmatchedExits, 1);
         true

@@ -375,7 +375,6 @@ impl Tracker {
     /// Handles one event, on any thread, while others handle theirs
     /// (the layer does not observe it: see [`Tracker::observes`]).
     pub fn on_event(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
-        self.stats.add(event.vcpu, Counter::Events, 1);
         attrib::next_event();
         match event.direction {
             Direction::Enter => {

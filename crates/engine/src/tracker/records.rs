@@ -179,38 +179,56 @@ impl Tracker {
         } else {
             None
         };
-        let rec = Record {
+        // What the record takes from the call, taken before its box goes
+        // back for reuse: the record is then built in the caller's slot
+        // (the last expression), not built here and copied (a record is
+        // several hundred bytes, and this runs once per call).
+        let name = std::mem::replace(&mut p.info.name, Cow::Borrowed(""));
+        let args = std::mem::take(&mut p.args);
+        let modifications = std::mem::take(&mut p.modifications);
+        let hook = std::mem::take(&mut p.hook);
+        let changed = std::mem::take(&mut p.changed);
+        let error = p.error.take();
+        let fds = std::mem::take(&mut p.fds);
+        let caller = p.caller.take();
+        let stack = std::mem::take(&mut p.stack);
+        let io = std::mem::take(&mut p.io);
+        let (vcpu, ts, cr3, abi, nr) = (p.vcpu, p.ts, p.cr3, p.info.abi, p.info.nr);
+        let (mechanism, ip, kernel32) = (p.mechanism, p.ip, p.kernel32);
+        let cpu_ns = p.cpu_used.filter(|_| self.cpu_time);
+        recycle_pending(p);
+        Record {
             seq: 0,
-            vcpu: p.vcpu,
-            ts_enter_ns: p.ts,
+            vcpu,
+            ts_enter_ns: ts,
             ts_exit_ns: exit_ts,
             pid: proc_info.as_ref().map(|i| i.pid),
             tid: proc_info.as_ref().map(|i| i.tid),
             ppid: proc_info.as_ref().and_then(|i| i.ppid),
             comm: proc_info.and_then(|i| i.comm),
-            cr3: p.cr3,
+            cr3,
             os: Cow::Borrowed(self.os_kind.name()),
-            abi: Cow::Borrowed(p.info.abi),
-            mechanism: Cow::Borrowed(p.mechanism.name()),
-            nr: p.info.nr,
-            name: std::mem::replace(&mut p.info.name, Cow::Borrowed("")),
-            args: std::mem::take(&mut p.args),
+            abi: Cow::Borrowed(abi),
+            mechanism: Cow::Borrowed(mechanism.name()),
+            nr,
+            name,
+            args,
             ret,
             ret_text,
             errno,
             ret_value,
             state,
-            modifications: std::mem::take(&mut p.modifications),
-            hook: std::mem::take(&mut p.hook),
-            changed: std::mem::take(&mut p.changed),
-            ip: p.ip,
-            error: p.error.take(),
-            fds: std::mem::take(&mut p.fds),
-            caller: p.caller.take(),
-            stack: std::mem::take(&mut p.stack),
-            io: std::mem::take(&mut p.io),
-            kernel32: p.kernel32,
-            cpu_ns: p.cpu_used.filter(|_| self.cpu_time),
+            modifications,
+            hook,
+            changed,
+            ip,
+            error,
+            fds,
+            caller,
+            stack,
+            io,
+            kernel32,
+            cpu_ns,
             new_tid: None,
             ended_by_exec: None,
             first_exit_arg,
@@ -218,9 +236,7 @@ impl Tracker {
             entry_only: false,
             resumed: false,
             hidden: false,
-        };
-        recycle_pending(p);
-        rec
+        }
     }
 }
 

@@ -38,54 +38,58 @@ pub(super) struct Section {
 
 /// The shape of nearly every recorded access: a repeated read (kind 1)
 /// of a kernel address (a 10-byte varint whose last byte is 1: bit 63
-/// set) of fewer than 128 bytes. Returns the length read.
-#[inline]
+/// set) of fewer than 128 bytes. Returns the length read. (The scan
+/// finds it in runs, [`kernel_run`].)
+#[cfg(test)]
 fn kernel_same(b: &[u8]) -> Option<u8> {
     let h = b.first_chunk::<12>()?;
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&h[1..9]);
-    let cont = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
-    (h[0] == 1 && cont == 0x8080_8080_8080_8080 && h[9] & 0x80 != 0 && h[10] == 1 && h[11] < 0x80)
-        .then_some(h[11])
+    let (lo, hi) = words(h);
+    is_kernel_same(lo, hi).then_some((hi >> 24) as u8)
 }
 
-/// Whether `accesses` is exactly `n` accesses of the [`kernel_same`]
-/// shape within the size limit: the common event, which the scan then
-/// accepts as a whole. Checked without a branch per access (the loop
-/// below it finds the same, access by access, and reports any damage in
-/// order; this only skips it when there is none).
-fn all_kernel_same(accesses: &[u8], n: u64) -> bool {
-    let Some(len) = n.checked_mul(12) else {
-        return false;
-    };
-    if accesses.len() as u64 != len {
-        return false;
-    }
-    let mut ok = true;
+/// [`kernel_same`] on a coded access's 12 bytes as [`words`] gives them:
+/// kind 1, continuation bits on the address's first 9 bytes, a last
+/// address byte of 1, a length byte below 0x80. Two masked compares, no
+/// branch per byte.
+#[inline]
+fn is_kernel_same(lo: u64, hi: u32) -> bool {
+    (lo & 0x8080_8080_8080_80ff == 0x8080_8080_8080_8001) & (hi & 0x80ff_8080 == 0x0001_8080)
+}
+
+/// The run of accesses of the [`kernel_same`] shape at the start of
+/// `accesses`, at most `max` of them: how many, and the bytes they read.
+/// The common event is one such run (a branch per access, taken only at
+/// the run's end: the loop the scan would run access by access, at a
+/// fraction of its cost).
+#[inline]
+fn kernel_run(accesses: &[u8], max: u64) -> (u64, u64) {
+    let mut count = 0u64;
     let mut total = 0u64;
     for h in accesses.chunks_exact(12) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&h[1..9]);
-        let cont = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
-        ok &= (h[0] == 1)
-            & (cont == 0x8080_8080_8080_8080)
-            & (h[9] & 0x80 != 0)
-            & (h[10] == 1)
-            & (h[11] < 0x80);
-        total += h[11] as u64;
+        if count == max {
+            break;
+        }
+        let (lo, hi) = words(h);
+        if !is_kernel_same(lo, hi) {
+            break;
+        }
+        count += 1;
+        total += (hi >> 24) as u64;
     }
-    ok && total <= super::MAX_EVENT_BYTES
+    (count, total)
 }
 
 /// The 12 bytes at the start of `c` (it holds at least 12) as a word and
 /// a half-word: coded reads compared in two steps.
 #[inline]
 fn words(c: &[u8]) -> (u64, u32) {
-    let mut a = [0u8; 8];
-    let mut b = [0u8; 4];
-    a.copy_from_slice(&c[..8]);
-    b.copy_from_slice(&c[8..12]);
-    (u64::from_le_bytes(a), u32::from_le_bytes(b))
+    let (Some(a), Some(b)) = (
+        c.first_chunk::<8>(),
+        c.get(8..).and_then(|c| c.first_chunk::<4>()),
+    ) else {
+        return (0, 0);
+    };
+    (u64::from_le_bytes(*a), u32::from_le_bytes(*b))
 }
 
 /// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
@@ -124,25 +128,25 @@ impl CodecState {
         let n = p.varint()?;
         let start = payload.len() - p.remaining();
         slow.clear();
-        if all_kernel_same(p.b, n) {
-            self.commit();
-            slot.n = 0;
-            slot.lazy = true;
-            return Ok(Some(start));
-        }
         let mut expanded = 0u64;
         let mut charge = |len: u64| super::charge(&mut expanded, len);
         let mut b = p.b;
-        for _ in 0..n {
+        let mut left = n;
+        while left > 0 {
+            // A run of the common shape at once: such reads cannot fail
+            // but by the size limit, which fails at the run's end as it
+            // would at its first read past the limit.
+            let (k, bytes) = kernel_run(b, left);
+            if k > 0 {
+                charge(bytes)?;
+                b = &b[12 * k as usize..];
+                left -= k;
+                continue;
+            }
             // As in the full decoding: a hostile count cannot make us loop
             // past the frame's real size.
             if b.len() < 3 {
                 return Err(TraceErrorKind::Malformed("access count"));
-            }
-            if let Some(len) = kernel_same(b) {
-                charge(len as u64)?;
-                b = &b[12..];
-                continue;
             }
             if b[0] != 1 {
                 return Ok(None);
@@ -159,6 +163,7 @@ impl CodecState {
             // MiB) long.
             slow.push(at as u32);
             b = c.b;
+            left -= 1;
         }
         if !b.is_empty() {
             return Err(TraceErrorKind::Malformed("trailing bytes in event"));
@@ -203,7 +208,7 @@ impl<R: Read> TraceReader<R> {
         frame: u64,
         slot: &mut EventRecord,
     ) -> Result<(), TraceErrorKind> {
-        let payload = &self.buf[payload_at..payload_at + payload_len];
+        let payload = &self.store.bytes()[payload_at..payload_at + payload_len];
         if let Some(start) = self.state.scan_event(payload, slot, &mut self.slow)? {
             self.section = Some(Section {
                 start: payload_at + start,
@@ -222,7 +227,7 @@ impl<R: Read> TraceReader<R> {
     pub fn log<'a>(&'a self, slot: &'a EventRecord) -> AccessLog<'a> {
         match self.section {
             Some(s) if slot.lazy => AccessLog::Lazy(LazyLog {
-                raw: &self.buf[s.start..s.end],
+                raw: &self.store.bytes()[s.start..s.end],
                 state: &self.state,
                 slow: &self.slow,
                 damaged: &self.late_damage,
@@ -479,34 +484,34 @@ mod tests {
         assert!(!kernel_coding(0xffff_8880_0000_0000, 128, &mut want));
     }
 
-    /// The scan's one-pass check takes exactly the events the access by
-    /// access loop would accept without a slow read: `n` kernel-shaped
-    /// repeats, nothing after them, within the size limit.
+    /// A run is exactly the accesses the access by access check takes
+    /// for the common shape: up to the first other one, at most `max`.
     #[test]
-    fn all_kernel_same_is_exact() {
+    fn kernel_run_is_exact() {
         let mut one = [0u8; 12];
         assert!(kernel_coding(0xffff_8880_05fe_2b68, 8, &mut one));
         let three = one.repeat(3);
-        assert!(all_kernel_same(&three, 3));
-        assert!(all_kernel_same(&[], 0));
-        // Count and bytes disagree; trailing bytes; a huge count.
-        assert!(!all_kernel_same(&three, 2));
-        assert!(!all_kernel_same(&three, 4));
-        assert!(!all_kernel_same(&three[..35], 3));
-        assert!(!all_kernel_same(&three, u64::MAX));
-        // Any byte of any access changed off the shape.
-        for (i, v) in [(0, 0u8), (3, 0x01), (9, 0x7f), (10, 2), (11, 0x80)] {
+        assert_eq!(kernel_run(&three, 3), (3, 24));
+        assert_eq!(kernel_run(&[], 0), (0, 0));
+        assert_eq!(kernel_run(&three, 2), (2, 16));
+        assert_eq!(kernel_run(&three, 4), (3, 24));
+        assert_eq!(kernel_run(&three[..35], 3), (2, 16));
+        assert_eq!(kernel_run(&three, u64::MAX), (3, 24));
+        // Any byte of any access changed off the shape ends the run there.
+        for (i, v) in [
+            (0, 0u8),
+            (3, 0x01),
+            (8, 0x01),
+            (9, 0x7f),
+            (10, 2),
+            (11, 0x80),
+        ] {
             for k in 0..3 {
                 let mut b = three.clone();
                 b[12 * k + i] = v;
-                assert!(!all_kernel_same(&b, 3), "byte {i} of access {k}");
+                assert_eq!(kernel_run(&b, 3).0, k as u64, "byte {i} of access {k}");
+                assert_eq!(kernel_same(&b[12 * k..]), None);
             }
         }
-        // Over the size limit: 127 bytes each.
-        let mut big = [0u8; 12];
-        assert!(kernel_coding(0xffff_8880_0000_0000, 127, &mut big));
-        let n = super::super::MAX_EVENT_BYTES / 127 + 1;
-        assert!(!all_kernel_same(&big.repeat(n as usize), n));
-        assert!(all_kernel_same(&big.repeat(n as usize - 1), n - 1));
     }
 }
