@@ -57,6 +57,14 @@ pub enum Matcher {
     /// `match_grep`: every expected line is an extended regular
     /// expression matching a whole log line (`!RE`: matching none).
     Grep,
+    /// init.sh's `match_awk`: the gawk program (the step's
+    /// [`Want::File`]) reads the log and its exit status is the verdict.
+    Awk,
+    /// A `run_strace` that nothing matches after it: the test asks only
+    /// that strace's run succeeds (init.sh's `run_strace` fails the test
+    /// when strace exits non-zero, so the program exits 0 and the trace
+    /// is complete).
+    Ran,
 }
 
 /// Where the expected lines come from.
@@ -68,6 +76,10 @@ pub enum Want {
     File(PathBuf),
     /// Lines the script itself gives (a check's pattern).
     Text(String),
+    /// What the traced program wrote on its stderr: a descriptor the
+    /// script sent to a file for strace's expected messages (`3>
+    /// "$EXP"-err`) is the program's stderr in the guest (`3>&2`).
+    ProgStderr,
     /// strace-t.test, strace-tt.test, strace-ttt.test: `../sleep 0`'s
     /// execve line (and with `exit`, its exit line) stamped with a time
     /// within the run, as the scripts bracket the run with the host's
