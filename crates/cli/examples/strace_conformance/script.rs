@@ -610,6 +610,7 @@ impl<'a> Shell<'a> {
             ));
         }
         p.matcher = Matcher::Ran;
+        p.want = Want::Text(String::new());
         p.of_stderr = false;
         self.steps.push(p);
         Ok(())
