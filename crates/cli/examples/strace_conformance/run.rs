@@ -109,7 +109,7 @@ fn prog_skip(r: &guest::ProgResult) -> Option<String> {
         r.too_big.map(|n| {
             format!(
                 "expected output of {n} bytes, over the {} bytes moved from the guest",
-                guest::MAX_STDOUT
+                guest::MAX_GZ_STDOUT
             )
         })
     })
@@ -760,6 +760,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     verbose: m.verbose,
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
+                    locks: spec::locked_files(&args.src.join("tests"), &s.prog),
                 });
             }
         }
@@ -793,6 +794,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             verbose: false,
             inject: Vec::new(),
             trace: Vec::new(),
+            locks: Vec::new(),
         });
     }
 

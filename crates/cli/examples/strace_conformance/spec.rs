@@ -470,6 +470,33 @@ fn interpret(tests: &Path, name: &str, arch: &str, text: &str, pos: Vec<String>)
     t
 }
 
+/// The files of strace's build tree a program opens by name beside
+/// itself: init.sh's suite locks a sibling program
+/// (`lock_file_by_dirname(argv[0], "bpf-obj_get_info_by_fd")`, so that
+/// the variants of one test do not run at once), which must be there in
+/// the guest as in the build tree. Follows `#include "OTHER.c"` (a
+/// variant's source includes its base).
+pub fn locked_files(tests: &Path, prog: &str) -> Vec<String> {
+    let lock = Regex::new(r#"lock_file_by_dirname\([^,]+,\s*"([^"/]+)"\)"#).expect("regex");
+    let include = Regex::new(r#"#\s*include\s+"([^"/]+\.c)""#).expect("regex");
+    let mut out = Vec::new();
+    let mut todo = vec![format!("{prog}.c")];
+    let mut seen = BTreeSet::new();
+    while let Some(f) = todo.pop() {
+        if !seen.insert(f.clone()) || seen.len() > 8 {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(tests.join(&f)) else {
+            continue;
+        };
+        out.extend(lock.captures_iter(&text).map(|c| c[1].to_string()));
+        todo.extend(include.captures_iter(&text).map(|c| c[1].to_string()));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Reads `tests/gen_tests.in` (each line as the script gen_tests.sh makes
 /// of it) and the hand-written `*.test` files, so that every test of the
 /// suite is accounted for.
