@@ -82,7 +82,8 @@ fn ip_cmsg_data(ty: u64, data: &[u8], limit: Option<usize>) -> Option<String> {
         )),
         2 | 23 if data.len() >= 4 => Some(local_array(u32s(), limit)),
         1 | 6 | 7 if !data.is_empty() => Some(local_array(
-            data.iter().map(|b| format!("{b:#x}")),
+            // `%#x`: a zero is `0`.
+            data.iter().map(|&b| if b == 0 { "0".into() } else { format!("{b:#x}") }),
             limit,
         )),
         // struct sock_ee, then the offender's sockaddr_in.
