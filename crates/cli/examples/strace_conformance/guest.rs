@@ -197,10 +197,13 @@ fn q(s: &str) -> String {
 /// that renamed itself and waits for it), which is what `-Y` tests print
 /// for their parent.
 fn script(jobs: &[Job]) -> String {
-    // The loopback interface up, as on the host strace's suite runs on
-    // (inet-cmsg, net-yy-inet6... connect to 127.0.0.1 and ::1).
-    let mut s =
-        String::from("mkdir -p /w\nifconfig lo 127.0.0.1 up 2>/dev/null || ip link set lo up 2>/dev/null\n");
+    // The loopback interface up and devpts mounted, as on the hosts
+    // strace's suite runs on (inet-cmsg, net-yy-inet6... connect to
+    // 127.0.0.1 and ::1; ioctl_termios opens /dev/ptmx).
+    let mut s = String::from(
+        "mkdir -p /w\nifconfig lo 127.0.0.1 up 2>/dev/null || ip link set lo up 2>/dev/null\n\
+         mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null\n",
+    );
     for j in jobs {
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();

@@ -1,9 +1,12 @@
-//! Terminal attributes (`struct termios`, `struct termio`) of the
-//! `TCGETS`/`TCSETS*` and `TCGETA`/`TCSETA*` ioctls as strace prints them
+//! Terminal attributes (`struct termios`, `struct termios2`, `struct
+//! termio`) of the `TCGETS`/`TCSETS*`, `TCGETS2`/`TCSETS*2` and
+//! `TCGETA`/`TCSETA*` ioctls as strace prints them
 //! by default: the four flag words by name, the delay and size fields of
 //! the output and control modes as values, then `...` (the line
 //! discipline and control characters are left out, as strace's
-//! abbreviated form does; vstrace prints that form with `-v` too).
+//! abbreviated form does; vstrace prints that form with `-v` too). The
+//! whole structure is read, as strace does: one that ends past readable
+//! memory shows its address.
 //!
 //! The masks of the multi-bit fields are the union of their values in
 //! the generated tables (`NLDLY` = `NL0|NL1`...).
@@ -17,14 +20,25 @@ use crate::xlat::{self, Radix, Table as T};
 /// (asm-generic/termbits.h).
 const IBSHIFT: u32 = 16;
 
+/// `sizeof(struct termios)` of the kernel (four flag words, `c_line`,
+/// 19 control characters).
+const TERMIOS: usize = 36;
+/// `sizeof(struct termios2)`: a termios and the two speeds.
+const TERMIOS2: usize = 44;
+/// `sizeof(struct termio)`: four 16-bit flag words, `c_line`, 8 control
+/// characters, padded.
+const TERMIO: usize = 18;
+
 /// The decoder of terminal attribute request `name`.
 pub(super) fn kind_of(name: &str) -> Option<Kind> {
     use Kind::*;
     Some(match name {
-        "TCGETS" | "TIOCGLCKTRMIOS" => Out(|c, v| attrs(c, v, false)),
-        "TCSETS" | "TCSETSW" | "TCSETSF" | "TIOCSLCKTRMIOS" => In(|c, v| attrs(c, v, false)),
-        "TCGETA" => Out(|c, v| attrs(c, v, true)),
-        "TCSETA" | "TCSETAW" | "TCSETAF" => In(|c, v| attrs(c, v, true)),
+        "TCGETS" | "TIOCGLCKTRMIOS" => Out(|c, v| attrs(c, v, TERMIOS)),
+        "TCSETS" | "TCSETSW" | "TCSETSF" | "TIOCSLCKTRMIOS" => In(|c, v| attrs(c, v, TERMIOS)),
+        "TCGETS2" => Out(|c, v| attrs(c, v, TERMIOS2)),
+        "TCSETS2" | "TCSETSW2" | "TCSETSF2" => In(|c, v| attrs(c, v, TERMIOS2)),
+        "TCGETA" => Out(|c, v| attrs(c, v, TERMIO)),
+        "TCSETA" | "TCSETAW" | "TCSETAF" => In(|c, v| attrs(c, v, TERMIO)),
         _ => return None,
     })
 }
@@ -76,11 +90,11 @@ fn cflag(abi: LinuxAbi, mut v: u64) -> String {
     parts.join("|")
 }
 
-/// `struct termios` (four 32-bit flag words) or `struct termio` (four
-/// 16-bit ones).
-fn attrs(c: &mut Call<'_, '_>, v: u64, termio: bool) -> String {
-    let w = if termio { 2 } else { 4 };
-    let b = match c.fetch(v, 4 * w) {
+/// `struct termios`/`termios2` (four 32-bit flag words) or `struct
+/// termio` (four 16-bit ones), `size` bytes in all.
+fn attrs(c: &mut Call<'_, '_>, v: u64, size: usize) -> String {
+    let w = if size == TERMIO { 2 } else { 4 };
+    let b = match c.fetch(v, size) {
         Ok(b) => b,
         Err(s) => return s,
     };
