@@ -54,7 +54,10 @@ pub fn awk(program: &std::path::Path, lines: &[String]) -> Result<Outcome, Strin
         input.push('\n');
     }
     // A program that stops reading early closes the pipe: not an error.
-    let _ = child.stdin.take().map(|mut i| i.write_all(input.as_bytes()));
+    let _ = child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(input.as_bytes()));
     let out = child
         .wait_with_output()
         .map_err(|e| format!("gawk -f {}: {e}", program.display()))?;

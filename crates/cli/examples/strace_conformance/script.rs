@@ -23,6 +23,8 @@ mod expand;
 mod host;
 #[path = "script/lines.rs"]
 mod lines;
+#[path = "script/matchers.rs"]
+mod matchers;
 #[path = "script/progset.rs"]
 mod progset;
 
@@ -503,7 +505,9 @@ impl<'a> Shell<'a> {
         if strace != "@STRACE" {
             // `STRACE="../run_expect_termsig $STRACE"`: strace run by
             // another program, which judges how it ends.
-            return Err(format!("strace run under another program ({strace}) not modelled"));
+            return Err(format!(
+                "strace run under another program ({strace}) not modelled"
+            ));
         }
         if !self.exported.is_empty() {
             return Err(format!(
@@ -591,51 +595,6 @@ impl<'a> Shell<'a> {
             negative: false,
         });
         self.err_file = err_file.zip(self.pending.clone());
-        Ok(())
-    }
-
-    /// A run that no matcher judged, when the next run starts or the
-    /// script ends: init.sh's `run_strace` fails the test if strace
-    /// fails, so the run must succeed ([`Matcher::Ran`]). One whose log
-    /// a command read (`grep -q ... "$LOG" && exit 0`) is not modelled:
-    /// its verdict is that command's.
-    fn unmatched_run(&mut self) -> Result<(), Skip> {
-        let Some(mut p) = self.pending.take().filter(|_| !self.checked) else {
-            return Ok(());
-        };
-        if self.read_log || self.cut {
-            return Err(format!(
-                "a run_strace of ../{} without match_diff/match_grep after it",
-                p.prog
-            ));
-        }
-        p.matcher = Matcher::Ran;
-        p.want = Want::Text(String::new());
-        p.of_stderr = false;
-        self.steps.push(p);
-        Ok(())
-    }
-
-    /// init.sh's `match_awk [OUTPUT [PROGRAM [MESSAGE]]]`: the gawk
-    /// program (default `$srcdir/$NAME.awk`) run on the pending run's log.
-    fn match_awk(&mut self, args: &[String]) -> Result<(), Skip> {
-        if args.first().is_some_and(|a| a != "@LOG") {
-            return Err(format!("match_awk of {} not modelled", args[0]));
-        }
-        let mut p = self
-            .pending
-            .take()
-            .ok_or("match_awk without a run_strace before it")?;
-        let program = match args.get(1) {
-            Some(f) if !f.starts_with('@') => f.trim_start_matches("./").to_string(),
-            Some(f) => return Err(format!("match_awk with the program {f} not modelled")),
-            None => format!("{}.awk", self.var("NAME")),
-        };
-        p.filters.retain(rewrites_log);
-        p.want = Want::File(self.tests.join(program));
-        p.matcher = Matcher::Awk;
-        p.of_stderr = false;
-        self.steps.push(p);
         Ok(())
     }
 
@@ -829,26 +788,6 @@ impl<'a> Shell<'a> {
         }
         self.steps.push(p);
         Ok(())
-    }
-
-    /// `match_diff "$OUT"-err "$EXP"-err`: strace's stderr of the last run
-    /// (`2> "$OUT"-err`) against what the program wrote on a descriptor
-    /// of its own (`3> "$EXP"-err`). The run is made again for it (a step
-    /// of its own): the tracer's stderr lines about the program against
-    /// the program's stderr in the guest (see [`Want::ProgStderr`]).
-    fn prog_written_stderr(&self, grep: bool, args: &[String]) -> Option<Step> {
-        let [out, exp] = args else { return None };
-        let (file, run) = self.err_file.as_ref()?;
-        if file != out || !self.prog_err_files.contains(exp) {
-            return None;
-        }
-        let mut p = run.clone();
-        p.want = Want::ProgStderr;
-        p.of_stderr = true;
-        p.filters.clear();
-        p.require.clear();
-        p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
-        Some(p)
     }
 
     /// `match_grep "$LOG.err" FILE`: the last run's stderr (strace's own

@@ -83,7 +83,13 @@ fn ip_cmsg_data(ty: u64, data: &[u8], limit: Option<usize>) -> Option<String> {
         2 | 23 if data.len() >= 4 => Some(local_array(u32s(), limit)),
         1 | 6 | 7 if !data.is_empty() => Some(local_array(
             // `%#x`: a zero is `0`.
-            data.iter().map(|&b| if b == 0 { "0".into() } else { format!("{b:#x}") }),
+            data.iter().map(|&b| {
+                if b == 0 {
+                    "0".into()
+                } else {
+                    format!("{b:#x}")
+                }
+            }),
             limit,
         )),
         // struct sock_ee, then the offender's sockaddr_in.
@@ -187,7 +193,9 @@ fn cmsg_data(level: u64, ty: u64, data: &[u8], n: usize, limit: Option<usize>) -
     let three = |w: Width| {
         (!data.is_empty()).then(|| {
             if data.len() >= 3 * w.pair() {
-                let t: Vec<String> = (0..3).map(|k| tv_at(data, k * w.pair(), w, false)).collect();
+                let t: Vec<String> = (0..3)
+                    .map(|k| tv_at(data, k * w.pair(), w, false))
+                    .collect();
                 format!("[{}]", t.join(", "))
             } else {
                 "???".to_string()

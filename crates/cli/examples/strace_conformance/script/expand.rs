@@ -109,7 +109,9 @@ impl Shell<'_> {
                 '>' | '<'
                     if in_word
                         && (tainted
-                            || !cur.chars().all(|d| d.is_ascii_digit() || d == '>' || d == '<')) =>
+                            || !cur
+                                .chars()
+                                .all(|d| d.is_ascii_digit() || d == '>' || d == '<')) =>
                 {
                     // A redirection right after a word: the word ends
                     // there (`foo>FILE`, `"8">FILE`).
