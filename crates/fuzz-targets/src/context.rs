@@ -64,6 +64,7 @@ fn files_layout() -> FilesLayout {
             unix_addr: Some(808),
             unix_addr_len: Some(4),
             unix_addr_name: Some(8),
+            state: None,
         }),
     }
 }

@@ -9,7 +9,7 @@
 //! to `PATH_MAX` and the walk to [`MAX_STEPS`] dentries and mounts, so a
 //! looping or changing structure ends the walk with `None`, never a hang.
 
-use vstrace_core::read::{read_u16, read_u32};
+use vstrace_core::read::{read_u16, read_u32, read_u8};
 use vstrace_core::VirtMem;
 
 use crate::profile::runtime::{kernel_ptr as kptr, read_ptr};
@@ -553,6 +553,21 @@ fn socket_details(
         _ => return None,
     };
     let v = if v6 { "v6" } else { "" };
+    // A socket INET_DIAG does not list (a TCP one in TCP_CLOSE: not
+    // listening, not connected; a UDP one not bound) gets strace's
+    // fallback, the protocol and the inode.
+    const TCP_CLOSE: u8 = 7;
+    let listed = if protocol == 6 {
+        match s.state.map(|o| read_u8(mem, sk.wrapping_add(o))) {
+            Some(Ok(state)) => state != TCP_CLOSE,
+            _ => true,
+        }
+    } else {
+        sport != 0
+    };
+    if !listed {
+        return Some((format!("{proto}{v}:[{ino}]"), false));
+    }
     let unconnected = dport == 0 && (dst == "0.0.0.0" || dst == "[::]");
     let d = if unconnected {
         format!("{proto}{v}:[{src}:{sport}]")
@@ -1058,6 +1073,7 @@ mod tests {
             unix_addr: Some(0x30),
             unix_addr_len: Some(4),
             unix_addr_name: Some(8),
+            state: None,
         });
         p.files = Some(l.clone());
         let k = 0xffff_8880_0000_0000u64;

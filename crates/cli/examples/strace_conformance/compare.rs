@@ -30,6 +30,60 @@ pub struct Outcome {
     pub diff: String,
 }
 
+/// init.sh's `match_awk`: `gawk -f PROGRAM` (with `AWKPATH` its
+/// directory, for `@include "match.awk"`) reads the log's lines as strace
+/// writes them (`lines`: vstrace's prefix made strace's, whitespace
+/// kept); its exit status is the verdict, its output the diff. Without
+/// gawk on the host the step is skipped (as init.sh's `check_gawk`
+/// skips the test): the error is that reason.
+pub fn awk(program: &std::path::Path, lines: &[String]) -> Result<Outcome, String> {
+    use std::io::Write;
+    let dir = program.parent().unwrap_or(std::path::Path::new("."));
+    let mut child = std::process::Command::new("gawk")
+        .env("AWKPATH", dir)
+        .arg("-f")
+        .arg(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("match_awk needs gawk on the host: {e}"))?;
+    let mut input = String::new();
+    for l in lines {
+        input.push_str(l);
+        input.push('\n');
+    }
+    // A program that stops reading early closes the pipe: not an error.
+    let _ = child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("gawk -f {}: {e}", program.display()))?;
+    let exact = out.status.success();
+    let mut diff = String::new();
+    if !exact {
+        diff = format!(
+            "# gawk -f {} exited with {:?}:\n{}{}# the log:\n",
+            program.display(),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for l in lines {
+            diff.push_str(&format!("+{l}\n"));
+        }
+    }
+    Ok(Outcome {
+        exact,
+        calls: exact,
+        expected: 1,
+        matched: usize::from(exact),
+        diff,
+    })
+}
+
 /// One line normalised as documented above.
 pub fn normalize(line: &str, follow: bool) -> String {
     let (pid, l) = split_pid(line);

@@ -22,9 +22,15 @@ use anyhow::{Context, Result};
 /// Seconds a program may run before the watchdog kills it.
 pub const PROG_TIMEOUT: u32 = 60;
 
-/// Most bytes of a program's stdout moved over the guest's console (about
-/// 300 KB/s under TCG); a test printing more is skipped with its size.
+/// Most bytes of a program's stdout moved over the guest's console as
+/// they are (about 300 KB/s under TCG); more is moved gzipped (busybox
+/// `gzip`: strace's expected lines are repetitive, 20 to 100 times
+/// smaller), up to [`MAX_GZ_STDOUT`].
 pub const MAX_STDOUT: u64 = 2_000_000;
+
+/// Most bytes of a program's stdout moved at all (gzipped); a test
+/// printing more is skipped with its size.
+pub const MAX_GZ_STDOUT: u64 = 256_000_000;
 
 /// What the guest reported for one test.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +43,8 @@ pub struct ProgResult {
     pub stdout: Vec<u8>,
     /// The first 2000 bytes of its stderr (skip reasons).
     pub stderr: Vec<u8>,
-    /// The size of its stdout when over [`MAX_STDOUT`] (not transferred).
+    /// The size of its stdout when over [`MAX_GZ_STDOUT`] (not
+    /// transferred).
     pub too_big: Option<u64>,
     /// The host's clock (seconds since the epoch) before and after its
     /// batch ran: what the strace-t*.test scripts bracket a run with.
@@ -100,6 +107,9 @@ pub struct Job {
     /// traces alone (strace tampers only with the calls it traces: an
     /// `all:poke_enter=` must not write into the program's start-up).
     pub trace: Vec<String>,
+    /// Programs of the build the program opens beside itself (see
+    /// `spec::locked_files`): put in the guest with it.
+    pub locks: Vec<String>,
 }
 
 impl Job {
@@ -187,7 +197,13 @@ fn q(s: &str) -> String {
 /// that renamed itself and waits for it), which is what `-Y` tests print
 /// for their parent.
 fn script(jobs: &[Job]) -> String {
-    let mut s = String::from("mkdir -p /w\n");
+    // The loopback interface up and devpts mounted, as on the hosts
+    // strace's suite runs on (inet-cmsg, net-yy-inet6... connect to
+    // 127.0.0.1 and ::1; ioctl_termios opens /dev/ptmx).
+    let mut s = String::from(
+        "mkdir -p /w\nifconfig lo 127.0.0.1 up 2>/dev/null || ip link set lo up 2>/dev/null\n\
+         mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null\n",
+    );
     for j in jobs {
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
@@ -200,7 +216,9 @@ fn script(jobs: &[Job]) -> String {
              wait $p\nrc=$?\nkill $w 2>/dev/null\n\
              cd /\necho \"@@VSC-RESULT rc=$rc pid=$(cat /w/{t}.pid)\"\n\
              sz=$(wc -c < /w/{t}.out)\n\
-             if [ \"$sz\" -gt {MAX_STDOUT} ]; then echo \"@@VSC-BIG $sz\"; else base64 /w/{t}.out; fi\n\
+             if [ \"$sz\" -gt {MAX_GZ_STDOUT} ]; then echo \"@@VSC-BIG $sz\"; \
+             elif [ \"$sz\" -gt {MAX_STDOUT} ]; then echo @@VSC-GZ; gzip -c /w/{t}.out | base64; \
+             else base64 /w/{t}.out; fi\n\
              echo @@VSC-ERR\nhead -c 2000 /w/{t}.err | base64\n\
              echo @@VSC-END\nrm -f /w/{t}.out /w/{t}.err\n",
             begin = q(&format!("@@VSC-BEGIN {t}")),
@@ -242,6 +260,15 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// The bytes of a gzip stream (what decodes of a damaged one: the
+/// comparison shows the missing tail).
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let _ = flate2::read::GzDecoder::new(data).read_to_end(&mut out);
+    out
+}
+
 /// Parses the guest's stdout: test name -> result, plus the test that had
 /// begun but not ended (the run stopped in it), if any.
 pub fn parse_output(text: &str) -> (BTreeMap<String, ProgResult>, Option<String>) {
@@ -249,12 +276,13 @@ pub fn parse_output(text: &str) -> (BTreeMap<String, ProgResult>, Option<String>
     let mut cur: Option<String> = None;
     let mut r = ProgResult::default();
     let (mut out, mut err, mut in_err, mut in_body) = (String::new(), String::new(), false, false);
+    let mut gz = false;
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         if let Some(t) = line.strip_prefix("@@VSC-BEGIN ") {
             cur = Some(t.to_string());
             r = ProgResult::default();
-            (in_err, in_body) = (false, false);
+            (in_err, in_body, gz) = (false, false, false);
             out.clear();
             err.clear();
         } else if let Some(rest) = line.strip_prefix("@@VSC-RESULT ") {
@@ -268,11 +296,16 @@ pub fn parse_output(text: &str) -> (BTreeMap<String, ProgResult>, Option<String>
             in_body = true;
         } else if let Some(n) = line.strip_prefix("@@VSC-BIG ") {
             r.too_big = Some(n.trim().parse().unwrap_or(u64::MAX));
+        } else if line == "@@VSC-GZ" {
+            gz = true;
         } else if line == "@@VSC-ERR" {
             in_err = true;
         } else if line == "@@VSC-END" {
             if let Some(t) = cur.take() {
                 r.stdout = base64_decode(&out);
+                if gz {
+                    r.stdout = gunzip(&r.stdout);
+                }
                 r.stderr = base64_decode(&err);
                 res.insert(t, std::mem::take(&mut r));
             }
@@ -401,9 +434,11 @@ pub fn run_batch(
         .arg(dir.join("trace.txt"));
     let mut added = BTreeSet::new();
     for j in jobs {
-        if added.insert(j.prog.clone()) {
-            cmd.arg("--add")
-                .arg(format!("{}:/w/{}", progs.join(&j.prog).display(), j.prog));
+        for p in std::iter::once(&j.prog).chain(&j.locks) {
+            if (p == &j.prog || progs.join(p).is_file()) && added.insert(p.clone()) {
+                cmd.arg("--add")
+                    .arg(format!("{}:/w/{}", progs.join(p).display(), p));
+            }
         }
     }
     // The guest kernel's modules (see `modules`), loaded before the
@@ -503,6 +538,7 @@ mod tests {
             verbose: false,
             inject: vec![],
             trace: vec![],
+            locks: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],

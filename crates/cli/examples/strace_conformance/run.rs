@@ -109,7 +109,7 @@ fn prog_skip(r: &guest::ProgResult) -> Option<String> {
         r.too_big.map(|n| {
             format!(
                 "expected output of {n} bytes, over the {} bytes moved from the guest",
-                guest::MAX_STDOUT
+                guest::MAX_GZ_STDOUT
             )
         })
     })
@@ -151,6 +151,7 @@ fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
         )
         .into_owned(),
         spec::Want::Text(t) => t.clone(),
+        spec::Want::ProgStderr => String::from_utf8_lossy(&r.stderr).into_owned(),
         spec::Want::Clock { unix, digits, exit } => {
             spec::clock_patterns(*unix, *digits, *exit, r.window.0, r.window.1)
         }
@@ -270,6 +271,29 @@ fn judge(
             let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
             compare::grep(&patterns, &actual, &raw_lines)
         }
+        spec::Matcher::Awk => match &step.want {
+            spec::Want::File(program) => match compare::awk(program, &raw_lines) {
+                Ok(c) => c,
+                Err(e) => {
+                    o.skip = Some(e);
+                    return Ok(o);
+                }
+            },
+            w => {
+                o.error = Some(format!("match_awk without a program ({w:?})"));
+                return Ok(o);
+            }
+        },
+        // The run completed (the program exited 0, or the step would
+        // have been skipped above, and the replay succeeded): all the
+        // test asks.
+        spec::Matcher::Ran => compare::Outcome {
+            exact: true,
+            calls: true,
+            expected: 0,
+            matched: 0,
+            diff: String::new(),
+        },
     };
     o.exact = c.exact;
     o.calls = c.calls;
@@ -736,6 +760,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     verbose: m.verbose,
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
+                    locks: spec::locked_files(&args.src.join("tests"), &s.prog),
                 });
             }
         }
@@ -769,6 +794,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             verbose: false,
             inject: Vec::new(),
             trace: Vec::new(),
+            locks: Vec::new(),
         });
     }
 

@@ -23,6 +23,8 @@ mod expand;
 mod host;
 #[path = "script/lines.rs"]
 mod lines;
+#[path = "script/matchers.rs"]
+mod matchers;
 #[path = "script/progset.rs"]
 mod progset;
 
@@ -94,6 +96,17 @@ pub struct Shell<'a> {
     /// The pending run was judged by a check of its log (`grep ... ||
     /// fail`), so it needs no matcher after it.
     checked: bool,
+    /// The pending run's log was read by a command other than a matcher
+    /// (a filter, `grep -q`): a run left without a matcher then is not
+    /// one that only has to succeed.
+    read_log: bool,
+    /// The file strace's stderr went to in the pending (or last matched)
+    /// run (`2> "$OUT"-err`), with that run.
+    err_file: Option<(String, Step)>,
+    /// The files the program's descriptors 3 and up went to in that run
+    /// (`3> "$EXP"-err`: what it writes there is what strace is expected
+    /// to print on its stderr; in the guest, the program's stderr).
+    prog_err_files: Vec<String>,
 }
 
 /// How the blocks being run are left.
@@ -159,6 +172,9 @@ impl<'a> Shell<'a> {
             on_status: checks::OnStatus::Nothing,
             fail_block: false,
             checked: false,
+            read_log: false,
+            err_file: None,
+            prog_err_files: Vec::new(),
         }
     }
 
@@ -167,12 +183,7 @@ impl<'a> Shell<'a> {
     pub fn run(mut self, text: &str, pos: Vec<String>) -> Result<Vec<Step>, Skip> {
         self.pos = pos;
         self.block(&logical_lines(text), 0)?;
-        if let Some(p) = self.pending.take().filter(|_| !self.checked) {
-            return Err(format!(
-                "a run_strace of ../{} without match_diff/match_grep after it",
-                p.prog
-            ));
-        }
+        self.unmatched_run()?;
         if self.steps.is_empty() {
             return Err("the script runs no traced program".into());
         }
@@ -452,10 +463,7 @@ impl<'a> Shell<'a> {
                 let args: Vec<String> = args.iter().map(|a| self.file(a)).collect();
                 self.matcher(cmd == "match_grep", &args).map(|()| 0)
             }
-            "match_awk" => Err(format!(
-                "match_awk (the gawk program {}.awk as the matcher) not modelled",
-                self.name
-            )),
+            "match_awk" => self.match_awk(args).map(|()| 0),
             "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
             "fail_" | "dump_log_and_fail_with" => Err(format!(
                 "the script fails in the model ({}): its condition is the host's",
@@ -493,6 +501,14 @@ impl<'a> Shell<'a> {
     /// `run_strace OPTIONS... ../PROG ARGS... [> "$EXP"]`.
     fn run_strace(&mut self, args: &[String]) -> Result<(), Skip> {
         self.traced = true;
+        let strace = self.var("STRACE");
+        if strace != "@STRACE" {
+            // `STRACE="../run_expect_termsig $STRACE"`: strace run by
+            // another program, which judges how it ends.
+            return Err(format!(
+                "strace run under another program ({strace}) not modelled"
+            ));
+        }
         if !self.exported.is_empty() {
             return Err(format!(
                 "variables exported into the traced program's environment ({}) not modelled",
@@ -522,8 +538,32 @@ impl<'a> Shell<'a> {
             Some(r) if r.starts_with(">@EXP") => Want::Stdout,
             _ => Want::File(self.tests.join(format!("{}.expected", self.var("NAME")))),
         };
+        // A run before this one that nothing matched.
+        self.unmatched_run()?;
         let prog = argv[at].trim_start_matches("../").to_string();
         let to_log_err = redirs.iter().any(|r| r == "2>@LOG.err");
+        // strace's stderr sent to a file of the test (`2> "$OUT"-err`),
+        // and the program's descriptors 3 and up sent to files (`3>
+        // "$EXP"-err`): the descriptor is opened for the program as its
+        // stderr (`3>&2`), whose text the guest run keeps.
+        let err_file = redirs
+            .iter()
+            .find_map(|r| r.strip_prefix("2>").filter(|f| f.starts_with('@')))
+            .filter(|f| *f != "@LOG.err")
+            .map(str::to_string);
+        let mut prog_err_files = Vec::new();
+        let mut fd_to_stderr = Vec::new();
+        for r in &redirs {
+            let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let fd = digits.parse::<u32>().unwrap_or(0);
+            if let Some(f) = r[digits.len()..].strip_prefix('>') {
+                if fd >= 3 && f.starts_with('@') {
+                    prog_err_files.push(f.to_string());
+                    fd_to_stderr.push(format!("{fd}>&2"));
+                }
+            }
+        }
+        self.prog_err_files = prog_err_files;
         // Descriptors the test opens for strace and so for the program
         // (`7> /dev/null`: the fd an injected return names; `< /dev/full`:
         // the stdin whose path `-y` prints).
@@ -536,9 +576,11 @@ impl<'a> Shell<'a> {
                 (stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3)) && !r.contains('@')
             })
             .cloned()
+            .chain(fd_to_stderr)
             .collect();
         self.cut = false;
         self.checked = false;
+        self.read_log = false;
         self.pending = Some(Step {
             prog,
             prog_args: argv[at + 1..].to_vec(),
@@ -552,6 +594,7 @@ impl<'a> Shell<'a> {
             optional: false,
             negative: false,
         });
+        self.err_file = err_file.zip(self.pending.clone());
         Ok(())
     }
 
@@ -618,6 +661,7 @@ impl<'a> Shell<'a> {
 
     /// A filter from `$LOG` (or the previous `$OUT`) into `$OUT`.
     fn filter(&mut self, cmd: &str, args: &[String]) -> Result<(), Skip> {
+        self.read_log = self.pending.is_some();
         let (argv, redirs) = split_redirs(args);
         let reads_log =
             redirs.iter().any(|r| r == "<@LOG" || r == "<@OUT") || argv.iter().any(|a| a == "@LOG");
@@ -703,6 +747,10 @@ impl<'a> Shell<'a> {
     fn matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
         if self.pending.is_none() && args.first().is_some_and(|a| a == "@LOG.err") {
             return self.stderr_matcher(grep, args);
+        }
+        if let Some(s) = self.prog_written_stderr(grep, args) {
+            self.steps.push(s);
+            return Ok(());
         }
         let mut p = self.pending.take().ok_or_else(|| match args {
             [out, exp, ..] => {

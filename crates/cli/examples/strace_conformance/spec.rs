@@ -57,6 +57,14 @@ pub enum Matcher {
     /// `match_grep`: every expected line is an extended regular
     /// expression matching a whole log line (`!RE`: matching none).
     Grep,
+    /// init.sh's `match_awk`: the gawk program (the step's
+    /// [`Want::File`]) reads the log and its exit status is the verdict.
+    Awk,
+    /// A `run_strace` that nothing matches after it: the test asks only
+    /// that strace's run succeeds (init.sh's `run_strace` fails the test
+    /// when strace exits non-zero, so the program exits 0 and the trace
+    /// is complete).
+    Ran,
 }
 
 /// Where the expected lines come from.
@@ -68,6 +76,10 @@ pub enum Want {
     File(PathBuf),
     /// Lines the script itself gives (a check's pattern).
     Text(String),
+    /// What the traced program wrote on its stderr: a descriptor the
+    /// script sent to a file for strace's expected messages (`3>
+    /// "$EXP"-err`) is the program's stderr in the guest (`3>&2`).
+    ProgStderr,
     /// strace-t.test, strace-tt.test, strace-ttt.test: `../sleep 0`'s
     /// execve line (and with `exit`, its exit line) stamped with a time
     /// within the run, as the scripts bracket the run with the host's
@@ -456,6 +468,33 @@ fn interpret(tests: &Path, name: &str, arch: &str, text: &str, pos: Vec<String>)
         }
     }
     t
+}
+
+/// The files of strace's build tree a program opens by name beside
+/// itself: init.sh's suite locks a sibling program
+/// (`lock_file_by_dirname(argv[0], "bpf-obj_get_info_by_fd")`, so that
+/// the variants of one test do not run at once), which must be there in
+/// the guest as in the build tree. Follows `#include "OTHER.c"` (a
+/// variant's source includes its base).
+pub fn locked_files(tests: &Path, prog: &str) -> Vec<String> {
+    let lock = Regex::new(r#"lock_file_by_dirname\([^,]+,\s*"([^"/]+)"\)"#).expect("regex");
+    let include = Regex::new(r#"#\s*include\s+"([^"/]+\.c)""#).expect("regex");
+    let mut out = Vec::new();
+    let mut todo = vec![format!("{prog}.c")];
+    let mut seen = BTreeSet::new();
+    while let Some(f) = todo.pop() {
+        if !seen.insert(f.clone()) || seen.len() > 8 {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(tests.join(&f)) else {
+            continue;
+        };
+        out.extend(lock.captures_iter(&text).map(|c| c[1].to_string()));
+        todo.extend(include.captures_iter(&text).map(|c| c[1].to_string()));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Reads `tests/gen_tests.in` (each line as the script gen_tests.sh makes

@@ -170,6 +170,10 @@ pub struct SockLayout {
     /// `unix_address.name` (`struct sockaddr_un[]`).
     #[serde(default)]
     pub unix_addr_name: Option<u64>,
+    /// `sock.__sk_common.skc_state` (`unsigned char`): a TCP socket's
+    /// state (`TCP_CLOSE` ones are in no table INET_DIAG lists).
+    #[serde(default)]
+    pub state: Option<u64>,
 }
 
 impl FilesLayout {
@@ -241,6 +245,7 @@ impl SockLayout {
             unix_addr: btf.member_offset("unix_sock", "addr").ok(),
             unix_addr_len: btf.member_offset("unix_address", "len").ok(),
             unix_addr_name: btf.member_offset("unix_address", "name").ok(),
+            state: o("__sk_common.skc_state").ok(),
         })
     }
 }

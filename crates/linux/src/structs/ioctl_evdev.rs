@@ -8,8 +8,8 @@
 //! at a successful exit, ones it reads (`_IOC_WRITE`) at the entry; the
 //! others print the argument in hex. Bit sets (`EVIOCGBIT`, `EVIOCGKEY`,
 //! ...) are as long as the kernel's return value says and list the names
-//! of their set bits (four, then `...`, unless `-v`), with the raw words
-//! under `-X raw` and `-X verbose`.
+//! of their set bits, separated by spaces (four, then `...`, unless `-v`),
+//! with the raw words under `-X raw` and `-X verbose`.
 
 use vstrace_core::value::Base;
 use vstrace_core::{ConstStyle, StructBuilder, Value};
@@ -388,7 +388,13 @@ fn bitset(c: &mut Call<'_, '_>, v: u64, t: T, max: u32) -> Value {
         }
         names.push(fmt::xval_v(c.abi, t, i, Radix::Hex));
     }
-    let names = Value::Array { items: names, more };
+    // strace's bitset: the names separated by spaces (`[EV_ABS EV_MSC]`,
+    // `[KEY_1 KEY_2 KEY_3 KEY_4 ...]`), not an array's commas.
+    let mut text: Vec<String> = names.iter().map(Value::render).collect();
+    if more {
+        text.push("...".into());
+    }
+    let names = Value::Opaque(format!("[{}]", text.join(" ")));
     if style == ConstStyle::Abbrev {
         return names;
     }
@@ -567,7 +573,7 @@ mod tests {
         m.map(0x3000, &[0x1f, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(
             line(ioc(2, 0x20, 4), 0x3000, 4, &mut m),
-            "ioctl(-1, EVIOCGBIT(0, 4), [EV_SYN, EV_KEY, EV_REL, EV_ABS, ...]) = 4"
+            "ioctl(-1, EVIOCGBIT(0, 4), [EV_SYN EV_KEY EV_REL EV_ABS ...]) = 4"
         );
         let o = DecodeOptions {
             const_style: ConstStyle::Raw,

@@ -1,9 +1,13 @@
-//! Terminal attributes (`struct termios`, `struct termio`) of the
-//! `TCGETS`/`TCSETS*` and `TCGETA`/`TCSETA*` ioctls as strace prints them
+//! Terminal attributes (`struct termios`, `struct termios2`, `struct
+//! termio`) of the `TCGETS`/`TCSETS*`, `TCGETS2`/`TCSETS*2` and
+//! `TCGETA`/`TCSETA*` ioctls as strace prints them
 //! by default: the four flag words by name, the delay and size fields of
 //! the output and control modes as values, then `...` (the line
 //! discipline and control characters are left out, as strace's
-//! abbreviated form does; vstrace prints that form with `-v` too).
+//! abbreviated form does); with `-v` the line discipline, the control
+//! characters by index name (`[VINTR]=0x3`) and a termios2's speeds. The
+//! whole structure is read, as strace does: one that ends past readable
+//! memory shows its address.
 //!
 //! The masks of the multi-bit fields are the union of their values in
 //! the generated tables (`NLDLY` = `NL0|NL1`...).
@@ -17,14 +21,25 @@ use crate::xlat::{self, Radix, Table as T};
 /// (asm-generic/termbits.h).
 const IBSHIFT: u32 = 16;
 
+/// `sizeof(struct termios)` of the kernel (four flag words, `c_line`,
+/// 19 control characters).
+const TERMIOS: usize = 36;
+/// `sizeof(struct termios2)`: a termios and the two speeds.
+const TERMIOS2: usize = 44;
+/// `sizeof(struct termio)`: four 16-bit flag words, `c_line`, 8 control
+/// characters, padded.
+const TERMIO: usize = 18;
+
 /// The decoder of terminal attribute request `name`.
 pub(super) fn kind_of(name: &str) -> Option<Kind> {
     use Kind::*;
     Some(match name {
-        "TCGETS" | "TIOCGLCKTRMIOS" => Out(|c, v| attrs(c, v, false)),
-        "TCSETS" | "TCSETSW" | "TCSETSF" | "TIOCSLCKTRMIOS" => In(|c, v| attrs(c, v, false)),
-        "TCGETA" => Out(|c, v| attrs(c, v, true)),
-        "TCSETA" | "TCSETAW" | "TCSETAF" => In(|c, v| attrs(c, v, true)),
+        "TCGETS" | "TIOCGLCKTRMIOS" => Out(|c, v| attrs(c, v, TERMIOS)),
+        "TCSETS" | "TCSETSW" | "TCSETSF" | "TIOCSLCKTRMIOS" => In(|c, v| attrs(c, v, TERMIOS)),
+        "TCGETS2" => Out(|c, v| attrs(c, v, TERMIOS2)),
+        "TCSETS2" | "TCSETSW2" | "TCSETSF2" => In(|c, v| attrs(c, v, TERMIOS2)),
+        "TCGETA" => Out(|c, v| attrs(c, v, TERMIO)),
+        "TCSETA" | "TCSETAW" | "TCSETAF" => In(|c, v| attrs(c, v, TERMIO)),
         _ => return None,
     })
 }
@@ -76,25 +91,96 @@ fn cflag(abi: LinuxAbi, mut v: u64) -> String {
     parts.join("|")
 }
 
-/// `struct termios` (four 32-bit flag words) or `struct termio` (four
-/// 16-bit ones).
-fn attrs(c: &mut Call<'_, '_>, v: u64, termio: bool) -> String {
-    let w = if termio { 2 } else { 4 };
-    let b = match c.fetch(v, 4 * w) {
+/// `struct termios`/`termios2` (four 32-bit flag words) or `struct
+/// termio` (four 16-bit ones), `size` bytes in all.
+fn attrs(c: &mut Call<'_, '_>, v: u64, size: usize) -> String {
+    let w = if size == TERMIO { 2 } else { 4 };
+    let b = match c.fetch(v, size) {
         Ok(b) => b,
         Err(s) => return s,
     };
     let f = Fields::new(&b, 4);
     let word = |k: usize| f.bytes(k * w, w);
     let abi = c.abi;
-    format!(
-        "{{c_iflag={}, c_oflag={}, c_cflag={}, c_lflag={}, ...}}",
+    let flags = format!(
+        "c_iflag={}, c_oflag={}, c_cflag={}, c_lflag={}",
         xlat::flags_plain(abi, T::TermIflags, word(0)),
         oflag(abi, word(1)),
         cflag(abi, word(2)),
         xlat::flags_plain(abi, T::TermLflags, word(3))
-    )
+    );
+    if !c.opts.verbose {
+        return format!("{{{flags}, ...}}");
+    }
+    // c_line, then c_cc: 8 characters in a termio, 19 in the others.
+    let line = 4 * w;
+    let ncc = if size == TERMIO { 8 } else { 19 };
+    let cc: Vec<String> = b[line + 1..line + 1 + ncc]
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            let index = CC_NAMES
+                .get(k)
+                .map_or_else(|| k.to_string(), |n| n.to_string());
+            // `%#x`: a zero is `0`.
+            let v = if v == 0 {
+                "0".into()
+            } else {
+                format!("{v:#x}")
+            };
+            format!("[{index}]={v}")
+        })
+        .collect();
+    let mut out = format!(
+        "{{{flags}, c_line={}, c_cc=[{}]",
+        super::resource::xval(u64::from(b[line]), LINE_DISCS, "N_???"),
+        cc.join(", ")
+    );
+    if size == TERMIOS2 {
+        out.push_str(&format!(", c_ispeed={}, c_ospeed={}", f.u32(36), f.u32(40)));
+    }
+    out.push('}');
+    out
 }
+
+/// The control characters' indices (`VINTR`...; termio's are the first
+/// eight), as strace's `termios_cc` names them on x86.
+const CC_NAMES: &[&str] = &[
+    "VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART", "VSTOP",
+    "VSUSP", "VEOL", "VREPRINT", "VDISCARD", "VWERASE", "VLNEXT", "VEOL2",
+];
+
+/// Line disciplines (`N_TTY`...: strace's `term_line_discs`).
+const LINE_DISCS: crate::consts::Names = &[
+    (0, "N_TTY"),
+    (1, "N_SLIP"),
+    (2, "N_MOUSE"),
+    (3, "N_PPP"),
+    (4, "N_STRIP"),
+    (5, "N_AX25"),
+    (6, "N_X25"),
+    (7, "N_6PACK"),
+    (8, "N_MASC"),
+    (9, "N_R3964"),
+    (10, "N_PROFIBUS_FDL"),
+    (11, "N_IRDA"),
+    (12, "N_SMSBLOCK"),
+    (13, "N_HDLC"),
+    (14, "N_SYNC_PPP"),
+    (15, "N_HCI"),
+    (16, "N_GIGASET_M101"),
+    (17, "N_SLCAN"),
+    (18, "N_PPS"),
+    (19, "N_V253"),
+    (20, "N_CAIF"),
+    (21, "N_GSM0710"),
+    (22, "N_TI_WL"),
+    (23, "N_TRACESINK"),
+    (24, "N_TRACEROUTER"),
+    (25, "N_NCI"),
+    (26, "N_SPEAKUP"),
+    (27, "N_NULL"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -34,6 +34,82 @@ static SCM_TYPES: Names = &[
     (65, "SO_TIMESTAMPING_NEW"),
 ];
 
+/// `SOL_IP` control message types (strace's `ip_cmsg_types`).
+static IP_CMSG_TYPES: Names = &[
+    (1, "IP_TOS"),
+    (2, "IP_TTL"),
+    (3, "SCM_SECURITY"),
+    (6, "IP_RECVOPTS"),
+    (7, "IP_RETOPTS"),
+    (8, "IP_PKTINFO"),
+    (11, "IP_RECVERR"),
+    (20, "IP_ORIGDSTADDR"),
+    (23, "IP_CHECKSUM"),
+];
+
+/// An array of a control message's elements as strace's
+/// `print_local_array_ex` prints it: at most `limit` elements (`-s`,
+/// none with `-v`), then `...`.
+fn local_array(items: impl Iterator<Item = String>, limit: Option<usize>) -> String {
+    let mut out = Vec::new();
+    for (k, it) in items.enumerate() {
+        if limit.is_some_and(|l| k >= l) {
+            out.push("...".to_string());
+            break;
+        }
+        out.push(it);
+    }
+    format!("[{}]", out.join(", "))
+}
+
+/// An IPv4 address in network order as strace prints a field of one.
+fn inet_addr(b: &[u8]) -> String {
+    format!("inet_addr(\"{}.{}.{}.{}\")", b[0], b[1], b[2], b[3])
+}
+
+/// The data of a `SOL_IP` control message (strace's `cmsg_ip_printers`,
+/// each with its least length).
+fn ip_cmsg_data(ty: u64, data: &[u8], limit: Option<usize>) -> Option<String> {
+    let f = Fields::new(data, 4);
+    let u32s = || (0..data.len() / 4).map(|k| Fields::new(data, 4).u32(k * 4).to_string());
+    match ty {
+        // struct in_pktinfo.
+        8 if data.len() >= 12 => Some(format!(
+            "{{ipi_ifindex={}, ipi_spec_dst={}, ipi_addr={}}}",
+            super::sockaddr_fam::ifindex(f.u32(0)),
+            inet_addr(&data[4..8]),
+            inet_addr(&data[8..12])
+        )),
+        2 | 23 if data.len() >= 4 => Some(local_array(u32s(), limit)),
+        1 | 6 | 7 if !data.is_empty() => Some(local_array(
+            // `%#x`: a zero is `0`.
+            data.iter().map(|&b| {
+                if b == 0 {
+                    "0".into()
+                } else {
+                    format!("{b:#x}")
+                }
+            }),
+            limit,
+        )),
+        // struct sock_ee, then the offender's sockaddr_in.
+        11 if data.len() >= 32 => Some(format!(
+            "{{ee_errno={}, ee_origin={}, ee_type={}, ee_code={}, ee_info={}, ee_data={}, \
+             offender={}}}",
+            f.u32(0),
+            data[4],
+            data[5],
+            data[6],
+            f.u32(8),
+            f.u32(12),
+            super::sockaddr::format(&data[16..32])
+        )),
+        20 if !data.is_empty() => Some(super::sockaddr::format(&data[..data.len().min(128)])),
+        3 if !data.is_empty() => Some(fmt::quote(data, false)),
+        _ => None,
+    }
+}
+
 /// `MSG_*` flags (of `msg_flags`), as the argument decoders name them.
 fn msg_flags(v: u64) -> String {
     fmt::flags(v, crate::consts::MSG_FLAGS, "0")
@@ -93,26 +169,52 @@ pub(super) fn iovec(c: &mut Call<'_, '_>, va: u64, count: u64, limit: Option<u64
 }
 
 /// The data of one control message (`n`: the caller's `long` size).
-fn cmsg_data(level: u64, ty: u64, data: &[u8], n: usize) -> Option<String> {
+fn cmsg_data(level: u64, ty: u64, data: &[u8], n: usize, limit: Option<usize>) -> Option<String> {
     use super::time::{tv_at, Width};
+    if level == 0 {
+        return ip_cmsg_data(ty, data, limit);
+    }
     if level != 1 {
         return None;
     }
     let f = Fields::new(data, 4);
-    let time = |w: Width, usec: bool| (data.len() >= w.pair()).then(|| tv_at(data, 0, w, usec));
+    // strace prints the data of these types when there is any: `???`
+    // when it is shorter than the structure(s).
+    let time = |w: Width, usec: bool| {
+        (!data.is_empty()).then(|| {
+            if data.len() >= w.pair() {
+                tv_at(data, 0, w, usec)
+            } else {
+                "???".to_string()
+            }
+        })
+    };
+    // SO_TIMESTAMPING_*: three timespecs.
+    let three = |w: Width| {
+        (!data.is_empty()).then(|| {
+            if data.len() >= 3 * w.pair() {
+                let t: Vec<String> = (0..3)
+                    .map(|k| tv_at(data, k * w.pair(), w, false))
+                    .collect();
+                format!("[{}]", t.join(", "))
+            } else {
+                "???".to_string()
+            }
+        })
+    };
     match ty {
         // SO_TIMESTAMP{,NS}_{OLD,NEW}: the ABI's timeval/timespec, or
         // the 64-bit ones.
         29 => time(Width::Long(n), true),
         35 => time(Width::Long(n), false),
+        37 => three(Width::Long(n)),
         63 => time(Width::Wide, true),
         64 => time(Width::Wide, false),
-        1 if data.len() >= 4 => {
-            let fds: Vec<String> = (0..data.len() / 4)
-                .map(|k| f.i32(k * 4).to_string())
-                .collect();
-            Some(format!("[{}]", fds.join(", ")))
-        }
+        65 => three(Width::Wide),
+        1 if data.len() >= 4 => Some(local_array(
+            (0..data.len() / 4).map(|k| f.i32(k * 4).to_string()),
+            limit,
+        )),
         2 if data.len() >= 12 => Some(format!(
             "{{pid={}, uid={}, gid={}}}",
             f.i32(0),
@@ -158,10 +260,13 @@ fn control(c: &mut Call<'_, '_>, va: u64, in_len: u64) -> String {
         );
         if level == 1 {
             s.push_str(&super::resource::xval(ty, SCM_TYPES, "SCM_???"));
+        } else if level == 0 {
+            s.push_str(&super::resource::xval(ty, IP_CMSG_TYPES, "IP_???"));
         } else {
             s.push_str(&format!("{ty:#x}"));
         }
-        if let Some(d) = cmsg_data(level, ty, data, n) {
+        let limit = (!c.opts.verbose).then_some(c.opts.strsize);
+        if let Some(d) = cmsg_data(level, ty, data, n, limit) {
             s.push_str(&format!(", cmsg_data={d}"));
         }
         s.push('}');

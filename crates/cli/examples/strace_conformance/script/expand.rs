@@ -10,12 +10,17 @@ impl Shell<'_> {
         let mut words: Vec<String> = Vec::new();
         let mut cur = String::new();
         let mut in_word = false;
+        // The word being built has a quoted or expanded part: digits of
+        // it before `>` are an argument, not a descriptor (`"${ret}">
+        // FILE`: sh's IO_NUMBER is only a plain token of digits).
+        let mut tainted = false;
         let c: Vec<char> = s.chars().collect();
         let mut i = 0;
         while i < c.len() {
             match c[i] {
                 '\'' => {
                     in_word = true;
+                    tainted = true;
                     i += 1;
                     while i < c.len() && c[i] != '\'' {
                         cur.push(c[i]);
@@ -31,6 +36,7 @@ impl Shell<'_> {
                 }
                 '"' => {
                     in_word = true;
+                    tainted = true;
                     i += 1;
                     while i < c.len() && c[i] != '"' {
                         if c[i] == '\\'
@@ -62,6 +68,7 @@ impl Shell<'_> {
                 }
                 '\\' => {
                     in_word = true;
+                    tainted = true;
                     if i + 1 < c.len() {
                         cur.push(c[i + 1]);
                     }
@@ -70,6 +77,7 @@ impl Shell<'_> {
                 '$' => {
                     let (vals, n) = self.dollar(&c[i..], false)?;
                     i += n;
+                    tainted = true;
                     // Unquoted: the value is split into words.
                     let joined = vals.join(" ");
                     let mut parts = joined.split_whitespace().peekable();
@@ -95,6 +103,21 @@ impl Shell<'_> {
                         words.push(std::mem::take(&mut cur));
                         in_word = false;
                     }
+                    tainted = false;
+                    i += 1;
+                }
+                '>' | '<'
+                    if in_word
+                        && (tainted
+                            || !cur
+                                .chars()
+                                .all(|d| d.is_ascii_digit() || d == '>' || d == '<')) =>
+                {
+                    // A redirection right after a word: the word ends
+                    // there (`foo>FILE`, `"8">FILE`).
+                    words.push(std::mem::take(&mut cur));
+                    tainted = false;
+                    cur.push(c[i]);
                     i += 1;
                 }
                 ch => {
