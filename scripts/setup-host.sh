@@ -48,8 +48,11 @@ if ! have_qemu_ok; then
 fi
 
 # python3-dev: the distribution's libpython3.11 (and its headers), which
-# the Python hooks (--hooks FILE.py, crates/python) link against.
-for p in busybox-static strace xz-utils cpio binutils nasm gcc-multilib python3-dev; do
+# the Python hooks (--hooks FILE.py, crates/python) link against. gawk:
+# the matcher of strace's tests that check their log with an awk program
+# (scripts/strace-conformance.sh; without it they are skipped, as
+# strace's own suite skips them).
+for p in busybox-static strace xz-utils cpio binutils nasm gcc-multilib python3-dev gawk; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
