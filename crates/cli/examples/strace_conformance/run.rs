@@ -802,6 +802,11 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     // more run in later batches.
     let mut pending = guest::batches(jobs, args.batch);
     let mut retried = BTreeSet::new();
+    // Steps whose live run vstrace refused (their outcome), waiting for a
+    // plain run of their program: the script's own `run_prog` comes
+    // first and skips the test where the program skips itself (a call
+    // of another architecture, which strace refuses to inject as well).
+    let mut refused: BTreeMap<String, StepOutcome> = BTreeMap::new();
     let mut n = 0;
     while let Some(batch) = pending.pop() {
         n += 1;
@@ -828,23 +833,35 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     again.push(j.clone());
                     continue;
                 }
-                None if run.results.is_empty() && run.interrupted.is_none() => Err(StepOutcome {
-                    error: Some(format!(
-                        "vstrace run failed (status {:?}): {}",
-                        run.status,
-                        run.error.as_deref().unwrap_or("see the batch's stderr")
-                    )),
-                    // Unsupported only when vstrace refused the spec; a
-                    // run that failed otherwise (a guest that did not
-                    // boot twice on a loaded machine) is a failure of
-                    // its own, not a missing option.
-                    unsupported: if refused_options(run.status, run.error.as_deref()) {
-                        j.inject.iter().map(|s| format!("-e inject={s}")).collect()
-                    } else {
-                        Vec::new()
-                    },
-                    ..Default::default()
-                }),
+                None if run.results.is_empty() && run.interrupted.is_none() => {
+                    let refusal = refused_options(run.status, run.error.as_deref());
+                    let o = StepOutcome {
+                        error: Some(format!(
+                            "vstrace run failed (status {:?}): {}",
+                            run.status,
+                            run.error.as_deref().unwrap_or("see the batch's stderr")
+                        )),
+                        // Unsupported only when vstrace refused the spec; a
+                        // run that failed otherwise (a guest that did not
+                        // boot twice on a loaded machine) is a failure of
+                        // its own, not a missing option.
+                        unsupported: if refusal {
+                            j.inject.iter().map(|s| format!("-e inject={s}")).collect()
+                        } else {
+                            Vec::new()
+                        },
+                        ..Default::default()
+                    };
+                    if refusal && !j.inject.is_empty() && !refused.contains_key(&j.test) {
+                        let mut probe = j.clone();
+                        probe.inject.clear();
+                        probe.trace.clear();
+                        refused.insert(j.test.clone(), o);
+                        again.push(probe);
+                        continue;
+                    }
+                    Err(o)
+                }
                 None if run.interrupted.as_deref() == Some(j.test.as_str()) => Err(StepOutcome {
                     error: Some(format!(
                         "the guest run stopped in this test (vstrace status {:?}, see {})",
@@ -862,9 +879,23 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     ..Default::default()
                 }),
             };
+            // A refused step's plain run: the test skips where the
+            // program skips itself, else the refusal stands.
+            let own = match (refused.remove(&j.test), &got) {
+                (Some(o), Ok(r)) => Err(match prog_skip(r) {
+                    Some(s) => StepOutcome {
+                        skip: Some(s),
+                        prog_skip: true,
+                        ..Default::default()
+                    },
+                    None => o,
+                }),
+                (Some(o), Err(_)) => Err(o),
+                (None, got) => got.clone(),
+            };
             // The job's own step (an added plain run has none).
             if let Some((_, _, step, m)) = mapped.get(&j.test) {
-                let out = match got {
+                let out = match own {
                     Ok(r) => judge(args, step, m, &run.recording, r)?,
                     Err(ref o) => o.clone(),
                 };
