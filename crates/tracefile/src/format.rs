@@ -964,12 +964,16 @@ pub fn parse_trace_unchecked(data: &[u8]) -> (Vec<Record>, Option<TraceError>) {
 }
 
 fn parse(data: &[u8], check_crc: bool) -> (Vec<Record>, Option<TraceError>) {
+    match TraceReader::new(data) {
+        Ok(r) if check_crc => drain(r),
+        Ok(r) => drain(r.without_checksums()),
+        Err(e) => (Vec::new(), Some(e)),
+    }
+}
+
+/// Every record `r` gives up to the first damage, and the damage if any.
+fn drain<R: Read>(mut r: TraceReader<R>) -> (Vec<Record>, Option<TraceError>) {
     let mut out = Vec::new();
-    let mut r = match TraceReader::new(data) {
-        Ok(r) if check_crc => r,
-        Ok(r) => r.without_checksums(),
-        Err(e) => return (out, Some(e)),
-    };
     loop {
         match r.next_record() {
             Ok(Some(rec)) => out.push(rec),
@@ -1141,17 +1145,9 @@ mod tests {
     /// [`parse`] through [`TraceReader::from_bytes`]: the whole file in
     /// memory, as a mapped one is read.
     fn parse_whole(data: &[u8]) -> (Vec<Record>, Option<TraceError>) {
-        let mut out = Vec::new();
-        let mut r = match TraceReader::<std::io::Empty>::from_bytes(Box::new(data.to_vec())) {
-            Ok(r) => r,
-            Err(e) => return (out, Some(e)),
-        };
-        loop {
-            match r.next_record() {
-                Ok(Some(rec)) => out.push(rec),
-                Ok(None) => return (out, None),
-                Err(e) => return (out, Some(e)),
-            }
+        match TraceReader::<std::io::Empty>::from_bytes(Box::new(data.to_vec())) {
+            Ok(r) => drain(r),
+            Err(e) => (Vec::new(), Some(e)),
         }
     }
 
