@@ -25,12 +25,7 @@ pub(super) fn decode(nl: &mut Nl<'_, '_>, h: &Header, addr: u64, len: u64) -> bo
     if !(0x10..=0x13).contains(&h.ty) {
         return false;
     }
-    if len < ALG_SIZE {
-        nl.strn(addr, len);
-        return true;
-    }
-    let Some(b) = nl.read(addr, ALG_SIZE) else {
-        nl.addr(addr);
+    let Some(b) = whole(nl, addr, len, ALG_SIZE) else {
         return true;
     };
     let n = NAME as usize;
@@ -75,6 +70,21 @@ static ALG_ATTRS: [Kind; 12] = [
     Kind::Custom(report_name), // REPORT_ACOMP
 ];
 
+/// The `size` bytes of a structure at `addr` in data of `len` bytes;
+/// None when they are not all there, shown as strace shows them then:
+/// shorter data as a string, unreadable data as its address.
+fn whole(nl: &mut Nl<'_, '_>, addr: u64, len: u64, size: u64) -> Option<Vec<u8>> {
+    if len < size {
+        nl.strn(addr, len);
+        return None;
+    }
+    let b = nl.read(addr, size);
+    if b.is_none() {
+        nl.addr(addr);
+    }
+    b
+}
+
 /// C's `%#x`: `0` for zero.
 fn hex(v: u64) -> String {
     if v == 0 {
@@ -109,12 +119,7 @@ fn report_name(nl: &mut Nl<'_, '_>, addr: u64, len: u64) -> bool {
 /// shorter data as a string, unreadable as its address.
 fn report(nl: &mut Nl<'_, '_>, addr: u64, len: u64, names: &[&str], fields: &[&str]) -> bool {
     let size = NAME * names.len() as u64 + 4 * fields.len() as u64;
-    if len < size {
-        nl.strn(addr, len);
-        return true;
-    }
-    let Some(b) = nl.read(addr, size) else {
-        nl.addr(addr);
+    let Some(b) = whole(nl, addr, len, size) else {
         return true;
     };
     let n = NAME as usize;
