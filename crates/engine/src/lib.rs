@@ -493,20 +493,21 @@ impl Engine {
     /// (`vcpu`: the thread's, which picks its output buffer; `now`: the
     /// event's stamp, which orders the records of several vCPUs).
     fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, mut rec: Option<Record>) {
-        match (&self.out, rec.as_mut()) {
+        match &self.out {
             // Written in place, where it lies (not moved out of the
             // option: a record is several hundred bytes); its buffers go
             // back to the tracker.
-            (Output::Inline(s), Some(r)) => {
-                lock(s).write_mut(r);
-                t.recycle(r);
+            Output::Inline(s) => {
+                if let Some(r) = rec.as_mut() {
+                    lock(s).write_mut(r);
+                    t.recycle(r);
+                }
             }
-            (Output::Background(w), Some(_)) => {
+            Output::Background(w) => {
                 if let Some(r) = rec {
                     w.push(vcpu, now, r);
                 }
             }
-            (_, None) => {}
         }
         if t.has_extra() {
             for rec in t.take_extra() {

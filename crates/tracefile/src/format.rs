@@ -676,9 +676,9 @@ pub struct TraceReader<R: Read> {
     /// `store[pos..end]`: frames are decoded in place, without a copy per
     /// frame.
     store: Store,
-    /// Start of the unread bytes in `buf`.
+    /// Start of the unread bytes in `store`.
     pos: usize,
-    /// End of the bytes read into `buf` (past it: room for the next read).
+    /// End of the bytes read into `store` (past it: room for the next read).
     end: usize,
     /// The input has ended.
     eof: bool,
@@ -728,8 +728,8 @@ impl Store {
     }
 }
 
-/// Checks a trace file's header (its first bytes, `n` of them read):
-/// the file's format version.
+/// Checks a trace file's header (its first bytes, as many as there
+/// are): the file's format version.
 fn check_header(head: &[u8]) -> Result<u16, TraceError> {
     let err = |kind| TraceError { offset: 0, kind };
     if head.len() < MAGIC.len() || &head[..8] != MAGIC {

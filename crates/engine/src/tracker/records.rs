@@ -269,7 +269,6 @@ std::thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// `p` in a box, a kept one when there is one.
 impl Pending {
     /// A call in flight with nothing decoded, attributed, injected or
     /// kept beyond what its pairing and its record's head need, not shown
@@ -327,6 +326,7 @@ impl Pending {
     }
 }
 
+/// `p` in a box, a kept one when there is one.
 pub(super) fn boxed_pending(p: Pending) -> Box<Pending> {
     match SPARE_PENDING.with(|s| s.borrow_mut().pop()) {
         Some(mut b) => {
