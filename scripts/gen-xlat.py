@@ -341,6 +341,8 @@ TABLES = [
     ("term_oflags_bsdly", "BS?"),
     ("term_oflags_vtdly", "VT?"),
     ("term_oflags_ffdly", "FF?"),
+    ("term_line_discs", "N_???"),
+    ("termios_cc", "V???"),
     # netlink messages (structs/netlink*.rs, nlattr.rs).
     ("netlink_types", "NLMSG_???"),
     ("netlink_flags", "NLM_F_???"),

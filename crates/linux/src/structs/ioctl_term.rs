@@ -119,9 +119,10 @@ fn attrs(c: &mut Call<'_, '_>, v: u64, size: usize) -> String {
         .iter()
         .enumerate()
         .map(|(k, &v)| {
-            let index = CC_NAMES
-                .get(k)
-                .map_or_else(|| k.to_string(), |n| n.to_string());
+            let index = T::TermiosCc
+                .xlat()
+                .lookup(abi, k as u64)
+                .map_or_else(|| k.to_string(), str::to_string);
             // `%#x`: a zero is `0`.
             let v = if v == 0 {
                 "0".into()
@@ -133,7 +134,7 @@ fn attrs(c: &mut Call<'_, '_>, v: u64, size: usize) -> String {
         .collect();
     let mut out = format!(
         "{{{flags}, c_line={}, c_cc=[{}]",
-        super::resource::xval(u64::from(b[line]), LINE_DISCS, "N_???"),
+        xv(abi, T::TermLineDiscs, u64::from(b[line])),
         cc.join(", ")
     );
     if size == TERMIOS2 {
@@ -142,45 +143,6 @@ fn attrs(c: &mut Call<'_, '_>, v: u64, size: usize) -> String {
     out.push('}');
     out
 }
-
-/// The control characters' indices (`VINTR`...; termio's are the first
-/// eight), as strace's `termios_cc` names them on x86.
-const CC_NAMES: &[&str] = &[
-    "VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART", "VSTOP",
-    "VSUSP", "VEOL", "VREPRINT", "VDISCARD", "VWERASE", "VLNEXT", "VEOL2",
-];
-
-/// Line disciplines (`N_TTY`...: strace's `term_line_discs`).
-const LINE_DISCS: crate::consts::Names = &[
-    (0, "N_TTY"),
-    (1, "N_SLIP"),
-    (2, "N_MOUSE"),
-    (3, "N_PPP"),
-    (4, "N_STRIP"),
-    (5, "N_AX25"),
-    (6, "N_X25"),
-    (7, "N_6PACK"),
-    (8, "N_MASC"),
-    (9, "N_R3964"),
-    (10, "N_PROFIBUS_FDL"),
-    (11, "N_IRDA"),
-    (12, "N_SMSBLOCK"),
-    (13, "N_HDLC"),
-    (14, "N_SYNC_PPP"),
-    (15, "N_HCI"),
-    (16, "N_GIGASET_M101"),
-    (17, "N_SLCAN"),
-    (18, "N_PPS"),
-    (19, "N_V253"),
-    (20, "N_CAIF"),
-    (21, "N_GSM0710"),
-    (22, "N_TI_WL"),
-    (23, "N_TRACESINK"),
-    (24, "N_TRACEROUTER"),
-    (25, "N_NCI"),
-    (26, "N_SPEAKUP"),
-    (27, "N_NULL"),
-];
 
 #[cfg(test)]
 mod tests {

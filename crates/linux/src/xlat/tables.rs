@@ -6309,6 +6309,71 @@ static TERM_OFLAGS_FFDLY: Xlat = Xlat {
     i386: TERM_OFLAGS_FFDLY_X86_64,
 };
 
+/// strace's `term_line_discs` on x86_64.
+pub(crate) const TERM_LINE_DISCS_X86_64: &[(u64, &str)] = &[
+    (0x0, "N_TTY"),
+    (0x1, "N_SLIP"),
+    (0x2, "N_MOUSE"),
+    (0x3, "N_PPP"),
+    (0x4, "N_STRIP"),
+    (0x5, "N_AX25"),
+    (0x6, "N_X25"),
+    (0x7, "N_6PACK"),
+    (0x8, "N_MASC"),
+    (0x9, "N_R3964"),
+    (0xa, "N_PROFIBUS_FDL"),
+    (0xb, "N_IRDA"),
+    (0xc, "N_SMSBLOCK"),
+    (0xd, "N_HDLC"),
+    (0xe, "N_SYNC_PPP"),
+    (0xf, "N_HCI"),
+    (0x10, "N_GIGASET_M101"),
+    (0x11, "N_SLCAN"),
+    (0x12, "N_PPS"),
+    (0x13, "N_V253"),
+    (0x14, "N_CAIF"),
+    (0x15, "N_GSM0710"),
+    (0x16, "N_TI_WL"),
+    (0x17, "N_TRACESINK"),
+    (0x18, "N_TRACEROUTER"),
+    (0x19, "N_NCI"),
+    (0x1a, "N_SPEAKUP"),
+    (0x1b, "N_NULL"),
+];
+static TERM_LINE_DISCS: Xlat = Xlat {
+    name: "term_line_discs",
+    dflt: "N_???",
+    x86_64: TERM_LINE_DISCS_X86_64,
+    i386: TERM_LINE_DISCS_X86_64,
+};
+
+/// strace's `termios_cc` on x86_64.
+pub(crate) const TERMIOS_CC_X86_64: &[(u64, &str)] = &[
+    (0x0, "VINTR"),
+    (0x1, "VQUIT"),
+    (0x2, "VERASE"),
+    (0x3, "VKILL"),
+    (0x10, "VEOL2"),
+    (0x7, "VSWTC"),
+    (0x8, "VSTART"),
+    (0x9, "VSTOP"),
+    (0xa, "VSUSP"),
+    (0xc, "VREPRINT"),
+    (0xd, "VDISCARD"),
+    (0xe, "VWERASE"),
+    (0xf, "VLNEXT"),
+    (0x6, "VMIN"),
+    (0x5, "VTIME"),
+    (0x4, "VEOF"),
+    (0xb, "VEOL"),
+];
+static TERMIOS_CC: Xlat = Xlat {
+    name: "termios_cc",
+    dflt: "V???",
+    x86_64: TERMIOS_CC_X86_64,
+    i386: TERMIOS_CC_X86_64,
+};
+
 /// strace's `netlink_types` on x86_64.
 pub(crate) const NETLINK_TYPES_X86_64: &[(u64, &str)] = &[
     (0x1, "NLMSG_NOOP"),
@@ -13961,6 +14026,10 @@ pub enum Table {
     TermOflagsVtdly,
     /// strace's `term_oflags_ffdly` table.
     TermOflagsFfdly,
+    /// strace's `term_line_discs` table.
+    TermLineDiscs,
+    /// strace's `termios_cc` table.
+    TermiosCc,
     /// strace's `netlink_types` table.
     NetlinkTypes,
     /// strace's `netlink_flags` table.
@@ -14595,7 +14664,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in generation order.
-    pub const ALL: [Table; 612] = [
+    pub const ALL: [Table; 614] = [
         Table::AccessModes,
         Table::Addrfams,
         Table::Advise,
@@ -14893,6 +14962,8 @@ impl Table {
         Table::TermOflagsBsdly,
         Table::TermOflagsVtdly,
         Table::TermOflagsFfdly,
+        Table::TermLineDiscs,
+        Table::TermiosCc,
         Table::NetlinkTypes,
         Table::NetlinkFlags,
         Table::NetlinkGetFlags,
@@ -15510,6 +15581,8 @@ impl Table {
             Table::TermOflagsBsdly => &TERM_OFLAGS_BSDLY,
             Table::TermOflagsVtdly => &TERM_OFLAGS_VTDLY,
             Table::TermOflagsFfdly => &TERM_OFLAGS_FFDLY,
+            Table::TermLineDiscs => &TERM_LINE_DISCS,
+            Table::TermiosCc => &TERMIOS_CC,
             Table::NetlinkTypes => &NETLINK_TYPES,
             Table::NetlinkFlags => &NETLINK_FLAGS,
             Table::NetlinkGetFlags => &NETLINK_GET_FLAGS,
@@ -16128,6 +16201,8 @@ impl Table {
             "term_oflags_bsdly" => Table::TermOflagsBsdly,
             "term_oflags_vtdly" => Table::TermOflagsVtdly,
             "term_oflags_ffdly" => Table::TermOflagsFfdly,
+            "term_line_discs" => Table::TermLineDiscs,
+            "termios_cc" => Table::TermiosCc,
             "netlink_types" => Table::NetlinkTypes,
             "netlink_flags" => Table::NetlinkFlags,
             "netlink_get_flags" => Table::NetlinkGetFlags,
