@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::Value;
@@ -229,6 +229,78 @@ fn trace_path_and_trace_fds_select_calls() {
             "{k:?}: {recs:?}"
         );
     }
+}
+
+/// `-P` on descriptors that change what they name (guests/progs/fdswap.c:
+/// dup2 over a descriptor, close and a new open at the same number, a
+/// rename): vstrace caches, per descriptor, that it names another file,
+/// and must still show exactly the calls the guest's own `strace -P`
+/// shows, live (the cache works in the plugin's early path).
+#[test]
+fn trace_path_follows_descriptors_that_change() {
+    let bin = build_prog("fdswap", &[]);
+    for k in test_kernels() {
+        let kernel: Vec<String> = k
+            .iter()
+            .flat_map(|k| ["--kernel".to_string(), k.display().to_string()])
+            .collect();
+        fdswap_agrees("fdswap-P", &bin, Path::new("/usr/bin/strace"), &kernel);
+    }
+}
+
+/// The same on the i386 (686) kernel, with a 32-bit program and strace.
+#[test]
+fn trace_path_follows_descriptors_that_change_on_the_i386_kernel() {
+    i386_profile();
+    let bin = build_prog("fdswap", &["-m32"]);
+    let arch = ["--arch".into(), "i386".into()];
+    fdswap_agrees("fdswap-P-i386", &bin, &strace_i386(), &arch);
+}
+
+/// Runs fdswap under the guest's `strace -P`, then alone, with vstrace
+/// `-P` tracing both live: vstrace shows each run's calls as strace did.
+fn fdswap_agrees(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
+    let t = trace_path(tag);
+    let out = vstrace()
+        .arg("run")
+        .args(run_args)
+        .arg("--add")
+        .arg(format!("{}:/bin/fdswap", bin.display()))
+        .arg("--add")
+        .arg(format!("{}:/bin/strace", strace.display()))
+        .args(["--timeout", "300", "--json", "-o"])
+        .arg(&t)
+        .args(["-P", "/tmp/fdswap/p", "--", "sh", "-c"])
+        .arg(
+            "strace -P /tmp/fdswap/p -o /tmp/s.txt /bin/fdswap >/dev/null && rm -r /tmp/fdswap \
+             && /bin/fdswap >/dev/null && cat /tmp/s.txt",
+        )
+        .output()
+        .expect("vstrace runs");
+    assert!(
+        out.status.success(),
+        "{run_args:?}: {:?}\n{}",
+        out.status,
+        stderr(&out)
+    );
+    // Each call as its name and first argument.
+    let want: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.contains('(') && !l.starts_with("+++"))
+        .map(|l| l.split([',', ')']).next().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        want.len() >= 10,
+        "{run_args:?}: the guest's strace showed {want:?}"
+    );
+    // Both runs of the program: under the guest's strace, then alone.
+    let got: Vec<String> = records(&t)
+        .iter()
+        .filter(|r| r["comm"] == "fdswap")
+        .map(|r| format!("{}({}", name(r), arg(r, 0)))
+        .collect();
+    let twice: Vec<String> = want.iter().chain(&want).cloned().collect();
+    assert_eq!(got, twice, "{run_args:?}");
 }
 
 /// guests/progs/context.c linked dynamically (against the host's libc,

@@ -736,6 +736,33 @@ pub trait OsLayer: Send + Sync {
     fn register_fd_targets(&self, _info: &CallInfo) -> Option<Vec<usize>> {
         None
     }
+    /// The register arguments (1-based) of call `info` when they are
+    /// all it is matched by (`-P` reads no path argument and no memory
+    /// for it): `-P`'s verdict cache remembers, per address space and
+    /// descriptor, that such a call does not match. None by default.
+    fn register_fd_only_targets(&self, _info: &CallInfo) -> Option<Vec<usize>> {
+        None
+    }
+    /// Whether call `info` can neither create, close nor replace a
+    /// descriptor in any table (`-P`'s verdict cache stays valid across
+    /// it). False by default: the cache starts over after the call.
+    fn keeps_fd_tables(&self, _info: &CallInfo) -> bool {
+        false
+    }
+    /// Whether call `info` may, depending on its arguments, change
+    /// descriptor tables where no traced call shows it (see
+    /// [`OsLayer::hides_fd_changes`]): such calls are read whole when
+    /// `-P`'s cache is on. True by default.
+    fn may_hide_fd_changes(&self, _info: &CallInfo) -> bool {
+        true
+    }
+    /// Whether call `info` with arguments `raw` (`mem`: the caller's
+    /// memory) may change descriptor tables unseen (a thread with a
+    /// table of its own, asynchronous io_uring work): `-P`'s verdict
+    /// cache is then off for good. True by default.
+    fn hides_fd_changes(&self, _info: &CallInfo, _raw: &[u64], _mem: &mut dyn VirtMem) -> bool {
+        true
+    }
     /// What descriptor `fd` of the thread at the trap names (`-P`
     /// matching), read from the kernel; `None` when unknown. `mem` reads
     /// the kernel half (not [`crate::mem::UserOnly`]).
@@ -743,17 +770,17 @@ pub trait OsLayer: Send + Sync {
         None
     }
     /// Whether descriptor `fd` of the thread at the trap names one of
-    /// `paths` (`-P`); by default [`OsLayer::fd_path`] compared. A layer
-    /// may reject cheaply before reading the whole path.
+    /// `paths` (`-P`); None when it names nothing that could be read (not
+    /// open, unreadable). By default [`OsLayer::fd_path`] compared. A
+    /// layer may reject cheaply before reading the whole path.
     fn fd_is_one_of(
         &self,
         event: &Event,
         mem: &mut dyn VirtMem,
         fd: i64,
         paths: &[String],
-    ) -> bool {
-        self.fd_path(event, mem, fd)
-            .is_some_and(|p| paths.contains(&p))
+    ) -> Option<bool> {
+        self.fd_path(event, mem, fd).map(|p| paths.contains(&p))
     }
     /// `-y`/`-Y`: adds names to the decoded fd and pid arguments of a
     /// call (`3</etc/passwd>`, `42<sleep>`) and returns the fds named.

@@ -603,6 +603,39 @@ impl OsLayer for LinuxLayer {
         lx::pathtrace::register_fds(desc(info)?, abi_of(info))
     }
 
+    fn register_fd_only_targets(&self, info: &CallInfo) -> Option<Vec<usize>> {
+        lx::pathtrace::register_fds_only(desc(info)?, abi_of(info))
+    }
+
+    fn keeps_fd_tables(&self, info: &CallInfo) -> bool {
+        desc(info).is_some_and(lx::pathtrace::keeps_fd_tables)
+    }
+
+    fn may_hide_fd_changes(&self, info: &CallInfo) -> bool {
+        desc(info).is_some_and(|d| {
+            lx::pathtrace::hides_fd_changes(d) || matches!(d.name, "clone" | "clone3")
+        })
+    }
+
+    fn hides_fd_changes(&self, info: &CallInfo, raw: &[u64], mem: &mut dyn VirtMem) -> bool {
+        let Some(d) = desc(info) else {
+            return false;
+        };
+        if lx::pathtrace::hides_fd_changes(d) {
+            return true;
+        }
+        let flags = match d.name {
+            "clone" => raw.first().copied(),
+            // struct clone_args starts with its u64 flags.
+            "clone3" => raw
+                .first()
+                .and_then(|&p| vstrace_core::read::read_u64(mem, p).ok()),
+            _ => return false,
+        };
+        // Unreadable flags: the worst is assumed.
+        flags.is_none_or(lx::pathtrace::clone_splits_fd_table)
+    }
+
     fn may_match_targets(&self, info: &CallInfo) -> bool {
         // Unknown calls: matched by their typed arguments (none).
         desc(info).is_some_and(|d| lx::pathtrace::may_match(d, abi_of(info)))
@@ -683,15 +716,12 @@ impl OsLayer for LinuxLayer {
         mem: &mut dyn VirtMem,
         fd: i64,
         paths: &[String],
-    ) -> bool {
-        let Some(prof) = self.profile.as_ref() else {
-            return false;
-        };
+    ) -> Option<bool> {
+        let prof = self.profile.as_ref()?;
         self.in_task_space(event, mem, |m| {
             let task = self.task_in(event, m)?;
             lx::files::fd_is_one_of(m, prof, task, fd, paths)
         })
-        .unwrap_or(false)
     }
 
     fn name_args(

@@ -167,6 +167,136 @@ pub fn register_fds(d: &SyscallDesc, abi: LinuxAbi) -> Option<Vec<usize>> {
     }
 }
 
+/// The register arguments (1-based) holding every descriptor call `d`
+/// is matched by, for a call matched by descriptors in registers alone
+/// (no path argument, nothing in memory); None otherwise. `-P`'s verdict
+/// cache keys such a call's verdict by those descriptors.
+pub fn register_fds_only(d: &SyscallDesc, abi: LinuxAbi) -> Option<Vec<usize>> {
+    match shape(d, abi) {
+        Shape::Args(fds, []) if !fds.is_empty() => Some(fds.to_vec()),
+        _ => None,
+    }
+}
+
+/// Calls that can neither create, close nor replace a descriptor in any
+/// process's table, nor split a table from another thread's: `-P`'s
+/// verdict cache stays valid across them (any other call makes it start
+/// over). Only calls that are frequent in hot loops are worth listing;
+/// leaving one out costs speed, never correctness. (`read` stays here
+/// though reading a fanotify descriptor installs new ones: a new
+/// descriptor takes a free number, and the cache only holds numbers that
+/// were open.)
+const KEEP_FD_TABLES: &[&str] = &[
+    "_llseek",
+    "_newselect",
+    "brk",
+    "clock_gettime",
+    "clock_gettime64",
+    "clock_nanosleep",
+    "clock_nanosleep_time64",
+    "copy_file_range",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "epoll_wait",
+    "fadvise64",
+    "fadvise64_64",
+    "fallocate",
+    "fdatasync",
+    "fstat",
+    "fstat64",
+    "fstatfs",
+    "fstatfs64",
+    "fsync",
+    "ftruncate",
+    "ftruncate64",
+    "futex",
+    "futex_time64",
+    "getdents",
+    "getdents64",
+    "getpeername",
+    "getpid",
+    "getppid",
+    "getrandom",
+    "getsockname",
+    "getsockopt",
+    "gettid",
+    "gettimeofday",
+    "lseek",
+    "madvise",
+    "mmap",
+    "mmap2",
+    "mprotect",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "poll",
+    "ppoll",
+    "ppoll_time64",
+    "pread64",
+    "preadv",
+    "preadv2",
+    "pselect6",
+    "pselect6_time64",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "read",
+    "readv",
+    "recvfrom",
+    "rt_sigprocmask",
+    "sched_yield",
+    "sendfile",
+    "sendfile64",
+    "sendto",
+    "setsockopt",
+    "splice",
+    "statx",
+    "tee",
+    "write",
+    "writev",
+];
+
+/// Whether call `d` keeps every descriptor table as it is (see
+/// [`KEEP_FD_TABLES`]).
+pub fn keeps_fd_tables(d: &SyscallDesc) -> bool {
+    KEEP_FD_TABLES.binary_search(&d.name).is_ok()
+}
+
+/// Calls that may change descriptor tables where no traced call shows it
+/// (a table split from the other threads of its address space, io_uring
+/// installing or closing descriptors asynchronously, a seccomp
+/// supervisor adding descriptors to another process): once one is seen,
+/// `-P`'s verdict cache is off for good. (Threads made by clone without
+/// `CLONE_FILES` are told by their flags, where fork tracking reads them.)
+const HIDE_FD_CHANGES: &[&str] = &[
+    "close_range",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "seccomp",
+    "unshare",
+];
+
+/// Whether call `d` may change descriptor tables unseen (see
+/// [`HIDE_FD_CHANGES`]).
+pub fn hides_fd_changes(d: &SyscallDesc) -> bool {
+    HIDE_FD_CHANGES.contains(&d.name)
+}
+
+/// Whether a clone with `flags` makes a thread of the caller's address
+/// space with a descriptor table of its own (`CLONE_VM` without
+/// `CLONE_FILES`; a vfork child's copy lives only while its parent
+/// waits, and ends with an exec or exit that the cache sees).
+pub fn clone_splits_fd_table(flags: u64) -> bool {
+    let bit = |name| {
+        crate::consts::CLONE_FLAGS
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map_or(0, |(v, _)| *v)
+    };
+    flags & bit("CLONE_VM") != 0 && flags & (bit("CLONE_FILES") | bit("CLONE_VFORK")) == 0
+}
+
 /// What call `d` with arguments `raw` (abi `abi`, memory `mem`) is
 /// matched by, strace's way.
 pub fn targets(d: &SyscallDesc, abi: LinuxAbi, raw: &[u64], mem: &mut dyn VirtMem) -> Targets {
@@ -295,6 +425,23 @@ fn poll_fds(mem: &mut dyn VirtMem, raw: &[u64]) -> Vec<i64> {
 
 #[cfg(test)]
 mod tests {
+    /// The neutral list is searched by bisection.
+    #[test]
+    fn the_neutral_list_is_sorted() {
+        assert!(super::KEEP_FD_TABLES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// Threads (`CLONE_VM|CLONE_FILES`), vfork children and processes
+    /// keep the cache; a thread with a table of its own does not.
+    #[test]
+    fn clones_that_split_a_descriptor_table() {
+        use super::clone_splits_fd_table as splits;
+        assert!(!splits(0x3d0f00), "pthread_create");
+        assert!(!splits(0x4111), "vfork");
+        assert!(!splits(0x1200011), "fork");
+        assert!(splits(0x100 | 0x800 | 0x10000));
+    }
+
     use super::*;
     use vstrace_core::testmem::SparseVirt;
 

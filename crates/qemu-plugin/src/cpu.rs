@@ -29,6 +29,10 @@ pub struct VcpuState {
     pub scratch: ByteArray,
     /// Last syscall number entered on this vCPU (debug test knobs only).
     pub last_nr: Option<u64>,
+    /// A call that may change a descriptor table entered on this vCPU
+    /// and no return has been seen here since (see
+    /// `EarlyOut::unsettles`).
+    pub fd_unsettled: bool,
     /// Slots already read during the current event (bit per slot), with
     /// their values in [`VcpuState::known`]: the early-out's reads are
     /// not made again by the snapshot.
@@ -77,6 +81,7 @@ impl VcpuState {
             buf: ByteArray::new(),
             scratch: ByteArray::new(),
             last_nr: None,
+            fd_unsettled: false,
             read: 0,
             known: [0; NSLOTS],
             vcpu,

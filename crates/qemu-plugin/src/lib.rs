@@ -561,6 +561,9 @@ fn early_out(
                 return false;
             };
             let bitness = regmap::bitness(efer, cs);
+            if early.unsettles(nr, bitness) {
+                st.fd_unsettled = true;
+            }
             match early.check_enter(nr, bitness) {
                 EnterCheck::Skip => true,
                 EnterCheck::Full => false,
@@ -568,6 +571,15 @@ fn early_out(
                     Some(args) => !early.fds_pass(mask, &args),
                     None => false,
                 },
+                EnterCheck::Paths(mask) => {
+                    match (
+                        fd_args(st, kind.mechanism(), bitness, mask),
+                        st.read_slot(regmap::SLOT_CR3),
+                    ) {
+                        (Some(args), Some(cr3)) => !early.paths_pass(mask, &args, cr3),
+                        _ => false,
+                    }
+                }
                 EnterCheck::Ask => match st.read_slot(regmap::SLOT_CR3) {
                     Some(cr3) => ask(nr, bitness, cr3),
                     None => false,
@@ -576,10 +588,25 @@ fn early_out(
         }
         Direction::Exit => match kind {
             Kind::Sysret32 | Kind::Sysret64 | Kind::Sysexit32 | Kind::Sysexit64 => {
+                settle(early, st);
                 early.skip_sys_exit()
             }
+            // (An iret may return to the kernel: settled once `capture`
+            // has told.)
             _ => false,
         },
+    }
+}
+
+/// A return to user mode on this vCPU: the change a call entered here
+/// may have made to a descriptor table is in place (a call that
+/// replaces a descriptor does so before it can sleep, so no other
+/// thread returns on its vCPU in between), and `-P`'s verdict cache
+/// starts over (see `EarlyOut::unsettles`).
+fn settle(early: &EarlyOut, st: &mut VcpuState) {
+    if st.fd_unsettled {
+        st.fd_unsettled = false;
+        early.settle();
     }
 }
 
@@ -678,6 +705,12 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     let Some((regs, bitness)) = capture(p, p_skip, st, kind, pc) else {
         return;
     };
+    if st.fd_unsettled && kind.mechanism().direction() == Direction::Exit {
+        let attached = p.early.is_none().then(listen::early).flatten();
+        if let Some(early) = p.early.as_deref().or(attached.as_deref()) {
+            settle(early, st);
+        }
+    }
     // (capture drops irets to the kernel: this one returns to user.)
     let probed = sigprobe::take_at_return(&mut st.sig_stash, kind, true);
     let m = kind.mechanism();

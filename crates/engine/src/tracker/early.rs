@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use vstrace_core::Bitness;
 
+use super::pathcache::PathCache;
+
 /// Not looked up yet: the locked path names the call and fills the entry.
 pub(super) const INTEREST_UNKNOWN: u8 = 0;
 /// A call the enter path would drop (not shown, no exec, fork, exit or
@@ -42,6 +44,12 @@ pub enum EnterCheck {
     /// registers (an argument the trap's ABI passes on the stack) takes
     /// the full path.
     Fds(u8),
+    /// `-P` decides from registers and its verdict cache: the call is
+    /// dropped when every descriptor among the register arguments of
+    /// this mask is known to name no path of `-P`
+    /// ([`EarlyOut::paths_pass`], with the caller's CR3); a source that
+    /// cannot read them from registers takes the full path.
+    Paths(u8),
 }
 
 /// The early-out decisions a source can make on any vCPU thread without
@@ -75,6 +83,8 @@ pub struct EarlyOut {
     /// `trace-fds=`'s descriptors, when it alone filters by descriptor
     /// (no `-P`): set once by the tracker.
     trace_fds: OnceLock<Vec<i64>>,
+    /// `-P`'s verdict cache (see [`PathCache`]).
+    pub(super) paths: PathCache,
 }
 
 impl Default for EarlyOut {
@@ -91,6 +101,7 @@ impl Default for EarlyOut {
             dropped_exits: AtomicU64::new(0),
             fd_masks: (0..2 * INTEREST_MAX_NR).map(|_| AtomicU8::new(0)).collect(),
             trace_fds: OnceLock::new(),
+            paths: PathCache::new(2 * INTEREST_MAX_NR as usize),
         }
     }
 }
@@ -145,17 +156,30 @@ impl EarlyOut {
         if !self.enabled.load(Ordering::Relaxed) {
             return EnterCheck::Full;
         }
+        let paths = self.paths.on();
         let Some(i) = slot(nr, bitness) else {
+            if paths {
+                self.paths.bump();
+            }
             return EnterCheck::Full;
         };
+        // Any call that may change a descriptor table starts -P's cache
+        // over, whatever happens to it next.
+        if paths && !self.paths.keeps(i) {
+            self.paths.bump();
+        }
         match self.interest(i) {
             v if v >= INTEREST_FULL => {
                 let mask = self
                     .fd_masks
                     .get(i)
                     .map_or(0, |m| m.load(Ordering::Relaxed));
-                if mask != 0 && !self.fresh.load(Ordering::Acquire) {
+                let fresh = self.fresh.load(Ordering::Acquire);
+                let by_path = if paths { self.paths.mask(i) } else { 0 };
+                if mask != 0 && !fresh {
                     EnterCheck::Fds(mask)
+                } else if by_path != 0 && !fresh {
+                    EnterCheck::Paths(by_path)
                 } else {
                     EnterCheck::Full
                 }
@@ -186,6 +210,43 @@ impl EarlyOut {
             self.dropped_enters.fetch_add(1, Ordering::Relaxed);
         }
         hit
+    }
+
+    /// After [`EnterCheck::Paths`]: whether the call goes on (one of the
+    /// register arguments `args` that `mask` names is one of
+    /// `trace-fds=`'s descriptors, or is not known to name no path of
+    /// `-P` in address space `cr3`). When not, the call is dropped and
+    /// counted, as the full path would drop it.
+    pub fn paths_pass(&self, mask: u8, args: &[u64; 6], cr3: u64) -> bool {
+        let fds = self.trace_fds.get();
+        let hit = args
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| mask & (1 << k) != 0)
+            .map(|(_, &v)| i64::from(v as u32 as i32))
+            .any(|fd| {
+                fds.is_some_and(|f| f.contains(&fd))
+                    // (A negative descriptor names nothing.)
+                    || fd >= 0 && !self.paths.known_not_to_match(cr3, fd)
+            });
+        if !hit {
+            self.dropped_enters.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Whether the enter of call `nr` by a caller of width `bitness` may
+    /// change a descriptor table while `-P`'s cache is on: the source
+    /// then calls [`EarlyOut::settle`] at the next return on that vCPU
+    /// (the call's own return, or a later one if it blocked), since the
+    /// change lands between the enter and the return.
+    pub fn unsettles(&self, nr: u64, bitness: Bitness) -> bool {
+        self.paths.on() && slot(nr, bitness).is_none_or(|i| !self.paths.keeps(i))
+    }
+
+    /// A return after [`EarlyOut::unsettles`]: `-P`'s cache starts over.
+    pub fn settle(&self) {
+        self.paths.bump();
     }
 
     /// How many register arguments the enter of call `nr` by a 64-bit

@@ -18,9 +18,12 @@ impl Tracker {
             && !self.callers
             && !self.stacks;
         self.early.enabled.store(on, Ordering::Relaxed);
+        // -P's verdict cache (see `pathcache`).
+        self.early.paths.set_on(on && !self.trace_paths.is_empty());
         // trace-fds= without -P: decided from the registers of the calls
         // whose descriptors are all register arguments.
-        if self.trace_paths.is_empty() && !self.trace_fds.is_empty() {
+        // (With -P as well: its lock-free check passes these.)
+        if !self.trace_fds.is_empty() {
             self.early.set_trace_fds(self.trace_fds.clone());
         }
         self
@@ -34,6 +37,7 @@ impl Tracker {
     /// Turns the early-out off for good (the engine records every event).
     pub fn disable_early_out(&self) {
         self.early.enabled.store(false, Ordering::Relaxed);
+        self.early.paths.set_on(false);
     }
 
     /// The engine's counters, with the events dropped without the lock.
@@ -105,6 +109,9 @@ impl Tracker {
             if shown && !special && !self.lifecycle(&info) {
                 self.early.set_fd_mask(i, self.register_fd_mask(&info));
             }
+            if self.early.paths.on() {
+                self.path_cache_kind(i, &info, shown && !special && !self.lifecycle(&info));
+            }
             let v = if special {
                 early::INTEREST_FULL
             } else if shown && info.nargs <= early::MAX_REG_ARGS {
@@ -143,6 +150,26 @@ impl Tracker {
             }
             _ => 0,
         }
+    }
+
+    /// `-P`'s verdict cache: what table entry `i`, call `info`, does to
+    /// it (`plain`: a shown call without bookkeeping, which the lock-free
+    /// check may decide). A call that may change descriptor tables unseen
+    /// (by its name alone: clone's flags are read where it is made)
+    /// turns the cache off for good.
+    fn path_cache_kind(&self, i: usize, info: &CallInfo, plain: bool) {
+        if !info.fork && self.os.may_hide_fd_changes(info) {
+            self.early.paths.set_on(false);
+            return;
+        }
+        let keeps = self.os.keeps_fd_tables(info);
+        let mask = match self.os.register_fd_only_targets(info) {
+            Some(args) if plain && args.iter().all(|a| (1..=early::MAX_REG_ARGS).contains(a)) => {
+                args.iter().fold(0u8, |m, a| m | 1 << (a - 1))
+            }
+            _ => 0,
+        };
+        self.early.paths.set_kind(i, keeps, mask);
     }
 
     /// A call was made in address space `cr3`: its fresh fork child and

@@ -18,6 +18,9 @@ mod finish;
 mod fork;
 mod frame;
 mod inflight;
+mod pathcache;
+#[cfg(test)]
+mod pathcache_tests;
 mod records;
 mod scope;
 mod select;
@@ -411,6 +414,9 @@ impl Tracker {
                 info = sub;
                 split_raw = Some(args);
             }
+        }
+        if info.fork && self.early.paths.on() {
+            self.clone_checked_for_paths(event, &info, cpu);
         }
         if info.noreturn && !info.ends_process && self.os.ends_last_thread(&info, event, cpu.mem())
         {
@@ -1439,7 +1445,7 @@ mod tests {
         assert!(!r.t.skip_enter(0, Bitness::B64, CR3));
         assert_eq!(
             r.t.early().check_enter(0, Bitness::B64),
-            early::EnterCheck::Full
+            early::EnterCheck::Paths(0b1)
         );
     }
 

@@ -52,6 +52,7 @@ impl Tracker {
         fds.into_iter().filter(|&fd| fd >= 0).any(|fd| {
             self.os
                 .fd_is_one_of(event, sc.cpu().mem(), fd, &self.trace_paths)
+                == Some(true)
         })
     }
 
@@ -88,6 +89,11 @@ impl Tracker {
         if !self.os.may_match_targets(info) {
             return Some(false);
         }
+        if split_raw.is_none() {
+            if let Some(v) = self.paths_by_register_fds(event, info, cpu) {
+                return Some(v);
+            }
+        }
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         let raw = match split_raw {
             Some(r) => RawArgs::read(r.len(), |i| r.get(i - 1).copied().unwrap_or(0)),
@@ -97,6 +103,77 @@ impl Tracker {
             }
         };
         Some(self.fd_filter_passes(event, info, &raw, &mut sc))
+    }
+
+    /// `-P` for a call matched by register descriptors alone, with its
+    /// verdict cache on (see [`super::pathcache`]): whether one of them
+    /// is one of `trace-fds=`'s or names a path of `-P`. The descriptors
+    /// found open on no such path are remembered for the lock-free check
+    /// of the next calls. None: not such a call (the general filter
+    /// decides).
+    fn paths_by_register_fds(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+    ) -> Option<bool> {
+        let cache = &self.early.paths;
+        if !cache.on() {
+            return None;
+        }
+        let mask = cache.mask(early::slot(info.nr, event.bitness)?);
+        if mask == 0 {
+            return None;
+        }
+        // Taken before anything is read: a verdict read across a change
+        // is not kept.
+        let gen = cache.generation();
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let mut open = [None; early::MAX_REG_ARGS];
+        for (k, slot) in open.iter_mut().enumerate() {
+            if mask & (1 << k) == 0 {
+                continue;
+            }
+            let fd = i64::from(sc.arg(k + 1).ok()? as u32 as i32);
+            if self.trace_fds.contains(&fd) {
+                return Some(true);
+            }
+            if fd < 0 {
+                continue;
+            }
+            match self
+                .os
+                .fd_is_one_of(event, sc.cpu().mem(), fd, &self.trace_paths)
+            {
+                Some(true) => return Some(true),
+                Some(false) => *slot = Some(fd),
+                None => {}
+            }
+        }
+        let cr3 = event.cr3;
+        for fd in open.into_iter().flatten() {
+            cache.fill(cr3, fd, gen);
+        }
+        Some(false)
+    }
+
+    /// A clone or fork with `-P`'s verdict cache on: a thread of the
+    /// same address space with a descriptor table of its own turns the
+    /// cache off for good (its verdicts would be its siblings').
+    pub(super) fn clone_checked_for_paths(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+    ) {
+        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let raw = RawArgs::read(info.nargs.min(2), |i| sc.arg(i).unwrap_or(0));
+        if self
+            .os
+            .hides_fd_changes(info, &raw, &mut self.user(event, sc.cpu().mem()))
+        {
+            self.early.paths.set_on(false);
+        }
     }
 
     /// For a recording: makes the reads `-P` / `trace-fds=` would make

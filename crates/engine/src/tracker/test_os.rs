@@ -11,12 +11,16 @@ use vstrace_linux::LinuxLayer;
 /// The running thread a test sets: its task pointer, pid and tid.
 pub(super) type Running = Arc<Mutex<(u64, u32, u32)>>;
 
+/// The open descriptors a test sets (every thread's): number and path.
+pub(super) type FdTable = Arc<Mutex<Vec<(i64, String)>>>;
+
 /// Linux's layer with the running thread of [`Running`], whose
 /// attribution reads add up in `reads`.
 pub(super) struct Scripted {
     inner: LinuxLayer,
     now: Running,
     reads: Arc<AtomicU64>,
+    fds: FdTable,
 }
 
 impl Scripted {
@@ -29,8 +33,16 @@ impl Scripted {
             inner: LinuxLayer::default(),
             now: now.clone(),
             reads: reads.clone(),
+            fds: FdTable::default(),
         };
         (os, now, reads)
+    }
+
+    /// The layer with the descriptor table a test sets.
+    pub(super) fn with_fds() -> (Scripted, FdTable) {
+        let (os, _, _) = Scripted::new();
+        let fds = os.fds.clone();
+        (os, fds)
     }
 }
 
@@ -79,6 +91,39 @@ impl OsLayer for Scripted {
     }
     fn first_exit_arg(&self, info: &CallInfo) -> Option<usize> {
         self.inner.first_exit_arg(info)
+    }
+    fn fd_args(&self, info: &CallInfo) -> Vec<usize> {
+        self.inner.fd_args(info)
+    }
+    fn trace_targets(
+        &self,
+        info: &CallInfo,
+        raw: &[u64],
+        mem: &mut dyn VirtMem,
+    ) -> Option<(Vec<i64>, Vec<usize>)> {
+        self.inner.trace_targets(info, raw, mem)
+    }
+    fn may_match_targets(&self, info: &CallInfo) -> bool {
+        self.inner.may_match_targets(info)
+    }
+    fn register_fd_targets(&self, info: &CallInfo) -> Option<Vec<usize>> {
+        self.inner.register_fd_targets(info)
+    }
+    fn register_fd_only_targets(&self, info: &CallInfo) -> Option<Vec<usize>> {
+        self.inner.register_fd_only_targets(info)
+    }
+    fn keeps_fd_tables(&self, info: &CallInfo) -> bool {
+        self.inner.keeps_fd_tables(info)
+    }
+    fn may_hide_fd_changes(&self, info: &CallInfo) -> bool {
+        self.inner.may_hide_fd_changes(info)
+    }
+    fn hides_fd_changes(&self, info: &CallInfo, raw: &[u64], mem: &mut dyn VirtMem) -> bool {
+        self.inner.hides_fd_changes(info, raw, mem)
+    }
+    fn fd_path(&self, _event: &Event, _mem: &mut dyn VirtMem, fd: i64) -> Option<String> {
+        let fds = self.fds.lock().unwrap();
+        fds.iter().find(|(n, _)| *n == fd).map(|(_, p)| p.clone())
     }
     fn current_thread(&self, _event: &Event, _mem: &mut dyn VirtMem) -> Option<u64> {
         Some(self.now.lock().unwrap().0)
