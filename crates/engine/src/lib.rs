@@ -536,7 +536,8 @@ impl Engine {
         self.out = match out {
             Output::Inline(sink) => {
                 let sink = sink.into_inner().unwrap_or_else(|p| p.into_inner());
-                match writer::Writer::start(*sink, self.start) {
+                let recycle = Box::new(self.tracker.with(|t| t.recycler()));
+                match writer::Writer::start_recycling(*sink, self.start, recycle) {
                     Ok(w) => Output::Background(Box::new(w)),
                     Err(sink) => Output::Inline(Mutex::new(sink)),
                 }

@@ -121,6 +121,16 @@ impl Writer {
     /// time since `start`; gives the sink back when the thread cannot be
     /// started.
     pub fn start(sink: Sink, start: Instant) -> Result<Writer, Box<Sink>> {
+        Writer::start_recycling(sink, start, Box::new(|_: &mut Record| {}))
+    }
+
+    /// [`Writer::start`], giving each record to `recycle` once written
+    /// (its buffers go back to where records are built).
+    pub fn start_recycling(
+        sink: Sink,
+        start: Instant,
+        recycle: Box<dyn Fn(&mut Record) + Send>,
+    ) -> Result<Writer, Box<Sink>> {
         let shared = Arc::new(Shared::new(start));
         let theirs = Arc::clone(&shared);
         // The sink moves into the thread through a slot, so that it can be
@@ -131,7 +141,7 @@ impl Writer {
             .name("vstrace-writer".into())
             .spawn(move || {
                 let sink = lock(&their_slot).take();
-                run(&theirs, sink.unwrap_or_else(null_sink))
+                run(&theirs, sink.unwrap_or_else(null_sink), &*recycle)
             });
         match spawned {
             Ok(thread) => Ok(Writer {
@@ -271,7 +281,7 @@ impl Taken {
 /// nothing), merges the stripes by key then number (each is in that
 /// order, one vCPU pushing it) and writes outside the locks, holding back
 /// what is not below the watermark (see the module doc).
-fn run(shared: &Shared, mut sink: Sink) -> Sink {
+fn run(shared: &Shared, mut sink: Sink, recycle: &dyn Fn(&mut Record)) -> Sink {
     let mut taken: Vec<Taken> = (0..STRIPES).map(|_| Taken::default()).collect();
     loop {
         let done = shared.done.load(Ordering::Acquire);
@@ -324,6 +334,7 @@ fn run(shared: &Shared, mut sink: Sink) -> Sink {
             if catch_unwind(AssertUnwindSafe(|| sink.write_mut(rec))).is_err() {
                 sink.errors += 1;
             }
+            recycle(rec);
             t.pos += 1;
             wrote = true;
             // A stripe whose queue was not taken this round may hold

@@ -274,7 +274,7 @@ pub(crate) struct Tracker {
     /// Buffers of written records (argument lists with their texts,
     /// return texts) kept for the next calls: decoding and rendering
     /// into them allocates nothing once warm (see [`Tracker::recycle`]).
-    spare: Mutex<Spare>,
+    spare: std::sync::Arc<Mutex<Spare>>,
     /// `-i`: records carry the caller's instruction pointer.
     want_ip: bool,
     /// `-e write=` and `-e read=` (Linux guests only: the calls and

@@ -348,6 +348,22 @@ pub(super) fn recycle_pending(p: Box<Pending>) {
     });
 }
 
+/// Keeps `rec`'s argument list and return text in `spare` (see
+/// [`Tracker::recycle`]).
+fn recycle_into(spare: &Mutex<Spare>, rec: &mut Record) {
+    let args = std::mem::take(&mut rec.args);
+    let text = rec.ret_text.take();
+    let mut s = lock(spare);
+    if args.capacity() > 0 && s.args.len() < MAX_SPARE {
+        s.args.push(args);
+    }
+    if let Some(t) = text.filter(|t| t.capacity() > 0) {
+        if s.texts.len() < MAX_SPARE {
+            s.texts.push(t);
+        }
+    }
+}
+
 /// Written records' buffers kept per kind, at most [`MAX_SPARE`] each.
 #[derive(Default)]
 pub(super) struct Spare {
@@ -355,26 +371,26 @@ pub(super) struct Spare {
     texts: Vec<String>,
 }
 
-/// Enough for the records one event writes (its own and a few extra);
-/// more would only hold memory.
-const MAX_SPARE: usize = 8;
+/// Enough for the records one event writes (its own and a few extra),
+/// and for the writer thread's batches (it gives back a batch's buffers
+/// at once, while the vCPUs take one record's at a time); more would
+/// only hold memory.
+const MAX_SPARE: usize = 64;
 
 impl Tracker {
     /// Keeps `rec`'s argument list (with the entries' text buffers) and
     /// return text for the next calls ([`Tracker::spare_args`],
     /// [`Tracker::spare_text`]); the rest of it is dropped.
     pub(crate) fn recycle(&self, rec: &mut Record) {
-        let args = std::mem::take(&mut rec.args);
-        let text = rec.ret_text.take();
-        let mut s = lock(&self.spare);
-        if args.capacity() > 0 && s.args.len() < MAX_SPARE {
-            s.args.push(args);
-        }
-        if let Some(t) = text.filter(|t| t.capacity() > 0) {
-            if s.texts.len() < MAX_SPARE {
-                s.texts.push(t);
-            }
-        }
+        recycle_into(&self.spare, rec);
+    }
+
+    /// [`Tracker::recycle`] for a thread that writes records away from
+    /// the tracker (the writer thread: without it, every record of a
+    /// run with several vCPUs would allocate its buffers anew).
+    pub(crate) fn recycler(&self) -> impl Fn(&mut Record) + Send + 'static {
+        let spare = std::sync::Arc::clone(&self.spare);
+        move |rec: &mut Record| recycle_into(&spare, rec)
     }
 
     /// A written record's argument list, or a new empty one: the layer
