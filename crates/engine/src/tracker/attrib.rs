@@ -96,6 +96,21 @@ impl Tracker {
     /// space, task) was attributed recently, else read through the layer.
     /// Without a thread identity (no OS profile) the layer is asked
     /// directly.
+    /// [`Tracker::who`]'s pid alone: from the cache without a copy of the
+    /// caller's command name (for a check that needs nothing else).
+    pub(super) fn who_pid(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u32> {
+        if let Some(task) = self.running_task(event, mem) {
+            let key = (cr3_key(event.cr3), task);
+            if let Some((p, uses)) = lock(&self.attrib).map.get_mut(&key) {
+                if *uses < MAX_USES {
+                    *uses += 1;
+                    return Some(p.pid);
+                }
+            }
+        }
+        self.who(event, mem).map(|p| p.pid)
+    }
+
     pub(super) fn who(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let Some(task) = self.running_task(event, mem) else {
             return self.os.attribute(event, mem);

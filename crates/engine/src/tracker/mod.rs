@@ -477,7 +477,16 @@ impl Tracker {
             let wanted = self.trace.contains_call(&info.name, info.abi)
                 || info.ends_process
                 || self.lifecycle(&info);
-            if wanted {
+            // -c's lane without -f keeps no caller: the steady state's
+            // check needs its pid alone (no copy of its command name).
+            let lean = !self.follow_forks && !self.by_proc && self.counts_plainly(&info);
+            let admitted = wanted
+                && lean
+                && match (&self.scope, self.who_pid(event, cpu.mem())) {
+                    (Some(s), Some(pid)) => read(s).admitted_pid(cr3, pid),
+                    _ => false,
+                };
+            if wanted && !admitted {
                 early_proc = self.who(event, cpu.mem());
                 // The steady state changes nothing: checked under the
                 // shared lock, the exclusive one only to change the scope.

@@ -78,9 +78,14 @@ impl Scope {
     /// check the vCPUs make under a shared lock, taking the exclusive
     /// one only when this says no.
     pub(super) fn admitted(&self, cr3: u64, who: &ProcInfo) -> bool {
+        self.admitted_pid(cr3, who.pid)
+    }
+
+    /// [`Scope::admitted`] by the caller's pid.
+    pub(super) fn admitted_pid(&self, cr3: u64, pid: u32) -> bool {
         self.spaces.get(&cr3) == Some(&true)
-            && self.owners.get(&cr3) == Some(&who.pid)
-            && self.procs.contains(&who.pid)
+            && self.owners.get(&cr3) == Some(&pid)
+            && self.procs.contains(&pid)
             && self.procs.len() < MAX_SCOPE_PROCS
     }
 
