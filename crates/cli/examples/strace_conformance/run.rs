@@ -91,12 +91,13 @@ impl TestResult {
     }
 }
 
-/// Skip reasons from the guest's view of the program.
-fn prog_skip(r: &guest::ProgResult) -> Option<String> {
+/// Skip reasons from the guest's view of the program, which is to exit
+/// with `status` (see [`spec::Step::status`]).
+fn prog_skip(r: &guest::ProgResult, status: i32) -> Option<String> {
     let err = String::from_utf8_lossy(&r.stderr);
     let first = err.lines().next().unwrap_or("").trim();
     match r.rc {
-        0 => None,
+        rc if rc == status => None,
         77 => Some(format!(
             "the program skips itself in the guest (77): {first}"
         )),
@@ -167,7 +168,16 @@ fn judge(
     r: &guest::ProgResult,
 ) -> Result<StepOutcome> {
     let mut o = StepOutcome::default();
-    if let Some(reason) = prog_skip(r) {
+    if step.status != 0 && r.rc != step.status && !matches!(r.rc, 77 | 137) {
+        // The script's own check of the exit status: a failure, not the
+        // program's skip.
+        o.error = Some(format!(
+            "the traced run exits {}, not {} as the script wants",
+            r.rc, step.status
+        ));
+        return Ok(o);
+    }
+    if let Some(reason) = prog_skip(r, step.status) {
         o.skip = Some(reason);
         o.prog_skip = true;
         return Ok(o);
@@ -461,7 +471,7 @@ fn judge_negatives(
             groups.entry(key).or_default().push(i);
         }
     }
-    if prog_skip(r).is_none() {
+    if prog_skip(r, 0).is_none() {
         for (key, idx) in groups.iter().filter(|(_, v)| v.len() > 1) {
             let sets: Vec<&str> = idx.iter().map(|&i| steps[i].1.trace[0].as_str()).collect();
             let mut m = steps[idx[0]].1.clone();
@@ -882,7 +892,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             // A refused step's plain run: the test skips where the
             // program skips itself, else the refusal stands.
             let own = match (refused.remove(&j.test), &got) {
-                (Some(o), Ok(r)) => Err(match prog_skip(r) {
+                (Some(o), Ok(r)) => Err(match prog_skip(r, 0) {
                     Some(s) => StepOutcome {
                         skip: Some(s),
                         prog_skip: true,

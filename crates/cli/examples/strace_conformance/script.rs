@@ -27,6 +27,8 @@ mod lines;
 mod matchers;
 #[path = "script/progset.rs"]
 mod progset;
+#[path = "script/written.rs"]
+mod written;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -107,6 +109,9 @@ pub struct Shell<'a> {
     /// (`3> "$EXP"-err`: what it writes there is what strace is expected
     /// to print on its stderr; in the guest, the program's stderr).
     prog_err_files: Vec<String>,
+    /// Files the script wrote itself (`grep RE "$srcdir/F" > "$EXP"`):
+    /// name, text (see written.rs).
+    texts: BTreeMap<String, String>,
 }
 
 /// How the blocks being run are left.
@@ -175,6 +180,7 @@ impl<'a> Shell<'a> {
             read_log: false,
             err_file: None,
             prog_err_files: Vec::new(),
+            texts: BTreeMap::new(),
         }
     }
 
@@ -373,6 +379,15 @@ impl<'a> Shell<'a> {
                 return self.command(&words[1..], depth);
             }
         }
+        if words.iter().any(|w| w.contains(checks::STATUS)) {
+            return match cmd.as_str() {
+                "[" | "test" => self.status_check(&words),
+                _ => Err(format!(
+                    "the traced program's exit status ($?) in `{}` not modelled",
+                    words.join(" ")
+                )),
+            };
+        }
         if cmd == "[" || cmd == "test" {
             return self.test_expr(&words).map(|t| i32::from(!t));
         }
@@ -520,6 +535,10 @@ impl<'a> Shell<'a> {
             .iter()
             .position(|w| w.starts_with("../"))
             .ok_or("run_strace without a ../PROG")?;
+        // The program's stdout now in a file the script wrote before.
+        for r in redirs.iter().filter(|r| r.starts_with('>')) {
+            self.texts.remove(r.trim_start_matches('>'));
+        }
         let want = match redirs.iter().find(|r| r.starts_with('>')) {
             Some(r) if r == ">@EXP" => Want::Stdout,
             Some(r) if r == ">>@EXP" && self.pending.is_some() && self.cut => {
@@ -593,6 +612,7 @@ impl<'a> Shell<'a> {
             of_stderr: to_log_err,
             optional: false,
             negative: false,
+            status: 0,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -645,6 +665,7 @@ impl<'a> Shell<'a> {
             of_stderr: false,
             optional: false,
             negative: false,
+            status: 0,
         });
         Ok(())
     }
@@ -774,6 +795,9 @@ impl<'a> Shell<'a> {
                 if matches!(p.want, Want::Stdout) && args.is_empty() {
                     p.want = Want::File(self.tests.join(format!("{}.expected", self.var("NAME"))));
                 }
+            }
+            Some(e) if self.texts.contains_key(e) => {
+                p.want = Want::Text(self.texts[e].clone());
             }
             Some(e) if e.starts_with("@EXP") => {}
             Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),

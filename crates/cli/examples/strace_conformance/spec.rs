@@ -129,6 +129,10 @@ pub struct Step {
     /// recording of any plain run of it in the measurement (see run.rs)
     /// rather than a guest run of its own.
     pub negative: bool,
+    /// The exit status the script wants of the traced run (`rc=$?; [ $rc
+    /// -eq 42 ] || fail`): strace exits with the program's status, so
+    /// the program's in the guest. 0 unless the script checks another.
+    pub status: i32,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -260,6 +264,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         of_stderr: false,
         optional: false,
         negative: false,
+        status: 0,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

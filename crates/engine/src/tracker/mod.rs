@@ -559,8 +559,15 @@ impl Tracker {
         let tid = early_proc.as_ref().map(|p| p.tid);
         let mut hit = Injection::default();
         // strace tampers only with the calls it traces (`-e trace=`).
+        // As strace's -e inject=: a later rule naming the call replaces
+        // the earlier ones for it (its fault, pokes and `when=`), so only
+        // the last rule whose set has the call counts and applies.
         if self.has_injects && in_scope && shown {
-            for rule in lock(&self.injects).iter_mut() {
+            if let Some(rule) = lock(&self.injects)
+                .iter_mut()
+                .rev()
+                .find(|r| r.set.contains(&info.name))
+            {
                 rule.check(&info.name, tid, &mut hit);
             }
         }
@@ -1201,6 +1208,37 @@ mod tests {
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
+    }
+
+    /// strace's -e inject=: the last rule naming a call is the call's
+    /// (qual_fault-exit_group: `all:error=ENOSYS` then
+    /// `exit:error=1:when=2+` leaves the first exit alone).
+    #[test]
+    fn the_last_inject_rule_of_a_call_wins() {
+        let cfg = EngineConfig {
+            inject: vec![
+                "all:error=ENOSYS".into(),
+                "openat:error=EPERM:when=2+".into(),
+            ],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert_eq!(
+            out.rax(),
+            257,
+            "the first openat is the later rule's: untouched"
+        );
+        r.sysret(3, 0x7fff_1000, CR3);
+        let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), u64::MAX, "the second is skipped");
+        let (_, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert_eq!(out.rax() as i64, -1, "EPERM, not ENOSYS");
+        // Another call is the first rule's.
+        let (_, out) = r.enter(39, &[], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), u64::MAX);
+        let (_, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert_eq!(out.rax() as i64, -38);
     }
 
     /// strace's poke_enter=/poke_exit=: bytes written where an argument

@@ -4,7 +4,9 @@
 //! "$LOG" > /dev/null && fail` (it must have none), also through a
 //! `grep -v`/`grep` pipeline (`grep -v -x P "$LOG" | grep RE && fail`:
 //! no line but P's matches RE). Each becomes a step of its own, judged
-//! as `match_grep` judges a pattern (`!RE`: matching no line).
+//! as `match_grep` judges a pattern (`!RE`: matching no line). Also the
+//! check of a traced run's exit status (`rc=$?; [ $rc -eq 42 ] || fail`):
+//! the status the run's step wants.
 
 use super::control::Op;
 use super::{bre_text, rewrites_log, Shell, Skip};
@@ -104,6 +106,45 @@ impl Shell<'_> {
     }
 }
 
+/// The placeholder `$?` expands to after a traced run: its exit status,
+/// known only once the program has run in the guest (a check of it,
+/// [`Shell::status_check`], becomes the step's wanted status).
+pub(super) const STATUS: &str = "@STATUS";
+
+impl Shell<'_> {
+    /// `[ $? -eq N ] || fail` (also `=`, and `-ne`/`!=` with `&& fail`)
+    /// of the pending traced run's status: the status its step wants; its
+    /// status in the model is the passing one. Any other use of that
+    /// status is not modelled.
+    pub(super) fn status_check(&mut self, words: &[String]) -> Result<i32, Skip> {
+        let what = || {
+            format!(
+                "the traced program's exit status ($?) in `{}` not modelled",
+                words.join(" ")
+            )
+        };
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (op, n) = match w.as_slice() {
+            ["[", a, op, b, "]"] | ["test", a, op, b] if *a == STATUS => (*op, *b),
+            ["[", a, op, b, "]"] | ["test", a, op, b] if *b == STATUS => (*op, *a),
+            _ => return Err(what()),
+        };
+        let n: i32 = n.parse().map_err(|_| what())?;
+        let equal = match op {
+            "-eq" | "=" => true,
+            "-ne" | "!=" => false,
+            _ => return Err(what()),
+        };
+        let wants = match (self.on_status, equal) {
+            (OnStatus::FailIfFalse, true) | (OnStatus::FailIfTrue, false) => n,
+            _ => return Err(what()),
+        };
+        let p = self.pending.as_mut().ok_or_else(what)?;
+        p.status = wants;
+        Ok(i32::from(!equal))
+    }
+}
+
 /// A grep stage's options and pattern: whether it inverts (`-v`) and the
 /// pattern as the text of a Rust regex (`-x`: anchored; BRE unless
 /// `-E`).
@@ -170,5 +211,41 @@ mod tests {
         let plain = "run_strace ../foo\ngrep -c x \"$LOG\" > /dev/null\n";
         let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
         assert!(sh.run(plain, vec![]).is_err());
+    }
+
+    /// qual_fault-exit_group.test's shape: the status of a direct strace
+    /// run checked, then its log matched.
+    #[test]
+    fn exit_status_checks_set_the_wanted_status() {
+        let text = "test_with()
+{
+	> \"$LOG\" || fail_ x
+	$STRACE -o \"$LOG\" \"$@\"
+                    	rc=$?
+	[ $rc -eq 42 ] ||
+		dump_log_and_fail_with \"failed $rc\"
+                    	match_diff
+}
+test_with -eexit ../answer
+";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        let steps = sh.run(text, vec![]).unwrap();
+        assert_eq!((steps.len(), steps[0].status), (1, 42));
+        assert_eq!(steps[0].prog, "answer");
+        let ne = "run_strace ../foo
+[ $? -ne 3 ] && fail_ x
+match_diff
+";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        assert_eq!(sh.run(ne, vec![]).unwrap()[0].status, 3);
+        // Other uses of the status are not modelled.
+        for bad in ["[ $? -gt 1 ] || fail_ x", "[ $? -eq 1 ]", "x=$?; echo $x"] {
+            let text = format!("run_strace ../foo\n{bad}\nmatch_diff\n");
+            let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+            assert!(
+                sh.run(&text, vec![]).unwrap_err().contains("exit status"),
+                "{bad}"
+            );
+        }
     }
 }

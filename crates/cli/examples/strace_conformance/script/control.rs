@@ -275,6 +275,17 @@ pub(super) enum Op {
     Or,
 }
 
+impl Op {
+    /// The operator as the script writes it (none before the first).
+    pub(super) fn text(self) -> &'static str {
+        match self {
+            Op::First => "",
+            Op::And => "&&",
+            Op::Or => "||",
+        }
+    }
+}
+
 /// Splits a statement at `&&`/`||` outside quotes.
 pub(super) fn split_and_or(s: &str) -> Vec<(Op, String)> {
     let mut out = Vec::new();

@@ -148,6 +148,9 @@ impl Shell<'_> {
             Some('#') => one(self.pos.len().to_string(), 2),
             Some('?') => match self.last {
                 Some(s) => one(s.to_string(), 2),
+                // A placeholder only a check of it may use
+                // (Shell::status_check).
+                None if self.pending.is_some() => one(super::checks::STATUS.into(), 2),
                 None => Err("the traced program's exit status ($?) not modelled".into()),
             },
             Some('$') => one(self.var("$"), 2),

@@ -76,7 +76,18 @@ impl Shell<'_> {
                     _ => Err(format!("diff {} not modelled", args.join(" "))),
                 }
             }
+            // The host's pause between commands (`$SLEEP_A_BIT`): the
+            // guest run is over before the log is read.
+            "sleep" if args.iter().all(|a| a.parse::<f64>().is_ok()) => Ok(Some(0)),
+            "grep" => self.grep_suite_file(cmd, &words[1..]),
             "@STRACE" => {
+                if let [o, pipe, rest @ ..] = args {
+                    if let Some(pipe) = pipe.strip_prefix('|').filter(|_| o == "-o") {
+                        let mut a = rest.to_vec();
+                        a.extend(redirs);
+                        return self.piped_output(pipe, &a, 0).map(Some);
+                    }
+                }
                 // `$STRACE -o "$LOG" ARGS`: init.sh's run_strace.
                 let rest = match args {
                     [o, log, rest @ ..] if o == "-o" && log == "@LOG" => rest,
@@ -216,8 +227,9 @@ mod tests {
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].options, ["-a21", "-f"]);
         assert_eq!(steps[0].filters.len(), 1);
-        // The traced program's exit status is not known to the model.
-        let rc = "run_strace ../foo\nrc=$?\nmatch_diff\n";
+        // The traced program's exit status is known to the model only
+        // as the status its step wants (checks.rs).
+        let rc = "run_strace ../foo\nrc=$?\n[ $rc -gt 0 ] || fail_ x\nmatch_diff\n";
         let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
         assert!(sh.run(rc, vec![]).unwrap_err().contains("exit status"));
         let rc = "[ 1 = 2 ] || x=$?\nrun_strace ../foo\nmatch_diff\n";

@@ -107,6 +107,7 @@ impl Shell<'_> {
                 of_stderr: false,
                 optional: true,
                 negative,
+                status: 0,
             });
         }
         Ok(())

@@ -1,0 +1,112 @@
+//! Files a test script writes itself, outside strace's log: the expected
+//! output cut from a file of the suite (`grep chdir
+//! "$srcdir/umovestr.expected" > "$EXP"`), kept as text for the matcher
+//! that names it; and strace's output piped to a shell command (`$STRACE
+//! -o "|cat > $LOG && grep RE < $LOG > $OUT" ARGS`), whose commands are
+//! the model's own once the log is written where the script reads it.
+
+use super::control::split_and_or;
+use super::{bre, split_redirs, Shell, Skip};
+
+impl Shell<'_> {
+    /// `grep [-v] RE FILE > "$EXP"` of a file of the suite: the lines it
+    /// keeps, as the text of the script's file. `None` when the command
+    /// is not one (the caller goes on with the log's filters).
+    pub(super) fn grep_suite_file(
+        &mut self,
+        cmd: &str,
+        args: &[String],
+    ) -> Result<Option<i32>, Skip> {
+        let (argv, redirs) = split_redirs(args);
+        let [out] = redirs.as_slice() else {
+            return Ok(None);
+        };
+        let Some(target) = out.strip_prefix('>').filter(|t| t.starts_with("@EXP")) else {
+            return Ok(None);
+        };
+        let (invert, re, file) = match argv.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["-v", re, file] => (true, re, file),
+            [re, file] => (false, re, file),
+            _ => return Ok(None),
+        };
+        if cmd != "grep" || file.starts_with('@') || file.starts_with('-') {
+            return Ok(None);
+        }
+        // `$srcdir/F` is `./F`: the suite's tests directory.
+        let name = file.trim_start_matches("./");
+        if name.contains('/') {
+            return Err(format!(
+                "grep of {file} (not a file of the suite) not modelled"
+            ));
+        }
+        let text = std::fs::read_to_string(self.tests.join(name))
+            .map_err(|e| format!("the suite's file {name}: {e}"))?;
+        let re = bre(re)?;
+        let kept: String = text
+            .lines()
+            .filter(|l| re.is_match(l) != invert)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.texts.insert(target.to_string(), kept);
+        Ok(Some(0))
+    }
+
+    /// `$STRACE -o "|CMD" ARGS`: strace's output is CMD's stdin. CMD must
+    /// first write it to the log (`cat > "$LOG"`); its other commands
+    /// then run as the script's, on that log (a filter into `$OUT`).
+    pub(super) fn piped_output(
+        &mut self,
+        pipe: &str,
+        rest: &[String],
+        depth: usize,
+    ) -> Result<i32, Skip> {
+        let parts = split_and_or(pipe);
+        let first = parts.first().map(|(_, c)| self.expand(c)).transpose()?;
+        if first.as_deref() != Some(&["cat".to_string(), ">@LOG".to_string()][..]) {
+            return Err(format!(
+                "strace's output piped to `{pipe}` (not first `cat > $LOG`) not modelled"
+            ));
+        }
+        self.run_strace(rest)?;
+        // The rest of the pipe's and-or list: after `cat` (status 0), as
+        // the script's own commands.
+        let tail: Vec<String> = parts[1..]
+            .iter()
+            .map(|(op, c)| format!("{} {c}", op.text()))
+            .collect();
+        if tail.is_empty() {
+            return Ok(0);
+        }
+        self.and_or(&format!("true {}", tail.join(" ")), depth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Shell;
+    use crate::spec::Want;
+
+    /// opipe.test's shape: the expected lines cut from a file of the
+    /// suite, the log written by strace's output pipe and cut by its grep.
+    #[test]
+    fn piped_output_and_suite_files() {
+        let dir = std::env::temp_dir().join(format!("vsc-written-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("u.expected"), "chdir(\"x\") = -1\nwrite(1) = 1\n").unwrap();
+        let text = "grep chdir $srcdir/u.expected > \"$EXP\"\nrun_prog ../foo\n\
+                    $STRACE -o \"|cat > $LOG && $SLEEP_A_BIT && grep chdir < $LOG > $OUT\" \
+                    -e chdir $args ||\n\tdump_log_and_fail_with failed\n\
+                    match_diff \"$OUT\" \"$EXP\"\n";
+        let sh = Shell::new(&dir, "foo", "x86_64");
+        let steps = sh.run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].options, ["-e", "chdir"]);
+        assert_eq!(steps[0].filters.len(), 1);
+        assert!(matches!(&steps[0].want, Want::Text(t) if t == "chdir(\"x\") = -1\n"));
+        // A pipe that does not write the log first is not modelled.
+        let other = text.replace("|cat > $LOG &&", "|grep x > $LOG &&");
+        let sh = Shell::new(&dir, "foo", "x86_64");
+        assert!(sh.run(&other, vec![]).unwrap_err().contains("piped"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
