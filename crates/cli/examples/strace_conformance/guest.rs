@@ -110,6 +110,9 @@ pub struct Job {
     /// Programs of the build the program opens beside itself (see
     /// `spec::locked_files`): put in the guest with it.
     pub locks: Vec<String>,
+    /// Commands run in the program's work directory before it starts
+    /// (see `spec::Step::prep`).
+    pub prep: Vec<Vec<String>>,
 }
 
 impl Job {
@@ -207,8 +210,16 @@ fn script(jobs: &[Job]) -> String {
     for j in jobs {
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
+        let prep: String = j
+            .prep
+            .iter()
+            .map(|c| {
+                let words: Vec<String> = c.iter().map(|w| q(w)).collect();
+                format!("{} >/dev/null 2>&1\n", words.join(" "))
+            })
+            .collect();
         s.push_str(&format!(
-            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\nrm -f /w/{t}.pid\n\
+            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid\n\
              ( printf strace > /proc/self/comm; \
              sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
@@ -539,6 +550,7 @@ mod tests {
             inject: vec![],
             trace: vec![],
             locks: vec![],
+            prep: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],

@@ -97,8 +97,15 @@ fn list(cfg: &Config) -> Result<()> {
             Some(s) => println!("{}\tSKIP\t{s}", t.name),
             None => {
                 for s in &t.steps {
+                    let mut extra = String::new();
+                    if s.status != 0 {
+                        extra.push_str(&format!(" status={}", s.status));
+                    }
+                    if !s.prep.is_empty() {
+                        extra.push_str(&format!(" prep={:?}", s.prep));
+                    }
                     println!(
-                        "{}\t{:?}\t../{} {:?} {:?} opts={:?} filters={} want={:?}",
+                        "{}\t{:?}\t../{} {:?} {:?} opts={:?} filters={} want={:?}{extra}",
                         t.name,
                         s.matcher,
                         s.prog,

@@ -771,6 +771,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
                     locks: spec::locked_files(&args.src.join("tests"), &s.prog),
+                    prep: s.prep.clone(),
                 });
             }
         }
@@ -805,6 +806,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             inject: Vec::new(),
             trace: Vec::new(),
             locks: Vec::new(),
+            prep: Vec::new(),
         });
     }
 

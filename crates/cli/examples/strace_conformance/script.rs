@@ -112,6 +112,9 @@ pub struct Shell<'a> {
     /// Files the script wrote itself (`grep RE "$srcdir/F" > "$EXP"`):
     /// name, text (see written.rs).
     texts: BTreeMap<String, String>,
+    /// The script's commands on files of its work directory so far
+    /// (`touch`, `mkdir`, `rm -f`): each run's [`Step::prep`].
+    prep: Vec<Vec<String>>,
 }
 
 /// How the blocks being run are left.
@@ -181,6 +184,7 @@ impl<'a> Shell<'a> {
             err_file: None,
             prog_err_files: Vec::new(),
             texts: BTreeMap::new(),
+            prep: Vec::new(),
         }
     }
 
@@ -439,6 +443,13 @@ impl<'a> Shell<'a> {
                 Ok(0)
             }
             "." | "source" => self.source(args, depth).map(|()| 0),
+            // `eval WORDS`: the words joined, run as a command again.
+            "eval" => {
+                let status = self.and_or(&args.join(" "), depth)?;
+                // A traced run's status stays the program's ($?).
+                self.traced |= self.last.is_none();
+                Ok(status)
+            }
             "run_prog" | "run_prog_skip_if_failed" | "try_run_prog" => {
                 let (argv, _) = split_redirs(args);
                 let argv = if argv.is_empty() {
@@ -586,13 +597,24 @@ impl<'a> Shell<'a> {
         // Descriptors the test opens for strace and so for the program
         // (`7> /dev/null`: the fd an injected return names; `< /dev/full`:
         // the stdin whose path `-y` prints).
+        // A run whose descriptors the script set up for the program (one
+        // closed, or a file it made): strace's descriptors are the
+        // program's, all of them given to it in the guest.
+        let for_program = redirs.iter().any(|r| self.for_program(r));
+        if for_program && matches!(want, Want::Stdout) {
+            return Err("a run whose stdout is the expected output and a descriptor set up for the program not modelled".into());
+        }
         let inherited = redirs
             .iter()
             .filter(|r| {
+                if for_program {
+                    return true;
+                }
                 let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
                 let stdin =
                     (digits.is_empty() || digits == "0") && r[digits.len()..].starts_with('<');
-                (stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3)) && !r.contains('@')
+                let standard = stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3);
+                (standard && !r.contains('@')) || self.for_program(r)
             })
             .cloned()
             .chain(fd_to_stderr)
@@ -613,6 +635,7 @@ impl<'a> Shell<'a> {
             optional: false,
             negative: false,
             status: 0,
+            prep: self.prep.clone(),
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -666,6 +689,7 @@ impl<'a> Shell<'a> {
             optional: false,
             negative: false,
             status: 0,
+            prep: Vec::new(),
         });
         Ok(())
     }

@@ -133,6 +133,10 @@ pub struct Step {
     /// -eq 42 ] || fail`): strace exits with the program's status, so
     /// the program's in the guest. 0 unless the script checks another.
     pub status: i32,
+    /// Commands the script ran on files of its work directory before the
+    /// run (`touch F`, `mkdir D`, `rm -f F`), run again in the guest's
+    /// work directory of the program before it starts (argv each).
+    pub prep: Vec<Vec<String>>,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -265,6 +269,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         optional: false,
         negative: false,
         status: 0,
+        prep: Vec::new(),
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

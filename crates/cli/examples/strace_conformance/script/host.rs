@@ -41,12 +41,31 @@ impl Shell<'_> {
                 Ok(Some(0))
             }
             "rm" => {
-                let files = args.iter().filter(|a| !a.starts_with('-'));
-                for f in files {
+                let files: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                for f in &files {
                     if !own_file(f) {
                         return Err(format!("rm {f} (not a file of the test) not modelled"));
                     }
                 }
+                // Of files made for the program: made no more.
+                if files.iter().any(|f| self.made(f)) {
+                    self.prep.push(argv.to_vec());
+                }
+                Ok(Some(0))
+            }
+            // Files and directories made for the program in the test's
+            // work directory: made again in the guest's before each run.
+            "touch" | "mkdir" if !redirs.is_empty() => {
+                Err(format!("{cmd} with redirections not modelled"))
+            }
+            "touch" | "mkdir" => {
+                let names: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+                for f in &names {
+                    if f.starts_with('-') || !own_path(f) {
+                        return Err(format!("{cmd} {f} not modelled"));
+                    }
+                }
+                self.prep.push(argv.to_vec());
                 Ok(Some(0))
             }
             // `cat FILE >&2`: the test's own file shown in the test's
@@ -91,7 +110,7 @@ impl Shell<'_> {
                 // `$STRACE -o "$LOG" ARGS`: init.sh's run_strace.
                 let rest = match args {
                     [o, log, rest @ ..] if o == "-o" && log == "@LOG" => rest,
-                    [o, rest @ ..] if o == "--output=@LOG" => rest,
+                    [o, rest @ ..] if o == "--output=@LOG" || o == "-o@LOG" => rest,
                     _ => return Ok(None),
                 };
                 if rest.iter().any(|a| a == "@STRACE") {
@@ -102,13 +121,35 @@ impl Shell<'_> {
                 self.run_strace(&a)?;
                 Ok(Some(0))
             }
-            _ if cmd.starts_with("../") && redirs.iter().all(|r| r.ends_with("/dev/null")) => {
-                // The program run untraced, its output dropped: the
-                // traced run that follows decides.
+            _ if cmd.starts_with("../")
+                && redirs
+                    .iter()
+                    .all(|r| r.ends_with("/dev/null") || self.for_program(r) || own_output(r)) =>
+            {
+                // The program run untraced, its output dropped (or sent
+                // to files made for it): the traced run that follows
+                // decides.
                 Ok(Some(0))
             }
             _ => Ok(None),
         }
+    }
+
+    /// Whether the script made `f` for the program (`touch`, `mkdir`).
+    pub(super) fn made(&self, f: &str) -> bool {
+        self.prep
+            .iter()
+            .any(|c| matches!(c[0].as_str(), "touch" | "mkdir") && c[1..].iter().any(|a| a == f))
+    }
+
+    /// Whether a redirection gives the program a descriptor the script
+    /// set up for it: one closed (`<&-`, `2>&-`) or a file it made
+    /// (`< "$LOG.fd0"` after `touch "$LOG.fd0"`). strace's descriptors
+    /// are the program's, so the guest run applies them to the program.
+    pub(super) fn for_program(&self, r: &str) -> bool {
+        let op = r.trim_start_matches(|c: char| c.is_ascii_digit());
+        let target = op.trim_start_matches(['<', '>']);
+        target == "&-" || self.made(target)
     }
 
     /// A file name as the script's renames leave it (`mv A B`: B is A).
@@ -168,6 +209,23 @@ fn own_file(f: &str) -> bool {
     f.starts_with('@') || !f.is_empty() && !f.contains('/') && !f.starts_with('-')
 }
 
+/// Whether a redirection is an output to a file of the test (`>
+/// "$LOG.fd1"`, `2> "$OUT"`).
+fn own_output(r: &str) -> bool {
+    let op = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    op.strip_prefix(">>")
+        .or(op.strip_prefix('>'))
+        .is_some_and(|t| !t.starts_with('&') && own_file(t))
+}
+
+/// Whether a path is in the test's work directory: its own files, or
+/// names under a directory of it (`dir/FILE`), never leaving it.
+fn own_path(f: &str) -> bool {
+    !f.is_empty()
+        && !f.starts_with('/')
+        && f.split('/').all(|c| !c.is_empty() && c != ".." && c != ".")
+}
+
 /// The calendar year (UTC) of a time in seconds since the epoch.
 fn year_of(secs: u64) -> i64 {
     // Howard Hinnant's civil_from_days.
@@ -207,6 +265,35 @@ mod tests {
         assert_eq!(steps.len(), 2);
         assert_eq!(steps[1].prog_args, ["23"]);
         let bad = "rm -f /etc/x\nrun_strace ../foo\nmatch_diff\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        assert!(sh.run(bad, vec![]).is_err());
+    }
+
+    /// redirect-fds.test's shape: files made for the program, its
+    /// descriptors closed or sent to them through `eval`, the run
+    /// without a matcher (it must exit 0).
+    #[test]
+    fn descriptors_set_up_for_the_program() {
+        let text = "fd0=\"$LOG.fd0\"\nfd1=\"$LOG.fd1\"\ncheck_fd()\n{\n\
+                    \tlocal a1 a2\n\ta1=\"$1\"\n\ta2=\"$2\"\n\trm -f \"$LOG\" \"$fd0\" \"$fd1\"\n\ttouch \"$LOG\" \"$fd0\" || framework_skip_ x\n\
+                    \tset -- \"\\\"../$NAME\\\"\" \"\\\"$1\\\"\" \"\\\"$2\\\"\"\n\
+                    \teval \"$@\" \"<${a1:-&-}\" \">${a2:-&-}\" || fail_ x\n\
+                    \tset -- \"$STRACE\" -o\"$LOG\" -echdir \"$@\"\n\
+                    \teval \"$@\" \"<${a1:-&-}\" \">${a2:-&-}\" || dump_log_and_fail_with x\n}\n\
+                    check_fd \"$fd0\" \"$fd1\"\ncheck_fd '' \"$fd1\"\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        let steps = sh.run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].prog_args, ["@LOG.fd0", "@LOG.fd1"]);
+        assert_eq!(steps[0].redirections, ["<@LOG.fd0", ">@LOG.fd1"]);
+        assert_eq!(steps[1].prog_args, ["", "@LOG.fd1"]);
+        assert_eq!(steps[1].redirections, ["<&-", ">@LOG.fd1"]);
+        assert_eq!(steps[1].options, ["-echdir"]);
+        assert_eq!(steps[0].matcher, crate::spec::Matcher::Ran);
+        assert_eq!(steps[0].prep, [["touch", "@LOG", "@LOG.fd0"]]);
+        assert_eq!(steps[1].prep.len(), 3, "touch, rm -f, touch");
+        // Files outside the work directory are not the model's to make.
+        let bad = "touch /tmp/x\nrun_strace ../foo\nmatch_diff\n";
         let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
         assert!(sh.run(bad, vec![]).is_err());
     }

@@ -108,6 +108,7 @@ impl Shell<'_> {
                 optional: true,
                 negative,
                 status: 0,
+                prep: Vec::new(),
             });
         }
         Ok(())
