@@ -490,6 +490,59 @@ pub fn run_batch(
     })
 }
 
+/// Runs the scripts' `$(../PROG ARGS)` commands (see
+/// [`crate::spec::GuestOutputs`]) in one guest, each as the batch runs a
+/// program (its own work directory, stdin from /dev/null): what each
+/// printed, trailing newlines removed as `$(...)` does, or why not known.
+pub fn program_outputs(
+    vstrace: &Path,
+    progs: &Path,
+    dir: &Path,
+    cmds: &BTreeSet<String>,
+    arch: &str,
+) -> Result<crate::spec::GuestOutputs> {
+    let mut out = crate::spec::GuestOutputs::new();
+    let mut jobs = Vec::new();
+    for (k, cmd) in cmds.iter().enumerate() {
+        let mut words = cmd.split_whitespace();
+        let prog = words.next().unwrap_or("").trim_start_matches("../");
+        if prog.is_empty() || prog.contains('/') || !progs.join(prog).is_file() {
+            out.insert(cmd.clone(), Err(format!("program {prog} not built")));
+            continue;
+        }
+        jobs.push(Job {
+            test: format!("output-{k}"),
+            prog: prog.to_string(),
+            args: words.map(str::to_string).collect(),
+            redirections: Vec::new(),
+            strsize: 32,
+            follow: false,
+            stream_wide: false,
+            verbose: false,
+            inject: Vec::new(),
+            trace: Vec::new(),
+            locks: Vec::new(),
+            prep: Vec::new(),
+        });
+    }
+    if jobs.is_empty() {
+        return Ok(out);
+    }
+    let run = run_batch(vstrace, progs, dir, &jobs, arch)?;
+    let _ = std::fs::remove_file(&run.recording);
+    for (k, cmd) in cmds.iter().enumerate() {
+        let got = match run.results.get(&format!("output-{k}")) {
+            Some(r) if r.rc == 0 => Ok(String::from_utf8_lossy(&r.stdout)
+                .trim_end_matches('\n')
+                .to_string()),
+            Some(r) => Err(format!("exits {}", r.rc)),
+            None => Err("not run (the guest run stopped)".to_string()),
+        };
+        out.entry(cmd.clone()).or_insert(got);
+    }
+    Ok(out)
+}
+
 /// The trace of one test: `vstrace replay` of the batch's recording for
 /// the program's comm with the test's options (`pass`, `-s strsize`); the
 /// raw lines, or vstrace's error message.

@@ -697,11 +697,47 @@ fn step_id(name: &str, k: usize, n: usize) -> String {
 /// Runs the selected tests; results by test name.
 pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     let families = spec::Families::load(&args.families)?;
-    let mut tests = spec::load(&args.src, &args.arch)?;
-    if let Some(only) = &args.only {
-        tests.retain(|t| only.contains(&t.name));
-    }
     let progs = args.build.join("tests");
+    let selected = |mut tests: Vec<spec::Test>| {
+        if let Some(only) = &args.only {
+            tests.retain(|t| only.contains(&t.name));
+        }
+        tests
+    };
+    let mut tests = selected(spec::load(&args.src, &args.arch)?);
+    // Scripts that use what a program of the suite prints in the guest
+    // (`$(../print_maxfd)`): those commands run in a guest first, then
+    // the scripts are modelled again with their outputs (a few rounds,
+    // for an output that depends on another).
+    let mut outputs = spec::GuestOutputs::new();
+    for round in 1..=3 {
+        let needed: BTreeSet<String> = tests
+            .iter()
+            .filter_map(|t| t.skip.as_deref().and_then(crate::script::needed_output))
+            .filter(|c| !outputs.contains_key(*c))
+            .map(str::to_string)
+            .collect();
+        if needed.is_empty() {
+            break;
+        }
+        eprintln!(
+            "strace-conformance: the guest's outputs of {} commands (round {round})",
+            needed.len()
+        );
+        let dir = args.out.join("batches").join(format!("outputs-{round}"));
+        outputs.extend(guest::program_outputs(
+            &args.vstrace,
+            &progs,
+            &dir,
+            &needed,
+            &args.arch,
+        )?);
+        tests = selected(spec::load_with(&args.src, &args.arch, &outputs)?);
+    }
+    if !outputs.is_empty() {
+        std::fs::create_dir_all(&args.out)?;
+        spec::save_outputs(&args.out.join(spec::OUTPUTS_FILE), &outputs)?;
+    }
     let build_skips: BTreeMap<String, String> =
         std::fs::read_to_string(args.build.join("build-skipped.tsv"))
             .unwrap_or_default()

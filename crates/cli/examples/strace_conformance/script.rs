@@ -37,7 +37,7 @@ use crate::spec::{LogFilter, Matcher, Step, Want};
 use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
 
 /// Most statements interpreted per test (loops are unrolled).
-const MAX_STATEMENTS: usize = 2_000;
+const MAX_STATEMENTS: usize = 20_000;
 /// Deepest nesting of sourced scripts.
 const MAX_DEPTH: usize = 4;
 
@@ -48,6 +48,17 @@ const CHECK_ONLY: &[&str] = &["init.sh", "scno_tampering.sh", "PTRACE_SEIZE.sh"]
 
 /// Why a script cannot be modelled.
 pub type Skip = String;
+
+/// The start of the skip reason of a script whose `$(../PROG ARGS)` the
+/// model needs the guest's output of; the command follows, then `)`.
+/// The comparer runs such commands in a guest and models the test again
+/// with their outputs (run.rs).
+pub const NEEDS_GUEST_OUTPUT: &str = "needs the guest's output of $(";
+
+/// The command of a [`NEEDS_GUEST_OUTPUT`] skip reason.
+pub fn needed_output(skip: &str) -> Option<&str> {
+    skip.strip_prefix(NEEDS_GUEST_OUTPUT)?.strip_suffix(')')
+}
 
 /// The interpreter's state for one test.
 pub struct Shell<'a> {
@@ -115,6 +126,10 @@ pub struct Shell<'a> {
     /// The script's commands on files of its work directory so far
     /// (`touch`, `mkdir`, `rm -f`): each run's [`Step::prep`].
     prep: Vec<Vec<String>>,
+    /// What programs of the suite printed in the guest (`$(../PROG)`).
+    outputs: crate::spec::GuestOutputs,
+    /// strace's stderr cut into files (see written.rs): file, the step.
+    err_cuts: BTreeMap<String, Step>,
 }
 
 /// How the blocks being run are left.
@@ -185,7 +200,15 @@ impl<'a> Shell<'a> {
             prog_err_files: Vec::new(),
             texts: BTreeMap::new(),
             prep: Vec::new(),
+            outputs: Default::default(),
+            err_cuts: BTreeMap::new(),
         }
+    }
+
+    /// The shell, knowing what programs of the suite print in the guest.
+    pub fn with_outputs(mut self, outputs: &crate::spec::GuestOutputs) -> Self {
+        self.outputs = outputs.clone();
+        self
     }
 
     /// Interprets `text` with positional arguments `pos`; the steps, or
@@ -711,6 +734,9 @@ impl<'a> Shell<'a> {
         let reads_log =
             redirs.iter().any(|r| r == "<@LOG" || r == "<@OUT") || argv.iter().any(|a| a == "@LOG");
         let writes = redirs.iter().find(|r| r.starts_with('>'));
+        if let Some(w) = writes {
+            self.texts.remove(w.trim_start_matches('>'));
+        }
         let Some(p) = self.pending.as_mut() else {
             return Err(format!("{cmd} outside a run_strace's log not modelled"));
         };
@@ -792,6 +818,9 @@ impl<'a> Shell<'a> {
     fn matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
         if self.pending.is_none() && args.first().is_some_and(|a| a == "@LOG.err") {
             return self.stderr_matcher(grep, args);
+        }
+        if let Some(r) = self.stderr_cut_matcher(grep, args) {
+            return r;
         }
         if let Some(s) = self.prog_written_stderr(grep, args) {
             self.steps.push(s);

@@ -183,6 +183,9 @@ impl Shell<'_> {
                 if let Some(v) = self.host_output(inner.trim()) {
                     return one(v, end + 1);
                 }
+                if inner.trim().starts_with("../") {
+                    return one(self.guest_output(&inner)?, end + 1);
+                }
                 match inner.trim().strip_prefix("echo ") {
                     Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
                     None => Err(format!("command substitution $({inner}) not modelled")),
@@ -206,6 +209,25 @@ impl Shell<'_> {
                 one(self.var(&k), 1 + n)
             }
             _ => one("$".into(), 1),
+        }
+    }
+
+    /// `$(../PROG ARGS)`: what the program printed in the guest, once
+    /// the comparer has run it there (else the test waits for that, with
+    /// [`super::NEEDS_GUEST_OUTPUT`]).
+    fn guest_output(&mut self, cmd: &str) -> Result<String, Skip> {
+        let words = self.expand(cmd)?;
+        if words
+            .iter()
+            .any(|w| w.starts_with(['<', '>', '|', '&', '@']))
+        {
+            return Err(format!("command substitution $({cmd}) not modelled"));
+        }
+        let key = words.join(" ");
+        match self.outputs.get(&key) {
+            Some(Ok(out)) => Ok(out.clone()),
+            Some(Err(why)) => Err(format!("$({key}) in the guest: {why}")),
+            None => Err(format!("{}{key})", super::NEEDS_GUEST_OUTPUT)),
         }
     }
 

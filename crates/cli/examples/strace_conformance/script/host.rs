@@ -21,6 +21,9 @@ impl Shell<'_> {
                 if !own_file(target) {
                     return Err(format!("writing {target} not modelled"));
                 }
+                // Its text is now none (`> "$EXP-err"`: nothing expected).
+                self.texts.insert(target.to_string(), String::new());
+                self.err_cuts.remove(target);
             }
             return Ok(Some(0));
         };
@@ -98,7 +101,10 @@ impl Shell<'_> {
             // The host's pause between commands (`$SLEEP_A_BIT`): the
             // guest run is over before the log is read.
             "sleep" if args.iter().all(|a| a.parse::<f64>().is_ok()) => Ok(Some(0)),
-            "grep" => self.grep_suite_file(cmd, &words[1..]),
+            "grep" => match self.grep_stderr_file(cmd, &words[1..])? {
+                Some(s) => Ok(Some(s)),
+                None => self.grep_suite_file(cmd, &words[1..]),
+            },
             "@STRACE" => {
                 if let [o, pipe, rest @ ..] = args {
                     if let Some(pipe) = pipe.strip_prefix('|').filter(|_| o == "-o") {

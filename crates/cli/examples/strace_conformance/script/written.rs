@@ -3,10 +3,14 @@
 //! "$srcdir/umovestr.expected" > "$EXP"`), kept as text for the matcher
 //! that names it; and strace's output piped to a shell command (`$STRACE
 //! -o "|cat > $LOG && grep RE < $LOG > $OUT" ARGS`), whose commands are
-//! the model's own once the log is written where the script reads it.
+//! the model's own once the log is written where the script reads it;
+//! strace's stderr cut by `grep` into a file (`grep "invalid syscall"
+//! "$LOG-err-all" > "$LOG-err"`) and matched; files made empty (`>
+//! "$EXP-err"`).
 
 use super::control::split_and_or;
 use super::{bre, split_redirs, Shell, Skip};
+use crate::spec::{LogFilter, Matcher, Want};
 
 impl Shell<'_> {
     /// `grep [-v] RE FILE > "$EXP"` of a file of the suite: the lines it
@@ -51,6 +55,75 @@ impl Shell<'_> {
         Ok(Some(0))
     }
 
+    /// `grep [-v] RE ERR > FILE` of the file the pending (or last
+    /// matched) run sent strace's stderr to (`2> "$LOG-err-all"`): that
+    /// stderr cut, kept for the matcher of FILE (a step of its own, as
+    /// [`Shell::prog_written_stderr`]'s).
+    pub(super) fn grep_stderr_file(
+        &mut self,
+        cmd: &str,
+        args: &[String],
+    ) -> Result<Option<i32>, Skip> {
+        let (argv, redirs) = split_redirs(args);
+        let Some((err, run)) = self.err_file.clone() else {
+            return Ok(None);
+        };
+        let (invert, re, file) = match argv.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["-v", re, file] => (true, re, file),
+            [re, file] => (false, re, file),
+            _ => return Ok(None),
+        };
+        if cmd != "grep" || file != err {
+            return Ok(None);
+        }
+        let [out] = redirs.as_slice() else {
+            return Err(format!(
+                "grep of strace's stderr ({file}) not into a file not modelled"
+            ));
+        };
+        let Some(target) = out.strip_prefix('>').filter(|t| t.starts_with('@')) else {
+            return Err(format!("grep of strace's stderr into {out} not modelled"));
+        };
+        let mut p = run;
+        let re = bre(re)?;
+        p.filters = vec![if invert {
+            LogFilter::DropMatching(re)
+        } else {
+            LogFilter::KeepMatching(re)
+        }];
+        p.require.clear();
+        p.of_stderr = true;
+        self.texts.remove(target);
+        self.err_cuts.insert(target.to_string(), p);
+        Ok(Some(0))
+    }
+
+    /// `match_diff FILE EXP` of strace's stderr cut into FILE
+    /// ([`Shell::grep_stderr_file`]): a step against the text the script
+    /// wrote into EXP or what the program wrote on a descriptor sent
+    /// there. `None` when FILE is not such a cut.
+    pub(super) fn stderr_cut_matcher(
+        &mut self,
+        grep: bool,
+        args: &[String],
+    ) -> Option<Result<(), Skip>> {
+        let mut p = self.err_cuts.get(args.first()?)?.clone();
+        p.want = match args.get(1) {
+            Some(e) if self.texts.contains_key(e) => Want::Text(self.texts[e].clone()),
+            Some(e) if self.prog_err_files.contains(e) => Want::ProgStderr,
+            _ => {
+                return Some(Err(format!(
+                    "strace's stderr cut into {} matched with {} not modelled",
+                    args[0],
+                    args.get(1).map_or("its default", String::as_str)
+                )))
+            }
+        };
+        p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
+        self.steps.push(p);
+        Some(Ok(()))
+    }
+
     /// `$STRACE -o "|CMD" ARGS`: strace's output is CMD's stdin. CMD must
     /// first write it to the log (`cat > "$LOG"`); its other commands
     /// then run as the script's, on that log (a filter into `$OUT`).
@@ -84,7 +157,7 @@ impl Shell<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::Shell;
-    use crate::spec::Want;
+    use crate::spec::{Matcher, Want};
 
     /// opipe.test's shape: the expected lines cut from a file of the
     /// suite, the log written by strace's output pipe and cut by its grep.
@@ -108,5 +181,31 @@ mod tests {
         let sh = Shell::new(&dir, "foo", "x86_64");
         assert!(sh.run(&other, vec![]).unwrap_err().contains("piped"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// nsyscalls-d.test's shape without -d: strace's stderr cut by grep,
+    /// matched with a file made empty.
+    #[test]
+    fn straces_stderr_cut_into_a_file() {
+        let text = "run_strace -e trace=none ../foo x 9 2> \"$LOG-err-all\" > \"$EXP\" \
+                    9> \"$EXP-err\"\n[ -n \"$debug_flag\" ] || > \"$EXP-err\"\n\
+                    grep \"invalid syscall\" \"$LOG-err-all\" > \"$LOG-err\"\n\
+                    match_diff \"$LOG\" \"$EXP\"\nmatch_diff \"$LOG-err\" \"$EXP-err\"\n";
+        let steps = Shell::new(std::path::Path::new("/t"), "foo", "x86_64")
+            .run(text, vec![])
+            .unwrap();
+        assert_eq!(steps.len(), 2);
+        assert!(!steps[0].of_stderr && steps[1].of_stderr);
+        assert_eq!(
+            (steps[1].filters.len(), steps[1].matcher),
+            (1, Matcher::Diff)
+        );
+        assert_eq!(steps[1].want, Want::Text(String::new()));
+        // With the expected messages left as the program wrote them.
+        let d = text.replace("[ -n \"$debug_flag\" ] || > \"$EXP-err\"\n", "");
+        let steps = Shell::new(std::path::Path::new("/t"), "foo", "x86_64")
+            .run(&d, vec![])
+            .unwrap();
+        assert_eq!(steps[1].want, Want::ProgStderr);
     }
 }
