@@ -27,6 +27,8 @@ mod lines;
 mod matchers;
 #[path = "script/progset.rs"]
 mod progset;
+#[path = "script/subst.rs"]
+mod subst;
 #[path = "script/written.rs"]
 mod written;
 
@@ -130,6 +132,9 @@ pub struct Shell<'a> {
     outputs: crate::spec::GuestOutputs,
     /// strace's stderr cut into files (see written.rs): file, the step.
     err_cuts: BTreeMap<String, Step>,
+    /// The text `echo`/`printf` print into the command substitution being
+    /// run (subst.rs).
+    capture: Option<String>,
 }
 
 /// How the blocks being run are left.
@@ -202,6 +207,7 @@ impl<'a> Shell<'a> {
             prep: Vec::new(),
             outputs: Default::default(),
             err_cuts: BTreeMap::new(),
+            capture: None,
         }
     }
 
@@ -513,6 +519,7 @@ impl<'a> Shell<'a> {
                 self.matcher(cmd == "match_grep", &args).map(|()| 0)
             }
             "match_awk" => self.match_awk(args).map(|()| 0),
+            "echo" | "printf" => self.print(cmd, args),
             "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
             "fail_" | "dump_log_and_fail_with" => Err(format!(
                 "the script fails in the model ({}): its condition is the host's",

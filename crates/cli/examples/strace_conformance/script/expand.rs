@@ -173,7 +173,7 @@ impl Shell<'_> {
                 one(n.to_string(), end + 2)
             }
             Some('(') => {
-                let end = find(c, ")").ok_or("unclosed $(")?;
+                let end = closing_paren(c, 1).ok_or("unclosed $(")?;
                 let inner: String = c[2..end].iter().collect();
                 if let Some(n) = last_line_pid(&inner) {
                     // Known only once the log is there: a placeholder the
@@ -188,7 +188,10 @@ impl Shell<'_> {
                 }
                 match inner.trim().strip_prefix("echo ") {
                     Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
-                    None => Err(format!("command substitution $({inner}) not modelled")),
+                    None => match self.own_output(inner.trim(), 0)? {
+                        Some(v) => one(v, end + 1),
+                        None => Err(format!("command substitution $({inner}) not modelled")),
+                    },
                 }
             }
             Some('{') => {
@@ -407,6 +410,30 @@ fn parse_int(s: &str) -> Option<i64> {
         None => s.parse().ok()?,
     };
     Some(if neg { -v } else { v })
+}
+
+/// The index of the `)` closing the `(` at `open`, counting nested
+/// parentheses outside quotes (`$(for i in $(seq 1 3); do ...)`).
+fn closing_paren(c: &[char], open: usize) -> Option<usize> {
+    let (mut depth, mut sq, mut dq) = (0usize, false, false);
+    let mut i = open;
+    while i < c.len() {
+        match c[i] {
+            '\\' if !sq => i += 1,
+            '\'' if !dq => sq = !sq,
+            '"' if !sq => dq = !dq,
+            '(' if !sq && !dq => depth += 1,
+            ')' if !sq && !dq => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn find(c: &[char], pat: &str) -> Option<usize> {

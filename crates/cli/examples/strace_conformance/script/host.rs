@@ -6,6 +6,7 @@
 //! the function), and `$STRACE -o "$LOG" ...` run directly (what
 //! init.sh's `run_strace` does).
 
+use super::lines::HEREDOC;
 use super::{split_redirs, Shell, Skip};
 
 impl Shell<'_> {
@@ -70,6 +71,9 @@ impl Shell<'_> {
                 }
                 self.prep.push(argv.to_vec());
                 Ok(Some(0))
+            }
+            "cat" if args.is_empty() && redirs.iter().any(|r| r.starts_with(HEREDOC)) => {
+                self.here_document(&redirs).map(Some)
             }
             // `cat FILE >&2`: the test's own file shown in the test's
             // log, for whoever reads a failure.
@@ -176,6 +180,10 @@ impl Shell<'_> {
         match words.as_slice() {
             ["date", "+%s"] => Some(now.to_string()),
             ["date", "+%Y"] => Some(year_of(now).to_string()),
+            ["seq", rest @ ..] => super::subst::seq(rest),
+            // The guest's vCPUs: guest.rs boots each batch with `vstrace
+            // run`'s default of one.
+            ["nproc"] => Some("1".into()),
             // init.sh's function: the guest runs the arch's native
             // personality.
             ["print_current_personality_designator"] => Some(

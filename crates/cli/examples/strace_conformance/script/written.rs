@@ -6,9 +6,10 @@
 //! the model's own once the log is written where the script reads it;
 //! strace's stderr cut by `grep` into a file (`grep "invalid syscall"
 //! "$LOG-err-all" > "$LOG-err"`) and matched; files made empty (`>
-//! "$EXP-err"`).
+//! "$EXP-err"`); here-documents (`cat > "$EXP" << __EOF__`).
 
 use super::control::split_and_or;
+use super::lines::HEREDOC;
 use super::{bre, split_redirs, Shell, Skip};
 use crate::spec::{LogFilter, Matcher, Want};
 
@@ -124,6 +125,66 @@ impl Shell<'_> {
         Some(Ok(()))
     }
 
+    /// `cat > FILE << DELIM` (a [`HEREDOC`] word): the body, expanded
+    /// unless its delimiter was quoted, as FILE's text.
+    pub(super) fn here_document(&mut self, redirs: &[String]) -> Result<i32, Skip> {
+        let mut target = None;
+        let mut body = None;
+        for r in redirs {
+            if let Some(doc) = r.strip_prefix(HEREDOC) {
+                let (mode, hex) = doc.split_once(':').ok_or("a malformed here-document")?;
+                let bytes: Vec<u8> = (0..hex.len() / 2)
+                    .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                    .collect();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                body = Some(if mode == "q" {
+                    text
+                } else {
+                    self.expand_document(&text)?
+                });
+            } else if let Some(t) = r.strip_prefix('>').filter(|t| t.starts_with('@')) {
+                target = Some(t.to_string());
+            } else {
+                return Err(format!("a here-document with {r} not modelled"));
+            }
+        }
+        let (Some(target), Some(body)) = (target, body) else {
+            return Err("a here-document not into a file of the test not modelled".into());
+        };
+        self.err_cuts.remove(&target);
+        self.texts.insert(target, body);
+        Ok(0)
+    }
+
+    /// A here-document's body expanded as sh does: `$...` expansions,
+    /// `\` escaping only `$`, `` ` ``, `\` and a newline; quotes are
+    /// text.
+    fn expand_document(&mut self, text: &str) -> Result<String, Skip> {
+        let c: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        while i < c.len() {
+            match c[i] {
+                '\\' if matches!(c.get(i + 1), Some('$' | '`' | '\\')) => {
+                    out.push(c[i + 1]);
+                    i += 2;
+                }
+                '\\' if c.get(i + 1) == Some(&'\n') => i += 2,
+                '$' => {
+                    let (vals, n) = self.dollar(&c[i..], true)?;
+                    out.push_str(&vals.join(" "));
+                    i += n;
+                }
+                '`' => return Err("command substitution (backquotes) not modelled".into()),
+                ch => {
+                    out.push(ch);
+                    i += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `$STRACE -o "|CMD" ARGS`: strace's output is CMD's stdin. CMD must
     /// first write it to the log (`cat > "$LOG"`); its other commands
     /// then run as the script's, on that log (a filter into `$OUT`).
@@ -181,6 +242,27 @@ mod tests {
         let sh = Shell::new(&dir, "foo", "x86_64");
         assert!(sh.run(&other, vec![]).unwrap_err().contains("piped"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// scm_rights-fd.test's and first_exec_failure.test's shapes: here-
+    /// documents, expanded unless the delimiter is quoted, as the
+    /// expected patterns; backslashes escape only `$`, `` ` `` and `\`.
+    #[test]
+    fn here_documents() {
+        let text = "n='[1-9]+'\nrun_strace -e%network ../foo\n\
+                    cat > \"$EXP\" << __EOF__\n\
+                    sendmsg\\\\(3, \\$n=$n \"q\" 'q'\\\\)\n  # kept\n__EOF__\n\
+                    match_grep \"$LOG\" \"$EXP\"\n\
+                    run_strace -e%network ../foo\ncat > \"$EXP\" <<'EOF'\n$n \\\\\nEOF\n\
+                    match_grep \"$LOG\" \"$EXP\"\n";
+        let steps = Shell::new(std::path::Path::new("/t"), "foo", "x86_64")
+            .run(text, vec![])
+            .unwrap();
+        assert_eq!(
+            steps[0].want,
+            Want::Text("sendmsg\\(3, $n=[1-9]+ \"q\" 'q'\\)\n  # kept\n".into())
+        );
+        assert_eq!(steps[1].want, Want::Text("$n \\\\\n".into()));
     }
 
     /// nsyscalls-d.test's shape without -d: strace's stderr cut by grep,
