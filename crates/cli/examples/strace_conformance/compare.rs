@@ -220,6 +220,54 @@ pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
     }
 }
 
+/// `sort -c [-n] [-r]` (C locale): whether the lines are in order, each
+/// pair no further apart than equal. `numeric`: by the number the line
+/// starts with (after blanks; none: 0), as `sort -n` reads it.
+pub fn sorted(lines: &[String], numeric: bool, reverse: bool) -> Outcome {
+    let key = |l: &str| -> f64 {
+        let t = l.trim_start();
+        let end = t
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && c == '-')))
+            .map_or(t.len(), |(i, _)| i);
+        t[..end].parse().unwrap_or(0.0)
+    };
+    let order = |a: &str, b: &str| {
+        let o = if numeric {
+            key(a).total_cmp(&key(b))
+        } else {
+            a.as_bytes().cmp(b.as_bytes())
+        };
+        if reverse {
+            o.reverse()
+        } else {
+            o
+        }
+    };
+    let bad = lines
+        .windows(2)
+        .position(|w| order(&w[0], &w[1]) == std::cmp::Ordering::Greater);
+    let mut diff = String::new();
+    if let Some(i) = bad {
+        diff = format!(
+            "# sort -c{}{}: out of order at line {}\n",
+            if numeric { " -n" } else { "" },
+            if reverse { " -r" } else { "" },
+            i + 2
+        );
+        for l in lines {
+            diff.push_str(&format!("+{l}\n"));
+        }
+    }
+    Outcome {
+        exact: bad.is_none(),
+        calls: bad.is_none(),
+        expected: lines.len(),
+        matched: if bad.is_none() { lines.len() } else { 0 },
+        diff,
+    }
+}
+
 /// `match_grep`: every pattern (an extended regular expression, `!RE`
 /// negated) must match a whole trace line (none, negated). A pattern
 /// Rust's regex engine does not take is compared as a literal line.
@@ -267,6 +315,15 @@ pub fn grep(patterns: &[&str], actual: &[String], raw: &[String]) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sort_c() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(sorted(&l(&["45\t1", "9\t9", "9\t0", "0"]), true, true).exact);
+        assert!(!sorted(&l(&["4", "9"]), true, true).exact);
+        assert!(sorted(&l(&["read", "readv", "write"]), false, false).exact);
+        assert!(!sorted(&l(&["write", "read"]), false, false).exact);
+    }
+
     use super::*;
 
     #[test]

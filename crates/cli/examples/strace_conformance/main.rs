@@ -104,6 +104,9 @@ fn list(cfg: &Config) -> Result<()> {
                     if s.status != 0 {
                         extra.push_str(&format!(" status={}", s.status));
                     }
+                    if s.nonempty {
+                        extra.push_str(" nonempty");
+                    }
                     if !s.prep.is_empty() {
                         extra.push_str(&format!(" prep={:?}", s.prep));
                     }

@@ -268,6 +268,10 @@ fn judge(
             return Ok(o);
         }
     };
+    if step.nonempty && raw_lines.is_empty() {
+        o.error = Some("the cut log is empty (the script's `[ -s FILE ] || fail`)".into());
+        return Ok(o);
+    }
     let c = match step.matcher {
         spec::Matcher::Diff => {
             let expected: Vec<String> = want
@@ -294,6 +298,9 @@ fn judge(
                 return Ok(o);
             }
         },
+        // `sort -c`: whitespace kept (the script's sed keeps what it
+        // cuts, tabs and all).
+        spec::Matcher::Sorted { numeric, reverse } => compare::sorted(&raw_lines, numeric, reverse),
         // The run completed (the program exited 0, or the step would
         // have been skipped above, and the replay succeeded): all the
         // test asks.
@@ -615,6 +622,11 @@ fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String>
                     Err(_) => v,
                 }
             }
+            F::SedSubst { addr, re, repl } => v
+                .into_iter()
+                .filter(|l| addr.as_ref().is_none_or(|a| a.is_match(l)) && re.is_match(l))
+                .map(|l| re.replace(&l, repl.as_str()).into_owned())
+                .collect(),
             F::Ranges(start, end) => {
                 let mut out = Vec::new();
                 let mut inside = false;

@@ -421,6 +421,9 @@ impl<'a> Shell<'a> {
                 )),
             };
         }
+        if let Some(s) = self.nonempty_check(&words) {
+            return Ok(s);
+        }
         if cmd == "[" || cmd == "test" {
             return self.test_expr(&words).map(|t| i32::from(!t));
         }
@@ -520,6 +523,7 @@ impl<'a> Shell<'a> {
             }
             "match_awk" => self.match_awk(args).map(|()| 0),
             "echo" | "printf" => self.print(cmd, args),
+            "sort" => self.sort_check(args),
             "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
             "fail_" | "dump_log_and_fail_with" => Err(format!(
                 "the script fails in the model ({}): its condition is the host's",
@@ -666,6 +670,7 @@ impl<'a> Shell<'a> {
             negative: false,
             status: 0,
             prep: self.prep.clone(),
+            nonempty: false,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -720,6 +725,7 @@ impl<'a> Shell<'a> {
             negative: false,
             status: 0,
             prep: Vec::new(),
+            nonempty: false,
         });
         Ok(())
     }
@@ -795,6 +801,10 @@ impl<'a> Shell<'a> {
             }
             ("grep", ["-F", s]) => LogFilter::KeepContaining(s.to_string()),
             ("grep", [re]) => LogFilter::KeepMatching(bre(re)?),
+            ("sed", ["-r", "-n", "-e", e] | ["-n", "-r", "-e", e] | ["-rn" | "-nr", "-e", e])
+            | ("sed", ["-r", "-n", e] | ["-n", "-r", e] | ["-rn" | "-nr", e]) => {
+                checks::sed_subst(e)?
+            }
             ("sed", ["-n", script]) => {
                 match script.strip_suffix(",$p").or(script.strip_suffix(",\\$p")) {
                     Some(addr) => LogFilter::StartAt(bre(slashes(addr)?)?),

@@ -47,6 +47,17 @@ pub enum LogFilter {
     /// `sed -n '/START/,/END/p'`: every range from a line matching START
     /// through the next line matching END (or the end).
     Ranges(Regex, Regex),
+    /// `sed -r -n 's/RE/REPL/p'` (or `/ADDR/ s/RE/REPL/p`): the lines
+    /// (matching ADDR) where RE matches, with their match replaced by
+    /// REPL (in the regex crate's syntax: `${1}`); the others dropped.
+    SedSubst {
+        /// The address a line must match first.
+        addr: Option<Regex>,
+        /// What is replaced.
+        re: Regex,
+        /// By what.
+        repl: String,
+    },
 }
 
 /// How the cut log is judged.
@@ -60,6 +71,14 @@ pub enum Matcher {
     /// init.sh's `match_awk`: the gawk program (the step's
     /// [`Want::File`]) reads the log and its exit status is the verdict.
     Awk,
+    /// `sort -c [-n] [-r] "$OUT"`: the cut log's lines are in that order
+    /// (`numeric`: by their leading number; `reverse`: descending).
+    Sorted {
+        /// `-n`.
+        numeric: bool,
+        /// `-r`.
+        reverse: bool,
+    },
     /// A `run_strace` that nothing matches after it: the test asks only
     /// that strace's run succeeds (init.sh's `run_strace` fails the test
     /// when strace exits non-zero, so the program exits 0 and the trace
@@ -137,6 +156,8 @@ pub struct Step {
     /// run (`touch F`, `mkdir D`, `rm -f F`), run again in the guest's
     /// work directory of the program before it starts (argv each).
     pub prep: Vec<Vec<String>>,
+    /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
+    pub nonempty: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -270,6 +291,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         negative: false,
         status: 0,
         prep: Vec::new(),
+        nonempty: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

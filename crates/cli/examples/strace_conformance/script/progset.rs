@@ -109,6 +109,7 @@ impl Shell<'_> {
                 negative,
                 status: 0,
                 prep: Vec::new(),
+                nonempty: false,
             });
         }
         Ok(())
