@@ -1,4 +1,5 @@
-//! The comparison of vstrace's trace with the lines a test program printed.
+//! The comparison of vstrace's trace with the lines a test program printed,
+//! after the test script's own cuts of the log ([`apply_filters`]).
 //!
 //! Normalisations, the only ones (documented in the report too):
 //! - whitespace runs become one space and lines are trimmed (strace pads
@@ -311,6 +312,141 @@ pub fn grep(patterns: &[&str], actual: &[String], raw: &[String]) -> Outcome {
         matched,
         diff,
     }
+}
+
+/// The test script's cuts of strace's log, applied to vstrace's trace.
+pub fn apply_filters(mut v: Vec<String>, filters: &[crate::spec::LogFilter]) -> Vec<String> {
+    use crate::spec::LogFilter as F;
+    for f in filters {
+        v = match f {
+            F::StartAt(re) => match v.iter().position(|l| re.is_match(l)) {
+                Some(i) => v.split_off(i),
+                None => Vec::new(),
+            },
+            F::DropThrough(re) => match v.iter().position(|l| re.is_match(l)) {
+                Some(i) => v.split_off(i + 1),
+                None => Vec::new(),
+            },
+            F::DropLine(n) => {
+                if *n >= 1 && *n <= v.len() {
+                    v.remove(n - 1);
+                }
+                v
+            }
+            F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+            F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
+            F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
+            F::DropPidsOfLastLines(n) => {
+                let pids: Vec<String> = v
+                    .iter()
+                    .rev()
+                    .take(*n)
+                    .map(|l| l.split(' ').next().unwrap_or("").to_string())
+                    .collect();
+                v.into_iter()
+                    .filter(|l| {
+                        !pids.iter().any(|p| {
+                            l.strip_prefix(p.as_str())
+                                .is_some_and(|r| r.starts_with(' '))
+                        })
+                    })
+                    .collect()
+            }
+            F::DropMatchingPids(re) => {
+                let mut re = re.clone();
+                while let Some(at) = re.find(crate::script::PID_OF_LAST) {
+                    let rest = &re[at + crate::script::PID_OF_LAST.len()..];
+                    let Some((n, tail)) = rest.split_once('@') else {
+                        break;
+                    };
+                    let n: usize = n.parse().unwrap_or(0);
+                    let pid = v
+                        .len()
+                        .checked_sub(n)
+                        .and_then(|i| v.get(i))
+                        .and_then(|l| l.split(' ').next())
+                        .unwrap_or("")
+                        .to_string();
+                    re = format!("{}{}{}", &re[..at], regex::escape(&pid), tail);
+                }
+                match regex::Regex::new(&re) {
+                    Ok(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+                    Err(_) => v,
+                }
+            }
+            F::SedSubst { addr, re, repl } => v
+                .into_iter()
+                .filter(|l| addr.as_ref().is_none_or(|a| a.is_match(l)) && re.is_match(l))
+                .map(|l| re.replace(&l, repl.as_str()).into_owned())
+                .collect(),
+            F::Ranges(start, end) => {
+                let mut out = Vec::new();
+                let mut inside = false;
+                for l in v {
+                    if inside {
+                        inside = !end.is_match(&l);
+                        out.push(l);
+                    } else if start.is_match(&l) {
+                        inside = true;
+                        out.push(l);
+                    }
+                }
+                out
+            }
+            F::Uniq => {
+                let mut out: Vec<String> = Vec::new();
+                for l in v {
+                    if out.last() != Some(&l) {
+                        out.push(l);
+                    }
+                }
+                out
+            }
+            F::JoinResumed => join_resumed(v),
+        };
+    }
+    v
+}
+
+/// strace-log-merge's view of a `-f` log: each call whole on one line at
+/// its start (`PID [TIME] CALL(ARGS <unfinished ...>` joined with the
+/// same pid's `<... CALL resumed>REST`), as `-ff` writes a process's own
+/// file; the lines stay in the order of their starts (the merge sorts
+/// the files' lines by time).
+pub fn join_resumed(v: Vec<String>) -> Vec<String> {
+    const UNFINISHED: &str = " <unfinished ...>";
+    // pid -> index in `out` of its unfinished line.
+    let mut open: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut out: Vec<String> = Vec::with_capacity(v.len());
+    for l in v {
+        let pid = l.split(' ').next().unwrap_or("").to_string();
+        let rest = l[pid.len()..].trim_start();
+        // The body after an optional timestamp (`12:00:00.123456`).
+        let body = match rest.split_once(' ') {
+            Some((t, b))
+                if t.chars()
+                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.') =>
+            {
+                b
+            }
+            _ => rest,
+        };
+        if let Some(after) = body.strip_prefix("<... ") {
+            if let (Some(i), Some((_, tail))) = (open.remove(&pid), after.split_once(" resumed>")) {
+                let head = out[i]
+                    .strip_suffix(UNFINISHED)
+                    .unwrap_or(&out[i])
+                    .to_string();
+                out[i] = format!("{head}{tail}");
+                continue;
+            }
+        }
+        if l.ends_with(UNFINISHED) {
+            open.insert(pid, out.len());
+        }
+        out.push(l);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -249,7 +249,7 @@ fn judge(
             return Ok(o);
         }
     }
-    actual = apply_filters(actual, &step.filters);
+    actual = compare::apply_filters(actual, &step.filters);
     // The same lines with their whitespace, for grep patterns that
     // match strace's padding.
     let raw_lines: Vec<String> = raw
@@ -258,7 +258,7 @@ fn judge(
         .map(|l| compare::unprefixed(l, m.follow))
         .filter(|l| !l.trim().is_empty())
         .collect();
-    let raw_lines = apply_filters(raw_lines, &step.filters);
+    let raw_lines = compare::apply_filters(raw_lines, &step.filters);
     // A test whose expected output cannot be read fails alone (the
     // model named a file the suite does not have): the run goes on.
     let want = match want_text(step, r) {
@@ -560,141 +560,6 @@ fn without_option(pass: &[String], opt: &str) -> Option<Vec<String>> {
         i += 1;
     }
     found.then_some(out)
-}
-
-/// The test script's cuts of strace's log, applied to vstrace's trace.
-fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String> {
-    use spec::LogFilter as F;
-    for f in filters {
-        v = match f {
-            F::StartAt(re) => match v.iter().position(|l| re.is_match(l)) {
-                Some(i) => v.split_off(i),
-                None => Vec::new(),
-            },
-            F::DropThrough(re) => match v.iter().position(|l| re.is_match(l)) {
-                Some(i) => v.split_off(i + 1),
-                None => Vec::new(),
-            },
-            F::DropLine(n) => {
-                if *n >= 1 && *n <= v.len() {
-                    v.remove(n - 1);
-                }
-                v
-            }
-            F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
-            F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
-            F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
-            F::DropPidsOfLastLines(n) => {
-                let pids: Vec<String> = v
-                    .iter()
-                    .rev()
-                    .take(*n)
-                    .map(|l| l.split(' ').next().unwrap_or("").to_string())
-                    .collect();
-                v.into_iter()
-                    .filter(|l| {
-                        !pids.iter().any(|p| {
-                            l.strip_prefix(p.as_str())
-                                .is_some_and(|r| r.starts_with(' '))
-                        })
-                    })
-                    .collect()
-            }
-            F::DropMatchingPids(re) => {
-                let mut re = re.clone();
-                while let Some(at) = re.find(crate::script::PID_OF_LAST) {
-                    let rest = &re[at + crate::script::PID_OF_LAST.len()..];
-                    let Some((n, tail)) = rest.split_once('@') else {
-                        break;
-                    };
-                    let n: usize = n.parse().unwrap_or(0);
-                    let pid = v
-                        .len()
-                        .checked_sub(n)
-                        .and_then(|i| v.get(i))
-                        .and_then(|l| l.split(' ').next())
-                        .unwrap_or("")
-                        .to_string();
-                    re = format!("{}{}{}", &re[..at], regex::escape(&pid), tail);
-                }
-                match regex::Regex::new(&re) {
-                    Ok(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
-                    Err(_) => v,
-                }
-            }
-            F::SedSubst { addr, re, repl } => v
-                .into_iter()
-                .filter(|l| addr.as_ref().is_none_or(|a| a.is_match(l)) && re.is_match(l))
-                .map(|l| re.replace(&l, repl.as_str()).into_owned())
-                .collect(),
-            F::Ranges(start, end) => {
-                let mut out = Vec::new();
-                let mut inside = false;
-                for l in v {
-                    if inside {
-                        inside = !end.is_match(&l);
-                        out.push(l);
-                    } else if start.is_match(&l) {
-                        inside = true;
-                        out.push(l);
-                    }
-                }
-                out
-            }
-            F::Uniq => {
-                let mut out: Vec<String> = Vec::new();
-                for l in v {
-                    if out.last() != Some(&l) {
-                        out.push(l);
-                    }
-                }
-                out
-            }
-            F::JoinResumed => join_resumed(v),
-        };
-    }
-    v
-}
-
-/// strace-log-merge's view of a `-f` log: each call whole on one line at
-/// its start (`PID [TIME] CALL(ARGS <unfinished ...>` joined with the
-/// same pid's `<... CALL resumed>REST`), as `-ff` writes a process's own
-/// file; the lines stay in the order of their starts (the merge sorts
-/// the files' lines by time).
-fn join_resumed(v: Vec<String>) -> Vec<String> {
-    const UNFINISHED: &str = " <unfinished ...>";
-    // pid -> index in `out` of its unfinished line.
-    let mut open: BTreeMap<String, usize> = BTreeMap::new();
-    let mut out: Vec<String> = Vec::with_capacity(v.len());
-    for l in v {
-        let pid = l.split(' ').next().unwrap_or("").to_string();
-        let rest = l[pid.len()..].trim_start();
-        // The body after an optional timestamp (`12:00:00.123456`).
-        let body = match rest.split_once(' ') {
-            Some((t, b))
-                if t.chars()
-                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.') =>
-            {
-                b
-            }
-            _ => rest,
-        };
-        if let Some(after) = body.strip_prefix("<... ") {
-            if let (Some(i), Some((_, tail))) = (open.remove(&pid), after.split_once(" resumed>")) {
-                let head = out[i]
-                    .strip_suffix(UNFINISHED)
-                    .unwrap_or(&out[i])
-                    .to_string();
-                out[i] = format!("{head}{tail}");
-                continue;
-            }
-        }
-        if l.ends_with(UNFINISHED) {
-            open.insert(pid, out.len());
-        }
-        out.push(l);
-    }
-    out
 }
 
 /// The job name of step `k` of test `name` with `n` steps.
@@ -1039,7 +904,7 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         assert_eq!(
-            join_resumed(v),
+            compare::join_resumed(v),
             [
                 "10 12:00:00.000001 accept(0, {sa_family=AF_UNIX}, [19]) = 1",
                 "11 12:00:00.000002 connect(1, {sa_family=AF_UNIX}, 19) = 0",

@@ -3,12 +3,17 @@
 //! `$((...))`, `for` loops over words, `case`, `set --`, `shift`,
 //! assignments, sourcing the shared scripts; control.rs: and-or lists,
 //! `[`/`test`, `if`, `while`, functions; host.rs: the host commands that
-//! are harmless in the model) and of init.sh's functions (`run_prog`,
+//! are harmless in the model and files made for the program; subst.rs:
+//! `$(...)` of the script's own loops, `echo`/`printf`; written.rs:
+//! files the script writes, here-documents, strace's output piped;
+//! `$(../PROG)` from the program's output in a guest, see
+//! [`NEEDS_GUEST_OUTPUT`]) and of init.sh's functions (`run_prog`,
 //! `run_strace`, `run_strace_match_diff`/`_grep`, `match_diff`,
 //! `match_grep`; progset.rs: `test_trace_expr`, `test_prog_set`) and of
 //! the filters they put between strace's log and the
 //! comparison (`grep -v`, `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`,
-//! `sed Nd`, `uniq`) to turn a test script into the steps the comparer
+//! `sed Nd`, `uniq`, `sed -r -n 's/RE/REPL/p'`; posix.rs: their regular
+//! expressions) to turn a test script into the steps the comparer
 //! runs. Anything else in a script makes the test skipped with that
 //! command named: a test is never counted on a part of its script.
 
@@ -25,6 +30,8 @@ mod host;
 mod lines;
 #[path = "script/matchers.rs"]
 mod matchers;
+#[path = "script/posix.rs"]
+mod posix;
 #[path = "script/progset.rs"]
 mod progset;
 #[path = "script/subst.rs"]
@@ -37,6 +44,8 @@ use std::path::Path;
 
 use crate::spec::{LogFilter, Matcher, Step, Want};
 use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
+use posix::bre_text;
+pub use posix::{bre, ere};
 
 /// Most statements interpreted per test (loops are unrolled).
 const MAX_STATEMENTS: usize = 20_000;
@@ -972,69 +981,6 @@ fn slashes(addr: &str) -> Result<&str, Skip> {
     addr.strip_prefix('/')
         .and_then(|a| a.strip_suffix('/'))
         .ok_or_else(|| format!("sed address {addr} not modelled"))
-}
-
-/// A POSIX basic regular expression (grep, sed) as a Rust regex.
-pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
-    regex::Regex::new(&bre_text(re)).map_err(|e| format!("regex {re:?}: {e}"))
-}
-
-/// A POSIX basic regular expression as the text of a Rust regex.
-pub(super) fn bre_text(re: &str) -> String {
-    let mut out = String::new();
-    let mut c = re.chars().peekable();
-    let mut in_class = false;
-    while let Some(ch) = c.next() {
-        if in_class {
-            out.push(ch);
-            if ch == ']' {
-                in_class = false;
-            } else if ch == '[' && c.peek() == Some(&':') {
-                // [:class:]
-                for d in c.by_ref() {
-                    out.push(d);
-                    if d == ']' {
-                        break;
-                    }
-                }
-            } else if ch == '\\' {
-                out.push('\\');
-            }
-            continue;
-        }
-        match ch {
-            '\\' => match c.next() {
-                Some(d @ ('(' | ')' | '|' | '?' | '+' | '{' | '}')) => out.push(d),
-                Some(d) if d.is_ascii_alphanumeric() => {
-                    out.push('\\');
-                    out.push(d);
-                }
-                Some(d) => out.push_str(&regex::escape(&d.to_string())),
-                None => out.push_str("\\\\"),
-            },
-            '(' | ')' | '|' | '?' | '+' | '{' | '}' => {
-                out.push_str(&regex::escape(&ch.to_string()))
-            }
-            '[' => {
-                in_class = true;
-                out.push('[');
-                if c.peek() == Some(&'^') {
-                    out.push(c.next().unwrap_or('^'));
-                }
-                if c.peek() == Some(&']') {
-                    out.push_str("\\]");
-                    c.next();
-                }
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
-/// A POSIX extended regular expression (grep -E) as a Rust regex.
-pub fn ere(re: &str) -> Result<regex::Regex, Skip> {
-    regex::Regex::new(re).map_err(|e| format!("regex {re:?}: {e}"))
 }
 
 #[cfg(test)]
