@@ -118,6 +118,14 @@ pub fn unprefixed(line: &str, follow: bool) -> String {
     }
 }
 
+/// Whether a line is one of strace's `-e read=`/`-e write=` dumps (` *
+/// 3 bytes in buffer 0`, ` | 00000  30 31 ...  01 |`), which carry no
+/// pid.
+pub fn is_dump_line(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.starts_with("* ") && t.contains(" bytes in buffer ")) || t.starts_with("| ")
+}
+
 /// `line` without its `\r`, split into the pid of vstrace's `[pid N]`
 /// prefix (when it has one) and the rest after the `]`.
 fn split_pid(line: &str) -> (Option<&str>, &str) {
@@ -451,6 +459,16 @@ pub fn join_resumed(v: Vec<String>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dump_lines() {
+        assert!(is_dump_line(" * 3 bytes in buffer 0"));
+        assert!(is_dump_line(" | 00000  30 31 32  012 |"));
+        assert!(!is_dump_line(
+            "[pid 1] write(1, \"* 3 bytes in buffer\", 3) = 3"
+        ));
+        assert!(!is_dump_line("writev(1, [], 0) = 0"));
+    }
+
     #[test]
     fn sort_c() {
         let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();

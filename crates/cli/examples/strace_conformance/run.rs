@@ -234,10 +234,25 @@ fn judge(
         l.strip_prefix(pid_tag.as_str())
             .is_some_and(|t| t.starts_with(']') || t.starts_with('<'))
     };
-    let kept = |l: &&str| m.follow || !l.starts_with("[pid ") || ours(l);
-    let mut actual: Vec<String> = raw
+    // The program's lines: a `-e read=`/`write=` dump line (` * N bytes
+    // in buffer K`, ` | 00000 ...`, printed without a pid) is the
+    // process's whose line came before it.
+    let mut last_ours = true;
+    let own: Vec<&str> = raw
         .lines()
-        .filter(kept)
+        .filter(|l| {
+            if m.follow {
+                return true;
+            }
+            if l.starts_with("[pid ") {
+                last_ours = ours(l);
+                return last_ours;
+            }
+            !compare::is_dump_line(l) || last_ours
+        })
+        .collect();
+    let mut actual: Vec<String> = own
+        .iter()
         .map(|l| compare::normalize(l, m.follow))
         .filter(|l| !l.is_empty())
         .collect();
@@ -252,9 +267,8 @@ fn judge(
     actual = compare::apply_filters(actual, &step.filters);
     // The same lines with their whitespace, for grep patterns that
     // match strace's padding.
-    let raw_lines: Vec<String> = raw
-        .lines()
-        .filter(kept)
+    let raw_lines: Vec<String> = own
+        .iter()
         .map(|l| compare::unprefixed(l, m.follow))
         .filter(|l| !l.trim().is_empty())
         .collect();
