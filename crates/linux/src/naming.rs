@@ -434,6 +434,12 @@ fn name_written(
     for (a, arg) in d.args.iter().zip(args.iter_mut()) {
         if a.dir != Dir::In && typed(arg) {
             name_value_fds(mem, prof, task, names, arg, fds);
+        } else if a.dir != Dir::In && d.name.contains("msg") {
+            // The descriptors a received SCM_RIGHTS message carries
+            // (recvmsg's: the receiver's new descriptors).
+            if let Some(t) = arg.text.as_mut() {
+                name_scm_rights(mem, prof, task, names, t, fds);
+            }
         }
     }
 }
