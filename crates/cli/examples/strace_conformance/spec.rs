@@ -195,6 +195,12 @@ impl Test {
         if v.is_empty() {
             v.push(self.name.clone());
         }
+        // The program whose output in the guest the script waits for
+        // (`$(../print_maxfd)`): run before the test is modelled again.
+        if let Some(cmd) = self.skip.as_deref().and_then(crate::script::needed_output) {
+            let prog = cmd.split_whitespace().next().unwrap_or("");
+            v.push(prog.trim_start_matches("../").to_string());
+        }
         v.dedup();
         v
     }
