@@ -626,8 +626,13 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         tests = selected(spec::load_with(&args.src, &args.arch, &outputs)?);
     }
     if !outputs.is_empty() {
+        // Added to what earlier runs found (a subset run needs only its
+        // own; --list shows them all).
         std::fs::create_dir_all(&args.out)?;
-        spec::save_outputs(&args.out.join(spec::OUTPUTS_FILE), &outputs)?;
+        let path = args.out.join(spec::OUTPUTS_FILE);
+        let mut all = spec::load_outputs(&path);
+        all.extend(outputs);
+        spec::save_outputs(&path, &all)?;
     }
     let build_skips: BTreeMap<String, String> =
         std::fs::read_to_string(args.build.join("build-skipped.tsv"))

@@ -581,8 +581,6 @@ pub fn save_outputs(path: &Path, outputs: &GuestOutputs) -> std::io::Result<()> 
 }
 
 /// Reads what [`save_outputs`] wrote (nothing when there is no file).
-/// (`--list`'s: the CI test compiles this module without it.)
-#[allow(dead_code)]
 pub fn load_outputs(path: &Path) -> GuestOutputs {
     let Ok(text) = std::fs::read_to_string(path) else {
         return GuestOutputs::new();
