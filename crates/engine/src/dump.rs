@@ -49,10 +49,10 @@ impl FdSet {
     /// Parses strace's descriptor set syntax; an item that is no
     /// descriptor is an error naming it.
     pub fn parse(spec: &str) -> Result<FdSet, String> {
-        let (negated, body) = match spec.strip_prefix('!') {
-            Some(r) => (true, r),
-            None => (false, spec),
-        };
+        // As strace's qualify_tokens: each leading `!` inverts the set
+        // (`!!!0,1`: an odd count, negated).
+        let body = spec.trim_start_matches('!');
+        let negated = (spec.len() - body.len()) % 2 == 1;
         let mut set = FdSet {
             fds: Vec::new(),
             negated,
@@ -476,6 +476,10 @@ mod tests {
         assert!(FdSet::parse("all").unwrap().contains(77));
         assert!(FdSet::parse("none").unwrap().is_empty());
         assert!(FdSet::parse("x").is_err());
+        // strace's repeated `!`: each inverts (readv.test's `!!!0,1`).
+        let s = FdSet::parse("!!!0,1").unwrap();
+        assert!(!s.contains(1) && s.contains(2));
+        assert!(FdSet::parse("!!1").unwrap().contains(1));
         assert!(FdSet::parse("-1").is_err());
     }
 

@@ -109,6 +109,15 @@ pub(crate) fn name_args(
                 name_value_fds(mem, prof, task, names, arg, &mut out);
                 continue;
             }
+            // The descriptors an SCM_RIGHTS control message carries
+            // (sendmsg's, recvmsg's: the message's text is rendered
+            // whole by structs/net.rs).
+            _ if names.fds() && d.name.contains("msg") => {
+                if let Some(t) = arg.text.as_mut() {
+                    name_scm_rights(mem, prof, task, names, t, &mut out);
+                }
+                continue;
+            }
             _ => continue,
         };
         if let (Some(n), Some(t)) = (name, arg.text.as_mut()) {
@@ -119,6 +128,46 @@ pub(crate) fn name_args(
         pid_fields(mem, prof, task, d, names, args);
     }
     out
+}
+
+/// Names the descriptors of the `cmsg_type=SCM_RIGHTS, cmsg_data=[4, 5]`
+/// lists of a message's text, as strace names every descriptor it
+/// prints (`[4</dev/null>, 5</dev/zero>]`).
+fn name_scm_rights(
+    mem: &mut dyn VirtMem,
+    prof: &LinuxProfile,
+    task: u64,
+    names: &NameOptions,
+    text: &mut String,
+    out: &mut Vec<FdPath>,
+) {
+    const KEY: &str = "cmsg_type=SCM_RIGHTS, cmsg_data=[";
+    let mut done = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(at + KEY.len());
+        done.push_str(head);
+        let end = tail.find(']').unwrap_or(tail.len());
+        let items: Vec<String> = tail[..end]
+            .split(", ")
+            .map(|item| {
+                let name = item
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|fd| *fd >= 0)
+                    .and_then(|fd| {
+                        let n = files::fd_name(mem, prof, task, fd, detail(names))?;
+                        out.push(fd_path(fd, &n));
+                        Some(angle_brackets(&n))
+                    });
+                format!("{item}{}", name.unwrap_or_default())
+            })
+            .collect();
+        done.push_str(&items.join(", "));
+        rest = &tail[end..];
+    }
+    done.push_str(rest);
+    *text = done;
 }
 
 /// Whether argument `arg` has a typed value (one whose descriptors can
@@ -385,6 +434,12 @@ fn name_written(
     for (a, arg) in d.args.iter().zip(args.iter_mut()) {
         if a.dir != Dir::In && typed(arg) {
             name_value_fds(mem, prof, task, names, arg, fds);
+        } else if a.dir != Dir::In && d.name.contains("msg") {
+            // The descriptors a received SCM_RIGHTS message carries
+            // (recvmsg's: the receiver's new descriptors).
+            if let Some(t) = arg.text.as_mut() {
+                name_scm_rights(mem, prof, task, names, t, fds);
+            }
         }
     }
 }

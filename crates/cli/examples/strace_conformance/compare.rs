@@ -1,4 +1,5 @@
-//! The comparison of vstrace's trace with the lines a test program printed.
+//! The comparison of vstrace's trace with the lines a test program printed,
+//! after the test script's own cuts of the log ([`apply_filters`]).
 //!
 //! Normalisations, the only ones (documented in the report too):
 //! - whitespace runs become one space and lines are trimmed (strace pads
@@ -117,6 +118,14 @@ pub fn unprefixed(line: &str, follow: bool) -> String {
     }
 }
 
+/// Whether a line is one of strace's `-e read=`/`-e write=` dumps (` *
+/// 3 bytes in buffer 0`, ` | 00000  30 31 ...  01 |`), which carry no
+/// pid.
+pub fn is_dump_line(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.starts_with("* ") && t.contains(" bytes in buffer ")) || t.starts_with("| ")
+}
+
 /// `line` without its `\r`, split into the pid of vstrace's `[pid N]`
 /// prefix (when it has one) and the rest after the `]`.
 fn split_pid(line: &str) -> (Option<&str>, &str) {
@@ -220,6 +229,54 @@ pub fn compare(expected: &[String], actual: &[String]) -> Outcome {
     }
 }
 
+/// `sort -c [-n] [-r]` (C locale): whether the lines are in order, each
+/// pair no further apart than equal. `numeric`: by the number the line
+/// starts with (after blanks; none: 0), as `sort -n` reads it.
+pub fn sorted(lines: &[String], numeric: bool, reverse: bool) -> Outcome {
+    let key = |l: &str| -> f64 {
+        let t = l.trim_start();
+        let end = t
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && c == '-')))
+            .map_or(t.len(), |(i, _)| i);
+        t[..end].parse().unwrap_or(0.0)
+    };
+    let order = |a: &str, b: &str| {
+        let o = if numeric {
+            key(a).total_cmp(&key(b))
+        } else {
+            a.as_bytes().cmp(b.as_bytes())
+        };
+        if reverse {
+            o.reverse()
+        } else {
+            o
+        }
+    };
+    let bad = lines
+        .windows(2)
+        .position(|w| order(&w[0], &w[1]) == std::cmp::Ordering::Greater);
+    let mut diff = String::new();
+    if let Some(i) = bad {
+        diff = format!(
+            "# sort -c{}{}: out of order at line {}\n",
+            if numeric { " -n" } else { "" },
+            if reverse { " -r" } else { "" },
+            i + 2
+        );
+        for l in lines {
+            diff.push_str(&format!("+{l}\n"));
+        }
+    }
+    Outcome {
+        exact: bad.is_none(),
+        calls: bad.is_none(),
+        expected: lines.len(),
+        matched: if bad.is_none() { lines.len() } else { 0 },
+        diff,
+    }
+}
+
 /// `match_grep`: every pattern (an extended regular expression, `!RE`
 /// negated) must match a whole trace line (none, negated). A pattern
 /// Rust's regex engine does not take is compared as a literal line.
@@ -265,8 +322,162 @@ pub fn grep(patterns: &[&str], actual: &[String], raw: &[String]) -> Outcome {
     }
 }
 
+/// The test script's cuts of strace's log, applied to vstrace's trace.
+pub fn apply_filters(mut v: Vec<String>, filters: &[crate::spec::LogFilter]) -> Vec<String> {
+    use crate::spec::LogFilter as F;
+    for f in filters {
+        v = match f {
+            F::StartAt(re) => match v.iter().position(|l| re.is_match(l)) {
+                Some(i) => v.split_off(i),
+                None => Vec::new(),
+            },
+            F::DropThrough(re) => match v.iter().position(|l| re.is_match(l)) {
+                Some(i) => v.split_off(i + 1),
+                None => Vec::new(),
+            },
+            F::DropLine(n) => {
+                if *n >= 1 && *n <= v.len() {
+                    v.remove(n - 1);
+                }
+                v
+            }
+            F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+            F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
+            F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
+            F::DropPidsOfLastLines(n) => {
+                let pids: Vec<String> = v
+                    .iter()
+                    .rev()
+                    .take(*n)
+                    .map(|l| l.split(' ').next().unwrap_or("").to_string())
+                    .collect();
+                v.into_iter()
+                    .filter(|l| {
+                        !pids.iter().any(|p| {
+                            l.strip_prefix(p.as_str())
+                                .is_some_and(|r| r.starts_with(' '))
+                        })
+                    })
+                    .collect()
+            }
+            F::DropMatchingPids(re) => {
+                let mut re = re.clone();
+                while let Some(at) = re.find(crate::script::PID_OF_LAST) {
+                    let rest = &re[at + crate::script::PID_OF_LAST.len()..];
+                    let Some((n, tail)) = rest.split_once('@') else {
+                        break;
+                    };
+                    let n: usize = n.parse().unwrap_or(0);
+                    let pid = v
+                        .len()
+                        .checked_sub(n)
+                        .and_then(|i| v.get(i))
+                        .and_then(|l| l.split(' ').next())
+                        .unwrap_or("")
+                        .to_string();
+                    re = format!("{}{}{}", &re[..at], regex::escape(&pid), tail);
+                }
+                match regex::Regex::new(&re) {
+                    Ok(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
+                    Err(_) => v,
+                }
+            }
+            F::SedSubst { addr, re, repl } => v
+                .into_iter()
+                .filter(|l| addr.as_ref().is_none_or(|a| a.is_match(l)) && re.is_match(l))
+                .map(|l| re.replace(&l, repl.as_str()).into_owned())
+                .collect(),
+            F::Ranges(start, end) => {
+                let mut out = Vec::new();
+                let mut inside = false;
+                for l in v {
+                    if inside {
+                        inside = !end.is_match(&l);
+                        out.push(l);
+                    } else if start.is_match(&l) {
+                        inside = true;
+                        out.push(l);
+                    }
+                }
+                out
+            }
+            F::Uniq => {
+                let mut out: Vec<String> = Vec::new();
+                for l in v {
+                    if out.last() != Some(&l) {
+                        out.push(l);
+                    }
+                }
+                out
+            }
+            F::JoinResumed => join_resumed(v),
+        };
+    }
+    v
+}
+
+/// strace-log-merge's view of a `-f` log: each call whole on one line at
+/// its start (`PID [TIME] CALL(ARGS <unfinished ...>` joined with the
+/// same pid's `<... CALL resumed>REST`), as `-ff` writes a process's own
+/// file; the lines stay in the order of their starts (the merge sorts
+/// the files' lines by time).
+pub fn join_resumed(v: Vec<String>) -> Vec<String> {
+    const UNFINISHED: &str = " <unfinished ...>";
+    // pid -> index in `out` of its unfinished line.
+    let mut open: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut out: Vec<String> = Vec::with_capacity(v.len());
+    for l in v {
+        let pid = l.split(' ').next().unwrap_or("").to_string();
+        let rest = l[pid.len()..].trim_start();
+        // The body after an optional timestamp (`12:00:00.123456`).
+        let body = match rest.split_once(' ') {
+            Some((t, b))
+                if t.chars()
+                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.') =>
+            {
+                b
+            }
+            _ => rest,
+        };
+        if let Some(after) = body.strip_prefix("<... ") {
+            if let (Some(i), Some((_, tail))) = (open.remove(&pid), after.split_once(" resumed>")) {
+                let head = out[i]
+                    .strip_suffix(UNFINISHED)
+                    .unwrap_or(&out[i])
+                    .to_string();
+                out[i] = format!("{head}{tail}");
+                continue;
+            }
+        }
+        if l.ends_with(UNFINISHED) {
+            open.insert(pid, out.len());
+        }
+        out.push(l);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dump_lines() {
+        assert!(is_dump_line(" * 3 bytes in buffer 0"));
+        assert!(is_dump_line(" | 00000  30 31 32  012 |"));
+        assert!(!is_dump_line(
+            "[pid 1] write(1, \"* 3 bytes in buffer\", 3) = 3"
+        ));
+        assert!(!is_dump_line("writev(1, [], 0) = 0"));
+    }
+
+    #[test]
+    fn sort_c() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(sorted(&l(&["45\t1", "9\t9", "9\t0", "0"]), true, true).exact);
+        assert!(!sorted(&l(&["4", "9"]), true, true).exact);
+        assert!(sorted(&l(&["read", "readv", "write"]), false, false).exact);
+        assert!(!sorted(&l(&["write", "read"]), false, false).exact);
+    }
+
     use super::*;
 
     #[test]

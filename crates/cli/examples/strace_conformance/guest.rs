@@ -110,6 +110,9 @@ pub struct Job {
     /// Programs of the build the program opens beside itself (see
     /// `spec::locked_files`): put in the guest with it.
     pub locks: Vec<String>,
+    /// Commands run in the program's work directory before it starts
+    /// (see `spec::Step::prep`).
+    pub prep: Vec<Vec<String>>,
 }
 
 impl Job {
@@ -207,8 +210,16 @@ fn script(jobs: &[Job]) -> String {
     for j in jobs {
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
+        let prep: String = j
+            .prep
+            .iter()
+            .map(|c| {
+                let words: Vec<String> = c.iter().map(|w| q(w)).collect();
+                format!("{} >/dev/null 2>&1\n", words.join(" "))
+            })
+            .collect();
         s.push_str(&format!(
-            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\nrm -f /w/{t}.pid\n\
+            "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid\n\
              ( printf strace > /proc/self/comm; \
              sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
@@ -479,6 +490,59 @@ pub fn run_batch(
     })
 }
 
+/// Runs the scripts' `$(../PROG ARGS)` commands (see
+/// [`crate::spec::GuestOutputs`]) in one guest, each as the batch runs a
+/// program (its own work directory, stdin from /dev/null): what each
+/// printed, trailing newlines removed as `$(...)` does, or why not known.
+pub fn program_outputs(
+    vstrace: &Path,
+    progs: &Path,
+    dir: &Path,
+    cmds: &BTreeSet<String>,
+    arch: &str,
+) -> Result<crate::spec::GuestOutputs> {
+    let mut out = crate::spec::GuestOutputs::new();
+    let mut jobs = Vec::new();
+    for (k, cmd) in cmds.iter().enumerate() {
+        let mut words = cmd.split_whitespace();
+        let prog = words.next().unwrap_or("").trim_start_matches("../");
+        if prog.is_empty() || prog.contains('/') || !progs.join(prog).is_file() {
+            out.insert(cmd.clone(), Err(format!("program {prog} not built")));
+            continue;
+        }
+        jobs.push(Job {
+            test: format!("output-{k}"),
+            prog: prog.to_string(),
+            args: words.map(str::to_string).collect(),
+            redirections: Vec::new(),
+            strsize: 32,
+            follow: false,
+            stream_wide: false,
+            verbose: false,
+            inject: Vec::new(),
+            trace: Vec::new(),
+            locks: Vec::new(),
+            prep: Vec::new(),
+        });
+    }
+    if jobs.is_empty() {
+        return Ok(out);
+    }
+    let run = run_batch(vstrace, progs, dir, &jobs, arch)?;
+    let _ = std::fs::remove_file(&run.recording);
+    for (k, cmd) in cmds.iter().enumerate() {
+        let got = match run.results.get(&format!("output-{k}")) {
+            Some(r) if r.rc == 0 => Ok(String::from_utf8_lossy(&r.stdout)
+                .trim_end_matches('\n')
+                .to_string()),
+            Some(r) => Err(format!("exits {}", r.rc)),
+            None => Err("not run (the guest run stopped)".to_string()),
+        };
+        out.entry(cmd.clone()).or_insert(got);
+    }
+    Ok(out)
+}
+
 /// The trace of one test: `vstrace replay` of the batch's recording for
 /// the program's comm with the test's options (`pass`, `-s strsize`); the
 /// raw lines, or vstrace's error message.
@@ -539,6 +603,7 @@ mod tests {
             inject: vec![],
             trace: vec![],
             locks: vec![],
+            prep: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],

@@ -87,9 +87,12 @@ fn parse_args() -> Result<(Config, Option<PathBuf>, bool)> {
 }
 
 /// `--list`: each test as the comparer models it (steps or skip reason),
-/// without running anything.
+/// without running anything (with the guest outputs of the last run in
+/// `--out`, see [`spec::OUTPUTS_FILE`]).
 fn list(cfg: &Config) -> Result<()> {
-    for t in spec::load(&cfg.src, &cfg.arch)? {
+    // What the last run found the guest's programs print, if it ran any.
+    let outputs = spec::load_outputs(&cfg.out.join(spec::OUTPUTS_FILE));
+    for t in spec::load_with(&cfg.src, &cfg.arch, &outputs)? {
         if cfg.only.as_ref().is_some_and(|o| !o.contains(&t.name)) {
             continue;
         }
@@ -97,8 +100,18 @@ fn list(cfg: &Config) -> Result<()> {
             Some(s) => println!("{}\tSKIP\t{s}", t.name),
             None => {
                 for s in &t.steps {
+                    let mut extra = String::new();
+                    if s.status != 0 {
+                        extra.push_str(&format!(" status={}", s.status));
+                    }
+                    if s.nonempty {
+                        extra.push_str(" nonempty");
+                    }
+                    if !s.prep.is_empty() {
+                        extra.push_str(&format!(" prep={:?}", s.prep));
+                    }
                     println!(
-                        "{}\t{:?}\t../{} {:?} {:?} opts={:?} filters={} want={:?}",
+                        "{}\t{:?}\t../{} {:?} {:?} opts={:?} filters={} want={:?}{extra}",
                         t.name,
                         s.matcher,
                         s.prog,

@@ -91,12 +91,13 @@ impl TestResult {
     }
 }
 
-/// Skip reasons from the guest's view of the program.
-fn prog_skip(r: &guest::ProgResult) -> Option<String> {
+/// Skip reasons from the guest's view of the program, which is to exit
+/// with `status` (see [`spec::Step::status`]).
+fn prog_skip(r: &guest::ProgResult, status: i32) -> Option<String> {
     let err = String::from_utf8_lossy(&r.stderr);
     let first = err.lines().next().unwrap_or("").trim();
     match r.rc {
-        0 => None,
+        rc if rc == status => None,
         77 => Some(format!(
             "the program skips itself in the guest (77): {first}"
         )),
@@ -167,7 +168,16 @@ fn judge(
     r: &guest::ProgResult,
 ) -> Result<StepOutcome> {
     let mut o = StepOutcome::default();
-    if let Some(reason) = prog_skip(r) {
+    if step.status != 0 && r.rc != step.status && !matches!(r.rc, 77 | 137) {
+        // The script's own check of the exit status: a failure, not the
+        // program's skip.
+        o.error = Some(format!(
+            "the traced run exits {}, not {} as the script wants",
+            r.rc, step.status
+        ));
+        return Ok(o);
+    }
+    if let Some(reason) = prog_skip(r, step.status) {
         o.skip = Some(reason);
         o.prog_skip = true;
         return Ok(o);
@@ -224,10 +234,25 @@ fn judge(
         l.strip_prefix(pid_tag.as_str())
             .is_some_and(|t| t.starts_with(']') || t.starts_with('<'))
     };
-    let kept = |l: &&str| m.follow || !l.starts_with("[pid ") || ours(l);
-    let mut actual: Vec<String> = raw
+    // The program's lines: a `-e read=`/`write=` dump line (` * N bytes
+    // in buffer K`, ` | 00000 ...`, printed without a pid) is the
+    // process's whose line came before it.
+    let mut last_ours = true;
+    let own: Vec<&str> = raw
         .lines()
-        .filter(kept)
+        .filter(|l| {
+            if m.follow {
+                return true;
+            }
+            if l.starts_with("[pid ") {
+                last_ours = ours(l);
+                return last_ours;
+            }
+            !compare::is_dump_line(l) || last_ours
+        })
+        .collect();
+    let mut actual: Vec<String> = own
+        .iter()
         .map(|l| compare::normalize(l, m.follow))
         .filter(|l| !l.is_empty())
         .collect();
@@ -239,16 +264,15 @@ fn judge(
             return Ok(o);
         }
     }
-    actual = apply_filters(actual, &step.filters);
+    actual = compare::apply_filters(actual, &step.filters);
     // The same lines with their whitespace, for grep patterns that
     // match strace's padding.
-    let raw_lines: Vec<String> = raw
-        .lines()
-        .filter(kept)
+    let raw_lines: Vec<String> = own
+        .iter()
         .map(|l| compare::unprefixed(l, m.follow))
         .filter(|l| !l.trim().is_empty())
         .collect();
-    let raw_lines = apply_filters(raw_lines, &step.filters);
+    let raw_lines = compare::apply_filters(raw_lines, &step.filters);
     // A test whose expected output cannot be read fails alone (the
     // model named a file the suite does not have): the run goes on.
     let want = match want_text(step, r) {
@@ -258,6 +282,10 @@ fn judge(
             return Ok(o);
         }
     };
+    if step.nonempty && raw_lines.is_empty() {
+        o.error = Some("the cut log is empty (the script's `[ -s FILE ] || fail`)".into());
+        return Ok(o);
+    }
     let c = match step.matcher {
         spec::Matcher::Diff => {
             let expected: Vec<String> = want
@@ -284,6 +312,9 @@ fn judge(
                 return Ok(o);
             }
         },
+        // `sort -c`: whitespace kept (the script's sed keeps what it
+        // cuts, tabs and all).
+        spec::Matcher::Sorted { numeric, reverse } => compare::sorted(&raw_lines, numeric, reverse),
         // The run completed (the program exited 0, or the step would
         // have been skipped above, and the replay succeeded): all the
         // test asks.
@@ -461,7 +492,7 @@ fn judge_negatives(
             groups.entry(key).or_default().push(i);
         }
     }
-    if prog_skip(r).is_none() {
+    if prog_skip(r, 0).is_none() {
         for (key, idx) in groups.iter().filter(|(_, v)| v.len() > 1) {
             let sets: Vec<&str> = idx.iter().map(|&i| steps[i].1.trace[0].as_str()).collect();
             let mut m = steps[idx[0]].1.clone();
@@ -545,136 +576,6 @@ fn without_option(pass: &[String], opt: &str) -> Option<Vec<String>> {
     found.then_some(out)
 }
 
-/// The test script's cuts of strace's log, applied to vstrace's trace.
-fn apply_filters(mut v: Vec<String>, filters: &[spec::LogFilter]) -> Vec<String> {
-    use spec::LogFilter as F;
-    for f in filters {
-        v = match f {
-            F::StartAt(re) => match v.iter().position(|l| re.is_match(l)) {
-                Some(i) => v.split_off(i),
-                None => Vec::new(),
-            },
-            F::DropThrough(re) => match v.iter().position(|l| re.is_match(l)) {
-                Some(i) => v.split_off(i + 1),
-                None => Vec::new(),
-            },
-            F::DropLine(n) => {
-                if *n >= 1 && *n <= v.len() {
-                    v.remove(n - 1);
-                }
-                v
-            }
-            F::DropMatching(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
-            F::KeepMatching(re) => v.into_iter().filter(|l| re.is_match(l)).collect(),
-            F::KeepContaining(s) => v.into_iter().filter(|l| l.contains(s.as_str())).collect(),
-            F::DropPidsOfLastLines(n) => {
-                let pids: Vec<String> = v
-                    .iter()
-                    .rev()
-                    .take(*n)
-                    .map(|l| l.split(' ').next().unwrap_or("").to_string())
-                    .collect();
-                v.into_iter()
-                    .filter(|l| {
-                        !pids.iter().any(|p| {
-                            l.strip_prefix(p.as_str())
-                                .is_some_and(|r| r.starts_with(' '))
-                        })
-                    })
-                    .collect()
-            }
-            F::DropMatchingPids(re) => {
-                let mut re = re.clone();
-                while let Some(at) = re.find(crate::script::PID_OF_LAST) {
-                    let rest = &re[at + crate::script::PID_OF_LAST.len()..];
-                    let Some((n, tail)) = rest.split_once('@') else {
-                        break;
-                    };
-                    let n: usize = n.parse().unwrap_or(0);
-                    let pid = v
-                        .len()
-                        .checked_sub(n)
-                        .and_then(|i| v.get(i))
-                        .and_then(|l| l.split(' ').next())
-                        .unwrap_or("")
-                        .to_string();
-                    re = format!("{}{}{}", &re[..at], regex::escape(&pid), tail);
-                }
-                match regex::Regex::new(&re) {
-                    Ok(re) => v.into_iter().filter(|l| !re.is_match(l)).collect(),
-                    Err(_) => v,
-                }
-            }
-            F::Ranges(start, end) => {
-                let mut out = Vec::new();
-                let mut inside = false;
-                for l in v {
-                    if inside {
-                        inside = !end.is_match(&l);
-                        out.push(l);
-                    } else if start.is_match(&l) {
-                        inside = true;
-                        out.push(l);
-                    }
-                }
-                out
-            }
-            F::Uniq => {
-                let mut out: Vec<String> = Vec::new();
-                for l in v {
-                    if out.last() != Some(&l) {
-                        out.push(l);
-                    }
-                }
-                out
-            }
-            F::JoinResumed => join_resumed(v),
-        };
-    }
-    v
-}
-
-/// strace-log-merge's view of a `-f` log: each call whole on one line at
-/// its start (`PID [TIME] CALL(ARGS <unfinished ...>` joined with the
-/// same pid's `<... CALL resumed>REST`), as `-ff` writes a process's own
-/// file; the lines stay in the order of their starts (the merge sorts
-/// the files' lines by time).
-fn join_resumed(v: Vec<String>) -> Vec<String> {
-    const UNFINISHED: &str = " <unfinished ...>";
-    // pid -> index in `out` of its unfinished line.
-    let mut open: BTreeMap<String, usize> = BTreeMap::new();
-    let mut out: Vec<String> = Vec::with_capacity(v.len());
-    for l in v {
-        let pid = l.split(' ').next().unwrap_or("").to_string();
-        let rest = l[pid.len()..].trim_start();
-        // The body after an optional timestamp (`12:00:00.123456`).
-        let body = match rest.split_once(' ') {
-            Some((t, b))
-                if t.chars()
-                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.') =>
-            {
-                b
-            }
-            _ => rest,
-        };
-        if let Some(after) = body.strip_prefix("<... ") {
-            if let (Some(i), Some((_, tail))) = (open.remove(&pid), after.split_once(" resumed>")) {
-                let head = out[i]
-                    .strip_suffix(UNFINISHED)
-                    .unwrap_or(&out[i])
-                    .to_string();
-                out[i] = format!("{head}{tail}");
-                continue;
-            }
-        }
-        if l.ends_with(UNFINISHED) {
-            open.insert(pid, out.len());
-        }
-        out.push(l);
-    }
-    out
-}
-
 /// The job name of step `k` of test `name` with `n` steps.
 fn step_id(name: &str, k: usize, n: usize) -> String {
     if n == 1 {
@@ -687,11 +588,52 @@ fn step_id(name: &str, k: usize, n: usize) -> String {
 /// Runs the selected tests; results by test name.
 pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     let families = spec::Families::load(&args.families)?;
-    let mut tests = spec::load(&args.src, &args.arch)?;
-    if let Some(only) = &args.only {
-        tests.retain(|t| only.contains(&t.name));
-    }
     let progs = args.build.join("tests");
+    let selected = |mut tests: Vec<spec::Test>| {
+        if let Some(only) = &args.only {
+            tests.retain(|t| only.contains(&t.name));
+        }
+        tests
+    };
+    let mut tests = selected(spec::load(&args.src, &args.arch)?);
+    // Scripts that use what a program of the suite prints in the guest
+    // (`$(../print_maxfd)`): those commands run in a guest first, then
+    // the scripts are modelled again with their outputs (a few rounds,
+    // for an output that depends on another).
+    let mut outputs = spec::GuestOutputs::new();
+    for round in 1..=3 {
+        let needed: BTreeSet<String> = tests
+            .iter()
+            .filter_map(|t| t.skip.as_deref().and_then(crate::script::needed_output))
+            .filter(|c| !outputs.contains_key(*c))
+            .map(str::to_string)
+            .collect();
+        if needed.is_empty() {
+            break;
+        }
+        eprintln!(
+            "strace-conformance: the guest's outputs of {} commands (round {round})",
+            needed.len()
+        );
+        let dir = args.out.join("batches").join(format!("outputs-{round}"));
+        outputs.extend(guest::program_outputs(
+            &args.vstrace,
+            &progs,
+            &dir,
+            &needed,
+            &args.arch,
+        )?);
+        tests = selected(spec::load_with(&args.src, &args.arch, &outputs)?);
+    }
+    if !outputs.is_empty() {
+        // Added to what earlier runs found (a subset run needs only its
+        // own; --list shows them all).
+        std::fs::create_dir_all(&args.out)?;
+        let path = args.out.join(spec::OUTPUTS_FILE);
+        let mut all = spec::load_outputs(&path);
+        all.extend(outputs);
+        spec::save_outputs(&path, &all)?;
+    }
     let build_skips: BTreeMap<String, String> =
         std::fs::read_to_string(args.build.join("build-skipped.tsv"))
             .unwrap_or_default()
@@ -761,6 +703,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
                     locks: spec::locked_files(&args.src.join("tests"), &s.prog),
+                    prep: s.prep.clone(),
                 });
             }
         }
@@ -795,6 +738,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             inject: Vec::new(),
             trace: Vec::new(),
             locks: Vec::new(),
+            prep: Vec::new(),
         });
     }
 
@@ -882,7 +826,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             // A refused step's plain run: the test skips where the
             // program skips itself, else the refusal stands.
             let own = match (refused.remove(&j.test), &got) {
-                (Some(o), Ok(r)) => Err(match prog_skip(r) {
+                (Some(o), Ok(r)) => Err(match prog_skip(r, 0) {
                     Some(s) => StepOutcome {
                         skip: Some(s),
                         prog_skip: true,
@@ -979,7 +923,7 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         assert_eq!(
-            join_resumed(v),
+            compare::join_resumed(v),
             [
                 "10 12:00:00.000001 accept(0, {sa_family=AF_UNIX}, [19]) = 1",
                 "11 12:00:00.000002 connect(1, {sa_family=AF_UNIX}, 19) = 0",

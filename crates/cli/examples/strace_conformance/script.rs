@@ -3,12 +3,17 @@
 //! `$((...))`, `for` loops over words, `case`, `set --`, `shift`,
 //! assignments, sourcing the shared scripts; control.rs: and-or lists,
 //! `[`/`test`, `if`, `while`, functions; host.rs: the host commands that
-//! are harmless in the model) and of init.sh's functions (`run_prog`,
+//! are harmless in the model and files made for the program; subst.rs:
+//! `$(...)` of the script's own loops, `echo`/`printf`; written.rs:
+//! files the script writes, here-documents, strace's output piped;
+//! `$(../PROG)` from the program's output in a guest, see
+//! [`NEEDS_GUEST_OUTPUT`]) and of init.sh's functions (`run_prog`,
 //! `run_strace`, `run_strace_match_diff`/`_grep`, `match_diff`,
 //! `match_grep`; progset.rs: `test_trace_expr`, `test_prog_set`) and of
 //! the filters they put between strace's log and the
 //! comparison (`grep -v`, `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`,
-//! `sed Nd`, `uniq`) to turn a test script into the steps the comparer
+//! `sed Nd`, `uniq`, `sed -r -n 's/RE/REPL/p'`; posix.rs: their regular
+//! expressions) to turn a test script into the steps the comparer
 //! runs. Anything else in a script makes the test skipped with that
 //! command named: a test is never counted on a part of its script.
 
@@ -25,27 +30,52 @@ mod host;
 mod lines;
 #[path = "script/matchers.rs"]
 mod matchers;
+#[path = "script/posix.rs"]
+mod posix;
 #[path = "script/progset.rs"]
 mod progset;
+#[path = "script/subst.rs"]
+mod subst;
+#[path = "script/written.rs"]
+mod written;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::spec::{LogFilter, Matcher, Step, Want};
 use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
+use posix::bre_text;
+pub use posix::{bre, ere};
 
 /// Most statements interpreted per test (loops are unrolled).
-const MAX_STATEMENTS: usize = 2_000;
+const MAX_STATEMENTS: usize = 20_000;
 /// Deepest nesting of sourced scripts.
 const MAX_DEPTH: usize = 4;
 
 /// The shared scripts that only check strace itself or the host (ptrace
-/// features, the tampering support of the running kernel): a tracer
-/// outside the guest has nothing to check there.
-const CHECK_ONLY: &[&str] = &["init.sh", "scno_tampering.sh", "PTRACE_SEIZE.sh"];
+/// features, the tampering support of the running kernel, whether the
+/// host's seccomp takes strace's filter): a tracer outside the guest has
+/// nothing to check there.
+const CHECK_ONLY: &[&str] = &[
+    "init.sh",
+    "scno_tampering.sh",
+    "PTRACE_SEIZE.sh",
+    "filter_seccomp.sh",
+];
 
 /// Why a script cannot be modelled.
 pub type Skip = String;
+
+/// The start of the skip reason of a script whose `$(../PROG ARGS)` the
+/// model needs the guest's output of; the command follows, then `)`.
+/// The comparer runs such commands in a guest and models the test again
+/// with their outputs (run.rs).
+pub const NEEDS_GUEST_OUTPUT: &str = "needs the guest's output of $(";
+
+/// The command of a [`NEEDS_GUEST_OUTPUT`] skip reason.
+pub fn needed_output(skip: &str) -> Option<&str> {
+    skip.strip_prefix(NEEDS_GUEST_OUTPUT)?.strip_suffix(')')
+}
 
 /// The interpreter's state for one test.
 pub struct Shell<'a> {
@@ -107,6 +137,19 @@ pub struct Shell<'a> {
     /// (`3> "$EXP"-err`: what it writes there is what strace is expected
     /// to print on its stderr; in the guest, the program's stderr).
     prog_err_files: Vec<String>,
+    /// Files the script wrote itself (`grep RE "$srcdir/F" > "$EXP"`):
+    /// name, text (see written.rs).
+    texts: BTreeMap<String, String>,
+    /// The script's commands on files of its work directory so far
+    /// (`touch`, `mkdir`, `rm -f`): each run's [`Step::prep`].
+    prep: Vec<Vec<String>>,
+    /// What programs of the suite printed in the guest (`$(../PROG)`).
+    outputs: crate::spec::GuestOutputs,
+    /// strace's stderr cut into files (see written.rs): file, the step.
+    err_cuts: BTreeMap<String, Step>,
+    /// The text `echo`/`printf` print into the command substitution being
+    /// run (subst.rs).
+    capture: Option<String>,
 }
 
 /// How the blocks being run are left.
@@ -175,7 +218,18 @@ impl<'a> Shell<'a> {
             read_log: false,
             err_file: None,
             prog_err_files: Vec::new(),
+            texts: BTreeMap::new(),
+            prep: Vec::new(),
+            outputs: Default::default(),
+            err_cuts: BTreeMap::new(),
+            capture: None,
         }
+    }
+
+    /// The shell, knowing what programs of the suite print in the guest.
+    pub fn with_outputs(mut self, outputs: &crate::spec::GuestOutputs) -> Self {
+        self.outputs = outputs.clone();
+        self
     }
 
     /// Interprets `text` with positional arguments `pos`; the steps, or
@@ -373,6 +427,18 @@ impl<'a> Shell<'a> {
                 return self.command(&words[1..], depth);
             }
         }
+        if words.iter().any(|w| w.contains(checks::STATUS)) {
+            return match cmd.as_str() {
+                "[" | "test" => self.status_check(&words),
+                _ => Err(format!(
+                    "the traced program's exit status ($?) in `{}` not modelled",
+                    words.join(" ")
+                )),
+            };
+        }
+        if let Some(s) = self.nonempty_check(&words) {
+            return Ok(s);
+        }
         if cmd == "[" || cmd == "test" {
             return self.test_expr(&words).map(|t| i32::from(!t));
         }
@@ -424,6 +490,13 @@ impl<'a> Shell<'a> {
                 Ok(0)
             }
             "." | "source" => self.source(args, depth).map(|()| 0),
+            // `eval WORDS`: the words joined, run as a command again.
+            "eval" => {
+                let status = self.and_or(&args.join(" "), depth)?;
+                // A traced run's status stays the program's ($?).
+                self.traced |= self.last.is_none();
+                Ok(status)
+            }
             "run_prog" | "run_prog_skip_if_failed" | "try_run_prog" => {
                 let (argv, _) = split_redirs(args);
                 let argv = if argv.is_empty() {
@@ -464,6 +537,8 @@ impl<'a> Shell<'a> {
                 self.matcher(cmd == "match_grep", &args).map(|()| 0)
             }
             "match_awk" => self.match_awk(args).map(|()| 0),
+            "echo" | "printf" => self.print(cmd, args),
+            "sort" => self.sort_check(args),
             "skip_" | "framework_skip_" => Err(format!("the script skips: {}", args.join(" "))),
             "fail_" | "dump_log_and_fail_with" => Err(format!(
                 "the script fails in the model ({}): its condition is the host's",
@@ -520,6 +595,10 @@ impl<'a> Shell<'a> {
             .iter()
             .position(|w| w.starts_with("../"))
             .ok_or("run_strace without a ../PROG")?;
+        // The program's stdout now in a file the script wrote before.
+        for r in redirs.iter().filter(|r| r.starts_with('>')) {
+            self.texts.remove(r.trim_start_matches('>'));
+        }
         let want = match redirs.iter().find(|r| r.starts_with('>')) {
             Some(r) if r == ">@EXP" => Want::Stdout,
             Some(r) if r == ">>@EXP" && self.pending.is_some() && self.cut => {
@@ -567,13 +646,24 @@ impl<'a> Shell<'a> {
         // Descriptors the test opens for strace and so for the program
         // (`7> /dev/null`: the fd an injected return names; `< /dev/full`:
         // the stdin whose path `-y` prints).
+        // A run whose descriptors the script set up for the program (one
+        // closed, or a file it made): strace's descriptors are the
+        // program's, all of them given to it in the guest.
+        let for_program = redirs.iter().any(|r| self.for_program(r));
+        if for_program && matches!(want, Want::Stdout) {
+            return Err("a run whose stdout is the expected output and a descriptor set up for the program not modelled".into());
+        }
         let inherited = redirs
             .iter()
             .filter(|r| {
+                if for_program {
+                    return true;
+                }
                 let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
                 let stdin =
                     (digits.is_empty() || digits == "0") && r[digits.len()..].starts_with('<');
-                (stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3)) && !r.contains('@')
+                let standard = stdin || digits.parse::<u32>().is_ok_and(|fd| fd >= 3);
+                (standard && !r.contains('@')) || self.for_program(r)
             })
             .cloned()
             .chain(fd_to_stderr)
@@ -593,6 +683,9 @@ impl<'a> Shell<'a> {
             of_stderr: to_log_err,
             optional: false,
             negative: false,
+            status: 0,
+            prep: self.prep.clone(),
+            nonempty: false,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -645,6 +738,9 @@ impl<'a> Shell<'a> {
             of_stderr: false,
             optional: false,
             negative: false,
+            status: 0,
+            prep: Vec::new(),
+            nonempty: false,
         });
         Ok(())
     }
@@ -666,6 +762,9 @@ impl<'a> Shell<'a> {
         let reads_log =
             redirs.iter().any(|r| r == "<@LOG" || r == "<@OUT") || argv.iter().any(|a| a == "@LOG");
         let writes = redirs.iter().find(|r| r.starts_with('>'));
+        if let Some(w) = writes {
+            self.texts.remove(w.trim_start_matches('>'));
+        }
         let Some(p) = self.pending.as_mut() else {
             return Err(format!("{cmd} outside a run_strace's log not modelled"));
         };
@@ -717,6 +816,10 @@ impl<'a> Shell<'a> {
             }
             ("grep", ["-F", s]) => LogFilter::KeepContaining(s.to_string()),
             ("grep", [re]) => LogFilter::KeepMatching(bre(re)?),
+            ("sed", ["-r", "-n", "-e", e] | ["-n", "-r", "-e", e] | ["-rn" | "-nr", "-e", e])
+            | ("sed", ["-r", "-n", e] | ["-n", "-r", e] | ["-rn" | "-nr", e]) => {
+                checks::sed_subst(e)?
+            }
             ("sed", ["-n", script]) => {
                 match script.strip_suffix(",$p").or(script.strip_suffix(",\\$p")) {
                     Some(addr) => LogFilter::StartAt(bre(slashes(addr)?)?),
@@ -748,6 +851,9 @@ impl<'a> Shell<'a> {
         if self.pending.is_none() && args.first().is_some_and(|a| a == "@LOG.err") {
             return self.stderr_matcher(grep, args);
         }
+        if let Some(r) = self.stderr_cut_matcher(grep, args) {
+            return r;
+        }
         if let Some(s) = self.prog_written_stderr(grep, args) {
             self.steps.push(s);
             return Ok(());
@@ -774,6 +880,9 @@ impl<'a> Shell<'a> {
                 if matches!(p.want, Want::Stdout) && args.is_empty() {
                     p.want = Want::File(self.tests.join(format!("{}.expected", self.var("NAME"))));
                 }
+            }
+            Some(e) if self.texts.contains_key(e) => {
+                p.want = Want::Text(self.texts[e].clone());
             }
             Some(e) if e.starts_with("@EXP") => {}
             Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),
@@ -878,69 +987,6 @@ fn slashes(addr: &str) -> Result<&str, Skip> {
     addr.strip_prefix('/')
         .and_then(|a| a.strip_suffix('/'))
         .ok_or_else(|| format!("sed address {addr} not modelled"))
-}
-
-/// A POSIX basic regular expression (grep, sed) as a Rust regex.
-pub fn bre(re: &str) -> Result<regex::Regex, Skip> {
-    regex::Regex::new(&bre_text(re)).map_err(|e| format!("regex {re:?}: {e}"))
-}
-
-/// A POSIX basic regular expression as the text of a Rust regex.
-pub(super) fn bre_text(re: &str) -> String {
-    let mut out = String::new();
-    let mut c = re.chars().peekable();
-    let mut in_class = false;
-    while let Some(ch) = c.next() {
-        if in_class {
-            out.push(ch);
-            if ch == ']' {
-                in_class = false;
-            } else if ch == '[' && c.peek() == Some(&':') {
-                // [:class:]
-                for d in c.by_ref() {
-                    out.push(d);
-                    if d == ']' {
-                        break;
-                    }
-                }
-            } else if ch == '\\' {
-                out.push('\\');
-            }
-            continue;
-        }
-        match ch {
-            '\\' => match c.next() {
-                Some(d @ ('(' | ')' | '|' | '?' | '+' | '{' | '}')) => out.push(d),
-                Some(d) if d.is_ascii_alphanumeric() => {
-                    out.push('\\');
-                    out.push(d);
-                }
-                Some(d) => out.push_str(&regex::escape(&d.to_string())),
-                None => out.push_str("\\\\"),
-            },
-            '(' | ')' | '|' | '?' | '+' | '{' | '}' => {
-                out.push_str(&regex::escape(&ch.to_string()))
-            }
-            '[' => {
-                in_class = true;
-                out.push('[');
-                if c.peek() == Some(&'^') {
-                    out.push(c.next().unwrap_or('^'));
-                }
-                if c.peek() == Some(&']') {
-                    out.push_str("\\]");
-                    c.next();
-                }
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
-/// A POSIX extended regular expression (grep -E) as a Rust regex.
-pub fn ere(re: &str) -> Result<regex::Regex, Skip> {
-    regex::Regex::new(re).map_err(|e| format!("regex {re:?}: {e}"))
 }
 
 #[cfg(test)]

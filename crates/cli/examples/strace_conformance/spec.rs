@@ -47,6 +47,17 @@ pub enum LogFilter {
     /// `sed -n '/START/,/END/p'`: every range from a line matching START
     /// through the next line matching END (or the end).
     Ranges(Regex, Regex),
+    /// `sed -r -n 's/RE/REPL/p'` (or `/ADDR/ s/RE/REPL/p`): the lines
+    /// (matching ADDR) where RE matches, with their match replaced by
+    /// REPL (in the regex crate's syntax: `${1}`); the others dropped.
+    SedSubst {
+        /// The address a line must match first.
+        addr: Option<Regex>,
+        /// What is replaced.
+        re: Regex,
+        /// By what.
+        repl: String,
+    },
 }
 
 /// How the cut log is judged.
@@ -60,6 +71,14 @@ pub enum Matcher {
     /// init.sh's `match_awk`: the gawk program (the step's
     /// [`Want::File`]) reads the log and its exit status is the verdict.
     Awk,
+    /// `sort -c [-n] [-r] "$OUT"`: the cut log's lines are in that order
+    /// (`numeric`: by their leading number; `reverse`: descending).
+    Sorted {
+        /// `-n`.
+        numeric: bool,
+        /// `-r`.
+        reverse: bool,
+    },
     /// A `run_strace` that nothing matches after it: the test asks only
     /// that strace's run succeeds (init.sh's `run_strace` fails the test
     /// when strace exits non-zero, so the program exits 0 and the trace
@@ -129,6 +148,16 @@ pub struct Step {
     /// recording of any plain run of it in the measurement (see run.rs)
     /// rather than a guest run of its own.
     pub negative: bool,
+    /// The exit status the script wants of the traced run (`rc=$?; [ $rc
+    /// -eq 42 ] || fail`): strace exits with the program's status, so
+    /// the program's in the guest. 0 unless the script checks another.
+    pub status: i32,
+    /// Commands the script ran on files of its work directory before the
+    /// run (`touch F`, `mkdir D`, `rm -f F`), run again in the guest's
+    /// work directory of the program before it starts (argv each).
+    pub prep: Vec<Vec<String>>,
+    /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
+    pub nonempty: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -165,6 +194,12 @@ impl Test {
         let mut v: Vec<String> = self.steps.iter().map(|s| s.prog.clone()).collect();
         if v.is_empty() {
             v.push(self.name.clone());
+        }
+        // The program whose output in the guest the script waits for
+        // (`$(../print_maxfd)`): run before the test is modelled again.
+        if let Some(cmd) = self.skip.as_deref().and_then(crate::script::needed_output) {
+            let prog = cmd.split_whitespace().next().unwrap_or("");
+            v.push(prog.trim_start_matches("../").to_string());
         }
         v.dedup();
         v
@@ -260,6 +295,9 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         of_stderr: false,
         optional: false,
         negative: false,
+        status: 0,
+        prep: Vec::new(),
+        nonempty: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
@@ -453,15 +491,26 @@ fn parse_num(s: &str) -> Option<i64> {
     }
 }
 
+/// What the model knows of the guest the tests run on.
+struct Env<'a> {
+    /// `x86_64` or `i386`.
+    arch: &'a str,
+    /// What programs print in it (see [`GuestOutputs`]).
+    outputs: &'a GuestOutputs,
+}
+
 /// A test from its script text (`pos`: the positional arguments).
-fn interpret(tests: &Path, name: &str, arch: &str, text: &str, pos: Vec<String>) -> Test {
+fn interpret(tests: &Path, name: &str, env: &Env, text: &str, pos: Vec<String>) -> Test {
     let mut t = Test {
         name: name.to_string(),
         steps: Vec::new(),
         skip: None,
         unsupported: Vec::new(),
     };
-    match Shell::new(tests, name, arch).run(text, pos) {
+    match Shell::new(tests, name, env.arch)
+        .with_outputs(env.outputs)
+        .run(text, pos)
+    {
         Ok(steps) => t.steps = steps,
         Err(why) => {
             t.skip = Some(why);
@@ -501,6 +550,60 @@ pub fn locked_files(tests: &Path, prog: &str) -> Vec<String> {
 /// of it) and the hand-written `*.test` files, so that every test of the
 /// suite is accounted for.
 pub fn load(src: &Path, arch: &str) -> std::io::Result<Vec<Test>> {
+    load_with(src, arch, &GuestOutputs::new())
+}
+
+/// What programs of the suite print in the guest, by command line
+/// (`../print_maxfd`): stdout with its trailing newlines removed, as `$(...)`
+/// gives it, or why it is not known (the program failed there). A script's
+/// `$(../PROG ARGS)` is modelled once the comparer has run the command in a
+/// guest (run.rs); until then the test is skipped with
+/// [`crate::script::NEEDS_GUEST_OUTPUT`] and the command.
+pub type GuestOutputs = std::collections::BTreeMap<String, Result<String, String>>;
+
+/// The file of the report's directory keeping the last run's
+/// [`GuestOutputs`] (for `--list`).
+pub const OUTPUTS_FILE: &str = "guest-outputs.json";
+
+/// Writes [`GuestOutputs`] as JSON (`{"CMD": {"ok": OUT} | {"err": WHY}}`).
+pub fn save_outputs(path: &Path, outputs: &GuestOutputs) -> std::io::Result<()> {
+    let map: serde_json::Map<String, serde_json::Value> = outputs
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Ok(o) => serde_json::json!({ "ok": o }),
+                Err(e) => serde_json::json!({ "err": e }),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    std::fs::write(path, serde_json::Value::Object(map).to_string())
+}
+
+/// Reads what [`save_outputs`] wrote (nothing when there is no file).
+pub fn load_outputs(path: &Path) -> GuestOutputs {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return GuestOutputs::new();
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) else {
+        return GuestOutputs::new();
+    };
+    map.into_iter()
+        .filter_map(|(k, v)| {
+            let s = |f: &str| v.get(f).and_then(|x| x.as_str()).map(str::to_string);
+            let v = match (s("ok"), s("err")) {
+                (Some(o), _) => Ok(o),
+                (None, Some(e)) => Err(e),
+                _ => return None,
+            };
+            Some((k, v))
+        })
+        .collect()
+}
+
+/// [`load`], with what the guest printed for the scripts' `$(../PROG)`.
+pub fn load_with(src: &Path, arch: &str, outputs: &GuestOutputs) -> std::io::Result<Vec<Test>> {
+    let env = &Env { arch, outputs };
     let tests = src.join("tests");
     let text = std::fs::read_to_string(tests.join("gen_tests.in"))?;
     let mut out = Vec::new();
@@ -518,7 +621,7 @@ pub fn load(src: &Path, arch: &str) -> std::io::Result<Vec<Test>> {
         let words = shell_words(rest);
         let t = match words.first().map(String::as_str) {
             Some(w) if w.starts_with('+') && modelled_script(&w[1..]).is_some() => {
-                let mut t = interpret(&tests, name, arch, "", Vec::new());
+                let mut t = interpret(&tests, name, env, "", Vec::new());
                 t.skip = None;
                 match modelled_steps(name, arch, &w[1..], &words[1..]) {
                     Ok(s) => t.steps = s,
@@ -536,28 +639,28 @@ pub fn load(src: &Path, arch: &str) -> std::io::Result<Vec<Test>> {
                     // gen_tests.sh's `set -- ARGS`: the shell expands
                     // them (`"$(${srcdir=.}/print_scno_getcwd.sh)"`).
                     let text = format!("set -- {args_text}\n{script}");
-                    interpret(&tests, name, arch, &text, Vec::new())
+                    interpret(&tests, name, env, &text, Vec::new())
                 } else if pos.iter().any(|a| a.ends_with(';')) {
                     skipped(name, "shell commands in the test's line not modelled")
                 } else {
-                    interpret(&tests, name, arch, &script, pos)
+                    interpret(&tests, name, env, &script, pos)
                 }
             }
             Some(w) if w.starts_with("-einject=") || w.starts_with("--inject=") => {
                 let script = format!(
                     "run_strace {rest} \"../{name}\" > \"$EXP\"\nmatch_diff \"$LOG\" \"$EXP\"\n"
                 );
-                interpret(&tests, name, arch, &script, Vec::new())
+                interpret(&tests, name, env, &script, Vec::new())
             }
-            None => interpret(&tests, name, arch, "run_strace_match_diff\n", Vec::new()),
+            None => interpret(&tests, name, env, "run_strace_match_diff\n", Vec::new()),
             Some(w) if w.starts_with('-') => interpret(
                 &tests,
                 name,
-                arch,
+                env,
                 &format!("run_strace_match_diff {rest}\n"),
                 Vec::new(),
             ),
-            Some(_) => interpret(&tests, name, arch, &format!("{rest}\n"), Vec::new()),
+            Some(_) => interpret(&tests, name, env, &format!("{rest}\n"), Vec::new()),
         };
         out.push(t);
     }
@@ -581,7 +684,7 @@ pub fn load(src: &Path, arch: &str) -> std::io::Result<Vec<Test>> {
             continue;
         }
         let text = std::fs::read_to_string(tests.join(file))?;
-        out.push(interpret(&tests, &n, arch, &text, Vec::new()));
+        out.push(interpret(&tests, &n, env, &text, Vec::new()));
     }
     Ok(out)
 }

@@ -530,8 +530,25 @@ impl Tracker {
             early_proc = who;
         }
         let shown = in_scope && !comm_exec && self.trace.contains_call(&info.name, info.abi);
-        if in_scope && info.ends_process {
-            // strace's `+++ exited with N +++`, whatever `-e trace=` shows.
+        let tid = early_proc.as_ref().map(|p| p.tid);
+        let mut hit = Injection::default();
+        // strace tampers only with the calls it traces (`-e trace=`).
+        // As strace's -e inject=: a later rule naming the call replaces
+        // the earlier ones for it (its fault, pokes and `when=`), so only
+        // the last rule whose set has the call counts and applies.
+        if self.has_injects && in_scope && shown {
+            if let Some(rule) = lock(&self.injects)
+                .iter_mut()
+                .rev()
+                .find(|r| r.set.contains(&info.name))
+            {
+                rule.check(&info.name, tid, &mut hit);
+            }
+        }
+        if in_scope && info.ends_process && hit.action.is_none() {
+            // strace's `+++ exited with N +++`, whatever `-e trace=` shows
+            // (not when a fault is injected: the call is skipped, the
+            // process goes on).
             self.exited(event, &info, cpu, now, early_proc.clone());
         }
         if !shown
@@ -570,14 +587,6 @@ impl Tracker {
             };
             self.count_enter(event, cpu, info, key, ret_ip, proc_info, now);
             return None;
-        }
-        let tid = early_proc.as_ref().map(|p| p.tid);
-        let mut hit = Injection::default();
-        // strace tampers only with the calls it traces (`-e trace=`).
-        if self.has_injects && in_scope && shown {
-            for rule in lock(&self.injects).iter_mut() {
-                rule.check(&info.name, tid, &mut hit);
-            }
         }
         let mut inject = hit.action;
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
@@ -1216,6 +1225,72 @@ mod tests {
         let rec = rec.unwrap();
         assert_eq!(rec.errno.as_deref(), Some("ENOENT"));
         assert_eq!(rec.modifications.len(), 2, "{:?}", rec.modifications);
+    }
+
+    /// strace's -e inject=: the last rule naming a call is the call's
+    /// (qual_fault-exit_group: `all:error=ENOSYS` then
+    /// `exit:error=1:when=2+` leaves the first exit alone).
+    #[test]
+    fn the_last_inject_rule_of_a_call_wins() {
+        let cfg = EngineConfig {
+            inject: vec![
+                "all:error=ENOSYS".into(),
+                "openat:error=EPERM:when=2+".into(),
+            ],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert_eq!(
+            out.rax(),
+            257,
+            "the first openat is the later rule's: untouched"
+        );
+        r.sysret(3, 0x7fff_1000, CR3);
+        let (_, out) = r.enter(257, &[0, 0x60_0000, 0, 0], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), u64::MAX, "the second is skipped");
+        let (_, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert_eq!(out.rax() as i64, -1, "EPERM, not ENOSYS");
+        // Another call is the first rule's.
+        let (_, out) = r.enter(39, &[], 0x7fff_1000, CR3);
+        assert_eq!(out.rax(), u64::MAX);
+        let (_, out) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        assert_eq!(out.rax() as i64, -38);
+    }
+
+    /// An exit_group whose fault is injected ends nothing: no `+++
+    /// exited +++` record before the call's own.
+    #[test]
+    fn an_injected_exit_group_ends_no_process() {
+        let cfg = EngineConfig {
+            inject: vec!["exit_group:error=ENOSYS".into()],
+            ..Default::default()
+        };
+        let mut r = rig(cfg);
+        let ev = |nr| {
+            Event::new(
+                0,
+                Mechanism::Syscall,
+                Bitness::B64,
+                regs(nr, &[42], 0x7fff_1000, CR3),
+            )
+        };
+        let (rec, extra, out) = r.event(ev(231));
+        assert!(
+            rec.is_none() && out.rax() == u64::MAX,
+            "skipped, awaiting its return"
+        );
+        assert!(extra.is_empty(), "no exit record");
+        let (rec, _) = r.sysret((-38i64) as u64, 0x7fff_1000, CR3);
+        let rec = rec.unwrap();
+        assert_eq!(
+            (&*rec.name, rec.errno.as_deref()),
+            ("exit_group", Some("ENOSYS"))
+        );
+        // Without the fault it ends the process.
+        let mut r = rig(EngineConfig::default());
+        let (_, extra, _) = r.event(ev(231));
+        assert_eq!(extra.len(), 1);
     }
 
     /// strace's poke_enter=/poke_exit=: bytes written where an argument

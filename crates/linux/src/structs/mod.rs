@@ -176,7 +176,7 @@ impl Call<'_, '_> {
     fn quoted(&mut self, va: u64, len: u64) -> String {
         let max = len.min(self.opts.strsize as u64) as usize;
         match self.fetch(va, max) {
-            Ok(d) => fmt::quote(&d, len > max as u64),
+            Ok(d) => fmt::quote_x(&d, len > max as u64, self.opts.strings_in_hex),
             Err(s) => s,
         }
     }

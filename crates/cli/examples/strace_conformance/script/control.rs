@@ -16,6 +16,11 @@ use super::{Flow, Shell, Skip};
 /// host's clock or a file says so cannot be modelled by repetition).
 const MAX_ITERATIONS: usize = 64;
 
+/// Most iterations of a loop that runs no traced program: a counter
+/// building a word list (readv.test's `while [ $i -lt $rfd ]` up to the
+/// guest's highest descriptor, 1023).
+const MAX_COUNTING_ITERATIONS: usize = 4096;
+
 impl Shell<'_> {
     /// Runs an and-or list (`A && B || C`): each command after `&&` only
     /// when the previous status is 0, after `||` only when it is not.
@@ -182,7 +187,12 @@ impl Shell<'_> {
             return Err(format!("`{}` after a loop not modelled", lines[end].trim()));
         }
         body_start = body_start.min(end);
-        for _ in 0..MAX_ITERATIONS {
+        let runs = |sh: &Self| sh.steps.len() + usize::from(sh.pending.is_some());
+        let runs_before = runs(self);
+        for n in 0..MAX_COUNTING_ITERATIONS {
+            if n >= MAX_ITERATIONS && runs(self) != runs_before {
+                break;
+            }
             let s = self.condition(&cond, depth)?;
             if (s == 0) == until || self.done {
                 return Ok(end + 1);
@@ -273,6 +283,17 @@ pub(super) enum Op {
     First,
     And,
     Or,
+}
+
+impl Op {
+    /// The operator as the script writes it (none before the first).
+    pub(super) fn text(self) -> &'static str {
+        match self {
+            Op::First => "",
+            Op::And => "&&",
+            Op::Or => "||",
+        }
+    }
 }
 
 /// Splits a statement at `&&`/`||` outside quotes.
@@ -429,6 +450,33 @@ mod tests {
 
     fn shell() -> Shell<'static> {
         Shell::new(Path::new("/nonexistent"), "foo", "x86_64")
+    }
+
+    /// readv.test's shape: a program's output in the guest, then a
+    /// counting loop to it (more iterations than a loop that runs
+    /// programs may have).
+    #[test]
+    fn guest_outputs_and_counting_loops() {
+        let text = "wfd=\"$(../print_maxfd)\"\nrfd=\"$(($wfd - 1))\"\nrfds='!!!0'\ni=0\n\
+                    while [ $i -lt $rfd ]; do\n\trfds=\"$rfds,$i\"\n\ti=$(($i + 1))\ndone\n\
+                    run_strace_match_diff -a16 -eread=\"$rfds\" -ewrite=\"$wfd\"\n";
+        let err = shell().run(text, vec![]).unwrap_err();
+        assert_eq!(super::super::needed_output(&err), Some("../print_maxfd"));
+        let outputs = [("../print_maxfd".to_string(), Ok("1023".to_string()))].into();
+        let steps = shell().with_outputs(&outputs).run(text, vec![]).unwrap();
+        let read = &steps[0].options[steps[0].options.len() - 2];
+        assert!(read.starts_with("-eread=!!!0,0,1,2,") && read.ends_with(",1021"));
+        assert_eq!(steps[0].options.last().unwrap(), "-ewrite=1023");
+        // A program that failed in the guest: the test says so.
+        let failed = [("../print_maxfd".to_string(), Err("exits 1".to_string()))].into();
+        let err = shell().with_outputs(&failed).run(text, vec![]).unwrap_err();
+        assert!(err.contains("exits 1"), "{err}");
+        // A loop that runs a program each time still stops at 64.
+        let forever = "i=0\nwhile [ $i -lt 100 ]; do\n\trun_strace ../foo\n\ti=$(($i + 1))\ndone\n";
+        assert!(shell()
+            .run(forever, vec![])
+            .unwrap_err()
+            .contains("does not end"));
     }
 
     fn t(s: &str) -> Result<bool, Skip> {

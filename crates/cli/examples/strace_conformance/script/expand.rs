@@ -148,6 +148,9 @@ impl Shell<'_> {
             Some('#') => one(self.pos.len().to_string(), 2),
             Some('?') => match self.last {
                 Some(s) => one(s.to_string(), 2),
+                // A placeholder only a check of it may use
+                // (Shell::status_check).
+                None if self.pending.is_some() => one(super::checks::STATUS.into(), 2),
                 None => Err("the traced program's exit status ($?) not modelled".into()),
             },
             Some('$') => one(self.var("$"), 2),
@@ -170,7 +173,7 @@ impl Shell<'_> {
                 one(n.to_string(), end + 2)
             }
             Some('(') => {
-                let end = find(c, ")").ok_or("unclosed $(")?;
+                let end = closing_paren(c, 1).ok_or("unclosed $(")?;
                 let inner: String = c[2..end].iter().collect();
                 if let Some(n) = last_line_pid(&inner) {
                     // Known only once the log is there: a placeholder the
@@ -180,9 +183,15 @@ impl Shell<'_> {
                 if let Some(v) = self.host_output(inner.trim()) {
                     return one(v, end + 1);
                 }
+                if inner.trim().starts_with("../") {
+                    return one(self.guest_output(&inner)?, end + 1);
+                }
                 match inner.trim().strip_prefix("echo ") {
                     Some(rest) => one(self.expand(rest)?.join(" "), end + 1),
-                    None => Err(format!("command substitution $({inner}) not modelled")),
+                    None => match self.own_output(inner.trim(), 0)? {
+                        Some(v) => one(v, end + 1),
+                        None => Err(format!("command substitution $({inner}) not modelled")),
+                    },
                 }
             }
             Some('{') => {
@@ -203,6 +212,25 @@ impl Shell<'_> {
                 one(self.var(&k), 1 + n)
             }
             _ => one("$".into(), 1),
+        }
+    }
+
+    /// `$(../PROG ARGS)`: what the program printed in the guest, once
+    /// the comparer has run it there (else the test waits for that, with
+    /// [`super::NEEDS_GUEST_OUTPUT`]).
+    fn guest_output(&mut self, cmd: &str) -> Result<String, Skip> {
+        let words = self.expand(cmd)?;
+        if words
+            .iter()
+            .any(|w| w.starts_with(['<', '>', '|', '&', '@']))
+        {
+            return Err(format!("command substitution $({cmd}) not modelled"));
+        }
+        let key = words.join(" ");
+        match self.outputs.get(&key) {
+            Some(Ok(out)) => Ok(out.clone()),
+            Some(Err(why)) => Err(format!("$({key}) in the guest: {why}")),
+            None => Err(format!("{}{key})", super::NEEDS_GUEST_OUTPUT)),
         }
     }
 
@@ -382,6 +410,30 @@ fn parse_int(s: &str) -> Option<i64> {
         None => s.parse().ok()?,
     };
     Some(if neg { -v } else { v })
+}
+
+/// The index of the `)` closing the `(` at `open`, counting nested
+/// parentheses outside quotes (`$(for i in $(seq 1 3); do ...)`).
+fn closing_paren(c: &[char], open: usize) -> Option<usize> {
+    let (mut depth, mut sq, mut dq) = (0usize, false, false);
+    let mut i = open;
+    while i < c.len() {
+        match c[i] {
+            '\\' if !sq => i += 1,
+            '\'' if !dq => sq = !sq,
+            '"' if !sq => dq = !dq,
+            '(' if !sq && !dq => depth += 1,
+            ')' if !sq && !dq => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn find(c: &[char], pat: &str) -> Option<usize> {

@@ -6,6 +6,7 @@
 //! the function), and `$STRACE -o "$LOG" ...` run directly (what
 //! init.sh's `run_strace` does).
 
+use super::lines::HEREDOC;
 use super::{split_redirs, Shell, Skip};
 
 impl Shell<'_> {
@@ -21,6 +22,9 @@ impl Shell<'_> {
                 if !own_file(target) {
                     return Err(format!("writing {target} not modelled"));
                 }
+                // Its text is now none (`> "$EXP-err"`: nothing expected).
+                self.texts.insert(target.to_string(), String::new());
+                self.err_cuts.remove(target);
             }
             return Ok(Some(0));
         };
@@ -41,13 +45,35 @@ impl Shell<'_> {
                 Ok(Some(0))
             }
             "rm" => {
-                let files = args.iter().filter(|a| !a.starts_with('-'));
-                for f in files {
+                let files: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                for f in &files {
                     if !own_file(f) {
                         return Err(format!("rm {f} (not a file of the test) not modelled"));
                     }
                 }
+                // Of files made for the program: made no more.
+                if files.iter().any(|f| self.made(f)) {
+                    self.prep.push(argv.to_vec());
+                }
                 Ok(Some(0))
+            }
+            // Files and directories made for the program in the test's
+            // work directory: made again in the guest's before each run.
+            "touch" | "mkdir" if !redirs.is_empty() => {
+                Err(format!("{cmd} with redirections not modelled"))
+            }
+            "touch" | "mkdir" => {
+                let names: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+                for f in &names {
+                    if f.starts_with('-') || !own_path(f) {
+                        return Err(format!("{cmd} {f} not modelled"));
+                    }
+                }
+                self.prep.push(argv.to_vec());
+                Ok(Some(0))
+            }
+            "cat" if args.is_empty() && redirs.iter().any(|r| r.starts_with(HEREDOC)) => {
+                self.here_document(&redirs).map(Some)
             }
             // `cat FILE >&2`: the test's own file shown in the test's
             // log, for whoever reads a failure.
@@ -76,11 +102,25 @@ impl Shell<'_> {
                     _ => Err(format!("diff {} not modelled", args.join(" "))),
                 }
             }
+            // The host's pause between commands (`$SLEEP_A_BIT`): the
+            // guest run is over before the log is read.
+            "sleep" if args.iter().all(|a| a.parse::<f64>().is_ok()) => Ok(Some(0)),
+            "grep" => match self.grep_stderr_file(cmd, &words[1..])? {
+                Some(s) => Ok(Some(s)),
+                None => self.grep_suite_file(cmd, &words[1..]),
+            },
             "@STRACE" => {
+                if let [o, pipe, rest @ ..] = args {
+                    if let Some(pipe) = pipe.strip_prefix('|').filter(|_| o == "-o") {
+                        let mut a = rest.to_vec();
+                        a.extend(redirs);
+                        return self.piped_output(pipe, &a, 0).map(Some);
+                    }
+                }
                 // `$STRACE -o "$LOG" ARGS`: init.sh's run_strace.
                 let rest = match args {
                     [o, log, rest @ ..] if o == "-o" && log == "@LOG" => rest,
-                    [o, rest @ ..] if o == "--output=@LOG" => rest,
+                    [o, rest @ ..] if o == "--output=@LOG" || o == "-o@LOG" => rest,
                     _ => return Ok(None),
                 };
                 if rest.iter().any(|a| a == "@STRACE") {
@@ -91,13 +131,35 @@ impl Shell<'_> {
                 self.run_strace(&a)?;
                 Ok(Some(0))
             }
-            _ if cmd.starts_with("../") && redirs.iter().all(|r| r.ends_with("/dev/null")) => {
-                // The program run untraced, its output dropped: the
-                // traced run that follows decides.
+            _ if cmd.starts_with("../")
+                && redirs
+                    .iter()
+                    .all(|r| r.ends_with("/dev/null") || self.for_program(r) || own_output(r)) =>
+            {
+                // The program run untraced, its output dropped (or sent
+                // to files made for it): the traced run that follows
+                // decides.
                 Ok(Some(0))
             }
             _ => Ok(None),
         }
+    }
+
+    /// Whether the script made `f` for the program (`touch`, `mkdir`).
+    pub(super) fn made(&self, f: &str) -> bool {
+        self.prep
+            .iter()
+            .any(|c| matches!(c[0].as_str(), "touch" | "mkdir") && c[1..].iter().any(|a| a == f))
+    }
+
+    /// Whether a redirection gives the program a descriptor the script
+    /// set up for it: one closed (`<&-`, `2>&-`) or a file it made
+    /// (`< "$LOG.fd0"` after `touch "$LOG.fd0"`). strace's descriptors
+    /// are the program's, so the guest run applies them to the program.
+    pub(super) fn for_program(&self, r: &str) -> bool {
+        let op = r.trim_start_matches(|c: char| c.is_ascii_digit());
+        let target = op.trim_start_matches(['<', '>']);
+        target == "&-" || self.made(target)
     }
 
     /// A file name as the script's renames leave it (`mv A B`: B is A).
@@ -118,6 +180,10 @@ impl Shell<'_> {
         match words.as_slice() {
             ["date", "+%s"] => Some(now.to_string()),
             ["date", "+%Y"] => Some(year_of(now).to_string()),
+            ["seq", rest @ ..] => super::subst::seq(rest),
+            // The guest's vCPUs: guest.rs boots each batch with `vstrace
+            // run`'s default of one.
+            ["nproc"] => Some("1".into()),
             // init.sh's function: the guest runs the arch's native
             // personality.
             ["print_current_personality_designator"] => Some(
@@ -155,6 +221,23 @@ fn harmless(args: &[String]) -> bool {
 /// derived from them, or a name in its work directory).
 fn own_file(f: &str) -> bool {
     f.starts_with('@') || !f.is_empty() && !f.contains('/') && !f.starts_with('-')
+}
+
+/// Whether a redirection is an output to a file of the test (`>
+/// "$LOG.fd1"`, `2> "$OUT"`).
+fn own_output(r: &str) -> bool {
+    let op = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    op.strip_prefix(">>")
+        .or(op.strip_prefix('>'))
+        .is_some_and(|t| !t.starts_with('&') && own_file(t))
+}
+
+/// Whether a path is in the test's work directory: its own files, or
+/// names under a directory of it (`dir/FILE`), never leaving it.
+fn own_path(f: &str) -> bool {
+    !f.is_empty()
+        && !f.starts_with('/')
+        && f.split('/').all(|c| !c.is_empty() && c != ".." && c != ".")
 }
 
 /// The calendar year (UTC) of a time in seconds since the epoch.
@@ -200,6 +283,35 @@ mod tests {
         assert!(sh.run(bad, vec![]).is_err());
     }
 
+    /// redirect-fds.test's shape: files made for the program, its
+    /// descriptors closed or sent to them through `eval`, the run
+    /// without a matcher (it must exit 0).
+    #[test]
+    fn descriptors_set_up_for_the_program() {
+        let text = "fd0=\"$LOG.fd0\"\nfd1=\"$LOG.fd1\"\ncheck_fd()\n{\n\
+                    \tlocal a1 a2\n\ta1=\"$1\"\n\ta2=\"$2\"\n\trm -f \"$LOG\" \"$fd0\" \"$fd1\"\n\ttouch \"$LOG\" \"$fd0\" || framework_skip_ x\n\
+                    \tset -- \"\\\"../$NAME\\\"\" \"\\\"$1\\\"\" \"\\\"$2\\\"\"\n\
+                    \teval \"$@\" \"<${a1:-&-}\" \">${a2:-&-}\" || fail_ x\n\
+                    \tset -- \"$STRACE\" -o\"$LOG\" -echdir \"$@\"\n\
+                    \teval \"$@\" \"<${a1:-&-}\" \">${a2:-&-}\" || dump_log_and_fail_with x\n}\n\
+                    check_fd \"$fd0\" \"$fd1\"\ncheck_fd '' \"$fd1\"\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        let steps = sh.run(text, vec![]).unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].prog_args, ["@LOG.fd0", "@LOG.fd1"]);
+        assert_eq!(steps[0].redirections, ["<@LOG.fd0", ">@LOG.fd1"]);
+        assert_eq!(steps[1].prog_args, ["", "@LOG.fd1"]);
+        assert_eq!(steps[1].redirections, ["<&-", ">@LOG.fd1"]);
+        assert_eq!(steps[1].options, ["-echdir"]);
+        assert_eq!(steps[0].matcher, crate::spec::Matcher::Ran);
+        assert_eq!(steps[0].prep, [["touch", "@LOG", "@LOG.fd0"]]);
+        assert_eq!(steps[1].prep.len(), 3, "touch, rm -f, touch");
+        // Files outside the work directory are not the model's to make.
+        let bad = "touch /tmp/x\nrun_strace ../foo\nmatch_diff\n";
+        let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
+        assert!(sh.run(bad, vec![]).is_err());
+    }
+
     /// The threads-execve.test shape: host checks, a direct strace run,
     /// the log cut by `sed 1d` and compared by `diff && exit 0`.
     #[test]
@@ -216,8 +328,9 @@ mod tests {
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].options, ["-a21", "-f"]);
         assert_eq!(steps[0].filters.len(), 1);
-        // The traced program's exit status is not known to the model.
-        let rc = "run_strace ../foo\nrc=$?\nmatch_diff\n";
+        // The traced program's exit status is known to the model only
+        // as the status its step wants (checks.rs).
+        let rc = "run_strace ../foo\nrc=$?\n[ $rc -gt 0 ] || fail_ x\nmatch_diff\n";
         let sh = Shell::new(Path::new("/nonexistent"), "foo", "x86_64");
         assert!(sh.run(rc, vec![]).unwrap_err().contains("exit status"));
         let rc = "[ 1 = 2 ] || x=$?\nrun_strace ../foo\nmatch_diff\n";

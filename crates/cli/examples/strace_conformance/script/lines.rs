@@ -8,8 +8,20 @@
 pub(super) fn logical_lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();
-    for raw in text.lines() {
-        let l = raw.trim();
+    let raws: Vec<&str> = text.lines().collect();
+    let mut k = 0;
+    while k < raws.len() {
+        let raw = raws[k];
+        k += 1;
+        let with_doc;
+        let l = match here_document(raw.trim(), &raws[k..]) {
+            Some((line, n)) => {
+                k += n;
+                with_doc = line;
+                with_doc.as_str()
+            }
+            None => raw.trim(),
+        };
         if cur.is_empty() && (l.starts_with('#') || l.is_empty()) {
             continue;
         }
@@ -29,6 +41,62 @@ pub(super) fn logical_lines(text: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// The word a here-document becomes in its command's line (see
+/// [`here_document`]): `<<@HEREDOC:MODE:HEX`, MODE `q` when the
+/// delimiter is quoted (the body is not expanded), `u` else; HEX the
+/// body's bytes.
+pub(super) const HEREDOC: &str = "<<@HEREDOC:";
+
+/// A line with a here-document (`cat > "$EXP" << __EOF__`) and the raw
+/// lines after it: the line with the operator and delimiter replaced by
+/// the body as one [`HEREDOC`] word (kept whole: no comment dropped, no
+/// line trimmed), and how many lines the body and delimiter took.
+fn here_document(l: &str, rest: &[&str]) -> Option<(String, usize)> {
+    let (mut sq, mut dq) = (false, false);
+    let c: Vec<char> = l.chars().collect();
+    let at = (0..c.len()).find(|&i| {
+        match c[i] {
+            '\'' if !dq => sq = !sq,
+            '"' if !sq => dq = !dq,
+            _ => {}
+        }
+        !sq && !dq && c[i..].starts_with(&['<', '<']) && c.get(i + 2) != Some(&'<')
+    })?;
+    let mut i = at + 2;
+    let tabs = c.get(i) == Some(&'-');
+    i += usize::from(tabs);
+    while c.get(i).is_some_and(|x| x.is_whitespace()) {
+        i += 1;
+    }
+    let start = i;
+    while i < c.len() && !c[i].is_whitespace() && !matches!(c[i], ';' | '>' | '<' | '|' | '&') {
+        i += 1;
+    }
+    let word: String = c[start..i].iter().collect();
+    let quoted = word.contains(['\'', '"', '\\']);
+    let delim: String = word
+        .chars()
+        .filter(|x| !matches!(x, '\'' | '"' | '\\'))
+        .collect();
+    if delim.is_empty() {
+        return None;
+    }
+    let end = rest.iter().position(|r| {
+        let r = if tabs { r.trim_start_matches('\t') } else { r };
+        r == delim
+    })?;
+    let mut body = String::new();
+    for r in &rest[..end] {
+        body.push_str(if tabs { r.trim_start_matches('\t') } else { r });
+        body.push('\n');
+    }
+    let hex: String = body.bytes().map(|b| format!("{b:02x}")).collect();
+    let mode = if quoted { 'q' } else { 'u' };
+    let before: String = c[..at].iter().collect();
+    let after: String = c[i..].iter().collect();
+    Some((format!("{before}{HEREDOC}{mode}:{hex}{after}"), end + 1))
 }
 
 /// The index of the line closing a block opened before `from` (`done`

@@ -107,6 +107,9 @@ impl Shell<'_> {
                 of_stderr: false,
                 optional: true,
                 negative,
+                status: 0,
+                prep: Vec::new(),
+                nonempty: false,
             });
         }
         Ok(())
