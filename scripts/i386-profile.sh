@@ -17,8 +17,12 @@ CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
     exit 1
 }
 pkg=$(cat "$CACHE/vmlinuz-i386.package") # linux-image-6.1.0-57-686:i386
-stamp="$CACHE/vmlinuz-i386.profile"      # the package, then the profile's path
-if [ -s "$stamp" ] && [ "$(sed -n 1p "$stamp")" = "$pkg" ] && [ -s "$(sed -n 2p "$stamp")" ]; then
+stamp="$CACHE/vmlinuz-i386.profile"      # the package, the profile's path, its version
+# Raised when the DWARF reader keeps more structures (profile::dwarf::STRUCTS):
+# a profile made before lacks them, and is made again. 2: unix sockets (-yy).
+version=2
+if [ -s "$stamp" ] && [ "$(sed -n 1p "$stamp")" = "$pkg" ] && [ -s "$(sed -n 2p "$stamp")" ] &&
+    [ "$(sed -n 3p "$stamp")" = "$version" ]; then
     exit 0
 fi
 image=${pkg%:i386}
@@ -43,6 +47,6 @@ if [ -z "$bin" ]; then
     bin=target/release/vstrace
 fi
 out=$("$bin" profile --from-dwarf "$tmp/usr/lib/debug/boot/vmlinux-$release")
-printf '%s\n%s\n' "$pkg" "$out" >"$stamp.tmp"
+printf '%s\n%s\n%s\n' "$pkg" "$out" "$version" >"$stamp.tmp"
 mv "$stamp.tmp" "$stamp"
 echo "vstrace i386 profile: $out ($(($(date +%s) - start)) s)" >&2

@@ -64,6 +64,14 @@ impl LinuxLayer {
         }
     }
 
+    /// Runs a decoding in the call's `-X` style, with the traced
+    /// kernel's `long` width (from the profile; 8 without one) for the
+    /// decoders that print as that kernel's strace does.
+    fn decoding<R>(&self, style: vstrace_core::ConstStyle, f: impl FnOnce() -> R) -> R {
+        let long = self.profile.as_ref().map_or(8, |p| p.pointer_size);
+        lx::tracer::with_kernel_long(long, || crate::xlat::with_style(style, f))
+    }
+
     /// `-k` looks for modules' files in `dirs` too (by guest path under
     /// each, then by file name), after the guest path on the host.
     pub fn with_host_dirs(mut self, dirs: Vec<std::path::PathBuf>) -> LinuxLayer {
@@ -287,7 +295,7 @@ impl OsLayer for LinuxLayer {
 
     fn decode_enter(&self, c: CallArgs<'_>, mem: &mut dyn VirtMem) -> Option<Vec<ArgValue>> {
         // (-X: the constant renderers read the style set here.)
-        crate::xlat::with_style(c.opts.const_style, || {
+        self.decoding(c.opts.const_style, || {
             desc(c.info).map(|d| lx::decode_enter(d, abi_of(c.info), c.raw, mem, c.opts))
         })
     }
@@ -299,7 +307,7 @@ impl OsLayer for LinuxLayer {
         out: &mut Vec<ArgValue>,
     ) -> bool {
         let Some(d) = desc(c.info) else { return false };
-        crate::xlat::with_style(c.opts.const_style, || {
+        self.decoding(c.opts.const_style, || {
             lx::decode_enter_into(d, abi_of(c.info), c.raw, mem, c.opts, out)
         });
         true
@@ -307,7 +315,7 @@ impl OsLayer for LinuxLayer {
 
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
         if let Some(d) = desc(c.info) {
-            crate::xlat::with_style(c.opts.const_style, || {
+            self.decoding(c.opts.const_style, || {
                 lx::decode_exit(d, abi_of(c.info), c.raw, ret, mem, c.opts, args)
             });
         }
@@ -315,14 +323,14 @@ impl OsLayer for LinuxLayer {
 
     fn return_detail(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem) -> Option<String> {
         let d = desc(c.info)?;
-        crate::xlat::with_style(c.opts.const_style, || {
+        self.decoding(c.opts.const_style, || {
             lx::structs::return_detail(d, abi_of(c.info), c.raw, ret, mem, c.opts)
         })
     }
 
     fn return_in_hex(&self, c: CallArgs<'_>, ret: i64) -> bool {
         let Some(d) = desc(c.info) else { return false };
-        crate::xlat::with_style(c.opts.const_style, || {
+        self.decoding(c.opts.const_style, || {
             lx::structs::return_in_hex(d, abi_of(c.info), c.raw, ret)
         })
     }
@@ -684,7 +692,7 @@ impl OsLayer for LinuxLayer {
         }
         let netlink = |mem: &mut dyn VirtMem, names: &[(u32, String)]| {
             let mut user = vstrace_core::mem::UserOnly { mem, end: user_end };
-            crate::xlat::with_style(call.opts.const_style, || {
+            self.decoding(call.opts.const_style, || {
                 lx::structs::netlink::decode_named(
                     &mut user, abi, call.opts, proto, addr, len, names,
                 )
@@ -737,7 +745,7 @@ impl OsLayer for LinuxLayer {
         };
         // Arguments whose descriptors get names are rendered again: in
         // the call's -X style, as at their decoding.
-        crate::xlat::with_style(call.opts.const_style, || {
+        self.decoding(call.opts.const_style, || {
             self.in_task_space(event, mem, |m| {
                 let task = self.task_in(event, m)?;
                 let raw = lx::proto::logical_args(d, call.raw);
@@ -761,7 +769,7 @@ impl OsLayer for LinuxLayer {
         let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
             return (None, Vec::new());
         };
-        crate::xlat::with_style(call.opts.const_style, || {
+        self.decoding(call.opts.const_style, || {
             self.in_task_space(event, mem, |m| {
                 let task = self.task_in(event, m)?;
                 Some(crate::naming::name_exit(

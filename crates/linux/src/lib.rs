@@ -19,6 +19,8 @@
 //!   symbols) and the current process at a trap.
 //! - [`subcall`]: i386's socketcall and ipc split into the sub-calls
 //!   strace shows.
+//! - [`tracer`]: what the strace of the traced kernel's width prints
+//!   differently (its `time_t`, the kernel's `optmem_max`).
 //! - [`stack`], [`unwind`], [`elfmod`]: `-k`'s user stacks, unwound from
 //!   outside with each module's `.eh_frame` (guest memory or a host file
 //!   with the same build id), named as strace names frames; [`testelf`]:
@@ -44,6 +46,7 @@ pub mod structs;
 pub mod subcall;
 pub mod tasks;
 pub mod testelf;
+pub mod tracer;
 pub mod untouched;
 pub mod unwind;
 pub mod vma;

@@ -38,6 +38,8 @@ const MCONTEXT: u64 = 40;
 const SC32_SP: u64 = 7 * 4;
 const SC32_AX: u64 = 11 * 4;
 const SC32_IP: u64 = 14 * 4;
+const SC32_CS: u64 = 15 * 4;
+const SC32_SS: u64 = 18 * 4;
 const SC32_OLDMASK: u64 = 20 * 4;
 const SIGCONTEXT_32: u64 = 88;
 /// `rt_sigframe_ia32`: pretcode, sig, pinfo, puc, then the compat siginfo
@@ -233,6 +235,21 @@ pub fn delivery_32(regs: &Regs, sp: u64, cpu: &mut dyn Cpu) -> Option<SignalDeli
         };
         (uc_reg + UC32_MCONTEXT, info_reg, info)
     } else {
+        // The old frame has no pointers to check, and its other marks
+        // (eax the number, edx = ecx = 0, the number on the stack) are
+        // met by chance: a fault's return in a program that just got
+        // descriptor 3 and pushed it as an argument looks like SIGQUIT's
+        // frame. The interrupted context it saves is a user one: its CS
+        // and SS selectors have RPL 3. (The event's own CS is no help:
+        // it is taken at the kernel's iret, before the return.)
+        let seg = |mem: &mut dyn VirtMem, a: u64| word(mem, a).map(|w| w & 0xffff);
+        let (cs, ss) = (
+            seg(mem, sp + SF32_SC + SC32_CS)?,
+            seg(mem, sp + SF32_SC + SC32_SS)?,
+        );
+        if cs & 3 != 3 || ss & 3 != 3 {
+            return None;
+        }
         (sp + SF32_SC, 0, probed_or_signo(cpu, regs, signo))
     };
     let mem = cpu.mem();
@@ -509,6 +526,9 @@ mod tests {
             sp + SF32_SC
         };
         put(mem, sc + SC32_IP, 0x0804_1234);
+        // The i386 kernel's __USER_CS and __USER_DS.
+        put(mem, sc + SC32_CS, 0x73);
+        put(mem, sc + SC32_SS, 0x7b);
         put(mem, sc + SC32_SP, 0xbfff_f000);
         put(mem, sc + SC32_AX, (-4i32) as u32);
         r
@@ -552,6 +572,20 @@ mod tests {
         let mut r2 = regs.clone();
         r2.set(Reg::Rdx, 4);
         assert_eq!(delivery_32(&r2, sp, &mut cpu(&mut m)), None);
+        // The same registers and stack words with no user context saved
+        // above them (a fault's return in a program that pushed
+        // descriptor 3 with eax 3 is no SIGQUIT): none.
+        let mut m = SparseVirt::default();
+        let regs = frame32(&mut m, sp, 3, false, &[]);
+        m.map(sp + SF32_SC + SC32_CS, &0u32.to_le_bytes());
+        assert_eq!(delivery_32(&regs, sp, &mut cpu(&mut m)), None);
+        m.map(sp + SF32_SC + SC32_CS, &0x73u32.to_le_bytes());
+        m.map(sp + SF32_SC + SC32_SS, &0x18u32.to_le_bytes());
+        assert_eq!(delivery_32(&regs, sp, &mut cpu(&mut m)), None);
+        // User selectors (a compat process's __USER32_CS too): one.
+        m.map(sp + SF32_SC + SC32_SS, &0x2bu32.to_le_bytes());
+        m.map(sp + SF32_SC + SC32_CS, &0x23u32.to_le_bytes());
+        assert!(delivery_32(&regs, sp, &mut cpu(&mut m)).is_some());
     }
 
     /// The text of a siginfo made of these 32-bit words, in `abi`'s

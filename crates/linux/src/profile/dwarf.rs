@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 type R<'a> = EndianSlice<'a, LittleEndian>;
 
 /// The structures the profile reads by name (embedded ones follow).
-pub const STRUCTS: [&str; 25] = [
+pub const STRUCTS: [&str; 28] = [
     "task_struct",
     "mm_struct",
     "pcpu_hot",
@@ -43,6 +43,11 @@ pub const STRUCTS: [&str; 25] = [
     "socket",
     "sock",
     "netlink_sock",
+    // A unix socket's peer and bound address (-yy), and the inode
+    // allocated with a socket (the peer's inode number).
+    "socket_alloc",
+    "unix_sock",
+    "unix_address",
     "net",
     "net_device",
     "vm_area_struct",
@@ -456,6 +461,36 @@ mod tests {
     /// package's `/usr/lib/debug/boot/vmlinux-*`), if set.
     fn debug_vmlinux(env: &str) -> Option<Vec<u8>> {
         std::fs::read(std::env::var_os(env)?).ok()
+    }
+
+    /// Records the structures a layout asks about (every offset 0).
+    #[derive(Default)]
+    struct Asked(std::cell::RefCell<HashSet<String>>);
+
+    impl crate::profile::layouts::MemberOffsets for Asked {
+        type Error = ();
+        fn member_offset(&self, s: &str, _: &str) -> Result<u64, ()> {
+            self.0.borrow_mut().insert(s.to_string());
+            Ok(0)
+        }
+    }
+
+    /// A structure the layouts read but the DWARF reader leaves out is
+    /// a feature silently missing on kernels without BTF (the 686
+    /// kernel's `-yy` unix socket details were).
+    #[test]
+    fn the_dwarf_reader_keeps_every_structure_the_layouts_read() {
+        use crate::profile::layouts::{FilesLayout, MmLayout};
+        let a = Asked::default();
+        FilesLayout::from_offsets(&a).unwrap();
+        MmLayout::from_offsets(&a).unwrap();
+        let mut missing: Vec<String> =
+            a.0.into_inner()
+                .into_iter()
+                .filter(|s| !STRUCTS.contains(&s.as_str()))
+                .collect();
+        missing.sort();
+        assert!(missing.is_empty(), "not in STRUCTS: {missing:?}");
     }
 
     #[test]

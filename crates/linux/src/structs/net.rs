@@ -115,9 +115,6 @@ fn msg_flags(v: u64) -> String {
     fmt::flags(v, crate::consts::MSG_FLAGS, "0")
 }
 
-/// Most control-message bytes read (the kernel's default optmem_max).
-const MAX_CONTROL: u64 = 20480;
-
 /// A parsed `struct msghdr` of either ABI.
 struct Msghdr {
     name: u64,
@@ -231,7 +228,9 @@ fn control(c: &mut Call<'_, '_>, va: u64, in_len: u64) -> String {
     let n = c.long_size();
     // cmsghdr: cmsg_len (size_t), cmsg_level (int), cmsg_type (int).
     let hdr = n + 8;
-    let len = in_len.min(MAX_CONTROL) as usize;
+    // strace reads at most the kernel's optmem_max (10240 on a 32-bit
+    // kernel, 20480 on a 64-bit one, whatever the caller's ABI).
+    let len = in_len.min(crate::tracer::optmem_max()) as usize;
     if len < hdr {
         return fmt::ptr(va);
     }

@@ -207,6 +207,16 @@ fn timevals_itimers_and_dates() {
     );
     assert_eq!(super::time::date(0, 0, 0), None);
     assert_eq!(super::time::date(5, 1_000_000, 6), None);
+    // On a 32-bit kernel strace is an i386 build: no date past its
+    // 32-bit time_t (the x86-64 one converts it).
+    assert!(super::time::date(4_886_718_345, 0, 0).is_some());
+    crate::tracer::with_kernel_long(4, || {
+        assert_eq!(super::time::date(4_886_718_345, 123, 9), None);
+        assert_eq!(
+            super::time::date(951782400, 0, 0).as_deref(),
+            Some("2000-02-29T00:00:00+0000")
+        );
+    });
 }
 
 #[test]
@@ -648,6 +658,29 @@ fn statfs_of_both_abis() {
     assert_eq!(
         line(I, "statfs64", &[0x2000, 84, 0x3000], 0, &mut m),
         "statfs64(\".\", 84, {f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=117790, f_bfree=109406, f_bavail=109406, f_files=117790, f_ffree=117420, f_fsid={val=[0xdf6ff0d, 0x2924738a]}, f_namelen=255, f_frsize=4096}) = 0"
+    );
+}
+
+#[test]
+fn control_data_is_cut_at_the_kernels_optmem_max() {
+    // An i386 SCM_RIGHTS message of 20480 bytes (all -1 descriptors).
+    let mut m = SparseVirt::new();
+    let mut ctl = le32(&[20480, 1, 1]);
+    ctl.resize(20480, 0xff);
+    m.map(0x10000, &ctl);
+    m.map(0x1000, &le32(&[0, 0, 0, 0, 0x10000, 20480, 0]));
+    let text = |m: &mut SparseVirt| arg_ret(I, "sendmsg", &[1, 0x1000, 0], -9, m, 1).0;
+    // A 64-bit kernel's optmem_max (20480) reads it whole...
+    let whole = text(&mut m);
+    assert!(
+        whole.ends_with("...]}], msg_controllen=20480, msg_flags=0}"),
+        "{whole}"
+    );
+    // ...a 32-bit kernel's (10240) only part: strace says more follows.
+    let cut = crate::tracer::with_kernel_long(4, || text(&mut m));
+    assert!(
+        cut.ends_with("...]}, ...], msg_controllen=20480, msg_flags=0}"),
+        "{cut}"
     );
 }
 

@@ -205,6 +205,11 @@ pub(crate) fn date(sec: i64, part: u64, width: usize) -> Option<String> {
     if (sec == 0 && part == 0) || part > max {
         return None;
     }
+    // An i386 strace (the one a 32-bit kernel runs) converts only what
+    // fits its 32-bit time_t.
+    if !crate::tracer::fits_time_t(sec) {
+        return None;
+    }
     let days = sec.div_euclid(86_400);
     let secs = sec.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
