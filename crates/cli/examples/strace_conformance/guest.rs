@@ -116,6 +116,26 @@ pub struct Job {
 }
 
 impl Job {
+    /// A run of `prog` with `args` and nothing else a test may ask for
+    /// (plain runs: a program's own skip check, its output for a
+    /// script's command substitution).
+    pub fn plain(test: String, prog: String, args: Vec<String>) -> Job {
+        Job {
+            test,
+            prog,
+            args,
+            redirections: Vec::new(),
+            strsize: 32,
+            follow: false,
+            stream_wide: false,
+            verbose: false,
+            inject: Vec::new(),
+            trace: Vec::new(),
+            locks: Vec::new(),
+            prep: Vec::new(),
+        }
+    }
+
     /// Whether no other program of this job's comm may share its run
     /// (see [`Job::follow`], [`Job::stream_wide`]).
     fn own_comm(&self) -> bool {
@@ -510,20 +530,11 @@ pub fn program_outputs(
             out.insert(cmd.clone(), Err(format!("program {prog} not built")));
             continue;
         }
-        jobs.push(Job {
-            test: format!("output-{k}"),
-            prog: prog.to_string(),
-            args: words.map(str::to_string).collect(),
-            redirections: Vec::new(),
-            strsize: 32,
-            follow: false,
-            stream_wide: false,
-            verbose: false,
-            inject: Vec::new(),
-            trace: Vec::new(),
-            locks: Vec::new(),
-            prep: Vec::new(),
-        });
+        jobs.push(Job::plain(
+            format!("output-{k}"),
+            prog.to_string(),
+            words.map(str::to_string).collect(),
+        ));
     }
     if jobs.is_empty() {
         return Ok(out);

@@ -726,20 +726,11 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         .map(|j| j.prog.clone())
         .collect();
     for prog in waiting.keys().filter(|p| !have.contains(*p)) {
-        jobs.push(guest::Job {
-            test: format!("{prog}.plain"),
-            prog: prog.clone(),
-            args: Vec::new(),
-            redirections: Vec::new(),
-            strsize: 32,
-            follow: false,
-            stream_wide: false,
-            verbose: false,
-            inject: Vec::new(),
-            trace: Vec::new(),
-            locks: Vec::new(),
-            prep: Vec::new(),
-        });
+        jobs.push(guest::Job::plain(
+            format!("{prog}.plain"),
+            prog.clone(),
+            Vec::new(),
+        ));
     }
 
     // Guest runs; steps not reached because a run stopped early get one
