@@ -3,13 +3,14 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use vstrace_core::mem::InSpace;
 use vstrace_core::{
     ArgValue, CallArgs, CallInfo, Event, FdPath, NameOptions, Os, OsLayer, ProcInfo, Space,
     Syscall, VirtMem,
 };
 
 use crate::{self as lx, LinuxAbi, SyscallDesc};
+
+mod task;
 
 /// The Linux layer, with the kernel's profile when one was built.
 #[derive(Default)]
@@ -22,7 +23,7 @@ pub struct LinuxLayer {
     /// dependent read per event, which matters over a gdb connection
     /// (one round trip per block).
     ppids: std::sync::Mutex<std::collections::HashMap<(u64, i32, i32, u64), i32>>,
-    /// [`PTI_ON`] once the kernel's page tables were needed.
+    /// [`task::PTI_ON`] once the kernel's page tables were needed.
     pti: AtomicU8,
     /// Attributions failed in a row with a profile at hand, and whether
     /// that was reported (once: a silent loss of every pid is worse than
@@ -908,15 +909,6 @@ impl OsLayer for LinuxLayer {
     }
 }
 
-/// PTI (Kernel page-table isolation): at a trap from user mode CR3 holds
-/// the user half of an 8 KiB PGD pair (bit 12 set), which maps no
-/// task_struct or per-cpu data; the kernel's PGD is the page below.
-fn kernel_space_under_pti(event: &Event) -> Option<Space> {
-    const PTI_USER_PGD: u64 = 1 << 12;
-    let cur = Space::current(&event.regs)?;
-    (cur.root & PTI_USER_PGD != 0).then(|| cur.with_root(cur.root & !PTI_USER_PGD))
-}
-
 /// The first user frame of the trap's call: its return point, stack and
 /// frame pointers, in the width of the calling code.
 fn user_regs(event: &Event) -> lx::unwind::Regs {
@@ -940,98 +932,6 @@ fn user_regs(event: &Event) -> lx::unwind::Regs {
 /// PTI bits (the engine's key for the same space).
 fn space_key(cr3: u64) -> u64 {
     cr3 & 0x000f_ffff_ffff_e000
-}
-
-/// [`LinuxLayer::pti`] once attribution needed the kernel's tables.
-const PTI_ON: u8 = 1;
-
-impl LinuxLayer {
-    /// Runs a read of the kernel's task data `f` in the space that maps
-    /// it: the trap's own, or under PTI the kernel's half of the PGD pair.
-    fn in_task_space<T>(
-        &self,
-        event: &Event,
-        mem: &mut dyn VirtMem,
-        mut f: impl FnMut(&mut dyn VirtMem) -> Option<T>,
-    ) -> Option<T> {
-        let pti = self.pti.load(Ordering::Relaxed);
-        let kernel = kernel_space_under_pti(event);
-        // Known PTI guest: straight to the kernel's page tables; the trap's
-        // own space is the fallback (kernel-mode traps, PTI off). Else the
-        // other way round.
-        if let (PTI_ON, Some(space)) = (pti, kernel) {
-            return f(&mut InSpace { mem, space }).or_else(|| f(mem));
-        }
-        if let Some(p) = f(mem) {
-            return Some(p);
-        }
-        let space = kernel?;
-        let p = f(&mut InSpace { mem, space })?;
-        self.pti.store(PTI_ON, Ordering::Relaxed);
-        eprintln!(
-            "vstrace: Linux page table isolation: tasks are read in the kernel's page tables \
-             (CR3 {:#x})",
-            space.root
-        );
-        Some(p)
-    }
-
-    /// The running task_struct's address, read through `mem`.
-    fn task_in(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u64> {
-        let prof = self.profile.as_ref()?;
-        let base = match prof.percpu_mode {
-            // At a trap from user mode the kernel's per-cpu base is in
-            // MSR_KERNEL_GS_BASE (swapgs has not run yet).
-            lx::profile::PerCpuMode::GsOffset => lx::profile::runtime::percpu_base(&event.regs)?,
-            // i386: FS still holds the user's segment; use the kernel's
-            // __per_cpu_offset[cpu] (QEMU's vCPU index is Linux's CPU
-            // number: both follow the firmware's CPU order).
-            lx::profile::PerCpuMode::Linked => {
-                let slide = self.slide32(prof, mem)?;
-                lx::profile::runtime::percpu_base_linked(mem, prof, slide, event.vcpu).ok()?
-            }
-        };
-        lx::profile::runtime::current_task(mem, prof, base).ok()
-    }
-
-    /// The calling task's memory areas, read in the kernel's tables.
-    fn areas(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<Vec<lx::vma::Area>> {
-        let prof = self.profile.as_ref()?;
-        self.in_task_space(event, mem, |m| {
-            let task = self.task_in(event, m)?;
-            let mm = lx::vma::task_mm(m, prof, task)?;
-            lx::vma::areas(m, prof, task, mm)
-        })
-    }
-
-    /// Attribution through `mem` (the trap's own space or the kernel's).
-    fn attribute_in(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
-        let prof = self.profile.as_ref()?;
-        let task = self.task_in(event, mem)?;
-        let ids = lx::profile::runtime::read_ids(mem, prof, task).ok()?;
-        let key = (task, ids.tid, ids.pid, ids.parent);
-        let mut ppids = self.ppids.lock().unwrap_or_else(|e| e.into_inner());
-        let ppid = match ppids.get(&key) {
-            Some(&pp) => Some(pp),
-            None => {
-                let pp = lx::profile::runtime::read_tgid(mem, prof, ids.parent).ok();
-                if let Some(pp) = pp {
-                    if ppids.len() >= MAX_PPIDS {
-                        ppids.clear();
-                    }
-                    ppids.insert(key, pp);
-                }
-                pp
-            }
-        };
-        let (pid, tid, comm) = (ids.pid, ids.tid, ids.comm);
-        Some(ProcInfo {
-            pid: pid as u32,
-            tid: tid as u32,
-            ppid: ppid.map(|p| p as u32),
-            comm: Some(comm),
-        })
-    }
 }
 
 #[cfg(test)]

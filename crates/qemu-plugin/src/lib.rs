@@ -598,6 +598,16 @@ fn early_out(
     }
 }
 
+/// `f` on the early-out state of the engine that handles events: this
+/// plugin's, or else an attached client's.
+fn with_early<R>(p: &Plugin, f: impl FnOnce(&EarlyOut) -> R) -> Option<R> {
+    match (&p.early, &p.engine) {
+        (Some(early), _) => Some(f(early)),
+        (None, None) => listen::early().map(|early| f(&early)),
+        (None, Some(_)) => None,
+    }
+}
+
 /// A return to user mode on this vCPU: the change a call entered here
 /// may have made to a descriptor table is in place (a call that
 /// replaces a descriptor does so before it can sleep, so no other
@@ -693,23 +703,15 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     let light = p.engine.is_none() && !p.debug && p.knobs.is_none() && listen::light();
     let mut p_skip = if light { cpu::LIGHT_SKIP } else { p.skip };
     if p_skip == cpu::LIGHT_SKIP {
-        let attached = if p.engine.is_none() {
-            listen::early()
-        } else {
-            None
-        };
-        if let Some(early) = p.early.as_deref().or(attached.as_deref()) {
-            p_skip = lazy_skip(early, st, kind);
+        if let Some(s) = with_early(p, |early| lazy_skip(early, st, kind)) {
+            p_skip = s;
         }
     }
     let Some((regs, bitness)) = capture(p, p_skip, st, kind, pc) else {
         return;
     };
     if st.fd_unsettled && kind.mechanism().direction() == Direction::Exit {
-        let attached = p.early.is_none().then(listen::early).flatten();
-        if let Some(early) = p.early.as_deref().or(attached.as_deref()) {
-            settle(early, st);
-        }
+        with_early(p, |early| settle(early, st));
     }
     // (capture drops irets to the kernel: this one returns to user.)
     let probed = sigprobe::take_at_return(&mut st.sig_stash, kind, true);

@@ -142,14 +142,7 @@ impl Tracker {
         if !self.trace_paths.is_empty() || self.trace_fds.is_empty() {
             return 0;
         }
-        match self.os.register_fd_targets(info) {
-            // (Where each is for the trap, a register or the stack, is the
-            // source's to read: see `EnterCheck::Fds`.)
-            Some(args) if !args.is_empty() && args.iter().all(|a| (1..=6).contains(a)) => {
-                args.iter().fold(0u8, |m, a| m | 1 << (a - 1))
-            }
-            _ => 0,
-        }
+        register_mask(self.os.register_fd_targets(info))
     }
 
     /// `-P`'s verdict cache: what table entry `i`, call `info`, does to
@@ -163,11 +156,10 @@ impl Tracker {
             return;
         }
         let keeps = self.os.keeps_fd_tables(info);
-        let mask = match self.os.register_fd_only_targets(info) {
-            Some(args) if plain && args.iter().all(|a| (1..=early::MAX_REG_ARGS).contains(a)) => {
-                args.iter().fold(0u8, |m, a| m | 1 << (a - 1))
-            }
-            _ => 0,
+        let mask = if plain {
+            register_mask(self.os.register_fd_only_targets(info))
+        } else {
+            0
         };
         self.early.paths.set_kind(i, keeps, mask);
     }
@@ -200,5 +192,18 @@ impl Tracker {
         self.stats.add(0, Counter::Exits, 1);
         self.stats.add(0, Counter::UnmatchedExits, 1);
         true
+    }
+}
+
+/// The mask of register arguments `args` (1-based; bit `k`: argument
+/// `k + 1`), 0 when there are none or one is past the registers (where
+/// each is for the trap, a register or the stack, is the source's to
+/// read: see `EnterCheck::Fds`).
+fn register_mask(args: Option<Vec<usize>>) -> u8 {
+    match args {
+        Some(a) if !a.is_empty() && a.iter().all(|i| (1..=early::MAX_REG_ARGS).contains(i)) => {
+            a.iter().fold(0u8, |m, i| m | 1 << (i - 1))
+        }
+        _ => 0,
     }
 }
