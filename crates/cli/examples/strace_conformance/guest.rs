@@ -49,6 +49,9 @@ pub struct ProgResult {
     /// The host's clock (seconds since the epoch) before and after its
     /// batch ran: what the strace-t*.test scripts bracket a run with.
     pub window: (u64, u64),
+    /// The pids of the programs the job started in the background (see
+    /// [`Job::attach`]), in its order.
+    pub bg: Vec<u32>,
 }
 
 /// The host's clock in seconds since the epoch.
@@ -113,6 +116,11 @@ pub struct Job {
     /// Commands run in the program's work directory before it starts
     /// (see `spec::Step::prep`).
     pub prep: Vec<Vec<String>>,
+    /// Programs started in the background before it, for strace to
+    /// attach to (`-p`), and the files of theirs that are the expected
+    /// output. With such programs, `prog` may be empty: no command, only
+    /// them traced.
+    pub attach: crate::spec::Attach,
 }
 
 impl Job {
@@ -133,7 +141,13 @@ impl Job {
             trace: Vec::new(),
             locks: Vec::new(),
             prep: Vec::new(),
+            attach: Default::default(),
         }
+    }
+
+    /// See [`comms`].
+    pub fn comms(&self) -> Vec<String> {
+        comms(&self.prog, &self.attach)
     }
 
     /// Whether no other program of this job's comm may share its run
@@ -151,6 +165,25 @@ impl Job {
             self.trace.clone()
         }
     }
+}
+
+/// The names of the processes a run of `prog` (none if empty) with
+/// background programs `attach` traces: its program's, and those of the
+/// background programs strace attaches to.
+pub fn comms(prog: &str, attach: &crate::spec::Attach) -> Vec<String> {
+    let own = (!prog.is_empty()).then(|| comm_of(prog));
+    let mut v: Vec<String> = own
+        .into_iter()
+        .chain(
+            attach
+                .jobs
+                .iter()
+                .filter(|b| b.traced)
+                .filter_map(|b| b.traced_prog().map(comm_of)),
+        )
+        .collect();
+    v.dedup();
+    v
 }
 
 /// The name the guest kernel gives the program's process (15 bytes).
@@ -175,26 +208,26 @@ pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
     );
     let mut out: Vec<Slot> = Vec::new();
     for j in jobs {
-        let c = comm_of(&j.prog);
+        let cs = j.comms();
         let fits = |(inject, s, follow_comms, v): &&mut Slot| {
             v.len() < size
                 && inject.0 == j.inject
                 && inject.2 == j.live_trace()
                 && inject.1 == j.verbose
                 && *s == j.strsize
-                && !follow_comms.contains(&c)
-                && !(j.own_comm() && v.iter().any(|o| comm_of(&o.prog) == c))
+                && !cs.iter().any(|c| follow_comms.contains(c))
+                && !(j.own_comm() && v.iter().any(|o| o.comms().iter().any(|c| cs.contains(c))))
         };
         match out.iter_mut().find(|slot| fits(slot)) {
             Some((_, _, follow_comms, v)) => {
                 if j.own_comm() {
-                    follow_comms.insert(c);
+                    follow_comms.extend(cs);
                 }
                 v.push(j);
             }
             None => {
                 let follow_comms = if j.own_comm() {
-                    BTreeSet::from([c])
+                    cs.into_iter().collect()
                 } else {
                     BTreeSet::new()
                 };
@@ -228,6 +261,10 @@ fn script(jobs: &[Job]) -> String {
          mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null\n",
     );
     for j in jobs {
+        if !j.attach.jobs.is_empty() {
+            s.push_str(&attach_script(j));
+            continue;
+        }
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
         let prep: String = j
@@ -244,20 +281,101 @@ fn script(jobs: &[Job]) -> String {
              sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
              p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $(cat /w/{t}.pid) $p ) 2>/dev/null &\nw=$!\n\
-             wait $p\nrc=$?\nkill $w 2>/dev/null\n\
-             cd /\necho \"@@VSC-RESULT rc=$rc pid=$(cat /w/{t}.pid)\"\n\
-             sz=$(wc -c < /w/{t}.out)\n\
-             if [ \"$sz\" -gt {MAX_GZ_STDOUT} ]; then echo \"@@VSC-BIG $sz\"; \
-             elif [ \"$sz\" -gt {MAX_STDOUT} ]; then echo @@VSC-GZ; gzip -c /w/{t}.out | base64; \
-             else base64 /w/{t}.out; fi\n\
-             echo @@VSC-ERR\nhead -c 2000 /w/{t}.err | base64\n\
-             echo @@VSC-END\nrm -f /w/{t}.out /w/{t}.err\n",
+             wait $p\nrc=$?\nkill $w 2>/dev/null\n{report}",
             begin = q(&format!("@@VSC-BEGIN {t}")),
+            p = j.prog,
+            redir = j.redirections.join(" "),
+            args = args.join(" "),
+            report = report(t, ""),
+        ));
+    }
+    s
+}
+
+/// The lines that report a job's result (see [`parse_output`]), once its
+/// exit status is in `$rc` and its output in `/w/T.out`.
+fn report(t: &str, bg: &str) -> String {
+    format!(
+        "cd /\necho \"@@VSC-RESULT rc=$rc pid=$(cat /w/{t}.pid 2>/dev/null || echo 0){bg}\"\n\
+         sz=$(wc -c < /w/{t}.out)\n\
+         if [ \"$sz\" -gt {MAX_GZ_STDOUT} ]; then echo \"@@VSC-BIG $sz\"; \
+         elif [ \"$sz\" -gt {MAX_STDOUT} ]; then echo @@VSC-GZ; gzip -c /w/{t}.out | base64; \
+         else base64 /w/{t}.out; fi\n\
+         echo @@VSC-ERR\nhead -c 2000 /w/{t}.err | base64\n\
+         echo @@VSC-END\nrm -f /w/{t}.out /w/{t}.err\n"
+    )
+}
+
+/// The guest script of a job with background programs (see
+/// [`Job::attach`]): each started as the test script starts it (its `$!`
+/// is its pid, reported as `bg=`), the script's wait for its file made,
+/// then the program as usual (if any), then every one of them waited for
+/// (strace traces until all its tracees end) before their files are
+/// collected as the expected output.
+fn attach_script(j: &Job) -> String {
+    let t = &j.test;
+    let files: BTreeSet<&str> = j
+        .attach
+        .jobs
+        .iter()
+        .flat_map(|b| b.redirections.iter())
+        .chain(j.redirections.iter())
+        .filter_map(|r| r.split_once('>').map(|(_, f)| f.trim_start_matches('>')))
+        .filter(|f| !f.starts_with('&') && !f.starts_with('/'))
+        .collect();
+    let prep: String = j
+        .prep
+        .iter()
+        .map(|c| {
+            let words: Vec<String> = c.iter().map(|w| q(w)).collect();
+            format!("{} >/dev/null 2>&1\n", words.join(" "))
+        })
+        .collect();
+    let mut s = format!(
+        "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid {files}\n\
+         : > /w/{t}.err\n: > /w/{t}.out\n",
+        begin = q(&format!("@@VSC-BEGIN {t}")),
+        files = files.iter().map(|f| q(f)).collect::<Vec<_>>().join(" "),
+    );
+    let mut pids = Vec::new();
+    for (k, b) in j.attach.jobs.iter().enumerate() {
+        let argv: Vec<String> = b.argv.iter().map(|a| q(a)).collect();
+        s.push_str(&format!(
+            "{} </dev/null 2>>/w/{t}.err {} &\nb{k}=$!\n",
+            argv.join(" "),
+            b.redirections.join(" ")
+        ));
+        if let Some(f) = &b.wait_file {
+            s.push_str(&format!(
+                "while ! [ -s {f} ]; do kill -0 $b{k} 2>/dev/null || break; done\n",
+                f = q(f)
+            ));
+        }
+        pids.push(format!("$b{k}"));
+    }
+    let pids = pids.join(" ");
+    if j.prog.is_empty() {
+        s.push_str("p=\n");
+    } else {
+        let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
+        s.push_str(&format!(
+            "( printf strace > /proc/self/comm; \
+             sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
+             </dev/null >>/w/{t}.out 2>>/w/{t}.err &\np=$!\n",
             p = j.prog,
             redir = j.redirections.join(" "),
             args = args.join(" "),
         ));
     }
+    s.push_str(&format!(
+        "( sleep {PROG_TIMEOUT}; kill -9 $(cat /w/{t}.pid 2>/dev/null) $p {pids} ) 2>/dev/null &\n\
+         w=$!\nrc=0\nif [ -n \"$p\" ]; then wait $p; rc=$?; fi\nwait {pids}\nkill $w 2>/dev/null\n"
+    ));
+    if !j.attach.collect.is_empty() {
+        let parts: Vec<String> = j.attach.collect.iter().map(|f| q(f)).collect();
+        s.push_str(&format!("cat {} > /w/{t}.out\n", parts.join(" ")));
+    }
+    s.push_str(&report(t, &format!(" bg={}", pids.replace(' ', ","))));
     s
 }
 
@@ -321,6 +439,9 @@ pub fn parse_output(text: &str) -> (BTreeMap<String, ProgResult>, Option<String>
                 match kv.split_once('=') {
                     Some(("rc", v)) => r.rc = v.parse().unwrap_or(-1),
                     Some(("pid", v)) => r.pid = v.parse().unwrap_or(0),
+                    Some(("bg", v)) => {
+                        r.bg = v.split(',').filter_map(|p| p.parse().ok()).collect();
+                    }
                     _ => {}
                 }
             }
@@ -431,7 +552,7 @@ pub fn run_batch(
     if arch != "x86_64" {
         cmd.args(["--arch", arch]);
     }
-    let comms: BTreeSet<String> = jobs.iter().map(|j| comm_of(&j.prog)).collect();
+    let comms: BTreeSet<String> = jobs.iter().flat_map(Job::comms).collect();
     for c in &comms {
         cmd.args(["--comm", c]);
     }
@@ -465,8 +586,9 @@ pub fn run_batch(
         .arg(dir.join("trace.txt"));
     let mut added = BTreeSet::new();
     for j in jobs {
-        for p in std::iter::once(&j.prog).chain(&j.locks) {
-            if (p == &j.prog || progs.join(p).is_file()) && added.insert(p.clone()) {
+        let own = crate::spec::progs_of(&j.prog, &j.attach);
+        for p in own.iter().chain(&j.locks) {
+            if (own.contains(p) || progs.join(p).is_file()) && added.insert(p.clone()) {
                 cmd.arg("--add")
                     .arg(format!("{}:/w/{}", progs.join(p).display(), p));
             }
@@ -602,20 +724,7 @@ mod tests {
 
     #[test]
     fn batches_keep_inject_specs_apart() {
-        let j = |p: &str| Job {
-            test: p.into(),
-            prog: p.into(),
-            args: vec![],
-            redirections: vec![],
-            strsize: 32,
-            follow: false,
-            stream_wide: false,
-            verbose: false,
-            inject: vec![],
-            trace: vec![],
-            locks: vec![],
-            prep: vec![],
-        };
+        let j = |p: &str| Job::plain(p.into(), p.into(), vec![]);
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],
             10,
@@ -628,5 +737,35 @@ mod tests {
         let mut v = j("v");
         v.verbose = true;
         assert_eq!(batches(vec![j("a"), v, j("b")], 10).len(), 2);
+    }
+
+    #[test]
+    fn background_programs_are_started_waited_for_and_collected() {
+        let mut j = Job::plain("strace-ff".into(), String::new(), vec![]);
+        j.follow = true;
+        j.attach.jobs.push(crate::spec::BgJob {
+            argv: vec!["../set_ptracer_any".into(), "../sleep".into(), "3".into()],
+            redirections: vec![">OUT".into()],
+            wait_file: Some("OUT".into()),
+            traced: true,
+        });
+        j.attach.collect = vec!["OUT".into()];
+        assert_eq!(j.comms(), ["sleep"]);
+        let s = script(std::slice::from_ref(&j));
+        assert!(s.contains(
+            "'../set_ptracer_any' '../sleep' '3' </dev/null 2>>/w/strace-ff.err >OUT &\nb0=$!\n"
+        ));
+        assert!(s.contains("while ! [ -s 'OUT' ]; do kill -0 $b0 2>/dev/null || break; done\n"));
+        assert!(s.contains("p=\n"));
+        assert!(s.contains("wait $b0\n"));
+        assert!(s.contains("cat 'OUT' > /w/strace-ff.out\n"));
+        assert!(s.contains("bg=$b0\""));
+        // A program of the same name that follows its children shares no
+        // guest run with it.
+        let b = batches(vec![j, Job::plain("t".into(), "sleep".into(), vec![])], 10);
+        assert_eq!(b.len(), 2);
+        let (r, _) =
+            parse_output("@@VSC-BEGIN t\n@@VSC-RESULT rc=0 pid=0 bg=17,18\n@@VSC-ERR\n@@VSC-END\n");
+        assert_eq!(r["t"].bg, [17, 18]);
     }
 }

@@ -17,6 +17,9 @@ pub struct Mapped {
     pub strsize: Option<u32>,
     /// `-f`/`-ff`: children are part of the expected output.
     pub follow: bool,
+    /// `-ff`/`--output-separately`: one log per process (no pid
+    /// prefixes; a test reads one process's file).
+    pub separate: bool,
     /// `-v`/`--no-abbrev`: structures in full. The recording must be made
     /// with it too: the decoders read more of the guest's memory then
     /// (a replay serves only the reads the live run made).
@@ -146,7 +149,7 @@ pub fn map(opts: &[String]) -> Mapped {
                     m.verbose = true;
                     m.pass.push(o.to_string());
                 }
-                ("output-separately", None) => {}
+                ("output-separately", None) => m.separate = true,
                 ("output", Some(_)) => {}
                 _ => m.pass.push(o.to_string()),
             }
@@ -172,7 +175,11 @@ pub fn map(opts: &[String]) -> Mapped {
                 break;
             }
             match c {
-                'f' => m.follow = true,
+                'f' => {
+                    // A second -f (`-ff`, `-f -f`).
+                    m.separate |= m.follow;
+                    m.follow = true;
+                }
                 'v' => {
                     m.verbose = true;
                     m.pass.push("-v".into());

@@ -159,6 +159,45 @@ fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
     })
 }
 
+/// The processes of a step with background programs that its lines
+/// are cut to (see spec::Attach).
+struct Attached {
+    /// The pids: the program's (if any), then the attached ones.
+    pids: Vec<u32>,
+    /// The step reads one process's `-ff` file (`$LOG.$pid`).
+    one_file: bool,
+    /// No other process may have lines (`-ff`: one file only).
+    only: bool,
+}
+
+/// See [`Attached`]; `None` for a step without background programs.
+fn attached_pids(step: &spec::Step, r: &guest::ProgResult) -> Option<Attached> {
+    let a = &step.attach;
+    if a.jobs.is_empty() {
+        return None;
+    }
+    let bg = |k: usize| r.bg.get(k).copied().unwrap_or(0);
+    let pids = match a.log_of {
+        Some(k) => vec![bg(k)],
+        None => (!step.prog.is_empty())
+            .then_some(r.pid)
+            .into_iter()
+            .chain(
+                a.jobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.traced)
+                    .map(|(k, _)| bg(k)),
+            )
+            .collect(),
+    };
+    Some(Attached {
+        pids,
+        one_file: a.log_of.is_some(),
+        only: a.only_log_of.is_some(),
+    })
+}
+
 /// Compares one step's trace with what it must print.
 fn judge(
     args: &Config,
@@ -182,7 +221,11 @@ fn judge(
         o.prog_skip = true;
         return Ok(o);
     }
-    let comm = guest::comm_of(&step.prog);
+    // With `-p`, the attached programs' processes too (see
+    // attached_pids), each by its name.
+    let attached = attached_pids(step, r);
+    let comms = guest::comms(&step.prog, &step.attach);
+    let comm = comms.first().cloned().unwrap_or_default();
     let strsize = m.strsize.unwrap_or(32);
     // An option vstrace refuses is listed as unsupported and left out;
     // the test runs with the rest (it usually fails then, which is what
@@ -192,6 +235,9 @@ fn judge(
         // strace -f: the program's children too, whatever they rename
         // themselves to (--comm alone picks processes by their comm).
         pass.insert(0, "-f".to_string());
+    }
+    for c in comms.iter().skip(1) {
+        pass.extend(["--comm".to_string(), c.clone()]);
     }
     let raw = loop {
         if step.of_stderr {
@@ -229,11 +275,39 @@ fn judge(
     };
     // `[pid   144]`, or with -Y `[pid   144<comm>]` (the program's
     // command after its pid, as strace's prefix has it).
-    let pid_tag = format!("[pid {:>5}", r.pid);
-    let ours = |l: &str| {
-        l.strip_prefix(pid_tag.as_str())
-            .is_some_and(|t| t.starts_with(']') || t.starts_with('<'))
+    let pid_tags: Vec<String> = match &attached {
+        Some(a) => a.pids.iter().map(|p| format!("[pid {p:>5}")).collect(),
+        None => vec![format!("[pid {:>5}", r.pid)],
     };
+    let ours = |l: &str| {
+        pid_tags.iter().any(|tag| {
+            l.strip_prefix(tag.as_str())
+                .is_some_and(|t| t.starts_with(']') || t.starts_with('<'))
+        })
+    };
+    // Whether strace's lines have their pid: with -f (not -ff), or
+    // when it traces several processes from the start.
+    let keep_pid = match &attached {
+        Some(a) => (m.follow && !m.separate) || (a.pids.len() > 1 && !a.one_file),
+        None => m.follow,
+    };
+    // `-ff`'s check that only one process has a file.
+    if let Some(a) = attached.as_ref().filter(|a| a.only) {
+        let others: BTreeSet<&str> = raw
+            .lines()
+            .filter_map(|l| l.strip_prefix("[pid ")?.split([']', '<']).next())
+            .map(str::trim)
+            .filter(|p| !a.pids.iter().any(|q| q.to_string() == *p))
+            .collect();
+        if !others.is_empty() {
+            o.error = Some(format!(
+                "too many output files: processes {} have lines too",
+                others.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+            return Ok(o);
+        }
+    }
+    let follow_all = m.follow && attached.as_ref().is_none_or(|a| !a.one_file);
     // The program's lines: a `-e read=`/`write=` dump line (` * N bytes
     // in buffer K`, ` | 00000 ...`, printed without a pid) is the
     // process's whose line came before it.
@@ -241,7 +315,7 @@ fn judge(
     let own: Vec<&str> = raw
         .lines()
         .filter(|l| {
-            if m.follow {
+            if follow_all {
                 return true;
             }
             if l.starts_with("[pid ") {
@@ -253,7 +327,7 @@ fn judge(
         .collect();
     let mut actual: Vec<String> = own
         .iter()
-        .map(|l| compare::normalize(l, m.follow))
+        .map(|l| compare::normalize(l, keep_pid))
         .filter(|l| !l.is_empty())
         .collect();
     // `grep -x RE "$LOG" > /dev/null || skip_ MSG`: the script's own
@@ -269,7 +343,7 @@ fn judge(
     // match strace's padding.
     let raw_lines: Vec<String> = own
         .iter()
-        .map(|l| compare::unprefixed(l, m.follow))
+        .map(|l| compare::unprefixed(l, keep_pid))
         .filter(|l| !l.trim().is_empty())
         .collect();
     let raw_lines = compare::apply_filters(raw_lines, &step.filters);
@@ -665,25 +739,26 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         let missing = t
             .steps
             .iter()
-            .find(|s| !s.optional && !progs.join(&s.prog).is_file());
+            .filter(|s| !s.optional)
+            .find_map(|s| s.progs().into_iter().find(|p| !progs.join(p).is_file()));
         if let Some(s) = &t.skip {
             r.reason = s.clone();
-        } else if let Some(s) = missing {
+        } else if let Some(p) = missing {
             r.reason = build_skips
-                .get(&s.prog)
+                .get(&p)
                 .cloned()
-                .unwrap_or_else(|| format!("program {} not built", s.prog));
+                .unwrap_or_else(|| format!("program {p} not built"));
         } else {
             let n = t.steps.len();
             outcomes.insert(t.name.clone(), (0..n).map(|_| None).collect());
             for (k, (s, m)) in t.steps.iter().zip(maps).enumerate() {
                 let id = step_id(&t.name, k, n);
                 mapped.insert(id.clone(), (t.name.clone(), k, s.clone(), m.clone()));
-                if !progs.join(&s.prog).is_file() {
+                if let Some(p) = s.progs().into_iter().find(|p| !progs.join(p).is_file()) {
                     let why = build_skips
-                        .get(&s.prog)
+                        .get(&p)
                         .cloned()
-                        .unwrap_or_else(|| format!("program {} not built", s.prog));
+                        .unwrap_or_else(|| format!("program {p} not built"));
                     unbuilt.push((id, why));
                     continue;
                 }
@@ -704,6 +779,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     trace: m.trace.clone(),
                     locks: spec::locked_files(&args.src.join("tests"), &s.prog),
                     prep: s.prep.clone(),
+                    attach: s.attach.clone(),
                 });
             }
         }

@@ -18,6 +18,8 @@
 //! command named: a test is never counted on a part of its script.
 
 // (`#[path]`: this file is also included by the CI test, from tests/.)
+#[path = "script/background.rs"]
+mod background;
 #[path = "script/checks.rs"]
 mod checks;
 #[path = "script/control.rs"]
@@ -150,6 +152,17 @@ pub struct Shell<'a> {
     /// The text `echo`/`printf` print into the command substitution being
     /// run (subst.rs).
     capture: Option<String>,
+    /// Programs started in the background since the last run, with their
+    /// number (`$!`, background.rs).
+    bg_live: Vec<(usize, crate::spec::BgJob)>,
+    /// Programs started in the background so far.
+    bg_count: usize,
+    /// Background program number -> its index in the step of the run
+    /// that took it.
+    bg_index: BTreeMap<usize, usize>,
+    /// Files of the test background programs write (`@EXP`) -> the guest
+    /// files whose concatenation it holds.
+    bg_files: BTreeMap<String, Vec<String>>,
 }
 
 /// How the blocks being run are left.
@@ -223,6 +236,10 @@ impl<'a> Shell<'a> {
             outputs: Default::default(),
             err_cuts: BTreeMap::new(),
             capture: None,
+            bg_live: Vec::new(),
+            bg_count: 0,
+            bg_index: BTreeMap::new(),
+            bg_files: BTreeMap::new(),
         }
     }
 
@@ -401,8 +418,8 @@ impl<'a> Shell<'a> {
                 return Err(format!("shell `{kw}` in the script not modelled"));
             }
         }
-        if stmt.ends_with('&') && !stmt.ends_with("&&") {
-            return Err("a command run in the background (`&`) not modelled".into());
+        if let Some(cmd) = stmt.strip_suffix('&').filter(|_| !stmt.ends_with("&&")) {
+            return self.background(cmd);
         }
         if stmt.starts_with('(') || stmt.starts_with('{') {
             return Err("a subshell or `{` group not modelled".into());
@@ -437,6 +454,13 @@ impl<'a> Shell<'a> {
             };
         }
         if let Some(s) = self.nonempty_check(&words) {
+            return Ok(s);
+        }
+        if let Some(s) = self
+            .background_wait(&words)
+            .or_else(|| self.only_log_check(&words))
+            .or_else(|| self.background_cat(&words))
+        {
             return Ok(s);
         }
         if cmd == "[" || cmd == "test" {
@@ -489,6 +513,8 @@ impl<'a> Shell<'a> {
                 self.pos = args[1..].to_vec();
                 Ok(0)
             }
+            // Globbing on or off: the model expands no globs.
+            "set" if matches!(args, [f] if f == "+f" || f == "-f") => Ok(0),
             "." | "source" => self.source(args, depth).map(|()| 0),
             // `eval WORDS`: the words joined, run as a command again.
             "eval" => {
@@ -590,11 +616,15 @@ impl<'a> Shell<'a> {
                 self.exported.join(" ")
             ));
         }
-        let (argv, redirs) = split_redirs(args);
-        let at = argv
-            .iter()
-            .position(|w| w.starts_with("../"))
-            .ok_or("run_strace without a ../PROG")?;
+        let (mut argv, redirs) = split_redirs(args);
+        let jobs = self.take_background(&mut argv)?;
+        // With `-p` only (no command), strace traces the attached
+        // programs alone.
+        let at = match argv.iter().position(|w| w.starts_with("../")) {
+            Some(at) => at,
+            None if jobs.iter().any(|j| j.traced) => argv.len(),
+            None => return Err("run_strace without a ../PROG".into()),
+        };
         // The program's stdout now in a file the script wrote before.
         for r in redirs.iter().filter(|r| r.starts_with('>')) {
             self.texts.remove(r.trim_start_matches('>'));
@@ -619,7 +649,10 @@ impl<'a> Shell<'a> {
         };
         // A run before this one that nothing matched.
         self.unmatched_run()?;
-        let prog = argv[at].trim_start_matches("../").to_string();
+        let prog = argv
+            .get(at)
+            .map_or("", |p| p.trim_start_matches("../"))
+            .to_string();
         let to_log_err = redirs.iter().any(|r| r == "2>@LOG.err");
         // strace's stderr sent to a file of the test (`2> "$OUT"-err`),
         // and the program's descriptors 3 and up sent to files (`3>
@@ -671,9 +704,30 @@ impl<'a> Shell<'a> {
         self.cut = false;
         self.checked = false;
         self.read_log = false;
+        let mut inherited: Vec<String> = inherited;
+        let mut attach = crate::spec::Attach {
+            jobs,
+            ..Default::default()
+        };
+        // The program's stdout into a file background programs write
+        // too: the guest's file, collected after all of them ended.
+        if let Some(f) = redirs
+            .iter()
+            .find(|r| r.starts_with('>'))
+            .and_then(|r| r.trim_start_matches('>').strip_prefix('@'))
+            .filter(|f| !attach.jobs.is_empty() && self.bg_files.contains_key(&format!("@{f}")))
+        {
+            let op = if redirs.iter().any(|r| r.starts_with(">>")) {
+                ">>"
+            } else {
+                ">"
+            };
+            inherited.push(format!("{op}{f}"));
+            attach.collect = self.bg_files[&format!("@{f}")].clone();
+        }
         self.pending = Some(Step {
             prog,
-            prog_args: argv[at + 1..].to_vec(),
+            prog_args: argv.get(at + 1..).unwrap_or_default().to_vec(),
             redirections: inherited,
             options: argv[..at].to_vec(),
             filters: Vec::new(),
@@ -686,6 +740,7 @@ impl<'a> Shell<'a> {
             status: 0,
             prep: self.prep.clone(),
             nonempty: false,
+            attach,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -741,6 +796,7 @@ impl<'a> Shell<'a> {
             status: 0,
             prep: Vec::new(),
             nonempty: false,
+            attach: Default::default(),
         });
         Ok(())
     }
@@ -872,7 +928,23 @@ impl<'a> Shell<'a> {
             // The uncut log.
             p.filters.retain(rewrites_log);
         }
+        if let Some(k) = args.first().and_then(|a| self.log_of_job(a)) {
+            // `-ff`'s file of one attached process.
+            p.filters.retain(rewrites_log);
+            p.attach.log_of = Some(k);
+        }
+        // A file background programs wrote: the guest collects it.
+        let bg_want = args
+            .get(1)
+            .and_then(|e| self.background_want(e))
+            .filter(|_| !p.attach.jobs.is_empty());
         match args.get(1).map(String::as_str) {
+            _ if bg_want.is_some() => {
+                if let Some((want, parts)) = bg_want {
+                    p.want = want;
+                    p.attach.collect = parts;
+                }
+            }
             None => {
                 if args.is_empty() {
                     p.filters.retain(rewrites_log);

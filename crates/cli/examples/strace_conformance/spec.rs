@@ -158,6 +158,85 @@ pub struct Step {
     pub prep: Vec<Vec<String>>,
     /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
     pub nonempty: bool,
+    /// Programs the script started in the background before the run,
+    /// the ones strace attaches to with `-p` (see [`Attach`]).
+    pub attach: Attach,
+}
+
+impl Step {
+    /// See [`progs_of`].
+    pub fn progs(&self) -> Vec<String> {
+        progs_of(&self.prog, &self.attach)
+    }
+}
+
+/// The programs of the suite a run of `prog` (none if empty: `-p`
+/// only) with background programs `attach` runs.
+pub fn progs_of(prog: &str, attach: &Attach) -> Vec<String> {
+    let own = (!prog.is_empty()).then(|| prog.to_string());
+    own.into_iter()
+        .chain(attach.jobs.iter().flat_map(BgJob::progs))
+        .collect()
+}
+
+/// A program a test script runs in the background (`../set_ptracer_any
+/// ../PROG >> "$EXP" &`), for strace to attach to with `-p $!`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BgJob {
+    /// Its words, `../PROG ARGS` (a program of the suite).
+    pub argv: Vec<String>,
+    /// Its redirections, files of the test's work directory in the
+    /// guest (`>>EXP`, `3>OUT`, `>/dev/null`).
+    pub redirections: Vec<String>,
+    /// The file the script waits to be non-empty before it goes on
+    /// (`while ! [ -s "$EXP" ]; do kill -0 $pid || fail_; done`): the
+    /// program is running, past what it writes there, when strace
+    /// attaches.
+    pub wait_file: Option<String>,
+    /// strace attaches to it (`-p` names it).
+    pub traced: bool,
+}
+
+impl BgJob {
+    /// The program whose process strace attaches to: the one
+    /// `set_ptracer_any` (which lets any tracer attach, then execs its
+    /// arguments) runs, else the first word.
+    pub fn traced_prog(&self) -> Option<&str> {
+        let mut w = self.argv.iter().map(|a| a.trim_start_matches("../"));
+        let first = w.next()?;
+        if first == "set_ptracer_any" {
+            w.next()
+        } else {
+            Some(first)
+        }
+    }
+
+    /// The programs of the suite it runs (put in the guest).
+    pub fn progs(&self) -> Vec<String> {
+        self.argv
+            .iter()
+            .filter_map(|a| a.strip_prefix("../"))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// What a run with `-p` needs beyond its program: the background
+/// programs, and what the script reads of the run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attach {
+    /// The programs started in the background, in the script's order.
+    pub jobs: Vec<BgJob>,
+    /// Files of the work directory whose concatenation is the expected
+    /// output (`> "$EXP"` written by the programs, `cat "$OUT" >>
+    /// "$EXP"`), empty for the traced program's stdout as usual.
+    pub collect: Vec<String>,
+    /// `match_diff "$LOG.$pid"` (`-ff`): only that job's process's
+    /// lines, as its own file has them.
+    pub log_of: Option<usize>,
+    /// `set -- "$LOG".*; [ "$LOG.$pid" = "$*" ] || fail_`: that job's
+    /// process is the only one with lines (one file per process).
+    pub only_log_of: Option<usize>,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -191,7 +270,7 @@ impl Test {
     /// The programs the test runs (the CI subset builds only those).
     #[allow(dead_code)]
     pub fn progs(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.steps.iter().map(|s| s.prog.clone()).collect();
+        let mut v: Vec<String> = self.steps.iter().flat_map(Step::progs).collect();
         if v.is_empty() {
             v.push(self.name.clone());
         }
@@ -298,6 +377,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         status: 0,
         prep: Vec::new(),
         nonempty: false,
+        attach: Attach::default(),
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

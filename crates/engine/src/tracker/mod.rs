@@ -550,6 +550,12 @@ impl Tracker {
             // (not when a fault is injected: the call is skipped, the
             // process goes on).
             self.exited(event, &info, cpu, now, early_proc.clone());
+        } else if in_scope && info.noreturn && !info.returns_elsewhere && self.follow_forks {
+            // A thread's own exit(2), not its process's last: with -f each
+            // thread is one of strace's tracees, and its end a line.
+            if hit.action.is_none() {
+                self.thread_exited(event, &info, cpu, now, early_proc.clone());
+            }
         }
         if !shown
             && !root_exec

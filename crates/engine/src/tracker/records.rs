@@ -80,6 +80,25 @@ impl Tracker {
         self.push_extra(r);
     }
 
+    /// The `+++ exited with N +++` record of a thread other than its
+    /// process's leader ending with exit(2) while others live on. The
+    /// leader's own is not one: the kernel reports a leader's end only
+    /// once its whole group is gone (or an exec of another thread
+    /// supersedes it).
+    pub(super) fn thread_exited(
+        &self,
+        event: &Event,
+        info: &CallInfo,
+        cpu: &mut dyn Cpu,
+        now: u64,
+        who: Option<ProcInfo>,
+    ) {
+        let who = who.or_else(|| self.os.attribute(event, cpu.mem()));
+        if who.as_ref().is_some_and(|w| w.tid != w.pid) {
+            self.exited(event, info, cpu, now, who);
+        }
+    }
+
     /// Whether `info` makes process events (fork, exec, a wait that may
     /// reap a killed child): followed whatever `-e trace=` shows.
     pub(super) fn lifecycle(&self, info: &CallInfo) -> bool {

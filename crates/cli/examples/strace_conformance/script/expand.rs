@@ -154,6 +154,8 @@ impl Shell<'_> {
                 None => Err("the traced program's exit status ($?) not modelled".into()),
             },
             Some('$') => one(self.var("$"), 2),
+            // The last program started in the background (background.rs).
+            Some('!') => one(self.var("!"), 2),
             Some(d) if d.is_ascii_digit() => {
                 let n = d.to_digit(10).unwrap_or(0) as usize;
                 let v = if n == 0 {
