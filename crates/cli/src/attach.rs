@@ -162,7 +162,13 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     let os = vstrace_layers::layer(&cfg).context("starting the engine")?;
     let mut engine = Engine::with_hooks(cfg, os, hooks).context("starting the engine")?;
     let result = backend.trace(&found, &mut engine, &stop, duration);
-    let stats = engine.finish();
+    // Detached with the VM left running: the calls in flight end
+    // `<detached ...>`; the VM gone: `<unfinished ...>`.
+    let stats = if result.is_ok() {
+        engine.finish_detached()
+    } else {
+        engine.finish()
+    };
     crate::python::report();
     let run = match result {
         Ok(r) => r,

@@ -570,6 +570,38 @@ fn dormant_plugin_on(qemu: Option<&Path>) {
         "{t}"
     );
 
+    // A detach leaves the VM running: the calls in flight then (the
+    // guest shell's wait4, sleep's nanosleep) end as strace's do,
+    // `NAME(ARGS <detached ...>`, the only status `-e status=detached`
+    // shows.
+    let t5 = trace_path(&format!("{label}-5"));
+    let detach = finish(attach_plugin(
+        &ep,
+        &[
+            "-e",
+            "trace=wait4,nanosleep,clock_nanosleep",
+            "-e",
+            "status=detached",
+            "-o",
+            t5.to_str().unwrap(),
+            "--duration",
+            "3",
+        ],
+    ));
+    assert_eq!(detach.status.code(), Some(0), "{}", stderr(&detach));
+    let t = std::fs::read_to_string(&t5).unwrap();
+    let calls: Vec<&str> = t
+        .lines()
+        .filter(|l| !l.contains("+++ ") && !l.contains("--- SIG"))
+        .collect();
+    assert!(!calls.is_empty(), "no call in flight at the detach: {t}");
+    assert!(
+        calls
+            .iter()
+            .all(|l| l.ends_with(" <detached ...>") && !l.contains(" = ")),
+        "{t}"
+    );
+
     drop(kill_qemu);
     let _ = q.wait();
     assert!(!sock.exists(), "socket removed when QEMU exits");

@@ -591,10 +591,34 @@ impl Engine {
     /// [`Engine::finish`] at engine time `now`. After every event: the
     /// records of events still running would come after the summary.
     pub fn finish_at(&self, now: u64) -> EngineStats {
+        self.finish_ending(now, false)
+    }
+
+    /// [`Engine::finish`] when the tracer detaches and the VM runs on:
+    /// the calls in flight end `<detached ...>` (strace's detach,
+    /// `-e status=detached`), not `<unfinished ...>`.
+    pub fn finish_detached(&self) -> EngineStats {
+        let now = self.start.elapsed().as_nanos() as u64;
+        self.finish_detached_at(now)
+    }
+
+    /// [`Engine::finish_detached`] at engine time `now` (a replay of a
+    /// recording whose live run detached).
+    pub fn finish_detached_at(&self, now: u64) -> EngineStats {
+        self.finish_ending(now, true)
+    }
+
+    fn finish_ending(&self, now: u64, detached: bool) -> EngineStats {
         if let Some(r) = lock(&self.recorder).as_mut() {
-            r.end(now);
+            r.end(now, detached);
         }
-        let unfinished = self.tracker.with(|t| t.drain_unfinished(now));
+        let unfinished = self.tracker.with(|t| {
+            if detached {
+                t.drain_detached()
+            } else {
+                t.drain_unfinished(now)
+            }
+        });
         for rec in unfinished {
             // After every event: last in time order too.
             self.emit(0, now, rec);

@@ -208,6 +208,7 @@ impl OutputOptions {
             CallState::Complete | CallState::ChildReturn if r.errno.is_some() => status::FAILED,
             CallState::Complete | CallState::ChildReturn => status::SUCCESSFUL,
             CallState::NoReturn | CallState::Unfinished => status::UNFINISHED,
+            CallState::Detached => status::DETACHED,
             // Not calls: signal and exit lines are not filtered by status.
             CallState::Signal | CallState::Exited => return true,
         };

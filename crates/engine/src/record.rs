@@ -22,6 +22,10 @@ pub enum CallState {
     NoReturn,
     /// Still in the kernel when tracing stopped.
     Unfinished,
+    /// Still in the kernel when the tracer detached and left the VM
+    /// running (`vstrace attach` ended by Ctrl-C or `--duration`):
+    /// strace's `NAME(ARGS <detached ...>`, `-e status=detached`.
+    Detached,
     /// A return seen without its enter: a new thread or process leaving
     /// clone/fork for the first time.
     ChildReturn,
@@ -265,6 +269,10 @@ impl Record {
             self.ended_text(false, how, line_start, last, out);
             return;
         }
+        if self.state == CallState::Detached {
+            self.detached_text(how, out);
+            return;
+        }
         if self.ended_by_exec.is_some() && self.state == CallState::Unfinished {
             self.ended_text(!how.splits_lines(), how, line_start, last, out);
             return;
@@ -304,7 +312,7 @@ impl Record {
                 out.push('?');
             }
             CallState::Unfinished => out.push_str(" <unfinished ...>"),
-            CallState::Signal | CallState::Exited => {}
+            CallState::Signal | CallState::Exited | CallState::Detached => {}
         }
         // A skipped call whose return was set (`--inject`, a hook's
         // skip) reads as strace's injection: ` (INJECTED)`, the nr and
@@ -659,6 +667,18 @@ pub(crate) mod tests {
         r.args[0].text = Some("AT_FDCWD".into());
         r.state = CallState::Unfinished;
         assert_eq!(text(&d, true, &r), "openat(AT_FDCWD) <unfinished ...>");
+        // strace's detach: the entry, its line left open, and the mark.
+        r.state = CallState::Detached;
+        assert_eq!(text(&d, true, &r), "openat(AT_FDCWD <detached ...>");
+        r.first_exit_arg = Some(1);
+        assert_eq!(text(&d, true, &r), "openat(AT_FDCWD,  <detached ...>");
+        r.first_exit_arg = None;
+        let only = |bits| OutputOptions {
+            status: Some(bits),
+            ..Default::default()
+        };
+        assert!(only(crate::output::status::DETACHED).status_shows(&r));
+        assert!(!only(crate::output::status::UNFINISHED).status_shows(&r));
         r.state = CallState::NoReturn;
         assert_eq!(text(&d, true, &r).find("= ?"), Some(40));
         r.state = CallState::ChildReturn;

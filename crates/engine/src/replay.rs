@@ -81,9 +81,14 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn end(&mut self, ts: u64) {
+    pub(crate) fn end(&mut self, ts: u64, detached: bool) {
         if self.error.is_none() {
-            if let Err(e) = self.writer.end(ts) {
+            let r = if detached {
+                self.writer.end_detached(ts)
+            } else {
+                self.writer.end(ts)
+            };
+            if let Err(e) = r {
                 self.error = Some(e.to_string());
             }
         }
@@ -245,13 +250,18 @@ impl<R: Read> Replay<R> {
                     last_ts = ev.ts;
                     events += 1;
                 }
-                Ok(Some(Next::End { ts })) => end = Some(ts),
+                Ok(Some(Next::End { ts, detached })) => end = Some((ts, detached)),
                 Ok(Some(Next::Config(_))) => {}
                 Ok(None) => break None,
                 Err(e) => break Some(e),
             }
         };
-        let stats = engine.finish_at(end.unwrap_or(last_ts));
+        // A live run that detached ends its calls in flight the same way.
+        let stats = match end {
+            Some((ts, true)) => engine.finish_detached_at(ts),
+            Some((ts, false)) => engine.finish_at(ts),
+            None => engine.finish_at(last_ts),
+        };
         ReplayOutcome {
             events,
             clean_end: end.is_some() && damage.is_none(),

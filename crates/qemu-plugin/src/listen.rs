@@ -670,7 +670,8 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
     *lock(&DEFERRED) = None;
     let engine = lock(&SESSION).take();
     match engine {
-        Some(e) => (e.finish(), pending),
+        // The VM runs on: the calls in flight end `<detached ...>`.
+        Some(e) => (e.finish_detached(), pending),
         None => (Default::default(), false),
     }
 }

@@ -70,6 +70,9 @@ pub const MAX_EVENT_BYTES: u64 = 64 << 20;
 const KIND_CONFIG: u8 = 1;
 const KIND_EVENT: u8 = 2;
 const KIND_END: u8 = 3;
+/// The end frame's byte after its time: the tracer detached, the VM ran
+/// on.
+const END_DETACHED: u8 = 1;
 
 /// Slots of the "read same" cache, and the largest read it keeps.
 const SAME_SLOTS: usize = 4096;
@@ -109,6 +112,9 @@ pub enum Record {
     End {
         /// Nanoseconds since the recording started.
         ts: u64,
+        /// The tracer detached and left the VM running (calls in flight
+        /// end `<detached ...>`), rather than the guest's end.
+        detached: bool,
     },
 }
 
@@ -706,6 +712,8 @@ pub enum Next {
     End {
         /// Nanoseconds since the recording started.
         ts: u64,
+        /// See [`Record::End`].
+        detached: bool,
     },
 }
 
@@ -821,7 +829,7 @@ impl<R: Read> TraceReader<R> {
         Ok(self.next_into(&mut slot)?.map(|n| match n {
             Next::Config(b) => Record::Config(b),
             Next::Event => Record::Event(slot),
-            Next::End { ts } => Record::End { ts },
+            Next::End { ts, detached } => Record::End { ts, detached },
         }))
     }
 
@@ -890,7 +898,12 @@ impl<R: Read> TraceReader<R> {
             }
             KIND_END => {
                 let mut c = Cursor { b: payload };
-                c.varint().map(|ts| Some(Next::End { ts })).map_err(err)
+                c.varint()
+                    .map(|ts| {
+                        let detached = c.b.first() == Some(&END_DETACHED);
+                        Some(Next::End { ts, detached })
+                    })
+                    .map_err(err)
             }
             k => Err(err(TraceErrorKind::UnknownKind(k))),
         };
@@ -1090,7 +1103,10 @@ mod tests {
             Record::Event(EventRecord::new(100, ev1, acc1)),
             Record::Event(EventRecord::new(250, ev2, acc2)),
             Record::Event(EventRecord::new(240, ev3, vec![])),
-            Record::End { ts: 300 },
+            Record::End {
+                ts: 300,
+                detached: false,
+            },
         ];
         (bytes, recs)
     }

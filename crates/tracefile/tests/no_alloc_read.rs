@@ -103,7 +103,7 @@ fn reading_events_into_a_slot_allocates_nothing() {
                 replay_reads(&slot, &history);
                 history.add_record(&slot);
             }
-            Some(Next::End { ts }) => assert_eq!(ts, 20_000),
+            Some(Next::End { ts, .. }) => assert_eq!(ts, 20_000),
             Some(Next::Config(_)) => panic!("a second configuration"),
             None => break,
         }

@@ -85,6 +85,17 @@ impl Record {
         self.thread_exited(self.ts_enter_ns, how, last, out);
     }
 
+    /// The text of a call the tracer detached from, after its line's
+    /// prefix: its entry, and strace's mark, `NAME(ARGS <detached ...>`
+    /// (`NAME(ARGS,  <detached ...>` when arguments were left for the
+    /// exit).
+    pub(super) fn detached_text(&self, how: &Render<'_>, out: &mut String) {
+        out.push_str(&self.name);
+        out.push('(');
+        self.entry_args(how, out);
+        out.push_str(" <detached ...>");
+    }
+
     /// The whole line of a call an exec ended (`NAME(ARGS) = ?`, see
     /// [`Record::ended_by_exec`]) even where lines are split: strace
     /// continues the call's own line when nothing else was printed since

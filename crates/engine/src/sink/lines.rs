@@ -75,6 +75,12 @@ impl Lines {
             }
             return Next::Write;
         }
+        if rec.state == CallState::Detached && self.printed.remove(&t) {
+            // Its entry's line was ended `<unfinished ...>` already:
+            // strace marks only a line still open at the detach, and
+            // prints nothing that would end another.
+            return Next::Done;
+        }
         if self.open.as_ref().is_some_and(|o| o.tid.or(o.pid) == t) {
             self.open = None;
         } else {
@@ -203,6 +209,30 @@ mod tests {
             "[pid    44] getpid() = 42\n\
              [pid    43] read(3, \"ab\", 10) = 2\n\
              [pid    44] getpid() = 42\n"
+        );
+    }
+
+    /// At a detach, strace marks the line still open (`<detached ...>`);
+    /// a call whose line another thread ended already gets nothing more.
+    #[test]
+    fn a_detach_ends_only_the_open_line() {
+        let sleep = call(
+            43,
+            "nanosleep",
+            &["{tv_sec=2, tv_nsec=0}", "NULL"],
+            None,
+            Some(1),
+        );
+        let wait = call(44, "wait4", &["-1", "NULL", "0", "NULL"], None, Some(1));
+        let gone = |r: &Record| Record {
+            state: CallState::Detached,
+            ..r.clone()
+        };
+        let recs = vec![entry(&wait), entry(&sleep), gone(&wait), gone(&sleep)];
+        assert_eq!(
+            text(opts(), recs),
+            "[pid    44] wait4(-1,  <unfinished ...>\n\
+             [pid    43] nanosleep({tv_sec=2, tv_nsec=0},  <detached ...>\n"
         );
     }
 

@@ -948,12 +948,24 @@ impl Tracker {
 
     /// Calls still in flight, oldest first.
     pub fn drain_unfinished(&self, _now: u64) -> Vec<Record> {
+        self.drain_pending(CallState::Unfinished)
+    }
+
+    /// The calls in flight when the tracer detached and left the VM
+    /// running (see [`CallState::Detached`]), in order; the pairing state
+    /// is cleared.
+    pub fn drain_detached(&self) -> Vec<Record> {
+        self.drain_pending(CallState::Detached)
+    }
+
+    /// The calls in flight, ended as `state`.
+    fn drain_pending(&self, state: CallState) -> Vec<Record> {
         let mut all = self.pending.drain();
         self.early.inflight.store(0, Ordering::Release);
         all.sort_by_key(|p| p.order);
         all.into_iter()
             .filter(|p| p.shown)
-            .map(|p| self.record(p, CallState::Unfinished, None, None))
+            .map(|p| self.record(p, state, None, None))
             .collect()
     }
 }
@@ -1171,6 +1183,14 @@ mod tests {
             (&*left[0].name, left[0].state),
             ("wait4", CallState::Unfinished)
         );
+        // A detach (the VM runs on) ends the calls in flight otherwise.
+        r.enter(35, &[0x7fff_0000, 0], 0x7fff_1000, CR3); // nanosleep
+        let left = r.t.drain_detached();
+        assert_eq!(
+            (&*left[0].name, left[0].state, left.len()),
+            ("nanosleep", CallState::Detached, 1)
+        );
+        assert!(r.t.drain_unfinished(0).is_empty());
     }
 
     /// Calls left out by `-e trace=` but tracked (execs, clones, hooked

@@ -192,8 +192,9 @@ impl Tracker {
             None => (None, None, None),
         };
         let proc_info = p.proc_info.take();
-        // A split line's end shows the arguments left for the exit.
-        let first_exit_arg = if self.announce_entries {
+        // A split line's end shows the arguments left for the exit; a
+        // detached call's line, only those of its entry (strace's).
+        let first_exit_arg = if self.announce_entries || state == CallState::Detached {
             self.os.first_exit_arg(&p.info)
         } else {
             None

@@ -7,8 +7,8 @@ use vstrace_core::Event;
 
 use super::wire::put_varint;
 use super::{
-    frame_crc, CodecState, FORMAT_VERSION, HEADER_LEN, KIND_CONFIG, KIND_END, KIND_EVENT, MAGIC,
-    MAX_EVENT_BYTES, MAX_FRAME,
+    frame_crc, CodecState, END_DETACHED, FORMAT_VERSION, HEADER_LEN, KIND_CONFIG, KIND_END,
+    KIND_EVENT, MAGIC, MAX_EVENT_BYTES, MAX_FRAME,
 };
 use crate::cpu::Access;
 
@@ -89,8 +89,24 @@ impl<W: Write> TraceWriter<W> {
 
     /// Marks a clean end and flushes.
     pub fn end(&mut self, ts: u64) -> io::Result<()> {
+        self.end_as(ts, false)
+    }
+
+    /// Marks a clean end where the tracer detached and the VM ran on
+    /// (the calls in flight end `<detached ...>` in a replay too), and
+    /// flushes.
+    pub fn end_detached(&mut self, ts: u64) -> io::Result<()> {
+        self.end_as(ts, true)
+    }
+
+    fn end_as(&mut self, ts: u64, detached: bool) -> io::Result<()> {
         let mut b = Vec::new();
         put_varint(&mut b, ts);
+        // A byte after the time (absent before it existed: a reader
+        // takes its absence as a plain end).
+        if detached {
+            b.push(END_DETACHED);
+        }
         self.frame(KIND_END, &b)?;
         self.flush()
     }
