@@ -22,6 +22,8 @@
 mod background;
 #[path = "script/checks.rs"]
 mod checks;
+#[path = "script/debuglog.rs"]
+mod debuglog;
 #[path = "script/control.rs"]
 mod control;
 #[path = "script/expand.rs"]
@@ -163,6 +165,8 @@ pub struct Shell<'a> {
     /// Files of the test background programs write (`@EXP`) -> the guest
     /// files whose concatenation it holds.
     bg_files: BTreeMap<String, Vec<String>>,
+    /// `$LOG` holds strace's `-d` log of a run of nothing (debuglog.rs).
+    debug_log: bool,
 }
 
 /// How the blocks being run are left.
@@ -240,6 +244,7 @@ impl<'a> Shell<'a> {
             bg_count: 0,
             bg_index: BTreeMap::new(),
             bg_files: BTreeMap::new(),
+            debug_log: false,
         }
     }
 
@@ -456,8 +461,12 @@ impl<'a> Shell<'a> {
         if let Some(s) = self.nonempty_check(&words) {
             return Ok(s);
         }
+        if let Some(s) = self.debug_grep(&words) {
+            return s;
+        }
         if let Some(s) = self
-            .background_wait(&words)
+            .debug_run(&words)
+            .or_else(|| self.background_wait(&words))
             .or_else(|| self.only_log_check(&words))
             .or_else(|| self.background_cat(&words))
         {

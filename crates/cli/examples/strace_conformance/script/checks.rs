@@ -266,7 +266,7 @@ fn split_unescaped(s: &str, sep: char) -> Vec<String> {
 /// A grep stage's options and pattern: whether it inverts (`-v`) and the
 /// pattern as the text of a Rust regex (`-x`: anchored; BRE unless
 /// `-E`).
-fn grep_args(words: &[&str]) -> Option<(bool, String)> {
+pub(super) fn grep_args(words: &[&str]) -> Option<(bool, String)> {
     let (mut invert, mut whole, mut ere) = (false, false, false);
     let mut pattern = None;
     let mut it = words.iter();
