@@ -113,6 +113,10 @@ pub struct Job {
     /// Commands run in the program's work directory before it starts
     /// (see `spec::Step::prep`).
     pub prep: Vec<Vec<String>>,
+    /// Changes to the program's environment, in order: `VAR=VAL` exports,
+    /// `VAR` unsets (the script's exports, then strace's `-E`, which
+    /// `vstrace run` applies the same way).
+    pub env: Vec<String>,
 }
 
 impl Job {
@@ -133,6 +137,7 @@ impl Job {
             trace: Vec::new(),
             locks: Vec::new(),
             prep: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -230,6 +235,16 @@ fn script(jobs: &[Job]) -> String {
     for j in jobs {
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
+        // Applied in the subshell: the program inherits them, the batch's
+        // other programs do not.
+        let env: String = j
+            .env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => format!("export {k}={}; ", q(v)),
+                None => format!("unset {e}; "),
+            })
+            .collect();
         let prep: String = j
             .prep
             .iter()
@@ -240,7 +255,7 @@ fn script(jobs: &[Job]) -> String {
             .collect();
         s.push_str(&format!(
             "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid\n\
-             ( printf strace > /proc/self/comm; \
+             ( printf strace > /proc/self/comm; {env}\
              sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
              p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $(cat /w/{t}.pid) $p ) 2>/dev/null &\nw=$!\n\

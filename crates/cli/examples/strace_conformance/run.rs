@@ -439,7 +439,7 @@ fn settle(
 /// A program run with no arguments, redirections or faults: what a
 /// negative step of test_trace_expr (`../PROG` traced) is judged on.
 fn plain(j: &guest::Job) -> bool {
-    j.args.is_empty() && j.redirections.is_empty() && j.inject.is_empty()
+    j.args.is_empty() && j.redirections.is_empty() && j.inject.is_empty() && j.env.is_empty()
 }
 
 /// The options of a negative step without its one `-e trace=` set, when
@@ -704,6 +704,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     trace: m.trace.clone(),
                     locks: spec::locked_files(&args.src.join("tests"), &s.prog),
                     prep: s.prep.clone(),
+                    env: s.exports.iter().chain(&m.env).cloned().collect(),
                 });
             }
         }

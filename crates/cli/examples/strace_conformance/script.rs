@@ -584,12 +584,14 @@ impl<'a> Shell<'a> {
                 "strace run under another program ({strace}) not modelled"
             ));
         }
-        if !self.exported.is_empty() {
-            return Err(format!(
-                "variables exported into the traced program's environment ({}) not modelled",
-                self.exported.join(" ")
-            ));
-        }
+        // strace's environment, which the program inherits: the guest's
+        // run of it gets the same variables.
+        let exports = self
+            .exported
+            .iter()
+            .filter(|k| self.vars.contains_key(*k))
+            .map(|k| format!("{k}={}", self.var(k)))
+            .collect();
         let (argv, redirs) = split_redirs(args);
         let at = argv
             .iter()
@@ -686,6 +688,7 @@ impl<'a> Shell<'a> {
             status: 0,
             prep: self.prep.clone(),
             nonempty: false,
+            exports,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -741,6 +744,7 @@ impl<'a> Shell<'a> {
             status: 0,
             prep: Vec::new(),
             nonempty: false,
+            exports: Vec::new(),
         });
         Ok(())
     }

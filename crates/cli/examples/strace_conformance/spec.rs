@@ -158,6 +158,9 @@ pub struct Step {
     pub prep: Vec<Vec<String>>,
     /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
     pub nonempty: bool,
+    /// Variables the script exported before the run (`export VAR=VAL`):
+    /// strace's environment, so the program's, as `VAR=VAL`.
+    pub exports: Vec<String>,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -298,6 +301,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         status: 0,
         prep: Vec::new(),
         nonempty: false,
+        exports: Vec::new(),
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

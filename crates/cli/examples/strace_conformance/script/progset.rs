@@ -110,6 +110,7 @@ impl Shell<'_> {
                 status: 0,
                 prep: Vec::new(),
                 nonempty: false,
+                exports: Vec::new(),
             });
         }
         Ok(())
