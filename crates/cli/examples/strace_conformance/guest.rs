@@ -117,6 +117,9 @@ pub struct Job {
     /// `VAR` unsets (the script's exports, then strace's `-E`, which
     /// `vstrace run` applies the same way).
     pub env: Vec<String>,
+    /// `prog` is a command of the guest's path (`true`), not a file of
+    /// the build (see `spec::Step::on_path`).
+    pub on_path: bool,
 }
 
 impl Job {
@@ -138,6 +141,7 @@ impl Job {
             locks: Vec::new(),
             prep: Vec::new(),
             env: Vec::new(),
+            on_path: false,
         }
     }
 
@@ -245,6 +249,20 @@ fn script(jobs: &[Job]) -> String {
                 None => format!("unset {e}; "),
             })
             .collect();
+        // A command of the guest's path is found where `vstrace run` finds
+        // a command (launch's command script), before the environment
+        // changes (strace's lookup on its own PATH, before -E applies).
+        let (lookup, exe) = match j.on_path {
+            true => (
+                format!(
+                    "x={p}; for d in /bin /sbin /usr/bin /usr/sbin; do \
+                     [ -x $d/{p} ] && {{ x=$d/{p}; break; }}; done; ",
+                    p = j.prog
+                ),
+                "'\"$x\"'".to_string(),
+            ),
+            false => (String::new(), format!("../{}", j.prog)),
+        };
         let prep: String = j
             .prep
             .iter()
@@ -255,8 +273,8 @@ fn script(jobs: &[Job]) -> String {
             .collect();
         s.push_str(&format!(
             "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid\n\
-             ( printf strace > /proc/self/comm; {env}\
-             sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
+             ( printf strace > /proc/self/comm; {lookup}{env}\
+             sh -c 'echo $$ > /w/{t}.pid; exec {exe} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
              p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $(cat /w/{t}.pid) $p ) 2>/dev/null &\nw=$!\n\
              wait $p\nrc=$?\nkill $w 2>/dev/null\n\
@@ -268,7 +286,6 @@ fn script(jobs: &[Job]) -> String {
              echo @@VSC-ERR\nhead -c 2000 /w/{t}.err | base64\n\
              echo @@VSC-END\nrm -f /w/{t}.out /w/{t}.err\n",
             begin = q(&format!("@@VSC-BEGIN {t}")),
-            p = j.prog,
             redir = j.redirections.join(" "),
             args = args.join(" "),
         ));
@@ -480,7 +497,9 @@ pub fn run_batch(
         .arg(dir.join("trace.txt"));
     let mut added = BTreeSet::new();
     for j in jobs {
-        for p in std::iter::once(&j.prog).chain(&j.locks) {
+        // A command of the guest's path is the guest's own.
+        let prog = (!j.on_path).then_some(&j.prog);
+        for p in prog.into_iter().chain(&j.locks) {
             if (p == &j.prog || progs.join(p).is_file()) && added.insert(p.clone()) {
                 cmd.arg("--add")
                     .arg(format!("{}:/w/{}", progs.join(p).display(), p));

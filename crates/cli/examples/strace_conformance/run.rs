@@ -665,7 +665,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         let missing = t
             .steps
             .iter()
-            .find(|s| !s.optional && !progs.join(&s.prog).is_file());
+            .find(|s| !s.optional && !s.on_path && !progs.join(&s.prog).is_file());
         if let Some(s) = &t.skip {
             r.reason = s.clone();
         } else if let Some(s) = missing {
@@ -679,7 +679,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             for (k, (s, m)) in t.steps.iter().zip(maps).enumerate() {
                 let id = step_id(&t.name, k, n);
                 mapped.insert(id.clone(), (t.name.clone(), k, s.clone(), m.clone()));
-                if !progs.join(&s.prog).is_file() {
+                if !s.on_path && !progs.join(&s.prog).is_file() {
                     let why = build_skips
                         .get(&s.prog)
                         .cloned()
@@ -705,6 +705,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     locks: spec::locked_files(&args.src.join("tests"), &s.prog),
                     prep: s.prep.clone(),
                     env: s.exports.iter().chain(&m.env).cloned().collect(),
+                    on_path: s.on_path,
                 });
             }
         }

@@ -30,6 +30,8 @@ mod host;
 mod lines;
 #[path = "script/matchers.rs"]
 mod matchers;
+#[path = "script/path_prog.rs"]
+mod path_prog;
 #[path = "script/posix.rs"]
 mod posix;
 #[path = "script/progset.rs"]
@@ -108,6 +110,9 @@ pub struct Shell<'a> {
     /// Variables the script exported (in the traced program's
     /// environment).
     exported: Vec<String>,
+    /// Commands the script checked the host has (`check_prog`): traced
+    /// from the guest's path (path_prog.rs).
+    on_path: std::collections::BTreeSet<String>,
     /// `$?`: the last command's status; `None` after a traced run (the
     /// program's exit status, known only once it has run).
     last: Option<i32>,
@@ -208,6 +213,7 @@ impl<'a> Shell<'a> {
             ret: 0,
             renamed: BTreeMap::new(),
             exported: Vec::new(),
+            on_path: Default::default(),
             last: Some(0),
             traced: false,
             appended: Vec::new(),
@@ -456,7 +462,11 @@ impl<'a> Shell<'a> {
         let cmd = words[0].as_str();
         let args = &words[1..];
         match cmd {
-            ":" | "true" | "check_prog" | "check_gawk" | "require_min_nproc" => Ok(0),
+            ":" | "true" | "check_gawk" | "require_min_nproc" => Ok(0),
+            "check_prog" => {
+                self.check_prog(args);
+                Ok(0)
+            }
             "false" => Ok(1),
             // init.sh's check that the host kernel lets strace change a
             // call's number (scno_tampering.sh's, as a function): a check
@@ -504,7 +514,7 @@ impl<'a> Shell<'a> {
                 } else {
                     argv
                 };
-                if !argv[0].starts_with("../") {
+                if !argv[0].starts_with("../") && !self.on_path(&argv[0]) {
                     return Err(format!(
                         "{cmd} {} (a host command) not modelled",
                         argv.join(" ")
@@ -593,10 +603,7 @@ impl<'a> Shell<'a> {
             .map(|k| format!("{k}={}", self.var(k)))
             .collect();
         let (argv, redirs) = split_redirs(args);
-        let at = argv
-            .iter()
-            .position(|w| w.starts_with("../"))
-            .ok_or("run_strace without a ../PROG")?;
+        let at = self.prog_at(&argv).ok_or("run_strace without a ../PROG")?;
         // The program's stdout now in a file the script wrote before.
         for r in redirs.iter().filter(|r| r.starts_with('>')) {
             self.texts.remove(r.trim_start_matches('>'));
@@ -689,6 +696,7 @@ impl<'a> Shell<'a> {
             prep: self.prep.clone(),
             nonempty: false,
             exports,
+            on_path: !argv[at].starts_with("../"),
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -745,6 +753,7 @@ impl<'a> Shell<'a> {
             prep: Vec::new(),
             nonempty: false,
             exports: Vec::new(),
+            on_path: false,
         });
         Ok(())
     }

@@ -161,6 +161,9 @@ pub struct Step {
     /// Variables the script exported before the run (`export VAR=VAL`):
     /// strace's environment, so the program's, as `VAR=VAL`.
     pub exports: Vec<String>,
+    /// The program is a command of the guest's path (`true`), not one of
+    /// the suite's (script/path_prog.rs).
+    pub on_path: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -302,6 +305,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         prep: Vec::new(),
         nonempty: false,
         exports: Vec::new(),
+        on_path: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

@@ -111,6 +111,7 @@ impl Shell<'_> {
                 prep: Vec::new(),
                 nonempty: false,
                 exports: Vec::new(),
+                on_path: false,
             });
         }
         Ok(())
