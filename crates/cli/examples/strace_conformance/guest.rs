@@ -120,6 +120,9 @@ pub struct Job {
     /// `prog` is a command of the guest's path (`true`), not a file of
     /// the build (see `spec::Step::on_path`).
     pub on_path: bool,
+    /// The suite's program (argv, `../PROG ARGS`) that runs first and
+    /// execs the program (see `spec::Step::wrapper`).
+    pub wrapper: Vec<String>,
 }
 
 impl Job {
@@ -142,6 +145,7 @@ impl Job {
             prep: Vec::new(),
             env: Vec::new(),
             on_path: false,
+            wrapper: Vec::new(),
         }
     }
 
@@ -262,6 +266,19 @@ fn script(jobs: &[Job]) -> String {
                 "'\"$x\"'".to_string(),
             ),
             false => (String::new(), format!("../{}", j.prog)),
+        };
+        // The program strace runs under execs the traced one (inside the
+        // single quotes of `sh -c`: its words quoted there).
+        let exe = match j.wrapper.is_empty() {
+            true => exe,
+            false => {
+                let w: Vec<String> = j
+                    .wrapper
+                    .iter()
+                    .map(|a| q(a).replace('\'', "'\\''"))
+                    .collect();
+                format!("{} {exe}", w.join(" "))
+            }
         };
         let prep: String = j
             .prep

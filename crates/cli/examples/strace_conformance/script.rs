@@ -38,6 +38,8 @@ mod posix;
 mod progset;
 #[path = "script/subst.rs"]
 mod subst;
+#[path = "script/wrapper.rs"]
+mod wrapper;
 #[path = "script/written.rs"]
 mod written;
 
@@ -586,14 +588,7 @@ impl<'a> Shell<'a> {
     /// `run_strace OPTIONS... ../PROG ARGS... [> "$EXP"]`.
     fn run_strace(&mut self, args: &[String]) -> Result<(), Skip> {
         self.traced = true;
-        let strace = self.var("STRACE");
-        if strace != "@STRACE" {
-            // `STRACE="../run_expect_termsig $STRACE"`: strace run by
-            // another program, which judges how it ends.
-            return Err(format!(
-                "strace run under another program ({strace}) not modelled"
-            ));
-        }
+        let wrapper = self.strace_wrapper()?;
         // strace's environment, which the program inherits: the guest's
         // run of it gets the same variables.
         let exports = self
@@ -697,6 +692,7 @@ impl<'a> Shell<'a> {
             nonempty: false,
             exports,
             on_path: !argv[at].starts_with("../"),
+            wrapper,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())
@@ -754,6 +750,7 @@ impl<'a> Shell<'a> {
             nonempty: false,
             exports: Vec::new(),
             on_path: false,
+            wrapper: Vec::new(),
         });
         Ok(())
     }

@@ -164,6 +164,9 @@ pub struct Step {
     /// The program is a command of the guest's path (`true`), not one of
     /// the suite's (script/path_prog.rs).
     pub on_path: bool,
+    /// The suite's program strace runs under (`../set_sigblock 1 2`),
+    /// which execs the traced program in the guest (script/wrapper.rs).
+    pub wrapper: Vec<String>,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -306,6 +309,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         nonempty: false,
         exports: Vec::new(),
         on_path: false,
+        wrapper: Vec::new(),
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

@@ -112,6 +112,7 @@ impl Shell<'_> {
                 nonempty: false,
                 exports: Vec::new(),
                 on_path: false,
+                wrapper: Vec::new(),
             });
         }
         Ok(())
