@@ -652,6 +652,26 @@ mod tests {
     }
 
     #[test]
+    fn the_script_gives_the_program_its_environment_and_wrapper() {
+        let mut j = Job::plain("t".into(), "check_sigign".into(), vec!["1".into()]);
+        j.env = vec!["A=x y".into(), "B".into()];
+        j.wrapper = vec!["../set_sigign".into(), "1".into()];
+        let s = script(&[j]);
+        assert!(s.contains("export A='x y'; unset B; sh -c"), "{s}");
+        assert!(
+            s.contains(r#"exec '\''../set_sigign'\'' '\''1'\'' ../check_sigign "$@""#),
+            "{s}"
+        );
+        // A command of the guest's path, found before the environment.
+        let mut j = Job::plain("t".into(), "true".into(), vec![]);
+        j.on_path = true;
+        j.env = vec!["PATH=/".into()];
+        let s = script(&[j]);
+        let (find, run) = (s.find("x=$d/true").unwrap(), s.find("PATH='/'").unwrap());
+        assert!(find < run && s.contains(r#"exec '"$x"' "$@""#), "{s}");
+    }
+
+    #[test]
     fn batches_keep_inject_specs_apart() {
         let j = |p: &str| Job {
             test: p.into(),
@@ -666,6 +686,9 @@ mod tests {
             trace: vec![],
             locks: vec![],
             prep: vec![],
+            env: vec![],
+            on_path: false,
+            wrapper: vec![],
         };
         let b = batches(
             vec![j("ioctl_evdev-success"), j("ioctl_evdev-success-v"), j("a")],
