@@ -148,6 +148,8 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         ));
     }
     a.strace
+        .refuse_env("a replay cannot change what the guest did; set it in a live run")?;
+    a.strace
         .apply(&x, a.follow_forks, a.output.is_some(), &mut cfg.display)?;
     cfg.summary |= cfg.display.summary.with_records;
     if a.json {

@@ -261,7 +261,7 @@ fn prepare(a: &RunArgs) -> Result<Prepared> {
 
     let mut cfg = a
         .trace
-        .engine_config(Some(trace_path.display().to_string()))?;
+        .engine_config_for_command(Some(trace_path.display().to_string()))?;
     // --linux-profile (in the configuration already) takes BTF's place.
     if a.trace.os == "linux" && cfg.linux_profile.is_none() {
         if let Some(p) = linux_profile(&kernel) {
@@ -335,6 +335,15 @@ fn build_initramfs(a: &RunArgs, arch: GuestArch) -> Result<PathBuf> {
         b.shell(DEFAULT_WORKLOAD);
     } else {
         b.command(a.cmd.iter().cloned());
+    }
+    // strace's -E: the command's environment, changed in the order given
+    // (`VAR=VAL` sets, `VAR` removes); the program is still found on the
+    // guest's own path, as strace finds it on its own PATH.
+    for e in &a.trace.strace.env {
+        match e.split_once('=') {
+            Some((k, v)) => b.env(k, v),
+            None => b.unset(e.as_str()),
+        };
     }
     for spec in &a.add {
         let (host, guest) = match spec.split_once(':') {
@@ -630,6 +639,8 @@ fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> 
             Some("a command")
         } else if !a.add.is_empty() {
             Some("--add")
+        } else if !a.trace.strace.env.is_empty() {
+            Some("-E")
         } else {
             None
         };
@@ -639,6 +650,12 @@ fn check_boot_choice(a: &RunArgs, kernel: &Path, multiboot: bool) -> Result<()> 
                 kernel.display()
             );
         }
+    } else if a.initrd.is_some() && !a.trace.strace.env.is_empty() {
+        // The guest's own init starts whatever it runs: vstrace has no
+        // command whose environment it could set.
+        bail!(
+            "-E: with --initrd the guest's own init runs its programs; set the environment there"
+        );
     } else if a.trace.os == "windows" {
         bail!(
             "--os windows: {} is not a multiboot kernel; `vstrace run` boots the NT-ABI test guest \

@@ -239,7 +239,6 @@ fn options_agree_with_in_guest_strace_on_the_i386_kernel() {
 fn options_without_meaning_outside_the_guest_are_refused_with_the_reason() {
     for (args, why) in [
         (&["run", "-u", "nobody", "--", "true"][..], "su USER"),
-        (&["run", "-E", "A=1", "--", "true"], "env VAR=VAL"),
         (&["run", "--seccomp-bpf", "--", "true"], "seccomp"),
         (&["run", "-DDD", "--", "true"], "outside the guest"),
         (&["run", "-I", "2", "--", "true"], "tracer signals"),
@@ -253,6 +252,51 @@ fn options_without_meaning_outside_the_guest_are_refused_with_the_reason() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(why), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn env_changes_the_run_commands_environment_and_is_refused_elsewhere() {
+    // strace's -E: set, then remove, in order; the command is still found
+    // with PATH=/ (looked up before the environment applies).
+    let out = vstrace_run_on(&None)
+        .args([
+            "-q",
+            "-e",
+            "trace=execve",
+            "-v",
+            "-E",
+            "VST_A=1 2",
+            "-E",
+            "VST_B=x",
+        ])
+        .args(["-E", "VST_B", "-E", "PATH=/", "--", "true"])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let execve = err
+        .lines()
+        .find(|l| l.contains("execve(\"/bin/true\""))
+        .unwrap_or_else(|| panic!("no execve of true: {err}"));
+    assert!(
+        execve.contains("\"VST_A=1 2\"") && execve.contains("\"PATH=/\""),
+        "{execve}"
+    );
+    assert!(!execve.contains("VST_B"), "{execve}");
+    // A replay (and attach) starts no command.
+    let rec = repo().join("tests/fixtures/replay/linux-workload.vst");
+    let out = vstrace()
+        .arg("replay")
+        .arg(&rec)
+        .args(["-E", "A=1"])
+        .output()
+        .expect("vstrace runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("-E: a replay cannot"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -244,7 +244,9 @@ pub struct InitramfsBuilder {
     nodes: BTreeMap<String, Node>,
     busybox: Option<PathBuf>,
     command: Vec<String>,
-    env: Vec<(String, String)>,
+    /// The command's environment changes, in order: `Some(value)` exports
+    /// the variable, `None` unsets it (strace's `-E VAR=VAL` / `-E VAR`).
+    env: Vec<(String, Option<String>)>,
     hostname: String,
     workdir: String,
 }
@@ -292,7 +294,13 @@ impl InitramfsBuilder {
 
     /// Exports an environment variable to the command.
     pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        self.env.push((key.into(), value.into()));
+        self.env.push((key.into(), Some(value.into())));
+        self
+    }
+
+    /// Removes an environment variable from the command's environment.
+    pub fn unset(&mut self, key: impl Into<String>) -> &mut Self {
+        self.env.push((key.into(), None));
         self
     }
 
@@ -418,10 +426,11 @@ impl InitramfsBuilder {
             if !valid {
                 return Err(GuestError::InvalidArgument(k.clone()));
             }
-            if v.contains('\0') {
-                return Err(GuestError::InvalidArgument(v.clone()));
+            match v {
+                Some(v) if v.contains('\0') => return Err(GuestError::InvalidArgument(v.clone())),
+                Some(v) => s.push_str(&format!("export {k}={}\n", shell_quote(v))),
+                None => s.push_str(&format!("unset {k}\n")),
             }
-            s.push_str(&format!("export {k}={}\n", shell_quote(v)));
         }
         s.push_str(&format!("cd {} || exit 126\n", shell_quote(&self.workdir)));
         if self.command.is_empty() {
@@ -885,9 +894,11 @@ mod tests {
     #[test]
     fn command_script_quotes_and_rejects_nul() {
         let mut b = InitramfsBuilder::new();
-        b.command(["echo", "a'b", "$x"]).env("FOO", "1 2");
+        b.command(["echo", "a'b", "$x"])
+            .env("FOO", "1 2")
+            .unset("BAR");
         let s = b.command_script().unwrap();
-        assert!(s.contains("export FOO='1 2'\n"), "{s}");
+        assert!(s.contains("export FOO='1 2'\nunset BAR\n"), "{s}");
         assert!(s.contains("p='echo'\n"), "{s}");
         assert!(s.ends_with("exec \"$p\" 'a'\\''b' '$x'\n"), "{s}");
         b.command(["a\0b"]);

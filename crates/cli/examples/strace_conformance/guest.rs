@@ -121,6 +121,16 @@ pub struct Job {
     /// output. With such programs, `prog` may be empty: no command, only
     /// them traced.
     pub attach: crate::spec::Attach,
+    /// Changes to the program's environment, in order: `VAR=VAL` exports,
+    /// `VAR` unsets (the script's exports, then strace's `-E`, which
+    /// `vstrace run` applies the same way).
+    pub env: Vec<String>,
+    /// `prog` is a command of the guest's path (`true`), not a file of
+    /// the build (see `spec::Step::on_path`).
+    pub on_path: bool,
+    /// The suite's program (argv, `../PROG ARGS`) that runs first and
+    /// execs the program (see `spec::Step::wrapper`).
+    pub wrapper: Vec<String>,
 }
 
 impl Job {
@@ -142,6 +152,9 @@ impl Job {
             locks: Vec::new(),
             prep: Vec::new(),
             attach: Default::default(),
+            env: Vec::new(),
+            on_path: false,
+            wrapper: Vec::new(),
         }
     }
 
@@ -267,6 +280,43 @@ fn script(jobs: &[Job]) -> String {
         }
         let t = &j.test;
         let args: Vec<String> = j.args.iter().map(|a| q(a)).collect();
+        // Applied in the subshell: the program inherits them, the batch's
+        // other programs do not.
+        let env: String = j
+            .env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => format!("export {k}={}; ", q(v)),
+                None => format!("unset {e}; "),
+            })
+            .collect();
+        // A command of the guest's path is found where `vstrace run` finds
+        // a command (launch's command script), before the environment
+        // changes (strace's lookup on its own PATH, before -E applies).
+        let (lookup, exe) = match j.on_path {
+            true => (
+                format!(
+                    "x={p}; for d in /bin /sbin /usr/bin /usr/sbin; do \
+                     [ -x $d/{p} ] && {{ x=$d/{p}; break; }}; done; ",
+                    p = j.prog
+                ),
+                "'\"$x\"'".to_string(),
+            ),
+            false => (String::new(), format!("../{}", j.prog)),
+        };
+        // The program strace runs under execs the traced one (inside the
+        // single quotes of `sh -c`: its words quoted there).
+        let exe = match j.wrapper.is_empty() {
+            true => exe,
+            false => {
+                let w: Vec<String> = j
+                    .wrapper
+                    .iter()
+                    .map(|a| q(a).replace('\'', "'\\''"))
+                    .collect();
+                format!("{} {exe}", w.join(" "))
+            }
+        };
         let prep: String = j
             .prep
             .iter()
@@ -277,13 +327,12 @@ fn script(jobs: &[Job]) -> String {
             .collect();
         s.push_str(&format!(
             "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid\n\
-             ( printf strace > /proc/self/comm; \
-             sh -c 'echo $$ > /w/{t}.pid; exec ../{p} \"$@\" {redir}' sh {args}; exit $? ) \
+             ( printf strace > /proc/self/comm; {lookup}{env}\
+             sh -c 'echo $$ > /w/{t}.pid; exec {exe} \"$@\" {redir}' sh {args}; exit $? ) \
              </dev/null >/w/{t}.out 2>/w/{t}.err &\n\
              p=$!\n( sleep {PROG_TIMEOUT}; kill -9 $(cat /w/{t}.pid) $p ) 2>/dev/null &\nw=$!\n\
              wait $p\nrc=$?\nkill $w 2>/dev/null\n{report}",
             begin = q(&format!("@@VSC-BEGIN {t}")),
-            p = j.prog,
             redir = j.redirections.join(" "),
             args = args.join(" "),
             report = report(t, ""),
@@ -586,7 +635,11 @@ pub fn run_batch(
         .arg(dir.join("trace.txt"));
     let mut added = BTreeSet::new();
     for j in jobs {
-        let own = crate::spec::progs_of(&j.prog, &j.attach);
+        // A command of the guest's path is the guest's own.
+        let own = match j.on_path {
+            true => crate::spec::progs_of("", &j.attach),
+            false => crate::spec::progs_of(&j.prog, &j.attach),
+        };
         for p in own.iter().chain(&j.locks) {
             if (own.contains(p) || progs.join(p).is_file()) && added.insert(p.clone()) {
                 cmd.arg("--add")
@@ -720,6 +773,26 @@ mod tests {
         assert_eq!(r["t1"].stdout, b"hello\n");
         assert_eq!(r["t1"].pid, 42);
         assert_eq!(cur.as_deref(), Some("t2"));
+    }
+
+    #[test]
+    fn the_script_gives_the_program_its_environment_and_wrapper() {
+        let mut j = Job::plain("t".into(), "check_sigign".into(), vec!["1".into()]);
+        j.env = vec!["A=x y".into(), "B".into()];
+        j.wrapper = vec!["../set_sigign".into(), "1".into()];
+        let s = script(&[j]);
+        assert!(s.contains("export A='x y'; unset B; sh -c"), "{s}");
+        assert!(
+            s.contains(r#"exec '\''../set_sigign'\'' '\''1'\'' ../check_sigign "$@""#),
+            "{s}"
+        );
+        // A command of the guest's path, found before the environment.
+        let mut j = Job::plain("t".into(), "true".into(), vec![]);
+        j.on_path = true;
+        j.env = vec!["PATH=/".into()];
+        let s = script(&[j]);
+        let (find, run) = (s.find("x=$d/true").unwrap(), s.find("PATH='/'").unwrap());
+        assert!(find < run && s.contains(r#"exec '"$x"' "$@""#), "{s}");
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct Mapped {
     pub verbose: bool,
     /// `-e inject=`/`--inject=` specs (need a live run of their own).
     pub inject: Vec<String>,
+    /// `-E VAR=VAL`/`-E VAR` (`--env=`), in order: the environment `vstrace
+    /// run` gives the command, so the guest's run of the program gets it
+    /// (a replay cannot change what the program saw).
+    pub env: Vec<String>,
     /// The options given to `vstrace replay`, as argv words.
     pub pass: Vec<String>,
     /// Options vstrace does not accept, as spelled by the test (words
@@ -85,16 +89,13 @@ pub fn option_key(opt: &str) -> String {
 
 /// The options vstrace refuses by design, with a one-line reason: they
 /// have no meaning outside the guest (strace runs the command itself, as
-/// a user, with an environment, detaching, blocking signals, through
+/// a user, detaching, blocking signals, through
 /// seccomp, or traces a KVM host). A test using one is skipped with that
 /// reason, not counted as an unsupported option.
 pub fn outside_guest(opt: &str) -> bool {
     matches!(
         option_key(opt).as_str(),
         "-u" | "--user"
-            | "-E"
-            | "--env"
-            | "--env="
             | "--user="
             | "--seccomp-bpf"
             | "-D"
@@ -139,6 +140,7 @@ pub fn map(opts: &[String]) -> Mapped {
                     m.pass.push(o.to_string());
                 }
                 ("inject", Some(v)) => m.inject.push(v),
+                ("env", Some(v)) => m.env.push(v),
                 ("fault", Some(v)) => m.inject.push(fault(&v)),
                 ("follow-forks", None) => m.follow = true,
                 ("abbrev", Some(v)) => {
@@ -225,6 +227,10 @@ fn apply_arg(m: &mut Mapped, c: char, arg: &str) {
             Some(("abbrev" | "a", v)) => m.verbose |= unabbreviates(v),
             Some(_) => {}
         },
+        'E' => {
+            m.env.push(arg.to_string());
+            return;
+        }
         'o' | 'p' => return,
         _ => {}
     }

@@ -513,7 +513,11 @@ fn settle(
 /// A program run with no arguments, redirections or faults: what a
 /// negative step of test_trace_expr (`../PROG` traced) is judged on.
 fn plain(j: &guest::Job) -> bool {
-    j.args.is_empty() && j.redirections.is_empty() && j.inject.is_empty()
+    j.args.is_empty()
+        && j.redirections.is_empty()
+        && j.inject.is_empty()
+        && j.env.is_empty()
+        && j.wrapper.is_empty()
 }
 
 /// The options of a negative step without its one `-e trace=` set, when
@@ -777,9 +781,20 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     verbose: m.verbose,
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
-                    locks: spec::locked_files(&args.src.join("tests"), &s.prog),
+                    // The program strace runs under goes into the guest too.
+                    locks: spec::locked_files(&args.src.join("tests"), &s.prog)
+                        .into_iter()
+                        .chain(
+                            s.wrapper
+                                .first()
+                                .map(|w| w.trim_start_matches("../").into()),
+                        )
+                        .collect(),
                     prep: s.prep.clone(),
                     attach: s.attach.clone(),
+                    env: s.exports.iter().chain(&m.env).cloned().collect(),
+                    on_path: s.on_path,
+                    wrapper: s.wrapper.clone(),
                 });
             }
         }

@@ -22,10 +22,10 @@
 mod background;
 #[path = "script/checks.rs"]
 mod checks;
-#[path = "script/debuglog.rs"]
-mod debuglog;
 #[path = "script/control.rs"]
 mod control;
+#[path = "script/debuglog.rs"]
+mod debuglog;
 #[path = "script/expand.rs"]
 mod expand;
 #[path = "script/host.rs"]
@@ -34,12 +34,18 @@ mod host;
 mod lines;
 #[path = "script/matchers.rs"]
 mod matchers;
+#[path = "script/path_prog.rs"]
+mod path_prog;
+#[path = "script/pidns.rs"]
+mod pidns;
 #[path = "script/posix.rs"]
 mod posix;
 #[path = "script/progset.rs"]
 mod progset;
 #[path = "script/subst.rs"]
 mod subst;
+#[path = "script/wrapper.rs"]
+mod wrapper;
 #[path = "script/written.rs"]
 mod written;
 
@@ -112,6 +118,9 @@ pub struct Shell<'a> {
     /// Variables the script exported (in the traced program's
     /// environment).
     exported: Vec<String>,
+    /// Commands the script checked the host has (`check_prog`): traced
+    /// from the guest's path (path_prog.rs).
+    on_path: std::collections::BTreeSet<String>,
     /// `$?`: the last command's status; `None` after a traced run (the
     /// program's exit status, known only once it has run).
     last: Option<i32>,
@@ -225,6 +234,7 @@ impl<'a> Shell<'a> {
             ret: 0,
             renamed: BTreeMap::new(),
             exported: Vec::new(),
+            on_path: Default::default(),
             last: Some(0),
             traced: false,
             appended: Vec::new(),
@@ -489,7 +499,11 @@ impl<'a> Shell<'a> {
         let cmd = words[0].as_str();
         let args = &words[1..];
         match cmd {
-            ":" | "true" | "check_prog" | "check_gawk" | "require_min_nproc" => Ok(0),
+            ":" | "true" | "check_gawk" | "require_min_nproc" => Ok(0),
+            "check_prog" => {
+                self.check_prog(args);
+                Ok(0)
+            }
             "false" => Ok(1),
             // init.sh's check that the host kernel lets strace change a
             // call's number (scno_tampering.sh's, as a function): a check
@@ -539,7 +553,7 @@ impl<'a> Shell<'a> {
                 } else {
                     argv
                 };
-                if !argv[0].starts_with("../") {
+                if !argv[0].starts_with("../") && !self.on_path(&argv[0]) {
                     return Err(format!(
                         "{cmd} {} (a host command) not modelled",
                         argv.join(" ")
@@ -611,25 +625,20 @@ impl<'a> Shell<'a> {
     /// `run_strace OPTIONS... ../PROG ARGS... [> "$EXP"]`.
     fn run_strace(&mut self, args: &[String]) -> Result<(), Skip> {
         self.traced = true;
-        let strace = self.var("STRACE");
-        if strace != "@STRACE" {
-            // `STRACE="../run_expect_termsig $STRACE"`: strace run by
-            // another program, which judges how it ends.
-            return Err(format!(
-                "strace run under another program ({strace}) not modelled"
-            ));
-        }
-        if !self.exported.is_empty() {
-            return Err(format!(
-                "variables exported into the traced program's environment ({}) not modelled",
-                self.exported.join(" ")
-            ));
-        }
+        let wrapper = self.strace_wrapper()?;
+        // strace's environment, which the program inherits: the guest's
+        // run of it gets the same variables.
+        let exports = self
+            .exported
+            .iter()
+            .filter(|k| self.vars.contains_key(*k))
+            .map(|k| format!("{k}={}", self.var(k)))
+            .collect();
         let (mut argv, redirs) = split_redirs(args);
         let jobs = self.take_background(&mut argv)?;
         // With `-p` only (no command), strace traces the attached
         // programs alone.
-        let at = match argv.iter().position(|w| w.starts_with("../")) {
+        let at = match self.prog_at(&argv) {
             Some(at) => at,
             None if jobs.iter().any(|j| j.traced) => argv.len(),
             None => return Err("run_strace without a ../PROG".into()),
@@ -750,63 +759,11 @@ impl<'a> Shell<'a> {
             prep: self.prep.clone(),
             nonempty: false,
             attach,
+            exports,
+            on_path: argv.get(at).is_some_and(|w| !w.starts_with("../")),
+            wrapper,
         });
         self.err_file = err_file.zip(self.pending.clone());
-        Ok(())
-    }
-
-    /// init.sh's `test_pidns ARGS`: the program (which moves its children
-    /// into a new PID namespace itself, `pidns_test_init`) traced with
-    /// `--decode-pids=pidns --status=!unavailable -f ARGS`, the lines of
-    /// the namespace's parent and init process (the pids of the log's
-    /// last two lines) dropped, cut at the `QUIRK:START-OF-TEST-OUTPUT`
-    /// ranges, and compared with its stdout. init.sh then runs the same
-    /// with strace itself in a nested namespace (`unshare -Urpf
-    /// $STRACE`): a tracer outside the guest has no namespace of its own
-    /// (its "strace's PID NS" is always the guest's initial one), so that
-    /// second run has no counterpart here and is not modelled.
-    fn test_pidns(&mut self, args: &[String]) -> Result<(), Skip> {
-        let mut options: Vec<String> = ["--decode-pids=pidns", "--status=!unavailable", "-f"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let mut prog_args = Vec::new();
-        let mut start = None;
-        for a in args {
-            if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT:") {
-                start = Some(regex::Regex::new(&regex::escape(s)).map_err(|e| e.to_string())?);
-            } else if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT-REGEX:") {
-                start = Some(bre(s)?);
-            } else if let Some(s) = a.strip_prefix("QUIRK:PROG-ARGS:") {
-                prog_args = crate::spec::shell_words(s);
-            } else {
-                options.push(a.clone());
-            }
-        }
-        let mut filters = vec![LogFilter::DropPidsOfLastLines(2)];
-        if let Some(start) = start {
-            filters.push(LogFilter::Ranges(
-                start,
-                bre("^[1-9][0-9]* .*+++ exited with 0 +++$")?,
-            ));
-        }
-        self.steps.push(Step {
-            prog: self.name.clone(),
-            prog_args,
-            redirections: Vec::new(),
-            options,
-            filters,
-            require: Vec::new(),
-            matcher: Matcher::Diff,
-            want: Want::Stdout,
-            of_stderr: false,
-            optional: false,
-            negative: false,
-            status: 0,
-            prep: Vec::new(),
-            nonempty: false,
-            attach: Default::default(),
-        });
         Ok(())
     }
 

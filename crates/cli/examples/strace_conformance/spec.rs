@@ -158,15 +158,25 @@ pub struct Step {
     pub prep: Vec<Vec<String>>,
     /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
     pub nonempty: bool,
+    /// Variables the script exported before the run (`export VAR=VAL`):
+    /// strace's environment, so the program's, as `VAR=VAL`.
+    pub exports: Vec<String>,
+    /// The program is a command of the guest's path (`true`), not one of
+    /// the suite's (script/path_prog.rs).
+    pub on_path: bool,
+    /// The suite's program strace runs under (`../set_sigblock 1 2`),
+    /// which execs the traced program in the guest (script/wrapper.rs).
+    pub wrapper: Vec<String>,
     /// Programs the script started in the background before the run,
     /// the ones strace attaches to with `-p` (see [`Attach`]).
     pub attach: Attach,
 }
 
 impl Step {
-    /// See [`progs_of`].
+    /// See [`progs_of`] (a command of the guest's path is none of the
+    /// suite's).
     pub fn progs(&self) -> Vec<String> {
-        progs_of(&self.prog, &self.attach)
+        progs_of(if self.on_path { "" } else { &self.prog }, &self.attach)
     }
 }
 
@@ -378,6 +388,9 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         prep: Vec::new(),
         nonempty: false,
         attach: Attach::default(),
+        exports: Vec::new(),
+        on_path: false,
+        wrapper: Vec::new(),
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

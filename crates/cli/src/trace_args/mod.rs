@@ -157,6 +157,15 @@ impl TraceArgs {
     /// The engine configuration these options ask for; the caller fills in
     /// the source-specific fields (OS details, profile, scope).
     pub fn engine_config(&self, output: Option<String>) -> Result<EngineConfig> {
+        self.strace.refuse_env(
+            "vstrace starts no command here: it traces a guest already running its own",
+        )?;
+        self.engine_config_for_command(output)
+    }
+
+    /// [`Self::engine_config`] for `vstrace run`, which starts the guest
+    /// command and so takes `-E` (the caller sets the environment).
+    pub fn engine_config_for_command(&self, output: Option<String>) -> Result<EngineConfig> {
         let x = parse_exprs(&all_exprs(&self.expr, &self.trace_long))?;
         let mut display = OutputOptions::default();
         self.strace

@@ -107,6 +107,10 @@ pub struct StraceOpts {
     /// Hex-dump the data written to these descriptors (= -e write=SET).
     #[arg(long = "write", value_name = "SET")]
     pub write: Vec<String>,
+    /// -E VAR=VAL sets, -E VAR removes a variable of the guest command's
+    /// environment (`vstrace run` only: the one that starts the command).
+    #[arg(short = 'E', long = "env", value_name = "VAR[=VAL]")]
+    pub env: Vec<String>,
     /// With -o: append to the file instead of truncating it.
     #[arg(short = 'A', long = "output-append-mode")]
     pub append_output: bool,
@@ -158,8 +162,6 @@ pub struct StraceOpts {
 struct Refused {
     #[arg(short = 'u', long = "user", hide = true)]
     user: Option<String>,
-    #[arg(short = 'E', long = "env", hide = true)]
-    env: Vec<String>,
     #[arg(long = "seccomp-bpf", hide = true)]
     seccomp_bpf: bool,
     #[arg(short = 'D', action = ArgAction::Count, hide = true)]
@@ -189,8 +191,6 @@ impl Refused {
     fn check(&self) -> Result<()> {
         let why = if self.user.is_some() {
             Some(("-u", "the command runs in the guest as the guest's init runs it; use `su USER -c CMD` in the command"))
-        } else if !self.env.is_empty() {
-            Some(("-E", "the command runs with the guest's environment; use `env VAR=VAL CMD` in the command"))
         } else if self.seccomp_bpf {
             Some(("--seccomp-bpf", "vstrace does not stop the guest per call through ptrace, so there is no stop for seccomp to save"))
         } else if self.daemonize > 0 || self.daemonize_long.is_some() {
@@ -355,6 +355,14 @@ fn overhead_ns(s: &str) -> Result<u64> {
 }
 
 impl StraceOpts {
+    /// Refuses `-E` where vstrace does not start the command (`why`).
+    pub fn refuse_env(&self, why: &str) -> Result<()> {
+        match self.env.is_empty() {
+            true => Ok(()),
+            false => Err(usage(format!("-E: {why}"))),
+        }
+    }
+
     /// Applies the options given (and the `-e` qualifiers of `x`) to `d`;
     /// options not given leave `d` as it was (a replay's recorded
     /// choice). `output` is the `-o` target and `follow` the `-f` count.

@@ -182,7 +182,13 @@ impl Shell<'_> {
                     // filter fills in (LogFilter::DropMatchingPids).
                     return one(format!("{PID_OF_LAST}{n}@"), end + 1);
                 }
-                if let Some(v) = self.host_output(inner.trim()) {
+                // `$(seq 0 $((procs - 1)))`: its bounds expanded first (a
+                // pure computation on the script's variables).
+                let host = match inner.trim().starts_with("seq ") {
+                    true => self.expand(&inner)?.join(" "),
+                    false => inner.trim().to_string(),
+                };
+                if let Some(v) = self.host_output(&host) {
                     return one(v, end + 1);
                 }
                 if inner.trim().starts_with("../") {

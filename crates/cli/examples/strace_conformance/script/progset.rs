@@ -111,6 +111,9 @@ impl Shell<'_> {
                 prep: Vec::new(),
                 nonempty: false,
                 attach: Default::default(),
+                exports: Vec::new(),
+                on_path: false,
+                wrapper: Vec::new(),
             });
         }
         Ok(())
