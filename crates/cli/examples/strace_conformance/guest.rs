@@ -317,14 +317,7 @@ fn script(jobs: &[Job]) -> String {
                 format!("{} {exe}", w.join(" "))
             }
         };
-        let prep: String = j
-            .prep
-            .iter()
-            .map(|c| {
-                let words: Vec<String> = c.iter().map(|w| q(w)).collect();
-                format!("{} >/dev/null 2>&1\n", words.join(" "))
-            })
-            .collect();
+        let prep = prep_lines(j);
         s.push_str(&format!(
             "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid\n\
              ( printf strace > /proc/self/comm; {lookup}{env}\
@@ -339,6 +332,18 @@ fn script(jobs: &[Job]) -> String {
         ));
     }
     s
+}
+
+/// The job's commands on files of its work directory (see
+/// `spec::Step::prep`), one line each, their output dropped.
+fn prep_lines(j: &Job) -> String {
+    j.prep
+        .iter()
+        .map(|c| {
+            let words: Vec<String> = c.iter().map(|w| q(w)).collect();
+            format!("{} >/dev/null 2>&1\n", words.join(" "))
+        })
+        .collect()
 }
 
 /// The lines that report a job's result (see [`parse_output`]), once its
@@ -372,14 +377,7 @@ fn attach_script(j: &Job) -> String {
         .filter_map(|r| r.split_once('>').map(|(_, f)| f.trim_start_matches('>')))
         .filter(|f| !f.starts_with('&') && !f.starts_with('/'))
         .collect();
-    let prep: String = j
-        .prep
-        .iter()
-        .map(|c| {
-            let words: Vec<String> = c.iter().map(|w| q(w)).collect();
-            format!("{} >/dev/null 2>&1\n", words.join(" "))
-        })
-        .collect();
+    let prep = prep_lines(j);
     let mut s = format!(
         "echo {begin}\nmkdir -p /w/{t}.dir && cd /w/{t}.dir\n{prep}rm -f /w/{t}.pid {files}\n\
          : > /w/{t}.err\n: > /w/{t}.out\n",
