@@ -80,8 +80,9 @@ pub struct RunArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
-    /// The command to run in the guest.
-    #[arg(last = true)]
+    /// The command to run in the guest: after `--`, or (as strace takes
+    /// it) the first word that is not an option and all words after it.
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     cmd: Vec<String>,
     /// strace's -d (refused: see `run`).
     #[arg(short = 'd', long = "debug", hide = true)]
@@ -168,6 +169,9 @@ pub(crate) fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
 /// `vstrace run`: prepare the guest, supervise QEMU, turn how it ended
 /// into an exit status.
 pub fn run(a: RunArgs) -> Result<u8> {
+    // strace's diagnostics first, as strace gives them before it looks
+    // for the program.
+    crate::trace_args::diag::check(&a.trace)?;
     if a.debug {
         return Err(crate::trace_args::strace::usage(
             "-d: vstrace run has no debug output of its own: its engine runs inside QEMU (record with --record and see `vstrace replay -d`)",

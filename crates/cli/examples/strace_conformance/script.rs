@@ -22,6 +22,8 @@
 mod checks;
 #[path = "script/control.rs"]
 mod control;
+#[path = "script/direct.rs"]
+mod direct;
 #[path = "script/expand.rs"]
 mod expand;
 #[path = "script/host.rs"]
@@ -45,6 +47,7 @@ use std::path::Path;
 use crate::spec::{LogFilter, Matcher, Step, Want};
 use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
 use posix::bre_text;
+pub use direct::TRACER;
 pub use posix::{bre, ere};
 
 /// Most statements interpreted per test (loops are unrolled).
@@ -150,6 +153,11 @@ pub struct Shell<'a> {
     /// The text `echo`/`printf` print into the command substitution being
     /// run (subst.rs).
     capture: Option<String>,
+    /// A direct strace invocation waiting for the check of its stderr:
+    /// the file, the step (direct.rs).
+    direct_run: Option<(String, Step)>,
+    /// syntax.sh was sourced: its check functions are modelled.
+    syntax: bool,
 }
 
 /// How the blocks being run are left.
@@ -223,6 +231,8 @@ impl<'a> Shell<'a> {
             outputs: Default::default(),
             err_cuts: BTreeMap::new(),
             capture: None,
+            direct_run: None,
+            syntax: false,
         }
     }
 
@@ -238,6 +248,12 @@ impl<'a> Shell<'a> {
         self.pos = pos;
         self.block(&logical_lines(text), 0)?;
         self.unmatched_run()?;
+        if let Some((_, s)) = &self.direct_run {
+            return Err(format!(
+                "a direct strace invocation ({}) whose stderr nothing checks",
+                s.options.join(" ")
+            ));
+        }
         if self.steps.is_empty() {
             return Err("the script runs no traced program".into());
         }
@@ -530,7 +546,9 @@ impl<'a> Shell<'a> {
                 let grep = cmd.ends_with("grep");
                 self.match_test(args, grep).map(|()| 0)
             }
-            "grep" if self.on_status != checks::OnStatus::Nothing => self.grep_check(args),
+            "grep" if self.on_status != checks::OnStatus::Nothing => self
+                .direct_grep(args)
+                .unwrap_or_else(|| self.grep_check(args)),
             "grep" | "sed" | "uniq" => self.filter(cmd, args).map(|()| 0),
             "match_diff" | "match_grep" => {
                 let args: Vec<String> = args.iter().map(|a| self.file(a)).collect();
@@ -548,11 +566,10 @@ impl<'a> Shell<'a> {
             "test_trace_expr" | "test_prog_set" | "test_pure_prog_set" => {
                 self.prog_set(cmd, args).map(|()| 0)
             }
-            "@STRACE" => Err(format!(
-                "a direct strace invocation ({}) not modelled",
-                args.iter().take(4).cloned().collect::<Vec<_>>().join(" ")
-            )),
-            other => Err(format!("the script's command `{other}` not modelled")),
+            direct::TRACER => self.direct(args),
+            other => self
+                .syntax_check(other, args)
+                .unwrap_or_else(|| Err(format!("the script's command `{other}` not modelled"))),
         }
     }
 
@@ -560,6 +577,11 @@ impl<'a> Shell<'a> {
         let path = args.first().ok_or("`.` without a file")?;
         let file = path.rsplit('/').next().unwrap_or(path);
         if CHECK_ONLY.contains(&file) {
+            return Ok(());
+        }
+        // Its functions are modelled (direct.rs); it sources init.sh.
+        if file == "syntax.sh" {
+            self.syntax = true;
             return Ok(());
         }
         if depth >= MAX_DEPTH {
@@ -686,62 +708,9 @@ impl<'a> Shell<'a> {
             status: 0,
             prep: self.prep.clone(),
             nonempty: false,
+            direct: false,
         });
         self.err_file = err_file.zip(self.pending.clone());
-        Ok(())
-    }
-
-    /// init.sh's `test_pidns ARGS`: the program (which moves its children
-    /// into a new PID namespace itself, `pidns_test_init`) traced with
-    /// `--decode-pids=pidns --status=!unavailable -f ARGS`, the lines of
-    /// the namespace's parent and init process (the pids of the log's
-    /// last two lines) dropped, cut at the `QUIRK:START-OF-TEST-OUTPUT`
-    /// ranges, and compared with its stdout. init.sh then runs the same
-    /// with strace itself in a nested namespace (`unshare -Urpf
-    /// $STRACE`): a tracer outside the guest has no namespace of its own
-    /// (its "strace's PID NS" is always the guest's initial one), so that
-    /// second run has no counterpart here and is not modelled.
-    fn test_pidns(&mut self, args: &[String]) -> Result<(), Skip> {
-        let mut options: Vec<String> = ["--decode-pids=pidns", "--status=!unavailable", "-f"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let mut prog_args = Vec::new();
-        let mut start = None;
-        for a in args {
-            if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT:") {
-                start = Some(regex::Regex::new(&regex::escape(s)).map_err(|e| e.to_string())?);
-            } else if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT-REGEX:") {
-                start = Some(bre(s)?);
-            } else if let Some(s) = a.strip_prefix("QUIRK:PROG-ARGS:") {
-                prog_args = crate::spec::shell_words(s);
-            } else {
-                options.push(a.clone());
-            }
-        }
-        let mut filters = vec![LogFilter::DropPidsOfLastLines(2)];
-        if let Some(start) = start {
-            filters.push(LogFilter::Ranges(
-                start,
-                bre("^[1-9][0-9]* .*+++ exited with 0 +++$")?,
-            ));
-        }
-        self.steps.push(Step {
-            prog: self.name.clone(),
-            prog_args,
-            redirections: Vec::new(),
-            options,
-            filters,
-            require: Vec::new(),
-            matcher: Matcher::Diff,
-            want: Want::Stdout,
-            of_stderr: false,
-            optional: false,
-            negative: false,
-            status: 0,
-            prep: Vec::new(),
-            nonempty: false,
-        });
         Ok(())
     }
 

@@ -158,6 +158,12 @@ pub struct Step {
     pub prep: Vec<Vec<String>>,
     /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
     pub nonempty: bool,
+    /// A direct invocation of the tracer on the host, no guest (`$STRACE
+    /// ARGS 2> "$LOG" && fail`: strace's diagnostics on a bad option,
+    /// script/direct.rs): `options` is its whole argv, `prog` empty; it
+    /// must exit non-zero, and its stderr is what `matcher` compares
+    /// with `want`, where `@STRACE` stands for the tracer's name.
+    pub direct: bool,
 }
 
 /// One test of the suite, as far as the comparer understands it.
@@ -298,6 +304,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         status: 0,
         prep: Vec::new(),
         nonempty: false,
+        direct: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

@@ -3,6 +3,7 @@
 //! their translation into the engine's configuration. strace's output
 //! options, shared with `replay`, are in [`strace`].
 
+pub mod diag;
 pub mod strace;
 
 use std::path::{Path, PathBuf};

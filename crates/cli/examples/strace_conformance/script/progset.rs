@@ -10,10 +10,11 @@
 //! program that skips itself drops its step only (`Step::optional`). The
 //! negative set's ~800 steps are not guest runs of their own: each is
 //! judged on the recording of the program's plain run (`Step::negative`,
-//! see run.rs).
+//! see run.rs). Also init.sh's `test_pidns`, the program traced in a PID
+//! namespace of its own.
 
-use super::{split_redirs, Shell, Skip};
-use crate::spec::{Matcher, Step, Want};
+use super::{bre, split_redirs, Shell, Skip};
+use crate::spec::{LogFilter, Matcher, Step, Want};
 
 impl Shell<'_> {
     /// `test_trace_expr`, `test_prog_set` or `test_pure_prog_set` with
@@ -110,6 +111,7 @@ impl Shell<'_> {
                 status: 0,
                 prep: Vec::new(),
                 nonempty: false,
+                direct: false,
             });
         }
         Ok(())
@@ -150,6 +152,63 @@ fn subtract(
         .filter(|(t, _)| !pat.is_match(t))
         .cloned()
         .collect())
+}
+
+impl Shell<'_> {
+    /// init.sh's `test_pidns ARGS`: the program (which moves its children
+    /// into a new PID namespace itself, `pidns_test_init`) traced with
+    /// `--decode-pids=pidns --status=!unavailable -f ARGS`, the lines of
+    /// the namespace's parent and init process (the pids of the log's
+    /// last two lines) dropped, cut at the `QUIRK:START-OF-TEST-OUTPUT`
+    /// ranges, and compared with its stdout. init.sh then runs the same
+    /// with strace itself in a nested namespace (`unshare -Urpf
+    /// $STRACE`): a tracer outside the guest has no namespace of its own
+    /// (its "strace's PID NS" is always the guest's initial one), so that
+    /// second run has no counterpart here and is not modelled.
+    pub(super) fn test_pidns(&mut self, args: &[String]) -> Result<(), Skip> {
+        let mut options: Vec<String> = ["--decode-pids=pidns", "--status=!unavailable", "-f"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut prog_args = Vec::new();
+        let mut start = None;
+        for a in args {
+            if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT:") {
+                start = Some(regex::Regex::new(&regex::escape(s)).map_err(|e| e.to_string())?);
+            } else if let Some(s) = a.strip_prefix("QUIRK:START-OF-TEST-OUTPUT-REGEX:") {
+                start = Some(bre(s)?);
+            } else if let Some(s) = a.strip_prefix("QUIRK:PROG-ARGS:") {
+                prog_args = crate::spec::shell_words(s);
+            } else {
+                options.push(a.clone());
+            }
+        }
+        let mut filters = vec![LogFilter::DropPidsOfLastLines(2)];
+        if let Some(start) = start {
+            filters.push(LogFilter::Ranges(
+                start,
+                bre("^[1-9][0-9]* .*+++ exited with 0 +++$")?,
+            ));
+        }
+        self.steps.push(Step {
+            prog: self.name.clone(),
+            prog_args,
+            redirections: Vec::new(),
+            options,
+            filters,
+            require: Vec::new(),
+            matcher: Matcher::Diff,
+            want: Want::Stdout,
+            of_stderr: false,
+            optional: false,
+            negative: false,
+            status: 0,
+            prep: Vec::new(),
+            nonempty: false,
+            direct: false,
+        });
+        Ok(())
+    }
 }
 
 #[cfg(test)]
