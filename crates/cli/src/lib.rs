@@ -99,8 +99,11 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
         }
         // strace's own diagnostic for a bad qualifier, in its words and
         // with its status (strace's test suite checks both).
-        Err(e) if e.downcast_ref::<trace_args::diag::Diagnostic>().is_some() => {
+        Err(e) if e.downcast_ref::<trace_args::diag::Refusal>().is_some() => {
             say!("vstrace: {e}");
+            if let Some(trace_args::diag::Refusal::Help(_)) = e.downcast_ref() {
+                say!("Try 'vstrace -h' for more information.");
+            }
             ExitCode::from(exit::ERROR)
         }
         Err(e) => {
