@@ -308,6 +308,10 @@ impl<'a> Shell<'a> {
                 i = self.if_block(lines, i - 1, depth)?;
                 continue;
             }
+            if let Some(loop_lines) = lines::one_line_loop(l) {
+                self.block(&loop_lines, depth)?;
+                continue;
+            }
             if l.starts_with("while ") || l.starts_with("until ") {
                 i = self.while_block(lines, i - 1, depth)?;
                 continue;
