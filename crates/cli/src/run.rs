@@ -714,4 +714,26 @@ mod tests {
         // Not a regular file: left alone.
         complete_last_line(Path::new("/dev/null")).unwrap();
     }
+
+    /// strace's command line: the command after the options, with or
+    /// without `--`; its own options stay its own.
+    #[test]
+    fn the_command_follows_the_options() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        use clap::Parser;
+        let cmd = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("vstrace").chain(args.iter().copied()))
+                .unwrap()
+                .run
+                .cmd
+        };
+        assert_eq!(cmd(&["-e", "signal=CHLD", "true", "-x"]), ["true", "-x"]);
+        assert_eq!(cmd(&["-f", "--", "ls", "-l"]), ["ls", "-l"]);
+        assert_eq!(cmd(&["ls", "--", "-l"]), ["ls", "--", "-l"]);
+        assert!(cmd(&["-eread=1"]).is_empty());
+    }
 }

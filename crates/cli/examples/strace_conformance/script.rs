@@ -45,9 +45,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::spec::{LogFilter, Matcher, Step, Want};
+pub use direct::TRACER;
 use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
 use posix::bre_text;
-pub use direct::TRACER;
 pub use posix::{bre, ere};
 
 /// Most statements interpreted per test (loops are unrolled).

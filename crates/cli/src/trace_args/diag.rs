@@ -56,9 +56,8 @@ pub fn check(a: &TraceArgs) -> Result<(), Refusal> {
     // calls have other names): checked for Linux guests only.
     let linux = a.os == "linux";
     for e in a.expr.iter().filter(|e| linux || !is_linux_only(e)) {
-        let Some((k, v)) = e.split_once('=') else {
-            continue;
-        };
+        // A bare expression is `trace=`.
+        let (k, v) = e.split_once('=').unwrap_or(("trace", e));
         match k {
             "trace" | "t" | "abbrev" | "a" | "verbose" | "v" | "raw" | "x" => syscall_set(v)?,
             "read" | "reads" | "r" | "write" | "writes" | "w" => fd_set(v)?,
@@ -68,10 +67,15 @@ pub fn check(a: &TraceArgs) -> Result<(), Refusal> {
             _ => {}
         }
     }
-    for v in [&a.trace_long, &a.strace.abbrev, &a.strace.verbose_set, &a.strace.raw]
-        .into_iter()
-        .flatten()
-        .filter(|_| linux)
+    for v in [
+        &a.trace_long,
+        &a.strace.abbrev,
+        &a.strace.verbose_set,
+        &a.strace.raw,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|_| linux)
     {
         syscall_set(v)?;
     }
@@ -84,6 +88,9 @@ pub fn check(a: &TraceArgs) -> Result<(), Refusal> {
     for v in a.inject.iter().filter(|_| linux) {
         inject_spec(v, false)?;
     }
+    for v in a.fault_long.iter().filter(|_| linux) {
+        inject_spec(v, true)?;
+    }
     Ok(())
 }
 
@@ -95,7 +102,9 @@ fn is_linux_only(e: &str) -> bool {
 
 /// A descriptor set (`read=`, `write=`): numbers 0 to `INT_MAX`.
 pub fn fd_set(spec: &str) -> Result<(), Diagnostic> {
-    tokens(spec, "descriptor", |t| uint_upto(t, i32::MAX as u64).is_some())
+    tokens(spec, "descriptor", |t| {
+        uint_upto(t, i32::MAX as u64).is_some()
+    })
 }
 
 /// A signal set: numbers 0 to 255, or names with or without `SIG`, in
@@ -265,8 +274,12 @@ pub fn inject_spec(spec: &str, fault: bool) -> Result<(), Refusal> {
         }
     }
     syscall_set(name)?;
-    let action = g.error_or_retval || g.signal || g.delay_enter || g.delay_exit
-        || g.poke_enter || g.poke_exit;
+    let action = g.error_or_retval
+        || g.signal
+        || g.delay_enter
+        || g.delay_exit
+        || g.poke_enter
+        || g.poke_exit;
     if !action && !fault {
         return Err(bad().into());
     }
@@ -507,7 +520,10 @@ mod tests {
             "1,2,4,8,16,32,64,128,256,512,1024",
             "9,chdir",
         ] {
-            assert!(msg(signal_set(spec)).starts_with("invalid signal '"), "{spec}");
+            assert!(
+                msg(signal_set(spec)).starts_with("invalid signal '"),
+                "{spec}"
+            );
         }
         assert_eq!(msg(signal_set("9,chdir")), "invalid signal 'chdir'");
         for ok in [
@@ -615,8 +631,19 @@ mod tests {
             );
         }
         for ok in [
-            "chdir", "1", "!%file", "?invalid", "all", "!none", "%desc@64", "chdir@32", "/^ch",
-            "%NET", "file", "send", "?/non_syscall",
+            "chdir",
+            "1",
+            "!%file",
+            "?invalid",
+            "all",
+            "!none",
+            "%desc@64",
+            "chdir@32",
+            "/^ch",
+            "%NET",
+            "file",
+            "send",
+            "?/non_syscall",
         ] {
             assert_eq!(msg(syscall_set(ok)), "", "{ok}");
         }

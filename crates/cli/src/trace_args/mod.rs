@@ -56,6 +56,10 @@ pub struct TraceArgs {
     /// Trace only these calls (= -e trace=SET).
     #[arg(long = "trace", value_name = "SET")]
     pub trace_long: Vec<String>,
+    /// Fault injection, strace's `--fault=SET[:error=E][:when=EXPR]` (= -e
+    /// fault=).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub fault_long: Vec<String>,
     /// Write the trace to FILE instead of stderr.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -158,7 +162,9 @@ impl TraceArgs {
     /// The engine configuration these options ask for; the caller fills in
     /// the source-specific fields (OS details, profile, scope).
     pub fn engine_config(&self, output: Option<String>) -> Result<EngineConfig> {
-        let x = parse_exprs(&all_exprs(&self.expr, &self.trace_long))?;
+        let mut exprs = all_exprs(&self.expr, &self.trace_long);
+        exprs.extend(self.fault_long.iter().map(|f| format!("fault={f}")));
+        let x = parse_exprs(&exprs)?;
         let mut display = OutputOptions::default();
         self.strace
             .apply(&x, self.follow_forks, self.output.is_some(), &mut display)?;

@@ -82,13 +82,18 @@ impl Shell<'_> {
     pub(super) fn direct_grep(&mut self, args: &[String]) -> Option<Result<i32, Skip>> {
         let file = &self.direct_run.as_ref()?.0;
         let (argv, redirs) = split_redirs(args);
-        if !redirs.iter().any(|r| r.strip_prefix('<') == Some(file.as_str())) {
+        if !redirs
+            .iter()
+            .any(|r| r.strip_prefix('<') == Some(file.as_str()))
+        {
             return None;
         }
         let (_, mut step) = self.direct_run.take()?;
         let what = || format!("grep {} of strace's stderr not modelled", args.join(" "));
         if self.on_status != OnStatus::FailIfFalse
-            || redirs.iter().any(|r| r.starts_with('>') && r != ">/dev/null")
+            || redirs
+                .iter()
+                .any(|r| r.starts_with('>') && r != ">/dev/null")
         {
             return Some(Err(what()));
         }
