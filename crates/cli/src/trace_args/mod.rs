@@ -51,7 +51,10 @@ pub struct TraceArgs {
     /// Qualifying expression, strace style: trace=, status=, signal=,
     /// quiet=, abbrev=, verbose=, raw=, read=, write=, inject=, fault= (a bare SET is
     /// trace=SET).
-    #[arg(short = 'e', value_name = "EXPR")]
+    // A value starting with `-` is the expression (`-e -1`: strace's
+    // getopt takes the next word whatever it is, and says the call is
+    // invalid).
+    #[arg(short = 'e', value_name = "EXPR", allow_hyphen_values = true)]
     pub expr: Vec<String>,
     /// Trace only these calls (= -e trace=SET).
     #[arg(long = "trace", value_name = "SET")]
