@@ -9,7 +9,9 @@
 //! `$(../PROG)` from the program's output in a guest, see
 //! [`NEEDS_GUEST_OUTPUT`]) and of init.sh's functions (`run_prog`,
 //! `run_strace`, `run_strace_match_diff`/`_grep`, `match_diff`,
-//! `match_grep`; progset.rs: `test_trace_expr`, `test_prog_set`) and of
+//! `match_grep`; progset.rs: `test_trace_expr`, `test_prog_set`,
+//! `test_pidns`; direct.rs: `$STRACE` run directly for its diagnostics
+//! on bad options, syntax.sh's `check_e`/`check_h`) and of
 //! the filters they put between strace's log and the
 //! comparison (`grep -v`, `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`,
 //! `sed Nd`, `uniq`, `sed -r -n 's/RE/REPL/p'`; posix.rs: their regular
