@@ -76,6 +76,7 @@ pub struct AttachArgs {
 }
 
 pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
+    crate::trace_args::diag::check(&a.trace)?;
     let gdb = match (&a.gdb, &a.plugin) {
         (Some(g), _) => g.clone(),
         (None, Some(p)) => {

@@ -97,6 +97,15 @@ pub fn main_with_hooks(hooks: fn() -> Hooks) -> ExitCode {
             );
             ExitCode::from(2)
         }
+        // strace's own diagnostic for a bad qualifier, in its words and
+        // with its status (strace's test suite checks both).
+        Err(e) if e.downcast_ref::<trace_args::diag::Refusal>().is_some() => {
+            say!("vstrace: {e}");
+            if let Some(trace_args::diag::Refusal::Help(_)) = e.downcast_ref() {
+                say!("Try 'vstrace -h' for more information.");
+            }
+            ExitCode::from(exit::ERROR)
+        }
         Err(e) => {
             say!("vstrace: error: {e:#}");
             // A --hooks file that does not import is a usage error.

@@ -63,6 +63,7 @@ fn qemu_binary(name: &str) -> Result<Qemu> {
 /// `vstrace qemu`: checks the command line, adds the plugin, runs QEMU
 /// in the foreground, and exits with its status.
 pub fn qemu(a: QemuArgs) -> Result<u8> {
+    crate::trace_args::diag::check(&a.trace)?;
     let Some((program, user_args)) = a.cmd.split_first() else {
         bail!("no QEMU command line after --");
     };

@@ -80,8 +80,9 @@ pub struct RunArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
-    /// The command to run in the guest.
-    #[arg(last = true)]
+    /// The command to run in the guest: after `--`, or (as strace takes
+    /// it) the first word that is not an option and all words after it.
+    #[arg(trailing_var_arg = true, value_name = "CMD")]
     cmd: Vec<String>,
     /// strace's -d (refused: see `run`).
     #[arg(short = 'd', long = "debug", hide = true)]
@@ -168,6 +169,9 @@ pub(crate) fn find_plugin(explicit: Option<&Path>) -> Result<PathBuf> {
 /// `vstrace run`: prepare the guest, supervise QEMU, turn how it ended
 /// into an exit status.
 pub fn run(a: RunArgs) -> Result<u8> {
+    // strace's diagnostics first, as strace gives them before it looks
+    // for the program.
+    crate::trace_args::diag::check(&a.trace)?;
     if a.debug {
         return Err(crate::trace_args::strace::usage(
             "-d: vstrace run has no debug output of its own: its engine runs inside QEMU (record with --record and see `vstrace replay -d`)",
@@ -726,5 +730,27 @@ mod tests {
         }
         // Not a regular file: left alone.
         complete_last_line(Path::new("/dev/null")).unwrap();
+    }
+
+    /// strace's command line: the command after the options, with or
+    /// without `--`; its own options stay its own.
+    #[test]
+    fn the_command_follows_the_options() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        use clap::Parser;
+        let cmd = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("vstrace").chain(args.iter().copied()))
+                .unwrap()
+                .run
+                .cmd
+        };
+        assert_eq!(cmd(&["-e", "signal=CHLD", "true", "-x"]), ["true", "-x"]);
+        assert_eq!(cmd(&["-f", "--", "ls", "-l"]), ["ls", "-l"]);
+        assert_eq!(cmd(&["ls", "--", "-l"]), ["ls", "--", "-l"]);
+        assert!(cmd(&["-eread=1"]).is_empty());
     }
 }

@@ -19,6 +19,10 @@ use serde_json::{json, Value};
 
 use crate::{compare, guest, options, spec};
 
+// (`#[path]`: this file is also included by the CI test, from tests/.)
+#[path = "run/direct.rs"]
+mod direct;
+
 /// What to measure and where.
 pub struct Config {
     /// The strace source tree (tests/gen_tests.in).
@@ -492,7 +496,9 @@ fn settle(
 ) -> Result<()> {
     let (test, k, step, _) = &mapped[id];
     o.dropped = step.optional && o.prog_skip;
-    o.label = if step.negative {
+    o.label = if step.direct {
+        std::mem::take(&mut o.label)
+    } else if step.negative {
         format!(
             "../{} (negative set: strace prints no line of it)",
             step.prog
@@ -732,8 +738,19 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
     let mut waiting: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // Steps of optional programs not built: (job id, why).
     let mut unbuilt = Vec::new();
+    // Direct invocations of the tracer, run on the host (run/direct.rs).
+    let mut direct_ids = Vec::new();
     for t in &tests {
-        let maps: Vec<options::Mapped> = t.steps.iter().map(|s| options::map(&s.options)).collect();
+        // A direct invocation's argv is the tracer's whole command line,
+        // bad options included on purpose: nothing to map.
+        let maps: Vec<options::Mapped> = t
+            .steps
+            .iter()
+            .map(|s| match s.direct {
+                true => options::Mapped::default(),
+                false => options::map(&s.options),
+            })
+            .collect();
         let mut unsupported = t.unsupported.clone();
         for m in &maps {
             unsupported.extend(m.unsupported.iter().cloned());
@@ -743,7 +760,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
         let missing = t
             .steps
             .iter()
-            .filter(|s| !s.optional)
+            .filter(|s| !s.optional && !s.direct)
             .find_map(|s| s.progs().into_iter().find(|p| !progs.join(p).is_file()));
         if let Some(s) = &t.skip {
             r.reason = s.clone();
@@ -758,6 +775,10 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             for (k, (s, m)) in t.steps.iter().zip(maps).enumerate() {
                 let id = step_id(&t.name, k, n);
                 mapped.insert(id.clone(), (t.name.clone(), k, s.clone(), m.clone()));
+                if s.direct {
+                    direct_ids.push(id);
+                    continue;
+                }
                 if let Some(p) = s.progs().into_iter().find(|p| !progs.join(p).is_file()) {
                     let why = build_skips
                         .get(&p)
@@ -799,6 +820,10 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
             }
         }
         results.insert(t.name.clone(), r);
+    }
+    for id in direct_ids {
+        let o = direct::judge(&args.vstrace, &mapped[&id].2)?;
+        settle(args, &mapped, &mut outcomes, &mut results, &id, o)?;
     }
     for (id, why) in unbuilt {
         let o = StepOutcome {

@@ -9,7 +9,9 @@
 //! `$(../PROG)` from the program's output in a guest, see
 //! [`NEEDS_GUEST_OUTPUT`]) and of init.sh's functions (`run_prog`,
 //! `run_strace`, `run_strace_match_diff`/`_grep`, `match_diff`,
-//! `match_grep`; progset.rs: `test_trace_expr`, `test_prog_set`) and of
+//! `match_grep`; progset.rs: `test_trace_expr`, `test_prog_set`,
+//! `test_pidns`; direct.rs: `$STRACE` run directly for its diagnostics
+//! on bad options, syntax.sh's `check_e`/`check_h`) and of
 //! the filters they put between strace's log and the
 //! comparison (`grep -v`, `grep -F`, `sed -n '/RE/,$p'`, `sed '0,/RE/d'`,
 //! `sed Nd`, `uniq`, `sed -r -n 's/RE/REPL/p'`; posix.rs: their regular
@@ -26,6 +28,8 @@ mod checks;
 mod control;
 #[path = "script/debuglog.rs"]
 mod debuglog;
+#[path = "script/direct.rs"]
+mod direct;
 #[path = "script/expand.rs"]
 mod expand;
 #[path = "script/host.rs"]
@@ -53,6 +57,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::spec::{LogFilter, Matcher, Step, Want};
+pub use direct::TRACER;
 use lines::{case_arm, logical_lines, matching, matching_brace, split_statements};
 use posix::bre_text;
 pub use posix::{bre, ere};
@@ -176,6 +181,11 @@ pub struct Shell<'a> {
     bg_files: BTreeMap<String, Vec<String>>,
     /// `$LOG` holds strace's `-d` log of a run of nothing (debuglog.rs).
     debug_log: bool,
+    /// A direct strace invocation waiting for the check of its stderr:
+    /// the file, the step (direct.rs).
+    direct_run: Option<(String, Step)>,
+    /// syntax.sh was sourced: its check functions are modelled.
+    syntax: bool,
 }
 
 /// How the blocks being run are left.
@@ -255,6 +265,8 @@ impl<'a> Shell<'a> {
             bg_index: BTreeMap::new(),
             bg_files: BTreeMap::new(),
             debug_log: false,
+            direct_run: None,
+            syntax: false,
         }
     }
 
@@ -270,6 +282,12 @@ impl<'a> Shell<'a> {
         self.pos = pos;
         self.block(&logical_lines(text), 0)?;
         self.unmatched_run()?;
+        if let Some((_, s)) = &self.direct_run {
+            return Err(format!(
+                "a direct strace invocation ({}) whose stderr nothing checks",
+                s.options.join(" ")
+            ));
+        }
         if self.steps.is_empty() {
             return Err("the script runs no traced program".into());
         }
@@ -322,6 +340,10 @@ impl<'a> Shell<'a> {
             }
             if l.starts_with("if ") {
                 i = self.if_block(lines, i - 1, depth)?;
+                continue;
+            }
+            if let Some(loop_lines) = lines::one_line_loop(l) {
+                self.block(&loop_lines, depth)?;
                 continue;
             }
             if l.starts_with("while ") || l.starts_with("until ") {
@@ -579,7 +601,9 @@ impl<'a> Shell<'a> {
                 let grep = cmd.ends_with("grep");
                 self.match_test(args, grep).map(|()| 0)
             }
-            "grep" if self.on_status != checks::OnStatus::Nothing => self.grep_check(args),
+            "grep" if self.on_status != checks::OnStatus::Nothing => self
+                .direct_grep(args)
+                .unwrap_or_else(|| self.grep_check(args)),
             "grep" | "sed" | "uniq" => self.filter(cmd, args).map(|()| 0),
             "match_diff" | "match_grep" => {
                 let args: Vec<String> = args.iter().map(|a| self.file(a)).collect();
@@ -597,11 +621,10 @@ impl<'a> Shell<'a> {
             "test_trace_expr" | "test_prog_set" | "test_pure_prog_set" => {
                 self.prog_set(cmd, args).map(|()| 0)
             }
-            "@STRACE" => Err(format!(
-                "a direct strace invocation ({}) not modelled",
-                args.iter().take(4).cloned().collect::<Vec<_>>().join(" ")
-            )),
-            other => Err(format!("the script's command `{other}` not modelled")),
+            direct::TRACER => self.direct(args),
+            other => self
+                .syntax_check(other, args)
+                .unwrap_or_else(|| Err(format!("the script's command `{other}` not modelled"))),
         }
     }
 
@@ -609,6 +632,11 @@ impl<'a> Shell<'a> {
         let path = args.first().ok_or("`.` without a file")?;
         let file = path.rsplit('/').next().unwrap_or(path);
         if CHECK_ONLY.contains(&file) {
+            return Ok(());
+        }
+        // Its functions are modelled (direct.rs); it sources init.sh.
+        if file == "syntax.sh" {
+            self.syntax = true;
             return Ok(());
         }
         if depth >= MAX_DEPTH {
@@ -762,6 +790,7 @@ impl<'a> Shell<'a> {
             exports,
             on_path: argv.get(at).is_some_and(|w| !w.starts_with("../")),
             wrapper,
+            direct: false,
         });
         self.err_file = err_file.zip(self.pending.clone());
         Ok(())

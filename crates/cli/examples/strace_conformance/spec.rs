@@ -158,6 +158,12 @@ pub struct Step {
     pub prep: Vec<Vec<String>>,
     /// The cut log must have a line (`[ -s "$OUT" ] || fail`).
     pub nonempty: bool,
+    /// A direct invocation of the tracer on the host, no guest (`$STRACE
+    /// ARGS 2> "$LOG" && fail`: strace's diagnostics on a bad option,
+    /// script/direct.rs): `options` is its whole argv, `prog` empty; it
+    /// must exit non-zero, and its stderr is what `matcher` compares
+    /// with `want`, where `@STRACE` stands for the tracer's name.
+    pub direct: bool,
     /// Variables the script exported before the run (`export VAR=VAL`):
     /// strace's environment, so the program's, as `VAR=VAL`.
     pub exports: Vec<String>,
@@ -391,6 +397,7 @@ pub fn match_diff_step(name: &str, args: Vec<String>, add_trace: bool) -> Result
         exports: Vec::new(),
         on_path: false,
         wrapper: Vec::new(),
+        direct: false,
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {

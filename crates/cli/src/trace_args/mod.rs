@@ -3,6 +3,7 @@
 //! their translation into the engine's configuration. strace's output
 //! options, shared with `replay`, are in [`strace`].
 
+pub mod diag;
 pub mod strace;
 
 use std::path::{Path, PathBuf};
@@ -50,11 +51,18 @@ pub struct TraceArgs {
     /// Qualifying expression, strace style: trace=, status=, signal=,
     /// quiet=, abbrev=, verbose=, raw=, read=, write=, inject=, fault= (a bare SET is
     /// trace=SET).
-    #[arg(short = 'e', value_name = "EXPR")]
+    // A value starting with `-` is the expression (`-e -1`: strace's
+    // getopt takes the next word whatever it is, and says the call is
+    // invalid).
+    #[arg(short = 'e', value_name = "EXPR", allow_hyphen_values = true)]
     pub expr: Vec<String>,
     /// Trace only these calls (= -e trace=SET).
     #[arg(long = "trace", value_name = "SET")]
     pub trace_long: Vec<String>,
+    /// Fault injection, strace's `--fault=SET[:error=E][:when=EXPR]` (= -e
+    /// fault=).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub fault_long: Vec<String>,
     /// Write the trace to FILE instead of stderr.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -166,7 +174,9 @@ impl TraceArgs {
     /// [`Self::engine_config`] for `vstrace run`, which starts the guest
     /// command and so takes `-E` (the caller sets the environment).
     pub fn engine_config_for_command(&self, output: Option<String>) -> Result<EngineConfig> {
-        let x = parse_exprs(&all_exprs(&self.expr, &self.trace_long))?;
+        let mut exprs = all_exprs(&self.expr, &self.trace_long);
+        exprs.extend(self.fault_long.iter().map(|f| format!("fault={f}")));
+        let x = parse_exprs(&exprs)?;
         let mut display = OutputOptions::default();
         self.strace
             .apply(&x, self.follow_forks, self.output.is_some(), &mut display)?;

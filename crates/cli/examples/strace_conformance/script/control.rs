@@ -527,6 +527,19 @@ mod tests {
         assert_eq!(sh.var("t"), "y");
     }
 
+    /// qual_inject-syntax.test's loop, on one line with what it sets up.
+    #[test]
+    fn one_line_loops() {
+        let text = "zeroes=; i=0; while [ $i -lt 5 ]; do zeroes=\"0$zeroes\"; i=$(($i+1)); done\n";
+        let mut sh = shell();
+        sh.block(&super::super::logical_lines(text), 0).unwrap();
+        assert_eq!(
+            (sh.var("zeroes").as_str(), sh.var("i").as_str()),
+            ("00000", "5")
+        );
+        assert!(super::super::lines::one_line_loop("a=1; b=2").is_none());
+    }
+
     #[test]
     fn while_loops_and_functions() {
         let text = "f()\n{\n\tlocal a\n\ta=\"$1\"\n\tn=$((n + a))\n\t[ $n -lt 10 ] || return 1\n\

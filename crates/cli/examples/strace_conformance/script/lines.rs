@@ -209,6 +209,38 @@ pub(super) fn matching_brace(lines: &[String], from: usize) -> Option<usize> {
 }
 
 /// Splits a logical line at `;` outside quotes (not `;;`).
+/// A loop written on one line with the statements around it (`i=0;
+/// while [ $i -lt 9 ]; do x=$x.; i=$((i + 1)); done`), as lines of its
+/// own (`while COND; do`, the body's statements, `done`) for the block
+/// interpreter; `None` for any other line.
+pub(super) fn one_line_loop(l: &str) -> Option<Vec<String>> {
+    let parts = split_statements(l);
+    let is_loop = |p: &str| p.starts_with("while ") || p.starts_with("until ");
+    if parts.len() < 3 || !parts.iter().any(|p| is_loop(p.trim())) {
+        return None;
+    }
+    if parts.last().map(|p| p.trim()) != Some("done") {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut k = 0;
+    while k < parts.len() {
+        let p = parts[k].trim();
+        match parts.get(k + 1).map(|n| n.trim()) {
+            Some(n) if is_loop(p) && n.starts_with("do ") => {
+                lines.push(format!("{p}; do"));
+                lines.push(n["do ".len()..].trim().to_string());
+                k += 2;
+                continue;
+            }
+            _ if is_loop(p) => return None,
+            _ => lines.push(p.to_string()),
+        }
+        k += 1;
+    }
+    Some(lines)
+}
+
 pub(super) fn split_statements(l: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();

@@ -61,6 +61,7 @@ impl Shell<'_> {
             on_path: false,
             wrapper: Vec::new(),
             attach: Default::default(),
+            direct: false,
         });
         Ok(())
     }

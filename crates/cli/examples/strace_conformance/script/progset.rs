@@ -10,7 +10,8 @@
 //! program that skips itself drops its step only (`Step::optional`). The
 //! negative set's ~800 steps are not guest runs of their own: each is
 //! judged on the recording of the program's plain run (`Step::negative`,
-//! see run.rs).
+//! see run.rs). Also init.sh's `test_pidns`, the program traced in a PID
+//! namespace of its own.
 
 use super::{split_redirs, Shell, Skip};
 use crate::spec::{Matcher, Step, Want};
@@ -114,6 +115,7 @@ impl Shell<'_> {
                 exports: Vec::new(),
                 on_path: false,
                 wrapper: Vec::new(),
+                direct: false,
             });
         }
         Ok(())
