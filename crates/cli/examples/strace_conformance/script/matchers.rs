@@ -1,5 +1,5 @@
-//! The shell model's judges of a run other than `match_diff` and
-//! `match_grep` of its log: init.sh's `match_awk` (a gawk program as the
+//! The shell model's judges of a run: `match_diff` and `match_grep` of
+//! its log or of strace's stderr, init.sh's `match_awk` (a gawk program as the
 //! matcher), a run nothing matches (it only has to succeed), and strace's
 //! stderr compared with what the program wrote on a descriptor of its own
 //! (`2> "$OUT"-err 3> "$EXP"-err`, clone_ptrace.test).
@@ -8,6 +8,104 @@ use super::{rewrites_log, Shell, Skip};
 use crate::spec::{Matcher, Step, Want};
 
 impl Shell<'_> {
+    /// `match_diff [OUT [EXP]]` / `match_grep [LOG [EXP]]`.
+    pub(super) fn matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
+        if self.pending.is_none() && args.first().is_some_and(|a| a == "@LOG.err") {
+            return self.stderr_matcher(grep, args);
+        }
+        if let Some(r) = self.stderr_cut_matcher(grep, args) {
+            return r;
+        }
+        if let Some(s) = self.prog_written_stderr(grep, args) {
+            self.steps.push(s);
+            return Ok(());
+        }
+        let mut p = self.pending.take().ok_or_else(|| match args {
+            [out, exp, ..] => {
+                format!("a match of {out} with {exp} (not the log of a run_strace) not modelled")
+            }
+            _ => "match_diff/match_grep without a run_strace before it".to_string(),
+        })?;
+        // Its log is matched here; its stderr, if kept, by a later
+        // matcher of `$LOG.err`.
+        self.stderr_run = p.of_stderr.then(|| p.clone());
+        p.of_stderr = false;
+        if args.first().is_some_and(|a| a == "@LOG") {
+            // The uncut log.
+            p.filters.retain(rewrites_log);
+        }
+        if let Some(k) = args.first().and_then(|a| self.log_of_job(a)) {
+            // `-ff`'s file of one attached process.
+            p.filters.retain(rewrites_log);
+            p.attach.log_of = Some(k);
+        }
+        // A file background programs wrote: the guest collects it.
+        let bg_want = args
+            .get(1)
+            .and_then(|e| self.background_want(e))
+            .filter(|_| !p.attach.jobs.is_empty());
+        match args.get(1).map(String::as_str) {
+            _ if bg_want.is_some() => {
+                if let Some((want, parts)) = bg_want {
+                    p.want = want;
+                    p.attach.collect = parts;
+                }
+            }
+            None => {
+                if args.is_empty() {
+                    p.filters.retain(rewrites_log);
+                }
+                if matches!(p.want, Want::Stdout) && args.is_empty() {
+                    p.want = Want::File(self.tests.join(format!("{}.expected", self.var("NAME"))));
+                }
+            }
+            Some(e) if self.texts.contains_key(e) => {
+                p.want = Want::Text(self.texts[e].clone());
+            }
+            Some(e) if e.starts_with("@EXP") => {}
+            Some(f) => p.want = Want::File(self.tests.join(f.trim_start_matches("./"))),
+        }
+        p.matcher = if grep { Matcher::Grep } else { Matcher::Diff };
+        for mut a in std::mem::take(&mut self.appended) {
+            if grep || !self.cut {
+                return Err("a match of appended runs' outputs not modelled".into());
+            }
+            a.matcher = Matcher::Diff;
+            self.steps.push(a);
+        }
+        self.steps.push(p);
+        Ok(())
+    }
+
+    /// `match_grep "$LOG.err" FILE`: the last run's stderr (strace's own
+    /// messages) against the patterns of a file of the suite. The run is
+    /// made again for it (a step of its own).
+    pub(super) fn stderr_matcher(&mut self, grep: bool, args: &[String]) -> Result<(), Skip> {
+        let mut p = self
+            .stderr_run
+            .take()
+            .ok_or("a match of $LOG.err without a run_strace writing it")?;
+        if !grep {
+            return Err("match_diff of strace's stderr not modelled".into());
+        }
+        match args.get(1).map(String::as_str) {
+            Some(f) if !f.starts_with('@') && !f.contains("$") => {
+                p.want = Want::File(self.tests.join(f.trim_start_matches("./")));
+            }
+            _ => {
+                return Err(
+                    "strace's stderr matched with a file the program writes not modelled".into(),
+                )
+            }
+        }
+        p.of_stderr = true;
+        p.filters.clear();
+        p.require.clear();
+        p.matcher = Matcher::Grep;
+        self.steps.push(p);
+        Ok(())
+    }
+
     /// A run that no matcher judged, when the next run starts or the
     /// script ends: init.sh's `run_strace` fails the test if strace
     /// fails, so the run must succeed ([`Matcher::Ran`]). One whose log
