@@ -62,3 +62,56 @@ fn compat_socketcall_and_ipc_split_as_strace() {
         .collect();
     assert_eq!(ours, theirs, "vstrace (left) vs the guest's strace (right)");
 }
+
+/// i386 calls made with `int $0x80` from 64-bit code (what some programs
+/// do to slip past tracers that watch only the 64-bit table): named from
+/// the i386 table, arguments decoded at 32 bits, returns paired (the
+/// return is an `iret` to 64-bit code), and the 64-bit calls around them
+/// unaffected.
+#[test]
+fn int80_from_64_bit_code_is_an_i386_call() {
+    let bin = build_prog("int80_64", &[]);
+    let add = format!("{}:/bin/int80_64", bin.display());
+    let out = run(&[
+        "-e",
+        "trace=getpid,access,close,getppid",
+        "--add",
+        &add,
+        "--",
+        "/bin/int80_64",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let g = stdout(&out);
+    let got = |k: &str| -> String {
+        let v = g
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")));
+        v.unwrap_or_else(|| panic!("no {k}= in {g}")).to_string()
+    };
+    let (pid, ppid) = (got("getpid"), got("getppid"));
+    assert_eq!(
+        (got("access"), got("close")),
+        ("0".into(), "-9".into()),
+        "{g}"
+    );
+    let err = stderr(&out);
+    let calls: Vec<String> = err
+        .lines()
+        .filter(|l| l.starts_with("[pid"))
+        .map(|l| {
+            let call = l.split_once("] ").map_or(l, |(_, c)| c);
+            call.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .filter(|l| !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            format!("[i386] getpid() = {pid}"),
+            "[i386] access(\"/init\", F_OK) = 0".to_string(),
+            "[i386] close(-1) = -1 EBADF (Bad file descriptor)".to_string(),
+            format!("getppid() = {ppid}"),
+        ],
+        "{err}"
+    );
+}

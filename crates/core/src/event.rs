@@ -61,6 +61,18 @@ impl Mechanism {
             Mechanism::Sysret | Mechanism::Sysexit | Mechanism::Iret => Direction::Exit,
         }
     }
+    /// The width of the call ABI this trap enters with, from code of
+    /// width `code`: Linux's `int 0x80` is always the i386 ABI (the
+    /// kernel's `entry_INT80_compat` takes the i386 table and the low
+    /// halves of ebx..ebp), also from 64-bit code; every other trap is
+    /// its code's.
+    pub fn call_bitness(self, code: Bitness) -> Bitness {
+        match self {
+            Mechanism::Int80 => Bitness::B32,
+            _ => code,
+        }
+    }
+
     /// Lower-case name used in records and trace files (`syscall`, `int80`, ...).
     pub fn name(self) -> &'static str {
         match self {

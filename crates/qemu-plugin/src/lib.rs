@@ -506,7 +506,9 @@ fn capture(
                 p.counts[COUNT_ENTER_KERNEL].fetch_add(1, Ordering::Relaxed);
                 return None;
             }
-            let b = regmap::bitness(regs.efer, regs.cs);
+            let b = kind
+                .mechanism()
+                .call_bitness(regmap::bitness(regs.efer, regs.cs));
             Some((regs, b))
         }
         // sysret/sysexit always return to user; the operand size picks the
@@ -560,7 +562,7 @@ fn early_out(
             ) else {
                 return false;
             };
-            let bitness = regmap::bitness(efer, cs);
+            let bitness = kind.mechanism().call_bitness(regmap::bitness(efer, cs));
             if early.unsettles(nr, bitness) {
                 st.fd_unsettled = true;
             }

@@ -90,6 +90,19 @@ pub(super) fn user(mem: &mut dyn VirtMem, end: u64) -> UserMem<'_> {
 }
 
 /// `v` as a stack pointer of code of bitness `b`.
+/// The width of the code that made the trap `event`: its bitness, but
+/// for an `int 0x80` from 64-bit code, whose event has the i386 ABI's
+/// width (see [`Mechanism::call_bitness`]) while its stack and ip are
+/// 64-bit (the return, an `iret` to that code, is paired by them).
+pub(super) fn code_bitness(event: &Event) -> Bitness {
+    let long_code = vstrace_core::gdbregs::bitness(event.regs.efer, event.regs.cs) == Bitness::B64;
+    if event.mechanism == Mechanism::Int80 && long_code {
+        Bitness::B64
+    } else {
+        event.bitness
+    }
+}
+
 pub(super) fn sp_of(v: u64, b: Bitness) -> u64 {
     match b {
         Bitness::B32 => v & 0xffff_ffff,
@@ -164,7 +177,7 @@ impl super::Tracker {
         } else {
             2
         };
-        sp_of(event.regs.rip().wrapping_add(len), event.bitness)
+        sp_of(event.regs.rip().wrapping_add(len), code_bitness(event))
     }
 
     /// The user part of `mem` for the trap `event` (below

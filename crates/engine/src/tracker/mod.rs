@@ -396,7 +396,7 @@ impl Tracker {
         // The queueing call of a `signal=` injection is vstrace's own.
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
-            sp: sp_of(regs.rsp(), event.bitness),
+            sp: sp_of(regs.rsp(), frame::code_bitness(event)),
         };
         if self.queueing_enter(key, cpu) {
             return None;
@@ -567,7 +567,7 @@ impl Tracker {
         }
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
-            sp: sp_of(regs.rsp(), event.bitness),
+            sp: sp_of(regs.rsp(), frame::code_bitness(event)),
         };
         // The return lands after the 2-byte trap instruction, except for
         // sysenter whose return address is chosen by the kernel.
@@ -576,7 +576,10 @@ impl Tracker {
         // the instruction after the trap.
         let ret_ip = match (event.mechanism, event.bitness) {
             (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32) => None,
-            _ => Some(sp_of(regs.rip().wrapping_add(2), event.bitness)),
+            _ => Some(sp_of(
+                regs.rip().wrapping_add(2),
+                frame::code_bitness(event),
+            )),
         };
         if shown
             && !root_exec
