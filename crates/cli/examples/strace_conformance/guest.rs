@@ -678,7 +678,11 @@ pub fn run_batch(
         status: out.status.code(),
         error: String::from_utf8_lossy(&out.stderr)
             .lines()
-            .find(|l| l.starts_with("error") || l.starts_with("vstrace: error"))
+            .find(|l| {
+                l.starts_with("error")
+                    || l.starts_with("vstrace: error")
+                    || l.starts_with("vstrace: invalid ")
+            })
             .map(str::to_string),
     })
 }

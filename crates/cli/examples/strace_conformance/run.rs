@@ -991,10 +991,16 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
 }
 
 /// Whether vstrace refused the run's options before any guest started:
-/// a usage error (status 2: an option the command line does not know)
-/// or `invalid tracing options: ...` as its first error line.
+/// a usage error (status 2: an option the command line does not know),
+/// `invalid tracing options: ...` as its first error line, or strace's
+/// own diagnostic of a bad qualifier (`vstrace: invalid system call
+/// 'kern_features'`, status 1).
 fn refused_options(status: Option<i32>, error: Option<&str>) -> bool {
-    status == Some(2) || error.is_some_and(|e| e.contains("invalid tracing options"))
+    status == Some(2)
+        || error.is_some_and(|e| {
+            e.contains("invalid tracing options")
+                || (status == Some(1) && e.starts_with("vstrace: invalid "))
+        })
 }
 
 #[cfg(test)]
@@ -1016,6 +1022,11 @@ mod tests {
             Some("vstrace: error: the guest kernel panicked")
         ));
         assert!(!refused_options(Some(1), None));
+        // strace's diagnostic of a bad qualifier, before any guest.
+        assert!(refused_options(
+            Some(1),
+            Some("vstrace: invalid system call 'kern_features'")
+        ));
     }
 
     #[test]
