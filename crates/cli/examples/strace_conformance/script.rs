@@ -289,7 +289,15 @@ impl<'a> Shell<'a> {
             ));
         }
         if self.steps.is_empty() {
-            return Err("the script runs no traced program".into());
+            // Every strace invocation is a step or a reason not to model
+            // the script: none at all is a test of strace's own code
+            // (its tables, its trie, its seccomp filter) run as a
+            // program, with no trace to compare.
+            return Err(
+                "not applicable: the script runs no tracer (a check of strace's \
+                        own code, no trace to compare)"
+                    .into(),
+            );
         }
         Ok(self.steps)
     }
