@@ -243,6 +243,13 @@ fn judge(
     for c in comms.iter().skip(1) {
         pass.extend(["--comm".to_string(), c.clone()]);
     }
+    if m.stack {
+        // The guest's programs are not on the host at their guest paths:
+        // the build's copies give the frames their symbols, as a user
+        // would give them.
+        pass.push("--symbol-dir".to_string());
+        pass.push(args.build.join("tests").display().to_string());
+    }
     let raw = loop {
         if step.of_stderr {
             // The tracer's own messages (a failed tamper's): vstrace's
@@ -342,7 +349,6 @@ fn judge(
             return Ok(o);
         }
     }
-    actual = compare::apply_filters(actual, &step.filters);
     // The same lines with their whitespace, for grep patterns that
     // match strace's padding.
     let raw_lines: Vec<String> = own
@@ -351,6 +357,17 @@ fn judge(
         .filter(|l| !l.trim().is_empty())
         .collect();
     let raw_lines = compare::apply_filters(raw_lines, &step.filters);
+    actual = match step.filters.iter().any(|f| matches!(f, spec::LogFilter::Awk(_))) {
+        // An awk program reads strace's lines as written (its patterns
+        // tell the stack frames' ` > ` from the calls): the lines it
+        // printed.
+        true => raw_lines
+            .iter()
+            .map(|l| compare::normalize(l, false))
+            .filter(|l| !l.is_empty())
+            .collect(),
+        false => compare::apply_filters(actual, &step.filters),
+    };
     // A test whose expected output cannot be read fails alone (the
     // model named a file the suite does not have): the run goes on.
     let want = match want_text(step, r) {
@@ -376,6 +393,10 @@ fn judge(
         spec::Matcher::Grep => {
             let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
             compare::grep(&patterns, &actual, &raw_lines)
+        }
+        spec::Matcher::AnyLine => {
+            let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
+            compare::any_line(&patterns, &raw_lines)
         }
         spec::Matcher::Awk => match &step.want {
             spec::Want::File(program) => match compare::awk(program, &raw_lines) {
@@ -800,6 +821,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     follow: m.follow,
                     stream_wide: m.stream_wide(),
                     verbose: m.verbose,
+                    stack: m.stack,
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
                     // The program strace runs under goes into the guest too.
