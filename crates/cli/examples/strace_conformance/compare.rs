@@ -85,6 +85,38 @@ pub fn awk(program: &std::path::Path, lines: &[String]) -> Result<Outcome, Strin
     })
 }
 
+/// The test script's cuts of the log (`own`: the step's raw lines,
+/// `actual`: them normalised): the raw lines with their whitespace (for
+/// grep patterns that match strace's padding) and the normalised lines,
+/// both cut. An awk program reads strace's lines as written (its
+/// patterns tell the stack frames' ` > ` from the calls): with one, the
+/// normalised lines are those it printed.
+pub fn cut(
+    own: &[&str],
+    keep_pid: bool,
+    actual: Vec<String>,
+    filters: &[crate::spec::LogFilter],
+) -> (Vec<String>, Vec<String>) {
+    let raw: Vec<String> = own
+        .iter()
+        .map(|l| unprefixed(l, keep_pid))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let raw = apply_filters(raw, filters);
+    let actual = match filters
+        .iter()
+        .any(|f| matches!(f, crate::spec::LogFilter::Awk(_)))
+    {
+        true => raw
+            .iter()
+            .map(|l| normalize(l, false))
+            .filter(|l| !l.is_empty())
+            .collect(),
+        false => apply_filters(actual, filters),
+    };
+    (raw, actual)
+}
+
 /// `awk 'PROGRAM'` over `lines`: what the host's gawk prints (the
 /// suite's awk programs use gawk's `gensub`). Without gawk, or when the
 /// program fails, nothing: the cut log is empty and the step's matcher
@@ -182,7 +214,9 @@ pub fn unprefixed(line: &str, follow: bool) -> String {
 /// pid.
 pub fn is_dump_line(line: &str) -> bool {
     let t = line.trim_start();
-    (t.starts_with("* ") && t.contains(" bytes in buffer ")) || t.starts_with("| ") || is_frame_line(line)
+    (t.starts_with("* ") && t.contains(" bytes in buffer "))
+        || t.starts_with("| ")
+        || is_frame_line(line)
 }
 
 /// Whether a line is one of `-k`'s stack frames (` > /path(sym+0x..)

@@ -160,7 +160,10 @@ pub fn map(opts: &[String]) -> Mapped {
                     m.stack = true;
                     m.pass.push(o.to_string());
                 }
-                ("output", Some(_)) => {}
+                // `-p`'s long form: the comparer picks the attached
+                // programs' processes (see `run::attached_pids`).
+                ("output" | "attach", Some(_)) => {}
+                ("output" | "attach", None) => i += 1,
                 _ => m.pass.push(o.to_string()),
             }
             continue;

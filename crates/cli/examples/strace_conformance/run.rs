@@ -336,7 +336,7 @@ fn judge(
             !compare::is_dump_line(l) || last_ours
         })
         .collect();
-    let mut actual: Vec<String> = own
+    let actual: Vec<String> = own
         .iter()
         .map(|l| compare::normalize(l, keep_pid))
         .filter(|l| !l.is_empty())
@@ -349,25 +349,7 @@ fn judge(
             return Ok(o);
         }
     }
-    // The same lines with their whitespace, for grep patterns that
-    // match strace's padding.
-    let raw_lines: Vec<String> = own
-        .iter()
-        .map(|l| compare::unprefixed(l, keep_pid))
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    let raw_lines = compare::apply_filters(raw_lines, &step.filters);
-    actual = match step.filters.iter().any(|f| matches!(f, spec::LogFilter::Awk(_))) {
-        // An awk program reads strace's lines as written (its patterns
-        // tell the stack frames' ` > ` from the calls): the lines it
-        // printed.
-        true => raw_lines
-            .iter()
-            .map(|l| compare::normalize(l, false))
-            .filter(|l| !l.is_empty())
-            .collect(),
-        false => compare::apply_filters(actual, &step.filters),
-    };
+    let (raw_lines, actual) = compare::cut(&own, keep_pid, actual, &step.filters);
     // A test whose expected output cannot be read fails alone (the
     // model named a file the suite does not have): the run goes on.
     let want = match want_text(step, r) {
