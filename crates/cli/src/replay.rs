@@ -74,6 +74,11 @@ pub struct ReplayArgs {
     /// made with -k).
     #[arg(short = 'k', long = "stack-trace", visible_alias = "stack-traces")]
     stack_trace: bool,
+    /// With -k: a host directory holding copies of guest files for the
+    /// frames' symbols and unwind tables (as `vstrace run --symbol-dir`),
+    /// added to the recorded ones. Repeatable.
+    #[arg(long = "symbol-dir", value_name = "DIR")]
+    symbol_dirs: Vec<PathBuf>,
     /// Print paths of fd arguments (-y); -yy adds socket and device
     /// details. From the file-table reads a recording keeps for every
     /// call (recordings made before it show fds without names).
@@ -211,6 +216,15 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
         );
     }
     cfg.stack_trace |= a.stack_trace;
+    for d in &a.symbol_dirs {
+        let d = std::path::absolute(d)
+            .with_context(|| format!("--symbol-dir {}", d.display()))?
+            .display()
+            .to_string();
+        if !cfg.symbol_dirs.contains(&d) {
+            cfg.symbol_dirs.push(d);
+        }
+    }
     cfg.record = None;
     cfg.python_hooks = crate::python::hooks_paths(&a.hooks)?;
     let hooks = crate::python::add(

@@ -85,6 +85,97 @@ pub fn awk(program: &std::path::Path, lines: &[String]) -> Result<Outcome, Strin
     })
 }
 
+/// The test script's cuts of the log (`own`: the step's raw lines,
+/// `actual`: them normalised): the raw lines with their whitespace (for
+/// grep patterns that match strace's padding) and the normalised lines,
+/// both cut. An awk program reads strace's lines as written (its
+/// patterns tell the stack frames' ` > ` from the calls): with one, the
+/// normalised lines are those it printed.
+pub fn cut(
+    own: &[&str],
+    keep_pid: bool,
+    actual: Vec<String>,
+    filters: &[crate::spec::LogFilter],
+) -> (Vec<String>, Vec<String>) {
+    let raw: Vec<String> = own
+        .iter()
+        .map(|l| unprefixed(l, keep_pid))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let raw = apply_filters(raw, filters);
+    let actual = match filters
+        .iter()
+        .any(|f| matches!(f, crate::spec::LogFilter::Awk(_)))
+    {
+        true => raw
+            .iter()
+            .map(|l| normalize(l, false))
+            .filter(|l| !l.is_empty())
+            .collect(),
+        false => apply_filters(actual, filters),
+    };
+    (raw, actual)
+}
+
+/// `awk 'PROGRAM'` over `lines`: what the host's gawk prints (the
+/// suite's awk programs use gawk's `gensub`). Without gawk, or when the
+/// program fails, nothing: the cut log is empty and the step's matcher
+/// fails with the log in its diff.
+pub fn awk_filter(program: &str, lines: &[String]) -> Vec<String> {
+    use std::io::Write;
+    let Ok(mut child) = std::process::Command::new("gawk")
+        .arg("--")
+        .arg(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return Vec::new();
+    };
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    // A program that stops reading early closes the pipe: not an error.
+    let _ = child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(input.as_bytes()));
+    match child.wait_with_output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `grep -E -x -f FILE` as a check: some line (`lines`) matches some
+/// pattern of FILE whole. One expected item, matched or not.
+pub fn any_line(patterns: &[&str], lines: &[String]) -> Outcome {
+    let res: Vec<regex::Regex> = patterns
+        .iter()
+        .filter_map(|p| regex::Regex::new(&format!("^(?:{p})$")).ok())
+        .collect();
+    let exact = !res.is_empty() && lines.iter().any(|l| res.iter().any(|re| re.is_match(l)));
+    let mut diff = String::new();
+    if !exact {
+        diff.push_str("# no line matches any of the patterns:\n");
+        for p in patterns {
+            diff.push_str(&format!("-{p}\n"));
+        }
+        diff.push_str("# the cut log:\n");
+        for l in lines {
+            diff.push_str(&format!("+{l}\n"));
+        }
+    }
+    Outcome {
+        exact,
+        calls: exact,
+        expected: 1,
+        matched: usize::from(exact),
+        diff,
+    }
+}
+
 /// One line normalised as documented above.
 pub fn normalize(line: &str, follow: bool) -> String {
     let (pid, l) = split_pid(line);
@@ -123,7 +214,16 @@ pub fn unprefixed(line: &str, follow: bool) -> String {
 /// pid.
 pub fn is_dump_line(line: &str) -> bool {
     let t = line.trim_start();
-    (t.starts_with("* ") && t.contains(" bytes in buffer ")) || t.starts_with("| ")
+    (t.starts_with("* ") && t.contains(" bytes in buffer "))
+        || t.starts_with("| ")
+        || is_frame_line(line)
+}
+
+/// Whether a line is one of `-k`'s stack frames (` > /path(sym+0x..)
+/// [0x...]`), which belong to the call line before them and carry no
+/// pid.
+pub fn is_frame_line(line: &str) -> bool {
+    line.starts_with(" > ")
 }
 
 /// `line` without its `\r`, split into the pid of vstrace's `[pid N]`
@@ -382,6 +482,7 @@ pub fn apply_filters(mut v: Vec<String>, filters: &[crate::spec::LogFilter]) -> 
                     Err(_) => v,
                 }
             }
+            F::Awk(program) => awk_filter(program, &v),
             F::SedSubst { addr, re, repl } => v
                 .into_iter()
                 .filter(|l| addr.as_ref().is_none_or(|a| a.is_match(l)) && re.is_match(l))
@@ -463,6 +564,17 @@ mod tests {
     fn dump_lines() {
         assert!(is_dump_line(" * 3 bytes in buffer 0"));
         assert!(is_dump_line(" | 00000  30 31 32  012 |"));
+        assert!(is_dump_line(" > /w/stack-fcall(f3+0x9c) [0x188c]"));
+        let cut = awk_filter(
+            "/^[^ ]/ { print $1 }",
+            &["chdir(\"\") = -1".into(), " > /w/x(f+0x1) [0x1]".into()],
+        );
+        if !cut.is_empty() {
+            // (gawk on the host)
+            assert_eq!(cut, ["chdir(\"\")"]);
+        }
+        assert!(any_line(&["^c.* f3", "x"], &["y".into(), "chdir f3".into()]).exact);
+        assert!(!any_line(&["^c.* f3"], &["chdir f2".into()]).exact);
         assert!(!is_dump_line(
             "[pid 1] write(1, \"* 3 bytes in buffer\", 3) = 3"
         ));

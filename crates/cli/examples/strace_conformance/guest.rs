@@ -101,6 +101,10 @@ pub struct Job {
     /// `-v`: the batch is recorded with `-v` (structures in full read
     /// more memory; a replay can only show what the recording read).
     pub verbose: bool,
+    /// `-k`: the batch is recorded with `-k` (the live run reads the
+    /// stacks' memory, which a replay's `-k` unwinds; a recording made
+    /// without it has none) and the build's programs as `--symbol-dir`.
+    pub stack: bool,
     /// `--inject` specs (strace's `-e inject=` syntax): the job shares a
     /// guest run only with jobs of the same specs, traced by comm
     /// (`--comm`), so that the faults reach only programs that ask for
@@ -147,6 +151,7 @@ impl Job {
             follow: false,
             stream_wide: false,
             verbose: false,
+            stack: false,
             inject: Vec::new(),
             trace: Vec::new(),
             locks: Vec::new(),
@@ -207,14 +212,14 @@ pub fn comm_of(prog: &str) -> String {
 /// Splits jobs into batches of at most `size` with the same `--inject`
 /// specs (a batch's rules reach all its programs; vstrace counts `when=`
 /// per thread, as strace does, so programs with the same specs can share
-/// a guest) and the same `-s` and `-v` (what the recording reads is what
+/// a guest) and the same `-s`, `-v` and `-k` (what the recording reads is what
 /// a replay can show). A test's trace is replayed by its program's comm and cut to
 /// its pid, so programs of one name share a guest unless one of them
 /// follows its children (`-f`: their pids are not known in advance) or
 /// prints what depends on the whole stream (`-r`, `-c`/`-C`).
 pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
     type Slot = (
-        (Vec<String>, bool, Vec<String>),
+        (Vec<String>, (bool, bool), Vec<String>),
         u32,
         BTreeSet<String>,
         Vec<Job>,
@@ -226,7 +231,7 @@ pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
             v.len() < size
                 && inject.0 == j.inject
                 && inject.2 == j.live_trace()
-                && inject.1 == j.verbose
+                && inject.1 == (j.verbose, j.stack)
                 && *s == j.strsize
                 && !cs.iter().any(|c| follow_comms.contains(c))
                 && !(j.own_comm() && v.iter().any(|o| o.comms().iter().any(|c| cs.contains(c))))
@@ -245,7 +250,7 @@ pub fn batches(jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
                     BTreeSet::new()
                 };
                 out.push((
-                    (j.inject.clone(), j.verbose, j.live_trace()),
+                    (j.inject.clone(), (j.verbose, j.stack), j.live_trace()),
                     j.strsize,
                     follow_comms,
                     vec![j],
@@ -619,6 +624,12 @@ pub fn run_batch(
     if jobs.first().is_some_and(|j| j.verbose) {
         cmd.arg("-v");
     }
+    if jobs.first().is_some_and(|j| j.stack) {
+        // The live run unwinds with the build's programs' unwind tables,
+        // as the replay does: what it reads of the stacks is what the
+        // replay's frames need.
+        cmd.arg("-k").arg("--symbol-dir").arg(progs);
+    }
     if jobs.iter().any(|j| j.follow) {
         // strace -f: the children stay traced (and their reads recorded)
         // whatever they rename themselves to; --comm alone would drop
@@ -812,6 +823,10 @@ mod tests {
         let mut v = j("v");
         v.verbose = true;
         assert_eq!(batches(vec![j("a"), v, j("b")], 10).len(), 2);
+        // -k tests are recorded with -k, apart from the others.
+        let mut k = j("k");
+        k.stack = true;
+        assert_eq!(batches(vec![j("a"), k, j("b")], 10).len(), 2);
     }
 
     #[test]

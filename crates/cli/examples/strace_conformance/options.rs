@@ -24,6 +24,10 @@ pub struct Mapped {
     /// with it too: the decoders read more of the guest's memory then
     /// (a replay serves only the reads the live run made).
     pub verbose: bool,
+    /// `-k`/`--stack-trace`: stacks printed. The recording must be made
+    /// with it too (the live run reads the stacks' memory then), and the
+    /// replay gets the host copies of the guest's programs for symbols.
+    pub stack: bool,
     /// `-e inject=`/`--inject=` specs (need a live run of their own).
     pub inject: Vec<String>,
     /// `-E VAR=VAL`/`-E VAR` (`--env=`), in order: the environment `vstrace
@@ -152,7 +156,14 @@ pub fn map(opts: &[String]) -> Mapped {
                     m.pass.push(o.to_string());
                 }
                 ("output-separately", None) => m.separate = true,
-                ("output", Some(_)) => {}
+                ("stack-trace" | "stack-traces", None) => {
+                    m.stack = true;
+                    m.pass.push(o.to_string());
+                }
+                // `-p`'s long form: the comparer picks the attached
+                // programs' processes (see `run::attached_pids`).
+                ("output" | "attach", Some(_)) => {}
+                ("output" | "attach", None) => i += 1,
                 _ => m.pass.push(o.to_string()),
             }
             continue;
@@ -185,6 +196,10 @@ pub fn map(opts: &[String]) -> Mapped {
                 'v' => {
                     m.verbose = true;
                     m.pass.push("-v".into());
+                }
+                'k' => {
+                    m.stack = true;
+                    m.pass.push("-k".into());
                 }
                 _ => m.pass.push(format!("-{c}")),
             }
@@ -251,6 +266,9 @@ mod tests {
         assert!(map(&s(&["-e", "abbrev=!execve"])).verbose);
         assert!(map(&s(&["--abbrev=none", "--trace=execve"])).verbose);
         assert!(!map(&s(&["-e", "abbrev=all"])).verbose);
+        assert!(map(&s(&["-e", "chdir", "-k"])).stack);
+        assert!(map(&s(&["--trace=chdir", "--stack-trace"])).stack);
+        assert!(!map(&s(&["-e", "chdir"])).stack);
         assert_eq!(map(&s(&["--abbrev=chdir"])).pass, ["--abbrev=chdir"]);
     }
 

@@ -243,6 +243,13 @@ fn judge(
     for c in comms.iter().skip(1) {
         pass.extend(["--comm".to_string(), c.clone()]);
     }
+    if m.stack {
+        // The guest's programs are not on the host at their guest paths:
+        // the build's copies give the frames their symbols, as a user
+        // would give them.
+        pass.push("--symbol-dir".to_string());
+        pass.push(args.build.join("tests").display().to_string());
+    }
     let raw = loop {
         if step.of_stderr {
             // The tracer's own messages (a failed tamper's): vstrace's
@@ -329,7 +336,7 @@ fn judge(
             !compare::is_dump_line(l) || last_ours
         })
         .collect();
-    let mut actual: Vec<String> = own
+    let actual: Vec<String> = own
         .iter()
         .map(|l| compare::normalize(l, keep_pid))
         .filter(|l| !l.is_empty())
@@ -342,15 +349,7 @@ fn judge(
             return Ok(o);
         }
     }
-    actual = compare::apply_filters(actual, &step.filters);
-    // The same lines with their whitespace, for grep patterns that
-    // match strace's padding.
-    let raw_lines: Vec<String> = own
-        .iter()
-        .map(|l| compare::unprefixed(l, keep_pid))
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    let raw_lines = compare::apply_filters(raw_lines, &step.filters);
+    let (raw_lines, actual) = compare::cut(&own, keep_pid, actual, &step.filters);
     // A test whose expected output cannot be read fails alone (the
     // model named a file the suite does not have): the run goes on.
     let want = match want_text(step, r) {
@@ -376,6 +375,10 @@ fn judge(
         spec::Matcher::Grep => {
             let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
             compare::grep(&patterns, &actual, &raw_lines)
+        }
+        spec::Matcher::AnyLine => {
+            let patterns: Vec<&str> = want.lines().filter(|l| !l.is_empty()).collect();
+            compare::any_line(&patterns, &raw_lines)
         }
         spec::Matcher::Awk => match &step.want {
             spec::Want::File(program) => match compare::awk(program, &raw_lines) {
@@ -800,6 +803,7 @@ pub fn run(args: &Config) -> Result<BTreeMap<String, TestResult>> {
                     follow: m.follow,
                     stream_wide: m.stream_wide(),
                     verbose: m.verbose,
+                    stack: m.stack,
                     inject: m.inject.clone(),
                     trace: m.trace.clone(),
                     // The program strace runs under goes into the guest too.

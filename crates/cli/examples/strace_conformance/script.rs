@@ -34,6 +34,8 @@ mod direct;
 mod expand;
 #[path = "script/host.rs"]
 mod host;
+#[path = "script/inline_awk.rs"]
+mod inline_awk;
 #[path = "script/lines.rs"]
 mod lines;
 #[path = "script/matchers.rs"]
@@ -610,8 +612,10 @@ impl<'a> Shell<'a> {
                 self.match_test(args, grep).map(|()| 0)
             }
             "grep" if self.on_status != checks::OnStatus::Nothing => self
-                .direct_grep(args)
+                .grep_file_check(args)
+                .or_else(|| self.direct_grep(args))
                 .unwrap_or_else(|| self.grep_check(args)),
+            "awk" | "gawk" => self.awk_filter(cmd, args),
             "grep" | "sed" | "uniq" => self.filter(cmd, args).map(|()| 0),
             "match_diff" | "match_grep" => {
                 let args: Vec<String> = args.iter().map(|a| self.file(a)).collect();

@@ -47,6 +47,9 @@ pub enum LogFilter {
     /// `sed -n '/START/,/END/p'`: every range from a line matching START
     /// through the next line matching END (or the end).
     Ranges(Regex, Regex),
+    /// `awk 'PROGRAM'`: the lines gawk's PROGRAM prints reading the
+    /// log's lines (with strace's whitespace: the stack frames' ` > `).
+    Awk(String),
     /// `sed -r -n 's/RE/REPL/p'` (or `/ADDR/ s/RE/REPL/p`): the lines
     /// (matching ADDR) where RE matches, with their match replaced by
     /// REPL (in the regex crate's syntax: `${1}`); the others dropped.
@@ -68,6 +71,10 @@ pub enum Matcher {
     /// `match_grep`: every expected line is an extended regular
     /// expression matching a whole log line (`!RE`: matching none).
     Grep,
+    /// `grep -E -x -f FILE < "$OUT" || fail`: some line of the cut log
+    /// matches some pattern (an extended regular expression, the whole
+    /// line) of the step's [`Want::File`].
+    AnyLine,
     /// init.sh's `match_awk`: the gawk program (the step's
     /// [`Want::File`]) reads the log and its exit status is the verdict.
     Awk,

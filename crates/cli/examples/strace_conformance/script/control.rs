@@ -439,6 +439,9 @@ fn unary(op: &str, x: &str) -> Result<bool, Skip> {
         // The guest has procfs: what the scripts check of /proc/self
         // (`[ -d /proc/self/fd/ ]`) is there for the traced program.
         "-d" | "-e" | "-f" | "-r" if x.starts_with("/proc/self/") => Ok(true),
+        // The empty path is no file on any host (`[ -x "$path_to_sed" ]`
+        // after a `command -v` that found nothing).
+        "-d" | "-e" | "-f" | "-r" | "-x" | "-s" if x.is_empty() => Ok(false),
         _ => Err(format!("test {op} {x} (a file of the host) not modelled")),
     }
 }

@@ -181,6 +181,14 @@ impl Shell<'_> {
             ["date", "+%s"] => Some(now.to_string()),
             ["date", "+%Y"] => Some(year_of(now).to_string()),
             ["seq", rest @ ..] => super::subst::seq(rest),
+            // A host tool's path (`path_to_sed="$(command -v sed)"`): what
+            // a script checks with it is strace's host (its tools, its own
+            // /proc/self/maps), which has nothing to check outside the
+            // guest. The model locates no host tool: the answer is
+            // `command -v`'s for a tool not found, so the script's branch
+            // on a found one is not taken (a script that needs the tool
+            // skips itself, saying so).
+            ["command", "-v", _] => Some(String::new()),
             // The guest's vCPUs: guest.rs boots each batch with `vstrace
             // run`'s default of one.
             ["nproc"] => Some("1".into()),

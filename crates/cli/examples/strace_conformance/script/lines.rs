@@ -4,7 +4,8 @@
 //! `fi`, `{` ... `}`), and `case` arms with their glob patterns.
 
 /// The script as logical lines: comments dropped, `\` continuations and
-/// lines ending in `||`/`&&`/`|` joined.
+/// lines ending in `||`/`&&`/`|` joined, a single-quoted word spanning
+/// lines kept whole (its newlines and whitespace as written).
 pub(super) fn logical_lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();
@@ -13,6 +14,27 @@ pub(super) fn logical_lines(text: &str) -> Vec<String> {
     while k < raws.len() {
         let raw = raws[k];
         k += 1;
+        // Inside a single-quoted word that spans lines (an inline awk
+        // program): the line is the word's, as it is.
+        if open_single_quote(&cur) {
+            cur.push('\n');
+            cur.push_str(raw);
+            if open_single_quote(&cur) {
+                continue;
+            }
+            let l = raw.trim();
+            if l.ends_with('\\') {
+                cur.truncate(cur.trim_end().len() - 1);
+                cur.push(' ');
+                continue;
+            }
+            if l.ends_with("||") || l.ends_with("&&") || l.ends_with('|') {
+                cur.push(' ');
+                continue;
+            }
+            out.push(std::mem::take(&mut cur));
+            continue;
+        }
         let with_doc;
         let l = match here_document(raw.trim(), &raws[k..]) {
             Some((line, n)) => {
@@ -31,6 +53,9 @@ pub(super) fn logical_lines(text: &str) -> Vec<String> {
             continue;
         }
         cur.push_str(l);
+        if open_single_quote(&cur) {
+            continue;
+        }
         if l.ends_with("||") || l.ends_with("&&") || l.ends_with('|') && !l.ends_with("||") {
             cur.push(' ');
             continue;
@@ -41,6 +66,32 @@ pub(super) fn logical_lines(text: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// Whether `s` ends inside a single-quoted word: its quotes counted
+/// outside double quotes, backslash escapes and a comment (`# it's`).
+fn open_single_quote(s: &str) -> bool {
+    let (mut single, mut double, mut escaped, mut word_start) = (false, false, false, true);
+    for c in s.chars() {
+        if single {
+            single = c != '\'';
+            continue;
+        }
+        if escaped {
+            escaped = false;
+            word_start = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '"' => double = !double,
+            '\'' if !double => single = true,
+            '#' if !double && word_start => return false,
+            _ => {}
+        }
+        word_start = !double && (c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'));
+    }
+    single
 }
 
 /// The word a here-document becomes in its command's line (see
