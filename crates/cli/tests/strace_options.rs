@@ -241,7 +241,6 @@ fn options_without_meaning_outside_the_guest_are_refused_with_the_reason() {
         (&["run", "-u", "nobody", "--", "true"][..], "su USER"),
         (&["run", "--seccomp-bpf", "--", "true"], "seccomp"),
         (&["run", "-DDD", "--", "true"], "outside the guest"),
-        (&["run", "-I", "2", "--", "true"], "tracer signals"),
         (&["run", "-b", "execve", "--", "true"], "detach"),
         (&["run", "-d", "--", "true"], "inside QEMU"),
         (&["run", "-e", "kvm=vcpu", "--", "true"], "KVM"),
