@@ -87,7 +87,7 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             crate::signal::install(a.trace.strace.interruptible()?, move || {
                 s.store(true, Ordering::SeqCst)
             })
-                .context("installing the Ctrl-C handler")?;
+            .context("installing the Ctrl-C handler")?;
             return crate::plugin_attach::attach(p, &a.trace, a.kernel.as_deref(), duration, &stop);
         }
         (None, None) => bail!("--gdb or --plugin is needed"),
@@ -119,9 +119,9 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     {
         let s = stop.clone();
         crate::signal::install(a.trace.strace.interruptible()?, move || {
-                s.store(true, Ordering::SeqCst)
-            })
-            .context("installing the Ctrl-C handler")?;
+            s.store(true, Ordering::SeqCst)
+        })
+        .context("installing the Ctrl-C handler")?;
     }
 
     let opts = AttachOptions {

@@ -181,7 +181,18 @@ mod tests {
     #[test]
     fn anything_else_is_invalid() {
         for arg in [
-            "", "0", "5", "-1", "3 ", "3x", "0x3", "NEVER", "never ", "tstp", " ", "+",
+            "",
+            "0",
+            "5",
+            "-1",
+            "3 ",
+            "3x",
+            "0x3",
+            "NEVER",
+            "never ",
+            "tstp",
+            " ",
+            "+",
             "99999999999999999999",
         ] {
             assert_eq!(Interruptible::parse(arg), None, "{arg:?}");

@@ -387,3 +387,75 @@ fn pokes_agree_with_in_guest_strace() {
     );
     assert_eq!(ours, theirs, "vstrace (left) vs the guest's strace (right)");
 }
+
+#[test]
+fn a_bad_interruptible_value_gets_strace_s_diagnostic_in_the_spelling_given() {
+    // strace's error_opt_arg: `invalid -I argument: '0'` or `invalid
+    // --interruptible argument: ...`, then the -h line, status 1; before
+    // any guest is looked for, in every command that takes -I.
+    for (args, want) in [
+        (
+            &["run", "-I", "0", "--", "true"][..],
+            "invalid -I argument: '0'",
+        ),
+        (&["run", "-I5", "--", "true"], "invalid -I argument: '5'"),
+        (
+            &["run", "-Inever_TSTP", "--", "true"],
+            "invalid -I argument: 'never_TSTP'",
+        ),
+        (
+            &["run", "--interruptible=sometimes", "--", "true"],
+            "invalid --interruptible argument: 'sometimes'",
+        ),
+        (
+            &["attach", "--gdb", "localhost:1", "-I", "-1"],
+            "invalid -I argument: '-1'",
+        ),
+        (
+            &["qemu", "-I", "3x", "--", "-M", "none"],
+            "invalid -I argument: '3x'",
+        ),
+        (
+            &["replay", "-I", "", "/nonexistent"],
+            "invalid -I argument: ''",
+        ),
+    ] {
+        let out = vstrace().args(args).output().expect("vstrace runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!("vstrace: {want}\nTry 'vstrace -h' for more information.\n"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn interruptible_is_no_longer_refused() {
+    // A good value passes the option checks: the run goes on to a guest
+    // that is not there (no kernel), not to a refusal of -I.
+    for v in [
+        "1",
+        "2",
+        "3",
+        "4",
+        "anywhere",
+        "always",
+        "waiting",
+        "never",
+        "never_tstp",
+    ] {
+        for args in [
+            vec!["replay", "-I", v, "/nonexistent"],
+            vec!["replay", "--interruptible", v, "/nonexistent"],
+        ] {
+            let out = vstrace().args(&args).output().expect("vstrace runs");
+            let err = stderr(&out);
+            assert!(
+                !err.contains("-I") && !err.contains("interruptible"),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("/nonexistent"), "{args:?}: {err}");
+        }
+    }
+}

@@ -7,10 +7,10 @@
 //! vstrace, see [`crate::signal`]); and the strace options that have
 //! no meaning outside the guest, refused with the reason.
 
-use anyhow::{bail, Result};
-use clap::{ArgAction, Args};
 use super::diag::{Refusal, WithHelp};
 use crate::signal::Interruptible;
+use anyhow::{bail, Result};
+use clap::{ArgAction, Args};
 use vstrace_core::ConstStyle;
 use vstrace_engine::dump::FdSet;
 use vstrace_engine::output::{precision_digits, quiet, status, OutputOptions, Timestamps};
@@ -161,12 +161,22 @@ pub struct StraceOpts {
     /// QEMU out of the terminal's reach (the trace ends with the command,
     /// --duration/--timeout or another signal); 4/never_tstp: SIGTSTP
     /// (^Z) too.
-    #[arg(short = 'I', value_name = "WHEN", overrides_with = "interruptible_long")]
+    #[arg(
+        short = 'I',
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        overrides_with = "interruptible_long"
+    )]
     pub interruptible: Option<String>,
     /// The same as -I WHEN.
     // A separate option so that a bad value is reported in the spelling
     // given, as strace does.
-    #[arg(long = "interruptible", value_name = "WHEN", overrides_with = "interruptible")]
+    #[arg(
+        long = "interruptible",
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        overrides_with = "interruptible"
+    )]
     pub interruptible_long: Option<String>,
     #[command(flatten)]
     refused: Refused,
