@@ -84,8 +84,10 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
             let duration = parse_duration(a.duration)?;
             let stop = Arc::new(AtomicBool::new(false));
             let s = stop.clone();
-            ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
-                .context("installing the Ctrl-C handler")?;
+            crate::signal::install(a.trace.strace.interruptible()?, move || {
+                s.store(true, Ordering::SeqCst)
+            })
+            .context("installing the Ctrl-C handler")?;
             return crate::plugin_attach::attach(p, &a.trace, a.kernel.as_deref(), duration, &stop);
         }
         (None, None) => bail!("--gdb or --plugin is needed"),
@@ -116,8 +118,10 @@ pub fn attach(a: AttachArgs, hooks: Hooks) -> Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let s = stop.clone();
-        ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
-            .context("installing the Ctrl-C handler")?;
+        crate::signal::install(a.trace.strace.interruptible()?, move || {
+            s.store(true, Ordering::SeqCst)
+        })
+        .context("installing the Ctrl-C handler")?;
     }
 
     let opts = AttachOptions {

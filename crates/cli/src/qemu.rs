@@ -128,7 +128,9 @@ pub fn qemu(a: QemuArgs) -> Result<u8> {
     let pid = Arc::new(AtomicU32::new(0));
     {
         let (s, p) = (stopped.clone(), pid.clone());
-        ctrlc::set_handler(move || {
+        // -I 3/4: vstrace ignores the fatal signals (QEMU, the user's,
+        // keeps the terminal and its own handling of them).
+        crate::signal::install(a.trace.strace.interruptible()?, move || {
             s.store(true, Ordering::SeqCst);
             let pid = p.load(Ordering::SeqCst);
             if pid != 0 {

@@ -112,6 +112,8 @@ pub struct ReplayArgs {
 }
 
 pub fn replay(a: ReplayArgs) -> Result<u8> {
+    // strace's diagnostic for a bad -I, before the file is looked at.
+    let intr = a.strace.interruptible()?;
     let f = File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
     // A regular file is mapped and decoded in place; anything else (a
     // pipe, a device) or a file that does not map is read in chunks.
@@ -239,7 +241,7 @@ pub fn replay(a: ReplayArgs) -> Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let s = stop.clone();
-        ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+        crate::signal::install(intr, move || s.store(true, Ordering::SeqCst))
             .context("installing the Ctrl-C handler")?;
     }
     let out = rep.run_until(&mut engine, &stop);

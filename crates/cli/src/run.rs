@@ -178,12 +178,15 @@ pub fn run(a: RunArgs) -> Result<u8> {
         ));
     }
     // First of all, so that a Ctrl-C during the setup (profile, initramfs)
-    // is seen: QEMU is then stopped as soon as it exists.
+    // is seen: QEMU is then stopped as soon as it exists. With -I 3/4 the
+    // fatal signals are ignored instead.
     let stopper = Arc::new(Stopper::default());
     {
         let s = stopper.clone();
-        ctrlc::set_handler(move || s.stop(Stopped::Interrupted))
-            .context("installing the Ctrl-C handler")?;
+        signal::install(a.trace.strace.interruptible()?, move || {
+            s.stop(Stopped::Interrupted)
+        })
+        .context("installing the Ctrl-C handler")?;
     }
     let prepared = prepare(&a)?;
     if stopper.reason() == Some(Stopped::Interrupted) {
@@ -377,7 +380,12 @@ struct Supervised {
 /// timeout, on Ctrl-C or when our output's reader goes away. Returns once
 /// QEMU has exited and the trace ends with a whole line.
 fn supervise(a: &RunArgs, p: &Prepared, stopper: &Arc<Stopper>) -> Result<Supervised> {
-    let mut run = p.qemu.spawn(&p.guest).map_err(explain_launch)?;
+    // -I 3/4: QEMU out of the terminal's reach too (see crate::signal).
+    let intr = a.trace.strace.interruptible()?;
+    let mut run = p
+        .qemu
+        .spawn_with(&p.guest, |cmd| signal::prepare_qemu(intr, cmd))
+        .map_err(explain_launch)?;
     stopper.set_pid(run.pid());
 
     // Stream the trace file to stderr while the guest runs (not with -o).

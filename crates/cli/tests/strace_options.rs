@@ -241,7 +241,6 @@ fn options_without_meaning_outside_the_guest_are_refused_with_the_reason() {
         (&["run", "-u", "nobody", "--", "true"][..], "su USER"),
         (&["run", "--seccomp-bpf", "--", "true"], "seccomp"),
         (&["run", "-DDD", "--", "true"], "outside the guest"),
-        (&["run", "-I", "2", "--", "true"], "tracer signals"),
         (&["run", "-b", "execve", "--", "true"], "detach"),
         (&["run", "-d", "--", "true"], "inside QEMU"),
         (&["run", "-e", "kvm=vcpu", "--", "true"], "KVM"),
@@ -387,4 +386,76 @@ fn pokes_agree_with_in_guest_strace() {
         "strace did not poke: {theirs:#?}"
     );
     assert_eq!(ours, theirs, "vstrace (left) vs the guest's strace (right)");
+}
+
+#[test]
+fn a_bad_interruptible_value_gets_strace_s_diagnostic_in_the_spelling_given() {
+    // strace's error_opt_arg: `invalid -I argument: '0'` or `invalid
+    // --interruptible argument: ...`, then the -h line, status 1; before
+    // any guest is looked for, in every command that takes -I.
+    for (args, want) in [
+        (
+            &["run", "-I", "0", "--", "true"][..],
+            "invalid -I argument: '0'",
+        ),
+        (&["run", "-I5", "--", "true"], "invalid -I argument: '5'"),
+        (
+            &["run", "-Inever_TSTP", "--", "true"],
+            "invalid -I argument: 'never_TSTP'",
+        ),
+        (
+            &["run", "--interruptible=sometimes", "--", "true"],
+            "invalid --interruptible argument: 'sometimes'",
+        ),
+        (
+            &["attach", "--gdb", "localhost:1", "-I", "-1"],
+            "invalid -I argument: '-1'",
+        ),
+        (
+            &["qemu", "-I", "3x", "--", "-M", "none"],
+            "invalid -I argument: '3x'",
+        ),
+        (
+            &["replay", "-I", "", "/nonexistent"],
+            "invalid -I argument: ''",
+        ),
+    ] {
+        let out = vstrace().args(args).output().expect("vstrace runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!("vstrace: {want}\nTry 'vstrace -h' for more information.\n"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn interruptible_is_no_longer_refused() {
+    // A good value passes the option checks: the run goes on to a guest
+    // that is not there (no kernel), not to a refusal of -I.
+    for v in [
+        "1",
+        "2",
+        "3",
+        "4",
+        "anywhere",
+        "always",
+        "waiting",
+        "never",
+        "never_tstp",
+    ] {
+        for args in [
+            vec!["replay", "-I", v, "/nonexistent"],
+            vec!["replay", "--interruptible", v, "/nonexistent"],
+        ] {
+            let out = vstrace().args(&args).output().expect("vstrace runs");
+            let err = stderr(&out);
+            assert!(
+                !err.contains("-I") && !err.contains("interruptible"),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("/nonexistent"), "{args:?}: {err}");
+        }
+    }
 }

@@ -358,3 +358,85 @@ fn ctrl_c_stops_qemu_and_flushes_the_trace() {
         "the sleep is in flight: {text}"
     );
 }
+
+/// Starts `vstrace run -I WHEN -o TRACE -- sh -c 'echo started; ...'` in a
+/// process group of its own (so that a test can signal the whole group,
+/// as a terminal's Ctrl-C does, without reaching the test runner) and
+/// waits for the command's first line.
+fn spawn_interruptible(when: &str, trace: &std::path::Path, script: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let add = format!("{}:/bin/workload", workload().display());
+    let mut child = vstrace()
+        .args(["run", when, "--add", &add, "-o", trace.to_str().unwrap()])
+        .args(["--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "started\n");
+    // The rest of the guest's output, read on after the first line.
+    child.stdout = None;
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+        rest
+    });
+    child
+}
+
+fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on the child we spawned (or its process group).
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+#[test]
+fn interruptible_never_ignores_fatal_signals_until_the_command_ends() {
+    // -I3 (strace's never): SIGTERM, SIGINT, SIGHUP, SIGQUIT to vstrace
+    // and a Ctrl-C to its whole process group end neither vstrace nor its
+    // QEMU: the command runs to its end and the trace has all of it.
+    let trace = trace_path("interruptible-never");
+    let mut child = spawn_interruptible("-I3", &trace, "echo started; sleep 3; echo done");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = child.id() as i32;
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        kill(pid, sig);
+    }
+    kill(-pid, libc::SIGINT);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(has_call(&text, "write(1, \"done\\n\", 5)", "5"), "{text}");
+    assert!(text.contains("+++ exited with 0 +++"), "{text}");
+}
+
+#[test]
+fn interruptible_anywhere_and_its_long_spelling_end_on_sigterm() {
+    // -I1 (and --interruptible=anywhere): a SIGTERM ends the run at once,
+    // as by default, with the trace so far kept.
+    for (name, when) in [("1", "-I1"), ("anywhere", "--interruptible=anywhere")] {
+        let trace = trace_path(&format!("interruptible-{name}"));
+        let mut child = spawn_interruptible(when, &trace, "echo started; sleep 60");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        kill(child.id() as i32, libc::SIGTERM);
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(130), "{when}: {err}");
+        assert!(err.contains("interrupted"), "{when}: {err}");
+        let text = std::fs::read_to_string(&trace).unwrap();
+        assert!(
+            has_call(&text, "write(1, \"started\\n\", 8)", "8"),
+            "{when}: {text}"
+        );
+    }
+}

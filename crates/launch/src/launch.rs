@@ -190,6 +190,16 @@ impl Qemu {
 
     /// Starts a guest. The run directory holds the serial port files.
     pub fn spawn(&self, config: &GuestConfig) -> Result<GuestRun, LaunchError> {
+        self.spawn_with(config, |_| {})
+    }
+
+    /// [`Qemu::spawn`], with `prepare` applied to QEMU's command before it
+    /// starts (the CLI's choice of process group and signals).
+    pub fn spawn_with(
+        &self,
+        config: &GuestConfig,
+        prepare: impl FnOnce(&mut Command),
+    ) -> Result<GuestRun, LaunchError> {
         if !config.kernel.is_file() {
             return Err(LaunchError::KernelNotFound {
                 searched: vec![config.kernel.clone()],
@@ -220,11 +230,13 @@ impl Qemu {
         effective.kernel = boot_kernel.clone();
         let args = effective.args(&dir.path);
         let started = Instant::now();
-        let child = Command::new(&self.path)
-            .args(&args)
+        let mut cmd = Command::new(&self.path);
+        cmd.args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr)
+            .stderr(stderr);
+        prepare(&mut cmd);
+        let child = cmd
             .spawn()
             .map_err(io_ctx(format!("starting {}", self.path.display())))?;
         Ok(GuestRun {

@@ -52,6 +52,7 @@ const SIGNALS: &[&str] = &[
 /// `--signal`), in the order strace would meet the first bad one for
 /// the suite's scripts (each gives one).
 pub fn check(a: &TraceArgs) -> Result<(), Refusal> {
+    a.strace.interruptible()?;
     // Call sets, signals and injections are Linux's (a Windows guest's
     // calls have other names): checked for Linux guests only.
     let linux = a.os == "linux";

@@ -3,9 +3,12 @@
 //! fact): `-t/-tt/-ttt`, `--timestamps`, `-r`, `-T`, `-i`, `-n`, `-a`,
 //! `-v`, `-x/-xx`, `-X`, `-z/-Z`, `-q/-qq/-qqq`, the `-e` qualifiers
 //! other than `trace=`, `-A`, `--output-separately`, `--syscall-limit`
-//! and the summary's `-C/-S/-U/-w/-O`; and the strace options that have
+//! and the summary's `-C/-S/-U/-w/-O`; `-I` (which signals end
+//! vstrace, see [`crate::signal`]); and the strace options that have
 //! no meaning outside the guest, refused with the reason.
 
+use super::diag::{Refusal, WithHelp};
+use crate::signal::Interruptible;
 use anyhow::{bail, Result};
 use clap::{ArgAction, Args};
 use vstrace_core::ConstStyle;
@@ -152,6 +155,29 @@ pub struct StraceOpts {
         value_name = "OVERHEAD"
     )]
     pub overhead: Option<String>,
+    /// Which signals end vstrace: 1/anywhere, 2/waiting (the default):
+    /// SIGINT, SIGTERM, SIGHUP end the trace cleanly; 3/never: SIGHUP,
+    /// SIGINT, SIGQUIT, SIGPIPE, SIGTERM are ignored, and `run` starts
+    /// QEMU out of the terminal's reach (the trace ends with the command,
+    /// --duration/--timeout or another signal); 4/never_tstp: SIGTSTP
+    /// (^Z) too.
+    #[arg(
+        short = 'I',
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        overrides_with = "interruptible_long"
+    )]
+    pub interruptible: Option<String>,
+    /// The same as -I WHEN.
+    // A separate option so that a bad value is reported in the spelling
+    // given, as strace does.
+    #[arg(
+        long = "interruptible",
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        overrides_with = "interruptible"
+    )]
+    pub interruptible_long: Option<String>,
     #[command(flatten)]
     refused: Refused,
 }
@@ -169,8 +195,6 @@ struct Refused {
     #[arg(long = "daemonize", num_args = 0..=1, require_equals = true,
           default_missing_value = "grandchild", hide = true)]
     daemonize_long: Option<String>,
-    #[arg(short = 'I', long = "interruptible", hide = true)]
-    interruptible: Option<String>,
     #[arg(short = 'b', long = "detach-on", hide = true)]
     detach_on: Option<String>,
     #[arg(long = "secontext", num_args = 0..=1, require_equals = true,
@@ -195,11 +219,6 @@ impl Refused {
             Some(("--seccomp-bpf", "vstrace does not stop the guest per call through ptrace, so there is no stop for seccomp to save"))
         } else if self.daemonize > 0 || self.daemonize_long.is_some() {
             Some(("-D", NOT_IN_GUEST))
-        } else if self.interruptible.is_some() {
-            Some((
-                "-I",
-                "the guest never sees the tracer: there are no tracer signals to block",
-            ))
         } else if self.detach_on.is_some() {
             Some(("-b", "vstrace does not attach to processes, so it cannot detach from one at execve; use -p/--comm to choose processes"))
         } else if self.secontext.is_some() {
@@ -355,6 +374,18 @@ fn overhead_ns(s: &str) -> Result<u64> {
 }
 
 impl StraceOpts {
+    /// The `-I`/`--interruptible` level (the last one given; 2 when none
+    /// is), or strace's diagnostic for a bad value.
+    pub fn interruptible(&self) -> Result<Interruptible, Refusal> {
+        let (opt, arg) = match (&self.interruptible, &self.interruptible_long) {
+            (Some(a), _) => ("-I", a),
+            (None, Some(a)) => ("--interruptible", a),
+            (None, None) => return Ok(Interruptible::default()),
+        };
+        Interruptible::parse(arg)
+            .ok_or_else(|| WithHelp(format!("invalid {opt} argument: '{arg}'")).into())
+    }
+
     /// Refuses `-E` where vstrace does not start the command (`why`).
     pub fn refuse_env(&self, why: &str) -> Result<()> {
         match self.env.is_empty() {
