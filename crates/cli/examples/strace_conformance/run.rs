@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 use crate::{compare, guest, options, spec};
 
 // (`#[path]`: this file is also included by the CI test, from tests/.)
+#[path = "run/attach.rs"]
+mod attach;
 #[path = "run/direct.rs"]
 mod direct;
 
@@ -163,45 +165,6 @@ fn want_text(step: &spec::Step, r: &guest::ProgResult) -> Result<String> {
     })
 }
 
-/// The processes of a step with background programs that its lines
-/// are cut to (see spec::Attach).
-struct Attached {
-    /// The pids: the program's (if any), then the attached ones.
-    pids: Vec<u32>,
-    /// The step reads one process's `-ff` file (`$LOG.$pid`).
-    one_file: bool,
-    /// No other process may have lines (`-ff`: one file only).
-    only: bool,
-}
-
-/// See [`Attached`]; `None` for a step without background programs.
-fn attached_pids(step: &spec::Step, r: &guest::ProgResult) -> Option<Attached> {
-    let a = &step.attach;
-    if a.jobs.is_empty() {
-        return None;
-    }
-    let bg = |k: usize| r.bg.get(k).copied().unwrap_or(0);
-    let pids = match a.log_of {
-        Some(k) => vec![bg(k)],
-        None => (!step.prog.is_empty())
-            .then_some(r.pid)
-            .into_iter()
-            .chain(
-                a.jobs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| b.traced)
-                    .map(|(k, _)| bg(k)),
-            )
-            .collect(),
-    };
-    Some(Attached {
-        pids,
-        one_file: a.log_of.is_some(),
-        only: a.only_log_of.is_some(),
-    })
-}
-
 /// Compares one step's trace with what it must print.
 fn judge(
     args: &Config,
@@ -227,7 +190,7 @@ fn judge(
     }
     // With `-p`, the attached programs' processes too (see
     // attached_pids), each by its name.
-    let attached = attached_pids(step, r);
+    let attached = attach::Attached::of(step, r);
     let comms = guest::comms(&step.prog, &step.attach);
     let comm = comms.first().cloned().unwrap_or_default();
     let strsize = m.strsize.unwrap_or(32);
@@ -299,24 +262,12 @@ fn judge(
     // Whether strace's lines have their pid: with -f (not -ff), or
     // when it traces several processes from the start.
     let keep_pid = match &attached {
-        Some(a) => (m.follow && !m.separate) || (a.pids.len() > 1 && !a.one_file),
+        Some(a) => a.keep_pid(m),
         None => m.follow,
     };
-    // `-ff`'s check that only one process has a file.
-    if let Some(a) = attached.as_ref().filter(|a| a.only) {
-        let others: BTreeSet<&str> = raw
-            .lines()
-            .filter_map(|l| l.strip_prefix("[pid ")?.split([']', '<']).next())
-            .map(str::trim)
-            .filter(|p| !a.pids.iter().any(|q| q.to_string() == *p))
-            .collect();
-        if !others.is_empty() {
-            o.error = Some(format!(
-                "too many output files: processes {} have lines too",
-                others.into_iter().collect::<Vec<_>>().join(", ")
-            ));
-            return Ok(o);
-        }
+    if let Some(e) = attached.as_ref().and_then(|a| a.stray_files(&raw)) {
+        o.error = Some(e);
+        return Ok(o);
     }
     let follow_all = m.follow && attached.as_ref().is_none_or(|a| !a.one_file);
     // The program's lines: a `-e read=`/`write=` dump line (` * N bytes
