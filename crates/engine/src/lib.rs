@@ -455,8 +455,8 @@ impl Engine {
         let m = match &self.tracker {
             TrackerCell::Shared(t) => {
                 let now = stamp(&self.out);
-                let rec = t.on_event(event, cpu, now);
-                self.emit_all(t, vcpu, now, rec);
+                let mut rec = t.on_event(event, cpu, now);
+                self.emit_all(t, vcpu, now, &mut rec);
                 self.end(vcpu);
                 return;
             }
@@ -465,7 +465,7 @@ impl Engine {
         let mut t = lock(m);
         let now = stamp(&self.out);
         let mut recorder = lock(&self.recorder);
-        let rec = match recorder.as_mut().filter(|r| r.active()) {
+        let mut rec = match recorder.as_mut().filter(|r| r.active()) {
             Some(r) => {
                 let out = {
                     let mut rc = r.cpu(cpu);
@@ -477,7 +477,7 @@ impl Engine {
             None => t.on_event_exclusive(event, cpu, now),
         };
         drop(recorder);
-        self.emit_all(&t, vcpu, now, rec);
+        self.emit_all(&t, vcpu, now, &mut rec);
         self.end(vcpu);
     }
 
@@ -492,7 +492,9 @@ impl Engine {
     /// Writes the event's record `rec`, then the others it led to
     /// (`vcpu`: the thread's, which picks its output buffer; `now`: the
     /// event's stamp, which orders the records of several vCPUs).
-    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, mut rec: Option<Record>) {
+    /// (`rec` by reference: a record is several hundred bytes, and most
+    /// events have none, whose move would still copy them all.)
+    fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, rec: &mut Option<Record>) {
         match &self.out {
             // Written in place, where it lies (not moved out of the
             // option: a record is several hundred bytes); its buffers go
@@ -504,7 +506,7 @@ impl Engine {
                 }
             }
             Output::Background(w) => {
-                if let Some(r) = rec {
+                if let Some(r) = rec.take() {
                     w.push(vcpu, now, r);
                 }
             }
@@ -623,13 +625,17 @@ impl Engine {
             // After every event: last in time order too.
             self.emit(0, now, rec);
         }
+        // `-c`'s per-vCPU lanes counted apart: into the table first.
+        let rows = self.tracker.with(|t| t.take_lane_rows());
         let (written, errors) = match &self.out {
             Output::Inline(s) => {
                 let mut s = lock(s);
+                s.merge_summary(&rows);
                 s.finish();
                 (s.written, s.errors)
             }
             Output::Background(w) => w.finish(|s| {
+                s.merge_summary(&rows);
                 s.finish();
                 (s.written, s.errors)
             }),

@@ -167,6 +167,16 @@ impl Sink {
         }
     }
 
+    /// Adds counts kept apart from the records (`-c`'s per-vCPU lanes:
+    /// name, number, counts) to the summary, if there is one.
+    pub fn merge_summary(&mut self, rows: &[(String, u64, crate::summary::RowCounts)]) {
+        if let Some(s) = &mut self.summary {
+            for (name, nr, c) in rows {
+                s.merge_counts(name, *nr, c);
+            }
+        }
+    }
+
     /// Whether `rec` is printed at all under the output options.
     fn selects(&self, rec: &Record) -> bool {
         match rec.state {

@@ -3,8 +3,67 @@
 
 use vstrace_core::fasthash::FastMap;
 
-use crate::output::SummaryOptions;
+pub use crate::output::SummaryOptions;
 use crate::record::{CallState, Record};
+
+/// One row's counts kept apart from a table (`-c`'s per-vCPU lanes),
+/// merged into it with [`Summary::merge_counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowCounts {
+    /// Calls counted.
+    pub calls: u64,
+    /// Calls that failed.
+    pub errors: u64,
+    /// Their time, in ns.
+    pub ns: u64,
+    /// The shortest call's time (`u64::MAX` before any).
+    pub min_ns: u64,
+    /// The longest call's time.
+    pub max_ns: u64,
+}
+
+impl Default for RowCounts {
+    fn default() -> Self {
+        RowCounts {
+            calls: 0,
+            errors: 0,
+            ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+        }
+    }
+}
+
+impl RowCounts {
+    /// Counts one call: `error` when it failed, `ns` its time (see
+    /// [`call_ns`]).
+    pub fn add(&mut self, error: bool, ns: u64) {
+        self.calls += 1;
+        self.errors += u64::from(error);
+        self.ns += ns;
+        self.min_ns = self.min_ns.min(ns);
+        self.max_ns = self.max_ns.max(ns);
+    }
+}
+
+/// A call's time in the table: strace's column, the system CPU time the
+/// call used (`cpu`), or with `-w` (or when the guest's account cannot be
+/// read) the wall-clock time between its enter and exit; 0 for a call
+/// that did not complete; less the `-O` overhead.
+pub fn call_ns(
+    opts: &SummaryOptions,
+    complete: bool,
+    enter: u64,
+    exit: Option<u64>,
+    cpu: Option<u64>,
+) -> u64 {
+    match (complete, exit, cpu) {
+        (true, Some(_), Some(cpu)) if !opts.wall_clock => cpu,
+        (true, Some(exit), _) => exit.saturating_sub(enter),
+        _ => 0,
+    }
+    .saturating_sub(opts.overhead_ns)
+}
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -138,18 +197,40 @@ impl Summary {
         if r.errno.is_some() {
             row.errors += 1;
         }
-        // strace's column: the system CPU time the call used, or with
-        // `-w` the wall-clock time between its enter and exit (also when
-        // the guest's account cannot be read).
-        let ns = match (r.state, r.ts_exit_ns, r.cpu_ns) {
-            (CallState::Complete, Some(_), Some(cpu)) if !self.opts.wall_clock => cpu,
-            (CallState::Complete, Some(exit), _) => exit.saturating_sub(r.ts_enter_ns),
-            _ => 0,
-        }
-        .saturating_sub(self.opts.overhead_ns);
+        let ns = call_ns(
+            &self.opts,
+            r.state == CallState::Complete,
+            r.ts_enter_ns,
+            r.ts_exit_ns,
+            r.cpu_ns,
+        );
         row.ns += ns;
         row.min_ns = row.min_ns.min(ns);
         row.max_ns = row.max_ns.max(ns);
+    }
+
+    /// Adds counts kept apart (`-c`'s per-vCPU lanes) to the row of
+    /// `name` (numbered `nr` when the row is new).
+    pub fn merge_counts(&mut self, name: &str, nr: u64, c: &RowCounts) {
+        if c.calls == 0 {
+            return;
+        }
+        let row = match self.rows.get_mut(name) {
+            Some(row) => row,
+            None => self.rows.entry(name.to_string()).or_insert(Row {
+                nr,
+                calls: 0,
+                errors: 0,
+                ns: 0,
+                min_ns: u64::MAX,
+                max_ns: 0,
+            }),
+        };
+        row.calls += c.calls;
+        row.errors += c.errors;
+        row.ns += c.ns;
+        row.min_ns = row.min_ns.min(c.min_ns);
+        row.max_ns = row.max_ns.max(c.max_ns);
     }
 
     /// Renders the table, sorted by `-S` (default: time, then calls,

@@ -42,7 +42,7 @@ impl Tracker {
         let has_hooks = !hooks.is_empty();
         let has_injects = !injects.is_empty();
         let cpu_time = cfg.summary && !cfg.display.summary.wall_clock;
-        Ok(Tracker {
+        let mut t = Tracker {
             pids: RwLock::new(cfg.pids.iter().copied().collect()),
             comms: cfg.comms.clone(),
             by_proc: !cfg.pids.is_empty() || !cfg.comms.is_empty(),
@@ -97,8 +97,11 @@ impl Tracker {
             early: Default::default(),
             attrib: Default::default(),
             count_lane: false,
+            lanes_on: false,
+            summary_opts: cfg.display.summary.clone(),
         }
-        .with_count_lane()
-        .with_early_out())
+        .with_count_lane();
+        t.lanes_on = t.lane_enabled(cfg);
+        Ok(t.with_early_out())
     }
 }

@@ -78,18 +78,31 @@ impl Tracker {
         } else {
             None
         };
+        let order = self.order.fetch_add(1, Ordering::Relaxed);
+        // Without a caller to carry, the vCPU's own lane (see [`lane`]).
+        if self.lanes_on && proc_info.is_none() && lane::has_lane(event.vcpu) {
+            let call = lane::LaneCall {
+                key,
+                kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+                bitness: event.bitness,
+                mechanism: event.mechanism,
+                vcpu: event.vcpu,
+                cr3: cr3_key(event.cr3),
+                info,
+                ts: now,
+                order,
+                ret_ip,
+                thread,
+                cpu_at_enter,
+            };
+            self.lane_enter(call);
+            return;
+        }
         let pending = records::boxed_pending(Pending {
             shown: true,
             proc_info,
             cpu_at_enter,
-            ..Pending::bare(
-                info,
-                event,
-                self.order.fetch_add(1, Ordering::Relaxed),
-                ret_ip,
-                thread,
-                now,
-            )
+            ..Pending::bare(info, event, order, ret_ip, thread, now)
         });
         self.insert(key, pending);
     }
@@ -145,14 +158,24 @@ mod tests {
     use vstrace_linux::LinuxLayer;
 
     use super::*;
+    use crate::output::status;
 
     const CR3: u64 = 0x1234_5000;
     const RIP: u64 = 0x40_1000;
     const SP: u64 = 0x7fff_1000;
 
+    /// What a tracker made of some calls: whether `-c`'s lane was open,
+    /// its records, and the rows its per-vCPU lanes counted.
+    type Made = (
+        bool,
+        Vec<Record>,
+        Vec<(String, u64, crate::summary::RowCounts)>,
+    );
+
     /// getppid (110) and a failing close(-1) (3), each entered and
-    /// returned by sysret, through a tracker for `cfg`: the two records.
-    fn two_calls(cfg: &EngineConfig) -> (bool, Vec<Record>) {
+    /// returned by sysret, through a tracker for `cfg`; `exit_vcpu`: the
+    /// vCPU the returns come back on (the enters are on vCPU 0).
+    fn two_calls_on(cfg: &EngineConfig, exit_vcpu: u32) -> Made {
         let mut t = Tracker::new(cfg, Box::new(LinuxLayer::default()), Hooks::new()).unwrap();
         let mut mem = SparseVirt::new();
         let mut now = 0;
@@ -175,9 +198,12 @@ mod tests {
             exit.set(Reg::Rax, ret);
             exit.set(Reg::Rcx, RIP + 2);
             exit.set(Reg::Rsp, SP);
-            for (m, regs) in [(Mechanism::Syscall, enter), (Mechanism::Sysret, exit)] {
+            for (m, regs, vcpu) in [
+                (Mechanism::Syscall, enter, 0),
+                (Mechanism::Sysret, exit, exit_vcpu),
+            ] {
                 now += 10;
-                let ev = Event::new(0, m, Bitness::B64, regs.clone());
+                let ev = Event::new(vcpu, m, Bitness::B64, regs.clone());
                 let mut cpu = SnapshotCpu {
                     regs,
                     mem: &mut mem,
@@ -185,18 +211,32 @@ mod tests {
                 out.extend(t.on_event_exclusive(&ev, &mut cpu, now));
             }
         }
-        (t.count_lane, out)
+        let mut rows = t.take_lane_rows();
+        rows.sort_by_key(|r| r.1);
+        (t.count_lane, out, rows)
+    }
+
+    fn two_calls(cfg: &EngineConfig) -> Made {
+        two_calls_on(cfg, 0)
+    }
+
+    /// `-c` with a status filter: the sink filters records, so the lane's
+    /// calls end as records (not in the per-vCPU lanes' rows).
+    fn counted_as_records() -> EngineConfig {
+        let mut cfg = EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        };
+        cfg.display.status = Some(status::SUCCESSFUL | status::FAILED);
+        cfg
     }
 
     #[test]
     fn counted_calls_take_the_lane_and_carry_what_the_summary_reads() {
-        let counted = EngineConfig {
-            summary: true,
-            ..EngineConfig::default()
-        };
-        let (lane, recs) = two_calls(&counted);
+        let (lane, recs, rows) = two_calls(&counted_as_records());
         assert!(lane);
-        let (general_lane, general) = two_calls(&EngineConfig::default());
+        assert!(rows.is_empty());
+        let (general_lane, general, _) = two_calls(&EngineConfig::default());
         assert!(!general_lane);
         assert_eq!(recs.len(), 2);
         for (r, g) in recs.iter().zip(&general) {
@@ -210,6 +250,54 @@ mod tests {
             assert!(r.args.is_empty() && r.ret_text.is_none());
         }
         assert_eq!(recs[1].errno.as_deref(), Some("EBADF"));
+    }
+
+    #[test]
+    fn plain_counts_stay_in_the_vcpu_lane_as_the_summary_would_count_them() {
+        let counted = EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        };
+        let (lane, recs, rows) = two_calls(&counted);
+        assert!(lane);
+        assert!(recs.is_empty(), "no record for a plain count");
+        let (_, recs, _) = two_calls(&counted_as_records());
+        let mut table = crate::summary::Summary::default();
+        for r in &recs {
+            table.add(r);
+        }
+        let mut merged = crate::summary::Summary::default();
+        for (name, nr, c) in &rows {
+            merged.merge_counts(name, *nr, c);
+        }
+        assert_eq!(merged.render(), table.render());
+        let names: Vec<_> = rows
+            .iter()
+            .map(|r| (r.0.as_str(), r.2.calls, r.2.errors))
+            .collect();
+        assert_eq!(names, [("close", 1, 1), ("getppid", 1, 0)]);
+        // The guest's CPU account is unreadable here: the wall time.
+        assert_eq!(rows[1].2.ns, 10);
+    }
+
+    #[test]
+    fn a_call_returning_on_another_vcpu_ends_through_the_shared_map() {
+        let counted = EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        };
+        // Entered in vCPU 0's lane, returned on vCPU 1: the return finds
+        // the call after the lanes moved their calls to the shared map.
+        let (_, recs, rows) = two_calls_on(&counted, 1);
+        assert!(rows.is_empty());
+        let got: Vec<_> = recs
+            .iter()
+            .map(|r| (r.name.as_ref(), r.errno.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [("getppid", None), ("close", Some("EBADF".to_string()))]
+        );
     }
 
     #[test]

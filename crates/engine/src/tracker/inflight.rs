@@ -14,18 +14,24 @@
 //! time and choose by the calls' order numbers, so what they pick does
 //! not depend on how the keys are spread.
 //!
+//! `-c`'s per-vCPU lanes ([`super::lane`]) keep their calls in flight
+//! beside the shards; every look at the shards first moves those calls
+//! into them ([`Inflight::spill`]), so that the paths that look see every
+//! call in flight as before.
+//!
 //! Calls are boxed in the lists (clippy's `vec_box` notwithstanding): a
 //! call in flight is large and moves from its enter through these lists
 //! to its record; by pointer it moves once (see `records::boxed_pending`).
 #![allow(clippy::vec_box)]
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use vstrace_core::event::Event;
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{Bitness, Reg};
 
+use super::lane::{same_thread, LaneCall, Lanes};
 use super::{cr3_key, Pending, RecentFork, ThreadKey, Tracker, MAX_PENDING};
 use crate::record::CallState;
 
@@ -62,12 +68,19 @@ impl Shard {
 /// which sources read without any lock.
 pub(super) struct Inflight {
     shards: Box<[Mutex<Shard>]>,
+    /// `-c`'s per-vCPU lanes (see the module doc).
+    pub(super) lanes: Lanes,
+    /// Lane slots holding a call (checked without a lock: no spill to
+    /// make when 0).
+    lanes_open: AtomicUsize,
 }
 
 impl Default for Inflight {
     fn default() -> Self {
         Inflight {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            lanes: Lanes::default(),
+            lanes_open: AtomicUsize::new(0),
         }
     }
 }
@@ -79,13 +92,119 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 }
 
 impl Inflight {
+    /// `key`'s shard, after the lanes' calls moved into the shards.
     fn shard(&self, key: ThreadKey) -> MutexGuard<'_, Shard> {
+        self.spill();
+        self.shard_only(key)
+    }
+
+    /// `key`'s shard, as it is.
+    fn shard_only(&self, key: ThreadKey) -> MutexGuard<'_, Shard> {
         let h = (key.cr3 >> 12 ^ key.sp.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         lock(&self.shards[(h >> 58) as usize % SHARDS])
     }
 
+    /// Moves every lane's call into the shards, where the general path
+    /// looks (each lane locked while its call moves: a look never finds
+    /// the call in neither place).
+    pub(super) fn spill(&self) {
+        if self.lanes_open.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        for mut lane in self.lanes.each() {
+            if let Some(call) = lane.open.take() {
+                self.lanes_open.fetch_sub(1, Ordering::AcqRel);
+                self.push_spilled(call);
+            }
+        }
+    }
+
+    /// Files a lane's call in its shard (already counted in flight).
+    fn push_spilled(&self, call: LaneCall) {
+        let key = call.key;
+        let mut s = self.shard_only(key);
+        let s = &mut *s;
+        let spare = &mut s.spare;
+        s.calls
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push(call.into_pending());
+    }
+
+    /// Puts `call` in vCPU `vcpu`'s lane slot. The call the slot held, if
+    /// any, moves to the shards, unless it is stale (the same thread's
+    /// call returning to the same ip: its return was missed), which is
+    /// given back. A vCPU without a lane (see [`super::lane::has_lane`])
+    /// files the call in the shards.
+    pub(super) fn lane_put(&self, vcpu: u32, call: LaneCall) -> Option<LaneCall> {
+        let Some(mut lane) = self.lanes.cpu(vcpu) else {
+            self.push_spilled(call);
+            return None;
+        };
+        let stale = match lane.open.take() {
+            None => {
+                self.lanes_open.fetch_add(1, Ordering::AcqRel);
+                None
+            }
+            Some(old)
+                if old.key == call.key
+                    && old.ret_ip == call.ret_ip
+                    && same_thread(old.thread, call.thread) =>
+            {
+                Some(old)
+            }
+            Some(old) => {
+                self.push_spilled(old);
+                None
+            }
+        };
+        lane.open = Some(call);
+        stale
+    }
+
+    /// Takes the call in vCPU `vcpu`'s lane slot if a return of thread
+    /// `thread` to `key` at `ip` ends it.
+    pub(super) fn lane_take(
+        &self,
+        lane: &mut super::lane::LaneCpu,
+        key: ThreadKey,
+        ip: u64,
+        thread: Option<u64>,
+    ) -> Option<LaneCall> {
+        if !lane.open.as_ref()?.ends_at(key, ip, thread) {
+            return None;
+        }
+        self.lanes_open.fetch_sub(1, Ordering::AcqRel);
+        lane.open.take()
+    }
+
+    /// Calls in lane slots.
+    pub(super) fn lanes_open(&self) -> usize {
+        self.lanes_open.load(Ordering::Acquire)
+    }
+
+    /// Takes from the shards (not the lanes) a call of thread `thread`
+    /// under `key` returning to `ret_ip`: one that a new call of the same
+    /// thread there makes stale.
+    pub(super) fn take_stale(
+        &self,
+        key: ThreadKey,
+        ret_ip: Option<u64>,
+        thread: Option<u64>,
+    ) -> Option<Box<Pending>> {
+        let mut s = self.shard_only(key);
+        let v = s.calls.get_mut(&key)?;
+        let pos = v
+            .iter()
+            .position(|q| q.ret_ip == ret_ip && same_thread(q.thread, thread))?;
+        let p = v.remove(pos);
+        s.drop_if_empty(key);
+        Some(p)
+    }
+
     /// Whether any call in flight satisfies `f`.
     pub(super) fn any(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> bool {
+        self.spill();
         self.shards
             .iter()
             .any(|s| lock(s).calls.iter().any(|(k, v)| v.iter().any(|p| f(k, p))))
@@ -105,6 +224,7 @@ impl Inflight {
 
     /// The order number of the oldest call satisfying `f`, with its key.
     fn oldest(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> Option<(ThreadKey, u64)> {
+        self.spill();
         self.shards
             .iter()
             .filter_map(|s| {
@@ -144,6 +264,7 @@ impl Inflight {
 
     /// Takes every call satisfying `f`.
     fn take_where(&self, f: impl Fn(&Pending) -> bool) -> Vec<Box<Pending>> {
+        self.spill();
         let mut all = Vec::new();
         for s in self.shards.iter() {
             let mut s = lock(s);
@@ -167,6 +288,7 @@ impl Inflight {
 
     /// Every call in flight, emptying the map.
     pub(super) fn drain(&self) -> Vec<Box<Pending>> {
+        self.spill();
         let mut all = Vec::new();
         for s in self.shards.iter() {
             let mut s = lock(s);
@@ -358,12 +480,5 @@ impl Tracker {
             out.push(r);
         }
         out
-    }
-}
-
-fn same_thread(a: Option<u64>, b: Option<u64>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
     }
 }

@@ -303,22 +303,41 @@ impl Pending {
         ts: u64,
     ) -> Pending {
         Pending {
-            ret_ip,
-            thread,
-            info,
-            bitness: event.bitness,
-            mechanism: event.mechanism,
+            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+            ..Pending::bare_head(BareHead {
+                info,
+                bitness: event.bitness,
+                mechanism: event.mechanism,
+                vcpu: event.vcpu,
+                cr3: cr3_key(event.cr3),
+                order,
+                ret_ip,
+                thread,
+                ts,
+            })
+        }
+    }
+
+    /// [`Pending::bare`] from its head's fields (a `-c` lane's call
+    /// moving to the general map keeps them, not its enter event).
+    pub(super) fn bare_head(h: BareHead) -> Pending {
+        Pending {
+            ret_ip: h.ret_ip,
+            thread: h.thread,
+            info: h.info,
+            bitness: h.bitness,
+            mechanism: h.mechanism,
             raw: RawArgs::default(),
             args: Vec::new(),
-            vcpu: event.vcpu,
-            cr3: cr3_key(event.cr3),
-            ts,
+            vcpu: h.vcpu,
+            cr3: h.cr3,
+            ts: h.ts,
             inject: None,
             pokes_exit: Vec::new(),
             delay_exit_us: 0,
             modifications: Vec::new(),
             hook: Default::default(),
-            order,
+            order: h.order,
             retry: false,
             returns_elsewhere: false,
             shown: false,
@@ -337,7 +356,7 @@ impl Pending {
             caller: None,
             stack: Vec::new(),
             io: Vec::new(),
-            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+            kernel32: false,
             cpu_at_enter: None,
             cpu_used: None,
             signal: None,
@@ -425,4 +444,17 @@ impl Tracker {
         t.clear();
         t
     }
+}
+
+/// The head of a bare call in flight (see [`Pending::bare_head`]).
+pub(super) struct BareHead {
+    pub(super) info: CallInfo,
+    pub(super) bitness: Bitness,
+    pub(super) mechanism: Mechanism,
+    pub(super) vcpu: u32,
+    pub(super) cr3: u64,
+    pub(super) order: u64,
+    pub(super) ret_ip: Option<u64>,
+    pub(super) thread: Option<u64>,
+    pub(super) ts: u64,
 }
