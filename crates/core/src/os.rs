@@ -84,7 +84,7 @@ pub struct ProcInfo {
     /// The parent's process id, when the layer could read it.
     pub ppid: Option<u32>,
     /// The process's short name (Linux `comm`, Windows image file name).
-    pub comm: Option<String>,
+    pub comm: Option<std::sync::Arc<str>>,
 }
 
 /// How much a decoder shows (strace's `-s` and `-v`): one set of knobs

@@ -93,7 +93,7 @@ impl ProcessEvent {
             pid: r.pid,
             tid: r.tid,
             ppid: r.ppid,
-            comm: r.comm.clone(),
+            comm: r.comm.as_deref().map(str::to_string),
             call: call.to_string(),
             child: None,
             thread: None,
@@ -341,7 +341,7 @@ impl ProcessTree {
                 n.ppid = r.ppid;
             }
             if n.comm.is_none() {
-                n.comm.clone_from(&r.comm);
+                n.comm = r.comm.as_deref().map(str::to_string);
             }
         }
     }

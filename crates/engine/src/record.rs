@@ -62,7 +62,7 @@ pub struct Record {
     /// Parent process id, when attributed.
     pub ppid: Option<u32>,
     /// Process name (`comm`, image name), when attributed.
-    pub comm: Option<String>,
+    pub comm: Option<std::sync::Arc<str>>,
     /// Address space (CR3, PCID bits masked) of the caller.
     pub cr3: u64,
     /// The guest OS (`linux`, `windows`).

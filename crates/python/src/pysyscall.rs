@@ -222,7 +222,7 @@ impl PySyscall {
                 pid: p.as_ref().map(|p| p.pid),
                 tid: p.as_ref().map(|p| p.tid),
                 ppid: p.as_ref().and_then(|p| p.ppid),
-                name: p.and_then(|p| p.comm),
+                name: p.and_then(|p| p.comm.as_deref().map(str::to_string)),
                 cr3: sc.event.cr3,
                 live: self.live.clone(),
             })

@@ -308,7 +308,7 @@ impl OsLayer for WindowsLayer {
             pid: t.pid as u32,
             tid: t.tid as u32,
             ppid: Some(t.ppid as u32),
-            comm: Some(t.image_name),
+            comm: Some(t.image_name.into()),
         })
     }
 }

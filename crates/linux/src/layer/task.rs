@@ -107,7 +107,7 @@ impl LinuxLayer {
             pid: pid as u32,
             tid: tid as u32,
             ppid: ppid.map(|p| p as u32),
-            comm: Some(comm),
+            comm: Some(comm.into()),
         })
     }
 }
