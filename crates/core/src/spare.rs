@@ -13,10 +13,14 @@ const MAX_KEPT: usize = 8;
 /// Larger buffers are freed, not kept.
 const MAX_CAPACITY: usize = 64 * 1024;
 
+/// Argument entries kept (a list of another call's length gave them up).
+const MAX_KEPT_ARGS: usize = 16;
+
 #[derive(Default)]
 struct Spare {
     bytes: Vec<Vec<u8>>,
     texts: Vec<String>,
+    args: Vec<crate::os::ArgValue>,
 }
 
 thread_local! {
@@ -86,6 +90,28 @@ pub fn give_value(v: crate::Value) {
         crate::Value::Opaque(t) => give_text(t),
         _ => {}
     }
+}
+
+/// Keeps the argument entry `a` (one a shorter argument list left
+/// over: the next longer list takes it back with its buffers, see
+/// [`arg`]) or drops it.
+pub fn give_arg(a: crate::os::ArgValue) {
+    let _ = SPARE.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            if s.args.len() < MAX_KEPT_ARGS {
+                s.args.push(a);
+            }
+        }
+    });
+}
+
+/// A kept argument entry (its old contents still in it: reset it), if
+/// one is spare.
+pub fn arg() -> Option<crate::os::ArgValue> {
+    SPARE
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.args.pop()))
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

@@ -279,7 +279,7 @@ pub(super) fn hook_error(
 
 std::thread_local! {
     /// Emptied calls in flight kept per thread for the next calls, at
-    /// most [`MAX_SPARE`]: a call in flight is large (its arguments,
+    /// most [`LOCAL_MAX`]: a call in flight is large (its arguments,
     /// hooks' data, names, stack...), so it lives in a box that moves by
     /// pointer from the enter to the record, and the box is reused, not
     /// allocated per call. Per thread: the vCPU that ends a call keeps
@@ -381,26 +381,44 @@ pub(super) fn boxed_pending(p: Pending) -> Box<Pending> {
 pub(super) fn recycle_pending(p: Box<Pending>) {
     SPARE_PENDING.with(|s| {
         let mut s = s.borrow_mut();
-        if s.len() < MAX_SPARE {
+        if s.len() < LOCAL_MAX {
             s.push(p);
         }
     });
 }
 
-/// Keeps `rec`'s argument list and return text in `spare` (see
-/// [`Tracker::recycle`]).
+/// Keeps `rec`'s argument list and return text for the next calls (see
+/// [`Tracker::recycle`]): in this thread's own pool, whose surplus moves
+/// to `spare`, the tracker's, in batches (the writer thread only gives
+/// buffers back; the vCPU threads take them). One thread writing its own
+/// records (one vCPU) takes no lock at all.
 fn recycle_into(spare: &Mutex<Spare>, rec: &mut Record) {
     let args = std::mem::take(&mut rec.args);
     let text = rec.ret_text.take();
-    let mut s = lock(spare);
-    if args.capacity() > 0 && s.args.len() < MAX_SPARE {
-        s.args.push(args);
-    }
-    if let Some(t) = text.filter(|t| t.capacity() > 0) {
-        if s.texts.len() < MAX_SPARE {
-            s.texts.push(t);
+    LOCAL_SPARE.with(|l| {
+        let mut l = l.borrow_mut();
+        if args.capacity() > 0 {
+            l.args.push(args);
         }
-    }
+        if let Some(t) = text.filter(|t| t.capacity() > 0) {
+            l.texts.push(t);
+        }
+        if l.args.len() > LOCAL_MAX || l.texts.len() > LOCAL_MAX {
+            let mut s = lock(spare);
+            move_some(&mut l.args, &mut s.args, LOCAL_MAX / 2, MAX_SPARE);
+            move_some(&mut l.texts, &mut s.texts, LOCAL_MAX / 2, MAX_SPARE);
+        }
+    });
+}
+
+/// Moves up to `n` buffers from `from` to `to`, which keeps at most
+/// `cap` (the rest are dropped).
+fn move_some<T>(from: &mut Vec<T>, to: &mut Vec<T>, n: usize, cap: usize) {
+    let n = n.min(from.len());
+    let keep = n.min(cap.saturating_sub(to.len()));
+    let start = from.len() - n;
+    to.extend(from.drain(start..start + keep));
+    from.truncate(start);
 }
 
 /// Written records' buffers kept per kind, at most [`MAX_SPARE`] each.
@@ -410,11 +428,20 @@ pub(super) struct Spare {
     texts: Vec<String>,
 }
 
-/// Enough for the records one event writes (its own and a few extra),
-/// and for the writer thread's batches (it gives back a batch's buffers
-/// at once, while the vCPUs take one record's at a time); more would
-/// only hold memory.
-const MAX_SPARE: usize = 64;
+/// Enough for the records of the writer thread's batches (it gives back
+/// a batch's buffers, while the vCPUs take one record's at a time, and
+/// buffers dropped on one thread and made on another cost the allocator
+/// its slow paths); more would only hold memory.
+const MAX_SPARE: usize = 4096;
+
+/// A thread's own pool of buffers: beyond this many, half move to the
+/// tracker's pool, and an empty pool takes half this many from it.
+const LOCAL_MAX: usize = 64;
+
+thread_local! {
+    /// This thread's buffers (see [`recycle_into`]).
+    static LOCAL_SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::new(Spare::default());
+}
 
 impl Tracker {
     /// Keeps `rec`'s argument list (with the entries' text buffers) and
@@ -435,12 +462,26 @@ impl Tracker {
     /// A written record's argument list, or a new empty one: the layer
     /// decodes into it ([`vstrace_core::OsLayer::decode_enter_into`]).
     pub(super) fn spare_args(&self) -> Vec<ArgValue> {
-        lock(&self.spare).args.pop().unwrap_or_default()
+        LOCAL_SPARE.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.args.is_empty() {
+                let mut s = lock(&self.spare);
+                move_some(&mut s.args, &mut l.args, LOCAL_MAX / 2, usize::MAX);
+            }
+            l.args.pop().unwrap_or_default()
+        })
     }
 
     /// An empty string with a written record's return text's buffer.
     pub(super) fn spare_text(&self) -> String {
-        let mut t = lock(&self.spare).texts.pop().unwrap_or_default();
+        let mut t = LOCAL_SPARE.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.texts.is_empty() {
+                let mut s = lock(&self.spare);
+                move_some(&mut s.texts, &mut l.texts, LOCAL_MAX / 2, usize::MAX);
+            }
+            l.texts.pop().unwrap_or_default()
+        });
         t.clear();
         t
     }
