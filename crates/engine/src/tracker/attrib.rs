@@ -25,12 +25,48 @@ pub(super) const MAX_USES: u32 = 64;
 /// Entries kept before the cache starts over.
 const MAX_ENTRIES: usize = 4096;
 
-/// The cached attributions, shared by every vCPU (a replay must hit and
-/// miss where the live run did, whatever vCPU each event came from); the
-/// lock is held for a lookup or an insert, never across a guest read.
+/// One vCPU's cached attributions; its lock is held for a lookup or an
+/// insert, never across a guest read.
 #[derive(Default)]
 pub(super) struct AttribCache {
     map: FastMap<(u64, u64), (ProcInfo, u32)>,
+}
+
+/// vCPUs with a cache of their own; more share them by number.
+const CACHES: usize = 64;
+
+/// The attribution caches, one per vCPU (by the event's vCPU number, not
+/// the thread: a replay, which handles every vCPU's events on one thread,
+/// hits and misses where the live run did). Per vCPU, so vCPUs looking
+/// up their callers do not pass one lock's cache line back and forth; a
+/// clear clears them all.
+pub(super) struct AttribCaches {
+    cpus: Box<[std::sync::Mutex<AttribCache>]>,
+}
+
+impl Default for AttribCaches {
+    fn default() -> Self {
+        AttribCaches {
+            cpus: (0..CACHES).map(|_| Default::default()).collect(),
+        }
+    }
+}
+
+impl AttribCaches {
+    /// vCPU `vcpu`'s cache, locked.
+    fn of(&self, vcpu: u32) -> std::sync::MutexGuard<'_, AttribCache> {
+        lock(&self.cpus[vcpu as usize % CACHES])
+    }
+
+    /// Empties every vCPU's cache.
+    fn clear(&self) {
+        for c in self.cpus.iter() {
+            let mut c = lock(c);
+            if !c.map.is_empty() {
+                c.map.clear();
+            }
+        }
+    }
 }
 
 std::thread_local! {
@@ -89,7 +125,7 @@ impl Tracker {
 
     /// Forgets every cached attribution (a process event happened).
     pub(super) fn clear_attrib(&self) {
-        lock(&self.attrib).map.clear();
+        self.attrib.clear();
     }
 
     /// Who made the call at `event`: from the cache when its (address
@@ -101,7 +137,7 @@ impl Tracker {
     pub(super) fn who_pid(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u32> {
         if let Some(task) = self.running_task(event, mem) {
             let key = (cr3_key(event.cr3), task);
-            if let Some((p, uses)) = lock(&self.attrib).map.get_mut(&key) {
+            if let Some((p, uses)) = self.attrib.of(event.vcpu).map.get_mut(&key) {
                 if *uses < MAX_USES {
                     *uses += 1;
                     return Some(p.pid);
@@ -116,14 +152,14 @@ impl Tracker {
             return self.os.attribute(event, mem);
         };
         let key = (cr3_key(event.cr3), task);
-        if let Some((p, uses)) = lock(&self.attrib).map.get_mut(&key) {
+        if let Some((p, uses)) = self.attrib.of(event.vcpu).map.get_mut(&key) {
             if *uses < MAX_USES {
                 *uses += 1;
                 return Some(p.clone());
             }
         }
         let p = self.os.attribute(event, mem);
-        let mut cache = lock(&self.attrib);
+        let mut cache = self.attrib.of(event.vcpu);
         match &p {
             Some(p) => {
                 if cache.map.len() >= MAX_ENTRIES {

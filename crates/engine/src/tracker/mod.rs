@@ -303,7 +303,7 @@ pub(crate) struct Tracker {
     /// steady state.
     early: std::sync::Arc<early::EarlyOut>,
     /// Attributions by (address space, running task) (see [`attrib`]).
-    attrib: Mutex<attrib::AttribCache>,
+    attrib: attrib::AttribCaches,
     /// Plain calls under `-c` take the counting lane (see [`count`]).
     count_lane: bool,
     /// ... and are paired and counted in their vCPU's lane (see [`lane`]).
