@@ -247,7 +247,7 @@ impl Default for CodecState {
     }
 }
 
-fn slot(addr: u64, len: u64) -> usize {
+pub(crate) fn slot(addr: u64, len: u64) -> usize {
     let h = (addr ^ len.rotate_left(48)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> 52) as usize % SAME_SLOTS
 }
@@ -697,6 +697,8 @@ pub struct TraceReader<R: Read> {
     section: Option<lazy::Section>,
     /// That event's reads of an uncommon shape (offsets in its accesses).
     slow: Vec<u32>,
+    /// That event's fresh reads, and what the cache held before them.
+    fresh: lazy::FreshReads,
     /// Looking at that event's accesses found damage.
     late_damage: std::cell::Cell<bool>,
 }
@@ -813,6 +815,7 @@ impl<R: Read> TraceReader<R> {
             lazy: false,
             section: None,
             slow: Vec::new(),
+            fresh: lazy::FreshReads::default(),
             late_damage: std::cell::Cell::new(false),
         }
     }
