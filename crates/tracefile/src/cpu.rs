@@ -128,11 +128,26 @@ impl VirtMem for RecordingCpu<'_> {
 /// cleared when it reaches [`ReadHistory::MAX_ENTRIES`].
 #[derive(Default)]
 pub struct ReadHistory {
-    map: FastMap<(u64, u64, u64), Vec<u8>>,
+    /// Where each read's bytes are in `bytes`.
+    map: FastMap<(u64, u64, u64), u32>,
+    /// The bytes of the reads in `map`, in the order they were first
+    /// added: kept apart so that [`ReadHistory::recent`] can name them.
+    bytes: Vec<Vec<u8>>,
+    /// Recently added keys and where their bytes are, direct-mapped by
+    /// address: a replay adds the same few reads at nearly every event
+    /// (the running task's times, the buffer of a read loop), found here
+    /// without hashing.
+    recent: Recent,
     /// The map was cleared at least once: entries added before may be
     /// missing (see [`ReadHistory::add_record`]).
     cleared: bool,
 }
+
+/// Slots of [`ReadHistory::recent`].
+const RECENT: usize = 16;
+/// [`ReadHistory::recent`]: (key, index in `bytes`) per slot, None when
+/// empty.
+type Recent = [Option<((u64, u64, u64), u32)>; RECENT];
 
 impl ReadHistory {
     /// The most reads kept before the history starts over (bounds memory on long recordings).
@@ -240,22 +255,56 @@ impl ReadHistory {
 
     /// Makes `bytes` the latest read at `key`.
     fn add_bytes(&mut self, key: (u64, u64, u64), bytes: &[u8]) {
+        let r = ((key.1 >> 3) ^ (key.1 >> 12)) as usize % RECENT;
+        let at = match self.recent[r] {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = self.index(key);
+                self.recent[r] = Some((key, i));
+                i
+            }
+        };
         // The same read again (the common case: attribution reads the
         // same task at every event) reuses its buffer.
-        if let Some(v) = self.map.get_mut(&key) {
-            v.clear();
-            v.extend_from_slice(bytes);
-            return;
+        crate::format::copy_bytes(&mut self.bytes[at as usize], bytes);
+    }
+
+    /// Where the bytes of `key` are, a new empty entry if it has none;
+    /// the map starts over when full.
+    fn index(&mut self, key: (u64, u64, u64)) -> u32 {
+        if let Some(i) = self.map.get(&key) {
+            return *i;
         }
         if self.map.len() >= Self::MAX_ENTRIES {
             self.map.clear();
+            self.bytes.clear();
+            self.recent = [None; RECENT];
             self.cleared = true;
         }
-        self.map.insert(key, bytes.to_vec());
+        // At most MAX_ENTRIES (2^20) entries: the index fits.
+        let i = self.bytes.len() as u32;
+        self.bytes.push(Vec::new());
+        self.map.insert(key, i);
+        i
+    }
+
+    /// The latest read at `key`.
+    fn at(&self, key: &(u64, u64, u64)) -> Option<&[u8]> {
+        let i = *self.map.get(key)?;
+        self.bytes.get(i as usize).map(Vec::as_slice)
     }
 
     fn get(&self, cr3: u64, addr: u64, len: u64) -> Option<&[u8]> {
-        self.map.get(&Self::key(cr3, addr, len)).map(Vec::as_slice)
+        self.at(&Self::key(cr3, addr, len))
+    }
+
+    /// Every entry (for comparing histories built differently).
+    #[cfg(test)]
+    fn entries(&self) -> std::collections::HashMap<(u64, u64, u64), &[u8]> {
+        self.map
+            .iter()
+            .map(|(k, i)| (*k, self.bytes[*i as usize].as_slice()))
+            .collect()
     }
 }
 
@@ -395,10 +444,7 @@ impl ReplayCpu<'_> {
         }
         let from_history = self.history.and_then(|(h, cr3)| match space {
             None => h.get(cr3, addr, len),
-            Some(s) => h
-                .map
-                .get(&ReadHistory::key_in(s, addr, len))
-                .map(Vec::as_slice),
+            Some(s) => h.at(&ReadHistory::key_in(s, addr, len)),
         });
         if let Some(b) = from_history.filter(|b| b.len() == buf.len()) {
             buf.copy_from_slice(b);
@@ -668,6 +714,30 @@ mod history_tests {
         }
     }
 
+    /// A full history starts over: the reads added before are gone (the
+    /// recently added ones too), the ones after kept.
+    #[test]
+    fn a_full_history_starts_over() {
+        let mut h = ReadHistory::default();
+        let user = |i: u64| read(0x1000 + 8 * i, &i.to_le_bytes());
+        h.add(0x5000, &[user(0), user(1)]);
+        assert_eq!(h.get(0x5000, 0x1000, 8), Some(&0u64.to_le_bytes()[..]));
+        for i in 2..ReadHistory::MAX_ENTRIES as u64 {
+            h.add_bytes(ReadHistory::key(0x5000, 0x1000 + 8 * i, 8), &[1]);
+        }
+        assert!(!h.cleared);
+        h.add(0x5000, &[user(1)]);
+        assert!(!h.cleared);
+        h.add(0x5000, &[read(0x9000, &[7; 4])]);
+        assert!(h.cleared);
+        assert_eq!(h.get(0x5000, 0x1000, 8), None);
+        assert_eq!(h.get(0x5000, 0x1008, 8), None);
+        assert_eq!(h.get(0x5000, 0x9000, 4), Some(&[7u8; 4][..]));
+        h.add(0x5000, &[user(1)]);
+        assert_eq!(h.get(0x5000, 0x1008, 8), Some(&1u64.to_le_bytes()[..]));
+        assert_eq!(h.entries().len(), 2);
+    }
+
     /// The history built from decoded records (skipping repeated kernel
     /// reads) equals the one built from every read, event by event: the
     /// same kernel and user addresses read with changing and unchanging
@@ -706,7 +776,7 @@ mod history_tests {
             every.add(slot.event.cr3, slot.accesses());
             skipping.add_record(&slot);
             skipped_some |= (0..slot.accesses().len()).any(|i| slot.is_same(i));
-            assert_eq!(every.map, skipping.map, "after event {events}");
+            assert_eq!(every.entries(), skipping.entries(), "after event {events}");
         }
         assert_eq!(events, 300);
         assert!(skipped_some);
@@ -828,7 +898,7 @@ mod history_tests {
             );
             ha.add_record(&a);
             hb.add_log(cr3, log);
-            assert_eq!(ha.map, hb.map, "after event {events}");
+            assert_eq!(ha.entries(), hb.entries(), "after event {events}");
         }
         assert_eq!(events, 400);
         assert!(coded > 340 && coded < 400, "{coded} events left coded");

@@ -48,6 +48,7 @@ mod writer;
 pub use lazy::{AccessLog, LazyLog};
 pub use writer::TraceWriter;
 
+pub(crate) use slot::copy_bytes;
 use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
 
