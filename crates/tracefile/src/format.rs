@@ -669,7 +669,7 @@ pub struct TraceReader<R: Read> {
     /// Where the last event's accesses were left coded, if they were.
     section: Option<lazy::Section>,
     /// That event's reads of an uncommon shape (offsets in its accesses).
-    slow: Vec<u32>,
+    slow: Vec<lazy::SlowRead>,
     /// That event's fresh reads, and what the cache held before them.
     fresh: lazy::FreshReads,
     /// Looking at that event's accesses found damage.

@@ -64,6 +64,25 @@ pub(super) struct FreshReads {
     n: usize,
 }
 
+/// A read of a lazily read event not of the [`kernel_same`] shape, as
+/// the scan decoded it: found and served without decoding it again.
+#[derive(Clone, Copy)]
+pub(super) struct SlowRead {
+    /// Offsets of the access and of the next one in the coded accesses
+    /// (a frame is at most [`super::MAX_FRAME`], 32 MiB, long).
+    at: u32,
+    next: u32,
+    addr: u64,
+    len: u64,
+    /// A fresh read: its bytes end the access.
+    fresh: bool,
+}
+
+/// Reads not of the common shape one lazily read event may hold; an
+/// event with more is decoded whole (bounds what a hostile frame of tiny
+/// repeated reads makes the scan keep).
+const MAX_SLOW: usize = 1024;
+
 /// Cached fresh reads one lazily read event may hold; an event with more
 /// is decoded whole (a lookup walks them, a hostile frame holds millions).
 const MAX_FRESH: usize = 8;
@@ -185,15 +204,15 @@ impl CodecState {
     /// them: `Ok(Some(start))` (the offset of the first access in
     /// `payload`) when they are all successful reads in the trap's space,
     /// "read same" or at most [`MAX_FRESH`] fresh ones, and the event is
-    /// committed into `slot` (its accesses left coded; `slow` gets the
-    /// offsets, in the accesses, of those not of the [`kernel_same`]
-    /// shape, `fresh` the fresh reads the cache took); `Ok(None)` when
-    /// the event needs the full decoding (nothing was changed).
+    /// committed into `slot` (its accesses left coded; `slow` gets those
+    /// not of the [`kernel_same`] shape, at most [`MAX_SLOW`], `fresh`
+    /// the fresh reads the cache took); `Ok(None)` when the event needs
+    /// the full decoding (nothing was changed).
     fn scan_event(
         &mut self,
         payload: &[u8],
         slot: &mut EventRecord,
-        slow: &mut Vec<u32>,
+        slow: &mut Vec<SlowRead>,
         fresh: &mut FreshReads,
     ) -> Result<Option<usize>, TraceErrorKind> {
         let mut p = Cursor { b: payload };
@@ -224,37 +243,37 @@ impl CodecState {
             }
             let at = payload.len() - b.len() - start;
             let mut c = Cursor { b: &b[1..] };
-            match b[0] {
-                // Checked in the order the full decoding checks it.
-                0 => {
-                    let addr = c.varint()?;
-                    let len = c.varint()?;
-                    let src = c.bytes(len)?;
-                    charge(len)?;
-                    if !fresh.apply(self, at, addr, src) {
-                        fresh.undo(self);
-                        return Ok(None);
-                    }
-                }
-                1 => {
-                    let addr = c.varint()?;
-                    let len = c.varint()?;
-                    charge(len)?;
-                    // The cache as it is at this read: fresh reads before
-                    // it applied, none after it yet.
-                    if self.cached(addr, len).is_none() {
-                        return Err(TraceErrorKind::Malformed("repeated read never seen"));
-                    }
-                }
-                _ => {
+            let kind = b[0];
+            if kind > 1 || slow.len() == MAX_SLOW {
+                fresh.undo(self);
+                return Ok(None);
+            }
+            // Checked in the order the full decoding checks it.
+            let addr = c.varint()?;
+            let len = c.varint()?;
+            if kind == 0 {
+                let src = c.bytes(len)?;
+                charge(len)?;
+                if !fresh.apply(self, at, addr, src) {
                     fresh.undo(self);
                     return Ok(None);
                 }
+            } else {
+                charge(len)?;
+                // The cache as it is at this read: fresh reads before
+                // it applied, none after it yet.
+                if self.cached(addr, len).is_none() {
+                    return Err(TraceErrorKind::Malformed("repeated read never seen"));
+                }
             }
-            // Offsets in the accesses; a frame is at most MAX_FRAME (32
-            // MiB) long.
-            slow.push(at as u32);
             b = c.b;
+            slow.push(SlowRead {
+                at: at as u32,
+                next: (payload.len() - b.len() - start) as u32,
+                addr,
+                len,
+                fresh: kind == 0,
+            });
             left -= 1;
         }
         if !b.is_empty() {
@@ -354,7 +373,7 @@ pub struct LazyLog<'a> {
     /// The coded accesses.
     raw: &'a [u8],
     state: &'a CodecState,
-    slow: &'a [u32],
+    slow: &'a [SlowRead],
     /// The event's fresh reads the cache took, in order.
     fresh: &'a [Fresh],
     damaged: &'a Cell<bool>,
@@ -435,9 +454,12 @@ impl<'a> LazyLog<'a> {
         let mut want = [0u8; 12];
         let coded = kernel_coding(addr, len, &mut want);
         let mut at = from;
-        let mut slow = self.slow.partition_point(|o| (*o as usize) < from);
+        let mut slow = self.slow.partition_point(|s| (s.at as usize) < from);
         while at < self.raw.len() {
-            let run_end = self.slow.get(slow).map_or(self.raw.len(), |o| *o as usize);
+            let run_end = self
+                .slow
+                .get(slow)
+                .map_or(self.raw.len(), |s| s.at as usize);
             if at < run_end {
                 let run = self.raw.get(at..run_end)?;
                 if coded {
@@ -458,11 +480,11 @@ impl<'a> LazyLog<'a> {
                 at = run_end;
                 continue;
             }
-            let r = self.read_at(at)?;
-            if r.addr == addr && r.len == len {
-                return Some(r);
+            let s = self.slow.get(slow)?;
+            if s.addr == addr && s.len == len {
+                return Some(self.slow_read(s));
             }
-            at = r.next;
+            at = s.next as usize;
             slow += 1;
         }
         None
@@ -470,8 +492,28 @@ impl<'a> LazyLog<'a> {
 
     /// The offsets of the reads not of the common kernel shape (see
     /// `kernel_same`): those [`crate::ReadHistory`] may need.
-    pub(crate) fn slow(&self) -> impl Iterator<Item = usize> + 'a {
-        self.slow.iter().map(|o| *o as usize)
+    pub(crate) fn slow(self) -> impl Iterator<Item = CodedRead<'a>> {
+        self.slow.iter().map(move |s| self.slow_read(s))
+    }
+
+    /// The read `s` (one of `slow`), as [`LazyLog::read_at`] decodes it.
+    fn slow_read(&self, s: &SlowRead) -> CodedRead<'a> {
+        let (at, next) = (s.at as usize, s.next as usize);
+        let bytes = if s.fresh {
+            // The scan took them from the frame: they are there.
+            let len = usize::try_from(s.len).ok();
+            let from = len.and_then(|l| next.checked_sub(l));
+            from.and_then(|f| self.raw.get(f..next))
+        } else {
+            self.cached_at(at, s.addr, s.len)
+        };
+        CodedRead {
+            addr: s.addr,
+            len: s.len,
+            bytes,
+            next,
+            fresh: s.fresh,
+        }
     }
 }
 
