@@ -555,9 +555,11 @@ impl CodecState {
         // The previous fields with the changed ones stored by their set
         // bits (a few per event), kept pending: the vCPU's state takes
         // them at the commit.
-        let prev = Self::fields_of(&self.dense, &self.regs, vcpu);
         let f = &mut self.pending.fields;
-        *f = prev.copied().unwrap_or([0; NFIELDS]);
+        match Self::fields_of(&self.dense, &self.regs, vcpu) {
+            Some(prev) => *f = *prev,
+            None => *f = [0; NFIELDS],
+        }
         let mut m = mask;
         while m != 0 {
             f[m.trailing_zeros() as usize] = p.varint()?;

@@ -182,6 +182,21 @@ fn words(c: &[u8]) -> (u64, u32) {
     (u64::from_le_bytes(*a), u32::from_le_bytes(*b))
 }
 
+/// The index of the first 12-byte coded access of `run` whose
+/// [`words`] are (`w0`, `w1`): the first word compared alone, the second
+/// only when it matches (one load and compare per access passed over).
+#[inline]
+fn position12(run: &[u8], w0: u64, w1: u32) -> Option<usize> {
+    let mut i = 0;
+    while let Some(c) = run.get(12 * i..12 * i + 12) {
+        if c.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) == Some(w0) && words(c).1 == w1 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
 /// `out`; false when the read is not of that shape.
 fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
@@ -465,7 +480,7 @@ impl<'a> LazyLog<'a> {
                 if coded {
                     // Compared as two words, not a byte comparison call.
                     let (w0, w1) = words(&want);
-                    let hit = run.chunks_exact(12).position(|c| words(c) == (w0, w1));
+                    let hit = position12(run, w0, w1);
                     if let Some(i) = hit {
                         let found = at + 12 * i;
                         return Some(CodedRead {
