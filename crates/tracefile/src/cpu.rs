@@ -906,6 +906,63 @@ mod history_tests {
         assert!(coded > 320 && coded < 400, "{coded} events left coded");
     }
 
+    /// Lazily read files mutated past their checksums (every byte set to
+    /// a few values) never panic: reading every event, serving every
+    /// recorded read and a few others from it, and adding it to the
+    /// history. The recording holds what the lazy scan takes: repeated
+    /// and fresh reads, kernel and user, the same slot replaced.
+    #[test]
+    fn lazy_reading_of_mutated_files_never_panics() {
+        let mut file = Vec::new();
+        let mut w = TraceWriter::new(&mut file, b"{}").unwrap();
+        for i in 0..6u64 {
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default());
+            let acc = [
+                read(0xffff_8880_0000_1000, &[1; 8]),
+                read(0xffff_8880_0000_2000, &[i as u8; 8]),
+                read(0x7f00_0000, &[(i % 2) as u8; 3]),
+                read(0xffff_8880_0000_1000, &[1; 8]),
+                read(0xffff_8880_0000_2000, &[i as u8; 8]),
+            ];
+            w.event(i, &ev, &acc).unwrap();
+        }
+        w.end(100).unwrap();
+        drop(w);
+        let asks = [
+            (0xffff_8880_0000_1000u64, 8usize),
+            (0xffff_8880_0000_2000, 8),
+            (0x7f00_0000, 3),
+            (0x7f00_0001, 1),
+            (0x9000, 4),
+        ];
+        for at in 12..file.len() {
+            for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut f = file.clone();
+                f[at] = v;
+                // In memory, as replay reads a mapped file.
+                let Ok(r) = TraceReader::<std::io::Empty>::from_bytes(Box::new(f)) else {
+                    continue;
+                };
+                let mut r = r.without_checksums();
+                let mut slot = EventRecord::empty();
+                let mut h = ReadHistory::default();
+                while let Ok(Some(n)) = r.next_lazy_into(&mut slot) {
+                    if n != Next::Event {
+                        continue;
+                    }
+                    let log = r.log(&slot);
+                    let mut cpu = ReplayCpu::with_log(slot.event.regs.clone(), log)
+                        .with_history(&h, slot.event.cr3);
+                    for (addr, len) in asks {
+                        let mut b = vec![0u8; len];
+                        let _ = cpu.read_virt(addr, &mut b);
+                    }
+                    h.add_log(slot.event.cr3, log);
+                }
+            }
+        }
+    }
+
     /// A repeated read the file never held, in the common kernel shape the
     /// lazy scan does not check: found when the read is looked at, and
     /// reported as that frame's damage before the next frame.
