@@ -515,7 +515,7 @@ pub fn comm_in_angle_brackets(comm: &str, out: &mut String) {
 fn quote_body(bytes: &[u8], hex: bool, hex_escapes: bool, escape: &[u8], s: &mut String) {
     for (i, &b) in bytes.iter().enumerate() {
         if hex {
-            let _ = write!(s, "\\x{b:02x}");
+            push_hex_escape(s, b);
             continue;
         }
         match b {
@@ -527,18 +527,38 @@ fn quote_body(bytes: &[u8], hex: bool, hex_escapes: bool, escape: &[u8], s: &mut
             0x0c => s.push_str("\\f"),
             b'\r' => s.push_str("\\r"),
             0x20..=0x7e if !escape.contains(&b) => s.push(b as char),
-            _ if hex_escapes => {
-                let _ = write!(s, "\\x{b:02x}");
-            }
+            _ if hex_escapes => push_hex_escape(s, b),
             _ => {
                 let next_is_octal = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                if next_is_octal {
-                    let _ = write!(s, "\\{b:03o}");
-                } else {
-                    let _ = write!(s, "\\{b:o}");
-                }
+                push_octal_escape(s, b, next_is_octal);
             }
         }
+    }
+}
+
+/// Pushes `\xHH` (two lowercase hex digits) for `b`, as `write!(s,
+/// "\\x{b:02x}")` does without the formatting machinery (a buffer of
+/// zeros is a common argument).
+fn push_hex_escape(s: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    s.push_str("\\x");
+    s.push(HEX[usize::from(b >> 4)] as char);
+    s.push(HEX[usize::from(b & 15)] as char);
+}
+
+/// Pushes `\` and `b` in octal: three digits when `pad` (an octal digit
+/// follows), else as few as it takes, as `{b:03o}` / `{b:o}` format it.
+fn push_octal_escape(s: &mut String, b: u8, pad: bool) {
+    s.push('\\');
+    let digits = [b >> 6, (b >> 3) & 7, b & 7];
+    let first = match b {
+        _ if pad => 0,
+        64.. => 0,
+        8.. => 1,
+        _ => 2,
+    };
+    for d in &digits[first..] {
+        s.push(char::from(b'0' + d));
     }
 }
 
@@ -745,6 +765,20 @@ impl StructBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_are_the_formatted_ones() {
+        for b in 0..=255u8 {
+            let mut s = String::new();
+            push_hex_escape(&mut s, b);
+            assert_eq!(s, format!("\\x{b:02x}"));
+            for (pad, want) in [(true, format!("\\{b:03o}")), (false, format!("\\{b:o}"))] {
+                let mut s = String::new();
+                push_octal_escape(&mut s, b, pad);
+                assert_eq!(s, want, "{b} pad {pad}");
+            }
+        }
+    }
 
     fn json(v: &Value) -> String {
         serde_json::to_string(v).unwrap()

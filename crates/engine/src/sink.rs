@@ -74,8 +74,10 @@ pub struct Sink {
     child: Option<std::process::Child>,
     /// The processes seen, for `--tree` and `-c`.
     tree: ProcessTree,
-    /// strace's split lines in a shared text log.
-    lines: lines::Lines,
+    /// strace's split lines in a shared text log. Boxed, and None only
+    /// while its `next` runs: taken out and put back around each record
+    /// (it holds one), a pointer moved rather than a record copied twice.
+    lines: Option<Box<lines::Lines>>,
 }
 
 impl Sink {
@@ -163,7 +165,7 @@ impl Sink {
             split_seen: HashSet::new(),
             child: None,
             tree: ProcessTree::default(),
-            lines: lines::Lines::default(),
+            lines: Some(Box::default()),
         }
     }
 
@@ -200,9 +202,9 @@ impl Sink {
                 return;
             }
             let shown = !rec.hidden && self.selects(rec);
-            let mut lines = std::mem::take(&mut self.lines);
+            let mut lines = self.lines.take().unwrap_or_default();
             let next = lines.next(rec, shown, &mut |o| self.write_entry(o));
-            self.lines = lines;
+            self.lines = Some(lines);
             match next {
                 lines::Next::Write => {}
                 lines::Next::Done => return,

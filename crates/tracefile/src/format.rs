@@ -48,6 +48,7 @@ mod writer;
 pub use lazy::{AccessLog, LazyLog};
 pub use writer::TraceWriter;
 
+pub(crate) use slot::copy_bytes;
 use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
 
@@ -177,41 +178,19 @@ fn fields(r: &Regs) -> [u64; NFIELDS] {
     f
 }
 
-/// Sets `r` to the register fields `prev` with those in `mask` replaced
-/// by `changed` (in field order), in one pass: this runs once per event
-/// read.
-fn merge_regs(
-    prev: &[u64; NFIELDS],
-    mask: u64,
-    changed: &[u64; NFIELDS],
-    r: &mut Regs,
-) -> Result<(), TraceErrorKind> {
-    // Branch-free: the changed fields differ from one event to the next
-    // (enter, exit), a branch per field would be mispredicted.
-    let mut k = 0;
-    let mut field = |i: usize| {
-        let take = (mask >> i) & 1;
-        let new = changed[k.min(NFIELDS - 1)];
-        k += take as usize;
-        if take != 0 {
-            new
-        } else {
-            prev[i]
-        }
-    };
-    for (i, g) in r.gpr.iter_mut().enumerate() {
-        *g = field(i);
-    }
+/// Sets `r` to the register fields `f` (the inverse of [`fields`]).
+fn set_regs_from(f: &[u64; NFIELDS], r: &mut Regs) -> Result<(), TraceErrorKind> {
     let seg = |v: u64| u16::try_from(v).map_err(|_| TraceErrorKind::Malformed("segment > 16 bits"));
-    r.cs = seg(field(18))?;
-    r.ss = seg(field(19))?;
-    r.fs_base = field(20);
-    r.gs_base = field(21);
-    r.k_gs_base = field(22);
-    r.cr0 = field(23);
-    r.cr3 = field(24);
-    r.cr4 = field(25);
-    r.efer = field(26);
+    r.gpr.copy_from_slice(&f[..18]);
+    r.cs = seg(f[18])?;
+    r.ss = seg(f[19])?;
+    r.fs_base = f[20];
+    r.gs_base = f[21];
+    r.k_gs_base = f[22];
+    r.cr0 = f[23];
+    r.cr3 = f[24];
+    r.cr4 = f[25];
+    r.efer = f[26];
     Ok(())
 }
 
@@ -247,7 +226,7 @@ impl Default for CodecState {
     }
 }
 
-fn slot(addr: u64, len: u64) -> usize {
+pub(crate) fn slot(addr: u64, len: u64) -> usize {
     let h = (addr ^ len.rotate_left(48)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> 52) as usize % SAME_SLOTS
 }
@@ -255,11 +234,15 @@ fn slot(addr: u64, len: u64) -> usize {
 impl CodecState {
     /// The register fields of `vcpu`'s previous event, where they are
     /// (None before its first).
-    fn regs_of(&self, vcpu: u32) -> Option<&[u64; NFIELDS]> {
+    fn fields_of<'a>(
+        dense: &'a [Option<[u64; NFIELDS]>],
+        regs: &'a HashMap<u32, [u64; NFIELDS]>,
+        vcpu: u32,
+    ) -> Option<&'a [u64; NFIELDS]> {
         if vcpu < DENSE_VCPUS {
-            self.dense.get(vcpu as usize).and_then(Option::as_ref)
+            dense.get(vcpu as usize).and_then(Option::as_ref)
         } else {
-            self.regs.get(&vcpu)
+            regs.get(&vcpu)
         }
     }
 
@@ -569,18 +552,20 @@ impl CodecState {
         if mask >> NFIELDS != 0 {
             return Err(TraceErrorKind::Malformed("register mask"));
         }
-        // Only the changed values are kept (in order): the event's
-        // registers are the previous ones merged with them in one pass,
-        // and the vCPU's state takes them at the commit. No copy of the
-        // whole field array per event.
-        let pending = &mut self.pending;
-        let changed = mask.count_ones() as usize;
-        for v in &mut pending.changed[..changed] {
-            *v = p.varint()?;
+        // The previous fields with the changed ones stored by their set
+        // bits (a few per event), kept pending: the vCPU's state takes
+        // them at the commit.
+        let f = &mut self.pending.fields;
+        match Self::fields_of(&self.dense, &self.regs, vcpu) {
+            Some(prev) => *f = *prev,
+            None => *f = [0; NFIELDS],
         }
-        pending.mask = mask;
-        let prev = self.regs_of(vcpu).unwrap_or(&[0; NFIELDS]);
-        merge_regs(prev, mask, &self.pending.changed, &mut slot.event.regs)?;
+        let mut m = mask;
+        while m != 0 {
+            f[m.trailing_zeros() as usize] = p.varint()?;
+            m &= m - 1;
+        }
+        set_regs_from(f, &mut slot.event.regs)?;
         let ev = &mut slot.event;
         ev.vcpu = vcpu;
         ev.direction = direction;
@@ -597,7 +582,7 @@ impl CodecState {
     /// state the next frames are decoded against.
     fn commit(&mut self) {
         self.last_ts = self.pending.ts;
-        let (vcpu, mask) = (self.pending.vcpu, self.pending.mask);
+        let vcpu = self.pending.vcpu;
         let f = if vcpu < DENSE_VCPUS {
             let i = vcpu as usize;
             if self.dense.len() <= i {
@@ -607,15 +592,7 @@ impl CodecState {
         } else {
             self.regs.entry(vcpu).or_insert([0; NFIELDS])
         };
-        // Only the changed fields, by their set bits.
-        let mut m = mask;
-        for v in &self.pending.changed {
-            if m == 0 {
-                break;
-            }
-            f[m.trailing_zeros() as usize] = *v;
-            m &= m - 1;
-        }
+        *f = self.pending.fields;
     }
 }
 
@@ -632,15 +609,13 @@ fn charge(expanded: &mut u64, len: u64) -> Result<(), TraceErrorKind> {
     }
 }
 
-/// The event being decoded: its time, vCPU and changed register fields
-/// (`mask`, and their values in field order), the delta base of that
-/// vCPU's next event once the frame is whole.
+/// The event being decoded: its time, vCPU and register fields, the
+/// delta base of that vCPU's next event once the frame is whole.
 #[derive(Default)]
 struct Pending {
     ts: u64,
     vcpu: u32,
-    mask: u64,
-    changed: [u64; NFIELDS],
+    fields: [u64; NFIELDS],
 }
 
 /// How much the reader asks its input for at once: large reads, few
@@ -696,7 +671,9 @@ pub struct TraceReader<R: Read> {
     /// Where the last event's accesses were left coded, if they were.
     section: Option<lazy::Section>,
     /// That event's reads of an uncommon shape (offsets in its accesses).
-    slow: Vec<u32>,
+    slow: Vec<lazy::SlowRead>,
+    /// That event's fresh reads, and what the cache held before them.
+    fresh: lazy::FreshReads,
     /// Looking at that event's accesses found damage.
     late_damage: std::cell::Cell<bool>,
 }
@@ -813,6 +790,7 @@ impl<R: Read> TraceReader<R> {
             lazy: false,
             section: None,
             slow: Vec::new(),
+            fresh: lazy::FreshReads::default(),
             late_damage: std::cell::Cell::new(false),
         }
     }

@@ -7,7 +7,7 @@
 //! line, prints it when another thread's line comes first, and marks the
 //! call's record [`Record::resumed`] then.
 
-use std::collections::HashSet;
+use vstrace_core::fasthash::FastSet;
 
 use crate::record::{CallState, Record};
 
@@ -17,11 +17,12 @@ pub(super) struct Lines {
     /// The entry whose line strace would have open: printed only if
     /// another thread prints before its call ends.
     open: Option<Record>,
-    /// Threads whose call in flight had its entry printed.
-    printed: HashSet<Option<u32>>,
+    /// Threads whose call in flight had its entry printed (looked up
+    /// twice per shown call: the fast hash, never iterated).
+    printed: FastSet<Option<u32>>,
     /// Threads whose call an exec ended and which was printed whole (its
     /// line was still open): no end of theirs among the exec's lines.
-    whole: HashSet<Option<u32>>,
+    whole: FastSet<Option<u32>>,
 }
 
 /// What the sink does with a record after [`Lines::next`].

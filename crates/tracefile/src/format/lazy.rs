@@ -7,10 +7,14 @@
 //! "read same"). [`TraceReader::next_lazy_into`] checks an event frame's
 //! accesses with a cheap scan and leaves them coded in the reader's
 //! buffer; an [`AccessLog`] then decodes the ones a [`crate::ReplayCpu`]
-//! looks at. This is exact only while the "read same" cache cannot change
-//! within the event, so only events whose accesses are all "read same" are
-//! left coded; any other event is decoded whole, as [`TraceReader::next_into`]
-//! does. The scan checks everything the full decoding checks except that
+//! looks at. Only events whose accesses are all successful reads in the
+//! trap's space are left coded: "read same" ones and a few fresh ones
+//! (kind 0; an enter of the read+write loop has two, the task's changing
+//! times). A fresh read changes the "read same" cache within the event:
+//! the scan applies it in order, keeping what its slot held before
+//! ([`Fresh`]), so that a repeat coded before it is still served what the
+//! cache held then. Any other event is decoded whole, as
+//! [`TraceReader::next_into`] does. The scan checks everything the full decoding checks except that
 //! each repeated kernel read of the common shape (a 10-byte address, a
 //! 1-byte length) was seen before: that is checked when the read is
 //! decoded, and a miss is reported as the frame's damage at the next
@@ -22,7 +26,10 @@ use std::io::Read;
 use vstrace_core::{MemError, Space};
 
 use super::wire::Cursor;
-use super::{CodecState, EventRecord, Next, TraceError, TraceErrorKind, TraceReader};
+use super::{
+    slot as cache_slot, CodecState, EventRecord, Next, TraceError, TraceErrorKind, TraceReader,
+    SAME_MAX_LEN,
+};
 use crate::cpu::Access;
 
 /// Where the accesses of the event [`TraceReader::next_lazy_into`] left
@@ -34,6 +41,89 @@ pub(super) struct Section {
     end: usize,
     /// Byte offset of the event's frame in the file (for late damage).
     frame: u64,
+}
+
+/// A fresh read the scan of a lazily read event put in the "read same"
+/// cache: where it is, and what its cache slot held before it (the bytes
+/// a repeat coded earlier in the event refers to).
+#[derive(Default)]
+pub(super) struct Fresh {
+    /// Offset of the read in the coded accesses.
+    at: u32,
+    slot: u32,
+    addr: u64,
+    len: u64,
+    bytes: Vec<u8>,
+}
+
+/// The fresh reads of the event last scanned: the first `n` of `list`
+/// (the others keep their buffers for the next events).
+#[derive(Default)]
+pub(super) struct FreshReads {
+    list: Vec<Fresh>,
+    n: usize,
+}
+
+/// A read of a lazily read event not of the [`kernel_same`] shape, as
+/// the scan decoded it: found and served without decoding it again.
+#[derive(Clone, Copy)]
+pub(super) struct SlowRead {
+    /// Offsets of the access and of the next one in the coded accesses
+    /// (a frame is at most [`super::MAX_FRAME`], 32 MiB, long).
+    at: u32,
+    next: u32,
+    addr: u64,
+    len: u64,
+    /// A fresh read: its bytes end the access.
+    fresh: bool,
+}
+
+/// Reads not of the common shape one lazily read event may hold; an
+/// event with more is decoded whole (bounds what a hostile frame of tiny
+/// repeated reads makes the scan keep).
+const MAX_SLOW: usize = 1024;
+
+/// Cached fresh reads one lazily read event may hold; an event with more
+/// is decoded whole (a lookup walks them, a hostile frame holds millions).
+const MAX_FRESH: usize = 8;
+
+impl FreshReads {
+    /// Puts the read of `src` at `addr` (offset `at` in the accesses) in
+    /// `state`'s cache, keeping the slot's content; false (nothing
+    /// changed) when the event holds too many fresh reads already.
+    fn apply(&mut self, state: &mut CodecState, at: usize, addr: u64, src: &[u8]) -> bool {
+        let len = src.len() as u64;
+        if len > SAME_MAX_LEN {
+            return true;
+        }
+        if self.n == MAX_FRESH {
+            return false;
+        }
+        if self.list.len() == self.n {
+            self.list.push(Fresh::default());
+        }
+        let s = cache_slot(addr, len);
+        let (e, f) = (&mut state.same[s], &mut self.list[self.n]);
+        // The slot's buffer and the saved one trade places: no copy of
+        // the old bytes, no allocation once both are large enough.
+        std::mem::swap(&mut e.2, &mut f.bytes);
+        (f.at, f.slot, f.addr, f.len) = (at as u32, s as u32, e.0, e.1);
+        (e.0, e.1) = (addr, len);
+        super::slot::copy_bytes(&mut e.2, src);
+        self.n += 1;
+        true
+    }
+
+    /// Takes the fresh reads back out of `state`'s cache, latest first:
+    /// the event is decoded whole instead.
+    fn undo(&mut self, state: &mut CodecState) {
+        for f in self.list[..self.n].iter_mut().rev() {
+            let e = &mut state.same[f.slot as usize];
+            (e.0, e.1) = (f.addr, f.len);
+            std::mem::swap(&mut e.2, &mut f.bytes);
+        }
+        self.n = 0;
+    }
 }
 
 /// The shape of nearly every recorded access: a repeated read (kind 1)
@@ -92,6 +182,21 @@ fn words(c: &[u8]) -> (u64, u32) {
     (u64::from_le_bytes(*a), u32::from_le_bytes(*b))
 }
 
+/// The index of the first 12-byte coded access of `run` whose
+/// [`words`] are (`w0`, `w1`): the first word compared alone, the second
+/// only when it matches (one load and compare per access passed over).
+#[inline]
+fn position12(run: &[u8], w0: u64, w1: u32) -> Option<usize> {
+    let mut i = 0;
+    while let Some(c) = run.get(12 * i..12 * i + 12) {
+        if c.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) == Some(w0) && words(c).1 == w1 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
 /// `out`; false when the read is not of that shape.
 fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
@@ -112,22 +217,25 @@ fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
 impl CodecState {
     /// Scans the accesses of an event frame (`payload`) without decoding
     /// them: `Ok(Some(start))` (the offset of the first access in
-    /// `payload`) when they are all "read same" and the event is
-    /// committed into `slot` (its accesses left coded; `slow` gets the
-    /// offsets, in the accesses, of those not of the [`kernel_same`]
-    /// shape); `Ok(None)` when
-    /// the event needs the full decoding (nothing was changed).
+    /// `payload`) when they are all successful reads in the trap's space,
+    /// "read same" or at most [`MAX_FRESH`] fresh ones, and the event is
+    /// committed into `slot` (its accesses left coded; `slow` gets those
+    /// not of the [`kernel_same`] shape, at most [`MAX_SLOW`], `fresh`
+    /// the fresh reads the cache took); `Ok(None)` when the event needs
+    /// the full decoding (nothing was changed).
     fn scan_event(
         &mut self,
         payload: &[u8],
         slot: &mut EventRecord,
-        slow: &mut Vec<u32>,
+        slow: &mut Vec<SlowRead>,
+        fresh: &mut FreshReads,
     ) -> Result<Option<usize>, TraceErrorKind> {
         let mut p = Cursor { b: payload };
         self.decode_head(&mut p, slot)?;
         let n = p.varint()?;
         let start = payload.len() - p.remaining();
         slow.clear();
+        fresh.n = 0;
         let mut expanded = 0u64;
         let mut charge = |len: u64| super::charge(&mut expanded, len);
         let mut b = p.b;
@@ -148,21 +256,39 @@ impl CodecState {
             if b.len() < 3 {
                 return Err(TraceErrorKind::Malformed("access count"));
             }
-            if b[0] != 1 {
-                return Ok(None);
-            }
             let at = payload.len() - b.len() - start;
             let mut c = Cursor { b: &b[1..] };
+            let kind = b[0];
+            if kind > 1 || slow.len() == MAX_SLOW {
+                fresh.undo(self);
+                return Ok(None);
+            }
+            // Checked in the order the full decoding checks it.
             let addr = c.varint()?;
             let len = c.varint()?;
-            charge(len)?;
-            if self.cached(addr, len).is_none() {
-                return Err(TraceErrorKind::Malformed("repeated read never seen"));
+            if kind == 0 {
+                let src = c.bytes(len)?;
+                charge(len)?;
+                if !fresh.apply(self, at, addr, src) {
+                    fresh.undo(self);
+                    return Ok(None);
+                }
+            } else {
+                charge(len)?;
+                // The cache as it is at this read: fresh reads before
+                // it applied, none after it yet.
+                if self.cached(addr, len).is_none() {
+                    return Err(TraceErrorKind::Malformed("repeated read never seen"));
+                }
             }
-            // Offsets in the accesses; a frame is at most MAX_FRAME (32
-            // MiB) long.
-            slow.push(at as u32);
             b = c.b;
+            slow.push(SlowRead {
+                at: at as u32,
+                next: (payload.len() - b.len() - start) as u32,
+                addr,
+                len,
+                fresh: kind == 0,
+            });
             left -= 1;
         }
         if !b.is_empty() {
@@ -209,7 +335,10 @@ impl<R: Read> TraceReader<R> {
         slot: &mut EventRecord,
     ) -> Result<(), TraceErrorKind> {
         let payload = &self.store.bytes()[payload_at..payload_at + payload_len];
-        if let Some(start) = self.state.scan_event(payload, slot, &mut self.slow)? {
+        let scan = self
+            .state
+            .scan_event(payload, slot, &mut self.slow, &mut self.fresh)?;
+        if let Some(start) = scan {
             self.section = Some(Section {
                 start: payload_at + start,
                 end: payload_at + payload_len,
@@ -230,6 +359,7 @@ impl<R: Read> TraceReader<R> {
                 raw: &self.store.bytes()[s.start..s.end],
                 state: &self.state,
                 slow: &self.slow,
+                fresh: &self.fresh.list[..self.fresh.n],
                 damaged: &self.late_damage,
             }),
             _ => slot.log(),
@@ -250,14 +380,17 @@ pub enum AccessLog<'a> {
     Lazy(LazyLog<'a>),
 }
 
-/// Coded accesses (see [`AccessLog::Lazy`]): every one a "read same",
-/// whose bytes are the reader's cached ones.
+/// Coded accesses (see [`AccessLog::Lazy`]): every one a successful
+/// read, "read same" (its bytes the reader's cached ones, as they were at
+/// that read) or fresh (its bytes in the frame).
 #[derive(Clone, Copy)]
 pub struct LazyLog<'a> {
     /// The coded accesses.
     raw: &'a [u8],
     state: &'a CodecState,
-    slow: &'a [u32],
+    slow: &'a [SlowRead],
+    /// The event's fresh reads the cache took, in order.
+    fresh: &'a [Fresh],
     damaged: &'a Cell<bool>,
 }
 
@@ -271,62 +404,102 @@ pub(crate) struct CodedRead<'a> {
     pub(crate) bytes: Option<&'a [u8]>,
     /// Offset of the next access in the coded accesses.
     pub(crate) next: usize,
+    /// A fresh read (its bytes in the frame), not a repeat.
+    pub(crate) fresh: bool,
 }
 
 impl<'a> LazyLog<'a> {
     /// The read coded at offset `at` (None at the end). Every access was
-    /// checked to be a "read same" with well-formed varints by the scan.
+    /// checked by the scan to be a "read same" or fresh read with
+    /// well-formed varints.
     pub(crate) fn read_at(&self, at: usize) -> Option<CodedRead<'a>> {
         let b = self.raw.get(at..)?;
-        let (_, rest) = b.split_first()?;
+        let (&kind, rest) = b.split_first()?;
         let mut c = Cursor { b: rest };
         let addr = c.varint().ok()?;
         let len = c.varint().ok()?;
-        let bytes = self.state.cached(addr, len);
-        if bytes.is_none() {
-            self.damaged.set(true);
-        }
+        let fresh = kind == 0;
+        let bytes = if fresh {
+            Some(c.bytes(len).ok()?)
+        } else {
+            self.cached_at(at, addr, len)
+        };
         Some(CodedRead {
             addr,
             len,
             bytes,
             next: self.raw.len() - c.remaining(),
+            fresh,
         })
     }
 
-    /// The offset past the first coded read of (`addr`, `len`) at or
-    /// after `from` (an access's start), found without decoding the others:
-    /// between the reads the scan listed as `slow`, every read is of the
+    /// The bytes of the "read same" of (`addr`, `len`) coded at offset
+    /// `at`: the cache's, unless a later fresh read of the event took
+    /// its slot (then what the slot held before that one). None (and the
+    /// event marked damaged) when the cache never held the read.
+    fn cached_at(&self, at: usize, addr: u64, len: u64) -> Option<&'a [u8]> {
+        let mut bytes = None;
+        let mut replaced = false;
+        if !self.fresh.is_empty() {
+            let s = cache_slot(addr, len) as u32;
+            if let Some(f) = self
+                .fresh
+                .iter()
+                .find(|f| f.at as usize > at && f.slot == s)
+            {
+                replaced = true;
+                bytes = (f.addr == addr && f.len == len).then_some(f.bytes.as_slice());
+            }
+        }
+        if !replaced {
+            bytes = self.state.cached(addr, len);
+        }
+        if bytes.is_none() {
+            self.damaged.set(true);
+        }
+        bytes
+    }
+
+    /// The first coded read of (`addr`, `len`) at or after `from` (an
+    /// access's start), found without decoding the others: between the
+    /// reads the scan listed as `slow`, every read is of the
     /// [`kernel_same`] shape, 12 bytes long, and is compared as coded bytes
     /// against the wanted read's coding; the slow ones are decoded.
-    fn find(&self, from: usize, addr: u64, len: u64) -> Option<usize> {
+    fn find(&self, from: usize, addr: u64, len: u64) -> Option<CodedRead<'a>> {
         let mut want = [0u8; 12];
         let coded = kernel_coding(addr, len, &mut want);
         let mut at = from;
-        let mut slow = self.slow.partition_point(|o| (*o as usize) < from);
+        let mut slow = self.slow.partition_point(|s| (s.at as usize) < from);
         while at < self.raw.len() {
-            let run_end = self.slow.get(slow).map_or(self.raw.len(), |o| *o as usize);
+            let run_end = self
+                .slow
+                .get(slow)
+                .map_or(self.raw.len(), |s| s.at as usize);
             if at < run_end {
                 let run = self.raw.get(at..run_end)?;
                 if coded {
                     // Compared as two words, not a byte comparison call.
                     let (w0, w1) = words(&want);
-                    let hit = run.chunks_exact(12).position(|c| words(c) == (w0, w1));
+                    let hit = position12(run, w0, w1);
                     if let Some(i) = hit {
-                        return Some(at + 12 * (i + 1));
+                        let found = at + 12 * i;
+                        return Some(CodedRead {
+                            addr,
+                            len,
+                            bytes: self.cached_at(found, addr, len),
+                            next: found + 12,
+                            fresh: false,
+                        });
                     }
                 }
                 at = run_end;
                 continue;
             }
-            let mut c = Cursor {
-                b: self.raw.get(at + 1..)?,
-            };
-            let (a, l) = (c.varint().ok()?, c.varint().ok()?);
-            at = self.raw.len() - c.remaining();
-            if a == addr && l == len {
-                return Some(at);
+            let s = self.slow.get(slow)?;
+            if s.addr == addr && s.len == len {
+                return Some(self.slow_read(s));
             }
+            at = s.next as usize;
             slow += 1;
         }
         None
@@ -334,8 +507,28 @@ impl<'a> LazyLog<'a> {
 
     /// The offsets of the reads not of the common kernel shape (see
     /// `kernel_same`): those [`crate::ReadHistory`] may need.
-    pub(crate) fn slow(&self) -> impl Iterator<Item = usize> + 'a {
-        self.slow.iter().map(|o| *o as usize)
+    pub(crate) fn slow(self) -> impl Iterator<Item = CodedRead<'a>> {
+        self.slow.iter().map(move |s| self.slow_read(s))
+    }
+
+    /// The read `s` (one of `slow`), as [`LazyLog::read_at`] decodes it.
+    fn slow_read(&self, s: &SlowRead) -> CodedRead<'a> {
+        let (at, next) = (s.at as usize, s.next as usize);
+        let bytes = if s.fresh {
+            // The scan took them from the frame: they are there.
+            let len = usize::try_from(s.len).ok();
+            let from = len.and_then(|l| next.checked_sub(l));
+            from.and_then(|f| self.raw.get(f..next))
+        } else {
+            self.cached_at(at, s.addr, s.len)
+        };
+        CodedRead {
+            addr: s.addr,
+            len: s.len,
+            bytes,
+            next,
+            fresh: s.fresh,
+        }
     }
 }
 
@@ -387,16 +580,10 @@ impl<'a> AccessLog<'a> {
                 if space.is_some() {
                     return None;
                 }
-                let next = l.find(from, addr, len)?;
-                // The read found is of (addr, len): its bytes are the
-                // cached ones, no need to decode it again. A repeat the
-                // file never held: the frame is damaged (reported by the
-                // reader), the read is not served from it.
-                let bytes = l.state.cached(addr, len);
-                if bytes.is_none() {
-                    l.damaged.set(true);
-                }
-                bytes.map(|b| (Outcome::Bytes(b), next))
+                // A repeat the file never held: the frame is damaged
+                // (reported by the reader), the read is not served from it.
+                let r = l.find(from, addr, len)?;
+                r.bytes.map(|b| (Outcome::Bytes(b), r.next))
             }
         }
     }

@@ -34,7 +34,7 @@ const SPARE_MAX_CAPACITY: usize = 64 << 10;
 /// fields) into a buffer of the same length: those are copied in place
 /// with fixed-size moves, not a call to `memcpy`.
 #[inline]
-pub(super) fn copy_bytes(b: &mut Vec<u8>, src: &[u8]) {
+pub(crate) fn copy_bytes(b: &mut Vec<u8>, src: &[u8]) {
     if b.len() == src.len() {
         match src.len() {
             8 => return b[..8].copy_from_slice(&src[..8]),

@@ -141,6 +141,13 @@ impl<'a> Cursor<'a> {
     /// a register delta or an address is one per changed field.
     #[inline]
     fn varint_long(&mut self) -> Result<u64, TraceErrorKind> {
+        // Two bytes (time deltas, small registers): no word to pack.
+        if let [b0, b1, ..] = *self.b {
+            if b1 < 0x80 {
+                self.b = &self.b[2..];
+                return Ok((b0 & 0x7f) as u64 | (b1 as u64) << 7);
+            }
+        }
         if let Some(head) = self.b.first_chunk::<10>() {
             let mut word = [0u8; 8];
             word.copy_from_slice(&head[..8]);
