@@ -495,6 +495,13 @@ impl Engine {
     /// (`rec` by reference: a record is several hundred bytes, and most
     /// events have none, whose move would still copy them all.)
     fn emit_all(&self, t: &tracker::Tracker, vcpu: u32, now: u64, rec: &mut Option<Record>) {
+        if rec.is_some() || t.has_extra() {
+            // The entries of calls still in flight come before any other
+            // record (see `tracker::announce`).
+            for entry in t.announce() {
+                self.emit(vcpu, now, entry);
+            }
+        }
         match &self.out {
             // Written in place, where it lies (not moved out of the
             // option: a record is several hundred bytes); its buffers go
@@ -613,6 +620,12 @@ impl Engine {
     fn finish_ending(&self, now: u64, detached: bool) -> EngineStats {
         if let Some(r) = lock(&self.recorder).as_mut() {
             r.end(now, detached);
+        }
+        // The entries of the calls still in flight first, as any other
+        // record's (see `tracker::announce`).
+        let entries = self.tracker.with(|t| t.announce());
+        for rec in entries {
+            self.emit(0, now, rec);
         }
         let unfinished = self.tracker.with(|t| {
             if detached {

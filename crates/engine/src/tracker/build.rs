@@ -98,6 +98,7 @@ impl Tracker {
             attrib: Default::default(),
             count_lane: false,
             lanes_on: false,
+            unannounced: Default::default(),
             summary_opts: cfg.display.summary.clone(),
         }
         .with_count_lane();

@@ -7,6 +7,7 @@
 //! edx/ecx (sysexit) or the iret frame. This survives blocking calls,
 //! preemption and migration between vCPUs without any OS profile.
 
+mod announce;
 mod attrib;
 mod build;
 mod count;
@@ -306,6 +307,9 @@ pub(crate) struct Tracker {
     attrib: attrib::AttribCaches,
     /// Plain calls under `-c` take the counting lane (see [`count`]).
     count_lane: bool,
+    /// Shown calls in flight whose entry was not announced yet (see
+    /// [`Tracker::announce`]).
+    unannounced: announce::Unannounced,
     /// ... and are paired and counted in their vCPU's lane (see [`lane`]).
     lanes_on: bool,
     /// `-c`'s table options (the lanes count a call's time as the table
@@ -850,9 +854,13 @@ impl Tracker {
         {
             return shown.then(|| self.record(pending, CallState::NoReturn, None, None));
         }
-        let entry = (self.announce_entries && pending.shown).then(|| self.entry_record(&pending));
+        if self.announce_entries && pending.shown {
+            // Announced only if another record comes before its end (see
+            // `announce`).
+            self.unannounced.note(pending.order, key);
+        }
         self.insert(key, pending);
-        entry
+        None
     }
 
     fn on_exit(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
