@@ -130,6 +130,13 @@ fn allocations_per_call(cfg: EngineConfig, format: Format) -> u64 {
 fn shown_calls_allocate_nothing_in_steady_state() {
     let text = allocations_per_call(EngineConfig::default(), Format::Text);
     assert_eq!(text, 0, "allocations for 30,000 calls in text");
+    // -f: each shown call is noted for strace's split lines.
+    let forks = EngineConfig {
+        follow_forks: true,
+        ..Default::default()
+    };
+    let text_f = allocations_per_call(forks, Format::Text);
+    assert_eq!(text_f, 0, "allocations for 30,000 calls in text with -f");
     let json = allocations_per_call(EngineConfig::default(), Format::Json);
     assert_eq!(json, 0, "allocations for 30,000 calls in JSON");
     let counted = EngineConfig {

@@ -12,27 +12,76 @@
 //! line). Making every entry eagerly cost a record and a copy of its
 //! arguments per shown call.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::state::lock;
 use super::{ThreadKey, Tracker};
 use crate::record::Record;
 
-/// Shown calls in flight not announced yet: (order number, thread key).
+/// vCPUs with a list of their own; more share them by number.
+const STRIPES: usize = 64;
+
+/// One vCPU's shown calls in flight not announced yet: (order number,
+/// thread key), on cache lines of its own.
 #[derive(Default)]
-pub(super) struct Unannounced {
+#[repr(align(128))]
+struct Stripe {
     calls: Mutex<Vec<(u64, ThreadKey)>>,
     /// `calls` may be non-empty (checked without its lock).
     any: AtomicBool,
 }
 
+/// Shown calls in flight not announced yet, per vCPU (a note per shown
+/// call and a look per record, which on one shared list made every vCPU
+/// pass its lock's cache line around).
+pub(super) struct Unannounced {
+    stripes: Box<[Stripe]>,
+    /// Stripes in use: 1 + the highest vCPU number seen (a look reads
+    /// only those).
+    used: AtomicUsize,
+}
+
+impl Default for Unannounced {
+    fn default() -> Self {
+        Unannounced {
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            used: AtomicUsize::new(0),
+        }
+    }
+}
+
 impl Unannounced {
-    /// Notes the shown call numbered `order` entered by thread `key`.
-    pub(super) fn note(&self, order: u64, key: ThreadKey) {
-        let mut c = lock(&self.calls);
-        c.push((order, key));
-        self.any.store(true, Ordering::Release);
+    /// Notes the shown call numbered `order` entered by thread `key` on
+    /// vCPU `vcpu`.
+    pub(super) fn note(&self, vcpu: u32, order: u64, key: ThreadKey) {
+        let i = vcpu as usize % STRIPES;
+        if self.used.load(Ordering::Acquire) <= i {
+            self.used.fetch_max(i + 1, Ordering::AcqRel);
+        }
+        let stripe = &self.stripes[i];
+        lock(&stripe.calls).push((order, key));
+        stripe.any.store(true, Ordering::Release);
+    }
+
+    /// Every noted call, moved into `out`.
+    fn take_into(&self, out: &mut Vec<(u64, ThreadKey)>) {
+        let used = self.used.load(Ordering::Acquire).min(STRIPES);
+        for stripe in &self.stripes[..used] {
+            if stripe.any.load(Ordering::Acquire) {
+                let mut c = lock(&stripe.calls);
+                stripe.any.store(false, Ordering::Release);
+                out.append(&mut c);
+            }
+        }
+    }
+
+    /// Whether a call may be noted.
+    fn any(&self) -> bool {
+        let used = self.used.load(Ordering::Acquire).min(STRIPES);
+        self.stripes[..used]
+            .iter()
+            .any(|s| s.any.load(Ordering::Acquire))
     }
 }
 
@@ -41,27 +90,29 @@ impl Tracker {
     /// announced yet, oldest first, to be written before the next record
     /// (see the module doc). Calls that ended meanwhile are forgotten.
     pub fn announce(&self) -> Vec<Record> {
-        if !self.unannounced.any.load(Ordering::Acquire) {
+        if !self.unannounced.any() {
             return Vec::new();
         }
-        let mut noted = {
-            let mut c = lock(&self.unannounced.calls);
-            self.unannounced.any.store(false, Ordering::Release);
-            std::mem::take(&mut *c)
-        };
-        noted.sort_unstable_by_key(|n| n.0);
-        let out: Vec<Record> = noted
-            .drain(..)
-            .filter_map(|(order, key)| {
-                self.pending
-                    .find_under(key, |p| (p.order == order).then(|| self.entry_record(p)))
-            })
-            .collect();
-        // The list's buffer back, for the next calls' notes.
-        let mut c = lock(&self.unannounced.calls);
-        if c.is_empty() && c.capacity() < noted.capacity() {
-            std::mem::swap(&mut *c, &mut noted);
-        }
-        out
+        NOTED.with(|n| {
+            // (This thread's list, kept: a look allocates nothing.)
+            let mut noted = n.take();
+            noted.clear();
+            self.unannounced.take_into(&mut noted);
+            noted.sort_unstable_by_key(|n| n.0);
+            let out = noted
+                .iter()
+                .filter_map(|&(order, key)| {
+                    self.pending
+                        .find_under(key, |p| (p.order == order).then(|| self.entry_record(p)))
+                })
+                .collect();
+            n.set(noted);
+            out
+        })
     }
+}
+
+std::thread_local! {
+    /// The noted calls a look took (see [`Tracker::announce`]).
+    static NOTED: std::cell::Cell<Vec<(u64, ThreadKey)>> = const { std::cell::Cell::new(Vec::new()) };
 }

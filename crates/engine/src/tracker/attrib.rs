@@ -30,6 +30,11 @@ const MAX_ENTRIES: usize = 4096;
 #[derive(Default)]
 pub(super) struct AttribCache {
     map: FastMap<(u64, u64), (ProcInfo, u32)>,
+    /// The scope's answers for this vCPU's last space (see
+    /// `Tracker::space_state`): (scope generation, space, state).
+    pub(super) space_memo: Option<(u64, u64, Option<bool>)>,
+    /// ... and its last admitted caller: (scope generation, space, pid).
+    pub(super) admit_memo: Option<(u64, u64, u32)>,
 }
 
 /// vCPUs with a cache of their own; more share them by number.
@@ -54,7 +59,7 @@ impl Default for AttribCaches {
 
 impl AttribCaches {
     /// vCPU `vcpu`'s cache, locked.
-    fn of(&self, vcpu: u32) -> std::sync::MutexGuard<'_, AttribCache> {
+    pub(super) fn of(&self, vcpu: u32) -> std::sync::MutexGuard<'_, AttribCache> {
         lock(&self.cpus[vcpu as usize % CACHES])
     }
 

@@ -234,7 +234,7 @@ impl Tracker {
             }
             // The new image runs in a new address space.
             if let Some(s) = &self.scope {
-                let mut s = write(s);
+                let mut s = self.scope_mut(s);
                 let new = cr3_key(event.cr3);
                 let pid = p.proc_info.as_ref().map(|i| i.pid);
                 if p.root_exec {

@@ -61,7 +61,7 @@ impl Tracker {
             who = self.os.attribute(event, cpu.mem());
         }
         if let Some(s) = &self.scope {
-            let mut s = write(s);
+            let mut s = self.scope_mut(s);
             // A new process in a new space: whatever owned that page-table
             // root before is gone.
             s.owners.remove(&cr3);

@@ -310,6 +310,8 @@ pub(crate) struct Tracker {
     /// Shown calls in flight whose entry was not announced yet (see
     /// [`Tracker::announce`]).
     unannounced: announce::Unannounced,
+    /// Bumped by every change of the scope (see `Tracker::scope_mut`).
+    scope_gen: AtomicU64,
     /// ... and are paired and counted in their vCPU's lane (see [`lane`]).
     lanes_on: bool,
     /// `-c`'s table options (the lanes count a call's time as the table
@@ -444,7 +446,7 @@ impl Tracker {
         self.made_call_in(cr3);
         let state = match &self.scope {
             None => Some(true),
-            Some(s) => read(s).spaces.get(&cr3).copied(),
+            Some(s) => self.space_state(s, event.vcpu, cr3),
         };
         if info.ends_process && state.is_some() {
             // The address space dies with its process; its page tables may
@@ -455,7 +457,7 @@ impl Tracker {
                 _ => None,
             };
             if let Some(s) = &self.scope {
-                let mut s = write(s);
+                let mut s = self.scope_mut(s);
                 if s.owned_by(cr3, who.as_ref().map(|w| w.pid)) {
                     s.leave(cr3);
                 }
@@ -493,7 +495,7 @@ impl Tracker {
             let admitted = wanted
                 && lean
                 && match (&self.scope, self.who_pid(event, cpu.mem())) {
-                    (Some(s), Some(pid)) => read(s).admitted_pid(cr3, pid),
+                    (Some(s), Some(pid)) => self.scope_admitted(s, event.vcpu, cr3, pid),
                     _ => false,
                 };
             if wanted && !admitted {
@@ -501,8 +503,8 @@ impl Tracker {
                 // The steady state changes nothing: checked under the
                 // shared lock, the exclusive one only to change the scope.
                 if let (Some(s), Some(who)) = (&self.scope, &early_proc) {
-                    if !read(s).admitted(cr3, who) {
-                        let mut s = write(s);
+                    if !self.scope_admitted(s, event.vcpu, cr3, who.pid) {
+                        let mut s = self.scope_mut(s);
                         if !s.admits(cr3, who) {
                             // A freed space reused by a process outside
                             // the command's tree.
@@ -857,7 +859,7 @@ impl Tracker {
         if self.announce_entries && pending.shown {
             // Announced only if another record comes before its end (see
             // `announce`).
-            self.unannounced.note(pending.order, key);
+            self.unannounced.note(event.vcpu, pending.order, key);
         }
         self.insert(key, pending);
         None

@@ -2,9 +2,15 @@
 //! the guest's launcher execs): address spaces, and where the OS layer
 //! attributes calls, the processes that own them.
 
+use std::sync::atomic::Ordering;
+use std::sync::{RwLock, RwLockWriteGuard};
+
 use vstrace_core::fasthash::{FastMap as HashMap, FastSet as HashSet};
 
 use vstrace_core::ProcInfo;
+
+use super::state::{read, write};
+use super::Tracker;
 
 /// Which address spaces are traced when tracing is scoped to one command
 /// and its descendants (strace -f semantics), without any OS profile.
@@ -73,15 +79,11 @@ impl Scope {
         }
     }
 
-    /// Whether [`Scope::admits`] would admit `who` in `cr3` and change
+    /// Whether [`Scope::admits`] would admit `pid` in `cr3` and change
     /// nothing (the steady state: the space's owner calls again): the
-    /// check the vCPUs make under a shared lock, taking the exclusive
-    /// one only when this says no.
-    pub(super) fn admitted(&self, cr3: u64, who: &ProcInfo) -> bool {
-        self.admitted_pid(cr3, who.pid)
-    }
-
-    /// [`Scope::admitted`] by the caller's pid.
+    /// check the vCPUs make under a shared lock (see
+    /// [`Tracker::scope_admitted`]), taking the exclusive one only when
+    /// this says no.
     pub(super) fn admitted_pid(&self, cr3: u64, pid: u32) -> bool {
         self.spaces.get(&cr3) == Some(&true)
             && self.owners.get(&cr3) == Some(&pid)
@@ -102,5 +104,61 @@ impl Scope {
             return true;
         }
         false
+    }
+}
+
+/// The scope's steady-state answers, remembered per vCPU: every call's
+/// enter asks in which state its address space is and, attributed,
+/// whether its caller is admitted; under the scope's shared lock each ask
+/// wrote the lock's word, a cache line every vCPU passed around. A vCPU
+/// keeps its last answers with the scope's generation, which every change
+/// of the scope bumps (under its exclusive lock: an answer taken under
+/// the shared lock carries the generation it was true for).
+impl Tracker {
+    /// The scope, locked for a change (its generation bumped).
+    pub(super) fn scope_mut<'a>(&self, s: &'a RwLock<Scope>) -> RwLockWriteGuard<'a, Scope> {
+        let g = write(s);
+        self.scope_gen.fetch_add(1, Ordering::AcqRel);
+        g
+    }
+
+    /// The state of space `cr3` in the scope (traced `Some(true)`, armed
+    /// `Some(false)`, else None) for an event of vCPU `vcpu`.
+    pub(super) fn space_state(&self, s: &RwLock<Scope>, vcpu: u32, cr3: u64) -> Option<bool> {
+        let gen = self.scope_gen.load(Ordering::Acquire);
+        if let Some((g, c, state)) = self.attrib.of(vcpu).space_memo {
+            if g == gen && c == cr3 {
+                return state;
+            }
+        }
+        let (gen, state) = {
+            let s = read(s);
+            // Read under the lock: no change runs meanwhile.
+            (
+                self.scope_gen.load(Ordering::Acquire),
+                s.spaces.get(&cr3).copied(),
+            )
+        };
+        self.attrib.of(vcpu).space_memo = Some((gen, cr3, state));
+        state
+    }
+
+    /// [`Scope::admitted_pid`] for an event of vCPU `vcpu`.
+    pub(super) fn scope_admitted(&self, s: &RwLock<Scope>, vcpu: u32, cr3: u64, pid: u32) -> bool {
+        let gen = self.scope_gen.load(Ordering::Acquire);
+        if self.attrib.of(vcpu).admit_memo == Some((gen, cr3, pid)) {
+            return true;
+        }
+        let (gen, admitted) = {
+            let s = read(s);
+            (
+                self.scope_gen.load(Ordering::Acquire),
+                s.admitted_pid(cr3, pid),
+            )
+        };
+        if admitted {
+            self.attrib.of(vcpu).admit_memo = Some((gen, cr3, pid));
+        }
+        admitted
     }
 }
