@@ -14,20 +14,26 @@ use counting::{allocs, Counting};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// An engine for `cfg` on a Linux guest, writing `format` (or the
+/// summary) to a sink that drops the bytes.
+fn engine(cfg: EngineConfig, format: Format) -> Engine {
+    let sink = Sink::from_writer(Box::new(std::io::sink()), format, cfg.summary);
+    Engine::with_sink(
+        cfg,
+        Box::new(vstrace_linux::LinuxLayer::default()),
+        Hooks::new(),
+        sink,
+    )
+    .expect("engine")
+}
+
 #[test]
 fn filtered_calls_and_their_returns_allocate_nothing() {
     let cfg = EngineConfig {
         trace: Some("openat".into()),
         ..Default::default()
     };
-    let sink = Sink::from_writer(Box::new(std::io::sink()), Format::Text, false);
-    let e = Engine::with_sink(
-        cfg,
-        Box::new(vstrace_linux::LinuxLayer::default()),
-        Hooks::new(),
-        sink,
-    )
-    .expect("engine");
+    let e = engine(cfg, Format::Text);
     let cr3 = 0x1234_5000;
     // The first sight of each number fills the interest table.
     for nr in [0u64, 1, 110] {
@@ -66,15 +72,7 @@ fn allocations_per_call(cfg: EngineConfig, format: Format) -> u64 {
     use vstrace_core::cpu::SnapshotCpu;
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::{Event, Mechanism, Reg, Regs};
-    let summary = cfg.summary;
-    let sink = Sink::from_writer(Box::new(std::io::sink()), format, summary);
-    let e = Engine::with_sink(
-        cfg,
-        Box::new(vstrace_linux::LinuxLayer::default()),
-        Hooks::new(),
-        sink,
-    )
-    .expect("engine");
+    let e = engine(cfg, format);
     let (cr3, rip, sp, buf) = (0x1234_5000u64, 0x40_1000u64, 0x7fff_1000u64, 0x60_0000u64);
     let mut mem = SparseVirt::new();
     mem.map(buf, b"hello");
@@ -128,21 +126,23 @@ fn allocations_per_call(cfg: EngineConfig, format: Format) -> u64 {
 
 #[test]
 fn shown_calls_allocate_nothing_in_steady_state() {
-    let text = allocations_per_call(EngineConfig::default(), Format::Text);
-    assert_eq!(text, 0, "allocations for 30,000 calls in text");
+    let plain = EngineConfig::default;
     // -f: each shown call is noted for strace's split lines.
-    let forks = EngineConfig {
+    let forks = || EngineConfig {
         follow_forks: true,
         ..Default::default()
     };
-    let text_f = allocations_per_call(forks, Format::Text);
-    assert_eq!(text_f, 0, "allocations for 30,000 calls in text with -f");
-    let json = allocations_per_call(EngineConfig::default(), Format::Json);
-    assert_eq!(json, 0, "allocations for 30,000 calls in JSON");
-    let counted = EngineConfig {
+    let counted = || EngineConfig {
         summary: true,
         ..Default::default()
     };
-    let summary = allocations_per_call(counted, Format::Text);
-    assert_eq!(summary, 0, "allocations for 30,000 calls under -c");
+    for (what, cfg, format) in [
+        ("text", plain(), Format::Text),
+        ("text with -f", forks(), Format::Text),
+        ("JSON", plain(), Format::Json),
+        ("-c", counted(), Format::Text),
+    ] {
+        let made = allocations_per_call(cfg, format);
+        assert_eq!(made, 0, "allocations for 30,000 calls in {what}");
+    }
 }

@@ -83,16 +83,8 @@ impl Tracker {
         if self.lanes_on && proc_info.is_none() && lane::has_lane(event.vcpu) {
             let call = lane::LaneCall {
                 key,
-                kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
-                bitness: event.bitness,
-                mechanism: event.mechanism,
-                vcpu: event.vcpu,
-                cr3: cr3_key(event.cr3),
-                info,
-                ts: now,
-                order,
-                ret_ip,
-                thread,
+                head: records::BareHead::of(info, event, order, ret_ip, thread, now),
+                kernel32: records::kernel32(event),
                 cpu_at_enter,
             };
             self.lane_enter(call);
@@ -102,7 +94,10 @@ impl Tracker {
             shown: true,
             proc_info,
             cpu_at_enter,
-            ..Pending::bare(info, event, order, ret_ip, thread, now)
+            ..Pending::bare(
+                records::BareHead::of(info, event, order, ret_ip, thread, now),
+                records::kernel32(event),
+            )
         });
         self.insert(key, pending);
     }

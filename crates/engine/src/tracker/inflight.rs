@@ -148,8 +148,8 @@ impl Inflight {
             }
             Some(old)
                 if old.key == call.key
-                    && old.ret_ip == call.ret_ip
-                    && same_thread(old.thread, call.thread) =>
+                    && old.head.ret_ip == call.head.ret_ip
+                    && same_thread(old.head.thread, call.head.thread) =>
             {
                 Some(old)
             }

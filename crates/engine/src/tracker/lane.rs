@@ -24,8 +24,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::os::CallInfo;
-use vstrace_core::{Bitness, Mechanism};
+use vstrace_core::Bitness;
 
+use super::records::BareHead;
 use super::{Pending, ThreadKey};
 use crate::summary::{RowCounts, SummaryOptions};
 
@@ -39,20 +40,13 @@ pub(super) fn has_lane(vcpu: u32) -> bool {
     (vcpu as usize) < LANE_CPUS
 }
 
-/// A call in a lane's slot: what the general path's bare call in flight
-/// holds for it (see [`Pending::bare`]), without the call's box.
+/// A call in a lane's slot: the head of the general path's bare call in
+/// flight (see [`Pending::bare`]), its thread key and what `-c`'s
+/// count reads, without the call's box.
 pub(super) struct LaneCall {
     pub(super) key: ThreadKey,
-    pub(super) info: CallInfo,
-    pub(super) bitness: Bitness,
-    pub(super) mechanism: Mechanism,
-    pub(super) vcpu: u32,
-    pub(super) cr3: u64,
+    pub(super) head: BareHead,
     pub(super) kernel32: bool,
-    pub(super) ts: u64,
-    pub(super) order: u64,
-    pub(super) ret_ip: Option<u64>,
-    pub(super) thread: Option<u64>,
     pub(super) cpu_at_enter: Option<u64>,
 }
 
@@ -63,25 +57,16 @@ impl LaneCall {
         super::records::boxed_pending(Pending {
             shown: true,
             cpu_at_enter: self.cpu_at_enter,
-            kernel32: self.kernel32,
-            ..Pending::bare_head(super::records::BareHead {
-                info: self.info,
-                bitness: self.bitness,
-                mechanism: self.mechanism,
-                vcpu: self.vcpu,
-                cr3: self.cr3,
-                order: self.order,
-                ret_ip: self.ret_ip,
-                thread: self.thread,
-                ts: self.ts,
-            })
+            ..Pending::bare(self.head, self.kernel32)
         })
     }
 
     /// Whether a return of thread `thread` to `key` at `ip` ends this
     /// call, by the general path's rule (`take_announcing`).
     pub(super) fn ends_at(&self, key: ThreadKey, ip: u64, thread: Option<u64>) -> bool {
-        self.key == key && self.ret_ip.is_none_or(|r| r == ip) && same_thread(self.thread, thread)
+        self.key == key
+            && self.head.ret_ip.is_none_or(|r| r == ip)
+            && same_thread(self.head.thread, thread)
     }
 }
 
@@ -200,11 +185,11 @@ impl super::Tracker {
         if self.early.inflight.load(Ordering::Acquire) >= super::MAX_PENDING {
             self.evict_oldest();
         }
-        let (key, ret_ip, thread) = (call.key, call.ret_ip, call.thread);
+        let (key, ret_ip, thread) = (call.key, call.head.ret_ip, call.head.thread);
         // Calls in the shards (counted before this one moves the slot's
         // there).
         let in_shards = self.early.inflight.load(Ordering::Acquire) > self.pending.lanes_open();
-        let stale_in_slot = self.pending.lane_put(call.vcpu, call);
+        let stale_in_slot = self.pending.lane_put(call.head.vcpu, call);
         // A call of the same thread returning to the same ip already in
         // the shards is stale too, as the general path's insert finds it.
         let stale_in_shards = if in_shards {
@@ -253,7 +238,7 @@ impl super::Tracker {
         };
         // Which thread returns matters only against a call that knows its
         // own (the general path's `thread_at`).
-        let thread = match open.thread {
+        let thread = match open.head.thread {
             Some(_) => self.running_task(event, cpu.mem()),
             None => None,
         };
@@ -270,14 +255,14 @@ impl super::Tracker {
         let cpu_used = cpu_used.filter(|_| self.cpu_time);
         // Read at the call's own width, as `count_finish` reads it.
         let rax = cpu.regs().rax();
-        let ret = match call.bitness {
+        let ret = match call.head.bitness {
             Bitness::B32 => rax as u32 as i32 as i64,
             Bitness::B64 => rax as i64,
         };
         let ret = self.os.record_return(ret);
-        let error = self.os.error_name(&call.info, ret).is_some();
-        let ns = call_ns(&self.summary_opts, call.ts, now, cpu_used);
-        lane.count(&call.info, error, ns);
+        let error = self.os.error_name(&call.head.info, ret).is_some();
+        let ns = call_ns(&self.summary_opts, call.head.ts, now, cpu_used);
+        lane.count(&call.head.info, error, ns);
         true
     }
 

@@ -292,35 +292,10 @@ std::thread_local! {
 impl Pending {
     /// A call in flight with nothing decoded, attributed, injected or
     /// kept beyond what its pairing and its record's head need, not shown
-    /// (`-c`'s lane and `signal=`'s marker start from it): `info` entered
-    /// at `event` (its width, trap, vCPU and space) at engine time `ts`.
-    pub(super) fn bare(
-        info: CallInfo,
-        event: &Event,
-        order: u64,
-        ret_ip: Option<u64>,
-        thread: Option<u64>,
-        ts: u64,
-    ) -> Pending {
-        Pending {
-            kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
-            ..Pending::bare_head(BareHead {
-                info,
-                bitness: event.bitness,
-                mechanism: event.mechanism,
-                vcpu: event.vcpu,
-                cr3: cr3_key(event.cr3),
-                order,
-                ret_ip,
-                thread,
-                ts,
-            })
-        }
-    }
-
-    /// [`Pending::bare`] from its head's fields (a `-c` lane's call
-    /// moving to the general map keeps them, not its enter event).
-    pub(super) fn bare_head(h: BareHead) -> Pending {
+    /// (`-c`'s lane and `signal=`'s marker start from it): the call of
+    /// head `h` (see [`BareHead::of`]), from a 32-bit kernel if
+    /// `kernel32`.
+    pub(super) fn bare(h: BareHead, kernel32: bool) -> Pending {
         Pending {
             ret_ip: h.ret_ip,
             thread: h.thread,
@@ -356,7 +331,7 @@ impl Pending {
             caller: None,
             stack: Vec::new(),
             io: Vec::new(),
-            kernel32: false,
+            kernel32,
             cpu_at_enter: None,
             cpu_used: None,
             signal: None,
@@ -487,7 +462,38 @@ impl Tracker {
     }
 }
 
-/// The head of a bare call in flight (see [`Pending::bare_head`]).
+/// Whether `event` comes from a 32-bit kernel (an i386 call without long
+/// mode).
+pub(super) fn kernel32(event: &Event) -> bool {
+    event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0
+}
+
+impl BareHead {
+    /// The head of call `info` entered at `event` at engine time `ts`
+    /// (its width, trap, vCPU and space; see [`Pending::bare`]).
+    pub(super) fn of(
+        info: CallInfo,
+        event: &Event,
+        order: u64,
+        ret_ip: Option<u64>,
+        thread: Option<u64>,
+        ts: u64,
+    ) -> BareHead {
+        BareHead {
+            info,
+            bitness: event.bitness,
+            mechanism: event.mechanism,
+            vcpu: event.vcpu,
+            cr3: cr3_key(event.cr3),
+            order,
+            ret_ip,
+            thread,
+            ts,
+        }
+    }
+}
+
+/// The head of a bare call in flight (see [`Pending::bare`]).
 pub(super) struct BareHead {
     pub(super) info: CallInfo,
     pub(super) bitness: Bitness,

@@ -309,16 +309,18 @@ impl Tracker {
             mechanism,
             vcpu: p.vcpu,
             cr3: p.cr3,
-            kernel32: p.kernel32,
             signal: Some(SignalInject::Marker(restore)),
             ..Pending::bare(
-                p.info.clone(),
-                event,
-                self.order
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                p.ret_ip,
-                p.thread,
-                p.ts,
+                super::records::BareHead::of(
+                    p.info.clone(),
+                    event,
+                    self.order
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    p.ret_ip,
+                    p.thread,
+                    p.ts,
+                ),
+                p.kernel32,
             )
         })
     }
