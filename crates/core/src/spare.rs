@@ -92,26 +92,43 @@ pub fn give_value(v: crate::Value) {
     }
 }
 
-/// Keeps the argument entry `a` (one a shorter argument list left
-/// over: the next longer list takes it back with its buffers, see
-/// [`arg`]) or drops it.
-pub fn give_arg(a: crate::os::ArgValue) {
-    let _ = SPARE.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
-            if s.args.len() < MAX_KEPT_ARGS {
-                s.args.push(a);
+/// Shortens the argument list `out` to `len` entries, keeping the ones
+/// it drops for a longer list (lists move between calls of every length:
+/// dropping them would allocate them again for the next longer one; see
+/// [`new_arg`]).
+pub fn truncate_args(out: &mut Vec<crate::os::ArgValue>, len: usize) {
+    while out.len() > len {
+        let Some(a) = out.pop() else { break };
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if s.args.len() < MAX_KEPT_ARGS {
+                    s.args.push(a);
+                }
             }
-        }
-    });
+        });
+    }
 }
 
-/// A kept argument entry (its old contents still in it: reset it), if
-/// one is spare.
-pub fn arg() -> Option<crate::os::ArgValue> {
-    SPARE
+/// The argument `name` = `raw` decoded to `value` (or not yet: `None`),
+/// in an entry [`truncate_args`] kept when one is spare (see
+/// [`crate::os::ArgValue::reset`]).
+pub fn new_arg(
+    name: &'static str,
+    raw: u64,
+    value: Option<crate::value::Value>,
+) -> crate::os::ArgValue {
+    let kept = SPARE
         .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.args.pop()))
         .ok()
-        .flatten()
+        .flatten();
+    match (kept, value) {
+        (Some(mut a), value) => {
+            a.reset(name, raw, value);
+            a
+        }
+        (None, Some(v)) => crate::os::ArgValue::typed(name, raw, v),
+        (None, None) => crate::os::ArgValue::with_text(name, raw, None),
+    }
 }
 
 #[cfg(test)]

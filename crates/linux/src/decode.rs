@@ -140,14 +140,7 @@ pub fn decode_enter_into(
     // argument for F_GETFD, quotactl's id for Q_GETFMT...) are not in the
     // list.
     let shown = shape::shown(desc, abi, &ctx.raw);
-    // Entries beyond this call's arguments are kept for a longer list
-    // (lists move between calls of every length: dropping them would
-    // allocate them again for the next longer one).
-    while out.len() > shown.len() {
-        if let Some(a) = out.pop() {
-            vstrace_core::spare::give_arg(a);
-        }
-    }
+    vstrace_core::spare::truncate_args(out, shown.len());
     for (k, &i) in shown.iter().enumerate() {
         let a = desc.args[i];
         let value = match a.dir {
@@ -156,16 +149,7 @@ pub fn decode_enter_into(
         };
         match out.get_mut(k) {
             Some(slot) => slot.reset(a.name, ctx.raw[i], value),
-            None => out.push(match vstrace_core::spare::arg() {
-                Some(mut kept) => {
-                    kept.reset(a.name, ctx.raw[i], value);
-                    kept
-                }
-                None => match value {
-                    Some(v) => ArgValue::typed(a.name, ctx.raw[i], v),
-                    None => ArgValue::with_text(a.name, ctx.raw[i], None),
-                },
-            }),
+            None => out.push(vstrace_core::spare::new_arg(a.name, ctx.raw[i], value)),
         }
     }
 }
