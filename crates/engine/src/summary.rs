@@ -44,6 +44,15 @@ impl RowCounts {
         self.min_ns = self.min_ns.min(ns);
         self.max_ns = self.max_ns.max(ns);
     }
+
+    /// Adds the counts `o` kept apart.
+    pub fn merge(&mut self, o: &RowCounts) {
+        self.calls += o.calls;
+        self.errors += o.errors;
+        self.ns += o.ns;
+        self.min_ns = self.min_ns.min(o.min_ns);
+        self.max_ns = self.max_ns.max(o.max_ns);
+    }
 }
 
 /// A call's time in the table: strace's column, the system CPU time the
@@ -68,11 +77,7 @@ pub fn call_ns(
 #[derive(Debug, Clone)]
 struct Row {
     nr: u64,
-    calls: u64,
-    errors: u64,
-    ns: u64,
-    min_ns: u64,
-    max_ns: u64,
+    c: RowCounts,
 }
 
 /// A column of the table (strace's `-U` names).
@@ -180,23 +185,6 @@ impl Summary {
         if matches!(r.state, CallState::Signal | CallState::Exited) {
             return;
         }
-        // Looked up by reference: the name is copied once per row, not
-        // once per call, and a known row costs one lookup.
-        let row = match self.rows.get_mut(r.name.as_ref()) {
-            Some(row) => row,
-            None => self.rows.entry(r.name.to_string()).or_insert(Row {
-                nr: r.nr,
-                calls: 0,
-                errors: 0,
-                ns: 0,
-                min_ns: u64::MAX,
-                max_ns: 0,
-            }),
-        };
-        row.calls += 1;
-        if r.errno.is_some() {
-            row.errors += 1;
-        }
         let ns = call_ns(
             &self.opts,
             r.state == CallState::Complete,
@@ -204,33 +192,29 @@ impl Summary {
             r.ts_exit_ns,
             r.cpu_ns,
         );
-        row.ns += ns;
-        row.min_ns = row.min_ns.min(ns);
-        row.max_ns = row.max_ns.max(ns);
+        self.count_in(&r.name, r.nr, |c| c.add(r.errno.is_some(), ns));
     }
 
     /// Adds counts kept apart (`-c`'s per-vCPU lanes) to the row of
     /// `name` (numbered `nr` when the row is new).
     pub fn merge_counts(&mut self, name: &str, nr: u64, c: &RowCounts) {
-        if c.calls == 0 {
-            return;
+        if c.calls > 0 {
+            self.count_in(name, nr, |row| row.merge(c));
         }
-        let row = match self.rows.get_mut(name) {
-            Some(row) => row,
-            None => self.rows.entry(name.to_string()).or_insert(Row {
-                nr,
-                calls: 0,
-                errors: 0,
-                ns: 0,
-                min_ns: u64::MAX,
-                max_ns: 0,
-            }),
-        };
-        row.calls += c.calls;
-        row.errors += c.errors;
-        row.ns += c.ns;
-        row.min_ns = row.min_ns.min(c.min_ns);
-        row.max_ns = row.max_ns.max(c.max_ns);
+    }
+
+    /// `count` on the counts of the row of `name` (numbered `nr` if it is
+    /// new). Looked up by reference: the name is copied once per row, not
+    /// once per call, and a known row costs one lookup.
+    fn count_in(&mut self, name: &str, nr: u64, count: impl FnOnce(&mut RowCounts)) {
+        match self.rows.get_mut(name) {
+            Some(row) => count(&mut row.c),
+            None => {
+                let mut c = RowCounts::default();
+                count(&mut c);
+                self.rows.insert(name.to_string(), Row { nr, c });
+            }
+        }
     }
 
     /// Renders the table, sorted by `-S` (default: time, then calls,
@@ -243,21 +227,21 @@ impl Summary {
         let key = alias(&self.opts.sort_by).ok();
         rows.sort_by(|a, b| {
             let primary = match key {
-                Some(Some(Column::Percent | Column::Total)) | None => b.1.ns.cmp(&a.1.ns),
-                Some(Some(Column::Min)) => b.1.min_ns.cmp(&a.1.min_ns),
-                Some(Some(Column::Max)) => b.1.max_ns.cmp(&a.1.max_ns),
+                Some(Some(Column::Percent | Column::Total)) | None => b.1.c.ns.cmp(&a.1.c.ns),
+                Some(Some(Column::Min)) => b.1.c.min_ns.cmp(&a.1.c.min_ns),
+                Some(Some(Column::Max)) => b.1.c.max_ns.cmp(&a.1.c.max_ns),
                 Some(Some(Column::Avg)) => {
-                    (b.1.ns / b.1.calls.max(1)).cmp(&(a.1.ns / a.1.calls.max(1)))
+                    (b.1.c.ns / b.1.c.calls.max(1)).cmp(&(a.1.c.ns / a.1.c.calls.max(1)))
                 }
-                Some(Some(Column::Calls)) => b.1.calls.cmp(&a.1.calls),
-                Some(Some(Column::Errors)) => b.1.errors.cmp(&a.1.errors),
+                Some(Some(Column::Calls)) => b.1.c.calls.cmp(&a.1.c.calls),
+                Some(Some(Column::Errors)) => b.1.c.errors.cmp(&a.1.c.errors),
                 Some(Some(Column::Name)) => a.0.cmp(b.0),
                 // "nothing": the syscall table's order.
                 Some(None) => a.1.nr.cmp(&b.1.nr),
             };
             primary
-                .then(b.1.ns.cmp(&a.1.ns))
-                .then(b.1.calls.cmp(&a.1.calls))
+                .then(b.1.c.ns.cmp(&a.1.c.ns))
+                .then(b.1.c.calls.cmp(&a.1.c.calls))
                 .then(a.0.cmp(b.0))
         });
         let cols: Vec<Column> = if self.opts.columns.is_empty() {
@@ -269,15 +253,15 @@ impl Summary {
                 .filter_map(|c| alias(c).ok().flatten())
                 .collect()
         };
-        let total_ns: u64 = rows.iter().map(|r| r.1.ns).sum();
-        let total_calls: u64 = rows.iter().map(|r| r.1.calls).sum();
-        let total_err: u64 = rows.iter().map(|r| r.1.errors).sum();
-        let min_all = rows.iter().map(|r| r.1.min_ns).min().unwrap_or(0);
-        let max_min = rows.iter().map(|r| r.1.min_ns).max().unwrap_or(0);
-        let max_all = rows.iter().map(|r| r.1.max_ns).max().unwrap_or(0);
+        let total_ns: u64 = rows.iter().map(|r| r.1.c.ns).sum();
+        let total_calls: u64 = rows.iter().map(|r| r.1.c.calls).sum();
+        let total_err: u64 = rows.iter().map(|r| r.1.c.errors).sum();
+        let min_all = rows.iter().map(|r| r.1.c.min_ns).min().unwrap_or(0);
+        let max_min = rows.iter().map(|r| r.1.c.min_ns).max().unwrap_or(0);
+        let max_all = rows.iter().map(|r| r.1.c.max_ns).max().unwrap_or(0);
         let avg_max = rows
             .iter()
-            .map(|r| r.1.ns / 1000 / r.1.calls.max(1))
+            .map(|r| r.1.c.ns / 1000 / r.1.c.calls.max(1))
             .max()
             .unwrap_or(0);
         let name_max = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
@@ -345,7 +329,8 @@ impl Summary {
         };
         dash(&mut s);
         let errors = |n: u64| if n > 0 { n.to_string() } else { String::new() };
-        for (name, r) in &rows {
+        for (name, row) in &rows {
+            let r = &row.c;
             let pct = if total_ns > 0 {
                 100.0 * r.ns as f64 / total_ns as f64
             } else {

@@ -80,7 +80,7 @@ impl Tracker {
         };
         let order = self.order.fetch_add(1, Ordering::Relaxed);
         // Without a caller to carry, the vCPU's own lane (see [`lane`]).
-        if self.lanes_on && proc_info.is_none() && lane::has_lane(event.vcpu) {
+        if self.lanes_on && proc_info.is_none() {
             let call = lane::LaneCall {
                 key,
                 head: records::BareHead::of(info, event, order, ret_ip, thread, now),

@@ -134,13 +134,9 @@ impl Inflight {
     /// Puts `call` in vCPU `vcpu`'s lane slot. The call the slot held, if
     /// any, moves to the shards, unless it is stale (the same thread's
     /// call returning to the same ip: its return was missed), which is
-    /// given back. A vCPU without a lane (see [`super::lane::has_lane`])
-    /// files the call in the shards.
+    /// given back.
     pub(super) fn lane_put(&self, vcpu: u32, call: LaneCall) -> Option<LaneCall> {
-        let Some(mut lane) = self.lanes.cpu(vcpu) else {
-            self.push_spilled(call);
-            return None;
-        };
+        let mut lane = self.lanes.cpu(vcpu);
         let stale = match lane.open.take() {
             None => {
                 self.lanes_open.fetch_add(1, Ordering::AcqRel);

@@ -28,17 +28,12 @@ use vstrace_core::Bitness;
 
 use super::records::BareHead;
 use super::{Pending, ThreadKey};
-use crate::summary::{RowCounts, SummaryOptions};
+use crate::summary::RowCounts;
 
-/// vCPUs with a lane of their own; a higher vCPU index takes the general
-/// path (QEMU's x86 machines stop at 4,096, but traced guests at far
-/// fewer).
-pub(super) const LANE_CPUS: usize = 256;
-
-/// Whether vCPU `vcpu` has a lane.
-pub(super) fn has_lane(vcpu: u32) -> bool {
-    (vcpu as usize) < LANE_CPUS
-}
+/// vCPUs with a lane of their own; higher ones share them by number (a
+/// shared slot is still right: an enter on one moves the other's call to
+/// the shared map, an exit checks its call's key).
+const LANE_CPUS: usize = 256;
 
 /// A call in a lane's slot: the head of the general path's bare call in
 /// flight (see [`Pending::bare`]), its thread key and what `-c`'s
@@ -119,9 +114,9 @@ impl Default for Lanes {
 }
 
 impl Lanes {
-    /// vCPU `vcpu`'s lane, if it has one.
-    pub(super) fn cpu(&self, vcpu: u32) -> Option<MutexGuard<'_, LaneCpu>> {
-        self.cpus.get(vcpu as usize).map(lock)
+    /// vCPU `vcpu`'s lane, locked.
+    pub(super) fn cpu(&self, vcpu: u32) -> MutexGuard<'_, LaneCpu> {
+        lock(&self.cpus[vcpu as usize % LANE_CPUS])
     }
 
     /// Every lane, one at a time.
@@ -148,12 +143,6 @@ fn lock(m: &Mutex<LaneCpu>) -> MutexGuard<'_, LaneCpu> {
     // A panic in one event (caught at the source's boundary) leaves the
     // lane's counts worth keeping.
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The time a lane's call counts for, as the summary reads a record's
-/// (see [`crate::summary::Summary::add`]).
-pub(super) fn call_ns(opts: &SummaryOptions, enter: u64, exit: u64, cpu: Option<u64>) -> u64 {
-    crate::summary::call_ns(opts, true, enter, Some(exit), cpu)
 }
 
 /// The general path's rule for two calls' threads: the same when either
@@ -230,9 +219,7 @@ impl super::Tracker {
         now: u64,
     ) -> bool {
         use std::sync::atomic::Ordering;
-        let Some(mut lane) = self.pending.lanes.cpu(event.vcpu) else {
-            return false;
-        };
+        let mut lane = self.pending.lanes.cpu(event.vcpu);
         let Some(open) = lane.open.as_ref() else {
             return false;
         };
@@ -261,7 +248,9 @@ impl super::Tracker {
         };
         let ret = self.os.record_return(ret);
         let error = self.os.error_name(&call.head.info, ret).is_some();
-        let ns = call_ns(&self.summary_opts, call.head.ts, now, cpu_used);
+        // The time the summary would read from the call's record.
+        let ns =
+            crate::summary::call_ns(&self.summary_opts, true, call.head.ts, Some(now), cpu_used);
         lane.count(&call.head.info, error, ns);
         true
     }
