@@ -46,7 +46,7 @@ impl Interruptible {
             "never_tstp" => Some(Self::NeverTstp),
             _ => None,
         };
-        by_name.or_else(|| match strtoll_whole(arg)? {
+        by_name.or_else(|| match crate::trace_args::diag::uint_upto(arg, 4)? {
             1 => Some(Self::Anywhere),
             2 => Some(Self::Waiting),
             3 => Some(Self::Never),
@@ -59,24 +59,6 @@ impl Interruptible {
     pub fn fatal_signals_interrupt(self) -> bool {
         matches!(self, Self::Anywhere | Self::Waiting)
     }
-}
-
-/// `strtoll(s, &end, 10)` over the whole of `s` (nothing may follow the
-/// number), as strace's `string_to_uint_ex` requires.
-fn strtoll_whole(s: &str) -> Option<i64> {
-    // strtoll skips isspace() blanks, then takes one sign.
-    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // A value too large is out of range either way.
-    let v: i64 = digits.parse().ok()?;
-    Some(if neg { -v } else { v })
 }
 
 /// strace's fatal signals, those `-I 3` blocks.

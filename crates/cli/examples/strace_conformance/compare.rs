@@ -38,27 +38,11 @@ pub struct Outcome {
 /// gawk on the host the step is skipped (as init.sh's `check_gawk`
 /// skips the test): the error is that reason.
 pub fn awk(program: &std::path::Path, lines: &[String]) -> Result<Outcome, String> {
-    use std::io::Write;
     let dir = program.parent().unwrap_or(std::path::Path::new("."));
-    let mut child = std::process::Command::new("gawk")
-        .env("AWKPATH", dir)
-        .arg("-f")
-        .arg(program)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("match_awk needs gawk on the host: {e}"))?;
-    let mut input = String::new();
-    for l in lines {
-        input.push_str(l);
-        input.push('\n');
-    }
-    // A program that stops reading early closes the pipe: not an error.
-    let _ = child
-        .stdin
-        .take()
-        .map(|mut i| i.write_all(input.as_bytes()));
+    let mut gawk = std::process::Command::new("gawk");
+    gawk.env("AWKPATH", dir).arg("-f").arg(program);
+    let child =
+        gawk_over(gawk, lines).map_err(|e| format!("match_awk needs gawk on the host: {e}"))?;
     let out = child
         .wait_with_output()
         .map_err(|e| format!("gawk -f {}: {e}", program.display()))?;
@@ -122,23 +106,11 @@ pub fn cut(
 /// program fails, nothing: the cut log is empty and the step's matcher
 /// fails with the log in its diff.
 pub fn awk_filter(program: &str, lines: &[String]) -> Vec<String> {
-    use std::io::Write;
-    let Ok(mut child) = std::process::Command::new("gawk")
-        .arg("--")
-        .arg(program)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    else {
+    let mut gawk = std::process::Command::new("gawk");
+    gawk.arg("--").arg(program);
+    let Ok(child) = gawk_over(gawk, lines) else {
         return Vec::new();
     };
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    // A program that stops reading early closes the pipe: not an error.
-    let _ = child
-        .stdin
-        .take()
-        .map(|mut i| i.write_all(input.as_bytes()));
     match child.wait_with_output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -146,6 +118,27 @@ pub fn awk_filter(program: &str, lines: &[String]) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `gawk` (the command, its arguments and environment set) started with
+/// its output piped and `lines` written to its input, one per line.
+fn gawk_over(
+    mut gawk: std::process::Command,
+    lines: &[String],
+) -> std::io::Result<std::process::Child> {
+    use std::io::Write;
+    let mut child = gawk
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    // A program that stops reading early closes the pipe: not an error.
+    let _ = child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(input.as_bytes()));
+    Ok(child)
 }
 
 /// `grep -E -x -f FILE` as a check: some line (`lines`) matches some

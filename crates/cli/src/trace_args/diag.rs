@@ -459,7 +459,7 @@ fn tokens(spec: &str, what: &str, ok: impl Fn(&str) -> bool) -> Result<(), Diagn
 
 /// strace's `string_to_uint_upto`: a whole decimal number (after
 /// `strtoll`'s leading blanks and sign) from 0 to `max`.
-fn uint_upto(t: &str, max: u64) -> Option<u64> {
+pub(crate) fn uint_upto(t: &str, max: u64) -> Option<u64> {
     let d = t.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, d) = match d.as_bytes().first() {
         Some(b'-') => (true, &d[1..]),
