@@ -454,6 +454,17 @@ impl Engine {
         };
         let m = match &self.tracker {
             TrackerCell::Shared(t) => {
+                // `-c`'s lane: most events make no record and need no
+                // stamp (its clock read only when the count needs it).
+                if let Output::Inline(_) = &self.out {
+                    let clock = || at.unwrap_or_else(|| self.start.elapsed().as_nanos() as u64);
+                    if t.lane_event(event, cpu, &clock) {
+                        if t.has_extra() {
+                            self.emit_all(t, vcpu, clock(), &mut None);
+                        }
+                        return;
+                    }
+                }
                 let now = stamp(&self.out);
                 let mut rec = t.on_event(event, cpu, now);
                 self.emit_all(t, vcpu, now, &mut rec);

@@ -122,6 +122,17 @@ fn mech_index(m: Mechanism) -> usize {
     m.index()
 }
 
+impl Plugin {
+    /// Counts an event in slot `i`: only for `debug`, which prints the
+    /// counts (a shared counter written per event is a locked instruction
+    /// every vCPU pays for).
+    fn count(&self, i: usize) {
+        if self.debug {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Global plugin state, set once at install.
 struct Plugin {
     /// Per-vCPU state, filled by the vCPU-init callback.
@@ -139,6 +150,7 @@ struct Plugin {
     knobs: Option<TestKnobs>,
     /// Where output errors and warnings go (the launcher's status file).
     report: Reporter,
+    /// Events by mechanism and skips (kept for `debug` only).
     counts: [AtomicU64; N_COUNTS],
     printed_regs: AtomicBool,
     /// Slots left out of enter and sysret/sysexit snapshots: [`cpu::LIGHT_SKIP`]
@@ -503,7 +515,7 @@ fn capture(
             // Only calls made from user mode (CPL 3). Kernel-mode traps
             // are rare enough not to deserve a cheaper pre-check.
             if regs.cpl() != 3 {
-                p.counts[COUNT_ENTER_KERNEL].fetch_add(1, Ordering::Relaxed);
+                p.count(COUNT_ENTER_KERNEL);
                 return None;
             }
             let b = kind
@@ -520,7 +532,7 @@ fn capture(
                 // Cheap path first: most irets return to the kernel.
                 let target = iret_target_cs(st, kind)?;
                 if target & 3 != 3 {
-                    p.counts[COUNT_IRET_KERNEL].fetch_add(1, Ordering::Relaxed);
+                    p.count(COUNT_IRET_KERNEL);
                     return None;
                 }
                 let regs = st.snapshot(pc, kind, 0);
@@ -553,7 +565,7 @@ fn early_out(
             let cs = cs as u16;
             // Only calls made from user mode (CPL 3), as in `capture`.
             if cs & 3 != 3 {
-                p.counts[COUNT_ENTER_KERNEL].fetch_add(1, Ordering::Relaxed);
+                p.count(COUNT_ENTER_KERNEL);
                 return true;
             }
             let (Some(efer), Some(nr)) = (
@@ -718,7 +730,7 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     // (capture drops irets to the kernel: this one returns to user.)
     let probed = sigprobe::take_at_return(&mut st.sig_stash, kind, true);
     let m = kind.mechanism();
-    p.counts[mech_index(m)].fetch_add(1, Ordering::Relaxed);
+    p.count(mech_index(m));
     let event = Event::new(vcpu, m, bitness, regs.clone());
 
     let mut last_nr = st.last_nr;

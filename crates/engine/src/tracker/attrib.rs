@@ -13,6 +13,7 @@
 //! per call, so a replay hits and misses exactly where the live run did.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{CallInfo, Event, ProcInfo, VirtMem};
@@ -47,12 +48,16 @@ const CACHES: usize = 64;
 /// clear clears them all.
 pub(super) struct AttribCaches {
     cpus: Box<[std::sync::Mutex<AttribCache>]>,
+    /// Bumped by every clear: what was learnt from the caches before
+    /// (a lane's ticket) is stale when it moved.
+    generation: AtomicU64,
 }
 
 impl Default for AttribCaches {
     fn default() -> Self {
         AttribCaches {
             cpus: (0..CACHES).map(|_| Default::default()).collect(),
+            generation: AtomicU64::new(0),
         }
     }
 }
@@ -63,8 +68,14 @@ impl AttribCaches {
         lock(&self.cpus[vcpu as usize % CACHES])
     }
 
+    /// The number of clears so far.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Empties every vCPU's cache.
     fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         for c in self.cpus.iter() {
             let mut c = lock(c);
             if !c.map.is_empty() {
@@ -131,6 +142,12 @@ impl Tracker {
     /// Forgets every cached attribution (a process event happened).
     pub(super) fn clear_attrib(&self) {
         self.attrib.clear();
+    }
+
+    /// Forgets vCPU `vcpu`'s cached attribution of `task` in space `cr3`:
+    /// its next call is attributed afresh.
+    pub(super) fn forget_attrib(&self, vcpu: u32, cr3: u64, task: u64) {
+        self.attrib.of(vcpu).map.remove(&(cr3, task));
     }
 
     /// Who made the call at `event`: from the cache when its (address

@@ -42,6 +42,7 @@ impl Tracker {
         let has_hooks = !hooks.is_empty();
         let has_injects = !injects.is_empty();
         let cpu_time = cfg.summary && !cfg.display.summary.wall_clock;
+        let early: std::sync::Arc<early::EarlyOut> = Default::default();
         let mut t = Tracker {
             pids: RwLock::new(cfg.pids.iter().copied().collect()),
             comms: cfg.comms.clone(),
@@ -81,7 +82,7 @@ impl Tracker {
             callers: cfg.caller,
             record_names: cfg.record.is_some() && !cfg.summary,
             stacks: cfg.stack_trace,
-            pending: Default::default(),
+            pending: inflight::Inflight::new(early.clone()),
             order: AtomicU64::new(0),
             signal_markers: Default::default(),
             extra: Default::default(),
@@ -94,7 +95,7 @@ impl Tracker {
             count_only: cfg.summary && !cfg.display.summary.with_records,
             cpu_time,
             cpu_read: cpu_time || cfg.record.is_some(),
-            early: Default::default(),
+            early,
             attrib: Default::default(),
             count_lane: false,
             lanes_on: false,

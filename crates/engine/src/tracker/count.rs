@@ -56,7 +56,8 @@ impl Tracker {
 
     /// The lane's enter: the call in flight with only what its count and
     /// its pairing need (`key`, `ret_ip` and `thread` as the general path
-    /// reads them; the caller as the scope check read it).
+    /// reads them; the caller as the scope check read it, `gens` the
+    /// generations it was read in).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn count_enter(
         &self,
@@ -67,6 +68,7 @@ impl Tracker {
         ret_ip: Option<u64>,
         proc_info: Option<ProcInfo>,
         now: u64,
+        gens: (u64, u64),
     ) {
         let thread = if self.pair_by_thread {
             self.running_task(event, cpu.mem())
@@ -87,7 +89,9 @@ impl Tracker {
                 kernel32: records::kernel32(event),
                 cpu_at_enter,
             };
-            self.lane_enter(call);
+            // The caller was admitted as of `gens` (the scope's and the
+            // attributions' generations at the enter's start).
+            self.lane_enter(call, lane::Admit::Issue(gens));
             return;
         }
         let pending = records::boxed_pending(Pending {
@@ -209,6 +213,119 @@ mod tests {
         let mut rows = t.take_lane_rows();
         rows.sort_by_key(|r| r.1);
         (t.count_lane, out, rows)
+    }
+
+    /// `rounds` getppid calls (enter and sysret on vCPU 0, at times 10
+    /// apart) through a tracker for `cfg`, each event offered to the
+    /// lane alone first (as the engine does) when `lane_first`: the rows
+    /// counted and the events the lane handled alone.
+    fn getppids(cfg: &EngineConfig, rounds: u64, lane_first: bool) -> (Made, (u64, u64)) {
+        let t = Tracker::new(cfg, Box::new(LinuxLayer::default()), Hooks::new()).unwrap();
+        let mut mem = SparseVirt::new();
+        let mut out = Vec::new();
+        for i in 0..rounds {
+            let mut enter = Regs {
+                cr3: CR3,
+                cs: 0x33,
+                ..Default::default()
+            };
+            enter.set(Reg::Rax, 110);
+            enter.set(Reg::Rsp, SP);
+            enter.set(Reg::Rip, RIP);
+            let mut exit = Regs {
+                cr3: CR3,
+                cs: 0x10,
+                ..Default::default()
+            };
+            exit.set(Reg::Rax, 42);
+            exit.set(Reg::Rcx, RIP + 2);
+            exit.set(Reg::Rsp, SP);
+            for (k, (m, regs)) in [(Mechanism::Syscall, enter), (Mechanism::Sysret, exit)]
+                .into_iter()
+                .enumerate()
+            {
+                let now = 20 * i + 10 * k as u64 + 10;
+                let ev = Event::new(0, m, Bitness::B64, regs.clone());
+                let mut cpu = SnapshotCpu {
+                    regs,
+                    mem: &mut mem,
+                };
+                if lane_first && t.lane_event(&ev, &mut cpu, &|| now) {
+                    continue;
+                }
+                out.extend(t.on_event(&ev, &mut cpu, now));
+            }
+        }
+        let alone = t.pending.lanes.events();
+        let stats = t.stats();
+        assert_eq!((stats.enters, stats.exits), (rounds, rounds));
+        let mut rows = t.take_lane_rows();
+        rows.sort_by_key(|r| r.1);
+        ((t.count_lane, out, rows), alone)
+    }
+
+    #[test]
+    fn the_lanes_own_path_counts_what_the_general_path_counts() {
+        let counted = EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        };
+        let ((_, recs, general), none) = getppids(&counted, 5, false);
+        let ((_, lane_recs, alone), (enters, exits)) = getppids(&counted, 5, true);
+        assert_eq!(none, (0, 0));
+        assert!(recs.is_empty() && lane_recs.is_empty());
+        // Without a scope, every enter and return is the lane's own.
+        assert_eq!((enters, exits), (5, 5));
+        assert_eq!(alone.len(), 1);
+        assert_eq!(
+            (alone[0].2.calls, alone[0].2.ns),
+            (general[0].2.calls, general[0].2.ns)
+        );
+        assert_eq!(alone[0].2.calls, 5);
+    }
+
+    #[test]
+    fn a_ticket_holds_only_as_long_as_the_scope_and_attributions_it_was_issued_in() {
+        let counted = EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        };
+        let t = Tracker::new(&counted, Box::new(LinuxLayer::default()), Hooks::new()).unwrap();
+        let call = || {
+            let mut regs = Regs {
+                cr3: CR3,
+                cs: 0x33,
+                ..Default::default()
+            };
+            regs.set(Reg::Rax, 110);
+            regs.set(Reg::Rip, RIP);
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
+            let info = t.os.identify(&ev, 110);
+            lane::LaneCall {
+                key: ThreadKey { cr3: CR3, sp: SP },
+                head: records::BareHead::of(info, &ev, 0, Some(RIP + 2), None, 0),
+                kernel32: false,
+                cpu_at_enter: None,
+            }
+        };
+        let gens = |t: &Tracker| (t.scope_gen.load(Ordering::Acquire), t.attrib.generation());
+        // No ticket yet: the general path's.
+        assert!(!t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
+        assert!(t.lane_enter(call(), lane::Admit::Issue(gens(&t))));
+        assert!(t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
+        // A process event (the attributions cleared) voids it.
+        t.clear_attrib();
+        assert!(!t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
+        assert!(t.lane_enter(call(), lane::Admit::Issue(gens(&t))));
+        // So does any change of the scope.
+        t.scope_gen.fetch_add(1, Ordering::AcqRel);
+        assert!(!t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
+        // And it is used up after as many calls as a cached attribution.
+        assert!(t.lane_enter(call(), lane::Admit::Issue(gens(&t))));
+        for _ in 0..attrib::MAX_USES {
+            assert!(t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
+        }
+        assert!(!t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
     }
 
     fn two_calls(cfg: &EngineConfig) -> Made {

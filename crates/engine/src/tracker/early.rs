@@ -65,11 +65,13 @@ pub struct EarlyOut {
     interest: Box<[AtomicU8]>,
     /// Fresh fork children or signal entries are waiting for a call.
     pub(super) fresh: AtomicBool,
-    /// Calls in flight (the sharded map's count, kept here so that a
+    /// Calls in flight in the sharded map, not the lanes' (its count, kept here so that a
     /// source reads it without any lock, and so that it is a counter the
     /// vCPUs add to, never a flag one of them could overwrite with a
     /// stale value).
     pub(super) inflight: AtomicUsize,
+    /// Which `-c` lanes hold a call (see [`super::lane::LaneFlags`]).
+    pub(super) lanes: super::lane::LaneFlags,
     /// Parent-side fork returns whose child has not run yet.
     pub(super) recent_forks: AtomicU64,
     /// Enters dropped without the lock.
@@ -96,6 +98,7 @@ impl Default for EarlyOut {
                 .collect(),
             fresh: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
+            lanes: Default::default(),
             recent_forks: AtomicU64::new(0),
             dropped_enters: AtomicU64::new(0),
             dropped_exits: AtomicU64::new(0),
@@ -119,7 +122,9 @@ impl EarlyOut {
     /// A call is in flight or a fork child is awaited: a return may
     /// match something.
     pub(super) fn wants_exits(&self) -> bool {
-        self.inflight.load(Ordering::Acquire) > 0 || self.recent_forks.load(Ordering::Acquire) > 0
+        self.inflight.load(Ordering::Acquire) > 0
+            || self.recent_forks.load(Ordering::Acquire) > 0
+            || self.lanes.any()
     }
 
     /// The table entry at `slot`.

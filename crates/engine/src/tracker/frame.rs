@@ -103,6 +103,18 @@ pub(super) fn code_bitness(event: &Event) -> Bitness {
     }
 }
 
+/// Where the call entered at `event` returns: after the 2-byte trap
+/// instruction, except for sysenter, whose return address the kernel
+/// chooses, and the 32-bit vDSO's fast paths (sysenter, compat
+/// syscall), which return to a landing pad the kernel picks
+/// (do_fast_syscall_32), not to the instruction after the trap.
+pub(super) fn ret_ip_of(event: &Event) -> Option<u64> {
+    match (event.mechanism, event.bitness) {
+        (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32) => None,
+        _ => Some(sp_of(event.regs.rip().wrapping_add(2), code_bitness(event))),
+    }
+}
+
 pub(super) fn sp_of(v: u64, b: Bitness) -> u64 {
     match b {
         Bitness::B32 => v & 0xffff_ffff,

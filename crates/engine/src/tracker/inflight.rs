@@ -24,13 +24,14 @@
 //! to its record; by pointer it moves once (see `records::boxed_pending`).
 #![allow(clippy::vec_box)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use vstrace_core::event::Event;
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{Bitness, Reg};
 
+use super::early::EarlyOut;
 use super::lane::{same_thread, LaneCall, Lanes};
 use super::{cr3_key, Pending, RecentFork, ThreadKey, Tracker, MAX_PENDING};
 use crate::record::CallState;
@@ -70,17 +71,19 @@ pub(super) struct Inflight {
     shards: Box<[Mutex<Shard>]>,
     /// `-c`'s per-vCPU lanes (see the module doc).
     pub(super) lanes: Lanes,
-    /// Lane slots holding a call (checked without a lock: no spill to
-    /// make when 0).
-    lanes_open: AtomicUsize,
+    /// The early-out's state: the shards' count of calls in flight
+    /// ([`EarlyOut::inflight`], which the lanes' calls are not in) and
+    /// which lanes hold a call ([`EarlyOut::lanes`]).
+    early: Arc<EarlyOut>,
 }
 
-impl Default for Inflight {
-    fn default() -> Self {
+impl Inflight {
+    /// An empty map, counted in `early`.
+    pub(super) fn new(early: Arc<EarlyOut>) -> Inflight {
         Inflight {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             lanes: Lanes::default(),
-            lanes_open: AtomicUsize::new(0),
+            early,
         }
     }
 }
@@ -108,19 +111,18 @@ impl Inflight {
     /// looks (each lane locked while its call moves: a look never finds
     /// the call in neither place).
     pub(super) fn spill(&self) {
-        if self.lanes_open.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        for mut lane in self.lanes.each() {
+        for idx in self.early.lanes.open() {
+            let mut lane = self.lanes.at(idx);
             if let Some(call) = lane.open.take() {
-                self.lanes_open.fetch_sub(1, Ordering::AcqRel);
+                self.early.lanes.set(idx, false);
                 self.push_spilled(call);
             }
         }
     }
 
-    /// Files a lane's call in its shard (already counted in flight).
+    /// Files a lane's call in its shard (and so in the shards' count).
     fn push_spilled(&self, call: LaneCall) {
+        self.early.inflight.fetch_add(1, Ordering::AcqRel);
         let key = call.key;
         let mut s = self.shard_only(key);
         let s = &mut *s;
@@ -131,15 +133,18 @@ impl Inflight {
             .push(call.into_pending());
     }
 
-    /// Puts `call` in vCPU `vcpu`'s lane slot. The call the slot held, if
+    /// Puts `call` in its vCPU's lane slot `lane`. The call the slot held, if
     /// any, moves to the shards, unless it is stale (the same thread's
     /// call returning to the same ip: its return was missed), which is
     /// given back.
-    pub(super) fn lane_put(&self, vcpu: u32, call: LaneCall) -> Option<LaneCall> {
-        let mut lane = self.lanes.cpu(vcpu);
+    pub(super) fn lane_put(
+        &self,
+        lane: &mut super::lane::LaneGuard<'_>,
+        call: LaneCall,
+    ) -> Option<LaneCall> {
         let stale = match lane.open.take() {
             None => {
-                self.lanes_open.fetch_add(1, Ordering::AcqRel);
+                self.early.lanes.set(lane.idx, true);
                 None
             }
             Some(old)
@@ -162,7 +167,7 @@ impl Inflight {
     /// `thread` to `key` at `ip` ends it.
     pub(super) fn lane_take(
         &self,
-        lane: &mut super::lane::LaneCpu,
+        lane: &mut super::lane::LaneGuard<'_>,
         key: ThreadKey,
         ip: u64,
         thread: Option<u64>,
@@ -170,13 +175,8 @@ impl Inflight {
         if !lane.open.as_ref()?.ends_at(key, ip, thread) {
             return None;
         }
-        self.lanes_open.fetch_sub(1, Ordering::AcqRel);
+        self.early.lanes.set(lane.idx, false);
         lane.open.take()
-    }
-
-    /// Calls in lane slots.
-    pub(super) fn lanes_open(&self) -> usize {
-        self.lanes_open.load(Ordering::Acquire)
     }
 
     /// Takes from the shards (not the lanes) a call of thread `thread`

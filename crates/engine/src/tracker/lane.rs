@@ -20,8 +20,11 @@
 //! whose records carry the caller): what the lane drops is then exactly
 //! what the sink would have read.
 
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use vstrace_core::cpu::Cpu;
+use vstrace_core::event::{Direction, Event};
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::os::CallInfo;
 use vstrace_core::Bitness;
@@ -34,6 +37,50 @@ use crate::summary::RowCounts;
 /// shared slot is still right: an enter on one moves the other's call to
 /// the shared map, an exit checks its call's key).
 const LANE_CPUS: usize = 256;
+
+/// Which lanes hold a call, readable without any lock: by the early-out
+/// (a return may end a lane's call) and by every look at the calls in
+/// flight (which moves the lanes' calls into the shared map first). A
+/// lane's flag is written under its lock, by a plain store: a call
+/// entering and leaving its lane writes no shared counter.
+pub(super) struct LaneFlags {
+    open: Box<[AtomicBool]>,
+    /// Lanes ever used: the flags past it are all clear.
+    used: AtomicUsize,
+}
+
+impl Default for LaneFlags {
+    fn default() -> Self {
+        LaneFlags {
+            open: (0..LANE_CPUS).map(|_| AtomicBool::new(false)).collect(),
+            used: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl LaneFlags {
+    /// Marks lane `idx` holding a call or not (under its lock).
+    pub(super) fn set(&self, idx: usize, open: bool) {
+        if open && idx >= self.used.load(Ordering::Relaxed) {
+            self.used.fetch_max(idx + 1, Ordering::AcqRel);
+        }
+        if let Some(f) = self.open.get(idx) {
+            f.store(open, Ordering::Release);
+        }
+    }
+
+    /// The lanes that hold a call (without their locks: a call entering
+    /// meanwhile may be missed, as it would be a moment later).
+    pub(super) fn open(&self) -> impl Iterator<Item = usize> + '_ {
+        let used = self.used.load(Ordering::Acquire).min(LANE_CPUS);
+        (0..used).filter(|i| self.open[*i].load(Ordering::Acquire))
+    }
+
+    /// Whether any lane holds a call.
+    pub(super) fn any(&self) -> bool {
+        self.open().next().is_some()
+    }
+}
 
 /// A call in a lane's slot: the head of the general path's bare call in
 /// flight (see [`Pending::bare`]), its thread key and what `-c`'s
@@ -72,11 +119,69 @@ struct LaneRow {
     counts: RowCounts,
 }
 
-/// One vCPU's lane: its slot and its rows.
+/// A lane, locked, with its index (its flag's).
+pub(super) struct LaneGuard<'a> {
+    pub(super) idx: usize,
+    lane: MutexGuard<'a, LaneCpu>,
+}
+
+impl std::ops::Deref for LaneGuard<'_> {
+    type Target = LaneCpu;
+    fn deref(&self) -> &LaneCpu {
+        &self.lane
+    }
+}
+
+impl std::ops::DerefMut for LaneGuard<'_> {
+    fn deref_mut(&mut self) -> &mut LaneCpu {
+        &mut self.lane
+    }
+}
+
+/// One vCPU's lane: its slot, its rows and its ticket.
 #[derive(Default)]
 pub(super) struct LaneCpu {
     pub(super) open: Option<LaneCall>,
     rows: FastMap<(u8, u64), LaneRow>,
+    ticket: Option<Ticket>,
+    /// Enters and exits the lane handled alone (the engine's counters,
+    /// kept here under the lane's lock rather than in a shared counter).
+    enters: u64,
+    exits: u64,
+}
+
+/// How a call entering a lane was admitted.
+pub(super) enum Admit {
+    /// By the vCPU's ticket, which must still hold as of these
+    /// generations (the scope's, the attributions'); the lane's own
+    /// enter.
+    Ticket((u64, u64)),
+    /// Without a scope to ask; the lane's own enter.
+    Unscoped,
+    /// By the general path's enter, which issues the vCPU's ticket as of
+    /// these generations.
+    Issue((u64, u64)),
+}
+
+/// What the general path last found of a plain call's caller on this
+/// vCPU: its space was traced and, where the scope follows processes,
+/// its task admitted, as of the scope's and the attribution cache's
+/// generations. A call of the same task in the same space, while
+/// neither generation moved, is admitted as the general path would
+/// admit it (every change of the scope bumps the one; every process
+/// event clears the attribution cache and bumps the other), so
+/// the lane's own enter takes it without asking again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ticket {
+    scope_gen: u64,
+    attrib_gen: u64,
+    cr3: u64,
+    /// The caller's task (None where the scope does not follow
+    /// processes).
+    task: Option<u64>,
+    /// Calls taken on it: after [`super::attrib::MAX_USES`] the general
+    /// path attributes the caller again, as its cache would.
+    uses: u32,
 }
 
 impl LaneCpu {
@@ -100,28 +205,62 @@ fn bitness_key(b: Bitness) -> u8 {
     }
 }
 
+/// Call numbers below this have their place in [`Lanes::plain`]; the
+/// others always take the general path's enter.
+const PLAIN_NRS: usize = 1024;
+
+/// [`Lanes::plain`]'s entries: not yet known, plain, not plain.
+const PLAIN_UNKNOWN: u8 = 0;
+const PLAIN_YES: u8 = 1;
+const PLAIN_NO: u8 = 2;
+
 /// The lanes of every vCPU.
 pub(super) struct Lanes {
     cpus: Box<[Mutex<LaneCpu>]>,
+    /// Per width and call number: whether the call is plain for the lane
+    /// and shown by the filter (see `Tracker::plain_call`), learnt at
+    /// the number's first sight.
+    plain: Box<[AtomicU8]>,
 }
 
 impl Default for Lanes {
     fn default() -> Self {
         Lanes {
             cpus: (0..LANE_CPUS).map(|_| Mutex::default()).collect(),
+            plain: (0..2 * PLAIN_NRS)
+                .map(|_| AtomicU8::new(PLAIN_UNKNOWN))
+                .collect(),
         }
     }
 }
 
 impl Lanes {
-    /// vCPU `vcpu`'s lane, locked.
-    pub(super) fn cpu(&self, vcpu: u32) -> MutexGuard<'_, LaneCpu> {
-        lock(&self.cpus[vcpu as usize % LANE_CPUS])
+    /// vCPU `vcpu`'s lane, locked, and its index.
+    pub(super) fn cpu(&self, vcpu: u32) -> LaneGuard<'_> {
+        let idx = vcpu as usize % LANE_CPUS;
+        LaneGuard {
+            idx,
+            lane: lock(&self.cpus[idx]),
+        }
+    }
+
+    /// Lane `idx`, locked.
+    pub(super) fn at(&self, idx: usize) -> LaneGuard<'_> {
+        LaneGuard {
+            idx,
+            lane: lock(&self.cpus[idx % LANE_CPUS]),
+        }
     }
 
     /// Every lane, one at a time.
     pub(super) fn each(&self) -> impl Iterator<Item = MutexGuard<'_, LaneCpu>> {
         self.cpus.iter().map(lock)
+    }
+
+    /// The enters and exits the lanes handled alone.
+    pub(super) fn events(&self) -> (u64, u64) {
+        self.each()
+            .fold((0, 0), |(n, x), c| (n + c.enters, x + c.exits))
     }
 
     /// The rows every lane counted, emptied: (name, number, counts), to
@@ -168,17 +307,162 @@ impl super::Tracker {
             && cfg.display.syscall_limit.is_none()
     }
 
-    /// Puts the lane's call `call` in flight in its vCPU's slot.
-    pub(super) fn lane_enter(&self, call: LaneCall) {
-        use std::sync::atomic::Ordering;
+    /// Handles `event` in its vCPU's lane alone when it can: an enter of
+    /// a plain call whose caller the vCPU's ticket admits, a return that
+    /// ends the call in the vCPU's slot. True when it did (nothing more
+    /// to do: the event makes no record); false when the general path
+    /// ([`super::Tracker::on_event`]) must handle it, nothing having
+    /// changed. `clock` gives the engine's time; it is read only when the
+    /// count needs it (at a return, only for the wall-clock time).
+    pub fn lane_event(&self, event: &Event, cpu: &mut dyn Cpu, clock: &dyn Fn() -> u64) -> bool {
+        if !self.lanes_on {
+            return false;
+        }
+        super::attrib::next_event();
+        match event.direction {
+            Direction::Enter => self.lane_fast_enter(event, cpu, clock),
+            Direction::Exit => super::frame::return_target(event, cpu).is_some_and(|(ip, sp)| {
+                let key = ThreadKey {
+                    cr3: super::cr3_key(event.cr3),
+                    sp,
+                };
+                self.lane_exit(event, cpu, key, ip, clock, true)
+            }),
+        }
+    }
+
+    /// The call `nr` of `event`'s width when it is plain for the lane
+    /// ([`super::Tracker::counts_plainly`]) and shown by the filter: what
+    /// the general path's enter would put in the lane, had its caller
+    /// been admitted. Learnt per number at its first sight; numbers past
+    /// the table's are left to the general path.
+    fn plain_call(&self, event: &Event, nr: u64) -> Option<CallInfo> {
+        let idx = usize::try_from(nr).ok().filter(|n| *n < PLAIN_NRS)?
+            + PLAIN_NRS * usize::from(bitness_key(event.bitness));
+        let slot = &self.pending.lanes.plain[idx];
+        match slot.load(Ordering::Relaxed) {
+            PLAIN_NO => return None,
+            PLAIN_YES => return Some(self.os.identify(event, nr)),
+            _ => {}
+        }
+        let info = self.os.identify(event, nr);
+        let plain = self.counts_plainly(&info)
+            && !self.lifecycle(&info)
+            && self.trace.contains_call(&info.name, info.abi);
+        slot.store(if plain { PLAIN_YES } else { PLAIN_NO }, Ordering::Relaxed);
+        plain.then_some(info)
+    }
+
+    /// The lane's own enter (see [`super::Tracker::lane_event`]): the
+    /// general path's enter of a plain call, less what the ticket
+    /// answers (the space's state and the caller's admission) and the
+    /// checks that only other calls need.
+    fn lane_fast_enter(&self, event: &Event, cpu: &mut dyn Cpu, clock: &dyn Fn() -> u64) -> bool {
+        // A `signal=` marker's queueing call, and fresh forks' or
+        // signals' first calls, are the general path's.
+        if self.signal_markers.load(Ordering::Relaxed) != 0
+            || self.early.fresh.load(Ordering::Acquire)
+        {
+            return false;
+        }
+        let regs = &event.regs;
+        let nr = match event.bitness {
+            Bitness::B32 => regs.rax() & 0xffff_ffff,
+            Bitness::B64 => regs.rax(),
+        };
+        let Some(info) = self.plain_call(event, nr) else {
+            return false;
+        };
+        let cr3 = super::cr3_key(event.cr3);
+        let gens = (
+            self.scope_gen.load(Ordering::Acquire),
+            self.attrib.generation(),
+        );
+        let thread = if self.pair_by_thread {
+            self.running_task(event, cpu.mem())
+        } else {
+            None
+        };
+        let cpu_at_enter = if self.cpu_read {
+            self.thread_cpu_ns(event, cpu.mem())
+        } else {
+            None
+        };
+        let code = super::frame::code_bitness(event);
+        let key = ThreadKey {
+            cr3,
+            sp: super::sp_of(regs.rsp(), code),
+        };
+        let order = self.order.fetch_add(1, Ordering::Relaxed);
+        let call = LaneCall {
+            key,
+            head: BareHead::of(
+                info,
+                event,
+                order,
+                super::frame::ret_ip_of(event),
+                thread,
+                clock(),
+            ),
+            kernel32: super::records::kernel32(event),
+            cpu_at_enter,
+        };
+        let admit = match self.scope {
+            Some(_) => Admit::Ticket(gens),
+            None => Admit::Unscoped,
+        };
+        self.lane_enter(call, admit)
+    }
+
+    /// Puts the lane's call `call` in flight in its vCPU's slot, as
+    /// `admit` says its caller was admitted: false (nothing done) when
+    /// the vCPU's ticket does not hold for it.
+    pub(super) fn lane_enter(&self, call: LaneCall, admit: Admit) -> bool {
         if self.early.inflight.load(Ordering::Acquire) >= super::MAX_PENDING {
             self.evict_oldest();
         }
         let (key, ret_ip, thread) = (call.key, call.head.ret_ip, call.head.thread);
+        let task = thread.filter(|_| self.scope_by_process());
         // Calls in the shards (counted before this one moves the slot's
         // there).
-        let in_shards = self.early.inflight.load(Ordering::Acquire) > self.pending.lanes_open();
-        let stale_in_slot = self.pending.lane_put(call.head.vcpu, call);
+        let in_shards = self.early.inflight.load(Ordering::Acquire) > 0;
+        let stale_in_slot = {
+            let mut lane = self.pending.lanes.cpu(call.head.vcpu);
+            match admit {
+                Admit::Ticket(gens) => {
+                    let Some(t) = lane.ticket.as_mut() else {
+                        return false;
+                    };
+                    if (t.scope_gen, t.attrib_gen, t.cr3, t.task) != (gens.0, gens.1, key.cr3, task)
+                    {
+                        return false;
+                    }
+                    if t.uses >= super::attrib::MAX_USES {
+                        // Attributed again by the general path, as its
+                        // cache's entry would be after as many uses.
+                        lane.ticket = None;
+                        drop(lane);
+                        if let Some(task) = task {
+                            self.forget_attrib(call.head.vcpu, key.cr3, task);
+                        }
+                        return false;
+                    }
+                    t.uses += 1;
+                    lane.enters += 1;
+                }
+                Admit::Unscoped => lane.enters += 1,
+                Admit::Issue((scope_gen, attrib_gen)) => {
+                    lane.ticket = Some(Ticket {
+                        scope_gen,
+                        attrib_gen,
+                        cr3: key.cr3,
+                        task,
+                        uses: 0,
+                    });
+                }
+            }
+            self.pending.lane_put(&mut lane, call)
+        };
         // A call of the same thread returning to the same ip already in
         // the shards is stale too, as the general path's insert finds it.
         let stale_in_shards = if in_shards {
@@ -186,39 +470,35 @@ impl super::Tracker {
         } else {
             None
         };
-        let stale = [stale_in_slot.map(LaneCall::into_pending), stale_in_shards];
-        let gone = stale.iter().flatten().count();
-        match gone {
-            0 => {
-                self.early.inflight.fetch_add(1, Ordering::AcqRel);
-            }
-            1 => {}
-            n => {
-                self.early.inflight.fetch_sub(n - 1, Ordering::AcqRel);
-            }
+        // (The shards' count is the early-out's; the lanes' calls are not
+        // in it.)
+        if stale_in_shards.is_some() {
+            self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         }
+        let stale = [stale_in_slot.map(LaneCall::into_pending), stale_in_shards];
         for old in stale.into_iter().flatten() {
             if old.shown {
                 let rec = self.record(old, crate::record::CallState::Unfinished, None, None);
                 self.push_extra(rec);
             }
         }
+        true
     }
-}
 
-impl super::Tracker {
     /// `-c`'s lane at a return to `key` at `ip`: when the call in the
     /// vCPU's slot is the one it ends, counts the call in the vCPU's rows
-    /// (true); else the general path pairs the return (false).
+    /// (true); else the general path pairs the return (false). `alone`:
+    /// the lane's own exit, which counts the event (the general path
+    /// counted it already).
     pub(super) fn lane_exit(
         &self,
-        event: &vstrace_core::event::Event,
-        cpu: &mut dyn vstrace_core::Cpu,
+        event: &Event,
+        cpu: &mut dyn Cpu,
         key: ThreadKey,
         ip: u64,
-        now: u64,
+        clock: &dyn Fn() -> u64,
+        alone: bool,
     ) -> bool {
-        use std::sync::atomic::Ordering;
         let mut lane = self.pending.lanes.cpu(event.vcpu);
         let Some(open) = lane.open.as_ref() else {
             return false;
@@ -232,7 +512,6 @@ impl super::Tracker {
         let Some(call) = self.pending.lane_take(&mut lane, key, ip, thread) else {
             return false;
         };
-        self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         // Read whenever it was at the enter (a recording keeps it), as
         // `count_finish` reads it; the table takes it only for `cpu_time`.
         let cpu_used = call.cpu_at_enter.and_then(|at| {
@@ -248,10 +527,23 @@ impl super::Tracker {
         };
         let ret = self.os.record_return(ret);
         let error = self.os.error_name(&call.head.info, ret).is_some();
-        // The time the summary would read from the call's record.
-        let ns =
-            crate::summary::call_ns(&self.summary_opts, true, call.head.ts, Some(now), cpu_used);
+        // The time the summary would read from the call's record (the
+        // return's time matters only for the wall clock's).
+        let exit_ts = match cpu_used {
+            Some(_) if !self.summary_opts.wall_clock => call.head.ts,
+            _ => clock(),
+        };
+        let ns = crate::summary::call_ns(
+            &self.summary_opts,
+            true,
+            call.head.ts,
+            Some(exit_ts),
+            cpu_used,
+        );
         lane.count(&call.head.info, error, ns);
+        if alone {
+            lane.exits += 1;
+        }
         true
     }
 

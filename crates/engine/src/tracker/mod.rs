@@ -405,6 +405,12 @@ impl Tracker {
 
     fn on_enter(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
         let regs = &event.regs;
+        // What the scope and the attributions were before this enter
+        // looked (a lane's ticket holds while they stay).
+        let gens = (
+            self.scope_gen.load(Ordering::Acquire),
+            self.attrib.generation(),
+        );
         // The queueing call of a `signal=` injection is vstrace's own.
         let key = ThreadKey {
             cr3: cr3_key(event.cr3),
@@ -581,18 +587,7 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             sp: sp_of(regs.rsp(), frame::code_bitness(event)),
         };
-        // The return lands after the 2-byte trap instruction, except for
-        // sysenter whose return address is chosen by the kernel.
-        // The 32-bit vDSO's fast paths (sysenter, compat syscall) return
-        // to a landing pad the kernel picks (do_fast_syscall_32), not to
-        // the instruction after the trap.
-        let ret_ip = match (event.mechanism, event.bitness) {
-            (Mechanism::Sysenter, _) | (Mechanism::Syscall, Bitness::B32) => None,
-            _ => Some(sp_of(
-                regs.rip().wrapping_add(2),
-                frame::code_bitness(event),
-            )),
-        };
+        let ret_ip = frame::ret_ip_of(event);
         if shown
             && !root_exec
             && !pre_scope
@@ -606,7 +601,7 @@ impl Tracker {
                 None if self.follow_forks => self.who(event, cpu.mem()),
                 None => None,
             };
-            self.count_enter(event, cpu, info, key, ret_ip, proc_info, now);
+            self.count_enter(event, cpu, info, key, ret_ip, proc_info, now, gens);
             return None;
         }
         let mut inject = hit.action;
@@ -871,7 +866,7 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             sp,
         };
-        if self.lanes_on && self.lane_exit(event, cpu, key, ip, now) {
+        if self.lanes_on && self.lane_exit(event, cpu, key, ip, &|| now, false) {
             return None;
         }
         let thread = self.thread_at(key, event, cpu);
