@@ -74,10 +74,9 @@ pub struct EarlyOut {
     pub(super) lanes: super::lane::LaneFlags,
     /// Parent-side fork returns whose child has not run yet.
     pub(super) recent_forks: AtomicU64,
-    /// Enters dropped without the lock.
-    pub(super) dropped_enters: AtomicU64,
-    /// sysret/sysexit returns dropped without the lock.
-    pub(super) dropped_exits: AtomicU64,
+    /// Enters (counter 0) and sysret/sysexit returns (1) dropped without
+    /// the lock.
+    pub(super) dropped: super::tally::Tally<2>,
     /// Per table entry: the register arguments `trace-fds=` matches the
     /// call by (bit `k`: argument `k + 1`), when that is all it matches
     /// by (0: not decided from registers).
@@ -100,14 +99,17 @@ impl Default for EarlyOut {
             inflight: AtomicUsize::new(0),
             lanes: Default::default(),
             recent_forks: AtomicU64::new(0),
-            dropped_enters: AtomicU64::new(0),
-            dropped_exits: AtomicU64::new(0),
+            dropped: Default::default(),
             fd_masks: (0..2 * INTEREST_MAX_NR).map(|_| AtomicU8::new(0)).collect(),
             trace_fds: OnceLock::new(),
             paths: PathCache::new(2 * INTEREST_MAX_NR as usize),
         }
     }
 }
+
+/// [`EarlyOut::dropped`]'s counters.
+pub(super) const DROPPED_ENTERS: usize = 0;
+pub(super) const DROPPED_EXITS: usize = 1;
 
 /// The table index of call `nr` (the low 32 bits for 32-bit callers).
 pub(super) fn slot(nr: u64, bitness: Bitness) -> Option<usize> {
@@ -190,7 +192,7 @@ impl EarlyOut {
                 }
             }
             INTEREST_NONE if !self.fresh.load(Ordering::Acquire) => {
-                self.dropped_enters.fetch_add(1, Ordering::Relaxed);
+                self.dropped.add(DROPPED_ENTERS, 1);
                 EnterCheck::Skip
             }
             _ => EnterCheck::Ask,
@@ -212,7 +214,7 @@ impl EarlyOut {
             .filter(|(k, _)| mask & (1 << k) != 0)
             .any(|(_, &v)| fds.contains(&i64::from(v as u32 as i32)));
         if !hit {
-            self.dropped_enters.fetch_add(1, Ordering::Relaxed);
+            self.dropped.add(DROPPED_ENTERS, 1);
         }
         hit
     }
@@ -235,7 +237,7 @@ impl EarlyOut {
                     || fd >= 0 && !self.paths.known_not_to_match(cr3, fd)
             });
         if !hit {
-            self.dropped_enters.fetch_add(1, Ordering::Relaxed);
+            self.dropped.add(DROPPED_ENTERS, 1);
         }
         hit
     }
@@ -286,7 +288,7 @@ impl EarlyOut {
         if !self.enabled.load(Ordering::Relaxed) || self.wants_exits() {
             return false;
         }
-        self.dropped_exits.fetch_add(1, Ordering::Relaxed);
+        self.dropped.add(DROPPED_EXITS, 1);
         true
     }
 }

@@ -47,8 +47,8 @@ impl Tracker {
         s.events += lane_enters + lane_exits;
         s.enters += lane_enters;
         s.exits += lane_exits;
-        let enters = self.early.dropped_enters.load(Ordering::Relaxed);
-        let exits = self.early.dropped_exits.load(Ordering::Relaxed);
+        let enters = self.early.dropped.sum(early::DROPPED_ENTERS);
+        let exits = self.early.dropped.sum(early::DROPPED_EXITS);
         s.events += enters + exits;
         s.enters += enters;
         s.exits += exits;

@@ -29,6 +29,7 @@ mod select;
 mod sigject;
 mod signal;
 mod state;
+mod tally;
 mod tamper;
 #[cfg(test)]
 mod test_os;

@@ -13,7 +13,7 @@
 //! (see `Engine`), so hooks always see one consistent engine.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use vstrace_core::fasthash::FastSet;
@@ -40,22 +40,6 @@ pub(super) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     m.write().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Stripes of [`Stats`]: more than two vCPUs rarely share one.
-const STAT_STRIPES: usize = 16;
-
-/// One vCPU's share of the counters, alone on its cache lines so that
-/// counting never moves a line between vCPUs.
-#[derive(Default)]
-#[repr(align(128))]
-struct Stripe {
-    // No count of events: every event is an enter or an exit, and one
-    // atomic add per event less is measurable at replay's rate.
-    enters: AtomicU64,
-    exits: AtomicU64,
-    unmatched_exits: AtomicU64,
-    decode_errors: AtomicU64,
-}
-
 /// A counter of [`Stats`].
 #[derive(Clone, Copy)]
 pub(super) enum Counter {
@@ -65,46 +49,30 @@ pub(super) enum Counter {
     DecodeErrors,
 }
 
-/// [`EngineStats`] as counters any vCPU adds to, striped by vCPU.
+/// [`EngineStats`] as counters any thread adds to (see [`super::tally`]).
+/// (No count of events: every event is an enter or an exit, and one add
+/// per event less is measurable at replay's rate.)
+#[derive(Default)]
 pub(super) struct Stats {
-    stripes: Box<[Stripe]>,
-}
-
-impl Default for Stats {
-    fn default() -> Self {
-        Stats {
-            stripes: (0..STAT_STRIPES).map(|_| Stripe::default()).collect(),
-        }
-    }
+    tally: super::tally::Tally<4>,
 }
 
 impl Stats {
-    /// Adds `n` to counter `c` in vCPU `vcpu`'s stripe.
-    pub(super) fn add(&self, vcpu: u32, c: Counter, n: u64) {
-        let s = &self.stripes[vcpu as usize % STAT_STRIPES];
-        let a = match c {
-            Counter::Enters => &s.enters,
-            Counter::Exits => &s.exits,
-            Counter::UnmatchedExits => &s.unmatched_exits,
-            Counter::DecodeErrors => &s.decode_errors,
-        };
-        a.fetch_add(n, Ordering::Relaxed);
+    /// Adds `n` to counter `c` (`_vcpu`: the event's, which the counts do
+    /// not need).
+    pub(super) fn add(&self, _vcpu: u32, c: Counter, n: u64) {
+        self.tally.add(c as usize, n);
     }
 
     /// The counts so far (records and write errors are the sink's).
     pub(super) fn snapshot(&self) -> EngineStats {
-        let sum = |f: fn(&Stripe) -> &AtomicU64| {
-            self.stripes
-                .iter()
-                .map(|s| f(s).load(Ordering::Relaxed))
-                .sum()
-        };
+        let sum = |c: Counter| self.tally.sum(c as usize);
         EngineStats {
-            events: sum(|s| &s.enters) + sum(|s| &s.exits),
-            enters: sum(|s| &s.enters),
-            exits: sum(|s| &s.exits),
-            unmatched_exits: sum(|s| &s.unmatched_exits),
-            decode_errors: sum(|s| &s.decode_errors),
+            events: sum(Counter::Enters) + sum(Counter::Exits),
+            enters: sum(Counter::Enters),
+            exits: sum(Counter::Exits),
+            unmatched_exits: sum(Counter::UnmatchedExits),
+            decode_errors: sum(Counter::DecodeErrors),
             ..Default::default()
         }
     }
