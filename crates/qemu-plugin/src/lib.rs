@@ -40,7 +40,9 @@ mod writes;
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("vstrace-qemu-plugin needs a 64-bit host");
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -135,7 +137,8 @@ impl Plugin {
 
 /// Global plugin state, set once at install.
 struct Plugin {
-    /// Per-vCPU state, filled by the vCPU-init callback.
+    /// Per-vCPU state, filled by the vCPU-init callback and taken by the
+    /// vCPU's thread at its first event (see [`HELD`]).
     vcpus: Box<[Mutex<Option<VcpuState>>]>,
     /// The engine, without a lock: the vCPUs run their events through it
     /// at once (it has no global lock, see `vstrace_engine`).
@@ -465,14 +468,11 @@ unsafe extern "C" fn on_probe(vcpu: c_uint, udata: *mut c_void) {
             return;
         }
         let Some(p) = PLUGIN.get() else { return };
-        let Some(slot) = p.vcpus.get(vcpu as usize) else {
-            return;
-        };
-        let mut guard = lock(slot);
-        let Some(st) = guard.as_mut() else { return };
-        // Registers read at the last event are stale here.
-        st.forget_reads();
-        sigprobe::hit(st, pc);
+        with_vcpu(p, vcpu, |st| {
+            // Registers read at the last event are stale here.
+            st.forget_reads();
+            sigprobe::hit(st, pc);
+        });
     }));
 }
 
@@ -680,6 +680,38 @@ fn lazy_skip(early: &EarlyOut, st: &mut VcpuState, kind: Kind) -> u32 {
     }
 }
 
+std::thread_local! {
+    /// The states of the vCPUs this thread runs, by number: a vCPU's
+    /// callbacks all run on its own thread (QEMU's multi-threaded TCG; a
+    /// single-threaded TCG runs them all on one), so its state needs no
+    /// lock there, and taking one per event was a locked instruction
+    /// pair per trap. The vCPU-init callback parks the state in
+    /// [`Plugin::vcpus`]; the vCPU's first event takes it here. Never
+    /// dropped: a vCPU thread may end after the plugin's end, and its
+    /// buffers are QEMU's.
+    static HELD: RefCell<ManuallyDrop<Vec<Option<VcpuState>>>> =
+        const { RefCell::new(ManuallyDrop::new(Vec::new())) };
+}
+
+/// `f` on vCPU `vcpu`'s state, held by this thread (see [`HELD`]); None
+/// when it has none (not initialised, or beyond the plugin's slots).
+fn with_vcpu<R>(p: &Plugin, vcpu: u32, f: impl FnOnce(&mut VcpuState) -> R) -> Option<R> {
+    let i = vcpu as usize;
+    let slot = p.vcpus.get(i)?;
+    HELD.with(|held| {
+        // (Never nested: no QEMU call made here runs a callback.)
+        let mut held = held.try_borrow_mut().ok()?;
+        if held.len() <= i {
+            held.resize_with(i + 1, || None);
+        }
+        let st = &mut held[i];
+        if st.is_none() {
+            *st = lock(slot).take();
+        }
+        st.as_mut().map(f)
+    })
+}
+
 fn on_trap_inner(vcpu: u32, udata: u64) {
     if listen::dormant() {
         return;
@@ -688,11 +720,11 @@ fn on_trap_inner(vcpu: u32, udata: u64) {
     let Some((kind, pc)) = classify::unpack(udata) else {
         return;
     };
-    let Some(slot) = p.vcpus.get(vcpu as usize) else {
-        return;
-    };
-    let mut guard = lock(slot);
-    let Some(st) = guard.as_mut() else { return };
+    with_vcpu(p, vcpu, |st| on_vcpu_trap(p, vcpu, st, kind, pc));
+}
+
+/// A trap of `kind` at `pc` on vCPU `vcpu`, whose state is `st`.
+fn on_vcpu_trap(p: &Plugin, vcpu: u32, st: &mut VcpuState, kind: Kind, pc: u64) {
     st.begin_event();
     // Any return to user mode ends what the signal probe kept: a sysret
     // or sysexit here (the early-out may drop it), an iret into user mode
