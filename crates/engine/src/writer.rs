@@ -15,8 +15,11 @@
 //! vCPU marks itself busy before it reads the clock, so an event the
 //! writer saw as idle gets a stamp at or after the watermark: nothing
 //! written later can have an earlier key. Records of one key keep the
-//! order they were pushed in (a number from one counter), so one
-//! pushing thread's output is byte-identical to writing in place. With
+//! order they were pushed in (a number from their stripe's counter), so
+//! one pushing thread's output is byte-identical to writing in place
+//! (records of several vCPUs with the very same stamp are ordered by
+//! their numbers, which say nothing across stripes: they are
+//! simultaneous). With
 //! more vCPUs than stripes, vCPUs share a stripe and the order among
 //! them is the order they pushed in, not time.
 //!
@@ -55,6 +58,9 @@ struct Stripe {
     /// The stamp of the event its vCPU is handling ([`IDLE`] if none;
     /// 0 while the stamp is being read).
     busy: AtomicU64,
+    /// The next record's number in this stripe (written under `records`'
+    /// lock: a counter of its own, not one all vCPUs add to).
+    next: AtomicU64,
 }
 
 impl Default for Stripe {
@@ -62,20 +68,19 @@ impl Default for Stripe {
         Stripe {
             records: Mutex::default(),
             busy: AtomicU64::new(IDLE),
+            next: AtomicU64::new(0),
         }
     }
 }
 
 /// A queued record: its time key (the stamp of the event that made it),
-/// its push number and the record.
+/// its push number in its stripe and the record.
 type Queued = (u64, u64, Record);
 
 struct Shared {
     stripes: Box<[Stripe]>,
     /// The clock stamps are read from (the engine's start).
     start: Instant,
-    /// The next record's number.
-    seq: AtomicU64,
     /// Set by [`Writer::finish`]: write what is queued, then stop.
     done: AtomicBool,
     /// Pushers waiting for room (the writer wakes them only if any).
@@ -93,7 +98,6 @@ impl Shared {
         Shared {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             start,
-            seq: AtomicU64::new(0),
             done: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
             idle: Mutex::new(()),
@@ -158,10 +162,14 @@ impl Writer {
     /// [`Writer::end`] on the same thread.
     pub fn begin(&self, vcpu: u32) -> u64 {
         let busy = &self.stripe(vcpu).busy;
-        // Busy before the clock is read (see the module doc).
+        // Busy before the clock is read (see the module doc): a store
+        // then a load, which only a full fence keeps in that order.
         busy.store(0, Ordering::SeqCst);
         let now = self.shared.start.elapsed().as_nanos() as u64;
-        busy.store(now, Ordering::SeqCst);
+        // Then the stamp: any mark from 0 up holds the writer back as
+        // much, so no fence is needed to publish it (on x86 a SeqCst
+        // store is a locked exchange, a release store a plain one).
+        busy.store(now, Ordering::Release);
         now
     }
 
@@ -174,7 +182,9 @@ impl Writer {
 
     /// Marks vCPU `vcpu` idle: its event's records are all pushed.
     pub fn end(&self, vcpu: u32) {
-        self.stripe(vcpu).busy.store(IDLE, Ordering::SeqCst);
+        // After the pushes (released with it: a writer that sees the mark
+        // idle finds them in the queue).
+        self.stripe(vcpu).busy.store(IDLE, Ordering::Release);
     }
 
     fn stripe(&self, vcpu: u32) -> &Stripe {
@@ -198,7 +208,9 @@ impl Writer {
             self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
             q = lock(&stripe.records);
         }
-        let n = self.shared.seq.fetch_add(1, Ordering::Relaxed);
+        // (Under the stripe's lock: no other writer of `next`.)
+        let n = stripe.next.load(Ordering::Relaxed);
+        stripe.next.store(n + 1, Ordering::Relaxed);
         q.push((key, n, rec));
         if q.len() == WAKE_AT {
             self.shared.wake.notify_all();
