@@ -9,6 +9,7 @@ use vstrace_core::{ArgValue, Caller, FdPath, Modification};
 use crate::output::OutputOptions;
 
 mod ended;
+pub(crate) mod json;
 
 /// How the call ended, as far as the tracer saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

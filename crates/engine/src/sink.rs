@@ -256,7 +256,9 @@ impl Sink {
         let own_file = self.split_base.is_some() && e.pid.is_some();
         match self.format {
             Format::Text => e.to_text(own_file, &mut self.line),
-            Format::Json => match json_line(&mut self.json, &e, &mut self.line) {
+            Format::Json => match json_line(&mut self.json, &mut self.line, |b| {
+                serde_json::to_writer(b, &e)
+            }) {
                 Ok(()) => {}
                 Err(err) => {
                     self.fail(format!("serializing a process event: {err}"));
@@ -314,7 +316,10 @@ impl Sink {
                     self.line.pop();
                 }
             }
-            Format::Json => match json_line(&mut self.json, &rec, &mut self.line) {
+            Format::Json => match json_line(&mut self.json, &mut self.line, |b| {
+                // By hand (the same bytes as serde's: see `record::json`).
+                crate::record::json::write_record(rec, b)
+            }) {
                 Ok(()) => {}
                 Err(e) => {
                     self.fail(format!("serializing a record: {e}"));
@@ -484,17 +489,16 @@ impl Sink {
     }
 }
 
-/// Opens an output file: created, and truncated unless `append` (`-A`).
-/// Appends the JSON of `value` to `line`, serialized through `buf`
+/// Appends a JSON value to `line`: what `write` writes into `buf`
 /// (cleared first, its capacity kept from one line to the next).
 fn json_line(
     buf: &mut Vec<u8>,
-    value: &impl Serialize,
     line: &mut String,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
 ) -> Result<(), serde_json::Error> {
     buf.clear();
-    serde_json::to_writer(&mut *buf, value)?;
-    // serde_json writes UTF-8 only: this never fails.
+    write(buf)?;
+    // JSON is written from UTF-8 only: this never fails.
     match std::str::from_utf8(buf) {
         Ok(s) => line.push_str(s),
         Err(e) => return Err(serde::ser::Error::custom(e)),
@@ -502,6 +506,7 @@ fn json_line(
     Ok(())
 }
 
+/// Opens an output file: created, and truncated unless `append` (`-A`).
 fn open_file(p: &str, append: bool) -> Result<File, EngineError> {
     OpenOptions::new()
         .write(true)
