@@ -23,6 +23,8 @@ use vstrace_core::mem::RamRanges;
 pub struct VcpuState {
     /// Register handle for each snapshot slot (None: QEMU did not list it).
     pub handles: [Option<RegHandle>; NSLOTS],
+    /// The slots with a handle (bit per slot).
+    handle_mask: u32,
     /// Reusable buffer for register and memory reads.
     pub buf: ByteArray,
     /// Reusable buffer for writes.
@@ -51,6 +53,8 @@ pub struct VcpuState {
     /// Where the other slots lie from `env->regs`, once confirmed (0:
     /// through the gdb path), see [`envregs::find_sys`].
     sys: envregs::SysOffsets,
+    /// The slots `sys` has a place for (bit per slot).
+    sys_mask: u32,
     /// Places found for them, used once a later event confirms them.
     sys_candidate: Option<envregs::SysOffsets>,
     /// Attempts to find them so far.
@@ -77,6 +81,7 @@ impl VcpuState {
             }
         }
         VcpuState {
+            handle_mask: slot_mask(|slot| handles[slot].is_some()),
             handles,
             buf: ByteArray::new(),
             scratch: ByteArray::new(),
@@ -89,6 +94,7 @@ impl VcpuState {
             candidate: None,
             tries: 0,
             sys: [0; NSLOTS],
+            sys_mask: 0,
             sys_candidate: None,
             sys_tries: 0,
             sys_due: false,
@@ -134,6 +140,7 @@ impl VcpuState {
                 match self.sys_candidate.take() {
                     Some(c) if self.confirms_sys(regs, &c) => {
                         self.sys = c;
+                        self.sys_mask = slot_mask(|slot| c[slot] != 0);
                         self.sys_tries = envregs::MAX_TRIES;
                         envregs::note_sys_slots(c.iter().filter(|o| **o != 0).count() as u32);
                     }
@@ -342,34 +349,29 @@ impl VcpuState {
     pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind, skip: u32) -> Regs {
         let mut regs = Regs::default();
         // General registers straight from env->regs when found: they
-        // count as read, and the gdb path below skips them.
+        // count as read, and the gdb path below skips them. (By bit: the
+        // slots wanted and not read yet.)
         if let Some((env, wide)) = self.direct() {
-            for slot in 0..16 {
-                if (skip | self.read) & (1 << slot) == 0 {
-                    // SAFETY: `env` is this vCPU's env->regs, slot < 16.
-                    self.known[slot] = unsafe { envregs::read(env, slot, wide) };
-                    self.read |= 1 << slot;
-                }
+            let mut gprs = !(skip | self.read) & 0xffff;
+            while gprs != 0 {
+                let slot = gprs.trailing_zeros() as usize;
+                gprs &= gprs - 1;
+                // SAFETY: `env` is this vCPU's env->regs, slot < 16.
+                self.known[slot] = unsafe { envregs::read(env, slot, wide) };
             }
-            for slot in 16..NSLOTS {
-                if (skip | self.read) & (1 << slot) == 0 && self.sys[slot] != 0 {
-                    // SAFETY: `env` is this vCPU's env->regs and the
-                    // offset the confirmed place of `slot` in its state.
-                    self.known[slot] =
-                        unsafe { envregs::read_sys(env, self.sys[slot], slot, wide) };
-                    self.read |= 1 << slot;
-                }
+            let mut sys = !(skip | self.read) & self.sys_mask & !0xffff;
+            while sys != 0 {
+                let slot = sys.trailing_zeros() as usize;
+                sys &= sys - 1;
+                // SAFETY: `env` is this vCPU's env->regs and the offset the
+                // confirmed place of `slot` in its state.
+                self.known[slot] = unsafe { envregs::read_sys(env, self.sys[slot], slot, wide) };
             }
+            self.read |= (!skip & 0xffff) | (!skip & self.sys_mask & !0xffff);
         }
         // Everything asked for read in place (the steady state once the
         // vCPU's state is located): only the read slots to copy, by bit.
-        let left = (0..NSLOTS).fold(0u32, |m, slot| {
-            if (skip | self.read) & (1 << slot) == 0 && self.handles[slot].is_some() {
-                m | 1 << slot
-            } else {
-                m
-            }
-        });
+        let left = !(skip | self.read) & self.handle_mask;
         if left == 0 {
             let mut bits = self.read & ((1u32 << NSLOTS) - 1);
             while bits != 0 {
@@ -589,7 +591,9 @@ impl VirtMem for QemuMem<'_> {
 /// The trapping vCPU, lent to the engine for one event.
 pub struct QemuCpu<'a> {
     vcpu: u32,
-    regs: Regs,
+    /// The event's registers, copied only once a hook or rule writes one
+    /// (most events write none, and a copy is a few hundred bytes).
+    regs: std::borrow::Cow<'a, Regs>,
     handles: &'a [Option<RegHandle>; NSLOTS],
     mem: QemuMem<'a>,
     /// What the signal probe saw before this return to user mode.
@@ -602,7 +606,7 @@ impl<'a> QemuCpu<'a> {
     /// translations are kept across events ([`KernelPages`]).
     pub fn new(
         vcpu: u32,
-        regs: Regs,
+        regs: &'a Regs,
         st: &'a mut VcpuState,
         writes: &'a Backend,
         phys: PhysReader,
@@ -610,11 +614,11 @@ impl<'a> QemuCpu<'a> {
         shared_kernel: bool,
     ) -> QemuCpu<'a> {
         let physical = ram.is_some() && !matches!(phys, PhysReader::Unsupported(_));
-        let own_space = Space::current(&regs)
+        let own_space = Space::current(regs)
             .filter(|s| physical && matches!(s.mode, PagingMode::Long4 | PagingMode::Long5));
         QemuCpu {
             vcpu,
-            regs,
+            regs: std::borrow::Cow::Borrowed(regs),
             handles: &st.handles,
             mem: QemuMem {
                 vcpu,
@@ -668,7 +672,7 @@ impl Cpu for QemuCpu<'_> {
                 self.mem.scratch,
             )
             .map_err(|reason| CpuError::WriteFailed { reg, reason })?;
-        self.regs.set(reg, value);
+        self.regs.to_mut().set(reg, value);
         Ok(())
     }
 
@@ -679,6 +683,11 @@ impl Cpu for QemuCpu<'_> {
     fn probed_signal(&mut self) -> Option<vstrace_core::ProbedSignal> {
         self.probed.take().map(crate::sigprobe::Stash::to_probed)
     }
+}
+
+/// The slots (bit per slot) for which `f` holds.
+fn slot_mask(f: impl Fn(usize) -> bool) -> u32 {
+    (0..NSLOTS).fold(0, |m, slot| if f(slot) { m | 1 << slot } else { m })
 }
 
 #[cfg(test)]

@@ -763,13 +763,13 @@ fn on_vcpu_trap(p: &Plugin, vcpu: u32, st: &mut VcpuState, kind: Kind, pc: u64) 
     let probed = sigprobe::take_at_return(&mut st.sig_stash, kind, true);
     let m = kind.mechanism();
     p.count(mech_index(m));
-    let event = Event::new(vcpu, m, bitness, regs.clone());
+    let event = Event::new(vcpu, m, bitness, regs);
 
     let mut last_nr = st.last_nr;
     {
         let mut cpu = QemuCpu::new(
             vcpu,
-            regs,
+            &event.regs,
             st,
             &p.writes,
             p.phys,
