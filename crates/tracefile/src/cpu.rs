@@ -430,7 +430,7 @@ impl ReplayCpu<'_> {
             self.next[cursor] = next;
             match out {
                 Outcome::Bytes(bytes) if bytes.len() == buf.len() => {
-                    buf.copy_from_slice(bytes);
+                    copy_read(buf, bytes);
                     return Ok(());
                 }
                 Outcome::Fault(e) => return Err(e.clone()),
@@ -455,6 +455,20 @@ impl ReplayCpu<'_> {
             return Err(e.clone());
         }
         Err(MemError::Unmapped(addr))
+    }
+}
+
+/// `dst` = `src`, of the same length: a read of a word (a pointer, a
+/// counter: nearly every read a replay serves) as one move, without a
+/// call to copy a few bytes.
+#[inline]
+fn copy_read(dst: &mut [u8], src: &[u8]) {
+    match (
+        <&mut [u8; 8]>::try_from(&mut *dst),
+        <&[u8; 8]>::try_from(src),
+    ) {
+        (Ok(d), Ok(s)) => *d = *s,
+        _ => dst.copy_from_slice(src),
     }
 }
 
