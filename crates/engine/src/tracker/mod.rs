@@ -494,10 +494,10 @@ impl Tracker {
             let lean = !self.follow_forks && !self.by_proc && self.counts_plainly(&info);
             let admitted = wanted
                 && lean
-                && match (&self.scope, self.who_pid(event, cpu.mem())) {
-                    (Some(s), Some(pid)) => self.scope_admitted(s, event.vcpu, cr3, pid),
-                    _ => false,
-                };
+                && self
+                    .scope
+                    .as_ref()
+                    .is_some_and(|s| self.pid_admitted(s, event, cpu.mem(), cr3));
             if wanted && !admitted {
                 early_proc = self.who(event, cpu.mem());
                 // The steady state changes nothing: checked under the
