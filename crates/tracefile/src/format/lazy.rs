@@ -205,9 +205,19 @@ fn words(c: &[u8]) -> (u64, u32) {
 /// only when it matches (one load and compare per access passed over).
 #[inline]
 fn position12(run: &[u8], w0: u64, w1: u32) -> Option<usize> {
+    let first = |c: &[u8]| c.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) == Some(w0);
     let mut i = 0;
+    // Four accesses' first words compared with one branch (a wanted
+    // read lies some ten accesses on): the block holding one that
+    // matches is then looked at access by access.
+    while let Some(q) = run.get(12 * i..12 * i + 48) {
+        if first(q) | first(&q[12..]) | first(&q[24..]) | first(&q[36..]) {
+            break;
+        }
+        i += 4;
+    }
     while let Some(c) = run.get(12 * i..12 * i + 12) {
-        if c.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) == Some(w0) && words(c).1 == w1 {
+        if first(c) && words(c).1 == w1 {
             return Some(i);
         }
         i += 1;
@@ -691,6 +701,36 @@ mod tests {
         }
         assert_eq!(kernel_coding(0x7fff_ffff_f000, 8), None);
         assert_eq!(kernel_coding(0xffff_8880_0000_0000, 128), None);
+    }
+
+    /// The first access both of whose words match, wherever it lies in
+    /// or past a block of four, and whatever matches one word only.
+    #[test]
+    fn position12_finds_the_first_whole_match() {
+        let (w0, w1) = (0x1122_3344_5566_7788u64, 0x99aa_bbccu32);
+        let access = |a: u64, b: u32| [a.to_le_bytes().as_slice(), &b.to_le_bytes()].concat();
+        for n in 0..11 {
+            for at in 0..=n {
+                for decoy in [None, Some(0), Some(3), Some(5)] {
+                    let mut run = Vec::new();
+                    for i in 0..n {
+                        let (a, b) = match i {
+                            _ if i == at => (w0, w1),
+                            _ if Some(i) == decoy => (w0, 0),
+                            _ => (i as u64, w1),
+                        };
+                        run.extend(access(a, b));
+                    }
+                    let want = (at < n).then_some(at);
+                    assert_eq!(position12(&run, w0, w1), want, "{n} {at} {decoy:?}");
+                    assert_eq!(
+                        position12(&run[..run.len().saturating_sub(1)], w0, w1),
+                        want.filter(|&i| i + 1 < n),
+                        "{n} {at} cut"
+                    );
+                }
+            }
+        }
     }
 
     /// A run is exactly the accesses the access by access check takes
