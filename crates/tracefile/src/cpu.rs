@@ -437,6 +437,19 @@ impl ReplayCpu<'_> {
                 Outcome::Bytes(_) => {}
             }
         }
+        self.serve_elsewhere(space, addr, buf)
+    }
+
+    /// [`ReplayCpu::serve`] for a read the log does not hold as made:
+    /// apart, so that the common read (found as made) is a small function.
+    #[inline(never)]
+    fn serve_elsewhere(
+        &mut self,
+        space: Option<Space>,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), MemError> {
+        let len = buf.len() as u64;
         if let Some(src) = self.log.covering(space, addr, buf.len()) {
             buf.copy_from_slice(src);
             return Ok(());
