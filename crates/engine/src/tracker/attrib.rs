@@ -30,10 +30,8 @@ const MAX_ENTRIES: usize = 4096;
 #[derive(Default)]
 pub(super) struct AttribCache {
     map: FastMap<(u64, u64), (ProcInfo, u32)>,
-    /// The scope's answers for this vCPU's last space (see
-    /// `Tracker::space_state`): (scope generation, space, state).
-    pub(super) space_memo: Option<(u64, u64, Option<bool>)>,
-    /// ... and its last admitted caller: (scope generation, space, pid).
+    /// The scope's answer for this vCPU's last admitted caller (see
+    /// `Tracker::scope_admitted`): (scope generation, space, pid).
     pub(super) admit_memo: Option<(u64, u64, u32)>,
 }
 
