@@ -10,6 +10,7 @@ use vstrace_core::{
 
 use crate::{self as lx, LinuxAbi, SyscallDesc};
 
+mod calls;
 mod task;
 
 /// The Linux layer, with the kernel's profile when one was built.
@@ -192,9 +193,8 @@ impl OsLayer for LinuxLayer {
             LinuxAbi::I386 => "i386",
         };
         // strace's numbers of i386's sub-calls are not the kernel's.
-        let known = lx::syscall(abi, nr).filter(|_| !lx::subcall::is_subcall(abi, nr));
-        match known {
-            Some(d) => call_info(tag, event.bitness, d),
+        match calls::known(event.bitness, nr) {
+            Some(info) => info.clone(),
             None => CallInfo::plain(tag, event.bitness, nr, format!("syscall_{nr:#x}"), 6),
         }
     }

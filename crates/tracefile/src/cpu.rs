@@ -430,13 +430,26 @@ impl ReplayCpu<'_> {
             self.next[cursor] = next;
             match out {
                 Outcome::Bytes(bytes) if bytes.len() == buf.len() => {
-                    buf.copy_from_slice(bytes);
+                    copy_read(buf, bytes);
                     return Ok(());
                 }
                 Outcome::Fault(e) => return Err(e.clone()),
                 Outcome::Bytes(_) => {}
             }
         }
+        self.serve_elsewhere(space, addr, buf)
+    }
+
+    /// [`ReplayCpu::serve`] for a read the log does not hold as made:
+    /// apart, so that the common read (found as made) is a small function.
+    #[inline(never)]
+    fn serve_elsewhere(
+        &mut self,
+        space: Option<Space>,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), MemError> {
+        let len = buf.len() as u64;
         if let Some(src) = self.log.covering(space, addr, buf.len()) {
             buf.copy_from_slice(src);
             return Ok(());
@@ -455,6 +468,20 @@ impl ReplayCpu<'_> {
             return Err(e.clone());
         }
         Err(MemError::Unmapped(addr))
+    }
+}
+
+/// `dst` = `src`, of the same length: a read of a word (a pointer, a
+/// counter: nearly every read a replay serves) as one move, without a
+/// call to copy a few bytes.
+#[inline]
+fn copy_read(dst: &mut [u8], src: &[u8]) {
+    match (
+        <&mut [u8; 8]>::try_from(&mut *dst),
+        <&[u8; 8]>::try_from(src),
+    ) {
+        (Ok(d), Ok(s)) => *d = *s,
+        _ => dst.copy_from_slice(src),
     }
 }
 

@@ -36,10 +36,11 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 
-use vstrace_core::{Bitness, Direction, Event, Mechanism, Regs};
+use vstrace_core::{Bitness, Direction, Event, Mechanism};
 
 use crate::cpu::Access;
 
+mod fields;
 pub(crate) mod lazy;
 mod slot;
 mod wire;
@@ -48,6 +49,7 @@ mod writer;
 pub use lazy::{AccessLog, LazyLog};
 pub use writer::TraceWriter;
 
+use fields::{fields, set_regs_from};
 pub(crate) use slot::copy_bytes;
 use slot::{put_access, set_read, MAX_STALE};
 use wire::*;
@@ -161,37 +163,6 @@ pub struct TraceError {
     pub offset: u64,
     /// What is wrong there.
     pub kind: TraceErrorKind,
-}
-
-fn fields(r: &Regs) -> [u64; NFIELDS] {
-    let mut f = [0u64; NFIELDS];
-    f[..18].copy_from_slice(&r.gpr);
-    f[18] = r.cs as u64;
-    f[19] = r.ss as u64;
-    f[20] = r.fs_base;
-    f[21] = r.gs_base;
-    f[22] = r.k_gs_base;
-    f[23] = r.cr0;
-    f[24] = r.cr3;
-    f[25] = r.cr4;
-    f[26] = r.efer;
-    f
-}
-
-/// Sets `r` to the register fields `f` (the inverse of [`fields`]).
-fn set_regs_from(f: &[u64; NFIELDS], r: &mut Regs) -> Result<(), TraceErrorKind> {
-    let seg = |v: u64| u16::try_from(v).map_err(|_| TraceErrorKind::Malformed("segment > 16 bits"));
-    r.gpr.copy_from_slice(&f[..18]);
-    r.cs = seg(f[18])?;
-    r.ss = seg(f[19])?;
-    r.fs_base = f[20];
-    r.gs_base = f[21];
-    r.k_gs_base = f[22];
-    r.cr0 = f[23];
-    r.cr3 = f[24];
-    r.cr4 = f[25];
-    r.efer = f[26];
-    Ok(())
 }
 
 /// Delta state shared by the writer's and the reader's view of the stream.
@@ -979,7 +950,7 @@ mod tests {
     use super::*;
     use vstrace_core::cpu::CpuError;
     use vstrace_core::mem::PagingMode;
-    use vstrace_core::{MemError, Reg, Space};
+    use vstrace_core::{MemError, Reg, Regs, Space};
 
     fn regs(rax: u64, rip: u64) -> Regs {
         let mut r = Regs {

@@ -31,10 +31,8 @@ const MAX_ENTRIES: usize = 4096;
 #[derive(Default)]
 pub(super) struct AttribCache {
     map: FastMap<(u64, u64), (ProcInfo, u32)>,
-    /// The scope's answers for this vCPU's last space (see
-    /// `Tracker::space_state`): (scope generation, space, state).
-    pub(super) space_memo: Option<(u64, u64, Option<bool>)>,
-    /// ... and its last admitted caller: (scope generation, space, pid).
+    /// The scope's answer for this vCPU's last admitted caller (see
+    /// `Tracker::scope_admitted`): (scope generation, space, pid).
     pub(super) admit_memo: Option<(u64, u64, u32)>,
 }
 
@@ -150,25 +148,46 @@ impl Tracker {
         self.attrib.of(vcpu).map.remove(&(cr3, task));
     }
 
+    /// Whether the caller at `event` is admitted by the scope `s`
+    /// ([`Tracker::scope_admitted`]), for `-c`'s lean enter: its pid alone
+    /// from the cache, without a copy of its command name. In the steady
+    /// state (the caller in the cache, admitted at this scope generation)
+    /// one lock of the vCPU's caches for both lookups, not one each
+    /// (their atomic operations were a tenth of a `replay -c`); otherwise
+    /// the same reads, uses and answers through [`Tracker::who`].
+    pub(super) fn pid_admitted(
+        &self,
+        s: &std::sync::RwLock<super::scope::Scope>,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        cr3: u64,
+    ) -> bool {
+        if let Some(task) = self.running_task(event, mem) {
+            let key = (cr3_key(event.cr3), task);
+            let gen = self.scope_gen.load(std::sync::atomic::Ordering::Acquire);
+            let mut cache = self.attrib.of(event.vcpu);
+            if let Some((p, uses)) = cache.map.get_mut(&key) {
+                if *uses < MAX_USES {
+                    *uses += 1;
+                    let pid = p.pid;
+                    if cache.admit_memo == Some((gen, cr3, pid)) {
+                        return true;
+                    }
+                    drop(cache);
+                    return self.scope_admitted(s, event.vcpu, cr3, pid);
+                }
+            }
+        }
+        match self.who(event, mem) {
+            Some(p) => self.scope_admitted(s, event.vcpu, cr3, p.pid),
+            None => false,
+        }
+    }
+
     /// Who made the call at `event`: from the cache when its (address
     /// space, task) was attributed recently, else read through the layer.
     /// Without a thread identity (no OS profile) the layer is asked
     /// directly.
-    /// [`Tracker::who`]'s pid alone: from the cache without a copy of the
-    /// caller's command name (for a check that needs nothing else).
-    pub(super) fn who_pid(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<u32> {
-        if let Some(task) = self.running_task(event, mem) {
-            let key = (cr3_key(event.cr3), task);
-            if let Some((p, uses)) = self.attrib.of(event.vcpu).map.get_mut(&key) {
-                if *uses < MAX_USES {
-                    *uses += 1;
-                    return Some(p.pid);
-                }
-            }
-        }
-        self.who(event, mem).map(|p| p.pid)
-    }
-
     pub(super) fn who(&self, event: &Event, mem: &mut dyn VirtMem) -> Option<ProcInfo> {
         let Some(task) = self.running_task(event, mem) else {
             return self.os.attribute(event, mem);

@@ -100,7 +100,7 @@ impl Tracker {
             count_lane: false,
             lanes_on: false,
             unannounced: Default::default(),
-            scope_gen: AtomicU64::new(0),
+            scope_gen: AtomicU64::new(super::scope::first_scope_gen()),
             summary_opts: cfg.display.summary.clone(),
         }
         .with_count_lane();

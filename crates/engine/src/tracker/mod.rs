@@ -478,9 +478,13 @@ impl Tracker {
             _ => return None,
         };
         let in_scope = !root_exec && !pre_scope;
+        // Looked up once (a set lookup by name): -P, the scope check and
+        // the filter below all ask.
+        let traced = self.trace.contains_call(&info.name, info.abi);
+        let plain = self.counts_plainly(&info);
         // -P / trace-fds= before the caller is attributed: a call they
         // drop costs no task walk.
-        let fd_first = if in_scope && self.trace.contains_call(&info.name, info.abi) {
+        let fd_first = if in_scope && traced {
             self.fd_filter_first(event, &info, split_raw.as_deref(), cpu)
         } else {
             None
@@ -493,18 +497,16 @@ impl Tracker {
         if in_scope && self.scope_by_process() {
             // A process's end and lifecycle calls make events whatever
             // the filter shows: they need the check as much as shown calls.
-            let wanted = self.trace.contains_call(&info.name, info.abi)
-                || info.ends_process
-                || self.lifecycle(&info);
+            let wanted = traced || info.ends_process || self.lifecycle(&info);
             // -c's lane without -f keeps no caller: the steady state's
             // check needs its pid alone (no copy of its command name).
-            let lean = !self.follow_forks && !self.by_proc && self.counts_plainly(&info);
+            let lean = !self.follow_forks && !self.by_proc && plain;
             let admitted = wanted
                 && lean
-                && match (&self.scope, self.who_pid(event, cpu.mem())) {
-                    (Some(s), Some(pid)) => self.scope_admitted(s, event.vcpu, cr3, pid),
-                    _ => false,
-                };
+                && self
+                    .scope
+                    .as_ref()
+                    .is_some_and(|s| self.pid_admitted(s, event, cpu.mem(), cr3));
             if wanted && !admitted {
                 early_proc = self.who(event, cpu.mem());
                 // The steady state changes nothing: checked under the
@@ -548,7 +550,7 @@ impl Tracker {
             }
             early_proc = who;
         }
-        let shown = in_scope && !comm_exec && self.trace.contains_call(&info.name, info.abi);
+        let shown = in_scope && !comm_exec && traced;
         let tid = early_proc.as_ref().map(|p| p.tid);
         let mut hit = Injection::default();
         // strace tampers only with the calls it traces (`-e trace=`).
@@ -589,13 +591,7 @@ impl Tracker {
             sp: sp_of(regs.rsp(), frame::code_bitness(event)),
         };
         let ret_ip = frame::ret_ip_of(event);
-        if shown
-            && !root_exec
-            && !pre_scope
-            && !comm_exec
-            && split_raw.is_none()
-            && self.counts_plainly(&info)
-        {
+        if shown && !root_exec && !pre_scope && !comm_exec && split_raw.is_none() && plain {
             // -c's lane: the caller as the general path would have it.
             let proc_info = match early_proc {
                 Some(p) => Some(p),

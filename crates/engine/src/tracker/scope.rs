@@ -113,7 +113,9 @@ impl Scope {
 /// wrote the lock's word, a cache line every vCPU passed around. A vCPU
 /// keeps its last answers with the scope's generation, which every change
 /// of the scope bumps (under its exclusive lock: an answer taken under
-/// the shared lock carries the generation it was true for).
+/// the shared lock carries the generation it was true for). The space's
+/// state is remembered by the thread that asked, per vCPU, without a lock
+/// (a lock of the vCPU's caches was two atomic operations at every enter).
 impl Tracker {
     /// The scope, locked for a change (its generation bumped).
     pub(super) fn scope_mut<'a>(&self, s: &'a RwLock<Scope>) -> RwLockWriteGuard<'a, Scope> {
@@ -126,8 +128,9 @@ impl Tracker {
     /// `Some(false)`, else None) for an event of vCPU `vcpu`.
     pub(super) fn space_state(&self, s: &RwLock<Scope>, vcpu: u32, cr3: u64) -> Option<bool> {
         let gen = self.scope_gen.load(Ordering::Acquire);
-        if let Some((g, c, state)) = self.attrib.of(vcpu).space_memo {
-            if g == gen && c == cr3 {
+        let slot = vcpu as usize % MEMO_SLOTS;
+        if let Some((g, v, c, state)) = SPACE_MEMO.with(|m| m[slot].get()) {
+            if g == gen && v == vcpu && c == cr3 {
                 return state;
             }
         }
@@ -139,7 +142,7 @@ impl Tracker {
                 s.spaces.get(&cr3).copied(),
             )
         };
-        self.attrib.of(vcpu).space_memo = Some((gen, cr3, state));
+        SPACE_MEMO.with(|m| m[slot].set(Some((gen, vcpu, cr3, state))));
         state
     }
 
@@ -161,4 +164,23 @@ impl Tracker {
         }
         admitted
     }
+}
+
+/// vCPU slots of a thread's memo of space states.
+const MEMO_SLOTS: usize = 64;
+
+std::thread_local! {
+    /// This thread's last answer of `Tracker::space_state` per vCPU slot:
+    /// (scope generation, vCPU, space, state). Generations are unique
+    /// across trackers ([`first_scope_gen`]): no tracker takes another's.
+    static SPACE_MEMO: [std::cell::Cell<Option<(u64, u32, u64, Option<bool>)>>; MEMO_SLOTS] =
+        const { [const { std::cell::Cell::new(None) }; MEMO_SLOTS] };
+}
+
+/// The first scope generation of a new tracker: trackers count theirs
+/// from bases 2^40 apart, so that a thread's memo of one tracker's
+/// answers ([`SPACE_MEMO`]) never matches another tracker's generation.
+pub(super) fn first_scope_gen() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed) << 40
 }

@@ -153,12 +153,30 @@ fn is_kernel_same(lo: u64, hi: u32) -> bool {
 /// fraction of its cost).
 #[inline]
 fn kernel_run(accesses: &[u8], max: u64) -> (u64, u64) {
-    let mut count = 0u64;
+    // Cut to the `max` accesses first: the loops then check no count.
+    let cap = usize::try_from(max).map_or(usize::MAX, |m| m.saturating_mul(12));
+    let b = accesses.get(..cap).unwrap_or(accesses);
+    let mut count = 0usize;
     let mut total = 0u64;
-    for h in accesses.chunks_exact(12) {
-        if count == max {
+    // Four accesses at a time with one branch: the shape checks and the
+    // lengths of a block combined without a jump per access (the common
+    // event is runs of tens).
+    for q in b.chunks_exact(48) {
+        let mut ok = true;
+        let mut sum = 0u64;
+        for h in q.chunks_exact(12) {
+            let (lo, hi) = words(h);
+            ok &= is_kernel_same(lo, hi);
+            sum += (hi >> 24) as u64;
+        }
+        if !ok {
             break;
         }
+        count += 4;
+        total += sum;
+    }
+    // The rest (and the block the run ends in) access by access.
+    for h in b.get(12 * count..).unwrap_or_default().chunks_exact(12) {
         let (lo, hi) = words(h);
         if !is_kernel_same(lo, hi) {
             break;
@@ -166,7 +184,7 @@ fn kernel_run(accesses: &[u8], max: u64) -> (u64, u64) {
         count += 1;
         total += (hi >> 24) as u64;
     }
-    (count, total)
+    (count as u64, total)
 }
 
 /// The 12 bytes at the start of `c` (it holds at least 12) as a word and
@@ -187,9 +205,19 @@ fn words(c: &[u8]) -> (u64, u32) {
 /// only when it matches (one load and compare per access passed over).
 #[inline]
 fn position12(run: &[u8], w0: u64, w1: u32) -> Option<usize> {
+    let first = |c: &[u8]| c.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) == Some(w0);
     let mut i = 0;
+    // Four accesses' first words compared with one branch (a wanted
+    // read lies some ten accesses on): the block holding one that
+    // matches is then looked at access by access.
+    while let Some(q) = run.get(12 * i..12 * i + 48) {
+        if first(q) | first(&q[12..]) | first(&q[24..]) | first(&q[36..]) {
+            break;
+        }
+        i += 4;
+    }
     while let Some(c) = run.get(12 * i..12 * i + 12) {
-        if c.first_chunk::<8>().map(|w| u64::from_le_bytes(*w)) == Some(w0) && words(c).1 == w1 {
+        if first(c) && words(c).1 == w1 {
             return Some(i);
         }
         i += 1;
@@ -197,21 +225,29 @@ fn position12(run: &[u8], w0: u64, w1: u32) -> Option<usize> {
     None
 }
 
-/// Codes a read of (`addr`, `len`) as [`kernel_same`] finds it into
-/// `out`; false when the read is not of that shape.
-fn kernel_coding(addr: u64, len: u64, out: &mut [u8; 12]) -> bool {
+/// The coding of a read of (`addr`, `len`) as [`kernel_same`] finds it,
+/// as [`words`] gives it; None when the read is not of that shape. The
+/// address's 7-bit groups spread into bytes with shifts (the inverse of
+/// the reader's `pack7`), not a loop over the bytes.
+#[inline]
+fn kernel_coding(addr: u64, len: u64) -> Option<(u64, u32)> {
     if addr >> 63 == 0 || len >= 0x80 {
-        return false;
+        return None;
     }
-    out[0] = 1;
-    let mut v = addr;
-    for o in &mut out[1..10] {
-        *o = (v as u8) | 0x80;
-        v >>= 7;
-    }
-    out[10] = v as u8;
-    out[11] = len as u8;
-    true
+    // Groups 0 to 7 (bits 0 to 55), one per byte, continuation bits set.
+    let x = addr & 0x00ff_ffff_ffff_ffff;
+    let x = (x & 0x0fff_ffff) | (x & 0x00ff_ffff_f000_0000) << 4;
+    let x = (x & 0x0000_3fff_0000_3fff) | (x & 0x0fff_c000_0fff_c000) << 2;
+    let x = (x & 0x007f_007f_007f_007f) | (x & 0x3f80_3f80_3f80_3f80) << 1;
+    let groups = x | 0x8080_8080_8080_8080;
+    // The kind byte, then groups 0 to 6; then group 7, group 8, the last
+    // address byte (bit 63: 1) and the length.
+    let lo = 1 | groups << 8;
+    let hi = (groups >> 56) as u32
+        | ((addr >> 56) as u32 & 0x7f | 0x80) << 8
+        | 1 << 16
+        | (len as u32) << 24;
+    Some((lo, hi))
 }
 
 impl CodecState {
@@ -466,8 +502,7 @@ impl<'a> LazyLog<'a> {
     /// [`kernel_same`] shape, 12 bytes long, and is compared as coded bytes
     /// against the wanted read's coding; the slow ones are decoded.
     fn find(&self, from: usize, addr: u64, len: u64) -> Option<CodedRead<'a>> {
-        let mut want = [0u8; 12];
-        let coded = kernel_coding(addr, len, &mut want);
+        let want = kernel_coding(addr, len);
         let mut at = from;
         let mut slow = self.slow.partition_point(|s| (s.at as usize) < from);
         while at < self.raw.len() {
@@ -477,9 +512,8 @@ impl<'a> LazyLog<'a> {
                 .map_or(self.raw.len(), |s| s.at as usize);
             if at < run_end {
                 let run = self.raw.get(at..run_end)?;
-                if coded {
+                if let Some((w0, w1)) = want {
                     // Compared as two words, not a byte comparison call.
-                    let (w0, w1) = words(&want);
                     let hit = position12(run, w0, w1);
                     if let Some(i) = hit {
                         let found = at + 12 * i;
@@ -657,26 +691,55 @@ mod tests {
             (0xffff_8880_05fe_2b68u64, 8u64),
             (0x8000_0000_0000_0000, 0),
             (u64::MAX, 127),
+            (0xdead_beef_0123_4567 | 1 << 63, 0x55),
         ] {
-            let mut want = [0u8; 12];
-            assert!(kernel_coding(addr, len, &mut want));
             let mut coded = vec![1u8];
             put_varint(&mut coded, addr);
             put_varint(&mut coded, len);
-            assert_eq!(coded, want);
-            assert_eq!(kernel_same(&want), Some(len as u8));
+            assert_eq!(kernel_coding(addr, len), Some(words(&coded)), "{addr:#x}");
+            assert_eq!(kernel_same(&coded), Some(len as u8));
         }
-        let mut want = [0u8; 12];
-        assert!(!kernel_coding(0x7fff_ffff_f000, 8, &mut want));
-        assert!(!kernel_coding(0xffff_8880_0000_0000, 128, &mut want));
+        assert_eq!(kernel_coding(0x7fff_ffff_f000, 8), None);
+        assert_eq!(kernel_coding(0xffff_8880_0000_0000, 128), None);
+    }
+
+    /// The first access both of whose words match, wherever it lies in
+    /// or past a block of four, and whatever matches one word only.
+    #[test]
+    fn position12_finds_the_first_whole_match() {
+        let (w0, w1) = (0x1122_3344_5566_7788u64, 0x99aa_bbccu32);
+        let access = |a: u64, b: u32| [a.to_le_bytes().as_slice(), &b.to_le_bytes()].concat();
+        for n in 0..11 {
+            for at in 0..=n {
+                for decoy in [None, Some(0), Some(3), Some(5)] {
+                    let mut run = Vec::new();
+                    for i in 0..n {
+                        let (a, b) = match i {
+                            _ if i == at => (w0, w1),
+                            _ if Some(i) == decoy => (w0, 0),
+                            _ => (i as u64, w1),
+                        };
+                        run.extend(access(a, b));
+                    }
+                    let want = (at < n).then_some(at);
+                    assert_eq!(position12(&run, w0, w1), want, "{n} {at} {decoy:?}");
+                    assert_eq!(
+                        position12(&run[..run.len().saturating_sub(1)], w0, w1),
+                        want.filter(|&i| i + 1 < n),
+                        "{n} {at} cut"
+                    );
+                }
+            }
+        }
     }
 
     /// A run is exactly the accesses the access by access check takes
     /// for the common shape: up to the first other one, at most `max`.
     #[test]
     fn kernel_run_is_exact() {
-        let mut one = [0u8; 12];
-        assert!(kernel_coding(0xffff_8880_05fe_2b68, 8, &mut one));
+        let mut one = vec![1u8];
+        put_varint(&mut one, 0xffff_8880_05fe_2b68);
+        put_varint(&mut one, 8);
         let three = one.repeat(3);
         assert_eq!(kernel_run(&three, 3), (3, 24));
         assert_eq!(kernel_run(&[], 0), (0, 0));
@@ -699,6 +762,20 @@ mod tests {
                 assert_eq!(kernel_run(&b, 3).0, k as u64, "byte {i} of access {k}");
                 assert_eq!(kernel_same(&b[12 * k..]), None);
             }
+        }
+        // Longer runs go four accesses at a time: every end, inside a
+        // block of four or past them, and every cap, as one at a time.
+        let nine = one.repeat(9);
+        for k in 0..=9 {
+            let mut b = nine.clone();
+            if k < 9 {
+                b[12 * k + 11] = 0x80;
+            }
+            for max in 0..=10u64 {
+                let want = k.min(max as usize) as u64;
+                assert_eq!(kernel_run(&b, max), (want, 8 * want), "end {k}, max {max}");
+            }
+            assert_eq!(kernel_run(&b[..b.len() - 1], 9).0, k.min(8) as u64);
         }
     }
 }
