@@ -150,11 +150,9 @@ impl Tracker {
 
     /// Whether the caller at `event` is admitted by the scope `s`
     /// ([`Tracker::scope_admitted`]), for `-c`'s lean enter: its pid alone
-    /// from the cache, without a copy of its command name. In the steady
-    /// state (the caller in the cache, admitted at this scope generation)
-    /// one lock of the vCPU's caches for both lookups, not one each
-    /// (their atomic operations were a tenth of a `replay -c`); otherwise
-    /// the same reads, uses and answers through [`Tracker::who`].
+    /// from the cache, without a copy of its command name (see
+    /// [`Tracker::cached_admitted`]); otherwise the same reads, uses and
+    /// answers through [`Tracker::who`].
     pub(super) fn pid_admitted(
         &self,
         s: &std::sync::RwLock<super::scope::Scope>,
@@ -162,26 +160,66 @@ impl Tracker {
         mem: &mut dyn VirtMem,
         cr3: u64,
     ) -> bool {
-        if let Some(task) = self.running_task(event, mem) {
-            let key = (cr3_key(event.cr3), task);
-            let gen = self.scope_gen.load(std::sync::atomic::Ordering::Acquire);
-            let mut cache = self.attrib.of(event.vcpu);
-            if let Some((p, uses)) = cache.map.get_mut(&key) {
-                if *uses < MAX_USES {
-                    *uses += 1;
-                    let pid = p.pid;
-                    if cache.admit_memo == Some((gen, cr3, pid)) {
-                        return true;
-                    }
-                    drop(cache);
-                    return self.scope_admitted(s, event.vcpu, cr3, pid);
-                }
-            }
+        if let Some((_, admitted)) = self.cached_admitted(s, event, mem, cr3, |_| ()) {
+            return admitted;
         }
         match self.who(event, mem) {
             Some(p) => self.scope_admitted(s, event.vcpu, cr3, p.pid),
             None => false,
         }
+    }
+
+    /// [`Tracker::who`] and whether the scope `s` admits the caller
+    /// ([`Tracker::scope_admitted`]) in space `cr3`: the steady state in
+    /// one lock of the vCPU's caches (see [`Tracker::cached_admitted`]).
+    pub(super) fn who_admitted(
+        &self,
+        s: &std::sync::RwLock<super::scope::Scope>,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        cr3: u64,
+    ) -> (Option<ProcInfo>, bool) {
+        if let Some((p, admitted)) = self.cached_admitted(s, event, mem, cr3, ProcInfo::clone) {
+            return (Some(p), admitted);
+        }
+        match self.who(event, mem) {
+            Some(p) => {
+                let admitted = self.scope_admitted(s, event.vcpu, cr3, p.pid);
+                (Some(p), admitted)
+            }
+            None => (None, false),
+        }
+    }
+
+    /// `take` of the caller at `event` when the vCPU's cache has it (a
+    /// use counted as [`Tracker::who`] counts it), and whether the scope
+    /// `s` admits it: in the steady state (admitted at this scope
+    /// generation) both under one lock of the vCPU's caches, not one
+    /// each (their atomic operations were a tenth of a `replay -c`).
+    /// None when the cache has no usable entry: [`Tracker::who`] reads.
+    fn cached_admitted<T>(
+        &self,
+        s: &std::sync::RwLock<super::scope::Scope>,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        cr3: u64,
+        take: impl FnOnce(&ProcInfo) -> T,
+    ) -> Option<(T, bool)> {
+        let task = self.running_task(event, mem)?;
+        let key = (cr3_key(event.cr3), task);
+        let gen = self.scope_gen.load(std::sync::atomic::Ordering::Acquire);
+        let mut cache = self.attrib.of(event.vcpu);
+        let (p, uses) = cache.map.get_mut(&key)?;
+        if *uses >= MAX_USES {
+            return None;
+        }
+        *uses += 1;
+        let (pid, got) = (p.pid, take(p));
+        if cache.admit_memo == Some((gen, cr3, pid)) {
+            return Some((got, true));
+        }
+        drop(cache);
+        Some((got, self.scope_admitted(s, event.vcpu, cr3, pid)))
     }
 
     /// Who made the call at `event`: from the cache when its (address

@@ -508,11 +508,15 @@ impl Tracker {
                     .as_ref()
                     .is_some_and(|s| self.pid_admitted(s, event, cpu.mem(), cr3));
             if wanted && !admitted {
-                early_proc = self.who(event, cpu.mem());
                 // The steady state changes nothing: checked under the
                 // shared lock, the exclusive one only to change the scope.
+                let (who, admitted) = match &self.scope {
+                    Some(s) => self.who_admitted(s, event, cpu.mem(), cr3),
+                    None => (self.who(event, cpu.mem()), true),
+                };
+                early_proc = who;
                 if let (Some(s), Some(who)) = (&self.scope, &early_proc) {
-                    if !self.scope_admitted(s, event.vcpu, cr3, who.pid) {
+                    if !admitted {
                         let mut s = self.scope_mut(s);
                         if !s.admits(cr3, who) {
                             // A freed space reused by a process outside
