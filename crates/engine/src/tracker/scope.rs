@@ -169,11 +169,15 @@ impl Tracker {
 /// vCPU slots of a thread's memo of space states.
 const MEMO_SLOTS: usize = 64;
 
+/// One answer of `Tracker::space_state`: (scope generation, vCPU, space,
+/// state).
+type SpaceAnswer = Option<(u64, u32, u64, Option<bool>)>;
+
 std::thread_local! {
-    /// This thread's last answer of `Tracker::space_state` per vCPU slot:
-    /// (scope generation, vCPU, space, state). Generations are unique
-    /// across trackers ([`first_scope_gen`]): no tracker takes another's.
-    static SPACE_MEMO: [std::cell::Cell<Option<(u64, u32, u64, Option<bool>)>>; MEMO_SLOTS] =
+    /// This thread's last answer of `Tracker::space_state` per vCPU slot.
+    /// Generations are unique across trackers ([`first_scope_gen`]): no
+    /// tracker takes another's.
+    static SPACE_MEMO: [std::cell::Cell<SpaceAnswer>; MEMO_SLOTS] =
         const { [const { std::cell::Cell::new(None) }; MEMO_SLOTS] };
 }
 
