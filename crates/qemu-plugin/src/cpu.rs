@@ -339,15 +339,14 @@ impl VcpuState {
         Some(v)
     }
 
-    /// Reads the snapshot (vCPU callback context only), with the
-    /// trapping instruction's real address as rip: `pc` is its address at
-    /// translation, and rip read mid-block is stale (see
-    /// [`crate::classify::real_pc`]). All registers are appended to one
-    /// buffer cleared once. Slots whose bit is set in `skip` are not read
+    /// Reads the snapshot into `regs` (all zero on entry; vCPU callback
+    /// context only), with the trapping instruction's real address as
+    /// rip: `pc` is its address at translation, and rip read mid-block
+    /// is stale (see [`crate::classify::real_pc`]). All registers are
+    /// appended to one buffer cleared once. Slots whose bit is set in `skip` are not read
     /// and stay 0 (see [`LIGHT_SKIP`]); slots [`VcpuState::read_slot`]
     /// already read for this event keep that value.
-    pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind, skip: u32) -> Regs {
-        let mut regs = Regs::default();
+    pub fn snapshot(&mut self, pc: u64, kind: crate::classify::Kind, skip: u32, regs: &mut Regs) {
         // General registers straight from env->regs when found: they
         // count as read, and the gdb path below skips them. (By bit: the
         // slots wanted and not read yet.)
@@ -377,7 +376,7 @@ impl VcpuState {
             while bits != 0 {
                 let slot = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                regmap::store(&mut regs, slot, self.known[slot]);
+                regmap::store(regs, slot, self.known[slot]);
             }
             return self.with_real_pc(regs, pc, kind);
         }
@@ -396,9 +395,9 @@ impl VcpuState {
         for (slot, &n) in sizes.iter().enumerate() {
             let end = (off + n).min(b.len());
             if n > 0 {
-                regmap::store(&mut regs, slot, regmap::decode_le(&b[off.min(end)..end]));
+                regmap::store(regs, slot, regmap::decode_le(&b[off.min(end)..end]));
             } else if self.read & (1 << slot) != 0 {
-                regmap::store(&mut regs, slot, self.known[slot]);
+                regmap::store(regs, slot, self.known[slot]);
             }
             off = end;
         }
@@ -407,7 +406,7 @@ impl VcpuState {
 
     /// `regs` with the trapping instruction's real address as rip (see
     /// [`VcpuState::snapshot`]).
-    fn with_real_pc(&mut self, mut regs: Regs, pc: u64, kind: crate::classify::Kind) -> Regs {
+    fn with_real_pc(&mut self, regs: &mut Regs, pc: u64, kind: crate::classify::Kind) {
         let rip = regs.rip();
         let buf = &mut self.buf;
         let real = crate::classify::real_pc(pc, rip, |cand| {
@@ -419,7 +418,6 @@ impl VcpuState {
                 && crate::classify::classify(&buf.as_slice()[..n]) == Some(kind)
         });
         regs.set(Reg::Rip, real);
-        regs
     }
 }
 

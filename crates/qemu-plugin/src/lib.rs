@@ -493,8 +493,10 @@ fn iret_target_cs(st: &mut VcpuState, kind: Kind) -> Option<u16> {
     Some(u16::from_le_bytes([*b.first()?, *b.get(1)?]))
 }
 
-/// The register snapshot and bitness of an event, or None when this
-/// execution is not one we report (kernel-mode enter, iret to kernel).
+/// The bitness of an event, its register snapshot in `regs` (zero on
+/// entry: read in place, a register set is a few hundred bytes to
+/// move), or None when this execution is not one we report (kernel-mode
+/// enter, iret to kernel).
 ///
 /// `pc` is the trap instruction's address when its block was translated;
 /// the snapshot's rip is its real address (see
@@ -508,26 +510,33 @@ fn capture(
     st: &mut VcpuState,
     kind: Kind,
     pc: u64,
-) -> Option<(Regs, Bitness)> {
+    regs: &mut Regs,
+) -> Option<Bitness> {
     match kind.mechanism().direction() {
         Direction::Enter => {
-            let regs = st.snapshot(pc, kind, skip);
+            st.snapshot(pc, kind, skip, regs);
             // Only calls made from user mode (CPL 3). Kernel-mode traps
             // are rare enough not to deserve a cheaper pre-check.
             if regs.cpl() != 3 {
                 p.count(COUNT_ENTER_KERNEL);
                 return None;
             }
-            let b = kind
-                .mechanism()
-                .call_bitness(regmap::bitness(regs.efer, regs.cs));
-            Some((regs, b))
+            Some(
+                kind.mechanism()
+                    .call_bitness(regmap::bitness(regs.efer, regs.cs)),
+            )
         }
         // sysret/sysexit always return to user; the operand size picks the
         // mode they return to.
         Direction::Exit => match kind {
-            Kind::Sysret64 | Kind::Sysexit64 => Some((st.snapshot(pc, kind, skip), Bitness::B64)),
-            Kind::Sysret32 | Kind::Sysexit32 => Some((st.snapshot(pc, kind, skip), Bitness::B32)),
+            Kind::Sysret64 | Kind::Sysexit64 => {
+                st.snapshot(pc, kind, skip, regs);
+                Some(Bitness::B64)
+            }
+            Kind::Sysret32 | Kind::Sysexit32 => {
+                st.snapshot(pc, kind, skip, regs);
+                Some(Bitness::B32)
+            }
             _ => {
                 // Cheap path first: most irets return to the kernel.
                 let target = iret_target_cs(st, kind)?;
@@ -535,9 +544,8 @@ fn capture(
                     p.count(COUNT_IRET_KERNEL);
                     return None;
                 }
-                let regs = st.snapshot(pc, kind, 0);
-                let b = regmap::bitness(regs.efer, target);
-                Some((regs, b))
+                st.snapshot(pc, kind, 0, regs);
+                Some(regmap::bitness(regs.efer, target))
             }
         },
     }
@@ -753,17 +761,19 @@ fn on_vcpu_trap(p: &Plugin, vcpu: u32, st: &mut VcpuState, kind: Kind, pc: u64) 
             p_skip = s;
         }
     }
-    let Some((regs, bitness)) = capture(p, p_skip, st, kind, pc) else {
+    let m = kind.mechanism();
+    let mut event = Event::new(vcpu, m, Bitness::B64, Regs::default());
+    let Some(bitness) = capture(p, p_skip, st, kind, pc, &mut event.regs) else {
         return;
     };
+    event.bitness = bitness;
+    event.cr3 = event.regs.cr3;
     if st.fd_unsettled && kind.mechanism().direction() == Direction::Exit {
         with_early(p, |early| settle(early, st));
     }
     // (capture drops irets to the kernel: this one returns to user.)
     let probed = sigprobe::take_at_return(&mut st.sig_stash, kind, true);
-    let m = kind.mechanism();
     p.count(mech_index(m));
-    let event = Event::new(vcpu, m, bitness, regs);
 
     let mut last_nr = st.last_nr;
     {

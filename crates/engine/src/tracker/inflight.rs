@@ -137,6 +137,7 @@ impl Inflight {
     /// any, moves to the shards, unless it is stale (the same thread's
     /// call returning to the same ip: its return was missed), which is
     /// given back.
+    #[inline(always)]
     pub(super) fn lane_put(
         &self,
         lane: &mut super::lane::LaneGuard<'_>,

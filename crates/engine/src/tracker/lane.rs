@@ -458,6 +458,7 @@ impl super::Tracker {
     /// Puts the lane's call `call` in flight in its vCPU's slot, as
     /// `admit` says its caller was admitted: false (nothing done) when
     /// the vCPU's ticket does not hold for it.
+    #[inline(always)]
     pub(super) fn lane_enter(&self, call: LaneCall, admit: Admit) -> bool {
         if self.early.inflight.load(Ordering::Acquire) >= super::MAX_PENDING {
             self.evict_oldest();

@@ -471,6 +471,7 @@ pub(super) fn kernel32(event: &Event) -> bool {
 impl BareHead {
     /// The head of call `info` entered at `event` at engine time `ts`
     /// (its width, trap, vCPU and space; see [`Pending::bare`]).
+    #[inline(always)]
     pub(super) fn of(
         info: CallInfo,
         event: &Event,
