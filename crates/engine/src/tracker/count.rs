@@ -70,16 +70,7 @@ impl Tracker {
         now: u64,
         gens: (u64, u64),
     ) {
-        let thread = if self.pair_by_thread {
-            self.running_task(event, cpu.mem())
-        } else {
-            None
-        };
-        let cpu_at_enter = if self.cpu_read {
-            self.thread_cpu_ns(event, cpu.mem())
-        } else {
-            None
-        };
+        let (thread, cpu_at_enter) = self.count_reads(event, cpu);
         let order = self.order.fetch_add(1, Ordering::Relaxed);
         // Without a caller to carry, the vCPU's own lane (see [`lane`]).
         if self.lanes_on && proc_info.is_none() {
@@ -104,6 +95,27 @@ impl Tracker {
             )
         });
         self.insert(key, pending);
+    }
+
+    /// What a counted call's enter reads of its caller: its thread (when
+    /// calls are paired by thread) and its system CPU time so far (when
+    /// the table or a recording needs it).
+    pub(super) fn count_reads(
+        &self,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+    ) -> (Option<u64>, Option<u64>) {
+        let thread = if self.pair_by_thread {
+            self.running_task(event, cpu.mem())
+        } else {
+            None
+        };
+        let cpu_at_enter = if self.cpu_read {
+            self.thread_cpu_ns(event, cpu.mem())
+        } else {
+            None
+        };
+        (thread, cpu_at_enter)
     }
 
     /// Whether the call in flight `p` took the lane at its enter (and so
@@ -163,6 +175,33 @@ mod tests {
     const RIP: u64 = 0x40_1000;
     const SP: u64 = 0x7fff_1000;
 
+    /// A 64-bit syscall enter of call `nr` with first argument `arg`.
+    fn enter_regs(nr: u64, arg: u64) -> Regs {
+        let mut r = Regs {
+            cr3: CR3,
+            cs: 0x33,
+            ..Default::default()
+        };
+        r.set(Reg::Rax, nr);
+        r.set(Reg::Rdi, arg);
+        r.set(Reg::Rsp, SP);
+        r.set(Reg::Rip, RIP);
+        r
+    }
+
+    /// Its sysret, returning `ret`.
+    fn exit_regs(ret: u64) -> Regs {
+        let mut r = Regs {
+            cr3: CR3,
+            cs: 0x10,
+            ..Default::default()
+        };
+        r.set(Reg::Rax, ret);
+        r.set(Reg::Rcx, RIP + 2);
+        r.set(Reg::Rsp, SP);
+        r
+    }
+
     /// What a tracker made of some calls: whether `-c`'s lane was open,
     /// its records, and the rows its per-vCPU lanes counted.
     type Made = (
@@ -180,23 +219,7 @@ mod tests {
         let mut now = 0;
         let mut out = Vec::new();
         for (nr, arg, ret) in [(110u64, 0u64, 42u64), (3, u64::MAX, (-9i64) as u64)] {
-            let mut enter = Regs {
-                cr3: CR3,
-                cs: 0x33,
-                ..Default::default()
-            };
-            enter.set(Reg::Rax, nr);
-            enter.set(Reg::Rdi, arg);
-            enter.set(Reg::Rsp, SP);
-            enter.set(Reg::Rip, RIP);
-            let mut exit = Regs {
-                cr3: CR3,
-                cs: 0x10,
-                ..Default::default()
-            };
-            exit.set(Reg::Rax, ret);
-            exit.set(Reg::Rcx, RIP + 2);
-            exit.set(Reg::Rsp, SP);
+            let (enter, exit) = (enter_regs(nr, arg), exit_regs(ret));
             for (m, regs, vcpu) in [
                 (Mechanism::Syscall, enter, 0),
                 (Mechanism::Sysret, exit, exit_vcpu),
@@ -224,22 +247,7 @@ mod tests {
         let mut mem = SparseVirt::new();
         let mut out = Vec::new();
         for i in 0..rounds {
-            let mut enter = Regs {
-                cr3: CR3,
-                cs: 0x33,
-                ..Default::default()
-            };
-            enter.set(Reg::Rax, 110);
-            enter.set(Reg::Rsp, SP);
-            enter.set(Reg::Rip, RIP);
-            let mut exit = Regs {
-                cr3: CR3,
-                cs: 0x10,
-                ..Default::default()
-            };
-            exit.set(Reg::Rax, 42);
-            exit.set(Reg::Rcx, RIP + 2);
-            exit.set(Reg::Rsp, SP);
+            let (enter, exit) = (enter_regs(110, 0), exit_regs(42));
             for (k, (m, regs)) in [(Mechanism::Syscall, enter), (Mechanism::Sysret, exit)]
                 .into_iter()
                 .enumerate()
@@ -266,10 +274,7 @@ mod tests {
 
     #[test]
     fn the_lanes_own_path_counts_what_the_general_path_counts() {
-        let counted = EngineConfig {
-            summary: true,
-            ..EngineConfig::default()
-        };
+        let counted = counted();
         let ((_, recs, general), none) = getppids(&counted, 5, false);
         let ((_, lane_recs, alone), (enters, exits)) = getppids(&counted, 5, true);
         assert_eq!(none, (0, 0));
@@ -286,20 +291,10 @@ mod tests {
 
     #[test]
     fn a_ticket_holds_only_as_long_as_the_scope_and_attributions_it_was_issued_in() {
-        let counted = EngineConfig {
-            summary: true,
-            ..EngineConfig::default()
-        };
+        let counted = counted();
         let t = Tracker::new(&counted, Box::new(LinuxLayer::default()), Hooks::new()).unwrap();
         let call = || {
-            let mut regs = Regs {
-                cr3: CR3,
-                cs: 0x33,
-                ..Default::default()
-            };
-            regs.set(Reg::Rax, 110);
-            regs.set(Reg::Rip, RIP);
-            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, regs);
+            let ev = Event::new(0, Mechanism::Syscall, Bitness::B64, enter_regs(110, 0));
             let info = t.os.identify(&ev, 110);
             lane::LaneCall {
                 key: ThreadKey { cr3: CR3, sp: SP },
@@ -328,6 +323,14 @@ mod tests {
         assert!(!t.lane_enter(call(), lane::Admit::Ticket(gens(&t))));
     }
 
+    /// `-c`'s configuration.
+    fn counted() -> EngineConfig {
+        EngineConfig {
+            summary: true,
+            ..EngineConfig::default()
+        }
+    }
+
     fn two_calls(cfg: &EngineConfig) -> Made {
         two_calls_on(cfg, 0)
     }
@@ -335,10 +338,7 @@ mod tests {
     /// `-c` with a status filter: the sink filters records, so the lane's
     /// calls end as records (not in the per-vCPU lanes' rows).
     fn counted_as_records() -> EngineConfig {
-        let mut cfg = EngineConfig {
-            summary: true,
-            ..EngineConfig::default()
-        };
+        let mut cfg = counted();
         cfg.display.status = Some(status::SUCCESSFUL | status::FAILED);
         cfg
     }
@@ -366,10 +366,7 @@ mod tests {
 
     #[test]
     fn plain_counts_stay_in_the_vcpu_lane_as_the_summary_would_count_them() {
-        let counted = EngineConfig {
-            summary: true,
-            ..EngineConfig::default()
-        };
+        let counted = counted();
         let (lane, recs, rows) = two_calls(&counted);
         assert!(lane);
         assert!(recs.is_empty(), "no record for a plain count");
@@ -394,10 +391,7 @@ mod tests {
 
     #[test]
     fn a_call_returning_on_another_vcpu_ends_through_the_shared_map() {
-        let counted = EngineConfig {
-            summary: true,
-            ..EngineConfig::default()
-        };
+        let counted = counted();
         // Entered in vCPU 0's lane, returned on vCPU 1: the return finds
         // the call after the lanes moved their calls to the shared map.
         let (_, recs, rows) = two_calls_on(&counted, 1);
@@ -415,10 +409,7 @@ mod tests {
     #[test]
     fn hooks_rules_and_names_close_the_lane() {
         let with = |f: fn(&mut EngineConfig)| {
-            let mut c = EngineConfig {
-                summary: true,
-                ..EngineConfig::default()
-            };
+            let mut c = counted();
             f(&mut c);
             two_calls(&c).0
         };

@@ -419,16 +419,7 @@ impl super::Tracker {
             self.scope_gen.load(Ordering::Acquire),
             self.attrib.generation(),
         );
-        let thread = if self.pair_by_thread {
-            self.running_task(event, cpu.mem())
-        } else {
-            None
-        };
-        let cpu_at_enter = if self.cpu_read {
-            self.thread_cpu_ns(event, cpu.mem())
-        } else {
-            None
-        };
+        let (thread, cpu_at_enter) = self.count_reads(event, cpu);
         let code = super::frame::code_bitness(event);
         let key = ThreadKey {
             cr3,
