@@ -341,6 +341,16 @@ impl Tracker {
         }
     }
 
+    /// Whether a call of a known thread (read by the OS layer) is in
+    /// flight on stack `key`.
+    pub(super) fn thread_known(&self, key: ThreadKey) -> bool {
+        self.pending
+            .shard(key)
+            .calls
+            .get(&key)
+            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()))
+    }
+
     /// Takes the oldest call of thread `key` that returns to `ip`.
     pub(super) fn take(
         &self,

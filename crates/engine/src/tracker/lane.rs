@@ -352,9 +352,11 @@ impl super::Tracker {
     /// a plain call whose caller the vCPU's ticket admits, a return that
     /// ends the call in the vCPU's slot. True when it did (nothing more
     /// to do: the event makes no record); false when the general path
-    /// ([`super::Tracker::on_event`]) must handle it, nothing having
-    /// changed. `clock` gives the engine's time; it is read only when the
-    /// count needs it (at a return, only for the wall-clock time).
+    /// ([`super::Tracker::on_event`]) must handle it, nothing it reads
+    /// having changed (a call order number may go unused; a used-up
+    /// ticket's caller is forgotten, to be attributed again). `clock`
+    /// gives the engine's time; it is read only when the count needs it
+    /// (at a return, only for the wall-clock time).
     pub fn lane_event(&self, event: &Event, cpu: &mut dyn Cpu, clock: &dyn Fn() -> u64) -> bool {
         if !self.lanes_on {
             return false;

@@ -870,7 +870,7 @@ impl Tracker {
         if self.lanes_on && self.lane_exit(event, cpu, key, ip, &|| now, false) {
             return None;
         }
-        let thread = self.thread_at(event, cpu);
+        let thread = self.thread_at(key, event, cpu);
         let (pending, announced) = match self.take_at_return(key, ip, thread, event.regs.rax()) {
             Some(p) => p,
             // A return to no call of its stack (an exec's new image, a
@@ -897,17 +897,23 @@ impl Tracker {
         self.finish_call(pending, event, cpu, now, sp, announced)
     }
 
-    /// The running thread's identity at a return: it
-    /// is what tells a vfork child's return from its parent's. Read
-    /// whenever calls are paired by thread (once per event, shared with
-    /// attribution): whether a call of a known thread is in flight there
-    /// was a look at the shard as costly as the read, and the answer is
-    /// nearly always yes.
-    fn thread_at(&self, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
-        if self.pair_by_thread {
-            self.running_task(event, cpu.mem())
-        } else {
-            None
+    /// The running thread's identity at a return to the stack `key`: it
+    /// is what tells a vfork child's return from its parent's. At a
+    /// sysret or sysexit (a system call's return, whose call is nearly
+    /// always in flight there) it is read whenever calls are paired by
+    /// thread (the event's one task read, shared with attribution):
+    /// looking first for a call of a known thread was a second lock of
+    /// the shard per return. At an iret (an interrupt's return, most
+    /// often, with no call in flight there) only when a call of a known
+    /// thread is in flight on that stack.
+    fn thread_at(&self, key: ThreadKey, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
+        match event.mechanism {
+            Mechanism::Sysret | Mechanism::Sysexit if self.pair_by_thread => {
+                self.running_task(event, cpu.mem())
+            }
+            Mechanism::Sysret | Mechanism::Sysexit => None,
+            _ if self.thread_known(key) => self.running_task(event, cpu.mem()),
+            _ => None,
         }
     }
 

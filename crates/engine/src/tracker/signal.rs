@@ -76,7 +76,7 @@ impl Tracker {
             cr3,
             sp: d.resume_sp,
         };
-        let thread = self.thread_at(event, cpu);
+        let thread = self.thread_at(key, event, cpu);
         // A call whose return ip the trap did not tell (sysenter) matches
         // any ip: it was rewound if the resumed ip is a trap instruction
         // (the vDSO's `int $0x80` right before the sysenter landing pad).
