@@ -450,14 +450,14 @@ impl Engine {
             }
             (Output::Background(w), None) => w.begin(vcpu),
             (Output::Inline(_), Some(now)) => now,
-            (Output::Inline(_), None) => self.start.elapsed().as_nanos() as u64,
+            (Output::Inline(_), None) => self.elapsed_ns(),
         };
         let m = match &self.tracker {
             TrackerCell::Shared(t) => {
                 // `-c`'s lane: most events make no record and need no
                 // stamp (its clock read only when the count needs it).
                 if let Output::Inline(_) = &self.out {
-                    let clock = || at.unwrap_or_else(|| self.start.elapsed().as_nanos() as u64);
+                    let clock = || at.unwrap_or_else(|| self.elapsed_ns());
                     if t.lane_event(event, cpu, &clock) {
                         if t.has_extra() {
                             self.emit_all(t, vcpu, clock(), &mut None);
@@ -490,6 +490,11 @@ impl Engine {
         drop(recorder);
         self.emit_all(&t, vcpu, now, &mut rec);
         self.end(vcpu);
+    }
+
+    /// The engine's time: ns since its start.
+    fn elapsed_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
     }
 
     /// Marks `vcpu` idle for the writer thread, if there is one: the
@@ -604,7 +609,7 @@ impl Engine {
 
     /// Flushes everything (unfinished calls, summary) at the end.
     pub fn finish(&self) -> EngineStats {
-        let now = self.start.elapsed().as_nanos() as u64;
+        let now = self.elapsed_ns();
         self.finish_at(now)
     }
 
@@ -618,7 +623,7 @@ impl Engine {
     /// the calls in flight end `<detached ...>` (strace's detach,
     /// `-e status=detached`), not `<unfinished ...>`.
     pub fn finish_detached(&self) -> EngineStats {
-        let now = self.start.elapsed().as_nanos() as u64;
+        let now = self.elapsed_ns();
         self.finish_detached_at(now)
     }
 

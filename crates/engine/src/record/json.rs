@@ -56,7 +56,7 @@ pub(crate) fn write_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), serde_
     o.out.push(b']');
     if let Some(r) = rec.ret {
         o.key("ret");
-        push_i64(o.out, r);
+        push_int(o.out, r);
     }
     if let Some(t) = &rec.ret_text {
         o.str("ret_text", t);
@@ -137,7 +137,7 @@ impl Obj<'_> {
 
     fn uint(&mut self, k: &str, v: u64) {
         self.key(k);
-        push_u64(self.out, v);
+        push_int(self.out, v);
     }
 
     fn opt_uint(&mut self, k: &str, v: Option<u64>) {
@@ -158,12 +158,8 @@ impl Obj<'_> {
     }
 }
 
-fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut b = itoa::Buffer::new();
-    out.extend_from_slice(b.format(v).as_bytes());
-}
-
-fn push_i64(out: &mut Vec<u8>, v: i64) {
+/// An integer in decimal, as serde_json writes it.
+fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
     let mut b = itoa::Buffer::new();
     out.extend_from_slice(b.format(v).as_bytes());
 }

@@ -12,10 +12,10 @@
 //! line). Making every entry eagerly cost a record and a copy of its
 //! arguments per shown call.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::state::lock;
+use super::state::{lock, HighWater};
 use super::{ThreadKey, Tracker};
 use crate::record::Record;
 
@@ -39,14 +39,14 @@ pub(super) struct Unannounced {
     stripes: Box<[Stripe]>,
     /// Stripes in use: 1 + the highest vCPU number seen (a look reads
     /// only those).
-    used: AtomicUsize,
+    used: HighWater,
 }
 
 impl Default for Unannounced {
     fn default() -> Self {
         Unannounced {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
-            used: AtomicUsize::new(0),
+            used: HighWater::default(),
         }
     }
 }
@@ -56,9 +56,7 @@ impl Unannounced {
     /// vCPU `vcpu`.
     pub(super) fn note(&self, vcpu: u32, order: u64, key: ThreadKey) {
         let i = vcpu as usize % STRIPES;
-        if self.used.load(Ordering::Acquire) <= i {
-            self.used.fetch_max(i + 1, Ordering::AcqRel);
-        }
+        self.used.raise(i);
         let stripe = &self.stripes[i];
         lock(&stripe.calls).push((order, key));
         stripe.any.store(true, Ordering::Release);
@@ -66,7 +64,7 @@ impl Unannounced {
 
     /// Every noted call, moved into `out`.
     fn take_into(&self, out: &mut Vec<(u64, ThreadKey)>) {
-        let used = self.used.load(Ordering::Acquire).min(STRIPES);
+        let used = self.used.upto(STRIPES);
         for stripe in &self.stripes[..used] {
             if stripe.any.load(Ordering::Acquire) {
                 let mut c = lock(&stripe.calls);
@@ -78,7 +76,7 @@ impl Unannounced {
 
     /// Whether a call may be noted.
     fn any(&self) -> bool {
-        let used = self.used.load(Ordering::Acquire).min(STRIPES);
+        let used = self.used.upto(STRIPES);
         self.stripes[..used]
             .iter()
             .any(|s| s.any.load(Ordering::Acquire))

@@ -36,6 +36,20 @@ pub(super) struct AttribCache {
     pub(super) admit_memo: Option<(u64, u64, u32)>,
 }
 
+impl AttribCache {
+    /// `take` of the caller cached for `key` (address space, task), the
+    /// use counted; None when there is none or it was used
+    /// [`MAX_USES`] times (to be read again).
+    fn use_entry<T>(&mut self, key: (u64, u64), take: impl FnOnce(&ProcInfo) -> T) -> Option<T> {
+        let (p, uses) = self.map.get_mut(&key)?;
+        if *uses >= MAX_USES {
+            return None;
+        }
+        *uses += 1;
+        Some(take(p))
+    }
+}
+
 /// vCPUs with a cache of their own; more share them by number.
 const CACHES: usize = 64;
 
@@ -209,12 +223,7 @@ impl Tracker {
         let key = (cr3_key(event.cr3), task);
         let gen = self.scope_gen.load(std::sync::atomic::Ordering::Acquire);
         let mut cache = self.attrib.of(event.vcpu);
-        let (p, uses) = cache.map.get_mut(&key)?;
-        if *uses >= MAX_USES {
-            return None;
-        }
-        *uses += 1;
-        let (pid, got) = (p.pid, take(p));
+        let (pid, got) = cache.use_entry(key, |p| (p.pid, take(p)))?;
         if cache.admit_memo == Some((gen, cr3, pid)) {
             return Some((got, true));
         }
@@ -231,11 +240,8 @@ impl Tracker {
             return self.os.attribute(event, mem);
         };
         let key = (cr3_key(event.cr3), task);
-        if let Some((p, uses)) = self.attrib.of(event.vcpu).map.get_mut(&key) {
-            if *uses < MAX_USES {
-                *uses += 1;
-                return Some(p.clone());
-            }
+        if let Some(p) = self.attrib.of(event.vcpu).use_entry(key, ProcInfo::clone) {
+            return Some(p);
         }
         let p = self.os.attribute(event, mem);
         let mut cache = self.attrib.of(event.vcpu);

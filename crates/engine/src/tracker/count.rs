@@ -118,6 +118,32 @@ impl Tracker {
         (thread, cpu_at_enter)
     }
 
+    /// The system CPU time the running thread used since its account
+    /// read `at_enter` at the call's enter: the growth of the account
+    /// (None when it was not read then or cannot be read now).
+    pub(super) fn cpu_used_since(
+        &self,
+        at_enter: Option<u64>,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+    ) -> Option<u64> {
+        let at_enter = at_enter?;
+        self.thread_cpu_ns(event, cpu.mem())
+            .map(|now| now.saturating_sub(at_enter))
+    }
+
+    /// The return value of a counted call of width `bitness`, as its
+    /// record keeps it: read at the call's own width, as
+    /// `Syscall::return_value` reads it for the general path.
+    pub(super) fn call_return(&self, bitness: Bitness, cpu: &mut dyn Cpu) -> i64 {
+        let rax = cpu.regs().rax();
+        let ret = match bitness {
+            Bitness::B32 => rax as u32 as i32 as i64,
+            Bitness::B64 => rax as i64,
+        };
+        self.os.record_return(ret)
+    }
+
     /// Whether the call in flight `p` took the lane at its enter (and so
     /// may end through [`Tracker::count_finish`]).
     pub(super) fn took_count_lane(&self, p: &Pending) -> bool {
@@ -141,19 +167,8 @@ impl Tracker {
         cpu: &mut dyn Cpu,
         now: u64,
     ) -> Record {
-        if let Some(at_enter) = p.cpu_at_enter {
-            p.cpu_used = self
-                .thread_cpu_ns(event, cpu.mem())
-                .map(|now| now.saturating_sub(at_enter));
-        }
-        // Read at the call's own width, as `Syscall::return_value` reads
-        // it for the general path.
-        let rax = cpu.regs().rax();
-        let ret = match p.bitness {
-            Bitness::B32 => rax as u32 as i32 as i64,
-            Bitness::B64 => rax as i64,
-        };
-        let ret = self.os.record_return(ret);
+        p.cpu_used = self.cpu_used_since(p.cpu_at_enter, event, cpu);
+        let ret = self.call_return(p.bitness, cpu);
         self.record(p, CallState::Complete, Some(ret), Some(now))
     }
 }
@@ -246,6 +261,8 @@ mod tests {
         let t = Tracker::new(cfg, Box::new(LinuxLayer::default()), Hooks::new()).unwrap();
         let mut mem = SparseVirt::new();
         let mut out = Vec::new();
+        // The enters and the returns the lane handled alone.
+        let mut alone = (0, 0);
         for i in 0..rounds {
             let (enter, exit) = (enter_regs(110, 0), exit_regs(42));
             for (k, (m, regs)) in [(Mechanism::Syscall, enter), (Mechanism::Sysret, exit)]
@@ -259,12 +276,15 @@ mod tests {
                     mem: &mut mem,
                 };
                 if lane_first && t.lane_event(&ev, &mut cpu, &|| now) {
+                    match k {
+                        0 => alone.0 += 1,
+                        _ => alone.1 += 1,
+                    }
                     continue;
                 }
                 out.extend(t.on_event(&ev, &mut cpu, now));
             }
         }
-        let alone = t.pending.lanes.events();
         let stats = t.stats();
         assert_eq!((stats.enters, stats.exits), (rounds, rounds));
         let mut rows = t.take_lane_rows();

@@ -43,10 +43,6 @@ impl Tracker {
     /// The engine's counters, with the events dropped without the lock.
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.snapshot();
-        let (lane_enters, lane_exits) = self.pending.lanes.events();
-        s.events += lane_enters + lane_exits;
-        s.enters += lane_enters;
-        s.exits += lane_exits;
         let enters = self.early.dropped.sum(early::DROPPED_ENTERS);
         let exits = self.early.dropped.sum(early::DROPPED_EXITS);
         s.events += enters + exits;

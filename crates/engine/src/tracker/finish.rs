@@ -33,11 +33,7 @@ impl Tracker {
         }
         // The time the call ran on a CPU in the kernel: the growth of the
         // thread's account since the enter.
-        if let Some(at_enter) = pending.cpu_at_enter {
-            pending.cpu_used = self
-                .thread_cpu_ns(event, cpu.mem())
-                .map(|now| now.saturating_sub(at_enter));
-        }
+        pending.cpu_used = self.cpu_used_since(pending.cpu_at_enter, event, cpu);
         // The exit is handled with the call's own bitness and mechanism
         // so the return value is read at the caller's width.
         let mut ev = event.clone();

@@ -103,6 +103,15 @@ pub(super) fn code_bitness(event: &Event) -> Bitness {
     }
 }
 
+/// The number of the call entered at `event`: rax, its low half for a
+/// 32-bit caller.
+pub(super) fn call_nr(event: &Event) -> u64 {
+    match event.bitness {
+        Bitness::B32 => event.regs.rax() & 0xffff_ffff,
+        Bitness::B64 => event.regs.rax(),
+    }
+}
+
 /// Where the call entered at `event` returns: after the 2-byte trap
 /// instruction, except for sysenter, whose return address the kernel
 /// chooses, and the 32-bit vDSO's fast paths (sysenter, compat

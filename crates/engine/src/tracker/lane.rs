@@ -20,11 +20,11 @@
 //! whose records carry the caller): what the lane drops is then exactly
 //! what the sink would have read.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use vstrace_core::cpu::Cpu;
-use vstrace_core::event::{Direction, Event};
+use vstrace_core::event::{Direction, Event, Mechanism};
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::os::CallInfo;
 use vstrace_core::Bitness;
@@ -46,14 +46,14 @@ const LANE_CPUS: usize = 256;
 pub(super) struct LaneFlags {
     open: Box<[AtomicBool]>,
     /// Lanes ever used: the flags past it are all clear.
-    used: AtomicUsize,
+    used: super::state::HighWater,
 }
 
 impl Default for LaneFlags {
     fn default() -> Self {
         LaneFlags {
             open: (0..LANE_CPUS).map(|_| AtomicBool::new(false)).collect(),
-            used: AtomicUsize::new(0),
+            used: Default::default(),
         }
     }
 }
@@ -61,8 +61,8 @@ impl Default for LaneFlags {
 impl LaneFlags {
     /// Marks lane `idx` holding a call or not (under its lock).
     pub(super) fn set(&self, idx: usize, open: bool) {
-        if open && idx >= self.used.load(Ordering::Relaxed) {
-            self.used.fetch_max(idx + 1, Ordering::AcqRel);
+        if open {
+            self.used.raise(idx);
         }
         if let Some(f) = self.open.get(idx) {
             f.store(open, Ordering::Release);
@@ -72,7 +72,7 @@ impl LaneFlags {
     /// The lanes that hold a call (without their locks: a call entering
     /// meanwhile may be missed, as it would be a moment later).
     pub(super) fn open(&self) -> impl Iterator<Item = usize> + '_ {
-        let used = self.used.load(Ordering::Acquire).min(LANE_CPUS);
+        let used = self.used.upto(LANE_CPUS);
         (0..used).filter(|i| self.open[*i].load(Ordering::Acquire))
     }
 
@@ -147,10 +147,6 @@ pub(super) struct LaneCpu {
     pub(super) open: Option<LaneCall>,
     rows: FastMap<(u8, u64), LaneRow>,
     ticket: Option<Ticket>,
-    /// Enters and exits the lane handled alone (the engine's counters,
-    /// kept here under the lane's lock rather than in a shared counter).
-    enters: u64,
-    exits: u64,
     /// The counts of the rows of calls numbered below [`DENSE_NRS`], at
     /// 2 × number + width: a call costs an index, not a hash lookup (a
     /// fiftieth of a `replay -c`). Their rows are in `rows` too, with no
@@ -297,12 +293,6 @@ impl Lanes {
         self.cpus.iter().map(lock)
     }
 
-    /// The enters and exits the lanes handled alone.
-    pub(super) fn events(&self) -> (u64, u64) {
-        self.each()
-            .fold((0, 0), |(n, x), c| (n + c.enters, x + c.exits))
-    }
-
     /// The rows every lane counted, emptied: (name, number, counts), to
     /// be merged into the summary.
     pub(super) fn take_rows(&self) -> Vec<(String, u64, RowCounts)> {
@@ -362,16 +352,31 @@ impl super::Tracker {
             return false;
         }
         super::attrib::next_event();
-        match event.direction {
-            Direction::Enter => self.lane_fast_enter(event, cpu, clock),
-            Direction::Exit => super::frame::return_target(event, cpu).is_some_and(|(ip, sp)| {
-                let key = ThreadKey {
-                    cr3: super::cr3_key(event.cr3),
-                    sp,
-                };
-                self.lane_exit(event, cpu, key, ip, clock, true)
-            }),
+        let (done, counter) = match event.direction {
+            Direction::Enter => (
+                self.lane_fast_enter(event, cpu, clock),
+                super::Counter::Enters,
+            ),
+            // An iret's return target is in memory, and it is most often
+            // an interrupt's return: the general path reads it once and
+            // tries the lane itself.
+            Direction::Exit if event.mechanism == Mechanism::Iret => return false,
+            // A sysret's or sysexit's is in its registers.
+            Direction::Exit => (
+                super::frame::return_target(event, cpu).is_some_and(|(ip, sp)| {
+                    let key = ThreadKey {
+                        cr3: super::cr3_key(event.cr3),
+                        sp,
+                    };
+                    self.lane_exit(event, cpu, key, ip, clock)
+                }),
+                super::Counter::Exits,
+            ),
+        };
+        if done {
+            self.stats.add(event.vcpu, counter, 1);
         }
+        done
     }
 
     /// The call `nr` of `event`'s width when it is plain for the lane
@@ -408,25 +413,19 @@ impl super::Tracker {
         {
             return false;
         }
-        let regs = &event.regs;
-        let nr = match event.bitness {
-            Bitness::B32 => regs.rax() & 0xffff_ffff,
-            Bitness::B64 => regs.rax(),
-        };
+        let nr = super::frame::call_nr(event);
         let Some(info) = self.plain_call(event, nr) else {
             return false;
         };
-        let cr3 = super::cr3_key(event.cr3);
-        let gens = (
-            self.scope_gen.load(Ordering::Acquire),
-            self.attrib.generation(),
-        );
-        let (thread, cpu_at_enter) = self.count_reads(event, cpu);
-        let code = super::frame::code_bitness(event);
-        let key = ThreadKey {
-            cr3,
-            sp: super::sp_of(regs.rsp(), code),
+        let admit = match self.scope {
+            Some(_) => Admit::Ticket((
+                self.scope_gen.load(Ordering::Acquire),
+                self.attrib.generation(),
+            )),
+            None => Admit::Unscoped,
         };
+        let (thread, cpu_at_enter) = self.count_reads(event, cpu);
+        let key = ThreadKey::at_enter(event);
         let order = self.order.fetch_add(1, Ordering::Relaxed);
         let call = LaneCall {
             key,
@@ -440,10 +439,6 @@ impl super::Tracker {
             ),
             kernel32: super::records::kernel32(event),
             cpu_at_enter,
-        };
-        let admit = match self.scope {
-            Some(_) => Admit::Ticket(gens),
-            None => Admit::Unscoped,
         };
         self.lane_enter(call, admit)
     }
@@ -483,9 +478,8 @@ impl super::Tracker {
                         return false;
                     }
                     t.uses += 1;
-                    lane.enters += 1;
                 }
-                Admit::Unscoped => lane.enters += 1,
+                Admit::Unscoped => {}
                 Admit::Issue((scope_gen, attrib_gen)) => {
                     lane.ticket = Some(Ticket {
                         scope_gen,
@@ -522,9 +516,7 @@ impl super::Tracker {
 
     /// `-c`'s lane at a return to `key` at `ip`: when the call in the
     /// vCPU's slot is the one it ends, counts the call in the vCPU's rows
-    /// (true); else the general path pairs the return (false). `alone`:
-    /// the lane's own exit, which counts the event (the general path
-    /// counted it already).
+    /// (true); else the general path pairs the return (false).
     pub(super) fn lane_exit(
         &self,
         event: &Event,
@@ -532,7 +524,6 @@ impl super::Tracker {
         key: ThreadKey,
         ip: u64,
         clock: &dyn Fn() -> u64,
-        alone: bool,
     ) -> bool {
         let mut lane = self.pending.lanes.cpu(event.vcpu);
         let Some(open) = lane.open.as_ref() else {
@@ -549,18 +540,10 @@ impl super::Tracker {
         };
         // Read whenever it was at the enter (a recording keeps it), as
         // `count_finish` reads it; the table takes it only for `cpu_time`.
-        let cpu_used = call.cpu_at_enter.and_then(|at| {
-            self.thread_cpu_ns(event, cpu.mem())
-                .map(|n| n.saturating_sub(at))
-        });
-        let cpu_used = cpu_used.filter(|_| self.cpu_time);
-        // Read at the call's own width, as `count_finish` reads it.
-        let rax = cpu.regs().rax();
-        let ret = match call.head.bitness {
-            Bitness::B32 => rax as u32 as i32 as i64,
-            Bitness::B64 => rax as i64,
-        };
-        let ret = self.os.record_return(ret);
+        let cpu_used = self
+            .cpu_used_since(call.cpu_at_enter, event, cpu)
+            .filter(|_| self.cpu_time);
+        let ret = self.call_return(call.head.bitness, cpu);
         let error = self.os.error_name(&call.head.info, ret).is_some();
         // The time the summary would read from the call's record (the
         // return's time matters only for the wall clock's).
@@ -576,9 +559,6 @@ impl super::Tracker {
             cpu_used,
         );
         lane.count(&call.head.info, error, ns);
-        if alone {
-            lane.exits += 1;
-        }
         true
     }
 

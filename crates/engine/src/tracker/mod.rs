@@ -85,6 +85,17 @@ struct ThreadKey {
     sp: u64,
 }
 
+impl ThreadKey {
+    /// The key of the thread making the call entered at `event`: its
+    /// address space and its user stack pointer.
+    fn at_enter(event: &Event) -> ThreadKey {
+        ThreadKey {
+            cr3: cr3_key(event.cr3),
+            sp: sp_of(event.regs.rsp(), frame::code_bitness(event)),
+        }
+    }
+}
+
 struct Pending {
     /// User ip the call returns to, when the trap tells it.
     ret_ip: Option<u64>,
@@ -405,7 +416,6 @@ impl Tracker {
     }
 
     fn on_enter(&self, event: &Event, cpu: &mut dyn Cpu, now: u64) -> Option<Record> {
-        let regs = &event.regs;
         // What the scope and the attributions were before this enter
         // looked (a lane's ticket holds while they stay).
         let gens = (
@@ -413,18 +423,11 @@ impl Tracker {
             self.attrib.generation(),
         );
         // The queueing call of a `signal=` injection is vstrace's own.
-        let key = ThreadKey {
-            cr3: cr3_key(event.cr3),
-            sp: sp_of(regs.rsp(), frame::code_bitness(event)),
-        };
+        let key = ThreadKey::at_enter(event);
         if self.queueing_enter(key, cpu) {
             return None;
         }
-        let mut nr = regs.rax();
-        if event.bitness == Bitness::B32 {
-            nr &= 0xffff_ffff;
-        }
-        let mut info = self.os.identify(event, nr);
+        let mut info = self.os.identify(event, frame::call_nr(event));
         // A multiplexer (i386's socketcall, ipc) is shown, filtered and
         // decoded as the call it makes, with that call's arguments.
         let mut split_raw = None;
@@ -590,10 +593,6 @@ impl Tracker {
         {
             return None;
         }
-        let key = ThreadKey {
-            cr3: cr3_key(event.cr3),
-            sp: sp_of(regs.rsp(), frame::code_bitness(event)),
-        };
         let ret_ip = frame::ret_ip_of(event);
         if shown && !root_exec && !pre_scope && !comm_exec && split_raw.is_none() && plain {
             // -c's lane: the caller as the general path would have it.
@@ -867,7 +866,7 @@ impl Tracker {
             cr3: cr3_key(event.cr3),
             sp,
         };
-        if self.lanes_on && self.lane_exit(event, cpu, key, ip, &|| now, false) {
+        if self.lanes_on && self.lane_exit(event, cpu, key, ip, &|| now) {
             return None;
         }
         let thread = self.thread_at(key, event, cpu);

@@ -40,6 +40,25 @@ pub(super) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     m.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// How many of a per-vCPU array's entries were ever used (1 + the
+/// highest index seen): a look across the array reads only those.
+#[derive(Default)]
+pub(super) struct HighWater(std::sync::atomic::AtomicUsize);
+
+impl HighWater {
+    /// Notes entry `i` used (a locked operation only the first time).
+    pub(super) fn raise(&self, i: usize) {
+        if self.0.load(Ordering::Acquire) <= i {
+            self.0.fetch_max(i + 1, Ordering::AcqRel);
+        }
+    }
+
+    /// The entries used, at most `cap`.
+    pub(super) fn upto(&self, cap: usize) -> usize {
+        self.0.load(Ordering::Acquire).min(cap)
+    }
+}
+
 /// A counter of [`Stats`].
 #[derive(Clone, Copy)]
 pub(super) enum Counter {
