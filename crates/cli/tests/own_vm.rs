@@ -88,6 +88,25 @@ impl UserVm {
     fn control(&self) -> String {
         std::fs::read_to_string(self.dir.join("control.log")).unwrap_or_default()
     }
+
+    /// The last lines of the guest's console (`console.log`, where a test
+    /// sends QEMU's standard output), of its ttyS1 and of QEMU's standard
+    /// error (`qemu.err`: the plugin's messages), for a failure's message:
+    /// what the guest was doing when it stopped making progress.
+    fn logs_tail(&self) -> String {
+        let tail = |name: &str| {
+            let text = std::fs::read(self.dir.join(name)).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        };
+        format!(
+            "--- console (last 40 lines)\n{}\n--- ttyS1 (last 40 lines)\n{}\n--- QEMU's stderr (last 40 lines)\n{}",
+            tail("console.log"),
+            tail("stdout.log"),
+            tail("qemu.err")
+        )
+    }
 }
 
 /// Waits for `child` at most `limit`, killing it after.
@@ -351,8 +370,32 @@ fn attach_plugin(endpoint: &str, args: &[&str]) -> Child {
 }
 
 /// Waits for a started attach and returns its output.
-fn finish(mut c: Child) -> Output {
-    let st = wait_limited(&mut c, Duration::from_secs(120));
+fn finish(c: Child) -> Output {
+    finish_or(c, String::new)
+}
+
+/// [`finish`], with `context()` in the failure's message.
+fn finish_or(mut c: Child, context: impl FnOnce() -> String) -> Output {
+    let limit = Duration::from_secs(120);
+    let start = Instant::now();
+    let st = loop {
+        if let Some(st) = c.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > limit {
+            // The context first, as it was (a killed client detaches).
+            let context = context();
+            let _ = c.kill();
+            let _ = c.wait();
+            let mut err = Vec::new();
+            std::io::Read::read_to_end(c.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!(
+                "did not finish within {limit:?}\n--- its stderr\n{}\n{context}",
+                String::from_utf8_lossy(&err),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let mut o = Output {
         status: st,
         stdout: Vec::new(),
@@ -799,15 +842,29 @@ fn debian_dormant_on(qemu: Option<&Path>) {
         plugin_path().display(),
         sock.display()
     );
-    let vm = debian_vm(&img, &label, qemu, &["-plugin".into(), plugin]);
+    let mut vm = debian_vm(&img, &label, qemu, &["-plugin".into(), plugin]);
+    // For a failure's message: where the vCPUs are.
+    let monitor = vm.dir.join("monitor.sock");
+    vm.args.extend([
+        "-monitor".into(),
+        format!("unix:{},server=on,wait=off", monitor.display()),
+        // The vCPU threads named (`CPU 0/TCG`) in /proc.
+        "-name".into(),
+        "debian,debug-threads=on".into(),
+    ]);
+    // The guest's console (ttyS0, on QEMU's stdout) is kept for a
+    // failure's message.
+    let console = std::fs::File::create(vm.dir.join("console.log")).unwrap();
     let mut q = std::process::Command::new(&vm.program)
         .args(&vm.args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(console)
+        .stderr(std::fs::File::create(vm.dir.join("qemu.err")).unwrap())
         .spawn()
         .expect("QEMU starts");
     let kill_qemu = scopeguard(q.id());
+    let qemu_pid = q.id();
+    let stuck = || format!("{}\n{}", vm.logs_tail(), qemu_state(qemu_pid, &monitor));
     wait_for(|| sock.exists(), "the plugin's socket");
     let ep = format!("unix:{}", sock.display());
 
@@ -855,12 +912,17 @@ fn debian_dormant_on(qemu: Option<&Path>) {
             "/etc/hostname=/etc/os-release",
         ],
     );
-    wait_long(
-        || vm.guest_stdout().contains("workload done"),
-        "the workload",
-        600,
-    );
-    let second = finish(second);
+    let waited = Instant::now();
+    while !vm.guest_stdout().contains("workload done") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(600),
+            "timed out waiting for the workload\n{}",
+            stuck()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The workload's unit powers the VM off, which ends the client.
+    let second = finish_or(second, stuck);
     let e2 = stderr(&second);
     assert_eq!(second.status.code(), Some(0), "{e2}");
     let g = vm.guest_stdout();
@@ -886,6 +948,56 @@ fn debian_dormant_on(qemu: Option<&Path>) {
     let _ = q.wait();
     drop(kill_qemu);
     assert!(!sock.exists(), "socket removed when QEMU exits");
+}
+
+/// What QEMU `pid` is doing, for a failure's message: each thread's
+/// name, state and kernel wait channel (a vCPU thread asleep in a futex
+/// waits for a lock; one running is in the guest), and the vCPUs' state
+/// and registers from its human monitor at `monitor`.
+fn qemu_state(pid: u32, monitor: &Path) -> String {
+    use std::io::{Read, Write};
+    let mut out = String::from("--- QEMU's threads (name state wait-channel)\n");
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for t in tasks.flatten() {
+        let p = t.path();
+        let read = |f: &str| std::fs::read_to_string(p.join(f)).unwrap_or_default();
+        let stat = read("stat");
+        // The state is the field after the parenthesised name.
+        let state = stat.rsplit(") ").next().and_then(|r| r.split(' ').next());
+        out.push_str(&format!(
+            "{} {} {}\n",
+            read("comm").trim(),
+            state.unwrap_or("?"),
+            read("wchan").trim()
+        ));
+    }
+    out.push_str("--- QEMU's monitor\n");
+    if let Ok(mut m) = std::os::unix::net::UnixStream::connect(monitor) {
+        let _ = m.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = m.write_all(b"info cpus\ninfo registers -a\n");
+        let mut text = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = m.read(&mut buf) {
+            if n == 0 || text.len() > 64 << 10 {
+                break;
+            }
+            text.extend_from_slice(&buf[..n]);
+        }
+        // The vCPUs' states and their general registers (not the echo
+        // of the commands, nor the FPU and vector registers).
+        let keep = [
+            "* CPU", "  CPU", "CPU#", "RAX=", "RSI=", "R8 =", "R12=", "RIP=", "CR0=",
+        ];
+        for line in String::from_utf8_lossy(&text).lines() {
+            if keep.iter().any(|k| line.starts_with(k)) {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// The `openat` records of a `cat` child of `pid` whose path the rewrite
