@@ -148,6 +148,35 @@ impl WalkCache {
         Ok(t)
     }
 
+    /// Checks that the guest's own stores could write `len` bytes at
+    /// `addr` in `space`: every page mapped and writable at every level of
+    /// its walk; else the first unmapped or read-only address. A source
+    /// that writes guest RAM by its physical address (as QEMU's debug and
+    /// plugin writes do) must not write a page the guest maps read-only:
+    /// such a page may be shared (a copy-on-write page after a fork, the
+    /// kernel's zero page, a file's page in the page cache), and the
+    /// bytes would appear in every process that maps it.
+    pub fn check_writable(
+        &mut self,
+        phys: &mut dyn PhysMem,
+        space: Space,
+        addr: u64,
+        len: usize,
+    ) -> Result<(), MemError> {
+        let mut done = 0usize;
+        while done < len {
+            let a = addr
+                .checked_add(done as u64)
+                .ok_or(MemError::Unmapped(u64::MAX))?;
+            let t = self.translate(phys, space, a)?;
+            if !t.writable {
+                return Err(MemError::ReadOnly(a));
+            }
+            done += (t.page_size - (a & (t.page_size - 1))) as usize;
+        }
+        Ok(())
+    }
+
     /// Fills `buf` from `addr` in `space`; all or nothing (every page is
     /// translated before any byte is read).
     pub fn read(
@@ -691,6 +720,42 @@ mod tests {
             mode,
             cr3,
         }
+    }
+
+    /// A write is checked as the guest's own store would be: a read-only
+    /// page anywhere in the range (a copy-on-write or zero page) refuses
+    /// it, with the first such address; an unmapped one, with its own.
+    #[test]
+    fn writes_are_checked_against_the_guests_write_bits() {
+        let mut b = builder(PagingMode::Long4);
+        let base = 0x7fff_f000_0000u64;
+        b.map(base, 0x20_0000, PageSize::K4, RWU).unwrap();
+        b.map(base + 0x1000, 0x20_1000, PageSize::K4, PRESENT | USER)
+            .unwrap();
+        b.map(base + 0x2000, 0x20_2000, PageSize::K4, RWU).unwrap();
+        let space = Space {
+            mode: PagingMode::Long4,
+            root: b.cr3(),
+        };
+        let mut w = WalkCache::default();
+        let phys = &mut b.phys;
+        assert_eq!(w.check_writable(phys, space, base + 0x10, 0x100), Ok(()));
+        assert_eq!(w.check_writable(phys, space, base + 0x2ff0, 0x10), Ok(()));
+        // Crossing into the read-only page.
+        assert_eq!(
+            w.check_writable(phys, space, base + 0xff8, 0x10),
+            Err(MemError::ReadOnly(base + 0x1000))
+        );
+        assert_eq!(
+            w.check_writable(phys, space, base + 0x1800, 1),
+            Err(MemError::ReadOnly(base + 0x1800))
+        );
+        // Past the mapped pages.
+        assert_eq!(
+            w.check_writable(phys, space, base + 0x2ff8, 0x10),
+            Err(MemError::Unmapped(base + 0x3000))
+        );
+        assert_eq!(w.check_writable(phys, space, base, 0), Ok(()));
     }
 
     /// The physical "space" reads RAM as it is, across pages.

@@ -416,6 +416,13 @@ impl VirtMem for Target {
     }
 
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
+        // The stub writes through the physical page whatever the guest's
+        // write bits say: a page the guest maps read-only is refused, as
+        // its own store would fault (see `WalkCache::check_writable`),
+        // where the page tables can be walked.
+        if let Some(space) = self.regs.as_ref().and_then(Space::current) {
+            self.check_writable(space, addr, data.len())?;
+        }
         self.client
             .write_memory(addr, data)
             .map_err(|e| MemError::Other {
@@ -453,6 +460,29 @@ impl VirtMem for Target {
         let r = self.walks.read(&mut phys, space, addr, buf);
         // Back to virtual mode whatever happened: every other access
         // expects it.
+        self.client.set_phys_mem_mode(false).map_err(fail)?;
+        r
+    }
+}
+
+impl Target {
+    /// [`WalkCache::check_writable`] in `space`, through the stub's
+    /// physical mode; nothing is checked when the guest's RAM is unknown
+    /// (no physical reads: the stub's write decides alone).
+    fn check_writable(&mut self, space: Space, addr: u64, len: usize) -> Result<(), MemError> {
+        if self.ram().is_empty() {
+            return Ok(());
+        }
+        let fail = |e: RspError| MemError::Other {
+            addr,
+            reason: e.to_string(),
+        };
+        self.client.set_phys_mem_mode(true).map_err(fail)?;
+        let mut phys = StubPhys {
+            client: &mut self.client,
+            ram: self.ram.get_or_insert_with(RamRanges::default),
+        };
+        let r = self.walks.check_writable(&mut phys, space, addr, len);
         self.client.set_phys_mem_mode(false).map_err(fail)?;
         r
     }

@@ -547,7 +547,21 @@ impl VirtMem for QemuMem<'_> {
     }
 
     fn write_virt(&mut self, addr: u64, data: &[u8]) -> Result<(), MemError> {
-        // All or nothing: probe every page before writing any.
+        // All or nothing: every page is checked before any is written.
+        // QEMU writes through the physical page whatever the guest's
+        // write bits say (as a debugger does): where this vCPU's page
+        // tables can be walked, a page the guest maps read-only is
+        // refused, as the guest's own store would fault (a read-only page
+        // may be shared: see `WalkCache::check_writable`).
+        if let Some(space) = self.own_space {
+            let mut phys = QemuPhys {
+                reader: self.phys,
+                ram: self.ram,
+                scratch: self.buf,
+            };
+            let walks = self.walks.get_or_insert_with(WalkCache::default);
+            walks.check_writable(&mut phys, space, addr, data.len())?;
+        }
         for piece in page_pieces(addr, data.len())? {
             let (a, _) = piece?;
             if !ffi::read_memory_vaddr(a, 1, self.buf) {

@@ -264,13 +264,20 @@ fn install(
             }
             None => EngineConfig::default(),
         };
-        // A writer thread takes rendering and writing off the vCPU threads
-        // and out of the engine's lock, which pays only when several vCPUs
-        // contend for it: with one, freeing each record on another thread
-        // (glibc's slow path) cost more than rendering it in place
-        // (measured: 936 vs 735 plugin samples per 400k getppid calls in
-        // text). `-c` renders nothing per record.
-        let background = !cfg.summary && nvcpus > 1;
+        // A writer thread takes rendering and writing off the vCPU
+        // threads. With several vCPUs it always does (their records merge
+        // in time order there). With one, handing a record over costs
+        // about what rendering a text line in place does, so it pays only
+        // for JSON's heavier lines, and only on a host with a core to
+        // spare for the writer (measured at 400k calls, guest s, median of
+        // 5 interleaved: getppid JSON 0.714 against 0.824 in place,
+        // read+write JSON 1.298 against 1.291; text 0.756 against 0.658 to
+        // /dev/null and 0.774 against 0.705 to a file). `-c` renders
+        // nothing per record.
+        let spare_core =
+            std::thread::available_parallelism().is_ok_and(|n| n.get() > nvcpus);
+        let background = !cfg.summary
+            && (nvcpus > 1 || (cfg.format == vstrace_engine::Format::Json && spare_core));
         shared_kernel = cfg.os == "linux";
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
         if shared_kernel {
