@@ -371,12 +371,11 @@ fn attach_plugin(endpoint: &str, args: &[&str]) -> Child {
 
 /// Waits for a started attach and returns its output.
 fn finish(c: Child) -> Output {
-    finish_or(c, String::new)
+    finish_or(c, Duration::from_secs(120), String::new)
 }
 
-/// [`finish`], with `context()` in the failure's message.
-fn finish_or(mut c: Child, context: impl FnOnce() -> String) -> Output {
-    let limit = Duration::from_secs(120);
+/// [`finish`] within `limit`, with `context()` in the failure's message.
+fn finish_or(mut c: Child, limit: Duration, context: impl FnOnce() -> String) -> Output {
     let start = Instant::now();
     let st = loop {
         if let Some(st) = c.try_wait().unwrap() {
@@ -921,8 +920,10 @@ fn debian_dormant_on(qemu: Option<&Path>) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // The workload's unit powers the VM off, which ends the client.
-    let second = finish_or(second, stuck);
+    // The workload's unit powers the VM off, which ends the client. The
+    // power-off may wait for systemd's stop timeout of a unit (90 s by
+    // default) on a loaded host.
+    let second = finish_or(second, Duration::from_secs(300), stuck);
     let e2 = stderr(&second);
     assert_eq!(second.status.code(), Some(0), "{e2}");
     let g = vm.guest_stdout();

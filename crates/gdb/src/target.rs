@@ -448,20 +448,7 @@ impl VirtMem for Target {
         if self.ram().is_empty() {
             return Err(MemError::NoOtherSpace(addr));
         }
-        let fail = |e: RspError| MemError::Other {
-            addr,
-            reason: e.to_string(),
-        };
-        self.client.set_phys_mem_mode(true).map_err(fail)?;
-        let mut phys = StubPhys {
-            client: &mut self.client,
-            ram: self.ram.get_or_insert_with(RamRanges::default),
-        };
-        let r = self.walks.read(&mut phys, space, addr, buf);
-        // Back to virtual mode whatever happened: every other access
-        // expects it.
-        self.client.set_phys_mem_mode(false).map_err(fail)?;
-        r
+        self.walking(addr, |walks, phys| walks.read(phys, space, addr, buf))
     }
 }
 
@@ -473,6 +460,19 @@ impl Target {
         if self.ram().is_empty() {
             return Ok(());
         }
+        self.walking(addr, |walks, phys| {
+            walks.check_writable(phys, space, addr, len)
+        })
+    }
+
+    /// `f` on this stop's walk cache and guest RAM through the stub's
+    /// physical mode, on for `f` alone (`addr`: the access's address, for
+    /// the stub's errors).
+    fn walking<R>(
+        &mut self,
+        addr: u64,
+        f: impl FnOnce(&mut WalkCache, &mut StubPhys<'_>) -> Result<R, MemError>,
+    ) -> Result<R, MemError> {
         let fail = |e: RspError| MemError::Other {
             addr,
             reason: e.to_string(),
@@ -482,7 +482,9 @@ impl Target {
             client: &mut self.client,
             ram: self.ram.get_or_insert_with(RamRanges::default),
         };
-        let r = self.walks.check_writable(&mut phys, space, addr, len);
+        let r = f(&mut self.walks, &mut phys);
+        // Back to virtual mode whatever happened: every other access
+        // expects it.
         self.client.set_phys_mem_mode(false).map_err(fail)?;
         r
     }

@@ -274,8 +274,7 @@ fn install(
         // read+write JSON 1.298 against 1.291; text 0.756 against 0.658 to
         // /dev/null and 0.774 against 0.705 to a file). `-c` renders
         // nothing per record.
-        let spare_core =
-            std::thread::available_parallelism().is_ok_and(|n| n.get() > nvcpus);
+        let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > nvcpus);
         let background = !cfg.summary
             && (nvcpus > 1 || (cfg.format == vstrace_engine::Format::Json && spare_core));
         shared_kernel = cfg.os == "linux";
