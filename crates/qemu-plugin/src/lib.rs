@@ -264,19 +264,7 @@ fn install(
             }
             None => EngineConfig::default(),
         };
-        // A writer thread takes rendering and writing off the vCPU
-        // threads. With several vCPUs it always does (their records merge
-        // in time order there). With one, handing a record over costs
-        // about what rendering a text line in place does, so it pays only
-        // for JSON's heavier lines, and only on a host with a core to
-        // spare for the writer (measured at 400k calls, guest s, median of
-        // 5 interleaved: getppid JSON 0.714 against 0.824 in place,
-        // read+write JSON 1.298 against 1.291; text 0.756 against 0.658 to
-        // /dev/null and 0.774 against 0.705 to a file). `-c` renders
-        // nothing per record.
-        let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > nvcpus);
-        let background = !cfg.summary
-            && (nvcpus > 1 || (cfg.format == vstrace_engine::Format::Json && spare_core));
+        let background = in_background(&cfg, nvcpus);
         shared_kernel = cfg.os == "linux";
         let os = vstrace_layers::layer(&cfg).map_err(|e| e.to_string())?;
         if shared_kernel {
@@ -295,6 +283,7 @@ fn install(
             // Made at the first system call return (see listen.rs).
             Engine::validate(&cfg, os).map_err(|e| e.to_string())?;
             let report = Reporter::new(args.status.as_deref());
+            listen::set_vcpus(nvcpus);
             listen::defer_for_scan(cfg, hooks, Box::new(move |l| report.message(l)))?;
             None
         } else {
@@ -371,6 +360,7 @@ fn install(
         .set(plugin)
         .map_err(|_| "plugin installed twice".to_string())?;
     if let Some(l) = &args.listen {
+        listen::set_vcpus(nvcpus);
         listen::start(l, args.allow_remote, hooks)?;
     }
 
@@ -397,6 +387,22 @@ unsafe extern "C" fn on_vcpu_init(_id: sys::qemu_plugin_id_t, vcpu: c_uint) {
 
 unsafe extern "C" fn on_vcpu_init_v7(vcpu: c_uint, _udata: *mut c_void) {
     vcpu_init(vcpu);
+}
+
+/// Whether an engine for `cfg` on a VM of `nvcpus` vCPUs renders and
+/// writes its records on a writer thread ([`Engine::write_in_background`]).
+///
+/// With several vCPUs it always does: their records merge in time order
+/// there. With one, handing a record over costs about what rendering a
+/// text line in place does, so it pays only for JSON's heavier lines, and
+/// only on a host with a core to spare for the writer (measured at 400k
+/// calls, guest s, median of 5 interleaved: getppid JSON 0.714 against
+/// 0.824 in place, read+write JSON 1.298 against 1.291; text 0.756 against
+/// 0.658 to /dev/null and 0.774 against 0.705 to a file). `-c` renders
+/// nothing per record.
+pub(crate) fn in_background(cfg: &EngineConfig, nvcpus: usize) -> bool {
+    let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > nvcpus);
+    !cfg.summary && (nvcpus > 1 || (cfg.format == vstrace_engine::Format::Json && spare_core))
 }
 
 fn vcpu_init(vcpu: c_uint) {

@@ -30,8 +30,8 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use vstrace_core::hooks::Hooks;
@@ -49,8 +49,35 @@ const ATTACHED: u8 = 2;
 static STATE: AtomicU8 = AtomicU8::new(OFF);
 /// `listen=` was given (the exit callback has a client to tell).
 static LISTENING: AtomicBool = AtomicBool::new(false);
-/// The attached client's engine.
-static SESSION: Mutex<Option<Engine>> = Mutex::new(None);
+/// The attached client's engine. The vCPUs run their events through it
+/// at once, under the read lock (the engine has no global lock, as under
+/// `vstrace run`); making it, taking it at a detach or at QEMU's exit
+/// take the write lock, which waits for the events under way.
+static SESSION: RwLock<Option<Engine>> = RwLock::new(None);
+/// The VM's vCPUs (see [`set_vcpus`]).
+static VCPUS: AtomicUsize = AtomicUsize::new(1);
+
+/// The VM has `n` vCPUs: a session's engine with several writes its
+/// records from a writer thread, in time order (see `crate::in_background`).
+pub(crate) fn set_vcpus(n: usize) {
+    VCPUS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// `e`, writing from a writer thread when `background`.
+fn with_writer(mut e: Engine, background: bool) -> Engine {
+    if background {
+        e.write_in_background();
+    }
+    e
+}
+
+fn read_session() -> RwLockReadGuard<'static, Option<Engine>> {
+    SESSION.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_session() -> RwLockWriteGuard<'static, Option<Engine>> {
+    SESSION.write().unwrap_or_else(|e| e.into_inner())
+}
 /// An engine waiting for the kernel profile (see the module doc).
 static DEFERRED: Mutex<Option<Deferred>> = Mutex::new(None);
 /// Scans that may fail before the engine starts without a profile.
@@ -102,8 +129,8 @@ pub(crate) fn light() -> bool {
 
 /// The attached engine's answer for a call number it has not seen.
 pub(crate) fn skip_enter(nr: u64, bitness: vstrace_core::Bitness, cr3: u64) -> bool {
-    lock(&SESSION)
-        .as_mut()
+    read_session()
+        .as_ref()
         .is_some_and(|e| e.skip_enter(nr, bitness, cr3))
 }
 
@@ -166,14 +193,20 @@ pub(crate) fn on_event(event: &Event, cpu: &mut dyn Cpu) {
     if STATE.load(Ordering::Relaxed) != ATTACHED {
         return;
     }
-    let mut session = lock(&SESSION);
+    if let Some(e) = read_session().as_ref() {
+        e.on_event(event, cpu);
+        return;
+    }
+    // No engine yet: one waiting for the kernel profile is made now,
+    // under the write lock (the other vCPUs wait for the scan).
+    let mut session = write_session();
     if session.is_none() {
         *session = engine_after_scan(event, cpu);
         if let Some(e) = session.as_ref() {
             publish(e);
         }
     }
-    if let Some(e) = session.as_mut() {
+    if let Some(e) = session.as_ref() {
         e.on_event(event, cpu);
     }
 }
@@ -221,6 +254,7 @@ fn engine_after_scan(event: &Event, cpu: &mut dyn Cpu) -> Option<Engine> {
         }
     }
     let d = slot.take()?;
+    let background = crate::in_background(&d.cfg, VCPUS.load(Ordering::Relaxed));
     let say = d.say;
     let os = match vstrace_layers::layer(&d.cfg) {
         Ok(os) => os,
@@ -234,7 +268,7 @@ fn engine_after_scan(event: &Event, cpu: &mut dyn Cpu) -> Option<Engine> {
         None => Engine::with_sink(d.cfg, os, d.hooks, d.sink),
     };
     match made {
-        Ok(e) => Some(e),
+        Ok(e) => Some(with_writer(e, background)),
         Err(e) => {
             say(format!("vstrace: error: {e}"));
             None
@@ -267,7 +301,7 @@ pub(crate) fn defer_for_scan(
 /// The engine made for `profile=scan`, for the exit callback to finish.
 pub(crate) fn take_scanned_engine() -> Option<Engine> {
     *lock(&DEFERRED) = None;
-    lock(&SESSION).take()
+    write_session().take()
 }
 
 /// QEMU is exiting: the attached client gets the rest of its trace and
@@ -281,7 +315,7 @@ pub(crate) fn at_exit() {
     // queue work on vCPUs that QEMU is tearing down.
     crate::lazy::stop();
     unpublish();
-    let engine = lock(&SESSION).take();
+    let engine = write_session().take();
     if let Some(e) = engine {
         let stats = e.finish();
         drop(e);
@@ -491,7 +525,7 @@ fn accept_loop(listener: Listener, hooks: fn() -> Hooks) {
                 STATE.store(DORMANT, Ordering::SeqCst);
                 crate::lazy::translate(false);
                 unpublish();
-                *lock(&SESSION) = None;
+                *write_session() = None;
                 *lock(&DEFERRED) = None;
                 *lock(&CLIENT) = None;
                 BUSY.store(FREE, Ordering::SeqCst);
@@ -564,11 +598,12 @@ fn engine_for(
         });
         return Ok(None);
     }
+    let background = crate::in_background(&cfg, VCPUS.load(Ordering::Relaxed));
     match recording {
         Some(r) => Engine::with_sink_and_recording(cfg, os, hooks, sink, r),
         None => Engine::with_sink(cfg, os, hooks, sink),
     }
-    .map(Some)
+    .map(|e| Some(with_writer(e, background)))
     .map_err(|e| format!("bad configuration: {e}"))
 }
 
@@ -610,7 +645,7 @@ fn session(stream: Stream, hooks: fn() -> Hooks) -> Result<(), String> {
     if let Some(e) = &engine {
         publish(e);
     }
-    *lock(&SESSION) = engine;
+    *write_session() = engine;
     STATE.store(ATTACHED, Ordering::SeqCst);
     // Traps are instrumented from now on (the code cache is flushed):
     // the client hears it is attached when tracing has started.
@@ -654,7 +689,7 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
     let start = Instant::now();
     let mut pending = true;
     while start.elapsed() < DRAIN_LIMIT {
-        let busy = lock(&SESSION)
+        let busy = read_session()
             .as_ref()
             .is_some_and(|e| e.awaits_injected_returns());
         if !busy {
@@ -668,7 +703,7 @@ fn detach() -> (vstrace_engine::EngineStats, bool) {
     crate::lazy::translate(false);
     unpublish();
     *lock(&DEFERRED) = None;
-    let engine = lock(&SESSION).take();
+    let engine = write_session().take();
     match engine {
         // The VM runs on: the calls in flight end `<detached ...>`.
         Some(e) => (e.finish_detached(), pending),
