@@ -25,14 +25,21 @@ if [ -f "$CACHE/disk.qcow2" ] && [ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/initrd.
 fi
 # shellcheck source=lib/debian-mirror.sh
 . "$(dirname "$0")/lib/debian-mirror.sh"
-command -v debootstrap >/dev/null || apt-get install -y debootstrap >&2
-command -v mkfs.ext4 >/dev/null || apt-get install -y e2fsprogs >&2
+# shellcheck source=lib/retry.sh
+. "$(dirname "$0")/lib/retry.sh"
+command -v debootstrap >/dev/null || retry apt-get install -y debootstrap >&2
+command -v mkfs.ext4 >/dev/null || retry apt-get install -y e2fsprogs >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
-debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,bash,coreutils,strace \
-    bookworm "$root" "$(debian_mirror)" >&2
+# A failed fetch (the mirror mid-sync) starts again from an empty root.
+bootstrap() {
+    rm -rf "$root"
+    debootstrap --variant=minbase \
+        --include=systemd,systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,bash,coreutils,strace \
+        bookworm "$root" "$(debian_mirror)" >&2
+}
+retry bootstrap
 
 # The root filesystem, the console on ttyS0, no password for root.
 echo "/dev/vda / ext4 defaults 0 1" >"$root/etc/fstab"

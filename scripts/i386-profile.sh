@@ -31,7 +31,9 @@ start=$(date +%s)
 tmp=$(mktemp -d "$CACHE/dbg.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "vstrace i386 profile: fetching $image-dbg (about 800 MB, once)" >&2
-(cd "$tmp" && apt-get download -qq "$image-dbg:i386")
+# shellcheck source=lib/retry.sh
+. "$(dirname "$0")/lib/retry.sh"
+(cd "$tmp" && retry apt-get download -qq "$image-dbg:i386")
 dpkg-deb --fsys-tarfile "$tmp"/*.deb |
     tar -x -C "$tmp" "./usr/lib/debug/boot/vmlinux-$release" "./usr/lib/debug/boot/System.map-$release"
 rm -f "$tmp"/*.deb

@@ -26,7 +26,7 @@ have_qemu_ok() {
 apt_updated=0
 apt_update() {
     if [ "$apt_updated" = 0 ]; then
-        $SUDO apt-get update -qq
+        retry $SUDO apt-get update -qq
         apt_updated=1
     fi
 }
@@ -34,6 +34,9 @@ apt_update() {
 # host_debian_mirror, debian_mirror: the mirror of the host's apt sources.
 # shellcheck source=lib/debian-mirror.sh
 . "$(dirname "$0")/lib/debian-mirror.sh"
+# retry: a fetch tried again when the mirror fails it (a sync under way).
+# shellcheck source=lib/retry.sh
+. "$(dirname "$0")/lib/retry.sh"
 
 # bookworm-backports for QEMU 10.x
 if ! have_qemu_ok; then
@@ -44,7 +47,7 @@ if ! have_qemu_ok; then
             $SUDO tee /etc/apt/sources.list.d/vstrace-backports.list >/dev/null
     fi
     apt_update
-    $SUDO apt-get install -y -qq -t bookworm-backports qemu-system-x86 >/dev/null
+    retry $SUDO apt-get install -y -qq -t bookworm-backports qemu-system-x86 >/dev/null
 fi
 
 # python3-dev: the distribution's libpython3.11 (and its headers), which
@@ -58,7 +61,7 @@ done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     apt_update
     echo "vstrace setup: installing ${need_pkgs[*]}" >&2
-    $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+    retry $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 # The guest kernel: the .deb's vmlinuz, extracted into the cache.
@@ -69,7 +72,7 @@ if [ ! -s "$CACHE/vmlinuz" ]; then
     trap 'rm -rf "$tmp"' EXIT
     pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
     [ -n "$pkg" ] || { echo "vstrace setup: cannot resolve linux-image-amd64" >&2; exit 1; }
-    (cd "$tmp" && apt-get download -qq "$pkg")
+    (cd "$tmp" && retry apt-get download -qq "$pkg")
     dpkg-deb -x "$tmp"/*.deb "$tmp/x"
     cp "$tmp"/x/boot/vmlinuz-* "$CACHE/vmlinuz.tmp"
     mv "$CACHE/vmlinuz.tmp" "$CACHE/vmlinuz"
@@ -95,7 +98,7 @@ if ! ls "$CACHE"/vmlinuz-6.* >/dev/null 2>&1; then
     fi
     pkgb=$(apt-cache depends linux-image-amd64/bookworm-backports | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
     [ -n "$pkgb" ] || { echo "vstrace setup: cannot resolve linux-image-amd64 in bookworm-backports" >&2; exit 1; }
-    (cd "$tmpb" && apt-get download -qq -t bookworm-backports "$pkgb")
+    (cd "$tmpb" && retry apt-get download -qq -t bookworm-backports "$pkgb")
     dpkg-deb -x "$tmpb"/linux-image-*.deb "$tmpb/x"
     verb=$(echo "$pkgb" | sed -n 's/^linux-image-\([0-9]*\.[0-9]*\).*/\1/p')
     cp "$tmpb"/x/boot/vmlinuz-* "$CACHE/vmlinuz-$verb.tmp"
@@ -118,7 +121,7 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
     if [ ! -s "$CACHE/vmlinuz-i386" ]; then
         pkg32=$(apt-cache depends linux-image-686:i386 | sed -n 's/.*Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
         [ -n "$pkg32" ] || { echo "vstrace setup: cannot resolve linux-image-686:i386" >&2; exit 1; }
-        (cd "$tmp32" && apt-get download -qq "$pkg32:i386")
+        (cd "$tmp32" && retry apt-get download -qq "$pkg32:i386")
         dpkg-deb -x "$tmp32"/linux-image-*.deb "$tmp32/k"
         cp "$tmp32"/k/boot/vmlinuz-* "$CACHE/vmlinuz-i386.tmp"
         mv "$CACHE/vmlinuz-i386.tmp" "$CACHE/vmlinuz-i386"
@@ -126,7 +129,7 @@ if [ ! -s "$CACHE/vmlinuz-i386" ] || [ ! -s "$CACHE/busybox-i386" ]; then
         echo "vstrace setup: i386 guest kernel $pkg32 -> $CACHE/vmlinuz-i386" >&2
     fi
     if [ ! -s "$CACHE/busybox-i386" ]; then
-        (cd "$tmp32" && apt-get download -qq busybox-static:i386)
+        (cd "$tmp32" && retry apt-get download -qq busybox-static:i386)
         dpkg-deb -x "$tmp32"/busybox-static_*.deb "$tmp32/b"
         cp "$tmp32/b/bin/busybox" "$CACHE/busybox-i386.tmp"
         chmod 755 "$CACHE/busybox-i386.tmp"
@@ -152,6 +155,11 @@ fi
 # file); vstrace checks a map against the image and ignores one that does
 # not match (a package rebuilt on the mirror since).
 # VSTRACE_SKIP_SYSTEM_MAP=1 skips this.
+# fetch_dbg PKG: the package from the release, else (the backports
+# kernel's) from bookworm-backports.
+fetch_dbg() {
+    apt-get download -qq "$1" 2>/dev/null || apt-get download -qq -t bookworm-backports "$1"
+}
 if [ -z "${VSTRACE_SKIP_SYSTEM_MAP:-}" ]; then
     for kp in "$CACHE"/vmlinuz*.package; do
         [ -e "$kp" ] || continue
@@ -165,8 +173,7 @@ if [ -z "${VSTRACE_SKIP_SYSTEM_MAP:-}" ]; then
         tmpm=$(mktemp -d "$CACHE/dbg.XXXXXX")
         echo "vstrace setup: fetching $image-dbg$arch for its System.map (once)" >&2
         # The backports kernel is only in bookworm-backports.
-        if (cd "$tmpm" && { apt-get download -qq "$image-dbg$arch" 2>/dev/null ||
-            apt-get download -qq -t bookworm-backports "$image-dbg$arch"; }); then
+        if (cd "$tmpm" && retry fetch_dbg "$image-dbg$arch"); then
             dpkg-deb --fsys-tarfile "$tmpm"/*.deb |
                 tar -x -C "$tmpm" --wildcards './usr/lib/debug/boot/System.map-*'
             map=$(ls "$tmpm"/usr/lib/debug/boot/System.map-* | head -1)
@@ -195,9 +202,9 @@ if [ ! -x "$Q11/qemu-system-x86_64" ] || [ ! -s "$Q11/root/usr/bin/qemu-system-x
         -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
         -o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Sandbox::User=root)
     echo "vstrace setup: fetching QEMU 11.1 from trixie-backports ($mirror) into $Q11" >&2
-    apt-get -qq "${apt_private[@]}" update
+    retry apt-get -qq "${apt_private[@]}" update
     rm -f "$apt_dir"/debs/*.deb
-    (cd "$apt_dir/debs" && apt-get -qq "${apt_private[@]}" download \
+    (cd "$apt_dir/debs" && retry apt-get -qq "${apt_private[@]}" download \
         qemu-system-x86/trixie-backports qemu-system-data/trixie-backports \
         qemu-system-common/trixie-backports seabios/trixie-backports \
         libc6/trixie libcapstone5/trixie libfuse3-4/trixie libaio1t64/trixie libnettle8t64/trixie)

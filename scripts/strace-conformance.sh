@@ -38,6 +38,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# retry: a fetch tried again when the mirror fails it (a sync under way).
+# shellcheck source=lib/retry.sh
+. scripts/lib/retry.sh
 
 CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
 WORK="$CACHE/strace-conformance"
@@ -157,7 +160,7 @@ fetch_source() {
         [ -z "$(ls -A "$APTDIR/lists" | grep -v '^partial$\|^lock$' || true)" ]; then
         mv "$APTDIR/sources.list.new" "$APTDIR/sources.list"
         log "apt-get update (private configuration: $APTDIR/sources.list)"
-        apt_private apt-get update -qq >&2
+        retry apt_private apt-get update -qq >&2
     else
         rm -f "$APTDIR/sources.list.new"
     fi
@@ -182,7 +185,7 @@ fetch_source() {
     log "fetching strace $want source"
     local dl="$WORK/dl-$want"
     mkdir -p "$dl"
-    (cd "$dl" && apt_private apt-get source --download-only -qq "strace=$want" >&2)
+    (cd "$dl" && retry apt_private apt-get source --download-only -qq "strace=$want" >&2)
     rm -rf "$SRC"
     dpkg-source -x "$dl"/strace_"${want#*:}".dsc "$SRC" >&2
     touch "$SRC/.extracted"
@@ -282,7 +285,7 @@ fetch_modules() {
     dir="$WORK/modules/${pkg%%:*}"
     if [ ! -s "$dir/load-order" ]; then
         tmp=$(mktemp -d)
-        if (cd "$tmp" && apt-get download -qq "$pkg") >/dev/null 2>&1; then
+        if (cd "$tmp" && retry apt-get download -qq "$pkg") >/dev/null 2>&1; then
             mkdir -p "$tmp/x"
             # shellcheck disable=SC2046 # one pattern per module
             dpkg-deb --fsys-tarfile "$tmp"/*.deb |

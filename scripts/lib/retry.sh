@@ -1,0 +1,24 @@
+# Shared by the fetching scripts (sourced, not run): `retry CMD ARGS...`
+# runs a command that reaches a package mirror again when it fails. A
+# mirror in the middle of a sync serves an index whose size does not match
+# its Release file ("File has unexpected size ... Mirror sync in
+# progress?"), and a proxy may drop a connection; both pass within
+# minutes, and a fresh machine's whole setup should not fail on them.
+# VSTRACE_FETCH_TRIES (default 5) bounds the tries; the waits between them
+# grow (15, 30, 60, 120 s...). The command's last status is returned.
+retry() {
+    local _tries="${VSTRACE_FETCH_TRIES:-5}" _n=1 _wait=15 _rc
+    while :; do
+        _rc=0
+        "$@" || _rc=$?
+        [ "$_rc" -ne 0 ] || return 0
+        if [ "$_n" -ge "$_tries" ]; then
+            echo "vstrace: '$*' failed $_n times (status $_rc); giving up" >&2
+            return "$_rc"
+        fi
+        echo "vstrace: '$*' failed (status $_rc), try $((_n + 1)) of $_tries in ${_wait}s" >&2
+        sleep "$_wait"
+        _n=$((_n + 1))
+        _wait=$((_wait * 2))
+    done
+}
