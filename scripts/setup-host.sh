@@ -26,7 +26,11 @@ have_qemu_ok() {
 apt_updated=0
 apt_update() {
     if [ "$apt_updated" = 0 ]; then
-        retry $SUDO apt-get update -qq
+        # An index the mirror fails (one architecture's security lists
+        # mid-sync, say) leaves the others updated: go on with them; a
+        # package that needs the missing index fails to resolve below.
+        VSTRACE_FETCH_TRIES=${VSTRACE_FETCH_TRIES:-3} retry $SUDO apt-get update -qq ||
+            echo "vstrace setup: warning: apt-get update failed; going on with the package lists apt has" >&2
         apt_updated=1
     fi
 }
@@ -202,7 +206,8 @@ if [ ! -x "$Q11/qemu-system-x86_64" ] || [ ! -s "$Q11/root/usr/bin/qemu-system-x
         -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
         -o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Sandbox::User=root)
     echo "vstrace setup: fetching QEMU 11.1 from trixie-backports ($mirror) into $Q11" >&2
-    retry apt-get -qq "${apt_private[@]}" update
+    VSTRACE_FETCH_TRIES=${VSTRACE_FETCH_TRIES:-3} retry apt-get -qq "${apt_private[@]}" update ||
+        echo "vstrace setup: warning: apt-get update (trixie) failed; going on with the lists it has" >&2
     rm -f "$apt_dir"/debs/*.deb
     (cd "$apt_dir/debs" && retry apt-get -qq "${apt_private[@]}" download \
         qemu-system-x86/trixie-backports qemu-system-data/trixie-backports \

@@ -160,7 +160,8 @@ fetch_source() {
         [ -z "$(ls -A "$APTDIR/lists" | grep -v '^partial$\|^lock$' || true)" ]; then
         mv "$APTDIR/sources.list.new" "$APTDIR/sources.list"
         log "apt-get update (private configuration: $APTDIR/sources.list)"
-        retry apt_private apt-get update -qq >&2
+        VSTRACE_FETCH_TRIES=${VSTRACE_FETCH_TRIES:-3} retry apt_private apt-get update -qq >&2 ||
+            log "warning: apt-get update failed; going on with the lists it has"
     else
         rm -f "$APTDIR/sources.list.new"
     fi
