@@ -18,6 +18,11 @@
 set -euo pipefail
 CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}/debian-bookworm"
 STAMP=$(sha256sum "$0" | cut -d' ' -f1)
+# Tests run at once share the image: one builds it under the lock, the
+# others wait and take it (or find it current).
+mkdir -p "$CACHE"
+exec 7>"$CACHE/.lock"
+flock 7
 if [ -f "$CACHE/disk.qcow2" ] && [ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/initrd.img" ] &&
     [ "$(cat "$CACHE/stamp" 2>/dev/null)" = "$STAMP" ]; then
     echo "$CACHE"

@@ -16,6 +16,10 @@ CACHE="${VSTRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vstrace}"
     echo "vstrace i386 profile: no i386 kernel in $CACHE (run scripts/setup-host.sh)" >&2
     exit 1
 }
+# Tests run at once share the profile: one makes it under the lock, the
+# others wait and find it made.
+exec 7>"$CACHE/.i386-profile.lock"
+flock 7
 pkg=$(cat "$CACHE/vmlinuz-i386.package") # linux-image-6.1.0-57-686:i386
 stamp="$CACHE/vmlinuz-i386.profile"      # the package, the profile's path, its version
 # Raised when the DWARF reader keeps more structures (profile::dwarf::STRUCTS):

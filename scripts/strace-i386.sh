@@ -24,6 +24,15 @@ if [ -x "$OUT" ]; then
     exit 0
 fi
 
+# Tests run at once (one per i386 option test) share the cache: one builds
+# under the lock, the others wait for it and take its binary.
+mkdir -p "$WORK"
+exec 7>"$WORK/.lock"
+flock 7
+if [ -x "$OUT" ]; then
+    echo "$OUT"
+    exit 0
+fi
 # The source, fetched (once) by the conformance script.
 eval "$(scripts/strace-conformance.sh --fetch-only | grep -E '^(SRC|VERSION)=')"
 [ -x "$SRC/configure" ] || { log "no strace source in $SRC"; exit 1; }
