@@ -637,7 +637,7 @@ fn early_out(
 fn with_early<R>(p: &Plugin, f: impl FnOnce(&EarlyOut) -> R) -> Option<R> {
     match (&p.early, &p.engine) {
         (Some(early), _) => Some(f(early)),
-        (None, None) => listen::early().map(|early| f(&early)),
+        (None, None) => listen::with_early(f),
         (None, Some(_)) => None,
     }
 }
@@ -759,11 +759,11 @@ fn on_vcpu_trap(p: &Plugin, vcpu: u32, st: &mut VcpuState, kind: Kind, pc: u64) 
             if early_out(p, ask, early, st, kind) {
                 return;
             }
-        } else if let Some(early) = listen::early() {
+        } else if listen::with_early(|early| early_out(p, listen::skip_enter, early, st, kind))
+            == Some(true)
+        {
             // An attached client's engine: the same lazy front.
-            if early_out(p, listen::skip_enter, &early, st, kind) {
-                return;
-            }
+            return;
         }
     }
     let light = p.engine.is_none() && !p.debug && p.knobs.is_none() && listen::light();

@@ -24,13 +24,14 @@
 //! client's session with a one-line error, and a panic in a session is
 //! caught (tracing stops; QEMU runs on).
 
+use std::cell::RefCell;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,7 @@ static LIGHT: AtomicBool = AtomicBool::new(false);
 /// Makes `e`'s fast-path state visible to the trap callback.
 fn publish(e: &Engine) {
     *lock(&EARLY) = Some(e.early_out());
+    EARLY_GEN.fetch_add(1, Ordering::Release);
     LIGHT.store(!e.reads_all_registers(), Ordering::SeqCst);
 }
 
@@ -111,14 +113,40 @@ fn publish(e: &Engine) {
 fn unpublish() {
     LIGHT.store(false, Ordering::SeqCst);
     *lock(&EARLY) = None;
+    EARLY_GEN.fetch_add(1, Ordering::Release);
 }
 
-/// The attached engine's early-out state, if any.
-pub(crate) fn early() -> Option<Arc<EarlyOut>> {
+/// Bumped at each change of [`EARLY`]: a thread's copy of it is current
+/// while the count it was taken at is.
+static EARLY_GEN: AtomicU64 = AtomicU64::new(0);
+
+std::thread_local! {
+    /// This thread's copy of [`EARLY`] and the [`EARLY_GEN`] it was taken
+    /// at: every event of every vCPU asks for the early-out state, and
+    /// taking it from the shared slot each time was a lock and a
+    /// reference count that all vCPUs write.
+    static EARLY_SEEN: RefCell<(u64, Option<Arc<EarlyOut>>)> = const { RefCell::new((u64::MAX, None)) };
+}
+
+/// `f` on the attached engine's early-out state, if any.
+pub(crate) fn with_early<R>(f: impl FnOnce(&EarlyOut) -> R) -> Option<R> {
     if STATE.load(Ordering::Relaxed) != ATTACHED {
         return None;
     }
-    lock(&EARLY).clone()
+    let generation = EARLY_GEN.load(Ordering::Acquire);
+    EARLY_SEEN.with(|seen| match seen.try_borrow_mut() {
+        Ok(mut seen) => {
+            if seen.0 != generation {
+                // Taken after the count was read: a change in between
+                // leaves a newer state under an older count, taken again
+                // at the next event.
+                *seen = (generation, lock(&EARLY).clone());
+            }
+            seen.1.as_deref().map(f)
+        }
+        // (Not nested in practice: then the shared slot, as before.)
+        Err(_) => lock(&EARLY).clone().as_deref().map(f),
+    })
 }
 
 /// Whether the attached engine leaves out the registers a light
