@@ -48,7 +48,11 @@ host_debian_mirror() {
 
 debian_mirror() {
     local m
-    m=$(host_debian_mirror | head -1)
+    # The first line, without a pipe: `head -1` closing it early would
+    # end host_debian_mirror by SIGPIPE, which pipefail (the callers'
+    # `set -euo pipefail`) turns into the script's failure.
+    m=$(host_debian_mirror)
+    m=${m%%$'\n'*}
     if [ -z "$m" ]; then
         echo "vstrace: no Debian bookworm mirror in /etc/apt (sources.list, sources.list.d/*.list or *.sources); set VSTRACE_DEBIAN_MIRROR=URI" >&2
         exit 1

@@ -5,11 +5,11 @@
 # progress?"), and a proxy may drop a connection; both pass within
 # minutes, and a fresh machine's whole setup should not fail on them.
 # VSTRACE_FETCH_TRIES (default 5) bounds the tries; the waits between them
-# grow (15, 30, 60, 120 s...). The command's last status is returned: an
+# grow from VSTRACE_FETCH_WAIT seconds (default 15: 15, 30, 60, 120 s...). The command's last status is returned: an
 # `apt-get update` that still fails (a stale proxy keeps serving the bad
 # index) is the caller's to go on from with the lists it did get.
 retry() {
-    local _tries="${VSTRACE_FETCH_TRIES:-5}" _n=1 _wait=15 _rc
+    local _tries="${VSTRACE_FETCH_TRIES:-5}" _n=1 _wait="${VSTRACE_FETCH_WAIT:-15}" _rc
     while :; do
         _rc=0
         "$@" || _rc=$?
