@@ -26,11 +26,7 @@ have_qemu_ok() {
 apt_updated=0
 apt_update() {
     if [ "$apt_updated" = 0 ]; then
-        # An index the mirror fails (one architecture's security lists
-        # mid-sync, say) leaves the others updated: go on with them; a
-        # package that needs the missing index fails to resolve below.
-        VSTRACE_FETCH_TRIES=${VSTRACE_FETCH_TRIES:-3} retry $SUDO apt-get update -qq ||
-            echo "vstrace setup: warning: apt-get update failed; going on with the package lists apt has" >&2
+        retry_lists $SUDO apt-get update -qq
         apt_updated=1
     fi
 }
@@ -38,7 +34,8 @@ apt_update() {
 # host_debian_mirror, debian_mirror: the mirror of the host's apt sources.
 # shellcheck source=lib/debian-mirror.sh
 . "$(dirname "$0")/lib/debian-mirror.sh"
-# retry: a fetch tried again when the mirror fails it (a sync under way).
+# retry, retry_lists: a fetch tried again when the mirror fails it (a sync
+# under way).
 # shellcheck source=lib/retry.sh
 . "$(dirname "$0")/lib/retry.sh"
 
@@ -206,8 +203,7 @@ if [ ! -x "$Q11/qemu-system-x86_64" ] || [ ! -s "$Q11/root/usr/bin/qemu-system-x
         -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
         -o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Sandbox::User=root)
     echo "vstrace setup: fetching QEMU 11.1 from trixie-backports ($mirror) into $Q11" >&2
-    VSTRACE_FETCH_TRIES=${VSTRACE_FETCH_TRIES:-3} retry apt-get -qq "${apt_private[@]}" update ||
-        echo "vstrace setup: warning: apt-get update (trixie) failed; going on with the lists it has" >&2
+    retry_lists apt-get -qq "${apt_private[@]}" update
     rm -f "$apt_dir"/debs/*.deb
     (cd "$apt_dir/debs" && retry apt-get -qq "${apt_private[@]}" download \
         qemu-system-x86/trixie-backports qemu-system-data/trixie-backports \

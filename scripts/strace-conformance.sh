@@ -38,7 +38,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# retry: a fetch tried again when the mirror fails it (a sync under way).
+# retry, retry_lists: a fetch tried again when the mirror fails it (a
+# sync under way).
 # shellcheck source=lib/retry.sh
 . scripts/lib/retry.sh
 
@@ -160,8 +161,7 @@ fetch_source() {
         [ -z "$(ls -A "$APTDIR/lists" | grep -v '^partial$\|^lock$' || true)" ]; then
         mv "$APTDIR/sources.list.new" "$APTDIR/sources.list"
         log "apt-get update (private configuration: $APTDIR/sources.list)"
-        VSTRACE_FETCH_TRIES=${VSTRACE_FETCH_TRIES:-3} retry apt_private apt-get update -qq >&2 ||
-            log "warning: apt-get update failed; going on with the lists it has"
+        retry_lists apt_private apt-get update -qq >&2
     else
         rm -f "$APTDIR/sources.list.new"
     fi

@@ -111,14 +111,22 @@ impl UserVm {
 
 /// Waits for `child` at most `limit`, killing it after.
 fn wait_limited(child: &mut Child, limit: Duration) -> ExitStatus {
+    wait_until(child, limit).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("did not finish within {limit:?}");
+    })
+}
+
+/// `child`'s status once it ends within `limit`; None, still running, if
+/// it does not.
+fn wait_until(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let start = Instant::now();
     loop {
         if let Some(st) = child.try_wait().unwrap() {
-            return st;
+            return Some(st);
         }
         if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("did not finish within {limit:?}");
+            return None;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -376,24 +384,17 @@ fn finish(c: Child) -> Output {
 
 /// [`finish`] within `limit`, with `context()` in the failure's message.
 fn finish_or(mut c: Child, limit: Duration, context: impl FnOnce() -> String) -> Output {
-    let start = Instant::now();
-    let st = loop {
-        if let Some(st) = c.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > limit {
-            // The context first, as it was (a killed client detaches).
-            let context = context();
-            let _ = c.kill();
-            let _ = c.wait();
-            let mut err = Vec::new();
-            std::io::Read::read_to_end(c.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!(
-                "did not finish within {limit:?}\n--- its stderr\n{}\n{context}",
-                String::from_utf8_lossy(&err),
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(st) = wait_until(&mut c, limit) else {
+        // The context first, as it was (a killed client detaches).
+        let context = context();
+        let _ = c.kill();
+        let _ = c.wait();
+        let mut err = Vec::new();
+        std::io::Read::read_to_end(c.stderr.as_mut().unwrap(), &mut err).unwrap();
+        panic!(
+            "did not finish within {limit:?}\n--- its stderr\n{}\n{context}",
+            String::from_utf8_lossy(&err),
+        );
     };
     let mut o = Output {
         status: st,
@@ -815,11 +816,21 @@ on_both_qemus!(
 /// Polls `cond` for at most `secs` seconds (a systemd boot under TCG on a
 /// loaded host takes a while).
 fn wait_long(cond: impl Fn() -> bool, what: &str, secs: u64) {
+    wait_long_or(cond, what, secs, String::new);
+}
+
+/// [`wait_long`] with `context()` (taken at the timeout) in the failure's
+/// message.
+fn wait_long_or(cond: impl Fn() -> bool, what: &str, secs: u64, context: impl Fn() -> String) {
     let start = Instant::now();
     while !cond() {
         assert!(
             start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
+            "timed out waiting for {what}{}",
+            match context() {
+                c if c.is_empty() => c,
+                c => format!("\n{c}"),
+            }
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -911,15 +922,12 @@ fn debian_dormant_on(qemu: Option<&Path>) {
             "/etc/hostname=/etc/os-release",
         ],
     );
-    let waited = Instant::now();
-    while !vm.guest_stdout().contains("workload done") {
-        assert!(
-            waited.elapsed() < Duration::from_secs(600),
-            "timed out waiting for the workload\n{}",
-            stuck()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_long_or(
+        || vm.guest_stdout().contains("workload done"),
+        "the workload",
+        600,
+        stuck,
+    );
     // The workload's unit powers the VM off, which ends the client. The
     // power-off may wait for systemd's stop timeout of a unit (90 s by
     // default) on a loaded host.

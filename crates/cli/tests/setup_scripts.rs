@@ -40,24 +40,35 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-#[test]
-fn retry_runs_a_failing_command_again_until_it_succeeds() {
-    let d = scratch("retry-ok");
-    let count = d.join("count");
-    // Fails on its first two runs, succeeds on the third.
-    let script = format!(
-        "flaky() {{ echo x >>'{c}'; [ $(wc -l <'{c}') -ge 3 ]; }}; retry flaky; echo done",
-        c = count.display()
-    );
+/// `after` run with a function NAME defined whose body, after counting
+/// its run in a file (`$runs`: the runs so far), is `body`; `retry` with
+/// `tries` tries and no wait: bash's stdout and stderr, and how many times
+/// the function ran.
+fn retried(name: &str, body: &str, tries: &str, after: &str) -> (String, String, usize) {
+    let count = scratch(name).join("count");
+    let c = count.display().to_string();
+    let script = format!("{name}() {{ echo x >>'{c}'; runs=$(wc -l <'{c}'); {body} }}; {after}");
     let out = bash(
         "retry.sh",
         &script,
-        &[("VSTRACE_FETCH_TRIES", "5"), ("VSTRACE_FETCH_WAIT", "0")],
+        &[("VSTRACE_FETCH_TRIES", tries), ("VSTRACE_FETCH_WAIT", "0")],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "done\n");
-    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 3);
-    let err = text(&out.stderr);
+    let runs = std::fs::read_to_string(&count).unwrap().lines().count();
+    (text(&out.stdout), text(&out.stderr), runs)
+}
+
+#[test]
+fn retry_runs_a_failing_command_again_until_it_succeeds() {
+    // Fails on its first two runs, succeeds on the third.
+    let (out, err, runs) = retried(
+        "flaky",
+        "[ \"$runs\" -ge 3 ];",
+        "5",
+        "retry flaky; echo done",
+    );
+    assert_eq!(out, "done\n");
+    assert_eq!(runs, 3);
     assert!(
         err.contains("'flaky' failed (status 1), try 2 of 5"),
         "{err}"
@@ -68,21 +79,14 @@ fn retry_runs_a_failing_command_again_until_it_succeeds() {
 
 #[test]
 fn retry_gives_up_after_its_tries_with_the_commands_status() {
-    let d = scratch("retry-fail");
-    let count = d.join("count");
-    let script = format!(
-        "broken() {{ echo x >>'{c}'; return 7; }}; rc=0; retry broken || rc=$?; echo \"rc=$rc\"",
-        c = count.display()
+    let (out, err, runs) = retried(
+        "broken",
+        "return 7;",
+        "2",
+        "rc=0; retry broken || rc=$?; echo \"rc=$rc\"",
     );
-    let out = bash(
-        "retry.sh",
-        &script,
-        &[("VSTRACE_FETCH_TRIES", "2"), ("VSTRACE_FETCH_WAIT", "0")],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "rc=7\n");
-    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 2);
-    let err = text(&out.stderr);
+    assert_eq!(out, "rc=7\n");
+    assert_eq!(runs, 2);
     assert!(
         err.contains("'broken' failed 2 times (status 7); giving up"),
         "{err}"
@@ -91,6 +95,28 @@ fn retry_gives_up_after_its_tries_with_the_commands_status() {
     let out = bash("retry.sh", "retry true; echo ok", &[]);
     assert_eq!(text(&out.stdout), "ok\n");
     assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn retry_lists_goes_on_after_three_failed_updates() {
+    // An `apt-get update` that keeps failing: 3 tries (the variable
+    // empty), a warning, and the script goes on with its own setting.
+    let (out, err, runs) = retried(
+        "update",
+        "return 100;",
+        "",
+        "retry_lists update; echo \"went on [$VSTRACE_FETCH_TRIES]\"",
+    );
+    assert_eq!(out, "went on []\n");
+    assert_eq!(runs, 3);
+    assert!(
+        err.contains("'update' failed 3 times (status 100); giving up"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: 'update' failed; going on with the package lists it got"),
+        "{err}"
+    );
 }
 
 #[test]
