@@ -35,8 +35,8 @@ pub use cpu::{Cpu, ProbedSignal};
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{
-    ArgValue, CallArgs, CallInfo, Caller, ConstStyle, DecodeOptions, FdPath, NameOptions, OsLayer,
-    ProcInfo, SignalDelivery, StackFrame,
+    ArgValue, CallArgs, CallHints, CallInfo, Caller, ConstStyle, DecodeOptions, FdPath,
+    NameOptions, OsLayer, ProcInfo, SignalDelivery, StackFrame,
 };
 pub use regs::{Reg, Regs};
 pub use syscall::{Modification, Syscall, SyscallError};

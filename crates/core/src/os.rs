@@ -46,6 +46,51 @@ pub struct CallInfo {
     /// The call returns to a context it restores (sigreturn), not to the
     /// instruction after the trap.
     pub returns_elsewhere: bool,
+    /// Which of the layer's per-call questions may have an answer for
+    /// this call: the engine asks only those (see [`CallHints`]).
+    pub hints: CallHints,
+}
+
+/// Which of an [`OsLayer`]'s per-call questions may have an answer for
+/// one call. The engine asks a question only when its bit is set; a
+/// layer that clears a bit promises the method gives its neutral answer
+/// for that call (None, false, nothing changed, no index), so the
+/// engine skips the call, the table lookup and the name comparisons
+/// behind it (issue 18: nothing computed that is not printed). A call
+/// the layer knows nothing about has them all ([`CallHints::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallHints(u8);
+
+impl CallHints {
+    /// No question has an answer.
+    pub const NONE: CallHints = CallHints(0);
+    /// [`OsLayer::return_detail`] may append to the return value.
+    pub const RETURN_DETAIL: CallHints = CallHints(1);
+    /// [`OsLayer::return_in_hex`] may be true.
+    pub const RETURN_IN_HEX: CallHints = CallHints(1 << 1);
+    /// [`OsLayer::split_return`] may give a result (a multiplexer's
+    /// sub-call).
+    pub const SPLIT_RETURN: CallHints = CallHints(1 << 2);
+    /// [`OsLayer::decode_by_fd`] may change an argument.
+    pub const BY_FD: CallHints = CallHints(1 << 3);
+    /// [`OsLayer::path_args`] may name an argument.
+    pub const PATH_ARGS: CallHints = CallHints(1 << 4);
+    /// [`OsLayer::reaped_by_signal`] may see a child killed by a signal.
+    pub const REAPS: CallHints = CallHints(1 << 5);
+    /// Every question may have an answer (a call the layer has no
+    /// hints for).
+    pub const ALL: CallHints = CallHints(0x3f);
+
+    /// Whether every question of `other` may have an answer.
+    pub const fn has(self, other: CallHints) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// These and `other`'s.
+    #[must_use]
+    pub const fn with(self, other: CallHints) -> CallHints {
+        CallHints(self.0 | other.0)
+    }
 }
 
 impl CallInfo {
@@ -70,6 +115,7 @@ impl CallInfo {
             fork: false,
             ends_process: false,
             returns_elsewhere: false,
+            hints: CallHints::ALL,
         }
     }
 }
@@ -858,6 +904,25 @@ pub trait OsLayer: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_combine_and_a_call_without_any_has_them_all() {
+        let h = CallHints::NONE.with(CallHints::RETURN_DETAIL);
+        assert!(h.has(CallHints::RETURN_DETAIL) && !h.has(CallHints::PATH_ARGS));
+        assert!(h.has(CallHints::NONE));
+        let plain = CallInfo::plain("nt64", Bitness::B64, 7, "NtFoo", 3);
+        for bit in [
+            CallHints::RETURN_DETAIL,
+            CallHints::RETURN_IN_HEX,
+            CallHints::SPLIT_RETURN,
+            CallHints::BY_FD,
+            CallHints::PATH_ARGS,
+            CallHints::REAPS,
+        ] {
+            assert!(plain.hints.has(bit) && !CallHints::NONE.has(bit));
+        }
+        assert_eq!(plain.hints, CallHints::ALL);
+    }
 
     #[test]
     fn arg_json_has_text_and_value() {

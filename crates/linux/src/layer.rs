@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use vstrace_core::{
-    ArgValue, CallArgs, CallInfo, Event, FdPath, NameOptions, Os, OsLayer, ProcInfo, Space,
-    Syscall, VirtMem,
+    ArgValue, CallArgs, CallHints, CallInfo, Event, FdPath, NameOptions, Os, OsLayer, ProcInfo,
+    Space, Syscall, VirtMem,
 };
 
 use crate::{self as lx, LinuxAbi, SyscallDesc};
@@ -148,8 +148,35 @@ fn call_info(
         fork: matches!(d.name, "clone" | "clone3" | "fork" | "vfork"),
         ends_process: d.name == "exit_group",
         returns_elsewhere: matches!(d.name, "rt_sigreturn" | "sigreturn"),
+        hints: hints_of(d),
     }
 }
+
+/// The questions of the layer that may have an answer for the call `d`
+/// (see [`CallHints`]): made once per call number (`calls::known`), so
+/// that the exit of most calls asks none of them.
+fn hints_of(d: &SyscallDesc) -> CallHints {
+    let named = |names: &[&str]| names.contains(&d.name);
+    [
+        (
+            named(lx::structs::RETURN_DETAIL_CALLS),
+            CallHints::RETURN_DETAIL,
+        ),
+        (
+            named(lx::structs::RETURN_IN_HEX_CALLS),
+            CallHints::RETURN_IN_HEX,
+        ),
+        (named(lx::structs::netlink::SOCKBUF_CALLS), CallHints::BY_FD),
+        (!d.path_args().is_empty(), CallHints::PATH_ARGS),
+        (d.name == REAPING_CALL, CallHints::REAPS),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .fold(CallHints::NONE, |h, (_, bit)| h.with(bit))
+}
+
+/// The one call whose return [`OsLayer::reaped_by_signal`] reads.
+const REAPING_CALL: &str = "wait4";
 
 fn abi_of(info: &CallInfo) -> LinuxAbi {
     LinuxAbi::from_bitness(info.bitness)
@@ -216,6 +243,8 @@ impl OsLayer for LinuxLayer {
         // The record keeps the number the kernel was given.
         let mut sub = call_info(info.abi, info.bitness, d);
         sub.nr = info.nr;
+        // Its result may come through memory (shmat's).
+        sub.hints = sub.hints.with(CallHints::SPLIT_RETURN);
         Some((sub, args))
     }
 
@@ -343,7 +372,7 @@ impl OsLayer for LinuxLayer {
         mem: &mut dyn VirtMem,
     ) -> Option<(u32, String)> {
         // wait4(pid, &status, options, rusage) returning the child's pid.
-        if c.info.name != "wait4" || ret <= 0 || ret > i64::from(i32::MAX) {
+        if c.info.name != REAPING_CALL || ret <= 0 || ret > i64::from(i32::MAX) {
             return None;
         }
         let status = vstrace_core::read::read_u32(mem, *c.raw.get(1)?).ok()?;

@@ -849,6 +849,12 @@ pub fn subcall_by_name(abi: LinuxAbi, name: &str) -> Option<&'static SyscallDesc
     tables().subcalls.iter().find(|d| d.name == name)
 }
 
+/// i386's socketcall and ipc sub-calls (strace's numbers).
+#[cfg(test)]
+pub(crate) fn subcalls() -> impl Iterator<Item = &'static SyscallDesc> {
+    tables().subcalls.iter()
+}
+
 /// The names of i386's socketcall and ipc sub-calls that are not calls
 /// of their own in either table (`send`, `recv`): names filters accept.
 pub fn subcall_only_names() -> Vec<&'static str> {

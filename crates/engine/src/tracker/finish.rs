@@ -75,11 +75,11 @@ impl Tracker {
             raw: &pending.raw,
             opts: &self.opts,
         };
-        if let Some(r) = self
-            .os
-            .split_return(split, ret, &mut self.user(event, sc.cpu().mem()))
-        {
-            ret = r;
+        if split.info.hints.has(CallHints::SPLIT_RETURN) {
+            let user = &mut self.user(event, sc.cpu().mem());
+            if let Some(r) = self.os.split_return(split, ret, user) {
+                ret = r;
+            }
         }
         let mut p = pending;
         p.error = hook_error(p.error.take(), &failures);
@@ -109,7 +109,12 @@ impl Tracker {
         // (not faulted in yet) can be read now the kernel did.
         let decode = self.decodes_call(&p.info);
         let opts = self.call_opts(&p.info);
-        let paths = if decode && p.shown && self.pair_by_thread && !p.info.exec {
+        let paths = if decode
+            && p.shown
+            && self.pair_by_thread
+            && !p.info.exec
+            && p.info.hints.has(CallHints::PATH_ARGS)
+        {
             self.os.path_args(&p.info)
         } else {
             Vec::new()
@@ -148,19 +153,25 @@ impl Tracker {
                 &mut self.user(event, sc.cpu().mem()),
                 &mut p.args,
             );
-            p.ret_detail = self
-                .os
-                .return_detail(call, ret, &mut self.user(event, sc.cpu().mem()));
-            if p.shown {
+            let hints = p.info.hints;
+            if hints.has(CallHints::RETURN_DETAIL) {
+                p.ret_detail =
+                    self.os
+                        .return_detail(call, ret, &mut self.user(event, sc.cpu().mem()));
+            }
+            if p.shown && hints.has(CallHints::BY_FD) {
                 self.os
                     .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
             }
-            p.ret_hex = self.os.return_in_hex(call, ret);
+            p.ret_hex = hints.has(CallHints::RETURN_IN_HEX) && self.os.return_in_hex(call, ret);
         }
-        if let Some((child, how)) =
-            self.os
-                .reaped_by_signal(call, ret, &mut self.user(event, sc.cpu().mem()))
-        {
+        let reaped = if p.info.hints.has(CallHints::REAPS) {
+            let user = &mut self.user(event, sc.cpu().mem());
+            self.os.reaped_by_signal(call, ret, user)
+        } else {
+            None
+        };
+        if let Some((child, how)) = reaped {
             let r = self.killed(event, &p, child, how, now);
             self.push_extra(r);
         }

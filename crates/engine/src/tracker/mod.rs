@@ -42,8 +42,8 @@ use vstrace_core::fasthash::FastSet;
 use vstrace_core::hooks::Hooks;
 use vstrace_core::os::unknown_arg_names;
 use vstrace_core::{
-    ArgValue, Bitness, CallArgs, CallInfo, Cpu, DecodeOptions, Direction, Event, Mechanism,
-    NameOptions, Os, OsLayer, ProcInfo, Syscall, VirtMem,
+    ArgValue, Bitness, CallArgs, CallHints, CallInfo, Cpu, DecodeOptions, Direction, Event,
+    Mechanism, NameOptions, Os, OsLayer, ProcInfo, Syscall, VirtMem,
 };
 
 use crate::filter::SyscallSet;
@@ -638,7 +638,7 @@ impl Tracker {
             }
         }
 
-        if !self.rewrites.is_empty() {
+        if !self.rewrites.is_empty() && info.hints.has(CallHints::PATH_ARGS) {
             for idx in self.os.path_args(&info) {
                 if idx <= raw.len() {
                     rewrite_path(self.os.as_ref(), &mut sc, idx, &self.rewrites);
@@ -696,7 +696,7 @@ impl Tracker {
                 args = frame;
             }
         }
-        if shown && decode {
+        if shown && decode && info.hints.has(CallHints::BY_FD) {
             let call = CallArgs {
                 info: &info,
                 raw: &raw,

@@ -636,6 +636,52 @@ fn word(c: &mut Call<'_, '_>, kind: StructKind, v: u64) -> String {
     }
 }
 
+/// The calls [`return_detail`] may have a detail for: any other gets
+/// None, whatever its arguments and result (the layer's
+/// [`vstrace_core::CallHints::RETURN_DETAIL`]; a test holds the two
+/// together).
+pub const RETURN_DETAIL_CALLS: &[&str] = &[
+    "_newselect",
+    "adjtimex",
+    "arch_prctl",
+    "clock_adjtime",
+    "clock_adjtime64",
+    "fcntl",
+    "fcntl64",
+    "ioctl",
+    "ioprio_get",
+    "membarrier",
+    "personality",
+    "poll",
+    "ppoll",
+    "ppoll_time64",
+    "prctl",
+    "pselect6",
+    "pselect6_time64",
+    "recvmmsg",
+    "recvmmsg_time64",
+    "rt_sigtimedwait",
+    "rt_sigtimedwait_time64",
+    "sched_getscheduler",
+    "select",
+    "set_thread_area",
+    "sgetmask",
+    "signal",
+    "ssetmask",
+    "time",
+];
+
+/// The calls whose result [`return_in_hex`] may print in hex (the
+/// layer's [`vstrace_core::CallHints::RETURN_IN_HEX`]).
+pub const RETURN_IN_HEX_CALLS: &[&str] = &[
+    "prctl",
+    "arch_prctl",
+    "fcntl",
+    "fcntl64",
+    "membarrier",
+    "personality",
+];
+
 /// What strace appends in parentheses to the return value of a call that
 /// returned `ret` (sign-extended), read from memory at the exit: `None`
 /// for most calls.
@@ -775,3 +821,5 @@ pub fn return_in_hex(desc: &SyscallDesc, abi: LinuxAbi, raw: &[u64], ret: i64) -
 mod tests;
 #[cfg(test)]
 mod tests_families;
+#[cfg(test)]
+mod tests_hints;

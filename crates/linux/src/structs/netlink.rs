@@ -70,6 +70,10 @@ pub(crate) mod proto {
     pub const CRYPTO: u16 = 21;
 }
 
+/// The calls [`sockbuf`] may find a buffer in (the layer's
+/// [`vstrace_core::CallHints::BY_FD`]).
+pub const SOCKBUF_CALLS: &[&str] = &["sendto", "send", "recvfrom", "recv"];
+
 /// The socket buffer of a call that strace decodes by the socket's
 /// protocol: (argument index, address, length). sendto/send at the
 /// entry, with the length argument; recvfrom/recv at a successful exit,
