@@ -911,6 +911,13 @@ mod history_tests {
             // (the history), nothing.
             asks.extend([
                 (0xffff_8880_0000_3010, 16),
+                // Inside repeated kernel reads of the common shape (the
+                // last one that covers), and across two of them.
+                (0xffff_8880_0000_2004, 4),
+                (0xffff_8880_0000_1002, 2),
+                (0xffff_8880_0001_0008, 8),
+                (0xffff_8880_0001_000c, 8),
+                (0xffff_8880_0000_1007, 2),
                 (0x7f00_0040, 8),
                 (0x7f00_00c0, 8),
                 (0x9000, 8),

@@ -250,6 +250,16 @@ fn kernel_coding(addr: u64, len: u64) -> Option<(u64, u32)> {
     Some((lo, hi))
 }
 
+/// The address and length of a read of the [`kernel_same`] shape, from
+/// its [`words`] (the inverse of [`kernel_coding`]): the address's first
+/// eight 7-bit groups packed at once, its ninth group, and bit 63.
+#[inline]
+fn kernel_read(lo: u64, hi: u32) -> (u64, u64) {
+    let groups = (lo >> 8) | u64::from(hi & 0xff) << 56;
+    let addr = super::wire::pack7(groups) | u64::from(hi >> 8 & 0x7f) << 56 | 1 << 63;
+    (addr, u64::from(hi >> 24))
+}
+
 impl CodecState {
     /// Scans the accesses of an event frame (`payload`) without decoding
     /// them: `Ok(Some(start))` (the offset of the first access in
@@ -539,6 +549,46 @@ impl<'a> LazyLog<'a> {
         None
     }
 
+    /// The bytes at `addr` (`len` of them) in the last read of the
+    /// event that covers them, None when none does. Runs of the common
+    /// shape are looked at without decoding them (the address from the
+    /// coded words, the bytes only for a read that covers): a replay
+    /// with other options asks this for every read the live run did not
+    /// make at this event (an attribution its cache spared), and most
+    /// are in no read of it.
+    pub(crate) fn covering(&self, addr: u64, len: usize) -> Option<&'a [u8]> {
+        let len = len as u64;
+        let covers = |a: u64, l: u64| {
+            addr.checked_sub(a)
+                .is_some_and(|off| off <= l.saturating_sub(len) && len <= l)
+        };
+        let mut found = None;
+        let mut at = 0;
+        for s in self.slow.iter().map(Some).chain(std::iter::once(None)) {
+            let run_end = s.map_or(self.raw.len(), |s| s.at as usize);
+            let run = self.raw.get(at..run_end).unwrap_or_default();
+            for (i, c) in run.chunks_exact(12).enumerate() {
+                let (lo, hi) = words(c);
+                let (a, l) = kernel_read(lo, hi);
+                if covers(a, l) {
+                    if let Some(b) = self.cached_at(at + 12 * i, a, l) {
+                        found = Some((a, b));
+                    }
+                }
+            }
+            let Some(s) = s else { break };
+            if covers(s.addr, s.len) {
+                if let Some(b) = self.slow_read(s).bytes {
+                    found = Some((s.addr, b));
+                }
+            }
+            at = s.next as usize;
+        }
+        let (a, b) = found?;
+        let off = usize::try_from(addr - a).ok()?;
+        b.get(off..off.checked_add(usize::try_from(len).ok()?)?)
+    }
+
     /// The offsets of the reads not of the common kernel shape (see
     /// `kernel_same`): those [`crate::ReadHistory`] may need.
     pub(crate) fn slow(self) -> impl Iterator<Item = CodedRead<'a>> {
@@ -666,15 +716,7 @@ impl<'a> AccessLog<'a> {
                 if space.is_some() {
                     return None;
                 }
-                let mut found = None;
-                let mut at = 0;
-                while let Some(r) = l.read_at(at) {
-                    if let Some(b) = r.bytes.and_then(|b| within(r.addr, b)) {
-                        found = Some(b);
-                    }
-                    at = r.next;
-                }
-                found
+                l.covering(addr, len)
             }
         }
     }
@@ -735,6 +777,23 @@ mod tests {
 
     /// A run is exactly the accesses the access by access check takes
     /// for the common shape: up to the first other one, at most `max`.
+    #[test]
+    fn kernel_read_undoes_kernel_coding() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..0x80u64 {
+            for _ in 0..64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let addr = x | 1 << 63;
+                let (lo, hi) = kernel_coding(addr, len).unwrap();
+                assert_eq!(kernel_read(lo, hi), (addr, len), "{addr:#x}/{len}");
+            }
+        }
+        let (lo, hi) = kernel_coding(u64::MAX, 127).unwrap();
+        assert_eq!(kernel_read(lo, hi), (u64::MAX, 127));
+    }
+
     #[test]
     fn kernel_run_is_exact() {
         let mut one = vec![1u8];

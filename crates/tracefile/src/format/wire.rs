@@ -103,7 +103,7 @@ pub(super) struct Cursor<'a> {
 /// The 7-bit groups of up to 8 varint bytes (little-endian in `w`),
 /// packed into one 56-bit value: pairs, then quads, then the two halves.
 #[inline]
-fn pack7(w: u64) -> u64 {
+pub(super) fn pack7(w: u64) -> u64 {
     let w = w & 0x7f7f_7f7f_7f7f_7f7f;
     let w = (w & 0x007f_007f_007f_007f) | ((w & 0x7f00_7f00_7f00_7f00) >> 1);
     let w = (w & 0x0000_3fff_0000_3fff) | ((w & 0x3fff_0000_3fff_0000) >> 2);
