@@ -308,7 +308,27 @@ pub struct Engine {
     tracker: TrackerCell,
     out: Output,
     start: Instant,
+    /// Whether anything may see the records' times (see [`needs_clock`]):
+    /// without it an event written in place reads no clock.
+    clock: bool,
     recorder: Mutex<Option<replay::Recorder>>,
+}
+
+/// Whether a run of `cfg` writing to `sink` may show or keep the
+/// engine's times: the sink's (JSON, the summary, timestamps, relative
+/// times, durations), a recording, either's options. Plain text shows
+/// none, and its records, written in place in event order, are ordered
+/// by nothing else: a clock read per event (the vDSO's, a few tens of
+/// ns) then buys nothing.
+fn needs_clock(cfg: &EngineConfig, sink: &Sink, recording: bool) -> bool {
+    let d = &cfg.display;
+    recording
+        || sink.shows_time()
+        || cfg.summary
+        || cfg.format != Format::Text
+        || d.timestamps.is_some()
+        || d.relative.is_some()
+        || d.syscall_times.is_some()
 }
 
 /// The display options the sink gets. Without -f strace follows only the
@@ -392,6 +412,7 @@ impl Engine {
         recorder: Option<replay::Recorder>,
     ) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
+        let clock = needs_clock(&cfg, &sink, recorder.is_some());
         let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
         if recorder.is_some() {
             // The trace file keeps every event.
@@ -407,6 +428,7 @@ impl Engine {
             tracker,
             out: Output::Inline(Mutex::new(Box::new(sink))),
             start: Instant::now(),
+            clock,
             recorder: Mutex::new(recorder),
         })
     }
@@ -450,7 +472,8 @@ impl Engine {
             }
             (Output::Background(w), None) => w.begin(vcpu),
             (Output::Inline(_), Some(now)) => now,
-            (Output::Inline(_), None) => self.elapsed_ns(),
+            (Output::Inline(_), None) if self.clock => self.elapsed_ns(),
+            (Output::Inline(_), None) => 0,
         };
         let m = match &self.tracker {
             TrackerCell::Shared(t) => {

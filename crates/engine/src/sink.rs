@@ -143,6 +143,16 @@ impl Sink {
         self
     }
 
+    /// Whether what this sink writes may show the records' times: JSON,
+    /// the summary, timestamps, relative times or durations.
+    pub fn shows_time(&self) -> bool {
+        self.format != Format::Text
+            || self.summary.is_some()
+            || self.opts.timestamps.is_some()
+            || self.opts.relative.is_some()
+            || self.opts.syscall_times.is_some()
+    }
+
     /// A sink writing to `out` (see [`Sink::open`]).
     pub fn from_writer(out: Box<dyn Write + Send>, format: Format, summary: bool) -> Sink {
         Sink {

@@ -671,8 +671,11 @@ impl Tracker {
             let _ = sc.set_number(nr);
         }
         // Arguments as the kernel will see them after hooks wrote them
-        // (a sub-call's are in memory, not in the registers).
-        for (i, r) in raw.iter_mut().enumerate().filter(|_| !split) {
+        // (a sub-call's are in memory, not in the registers). Only hooks
+        // and path rewrites write them (an injection, the number): read
+        // again only then.
+        let rewritten = self.has_hooks || !self.rewrites.is_empty();
+        for (i, r) in raw.iter_mut().enumerate().filter(|_| !split && rewritten) {
             if let Ok(v) = sc.arg(i + 1) {
                 *r = v;
             }

@@ -266,6 +266,9 @@ pub(super) fn hook_error(
     before: Option<String>,
     failures: &[vstrace_core::hooks::HookFailure],
 ) -> Option<String> {
+    if failures.is_empty() {
+        return before;
+    }
     let mut parts: Vec<String> = before.into_iter().collect();
     parts.extend(failures.iter().map(|f| {
         if f.panicked {
