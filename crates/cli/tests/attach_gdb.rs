@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -140,8 +141,16 @@ fn attach_bad_address_fails_cleanly() {
 }
 
 /// A static guest program printing its pid and parent pid (getpid(2) and
-/// getppid(2) each time) 40 times, 0.2 s apart.
+/// getppid(2) each time) 40 times, 0.2 s apart. Built once per test
+/// binary: its tests run at once, and one compiling over the file while
+/// another packs it into its guest gave that guest an empty program (the
+/// shell runs it as an empty script: no output, status 0).
 fn getpid_loop() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_getpid_loop).clone()
+}
+
+fn build_getpid_loop() -> PathBuf {
     let src = tmp().join(format!("getpid-loop-{}.c", std::process::id()));
     let bin = tmp().join(format!("getpid-loop-{}", std::process::id()));
     std::fs::write(

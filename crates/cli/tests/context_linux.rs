@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use common::*;
 use serde_json::Value;
@@ -304,8 +305,15 @@ fn fdswap_agrees(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
 }
 
 /// guests/progs/context.c linked dynamically (against the host's libc,
-/// which `--add` carries into the guest with the program).
+/// which `--add` carries into the guest with the program). Built once
+/// per test binary: two tests use it at once, and one compiling over the
+/// file while the other packs it would give that guest a partial program.
 fn dynamic_ctx() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_dynamic_ctx).clone()
+}
+
+fn build_dynamic_ctx() -> PathBuf {
     let out = tmp().join(format!("context-dyn-{}", std::process::id()));
     let st = std::process::Command::new("gcc")
         .args(["-O2", "-o"])
