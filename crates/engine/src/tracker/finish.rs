@@ -44,8 +44,10 @@ impl Tracker {
             sc.name = pending.info.name.to_string();
             sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
         }
-        sc.modifications = pending.modifications.clone();
-        sc.hook = pending.hook.clone();
+        // Lent to the exit's hooks and taken back below (nothing reads
+        // the call's copies meanwhile): moved, not cloned and dropped.
+        sc.modifications = std::mem::take(&mut pending.modifications);
+        sc.hook = std::mem::take(&mut pending.hook);
         if self.hook_wants(&pending.info.name, Direction::Exit) {
             sc.process = pending.proc_info.clone();
             sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
