@@ -585,11 +585,17 @@ impl VirtMem for QemuMem<'_> {
             ram: self.ram,
             scratch: self.buf,
         };
+        // A kept kernel page first: the common read (the running task,
+        // its times) then sets up no walk cache for the event.
+        if let Some(pa) = self
+            .kernel
+            .as_deref_mut()
+            .and_then(|k| k.lookup(space.mode, addr, buf.len()))
+        {
+            return phys.read_phys(pa, buf);
+        }
         let walks = self.walks.get_or_insert_with(WalkCache::default);
         if let Some(k) = self.kernel.as_deref_mut() {
-            if let Some(pa) = k.lookup(space.mode, addr, buf.len()) {
-                return phys.read_phys(pa, buf);
-            }
             if k.keeps(space.mode, addr) {
                 if let Ok(t) = walks.translate(&mut phys, space, addr) {
                     k.offer(space.mode, addr, &t);
