@@ -314,21 +314,14 @@ pub struct Engine {
     recorder: Mutex<Option<replay::Recorder>>,
 }
 
-/// Whether a run of `cfg` writing to `sink` may show or keep the
-/// engine's times: the sink's (JSON, the summary, timestamps, relative
-/// times, durations), a recording, either's options. Plain text shows
-/// none, and its records, written in place in event order, are ordered
-/// by nothing else: a clock read per event (the vDSO's, a few tens of
-/// ns) then buys nothing.
-fn needs_clock(cfg: &EngineConfig, sink: &Sink, recording: bool) -> bool {
-    let d = &cfg.display;
-    recording
-        || sink.shows_time()
-        || cfg.summary
-        || cfg.format != Format::Text
-        || d.timestamps.is_some()
-        || d.relative.is_some()
-        || d.syscall_times.is_some()
+/// Whether a run writing to `sink` (made from the run's configuration)
+/// may show or keep the engine's times: what the sink shows (JSON, the
+/// summary, timestamps, relative times, durations) or a recording.
+/// Plain text shows none, and its records, written in place in event
+/// order, are ordered by nothing else: a clock read per event (the
+/// vDSO's, a few tens of ns) then buys nothing.
+fn needs_clock(sink: &Sink, recording: bool) -> bool {
+    recording || sink.shows_time()
 }
 
 /// The display options the sink gets. Without -f strace follows only the
@@ -412,7 +405,7 @@ impl Engine {
         recorder: Option<replay::Recorder>,
     ) -> Result<Engine, EngineError> {
         let modifies = !cfg.inject.is_empty() || !cfg.rewrite_path.is_empty() || !hooks.is_empty();
-        let clock = needs_clock(&cfg, &sink, recorder.is_some());
+        let clock = needs_clock(&sink, recorder.is_some());
         let tracker = tracker::Tracker::new(&cfg, os, hooks)?;
         if recorder.is_some() {
             // The trace file keeps every event.
