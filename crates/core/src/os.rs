@@ -77,9 +77,15 @@ impl CallHints {
     pub const PATH_ARGS: CallHints = CallHints(1 << 4);
     /// [`OsLayer::reaped_by_signal`] may see a child killed by a signal.
     pub const REAPS: CallHints = CallHints(1 << 5);
+    /// The call may change what a descriptor names, in any process
+    /// (open, close, dup, rename, unlink, exec, a socket's bind...): the
+    /// names a recording keeps per descriptor (see
+    /// [`OsLayer::name_args_except`]) start over at its enter and at its
+    /// return.
+    pub const CHANGES_NAMES: CallHints = CallHints(1 << 6);
     /// Every question may have an answer (a call the layer has no
     /// hints for).
-    pub const ALL: CallHints = CallHints(0x3f);
+    pub const ALL: CallHints = CallHints(0x7f);
 
     /// Whether every question of `other` may have an answer.
     pub const fn has(self, other: CallHints) -> bool {
@@ -840,6 +846,24 @@ pub trait OsLayer: Send + Sync {
         _args: &mut [ArgValue],
     ) -> Vec<FdPath> {
         Vec::new()
+    }
+    /// [`OsLayer::name_args`] that leaves the descriptors in argument
+    /// registers for which `known` says true unnamed, reading nothing
+    /// for them (a recording that already holds the reads of their names
+    /// since nothing could change them: see [`CallHints::CHANGES_NAMES`]).
+    /// Descriptors inside structures are named as by `name_args`. By
+    /// default `name_args` (every descriptor read).
+    fn name_args_except(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        call: CallArgs<'_>,
+        names: &NameOptions,
+        args: &mut [ArgValue],
+        known: &dyn Fn(i64) -> bool,
+    ) -> Vec<FdPath> {
+        let _ = known;
+        self.name_args(event, mem, call, names, args)
     }
     /// Decodes again the arguments whose form depends on what a call's
     /// descriptor is in the kernel, which the decoders of

@@ -169,6 +169,7 @@ fn hints_of(d: &SyscallDesc) -> CallHints {
         (named(lx::structs::netlink::SOCKBUF_CALLS), CallHints::BY_FD),
         (!d.path_args().is_empty(), CallHints::PATH_ARGS),
         (d.name == REAPING_CALL, CallHints::REAPS),
+        (!lx::pathtrace::keeps_fd_tables(d), CallHints::CHANGES_NAMES),
     ]
     .into_iter()
     .filter(|(on, _)| *on)
@@ -770,6 +771,18 @@ impl OsLayer for LinuxLayer {
         names: &NameOptions,
         args: &mut [ArgValue],
     ) -> Vec<FdPath> {
+        self.name_args_except(event, mem, call, names, args, &|_| false)
+    }
+
+    fn name_args_except(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        call: CallArgs<'_>,
+        names: &NameOptions,
+        args: &mut [ArgValue],
+        known: &dyn Fn(i64) -> bool,
+    ) -> Vec<FdPath> {
         let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
             return Vec::new();
         };
@@ -780,7 +793,7 @@ impl OsLayer for LinuxLayer {
                 let task = self.task_in(event, m)?;
                 let raw = lx::proto::logical_args(d, call.raw);
                 Some(crate::naming::name_args(
-                    m, prof, task, d, &raw, names, args,
+                    m, prof, task, d, &raw, names, args, known,
                 ))
             })
             .unwrap_or_default()
@@ -968,6 +981,50 @@ mod tests {
     use super::*;
     use vstrace_core::testmem::SparseVirt;
     use vstrace_core::{Bitness, Mechanism, Regs};
+
+    /// A recording keeps descriptor names across calls without the
+    /// CHANGES_NAMES hint: every call that makes, replaces or closes a
+    /// descriptor, renames or removes a file, or starts a program or a
+    /// thread has it, in both ABIs; the hot calls that only use
+    /// descriptors do not.
+    #[test]
+    fn calls_that_may_change_a_name_say_so() {
+        for abi in [LinuxAbi::X86_64, LinuxAbi::I386] {
+            let hint = |name| {
+                lx::proto::by_name(abi, name).map(|d| hints_of(d).has(CallHints::CHANGES_NAMES))
+            };
+            for name in [
+                "dup2",
+                "dup3",
+                "close",
+                "openat",
+                "rename",
+                "renameat2",
+                "unlink",
+                "unlinkat",
+                "execve",
+                "clone",
+                "fcntl",
+                "socket",
+                "connect",
+                "bind",
+                "accept4",
+                "mount",
+                "umount2",
+                "chdir",
+                "chroot",
+                "exit_group",
+                "io_uring_enter",
+            ] {
+                assert_eq!(hint(name), Some(true), "{abi:?} {name}");
+            }
+            for name in [
+                "read", "write", "pwrite64", "readv", "lseek", "fstat", "getpid",
+            ] {
+                assert_eq!(hint(name), Some(false), "{abi:?} {name}");
+            }
+        }
+    }
 
     const PERCPU: u64 = 0xffff_8880_3ea0_0000;
     const TASK: u64 = 0xffff_8880_0100_0000;

@@ -24,6 +24,7 @@ fn detail(names: &NameOptions) -> FdDetail {
 
 /// Appends names to the fd and pid arguments of call `d` made by `task`
 /// (`raw`: its raw values, `args`: as decoded); returns the fds named.
+/// Descriptor arguments `known` says true for are left as they are.
 pub(crate) fn name_args(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
@@ -32,6 +33,7 @@ pub(crate) fn name_args(
     raw: &[u64],
     names: &NameOptions,
     args: &mut [ArgValue],
+    known: &dyn Fn(i64) -> bool,
 ) -> Vec<FdPath> {
     let mut out = Vec::new();
     for (i, a) in d.args.iter().enumerate() {
@@ -49,6 +51,8 @@ pub(crate) fn name_args(
         // fsconfig's auxiliary argument is a descriptor by command.
         let ty = crate::decode::fsconfig::effective(a.ty, raw);
         let name = match ty {
+            // Named already (the caller keeps what it read before).
+            ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 && known(v) => continue,
             ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 => {
                 let n = files::fd_name(mem, prof, task, v, detail(names));
                 if let Some(p) = &n {

@@ -20,6 +20,7 @@ mod fork;
 mod frame;
 mod inflight;
 mod lane;
+mod namekeep;
 mod pathcache;
 #[cfg(test)]
 mod pathcache_tests;
@@ -272,6 +273,8 @@ pub(crate) struct Tracker {
     /// kernel reads (file table, task list) are in the trace file and a
     /// replay can add those options after the fact.
     record_names: bool,
+    /// The names a recording holds already (see [`namekeep`]).
+    names_kept: Mutex<namekeep::NamesKept>,
     /// [`EngineConfig::stack_trace`].
     stacks: bool,
     /// The calls in flight, sharded by thread (see [`inflight`]).
@@ -436,6 +439,9 @@ impl Tracker {
                 info = sub;
                 split_raw = Some(args);
             }
+        }
+        if self.record_names {
+            lock(&self.names_kept).event(info.hints);
         }
         if info.fork && self.early.paths.on() {
             self.clone_checked_for_paths(event, &info, cpu);
@@ -725,12 +731,24 @@ impl Tracker {
                     raw: &raw,
                     opts: &opts,
                 };
-                // Read for the recording only; what is printed is unchanged.
+                // Read for the recording only; what is printed is
+                // unchanged. Names the recording holds already are not
+                // read again (only for a known thread: see `namekeep`).
                 let mut scratch = args.clone();
-                let named =
-                    self.os
-                        .name_args(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch);
-                self.record_targets(event, &info, &raw, &mut sc, &named);
+                let mut kept = lock(&self.names_kept);
+                let known = |fd| tid.is_some_and(|t| kept.knows(event.cr3, t, fd));
+                let named = self.os.name_args_except(
+                    event,
+                    sc.cpu().mem(),
+                    call,
+                    &ALL_NAMES,
+                    &mut scratch,
+                    &known,
+                );
+                self.record_targets(event, &info, &raw, &mut sc, &named, &known);
+                if let Some(t) = tid {
+                    kept.learn(event.cr3, t, &named);
+                }
             }
             Vec::new()
         };
@@ -887,6 +905,10 @@ impl Tracker {
                         // A return of no call: a signal delivery or a fork
                         // child's first run may follow, both process events.
                         self.clear_attrib();
+                        if self.record_names {
+                            // Of which call, unknown: it may have changed a name.
+                            lock(&self.names_kept).start_over();
+                        }
                         if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
                             return rec;
                         }
