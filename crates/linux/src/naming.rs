@@ -25,6 +25,7 @@ fn detail(names: &NameOptions) -> FdDetail {
 /// Appends names to the fd and pid arguments of call `d` made by `task`
 /// (`raw`: its raw values, `args`: as decoded); returns the fds named.
 /// Descriptor arguments `known` says true for are left as they are.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn name_args(
     mem: &mut dyn VirtMem,
     prof: &LinuxProfile,
