@@ -441,7 +441,17 @@ impl Tracker {
             }
         }
         if self.record_names {
-            lock(&self.names_kept).event(info.hints);
+            let mut kept = lock(&self.names_kept);
+            kept.event(info.hints);
+            if info.hints.has(CallHints::CHANGES_NAMES)
+                && !info.fork
+                && self.os.may_hide_fd_changes(&info)
+            {
+                // io_uring's asynchronous work, a seccomp supervisor's
+                // ADDFD: descriptors may change where no call shows it.
+                // (A thread with a table of its own is keyed apart.)
+                kept.turn_off();
+            }
         }
         if info.fork && self.early.paths.on() {
             self.clone_checked_for_paths(event, &info, cpu);

@@ -13,6 +13,11 @@
 //! it dropped at the enter) starts over too: which call returns is not
 //! known there.
 //!
+//! Calls that may change descriptor tables where no call shows it
+//! (io_uring's asynchronous work, a seccomp supervisor's `ADDFD`,
+//! `close_range`, `unshare`: the layer's `may_hide_fd_changes`) turn the
+//! names off for good.
+//!
 //! Only path names are kept: a socket's name can change without a call
 //! that changes tables (a netlink socket binds itself on its first
 //! write). Keys are threads (by thread id), not address spaces: two
@@ -40,6 +45,8 @@ pub(super) struct NamesKept {
     gen: u64,
     /// Events since the last bump.
     events: u32,
+    /// Turned off for good (see the module doc).
+    off: bool,
     kept: FastMap<(u64, u32, i64), u64>,
 }
 
@@ -62,15 +69,24 @@ impl NamesKept {
         }
     }
 
+    /// Keeps no name from now on: descriptors may change unseen.
+    pub(super) fn turn_off(&mut self) {
+        self.off = true;
+        self.kept.clear();
+    }
+
     /// Whether descriptor `fd` of thread `tid` in space `cr3` was named
     /// since nothing could change its name.
     pub(super) fn knows(&self, cr3: u64, tid: u32, fd: i64) -> bool {
-        self.kept.get(&(cr3_key(cr3), tid, fd)) == Some(&self.gen)
+        !self.off && self.kept.get(&(cr3_key(cr3), tid, fd)) == Some(&self.gen)
     }
 
     /// Keeps the path names among `named` (read now for thread `tid` in
     /// space `cr3`).
     pub(super) fn learn(&mut self, cr3: u64, tid: u32, named: &[FdPath]) {
+        if self.off {
+            return;
+        }
         for n in named.iter().filter(|n| n.path.starts_with('/')) {
             self.kept.insert((cr3_key(cr3), tid, n.fd), self.gen);
         }
@@ -108,6 +124,17 @@ mod tests {
         assert!(k.knows(CR3, 7, 3));
         k.event(CallHints::ALL);
         assert!(!k.knows(CR3, 7, 3), "a call the layer knows nothing of");
+    }
+
+    #[test]
+    fn turned_off_it_keeps_nothing() {
+        let mut k = NamesKept::default();
+        k.learn(CR3, 1, &[path(3, "/a")]);
+        k.turn_off();
+        assert!(!k.knows(CR3, 1, 3));
+        k.learn(CR3, 1, &[path(3, "/a")]);
+        k.event(CallHints::NONE);
+        assert!(!k.knows(CR3, 1, 3), "for good");
     }
 
     #[test]
