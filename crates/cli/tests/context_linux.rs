@@ -258,9 +258,78 @@ fn trace_path_follows_descriptors_that_change_on_the_i386_kernel() {
     fdswap_agrees("fdswap-P-i386", &bin, &strace_i386(), &arch);
 }
 
+/// `-yy` on descriptors that change what they name: vstrace keeps a
+/// thread's descriptor names between calls (and forgets them at every
+/// call that may change one, including those the early-out drops), and
+/// must still name every call's descriptor as the guest's own
+/// `strace -yy` does, live.
+#[test]
+fn names_follow_descriptors_that_change() {
+    let bin = build_prog("fdswap", &[]);
+    for k in test_kernels() {
+        let kernel: Vec<String> = k
+            .iter()
+            .flat_map(|k| ["--kernel".to_string(), k.display().to_string()])
+            .collect();
+        names_agree("fdswap-yy", &bin, Path::new("/usr/bin/strace"), &kernel);
+    }
+}
+
+/// The same on the i386 (686) kernel, with a 32-bit program and strace.
+#[test]
+fn names_follow_descriptors_that_change_on_the_i386_kernel() {
+    i386_profile();
+    let bin = build_prog("fdswap", &["-m32"]);
+    let arch = ["--arch".into(), "i386".into()];
+    names_agree("fdswap-yy-i386", &bin, &strace_i386(), &arch);
+}
+
+/// fdswap under `-yy` as under the guest's `strace -yy` (see
+/// [`fdswap_agrees`]), then as the traced command itself: no other call
+/// of the trace is in flight there, so the calls the filter leaves out
+/// (the open, the rename) and their returns are dropped before the
+/// engine, and only the lock-free checks see them.
+fn names_agree(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
+    let opts = "-yy -e trace=write,close,fsync,dup2";
+    let want = fdswap_agrees_with(tag, bin, strace, run_args, opts);
+    let t = trace_path(&format!("{tag}-root"));
+    let out = vstrace()
+        .arg("run")
+        .args(run_args)
+        .arg("--add")
+        .arg(format!("{}:/bin/fdswap", bin.display()))
+        .args(["--timeout", "300", "--json", "-o"])
+        .arg(&t)
+        .args(opts.split(' '))
+        .args(["--", "/bin/fdswap"])
+        .output()
+        .expect("vstrace runs");
+    assert!(out.status.success(), "{run_args:?}: {}", stderr(&out));
+    let got: Vec<String> = records(&t)
+        .iter()
+        .map(|r| format!("{}({}", name(r), arg(r, 0)))
+        .collect();
+    // All but the last write, to stdout: the console here, /dev/null
+    // under strace.
+    let n = want.len() - 1;
+    assert_eq!(got.get(..n), want.get(..n), "{run_args:?}");
+}
+
 /// Runs fdswap under the guest's `strace -P`, then alone, with vstrace
 /// `-P` tracing both live: vstrace shows each run's calls as strace did.
 fn fdswap_agrees(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
+    fdswap_agrees_with(tag, bin, strace, run_args, "-P /tmp/fdswap/p");
+}
+
+/// [`fdswap_agrees`] with the options `opts` for both tracers; returns
+/// what strace showed (each call as its name and first argument).
+fn fdswap_agrees_with(
+    tag: &str,
+    bin: &Path,
+    strace: &Path,
+    run_args: &[String],
+    opts: &str,
+) -> Vec<String> {
     let t = trace_path(tag);
     let out = vstrace()
         .arg("run")
@@ -271,11 +340,12 @@ fn fdswap_agrees(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
         .arg(format!("{}:/bin/strace", strace.display()))
         .args(["--timeout", "300", "--json", "-o"])
         .arg(&t)
-        .args(["-P", "/tmp/fdswap/p", "--", "sh", "-c"])
-        .arg(
-            "strace -P /tmp/fdswap/p -o /tmp/s.txt /bin/fdswap >/dev/null && rm -r /tmp/fdswap \
-             && /bin/fdswap >/dev/null && cat /tmp/s.txt",
-        )
+        .args(opts.split(' '))
+        .args(["--", "sh", "-c"])
+        .arg(format!(
+            "strace {opts} -o /tmp/s.txt /bin/fdswap >/dev/null && rm -r /tmp/fdswap \
+             && /bin/fdswap >/dev/null && cat /tmp/s.txt"
+        ))
         .output()
         .expect("vstrace runs");
     assert!(
@@ -302,6 +372,7 @@ fn fdswap_agrees(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
         .collect();
     let twice: Vec<String> = want.iter().chain(&want).cloned().collect();
     assert_eq!(got, twice, "{run_args:?}");
+    want
 }
 
 /// guests/progs/context.c linked dynamically (against the host's libc,

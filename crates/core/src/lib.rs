@@ -35,7 +35,7 @@ pub use cpu::{Cpu, ProbedSignal};
 pub use event::{Bitness, Direction, Event, Mechanism};
 pub use mem::{MemError, Space, VirtMem};
 pub use os::{
-    ArgValue, CallArgs, CallHints, CallInfo, Caller, ConstStyle, DecodeOptions, FdPath,
+    ArgValue, CallArgs, CallHints, CallInfo, Caller, ConstStyle, DecodeOptions, FdPath, KeptNames,
     NameOptions, OsLayer, ProcInfo, SignalDelivery, StackFrame,
 };
 pub use regs::{Reg, Regs};

@@ -80,7 +80,7 @@ impl CallHints {
     /// The call may change what a descriptor names, in any process
     /// (open, close, dup, rename, unlink, exec, a socket's bind...): the
     /// names a recording keeps per descriptor (see
-    /// [`OsLayer::name_args_except`]) start over at its enter and at its
+    /// [`OsLayer::name_args_kept`]) start over at its enter and at its
     /// return.
     pub const CHANGES_NAMES: CallHints = CallHints(1 << 6);
     /// Every question may have an answer (a call the layer has no
@@ -240,6 +240,25 @@ pub struct FdPath {
     /// The file was deleted (strace's `<path>(deleted)`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+}
+
+/// Descriptor names a caller keeps between calls of one thread (see
+/// [`OsLayer::name_args_kept`]): the layer's own form of each name, as
+/// it gave it to [`KeptNames::keep`].
+pub trait KeptNames {
+    /// The kept name of descriptor `fd`, if it is still valid.
+    fn name(&self, fd: i64) -> Option<&str>;
+    /// Descriptor `fd` was just read to name `name`, which only a call
+    /// changing a descriptor table or a name can change.
+    fn keep(&mut self, fd: i64, name: &str);
+}
+
+/// Keeps nothing: every descriptor is read.
+impl KeptNames for () {
+    fn name(&self, _fd: i64) -> Option<&str> {
+        None
+    }
+    fn keep(&mut self, _fd: i64, _name: &str) {}
 }
 
 /// Who made a call in user space: the address the call returns to, the
@@ -847,22 +866,24 @@ pub trait OsLayer: Send + Sync {
     ) -> Vec<FdPath> {
         Vec::new()
     }
-    /// [`OsLayer::name_args`] that leaves the descriptors in argument
-    /// registers for which `known` says true unnamed, reading nothing
-    /// for them (a recording that already holds the reads of their names
-    /// since nothing could change them: see [`CallHints::CHANGES_NAMES`]).
-    /// Descriptors inside structures are named as by `name_args`. By
-    /// default `name_args` (every descriptor read).
-    fn name_args_except(
+    /// [`OsLayer::name_args`] with names kept between calls: a
+    /// descriptor in an argument register that `kept` has a name for is
+    /// named so without reading the kernel, and a name read now that
+    /// only a call changing a descriptor table or a name can change (a
+    /// path; not a socket's, which sending may bind) is given to `kept`
+    /// (see [`CallHints::CHANGES_NAMES`] for when the caller forgets
+    /// them). Descriptors inside structures are named as by `name_args`.
+    /// By default `name_args` (every descriptor read, nothing kept).
+    fn name_args_kept(
         &self,
         event: &Event,
         mem: &mut dyn VirtMem,
         call: CallArgs<'_>,
         names: &NameOptions,
         args: &mut [ArgValue],
-        known: &dyn Fn(i64) -> bool,
+        kept: &mut dyn KeptNames,
     ) -> Vec<FdPath> {
-        let _ = known;
+        let _ = kept;
         self.name_args(event, mem, call, names, args)
     }
     /// Decodes again the arguments whose form depends on what a call's

@@ -771,17 +771,17 @@ impl OsLayer for LinuxLayer {
         names: &NameOptions,
         args: &mut [ArgValue],
     ) -> Vec<FdPath> {
-        self.name_args_except(event, mem, call, names, args, &|_| false)
+        self.name_args_kept(event, mem, call, names, args, &mut ())
     }
 
-    fn name_args_except(
+    fn name_args_kept(
         &self,
         event: &Event,
         mem: &mut dyn VirtMem,
         call: CallArgs<'_>,
         names: &NameOptions,
         args: &mut [ArgValue],
-        known: &dyn Fn(i64) -> bool,
+        kept: &mut dyn vstrace_core::KeptNames,
     ) -> Vec<FdPath> {
         let (Some(prof), Some(d)) = (self.profile.as_ref(), desc(call.info)) else {
             return Vec::new();
@@ -793,7 +793,7 @@ impl OsLayer for LinuxLayer {
                 let task = self.task_in(event, m)?;
                 let raw = lx::proto::logical_args(d, call.raw);
                 Some(crate::naming::name_args(
-                    m, prof, task, d, &raw, names, args, known,
+                    m, prof, task, d, &raw, names, args, kept,
                 ))
             })
             .unwrap_or_default()

@@ -24,7 +24,8 @@ fn detail(names: &NameOptions) -> FdDetail {
 
 /// Appends names to the fd and pid arguments of call `d` made by `task`
 /// (`raw`: its raw values, `args`: as decoded); returns the fds named.
-/// Descriptor arguments `known` says true for are left as they are.
+/// A descriptor argument `kept` has a name for is named so, unread; the
+/// path names read are given to `kept`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn name_args(
     mem: &mut dyn VirtMem,
@@ -34,7 +35,7 @@ pub(crate) fn name_args(
     raw: &[u64],
     names: &NameOptions,
     args: &mut [ArgValue],
-    known: &dyn Fn(i64) -> bool,
+    kept: &mut dyn vstrace_core::KeptNames,
 ) -> Vec<FdPath> {
     let mut out = Vec::new();
     for (i, a) in d.args.iter().enumerate() {
@@ -52,10 +53,19 @@ pub(crate) fn name_args(
         // fsconfig's auxiliary argument is a descriptor by command.
         let ty = crate::decode::fsconfig::effective(a.ty, raw);
         let name = match ty {
-            // Named already (the caller keeps what it read before).
-            ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 && known(v) => continue,
             ArgType::Fd | ArgType::Dirfd if names.fds() && v >= 0 => {
-                let n = files::fd_name(mem, prof, task, v, detail(names));
+                // A name kept from an earlier call stands (the caller
+                // forgets it once a call may have changed it).
+                let n = match kept.name(v) {
+                    Some(k) => Some(k.to_string()),
+                    None => {
+                        let n = files::fd_name(mem, prof, task, v, detail(names));
+                        if let Some(p) = n.as_deref().filter(|p| keepable(v, p)) {
+                            kept.keep(v, p);
+                        }
+                        n
+                    }
+                };
                 if let Some(p) = &n {
                     out.push(fd_path(v, p));
                 }
@@ -506,6 +516,13 @@ fn pid_suffix(
     }
     out.push_str(&crate::pidns::comment(nr, root));
     out
+}
+
+/// Whether the name `name` of descriptor `fd` may be kept between
+/// calls: a path (a socket's name changes when sending binds it, a
+/// pidfd's when its process ends).
+fn keepable(fd: i64, name: &str) -> bool {
+    fd_path(fd, name).path.starts_with('/')
 }
 
 /// The record's form of fd `fd` naming `name` (the device suffix, if

@@ -81,6 +81,7 @@ impl Tracker {
             trace_paths: cfg.trace_paths.clone(),
             callers: cfg.caller,
             record_names: cfg.record.is_some() && !cfg.summary,
+            keep_names: (cfg.record.is_some() && !cfg.summary) || cfg.names.fds(),
             names_kept: Default::default(),
             stacks: cfg.stack_trace,
             pending: inflight::Inflight::new(early.clone()),

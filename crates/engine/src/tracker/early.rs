@@ -164,15 +164,16 @@ impl EarlyOut {
             return EnterCheck::Full;
         }
         let paths = self.paths.on();
+        let tracks = self.paths.tracks();
         let Some(i) = slot(nr, bitness) else {
-            if paths {
+            if tracks {
                 self.paths.bump();
             }
             return EnterCheck::Full;
         };
         // Any call that may change a descriptor table starts -P's cache
-        // over, whatever happens to it next.
-        if paths && !self.paths.keeps(i) {
+        // (and -y's kept names) over, whatever happens to it next.
+        if tracks && !self.paths.keeps(i) {
             self.paths.bump();
         }
         match self.interest(i) {
@@ -248,7 +249,7 @@ impl EarlyOut {
     /// (the call's own return, or a later one if it blocked), since the
     /// change lands between the enter and the return.
     pub fn unsettles(&self, nr: u64, bitness: Bitness) -> bool {
-        self.paths.on() && slot(nr, bitness).is_none_or(|i| !self.paths.keeps(i))
+        self.paths.tracks() && slot(nr, bitness).is_none_or(|i| !self.paths.keeps(i))
     }
 
     /// A return after [`EarlyOut::unsettles`]: `-P`'s cache starts over.

@@ -20,6 +20,8 @@ impl Tracker {
         self.early.enabled.store(on, Ordering::Relaxed);
         // -P's verdict cache (see `pathcache`).
         self.early.paths.set_on(on && !self.trace_paths.is_empty());
+        // -y's kept names (see `namekeep`) follow the same generation.
+        self.early.paths.set_names(on && self.keep_names);
         // trace-fds= without -P: decided from the registers of the calls
         // whose descriptors are all register arguments.
         // (With -P as well: its lock-free check passes these.)
@@ -38,6 +40,8 @@ impl Tracker {
     pub fn disable_early_out(&self) {
         self.early.enabled.store(false, Ordering::Relaxed);
         self.early.paths.set_on(false);
+        // The tracker sees every call: its own count keeps names right.
+        self.early.paths.set_names(false);
     }
 
     /// The engine's counters, with the events dropped without the lock.
@@ -109,7 +113,7 @@ impl Tracker {
             if shown && !special && !self.lifecycle(&info) {
                 self.early.set_fd_mask(i, self.register_fd_mask(&info));
             }
-            if self.early.paths.on() {
+            if self.early.paths.tracks() {
                 self.path_cache_kind(i, &info, shown && !special && !self.lifecycle(&info));
             }
             let v = if special {
@@ -153,6 +157,8 @@ impl Tracker {
     fn path_cache_kind(&self, i: usize, info: &CallInfo, plain: bool) {
         if !info.fork && self.os.may_hide_fd_changes(info) {
             self.early.paths.set_on(false);
+            self.early.paths.set_names(false);
+            self.names_kept.turn_off();
             return;
         }
         let keeps = self.os.keeps_fd_tables(info);

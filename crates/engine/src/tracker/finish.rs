@@ -31,9 +31,9 @@ impl Tracker {
         if attrib::changes_attribution(&pending.info) {
             self.clear_attrib();
         }
-        if self.record_names {
+        if self.keep_names {
             // A dup2 replaces its target between its enter and here.
-            lock(&self.names_kept).event(pending.info.hints);
+            self.names_kept.event(pending.info.hints);
         }
         // The time the call ran on a CPU in the kernel: the growth of the
         // thread's account since the enter.

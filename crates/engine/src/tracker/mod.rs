@@ -273,8 +273,10 @@ pub(crate) struct Tracker {
     /// kernel reads (file table, task list) are in the trace file and a
     /// replay can add those options after the fact.
     record_names: bool,
-    /// The names a recording holds already (see [`namekeep`]).
-    names_kept: Mutex<namekeep::NamesKept>,
+    /// Descriptor names are kept between calls (`-y`, or a recording's
+    /// reads for it: see [`namekeep`]).
+    keep_names: bool,
+    names_kept: namekeep::NamesKept,
     /// [`EngineConfig::stack_trace`].
     stacks: bool,
     /// The calls in flight, sharded by thread (see [`inflight`]).
@@ -440,9 +442,8 @@ impl Tracker {
                 split_raw = Some(args);
             }
         }
-        if self.record_names {
-            let mut kept = lock(&self.names_kept);
-            kept.event(info.hints);
+        if self.keep_names {
+            self.names_kept.event(info.hints);
             if info.hints.has(CallHints::CHANGES_NAMES)
                 && !info.fork
                 && self.os.may_hide_fd_changes(&info)
@@ -450,7 +451,7 @@ impl Tracker {
                 // io_uring's asynchronous work, a seccomp supervisor's
                 // ADDFD: descriptors may change where no call shows it.
                 // (A thread with a table of its own is keyed apart.)
-                kept.turn_off();
+                self.names_kept.turn_off();
             }
         }
         if info.fork && self.early.paths.on() {
@@ -732,8 +733,23 @@ impl Tracker {
                 raw: &raw,
                 opts: &opts,
             };
-            self.os
-                .name_args(event, sc.cpu().mem(), call, &self.names, &mut args)
+            match tid.filter(|_| self.keep_names) {
+                // Names kept per thread (see `namekeep`).
+                Some(t) => {
+                    let mut kept = self.names_kept.thread(event.cr3, t, &self.early.paths);
+                    self.os.name_args_kept(
+                        event,
+                        sc.cpu().mem(),
+                        call,
+                        &self.names,
+                        &mut args,
+                        &mut kept,
+                    )
+                }
+                None => self
+                    .os
+                    .name_args(event, sc.cpu().mem(), call, &self.names, &mut args),
+            }
         } else {
             if shown && decode && self.record_names {
                 let call = CallArgs {
@@ -745,20 +761,24 @@ impl Tracker {
                 // unchanged. Names the recording holds already are not
                 // read again (only for a known thread: see `namekeep`).
                 let mut scratch = args.clone();
-                let mut kept = lock(&self.names_kept);
-                let known = |fd| tid.is_some_and(|t| kept.knows(event.cr3, t, fd));
-                let named = self.os.name_args_except(
-                    event,
-                    sc.cpu().mem(),
-                    call,
-                    &ALL_NAMES,
-                    &mut scratch,
-                    &known,
-                );
-                self.record_targets(event, &info, &raw, &mut sc, &named, &known);
-                if let Some(t) = tid {
-                    kept.learn(event.cr3, t, &named);
-                }
+                let named = match tid {
+                    Some(t) => {
+                        let mut kept = self.names_kept.thread(event.cr3, t, &self.early.paths);
+                        self.os.name_args_kept(
+                            event,
+                            sc.cpu().mem(),
+                            call,
+                            &ALL_NAMES,
+                            &mut scratch,
+                            &mut kept,
+                        )
+                    }
+                    None => {
+                        self.os
+                            .name_args(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch)
+                    }
+                };
+                self.record_targets(event, &info, &raw, &mut sc, &named);
             }
             Vec::new()
         };
@@ -915,9 +935,9 @@ impl Tracker {
                         // A return of no call: a signal delivery or a fork
                         // child's first run may follow, both process events.
                         self.clear_attrib();
-                        if self.record_names {
+                        if self.keep_names {
                             // Of which call, unknown: it may have changed a name.
-                            lock(&self.names_kept).start_over();
+                            self.names_kept.start_over();
                         }
                         if let Some(rec) = self.signal(event, cpu, now, ip, sp) {
                             return rec;

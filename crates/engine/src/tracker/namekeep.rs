@@ -1,35 +1,48 @@
-//! The descriptor names a recording already holds. A live run with
-//! `--record` reads, for every shown call, the names `-y`/`-yy`/`-P`
-//! would show (see `Tracker::record_names`): some thirty kernel reads
+//! Descriptor names kept between calls. `-y`/`-yy` name every
+//! descriptor a shown call takes, and a live run with `--record` reads
+//! those names for every shown call even without them (so that a replay
+//! can add them: see `Tracker::record_names`): some thirty kernel reads
 //! per descriptor (file table, file, mount, the dentries up to the
-//! root), three quarters of a read/write loop's recording. A thread's
-//! descriptor whose name was read since the last call that may change
-//! any name ([`CallHints::CHANGES_NAMES`], at its enter and at its
-//! return, in any process) is not read again: a replay that adds `-y`
-//! afterwards walks the same kernel structures and finds them in the
-//! replay's history of earlier reads, which nothing changed since.
+//! root). A thread's descriptor named since the last call that may
+//! change any name is not read again: its name is the one read then.
 //!
-//! A return the engine pairs with no call (an interrupt's, or a call's
-//! it dropped at the enter) starts over too: which call returns is not
-//! known there.
+//! Forgotten ("started over") by every call that may change a name, in
+//! any process ([`CallHints::CHANGES_NAMES`]: any call but those known
+//! to keep descriptor tables), at its enter and at its return: the
+//! tracker counts the calls it sees; calls the early-out drops without
+//! the tracker are counted by the lock-free checks in the generation of
+//! `-P`'s verdict cache ([`super::pathcache::PathCache`], which tracks
+//! for names too while they are kept), so a name is valid while both
+//! generations stand. A return the tracker pairs with no call (an
+//! interrupt's, or a call's it dropped at the enter) starts over too:
+//! which call returns is not known there. A name read while another
+//! vCPU's call changed things is kept only if no generation moved
+//! during the read.
 //!
 //! Calls that may change descriptor tables where no call shows it
 //! (io_uring's asynchronous work, a seccomp supervisor's `ADDFD`,
 //! `close_range`, `unshare`: the layer's `may_hide_fd_changes`) turn the
-//! names off for good.
+//! names off for good, as they turn `-P`'s verdicts off.
 //!
-//! Only path names are kept: a socket's name can change without a call
-//! that changes tables (a netlink socket binds itself on its first
-//! write). Keys are threads (by thread id), not address spaces: two
-//! threads of one space may hold tables of their own. Every
-//! [`EXPIRE`] events everything is read again anyway, so that a
-//! replay's bounded history (it starts over after a million distinct
-//! reads) holds what it needs.
+//! Only path names are kept (the layer decides: a socket's name can
+//! change without a call that changes tables). Keys are threads (by
+//! thread id), not address spaces: two threads of one space may hold
+//! tables of their own. For a recording, a replay that adds `-y`
+//! afterwards walks the same kernel structures where the live run kept
+//! a name, and finds them in the replay's history of earlier reads,
+//! which nothing changed since; every [`EXPIRE`] events the names are
+//! read again anyway, so that the replay's bounded history (it starts
+//! over after a million distinct reads) holds what it needs.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use vstrace_core::fasthash::FastMap;
-use vstrace_core::{CallHints, FdPath};
+use vstrace_core::{CallHints, KeptNames};
 
 use super::cr3_key;
+use super::pathcache::PathCache;
+use super::state::lock;
 
 /// Events after which every kept name is read again.
 const EXPIRE: u32 = 4096;
@@ -37,58 +50,123 @@ const EXPIRE: u32 = 4096;
 /// threads and descriptors must not grow it without bound).
 const MAX_KEPT: usize = 1 << 14;
 
+/// The generations a name was read in: the tracker's and the lock-free
+/// checks'.
+type Gens = (u64, u64);
+
+/// Kept names by (address space, thread, descriptor).
+type Names = FastMap<(u64, u32, i64), (Gens, String)>;
+
 /// Names read per (address space, thread, descriptor), valid in the
-/// generation they were read in.
+/// generations they were read in.
 #[derive(Default)]
 pub(super) struct NamesKept {
-    /// Bumped by every call that may change a name.
-    gen: u64,
-    /// Events since the last bump.
-    events: u32,
+    /// Bumped by every call the tracker sees that may change a name.
+    gen: AtomicU64,
+    /// Events since the last bump (approximate across vCPUs: it only
+    /// bounds how long a name lives).
+    events: AtomicU32,
     /// Turned off for good (see the module doc).
-    off: bool,
-    kept: FastMap<(u64, u32, i64), u64>,
+    off: AtomicBool,
+    kept: Mutex<Names>,
 }
 
 impl NamesKept {
     /// One event of a call with `hints` (the enter or the return; any
-    /// call of the guest, shown or not).
-    pub(super) fn event(&mut self, hints: CallHints) {
-        self.events += 1;
-        if hints.has(CallHints::CHANGES_NAMES) || self.events >= EXPIRE {
+    /// call of the guest the tracker sees, shown or not).
+    pub(super) fn event(&self, hints: CallHints) {
+        let n = self.events.fetch_add(1, Ordering::Relaxed) + 1;
+        if hints.has(CallHints::CHANGES_NAMES) || n >= EXPIRE {
             self.start_over();
         }
     }
 
     /// Forgets every name (a call may have changed one).
-    pub(super) fn start_over(&mut self) {
-        self.gen += 1;
-        self.events = 0;
-        if self.kept.len() >= MAX_KEPT {
-            self.kept.clear();
-        }
+    pub(super) fn start_over(&self) {
+        self.gen.fetch_add(1, Ordering::AcqRel);
+        self.events.store(0, Ordering::Relaxed);
     }
 
     /// Keeps no name from now on: descriptors may change unseen.
-    pub(super) fn turn_off(&mut self) {
-        self.off = true;
-        self.kept.clear();
+    pub(super) fn turn_off(&self) {
+        self.off.store(true, Ordering::Release);
+        lock(&self.kept).clear();
     }
 
-    /// Whether descriptor `fd` of thread `tid` in space `cr3` was named
-    /// since nothing could change its name.
-    pub(super) fn knows(&self, cr3: u64, tid: u32, fd: i64) -> bool {
-        !self.off && self.kept.get(&(cr3_key(cr3), tid, fd)) == Some(&self.gen)
+    /// The names of thread `tid` in space `cr3` for one call; `checks`:
+    /// the lock-free checks' generation. Held until dropped.
+    pub(super) fn thread<'a>(
+        &'a self,
+        cr3: u64,
+        tid: u32,
+        checks: &'a PathCache,
+    ) -> ThreadNames<'a> {
+        // Generations first: a start-over after them shows at each use.
+        let at = (self.gen.load(Ordering::Acquire), checks.generation());
+        ThreadNames {
+            keeper: self,
+            checks,
+            map: lock(&self.kept),
+            space: cr3_key(cr3),
+            tid,
+            at,
+        }
+    }
+}
+
+/// One thread's kept names while a call is named (see
+/// [`NamesKept::thread`]): what the layer asks and gives.
+pub(super) struct ThreadNames<'a> {
+    keeper: &'a NamesKept,
+    checks: &'a PathCache,
+    map: std::sync::MutexGuard<'a, Names>,
+    space: u64,
+    tid: u32,
+    /// The generations as the call's naming began.
+    at: Gens,
+}
+
+impl ThreadNames<'_> {
+    /// Whether names taken now are still valid: nothing started over
+    /// since the naming began (checked again at each use: another vCPU's
+    /// call may start over meanwhile, and a name read across that is not
+    /// kept).
+    fn current(&self) -> bool {
+        !self.keeper.off.load(Ordering::Acquire)
+            && self.keeper.gen.load(Ordering::Acquire) == self.at.0
+            && self.checks.generation() == self.at.1
+    }
+}
+
+impl KeptNames for ThreadNames<'_> {
+    fn name(&self, fd: i64) -> Option<&str> {
+        if !self.current() {
+            return None;
+        }
+        match self.map.get(&(self.space, self.tid, fd)) {
+            Some((g, n)) if *g == self.at => Some(n.as_str()),
+            _ => None,
+        }
     }
 
-    /// Keeps the path names among `named` (read now for thread `tid` in
-    /// space `cr3`).
-    pub(super) fn learn(&mut self, cr3: u64, tid: u32, named: &[FdPath]) {
-        if self.off {
+    fn keep(&mut self, fd: i64, name: &str) {
+        if !self.current() {
             return;
         }
-        for n in named.iter().filter(|n| n.path.starts_with('/')) {
-            self.kept.insert((cr3_key(cr3), tid, n.fd), self.gen);
+        if self.map.len() >= MAX_KEPT {
+            self.map.clear();
+        }
+        let at = self.at;
+        match self.map.get_mut(&(self.space, self.tid, fd)) {
+            Some(e) => {
+                e.0 = at;
+                e.1.clear();
+                e.1.push_str(name);
+            }
+            None => {
+                self.map
+                    .insert((self.space, self.tid, fd), (at, name.to_string()));
+            }
         }
     }
 }
@@ -97,65 +175,102 @@ impl NamesKept {
 mod tests {
     use super::*;
 
-    fn path(fd: i64, p: &str) -> FdPath {
-        FdPath {
-            fd,
-            path: p.into(),
-            deleted: false,
+    const CR3: u64 = 0x1234_5000;
+
+    /// Names `fd` of thread `tid` for one call: the kept name, or
+    /// `read` (kept).
+    fn name(k: &NamesKept, p: &PathCache, tid: u32, fd: i64, read: &str) -> (String, bool) {
+        let mut t = k.thread(CR3, tid, p);
+        match t.name(fd) {
+            Some(n) => (n.to_string(), true),
+            None => {
+                t.keep(fd, read);
+                (read.to_string(), false)
+            }
         }
     }
 
-    const CR3: u64 = 0x1234_5000;
-
     #[test]
     fn a_name_is_kept_until_a_call_may_change_one() {
-        let mut k = NamesKept::default();
-        k.learn(CR3, 7, &[path(3, "/dev/null"), path(4, "socket:[99]")]);
-        assert!(k.knows(CR3, 7, 3));
-        assert!(k.knows(CR3 | 0x3, 7, 3), "PCID bits aside");
-        assert!(!k.knows(CR3, 7, 4), "sockets are read every time");
-        assert!(!k.knows(CR3, 8, 3), "another thread's table");
-        assert!(!k.knows(CR3 + 0x2000, 7, 3), "another space");
+        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        assert_eq!(name(&k, &p, 7, 3, "/dev/null"), ("/dev/null".into(), false));
+        assert_eq!(name(&k, &p, 7, 3, "/x"), ("/dev/null".into(), true));
+        assert!(!name(&k, &p, 8, 3, "/x").1, "another thread's table");
+        assert!(
+            k.thread(CR3 + 0x2000, 7, &p).name(3).is_none(),
+            "another space"
+        );
+        assert!(
+            k.thread(CR3 | 0x3, 7, &p).name(3).is_some(),
+            "PCID bits aside"
+        );
         k.event(CallHints::NONE);
-        assert!(k.knows(CR3, 7, 3), "a call that changes no name");
+        assert!(name(&k, &p, 7, 3, "/x").1, "a call that changes no name");
         k.event(CallHints::CHANGES_NAMES);
-        assert!(!k.knows(CR3, 7, 3), "a dup2, a rename...");
-        k.learn(CR3, 7, &[path(3, "/dev/zero")]);
-        assert!(k.knows(CR3, 7, 3));
+        assert_eq!(name(&k, &p, 7, 3, "/dev/zero"), ("/dev/zero".into(), false));
+        assert_eq!(name(&k, &p, 7, 3, "/x"), ("/dev/zero".into(), true));
         k.event(CallHints::ALL);
-        assert!(!k.knows(CR3, 7, 3), "a call the layer knows nothing of");
+        assert!(
+            !name(&k, &p, 7, 3, "/x").1,
+            "a call the layer knows nothing of"
+        );
+        k.start_over();
+        assert!(!name(&k, &p, 7, 3, "/x").1, "a return of no known call");
+    }
+
+    #[test]
+    fn the_lock_free_checks_start_over_too() {
+        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        name(&k, &p, 1, 3, "/a");
+        assert!(name(&k, &p, 1, 3, "/b").1);
+        p.bump();
+        assert!(!name(&k, &p, 1, 3, "/b").1, "a call the early-out dropped");
+    }
+
+    #[test]
+    fn a_name_read_across_a_start_over_is_not_kept() {
+        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        {
+            let mut t = k.thread(CR3, 1, &p);
+            // Another vCPU's dup2 while this call's name is read.
+            p.bump();
+            t.keep(3, "/old");
+            assert!(t.name(3).is_none());
+        }
+        assert!(!name(&k, &p, 1, 3, "/new").1);
+        assert!(name(&k, &p, 1, 3, "/x").1);
     }
 
     #[test]
     fn turned_off_it_keeps_nothing() {
-        let mut k = NamesKept::default();
-        k.learn(CR3, 1, &[path(3, "/a")]);
+        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        name(&k, &p, 1, 3, "/a");
         k.turn_off();
-        assert!(!k.knows(CR3, 1, 3));
-        k.learn(CR3, 1, &[path(3, "/a")]);
-        k.event(CallHints::NONE);
-        assert!(!k.knows(CR3, 1, 3), "for good");
+        assert!(!name(&k, &p, 1, 3, "/a").1);
+        assert!(!name(&k, &p, 1, 3, "/a").1, "for good");
     }
 
     #[test]
     fn names_expire() {
-        let mut k = NamesKept::default();
-        k.learn(CR3, 1, &[path(3, "/a")]);
+        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        name(&k, &p, 1, 3, "/a");
         for _ in 0..EXPIRE - 1 {
             k.event(CallHints::NONE);
         }
-        assert!(k.knows(CR3, 1, 3));
+        assert!(name(&k, &p, 1, 3, "/b").1);
         k.event(CallHints::NONE);
-        assert!(!k.knows(CR3, 1, 3), "read again after {EXPIRE} events");
+        assert!(
+            !name(&k, &p, 1, 3, "/b").1,
+            "read again after {EXPIRE} events"
+        );
     }
 
     #[test]
     fn the_map_stays_bounded() {
-        let mut k = NamesKept::default();
+        let (k, p) = (NamesKept::default(), PathCache::new(8));
         for fd in 0..MAX_KEPT as i64 + 10 {
-            k.learn(CR3, 1, &[path(fd, "/a")]);
+            name(&k, &p, 1, fd, "/a");
         }
-        k.start_over();
-        assert!(k.kept.is_empty());
+        assert!(lock(&k.kept).len() <= MAX_KEPT);
     }
 }

@@ -51,6 +51,9 @@ pub struct PathCache {
     on: AtomicBool,
     /// Bumped by every call that may change a descriptor table.
     gen: AtomicU64,
+    /// `-y`'s kept names rely on `gen` too (see `super::namekeep`): the
+    /// lock-free checks keep it current even without `-P`.
+    names: AtomicBool,
     /// Per call table entry: [`KEEPS`] and the [`MASK`] bits.
     kinds: Box<[AtomicU8]>,
     slots: Box<[Slot]>,
@@ -66,6 +69,7 @@ impl PathCache {
         PathCache {
             on: AtomicBool::new(false),
             gen: AtomicU64::new(1),
+            names: AtomicBool::new(false),
             kinds: (0..entries).map(|_| AtomicU8::new(0)).collect(),
             slots: (0..SLOTS).map(|_| Slot::default()).collect(),
             fill: Mutex::new(()),
@@ -81,6 +85,18 @@ impl PathCache {
     pub(super) fn set_on(&self, on: bool) {
         self.on.store(on, Ordering::Relaxed);
         self.bump();
+    }
+
+    /// Keeps the generation current for `-y`'s kept names (or stops).
+    pub(super) fn set_names(&self, on: bool) {
+        self.names.store(on, Ordering::Relaxed);
+        self.bump();
+    }
+
+    /// Whether the lock-free checks keep the generation current: for
+    /// `-P`'s verdicts or `-y`'s kept names.
+    pub fn tracks(&self) -> bool {
+        self.on() || self.names.load(Ordering::Relaxed)
     }
 
     /// Starts the cache over: a descriptor table may have changed.

@@ -180,8 +180,8 @@ impl Tracker {
     /// for a shown call (the descriptors in its sets and arrays, what
     /// each names in the kernel, its path arguments), so that a replay
     /// given those options after the fact filters as the live run would.
-    /// `named`: descriptors already read for `-y`; `known`: those whose
-    /// names the recording holds already (neither read again).
+    /// `named`: descriptors already named for `-y` (read or kept: not
+    /// read again).
     pub(super) fn record_targets(
         &self,
         event: &Event,
@@ -189,7 +189,6 @@ impl Tracker {
         raw: &[u64],
         sc: &mut Syscall<'_>,
         named: &[vstrace_core::FdPath],
-        known: &dyn Fn(i64) -> bool,
     ) {
         let Some((fds, paths)) =
             self.os
@@ -202,7 +201,7 @@ impl Tracker {
         }
         for fd in fds
             .into_iter()
-            .filter(|&fd| fd >= 0 && !named.iter().any(|n| n.fd == fd) && !known(fd))
+            .filter(|&fd| fd >= 0 && !named.iter().any(|n| n.fd == fd))
         {
             let _ = self.os.fd_path(event, sc.cpu().mem(), fd);
         }
