@@ -240,13 +240,21 @@ fn trace_path_and_trace_fds_select_calls() {
 #[test]
 fn trace_path_follows_descriptors_that_change() {
     let bin = build_prog("fdswap", &[]);
-    for k in test_kernels() {
-        let kernel: Vec<String> = k
-            .iter()
-            .flat_map(|k| ["--kernel".to_string(), k.display().to_string()])
-            .collect();
+    for kernel in kernel_args() {
         fdswap_agrees("fdswap-P", &bin, Path::new("/usr/bin/strace"), &kernel);
     }
+}
+
+/// `vstrace run`'s arguments for each test kernel.
+fn kernel_args() -> Vec<Vec<String>> {
+    test_kernels()
+        .iter()
+        .map(|k| {
+            k.iter()
+                .flat_map(|k| ["--kernel".to_string(), k.display().to_string()])
+                .collect()
+        })
+        .collect()
 }
 
 /// The same on the i386 (686) kernel, with a 32-bit program and strace.
@@ -266,11 +274,7 @@ fn trace_path_follows_descriptors_that_change_on_the_i386_kernel() {
 #[test]
 fn names_follow_descriptors_that_change() {
     let bin = build_prog("fdswap", &[]);
-    for k in test_kernels() {
-        let kernel: Vec<String> = k
-            .iter()
-            .flat_map(|k| ["--kernel".to_string(), k.display().to_string()])
-            .collect();
+    for kernel in kernel_args() {
         names_agree("fdswap-yy", &bin, Path::new("/usr/bin/strace"), &kernel);
     }
 }
@@ -305,10 +309,7 @@ fn names_agree(tag: &str, bin: &Path, strace: &Path, run_args: &[String]) {
         .output()
         .expect("vstrace runs");
     assert!(out.status.success(), "{run_args:?}: {}", stderr(&out));
-    let got: Vec<String> = records(&t)
-        .iter()
-        .map(|r| format!("{}({}", name(r), arg(r, 0)))
-        .collect();
+    let got: Vec<String> = records(&t).iter().map(call_head).collect();
     // All but the last write, to stdout: the console here, /dev/null
     // under strace.
     let n = want.len() - 1;
@@ -355,11 +356,7 @@ fn fdswap_agrees_with(
         stderr(&out)
     );
     // Each call as its name and first argument.
-    let want: Vec<String> = stdout(&out)
-        .lines()
-        .filter(|l| l.contains('(') && !l.starts_with("+++"))
-        .map(|l| l.split([',', ')']).next().unwrap_or("").to_string())
-        .collect();
+    let want = call_heads(&stdout(&out));
     assert!(
         want.len() >= 10,
         "{run_args:?}: the guest's strace showed {want:?}"
@@ -368,7 +365,7 @@ fn fdswap_agrees_with(
     let got: Vec<String> = records(&t)
         .iter()
         .filter(|r| r["comm"] == "fdswap")
-        .map(|r| format!("{}({}", name(r), arg(r, 0)))
+        .map(call_head)
         .collect();
     let twice: Vec<String> = want.iter().chain(&want).cloned().collect();
     assert_eq!(got, twice, "{run_args:?}");

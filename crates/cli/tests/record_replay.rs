@@ -271,11 +271,7 @@ fn names_added_at_replay_follow_descriptors_that_change() {
         .expect("vstrace runs");
     assert!(out.status.success(), "{:?}\n{}", out.status, stderr(&out));
     // Each call as its name and first argument, named.
-    let want: Vec<String> = stdout(&out)
-        .lines()
-        .filter(|l| l.contains('(') && !l.starts_with("+++"))
-        .map(|l| l.split([',', ')']).next().unwrap_or("").to_string())
-        .collect();
+    let want = call_heads(&stdout(&out));
     assert!(
         want.iter()
             .any(|c| c.starts_with("write(") && c.contains("</tmp/fdswap/a>"))
@@ -287,7 +283,7 @@ fn names_added_at_replay_follow_descriptors_that_change() {
     let got: Vec<String> = json_lines(&stdout(&out))
         .iter()
         .filter(|r| r["comm"] == "fdswap")
-        .map(|r| format!("{}({}", name(r), arg(r, 0)))
+        .map(call_head)
         .collect();
     // Both runs of the program: under the guest's strace, then alone.
     let twice: Vec<String> = want.iter().chain(&want).cloned().collect();

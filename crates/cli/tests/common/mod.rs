@@ -123,6 +123,20 @@ pub fn run(args: &[&str]) -> Output {
     out
 }
 
+/// The calls of strace's text output `text` (its `-o` file, printed),
+/// each as its name and first argument: `write(4</tmp/a>`.
+pub fn call_heads(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains('(') && !l.starts_with("+++"))
+        .map(|l| l.split([',', ')']).next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A record as [`call_heads`] gives strace's line: `write(4</tmp/a>`.
+pub fn call_head(r: &serde_json::Value) -> String {
+    format!("{}({}", name(r), arg(r, 0))
+}
+
 /// A fresh path for a trace file.
 pub fn trace_path(name: &str) -> PathBuf {
     tmp().join(format!("{name}-{}.out", std::process::id()))

@@ -733,23 +733,7 @@ impl Tracker {
                 raw: &raw,
                 opts: &opts,
             };
-            match tid.filter(|_| self.keep_names) {
-                // Names kept per thread (see `namekeep`).
-                Some(t) => {
-                    let mut kept = self.names_kept.thread(event.cr3, t, &self.early.paths);
-                    self.os.name_args_kept(
-                        event,
-                        sc.cpu().mem(),
-                        call,
-                        &self.names,
-                        &mut args,
-                        &mut kept,
-                    )
-                }
-                None => self
-                    .os
-                    .name_args(event, sc.cpu().mem(), call, &self.names, &mut args),
-            }
+            self.name_call(event, sc.cpu().mem(), call, &self.names, &mut args, tid)
         } else {
             if shown && decode && self.record_names {
                 let call = CallArgs {
@@ -761,23 +745,8 @@ impl Tracker {
                 // unchanged. Names the recording holds already are not
                 // read again (only for a known thread: see `namekeep`).
                 let mut scratch = args.clone();
-                let named = match tid {
-                    Some(t) => {
-                        let mut kept = self.names_kept.thread(event.cr3, t, &self.early.paths);
-                        self.os.name_args_kept(
-                            event,
-                            sc.cpu().mem(),
-                            call,
-                            &ALL_NAMES,
-                            &mut scratch,
-                            &mut kept,
-                        )
-                    }
-                    None => {
-                        self.os
-                            .name_args(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch)
-                    }
-                };
+                let named =
+                    self.name_call(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch, tid);
                 self.record_targets(event, &info, &raw, &mut sc, &named);
             }
             Vec::new()

@@ -40,9 +40,14 @@ use std::sync::Mutex;
 use vstrace_core::fasthash::FastMap;
 use vstrace_core::{CallHints, KeptNames};
 
+use vstrace_core::event::Event;
+use vstrace_core::mem::VirtMem;
+use vstrace_core::{ArgValue, CallArgs, FdPath, NameOptions};
+
 use super::cr3_key;
 use super::pathcache::PathCache;
 use super::state::lock;
+use super::Tracker;
 
 /// Events after which every kept name is read again.
 const EXPIRE: u32 = 4096;
@@ -110,6 +115,30 @@ impl NamesKept {
             space: cr3_key(cr3),
             tid,
             at,
+        }
+    }
+}
+
+impl Tracker {
+    /// The layer's names for the arguments of a call of thread `tid`
+    /// (None: not known), from the thread's kept names where names are
+    /// kept.
+    pub(super) fn name_call(
+        &self,
+        event: &Event,
+        mem: &mut dyn VirtMem,
+        call: CallArgs<'_>,
+        names: &NameOptions,
+        args: &mut [ArgValue],
+        tid: Option<u32>,
+    ) -> Vec<FdPath> {
+        match tid.filter(|_| self.keep_names) {
+            Some(t) => {
+                let mut kept = self.names_kept.thread(event.cr3, t, &self.early.paths);
+                self.os
+                    .name_args_kept(event, mem, call, names, args, &mut kept)
+            }
+            None => self.os.name_args(event, mem, call, names, args),
         }
     }
 }
