@@ -82,7 +82,7 @@ impl Tracker {
             callers: cfg.caller,
             record_names: cfg.record.is_some() && !cfg.summary,
             keep_names: (cfg.record.is_some() && !cfg.summary) || cfg.names.fds(),
-            names_kept: Default::default(),
+            names_kept: namekeep::NamesKept::new(cfg.record.is_some()),
             stacks: cfg.stack_trace,
             pending: inflight::Inflight::new(early.clone()),
             order: AtomicU64::new(0),

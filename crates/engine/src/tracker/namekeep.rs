@@ -62,26 +62,49 @@ type Gens = (u64, u64);
 /// Kept names by (address space, thread, descriptor).
 type Names = FastMap<(u64, u32, i64), (Gens, String)>;
 
+/// Shards of the kept names, by thread: vCPUs naming calls of
+/// different threads take different locks.
+const SHARDS: usize = 16;
+
 /// Names read per (address space, thread, descriptor), valid in the
 /// generations they were read in.
-#[derive(Default)]
 pub(super) struct NamesKept {
     /// Bumped by every call the tracker sees that may change a name.
     gen: AtomicU64,
+    /// Names expire (a recording's: see the module doc); a live run
+    /// without one counts no event (a counter every vCPU would write).
+    expire: bool,
     /// Events since the last bump (approximate across vCPUs: it only
     /// bounds how long a name lives).
     events: AtomicU32,
     /// Turned off for good (see the module doc).
     off: AtomicBool,
-    kept: Mutex<Names>,
+    kept: Box<[Mutex<Names>]>,
+}
+
+impl Default for NamesKept {
+    fn default() -> Self {
+        NamesKept::new(true)
+    }
 }
 
 impl NamesKept {
+    /// Kept names, expiring every [`EXPIRE`] events when `expire`.
+    pub(super) fn new(expire: bool) -> NamesKept {
+        NamesKept {
+            gen: AtomicU64::new(0),
+            expire,
+            events: AtomicU32::new(0),
+            off: AtomicBool::new(false),
+            kept: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
     /// One event of a call with `hints` (the enter or the return; any
     /// call of the guest the tracker sees, shown or not).
     pub(super) fn event(&self, hints: CallHints) {
-        let n = self.events.fetch_add(1, Ordering::Relaxed) + 1;
-        if hints.has(CallHints::CHANGES_NAMES) || n >= EXPIRE {
+        let expired = self.expire && self.events.fetch_add(1, Ordering::Relaxed) + 1 >= EXPIRE;
+        if hints.has(CallHints::CHANGES_NAMES) || expired {
             self.start_over();
         }
     }
@@ -95,7 +118,9 @@ impl NamesKept {
     /// Keeps no name from now on: descriptors may change unseen.
     pub(super) fn turn_off(&self) {
         self.off.store(true, Ordering::Release);
-        lock(&self.kept).clear();
+        for shard in &self.kept {
+            lock(shard).clear();
+        }
     }
 
     /// The names of thread `tid` in space `cr3` for one call; `checks`:
@@ -111,7 +136,7 @@ impl NamesKept {
         ThreadNames {
             keeper: self,
             checks,
-            map: lock(&self.kept),
+            map: lock(&self.kept[tid as usize % SHARDS]),
             space: cr3_key(cr3),
             tid,
             at,
@@ -182,7 +207,7 @@ impl KeptNames for ThreadNames<'_> {
         if !self.current() {
             return;
         }
-        if self.map.len() >= MAX_KEPT {
+        if self.map.len() >= MAX_KEPT / SHARDS {
             self.map.clear();
         }
         let at = self.at;
@@ -280,6 +305,16 @@ mod tests {
     }
 
     #[test]
+    fn names_of_a_live_run_without_a_recording_do_not_expire() {
+        let (k, p) = (NamesKept::new(false), PathCache::new(8));
+        name(&k, &p, 1, 3, "/a");
+        for _ in 0..2 * EXPIRE {
+            k.event(CallHints::NONE);
+        }
+        assert!(name(&k, &p, 1, 3, "/b").1);
+    }
+
+    #[test]
     fn names_expire() {
         let (k, p) = (NamesKept::default(), PathCache::new(8));
         name(&k, &p, 1, 3, "/a");
@@ -300,6 +335,6 @@ mod tests {
         for fd in 0..MAX_KEPT as i64 + 10 {
             name(&k, &p, 1, fd, "/a");
         }
-        assert!(lock(&k.kept).len() <= MAX_KEPT);
+        assert!(k.kept.iter().map(|s| lock(s).len()).sum::<usize>() <= MAX_KEPT);
     }
 }
