@@ -79,9 +79,9 @@ impl CallHints {
     pub const REAPS: CallHints = CallHints(1 << 5);
     /// The call may change what a descriptor names, in any process
     /// (open, close, dup, rename, unlink, exec, a socket's bind...): the
-    /// names a recording keeps per descriptor (see
-    /// [`OsLayer::name_args_kept`]) start over at its enter and at its
-    /// return.
+    /// names kept per descriptor between calls (`-y`, a recording's
+    /// reads for it: see [`OsLayer::name_args_kept`]) start over at its
+    /// enter and at its return.
     pub const CHANGES_NAMES: CallHints = CallHints(1 << 6);
     /// Every question may have an answer (a call the layer has no
     /// hints for).

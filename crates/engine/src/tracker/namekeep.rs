@@ -37,12 +37,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use vstrace_core::fasthash::FastMap;
-use vstrace_core::{CallHints, KeptNames};
-
 use vstrace_core::event::Event;
+use vstrace_core::fasthash::FastMap;
 use vstrace_core::mem::VirtMem;
-use vstrace_core::{ArgValue, CallArgs, FdPath, NameOptions};
+use vstrace_core::{ArgValue, CallArgs, CallHints, FdPath, KeptNames, NameOptions};
 
 use super::cr3_key;
 use super::pathcache::PathCache;
@@ -80,12 +78,6 @@ pub(super) struct NamesKept {
     /// Turned off for good (see the module doc).
     off: AtomicBool,
     kept: Box<[Mutex<Names>]>,
-}
-
-impl Default for NamesKept {
-    fn default() -> Self {
-        NamesKept::new(true)
-    }
 }
 
 impl NamesKept {
@@ -246,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_name_is_kept_until_a_call_may_change_one() {
-        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        let (k, p) = (NamesKept::new(true), PathCache::new(8));
         assert_eq!(name(&k, &p, 7, 3, "/dev/null"), ("/dev/null".into(), false));
         assert_eq!(name(&k, &p, 7, 3, "/x"), ("/dev/null".into(), true));
         assert!(!name(&k, &p, 8, 3, "/x").1, "another thread's table");
@@ -274,7 +266,7 @@ mod tests {
 
     #[test]
     fn the_lock_free_checks_start_over_too() {
-        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        let (k, p) = (NamesKept::new(true), PathCache::new(8));
         name(&k, &p, 1, 3, "/a");
         assert!(name(&k, &p, 1, 3, "/b").1);
         p.bump();
@@ -283,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_name_read_across_a_start_over_is_not_kept() {
-        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        let (k, p) = (NamesKept::new(true), PathCache::new(8));
         {
             let mut t = k.thread(CR3, 1, &p);
             // Another vCPU's dup2 while this call's name is read.
@@ -297,7 +289,7 @@ mod tests {
 
     #[test]
     fn turned_off_it_keeps_nothing() {
-        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        let (k, p) = (NamesKept::new(true), PathCache::new(8));
         name(&k, &p, 1, 3, "/a");
         k.turn_off();
         assert!(!name(&k, &p, 1, 3, "/a").1);
@@ -316,7 +308,7 @@ mod tests {
 
     #[test]
     fn names_expire() {
-        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        let (k, p) = (NamesKept::new(true), PathCache::new(8));
         name(&k, &p, 1, 3, "/a");
         for _ in 0..EXPIRE - 1 {
             k.event(CallHints::NONE);
@@ -331,7 +323,7 @@ mod tests {
 
     #[test]
     fn the_map_stays_bounded() {
-        let (k, p) = (NamesKept::default(), PathCache::new(8));
+        let (k, p) = (NamesKept::new(true), PathCache::new(8));
         for fd in 0..MAX_KEPT as i64 + 10 {
             name(&k, &p, 1, fd, "/a");
         }
