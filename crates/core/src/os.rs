@@ -834,6 +834,16 @@ pub trait OsLayer: Send + Sync {
     fn hides_fd_changes(&self, _info: &CallInfo, _raw: &[u64], _mem: &mut dyn VirtMem) -> bool {
         true
     }
+    /// Whether the fork-like call `info` with arguments `raw` (`mem`: the
+    /// caller's memory, read at the enter) makes a child that shares the
+    /// caller's address space (a thread, a vfork child). Such a child's
+    /// first return cannot be told from its parent's by the address
+    /// space, so the engine does not wait for it: waiting kept every
+    /// later return of the guest on the slow path. `false` (a child in a
+    /// space of its own, waited for) by default and when unknown.
+    fn fork_shares_space(&self, _info: &CallInfo, _raw: &[u64], _mem: &mut dyn VirtMem) -> bool {
+        false
+    }
     /// What descriptor `fd` of the thread at the trap names (`-P`
     /// matching), read from the kernel; `None` when unknown. `mem` reads
     /// the kernel half (not [`crate::mem::UserOnly`]).

@@ -675,6 +675,19 @@ impl OsLayer for LinuxLayer {
         flags.is_none_or(lx::pathtrace::clone_splits_fd_table)
     }
 
+    fn fork_shares_space(&self, info: &CallInfo, raw: &[u64], mem: &mut dyn VirtMem) -> bool {
+        let flags = match desc(info).map(|d| d.name) {
+            Some("vfork") => return true,
+            Some("clone") => raw.first().copied(),
+            // struct clone_args starts with its u64 flags.
+            Some("clone3") => raw
+                .first()
+                .and_then(|&p| vstrace_core::read::read_u64(mem, p).ok()),
+            _ => None,
+        };
+        flags.is_some_and(lx::pathtrace::clone_shares_space)
+    }
+
     fn may_match_targets(&self, info: &CallInfo) -> bool {
         // Unknown calls: matched by their typed arguments (none).
         desc(info).is_some_and(|d| lx::pathtrace::may_match(d, abi_of(info)))

@@ -283,18 +283,26 @@ pub fn hides_fd_changes(d: &SyscallDesc) -> bool {
     HIDE_FD_CHANGES.contains(&d.name)
 }
 
+/// Whether a clone with `flags` makes a child in the caller's address
+/// space (`CLONE_VM`: a thread, a vfork child, posix_spawn's child).
+pub fn clone_shares_space(flags: u64) -> bool {
+    flags & clone_bit("CLONE_VM") != 0
+}
+
+/// The value of the clone flag `name` (0 if unknown).
+fn clone_bit(name: &str) -> u64 {
+    crate::consts::CLONE_FLAGS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map_or(0, |(v, _)| *v)
+}
+
 /// Whether a clone with `flags` makes a thread of the caller's address
 /// space with a descriptor table of its own (`CLONE_VM` without
 /// `CLONE_FILES`; a vfork child's copy lives only while its parent
 /// waits, and ends with an exec or exit that the cache sees).
 pub fn clone_splits_fd_table(flags: u64) -> bool {
-    let bit = |name| {
-        crate::consts::CLONE_FLAGS
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map_or(0, |(v, _)| *v)
-    };
-    flags & bit("CLONE_VM") != 0 && flags & (bit("CLONE_FILES") | bit("CLONE_VFORK")) == 0
+    clone_shares_space(flags) && flags & (clone_bit("CLONE_FILES") | clone_bit("CLONE_VFORK")) == 0
 }
 
 /// What call `d` with arguments `raw` (abi `abi`, memory `mem`) is

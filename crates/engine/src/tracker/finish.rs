@@ -279,7 +279,7 @@ impl Tracker {
                 write(&self.pids).insert(ret as u32);
             }
         }
-        if p.info.fork && ret > 0 && !announced {
+        if p.info.fork && ret > 0 && !announced && !p.child_shares_space {
             self.push_recent_fork(RecentFork::of(&p, sp));
         }
         if p.comm_exec {

@@ -401,7 +401,7 @@ impl Tracker {
                 Bitness::B32 => rax as u32 as i32 as i64,
                 Bitness::B64 => rax as i64,
             };
-            if p.info.fork && ret > 0 {
+            if p.info.fork && ret > 0 && !p.child_shares_space {
                 self.push_recent_fork(RecentFork::of(&p, key.sp));
                 *announced = true;
             }

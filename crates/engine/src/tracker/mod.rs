@@ -165,6 +165,10 @@ struct Pending {
     io: Vec<crate::dump::IoItem>,
     /// Made to a 32-bit kernel (EFER.LMA clear): see [`Record::kernel32`].
     kernel32: bool,
+    /// A fork whose child shares the caller's space (a thread, a vfork
+    /// child): its child is not waited for (see
+    /// [`vstrace_core::OsLayer::fork_shares_space`]).
+    child_shares_space: bool,
     /// `-c` without `-w`: the thread's system CPU time at the enter.
     cpu_at_enter: Option<u64>,
     /// The system CPU time the call used, known at its exit.
@@ -820,6 +824,10 @@ impl Tracker {
         } else {
             None
         };
+        let child_shares_space = info.fork
+            && self
+                .os
+                .fork_shares_space(&info, &raw, &mut self.user(event, sc.cpu().mem()));
         let pending = records::boxed_pending(Pending {
             ret_ip,
             thread,
@@ -856,6 +864,7 @@ impl Tracker {
             stack,
             io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
+            child_shares_space,
             cpu_used: None,
             signal,
             delivered: false,
@@ -1278,6 +1287,51 @@ mod tests {
         assert!(r.sysret(1, 0x7fff_1000, CR3).0.is_none());
         r.enter(39, &[], 0x7fff_1000, CR3); // getpid: shown
         assert!(!r.sysret(87, 0x7fff_1000, CR3).0.unwrap().hidden);
+    }
+
+    /// A fork whose child gets a space of its own keeps returns coming
+    /// until that child's first return; one whose child shares the
+    /// caller's space (a thread, a vfork child: never matched to the
+    /// parent's call by its space) leaves returns to the early-out at
+    /// once, instead of for the rest of the run.
+    #[test]
+    fn only_forks_into_a_new_space_wait_for_their_child() {
+        let cfg = EngineConfig {
+            trace: Some("openat".into()),
+            ..Default::default()
+        };
+        const SP: u64 = 0x7fff_1000;
+        // clone3's struct clone_args: flags first.
+        let args_at = 0x7fff_2000;
+        let mut r = rig(cfg);
+        let clone3 = |r: &mut Rig, flags: u64| {
+            r.mem.map(args_at, &flags.to_le_bytes());
+            r.enter(435, &[args_at, 88], SP, CR3);
+            r.sysret(90, SP, CR3);
+        };
+        // pthread_create's clone, clone3's, vfork, posix_spawn's clone.
+        r.enter(56, &[0x3d_0f00, 0, 0, 0, 0], SP, CR3);
+        r.sysret(88, SP, CR3);
+        assert!(!r.t.wants_exits(), "a thread's clone");
+        clone3(&mut r, 0x3d_0f00);
+        assert!(!r.t.wants_exits(), "a thread's clone3");
+        r.enter(58, &[], SP, CR3);
+        r.sysret(89, SP, CR3);
+        assert!(!r.t.wants_exits(), "vfork");
+        r.enter(56, &[0x4111, 0, 0, 0, 0], SP, CR3);
+        r.sysret(91, SP, CR3);
+        assert!(!r.t.wants_exits(), "CLONE_VM|CLONE_VFORK|SIGCHLD");
+        // fork, and a fork by clone3: the child is awaited until its
+        // first return, in its own space.
+        r.enter(57, &[], SP, CR3);
+        r.sysret(92, SP, CR3);
+        assert!(r.t.wants_exits(), "fork");
+        r.sysret(0, SP, CR3 + 0x10000);
+        assert!(!r.t.wants_exits(), "the fork child returned");
+        clone3(&mut r, 0x11);
+        assert!(r.t.wants_exits(), "clone3 of a process");
+        r.sysret(0, SP, CR3 + 0x20000);
+        assert!(!r.t.wants_exits(), "its child returned");
     }
 
     #[test]

@@ -335,6 +335,7 @@ impl Pending {
             stack: Vec::new(),
             io: Vec::new(),
             kernel32,
+            child_shares_space: false,
             cpu_at_enter: None,
             cpu_used: None,
             signal: None,
