@@ -88,6 +88,7 @@ impl Tracker {
             order: AtomicU64::new(0),
             signal_markers: Default::default(),
             extra: Default::default(),
+            ended_calls: Default::default(),
             has_extra: AtomicBool::new(false),
             spare: Default::default(),
             want_ip: cfg.display.instruction_pointer,

@@ -187,3 +187,38 @@ fn an_exec_alone_or_failing_ends_nothing() {
     assert_eq!(out.len(), 1);
     assert!(out[0].ended.is_empty() && out[0].new_tid.is_none());
 }
+
+/// A process's exit_group ends the calls in flight of its other threads
+/// (they never return): they leave the calls in flight at once, so the
+/// early-out again drops returns, and are still reported at the end,
+/// oldest first with the rest; another process's call in the same space
+/// (a vfork parent) stays in flight.
+#[test]
+fn an_exit_group_ends_the_calls_of_the_other_threads() {
+    let mut r = Rig::new();
+    r.on(100, 101);
+    assert!(r
+        .enter(0, &[3, 0x7fff_5000, 16], 0x7fff_3000, CR3)
+        .is_empty());
+    r.on(200, 200);
+    assert!(r
+        .enter(61, &[u64::MAX, 0, 0, 0], 0x7fff_4000, CR3)
+        .is_empty());
+    r.on(100, 100);
+    assert!(r.t.wants_exits());
+    let out = r.enter(231, &[0], 0x7fff_1000, CR3);
+    let names: Vec<_> = out.iter().map(|x| (&*x.name, x.state)).collect();
+    assert_eq!(
+        names,
+        [
+            ("exit_group", CallState::NoReturn),
+            ("exit_group", CallState::Exited)
+        ]
+    );
+    // Only the vfork parent's wait4 is in flight.
+    assert_eq!(r.t.early.inflight.load(Ordering::Relaxed), 1);
+    let left = r.t.drain_unfinished(0);
+    let left: Vec<_> = left.iter().map(|x| (&*x.name, x.tid)).collect();
+    assert_eq!(left, [("read", Some(101)), ("wait4", Some(200))]);
+    assert!(!r.t.wants_exits());
+}

@@ -447,6 +447,33 @@ impl Tracker {
 }
 
 impl Tracker {
+    /// At process `pid`'s exit_group by its thread `tid`: the calls in
+    /// flight in the process's other threads never return (the kernel
+    /// kills them in the kernel), so they leave the calls in flight,
+    /// where they kept every later return of the guest on the engine's
+    /// path and could pair with a call of a process that reuses the
+    /// address space. They are reported at the end, as before. Calls
+    /// whose process was not read (no `proc_info`) stay.
+    pub(super) fn end_exited_threads(&self, pid: u32, tid: u32) {
+        let ended = self.pending.take_where(|p| {
+            p.proc_info
+                .as_ref()
+                .is_some_and(|i| i.pid == pid && i.tid != tid)
+        });
+        if ended.is_empty() {
+            return;
+        }
+        self.early.inflight.fetch_sub(ended.len(), Ordering::AcqRel);
+        let mut kept = crate::lock(&self.ended_calls);
+        for p in ended {
+            if p.shown {
+                kept.push(p);
+            } else {
+                super::records::recycle_pending(p);
+            }
+        }
+    }
+
     /// After a successful exec by thread `tid` of process `pid`: the calls
     /// in flight in the process's other threads, which the exec ended (the
     /// kernel kills every other thread; a vfork parent waiting on the

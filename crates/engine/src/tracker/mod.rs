@@ -285,6 +285,12 @@ pub(crate) struct Tracker {
     stacks: bool,
     /// The calls in flight, sharded by thread (see [`inflight`]).
     pending: inflight::Inflight,
+    /// Calls of threads their process's exit_group ended (see
+    /// [`Tracker::end_exited_threads`]): never to return, reported with
+    /// the calls in flight at the end. Boxed as the calls in flight are
+    /// (they move here from there).
+    #[allow(clippy::vec_box)]
+    ended_calls: Mutex<Vec<Box<Pending>>>,
     /// The next call's order number (oldest first when it matters).
     order: AtomicU64,
     /// Queueing calls of `signal=` in flight (see [`sigject`]): while
@@ -598,7 +604,11 @@ impl Tracker {
             // strace's `+++ exited with N +++`, whatever `-e trace=` shows
             // (not when a fault is injected: the call is skipped, the
             // process goes on).
-            self.exited(event, &info, cpu, now, early_proc.clone());
+            let who = early_proc.clone().or_else(|| self.who(event, cpu.mem()));
+            if let Some(w) = &who {
+                self.end_exited_threads(w.pid, w.tid);
+            }
+            self.exited(event, &info, cpu, now, who);
         } else if in_scope && info.noreturn && !info.returns_elsewhere && self.follow_forks {
             // A thread's own exit(2), not its process's last: with -f each
             // thread is one of strace's tracees, and its end a line.
@@ -1021,6 +1031,7 @@ impl Tracker {
     fn drain_pending(&self, state: CallState) -> Vec<Record> {
         let mut all = self.pending.drain();
         self.early.inflight.store(0, Ordering::Release);
+        all.append(&mut lock(&self.ended_calls));
         all.sort_by_key(|p| p.order);
         all.into_iter()
             .filter(|p| p.shown)
