@@ -77,6 +77,19 @@ impl Rig {
         self.event(Event::new(0, Mechanism::Syscall, Bitness::B64, r))
     }
 
+    /// sysretq back to RIP+2 with `sp` and return value `rax`.
+    fn sysret(&mut self, rax: u64, sp: u64, cr3: u64) -> Vec<Record> {
+        let mut r = Regs {
+            cr3,
+            cs: 0x10,
+            ..Default::default()
+        };
+        r.set(Reg::Rax, rax);
+        r.set(Reg::Rcx, RIP + 2);
+        r.set(Reg::Rsp, sp);
+        self.event(Event::new(0, Mechanism::Sysret, Bitness::B64, r))
+    }
+
     /// A new image's first return (iretq, general registers zeroed) in
     /// address space `cr3`.
     fn exec_return(&mut self, cr3: u64) -> Vec<Record> {
@@ -221,4 +234,30 @@ fn an_exit_group_ends_the_calls_of_the_other_threads() {
     let left: Vec<_> = left.iter().map(|x| (&*x.name, x.tid)).collect();
     assert_eq!(left, [("read", Some(101)), ("wait4", Some(200))]);
     assert!(!r.t.wants_exits());
+}
+
+/// A process killed by a signal makes no call: its death shows when its
+/// parent reaps it. The calls its threads had in flight then leave the
+/// calls in flight (reported at the end, as before).
+#[test]
+fn a_child_reaped_killed_ends_its_calls() {
+    let mut r = Rig::new();
+    const CHILD: u64 = 0x2000_0000;
+    r.on(300, 300);
+    assert!(r
+        .enter(0, &[3, 0x7fff_5000, 16], 0x7fff_3000, CHILD)
+        .is_empty());
+    r.on(100, 100);
+    // wait4(-1, &status, 0, NULL): status 9, killed by SIGKILL.
+    r.mem.write_virt(0x7fff_6000, &9u32.to_le_bytes()).unwrap();
+    assert!(r
+        .enter(61, &[u64::MAX, 0x7fff_6000, 0, 0], 0x7fff_1000, CR3)
+        .is_empty());
+    let out = r.sysret(300, 0x7fff_1000, CR3);
+    let names: Vec<_> = out.iter().map(|x| (&*x.name, x.state)).collect();
+    assert!(names.contains(&("wait4", CallState::Complete)), "{names:?}");
+    assert_eq!(r.t.early.inflight.load(Ordering::Relaxed), 0);
+    let left = r.t.drain_unfinished(0);
+    let left: Vec<_> = left.iter().map(|x| (&*x.name, x.tid)).collect();
+    assert_eq!(left, [("read", Some(300))]);
 }

@@ -447,18 +447,19 @@ impl Tracker {
 }
 
 impl Tracker {
-    /// At process `pid`'s exit_group by its thread `tid`: the calls in
-    /// flight in the process's other threads never return (the kernel
-    /// kills them in the kernel), so they leave the calls in flight,
-    /// where they kept every later return of the guest on the engine's
-    /// path and could pair with a call of a process that reuses the
-    /// address space. They are reported at the end, as before. Calls
+    /// At process `pid`'s exit_group by its thread `tid`, or when its
+    /// parent reaps it killed by a signal (`tid` None): the calls in
+    /// flight in the process's (other) threads never return (the kernel
+    /// ends those threads in the kernel), so they leave the calls in
+    /// flight, where they kept every later return of the guest on the
+    /// engine's path and could pair with a call of a process that reuses
+    /// the address space. They are reported at the end, as before. Calls
     /// whose process was not read (no `proc_info`) stay.
-    pub(super) fn end_exited_threads(&self, pid: u32, tid: u32) {
+    pub(super) fn end_exited_threads(&self, pid: u32, tid: Option<u32>) {
         let ended = self.pending.take_where(|p| {
             p.proc_info
                 .as_ref()
-                .is_some_and(|i| i.pid == pid && i.tid != tid)
+                .is_some_and(|i| i.pid == pid && Some(i.tid) != tid)
         });
         if ended.is_empty() {
             return;

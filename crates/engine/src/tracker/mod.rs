@@ -606,7 +606,7 @@ impl Tracker {
             // process goes on).
             let who = early_proc.clone().or_else(|| self.who(event, cpu.mem()));
             if let Some(w) = &who {
-                self.end_exited_threads(w.pid, w.tid);
+                self.end_exited_threads(w.pid, Some(w.tid));
             }
             self.exited(event, &info, cpu, now, who);
         } else if in_scope && info.noreturn && !info.returns_elsewhere && self.follow_forks {

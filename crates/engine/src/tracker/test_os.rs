@@ -121,6 +121,17 @@ impl OsLayer for Scripted {
     fn hides_fd_changes(&self, info: &CallInfo, raw: &[u64], mem: &mut dyn VirtMem) -> bool {
         self.inner.hides_fd_changes(info, raw, mem)
     }
+    fn reaps(&self, info: &CallInfo) -> bool {
+        self.inner.reaps(info)
+    }
+    fn reaped_by_signal(
+        &self,
+        c: CallArgs<'_>,
+        ret: i64,
+        mem: &mut dyn VirtMem,
+    ) -> Option<(u32, String)> {
+        self.inner.reaped_by_signal(c, ret, mem)
+    }
     fn fd_path(&self, _event: &Event, _mem: &mut dyn VirtMem, fd: i64) -> Option<String> {
         let fds = self.fds.lock().unwrap();
         fds.iter().find(|(n, _)| *n == fd).map(|(_, p)| p.clone())
