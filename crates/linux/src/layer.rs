@@ -450,8 +450,15 @@ impl OsLayer for LinuxLayer {
             LinuxAbi::X86_64 => ret,
             LinuxAbi::I386 => ret as u32 as i32 as i64,
         };
-        let clipped = desc(info).and_then(|d| lx::clipped_errno(d, abi_of(info), v));
-        if (-4095..0).contains(&v) || clipped.is_some() {
+        // (The clipped form is looked up only for a value it may be: most
+        // returns are neither, and this runs for every counted call.)
+        let clipped = || {
+            (0xffff_f000..=0xffff_ffff).contains(&v)
+                && desc(info)
+                    .and_then(|d| lx::clipped_errno(d, abi_of(info), v))
+                    .is_some()
+        };
+        if (-4095..0).contains(&v) || clipped() {
             self.format_return(info, ret).1
         } else {
             None
