@@ -233,3 +233,91 @@ fn windows_process_end_and_tree() {
     assert_eq!(tree[0]["process_tree"][0]["pid"], term[0]["pid"]);
     assert_eq!(tree[0]["process_tree"][0]["comm"], "ntabi-test.exe");
 }
+
+/// strace's text lines of threads, as `(thread, text)`: the thread as
+/// the order its id first appears in (ids differ between the runs), the
+/// text with its id prefix (`[pid  88] ` or an `-o` file's `88  `) cut
+/// and runs of spaces (the `= ` column counts the prefix) made one.
+fn thread_lines(out: &str) -> Vec<(usize, String)> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut lines = Vec::new();
+    for line in out.lines() {
+        let (id, text) = match line.strip_prefix("[pid ") {
+            Some(rest) => match rest.split_once("] ") {
+                Some((id, text)) => (id.trim().to_string(), text),
+                None => continue,
+            },
+            None => {
+                let id: String = line.chars().take_while(char::is_ascii_digit).collect();
+                if id.is_empty() {
+                    continue;
+                }
+                (id.clone(), line[id.len()..].trim_start())
+            }
+        };
+        let n = match ids.iter().position(|i| *i == id) {
+            Some(n) => n,
+            None => {
+                ids.push(id);
+                ids.len() - 1
+            }
+        };
+        lines.push((n, text.split_whitespace().collect::<Vec<_>>().join(" ")));
+    }
+    lines
+}
+
+/// A process's exit_group while its second thread is blocked in read
+/// (guests/progs/threadexit.c): vstrace's lines from the exit_group on
+/// are the guest strace's: the read's end `<... read resumed>
+/// <unfinished ...>) = ?` and the thread's `+++ exited with 3 +++`
+/// before the process's, with a filter (the read's entry, which no other
+/// line interrupted, is printed before the exit_group's) and without.
+#[test]
+fn exit_group_ends_the_other_threads_calls_as_strace_shows() {
+    let bin = build_prog("threadexit", &["-pthread"]);
+    let add = format!("{}:/bin/threadexit", bin.display());
+    for filter in ["trace=read,exit_group", "trace=all"] {
+        let reference = vstrace()
+            .args(["run", "--timeout", "300", "--add", &add])
+            .args(["--add", "/usr/bin/strace", "-e", "trace=none", "--"])
+            .args(["sh", "-c"])
+            .arg(format!(
+                "strace -f -e {filter} -o /tmp/s.txt /bin/threadexit; cat /tmp/s.txt"
+            ))
+            .output()
+            .expect("vstrace runs");
+        assert!(reference.status.success(), "{}", stderr(&reference));
+        let ours = vstrace()
+            .args(["run", "--timeout", "300", "--add", &add, "-f", "-e", filter])
+            .args(["--", "/bin/threadexit"])
+            .output()
+            .expect("vstrace runs");
+        // (vstrace exits with the command's status.)
+        assert!(
+            stderr(&ours).contains("+++ guest command exited with 3 +++"),
+            "{}",
+            stderr(&ours)
+        );
+        let from_exit = |lines: Vec<(usize, String)>| -> Vec<(usize, String)> {
+            let at = lines
+                .iter()
+                .position(|(_, t)| t.starts_with("exit_group("))
+                .expect("an exit_group line");
+            // From the read's entry when it is the line before.
+            let at = match lines.get(at.wrapping_sub(1)) {
+                Some((_, t)) if t.starts_with("read(") => at - 1,
+                _ => at,
+            };
+            lines[at..].to_vec()
+        };
+        let want = from_exit(thread_lines(&stdout(&reference)));
+        let got = from_exit(thread_lines(&stderr(&ours)));
+        assert!(
+            want.iter()
+                .any(|(_, t)| t == "<... read resumed> <unfinished ...>) = ?"),
+            "{filter}: the reference changed: {want:?}"
+        );
+        assert_eq!(got, want, "{filter}");
+    }
+}

@@ -149,6 +149,17 @@ pub struct Record {
     /// strace's `<... NAME resumed>) = ?` among the exec's lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_by_exec: Option<u32>,
+    /// A call that never returned because another thread of its process
+    /// (this id) called exit_group, which ends every thread of the
+    /// group in the kernel. The state is [`CallState::Unfinished`], with
+    /// no return and no exit time. strace's `<... NAME resumed>) = ?`
+    /// and the thread's `+++ exited with N +++` after the exit_group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by_exit: Option<u32>,
+    /// With `ended_by_exit`: the group's exit status, which the thread's
+    /// exit line shows. Text only.
+    #[serde(skip)]
+    pub exit_status: Option<i64>,
     /// With `ended_by_exec`: the first argument strace prints only at the
     /// exit ([`vstrace_core::OsLayer::first_exit_arg`]), which the call
     /// never reached: the text shows the arguments before it, then
@@ -158,7 +169,11 @@ pub struct Record {
     /// On a successful exec's record: the records of the calls it ended
     /// in the process's other threads (each with `ended_by_exec`; they
     /// precede this one), whose ends strace prints between the exec's
-    /// lines. Text only: in JSON they are records of their own.
+    /// lines; on an exit_group's exit record (state
+    /// [`CallState::Exited`]), those of the calls it ended (each with
+    /// `ended_by_exit`), whose ends and threads' exits strace prints
+    /// before the group's exit line. Text only: in JSON they are records
+    /// of their own.
     #[serde(skip)]
     pub ended: Vec<Record>,
     /// Not a record: a call's entry, announced for text output as strace
@@ -238,6 +253,20 @@ impl Record {
         }
         let align = |out: &mut String, line_start: usize| align(out, line_start, how);
         if self.state == CallState::Exited {
+            if !self.ended.is_empty() && how.splits_lines() {
+                // An exit_group's ends of the calls of the group's other
+                // threads (`<... NAME resumed>) = ?` and their exits)
+                // come first, as strace prints them.
+                out.truncate(line_start);
+                let mut s = String::new();
+                self.exec_aftermath(how, last, &mut s);
+                if !s.is_empty() {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+                self.pid_prefix(self.tid.or(self.pid), how, out);
+                how.opts.prefix(self, last, out);
+            }
             // A death by signal has no status, and strace's words
             // ("killed by SIGKILL") as its text.
             match (self.ret, &self.ret_text) {
@@ -274,7 +303,7 @@ impl Record {
             self.detached_text(how, out);
             return;
         }
-        if self.ended_by_exec.is_some() && self.state == CallState::Unfinished {
+        if self.ended_by_something() && self.state == CallState::Unfinished {
             self.ended_text(!how.splits_lines(), how, line_start, last, out);
             return;
         }

@@ -1,5 +1,6 @@
-//! The calls a successful exec ended in its process's other threads (see
-//! [`Record::ended_by_exec`]) and the exec's own lines around them, as
+//! The calls a successful exec or an exit_group ended in its process's
+//! other threads (see [`Record::ended_by_exec`], [`Record::ended_by_exit`])
+//! and the exec's own lines around them, as
 //! strace prints them: in a shared log a call that other lines interrupt
 //! is split into `NAME(ARGS <unfinished ...>` and `<... NAME resumed>) =
 //! ?`, the latter between the exec's lines; where strace stages each
@@ -22,6 +23,13 @@ impl Render<'_> {
 }
 
 impl Record {
+    /// Whether the call never returned because another thread's exec
+    /// or exit_group ended its thread ([`Record::ended_by_exec`],
+    /// [`Record::ended_by_exit`]).
+    pub fn ended_by_something(&self) -> bool {
+        self.ended_by_exec.is_some() || self.ended_by_exit.is_some()
+    }
+
     /// The record's stamp at its return (at its enter without one), for
     /// the lines written there.
     pub(super) fn at_exit(&self) -> Record {
@@ -201,10 +209,12 @@ impl Record {
         self.thread_exited(ts, how, last, out);
     }
 
-    /// A new line with `+++ exited with 0 +++` of the ended call's
+    /// A new line with `+++ exited with N +++` of the ended call's
     /// thread when it is not its process's leader (unless `-qq`): the
-    /// exec's end of the other threads is a group exit with status 0. The
-    /// leader is not reported: the exec'ing thread takes its id.
+    /// exec's end of the other threads is a group exit with status 0, an
+    /// exit_group's has the group's status. The leader is not reported:
+    /// the exec'ing thread takes its id; the exit_group's own exit line
+    /// is the process's.
     fn thread_exited(&self, ts: u64, how: &Render<'_>, last: &mut Option<u64>, out: &mut String) {
         let (Some(tid), Some(pid)) = (self.tid, self.pid) else {
             return;
@@ -217,7 +227,7 @@ impl Record {
         let mut at = self.at_exit();
         at.ts_enter_ns = ts;
         how.opts.prefix(&at, last, out);
-        out.push_str("+++ exited with 0 +++");
+        let _ = write!(out, "+++ exited with {} +++", self.exit_status.unwrap_or(0));
     }
 
     /// A new line with the leader's `+++ superseded by execve in pid OLD
@@ -243,7 +253,9 @@ impl Record {
     /// when the record itself is not printed (`-e trace=` or `-e status=`
     /// leaves it out): the ends of the calls it ended when lines are
     /// split, and the superseded leader's line; strace prints these
-    /// whatever those filters say. Empty when there are none.
+    /// whatever those filters say. Empty when there are none. The same
+    /// for an exit_group's exit record (`-qq`): the ends of the calls it
+    /// ended.
     pub fn exec_aftermath(&self, how: &Render<'_>, last: &mut Option<u64>, out: &mut String) {
         let mut s = String::new();
         if how.splits_lines() {
@@ -415,5 +427,44 @@ mod tests {
         let mut plain = exec(Vec::new());
         plain.new_tid = None;
         assert_eq!(after(&opts(0, 0, None), &plain), "");
+    }
+
+    /// A call an exit_group of thread 42 (status 3) ended in thread 44:
+    /// in a shared log its end and the thread's exit come before the
+    /// group's exit line, as strace prints them; staged (`-e status=`,
+    /// `-ff`), the call is one line with its thread's exit.
+    #[test]
+    fn ended_by_an_exit_group() {
+        let mut read = sleep(44);
+        read.ended_by_exec = None;
+        read.ended_by_exit = Some(42);
+        read.exit_status = Some(3);
+        let exit = Record {
+            pid: Some(42),
+            tid: Some(42),
+            abi: "x86_64".into(),
+            name: "exit_group".into(),
+            ret: Some(3),
+            state: CallState::Exited,
+            ended: vec![read.clone()],
+            ..Record::default()
+        };
+        let d = opts(0, 0, None);
+        assert_eq!(
+            text(&exit, &d, false),
+            "[pid    44] <... nanosleep resumed> <unfinished ...>) = ?\n\
+             [pid    44] +++ exited with 3 +++\n\
+             [pid    42] +++ exited with 3 +++"
+        );
+        assert_eq!(
+            text(&read, &opts(0, 0, Some(status::UNFINISHED)), false),
+            "[pid    44] nanosleep({tv_sec=123, tv_nsec=0},  <unfinished ...>) = ?\n\
+             [pid    44] +++ exited with 3 +++"
+        );
+        // Staged: the group's exit line alone.
+        assert_eq!(
+            text(&exit, &opts(0, 0, Some(status::UNFINISHED)), false),
+            "[pid    42] +++ exited with 3 +++"
+        );
     }
 }

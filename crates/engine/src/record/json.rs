@@ -100,6 +100,7 @@ pub(crate) fn write_record(rec: &Record, out: &mut Vec<u8>) -> Result<(), serde_
     o.opt_uint("cpu_ns", rec.cpu_ns);
     o.opt_uint("new_tid", rec.new_tid.map(u64::from));
     o.opt_uint("ended_by_exec", rec.ended_by_exec.map(u64::from));
+    o.opt_uint("ended_by_exit", rec.ended_by_exit.map(u64::from));
     out.push(b'}');
     Ok(())
 }

@@ -64,7 +64,7 @@ impl Lines {
             }
             return Next::Write;
         }
-        if rec.ended_by_exec.is_some() && rec.state == CallState::Unfinished {
+        if rec.ended_by_something() && rec.state == CallState::Unfinished {
             if self.open.as_ref().is_some_and(|o| o.tid.or(o.pid) == t) {
                 self.open = None;
                 self.whole.insert(t);

@@ -40,6 +40,12 @@ pub(super) struct Unannounced {
     /// Stripes in use: 1 + the highest vCPU number seen (a look reads
     /// only those).
     used: HighWater,
+    /// Entries made already, by order number: of noted calls that left
+    /// the calls in flight without a return (an exit_group ended their
+    /// thread), whose entry a look could no longer make.
+    made: Mutex<Vec<(u64, Record)>>,
+    /// `made` may be non-empty (checked without its lock).
+    any_made: AtomicBool,
 }
 
 impl Default for Unannounced {
@@ -47,6 +53,8 @@ impl Default for Unannounced {
         Unannounced {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             used: HighWater::default(),
+            made: Mutex::default(),
+            any_made: AtomicBool::new(false),
         }
     }
 }
@@ -62,6 +70,25 @@ impl Unannounced {
         stripe.any.store(true, Ordering::Release);
     }
 
+    /// Forgets the noted call numbered `order`; whether it was noted.
+    fn take_order(&self, order: u64) -> bool {
+        let used = self.used.upto(STRIPES);
+        for stripe in &self.stripes[..used] {
+            if !stripe.any.load(Ordering::Acquire) {
+                continue;
+            }
+            let mut c = lock(&stripe.calls);
+            if let Some(i) = c.iter().position(|n| n.0 == order) {
+                c.remove(i);
+                if c.is_empty() {
+                    stripe.any.store(false, Ordering::Release);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
     /// Every noted call, moved into `out`.
     fn take_into(&self, out: &mut Vec<(u64, ThreadKey)>) {
         let used = self.used.upto(STRIPES);
@@ -74,39 +101,67 @@ impl Unannounced {
         }
     }
 
-    /// Whether a call may be noted.
+    /// Whether a call may be noted (or an entry made).
     fn any(&self) -> bool {
         let used = self.used.upto(STRIPES);
-        self.stripes[..used]
-            .iter()
-            .any(|s| s.any.load(Ordering::Acquire))
+        self.any_made.load(Ordering::Acquire)
+            || self.stripes[..used]
+                .iter()
+                .any(|s| s.any.load(Ordering::Acquire))
     }
 }
 
 impl Tracker {
     /// The entries of the shown calls still in flight that were not
     /// announced yet, oldest first, to be written before the next record
-    /// (see the module doc). Calls that ended meanwhile are forgotten.
+    /// (see the module doc). Calls that ended meanwhile are forgotten,
+    /// but for those an exit_group ended (see [`Tracker::announce_ended`]).
     pub fn announce(&self) -> Vec<Record> {
         if !self.unannounced.any() {
             return Vec::new();
         }
+        let made = if self.unannounced.any_made.load(Ordering::Acquire) {
+            let mut m = lock(&self.unannounced.made);
+            self.unannounced.any_made.store(false, Ordering::Release);
+            std::mem::take(&mut *m)
+        } else {
+            Vec::new()
+        };
         NOTED.with(|n| {
             // (This thread's list, kept: a look allocates nothing.)
             let mut noted = n.take();
             noted.clear();
             self.unannounced.take_into(&mut noted);
             noted.sort_unstable_by_key(|n| n.0);
-            let out = noted
+            let mut out: Vec<(u64, Record)> = noted
                 .iter()
                 .filter_map(|&(order, key)| {
-                    self.pending
-                        .find_under(key, |p| (p.order == order).then(|| self.entry_record(p)))
+                    self.pending.find_under(key, |p| {
+                        (p.order == order).then(|| (order, self.entry_record(p)))
+                    })
                 })
                 .collect();
             n.set(noted);
-            out
+            if !made.is_empty() {
+                out.extend(made);
+                out.sort_by_key(|e| e.0);
+            }
+            out.into_iter().map(|e| e.1).collect()
         })
+    }
+
+    /// The entry of shown call `p`, which leaves the calls in flight
+    /// without a return (an exit_group ended its thread), made now if it
+    /// was not announced yet: the next look writes it with the others,
+    /// before the record that ends the call.
+    pub(super) fn announce_ended(&self, p: &super::Pending) {
+        if !self.announce_entries || !self.unannounced.take_order(p.order) {
+            return;
+        }
+        let e = self.entry_record(p);
+        let mut m = lock(&self.unannounced.made);
+        m.push((p.order, e));
+        self.unannounced.any_made.store(true, Ordering::Release);
     }
 }
 

@@ -203,9 +203,11 @@ fn an_exec_alone_or_failing_ends_nothing() {
 
 /// A process's exit_group ends the calls in flight of its other threads
 /// (they never return): they leave the calls in flight at once, so the
-/// early-out again drops returns, and are still reported at the end,
-/// oldest first with the rest; another process's call in the same space
-/// (a vfork parent) stays in flight.
+/// early-out again drops returns, and become records after the
+/// exit_group's (unfinished, `ended_by_exit`), which its exit record
+/// lists for strace's `<... read resumed>) = ?` and the thread's exit
+/// line; another process's call in the same space (a vfork parent)
+/// stays in flight.
 #[test]
 fn an_exit_group_ends_the_calls_of_the_other_threads() {
     let mut r = Rig::new();
@@ -219,20 +221,31 @@ fn an_exit_group_ends_the_calls_of_the_other_threads() {
         .is_empty());
     r.on(100, 100);
     assert!(r.t.wants_exits());
-    let out = r.enter(231, &[0], 0x7fff_1000, CR3);
+    let out = r.enter(231, &[3], 0x7fff_1000, CR3);
     let names: Vec<_> = out.iter().map(|x| (&*x.name, x.state)).collect();
     assert_eq!(
         names,
         [
             ("exit_group", CallState::NoReturn),
+            ("read", CallState::Unfinished),
             ("exit_group", CallState::Exited)
         ]
     );
+    let (read, exit) = (&out[1], &out[2]);
+    assert_eq!(
+        (read.tid, read.ended_by_exit, read.exit_status),
+        (Some(101), Some(100), Some(3))
+    );
+    assert!(read.ret.is_none() && read.ts_exit_ns.is_none());
+    assert_eq!(read.first_exit_arg, Some(1));
+    assert_eq!((exit.ret, &exit.ended), (Some(3), &vec![read.clone()]));
+    let j = serde_json::to_string(read).unwrap();
+    assert!(j.contains(r#""ended_by_exit":100"#), "{j}");
     // Only the vfork parent's wait4 is in flight.
     assert_eq!(r.t.early.inflight.load(Ordering::Relaxed), 1);
     let left = r.t.drain_unfinished(0);
     let left: Vec<_> = left.iter().map(|x| (&*x.name, x.tid)).collect();
-    assert_eq!(left, [("read", Some(101)), ("wait4", Some(200))]);
+    assert_eq!(left, [("wait4", Some(200))]);
     assert!(!r.t.wants_exits());
 }
 

@@ -178,7 +178,7 @@ impl Tracker {
             None
         };
         if let Some((child, how)) = reaped {
-            self.end_exited_threads(child, None);
+            self.end_killed_calls(child);
             let r = self.killed(event, &p, child, how, now);
             self.push_extra(r);
         }

@@ -447,24 +447,62 @@ impl Tracker {
 }
 
 impl Tracker {
-    /// At process `pid`'s exit_group by its thread `tid`, or when its
-    /// parent reaps it killed by a signal (`tid` None): the calls in
-    /// flight in the process's (other) threads never return (the kernel
-    /// ends those threads in the kernel), so they leave the calls in
-    /// flight, where they kept every later return of the guest on the
-    /// engine's path and could pair with a call of a process that reuses
-    /// the address space. They are reported at the end, as before. Calls
-    /// whose process was not read (no `proc_info`) stay.
-    pub(super) fn end_exited_threads(&self, pid: u32, tid: Option<u32>) {
-        let ended = self.pending.take_where(|p| {
+    /// The calls in flight of process `pid`'s threads other than `tid`
+    /// (all of them when `tid` is None), taken out, oldest first.
+    fn take_process_calls(&self, pid: u32, tid: Option<u32>) -> Vec<Box<Pending>> {
+        let mut taken = self.pending.take_where(|p| {
             p.proc_info
                 .as_ref()
                 .is_some_and(|i| i.pid == pid && Some(i.tid) != tid)
         });
+        self.early.inflight.fetch_sub(taken.len(), Ordering::AcqRel);
+        taken.sort_by_key(|p| p.order);
+        taken
+    }
+
+    /// At process `pid`'s exit_group by its thread `tid`, which exits
+    /// with `status`: the calls in flight in the process's other threads
+    /// never return (the kernel ends those threads in the kernel). They
+    /// leave the calls in flight, where they kept every later return of
+    /// the guest on the engine's path and could pair with a call of a
+    /// process that reuses the address space; the shown ones become
+    /// records (unfinished, with [`crate::record::Record::ended_by_exit`]),
+    /// oldest first, for strace's `<... NAME resumed>) = ?` and the
+    /// threads' exits after the exit_group. Calls whose process was not
+    /// read (no `proc_info`) stay.
+    pub(super) fn end_group_calls(
+        &self,
+        pid: u32,
+        tid: u32,
+        status: i64,
+    ) -> Vec<crate::record::Record> {
+        let mut out = Vec::new();
+        for p in self.take_process_calls(pid, Some(tid)) {
+            if !p.shown {
+                super::records::recycle_pending(p);
+                continue;
+            }
+            self.announce_ended(&p);
+            let first_exit_arg = self.os.first_exit_arg(&p.info);
+            let mut r = self.record(p, CallState::Unfinished, None, None);
+            r.ended_by_exit = Some(tid);
+            r.exit_status = Some(status);
+            r.first_exit_arg = first_exit_arg;
+            out.push(r);
+        }
+        out
+    }
+
+    /// When process `pid`'s parent reaps it killed by a signal (it made
+    /// no call to say it ends): its threads' calls in flight never
+    /// return. They leave the calls in flight (see
+    /// [`Tracker::end_group_calls`]) and are reported at the end, as
+    /// before.
+    pub(super) fn end_killed_calls(&self, pid: u32) {
+        let ended = self.take_process_calls(pid, None);
         if ended.is_empty() {
             return;
         }
-        self.early.inflight.fetch_sub(ended.len(), Ordering::AcqRel);
         let mut kept = crate::lock(&self.ended_calls);
         for p in ended {
             if p.shown {
@@ -482,16 +520,7 @@ impl Tracker {
     /// oldest first: the shown ones become records (unfinished, with
     /// [`crate::record::Record::ended_by_exec`]), the others are dropped.
     pub(super) fn end_other_threads(&self, pid: u32, tid: u32) -> Vec<crate::record::Record> {
-        let mut ended = self.pending.take_where(|p| {
-            p.proc_info
-                .as_ref()
-                .is_some_and(|i| i.pid == pid && i.tid != tid)
-        });
-        if ended.is_empty() {
-            return Vec::new();
-        }
-        self.early.inflight.fetch_sub(ended.len(), Ordering::AcqRel);
-        ended.sort_by_key(|p| p.order);
+        let ended = self.take_process_calls(pid, Some(tid));
         let mut out = Vec::new();
         for p in ended {
             if !p.shown {

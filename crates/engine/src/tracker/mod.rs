@@ -285,8 +285,8 @@ pub(crate) struct Tracker {
     stacks: bool,
     /// The calls in flight, sharded by thread (see [`inflight`]).
     pending: inflight::Inflight,
-    /// Calls of threads their process's exit_group ended (see
-    /// [`Tracker::end_exited_threads`]): never to return, reported with
+    /// Calls of the threads of a process killed by a signal (see
+    /// [`Tracker::end_killed_calls`]): never to return, reported with
     /// the calls in flight at the end. Boxed as the calls in flight are
     /// (they move here from there).
     #[allow(clippy::vec_box)]
@@ -604,11 +604,7 @@ impl Tracker {
             // strace's `+++ exited with N +++`, whatever `-e trace=` shows
             // (not when a fault is injected: the call is skipped, the
             // process goes on).
-            let who = early_proc.clone().or_else(|| self.who(event, cpu.mem()));
-            if let Some(w) = &who {
-                self.end_exited_threads(w.pid, Some(w.tid));
-            }
-            self.exited(event, &info, cpu, now, who);
+            self.exited(event, &info, cpu, now, early_proc.clone());
         } else if in_scope && info.noreturn && !info.returns_elsewhere && self.follow_forks {
             // A thread's own exit(2), not its process's last: with -f each
             // thread is one of strace's tracees, and its end a line.

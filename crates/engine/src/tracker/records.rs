@@ -71,7 +71,17 @@ impl Tracker {
         let who = who.or_else(|| self.os.attribute(event, cpu.mem()));
         let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
         let status = sc.arg(1).unwrap_or(0) & 0xff;
+        // The group's other threads end with it (not a thread's own
+        // exit: its process goes on).
+        let ended = match &who {
+            Some(w) if info.ends_process => self.end_group_calls(w.pid, w.tid, status as i64),
+            _ => Vec::new(),
+        };
+        for e in &ended {
+            self.push_extra(e.clone());
+        }
         let mut r = self.instant_record(event, now, who);
+        r.ended = ended;
         r.abi = Cow::Borrowed(info.abi);
         r.name = info.name.clone();
         r.nr = info.nr;
@@ -251,6 +261,8 @@ impl Tracker {
             cpu_ns,
             new_tid: None,
             ended_by_exec: None,
+            ended_by_exit: None,
+            exit_status: None,
             first_exit_arg,
             ended: Vec::new(),
             entry_only: false,
