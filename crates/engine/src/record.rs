@@ -257,13 +257,7 @@ impl Record {
                 // An exit_group's ends of the calls of the group's other
                 // threads (`<... NAME resumed>) = ?` and their exits)
                 // come first, as strace prints them.
-                out.truncate(line_start);
-                let mut s = String::new();
-                self.exec_aftermath(how, last, &mut s);
-                if !s.is_empty() {
-                    out.push_str(&s);
-                    out.push('\n');
-                }
+                self.aftermath_first(line_start, how, last, out);
                 self.pid_prefix(self.tid.or(self.pid), how, out);
                 how.opts.prefix(self, last, out);
             }

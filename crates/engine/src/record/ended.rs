@@ -132,14 +132,7 @@ impl Record {
         out: &mut String,
     ) -> usize {
         if self.new_tid.is_some() || !self.ended.is_empty() {
-            out.truncate(line_start);
-            let mut s = String::new();
-            self.exec_aftermath(how, last, &mut s);
-            if !s.is_empty() {
-                out.push_str(&s);
-                out.push('\n');
-            }
-            let start = out.len();
+            let start = self.aftermath_first(line_start, how, last, out);
             self.pid_prefix(self.new_tid.or(self.tid).or(self.pid), how, out);
             how.opts.prefix(&self.at_exit(), last, out);
             if (self.abi == "i386" || self.abi == "nt32") && !self.kernel32 {
@@ -153,6 +146,26 @@ impl Record {
             self.write_arg_range(k, self.args.len(), how, out);
         }
         line_start
+    }
+
+    /// Puts the aftermath's lines ([`Record::exec_aftermath`]), each
+    /// ended, where the line begun at `line_start` was; returns where the
+    /// record's own line starts again.
+    pub(super) fn aftermath_first(
+        &self,
+        line_start: usize,
+        how: &Render<'_>,
+        last: &mut Option<u64>,
+        out: &mut String,
+    ) -> usize {
+        out.truncate(line_start);
+        let mut s = String::new();
+        self.exec_aftermath(how, last, &mut s);
+        if !s.is_empty() {
+            out.push_str(&s);
+            out.push('\n');
+        }
+        out.len()
     }
 
     /// The exec's lines when it ended calls of other threads and lines

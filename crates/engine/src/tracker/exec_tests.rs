@@ -79,14 +79,7 @@ impl Rig {
 
     /// sysretq back to RIP+2 with `sp` and return value `rax`.
     fn sysret(&mut self, rax: u64, sp: u64, cr3: u64) -> Vec<Record> {
-        let mut r = Regs {
-            cr3,
-            cs: 0x10,
-            ..Default::default()
-        };
-        r.set(Reg::Rax, rax);
-        r.set(Reg::Rcx, RIP + 2);
-        r.set(Reg::Rsp, sp);
+        let r = super::test_os::sysret_regs(rax, RIP + 2, sp, cr3);
         self.event(Event::new(0, Mechanism::Sysret, Bitness::B64, r))
     }
 

@@ -1104,14 +1104,7 @@ mod tests {
         }
         /// sysretq back to RIP+2 with `sp` and return value `rax`.
         fn sysret(&mut self, rax: u64, sp: u64, cr3: u64) -> (Option<Record>, Regs) {
-            let mut r = Regs {
-                cr3,
-                cs: 0x10,
-                ..Default::default()
-            };
-            r.set(Reg::Rax, rax);
-            r.set(Reg::Rcx, RIP + 2);
-            r.set(Reg::Rsp, sp);
+            let r = super::test_os::sysret_regs(rax, RIP + 2, sp, cr3);
             let (rec, _, out) = self.event(Event::new(0, Mechanism::Sysret, Bitness::B64, r));
             (rec, out)
         }

@@ -8,6 +8,21 @@ use std::sync::{Arc, Mutex};
 use vstrace_core::{ArgValue, CallArgs, CallInfo, Event, Os, OsLayer, ProcInfo, Syscall, VirtMem};
 use vstrace_linux::LinuxLayer;
 
+/// A 64-bit sysretq's registers: back to `ip` on stack `sp` in space
+/// `cr3`, with return value `rax`.
+pub(super) fn sysret_regs(rax: u64, ip: u64, sp: u64, cr3: u64) -> vstrace_core::Regs {
+    use vstrace_core::Reg;
+    let mut r = vstrace_core::Regs {
+        cr3,
+        cs: 0x10,
+        ..Default::default()
+    };
+    r.set(Reg::Rax, rax);
+    r.set(Reg::Rcx, ip);
+    r.set(Reg::Rsp, sp);
+    r
+}
+
 /// The running thread a test sets: its task pointer, pid and tid.
 pub(super) type Running = Arc<Mutex<(u64, u32, u32)>>;
 
