@@ -111,6 +111,20 @@ impl LinuxLayer {
     }
 }
 
+/// The flags of call `name` with arguments `raw` if it is a clone:
+/// `Some(None)` when they cannot be read (clone3's are in `mem`, in its
+/// struct clone_args, which starts with them); `None` for other calls.
+fn clone_flags(name: &str, raw: &[u64], mem: &mut dyn VirtMem) -> Option<Option<u64>> {
+    match name {
+        "clone" => Some(raw.first().copied()),
+        "clone3" => Some(
+            raw.first()
+                .and_then(|&p| vstrace_core::read::read_u64(mem, p).ok()),
+        ),
+        _ => None,
+    }
+}
+
 fn desc(info: &CallInfo) -> Option<&'static SyscallDesc> {
     let abi = abi_of(info);
     match lx::syscall(abi, info.nr) {
@@ -670,29 +684,21 @@ impl OsLayer for LinuxLayer {
         if lx::pathtrace::hides_fd_changes(d) {
             return true;
         }
-        let flags = match d.name {
-            "clone" => raw.first().copied(),
-            // struct clone_args starts with its u64 flags.
-            "clone3" => raw
-                .first()
-                .and_then(|&p| vstrace_core::read::read_u64(mem, p).ok()),
-            _ => return false,
-        };
-        // Unreadable flags: the worst is assumed.
-        flags.is_none_or(lx::pathtrace::clone_splits_fd_table)
+        match clone_flags(d.name, raw, mem) {
+            // Unreadable flags: the worst is assumed.
+            Some(flags) => flags.is_none_or(lx::pathtrace::clone_splits_fd_table),
+            None => false,
+        }
     }
 
     fn fork_shares_space(&self, info: &CallInfo, raw: &[u64], mem: &mut dyn VirtMem) -> bool {
-        let flags = match desc(info).map(|d| d.name) {
-            Some("vfork") => return true,
-            Some("clone") => raw.first().copied(),
-            // struct clone_args starts with its u64 flags.
-            Some("clone3") => raw
-                .first()
-                .and_then(|&p| vstrace_core::read::read_u64(mem, p).ok()),
-            _ => None,
-        };
-        flags.is_some_and(lx::pathtrace::clone_shares_space)
+        match desc(info).map(|d| d.name) {
+            Some("vfork") => true,
+            Some(name) => clone_flags(name, raw, mem)
+                .flatten()
+                .is_some_and(lx::pathtrace::clone_shares_space),
+            None => false,
+        }
     }
 
     fn may_match_targets(&self, info: &CallInfo) -> bool {
