@@ -250,19 +250,8 @@ impl<'c> Syscall<'c> {
     /// # Ok::<(), vstrace_core::SyscallError>(())
     /// ```
     pub fn arg(&mut self, index: usize) -> Result<u64, SyscallError> {
-        match self.arg_location(index)? {
-            ArgLocation::Reg { reg, width } => Ok(truncate(self.cpu.regs().get(reg), width)),
-            ArgLocation::Mem {
-                base,
-                offset,
-                width,
-            } => {
-                let addr = self.mem_addr(base, offset);
-                let mut buf = [0u8; 8];
-                self.cpu.mem().read_virt(addr, &mut buf[..width as usize])?;
-                Ok(u64::from_le_bytes(buf))
-            }
-        }
+        let loc = self.arg_location(index)?;
+        read_at(loc, self.event.bitness, self.cpu)
     }
 
     /// Reads arguments 1..=n (Nitro's `collect_args`); fails if any of
@@ -333,7 +322,7 @@ impl<'c> Syscall<'c> {
                 offset,
                 width,
             } => {
-                let addr = self.mem_addr(base, offset);
+                let addr = mem_addr(self.cpu.regs().get(base), offset, self.event.bitness);
                 let bytes = value.to_le_bytes();
                 self.cpu.mem().write_virt(addr, &bytes[..width as usize])?;
                 format!("mem:{addr:#x}")
@@ -441,14 +430,6 @@ impl<'c> Syscall<'c> {
             after_text: None,
         });
         Ok(())
-    }
-
-    fn mem_addr(&self, base: Reg, offset: u64) -> u64 {
-        let b = self.cpu.regs().get(base);
-        match self.event.bitness {
-            crate::event::Bitness::B32 => (b.wrapping_add(offset)) & 0xffff_ffff,
-            crate::event::Bitness::B64 => b.wrapping_add(offset),
-        }
     }
 
     /// Skips the call at enter: the kernel does not run it (the number is
@@ -604,6 +585,74 @@ impl<'c> Syscall<'c> {
     /// The vCPU, for readers and typed decoders.
     pub fn cpu(&mut self) -> &mut dyn Cpu {
         self.cpu
+    }
+}
+
+/// Reads 1-based argument `index` of the call entered at `event` (an
+/// enter) as [`Syscall::arg`] does, without making a [`Syscall`]: for a
+/// caller that only reads its arguments (the engine's path for a call no
+/// hook, injection or rewrite acts on).
+///
+/// ```
+/// # use vstrace_core::cpu::SnapshotCpu;
+/// # use vstrace_core::testmem::SparseVirt;
+/// # use vstrace_core::{Bitness, Event, Mechanism, Os, Reg, Regs};
+/// use vstrace_core::syscall::read_arg;
+/// // write(1, buf, 12) on Linux x86-64: rdi, rsi, rdx.
+/// let mut regs = Regs::default();
+/// regs.set(Reg::Rdi, 1);
+/// regs.set(Reg::Rdx, 12);
+/// let event = Event::new(0, Mechanism::Syscall, Bitness::B64, regs.clone());
+/// # let mut mem = SparseVirt::new();
+/// let mut cpu = SnapshotCpu { regs, mem: &mut mem };
+/// assert_eq!(read_arg(Os::Linux, &event, &mut cpu, 3)?, 12);
+/// # Ok::<(), vstrace_core::SyscallError>(())
+/// ```
+pub fn read_arg(
+    os: Os,
+    event: &Event,
+    cpu: &mut dyn Cpu,
+    index: usize,
+) -> Result<u64, SyscallError> {
+    if event.direction != Direction::Enter {
+        return Err(SyscallError::WrongDirection {
+            what: "arguments",
+            needed: Direction::Enter,
+            actual: event.direction,
+        });
+    }
+    let row = abi::row(os, event.mechanism, event.bitness)?;
+    read_at(row.location(index)?, event.bitness, cpu)
+}
+
+/// The argument at `loc` (a register, or guest memory for stack-passed
+/// arguments) of a call of width `bitness`, zero-extended to 64 bits.
+fn read_at(
+    loc: ArgLocation,
+    bitness: crate::event::Bitness,
+    cpu: &mut dyn Cpu,
+) -> Result<u64, SyscallError> {
+    match loc {
+        ArgLocation::Reg { reg, width } => Ok(truncate(cpu.regs().get(reg), width)),
+        ArgLocation::Mem {
+            base,
+            offset,
+            width,
+        } => {
+            let addr = mem_addr(cpu.regs().get(base), offset, bitness);
+            let mut buf = [0u8; 8];
+            cpu.mem().read_virt(addr, &mut buf[..width as usize])?;
+            Ok(u64::from_le_bytes(buf))
+        }
+    }
+}
+
+/// The address of a stack-passed argument: `base` (its register's
+/// value) plus `offset`, wrapped at the call's width.
+fn mem_addr(base: u64, offset: u64, bitness: crate::event::Bitness) -> u64 {
+    match bitness {
+        crate::event::Bitness::B32 => (base.wrapping_add(offset)) & 0xffff_ffff,
+        crate::event::Bitness::B64 => base.wrapping_add(offset),
     }
 }
 

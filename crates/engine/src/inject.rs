@@ -118,6 +118,17 @@ pub struct Injection {
 }
 
 impl Injection {
+    /// Whether the hit pokes or delays at the exit (`at_exit`) or at
+    /// the enter.
+    pub fn acts_at(&self, at_exit: bool) -> bool {
+        let delay = if at_exit {
+            self.delay_exit_us
+        } else {
+            self.delay_enter_us
+        };
+        self.pokes.iter().any(|p| p.at_exit == at_exit) || delay > 0
+    }
+
     /// Whether the hit does anything.
     pub fn is_empty(&self) -> bool {
         self.action.is_none()

@@ -6,6 +6,59 @@ use super::sigject::SignalInject;
 use super::*;
 
 impl Tracker {
+    /// Whether call `p`'s exit acts through a [`Syscall`]: exit hooks, an
+    /// injected return value or a `signal=` restore write through it.
+    fn exit_needs_syscall(&self, p: &Pending) -> bool {
+        self.has_hooks || p.inject.is_some() || matches!(p.signal, Some(SignalInject::Restore(_)))
+    }
+
+    /// The exit's hooks, injected return and signal restore, through a
+    /// [`Syscall`] at the call's own bitness and mechanism (so the return
+    /// value is read at the caller's width): the return value as they
+    /// leave it and the hooks' failures. The call's write log and hook
+    /// data are lent to it and taken back (moved, not cloned).
+    fn exit_through_syscall(
+        &self,
+        pending: &mut Pending,
+        event: &Event,
+        cpu: &mut dyn Cpu,
+    ) -> (i64, Vec<vstrace_core::hooks::HookFailure>) {
+        let mut ev = event.clone();
+        ev.bitness = pending.bitness;
+        let mut sc = Syscall::new(ev, self.os_kind, cpu);
+        if self.has_hooks {
+            sc.name = pending.info.name.to_string();
+            sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
+        }
+        sc.modifications = std::mem::take(&mut pending.modifications);
+        sc.hook = std::mem::take(&mut pending.hook);
+        if self.hook_wants(&pending.info.name, Direction::Exit) {
+            sc.process = pending.proc_info.clone();
+            sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
+            sc.arg_values = pending.args.iter().map(|a| a.value.clone()).collect();
+        }
+        if let Some(action) = pending.inject {
+            let v = match action {
+                InjectAction::Error(e) | InjectAction::Retval(e) => e,
+            };
+            let _ = sc.set_return_value(v);
+        }
+        if let Some(SignalInject::Restore(r)) = &pending.signal {
+            self.signal_restore(sc.cpu(), r, pending.delivered);
+        }
+        let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
+        if let Some(sig) = sc.take_signal() {
+            // A hook's Syscall::signal at the exit: after the call.
+            if pending.signal.is_none() {
+                pending.signal = Some(SignalInject::After(u64::from(sig)));
+            }
+        }
+        let ret = sc.return_value().unwrap_or(0);
+        pending.modifications = std::mem::take(&mut sc.modifications);
+        pending.hook = std::mem::take(&mut sc.hook);
+        (ret, failures)
+    }
+
     /// Ends call `pending` at its return `event` (`sp`: the user stack it
     /// returns to): hooks, out-arguments, exec and fork bookkeeping, and
     /// its record if it is shown. `announced`: a fork's child was already
@@ -38,42 +91,16 @@ impl Tracker {
         // The time the call ran on a CPU in the kernel: the growth of the
         // thread's account since the enter.
         pending.cpu_used = self.cpu_used_since(pending.cpu_at_enter, event, cpu);
-        // The exit is handled with the call's own bitness and mechanism
-        // so the return value is read at the caller's width.
-        let mut ev = event.clone();
-        ev.bitness = pending.bitness;
         let end = self.user_end(event);
-        let mut sc = Syscall::new(ev, self.os_kind, cpu);
-        if self.has_hooks {
-            sc.name = pending.info.name.to_string();
-            sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
-        }
-        // Lent to the exit's hooks and taken back below (nothing reads
-        // the call's copies meanwhile): moved, not cloned and dropped.
-        sc.modifications = std::mem::take(&mut pending.modifications);
-        sc.hook = std::mem::take(&mut pending.hook);
-        if self.hook_wants(&pending.info.name, Direction::Exit) {
-            sc.process = pending.proc_info.clone();
-            sc.arg_text = pending.args.iter().map(|a| a.text.clone()).collect();
-            sc.arg_values = pending.args.iter().map(|a| a.value.clone()).collect();
-        }
-        if let Some(action) = pending.inject {
-            let v = match action {
-                InjectAction::Error(e) | InjectAction::Retval(e) => e,
-            };
-            let _ = sc.set_return_value(v);
-        }
-        if let Some(SignalInject::Restore(r)) = &pending.signal {
-            self.signal_restore(sc.cpu(), r, pending.delivered);
-        }
-        let failures = self.dispatch_hooks(&pending.info.name, &mut sc);
-        if let Some(sig) = sc.take_signal() {
-            // A hook's Syscall::signal at the exit: after the call.
-            if pending.signal.is_none() {
-                pending.signal = Some(SignalInject::After(u64::from(sig)));
-            }
-        }
-        let mut ret = sc.return_value().unwrap_or(0);
+        // Hooks, an injected return or a signal's restore act through a
+        // Syscall (its writes logged); a plain call's exit reads its
+        // return register alone (no copy of the event, no empty hook
+        // data made and dropped: this is every traced call's path).
+        let (mut ret, failures) = if self.exit_needs_syscall(&pending) {
+            self.exit_through_syscall(&mut pending, event, cpu)
+        } else {
+            (raw_return(pending.bitness, cpu), Vec::new())
+        };
         // A multiplexer's sub-call may return through memory (i386 ipc's
         // shmat): the result strace shows.
         let split = CallArgs {
@@ -82,7 +109,7 @@ impl Tracker {
             opts: &self.opts,
         };
         if split.info.hints.has(CallHints::SPLIT_RETURN) {
-            let user = &mut self.user(event, sc.cpu().mem());
+            let user = &mut self.user(event, cpu.mem());
             if let Some(r) = self.os.split_return(split, ret, user) {
                 ret = r;
             }
@@ -96,6 +123,11 @@ impl Tracker {
                 ..Injection::default()
             };
             let tid = p.proc_info.as_ref().map(|i| i.tid);
+            let mut ev = event.clone();
+            ev.bitness = p.bitness;
+            let mut sc = Syscall::new(ev, self.os_kind, &mut *cpu);
+            // After the hooks' writes, in the call's one log.
+            sc.modifications = std::mem::take(&mut p.modifications);
             p.error = self.tamper(
                 &mut sc,
                 &p.info.name,
@@ -106,6 +138,7 @@ impl Tracker {
                 end,
                 p.error.take(),
             );
+            p.modifications = std::mem::take(&mut sc.modifications);
         }
         // A successful exec has replaced the address space: nothing of the
         // old one can be read again.
@@ -126,12 +159,7 @@ impl Tracker {
             Vec::new()
         };
         if decode && (p.retry || !paths.is_empty()) && !p.info.exec {
-            let fresh = self.decode_enter(
-                &p.info,
-                &p.raw,
-                &mut self.user(event, sc.cpu().mem()),
-                &opts,
-            );
+            let fresh = self.decode_enter(&p.info, &p.raw, &mut self.user(event, cpu.mem()), &opts);
             for (i, (a, f)) in p.args.iter_mut().zip(fresh).enumerate() {
                 let failed = a.text.as_deref().is_some_and(|v| v.starts_with("0x"));
                 if failed && f.text.is_some() {
@@ -153,26 +181,22 @@ impl Tracker {
             opts: &opts,
         };
         if decode {
-            self.os.decode_exit(
-                call,
-                ret,
-                &mut self.user(event, sc.cpu().mem()),
-                &mut p.args,
-            );
+            self.os
+                .decode_exit(call, ret, &mut self.user(event, cpu.mem()), &mut p.args);
             let hints = p.info.hints;
             if hints.has(CallHints::RETURN_DETAIL) {
-                p.ret_detail =
-                    self.os
-                        .return_detail(call, ret, &mut self.user(event, sc.cpu().mem()));
+                p.ret_detail = self
+                    .os
+                    .return_detail(call, ret, &mut self.user(event, cpu.mem()));
             }
             if p.shown && hints.has(CallHints::BY_FD) {
                 self.os
-                    .decode_by_fd(event, sc.cpu().mem(), end, call, Some(ret), &mut p.args);
+                    .decode_by_fd(event, cpu.mem(), end, call, Some(ret), &mut p.args);
             }
             p.ret_hex = hints.has(CallHints::RETURN_IN_HEX) && self.os.return_in_hex(call, ret);
         }
         let reaped = if p.info.hints.has(CallHints::REAPS) {
-            let user = &mut self.user(event, sc.cpu().mem());
+            let user = &mut self.user(event, cpu.mem());
             self.os.reaped_by_signal(call, ret, user)
         } else {
             None
@@ -189,19 +213,16 @@ impl Tracker {
                 cr3: cr3_key(event.cr3),
                 sp,
             };
-            let mut mods = std::mem::take(&mut sc.modifications);
-            if let Err(e) = self.signal_after(sig, &p, event, sc.cpu(), key, p.delivered, &mut mods)
-            {
+            let mut mods = std::mem::take(&mut p.modifications);
+            if let Err(e) = self.signal_after(sig, &p, event, cpu, key, p.delivered, &mut mods) {
                 eprintln!("vstrace: {e}");
                 p.error = Some(match p.error.take() {
                     Some(x) => format!("{x}; {e}"),
                     None => e,
                 });
             }
-            sc.modifications = mods;
+            p.modifications = mods;
         }
-        p.modifications = std::mem::take(&mut sc.modifications);
-        p.hook = std::mem::take(&mut sc.hook);
         let dumps = self.dumps();
         if p.shown && decode && dumps.any() && !p.info.exec {
             let io = dumps.at_exit(
@@ -209,7 +230,7 @@ impl Tracker {
                 &p.raw,
                 ret,
                 p.bitness,
-                &mut self.user(event, sc.cpu().mem()),
+                &mut self.user(event, cpu.mem()),
             );
             p.io.extend(io);
         }
@@ -221,7 +242,7 @@ impl Tracker {
             };
             let (suffix, fds) =
                 self.os
-                    .name_exit(event, sc.cpu().mem(), call, ret, &self.names, &mut p.args);
+                    .name_exit(event, cpu.mem(), call, ret, &self.names, &mut p.args);
             p.ret_name = suffix;
             p.fds.extend(fds);
         } else if p.shown && self.record_names {
@@ -233,18 +254,18 @@ impl Tracker {
             // Read for the recording only (see `record_names`).
             let mut scratch = p.args.clone();
             self.os
-                .name_exit(event, sc.cpu().mem(), call, ret, &ALL_NAMES, &mut scratch);
+                .name_exit(event, cpu.mem(), call, ret, &ALL_NAMES, &mut scratch);
         }
         let mut new_tid = None;
         let mut ended = Vec::new();
         if p.info.exec && ret == 0 {
-            new_tid = self.exec_switched_thread(event, sc.cpu().mem(), &p);
+            new_tid = self.exec_switched_thread(event, cpu.mem(), &p);
             if let Some(me) = &p.proc_info {
                 ended = self.end_other_threads(me.pid, me.tid);
             }
             if decode {
                 self.os
-                    .exec_fixup(call, sp, &mut self.user(event, sc.cpu().mem()), &mut p.args);
+                    .exec_fixup(call, sp, &mut self.user(event, cpu.mem()), &mut p.args);
             }
             // The new image runs in a new address space.
             if let Some(s) = &self.scope {
@@ -287,7 +308,7 @@ impl Tracker {
             // The exec's new program: picked by its name now (the kernel
             // renamed the task before returning), else never tracked.
             let who = if ret == 0 {
-                self.who(event, sc.cpu().mem())
+                self.who(event, cpu.mem())
             } else {
                 None
             };
@@ -347,5 +368,15 @@ impl Tracker {
         }
         let after = self.who(event, mem)?;
         (after.tid != before.tid).then_some(after.tid)
+    }
+}
+
+/// The return register at a call's exit, at the call's width `bitness`
+/// (what [`Syscall::return_value`] reads).
+fn raw_return(bitness: Bitness, cpu: &mut dyn Cpu) -> i64 {
+    let rax = cpu.regs().rax();
+    match bitness {
+        Bitness::B32 => rax as u32 as i32 as i64,
+        Bitness::B64 => rax as i64,
     }
 }

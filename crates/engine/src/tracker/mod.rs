@@ -12,6 +12,7 @@ mod attrib;
 mod build;
 mod count;
 pub mod early;
+mod entersc;
 #[cfg(test)]
 mod exec_tests;
 mod fast;
@@ -632,17 +633,18 @@ impl Tracker {
             return None;
         }
         let mut inject = hit.action;
-        let mut sc = Syscall::new(event.clone(), self.os_kind, cpu);
+        let mut sc = entersc::EnterCpu::new(event, self.os_kind, cpu);
         // Names are for hooks (their by-name accessors and errors); skip
         // the allocations on the fast path when there are none.
         if self.has_hooks {
+            let sc = sc.sc();
             sc.name = info.name.to_string();
             sc.arg_names = self
                 .os
                 .arg_names(&info)
                 .unwrap_or_else(|| unknown_arg_names(info.nargs));
         }
-        let nargs = info.nargs.min(sc.max_args().unwrap_or(0));
+        let nargs = info.nargs.min(sc.max_args());
         let split = split_raw.is_some();
         let mut raw = match split_raw {
             Some(r) => RawArgs::from_slice(&r),
@@ -650,7 +652,9 @@ impl Tracker {
         };
         let mut shown = shown;
         let fd_pass = !(shown || pre_scope || comm_exec)
-            || fd_first.unwrap_or_else(|| self.fd_filter_passes(event, &info, &raw, &mut sc));
+            || fd_first.unwrap_or_else(|| {
+                !self.fd_filter_on() || self.fd_filter_passes(event, &info, &raw, sc.sc())
+            });
         if shown && !fd_pass {
             // -P / trace-fds=: not shown, and not tampered with (strace
             // filters before it injects); still followed when scoping or
@@ -668,18 +672,23 @@ impl Tracker {
         if !self.rewrites.is_empty() && info.hints.has(CallHints::PATH_ARGS) {
             for idx in self.os.path_args(&info) {
                 if idx <= raw.len() {
-                    rewrite_path(self.os.as_ref(), &mut sc, idx, &self.rewrites);
+                    rewrite_path(self.os.as_ref(), sc.sc(), idx, &self.rewrites);
                 }
             }
         }
         if self.hook_wants(&info.name, Direction::Enter) {
             // Hooks get the caller (a Python hook's `syscall.process`).
-            sc.process = match &early_proc {
+            let process = match &early_proc {
                 Some(p) => Some(p.clone()),
                 None => self.who(event, sc.cpu().mem()),
             };
+            sc.sc().process = process;
         }
-        let failures = self.dispatch_hooks(&info.name, &mut sc);
+        let failures = if self.has_hooks {
+            self.dispatch_hooks(&info.name, sc.sc())
+        } else {
+            Vec::new()
+        };
         let error = hook_error(None, &failures);
         if inject.is_none() {
             inject = sc.take_skip().map(InjectAction::Retval);
@@ -695,7 +704,7 @@ impl Tracker {
                 .as_deref()
                 .and_then(|n| self.os.number_of_name(info.abi, n))
                 .unwrap_or_else(|| self.os.invalid_nr(&info));
-            let _ = sc.set_number(nr);
+            let _ = sc.sc().set_number(nr);
         }
         // Arguments as the kernel will see them after hooks wrote them
         // (a sub-call's are in memory, not in the registers). Only hooks
@@ -710,7 +719,11 @@ impl Tracker {
         let end = self.user_end(event);
         // strace pokes after the fault and before decoding: the line
         // shows what the kernel reads.
-        let error = self.tamper(&mut sc, &info.name, &raw, tid, &hit, false, end, error);
+        let error = if hit.acts_at(false) {
+            self.tamper(sc.sc(), &info.name, &raw, tid, &hit, false, end, error)
+        } else {
+            error
+        };
         let decode = self.decodes_call(&info);
         let opts = self.call_opts(&info);
         let mut args = if decode {
@@ -757,7 +770,7 @@ impl Tracker {
                 let mut scratch = args.clone();
                 let named =
                     self.name_call(event, sc.cpu().mem(), call, &ALL_NAMES, &mut scratch, tid);
-                self.record_targets(event, &info, &raw, &mut sc, &named);
+                self.record_targets(event, &info, &raw, sc.sc(), &named);
             }
             Vec::new()
         };
@@ -786,14 +799,15 @@ impl Tracker {
         // own registers.
         let mut signal = None;
         let mut error = error;
+        let mut modifications = sc.take_modifications();
         if let Some(sig) = hit.signal {
             let ids = match &early_proc {
                 Some(p) => Some((p.pid, p.tid)),
                 None => self.who(event, sc.cpu().mem()).map(|w| (w.pid, w.tid)),
             };
             let faked = inject.is_some() && hit.substitute.is_none();
-            let mut mods = std::mem::take(&mut sc.modifications);
-            match self.signal_at_enter(sig, faked, event, sc.cpu(), info.abi, ids, &mut mods) {
+            let mods = &mut modifications;
+            match self.signal_at_enter(sig, faked, event, sc.cpu(), info.abi, ids, mods) {
                 Ok(s) => signal = Some(s),
                 Err(e) => {
                     eprintln!("vstrace: {e}");
@@ -803,10 +817,8 @@ impl Tracker {
                     });
                 }
             }
-            sc.modifications = mods;
         }
-        let modifications = std::mem::take(&mut sc.modifications);
-        let hook = std::mem::take(&mut sc.hook);
+        let hook = sc.take_hook();
         // -c shows no process; execs and forks need theirs for the scope.
         // Forks, execs and waits the filter hides too: their process
         // events.
@@ -814,7 +826,7 @@ impl Tracker {
             (shown && decode) || info.exec || info.fork || (self.os.reaps(&info) && !shown);
         let proc_info = match early_proc {
             Some(p) => Some(p),
-            None if attribute_shown || pre_scope || self.follow_forks => match sc.process.take() {
+            None if attribute_shown || pre_scope || self.follow_forks => match sc.take_process() {
                 // Already read for the hooks.
                 Some(p) => Some(p),
                 None => self.who(event, sc.cpu().mem()),

@@ -15,7 +15,7 @@ impl Tracker {
         raw: &[u64],
         sc: &mut Syscall<'_>,
     ) -> bool {
-        if self.trace_fds.is_empty() && self.trace_paths.is_empty() {
+        if !self.fd_filter_on() {
             return true;
         }
         let (fds, paths) =
@@ -54,6 +54,11 @@ impl Tracker {
                 .fd_is_one_of(event, sc.cpu().mem(), fd, &self.trace_paths)
                 == Some(true)
         })
+    }
+
+    /// Whether `-P` or `trace-fds=` is given.
+    pub(super) fn fd_filter_on(&self) -> bool {
+        !(self.trace_fds.is_empty() && self.trace_paths.is_empty())
     }
 
     /// Whether `-P` / `trace-fds=` can let call `info` through at all

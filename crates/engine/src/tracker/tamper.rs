@@ -24,14 +24,14 @@ impl Tracker {
         end: u64,
         error: Option<String>,
     ) -> Option<String> {
+        if !hit.acts_at(at_exit) {
+            return error;
+        }
         let delay = if at_exit {
             hit.delay_exit_us
         } else {
             hit.delay_enter_us
         };
-        if hit.pokes.iter().all(|p| p.at_exit != at_exit) && delay == 0 {
-            return error;
-        }
         let mut mods = std::mem::take(&mut sc.modifications);
         let failed = apply_pokes(
             &mut user(sc.cpu().mem(), end),
