@@ -118,18 +118,24 @@ impl Tracker {
         (thread, cpu_at_enter)
     }
 
-    /// The system CPU time the running thread used since its account
+    /// The system CPU time the returning thread used since its account
     /// read `at_enter` at the call's enter: the growth of the account
-    /// (None when it was not read then or cannot be read now).
+    /// (None when it was not read then or cannot be read now). `task`:
+    /// the call's thread as its enter read it (the thread returning now),
+    /// else the running one is read.
     pub(super) fn cpu_used_since(
         &self,
         at_enter: Option<u64>,
+        task: Option<u64>,
         event: &Event,
         cpu: &mut dyn Cpu,
     ) -> Option<u64> {
         let at_enter = at_enter?;
-        self.thread_cpu_ns(event, cpu.mem())
-            .map(|now| now.saturating_sub(at_enter))
+        let now = match task {
+            Some(t) => self.os.thread_cpu_ns(event, t, cpu.mem()),
+            None => self.thread_cpu_ns(event, cpu.mem()),
+        };
+        now.map(|now| now.saturating_sub(at_enter))
     }
 
     /// The return value of a counted call of width `bitness`, as its
@@ -167,7 +173,7 @@ impl Tracker {
         cpu: &mut dyn Cpu,
         now: u64,
     ) -> Record {
-        p.cpu_used = self.cpu_used_since(p.cpu_at_enter, event, cpu);
+        p.cpu_used = self.cpu_used_since(p.cpu_at_enter, p.thread, event, cpu);
         let ret = self.call_return(p.bitness, cpu);
         self.record(p, CallState::Complete, Some(ret), Some(now))
     }

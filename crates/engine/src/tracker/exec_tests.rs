@@ -1,7 +1,8 @@
 //! Tests of a successful exec in a process of several threads, on
 //! synthetic events: the calls in flight in the other threads end with
 //! it (the kernel kills those threads), as records of their own before
-//! the exec's.
+//! the exec's; and which thread a return to a shared stack belongs to
+//! (a vfork child's).
 
 use super::test_os::{Running, Scripted};
 use super::*;
@@ -266,4 +267,38 @@ fn a_child_reaped_killed_ends_its_calls() {
     let left = r.t.drain_unfinished(0);
     let left: Vec<_> = left.iter().map(|x| (&*x.name, x.tid)).collect();
     assert_eq!(left, [("read", Some(300))]);
+}
+
+/// A vfork child returns to its parent's stack and ip: while the
+/// parent's vfork is in flight the returning thread tells them apart
+/// (its child's first return is not the vfork's), the child's own call
+/// pairs with its return, and the parent's vfork with its own once the
+/// child is gone.
+#[test]
+fn a_vfork_child_returns_on_its_parents_stack() {
+    const SP: u64 = 0x7fff_1000;
+    let mut r = Rig::new();
+    r.on(100, 100);
+    assert!(r.enter(58, &[], SP, CR3).is_empty());
+    r.on(101, 101);
+    let out = r.sysret(0, SP, CR3);
+    assert!(
+        out.iter()
+            .all(|x| !(x.name == "vfork" && x.state == CallState::Complete)),
+        "the child's first return ended its parent's vfork: {out:?}"
+    );
+    assert!(r.enter(39, &[], SP, CR3).is_empty());
+    let out = r.sysret(101, SP, CR3);
+    let getpid: Vec<_> = out.iter().filter(|x| x.name == "getpid").collect();
+    assert_eq!(getpid.len(), 1, "{out:?}");
+    assert_eq!((getpid[0].pid, getpid[0].ret), (Some(101), Some(101)));
+    r.enter(231, &[0], SP, CR3);
+    r.on(100, 100);
+    let out = r.sysret(101, SP, CR3);
+    let vfork: Vec<_> = out.iter().filter(|x| x.name == "vfork").collect();
+    assert_eq!(vfork.len(), 1, "{out:?}");
+    assert_eq!(
+        (vfork[0].pid, vfork[0].ret, vfork[0].state),
+        (Some(100), Some(101), CallState::Complete)
+    );
 }

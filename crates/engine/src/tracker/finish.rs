@@ -90,7 +90,7 @@ impl Tracker {
         }
         // The time the call ran on a CPU in the kernel: the growth of the
         // thread's account since the enter.
-        pending.cpu_used = self.cpu_used_since(pending.cpu_at_enter, event, cpu);
+        pending.cpu_used = self.cpu_used_since(pending.cpu_at_enter, pending.thread, event, cpu);
         let end = self.user_end(event);
         // Hooks, an injected return or a signal's restore act through a
         // Syscall (its writes logged); a plain call's exit reads its

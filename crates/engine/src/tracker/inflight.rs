@@ -358,7 +358,7 @@ impl Tracker {
         ip: u64,
         thread: Option<u64>,
     ) -> Option<Box<Pending>> {
-        self.take_announcing(key, ip, thread, None)
+        self.take_announcing(key, ip, &mut || thread, None)
     }
 
     /// [`Tracker::take`] at a call's own return, whose kernel return
@@ -369,11 +369,13 @@ impl Tracker {
     /// the call must be in one of the two at every moment (a gap between
     /// them lost every call of a child under `--smp 4`). Returns the call
     /// and whether it was so remembered.
+    /// `thread` reads the returning thread, only when the calls under
+    /// `key` need it to tell whose return this is (see [`sole_return`]).
     pub(super) fn take_at_return(
         &self,
         key: ThreadKey,
         ip: u64,
-        thread: Option<u64>,
+        thread: &mut dyn FnMut() -> Option<u64>,
         rax: u64,
     ) -> Option<(Box<Pending>, bool)> {
         let mut announced = false;
@@ -385,14 +387,22 @@ impl Tracker {
         &self,
         key: ThreadKey,
         ip: u64,
-        thread: Option<u64>,
+        thread: &mut dyn FnMut() -> Option<u64>,
         announce: Option<(u64, &mut bool)>,
     ) -> Option<Box<Pending>> {
         let mut s = self.pending.shard(key);
         let slot = s.calls.get_mut(&key)?;
-        let pos = slot
-            .iter()
-            .position(|p| p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread))?;
+        let pos = match sole_return(slot, ip) {
+            Some(pos) => pos,
+            None => {
+                // (Read under the shard's lock: a guest read takes no
+                // lock of the engine's.)
+                let thread = thread();
+                slot.iter().position(|p| {
+                    p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread)
+                })?
+            }
+        };
         let p = slot.remove(pos);
         if let Some((rax, announced)) = announce {
             // The kernel's own return, at the call's width: a child
@@ -443,6 +453,24 @@ impl Tracker {
         let p = self.pending.take_order(key, order)?;
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
+    }
+}
+
+/// The call of `calls` (those under one key: an address space and a
+/// user stack) that a return to `ip` ends whichever thread makes it: the
+/// only one that returns there, when it is no fork. Two threads return
+/// to one stack only when one is a fork's child that shares it (vfork,
+/// `CLONE_VM` on the caller's stack), while its parent's fork call is in
+/// flight there: that call, or any second call returning to `ip`, needs
+/// the returning thread (None then).
+fn sole_return(calls: &[Box<Pending>], ip: u64) -> Option<usize> {
+    let mut returning = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.ret_ip.is_none_or(|r| r == ip));
+    match (returning.next(), returning.next()) {
+        (Some((i, p)), None) if !p.info.fork => Some(i),
+        _ => None,
     }
 }
 

@@ -530,18 +530,20 @@ impl super::Tracker {
             return false;
         };
         // Which thread returns matters only against a call that knows its
-        // own (the general path's `thread_at`).
+        // own and that another thread may return to the same stack and
+        // ip after (a fork's: never a lane's; see `sole_return`).
         let thread = match open.head.thread {
-            Some(_) => self.running_task(event, cpu.mem()),
-            None => None,
+            Some(_) if open.head.info.fork => self.running_task(event, cpu.mem()),
+            _ => None,
         };
         let Some(call) = self.pending.lane_take(&mut lane, key, ip, thread) else {
             return false;
         };
         // Read whenever it was at the enter (a recording keeps it), as
-        // `count_finish` reads it; the table takes it only for `cpu_time`.
+        // `count_finish` reads it, in the task the enter read (the same
+        // thread returns); the table takes it only for `cpu_time`.
         let cpu_used = self
-            .cpu_used_since(call.cpu_at_enter, event, cpu)
+            .cpu_used_since(call.cpu_at_enter, call.head.thread, event, cpu)
             .filter(|_| self.cpu_time);
         let ret = self.call_return(call.head.bitness, cpu);
         let error = self.os.error_name(&call.head.info, ret).is_some();

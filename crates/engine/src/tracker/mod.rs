@@ -916,8 +916,13 @@ impl Tracker {
         if self.lanes_on && self.lane_exit(event, cpu, key, ip, &|| now) {
             return None;
         }
-        let thread = self.thread_at(key, event, cpu);
-        let (pending, announced) = match self.take_at_return(key, ip, thread, event.regs.rax()) {
+        // Read only when the calls under the key need it (a fork's, or
+        // several returning to this ip): see `sole_return`.
+        let taken = {
+            let mut thread = || self.thread_at(key, event, cpu);
+            self.take_at_return(key, ip, &mut thread, event.regs.rax())
+        };
+        let (pending, announced) = match taken {
             Some(p) => p,
             // A return to no call of its stack (an exec's new image, a
             // sigreturn, a fork child, a signal delivery): which thread
@@ -925,7 +930,7 @@ impl Tracker {
             // another's exec in flight on this vCPU (two execs at once: a
             // program and a watchdog started beside it).
             None => {
-                match self.take_elsewhere(event, thread, || self.running_task(event, cpu.mem())) {
+                match self.take_elsewhere(event, None, || self.running_task(event, cpu.mem())) {
                     Some(p) => (p, false),
                     None => {
                         // A return of no call: a signal delivery or a fork
