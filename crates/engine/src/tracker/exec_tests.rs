@@ -87,8 +87,14 @@ impl Rig {
     /// A new image's first return (iretq, general registers zeroed) in
     /// address space `cr3`.
     fn exec_return(&mut self, cr3: u64) -> Vec<Record> {
+        self.iret(0x40_0000, 0x7fff_e000, cr3, 0)
+    }
+
+    /// An iretq to user `ip` and `sp` in address space `cr3`, rax `rax`
+    /// (the other general registers zeroed).
+    fn iret(&mut self, ip: u64, sp: u64, cr3: u64, rax: u64) -> Vec<Record> {
         let kstack = 0x7fff_8000;
-        let frame: Vec<u8> = [0x40_0000u64, 0x33, 0x202, 0x7fff_e000, 0x2b]
+        let frame: Vec<u8> = [ip, 0x33, 0x202, sp, 0x2b]
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
@@ -100,6 +106,7 @@ impl Rig {
             ..Default::default()
         };
         r.set(Reg::Rsp, kstack);
+        r.set(Reg::Rax, rax);
         self.event(Event::new(0, Mechanism::Iret, Bitness::B64, r))
     }
 }
@@ -286,6 +293,13 @@ fn a_vfork_child_returns_on_its_parents_stack() {
         out.iter()
             .all(|x| !(x.name == "vfork" && x.state == CallState::Complete)),
         "the child's first return ended its parent's vfork: {out:?}"
+    );
+    // An interrupt's return to the child there: told apart the same way
+    // (the returning thread is read under the calls' lock).
+    let out = r.iret(RIP + 2, SP, CR3, 5);
+    assert!(
+        out.iter().all(|x| x.name != "vfork"),
+        "an interrupt's return ended the parent's vfork: {out:?}"
     );
     assert!(r.enter(39, &[], SP, CR3).is_empty());
     let out = r.sysret(101, SP, CR3);

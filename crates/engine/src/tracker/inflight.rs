@@ -370,7 +370,9 @@ impl Tracker {
     /// them lost every call of a child under `--smp 4`). Returns the call
     /// and whether it was so remembered.
     /// `thread` reads the returning thread, only when the calls under
-    /// `key` need it to tell whose return this is (see [`sole_return`]).
+    /// `key` need it to tell whose return this is (see [`sole_return`]);
+    /// it runs under the shard's lock, so it must take none of the
+    /// engine's locks.
     pub(super) fn take_at_return(
         &self,
         key: ThreadKey,
@@ -391,13 +393,23 @@ impl Tracker {
         announce: Option<(u64, &mut bool)>,
     ) -> Option<Box<Pending>> {
         let mut s = self.pending.shard(key);
-        let slot = s.calls.get_mut(&key)?;
+        let s = &mut *s;
+        // One lookup for the list and its removal when it empties.
+        let std::collections::hash_map::Entry::Occupied(mut entry) = s.calls.entry(key) else {
+            return None;
+        };
+        let slot = entry.get_mut();
         let pos = match sole_return(slot, ip) {
             Some(pos) => pos,
             None => {
-                // (Read under the shard's lock: a guest read takes no
-                // lock of the engine's.)
-                let thread = thread();
+                // Only a call that knows its thread can tell it from
+                // another's. (Read under the shard's lock: `thread` reads
+                // guest memory and takes no lock of the engine's.)
+                let thread = if slot.iter().any(|p| p.thread.is_some()) {
+                    thread()
+                } else {
+                    None
+                };
                 slot.iter().position(|p| {
                     p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread)
                 })?
@@ -416,7 +428,12 @@ impl Tracker {
                 *announced = true;
             }
         }
-        s.drop_if_empty(key);
+        if entry.get().is_empty() {
+            let list = entry.remove();
+            if s.spare.len() < MAX_SPARE_SLOTS {
+                s.spare.push(list);
+            }
+        }
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
     }

@@ -917,9 +917,14 @@ impl Tracker {
             return None;
         }
         // Read only when the calls under the key need it (a fork's, or
-        // several returning to this ip): see `sole_return`.
+        // several returning to this ip, one of which knows its thread):
+        // see `sole_return`. (Not `thread_at`: this runs under the
+        // shard's lock, which `thread_known` takes.)
         let taken = {
-            let mut thread = || self.thread_at(key, event, cpu);
+            let mut thread = || match event.mechanism {
+                Mechanism::Sysret | Mechanism::Sysexit if !self.pair_by_thread => None,
+                _ => self.running_task(event, cpu.mem()),
+            };
             self.take_at_return(key, ip, &mut thread, event.regs.rax())
         };
         let (pending, announced) = match taken {
