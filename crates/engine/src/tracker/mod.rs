@@ -957,15 +957,14 @@ impl Tracker {
         self.finish_call(pending, event, cpu, now, sp, announced)
     }
 
-    /// The running thread's identity at a return to the stack `key`: it
-    /// is what tells a vfork child's return from its parent's. At a
-    /// sysret or sysexit (a system call's return, whose call is nearly
-    /// always in flight there) it is read whenever calls are paired by
-    /// thread (the event's one task read, shared with attribution):
-    /// looking first for a call of a known thread was a second lock of
-    /// the shard per return. At an iret (an interrupt's return, most
-    /// often, with no call in flight there) only when a call of a known
-    /// thread is in flight on that stack.
+    /// The running thread's identity at a return to the stack `key`, for
+    /// a signal delivery's look at the interrupted call: it is what tells
+    /// a vfork child's return from its parent's. At a sysret or sysexit
+    /// it is read whenever calls are paired by thread; at an iret (an
+    /// interrupt's return, most often with no call in flight there) only
+    /// when a call of a known thread is in flight on that stack (this
+    /// takes the shard's lock). A plain return reads it only when the
+    /// calls on its stack need it (see `on_exit`).
     fn thread_at(&self, key: ThreadKey, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
         match event.mechanism {
             Mechanism::Sysret | Mechanism::Sysexit if self.pair_by_thread => {
