@@ -364,11 +364,7 @@ impl<'c> Syscall<'c> {
     /// ```
     pub fn return_value(&self) -> Result<i64, SyscallError> {
         self.need("the return value", Direction::Exit)?;
-        let v = self.cpu.regs().rax();
-        Ok(match self.event.bitness {
-            crate::event::Bitness::B32 => v as u32 as i32 as i64,
-            crate::event::Bitness::B64 => v as i64,
-        })
+        Ok(return_at_width(self.cpu.regs().rax(), self.event.bitness))
     }
 
     /// Sets the return value at exit (before the return instruction runs,
@@ -644,6 +640,23 @@ fn read_at(
             cpu.mem().read_virt(addr, &mut buf[..width as usize])?;
             Ok(u64::from_le_bytes(buf))
         }
+    }
+}
+
+/// A call's return value from its return register `rax`, sign-extended
+/// from the call's width (what [`Syscall::return_value`] reads; a 32-bit
+/// call's result is eax, whatever the upper half holds).
+///
+/// ```
+/// use vstrace_core::syscall::return_at_width;
+/// use vstrace_core::Bitness;
+/// assert_eq!(return_at_width(0x1234_5678_ffff_fffe, Bitness::B32), -2);
+/// assert_eq!(return_at_width(3, Bitness::B64), 3);
+/// ```
+pub fn return_at_width(rax: u64, bitness: crate::event::Bitness) -> i64 {
+    match bitness {
+        crate::event::Bitness::B32 => rax as u32 as i32 as i64,
+        crate::event::Bitness::B64 => rax as i64,
     }
 }
 

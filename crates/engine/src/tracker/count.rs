@@ -142,11 +142,7 @@ impl Tracker {
     /// record keeps it: read at the call's own width, as
     /// `Syscall::return_value` reads it for the general path.
     pub(super) fn call_return(&self, bitness: Bitness, cpu: &mut dyn Cpu) -> i64 {
-        let rax = cpu.regs().rax();
-        let ret = match bitness {
-            Bitness::B32 => rax as u32 as i32 as i64,
-            Bitness::B64 => rax as i64,
-        };
+        let ret = vstrace_core::syscall::return_at_width(cpu.regs().rax(), bitness);
         self.os.record_return(ret)
     }
 

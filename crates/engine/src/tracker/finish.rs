@@ -6,16 +6,29 @@ use super::sigject::SignalInject;
 use super::*;
 
 impl Tracker {
+    /// A [`Syscall`] for the exit `event` of a call of width `bitness`:
+    /// at the call's own bitness and mechanism, so that the return value
+    /// is read and written at the caller's width.
+    fn exit_syscall<'c>(
+        &self,
+        bitness: Bitness,
+        event: &Event,
+        cpu: &'c mut dyn Cpu,
+    ) -> Syscall<'c> {
+        let mut ev = event.clone();
+        ev.bitness = bitness;
+        Syscall::new(ev, self.os_kind, cpu)
+    }
+
     /// Whether call `p`'s exit acts through a [`Syscall`]: exit hooks, an
     /// injected return value or a `signal=` restore write through it.
     fn exit_needs_syscall(&self, p: &Pending) -> bool {
         self.has_hooks || p.inject.is_some() || matches!(p.signal, Some(SignalInject::Restore(_)))
     }
 
-    /// The exit's hooks, injected return and signal restore, through a
-    /// [`Syscall`] at the call's own bitness and mechanism (so the return
-    /// value is read at the caller's width): the return value as they
-    /// leave it and the hooks' failures. The call's write log and hook
+    /// The exit's hooks, injected return and signal restore, through the
+    /// call's [`Tracker::exit_syscall`]: the return value as they leave it
+    /// and the hooks' failures. The call's write log and hook
     /// data are lent to it and taken back (moved, not cloned).
     fn exit_through_syscall(
         &self,
@@ -23,9 +36,7 @@ impl Tracker {
         event: &Event,
         cpu: &mut dyn Cpu,
     ) -> (i64, Vec<vstrace_core::hooks::HookFailure>) {
-        let mut ev = event.clone();
-        ev.bitness = pending.bitness;
-        let mut sc = Syscall::new(ev, self.os_kind, cpu);
+        let mut sc = self.exit_syscall(pending.bitness, event, cpu);
         if self.has_hooks {
             sc.name = pending.info.name.to_string();
             sc.arg_names = pending.args.iter().map(|a| a.name.to_string()).collect();
@@ -99,7 +110,11 @@ impl Tracker {
         let (mut ret, failures) = if self.exit_needs_syscall(&pending) {
             self.exit_through_syscall(&mut pending, event, cpu)
         } else {
-            (raw_return(pending.bitness, cpu), Vec::new())
+            let rax = cpu.regs().rax();
+            (
+                vstrace_core::syscall::return_at_width(rax, pending.bitness),
+                Vec::new(),
+            )
         };
         // A multiplexer's sub-call may return through memory (i386 ipc's
         // shmat): the result strace shows.
@@ -123,9 +138,7 @@ impl Tracker {
                 ..Injection::default()
             };
             let tid = p.proc_info.as_ref().map(|i| i.tid);
-            let mut ev = event.clone();
-            ev.bitness = p.bitness;
-            let mut sc = Syscall::new(ev, self.os_kind, &mut *cpu);
+            let mut sc = self.exit_syscall(p.bitness, event, &mut *cpu);
             // After the hooks' writes, in the call's one log.
             sc.modifications = std::mem::take(&mut p.modifications);
             p.error = self.tamper(
@@ -368,15 +381,5 @@ impl Tracker {
         }
         let after = self.who(event, mem)?;
         (after.tid != before.tid).then_some(after.tid)
-    }
-}
-
-/// The return register at a call's exit, at the call's width `bitness`
-/// (what [`Syscall::return_value`] reads).
-fn raw_return(bitness: Bitness, cpu: &mut dyn Cpu) -> i64 {
-    let rax = cpu.regs().rax();
-    match bitness {
-        Bitness::B32 => rax as u32 as i32 as i64,
-        Bitness::B64 => rax as i64,
     }
 }

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use vstrace_core::event::Event;
 use vstrace_core::fasthash::FastMap;
-use vstrace_core::{Bitness, Reg};
+use vstrace_core::Reg;
 
 use super::early::EarlyOut;
 use super::lane::{same_thread, LaneCall, Lanes};
@@ -56,10 +56,15 @@ impl Shard {
     fn drop_if_empty(&mut self, key: ThreadKey) {
         if self.calls.get(&key).is_some_and(Vec::is_empty) {
             if let Some(v) = self.calls.remove(&key) {
-                if self.spare.len() < MAX_SPARE_SLOTS {
-                    self.spare.push(v);
-                }
+                self.keep_spare(v);
             }
+        }
+    }
+
+    /// Keeps an emptied list for reuse (up to [`MAX_SPARE_SLOTS`]).
+    fn keep_spare(&mut self, list: Vec<Box<Pending>>) {
+        if self.spare.len() < MAX_SPARE_SLOTS {
+            self.spare.push(list);
         }
     }
 }
@@ -348,7 +353,7 @@ impl Tracker {
             .shard(key)
             .calls
             .get(&key)
-            .is_some_and(|v| v.iter().any(|p| p.thread.is_some()))
+            .is_some_and(|v| knows_a_thread(v))
     }
 
     /// Takes the oldest call of thread `key` that returns to `ip`.
@@ -405,11 +410,7 @@ impl Tracker {
                 // Only a call that knows its thread can tell it from
                 // another's. (Read under the shard's lock: `thread` reads
                 // guest memory and takes no lock of the engine's.)
-                let thread = if slot.iter().any(|p| p.thread.is_some()) {
-                    thread()
-                } else {
-                    None
-                };
+                let thread = if knows_a_thread(slot) { thread() } else { None };
                 slot.iter().position(|p| {
                     p.ret_ip.is_none_or(|r| r == ip) && same_thread(p.thread, thread)
                 })?
@@ -419,10 +420,7 @@ impl Tracker {
         if let Some((rax, announced)) = announce {
             // The kernel's own return, at the call's width: a child
             // exists whatever a hook or injection makes the parent see.
-            let ret = match p.bitness {
-                Bitness::B32 => rax as u32 as i32 as i64,
-                Bitness::B64 => rax as i64,
-            };
+            let ret = vstrace_core::syscall::return_at_width(rax, p.bitness);
             if p.info.fork && ret > 0 && !p.child_shares_space {
                 self.push_recent_fork(RecentFork::of(&p, key.sp));
                 *announced = true;
@@ -430,9 +428,7 @@ impl Tracker {
         }
         if entry.get().is_empty() {
             let list = entry.remove();
-            if s.spare.len() < MAX_SPARE_SLOTS {
-                s.spare.push(list);
-            }
+            s.keep_spare(list);
         }
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
@@ -471,6 +467,12 @@ impl Tracker {
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)
     }
+}
+
+/// Whether one of `calls` knows its thread (read by the OS layer at its
+/// enter): only such a call can be told from another thread's.
+fn knows_a_thread(calls: &[Box<Pending>]) -> bool {
+    calls.iter().any(|p| p.thread.is_some())
 }
 
 /// The call of `calls` (those under one key: an address space and a

@@ -921,10 +921,7 @@ impl Tracker {
         // see `sole_return`. (Not `thread_at`: this runs under the
         // shard's lock, which `thread_known` takes.)
         let taken = {
-            let mut thread = || match event.mechanism {
-                Mechanism::Sysret | Mechanism::Sysexit if !self.pair_by_thread => None,
-                _ => self.running_task(event, cpu.mem()),
-            };
+            let mut thread = || self.returning_thread(event, cpu);
             self.take_at_return(key, ip, &mut thread, event.regs.rax())
         };
         let (pending, announced) = match taken {
@@ -967,12 +964,20 @@ impl Tracker {
     /// calls on its stack need it (see `on_exit`).
     fn thread_at(&self, key: ThreadKey, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
         match event.mechanism {
-            Mechanism::Sysret | Mechanism::Sysexit if self.pair_by_thread => {
-                self.running_task(event, cpu.mem())
-            }
-            Mechanism::Sysret | Mechanism::Sysexit => None,
-            _ if self.thread_known(key) => self.running_task(event, cpu.mem()),
+            Mechanism::Sysret | Mechanism::Sysexit => self.returning_thread(event, cpu),
+            _ if self.thread_known(key) => self.returning_thread(event, cpu),
             _ => None,
+        }
+    }
+
+    /// The returning thread at `event`, when it can tell calls apart: at
+    /// a sysret or sysexit only when calls are paired by thread (a
+    /// recording made before that has no such read), at an iret always.
+    /// Takes no lock of the engine's.
+    fn returning_thread(&self, event: &Event, cpu: &mut dyn Cpu) -> Option<u64> {
+        match event.mechanism {
+            Mechanism::Sysret | Mechanism::Sysexit if !self.pair_by_thread => None,
+            _ => self.running_task(event, cpu.mem()),
         }
     }
 
