@@ -87,7 +87,8 @@ impl Lines {
         } else {
             self.interrupt(t, emit);
         }
-        if rec.state == CallState::Complete && self.printed.remove(&t) {
+        // (Nearly always empty: one thread, or no line interrupted.)
+        if rec.state == CallState::Complete && !self.printed.is_empty() && self.printed.remove(&t) {
             rec.resumed = true;
         }
         Next::Write

@@ -43,15 +43,60 @@ const SHARDS: usize = 64;
 /// Emptied per-thread lists kept for reuse, per shard.
 const MAX_SPARE_SLOTS: usize = 8;
 
+/// Emptied lists a shard's map keeps under their keys before it sweeps
+/// them out (see [`Shard::emptied`]).
+const MAX_EMPTIED: usize = 8;
+
 #[derive(Default)]
 struct Shard {
     calls: FastMap<ThreadKey, Vec<Box<Pending>>>,
     /// Emptied per-thread lists kept for the next thread key (a fresh
     /// list is an allocation per call).
     spare: Vec<Vec<Box<Pending>>>,
+    /// Lists a return emptied and left in `calls` under their keys: the
+    /// thread's next call, nearly always on the same stack, finds its
+    /// list there (a lookup, where removing and inserting the key again
+    /// cost two map updates per call). Bounded by [`MAX_EMPTIED`].
+    emptied: usize,
 }
 
 impl Shard {
+    /// A return left `key`'s list empty: kept under its key, until too
+    /// many are, when every empty list moves to the spares.
+    fn left_empty(&mut self) {
+        self.emptied += 1;
+        if self.emptied > MAX_EMPTIED {
+            let spare = &mut self.spare;
+            self.calls.retain(|_, v| {
+                if !v.is_empty() {
+                    return true;
+                }
+                if spare.len() < MAX_SPARE_SLOTS {
+                    spare.push(std::mem::take(v));
+                }
+                false
+            });
+            self.emptied = 0;
+        }
+    }
+
+    /// `key`'s list, made (from a spare) if it has none; counted out of
+    /// [`Shard::emptied`] when it was one of them.
+    fn list(&mut self, key: ThreadKey) -> &mut Vec<Box<Pending>> {
+        let spare = &mut self.spare;
+        let list = self
+            .calls
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
+        if list.is_empty() && self.emptied > 0 {
+            // Possibly one left empty (a new one is counted down too:
+            // the count only bounds how many may be, and a sweep finds
+            // every empty list whatever it says).
+            self.emptied -= 1;
+        }
+        list
+    }
+
     /// Removes `key`'s list when it is empty, keeping it for reuse.
     fn drop_if_empty(&mut self, key: ThreadKey) {
         if self.calls.get(&key).is_some_and(Vec::is_empty) {
@@ -115,7 +160,15 @@ impl Inflight {
     /// Moves every lane's call into the shards, where the general path
     /// looks (each lane locked while its call moves: a look never finds
     /// the call in neither place).
+    #[inline]
     pub(super) fn spill(&self) {
+        if !self.early.lanes.never_used() {
+            self.spill_lanes();
+        }
+    }
+
+    /// [`Inflight::spill`]'s work, when a lane was ever used.
+    fn spill_lanes(&self) {
         for idx in self.early.lanes.open() {
             let mut lane = self.lanes.at(idx);
             if let Some(call) = lane.open.take() {
@@ -129,13 +182,7 @@ impl Inflight {
     fn push_spilled(&self, call: LaneCall) {
         self.early.inflight.fetch_add(1, Ordering::AcqRel);
         let key = call.key;
-        let mut s = self.shard_only(key);
-        let s = &mut *s;
-        let spare = &mut s.spare;
-        s.calls
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default())
-            .push(call.into_pending());
+        self.shard_only(key).list(key).push(call.into_pending());
     }
 
     /// Puts `call` in its vCPU's lane slot `lane`. The call the slot held, if
@@ -295,6 +342,7 @@ impl Inflight {
         for s in self.shards.iter() {
             let mut s = lock(s);
             all.extend(s.calls.drain().flat_map(|(_, v)| v));
+            s.emptied = 0;
         }
         all
     }
@@ -310,12 +358,7 @@ impl Tracker {
         }
         let old = {
             let mut s = self.pending.shard(key);
-            let s = &mut *s;
-            let spare = &mut s.spare;
-            let slot = s
-                .calls
-                .entry(key)
-                .or_insert_with(|| spare.pop().unwrap_or_default());
+            let slot = s.list(key);
             let old = slot
                 .iter()
                 .position(|q| q.ret_ip == p.ret_ip && same_thread(q.thread, p.thread))
@@ -399,11 +442,7 @@ impl Tracker {
     ) -> Option<Box<Pending>> {
         let mut s = self.pending.shard(key);
         let s = &mut *s;
-        // One lookup for the list and its removal when it empties.
-        let std::collections::hash_map::Entry::Occupied(mut entry) = s.calls.entry(key) else {
-            return None;
-        };
-        let slot = entry.get_mut();
+        let slot = s.calls.get_mut(&key)?;
         let pos = match sole_return(slot, ip) {
             Some(pos) => pos,
             None => {
@@ -426,9 +465,8 @@ impl Tracker {
                 *announced = true;
             }
         }
-        if entry.get().is_empty() {
-            let list = entry.remove();
-            s.keep_spare(list);
+        if slot.is_empty() {
+            s.left_empty();
         }
         self.early.inflight.fetch_sub(1, Ordering::AcqRel);
         Some(p)

@@ -76,6 +76,13 @@ impl LaneFlags {
         (0..used).filter(|i| self.open[*i].load(Ordering::Acquire))
     }
 
+    /// Whether no lane was ever used (no `-c` lane: every look at the
+    /// calls in flight asks, one load).
+    #[inline]
+    pub(super) fn never_used(&self) -> bool {
+        self.used.upto(1) == 0
+    }
+
     /// Whether any lane holds a call.
     pub(super) fn any(&self) -> bool {
         self.open().next().is_some()

@@ -183,21 +183,28 @@ impl Tracker {
                     t.push_str(d);
                     t.push(')');
                 }
-                let v = crate::record::RetValue {
-                    message: e.as_ref().and_then(|_| self.os.error_message(&p.info, r)),
-                    // The restart codes print as `?`, not as `-1`.
-                    restart: e.is_some() && t.starts_with('?'),
-                    error: e.clone(),
-                    hex,
-                    names: p.ret_name.as_deref().map(|n| {
-                        let n = n.strip_prefix('<').unwrap_or(n);
-                        n.strip_suffix('>').unwrap_or(n).to_string()
-                    }),
-                    detail: p.ret_detail.clone(),
-                };
-                // A plain number has nothing beyond `ret`.
-                let v = (v != crate::record::RetValue::default()).then_some(v);
-                (Some(t), e, v)
+                // A plain number (nearly every return) has nothing beyond
+                // `ret`: no value to build and compare with the default.
+                let plain = e.is_none() && !hex && p.ret_name.is_none() && p.ret_detail.is_none();
+                if plain {
+                    (Some(t), e, None)
+                } else {
+                    let v = crate::record::RetValue {
+                        message: e.as_ref().and_then(|_| self.os.error_message(&p.info, r)),
+                        // The restart codes print as `?`, not as `-1`.
+                        restart: e.is_some() && t.starts_with('?'),
+                        error: e.clone(),
+                        hex,
+                        names: p.ret_name.as_deref().map(|n| {
+                            let n = n.strip_prefix('<').unwrap_or(n);
+                            n.strip_suffix('>').unwrap_or(n).to_string()
+                        }),
+                        detail: p.ret_detail.clone(),
+                    };
+                    // A plain number has nothing beyond `ret`.
+                    let v = (v != crate::record::RetValue::default()).then_some(v);
+                    (Some(t), e, v)
+                }
             }
             None => (None, None, None),
         };
