@@ -72,6 +72,9 @@ pub struct EarlyOut {
     pub(super) inflight: AtomicUsize,
     /// Which `-c` lanes hold a call (see [`super::lane::LaneFlags`]).
     pub(super) lanes: super::lane::LaneFlags,
+    /// Which vCPUs' slots hold the general path's last call (see
+    /// [`super::inflight`]).
+    pub(super) slots: super::lane::LaneFlags,
     /// Parent-side fork returns whose child has not run yet.
     pub(super) recent_forks: AtomicU64,
     /// Enters (counter 0) and sysret/sysexit returns (1) dropped without
@@ -98,6 +101,7 @@ impl Default for EarlyOut {
             fresh: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
             lanes: Default::default(),
+            slots: Default::default(),
             recent_forks: AtomicU64::new(0),
             dropped: Default::default(),
             fd_masks: (0..2 * INTEREST_MAX_NR).map(|_| AtomicU8::new(0)).collect(),
@@ -127,6 +131,7 @@ impl EarlyOut {
         self.inflight.load(Ordering::Acquire) > 0
             || self.recent_forks.load(Ordering::Acquire) > 0
             || self.lanes.any()
+            || self.slots.any()
     }
 
     /// The table entry at `slot`.

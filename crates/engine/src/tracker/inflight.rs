@@ -19,12 +19,27 @@
 //! into them ([`Inflight::spill`]), so that the paths that look see every
 //! call in flight as before.
 //!
+//! The general path does the same with its last call per vCPU: an enter
+//! puts its call in its vCPU's slot (moving the call the slot held to the
+//! shards), and a return on that vCPU that ends the slot's call takes it
+//! from there: a call that enters and returns on one vCPU, nearly every
+//! call, costs no hash, no shard lock and no shared count. A return to
+//! that stack and ip ends the slot's call whichever thread makes it (as
+//! [`sole_return`] decides it) when no fork call is in flight: two
+//! threads return to one stack only as a vfork-like child and its parent,
+//! whose fork call is in flight. So fork calls never go to a slot, the
+//! shards count theirs ([`Inflight::forks`]), and while one is in flight
+//! every return looks in the shards. An enter reports the same thread's
+//! stale call (its return was missed) found in its own slot or in the
+//! shards, not one left in another vCPU's slot (reported when that slot
+//! is next looked at or filled), as `-c`'s lanes do.
+//!
 //! Calls are boxed in the lists (clippy's `vec_box` notwithstanding): a
 //! call in flight is large and moves from its enter through these lists
 //! to its record; by pointer it moves once (see `records::boxed_pending`).
 #![allow(clippy::vec_box)]
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vstrace_core::event::Event;
@@ -122,9 +137,14 @@ pub(super) struct Inflight {
     /// `-c`'s per-vCPU lanes (see the module doc).
     pub(super) lanes: Lanes,
     /// The early-out's state: the shards' count of calls in flight
-    /// ([`EarlyOut::inflight`], which the lanes' calls are not in) and
-    /// which lanes hold a call ([`EarlyOut::lanes`]).
+    /// ([`EarlyOut::inflight`], which the lanes' and the slots' calls are
+    /// not in) and which lanes and slots hold a call
+    /// ([`EarlyOut::lanes`], [`EarlyOut::slots`]).
     early: Arc<EarlyOut>,
+    /// Fork calls in the shards (the only place they are in flight): a
+    /// return takes a slot's call without looking at the shards only
+    /// when there are none (see the module doc).
+    forks: AtomicUsize,
 }
 
 impl Inflight {
@@ -134,6 +154,7 @@ impl Inflight {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             lanes: Lanes::default(),
             early,
+            forks: AtomicUsize::new(0),
         }
     }
 }
@@ -162,7 +183,7 @@ impl Inflight {
     /// the call in neither place).
     #[inline]
     pub(super) fn spill(&self) {
-        if !self.early.lanes.never_used() {
+        if !(self.early.lanes.never_used() && self.early.slots.never_used()) {
             self.spill_lanes();
         }
     }
@@ -176,13 +197,84 @@ impl Inflight {
                 self.push_spilled(call);
             }
         }
+        for idx in self.early.slots.open() {
+            let mut lane = self.lanes.at(idx);
+            if let Some((key, call)) = lane.general.take() {
+                self.early.slots.set(idx, false);
+                self.push_shard(key, call);
+            }
+        }
     }
 
     /// Files a lane's call in its shard (and so in the shards' count).
     fn push_spilled(&self, call: LaneCall) {
+        self.push_shard(call.key, call.into_pending());
+    }
+
+    /// Files call `p` of `key` in its shard, counted (the only way into
+    /// the shards). Its list stays in the calls' order (a slot's call
+    /// moves there after later calls of its key may have): the first
+    /// call a look finds is the oldest, as when every call went there at
+    /// its enter.
+    fn push_shard(&self, key: ThreadKey, p: Box<Pending>) {
         self.early.inflight.fetch_add(1, Ordering::AcqRel);
-        let key = call.key;
-        self.shard_only(key).list(key).push(call.into_pending());
+        if p.info.fork {
+            self.forks.fetch_add(1, Ordering::AcqRel);
+        }
+        let mut s = self.shard_only(key);
+        let list = s.list(key);
+        let at = list.partition_point(|q| q.order < p.order);
+        list.insert(at, p);
+    }
+
+    /// Uncounts call `p`, taken out of the shards.
+    fn gone(&self, p: &Pending) {
+        self.early.inflight.fetch_sub(1, Ordering::AcqRel);
+        if p.info.fork {
+            self.forks.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Puts call `p` (no fork) of `key` in its vCPU's slot. The call the
+    /// slot held, if any, moves to the shards, unless it is stale (the
+    /// same thread's call returning to the same ip: its return was
+    /// missed), which is given back.
+    fn slot_put(&self, key: ThreadKey, p: Box<Pending>) -> Option<Box<Pending>> {
+        let mut lane = self.lanes.cpu(p.vcpu);
+        let stale = match lane.general.take() {
+            None => {
+                self.early.slots.set(lane.idx, true);
+                None
+            }
+            Some((k, old))
+                if k == key && old.ret_ip == p.ret_ip && same_thread(old.thread, p.thread) =>
+            {
+                Some(old)
+            }
+            Some((k, old)) => {
+                self.push_shard(k, old);
+                None
+            }
+        };
+        lane.general = Some((key, p));
+        stale
+    }
+
+    /// Takes the call in vCPU `vcpu`'s slot when a return to `key` at
+    /// `ip` ends it whichever thread returns: no fork call is in flight
+    /// (see the module doc).
+    #[inline]
+    fn slot_take(&self, vcpu: u32, key: ThreadKey, ip: u64) -> Option<Box<Pending>> {
+        if self.forks.load(Ordering::Acquire) != 0 {
+            return None;
+        }
+        let mut lane = self.lanes.cpu(vcpu);
+        let (k, p) = lane.general.as_ref()?;
+        if *k != key || p.ret_ip.is_some_and(|r| r != ip) {
+            return None;
+        }
+        self.early.slots.set(lane.idx, false);
+        lane.general.take().map(|(_, p)| p)
     }
 
     /// Puts `call` in its vCPU's lane slot `lane`. The call the slot held, if
@@ -232,9 +324,9 @@ impl Inflight {
         lane.open.take()
     }
 
-    /// Takes from the shards (not the lanes) a call of thread `thread`
-    /// under `key` returning to `ret_ip`: one that a new call of the same
-    /// thread there makes stale.
+    /// Takes from the shards (not the lanes or slots) a call of thread
+    /// `thread` under `key` returning to `ret_ip`: one that a new call of
+    /// the same thread there makes stale (uncounted).
     pub(super) fn take_stale(
         &self,
         key: ThreadKey,
@@ -248,6 +340,8 @@ impl Inflight {
             .position(|q| q.ret_ip == ret_ip && same_thread(q.thread, thread))?;
         let p = v.remove(pos);
         s.drop_if_empty(key);
+        drop(s);
+        self.gone(&p);
         Some(p)
     }
 
@@ -289,13 +383,15 @@ impl Inflight {
     }
 
     /// Takes the call numbered `order` under `key` (None if another
-    /// thread took it meanwhile).
+    /// thread took it meanwhile), uncounted.
     fn take_order(&self, key: ThreadKey, order: u64) -> Option<Box<Pending>> {
         let mut s = self.shard(key);
         let v = s.calls.get_mut(&key)?;
         let pos = v.iter().position(|p| p.order == order)?;
         let p = v.remove(pos);
         s.drop_if_empty(key);
+        drop(s);
+        self.gone(&p);
         Some(p)
     }
 
@@ -311,7 +407,7 @@ impl Inflight {
         Some(f(p))
     }
 
-    /// Takes every call satisfying `f`.
+    /// Takes every call satisfying `f`, uncounted.
     fn take_where(&self, f: impl Fn(&Pending) -> bool) -> Vec<Box<Pending>> {
         self.spill();
         let mut all = Vec::new();
@@ -332,6 +428,9 @@ impl Inflight {
                 s.drop_if_empty(k);
             }
         }
+        for p in &all {
+            self.gone(p);
+        }
         all
     }
 
@@ -344,34 +443,48 @@ impl Inflight {
             all.extend(s.calls.drain().flat_map(|(_, v)| v));
             s.emptied = 0;
         }
+        self.forks.store(0, Ordering::Release);
         all
     }
 }
 
 impl Tracker {
-    /// Adds call `p` of thread `key`. A call of the same thread returning
+    /// Adds call `p` of thread `key`: in its vCPU's slot, a fork's in the
+    /// shards (see the module doc). A call of the same thread returning
     /// to the same ip is stale (its return was missed): it is reported
     /// unfinished.
     pub(super) fn insert(&self, key: ThreadKey, p: Box<Pending>) {
         if self.early.inflight.load(Ordering::Acquire) >= MAX_PENDING {
             self.evict_oldest();
         }
-        let old = {
-            let mut s = self.pending.shard(key);
-            let slot = s.list(key);
-            let old = slot
-                .iter()
-                .position(|q| q.ret_ip == p.ret_ip && same_thread(q.thread, p.thread))
-                .map(|pos| slot.remove(pos));
-            slot.push(p);
-            if old.is_none() {
-                self.early.inflight.fetch_add(1, Ordering::AcqRel);
+        let (ret_ip, thread) = (p.ret_ip, p.thread);
+        if p.info.fork {
+            self.pending.spill();
+            let old = self.pending.take_stale(key, ret_ip, thread);
+            self.pending.push_shard(key, p);
+            self.stale(old);
+        } else {
+            // Calls in the shards, counted before the slot's moves there.
+            let in_shards = self.early.inflight.load(Ordering::Acquire) > 0;
+            let in_slot = self.pending.slot_put(key, p);
+            self.stale(in_slot);
+            if in_shards {
+                self.stale(self.pending.take_stale(key, ret_ip, thread));
             }
-            old
-        };
-        if let Some(old) = old.filter(|o| o.shown) {
-            let rec = self.record(old, CallState::Unfinished, None, None);
-            self.push_extra(rec);
+        }
+    }
+
+    /// Reports a stale call (see [`Tracker::insert`]) unfinished when it
+    /// is shown.
+    #[inline]
+    fn stale(&self, old: Option<Box<Pending>>) {
+        match old {
+            Some(old) if old.shown => {
+                let rec = self.record(old, CallState::Unfinished, None, None);
+                self.push_extra(rec);
+            }
+            Some(old) => super::records::recycle_pending(old),
+            None => {}
         }
     }
 
@@ -381,7 +494,6 @@ impl Tracker {
             return;
         };
         if let Some(p) = self.pending.take_order(key, order) {
-            self.early.inflight.fetch_sub(1, Ordering::AcqRel);
             if p.shown {
                 let rec = self.record(p, CallState::Unfinished, None, None);
                 self.push_extra(rec);
@@ -420,14 +532,19 @@ impl Tracker {
     /// `thread` reads the returning thread, only when the calls under
     /// `key` need it to tell whose return this is (see [`sole_return`]);
     /// it runs under the shard's lock, so it must take none of the
-    /// engine's locks.
+    /// engine's locks. The return is on vCPU `vcpu`: the call in its
+    /// slot, when the return ends it, is taken first (see the module doc).
     pub(super) fn take_at_return(
         &self,
+        vcpu: u32,
         key: ThreadKey,
         ip: u64,
         thread: &mut dyn FnMut() -> Option<u64>,
         rax: u64,
     ) -> Option<(Box<Pending>, bool)> {
+        if let Some(p) = self.pending.slot_take(vcpu, key, ip) {
+            return Some((p, false));
+        }
         let mut announced = false;
         let p = self.take_announcing(key, ip, thread, Some((rax, &mut announced)))?;
         Some((p, announced))
@@ -468,7 +585,7 @@ impl Tracker {
         if slot.is_empty() {
             s.left_empty();
         }
-        self.early.inflight.fetch_sub(1, Ordering::AcqRel);
+        self.pending.gone(&p);
         Some(p)
     }
 
@@ -501,9 +618,7 @@ impl Tracker {
         let (key, order) = self
             .pending
             .oldest(|_, p| candidate(p) && same_thread(p.thread, thread))?;
-        let p = self.pending.take_order(key, order)?;
-        self.early.inflight.fetch_sub(1, Ordering::AcqRel);
-        Some(p)
+        self.pending.take_order(key, order)
     }
 }
 
@@ -540,7 +655,6 @@ impl Tracker {
                 .as_ref()
                 .is_some_and(|i| i.pid == pid && Some(i.tid) != tid)
         });
-        self.early.inflight.fetch_sub(taken.len(), Ordering::AcqRel);
         taken.sort_by_key(|p| p.order);
         taken
     }

@@ -152,6 +152,9 @@ const DENSE_NRS: u64 = 512;
 #[derive(Default)]
 pub(super) struct LaneCpu {
     pub(super) open: Option<LaneCall>,
+    /// The general path's last call entered on this vCPU, with its key
+    /// (see [`super::inflight`]'s slots).
+    pub(super) general: Option<(ThreadKey, Box<Pending>)>,
     rows: FastMap<(u8, u64), LaneRow>,
     ticket: Option<Ticket>,
     /// The counts of the rows of calls numbered below [`DENSE_NRS`], at
@@ -506,11 +509,6 @@ impl super::Tracker {
         } else {
             None
         };
-        // (The shards' count is the early-out's; the lanes' calls are not
-        // in it.)
-        if stale_in_shards.is_some() {
-            self.early.inflight.fetch_sub(1, Ordering::AcqRel);
-        }
         let stale = [stale_in_slot.map(LaneCall::into_pending), stale_in_shards];
         for old in stale.into_iter().flatten() {
             if old.shown {

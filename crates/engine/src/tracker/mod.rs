@@ -922,7 +922,7 @@ impl Tracker {
         // shard's lock, which `thread_known` takes.)
         let taken = {
             let mut thread = || self.returning_thread(event, cpu);
-            self.take_at_return(key, ip, &mut thread, event.regs.rax())
+            self.take_at_return(event.vcpu, key, ip, &mut thread, event.regs.rax())
         };
         let (pending, announced) = match taken {
             Some(p) => p,
