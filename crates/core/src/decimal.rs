@@ -24,10 +24,16 @@ pub fn push_i64(out: &mut String, v: i64) {
 /// writes it (spaces before it; wider numbers are not cut).
 #[inline]
 pub fn push_u64_right(out: &mut String, v: u64, width: usize) {
+    // The padding as one slice of spaces (not a push per space: strace's
+    // `[pid  1234] ` starts every line of a multi-process trace).
+    const SPACES: &str = "                    ";
     let mut buf = [0u8; 20];
     let d = digits(v, &mut buf);
-    for _ in d.len()..width {
-        out.push(' ');
+    let mut pad = width.saturating_sub(d.len());
+    while pad > 0 {
+        let n = pad.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        pad -= n;
     }
     out.push_str(d);
 }
@@ -91,7 +97,7 @@ mod tests {
                 push_i64(&mut s, i);
                 assert_eq!(s, format!("{i}"));
             }
-            for w in [0, 1, 5, 25] {
+            for w in [0, 1, 5, 19, 20, 21, 25] {
                 let mut s = String::new();
                 push_u64_right(&mut s, v, w);
                 assert_eq!(s, format!("{v:>w$}"));

@@ -340,6 +340,13 @@ impl Tracker {
             }
             p.shown = self.trace.contains_call(&p.info.name, p.info.abi) && p.fd_pass;
         }
+        if p.shown && ended.is_empty() && new_tid.is_none() {
+            // Every traced call's path: the record built in the caller's
+            // slot (a record is several hundred bytes; binding it first
+            // and returning the binding copied it twice per call).
+            let ret = self.os.record_return(ret);
+            return Some(self.record(p, CallState::Complete, Some(ret), Some(now)));
+        }
         let mut rec = if p.shown {
             let ret = self.os.record_return(ret);
             Some(self.record(p, CallState::Complete, Some(ret), Some(now)))
