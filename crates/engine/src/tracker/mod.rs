@@ -846,52 +846,52 @@ impl Tracker {
             && self
                 .os
                 .fork_shares_space(&info, &raw, &mut self.user(event, sc.cpu().mem()));
-        let pending = records::boxed_pending(Pending {
-            ret_ip,
-            thread,
-            info,
+        let pending = records::pending_in_place!(
+            ret_ip: ret_ip,
+            thread: thread,
+            info: info,
             bitness: event.bitness,
             mechanism: event.mechanism,
-            raw,
-            args,
+            raw: raw,
+            args: args,
             vcpu: event.vcpu,
             cr3: cr3_key(event.cr3),
             ts: now,
-            inject,
+            inject: inject,
             pokes_exit: hit.pokes.into_iter().filter(|p| p.at_exit).collect(),
             delay_exit_us: hit.delay_exit_us,
-            modifications,
-            hook,
+            modifications: modifications,
+            hook: hook,
             order: self.order.fetch_add(1, Ordering::Relaxed),
-            retry,
-            returns_elsewhere,
-            shown,
-            root_exec,
-            pre_scope,
-            comm_exec,
-            proc_info,
+            retry: retry,
+            returns_elsewhere: returns_elsewhere,
+            shown: shown,
+            root_exec: root_exec,
+            pre_scope: pre_scope,
+            comm_exec: comm_exec,
+            proc_info: proc_info,
             changed: Vec::new(),
             ip: self.want_ip.then(|| self.user_ip(event)),
             ret_detail: None,
             ret_hex: false,
-            error,
-            fds,
+            error: error,
+            fds: fds,
             ret_name: None,
-            fd_pass,
-            caller,
-            stack,
-            io,
+            fd_pass: fd_pass,
+            caller: caller,
+            stack: stack,
+            io: io,
             kernel32: event.bitness == Bitness::B32 && event.regs.efer & EFER_LMA == 0,
-            child_shares_space,
+            child_shares_space: child_shares_space,
             cpu_used: None,
-            signal,
+            signal: signal,
             delivered: false,
             cpu_at_enter: if self.cpu_read && shown {
                 self.thread_cpu_ns(event, sc.cpu().mem())
             } else {
                 None
             },
-        });
+        );
         if self.os.never_returns(&pending.info, &pending.raw)
             && inject.is_none()
             && pending.pokes_exit.is_empty()

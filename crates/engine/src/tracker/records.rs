@@ -363,6 +363,34 @@ impl Pending {
     }
 }
 
+/// A kept box (see [`boxed_pending`]), its last call's fields still in
+/// it, for [`pending_in_place!`] to overwrite.
+pub(super) fn spare_pending() -> Option<Box<Pending>> {
+    SPARE_PENDING.with(|s| s.borrow_mut().pop())
+}
+
+/// A call in flight of the fields given (`field: value`, every field of
+/// [`Pending`]), written straight into a kept box when there is one:
+/// not built and then copied into it, the old call's fields dropped as
+/// they are overwritten (a call in flight is several hundred bytes, and
+/// this is every traced call's enter). The pattern in the kept box's arm
+/// lists the fields, so one left out fails to compile there as in the
+/// other arm.
+macro_rules! pending_in_place {
+    ($($field:ident : $value:expr),* $(,)?) => {
+        match $crate::tracker::records::spare_pending() {
+            Some(mut b) => {
+                let Pending { $($field: _),* } = &*b;
+                $( b.$field = $value; )*
+                b
+            }
+            #[allow(clippy::redundant_field_names)]
+            None => Box::new(Pending { $($field: $value),* }),
+        }
+    };
+}
+pub(super) use pending_in_place;
+
 /// `p` in a box, a kept one when there is one.
 pub(super) fn boxed_pending(p: Pending) -> Box<Pending> {
     match SPARE_PENDING.with(|s| s.borrow_mut().pop()) {
