@@ -154,6 +154,14 @@ pub fn decode_enter_into(
     }
 }
 
+/// Whether [`decode_exit`] leaves `args` (a call of `desc`, decoded at
+/// its entry) as they are: every argument is an input and every entry
+/// was read (an unreadable one is read again at the exit). The common
+/// exit (getppid, write, close) then costs no decoding context.
+pub fn exit_decodes_nothing(desc: &SyscallDesc, args: &[ArgValue]) -> bool {
+    desc.args.iter().all(|a| a.dir == Dir::In) && args.iter().all(|a| a.text.is_some())
+}
+
 /// Decodes the output arguments at syscall exit, filling `args` (as
 /// returned by [`decode_enter`]; extra or missing entries are ignored).
 pub fn decode_exit(
@@ -165,6 +173,9 @@ pub fn decode_exit(
     opts: &DecodeOptions,
     args: &mut [ArgValue],
 ) {
+    if exit_decodes_nothing(desc, args) {
+        return;
+    }
     let ret = normalize_ret(abi, ret);
     let failed = (-4095..=-1).contains(&ret);
     let mut ctx = Ctx::new(desc, abi, raw, mem, opts, Some(ret));
@@ -1093,6 +1104,31 @@ mod tests {
     }
     use crate::proto::by_name;
     use vstrace_core::testmem::SparseVirt;
+
+    /// The exit's early-out holds exactly when the full decoding changes
+    /// nothing: only inputs, all read at the entry.
+    #[test]
+    fn an_exit_of_inputs_read_at_the_entry_decodes_nothing() {
+        let mut mem = SparseVirt::new();
+        mem.map(0x1000, b"hi");
+        let opts = DecodeOptions::default();
+        for (name, raw, ret) in [
+            ("write", vec![1u64, 0x1000, 2], 2i64),
+            ("getppid", vec![], 1),
+            ("read", vec![0, 0x1000, 2], 2),
+            ("write", vec![1, 0x9000, 2], -14),
+        ] {
+            let d = by_name(LinuxAbi::X86_64, name).unwrap();
+            let args = decode_enter(d, LinuxAbi::X86_64, &raw, &mut mem, &opts);
+            let mut full = args.clone();
+            decode_exit(d, LinuxAbi::X86_64, &raw, ret, &mut mem, &opts, &mut full);
+            let nothing = exit_decodes_nothing(d, &args);
+            assert_eq!(nothing, name != "read", "{name}");
+            if nothing {
+                assert_eq!(full, args, "{name}");
+            }
+        }
+    }
 
     const X: LinuxAbi = LinuxAbi::X86_64;
     const I: LinuxAbi = LinuxAbi::I386;

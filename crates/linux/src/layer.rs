@@ -352,6 +352,11 @@ impl OsLayer for LinuxLayer {
         out: &mut Vec<ArgValue>,
     ) -> bool {
         let Some(d) = desc(c.info) else { return false };
+        if d.args.is_empty() {
+            // Nothing to decode (getpid, sched_yield): no decoding context.
+            vstrace_core::spare::truncate_args(out, 0);
+            return true;
+        }
         self.decoding(c.opts.const_style, || {
             lx::decode_enter_into(d, abi_of(c.info), c.raw, mem, c.opts, out)
         });
@@ -359,7 +364,8 @@ impl OsLayer for LinuxLayer {
     }
 
     fn decode_exit(&self, c: CallArgs<'_>, ret: i64, mem: &mut dyn VirtMem, args: &mut [ArgValue]) {
-        if let Some(d) = desc(c.info) {
+        // (Checked before the decoding's thread-local setup too.)
+        if let Some(d) = desc(c.info).filter(|d| !lx::exit_decodes_nothing(d, args)) {
             self.decoding(c.opts.const_style, || {
                 lx::decode_exit(d, abi_of(c.info), c.raw, ret, mem, c.opts, args)
             });

@@ -54,8 +54,9 @@ pub mod xlat;
 
 pub use consts::{errno_by_name, errno_message, errno_name, signal_by_name, signal_name};
 pub use decode::{
-    clipped_errno, decode_enter, decode_enter_into, decode_exit, error_of, format_call,
-    format_return, format_return_into, invalid_nr, ArgValue, DecodeOptions, ReturnValue,
+    clipped_errno, decode_enter, decode_enter_into, decode_exit, error_of, exit_decodes_nothing,
+    format_call, format_return, format_return_into, invalid_nr, ArgValue, DecodeOptions,
+    ReturnValue,
 };
 pub use layer::LinuxLayer;
 pub use proto::{
