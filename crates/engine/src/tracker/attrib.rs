@@ -63,6 +63,9 @@ pub(super) struct AttribCaches {
     /// Bumped by every clear: what was learnt from the caches before
     /// (a lane's ticket) is stale when it moved.
     generation: AtomicU64,
+    /// Caches ever used: a clear (at every return that ends no call, an
+    /// interrupt's) visits those only, not all [`CACHES`].
+    used: super::state::HighWater,
 }
 
 impl Default for AttribCaches {
@@ -70,6 +73,7 @@ impl Default for AttribCaches {
         AttribCaches {
             cpus: (0..CACHES).map(|_| Default::default()).collect(),
             generation: AtomicU64::new(0),
+            used: Default::default(),
         }
     }
 }
@@ -77,7 +81,9 @@ impl Default for AttribCaches {
 impl AttribCaches {
     /// vCPU `vcpu`'s cache, locked.
     pub(super) fn of(&self, vcpu: u32) -> std::sync::MutexGuard<'_, AttribCache> {
-        lock(&self.cpus[vcpu as usize % CACHES])
+        let i = vcpu as usize % CACHES;
+        self.used.raise(i);
+        lock(&self.cpus[i])
     }
 
     /// The number of clears so far.
@@ -88,7 +94,7 @@ impl AttribCaches {
     /// Empties every vCPU's cache.
     fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        for c in self.cpus.iter() {
+        for c in self.cpus.iter().take(self.used.upto(CACHES)) {
             let mut c = lock(c);
             if !c.map.is_empty() {
                 c.map.clear();

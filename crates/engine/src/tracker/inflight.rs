@@ -348,6 +348,11 @@ impl Inflight {
     /// Whether any call in flight satisfies `f`.
     pub(super) fn any(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> bool {
         self.spill();
+        // (A return that ends no call, an interrupt's, asks this: with
+        // every call in a slot, no shard is locked.)
+        if self.early.inflight.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         self.shards
             .iter()
             .any(|s| lock(s).calls.iter().any(|(k, v)| v.iter().any(|p| f(k, p))))
@@ -368,6 +373,9 @@ impl Inflight {
     /// The order number of the oldest call satisfying `f`, with its key.
     fn oldest(&self, f: impl Fn(&ThreadKey, &Pending) -> bool) -> Option<(ThreadKey, u64)> {
         self.spill();
+        if self.early.inflight.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         self.shards
             .iter()
             .filter_map(|s| {
