@@ -96,20 +96,27 @@ impl Shard {
     }
 
     /// `key`'s list, made (from a spare) if it has none; counted out of
-    /// [`Shard::emptied`] when it was one of them.
+    /// [`Shard::emptied`] when it was one of them (only then: a count
+    /// that a new key's list lowered would let the empty lists of keys
+    /// used once, a thread each, pile up unswept).
     fn list(&mut self, key: ThreadKey) -> &mut Vec<Box<Pending>> {
-        let spare = &mut self.spare;
-        let list = self
-            .calls
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        if list.is_empty() && self.emptied > 0 {
-            // Possibly one left empty (a new one is counted down too:
-            // the count only bounds how many may be, and a sweep finds
-            // every empty list whatever it says).
-            self.emptied -= 1;
+        let Shard {
+            calls,
+            spare,
+            emptied,
+        } = self;
+        match calls.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let list = e.into_mut();
+                if list.is_empty() {
+                    *emptied = emptied.saturating_sub(1);
+                }
+                list
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(spare.pop().unwrap_or_default())
+            }
         }
-        list
     }
 
     /// Removes `key`'s list when it is empty, keeping it for reuse.
@@ -741,5 +748,53 @@ impl Tracker {
             out.push(r);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vstrace_core::event::{Event, Mechanism};
+    use vstrace_core::os::{CallHints, CallInfo};
+    use vstrace_core::{Bitness, Regs};
+
+    fn call(order: u64) -> Box<Pending> {
+        let info = CallInfo {
+            abi: "x86_64",
+            bitness: Bitness::B64,
+            nr: 0,
+            name: "read".into(),
+            nargs: 3,
+            noreturn: false,
+            exec: false,
+            fork: false,
+            ends_process: false,
+            returns_elsewhere: false,
+            hints: CallHints::ALL,
+        };
+        let event = Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default());
+        let head = super::super::records::BareHead::of(info, &event, order, Some(0x40), None, 0);
+        Box::new(Pending::bare(head, false))
+    }
+
+    /// Lists emptied under keys used once (a thread each) are swept: the
+    /// map does not grow with every key it ever saw.
+    #[test]
+    fn emptied_lists_of_keys_used_once_are_swept() {
+        let mut s = Shard::default();
+        for i in 0..1000u64 {
+            let key = ThreadKey { cr3: 1, sp: i };
+            s.list(key).push(call(i));
+            s.calls.get_mut(&key).unwrap().pop();
+            s.left_empty();
+            assert!(s.calls.len() <= MAX_EMPTIED + 1, "{} at {i}", s.calls.len());
+        }
+        // A key used again finds its list and counts it out.
+        let key = ThreadKey { cr3: 1, sp: 999 };
+        let before = s.emptied;
+        if s.calls.contains_key(&key) {
+            s.list(key).push(call(1000));
+            assert_eq!(s.emptied, before - 1);
+        }
     }
 }
