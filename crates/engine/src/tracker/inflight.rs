@@ -755,23 +755,11 @@ impl Tracker {
 mod tests {
     use super::*;
     use vstrace_core::event::{Event, Mechanism};
-    use vstrace_core::os::{CallHints, CallInfo};
+    use vstrace_core::os::CallInfo;
     use vstrace_core::{Bitness, Regs};
 
     fn call(order: u64) -> Box<Pending> {
-        let info = CallInfo {
-            abi: "x86_64",
-            bitness: Bitness::B64,
-            nr: 0,
-            name: "read".into(),
-            nargs: 3,
-            noreturn: false,
-            exec: false,
-            fork: false,
-            ends_process: false,
-            returns_elsewhere: false,
-            hints: CallHints::ALL,
-        };
+        let info = CallInfo::plain("x86_64", Bitness::B64, 0, "read", 3);
         let event = Event::new(0, Mechanism::Syscall, Bitness::B64, Regs::default());
         let head = super::super::records::BareHead::of(info, &event, order, Some(0x40), None, 0);
         Box::new(Pending::bare(head, false))
