@@ -126,12 +126,19 @@ pub(super) fn slot(nr: u64, bitness: Bitness) -> Option<usize> {
 
 impl EarlyOut {
     /// A call is in flight or a fork child is awaited: a return may
-    /// match something.
+    /// match something. Read in the order calls move, without a lock
+    /// (a source asks this at every return): a lane's or slot's call is
+    /// counted in the shards before its flag clears, and a fork's
+    /// recent entry is made before its call leaves the shards' count,
+    /// so a call on its way is seen in the one place or the next.
+    /// (Reading the count first let a return slip by while another
+    /// vCPU moved its call from a slot to the shards: the call was
+    /// then reported unfinished.)
     pub(super) fn wants_exits(&self) -> bool {
-        self.inflight.load(Ordering::Acquire) > 0
-            || self.recent_forks.load(Ordering::Acquire) > 0
-            || self.lanes.any()
+        self.lanes.any()
             || self.slots.any()
+            || self.inflight.load(Ordering::Acquire) > 0
+            || self.recent_forks.load(Ordering::Acquire) > 0
     }
 
     /// The table entry at `slot`.

@@ -195,20 +195,24 @@ impl Inflight {
         }
     }
 
-    /// [`Inflight::spill`]'s work, when a lane was ever used.
+    /// [`Inflight::spill`]'s work, when a lane was ever used. Each call
+    /// is counted in the shards before its lane's or slot's flag clears:
+    /// the early-out, which reads the flags and then the count with no
+    /// lock ([`EarlyOut::wants_exits`]), must never see the call in
+    /// neither place.
     fn spill_lanes(&self) {
         for idx in self.early.lanes.open() {
             let mut lane = self.lanes.at(idx);
             if let Some(call) = lane.open.take() {
-                self.early.lanes.set(idx, false);
                 self.push_spilled(call);
+                self.early.lanes.set(idx, false);
             }
         }
         for idx in self.early.slots.open() {
             let mut lane = self.lanes.at(idx);
             if let Some((key, call)) = lane.general.take() {
-                self.early.slots.set(idx, false);
                 self.push_shard(key, call);
+                self.early.slots.set(idx, false);
             }
         }
     }
@@ -479,13 +483,18 @@ impl Tracker {
             self.pending.push_shard(key, p);
             self.stale(old);
         } else {
-            // Calls in the shards, counted before the slot's moves there.
-            let in_shards = self.early.inflight.load(Ordering::Acquire) > 0;
+            // The shards first, before the call is in its slot: another
+            // vCPU may move the slot's call to the shards at any moment,
+            // and a look after that would find the call itself there (its
+            // own thread, key and ip) and end it as stale.
+            let in_shard = if self.early.inflight.load(Ordering::Acquire) > 0 {
+                self.pending.take_stale(key, ret_ip, thread)
+            } else {
+                None
+            };
             let in_slot = self.pending.slot_put(key, p);
+            self.stale(in_shard);
             self.stale(in_slot);
-            if in_shards {
-                self.stale(self.pending.take_stale(key, ret_ip, thread));
-            }
         }
     }
 

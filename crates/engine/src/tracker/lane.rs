@@ -466,7 +466,7 @@ impl super::Tracker {
         // Calls in the shards (counted before this one moves the slot's
         // there).
         let in_shards = self.early.inflight.load(Ordering::Acquire) > 0;
-        let stale_in_slot = {
+        let (stale_in_shards, stale_in_slot) = {
             let mut lane = self.pending.lanes.cpu(call.head.vcpu);
             match admit {
                 Admit::Ticket(gens) => {
@@ -500,16 +500,19 @@ impl super::Tracker {
                     });
                 }
             }
-            self.pending.lane_put(&mut lane, call)
+            // A call of the same thread returning to the same ip already
+            // in the shards is stale too, as the general path's insert
+            // finds it: looked for before this call is in the lane (a
+            // spill by another vCPU could move it to the shards at once,
+            // where it would find itself).
+            let in_shards = if in_shards {
+                self.pending.take_stale(key, ret_ip, thread)
+            } else {
+                None
+            };
+            (in_shards, self.pending.lane_put(&mut lane, call))
         };
-        // A call of the same thread returning to the same ip already in
-        // the shards is stale too, as the general path's insert finds it.
-        let stale_in_shards = if in_shards {
-            self.pending.take_stale(key, ret_ip, thread)
-        } else {
-            None
-        };
-        let stale = [stale_in_slot.map(LaneCall::into_pending), stale_in_shards];
+        let stale = [stale_in_shards, stale_in_slot.map(LaneCall::into_pending)];
         for old in stale.into_iter().flatten() {
             if old.shown {
                 let rec = self.record(old, crate::record::CallState::Unfinished, None, None);
