@@ -501,7 +501,7 @@ impl Tracker {
     /// Reports a stale call (see [`Tracker::insert`]) unfinished when it
     /// is shown.
     #[inline]
-    fn stale(&self, old: Option<Box<Pending>>) {
+    pub(super) fn stale(&self, old: Option<Box<Pending>>) {
         match old {
             Some(old) if old.shown => {
                 let rec = self.record(old, CallState::Unfinished, None, None);

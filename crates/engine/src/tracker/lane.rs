@@ -512,13 +512,8 @@ impl super::Tracker {
             };
             (in_shards, self.pending.lane_put(&mut lane, call))
         };
-        let stale = [stale_in_shards, stale_in_slot.map(LaneCall::into_pending)];
-        for old in stale.into_iter().flatten() {
-            if old.shown {
-                let rec = self.record(old, crate::record::CallState::Unfinished, None, None);
-                self.push_extra(rec);
-            }
-        }
+        self.stale(stale_in_shards);
+        self.stale(stale_in_slot.map(LaneCall::into_pending));
         true
     }
 

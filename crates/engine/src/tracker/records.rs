@@ -201,9 +201,8 @@ impl Tracker {
                         }),
                         detail: p.ret_detail.clone(),
                     };
-                    // A plain number has nothing beyond `ret`.
-                    let v = (v != crate::record::RetValue::default()).then_some(v);
-                    (Some(t), e, v)
+                    // (Not the default: an error, hex, names or a detail.)
+                    (Some(t), e, Some(v))
                 }
             }
             None => (None, None, None),
@@ -393,7 +392,7 @@ pub(super) use pending_in_place;
 
 /// `p` in a box, a kept one when there is one.
 pub(super) fn boxed_pending(p: Pending) -> Box<Pending> {
-    match SPARE_PENDING.with(|s| s.borrow_mut().pop()) {
+    match spare_pending() {
         Some(mut b) => {
             *b = p;
             b
